@@ -1,0 +1,213 @@
+import { z } from 'zod'
+
+// Limits shared by producers and workers. Bytes are UTF-8 bytes of the Kafka record value.
+export const LIMITS = {
+  maxRecordBytes: 64 * 1024,
+  maxHeadlineChars: 1_000,
+  maxBodyChars: 20_000,
+  maxIdChars: 200,
+  maxSourceChars: 100,
+  maxUrlChars: 2_000,
+} as const
+
+const isoTime = z.iso.datetime({ offset: true })
+
+export const Dimension = z.enum(['tariff', 'supplyChain', 'market', 'uncertainty'])
+export type Dimension = z.infer<typeof Dimension>
+
+export const ScopeKind = z.enum(['global', 'region', 'commodity', 'sector', 'entity'])
+export type ScopeKind = z.infer<typeof ScopeKind>
+
+/** What producers write to headlines.raw. Only `headline` is required. */
+export const RawHeadline = z.strictObject({
+  id: z.string().min(1).max(LIMITS.maxIdChars).optional(),
+  source: z.string().min(1).max(LIMITS.maxSourceChars).optional(),
+  headline: z.string().min(1),
+  body: z.string().optional(),
+  url: z.string().max(LIMITS.maxUrlChars).optional(),
+  publishedAt: isoTime.optional(),
+})
+export type RawHeadline = z.infer<typeof RawHeadline>
+
+/** A validated, normalised headline with a stable id (headlines topic). */
+export const Headline = z.strictObject({
+  id: z.string().min(1).max(LIMITS.maxIdChars),
+  source: z.string().min(1).max(LIMITS.maxSourceChars),
+  headline: z.string().min(1).max(LIMITS.maxHeadlineChars),
+  body: z.string().max(LIMITS.maxBodyChars).optional(),
+  url: z.string().max(LIMITS.maxUrlChars).optional(),
+  /** Event time: when the news was published (the raw record's timestamp when the producer gave none). */
+  publishedAt: isoTime,
+  /** When the headline entered the pipeline: the timestamp of its headlines.raw record. */
+  ingestedAt: isoTime,
+  /** True when the headline or body was cut to its length limit. */
+  truncated: z.boolean(),
+})
+export type Headline = z.infer<typeof Headline>
+
+export const SentimentLabel = z.enum(['negative', 'neutral', 'positive'])
+export type SentimentLabel = z.infer<typeof SentimentLabel>
+
+export const DimensionScore = z.strictObject({
+  score: z.number().min(-1).max(1),
+  relevance: z.number().min(0).max(1),
+  confidence: z.number().min(0).max(1),
+  /** null when the text is not about this dimension. */
+  label: SentimentLabel.nullable(),
+})
+export type DimensionScore = z.infer<typeof DimensionScore>
+
+export const EventType = z.enum([
+  'tariff_imposed',
+  'tariff_raised',
+  'tariff_cut',
+  'tariff_suspended',
+  'retaliation',
+  'import_restriction',
+  'export_control',
+  'sanction',
+  'entity_listing',
+  'talks_progress',
+  'talks_breakdown',
+  'deal',
+  'truce',
+  'supply_halt',
+  'supply_restored',
+  'shortage',
+  'capacity_investment',
+  'capacity_cut',
+  'logistics_disruption',
+  'licence_granted',
+])
+export type EventType = z.infer<typeof EventType>
+
+export const Span = z.strictObject({
+  field: z.enum(['headline', 'body']),
+  start: z.int().min(0),
+  end: z.int().min(0),
+})
+export type Span = z.infer<typeof Span>
+
+export const TradeEvent = z.strictObject({
+  type: EventType,
+  dimension: z.enum(['tariff', 'supplyChain']),
+  /** -1 escalation / disruption, +1 de-escalation / easing. */
+  direction: z.union([z.literal(-1), z.literal(0), z.literal(1)]),
+  /** Threatened, proposed or considered rather than done. */
+  threat: z.boolean(),
+  negated: z.boolean(),
+  span: Span,
+})
+export type TradeEvent = z.infer<typeof TradeEvent>
+
+export const Cue = z.strictObject({
+  dimension: Dimension,
+  cue: z.string(),
+  weight: z.number(),
+  span: Span,
+})
+export type Cue = z.infer<typeof Cue>
+
+export const Entities = z.strictObject({
+  regions: z.array(z.string()),
+  commodities: z.array(z.string()),
+  sectors: z.array(z.string()),
+  companies: z.array(z.string()),
+})
+export type Entities = z.infer<typeof Entities>
+
+export const Scores = z.strictObject({
+  tariff: DimensionScore,
+  supplyChain: DimensionScore,
+  market: z.strictObject({ score: z.number().min(-1).max(1), label: SentimentLabel }),
+  uncertainty: z.number().min(0).max(1),
+})
+export type Scores = z.infer<typeof Scores>
+
+/** The scorer's pure output for one text. */
+export const ScoreResult = z.strictObject({
+  scores: Scores,
+  events: z.array(TradeEvent),
+  entities: Entities,
+  explanation: z.array(Cue),
+  scorerVersion: z.string(),
+  /** Text beyond the scorer's length limit was cut before scoring. */
+  truncated: z.boolean(),
+})
+export type ScoreResult = z.infer<typeof ScoreResult>
+
+export const ScoredHeadline = z.strictObject({
+  ...Headline.shape,
+  ...ScoreResult.shape,
+  scoredAt: isoTime,
+})
+export type ScoredHeadline = z.infer<typeof ScoredHeadline>
+
+export const Scope = z.strictObject({ kind: ScopeKind, id: z.string().min(1) })
+export type Scope = z.infer<typeof Scope>
+
+/** Published on the compacted indicators topic, keyed by `key`. */
+export const IndicatorUpdate = z.strictObject({
+  key: z.string(),
+  dimension: Dimension,
+  scope: Scope,
+  /** Event time the values are evaluated at. */
+  asOf: isoTime,
+  /** Decayed mean sentiment per half-life label (for example "15m", "1h", "24h"). */
+  mean: z.record(z.string(), z.number()),
+  /** Headline volume per window label. */
+  volume: z.record(z.string(), z.number()),
+  buzz: z.number(),
+  momentum: z.number(),
+  diffusion: z.number(),
+  count: z.int().min(0),
+  updatedAt: isoTime,
+})
+export type IndicatorUpdate = z.infer<typeof IndicatorUpdate>
+
+export const Severity = z.enum(['info', 'warning', 'critical'])
+export type Severity = z.infer<typeof Severity>
+
+export const Alert = z.strictObject({
+  /** Deterministic: the same rule, scope and time bucket always give the same id. */
+  id: z.string(),
+  rule: z.string(),
+  ruleKind: z.string(),
+  severity: Severity,
+  dimension: Dimension,
+  scope: Scope,
+  direction: z.enum(['up', 'down']),
+  value: z.number(),
+  threshold: z.number(),
+  message: z.string(),
+  evidence: z.array(
+    z.strictObject({
+      headlineId: z.string(),
+      headline: z.string(),
+      score: z.number(),
+      cues: z.array(z.string()),
+    }),
+  ),
+  publishedAt: isoTime,
+  ingestedAt: isoTime,
+  detectedAt: isoTime,
+  latencyMs: z.number().min(0),
+  scorerVersion: z.string(),
+  rulesVersion: z.string(),
+})
+export type Alert = z.infer<typeof Alert>
+
+export const DeadLetter = z.strictObject({
+  /** Stable reason code, for example `invalid_json` (see the error catalogue in platform). */
+  reason: z.string(),
+  message: z.string(),
+  worker: z.string(),
+  origin: z.strictObject({ topic: z.string(), partition: z.int().min(0), offset: z.string() }),
+  failedAt: isoTime,
+  /** The original record value: utf8 when it decodes cleanly, else base64. */
+  payload: z.string(),
+  payloadEncoding: z.enum(['utf8', 'base64']),
+  /** True when the copy above was cut; the original stays readable at `origin` within retention. */
+  payloadTruncated: z.boolean(),
+})
+export type DeadLetter = z.infer<typeof DeadLetter>

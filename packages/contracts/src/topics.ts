@@ -1,0 +1,57 @@
+import type { z } from 'zod'
+import { Alert, DeadLetter, Headline, IndicatorUpdate, RawHeadline, ScoredHeadline } from './schemas.ts'
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+
+export type TopicSpec<S extends z.ZodType = z.ZodType> = {
+  /** Full name: prefix + base + version suffix. */
+  name: string
+  schema: S
+  partitions: number
+  retentionMs: number
+  compacted: boolean
+}
+
+export const DEFAULT_TOPIC_PREFIX = 'tradepulse.'
+export const TOPIC_VERSION_SUFFIX = '.v1'
+
+const BASES = {
+  raw: { base: 'headlines.raw', schema: RawHeadline, partitions: 6, retentionMs: 7 * DAY_MS, compacted: false },
+  headlines: { base: 'headlines', schema: Headline, partitions: 6, retentionMs: 7 * DAY_MS, compacted: false },
+  scored: {
+    base: 'headlines.scored',
+    schema: ScoredHeadline,
+    partitions: 6,
+    // Indicators are rebuilt from this topic, so it keeps at least the longest baseline window (7 d) and more.
+    retentionMs: 30 * DAY_MS,
+    compacted: false,
+  },
+  indicators: { base: 'indicators', schema: IndicatorUpdate, partitions: 6, retentionMs: -1, compacted: true },
+  alerts: { base: 'alerts', schema: Alert, partitions: 6, retentionMs: 30 * DAY_MS, compacted: false },
+  dlq: { base: 'dlq', schema: DeadLetter, partitions: 1, retentionMs: 30 * DAY_MS, compacted: false },
+} as const
+
+type Bases = typeof BASES
+export type TopicId = keyof Bases
+export type TopicCatalogue = { [K in TopicId]: TopicSpec<Bases[K]['schema']> } & {
+  deskAlerts(deskId: string): TopicSpec<typeof Alert>
+}
+
+const DESK_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
+
+export function createTopicCatalogue(prefix: string = DEFAULT_TOPIC_PREFIX): TopicCatalogue {
+  const full = (base: string) => `${prefix}${base}${TOPIC_VERSION_SUFFIX}`
+  const entries = Object.entries(BASES).map(([id, { base, ...rest }]) => [id, { name: full(base), ...rest }])
+  return {
+    ...(Object.fromEntries(entries) as { [K in TopicId]: TopicSpec<Bases[K]['schema']> }),
+    deskAlerts(deskId: string) {
+      if (!DESK_ID.test(deskId)) throw new Error(`invalid desk id ${JSON.stringify(deskId)}: use [a-z0-9_-], 1-63 chars`)
+      return { name: full(`alerts.desk.${deskId}`), schema: Alert, partitions: 3, retentionMs: 30 * DAY_MS, compacted: false }
+    },
+  }
+}
+
+export function listTopics(catalogue: TopicCatalogue): TopicSpec[] {
+  return (Object.keys(BASES) as TopicId[]).map((id) => catalogue[id])
+}
