@@ -1,1 +1,6 @@
-export {}
+export * from './free-port.ts'
+export * from './infra.ts'
+export * from './local-kafka.ts'
+export * from './local-redis.ts'
+export * from './test-env.ts'
+export * from './wait-for.ts'

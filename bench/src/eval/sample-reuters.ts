@@ -1,0 +1,54 @@
+// How bench/eval/reuters-labels.csv was drawn (run once, by hand: `node bench/src/eval/sample-reuters.ts`).
+// 200 rows from a keyword pool (trade policy and supply words) so that relevant headlines are well
+// represented, plus 120 rows from the rest so the "not about trade" class looks like the real stream,
+// plus 80 rows from a supply pool (production, plants, shortages) because the first draw held too few
+// supply-chain headlines to measure that dimension.
+// Order is by a hash of the line number, so the draw is reproducible and not biased by date.
+// Prints `line<TAB>sha1_8<TAB>split<TAB>headline` for labelling; headline text never enters the repository.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseCsv } from './csv.ts'
+
+const POOL =
+  /tariff|trade war|trade talk|trade deal|trade truce|export|import|sanction|huawei|rare earth|shortage|supply|supplies|truce|duties|wto|blacklist|entity list|factory|plant|shipping|port/i
+
+const SUPPLY_POOL =
+  /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
+
+export function headlineSha8(headline: string): string {
+  return createHash('sha1').update(headline).digest('hex').slice(0, 8)
+}
+
+/** dev = rows we may look at while building the scorer; test = held out, reported separately. */
+export function splitOf(line: number): 'dev' | 'test' {
+  const b = createHash('sha1').update(`split:${line}`).digest()[0] ?? 0
+  return b % 2 === 0 ? 'dev' : 'test'
+}
+
+function order(line: number): string {
+  return createHash('sha1').update(`draw:${line}`).digest('hex')
+}
+
+if (import.meta.main) {
+  const file = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'streams', 'reuters_2018_2020.csv')
+  const lines = readFileSync(file, 'utf8').split('\n')
+  const rows: { line: number; headline: string }[] = []
+  for (let i = 1; i < lines.length; i++) {
+    const text = lines[i]
+    if (!text) continue
+    const parsed = parseCsv(text)[0]
+    if (parsed?.length === 2 && parsed[1]) rows.push({ line: i + 1, headline: parsed[1] })
+  }
+  const pool = rows.filter((r) => POOL.test(r.headline)).sort((a, b) => order(a.line).localeCompare(order(b.line)))
+  const rest = rows.filter((r) => !POOL.test(r.headline)).sort((a, b) => order(a.line).localeCompare(order(b.line)))
+  const first = [...pool.slice(0, 200), ...rest.slice(0, 120)]
+  const taken = new Set(first.map((r) => r.line))
+  const supply = rows
+    .filter((r) => !taken.has(r.line) && SUPPLY_POOL.test(r.headline))
+    .sort((a, b) => order(a.line).localeCompare(order(b.line)))
+  const picked = [...first, ...supply.slice(0, 80)].sort((a, b) => a.line - b.line)
+  for (const r of picked) {
+    process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Stable error codes. `retriable` says whether trying the same thing again can succeed: infrastructure
+ * faults are retriable; bad input and programmer errors are not, and are never retried.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { retriable: false, message: 'invalid configuration' },
+  INFRA_KAFKA: { retriable: true, message: 'Kafka request failed' },
+  INFRA_REDIS: { retriable: true, message: 'Redis request failed' },
+  INFRA_HTTP: { retriable: true, message: 'HTTP request failed' },
+  SHUTDOWN: { retriable: false, message: 'shutting down' },
+  INTERNAL: { retriable: false, message: 'internal error' },
+} as const
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export class TradepulseError extends Error {
+  readonly code: ErrorCode
+  readonly retriable: boolean
+  constructor(code: ErrorCode, message?: string, options?: { cause?: unknown; retriable?: boolean }) {
+    super(message ?? ERROR_CODES[code].message, { cause: options?.cause })
+    this.name = 'TradepulseError'
+    this.code = code
+    this.retriable = options?.retriable ?? ERROR_CODES[code].retriable
+  }
+}
+
+const REDIS_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ReplyError'])
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
+
+/** Normalises anything thrown at a boundary into a TradepulseError with a code and a retriable flag. */
+export function normalizeError(err: unknown): TradepulseError {
+  if (err instanceof TradepulseError) return err
+  if (!(err instanceof Error)) return new TradepulseError('INTERNAL', String(err))
+  const e = err as Error & { code?: string; retriable?: boolean; name: string }
+  if (e.name.startsWith('KafkaJS')) {
+    return new TradepulseError('INFRA_KAFKA', e.message, { cause: err, retriable: e.retriable ?? true })
+  }
+  if (REDIS_ERROR_NAMES.has(e.name) || e.message.includes('Connection is closed') || e.message.includes('Redis')) {
+    // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage.
+    const isScriptBug = e.name === 'ReplyError' && /script|user_script/i.test(e.message)
+    return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: !isScriptBug })
+  }
+  if (e.code && NETWORK_CODES.has(e.code)) return new TradepulseError('INFRA_REDIS', e.message, { cause: err })
+  return new TradepulseError('INTERNAL', e.message, { cause: err })
+}

@@ -1,0 +1,235 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import { normalizeError, type TradepulseError } from '../errors.ts'
+import type { HealthCheck, HealthStatus } from '../health.ts'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { retry } from '../retry.ts'
+import { deadLetterRecord } from './dead-letter.ts'
+import { type BatchHandler, headersToStrings, type InRecord, type Outcome, type OutRecord } from './records.ts'
+
+export type BatchRunnerConfig = {
+  worker: string
+  groupId: string
+  topics: string[]
+  dlqTopic: string
+  maxBatch: number
+  fetchMaxWaitMs: number
+  sessionTimeoutMs: number
+  heartbeatIntervalMs: number
+  maxBytesPerPartition: number
+  retryBaseMs: number
+  retryMaxMs: number
+  /** Start from the earliest offset when the group has none (true for pipeline workers). */
+  fromBeginning?: boolean
+  /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
+  stallAfterMs?: number
+}
+
+export type BatchRunner = {
+  start(): Promise<void>
+  stop(): Promise<void>
+  health: HealthCheck
+  /** Resolves once the consumer has joined its group and been given partitions. */
+  joined(): Promise<void>
+}
+
+function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
+  return {
+    topic,
+    partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
+    timestamp: Number(m.timestamp),
+  }
+}
+
+/**
+ * At-least-once consumption: a batch's records are handled, everything they caused is produced and
+ * acknowledged (acks=all), and only then are their offsets resolved and committed. Infrastructure
+ * faults retry the same records with backoff while heartbeating; the partition makes no progress and
+ * nothing is committed until the fault clears. Bad records become dlq outcomes and never stop the stream.
+ */
+export function createBatchRunner(
+  kafka: Kafka,
+  producer: Producer,
+  handler: BatchHandler,
+  cfg: BatchRunnerConfig,
+  log: Logger,
+  metrics: Metrics,
+): BatchRunner {
+  let consumer: Consumer | undefined
+  let running = false
+  let stopping: Promise<void> | undefined
+  const abort = new AbortController()
+  let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
+  let isJoined = false
+  let lastProgress = Date.now()
+  let joinedResolve: () => void = () => {}
+  const joinedPromise = new Promise<void>((r) => {
+    joinedResolve = r
+  })
+  const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
+
+  async function handleWithIsolation(records: InRecord[]): Promise<Outcome[]> {
+    try {
+      return await handler(records, { signal: abort.signal })
+    } catch (raw) {
+      const err = normalizeError(raw)
+      if (err.retriable) throw err
+      // A bug triggered by some record: find it by handling one at a time, so the others still pass.
+      if (records.length === 1) {
+        log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
+        return [{ kind: 'dlq', reason: 'handler_error', message: err.message }]
+      }
+      const outcomes: Outcome[] = []
+      for (const r of records) outcomes.push(...(await handleWithIsolation([r])))
+      return outcomes
+    }
+  }
+
+  async function processChunk(records: InRecord[]): Promise<void> {
+    const started = process.hrtime.bigint()
+    const outcomes = await handleWithIsolation(records)
+    if (outcomes.length !== records.length) {
+      throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
+    }
+    const out: OutRecord[] = []
+    const now = new Date()
+    outcomes.forEach((o, i) => {
+      const rec = records[i]!
+      if (o.kind === 'ok') {
+        if (o.out) out.push(...o.out)
+      } else if (o.kind === 'dlq') {
+        out.push(deadLetterRecord(cfg.dlqTopic, cfg.worker, rec, o.reason, o.message, now))
+      }
+    })
+    if (out.length > 0) await produceAll(producer, out)
+    for (const o of outcomes) {
+      const reason = o.kind === 'ok' ? '' : o.reason
+      metrics.outcomes.inc({ outcome: o.kind, reason })
+      if (o.kind === 'dlq') {
+        metrics.dlq.inc({ reason })
+        log.warn({ reason, message: o.message }, 'record sent to the dlq')
+      }
+    }
+    for (const r of out) metrics.messagesOut.inc({ topic: r.topic })
+    metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
+  }
+
+  async function eachBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p
+    metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
+    for (let i = 0; i < batch.messages.length; i += cfg.maxBatch) {
+      if (!p.isRunning() || p.isStale()) return
+      const chunk = batch.messages.slice(i, i + cfg.maxBatch)
+      const records = chunk.map((m) => toInRecord(batch.topic, batch.partition, m))
+      let faulted = false
+      const result = await retry(() => processChunk(records), {
+        baseMs: cfg.retryBaseMs,
+        maxMs: cfg.retryMaxMs,
+        shouldStop: () => !running || !p.isRunning() || p.isStale(),
+        // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered elsewhere.
+        onWait: () => p.heartbeat().catch(() => {}),
+        onRetry: (err: TradepulseError, attempt, delayMs) => {
+          faulted = true
+          state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+          metrics.retries.inc({ code: err.code })
+          log.warn({ err, attempt, delayMs, partition: batch.partition }, 'infrastructure fault; retrying the batch, consumption paused')
+        },
+      })
+      if (!result.ok) return // stopping or rebalancing: nothing resolved, the records come again
+      if (faulted) log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
+      state = { status: 'ok' }
+      lastProgress = Date.now()
+      p.resolveOffset(chunk[chunk.length - 1]!.offset)
+      await p.heartbeat()
+      await p.commitOffsetsIfNecessary()
+    }
+    const lag = Number(batch.highWatermark) - Number(batch.lastOffset()) - 1
+    metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
+  }
+
+  return {
+    async start() {
+      if (running) return
+      running = true
+      consumer = kafka.consumer({
+        groupId: cfg.groupId,
+        sessionTimeout: cfg.sessionTimeoutMs,
+        heartbeatInterval: cfg.heartbeatIntervalMs,
+        maxWaitTimeInMs: cfg.fetchMaxWaitMs,
+        maxBytesPerPartition: cfg.maxBytesPerPartition,
+        allowAutoTopicCreation: false,
+        // Kafka itself unreachable for long: kafkajs restarts the consumer with backoff instead of crashing.
+        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => running },
+      })
+      const c = consumer
+      c.on(c.events.GROUP_JOIN, (e) => {
+        isJoined = true
+        state = { status: 'ok' }
+        lastProgress = Date.now()
+        log.info({ groupId: cfg.groupId, assignment: e.payload.memberAssignment }, 'joined consumer group')
+        joinedResolve()
+      })
+      c.on(c.events.REBALANCING, () => {
+        state = { status: 'degraded', detail: 'rebalancing' }
+      })
+      c.on(c.events.FETCH, () => {
+        lastProgress = Date.now()
+      })
+      c.on(c.events.CRASH, (e) => {
+        const err = e.payload.error
+        state = { status: e.payload.restart ? 'degraded' : 'failed', detail: `consumer crashed: ${err.message}` }
+        log.error({ err, restart: e.payload.restart }, 'consumer crashed')
+      })
+      await producer.connect()
+      await c.connect()
+      for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
+      await c.run({
+        autoCommit: true,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch,
+      })
+    },
+    stop() {
+      stopping ??= (async () => {
+        running = false
+        abort.abort()
+        // kafkajs's disconnect waits for the running batch to finish and commits what it resolved.
+        await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
+        await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+      })()
+      return stopping
+    },
+    joined: () => joinedPromise,
+    health: async () => {
+      if (!running) return { status: 'failed', ready: false, detail: 'not running' }
+      if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
+        return { status: 'failed', ready: false, detail: `no fetch or batch for ${Date.now() - lastProgress} ms` }
+      }
+      return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
+    },
+  }
+}
+
+/** Produces records grouped by topic in one request and waits for every acknowledgement. */
+export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
+  const byTopic = new Map<string, { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]>()
+  for (const r of records) {
+    let list = byTopic.get(r.topic)
+    if (!list) byTopic.set(r.topic, (list = []))
+    list.push({
+      key: r.key,
+      value: r.value,
+      ...(r.headers ? { headers: r.headers } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+    })
+  }
+  await producer.sendBatch({
+    acks: -1,
+    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+  })
+}

@@ -1,0 +1,57 @@
+import type { DeadLetter } from '@tradepulse/contracts'
+import type { InRecord, OutRecord } from './records.ts'
+
+// A dlq record keeps this much of the original; the rest stays readable at its origin offset.
+export const DLQ_MAX_PAYLOAD_BYTES = 256 * 1024
+
+export const DLQ_HEADERS = {
+  reason: 'tp-dlq-reason',
+  worker: 'tp-dlq-worker',
+  topic: 'tp-origin-topic',
+  partition: 'tp-origin-partition',
+  offset: 'tp-origin-offset',
+} as const
+
+function encodePayload(value: Buffer | null): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated'> {
+  const bytes = value ?? Buffer.alloc(0)
+  const cut = bytes.length > DLQ_MAX_PAYLOAD_BYTES ? bytes.subarray(0, DLQ_MAX_PAYLOAD_BYTES) : bytes
+  // Valid UTF-8 stays readable; anything else (binary garbage, broken sequences) is kept exactly as base64.
+  const text = cut.toString('utf8')
+  const isUtf8 = Buffer.from(text, 'utf8').equals(cut)
+  return {
+    payload: isUtf8 ? text : cut.toString('base64'),
+    payloadEncoding: isUtf8 ? 'utf8' : 'base64',
+    payloadTruncated: cut.length < bytes.length,
+  }
+}
+
+/** The dlq record for one input: the reason and the origin in the value and in headers. */
+export function deadLetterRecord(
+  dlqTopic: string,
+  worker: string,
+  rec: InRecord,
+  reason: string,
+  message: string,
+  now: Date,
+): OutRecord {
+  const letter: DeadLetter = {
+    reason,
+    message,
+    worker,
+    origin: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
+    failedAt: now.toISOString(),
+    ...encodePayload(rec.value),
+  }
+  return {
+    topic: dlqTopic,
+    key: rec.key ? rec.key.toString('utf8') : null,
+    value: JSON.stringify(letter),
+    headers: {
+      [DLQ_HEADERS.reason]: reason,
+      [DLQ_HEADERS.worker]: worker,
+      [DLQ_HEADERS.topic]: rec.topic,
+      [DLQ_HEADERS.partition]: String(rec.partition),
+      [DLQ_HEADERS.offset]: rec.offset,
+    },
+  }
+}

@@ -1,0 +1,69 @@
+import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, Partitioners } from 'kafkajs'
+import type { TopicSpec } from '@tradepulse/contracts'
+import type { Logger } from '../logger.ts'
+
+const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+}
+
+/** Routes kafkajs's own log lines into our pino logger, at one level below ours to keep info quiet. */
+export function kafkaLogCreator(log: Logger) {
+  return () =>
+    ({ namespace, level, log: entry }: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = entry
+      // kafkajs logs routine rebalances and connection churn at INFO; keep them at debug in ours.
+      const target = level === logLevel.INFO ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')
+      log[target]({ kafka: namespace, ...rest }, message)
+    }
+}
+
+export type KafkaClientConfig = { brokers: string[]; clientId: string }
+
+export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
+  return new Kafka({
+    clientId: cfg.clientId,
+    brokers: cfg.brokers,
+    logLevel: logLevel.INFO,
+    logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    ...extra,
+  })
+}
+
+/**
+ * The one producer every worker uses: idempotent, acks from all in-sync replicas, one request in flight
+ * (kafkajs keeps order under retries only then), and the Java-compatible partitioner named explicitly so
+ * keys land on the same partitions as other teams' Java producers.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3_000 },
+  })
+}
+
+/** Creates the topics that do not exist yet, waiting for leaders; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics())
+  const missing = specs.filter((s) => !existing.has(s.name))
+  if (missing.length === 0) return []
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: missing.map((s) => ({
+      topic: s.name,
+      numPartitions: s.partitions,
+      replicationFactor: -1,
+      configEntries: [
+        { name: 'cleanup.policy', value: s.compacted ? 'compact' : 'delete' },
+        { name: 'retention.ms', value: String(s.retentionMs) },
+      ],
+    })),
+  })
+  return missing.map((s) => s.name)
+}

@@ -1,0 +1,44 @@
+/** A consumed record, independent of the bus it came from (Kafka or in-memory). */
+export type InRecord = {
+  topic: string
+  partition: number
+  offset: string
+  key: Buffer | null
+  value: Buffer | null
+  headers: Record<string, string>
+  /** The record's timestamp, in ms since the epoch. */
+  timestamp: number
+}
+
+export type OutRecord = {
+  topic: string
+  key: string | null
+  value: string | Buffer
+  headers?: Record<string, string>
+  /** Record timestamp in ms; the broker's time when absent. */
+  timestamp?: number
+}
+
+/**
+ * What a handler decided for one record. Only infrastructure faults throw; everything about the
+ * record itself is an outcome.
+ */
+export type Outcome =
+  | { kind: 'ok'; out?: OutRecord[] }
+  | { kind: 'drop'; reason: string }
+  | { kind: 'dlq'; reason: string; message: string }
+
+export type HandlerContext = { signal: AbortSignal }
+
+/** Handles a batch: one outcome per record, in order. Effects other than `out` must be durable on return. */
+export type BatchHandler = (records: InRecord[], ctx: HandlerContext) => Promise<Outcome[]>
+
+export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (!headers) return out
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined || v === null) continue
+    out[k] = Array.isArray(v) ? String(v[v.length - 1]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
+  }
+  return out
+}

@@ -1,0 +1,34 @@
+import { type Logger, type LoggerOptions, pino } from 'pino'
+
+export type { Logger } from 'pino'
+
+// Secrets never reach a log line, whatever component logs the object.
+const REDACT = [
+  '*.password',
+  '*.secret',
+  '*.token',
+  '*.authorization',
+  '*.webhookSecret',
+  'config.REDIS_URL',
+  'config.WEBHOOK_SECRET',
+  'headers.authorization',
+]
+
+export type LoggerConfig = { level: string; pretty?: boolean; name?: string }
+
+/** The root logger: made once in `main`; components get `log.child({ component })`. */
+export function createLogger(cfg: LoggerConfig, destination?: NodeJS.WritableStream): Logger {
+  const options: LoggerOptions = {
+    level: cfg.level,
+    base: { name: cfg.name ?? 'tradepulse', pid: process.pid },
+    redact: { paths: REDACT, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  }
+  const pretty = cfg.pretty ?? Boolean(process.stdout.isTTY)
+  if (destination) return pino(options, destination as pino.DestinationStream)
+  if (pretty) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } })
+  }
+  // Logs go to stderr so that stdout stays free for command output (NDJSON, tables).
+  return pino(options, pino.destination({ fd: 2, sync: false }))
+}

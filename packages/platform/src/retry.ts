@@ -1,0 +1,48 @@
+import { normalizeError, type TradepulseError } from './errors.ts'
+
+export type RetryOptions = {
+  baseMs: number
+  maxMs: number
+  /** Give up after this many attempts (Infinity: until `shouldStop` says so). */
+  maxAttempts?: number
+  /** Checked before every attempt and during waits; true ends the retry with `stopped`. */
+  shouldStop?: () => boolean
+  /** Called while waiting between attempts (for example to heartbeat), at most every `tickMs`. */
+  onWait?: () => Promise<void> | void
+  tickMs?: number
+  onRetry?: (err: TradepulseError, attempt: number, delayMs: number) => void
+  random?: () => number
+}
+
+export type RetryResult<T> = { ok: true; value: T; attempts: number } | { ok: false; stopped: true; attempts: number }
+
+/** Full-jitter exponential backoff: a random delay in [0.5, 1] × min(max, base·2^attempt). */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30))
+  return Math.round(ceiling * (0.5 + random() * 0.5))
+}
+
+/**
+ * Runs `fn` until it succeeds. Retriable faults are retried with backoff and jitter; anything that is
+ * not retriable (bad input, a bug) is thrown at once, never retried.
+ */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<RetryResult<T>> {
+  const maxAttempts = opts.maxAttempts ?? Number.POSITIVE_INFINITY
+  for (let attempt = 0; ; attempt++) {
+    if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt }
+    try {
+      return { ok: true, value: await fn(attempt), attempts: attempt + 1 }
+    } catch (raw) {
+      const err = normalizeError(raw)
+      if (!err.retriable || attempt + 1 >= maxAttempts) throw err
+      const delay = backoffDelay(attempt, opts.baseMs, opts.maxMs, opts.random)
+      opts.onRetry?.(err, attempt + 1, delay)
+      const until = Date.now() + delay
+      while (Date.now() < until) {
+        if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
+        await new Promise((r) => setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - Date.now()))))
+        await opts.onWait?.()
+      }
+    }
+  }
+}

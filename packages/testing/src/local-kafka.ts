@@ -1,0 +1,167 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { freePort } from './free-port.ts'
+
+export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
+const POM = join(REPO_ROOT, 'scripts', 'kafka', 'pom.xml')
+const CACHE_DIR = join(REPO_ROOT, '.kafka')
+
+export type LocalKafka = { brokers: string[]; pid: number; dataDir: string; logFile: string; stop(): Promise<void> }
+
+export type LocalKafkaOptions = {
+  port?: number
+  /** Where data and logs go; a fresh temporary directory when absent. Wiped on stop unless keepData. */
+  dataDir?: string
+  keepData?: boolean
+  /** Leave the broker running after this process exits (pnpm infra:up). */
+  detached?: boolean
+  heapMb?: number
+  readyTimeoutMs?: number
+}
+
+function need(cmd: string, hint: string): void {
+  try {
+    execFileSync(cmd, ['-version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error(`local Kafka needs \`${cmd}\` on PATH: ${hint}`)
+  }
+}
+
+/** Resolves the broker's runtime classpath through Maven once; later runs read the cached file. */
+export function kafkaClasspath(): string {
+  const file = join(CACHE_DIR, 'classpath.txt')
+  if (existsSync(file) && statSync(file).mtimeMs >= statSync(POM).mtimeMs) return readFileSync(file, 'utf8').trim()
+  need('java', 'install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)')
+  need('mvn', 'install Apache Maven (Debian: apt-get install maven)')
+  mkdirSync(CACHE_DIR, { recursive: true })
+  try {
+    execFileSync(
+      'mvn',
+      ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`, '-Dmdep.includeScope=runtime'],
+      { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
+    )
+  } catch (err) {
+    const out = (err as { stdout?: Buffer; stderr?: Buffer }).stdout?.toString() ?? ''
+    throw new Error(`mvn could not resolve the Kafka broker from Maven Central (${POM}):\n${out.slice(-2000)}`)
+  }
+  return readFileSync(file, 'utf8').trim()
+}
+
+function serverProperties(port: number, controllerPort: number, logDir: string): string {
+  return Object.entries({
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': logDir,
+    // Single node: internal topics with one replica, or the group coordinator never loads.
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
+    // The default delays every first group join by 3 s.
+    'group.initial.rebalance.delay.ms': '0',
+    // Tests use short consumer session timeouts; the default minimum (6 s) rejects them.
+    'group.min.session.timeout.ms': '1000',
+    // Topics are created explicitly, waiting for leaders, as in production.
+    'auto.create.topics.enable': 'false',
+    'num.partitions': '1',
+    'log.cleaner.dedupe.buffer.size': '2097152',
+    'num.network.threads': '2',
+    'num.io.threads': '4',
+  })
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n')
+}
+
+async function waitForLog(file: string, needle: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`Kafka broker exited with code ${child.exitCode}; log:\n${tail(file)}`)
+    }
+    if (existsSync(file) && readFileSync(file, 'utf8').includes(needle)) return
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`Kafka broker not ready within ${timeoutMs} ms; log:\n${tail(file)}`)
+}
+
+function tail(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '(no log)'
+}
+
+/** Starts a real single-node Kafka broker (KRaft) from Maven Central jars with the machine's Java. */
+export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
+  const classpath = kafkaClasspath()
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tradepulse-kafka-'))
+  rmSync(join(dataDir, 'logs'), { recursive: true, force: true })
+  mkdirSync(dataDir, { recursive: true })
+  const port = options.port ?? (await freePort())
+  const controllerPort = await freePort()
+  const props = join(dataDir, 'server.properties')
+  writeFileSync(props, serverProperties(port, controllerPort, join(dataDir, 'logs')))
+  const java = ['-cp', classpath, `-Xmx${options.heapMb ?? 512}m`, `-Xms${options.heapMb ?? 512}m`, '-XX:+UseG1GC']
+  // 16 random bytes as base64url (22 chars) is the cluster id format StorageTool expects.
+  const clusterId = randomBytes(16).toString('base64url')
+  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logFile = join(dataDir, 'broker.log')
+  const fd = openSync(logFile, 'w')
+  const child = spawn(
+    'java',
+    [...java, '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', 'kafka.Kafka', props],
+    { stdio: ['ignore', fd, fd], detached: options.detached ?? false },
+  )
+  closeSync(fd)
+  if (options.detached) child.unref()
+  const brokers = [`127.0.0.1:${port}`]
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      await exited
+      clearTimeout(timer)
+    }
+    if (!options.keepData) rmSync(dataDir, { recursive: true, force: true })
+  }
+  try {
+    // The port opens before the broker is ready: wait for the log line, then for an admin call.
+    await waitForLog(logFile, 'Kafka Server started', child, options.readyTimeoutMs ?? 120_000)
+    await waitForAdmin(brokers)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { brokers, pid: child.pid ?? -1, dataDir, logFile, stop }
+}
+
+export async function waitForAdmin(brokers: string[], timeoutMs = 60_000): Promise<void> {
+  const admin = new Kafka({ clientId: 'tradepulse-readiness', brokers, logLevel: logLevel.NOTHING }).admin()
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      await admin.connect()
+      await admin.describeCluster()
+      await admin.disconnect()
+      return
+    } catch (err) {
+      last = err
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
+  await admin.disconnect().catch(() => {})
+  throw new Error(`Kafka at ${brokers.join(',')} did not answer an admin call: ${String(last)}`)
+}

@@ -1,0 +1,53 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { freePort } from './free-port.ts'
+
+export type LocalRedis = { url: string; port: number; pid: number; stop(): Promise<void> }
+
+/** Starts `redis-server` on a free port with no persistence, for an isolated test run. */
+export async function startLocalRedis(options: { port?: number; detached?: boolean } = {}): Promise<LocalRedis> {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
+  } catch {
+    throw new Error('local Redis needs `redis-server` on PATH (Debian: apt-get install redis-server)')
+  }
+  const port = options.port ?? (await freePort())
+  const dir = mkdtempSync(join(tmpdir(), 'tradepulse-redis-'))
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: 'ignore', detached: options.detached ?? false },
+  )
+  if (options.detached) child.unref()
+  const url = `redis://127.0.0.1:${port}`
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGTERM')
+      await exited
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    client.on('error', () => {}) // readiness probe: failures are expected until the server listens
+    try {
+      await client.connect()
+      await client.ping()
+      client.disconnect()
+      break
+    } catch (err) {
+      client.disconnect()
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop()
+        throw new Error(`redis-server on port ${port} did not start: ${String(err)}`)
+      }
+      await new Promise((r) => setTimeout(r, 100))
+    }
+  }
+  return { url, port, pid: child.pid ?? -1, stop }
+}

@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto'
+import { inject } from 'vitest'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kafkaBrokers: string
+    redisUrl: string
+  }
+}
+
+/** The Kafka broker and Redis server the global setup gave this test run. */
+export function testInfra(): { kafkaBrokers: string[]; redisUrl: string } {
+  const brokers = inject('kafkaBrokers') ?? process.env.KAFKA_BROKERS
+  const redisUrl = inject('redisUrl') ?? process.env.REDIS_URL
+  if (!brokers || !redisUrl) {
+    throw new Error('no test infrastructure: run integration tests through vitest with the `int` project')
+  }
+  return { kafkaBrokers: brokers.split(','), redisUrl }
+}
+
+/** A random name for a topic, group or key prefix, so tests never see each other's data. */
+export function randomName(prefix = 't'): string {
+  return `${prefix}-${randomBytes(6).toString('hex')}`
+}
