@@ -1,1 +1,7 @@
-export {}
+export * from './contributions.ts'
+export * from './indicator-config.ts'
+export * from './indicator-keys.ts'
+export * from './indicator-state.ts'
+export * from './indicator-store.ts'
+export * from './read-indicator.ts'
+export * from './scope-cap.ts'

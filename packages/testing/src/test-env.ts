@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
 
 declare module 'vitest' {
@@ -16,9 +15,4 @@ export function testInfra(): { kafkaBrokers: string[]; redisUrl: string } {
     throw new Error('no test infrastructure: run integration tests through vitest with the `int` project')
   }
   return { kafkaBrokers: brokers.split(','), redisUrl }
-}
-
-/** A random name for a topic, group or key prefix, so tests never see each other's data. */
-export function randomName(prefix = 't'): string {
-  return `${prefix}-${randomBytes(6).toString('hex')}`
 }

@@ -1,1 +1,5 @@
-export {}
+export * from './build-app.ts'
+export * from './config.ts'
+export * from './ingest-handler.ts'
+export * from './normalize.ts'
+export * from './parse-raw.ts'

@@ -1,0 +1,63 @@
+import type { Dimension, Scope, ScopeKind, ScoredHeadline, SentimentLabel } from '@tradepulse/contracts'
+
+/** What one headline adds to one indicator (one dimension in one scope). */
+export type Contribution = {
+  dimension: Dimension
+  scope: Scope
+  headlineId: string
+  /** Event time (publishedAt), epoch ms: every indicator is computed by event time. */
+  eventMs: number
+  /** Sentiment in [-1, 1]; for uncertainty the uncertainty score in [0, 1]. */
+  value: number
+  /** Relevance for tariff and supply chain; 1 for market and uncertainty. */
+  weight: number
+  /** Counts towards diffusion: +1 positive, −1 negative, 0 neutral. */
+  sign: -1 | 0 | 1
+}
+
+const ENTITY_KINDS: readonly [Exclude<ScopeKind, 'global'>, keyof ScoredHeadline['entities']][] = [
+  ['region', 'regions'],
+  ['commodity', 'commodities'],
+  ['sector', 'sectors'],
+  ['entity', 'companies'],
+]
+
+export const GLOBAL_SCOPE: Scope = { kind: 'global', id: 'all' }
+
+/** The scopes a headline counts in: global plus each distinct entity it mentions. */
+export function scopesOf(headline: Pick<ScoredHeadline, 'entities'>): Scope[] {
+  const scopes: Scope[] = [GLOBAL_SCOPE]
+  for (const [kind, field] of ENTITY_KINDS) {
+    for (const id of new Set(headline.entities[field])) if (id.length > 0) scopes.push({ kind, id })
+  }
+  return scopes
+}
+
+function signOf(label: SentimentLabel): -1 | 0 | 1 {
+  return label === 'positive' ? 1 : label === 'negative' ? -1 : 0
+}
+
+/**
+ * Maps one scored headline to its contributions: each relevant dimension × each scope. Tariff and
+ * supply chain are skipped when their label is null (the text is not about them).
+ */
+export function contributionsOf(headline: ScoredHeadline): Contribution[] {
+  const eventMs = Date.parse(headline.publishedAt)
+  if (!Number.isFinite(eventMs)) return []
+  const { scores } = headline
+  const values: Omit<Contribution, 'scope' | 'headlineId' | 'eventMs'>[] = []
+  for (const dimension of ['tariff', 'supplyChain'] as const) {
+    const s = scores[dimension]
+    if (s.label === null) continue
+    values.push({ dimension, value: s.score, weight: s.relevance, sign: signOf(s.label) })
+  }
+  values.push({ dimension: 'market', value: scores.market.score, weight: 1, sign: signOf(scores.market.label) })
+  // Uncertainty has no direction: "positive" for diffusion means the headline carries uncertainty cues.
+  values.push({ dimension: 'uncertainty', value: scores.uncertainty, weight: 1, sign: scores.uncertainty > 0 ? 1 : 0 })
+
+  const out: Contribution[] = []
+  for (const scope of scopesOf(headline)) {
+    for (const v of values) out.push({ ...v, scope, headlineId: headline.id, eventMs })
+  }
+  return out
+}

@@ -1,0 +1,113 @@
+const MINUTE_MS = 60_000
+const HOUR_MS = 60 * MINUTE_MS
+const DAY_MS = 24 * HOUR_MS
+
+/**
+ * Everything the indicator math can be tuned by. All durations are milliseconds of event time.
+ * The state layout depends on `halfLivesMs` (by position) and on the bucket sizes, so changing them
+ * means rebuilding into a fresh store namespace.
+ */
+export type IndicatorConfig = {
+  /** Decayed-mean half-lives by label, shortest first (labels become keys of IndicatorUpdate.mean). */
+  halfLivesMs: Record<string, number>
+  /** Volume windows by label (keys of IndicatorUpdate.volume). */
+  windowsMs: Record<string, number>
+  /** A contribution older than the key's newest event time minus this is late: counted, not applied. */
+  graceMs: number
+  /** How long applied headline ids are remembered per key, by event time. Must be ≥ graceMs. */
+  dedupRetentionMs: number
+  /** Minute buckets serve windows up to `fineHorizonMs`; hourly buckets serve longer ones and the baseline. */
+  fineBucketMs: number
+  fineHorizonMs: number
+  coarseBucketMs: number
+  /** Buzz compares the volume of the last `buzzWindowMs` with the coarse buckets of this baseline. */
+  baselineMs: number
+  buzzWindowMs: number
+  /** Floor of the baseline's standard deviation, so a quiet baseline (all zeros) gives a finite z-score. */
+  minBuzzSd: number
+  /** Diffusion counts positive and negative headlines over this window. */
+  diffusionWindowMs: number
+  /** Momentum = mean[short] − mean[long], by half-life label. */
+  momentum: { short: string; long: string }
+  /**
+   * Weight of a neutral (0) pseudo-observation added to every decayed mean, in units of one
+   * full-relevance headline: a scope with a single old headline reads near 0 instead of that
+   * headline's score forever. 0 gives the plain ratio Σw·x / Σw.
+   */
+  priorWeight: number
+}
+
+export const DEFAULT_INDICATOR_CONFIG: IndicatorConfig = {
+  halfLivesMs: { '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '24h': DAY_MS },
+  windowsMs: { '15m': 15 * MINUTE_MS, '1h': HOUR_MS, '24h': DAY_MS },
+  graceMs: 10 * MINUTE_MS,
+  // Values stay idempotent with any retention ≥ grace (older ids can never be applied again); the extra
+  // hour only lets a redelivery up to an hour behind be reported as a duplicate rather than as late.
+  dedupRetentionMs: HOUR_MS,
+  fineBucketMs: MINUTE_MS,
+  fineHorizonMs: HOUR_MS,
+  coarseBucketMs: HOUR_MS,
+  baselineMs: 7 * DAY_MS,
+  buzzWindowMs: HOUR_MS,
+  minBuzzSd: 1,
+  diffusionWindowMs: HOUR_MS,
+  // 1 h rather than 15 min: on a small scope the 15 min mean is one or two headlines.
+  momentum: { short: '1h', long: '24h' },
+  priorWeight: 1,
+}
+
+export type WindowSpec = { label: string; ms: number; tier: 'fine' | 'coarse' }
+
+/** The config with everything derived from it that apply and read need. */
+export type ResolvedIndicatorConfig = IndicatorConfig & {
+  halfLives: { label: string; ms: number }[]
+  windows: WindowSpec[]
+  /** Buckets older than newest event − retention are deleted; retention covers reads at asOf ≥ newest − grace. */
+  fineRetentionMs: number
+  coarseRetentionMs: number
+  /** Expiry of every key of one indicator after its last write (wall clock): its longest horizon. */
+  ttlMs: number
+}
+
+export function resolveIndicatorConfig(overrides: Partial<IndicatorConfig> = {}): ResolvedIndicatorConfig {
+  const c: IndicatorConfig = { ...DEFAULT_INDICATOR_CONFIG, ...overrides }
+  const problems: string[] = []
+  const positive = (name: string, v: number) => {
+    if (!Number.isFinite(v) || v <= 0) problems.push(`${name} must be a positive number of ms`)
+  }
+  for (const [k, v] of Object.entries(c.halfLivesMs)) positive(`halfLivesMs.${k}`, v)
+  for (const [k, v] of Object.entries(c.windowsMs)) positive(`windowsMs.${k}`, v)
+  for (const k of ['graceMs', 'fineBucketMs', 'fineHorizonMs', 'coarseBucketMs', 'baselineMs', 'buzzWindowMs'] as const) {
+    positive(k, c[k])
+  }
+  if (Object.keys(c.halfLivesMs).length === 0) problems.push('halfLivesMs needs at least one half-life')
+  if (c.dedupRetentionMs < c.graceMs) problems.push('dedupRetentionMs must be ≥ graceMs, or a redelivery could apply twice')
+  if (!(c.momentum.short in c.halfLivesMs) || !(c.momentum.long in c.halfLivesMs)) {
+    problems.push('momentum.short and momentum.long must be labels of halfLivesMs')
+  }
+  const multiple = (name: string, v: number, of: number) => {
+    if (v % of !== 0) problems.push(`${name} must be a multiple of ${of} ms so windows align with buckets`)
+  }
+  multiple('fineHorizonMs', c.fineHorizonMs, c.fineBucketMs)
+  multiple('baselineMs', c.baselineMs, c.coarseBucketMs)
+  if (c.buzzWindowMs > c.fineHorizonMs) problems.push('buzzWindowMs must be ≤ fineHorizonMs')
+  if (c.diffusionWindowMs > c.fineHorizonMs) problems.push('diffusionWindowMs must be ≤ fineHorizonMs')
+  multiple('buzzWindowMs', c.buzzWindowMs, c.fineBucketMs)
+  multiple('diffusionWindowMs', c.diffusionWindowMs, c.fineBucketMs)
+  const windows: WindowSpec[] = Object.entries(c.windowsMs).map(([label, ms]) => {
+    const tier = ms <= c.fineHorizonMs ? 'fine' : 'coarse'
+    multiple(`windowsMs.${label}`, ms, tier === 'fine' ? c.fineBucketMs : c.coarseBucketMs)
+    return { label, ms, tier }
+  })
+  if (problems.length > 0) throw new Error(`invalid indicator config: ${problems.join('; ')}`)
+
+  const halfLives = Object.entries(c.halfLivesMs)
+    .map(([label, ms]) => ({ label, ms }))
+    .sort((a, b) => a.ms - b.ms)
+  const fineRetentionMs = c.fineHorizonMs + c.graceMs + c.fineBucketMs
+  const longestCoarse = Math.max(0, ...windows.filter((w) => w.tier === 'coarse').map((w) => w.ms))
+  const coarseRetentionMs =
+    Math.max(longestCoarse, c.baselineMs + c.buzzWindowMs + c.coarseBucketMs) + c.graceMs + c.coarseBucketMs
+  const ttlMs = Math.max(coarseRetentionMs, c.dedupRetentionMs)
+  return { ...c, halfLives, windows, fineRetentionMs, coarseRetentionMs, ttlMs }
+}

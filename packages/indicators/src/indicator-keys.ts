@@ -1,0 +1,47 @@
+import type { Dimension, Scope, ScopeKind } from '@tradepulse/contracts'
+
+export type IndicatorTarget = { dimension: Dimension; scope: Scope }
+
+// Braces would end a Redis hash tag early; '%' is escaped so the encoding stays reversible.
+const escapeId = (id: string) => id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+const unescapeId = (id: string) => id.replace(/%(25|7B|7D)/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+
+/** The logical key of one indicator, `<dimension>|<kind>:<id>` (IndicatorUpdate.key, and the hash tag). */
+export function indicatorKey(dimension: Dimension, scope: Scope): string {
+  return `${dimension}|${scope.kind}:${escapeId(scope.id)}`
+}
+
+export function parseIndicatorKey(key: string): IndicatorTarget {
+  const bar = key.indexOf('|')
+  const colon = key.indexOf(':', bar + 1)
+  if (bar < 1 || colon < 0) throw new Error(`not an indicator key: ${key}`)
+  return {
+    dimension: key.slice(0, bar) as Dimension,
+    scope: { kind: key.slice(bar + 1, colon) as ScopeKind, id: unescapeId(key.slice(colon + 1)) },
+  }
+}
+
+/**
+ * Every storage key of the indicators, in one place. Keys of one indicator share the hash tag
+ * `{<dimension>|<kind>:<id>}`, so the script that updates them touches one Redis Cluster slot; each
+ * scope kind's registry has its own tag. `prefix` and `namespace` must not contain braces.
+ */
+export function createIndicatorKeys(prefix: string, namespace: string) {
+  if (/[{}]/.test(prefix) || /[{}:]/.test(namespace) || namespace.length === 0) {
+    throw new Error('indicator key prefix must not contain braces; namespace must be non-empty without braces or colons')
+  }
+  const root = `${prefix}:${namespace}`
+  return {
+    /** Hash: reference time, decayed sums, time buckets, counters. */
+    state: (dimension: Dimension, scope: Scope) => `${root}:ind:{${indicatorKey(dimension, scope)}}`,
+    /** Sorted set: headline ids applied to the indicator, scored by event ms (idempotency). */
+    ids: (dimension: Dimension, scope: Scope) => `${root}:ind:{${indicatorKey(dimension, scope)}}:ids`,
+    /** Sorted set: admitted scope ids of one kind, scored by newest event ms (scope cap, top N). */
+    scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
+    /** Glob matching every key of this namespace. */
+    pattern: `${root}:*`,
+    /** Names the namespace readers should use; shared by all namespaces under the prefix. */
+    activeNamespace: `${prefix}:indicators:active-namespace`,
+  }
+}
+export type IndicatorKeys = ReturnType<typeof createIndicatorKeys>

@@ -1,0 +1,129 @@
+import type { Contribution } from './contributions.ts'
+import type { ResolvedIndicatorConfig } from './indicator-config.ts'
+
+export type BucketCounts = { n: number; pos: number; neg: number }
+
+/**
+ * The state of one indicator (one dimension in one scope). The Redis adapter stores exactly this in a
+ * hash plus a sorted set, and its Lua script does exactly what `applyContributions` does.
+ */
+export type IndicatorState = {
+  /** Newest event time applied (epoch ms): the reference time of the decayed sums; null when empty. */
+  refMs: number | null
+  /** Per half-life (config order, shortest first): Σ w·2^(−(ref−t)/h) and Σ w·x·2^(−(ref−t)/h). */
+  sumW: number[]
+  sumWX: number[]
+  /** Headlines applied and contributions rejected as late, over the key's lifetime. */
+  count: number
+  late: number
+  /** Wall-clock ms of the last apply (IndicatorUpdate.updatedAt). */
+  updatedMs: number
+  /** Bucket index floor(eventMs / fineBucketMs) → headline counts; kept for fineRetentionMs. */
+  fine: Map<number, BucketCounts>
+  /** Bucket index floor(eventMs / coarseBucketMs) → headline count; kept for coarseRetentionMs. */
+  coarse: Map<number, number>
+  /** Applied headline id → event ms; kept for dedupRetentionMs behind refMs. */
+  ids: Map<string, number>
+}
+
+export type ApplyOutcome = {
+  applied: number
+  duplicates: number
+  late: number
+  /** The late contributions themselves (never dropped silently). */
+  lateContributions: Contribution[]
+}
+
+export function createIndicatorState(config: ResolvedIndicatorConfig): IndicatorState {
+  return {
+    refMs: null,
+    sumW: config.halfLives.map(() => 0),
+    sumWX: config.halfLives.map(() => 0),
+    count: 0,
+    late: 0,
+    updatedMs: 0,
+    fine: new Map(),
+    coarse: new Map(),
+    ids: new Map(),
+  }
+}
+
+/**
+ * Applies one batch of contributions to one indicator's state, in place.
+ *
+ * The batch counts as arriving at once: the new reference time is the newest of the state's and the
+ * batch's event times, and a contribution older than that minus the grace is late, whatever its
+ * position in the batch. Sums are kept against the moving reference time, so the result does not
+ * depend on arrival order (up to floating-point rounding): on a newer reference every sum is decayed
+ * by 2^(−Δ/h), and each contribution adds w·2^(−(ref−t)/h).
+ *
+ * Mirrors lua/applyIndicator-2.lua operation for operation; keep them in step (one test runs both).
+ */
+export function applyContributions(
+  state: IndicatorState,
+  contributions: readonly Contribution[],
+  nowMs: number,
+  config: ResolvedIndicatorConfig,
+): ApplyOutcome {
+  const outcome: ApplyOutcome = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+  if (contributions.length === 0) return outcome
+  let batchMax = Number.NEGATIVE_INFINITY
+  for (const c of contributions) if (c.eventMs > batchMax) batchMax = c.eventMs
+  const oldRef = state.refMs
+  const newRef = oldRef !== null && oldRef > batchMax ? oldRef : batchMax
+  const lateBefore = newRef - config.graceMs
+
+  const hl = config.halfLives
+  const addW = hl.map(() => 0)
+  const addWX = hl.map(() => 0)
+  const applied: Contribution[] = []
+  const seen = new Set<string>()
+  for (const c of contributions) {
+    if (state.ids.has(c.headlineId) || seen.has(c.headlineId)) {
+      outcome.duplicates++
+    } else if (c.eventMs < lateBefore) {
+      outcome.late++
+      outcome.lateContributions.push(c)
+    } else {
+      seen.add(c.headlineId)
+      applied.push(c)
+      for (let j = 0; j < hl.length; j++) {
+        const f = 2 ** (-(newRef - c.eventMs) / hl[j]!.ms)
+        addW[j] = addW[j]! + c.weight * f
+        addWX[j] = addWX[j]! + c.weight * c.value * f
+      }
+    }
+  }
+  state.late += outcome.late
+  outcome.applied = applied.length
+  if (applied.length === 0) return outcome
+
+  for (let j = 0; j < hl.length; j++) {
+    const d = oldRef !== null && newRef > oldRef ? 2 ** (-(newRef - oldRef) / hl[j]!.ms) : 1
+    state.sumW[j] = state.sumW[j]! * d + addW[j]!
+    state.sumWX[j] = state.sumWX[j]! * d + addWX[j]!
+  }
+  // Trim by the new reference before writing: every write is at t ≥ ref − grace, inside the retention.
+  const fineLow = Math.floor((newRef - config.fineRetentionMs) / config.fineBucketMs)
+  for (const idx of state.fine.keys()) if (idx < fineLow) state.fine.delete(idx)
+  const coarseLow = Math.floor((newRef - config.coarseRetentionMs) / config.coarseBucketMs)
+  for (const idx of state.coarse.keys()) if (idx < coarseLow) state.coarse.delete(idx)
+  const idsBefore = newRef - config.dedupRetentionMs
+  for (const [id, t] of state.ids) if (t < idsBefore) state.ids.delete(id)
+
+  for (const c of applied) {
+    const f = Math.floor(c.eventMs / config.fineBucketMs)
+    const b = state.fine.get(f) ?? { n: 0, pos: 0, neg: 0 }
+    b.n++
+    if (c.sign > 0) b.pos++
+    else if (c.sign < 0) b.neg++
+    state.fine.set(f, b)
+    const k = Math.floor(c.eventMs / config.coarseBucketMs)
+    state.coarse.set(k, (state.coarse.get(k) ?? 0) + 1)
+    state.ids.set(c.headlineId, c.eventMs)
+  }
+  state.refMs = newRef
+  state.count += applied.length
+  state.updatedMs = nowMs
+  return outcome
+}

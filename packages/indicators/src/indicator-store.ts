@@ -1,0 +1,43 @@
+import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/contracts'
+import type { Contribution } from './contributions.ts'
+
+export type LateContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId' | 'eventMs'>
+
+/** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
+export type ApplyBatchResult = {
+  applied: number
+  duplicates: number
+  late: number
+  /** Each late contribution: not applied, reported so the caller can count and log it. */
+  lateContributions: LateContribution[]
+}
+
+export type TopBy = 'momentum' | 'buzz'
+
+/**
+ * The port the aggregator (writes) and the gateway, alerter and CLI (reads) use. One conformance suite
+ * runs against every adapter. A store works in one namespace (a key prefix); a rebuild replays Kafka
+ * into a fresh namespace, then activates it for readers and clears the old one.
+ */
+export type IndicatorStore = {
+  readonly namespace: string
+  /**
+   * Applies contributions from any number of headlines, atomically per indicator and idempotently:
+   * an applied headline id changes nothing the second time.
+   */
+  applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult>
+  /** The indicator at event time asOfMs, or undefined when nothing was applied to it (or it expired). */
+  get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
+  /**
+   * The n scopes of a kind with the largest buzz, or the largest |momentum| (both directions are
+   * news), ties by scope id. The folded `other` scope is left out.
+   */
+  top(dimension: Dimension, scopeKind: ScopeKind, by: TopBy, n: number, asOfMs: number): Promise<IndicatorUpdate[]>
+  /** The same store in another namespace (same client, same config). */
+  withNamespace(namespace: string): IndicatorStore
+  /** The namespace readers should use, if one was activated. */
+  activeNamespace(): Promise<string | undefined>
+  activateNamespace(namespace: string): Promise<void>
+  /** Deletes every indicator of this namespace; returns how many storage keys went. */
+  clear(): Promise<number>
+}

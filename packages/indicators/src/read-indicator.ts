@@ -1,0 +1,93 @@
+import type { IndicatorUpdate } from '@tradepulse/contracts'
+import type { ResolvedIndicatorConfig } from './indicator-config.ts'
+import { type IndicatorTarget, indicatorKey } from './indicator-keys.ts'
+import type { IndicatorState } from './indicator-state.ts'
+
+/** Headlines in fine buckets (from, to], by bucket index. */
+function sumFine(state: IndicatorState, from: number, to: number) {
+  const total = { n: 0, pos: 0, neg: 0 }
+  for (const [idx, b] of state.fine) {
+    if (idx > from && idx <= to) {
+      total.n += b.n
+      total.pos += b.pos
+      total.neg += b.neg
+    }
+  }
+  return total
+}
+
+/**
+ * Volume of the window ending at asOf, at bucket resolution: the buckets whose index lies in
+ * (floor((asOf − W)/b), floor(asOf/b)], which is W/b buckets including the one holding asOf.
+ */
+function windowVolume(state: IndicatorState, asOfMs: number, ms: number, tier: 'fine' | 'coarse', c: ResolvedIndicatorConfig) {
+  if (tier === 'fine') {
+    const b = c.fineBucketMs
+    return sumFine(state, Math.floor((asOfMs - ms) / b), Math.floor(asOfMs / b)).n
+  }
+  const b = c.coarseBucketMs
+  const from = Math.floor((asOfMs - ms) / b)
+  const to = Math.floor(asOfMs / b)
+  let n = 0
+  for (const [idx, count] of state.coarse) if (idx > from && idx <= to) n += count
+  return n
+}
+
+/**
+ * The indicator's values at event time asOfMs (meant for asOf ≥ newest event − grace; older buckets
+ * may already be trimmed). Pure: the same state and asOf always give the same update.
+ */
+export function readIndicator(
+  state: IndicatorState,
+  target: IndicatorTarget,
+  asOfMs: number,
+  config: ResolvedIndicatorConfig,
+): IndicatorUpdate {
+  const mean: Record<string, number> = {}
+  // Past the reference time the sums decay by 2^(−Δ/h); the prior does not, so old evidence fades to 0.
+  const sinceRef = state.refMs === null ? 0 : Math.max(0, asOfMs - state.refMs)
+  config.halfLives.forEach((h, j) => {
+    const d = 2 ** (-sinceRef / h.ms)
+    const w = state.sumW[j]! * d
+    const denominator = w + config.priorWeight
+    mean[h.label] = denominator > 0 ? (state.sumWX[j]! * d) / denominator : 0
+  })
+
+  const volume: Record<string, number> = {}
+  for (const w of config.windows) volume[w.label] = windowVolume(state, asOfMs, w.ms, w.tier, config)
+
+  // Buzz: last buzzWindow's volume, scaled to one coarse bucket, against the coarse buckets of the
+  // baseline that end before that window starts (so the two never overlap).
+  const current =
+    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) * (config.coarseBucketMs / config.buzzWindowMs)
+  const last = Math.floor((asOfMs - config.buzzWindowMs) / config.coarseBucketMs) - 1
+  const buckets = config.baselineMs / config.coarseBucketMs
+  let sum = 0
+  let sumSq = 0
+  for (let idx = last - buckets + 1; idx <= last; idx++) {
+    const n = state.coarse.get(idx) ?? 0
+    sum += n
+    sumSq += n * n
+  }
+  const baselineMean = sum / buckets
+  const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
+  const buzz = (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
+
+  const fb = config.fineBucketMs
+  const d = sumFine(state, Math.floor((asOfMs - config.diffusionWindowMs) / fb), Math.floor(asOfMs / fb))
+  const diffusion = d.n > 0 ? (d.pos - d.neg) / d.n : 0
+
+  return {
+    key: indicatorKey(target.dimension, target.scope),
+    dimension: target.dimension,
+    scope: target.scope,
+    asOf: new Date(asOfMs).toISOString(),
+    mean,
+    volume,
+    buzz,
+    momentum: mean[config.momentum.short]! - mean[config.momentum.long]!,
+    diffusion,
+    count: state.count,
+    updatedAt: new Date(state.updatedMs).toISOString(),
+  }
+}

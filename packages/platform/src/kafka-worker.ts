@@ -1,0 +1,101 @@
+import type { Server } from 'node:http'
+import type { TopicSpec } from '@tradepulse/contracts'
+import type { App } from './app.ts'
+import type { BaseConfig } from './config.ts'
+import { combineHealth, type Health, type HealthCheck } from './health.ts'
+import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
+import { type BatchRunner, createBatchRunner } from './kafka/batch-runner.ts'
+import { createKafka, createProducer, ensureTopics } from './kafka/kafka-client.ts'
+import type { BatchHandler } from './kafka/records.ts'
+import type { Logger } from './logger.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+
+export type KafkaWorkerSpec = {
+  worker: string
+  config: BaseConfig
+  log: Logger
+  inputTopics: string[]
+  dlqTopic: string
+  handler: BatchHandler
+  /** Port of /healthz, /readyz and /metrics when HTTP_PORT is unset. */
+  defaultHttpPort: number
+  /** Topics to create when missing, before consuming (one-machine convenience; production runs `topics create`). */
+  ensureTopics?: TopicSpec[]
+  healthChecks?: Record<string, HealthCheck>
+  routes?: HttpRoute[]
+  metrics?: Metrics
+  /** Releases the worker's own resources (Redis, stores) after the consumer has drained and committed. */
+  onStop?: () => Promise<void>
+}
+
+export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefined; runner: BatchRunner }
+
+/** Wires one worker: consumer runner, producer, health and metrics server, ordered start and stop. */
+export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
+  const { config, log } = spec
+  const metrics = spec.metrics ?? createMetrics(spec.worker)
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` }, log)
+  const runner = createBatchRunner(
+    kafka,
+    createProducer(kafka),
+    spec.handler,
+    {
+      worker: spec.worker,
+      groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${spec.worker}`,
+      topics: spec.inputTopics,
+      dlqTopic: spec.dlqTopic,
+      maxBatch: config.KAFKA_MAX_BATCH,
+      fetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+      retryBaseMs: config.RETRY_BASE_MS,
+      retryMaxMs: config.RETRY_MAX_MS,
+    },
+    log.child({ component: 'runner' }),
+    metrics,
+  )
+  const health = (): Promise<Health> => combineHealth({ consumer: runner.health, ...spec.healthChecks })
+  let server: Server | undefined
+  let port: number | undefined
+  let starting: Promise<void> | undefined
+  let stopping: Promise<void> | undefined
+
+  return {
+    metrics,
+    runner,
+    httpPort: () => port,
+    health,
+    start() {
+      starting ??= (async () => {
+        server = createHealthServer(health, metrics.registry, spec.routes)
+        port = await listen(server, config.HTTP_PORT ?? spec.defaultHttpPort, config.HTTP_HOST)
+        log.info({ port, host: config.HTTP_HOST }, 'health and metrics listening')
+        if (spec.ensureTopics?.length) {
+          const admin = kafka.admin()
+          await admin.connect()
+          try {
+            const created = await ensureTopics(admin, spec.ensureTopics)
+            if (created.length) log.info({ created }, 'created missing topics')
+          } finally {
+            await admin.disconnect()
+          }
+        }
+        await runner.start()
+        log.info({ topics: spec.inputTopics }, `${spec.worker} started`)
+      })()
+      return starting
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Reverse order of start: drain and commit, flush the producer, release stores, then HTTP.
+        await starting?.catch(() => {})
+        await runner.stop()
+        await spec.onStop?.()
+        if (server) await closeServer(server)
+        log.info(`${spec.worker} stopped`)
+      })()
+      return stopping
+    },
+  }
+}

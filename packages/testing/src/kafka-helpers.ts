@@ -1,0 +1,79 @@
+import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
+import { randomName } from './random-name.ts'
+
+export type CollectedMessage = {
+  topic: string
+  partition: number
+  offset: string
+  key: string | null
+  value: Buffer | null
+  headers: Record<string, string>
+  timestamp: number
+}
+
+export function testKafka(brokers: string[]): Kafka {
+  return new Kafka({ clientId: randomName('test'), brokers, logLevel: logLevel.NOTHING })
+}
+
+/** Creates topics (waiting for leaders) and returns an admin to clean them up with. */
+export async function createTopics(brokers: string[], topics: { name: string; partitions?: number }[]): Promise<void> {
+  const admin: Admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions ?? 1, replicationFactor: 1 })),
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+export async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    if (topics.length) await admin.deleteTopics({ topics })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+export async function testProducer(brokers: string[]): Promise<Producer> {
+  const producer = testKafka(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  await producer.connect()
+  return producer
+}
+
+/** Reads a topic from the beginning into an array, until stopped. */
+export async function collectTopic(
+  brokers: string[],
+  topic: string,
+): Promise<{ messages: CollectedMessage[]; stop(): Promise<void> }> {
+  const messages: CollectedMessage[] = []
+  const consumer: Consumer = testKafka(brokers).consumer({
+    groupId: randomName('collector'),
+    maxWaitTimeInMs: 50,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ topic: t, partition, message }) => {
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v)
+      messages.push({
+        topic: t,
+        partition,
+        offset: message.offset,
+        key: message.key ? message.key.toString() : null,
+        value: message.value,
+        headers,
+        timestamp: Number(message.timestamp),
+      })
+    },
+  })
+  return { messages, stop: () => consumer.disconnect() }
+}

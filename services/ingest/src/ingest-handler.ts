@@ -1,0 +1,39 @@
+import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
+import type { BatchHandler, DedupStore, Outcome } from '@tradepulse/platform'
+import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
+
+export type IngestHandlerDeps = {
+  topics: TopicCatalogue
+  dedup: DedupStore
+  limits: IngestLimits
+  defaultSource: string
+}
+
+/**
+ * headlines.raw → headlines. Parsing and normalising are pure; the only effect is one dedup claim per
+ * valid record, all of a batch's claims in one Redis round trip.
+ */
+export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
+  const out = deps.topics.headlines.name
+  return async (records) => {
+    const outcomes: Outcome[] = new Array(records.length)
+    const valid: { index: number; headline: Headline; origin: string }[] = []
+    records.forEach((r, index) => {
+      const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource)
+      if (parsed.ok) valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
+      else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+    })
+    const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
+    valid.forEach((v, i) => {
+      outcomes[v.index] = fresh[i]
+        ? { kind: 'ok', out: [{ topic: out, key: v.headline.id, value: JSON.stringify(v.headline), headers: passOn(records[v.index]!.headers) }] }
+        : { kind: 'drop', reason: 'duplicate' }
+    })
+    return outcomes
+  }
+}
+
+// Trace context travels with the headline so an alert can be traced back to its raw record.
+function passOn(headers: Record<string, string>): Record<string, string> | undefined {
+  return headers.traceparent ? { traceparent: headers.traceparent } : undefined
+}

@@ -1,0 +1,126 @@
+import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { buildIngestApp } from './build-app.ts'
+import { IngestConfig } from './config.ts'
+
+const silent = createLogger({ level: 'silent' })
+
+describe('ingest worker on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let producer: Producer
+  let cleanups: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('ingest')}.`
+    cleanups = []
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })))
+    producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+  })
+
+  async function startIngest(extra: Record<string, string> = {}) {
+    const config = loadConfig(IngestConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      ...extra,
+    })
+    const app = buildIngestApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    await app.start()
+    return { app, topics: createTopicCatalogue(prefix) }
+  }
+
+  it('passes valid headlines on, drops a duplicate once, and sends every bad record to the dlq with its reason', async () => {
+    const { app, topics } = await startIngest()
+    const headlines = await collectTopic(kafkaBrokers, topics.headlines.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(headlines.stop, dlq.stop)
+
+    const good = (i: number) => JSON.stringify({ id: `ok-${i}`, source: 'test', headline: `US raises tariffs on steel, part ${i}` })
+    const bad: [string, Buffer | string][] = [
+      ['invalid_json', '{"headline": "unterminated'],
+      ['schema_invalid', JSON.stringify({ title: 'no headline field' })],
+      ['schema_invalid', JSON.stringify({ headline: 42 })],
+      ['too_large', JSON.stringify({ headline: 'x'.repeat(100 * 1024) })],
+      ['invalid_utf8', Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f])],
+      ['invalid_text', '{"headline": "lone \\ud800 surrogate"}'],
+      ['empty_headline', JSON.stringify({ headline: '\u200b \u202e\t' })],
+    ]
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        { value: good(1) },
+        ...bad.map(([, value]) => ({ value })),
+        { value: good(2) },
+        { value: good(1) }, // the same id again: a duplicate
+        { value: good(3) },
+      ],
+    })
+
+    await waitFor(() => dlq.messages.length >= bad.length && headlines.messages.length >= 3, { what: 'dlq and headlines' })
+    const ids = headlines.messages.map((m) => (JSON.parse(m.value!.toString()) as Headline).id).sort()
+    expect(ids).toEqual(['ok-1', 'ok-2', 'ok-3'])
+    const letters = dlq.messages.map((m) => ({ letter: JSON.parse(m.value!.toString()) as DeadLetter, headers: m.headers }))
+    expect(letters.map((l) => l.letter.reason).sort()).toEqual(bad.map(([r]) => r).sort())
+    for (const { letter, headers } of letters) {
+      expect(letter.origin.topic).toBe(topics.raw.name)
+      expect(headers['tp-dlq-reason']).toBe(letter.reason)
+      expect(headers['tp-origin-topic']).toBe(topics.raw.name)
+      expect(headers['tp-origin-offset']).toBe(letter.origin.offset)
+      expect(letter.message.length).toBeGreaterThan(0)
+    }
+    const binary = letters.find((l) => l.letter.reason === 'invalid_utf8')!.letter
+    expect(binary.payloadEncoding).toBe('base64')
+    expect(Buffer.from(binary.payload, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f]))
+
+    // The duplicate was dropped and counted, not lost silently.
+    const metrics = await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')
+    expect(metrics).toMatch(/outcome="drop",reason="duplicate"[^\n]* 1/)
+  })
+
+  it('normalises text, keeps a stable content id, and stamps ingestedAt from the raw record', async () => {
+    const started = await startIngest()
+    const { topics } = started
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    cleanups.push(out.stop)
+    const ts = Date.parse('2025-06-06T12:00:00Z')
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        { value: JSON.stringify({ headline: '  China\u200b  halts\texports of ｒａｒｅ earths\u202e ', source: 'wire' }), timestamp: String(ts) },
+        { value: JSON.stringify({ headline: 'China halts exports of rare earths', source: 'wire' }), timestamp: String(ts + 1) },
+      ],
+    })
+    await waitFor(() => out.messages.length >= 1 && out.messages, { what: 'headline out' })
+    const h = JSON.parse(out.messages[0]!.value!.toString()) as Headline
+    expect(h.headline).toBe('China halts exports of rare earths')
+    expect(h.ingestedAt).toBe('2025-06-06T12:00:00.000Z')
+    expect(h.publishedAt).toBe(h.ingestedAt)
+    expect(h.id).toMatch(/^h[0-9a-f]{32}$/)
+    expect(out.messages[0]!.key).toBe(h.id)
+    // The second record normalises to the same text, so it has the same id and is dropped as a duplicate.
+    const { app } = started
+    await waitFor(async () => /reason="duplicate"[^\n]*} 1(\n|$)/.test(await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')), {
+      what: 'duplicate counted',
+    })
+    expect(out.messages).toHaveLength(1)
+    const redis = new Redis(redisUrl)
+    cleanups.push(() => redis.quit())
+    expect(await redis.pttl(`${prefix.replace(/\W/g, '_')}:dedup:{${h.id}}`)).toBeGreaterThan(23 * 3_600_000)
+  })
+})

@@ -1,0 +1,45 @@
+// Code points removed outright: zero-width characters, the byte-order mark, soft hyphen and the
+// bidirectional controls (the "Trojan Source" family), which change how text reads but not what it says.
+const REMOVED = new Set([
+  0x00ad, 0x061c, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2060,
+  0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff,
+])
+
+function isSpaceLike(cp: number): boolean {
+  // C0 and C1 controls (tab, newline and the rest) and every Unicode space separator become one space.
+  return cp <= 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
+    cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000
+}
+
+/**
+ * Unicode NFKC; zero-width and bidi characters removed; controls and whitespace runs collapsed to one
+ * space; trimmed. One pass after normalisation: linear in the text's length.
+ */
+export function normalizeText(input: string): string {
+  const s = input.normalize('NFKC')
+  let out = ''
+  let pendingSpace = false
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!
+    if (REMOVED.has(cp)) continue
+    if (isSpaceLike(cp)) {
+      pendingSpace = out.length > 0
+      continue
+    }
+    if (pendingSpace) {
+      out += ' '
+      pendingSpace = false
+    }
+    out += ch
+  }
+  return out
+}
+
+/** Cuts to at most `maxChars` UTF-16 units without splitting a surrogate pair. */
+export function truncate(s: string, maxChars: number): { text: string; truncated: boolean } {
+  if (s.length <= maxChars) return { text: s, truncated: false }
+  let end = maxChars
+  const last = s.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return { text: s.slice(0, end).trimEnd(), truncated: true }
+}

@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto'
+import { type Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
+import { normalizeText, truncate } from './normalize.ts'
+
+export type IngestLimits = { maxRecordBytes: number; maxHeadlineChars: number; maxBodyChars: number }
+
+export type ParseResult =
+  | { ok: true; headline: Headline }
+  | { ok: false; reason: IngestRejection; message: string }
+
+/** Why a raw record went to the dlq; stable codes that dashboards and consumers of the dlq rely on. */
+export type IngestRejection =
+  | 'empty_record'
+  | 'too_large'
+  | 'invalid_utf8'
+  | 'invalid_json'
+  | 'schema_invalid'
+  | 'invalid_text'
+  | 'empty_headline'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function reject(reason: IngestRejection, message: string): ParseResult {
+  return { ok: false, reason, message }
+}
+
+/** A stable id for a headline without a source id: the same source and text always give the same id. */
+export function contentId(source: string, headline: string): string {
+  return `h${createHash('sha256').update(source).update('\u0000').update(headline.toLowerCase()).digest('hex').slice(0, 32)}`
+}
+
+/**
+ * Raw record bytes → a normalised Headline, or the reason it cannot be one. Pure: `recordTimestampMs` is
+ * the headlines.raw record's timestamp, which is when the headline entered the pipeline.
+ */
+export function parseRawRecord(
+  value: Buffer | null,
+  recordTimestampMs: number,
+  limits: IngestLimits,
+  defaultSource: string,
+): ParseResult {
+  if (!value || value.length === 0) return reject('empty_record', 'record has no value')
+  if (value.length > limits.maxRecordBytes) {
+    return reject('too_large', `record is ${value.length} bytes; the limit is ${limits.maxRecordBytes}`)
+  }
+  let text: string
+  try {
+    text = utf8.decode(value)
+  } catch {
+    return reject('invalid_utf8', 'record value is not valid UTF-8')
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (err) {
+    return reject('invalid_json', `record value is not JSON: ${(err as Error).message}`)
+  }
+  const parsed = RawHeadline.safeParse(json)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    return reject('schema_invalid', issues.join('; '))
+  }
+  const raw = parsed.data
+  for (const [field, v] of Object.entries(raw)) {
+    // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
+    if (typeof v === 'string' && !v.isWellFormed()) return reject('invalid_text', `${field} contains a lone surrogate`)
+  }
+  const headlineNorm = normalizeText(raw.headline)
+  if (headlineNorm.length === 0) return reject('empty_headline', 'headline is empty after normalisation')
+  const head = truncate(headlineNorm, limits.maxHeadlineChars)
+  const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body)
+  const body = truncate(bodyNorm, limits.maxBodyChars)
+  const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
+  const givenId = raw.id ? normalizeText(raw.id) : ''
+  const ingestedAt = new Date(recordTimestampMs).toISOString()
+  const headline: Headline = {
+    id: givenId || contentId(source, head.text),
+    source,
+    headline: head.text,
+    ...(bodyNorm ? { body: body.text } : {}),
+    ...(raw.url ? { url: raw.url } : {}),
+    publishedAt: raw.publishedAt ? new Date(raw.publishedAt).toISOString() : ingestedAt,
+    ingestedAt,
+    truncated: head.truncated || body.truncated,
+  }
+  return { ok: true, headline }
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = {
+  maxRecordBytes: LIMITS.maxRecordBytes,
+  maxHeadlineChars: LIMITS.maxHeadlineChars,
+  maxBodyChars: LIMITS.maxBodyChars,
+}
