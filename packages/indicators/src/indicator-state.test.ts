@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest'
+import type { Contribution } from './contributions.ts'
+import { resolveIndicatorConfig } from './indicator-config.ts'
+import { applyContributions, createIndicatorState, type IndicatorState } from './indicator-state.ts'
+import { readIndicator } from './read-indicator.ts'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const T0 = Date.UTC(2025, 3, 2, 10) // on an hour boundary
+const target = { dimension: 'tariff' as const, scope: { kind: 'global' as const, id: 'all' } }
+const plain = resolveIndicatorConfig({ priorWeight: 0 })
+
+function c(headlineId: string, eventMs: number, value = 0, weight = 1, sign: -1 | 0 | 1 = 0): Contribution {
+  return { ...target, headlineId, eventMs, value, weight, sign }
+}
+
+function applyAll(batches: Contribution[][], config = plain): IndicatorState {
+  const state = createIndicatorState(config)
+  for (const b of batches) applyContributions(state, b, 1, config)
+  return state
+}
+
+/** Deterministic PRNG (mulberry32), so a failing shuffle can be replayed. */
+function rng(seed: number) {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
+function closeTo(a: number, b: number) {
+  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
+}
+
+describe('decayed means', () => {
+  it('weighs two headlines one half-life apart exactly 1/2 and 1', () => {
+    const state = applyAll([[c('a', T0, 1)], [c('b', T0 + HOUR, -1)]])
+    expect(state.refMs).toBe(T0 + HOUR)
+    // Half-lives in order 15m, 1h, 24h.
+    expect(state.sumW).toEqual([2 ** -4 + 1, 1.5, 2 ** (-1 / 24) + 1])
+    expect(state.sumWX[1]).toBe(-0.5)
+    const r = readIndicator(state, target, T0 + HOUR, plain)
+    expect(r.mean['1h']).toBe(-1 / 3)
+    expect(r.mean['15m']).toBeCloseTo((2 ** -4 - 1) / (2 ** -4 + 1), 15)
+    expect(r.momentum).toBeCloseTo(r.mean['1h']! - r.mean['24h']!, 15)
+  })
+
+  it('gives the same sums when the older headline arrives second', () => {
+    const forward = applyAll([[c('a', T0, 1)], [c('b', T0 + 5 * MIN, -1)]])
+    const backward = applyAll([[c('b', T0 + 5 * MIN, -1)], [c('a', T0, 1)]])
+    for (let j = 0; j < 3; j++) {
+      expect(closeTo(forward.sumW[j]!, backward.sumW[j]!)).toBe(true)
+      expect(closeTo(forward.sumWX[j]!, backward.sumWX[j]!)).toBe(true)
+    }
+  })
+
+  it('weighs by relevance', () => {
+    const state = applyAll([[c('a', T0, 1, 0.25), c('b', T0, -1, 0.75)]])
+    expect(readIndicator(state, target, T0, plain).mean['1h']).toBe(-0.5)
+  })
+
+  it('fades towards the neutral prior as the evidence ages', () => {
+    const config = resolveIndicatorConfig({ priorWeight: 1 })
+    const state = applyAll([[c('a', T0, 1)], [c('b', T0 + HOUR, -1)]], config)
+    // One hour later: Σw = 0.75, Σw·x = −0.25, plus one neutral pseudo-headline.
+    expect(readIndicator(state, target, T0 + 2 * HOUR, config).mean['1h']).toBe(-0.25 / 1.75)
+  })
+})
+
+describe('volume, buzz, diffusion', () => {
+  it('counts volume per window at bucket resolution, diffusion over the last hour', () => {
+    const state = applyAll([
+      [c('a', T0, 1, 1, 1)],
+      [c('b', T0 + 30 * MIN, 1, 1, 1)],
+      [c('c', T0 + 50 * MIN, -1, 1, -1)],
+      [c('d', T0 + HOUR, -1, 1, -1), c('e', T0 + HOUR, 0, 1, 0)],
+    ])
+    const r = readIndicator(state, target, T0 + HOUR, plain)
+    // Windows are (asOf − W, asOf]: the headline exactly 1 h old is out of the 1 h window.
+    expect(r.volume).toEqual({ '15m': 3, '1h': 4, '24h': 5 })
+    expect(r.diffusion).toBe((1 - 2) / 4)
+    expect(r.count).toBe(5)
+  })
+
+  it('scores buzz as the z-score of the last hour against a 7-day hourly baseline', () => {
+    const K = T0 + 200 * HOUR
+    const batches: Contribution[][] = []
+    // Baseline hours K−169 … K−2 alternate 2 and 0 headlines: mean 1, sd 1.
+    for (let i = 169; i >= 2; i--) {
+      if (i % 2 === 0) batches.push([c(`b${i}a`, K - i * HOUR), c(`b${i}b`, K - i * HOUR + MIN)])
+    }
+    // Hour K−1 is between baseline and window; it counts in neither.
+    batches.push([c('gap', K - HOUR + 5 * MIN)])
+    const asOf = K + 30 * MIN
+    batches.push([1, 2, 3, 4].map((m) => c(`now${m}`, asOf - m * 2 * MIN)))
+    const r = readIndicator(applyAll(batches), target, asOf, plain)
+    expect(r.buzz).toBe(3)
+    expect(r.volume['1h']).toBe(4)
+  })
+
+  it('floors the baseline sd at minBuzzSd, so a new scope has finite buzz', () => {
+    const r = readIndicator(applyAll([[c('a', T0), c('b', T0 + MIN)]]), target, T0 + 2 * MIN, plain)
+    expect(r.buzz).toBe(2)
+  })
+})
+
+describe('order, duplicates, late', () => {
+  const random = rng(42)
+  const series: Contribution[] = Array.from({ length: 400 }, (_, i) => {
+    const value = random() * 2 - 1
+    return c(`h${i}`, T0 + Math.floor(random() * 3 * HOUR), value, random(), value > 0.2 ? 1 : value < -0.2 ? -1 : 0)
+  })
+  const inOrder = [...series].sort((a, b) => a.eventMs - b.eventMs)
+
+  function batchesOf(items: Contribution[], random: () => number): Contribution[][] {
+    const out: Contribution[][] = []
+    for (let i = 0; i < items.length; ) {
+      const size = 1 + Math.floor(random() * 6)
+      out.push(items.slice(i, i + size))
+      i += size
+    }
+    return out
+  }
+
+  /** Shuffles within 4-minute chunks; with batches of ≤ 6 nothing arrives more than the grace behind. */
+  function shuffledWithinGrace(random: () => number): Contribution[] {
+    const chunks = new Map<number, Contribution[]>()
+    for (const x of inOrder) {
+      const k = Math.floor(x.eventMs / (4 * MIN))
+      chunks.set(k, [...(chunks.get(k) ?? []), x])
+    }
+    return [...chunks.values()].flatMap((chunk) => shuffle(chunk, random))
+  }
+
+  function expectSameReads(a: IndicatorState, b: IndicatorState) {
+    for (const asOf of [T0 + 3 * HOUR, T0 + 3 * HOUR + 7 * MIN, T0 + 5 * HOUR]) {
+      const ra = readIndicator(a, target, asOf, plain)
+      const rb = readIndicator(b, target, asOf, plain)
+      for (const k of Object.keys(ra.mean)) expect(closeTo(ra.mean[k]!, rb.mean[k]!), k).toBe(true)
+      expect(rb.volume).toEqual(ra.volume)
+      expect(closeTo(ra.momentum, rb.momentum)).toBe(true)
+      expect(rb.buzz).toBe(ra.buzz)
+      expect(rb.diffusion).toBe(ra.diffusion)
+      expect(rb.count).toBe(ra.count)
+    }
+  }
+
+  it('gives the same values for any arrival order within the grace period', () => {
+    const reference = applyAll(batchesOf(inOrder, rng(1)))
+    expect(reference.count).toBe(400)
+    for (let seed = 2; seed < 7; seed++) {
+      const r = rng(seed)
+      const state = applyAll(batchesOf(shuffledWithinGrace(r), r))
+      expect(state.count).toBe(400)
+      expect(state.late).toBe(0)
+      expectSameReads(reference, state)
+      expect(state.fine).toEqual(reference.fine)
+      expect(state.coarse).toEqual(reference.coarse)
+      expect(state.ids).toEqual(reference.ids)
+    }
+  })
+
+  it('changes nothing when every headline is applied again, in any order', () => {
+    const state = applyAll(batchesOf(inOrder, rng(1)))
+    const before = structuredClone(state)
+    let duplicates = 0
+    for (const b of batchesOf(shuffledWithinGrace(rng(9)), rng(10))) {
+      const out = applyContributions(state, b, 2, plain)
+      expect(out.applied).toBe(0)
+      duplicates += out.duplicates
+    }
+    // Ids stay remembered for dedupRetentionMs behind the newest event; older copies are late (not applied either).
+    const newest = Math.max(...series.map((x) => x.eventMs))
+    expect(duplicates).toBe(series.filter((x) => x.eventMs >= newest - plain.dedupRetentionMs).length)
+    expect(state).toEqual({ ...before, late: state.late })
+    expect(state.late).toBe(400 - duplicates)
+  })
+
+  it('counts a second copy within one batch as a duplicate', () => {
+    const state = createIndicatorState(plain)
+    const out = applyContributions(state, [c('a', T0, 1), c('a', T0, 1)], 1, plain)
+    expect(out).toMatchObject({ applied: 1, duplicates: 1, late: 0 })
+  })
+
+  it('reports late contributions and does not apply them', () => {
+    const state = applyAll([[c('a', T0 + HOUR, 1)]])
+    const before = structuredClone(state)
+    const late = c('late', T0 + HOUR - 10 * MIN - 1, -1)
+    const out = applyContributions(state, [late], 2, plain)
+    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateContributions: [late] })
+    expect(state).toEqual({ ...before, late: 1 })
+    // Exactly the grace behind is still on time.
+    expect(applyContributions(state, [c('edge', T0 + HOUR - 10 * MIN)], 3, plain).applied).toBe(1)
+  })
+
+  it('treats a batch as arriving at once, so its order does not matter', () => {
+    const a = c('a', T0)
+    const b = c('b', T0 + 20 * MIN)
+    for (const batch of [
+      [a, b],
+      [b, a],
+    ]) {
+      const out = applyContributions(createIndicatorState(plain), batch, 1, plain)
+      expect(out).toMatchObject({ applied: 1, late: 1, lateContributions: [a] })
+    }
+  })
+})
+
+describe('bounds', () => {
+  it('keeps buckets and ids within their retention however long the stream runs', () => {
+    const state = createIndicatorState(plain)
+    for (let i = 0; i < 9 * 24 * 60; i += 3) applyContributions(state, [c(`h${i}`, T0 + i * MIN)], 1, plain)
+    expect(state.fine.size).toBeLessThanOrEqual(plain.fineRetentionMs / plain.fineBucketMs + 1)
+    expect(state.coarse.size).toBeLessThanOrEqual(plain.coarseRetentionMs / plain.coarseBucketMs + 1)
+    expect(state.ids.size).toBeLessThanOrEqual(plain.dedupRetentionMs / (3 * MIN) + 1)
+  })
+
+  it('rejects a config that could apply a redelivery twice', () => {
+    expect(() => resolveIndicatorConfig({ graceMs: HOUR, dedupRetentionMs: MIN })).toThrow(/dedupRetentionMs/)
+  })
+})

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { BaseConfig, describeConfig, loadConfig } from './config.ts'
+
+describe('loadConfig', () => {
+  it('gives working defaults for one machine', () => {
+    const c = loadConfig(BaseConfig, {})
+    expect(c.KAFKA_BROKERS).toEqual(['127.0.0.1:9092'])
+    expect(c.REDIS_URL).toBe('redis://127.0.0.1:6379')
+    expect(c.TRADEPULSE_TOPIC_PREFIX).toBe('tradepulse.')
+    expect(c.KAFKA_FETCH_MAX_WAIT_MS).toBeLessThan(100)
+  })
+  it('parses lists, numbers and booleans', () => {
+    const c = loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:1, b:2', KAFKA_MAX_BATCH: '10', LOG_PRETTY: 'false' })
+    expect([c.KAFKA_BROKERS, c.KAFKA_MAX_BATCH, c.LOG_PRETTY]).toEqual([['a:1', 'b:2'], 10, false])
+  })
+  it('names every bad variable in one error, with the value it got', () => {
+    const run = () => loadConfig(BaseConfig, { KAFKA_BROKERS: 'nohost', KAFKA_MAX_BATCH: 'lots', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' })
+    expect(run).toThrow(/KAFKA_BROKERS: .*"nohost"/)
+    expect(run).toThrow(/KAFKA_MAX_BATCH: .*"lots"/)
+    expect(run).toThrow(/REDIS_URL: /)
+    expect(run).toThrow(/LOG_LEVEL: /)
+  })
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(500)
+  })
+  it('describes variables with defaults for the README table', () => {
+    const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))
+    expect(rows).toEqual([{ name: 'A_MS', description: 'a delay', default: '5' }])
+  })
+})

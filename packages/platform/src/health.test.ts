@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest'
+import { combineHealth } from './health.ts'
+
+describe('combineHealth', () => {
+  it('is as bad as its worst check and ready only when all are', async () => {
+    const h = await combineHealth({
+      a: async () => ({ status: 'ok', ready: true }),
+      b: async () => ({ status: 'degraded', ready: false, detail: 'rebalancing' }),
+    })
+    expect(h).toEqual({ status: 'degraded', ready: false, checks: { a: { status: 'ok' }, b: { status: 'degraded', detail: 'rebalancing' } } })
+  })
+  it('turns a throwing check into failed', async () => {
+    const h = await combineHealth({ a: async () => Promise.reject(new Error('boom')) })
+    expect(h.status).toBe('failed')
+    expect(h.checks.a?.detail).toBe('boom')
+  })
+})

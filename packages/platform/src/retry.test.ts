@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { TradepulseError } from './errors.ts'
+import { backoffDelay, retry } from './retry.ts'
+
+const fast = { baseMs: 1, maxMs: 2, tickMs: 1 }
+
+describe('retry', () => {
+  it('retries retriable faults until success', async () => {
+    let calls = 0
+    const r = await retry(async () => {
+      calls++
+      if (calls < 3) throw new TradepulseError('INFRA_REDIS', 'down')
+      return 'done'
+    }, fast)
+    expect(r).toEqual({ ok: true, value: 'done', attempts: 3 })
+  })
+  it('never retries a programmer error', async () => {
+    let calls = 0
+    await expect(
+      retry(async () => {
+        calls++
+        throw new TypeError('bug')
+      }, fast),
+    ).rejects.toMatchObject({ code: 'INTERNAL', retriable: false })
+    expect(calls).toBe(1)
+  })
+  it('stops when asked, without another attempt', async () => {
+    let calls = 0
+    let stop = false
+    const r = await retry(
+      async () => {
+        calls++
+        stop = true
+        throw new TradepulseError('INFRA_KAFKA', 'down')
+      },
+      { ...fast, shouldStop: () => stop },
+    )
+    expect(r).toEqual({ ok: false, stopped: true, attempts: 1 })
+    expect(calls).toBe(1)
+  })
+  it('gives up after maxAttempts with the last error', async () => {
+    await expect(
+      retry(async () => {
+        throw new TradepulseError('INFRA_KAFKA', 'still down')
+      }, { ...fast, maxAttempts: 2 }),
+    ).rejects.toThrow('still down')
+  })
+  it('backs off exponentially with jitter, capped', () => {
+    expect(backoffDelay(0, 100, 5_000, () => 1)).toBe(100)
+    expect(backoffDelay(3, 100, 5_000, () => 1)).toBe(800)
+    expect(backoffDelay(3, 100, 5_000, () => 0)).toBe(400)
+    expect(backoffDelay(20, 100, 5_000, () => 1)).toBe(5_000)
+  })
+})

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { normalizeText, truncate } from './normalize.ts'
+
+describe('normalizeText', () => {
+  it('applies NFKC, so full-width and compatibility forms read as plain text', () => {
+    expect(normalizeText('ＴＡＲＩＦＦ ﬁle')).toBe('TARIFF file')
+  })
+  it('removes zero-width and bidi characters', () => {
+    expect(normalizeText('ta\u200briff\u202e s\u2066te\u2069el\ufeff')).toBe('tariff steel')
+  })
+  it('turns controls and whitespace runs into one space and trims', () => {
+    expect(normalizeText('\t US \n\n raises\u00a0\u3000tariffs \u0007')).toBe('US raises tariffs')
+  })
+  it('returns an empty string for text that is only invisible characters', () => {
+    expect(normalizeText('\u200b\u200c \t')).toBe('')
+  })
+  it('keeps astral characters whole', () => {
+    expect(normalizeText('chips 📉 fall')).toBe('chips 📉 fall')
+  })
+})
+
+describe('truncate', () => {
+  it('leaves short text alone', () => {
+    expect(truncate('abc', 5)).toEqual({ text: 'abc', truncated: false })
+  })
+  it('cuts and flags long text', () => {
+    expect(truncate('abcdef', 4)).toEqual({ text: 'abcd', truncated: true })
+  })
+  it('never splits a surrogate pair', () => {
+    const r = truncate('ab📉cd', 3)
+    expect(r.text).toBe('ab')
+    expect(r.text.isWellFormed()).toBe(true)
+  })
+})

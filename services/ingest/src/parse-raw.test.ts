@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { contentId, DEFAULT_INGEST_LIMITS, parseRawRecord } from './parse-raw.ts'
+
+const T = Date.parse('2025-01-02T03:04:05Z')
+const parse = (v: string | Buffer | null, limits = DEFAULT_INGEST_LIMITS) =>
+  parseRawRecord(typeof v === 'string' ? Buffer.from(v) : v, T, limits, 'unknown')
+
+describe('parseRawRecord', () => {
+  it('accepts a minimal raw headline and fills in source, id and times', () => {
+    const r = parse(JSON.stringify({ headline: 'EU weighs tariffs on Chinese EVs' }))
+    expect(r.ok && r.headline).toEqual({
+      id: contentId('unknown', 'EU weighs tariffs on Chinese EVs'),
+      source: 'unknown',
+      headline: 'EU weighs tariffs on Chinese EVs',
+      publishedAt: '2025-01-02T03:04:05.000Z',
+      ingestedAt: '2025-01-02T03:04:05.000Z',
+      truncated: false,
+    })
+  })
+  it("keeps the source's id and published time", () => {
+    const r = parse(JSON.stringify({ id: 'rt-1', source: 'wire', headline: 'x', publishedAt: '2024-12-31T23:00:00+01:00' }))
+    expect(r.ok && [r.headline.id, r.headline.publishedAt]).toEqual(['rt-1', '2024-12-31T22:00:00.000Z'])
+  })
+  it('gives the same content id whatever the case and spacing', () => {
+    const a = parse(JSON.stringify({ headline: 'China  HALTS rare earth exports' }))
+    const b = parse(JSON.stringify({ headline: 'china halts rare earth exports' }))
+    expect(a.ok && b.ok && a.headline.id === b.headline.id).toBe(true)
+  })
+  it('cuts a long headline and body to their limits and flags it', () => {
+    const r = parse(JSON.stringify({ headline: 'a'.repeat(50), body: 'b'.repeat(50) }), {
+      ...DEFAULT_INGEST_LIMITS,
+      maxHeadlineChars: 10,
+      maxBodyChars: 20,
+    })
+    expect(r.ok && [r.headline.headline.length, r.headline.body?.length, r.headline.truncated]).toEqual([10, 20, true])
+  })
+  it.each([
+    ['empty_record', null],
+    ['empty_record', ''],
+    ['too_large', JSON.stringify({ headline: 'x'.repeat(70_000) })],
+    ['invalid_utf8', Buffer.from([0xc3, 0x28])],
+    ['invalid_json', 'not json'],
+    ['schema_invalid', '[]'],
+    ['schema_invalid', JSON.stringify({ headline: '' })],
+    ['schema_invalid', JSON.stringify({ headline: 'x', extra: 1 })],
+    ['schema_invalid', JSON.stringify({ headline: 'x', publishedAt: 'yesterday' })],
+    ['invalid_text', '{"headline":"a\\udc00b"}'],
+    ['empty_headline', JSON.stringify({ headline: '\u200b' })],
+  ])('rejects with %s', (reason, value) => {
+    const r = parse(value)
+    expect(r.ok ? 'ok' : r.reason).toBe(reason)
+    if (!r.ok) expect(r.message.length).toBeGreaterThan(5)
+  })
+  it('names the invalid field in the message', () => {
+    const r = parse(JSON.stringify({ headline: 'x', source: 7 }))
+    expect(!r.ok && r.message).toMatch(/^source: /)
+  })
+})
