@@ -26,7 +26,10 @@ describe('ingest as a process: crashes, signals and bad config', () => {
     prefix = `${randomName('faults')}.`
     workers = []
     stops = []
-    await createTopics(kafkaBrokers, listTopics(createTopicCatalogue(prefix)).map((t) => ({ name: t.name, partitions: 3 })))
+    await createTopics(
+      kafkaBrokers,
+      listTopics(createTopicCatalogue(prefix)).map((t) => ({ name: t.name, partitions: 3 })),
+    )
     producer = await testProducer(kafkaBrokers)
   })
   afterEach(async () => {
@@ -55,7 +58,8 @@ describe('ingest as a process: crashes, signals and bad config', () => {
     workers.push(w)
     return w
   }
-  const ids = (msgs: { value: Buffer | null }[]) => msgs.map((m) => (JSON.parse(m.value!.toString()) as Headline).id)
+  const ids = (msgs: { value: Buffer | null }[]) =>
+    msgs.map((m) => (JSON.parse(m.value!.toString()) as Headline).id)
 
   async function produceValid(topic: string, n: number, idPrefix: string): Promise<Set<string>> {
     const expected = new Set<string>()
@@ -64,7 +68,10 @@ describe('ingest as a process: crashes, signals and bad config', () => {
       for (let j = i; j < Math.min(n, i + 1_000); j++) {
         const id = `${idPrefix}-${j}`
         expected.add(id)
-        messages.push({ key: id, value: JSON.stringify({ id, source: 'test', headline: `Headline number ${j} about tariffs` }) })
+        messages.push({
+          key: id,
+          value: JSON.stringify({ id, source: 'test', headline: `Headline number ${j} about tariffs` }),
+        })
       }
       await producer.send({ topic, messages })
     }
@@ -77,7 +84,9 @@ describe('ingest as a process: crashes, signals and bad config', () => {
     stops.push(out.stop)
     const expected = await produceValid(topics.raw.name, 20_000, 'm')
     // Kill points at random shares of the work, spread so each falls while the worker is busy.
-    const cuts = [0.1 + Math.random() * 0.15, 0.35 + Math.random() * 0.15, 0.6 + Math.random() * 0.15].map((f) => Math.floor(f * 20_000))
+    const cuts = [0.1 + Math.random() * 0.15, 0.35 + Math.random() * 0.15, 0.6 + Math.random() * 0.15].map(
+      (f) => Math.floor(f * 20_000),
+    )
     let worker = start()
     for (const cut of cuts) {
       await waitFor(() => out.messages.length >= cut, { timeoutMs: 60_000, what: `${cut} headlines out` })
@@ -85,7 +94,10 @@ describe('ingest as a process: crashes, signals and bad config', () => {
       expect((await worker.exited).signal).toBe('SIGKILL')
       worker = start()
     }
-    await waitFor(() => new Set(ids(out.messages)).size >= expected.size, { timeoutMs: 90_000, what: 'every id on headlines' })
+    await waitFor(() => new Set(ids(out.messages)).size >= expected.size, {
+      timeoutMs: 90_000,
+      what: 'every id on headlines',
+    })
     const seen = new Set(ids(out.messages))
     expect([...expected].filter((id) => !seen.has(id))).toEqual([])
     expect([...seen].filter((id) => !expected.has(id))).toEqual([])
@@ -125,11 +137,18 @@ describe('ingest as a process: crashes, signals and bad config', () => {
 
     // A restart finishes the rest.
     start()
-    await waitFor(() => new Set(ids(out.messages)).size >= expected.size, { timeoutMs: 60_000, what: 'all after restart' })
+    await waitFor(() => new Set(ids(out.messages)).size >= expected.size, {
+      timeoutMs: 60_000,
+      what: 'all after restart',
+    })
   })
 
   it('refuses a bad variable with a non-zero exit that names it', async () => {
-    const w = spawnWorker(INGEST_MAIN, { ...env(), KAFKA_BROKERS: 'no-port-here', INGEST_DEDUP_WINDOW_MS: 'soon' })
+    const w = spawnWorker(INGEST_MAIN, {
+      ...env(),
+      KAFKA_BROKERS: 'no-port-here',
+      INGEST_DEDUP_WINDOW_MS: 'soon',
+    })
     workers.push(w)
     const exit = await w.exited
     expect(exit.code).toBe(78)

@@ -8,7 +8,15 @@ export const RESULTS_DIR = join(import.meta.dirname, '..', 'results')
 export function writeResult(name: string, figures: Record<string, unknown>): string {
   mkdirSync(RESULTS_DIR, { recursive: true })
   const file = join(RESULTS_DIR, `${name}.json`)
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, memBytes: totalmem() }
-  writeFileSync(file, `${JSON.stringify({ ...figures, measuredAt: new Date().toISOString(), machine }, null, 2)}\n`)
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memBytes: totalmem(),
+  }
+  writeFileSync(
+    file,
+    `${JSON.stringify({ ...figures, measuredAt: new Date().toISOString(), machine }, null, 2)}\n`,
+  )
   return file
 }

@@ -31,7 +31,17 @@ function order(line: number): string {
 }
 
 if (import.meta.main) {
-  const file = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'streams', 'reuters_2018_2020.csv')
+  const file = join(
+    import.meta.dirname,
+    '..',
+    '..',
+    '..',
+    '..',
+    'shared',
+    'data',
+    'streams',
+    'reuters_2018_2020.csv',
+  )
   const lines = readFileSync(file, 'utf8').split('\n')
   const rows: { line: number; headline: string }[] = []
   for (let i = 1; i < lines.length; i++) {
@@ -40,8 +50,12 @@ if (import.meta.main) {
     const parsed = parseCsv(text)[0]
     if (parsed?.length === 2 && parsed[1]) rows.push({ line: i + 1, headline: parsed[1] })
   }
-  const pool = rows.filter((r) => POOL.test(r.headline)).sort((a, b) => order(a.line).localeCompare(order(b.line)))
-  const rest = rows.filter((r) => !POOL.test(r.headline)).sort((a, b) => order(a.line).localeCompare(order(b.line)))
+  const pool = rows
+    .filter((r) => POOL.test(r.headline))
+    .sort((a, b) => order(a.line).localeCompare(order(b.line)))
+  const rest = rows
+    .filter((r) => !POOL.test(r.headline))
+    .sort((a, b) => order(a.line).localeCompare(order(b.line)))
   const first = [...pool.slice(0, 200), ...rest.slice(0, 120)]
   const taken = new Set(first.map((r) => r.line))
   const supply = rows

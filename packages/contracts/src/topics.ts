@@ -17,8 +17,20 @@ export const DEFAULT_TOPIC_PREFIX = 'tradepulse.'
 export const TOPIC_VERSION_SUFFIX = '.v1'
 
 const BASES = {
-  raw: { base: 'headlines.raw', schema: RawHeadline, partitions: 6, retentionMs: 7 * DAY_MS, compacted: false },
-  headlines: { base: 'headlines', schema: Headline, partitions: 6, retentionMs: 7 * DAY_MS, compacted: false },
+  raw: {
+    base: 'headlines.raw',
+    schema: RawHeadline,
+    partitions: 6,
+    retentionMs: 7 * DAY_MS,
+    compacted: false,
+  },
+  headlines: {
+    base: 'headlines',
+    schema: Headline,
+    partitions: 6,
+    retentionMs: 7 * DAY_MS,
+    compacted: false,
+  },
   scored: {
     base: 'headlines.scored',
     schema: ScoredHeadline,
@@ -27,7 +39,13 @@ const BASES = {
     retentionMs: 30 * DAY_MS,
     compacted: false,
   },
-  indicators: { base: 'indicators', schema: IndicatorUpdate, partitions: 6, retentionMs: -1, compacted: true },
+  indicators: {
+    base: 'indicators',
+    schema: IndicatorUpdate,
+    partitions: 6,
+    retentionMs: -1,
+    compacted: true,
+  },
   alerts: { base: 'alerts', schema: Alert, partitions: 6, retentionMs: 30 * DAY_MS, compacted: false },
   dlq: { base: 'dlq', schema: DeadLetter, partitions: 1, retentionMs: 30 * DAY_MS, compacted: false },
 } as const
@@ -46,8 +64,15 @@ export function createTopicCatalogue(prefix: string = DEFAULT_TOPIC_PREFIX): Top
   return {
     ...(Object.fromEntries(entries) as { [K in TopicId]: TopicSpec<Bases[K]['schema']> }),
     deskAlerts(deskId: string) {
-      if (!DESK_ID.test(deskId)) throw new Error(`invalid desk id ${JSON.stringify(deskId)}: use [a-z0-9_-], 1-63 chars`)
-      return { name: full(`alerts.desk.${deskId}`), schema: Alert, partitions: 3, retentionMs: 30 * DAY_MS, compacted: false }
+      if (!DESK_ID.test(deskId))
+        throw new Error(`invalid desk id ${JSON.stringify(deskId)}: use [a-z0-9_-], 1-63 chars`)
+      return {
+        name: full(`alerts.desk.${deskId}`),
+        schema: Alert,
+        partitions: 3,
+        retentionMs: 30 * DAY_MS,
+        compacted: false,
+      }
     },
   }
 }

@@ -41,9 +41,33 @@ describe('contributionsOf', () => {
     expect(cs.every((c) => c.eventMs === eventMs && c.headlineId === 'h1')).toBe(true)
     const global = cs.filter((c) => c.scope.kind === 'global')
     expect(global).toEqual([
-      { dimension: 'tariff', value: -0.8, weight: 0.9, sign: -1, scope: { kind: 'global', id: 'all' }, headlineId: 'h1', eventMs },
-      { dimension: 'market', value: -0.2, weight: 1, sign: 0, scope: { kind: 'global', id: 'all' }, headlineId: 'h1', eventMs },
-      { dimension: 'uncertainty', value: 0.4, weight: 1, sign: 1, scope: { kind: 'global', id: 'all' }, headlineId: 'h1', eventMs },
+      {
+        dimension: 'tariff',
+        value: -0.8,
+        weight: 0.9,
+        sign: -1,
+        scope: { kind: 'global', id: 'all' },
+        headlineId: 'h1',
+        eventMs,
+      },
+      {
+        dimension: 'market',
+        value: -0.2,
+        weight: 1,
+        sign: 0,
+        scope: { kind: 'global', id: 'all' },
+        headlineId: 'h1',
+        eventMs,
+      },
+      {
+        dimension: 'uncertainty',
+        value: 0.4,
+        weight: 1,
+        sign: 1,
+        scope: { kind: 'global', id: 'all' },
+        headlineId: 'h1',
+        eventMs,
+      },
     ])
   })
 

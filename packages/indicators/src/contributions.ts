@@ -51,13 +51,36 @@ export function contributionsOf(headline: ScoredHeadline): Contribution[] {
     if (s.label === null) continue
     values.push({ dimension, value: s.score, weight: s.relevance, sign: signOf(s.label) })
   }
-  values.push({ dimension: 'market', value: scores.market.score, weight: 1, sign: signOf(scores.market.label) })
+  values.push({
+    dimension: 'market',
+    value: scores.market.score,
+    weight: 1,
+    sign: signOf(scores.market.label),
+  })
   // Uncertainty has no direction: "positive" for diffusion means the headline carries uncertainty cues.
-  values.push({ dimension: 'uncertainty', value: scores.uncertainty, weight: 1, sign: scores.uncertainty > 0 ? 1 : 0 })
+  values.push({
+    dimension: 'uncertainty',
+    value: scores.uncertainty,
+    weight: 1,
+    sign: scores.uncertainty > 0 ? 1 : 0,
+  })
 
   const out: Contribution[] = []
   for (const scope of scopesOf(headline)) {
     for (const v of values) out.push({ ...v, scope, headlineId: headline.id, eventMs })
   }
   return out
+}
+
+/**
+ * Why a contribution cannot be applied, or undefined when it can. contributionsOf only makes valid
+ * ones; stores check at their boundary so a caller's bug fails loudly instead of storing NaN.
+ */
+export function contributionProblem(c: Contribution): string | undefined {
+  if (c.headlineId.length === 0) return 'empty headline id'
+  if (!Number.isFinite(c.eventMs)) return `event time ${c.eventMs} is not finite`
+  if (!Number.isFinite(c.value) || !Number.isFinite(c.weight) || c.weight < 0)
+    return 'value or weight is not a finite number ≥ 0'
+  if (c.sign !== -1 && c.sign !== 0 && c.sign !== 1) return `sign ${c.sign} is not -1, 0 or 1`
+  return undefined
 }

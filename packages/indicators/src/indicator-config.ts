@@ -77,11 +77,19 @@ export function resolveIndicatorConfig(overrides: Partial<IndicatorConfig> = {})
   }
   for (const [k, v] of Object.entries(c.halfLivesMs)) positive(`halfLivesMs.${k}`, v)
   for (const [k, v] of Object.entries(c.windowsMs)) positive(`windowsMs.${k}`, v)
-  for (const k of ['graceMs', 'fineBucketMs', 'fineHorizonMs', 'coarseBucketMs', 'baselineMs', 'buzzWindowMs'] as const) {
+  for (const k of [
+    'graceMs',
+    'fineBucketMs',
+    'fineHorizonMs',
+    'coarseBucketMs',
+    'baselineMs',
+    'buzzWindowMs',
+  ] as const) {
     positive(k, c[k])
   }
   if (Object.keys(c.halfLivesMs).length === 0) problems.push('halfLivesMs needs at least one half-life')
-  if (c.dedupRetentionMs < c.graceMs) problems.push('dedupRetentionMs must be ≥ graceMs, or a redelivery could apply twice')
+  if (c.dedupRetentionMs < c.graceMs)
+    problems.push('dedupRetentionMs must be ≥ graceMs, or a redelivery could apply twice')
   if (!(c.momentum.short in c.halfLivesMs) || !(c.momentum.long in c.halfLivesMs)) {
     problems.push('momentum.short and momentum.long must be labels of halfLivesMs')
   }

@@ -4,7 +4,8 @@ export type IndicatorTarget = { dimension: Dimension; scope: Scope }
 
 // Braces would end a Redis hash tag early; '%' is escaped so the encoding stays reversible.
 const escapeId = (id: string) => id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-const unescapeId = (id: string) => id.replace(/%(25|7B|7D)/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+const unescapeId = (id: string) =>
+  id.replace(/%(25|7B|7D)/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
 
 /** The logical key of one indicator, `<dimension>|<kind>:<id>` (IndicatorUpdate.key, and the hash tag). */
 export function indicatorKey(dimension: Dimension, scope: Scope): string {
@@ -28,7 +29,9 @@ export function parseIndicatorKey(key: string): IndicatorTarget {
  */
 export function createIndicatorKeys(prefix: string, namespace: string) {
   if (/[{}]/.test(prefix) || /[{}:]/.test(namespace) || namespace.length === 0) {
-    throw new Error('indicator key prefix must not contain braces; namespace must be non-empty without braces or colons')
+    throw new Error(
+      'indicator key prefix must not contain braces; namespace must be non-empty without braces or colons',
+    )
   }
   const root = `${prefix}:${namespace}`
   return {

@@ -120,7 +120,13 @@ describe('order, duplicates, late', () => {
   const random = rng(42)
   const series: Contribution[] = Array.from({ length: 400 }, (_, i) => {
     const value = random() * 2 - 1
-    return c(`h${i}`, T0 + Math.floor(random() * 3 * HOUR), value, random(), value > 0.2 ? 1 : value < -0.2 ? -1 : 0)
+    return c(
+      `h${i}`,
+      T0 + Math.floor(random() * 3 * HOUR),
+      value,
+      random(),
+      value > 0.2 ? 1 : value < -0.2 ? -1 : 0,
+    )
   })
   const inOrder = [...series].sort((a, b) => a.eventMs - b.eventMs)
 

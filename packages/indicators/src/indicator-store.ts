@@ -32,7 +32,13 @@ export type IndicatorStore = {
    * The n scopes of a kind with the largest buzz, or the largest |momentum| (both directions are
    * news), ties by scope id. The folded `other` scope is left out.
    */
-  top(dimension: Dimension, scopeKind: ScopeKind, by: TopBy, n: number, asOfMs: number): Promise<IndicatorUpdate[]>
+  top(
+    dimension: Dimension,
+    scopeKind: ScopeKind,
+    by: TopBy,
+    n: number,
+    asOfMs: number,
+  ): Promise<IndicatorUpdate[]>
   /** The same store in another namespace (same client, same config). */
   withNamespace(namespace: string): IndicatorStore
   /** The namespace readers should use, if one was activated. */

@@ -20,7 +20,13 @@ function sumFine(state: IndicatorState, from: number, to: number) {
  * Volume of the window ending at asOf, at bucket resolution: the buckets whose index lies in
  * (floor((asOf − W)/b), floor(asOf/b)], which is W/b buckets including the one holding asOf.
  */
-function windowVolume(state: IndicatorState, asOfMs: number, ms: number, tier: 'fine' | 'coarse', c: ResolvedIndicatorConfig) {
+function windowVolume(
+  state: IndicatorState,
+  asOfMs: number,
+  ms: number,
+  tier: 'fine' | 'coarse',
+  c: ResolvedIndicatorConfig,
+) {
   if (tier === 'fine') {
     const b = c.fineBucketMs
     return sumFine(state, Math.floor((asOfMs - ms) / b), Math.floor(asOfMs / b)).n
@@ -59,7 +65,8 @@ export function readIndicator(
   // Buzz: last buzzWindow's volume, scaled to one coarse bucket, against the coarse buckets of the
   // baseline that end before that window starts (so the two never overlap).
   const current =
-    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) * (config.coarseBucketMs / config.buzzWindowMs)
+    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) *
+    (config.coarseBucketMs / config.buzzWindowMs)
   const last = Math.floor((asOfMs - config.buzzWindowMs) / config.coarseBucketMs) - 1
   const buckets = config.baselineMs / config.coarseBucketMs
   let sum = 0

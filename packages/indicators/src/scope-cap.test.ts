@@ -26,12 +26,9 @@ describe('scope cap', () => {
   it('admits up to the cap, keeps admitted scopes, always admits other', () => {
     const registry = new Map<string, number>()
     const cand = (id: string, newestMs = 0) => ({ id, newestMs, mentions: 1 })
-    expect(admitScopes(registry, [cand('CN'), cand('US'), cand('BR'), cand(OTHER_SCOPE_ID)], 2, HOUR)).toEqual([
-      true,
-      true,
-      false,
-      true,
-    ])
+    expect(
+      admitScopes(registry, [cand('CN'), cand('US'), cand('BR'), cand(OTHER_SCOPE_ID)], 2, HOUR),
+    ).toEqual([true, true, false, true])
     expect(admitScopes(registry, [cand('US', 10), cand('DE')], 2, HOUR)).toEqual([true, false])
     expect(registry.get('US')).toBe(10)
   })
@@ -46,7 +43,10 @@ describe('scope cap', () => {
   })
 
   it('folds rare scopes into other, once per headline', () => {
-    const folded = foldRareScopes([c('1', 'CN'), c('1', 'XX'), c('1', 'YY'), c('2', 'YY')], (s) => s.id === 'CN')
+    const folded = foldRareScopes(
+      [c('1', 'CN'), c('1', 'XX'), c('1', 'YY'), c('2', 'YY')],
+      (s) => s.id === 'CN',
+    )
     expect(folded.map((x) => `${x.headlineId}:${x.scope.id}`)).toEqual(['1:CN', '1:other', '2:other'])
   })
 })

@@ -15,7 +15,10 @@ export function scopeCandidates(contributions: readonly Contribution[]): Map<Sco
   for (const c of contributions) {
     if (c.scope.kind === 'global') continue
     let kind = byKind.get(c.scope.kind)
-    if (!kind) byKind.set(c.scope.kind, (kind = new Map()))
+    if (!kind) {
+      kind = new Map()
+      byKind.set(c.scope.kind, kind)
+    }
     const entry = kind.get(c.scope.id)
     if (entry) {
       entry.newestMs = Math.max(entry.newestMs, c.eventMs)

@@ -11,11 +11,21 @@ describe('loadConfig', () => {
     expect(c.KAFKA_FETCH_MAX_WAIT_MS).toBeLessThan(100)
   })
   it('parses lists, numbers and booleans', () => {
-    const c = loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:1, b:2', KAFKA_MAX_BATCH: '10', LOG_PRETTY: 'false' })
+    const c = loadConfig(BaseConfig, {
+      KAFKA_BROKERS: 'a:1, b:2',
+      KAFKA_MAX_BATCH: '10',
+      LOG_PRETTY: 'false',
+    })
     expect([c.KAFKA_BROKERS, c.KAFKA_MAX_BATCH, c.LOG_PRETTY]).toEqual([['a:1', 'b:2'], 10, false])
   })
   it('names every bad variable in one error, with the value it got', () => {
-    const run = () => loadConfig(BaseConfig, { KAFKA_BROKERS: 'nohost', KAFKA_MAX_BATCH: 'lots', REDIS_URL: 'http://x', LOG_LEVEL: 'loud' })
+    const run = () =>
+      loadConfig(BaseConfig, {
+        KAFKA_BROKERS: 'nohost',
+        KAFKA_MAX_BATCH: 'lots',
+        REDIS_URL: 'http://x',
+        LOG_LEVEL: 'loud',
+      })
     expect(run).toThrow(/KAFKA_BROKERS: .*"nohost"/)
     expect(run).toThrow(/KAFKA_MAX_BATCH: .*"lots"/)
     expect(run).toThrow(/REDIS_URL: /)

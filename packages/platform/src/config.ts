@@ -1,5 +1,5 @@
-import { z } from 'zod'
 import { DEFAULT_TOPIC_PREFIX } from '@tradepulse/contracts'
+import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -25,21 +25,38 @@ export const baseConfigShape = {
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-<worker>)'),
   KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.<worker>)'),
-  KAFKA_FETCH_MAX_WAIT_MS: ms(20).describe('longest a fetch waits for data; kafkajs defaults to 5000, far too long for alerts'),
+  KAFKA_FETCH_MAX_WAIT_MS: ms(20).describe(
+    'longest a fetch waits for data; kafkajs defaults to 5000, far too long for alerts',
+  ),
   KAFKA_SESSION_TIMEOUT_MS: count(30_000, 1_000).describe('consumer session timeout'),
   KAFKA_HEARTBEAT_INTERVAL_MS: count(3_000, 100).describe('consumer heartbeat interval'),
   KAFKA_MAX_BATCH: count(500).describe('most records handled and produced as one unit'),
+  KAFKA_PARTITIONS_CONCURRENCY: count(3).describe(
+    'partitions handled at once per worker: overlaps one partition\'s Redis round trip with another\'s produce',
+  ),
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379').describe('Redis server URL'),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/ })
+    .default('redis://127.0.0.1:6379')
+    .describe('Redis server URL'),
   REDIS_KEY_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
     .default('tp')
     .describe('prefix of every Redis key'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level'),
   LOG_PRETTY: bool.optional().describe('human-readable logs (default: when stdout is a terminal)'),
   HTTP_HOST: z.string().default('127.0.0.1').describe('address of the health and metrics server'),
-  HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional().describe('port of the health and metrics server (0: any free port; unset: per-worker default)'),
+  HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .optional()
+    .describe('port of the health and metrics server (0: any free port; unset: per-worker default)'),
   SHUTDOWN_DEADLINE_MS: count(15_000).describe('longest a graceful stop may take before the process exits'),
   RETRY_BASE_MS: count(100).describe('first backoff delay for infrastructure faults'),
   RETRY_MAX_MS: count(5_000).describe('longest backoff delay for infrastructure faults'),
@@ -51,7 +68,8 @@ export type BaseConfig = z.infer<typeof BaseConfig>
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const name = String(issue.path[0] ?? '(environment)')
   const raw = env[name]
-  const got = raw === undefined ? 'not set' : `got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`
+  const got =
+    raw === undefined ? 'not set' : `got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`
   return `${name}: ${issue.message} (${got})`
 }
 
@@ -59,7 +77,10 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
  * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
  * variables are ignored (the environment holds far more than ours).
  */
-export function loadConfig<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined>): z.infer<S> {
+export function loadConfig<S extends z.ZodObject>(
+  schema: S,
+  env: Record<string, string | undefined>,
+): z.infer<S> {
   // Empty strings count as unset, as shells and compose files often export FOO= for "no value".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const result = schema.safeParse(cleaned)
@@ -69,7 +90,9 @@ export function loadConfig<S extends z.ZodObject>(schema: S, env: Record<string,
 }
 
 /** The environment variables a schema reads, with their descriptions and defaults (README table). */
-export function describeConfig(schema: z.ZodObject): { name: string; description: string; default: string }[] {
+export function describeConfig(
+  schema: z.ZodObject,
+): { name: string; description: string; default: string }[] {
   return Object.entries(schema.shape).map(([name, field]) => {
     const f = field as z.ZodType
     const parsed = f.safeParse(undefined)

@@ -11,7 +11,9 @@ describe('normalizeError', () => {
     expect(normalizeError(k)).toMatchObject({ code: 'INFRA_KAFKA', retriable: true })
     const r = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' })
     expect(normalizeError(r)).toMatchObject({ retriable: true })
-    const m = Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' })
+    const m = Object.assign(new Error('Reached the max retries per request limit'), {
+      name: 'MaxRetriesPerRequestError',
+    })
     expect(normalizeError(m)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
   })
   it('marks a Lua script error and anything unknown as not retriable', () => {

@@ -24,7 +24,15 @@ export class TradepulseError extends Error {
 }
 
 const REDIS_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ReplyError'])
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+])
 
 /** Normalises anything thrown at a boundary into a TradepulseError with a code and a retriable flag. */
 export function normalizeError(err: unknown): TradepulseError {
@@ -34,11 +42,16 @@ export function normalizeError(err: unknown): TradepulseError {
   if (e.name.startsWith('KafkaJS')) {
     return new TradepulseError('INFRA_KAFKA', e.message, { cause: err, retriable: e.retriable ?? true })
   }
-  if (REDIS_ERROR_NAMES.has(e.name) || e.message.includes('Connection is closed') || e.message.includes('Redis')) {
+  if (
+    REDIS_ERROR_NAMES.has(e.name) ||
+    e.message.includes('Connection is closed') ||
+    e.message.includes('Redis')
+  ) {
     // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage.
     const isScriptBug = e.name === 'ReplyError' && /script|user_script/i.test(e.message)
     return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: !isScriptBug })
   }
-  if (e.code && NETWORK_CODES.has(e.code)) return new TradepulseError('INFRA_REDIS', e.message, { cause: err })
+  if (e.code && NETWORK_CODES.has(e.code))
+    return new TradepulseError('INFRA_REDIS', e.message, { cause: err })
   return new TradepulseError('INTERNAL', e.message, { cause: err })
 }

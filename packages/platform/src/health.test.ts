@@ -7,7 +7,11 @@ describe('combineHealth', () => {
       a: async () => ({ status: 'ok', ready: true }),
       b: async () => ({ status: 'degraded', ready: false, detail: 'rebalancing' }),
     })
-    expect(h).toEqual({ status: 'degraded', ready: false, checks: { a: { status: 'ok' }, b: { status: 'degraded', detail: 'rebalancing' } } })
+    expect(h).toEqual({
+      status: 'degraded',
+      ready: false,
+      checks: { a: { status: 'ok' }, b: { status: 'degraded', detail: 'rebalancing' } },
+    })
   })
   it('turns a throwing check into failed', async () => {
     const h = await combineHealth({ a: async () => Promise.reject(new Error('boom')) })

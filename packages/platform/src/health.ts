@@ -1,6 +1,10 @@
 /** Graded health: `degraded` while a rebalance or an infrastructure fault is under way; `failed` when the loop stalls. */
 export type HealthStatus = 'ok' | 'degraded' | 'failed'
-export type Health = { status: HealthStatus; ready: boolean; checks: Record<string, { status: HealthStatus; detail?: string }> }
+export type Health = {
+  status: HealthStatus
+  ready: boolean
+  checks: Record<string, { status: HealthStatus; detail?: string }>
+}
 
 export type HealthCheck = () => Promise<{ status: HealthStatus; ready: boolean; detail?: string }>
 
@@ -13,7 +17,14 @@ export async function combineHealth(checks: Record<string, HealthCheck>): Promis
       try {
         return [name, await check()] as const
       } catch (err) {
-        return [name, { status: 'failed' as const, ready: false, detail: err instanceof Error ? err.message : String(err) }] as const
+        return [
+          name,
+          {
+            status: 'failed' as const,
+            ready: false,
+            detail: err instanceof Error ? err.message : String(err),
+          },
+        ] as const
       }
     }),
   )

@@ -34,7 +34,10 @@ export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefin
 export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   const { config, log } = spec
   const metrics = spec.metrics ?? createMetrics(spec.worker)
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` }, log)
+  const kafka = createKafka(
+    { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` },
+    log,
+  )
   const runner = createBatchRunner(
     kafka,
     createProducer(kafka),
@@ -49,6 +52,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+      partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
     },

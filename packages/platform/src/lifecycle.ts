@@ -45,6 +45,7 @@ export function exitOnFatal(err: unknown, log?: Logger): never {
     process.exit(EXIT_CONFIG)
   }
   if (log) log.fatal({ err }, 'fatal error')
-  else process.stderr.write(`tradepulse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+  else
+    process.stderr.write(`tradepulse: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
   process.exit(1)
 }

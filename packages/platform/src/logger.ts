@@ -27,7 +27,10 @@ export function createLogger(cfg: LoggerConfig, destination?: NodeJS.WritableStr
   const pretty = cfg.pretty ?? Boolean(process.stdout.isTTY)
   if (destination) return pino(options, destination as pino.DestinationStream)
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } } })
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, destination: 2 } },
+    })
   }
   // Logs go to stderr so that stdout stays free for command output (NDJSON, tables).
   return pino(options, pino.destination({ fd: 2, sync: false }))

@@ -4,28 +4,59 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export function createMetrics(worker: string, registry = new Registry()) {
   registry.setDefaultLabels({ worker })
   if (!registry.getSingleMetric('process_cpu_seconds_total')) collectDefaultMetrics({ register: registry })
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make()
+  const get = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make()
   return {
     registry,
     messagesIn: get(
       'tradepulse_messages_in_total',
-      () => new Counter({ name: 'tradepulse_messages_in_total', help: 'records consumed', labelNames: ['topic'], registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'tradepulse_messages_in_total',
+          help: 'records consumed',
+          labelNames: ['topic'],
+          registers: [registry],
+        }),
     ),
     messagesOut: get(
       'tradepulse_messages_out_total',
-      () => new Counter({ name: 'tradepulse_messages_out_total', help: 'records produced and acknowledged', labelNames: ['topic'], registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'tradepulse_messages_out_total',
+          help: 'records produced and acknowledged',
+          labelNames: ['topic'],
+          registers: [registry],
+        }),
     ),
     outcomes: get(
       'tradepulse_outcomes_total',
-      () => new Counter({ name: 'tradepulse_outcomes_total', help: 'handler outcomes', labelNames: ['outcome', 'reason'], registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'tradepulse_outcomes_total',
+          help: 'handler outcomes',
+          labelNames: ['outcome', 'reason'],
+          registers: [registry],
+        }),
     ),
     dlq: get(
       'tradepulse_dlq_total',
-      () => new Counter({ name: 'tradepulse_dlq_total', help: 'records sent to the dlq', labelNames: ['reason'], registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'tradepulse_dlq_total',
+          help: 'records sent to the dlq',
+          labelNames: ['reason'],
+          registers: [registry],
+        }),
     ),
     retries: get(
       'tradepulse_infra_retries_total',
-      () => new Counter({ name: 'tradepulse_infra_retries_total', help: 'batches retried after an infrastructure fault', labelNames: ['code'], registers: [registry] }),
+      () =>
+        new Counter({
+          name: 'tradepulse_infra_retries_total',
+          help: 'batches retried after an infrastructure fault',
+          labelNames: ['code'],
+          registers: [registry],
+        }),
     ),
     handlerSeconds: get(
       'tradepulse_batch_seconds',
@@ -39,7 +70,13 @@ export function createMetrics(worker: string, registry = new Registry()) {
     ),
     lag: get(
       'tradepulse_consumer_lag',
-      () => new Gauge({ name: 'tradepulse_consumer_lag', help: 'records behind the high watermark, per partition', labelNames: ['topic', 'partition'], registers: [registry] }),
+      () =>
+        new Gauge({
+          name: 'tradepulse_consumer_lag',
+          help: 'records behind the high watermark, per partition',
+          labelNames: ['topic', 'partition'],
+          registers: [registry],
+        }),
     ),
   }
 }

@@ -33,7 +33,11 @@ export function redisHealth(redis: Redis): HealthCheck {
       await redis.ping()
       return { status: 'ok', ready: true }
     } catch (err) {
-      return { status: 'degraded', ready: false, detail: `Redis: ${err instanceof Error ? err.message : String(err)}` }
+      return {
+        status: 'degraded',
+        ready: false,
+        detail: `Redis: ${err instanceof Error ? err.message : String(err)}`,
+      }
     }
   }
 }

@@ -40,9 +40,12 @@ describe('retry', () => {
   })
   it('gives up after maxAttempts with the last error', async () => {
     await expect(
-      retry(async () => {
-        throw new TradepulseError('INFRA_KAFKA', 'still down')
-      }, { ...fast, maxAttempts: 2 }),
+      retry(
+        async () => {
+          throw new TradepulseError('INFRA_KAFKA', 'still down')
+        },
+        { ...fast, maxAttempts: 2 },
+      ),
     ).rejects.toThrow('still down')
   })
   it('backs off exponentially with jitter, capped', () => {

@@ -14,7 +14,9 @@ export type RetryOptions = {
   random?: () => number
 }
 
-export type RetryResult<T> = { ok: true; value: T; attempts: number } | { ok: false; stopped: true; attempts: number }
+export type RetryResult<T> =
+  | { ok: true; value: T; attempts: number }
+  | { ok: false; stopped: true; attempts: number }
 
 /** Full-jitter exponential backoff: a random delay in [0.5, 1] × min(max, base·2^attempt). */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
@@ -26,7 +28,10 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
  * Runs `fn` until it succeeds. Retriable faults are retried with backoff and jitter; anything that is
  * not retriable (bad input, a bug) is thrown at once, never retried.
  */
-export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions): Promise<RetryResult<T>> {
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: RetryOptions,
+): Promise<RetryResult<T>> {
   const maxAttempts = opts.maxAttempts ?? Number.POSITIVE_INFINITY
   for (let attempt = 0; ; attempt++) {
     if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt }
@@ -40,7 +45,9 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
       const until = Date.now() + delay
       while (Date.now() < until) {
         if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
-        await new Promise((r) => setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - Date.now()))))
+        await new Promise((r) =>
+          setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - Date.now()))),
+        )
         await opts.onWait?.()
       }
     }

@@ -1,1 +1,7 @@
-export {}
+// @tradepulse/scoring: text in, scores + entities + events + explanation out. Pure and deterministic:
+// no I/O, no clock, no environment. This file is the package's only public surface.
+
+export type { ScoreInput, Scorer, ScorerOptions } from './scorer.ts'
+export { createScorer } from './scorer.ts'
+export { SCORER_VERSION } from './version.ts'
+export { parseWatchlist, Watchlist, WatchlistEntity, WatchlistError } from './watchlist.ts'

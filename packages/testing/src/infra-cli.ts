@@ -47,7 +47,9 @@ if (cmd === 'up') {
   }
   mkdirSync(join(REPO_ROOT, '.local'), { recursive: true })
   writeFileSync(STATE, JSON.stringify(s, null, 2))
-  process.stderr.write(`local Kafka (pid ${s.kafkaPid}, log ${kafka.logFile}) and Redis (pid ${s.redisPid}) are up\n`)
+  process.stderr.write(
+    `local Kafka (pid ${s.kafkaPid}, log ${kafka.logFile}) and Redis (pid ${s.redisPid}) are up\n`,
+  )
   printExports(s)
   process.exit(0)
 } else if (cmd === 'down') {
@@ -58,7 +60,8 @@ if (cmd === 'up') {
   const s = JSON.parse(readFileSync(STATE, 'utf8')) as State
   for (const pid of [s.kafkaPid, s.redisPid]) if (alive(pid)) process.kill(pid, 'SIGTERM')
   const deadline = Date.now() + 20_000
-  while ((alive(s.kafkaPid) || alive(s.redisPid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+  while ((alive(s.kafkaPid) || alive(s.redisPid)) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200))
   for (const pid of [s.kafkaPid, s.redisPid]) if (alive(pid)) process.kill(pid, 'SIGKILL')
   rmSync(s.dataDir, { recursive: true, force: true })
   rmSync(STATE, { force: true })

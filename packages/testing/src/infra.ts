@@ -21,7 +21,12 @@ function dockerAnswers(): boolean {
  */
 export async function startInfra(env: NodeJS.ProcessEnv = process.env): Promise<Infra> {
   if (env.KAFKA_BROKERS && env.REDIS_URL) {
-    return { kafkaBrokers: env.KAFKA_BROKERS.split(','), redisUrl: env.REDIS_URL, source: 'env', stop: async () => {} }
+    return {
+      kafkaBrokers: env.KAFKA_BROKERS.split(','),
+      redisUrl: env.REDIS_URL,
+      source: 'env',
+      stop: async () => {},
+    }
   }
   if (env.TRADEPULSE_NO_DOCKER !== '1' && dockerAnswers()) return startContainers()
   const errors: string[] = []

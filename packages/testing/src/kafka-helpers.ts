@@ -16,7 +16,10 @@ export function testKafka(brokers: string[]): Kafka {
 }
 
 /** Creates topics (waiting for leaders) and returns an admin to clean them up with. */
-export async function createTopics(brokers: string[], topics: { name: string; partitions?: number }[]): Promise<void> {
+export async function createTopics(
+  brokers: string[],
+  topics: { name: string; partitions?: number }[],
+): Promise<void> {
   const admin: Admin = testKafka(brokers).admin()
   await admin.connect()
   try {
@@ -41,7 +44,10 @@ export async function deleteTopicsWithPrefix(brokers: string[], prefix: string):
 }
 
 export async function testProducer(brokers: string[]): Promise<Producer> {
-  const producer = testKafka(brokers).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false })
+  const producer = testKafka(brokers).producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  })
   await producer.connect()
   return producer
 }

@@ -1,6 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
@@ -10,7 +20,13 @@ export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 const POM = join(REPO_ROOT, 'scripts', 'kafka', 'pom.xml')
 const CACHE_DIR = join(REPO_ROOT, '.kafka')
 
-export type LocalKafka = { brokers: string[]; pid: number; dataDir: string; logFile: string; stop(): Promise<void> }
+export type LocalKafka = {
+  brokers: string[]
+  pid: number
+  dataDir: string
+  logFile: string
+  stop(): Promise<void>
+}
 
 export type LocalKafkaOptions = {
   port?: number
@@ -34,19 +50,30 @@ function need(cmd: string, hint: string): void {
 /** Resolves the broker's runtime classpath through Maven once; later runs read the cached file. */
 export function kafkaClasspath(): string {
   const file = join(CACHE_DIR, 'classpath.txt')
-  if (existsSync(file) && statSync(file).mtimeMs >= statSync(POM).mtimeMs) return readFileSync(file, 'utf8').trim()
+  if (existsSync(file) && statSync(file).mtimeMs >= statSync(POM).mtimeMs)
+    return readFileSync(file, 'utf8').trim()
   need('java', 'install a JDK 17+ (Debian: apt-get install openjdk-17-jre-headless)')
   need('mvn', 'install Apache Maven (Debian: apt-get install maven)')
   mkdirSync(CACHE_DIR, { recursive: true })
   try {
     execFileSync(
       'mvn',
-      ['-q', '-B', '-f', POM, 'dependency:build-classpath', `-Dmdep.outputFile=${file}`, '-Dmdep.includeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        '-f',
+        POM,
+        'dependency:build-classpath',
+        `-Dmdep.outputFile=${file}`,
+        '-Dmdep.includeScope=runtime',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 },
     )
   } catch (err) {
     const out = (err as { stdout?: Buffer; stderr?: Buffer }).stdout?.toString() ?? ''
-    throw new Error(`mvn could not resolve the Kafka broker from Maven Central (${POM}):\n${out.slice(-2000)}`)
+    throw new Error(
+      `mvn could not resolve the Kafka broker from Maven Central (${POM}):\n${out.slice(-2000)}`,
+    )
   }
   return readFileSync(file, 'utf8').trim()
 }
@@ -84,7 +111,12 @@ function serverProperties(port: number, controllerPort: number, logDir: string):
     .join('\n')
 }
 
-async function waitForLog(file: string, needle: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+async function waitForLog(
+  file: string,
+  needle: string,
+  child: ChildProcess,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
@@ -110,12 +142,22 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   const controllerPort = await freePort()
   const props = join(dataDir, 'server.properties')
   writeFileSync(props, serverProperties(port, controllerPort, join(dataDir, 'logs')))
-  const java = ['-cp', classpath, `-Xmx${options.heapMb ?? 512}m`, `-Xms${options.heapMb ?? 512}m`, '-XX:+UseG1GC']
+  const java = [
+    '-cp',
+    classpath,
+    `-Xmx${options.heapMb ?? 512}m`,
+    `-Xms${options.heapMb ?? 512}m`,
+    '-XX:+UseG1GC',
+  ]
   // 16 random bytes as base64url (22 chars) is the cluster id format StorageTool expects.
   const clusterId = randomBytes(16).toString('base64url')
-  execFileSync('java', [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  execFileSync(
+    'java',
+    [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   const logFile = join(dataDir, 'broker.log')
   const fd = openSync(logFile, 'w')
   const child = spawn(

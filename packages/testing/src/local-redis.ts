@@ -8,7 +8,9 @@ import { freePort } from './free-port.ts'
 export type LocalRedis = { url: string; port: number; pid: number; stop(): Promise<void> }
 
 /** Starts `redis-server` on a free port with no persistence, for an isolated test run. */
-export async function startLocalRedis(options: { port?: number; detached?: boolean } = {}): Promise<LocalRedis> {
+export async function startLocalRedis(
+  options: { port?: number; detached?: boolean } = {},
+): Promise<LocalRedis> {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
   } catch {

@@ -16,7 +16,10 @@ export function buildIngestApp(config: IngestConfig, deps: { log: Logger }): Kaf
   const log = deps.log.child({ component: 'ingest' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const redis = createRedis(config.REDIS_URL, log, 'tradepulse-ingest')
-  const dedup = createRedisDedupStore(redis, { prefix: config.REDIS_KEY_PREFIX, windowMs: config.INGEST_DEDUP_WINDOW_MS })
+  const dedup = createRedisDedupStore(redis, {
+    prefix: config.REDIS_KEY_PREFIX,
+    windowMs: config.INGEST_DEDUP_WINDOW_MS,
+  })
   return createKafkaWorker({
     worker: 'ingest',
     config,

@@ -4,10 +4,30 @@ import { z } from 'zod'
 
 export const ingestConfigShape = {
   ...baseConfigShape,
-  INGEST_DEDUP_WINDOW_MS: z.coerce.number().int().min(1_000).default(24 * 3_600_000).describe('a repeat of a headline id within this window is dropped'),
-  INGEST_MAX_RECORD_BYTES: z.coerce.number().int().min(1_024).max(1_048_576).default(LIMITS.maxRecordBytes).describe('larger raw records go to the dlq'),
-  INGEST_DEFAULT_SOURCE: z.string().min(1).max(LIMITS.maxSourceChars).default('unknown').describe('source of raw headlines that name none'),
-  TOPICS_AUTO_CREATE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('create missing topics at start (one-machine convenience)'),
+  INGEST_DEDUP_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(24 * 3_600_000)
+    .describe('a repeat of a headline id within this window is dropped'),
+  INGEST_MAX_RECORD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1_048_576)
+    .default(LIMITS.maxRecordBytes)
+    .describe('larger raw records go to the dlq'),
+  INGEST_DEFAULT_SOURCE: z
+    .string()
+    .min(1)
+    .max(LIMITS.maxSourceChars)
+    .default('unknown')
+    .describe('source of raw headlines that name none'),
+  TOPICS_AUTO_CREATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('create missing topics at start (one-machine convenience)'),
 }
 export const IngestConfig = z.object(ingestConfigShape)
 export type IngestConfig = z.infer<typeof IngestConfig>

@@ -20,13 +20,24 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     const valid: { index: number; headline: Headline; origin: string }[] = []
     records.forEach((r, index) => {
       const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource)
-      if (parsed.ok) valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
+      if (parsed.ok)
+        valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
       else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
     const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
     valid.forEach((v, i) => {
       outcomes[v.index] = fresh[i]
-        ? { kind: 'ok', out: [{ topic: out, key: v.headline.id, value: JSON.stringify(v.headline), headers: passOn(records[v.index]!.headers) }] }
+        ? {
+            kind: 'ok',
+            out: [
+              {
+                topic: out,
+                key: v.headline.id,
+                value: JSON.stringify(v.headline),
+                headers: passOn(records[v.index]!.headers),
+              },
+            ],
+          }
         : { kind: 'drop', reason: 'duplicate' }
     })
     return outcomes

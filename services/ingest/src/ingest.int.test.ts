@@ -19,7 +19,10 @@ describe('ingest worker on Kafka and Redis', () => {
     prefix = `${randomName('ingest')}.`
     cleanups = []
     const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })))
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
     producer = await testProducer(kafkaBrokers)
     cleanups.push(() => producer.disconnect())
   })
@@ -51,7 +54,8 @@ describe('ingest worker on Kafka and Redis', () => {
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
     cleanups.push(headlines.stop, dlq.stop)
 
-    const good = (i: number) => JSON.stringify({ id: `ok-${i}`, source: 'test', headline: `US raises tariffs on steel, part ${i}` })
+    const good = (i: number) =>
+      JSON.stringify({ id: `ok-${i}`, source: 'test', headline: `US raises tariffs on steel, part ${i}` })
     const bad: [string, Buffer | string][] = [
       ['invalid_json', '{"headline": "unterminated'],
       ['schema_invalid', JSON.stringify({ title: 'no headline field' })],
@@ -72,10 +76,15 @@ describe('ingest worker on Kafka and Redis', () => {
       ],
     })
 
-    await waitFor(() => dlq.messages.length >= bad.length && headlines.messages.length >= 3, { what: 'dlq and headlines' })
+    await waitFor(() => dlq.messages.length >= bad.length && headlines.messages.length >= 3, {
+      what: 'dlq and headlines',
+    })
     const ids = headlines.messages.map((m) => (JSON.parse(m.value!.toString()) as Headline).id).sort()
     expect(ids).toEqual(['ok-1', 'ok-2', 'ok-3'])
-    const letters = dlq.messages.map((m) => ({ letter: JSON.parse(m.value!.toString()) as DeadLetter, headers: m.headers }))
+    const letters = dlq.messages.map((m) => ({
+      letter: JSON.parse(m.value!.toString()) as DeadLetter,
+      headers: m.headers,
+    }))
     expect(letters.map((l) => l.letter.reason).sort()).toEqual(bad.map(([r]) => r).sort())
     for (const { letter, headers } of letters) {
       expect(letter.origin.topic).toBe(topics.raw.name)
@@ -86,7 +95,9 @@ describe('ingest worker on Kafka and Redis', () => {
     }
     const binary = letters.find((l) => l.letter.reason === 'invalid_utf8')!.letter
     expect(binary.payloadEncoding).toBe('base64')
-    expect(Buffer.from(binary.payload, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f]))
+    expect(Buffer.from(binary.payload, 'base64')).toEqual(
+      Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f]),
+    )
 
     // The duplicate was dropped and counted, not lost silently.
     const metrics = await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')
@@ -102,8 +113,17 @@ describe('ingest worker on Kafka and Redis', () => {
     await producer.send({
       topic: topics.raw.name,
       messages: [
-        { value: JSON.stringify({ headline: '  China\u200b  halts\texports of ｒａｒｅ earths\u202e ', source: 'wire' }), timestamp: String(ts) },
-        { value: JSON.stringify({ headline: 'China halts exports of rare earths', source: 'wire' }), timestamp: String(ts + 1) },
+        {
+          value: JSON.stringify({
+            headline: '  China\u200b  halts\texports of ｒａｒｅ earths\u202e ',
+            source: 'wire',
+          }),
+          timestamp: String(ts),
+        },
+        {
+          value: JSON.stringify({ headline: 'China halts exports of rare earths', source: 'wire' }),
+          timestamp: String(ts + 1),
+        },
       ],
     })
     await waitFor(() => out.messages.length >= 1 && out.messages, { what: 'headline out' })
@@ -115,9 +135,15 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(out.messages[0]!.key).toBe(h.id)
     // The second record normalises to the same text, so it has the same id and is dropped as a duplicate.
     const { app } = started
-    await waitFor(async () => /reason="duplicate"[^\n]*} 1(\n|$)/.test(await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')), {
-      what: 'duplicate counted',
-    })
+    await waitFor(
+      async () =>
+        /reason="duplicate"[^\n]*} 1(\n|$)/.test(
+          await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total'),
+        ),
+      {
+        what: 'duplicate counted',
+      },
+    )
     expect(out.messages).toHaveLength(1)
     const redis = new Redis(redisUrl)
     cleanups.push(() => redis.quit())

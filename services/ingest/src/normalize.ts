@@ -1,14 +1,23 @@
 // Code points removed outright: zero-width characters, the byte-order mark, soft hyphen and the
 // bidirectional controls (the "Trojan Source" family), which change how text reads but not what it says.
 const REMOVED = new Set([
-  0x00ad, 0x061c, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2060,
-  0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff,
+  0x00ad, 0x061c, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e,
+  0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2066, 0x2067, 0x2068, 0x2069, 0xfeff,
 ])
 
 function isSpaceLike(cp: number): boolean {
   // C0 and C1 controls (tab, newline and the rest) and every Unicode space separator become one space.
-  return cp <= 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
-    cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000
+  return (
+    cp <= 0x20 ||
+    (cp >= 0x7f && cp <= 0x9f) ||
+    cp === 0x1680 ||
+    (cp >= 0x2000 && cp <= 0x200a) ||
+    cp === 0x2028 ||
+    cp === 0x2029 ||
+    cp === 0x202f ||
+    cp === 0x205f ||
+    cp === 0x3000
+  )
 }
 
 /**
@@ -16,6 +25,7 @@ function isSpaceLike(cp: number): boolean {
  * space; trimmed. One pass after normalisation: linear in the text's length.
  */
 export function normalizeText(input: string): string {
+  if (isPlainAscii(input)) return input
   const s = input.normalize('NFKC')
   let out = ''
   let pendingSpace = false
@@ -42,4 +52,22 @@ export function truncate(s: string, maxChars: number): { text: string; truncated
   const last = s.charCodeAt(end - 1)
   if (last >= 0xd800 && last <= 0xdbff) end--
   return { text: s.slice(0, end).trimEnd(), truncated: true }
+}
+
+/**
+ * Fast path for the common case: printable ASCII with single inner spaces and no spaces at the ends is
+ * already normal (NFKC leaves it as it is), so it needs no copy.
+ */
+function isPlainAscii(s: string): boolean {
+  const n = s.length
+  if (n === 0 || s.charCodeAt(0) === 0x20 || s.charCodeAt(n - 1) === 0x20) return false
+  let prevSpace = false
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e) return false
+    const space = c === 0x20
+    if (space && prevSpace) return false
+    prevSpace = space
+  }
+  return true
 }

@@ -18,7 +18,9 @@ describe('parseRawRecord', () => {
     })
   })
   it("keeps the source's id and published time", () => {
-    const r = parse(JSON.stringify({ id: 'rt-1', source: 'wire', headline: 'x', publishedAt: '2024-12-31T23:00:00+01:00' }))
+    const r = parse(
+      JSON.stringify({ id: 'rt-1', source: 'wire', headline: 'x', publishedAt: '2024-12-31T23:00:00+01:00' }),
+    )
     expect(r.ok && [r.headline.id, r.headline.publishedAt]).toEqual(['rt-1', '2024-12-31T22:00:00.000Z'])
   })
   it('gives the same content id whatever the case and spacing', () => {
@@ -32,7 +34,11 @@ describe('parseRawRecord', () => {
       maxHeadlineChars: 10,
       maxBodyChars: 20,
     })
-    expect(r.ok && [r.headline.headline.length, r.headline.body?.length, r.headline.truncated]).toEqual([10, 20, true])
+    expect(r.ok && [r.headline.headline.length, r.headline.body?.length, r.headline.truncated]).toEqual([
+      10,
+      20,
+      true,
+    ])
   })
   it.each([
     ['empty_record', null],

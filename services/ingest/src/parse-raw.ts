@@ -63,7 +63,8 @@ export function parseRawRecord(
   const raw = parsed.data
   for (const [field, v] of Object.entries(raw)) {
     // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
-    if (typeof v === 'string' && !v.isWellFormed()) return reject('invalid_text', `${field} contains a lone surrogate`)
+    if (typeof v === 'string' && !v.isWellFormed())
+      return reject('invalid_text', `${field} contains a lone surrogate`)
   }
   const headlineNorm = normalizeText(raw.headline)
   if (headlineNorm.length === 0) return reject('empty_headline', 'headline is empty after normalisation')

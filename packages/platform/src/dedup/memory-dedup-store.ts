@@ -2,7 +2,11 @@ import type { Clock } from '@tradepulse/contracts'
 import type { DedupStore } from './dedup-store.ts'
 
 /** The same claim semantics as the Redis script, in memory, for the embedded default and tests. */
-export function createMemoryDedupStore(opts: { windowMs: number; clock: Clock; maxEntries?: number }): DedupStore {
+export function createMemoryDedupStore(opts: {
+  windowMs: number
+  clock: Clock
+  maxEntries?: number
+}): DedupStore {
   const claims = new Map<string, { origin: string; expiresAt: number }>()
   const maxEntries = opts.maxEntries ?? 1_000_000
   return {

@@ -1,21 +1,24 @@
 import type { Redis } from 'ioredis'
 import { createKeys } from '../redis/keys.ts'
-import { defineScript } from '../redis/scripts.ts'
 import type { DedupStore } from './dedup-store.ts'
 
-/** Claims in one pipeline per batch; each claim is one atomic script on one key. */
+/**
+ * A claim is one `SET key origin NX PX window GET` (Redis >= 7.0): atomic, one key, no script. The reply
+ * is the previous holder: none means claimed now; the same origin means a redelivery of the record that
+ * claimed it (after a crash between claim and commit), which must pass again or it would be lost.
+ * All of a batch's claims go in one pipeline.
+ */
 export function createRedisDedupStore(redis: Redis, opts: { prefix: string; windowMs: number }): DedupStore {
   const keys = createKeys(opts.prefix)
-  const command = defineScript(redis, 'claim-1.lua')
   return {
     async claim(claims) {
       if (claims.length === 0) return []
       const pipeline = redis.pipeline()
-      for (const c of claims) (pipeline as unknown as Record<string, (...a: unknown[]) => void>)[command]!(keys.dedup(c.id), c.origin, opts.windowMs)
+      for (const c of claims) pipeline.call('SET', keys.dedup(c.id), c.origin, 'NX', 'PX', String(opts.windowMs), 'GET')
       const results = (await pipeline.exec()) ?? []
-      return results.map(([err, value]) => {
+      return results.map(([err, holder], i) => {
         if (err) throw err
-        return value === 1
+        return holder === null || holder === claims[i]!.origin
       })
     },
     async close() {},

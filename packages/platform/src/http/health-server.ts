@@ -8,7 +8,11 @@ export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<b
  * /healthz (200 unless failed), /readyz (200 only when ready: group joined, Redis answers) and
  * /metrics (Prometheus). Extra routes may be given by a worker (for example POST /headlines).
  */
-export function createHealthServer(health: () => Promise<Health>, registry: Registry, routes: HttpRoute[] = []): Server {
+export function createHealthServer(
+  health: () => Promise<Health>,
+  registry: Registry,
+  routes: HttpRoute[] = [],
+): Server {
   return createServer(async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0]
@@ -29,7 +33,9 @@ export function createHealthServer(health: () => Promise<Health>, registry: Regi
       res.end(JSON.stringify({ error: 'not_found' }))
     } catch (err) {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: 'internal', message: err instanceof Error ? err.message : String(err) }))
+      res.end(
+        JSON.stringify({ error: 'internal', message: err instanceof Error ? err.message : String(err) }),
+      )
     }
   })
 }

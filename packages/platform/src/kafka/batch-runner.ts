@@ -5,7 +5,13 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { deadLetterRecord } from './dead-letter.ts'
-import { type BatchHandler, headersToStrings, type InRecord, type Outcome, type OutRecord } from './records.ts'
+import {
+  type BatchHandler,
+  headersToStrings,
+  type InRecord,
+  type Outcome,
+  type OutRecord,
+} from './records.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -17,6 +23,7 @@ export type BatchRunnerConfig = {
   sessionTimeoutMs: number
   heartbeatIntervalMs: number
   maxBytesPerPartition: number
+  partitionsConcurrency: number
   retryBaseMs: number
   retryMaxMs: number
   /** Start from the earliest offset when the group has none (true for pipeline workers). */
@@ -106,15 +113,21 @@ export function createBatchRunner(
       }
     })
     if (out.length > 0) await produceAll(producer, out)
+    // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
+    const counts = new Map<string, number>()
     for (const o of outcomes) {
-      const reason = o.kind === 'ok' ? '' : o.reason
-      metrics.outcomes.inc({ outcome: o.kind, reason })
-      if (o.kind === 'dlq') {
-        metrics.dlq.inc({ reason })
-        log.warn({ reason, message: o.message }, 'record sent to the dlq')
-      }
+      const k = o.kind === 'ok' ? 'ok\u0000' : `${o.kind}\u0000${o.reason}`
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+      if (o.kind === 'dlq') log.warn({ reason: o.reason, message: o.message }, 'record sent to the dlq')
     }
-    for (const r of out) metrics.messagesOut.inc({ topic: r.topic })
+    for (const [k, n] of counts) {
+      const [outcome = '', reason = ''] = k.split('\u0000')
+      metrics.outcomes.inc({ outcome, reason }, n)
+      if (outcome === 'dlq') metrics.dlq.inc({ reason }, n)
+    }
+    const outCounts = new Map<string, number>()
+    for (const r of out) outCounts.set(r.topic, (outCounts.get(r.topic) ?? 0) + 1)
+    for (const [topic, n] of outCounts) metrics.messagesOut.inc({ topic }, n)
     metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
   }
 
@@ -136,11 +149,15 @@ export function createBatchRunner(
           faulted = true
           state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
           metrics.retries.inc({ code: err.code })
-          log.warn({ err, attempt, delayMs, partition: batch.partition }, 'infrastructure fault; retrying the batch, consumption paused')
+          log.warn(
+            { err, attempt, delayMs, partition: batch.partition },
+            'infrastructure fault; retrying the batch, consumption paused',
+          )
         },
       })
       if (!result.ok) return // stopping or rebalancing: nothing resolved, the records come again
-      if (faulted) log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
+      if (faulted)
+        log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
       state = { status: 'ok' }
       lastProgress = Date.now()
       p.resolveOffset(chunk[chunk.length - 1]!.offset)
@@ -163,7 +180,12 @@ export function createBatchRunner(
         maxBytesPerPartition: cfg.maxBytesPerPartition,
         allowAutoTopicCreation: false,
         // Kafka itself unreachable for long: kafkajs restarts the consumer with backoff instead of crashing.
-        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => running },
+        retry: {
+          retries: 10,
+          initialRetryTime: 300,
+          maxRetryTime: 10_000,
+          restartOnFailure: async () => running,
+        },
       })
       const c = consumer
       c.on(c.events.GROUP_JOIN, (e) => {
@@ -181,7 +203,10 @@ export function createBatchRunner(
       })
       c.on(c.events.CRASH, (e) => {
         const err = e.payload.error
-        state = { status: e.payload.restart ? 'degraded' : 'failed', detail: `consumer crashed: ${err.message}` }
+        state = {
+          status: e.payload.restart ? 'degraded' : 'failed',
+          detail: `consumer crashed: ${err.message}`,
+        }
         log.error({ err, restart: e.payload.restart }, 'consumer crashed')
       })
       await producer.connect()
@@ -190,7 +215,7 @@ export function createBatchRunner(
       await c.run({
         autoCommit: true,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
+        partitionsConsumedConcurrently: cfg.partitionsConcurrency,
         eachBatch,
       })
     },
@@ -208,7 +233,11 @@ export function createBatchRunner(
     health: async () => {
       if (!running) return { status: 'failed', ready: false, detail: 'not running' }
       if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
-        return { status: 'failed', ready: false, detail: `no fetch or batch for ${Date.now() - lastProgress} ms` }
+        return {
+          status: 'failed',
+          ready: false,
+          detail: `no fetch or batch for ${Date.now() - lastProgress} ms`,
+        }
       }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
     },
@@ -217,10 +246,13 @@ export function createBatchRunner(
 
 /** Produces records grouped by topic in one request and waits for every acknowledgement. */
 export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
-  const byTopic = new Map<string, { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]>()
+  const byTopic = new Map<
+    string,
+    { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
+  >()
   for (const r of records) {
-    let list = byTopic.get(r.topic)
-    if (!list) byTopic.set(r.topic, (list = []))
+    const list = byTopic.get(r.topic) ?? []
+    if (list.length === 0) byTopic.set(r.topic, list)
     list.push({
       key: r.key,
       value: r.value,

@@ -16,7 +16,14 @@ const now = new Date('2025-01-01T00:00:00Z')
 
 describe('deadLetterRecord', () => {
   it('carries reason and origin in the value and in headers', () => {
-    const out = deadLetterRecord('dlq', 'ingest', rec(Buffer.from('{bad')), 'invalid_json', 'Unexpected token', now)
+    const out = deadLetterRecord(
+      'dlq',
+      'ingest',
+      rec(Buffer.from('{bad')),
+      'invalid_json',
+      'Unexpected token',
+      now,
+    )
     const letter = DeadLetter.parse(JSON.parse(String(out.value)))
     expect(letter).toMatchObject({
       reason: 'invalid_json',
@@ -37,13 +44,17 @@ describe('deadLetterRecord', () => {
   })
   it('keeps binary payloads exactly, as base64', () => {
     const bytes = Buffer.from([0, 255, 128, 7])
-    const letter = JSON.parse(String(deadLetterRecord('dlq', 'w', rec(bytes), 'r', 'm', now).value)) as DeadLetter
+    const letter = JSON.parse(
+      String(deadLetterRecord('dlq', 'w', rec(bytes), 'r', 'm', now).value),
+    ) as DeadLetter
     expect(letter.payloadEncoding).toBe('base64')
     expect(Buffer.from(letter.payload, 'base64')).toEqual(bytes)
   })
   it('cuts huge payloads and says so', () => {
     const letter = JSON.parse(
-      String(deadLetterRecord('dlq', 'w', rec(Buffer.alloc(DLQ_MAX_PAYLOAD_BYTES + 10, 97)), 'r', 'm', now).value),
+      String(
+        deadLetterRecord('dlq', 'w', rec(Buffer.alloc(DLQ_MAX_PAYLOAD_BYTES + 10, 97)), 'r', 'm', now).value,
+      ),
     ) as DeadLetter
     expect([letter.payload.length, letter.payloadTruncated]).toEqual([DLQ_MAX_PAYLOAD_BYTES, true])
   })

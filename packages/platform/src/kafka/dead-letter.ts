@@ -12,7 +12,9 @@ export const DLQ_HEADERS = {
   offset: 'tp-origin-offset',
 } as const
 
-function encodePayload(value: Buffer | null): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated'> {
+function encodePayload(
+  value: Buffer | null,
+): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated'> {
   const bytes = value ?? Buffer.alloc(0)
   const cut = bytes.length > DLQ_MAX_PAYLOAD_BYTES ? bytes.subarray(0, DLQ_MAX_PAYLOAD_BYTES) : bytes
   // Valid UTF-8 stays readable; anything else (binary garbage, broken sequences) is kept exactly as base64.

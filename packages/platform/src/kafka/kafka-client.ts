@@ -1,5 +1,5 @@
-import { type Admin, Kafka, type KafkaConfig, logLevel, type Producer, Partitioners } from 'kafkajs'
 import type { TopicSpec } from '@tradepulse/contracts'
+import { type Admin, Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs'
 import type { Logger } from '../logger.ts'
 
 const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -12,7 +12,15 @@ const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /** Routes kafkajs's own log lines into our pino logger, at one level below ours to keep info quiet. */
 export function kafkaLogCreator(log: Logger) {
   return () =>
-    ({ namespace, level, log: entry }: { namespace: string; level: number; log: { message: string } & Record<string, unknown> }) => {
+    ({
+      namespace,
+      level,
+      log: entry,
+    }: {
+      namespace: string
+      level: number
+      log: { message: string } & Record<string, unknown>
+    }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry
       // kafkajs logs routine rebalances and connection churn at INFO; keep them at debug in ours.
       const target = level === logLevel.INFO ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')

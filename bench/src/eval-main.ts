@@ -1,0 +1,12 @@
+// `pnpm eval <name>`: quality evaluations that print a table and write bench/results/eval-<name>.json.
+import { runScoringEval } from './eval/scoring-eval.ts'
+
+const evals: Record<string, () => void> = { scoring: runScoringEval }
+
+const name = process.argv[2]
+const run = name ? evals[name] : undefined
+if (!run) {
+  process.stderr.write(`usage: pnpm eval <${Object.keys(evals).join('|')}>\n`)
+  process.exit(2)
+}
+run()

@@ -1,0 +1,67 @@
+// Plain classification and regression metrics for the eval table.
+
+export function accuracy<L>(gold: readonly L[], pred: readonly L[]): number {
+  if (gold.length === 0) return Number.NaN
+  let ok = 0
+  for (let i = 0; i < gold.length; i++) if (gold[i] === pred[i]) ok++
+  return ok / gold.length
+}
+
+/** Mean of per-class F1 over `classes` (a class absent from both gold and predictions is skipped). */
+export function macroF1<L>(gold: readonly L[], pred: readonly L[], classes: readonly L[]): number {
+  let total = 0
+  let n = 0
+  for (const c of classes) {
+    let tp = 0
+    let fp = 0
+    let fn = 0
+    for (let i = 0; i < gold.length; i++) {
+      const g = gold[i] === c
+      const p = pred[i] === c
+      if (g && p) tp++
+      else if (p) fp++
+      else if (g) fn++
+    }
+    if (tp + fp + fn === 0) continue
+    total += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn)
+    n++
+  }
+  return n === 0 ? Number.NaN : total / n
+}
+
+/** SemEval-2017 task 5 metric: cosine similarity of the predicted and gold score vectors. */
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ?? 0
+    const y = b[i] ?? 0
+    dot += x * y
+    na += x * x
+    nb += y * y
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb)
+}
+
+/** Precision and recall of "relevant" (anything but `none`). */
+export function relevancePR(
+  gold: readonly string[],
+  pred: readonly string[],
+  none = 'none',
+): { precision: number; recall: number } {
+  let tp = 0
+  let fp = 0
+  let fn = 0
+  for (let i = 0; i < gold.length; i++) {
+    const g = gold[i] !== none
+    const p = pred[i] !== none
+    if (g && p) tp++
+    else if (p) fp++
+    else if (g) fn++
+  }
+  return {
+    precision: tp + fp === 0 ? Number.NaN : tp / (tp + fp),
+    recall: tp + fn === 0 ? Number.NaN : tp / (tp + fn),
+  }
+}

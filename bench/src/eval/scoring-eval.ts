@@ -1,0 +1,230 @@
+// `pnpm eval scoring`: our scorer beside AFINN and VADER on public labelled sets (read from
+// ../shared/data, never copied into the repository), plus our own Reuters labels on both dimensions.
+// Prints one table and writes bench/results/eval-scoring.json.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createScorer } from '@tradepulse/scoring'
+import { writeResult } from '../results.ts'
+import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
+import { readCsv } from './csv.ts'
+import { accuracy, cosine, macroF1, relevancePR } from './metrics.ts'
+import { headlineSha8 } from './sample-reuters.ts'
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
+const DATA = join(REPO_ROOT, '..', 'shared', 'data')
+const LABELS_FILE = join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv')
+const CLASSES3: Label[] = ['negative', 'neutral', 'positive']
+const CLASSES4 = ['none', 'negative', 'neutral', 'positive']
+
+interface System {
+  name: string
+  score(text: string): { score: number; label: Label }
+}
+
+function ours(): System {
+  const scorer = createScorer()
+  return {
+    name: 'tradepulse',
+    score(text) {
+      const m = scorer.score({ headline: text }).scores.market
+      return { score: m.score, label: m.label }
+    },
+  }
+}
+
+type Row = { metric: string; values: (number | null)[] }
+
+function fmt(x: number | null): string {
+  return x === null || Number.isNaN(x) ? '—' : x.toFixed(3)
+}
+
+function threeWay(systems: System[], rows: { text: string; label: Label }[], name: string, out: Row[]): void {
+  const gold = rows.map((r) => r.label)
+  const acc: (number | null)[] = []
+  const f1: (number | null)[] = []
+  for (const s of systems) {
+    const pred = rows.map((r) => s.score(r.text).label)
+    acc.push(accuracy(gold, pred))
+    f1.push(macroF1(gold, pred, CLASSES3))
+  }
+  out.push({ metric: `${name} accuracy (n=${rows.length})`, values: acc })
+  out.push({ metric: `${name} macro-F1`, values: f1 })
+}
+
+function asLabel(x: string): Label | null {
+  return x === 'negative' || x === 'neutral' || x === 'positive' ? x : null
+}
+
+interface ReuterLabel {
+  line: number
+  split: string
+  headline: string
+  tariff: string
+  supply: string
+}
+
+function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null {
+  const stream = join(DATA, 'streams', 'reuters_2018_2020.csv')
+  if (!existsSync(stream) || !existsSync(LABELS_FILE)) return null
+  // The stream has one record per line (checked when the labels were drawn), so line n is record n-1.
+  const lines = readFileSync(stream, 'utf8').split('\n')
+  const rows: ReuterLabel[] = []
+  let mismatched = 0
+  for (const r of readCsv(LABELS_FILE)) {
+    const line = Number(r.line)
+    const raw = lines[line - 1]
+    const headline = raw === undefined ? undefined : readCsvLine(raw)
+    if (headline === undefined || headlineSha8(headline) !== r.headline_sha1_8) {
+      mismatched++
+      continue
+    }
+    rows.push({ line, split: r.split ?? '', headline, tariff: r.tariff ?? '', supply: r.supply_chain ?? '' })
+  }
+  return { rows, mismatched }
+}
+
+function readCsvLine(raw: string): string | undefined {
+  const comma = raw.indexOf(',')
+  if (comma < 0) return undefined
+  let h = raw.slice(comma + 1).replace(/\r$/, '')
+  if (h.startsWith('"') && h.endsWith('"')) h = h.slice(1, -1).replaceAll('""', '"')
+  return h
+}
+
+function reutersRows(
+  rows: ReuterLabel[],
+  tag: string,
+  out: Row[],
+  nSystems: number,
+  figures: Record<string, number>,
+): void {
+  const scorer = createScorer()
+  const goldT = rows.map((r) => r.tariff)
+  const goldS = rows.map((r) => r.supply)
+  const predT: string[] = []
+  const predS: string[] = []
+  for (const r of rows) {
+    const s = scorer.score({ headline: r.headline }).scores
+    predT.push(s.tariff.label ?? 'none')
+    predS.push(s.supplyChain.label ?? 'none')
+  }
+  const pad = (x: number): (number | null)[] => [x, ...Array.from({ length: nSystems - 1 }, () => null)]
+  const tF1 = macroF1(goldT, predT, CLASSES4)
+  const sF1 = macroF1(goldS, predS, CLASSES4)
+  const tRel = relevancePR(goldT, predT)
+  const sRel = relevancePR(goldS, predS)
+  // Direction: gold clearly escalating/de-escalating, and the scorer marked it relevant.
+  let dirN = 0
+  let dirOk = 0
+  for (let i = 0; i < rows.length; i++) {
+    const g = goldT[i]
+    const p = predT[i]
+    if ((g === 'negative' || g === 'positive') && p !== 'none') {
+      dirN++
+      if (p === g) dirOk++
+    }
+  }
+  const dir = dirN === 0 ? Number.NaN : dirOk / dirN
+  out.push({ metric: `Reuters ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
+  out.push({ metric: `Reuters ${tag} tariff relevance precision`, values: pad(tRel.precision) })
+  out.push({ metric: `Reuters ${tag} tariff relevance recall`, values: pad(tRel.recall) })
+  out.push({ metric: `Reuters ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
+  out.push({ metric: `Reuters ${tag} supply 4-class macro-F1`, values: pad(sF1) })
+  out.push({ metric: `Reuters ${tag} supply relevance precision`, values: pad(sRel.precision) })
+  out.push({ metric: `Reuters ${tag} supply relevance recall`, values: pad(sRel.recall) })
+  figures[`reuters_${tag}_tariff_macro_f1`] = tF1
+  figures[`reuters_${tag}_tariff_relevance_precision`] = tRel.precision
+  figures[`reuters_${tag}_tariff_relevance_recall`] = tRel.recall
+  figures[`reuters_${tag}_tariff_direction_accuracy`] = dir
+  figures[`reuters_${tag}_tariff_direction_n`] = dirN
+  figures[`reuters_${tag}_supply_macro_f1`] = sF1
+  figures[`reuters_${tag}_supply_relevance_precision`] = sRel.precision
+  figures[`reuters_${tag}_supply_relevance_recall`] = sRel.recall
+  figures[`reuters_${tag}_n`] = rows.length
+}
+
+export function runScoringEval(): void {
+  if (!existsSync(join(DATA, 'labeled'))) {
+    process.stdout.write(
+      `eval scoring: skipped, no labelled data at ${DATA} (see ../shared/data/README.md)\n`,
+    )
+    return
+  }
+  const systems: System[] = [ours(), ...[createAfinn(), createVader()].map((a: Anchor) => a as System)]
+  const out: Row[] = []
+  const figures: Record<string, number> = {}
+
+  const fpbFile = join(DATA, 'labeled', 'fpb_dev.csv')
+  if (existsSync(fpbFile)) {
+    const fpb = readCsv(fpbFile).flatMap((r) => {
+      const label = asLabel(r.label ?? '')
+      return label ? [{ text: r.text ?? '', label, agreement: Number(r.agreement) }] : []
+    })
+    threeWay(systems, fpb, 'FPB all', out)
+    threeWay(
+      systems,
+      fpb.filter((r) => r.agreement === 100),
+      'FPB agree=100',
+      out,
+    )
+  }
+  const semFile = join(DATA, 'labeled', 'semeval2017_headlines_train.csv')
+  if (existsSync(semFile)) {
+    const sem = readCsv(semFile).map((r) => ({ text: r.title ?? '', gold: Number(r.score) }))
+    out.push({
+      metric: `SemEval-2017 headlines cosine (n=${sem.length})`,
+      values: systems.map((s) =>
+        cosine(
+          sem.map((r) => s.score(r.text).score),
+          sem.map((r) => r.gold),
+        ),
+      ),
+    })
+  }
+  const twFile = join(DATA, 'labeled', 'twitter_fin_news_train.csv')
+  if (existsSync(twFile)) {
+    // Labels in this copy are words (negative = bearish, positive = bullish), not the 0/1/2 codes
+    // of the original release; rows with any other label are dropped.
+    const tw = readCsv(twFile).flatMap((r) => {
+      const label = asLabel(r.label ?? '')
+      return label ? [{ text: r.text ?? '', label }] : []
+    })
+    threeWay(systems, tw, 'Twitter fin news', out)
+  }
+  const reuters = loadReutersLabels()
+  if (reuters) {
+    if (reuters.mismatched > 0)
+      process.stdout.write(`warning: ${reuters.mismatched} labelled rows no longer match the stream\n`)
+    reutersRows(
+      reuters.rows.filter((r) => r.split === 'dev'),
+      'dev',
+      out,
+      systems.length,
+      figures,
+    )
+    reutersRows(
+      reuters.rows.filter((r) => r.split === 'test'),
+      'held-out',
+      out,
+      systems.length,
+      figures,
+    )
+  } else {
+    process.stdout.write('Reuters labels: skipped, stream or bench/eval/reuters-labels.csv absent\n')
+  }
+
+  const width = Math.max(...out.map((r) => r.metric.length))
+  const header = `${'metric'.padEnd(width)} | ${systems.map((s) => s.name.padStart(10)).join(' | ')}`
+  process.stdout.write(`${header}\n${'-'.repeat(header.length)}\n`)
+  for (const r of out) {
+    process.stdout.write(
+      `${r.metric.padEnd(width)} | ${r.values.map((v) => fmt(v).padStart(10)).join(' | ')}\n`,
+    )
+  }
+  const table: Record<string, Record<string, number | null>> = {}
+  for (const r of out) {
+    table[r.metric] = Object.fromEntries(systems.map((s, i) => [s.name, r.values[i] ?? null]))
+  }
+  const file = writeResult('eval-scoring', { ...figures, table })
+  process.stdout.write(`wrote ${file}\n`)
+}

@@ -1,0 +1,201 @@
+// `pnpm bench ingest`: ingest throughput and latency through real Kafka and Redis, next to a plain kafkajs
+// pass-through (consume and produce the same bytes, no work) measured in the same run on the same input.
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
+import { createKafka, createLogger, createProducer, loadConfig, produceAll } from '@tradepulse/platform'
+import { startInfra } from '@tradepulse/testing/infra'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import type { Producer } from 'kafkajs'
+import { loadHeadlineTexts } from './headline-source.ts'
+import { writeResult } from './results.ts'
+import { quantile, round } from './stats.ts'
+
+const N = Number(process.env.BENCH_INGEST_MESSAGES ?? 100_000)
+const LAT_RATE = Number(process.env.BENCH_INGEST_LATENCY_RATE ?? 2_000)
+const LAT_SECONDS = Number(process.env.BENCH_INGEST_LATENCY_SECONDS ?? 10)
+const PARTITIONS = 3
+
+const infra = await startInfra()
+const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false })
+const { texts, source } = loadHeadlineTexts(N)
+process.stdout.write(`ingest bench: ${N} messages (${source}), Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`)
+
+type Counter = { count: number; latencies: number[]; stop(): Promise<void> }
+
+/** Counts records on a topic; for latency records (id "lat-<sentMs>-<i>") records now − sent. */
+async function countTopic(topic: string): Promise<Counter> {
+  const c: Counter = { count: 0, latencies: [], stop: async () => {} }
+  const consumer = testKafka(infra.kafkaBrokers).consumer({ groupId: `count-${topic}`, maxWaitTimeInMs: 10, maxBytesPerPartition: 4 << 20 })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = Date.now()
+      for (const m of batch.messages) {
+        c.count++
+        const key = m.key?.toString() ?? ''
+        if (key.startsWith('lat-')) c.latencies.push(now - Number(key.split('-')[1]))
+      }
+    },
+  })
+  c.stop = () => consumer.disconnect()
+  return c
+}
+
+async function waitCount(c: Counter, n: number, timeoutMs = 300_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs
+  while (c.count < n) {
+    if (Date.now() > deadline) throw new Error(`only ${c.count} of ${n} records arrived`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+  return Date.now()
+}
+
+/** A plain kafkajs consume → produce loop with the same producer settings and the same commit discipline. */
+async function startPassthrough(input: string, output: string): Promise<() => Promise<void>> {
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'passthrough' }, log)
+  const producer = createProducer(kafka)
+  await producer.connect()
+  const consumer = kafka.consumer({ groupId: `pass-${input}`, maxWaitTimeInMs: 20 })
+  await consumer.connect()
+  await consumer.subscribe({ topic: input, fromBeginning: true })
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+      for (let i = 0; i < batch.messages.length; i += 500) {
+        const chunk = batch.messages.slice(i, i + 500)
+        await produceAll(
+          producer,
+          chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
+        )
+        resolveOffset(chunk[chunk.length - 1]!.offset)
+        await heartbeat()
+        await commitOffsetsIfNecessary()
+      }
+    },
+  })
+  return async () => {
+    await consumer.disconnect()
+    await producer.disconnect()
+  }
+}
+
+function ingestApp(prefix: string) {
+  const config = loadConfig(IngestConfig, {
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: `bench${Date.now()}`,
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: `${prefix}ingest`,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+  })
+  return buildIngestApp(config, { log })
+}
+
+async function preload(producer: Producer, topic: string, n: number, keyOf: (i: number) => string) {
+  for (let i = 0; i < n; i += 2_000) {
+    const messages = []
+    for (let j = i; j < Math.min(n, i + 2_000); j++) {
+      const id = keyOf(j)
+      messages.push({ key: id, value: JSON.stringify({ id, source: 'bench', headline: texts[j % texts.length] }) })
+    }
+    await producer.send({ topic, messages })
+  }
+}
+
+/** Paced production at `rate` per second for `seconds`; each key carries its send time. */
+async function paced(producer: Producer, topic: string, rate: number, seconds: number): Promise<number> {
+  const per = Math.max(1, Math.round(rate / 100))
+  const total = rate * seconds
+  const t0 = Date.now()
+  let sent = 0
+  while (sent < total) {
+    const messages = []
+    for (let j = 0; j < per && sent < total; j++, sent++) {
+      const id = `lat-${Date.now()}-${sent}`
+      messages.push({ key: id, value: JSON.stringify({ id, source: 'bench', headline: texts[sent % texts.length] }) })
+    }
+    await producer.send({ topic, messages })
+    const due = t0 + (sent / rate) * 1_000
+    const wait = due - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+  }
+  return total
+}
+
+const run = `b${Date.now().toString(36)}`
+const producer = await testProducer(infra.kafkaBrokers)
+try {
+  // Throughput: both read the same preloaded backlog of N raw headlines.
+  const tp = createTopicCatalogue(`${run}.tp.`)
+  await createTopics(infra.kafkaBrokers, [
+    ...listTopics(tp).map((t) => ({ name: t.name, partitions: PARTITIONS })),
+    { name: `${run}.pass.out`, partitions: PARTITIONS },
+  ])
+  await preload(producer, tp.raw.name, N, (i) => `id-${i}`)
+
+  const passOut = await countTopic(`${run}.pass.out`)
+  let t0 = Date.now()
+  const stopPass = await startPassthrough(tp.raw.name, `${run}.pass.out`)
+  const passDone = await waitCount(passOut, N)
+  const passthroughPerS = N / ((passDone - t0) / 1_000)
+  await stopPass()
+  await passOut.stop()
+
+  const ingestOut = await countTopic(tp.headlines.name)
+  const app = ingestApp(`${run}.tp.`)
+  t0 = Date.now()
+  await app.start()
+  const ingestDone = await waitCount(ingestOut, N)
+  const ingestPerS = N / ((ingestDone - t0) / 1_000)
+  await app.stop()
+  await ingestOut.stop()
+
+  // Latency: a steady rate through each, on fresh topics, produce → arrival at a consumer of the output.
+  const lt = createTopicCatalogue(`${run}.lt.`)
+  await createTopics(infra.kafkaBrokers, [
+    ...listTopics(lt).map((t) => ({ name: t.name, partitions: PARTITIONS })),
+    { name: `${run}.lpass.in`, partitions: PARTITIONS },
+    { name: `${run}.lpass.out`, partitions: PARTITIONS },
+  ])
+  const lpassOut = await countTopic(`${run}.lpass.out`)
+  const stopLpass = await startPassthrough(`${run}.lpass.in`, `${run}.lpass.out`)
+  await new Promise((r) => setTimeout(r, 2_000)) // let the group settle before timing
+  const lpassN = await paced(producer, `${run}.lpass.in`, LAT_RATE, LAT_SECONDS)
+  await waitCount(lpassOut, lpassN)
+  await stopLpass()
+  await lpassOut.stop()
+
+  const lingestOut = await countTopic(lt.headlines.name)
+  const lapp = ingestApp(`${run}.lt.`)
+  await lapp.start()
+  await lapp.runner.joined()
+  await new Promise((r) => setTimeout(r, 2_000))
+  const lingestN = await paced(producer, lt.raw.name, LAT_RATE, LAT_SECONDS)
+  await waitCount(lingestOut, lingestN)
+  await lapp.stop()
+  await lingestOut.stop()
+
+  const figures = {
+    messages: N,
+    headlines_source: source,
+    throughput_per_s: round(ingestPerS),
+    passthrough_per_s: round(passthroughPerS),
+    ratio: round(ingestPerS / passthroughPerS, 3),
+    latency_rate_per_s: LAT_RATE,
+    latency_samples: lingestOut.latencies.length,
+    p50_ms: quantile(lingestOut.latencies, 0.5),
+    p99_ms: quantile(lingestOut.latencies, 0.99),
+    passthrough_p50_ms: quantile(lpassOut.latencies, 0.5),
+    passthrough_p99_ms: quantile(lpassOut.latencies, 0.99),
+    partitions: PARTITIONS,
+    goal: 'ratio >= 0.8',
+  }
+  console.table(figures)
+  process.stdout.write(`wrote ${writeResult('ingest', figures)}\n`)
+} finally {
+  await producer.disconnect()
+  await infra.stop()
+}
+process.exit(0)

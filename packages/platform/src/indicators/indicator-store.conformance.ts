@@ -1,0 +1,248 @@
+import { type Dimension, IndicatorUpdate, type Scope, type ScoredHeadline } from '@tradepulse/contracts'
+import {
+  type Contribution,
+  contributionsOf,
+  type IndicatorStore,
+  indicatorKey,
+  parseIndicatorKey,
+  resolveIndicatorConfig,
+} from '@tradepulse/indicators'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  closeEnough,
+  HOUR_MS,
+  inBatches,
+  MIN_MS,
+  randomSeries,
+  scoredHeadline,
+  seededRandom,
+  shuffledWithinGrace,
+  T0,
+} from './indicator-fixtures.ts'
+import type { IndicatorStoreOptions } from './indicator-store-options.ts'
+
+export type IndicatorStoreHarness = {
+  store: IndicatorStore
+  /** Remaining time to live of an indicator's storage in ms; undefined when it does not exist. */
+  ttlMs(dimension: Dimension, scope: Scope): Promise<number | undefined>
+  /** Removes everything the harness created and releases its connections. */
+  cleanup(): Promise<void>
+}
+
+export type CreateIndicatorStoreHarness = (options: IndicatorStoreOptions) => Promise<IndicatorStoreHarness>
+
+const contributionsOfAll = (headlines: readonly ScoredHeadline[]) => headlines.flatMap(contributionsOf)
+
+async function applyHeadlines(store: IndicatorStore, batches: readonly ScoredHeadline[][]) {
+  const total = { applied: 0, duplicates: 0, late: 0 }
+  for (const batch of batches) {
+    const r = await store.applyBatch(contributionsOfAll(batch))
+    total.applied += r.applied
+    total.duplicates += r.duplicates
+    total.late += r.late
+  }
+  return total
+}
+
+function targetsOf(contributions: readonly Contribution[]) {
+  return [...new Set(contributions.map((c) => indicatorKey(c.dimension, c.scope)))].map(parseIndicatorKey)
+}
+
+async function expectSameIndicators(
+  a: IndicatorStore,
+  b: IndicatorStore,
+  keysOf: Contribution[],
+  asOfMs: number,
+) {
+  for (const { dimension, scope } of targetsOf(keysOf)) {
+    const [ra, rb] = await Promise.all([a.get(dimension, scope, asOfMs), b.get(dimension, scope, asOfMs)])
+    const what = `${dimension} ${scope.kind}:${scope.id}`
+    expect(ra, what).toBeDefined()
+    expect(rb, what).toBeDefined()
+    for (const [label, value] of Object.entries(ra!.mean)) {
+      expect(
+        closeEnough(value, rb!.mean[label]!),
+        `${what} mean ${label}: ${value} vs ${rb!.mean[label]}`,
+      ).toBe(true)
+    }
+    expect(closeEnough(ra!.momentum, rb!.momentum), `${what} momentum`).toBe(true)
+    expect(rb!.volume, what).toEqual(ra!.volume)
+    expect(rb!.buzz, what).toBe(ra!.buzz)
+    expect(rb!.diffusion, what).toBe(ra!.diffusion)
+    expect(rb!.count, what).toBe(ra!.count)
+  }
+}
+
+/**
+ * The behaviour every IndicatorStore adapter must have. Call it from one test file per adapter with a
+ * factory that gives a fresh, empty store (its own namespace or key prefix) for each test.
+ */
+export function describeIndicatorStoreConformance(
+  adapter: string,
+  createHarness: CreateIndicatorStoreHarness,
+): void {
+  describe(`IndicatorStore conformance: ${adapter}`, () => {
+    const harnesses: IndicatorStoreHarness[] = []
+    const create = async (options: IndicatorStoreOptions = {}) => {
+      const h = await createHarness(options)
+      harnesses.push(h)
+      return h
+    }
+    afterEach(async () => {
+      await Promise.all(harnesses.splice(0).map((h) => h.cleanup()))
+    })
+
+    it('reads back known values: two headlines one half-life apart', async () => {
+      const { store } = await create({ config: { priorWeight: 0 } })
+      const CN: Scope = { kind: 'region', id: 'CN' }
+      await applyHeadlines(store, [
+        [scoredHeadline('a', T0, { tariff: 1, regions: ['CN'] })],
+        [scoredHeadline('b', T0 + HOUR_MS, { tariff: -1, regions: ['CN'] })],
+      ])
+      const r = await store.get('tariff', CN, T0 + HOUR_MS)
+      expect(IndicatorUpdate.parse(r)).toEqual(r)
+      expect(r).toMatchObject({ key: 'tariff|region:CN', dimension: 'tariff', scope: CN, count: 2 })
+      expect(r!.mean['1h']).toBeCloseTo(-1 / 3, 12)
+      expect(r!.volume).toEqual({ '15m': 1, '1h': 1, '24h': 2 })
+      expect(r!.diffusion).toBe(-1)
+      expect(await store.get('supplyChain', CN, T0 + HOUR_MS)).toBeUndefined()
+      expect(await store.get('tariff', { kind: 'region', id: 'US' }, T0)).toBeUndefined()
+    })
+
+    it('is idempotent: every headline applied twice changes nothing', async () => {
+      const { store } = await create()
+      const series = randomSeries(120, 2 * HOUR_MS, 11)
+      const all = contributionsOfAll(series)
+      const once = await applyHeadlines(store, inBatches(series, seededRandom(1)))
+      expect(once).toEqual({ applied: all.length, duplicates: 0, late: 0 })
+      const asOf = T0 + 2 * HOUR_MS
+      const before = await Promise.all(targetsOf(all).map((t) => store.get(t.dimension, t.scope, asOf)))
+
+      // Within one batch, a second copy is a duplicate.
+      const fresh = (await create()).store
+      const doubled = await fresh.applyBatch([...contributionsOf(series[0]!), ...contributionsOf(series[0]!)])
+      expect(doubled.applied).toBe(doubled.duplicates)
+
+      const again = await applyHeadlines(
+        store,
+        inBatches(shuffledWithinGrace(series, seededRandom(2)), seededRandom(3)),
+      )
+      expect(again.applied).toBe(0)
+      // Copies within the dedup retention are duplicates; older ones are late; neither is applied.
+      expect(again.duplicates).toBeGreaterThan(0)
+      expect(again.duplicates + again.late).toBe(all.length)
+      const after = await Promise.all(targetsOf(all).map((t) => store.get(t.dimension, t.scope, asOf)))
+      expect(after).toEqual(before)
+    })
+
+    it('gives the same values for any arrival order within the grace period', async () => {
+      const { store } = await create()
+      const series = randomSeries(150, 2 * HOUR_MS, 5)
+      const all = contributionsOfAll(series)
+      const ordered = store.withNamespace('ordered')
+      expect(await applyHeadlines(ordered, inBatches(series, seededRandom(1)))).toMatchObject({ late: 0 })
+      for (const seed of [2, 3]) {
+        const random = seededRandom(seed)
+        const other = store.withNamespace(`shuffled${seed}`)
+        const r = await applyHeadlines(other, inBatches(shuffledWithinGrace(series, random), random))
+        expect(r).toEqual({ applied: all.length, duplicates: 0, late: 0 })
+        for (const asOf of [T0 + 2 * HOUR_MS, T0 + 2 * HOUR_MS + 7 * MIN_MS, T0 + 30 * HOUR_MS]) {
+          await expectSameIndicators(ordered, other, all, asOf)
+        }
+        const [ta, tb] = await Promise.all(
+          [ordered, other].map((s) => s.top('market', 'region', 'momentum', 3, T0 + 2 * HOUR_MS)),
+        )
+        expect(tb!.map((u) => u.scope.id)).toEqual(ta!.map((u) => u.scope.id))
+      }
+    })
+
+    it('counts and reports late headlines without applying them', async () => {
+      const { store } = await create()
+      const CN: Scope = { kind: 'region', id: 'CN' }
+      await applyHeadlines(store, [[scoredHeadline('a', T0 + HOUR_MS, { tariff: 1, regions: ['CN'] })]])
+      const before = await store.get('tariff', CN, T0 + HOUR_MS)
+      const late = scoredHeadline('late', T0 + HOUR_MS - 11 * MIN_MS, { tariff: -1, regions: ['CN'] })
+      const r = await store.applyBatch(contributionsOf(late))
+      // tariff, market, uncertainty × global, region:CN
+      expect(r).toMatchObject({ applied: 0, duplicates: 0, late: 6 })
+      expect(r.lateContributions).toHaveLength(6)
+      expect(
+        r.lateContributions.every((c) => c.headlineId === 'late' && c.eventMs === T0 + HOUR_MS - 11 * MIN_MS),
+      ).toBe(true)
+      expect(await store.get('tariff', CN, T0 + HOUR_MS)).toEqual(before)
+      // Within the grace it is applied.
+      const onTime = scoredHeadline('onTime', T0 + HOUR_MS - 9 * MIN_MS, { tariff: -1, regions: ['CN'] })
+      expect(await store.applyBatch(contributionsOf(onTime))).toMatchObject({ applied: 6, late: 0 })
+    })
+
+    it('sets a time to live on every indicator it writes', async () => {
+      const h = await create()
+      await applyHeadlines(h.store, [[scoredHeadline('a', T0, { tariff: 1, regions: ['CN'] })]])
+      const { ttlMs } = resolveIndicatorConfig()
+      for (const scope of [
+        { kind: 'global', id: 'all' },
+        { kind: 'region', id: 'CN' },
+      ] as Scope[]) {
+        const ttl = await h.ttlMs('tariff', scope)
+        expect(ttl).toBeGreaterThan(ttlMs - 60_000)
+        expect(ttl).toBeLessThanOrEqual(ttlMs)
+      }
+      expect(await h.ttlMs('tariff', { kind: 'region', id: 'US' })).toBeUndefined()
+    })
+
+    it('ranks the top scopes of a kind by buzz and by momentum', async () => {
+      const { store } = await create()
+      const asOf = T0 + 30 * MIN_MS
+      const mentions = { CN: 5, US: 3, BR: 1 }
+      const headlines = Object.entries(mentions).flatMap(([region, count]) =>
+        Array.from({ length: count }, (_, i) =>
+          scoredHeadline(`${region}${i}`, asOf - i * MIN_MS, {
+            market: region === 'US' ? -0.9 : 0.1,
+            regions: [region],
+          }),
+        ),
+      )
+      await applyHeadlines(store, [headlines])
+      const byBuzz = await store.top('market', 'region', 'buzz', 2, asOf)
+      expect(byBuzz.map((u) => [u.scope.id, u.buzz])).toEqual([
+        ['CN', 5],
+        ['US', 3],
+      ])
+      const byMomentum = await store.top('market', 'region', 'momentum', 10, asOf)
+      expect(byMomentum).toHaveLength(3)
+      const magnitudes = byMomentum.map((u) => Math.abs(u.momentum))
+      expect(magnitudes).toEqual([...magnitudes].sort((a, b) => b - a))
+      expect(byMomentum[0]).toEqual(await store.get('market', byMomentum[0]!.scope, asOf))
+    })
+
+    it('folds scopes beyond the cap into other', async () => {
+      const { store } = await create({ maxScopesPerKind: 2 })
+      await applyHeadlines(store, [
+        [
+          scoredHeadline('a', T0, { regions: ['CN', 'US'] }),
+          scoredHeadline('b', T0, { regions: ['CN', 'US', 'XX', 'YY'] }),
+        ],
+        [scoredHeadline('c', T0 + MIN_MS, { regions: ['ZZ', 'CN'] })],
+      ])
+      expect((await store.get('market', { kind: 'region', id: 'CN' }, T0 + MIN_MS))?.count).toBe(3)
+      expect(await store.get('market', { kind: 'region', id: 'XX' }, T0 + MIN_MS)).toBeUndefined()
+      // b once (for XX and YY), c once (ZZ).
+      expect((await store.get('market', { kind: 'region', id: 'other' }, T0 + MIN_MS))?.count).toBe(2)
+      const top = await store.top('market', 'region', 'buzz', 10, T0 + MIN_MS)
+      expect(top.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
+    })
+
+    it('switches namespaces for a rebuild', async () => {
+      const { store } = await create()
+      const fresh = store.withNamespace('rebuild2')
+      await applyHeadlines(fresh, [[scoredHeadline('a', T0, { regions: ['CN'] })]])
+      expect(await store.get('market', { kind: 'region', id: 'CN' }, T0)).toBeUndefined()
+      expect((await fresh.get('market', { kind: 'region', id: 'CN' }, T0))?.count).toBe(1)
+      expect(await store.activeNamespace()).toBeUndefined()
+      await store.activateNamespace('rebuild2')
+      expect(await fresh.activeNamespace()).toBe('rebuild2')
+      expect(await fresh.clear()).toBeGreaterThan(0)
+      expect(await fresh.get('market', { kind: 'region', id: 'CN' }, T0)).toBeUndefined()
+    })
+  })
+}

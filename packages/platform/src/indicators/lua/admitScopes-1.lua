@@ -1,0 +1,50 @@
+--[[
+  Admits the scopes of one kind that a batch mentions into that kind's registry, up to a cap; the
+  rest fold into the "other" scope. Entries not seen within the retention (by event time) leave first.
+  Mirrors admitScopes in packages/indicators/src/scope-cap.ts.
+
+  KEYS[1]  registry      <prefix>:<ns>:scopes:{<kind>}, sorted set: scope id -> newest event ms
+
+  ARGV[1]  cap: most scope ids of this kind, not counting "other"
+  ARGV[2]  retention ms: ids older than (newest event ms in the registry − this) are removed
+  ARGV[3]  ttl ms of the registry
+  ARGV[4]  the id of the folded scope ("other"): always admitted, never counted
+  then 2 per candidate, most mentioned first: scope id, newest event ms in the batch
+
+  Returns  { a1, a2, ... }  one per candidate: 1 admitted, 0 over the cap (fold into "other")
+  Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed
+]]
+local key = KEYS[1]
+local cap, retentionMs, ttlMs, other = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+if not (cap and retentionMs and ttlMs and other) or (#ARGV - 4) % 2 ~= 0 then
+  return redis.error_reply('TPIND_BAD_ARGS header')
+end
+
+local newest = nil
+local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+if top[2] then newest = tonumber(top[2]) end
+for i = 5, #ARGV, 2 do
+  local t = tonumber(ARGV[i + 1])
+  if not t then return redis.error_reply('TPIND_BAD_ARGS event time') end
+  if newest == nil or t > newest then newest = t end
+end
+if newest == nil then return {} end
+redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. string.format('%.17g', newest - retentionMs))
+
+local count = redis.call('ZCARD', key)
+if redis.call('ZSCORE', key, other) then count = count - 1 end
+local result = {}
+for i = 5, #ARGV, 2 do
+  local id = ARGV[i]
+  local known = redis.call('ZSCORE', key, id)
+  if known or id == other or count < cap then
+    if not known and id ~= other then count = count + 1 end
+    -- GT: a score only moves forward; a new member is still added.
+    redis.call('ZADD', key, 'GT', ARGV[i + 1], id)
+    result[#result + 1] = 1
+  else
+    result[#result + 1] = 0
+  end
+end
+redis.call('PEXPIRE', key, ttlMs)
+return result

@@ -1,0 +1,190 @@
+--[[
+  Applies one batch of contributions to one indicator (one dimension in one scope): decayed sums
+  against a moving reference time, event-time buckets, and the ids already applied (idempotency).
+  Mirrors applyContributions in packages/indicators/src/indicator-state.ts operation for operation.
+
+  KEYS[1]  state hash    <prefix>:<ns>:ind:{<dimension>|<kind>:<id>}
+             ref = newest applied event ms, cnt = applied, late = rejected as late, upd = wall ms
+             w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
+             n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
+             c<i> = headlines in coarse bucket i = floor(t / coarse ms)
+  KEYS[2]  applied ids   same tag + ":ids", sorted set: headline id digest -> event ms
+
+  ARGV[1]  now, wall-clock ms (stored as upd)
+  ARGV[2]  grace ms: a contribution older than (newest event ms − grace) is late
+  ARGV[3]  dedup retention ms: ids older than (newest − this) are forgotten
+  ARGV[4]  ttl ms, set on both keys after a write
+  ARGV[5]  fine bucket ms        ARGV[6]  fine retention ms
+  ARGV[7]  coarse bucket ms      ARGV[8]  coarse retention ms
+  ARGV[9]  H, the number of half-lives; ARGV[10 .. 9+H] the half-lives in ms
+  then 5 per contribution: headline id (its digest, see compact-id.ts), event ms, value, weight,
+           sign (-1 | 0 | 1)
+
+  Returns  { applied, duplicates, late, i1, i2, ... }  where i are the 1-based positions of the late
+           contributions in this call
+  Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable)
+
+  Commands: ZMSCORE and HMGET once, HSET once, one HINCRBY per touched bucket field (a batch's
+  contributions usually share a few minutes), ZADD, ZREMRANGEBYSCORE, 2 PEXPIRE, and an HDEL only when
+  the reference time crosses a bucket edge.
+]]
+local stateKey, idsKey = KEYS[1], KEYS[2]
+
+-- tonumber accepts "nan" and "inf"; neither may reach a sum or a sorted-set score.
+local function num(s)
+  local x = tonumber(s)
+  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
+  return x
+end
+
+local nowMs = num(ARGV[1])
+local graceMs = num(ARGV[2])
+local dedupMs = num(ARGV[3])
+local ttlMs = num(ARGV[4])
+local fineMs = num(ARGV[5])
+local fineRetMs = num(ARGV[6])
+local coarseMs = num(ARGV[7])
+local coarseRetMs = num(ARGV[8])
+local h = num(ARGV[9])
+if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and h) then
+  return redis.error_reply('TPIND_BAD_ARGS header')
+end
+local halfLives = {}
+for j = 1, h do
+  halfLives[j] = num(ARGV[9 + j])
+  if not halfLives[j] then return redis.error_reply('TPIND_BAD_ARGS half-life') end
+end
+local first = 10 + h
+local total = #ARGV - first + 1
+if total < 0 or total % 5 ~= 0 then return redis.error_reply('TPIND_BAD_ARGS contributions') end
+local n = total / 5
+if n == 0 then return { 0, 0, 0 } end
+
+-- unpack() is bounded by Lua's C stack (about 8000 values): variadic calls go in chunks.
+local CHUNK = 1000
+
+local ids, times = {}, {}
+local batchMax = nil
+for i = 1, n do
+  local base = first + (i - 1) * 5
+  ids[i] = ARGV[base]
+  local t = num(ARGV[base + 1])
+  if not t then return redis.error_reply('TPIND_BAD_ARGS event time') end
+  times[i] = t
+  if batchMax == nil or t > batchMax then batchMax = t end
+end
+
+local known = {}
+for from = 1, n, CHUNK do
+  local to = math.min(from + CHUNK - 1, n)
+  local scores = redis.call('ZMSCORE', idsKey, unpack(ids, from, to))
+  for k = 1, to - from + 1 do known[from + k - 1] = scores[k] end
+end
+
+local fields = { 'ref', 'cnt' }
+for j = 1, h do
+  fields[#fields + 1] = 'w' .. j
+  fields[#fields + 1] = 'x' .. j
+end
+local cur = redis.call('HMGET', stateKey, unpack(fields))
+local oldRef = tonumber(cur[1])
+local newRef = batchMax
+if oldRef and oldRef > newRef then newRef = oldRef end
+-- The batch counts as arriving at once: lateness is judged against its newest event too.
+local lateBefore = newRef - graceMs
+
+local addW, addX = {}, {}
+for j = 1, h do
+  addW[j] = 0
+  addX[j] = 0
+end
+-- Counters keyed by bucket number; field names are built once per bucket at the end, because
+-- number-to-string conversion per contribution was a third of the script's time.
+local fineN, fineP, fineM, coarseN = {}, {}, {}, {}
+local floor, huge = math.floor, math.huge
+local seen = {}
+local applied, duplicates, late = 0, 0, 0
+local lateIdx = {}
+local zadd = {}
+for i = 1, n do
+  local id, t = ids[i], times[i]
+  if known[i] or seen[id] then
+    duplicates = duplicates + 1
+  elseif t < lateBefore then
+    late = late + 1
+    lateIdx[#lateIdx + 1] = i
+  else
+    local base = first + (i - 1) * 5
+    local value, weight, sign = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+    -- Inline rather than num(): this loop runs once per contribution. x ~= x is NaN.
+    if not (value and weight and sign) or value ~= value or weight ~= weight or value == huge or value == -huge
+      or weight == huge or weight == -huge then
+      return redis.error_reply('TPIND_BAD_ARGS contribution')
+    end
+    seen[id] = true
+    applied = applied + 1
+    for j = 1, h do
+      local f = 2 ^ (-(newRef - t) / halfLives[j])
+      addW[j] = addW[j] + weight * f
+      addX[j] = addX[j] + weight * value * f
+    end
+    local fi = floor(t / fineMs)
+    fineN[fi] = (fineN[fi] or 0) + 1
+    if sign > 0 then fineP[fi] = (fineP[fi] or 0) + 1 elseif sign < 0 then fineM[fi] = (fineM[fi] or 0) + 1 end
+    local ci = floor(t / coarseMs)
+    coarseN[ci] = (coarseN[ci] or 0) + 1
+    zadd[#zadd + 1] = ARGV[base + 1]
+    zadd[#zadd + 1] = id
+  end
+end
+
+local result = { applied, duplicates, late }
+for k = 1, #lateIdx do result[#result + 1] = lateIdx[k] end
+if late > 0 then redis.call('HINCRBY', stateKey, 'late', late) end
+if applied == 0 then return result end
+
+local function fmt(x) return string.format('%.17g', x) end
+local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + applied), 'upd', fmt(nowMs) }
+for j = 1, h do
+  local d = 1
+  if oldRef and newRef > oldRef then d = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
+  hset[#hset + 1] = 'w' .. j
+  hset[#hset + 1] = fmt((tonumber(cur[1 + 2 * j]) or 0) * d + addW[j])
+  hset[#hset + 1] = 'x' .. j
+  hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * d + addX[j])
+end
+redis.call('HSET', stateKey, unpack(hset))
+
+-- Trim buckets that the new reference time pushed out of retention. Every bucket that exists lies in
+-- [floor((oldRef − retention) / b), floor(oldRef / b)], so only that range's leaving part is deleted.
+local function trim(prefixes, bucketMs, retentionMs)
+  local lowOld = math.floor((oldRef - retentionMs) / bucketMs)
+  local lowNew = math.floor((newRef - retentionMs) / bucketMs)
+  local top = math.min(lowNew - 1, math.floor(oldRef / bucketMs))
+  local del = {}
+  for idx = lowOld, top do
+    for _, p in ipairs(prefixes) do del[#del + 1] = p .. idx end
+    if #del >= CHUNK then
+      redis.call('HDEL', stateKey, unpack(del))
+      del = {}
+    end
+  end
+  if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
+end
+if oldRef and newRef > oldRef then
+  trim({ 'n', 'p', 'm' }, fineMs, fineRetMs)
+  trim({ 'c' }, coarseMs, coarseRetMs)
+end
+
+for idx, count in pairs(fineN) do redis.call('HINCRBY', stateKey, 'n' .. idx, count) end
+for idx, count in pairs(fineP) do redis.call('HINCRBY', stateKey, 'p' .. idx, count) end
+for idx, count in pairs(fineM) do redis.call('HINCRBY', stateKey, 'm' .. idx, count) end
+for idx, count in pairs(coarseN) do redis.call('HINCRBY', stateKey, 'c' .. idx, count) end
+
+for from = 1, #zadd, CHUNK * 2 do
+  redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
+end
+redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
+redis.call('PEXPIRE', stateKey, ttlMs)
+redis.call('PEXPIRE', idsKey, ttlMs)
+return result

@@ -1,0 +1,143 @@
+import type { Dimension, Scope, ScopeKind } from '@tradepulse/contracts'
+import { systemClock } from '@tradepulse/contracts'
+import {
+  type ApplyBatchResult,
+  admitScopes,
+  applyContributions,
+  type Contribution,
+  createIndicatorKeys,
+  createIndicatorState,
+  foldRareScopes,
+  type IndicatorState,
+  type IndicatorStore,
+  indicatorKey,
+  OTHER_SCOPE_ID,
+  readIndicator,
+  resolveIndicatorConfig,
+  scopeCandidates,
+} from '@tradepulse/indicators'
+import { assertValidContributions } from './indicator-scripts.ts'
+import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
+import { rankIndicators } from './rank-indicators.ts'
+
+type Expiring<T> = { value: T; expiresAtMs: number }
+type Namespace = {
+  states: Map<string, Expiring<IndicatorState>>
+  registries: Map<ScopeKind, Expiring<Map<string, number>>>
+}
+
+export type MemoryIndicatorStore = IndicatorStore & {
+  /** Remaining time to live of an indicator, wall-clock ms (what PTTL gives on Redis). */
+  ttlMs(dimension: Dimension, scope: Scope): number | undefined
+  withNamespace(namespace: string): MemoryIndicatorStore
+}
+
+/**
+ * The embedded adapter: the same pure math as the Redis scripts, in process memory. Expiry follows
+ * the clock, as Redis TTLs follow Redis's clock.
+ */
+export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}): MemoryIndicatorStore {
+  const config = resolveIndicatorConfig(options.config)
+  const clock = options.clock ?? systemClock
+  const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
+  const namespaces = new Map<string, Namespace>()
+  let active: string | undefined
+
+  const live = <T>(entry: Expiring<T> | undefined): T | undefined =>
+    entry && entry.expiresAtMs > clock.now() ? entry.value : undefined
+
+  function build(namespace: string): MemoryIndicatorStore {
+    createIndicatorKeys('memory', namespace) // the same name rules as Redis
+    const ns = (): Namespace => {
+      let found = namespaces.get(namespace)
+      if (!found) {
+        found = { states: new Map(), registries: new Map() }
+        namespaces.set(namespace, found)
+      }
+      return found
+    }
+
+    function readState(dimension: Dimension, scope: Scope, asOfMs: number) {
+      const state = live(ns().states.get(indicatorKey(dimension, scope)))
+      return state && readIndicator(state, { dimension, scope }, asOfMs, config)
+    }
+
+    return {
+      namespace,
+
+      async applyBatch(contributions) {
+        const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+        if (contributions.length === 0) return result
+        assertValidContributions(contributions)
+        const { states, registries } = ns()
+        const now = clock.now()
+        const admitted = new Map<ScopeKind, Set<string>>()
+        for (const [kind, list] of scopeCandidates(contributions)) {
+          const registry = live(registries.get(kind)) ?? new Map<string, number>()
+          const flags = admitScopes(registry, list, cap, config.coarseRetentionMs)
+          registries.set(kind, { value: registry, expiresAtMs: now + config.ttlMs })
+          admitted.set(kind, new Set(list.filter((_, i) => flags[i]).map((c) => c.id)))
+        }
+        const byKey = new Map<string, Contribution[]>()
+        for (const c of foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)) {
+          const k = indicatorKey(c.dimension, c.scope)
+          const group = byKey.get(k)
+          if (group) group.push(c)
+          else byKey.set(k, [c])
+        }
+        for (const [k, group] of byKey) {
+          const entry = states.get(k)
+          const state = live(entry) ?? createIndicatorState(config)
+          const out = applyContributions(state, group, now, config)
+          result.applied += out.applied
+          result.duplicates += out.duplicates
+          result.late += out.late
+          for (const { dimension, scope, headlineId, eventMs } of out.lateContributions) {
+            result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+          }
+          // Like the script: only a write that applied something extends the expiry.
+          const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs
+          states.set(k, { value: state, expiresAtMs })
+        }
+        return result
+      },
+
+      async get(dimension, scope, asOfMs) {
+        return readState(dimension, scope, asOfMs)
+      },
+
+      async top(dimension, scopeKind, by, n, asOfMs) {
+        const registry = live(ns().registries.get(scopeKind)) ?? new Map<string, number>()
+        const updates = [...registry.keys()]
+          .filter((id) => id !== OTHER_SCOPE_ID)
+          .flatMap((id) => readState(dimension, { kind: scopeKind, id }, asOfMs) ?? [])
+        return rankIndicators(updates, by, n)
+      },
+
+      ttlMs(dimension, scope) {
+        const entry = ns().states.get(indicatorKey(dimension, scope))
+        return entry && live(entry) ? entry.expiresAtMs - clock.now() : undefined
+      },
+
+      withNamespace: build,
+
+      async activeNamespace() {
+        return active
+      },
+
+      async activateNamespace(next) {
+        createIndicatorKeys('memory', next)
+        active = next
+      },
+
+      async clear() {
+        const found = namespaces.get(namespace)
+        const count = found ? found.states.size + found.registries.size : 0
+        namespaces.delete(namespace)
+        return count
+      },
+    }
+  }
+
+  return build(options.namespace ?? INDICATOR_STORE_DEFAULTS.namespace)
+}

@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto'
+import {
+  applyContributions,
+  type Contribution,
+  contributionsOf,
+  createIndicatorKeys,
+  createIndicatorState,
+  type IndicatorState,
+  indicatorKey,
+  parseIndicatorKey,
+  resolveIndicatorConfig,
+} from '@tradepulse/indicators'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { compactId } from './compact-id.ts'
+import {
+  closeEnough,
+  HOUR_MS,
+  inBatches,
+  randomSeries,
+  scoredHeadline,
+  seededRandom,
+  shuffledWithinGrace,
+  T0,
+} from './indicator-fixtures.ts'
+import { stateFromHash } from './indicator-hash.ts'
+import { defineIndicatorScripts, type ScriptCaller, scriptError } from './indicator-scripts.ts'
+import { describeIndicatorStoreConformance } from './indicator-store.conformance.ts'
+import { INDICATOR_STORE_DEFAULTS } from './indicator-store-options.ts'
+import { measureIndicatorMemory } from './redis-indicator-memory.ts'
+import { createRedisIndicatorStore } from './redis-indicator-store.ts'
+
+// platform cannot depend on @tradepulse/testing (which depends on platform), so this reads what the
+// int project's global setup provides directly, as testInfra() does, and makes its own random prefixes.
+function redisUrl(): string {
+  const provided = (inject as (key: string) => unknown)('redisUrl')
+  return typeof provided === 'string' ? provided : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+}
+
+const randomName = (prefix: string) => `${prefix}-${randomBytes(6).toString('hex')}`
+
+async function deleteKeys(redis: Redis, prefix: string) {
+  let cursor = '0'
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', '1000')
+    cursor = next
+    if (keys.length > 0) await redis.unlink(...keys)
+  } while (cursor !== '0')
+}
+
+/** A client and a random key prefix per test; keys deleted and client closed afterwards. */
+function useRedis() {
+  const opened: { redis: Redis; prefix: string }[] = []
+  afterEach(async () => {
+    for (const { redis, prefix } of opened.splice(0)) {
+      await deleteKeys(redis, prefix)
+      await redis.quit()
+    }
+  })
+  return () => {
+    const entry = { redis: new Redis(redisUrl(), { maxRetriesPerRequest: 2 }), prefix: randomName('ind') }
+    opened.push(entry)
+    return entry
+  }
+}
+
+describeIndicatorStoreConformance('redis', async (options) => {
+  const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 2 })
+  const prefix = randomName('ind')
+  const store = createRedisIndicatorStore(redis, { prefix, ...options })
+  const keys = createIndicatorKeys(prefix, store.namespace)
+  return {
+    store,
+    async ttlMs(dimension, scope) {
+      const ttl = await redis.pttl(keys.state(dimension, scope))
+      return ttl < 0 ? undefined : ttl
+    },
+    async cleanup() {
+      await deleteKeys(redis, prefix)
+      await redis.quit()
+    },
+  }
+})
+
+describe('redis indicator store', () => {
+  const connect = useRedis()
+
+  it('gives every key it writes a time to live', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix })
+    await store.applyBatch(randomSeries(50, HOUR_MS).flatMap(contributionsOf))
+    const keys = await redis.keys(`${prefix}:*`)
+    expect(keys.length).toBeGreaterThan(10)
+    const { ttlMs } = resolveIndicatorConfig()
+    for (const key of keys) {
+      const ttl = await redis.pttl(key)
+      expect(ttl, key).toBeGreaterThan(0)
+      expect(ttl, key).toBeLessThanOrEqual(ttlMs)
+    }
+  })
+
+  it('sends one script call per indicator key per batch', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix })
+    const contributions = randomSeries(200, 5 * 60_000).flatMap(contributionsOf)
+    const distinctKeys = new Set(contributions.map((c) => indicatorKey(c.dimension, c.scope))).size
+    const kinds = new Set(contributions.filter((c) => c.scope.kind !== 'global').map((c) => c.scope.kind))
+      .size
+    const monitor = await redis.duplicate().monitor()
+    const seen: string[] = []
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]?.toLowerCase().startsWith('eval')) seen.push(args[0])
+    })
+    await store.applyBatch(contributions)
+    await new Promise((r) => setTimeout(r, 100)) // let MONITOR's stream catch up
+    monitor.disconnect()
+    // One call per key, plus one admitScopes per scope kind. A fresh client sends each script's first
+    // call as EVAL (loading it), the rest as EVALSHA.
+    const evalCalls = seen.length
+    expect(evalCalls).toBe(distinctKeys + kinds)
+    expect(distinctKeys).toBeLessThan(contributions.length / 10)
+  })
+
+  it('reports the memory used by a namespace', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix })
+    await store.applyBatch(randomSeries(100, HOUR_MS).flatMap(contributionsOf))
+    const report = await measureIndicatorMemory(redis, { prefix })
+    expect(report.usedMemoryBytes).toBeGreaterThan(0)
+    expect(report.keys).toBe((await redis.keys(`${prefix}:${INDICATOR_STORE_DEFAULTS.namespace}:*`)).length)
+    expect(report.keyBytes).toBe(
+      report.bytesByType.state + report.bytesByType.ids + report.bytesByType.scopes,
+    )
+    expect(report.bytesByType.ids).toBeGreaterThan(0)
+  })
+
+  it('rejects invalid contributions, and maps a malformed script call to a non-retriable error', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix })
+    const bad = { ...contributionsOf(scoredHeadline('a', T0))[0]!, eventMs: Number.NaN }
+    await expect(store.applyBatch([bad])).rejects.toMatchObject({ code: 'INTERNAL', retriable: false })
+    expect(await redis.keys(`${prefix}:*`)).toEqual([])
+
+    const command = defineIndicatorScripts(redis).applyIndicator
+    const reply = (redis as unknown as ScriptCaller)[command]!(
+      `${prefix}:x`,
+      `${prefix}:y`,
+      1,
+      2,
+      3,
+    ) as Promise<unknown>
+    const err = await reply.catch((e: unknown) => e)
+    expect(String(err)).toMatch(/TPIND_BAD_ARGS/)
+    expect(scriptError(err)).toMatchObject({ code: 'INTERNAL', retriable: false })
+  })
+})
+
+/**
+ * The same fixtures through the TypeScript math (applyContributions) and the Lua script: the states
+ * must agree field by field. This is the one test that keeps lua/applyIndicator-2.lua and
+ * indicator-state.ts in step.
+ */
+describe('applyIndicator-2.lua matches applyContributions', () => {
+  const connect = useRedis()
+
+  for (const [name, series, order] of [
+    ['in order', randomSeries(150, 3 * HOUR_MS, 21), 'ordered'],
+    ['shuffled, with late and duplicate headlines', randomSeries(150, 3 * HOUR_MS, 22), 'shuffled'],
+    ['sparse over nine days (trimming)', randomSeries(120, 9 * 24 * HOUR_MS, 23), 'ordered'],
+  ] as const) {
+    it(name, async () => {
+      const { redis, prefix } = connect()
+      const config = resolveIndicatorConfig()
+      const store = createRedisIndicatorStore(redis, { prefix, clock: { now: () => 1_000 } })
+      const keys = createIndicatorKeys(prefix, store.namespace)
+      const random = seededRandom(5)
+      let headlines = order === 'ordered' ? [...series] : shuffledWithinGrace(series, random)
+      // Fully shuffled and replayed: some arrive beyond the grace (late), some twice (duplicates).
+      if (order === 'shuffled') headlines = [...headlines, ...seededShuffle(series, random).slice(0, 60)]
+      const batches = inBatches(headlines, random, 8).map((b) => b.flatMap(contributionsOf))
+
+      const states = new Map<string, IndicatorState>()
+      const expected = { applied: 0, duplicates: 0, late: 0 }
+      const actual = { applied: 0, duplicates: 0, late: 0 }
+      for (const batch of batches) {
+        const byKey = new Map<string, Contribution[]>()
+        for (const c of batch) {
+          const k = indicatorKey(c.dimension, c.scope)
+          byKey.set(k, [...(byKey.get(k) ?? []), c])
+        }
+        for (const [k, group] of byKey) {
+          const state = states.get(k) ?? createIndicatorState(config)
+          states.set(k, state)
+          const out = applyContributions(state, group, 1_000, config)
+          expected.applied += out.applied
+          expected.duplicates += out.duplicates
+          expected.late += out.late
+        }
+        const r = await store.applyBatch(batch)
+        actual.applied += r.applied
+        actual.duplicates += r.duplicates
+        actual.late += r.late
+      }
+      expect(actual).toEqual(expected)
+      if (order === 'shuffled') expect(expected.late + expected.duplicates).toBeGreaterThan(0)
+
+      for (const [k, ts] of states) {
+        const { dimension, scope } = parseIndicatorKey(k)
+        const lua = stateFromHash(await redis.hgetall(keys.state(dimension, scope)), config)
+        expect(lua.refMs, k).toBe(ts.refMs)
+        expect(lua.count, k).toBe(ts.count)
+        expect(lua.late, k).toBe(ts.late)
+        expect(lua.fine, k).toEqual(ts.fine)
+        expect(lua.coarse, k).toEqual(ts.coarse)
+        ts.sumW.forEach((w, j) => {
+          expect(closeEnough(lua.sumW[j]!, w, 1e-12), `${k} w${j}`).toBe(true)
+          expect(closeEnough(lua.sumWX[j]!, ts.sumWX[j]!, 1e-12), `${k} x${j}`).toBe(true)
+        })
+        const ids = await redis.zrange(keys.ids(dimension, scope), 0, '-1', 'WITHSCORES')
+        const luaIds = new Map<string, number>()
+        for (let i = 0; i < ids.length; i += 2) luaIds.set(ids[i]!, Number(ids[i + 1]))
+        expect(luaIds, k).toEqual(new Map([...ts.ids].map(([id, t]) => [compactId(id), t])))
+      }
+    })
+  }
+})
+
+function seededShuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}

@@ -1,0 +1,194 @@
+import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/contracts'
+import { systemClock } from '@tradepulse/contracts'
+import {
+  type ApplyBatchResult,
+  type Contribution,
+  createIndicatorKeys,
+  foldRareScopes,
+  type IndicatorStore,
+  indicatorKey,
+  OTHER_SCOPE_ID,
+  readIndicator,
+  resolveIndicatorConfig,
+  scopeCandidates,
+  type TopBy,
+} from '@tradepulse/indicators'
+import type { Redis, RedisValue } from 'ioredis'
+import { normalizeError } from '../errors.ts'
+import { compactId } from './compact-id.ts'
+import { stateFromHash } from './indicator-hash.ts'
+import {
+  assertValidContributions,
+  defineIndicatorScripts,
+  pipelineResults,
+  type ScriptCaller,
+} from './indicator-scripts.ts'
+import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
+import { rankIndicators } from './rank-indicators.ts'
+
+export type RedisIndicatorStoreOptions = IndicatorStoreOptions & { prefix: string }
+
+/**
+ * Indicators in Redis. Per batch: one pipeline of admitScopes calls (one per scope kind present), then
+ * one pipeline with one applyIndicator call per indicator key, carrying all of that key's
+ * contributions. Each call is one atomic script on one hash slot. The client is the caller's: the
+ * store never closes it.
+ */
+export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
+  const config = resolveIndicatorConfig(options.config)
+  const commands = defineIndicatorScripts(redis)
+  const clock = options.clock ?? systemClock
+  const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
+
+  // Every call goes through here, so callers only ever see TradepulseErrors with a retriable flag.
+  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (err) {
+      throw normalizeError(err)
+    }
+  }
+
+  function build(namespace: string): IndicatorStore {
+    const keys = createIndicatorKeys(options.prefix, namespace)
+
+    async function admit(contributions: readonly Contribution[]): Promise<Map<ScopeKind, Set<string>>> {
+      const admitted = new Map<ScopeKind, Set<string>>()
+      const candidates = [...scopeCandidates(contributions)]
+      if (candidates.length === 0) return admitted
+      const pipeline = redis.pipeline()
+      for (const [kind, list] of candidates) {
+        const args: RedisValue[] = [
+          keys.scopes(kind),
+          cap,
+          config.coarseRetentionMs,
+          config.ttlMs,
+          OTHER_SCOPE_ID,
+        ]
+        for (const c of list) args.push(c.id, c.newestMs)
+        ;(pipeline as unknown as ScriptCaller)[commands.admitScopes]!(...args)
+      }
+      const results = pipelineResults(await pipeline.exec())
+      candidates.forEach(([kind, list], i) => {
+        const flags = results[i] as number[]
+        admitted.set(kind, new Set(list.filter((_, j) => flags[j] === 1).map((c) => c.id)))
+      })
+      return admitted
+    }
+
+    async function readState(dimension: Dimension, scope: Scope, asOfMs: number) {
+      const hash = await redis.hgetall(keys.state(dimension, scope))
+      if (Object.keys(hash).length === 0) return undefined
+      return readIndicator(stateFromHash(hash, config), { dimension, scope }, asOfMs, config)
+    }
+
+    // Everything but the contributions is the same for every call of a batch.
+    const header = (nowMs: number): RedisValue[] => [
+      nowMs,
+      config.graceMs,
+      config.dedupRetentionMs,
+      config.ttlMs,
+      config.fineBucketMs,
+      config.fineRetentionMs,
+      config.coarseBucketMs,
+      config.coarseRetentionMs,
+      config.halfLives.length,
+      ...config.halfLives.map((h) => h.ms),
+    ]
+
+    return {
+      namespace,
+
+      applyBatch: (contributions) =>
+        guarded(async () => {
+          const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+          if (contributions.length === 0) return result
+          assertValidContributions(contributions)
+          const admitted = await admit(contributions)
+          const folded = foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)
+          const byKey = new Map<string, Contribution[]>()
+          for (const c of folded) {
+            const k = indicatorKey(c.dimension, c.scope)
+            const group = byKey.get(k)
+            if (group) group.push(c)
+            else byKey.set(k, [c])
+          }
+          const head = header(clock.now())
+          const digests = new Map<string, string>() // one digest per headline, not per contribution
+          const digest = (id: string) => {
+            let d = digests.get(id)
+            if (d === undefined) {
+              d = compactId(id)
+              digests.set(id, d)
+            }
+            return d
+          }
+          const pipeline = redis.pipeline()
+          for (const group of byKey.values()) {
+            const { dimension, scope } = group[0]!
+            const args: RedisValue[] = [keys.state(dimension, scope), keys.ids(dimension, scope), ...head]
+            for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
+            ;(pipeline as unknown as ScriptCaller)[commands.applyIndicator]!(...args)
+          }
+          const replies = pipelineResults(await pipeline.exec())
+          let i = 0
+          for (const group of byKey.values()) {
+            const reply = replies[i++] as number[]
+            result.applied += reply[0]!
+            result.duplicates += reply[1]!
+            result.late += reply[2]!
+            for (const position of reply.slice(3)) {
+              const { dimension, scope, headlineId, eventMs } = group[position - 1]!
+              result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+            }
+          }
+          return result
+        }),
+
+      get: (dimension, scope, asOfMs) => guarded(() => readState(dimension, scope, asOfMs)),
+
+      top: (dimension, scopeKind, by: TopBy, n, asOfMs) =>
+        guarded(async () => {
+          const ids = (await redis.zrange(keys.scopes(scopeKind), 0, '-1')).filter(
+            (id) => id !== OTHER_SCOPE_ID,
+          )
+          const pipeline = redis.pipeline()
+          for (const id of ids) pipeline.hgetall(keys.state(dimension, { kind: scopeKind, id }))
+          const hashes = pipelineResults(await pipeline.exec()) as Record<string, string>[]
+          const updates: IndicatorUpdate[] = []
+          hashes.forEach((hash, i) => {
+            if (Object.keys(hash).length === 0) return
+            const scope = { kind: scopeKind, id: ids[i]! }
+            updates.push(readIndicator(stateFromHash(hash, config), { dimension, scope }, asOfMs, config))
+          })
+          return rankIndicators(updates, by, n)
+        }),
+
+      withNamespace: build,
+
+      activeNamespace: () => guarded(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
+
+      activateNamespace: (next) => {
+        createIndicatorKeys(options.prefix, next) // validates the name
+        return guarded(async () => {
+          await redis.set(keys.activeNamespace, next)
+        })
+      },
+
+      clear: () =>
+        guarded(async () => {
+          // SCAN covers a standalone server; on Redis Cluster each master would need its own scan.
+          let deleted = 0
+          let cursor = '0'
+          do {
+            const [next, found] = await redis.scan(cursor, 'MATCH', keys.pattern, 'COUNT', '1000')
+            cursor = next
+            if (found.length > 0) deleted += await redis.unlink(...found)
+          } while (cursor !== '0')
+          return deleted
+        }),
+    }
+  }
+
+  return build(options.namespace ?? INDICATOR_STORE_DEFAULTS.namespace)
+}

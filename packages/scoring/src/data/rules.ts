@@ -1,0 +1,33 @@
+// Numeric rules of the scorer. Data, not code, so that SCORER_VERSION changes when any of them does.
+export const RULES = {
+  /** Tokens between a predicate and its target, at most (gap words such as "on", "of", "new"). */
+  bindWindowTokens: 5,
+  /** A predicate reaching against its usual side pays this many tokens of distance. */
+  sidePenaltyTokens: 1,
+  /** Tokens after a negator, hedge or intensifier within which it still applies. */
+  modifierScopeTokens: 5,
+  /** A negated cue keeps this share of its weight, with the sign flipped ("rules out new tariffs"). */
+  negationKeep: 0.7,
+  /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
+  bodyWeight: 0.5,
+  /** Share of the tariff and supply-chain cue sums that also colours the market tone. */
+  marketFromTariff: 0.35,
+  marketFromSupply: 0.25,
+  /** Score = tanh(gain * combined cue weight). */
+  scoreGain: 1.1,
+  marketGain: 1.2,
+  /** Relevance = 1 - exp(-(topic weight + cueShare * |cue weights|)); labelled when >= relevanceMin. */
+  relevanceCueShare: 0.5,
+  relevanceMin: 0.5,
+  /** |score| below this is labelled neutral. */
+  neutralBand: 0.12,
+  marketNeutralBand: 0.4,
+  /** Each hedge or threat adds this to the uncertainty sum; trade-policy context multiplies it. */
+  uncertaintyPerThreat: 0.3,
+  uncertaintyTradeBoost: 1.5,
+  /** Bounds on what one text can produce, so output size does not grow with the body. */
+  maxCues: 48,
+  maxEvents: 24,
+  /** Default cut: the contract's headline and body limits together. */
+  defaultMaxChars: 21_000,
+} as const

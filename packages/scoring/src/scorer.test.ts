@@ -1,0 +1,259 @@
+import { ScoreResult } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import { createScorer, SCORER_VERSION } from './index.ts'
+
+const scorer = createScorer({ watchlist: { entities: [{ id: 'TSLA', names: ['Tesla', 'Tesla Inc'] }] } })
+const score = (headline: string, body?: string) =>
+  scorer.score(body === undefined ? { headline } : { headline, body })
+const tariff = (h: string) => score(h).scores.tariff
+const supply = (h: string) => score(h).scores.supplyChain
+const market = (h: string) => score(h).scores.market
+
+describe('output contract', () => {
+  it('validates against the contracts ScoreResult schema and is deterministic', () => {
+    const r = score('U.S. slaps 25% tariffs on Chinese steel', 'Beijing vowed to retaliate. Markets fell.')
+    expect(ScoreResult.safeParse(r).success).toBe(true)
+    expect(
+      score('U.S. slaps 25% tariffs on Chinese steel', 'Beijing vowed to retaliate. Markets fell.'),
+    ).toEqual(r)
+    expect(r.scorerVersion).toBe(SCORER_VERSION)
+    expect(SCORER_VERSION).toMatch(/^scoring-\d+\.\d+\.\d+\+[0-9a-f]{12}$/)
+  })
+
+  it('labels a dimension null when the text is not about it', () => {
+    const r = score('Netflix communications chief quits over remark')
+    expect(r.scores.tariff.label).toBeNull()
+    expect(r.scores.supplyChain.label).toBeNull()
+    expect(r.events).toEqual([])
+  })
+})
+
+describe('tariff direction is applied to its target', () => {
+  it.each([
+    'U.S. raises tariffs on Chinese goods',
+    'Washington imposes new duties on EU steel',
+    'Trump slaps tariffs on Mexican imports',
+    'China hikes tariffs on U.S. soybeans',
+  ])('escalation: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it.each([
+    'U.S. cuts tariffs on Chinese goods',
+    'U.S. suspends tariffs on Mexican goods',
+    'Trump delays tariff increase on Chinese imports',
+    'Canada exempts U.S. steel from duties',
+    'U.S. lifts tariffs on Canadian metals',
+  ])('de-escalation: %s', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+
+  it('reads "to 25% from 10%" as a rise and "to 10% from 25%" as a cut', () => {
+    const up = score('U.S. to change tariff on Chinese goods to 25% from 10%')
+    expect(up.scores.tariff.label).toBe('negative')
+    expect(up.events.some((e) => e.type === 'tariff_raised' && e.direction === -1)).toBe(true)
+    expect(tariff('U.S. to change tariff on Chinese goods to 10% from 25%').label).toBe('positive')
+  })
+
+  it('emits typed events with spans inside the text', () => {
+    const h = 'U.S. suspends tariffs on Mexican goods'
+    const r = score(h)
+    const ev = r.events.find((e) => e.type === 'tariff_suspended')
+    expect(ev).toMatchObject({ dimension: 'tariff', direction: 1, threat: false, negated: false })
+    expect(h.slice(ev?.span.start, ev?.span.end)).toBe('suspends tariffs')
+  })
+
+  it('scores trade talks, deals and truces', () => {
+    expect(tariff('U.S. and China reach trade deal').label).toBe('positive')
+    expect(tariff('U.S.-China trade talks collapse').label).toBe('negative')
+    expect(tariff('Washington and Beijing agree trade truce').label).toBe('positive')
+    expect(tariff('Trade war escalates as Beijing retaliates').label).toBe('negative')
+  })
+
+  it('treats "gold rises on trade war fears" as escalation', () => {
+    const r = score('Gold rises on trade war fears')
+    expect(r.scores.tariff.label).toBe('negative')
+  })
+})
+
+describe('supply chain direction', () => {
+  it.each([
+    'China halts exports of rare earths',
+    'Beijing curbs rare-earth exports to the U.S.',
+    'China bans exports of gallium and germanium',
+    'Automaker suspends production as chip shortage bites',
+  ])('disruption: %s', (h) => {
+    expect(supply(h).label).toBe('negative')
+  })
+
+  it.each([
+    'China resumes rare earth exports',
+    'Beijing restores rare-earth magnet exports to U.S. automakers',
+    'China licenses rare earth exports to automakers',
+    'Chip shortage eases',
+    'Toyota to restart production at Chinese plants',
+    'Korea Zinc plans U.S. smelter investment',
+  ])('easing: %s', (h) => {
+    expect(supply(h).label).toBe('positive')
+  })
+
+  it('types supply events', () => {
+    expect(score('China halts exports of rare earths').events.map((e) => e.type)).toContain('export_control')
+    expect(score('China resumes rare earth exports').events.map((e) => e.type)).toContain('supply_restored')
+  })
+})
+
+describe('market tone of reported moves', () => {
+  it.each([
+    ['Quarterly profit rose 12%', 'positive'],
+    ['Net loss widened in the third quarter', 'negative'],
+    ['Net loss narrowed in the third quarter', 'positive'],
+    ['Operating profit fell to EUR 5 mn', 'negative'],
+    ['Company swung to a net profit', 'positive'],
+    ['Company slipped to a pretax loss', 'negative'],
+    ['Net sales of EUR 44 mn, up from EUR 40 mn', 'positive'],
+    ['Earnings per share were EUR 0.25 versus EUR 0.42', 'negative'],
+    ['Tesla shares plunge after recall', 'negative'],
+  ])('%s → %s', (h, label) => {
+    expect(market(h).label).toBe(label)
+  })
+})
+
+describe('negation and its scope', () => {
+  it('flips a negated escalation', () => {
+    const r = score('U.S. has no plans to impose tariffs on Japanese cars')
+    expect(r.scores.tariff.label).toBe('positive')
+    expect(r.events.find((e) => e.type === 'tariff_imposed')?.negated).toBe(true)
+    expect(tariff('Beijing rules out new tariffs on U.S. goods').label).toBe('positive')
+    expect(tariff('Tariffs not expected to rise this year').label).toBe('positive')
+  })
+
+  it('turns a failed deal negative', () => {
+    expect(tariff('Negotiators fail to reach trade deal').label).toBe('negative')
+  })
+
+  it('stops at the clause boundary', () => {
+    // The negation belongs to the first clause; the tariff hike after the comma stays an escalation.
+    const r = score('China says not worried, U.S. raises tariffs')
+    expect(r.scores.tariff.label).toBe('negative')
+  })
+
+  it('keeps "no choice but to retaliate" escalating', () => {
+    expect(tariff('China says it has no choice but to retaliate against U.S. tariffs').label).toBe('negative')
+  })
+})
+
+describe('threats and hedges', () => {
+  it('keeps the direction, marks the threat and lowers confidence', () => {
+    const done = score('U.S. imposes tariffs on EU cars')
+    const threat = score('U.S. threatens tariffs on EU cars')
+    expect(threat.scores.tariff.label).toBe('negative')
+    expect(threat.events.some((e) => e.threat)).toBe(true)
+    expect(threat.scores.tariff.confidence).toBeLessThan(done.scores.tariff.confidence)
+    expect(threat.scores.uncertainty).toBeGreaterThan(done.scores.uncertainty)
+  })
+
+  it.each([
+    'U.S. weighs export curbs on chip design software',
+    'Commerce Department considers new tariffs on Chinese drones',
+    'EU could retaliate against U.S. steel duties',
+    'Mexico plans to raise tariffs on U.S. pork',
+  ])('threat: %s', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.events.some((e) => e.threat)).toBe(true)
+  })
+})
+
+describe('intensifiers', () => {
+  it('weigh a cue up or down', () => {
+    const plain = score('U.S. raises tariffs on Chinese goods').scores.tariff.score
+    const sharp = score('U.S. sharply raises tariffs on Chinese goods').scores.tariff.score
+    const slight = score('U.S. slightly raises tariffs on Chinese goods').scores.tariff.score
+    expect(sharp).toBeLessThan(plain)
+    expect(slight).toBeGreaterThan(plain)
+  })
+})
+
+describe('multiword expressions, variants and entities', () => {
+  it('recognises regions under their variants as ISO codes', () => {
+    expect(score('U.S. and PRC officials meet').entities.regions).toEqual(['US', 'CN'])
+    expect(score('United States presses Beijing').entities.regions).toEqual(['US', 'CN'])
+    expect(score('US-China talks resume').entities.regions).toEqual(['US', 'CN'])
+    expect(score("EU's Brussels team visits Japan").entities.regions).toEqual(['EU', 'JP'])
+  })
+
+  it('does not read the pronoun "us" as the United States', () => {
+    expect(score('Tell us what the tariffs cost').entities.regions).toEqual([])
+  })
+
+  it('matches multiword expressions across hyphens, case and possessives', () => {
+    const r = score("China's Rare-Earth export controls tighten")
+    expect(r.entities.commodities).toContain('rare_earths')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(score('U.S. adds Huawei to entity list').events.map((e) => e.type)).toContain('entity_listing')
+    expect(score('EU imposes anti-dumping duties on Chinese steel').events.map((e) => e.type)).toContain(
+      'tariff_imposed',
+    )
+    expect(score('U.S. restricts exports of chip design software').entities.commodities).toContain(
+      'chip_design_software',
+    )
+  })
+
+  it('finds commodities, sectors and watchlist companies', () => {
+    const r = score('Tesla Inc warns magnet shortage could halt EV production')
+    expect(r.entities.companies).toEqual(['TSLA'])
+    expect(r.entities.commodities).toContain('magnets')
+    expect(r.entities.sectors).toContain('autos')
+    expect(createScorer().score({ headline: 'Tesla rallies' }).entities.companies).toEqual([])
+  })
+})
+
+describe('explanation', () => {
+  it('gives each cue with its dimension, weight and a span into the text', () => {
+    const h = 'China halts exports of rare earths'
+    const r = score(h)
+    const cue = r.explanation.find((c) => c.dimension === 'supplyChain')
+    expect(cue?.weight).toBeLessThan(0)
+    expect(cue?.span.field).toBe('headline')
+    expect(h.slice(cue?.span.start, cue?.span.end)).toBe('halts exports')
+  })
+})
+
+describe('headline and body', () => {
+  it('scores both, the headline weighing more', () => {
+    const calm = 'Officials meet in London'
+    const body = 'China agreed to resume rare earth exports. Talks made progress.'
+    const r = score(calm, body)
+    expect(r.scores.supplyChain.label).toBe('positive')
+    expect(r.explanation.some((c) => c.span.field === 'body')).toBe(true)
+    // A negative headline outweighs a mildly positive body.
+    const mixed = score('U.S. raises tariffs on Chinese goods', 'Talks made some progress.')
+    expect(mixed.scores.tariff.label).toBe('negative')
+  })
+
+  it('cuts text beyond maxChars and says so, never rejecting it', () => {
+    const small = createScorer({ maxChars: 40 })
+    const r = small.score({ headline: 'U.S. raises tariffs on Chinese goods', body: 'x '.repeat(1000) })
+    expect(r.truncated).toBe(true)
+    expect(ScoreResult.safeParse(r).success).toBe(true)
+    expect(small.score({ headline: 'short' }).truncated).toBe(false)
+    expect(() => createScorer({ maxChars: 0 })).toThrow(RangeError)
+  })
+
+  it('handles empty and odd input without throwing', () => {
+    for (const h of ['', '   ', '!!!', '1,000.5%', 'U.S', "n't", '—', 'É'.repeat(50)]) {
+      expect(ScoreResult.safeParse(score(h)).success).toBe(true)
+    }
+  })
+})
+
+describe('linear time', () => {
+  it('scores a pathological long input within the cut (no backtracking)', () => {
+    const big = createScorer({ maxChars: 200_000 })
+    const text = `${'U.S. '.repeat(10_000)}${'a'.repeat(100_000)}`
+    const r = big.score({ headline: text })
+    expect(ScoreResult.safeParse(r).success).toBe(true)
+    expect(r.explanation.length).toBeLessThanOrEqual(48)
+  })
+})

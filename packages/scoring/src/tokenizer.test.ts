@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { LEXICON } from './lexicon.ts'
+import { BREAK, createTokenBuffer, NUMBER, tokenize } from './tokenizer.ts'
+
+function tokens(text: string) {
+  const b = createTokenBuffer(2)
+  tokenize(text, LEXICON.vocab, LEXICON.notId, b)
+  const out: string[] = []
+  for (let i = 0; i < b.count; i++) {
+    const kind = b.kind[i]
+    const raw = text.slice(b.start[i], b.end[i])
+    out.push(kind === NUMBER ? `#${b.num[i]}${b.percent[i] ? '%' : ''}` : kind === BREAK ? '|' : raw)
+  }
+  return out
+}
+
+describe('tokenize', () => {
+  it('splits hyphens, drops possessives, joins dotted capitals', () => {
+    expect(tokens("U.S.-China rare-earth talks' pace, Beijing's move")).toEqual([
+      'U.S.',
+      'China',
+      'rare',
+      'earth',
+      'talks',
+      'pace',
+      '|',
+      'Beijing',
+      'move',
+    ])
+  })
+
+  it('reads numbers, thousands, decimals and percentages', () => {
+    expect(tokens('to 25% from 10.5%, 1,000 units')).toEqual([
+      'to',
+      '#25%',
+      'from',
+      '#10.5%',
+      '|',
+      '#1000',
+      'units',
+    ])
+  })
+
+  it("reads n't as a separate not", () => {
+    const b = createTokenBuffer()
+    tokenize("won't", LEXICON.vocab, LEXICON.notId, b)
+    expect(b.count).toBe(2)
+    expect(b.id[1]).toBe(LEXICON.notId)
+  })
+
+  it('grows its buffer and keeps spans on the original text', () => {
+    const text = 'Tariffs '.repeat(500)
+    const b = createTokenBuffer(1)
+    tokenize(text, LEXICON.vocab, LEXICON.notId, b)
+    expect(b.count).toBe(500)
+    expect(text.slice(b.start[499], b.end[499])).toBe('Tariffs')
+  })
+})

@@ -1,0 +1,18 @@
+// SCORER_VERSION changes whenever the lexicons, gazetteers or numeric rules change: a content hash
+// of the data modules, computed once at load. Every score carries it, so indicators and alerts can
+// say which scorer produced them.
+import { createHash } from 'node:crypto'
+import * as entities from './data/entities.ts'
+import * as lexicon from './data/lexicon.ts'
+import { RULES } from './data/rules.ts'
+
+/** Bump when the scoring code (not the data) changes meaning. */
+const ENGINE_VERSION = '1.0.0'
+
+function contentHash(): string {
+  const h = createHash('sha256')
+  h.update(JSON.stringify({ lexicon, entities, RULES }))
+  return h.digest('hex').slice(0, 12)
+}
+
+export const SCORER_VERSION = `scoring-${ENGINE_VERSION}+${contentHash()}`
