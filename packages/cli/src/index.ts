@@ -1,1 +1,1 @@
-export {}
+export { formatScore, scoreNdjson } from './commands/score.ts'

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { createKafkaWorker, type KafkaWorker, type Logger, TradepulseError } from '@tradepulse/platform'
+import { createScorer, parseWatchlist, type Scorer } from '@tradepulse/scoring'
+import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
+import { createScorerHandler } from './scorer-handler.ts'
+
+/** Builds the scorer from config; a bad watchlist file is a configuration error naming the file and field. */
+export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FILE'>): Scorer {
+  const file = config.SCORER_WATCHLIST_FILE
+  if (!file) return createScorer()
+  try {
+    return createScorer({ watchlist: parseWatchlist(JSON.parse(readFileSync(file, 'utf8'))) })
+  } catch (err) {
+    throw new TradepulseError('CONFIG_INVALID', `SCORER_WATCHLIST_FILE (${file}): ${(err as Error).message}`)
+  }
+}
+
+/** The scorer worker on Kafka. */
+export function buildScorerApp(config: ScorerConfig, deps: { log: Logger }): KafkaWorker {
+  const log = deps.log.child({ component: 'scorer' })
+  const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
+  return createKafkaWorker({
+    worker: 'scorer',
+    config,
+    log,
+    inputTopics: [topics.headlines.name],
+    dlqTopic: topics.dlq.name,
+    defaultHttpPort: SCORER_HTTP_PORT,
+    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
+    handler: createScorerHandler({ topics, scorer: scorerFromConfig(config) }),
+  })
+}
