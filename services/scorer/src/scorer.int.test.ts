@@ -1,0 +1,70 @@
+import { createTopicCatalogue, type DeadLetter, type Headline, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { buildScorerApp } from './build-app.ts'
+import { ScorerConfig } from './config.ts'
+
+describe('scorer worker on Kafka', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })))
+    const config = loadConfig(ScorerConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+    })
+    const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }) })
+    cleanups.push(() => app.stop())
+    await app.start()
+    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(scored.stop, dlq.stop)
+
+    const at = '2026-03-02T08:00:00.000Z'
+    const h = (id: string, headline: string): Headline => ({ id, source: 't', headline, publishedAt: at, ingestedAt: at, truncated: false })
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const inputs = [
+      h('esc', 'US raises tariffs on Chinese steel to 25% from 10%'),
+      h('deesc', 'US and China agree to suspend tariffs for 90 days'),
+      h('halt', 'China halts exports of rare earths to US automakers'),
+      h('resume', 'China resumes rare earth exports, grants export licences'),
+      h('noise', 'Local bakery wins regional bread award'),
+    ]
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: [
+        ...inputs.map((x) => ({ key: x.id, value: JSON.stringify(x) })),
+        { key: 'bad1', value: '{"id":' },
+        { key: 'bad2', value: JSON.stringify({ id: 'x', headline: 'no times' }) },
+      ],
+    })
+    await waitFor(() => scored.messages.length >= inputs.length && dlq.messages.length >= 2, { what: 'scored and dlq' })
+    const byId = new Map(scored.messages.map((m) => [m.key, JSON.parse(m.value!.toString()) as ScoredHeadline]))
+    const labels = Object.fromEntries(
+      [...byId].map(([id, s]) => [id, [s.scores.tariff.label, s.scores.supplyChain.label]]),
+    )
+    expect(labels.esc?.[0]).toBe('negative')
+    expect(labels.deesc?.[0]).toBe('positive')
+    expect(labels.halt?.[1]).toBe('negative')
+    expect(labels.resume?.[1]).toBe('positive')
+    expect(labels.noise).toEqual([null, null])
+    const esc = byId.get('esc')!
+    expect(esc.scorerVersion).toMatch(/^scoring-/)
+    expect(esc.entities.regions).toContain('CN')
+    expect(esc.explanation.length).toBeGreaterThan(0)
+    expect(esc.ingestedAt).toBe(at)
+    const reasons = dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason).sort()
+    expect(reasons).toEqual(['invalid_json', 'schema_invalid'])
+  })
+})
