@@ -5,7 +5,9 @@ import { RawHeadline } from '@tradepulse/contracts'
 export const SAMPLE_FEED_FILE = join(import.meta.dirname, '..', 'sample', 'sample-feed.ndjson')
 
 /** The bundled sample feed (written by us, fictional): raw headlines in published order. */
-export function loadSampleFeed(file = SAMPLE_FEED_FILE): (RawHeadline & { id: string; publishedAt: string })[] {
+export function loadSampleFeed(
+  file = SAMPLE_FEED_FILE,
+): (RawHeadline & { id: string; publishedAt: string })[] {
   return readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim())

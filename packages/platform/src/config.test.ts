@@ -32,7 +32,7 @@ describe('loadConfig', () => {
     expect(run).toThrow(/LOG_LEVEL: /)
   })
   it('treats an empty variable as unset', () => {
-    expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(500)
+    expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(2_000)
   })
   it('describes variables with defaults for the README table', () => {
     const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))

@@ -30,9 +30,9 @@ export const baseConfigShape = {
   ),
   KAFKA_SESSION_TIMEOUT_MS: count(30_000, 1_000).describe('consumer session timeout'),
   KAFKA_HEARTBEAT_INTERVAL_MS: count(3_000, 100).describe('consumer heartbeat interval'),
-  KAFKA_MAX_BATCH: count(500).describe('most records handled and produced as one unit'),
+  KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),
   KAFKA_PARTITIONS_CONCURRENCY: count(3).describe(
-    'partitions handled at once per worker: overlaps one partition\'s Redis round trip with another\'s produce',
+    "partitions handled at once per worker: overlaps one partition's Redis round trip with another's produce",
   ),
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
   REDIS_URL: z

@@ -8,6 +8,7 @@ import {
   HEDGES,
   INERT,
   INTENSIFIERS,
+  LIGHT_VERBS,
   NEGATORS,
   PREDICATES,
   TARGETS,
@@ -55,6 +56,8 @@ export interface Entry {
   key: string
   target: TargetRole | null
   pred: PredRole | null
+  /** A light verb ("agree to", "sign", "set to"): when another predicate follows it, that one is the act. */
+  light: boolean
   negator: boolean
   /** Weight factor of a hedge (< 1), 1 when the entry is no hedge. */
   hedge: number
@@ -66,7 +69,8 @@ export interface Entry {
   topicTariff: number
   topicSupply: number
   region: string | null
-  commodity: string | null
+  /** Commodity ids; a name listed under several ids ("rare earth magnets") gives them all. */
+  commodities: readonly string[] | null
   sector: string | null
   company: string | null
 }
@@ -99,6 +103,7 @@ function newEntry(key: string): Entry {
     key,
     target: null,
     pred: null,
+    light: false,
     negator: false,
     hedge: 1,
     intens: 1,
@@ -109,7 +114,7 @@ function newEntry(key: string): Entry {
     topicTariff: 0,
     topicSupply: 0,
     region: null,
-    commodity: null,
+    commodities: null,
     sector: null,
     company: null,
   }
@@ -246,6 +251,10 @@ function buildLexicon(): Lexicon {
       if (h.pred && !e.pred) e.pred = h.pred === 'adverse' ? hedgeAdverse : hedgeMore
     })
   }
+  eachForm(LIGHT_VERBS, (f) => {
+    const e = add(f)
+    if (e) e.light = true
+  })
   eachForm(NEGATORS, (f) => {
     const e = add(f)
     if (e && !e.pred && !e.target) e.negator = true
@@ -287,7 +296,9 @@ function buildLexicon(): Lexicon {
   for (const [id, names] of Object.entries(COMMODITIES)) {
     for (const name of names) {
       const e = add(name)
-      if (e && !e.commodity) e.commodity = id
+      if (!e) continue
+      if (!e.commodities) e.commodities = [id]
+      else if (!e.commodities.includes(id)) e.commodities = [...e.commodities, id]
     }
   }
   for (const [id, names] of Object.entries(SECTORS)) {

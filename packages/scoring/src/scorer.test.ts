@@ -257,3 +257,63 @@ describe('linear time', () => {
     expect(r.explanation.length).toBeLessThanOrEqual(48)
   })
 })
+
+describe('light verbs hand the direction to the act that follows', () => {
+  it.each([
+    'US and China agree to suspend tariffs for 90 days',
+    'U.S. and China agree to cut tariffs',
+    'EU moves to lift tariffs on U.S. goods',
+    'U.S. set to delay tariffs on Chinese goods',
+    'China decides to lift tariffs on U.S. soybeans',
+    'Senate votes to repeal steel tariffs',
+    'Trump signs order suspending tariffs on Mexican goods',
+    'U.S. extends suspension of tariffs on Chinese goods',
+  ])('de-escalation: %s', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.label).toBe('positive')
+    expect(r.explanation.filter((c) => c.dimension === 'tariff').every((c) => c.weight > 0)).toBe(true)
+  })
+
+  it.each([
+    'U.S. and China agree to raise tariffs',
+    'Trump signs order imposing tariffs on steel',
+    'EU set to impose tariffs on U.S. goods',
+  ])('escalation: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it('keeps the light verb alone and passes its negation on', () => {
+    expect(tariff('U.S. and Mexico sign trade deal').label).toBe('positive')
+    expect(tariff('Washington and Beijing agree trade truce').label).toBe('positive')
+    expect(tariff('EU fails to agree to cut tariffs').label).toBe('negative')
+  })
+})
+
+describe('entities of compound names', () => {
+  it('gives both rare earths and magnets for "rare earth magnets"', () => {
+    const r = score('China halts exports of rare earth magnets')
+    expect(r.entities.commodities).toEqual(['rare_earths', 'magnets'])
+    expect(r.scores.supplyChain.label).toBe('negative')
+    expect(score('Magnet shortage hits automakers').entities.commodities).toEqual(['magnets'])
+  })
+})
+
+describe('uncertainty cues', () => {
+  it('explains the uncertainty score with spans', () => {
+    const h = 'U.S. threatens tariffs on EU cars amid trade uncertainty'
+    const r = score(h)
+    expect(r.scores.uncertainty).toBeGreaterThan(0)
+    const u = r.explanation.filter((c) => c.dimension === 'uncertainty')
+    expect(u.map((c) => h.slice(c.span.start, c.span.end))).toEqual(
+      expect.arrayContaining(['uncertainty', 'threatens tariffs']),
+    )
+    expect(u.every((c) => c.weight > 0)).toBe(true)
+    expect(ScoreResult.safeParse(r).success).toBe(true)
+  })
+
+  it('gives no uncertainty cue to a plain statement', () => {
+    const r = score('U.S. imposes tariffs on EU cars')
+    expect(r.scores.uncertainty).toBe(0)
+    expect(r.explanation.some((c) => c.dimension === 'uncertainty')).toBe(false)
+  })
+})

@@ -59,6 +59,7 @@ function numberEntry(pred: PredRole, key: string): Entry {
     key,
     target: null,
     pred,
+    light: false,
     negator: false,
     hedge: 1,
     intens: 1,
@@ -69,7 +70,7 @@ function numberEntry(pred: PredRole, key: string): Entry {
     topicTariff: 0,
     topicSupply: 0,
     region: null,
-    commodity: null,
+    commodities: null,
     sector: null,
     company: null,
   }
@@ -159,6 +160,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const itClause: number[] = []
   const itNeg: number[] = []
   const itHedge: number[] = []
+  /** Item index of the hedge word that weakened this item, or -1. */
+  const itHedgeSrc: number[] = []
   const itIntens: number[] = []
   const itBound: number[] = []
   const itPredOn: number[] = []
@@ -184,6 +187,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     itClause[k] = clause
     itNeg[k] = 0
     itHedge[k] = 1
+    itHedgeSrc[k] = -1
     itIntens[k] = 1
     itBound[k] = 0
     itPredOn[k] = e.pred ? 1 : 0
@@ -339,9 +343,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let hedgeEnd = -1
     let hedgeClause = -1
     let hedgeItem = -1
+    let hedgeSrc = -1
     let intens = 1
     let intensEnd = -1
     let intensClause = -1
+    let lightItem = -1
     for (let k = 0; k < items; k++) {
       const e = itEntry[k] as Entry
       const s = itS[k] as number
@@ -350,6 +356,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         negEnd = -1
         hedgeEnd = -1
         intensEnd = -1
+        lightItem = -1
         continue
       }
       if (e.pred || e.target || e.hasTone) {
@@ -359,6 +366,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
         if (hedgeEnd >= 0 && clause === hedgeClause && s - hedgeEnd <= scope) {
           itHedge[k] = hedge
+          itHedgeSrc[k] = hedgeSrc
           // "threatens to impose tariffs": the threat verb hands its hedge to the real predicate.
           if (hedgeItem >= 0 && e.pred && !e.pred.threat) itPredOn[hedgeItem] = 0
           if (e.pred || e.target) hedgeEnd = -1
@@ -368,6 +376,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           intensEnd = -1
         }
       }
+      if (lightItem >= 0) {
+        // "agree to suspend tariffs", "sign order imposing tariffs": a light verb followed by the
+        // real act hands it its negation and hedge and stays out of the score.
+        if (
+          e.pred &&
+          itPredOn[k] === 1 &&
+          clause === itClause[lightItem] &&
+          s - (itE[lightItem] as number) <= scope
+        ) {
+          itPredOn[lightItem] = 0
+          if (itNeg[lightItem] === 1) itNeg[k] = 1
+          if ((itHedge[lightItem] as number) < (itHedge[k] as number)) {
+            itHedge[k] = itHedge[lightItem] as number
+            itHedgeSrc[k] = itHedgeSrc[lightItem] as number
+          }
+          lightItem = -1
+        } else if (e.target && bindable((itEntry[lightItem] as Entry).pred as PredRole, k)) lightItem = -1
+      }
+      if (e.light && e.pred && itPredOn[k] === 1) lightItem = k
       if (e.negator) {
         negEnd = itE[k] as number
         negClause = clause
@@ -377,6 +404,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         hedgeEnd = itE[k] as number
         hedgeClause = clause
         hedgeItem = e.pred?.threat ? k : -1
+        hedgeSrc = k
       }
       if (e.intens !== 1 && !e.pred && !e.target) {
         intens = e.intens
@@ -465,6 +493,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /** An uncertainty cue: explanation only (the uncertainty sum is kept apart from the dimension sums). */
+  function addUncertaintyCue(cue: string, weight: number, field: Field, start: number, end: number): void {
+    if (cues.length < RULES.maxCues) {
+      cues.push({ dimension: 'uncertainty', cue, weight: round(weight), span: { field, start, end } })
+    }
+  }
+
   function addEvent(
     type: EventType | undefined,
     target: TargetRole,
@@ -524,13 +559,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const negFactor = negated ? -keep : 1
 
       if (e.region) pushUnique(regions, e.region)
-      if (e.commodity) pushUnique(commodities, e.commodity)
+      if (e.commodities) for (const c of e.commodities) pushUnique(commodities, c)
       if (e.sector) pushUnique(sectors, e.sector)
       if (e.company) pushUnique(companyIds, e.company)
       acc.topic[T] = (acc.topic[T] as number) + e.topicTariff
       acc.topic[S] = (acc.topic[S] as number) + e.topicSupply
-      acc.uncertainty += e.uncertainty
-      if (hedge < 1) acc.threats++
+      if (e.uncertainty > 0) {
+        acc.uncertainty += e.uncertainty
+        addUncertaintyCue(e.key, e.uncertainty, field, s, end)
+      }
+      if (hedge < 1) {
+        acc.threats++
+        // The cue spans the hedge or threat word and what it weakened ("threatens ... tariffs").
+        const h = itHedgeSrc[k] as number
+        const hs = h >= 0 ? (tb.start[itS[h] as number] as number) : s
+        const hk = h >= 0 ? `${(itEntry[h] as Entry).key} + ${e.key}` : e.key
+        addUncertaintyCue(hk, RULES.uncertaintyPerThreat, field, Math.min(hs, s), end)
+      }
 
       const t = itTarget[k] as number
       if (itPredOn[k] === 1 && t >= 0) {

@@ -1,5 +1,5 @@
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
-import { createLogger, loadConfig } from '@tradepulse/platform'
+import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
@@ -147,6 +147,8 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(out.messages).toHaveLength(1)
     const redis = new Redis(redisUrl)
     cleanups.push(() => redis.quit())
-    expect(await redis.pttl(`${prefix.replace(/\W/g, '_')}:dedup:{${h.id}}`)).toBeGreaterThan(23 * 3_600_000)
+    expect(await redis.pttl(createKeys(prefix.replace(/\W/g, '_')).dedup(h.id))).toBeGreaterThan(
+      23 * 3_600_000,
+    )
   })
 })

@@ -3,7 +3,11 @@ import { z } from 'zod'
 
 export const scorerConfigShape = {
   ...baseConfigShape,
-  SCORER_WATCHLIST_FILE: z.string().min(1).optional().describe('JSON watchlist of companies and instruments to recognise'),
+  SCORER_WATCHLIST_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('JSON watchlist of companies and instruments to recognise'),
   TOPICS_AUTO_CREATE: z
     .enum(['true', 'false'])
     .default('true')

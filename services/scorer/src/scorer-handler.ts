@@ -4,7 +4,11 @@ import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
 
 /** headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. */
-export function createScorerHandler(deps: { topics: TopicCatalogue; scorer: Scorer; now?: () => Date }): BatchHandler {
+export function createScorerHandler(deps: {
+  topics: TopicCatalogue
+  scorer: Scorer
+  now?: () => Date
+}): BatchHandler {
   const out = deps.topics.scored.name
   const now = deps.now ?? (() => new Date())
   return async (records) =>

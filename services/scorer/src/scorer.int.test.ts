@@ -1,4 +1,10 @@
-import { createTopicCatalogue, type DeadLetter, type Headline, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import {
+  createTopicCatalogue,
+  type DeadLetter,
+  type Headline,
+  listTopics,
+  type ScoredHeadline,
+} from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -15,7 +21,10 @@ describe('scorer worker on Kafka', () => {
   it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
     const prefix = `${randomName('scorer')}.`
     const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })))
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
     const config = loadConfig(ScorerConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -31,7 +40,14 @@ describe('scorer worker on Kafka', () => {
     cleanups.push(scored.stop, dlq.stop)
 
     const at = '2026-03-02T08:00:00.000Z'
-    const h = (id: string, headline: string): Headline => ({ id, source: 't', headline, publishedAt: at, ingestedAt: at, truncated: false })
+    const h = (id: string, headline: string): Headline => ({
+      id,
+      source: 't',
+      headline,
+      publishedAt: at,
+      ingestedAt: at,
+      truncated: false,
+    })
     const producer = await testProducer(kafkaBrokers)
     cleanups.push(() => producer.disconnect())
     const inputs = [
@@ -49,8 +65,12 @@ describe('scorer worker on Kafka', () => {
         { key: 'bad2', value: JSON.stringify({ id: 'x', headline: 'no times' }) },
       ],
     })
-    await waitFor(() => scored.messages.length >= inputs.length && dlq.messages.length >= 2, { what: 'scored and dlq' })
-    const byId = new Map(scored.messages.map((m) => [m.key, JSON.parse(m.value!.toString()) as ScoredHeadline]))
+    await waitFor(() => scored.messages.length >= inputs.length && dlq.messages.length >= 2, {
+      what: 'scored and dlq',
+    })
+    const byId = new Map(
+      scored.messages.map((m) => [m.key, JSON.parse(m.value!.toString()) as ScoredHeadline]),
+    )
     const labels = Object.fromEntries(
       [...byId].map(([id, s]) => [id, [s.scores.tariff.label, s.scores.supplyChain.label]]),
     )

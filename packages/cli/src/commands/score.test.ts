@@ -10,13 +10,23 @@ const MAIN = join(import.meta.dirname, '..', 'main.ts')
 describe('tradepulse score', () => {
   it('answers every NDJSON line in order; a bad line gets { id, error } in its place', async () => {
     const input = Readable.from(
-      ['{"id":"a","headline":"US raises tariffs on steel"}', 'garbage', '{"id":"c"}', '', '{"id":"d","headline":"China resumes rare earth exports","body":"Shipments restart."}'].join('\n'),
+      [
+        '{"id":"a","headline":"US raises tariffs on steel"}',
+        'garbage',
+        '{"id":"c"}',
+        '',
+        '{"id":"d","headline":"China resumes rare earth exports","body":"Shipments restart."}',
+      ].join('\n'),
     )
     const out = new PassThrough()
     const chunks: string[] = []
     out.on('data', (d) => chunks.push(String(d)))
     const counts = await scoreNdjson(createScorer(), input, out)
-    const lines = chunks.join('').trim().split('\n').map((l) => JSON.parse(l))
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
     expect(counts).toEqual({ ok: 2, bad: 2 })
     expect(lines.map((l) => l.id)).toEqual(['a', null, 'c', 'd'])
     expect(lines[0].scores.tariff.label).toBe('negative')

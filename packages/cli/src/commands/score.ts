@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline'
 import type { ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
-import { type Scorer, SCORER_VERSION } from '@tradepulse/scoring'
 import { scorerFromConfig } from '@tradepulse/scorer'
+import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
 import { z } from 'zod'
 
@@ -28,7 +28,10 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
   if (r.events.length) {
     lines.push(
       `  events: ${r.events
-        .map((e) => `${e.type}${e.threat ? ' (threat)' : ''}${e.negated ? ' (negated)' : ''} ${e.direction > 0 ? '+' : e.direction < 0 ? '-' : '0'}`)
+        .map(
+          (e) =>
+            `${e.type}${e.threat ? ' (threat)' : ''}${e.negated ? ' (negated)' : ''} ${e.direction > 0 ? '+' : e.direction < 0 ? '-' : '0'}`,
+        )
         .join(', ')}`,
     )
   }
@@ -37,7 +40,9 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
   if (r.explanation.length) {
     lines.push('  cues:')
     for (const c of r.explanation) {
-      lines.push(`    ${c.dimension.padEnd(12)} ${fmt(c.weight)}  "${c.cue}"  ${c.span.field}[${c.span.start},${c.span.end})`)
+      lines.push(
+        `    ${c.dimension.padEnd(12)} ${fmt(c.weight)}  "${c.cue}"  ${c.span.field}[${c.span.start},${c.span.end})`,
+      )
     }
   }
   if (r.truncated) lines.push('  (text was cut to the length limit before scoring)')
@@ -46,7 +51,11 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
 }
 
 /** NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, error }` in its place. */
-export async function scoreNdjson(scorer: Scorer, input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Promise<{ ok: number; bad: number }> {
+export async function scoreNdjson(
+  scorer: Scorer,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+): Promise<{ ok: number; bad: number }> {
   const counts = { ok: 0, bad: 0 }
   const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
   let lineNo = 0
@@ -60,7 +69,9 @@ export async function scoreNdjson(scorer: Scorer, input: NodeJS.ReadableStream, 
       if (json && typeof json === 'object' && 'id' in json) id = (json as { id: unknown }).id
       const parsed = NdjsonInput.safeParse(json)
       if (!parsed.success) {
-        throw new Error(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '))
+        throw new Error(
+          parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+        )
       }
       const { id: pid, headline, body } = parsed.data
       result = { id: pid, ...scorer.score(body === undefined ? { headline } : { headline, body }) }
@@ -91,7 +102,9 @@ export function registerScore(program: Command): void {
       }
       const headline = words.join(' ').trim()
       if (!headline) {
-        process.stderr.write('score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson\n')
+        process.stderr.write(
+          'score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson\n',
+        )
         process.exitCode = 2
         return
       }

@@ -9,10 +9,16 @@ import { WORKERS } from '../workers.ts'
 type StartOptions = { workers?: string; follow?: boolean; sample?: boolean }
 
 function parseWorkers(list: string | undefined): string[] {
-  const names = (list ?? Object.keys(WORKERS).join(',')).split(',').map((s) => s.trim()).filter(Boolean)
+  const names = (list ?? Object.keys(WORKERS).join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   const unknown = names.filter((n) => !(n in WORKERS))
   if (unknown.length || names.length === 0) {
-    throw new TradepulseError('CONFIG_INVALID', `--workers: unknown worker(s) ${unknown.join(', ')}; choose from ${Object.keys(WORKERS).join(', ')}`)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `--workers: unknown worker(s) ${unknown.join(', ')}; choose from ${Object.keys(WORKERS).join(', ')}`,
+    )
   }
   return names
 }
@@ -20,7 +26,9 @@ function parseWorkers(list: string | undefined): string[] {
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('run the workers; without KAFKA_BROKERS and REDIS_URL it starts a local Kafka and Redis first and plays the sample feed')
+    .description(
+      'run the workers; without KAFKA_BROKERS and REDIS_URL it starts a local Kafka and Redis first and plays the sample feed',
+    )
     .option('--workers <list>', `comma-separated subset of ${Object.keys(WORKERS).join(',')}`)
     .option('--follow', 'keep running until Ctrl-C instead of exiting after the sample feed')
     .option('--no-sample', 'do not play the bundled sample feed')
@@ -30,11 +38,15 @@ export function registerStart(program: Command): void {
       let infra: Infra | undefined
       const log = createLogger({ level: env.LOG_LEVEL ?? 'warn', pretty: true, name: 'tradepulse' })
       if (!env.KAFKA_BROKERS || !env.REDIS_URL) {
-        process.stderr.write('No KAFKA_BROKERS / REDIS_URL: starting a local Kafka broker and Redis server for this run…\n')
+        process.stderr.write(
+          'No KAFKA_BROKERS / REDIS_URL: starting a local Kafka broker and Redis server for this run…\n',
+        )
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
         env.REDIS_URL = infra.redisUrl
-        process.stderr.write(`Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`)
+        process.stderr.write(
+          `Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`,
+        )
       }
       const apps: KafkaWorker[] = names.map((name) => {
         const w = WORKERS[name]!
@@ -53,7 +65,10 @@ export function registerStart(program: Command): void {
       for (const app of apps) await app.start()
       process.stderr.write(`Running ${names.join(', ')}.\n`)
 
-      const base = loadConfig(WORKERS.ingest!.config, env) as { KAFKA_BROKERS: string[]; TRADEPULSE_TOPIC_PREFIX: string }
+      const base = loadConfig(WORKERS.ingest!.config, env) as {
+        KAFKA_BROKERS: string[]
+        TRADEPULSE_TOPIC_PREFIX: string
+      }
       if (opts.sample !== false && names.includes('ingest')) {
         await playSample(base.KAFKA_BROKERS, base.TRADEPULSE_TOPIC_PREFIX, names.includes('scorer'))
       }
@@ -83,7 +98,8 @@ async function playSample(brokers: string[], prefix: string, expectScored: boole
         const s = JSON.parse(message.value!.toString()) as ScoredHeadline
         if (!ids.has(s.id) || seen.has(s.id)) return
         seen.add(s.id)
-        const tag = (l: string | null, n: number) => (l === null ? '   ·   ' : `${l.slice(0, 3)} ${n >= 0 ? '+' : ''}${n.toFixed(2)}`.padEnd(9))
+        const tag = (l: string | null, n: number) =>
+          l === null ? '   ·   ' : `${l.slice(0, 3)} ${n >= 0 ? '+' : ''}${n.toFixed(2)}`.padEnd(9)
         process.stdout.write(
           `${s.publishedAt.slice(0, 16)}  tariff ${tag(s.scores.tariff.label, s.scores.tariff.score)}  supply ${tag(s.scores.supplyChain.label, s.scores.supplyChain.score)}  ${s.headline}\n`,
         )
@@ -93,7 +109,10 @@ async function playSample(brokers: string[], prefix: string, expectScored: boole
   }
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
-  await producer.send({ topic: topics.raw.name, messages: feed.map((h) => ({ key: h.id, value: JSON.stringify(h) })) })
+  await producer.send({
+    topic: topics.raw.name,
+    messages: feed.map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+  })
   await producer.disconnect()
   process.stderr.write(`Played ${feed.length} sample headlines into ${topics.raw.name}.\n`)
   if (consumer) {

@@ -11,12 +11,16 @@ export function registerTopics(program: Command): void {
       const config = loadConfig(BaseConfig, process.env)
       for (const t of listTopics(createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX))) {
         const retention = t.retentionMs < 0 ? 'forever' : `${t.retentionMs / 86_400_000} d`
-        process.stdout.write(`${t.name.padEnd(40)} partitions ${t.partitions}  retention ${retention}${t.compacted ? '  compacted' : ''}\n`)
+        process.stdout.write(
+          `${t.name.padEnd(40)} partitions ${t.partitions}  retention ${retention}${t.compacted ? '  compacted' : ''}\n`,
+        )
       }
     })
   topics
     .command('create')
-    .description('create every topic of the catalogue that does not exist yet (running it again changes nothing)')
+    .description(
+      'create every topic of the catalogue that does not exist yet (running it again changes nothing)',
+    )
     .option('--desk <id...>', 'also create alerts.desk.<id> topics')
     .action(async (opts: { desk?: string[] }) => {
       const config = loadConfig(BaseConfig, process.env)
@@ -27,7 +31,8 @@ export function registerTopics(program: Command): void {
       await admin.connect()
       try {
         const created = await ensureTopics(admin, specs)
-        for (const s of specs) process.stdout.write(`${created.includes(s.name) ? 'created' : 'exists '}  ${s.name}\n`)
+        for (const s of specs)
+          process.stdout.write(`${created.includes(s.name) ? 'created' : 'exists '}  ${s.name}\n`)
       } finally {
         await admin.disconnect()
       }

@@ -1,11 +1,25 @@
+/** Dedup keys are spread over this many hash tags: one script call per shard per batch. */
+export const DEDUP_SHARDS = 64
+
+/** FNV-1a over UTF-16 units: cheap, stable across processes and versions. */
+export function dedupShard(id: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return (h >>> 0) % DEDUP_SHARDS
+}
+
 /**
- * Every Redis key the platform writes is built here. Keys carry a prefix (REDIS_KEY_PREFIX) and a hash
- * tag `{…}` around the part that decides the slot, so each Lua script touches one slot on Redis Cluster.
+ * Every Redis key the platform's own stores write is built here. Keys carry a prefix (REDIS_KEY_PREFIX)
+ * and a hash tag `{…}` around the part that decides the slot, so each Lua script touches one slot on
+ * Redis Cluster. (Indicator keys are built in packages/indicators, next to the math that names them.)
  */
 export function createKeys(prefix: string) {
   return {
-    /** Ingest's dedup claim for one headline id. */
-    dedup: (headlineId: string) => `${prefix}:dedup:{${headlineId}}`,
+    /** Ingest's dedup claim for one headline id; the tag is the id's shard. */
+    dedup: (headlineId: string) => `${prefix}:dedup:{d${dedupShard(headlineId)}}:${headlineId}`,
   }
 }
 export type Keys = ReturnType<typeof createKeys>

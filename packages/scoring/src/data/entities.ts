@@ -111,8 +111,11 @@ export const COMMODITIES: Record<string, readonly string[]> = {
     'rare earth elements',
     'rare earth materials',
     'rare earth metals',
+    // Also listed under magnets: the phrase names both the input and the product.
+    'rare earth magnet',
+    'rare earth magnets',
   ],
-  magnets: ['magnet', 'magnets', 'rare earth magnets', 'permanent magnets'],
+  magnets: ['magnet', 'magnets', 'rare earth magnet', 'rare earth magnets', 'permanent magnets'],
   critical_minerals: ['critical minerals', 'critical mineral', 'strategic minerals', 'critical materials'],
   lithium: ['lithium'],
   cobalt: ['cobalt'],

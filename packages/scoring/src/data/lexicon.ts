@@ -1529,6 +1529,52 @@ export const PREDICATES = [
   },
 ] as const
 
+/**
+ * Light verbs: they report a decision about an act rather than the act ("agree to suspend tariffs",
+ * "set to delay tariffs", "signs order imposing tariffs", "votes to repeal"). When another predicate
+ * follows in the same clause, that predicate carries the direction (with the light verb's negation
+ * and hedge); alone, the light verb keeps its own role ("sign trade deal").
+ */
+export const LIGHT_VERBS = [
+  'v agree',
+  'v agree to',
+  'v agree on',
+  'v set',
+  'set to',
+  'v move to',
+  'v decide to',
+  'v vote to',
+  'v vote',
+  'v sign',
+  'v ink',
+  'v seal',
+  'v approve',
+  'approval',
+  'v back',
+  'v support',
+  'v endorse',
+  'v announce',
+  'v unveil',
+  'v adopt',
+  'v finalize',
+  'v finalise',
+  'v pass',
+  'v order',
+  'v continue',
+  'v keep',
+  'v stay',
+  'v remain',
+  'v extend',
+  'extension',
+  'v welcome',
+  'v praise',
+  'v hail',
+  'v push ahead with',
+  'v go ahead with',
+  'v move ahead with',
+  'v press ahead with',
+]
+
 /** Prefixes that turn the next predicate or target around, within the same clause. */
 export const NEGATORS = [
   'not',

@@ -1,0 +1,56 @@
+import type { Alert, Dimension, ScoredHeadline } from '@tradepulse/contracts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import type { AlertSide } from './alert-keys.ts'
+
+export type AlertEvidence = Alert['evidence'][number]
+
+/** A headline's value on one dimension and the weight it carries there; undefined when not about it. */
+export function headlineValue(h: ScoredHeadline, dimension: Dimension): { value: number; relevance: number } | undefined {
+  switch (dimension) {
+    case 'tariff':
+    case 'supplyChain': {
+      const s = h.scores[dimension]
+      return s.label === null ? undefined : { value: s.score, relevance: s.relevance }
+    }
+    case 'market':
+      return { value: h.scores.market.score, relevance: 1 }
+    case 'uncertainty':
+      return { value: h.scores.uncertainty, relevance: 1 }
+  }
+}
+
+/** The evidence entry of one headline: its score on the dimension and that dimension's cue texts. */
+export function evidenceOf(h: ScoredHeadline, dimension: Dimension, value: number): AlertEvidence {
+  const cues: string[] = []
+  for (const c of h.explanation) {
+    if (c.dimension === dimension && !cues.includes(c.cue)) cues.push(c.cue)
+    if (cues.length >= ALERTING_DEFAULTS.maxCuesPerEvidence) break
+  }
+  return { headlineId: h.id, headline: h.headline, score: value, cues }
+}
+
+/**
+ * The top headlines behind an indicator alert: published by asOf, pointing the alert's way, strongest
+ * (score × relevance) first, ties by id so the choice does not depend on the order they were given in.
+ */
+export function topEvidence(
+  headlines: readonly ScoredHeadline[],
+  dimension: Dimension,
+  side: AlertSide,
+  asOfMs: number,
+): { evidence: AlertEvidence[]; scorerVersion: string | undefined } {
+  const sign = side === 'up' ? 1 : -1
+  const ranked: { h: ScoredHeadline; value: number; strength: number }[] = []
+  for (const h of headlines) {
+    if (!(Date.parse(h.publishedAt) <= asOfMs)) continue
+    const v = headlineValue(h, dimension)
+    if (!v || v.value * sign <= 0) continue
+    ranked.push({ h, value: v.value, strength: v.value * sign * v.relevance })
+  }
+  ranked.sort((a, b) => b.strength - a.strength || (a.h.id < b.h.id ? -1 : a.h.id > b.h.id ? 1 : 0))
+  const top = ranked.slice(0, ALERTING_DEFAULTS.maxEvidence)
+  return {
+    evidence: top.map((r) => evidenceOf(r.h, dimension, r.value)),
+    scorerVersion: top[0]?.h.scorerVersion,
+  }
+}

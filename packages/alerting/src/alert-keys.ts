@@ -1,0 +1,26 @@
+import type { Dimension, Scope } from '@tradepulse/contracts'
+import { indicatorKey } from '@tradepulse/indicators'
+
+export type AlertSide = 'up' | 'down'
+
+/**
+ * `<rule>|<dimension>|<kind>:<id>|<side>`: what one alert stream is about. Logical keys only: the
+ * service adds its prefix and hash tags. Rule ids cannot contain `|`, and scope ids are escaped by
+ * indicatorKey, so two different streams never share a key.
+ */
+function streamKey(ruleId: string, dimension: Dimension, scope: Scope, side: AlertSide): string {
+  return `${ruleId}|${indicatorKey(dimension, scope)}|${side}`
+}
+
+/**
+ * The key the service sets atomically (SET NX PX cooldownMs) before publishing. Per dimension and side,
+ * so a supply-chain alert does not silence a tariff one, nor an easing the escalation before it.
+ */
+export function cooldownKey(rule: { id: string }, dimension: Dimension, scope: Scope, side: AlertSide): string {
+  return streamKey(rule.id, dimension, scope, side)
+}
+
+/** The field of one hysteresis entry (one line of one indicator rule on one indicator). */
+export function hysteresisKey(rule: { id: string }, dimension: Dimension, scope: Scope, side: AlertSide): string {
+  return streamKey(rule.id, dimension, scope, side)
+}

@@ -1,0 +1,71 @@
+import type { Dimension, Scope } from '@tradepulse/contracts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import type { AlertSide } from './alert-keys.ts'
+
+const DIMENSION_NAMES: Record<Dimension, string> = {
+  tariff: 'Tariff',
+  supplyChain: 'Supply-chain',
+  market: 'Market',
+  uncertainty: 'Uncertainty',
+}
+
+/** Two decimals at most, no trailing zeros: -0.5, -0.62, 42. */
+export function formatNumber(v: number): string {
+  return String(Number(v.toFixed(2)))
+}
+
+/** "on CN", "on rare earths", "overall". */
+export function scopePhrase(scope: Scope): string {
+  if (scope.kind === 'global') return 'overall'
+  return `on ${scope.kind === 'commodity' || scope.kind === 'sector' ? scope.id.replaceAll('_', ' ') : scope.id}`
+}
+
+/** Messages stay one line and bounded, whatever the headline holds. */
+export function quoteHeadline(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim()
+  const max = ALERTING_DEFAULTS.messageHeadlineChars
+  return `"${flat.length > max ? `${flat.slice(0, max - 1)}…` : flat}"`
+}
+
+/** "fell to -0.62, below -0.5" / "rose to 0.61, above 0.5". */
+function movement(side: AlertSide, value: number, threshold: number): string {
+  return side === 'down'
+    ? `fell to ${formatNumber(value)}, below ${formatNumber(threshold)}`
+    : `rose to ${formatNumber(value)}, above ${formatNumber(threshold)}`
+}
+
+export type IndicatorMessageInput = {
+  dimension: Dimension
+  scope: Scope
+  /** What was measured: "1h mean", "momentum", "1h volume", "buzz z-score"… */
+  measure: string
+  /** Sentiment measures read "Tariff sentiment on CN (1h mean)"; activity ones "Tariff headline buzz on CN". */
+  quantity: 'sentiment' | 'activity'
+  side: AlertSide
+  value: number
+  threshold: number
+}
+
+/** "Tariff sentiment on CN (1h mean) fell to -0.62, below -0.5". */
+export function indicatorMessage(m: IndicatorMessageInput): string {
+  const moved = movement(m.side, m.value, m.threshold)
+  if (m.quantity === 'activity') {
+    return `${DIMENSION_NAMES[m.dimension]} headline ${m.measure} ${scopePhrase(m.scope)} ${moved}`
+  }
+  const subject = m.dimension === 'uncertainty' ? 'Uncertainty' : `${DIMENSION_NAMES[m.dimension]} sentiment`
+  return `${subject} ${scopePhrase(m.scope)} (${m.measure}) ${moved}`
+}
+
+export type HeadlineMessageInput = {
+  dimension: Dimension
+  scope: Scope
+  headline: string
+  value: number
+  threshold: number
+}
+
+/** `Tariff shock on CN: "…" scored -0.82 (threshold -0.6)`. */
+export function headlineMessage(m: HeadlineMessageInput): string {
+  const what = m.dimension === 'uncertainty' ? 'Uncertainty spike' : `${DIMENSION_NAMES[m.dimension]} shock`
+  return `${what} ${scopePhrase(m.scope)}: ${quoteHeadline(m.headline)} scored ${formatNumber(m.value)} (threshold ${formatNumber(m.threshold)})`
+}

@@ -1,0 +1,100 @@
+import type { ScoredHeadline } from '@tradepulse/contracts'
+import { scopesOf } from '@tradepulse/indicators'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
+import { evidenceOf, headlineValue } from './alert-evidence.ts'
+import { headlineMessage } from './alert-message.ts'
+import type { HeadlineShockRule, UncertaintySpikeRule } from './rule-schema.ts'
+import { matchesScope } from './scope-filter.ts'
+
+function hasWatchedEvent(rule: HeadlineShockRule, h: ScoredHeadline): boolean {
+  if (!rule.eventTypes) return true
+  return h.events.some(
+    (e) => rule.eventTypes!.includes(e.type) && !e.negated && (rule.includeThreats || !e.threat),
+  )
+}
+
+function isRelevantEnough(rule: UncertaintySpikeRule, h: ScoredHeadline): boolean {
+  if (!rule.relevantTo) return true
+  return rule.relevantTo.some((d) => h.scores[d].label !== null && h.scores[d].relevance >= rule.minRelevance)
+}
+
+/**
+ * The headline rules (headline_shock, uncertainty_spike with source headline) against one scored
+ * headline: one candidate per matching rule × dimension × scope the headline mentions. Pure: ids and
+ * bucket come from publishedAt, latency from ingestedAt to `nowMs`.
+ */
+export function evaluateHeadline(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: number): Evaluation {
+  const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
+  const eventMs = Date.parse(scored.publishedAt)
+  const ingestedAtMs = Date.parse(scored.ingestedAt)
+  if (!Number.isFinite(eventMs) || !Number.isFinite(ingestedAtMs)) return out.result()
+  const scopes = scopesOf(scored)
+  const base = {
+    rulesVersion: ruleSet.rulesVersion,
+    eventMs,
+    eventRef: scored.id,
+    publishedAt: scored.publishedAt,
+    ingestedAtMs,
+    nowMs,
+    scorerVersion: scored.scorerVersion,
+  }
+
+  for (const rule of ruleSet.rules) {
+    if (!rule.enabled) continue
+    if (rule.kind === 'headline_shock') {
+      if (!hasWatchedEvent(rule, scored)) continue
+      for (const dimension of rule.dimensions) {
+        const v = headlineValue(scored, dimension)
+        if (!v || v.relevance < rule.minRelevance || Math.abs(v.value) < rule.threshold) continue
+        const confidence = dimension === 'market' ? 1 : scored.scores[dimension].confidence
+        if (confidence < rule.minConfidence) continue
+        const side = v.value < 0 ? 'down' : 'up'
+        if (rule.direction !== 'both' && rule.direction !== side) continue
+        const threshold = side === 'down' ? -rule.threshold : rule.threshold
+        for (const scope of scopes) {
+          if (!matchesScope(rule.scopes, scope)) continue
+          out.add(
+            createCandidate({
+              ...base,
+              rule,
+              dimension,
+              scope,
+              side,
+              value: v.value,
+              threshold,
+              message: headlineMessage({ dimension, scope, headline: scored.headline, value: v.value, threshold }),
+              evidence: [evidenceOf(scored, dimension, v.value)],
+            }),
+          )
+        }
+      }
+    } else if (rule.kind === 'uncertainty_spike' && rule.source === 'headline') {
+      const value = scored.scores.uncertainty
+      if (value < rule.threshold || !isRelevantEnough(rule, scored)) continue
+      for (const scope of scopes) {
+        if (!matchesScope(rule.scopes, scope)) continue
+        out.add(
+          createCandidate({
+            ...base,
+            rule,
+            dimension: 'uncertainty',
+            scope,
+            side: 'up',
+            value,
+            threshold: rule.threshold,
+            message: headlineMessage({
+              dimension: 'uncertainty',
+              scope,
+              headline: scored.headline,
+              value,
+              threshold: rule.threshold,
+            }),
+            evidence: [evidenceOf(scored, 'uncertainty', value)],
+          }),
+        )
+      }
+    }
+  }
+  return out.result()
+}

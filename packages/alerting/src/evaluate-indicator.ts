@@ -1,0 +1,172 @@
+import type { Dimension, IndicatorUpdate, Scope, ScoredHeadline } from '@tradepulse/contracts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
+import { type AlertEvidence, topEvidence } from './alert-evidence.ts'
+import { hysteresisKey } from './alert-keys.ts'
+import { indicatorMessage } from './alert-message.ts'
+import { type HysteresisEntry, type HysteresisLine, type HysteresisState, stepHysteresis } from './hysteresis.ts'
+import type { IndicatorRule, Rule } from './rule-schema.ts'
+import { matchesScope } from './scope-filter.ts'
+
+/** Recent scored headlines of one indicator's scope, for evidence; only called when an alert fires. */
+export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly ScoredHeadline[]
+
+export type IndicatorEvaluationOptions = {
+  evidence?: EvidenceProvider
+  /**
+   * When the data behind the update entered the pipeline (ingestedAt of the headline that moved it),
+   * if the caller knows; otherwise the update's updatedAt stands in.
+   */
+  ingestedAtMs?: number
+  /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
+  scorerVersion?: string
+}
+
+export type IndicatorEvaluation = Evaluation & {
+  /** The hysteresis entries this update moved, by hysteresisKey: write them back after publishing. */
+  state: Record<string, HysteresisEntry>
+}
+
+type Reading = { value: number; measure: string; quantity: 'sentiment' | 'activity'; lines: HysteresisLine[] }
+
+const isIndicatorRule = (rule: Rule): rule is IndicatorRule =>
+  rule.kind !== 'headline_shock' && !(rule.kind === 'uncertainty_spike' && rule.source === 'headline')
+
+const watches = (rule: IndicatorRule, u: IndicatorUpdate) =>
+  (rule.dimensions as readonly Dimension[]).includes(u.dimension) && matchesScope(rule.scopes, u.scope)
+
+/** Lines for a magnitude threshold t: +t going up, -t going down, as the direction allows. */
+function magnitudeLines(direction: 'up' | 'down' | 'both', t: number, h: number): HysteresisLine[] {
+  const lines: HysteresisLine[] = []
+  if (direction !== 'down') lines.push({ side: 'up', line: t, hysteresis: h })
+  if (direction !== 'up') lines.push({ side: 'down', line: -t, hysteresis: h })
+  return lines
+}
+
+/** The value a rule watches on this update and the lines it must cross; undefined when absent. */
+function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
+  switch (rule.kind) {
+    case 'level': {
+      const window = rule.window ?? ''
+      const value =
+        rule.field === 'mean' ? u.mean[window] : rule.field === 'volume' ? u.volume[window] : u[rule.field]
+      if (value === undefined) return undefined
+      const measure = rule.field === 'mean' || rule.field === 'volume' ? `${window} ${rule.field}` : rule.field
+      const quantity = rule.field === 'volume' || rule.field === 'buzz' || rule.field === 'count' ? 'activity' : 'sentiment'
+      // Up or down: the threshold is the signed line itself; both: a magnitude on either side.
+      const lines =
+        rule.direction === 'both'
+          ? magnitudeLines('both', rule.threshold, rule.hysteresis)
+          : [{ side: rule.direction, line: rule.threshold, hysteresis: rule.hysteresis }]
+      return { value, measure, quantity, lines }
+    }
+    case 'momentum_shift':
+      return {
+        value: u.momentum,
+        measure: 'momentum',
+        quantity: 'sentiment',
+        lines: magnitudeLines(rule.direction, rule.threshold, rule.hysteresis),
+      }
+    case 'buzz_spike':
+      return {
+        value: u.buzz,
+        measure: 'buzz z-score',
+        quantity: 'activity',
+        lines: magnitudeLines('up', rule.threshold, rule.hysteresis),
+      }
+    case 'uncertainty_spike': {
+      const window = rule.window ?? ALERTING_DEFAULTS.meanWindow
+      const value = u.mean[window]
+      if (value === undefined) return undefined
+      return {
+        value,
+        measure: `${window} mean`,
+        quantity: 'sentiment',
+        lines: magnitudeLines('up', rule.threshold, rule.hysteresis),
+      }
+    }
+  }
+}
+
+/** The hysteresis keys evaluateIndicator may read for this update, so the service can fetch just those. */
+export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpdate): string[] {
+  const keys: string[] = []
+  for (const rule of ruleSet.rules) {
+    if (!rule.enabled || !isIndicatorRule(rule)) continue
+    if (!watches(rule, update)) continue
+    const r = read(rule, update)
+    for (const line of r?.lines ?? []) keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side))
+  }
+  return keys
+}
+
+/**
+ * The indicator rules against one indicator update. Edge-triggered: a rule fires when the value
+ * crosses its line and then stays quiet until the value has come back past the line by its
+ * hysteresis. Pure: `state` is read, never changed; the moved entries are returned.
+ */
+export function evaluateIndicator(
+  ruleSet: EvaluationRules,
+  update: IndicatorUpdate,
+  state: HysteresisState,
+  nowMs: number,
+  options: IndicatorEvaluationOptions = {},
+): IndicatorEvaluation {
+  const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
+  const next: Record<string, HysteresisEntry> = {}
+  const eventMs = Date.parse(update.asOf)
+  const ingestedAtMs = options.ingestedAtMs ?? Date.parse(update.updatedAt)
+  if (!Number.isFinite(eventMs) || !Number.isFinite(ingestedAtMs)) return { ...out.result(), state: next }
+  const { dimension, scope } = update
+
+  let recent: readonly ScoredHeadline[] | undefined
+  const evidenceFor = (side: 'up' | 'down'): { evidence: AlertEvidence[]; scorerVersion: string | undefined } => {
+    if (!options.evidence) return { evidence: [], scorerVersion: undefined }
+    recent ??= options.evidence(dimension, scope)
+    return topEvidence(recent, dimension, side, eventMs)
+  }
+
+  for (const rule of ruleSet.rules) {
+    if (!rule.enabled || !isIndicatorRule(rule)) continue
+    if (!watches(rule, update)) continue
+    if (rule.minVolume > 0 && !((update.volume[rule.volumeWindow] ?? 0) >= rule.minVolume)) continue
+    const r = read(rule, update)
+    if (!r || !Number.isFinite(r.value)) continue
+    for (const line of r.lines) {
+      const key = hysteresisKey(rule, dimension, scope, line.side)
+      const step = stepHysteresis(state[key], r.value, eventMs, line)
+      if ('stale' in step) continue
+      next[key] = step.next
+      if (!step.fire) continue
+      const ev = evidenceFor(line.side)
+      out.add(
+        createCandidate({
+          rule,
+          rulesVersion: ruleSet.rulesVersion,
+          dimension,
+          scope,
+          side: line.side,
+          value: r.value,
+          threshold: line.line,
+          message: indicatorMessage({
+            dimension,
+            scope,
+            measure: r.measure,
+            quantity: r.quantity,
+            side: line.side,
+            value: r.value,
+            threshold: line.line,
+          }),
+          evidence: ev.evidence,
+          eventMs,
+          eventRef: String(eventMs),
+          publishedAt: update.asOf,
+          ingestedAtMs,
+          nowMs,
+          scorerVersion: options.scorerVersion ?? ev.scorerVersion ?? 'unknown',
+        }),
+      )
+    }
+  }
+  return { ...out.result(), state: next }
+}

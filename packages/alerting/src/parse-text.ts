@@ -1,0 +1,75 @@
+import { parseDocument } from 'yaml'
+import type { z } from 'zod'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+
+export type ConfigFormat = 'yaml' | 'json'
+
+/** One reason a rules or desks file was refused: the field (`rules[3].threshold`) and why. */
+export type ConfigError = { path: string; message: string }
+
+export type TextParseResult = { ok: true; value: unknown } | { ok: false; errors: ConfigError[] }
+
+const ROOT = '(root)'
+
+/** The format a file name implies: `.json` is JSON, anything else (`.yaml`, `.yml`) is YAML. */
+export function formatFromPath(path: string): ConfigFormat {
+  return path.toLowerCase().endsWith('.json') ? 'json' : 'yaml'
+}
+
+/** `['rules', 3, 'threshold']` → `rules[3].threshold`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return ROOT
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '')
+}
+
+/** Text to a plain value. Syntax errors carry the line, since there is no field yet to name. */
+export function parseText(text: string, format: ConfigFormat): TextParseResult {
+  if (text.length > ALERTING_DEFAULTS.maxFileChars) {
+    return {
+      ok: false,
+      errors: [{ path: ROOT, message: `file is longer than ${ALERTING_DEFAULTS.maxFileChars} characters` }],
+    }
+  }
+  if (format === 'json') {
+    try {
+      return { ok: true, value: JSON.parse(text) as unknown }
+    } catch (err) {
+      return { ok: false, errors: [{ path: ROOT, message: `invalid JSON: ${(err as Error).message}` }] }
+    }
+  }
+  // uniqueKeys catches a key written twice in one mapping, which YAML would otherwise resolve silently.
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      errors: doc.errors.map((e) => {
+        const line = e.linePos?.[0]
+        return { path: ROOT, message: `invalid YAML${line ? ` at line ${line.line}` : ''}: ${e.message}` }
+      }),
+    }
+  }
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs").
+    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown }
+  } catch (err) {
+    return { ok: false, errors: [{ path: ROOT, message: `invalid YAML: ${(err as Error).message}` }] }
+  }
+}
+
+/** Zod issues to ConfigErrors; an unknown field is reported at its own path, not its parent's. */
+export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): ConfigError[] {
+  const out: ConfigError[] = []
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' })
+      continue
+    }
+    const message =
+      issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'required' : issue.message
+    out.push({ path: formatPath(issue.path), message })
+  }
+  return out
+}

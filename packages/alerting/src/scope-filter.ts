@@ -1,0 +1,43 @@
+import { type Scope, ScopeKind } from '@tradepulse/contracts'
+import { OTHER_SCOPE_ID } from '@tradepulse/indicators'
+import { z } from 'zod'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+
+const KINDS = ScopeKind.options.join('|')
+const FILTER = new RegExp(`^(\\*|(${KINDS}):\\S+)$`)
+
+/**
+ * One scope filter entry: `*` (every scope), `<kind>:*` (every scope of a kind, for example
+ * `region:*`) or `<kind>:<id>` (one scope, for example `region:CN`, `commodity:rare_earths`,
+ * `global:all`). Ids compare case-insensitively, so `region:cn` does not silently match nothing.
+ */
+export const ScopeFilterEntry = z
+  .string()
+  .trim()
+  .regex(FILTER, {
+    message: `expected "*", "<kind>:*" or "<kind>:<id>" with kind one of ${ScopeKind.options.join(', ')}`,
+  })
+
+export const ScopeFilter = z
+  .array(ScopeFilterEntry)
+  .min(1)
+  .max(ALERTING_DEFAULTS.maxScopeFiltersPerEntry)
+  .default(['*'])
+export type ScopeFilter = z.infer<typeof ScopeFilter>
+
+/**
+ * True when the scope passes the filter. Wildcards skip the indicators' `other` scope (the folded tail
+ * of rare scopes): an alert on "region other" is noise to a desk. Name `region:other` to watch it.
+ */
+export function matchesScope(filter: readonly string[], scope: Scope): boolean {
+  const isOther = scope.id === OTHER_SCOPE_ID
+  const exact = `${scope.kind}:${scope.id}`.toLowerCase()
+  for (const entry of filter) {
+    if (entry === '*' || entry === `${scope.kind}:*`) {
+      if (!isOther) return true
+    } else if (entry.toLowerCase() === exact) {
+      return true
+    }
+  }
+  return false
+}
