@@ -112,8 +112,10 @@ describe('ingest worker on Kafka and Redis', () => {
     const ts = Date.parse('2025-06-06T12:00:00Z')
     await producer.send({
       topic: topics.raw.name,
+      // One key, so both land on one partition and the first is claimed first.
       messages: [
         {
+          key: 'k',
           value: JSON.stringify({
             headline: '  China\u200b  halts\texports of ｒａｒｅ earths\u202e ',
             source: 'wire',
@@ -121,6 +123,7 @@ describe('ingest worker on Kafka and Redis', () => {
           timestamp: String(ts),
         },
         {
+          key: 'k',
           value: JSON.stringify({ headline: 'China halts exports of rare earths', source: 'wire' }),
           timestamp: String(ts + 1),
         },
