@@ -1,7 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-const REUTERS = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'streams', 'reuters_2018_2020.csv')
+const REUTERS = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  '..',
+  'shared',
+  'data',
+  'streams',
+  'reuters_2018_2020.csv',
+)
 
 /**
  * Headline texts for load: the Reuters stream from ../shared/data when present (third-party, read in
@@ -22,7 +31,13 @@ export function loadHeadlineTexts(max = 30_000): { texts: string[]; source: stri
     return { texts, source: 'reuters_2018_2020.csv' }
   }
   const subjects = ['US', 'China', 'EU', 'Japan', 'Mexico', 'Canada', 'India']
-  const verbs = ['raises tariffs on', 'cuts duties on', 'halts exports of', 'resumes shipments of', 'weighs curbs on']
+  const verbs = [
+    'raises tariffs on',
+    'cuts duties on',
+    'halts exports of',
+    'resumes shipments of',
+    'weighs curbs on',
+  ]
   const goods = ['steel', 'rare earths', 'chips', 'soybeans', 'autos', 'magnets', 'aluminium']
   const texts: string[] = []
   for (let i = 0; texts.length < max; i++) {

@@ -2,7 +2,14 @@
 // pass-through (consume and produce the same bytes, no work) measured in the same run on the same input.
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
-import { createKafka, createLogger, createProducer, loadConfig, produceAll } from '@tradepulse/platform'
+import {
+  BaseConfig,
+  createKafka,
+  createLogger,
+  createProducer,
+  loadConfig,
+  produceAll,
+} from '@tradepulse/platform'
 import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
@@ -18,14 +25,20 @@ const PARTITIONS = 3
 const infra = await startInfra()
 const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false })
 const { texts, source } = loadHeadlineTexts(N)
-process.stdout.write(`ingest bench: ${N} messages (${source}), Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`)
+process.stdout.write(
+  `ingest bench: ${N} messages (${source}), Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`,
+)
 
 type Counter = { count: number; latencies: number[]; stop(): Promise<void> }
 
 /** Counts records on a topic; for latency records (id "lat-<sentMs>-<i>") records now − sent. */
 async function countTopic(topic: string): Promise<Counter> {
   const c: Counter = { count: 0, latencies: [], stop: async () => {} }
-  const consumer = testKafka(infra.kafkaBrokers).consumer({ groupId: `count-${topic}`, maxWaitTimeInMs: 10, maxBytesPerPartition: 4 << 20 })
+  const consumer = testKafka(infra.kafkaBrokers).consumer({
+    groupId: `count-${topic}`,
+    maxWaitTimeInMs: 10,
+    maxBytesPerPartition: 4 << 20,
+  })
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
   await consumer.run({
@@ -56,14 +69,21 @@ async function startPassthrough(input: string, output: string): Promise<() => Pr
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'passthrough' }, log)
   const producer = createProducer(kafka)
   await producer.connect()
-  const consumer = kafka.consumer({ groupId: `pass-${input}`, maxWaitTimeInMs: 20 })
+  // The same consumer settings and chunking as every worker (platform config defaults), so the ratio is the cost of ingest's work.
+  const defaults = loadConfig(BaseConfig, {})
+  const consumer = kafka.consumer({
+    groupId: `pass-${input}`,
+    maxWaitTimeInMs: defaults.KAFKA_FETCH_MAX_WAIT_MS,
+    maxBytesPerPartition: defaults.KAFKA_MAX_BYTES_PER_PARTITION,
+  })
   await consumer.connect()
   await consumer.subscribe({ topic: input, fromBeginning: true })
   await consumer.run({
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: defaults.KAFKA_PARTITIONS_CONCURRENCY,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-      for (let i = 0; i < batch.messages.length; i += 500) {
-        const chunk = batch.messages.slice(i, i + 500)
+      for (let i = 0; i < batch.messages.length; i += defaults.KAFKA_MAX_BATCH) {
+        const chunk = batch.messages.slice(i, i + defaults.KAFKA_MAX_BATCH)
         await produceAll(
           producer,
           chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
@@ -98,7 +118,10 @@ async function preload(producer: Producer, topic: string, n: number, keyOf: (i: 
     const messages = []
     for (let j = i; j < Math.min(n, i + 2_000); j++) {
       const id = keyOf(j)
-      messages.push({ key: id, value: JSON.stringify({ id, source: 'bench', headline: texts[j % texts.length] }) })
+      messages.push({
+        key: id,
+        value: JSON.stringify({ id, source: 'bench', headline: texts[j % texts.length] }),
+      })
     }
     await producer.send({ topic, messages })
   }
@@ -114,7 +137,10 @@ async function paced(producer: Producer, topic: string, rate: number, seconds: n
     const messages = []
     for (let j = 0; j < per && sent < total; j++, sent++) {
       const id = `lat-${Date.now()}-${sent}`
-      messages.push({ key: id, value: JSON.stringify({ id, source: 'bench', headline: texts[sent % texts.length] }) })
+      messages.push({
+        key: id,
+        value: JSON.stringify({ id, source: 'bench', headline: texts[sent % texts.length] }),
+      })
     }
     await producer.send({ topic, messages })
     const due = t0 + (sent / rate) * 1_000

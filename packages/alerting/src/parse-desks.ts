@@ -11,7 +11,7 @@ export function parseDesks(text: string, format: ConfigFormat): ParseDesksResult
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
   const result = DesksFile.safeParse(parsed.value)
-  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues) }
+  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues, parsed.value) }
   const errors: ConfigError[] = []
   const firstIndex = new Map<string, number>()
   result.data.desks.forEach((desk, i) => {

@@ -86,7 +86,7 @@ export function parseRules(text: string, format: ConfigFormat, options: ParseRul
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
   const result = RulesFile.safeParse(parsed.value)
-  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues) }
+  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues, parsed.value) }
   const rules = result.data.rules.map(normalise)
   const errors = crossCheck(rules, options)
   if (errors.length > 0) return { ok: false, errors }

@@ -41,14 +41,12 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
     }
   }
   // uniqueKeys catches a key written twice in one mapping, which YAML would otherwise resolve silently.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false })
+  const doc = parseDocument(text, { uniqueKeys: true })
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      errors: doc.errors.map((e) => {
-        const line = e.linePos?.[0]
-        return { path: ROOT, message: `invalid YAML${line ? ` at line ${line.line}` : ''}: ${e.message}` }
-      }),
+      // The first line only: it already names line and column; the rest is a multi-line code excerpt.
+      errors: doc.errors.map((e) => ({ path: ROOT, message: `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}` })),
     }
   }
   try {
@@ -59,17 +57,31 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
   }
 }
 
-/** Zod issues to ConfigErrors; an unknown field is reported at its own path, not its parent's. */
-export function issuesToErrors(issues: readonly z.core.$ZodIssue[]): ConfigError[] {
+/** The value at a path of the parsed input, or undefined when any step is missing. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<PropertyKey, unknown>)[key]
+  }
+  return v
+}
+
+/**
+ * Zod issues to ConfigErrors: an unknown field is reported at its own path rather than its parent's,
+ * and a missing field says "required" rather than zod's "expected one of …, received undefined".
+ */
+export function issuesToErrors(issues: readonly z.core.$ZodIssue[], input: unknown): ConfigError[] {
   const out: ConfigError[] = []
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' })
       continue
     }
-    const message =
-      issue.code === 'invalid_type' && /received undefined/.test(issue.message) ? 'required' : issue.message
-    out.push({ path: formatPath(issue.path), message })
+    const isMissing =
+      issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+      valueAt(input, issue.path) === undefined
+    out.push({ path: formatPath(issue.path), message: isMissing ? 'required' : issue.message })
   }
   return out
 }

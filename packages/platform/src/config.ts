@@ -23,8 +23,8 @@ export const baseConfigShape = {
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).min(1))
     .default(['127.0.0.1:9092'])
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
-  KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-<worker>)'),
-  KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.<worker>)'),
+  KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
+  KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.WORKER)'),
   KAFKA_FETCH_MAX_WAIT_MS: ms(20).describe(
     'longest a fetch waits for data; kafkajs defaults to 5000, far too long for alerts',
   ),

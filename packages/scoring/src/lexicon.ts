@@ -96,6 +96,8 @@ export interface Lexicon {
   fillerIds: Set<number>
   negativeIds: Set<number>
   comparedId: number
+  /** Prepositions that introduce the cause of a reported move ("slump on fears"), by vocab id. */
+  causeIds: Set<number>
 }
 
 function newEntry(key: string): Entry {
@@ -346,6 +348,7 @@ function buildLexicon(): Lexicon {
   const fillerIds = new Set([...units, ...negativeIds])
   for (const w of ['a', 'an', 'the', 'of', 'net', 'operating', 'pretax', 'profit', 'with', 'to'])
     fillerIds.add(wordId(vocab, w))
+  const causeIds = new Set(['on', 'over', 'upon'].map((w) => wordId(vocab, w)))
   const notId = wordId(vocab, 'not')
   const usId = wordId(vocab, 'us')
   const toId = wordId(vocab, 'to')
@@ -361,6 +364,7 @@ function buildLexicon(): Lexicon {
     fillerIds,
     negativeIds,
     comparedId,
+    causeIds,
     notId,
     usId,
     toId,

@@ -150,7 +150,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     freeze(vocab)
   }
-  const { root, notId, usId, toId, fromId, units, compareIds, fillerIds, negativeIds, comparedId } = LEXICON
+  const { root, notId, usId, toId, fromId, units, compareIds, fillerIds, negativeIds, comparedId, causeIds } =
+    LEXICON
 
   const tb = createTokenBuffer()
   // Items: matched phrases of the current field, in parallel arrays reused across calls.
@@ -422,6 +423,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return pred.marketOk || t.tariff !== 0 || t.supply !== 0
   }
 
+  /** True when a cause preposition ("on", "over") stands among tokens [from, to). */
+  function causeBefore(from: number, to: number): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && causeIds.has(tb.id[j] as number)) return true
+    return false
+  }
+
   /** Binds each predicate to the nearest target in its clause (see RULES.bindWindowTokens). */
   function bindPredicates(): void {
     const window = RULES.bindWindowTokens
@@ -451,6 +458,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (itClause[r] !== clause) break
         const gap = (itS[r] as number) - end
         if (gap > window) break
+        // "shares slump on Brexit fears": after a reported move, "on"/"over" introduces its cause.
+        if (!pred.policy && (itEntry[r] as Entry).target?.frame && causeBefore(end, itS[r] as number)) break
         if (bindable(pred, r)) {
           right = r
           rightD = gap + (pred.policy ? 0 : penalty)

@@ -23,7 +23,15 @@ export function kafkaLogCreator(log: Logger) {
     }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry
       // kafkajs logs routine rebalances and connection churn at INFO; keep them at debug in ours.
-      const target = level === logLevel.INFO ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')
+      // Its warning about limited retries on an idempotent producer is expected: we bound retries so a
+      // Kafka outage surfaces to the batch runner (which pauses and retries) instead of hanging a send.
+      // Error responses logged by a connection ("coordinator is loading", "no leader") are retried by
+      // kafkajs itself; a fault that persists reaches us as a failed send or a consumer crash, logged there.
+      const quiet =
+        level === logLevel.INFO ||
+        (namespace === 'Connection' && message.startsWith('Response ')) ||
+        message.startsWith('Limiting retries for the idempotent producer')
+      const target = quiet ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')
       log[target]({ kafka: namespace, ...rest }, message)
     }
 }

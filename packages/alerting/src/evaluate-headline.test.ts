@@ -1,0 +1,202 @@
+import { Alert } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import { evaluateHeadline } from './evaluate-headline.ts'
+import { HOUR_MS, MIN_MS, rulesOf, scoredHeadline, T0 } from './test-fixtures.ts'
+
+const shock = {
+  id: 'tariff_shock',
+  kind: 'headline_shock',
+  dimensions: ['tariff'],
+  scopes: ['region:CN', 'region:US'],
+  direction: 'down',
+  threshold: 0.7,
+  minRelevance: 0.6,
+  severity: 'warning',
+  cooldownMs: 15 * MIN_MS,
+}
+
+const escalation = (id = 'h1', extra = {}) =>
+  scoredHeadline(id, {
+    text: 'US raises tariffs on Chinese electric vehicles to 100%',
+    tariff: -0.8,
+    relevance: 0.85,
+    regions: ['US', 'CN'],
+    sectors: ['autos'],
+    cues: [
+      { dimension: 'tariff', cue: 'raises tariffs' },
+      { dimension: 'market', cue: 'slump' },
+    ],
+    ...extra,
+  })
+
+describe('evaluateHeadline: headline_shock', () => {
+  it('fires once per watched scope the headline mentions, with the evidence and a one-line message', () => {
+    const { candidates, dropped } = evaluateHeadline(rulesOf(shock), escalation(), T0 + 1_000)
+    expect(dropped).toBe(0)
+    expect(candidates.map((c) => c.alert.scope)).toEqual([
+      { kind: 'region', id: 'US' },
+      { kind: 'region', id: 'CN' },
+    ])
+    const alert = candidates[0]!.alert
+    expect(Alert.parse(alert)).toEqual(alert)
+    expect(alert).toMatchObject({
+      rule: 'tariff_shock',
+      ruleKind: 'headline_shock',
+      severity: 'warning',
+      dimension: 'tariff',
+      direction: 'down',
+      value: -0.8,
+      threshold: -0.7,
+      scorerVersion: 'scorer-test',
+      evidence: [
+        {
+          headlineId: 'h1',
+          headline: 'US raises tariffs on Chinese electric vehicles to 100%',
+          score: -0.8,
+          cues: ['raises tariffs'],
+        },
+      ],
+    })
+    expect(alert.message).toBe(
+      'Tariff shock on US: "US raises tariffs on Chinese electric vehicles to 100%" scored -0.8 (threshold -0.7)',
+    )
+    expect(candidates[0]).toMatchObject({ cooldownKey: 'tariff_shock|tariff|region:US|down', cooldownMs: 15 * MIN_MS })
+  })
+
+  it.each([
+    ['below the threshold', escalation('h', { tariff: -0.6 })],
+    ['below the minimum relevance', escalation('h', { relevance: 0.5 })],
+    ['the other direction', escalation('h', { tariff: 0.9 })],
+    ['on no watched scope', escalation('h', { regions: ['JP'] })],
+    ['not about the dimension', escalation('h', { tariff: null, supplyChain: -0.9 })],
+  ])('does not fire on a headline %s', (_, headline) => {
+    expect(evaluateHeadline(rulesOf(shock), headline, T0).candidates).toEqual([])
+  })
+
+  it('does not fire when the rule is disabled', () => {
+    expect(evaluateHeadline(rulesOf({ ...shock, enabled: false }), escalation(), T0).candidates).toEqual([])
+  })
+
+  it('fires either way with direction both and says which', () => {
+    const rules = rulesOf({ ...shock, direction: 'both' })
+    const [alert] = evaluateHeadline(rules, escalation('h', { tariff: 0.9 }), T0).candidates.map((c) => c.alert)
+    expect(alert).toMatchObject({ direction: 'up', value: 0.9, threshold: 0.7 })
+  })
+
+  it('honours minConfidence', () => {
+    const rules = rulesOf({ ...shock, minConfidence: 0.5 })
+    expect(evaluateHeadline(rules, escalation('h', { confidence: 0.3 }), T0).candidates).toEqual([])
+    expect(evaluateHeadline(rules, escalation('h', { confidence: 0.6 }), T0).candidates).toHaveLength(2)
+  })
+
+  it('with event types, needs one of those events, not negated, and not a threat unless allowed', () => {
+    const rules = rulesOf({ ...shock, eventTypes: ['tariff_raised', 'retaliation'], includeThreats: false })
+    const fires = (events: object[]) => evaluateHeadline(rules, escalation('h', { events }), T0).candidates.length > 0
+    expect(fires([])).toBe(false)
+    expect(fires([{ type: 'deal' }])).toBe(false)
+    expect(fires([{ type: 'tariff_raised', negated: true }])).toBe(false)
+    expect(fires([{ type: 'tariff_raised', threat: true }])).toBe(false)
+    expect(fires([{ type: 'retaliation' }])).toBe(true)
+    const withThreats = rulesOf({ ...shock, eventTypes: ['tariff_raised'] })
+    expect(evaluateHeadline(withThreats, escalation('h', { events: [{ threat: true }] }), T0).candidates).toHaveLength(2)
+  })
+
+  it('matches scope wildcards and the global scope', () => {
+    const kinds = (scopes: string[]) =>
+      evaluateHeadline(rulesOf({ ...shock, scopes }), escalation(), T0).candidates.map(
+        (c) => `${c.alert.scope.kind}:${c.alert.scope.id}`,
+      )
+    expect(kinds(['*'])).toEqual(['global:all', 'region:US', 'region:CN', 'sector:autos'])
+    expect(kinds(['region:*'])).toEqual(['region:US', 'region:CN'])
+    expect(kinds(['global:all', 'sector:AUTOS'])).toEqual(['global:all', 'sector:autos'])
+  })
+
+  it('watches market tone with relevance 1', () => {
+    const rules = rulesOf({ ...shock, dimensions: ['market'], scopes: ['global:all'], minRelevance: 1 })
+    const [alert] = evaluateHeadline(rules, escalation('h', { market: -0.9 }), T0).candidates.map((c) => c.alert)
+    expect(alert).toMatchObject({ dimension: 'market', value: -0.9, evidence: [{ cues: ['slump'] }] })
+  })
+
+  it('bounds the candidates of one headline and counts the rest', () => {
+    const many = Array.from({ length: ALERTING_DEFAULTS.maxCandidatesPerEvaluation }, (_, i) => ({ ...shock, id: `r${i}` }))
+    const { candidates, dropped } = evaluateHeadline(rulesOf(...many), escalation(), T0)
+    expect(candidates).toHaveLength(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
+    expect(dropped).toBe(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
+  })
+})
+
+describe('evaluateHeadline: times and ids', () => {
+  it('measures latency from ingestedAt, so a replay of old news does not report months', () => {
+    const old = escalation('h', { publishedMs: T0 - 90 * 24 * HOUR_MS, ingestedMs: T0 })
+    const [alert] = evaluateHeadline(rulesOf(shock), old, T0 + 2_500).candidates.map((c) => c.alert)
+    expect(alert).toMatchObject({
+      publishedAt: new Date(T0 - 90 * 24 * HOUR_MS).toISOString(),
+      ingestedAt: new Date(T0).toISOString(),
+      detectedAt: new Date(T0 + 2_500).toISOString(),
+      latencyMs: 2_500,
+    })
+  })
+
+  it('clamps a negative latency (clock skew) to 0', () => {
+    const [alert] = evaluateHeadline(rulesOf(shock), escalation('h', { ingestedMs: T0 + 5_000 }), T0).candidates
+    expect(alert!.alert.latencyMs).toBe(0)
+  })
+
+  it('gives the same id for the same input, whenever it is evaluated', () => {
+    const a = evaluateHeadline(rulesOf(shock), escalation(), T0 + 1_000).candidates[0]!.alert
+    const b = evaluateHeadline(rulesOf(shock), escalation(), T0 + 9 * HOUR_MS).candidates[0]!.alert
+    expect(b.id).toBe(a.id)
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/)
+  })
+
+  it('shares the id within one cooldown bucket of event time and changes it in the next', () => {
+    const id = (headlineId: string, publishedMs: number) =>
+      evaluateHeadline(rulesOf(shock), escalation(headlineId, { publishedMs }), T0 + HOUR_MS).candidates[0]!.alert.id
+    expect(id('h2', T0 + 14 * MIN_MS)).toBe(id('h1', T0))
+    expect(id('h3', T0 + 15 * MIN_MS)).not.toBe(id('h1', T0))
+  })
+
+  it('gives every headline its own id when the cooldown is 0', () => {
+    const rules = rulesOf({ ...shock, cooldownMs: 0 })
+    const id = (headlineId: string) => evaluateHeadline(rules, escalation(headlineId), T0).candidates[0]!.alert.id
+    expect(id('h1')).toBe(id('h1'))
+    expect(id('h2')).not.toBe(id('h1'))
+  })
+
+  it('carries the rules version', () => {
+    const rules = rulesOf(shock)
+    expect(evaluateHeadline(rules, escalation(), T0).candidates[0]!.alert.rulesVersion).toBe(rules.rulesVersion)
+  })
+})
+
+describe('evaluateHeadline: uncertainty_spike from headlines', () => {
+  const rule = {
+    id: 'tpu',
+    kind: 'uncertainty_spike',
+    source: 'headline',
+    scopes: ['global:all'],
+    threshold: 0.6,
+    severity: 'info',
+  }
+
+  it('fires on a headline whose uncertainty reaches the threshold', () => {
+    const h = scoredHeadline('h', { uncertainty: 0.7, text: 'Tariff uncertainty grips markets' })
+    const [alert] = evaluateHeadline(rulesOf(rule), h, T0).candidates.map((c) => c.alert)
+    expect(alert).toMatchObject({ dimension: 'uncertainty', direction: 'up', value: 0.7, threshold: 0.6 })
+    expect(alert!.message).toBe('Uncertainty spike overall: "Tariff uncertainty grips markets" scored 0.7 (threshold 0.6)')
+    expect(evaluateHeadline(rulesOf(rule), scoredHeadline('h', { uncertainty: 0.5 }), T0).candidates).toEqual([])
+  })
+
+  it('with relevantTo, needs the headline to be about that dimension too', () => {
+    const rules = rulesOf({ ...rule, relevantTo: ['tariff'], minRelevance: 0.6 })
+    expect(evaluateHeadline(rules, scoredHeadline('h', { uncertainty: 0.7 }), T0).candidates).toEqual([])
+    const tariff = scoredHeadline('h', { uncertainty: 0.7, tariff: -0.3, relevance: 0.8 })
+    expect(evaluateHeadline(rules, tariff, T0).candidates).toHaveLength(1)
+  })
+
+  it('ignores indicator rules', () => {
+    const rules = rulesOf({ ...rule, source: 'indicator', threshold: 0.1 })
+    expect(evaluateHeadline(rules, scoredHeadline('h', { uncertainty: 0.9 }), T0).candidates).toEqual([])
+  })
+})

@@ -1,0 +1,247 @@
+import { Alert } from '@tradepulse/contracts'
+import { describe, expect, it, vi } from 'vitest'
+import type { EvaluationRules } from './alert-candidate.ts'
+import { evaluateIndicator, hysteresisKeysFor } from './evaluate-indicator.ts'
+import { HysteresisEntry, type HysteresisState } from './hysteresis.ts'
+import { HOUR_MS, indicatorUpdate, MIN_MS, rulesOf, scoredHeadline, T0, type UpdateSpec } from './test-fixtures.ts'
+
+const level = {
+  id: 'cn_tone',
+  kind: 'level',
+  dimensions: ['tariff'],
+  scopes: ['region:CN'],
+  field: 'mean',
+  window: '1h',
+  direction: 'down',
+  threshold: -0.5,
+  hysteresis: 0.15,
+  severity: 'warning',
+  cooldownMs: HOUR_MS,
+}
+
+/** Feeds updates in order, carrying the hysteresis state like the service would; returns what fired. */
+function run(rules: EvaluationRules, updates: UpdateSpec[]) {
+  let state: Record<string, HysteresisEntry> = {}
+  return updates.map((spec, i) => {
+    const r = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0 + i * MIN_MS, ...spec }), state, T0 + i * MIN_MS)
+    state = { ...state, ...r.state }
+    return r.candidates.map((c) => c.alert)
+  })
+}
+
+const means = (...values: number[]) => values.map((v) => ({ mean: { '15m': 0, '1h': v, '24h': 0 } }))
+const fired = (alerts: Alert[][]) => alerts.map((a) => a.length)
+
+describe('evaluateIndicator: level with hysteresis', () => {
+  it('fires once on crossing, stays quiet until re-armed past the band, then fires again', () => {
+    const alerts = run(rulesOf(level), means(-0.4, -0.55, -0.7, -0.45, -0.36, -0.34, -0.2, -0.5))
+    //                                        no    fire   held   in band  in band re-arm  armed  fire
+    expect(fired(alerts)).toEqual([0, 1, 0, 0, 0, 0, 0, 1])
+    expect(alerts[1]![0]!.message).toBe('Tariff sentiment on CN (1h mean) fell to -0.55, below -0.5')
+    expect(alerts[1]![0]).toMatchObject({ direction: 'down', value: -0.55, threshold: -0.5 })
+  })
+
+  it('mirrors for direction up', () => {
+    const rules = rulesOf({ ...level, direction: 'up', threshold: 0.5, hysteresis: 0.1 })
+    expect(fired(run(rules, means(0.5, 0.6, 0.41, 0.39, 0.55)))).toEqual([1, 0, 0, 0, 1])
+  })
+
+  it('with direction both, watches ±threshold as two lines', () => {
+    const rules = rulesOf({ ...level, direction: 'both', threshold: 0.5, hysteresis: 0.1 })
+    const alerts = run(rules, means(-0.6, 0.6, 0.7, -0.7))
+    expect(alerts.map((a) => a.map((x) => x.direction))).toEqual([['down'], ['up'], [], ['down']])
+    expect(alerts[1]![0]!.message).toBe('Tariff sentiment on CN (1h mean) rose to 0.6, above 0.5')
+  })
+
+  it('fires on first sight when the value is already past the line', () => {
+    expect(fired(run(rulesOf(level), means(-0.8)))).toEqual([1])
+  })
+
+  it('does not fire again on a redelivered update', () => {
+    const rules = rulesOf(level)
+    const update = indicatorUpdate({ mean: { '1h': -0.7 } })
+    const first = evaluateIndicator(rules, update, {}, T0)
+    const again = evaluateIndicator(rules, update, first.state, T0 + 5_000)
+    expect(first.candidates).toHaveLength(1)
+    expect(again.candidates).toEqual([])
+  })
+
+  it('ignores an update older than the state, leaving the state alone', () => {
+    const rules = rulesOf(level)
+    const now = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0, mean: { '1h': -0.7 } }), {}, T0)
+    const late = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0 - MIN_MS, mean: { '1h': 0 } }), now.state, T0)
+    expect(late).toEqual({ candidates: [], dropped: 0, state: {} })
+  })
+
+  it('keeps the state small, serialisable and separate from its input', () => {
+    const rules = rulesOf(level)
+    const input: HysteresisState = Object.freeze({})
+    const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.7 } }), input, T0)
+    expect(r.state).toEqual({ 'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 } })
+    const roundTrip = JSON.parse(JSON.stringify(r.state)) as Record<string, unknown>
+    expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down'])).toEqual(r.state['cn_tone|tariff|region:CN|down'])
+    expect(input).toEqual({})
+  })
+
+  it('reads other fields and windows', () => {
+    const vol = rulesOf({ ...level, field: 'volume', window: '15m', direction: 'up', threshold: 20, hysteresis: 5 })
+    const [alerts] = run(vol, [{ volume: { '15m': 25, '1h': 40, '24h': 90 } }])
+    expect(alerts![0]!.message).toBe('Tariff headline 15m volume on CN rose to 25, above 20')
+    const diffusion = rulesOf({ ...level, field: 'diffusion', window: undefined, threshold: -0.6 })
+    expect(fired(run(diffusion, [{ diffusion: -0.8 }]))).toEqual([1])
+  })
+
+  it('skips an update missing the watched window', () => {
+    const rules = rulesOf({ ...level, window: '4h' })
+    expect(run(rules, means(-0.9))).toEqual([[]])
+  })
+
+  it('skips scopes below the volume floor without touching their state', () => {
+    const rules = rulesOf({ ...level, minVolume: 5, volumeWindow: '1h' })
+    const quiet = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 4 } }), {}, T0)
+    expect(quiet).toEqual({ candidates: [], dropped: 0, state: {} })
+    const busy = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 5 } }), {}, T0)
+    expect(busy.candidates).toHaveLength(1)
+  })
+
+  it('only watches its dimensions and scopes', () => {
+    const rules = rulesOf(level)
+    expect(run(rules, [{ dimension: 'supplyChain', mean: { '1h': -0.9 } }])).toEqual([[]])
+    expect(run(rules, [{ scope: { kind: 'region', id: 'US' }, mean: { '1h': -0.9 } }])).toEqual([[]])
+  })
+})
+
+describe('evaluateIndicator: momentum, buzz and uncertainty', () => {
+  const momentum = {
+    id: 'turn',
+    kind: 'momentum_shift',
+    dimensions: ['tariff', 'supplyChain'],
+    scopes: ['*'],
+    threshold: 0.3,
+    hysteresis: 0.1,
+    severity: 'info',
+  }
+
+  it('momentum_shift fires on |momentum| ≥ threshold, either way with direction both', () => {
+    const alerts = run(rulesOf(momentum), [{ momentum: 0.2 }, { momentum: -0.35 }, { momentum: 0.4 }])
+    expect(alerts.map((a) => a.map((x) => `${x.direction}:${x.threshold}`))).toEqual([[], ['down:-0.3'], ['up:0.3']])
+    expect(alerts[1]![0]!.message).toBe('Tariff sentiment on CN (momentum) fell to -0.35, below -0.3')
+  })
+
+  it('momentum_shift honours a one-sided direction', () => {
+    const rules = rulesOf({ ...momentum, direction: 'up' })
+    expect(fired(run(rules, [{ momentum: -0.9 }, { momentum: 0.9 }]))).toEqual([0, 1])
+  })
+
+  const buzz = {
+    id: 'buzz',
+    kind: 'buzz_spike',
+    dimensions: ['supplyChain'],
+    scopes: ['commodity:*'],
+    threshold: 3,
+    hysteresis: 1,
+    minVolume: 5,
+    severity: 'info',
+  }
+  const magnets = { dimension: 'supplyChain' as const, scope: { kind: 'commodity' as const, id: 'rare_earths' } }
+
+  it('buzz_spike fires on a z-score spike with enough volume, and re-arms below threshold − hysteresis', () => {
+    const alerts = run(rulesOf(buzz), [
+      { ...magnets, buzz: 4, volume: { '1h': 3 } },
+      { ...magnets, buzz: 4, volume: { '1h': 6 } },
+      { ...magnets, buzz: 2.5, volume: { '1h': 6 } },
+      { ...magnets, buzz: 1.9, volume: { '1h': 6 } },
+      { ...magnets, buzz: 3.2, volume: { '1h': 8 } },
+    ])
+    expect(fired(alerts)).toEqual([0, 1, 0, 0, 1])
+    expect(alerts[1]![0]!.message).toBe('Supply-chain headline buzz z-score on rare earths rose to 4, above 3')
+  })
+
+  it('buzz_spike does not fire on the folded "other" scope through a wildcard', () => {
+    const other = { ...magnets, scope: { kind: 'commodity' as const, id: 'other' }, buzz: 9, volume: { '1h': 50 } }
+    expect(run(rulesOf(buzz), [other])).toEqual([[]])
+  })
+
+  it('uncertainty_spike reads the uncertainty mean of its window', () => {
+    const rules = rulesOf({
+      id: 'unc',
+      kind: 'uncertainty_spike',
+      source: 'indicator',
+      scopes: ['global:all'],
+      threshold: 0.4,
+      hysteresis: 0.1,
+      severity: 'warning',
+    })
+    const global = { kind: 'global' as const, id: 'all' }
+    const alerts = run(rules, [
+      { dimension: 'tariff', scope: global, mean: { '1h': 0.9 } },
+      { dimension: 'uncertainty', scope: global, mean: { '1h': 0.45 } },
+    ])
+    expect(fired(alerts)).toEqual([0, 1])
+    expect(alerts[1]![0]!.message).toBe('Uncertainty overall (1h mean) rose to 0.45, above 0.4')
+  })
+})
+
+describe('evaluateIndicator: alert fields', () => {
+  const rules = rulesOf(level)
+
+  it('attaches the top evidence headlines pointing the alert’s way, published by asOf', () => {
+    const provider = vi.fn(() => [
+      scoredHeadline('mild', { tariff: -0.3, cues: [{ cue: 'frets' }] }),
+      scoredHeadline('strong', { tariff: -0.9, cues: [{ cue: 'imposes tariffs' }, { dimension: 'market', cue: 'x' }] }),
+      scoredHeadline('easing', { tariff: 0.8 }),
+      scoredHeadline('future', { tariff: -1, publishedMs: T0 + MIN_MS }),
+      scoredHeadline('middle', { tariff: -0.6 }),
+      scoredHeadline('fourth', { tariff: -0.2 }),
+    ])
+    const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, { evidence: provider })
+    const alert = r.candidates[0]!.alert
+    expect(alert.evidence.map((e) => e.headlineId)).toEqual(['strong', 'middle', 'mild'])
+    expect(alert.evidence[0]).toEqual({ headlineId: 'strong', headline: 'headline strong', score: -0.9, cues: ['imposes tariffs'] })
+    expect(alert.scorerVersion).toBe('scorer-test')
+    expect(provider).toHaveBeenCalledWith('tariff', { kind: 'region', id: 'CN' })
+    expect(Alert.parse(alert)).toEqual(alert)
+  })
+
+  it('does not ask for evidence when nothing fires', () => {
+    const provider = vi.fn(() => [])
+    evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': 0 } }), {}, T0, { evidence: provider })
+    expect(provider).not.toHaveBeenCalled()
+  })
+
+  it('takes the scorer version from the caller, else "unknown"', () => {
+    const update = indicatorUpdate({ mean: { '1h': -0.6 } })
+    expect(evaluateIndicator(rules, update, {}, T0, { scorerVersion: 's-1' }).candidates[0]!.alert.scorerVersion).toBe('s-1')
+    expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.scorerVersion).toBe('unknown')
+  })
+
+  it('measures latency from the ingestedAt the caller passes, else from the update’s updatedAt', () => {
+    const update = indicatorUpdate({ asOfMs: T0 - 30 * 24 * HOUR_MS, updatedMs: T0 - 800, mean: { '1h': -0.6 } })
+    const given = evaluateIndicator(rules, update, {}, T0, { ingestedAtMs: T0 - 1_200 }).candidates[0]!.alert
+    expect(given).toMatchObject({ latencyMs: 1_200, ingestedAt: new Date(T0 - 1_200).toISOString(), publishedAt: update.asOf })
+    expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.latencyMs).toBe(800)
+  })
+
+  it('gives deterministic ids by rule, scope and event-time bucket', () => {
+    const id = (asOfMs: number, id = 'CN', nowMs = T0) =>
+      evaluateIndicator(
+        rulesOf({ ...level, scopes: ['region:*'] }),
+        indicatorUpdate({ asOfMs, scope: { kind: 'region', id }, mean: { '1h': -0.6 } }),
+        {},
+        nowMs,
+      ).candidates[0]!.alert.id
+    expect(id(T0, 'CN', T0 + HOUR_MS)).toBe(id(T0))
+    expect(id(T0 + 59 * MIN_MS)).toBe(id(T0))
+    expect(id(T0 + HOUR_MS)).not.toBe(id(T0))
+    expect(id(T0, 'US')).not.toBe(id(T0))
+  })
+
+  it('lists the hysteresis keys an update can read, so the service can fetch just those', () => {
+    const rs = rulesOf(level, { ...level, id: 'both', direction: 'both', threshold: 0.5 }, { ...level, id: 'us', scopes: ['region:US'] })
+    expect(hysteresisKeysFor(rs, indicatorUpdate())).toEqual([
+      'cn_tone|tariff|region:CN|down',
+      'both|tariff|region:CN|up',
+      'both|tariff|region:CN|down',
+    ])
+  })
+})

@@ -1,0 +1,164 @@
+import { describe, expect, it } from 'vitest'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import { parseRules } from './parse-rules.ts'
+
+const shock = {
+  id: 'tariff_shock',
+  kind: 'headline_shock',
+  dimensions: ['tariff'],
+  threshold: 0.7,
+  severity: 'warning',
+}
+
+const json = (rules: unknown[], version: unknown = '1') => JSON.stringify({ version, rules })
+
+function errorsOf(text: string, format: 'yaml' | 'json' = 'json') {
+  const r = parseRules(text, format)
+  if (r.ok) throw new Error('expected the file to be refused')
+  return r.errors
+}
+
+describe('parseRules', () => {
+  it('parses YAML and fills the defaults', () => {
+    const r = parseRules(
+      `version: '2025.1'
+rules:
+  # a comment
+  - id: cn_tone
+    kind: level
+    dimensions: [tariff]
+    scopes: [region:CN]
+    direction: down
+    threshold: -0.5
+    severity: warning
+`,
+      'yaml',
+    )
+    expect(r.ok).toBe(true)
+    if (!r.ok) return
+    expect(r.version).toBe('2025.1')
+    expect(r.rulesVersion).toMatch(/^2025\.1\+[0-9a-f]{12}$/)
+    expect(r.rules[0]).toMatchObject({
+      id: 'cn_tone',
+      enabled: true,
+      field: 'mean',
+      window: ALERTING_DEFAULTS.meanWindow,
+      hysteresis: ALERTING_DEFAULTS.hysteresis.level,
+      cooldownMs: ALERTING_DEFAULTS.cooldownMs,
+      minVolume: 0,
+    })
+  })
+
+  it('defaults scopes to every scope and direction to both', () => {
+    const r = parseRules(json([shock]), 'json')
+    expect(r.ok && r.rules[0]).toMatchObject({ scopes: ['*'], direction: 'both' })
+  })
+
+  it('gives the same rulesVersion for the same rules in YAML, JSON or with other comments', () => {
+    const a = parseRules(json([shock]), 'json')
+    const b = parseRules(
+      `version: "1"\nrules:\n  - {id: tariff_shock, kind: headline_shock, dimensions: [tariff], threshold: 0.7, severity: warning} # hi\n`,
+      'yaml',
+    )
+    const c = parseRules(json([{ ...shock, threshold: 0.71 }]), 'json')
+    expect(a.ok && b.ok && c.ok).toBe(true)
+    if (!a.ok || !b.ok || !c.ok) return
+    expect(b.rulesVersion).toBe(a.rulesVersion)
+    expect(c.rulesVersion).not.toBe(a.rulesVersion)
+  })
+
+  it('accepts a numeric version', () => {
+    const r = parseRules('version: 3\nrules: []\n', 'yaml')
+    expect(r.ok && r.version).toBe('3')
+  })
+
+  it.each([
+    ['a wrong type', [{ ...shock, threshold: 'high' }], 'rules[0].threshold', /expected number/],
+    ['a missing field', [{ ...shock, severity: undefined }], 'rules[0].severity', /required/],
+    ['an unknown field', [{ ...shock, treshold: 0.5 }], 'rules[0].treshold', /unknown field/],
+    ['an unknown kind', [{ ...shock, kind: 'spike' }], 'rules[0].kind', /discriminator/],
+    ['a bad id', [{ ...shock, id: 'Tariff Shock' }], 'rules[0].id', /lower-case/],
+    ['a bad scope filter', [{ ...shock, scopes: ['region:CN', 'country:US'] }], 'rules[0].scopes[1]', /kind/],
+    ['a threshold out of range', [{ ...shock, threshold: 1.5 }], 'rules[0].threshold', /1/],
+    ['a negative cooldown', [{ ...shock, cooldownMs: -1 }], 'rules[0].cooldownMs', /0/],
+    ['an unknown severity', [shock, { ...shock, id: 'b', severity: 'urgent' }], 'rules[1].severity', /info/],
+    [
+      'a headline shock on uncertainty',
+      [{ ...shock, dimensions: ['uncertainty'] }],
+      'rules[0].dimensions[0]',
+      /tariff/,
+    ],
+    [
+      'a buzz spike going down',
+      [{ id: 'b', kind: 'buzz_spike', dimensions: ['tariff'], threshold: 3, severity: 'info', direction: 'down' }],
+      'rules[0].direction',
+      /only goes up/,
+    ],
+    [
+      'a level with direction both and a negative threshold',
+      [{ id: 'l', kind: 'level', dimensions: ['tariff'], direction: 'both', threshold: -0.5, severity: 'info' }],
+      'rules[0].threshold',
+      /magnitude/,
+    ],
+    [
+      'a mean threshold beyond 1',
+      [{ id: 'l', kind: 'level', dimensions: ['tariff'], direction: 'up', threshold: 2, severity: 'info' }],
+      'rules[0].threshold',
+      /\[-1, 1\]/,
+    ],
+    [
+      'a window on a field without windows',
+      [{ id: 'l', kind: 'level', dimensions: ['tariff'], field: 'buzz', window: '1h', threshold: 2, severity: 'info', direction: 'up' }],
+      'rules[0].window',
+      /mean and volume/,
+    ],
+    [
+      'a window on a headline uncertainty rule',
+      [{ id: 'u', kind: 'uncertainty_spike', source: 'headline', window: '1h', threshold: 0.5, severity: 'info' }],
+      'rules[0].window',
+      /indicator only/,
+    ],
+    [
+      'relevantTo on an indicator uncertainty rule',
+      [{ id: 'u', kind: 'uncertainty_spike', source: 'indicator', relevantTo: ['tariff'], threshold: 0.5, severity: 'info' }],
+      'rules[0].relevantTo',
+      /headline only/,
+    ],
+  ])('refuses %s, naming the field', (_, rules, path, message) => {
+    const errors = errorsOf(json(rules))
+    expect(errors).toContainEqual({ path, message: expect.stringMatching(message) })
+  })
+
+  it('refuses duplicate rule ids, naming the second', () => {
+    const errors = errorsOf(json([shock, { ...shock, id: 'other' }, shock]))
+    expect(errors).toEqual([{ path: 'rules[2].id', message: 'duplicate rule id "tariff_shock" (first at rules[0])' }])
+  })
+
+  it('refuses a missing version and a missing rules list', () => {
+    expect(errorsOf('{}').map((e) => e.path)).toEqual(['version', 'rules'])
+  })
+
+  it('refuses invalid YAML and JSON with the reason', () => {
+    expect(errorsOf('version: 1\nrules: [\n', 'yaml')[0]).toEqual({
+      path: '(root)',
+      message: expect.stringMatching(/^invalid YAML: .*line 3/),
+    })
+    expect(errorsOf('version: 1\nversion: 2\nrules: []\n', 'yaml')[0]?.message).toMatch(/unique/)
+    expect(errorsOf('{"version": "1", "rules": [', 'json')[0]).toEqual({
+      path: '(root)',
+      message: expect.stringMatching(/^invalid JSON/),
+    })
+  })
+
+  it('refuses a file beyond the size limit before parsing it', () => {
+    const errors = errorsOf(' '.repeat(ALERTING_DEFAULTS.maxFileChars + 1))
+    expect(errors[0]?.message).toMatch(/longer than/)
+  })
+
+  it('refuses window labels the indicator config does not have, when told the labels', () => {
+    const rule = { id: 'l', kind: 'level', dimensions: ['tariff'], window: '2h', direction: 'up', threshold: 0.5, severity: 'info' }
+    expect(parseRules(json([rule]), 'json').ok).toBe(true)
+    const r = parseRules(json([rule]), 'json', { halfLifeLabels: ['15m', '1h', '24h'], windowLabels: ['1h'] })
+    expect(r.ok ? [] : r.errors).toEqual([{ path: 'rules[0].window', message: expect.stringMatching(/unknown label "2h"/) }])
+  })
+})

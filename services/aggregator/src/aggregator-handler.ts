@@ -1,0 +1,181 @@
+import {
+  type Clock,
+  type IndicatorUpdate,
+  ScoredHeadline,
+  systemClock,
+  type TopicCatalogue,
+} from '@tradepulse/contracts'
+import {
+  type Contribution,
+  contributionsOf,
+  type IndicatorStore,
+  indicatorKey,
+  parseIndicatorKey,
+} from '@tradepulse/indicators'
+import type { BatchHandler, Logger, Outcome, OutRecord } from '@tradepulse/platform'
+import type { AggregatorMetrics } from './aggregator-metrics.ts'
+import { applyAndReport } from './apply-contributions.ts'
+import { createEventTimeMerger } from './event-time-merger.ts'
+import { createPublishThrottle, type KeyActivity, type PublishTrigger } from './publish-throttle.ts'
+
+export type AggregatorDeps = {
+  topics: TopicCatalogue
+  /** The store in the configured namespace; writes go to whichever namespace is active (see below). */
+  store: IndicatorStore
+  log: Logger
+  metrics: AggregatorMetrics
+  publish: { intervalMs: number; largeChange: number; shortLabel: string }
+  /** Wall clock of the throttle. */
+  clock?: Clock
+}
+
+export type ParsedScored =
+  | { ok: true; headline: ScoredHeadline }
+  | { ok: false; reason: string; message: string }
+
+/** A headlines.scored record → a ScoredHeadline, or the dlq reason. */
+export function parseScoredRecord(value: Buffer | null): ParsedScored {
+  if (!value || value.length === 0)
+    return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  let json: unknown
+  try {
+    json = JSON.parse(value.toString('utf8'))
+  } catch (err) {
+    return {
+      ok: false,
+      reason: 'invalid_json',
+      message: `record value is not JSON: ${(err as Error).message}`,
+    }
+  }
+  const parsed = ScoredHeadline.safeParse(json)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
+  }
+  return { ok: true, headline: parsed.data }
+}
+
+function activityOf(contributions: readonly Contribution[]): Map<string, KeyActivity> {
+  const out = new Map<string, KeyActivity>()
+  for (const c of contributions) {
+    const k = indicatorKey(c.dimension, c.scope)
+    const a = out.get(k)
+    if (a) {
+      a.n++
+      a.sumW += c.weight
+      a.sumWX += c.weight * c.value
+    } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value })
+  }
+  return out
+}
+
+/**
+ * headlines.scored → indicators in Redis, and throttled IndicatorUpdates on the compacted indicators
+ * topic keyed by indicator key.
+ *
+ * Per batch: parse (bad records → dlq), map to contributions, apply them through the event-time merger
+ * (so concurrent partitions reach the store in event-time order), and only then return: the runner
+ * commits after the handler, so everything committed is in Redis. A Redis fault throws a retriable
+ * error; the runner retries the same batch, committing nothing, and the store's idempotence makes the
+ * retry apply each headline once.
+ *
+ * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
+ * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
+ *
+ * The updates of keys the throttle picks are read back and returned as `out` of the batch's last ok
+ * outcome, so they are produced and acknowledged before the offsets are committed. Pending keys go out
+ * on the trailing edge (`flushDue`), produced by the app's own producer.
+ */
+export function createAggregator(deps: AggregatorDeps) {
+  const clock = deps.clock ?? systemClock
+  const log = deps.log
+  const out = deps.topics.indicators.name
+  const throttle = createPublishThrottle(deps.publish)
+  const namespaces = new Map<string, IndicatorStore>([[deps.store.namespace, deps.store]])
+  /** Newest event time applied so far: the asOf of published updates (the stream's own "now"). */
+  let watermarkMs = Number.NEGATIVE_INFINITY
+
+  async function activeStore(): Promise<IndicatorStore> {
+    const ns = (await deps.store.activeNamespace()) ?? deps.store.namespace
+    let store = namespaces.get(ns)
+    if (!store) {
+      store = deps.store.withNamespace(ns)
+      namespaces.set(ns, store)
+      log.info({ namespace: ns }, 'writing indicators to a newly activated namespace')
+    }
+    return store
+  }
+
+  const merger = createEventTimeMerger(async (round) => {
+    const store = await activeStore()
+    await applyAndReport(store, round, { log, metrics: deps.metrics })
+    for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
+  })
+
+  /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
+  async function updatesFor(keys: { key: string; trigger: PublishTrigger }[]): Promise<OutRecord[]> {
+    if (keys.length === 0 || !Number.isFinite(watermarkMs)) return []
+    const store = await activeStore()
+    const asOf = watermarkMs
+    const updates = await Promise.all(
+      keys.map(({ key }) => {
+        const { dimension, scope } = parseIndicatorKey(key)
+        return store.get(dimension, scope, asOf)
+      }),
+    )
+    const records: OutRecord[] = []
+    const counts = new Map<PublishTrigger, number>()
+    updates.forEach((u: IndicatorUpdate | undefined, i) => {
+      if (!u) return
+      const { key, trigger } = keys[i]!
+      throttle.published(key, u)
+      counts.set(trigger, (counts.get(trigger) ?? 0) + 1)
+      records.push({ topic: out, key, value: JSON.stringify(u) })
+    })
+    for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
+    return records
+  }
+
+  async function publishPicked(picked: { key: string; trigger: PublishTrigger }[]): Promise<OutRecord[]> {
+    try {
+      return await updatesFor(picked)
+    } catch (err) {
+      throttle.retract(picked.map((p) => p.key))
+      throw err
+    }
+  }
+
+  const handler: BatchHandler = async (records) => {
+    const outcomes: Outcome[] = new Array(records.length)
+    const contributions: Contribution[] = []
+    let lastOk = -1
+    records.forEach((r, i) => {
+      const parsed = parseScoredRecord(r.value)
+      if (!parsed.ok) {
+        outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+        return
+      }
+      for (const c of contributionsOf(parsed.headline)) contributions.push(c)
+      outcomes[i] = { kind: 'ok' }
+      lastOk = i
+    })
+    if (contributions.length === 0) return outcomes
+    await merger.submit(contributions)
+    const picked = throttle.offer(activityOf(contributions), clock.now())
+    const updates = await publishPicked(picked)
+    if (updates.length > 0) outcomes[lastOk] = { kind: 'ok', out: updates }
+    return outcomes
+  }
+
+  return {
+    handler,
+    /** Records of pending keys whose interval has passed (the trailing edge). */
+    flushDue: () =>
+      publishPicked(throttle.due(clock.now()).map((key) => ({ key, trigger: 'trailing' as const }))),
+    /** Records of every pending key (on stop). */
+    flushAll: () =>
+      publishPicked(throttle.drain(clock.now()).map((key) => ({ key, trigger: 'trailing' as const }))),
+    watermarkMs: () => watermarkMs,
+  }
+}
+export type Aggregator = ReturnType<typeof createAggregator>

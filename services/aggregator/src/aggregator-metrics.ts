@@ -1,0 +1,58 @@
+import { Counter, Histogram, type Registry } from 'prom-client'
+
+/** The aggregator's own metrics, on the worker's registry (next to the pipeline metrics). */
+export function createAggregatorMetrics(registry: Registry) {
+  const get = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make()
+  return {
+    late: get(
+      'tradepulse_indicator_late_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_late_total',
+          help: 'contributions (one headline in one indicator) older than the grace period: counted and logged, not applied',
+          labelNames: ['dimension'],
+          registers: [registry],
+        }),
+    ),
+    applied: get(
+      'tradepulse_indicator_applied_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_applied_total',
+          help: 'contributions applied to the indicators',
+          registers: [registry],
+        }),
+    ),
+    duplicates: get(
+      'tradepulse_indicator_duplicates_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_duplicates_total',
+          help: 'contributions already applied (redeliveries), changing nothing',
+          registers: [registry],
+        }),
+    ),
+    updates: get(
+      'tradepulse_indicator_updates_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_updates_total',
+          help: 'indicator updates published, by what triggered them',
+          labelNames: ['trigger'],
+          registers: [registry],
+        }),
+    ),
+    applySeconds: get(
+      'tradepulse_indicator_apply_seconds',
+      () =>
+        new Histogram({
+          name: 'tradepulse_indicator_apply_seconds',
+          help: 'time of one store.applyBatch (one merged round of contributions)',
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+          registers: [registry],
+        }),
+    ),
+  }
+}
+export type AggregatorMetrics = ReturnType<typeof createAggregatorMetrics>

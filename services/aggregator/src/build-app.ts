@@ -1,0 +1,95 @@
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { resolveIndicatorConfig } from '@tradepulse/indicators'
+import {
+  closeRedis,
+  createKafka,
+  createKafkaWorker,
+  createMetrics,
+  createProducer,
+  createRedis,
+  createRedisIndicatorStore,
+  type KafkaWorker,
+  type Logger,
+  produceAll,
+  redisHealth,
+} from '@tradepulse/platform'
+import { createAggregator } from './aggregator-handler.ts'
+import { createAggregatorMetrics } from './aggregator-metrics.ts'
+import { AGGREGATOR_HTTP_PORT, type AggregatorConfig, indicatorOverrides } from './config.ts'
+
+/** The aggregator worker on Kafka and Redis. */
+export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger }): KafkaWorker {
+  const log = deps.log.child({ component: 'aggregator' })
+  const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
+  const redis = createRedis(config.REDIS_URL, log, 'tradepulse-aggregator')
+  const indicatorConfig = indicatorOverrides(config)
+  const store = createRedisIndicatorStore(redis, {
+    prefix: config.REDIS_KEY_PREFIX,
+    namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+    maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
+    config: indicatorConfig,
+  })
+  const metrics = createMetrics('aggregator')
+  const aggregator = createAggregator({
+    topics,
+    store,
+    log,
+    metrics: createAggregatorMetrics(metrics.registry),
+    publish: {
+      intervalMs: config.AGGREGATOR_PUBLISH_INTERVAL_MS,
+      largeChange: config.AGGREGATOR_PUBLISH_LARGE_CHANGE,
+      shortLabel: resolveIndicatorConfig(indicatorConfig).momentum.short,
+    },
+  })
+
+  // The trailing edge of the throttle is not tied to a batch, so it has its own producer. Kafka stays
+  // the record: what it publishes is a read of Redis, and a lost trailing update (a crash within one
+  // interval) is superseded by the key's next update or a rebuild.
+  const kafka = createKafka(
+    {
+      brokers: config.KAFKA_BROKERS,
+      clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator'}-trailing`,
+    },
+    log,
+  )
+  const producer = createProducer(kafka)
+  let connected: Promise<void> | undefined
+  let flushing: Promise<void> | undefined
+  const flush = async (all: boolean) => {
+    const records = all ? await aggregator.flushAll() : await aggregator.flushDue()
+    if (records.length === 0) return
+    connected ??= producer.connect()
+    await connected
+    await produceAll(producer, records)
+    metrics.messagesOut.inc({ topic: topics.indicators.name }, records.length)
+  }
+  const tickMs = Math.max(50, Math.floor(config.AGGREGATOR_PUBLISH_INTERVAL_MS / 4))
+  const timer = setInterval(() => {
+    flushing ??= flush(false)
+      .catch((err) => log.warn({ err }, 'trailing indicator updates failed; retrying on the next tick'))
+      .finally(() => {
+        flushing = undefined
+      })
+  }, tickMs)
+  timer.unref()
+
+  return createKafkaWorker({
+    worker: 'aggregator',
+    config,
+    log,
+    metrics,
+    inputTopics: [topics.scored.name],
+    dlqTopic: topics.dlq.name,
+    defaultHttpPort: AGGREGATOR_HTTP_PORT,
+    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
+    handler: aggregator.handler,
+    healthChecks: { redis: redisHealth(redis) },
+    onStop: async () => {
+      clearInterval(timer)
+      await flushing
+      await flush(true).catch((err) => log.warn({ err }, 'final trailing indicator updates failed'))
+      if (connected) await producer.disconnect().catch(() => {})
+      await closeRedis(redis)
+    },
+  })
+}

@@ -1,0 +1,71 @@
+import { baseConfigShape } from '@tradepulse/platform'
+import { z } from 'zod'
+
+export const aggregatorConfigShape = {
+  ...baseConfigShape,
+  // Larger units than the other workers: the store combines a batch per indicator key, so Redis work
+  // grows with the number of keys a batch touches, not with its headlines.
+  KAFKA_MAX_BATCH: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2_000)
+    .describe('most records handled and produced as one unit'),
+  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4_194_304)
+    .describe('fetch size per partition (a scored headline is 1-2 KB)'),
+  AGGREGATOR_GRACE_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(600_000)
+    .describe(
+      "a headline older than its indicator's newest event minus this is late: counted and logged, not applied",
+    ),
+  AGGREGATOR_PUBLISH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(1_000)
+    .describe('at most one update per indicator key on the indicators topic in this time (0: every batch)'),
+  AGGREGATOR_PUBLISH_LARGE_CHANGE: z.coerce
+    .number()
+    .min(0)
+    .default(0.2)
+    .describe(
+      'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval',
+    ),
+  AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(1_000)
+    .describe('most scope ids per kind (region, commodity…); rarer ones fold into "other"'),
+  AGGREGATOR_REDIS_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
+    .default('v1')
+    .describe('indicator namespace used until a rebuild activates another one'),
+  TOPICS_AUTO_CREATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('create missing topics at start (one-machine convenience)'),
+}
+export const AggregatorConfig = z.object(aggregatorConfigShape)
+export type AggregatorConfig = z.infer<typeof AggregatorConfig>
+export const AGGREGATOR_HTTP_PORT = 9403
+
+const HOUR_MS = 3_600_000
+
+/** The indicator config the worker, the rebuild and the CLI share, so all three read and write alike. */
+export function indicatorOverrides(config: Pick<AggregatorConfig, 'AGGREGATOR_GRACE_MS'>) {
+  // Ids must be remembered at least as long as the grace, or a redelivery could apply twice.
+  return {
+    graceMs: config.AGGREGATOR_GRACE_MS,
+    dedupRetentionMs: Math.max(HOUR_MS, config.AGGREGATOR_GRACE_MS),
+  }
+}

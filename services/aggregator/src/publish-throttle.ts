@@ -1,0 +1,129 @@
+import type { IndicatorUpdate } from '@tradepulse/contracts'
+
+/** What one batch brought to one indicator key: headlines, Σ weight and Σ weight·value. */
+export type KeyActivity = { n: number; sumW: number; sumWX: number }
+
+export type PublishTrigger = 'interval' | 'large_change' | 'trailing'
+
+export type PublishThrottleOptions = {
+  /** At most one update per key in this time, except on a large change. 0: publish every batch. */
+  intervalMs: number
+  /** Estimated shift of the short mean (sentiment units) that publishes at once. */
+  largeChange: number
+  /** Half-life label of IndicatorUpdate.mean (and, when present, volume window) the shift is judged on. */
+  shortLabel: string
+}
+
+type Entry = {
+  /** Wall-clock ms of the last decision to publish the key. */
+  lastMs: number
+  /** The last published mean and volume (the large-change baseline); unset until its read returns. */
+  baseMean?: number
+  baseVolume?: number
+  /** Activity since the last publish that is not on the topic yet; unset when clean. */
+  pending?: KeyActivity
+}
+
+const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
+  a ? { n: a.n + b.n, sumW: a.sumW + b.sumW, sumWX: a.sumWX + b.sumWX } : { ...b }
+
+/**
+ * Per-key throttle of the indicators topic. Deterministic and cheap: the decision uses only the wall
+ * time passed in, what the key's batches brought, and the last values published for it, so it costs
+ * no Redis read; only the keys it picks are read back.
+ *
+ * A key publishes when its interval has passed since its last publish, or at once when the activity
+ * since then is estimated to move the short mean by `largeChange` or to double the short-window volume.
+ * Otherwise it is marked pending and the trailing edge (`due`) publishes it when the interval has passed,
+ * so the last change of a key is never held back for more than one interval.
+ *
+ * Memory: an entry that is clean and older than the interval is deleted by `due`; it would decide exactly
+ * like a missing one. So the map holds only keys touched within the last interval.
+ */
+export function createPublishThrottle(options: PublishThrottleOptions) {
+  const entries = new Map<string, Entry>()
+
+  function isLarge(e: Entry, p: KeyActivity): boolean {
+    if (e.baseMean === undefined || e.baseVolume === undefined) return false
+    const base = Math.max(1, e.baseVolume)
+    if (p.n >= Math.max(10, base)) return true
+    if (p.sumW <= 0) return false
+    // Moving the mean from m0 towards the batch's mean, weighted against what is already in the window.
+    const shift = (Math.abs(p.sumWX / p.sumW - e.baseMean) * p.sumW) / (p.sumW + base)
+    return shift >= options.largeChange
+  }
+
+  return {
+    /** The keys of one batch to publish now, with why; the others become pending. */
+    offer(
+      activity: ReadonlyMap<string, KeyActivity>,
+      nowMs: number,
+    ): { key: string; trigger: PublishTrigger }[] {
+      const out: { key: string; trigger: PublishTrigger }[] = []
+      for (const [key, a] of activity) {
+        const e = entries.get(key)
+        if (!e || nowMs - e.lastMs >= options.intervalMs) {
+          entries.set(key, { ...e, lastMs: nowMs, pending: undefined })
+          out.push({ key, trigger: 'interval' })
+          continue
+        }
+        const pending = merge(e.pending, a)
+        if (isLarge(e, pending)) {
+          e.lastMs = nowMs
+          e.pending = undefined
+          out.push({ key, trigger: 'large_change' })
+        } else {
+          e.pending = pending
+        }
+      }
+      return out
+    },
+
+    /** The values published for a key: the baseline of its large-change rule. */
+    published(key: string, update: IndicatorUpdate): void {
+      const e = entries.get(key)
+      if (!e) return
+      e.baseMean = update.mean[options.shortLabel]
+      e.baseVolume = update.volume[options.shortLabel] ?? Math.max(0, ...Object.values(update.volume))
+    },
+
+    /** Keys picked to publish that were not (their read or produce failed): the trailing edge takes them. */
+    retract(keys: readonly string[]): void {
+      for (const key of keys) {
+        const e = entries.get(key)
+        if (e) e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0 })
+      }
+    },
+
+    /** Pending keys whose interval has passed (the trailing edge); drops clean entries that have aged out. */
+    due(nowMs: number): string[] {
+      const out: string[] = []
+      for (const [key, e] of entries) {
+        if (nowMs - e.lastMs < options.intervalMs) continue
+        if (e.pending) {
+          e.lastMs = nowMs
+          e.pending = undefined
+          out.push(key)
+        } else {
+          entries.delete(key)
+        }
+      }
+      return out
+    },
+
+    /** Every pending key, whatever its interval (for a final flush on stop). */
+    drain(nowMs: number): string[] {
+      const out: string[] = []
+      for (const [key, e] of entries) {
+        if (!e.pending) continue
+        e.lastMs = nowMs
+        e.pending = undefined
+        out.push(key)
+      }
+      return out
+    },
+
+    size: () => entries.size,
+  }
+}
+export type PublishThrottle = ReturnType<typeof createPublishThrottle>
