@@ -1,11 +1,14 @@
 import type { Alert, Dimension, ScoredHeadline } from '@tradepulse/contracts'
-import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import type { AlertSide } from './alert-keys.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
 export type AlertEvidence = Alert['evidence'][number]
 
 /** A headline's value on one dimension and the weight it carries there; undefined when not about it. */
-export function headlineValue(h: ScoredHeadline, dimension: Dimension): { value: number; relevance: number } | undefined {
+export function headlineValue(
+  h: ScoredHeadline,
+  dimension: Dimension,
+): { value: number; relevance: number } | undefined {
   switch (dimension) {
     case 'tariff':
     case 'supplyChain': {

@@ -16,11 +16,21 @@ function streamKey(ruleId: string, dimension: Dimension, scope: Scope, side: Ale
  * The key the service sets atomically (SET NX PX cooldownMs) before publishing. Per dimension and side,
  * so a supply-chain alert does not silence a tariff one, nor an easing the escalation before it.
  */
-export function cooldownKey(rule: { id: string }, dimension: Dimension, scope: Scope, side: AlertSide): string {
+export function cooldownKey(
+  rule: { id: string },
+  dimension: Dimension,
+  scope: Scope,
+  side: AlertSide,
+): string {
   return streamKey(rule.id, dimension, scope, side)
 }
 
 /** The field of one hysteresis entry (one line of one indicator rule on one indicator). */
-export function hysteresisKey(rule: { id: string }, dimension: Dimension, scope: Scope, side: AlertSide): string {
+export function hysteresisKey(
+  rule: { id: string },
+  dimension: Dimension,
+  scope: Scope,
+  side: AlertSide,
+): string {
   return streamKey(rule.id, dimension, scope, side)
 }

@@ -1,6 +1,6 @@
 import type { Dimension, Scope } from '@tradepulse/contracts'
-import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import type { AlertSide } from './alert-keys.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
 const DIMENSION_NAMES: Record<Dimension, string> = {
   tariff: 'Tariff',

@@ -14,9 +14,9 @@ export const DeskId = z
 export const DeskWebhook = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
   /** Name of the environment variable holding the HMAC secret; the secret itself never sits in a file. */
-  secretEnv: z
-    .string()
-    .regex(/^[A-Z_][A-Z0-9_]*$/, { message: 'expected an environment variable name such as DESK_TARIFF_SECRET' }),
+  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+    message: 'expected an environment variable name such as DESK_TARIFF_SECRET',
+  }),
 })
 export type DeskWebhook = z.infer<typeof DeskWebhook>
 
@@ -24,7 +24,10 @@ export const Desk = z.strictObject({
   id: DeskId,
   description: z.string().max(500).optional(),
   /** Dimensions the desk follows; all when left out. */
-  dimensions: z.array(Dimension).min(1).default([...Dimension.options]),
+  dimensions: z
+    .array(Dimension)
+    .min(1)
+    .default([...Dimension.options]),
   scopes: ScopeFilter,
   minSeverity: Severity.default('info'),
   /** When given, only alerts of these rules reach the desk. */

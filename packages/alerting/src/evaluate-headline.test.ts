@@ -61,7 +61,10 @@ describe('evaluateHeadline: headline_shock', () => {
     expect(alert.message).toBe(
       'Tariff shock on US: "US raises tariffs on Chinese electric vehicles to 100%" scored -0.8 (threshold -0.7)',
     )
-    expect(candidates[0]).toMatchObject({ cooldownKey: 'tariff_shock|tariff|region:US|down', cooldownMs: 15 * MIN_MS })
+    expect(candidates[0]).toMatchObject({
+      cooldownKey: 'tariff_shock|tariff|region:US|down',
+      cooldownMs: 15 * MIN_MS,
+    })
   })
 
   it.each([
@@ -80,7 +83,9 @@ describe('evaluateHeadline: headline_shock', () => {
 
   it('fires either way with direction both and says which', () => {
     const rules = rulesOf({ ...shock, direction: 'both' })
-    const [alert] = evaluateHeadline(rules, escalation('h', { tariff: 0.9 }), T0).candidates.map((c) => c.alert)
+    const [alert] = evaluateHeadline(rules, escalation('h', { tariff: 0.9 }), T0).candidates.map(
+      (c) => c.alert,
+    )
     expect(alert).toMatchObject({ direction: 'up', value: 0.9, threshold: 0.7 })
   })
 
@@ -92,14 +97,17 @@ describe('evaluateHeadline: headline_shock', () => {
 
   it('with event types, needs one of those events, not negated, and not a threat unless allowed', () => {
     const rules = rulesOf({ ...shock, eventTypes: ['tariff_raised', 'retaliation'], includeThreats: false })
-    const fires = (events: object[]) => evaluateHeadline(rules, escalation('h', { events }), T0).candidates.length > 0
+    const fires = (events: object[]) =>
+      evaluateHeadline(rules, escalation('h', { events }), T0).candidates.length > 0
     expect(fires([])).toBe(false)
     expect(fires([{ type: 'deal' }])).toBe(false)
     expect(fires([{ type: 'tariff_raised', negated: true }])).toBe(false)
     expect(fires([{ type: 'tariff_raised', threat: true }])).toBe(false)
     expect(fires([{ type: 'retaliation' }])).toBe(true)
     const withThreats = rulesOf({ ...shock, eventTypes: ['tariff_raised'] })
-    expect(evaluateHeadline(withThreats, escalation('h', { events: [{ threat: true }] }), T0).candidates).toHaveLength(2)
+    expect(
+      evaluateHeadline(withThreats, escalation('h', { events: [{ threat: true }] }), T0).candidates,
+    ).toHaveLength(2)
   })
 
   it('matches scope wildcards and the global scope', () => {
@@ -114,12 +122,17 @@ describe('evaluateHeadline: headline_shock', () => {
 
   it('watches market tone with relevance 1', () => {
     const rules = rulesOf({ ...shock, dimensions: ['market'], scopes: ['global:all'], minRelevance: 1 })
-    const [alert] = evaluateHeadline(rules, escalation('h', { market: -0.9 }), T0).candidates.map((c) => c.alert)
+    const [alert] = evaluateHeadline(rules, escalation('h', { market: -0.9 }), T0).candidates.map(
+      (c) => c.alert,
+    )
     expect(alert).toMatchObject({ dimension: 'market', value: -0.9, evidence: [{ cues: ['slump'] }] })
   })
 
   it('bounds the candidates of one headline and counts the rest', () => {
-    const many = Array.from({ length: ALERTING_DEFAULTS.maxCandidatesPerEvaluation }, (_, i) => ({ ...shock, id: `r${i}` }))
+    const many = Array.from({ length: ALERTING_DEFAULTS.maxCandidatesPerEvaluation }, (_, i) => ({
+      ...shock,
+      id: `r${i}`,
+    }))
     const { candidates, dropped } = evaluateHeadline(rulesOf(...many), escalation(), T0)
     expect(candidates).toHaveLength(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
     expect(dropped).toBe(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
@@ -139,7 +152,11 @@ describe('evaluateHeadline: times and ids', () => {
   })
 
   it('clamps a negative latency (clock skew) to 0', () => {
-    const [alert] = evaluateHeadline(rulesOf(shock), escalation('h', { ingestedMs: T0 + 5_000 }), T0).candidates
+    const [alert] = evaluateHeadline(
+      rulesOf(shock),
+      escalation('h', { ingestedMs: T0 + 5_000 }),
+      T0,
+    ).candidates
     expect(alert!.alert.latencyMs).toBe(0)
   })
 
@@ -152,21 +169,25 @@ describe('evaluateHeadline: times and ids', () => {
 
   it('shares the id within one cooldown bucket of event time and changes it in the next', () => {
     const id = (headlineId: string, publishedMs: number) =>
-      evaluateHeadline(rulesOf(shock), escalation(headlineId, { publishedMs }), T0 + HOUR_MS).candidates[0]!.alert.id
+      evaluateHeadline(rulesOf(shock), escalation(headlineId, { publishedMs }), T0 + HOUR_MS).candidates[0]!
+        .alert.id
     expect(id('h2', T0 + 14 * MIN_MS)).toBe(id('h1', T0))
     expect(id('h3', T0 + 15 * MIN_MS)).not.toBe(id('h1', T0))
   })
 
   it('gives every headline its own id when the cooldown is 0', () => {
     const rules = rulesOf({ ...shock, cooldownMs: 0 })
-    const id = (headlineId: string) => evaluateHeadline(rules, escalation(headlineId), T0).candidates[0]!.alert.id
+    const id = (headlineId: string) =>
+      evaluateHeadline(rules, escalation(headlineId), T0).candidates[0]!.alert.id
     expect(id('h1')).toBe(id('h1'))
     expect(id('h2')).not.toBe(id('h1'))
   })
 
   it('carries the rules version', () => {
     const rules = rulesOf(shock)
-    expect(evaluateHeadline(rules, escalation(), T0).candidates[0]!.alert.rulesVersion).toBe(rules.rulesVersion)
+    expect(evaluateHeadline(rules, escalation(), T0).candidates[0]!.alert.rulesVersion).toBe(
+      rules.rulesVersion,
+    )
   })
 })
 
@@ -184,8 +205,12 @@ describe('evaluateHeadline: uncertainty_spike from headlines', () => {
     const h = scoredHeadline('h', { uncertainty: 0.7, text: 'Tariff uncertainty grips markets' })
     const [alert] = evaluateHeadline(rulesOf(rule), h, T0).candidates.map((c) => c.alert)
     expect(alert).toMatchObject({ dimension: 'uncertainty', direction: 'up', value: 0.7, threshold: 0.6 })
-    expect(alert!.message).toBe('Uncertainty spike overall: "Tariff uncertainty grips markets" scored 0.7 (threshold 0.6)')
-    expect(evaluateHeadline(rulesOf(rule), scoredHeadline('h', { uncertainty: 0.5 }), T0).candidates).toEqual([])
+    expect(alert!.message).toBe(
+      'Uncertainty spike overall: "Tariff uncertainty grips markets" scored 0.7 (threshold 0.6)',
+    )
+    expect(evaluateHeadline(rulesOf(rule), scoredHeadline('h', { uncertainty: 0.5 }), T0).candidates).toEqual(
+      [],
+    )
   })
 
   it('with relevantTo, needs the headline to be about that dimension too', () => {

@@ -1,9 +1,9 @@
 import type { ScoredHeadline } from '@tradepulse/contracts'
 import { scopesOf } from '@tradepulse/indicators'
-import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
 import { evidenceOf, headlineValue } from './alert-evidence.ts'
 import { headlineMessage } from './alert-message.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import type { HeadlineShockRule, UncertaintySpikeRule } from './rule-schema.ts'
 import { matchesScope } from './scope-filter.ts'
 
@@ -24,7 +24,11 @@ function isRelevantEnough(rule: UncertaintySpikeRule, h: ScoredHeadline): boolea
  * headline: one candidate per matching rule × dimension × scope the headline mentions. Pure: ids and
  * bucket come from publishedAt, latency from ingestedAt to `nowMs`.
  */
-export function evaluateHeadline(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: number): Evaluation {
+export function evaluateHeadline(
+  ruleSet: EvaluationRules,
+  scored: ScoredHeadline,
+  nowMs: number,
+): Evaluation {
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
   const eventMs = Date.parse(scored.publishedAt)
   const ingestedAtMs = Date.parse(scored.ingestedAt)
@@ -63,7 +67,13 @@ export function evaluateHeadline(ruleSet: EvaluationRules, scored: ScoredHeadlin
               side,
               value: v.value,
               threshold,
-              message: headlineMessage({ dimension, scope, headline: scored.headline, value: v.value, threshold }),
+              message: headlineMessage({
+                dimension,
+                scope,
+                headline: scored.headline,
+                value: v.value,
+                threshold,
+              }),
               evidence: [evidenceOf(scored, dimension, v.value)],
             }),
           )

@@ -3,7 +3,15 @@ import { describe, expect, it, vi } from 'vitest'
 import type { EvaluationRules } from './alert-candidate.ts'
 import { evaluateIndicator, hysteresisKeysFor } from './evaluate-indicator.ts'
 import { HysteresisEntry, type HysteresisState } from './hysteresis.ts'
-import { HOUR_MS, indicatorUpdate, MIN_MS, rulesOf, scoredHeadline, T0, type UpdateSpec } from './test-fixtures.ts'
+import {
+  HOUR_MS,
+  indicatorUpdate,
+  MIN_MS,
+  rulesOf,
+  scoredHeadline,
+  T0,
+  type UpdateSpec,
+} from './test-fixtures.ts'
 
 const level = {
   id: 'cn_tone',
@@ -23,7 +31,12 @@ const level = {
 function run(rules: EvaluationRules, updates: UpdateSpec[]) {
   let state: Record<string, HysteresisEntry> = {}
   return updates.map((spec, i) => {
-    const r = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0 + i * MIN_MS, ...spec }), state, T0 + i * MIN_MS)
+    const r = evaluateIndicator(
+      rules,
+      indicatorUpdate({ asOfMs: T0 + i * MIN_MS, ...spec }),
+      state,
+      T0 + i * MIN_MS,
+    )
     state = { ...state, ...r.state }
     return r.candidates.map((c) => c.alert)
   })
@@ -69,7 +82,12 @@ describe('evaluateIndicator: level with hysteresis', () => {
   it('ignores an update older than the state, leaving the state alone', () => {
     const rules = rulesOf(level)
     const now = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0, mean: { '1h': -0.7 } }), {}, T0)
-    const late = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0 - MIN_MS, mean: { '1h': 0 } }), now.state, T0)
+    const late = evaluateIndicator(
+      rules,
+      indicatorUpdate({ asOfMs: T0 - MIN_MS, mean: { '1h': 0 } }),
+      now.state,
+      T0,
+    )
     expect(late).toEqual({ candidates: [], dropped: 0, state: {} })
   })
 
@@ -77,14 +95,25 @@ describe('evaluateIndicator: level with hysteresis', () => {
     const rules = rulesOf(level)
     const input: HysteresisState = Object.freeze({})
     const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.7 } }), input, T0)
-    expect(r.state).toEqual({ 'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 } })
+    expect(r.state).toEqual({
+      'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 },
+    })
     const roundTrip = JSON.parse(JSON.stringify(r.state)) as Record<string, unknown>
-    expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down'])).toEqual(r.state['cn_tone|tariff|region:CN|down'])
+    expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down'])).toEqual(
+      r.state['cn_tone|tariff|region:CN|down'],
+    )
     expect(input).toEqual({})
   })
 
   it('reads other fields and windows', () => {
-    const vol = rulesOf({ ...level, field: 'volume', window: '15m', direction: 'up', threshold: 20, hysteresis: 5 })
+    const vol = rulesOf({
+      ...level,
+      field: 'volume',
+      window: '15m',
+      direction: 'up',
+      threshold: 20,
+      hysteresis: 5,
+    })
     const [alerts] = run(vol, [{ volume: { '15m': 25, '1h': 40, '24h': 90 } }])
     expect(alerts![0]!.message).toBe('Tariff headline 15m volume on CN rose to 25, above 20')
     const diffusion = rulesOf({ ...level, field: 'diffusion', window: undefined, threshold: -0.6 })
@@ -98,9 +127,19 @@ describe('evaluateIndicator: level with hysteresis', () => {
 
   it('skips scopes below the volume floor without touching their state', () => {
     const rules = rulesOf({ ...level, minVolume: 5, volumeWindow: '1h' })
-    const quiet = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 4 } }), {}, T0)
+    const quiet = evaluateIndicator(
+      rules,
+      indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 4 } }),
+      {},
+      T0,
+    )
     expect(quiet).toEqual({ candidates: [], dropped: 0, state: {} })
-    const busy = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 5 } }), {}, T0)
+    const busy = evaluateIndicator(
+      rules,
+      indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 5 } }),
+      {},
+      T0,
+    )
     expect(busy.candidates).toHaveLength(1)
   })
 
@@ -124,7 +163,11 @@ describe('evaluateIndicator: momentum, buzz and uncertainty', () => {
 
   it('momentum_shift fires on |momentum| ≥ threshold, either way with direction both', () => {
     const alerts = run(rulesOf(momentum), [{ momentum: 0.2 }, { momentum: -0.35 }, { momentum: 0.4 }])
-    expect(alerts.map((a) => a.map((x) => `${x.direction}:${x.threshold}`))).toEqual([[], ['down:-0.3'], ['up:0.3']])
+    expect(alerts.map((a) => a.map((x) => `${x.direction}:${x.threshold}`))).toEqual([
+      [],
+      ['down:-0.3'],
+      ['up:0.3'],
+    ])
     expect(alerts[1]![0]!.message).toBe('Tariff sentiment on CN (momentum) fell to -0.35, below -0.3')
   })
 
@@ -143,7 +186,10 @@ describe('evaluateIndicator: momentum, buzz and uncertainty', () => {
     minVolume: 5,
     severity: 'info',
   }
-  const magnets = { dimension: 'supplyChain' as const, scope: { kind: 'commodity' as const, id: 'rare_earths' } }
+  const magnets = {
+    dimension: 'supplyChain' as const,
+    scope: { kind: 'commodity' as const, id: 'rare_earths' },
+  }
 
   it('buzz_spike fires on a z-score spike with enough volume, and re-arms below threshold − hysteresis', () => {
     const alerts = run(rulesOf(buzz), [
@@ -154,11 +200,18 @@ describe('evaluateIndicator: momentum, buzz and uncertainty', () => {
       { ...magnets, buzz: 3.2, volume: { '1h': 8 } },
     ])
     expect(fired(alerts)).toEqual([0, 1, 0, 0, 1])
-    expect(alerts[1]![0]!.message).toBe('Supply-chain headline buzz z-score on rare earths rose to 4, above 3')
+    expect(alerts[1]![0]!.message).toBe(
+      'Supply-chain headline buzz z-score on rare earths rose to 4, above 3',
+    )
   })
 
   it('buzz_spike does not fire on the folded "other" scope through a wildcard', () => {
-    const other = { ...magnets, scope: { kind: 'commodity' as const, id: 'other' }, buzz: 9, volume: { '1h': 50 } }
+    const other = {
+      ...magnets,
+      scope: { kind: 'commodity' as const, id: 'other' },
+      buzz: 9,
+      volume: { '1h': 50 },
+    }
     expect(run(rulesOf(buzz), [other])).toEqual([[]])
   })
 
@@ -188,16 +241,26 @@ describe('evaluateIndicator: alert fields', () => {
   it('attaches the top evidence headlines pointing the alert’s way, published by asOf', () => {
     const provider = vi.fn(() => [
       scoredHeadline('mild', { tariff: -0.3, cues: [{ cue: 'frets' }] }),
-      scoredHeadline('strong', { tariff: -0.9, cues: [{ cue: 'imposes tariffs' }, { dimension: 'market', cue: 'x' }] }),
+      scoredHeadline('strong', {
+        tariff: -0.9,
+        cues: [{ cue: 'imposes tariffs' }, { dimension: 'market', cue: 'x' }],
+      }),
       scoredHeadline('easing', { tariff: 0.8 }),
       scoredHeadline('future', { tariff: -1, publishedMs: T0 + MIN_MS }),
       scoredHeadline('middle', { tariff: -0.6 }),
       scoredHeadline('fourth', { tariff: -0.2 }),
     ])
-    const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, { evidence: provider })
+    const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, {
+      evidence: provider,
+    })
     const alert = r.candidates[0]!.alert
     expect(alert.evidence.map((e) => e.headlineId)).toEqual(['strong', 'middle', 'mild'])
-    expect(alert.evidence[0]).toEqual({ headlineId: 'strong', headline: 'headline strong', score: -0.9, cues: ['imposes tariffs'] })
+    expect(alert.evidence[0]).toEqual({
+      headlineId: 'strong',
+      headline: 'headline strong',
+      score: -0.9,
+      cues: ['imposes tariffs'],
+    })
     expect(alert.scorerVersion).toBe('scorer-test')
     expect(provider).toHaveBeenCalledWith('tariff', { kind: 'region', id: 'CN' })
     expect(Alert.parse(alert)).toEqual(alert)
@@ -211,14 +274,24 @@ describe('evaluateIndicator: alert fields', () => {
 
   it('takes the scorer version from the caller, else "unknown"', () => {
     const update = indicatorUpdate({ mean: { '1h': -0.6 } })
-    expect(evaluateIndicator(rules, update, {}, T0, { scorerVersion: 's-1' }).candidates[0]!.alert.scorerVersion).toBe('s-1')
+    expect(
+      evaluateIndicator(rules, update, {}, T0, { scorerVersion: 's-1' }).candidates[0]!.alert.scorerVersion,
+    ).toBe('s-1')
     expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.scorerVersion).toBe('unknown')
   })
 
   it('measures latency from the ingestedAt the caller passes, else from the update’s updatedAt', () => {
-    const update = indicatorUpdate({ asOfMs: T0 - 30 * 24 * HOUR_MS, updatedMs: T0 - 800, mean: { '1h': -0.6 } })
+    const update = indicatorUpdate({
+      asOfMs: T0 - 30 * 24 * HOUR_MS,
+      updatedMs: T0 - 800,
+      mean: { '1h': -0.6 },
+    })
     const given = evaluateIndicator(rules, update, {}, T0, { ingestedAtMs: T0 - 1_200 }).candidates[0]!.alert
-    expect(given).toMatchObject({ latencyMs: 1_200, ingestedAt: new Date(T0 - 1_200).toISOString(), publishedAt: update.asOf })
+    expect(given).toMatchObject({
+      latencyMs: 1_200,
+      ingestedAt: new Date(T0 - 1_200).toISOString(),
+      publishedAt: update.asOf,
+    })
     expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.latencyMs).toBe(800)
   })
 
@@ -237,7 +310,11 @@ describe('evaluateIndicator: alert fields', () => {
   })
 
   it('lists the hysteresis keys an update can read, so the service can fetch just those', () => {
-    const rs = rulesOf(level, { ...level, id: 'both', direction: 'both', threshold: 0.5 }, { ...level, id: 'us', scopes: ['region:US'] })
+    const rs = rulesOf(
+      level,
+      { ...level, id: 'both', direction: 'both', threshold: 0.5 },
+      { ...level, id: 'us', scopes: ['region:US'] },
+    )
     expect(hysteresisKeysFor(rs, indicatorUpdate())).toEqual([
       'cn_tone|tariff|region:CN|down',
       'both|tariff|region:CN|up',

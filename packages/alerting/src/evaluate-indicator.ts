@@ -1,10 +1,15 @@
 import type { Dimension, IndicatorUpdate, Scope, ScoredHeadline } from '@tradepulse/contracts'
-import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
 import { type AlertEvidence, topEvidence } from './alert-evidence.ts'
 import { hysteresisKey } from './alert-keys.ts'
 import { indicatorMessage } from './alert-message.ts'
-import { type HysteresisEntry, type HysteresisLine, type HysteresisState, stepHysteresis } from './hysteresis.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import {
+  type HysteresisEntry,
+  type HysteresisLine,
+  type HysteresisState,
+  stepHysteresis,
+} from './hysteresis.ts'
 import type { IndicatorRule, Rule } from './rule-schema.ts'
 import { matchesScope } from './scope-filter.ts'
 
@@ -51,8 +56,10 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       const value =
         rule.field === 'mean' ? u.mean[window] : rule.field === 'volume' ? u.volume[window] : u[rule.field]
       if (value === undefined) return undefined
-      const measure = rule.field === 'mean' || rule.field === 'volume' ? `${window} ${rule.field}` : rule.field
-      const quantity = rule.field === 'volume' || rule.field === 'buzz' || rule.field === 'count' ? 'activity' : 'sentiment'
+      const measure =
+        rule.field === 'mean' || rule.field === 'volume' ? `${window} ${rule.field}` : rule.field
+      const quantity =
+        rule.field === 'volume' || rule.field === 'buzz' || rule.field === 'count' ? 'activity' : 'sentiment'
       // Up or down: the threshold is the signed line itself; both: a magnitude on either side.
       const lines =
         rule.direction === 'both'
@@ -95,7 +102,8 @@ export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpd
     if (!rule.enabled || !isIndicatorRule(rule)) continue
     if (!watches(rule, update)) continue
     const r = read(rule, update)
-    for (const line of r?.lines ?? []) keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side))
+    for (const line of r?.lines ?? [])
+      keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side))
   }
   return keys
 }
@@ -120,7 +128,9 @@ export function evaluateIndicator(
   const { dimension, scope } = update
 
   let recent: readonly ScoredHeadline[] | undefined
-  const evidenceFor = (side: 'up' | 'down'): { evidence: AlertEvidence[]; scorerVersion: string | undefined } => {
+  const evidenceFor = (
+    side: 'up' | 'down',
+  ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } => {
     if (!options.evidence) return { evidence: [], scorerVersion: undefined }
     recent ??= options.evidence(dimension, scope)
     return topEvidence(recent, dimension, side, eventMs)

@@ -1,6 +1,6 @@
 export type { AlertCandidate, Evaluation, EvaluationRules } from './alert-candidate.ts'
 export { type AlertEvidence, topEvidence } from './alert-evidence.ts'
-export { alertId, timeBucket, type AlertIdInput } from './alert-id.ts'
+export { type AlertIdInput, alertId, timeBucket } from './alert-id.ts'
 export { type AlertSide, cooldownKey, hysteresisKey } from './alert-keys.ts'
 export * from './alerting-defaults.ts'
 export * from './desk-schema.ts'

@@ -17,7 +17,11 @@ export function parseDesks(text: string, format: ConfigFormat): ParseDesksResult
   result.data.desks.forEach((desk, i) => {
     const first = firstIndex.get(desk.id)
     if (first === undefined) firstIndex.set(desk.id, i)
-    else errors.push({ path: `desks[${i}].id`, message: `duplicate desk id "${desk.id}" (first at desks[${first}])` })
+    else
+      errors.push({
+        path: `desks[${i}].id`,
+        message: `duplicate desk id "${desk.id}" (first at desks[${first}])`,
+      })
   })
   if (errors.length > 0) return { ok: false, errors }
   return { ok: true, version: result.data.version, desks: result.data.desks }

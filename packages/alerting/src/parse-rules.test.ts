@@ -90,13 +90,31 @@ rules:
     ],
     [
       'a buzz spike going down',
-      [{ id: 'b', kind: 'buzz_spike', dimensions: ['tariff'], threshold: 3, severity: 'info', direction: 'down' }],
+      [
+        {
+          id: 'b',
+          kind: 'buzz_spike',
+          dimensions: ['tariff'],
+          threshold: 3,
+          severity: 'info',
+          direction: 'down',
+        },
+      ],
       'rules[0].direction',
       /only goes up/,
     ],
     [
       'a level with direction both and a negative threshold',
-      [{ id: 'l', kind: 'level', dimensions: ['tariff'], direction: 'both', threshold: -0.5, severity: 'info' }],
+      [
+        {
+          id: 'l',
+          kind: 'level',
+          dimensions: ['tariff'],
+          direction: 'both',
+          threshold: -0.5,
+          severity: 'info',
+        },
+      ],
       'rules[0].threshold',
       /magnitude/,
     ],
@@ -108,19 +126,48 @@ rules:
     ],
     [
       'a window on a field without windows',
-      [{ id: 'l', kind: 'level', dimensions: ['tariff'], field: 'buzz', window: '1h', threshold: 2, severity: 'info', direction: 'up' }],
+      [
+        {
+          id: 'l',
+          kind: 'level',
+          dimensions: ['tariff'],
+          field: 'buzz',
+          window: '1h',
+          threshold: 2,
+          severity: 'info',
+          direction: 'up',
+        },
+      ],
       'rules[0].window',
       /mean and volume/,
     ],
     [
       'a window on a headline uncertainty rule',
-      [{ id: 'u', kind: 'uncertainty_spike', source: 'headline', window: '1h', threshold: 0.5, severity: 'info' }],
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'headline',
+          window: '1h',
+          threshold: 0.5,
+          severity: 'info',
+        },
+      ],
       'rules[0].window',
       /indicator only/,
     ],
     [
       'relevantTo on an indicator uncertainty rule',
-      [{ id: 'u', kind: 'uncertainty_spike', source: 'indicator', relevantTo: ['tariff'], threshold: 0.5, severity: 'info' }],
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'indicator',
+          relevantTo: ['tariff'],
+          threshold: 0.5,
+          severity: 'info',
+        },
+      ],
       'rules[0].relevantTo',
       /headline only/,
     ],
@@ -131,7 +178,9 @@ rules:
 
   it('refuses duplicate rule ids, naming the second', () => {
     const errors = errorsOf(json([shock, { ...shock, id: 'other' }, shock]))
-    expect(errors).toEqual([{ path: 'rules[2].id', message: 'duplicate rule id "tariff_shock" (first at rules[0])' }])
+    expect(errors).toEqual([
+      { path: 'rules[2].id', message: 'duplicate rule id "tariff_shock" (first at rules[0])' },
+    ])
   })
 
   it('refuses a missing version and a missing rules list', () => {
@@ -156,9 +205,19 @@ rules:
   })
 
   it('refuses window labels the indicator config does not have, when told the labels', () => {
-    const rule = { id: 'l', kind: 'level', dimensions: ['tariff'], window: '2h', direction: 'up', threshold: 0.5, severity: 'info' }
+    const rule = {
+      id: 'l',
+      kind: 'level',
+      dimensions: ['tariff'],
+      window: '2h',
+      direction: 'up',
+      threshold: 0.5,
+      severity: 'info',
+    }
     expect(parseRules(json([rule]), 'json').ok).toBe(true)
     const r = parseRules(json([rule]), 'json', { halfLifeLabels: ['15m', '1h', '24h'], windowLabels: ['1h'] })
-    expect(r.ok ? [] : r.errors).toEqual([{ path: 'rules[0].window', message: expect.stringMatching(/unknown label "2h"/) }])
+    expect(r.ok ? [] : r.errors).toEqual([
+      { path: 'rules[0].window', message: expect.stringMatching(/unknown label "2h"/) },
+    ])
   })
 })

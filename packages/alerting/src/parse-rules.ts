@@ -39,9 +39,17 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
   const firstIndex = new Map<string, number>()
   const halfLives = options.halfLifeLabels && new Set(options.halfLifeLabels)
   const windows = options.windowLabels && new Set(options.windowLabels)
-  const checkLabel = (i: number, field: string, label: string | undefined, known: Set<string> | undefined) => {
+  const checkLabel = (
+    i: number,
+    field: string,
+    label: string | undefined,
+    known: Set<string> | undefined,
+  ) => {
     if (label !== undefined && known && !known.has(label)) {
-      errors.push({ path: `rules[${i}].${field}`, message: `unknown label "${label}"; known: ${[...known].join(', ')}` })
+      errors.push({
+        path: `rules[${i}].${field}`,
+        message: `unknown label "${label}"; known: ${[...known].join(', ')}`,
+      })
     }
   }
   rules.forEach((rule, i) => {
@@ -50,12 +58,18 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
     if (first === undefined) firstIndex.set(rule.id, i)
     else errors.push({ path: at('id'), message: `duplicate rule id "${rule.id}" (first at rules[${first}])` })
 
-    if (rule.kind !== 'headline_shock' && !(rule.kind === 'uncertainty_spike' && rule.source === 'headline')) {
+    if (
+      rule.kind !== 'headline_shock' &&
+      !(rule.kind === 'uncertainty_spike' && rule.source === 'headline')
+    ) {
       checkLabel(i, 'volumeWindow', rule.volumeWindow, windows)
     }
     if (rule.kind === 'level') {
       if (rule.direction === 'both' && rule.threshold <= 0) {
-        errors.push({ path: at('threshold'), message: 'with direction both the threshold is a magnitude: use a number > 0' })
+        errors.push({
+          path: at('threshold'),
+          message: 'with direction both the threshold is a magnitude: use a number > 0',
+        })
       }
       if (rule.field === 'mean' && Math.abs(rule.threshold) > 1) {
         errors.push({ path: at('threshold'), message: 'a mean lies in [-1, 1]; the threshold must too' })
@@ -82,7 +96,11 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
  * Parses a rules file (YAML or JSON text). An invalid file is refused as a whole with every field and
  * reason, so the caller can keep running on its previous rules.
  */
-export function parseRules(text: string, format: ConfigFormat, options: ParseRulesOptions = {}): ParseRulesResult {
+export function parseRules(
+  text: string,
+  format: ConfigFormat,
+  options: ParseRulesOptions = {},
+): ParseRulesResult {
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
   const result = RulesFile.safeParse(parsed.value)

@@ -46,7 +46,10 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
     return {
       ok: false,
       // The first line only: it already names line and column; the rest is a multi-line code excerpt.
-      errors: doc.errors.map((e) => ({ path: ROOT, message: `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}` })),
+      errors: doc.errors.map((e) => ({
+        path: ROOT,
+        message: `invalid YAML: ${e.message.split('\n')[0]?.replace(/:$/, '')}`,
+      })),
     }
   }
   try {
@@ -75,11 +78,13 @@ export function issuesToErrors(issues: readonly z.core.$ZodIssue[], input: unkno
   const out: ConfigError[] = []
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' })
+      for (const key of issue.keys)
+        out.push({ path: formatPath([...issue.path, key]), message: 'unknown field' })
       continue
     }
     const isMissing =
-      issue.path.length > 0 && (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+      issue.path.length > 0 &&
+      (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
       valueAt(input, issue.path) === undefined
     out.push({ path: formatPath(issue.path), message: isMissing ? 'required' : issue.message })
   }

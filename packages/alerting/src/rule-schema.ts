@@ -113,7 +113,10 @@ export const UncertaintySpikeRule = z.strictObject({
   threshold: Magnitude.max(1),
   window: WindowLabel.optional(),
   hysteresis: z.number().min(0).default(D.hysteresis.uncertainty_spike),
-  relevantTo: z.array(z.enum(['tariff', 'supplyChain'])).min(1).optional(),
+  relevantTo: z
+    .array(z.enum(['tariff', 'supplyChain']))
+    .min(1)
+    .optional(),
   minRelevance: z.number().min(0).max(1).default(D.minRelevance),
 })
 export type UncertaintySpikeRule = z.infer<typeof UncertaintySpikeRule>

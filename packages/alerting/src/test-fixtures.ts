@@ -1,5 +1,12 @@
 // Builders shared by this package's tests. Not exported from index.
-import type { Cue, IndicatorUpdate, Scope, ScoredHeadline, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
+import type {
+  Cue,
+  IndicatorUpdate,
+  Scope,
+  ScoredHeadline,
+  SentimentLabel,
+  TradeEvent,
+} from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
 import { parseRules, type RuleSet } from './parse-rules.ts'
 
@@ -8,7 +15,8 @@ export const HOUR_MS = 60 * MIN_MS
 /** On an hour boundary, so cooldown buckets are easy to reason about. */
 export const T0 = Date.UTC(2025, 3, 2, 10)
 
-const label = (score: number): SentimentLabel => (score > 0.1 ? 'positive' : score < -0.1 ? 'negative' : 'neutral')
+const label = (score: number): SentimentLabel =>
+  score > 0.1 ? 'positive' : score < -0.1 ? 'negative' : 'neutral'
 
 export type HeadlineSpec = {
   text?: string
@@ -56,14 +64,22 @@ export function scoredHeadline(id: string, spec: HeadlineSpec = {}): ScoredHeadl
       span,
       ...e,
     })),
-    entities: { regions: spec.regions ?? [], commodities: spec.commodities ?? [], sectors: spec.sectors ?? [], companies: [] },
+    entities: {
+      regions: spec.regions ?? [],
+      commodities: spec.commodities ?? [],
+      sectors: spec.sectors ?? [],
+      companies: [],
+    },
     explanation: (spec.cues ?? []).map((c) => ({ dimension: 'tariff', cue: 'cue', weight: -1, span, ...c })),
     scorerVersion: 'scorer-test',
     scoredAt: new Date(spec.ingestedMs ?? spec.publishedMs ?? T0).toISOString(),
   }
 }
 
-export type UpdateSpec = Partial<Omit<IndicatorUpdate, 'asOf' | 'updatedAt'>> & { asOfMs?: number; updatedMs?: number }
+export type UpdateSpec = Partial<Omit<IndicatorUpdate, 'asOf' | 'updatedAt'>> & {
+  asOfMs?: number
+  updatedMs?: number
+}
 
 export function indicatorUpdate(spec: UpdateSpec = {}): IndicatorUpdate {
   const dimension = spec.dimension ?? 'tariff'

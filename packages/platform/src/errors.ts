@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   INFRA_KAFKA: { retriable: true, message: 'Kafka request failed' },
   INFRA_REDIS: { retriable: true, message: 'Redis request failed' },
   INFRA_HTTP: { retriable: true, message: 'HTTP request failed' },
+  INFRA_DEPENDENCY: { retriable: true, message: 'a dependency is unavailable' },
   SHUTDOWN: { retriable: false, message: 'shutting down' },
   INTERNAL: { retriable: false, message: 'internal error' },
 } as const

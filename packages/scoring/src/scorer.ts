@@ -76,6 +76,9 @@ function numberEntry(pred: PredRole, key: string): Entry {
   }
 }
 const NUM_UP_ENTRY = numberEntry(NUM_UP, 'figure up (to x from y)')
+/** "+4%", "-17.5%": a signed change carries market tone of its own. */
+const PCT_UP_ENTRY: Entry = { ...numberEntry(NUM_UP, 'signed change up'), pred: null, tone: 0.5, hasTone: true }
+const PCT_DOWN_ENTRY: Entry = { ...PCT_UP_ENTRY, key: 'signed change down', tone: -0.5 }
 const NUM_DOWN_ENTRY = numberEntry(NUM_DOWN, 'figure down (to x from y)')
 
 const UNIT_BY_ID = new Map<number, number>()
@@ -286,6 +289,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (kind === NUMBER) {
         const end = matchComparison(i, count)
         if (end > i) pushItem(numberDir > 0 ? NUM_UP_ENTRY : NUM_DOWN_ENTRY, i, end, clause)
+        else if (tb.sign[i] !== 0 && tb.percent[i] === 1)
+          pushItem(tb.sign[i] === 1 ? PCT_UP_ENTRY : PCT_DOWN_ENTRY, i, i + 1, clause)
         i = end > i ? end : i + 1
         continue
       }

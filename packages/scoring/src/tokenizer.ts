@@ -25,6 +25,8 @@ export interface TokenBuffer {
   /** Numeric value of NUMBER tokens; 1 in `percent` when a % sign followed. */
   num: Float64Array
   percent: Uint8Array
+  /** +1 / -1 when a number carries an explicit sign ("+4%", "-17.5%"), else 0. */
+  sign: Int8Array
 }
 
 export function createTokenBuffer(capacity = 64): TokenBuffer {
@@ -38,6 +40,7 @@ export function createTokenBuffer(capacity = 64): TokenBuffer {
     caps: new Uint8Array(capacity),
     num: new Float64Array(capacity),
     percent: new Uint8Array(capacity),
+    sign: new Int8Array(capacity),
   }
 }
 
@@ -58,6 +61,8 @@ function grow(b: TokenBuffer, min: number): void {
   num.set(b.num)
   const percent = new Uint8Array(cap)
   percent.set(b.percent)
+  const sign = new Int8Array(cap)
+  sign.set(b.sign)
   b.capacity = cap
   b.start = start
   b.end = end
@@ -66,6 +71,7 @@ function grow(b: TokenBuffer, min: number): void {
   b.caps = caps
   b.num = num
   b.percent = percent
+  b.sign = sign
 }
 
 // No capacity check here: tokenize sizes the buffer for the worst case (a token per character,
@@ -230,6 +236,13 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       const t = push(b, NUMBER, s, i, UNKNOWN)
       b.num[t] = value
       b.percent[t] = 0
+      // "+4%", "(-17.5%)": a sign right before the digits, itself not inside a word or range.
+      b.sign[t] = 0
+      if (s > 0) {
+        const sc = text.charCodeAt(s - 1)
+        const before = s > 1 ? lowerAt(text, s - 2) : 32
+        if ((sc === 43 || sc === 45) && !isLetter(before) && !isDigit(before)) b.sign[t] = sc === 43 ? 1 : -1
+      }
       if (i < n && lowerAt(text, i) === 37) {
         b.percent[t] = 1
         i++

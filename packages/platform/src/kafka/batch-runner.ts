@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import { normalizeError, type TradepulseError } from '../errors.ts'
+import { normalizeError, TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -102,6 +102,11 @@ export function createBatchRunner(
     if (outcomes.length !== records.length) {
       throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
     }
+    const retryOutcome = outcomes.find((o) => o.kind === 'retry')
+    if (retryOutcome) {
+      // Nothing of this batch is produced or committed; the runner backs off and handles it again.
+      throw new TradepulseError('INFRA_DEPENDENCY', `handler asked to retry: ${retryOutcome.reason}`)
+    }
     const out: OutRecord[] = []
     const now = new Date()
     outcomes.forEach((o, i) => {
@@ -116,6 +121,7 @@ export function createBatchRunner(
     // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
     const counts = new Map<string, number>()
     for (const o of outcomes) {
+      if (o.kind === 'retry') continue
       const k = o.kind === 'ok' ? 'ok\u0000' : `${o.kind}\u0000${o.reason}`
       counts.set(k, (counts.get(k) ?? 0) + 1)
       if (o.kind === 'dlq') log.warn({ reason: o.reason, message: o.message }, 'record sent to the dlq')

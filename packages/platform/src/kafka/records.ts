@@ -27,6 +27,8 @@ export type Outcome =
   | { kind: 'ok'; out?: OutRecord[] }
   | { kind: 'drop'; reason: string }
   | { kind: 'dlq'; reason: string; message: string }
+  /** The record cannot be handled now for a reason outside it (a dependency is down): retry the batch later. */
+  | { kind: 'retry'; reason: string }
 
 export type HandlerContext = { signal: AbortSignal }
 

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { type HysteresisEntry, stepHysteresis } from './hysteresis.ts'
+
+const up = { side: 'up' as const, line: 3, hysteresis: 1 }
+const down = { side: 'down' as const, line: -0.5, hysteresis: 0.1 }
+
+/** Runs values through one line, returning which ones fired. */
+function fires(line: typeof up | typeof down, values: number[]): boolean[] {
+  let entry: HysteresisEntry | undefined
+  return values.map((v, i) => {
+    const step = stepHysteresis(entry, v, i, line)
+    if ('stale' in step) throw new Error('unexpected stale step')
+    entry = step.next
+    return step.fire
+  })
+}
+
+describe('stepHysteresis', () => {
+  it('up: fires at ≥ line, re-arms only below line − hysteresis', () => {
+    expect(fires(up, [2, 3, 4, 2.5, 2, 3, 1.9, 3])).toEqual([
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ])
+  })
+
+  it('down: fires at ≤ line, re-arms only above line + hysteresis', () => {
+    expect(fires(down, [-0.5, -0.45, -0.41, -0.39, -0.6])).toEqual([true, false, false, false, true])
+  })
+
+  it('re-arms as soon as the value is back across the line when the hysteresis is 0', () => {
+    expect(fires({ ...up, hysteresis: 0 }, [3, 2.99, 3])).toEqual([true, false, true])
+  })
+
+  it('treats an older update as stale and an equal one as current', () => {
+    const prev = { armed: true, lastValue: 0, asOfMs: 10 }
+    expect(stepHysteresis(prev, 5, 9, up)).toEqual({ fire: false, stale: true })
+    expect(stepHysteresis(prev, 5, 10, up)).toEqual({
+      fire: true,
+      next: { armed: false, lastValue: 5, asOfMs: 10 },
+    })
+  })
+})

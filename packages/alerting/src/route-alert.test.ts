@@ -1,0 +1,124 @@
+import type { Alert } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import { parseDesks } from './parse-desks.ts'
+import { routeAlert } from './route-alert.ts'
+
+const desksYaml = `
+version: 1
+desks:
+  - id: tariff
+    dimensions: [tariff, uncertainty]
+    scopes: [region:CN, region:US, region:EU]
+    minSeverity: info
+  - id: supply_chain
+    dimensions: [supplyChain]
+    scopes: [commodity:rare_earths, commodity:semiconductors, commodity:magnets]
+    minSeverity: warning
+  - id: risk
+    scopes: ['*']
+    minSeverity: critical
+  - id: momentum_only
+    dimensions: [tariff]
+    scopes: ['region:*']
+    rules: [tariff_turn]
+`
+
+function desks() {
+  const r = parseDesks(desksYaml, 'yaml')
+  if (!r.ok) throw new Error(JSON.stringify(r.errors))
+  return r.desks
+}
+
+const alert = (over: Partial<Alert>): Pick<Alert, 'dimension' | 'scope' | 'severity' | 'rule'> => ({
+  dimension: 'tariff',
+  scope: { kind: 'region', id: 'CN' },
+  severity: 'info',
+  rule: 'r',
+  ...over,
+})
+
+describe('routeAlert', () => {
+  it('routes by dimension and scope', () => {
+    expect(routeAlert(alert({}), desks())).toEqual(['tariff'])
+    expect(
+      routeAlert(alert({ dimension: 'uncertainty', scope: { kind: 'region', id: 'US' } }), desks()),
+    ).toEqual(['tariff'])
+    expect(routeAlert(alert({ dimension: 'market' }), desks())).toEqual([])
+    expect(routeAlert(alert({ scope: { kind: 'region', id: 'JP' } }), desks())).toEqual([])
+  })
+
+  it('routes by minimum severity', () => {
+    const magnets = {
+      dimension: 'supplyChain' as const,
+      scope: { kind: 'commodity' as const, id: 'magnets' },
+    }
+    expect(routeAlert(alert({ ...magnets, severity: 'info' }), desks())).toEqual([])
+    expect(routeAlert(alert({ ...magnets, severity: 'warning' }), desks())).toEqual(['supply_chain'])
+    expect(routeAlert(alert({ ...magnets, severity: 'critical' }), desks())).toEqual(['supply_chain', 'risk'])
+  })
+
+  it('sends every critical alert to an all-critical desk, whatever its scope', () => {
+    expect(
+      routeAlert(
+        alert({ dimension: 'market', scope: { kind: 'sector', id: 'autos' }, severity: 'critical' }),
+        desks(),
+      ),
+    ).toEqual(['risk'])
+  })
+
+  it('narrows to the listed rules when a desk names them', () => {
+    expect(routeAlert(alert({ scope: { kind: 'region', id: 'JP' }, rule: 'tariff_turn' }), desks())).toEqual([
+      'momentum_only',
+    ])
+  })
+})
+
+describe('parseDesks', () => {
+  it('fills the defaults', () => {
+    const risk = desks()[2]
+    expect(risk).toEqual({
+      id: 'risk',
+      dimensions: ['tariff', 'supplyChain', 'market', 'uncertainty'],
+      scopes: ['*'],
+      minSeverity: 'critical',
+    })
+  })
+
+  it.each([
+    ['a bad desk id', { id: 'Tariff Desk' }, 'desks[0].id'],
+    ['a bad scope', { id: 'a', scopes: ['region'] }, 'desks[0].scopes[0]'],
+    ['a bad severity', { id: 'a', minSeverity: 'high' }, 'desks[0].minSeverity'],
+    [
+      'a webhook without a URL',
+      { id: 'a', webhook: { url: 'not a url', secretEnv: 'X' } },
+      'desks[0].webhook.url',
+    ],
+    [
+      'a webhook secret that is not an env var name',
+      { id: 'a', webhook: { url: 'https://x.test/h', secretEnv: 's3cret!' } },
+      'desks[0].webhook.secretEnv',
+    ],
+    [
+      'a webhook missing its secret',
+      { id: 'a', webhook: { url: 'https://x.test/h' } },
+      'desks[0].webhook.secretEnv',
+    ],
+    ['an unknown field', { id: 'a', minSeverty: 'info' }, 'desks[0].minSeverty'],
+  ])('refuses %s, naming the field', (_, desk, path) => {
+    const r = parseDesks(JSON.stringify({ version: '1', desks: [desk] }), 'json')
+    expect(r.ok ? [] : r.errors.map((e) => e.path)).toContain(path)
+  })
+
+  it('refuses duplicate desk ids', () => {
+    const r = parseDesks(JSON.stringify({ version: '1', desks: [{ id: 'a' }, { id: 'a' }] }), 'json')
+    expect(r.ok ? [] : r.errors).toEqual([
+      { path: 'desks[1].id', message: 'duplicate desk id "a" (first at desks[0])' },
+    ])
+  })
+
+  it('keeps the webhook as given', () => {
+    const webhook = { url: 'https://hooks.example.com/t', secretEnv: 'DESK_T_SECRET' }
+    const r = parseDesks(JSON.stringify({ version: '1', desks: [{ id: 'a', webhook }] }), 'json')
+    expect(r.ok && r.desks[0]!.webhook).toEqual(webhook)
+  })
+})

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { matchesScope, ScopeFilter } from './scope-filter.ts'
+
+describe('matchesScope', () => {
+  const cn = { kind: 'region' as const, id: 'CN' }
+
+  it('matches *, kind wildcards and exact ids (case-insensitively)', () => {
+    expect(matchesScope(['*'], cn)).toBe(true)
+    expect(matchesScope(['region:*'], cn)).toBe(true)
+    expect(matchesScope(['commodity:*'], cn)).toBe(false)
+    expect(matchesScope(['region:US', 'region:cn'], cn)).toBe(true)
+    expect(matchesScope(['region:US'], cn)).toBe(false)
+  })
+
+  it('keeps wildcards off the folded "other" scope unless it is named', () => {
+    const other = { kind: 'region' as const, id: 'other' }
+    expect(matchesScope(['*', 'region:*'], other)).toBe(false)
+    expect(matchesScope(['region:other'], other)).toBe(true)
+  })
+})
+
+describe('ScopeFilter', () => {
+  it('accepts the three forms, defaults to *, and refuses anything else', () => {
+    expect(ScopeFilter.parse(undefined)).toEqual(['*'])
+    expect(ScopeFilter.safeParse(['*', 'global:all', 'sector:*', 'entity:BRK.B']).success).toBe(true)
+    for (const bad of ['region', 'country:US', 'region:', 'region:C N', '']) {
+      expect(ScopeFilter.safeParse([bad]).success, bad).toBe(false)
+    }
+    expect(ScopeFilter.safeParse([]).success).toBe(false)
+  })
+})

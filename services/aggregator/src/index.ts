@@ -1,0 +1,7 @@
+export * from './aggregator-handler.ts'
+export * from './aggregator-metrics.ts'
+export * from './build-app.ts'
+export * from './config.ts'
+export * from './event-time-merger.ts'
+export * from './publish-throttle.ts'
+export * from './rebuild.ts'

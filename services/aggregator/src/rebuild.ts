@@ -1,0 +1,202 @@
+import { type Contribution, contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
+import { createKafka, type Logger, normalizeError, retry } from '@tradepulse/platform'
+import type { Admin, EachBatchPayload } from 'kafkajs'
+import { Registry } from 'prom-client'
+import { parseScoredRecord } from './aggregator-handler.ts'
+import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
+import { applyAndReport } from './apply-contributions.ts'
+import { createEventTimeMerger } from './event-time-merger.ts'
+
+export type RebuildOptions = {
+  brokers: string[]
+  /** headlines.scored */
+  topic: string
+  /** Replay records appended at or after this time (Kafka record time, epoch ms). */
+  sinceMs: number
+  /** The store in the live configuration: the rebuild writes to `store.withNamespace(namespace)`. */
+  store: IndicatorStore
+  log: Logger
+  /** The fresh namespace; default `r<now in base 36>`. It is cleared before the replay starts. */
+  namespace?: string
+  metrics?: AggregatorMetrics
+  /** Switch once a catch-up pass leaves at most this many new records behind. */
+  switchLagRecords?: number
+  /** Switch after this many catch-up passes even if the live stream keeps ahead (logged). */
+  maxCatchUpPasses?: number
+  /** Keep the previous namespace instead of clearing it after the switch. */
+  keepPrevious?: boolean
+  /** Records per applied unit (per partition batch). */
+  chunkRecords?: number
+  clientId?: string
+  /** Progress callback, for the CLI. */
+  onProgress?: (p: { phase: string; applied: number; records: number }) => void
+}
+
+export type RebuildResult = {
+  namespace: string
+  previous: string
+  /** Records read and headlines among them that were valid. */
+  records: number
+  headlines: number
+  invalid: number
+  startOffsets: Record<number, string>
+  endOffsets: Record<number, string>
+  clearedKeys: number
+  elapsedMs: number
+}
+
+type Offsets = Map<number, number>
+const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, String(v)]))
+
+/**
+ * Rebuilds the indicators from Kafka into a fresh namespace, then switches readers (and the live
+ * aggregator) to it in one step (one SET of the active-namespace key), while the live aggregator runs.
+ *
+ * 1. Replay headlines.scored from the offsets of `sinceMs` (admin.fetchTopicOffsetsByTimestamp, set as
+ *    the starting offsets of a throwaway consumer group) into the fresh namespace. Nobody reads or
+ *    writes it yet. Concurrent partition batches go through the same event-time merger as the live
+ *    worker, so partitions replayed at different speeds do not make each other's headlines late;
+ *    the grace is the live one, so the rebuilt values equal a clean live run's.
+ * 2. Catch up: capture the topic's end offsets, consume up to them, repeat until a pass leaves only
+ *    a few records behind (the live stream's last few seconds).
+ * 3. Switch: SET the active namespace. The live aggregator reads the active namespace at the start of
+ *    every merged round, after its records were fetched, so:
+ *      - any record it applied to the OLD namespace was fetched before the switch, hence has an offset
+ *        below the end offsets captured right after the switch (step 4), and the rebuild applies it;
+ *      - any record above those offsets is fetched after the switch, so the live worker writes it to
+ *        the NEW namespace itself. A round that fails before the switch is retried whole and re-reads
+ *        the namespace, so a half-written round cannot strand a record in the old namespace.
+ * 4. Final catch-up to the end offsets captured after the switch. Records both sides apply are
+ *    duplicates, and the store is idempotent (ids are checked before lateness), so nothing is applied
+ *    twice. The live worker's newest headlines reach the new namespace while the rebuild applies the
+ *    last pass; that pass spans only the seconds of step 2's final lag, well inside the grace, so none
+ *    of its headlines is late. A live worker that lags behind writes headlines the rebuild already
+ *    applied: duplicates again.
+ * 5. Clear the previous namespace (its keys would expire anyway; a straggling pre-switch round that
+ *    writes into it after the clear leaves keys that expire with their TTL).
+ */
+export async function rebuildIndicators(options: RebuildOptions): Promise<RebuildResult> {
+  const started = Date.now()
+  const log = options.log.child({ component: 'rebuild' })
+  const metrics = options.metrics ?? createAggregatorMetrics(new Registry())
+  const namespace = options.namespace ?? `r${started.toString(36)}`
+  const previous = (await options.store.activeNamespace()) ?? options.store.namespace
+  if (namespace === previous) throw new Error(`namespace ${namespace} is the active one; rebuild into a fresh one`)
+  const target = options.store.withNamespace(namespace)
+  await target.clear()
+
+  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' }, log)
+  const admin: Admin = kafka.admin()
+  await admin.connect()
+  const groupId = `tradepulse.aggregator.rebuild.${namespace}`
+  const latest = async (): Promise<Offsets> =>
+    new Map((await admin.fetchTopicOffsets(options.topic)).map((p) => [p.partition, Number(p.high)]))
+
+  const starts: Offsets = new Map(
+    (await admin.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs)).map((p) => [
+      p.partition,
+      Number(p.offset),
+    ]),
+  )
+  await admin.setOffsets({
+    groupId,
+    topic: options.topic,
+    partitions: [...starts].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+  })
+  // Next offset to apply per partition: everything below it is in the fresh namespace.
+  const position: Offsets = new Map(starts)
+  const counts = { records: 0, headlines: 0, invalid: 0 }
+  let crashed: Error | undefined
+
+  const merger = createEventTimeMerger((round) =>
+    retryRedis(() => applyAndReport(target, round, { log, metrics }), log),
+  )
+  const chunk = options.chunkRecords ?? 2_000
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 << 20 })
+  consumer.on(consumer.events.CRASH, (e) => {
+    crashed = e.payload.error
+  })
+  const eachBatch = async ({ batch, heartbeat, isRunning }: EachBatchPayload) => {
+    for (let i = 0; i < batch.messages.length; i += chunk) {
+      if (!isRunning()) return
+      const messages = batch.messages.slice(i, i + chunk)
+      const contributions: Contribution[] = []
+      for (const m of messages) {
+        const parsed = parseScoredRecord(m.value)
+        if (parsed.ok) {
+          counts.headlines++
+          for (const c of contributionsOf(parsed.headline)) contributions.push(c)
+        } else counts.invalid++ // the live worker sent it to the dlq; nothing to rebuild from it
+      }
+      await merger.submit(contributions)
+      counts.records += messages.length
+      position.set(batch.partition, Number(messages[messages.length - 1]!.offset) + 1)
+      await heartbeat()
+    }
+  }
+
+  const reached = async (goal: Offsets, phase: string) => {
+    for (;;) {
+      if (crashed) throw normalizeError(crashed)
+      if ([...goal].every(([p, end]) => (position.get(p) ?? 0) >= end)) return
+      options.onProgress?.({ phase, applied: counts.headlines, records: counts.records })
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  let clearedKeys = 0
+  let end: Offsets
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topic: options.topic })
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: starts.size,
+      eachBatch,
+    })
+    log.info({ namespace, previous, sinceMs: options.sinceMs, starts: toRecord(starts) }, 'rebuild: replaying')
+
+    let goal = await latest()
+    const maxPasses = options.maxCatchUpPasses ?? 20
+    for (let pass = 1; ; pass++) {
+      await reached(goal, pass === 1 ? 'replay' : 'catch-up')
+      const next = await latest()
+      const behind = [...next].reduce((sum, [p, high]) => sum + Math.max(0, high - (goal.get(p) ?? 0)), 0)
+      goal = next
+      if (behind <= (options.switchLagRecords ?? 1_000)) break
+      if (pass >= maxPasses) {
+        log.warn({ behind, pass }, 'rebuild: the live stream keeps ahead; switching anyway')
+        break
+      }
+    }
+    await options.store.activateNamespace(namespace)
+    end = await latest()
+    log.info({ namespace, end: toRecord(end) }, 'rebuild: switched readers; applying the last records')
+    await reached(end, 'final')
+  } finally {
+    await consumer.disconnect().catch(() => {})
+    await admin.deleteGroups([groupId]).catch(() => {})
+    await admin.disconnect().catch(() => {})
+  }
+  if (!options.keepPrevious) clearedKeys = await options.store.withNamespace(previous).clear()
+  const result: RebuildResult = {
+    namespace,
+    previous,
+    ...counts,
+    startOffsets: toRecord(starts),
+    endOffsets: toRecord(end),
+    clearedKeys,
+    elapsedMs: Date.now() - started,
+  }
+  log.info(result, 'rebuild: done')
+  return result
+}
+
+/** Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. */
+async function retryRedis(work: () => Promise<void>, log: Logger): Promise<void> {
+  await retry(work, {
+    baseMs: 100,
+    maxMs: 5_000,
+    onRetry: (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'rebuild: Redis fault; retrying'),
+  })
+}

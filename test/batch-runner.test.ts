@@ -1,0 +1,94 @@
+import type { DeadLetter } from '@tradepulse/contracts'
+import { BaseConfig, type BatchHandler, createKafkaWorker, createLogger, loadConfig } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+
+const silent = createLogger({ level: 'silent' })
+
+describe('batch runner on Kafka', () => {
+  const { kafkaBrokers } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  async function run(handler: BatchHandler) {
+    const name = randomName('runner')
+    const topics = { in: `${name}.in`, out: `${name}.out`, dlq: `${name}.dlq` }
+    await createTopics(kafkaBrokers, Object.values(topics).map((n) => ({ name: n })))
+    const config = loadConfig(BaseConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      KAFKA_GROUP_ID: name,
+      HTTP_PORT: '0',
+      RETRY_BASE_MS: '20',
+      RETRY_MAX_MS: '50',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    })
+    const worker = createKafkaWorker({ worker: 'test', config, log: silent, inputTopics: [topics.in], dlqTopic: topics.dlq, handler, defaultHttpPort: 0 })
+    cleanups.push(() => worker.stop())
+    const out = await collectTopic(kafkaBrokers, topics.out)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq)
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(out.stop, dlq.stop, () => producer.disconnect())
+    await worker.start()
+    return { worker, topics, out, dlq, producer }
+  }
+  const echo = (topic: string): BatchHandler => async (records) =>
+    records.map((r) => ({ kind: 'ok' as const, out: [{ topic, key: r.key?.toString() ?? null, value: r.value ?? '' }] }))
+
+  it('retries a batch whose handler asks to, and produces it once when the dependency is back', async () => {
+    let calls = 0
+    let target = ''
+    const { topics, out, producer, worker } = await run(async (records, ctx) => {
+      calls++
+      if (calls <= 3) return records.map(() => ({ kind: 'retry' as const, reason: 'pricing service down' }))
+      return echo(target)(records, ctx)
+    })
+    target = topics.out
+    await producer.send({ topic: topics.in, messages: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] })
+    await waitFor(() => out.messages.length >= 2, { what: 'output after retries' })
+    expect(out.messages.map((m) => m.value!.toString())).toEqual(['1', '2'])
+    expect(calls).toBeGreaterThanOrEqual(4)
+    expect(await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(/code="INFRA_DEPENDENCY"[^\n]* 3/)
+  })
+
+  it('isolates a record that makes the handler throw a bug: it goes to the dlq, the rest pass', async () => {
+    let target = ''
+    const { topics, out, dlq, producer } = await run(async (records, ctx) => {
+      if (records.some((r) => r.value?.toString() === 'boom')) throw new TypeError('cannot read boom')
+      return echo(target)(records, ctx)
+    })
+    target = topics.out
+    await producer.send({ topic: topics.in, messages: ['x', 'boom', 'y'].map((v) => ({ key: 'k', value: v })) })
+    await waitFor(() => out.messages.length >= 2 && dlq.messages.length >= 1, { what: 'output and dlq' })
+    expect(out.messages.map((m) => m.value!.toString())).toEqual(['x', 'y'])
+    const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
+    expect(letter).toMatchObject({ reason: 'handler_error', payload: 'boom', origin: { topic: topics.in } })
+    expect(letter.message).toContain('cannot read boom')
+  })
+
+  it('serves /healthz, /readyz and /metrics with throughput and lag', async () => {
+    let target = ''
+    const { topics, out, producer, worker } = await run(async (records, ctx) => echo(target)(records, ctx))
+    target = topics.out
+    await worker.runner.joined()
+    await producer.send({ topic: topics.in, messages: [{ key: 'k', value: 'v' }] })
+    await waitFor(() => out.messages.length >= 1, { what: 'output' })
+    const base = `http://127.0.0.1:${worker.httpPort()}`
+    const ready = await waitFor(async () => {
+      const r = await fetch(`${base}/readyz`)
+      return r.status === 200 && ((await r.json()) as { status: string })
+    }, { what: 'ready' })
+    expect(ready.status).toBe('ok')
+    expect((await fetch(`${base}/healthz`)).status).toBe(200)
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toMatch(new RegExp(`tradepulse_messages_in_total\\{topic="${topics.in}",worker="test"\\} 1`))
+    expect(metrics).toMatch(new RegExp(`tradepulse_messages_out_total\\{topic="${topics.out}",worker="test"\\} 1`))
+    expect(metrics).toMatch(/tradepulse_consumer_lag\{topic="[^"]+",partition="0",worker="test"\} 0/)
+    expect(metrics).toContain('tradepulse_batch_seconds_bucket')
+    expect((await fetch(`${base}/nope`)).status).toBe(404)
+    await worker.stop()
+    await worker.stop() // idempotent
+  })
+})
