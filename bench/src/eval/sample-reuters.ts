@@ -61,7 +61,23 @@ if (import.meta.main) {
   const supply = rows
     .filter((r) => !taken.has(r.line) && SUPPLY_POOL.test(r.headline))
     .sort((a, b) => order(a.line).localeCompare(order(b.line)))
-  const picked = [...first, ...supply.slice(0, 80)].sort((a, b) => a.line - b.line)
+  let picked = [...first, ...supply.slice(0, 80)].sort((a, b) => a.line - b.line)
+  if (process.argv.includes('--second')) {
+    // Second draw: rows outside the first, in a new hash order, 70 from the pool and 40 from the
+    // supply pool (outside the pool).
+    const had = new Set(picked.map((r) => r.line))
+    const order2 = (line: number) => createHash('sha1').update(`draw2:${line}`).digest('hex')
+    const left = rows.filter((r) => !had.has(r.line))
+    const a = left
+      .filter((r) => POOL.test(r.headline))
+      .sort((x, y) => order2(x.line).localeCompare(order2(y.line)))
+      .slice(0, 70)
+    const b = left
+      .filter((r) => !POOL.test(r.headline) && SUPPLY_POOL.test(r.headline))
+      .sort((x, y) => order2(x.line).localeCompare(order2(y.line)))
+      .slice(0, 40)
+    picked = [...a, ...b].sort((x, y) => x.line - y.line)
+  }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
   }

@@ -4,8 +4,9 @@ import type { App } from './app.ts'
 import type { BaseConfig } from './config.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
 import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
-import { type BatchRunner, createBatchRunner } from './kafka/batch-runner.ts'
-import { createKafka, createProducer, ensureTopics } from './kafka/kafka-client.ts'
+import type { Transport } from './bus/transport.ts'
+import type { BatchRunner } from './kafka/batch-runner.ts'
+import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
@@ -24,6 +25,8 @@ export type KafkaWorkerSpec = {
   healthChecks?: Record<string, HealthCheck>
   routes?: HttpRoute[]
   metrics?: Metrics
+  /** The bus; Kafka (from config) when absent. */
+  transport?: Transport
   /** Releases the worker's own resources (Redis, stores) after the consumer has drained and committed. */
   onStop?: () => Promise<void>
 }
@@ -34,13 +37,10 @@ export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefin
 export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   const { config, log } = spec
   const metrics = spec.metrics ?? createMetrics(spec.worker)
-  const kafka = createKafka(
-    { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` },
-    log,
-  )
-  const runner = createBatchRunner(
-    kafka,
-    createProducer(kafka),
+  const transport =
+    spec.transport ??
+    createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` }, log)
+  const runner = transport.createRunner(
     spec.handler,
     {
       worker: spec.worker,
@@ -76,14 +76,8 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
         port = await listen(server, config.HTTP_PORT ?? spec.defaultHttpPort, config.HTTP_HOST)
         log.info({ port, host: config.HTTP_HOST }, 'health and metrics listening')
         if (spec.ensureTopics?.length) {
-          const admin = kafka.admin()
-          await admin.connect()
-          try {
-            const created = await ensureTopics(admin, spec.ensureTopics)
-            if (created.length) log.info({ created }, 'created missing topics')
-          } finally {
-            await admin.disconnect()
-          }
+          const created = await transport.ensureTopics(spec.ensureTopics)
+          if (created.length) log.info({ created }, 'created missing topics')
         }
         await runner.start()
         log.info({ topics: spec.inputTopics }, `${spec.worker} started`)

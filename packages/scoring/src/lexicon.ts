@@ -5,6 +5,7 @@ import type { EventType } from '@tradepulse/contracts'
 import { COMMODITIES, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
+  CONTEXT_MARKERS,
   HEDGES,
   INERT,
   INTENSIFIERS,
@@ -69,6 +70,10 @@ export interface Entry {
   topicTariff: number
   topicSupply: number
   region: string | null
+  /** Context marker: factor on the field's trade and supply direction ("Factbox:" = overview). */
+  directionScale: number
+  /** Context marker: factor on the field's supply-chain relevance and direction (OPEC output policy). */
+  supplyScale: number
   /** Commodity ids; a name listed under several ids ("rare earth magnets") gives them all. */
   commodities: readonly string[] | null
   sector: string | null
@@ -116,6 +121,8 @@ function newEntry(key: string): Entry {
     topicTariff: 0,
     topicSupply: 0,
     region: null,
+    directionScale: 1,
+    supplyScale: 1,
     commodities: null,
     sector: null,
     company: null,
@@ -265,6 +272,14 @@ function buildLexicon(): Lexicon {
     eachForm(g.words, (f) => {
       const e = add(f)
       if (e && e.intens === 1) e.intens = g.factor
+    })
+  }
+  for (const c of CONTEXT_MARKERS) {
+    eachForm(c.words, (f) => {
+      const e = add(f)
+      if (!e) return
+      e.directionScale = Math.min(e.directionScale, c.direction)
+      e.supplyScale = Math.min(e.supplyScale, c.supplyChain)
     })
   }
   eachForm(CLAUSE_BREAKS, (f) => {

@@ -317,3 +317,39 @@ describe('uncertainty cues', () => {
     expect(r.explanation.some((c) => c.dimension === 'uncertainty')).toBe(false)
   })
 })
+
+describe('context, data and company-news cues', () => {
+  it('keeps an overview relevant but without direction', () => {
+    const r = score('Factbox: How the North American trade deal will affect autos')
+    expect(r.scores.tariff.label).toBe('neutral')
+    expect(r.explanation.some((c) => c.cue === 'context: factbox')).toBe(true)
+  })
+
+  it('reads factory-activity and inventory data as supply-chain neutral', () => {
+    expect(supply('U.S. factory activity contracts in March').label).toBe('neutral')
+    expect(supply('U.S. wholesale inventories revised lower').label).toBe('neutral')
+  })
+
+  it('treats OPEC output policy as not supply-chain news', () => {
+    expect(supply('Oil rises as OPEC+ complies with production cuts').label).toBeNull()
+  })
+
+  it('gives a frame noun after a trade target its direction', () => {
+    expect(tariff('Oil slumps on oversupply fears, trade talk concerns').label).toBe('negative')
+    expect(tariff('Stocks rise on trade deal hopes').label).toBe('positive')
+  })
+
+  it('does not bind a reported move across "on" to its cause', () => {
+    expect(market('Banks slump on Brexit fears').label).toBe('negative')
+  })
+
+  it('reads signed percentages and company events', () => {
+    expect(market('Intelsat -17.5% as regulator calls for auction').label).toBe('negative')
+    expect(market('Comtech +18.5% after Army order').label).toBe('positive')
+    expect(market('Shares of Unilever hit all-time high').label).toBe('positive')
+    expect(market('Kraft Heinz writes down $15 billion').label).toBe('negative')
+    expect(market('Standard Chartered to axe jobs').score).toBeLessThan(0)
+    expect(market('Apple announces $100 billion buyback').score).toBeGreaterThan(0)
+    expect(market('Broker cuts Tesco to sell from hold').label).toBe('negative')
+  })
+})

@@ -70,6 +70,8 @@ function numberEntry(pred: PredRole, key: string): Entry {
     topicTariff: 0,
     topicSupply: 0,
     region: null,
+    directionScale: 1,
+    supplyScale: 1,
     commodities: null,
     sector: null,
     company: null,
@@ -95,6 +97,9 @@ interface Accumulator {
   topic: Float64Array
   uncertainty: number
   threats: number
+  /** Context-marker factors of the field (see CONTEXT_MARKERS), applied once the field is matched. */
+  directionScale: number
+  supplyScale: number
 }
 
 function newAccumulator(): Accumulator {
@@ -106,6 +111,8 @@ function newAccumulator(): Accumulator {
     topic: new Float64Array(2),
     uncertainty: 0,
     threats: 0,
+    directionScale: 1,
+    supplyScale: 1,
   }
 }
 
@@ -120,6 +127,8 @@ function resetAccumulator(a: Accumulator): void {
   a.topic[1] = 0
   a.uncertainty = 0
   a.threats = 0
+  a.directionScale = 1
+  a.supplyScale = 1
 }
 
 function eventDirection(x: number): -1 | 0 | 1 {
@@ -479,6 +488,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         itBound[t] = 1
       }
     }
+    // A trade or supply target directly before an unbound frame noun is read through the frame
+    // (bound = 2: no bare weight of its own; see emit).
+    for (let k = 1; k < items; k++) {
+      const f = (itEntry[k] as Entry).target
+      if (!f || !f.frame || itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
+      const p = (itEntry[k - 1] as Entry).target
+      if (p && !p.frame && itBound[k - 1] === 0 && itPredOn[k - 1] === 0 && (p.tariff !== 0 || p.supply !== 0))
+        itBound[k - 1] = 2
+    }
   }
 
   function addCue(
@@ -573,6 +591,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const negFactor = negated ? -keep : 1
 
       if (e.region) pushUnique(regions, e.region)
+      if (e.directionScale < acc.directionScale || e.supplyScale < acc.supplyScale) {
+        acc.directionScale = Math.min(acc.directionScale, e.directionScale)
+        acc.supplyScale = Math.min(acc.supplyScale, e.supplyScale)
+        if (cues.length < RULES.maxCues) {
+          // Weight 0: the marker scales the field's trade and supply cues rather than adding one.
+          const dim = e.supplyScale < 1 ? 'supplyChain' : 'tariff'
+          cues.push({ dimension: dim, cue: `context: ${e.key}`, weight: 0, span: { field, start: s, end } })
+        }
+      }
       if (e.commodities) for (const c of e.commodities) pushUnique(commodities, c)
       if (e.sector) pushUnique(sectors, e.sector)
       if (e.company) pushUnique(companyIds, e.company)
@@ -637,6 +664,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       if (e.target && itBound[k] === 0) {
         const target = e.target
+        // "trade talk concerns", "supply worries", "deal hopes": an unbound frame noun right after a
+        // trade or supply target gives that target the frame's direction.
+        if (target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2) {
+          const pe = itEntry[k - 1] as Entry
+          const pt = pe.target as TargetRole
+          const dir = target.polarity * target.bare * 2 * intens * hedge * negFactor
+          const ps = tb.start[itS[k - 1] as number] as number
+          if (pt.tariff !== 0) addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+          if (pt.supply !== 0) addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+        }
         if (target.bare !== 0) {
           const dir = target.polarity * target.bare * intens * hedge * negFactor
           applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end)
@@ -660,6 +697,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     attachModifiers()
     bindPredicates()
     emit(acc, field)
+    if (acc.directionScale < 1 || acc.supplyScale < 1) {
+      // Overviews ("Factbox:") keep their relevance but lose most direction; OPEC output policy is
+      // not supply-chain news at all.
+      for (let d = T; d <= S; d++) {
+        const rel = d === S ? acc.supplyScale : 1
+        acc.sum[d] = (acc.sum[d] as number) * acc.directionScale * rel
+        acc.abs[d] = (acc.abs[d] as number) * rel
+        acc.threatAbs[d] = (acc.threatAbs[d] as number) * rel
+        acc.topic[d] = (acc.topic[d] as number) * rel
+      }
+    }
   }
 
   function combine(h: number, b: number, nb: number): number {

@@ -48,6 +48,14 @@ describe('tokenize', () => {
     expect(b.id[1]).toBe(LEXICON.notId)
   })
 
+  it('records an explicit sign on numbers, not on ranges or words', () => {
+    const b = createTokenBuffer()
+    tokenize('Intelsat -17.5% (+4%) 2019-2020 U.S.-5', LEXICON.vocab, LEXICON.notId, b)
+    const signs: number[] = []
+    for (let i = 0; i < b.count; i++) if (b.kind[i] === NUMBER) signs.push(b.sign[i] as number)
+    expect(signs).toEqual([-1, 1, 0, 0, 0])
+  })
+
   it('grows its buffer and keeps spans on the original text', () => {
     const text = 'Tariffs '.repeat(500)
     const b = createTokenBuffer(1)

@@ -236,12 +236,14 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       const t = push(b, NUMBER, s, i, UNKNOWN)
       b.num[t] = value
       b.percent[t] = 0
-      // "+4%", "(-17.5%)": a sign right before the digits, itself not inside a word or range.
+      // "+4%", "(-17.5%)": a sign right before the digits, after a space or bracket (not a range
+      // such as "2019-2020" or "U.S.-5").
       b.sign[t] = 0
       if (s > 0) {
         const sc = text.charCodeAt(s - 1)
-        const before = s > 1 ? lowerAt(text, s - 2) : 32
-        if ((sc === 43 || sc === 45) && !isLetter(before) && !isDigit(before)) b.sign[t] = sc === 43 ? 1 : -1
+        const before = s > 1 ? text.charCodeAt(s - 2) : 32
+        if ((sc === 43 || sc === 45) && (isSpace(before) || before === 40 || before === 91))
+          b.sign[t] = sc === 43 ? 1 : -1
       }
       if (i < n && lowerAt(text, i) === 37) {
         b.percent[t] = 1

@@ -14,9 +14,14 @@ import {
 } from '@tradepulse/indicators'
 import type { BatchHandler, Logger, Outcome, OutRecord } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
-import { applyAndReport } from './apply-contributions.ts'
+import { applyInRuns } from './apply-contributions.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
-import { createPublishThrottle, type KeyActivity, type PublishTrigger } from './publish-throttle.ts'
+import {
+  createPublishThrottle,
+  type KeyActivity,
+  type PublishThrottleOptions,
+  type PublishTrigger,
+} from './publish-throttle.ts'
 
 export type AggregatorDeps = {
   topics: TopicCatalogue
@@ -24,7 +29,9 @@ export type AggregatorDeps = {
   store: IndicatorStore
   log: Logger
   metrics: AggregatorMetrics
-  publish: { intervalMs: number; largeChange: number; shortLabel: string }
+  publish: PublishThrottleOptions
+  /** The store's grace period: rounds are applied in event-time runs no longer than this. */
+  graceMs: number
   /** Wall clock of the throttle. */
   clock?: Clock
 }
@@ -108,7 +115,7 @@ export function createAggregator(deps: AggregatorDeps) {
 
   const merger = createEventTimeMerger(async (round) => {
     const store = await activeStore()
-    await applyAndReport(store, round, { log, metrics: deps.metrics })
+    await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
     for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
   })
 

@@ -5,7 +5,43 @@ import type { AggregatorMetrics } from './aggregator-metrics.ts'
 const LATE_SAMPLE = 5
 
 /**
- * Applies one round to a store and accounts for it: applied and duplicate counts, and every late
+ * Cuts contributions into runs, in event-time order, each spanning at most `graceMs`.
+ *
+ * The store takes one applyBatch as one arrival: a contribution older than the batch's newest event
+ * minus the grace is late, even when nothing newer had been applied before. A live batch spans
+ * seconds, but a backlog batch (a restart, a rebuild) spans hours; applied whole, its older part would
+ * be late. Applied as runs in event-time order, each run is judged only against what came before it,
+ * as if the headlines had arrived one by one in order.
+ */
+export function eventTimeRuns(contributions: readonly Contribution[], graceMs: number): Contribution[][] {
+  if (contributions.length === 0) return []
+  const sorted = [...contributions].sort((a, b) => a.eventMs - b.eventMs)
+  const runs: Contribution[][] = []
+  let run: Contribution[] = []
+  let runStart = sorted[0]!.eventMs
+  for (const c of sorted) {
+    if (c.eventMs - runStart > graceMs) {
+      runs.push(run)
+      run = []
+      runStart = c.eventMs
+    }
+    run.push(c)
+  }
+  runs.push(run)
+  return runs
+}
+
+/** Applies contributions run by run (see eventTimeRuns), reporting each. */
+export async function applyInRuns(
+  store: IndicatorStore,
+  contributions: readonly Contribution[],
+  deps: { log: Logger; metrics: AggregatorMetrics; graceMs: number },
+): Promise<void> {
+  for (const run of eventTimeRuns(contributions, deps.graceMs)) await applyAndReport(store, run, deps)
+}
+
+/**
+ * Applies one batch to a store and accounts for it: applied and duplicate counts, and every late
  * contribution counted by dimension and logged at warn with a sample of its headlines (never silent).
  */
 export async function applyAndReport(

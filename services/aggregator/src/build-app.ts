@@ -35,9 +35,11 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger
     store,
     log,
     metrics: createAggregatorMetrics(metrics.registry),
+    graceMs: config.AGGREGATOR_GRACE_MS,
     publish: {
       intervalMs: config.AGGREGATOR_PUBLISH_INTERVAL_MS,
       largeChange: config.AGGREGATOR_PUBLISH_LARGE_CHANGE,
+      burstFactor: config.AGGREGATOR_PUBLISH_BURST_FACTOR,
       shortLabel: resolveIndicatorConfig(indicatorConfig).momentum.short,
     },
   })

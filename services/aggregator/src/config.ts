@@ -38,6 +38,11 @@ export const aggregatorConfigShape = {
     .describe(
       'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval',
     ),
+  AGGREGATOR_PUBLISH_BURST_FACTOR: z.coerce
+    .number()
+    .min(0)
+    .default(1)
+    .describe('headlines since the last update, as a multiple of the short window\'s volume (at least 10), that publish at once (0: off)'),
   AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
     .number()
     .int()

@@ -18,7 +18,7 @@ const update = (mean: number, volume: number): IndicatorUpdate => ({
 const one = (value: number, n = 1) => new Map([['k', { n, sumW: n, sumWX: n * value }]])
 
 describe('createPublishThrottle', () => {
-  const options = { intervalMs: 1_000, largeChange: 0.2, shortLabel: '1h' }
+  const options = { intervalMs: 1_000, largeChange: 0.2, burstFactor: 1, shortLabel: '1h' }
 
   it('publishes a key at most once per interval, and its last change on the trailing edge', () => {
     const t = createPublishThrottle(options)

@@ -10,6 +10,8 @@ export type PublishThrottleOptions = {
   intervalMs: number
   /** Estimated shift of the short mean (sentiment units) that publishes at once. */
   largeChange: number
+  /** Headlines since the last publish, as a multiple of the short window's volume (at least 10), that publish at once; 0: off. */
+  burstFactor: number
   /** Half-life label of IndicatorUpdate.mean (and, when present, volume window) the shift is judged on. */
   shortLabel: string
 }
@@ -33,7 +35,8 @@ const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
  * no Redis read; only the keys it picks are read back.
  *
  * A key publishes when its interval has passed since its last publish, or at once when the activity
- * since then is estimated to move the short mean by `largeChange` or to double the short-window volume.
+ * since then is estimated to move the short mean by `largeChange`, or is a burst (`burstFactor` times the
+ * short window's volume, 1 by default: the volume doubles within an interval).
  * Otherwise it is marked pending and the trailing edge (`due`) publishes it when the interval has passed,
  * so the last change of a key is never held back for more than one interval.
  *
@@ -46,7 +49,7 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
   function isLarge(e: Entry, p: KeyActivity): boolean {
     if (e.baseMean === undefined || e.baseVolume === undefined) return false
     const base = Math.max(1, e.baseVolume)
-    if (p.n >= Math.max(10, base)) return true
+    if (options.burstFactor > 0 && p.n >= Math.max(10, options.burstFactor * base)) return true
     if (p.sumW <= 0) return false
     // Moving the mean from m0 towards the batch's mean, weighted against what is already in the window.
     const shift = (Math.abs(p.sumWX / p.sumW - e.baseMean) * p.sumW) / (p.sumW + base)

@@ -4,7 +4,7 @@ import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
-import { applyAndReport } from './apply-contributions.ts'
+import { applyInRuns } from './apply-contributions.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 
 export type RebuildOptions = {
@@ -16,6 +16,8 @@ export type RebuildOptions = {
   /** The store in the live configuration: the rebuild writes to `store.withNamespace(namespace)`. */
   store: IndicatorStore
   log: Logger
+  /** The store's grace period (AGGREGATOR_GRACE_MS): the replay is applied in event-time runs no longer than this. */
+  graceMs: number
   /** The fresh namespace; default `r<now in base 36>`. It is cleared before the replay starts. */
   namespace?: string
   metrics?: AggregatorMetrics
@@ -55,8 +57,13 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  * 1. Replay headlines.scored from the offsets of `sinceMs` (admin.fetchTopicOffsetsByTimestamp, set as
  *    the starting offsets of a throwaway consumer group) into the fresh namespace. Nobody reads or
  *    writes it yet. Concurrent partition batches go through the same event-time merger as the live
- *    worker, so partitions replayed at different speeds do not make each other's headlines late;
- *    the grace is the live one, so the rebuilt values equal a clean live run's.
+ *    worker, so partitions replayed at different speeds do not make each other's headlines late, and
+ *    each merged round is applied in event-time runs no longer than the grace (eventTimeRuns), so a
+ *    replay batch spanning hours is judged as if its headlines had come one by one in order. The grace
+ *    is the live one: a headline is late in the rebuild only if it was late in event time anyway,
+ *    and the rebuilt values equal a clean in-order run's. (A larger grace would also absorb partition
+ *    skew, but it must then be the live worker's grace too, since dedup retention follows it; the
+ *    merge gives the same result without widening what counts as on time.)
  * 2. Catch up: capture the topic's end offsets, consume up to them, repeat until a pass leaves only
  *    a few records behind (the live stream's last few seconds).
  * 3. Switch: SET the active namespace. The live aggregator reads the active namespace at the start of
@@ -109,7 +116,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   let crashed: Error | undefined
 
   const merger = createEventTimeMerger((round) =>
-    retryRedis(() => applyAndReport(target, round, { log, metrics }), log),
+    retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
   )
   const chunk = options.chunkRecords ?? 2_000
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 << 20 })

@@ -1,15 +1,14 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import { normalizeError, TradepulseError } from '../errors.ts'
+import type { TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
-import { deadLetterRecord } from './dead-letter.ts'
+import { createBatchProcessor } from './batch-processor.ts'
 import {
   type BatchHandler,
   headersToStrings,
   type InRecord,
-  type Outcome,
   type OutRecord,
 } from './records.ts'
 
@@ -79,63 +78,15 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
 
-  async function handleWithIsolation(records: InRecord[]): Promise<Outcome[]> {
-    try {
-      return await handler(records, { signal: abort.signal })
-    } catch (raw) {
-      const err = normalizeError(raw)
-      if (err.retriable) throw err
-      // A bug triggered by some record: find it by handling one at a time, so the others still pass.
-      if (records.length === 1) {
-        log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
-        return [{ kind: 'dlq', reason: 'handler_error', message: err.message }]
-      }
-      const outcomes: Outcome[] = []
-      for (const r of records) outcomes.push(...(await handleWithIsolation([r])))
-      return outcomes
-    }
-  }
-
-  async function processChunk(records: InRecord[]): Promise<void> {
-    const started = process.hrtime.bigint()
-    const outcomes = await handleWithIsolation(records)
-    if (outcomes.length !== records.length) {
-      throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
-    }
-    const retryOutcome = outcomes.find((o) => o.kind === 'retry')
-    if (retryOutcome) {
-      // Nothing of this batch is produced or committed; the runner backs off and handles it again.
-      throw new TradepulseError('INFRA_DEPENDENCY', `handler asked to retry: ${retryOutcome.reason}`)
-    }
-    const out: OutRecord[] = []
-    const now = new Date()
-    outcomes.forEach((o, i) => {
-      const rec = records[i]!
-      if (o.kind === 'ok') {
-        if (o.out) out.push(...o.out)
-      } else if (o.kind === 'dlq') {
-        out.push(deadLetterRecord(cfg.dlqTopic, cfg.worker, rec, o.reason, o.message, now))
-      }
-    })
-    if (out.length > 0) await produceAll(producer, out)
-    // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
-    const counts = new Map<string, number>()
-    for (const o of outcomes) {
-      if (o.kind === 'retry') continue
-      const k = o.kind === 'ok' ? 'ok\u0000' : `${o.kind}\u0000${o.reason}`
-      counts.set(k, (counts.get(k) ?? 0) + 1)
-      if (o.kind === 'dlq') log.warn({ reason: o.reason, message: o.message }, 'record sent to the dlq')
-    }
-    for (const [k, n] of counts) {
-      const [outcome = '', reason = ''] = k.split('\u0000')
-      metrics.outcomes.inc({ outcome, reason }, n)
-      if (outcome === 'dlq') metrics.dlq.inc({ reason }, n)
-    }
-    const outCounts = new Map<string, number>()
-    for (const r of out) outCounts.set(r.topic, (outCounts.get(r.topic) ?? 0) + 1)
-    for (const [topic, n] of outCounts) metrics.messagesOut.inc({ topic }, n)
-    metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
-  }
+  const processChunk = createBatchProcessor({
+    handler,
+    worker: cfg.worker,
+    dlqTopic: cfg.dlqTopic,
+    log,
+    metrics,
+    signal: abort.signal,
+    produce: (out) => produceAll(producer, out),
+  })
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p

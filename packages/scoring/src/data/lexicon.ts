@@ -240,6 +240,7 @@ export const TARGETS = [
     events: { more: 'talks_progress', less: 'talks_breakdown' },
     words: [
       'trade talks',
+      'trade talk',
       'n trade negotiation',
       'n trade dialogue',
       'n trade summit',
@@ -264,7 +265,8 @@ export const TARGETS = [
   {
     id: 'trade_deal',
     polarity: 1,
-    bare: 0.45,
+    // A deal merely named ("how the trade deal will affect autos") is about trade without moving it.
+    bare: 0.1,
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: { bare: 'deal', more: 'deal', less: 'talks_breakdown' },
@@ -286,9 +288,6 @@ export const TARGETS = [
       'usmca pact',
       'new nafta',
       'n tariff deal',
-      'n trade truce',
-      'n tariff truce',
-      'n trade ceasefire',
       'n trade compromise',
       'n trade breakthrough',
     ],
@@ -301,6 +300,16 @@ export const TARGETS = [
     topic: { tariff: 0.4 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
     words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente'],
+  },
+  {
+    // A truce is itself a de-escalation, named or not.
+    id: 'trade_truce',
+    polarity: 1,
+    bare: 0.5,
+    dims: { tariff: 1 },
+    topic: { tariff: 1.2 },
+    events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
+    words: ['n trade truce', 'n tariff truce', 'n trade ceasefire'],
   },
   {
     id: 'exports',
@@ -775,6 +784,12 @@ export const TARGETS = [
       'n futures',
       'n commodity',
       'commodities',
+      // Inventory statistics: data, not a supply event (supply-chain topic below makes them neutral).
+      'wholesale inventories',
+      'n wholesale inventory',
+      'business inventories',
+      'n business inventory',
+      'retail inventories',
       'n deadline',
       'n tax',
       'taxes',
@@ -1472,6 +1487,10 @@ export const PREDICATES = [
       'v shift output',
       'v pressure',
       'v complicate',
+      'v picket',
+      'v strike at',
+      'v walk out at',
+      'v go on strike at',
     ],
   },
   {
@@ -1530,6 +1549,9 @@ export const PREDICATES = [
       'v supply',
       'v deliver',
       'v set up',
+      'completed',
+      'completes',
+      'completion',
     ],
   },
   {
@@ -2933,6 +2955,25 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
   ],
 ]
 
+/**
+ * Context markers: words that say what kind of text this is. `direction` scales the field's trade
+ * and supply direction (a factual overview is about its subject without moving it); `supplyChain`
+ * scales supply-chain relevance and direction (OPEC output policy is oil-market news, not a supply
+ * chain event).
+ */
+export const CONTEXT_MARKERS = [
+  {
+    direction: 0.25,
+    supplyChain: 1,
+    words: ['factbox', 'explainer', 'timeline', 'fact box', 'key facts', 'q&a', 'graphic', 'the facts'],
+  },
+  {
+    direction: 1,
+    supplyChain: 0,
+    words: ['opec', 'opec+', 'opec plus', 'non opec'],
+  },
+]
+
 /** Words that end a clause for binding and negation scope, like a comma would. */
 export const CLAUSE_BREAKS = [
   'as',
@@ -3288,6 +3329,30 @@ export const TOPICS = {
     ],
   ],
   supplyChain: [
+    // Factory-activity and inventory data: about supply conditions without moving them.
+    [
+      0.8,
+      [
+        'n factory activity',
+        'n manufacturing activity',
+        'n factory output',
+        'n manufacturing output',
+        'n industrial output',
+        'n industrial production',
+        'n factory order',
+        'n factory sector',
+        'n manufacturing sector',
+        'n factory growth',
+        'n manufacturing growth',
+        'pmi',
+        'ism',
+        'wholesale inventories',
+        'n wholesale inventory',
+        'business inventories',
+        'n business inventory',
+        'retail inventories',
+      ],
+    ],
     [
       1.2,
       [

@@ -1,0 +1,96 @@
+import type { TopicSpec } from '@tradepulse/contracts'
+import type { HealthStatus } from '../health.ts'
+import type { BatchRunner } from '../kafka/batch-runner.ts'
+import { createBatchProcessor } from '../kafka/batch-processor.ts'
+import type { InRecord } from '../kafka/records.ts'
+import { retry } from '../retry.ts'
+import type { MemoryBus } from './memory-bus.ts'
+import type { Transport } from './transport.ts'
+
+/**
+ * Workers over the in-memory bus, with the same contract as Kafka: a batch is handled, its output
+ * produced, and only then its offset committed; faults retry the same batch with backoff; a stopped
+ * runner leaves uncommitted records for the next one in its group.
+ */
+export function createMemoryTransport(bus: MemoryBus): Transport {
+  return {
+    kind: 'memory',
+    async ensureTopics(specs: TopicSpec[]) {
+      return specs.filter((s) => bus.createTopic(s.name, s.partitions)).map((s) => s.name)
+    },
+    createRunner(handler, cfg, log, metrics): BatchRunner {
+      const abort = new AbortController()
+      let running = false
+      let loop: Promise<void> | undefined
+      let state: { status: HealthStatus; detail?: string } = { status: 'ok' }
+      const process = createBatchProcessor({
+        handler,
+        worker: cfg.worker,
+        dlqTopic: cfg.dlqTopic,
+        log,
+        metrics,
+        signal: abort.signal,
+        produce: async (out) => bus.produce(out),
+      })
+
+      async function pass(): Promise<boolean> {
+        let worked = false
+        for (const topic of cfg.topics) {
+          for (let p = 0; p < bus.partitions(topic); p++) {
+            if (!running) return worked
+            const from = bus.committed(cfg.groupId, topic, p)
+            const stored = bus.read(topic, p, from, cfg.maxBatch)
+            if (stored.length === 0) continue
+            worked = true
+            metrics.messagesIn.inc({ topic }, stored.length)
+            const records: InRecord[] = stored.map((r) => ({ ...r, topic, partition: p, offset: String(r.offset) }))
+            const result = await retry(() => process(records), {
+              baseMs: cfg.retryBaseMs,
+              maxMs: cfg.retryMaxMs,
+              tickMs: 50,
+              shouldStop: () => !running,
+              onRetry: (err, attempt, delayMs) => {
+                state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+                metrics.retries.inc({ code: err.code })
+                log.warn({ err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
+              },
+            })
+            if (!result.ok) return worked
+            state = { status: 'ok' }
+            bus.commit(cfg.groupId, topic, p, stored[stored.length - 1]!.offset + 1)
+            metrics.lag.set({ topic, partition: String(p) }, bus.endOffset(topic, p) - (stored[stored.length - 1]!.offset + 1))
+          }
+        }
+        return worked
+      }
+
+      return {
+        async start() {
+          if (running) return
+          for (const t of cfg.topics) if (!bus.hasTopic(t)) throw new Error(`unknown topic ${t}: create it first`)
+          running = true
+          loop = (async () => {
+            while (running) {
+              try {
+                if (!(await pass())) await bus.waitForData(100)
+              } catch (err) {
+                // A bug in the handler's contract (not a record's fault): report it and keep the loop alive.
+                state = { status: 'failed', detail: (err as Error).message }
+                log.error({ err }, 'memory runner pass failed')
+                await new Promise((r) => setTimeout(r, cfg.retryMaxMs))
+              }
+            }
+          })()
+        },
+        async stop() {
+          running = false
+          abort.abort()
+          await loop
+        },
+        joined: async () => {},
+        health: async () =>
+          running ? { status: state.status, ready: state.status === 'ok', detail: state.detail } : { status: 'failed', ready: false, detail: 'not running' },
+      }
+    },
+  }
+}

@@ -1,0 +1,16 @@
+import type { TopicSpec } from '@tradepulse/contracts'
+import type { BatchRunner, BatchRunnerConfig } from '../kafka/batch-runner.ts'
+import type { BatchHandler } from '../kafka/records.ts'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+
+/**
+ * What a worker needs from a message bus: a runner that consumes its input with at-least-once
+ * delivery (commit after effects) and produces its output, and topic creation. Kafka in production,
+ * in memory for the embedded default; both pass one conformance suite.
+ */
+export type Transport = {
+  readonly kind: 'kafka' | 'memory'
+  createRunner(handler: BatchHandler, cfg: BatchRunnerConfig, log: Logger, metrics: Metrics): BatchRunner
+  ensureTopics(specs: TopicSpec[]): Promise<string[]>
+}

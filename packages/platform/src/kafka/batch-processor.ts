@@ -1,0 +1,82 @@
+import { normalizeError, TradepulseError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { deadLetterRecord } from './dead-letter.ts'
+import type { BatchHandler, InRecord, Outcome, OutRecord } from './records.ts'
+
+export type BatchProcessorDeps = {
+  handler: BatchHandler
+  worker: string
+  dlqTopic: string
+  log: Logger
+  metrics: Metrics
+  signal: AbortSignal
+  /** Produces records and resolves once every one is acknowledged. */
+  produce: (records: OutRecord[]) => Promise<void>
+}
+
+/**
+ * Handles one batch the same way on every bus: run the handler, turn outcomes into output and dlq
+ * records, produce them and wait for the acknowledgements, count. It resolves only when everything the
+ * batch caused is durable; the caller then commits. It throws on a fault to retry (nothing produced).
+ */
+export function createBatchProcessor(deps: BatchProcessorDeps): (records: InRecord[]) => Promise<void> {
+  const { handler, log, metrics } = deps
+
+  async function handleWithIsolation(records: InRecord[]): Promise<Outcome[]> {
+    try {
+      return await handler(records, { signal: deps.signal })
+    } catch (raw) {
+      const err = normalizeError(raw)
+      if (err.retriable) throw err
+      // A bug triggered by some record: find it by handling one at a time, so the others still pass.
+      if (records.length === 1) {
+        log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
+        return [{ kind: 'dlq', reason: 'handler_error', message: err.message }]
+      }
+      const outcomes: Outcome[] = []
+      for (const r of records) outcomes.push(...(await handleWithIsolation([r])))
+      return outcomes
+    }
+  }
+
+  return async (records) => {
+    const started = process.hrtime.bigint()
+    const outcomes = await handleWithIsolation(records)
+    if (outcomes.length !== records.length) {
+      throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
+    }
+    const retryOutcome = outcomes.find((o) => o.kind === 'retry')
+    if (retryOutcome) {
+      // Nothing of this batch is produced or committed; the runner backs off and handles it again.
+      throw new TradepulseError('INFRA_DEPENDENCY', `handler asked to retry: ${retryOutcome.reason}`)
+    }
+    const out: OutRecord[] = []
+    const now = new Date()
+    outcomes.forEach((o, i) => {
+      if (o.kind === 'ok') {
+        if (o.out) out.push(...o.out)
+      } else if (o.kind === 'dlq') {
+        out.push(deadLetterRecord(deps.dlqTopic, deps.worker, records[i]!, o.reason, o.message, now))
+      }
+    })
+    if (out.length > 0) await deps.produce(out)
+    // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
+    const counts = new Map<string, number>()
+    for (const o of outcomes) {
+      if (o.kind === 'retry') continue
+      const k = o.kind === 'ok' ? 'ok\u0000' : `${o.kind}\u0000${o.reason}`
+      counts.set(k, (counts.get(k) ?? 0) + 1)
+      if (o.kind === 'dlq') log.warn({ reason: o.reason, message: o.message }, 'record sent to the dlq')
+    }
+    for (const [k, n] of counts) {
+      const [outcome = '', reason = ''] = k.split('\u0000')
+      metrics.outcomes.inc({ outcome, reason }, n)
+      if (outcome === 'dlq') metrics.dlq.inc({ reason }, n)
+    }
+    const outCounts = new Map<string, number>()
+    for (const r of out) outCounts.set(r.topic, (outCounts.get(r.topic) ?? 0) + 1)
+    for (const [topic, n] of outCounts) metrics.messagesOut.inc({ topic }, n)
+    metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
+  }
+}

@@ -1,0 +1,24 @@
+import type { TopicSpec } from '@tradepulse/contracts'
+import type { Transport } from '../bus/transport.ts'
+import type { Logger } from '../logger.ts'
+import { createBatchRunner } from './batch-runner.ts'
+import { createKafka, createProducer, ensureTopics, type KafkaClientConfig } from './kafka-client.ts'
+
+/** The Kafka transport: one client per worker, one idempotent producer per runner. */
+export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Transport {
+  const kafka = createKafka(cfg, log)
+  return {
+    kind: 'kafka',
+    createRunner: (handler, runnerCfg, runnerLog, metrics) =>
+      createBatchRunner(kafka, createProducer(kafka), handler, runnerCfg, runnerLog, metrics),
+    async ensureTopics(specs: TopicSpec[]) {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        return await ensureTopics(admin, specs)
+      } finally {
+        await admin.disconnect()
+      }
+    },
+  }
+}

@@ -1,0 +1,297 @@
+import {
+  createTopicCatalogue,
+  type DeadLetter,
+  IndicatorUpdate,
+  listTopics,
+  type ScoredHeadline,
+} from '@tradepulse/contracts'
+import { contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
+import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import {
+  collectTopic,
+  createTopics,
+  randomName,
+  testInfra,
+  testKafka,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { buildAggregatorApp } from './build-app.ts'
+import { AggregatorConfig, indicatorOverrides } from './config.ts'
+import { rebuildIndicators } from './rebuild.ts'
+import {
+  compareStores,
+  doubledAndShuffled,
+  HOUR_MS,
+  MIN_MS,
+  scoredSeries,
+  seededRandom,
+  targetsOf,
+} from './scored-fixtures.ts'
+
+const silent = createLogger({ level: 'silent' })
+const T0 = Date.UTC(2025, 5, 2, 8)
+
+/** Offsets the group has committed, summed, against the topic's end offsets. */
+export async function committedAtEnd(brokers: string[], groupId: string, topic: string): Promise<boolean> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    const ends = await admin.fetchTopicOffsets(topic)
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    return ends.every((e) => {
+      const c = committed?.partitions.find((p) => p.partition === e.partition)
+      return Number(c?.offset ?? -1) >= Number(e.high)
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+async function produceHeadlines(producer: Producer, topic: string, headlines: readonly ScoredHeadline[]) {
+  for (let i = 0; i < headlines.length; i += 500) {
+    await producer.send({
+      topic,
+      messages: headlines.slice(i, i + 500).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+  }
+}
+
+describe('aggregator worker on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let keyPrefix: string
+  let producer: Producer
+  let redis: Redis
+  let cleanups: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('agg')}.`
+    keyPrefix = prefix.replace(/\W/g, '_')
+    cleanups = []
+    producer = await testProducer(kafkaBrokers)
+    redis = new Redis(redisUrl)
+    cleanups.push(
+      () => producer.disconnect(),
+      async () => {
+        const keys = await redis.keys(`${keyPrefix}*`)
+        if (keys.length) await redis.unlink(...keys)
+        await redis.quit()
+      },
+    )
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+  })
+
+  async function setup(partitions: number) {
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.dlq.name ? 1 : partitions })),
+    )
+    return topics
+  }
+
+  function env(extra: Record<string, string> = {}) {
+    return {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      ...extra,
+    }
+  }
+
+  async function startAggregator(extra: Record<string, string> = {}) {
+    const config = loadConfig(AggregatorConfig, env(extra))
+    const app = buildAggregatorApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    await app.start()
+    const store = createRedisIndicatorStore(redis, {
+      prefix: keyPrefix,
+      config: indicatorOverrides(config),
+    })
+    return { app, config, store }
+  }
+
+  /** The clean in-order run: the same headlines applied in event-time order to a store of their own. */
+  async function cleanRun(headlines: readonly ScoredHeadline[], graceMs: number): Promise<IndicatorStore> {
+    const ref = createRedisIndicatorStore(redis, {
+      prefix: `${keyPrefix}ref`,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: graceMs }),
+    })
+    for (let i = 0; i < headlines.length; i += 20) {
+      const r = await ref.applyBatch(headlines.slice(i, i + 20).flatMap(contributionsOf))
+      expect(r.late).toBe(0)
+    }
+    return ref
+  }
+
+  const activeStore = async (store: IndicatorStore) =>
+    store.withNamespace((await store.activeNamespace()) ?? store.namespace)
+
+  it('gives the values of a clean in-order run when every headline comes twice, shuffled within the grace', async () => {
+    const topics = await setup(1) // one partition: the order produced is the order applied
+    const series = scoredSeries(1_500, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 11 })
+    const stream = doubledAndShuffled(series, seededRandom(12))
+    expect(stream).toHaveLength(3_000)
+    await produceHeadlines(producer, topics.scored.name, stream)
+    const { app, store } = await startAggregator({ KAFKA_MAX_BATCH: '150' })
+    await waitFor(() => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name), {
+      timeoutMs: 60_000,
+      what: 'all scored headlines committed',
+    })
+    const ref = await cleanRun(series, 600_000)
+    const targets = targetsOf(series)
+    expect(targets.length).toBeGreaterThan(40)
+    for (const asOf of [T0 + 3 * HOUR_MS, T0 + 3 * HOUR_MS + 7 * MIN_MS]) {
+      expect(await compareStores(ref, store, targets, asOf)).toEqual([])
+    }
+    const metrics = await app.metrics.registry.metrics()
+    expect(metrics).not.toMatch(/tradepulse_indicator_late_total\{/)
+    const dup = /tradepulse_indicator_duplicates_total\{[^}]*\} (\d+)/.exec(metrics)
+    expect(Number(dup?.[1])).toBe(series.flatMap(contributionsOf).length)
+  })
+
+  it('publishes throttled updates keyed by indicator key, the last one of each key current', async () => {
+    const topics = await setup(2)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    // Large-change publishing off, so the interval alone decides.
+    const { app, store } = await startAggregator({
+      AGGREGATOR_PUBLISH_INTERVAL_MS: '1000',
+      AGGREGATOR_PUBLISH_LARGE_CHANGE: '1000',
+      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+    })
+    await app.runner.joined()
+    const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 3 })
+    const started = Date.now()
+    for (let i = 0; i < series.length; i += 30) {
+      await produceHeadlines(producer, topics.scored.name, series.slice(i, i + 30))
+      await new Promise((r) => setTimeout(r, 150)) // a steady stream over ~3 s, many batches
+    }
+    await waitFor(() => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name), {
+      what: 'all committed',
+    })
+    const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
+    const targets = targetsOf(series)
+    // The trailing edge brings every key's final state onto the topic within an interval.
+    const finalOf = async () => {
+      const last = new Map<string, IndicatorUpdate>()
+      for (const m of updates.messages) last.set(m.key!, IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+      for (const t of targets) {
+        const current = await store.get(t.dimension, t.scope, asOf)
+        const published = last.get(current!.key)
+        if (published?.count !== current!.count || published.asOf !== new Date(asOf).toISOString()) return false
+        expect(published.mean).toEqual(current!.mean)
+      }
+      return true
+    }
+    await waitFor(finalOf, { what: 'final updates on the topic', timeoutMs: 10_000 })
+    const elapsedS = (Date.now() - started) / 1_000
+
+    const byKey = new Map<string, number[]>()
+    for (const m of updates.messages) {
+      const u = IndicatorUpdate.parse(JSON.parse(m.value!.toString()))
+      expect(m.key).toBe(u.key)
+      byKey.set(u.key, [...(byKey.get(u.key) ?? []), m.timestamp])
+    }
+    expect([...byKey.keys()].sort()).toEqual(targets.map((t) => `${t.dimension}|${t.scope.kind}:${t.scope.id}`).sort())
+    for (const [key, times] of byKey) {
+      // Producer timestamps; a little slack for the time between the decision and the send.
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)
+      expect(times.length, key).toBeLessThanOrEqual(Math.ceil(elapsedS) + 2)
+    }
+  })
+
+  it('sends an invalid scored headline to the dlq with its reason and applies the rest', async () => {
+    const topics = await setup(1)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    const { store } = await startAggregator()
+    const [good] = scoredSeries(1, { startMs: T0, spanMs: MIN_MS })
+    const { scores: _scores, ...noScores } = good!
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [
+        { value: '{"id": "truncated' },
+        { value: JSON.stringify(noScores) },
+        { value: JSON.stringify({ ...good!, publishedAt: 'yesterday' }) },
+        { value: JSON.stringify(good) },
+      ],
+    })
+    await waitFor(() => dlq.messages.length >= 3, { what: 'three dead letters' })
+    const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+    expect(letters.map((l) => l.reason)).toEqual(['invalid_json', 'schema_invalid', 'schema_invalid'])
+    expect(letters[1]!.message).toMatch(/scores/)
+    expect(letters[2]!.message).toMatch(/publishedAt/)
+    for (const l of letters) expect(l.origin.topic).toBe(topics.scored.name)
+    await waitFor(() => store.get('market', { kind: 'global', id: 'all' }, Date.parse(good!.publishedAt)), {
+      what: 'the valid headline applied',
+    })
+  })
+
+  it('rebuilds a wiped namespace from Kafka, also while the live aggregator keeps applying', async () => {
+    const topics = await setup(3)
+    const GRACE = String(4 * HOUR_MS) // three partitions: no lateness from partition skew in this test
+    const series = scoredSeries(2_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 21 })
+    const first = series.slice(0, 1_000)
+    const second = series.slice(1_000)
+    const since = Date.now() - 1_000
+    await produceHeadlines(producer, topics.scored.name, first)
+    const { store, config } = await startAggregator({ AGGREGATOR_GRACE_MS: GRACE })
+    const committed = () => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name)
+    await waitFor(committed, { what: 'first half committed' })
+    const asOf = T0 + 3 * HOUR_MS
+    const refFirst = await cleanRun(first, config.AGGREGATOR_GRACE_MS)
+    expect(await compareStores(refFirst, store, targetsOf(first), asOf)).toEqual([])
+
+    // Wipe, then rebuild with nothing else going on.
+    expect(await store.clear()).toBeGreaterThan(0)
+    expect(await store.get('market', { kind: 'global', id: 'all' }, asOf)).toBeUndefined()
+    const r1 = await rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic: topics.scored.name,
+      sinceMs: since,
+      store,
+      log: silent,
+      graceMs: config.AGGREGATOR_GRACE_MS,
+    })
+    expect(r1).toMatchObject({ previous: 'v1', records: 1_000, headlines: 1_000, invalid: 0 })
+    expect(await store.activeNamespace()).toBe(r1.namespace)
+    expect(await compareStores(refFirst, await activeStore(store), targetsOf(first), asOf)).toEqual([])
+
+    // Again, while the second half streams in to the live worker.
+    const streaming = (async () => {
+      for (let i = 0; i < second.length; i += 50) {
+        await produceHeadlines(producer, topics.scored.name, second.slice(i, i + 50))
+        await new Promise((r) => setTimeout(r, 40))
+      }
+    })()
+    const r2 = await rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic: topics.scored.name,
+      sinceMs: since,
+      store,
+      log: silent,
+      graceMs: config.AGGREGATOR_GRACE_MS,
+      namespace: `${r1.namespace}b`,
+    })
+    await streaming
+    await waitFor(committed, { what: 'second half committed' })
+    expect(await store.activeNamespace()).toBe(r2.namespace)
+    expect(r2.previous).toBe(r1.namespace)
+    const ref = await cleanRun(series, config.AGGREGATOR_GRACE_MS)
+    expect(await compareStores(ref, store.withNamespace(r2.namespace), targetsOf(series), asOf)).toEqual([])
+    expect(await redis.keys(`${keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
+  })
+})
