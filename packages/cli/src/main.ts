@@ -2,9 +2,16 @@
 // `tradepulse`: the command line. Each command lives in commands/<name>.ts and registers itself here.
 import { exitOnFatal } from '@tradepulse/platform'
 import { Command } from 'commander'
+import { registerReplay } from './commands/replay.ts'
 import { registerScore } from './commands/score.ts'
 import { registerStart } from './commands/start.ts'
 import { registerTopics } from './commands/topics.ts'
+
+// A closed pipe (`tradepulse topics list | head`) is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+  throw err
+})
 
 const program = new Command()
   .name('tradepulse')
@@ -12,6 +19,7 @@ const program = new Command()
   .showHelpAfterError()
 registerStart(program)
 registerScore(program)
+registerReplay(program)
 registerTopics(program)
 
 try {

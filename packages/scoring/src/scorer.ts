@@ -79,7 +79,12 @@ function numberEntry(pred: PredRole, key: string): Entry {
 }
 const NUM_UP_ENTRY = numberEntry(NUM_UP, 'figure up (to x from y)')
 /** "+4%", "-17.5%": a signed change carries market tone of its own. */
-const PCT_UP_ENTRY: Entry = { ...numberEntry(NUM_UP, 'signed change up'), pred: null, tone: 0.5, hasTone: true }
+const PCT_UP_ENTRY: Entry = {
+  ...numberEntry(NUM_UP, 'signed change up'),
+  pred: null,
+  tone: 0.5,
+  hasTone: true,
+}
 const PCT_DOWN_ENTRY: Entry = { ...PCT_UP_ENTRY, key: 'signed change down', tone: -0.5 }
 const NUM_DOWN_ENTRY = numberEntry(NUM_DOWN, 'figure down (to x from y)')
 
@@ -492,9 +497,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // (bound = 2: no bare weight of its own; see emit).
     for (let k = 1; k < items; k++) {
       const f = (itEntry[k] as Entry).target
-      if (!f || !f.frame || itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
+      if (!f?.frame || itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
       const p = (itEntry[k - 1] as Entry).target
-      if (p && !p.frame && itBound[k - 1] === 0 && itPredOn[k - 1] === 0 && (p.tariff !== 0 || p.supply !== 0))
+      if (
+        p &&
+        !p.frame &&
+        itBound[k - 1] === 0 &&
+        itPredOn[k - 1] === 0 &&
+        (p.tariff !== 0 || p.supply !== 0)
+      )
         itBound[k - 1] = 2
     }
   }
@@ -671,8 +682,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const pt = pe.target as TargetRole
           const dir = target.polarity * target.bare * 2 * intens * hedge * negFactor
           const ps = tb.start[itS[k - 1] as number] as number
-          if (pt.tariff !== 0) addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
-          if (pt.supply !== 0) addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+          if (pt.tariff !== 0)
+            addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+          if (pt.supply !== 0)
+            addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
         }
         if (target.bare !== 0) {
           const dir = target.polarity * target.bare * intens * hedge * negFactor

@@ -12,7 +12,6 @@ import {
   createTopics,
   randomName,
   testInfra,
-  testKafka,
   testProducer,
   waitFor,
 } from '@tradepulse/testing'
@@ -25,8 +24,10 @@ import { rebuildIndicators } from './rebuild.ts'
 import {
   compareStores,
   doubledAndShuffled,
+  groupProgress,
   HOUR_MS,
   MIN_MS,
+  produceScored,
   scoredSeries,
   seededRandom,
   targetsOf,
@@ -34,31 +35,6 @@ import {
 
 const silent = createLogger({ level: 'silent' })
 const T0 = Date.UTC(2025, 5, 2, 8)
-
-/** Offsets the group has committed, summed, against the topic's end offsets. */
-export async function committedAtEnd(brokers: string[], groupId: string, topic: string): Promise<boolean> {
-  const admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
-    const ends = await admin.fetchTopicOffsets(topic)
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return ends.every((e) => {
-      const c = committed?.partitions.find((p) => p.partition === e.partition)
-      return Number(c?.offset ?? -1) >= Number(e.high)
-    })
-  } finally {
-    await admin.disconnect()
-  }
-}
-
-async function produceHeadlines(producer: Producer, topic: string, headlines: readonly ScoredHeadline[]) {
-  for (let i = 0; i < headlines.length; i += 500) {
-    await producer.send({
-      topic,
-      messages: headlines.slice(i, i + 500).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
-    })
-  }
-}
 
 describe('aggregator worker on Kafka and Redis', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
@@ -136,6 +112,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     return ref
   }
 
+  const progressAtEnd = async (topic: string) =>
+    (await groupProgress(kafkaBrokers, `${prefix}aggregator`, topic)).atEnd
+
   const activeStore = async (store: IndicatorStore) =>
     store.withNamespace((await store.activeNamespace()) ?? store.namespace)
 
@@ -144,9 +123,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(1_500, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 11 })
     const stream = doubledAndShuffled(series, seededRandom(12))
     expect(stream).toHaveLength(3_000)
-    await produceHeadlines(producer, topics.scored.name, stream)
+    await produceScored(producer, topics.scored.name, stream)
     const { app, store } = await startAggregator({ KAFKA_MAX_BATCH: '150' })
-    await waitFor(() => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name), {
+    await waitFor(() => progressAtEnd(topics.scored.name), {
       timeoutMs: 60_000,
       what: 'all scored headlines committed',
     })
@@ -176,10 +155,10 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 3 })
     const started = Date.now()
     for (let i = 0; i < series.length; i += 30) {
-      await produceHeadlines(producer, topics.scored.name, series.slice(i, i + 30))
+      await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
       await new Promise((r) => setTimeout(r, 150)) // a steady stream over ~3 s, many batches
     }
-    await waitFor(() => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name), {
+    await waitFor(() => progressAtEnd(topics.scored.name), {
       what: 'all committed',
     })
     const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
@@ -247,9 +226,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const first = series.slice(0, 1_000)
     const second = series.slice(1_000)
     const since = Date.now() - 1_000
-    await produceHeadlines(producer, topics.scored.name, first)
+    await produceScored(producer, topics.scored.name, first)
     const { store, config } = await startAggregator({ AGGREGATOR_GRACE_MS: GRACE })
-    const committed = () => committedAtEnd(kafkaBrokers, `${prefix}aggregator`, topics.scored.name)
+    const committed = () => progressAtEnd(topics.scored.name)
     await waitFor(committed, { what: 'first half committed' })
     const asOf = T0 + 3 * HOUR_MS
     const refFirst = await cleanRun(first, config.AGGREGATOR_GRACE_MS)
@@ -273,7 +252,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     // Again, while the second half streams in to the live worker.
     const streaming = (async () => {
       for (let i = 0; i < second.length; i += 50) {
-        await produceHeadlines(producer, topics.scored.name, second.slice(i, i + 50))
+        await produceScored(producer, topics.scored.name, second.slice(i, i + 50))
         await new Promise((r) => setTimeout(r, 40))
       }
     })()

@@ -1,6 +1,7 @@
 // Test and benchmark fixtures (`@tradepulse/aggregator/fixtures`): scored headlines with controlled
 // event times and entities, deterministic from a seed. Not part of the worker.
 import type { ScoredHeadline, SentimentLabel } from '@tradepulse/contracts'
+import { Kafka, logLevel, type Producer } from 'kafkajs'
 import {
   contributionsOf,
   type IndicatorStore,
@@ -136,4 +137,56 @@ export async function compareStores(
       problems.push(`${what} volume: ${JSON.stringify(ra.volume)} vs ${JSON.stringify(rb.volume)}`)
   }
   return problems
+}
+
+/** A consumer group's committed offsets and the topic's end offsets, each summed over partitions. */
+export async function groupProgress(
+  brokers: string[],
+  groupId: string,
+  topic: string,
+): Promise<{ committed: number; end: number; atEnd: boolean }> {
+  const admin = new Kafka({ clientId: 'fixtures-progress', brokers, logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const ends = await admin.fetchTopicOffsets(topic)
+    const [group] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    let committed = 0
+    let end = 0
+    let atEnd = true
+    for (const e of ends) {
+      const c = Math.max(0, Number(group?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1))
+      committed += c
+      end += Number(e.high)
+      if (c < Number(e.high)) atEnd = false
+    }
+    return { committed, end, atEnd }
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Produces scored headlines keyed by id, in order, 500 to a request. */
+export async function produceScored(producer: Producer, topic: string, headlines: readonly ScoredHeadline[]) {
+  for (let i = 0; i < headlines.length; i += 500) {
+    await producer.send({
+      topic,
+      messages: headlines.slice(i, i + 500).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+  }
+}
+
+/** The clean in-order run: headlines applied in the order given, `perBatch` at a time. */
+export async function applyInOrder(
+  store: IndicatorStore,
+  headlines: readonly ScoredHeadline[],
+  perBatch = 20,
+): Promise<{ applied: number; duplicates: number; late: number }> {
+  const total = { applied: 0, duplicates: 0, late: 0 }
+  for (let i = 0; i < headlines.length; i += perBatch) {
+    const r = await store.applyBatch(headlines.slice(i, i + perBatch).flatMap(contributionsOf))
+    total.applied += r.applied
+    total.duplicates += r.duplicates
+    total.late += r.late
+  }
+  return total
 }

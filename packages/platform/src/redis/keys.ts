@@ -20,6 +20,15 @@ export function createKeys(prefix: string) {
   return {
     /** Ingest's dedup claim for one headline id; the tag is the id's shard. */
     dedup: (headlineId: string) => `${prefix}:dedup:{d${dedupShard(headlineId)}}:${headlineId}`,
+    /**
+     * The alerter's cooldown for one alert stream (packages/alerting cooldownKey: rule|dimension|scope|side):
+     * the event time and id of the last alert sent on it. Tagged by the stream, like alertSent.
+     */
+    alertCooldown: (stream: string) => `${prefix}:alert:cd:{${stream}}`,
+    /** The alerter's dedup mark of one alert id ("p" claimed, "s" sent); same tag as its stream's cooldown. */
+    alertSent: (stream: string, alertId: string) => `${prefix}:alert:sent:{${stream}}:${alertId}`,
+    /** Hash of the alerter's hysteresis entries of one indicator (IndicatorUpdate.key), field = hysteresisKey. */
+    alertHysteresis: (indicatorKey: string) => `${prefix}:alert:hys:{${indicatorKey}}`,
   }
 }
 export type Keys = ReturnType<typeof createKeys>

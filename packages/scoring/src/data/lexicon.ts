@@ -2717,10 +2717,7 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
       'v warn on sales',
     ],
   ],
-  [
-    0.25,
-    ['v affirm', 'v reaffirm', 'v surpass', 'v settle lawsuit', 'v settle case', 'v settle dispute'],
-  ],
+  [0.25, ['v affirm', 'v reaffirm', 'v surpass', 'v settle lawsuit', 'v settle case', 'v settle dispute']],
   // Company news written for this project: analyst calls, results adjectives, legal and governance
   // trouble, capital raising. Values are the tone a reader gives the headline on its own.
   [
@@ -2887,7 +2884,17 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
   ],
   [
     0.2,
-    ['steady', 'v steady', 'v stabilise', 'v stabilize', 'n ipo', 'n listing', 'v float', 'n spin off', 'n spinoff'],
+    [
+      'steady',
+      'v steady',
+      'v stabilise',
+      'v stabilize',
+      'n ipo',
+      'n listing',
+      'v float',
+      'n spin off',
+      'n spinoff',
+    ],
   ],
   [
     -0.35,

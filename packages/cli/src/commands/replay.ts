@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs'
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { BaseConfig, createKafka, createLogger, createProducer, loadConfig, produceAll, type OutRecord } from '@tradepulse/platform'
+import { Presets, SingleBar } from 'cli-progress'
+import type { Command } from 'commander'
+import { readReplayRows } from '../replay/read-rows.ts'
+
+type ReplayOptions = { rate: string; limit?: string; source?: string; batch: string }
+
+export type ReplaySummary = { produced: number; skipped: number; skippedLines: number[]; seconds: number }
+
+/** Produces a file's rows to headlines.raw at a rate (or as fast as it can), reporting bad rows by line. */
+export async function replayFile(
+  file: string,
+  opts: { ratePerS: number | 'max'; limit?: number; source?: string; batch: number },
+  sink: (records: OutRecord[]) => Promise<void>,
+  topic: string,
+  progress: (produced: number, skipped: number) => void = () => {},
+): Promise<ReplaySummary> {
+  const started = Date.now()
+  const summary: ReplaySummary = { produced: 0, skipped: 0, skippedLines: [], seconds: 0 }
+  let pending: OutRecord[] = []
+  const flush = async () => {
+    if (pending.length === 0) return
+    await sink(pending)
+    summary.produced += pending.length
+    pending = []
+    progress(summary.produced, summary.skipped)
+    if (opts.ratePerS !== 'max') {
+      // Paced against the start, so the rate holds over the run whatever one send costs.
+      const due = started + (summary.produced / opts.ratePerS) * 1_000
+      const wait = due - Date.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+  const batch = opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
+  for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
+    if (opts.limit !== undefined && summary.produced + pending.length >= opts.limit) break
+    if ('error' in row) {
+      summary.skipped++
+      summary.skippedLines.push(row.line)
+      process.stderr.write(`${file}:${row.line}: skipped: ${row.error}\n`)
+      continue
+    }
+    const id = typeof row.raw.id === 'string' ? row.raw.id : null
+    pending.push({ topic, key: id, value: JSON.stringify(row.raw) })
+    if (pending.length >= batch) await flush()
+  }
+  await flush()
+  summary.seconds = (Date.now() - started) / 1_000
+  return summary
+}
+
+export function registerReplay(program: Command): void {
+  program
+    .command('replay')
+    .description('produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max)')
+    .argument('<file>', 'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines')
+    .option('--rate <n>', 'headlines per second, or "max"', 'max')
+    .option('--limit <n>', 'stop after this many headlines')
+    .option('--source <name>', 'source to stamp on CSV rows')
+    .option('--batch <n>', 'records per produce request', '500')
+    .action(async (file: string, opts: ReplayOptions) => {
+      if (!existsSync(file)) throw new Error(`replay: no such file ${file}`)
+      const rate = opts.rate === 'max' ? 'max' : Number(opts.rate)
+      if (rate !== 'max' && !(rate > 0)) throw new Error(`replay: --rate must be a positive number or "max", got ${opts.rate}`)
+      const limit = opts.limit === undefined ? undefined : Number(opts.limit)
+      const config = loadConfig(BaseConfig, process.env)
+      const log = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+      const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
+      const producer = createProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-replay' }, log))
+      await producer.connect()
+      const tty = Boolean(process.stderr.isTTY)
+      const bar = tty ? new SingleBar({ format: 'replay {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, Presets.shades_classic) : undefined
+      bar?.start(limit ?? 0, 0, { rate: 0, skipped: 0 })
+      const t0 = Date.now()
+      let lastLine = 0
+      try {
+        const summary = await replayFile(
+          file,
+          { ratePerS: rate, batch: Number(opts.batch), ...(limit !== undefined ? { limit } : {}), ...(opts.source ? { source: opts.source } : {}) },
+          (records) => produceAll(producer, records),
+          topic,
+          (produced, skipped) => {
+            const perS = Math.round(produced / Math.max(0.001, (Date.now() - t0) / 1_000))
+            if (bar) {
+              if (limit === undefined) bar.setTotal(Math.max(produced, 1))
+              bar.update(produced, { rate: perS, skipped })
+            } else if (Date.now() - lastLine > 2_000) {
+              lastLine = Date.now()
+              process.stderr.write(`replay: ${produced} produced, ${skipped} skipped, ${perS}/s\n`)
+            }
+          },
+        )
+        bar?.stop()
+        process.stderr.write(
+          `replay: ${summary.produced} produced to ${topic}, ${summary.skipped} bad row(s) skipped${summary.skipped ? ` (lines ${summary.skippedLines.slice(0, 20).join(', ')}${summary.skipped > 20 ? ', …' : ''})` : ''}, ${summary.seconds.toFixed(1)} s\n`,
+        )
+      } finally {
+        bar?.stop()
+        await producer.disconnect()
+      }
+    })
+}

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto'
+import type { Alert } from '@tradepulse/contracts'
+import type { OutRecord } from '@tradepulse/platform'
+
+export const ALERT_CE_TYPE = 'dev.tradepulse.alert.v1'
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+/** The incoming trace context when it is a valid W3C traceparent, else a new sampled trace. */
+export function traceparentFor(incoming: string | undefined): string {
+  if (incoming && TRACEPARENT.test(incoming)) return incoming
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+}
+
+/** Scope as a record key: one scope's alerts land on one partition, so they stay in order. */
+export const scopeKey = (alert: Pick<Alert, 'scope'>) => `${alert.scope.kind}:${alert.scope.id}`
+
+/** CloudEvents 1.0 in Kafka binary mode: attributes as `ce_` headers, the alert JSON as the value. */
+export function alertHeaders(alert: Alert, traceparent: string): Record<string, string> {
+  return {
+    ce_specversion: '1.0',
+    ce_id: alert.id,
+    ce_type: ALERT_CE_TYPE,
+    ce_source: `/tradepulse/alerter/${alert.rule}`,
+    ce_time: alert.detectedAt,
+    ce_subject: scopeKey(alert),
+    'content-type': 'application/json',
+    traceparent,
+  }
+}
+
+/** The records of one alert: alerts.v1 and every desk topic it is routed to, same key, value and headers. */
+export function alertRecords(alert: Alert, topics: readonly string[], traceparent: string): OutRecord[] {
+  const value = JSON.stringify(alert)
+  const headers = alertHeaders(alert, traceparent)
+  const key = scopeKey(alert)
+  return topics.map((topic) => ({ topic, key, value, headers }))
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { HysteresisEntry } from '@tradepulse/alerting'
+import { createKeys } from '@tradepulse/platform'
+import type { Redis } from 'ioredis'
+
+// Versioned so a changed script never runs under an old cached SHA.
+const CLAIM_COMMAND = 'tpAlertClaimV1'
+const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-2.lua'), 'utf8')
+
+type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
+
+/** What the claim script decided for one alert; the numeric codes of claim-alert-2.lua, mapped once here. */
+export type ClaimDecision = 'fire' | 'resend' | 'duplicate' | 'cooldown'
+const DECISIONS: Record<string, ClaimDecision> = { '1': 'fire', '2': 'resend', '0': 'duplicate', '-1': 'cooldown' }
+
+export type AlertClaim = { stream: string; alertId: string; eventMs: number; cooldownMs: number }
+
+/** Hysteresis entries of one indicator, by hysteresisKey. */
+export type HysteresisFields = Record<string, HysteresisEntry | undefined>
+
+/**
+ * The alerter's Redis state: cooldown and dedup marks (one script call per alert, pipelined in order, so
+ * two alerts of one stream in a batch are decided one after the other), and hysteresis hashes.
+ */
+export type AlertStore = {
+  claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
+  /**
+   * After the alerts are acknowledged by Kafka: marks them sent, and writes the hysteresis entries the
+   * batch moved. In one pipeline; both are idempotent, so a retry after a fault repeats them harmlessly.
+   */
+  commit(sent: readonly { stream: string; alertId: string }[], hysteresis: ReadonlyMap<string, HysteresisFields>): Promise<void>
+  readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
+}
+
+export type AlertStoreOptions = { prefix: string; dedupWindowMs: number; hysteresisTtlMs: number }
+
+function check(replies: [Error | null, unknown][] | null): unknown[] {
+  return (replies ?? []).map(([err, reply]) => {
+    if (err) throw err
+    return reply
+  })
+}
+
+export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): AlertStore {
+  const keys = createKeys(opts.prefix)
+  if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
+  return {
+    async claim(claims) {
+      if (claims.length === 0) return []
+      const pipeline = redis.pipeline()
+      for (const c of claims) {
+        ;(pipeline as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!(
+          2,
+          keys.alertCooldown(c.stream),
+          keys.alertSent(c.stream, c.alertId),
+          c.alertId,
+          c.eventMs,
+          c.cooldownMs,
+          Math.max(opts.dedupWindowMs, c.cooldownMs),
+        )
+      }
+      return check(await pipeline.exec()).map((r) => {
+        const d = DECISIONS[String(r)]
+        if (!d) throw new Error(`claim-alert script returned ${String(r)}`)
+        return d
+      })
+    },
+    async commit(sent, hysteresis) {
+      if (sent.length === 0 && hysteresis.size === 0) return
+      const pipeline = redis.pipeline()
+      // XX: a mark that expired meanwhile is not recreated; KEEPTTL: the dedup window runs from the claim.
+      for (const s of sent) pipeline.set(keys.alertSent(s.stream, s.alertId), 's', 'KEEPTTL', 'XX')
+      for (const [indicator, fields] of hysteresis) {
+        const key = keys.alertHysteresis(indicator)
+        const flat: string[] = []
+        for (const [field, entry] of Object.entries(fields)) if (entry) flat.push(field, JSON.stringify(entry))
+        if (flat.length === 0) continue
+        pipeline.hset(key, ...flat)
+        pipeline.pexpire(key, opts.hysteresisTtlMs)
+      }
+      check(await pipeline.exec())
+    },
+    async readHysteresis(requests) {
+      const out = new Map<string, HysteresisFields>()
+      const list = [...requests].filter(([, fields]) => fields.length > 0)
+      for (const [indicator] of requests) out.set(indicator, {})
+      if (list.length === 0) return out
+      const pipeline = redis.pipeline()
+      for (const [indicator, fields] of list) pipeline.hmget(keys.alertHysteresis(indicator), ...fields)
+      const replies = check(await pipeline.exec())
+      list.forEach(([indicator, fields], i) => {
+        const values = replies[i] as (string | null)[]
+        const entries = out.get(indicator)!
+        fields.forEach((f, k) => {
+          const raw = values[k]
+          if (raw == null) return
+          // An unreadable entry re-arms the rule: at worst one repeat, which dedup and cooldown absorb.
+          try {
+            const parsed = HysteresisEntry.safeParse(JSON.parse(raw))
+            if (parsed.success) entries[f] = parsed.data
+          } catch {}
+        })
+      })
+      return out
+    },
+  }
+}

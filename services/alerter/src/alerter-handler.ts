@@ -1,0 +1,166 @@
+import {
+  type AlertCandidate,
+  type Desk,
+  evaluateHeadline,
+  evaluateIndicator,
+  hysteresisKeysFor,
+  type RuleSet,
+  routeAlert,
+} from '@tradepulse/alerting'
+import { type Clock, IndicatorUpdate, ScoredHeadline, systemClock, type TopicCatalogue } from '@tradepulse/contracts'
+import type { BatchHandler, InRecord, Logger, Outcome, OutRecord } from '@tradepulse/platform'
+import type { z } from 'zod'
+import { alertRecords, traceparentFor } from './alert-records.ts'
+import type { AlertStore, HysteresisFields } from './alert-store.ts'
+import type { AlerterMetrics } from './alerter-metrics.ts'
+import type { HeadlineMemory } from './headline-memory.ts'
+
+export type AlerterHandlerDeps = {
+  topics: TopicCatalogue
+  /** The rules in force; read once per batch. */
+  rules: () => RuleSet
+  desks: readonly Desk[]
+  store: AlertStore
+  memory: HeadlineMemory
+  /** Produces and waits for every acknowledgement (acks=all). */
+  publish: (records: OutRecord[]) => Promise<void>
+  log: Logger
+  metrics: AlerterMetrics
+  clock?: Clock
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
+
+function parseRecord<S extends z.ZodType>(schema: S, value: Buffer | null): Parsed<z.infer<S>> {
+  if (!value || value.length === 0) return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  let json: unknown
+  try {
+    json = JSON.parse(value.toString('utf8'))
+  } catch (err) {
+    return { ok: false, reason: 'invalid_json', message: `record value is not JSON: ${(err as Error).message}` }
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
+  }
+  return { ok: true, value: parsed.data }
+}
+
+type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number }
+
+/**
+ * headlines.scored and indicators → alerts.v1 and alerts.desk.<id>.v1.
+ *
+ * Per batch, in this order, so that everything the runner commits is durable and nothing fires twice:
+ * 1. evaluate (pure) against the rules in force at the start of the batch: a reload lands between batches;
+ * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order;
+ * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
+ * 4. mark them sent and write the hysteresis state the batch moved.
+ * A crash after 2 leaves claims unconfirmed: the redelivered records claim them again ("resend") and
+ * publish the same alert ids. A crash after 3 leaves the hysteresis unwritten: the redelivered update
+ * fires the same alert id, which the sent mark recognises. The handler publishes itself (rather than
+ * returning the alerts as `out`) because step 4 must follow the acknowledgement.
+ */
+export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
+  const scoredTopic = deps.topics.scored.name
+  const indicatorsTopic = deps.topics.indicators.name
+  const alertsTopic = deps.topics.alerts.name
+  const clock = deps.clock ?? systemClock
+  const deskTopics = new Map(deps.desks.map((d) => [d.id, deps.topics.deskAlerts(d.id).name]))
+  const { metrics } = deps
+
+  return async (records: InRecord[]) => {
+    const ruleSet = deps.rules()
+    const nowMs = clock.now()
+    const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
+    const pending: Pending[] = []
+    const updates: { update: IndicatorUpdate; traceparent: string }[] = []
+    let bounded = 0
+
+    const dlq = (i: number, p: { reason: string; message: string }) => {
+      outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
+    }
+    records.forEach((r, i) => {
+      if (r.topic === scoredTopic) {
+        const p = parseRecord(ScoredHeadline, r.value)
+        if (!p.ok) return dlq(i, p)
+        deps.memory.add(p.value)
+        const ev = evaluateHeadline(ruleSet, p.value, nowMs)
+        bounded += ev.dropped
+        const traceparent = traceparentFor(r.headers.traceparent)
+        const eventMs = Date.parse(p.value.publishedAt)
+        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs })
+      } else if (r.topic === indicatorsTopic) {
+        const p = parseRecord(IndicatorUpdate, r.value)
+        if (!p.ok) return dlq(i, p)
+        updates.push({ update: p.value, traceparent: traceparentFor(r.headers.traceparent) })
+      } else {
+        dlq(i, { reason: 'unknown_topic', message: `the alerter does not consume ${r.topic}` })
+      }
+    })
+
+    // Indicator updates in record order: one indicator lives on one partition of the compacted topic, and
+    // each of its updates in a batch sees the hysteresis state the previous one left.
+    const hysteresis = new Map<string, HysteresisFields>()
+    if (updates.length > 0) {
+      const requests = new Map<string, Set<string>>()
+      for (const { update } of updates) {
+        const set = requests.get(update.key) ?? new Set<string>()
+        requests.set(update.key, set)
+        for (const k of hysteresisKeysFor(ruleSet, update)) set.add(k)
+      }
+      const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
+      for (const { update, traceparent } of updates) {
+        const fields = state.get(update.key) ?? {}
+        const scorerVersion = deps.memory.scorerVersion()
+        const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
+          evidence: deps.memory.evidence,
+          ...(scorerVersion ? { scorerVersion } : {}),
+        })
+        bounded += ev.dropped
+        if (Object.keys(ev.state).length > 0) {
+          Object.assign(fields, ev.state)
+          state.set(update.key, fields)
+          hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
+        }
+        const eventMs = Date.parse(update.asOf)
+        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs })
+      }
+    }
+    if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
+
+    const decisions = await deps.store.claim(
+      pending.map((p) => ({
+        stream: p.candidate.cooldownKey,
+        alertId: p.candidate.alert.id,
+        eventMs: p.eventMs,
+        cooldownMs: p.candidate.cooldownMs,
+      })),
+    )
+    const out: OutRecord[] = []
+    const sent: { stream: string; alertId: string }[] = []
+    let duplicates = 0
+    let cooled = 0
+    pending.forEach((p, i) => {
+      const d = decisions[i]
+      if (d === 'duplicate') duplicates++
+      if (d === 'cooldown') cooled++
+      if (d !== 'fire' && d !== 'resend') return
+      const { alert } = p.candidate
+      const topics = [alertsTopic]
+      for (const deskId of routeAlert(alert, deps.desks)) topics.push(deskTopics.get(deskId)!)
+      out.push(...alertRecords(alert, topics, p.traceparent))
+      sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
+      metrics.alerts.inc({ rule: alert.rule, severity: alert.severity })
+      metrics.latency.observe(alert.latencyMs / 1_000)
+    })
+    if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
+    if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
+
+    if (out.length > 0) await deps.publish(out)
+    await deps.store.commit(sent, hysteresis)
+    if (sent.length > 0) deps.log.debug({ alerts: sent.length, rulesVersion: ruleSet.rulesVersion }, 'alerts sent')
+    return outcomes
+  }
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+/** The alerter's own metrics, next to the pipeline metrics every worker has. */
+export function createAlerterMetrics(registry: Registry) {
+  return {
+    alerts: new Counter({
+      name: 'tradepulse_alerts_total',
+      help: 'alerts sent to Kafka, by rule and severity',
+      labelNames: ['rule', 'severity'],
+      registers: [registry],
+    }),
+    suppressed: new Counter({
+      name: 'tradepulse_alerts_suppressed_total',
+      help: 'alert candidates not sent: cooldown (another alert of the stream), duplicate (already sent), bound',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'tradepulse_alert_latency_seconds',
+      help: 'from the triggering record entering the pipeline to detection',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    rulesReloads: new Counter({
+      name: 'tradepulse_alerter_rules_reloads_total',
+      help: 'rules file reloads: ok, unchanged, invalid (refused; the running rules stay), unreadable',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    rulesLoaded: new Gauge({
+      name: 'tradepulse_alerter_rules',
+      help: 'rules in force',
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: 'tradepulse_webhook_deliveries_total',
+      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post)',
+      labelNames: ['desk', 'result'],
+      registers: [registry],
+    }),
+    webhookAttempts: new Counter({
+      name: 'tradepulse_webhook_attempts_total',
+      help: 'webhook requests by desk and outcome (HTTP status class, timeout, network)',
+      labelNames: ['desk', 'outcome'],
+      registers: [registry],
+    }),
+    webhookQueue: new Gauge({
+      name: 'tradepulse_webhook_queue',
+      help: 'webhook deliveries waiting or in flight',
+      registers: [registry],
+    }),
+  }
+}
+export type AlerterMetrics = ReturnType<typeof createAlerterMetrics>

@@ -1,0 +1,55 @@
+import { RULE_FILES } from '@tradepulse/alerting'
+import { baseConfigShape } from '@tradepulse/platform'
+import { z } from 'zod'
+
+const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+const DAY_MS = 86_400_000
+
+export const alerterConfigShape = {
+  ...baseConfigShape,
+  ALERTER_RULES_FILE: z
+    .string()
+    .min(1)
+    .default(RULE_FILES.defaultRules)
+    .describe('rules file (YAML or JSON); reloaded on change or SIGHUP, an invalid one is refused'),
+  ALERTER_DESKS_FILE: z
+    .string()
+    .min(1)
+    .default(RULE_FILES.desks)
+    .describe('desk subscriptions (YAML or JSON), read at start'),
+  ALERTER_RULES_RELOAD_DEBOUNCE_MS: ms(250).describe(
+    'quiet time after the last change to the rules file before it is reloaded',
+  ),
+  ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
+    'an alert id already sent within this time is not sent again (replays, redeliveries, restarts)',
+  ),
+  ALERTER_HYSTERESIS_TTL_MS: ms(7 * DAY_MS, 1_000).describe(
+    'hysteresis state of an indicator untouched this long expires (its rules re-arm)',
+  ),
+  ALERTER_EVIDENCE_SCOPES: ms(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
+  ALERTER_EVIDENCE_PER_SCOPE: ms(20, 1).describe('recent headlines kept per scope for evidence'),
+  ALERTER_WEBHOOKS_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('POST alerts to the webhooks of the desks file (their secret variables must then be set)'),
+  ALERTER_WEBHOOK_TIMEOUT_MS: ms(5_000, 1).describe('longest one webhook request may take'),
+  ALERTER_WEBHOOK_MAX_ATTEMPTS: ms(5, 1).describe('webhook attempts before the alert goes to the dlq'),
+  ALERTER_WEBHOOK_BACKOFF_BASE_MS: ms(500, 1).describe('first delay between webhook attempts (doubles, jittered)'),
+  ALERTER_WEBHOOK_BACKOFF_MAX_MS: ms(10_000, 1).describe('longest delay between webhook attempts'),
+  ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once'),
+  ALERTER_WEBHOOK_QUEUE_MAX: ms(500, 1).describe(
+    'webhook deliveries held in memory; when full, the webhook consumer pauses (alerts on Kafka never wait)',
+  ),
+  ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(
+    'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic)',
+  ),
+  TOPICS_AUTO_CREATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('create missing topics (and desk topics) at start (one-machine convenience)'),
+}
+export const AlerterConfig = z.object(alerterConfigShape)
+export type AlerterConfig = z.infer<typeof AlerterConfig>
+export const ALERTER_HTTP_PORT = 9404

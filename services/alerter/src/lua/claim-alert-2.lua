@@ -1,0 +1,39 @@
+--[[
+  Decides whether one alert goes out, atomically: deduplication by alert id, then the cooldown of its
+  stream (rule × dimension × scope × direction) in event time, so a replay decides exactly as the live
+  run did. Both keys carry the stream as hash tag: one slot on Redis Cluster.
+
+  KEYS[1]  cooldown key of the stream: "<eventMs>|<alertId>" of the last alert claimed on it
+  KEYS[2]  dedup key of this alert id: "p" claimed (publishing), "s" sent (published and acknowledged)
+  ARGV[1]  alert id
+  ARGV[2]  the alert's event time, ms (headline publishedAt or indicator asOf)
+  ARGV[3]  the rule's cooldown, ms (0: no cooldown, every alert id stands alone)
+  ARGV[4]  how long the dedup mark lasts, ms
+
+  Returns  1  claimed now: publish
+           2  claimed before but never confirmed sent (a crash between claim and publish): publish again
+           0  already sent: a redelivery, replay or restart; skip
+          -1  another alert of the stream within the cooldown (event time): suppress
+]]
+local mark = redis.call('GET', KEYS[2])
+if mark == 's' then return 0 end
+if mark == 'p' then return 2 end
+
+local eventMs = tonumber(ARGV[2])
+local cooldownMs = tonumber(ARGV[3])
+if cooldownMs > 0 then
+  local last = redis.call('GET', KEYS[1])
+  if last then
+    local bar = string.find(last, '|', 1, true)
+    local lastMs = tonumber(string.sub(last, 1, bar - 1))
+    if math.abs(eventMs - lastMs) < cooldownMs then return -1 end
+    -- Keep the newest event on the stream; an older alert outside the cooldown passes but moves nothing.
+    if eventMs > lastMs then
+      redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', cooldownMs)
+    end
+  else
+    redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', cooldownMs)
+  end
+end
+redis.call('SET', KEYS[2], 'p', 'PX', ARGV[4])
+return 1

@@ -1,0 +1,108 @@
+import { type FSWatcher, readFileSync, watch } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import { type ConfigError, formatFromPath, parseRules, type RuleSet } from '@tradepulse/alerting'
+import { resolveIndicatorConfig } from '@tradepulse/indicators'
+import { type Logger, TradepulseError } from '@tradepulse/platform'
+import type { AlerterMetrics } from './alerter-metrics.ts'
+
+export type ReloadResult =
+  | { result: 'ok'; rulesVersion: string; rules: number }
+  | { result: 'unchanged'; rulesVersion: string }
+  | { result: 'invalid' | 'unreadable'; errors: ConfigError[] }
+
+export type RulesSource = {
+  /** The rules in force. The handler reads this once per batch, so a swap lands between batches. */
+  current(): RuleSet
+  reload(reason: string): ReloadResult
+  watch(): void
+  close(): void
+}
+
+const labels = resolveIndicatorConfig()
+const OPTIONS = {
+  halfLifeLabels: labels.halfLives.map((h) => h.label),
+  windowLabels: labels.windows.map((w) => w.label),
+}
+
+export function formatErrors(errors: readonly ConfigError[]): string {
+  return errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+}
+
+function load(file: string): { ok: true; ruleSet: RuleSet } | { ok: false; unreadable: boolean; errors: ConfigError[] } {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    return { ok: false, unreadable: true, errors: [{ path: '(file)', message: (err as Error).message }] }
+  }
+  const r = parseRules(text, formatFromPath(file), OPTIONS)
+  if (!r.ok) return { ok: false, unreadable: false, errors: r.errors }
+  return { ok: true, ruleSet: { version: r.version, rulesVersion: r.rulesVersion, rules: r.rules } }
+}
+
+/**
+ * The rules file: parsed at start (an invalid file is a configuration error), then reloaded on change
+ * or on demand. A reload that fails keeps the running rules and says which field is wrong and why.
+ */
+export function createRulesSource(opts: {
+  file: string
+  debounceMs: number
+  log: Logger
+  metrics: AlerterMetrics
+}): RulesSource {
+  const { file, log, metrics } = opts
+  const first = load(file)
+  if (!first.ok) {
+    throw new TradepulseError('CONFIG_INVALID', `ALERTER_RULES_FILE (${file}): ${formatErrors(first.errors)}`)
+  }
+  let ruleSet = first.ruleSet
+  metrics.rulesLoaded.set(ruleSet.rules.length)
+  log.info({ file, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }, 'rules loaded')
+  let watcher: FSWatcher | undefined
+  let timer: NodeJS.Timeout | undefined
+
+  const reload = (reason: string): ReloadResult => {
+    const r = load(file)
+    if (!r.ok) {
+      const result = r.unreadable ? 'unreadable' : 'invalid'
+      metrics.rulesReloads.inc({ result })
+      log.error(
+        { file, reason, errors: r.errors, rulesVersion: ruleSet.rulesVersion },
+        `rules file refused, the running rules stay in force: ${formatErrors(r.errors)}`,
+      )
+      return { result, errors: r.errors }
+    }
+    if (r.ruleSet.rulesVersion === ruleSet.rulesVersion) {
+      metrics.rulesReloads.inc({ result: 'unchanged' })
+      return { result: 'unchanged', rulesVersion: ruleSet.rulesVersion }
+    }
+    const previous = ruleSet.rulesVersion
+    ruleSet = r.ruleSet
+    metrics.rulesReloads.inc({ result: 'ok' })
+    metrics.rulesLoaded.set(ruleSet.rules.length)
+    log.info({ file, reason, previous, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }, 'rules reloaded')
+    return { result: 'ok', rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }
+  }
+
+  return {
+    current: () => ruleSet,
+    reload,
+    watch() {
+      if (watcher) return
+      // The directory, not the file: editors and deploy tools replace a file by renaming over it, which
+      // would leave a watch on the old inode deaf. Bursts of events (write, chmod, rename) are debounced.
+      const name = basename(file)
+      watcher = watch(dirname(file), (_event, changed) => {
+        if (changed !== null && changed !== name) return
+        clearTimeout(timer)
+        timer = setTimeout(() => reload('file changed'), opts.debounceMs)
+      })
+      watcher.on('error', (err) => log.warn({ err, file }, 'rules file watch failed; reload with SIGHUP'))
+    },
+    close() {
+      clearTimeout(timer)
+      watcher?.close()
+      watcher = undefined
+    },
+  }
+}

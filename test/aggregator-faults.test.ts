@@ -1,0 +1,217 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { AggregatorConfig, buildAggregatorApp, indicatorOverrides } from '@tradepulse/aggregator'
+import {
+  applyInOrder,
+  compareStores,
+  groupProgress,
+  HOUR_MS,
+  produceScored,
+  scoredSeries,
+  targetsOf,
+} from '@tradepulse/aggregator/fixtures'
+import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import {
+  createTopics,
+  freePort,
+  randomName,
+  spawnWorker,
+  testInfra,
+  testProducer,
+  type WorkerProcess,
+  waitFor,
+} from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+const AGGREGATOR_MAIN = 'services/aggregator/src/main.ts'
+const T0 = Date.UTC(2025, 5, 2, 8)
+const SPAN_MS = 3 * HOUR_MS
+// Three partitions consumed at their own pace: a grace longer than the span keeps partition skew
+// from making headlines late, so the fault runs and the clean run apply exactly the same set. (Order
+// within the grace is the subject of aggregator.int.test.ts, on one partition.)
+const GRACE_MS = 4 * HOUR_MS
+
+/**
+ * A redis-server that keeps its data across a kill and a restart on the same port, as a production
+ * Redis with an append-only file does. (startLocalRedis runs without persistence and deletes its
+ * directory on stop, so a restart there would be a wipe, which is the rebuild test's subject.)
+ */
+async function startPersistentRedis(port: number, dir: string): Promise<{ url: string; kill(): Promise<void> }> {
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
+    { stdio: 'ignore' },
+  )
+  const url = `redis://127.0.0.1:${port}`
+  await waitFor(
+    async () => {
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => {})
+      try {
+        await probe.connect()
+        return (await probe.ping()) === 'PONG'
+      } finally {
+        probe.disconnect()
+      }
+    },
+    { what: `redis-server on ${port}`, timeoutMs: 15_000 },
+  )
+  return {
+    url,
+    kill: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise((r) => child.once('exit', r))
+      child.kill('SIGKILL')
+      await exited
+    },
+  }
+}
+
+describe('aggregator under faults: Redis down, SIGKILL', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let keyPrefix: string
+  let producer: Producer
+  let cleanups: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('aggf')}.`
+    keyPrefix = prefix.replace(/\W/g, '_')
+    cleanups = []
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.dlq.name ? 1 : 3 })),
+    )
+    producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {})
+  })
+
+  const env = (redis: string) => ({
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    REDIS_URL: redis,
+    REDIS_KEY_PREFIX: keyPrefix,
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: `${prefix}aggregator`,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+    KAFKA_MAX_BATCH: '50',
+    AGGREGATOR_GRACE_MS: String(GRACE_MS),
+    RETRY_BASE_MS: '50',
+    RETRY_MAX_MS: '500',
+    LOG_LEVEL: 'warn',
+  })
+  const progress = () => groupProgress(kafkaBrokers, `${prefix}aggregator`, createTopicCatalogue(prefix).scored.name)
+
+  async function cleanRun(redis: Redis, headlines: readonly ScoredHeadline[]) {
+    const ref = createRedisIndicatorStore(redis, {
+      prefix: `${keyPrefix}ref`,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
+    })
+    expect(await applyInOrder(ref, headlines)).toMatchObject({ late: 0, duplicates: 0 })
+    return ref
+  }
+
+  /** Produces the series in steps, so the worker is mid-run whenever the test strikes. */
+  function stream(headlines: readonly ScoredHeadline[], stepMs: number): Promise<void> {
+    const topic = createTopicCatalogue(prefix).scored.name
+    return (async () => {
+      for (let i = 0; i < headlines.length; i += 200) {
+        await produceScored(producer, topic, headlines.slice(i, i + 200))
+        await new Promise((r) => setTimeout(r, stepMs))
+      }
+    })()
+  }
+
+  it('pauses while redis-server is down, commits nothing, then resumes: final indicators equal a clean run', async () => {
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), 'tp-agg-redis-'))
+    let server = await startPersistentRedis(port, dir)
+    cleanups.push(async () => {
+      await server.kill()
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const config = loadConfig(AggregatorConfig, env(server.url))
+    const app = buildAggregatorApp(config, { log: createLogger({ level: 'silent' }) })
+    cleanups.push(() => app.stop())
+    await app.start()
+
+    const series = scoredSeries(3_000, { startMs: T0, spanMs: SPAN_MS, seed: 31 })
+    const producing = stream(series, 100)
+    await waitFor(async () => (await progress()).committed >= 600, { what: '600 committed', timeoutMs: 60_000 })
+    await server.kill()
+
+    // Down: the worker retries the same batches and commits nothing.
+    await waitFor(async () => (await app.health()).status !== 'ok', { what: 'health degraded' })
+    const whileDown = (await progress()).committed
+    await new Promise((r) => setTimeout(r, 2_000))
+    const p = await progress()
+    expect(p.committed).toBe(whileDown)
+    expect(p.committed).toBeLessThan(series.length)
+    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(
+      /code="INFRA_REDIS"[^\n]* [1-9]/,
+    )
+
+    server = await startPersistentRedis(port, dir)
+    await producing
+    await waitFor(async () => (await progress()).atEnd, { what: 'all committed after Redis is back', timeoutMs: 60_000 })
+    await waitFor(async () => (await app.health()).status === 'ok', { what: 'health ok again' })
+
+    const redis = new Redis(server.url)
+    cleanups.push(() => redis.quit())
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config: indicatorOverrides(config) })
+    const ref = await cleanRun(redis, series)
+    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+  })
+
+  it('loses and doubles nothing when the process is killed with SIGKILL mid-run and restarted', async () => {
+    const workers: WorkerProcess[] = []
+    cleanups.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    })
+    const start = () => {
+      const w = spawnWorker(AGGREGATOR_MAIN, env(redisUrl))
+      workers.push(w)
+      return w
+    }
+    const series = scoredSeries(4_000, { startMs: T0, spanMs: SPAN_MS, seed: 41 })
+    const producing = stream(series, 150)
+    let worker = start()
+    for (const cut of [800, 2_000]) {
+      await waitFor(async () => (await progress()).committed >= cut, { what: `${cut} committed`, timeoutMs: 60_000 })
+      worker.child.kill('SIGKILL')
+      expect((await worker.exited).signal).toBe('SIGKILL')
+      const p = await progress()
+      expect(p.committed, 'killed before the end').toBeLessThan(series.length)
+      worker = start()
+    }
+    await producing
+    await waitFor(async () => (await progress()).atEnd, { what: 'all committed after restarts', timeoutMs: 90_000 })
+
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    })
+    const store = createRedisIndicatorStore(redis, {
+      prefix: keyPrefix,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
+    })
+    const ref = await cleanRun(redis, series)
+    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+    worker.child.kill('SIGTERM')
+    expect((await worker.exited).code).toBe(0)
+    expect(worker.output()).toContain('stopped cleanly')
+  })
+})
