@@ -212,6 +212,5 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
     worker.child.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)
-    expect(worker.output()).toContain('stopped cleanly')
   })
 })

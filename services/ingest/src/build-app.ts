@@ -1,25 +1,34 @@
-import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
   closeRedis,
   createKafkaWorker,
   createRedis,
   createRedisDedupStore,
+  type DedupStore,
   type KafkaWorker,
   type Logger,
   redisHealth,
+  type Transport,
 } from '@tradepulse/platform'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 
-/** The ingest worker on Kafka and Redis. */
-export function buildIngestApp(config: IngestConfig, deps: { log: Logger }): KafkaWorker {
+export type IngestDeps = {
+  log: Logger
+  /** The bus; Kafka from config when absent. */
+  transport?: Transport
+  /** The dedup store; Redis from config when absent. */
+  dedup?: DedupStore
+}
+
+/** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
+export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWorker {
   const log = deps.log.child({ component: 'ingest' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-  const redis = createRedis(config.REDIS_URL, log, 'tradepulse-ingest')
-  const dedup = createRedisDedupStore(redis, {
-    prefix: config.REDIS_KEY_PREFIX,
-    windowMs: config.INGEST_DEDUP_WINDOW_MS,
-  })
+  const redis = deps.dedup ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-ingest')
+  const dedup =
+    deps.dedup ??
+    createRedisDedupStore(redis!, { prefix: config.REDIS_KEY_PREFIX, windowMs: config.INGEST_DEDUP_WINDOW_MS })
   return createKafkaWorker({
     worker: 'ingest',
     config,
@@ -27,6 +36,7 @@ export function buildIngestApp(config: IngestConfig, deps: { log: Logger }): Kaf
     inputTopics: [topics.raw.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: INGEST_HTTP_PORT,
+    ...(deps.transport ? { transport: deps.transport } : {}),
     ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
     handler: createIngestHandler({
       topics,
@@ -34,11 +44,14 @@ export function buildIngestApp(config: IngestConfig, deps: { log: Logger }): Kaf
       defaultSource: config.INGEST_DEFAULT_SOURCE,
       limits: {
         maxRecordBytes: config.INGEST_MAX_RECORD_BYTES,
-        maxHeadlineChars: 1_000,
-        maxBodyChars: 20_000,
+        maxHeadlineChars: LIMITS.maxHeadlineChars,
+        maxBodyChars: LIMITS.maxBodyChars,
       },
     }),
-    healthChecks: { redis: redisHealth(redis) },
-    onStop: () => closeRedis(redis),
+    ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
+    onStop: async () => {
+      await dedup.close()
+      if (redis) await closeRedis(redis)
+    },
   })
 }

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import type { z } from 'zod'
+import { WORKERS } from './workers.ts'
+
+// There is no Docker engine on our machines, so the compose file is checked against the code instead.
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+type Service = {
+  command?: string[]
+  environment?: Record<string, string>
+  healthcheck?: { test: string[] }
+  depends_on?: Record<string, unknown>
+  build?: unknown
+  image?: string
+}
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+const services = compose.services
+
+describe('docker-compose.yml', () => {
+  it('runs every worker as its own service from its main', () => {
+    for (const worker of Object.keys(WORKERS)) {
+      expect(services[worker], `service ${worker}`).toBeDefined()
+      expect(services[worker]!.command).toEqual(['node', `services/${worker}/src/main.ts`])
+    }
+  })
+  it('sets only environment variables the worker config schema knows', () => {
+    for (const [worker, { config }] of Object.entries(WORKERS)) {
+      const known = new Set(Object.keys((config as z.ZodObject).shape))
+      const unknown = Object.keys(services[worker]!.environment ?? {}).filter((k) => !known.has(k) && !k.endsWith('_SECRET'))
+      expect(unknown, `unknown variables for ${worker}`).toEqual([])
+    }
+  })
+  it('health checks the port each worker serves /healthz on, and Prometheus scrapes it', () => {
+    const prom = readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')
+    for (const worker of Object.keys(WORKERS)) {
+      const s = services[worker]!
+      const port = s.environment?.HTTP_PORT
+      expect(port, `${worker} HTTP_PORT`).toMatch(/^\d+$/)
+      expect(s.environment?.HTTP_HOST).toBe('0.0.0.0')
+      expect(s.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/healthz`)
+      expect(prom).toContain(worker)
+      expect(prom).toContain(`port: ${port}`)
+    }
+  })
+  it('creates topics once before workers start, and waits for Redis', () => {
+    expect(services.topics?.command).toEqual(['node', 'packages/cli/src/main.ts', 'topics', 'create'])
+    for (const worker of Object.keys(WORKERS)) {
+      expect(services[worker]!.depends_on).toMatchObject({
+        topics: { condition: 'service_completed_successfully' },
+        redis: { condition: 'service_healthy' },
+      })
+      expect(services[worker]!.environment?.TOPICS_AUTO_CREATE).toBe('false')
+    }
+  })
+  it('runs Kafka in KRaft mode from the official image, with Prometheus and Grafana provisioned', () => {
+    expect(services.kafka?.image).toMatch(/^apache\/kafka:/)
+    expect(services.kafka?.environment?.KAFKA_PROCESS_ROLES).toBe('broker,controller')
+    expect(services.prometheus).toBeDefined()
+    expect(services.grafana).toBeDefined()
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/tradepulse.json'), 'utf8')) as {
+      panels: { targets: { expr: string }[] }[]
+    }
+    const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n')
+    for (const metric of ['tradepulse_messages_in_total', 'tradepulse_consumer_lag', 'tradepulse_batch_seconds_bucket', 'tradepulse_dlq_total']) {
+      expect(exprs).toContain(metric)
+    }
+  })
+  it('builds one image as a non-root user', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    expect(dockerfile).toMatch(/^FROM .* AS deps$/m)
+    expect(dockerfile).toMatch(/^USER node$/m)
+  })
+})

@@ -1,0 +1,147 @@
+import { createTopicCatalogue, listTopics, type TopicSpec } from '@tradepulse/contracts'
+import {
+  closeRedis,
+  createKafka,
+  createKafkaWorker,
+  createMetrics,
+  createProducer,
+  createRedis,
+  type KafkaWorker,
+  type Logger,
+  type OutRecord,
+  produceAll,
+  redisHealth,
+} from '@tradepulse/platform'
+import { createRedisAlertStore } from './alert-store.ts'
+import { createAlerterHandler } from './alerter-handler.ts'
+import { createAlerterMetrics } from './alerter-metrics.ts'
+import { ALERTER_HTTP_PORT, type AlerterConfig } from './config.ts'
+import { loadDeskConfig } from './desk-config.ts'
+import { createHeadlineMemory } from './headline-memory.ts'
+import { createRulesSource, type ReloadResult, type RulesSource } from './rules-source.ts'
+import { createWebhookDispatcher } from './webhook-dispatcher.ts'
+
+export type AlerterApp = KafkaWorker & {
+  /** Re-reads the rules file now (SIGHUP); an invalid file is refused and the running rules stay. */
+  reloadRules(): ReloadResult
+  rules: RulesSource
+}
+
+export type AlerterDeps = {
+  log: Logger
+  /** Where desks' webhook secret variables are read (default process.env). */
+  env?: Record<string, string | undefined>
+  fetch?: typeof fetch
+}
+
+/**
+ * The alerter on Kafka and Redis: one consumer group on headlines.scored and indicators producing
+ * alerts, and (when desks have webhooks) a second group on those desks' topics delivering them.
+ */
+export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): AlerterApp {
+  const log = deps.log.child({ component: 'alerter' })
+  const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
+  const metrics = createMetrics('alerter')
+  const alerterMetrics = createAlerterMetrics(metrics.registry)
+  // Both files are read before anything connects: a bad file is a configuration error at start.
+  const rules = createRulesSource({
+    file: config.ALERTER_RULES_FILE,
+    debounceMs: config.ALERTER_RULES_RELOAD_DEBOUNCE_MS,
+    log: log.child({ component: 'rules' }),
+    metrics: alerterMetrics,
+  })
+  const desks = loadDeskConfig(config.ALERTER_DESKS_FILE, deps.env ?? process.env, config.ALERTER_WEBHOOKS_ENABLED)
+  const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
+
+  const redis = createRedis(config.REDIS_URL, log, 'tradepulse-alerter')
+  const store = createRedisAlertStore(redis, {
+    prefix: config.REDIS_KEY_PREFIX,
+    dedupWindowMs: config.ALERTER_DEDUP_WINDOW_MS,
+    hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
+  })
+  const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-alerter'
+  const groupId = config.KAFKA_GROUP_ID ?? 'tradepulse.alerter'
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-alerts` }, log)
+  // The handler publishes alerts itself: they must be acknowledged before it marks them sent.
+  const producer = createProducer(kafka)
+  let connected: Promise<void> | undefined
+  const publish = async (records: OutRecord[]) => {
+    connected ??= producer.connect().catch((err) => {
+      connected = undefined
+      throw err
+    })
+    await connected
+    await produceAll(producer, records)
+    const counts = new Map<string, number>()
+    for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
+    for (const [topic, n] of counts) metrics.messagesOut.inc({ topic }, n)
+  }
+
+  const webhooks = createWebhookDispatcher({
+    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-webhooks` }, log),
+    producer: createProducer(kafka),
+    groupId: `${groupId}.webhooks`,
+    targets: desks.webhooks.map((w) => ({ ...w, topic: topics.deskAlerts(w.deskId).name })),
+    dlqTopic: topics.dlq.name,
+    options: {
+      timeoutMs: config.ALERTER_WEBHOOK_TIMEOUT_MS,
+      maxAttempts: config.ALERTER_WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: config.ALERTER_WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: config.ALERTER_WEBHOOK_BACKOFF_MAX_MS,
+      concurrency: config.ALERTER_WEBHOOK_CONCURRENCY,
+      queueMax: config.ALERTER_WEBHOOK_QUEUE_MAX,
+      maxAgeMs: config.ALERTER_WEBHOOK_MAX_AGE_MS,
+    },
+    consumer: {
+      fetchMaxWaitMs: Math.max(config.KAFKA_FETCH_MAX_WAIT_MS, 100),
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    },
+    log: log.child({ component: 'webhooks' }),
+    metrics: alerterMetrics,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  })
+
+  const worker = createKafkaWorker({
+    worker: 'alerter',
+    config,
+    log,
+    metrics,
+    inputTopics: [topics.scored.name, topics.indicators.name],
+    dlqTopic: topics.dlq.name,
+    defaultHttpPort: ALERTER_HTTP_PORT,
+    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: [...listTopics(topics), ...deskTopics] } : {}),
+    handler: createAlerterHandler({
+      topics,
+      rules: rules.current,
+      desks: desks.desks,
+      store,
+      memory: createHeadlineMemory({
+        maxScopes: config.ALERTER_EVIDENCE_SCOPES,
+        perScope: config.ALERTER_EVIDENCE_PER_SCOPE,
+      }),
+      publish,
+      log,
+      metrics: alerterMetrics,
+    }),
+    healthChecks: { redis: redisHealth(redis), webhooks: webhooks.health },
+    onStop: async () => {
+      rules.close()
+      await webhooks.stop()
+      if (connected) await producer.disconnect().catch(() => {})
+      await closeRedis(redis)
+    },
+  })
+
+  return {
+    ...worker,
+    rules,
+    reloadRules: () => rules.reload('reload requested'),
+    async start() {
+      await worker.start()
+      rules.watch()
+      // After the worker: its start created the desk topics the dispatcher reads.
+      await webhooks.start()
+    },
+  }
+}

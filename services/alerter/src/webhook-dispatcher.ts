@@ -1,0 +1,265 @@
+import {
+  backoffDelay,
+  deadLetterRecord,
+  type HealthCheck,
+  headersToStrings,
+  type InRecord,
+  type Logger,
+  produceAll,
+} from '@tradepulse/platform'
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import type { AlerterMetrics } from './alerter-metrics.ts'
+import type { DeskWebhookTarget } from './desk-config.ts'
+import { ALERT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts'
+
+export type WebhookOptions = {
+  timeoutMs: number
+  maxAttempts: number
+  backoffBaseMs: number
+  backoffMaxMs: number
+  concurrency: number
+  queueMax: number
+  maxAgeMs: number
+}
+
+export type WebhookDispatcherDeps = {
+  kafka: Kafka
+  /** For dead letters of deliveries that failed for good. */
+  producer: Producer
+  groupId: string
+  /** Desk webhook targets with the desk topic each one reads. */
+  targets: (DeskWebhookTarget & { topic: string })[]
+  dlqTopic: string
+  options: WebhookOptions
+  consumer: { fetchMaxWaitMs: number; sessionTimeoutMs: number; heartbeatIntervalMs: number }
+  log: Logger
+  metrics: AlerterMetrics
+  fetch?: typeof fetch
+  now?: () => number
+}
+
+type Result = 'done' | 'aborted'
+type Attempt = { ok: true } | { ok: false; permanent: boolean; detail: string; outcome: string }
+
+const isRetriableStatus = (s: number) => s === 408 || s === 429 || s >= 500
+
+/**
+ * Signed webhook deliveries, with the desk topics as their outbox. A consumer group of its own reads
+ * alerts.desk.<id>.v1 of every desk with a webhook and commits an offset only once every alert up to it
+ * was delivered or dead-lettered (`webhook_failed`, with the desk record as origin). So:
+ * - a slow or dead webhook never blocks or delays the alerts on Kafka: the alert consumer does not wait
+ *   for webhooks at all, it only produces to the desk topics;
+ * - nothing is lost on a crash: delivery is at-least-once, and may repeat after a crash or a
+ *   rebalance (receivers deduplicate on x-tradepulse-alert-id, which is the alert id);
+ * - memory is bounded: at most `queueMax` deliveries wait or run; when full, this consumer stops reading
+ *   (it waits, heartbeating) rather than dropping anything.
+ */
+export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
+  const { options: o, log, metrics } = deps
+  const doFetch = deps.fetch ?? fetch
+  const now = deps.now ?? Date.now
+  const byTopic = new Map(deps.targets.map((t) => [t.topic, t]))
+  const abort = new AbortController()
+  let consumer: Consumer | undefined
+  let running = false
+  let crashed: string | undefined
+  let stopping: Promise<void> | undefined
+
+  // Bounded queue (waiting or in flight) and a cap on requests in flight.
+  let queued = 0
+  let active = 0
+  const roomWaiters: (() => void)[] = []
+  const slotWaiters: (() => void)[] = []
+  const wakeOne = (list: (() => void)[]) => list.shift()?.()
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (abort.signal.aborted) return resolve()
+      const t = setTimeout(done, ms)
+      function done() {
+        clearTimeout(t)
+        abort.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      abort.signal.addEventListener('abort', done, { once: true })
+    })
+
+  async function attempt(target: DeskWebhookTarget, body: string, alertId: string, traceparent?: string): Promise<Attempt> {
+    while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
+    active++
+    try {
+      const res = await doFetch(target.url, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'tradepulse-alerter',
+          [SIGNATURE_HEADER]: signWebhook(target.secret, body, now()),
+          [ALERT_ID_HEADER]: alertId,
+          ...(traceparent ? { traceparent } : {}),
+        },
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(o.timeoutMs)]),
+      })
+      // Drain the body so the connection goes back to the pool.
+      await res.arrayBuffer().catch(() => {})
+      metrics.webhookAttempts.inc({ desk: target.deskId, outcome: `${Math.floor(res.status / 100)}xx` })
+      if (res.ok) return { ok: true }
+      return {
+        ok: false,
+        permanent: !isRetriableStatus(res.status),
+        detail: `HTTP ${res.status}`,
+        outcome: `${res.status}`,
+      }
+    } catch (err) {
+      const e = err as Error
+      const isTimeout = e.name === 'TimeoutError'
+      metrics.webhookAttempts.inc({ desk: target.deskId, outcome: isTimeout ? 'timeout' : 'network' })
+      return {
+        ok: false,
+        permanent: false,
+        detail: isTimeout ? `no answer within ${o.timeoutMs} ms` : `${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`,
+        outcome: isTimeout ? 'timeout' : 'network',
+      }
+    } finally {
+      active--
+      wakeOne(slotWaiters)
+    }
+  }
+
+  async function deliver(target: DeskWebhookTarget & { topic: string }, rec: InRecord): Promise<Result> {
+    const body = rec.value?.toString('utf8') ?? ''
+    const alertId = rec.headers.ce_id ?? ''
+    if (now() - rec.timestamp > o.maxAgeMs) {
+      metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
+      return 'done'
+    }
+    let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
+    let attempts = 0
+    for (let i = 0; i < o.maxAttempts; i++) {
+      if (abort.signal.aborted) return 'aborted'
+      attempts++
+      last = await attempt(target, body, alertId, rec.headers.traceparent)
+      if (last.ok) {
+        metrics.webhooks.inc({ desk: target.deskId, result: 'delivered' })
+        return 'done'
+      }
+      if (abort.signal.aborted) return 'aborted'
+      if (last.permanent) break
+      if (i + 1 < o.maxAttempts) await sleep(backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs))
+    }
+    if (abort.signal.aborted) return 'aborted'
+    const message = `desk ${target.deskId}: POST ${target.url} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}`
+    log.warn({ desk: target.deskId, alertId, attempts }, message)
+    try {
+      await produceAll(deps.producer, [
+        deadLetterRecord(deps.dlqTopic, 'alerter', rec, 'webhook_failed', message, new Date(now())),
+      ])
+    } catch (err) {
+      // Not committed: the alert comes round again and is retried, which beats losing its dead letter.
+      log.warn({ err, desk: target.deskId, alertId }, 'could not dead-letter a failed webhook; will retry it')
+      return 'aborted'
+    }
+    metrics.webhooks.inc({ desk: target.deskId, result: 'failed' })
+    return 'done'
+  }
+
+  /** Waits for the promise, heartbeating meanwhile so the group keeps our partitions during slow webhooks. */
+  async function withHeartbeat<T>(p: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    let settled = false
+    const done = p.finally(() => {
+      settled = true
+    })
+    while (!settled) {
+      await Promise.race([done, new Promise((r) => setTimeout(r, 1_000))])
+      if (!settled) await heartbeat().catch(() => {})
+    }
+    return done
+  }
+
+  async function eachBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p
+    const target = byTopic.get(batch.topic)
+    if (!target) return
+    const started: { offset: string; result: Promise<Result> }[] = []
+    for (const m of batch.messages as KafkaMessage[]) {
+      if (!running || !p.isRunning() || p.isStale()) break
+      // Bounded: wait for room instead of holding more; this is what pauses the webhook consumer.
+      while (queued >= o.queueMax && running) {
+        await withHeartbeat(new Promise<void>((r) => roomWaiters.push(r)), p.heartbeat)
+      }
+      if (!running) break
+      queued++
+      metrics.webhookQueue.set(queued)
+      const rec: InRecord = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key ?? null,
+        value: m.value ?? null,
+        headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
+        timestamp: Number(m.timestamp),
+      }
+      const result = deliver(target, rec).finally(() => {
+        queued--
+        metrics.webhookQueue.set(queued)
+        wakeOne(roomWaiters)
+      })
+      started.push({ offset: m.offset, result })
+    }
+    const results = await withHeartbeat(Promise.all(started.map((s) => s.result)), p.heartbeat)
+    // Only the unbroken run of finished deliveries is committed; the rest is delivered again later.
+    for (let i = 0; i < results.length; i++) {
+      if (results[i] !== 'done') break
+      p.resolveOffset(started[i]!.offset)
+    }
+    await p.commitOffsetsIfNecessary().catch((err) => log.warn({ err }, 'webhook offsets not committed yet'))
+  }
+
+  return {
+    async start(): Promise<void> {
+      if (running || deps.targets.length === 0) return
+      running = true
+      const c = deps.kafka.consumer({
+        groupId: deps.groupId,
+        maxWaitTimeInMs: deps.consumer.fetchMaxWaitMs,
+        sessionTimeout: deps.consumer.sessionTimeoutMs,
+        heartbeatInterval: deps.consumer.heartbeatIntervalMs,
+        allowAutoTopicCreation: false,
+        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => running },
+      })
+      consumer = c
+      c.on(c.events.CRASH, (e) => {
+        crashed = e.payload.restart ? undefined : e.payload.error.message
+        log.error({ err: e.payload.error, restart: e.payload.restart }, 'webhook consumer crashed')
+      })
+      await deps.producer.connect()
+      await c.connect()
+      // From the beginning for a new group, so no alert slips between the desk topic and this group's
+      // first join; maxAgeMs keeps a new group from posting a month of history.
+      for (const t of deps.targets) await c.subscribe({ topic: t.topic, fromBeginning: true })
+      await c.run({
+        autoCommit: true,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: Math.max(1, Math.min(deps.targets.length * 3, o.concurrency)),
+        eachBatch,
+      })
+      log.info({ desks: deps.targets.map((t) => t.deskId) }, 'webhook dispatcher started')
+    },
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        running = false
+        // Deliveries in flight are abandoned uncommitted: they are made again after the restart.
+        abort.abort()
+        for (const w of roomWaiters.splice(0)) w()
+        await consumer?.disconnect().catch((err) => log.warn({ err }, 'webhook consumer disconnect failed'))
+        await deps.producer.disconnect().catch(() => {})
+      })()
+      return stopping
+    },
+    health: (async () => {
+      if (crashed) return { status: 'degraded', ready: true, detail: `webhook consumer stopped: ${crashed}` }
+      return { status: 'ok', ready: true, ...(queued > 0 ? { detail: `${queued} webhook deliveries queued` } : {}) }
+    }) as HealthCheck,
+  }
+}
+export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>
