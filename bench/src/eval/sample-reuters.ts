@@ -13,6 +13,10 @@ import { parseCsv } from './csv.ts'
 const POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|export|import|sanction|huawei|rare earth|shortage|supply|supplies|truce|duties|wto|blacklist|entity list|factory|plant|shipping|port/i
 
+/** Third draw: trade-policy headlines only, where the tariff direction is measured. */
+const TARIFF_POOL =
+  /tariff|trade war|trade talk|trade deal|trade truce|trade dispute|trade tension|trade row|trade fight|truce|sanction|duties|levies|export control|export curb|export ban|import ban|blacklist|entity list|huawei|zte|retaliat|wto|nafta|usmca|lighthizer|dumping/i
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -77,6 +81,23 @@ if (import.meta.main) {
       .sort((x, y) => order2(x.line).localeCompare(order2(y.line)))
       .slice(0, 40)
     picked = [...a, ...b].sort((x, y) => x.line - y.line)
+  }
+  if (process.argv.includes('--third')) {
+    // Third draw: 150 rows from the tariff pool, outside the first two draws (and anything already
+    // in bench/eval/reuters-labels.csv), in a third hash order. Split by the same line hash.
+    const had = new Set(first.map((r) => r.line))
+    for (const r of supply.slice(0, 80)) had.add(r.line)
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order3 = (line: number) => createHash('sha1').update(`draw3:${line}`).digest('hex')
+    picked = rows
+      .filter((r) => !had.has(r.line) && TARIFF_POOL.test(r.headline))
+      .sort((x, y) => order3(x.line).localeCompare(order3(y.line)))
+      .slice(0, 150)
+      .sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)

@@ -113,11 +113,14 @@ export function createAggregator(deps: AggregatorDeps) {
     return store
   }
 
-  const merger = createEventTimeMerger(async (round) => {
-    const store = await activeStore()
-    await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
-    for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
-  })
+  const merger = createEventTimeMerger(
+    async (round) => {
+      const store = await activeStore()
+      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
+      for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
+    },
+    { graceMs: deps.graceMs },
+  )
 
   /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
   async function updatesFor(keys: { key: string; trigger: PublishTrigger }[]): Promise<OutRecord[]> {
@@ -166,8 +169,9 @@ export function createAggregator(deps: AggregatorDeps) {
       outcomes[i] = { kind: 'ok' }
       lastOk = i
     })
+    const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
+    await merger.submit(contributions, source)
     if (contributions.length === 0) return outcomes
-    await merger.submit(contributions)
     const picked = throttle.offer(activityOf(contributions), clock.now())
     const updates = await publishPicked(picked)
     if (updates.length > 0) outcomes[lastOk] = { kind: 'ok', out: updates }

@@ -17,6 +17,14 @@ export const aggregatorConfigShape = {
     .min(1)
     .default(4_194_304)
     .describe('fetch size per partition (a scored headline is 1-2 KB)'),
+  // All of a worker's partitions at once: the event-time merger holds a partition that runs ahead until
+  // the others catch up, and a partition without a slot could only release it by going idle.
+  KAFKA_PARTITIONS_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(6)
+    .describe('partitions handled at once (set it to the partitions one worker is assigned)'),
   AGGREGATOR_GRACE_MS: z.coerce
     .number()
     .int()

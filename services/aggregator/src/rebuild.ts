@@ -115,8 +115,9 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const counts = { records: 0, headlines: 0, invalid: 0 }
   let crashed: Error | undefined
 
-  const merger = createEventTimeMerger((round) =>
-    retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
+  const merger = createEventTimeMerger(
+    (round) => retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
+    { graceMs: options.graceMs },
   )
   const chunk = options.chunkRecords ?? 2_000
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 << 20 })
@@ -135,7 +136,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
           for (const c of contributionsOf(parsed.headline)) contributions.push(c)
         } else counts.invalid++ // the live worker sent it to the dlq; nothing to rebuild from it
       }
-      await merger.submit(contributions)
+      await merger.submit(contributions, String(batch.partition))
       counts.records += messages.length
       position.set(batch.partition, Number(messages[messages.length - 1]!.offset) + 1)
       await heartbeat()

@@ -14,7 +14,14 @@ type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<n
 export type ClaimDecision = 'fire' | 'resend' | 'duplicate' | 'cooldown'
 const DECISIONS: Record<string, ClaimDecision> = { '1': 'fire', '2': 'resend', '0': 'duplicate', '-1': 'cooldown' }
 
-export type AlertClaim = { stream: string; alertId: string; eventMs: number; cooldownMs: number }
+export type AlertClaim = {
+  stream: string
+  alertId: string
+  eventMs: number
+  cooldownMs: number
+  /** The input record that raised it, "<topic>/<partition>/<offset>": its redelivery may claim again. */
+  origin: string
+}
 
 /** Hysteresis entries of one indicator, by hysteresisKey. */
 export type HysteresisFields = Record<string, HysteresisEntry | undefined>
@@ -58,6 +65,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
           c.eventMs,
           c.cooldownMs,
           Math.max(opts.dedupWindowMs, c.cooldownMs),
+          c.origin,
         )
       }
       return check(await pipeline.exec()).map((r) => {
@@ -70,6 +78,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       if (sent.length === 0 && hysteresis.size === 0) return
       const pipeline = redis.pipeline()
       // XX: a mark that expired meanwhile is not recreated; KEEPTTL: the dedup window runs from the claim.
+      // Unconditional: only the claim's holder confirms, and a sent mark never goes back to claimed.
       for (const s of sent) pipeline.set(keys.alertSent(s.stream, s.alertId), 's', 'KEEPTTL', 'XX')
       for (const [indicator, fields] of hysteresis) {
         const key = keys.alertHysteresis(indicator)

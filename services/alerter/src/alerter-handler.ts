@@ -47,18 +47,19 @@ function parseRecord<S extends z.ZodType>(schema: S, value: Buffer | null): Pars
   return { ok: true, value: parsed.data }
 }
 
-type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number }
+type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number; origin: string }
 
 /**
  * headlines.scored and indicators → alerts.v1 and alerts.desk.<id>.v1.
  *
  * Per batch, in this order, so that everything the runner commits is durable and nothing fires twice:
  * 1. evaluate (pure) against the rules in force at the start of the batch: a reload lands between batches;
- * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order;
+ * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order,
+ *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it;
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
  * 4. mark them sent and write the hysteresis state the batch moved.
- * A crash after 2 leaves claims unconfirmed: the redelivered records claim them again ("resend") and
- * publish the same alert ids. A crash after 3 leaves the hysteresis unwritten: the redelivered update
+ * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
+ * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A crash after 3 leaves the hysteresis unwritten: the redelivered update
  * fires the same alert id, which the sent mark recognises. The handler publishes itself (rather than
  * returning the alerts as `out`) because step 4 must follow the acknowledgement.
  */
@@ -75,13 +76,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const nowMs = clock.now()
     const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
     const pending: Pending[] = []
-    const updates: { update: IndicatorUpdate; traceparent: string }[] = []
+    const updates: { update: IndicatorUpdate; traceparent: string; origin: string }[] = []
     let bounded = 0
 
     const dlq = (i: number, p: { reason: string; message: string }) => {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
     }
     records.forEach((r, i) => {
+      const origin = `${r.topic}/${r.partition}/${r.offset}`
       if (r.topic === scoredTopic) {
         const p = parseRecord(ScoredHeadline, r.value)
         if (!p.ok) return dlq(i, p)
@@ -90,11 +92,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         bounded += ev.dropped
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
-        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs })
+        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
       } else if (r.topic === indicatorsTopic) {
         const p = parseRecord(IndicatorUpdate, r.value)
         if (!p.ok) return dlq(i, p)
-        updates.push({ update: p.value, traceparent: traceparentFor(r.headers.traceparent) })
+        updates.push({ update: p.value, traceparent: traceparentFor(r.headers.traceparent), origin })
       } else {
         dlq(i, { reason: 'unknown_topic', message: `the alerter does not consume ${r.topic}` })
       }
@@ -111,7 +113,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         for (const k of hysteresisKeysFor(ruleSet, update)) set.add(k)
       }
       const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
-      for (const { update, traceparent } of updates) {
+      for (const { update, traceparent, origin } of updates) {
         const fields = state.get(update.key) ?? {}
         const scorerVersion = deps.memory.scorerVersion()
         const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
@@ -125,7 +127,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
         }
         const eventMs = Date.parse(update.asOf)
-        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs })
+        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
       }
     }
     if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
@@ -136,6 +138,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         alertId: p.candidate.alert.id,
         eventMs: p.eventMs,
         cooldownMs: p.candidate.cooldownMs,
+        origin: p.origin,
       })),
     )
     const out: OutRecord[] = []

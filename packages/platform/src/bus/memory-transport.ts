@@ -15,6 +15,7 @@ import type { Transport } from './transport.ts'
 export function createMemoryTransport(bus: MemoryBus): Transport {
   return {
     kind: 'memory',
+    createPublisher: () => ({ send: async (records) => bus.produce(records), close: async () => {} }),
     async ensureTopics(specs: TopicSpec[]) {
       return specs.filter((s) => bus.createTopic(s.name, s.partitions)).map((s) => s.name)
     },

@@ -1,6 +1,6 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { BatchRunner, BatchRunnerConfig } from '../kafka/batch-runner.ts'
-import type { BatchHandler } from '../kafka/records.ts'
+import type { BatchHandler, OutRecord } from '../kafka/records.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 
@@ -13,4 +13,12 @@ export type Transport = {
   readonly kind: 'kafka' | 'memory'
   createRunner(handler: BatchHandler, cfg: BatchRunnerConfig, log: Logger, metrics: Metrics): BatchRunner
   ensureTopics(specs: TopicSpec[]): Promise<string[]>
+  /** A producer outside any consumed batch (for example timed flushes); sends resolve when acknowledged. */
+  createPublisher(): Publisher
+}
+
+export type Publisher = {
+  send(records: OutRecord[]): Promise<void>
+  /** Idempotent. */
+  close(): Promise<void>
 }

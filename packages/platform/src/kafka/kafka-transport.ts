@@ -1,7 +1,7 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { Transport } from '../bus/transport.ts'
 import type { Logger } from '../logger.ts'
-import { createBatchRunner } from './batch-runner.ts'
+import { createBatchRunner, produceAll } from './batch-runner.ts'
 import { createKafka, createProducer, ensureTopics, type KafkaClientConfig } from './kafka-client.ts'
 
 /** The Kafka transport: one client per worker, one idempotent producer per runner. */
@@ -11,6 +11,23 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
     kind: 'kafka',
     createRunner: (handler, runnerCfg, runnerLog, metrics) =>
       createBatchRunner(kafka, createProducer(kafka), handler, runnerCfg, runnerLog, metrics),
+    createPublisher() {
+      const producer = createProducer(kafka)
+      let connected: Promise<void> | undefined
+      let closed: Promise<void> | undefined
+      return {
+        async send(records) {
+          if (records.length === 0) return
+          connected ??= producer.connect()
+          await connected
+          await produceAll(producer, records)
+        },
+        close() {
+          closed ??= connected ? producer.disconnect().catch(() => {}) : Promise.resolve()
+          return closed
+        },
+      }
+    },
     async ensureTopics(specs: TopicSpec[]) {
       const admin = kafka.admin()
       await admin.connect()

@@ -4,20 +4,29 @@
   run did. Both keys carry the stream as hash tag: one slot on Redis Cluster.
 
   KEYS[1]  cooldown key of the stream: "<eventMs>|<alertId>" of the last alert claimed on it
-  KEYS[2]  dedup key of this alert id: "p" claimed (publishing), "s" sent (published and acknowledged)
+  KEYS[2]  dedup key of this alert id: "p|<origin>" claimed by that input record and being published,
+           "s" sent (published and acknowledged), "c" held back by the cooldown. Every decision sticks to
+           the id for the dedup window, so a replay, even one that comes after newer events, decides again
+           exactly as the first pass did.
   ARGV[1]  alert id
   ARGV[2]  the alert's event time, ms (headline publishedAt or indicator asOf)
   ARGV[3]  the rule's cooldown, ms (0: no cooldown, every alert id stands alone)
   ARGV[4]  how long the dedup mark lasts, ms
+  ARGV[5]  origin of the claiming input record: "<topic>/<partition>/<offset>"
 
   Returns  1  claimed now: publish
-           2  claimed before but never confirmed sent (a crash between claim and publish): publish again
-           0  already sent: a redelivery, replay or restart; skip
-          -1  another alert of the stream within the cooldown (event time): suppress
+           2  claimed before by this same record but never confirmed sent (a crash or a fault between
+              claim and confirmation, and this is the redelivery): publish again
+           0  already sent, or claimed by another record that is publishing it now: skip
+          -1  another alert of the stream within the cooldown (event time), now or when first decided: suppress
 ]]
 local mark = redis.call('GET', KEYS[2])
 if mark == 's' then return 0 end
-if mark == 'p' then return 2 end
+if mark == 'c' then return -1 end
+if mark then
+  if mark == 'p|' .. ARGV[5] then return 2 end
+  return 0
+end
 
 local eventMs = tonumber(ARGV[2])
 local cooldownMs = tonumber(ARGV[3])
@@ -26,7 +35,10 @@ if cooldownMs > 0 then
   if last then
     local bar = string.find(last, '|', 1, true)
     local lastMs = tonumber(string.sub(last, 1, bar - 1))
-    if math.abs(eventMs - lastMs) < cooldownMs then return -1 end
+    if math.abs(eventMs - lastMs) < cooldownMs then
+      redis.call('SET', KEYS[2], 'c', 'PX', ARGV[4])
+      return -1
+    end
     -- Keep the newest event on the stream; an older alert outside the cooldown passes but moves nothing.
     if eventMs > lastMs then
       redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', cooldownMs)
@@ -35,5 +47,5 @@ if cooldownMs > 0 then
     redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', cooldownMs)
   end
 end
-redis.call('SET', KEYS[2], 'p', 'PX', ARGV[4])
+redis.call('SET', KEYS[2], 'p|' .. ARGV[5], 'PX', ARGV[4])
 return 1

@@ -1,0 +1,183 @@
+// `pnpm bench indicators`: scored headlines per second applied by the aggregator app through real Kafka
+// and Redis (a preloaded backlog, timed until the group's committed offsets reach the end), Redis
+// commands per headline (INFO commandstats delta), p99 of one store.applyBatch (the app's histogram),
+// and Redis memory of the namespace after N headlines, scaled to a million.
+import { AggregatorConfig, buildAggregatorApp } from '@tradepulse/aggregator'
+import { createTopicCatalogue, type ScoredHeadline } from '@tradepulse/contracts'
+import { createLogger, loadConfig, measureIndicatorMemory } from '@tradepulse/platform'
+import { createScorer } from '@tradepulse/scoring'
+import { startInfra } from '@tradepulse/testing/infra'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { Redis } from 'ioredis'
+import { loadHeadlineTexts } from './headline-source.ts'
+import { writeResult } from './results.ts'
+import { round } from './stats.ts'
+
+const N = Number(process.env.BENCH_INDICATORS_HEADLINES ?? 60_000)
+const SPAN_DAYS = Number(process.env.BENCH_INDICATORS_SPAN_DAYS ?? 3)
+const PARTITIONS = Number(process.env.BENCH_INDICATORS_PARTITIONS ?? 3)
+const MAX_BATCH = process.env.KAFKA_MAX_BATCH ?? '2000'
+
+const infra = await startInfra()
+const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false })
+const { texts, source } = loadHeadlineTexts(N)
+process.stdout.write(
+  `indicators bench: ${N} scored headlines (${source}) over ${SPAN_DAYS} days, ${PARTITIONS} partitions, Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`,
+)
+
+/** The Reuters texts scored by the real scorer, published in order over SPAN_DAYS (a minute of jitter). */
+function scoredHeadlines(): ScoredHeadline[] {
+  const scorer = createScorer()
+  const t0 = Date.UTC(2025, 0, 6)
+  const stepMs = (SPAN_DAYS * 86_400_000) / N
+  const out: ScoredHeadline[] = []
+  for (let i = 0; i < N; i++) {
+    const headline = texts[i % texts.length]!
+    const at = new Date(t0 + Math.floor(i * stepMs + (((i * 7919) % 61) - 30) * 1_000)).toISOString()
+    const r = scorer.score({ headline })
+    out.push({
+      id: `b-${i}`,
+      source: 'bench',
+      headline,
+      publishedAt: at,
+      ingestedAt: at,
+      truncated: r.truncated,
+      ...r,
+      scoredAt: at,
+    })
+  }
+  return out
+}
+
+function commandCalls(info: string): Map<string, number> {
+  const calls = new Map<string, number>()
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]))
+  return calls
+}
+
+/** p-quantile from a prom-client histogram, interpolated linearly within its bucket. */
+function histogramQuantile(buckets: { le: number; count: number }[], q: number): number {
+  const total = buckets[buckets.length - 1]?.count ?? 0
+  const rank = q * total
+  let prevLe = 0
+  let prevCount = 0
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return prevLe
+      return prevLe + ((rank - prevCount) / Math.max(1, b.count - prevCount)) * (b.le - prevLe)
+    }
+    prevLe = b.le
+    prevCount = b.count
+  }
+  return prevLe
+}
+
+const run = `bi${Date.now().toString(36)}`
+const topics = createTopicCatalogue(`${run}.`)
+const redis = new Redis(infra.redisUrl)
+const producer = await testProducer(infra.kafkaBrokers)
+const admin = testKafka(infra.kafkaBrokers).admin()
+await admin.connect()
+try {
+  await createTopics(infra.kafkaBrokers, [
+    { name: topics.scored.name, partitions: PARTITIONS },
+    { name: topics.indicators.name, partitions: PARTITIONS },
+    { name: topics.dlq.name, partitions: 1 },
+  ])
+  let t = Date.now()
+  const headlines = scoredHeadlines()
+  const scoreMs = Date.now() - t
+  t = Date.now()
+  for (let i = 0; i < headlines.length; i += 2_000) {
+    await producer.send({
+      topic: topics.scored.name,
+      messages: headlines.slice(i, i + 2_000).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+  }
+  const contributions = headlines.reduce((n, h) => n + 1 + h.entities.regions.length + h.entities.commodities.length + h.entities.sectors.length + h.entities.companies.length, 0)
+  process.stdout.write(`scored in ${scoreMs} ms, preloaded in ${Date.now() - t} ms (${round(contributions / N, 2)} scopes per headline)\n`)
+
+  const groupId = `${run}.aggregator`
+  const config = loadConfig(AggregatorConfig, {
+    ...process.env,
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: run,
+    TRADEPULSE_TOPIC_PREFIX: `${run}.`,
+    KAFKA_GROUP_ID: groupId,
+    KAFKA_MAX_BATCH: MAX_BATCH,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  })
+  const app = buildAggregatorApp(config, { log })
+  const before = commandCalls(await redis.info('commandstats'))
+  const usedBefore = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+  t = Date.now()
+  await app.start()
+  for (;;) {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.scored.name] })
+    const done = committed?.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) ?? 0
+    if (done >= N) break
+    if (Date.now() - t > 300_000) throw new Error(`only ${done} of ${N} committed after 300 s`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  const elapsedS = (Date.now() - t) / 1_000
+  const after = commandCalls(await redis.info('commandstats'))
+  let calls = 0
+  const byCommand: Record<string, number> = {}
+  for (const [cmd, n] of after) {
+    const d = n - (before.get(cmd) ?? 0)
+    if (d > 0 && cmd !== 'info') {
+      calls += d
+      byCommand[cmd] = round(d / N, 3)
+    }
+  }
+  const metrics = await app.metrics.registry.getMetricsAsJSON()
+  const hist = metrics.find((m) => m.name === 'tradepulse_indicator_apply_seconds')
+  const buckets = (hist?.values ?? [])
+    .filter((v) => v.metricName === 'tradepulse_indicator_apply_seconds_bucket')
+    .map((v) => ({ le: v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le), count: v.value }))
+  const applies = buckets[buckets.length - 1]?.count ?? 0
+  const sumOf = (name: string) =>
+    (metrics.find((m) => m.name === name)?.values ?? []).reduce((n, v) => n + v.value, 0)
+  await app.stop()
+  const memory = await measureIndicatorMemory(redis, { prefix: run, namespace: config.AGGREGATOR_REDIS_NAMESPACE })
+  const usedAfter = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+
+  const figures = {
+    headlines: N,
+    headlines_source: source,
+    span_days: SPAN_DAYS,
+    partitions: PARTITIONS,
+    max_batch: Number(MAX_BATCH),
+    elapsed_s: round(elapsedS, 2),
+    headlines_per_s: round(N / elapsedS),
+    contributions_applied: sumOf('tradepulse_indicator_applied_total'),
+    contributions_late: sumOf('tradepulse_indicator_late_total'),
+    contributions_duplicate: sumOf('tradepulse_indicator_duplicates_total'),
+    apply_calls: applies,
+    p99_ms: round(histogramQuantile(buckets, 0.99) * 1_000, 2),
+    p50_ms: round(histogramQuantile(buckets, 0.5) * 1_000, 2),
+    redis_cmds_per_headline: round(calls / N, 2),
+    redis_cmds_by_command_per_headline: byCommand,
+    redis_keys: memory.keys,
+    redis_key_bytes: memory.keyBytes,
+    redis_bytes_by_type: memory.bytesByType,
+    redis_used_memory_delta_bytes: usedAfter - usedBefore,
+    redis_bytes_per_million: Math.round((memory.keyBytes / N) * 1e6),
+    note_memory:
+      'key bytes after N headlines scaled linearly; state is bounded per key (buckets) and ids by the dedup retention, so a million headlines over the same span would use less than this',
+    updates_published: sumOf('tradepulse_indicator_updates_total'),
+    goal: 'headlines_per_s >= 20000',
+  }
+  console.table(Object.fromEntries(Object.entries(figures).filter(([, v]) => typeof v !== 'object')))
+  process.stdout.write(`redis commands per headline by command: ${JSON.stringify(byCommand)}\n`)
+  process.stdout.write(`wrote ${writeResult('indicators', figures)}\n`)
+} finally {
+  await admin.disconnect()
+  await producer.disconnect()
+  await redis.quit()
+  await infra.stop()
+}
+process.exit(0)

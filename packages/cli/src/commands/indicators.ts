@@ -1,0 +1,134 @@
+import { AggregatorConfig, indicatorOverrides, rebuildIndicators } from '@tradepulse/aggregator'
+import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
+import {
+  closeRedis,
+  createLogger,
+  createRedis,
+  createRedisIndicatorStore,
+  loadConfig,
+  TradepulseError,
+} from '@tradepulse/platform'
+import { type Command, Option } from 'commander'
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+
+/** "30m", "12h", "7d", "1.5h" → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
+  if (!m) throw new TradepulseError('CONFIG_INVALID', `not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`)
+  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
+}
+
+function parseAsOf(text: string): number {
+  if (text === 'now') return Date.now()
+  const ms = Date.parse(text)
+  if (!Number.isFinite(ms)) throw new TradepulseError('CONFIG_INVALID', `--as-of: not a time: ${JSON.stringify(text)}`)
+  return ms
+}
+
+const num = (x: number | undefined, digits = 3) => (x === undefined ? '-' : x.toFixed(digits))
+
+/** The rows as a fixed-width table: scope, means per half-life, momentum, buzz, volumes, diffusion, count. */
+export function formatIndicatorTable(updates: IndicatorUpdate[]): string {
+  if (updates.length === 0) return '(no indicators)\n'
+  const means = Object.keys(updates[0]!.mean)
+  const volumes = Object.keys(updates[0]!.volume)
+  const header = ['scope', ...means.map((l) => `mean ${l}`), 'momentum', 'buzz', ...volumes.map((l) => `vol ${l}`), 'diffusion', 'count']
+  const rows = updates.map((u) => [
+    u.scope.id,
+    ...means.map((l) => num(u.mean[l])),
+    num(u.momentum),
+    num(u.buzz, 2),
+    ...volumes.map((l) => String(u.volume[l] ?? '-')),
+    num(u.diffusion, 2),
+    String(u.count),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  return `${[line(header), ...rows.map(line)].join('\n')}\n`
+}
+
+type ShowOptions = { dimension: Dimension; scopeKind: ScopeKind; by: 'momentum' | 'buzz'; top: string; asOf: string }
+
+/** `tradepulse indicators` (top N table from Redis) and `tradepulse indicators rebuild --since 7d`. */
+export function registerIndicators(program: Command): void {
+  const indicators = program
+    .command('indicators')
+    .description('the top scopes of a dimension by momentum or buzz, read from Redis (REDIS_URL, REDIS_KEY_PREFIX)')
+    .addOption(new Option('--dimension <dimension>', 'dimension').choices(Dimension.options).default('tariff'))
+    .addOption(
+      new Option('--scope-kind <kind>', 'scope kind')
+        .choices(ScopeKind.options.filter((k) => k !== 'global'))
+        .default('region'),
+    )
+    .addOption(new Option('--by <what>', 'rank by').choices(['momentum', 'buzz']).default('momentum'))
+    .option('--top <n>', 'how many scopes', '10')
+    .option('--as-of <time>', 'event time to evaluate at: an ISO time, or "now"', 'now')
+    .action(async (opts: ShowOptions) => {
+      const config = loadConfig(AggregatorConfig, process.env)
+      const top = Number(opts.top)
+      if (!Number.isInteger(top) || top < 1) throw new TradepulseError('CONFIG_INVALID', '--top: a positive integer')
+      const asOf = parseAsOf(opts.asOf)
+      const log = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli')
+      try {
+        const base = createRedisIndicatorStore(redis, {
+          prefix: config.REDIS_KEY_PREFIX,
+          namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+          maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
+          config: indicatorOverrides(config),
+        })
+        const active = (await base.activeNamespace()) ?? base.namespace
+        const store = base.withNamespace(active)
+        const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, asOf)
+        process.stdout.write(
+          `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(asOf).toISOString()} (namespace ${active})\n`,
+        )
+        process.stdout.write(formatIndicatorTable(rows))
+      } finally {
+        await closeRedis(redis)
+      }
+    })
+
+  indicators
+    .command('rebuild')
+    .description(
+      'replay headlines.scored since a time into a fresh Redis namespace, then switch readers to it in one step (the live aggregator keeps running)',
+    )
+    .option('--since <duration>', 'how far back to replay, by Kafka record time: 30m, 12h, 7d', '7d')
+    .option('--keep-previous', 'keep the previous namespace instead of clearing it')
+    .action(async (opts: { since: string; keepPrevious?: boolean }) => {
+      const config = loadConfig(AggregatorConfig, process.env)
+      const sinceMs = Date.now() - parseDuration(opts.since)
+      const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: 'tradepulse-rebuild' })
+      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild')
+      try {
+        const store = createRedisIndicatorStore(redis, {
+          prefix: config.REDIS_KEY_PREFIX,
+          namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+          maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
+          config: indicatorOverrides(config),
+        })
+        let lastReport = 0
+        const r = await rebuildIndicators({
+          brokers: config.KAFKA_BROKERS,
+          topic: createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).scored.name,
+          sinceMs,
+          store,
+          log,
+          graceMs: config.AGGREGATOR_GRACE_MS,
+          ...(opts.keepPrevious ? { keepPrevious: true } : {}),
+          onProgress: (p) => {
+            if (Date.now() - lastReport < 2_000) return
+            lastReport = Date.now()
+            process.stderr.write(`${p.phase}: ${p.records} records, ${p.applied} headlines applied\n`)
+          },
+        })
+        process.stdout.write(
+          `rebuilt ${r.headlines} headlines (${r.records} records, ${r.invalid} invalid) since ${new Date(sinceMs).toISOString()} into namespace ${r.namespace} in ${(r.elapsedMs / 1_000).toFixed(1)} s; readers switched from ${r.previous}${opts.keepPrevious ? ' (kept)' : ` (cleared ${r.clearedKeys} keys)`}\n`,
+        )
+      } finally {
+        await closeRedis(redis)
+      }
+    })
+}

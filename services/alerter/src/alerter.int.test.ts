@@ -1,0 +1,417 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { type Alert, createTopicCatalogue, type DeadLetter, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import {
+  type CollectedMessage,
+  collectTopic,
+  createTopics,
+  freePort,
+  randomName,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { ALERT_CE_TYPE } from './alert-records.ts'
+import { type AlerterApp, buildAlerterApp } from './build-app.ts'
+import { AlerterConfig } from './config.ts'
+import {
+  SCENARIO_DESKS_BY_RULE,
+  SCENARIO_EXPECTED,
+  SCENARIO_RULES,
+  SCENARIO_T0,
+  scenarioDesks,
+  scenarioHeadlines,
+  scenarioUpdates,
+} from './scenario-fixtures.ts'
+import { ALERT_ID_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from './webhook-signature.ts'
+
+const MIN = 60_000
+const alertOf = (m: CollectedMessage) => JSON.parse(m.value!.toString()) as Alert
+/** `<rule> <scope> <dimension> <direction> <trigger>`, trigger = headline id or @minutes of an indicator's asOf. */
+function describeAlert(a: Alert): string {
+  const trigger =
+    a.ruleKind === 'headline_shock' || a.ruleKind === 'uncertainty_spike'
+      ? (a.evidence[0]?.headlineId ?? '?').replace(/^.*:/, '')
+      : `@${(Date.parse(a.publishedAt) - SCENARIO_T0) / MIN}`
+  return `${a.rule} ${a.scope.kind}:${a.scope.id} ${a.dimension} ${a.direction} ${trigger}`
+}
+
+describe('alerter on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let dir: string
+  let producer: Producer
+  const cleanups: (() => Promise<unknown>)[] = []
+  beforeEach(async () => {
+    prefix = `${randomName('alerter')}.`
+    dir = mkdtempSync(join(tmpdir(), 'alerter-'))
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      ...listTopics(topics).map((t) => ({
+        name: t.name,
+        // One partition in: the script's order is the order the alerter sees.
+        partitions: t.name === topics.alerts.name ? 3 : 1,
+      })),
+      ...['tariff', 'supply', 'risk'].map((d) => ({ name: topics.deskAlerts(d).name, partitions: 2 })),
+    ])
+    producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+  })
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  function start(opts: { desks?: string; env?: Record<string, string>; extra?: Record<string, string> } = {}) {
+    const lines: string[] = []
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(...String(chunk).trim().split('\n'))
+        cb()
+      },
+    })
+    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
+    writeFileSync(join(dir, 'desks.yaml'), opts.desks ?? scenarioDesks())
+    const config = loadConfig(AlerterConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+      ALERTER_RULES_RELOAD_DEBOUNCE_MS: '50',
+      ...opts.extra,
+    })
+    const app: AlerterApp = buildAlerterApp(config, {
+      log: createLogger({ level: 'info' }, sink),
+      env: opts.env ?? {},
+    })
+    cleanups.push(() => app.stop())
+    return { app, lines, topics: createTopicCatalogue(prefix) }
+  }
+
+  /** Headlines, then (after `between`, when given) the indicator updates. */
+  async function produceScenario(
+    topics: ReturnType<typeof createTopicCatalogue>,
+    between?: () => Promise<unknown>,
+    idPrefix = '',
+  ) {
+    const now = Date.now()
+    const headlines = scenarioHeadlines(now, idPrefix)
+    await producer.send({
+      topic: topics.scored.name,
+      messages: headlines.map((h, i) => ({
+        key: h.id,
+        value: JSON.stringify(h),
+        // The first headline carries a trace context; the alerter passes it on.
+        ...(i === 0 ? { headers: { traceparent: `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01` } } : {}),
+      })),
+    })
+    await between?.()
+    await producer.send({
+      topic: topics.indicators.name,
+      messages: scenarioUpdates(now).map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+    })
+    return headlines
+  }
+
+  /** A headline and an indicator update at `atMin` that each raise one known alert, produced after everything else. */
+  async function produceSentinel(topics: ReturnType<typeof createTopicCatalogue>, atMin: number, id: string) {
+    const now = Date.now()
+    const [h] = scenarioHeadlines(now, `${id}-`)
+    const sentinel: ScoredHeadline = {
+      ...h!,
+      id,
+      publishedAt: new Date(SCENARIO_T0 + atMin * MIN).toISOString(),
+    }
+    const [, base] = scenarioUpdates(now)
+    const at = (m: number, mean: number) => ({
+      ...base!,
+      asOf: new Date(SCENARIO_T0 + m * MIN).toISOString(),
+      mean: { ...base!.mean, '1h': mean },
+    })
+    await producer.send({
+      topic: topics.indicators.name,
+      messages: [at(atMin - 5, -0.1), at(atMin, -0.9)].map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+    })
+    await producer.send({ topic: topics.scored.name, messages: [{ key: id, value: JSON.stringify(sentinel) }] })
+    return [
+      `tariff_down region:US tariff down ${id}`,
+      `tariff_down region:CN tariff down ${id}`,
+      `tariff_level_cn region:CN tariff down @${atMin}`,
+    ]
+  }
+
+  it('turns the scenario into exactly the expected alerts, on the right topics, in order per scope; a replay adds none', async () => {
+    const { app, topics } = start()
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const desks = Object.fromEntries(
+      await Promise.all(
+        ['tariff', 'supply', 'risk'].map(
+          async (d) => [d, await collectTopic(kafkaBrokers, topics.deskAlerts(d).name)] as const,
+        ),
+      ),
+    )
+    cleanups.push(alerts.stop, ...Object.values(desks).map((d) => d.stop))
+    await app.start()
+    await app.runner.joined()
+
+    // Indicator updates after the headline alerts, so the headlines are in memory as evidence.
+    const headlineAlerts = SCENARIO_EXPECTED.filter((e) => !e.includes(' @')).length
+    await produceScenario(topics, () =>
+      waitFor(() => alerts.messages.length >= headlineAlerts, { what: 'headline alerts' }),
+    )
+    const sentinel1 = await produceSentinel(topics, 200, 'sentinel1')
+    const expected = [...SCENARIO_EXPECTED, ...sentinel1]
+    await waitFor(() => alerts.messages.length >= expected.length, { what: 'scenario alerts' })
+    // The sentinels come last on both inputs: once they are out, everything before them was decided.
+    await waitFor(() => sentinel1.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)), {
+      what: 'sentinel alerts',
+    })
+    expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...expected].sort())
+
+    // Ids: deterministic and distinct; CloudEvents headers and trace context on every record.
+    const first = alerts.messages.map(alertOf)
+    expect(new Set(first.map((a) => a.id)).size).toBe(first.length)
+    for (const m of alerts.messages) {
+      const a = alertOf(m)
+      expect(m.key).toBe(`${a.scope.kind}:${a.scope.id}`)
+      expect(m.headers).toMatchObject({
+        ce_id: a.id,
+        ce_type: ALERT_CE_TYPE,
+        ce_source: `/tradepulse/alerter/${a.rule}`,
+        ce_specversion: '1.0',
+        ce_time: a.detectedAt,
+        'content-type': 'application/json',
+      })
+      expect(m.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/)
+      expect(a.rulesVersion).toMatch(/^scenario-1\+/)
+      expect(a.latencyMs).toBeLessThan(60_000)
+    }
+    const esc1 = alerts.messages.filter((m) => describeAlert(alertOf(m)).endsWith(' esc1'))
+    expect(esc1.map((m) => m.headers.traceparent)).toEqual([
+      `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+      `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
+    ])
+    // Indicator alerts carry the scenario's headlines on CN as evidence, strongest first.
+    const level = first.find((a) => a.rule === 'tariff_level_cn' && a.publishedAt.endsWith('09:15:00.000Z'))
+    expect(level?.evidence.map((e) => e.headlineId)).toEqual(['esc1', 'esc2', 'curb'])
+
+    // Order per scope: one scope is one partition; its headline alerts follow the script.
+    const byScope = new Map<string, string[]>()
+    for (const m of [...alerts.messages].sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset))) {
+      const a = alertOf(m)
+      if (a.ruleKind !== 'headline_shock') continue
+      const k = `${a.scope.kind}:${a.scope.id}`
+      byScope.set(k, [...(byScope.get(k) ?? []), a.publishedAt])
+    }
+    for (const [, times] of byScope) expect(times).toEqual([...times].sort())
+
+    // Desk topics: each alert exactly on the desks its rule routes to.
+    await waitFor(
+      () =>
+        Object.values(desks).reduce((n, d) => n + d.messages.length, 0) >=
+        first.reduce((n, a) => n + (SCENARIO_DESKS_BY_RULE[a.rule]?.length ?? 0), 0),
+      { what: 'desk alerts' },
+    )
+    for (const [desk, c] of Object.entries(desks)) {
+      const want = first.filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes(desk)).map((a) => a.id)
+      expect(c.messages.map((m) => alertOf(m).id).sort(), desk).toEqual(want.sort())
+    }
+
+    // Replay: the same records again (new offsets) decide nothing new; only the next sentinels alert.
+    await produceScenario(topics)
+    const sentinel2 = await produceSentinel(topics, 300, 'sentinel2')
+    await waitFor(() => alerts.messages.length >= expected.length + sentinel2.length, { what: 'second sentinels' })
+    await waitFor(() => sentinel2.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)), {
+      what: 'second sentinel alerts',
+    })
+    expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...expected, ...sentinel2].sort())
+  })
+
+  it('refuses an invalid rules file with the field and reason, keeps the old rules, and takes a valid one', async () => {
+    const { app, topics, lines } = start()
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    cleanups.push(alerts.stop)
+    await app.start()
+    await app.runner.joined()
+    const rulesFile = join(dir, 'rules.yaml')
+    const before = app.rules.current().rulesVersion
+
+    writeFileSync(rulesFile, SCENARIO_RULES.replace('threshold: 0.7', 'threshold: high'))
+    const refused = await waitFor(() => lines.find((l) => l.includes('rules file refused')), {
+      what: 'refusal logged',
+    })
+    expect(JSON.parse(refused)).toMatchObject({
+      level: 50,
+      msg: expect.stringContaining('rules[0].threshold'),
+      errors: [{ path: 'rules[0].threshold', message: expect.stringMatching(/number/) }],
+    })
+    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_alerter_rules_reloads_total')).toMatch(
+      /result="invalid"[^\n]* 1/,
+    )
+    expect(app.rules.current().rulesVersion).toBe(before)
+
+    // The old rules still alert.
+    const [h] = scenarioHeadlines(Date.now(), 'after-bad-')
+    await producer.send({ topic: topics.scored.name, messages: [{ key: h!.id, value: JSON.stringify(h) }] })
+    await waitFor(() => alerts.messages.some((m) => alertOf(m).evidence[0]?.headlineId === h!.id), {
+      what: 'alert under the old rules',
+    })
+    expect(alertOf(alerts.messages[0]!).rulesVersion).toBe(before)
+
+    // A valid edit lands between batches: the next headline is judged by the new rules.
+    writeFileSync(rulesFile, SCENARIO_RULES.replace('version: scenario-1', 'version: scenario-2'))
+    await waitFor(() => app.rules.current().rulesVersion.startsWith('scenario-2+'), { what: 'reload' })
+    const [h2] = scenarioHeadlines(Date.now() - 0, 'after-good-')
+    const later = { ...h2!, publishedAt: new Date(SCENARIO_T0 + 500 * MIN).toISOString() }
+    await producer.send({ topic: topics.scored.name, messages: [{ key: later.id, value: JSON.stringify(later) }] })
+    await waitFor(() => alerts.messages.some((m) => alertOf(m).evidence[0]?.headlineId === later.id), {
+      what: 'alert under the new rules',
+    })
+    const fresh = alerts.messages.map(alertOf).filter((a) => a.evidence[0]?.headlineId === later.id)
+    expect(fresh.every((a) => a.rulesVersion.startsWith('scenario-2+'))).toBe(true)
+  })
+
+  type Received = { headers: IncomingMessage['headers']; body: string }
+  async function receiver(respond: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
+    const received: Received[] = []
+    const port = await freePort()
+    const server: Server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        received.push({ headers: req.headers, body })
+        respond(req, res, received.length)
+      })
+    })
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections()
+          server.close(() => r())
+        }),
+    )
+    return { url: `http://127.0.0.1:${port}/hook`, received }
+  }
+
+  it('posts correctly signed webhooks to a desk', async () => {
+    const secret = 'shh-scenario'
+    const hook = await receiver((_req, res) => res.writeHead(204).end())
+    const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: secret } })
+    const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
+    cleanups.push(tariffDesk.stop)
+    await app.start()
+    await app.runner.joined()
+    await produceScenario(topics)
+    const want = SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('tariff'))
+    await waitFor(() => hook.received.length >= want.length, { what: 'webhooks' })
+    await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
+    for (const r of hook.received) {
+      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, secret, Date.now())).toBe(true)
+      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, 'wrong', Date.now())).toBe(false)
+      expect(r.headers[SIGNATURE_HEADER]).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/)
+      expect(r.headers[ALERT_ID_HEADER]).toBe((JSON.parse(r.body) as Alert).id)
+      expect(r.headers['content-type']).toBe('application/json')
+    }
+    expect(hook.received.map((r) => (JSON.parse(r.body) as Alert).id).sort()).toEqual(
+      tariffDesk.messages.map((m) => alertOf(m).id).sort(),
+    )
+  })
+
+  for (const mode of ['fails with 500', 'hangs'] as const) {
+    it(`keeps alerts flowing on Kafka while a webhook ${mode}, and dead-letters the delivery`, async () => {
+      const hook = await receiver((_req, res) => {
+        if (mode === 'fails with 500') res.writeHead(500).end('down')
+        // 'hangs': never answers; the alerter's timeout gives up on it.
+      })
+      const { app, topics } = start({
+        desks: scenarioDesks(hook.url),
+        env: { SCENARIO_TARIFF_SECRET: 's' },
+        extra: {
+          ALERTER_WEBHOOK_TIMEOUT_MS: '500',
+          ALERTER_WEBHOOK_MAX_ATTEMPTS: '3',
+          ALERTER_WEBHOOK_BACKOFF_BASE_MS: '100',
+          ALERTER_WEBHOOK_BACKOFF_MAX_MS: '200',
+          ALERTER_WEBHOOK_CONCURRENCY: '2',
+          ALERTER_WEBHOOK_QUEUE_MAX: '2',
+        },
+      })
+      const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+      const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+      cleanups.push(alerts.stop, dlq.stop)
+      await app.start()
+      await app.runner.joined()
+      const t0 = Date.now()
+      await produceScenario(topics)
+      await waitFor(() => alerts.messages.length >= SCENARIO_EXPECTED.length, { what: 'alerts on Kafka' })
+      const kafkaMs = Date.now() - t0
+      // Every alert reached Kafka while the first webhook deliveries were still failing.
+      const deadLettered = dlq.messages.length
+      const tariffCount = SCENARIO_EXPECTED.filter((e) =>
+        SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('tariff'),
+      ).length
+      expect({ kafkaMs: kafkaMs < 10_000, deadLettered: deadLettered < tariffCount }).toEqual({
+        kafkaMs: true,
+        deadLettered: true,
+      })
+      expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...SCENARIO_EXPECTED].sort())
+
+      await waitFor(() => dlq.messages.length >= tariffCount, { timeoutMs: 60_000, what: 'dead letters' })
+      const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+      for (const l of letters) {
+        expect(l).toMatchObject({
+          reason: 'webhook_failed',
+          worker: 'alerter',
+          origin: { topic: topics.deskAlerts('tariff').name },
+          message: expect.stringMatching(mode === 'hangs' ? /3 attempt\(s\): no answer within 500 ms/ : /3 attempt\(s\): HTTP 500/),
+        })
+      }
+      expect(letters.map((l) => (JSON.parse(l.payload) as Alert).id).sort()).toEqual(
+        alerts.messages
+          .map(alertOf)
+          .filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes('tariff'))
+          .map((a) => a.id)
+          .sort(),
+      )
+      expect(hook.received.length).toBe(tariffCount * 3)
+    })
+  }
+
+  it('dead-letters a 4xx at once, without retrying', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(410).end())
+    const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: 's' } })
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    await app.start()
+    await app.runner.joined()
+    await producer.send({
+      topic: topics.scored.name,
+      messages: scenarioHeadlines(Date.now(), 'gone-')
+        .slice(0, 1)
+        .map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+    await waitFor(() => dlq.messages.length >= 2, { what: 'dead letters' })
+    expect(hook.received).toHaveLength(2)
+    expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).message)).toEqual([
+      expect.stringMatching(/1 attempt\(s\): HTTP 410/),
+      expect.stringMatching(/1 attempt\(s\): HTTP 410/),
+    ])
+  })
+
+  it('refuses a desk whose webhook secret variable is not set, naming it', () => {
+    expect(() => start({ desks: scenarioDesks('http://127.0.0.1:1/x', 'MISSING_SECRET_VAR'), env: {} })).toThrow(
+      /desks\[0\]\.webhook\.secretEnv: desk "tariff" signs its webhook with MISSING_SECRET_VAR, which is not set/,
+    )
+  })
+})
