@@ -109,7 +109,7 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     AGGREGATOR_GRACE_MS: String(GRACE_MS),
     RETRY_BASE_MS: '50',
     RETRY_MAX_MS: '500',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
   })
   const progress = () => groupProgress(kafkaBrokers, `${prefix}aggregator`, createTopicCatalogue(prefix).scored.name)
 
@@ -185,8 +185,9 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
       return w
     }
     const series = scoredSeries(4_000, { startMs: T0, spanMs: SPAN_MS, seed: 41 })
-    const producing = stream(series, 150)
     let worker = start()
+    await waitFor(() => worker.output().includes('aggregator started'), { what: 'worker started', timeoutMs: 60_000 })
+    const producing = stream(series, 250)
     for (const cut of [800, 2_000]) {
       await waitFor(async () => (await progress()).committed >= cut, { what: `${cut} committed`, timeoutMs: 60_000 })
       worker.child.kill('SIGKILL')

@@ -15,6 +15,7 @@ const lines = readFileSync(stream, 'utf8').split('\n')
 const scorer = createScorer()
 let n = 0
 let wrong = 0
+const confusion = new Map<string, number>()
 for (const r of readCsv(join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv'))) {
   if (r.split !== 'dev') continue
   const raw = lines[Number(r.line) - 1] ?? ''
@@ -27,6 +28,7 @@ for (const r of readCsv(join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv')))
   const pred = s.label ?? 'none'
   n++
   if (pred !== gold) wrong++
+  confusion.set(`${gold}>${pred}`, (confusion.get(`${gold}>${pred}`) ?? 0) + 1)
   if (pred === gold && !all) continue
   const want = dim === 'tariff' ? 'tariff' : 'supplyChain'
   const cues = res.explanation
@@ -36,5 +38,11 @@ for (const r of readCsv(join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv')))
   process.stdout.write(
     `${r.line}\t${gold}\t${pred}\t${s.score.toFixed(2)}/${s.relevance.toFixed(2)}\t${h}\n\t\t[${cues}]\n`,
   )
+}
+const classes = ['none', 'negative', 'neutral', 'positive']
+process.stdout.write(`gold\\pred ${classes.map((c) => c.padStart(9)).join('')}\n`)
+for (const g of classes) {
+  const cells = classes.map((p) => String(confusion.get(`${g}>${p}`) ?? 0).padStart(9)).join('')
+  process.stdout.write(`${g.padEnd(10)}${cells}\n`)
 }
 process.stdout.write(`${wrong} of ${n} dev rows wrong on ${dim}\n`)

@@ -6,6 +6,7 @@ import { COMMODITIES, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
   CONTEXT_MARKERS,
+  CONTRASTS,
   HEDGES,
   INERT,
   INTENSIFIERS,
@@ -66,6 +67,8 @@ export interface Entry {
   tone: number
   hasTone: boolean
   clauseBreak: boolean
+  /** A contrast word ("but", "however"): what comes before it weighs less than what follows. */
+  contrast: boolean
   uncertainty: number
   topicTariff: number
   topicSupply: number
@@ -117,6 +120,7 @@ function newEntry(key: string): Entry {
     tone: 0,
     hasTone: false,
     clauseBreak: false,
+    contrast: false,
     uncertainty: 0,
     topicTariff: 0,
     topicSupply: 0,
@@ -285,6 +289,13 @@ function buildLexicon(): Lexicon {
   eachForm(CLAUSE_BREAKS, (f) => {
     const e = add(f)
     if (e) e.clauseBreak = true
+  })
+  eachForm(CONTRASTS, (f) => {
+    const e = add(f)
+    if (e) {
+      e.clauseBreak = true
+      e.contrast = true
+    }
   })
   for (const g of UNCERTAINTY) {
     eachForm(g.words, (f) => {

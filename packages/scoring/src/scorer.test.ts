@@ -353,3 +353,48 @@ describe('context, data and company-news cues', () => {
     expect(market('Broker cuts Tesco to sell from hold').label).toBe('negative')
   })
 })
+
+describe('stance, deadlines, contrast and assessments on the tariff dimension', () => {
+  it('reads approval of a trade matter as de-escalation and disapproval as escalation', () => {
+    expect(tariff('Ottawa optimistic on NAFTA after new round').label).toBe('positive')
+    expect(tariff('Minister confident about a trade deal with Japan').label).toBe('positive')
+    expect(tariff('Seoul says it will be able to do a trade deal soon').label).toBe('positive')
+    expect(tariff('Brazil at odds with U.S. over changes to trade pact').label).toBe('negative')
+    expect(tariff('Farm group slams new steel tariffs').label).toBe('negative')
+    // A stance is an opinion, not an event.
+    expect(score('Ottawa optimistic on NAFTA after new round').events).toEqual([])
+  })
+
+  it('treats a pushed-out deadline for a measure as a delay of it', () => {
+    expect(tariff('Treasury extends deadline for sanctions on Russian carmaker').label).toBe('positive')
+    expect(tariff('EU extends sanctions on Russia').label).toBe('negative')
+  })
+
+  it('keeps the measure after "against" unless a ruling or vote undoes it', () => {
+    expect(tariff('Beijing retaliates against latest U.S. tariffs').label).toBe('negative')
+    expect(tariff('WTO rules against U.S. steel tariffs').label).toBe('positive')
+  })
+
+  it('reads measures against a targeted firm and negated compounds', () => {
+    expect(tariff('Sweden bans Huawei from its 5G network').label).toBe('negative')
+    expect(tariff('Carmaker sees no tariff fears after strong quarter').label).toBe('positive')
+    expect(tariff('EU doubts offer can prevent U.S. car tariffs').label).toBe('negative')
+  })
+
+  it('weighs the clause after "but" more', () => {
+    const r = tariff('Minister hails progress on NAFTA but slams metals tariffs')
+    expect(r.score).toBeLessThan(0)
+  })
+
+  it('keeps assessments of a measure relevant but without direction', () => {
+    const r = tariff('Retailer sees small impact from U.S. tariffs on China')
+    expect(r.label).toBe('neutral')
+    expect(tariff('Tokyo closely watching U.S. tariff moves').label).toBe('neutral')
+  })
+
+  it('gives legal trouble and won business a market tone', () => {
+    expect(market('Two former traders jailed over rate rigging').score).toBeLessThan(0)
+    expect(market('Engineer secures $300m offshore contract').score).toBeGreaterThan(0)
+    expect(market('Falling metal prices hurt miners').score).toBeLessThan(0)
+  })
+})

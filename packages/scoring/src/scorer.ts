@@ -66,6 +66,7 @@ function numberEntry(pred: PredRole, key: string): Entry {
     tone: 0,
     hasTone: false,
     clauseBreak: false,
+    contrast: false,
     uncertainty: 0,
     topicTariff: 0,
     topicSupply: 0,
@@ -185,6 +186,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const itPredOn: number[] = []
   const itTarget: number[] = []
   let items = 0
+  /** Token index of the last contrast word of the field, or -1. */
+  let contrastTok = -1
 
   const accH = newAccumulator()
   const accB = newAccumulator()
@@ -291,6 +294,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function matchField(): void {
     const count = tb.count
     items = 0
+    contrastTok = -1
     let clause = 0
     let i = 0
     while (i < count) {
@@ -350,6 +354,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       pushItem(best, i, bestEnd, clause)
       if (best.clauseBreak) clause++
+      if (best.contrast) contrastTok = i
       i = bestEnd
     }
   }
@@ -439,6 +444,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const e = itEntry[k] as Entry
     const t = e.target
     if (!t || (itPredOn[k] === 1 && e.pred)) return false
+    // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
+    // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
+    if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false
     return pred.marketOk || t.tariff !== 0 || t.supply !== 0
   }
 
@@ -592,13 +600,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   function emit(acc: Accumulator, field: Field): void {
     const keep = RULES.negationKeep
+    const contrastBefore = RULES.contrastBeforeWeight
     for (let k = 0; k < items; k++) {
       const e = itEntry[k] as Entry
       const s = tb.start[itS[k] as number] as number
       const end = tb.end[(itE[k] as number) - 1] as number
       const negated = itNeg[k] === 1
       const hedge = itHedge[k] as number
-      const intens = itIntens[k] as number
+      const intens = (itIntens[k] as number) * ((itS[k] as number) < contrastTok ? contrastBefore : 1)
       const negFactor = negated ? -keep : 1
 
       if (e.region) pushUnique(regions, e.region)
@@ -652,8 +661,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const stop = Math.max(end, tend)
         const cue = `${e.key} + ${te.key}`
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop)
-        // Harm verbs on a measure ("hit by tariffs") describe its effect, not a new event.
-        if (!marketOnly && !(pred.fixed !== 0 && !pred.threat && target.polarity < 0)) {
+        // Harm verbs on a measure ("hit by tariffs") describe its effect, and stance words
+        // ("optimistic on NAFTA") an opinion of it, not a new event.
+        if (
+          !marketOnly &&
+          pred.kind !== 'stance' &&
+          !(pred.fixed !== 0 && !pred.threat && target.polarity < 0)
+        ) {
           const type =
             target.events[pred.kind] ??
             (pred.fixed !== 0 || sign < 0 ? target.events.less : target.events.more)
@@ -677,10 +691,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const target = e.target
         // "trade talk concerns", "supply worries", "deal hopes": an unbound frame noun right after a
         // trade or supply target gives that target the frame's direction.
-        if (target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2) {
+        const compound = target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2
+        // "no tariff fears": a negator before the compound negates all of it, wherever it attached.
+        const nf = compound && !negated && itNeg[k - 1] === 1 ? -keep : negFactor
+        if (compound) {
           const pe = itEntry[k - 1] as Entry
           const pt = pe.target as TargetRole
-          const dir = target.polarity * target.bare * 2 * intens * hedge * negFactor
+          const dir = target.polarity * target.bare * 2 * intens * hedge * nf
           const ps = tb.start[itS[k - 1] as number] as number
           if (pt.tariff !== 0)
             addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
@@ -688,12 +705,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
         }
         if (target.bare !== 0) {
-          const dir = target.polarity * target.bare * intens * hedge * negFactor
+          const dir = target.polarity * target.bare * intens * hedge * nf
           applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end)
-          addEvent(target.events.bare, target, dir, hedge < 1, negated, field, s, end)
+          addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end)
         }
         if (e.hasTone && target.market === 0) {
-          addCue(acc, M, e.tone * intens * hedge * negFactor, hedge < 1, e.key, field, s, end)
+          addCue(acc, M, e.tone * intens * hedge * nf, hedge < 1, e.key, field, s, end)
         }
         continue
       }

@@ -156,6 +156,8 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const handler: BatchHandler = async (records) => {
+    const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
+    merger.begin(source)
     const outcomes: Outcome[] = new Array(records.length)
     const contributions: Contribution[] = []
     let lastOk = -1
@@ -169,7 +171,6 @@ export function createAggregator(deps: AggregatorDeps) {
       outcomes[i] = { kind: 'ok' }
       lastOk = i
     })
-    const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
     await merger.submit(contributions, source)
     if (contributions.length === 0) return outcomes
     const picked = throttle.offer(activityOf(contributions), clock.now())

@@ -15,29 +15,25 @@ const c = (id: string, eventMs: number): Contribution => ({
 const times = (rounds: Contribution[][]) => rounds.map((r) => r.map((x) => x.eventMs / MIN).sort((a, b) => a - b))
 
 describe('createEventTimeMerger', () => {
-  it('holds a partition that runs ahead until the others catch up, then applies in event-time order', async () => {
+  it('holds a partition that runs ahead while another is still parsing, then merges by event time', async () => {
     const rounds: Contribution[][] = []
     const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
-    // Partition a's batch spans two hours; b has said it is at minute 0.
-    await merger.submit([c('b0', 0)], 'b')
+    merger.begin('a')
+    merger.begin('b') // b's handler has started but not submitted yet
     const a = merger.submit([c('a1', 1 * MIN), c('a2', 30 * MIN), c('a3', 120 * MIN)], 'a')
     await new Promise((r) => setTimeout(r, 20))
-    expect(times(rounds)).toEqual([[0], [1]]) // up to b's progress + half the grace
+    expect(rounds).toEqual([])
     const b = merger.submit([c('b1', 20 * MIN), c('b2', 40 * MIN), c('b3', 110 * MIN)], 'b')
     await Promise.all([a, b])
-    // a's last headline is more than half a grace past b's progress: it waits for b's next batch, or
-    // (here) for b to go idle.
-    expect(times(rounds)).toEqual([[0], [1], [20, 30, 40, 110], [120]])
+    // Up to b's progress + half the grace, then a's remainder once b is done.
+    expect(times(rounds)).toEqual([[1, 20, 30, 40, 110], [120]])
   })
 
-  it('stops waiting for a source that has gone idle', async () => {
+  it('joins submissions of the same turn into one round', async () => {
     const rounds: Contribution[][] = []
-    const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN, idleMs: 30 })
-    await merger.submit([c('b0', 0)], 'b')
-    const started = Date.now()
-    await merger.submit([c('a1', 100 * MIN)], 'a')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(25)
-    expect(times(rounds)).toEqual([[0], [100]])
+    const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
+    await Promise.all([merger.submit([c('a', 90 * MIN)], 'a'), merger.submit([c('b', 0)], 'b')])
+    expect(times(rounds)).toEqual([[0], [90]])
   })
 
   it('rejects only the submissions of a failed round; the rest go on', async () => {
@@ -52,7 +48,7 @@ describe('createEventTimeMerger', () => {
       { graceMs: 10 * MIN },
     )
     const bad = merger.submit([c('bad', 5)], 'a')
-    const good = merger.submit([c('good', 6)], 'b')
+    const good = merger.submit([c('good', 6 * MIN)], 'b')
     await expect(bad).rejects.toThrow('redis down')
     await expect(good).resolves.toBeUndefined()
     await expect(merger.submit([c('bad', 5)], 'a')).resolves.toBeUndefined()

@@ -127,7 +127,11 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const eachBatch = async ({ batch, heartbeat, isRunning }: EachBatchPayload) => {
     for (let i = 0; i < batch.messages.length; i += chunk) {
       if (!isRunning()) return
-      const messages = batch.messages.slice(i, i + chunk)
+      // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
+      const from = position.get(batch.partition) ?? 0
+      const messages = batch.messages.slice(i, i + chunk).filter((m) => Number(m.offset) >= from)
+      if (messages.length === 0) continue
+      merger.begin(String(batch.partition))
       const contributions: Contribution[] = []
       for (const m of messages) {
         const parsed = parseScoredRecord(m.value)

@@ -12,7 +12,12 @@ type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<n
 
 /** What the claim script decided for one alert; the numeric codes of claim-alert-2.lua, mapped once here. */
 export type ClaimDecision = 'fire' | 'resend' | 'duplicate' | 'cooldown'
-const DECISIONS: Record<string, ClaimDecision> = { '1': 'fire', '2': 'resend', '0': 'duplicate', '-1': 'cooldown' }
+const DECISIONS: Record<string, ClaimDecision> = {
+  '1': 'fire',
+  '2': 'resend',
+  '0': 'duplicate',
+  '-1': 'cooldown',
+}
 
 export type AlertClaim = {
   stream: string
@@ -36,7 +41,10 @@ export type AlertStore = {
    * After the alerts are acknowledged by Kafka: marks them sent, and writes the hysteresis entries the
    * batch moved. In one pipeline; both are idempotent, so a retry after a fault repeats them harmlessly.
    */
-  commit(sent: readonly { stream: string; alertId: string }[], hysteresis: ReadonlyMap<string, HysteresisFields>): Promise<void>
+  commit(
+    sent: readonly { stream: string; alertId: string }[],
+    hysteresis: ReadonlyMap<string, HysteresisFields>,
+  ): Promise<void>
   readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
 }
 
@@ -83,7 +91,8 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       for (const [indicator, fields] of hysteresis) {
         const key = keys.alertHysteresis(indicator)
         const flat: string[] = []
-        for (const [field, entry] of Object.entries(fields)) if (entry) flat.push(field, JSON.stringify(entry))
+        for (const [field, entry] of Object.entries(fields))
+          if (entry) flat.push(field, JSON.stringify(entry))
         if (flat.length === 0) continue
         pipeline.hset(key, ...flat)
         pipeline.pexpire(key, opts.hysteresisTtlMs)

@@ -7,7 +7,13 @@ import {
   type RuleSet,
   routeAlert,
 } from '@tradepulse/alerting'
-import { type Clock, IndicatorUpdate, ScoredHeadline, systemClock, type TopicCatalogue } from '@tradepulse/contracts'
+import {
+  type Clock,
+  IndicatorUpdate,
+  ScoredHeadline,
+  systemClock,
+  type TopicCatalogue,
+} from '@tradepulse/contracts'
 import type { BatchHandler, InRecord, Logger, Outcome, OutRecord } from '@tradepulse/platform'
 import type { z } from 'zod'
 import { alertRecords, traceparentFor } from './alert-records.ts'
@@ -32,12 +38,17 @@ export type AlerterHandlerDeps = {
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
 
 function parseRecord<S extends z.ZodType>(schema: S, value: Buffer | null): Parsed<z.infer<S>> {
-  if (!value || value.length === 0) return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  if (!value || value.length === 0)
+    return { ok: false, reason: 'empty_record', message: 'record has no value' }
   let json: unknown
   try {
     json = JSON.parse(value.toString('utf8'))
   } catch (err) {
-    return { ok: false, reason: 'invalid_json', message: `record value is not JSON: ${(err as Error).message}` }
+    return {
+      ok: false,
+      reason: 'invalid_json',
+      message: `record value is not JSON: ${(err as Error).message}`,
+    }
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) {
@@ -82,11 +93,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const dlq = (i: number, p: { reason: string; message: string }) => {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
     }
-    records.forEach((r, i) => {
+    for (const [i, r] of records.entries()) {
       const origin = `${r.topic}/${r.partition}/${r.offset}`
       if (r.topic === scoredTopic) {
         const p = parseRecord(ScoredHeadline, r.value)
-        if (!p.ok) return dlq(i, p)
+        if (!p.ok) {
+          dlq(i, p)
+          continue
+        }
         deps.memory.add(p.value)
         const ev = evaluateHeadline(ruleSet, p.value, nowMs)
         bounded += ev.dropped
@@ -95,12 +109,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
       } else if (r.topic === indicatorsTopic) {
         const p = parseRecord(IndicatorUpdate, r.value)
-        if (!p.ok) return dlq(i, p)
+        if (!p.ok) {
+          dlq(i, p)
+          continue
+        }
         updates.push({ update: p.value, traceparent: traceparentFor(r.headers.traceparent), origin })
       } else {
         dlq(i, { reason: 'unknown_topic', message: `the alerter does not consume ${r.topic}` })
       }
-    })
+    }
 
     // Indicator updates in record order: one indicator lives on one partition of the compacted topic, and
     // each of its updates in a batch sees the hysteresis state the previous one left.
@@ -163,7 +180,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
 
     if (out.length > 0) await deps.publish(out)
     await deps.store.commit(sent, hysteresis)
-    if (sent.length > 0) deps.log.debug({ alerts: sent.length, rulesVersion: ruleSet.rulesVersion }, 'alerts sent')
+    if (sent.length > 0)
+      deps.log.debug({ alerts: sent.length, rulesVersion: ruleSet.rulesVersion }, 'alerts sent')
     return outcomes
   }
 }

@@ -1,9 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { type Alert, createTopicCatalogue, type DeadLetter, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import {
+  type Alert,
+  createTopicCatalogue,
+  type DeadLetter,
+  listTopics,
+  type ScoredHeadline,
+} from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import {
   type CollectedMessage,
@@ -67,7 +73,9 @@ describe('alerter on Kafka and Redis', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  function start(opts: { desks?: string; env?: Record<string, string>; extra?: Record<string, string> } = {}) {
+  function start(
+    opts: { desks?: string; env?: Record<string, string>; extra?: Record<string, string> } = {},
+  ) {
     const lines: string[] = []
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -141,7 +149,10 @@ describe('alerter on Kafka and Redis', () => {
       topic: topics.indicators.name,
       messages: [at(atMin - 5, -0.1), at(atMin, -0.9)].map((u) => ({ key: u.key, value: JSON.stringify(u) })),
     })
-    await producer.send({ topic: topics.scored.name, messages: [{ key: id, value: JSON.stringify(sentinel) }] })
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [{ key: id, value: JSON.stringify(sentinel) }],
+    })
     return [
       `tariff_down region:US tariff down ${id}`,
       `tariff_down region:CN tariff down ${id}`,
@@ -172,9 +183,12 @@ describe('alerter on Kafka and Redis', () => {
     const expected = [...SCENARIO_EXPECTED, ...sentinel1]
     await waitFor(() => alerts.messages.length >= expected.length, { what: 'scenario alerts' })
     // The sentinels come last on both inputs: once they are out, everything before them was decided.
-    await waitFor(() => sentinel1.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)), {
-      what: 'sentinel alerts',
-    })
+    await waitFor(
+      () => sentinel1.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)),
+      {
+        what: 'sentinel alerts',
+      },
+    )
     expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...expected].sort())
 
     // Ids: deterministic and distinct; CloudEvents headers and trace context on every record.
@@ -206,7 +220,9 @@ describe('alerter on Kafka and Redis', () => {
 
     // Order per scope: one scope is one partition; its headline alerts follow the script.
     const byScope = new Map<string, string[]>()
-    for (const m of [...alerts.messages].sort((x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset))) {
+    for (const m of [...alerts.messages].sort(
+      (x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset),
+    )) {
       const a = alertOf(m)
       if (a.ruleKind !== 'headline_shock') continue
       const k = `${a.scope.kind}:${a.scope.id}`
@@ -229,11 +245,18 @@ describe('alerter on Kafka and Redis', () => {
     // Replay: the same records again (new offsets) decide nothing new; only the next sentinels alert.
     await produceScenario(topics)
     const sentinel2 = await produceSentinel(topics, 300, 'sentinel2')
-    await waitFor(() => alerts.messages.length >= expected.length + sentinel2.length, { what: 'second sentinels' })
-    await waitFor(() => sentinel2.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)), {
-      what: 'second sentinel alerts',
+    await waitFor(() => alerts.messages.length >= expected.length + sentinel2.length, {
+      what: 'second sentinels',
     })
-    expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...expected, ...sentinel2].sort())
+    await waitFor(
+      () => sentinel2.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)),
+      {
+        what: 'second sentinel alerts',
+      },
+    )
+    expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual(
+      [...expected, ...sentinel2].sort(),
+    )
   })
 
   it('refuses an invalid rules file with the field and reason, keeps the old rules, and takes a valid one', async () => {
@@ -254,9 +277,9 @@ describe('alerter on Kafka and Redis', () => {
       msg: expect.stringContaining('rules[0].threshold'),
       errors: [{ path: 'rules[0].threshold', message: expect.stringMatching(/number/) }],
     })
-    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_alerter_rules_reloads_total')).toMatch(
-      /result="invalid"[^\n]* 1/,
-    )
+    expect(
+      await app.metrics.registry.getSingleMetricAsString('tradepulse_alerter_rules_reloads_total'),
+    ).toMatch(/result="invalid"[^\n]* 1/)
     expect(app.rules.current().rulesVersion).toBe(before)
 
     // The old rules still alert.
@@ -272,7 +295,10 @@ describe('alerter on Kafka and Redis', () => {
     await waitFor(() => app.rules.current().rulesVersion.startsWith('scenario-2+'), { what: 'reload' })
     const [h2] = scenarioHeadlines(Date.now() - 0, 'after-good-')
     const later = { ...h2!, publishedAt: new Date(SCENARIO_T0 + 500 * MIN).toISOString() }
-    await producer.send({ topic: topics.scored.name, messages: [{ key: later.id, value: JSON.stringify(later) }] })
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [{ key: later.id, value: JSON.stringify(later) }],
+    })
     await waitFor(() => alerts.messages.some((m) => alertOf(m).evidence[0]?.headlineId === later.id), {
       what: 'alert under the new rules',
     })
@@ -318,8 +344,12 @@ describe('alerter on Kafka and Redis', () => {
     await waitFor(() => hook.received.length >= want.length, { what: 'webhooks' })
     await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
     for (const r of hook.received) {
-      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, secret, Date.now())).toBe(true)
-      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, 'wrong', Date.now())).toBe(false)
+      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, secret, Date.now())).toBe(
+        true,
+      )
+      expect(verifyWebhookSignature(r.headers[SIGNATURE_HEADER] as string, r.body, 'wrong', Date.now())).toBe(
+        false,
+      )
       expect(r.headers[SIGNATURE_HEADER]).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/)
       expect(r.headers[ALERT_ID_HEADER]).toBe((JSON.parse(r.body) as Alert).id)
       expect(r.headers['content-type']).toBe('application/json')
@@ -365,7 +395,9 @@ describe('alerter on Kafka and Redis', () => {
         kafkaMs: true,
         deadLettered: true,
       })
-      expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...SCENARIO_EXPECTED].sort())
+      expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual(
+        [...SCENARIO_EXPECTED].sort(),
+      )
 
       await waitFor(() => dlq.messages.length >= tariffCount, { timeoutMs: 60_000, what: 'dead letters' })
       const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
@@ -374,7 +406,9 @@ describe('alerter on Kafka and Redis', () => {
           reason: 'webhook_failed',
           worker: 'alerter',
           origin: { topic: topics.deskAlerts('tariff').name },
-          message: expect.stringMatching(mode === 'hangs' ? /3 attempt\(s\): no answer within 500 ms/ : /3 attempt\(s\): HTTP 500/),
+          message: expect.stringMatching(
+            mode === 'hangs' ? /3 attempt\(s\): no answer within 500 ms/ : /3 attempt\(s\): HTTP 500/,
+          ),
         })
       }
       expect(letters.map((l) => (JSON.parse(l.payload) as Alert).id).sort()).toEqual(
@@ -410,7 +444,9 @@ describe('alerter on Kafka and Redis', () => {
   })
 
   it('refuses a desk whose webhook secret variable is not set, naming it', () => {
-    expect(() => start({ desks: scenarioDesks('http://127.0.0.1:1/x', 'MISSING_SECRET_VAR'), env: {} })).toThrow(
+    expect(() =>
+      start({ desks: scenarioDesks('http://127.0.0.1:1/x', 'MISSING_SECRET_VAR'), env: {} }),
+    ).toThrow(
       /desks\[0\]\.webhook\.secretEnv: desk "tariff" signs its webhook with MISSING_SECRET_VAR, which is not set/,
     )
   })

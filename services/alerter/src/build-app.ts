@@ -50,7 +50,11 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     log: log.child({ component: 'rules' }),
     metrics: alerterMetrics,
   })
-  const desks = loadDeskConfig(config.ALERTER_DESKS_FILE, deps.env ?? process.env, config.ALERTER_WEBHOOKS_ENABLED)
+  const desks = loadDeskConfig(
+    config.ALERTER_DESKS_FILE,
+    deps.env ?? process.env,
+    config.ALERTER_WEBHOOKS_ENABLED,
+  )
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 
   const redis = createRedis(config.REDIS_URL, log, 'tradepulse-alerter')

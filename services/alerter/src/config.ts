@@ -35,7 +35,9 @@ export const alerterConfigShape = {
     .describe('POST alerts to the webhooks of the desks file (their secret variables must then be set)'),
   ALERTER_WEBHOOK_TIMEOUT_MS: ms(5_000, 1).describe('longest one webhook request may take'),
   ALERTER_WEBHOOK_MAX_ATTEMPTS: ms(5, 1).describe('webhook attempts before the alert goes to the dlq'),
-  ALERTER_WEBHOOK_BACKOFF_BASE_MS: ms(500, 1).describe('first delay between webhook attempts (doubles, jittered)'),
+  ALERTER_WEBHOOK_BACKOFF_BASE_MS: ms(500, 1).describe(
+    'first delay between webhook attempts (doubles, jittered)',
+  ),
   ALERTER_WEBHOOK_BACKOFF_MAX_MS: ms(10_000, 1).describe('longest delay between webhook attempts'),
   ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once'),
   ALERTER_WEBHOOK_QUEUE_MAX: ms(500, 1).describe(

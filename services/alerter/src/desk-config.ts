@@ -24,7 +24,8 @@ export function loadDeskConfig(
     throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${(err as Error).message}`)
   }
   const r = parseDesks(text, formatFromPath(file))
-  if (!r.ok) throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${formatErrors(r.errors)}`)
+  if (!r.ok)
+    throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${formatErrors(r.errors)}`)
   const webhooks: DeskWebhookTarget[] = []
   const missing: string[] = []
   if (webhooksEnabled) {

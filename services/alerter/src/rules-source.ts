@@ -28,7 +28,9 @@ export function formatErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => `${e.path}: ${e.message}`).join('; ')
 }
 
-function load(file: string): { ok: true; ruleSet: RuleSet } | { ok: false; unreadable: boolean; errors: ConfigError[] } {
+function load(
+  file: string,
+): { ok: true; ruleSet: RuleSet } | { ok: false; unreadable: boolean; errors: ConfigError[] } {
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -80,7 +82,10 @@ export function createRulesSource(opts: {
     ruleSet = r.ruleSet
     metrics.rulesReloads.inc({ result: 'ok' })
     metrics.rulesLoaded.set(ruleSet.rules.length)
-    log.info({ file, reason, previous, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }, 'rules reloaded')
+    log.info(
+      { file, reason, previous, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length },
+      'rules reloaded',
+    )
     return { result: 'ok', rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }
   }
 

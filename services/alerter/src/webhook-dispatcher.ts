@@ -84,7 +84,12 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       abort.signal.addEventListener('abort', done, { once: true })
     })
 
-  async function attempt(target: DeskWebhookTarget, body: string, alertId: string, traceparent?: string): Promise<Attempt> {
+  async function attempt(
+    target: DeskWebhookTarget,
+    body: string,
+    alertId: string,
+    traceparent?: string,
+  ): Promise<Attempt> {
     while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
     active++
     try {
@@ -117,7 +122,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       return {
         ok: false,
         permanent: false,
-        detail: isTimeout ? `no answer within ${o.timeoutMs} ms` : `${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`,
+        detail: isTimeout
+          ? `no answer within ${o.timeoutMs} ms`
+          : `${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`,
         outcome: isTimeout ? 'timeout' : 'network',
       }
     } finally {
@@ -225,7 +232,12 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
         sessionTimeout: deps.consumer.sessionTimeoutMs,
         heartbeatInterval: deps.consumer.heartbeatIntervalMs,
         allowAutoTopicCreation: false,
-        retry: { retries: 10, initialRetryTime: 300, maxRetryTime: 10_000, restartOnFailure: async () => running },
+        retry: {
+          retries: 10,
+          initialRetryTime: 300,
+          maxRetryTime: 10_000,
+          restartOnFailure: async () => running,
+        },
       })
       consumer = c
       c.on(c.events.CRASH, (e) => {
@@ -258,7 +270,11 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     },
     health: (async () => {
       if (crashed) return { status: 'degraded', ready: true, detail: `webhook consumer stopped: ${crashed}` }
-      return { status: 'ok', ready: true, ...(queued > 0 ? { detail: `${queued} webhook deliveries queued` } : {}) }
+      return {
+        status: 'ok',
+        ready: true,
+        ...(queued > 0 ? { detail: `${queued} webhook deliveries queued` } : {}),
+      }
     }) as HealthCheck,
   }
 }

@@ -8,6 +8,8 @@ export const RULES = {
   modifierScopeTokens: 5,
   /** A negated cue keeps this share of its weight, with the sign flipped ("rules out new tariffs"). */
   negationKeep: 0.7,
+  /** Weight of cues before the last contrast word ("but", "however") of a field. */
+  contrastBeforeWeight: 0.5,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
   bodyWeight: 0.5,
   /** Share of the tariff and supply-chain cue sums that also colours the market tone. */

@@ -1,0 +1,57 @@
+// A worker that does no work, for the floor of `pnpm bench pipeline`: consume PASS_IN, produce the same
+// key and value to PASS_OUT, with the batch runner's consumer settings, producer and commit discipline.
+import {
+  BaseConfig,
+  createKafka,
+  createLogger,
+  createProducer,
+  loadConfig,
+  produceAll,
+} from '@tradepulse/platform'
+
+const input = process.env.PASS_IN
+const output = process.env.PASS_OUT
+if (!input || !output) {
+  process.stderr.write('passthrough-worker: set PASS_IN and PASS_OUT\n')
+  process.exit(2)
+}
+const config = loadConfig(BaseConfig, process.env)
+const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'passthrough' })
+const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `passthrough-${input}` }, log)
+const producer = createProducer(kafka)
+const consumer = kafka.consumer({
+  groupId: config.KAFKA_GROUP_ID ?? `passthrough-${input}`,
+  sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+  heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+  maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+  maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+  allowAutoTopicCreation: false,
+})
+consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('joined consumer group\n'))
+const stop = async () => {
+  await consumer.disconnect().catch(() => {})
+  await producer.disconnect().catch(() => {})
+  process.exit(0)
+}
+process.on('SIGTERM', () => void stop())
+process.on('SIGINT', () => void stop())
+await producer.connect()
+await consumer.connect()
+await consumer.subscribe({ topic: input, fromBeginning: true })
+await consumer.run({
+  autoCommit: true,
+  eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
+  eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+    for (let i = 0; i < batch.messages.length; i += config.KAFKA_MAX_BATCH) {
+      const chunk = batch.messages.slice(i, i + config.KAFKA_MAX_BATCH)
+      await produceAll(
+        producer,
+        chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
+      )
+      resolveOffset(chunk[chunk.length - 1]!.offset)
+      await heartbeat()
+      await commitOffsetsIfNecessary()
+    }
+  },
+})

@@ -1,0 +1,273 @@
+// `pnpm bench pipeline`: end-to-end latency of headlines.raw → alerts.v1 through ingest, scorer, aggregator
+// and alerter as separate processes on real Kafka and Redis, at a steady rate, next to a chain of plain
+// kafkajs pass-through processes fed the same records in the same run (the floor: hops with no work).
+import { existsSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { spawnWorker, type WorkerProcess } from '@tradepulse/testing'
+import { startInfra } from '@tradepulse/testing/infra'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { loadHeadlineTexts } from './headline-source.ts'
+import { writeResult } from './results.ts'
+import { quantile, round } from './stats.ts'
+
+const RATE = Number(process.env.BENCH_PIPELINE_RATE ?? 1_000)
+const SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS ?? 60)
+const WARMUP_SECONDS = Number(process.env.BENCH_PIPELINE_WARMUP_SECONDS ?? 5)
+const PARTITIONS = Number(process.env.BENCH_PIPELINE_PARTITIONS ?? 3)
+const PASS_HOPS = 4
+// Worker settings for every process alike (pipeline and pass-through); override from the environment.
+const TUNING = {
+  KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '20',
+  KAFKA_MAX_BATCH: process.env.KAFKA_MAX_BATCH ?? '2000',
+  KAFKA_PARTITIONS_CONCURRENCY: process.env.KAFKA_PARTITIONS_CONCURRENCY ?? '3',
+}
+const MAINS = {
+  ingest: 'services/ingest/src/main.ts',
+  scorer: 'services/scorer/src/main.ts',
+  aggregator: 'services/aggregator/src/main.ts',
+  alerter: 'services/alerter/src/main.ts',
+}
+const PASS_MAIN = 'bench/src/passthrough-worker.ts'
+// The shipped bench rule set (packages/alerting RULE_FILES.benchRules): fires on most headlines.
+const BENCH_RULES = fileURLToPath(new URL('../../packages/alerting/rules/bench-rules.yaml', import.meta.url))
+
+const infra = await startInfra()
+const { texts, source } = loadHeadlineTexts(30_000)
+const hasAggregator = existsSync(new URL(`../../${MAINS.aggregator}`, import.meta.url))
+const run = `pl${Date.now().toString(36)}`
+const prefix = `${run}.`
+const topics = createTopicCatalogue(prefix)
+const passTopics = Array.from({ length: PASS_HOPS + 1 }, (_, i) => `${run}.pass.${i}`)
+const desks = ['tariff', 'supply_chain', 'risk'] // the shipped desks file
+process.stdout.write(
+  `pipeline bench: ${RATE}/s for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up), headlines ${source}, ` +
+    `Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}, tuning ${JSON.stringify(TUNING)}` +
+    `${hasAggregator ? '' : ', NO aggregator (services/aggregator/src/main.ts missing)'}\n`,
+)
+
+const workers: WorkerProcess[] = []
+const consumers: { disconnect(): Promise<void> }[] = []
+const producer = await testProducer(infra.kafkaBrokers)
+try {
+  await createTopics(infra.kafkaBrokers, [
+    ...listTopics(topics).map((t) => ({ name: t.name, partitions: PARTITIONS })),
+    ...desks.map((d) => ({ name: topics.deskAlerts(d).name, partitions: PARTITIONS })),
+    ...passTopics.map((name) => ({ name, partitions: PARTITIONS })),
+  ])
+
+  const common = {
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    REDIS_URL: infra.redisUrl,
+    REDIS_KEY_PREFIX: run,
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+    LOG_LEVEL: 'info',
+    ...TUNING,
+  }
+  const names = hasAggregator
+    ? (['ingest', 'scorer', 'aggregator', 'alerter'] as const)
+    : (['ingest', 'scorer', 'alerter'] as const)
+  for (const name of names) {
+    workers.push(
+      spawnWorker(MAINS[name], {
+        ...common,
+        KAFKA_GROUP_ID: `${prefix}${name}`,
+        ...(name === 'alerter' ? { ALERTER_RULES_FILE: BENCH_RULES, ALERTER_WEBHOOKS_ENABLED: 'false' } : {}),
+      }),
+    )
+  }
+  for (let i = 0; i < PASS_HOPS; i++) {
+    workers.push(
+      spawnWorker(PASS_MAIN, {
+        ...common,
+        KAFKA_GROUP_ID: `${run}.pass${i}`,
+        PASS_IN: passTopics[i]!,
+        PASS_OUT: passTopics[i + 1]!,
+      }),
+    )
+  }
+  const deadline = Date.now() + 60_000
+  while (!workers.every((w) => w.output().includes('joined consumer group'))) {
+    const dead = workers.find((w) => w.child.exitCode !== null)
+    if (dead) throw new Error(`a worker exited at start:\n${dead.output()}`)
+    if (Date.now() > deadline) throw new Error('workers did not join their groups within 60 s')
+    await new Promise((r) => setTimeout(r, 100))
+  }
+
+  // Send time of every headline by id; arrivals at the end of each chain are matched against it.
+  const sentAt = new Map<string, number>()
+  let measuring = false
+  const samples = {
+    alert: [] as number[],
+    pass3: [] as number[],
+    pass4: [] as number[],
+    indicator: [] as number[],
+  }
+  const alertSeen = new Set<string>()
+  let alertsTotal = 0
+  const HEADLINE_ID = /"headlineId":"(h-\d+)"/g
+
+  async function follow(
+    topic: string,
+    onBatch: (values: { key: string; value: string; source?: string }[], now: number) => void,
+  ) {
+    const consumer = testKafka(infra.kafkaBrokers).consumer({
+      groupId: `${run}-measure-${topic}`,
+      maxWaitTimeInMs: 10,
+      maxBytesPerPartition: 4 << 20,
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        const now = Date.now()
+        onBatch(
+          batch.messages.map((m) => ({
+            key: m.key?.toString() ?? '',
+            value: m.value?.toString() ?? '',
+            ...(m.headers?.ce_source ? { source: String(m.headers.ce_source) } : {}),
+          })),
+          now,
+        )
+      },
+    })
+    consumers.push(consumer)
+  }
+  await follow(topics.alerts.name, (msgs, now) => {
+    alertsTotal += msgs.length
+    for (const m of msgs) {
+      const isHeadlineRule = m.source?.includes('headline')
+      // Headline rules: the triggering headline is the (only) evidence. Indicator rules: the newest
+      // evidence headline is the closest stand-in for the one that moved the indicator.
+      let newest = 0
+      let first: string | undefined
+      for (const [, id] of m.value.matchAll(HEADLINE_ID)) {
+        first ??= id
+        newest = Math.max(newest, sentAt.get(id!) ?? 0)
+      }
+      if (!measuring) continue
+      if (isHeadlineRule && first && !alertSeen.has(first)) {
+        alertSeen.add(first)
+        const t = sentAt.get(first)
+        if (t) samples.alert.push(now - t)
+      } else if (!isHeadlineRule && newest > 0) samples.indicator.push(now - newest)
+    }
+  })
+  await follow(passTopics[3]!, (msgs, now) => {
+    if (!measuring) return
+    for (const m of msgs) {
+      const t = sentAt.get(m.key)
+      if (t) samples.pass3.push(now - t)
+    }
+  })
+  await follow(passTopics[4]!, (msgs, now) => {
+    if (!measuring) return
+    for (const m of msgs) {
+      const t = sentAt.get(m.key)
+      if (t) samples.pass4.push(now - t)
+    }
+  })
+
+  /**
+   * Paced production to headlines.raw and the first pass-through topic, the same records to both in one
+   * request. Sends are not awaited one by one (a slow acknowledgement must not lower the rate), but at
+   * most MAX_IN_FLIGHT are outstanding.
+   */
+  const MAX_IN_FLIGHT = 50
+  async function paced(seconds: number, from: number): Promise<number> {
+    const perTick = Math.max(1, Math.round(RATE / 100))
+    const total = RATE * seconds
+    const t0 = Date.now()
+    const inFlight = new Set<Promise<unknown>>()
+    let sent = 0
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((Date.now() - t0) / 1_000) * RATE) + perTick)
+      if (due > sent) {
+        const messages: { key: string; value: string }[] = []
+        const now = Date.now()
+        for (; sent < due; sent++) {
+          const id = `h-${from + sent}`
+          sentAt.set(id, now)
+          messages.push({
+            key: id,
+            value: JSON.stringify({ id, source: 'bench', headline: texts[(from + sent) % texts.length] }),
+          })
+        }
+        const p = producer.sendBatch({
+          topicMessages: [
+            { topic: topics.raw.name, messages },
+            { topic: passTopics[0]!, messages },
+          ],
+        })
+        inFlight.add(p)
+        void p.finally(() => inFlight.delete(p))
+        while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight)
+      }
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    await Promise.all(inFlight)
+    return sent
+  }
+
+  await paced(WARMUP_SECONDS, 0)
+  const loadBefore = loadavg()[0]!
+  await new Promise((r) => setTimeout(r, 2_000))
+  const firstMeasured = RATE * WARMUP_SECONDS
+  measuring = true
+  const t0 = Date.now()
+  const n = await paced(SECONDS, firstMeasured)
+  const elapsedS = (Date.now() - t0) / 1_000
+  // Drain: every pass-through record is back, and alerts have stopped coming for 3 s (30 s at most).
+  let last = -1
+  let quietSince = Date.now()
+  const drainUntil = Date.now() + 30_000
+  while (Date.now() < drainUntil) {
+    const count = alertsTotal
+    if (count !== last) quietSince = Date.now()
+    last = count
+    if (samples.pass4.length >= n && Date.now() - quietSince >= 3_000) break
+    await new Promise((r) => setTimeout(r, 250))
+  }
+
+  const figures = {
+    rate_per_s: round(n / elapsedS),
+    seconds: SECONDS,
+    headlines: n,
+    chain: names.join(' → '),
+    headlines_source: source,
+    alerts_total: alertsTotal,
+    alert_samples: samples.alert.length,
+    p50_ms: quantile(samples.alert, 0.5),
+    p99_ms: quantile(samples.alert, 0.99),
+    max_ms: quantile(samples.alert, 1),
+    passthrough_hops: PASS_HOPS,
+    passthrough_samples: samples.pass4.length,
+    passthrough_p50_ms: quantile(samples.pass4, 0.5),
+    passthrough_p99_ms: quantile(samples.pass4, 0.99),
+    passthrough3_p50_ms: quantile(samples.pass3, 0.5),
+    passthrough3_p99_ms: quantile(samples.pass3, 0.99),
+    indicator_alert_samples: samples.indicator.length,
+    indicator_alert_p50_ms: quantile(samples.indicator, 0.5),
+    indicator_alert_p99_ms: quantile(samples.indicator, 0.99),
+    partitions: PARTITIONS,
+    // The machine is shared: a load far above its CPU count means the figures measure the queue for CPU.
+    load_avg_1m_at_start: round(loadBefore, 2),
+    load_avg_1m_at_end: round(loadavg()[0]!, 2),
+    tuning: TUNING,
+    goal: 'p99_ms <= 100',
+  }
+  console.table(Object.fromEntries(Object.entries(figures).filter(([, v]) => typeof v !== 'object')))
+  process.stdout.write(`wrote ${writeResult('pipeline', figures)}\n`)
+} finally {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM')
+  await Promise.race([Promise.all(workers.map((w) => w.exited)), new Promise((r) => setTimeout(r, 10_000))])
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+  for (const c of consumers) await c.disconnect().catch(() => {})
+  await producer.disconnect()
+  await infra.stop()
+}
+process.exit(0)

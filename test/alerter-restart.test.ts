@@ -1,0 +1,197 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  SCENARIO_EXPECTED,
+  SCENARIO_RULES,
+  SCENARIO_T0,
+  scenarioDesks,
+  scenarioHeadlines,
+  scenarioUpdates,
+} from '@tradepulse/alerter/scenario'
+import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import {
+  type CollectedMessage,
+  collectTopic,
+  createTopics,
+  randomName,
+  spawnWorker,
+  testInfra,
+  testProducer,
+  type WorkerProcess,
+  waitFor,
+} from '@tradepulse/testing'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+
+const ALERTER_MAIN = 'services/alerter/src/main.ts'
+const MIN = 60_000
+const DAY_MIN = 1_440
+const COPIES = 60
+
+const alertOf = (m: CollectedMessage) => JSON.parse(m.value!.toString()) as Alert
+/** `<rule> <scope> <dimension> <direction> <trigger>`, as SCENARIO_EXPECTED writes them, per copy. */
+function describeAlert(a: Alert): string {
+  if (a.ruleKind === 'headline_shock') {
+    const [copy, id] = a.evidence[0]!.headlineId.split(':')
+    return `${copy} ${a.rule} ${a.scope.kind}:${a.scope.id} ${a.dimension} ${a.direction} ${id}`
+  }
+  const min = (Date.parse(a.publishedAt) - SCENARIO_T0) / MIN
+  return `c${Math.floor(min / DAY_MIN)} ${a.rule} ${a.scope.kind}:${a.scope.id} ${a.dimension} ${a.direction} @${min % DAY_MIN}`
+}
+
+describe('alerter as a process: restarts and replays add no alert', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let dir: string
+  let producer: Producer
+  let workers: WorkerProcess[]
+  let stops: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('alerter-restart')}.`
+    dir = mkdtempSync(join(tmpdir(), 'alerter-restart-'))
+    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
+    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
+    workers = []
+    stops = []
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      // One partition in: cooldowns in event time depend on the script's order within a scope.
+      ...listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.alerts.name ? 3 : 1 })),
+      ...['tariff', 'supply', 'risk'].map((d) => ({ name: topics.deskAlerts(d).name, partitions: 2 })),
+    ])
+    producer = await testProducer(kafkaBrokers)
+  })
+  afterEach(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    for (const s of stops) await s()
+    await producer.disconnect()
+  })
+
+  const env = (extra: Record<string, string> = {}) => ({
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: `${prefix}alerter`,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+    ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+    ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    LOG_LEVEL: 'info',
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+    // Small batches, so a kill lands between many of them.
+    KAFKA_MAX_BATCH: '20',
+    KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+    SHUTDOWN_DEADLINE_MS: '10000',
+    ...extra,
+  })
+  const start = () => {
+    const w = spawnWorker(ALERTER_MAIN, env())
+    workers.push(w)
+    return w
+  }
+
+  /** COPIES copies of the scenario, each a day later than the one before (its own cooldown buckets). */
+  async function produceCopies(): Promise<string[]> {
+    const topics = createTopicCatalogue(prefix)
+    const expected: string[] = []
+    for (let c = 0; c < COPIES; c++) {
+      const shift = c * DAY_MIN * MIN
+      const now = Date.now()
+      const headlines = scenarioHeadlines(now, `c${c}:`).map((h) => ({
+        ...h,
+        publishedAt: new Date(Date.parse(h.publishedAt) + shift).toISOString(),
+      }))
+      const updates = scenarioUpdates(now).map((u) => ({
+        ...u,
+        asOf: new Date(Date.parse(u.asOf) + shift).toISOString(),
+      }))
+      await producer.send({
+        topic: topics.scored.name,
+        messages: headlines.map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+      })
+      await producer.send({
+        topic: topics.indicators.name,
+        messages: updates.map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+      })
+      for (const e of SCENARIO_EXPECTED) expected.push(`c${c} ${e}`)
+    }
+    return expected
+  }
+
+  it('after SIGKILL twice mid-run, sends every expected alert id and no other', async () => {
+    const topics = createTopicCatalogue(prefix)
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    stops.push(alerts.stop)
+    const expected = await produceCopies()
+    let worker = start()
+    for (const share of [0.3, 0.6]) {
+      await waitFor(() => alerts.messages.length >= share * expected.length, {
+        timeoutMs: 60_000,
+        what: `${share} of the alerts`,
+      })
+      worker.child.kill('SIGKILL')
+      expect((await worker.exited).signal).toBe('SIGKILL')
+      worker = start()
+    }
+    const ids = () => new Set(alerts.messages.map((m) => alertOf(m).id))
+    await waitFor(() => ids().size >= expected.length, { timeoutMs: 90_000, what: 'every alert' })
+    // Let any redelivered tail come through before judging.
+    await new Promise((r) => setTimeout(r, 1_000))
+    const seen = [...new Map(alerts.messages.map((m) => [alertOf(m).id, describeAlert(alertOf(m))])).values()]
+    expect(seen.sort()).toEqual([...expected].sort())
+    // A kill between publishing and confirming may repeat an alert, always with the same id.
+    expect(alerts.messages.length - ids().size).toBeLessThanOrEqual(2 * 20 * 3)
+  })
+
+  it('after SIGTERM mid-run, a restart and a full replay of the input add nothing, not even a copy', async () => {
+    const topics = createTopicCatalogue(prefix)
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    stops.push(alerts.stop)
+    const expected = await produceCopies()
+    const first = start()
+    await waitFor(() => alerts.messages.length >= 0.4 * expected.length, { timeoutMs: 60_000, what: '40%' })
+    first.child.kill('SIGTERM')
+    expect((await first.exited).code).toBe(0)
+    start()
+    await waitFor(() => alerts.messages.length >= expected.length, { timeoutMs: 90_000, what: 'every alert' })
+    // Replay: the whole input again, as a new record each, with the same ids and times.
+    await produceCopies()
+    // A marker after the replay, on the same input partitions: once its alert is out, the replay was decided.
+    const [marker] = scenarioHeadlines(Date.now(), 'marker:')
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [
+        {
+          key: 'marker',
+          value: JSON.stringify({
+            ...marker,
+            publishedAt: new Date(SCENARIO_T0 + 400 * DAY_MIN * MIN).toISOString(),
+          }),
+        },
+      ],
+    })
+    await waitFor(() => alerts.messages.some((m) => alertOf(m).evidence[0]?.headlineId === 'marker:esc1'), {
+      timeoutMs: 60_000,
+      what: 'marker alert',
+    })
+    const ids = alerts.messages.map((m) => alertOf(m).id)
+    expect(ids.length).toBe(new Set(ids).size)
+    const described = alerts.messages
+      .map((m) => describeAlert(alertOf(m)))
+      .filter((d) => !d.startsWith('marker'))
+    expect(described.sort()).toEqual([...expected].sort())
+  })
+
+  it('refuses an invalid rules file at start, naming the field, with exit code 78', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), SCENARIO_RULES.replace('severity: warning', 'severity: loud'))
+    const w = spawnWorker(ALERTER_MAIN, env({ ALERTER_RULES_FILE: join(dir, 'bad.yaml') }))
+    workers.push(w)
+    const exit = await w.exited
+    expect(exit.code).toBe(78)
+    expect(w.output()).toMatch(/ALERTER_RULES_FILE \(.*bad\.yaml\): rules\[0\]\.severity: /)
+  })
+})
