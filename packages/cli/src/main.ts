@@ -5,6 +5,7 @@ import { Command } from 'commander'
 import { registerReplay } from './commands/replay.ts'
 import { registerScore } from './commands/score.ts'
 import { registerStart } from './commands/start.ts'
+import { registerTail } from './commands/tail.ts'
 import { registerTopics } from './commands/topics.ts'
 
 // A closed pipe (`tradepulse topics list | head`) is the reader's choice, not an error.
@@ -21,6 +22,7 @@ registerStart(program)
 registerScore(program)
 registerReplay(program)
 registerTopics(program)
+registerTail(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -150,7 +150,9 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     '-XX:+UseG1GC',
   ]
   // 16 random bytes as base64url (22 chars) is the cluster id format StorageTool expects.
-  const clusterId = randomBytes(16).toString('base64url')
+  // A leading '-' would read as an option to StorageTool's argument parser, so draw again.
+  let clusterId = randomBytes(16).toString('base64url')
+  while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url')
   execFileSync(
     'java',
     [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
