@@ -2,6 +2,7 @@ import { createTopicCatalogue, listTopics, type TopicSpec } from '@tradepulse/co
 import {
   closeRedis,
   createKafka,
+  createKafkaTransport,
   createKafkaWorker,
   createMetrics,
   createProducer,
@@ -9,10 +10,10 @@ import {
   type KafkaWorker,
   type Logger,
   type OutRecord,
-  produceAll,
   redisHealth,
+  type Transport,
 } from '@tradepulse/platform'
-import { createRedisAlertStore } from './alert-store.ts'
+import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { ALERTER_HTTP_PORT, type AlerterConfig } from './config.ts'
@@ -29,6 +30,10 @@ export type AlerterApp = KafkaWorker & {
 
 export type AlerterDeps = {
   log: Logger
+  /** The bus; Kafka from config when absent. */
+  transport?: Transport
+  /** Cooldowns, dedup marks and hysteresis; Redis from config when absent. */
+  store?: AlertStore
   /** Where desks' webhook secret variables are read (default process.env). */
   env?: Record<string, string | undefined>
   fetch?: typeof fetch
@@ -57,25 +62,22 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   )
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 
-  const redis = createRedis(config.REDIS_URL, log, 'tradepulse-alerter')
-  const store = createRedisAlertStore(redis, {
-    prefix: config.REDIS_KEY_PREFIX,
-    dedupWindowMs: config.ALERTER_DEDUP_WINDOW_MS,
-    hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
-  })
+  const redis = deps.store ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-alerter')
+  const store =
+    deps.store ??
+    createRedisAlertStore(redis!, {
+      prefix: config.REDIS_KEY_PREFIX,
+      dedupWindowMs: config.ALERTER_DEDUP_WINDOW_MS,
+      hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
+    })
   const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-alerter'
   const groupId = config.KAFKA_GROUP_ID ?? 'tradepulse.alerter'
+  const transport = deps.transport ?? createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId }, log)
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-alerts` }, log)
   // The handler publishes alerts itself: they must be acknowledged before it marks them sent.
-  const producer = createProducer(kafka)
-  let connected: Promise<void> | undefined
+  const publisher = transport.createPublisher()
   const publish = async (records: OutRecord[]) => {
-    connected ??= producer.connect().catch((err) => {
-      connected = undefined
-      throw err
-    })
-    await connected
-    await produceAll(producer, records)
+    await publisher.send(records)
     const counts = new Map<string, number>()
     for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
     for (const [topic, n] of counts) metrics.messagesOut.inc({ topic }, n)
@@ -114,6 +116,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     inputTopics: [topics.scored.name, topics.indicators.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: ALERTER_HTTP_PORT,
+    transport,
     ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: [...listTopics(topics), ...deskTopics] } : {}),
     handler: createAlerterHandler({
       topics,
@@ -128,12 +131,12 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       log,
       metrics: alerterMetrics,
     }),
-    healthChecks: { redis: redisHealth(redis), webhooks: webhooks.health },
+    healthChecks: { ...(redis ? { redis: redisHealth(redis) } : {}), webhooks: webhooks.health },
     onStop: async () => {
       rules.close()
       await webhooks.stop()
-      if (connected) await producer.disconnect().catch(() => {})
-      await closeRedis(redis)
+      await publisher.close()
+      if (redis) await closeRedis(redis)
     },
   })
 
