@@ -96,8 +96,19 @@ try {
       messages: headlines.slice(i, i + 400).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
     })
   }
-  const contributions = headlines.reduce((n, h) => n + 1 + h.entities.regions.length + h.entities.commodities.length + h.entities.sectors.length + h.entities.companies.length, 0)
-  process.stdout.write(`scored in ${scoreMs} ms, preloaded in ${Date.now() - t} ms (${round(contributions / N, 2)} scopes per headline)\n`)
+  const contributions = headlines.reduce(
+    (n, h) =>
+      n +
+      1 +
+      h.entities.regions.length +
+      h.entities.commodities.length +
+      h.entities.sectors.length +
+      h.entities.companies.length,
+    0,
+  )
+  process.stdout.write(
+    `scored in ${scoreMs} ms, preloaded in ${Date.now() - t} ms (${round(contributions / N, 2)} scopes per headline)\n`,
+  )
 
   const groupId = `${run}.aggregator`
   const config = loadConfig(AggregatorConfig, {
@@ -139,12 +150,18 @@ try {
   const hist = metrics.find((m) => m.name === 'tradepulse_indicator_apply_seconds')
   const buckets = (hist?.values ?? [])
     .filter((v) => (v as { metricName?: string }).metricName === 'tradepulse_indicator_apply_seconds_bucket')
-    .map((v) => ({ le: v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le), count: v.value }))
+    .map((v) => ({
+      le: v.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(v.labels.le),
+      count: v.value,
+    }))
   const applies = buckets[buckets.length - 1]?.count ?? 0
   const sumOf = (name: string) =>
     (metrics.find((m) => m.name === name)?.values ?? []).reduce((n, v) => n + v.value, 0)
   await app.stop()
-  const memory = await measureIndicatorMemory(redis, { prefix: run, namespace: config.AGGREGATOR_REDIS_NAMESPACE })
+  const memory = await measureIndicatorMemory(redis, {
+    prefix: run,
+    namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+  })
   const usedAfter = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
 
   const figures = {

@@ -1,19 +1,46 @@
+import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
+import { type Clock, type TopicCatalogue } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
-import type { KafkaWorker, Logger } from '@tradepulse/platform'
+import { createMemoryDedupStore, type KafkaWorker, type Logger, type Transport } from '@tradepulse/platform'
 import { buildScorerApp, ScorerConfig } from '@tradepulse/scorer'
 import type { z } from 'zod'
 
-type WorkerEntry<S extends z.ZodObject> = {
-  config: S
-  build: (config: z.infer<S>, deps: { log: Logger }) => KafkaWorker
+type Deps = { log: Logger; transport?: Transport } & Record<string, unknown>
+type EmbeddedContext = { clock: Clock; env: Record<string, string | undefined>; stores: { indicators?: IndicatorStore } }
+
+type WorkerEntry = {
+  config: z.ZodObject
+  build: (config: never, deps: Deps) => KafkaWorker
+  /** The topics the worker consumes (to know when it has caught up). */
+  inputs: (topics: TopicCatalogue) => string[]
+  /** Stores for the embedded default, in place of Redis. */
+  embedded?: (ctx: EmbeddedContext) => Record<string, unknown>
 }
 
-function entry<S extends z.ZodObject>(config: S, build: WorkerEntry<S>['build']): WorkerEntry<z.ZodObject> {
-  return { config, build: build as WorkerEntry<z.ZodObject>['build'] }
-}
+const DAY_MS = 86_400_000
 
 /** Every worker `tradepulse start` can run, in pipeline order. */
-export const WORKERS: Record<string, WorkerEntry<z.ZodObject>> = {
-  ingest: entry(IngestConfig, buildIngestApp),
-  scorer: entry(ScorerConfig, buildScorerApp),
+export const WORKERS: Record<string, WorkerEntry> = {
+  ingest: {
+    config: IngestConfig,
+    build: buildIngestApp as WorkerEntry['build'],
+    inputs: (t) => [t.raw.name],
+    embedded: ({ clock }) => ({ dedup: createMemoryDedupStore({ windowMs: DAY_MS, clock }) }),
+  },
+  scorer: { config: ScorerConfig, build: buildScorerApp as WorkerEntry['build'], inputs: (t) => [t.headlines.name] },
+  alerter: {
+    config: AlerterConfig,
+    build: buildAlerterApp as WorkerEntry['build'],
+    inputs: (t) => [t.scored.name, t.indicators.name],
+    embedded: ({ clock }) => ({ store: createMemoryAlertStore({ dedupWindowMs: 7 * DAY_MS, clock }) }),
+  },
+}
+
+/** Settings of the embedded default: nothing listens on fixed ports, webhooks are off, topics are created. */
+export const EMBEDDED_DEFAULTS: Record<string, string> = {
+  TOPICS_AUTO_CREATE: 'true',
+  HTTP_PORT: '0',
+  ALERTER_WEBHOOKS_ENABLED: 'false',
+  LOG_LEVEL: 'warn',
 }

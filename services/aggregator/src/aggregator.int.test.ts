@@ -7,17 +7,12 @@ import {
 } from '@tradepulse/contracts'
 import { contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
 import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
-import {
-  collectTopic,
-  createTopics,
-  randomName,
-  testInfra,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
+import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
 import { rebuildIndicators } from './rebuild.ts'
@@ -67,7 +62,10 @@ describe('aggregator worker on Kafka and Redis', () => {
     const topics = createTopicCatalogue(prefix)
     await createTopics(
       kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.dlq.name ? 1 : partitions })),
+      listTopics(topics).map((t) => ({
+        name: t.name,
+        partitions: t.name === topics.dlq.name ? 1 : partitions,
+      })),
     )
     return topics
   }
@@ -166,11 +164,13 @@ describe('aggregator worker on Kafka and Redis', () => {
     // The trailing edge brings every key's final state onto the topic within an interval.
     const finalOf = async () => {
       const last = new Map<string, IndicatorUpdate>()
-      for (const m of updates.messages) last.set(m.key!, IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+      for (const m of updates.messages)
+        last.set(m.key!, IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
       for (const t of targets) {
         const current = await store.get(t.dimension, t.scope, asOf)
         const published = last.get(current!.key)
-        if (published?.count !== current!.count || published.asOf !== new Date(asOf).toISOString()) return false
+        if (published?.count !== current!.count || published.asOf !== new Date(asOf).toISOString())
+          return false
         expect(published.mean).toEqual(current!.mean)
       }
       return true
@@ -184,7 +184,9 @@ describe('aggregator worker on Kafka and Redis', () => {
       expect(m.key).toBe(u.key)
       byKey.set(u.key, [...(byKey.get(u.key) ?? []), m.timestamp])
     }
-    expect([...byKey.keys()].sort()).toEqual(targets.map((t) => `${t.dimension}|${t.scope.kind}:${t.scope.id}`).sort())
+    expect([...byKey.keys()].sort()).toEqual(
+      targets.map((t) => `${t.dimension}|${t.scope.kind}:${t.scope.id}`).sort(),
+    )
     for (const [key, times] of byKey) {
       // Producer timestamps; a little slack for the time between the decision and the send.
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)
@@ -272,5 +274,39 @@ describe('aggregator worker on Kafka and Redis', () => {
     const ref = await cleanRun(series, config.AGGREGATOR_GRACE_MS)
     expect(await compareStores(ref, store.withNamespace(r2.namespace), targetsOf(series), asOf)).toEqual([])
     expect(await redis.keys(`${keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
+  })
+
+  it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
+    const topics = await setup(3)
+    const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })
+    // Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others.
+    for (let i = 0; i < series.length; i += 300) {
+      await producer.send({
+        topic: topics.scored.name,
+        messages: series.slice(i, i + 300).map((h, j) => ({
+          key: h.id,
+          value: JSON.stringify(h),
+          partition: (i + j) % 10 === 0 ? 0 : 1 + ((i + j) % 2),
+        })),
+      })
+    }
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const metrics = createAggregatorMetrics(new Registry())
+    const r = await rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic: topics.scored.name,
+      sinceMs: 0,
+      store,
+      log: silent,
+      graceMs: 600_000,
+      metrics,
+      chunkRecords: 100,
+    })
+    expect(r.headlines).toBe(3_000)
+    expect((await metrics.late.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    const ref = await cleanRun(series, 600_000)
+    expect(
+      await compareStores(ref, store.withNamespace(r.namespace), targetsOf(series), T0 + 3 * HOUR_MS),
+    ).toEqual([])
   })
 })

@@ -17,6 +17,8 @@ import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { AGGREGATOR_HTTP_PORT, type AggregatorConfig, indicatorOverrides } from './config.ts'
 
+const FINAL_FLUSH_MS = 2_000
+
 /** The aggregator worker on Kafka and Redis. */
 export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger }): KafkaWorker {
   const log = deps.log.child({ component: 'aggregator' })
@@ -89,7 +91,11 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger
     onStop: async () => {
       clearInterval(timer)
       await flushing
-      await flush(true).catch((err) => log.warn({ err }, 'final trailing indicator updates failed'))
+      // Bounded: with Redis or Kafka down the pending updates wait for the keys' next change instead.
+      await Promise.race([
+        flush(true).catch((err) => log.warn({ err }, 'final trailing indicator updates failed')),
+        new Promise((r) => setTimeout(r, FINAL_FLUSH_MS).unref()),
+      ])
       if (connected) await producer.disconnect().catch(() => {})
       await closeRedis(redis)
     },

@@ -52,7 +52,9 @@ export const aggregatorConfigShape = {
     .number()
     .min(0)
     .default(1)
-    .describe('headlines since the last update, as a multiple of the short window\'s volume (at least 10), that publish at once (0: off)'),
+    .describe(
+      "headlines since the last update, as a multiple of the short window's volume (at least 10), that publish at once (0: off)",
+    ),
   AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
     .number()
     .int()

@@ -12,7 +12,8 @@ const c = (id: string, eventMs: number): Contribution => ({
   weight: 1,
   sign: 0,
 })
-const times = (rounds: Contribution[][]) => rounds.map((r) => r.map((x) => x.eventMs / MIN).sort((a, b) => a - b))
+const times = (rounds: Contribution[][]) =>
+  rounds.map((r) => r.map((x) => x.eventMs / MIN).sort((a, b) => a - b))
 
 describe('createEventTimeMerger', () => {
   it('holds a partition that runs ahead while another is still parsing, then merges by event time', async () => {

@@ -41,7 +41,9 @@ type Pending = {
  * Limit: kafkajs fetches the next data only when every batch of the last fetch is done, so the merge
  * spans one fetch. Partitions whose fetches cover different stretches of event time (a random walk
  * when catching up hours of backlog) can still drift apart by more than the grace; the late metric
- * shows it. The rebuild (own consumer) pauses partitions that run ahead instead.
+ * shows it. The batch runner does not hand out kafkajs's pause(), so the live worker cannot hold a
+ * partition back across fetches; the rebuild, with its own consumer, pauses partitions that run ahead
+ * (rebuild.ts). After a long outage with many partitions, rebuild rather than let the worker catch up.
  *
  * Rounds run one at a time. A failing round rejects only the submissions that had contributions in it
  * (the runner retries them whole; the store's idempotence absorbs what was applied already).

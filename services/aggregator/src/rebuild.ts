@@ -57,7 +57,9 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  * 1. Replay headlines.scored from the offsets of `sinceMs` (admin.fetchTopicOffsetsByTimestamp, set as
  *    the starting offsets of a throwaway consumer group) into the fresh namespace. Nobody reads or
  *    writes it yet. Concurrent partition batches go through the same event-time merger as the live
- *    worker, so partitions replayed at different speeds do not make each other's headlines late, and
+ *    worker, and a partition that runs ahead in event time is paused until the others catch up (see
+ *    the alignment below), so partitions replayed at different speeds do not make each other's
+ *    headlines late; and
  *    each merged round is applied in event-time runs no longer than the grace (eventTimeRuns), so a
  *    replay batch spanning hours is judged as if its headlines had come one by one in order. The grace
  *    is the live one: a headline is late in the rebuild only if it was late in event time anyway,
@@ -88,11 +90,15 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const metrics = options.metrics ?? createAggregatorMetrics(new Registry())
   const namespace = options.namespace ?? `r${started.toString(36)}`
   const previous = (await options.store.activeNamespace()) ?? options.store.namespace
-  if (namespace === previous) throw new Error(`namespace ${namespace} is the active one; rebuild into a fresh one`)
+  if (namespace === previous)
+    throw new Error(`namespace ${namespace} is the active one; rebuild into a fresh one`)
   const target = options.store.withNamespace(namespace)
   await target.clear()
 
-  const kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' }, log)
+  const kafka = createKafka(
+    { brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' },
+    log,
+  )
   const admin: Admin = kafka.admin()
   await admin.connect()
   const groupId = `tradepulse.aggregator.rebuild.${namespace}`
@@ -120,34 +126,97 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     { graceMs: options.graceMs },
   )
   const chunk = options.chunkRecords ?? 2_000
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 4 << 20 })
+  // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 1 << 20 })
   consumer.on(consumer.events.CRASH, (e) => {
     crashed = e.payload.error
   })
-  const eachBatch = async ({ batch, heartbeat, isRunning }: EachBatchPayload) => {
+
+  // Event-time alignment across partitions. kafkajs fetches partitions in lockstep by bytes, so over
+  // hours of backlog their event times drift apart by a random walk; the merger only evens out one
+  // fetch. So a partition whose next chunk starts more than half a grace past the slowest partition
+  // that still has records is paused (its chunk is not resolved, and is fetched again on resume), and
+  // resumed once the others have caught up. The partition with the oldest next event is never held,
+  // so some partition always moves.
+  const high: Offsets = new Map(await latest())
+  const progress = new Map<number, number>() // newest event submitted per partition
+  const paused = new Map<number, { firstMs: number; resume: () => void }>()
+  const hasRecords = (q: number) => (position.get(q) ?? 0) < (high.get(q) ?? 0)
+  const boundFor = (p: number) => {
+    let w = Number.POSITIVE_INFINITY
+    for (const q of starts.keys()) {
+      if (q === p || !hasRecords(q)) continue
+      const at = paused.get(q)?.firstMs ?? progress.get(q) ?? Number.NEGATIVE_INFINITY
+      if (at < w) w = at
+    }
+    return w + options.graceMs / 2
+  }
+  const resumeReady = () => {
+    for (const [p, s] of paused) {
+      if (s.firstMs <= boundFor(p)) {
+        paused.delete(p)
+        s.resume()
+      }
+    }
+  }
+
+  const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
+    const p = batch.partition
+    high.set(p, Math.max(high.get(p) ?? 0, Number(batch.highWatermark)))
     for (let i = 0; i < batch.messages.length; i += chunk) {
       if (!isRunning()) return
       // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
-      const from = position.get(batch.partition) ?? 0
-      const messages = batch.messages.slice(i, i + chunk).filter((m) => Number(m.offset) >= from)
-      if (messages.length === 0) continue
-      merger.begin(String(batch.partition))
+      const from = position.get(p) ?? 0
+      const candidates = batch.messages.slice(i, i + chunk).filter((m) => Number(m.offset) >= from)
+      if (candidates.length === 0) continue
+      // Take the records up to the first one past the bound; pause there, to be fetched again on resume.
+      const bound = boundFor(p)
       const contributions: Contribution[] = []
-      for (const m of messages) {
+      let headlines = 0
+      let taken = 0
+      let heldAtMs: number | undefined
+      let lastMs = Number.NEGATIVE_INFINITY
+      for (const m of candidates) {
         const parsed = parseScoredRecord(m.value)
         if (parsed.ok) {
-          counts.headlines++
+          const eventMs = Date.parse(parsed.headline.publishedAt)
+          if (eventMs > bound) {
+            heldAtMs = eventMs
+            break
+          }
+          headlines++
+          if (eventMs > lastMs) lastMs = eventMs
           for (const c of contributionsOf(parsed.headline)) contributions.push(c)
-        } else counts.invalid++ // the live worker sent it to the dlq; nothing to rebuild from it
+        }
+        taken++
       }
-      await merger.submit(contributions, String(batch.partition))
+      const messages = candidates.slice(0, taken)
+      if (messages.length === 0) {
+        paused.set(p, { firstMs: heldAtMs!, resume: pause() })
+        resumeReady()
+        return
+      }
+      merger.begin(String(p))
+      await merger.submit(contributions, String(p))
       counts.records += messages.length
-      position.set(batch.partition, Number(messages[messages.length - 1]!.offset) + 1)
+      counts.headlines += headlines
+      counts.invalid += messages.length - headlines // the live worker sent these to the dlq
+      const last = messages[messages.length - 1]!.offset
+      resolveOffset(last)
+      position.set(p, Number(last) + 1)
+      if (lastMs > (progress.get(p) ?? Number.NEGATIVE_INFINITY)) progress.set(p, lastMs)
+      if (heldAtMs !== undefined) {
+        paused.set(p, { firstMs: heldAtMs, resume: pause() })
+        resumeReady()
+        return
+      }
+      resumeReady()
       await heartbeat()
     }
   }
 
   const reached = async (goal: Offsets, phase: string) => {
+    for (const [p, end] of goal) high.set(p, Math.max(high.get(p) ?? 0, end))
     for (;;) {
       if (crashed) throw normalizeError(crashed)
       if ([...goal].every(([p, end]) => (position.get(p) ?? 0) >= end)) return
@@ -163,10 +232,14 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     await consumer.subscribe({ topic: options.topic })
     await consumer.run({
       autoCommit: false,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: starts.size,
       eachBatch,
     })
-    log.info({ namespace, previous, sinceMs: options.sinceMs, starts: toRecord(starts) }, 'rebuild: replaying')
+    log.info(
+      { namespace, previous, sinceMs: options.sinceMs, starts: toRecord(starts) },
+      'rebuild: replaying',
+    )
 
     let goal = await latest()
     const maxPasses = options.maxCatchUpPasses ?? 20

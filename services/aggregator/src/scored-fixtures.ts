@@ -1,7 +1,6 @@
 // Test and benchmark fixtures (`@tradepulse/aggregator/fixtures`): scored headlines with controlled
 // event times and entities, deterministic from a seed. Not part of the worker.
 import type { ScoredHeadline, SentimentLabel } from '@tradepulse/contracts'
-import { Kafka, logLevel, type Producer } from 'kafkajs'
 import {
   contributionsOf,
   type IndicatorStore,
@@ -9,6 +8,7 @@ import {
   indicatorKey,
   parseIndicatorKey,
 } from '@tradepulse/indicators'
+import { Kafka, logLevel, type Producer } from 'kafkajs'
 
 export const MIN_MS = 60_000
 export const HOUR_MS = 60 * MIN_MS
@@ -130,7 +130,8 @@ export async function compareStores(
     }
     for (const [k, v] of Object.entries(ra.mean))
       if (!closeEnough(v, rb.mean[k] ?? Number.NaN)) problems.push(`${what} mean ${k}: ${v} vs ${rb.mean[k]}`)
-    if (!closeEnough(ra.momentum, rb.momentum)) problems.push(`${what} momentum: ${ra.momentum} vs ${rb.momentum}`)
+    if (!closeEnough(ra.momentum, rb.momentum))
+      problems.push(`${what} momentum: ${ra.momentum} vs ${rb.momentum}`)
     for (const field of ['count', 'buzz', 'diffusion'] as const)
       if (ra[field] !== rb[field]) problems.push(`${what} ${field}: ${ra[field]} vs ${rb[field]}`)
     if (JSON.stringify(ra.volume) !== JSON.stringify(rb.volume))

@@ -10,19 +10,28 @@ import {
 } from '@tradepulse/platform'
 import { type Command, Option } from 'commander'
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
 
 /** "30m", "12h", "7d", "1.5h" → milliseconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
-  if (!m) throw new TradepulseError('CONFIG_INVALID', `not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`)
+  if (!m)
+    throw new TradepulseError('CONFIG_INVALID', `not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`)
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
 }
 
 function parseAsOf(text: string): number {
   if (text === 'now') return Date.now()
   const ms = Date.parse(text)
-  if (!Number.isFinite(ms)) throw new TradepulseError('CONFIG_INVALID', `--as-of: not a time: ${JSON.stringify(text)}`)
+  if (!Number.isFinite(ms))
+    throw new TradepulseError('CONFIG_INVALID', `--as-of: not a time: ${JSON.stringify(text)}`)
   return ms
 }
 
@@ -33,7 +42,15 @@ export function formatIndicatorTable(updates: IndicatorUpdate[]): string {
   if (updates.length === 0) return '(no indicators)\n'
   const means = Object.keys(updates[0]!.mean)
   const volumes = Object.keys(updates[0]!.volume)
-  const header = ['scope', ...means.map((l) => `mean ${l}`), 'momentum', 'buzz', ...volumes.map((l) => `vol ${l}`), 'diffusion', 'count']
+  const header = [
+    'scope',
+    ...means.map((l) => `mean ${l}`),
+    'momentum',
+    'buzz',
+    ...volumes.map((l) => `vol ${l}`),
+    'diffusion',
+    'count',
+  ]
   const rows = updates.map((u) => [
     u.scope.id,
     ...means.map((l) => num(u.mean[l])),
@@ -44,18 +61,29 @@ export function formatIndicatorTable(updates: IndicatorUpdate[]): string {
     String(u.count),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   return `${[line(header), ...rows.map(line)].join('\n')}\n`
 }
 
-type ShowOptions = { dimension: Dimension; scopeKind: ScopeKind; by: 'momentum' | 'buzz'; top: string; asOf: string }
+type ShowOptions = {
+  dimension: Dimension
+  scopeKind: ScopeKind
+  by: 'momentum' | 'buzz'
+  top: string
+  asOf: string
+}
 
 /** `tradepulse indicators` (top N table from Redis) and `tradepulse indicators rebuild --since 7d`. */
 export function registerIndicators(program: Command): void {
   const indicators = program
     .command('indicators')
-    .description('the top scopes of a dimension by momentum or buzz, read from Redis (REDIS_URL, REDIS_KEY_PREFIX)')
-    .addOption(new Option('--dimension <dimension>', 'dimension').choices(Dimension.options).default('tariff'))
+    .description(
+      'the top scopes of a dimension by momentum or buzz, read from Redis (REDIS_URL, REDIS_KEY_PREFIX)',
+    )
+    .addOption(
+      new Option('--dimension <dimension>', 'dimension').choices(Dimension.options).default('tariff'),
+    )
     .addOption(
       new Option('--scope-kind <kind>', 'scope kind')
         .choices(ScopeKind.options.filter((k) => k !== 'global'))
@@ -67,9 +95,13 @@ export function registerIndicators(program: Command): void {
     .action(async (opts: ShowOptions) => {
       const config = loadConfig(AggregatorConfig, process.env)
       const top = Number(opts.top)
-      if (!Number.isInteger(top) || top < 1) throw new TradepulseError('CONFIG_INVALID', '--top: a positive integer')
+      if (!Number.isInteger(top) || top < 1)
+        throw new TradepulseError('CONFIG_INVALID', '--top: a positive integer')
       const asOf = parseAsOf(opts.asOf)
-      const log = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+      const log = createLogger({
+        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY,
+      })
       const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli')
       try {
         const base = createRedisIndicatorStore(redis, {
@@ -100,7 +132,11 @@ export function registerIndicators(program: Command): void {
     .action(async (opts: { since: string; keepPrevious?: boolean }) => {
       const config = loadConfig(AggregatorConfig, process.env)
       const sinceMs = Date.now() - parseDuration(opts.since)
-      const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: 'tradepulse-rebuild' })
+      const log = createLogger({
+        level: config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY,
+        name: 'tradepulse-rebuild',
+      })
       const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild')
       try {
         const store = createRedisIndicatorStore(redis, {

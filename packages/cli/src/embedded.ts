@@ -1,0 +1,190 @@
+import { createServer, type Server } from 'node:http'
+import { createInterface } from 'node:readline'
+import { Alert, type Clock, createTopicCatalogue, type RawHeadline, systemClock } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
+import {
+  createMemoryBus,
+  createMemoryTransport,
+  type KafkaWorker,
+  type Logger,
+  listen,
+  loadConfig,
+  type MemoryBus,
+} from '@tradepulse/platform'
+import { formatIndicatorTable } from './commands/indicators.ts'
+import { formatAlert } from './commands/tail.ts'
+import { EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
+
+export type EmbeddedOptions = {
+  workers: string[]
+  feed: (RawHeadline & { publishedAt: string })[]
+  /** Simulated seconds played per real second, or 'max'. */
+  speed: number | 'max'
+  follow: boolean
+  log: Logger
+  env: Record<string, string | undefined>
+  out: NodeJS.WritableStream
+  /** Port of POST /headlines with --follow (0: any free port). */
+  httpPort?: number
+  clock?: Clock
+}
+
+export type EmbeddedRun = { alerts: Alert[]; indicators: IndicatorStore | undefined; bus: MemoryBus }
+
+/**
+ * Every worker in one process over the in-memory bus and stores: the embedded default. Plays the feed,
+ * prints alerts as they fire, waits until every worker has caught up, prints indicator tables.
+ */
+export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
+  const bus = createMemoryBus()
+  const transport = createMemoryTransport(bus)
+  const clock = opts.clock ?? systemClock
+  const env = { ...EMBEDDED_DEFAULTS, ...opts.env }
+  const topics = createTopicCatalogue(env.TRADEPULSE_TOPIC_PREFIX ?? 'tradepulse.')
+  const stores: { indicators?: IndicatorStore } = {}
+  const apps: { name: string; app: KafkaWorker; groupId: string; inputs: string[] }[] = opts.workers.map((name) => {
+    const w = WORKERS[name]!
+    const config = loadConfig(w.config, env) as { KAFKA_GROUP_ID?: string }
+    const extra = w.embedded?.({ clock, env, stores }) ?? {}
+    return {
+      name,
+      app: w.build(config as never, { log: opts.log, transport, ...extra }),
+      groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${name}`,
+      inputs: w.inputs(topics),
+    }
+  })
+  for (const a of apps) await a.app.start()
+
+  // Alerts are printed as they reach the alerts topic, like a desk's consumer would see them.
+  const alerts: Alert[] = []
+  const readOffsets = new Map<number, number>()
+  const drainAlerts = () => {
+    if (!bus.hasTopic(topics.alerts.name)) return
+    for (let p = 0; p < bus.partitions(topics.alerts.name); p++) {
+      const from = readOffsets.get(p) ?? 0
+      const records = bus.read(topics.alerts.name, p, from, 10_000)
+      for (const r of records) {
+        const parsed = Alert.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
+        if (parsed.success) {
+          alerts.push(parsed.data)
+          opts.out.write(`${formatAlert(parsed.data, { evidence: false })}\n`)
+        }
+      }
+      readOffsets.set(p, from + records.length)
+    }
+  }
+  const printer = setInterval(drainAlerts, 50)
+
+  const produce = (raws: unknown[]) =>
+    bus.produce(raws.map((r) => ({ topic: topics.raw.name, key: typeof (r as RawHeadline).id === 'string' ? (r as RawHeadline).id! : null, value: JSON.stringify(r) })))
+  await play(opts.feed, opts.speed, produce)
+
+  let server: Server | undefined
+  if (opts.follow) {
+    server = await acceptHeadlines(produce, opts.httpPort ?? 0, opts.log)
+    const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
+    rl.on('line', (line) => {
+      if (!line.trim()) return
+      try {
+        produce([JSON.parse(line)])
+      } catch (err) {
+        process.stderr.write(`stdin: not JSON: ${(err as Error).message}\n`)
+      }
+    })
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+    rl.close()
+  }
+
+  // Stop in pipeline order, each worker once everything upstream has been handled by it, so the last
+  // indicator updates (flushed when the aggregator stops) still reach the alerter.
+  for (const a of apps) {
+    await caughtUp(bus, a.groupId, a.inputs)
+    await a.app.stop()
+  }
+  server?.close()
+  clearInterval(printer)
+  drainAlerts()
+  return { alerts, indicators: stores.indicators, bus }
+}
+
+async function caughtUp(bus: MemoryBus, groupId: string, inputs: string[]): Promise<void> {
+  for (;;) {
+    const behind = inputs.some((t) => {
+      if (!bus.hasTopic(t)) return false
+      for (let p = 0; p < bus.partitions(t); p++) if (bus.committed(groupId, t, p) < bus.endOffset(t, p)) return true
+      return false
+    })
+    if (!behind) return
+    await bus.waitForData(20)
+  }
+}
+
+/** Produces the feed in published order; at a finite speed, spaced as the publication times were. */
+async function play(feed: EmbeddedOptions['feed'], speed: number | 'max', produce: (raws: unknown[]) => void) {
+  if (feed.length === 0) return
+  if (speed === 'max') {
+    produce(feed)
+    return
+  }
+  const t0 = Date.now()
+  const first = Date.parse(feed[0]!.publishedAt)
+  for (const h of feed) {
+    const due = t0 + (Date.parse(h.publishedAt) - first) / speed
+    const wait = due - Date.now()
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    produce([h])
+  }
+}
+
+/** POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines; answers 202 with the count. */
+async function acceptHeadlines(produce: (raws: unknown[]) => void, port: number, log: Logger): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'POST' || req.url !== '/headlines') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }))
+      return
+    }
+    let body = ''
+    let tooLarge = false
+    req.on('data', (d) => {
+      body += d
+      if (body.length > 5 * 1024 * 1024) tooLarge = true
+    })
+    req.on('end', () => {
+      if (tooLarge) {
+        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'too_large' }))
+        return
+      }
+      try {
+        const text = body.trim()
+        const items = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        produce(items)
+        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: items.length }))
+      } catch (err) {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_json', message: (err as Error).message }))
+      }
+    })
+  })
+  const bound = await listen(server, port, '127.0.0.1')
+  log.warn({ port: bound }, 'accepting headlines on stdin (NDJSON) and POST /headlines')
+  process.stderr.write(`Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`)
+  return server
+}
+
+/** The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first. */
+export async function printIndicatorTables(store: IndicatorStore, asOfMs: number, out: NodeJS.WritableStream): Promise<void> {
+  for (const [dimension, kind] of [
+    ['tariff', 'global'],
+    ['tariff', 'region'],
+    ['supplyChain', 'global'],
+    ['supplyChain', 'commodity'],
+  ] as const) {
+    const rows =
+      kind === 'global'
+        ? [await store.get(dimension, { kind: 'global', id: 'all' }, asOfMs)].filter((x) => x !== undefined)
+        : await store.top(dimension, kind, 'momentum', 8, asOfMs)
+    out.write(`\n${dimension} by ${kind} at ${new Date(asOfMs).toISOString()}\n${formatIndicatorTable(rows)}`)
+  }
+}
