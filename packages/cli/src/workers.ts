@@ -1,8 +1,9 @@
+import { AggregatorConfig, buildAggregatorApp } from '@tradepulse/aggregator'
 import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
 import { type Clock, type TopicCatalogue } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
-import { createMemoryDedupStore, type KafkaWorker, type Logger, type Transport } from '@tradepulse/platform'
+import { createMemoryDedupStore, createMemoryIndicatorStore, type KafkaWorker, type Logger, type Transport } from '@tradepulse/platform'
 import { buildScorerApp, ScorerConfig } from '@tradepulse/scorer'
 import type { z } from 'zod'
 
@@ -29,6 +30,15 @@ export const WORKERS: Record<string, WorkerEntry> = {
     embedded: ({ clock }) => ({ dedup: createMemoryDedupStore({ windowMs: DAY_MS, clock }) }),
   },
   scorer: { config: ScorerConfig, build: buildScorerApp as WorkerEntry['build'], inputs: (t) => [t.headlines.name] },
+  aggregator: {
+    config: AggregatorConfig,
+    build: buildAggregatorApp as WorkerEntry['build'],
+    inputs: (t) => [t.scored.name],
+    embedded: ({ clock, stores }) => {
+      stores.indicators = createMemoryIndicatorStore({ clock })
+      return { store: stores.indicators }
+    },
+  },
   alerter: {
     config: AlerterConfig,
     build: buildAlerterApp as WorkerEntry['build'],
@@ -42,5 +52,8 @@ export const EMBEDDED_DEFAULTS: Record<string, string> = {
   TOPICS_AUTO_CREATE: 'true',
   HTTP_PORT: '0',
   ALERTER_WEBHOOKS_ENABLED: 'false',
+  // In one process an indicator update costs nothing to deliver, so every batch publishes: indicator
+  // rules then see each step of a played feed rather than a once-a-second sample.
+  AGGREGATOR_PUBLISH_INTERVAL_MS: '0',
   LOG_LEVEL: 'warn',
 }

@@ -1,17 +1,16 @@
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { resolveIndicatorConfig } from '@tradepulse/indicators'
+import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   closeRedis,
-  createKafka,
+  createKafkaTransport,
   createKafkaWorker,
   createMetrics,
-  createProducer,
   createRedis,
   createRedisIndicatorStore,
   type KafkaWorker,
   type Logger,
-  produceAll,
   redisHealth,
+  type Transport,
 } from '@tradepulse/platform'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
@@ -19,18 +18,31 @@ import { AGGREGATOR_HTTP_PORT, type AggregatorConfig, indicatorOverrides } from 
 
 const FINAL_FLUSH_MS = 2_000
 
-/** The aggregator worker on Kafka and Redis. */
-export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger }): KafkaWorker {
+export type AggregatorAppDeps = {
+  log: Logger
+  /** The bus; Kafka from config when absent. */
+  transport?: Transport
+  /** The indicator store; Redis from config when absent. */
+  store?: IndicatorStore
+}
+
+/** The aggregator worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
+export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorAppDeps): KafkaWorker {
   const log = deps.log.child({ component: 'aggregator' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-  const redis = createRedis(config.REDIS_URL, log, 'tradepulse-aggregator')
   const indicatorConfig = indicatorOverrides(config)
-  const store = createRedisIndicatorStore(redis, {
-    prefix: config.REDIS_KEY_PREFIX,
-    namespace: config.AGGREGATOR_REDIS_NAMESPACE,
-    maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
-    config: indicatorConfig,
-  })
+  const redis = deps.store ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-aggregator')
+  const store =
+    deps.store ??
+    createRedisIndicatorStore(redis!, {
+      prefix: config.REDIS_KEY_PREFIX,
+      namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+      maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
+      config: indicatorConfig,
+    })
+  const transport =
+    deps.transport ??
+    createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator' }, log)
   const metrics = createMetrics('aggregator')
   const aggregator = createAggregator({
     topics,
@@ -49,22 +61,12 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger
   // The trailing edge of the throttle is not tied to a batch, so it has its own producer. Kafka stays
   // the record: what it publishes is a read of Redis, and a lost trailing update (a crash within one
   // interval) is superseded by the key's next update or a rebuild.
-  const kafka = createKafka(
-    {
-      brokers: config.KAFKA_BROKERS,
-      clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator'}-trailing`,
-    },
-    log,
-  )
-  const producer = createProducer(kafka)
-  let connected: Promise<void> | undefined
+  const publisher = transport.createPublisher()
   let flushing: Promise<void> | undefined
   const flush = async (all: boolean) => {
     const records = all ? await aggregator.flushAll() : await aggregator.flushDue()
     if (records.length === 0) return
-    connected ??= producer.connect()
-    await connected
-    await produceAll(producer, records)
+    await publisher.send(records)
     metrics.messagesOut.inc({ topic: topics.indicators.name }, records.length)
   }
   const tickMs = Math.max(50, Math.floor(config.AGGREGATOR_PUBLISH_INTERVAL_MS / 4))
@@ -85,9 +87,10 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger
     inputTopics: [topics.scored.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: AGGREGATOR_HTTP_PORT,
+    transport,
     ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
     handler: aggregator.handler,
-    healthChecks: { redis: redisHealth(redis) },
+    ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
     onStop: async () => {
       clearInterval(timer)
       await flushing
@@ -96,8 +99,8 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: { log: Logger
         flush(true).catch((err) => log.warn({ err }, 'final trailing indicator updates failed')),
         new Promise((r) => setTimeout(r, FINAL_FLUSH_MS).unref()),
       ])
-      if (connected) await producer.disconnect().catch(() => {})
-      await closeRedis(redis)
+      await publisher.close()
+      if (redis) await closeRedis(redis)
     },
   })
 }

@@ -41,7 +41,7 @@ export function registerStart(program: Command): void {
     .option('--workers <list>', `comma-separated subset of ${Object.keys(WORKERS).join(',')}`)
     .option('--follow', 'keep running until Ctrl-C (embedded: taking headlines on stdin and POST /headlines)')
     .option('--no-sample', 'do not play the bundled sample feed')
-    .option('--speed <n>', 'embedded sample feed: simulated seconds per real second, or "max"', 'max')
+    .option('--speed <n>', 'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max"', '30000')
     .option('--http-port <n>', 'embedded --follow: port of POST /headlines', '9400')
     .option('--local-infra', 'start a local Kafka broker and Redis server for this run instead of the in-memory bus')
     .action(async (opts: StartOptions) => {

@@ -34,32 +34,44 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         produce: async (out) => bus.produce(out),
       })
 
+      /**
+       * One pass hands each topic's pending records of every partition to the handler as one batch (as a
+       * Kafka fetch across partitions would), so an event-time handler sees them together; each partition
+       * is committed after the batch's output is produced.
+       */
       async function pass(): Promise<boolean> {
         let worked = false
         for (const topic of cfg.topics) {
-          for (let p = 0; p < bus.partitions(topic); p++) {
-            if (!running) return worked
-            const from = bus.committed(cfg.groupId, topic, p)
-            const stored = bus.read(topic, p, from, cfg.maxBatch)
-            if (stored.length === 0) continue
-            worked = true
-            metrics.messagesIn.inc({ topic }, stored.length)
-            const records: InRecord[] = stored.map((r) => ({ ...r, topic, partition: p, offset: String(r.offset) }))
-            const result = await retry(() => process(records), {
-              baseMs: cfg.retryBaseMs,
-              maxMs: cfg.retryMaxMs,
-              tickMs: 50,
-              shouldStop: () => !running,
-              onRetry: (err, attempt, delayMs) => {
-                state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
-                metrics.retries.inc({ code: err.code })
-                log.warn({ err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
-              },
-            })
-            if (!result.ok) return worked
-            state = { status: 'ok' }
-            bus.commit(cfg.groupId, topic, p, stored[stored.length - 1]!.offset + 1)
-            metrics.lag.set({ topic, partition: String(p) }, bus.endOffset(topic, p) - (stored[stored.length - 1]!.offset + 1))
+          if (!running) return worked
+          const records: InRecord[] = []
+          const partitions = bus.partitions(topic)
+          const share = Math.max(1, Math.floor(cfg.maxBatch / partitions))
+          for (let p = 0; p < partitions; p++) {
+            for (const r of bus.read(topic, p, bus.committed(cfg.groupId, topic, p), share)) {
+              records.push({ ...r, topic, partition: p, offset: String(r.offset) })
+            }
+          }
+          if (records.length === 0) continue
+          worked = true
+          metrics.messagesIn.inc({ topic }, records.length)
+          const result = await retry(() => process(records), {
+            baseMs: cfg.retryBaseMs,
+            maxMs: cfg.retryMaxMs,
+            tickMs: 50,
+            shouldStop: () => !running,
+            onRetry: (err, attempt, delayMs) => {
+              state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+              metrics.retries.inc({ code: err.code })
+              log.warn({ err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
+            },
+          })
+          if (!result.ok) return worked
+          state = { status: 'ok' }
+          const next = new Map<number, number>()
+          for (const r of records) next.set(r.partition, Number(r.offset) + 1)
+          for (const [p, offset] of next) {
+            bus.commit(cfg.groupId, topic, p, offset)
+            metrics.lag.set({ topic, partition: String(p) }, bus.endOffset(topic, p) - offset)
           }
         }
         return worked
