@@ -51,6 +51,20 @@ function scoredHeadlines(): ScoredHeadline[] {
   return out
 }
 
+/** Redis server CPU seconds (user + sys) from INFO cpu: how much of the wall time Redis itself spent. */
+function redisCpuS(info: string): number {
+  const user = Number(/^used_cpu_user:([\d.]+)/m.exec(info)?.[1] ?? 0)
+  const sys = Number(/^used_cpu_sys:([\d.]+)/m.exec(info)?.[1] ?? 0)
+  return user + sys
+}
+
+/** Total microseconds Redis spent in each command (scripts include the commands they call). */
+function commandUsec(info: string): Map<string, number> {
+  const usec = new Map<string, number>()
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=\d+,usec=(\d+)/gm)) usec.set(m[1]!, Number(m[2]))
+  return usec
+}
+
 function commandCalls(info: string): Map<string, number> {
   const calls = new Map<string, number>()
   for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, Number(m[2]))
@@ -124,7 +138,10 @@ try {
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   })
   const app = buildAggregatorApp(config, { log })
-  const before = commandCalls(await redis.info('commandstats'))
+  const statsBefore = await redis.info('commandstats')
+  const before = commandCalls(statsBefore)
+  const usecBefore = commandUsec(statsBefore)
+  const cpuBefore = redisCpuS(await redis.info('cpu'))
   const usedBefore = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
   t = Date.now()
   await app.start()
@@ -136,7 +153,12 @@ try {
     await new Promise((r) => setTimeout(r, 50))
   }
   const elapsedS = (Date.now() - t) / 1_000
-  const after = commandCalls(await redis.info('commandstats'))
+  const statsAfter = await redis.info('commandstats')
+  const after = commandCalls(statsAfter)
+  const usecAfter = commandUsec(statsAfter)
+  const redisCpuSpentS = redisCpuS(await redis.info('cpu')) - cpuBefore
+  let scriptUsec = 0
+  for (const cmd of ['evalsha', 'eval']) scriptUsec += (usecAfter.get(cmd) ?? 0) - (usecBefore.get(cmd) ?? 0)
   let calls = 0
   const byCommand: Record<string, number> = {}
   for (const [cmd, n] of after) {
@@ -179,6 +201,8 @@ try {
     p99_ms: round(histogramQuantile(buckets, 0.99) * 1_000, 2),
     p50_ms: round(histogramQuantile(buckets, 0.5) * 1_000, 2),
     redis_cmds_per_headline: round(calls / N, 2),
+    redis_cpu_s: round(redisCpuSpentS, 2),
+    redis_script_s: round(scriptUsec / 1e6, 2),
     redis_cmds_by_command_per_headline: byCommand,
     redis_keys: memory.keys,
     redis_key_bytes: memory.keyBytes,

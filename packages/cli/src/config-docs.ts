@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { describeConfig } from '@tradepulse/platform'
 import type { z } from 'zod'
 import { WORKERS } from './workers.ts'
@@ -7,6 +8,8 @@ export const CONFIG_BEGIN =
 export const CONFIG_END = '<!-- config-table:end -->'
 
 /** The README's configuration table: every environment variable any worker reads, from the zod schemas. */
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
+
 export function renderConfigTable(): string {
   const rows = new Map<string, { description: string; default: string; workers: string[] }>()
   for (const [worker, { config }] of Object.entries(WORKERS)) {
@@ -20,9 +23,9 @@ export function renderConfigTable(): string {
   const lines = ['| variable | default | workers | what it sets |', '|---|---|---|---|']
   for (const [name, r] of rows) {
     const workers = r.workers.length === all ? 'all' : r.workers.join(', ')
-    lines.push(
-      `| \`${name}\` | ${r.default ? `\`${r.default}\`` : ''} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`,
-    )
+    // Defaults that are files of this repository are shown relative to it, the same on every clone.
+    const def = r.default.replaceAll(`${REPO_ROOT}/`, '')
+    lines.push(`| \`${name}\` | ${def ? `\`${def}\`` : ''} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`)
   }
   return lines.join('\n')
 }

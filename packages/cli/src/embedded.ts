@@ -18,8 +18,11 @@ import { EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
 export type EmbeddedOptions = {
   workers: string[]
   feed: (RawHeadline & { publishedAt: string })[]
-  /** Simulated seconds played per real second, or 'max'. */
-  speed: number | 'max'
+  /**
+   * Simulated seconds played per real second; 'max' for all at once; 'step' for one headline at a time,
+   * each only once every worker has handled everything before it (deterministic, for tests).
+   */
+  speed: number | 'max' | 'step'
   follow: boolean
   log: Logger
   env: Record<string, string | undefined>
@@ -77,7 +80,17 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
 
   const produce = (raws: unknown[]) =>
     bus.produce(raws.map((r) => ({ topic: topics.raw.name, key: typeof (r as RawHeadline).id === 'string' ? (r as RawHeadline).id! : null, value: JSON.stringify(r) })))
-  await play(opts.feed, opts.speed, produce)
+  const allCaughtUp = async () => {
+    for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
+  }
+  if (opts.speed === 'step') {
+    for (const h of opts.feed) {
+      produce([h])
+      await allCaughtUp()
+    }
+  } else {
+    await play(opts.feed, opts.speed, produce)
+  }
 
   let server: Server | undefined
   if (opts.follow) {
