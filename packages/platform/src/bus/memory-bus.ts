@@ -32,6 +32,13 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
   let roundRobin = 0
   let waiters: (() => void)[] = []
 
+  // Waiters learn of new records and of commits (so "has everyone caught up?" needs no polling).
+  function wake(): void {
+    const list = waiters
+    waiters = []
+    for (const w of list) w()
+  }
+
   function topic(name: string) {
     const t = topics.get(name)
     if (!t) throw new Error(`unknown topic ${name}: create it first`)
@@ -65,9 +72,7 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
           t.base[p]!++
         }
       }
-      const wake = waiters
-      waiters = []
-      for (const w of wake) w()
+      wake()
     },
     /** Up to `max` records of one partition from `offset` on. */
     read(name: string, partition: number, offset: number, max: number): StoredRecord[] {
@@ -85,8 +90,9 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
     },
     commit(group: string, name: string, partition: number, nextOffset: number): void {
       committed.set(`${group}\u0000${name}\u0000${partition}`, nextOffset)
+      wake()
     },
-    /** Resolves at the next produce, or after `timeoutMs`. */
+    /** Resolves at the next produce or commit, or after `timeoutMs`. */
     waitForData(timeoutMs: number): Promise<void> {
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
