@@ -1,5 +1,11 @@
 import type { DeadLetter } from '@tradepulse/contracts'
-import { BaseConfig, type BatchHandler, createKafkaWorker, createLogger, loadConfig } from '@tradepulse/platform'
+import {
+  BaseConfig,
+  type BatchHandler,
+  createKafkaWorker,
+  createLogger,
+  loadConfig,
+} from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -15,7 +21,10 @@ describe('batch runner on Kafka', () => {
   async function run(handler: BatchHandler) {
     const name = randomName('runner')
     const topics = { in: `${name}.in`, out: `${name}.out`, dlq: `${name}.dlq` }
-    await createTopics(kafkaBrokers, Object.values(topics).map((n) => ({ name: n })))
+    await createTopics(
+      kafkaBrokers,
+      Object.values(topics).map((n) => ({ name: n })),
+    )
     const config = loadConfig(BaseConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       KAFKA_GROUP_ID: name,
@@ -25,7 +34,15 @@ describe('batch runner on Kafka', () => {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
     })
-    const worker = createKafkaWorker({ worker: 'test', config, log: silent, inputTopics: [topics.in], dlqTopic: topics.dlq, handler, defaultHttpPort: 0 })
+    const worker = createKafkaWorker({
+      worker: 'test',
+      config,
+      log: silent,
+      inputTopics: [topics.in],
+      dlqTopic: topics.dlq,
+      handler,
+      defaultHttpPort: 0,
+    })
     cleanups.push(() => worker.stop())
     const out = await collectTopic(kafkaBrokers, topics.out)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq)
@@ -34,8 +51,13 @@ describe('batch runner on Kafka', () => {
     await worker.start()
     return { worker, topics, out, dlq, producer }
   }
-  const echo = (topic: string): BatchHandler => async (records) =>
-    records.map((r) => ({ kind: 'ok' as const, out: [{ topic, key: r.key?.toString() ?? null, value: r.value ?? '' }] }))
+  const echo =
+    (topic: string): BatchHandler =>
+    async (records) =>
+      records.map((r) => ({
+        kind: 'ok' as const,
+        out: [{ topic, key: r.key?.toString() ?? null, value: r.value ?? '' }],
+      }))
 
   it('retries a batch whose handler asks to, and produces it once when the dependency is back', async () => {
     let calls = 0
@@ -46,11 +68,19 @@ describe('batch runner on Kafka', () => {
       return echo(target)(records, ctx)
     })
     target = topics.out
-    await producer.send({ topic: topics.in, messages: [{ key: 'a', value: '1' }, { key: 'a', value: '2' }] })
+    await producer.send({
+      topic: topics.in,
+      messages: [
+        { key: 'a', value: '1' },
+        { key: 'a', value: '2' },
+      ],
+    })
     await waitFor(() => out.messages.length >= 2, { what: 'output after retries' })
     expect(out.messages.map((m) => m.value!.toString())).toEqual(['1', '2'])
     expect(calls).toBeGreaterThanOrEqual(4)
-    expect(await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(/code="INFRA_DEPENDENCY"[^\n]* 3/)
+    expect(await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(
+      /code="INFRA_DEPENDENCY"[^\n]* 3/,
+    )
   })
 
   it('isolates a record that makes the handler throw a bug: it goes to the dlq, the rest pass', async () => {
@@ -60,7 +90,10 @@ describe('batch runner on Kafka', () => {
       return echo(target)(records, ctx)
     })
     target = topics.out
-    await producer.send({ topic: topics.in, messages: ['x', 'boom', 'y'].map((v) => ({ key: 'k', value: v })) })
+    await producer.send({
+      topic: topics.in,
+      messages: ['x', 'boom', 'y'].map((v) => ({ key: 'k', value: v })),
+    })
     await waitFor(() => out.messages.length >= 2 && dlq.messages.length >= 1, { what: 'output and dlq' })
     expect(out.messages.map((m) => m.value!.toString())).toEqual(['x', 'y'])
     const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
@@ -76,15 +109,22 @@ describe('batch runner on Kafka', () => {
     await producer.send({ topic: topics.in, messages: [{ key: 'k', value: 'v' }] })
     await waitFor(() => out.messages.length >= 1, { what: 'output' })
     const base = `http://127.0.0.1:${worker.httpPort()}`
-    const ready = await waitFor(async () => {
-      const r = await fetch(`${base}/readyz`)
-      return r.status === 200 && ((await r.json()) as { status: string })
-    }, { what: 'ready' })
+    const ready = await waitFor(
+      async () => {
+        const r = await fetch(`${base}/readyz`)
+        return r.status === 200 && ((await r.json()) as { status: string })
+      },
+      { what: 'ready' },
+    )
     expect(ready.status).toBe('ok')
     expect((await fetch(`${base}/healthz`)).status).toBe(200)
     const metrics = await (await fetch(`${base}/metrics`)).text()
-    expect(metrics).toMatch(new RegExp(`tradepulse_messages_in_total\\{topic="${topics.in}",worker="test"\\} 1`))
-    expect(metrics).toMatch(new RegExp(`tradepulse_messages_out_total\\{topic="${topics.out}",worker="test"\\} 1`))
+    expect(metrics).toMatch(
+      new RegExp(`tradepulse_messages_in_total\\{topic="${topics.in}",worker="test"\\} 1`),
+    )
+    expect(metrics).toMatch(
+      new RegExp(`tradepulse_messages_out_total\\{topic="${topics.out}",worker="test"\\} 1`),
+    )
     expect(metrics).toMatch(/tradepulse_consumer_lag\{topic="[^"]+",partition="0",worker="test"\} 0/)
     expect(metrics).toContain('tradepulse_batch_seconds_bucket')
     expect((await fetch(`${base}/nope`)).status).toBe(404)

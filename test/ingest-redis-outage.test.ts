@@ -27,7 +27,10 @@ describe('ingest while Redis is down', () => {
     cleanups.push(() => redis.stop())
     const prefix = `${randomName('outage')}.`
     const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })))
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
     const groupId = `${prefix}ingest`
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
@@ -51,7 +54,10 @@ describe('ingest while Redis is down', () => {
     const send = (from: number, n: number) =>
       producer.send({
         topic: topics.raw.name,
-        messages: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: JSON.stringify({ id: `id-${from + i}`, headline: `Headline ${from + i}` }) })),
+        messages: Array.from({ length: n }, (_, i) => ({
+          key: `k${from + i}`,
+          value: JSON.stringify({ id: `id-${from + i}`, headline: `Headline ${from + i}` }),
+        })),
       })
 
     await send(0, 50)
@@ -60,25 +66,40 @@ describe('ingest while Redis is down', () => {
     await admin.connect()
     cleanups.push(() => admin.disconnect())
     const committed = async () =>
-      (await admin.fetchOffsets({ groupId, topics: [topics.raw.name] }))[0]!.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0)
+      (await admin.fetchOffsets({ groupId, topics: [topics.raw.name] }))[0]!.partitions.reduce(
+        (a, p) => a + Math.max(0, Number(p.offset)),
+        0,
+      )
     await waitFor(async () => (await committed()) === 50, { what: 'first 50 committed' })
 
     await redis.stop()
     await send(50, 50)
-    const degraded = await waitFor(async () => {
-      const h = await app.health()
-      return h.status === 'degraded' && !h.ready && h
-    }, { what: 'degraded health' })
+    const degraded = await waitFor(
+      async () => {
+        const h = await app.health()
+        return h.status === 'degraded' && !h.ready && h
+      },
+      { what: 'degraded health' },
+    )
     expect(JSON.stringify(degraded.checks)).toMatch(/INFRA_REDIS|Redis/)
     // While Redis is down nothing passes and nothing is committed.
-    await waitFor(async () => /code="INFRA_REDIS"[^\n]*} [2-9]/.test(await app.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')), {
-      what: 'retries counted',
-    })
+    await waitFor(
+      async () =>
+        /code="INFRA_REDIS"[^\n]*} [2-9]/.test(
+          await app.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
+        ),
+      {
+        what: 'retries counted',
+      },
+    )
     expect(out.messages.length).toBe(50)
     expect(await committed()).toBe(50)
 
     redis = await startLocalRedis({ port })
-    await waitFor(() => out.messages.length >= 100, { timeoutMs: 60_000, what: 'the rest after Redis is back' })
+    await waitFor(() => out.messages.length >= 100, {
+      timeoutMs: 60_000,
+      what: 'the rest after Redis is back',
+    })
     const ids = new Set(out.messages.map((m) => (JSON.parse(m.value!.toString()) as Headline).id))
     expect(ids.size).toBe(100)
     await waitFor(async () => (await committed()) === 100, { what: 'all committed' })

@@ -6,10 +6,18 @@ describeTransportConformance('Kafka', async () => {
   const { kafkaBrokers } = testInfra()
   const producer = await testProducer(kafkaBrokers)
   return {
-    transport: createKafkaTransport({ brokers: kafkaBrokers, clientId: 'conformance' }, createLogger({ level: 'silent' })),
-    env: { KAFKA_BROKERS: kafkaBrokers.join(','), KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '500' },
+    transport: createKafkaTransport(
+      { brokers: kafkaBrokers, clientId: 'conformance' },
+      createLogger({ level: 'silent' }),
+    ),
+    env: {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    },
     produce: async (records) => {
-      for (const r of records) await producer.send({ topic: r.topic, messages: [{ key: r.key, value: r.value }] })
+      for (const r of records)
+        await producer.send({ topic: r.topic, messages: [{ key: r.key, value: r.value }] })
     },
     read: async (topic) => {
       const admin = testKafka(kafkaBrokers).admin()
@@ -19,13 +27,20 @@ describeTransportConformance('Kafka', async () => {
       const total = offsets.reduce((a, o) => a + Number(o.high), 0)
       const out: { key: string | null; value: string; partition: number }[] = []
       if (total === 0) return out
-      const consumer = testKafka(kafkaBrokers).consumer({ groupId: `read-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 20 })
+      const consumer = testKafka(kafkaBrokers).consumer({
+        groupId: `read-${Date.now()}-${Math.random()}`,
+        maxWaitTimeInMs: 20,
+      })
       await consumer.connect()
       await consumer.subscribe({ topic, fromBeginning: true })
       await new Promise<void>((resolve) => {
         void consumer.run({
           eachMessage: async ({ partition, message }) => {
-            out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition })
+            out.push({
+              key: message.key?.toString() ?? null,
+              value: message.value?.toString() ?? '',
+              partition,
+            })
             if (out.length >= total) resolve()
           },
         })

@@ -1,23 +1,29 @@
+import { execFile } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { parseDesks, parseRules, RULE_FILES, routeAlert } from '@tradepulse/alerting'
 import { runEmbedded } from '@tradepulse/cli/embedded'
 import { loadSampleFeed, SAMPLE_FEED_FILE } from '@tradepulse/cli/sample-feed'
-import { type Alert, createTopicCatalogue, type DeadLetter, type IndicatorUpdate, listTopics } from '@tradepulse/contracts'
+import {
+  type Alert,
+  createTopicCatalogue,
+  type DeadLetter,
+  type IndicatorUpdate,
+  listTopics,
+} from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore } from '@tradepulse/platform'
 import {
   collectTopic,
   createTopics,
-  randomName,
   REPO_ROOT,
+  randomName,
   spawnWorker,
   testInfra,
   type WorkerProcess,
   waitFor,
 } from '@tradepulse/testing'
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 
@@ -70,13 +76,32 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
     for (const w of WORKERS) workers.push(spawnWorker(`services/${w}/src/main.ts`, env))
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    const deskTopics = await Promise.all(desks.desks.map(async (d) => ({ id: d.id, c: await collectTopic(kafkaBrokers, topics.deskAlerts(d.id).name) })))
+    const deskTopics = await Promise.all(
+      desks.desks.map(async (d) => ({
+        id: d.id,
+        c: await collectTopic(kafkaBrokers, topics.deskAlerts(d.id).name),
+      })),
+    )
     stops.push(alerts.stop, dlq.stop, ...deskTopics.map((d) => d.c.stop))
 
     const file = join(mkdtempSync(join(tmpdir(), 'e2e-')), 'feed.ndjson')
     const sample = readFileSync(SAMPLE_FEED_FILE, 'utf8').trim().split('\n')
-    writeFileSync(file, [...sample.slice(0, 100), BAD_ROWS[0], 'this line is not JSON', ...sample.slice(100), BAD_ROWS[1], BAD_ROWS[2]].join('\n'))
-    const replay = await run(process.execPath, [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'replay', file], { env: { ...process.env, ...env } })
+    writeFileSync(
+      file,
+      [
+        ...sample.slice(0, 100),
+        BAD_ROWS[0],
+        'this line is not JSON',
+        ...sample.slice(100),
+        BAD_ROWS[1],
+        BAD_ROWS[2],
+      ].join('\n'),
+    )
+    const replay = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'replay', file],
+      { env: { ...process.env, ...env } },
+    )
     expect(replay.stderr).toMatch(/feed\.ndjson:102: skipped: invalid JSON/)
     expect(replay.stderr).toMatch(new RegExp(`${sample.length + 3} produced`))
 
@@ -92,30 +117,46 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
       out: { write: () => true } as unknown as NodeJS.WritableStream,
     })
     const headlineRules = new Set(
-      rules.rules.filter((r) => r.kind === 'headline_shock' || (r.kind === 'uncertainty_spike' && r.source === 'headline')).map((r) => r.id),
+      rules.rules
+        .filter(
+          (r) => r.kind === 'headline_shock' || (r.kind === 'uncertainty_spike' && r.source === 'headline'),
+        )
+        .map((r) => r.id),
     )
     const expected = embedded.alerts.filter((a) => headlineRules.has(a.rule))
     expect(expected.length).toBeGreaterThan(10)
 
     const parse = (m: { value: Buffer | null }) => JSON.parse(m.value!.toString()) as Alert
-    await waitFor(() => alerts.messages.map(parse).filter((a) => headlineRules.has(a.rule)).length >= expected.length, {
-      timeoutMs: 90_000,
-      what: `${expected.length} headline alerts on alerts.v1`,
-    })
+    await waitFor(
+      () => alerts.messages.map(parse).filter((a) => headlineRules.has(a.rule)).length >= expected.length,
+      {
+        timeoutMs: 90_000,
+        what: `${expected.length} headline alerts on alerts.v1`,
+      },
+    )
     const got = alerts.messages.map(parse)
-    expect(got.filter((a) => headlineRules.has(a.rule)).map((a) => a.id).sort()).toEqual(expected.map((a) => a.id).sort())
+    expect(
+      got
+        .filter((a) => headlineRules.has(a.rule))
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(expected.map((a) => a.id).sort())
     // Indicator rules are not compared: what they see depends on how the replay fell into batches (a
     // feed replayed at full speed reaches the aggregator in a few batches). services/alerter tests them.
     // Keyed by scope, in order per scope.
     for (const m of alerts.messages) expect(m.key).toBe(`${parse(m).scope.kind}:${parse(m).scope.id}`)
     // Every alert reached the desks that subscribe to it.
-    await waitFor(() => {
-      for (const a of got) for (const desk of routeAlert(a, desks.desks)) {
-        const d = deskTopics.find((x) => x.id === desk)!
-        if (!d.c.messages.some((m) => parse(m).id === a.id)) return false
-      }
-      return true
-    }, { what: 'desk topics' })
+    await waitFor(
+      () => {
+        for (const a of got)
+          for (const desk of routeAlert(a, desks.desks)) {
+            const d = deskTopics.find((x) => x.id === desk)!
+            if (!d.c.messages.some((m) => parse(m).id === a.id)) return false
+          }
+        return true
+      },
+      { what: 'desk topics' },
+    )
 
     // The dlq holds exactly the rows ingest refused.
     await waitFor(() => dlq.messages.length >= BAD_ROWS.length, { what: 'dlq' })
@@ -138,15 +179,18 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
     }
     expect(keys.size).toBeGreaterThan(20)
     const close = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
-    await waitFor(async () => {
-      for (const { dimension, scope } of keys.values()) {
-        const mine = await embedded.indicators!.get(dimension, scope, asOf)
-        const theirs = await store.get(dimension, scope, asOf)
-        if (!mine || !theirs || mine.count !== theirs.count) return false
-        for (const [label, v] of Object.entries(mine.mean)) if (!close(v, theirs.mean[label]!)) return false
-        if (!close(mine.momentum, theirs.momentum) || !close(mine.diffusion, theirs.diffusion)) return false
-      }
-      return true
-    }, { timeoutMs: 60_000, what: 'indicators equal to the embedded run' })
+    await waitFor(
+      async () => {
+        for (const { dimension, scope } of keys.values()) {
+          const mine = await embedded.indicators!.get(dimension, scope, asOf)
+          const theirs = await store.get(dimension, scope, asOf)
+          if (!mine || !theirs || mine.count !== theirs.count) return false
+          for (const [label, v] of Object.entries(mine.mean)) if (!close(v, theirs.mean[label]!)) return false
+          if (!close(mine.momentum, theirs.momentum) || !close(mine.diffusion, theirs.diffusion)) return false
+        }
+        return true
+      },
+      { timeoutMs: 60_000, what: 'indicators equal to the embedded run' },
+    )
   })
 })

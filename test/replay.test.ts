@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { collectTopic, createTopics, randomName, REPO_ROOT, testInfra, waitFor } from '@tradepulse/testing'
+import { collectTopic, REPO_ROOT, randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
@@ -14,7 +14,12 @@ describe('tradepulse replay and topics create', () => {
 
   it('creates the catalogue idempotently, then replays a file at a rate, skipping bad rows by line number', async () => {
     const prefix = `${randomName('replay')}.`
-    const env = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix, LOG_PRETTY: 'false' }
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      LOG_PRETTY: 'false',
+    }
     const cli = join(REPO_ROOT, 'packages/cli/src/main.ts')
     const first = await run(process.execPath, [cli, 'topics', 'create'], { env })
     expect(first.stdout.match(/^created /gm)).toHaveLength(listTopics(createTopicCatalogue(prefix)).length)
@@ -22,7 +27,9 @@ describe('tradepulse replay and topics create', () => {
     expect(again.stdout).not.toMatch(/^created /m)
 
     const file = join(mkdtempSync(join(tmpdir(), 'replay-')), 'feed.ndjson')
-    const good = Array.from({ length: 40 }, (_, i) => JSON.stringify({ id: `r${i}`, headline: `Headline ${i}` }))
+    const good = Array.from({ length: 40 }, (_, i) =>
+      JSON.stringify({ id: `r${i}`, headline: `Headline ${i}` }),
+    )
     writeFileSync(file, [...good.slice(0, 10), 'not json', ...good.slice(10), '[1,2]'].join('\n'))
     const t0 = Date.now()
     const res = await run(process.execPath, [cli, 'replay', file, '--rate', '100'], { env })

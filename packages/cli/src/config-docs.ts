@@ -25,7 +25,9 @@ export function renderConfigTable(): string {
     const workers = r.workers.length === all ? 'all' : r.workers.join(', ')
     // Defaults that are files of this repository are shown relative to it, the same on every clone.
     const def = r.default.replaceAll(`${REPO_ROOT}/`, '')
-    lines.push(`| \`${name}\` | ${def ? `\`${def}\`` : ''} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`)
+    lines.push(
+      `| \`${name}\` | ${def ? `\`${def}\`` : ''} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`,
+    )
   }
   return lines.join('\n')
 }

@@ -15,7 +15,9 @@ type Service = {
   build?: unknown
   image?: string
 }
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>
+}
 const services = compose.services
 
 describe('docker-compose.yml', () => {
@@ -28,7 +30,9 @@ describe('docker-compose.yml', () => {
   it('sets only environment variables the worker config schema knows', () => {
     for (const [worker, { config }] of Object.entries(WORKERS)) {
       const known = new Set(Object.keys((config as z.ZodObject).shape))
-      const unknown = Object.keys(services[worker]!.environment ?? {}).filter((k) => !known.has(k) && !k.endsWith('_SECRET'))
+      const unknown = Object.keys(services[worker]!.environment ?? {}).filter(
+        (k) => !known.has(k) && !k.endsWith('_SECRET'),
+      )
       expect(unknown, `unknown variables for ${worker}`).toEqual([])
     }
   })
@@ -59,11 +63,18 @@ describe('docker-compose.yml', () => {
     expect(services.kafka?.environment?.KAFKA_PROCESS_ROLES).toBe('broker,controller')
     expect(services.prometheus).toBeDefined()
     expect(services.grafana).toBeDefined()
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy/grafana/dashboards/tradepulse.json'), 'utf8')) as {
+    const dashboard = JSON.parse(
+      readFileSync(join(ROOT, 'deploy/grafana/dashboards/tradepulse.json'), 'utf8'),
+    ) as {
       panels: { targets: { expr: string }[] }[]
     }
     const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n')
-    for (const metric of ['tradepulse_messages_in_total', 'tradepulse_consumer_lag', 'tradepulse_batch_seconds_bucket', 'tradepulse_dlq_total']) {
+    for (const metric of [
+      'tradepulse_messages_in_total',
+      'tradepulse_consumer_lag',
+      'tradepulse_batch_seconds_bucket',
+      'tradepulse_dlq_total',
+    ]) {
       expect(exprs).toContain(metric)
     }
   })

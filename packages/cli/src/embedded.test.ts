@@ -17,7 +17,15 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   it('runs every worker over the in-memory bus: the sample feed gives a sensible set of alerts and indicators', async () => {
     const { chunks, out } = sink()
     const feed = loadSampleFeed()
-    const run = await runEmbedded({ workers: ['ingest', 'scorer', 'aggregator', 'alerter'], feed, speed: 'step', follow: false, log: silent, env: {}, out })
+    const run = await runEmbedded({
+      workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
+      feed,
+      speed: 'step',
+      follow: false,
+      log: silent,
+      env: {},
+      out,
+    })
     const rules = new Set(run.alerts.map((a) => a.rule))
     // The arcs of the feed: escalation on China, rare-earth disruption, then relief.
     expect(rules).toContain('trade_measure_enacted')
@@ -29,21 +37,38 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(run.alerts.length).toBeGreaterThan(10)
     expect(run.alerts.length).toBeLessThan(feed.length / 2)
     expect(chunks.join('')).toMatch(/Tariff shock on CN/)
-    const cn = await run.indicators!.get('tariff', { kind: 'region', id: 'CN' }, Date.parse(feed[feed.length - 1]!.publishedAt))
+    const cn = await run.indicators!.get(
+      'tariff',
+      { kind: 'region', id: 'CN' },
+      Date.parse(feed[feed.length - 1]!.publishedAt),
+    )
     expect(cn?.count).toBeGreaterThan(5)
   })
 
   it('is deterministic step by step: the same feed gives the same alert ids', async () => {
     const feed = loadSampleFeed().slice(0, 80)
-    const once = () => runEmbedded({ workers: ['ingest', 'scorer', 'aggregator', 'alerter'], feed, speed: 'step', follow: false, log: silent, env: {}, out: sink().out })
+    const once = () =>
+      runEmbedded({
+        workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
+        feed,
+        speed: 'step',
+        follow: false,
+        log: silent,
+        env: {},
+        out: sink().out,
+      })
     const [a, b] = [await once(), await once()]
     expect(a.alerts.map((x) => x.id).sort()).toEqual(b.alerts.map((x) => x.id).sort())
   })
 
   it('`tradepulse start` plays the feed, prints alerts and indicator tables, and exits 0', async () => {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [MAIN, 'start', '--speed', 'max'], {
-      env: { PATH: process.env.PATH ?? '' },
-    })
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [MAIN, 'start', '--speed', 'max'],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+      },
+    )
     expect(stderr).toMatch(/Embedded mode/)
     expect(stdout).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
     expect(stdout).toMatch(/tariff by region at 2026-03-05T23:45:00.000Z\nscope\s+mean 15m/)
@@ -75,14 +100,25 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     })
     const res = await fetch(`http://127.0.0.1:${port}/headlines`, {
       method: 'POST',
-      body: JSON.stringify([{ id: 'f1', publishedAt: '2026-03-02T10:00:00Z', headline: 'US slaps new tariffs on Chinese steel and adds firms to entity list' }]),
+      body: JSON.stringify([
+        {
+          id: 'f1',
+          publishedAt: '2026-03-02T10:00:00Z',
+          headline: 'US slaps new tariffs on Chinese steel and adds firms to entity list',
+        },
+      ]),
     })
     expect(res.status).toBe(202)
     expect(await res.json()).toEqual({ accepted: 1 })
-    expect((await fetch(`http://127.0.0.1:${port}/headlines`, { method: 'POST', body: '{nope' })).status).toBe(400)
-    child.stdin.write(`${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports to US defence firms' })}\n`)
+    expect(
+      (await fetch(`http://127.0.0.1:${port}/headlines`, { method: 'POST', body: '{nope' })).status,
+    ).toBe(400)
+    child.stdin.write(
+      `${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports to US defence firms' })}\n`,
+    )
     const deadline = Date.now() + 20_000
-    while (!(/region:CN/.test(stdout) && /rare_earths/.test(stdout)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    while (!(/region:CN/.test(stdout) && /rare_earths/.test(stdout)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50))
     child.kill('SIGINT')
     const code = await new Promise((r) => child.once('exit', r))
     expect(code).toBe(0)

@@ -45,17 +45,19 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   const env = { ...EMBEDDED_DEFAULTS, ...opts.env }
   const topics = createTopicCatalogue(env.TRADEPULSE_TOPIC_PREFIX ?? 'tradepulse.')
   const stores: { indicators?: IndicatorStore } = {}
-  const apps: { name: string; app: KafkaWorker; groupId: string; inputs: string[] }[] = opts.workers.map((name) => {
-    const w = WORKERS[name]!
-    const config = loadConfig(w.config, env) as { KAFKA_GROUP_ID?: string }
-    const extra = w.embedded?.({ clock, env, stores }) ?? {}
-    return {
-      name,
-      app: w.build(config as never, { log: opts.log, transport, ...extra }),
-      groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${name}`,
-      inputs: w.inputs(topics),
-    }
-  })
+  const apps: { name: string; app: KafkaWorker; groupId: string; inputs: string[] }[] = opts.workers.map(
+    (name) => {
+      const w = WORKERS[name]!
+      const config = loadConfig(w.config, env) as { KAFKA_GROUP_ID?: string }
+      const extra = w.embedded?.({ clock, env, stores }) ?? {}
+      return {
+        name,
+        app: w.build(config as never, { log: opts.log, transport, ...extra }),
+        groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${name}`,
+        inputs: w.inputs(topics),
+      }
+    },
+  )
   for (const a of apps) await a.app.start()
 
   // Alerts are printed as they reach the alerts topic, like a desk's consumer would see them.
@@ -79,7 +81,13 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   const printer = setInterval(drainAlerts, 50)
 
   const produce = (raws: unknown[]) =>
-    bus.produce(raws.map((r) => ({ topic: topics.raw.name, key: typeof (r as RawHeadline).id === 'string' ? (r as RawHeadline).id! : null, value: JSON.stringify(r) })))
+    bus.produce(
+      raws.map((r) => ({
+        topic: topics.raw.name,
+        key: typeof (r as RawHeadline).id === 'string' ? (r as RawHeadline).id! : null,
+        value: JSON.stringify(r),
+      })),
+    )
   const allCaughtUp = async () => {
     for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
   }
@@ -127,7 +135,8 @@ async function caughtUp(bus: MemoryBus, groupId: string, inputs: string[]): Prom
   for (;;) {
     const behind = inputs.some((t) => {
       if (!bus.hasTopic(t)) return false
-      for (let p = 0; p < bus.partitions(t); p++) if (bus.committed(groupId, t, p) < bus.endOffset(t, p)) return true
+      for (let p = 0; p < bus.partitions(t); p++)
+        if (bus.committed(groupId, t, p) < bus.endOffset(t, p)) return true
       return false
     })
     if (!behind) return
@@ -136,7 +145,11 @@ async function caughtUp(bus: MemoryBus, groupId: string, inputs: string[]): Prom
 }
 
 /** Produces the feed in published order; at a finite speed, spaced as the publication times were. */
-async function play(feed: EmbeddedOptions['feed'], speed: number | 'max', produce: (raws: unknown[]) => void) {
+async function play(
+  feed: EmbeddedOptions['feed'],
+  speed: number | 'max',
+  produce: (raws: unknown[]) => void,
+) {
   if (feed.length === 0) return
   if (speed === 'max') {
     produce(feed)
@@ -153,7 +166,11 @@ async function play(feed: EmbeddedOptions['feed'], speed: number | 'max', produc
 }
 
 /** POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines; answers 202 with the count. */
-async function acceptHeadlines(produce: (raws: unknown[]) => void, port: number, log: Logger): Promise<Server> {
+async function acceptHeadlines(
+  produce: (raws: unknown[]) => void,
+  port: number,
+  log: Logger,
+): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.method !== 'POST' || req.url !== '/headlines') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }))
@@ -172,22 +189,37 @@ async function acceptHeadlines(produce: (raws: unknown[]) => void, port: number,
       }
       try {
         const text = body.trim()
-        const items = text.startsWith('[') ? (JSON.parse(text) as unknown[]) : text.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        const items = text.startsWith('[')
+          ? (JSON.parse(text) as unknown[])
+          : text
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l))
         produce(items)
-        res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ accepted: items.length }))
+        res
+          .writeHead(202, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: items.length }))
       } catch (err) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid_json', message: (err as Error).message }))
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'invalid_json', message: (err as Error).message }))
       }
     })
   })
   const bound = await listen(server, port, '127.0.0.1')
   log.warn({ port: bound }, 'accepting headlines on stdin (NDJSON) and POST /headlines')
-  process.stderr.write(`Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`)
+  process.stderr.write(
+    `Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`,
+  )
   return server
 }
 
 /** The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first. */
-export async function printIndicatorTables(store: IndicatorStore, asOfMs: number, out: NodeJS.WritableStream): Promise<void> {
+export async function printIndicatorTables(
+  store: IndicatorStore,
+  asOfMs: number,
+  out: NodeJS.WritableStream,
+): Promise<void> {
   for (const [dimension, kind] of [
     ['tariff', 'global'],
     ['tariff', 'region'],

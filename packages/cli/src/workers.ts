@@ -1,14 +1,24 @@
 import { AggregatorConfig, buildAggregatorApp } from '@tradepulse/aggregator'
 import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
-import { type Clock, type TopicCatalogue } from '@tradepulse/contracts'
+import type { Clock, TopicCatalogue } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
-import { createMemoryDedupStore, createMemoryIndicatorStore, type KafkaWorker, type Logger, type Transport } from '@tradepulse/platform'
+import {
+  createMemoryDedupStore,
+  createMemoryIndicatorStore,
+  type KafkaWorker,
+  type Logger,
+  type Transport,
+} from '@tradepulse/platform'
 import { buildScorerApp, ScorerConfig } from '@tradepulse/scorer'
 import type { z } from 'zod'
 
 type Deps = { log: Logger; transport?: Transport } & Record<string, unknown>
-type EmbeddedContext = { clock: Clock; env: Record<string, string | undefined>; stores: { indicators?: IndicatorStore } }
+type EmbeddedContext = {
+  clock: Clock
+  env: Record<string, string | undefined>
+  stores: { indicators?: IndicatorStore }
+}
 
 type WorkerEntry = {
   config: z.ZodObject
@@ -29,7 +39,11 @@ export const WORKERS: Record<string, WorkerEntry> = {
     inputs: (t) => [t.raw.name],
     embedded: ({ clock }) => ({ dedup: createMemoryDedupStore({ windowMs: DAY_MS, clock }) }),
   },
-  scorer: { config: ScorerConfig, build: buildScorerApp as WorkerEntry['build'], inputs: (t) => [t.headlines.name] },
+  scorer: {
+    config: ScorerConfig,
+    build: buildScorerApp as WorkerEntry['build'],
+    inputs: (t) => [t.headlines.name],
+  },
   aggregator: {
     config: AggregatorConfig,
     build: buildAggregatorApp as WorkerEntry['build'],

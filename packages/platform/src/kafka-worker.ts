@@ -1,10 +1,10 @@
 import type { Server } from 'node:http'
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { App } from './app.ts'
+import type { Transport } from './bus/transport.ts'
 import type { BaseConfig } from './config.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
 import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
-import type { Transport } from './bus/transport.ts'
 import type { BatchRunner } from './kafka/batch-runner.ts'
 import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
@@ -39,7 +39,10 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   const metrics = spec.metrics ?? createMetrics(spec.worker)
   const transport =
     spec.transport ??
-    createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` }, log)
+    createKafkaTransport(
+      { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` },
+      log,
+    )
   const runner = transport.createRunner(
     spec.handler,
     {

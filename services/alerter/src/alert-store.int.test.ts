@@ -6,7 +6,13 @@ import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 
 const H = 3_600_000
-const claim = (stream: string, alertId: string, eventMs: number, origin: string, cooldownMs = H): AlertClaim => ({
+const claim = (
+  stream: string,
+  alertId: string,
+  eventMs: number,
+  origin: string,
+  cooldownMs = H,
+): AlertClaim => ({
   stream,
   alertId,
   eventMs,
@@ -30,7 +36,12 @@ async function scenario(store: AlertStore) {
   await step(claim('s2', 'b1', 10 * H, 'o/1/1', 0)) // no cooldown
   await step(claim('s2', 'b2', 10 * H, 'o/1/2', 0))
   await store.commit([], new Map([['ind1', { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } }]]))
-  const hyst = await store.readHysteresis(new Map([['ind1', ['f1', 'f2']], ['ind2', ['f1']]]))
+  const hyst = await store.readHysteresis(
+    new Map([
+      ['ind1', ['f1', 'f2']],
+      ['ind2', ['f1']],
+    ]),
+  )
   return { decisions: d, hysteresis: Object.fromEntries(hyst) }
 }
 
@@ -40,11 +51,31 @@ describe('alert store: Redis and memory decide alike', () => {
 
   it('runs the same claims to the same decisions and hysteresis', async () => {
     const viaRedis = await scenario(
-      createRedisAlertStore(redis, { prefix: randomName('alerts'), dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H }),
+      createRedisAlertStore(redis, {
+        prefix: randomName('alerts'),
+        dedupWindowMs: 24 * H,
+        hysteresisTtlMs: 24 * H,
+      }),
     )
-    const viaMemory = await scenario(createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: createManualClock(0) }))
-    expect(viaRedis.decisions).toEqual(['fire', 'resend', 'duplicate', 'duplicate', 'cooldown', 'cooldown', 'fire', 'fire', 'fire', 'fire'])
+    const viaMemory = await scenario(
+      createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: createManualClock(0) }),
+    )
+    expect(viaRedis.decisions).toEqual([
+      'fire',
+      'resend',
+      'duplicate',
+      'duplicate',
+      'cooldown',
+      'cooldown',
+      'fire',
+      'fire',
+      'fire',
+      'fire',
+    ])
     expect(viaMemory).toEqual(viaRedis)
-    expect(viaRedis.hysteresis).toEqual({ ind1: { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } }, ind2: {} })
+    expect(viaRedis.hysteresis).toEqual({
+      ind1: { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } },
+      ind2: {},
+    })
   })
 })

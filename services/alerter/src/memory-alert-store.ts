@@ -7,7 +7,11 @@ type Mark = { value: string; expiresAt: number }
  * The alert store of the embedded default: the decisions of claim-alert-2.lua, in memory, for one
  * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first).
  */
-export function createMemoryAlertStore(opts: { dedupWindowMs: number; clock: Clock; maxEntries?: number }): AlertStore {
+export function createMemoryAlertStore(opts: {
+  dedupWindowMs: number
+  clock: Clock
+  maxEntries?: number
+}): AlertStore {
   const maxEntries = opts.maxEntries ?? 500_000
   const marks = new Map<string, Mark>()
   const cooldowns = new Map<string, Mark>()

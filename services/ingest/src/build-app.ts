@@ -28,7 +28,10 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
   const redis = deps.dedup ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-ingest')
   const dedup =
     deps.dedup ??
-    createRedisDedupStore(redis!, { prefix: config.REDIS_KEY_PREFIX, windowMs: config.INGEST_DEDUP_WINDOW_MS })
+    createRedisDedupStore(redis!, {
+      prefix: config.REDIS_KEY_PREFIX,
+      windowMs: config.INGEST_DEDUP_WINDOW_MS,
+    })
   return createKafkaWorker({
     worker: 'ingest',
     config,

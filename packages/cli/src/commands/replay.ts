@@ -1,6 +1,14 @@
 import { existsSync } from 'node:fs'
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, createKafka, createLogger, createProducer, loadConfig, produceAll, type OutRecord } from '@tradepulse/platform'
+import {
+  BaseConfig,
+  createKafka,
+  createLogger,
+  createProducer,
+  loadConfig,
+  type OutRecord,
+  produceAll,
+} from '@tradepulse/platform'
 import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { readReplayRows } from '../replay/read-rows.ts'
@@ -33,7 +41,8 @@ export async function replayFile(
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     }
   }
-  const batch = opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
+  const batch =
+    opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
   for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
     if (opts.limit !== undefined && summary.produced + pending.length >= opts.limit) break
     if ('error' in row) {
@@ -55,7 +64,10 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description('produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max)')
-    .argument('<file>', 'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines')
+    .argument(
+      '<file>',
+      'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines',
+    )
     .option('--rate <n>', 'headlines per second, or "max"', 'max')
     .option('--limit <n>', 'stop after this many headlines')
     .option('--source <name>', 'source to stamp on CSV rows')
@@ -63,22 +75,41 @@ export function registerReplay(program: Command): void {
     .action(async (file: string, opts: ReplayOptions) => {
       if (!existsSync(file)) throw new Error(`replay: no such file ${file}`)
       const rate = opts.rate === 'max' ? 'max' : Number(opts.rate)
-      if (rate !== 'max' && !(rate > 0)) throw new Error(`replay: --rate must be a positive number or "max", got ${opts.rate}`)
+      if (rate !== 'max' && !(rate > 0))
+        throw new Error(`replay: --rate must be a positive number or "max", got ${opts.rate}`)
       const limit = opts.limit === undefined ? undefined : Number(opts.limit)
       const config = loadConfig(BaseConfig, process.env)
-      const log = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+      const log = createLogger({
+        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY,
+      })
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
-      const producer = createProducer(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-replay' }, log))
+      const producer = createProducer(
+        createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-replay' }, log),
+      )
       await producer.connect()
       const tty = Boolean(process.stderr.isTTY)
-      const bar = tty ? new SingleBar({ format: 'replay {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | skipped {skipped}', stream: process.stderr }, Presets.shades_classic) : undefined
+      const bar = tty
+        ? new SingleBar(
+            {
+              format: 'replay {bar} {value}/{total} | {rate}/s | ETA {eta_formatted} | skipped {skipped}',
+              stream: process.stderr,
+            },
+            Presets.shades_classic,
+          )
+        : undefined
       bar?.start(limit ?? 0, 0, { rate: 0, skipped: 0 })
       const t0 = Date.now()
       let lastLine = 0
       try {
         const summary = await replayFile(
           file,
-          { ratePerS: rate, batch: Number(opts.batch), ...(limit !== undefined ? { limit } : {}), ...(opts.source ? { source: opts.source } : {}) },
+          {
+            ratePerS: rate,
+            batch: Number(opts.batch),
+            ...(limit !== undefined ? { limit } : {}),
+            ...(opts.source ? { source: opts.source } : {}),
+          },
           (records) => produceAll(producer, records),
           topic,
           (produced, skipped) => {

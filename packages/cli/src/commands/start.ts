@@ -41,9 +41,16 @@ export function registerStart(program: Command): void {
     .option('--workers <list>', `comma-separated subset of ${Object.keys(WORKERS).join(',')}`)
     .option('--follow', 'keep running until Ctrl-C (embedded: taking headlines on stdin and POST /headlines)')
     .option('--no-sample', 'do not play the bundled sample feed')
-    .option('--speed <n>', 'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max"', '30000')
+    .option(
+      '--speed <n>',
+      'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max"',
+      '30000',
+    )
     .option('--http-port <n>', 'embedded --follow: port of POST /headlines', '9400')
-    .option('--local-infra', 'start a local Kafka broker and Redis server for this run instead of the in-memory bus')
+    .option(
+      '--local-infra',
+      'start a local Kafka broker and Redis server for this run instead of the in-memory bus',
+    )
     .action(async (opts: StartOptions) => {
       const names = parseWorkers(opts.workers)
       const env: Record<string, string | undefined> = { ...process.env }
@@ -63,7 +70,9 @@ export function registerStart(program: Command): void {
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
         env.REDIS_URL = infra.redisUrl
-        process.stderr.write(`Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`)
+        process.stderr.write(
+          `Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`,
+        )
       }
       await startOnKafka(names, opts, env, log, infra)
     })
@@ -80,7 +89,8 @@ async function startEmbedded(
     `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
   )
   const feed = opts.sample === false ? [] : loadSampleFeed()
-  if (feed.length) process.stderr.write(`Playing ${feed.length} sample headlines (speed ${speed}); alerts as they fire:\n\n`)
+  if (feed.length)
+    process.stderr.write(`Playing ${feed.length} sample headlines (speed ${speed}); alerts as they fire:\n\n`)
   const run = await runEmbedded({
     workers: names,
     feed,
@@ -107,7 +117,11 @@ async function startOnKafka(
 ): Promise<void> {
   const apps: KafkaWorker[] = names.map((name) => {
     const w = WORKERS[name]!
-    const config = loadConfig(w.config, { ALERTER_WEBHOOKS_ENABLED: 'false', ...env, HTTP_PORT: env.HTTP_PORT ?? '0' })
+    const config = loadConfig(w.config, {
+      ALERTER_WEBHOOKS_ENABLED: 'false',
+      ...env,
+      HTTP_PORT: env.HTTP_PORT ?? '0',
+    })
     return w.build(config as never, { log })
   })
   let stopping = false
@@ -123,7 +137,10 @@ async function startOnKafka(
   for (const app of apps) await app.start()
   process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
   if (opts.sample !== false && names.includes('ingest')) {
-    const base = loadConfig(WORKERS.ingest!.config, env) as { KAFKA_BROKERS: string[]; TRADEPULSE_TOPIC_PREFIX: string }
+    const base = loadConfig(WORKERS.ingest!.config, env) as {
+      KAFKA_BROKERS: string[]
+      TRADEPULSE_TOPIC_PREFIX: string
+    }
     await playSampleOnKafka(base.KAFKA_BROKERS, base.TRADEPULSE_TOPIC_PREFIX, names.includes('scorer'))
   }
   if (!opts.follow) await stopAll(0)
@@ -159,13 +176,18 @@ async function playSampleOnKafka(brokers: string[], prefix: string, expectScored
   await joined
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
-  await producer.send({ topic: topics.raw.name, messages: feed.map((h) => ({ key: h.id, value: JSON.stringify(h) })) })
+  await producer.send({
+    topic: topics.raw.name,
+    messages: feed.map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+  })
   await producer.disconnect()
   process.stderr.write(`Played ${feed.length} sample headlines into ${topics.raw.name}.\n`)
   const deadline = Date.now() + 60_000
-  while (expectScored && seen.size < ids.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  while (expectScored && seen.size < ids.size && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50))
   // Alerts trail the scores by a hop or two (and indicator updates by their throttle): wait for a quiet spell.
-  while (Date.now() - lastAlertAt < 3_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+  while (Date.now() - lastAlertAt < 3_000 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100))
   await consumer.disconnect()
   if (expectScored) process.stderr.write(`${seen.size} of ${ids.size} scored.\n`)
 }

@@ -15,16 +15,29 @@ async function rows(name: string, text: string, source?: string): Promise<Replay
 
 describe('readReplayRows', () => {
   it('reads a date,headline CSV with quoted commas and reports a bad row by line', async () => {
-    const r = await rows('a.csv', 'date,headline\n2018-03-20,"Tariffs, again"\nnot-a-date,Something\n2018-03-21,\n', 'reuters')
+    const r = await rows(
+      'a.csv',
+      'date,headline\n2018-03-20,"Tariffs, again"\nnot-a-date,Something\n2018-03-21,\n',
+      'reuters',
+    )
     expect(r).toEqual([
-      { line: 2, raw: { headline: 'Tariffs, again', source: 'reuters', publishedAt: '2018-03-20T00:00:00.000Z' } },
+      {
+        line: 2,
+        raw: { headline: 'Tariffs, again', source: 'reuters', publishedAt: '2018-03-20T00:00:00.000Z' },
+      },
       { line: 3, error: 'unreadable date "not-a-date"' },
       { line: 4, error: 'empty headline' },
     ])
   })
   it('takes a description column as the body', async () => {
-    const r = await rows('c.csv', 'time,headline,description\n"7:51 PM ET Fri, 17 July 2020",Chips rally,"Shares rose."\n')
-    expect(r[0]).toEqual({ line: 2, raw: { headline: 'Chips rally', publishedAt: '2020-07-17T23:51:00.000Z', body: 'Shares rose.' } })
+    const r = await rows(
+      'c.csv',
+      'time,headline,description\n"7:51 PM ET Fri, 17 July 2020",Chips rally,"Shares rose."\n',
+    )
+    expect(r[0]).toEqual({
+      line: 2,
+      raw: { headline: 'Chips rally', publishedAt: '2020-07-17T23:51:00.000Z', body: 'Shares rose.' },
+    })
   })
   it('refuses a CSV without a headline column', async () => {
     await expect(rows('b.csv', 'date,title\n2018-03-20,x\n')).rejects.toThrow(/no "headline" column/)

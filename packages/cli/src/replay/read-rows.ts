@@ -13,7 +13,10 @@ const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
  * headline column and a date or time column (the shapes of ../shared/data/streams; a `description`
  * column becomes the body). Rows that cannot be read at all are reported with their line number.
  */
-export async function* readReplayRows(file: string, opts: { source?: string } = {}): AsyncGenerator<ReplayRow> {
+export async function* readReplayRows(
+  file: string,
+  opts: { source?: string } = {},
+): AsyncGenerator<ReplayRow> {
   if (/\.(nd)?jsonl?$/i.test(file) || /\.ndjson$/i.test(file)) {
     const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Number.POSITIVE_INFINITY })
     let line = 0
@@ -35,11 +38,15 @@ export async function* readReplayRows(file: string, opts: { source?: string } = 
   )
   let timeColumn: string | undefined
   let checked = false
-  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+  for await (const { record, info } of parser as AsyncIterable<{
+    record: Record<string, string>
+    info: { lines: number }
+  }>) {
     if (!checked) {
       checked = true
       const cols = Object.keys(record)
-      if (!cols.includes('headline')) throw new Error(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
+      if (!cols.includes('headline'))
+        throw new Error(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
       timeColumn = TIME_COLUMNS.find((c) => cols.includes(c))
     }
     const headline = record.headline?.trim()

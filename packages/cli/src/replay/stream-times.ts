@@ -1,4 +1,17 @@
-const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 }
+const MONTHS: Record<string, number> = {
+  jan: 0,
+  feb: 1,
+  mar: 2,
+  apr: 3,
+  may: 4,
+  jun: 5,
+  jul: 6,
+  aug: 7,
+  sep: 8,
+  oct: 9,
+  nov: 10,
+  dec: 11,
+}
 
 /**
  * Parses the time shapes of the headline streams we replay, to an ISO instant, or undefined:
@@ -32,7 +45,9 @@ export function parseStreamTime(text: string): string | undefined {
     let hour = Number(et[1]) % 12
     if (et[3] === 'PM') hour += 12
     const offsetHours = month >= 2 && month <= 9 ? 4 : 5
-    return new Date(Date.UTC(Number(et[6]), month, Number(et[4]), hour + offsetHours, Number(et[2]))).toISOString()
+    return new Date(
+      Date.UTC(Number(et[6]), month, Number(et[4]), hour + offsetHours, Number(et[2])),
+    ).toISOString()
   }
   return undefined
 }

@@ -3,7 +3,9 @@ import { createMemoryBus } from './memory-bus.ts'
 
 describe('memory bus', () => {
   it('refuses unknown topics, as Kafka does with auto-creation off', () => {
-    expect(() => createMemoryBus().produce([{ topic: 'nope', key: null, value: 'x' }])).toThrow(/unknown topic nope/)
+    expect(() => createMemoryBus().produce([{ topic: 'nope', key: null, value: 'x' }])).toThrow(
+      /unknown topic nope/,
+    )
   })
   it('keeps offsets monotonic when old records fall off the front', () => {
     const bus = createMemoryBus({ maxRecordsPerPartition: 2 })

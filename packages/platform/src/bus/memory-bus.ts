@@ -48,7 +48,10 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
   return {
     createTopic(name: string, partitions: number): boolean {
       if (topics.has(name)) return false
-      topics.set(name, { partitions: Array.from({ length: partitions }, () => []), base: new Array(partitions).fill(0) })
+      topics.set(name, {
+        partitions: Array.from({ length: partitions }, () => []),
+        base: new Array(partitions).fill(0),
+      })
       return true
     },
     hasTopic: (name: string) => topics.has(name),

@@ -1,7 +1,7 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { HealthStatus } from '../health.ts'
-import type { BatchRunner } from '../kafka/batch-runner.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
+import type { BatchRunner } from '../kafka/batch-runner.ts'
 import type { InRecord } from '../kafka/records.ts'
 import { retry } from '../retry.ts'
 import type { MemoryBus } from './memory-bus.ts'
@@ -80,7 +80,8 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
       return {
         async start() {
           if (running) return
-          for (const t of cfg.topics) if (!bus.hasTopic(t)) throw new Error(`unknown topic ${t}: create it first`)
+          for (const t of cfg.topics)
+            if (!bus.hasTopic(t)) throw new Error(`unknown topic ${t}: create it first`)
           running = true
           loop = (async () => {
             while (running) {
@@ -102,7 +103,9 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         },
         joined: async () => {},
         health: async () =>
-          running ? { status: state.status, ready: state.status === 'ok', detail: state.detail } : { status: 'failed', ready: false, detail: 'not running' },
+          running
+            ? { status: state.status, ready: state.status === 'ok', detail: state.detail }
+            : { status: 'failed', ready: false, detail: 'not running' },
       }
     },
   }

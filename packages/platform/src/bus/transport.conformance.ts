@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BaseConfig, loadConfig } from '../config.ts'
 import { TradepulseError } from '../errors.ts'
-import { createKafkaWorker } from '../kafka-worker.ts'
 import type { BatchHandler, OutRecord } from '../kafka/records.ts'
+import { createKafkaWorker } from '../kafka-worker.ts'
 import { createLogger } from '../logger.ts'
 import type { Transport } from './transport.ts'
 
@@ -34,7 +34,10 @@ async function until<T>(check: () => Promise<T | false>, what: string, timeoutMs
  * output before commit, redelivery after a fault, a new member of the group resuming where the last
  * committed, dlq records with the origin.
  */
-export function describeTransportConformance(name: string, makeHarness: () => Promise<TransportHarness>): void {
+export function describeTransportConformance(
+  name: string,
+  makeHarness: () => Promise<TransportHarness>,
+): void {
   describe(`transport conformance: ${name}`, () => {
     const cleanups: (() => Promise<unknown>)[] = []
     afterEach(async () => {
@@ -47,23 +50,53 @@ export function describeTransportConformance(name: string, makeHarness: () => Pr
       const id = randomBytes(5).toString('hex')
       const topics = { in: `conf-${id}.in`, out: `conf-${id}.out`, dlq: `conf-${id}.dlq` }
       await h.transport.ensureTopics(
-        Object.values(topics).map((n) => ({ name: n, partitions: 2, retentionMs: 3_600_000, compacted: false, schema: undefined as never })),
+        Object.values(topics).map((n) => ({
+          name: n,
+          partitions: 2,
+          retentionMs: 3_600_000,
+          compacted: false,
+          schema: undefined as never,
+        })),
       )
       const worker = (handler: BatchHandler) => {
-        const config = loadConfig(BaseConfig, { ...h.env, KAFKA_GROUP_ID: `conf-${id}`, HTTP_PORT: '0', RETRY_BASE_MS: '10', RETRY_MAX_MS: '30' })
-        const w = createKafkaWorker({ worker: 'conf', config, log: silent, inputTopics: [topics.in], dlqTopic: topics.dlq, handler, defaultHttpPort: 0, transport: h.transport })
+        const config = loadConfig(BaseConfig, {
+          ...h.env,
+          KAFKA_GROUP_ID: `conf-${id}`,
+          HTTP_PORT: '0',
+          RETRY_BASE_MS: '10',
+          RETRY_MAX_MS: '30',
+        })
+        const w = createKafkaWorker({
+          worker: 'conf',
+          config,
+          log: silent,
+          inputTopics: [topics.in],
+          dlqTopic: topics.dlq,
+          handler,
+          defaultHttpPort: 0,
+          transport: h.transport,
+        })
         cleanups.push(() => w.stop())
         return w
       }
       return { h, topics, worker }
     }
-    const echo = (topic: string): BatchHandler => async (records) =>
-      records.map((r) => ({ kind: 'ok' as const, out: [{ topic, key: r.key?.toString() ?? null, value: r.value ?? '' }] }))
+    const echo =
+      (topic: string): BatchHandler =>
+      async (records) =>
+        records.map((r) => ({
+          kind: 'ok' as const,
+          out: [{ topic, key: r.key?.toString() ?? null, value: r.value ?? '' }],
+        }))
 
     it('keeps order per key', async () => {
       const { h, topics, worker } = await setup()
       await worker(echo(topics.out)).start()
-      const input = Array.from({ length: 60 }, (_, i) => ({ topic: topics.in, key: `k${i % 3}`, value: String(i) }))
+      const input = Array.from({ length: 60 }, (_, i) => ({
+        topic: topics.in,
+        key: `k${i % 3}`,
+        value: String(i),
+      }))
       await h.produce(input)
       const out = await until(async () => {
         const r = await h.read(topics.out)
@@ -96,10 +129,14 @@ export function describeTransportConformance(name: string, makeHarness: () => Pr
       const { h, topics, worker } = await setup()
       const first = worker(echo(topics.out))
       await first.start()
-      await h.produce(Array.from({ length: 10 }, (_, i) => ({ topic: topics.in, key: `k${i}`, value: `a${i}` })))
+      await h.produce(
+        Array.from({ length: 10 }, (_, i) => ({ topic: topics.in, key: `k${i}`, value: `a${i}` })),
+      )
       await until(async () => (await h.read(topics.out)).length >= 10 || false, 'first 10')
       await first.stop()
-      await h.produce(Array.from({ length: 10 }, (_, i) => ({ topic: topics.in, key: `k${i}`, value: `b${i}` })))
+      await h.produce(
+        Array.from({ length: 10 }, (_, i) => ({ topic: topics.in, key: `k${i}`, value: `b${i}` })),
+      )
       await worker(echo(topics.out)).start()
       const out = await until(async () => {
         const r = await h.read(topics.out)

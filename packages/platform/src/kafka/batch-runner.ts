@@ -5,12 +5,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { createBatchProcessor } from './batch-processor.ts'
-import {
-  type BatchHandler,
-  headersToStrings,
-  type InRecord,
-  type OutRecord,
-} from './records.ts'
+import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
 export type BatchRunnerConfig = {
   worker: string

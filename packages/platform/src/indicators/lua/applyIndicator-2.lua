@@ -8,6 +8,7 @@
              w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
              n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
+             lf / lc = no fine / coarse bucket below this index exists (bounds the trim; not state)
   KEYS[2]  applied ids   same tag + ":ids", sorted set: headline id digest -> event ms
 
   ARGV[1]  now, wall-clock ms (stored as upd)
@@ -24,9 +25,11 @@
            contributions in this call
   Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable)
 
-  Commands: ZMSCORE and HMGET once, HSET once, one HINCRBY per touched bucket field (a batch's
-  contributions usually share a few minutes), ZADD, ZREMRANGEBYSCORE, 2 PEXPIRE, and an HDEL only when
-  the reference time crosses a bucket edge.
+  Commands: ZMSCORE, HMGET (state and the touched bucket fields), HSET (the same), ZADD,
+  ZREMRANGEBYSCORE when the reference time moves, 2 PEXPIRE, and an HDEL only when the reference time
+  crosses a bucket edge and a bucket may exist below it. Bucket counters are read and written with
+  the state rather than by one HINCRBY each: every command on a hash still in listpack encoding scans
+  it, and the dispatch of a command from Lua costs more than the field itself.
 ]]
 local stateKey, idsKey = KEYS[1], KEYS[2]
 
@@ -81,12 +84,41 @@ for from = 1, n, CHUNK do
   for k = 1, to - from + 1 do known[from + k - 1] = scores[k] end
 end
 
-local fields = { 'ref', 'cnt' }
+local floor, huge = math.floor, math.huge
+-- Bucket fields of every contribution that is not a known duplicate, read with the state: a superset
+-- of those written (lateness needs the state's ref first), each name built once per bucket.
+local fields = { 'ref', 'cnt', 'late', 'lf', 'lc' }
 for j = 1, h do
   fields[#fields + 1] = 'w' .. j
   fields[#fields + 1] = 'x' .. j
 end
-local cur = redis.call('HMGET', stateKey, unpack(fields))
+local slot = {} -- field name -> its position in fields (and in the HMGET reply)
+local fineSeen, coarseSeen = {}, {}
+for i = 1, n do
+  if not known[i] then
+    local fi = floor(times[i] / fineMs)
+    if not fineSeen[fi] then
+      fineSeen[fi] = true
+      for _, p in ipairs({ 'n', 'p', 'm' }) do
+        local f = p .. fi
+        fields[#fields + 1] = f
+        slot[f] = #fields
+      end
+    end
+    local ci = floor(times[i] / coarseMs)
+    if not coarseSeen[ci] then
+      coarseSeen[ci] = true
+      local f = 'c' .. ci
+      fields[#fields + 1] = f
+      slot[f] = #fields
+    end
+  end
+end
+local cur = {}
+for from = 1, #fields, CHUNK do
+  local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
+  for k = 1, #part do cur[from + k - 1] = part[k] end
+end
 local oldRef = tonumber(cur[1])
 local newRef = batchMax
 if oldRef and oldRef > newRef then newRef = oldRef end
@@ -101,7 +133,6 @@ end
 -- Counters keyed by bucket number; field names are built once per bucket at the end, because
 -- number-to-string conversion per contribution was a third of the script's time.
 local fineN, fineP, fineM, coarseN = {}, {}, {}, {}
-local floor, huge = math.floor, math.huge
 local seen = {}
 local applied, duplicates, late = 0, 0, 0
 local lateIdx = {}
@@ -140,51 +171,83 @@ end
 
 local result = { applied, duplicates, late }
 for k = 1, #lateIdx do result[#result + 1] = lateIdx[k] end
-if late > 0 then redis.call('HINCRBY', stateKey, 'late', late) end
-if applied == 0 then return result end
+if applied == 0 then
+  if late > 0 then redis.call('HINCRBY', stateKey, 'late', late) end
+  return result
+end
 
 local function fmt(x) return string.format('%.17g', x) end
 local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + applied), 'upd', fmt(nowMs) }
+if late > 0 then
+  hset[#hset + 1] = 'late'
+  hset[#hset + 1] = fmt((tonumber(cur[3]) or 0) + late)
+end
 for j = 1, h do
   local d = 1
   if oldRef and newRef > oldRef then d = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
   hset[#hset + 1] = 'w' .. j
-  hset[#hset + 1] = fmt((tonumber(cur[1 + 2 * j]) or 0) * d + addW[j])
+  hset[#hset + 1] = fmt((tonumber(cur[4 + 2 * j]) or 0) * d + addW[j])
   hset[#hset + 1] = 'x' .. j
-  hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * d + addX[j])
+  hset[#hset + 1] = fmt((tonumber(cur[5 + 2 * j]) or 0) * d + addX[j])
 end
-redis.call('HSET', stateKey, unpack(hset))
 
 -- Trim buckets that the new reference time pushed out of retention. Every bucket that exists lies in
--- [floor((oldRef − retention) / b), floor(oldRef / b)], so only that range's leaving part is deleted.
-local function trim(prefixes, bucketMs, retentionMs)
-  local lowOld = math.floor((oldRef - retentionMs) / bucketMs)
-  local lowNew = math.floor((newRef - retentionMs) / bucketMs)
-  local top = math.min(lowNew - 1, math.floor(oldRef / bucketMs))
-  local del = {}
-  for idx = lowOld, top do
-    for _, p in ipairs(prefixes) do del[#del + 1] = p .. idx end
-    if #del >= CHUNK then
-      redis.call('HDEL', stateKey, unpack(del))
-      del = {}
+-- [lowest, floor(oldRef / b)], where lowest is the stored bound (or, on a key written before the bound
+-- was kept, floor((oldRef − retention) / b)); only that range's leaving part is deleted. Without the
+-- bound, a key written every few hours named hundreds of empty buckets on every write.
+-- Returns the new bound: no bucket below it exists once this call's buckets are written.
+local function trim(prefixes, bucketMs, retentionMs, stored, written)
+  local lowest = nil
+  if oldRef then
+    lowest = tonumber(stored) or floor((oldRef - retentionMs) / bucketMs)
+    if newRef > oldRef then
+      local lowNew = floor((newRef - retentionMs) / bucketMs)
+      local top = math.min(lowNew - 1, floor(oldRef / bucketMs))
+      local del = {}
+      for idx = lowest, top do
+        for _, p in ipairs(prefixes) do del[#del + 1] = p .. idx end
+        if #del >= CHUNK then
+          redis.call('HDEL', stateKey, unpack(del))
+          del = {}
+        end
+      end
+      if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
+      if lowNew > lowest then lowest = lowNew end
     end
   end
-  if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
+  for idx in pairs(written) do
+    if lowest == nil or idx < lowest then lowest = idx end
+  end
+  return lowest
 end
-if oldRef and newRef > oldRef then
-  trim({ 'n', 'p', 'm' }, fineMs, fineRetMs)
-  trim({ 'c' }, coarseMs, coarseRetMs)
-end
+hset[#hset + 1] = 'lf'
+hset[#hset + 1] = fmt(trim({ 'n', 'p', 'm' }, fineMs, fineRetMs, cur[4], fineN))
+hset[#hset + 1] = 'lc'
+hset[#hset + 1] = fmt(trim({ 'c' }, coarseMs, coarseRetMs, cur[5], coarseN))
 
-for idx, count in pairs(fineN) do redis.call('HINCRBY', stateKey, 'n' .. idx, count) end
-for idx, count in pairs(fineP) do redis.call('HINCRBY', stateKey, 'p' .. idx, count) end
-for idx, count in pairs(fineM) do redis.call('HINCRBY', stateKey, 'm' .. idx, count) end
-for idx, count in pairs(coarseN) do redis.call('HINCRBY', stateKey, 'c' .. idx, count) end
+-- Counters: read above with the state, so one HSET writes them all.
+local function add(prefix, counts)
+  for idx, count in pairs(counts) do
+    local f = prefix .. idx
+    hset[#hset + 1] = f
+    hset[#hset + 1] = fmt((tonumber(cur[slot[f]]) or 0) + count)
+  end
+end
+add('n', fineN)
+add('p', fineP)
+add('m', fineM)
+add('c', coarseN)
+for from = 1, #hset, CHUNK * 2 do
+  redis.call('HSET', stateKey, unpack(hset, from, math.min(from + CHUNK * 2 - 1, #hset)))
+end
 
 for from = 1, #zadd, CHUNK * 2 do
   redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
 end
-redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
+-- The cutoff only moves with the reference time; on a fresh key, ids may outlive an expired hash.
+if oldRef == nil or newRef > oldRef then
+  redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
+end
 redis.call('PEXPIRE', stateKey, ttlMs)
 redis.call('PEXPIRE', idsKey, ttlMs)
 return result
