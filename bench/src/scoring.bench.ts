@@ -1,25 +1,13 @@
 // `pnpm bench scoring`: headlines per second on one core over the Reuters stream, beside AFINN
 // (npm `sentiment`) on the same headlines in the same run; and heap bytes per scorer instance.
 // Speed is printed and recorded here, never asserted in tests (house style 16).
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { createScorer } from '@tradepulse/scoring'
 import Sentiment from 'sentiment'
-import { parseCsv } from './eval/csv.ts'
 import { writeResult } from './results.ts'
+import { REUTERS_STREAM, readReutersRows } from './shared-data.ts'
 
-const STREAM = join(
-  import.meta.dirname,
-  '..',
-  '..',
-  '..',
-  'shared',
-  'data',
-  'streams',
-  'reuters_2018_2020.csv',
-)
 const PASSES = 7
 
 function median(xs: number[]): number {
@@ -61,13 +49,11 @@ function heapPerInstance(): number | null {
   return keep.length > 0 ? Math.round((after - before) / n) : null
 }
 
-if (!existsSync(STREAM)) {
-  process.stdout.write(`bench scoring: skipped, no stream at ${STREAM}\n`)
+const rows = readReutersRows()
+if (!rows) {
+  process.stdout.write(`bench scoring: skipped, no stream at ${REUTERS_STREAM}\n`)
 } else {
-  const headlines = parseCsv(readFileSync(STREAM, 'utf8'))
-    .slice(1)
-    .map((r) => r[1] ?? '')
-    .filter((h) => h.length > 0)
+  const headlines = rows.map((r) => r.headline)
   const scorer = createScorer()
   const afinn = new Sentiment()
   // Interleave the two so that neither gets a warmer machine.

@@ -4,11 +4,12 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createScorer } from '@tradepulse/scoring'
+import { REUTERS_STREAM } from '../shared-data.ts'
 import { readCsv } from './csv.ts'
 import { headlineSha8 } from './sample-reuters.ts'
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
-const stream = join(REPO_ROOT, '..', 'shared', 'data', 'streams', 'reuters_2018_2020.csv')
+const stream = REUTERS_STREAM
 const dim = process.argv.includes('supply') ? 'supply' : 'tariff'
 const all = process.argv.includes('--all')
 const lines = readFileSync(stream, 'utf8').split('\n')

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { parseCsv } from './csv.ts'
+import { REUTERS_STREAM, readReutersRows } from '../shared-data.ts'
 
 const POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|export|import|sanction|huawei|rare earth|shortage|supply|supplies|truce|duties|wto|blacklist|entity list|factory|plant|shipping|port/i
@@ -35,25 +35,8 @@ function order(line: number): string {
 }
 
 if (import.meta.main) {
-  const file = join(
-    import.meta.dirname,
-    '..',
-    '..',
-    '..',
-    '..',
-    'shared',
-    'data',
-    'streams',
-    'reuters_2018_2020.csv',
-  )
-  const lines = readFileSync(file, 'utf8').split('\n')
-  const rows: { line: number; headline: string }[] = []
-  for (let i = 1; i < lines.length; i++) {
-    const text = lines[i]
-    if (!text) continue
-    const parsed = parseCsv(text)[0]
-    if (parsed?.length === 2 && parsed[1]) rows.push({ line: i + 1, headline: parsed[1] })
-  }
+  const rows = readReutersRows()
+  if (!rows) throw new Error(`no Reuters stream at ${REUTERS_STREAM}`)
   const pool = rows
     .filter((r) => POOL.test(r.headline))
     .sort((a, b) => order(a.line).localeCompare(order(b.line)))

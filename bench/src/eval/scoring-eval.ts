@@ -5,13 +5,14 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createScorer } from '@tradepulse/scoring'
 import { writeResult } from '../results.ts'
+import { SHARED_DATA } from '../shared-data.ts'
 import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
 import { readCsv } from './csv.ts'
 import { accuracy, cosine, macroF1, relevancePR } from './metrics.ts'
 import { headlineSha8 } from './sample-reuters.ts'
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
-const DATA = join(REPO_ROOT, '..', 'shared', 'data')
+const DATA = SHARED_DATA
 const LABELS_FILE = join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv')
 const CLASSES3: Label[] = ['negative', 'neutral', 'positive']
 const CLASSES4 = ['none', 'negative', 'neutral', 'positive']

@@ -3,7 +3,11 @@
  * String#toLowerCase) keeps every index of the original, so spans need no mapping, and makes no copy.
  */
 export function lowerAt(text: string, i: number): number {
-  const c = text.charCodeAt(i)
+  return fold(text.charCodeAt(i))
+}
+
+/** Lower-cases one UTF-16 code unit the way lowerAt does (ASCII and Latin-1 capitals only). */
+export function fold(c: number): number {
   if (c >= 65 && c <= 90) return c + 32
   if (c >= 0xc0 && c <= 0xde && c !== 0xd7) return c + 32
   return c

@@ -1,8 +1,8 @@
 // Single-pass tokenizer: one left-to-right scan over the text, no regular expressions, so time is
 // linear in the length whatever the input. Tokens go into reusable typed arrays (no object per
 // token) because the scorer runs on every headline of the stream.
-import { lowerAt } from './chars.ts'
-import { hashStart, hashStep, lookupRange, type Vocabulary } from './vocabulary.ts'
+import { fold } from './chars.ts'
+import { hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
 
 /** Token kinds. */
 export const WORD = 0
@@ -27,6 +27,17 @@ export interface TokenBuffer {
   percent: Uint8Array
   /** +1 / -1 when a number carries an explicit sign ("+4%", "-17.5%"), else 0. */
   sign: Int8Array
+  /**
+   * The text's UTF-16 code units, copied once per call. The scan reads every character several
+   * times (look-ahead, hashing, the vocabulary's comparison); reading a typed array is much cheaper
+   * than String#charCodeAt, which must check the string's representation on each call (the stream's
+   * strings are often ropes built by concatenation).
+   */
+  chars: Uint16Array
+  /** Scratch for TextEncoder#encodeInto, the fast native copy of ASCII text (see loadChars). */
+  bytes: Uint8Array
+  /** Scratch for the letters of a dotted abbreviation ("U.S." → us). */
+  key: Uint16Array
 }
 
 export function createTokenBuffer(capacity = 64): TokenBuffer {
@@ -41,6 +52,9 @@ export function createTokenBuffer(capacity = 64): TokenBuffer {
     num: new Float64Array(capacity),
     percent: new Uint8Array(capacity),
     sign: new Int8Array(capacity),
+    chars: new Uint16Array(capacity),
+    bytes: new Uint8Array(capacity),
+    key: new Uint16Array(capacity),
   }
 }
 
@@ -63,6 +77,10 @@ function grow(b: TokenBuffer, min: number): void {
   percent.set(b.percent)
   const sign = new Int8Array(cap)
   sign.set(b.sign)
+  // chars and bytes are refilled on every call: nothing to copy.
+  b.chars = new Uint16Array(cap)
+  b.bytes = new Uint8Array(cap)
+  b.key = new Uint16Array(cap)
   b.capacity = cap
   b.start = start
   b.end = end
@@ -137,25 +155,32 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
   b.count = 0
   const n = text.length
   if (b.capacity < n + 2) grow(b, n + 2)
+  loadChars(text, b)
+  const chars = b.chars
   let i = 0
   while (i < n) {
-    const c = lowerAt(text, i)
+    const c = lowerAt(chars, i)
     if (isLetter(c)) {
       const s = i
       // "u.s.", "u.k.", "e.u.": single letters each followed by a dot read as one word ("us").
-      if (i + 2 < n && lowerAt(text, i + 1) === 46 && isLetter(lowerAt(text, i + 2))) {
-        const c3 = i + 3 < n ? lowerAt(text, i + 3) : 0
+      if (i + 2 < n && lowerAt(chars, i + 1) === 46 && isLetter(lowerAt(chars, i + 2))) {
+        const c3 = i + 3 < n ? lowerAt(chars, i + 3) : 0
         if (c3 === 46 || !isLetter(c3)) {
-          let key = ''
+          // The letters without their dots go to b.key (no string built), hashed on the way.
+          const key = b.key
+          let len = 0
+          let h = hashStart()
           let j = s
-          while (j < n && isLetter(lowerAt(text, j)) && (j + 1 >= n || !isLetter(lowerAt(text, j + 1)))) {
-            key += String.fromCharCode(lowerAt(text, j))
+          while (j < n && isLetter(lowerAt(chars, j)) && (j + 1 >= n || !isLetter(lowerAt(chars, j + 1)))) {
+            const l = lowerAt(chars, j)
+            key[len++] = l
+            h = hashStep(h, l)
             j++
-            if (j < n && lowerAt(text, j) === 46) j++
+            if (j < n && lowerAt(chars, j) === 46) j++
             else break
           }
-          const t = push(b, WORD, s, j, lookupRange(vocab, key, 0, key.length, hashOf(key, 0, key.length)))
-          b.caps[t] = isUpper(text.charCodeAt(s)) ? 1 : 0
+          const t = push(b, WORD, s, j, lookupChars(vocab, key, 0, len, h))
+          b.caps[t] = isUpper(chars[s] as number) ? 1 : 0
           i = j
           continue
         }
@@ -164,13 +189,13 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       i++
       for (;;) {
         while (i < n) {
-          const d = lowerAt(text, i)
+          const d = lowerAt(chars, i)
           if (!isLetter(d)) break
           h = hashStep(h, d)
           i++
         }
         // "s&p", "at&t": an ampersand between letters stays inside a short word.
-        if (i + 1 < n && lowerAt(text, i) === 38 && isLetter(lowerAt(text, i + 1)) && i - s <= 3) {
+        if (i + 1 < n && lowerAt(chars, i) === 38 && isLetter(lowerAt(chars, i + 1)) && i - s <= 3) {
           h = hashStep(h, 38)
           i++
           continue
@@ -180,30 +205,30 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       let e = i
       // Apostrophes: possessive 's is dropped, n't becomes "not", other inner apostrophes join (o'neill).
       if (i < n) {
-        const a = lowerAt(text, i)
+        const a = lowerAt(chars, i)
         if (a === APOS || a === RSQUO) {
-          const nx = i + 1 < n ? lowerAt(text, i + 1) : 0
-          const nx2 = i + 2 < n ? lowerAt(text, i + 2) : 0
+          const nx = i + 1 < n ? lowerAt(chars, i + 1) : 0
+          const nx2 = i + 2 < n ? lowerAt(chars, i + 2) : 0
           if (nx === 115 && !isLetter(nx2)) {
             i += 2
-          } else if (nx === 116 && !isLetter(nx2) && lowerAt(text, i - 1) === 110 && i - 1 > s) {
+          } else if (nx === 116 && !isLetter(nx2) && lowerAt(chars, i - 1) === 110 && i - 1 > s) {
             // "won't", "don't": the stem up to the n, then a "not".
             e = i - 1
-            const t = push(b, WORD, s, e, lookupRange(vocab, text, s, e, hashOf(text, s, e)))
-            markCaps(text, b, t, s, e)
+            const t = push(b, WORD, s, e, lookupChars(vocab, chars, s, e, hashOf(chars, s, e)))
+            markCaps(chars, b, t, s, e)
             push(b, WORD, e, i + 2, notId)
             i += 2
             continue
           } else if (isLetter(nx)) {
             i++
-            while (i < n && isLetter(lowerAt(text, i))) i++
+            while (i < n && isLetter(lowerAt(chars, i))) i++
             e = i
-            h = hashOf(text, s, e)
+            h = hashOf(chars, s, e)
           }
         }
       }
-      const t = push(b, WORD, s, e, lookupRange(vocab, text, s, e, h))
-      markCaps(text, b, t, s, e)
+      const t = push(b, WORD, s, e, lookupChars(vocab, chars, s, e, h))
+      markCaps(chars, b, t, s, e)
       continue
     }
     if (isDigit(c)) {
@@ -211,21 +236,21 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       let value = 0
       let scale = 0
       while (i < n) {
-        const d = lowerAt(text, i)
+        const d = lowerAt(chars, i)
         if (isDigit(d)) {
           if (scale > 0) {
             value += (d - 48) / scale
             scale *= 10
           } else value = value * 10 + (d - 48)
           i++
-        } else if ((d === 44 || d === 46) && i + 1 < n && isDigit(lowerAt(text, i + 1))) {
+        } else if ((d === 44 || d === 46) && i + 1 < n && isDigit(lowerAt(chars, i + 1))) {
           // A comma followed by exactly three digits groups thousands; otherwise it is a decimal mark.
           const isGroup =
             d === 44 &&
             i + 3 < n &&
-            isDigit(lowerAt(text, i + 2)) &&
-            isDigit(lowerAt(text, i + 3)) &&
-            !isDigit(i + 4 < n ? lowerAt(text, i + 4) : 0)
+            isDigit(lowerAt(chars, i + 2)) &&
+            isDigit(lowerAt(chars, i + 3)) &&
+            !isDigit(i + 4 < n ? lowerAt(chars, i + 4) : 0)
           if (d === 46 || !isGroup) {
             if (scale > 0) break
             scale = 10
@@ -240,12 +265,12 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       // such as "2019-2020" or "U.S.-5").
       b.sign[t] = 0
       if (s > 0) {
-        const sc = text.charCodeAt(s - 1)
-        const before = s > 1 ? text.charCodeAt(s - 2) : 32
+        const sc = chars[s - 1] as number
+        const before = s > 1 ? (chars[s - 2] as number) : 32
         if ((sc === 43 || sc === 45) && (isSpace(before) || before === 40 || before === 91))
           b.sign[t] = sc === 43 ? 1 : -1
       }
-      if (i < n && lowerAt(text, i) === 37) {
+      if (i < n && lowerAt(chars, i) === 37) {
         b.percent[t] = 1
         i++
         b.end[t] = i
@@ -265,8 +290,8 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
     }
     if (c === 45) {
       // " - " separates headline parts ("... - sources"); a hyphen inside a word only splits it.
-      const before = i > 0 ? lowerAt(text, i - 1) : 32
-      const after = i + 1 < n ? lowerAt(text, i + 1) : 32
+      const before = i > 0 ? lowerAt(chars, i - 1) : 32
+      const after = i + 1 < n ? lowerAt(chars, i + 1) : 32
       if (isSpace(before) && isSpace(after)) push(b, BREAK, i, i + 1, UNKNOWN)
       i++
       continue
@@ -275,13 +300,35 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
   }
 }
 
-function hashOf(str: string, s: number, e: number): number {
+/** The case-folded character at i of the copied text (see chars.ts). */
+function lowerAt(chars: Uint16Array, i: number): number {
+  return fold(chars[i] as number)
+}
+
+const encoder = new TextEncoder()
+
+/** Copies text's code units into b.chars (b sized for it). */
+function loadChars(text: string, b: TokenBuffer): void {
+  const n = text.length
+  const chars = b.chars
+  // Nearly every headline is ASCII: the native UTF-8 encoder copies it in one call, and when it
+  // wrote one byte per code unit the bytes are the code units. Otherwise copy unit by unit.
+  const r = encoder.encodeInto(text, b.bytes)
+  if (r.read === n && r.written === n) {
+    const bytes = b.bytes
+    for (let i = 0; i < n; i++) chars[i] = bytes[i] as number
+  } else {
+    for (let i = 0; i < n; i++) chars[i] = text.charCodeAt(i)
+  }
+}
+
+function hashOf(chars: Uint16Array, s: number, e: number): number {
   let h = hashStart()
-  for (let k = s; k < e; k++) h = hashStep(h, lowerAt(str, k))
+  for (let k = s; k < e; k++) h = hashStep(h, lowerAt(chars, k))
   return h
 }
 
-function markCaps(text: string, b: TokenBuffer, t: number, s: number, e: number): void {
+function markCaps(chars: Uint16Array, b: TokenBuffer, t: number, s: number, e: number): void {
   // Two or more capitals in a row ("US", "EU") mark an acronym; title case does not.
-  if (e - s >= 2 && isUpper(text.charCodeAt(s)) && isUpper(text.charCodeAt(s + 1))) b.caps[t] = 1
+  if (e - s >= 2 && isUpper(chars[s] as number) && isUpper(chars[s + 1] as number)) b.caps[t] = 1
 }

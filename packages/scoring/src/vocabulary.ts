@@ -1,13 +1,21 @@
 // Word → id lookup without allocating: the tokenizer hashes each word while it scans it and probes
 // an open-addressing table, comparing characters in place, so no substring is made per word.
-import { lowerAt } from './chars.ts'
+import { fold, lowerAt } from './chars.ts'
 
 export interface Vocabulary {
   /** Word of each id. */
   words: string[]
   ids: Map<string, number>
-  table: Int32Array
+  /**
+   * Probe table, two ints per slot: the word's full hash, then its id (-1 = empty). Keeping the
+   * hash beside the id lets a probe reject a different word without loading it (one cache line per
+   * probe instead of table → words array → string), which is most probes for unknown words.
+   */
+  slots: Int32Array
   mask: number
+  /** Characters of all words back to back (word id's are chars[offsets[id], offsets[id + 1])). */
+  chars: Uint16Array
+  offsets: Int32Array
 }
 
 const FNV_OFFSET = 0x811c9dc5
@@ -28,7 +36,14 @@ export function hashString(w: string): number {
 }
 
 export function createVocabulary(): Vocabulary {
-  return { words: [], ids: new Map(), table: new Int32Array(0), mask: 0 }
+  return {
+    words: [],
+    ids: new Map(),
+    slots: new Int32Array(0),
+    mask: 0,
+    chars: new Uint16Array(0),
+    offsets: new Int32Array(1),
+  }
 }
 
 /** Id of `word`, adding it when new. Call `freeze` before lookups by range. */
@@ -42,36 +57,79 @@ export function addWord(v: Vocabulary, word: string): number {
   return id
 }
 
-/** Builds the probe table (load factor <= 1/4 keeps probes short). */
+/** Builds the probe table (load factor <= 1/4 keeps probes short) and the flat character store. */
 export function freeze(v: Vocabulary): void {
   let size = 16
   while (size < v.words.length * 4) size *= 2
-  const table = new Int32Array(size).fill(-1)
+  const slots = new Int32Array(size * 2)
+  for (let slot = 0; slot < size; slot++) slots[slot * 2 + 1] = -1
   const mask = size - 1
+  let total = 0
+  for (const w of v.words) total += w.length
+  const chars = new Uint16Array(total)
+  const offsets = new Int32Array(v.words.length + 1)
+  let at = 0
   for (let id = 0; id < v.words.length; id++) {
-    let slot = hashString(v.words[id] as string) & mask
-    while (table[slot] !== -1) slot = (slot + 1) & mask
-    table[slot] = id
+    const w = v.words[id] as string
+    offsets[id] = at
+    for (let k = 0; k < w.length; k++) chars[at++] = w.charCodeAt(k)
+    const h = hashString(w)
+    let slot = h & mask
+    while (slots[slot * 2 + 1] !== -1) slot = (slot + 1) & mask
+    slots[slot * 2] = h
+    slots[slot * 2 + 1] = id
   }
-  v.table = table
+  offsets[v.words.length] = at
+  v.slots = slots
   v.mask = mask
+  v.chars = chars
+  v.offsets = offsets
 }
 
 export function cloneVocabulary(v: Vocabulary): Vocabulary {
-  return { words: [...v.words], ids: new Map(v.ids), table: v.table, mask: v.mask }
+  return {
+    words: [...v.words],
+    ids: new Map(v.ids),
+    slots: v.slots,
+    mask: v.mask,
+    chars: v.chars,
+    offsets: v.offsets,
+  }
 }
 
-/** Id of the word text[s, e) whose hash is `h`, or -1. */
-export function lookupRange(v: Vocabulary, text: string, s: number, e: number, h: number): number {
-  const table = v.table
+/** Id of the word whose (case-folded) characters are src[s, e) and whose hash is `h`, or -1. */
+export function lookupChars(v: Vocabulary, src: Uint16Array, s: number, e: number, h: number): number {
+  const slots = v.slots
   const mask = v.mask
   const len = e - s
   let slot = h & mask
   for (;;) {
-    const id = table[slot] as number
+    const id = slots[slot * 2 + 1] as number
+    if (id === -1) return -1
+    if (slots[slot * 2] === h) {
+      const at = v.offsets[id] as number
+      if ((v.offsets[id + 1] as number) - at === len) {
+        const chars = v.chars
+        let k = 0
+        while (k < len && chars[at + k] === fold(src[s + k] as number)) k++
+        if (k === len) return id
+      }
+    }
+    slot = (slot + 1) & mask
+  }
+}
+
+/** Id of the word text[s, e) whose hash is `h`, or -1 (string form of lookupChars, for load time). */
+export function lookupRange(v: Vocabulary, text: string, s: number, e: number, h: number): number {
+  const slots = v.slots
+  const mask = v.mask
+  const len = e - s
+  let slot = h & mask
+  for (;;) {
+    const id = slots[slot * 2 + 1] as number
     if (id === -1) return -1
     const w = v.words[id] as string
-    if (w.length === len) {
+    if (slots[slot * 2] === h && w.length === len) {
       let k = 0
       while (k < len && w.charCodeAt(k) === lowerAt(text, s + k)) k++
       if (k === len) return id
