@@ -8,12 +8,12 @@ import {
   createLogger,
   createProducer,
   loadConfig,
-  produceAll,
 } from '@tradepulse/platform'
 import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import { loadHeadlineTexts } from './headline-source.ts'
+import { runPassthrough } from './passthrough.ts'
 import { writeResult } from './results.ts'
 import { quantile, round } from './stats.ts'
 
@@ -68,7 +68,6 @@ async function waitCount(c: Counter, n: number, timeoutMs = 300_000): Promise<nu
 async function startPassthrough(input: string, output: string): Promise<() => Promise<void>> {
   const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'passthrough' }, log)
   const producer = createProducer(kafka)
-  await producer.connect()
   // The same consumer settings and chunking as every worker (platform config defaults), so the ratio is the cost of ingest's work.
   const defaults = loadConfig(BaseConfig, {})
   const consumer = kafka.consumer({
@@ -76,24 +75,7 @@ async function startPassthrough(input: string, output: string): Promise<() => Pr
     maxWaitTimeInMs: defaults.KAFKA_FETCH_MAX_WAIT_MS,
     maxBytesPerPartition: defaults.KAFKA_MAX_BYTES_PER_PARTITION,
   })
-  await consumer.connect()
-  await consumer.subscribe({ topic: input, fromBeginning: true })
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: defaults.KAFKA_PARTITIONS_CONCURRENCY,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-      for (let i = 0; i < batch.messages.length; i += defaults.KAFKA_MAX_BATCH) {
-        const chunk = batch.messages.slice(i, i + defaults.KAFKA_MAX_BATCH)
-        await produceAll(
-          producer,
-          chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
-        )
-        resolveOffset(chunk[chunk.length - 1]!.offset)
-        await heartbeat()
-        await commitOffsetsIfNecessary()
-      }
-    },
-  })
+  await runPassthrough(consumer, producer, defaults, input, output)
   return async () => {
     await consumer.disconnect()
     await producer.disconnect()

@@ -1,13 +1,7 @@
 // A worker that does no work, for the floor of `pnpm bench pipeline`: consume PASS_IN, produce the same
 // key and value to PASS_OUT, with the batch runner's consumer settings, producer and commit discipline.
-import {
-  BaseConfig,
-  createKafka,
-  createLogger,
-  createProducer,
-  loadConfig,
-  produceAll,
-} from '@tradepulse/platform'
+import { BaseConfig, createKafka, createLogger, createProducer, loadConfig } from '@tradepulse/platform'
+import { runPassthrough } from './passthrough.ts'
 
 const input = process.env.PASS_IN
 const output = process.env.PASS_OUT
@@ -35,23 +29,4 @@ const stop = async () => {
 }
 process.on('SIGTERM', () => void stop())
 process.on('SIGINT', () => void stop())
-await producer.connect()
-await consumer.connect()
-await consumer.subscribe({ topic: input, fromBeginning: true })
-await consumer.run({
-  autoCommit: true,
-  eachBatchAutoResolve: false,
-  partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
-  eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
-    for (let i = 0; i < batch.messages.length; i += config.KAFKA_MAX_BATCH) {
-      const chunk = batch.messages.slice(i, i + config.KAFKA_MAX_BATCH)
-      await produceAll(
-        producer,
-        chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
-      )
-      resolveOffset(chunk[chunk.length - 1]!.offset)
-      await heartbeat()
-      await commitOffsetsIfNecessary()
-    }
-  },
-})
+await runPassthrough(consumer, producer, config, input, output)

@@ -14,8 +14,14 @@ import {
   systemClock,
   type TopicCatalogue,
 } from '@tradepulse/contracts'
-import type { BatchHandler, InRecord, Logger, Outcome, OutRecord } from '@tradepulse/platform'
-import type { z } from 'zod'
+import {
+  type BatchHandler,
+  type InRecord,
+  type Logger,
+  type Outcome,
+  type OutRecord,
+  parseJsonRecord,
+} from '@tradepulse/platform'
 import { alertRecords, traceparentFor } from './alert-records.ts'
 import type { AlertStore, HysteresisFields } from './alert-store.ts'
 import type { AlerterMetrics } from './alerter-metrics.ts'
@@ -33,29 +39,6 @@ export type AlerterHandlerDeps = {
   log: Logger
   metrics: AlerterMetrics
   clock?: Clock
-}
-
-type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
-
-function parseRecord<S extends z.ZodType>(schema: S, value: Buffer | null): Parsed<z.infer<S>> {
-  if (!value || value.length === 0)
-    return { ok: false, reason: 'empty_record', message: 'record has no value' }
-  let json: unknown
-  try {
-    json = JSON.parse(value.toString('utf8'))
-  } catch (err) {
-    return {
-      ok: false,
-      reason: 'invalid_json',
-      message: `record value is not JSON: ${(err as Error).message}`,
-    }
-  }
-  const parsed = schema.safeParse(json)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
-  }
-  return { ok: true, value: parsed.data }
 }
 
 type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number; origin: string }
@@ -96,7 +79,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     for (const [i, r] of records.entries()) {
       const origin = `${r.topic}/${r.partition}/${r.offset}`
       if (r.topic === scoredTopic) {
-        const p = parseRecord(ScoredHeadline, r.value)
+        const p = parseJsonRecord(ScoredHeadline, r.value)
         if (!p.ok) {
           dlq(i, p)
           continue
@@ -108,7 +91,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         const eventMs = Date.parse(p.value.publishedAt)
         for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
       } else if (r.topic === indicatorsTopic) {
-        const p = parseRecord(IndicatorUpdate, r.value)
+        const p = parseJsonRecord(IndicatorUpdate, r.value)
         if (!p.ok) {
           dlq(i, p)
           continue

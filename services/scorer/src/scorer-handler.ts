@@ -1,5 +1,5 @@
 import { Headline, type TopicCatalogue } from '@tradepulse/contracts'
-import type { BatchHandler, Outcome } from '@tradepulse/platform'
+import { type BatchHandler, type Outcome, parseJsonRecord } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
 
@@ -13,18 +13,9 @@ export function createScorerHandler(deps: {
   const now = deps.now ?? (() => new Date())
   return async (records) =>
     records.map((r): Outcome => {
-      let json: unknown
-      try {
-        json = JSON.parse(r.value?.toString('utf8') ?? '')
-      } catch (err) {
-        return { kind: 'dlq', reason: 'invalid_json', message: (err as Error).message }
-      }
-      const parsed = Headline.safeParse(json)
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-        return { kind: 'dlq', reason: 'schema_invalid', message: issues.join('; ') }
-      }
-      const scored = scoreHeadline(deps.scorer, parsed.data, now())
+      const parsed = parseJsonRecord(Headline, r.value)
+      if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+      const scored = scoreHeadline(deps.scorer, parsed.value, now())
       return {
         kind: 'ok',
         out: [

@@ -8,7 +8,6 @@
              w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
              n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
-             lf / lc = no fine / coarse bucket below this index exists (bounds the trim; not state)
   KEYS[2]  applied ids   same tag + ":ids", sorted set: headline id digest -> event ms
 
   ARGV[1]  now, wall-clock ms (stored as upd)
@@ -26,8 +25,8 @@
   Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable)
 
   Commands: ZMSCORE, HMGET (state and the touched bucket fields), HSET (the same), ZADD,
-  ZREMRANGEBYSCORE when the reference time moves, 2 PEXPIRE, and an HDEL only when the reference time
-  crosses a bucket edge and a bucket may exist below it. Bucket counters are read and written with
+  ZREMRANGEBYSCORE when the reference time moves, 2 PEXPIRE, and HKEYS + HDEL only when the reference
+  time enters a new coarse bucket. Bucket counters are read and written with
   the state rather than by one HINCRBY each: every command on a hash still in listpack encoding scans
   it, and the dispatch of a command from Lua costs more than the field itself.
 ]]
@@ -87,7 +86,7 @@ end
 local floor, huge = math.floor, math.huge
 -- Bucket fields of every contribution that is not a known duplicate, read with the state: a superset
 -- of those written (lateness needs the state's ref first), each name built once per bucket.
-local fields = { 'ref', 'cnt', 'late', 'lf', 'lc' }
+local fields = { 'ref', 'cnt', 'late' }
 for j = 1, h do
   fields[#fields + 1] = 'w' .. j
   fields[#fields + 1] = 'x' .. j
@@ -186,44 +185,37 @@ for j = 1, h do
   local d = 1
   if oldRef and newRef > oldRef then d = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
   hset[#hset + 1] = 'w' .. j
-  hset[#hset + 1] = fmt((tonumber(cur[4 + 2 * j]) or 0) * d + addW[j])
+  hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * d + addW[j])
   hset[#hset + 1] = 'x' .. j
-  hset[#hset + 1] = fmt((tonumber(cur[5 + 2 * j]) or 0) * d + addX[j])
+  hset[#hset + 1] = fmt((tonumber(cur[3 + 2 * j]) or 0) * d + addX[j])
 end
 
--- Trim buckets that the new reference time pushed out of retention. Every bucket that exists lies in
--- [lowest, floor(oldRef / b)], where lowest is the stored bound (or, on a key written before the bound
--- was kept, floor((oldRef − retention) / b)); only that range's leaving part is deleted. Without the
--- bound, a key written every few hours named hundreds of empty buckets on every write.
--- Returns the new bound: no bucket below it exists once this call's buckets are written.
-local function trim(prefixes, bucketMs, retentionMs, stored, written)
-  local lowest = nil
-  if oldRef then
-    lowest = tonumber(stored) or floor((oldRef - retentionMs) / bucketMs)
-    if newRef > oldRef then
-      local lowNew = floor((newRef - retentionMs) / bucketMs)
-      local top = math.min(lowNew - 1, floor(oldRef / bucketMs))
-      local del = {}
-      for idx = lowest, top do
-        for _, p in ipairs(prefixes) do del[#del + 1] = p .. idx end
+-- Buckets are trimmed when the reference time enters a new coarse bucket (an hour), against that
+-- edge: everything below (edge − retention) goes. The edge, not the reference time itself, keeps the
+-- kept set independent of arrival order; the existing fields come from HKEYS, so a trim costs what is
+-- stored, where walking every bucket index since the last trim named tens of empty buckets per write.
+if oldRef and floor(newRef / coarseMs) > floor(oldRef / coarseMs) then
+  local edge = floor(newRef / coarseMs) * coarseMs
+  local fineLow = floor((edge - fineRetMs) / fineMs)
+  local coarseLow = floor((edge - coarseRetMs) / coarseMs)
+  local del = {}
+  for _, f in ipairs(redis.call('HKEYS', stateKey)) do
+    local head = string.sub(f, 1, 1)
+    local low = nil
+    if head == 'n' or head == 'p' or head == 'm' then low = fineLow elseif head == 'c' then low = coarseLow end
+    if low then
+      local idx = tonumber(string.sub(f, 2)) -- nil for 'cnt'
+      if idx and idx < low then
+        del[#del + 1] = f
         if #del >= CHUNK then
           redis.call('HDEL', stateKey, unpack(del))
           del = {}
         end
       end
-      if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
-      if lowNew > lowest then lowest = lowNew end
     end
   end
-  for idx in pairs(written) do
-    if lowest == nil or idx < lowest then lowest = idx end
-  end
-  return lowest
+  if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
 end
-hset[#hset + 1] = 'lf'
-hset[#hset + 1] = fmt(trim({ 'n', 'p', 'm' }, fineMs, fineRetMs, cur[4], fineN))
-hset[#hset + 1] = 'lc'
-hset[#hset + 1] = fmt(trim({ 'c' }, coarseMs, coarseRetMs, cur[5], coarseN))
 
 -- Counters: read above with the state, so one HSET writes them all.
 local function add(prefix, counts)

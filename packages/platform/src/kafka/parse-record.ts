@@ -1,0 +1,31 @@
+import type { z } from 'zod'
+
+export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
+
+/**
+ * A record value → its payload, validated by the topic's schema, or the dlq reason (`empty_record`,
+ * `invalid_json`, `schema_invalid`) with a message naming every invalid field.
+ */
+export function parseJsonRecord<S extends z.ZodType>(
+  schema: S,
+  value: Buffer | null,
+): ParsedRecord<z.infer<S>> {
+  if (!value || value.length === 0)
+    return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  let json: unknown
+  try {
+    json = JSON.parse(value.toString('utf8'))
+  } catch (err) {
+    return {
+      ok: false,
+      reason: 'invalid_json',
+      message: `record value is not JSON: ${(err as Error).message}`,
+    }
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
+  }
+  return { ok: true, value: parsed.data }
+}
