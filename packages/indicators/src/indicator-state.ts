@@ -103,11 +103,18 @@ export function applyContributions(
     state.sumW[j] = state.sumW[j]! * d + addW[j]!
     state.sumWX[j] = state.sumWX[j]! * d + addWX[j]!
   }
-  // Trim by the new reference before writing: every write is at t ≥ ref − grace, inside the retention.
-  const fineLow = Math.floor((newRef - config.fineRetentionMs) / config.fineBucketMs)
-  for (const idx of state.fine.keys()) if (idx < fineLow) state.fine.delete(idx)
-  const coarseLow = Math.floor((newRef - config.coarseRetentionMs) / config.coarseBucketMs)
-  for (const idx of state.coarse.keys()) if (idx < coarseLow) state.coarse.delete(idx)
+  // Trim when the reference time enters a new coarse bucket, against that bucket's start: the kept set
+  // then depends only on the newest event, not on arrival order, and a store trims once an hour of
+  // event time rather than on every write (at most one coarse bucket's worth of fine buckets extra).
+  // Every write is at t ≥ ref − grace, inside the retention, so trimming before writing is safe.
+  const cb = config.coarseBucketMs
+  if (oldRef !== null && Math.floor(newRef / cb) > Math.floor(oldRef / cb)) {
+    const edge = Math.floor(newRef / cb) * cb
+    const fineLow = Math.floor((edge - config.fineRetentionMs) / config.fineBucketMs)
+    for (const idx of state.fine.keys()) if (idx < fineLow) state.fine.delete(idx)
+    const coarseLow = Math.floor((edge - config.coarseRetentionMs) / cb)
+    for (const idx of state.coarse.keys()) if (idx < coarseLow) state.coarse.delete(idx)
+  }
   const idsBefore = newRef - config.dedupRetentionMs
   for (const [id, t] of state.ids) if (t < idsBefore) state.ids.delete(id)
 

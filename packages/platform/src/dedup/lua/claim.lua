@@ -15,11 +15,9 @@ local ttl = ARGV[1]
 local out = {}
 for i = 1, #KEYS do
   local origin = ARGV[i + 1]
-  local holder = redis.call('GET', KEYS[i])
-  if not holder then
-    redis.call('SET', KEYS[i], origin, 'PX', ttl)
-    out[i] = 1
-  elseif holder == origin then
+  -- One command per key (Redis >= 7.0): set when absent, and either way return who held it before.
+  local holder = redis.call('SET', KEYS[i], origin, 'NX', 'PX', ttl, 'GET')
+  if (not holder) or holder == origin then
     out[i] = 1
   else
     out[i] = 0
