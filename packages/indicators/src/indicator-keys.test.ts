@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { createIndicatorKeys, indicatorKey, parseIndicatorKey } from './indicator-keys.ts'
 
 describe('indicator keys', () => {
-  it('puts the whole indicator key in one hash tag, shared by its state and ids', () => {
+  it("puts every key of a scope's indicators in one hash tag, shared by their state and ids", () => {
     const keys = createIndicatorKeys('tp', 'v1')
-    expect(keys.state('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{tariff|region:CN}')
-    expect(keys.ids('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{tariff|region:CN}:ids')
+    expect(keys.state('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{region:CN}:tariff')
+    expect(keys.ids('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{region:CN}:tariff:ids')
+    expect(keys.state('market', { kind: 'region', id: 'C{N}' })).toBe('tp:v1:ind:{region:C%7BN%7D}:market')
     expect(keys.scopes('region')).toBe('tp:v1:scopes:{region}')
   })
 

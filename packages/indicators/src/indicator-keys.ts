@@ -22,10 +22,16 @@ export function parseIndicatorKey(key: string): IndicatorTarget {
   }
 }
 
+/** The hash tag shared by every key of one scope's indicators, `<kind>:<id>` (braces escaped). */
+export function scopeTag(scope: Scope): string {
+  return `${scope.kind}:${escapeId(scope.id)}`
+}
+
 /**
- * Every storage key of the indicators, in one place. Keys of one indicator share the hash tag
- * `{<dimension>|<kind>:<id>}`, so the script that updates them touches one Redis Cluster slot; each
- * scope kind's registry has its own tag. `prefix` and `namespace` must not contain braces.
+ * Every storage key of the indicators, in one place. The keys of one scope's indicators (all four
+ * dimensions) share the hash tag `{<kind>:<id>}`, so the one script call that updates a scope touches
+ * one Redis Cluster slot; each scope kind's registry has its own tag. `prefix` and `namespace` must not
+ * contain braces.
  */
 export function createIndicatorKeys(prefix: string, namespace: string) {
   if (/[{}]/.test(prefix) || /[{}:]/.test(namespace) || namespace.length === 0) {
@@ -36,9 +42,9 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
   const root = `${prefix}:${namespace}`
   return {
     /** Hash: reference time, decayed sums, time buckets, counters. */
-    state: (dimension: Dimension, scope: Scope) => `${root}:ind:{${indicatorKey(dimension, scope)}}`,
+    state: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}`,
     /** Sorted set: headline ids applied to the indicator, scored by event ms (idempotency). */
-    ids: (dimension: Dimension, scope: Scope) => `${root}:ind:{${indicatorKey(dimension, scope)}}:ids`,
+    ids: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}:ids`,
     /** Sorted set: admitted scope ids of one kind, scored by newest event ms (scope cap, top N). */
     scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
     /** Glob matching every key of this namespace. */

@@ -57,7 +57,7 @@ export function createIndicatorState(config: ResolvedIndicatorConfig): Indicator
  * depend on arrival order (up to floating-point rounding): on a newer reference every sum is decayed
  * by 2^(−Δ/h), and each contribution adds w·2^(−(ref−t)/h).
  *
- * Mirrors lua/applyIndicator-2.lua operation for operation; keep them in step (one test runs both).
+ * Mirrors lua/applyScope-8.lua (per dimension) operation for operation; keep them in step (one test runs both).
  */
 export function applyContributions(
   state: IndicatorState,

@@ -5,7 +5,7 @@ import {
 } from '@tradepulse/indicators'
 
 /**
- * Reads the state hash that lua/applyIndicator-2.lua writes (its header lists the fields) back into
+ * Reads the state hash that lua/applyScope-8.lua writes (its header lists the fields) back into
  * the IndicatorState that readIndicator takes. The applied ids live in a separate sorted set and are
  * not needed to read, so `ids` stays empty.
  */

@@ -6,9 +6,9 @@ import { normalizeError, TradepulseError } from '../errors.ts'
 
 const LUA_DIR = join(import.meta.dirname, 'lua')
 // Bump with any change to a script's contract: ioredis caches the SHA under the command name.
-const SCRIPT_VERSION = 'V1'
+const SCRIPT_VERSION = 'V2'
 
-const SCRIPT_FILES = { applyIndicator: 'applyIndicator-2.lua', admitScopes: 'admitScopes-1.lua' } as const
+const SCRIPT_FILES = { applyScope: 'applyScope-8.lua', admitScopes: 'admitScopes-1.lua' } as const
 export type IndicatorScript = keyof typeof SCRIPT_FILES
 
 /** Command names of the indicator scripts on one client. */
@@ -17,7 +17,7 @@ export type IndicatorCommands = Record<IndicatorScript, string>
 /** A pipeline or client seen through the script commands defined on it (ioredis adds them at runtime). */
 export type ScriptCaller = Record<string, (...args: RedisValue[]) => unknown>
 
-/** Defines each `lua/<name>-<numberOfKeys>.lua` once per client as the command `<name>V1`. */
+/** Defines each `lua/<name>-<numberOfKeys>.lua` once per client as the command `<name><SCRIPT_VERSION>`. */
 export function defineIndicatorScripts(redis: Redis): IndicatorCommands {
   const commands = {} as IndicatorCommands
   for (const [script, file] of Object.entries(SCRIPT_FILES) as [IndicatorScript, string][]) {

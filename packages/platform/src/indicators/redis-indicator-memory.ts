@@ -39,7 +39,7 @@ export async function measureIndicatorMemory(
       const bytes = Number(results[i]?.[1] ?? 0)
       report.keys++
       report.keyBytes += bytes
-      const type = key.endsWith('}:ids') ? 'ids' : key.includes(':scopes:{') ? 'scopes' : 'state'
+      const type = key.endsWith(':ids') ? 'ids' : key.includes(':scopes:{') ? 'scopes' : 'state'
       report.bytesByType[type] += bytes
     })
   } while (cursor !== '0')

@@ -9,6 +9,7 @@ import {
   indicatorKey,
   parseIndicatorKey,
   resolveIndicatorConfig,
+  scopeTag,
 } from '@tradepulse/indicators'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it } from 'vitest'
@@ -99,11 +100,12 @@ describe('redis indicator store', () => {
     }
   })
 
-  it('sends one script call per indicator key per batch', async () => {
+  it('sends one script call per scope per batch', async () => {
     const { redis, prefix } = connect()
     const store = createRedisIndicatorStore(redis, { prefix })
     const contributions = randomSeries(200, 5 * 60_000).flatMap(contributionsOf)
     const distinctKeys = new Set(contributions.map((c) => indicatorKey(c.dimension, c.scope))).size
+    const distinctScopes = new Set(contributions.map((c) => scopeTag(c.scope))).size
     const kinds = new Set(contributions.filter((c) => c.scope.kind !== 'global').map((c) => c.scope.kind))
       .size
     const monitor = await redis.duplicate().monitor()
@@ -114,10 +116,11 @@ describe('redis indicator store', () => {
     await store.applyBatch(contributions)
     await new Promise((r) => setTimeout(r, 100)) // let MONITOR's stream catch up
     monitor.disconnect()
-    // One call per key, plus one admitScopes per scope kind. A fresh client sends each script's first
-    // call as EVAL (loading it), the rest as EVALSHA.
+    // One call per scope (all its dimensions), plus one admitScopes per scope kind. A fresh client
+    // sends each script's first call as EVAL (loading it), the rest as EVALSHA.
     const evalCalls = seen.length
-    expect(evalCalls).toBe(distinctKeys + kinds)
+    expect(evalCalls).toBe(distinctScopes + kinds)
+    expect(distinctScopes).toBeLessThan(distinctKeys)
     expect(distinctKeys).toBeLessThan(contributions.length / 10)
   })
 
@@ -141,14 +144,9 @@ describe('redis indicator store', () => {
     await expect(store.applyBatch([bad])).rejects.toMatchObject({ code: 'INTERNAL', retriable: false })
     expect(await redis.keys(`${prefix}:*`)).toEqual([])
 
-    const command = defineIndicatorScripts(redis).applyIndicator
-    const reply = (redis as unknown as ScriptCaller)[command]!(
-      `${prefix}:x`,
-      `${prefix}:y`,
-      1,
-      2,
-      3,
-    ) as Promise<unknown>
+    const command = defineIndicatorScripts(redis).applyScope
+    const eightKeys = Array.from({ length: 8 }, (_, i) => `${prefix}:{x}:${i}`)
+    const reply = (redis as unknown as ScriptCaller)[command]!(...eightKeys, 1, 2, 3) as Promise<unknown>
     const err = await reply.catch((e: unknown) => e)
     expect(String(err)).toMatch(/TPIND_BAD_ARGS/)
     expect(scriptError(err)).toMatchObject({ code: 'INTERNAL', retriable: false })
@@ -157,10 +155,10 @@ describe('redis indicator store', () => {
 
 /**
  * The same fixtures through the TypeScript math (applyContributions) and the Lua script: the states
- * must agree field by field. This is the one test that keeps lua/applyIndicator-2.lua and
+ * must agree field by field. This is the one test that keeps lua/applyScope-8.lua and
  * indicator-state.ts in step.
  */
-describe('applyIndicator-2.lua matches applyContributions', () => {
+describe('applyScope-8.lua matches applyContributions', () => {
   const connect = useRedis()
 
   for (const [name, series, order] of [

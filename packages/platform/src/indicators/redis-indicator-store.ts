@@ -6,11 +6,11 @@ import {
   createIndicatorKeys,
   foldRareScopes,
   type IndicatorStore,
-  indicatorKey,
   OTHER_SCOPE_ID,
   readIndicator,
   resolveIndicatorConfig,
   scopeCandidates,
+  scopeTag,
   type TopBy,
 } from '@tradepulse/indicators'
 import type { Redis, RedisValue } from 'ioredis'
@@ -26,12 +26,16 @@ import {
 import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
 import { rankIndicators } from './rank-indicators.ts'
 
+/** The order of a scope's dimensions in an applyScope call (its KEYS and contribution groups). */
+const DIMENSION_ORDER: readonly Dimension[] = ['tariff', 'supplyChain', 'market', 'uncertainty']
+const DIMENSION_INDEX = Object.fromEntries(DIMENSION_ORDER.map((d, i) => [d, i])) as Record<Dimension, number>
+
 export type RedisIndicatorStoreOptions = IndicatorStoreOptions & { prefix: string }
 
 /**
  * Indicators in Redis. Per batch: one pipeline of admitScopes calls (one per scope kind present), then
- * one pipeline with one applyIndicator call per indicator key, carrying all of that key's
- * contributions. Each call is one atomic script on one hash slot. The client is the caller's: the
+ * one pipeline with one applyScope call per scope, carrying all of that scope's contributions to its
+ * four dimensions' indicators. Each call is one atomic script on one hash slot. The client is the caller's: the
  * store never closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
@@ -106,12 +110,16 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           assertValidContributions(contributions)
           const admitted = await admit(contributions)
           const folded = foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)
-          const byKey = new Map<string, Contribution[]>()
+          // One script call per scope, its contributions grouped by dimension in DIMENSION_ORDER.
+          const byScope = new Map<string, { scope: Scope; groups: Contribution[][] }>()
           for (const c of folded) {
-            const k = indicatorKey(c.dimension, c.scope)
-            const group = byKey.get(k)
-            if (group) group.push(c)
-            else byKey.set(k, [c])
+            const tag = scopeTag(c.scope)
+            let entry = byScope.get(tag)
+            if (!entry) {
+              entry = { scope: c.scope, groups: DIMENSION_ORDER.map(() => []) }
+              byScope.set(tag, entry)
+            }
+            entry.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
           }
           const head = header(clock.now())
           const digests = new Map<string, string>() // one digest per headline, not per contribution
@@ -124,22 +132,29 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             return d
           }
           const pipeline = redis.pipeline()
-          for (const group of byKey.values()) {
-            const { dimension, scope } = group[0]!
-            const args: RedisValue[] = [keys.state(dimension, scope), keys.ids(dimension, scope), ...head]
-            for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
-            ;(pipeline as unknown as ScriptCaller)[commands.applyIndicator]!(...args)
+          for (const { scope, groups } of byScope.values()) {
+            const args: RedisValue[] = []
+            for (const dimension of DIMENSION_ORDER) args.push(keys.state(dimension, scope), keys.ids(dimension, scope))
+            for (const a of head) args.push(a)
+            for (const group of groups) {
+              args.push(group.length)
+              for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
+            }
+            ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
           }
           const replies = pipelineResults(await pipeline.exec())
           let i = 0
-          for (const group of byKey.values()) {
+          for (const { groups } of byScope.values()) {
             const reply = replies[i++] as number[]
             result.applied += reply[0]!
             result.duplicates += reply[1]!
             result.late += reply[2]!
-            for (const position of reply.slice(3)) {
-              const { dimension, scope, headlineId, eventMs } = group[position - 1]!
-              result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+            if (reply.length > 3) {
+              const sent = groups.flat()
+              for (const position of reply.slice(3)) {
+                const { dimension, scope, headlineId, eventMs } = sent[position - 1]!
+                result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+              }
             }
           }
           return result

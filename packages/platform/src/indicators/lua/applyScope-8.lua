@@ -1,0 +1,275 @@
+--[[
+  Applies one batch of contributions to the indicators of one scope (up to four dimensions, each its
+  own state hash and id set under the scope's hash tag): decayed sums against a moving reference time,
+  event-time buckets, and the ids already applied (idempotency). Each dimension is applied exactly as
+  applyContributions in packages/indicators/src/indicator-state.ts does, operation for operation; one
+  call per scope rather than per indicator shares the call's fixed cost (dispatch, header, validation)
+  across the scope's dimensions.
+
+  KEYS[2d-1]  state hash   <prefix>:<ns>:ind:{<kind>:<id>}:<dimension d>, d = 1..4 in the order
+                           tariff, supplyChain, market, uncertainty
+             ref = newest applied event ms, cnt = applied, late = rejected as late, upd = wall ms
+             w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
+             n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
+             c<i> = headlines in coarse bucket i = floor(t / coarse ms)
+  KEYS[2d]    applied ids  the state key + ":ids", sorted set: headline id digest -> event ms
+
+  ARGV[1]  now, wall-clock ms (stored as upd)
+  ARGV[2]  grace ms: a contribution older than (newest event ms − grace) is late
+  ARGV[3]  dedup retention ms: ids older than (newest − this) are forgotten
+  ARGV[4]  ttl ms, set on both keys of a dimension after a write
+  ARGV[5]  fine bucket ms        ARGV[6]  fine retention ms
+  ARGV[7]  coarse bucket ms      ARGV[8]  coarse retention ms
+  ARGV[9]  H, the number of half-lives; ARGV[10 .. 9+H] the half-lives in ms
+  then for each dimension d = 1..4: its number of contributions c_d, then 5 per contribution:
+           headline id (its digest, see compact-id.ts), event ms, value, weight, sign (-1 | 0 | 1)
+
+  Returns  { applied, duplicates, late, i1, i2, ... }  where i are the 1-based positions of the late
+           contributions among all of this call's contributions, in argument order
+  Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable);
+           every argument is checked before anything is written
+
+  Commands per dimension present: ZMSCORE, HMGET (state and the touched bucket fields), HSET (the
+  same), ZADD, ZREMRANGEBYSCORE when the reference time moves, 2 PEXPIRE, and HKEYS + HDEL only when
+  the reference time enters a new coarse bucket. Bucket counters are read and written with the state
+  rather than by one HINCRBY each: the dispatch of a command from Lua costs more than the field itself.
+]]
+
+-- tonumber accepts "nan" and "inf"; neither may reach a sum or a sorted-set score.
+local function num(s)
+  local x = tonumber(s)
+  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
+  return x
+end
+
+local nowMs = num(ARGV[1])
+local graceMs = num(ARGV[2])
+local dedupMs = num(ARGV[3])
+local ttlMs = num(ARGV[4])
+local fineMs = num(ARGV[5])
+local fineRetMs = num(ARGV[6])
+local coarseMs = num(ARGV[7])
+local coarseRetMs = num(ARGV[8])
+local h = num(ARGV[9])
+if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and h) then
+  return redis.error_reply('TPIND_BAD_ARGS header')
+end
+local halfLives = {}
+for j = 1, h do
+  halfLives[j] = num(ARGV[9 + j])
+  if not halfLives[j] then return redis.error_reply('TPIND_BAD_ARGS half-life') end
+end
+
+-- unpack() is bounded by Lua's C stack (about 8000 values): variadic calls go in chunks.
+local CHUNK = 1000
+local floor = math.floor
+
+-- Every group is checked before any is applied, so a malformed call writes nothing.
+local DIMENSIONS = 4
+local groups = {} -- { first = ARGV index of its first contribution, n = its count }
+local at = 10 + h
+for d = 1, DIMENSIONS do
+  local count = tonumber(ARGV[at])
+  if not count or count < 0 or count ~= floor(count) or at + count * 5 > #ARGV then
+    return redis.error_reply('TPIND_BAD_ARGS contributions')
+  end
+  groups[d] = { first = at + 1, n = count }
+  for i = 1, count do
+    local base = at + 1 + (i - 1) * 5
+    if not num(ARGV[base + 1]) then return redis.error_reply('TPIND_BAD_ARGS event time') end
+    local value, weight, sign = num(ARGV[base + 2]), num(ARGV[base + 3]), tonumber(ARGV[base + 4])
+    if not (value and weight and sign) then return redis.error_reply('TPIND_BAD_ARGS contribution') end
+  end
+  at = at + 1 + count * 5
+end
+if at ~= #ARGV + 1 then return redis.error_reply('TPIND_BAD_ARGS contributions') end
+
+local function fmt(x) return x end
+
+-- One dimension's indicator. Returns applied, duplicates, late and the late positions (1-based
+-- within the group).
+local function applyOne(stateKey, idsKey, first, n)
+  local ids, times = {}, {}
+  local batchMax = nil
+  for i = 1, n do
+    local base = first + (i - 1) * 5
+    ids[i] = ARGV[base]
+    local t = tonumber(ARGV[base + 1])
+    times[i] = t
+    if batchMax == nil or t > batchMax then batchMax = t end
+  end
+
+  local known = {}
+  for from = 1, n, CHUNK do
+    local to = math.min(from + CHUNK - 1, n)
+    local scores = redis.call('ZMSCORE', idsKey, unpack(ids, from, to))
+    for k = 1, to - from + 1 do known[from + k - 1] = scores[k] end
+  end
+
+  -- Bucket fields of every contribution that is not a known duplicate, read with the state: a superset
+  -- of those written (lateness needs the state's ref first), each name built once per bucket.
+  local fields = { 'ref', 'cnt', 'late' }
+  for j = 1, h do
+    fields[#fields + 1] = 'w' .. j
+    fields[#fields + 1] = 'x' .. j
+  end
+  local slot = {} -- field name -> its position in fields (and in the HMGET reply)
+  local fineSeen, coarseSeen = {}, {}
+  for i = 1, n do
+    if not known[i] then
+      local fi = floor(times[i] / fineMs)
+      if not fineSeen[fi] then
+        fineSeen[fi] = true
+        for _, p in ipairs({ 'n', 'p', 'm' }) do
+          local f = p .. fi
+          fields[#fields + 1] = f
+          slot[f] = #fields
+        end
+      end
+      local ci = floor(times[i] / coarseMs)
+      if not coarseSeen[ci] then
+        coarseSeen[ci] = true
+        local f = 'c' .. ci
+        fields[#fields + 1] = f
+        slot[f] = #fields
+      end
+    end
+  end
+  local cur = {}
+  for from = 1, #fields, CHUNK do
+    local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
+    for k = 1, #part do cur[from + k - 1] = part[k] end
+  end
+  local oldRef = tonumber(cur[1])
+  local newRef = batchMax
+  if oldRef and oldRef > newRef then newRef = oldRef end
+  -- The batch counts as arriving at once: lateness is judged against its newest event too.
+  local lateBefore = newRef - graceMs
+
+  local addW, addX = {}, {}
+  for j = 1, h do
+    addW[j] = 0
+    addX[j] = 0
+  end
+  -- Counters keyed by bucket number; field names are built once per bucket at the end, because
+  -- number-to-string conversion per contribution was a third of the script's time.
+  local fineN, fineP, fineM, coarseN = {}, {}, {}, {}
+  local seen = {}
+  local applied, duplicates, late = 0, 0, 0
+  local lateIdx = {}
+  local zadd = {}
+  for i = 1, n do
+    local id, t = ids[i], times[i]
+    if known[i] or seen[id] then
+      duplicates = duplicates + 1
+    elseif t < lateBefore then
+      late = late + 1
+      lateIdx[#lateIdx + 1] = i
+    else
+      local base = first + (i - 1) * 5
+      local value, weight, sign = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+      seen[id] = true
+      applied = applied + 1
+      for j = 1, h do
+        local f = 2 ^ (-(newRef - t) / halfLives[j])
+        addW[j] = addW[j] + weight * f
+        addX[j] = addX[j] + weight * value * f
+      end
+      local fi = floor(t / fineMs)
+      fineN[fi] = (fineN[fi] or 0) + 1
+      if sign > 0 then fineP[fi] = (fineP[fi] or 0) + 1 elseif sign < 0 then fineM[fi] = (fineM[fi] or 0) + 1 end
+      local ci = floor(t / coarseMs)
+      coarseN[ci] = (coarseN[ci] or 0) + 1
+      zadd[#zadd + 1] = ARGV[base + 1]
+      zadd[#zadd + 1] = id
+    end
+  end
+
+  if applied == 0 then
+    if late > 0 then redis.call('HINCRBY', stateKey, 'late', late) end
+    return applied, duplicates, late, lateIdx
+  end
+
+  local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + applied), 'upd', fmt(nowMs) }
+  if late > 0 then
+    hset[#hset + 1] = 'late'
+    hset[#hset + 1] = fmt((tonumber(cur[3]) or 0) + late)
+  end
+  for j = 1, h do
+    local d = 1
+    if oldRef and newRef > oldRef then d = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
+    hset[#hset + 1] = 'w' .. j
+    hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * d + addW[j])
+    hset[#hset + 1] = 'x' .. j
+    hset[#hset + 1] = fmt((tonumber(cur[3 + 2 * j]) or 0) * d + addX[j])
+  end
+
+  -- Buckets are trimmed when the reference time enters a new coarse bucket (an hour), against that
+  -- edge: everything below (edge − retention) goes. The edge, not the reference time itself, keeps the
+  -- kept set independent of arrival order; the existing fields come from HKEYS, so a trim costs what is
+  -- stored, where walking every bucket index since the last trim named tens of empty buckets per write.
+  if oldRef and floor(newRef / coarseMs) > floor(oldRef / coarseMs) then
+    local edge = floor(newRef / coarseMs) * coarseMs
+    local fineLow = floor((edge - fineRetMs) / fineMs)
+    local coarseLow = floor((edge - coarseRetMs) / coarseMs)
+    local del = {}
+    for _, f in ipairs(redis.call('HKEYS', stateKey)) do
+      local head = string.sub(f, 1, 1)
+      local low = nil
+      if head == 'n' or head == 'p' or head == 'm' then low = fineLow elseif head == 'c' then low = coarseLow end
+      if low then
+        local idx = tonumber(string.sub(f, 2)) -- nil for 'cnt'
+        if idx and idx < low then
+          del[#del + 1] = f
+          if #del >= CHUNK then
+            redis.call('HDEL', stateKey, unpack(del))
+            del = {}
+          end
+        end
+      end
+    end
+    if #del > 0 then redis.call('HDEL', stateKey, unpack(del)) end
+  end
+
+  -- Counters: read above with the state, so one HSET writes them all.
+  local function add(prefix, counts)
+    for idx, count in pairs(counts) do
+      local f = prefix .. idx
+      hset[#hset + 1] = f
+      hset[#hset + 1] = fmt((tonumber(cur[slot[f]]) or 0) + count)
+    end
+  end
+  add('n', fineN)
+  add('p', fineP)
+  add('m', fineM)
+  add('c', coarseN)
+  for from = 1, #hset, CHUNK * 2 do
+    redis.call('HSET', stateKey, unpack(hset, from, math.min(from + CHUNK * 2 - 1, #hset)))
+  end
+
+  for from = 1, #zadd, CHUNK * 2 do
+    redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
+  end
+  -- The cutoff only moves with the reference time; on a fresh key, ids may outlive an expired hash.
+  if oldRef == nil or newRef > oldRef then
+    redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
+  end
+  redis.call('PEXPIRE', stateKey, ttlMs)
+  redis.call('PEXPIRE', idsKey, ttlMs)
+  return applied, duplicates, late, lateIdx
+end
+
+local result = { 0, 0, 0 }
+local offset = 0
+for d = 1, DIMENSIONS do
+  local g = groups[d]
+  if g.n > 0 then
+    local applied, duplicates, late, lateIdx = applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n)
+    result[1] = result[1] + applied
+    result[2] = result[2] + duplicates
+    result[3] = result[3] + late
+    for k = 1, #lateIdx do result[#result + 1] = offset + lateIdx[k] end
+  end
+  offset = offset + g.n
+end
+return result
