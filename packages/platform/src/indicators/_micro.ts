@@ -38,6 +38,8 @@ const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6399')
 await redis.flushall()
 await redis.config('RESETSTAT')
 const store = createRedisIndicatorStore(redis, { prefix: 'mb' })
+const cpuOf = (i: string) => Number(/used_cpu_user:([\d.]+)/.exec(i)![1]) + Number(/used_cpu_sys:([\d.]+)/.exec(i)![1])
+const cpu0 = cpuOf(await redis.info('cpu'))
 const t = performance.now()
 let applied = 0
 for (const r of runs) applied += (await store.applyBatch(r)).applied
@@ -46,7 +48,7 @@ const stats = await redis.info('commandstats')
 const cpu = await redis.info('cpu')
 console.log(`${N} headlines, ${all.length} contributions, ${runs.length} runs, applied ${applied}: ${ms.toFixed(0)} ms = ${(N / ms * 1000).toFixed(0)} h/s`)
 for (const l of stats.split('\n')) if (/evalsha|eval:|hgetall/.test(l)) console.log(l.trim())
-console.log(cpu.split('\n').filter((l) => /used_cpu_(user|sys):/.test(l)).join(' '))
+console.log('redis cpu s', (cpuOf(cpu) - cpu0).toFixed(2))
 let calls = 0
 for (const m of stats.matchAll(/calls=(\d+)/g)) calls += Number(m[1])
 console.log('cmds/headline', (calls / N).toFixed(2), 'keys', await redis.dbsize(), 'mem', (await redis.info('memory')).match(/used_memory:(\d+)/)?.[1])

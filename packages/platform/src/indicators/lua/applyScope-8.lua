@@ -84,7 +84,7 @@ for d = 1, DIMENSIONS do
 end
 if at ~= #ARGV + 1 then return redis.error_reply('TPIND_BAD_ARGS contributions') end
 
-local function fmt(x) return x end
+local function fmt(x) return string.format('%.17g', x) end
 
 -- One dimension's indicator. Returns applied, duplicates, late and the late positions (1-based
 -- within the group).

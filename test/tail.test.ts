@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
+import { createTopics, REPO_ROOT, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+
+const alert = (id: string, rule: string): Alert => ({
+  id,
+  rule,
+  ruleKind: 'headline_shock',
+  severity: 'critical',
+  dimension: 'tariff',
+  scope: { kind: 'region', id: 'CN' },
+  direction: 'down',
+  value: -0.9,
+  threshold: -0.75,
+  message: `Tariff shock on CN (${rule})`,
+  evidence: [
+    { headlineId: 'h1', headline: 'US raises tariffs on China', score: -0.9, cues: ['raises + tariffs'] },
+  ],
+  publishedAt: '2026-03-02T14:30:00.000Z',
+  ingestedAt: '2026-03-02T14:30:00.100Z',
+  detectedAt: '2026-03-02T14:30:00.140Z',
+  latencyMs: 40,
+  scorerVersion: 'scoring-test',
+  rulesVersion: 'rules-test',
+})
+
+describe('tradepulse tail alerts', () => {
+  const { kafkaBrokers } = testInfra()
+
+  it('prints alerts of a desk topic readably as they arrive, and reports records that are not alerts', async () => {
+    const prefix = `${randomName('tail')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      { name: topics.alerts.name },
+      { name: topics.deskAlerts('tariff').name },
+    ])
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'tail', 'alerts', '--desk', 'tariff', '--from-beginning'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          TRADEPULSE_TOPIC_PREFIX: prefix,
+          LOG_PRETTY: 'false',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    const producer = await testProducer(kafkaBrokers)
+    await producer.send({
+      topic: topics.deskAlerts('tariff').name,
+      messages: [
+        { key: 'region:CN', value: JSON.stringify(alert('a1', 'trade_measure_enacted')) },
+        { key: 'region:CN', value: 'not an alert' },
+      ],
+    })
+    await producer.send({
+      topic: topics.alerts.name,
+      messages: [{ key: 'region:CN', value: JSON.stringify(alert('a2', 'other_topic_rule')) }],
+    })
+    await producer.disconnect()
+    try {
+      await waitFor(() => /trade_measure_enacted/.test(out) && /not an alert at offset 1/.test(err), {
+        what: 'tail output',
+      })
+      expect(out).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
+      expect(out).toMatch(/Tariff shock on CN/)
+      expect(out).not.toMatch(/other_topic_rule/)
+      expect(err).toMatch(new RegExp(`Following ${prefix.replaceAll('.', '\\.')}alerts\\.desk\\.tariff\\.v1`))
+    } finally {
+      child.kill('SIGINT')
+      await new Promise((r) => child.once('exit', r))
+    }
+  })
+})
