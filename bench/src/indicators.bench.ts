@@ -1,6 +1,7 @@
 // `pnpm bench indicators`: scored headlines per second applied by the aggregator app through real Kafka
 // and Redis (a preloaded backlog, timed until the group's committed offsets reach the end), Redis
-// commands per headline (INFO commandstats delta), p99 of one store.applyBatch (the app's histogram),
+// commands per headline (INFO commandstats delta), Redis CPU and script time, p99 of one store apply call
+// (one merged round, all its event-time runs in one round trip: the app's histogram),
 // and Redis memory of the namespace after N headlines, scaled to a million.
 import { AggregatorConfig, buildAggregatorApp } from '@tradepulse/aggregator'
 import { createTopicCatalogue, type ScoredHeadline } from '@tradepulse/contracts'

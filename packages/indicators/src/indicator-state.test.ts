@@ -231,7 +231,9 @@ describe('bounds', () => {
     // Trimmed once per coarse bucket of event time: up to one coarse bucket more than the retention.
     const slack = plain.coarseBucketMs
     expect(state.fine.size).toBeLessThanOrEqual((plain.fineRetentionMs + slack) / plain.fineBucketMs + 1)
-    expect(state.coarse.size).toBeLessThanOrEqual((plain.coarseRetentionMs + slack) / plain.coarseBucketMs + 1)
+    expect(state.coarse.size).toBeLessThanOrEqual(
+      (plain.coarseRetentionMs + slack) / plain.coarseBucketMs + 1,
+    )
     expect(state.ids.size).toBeLessThanOrEqual(plain.dedupRetentionMs / (3 * MIN) + 1)
   })
 

@@ -26,6 +26,12 @@ export type IndicatorStore = {
    * an applied headline id changes nothing the second time.
    */
   applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult>
+  /**
+   * Applies runs in order, each exactly as its own applyBatch (each run one arrival), in as few round
+   * trips as the adapter can (Redis: two, however many runs); one result per run. On failure any prefix
+   * of the runs may have been applied: retry them all (idempotence absorbs the rest).
+   */
+  applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]>
   /** The indicator at event time asOfMs, or undefined when nothing was applied to it (or it expired). */
   get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
   /**

@@ -88,10 +88,28 @@ export interface TrieNode {
   entry: Entry | null
 }
 
+/**
+ * The phrase trie compiled into flat arrays for matching. Nodes are numbered; a node's children are
+ * the edges first[node] .. first[node + 1], sorted by word id. Walking it touches a few small typed
+ * arrays instead of a chain of node objects and Maps scattered over the heap, which missed the
+ * cache on most tokens.
+ */
+export interface FlatTrie {
+  /** Node of each word id at the first level, -1 when no phrase starts with the word. */
+  root: Int32Array
+  /** Entry of the phrase ending at each node, or null. */
+  entry: (Entry | null)[]
+  first: Int32Array
+  edgeWord: Int32Array
+  edgeNode: Int32Array
+}
+
 export interface Lexicon {
   vocab: Vocabulary
   /** First trie level, indexed by word id (an array: one load per token on the hot path). */
   root: (TrieNode | undefined)[]
+  /** The same trie, flattened for the hot path (see FlatTrie). */
+  trie: FlatTrie
   notId: number
   usId: number
   toId: number
@@ -173,6 +191,57 @@ export function insertPhrase(
   if (!node) return null
   if (!node.entry) node.entry = newEntry(keys.join(' '))
   return node.entry
+}
+
+/** Compiles a trie (first level indexed by word id, `words` ids) into a FlatTrie. */
+export function flattenTrie(root: readonly (TrieNode | undefined)[], words: number): FlatTrie {
+  const nodes: TrieNode[] = []
+  const rootNode = new Int32Array(words).fill(-1)
+  for (let id = 0; id < words; id++) {
+    const n = root[id]
+    if (n) {
+      rootNode[id] = nodes.length
+      nodes.push(n)
+    }
+  }
+  // Breadth first: children are numbered as their parent's edges are laid out (the trie is a tree).
+  const first: number[] = []
+  const edgeWord: number[] = []
+  const edgeNode: number[] = []
+  for (let k = 0; k < nodes.length; k++) {
+    first.push(edgeWord.length)
+    const next = (nodes[k] as TrieNode).next
+    if (!next) continue
+    for (const [word, child] of [...next.entries()].sort((a, b) => a[0] - b[0])) {
+      edgeWord.push(word)
+      edgeNode.push(nodes.length)
+      nodes.push(child)
+    }
+  }
+  first.push(edgeWord.length)
+  return {
+    root: rootNode,
+    entry: nodes.map((n) => n.entry),
+    first: Int32Array.from(first),
+    edgeWord: Int32Array.from(edgeWord),
+    edgeNode: Int32Array.from(edgeNode),
+  }
+}
+
+/** Child of `node` along word id `word`, or -1. */
+export function trieChild(t: FlatTrie, node: number, word: number): number {
+  let lo = t.first[node] as number
+  let hi = t.first[node + 1] as number
+  const words = t.edgeWord
+  // Most nodes have one or two children and are scanned; the few wide ones ("trade ...") are
+  // narrowed by halving first.
+  while (hi - lo > 8) {
+    const mid = (lo + hi) >>> 1
+    if ((words[mid] as number) < word) lo = mid + 1
+    else hi = mid + 1
+  }
+  for (; lo < hi; lo++) if (words[lo] === word) return t.edgeNode[lo] as number
+  return -1
 }
 
 function eachForm(words: readonly string[], fn: (form: string) => void): void {
@@ -386,6 +455,7 @@ function buildLexicon(): Lexicon {
   return {
     vocab,
     root,
+    trie: flattenTrie(root, vocab.words.length),
     compareIds,
     fillerIds,
     negativeIds,

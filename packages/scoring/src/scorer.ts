@@ -11,6 +11,7 @@ import {
   phraseKeys,
   type TargetRole,
   type TrieNode,
+  trieChild,
   UNIT_SCALE,
 } from './lexicon.ts'
 import { BREAK, createTokenBuffer, NUMBER, tokenize, WORD } from './tokenizer.ts'
@@ -145,6 +146,16 @@ function labelOf(score: number, band: number): SentimentLabel {
   return score > band ? 'positive' : score < -band ? 'negative' : 'neutral'
 }
 
+// Most headlines touch no dimension at all, so the final formulas mostly see zeros: these skip the
+// library call then, with exactly its result (exp(±0) is 1, tanh(±0) is the same zero).
+function exp(x: number): number {
+  return x === 0 ? 1 : Math.exp(x)
+}
+
+function tanh(x: number): number {
+  return x === 0 ? x : Math.tanh(x)
+}
+
 function round(x: number): number {
   return Math.round(x * 1e4) / 1e4
 }
@@ -168,8 +179,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     freeze(vocab)
   }
-  const { root, notId, usId, toId, fromId, units, compareIds, fillerIds, negativeIds, comparedId, causeIds } =
+  const { trie, notId, usId, toId, fromId, units, compareIds, fillerIds, negativeIds, comparedId, causeIds } =
     LEXICON
+
+  const trieRoot = trie.root
+  const trieEntry = trie.entry
 
   const tb = createTokenBuffer()
   // Items: matched phrases of the current field, in parallel arrays reused across calls.
@@ -336,16 +350,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           node = node.next.get(tb.id[j] as number)
         }
       }
-      let node = id >= 0 ? root[id] : undefined
+      // Watchlist words have ids past the lexicon's and start no lexicon phrase.
+      let node = id >= 0 && id < trieRoot.length ? (trieRoot[id] as number) : -1
       let j = i
-      while (node) {
+      while (node >= 0) {
         j++
-        if (node.entry && j > bestEnd) {
-          best = node.entry
+        const entry = trieEntry[node] as Entry | null
+        if (entry !== null && j > bestEnd) {
+          best = entry
           bestEnd = j
         }
-        if (!node.next || j >= count || tb.kind[j] !== WORD) break
-        node = node.next.get(tb.id[j] as number)
+        if (j >= count || tb.kind[j] !== WORD) break
+        node = trieChild(trie, node, tb.id[j] as number)
       }
       if (best === null || (id === usId && bestEnd === i + 1 && tb.caps[i] === 0 && !best.company)) {
         // Unknown word, or lower-case "us" (the pronoun, not the country).
@@ -752,8 +768,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // Topic words of the body count half, capped, so a long body cannot make any headline relevant.
     const topic =
       (accH.topic[topicDim] as number) + RULES.bodyWeight * Math.min(3, accB.topic[topicDim] as number)
-    const relevance = 1 - Math.exp(-(topic + RULES.relevanceCueShare * abs))
-    const score = Math.tanh(RULES.scoreGain * sum)
+    const relevance = 1 - exp(-(topic + RULES.relevanceCueShare * abs))
+    const score = tanh(RULES.scoreGain * sum)
     let confidence = relevance * 0.25
     if (abs > 0) {
       const agreement = Math.abs(sum) / abs
@@ -794,7 +810,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       RULES.marketFromTariff *
         combine(accH.sum[T] as number, accB.sum[T] as number, accB.count[T] as number) +
       RULES.marketFromSupply * combine(accH.sum[S] as number, accB.sum[S] as number, accB.count[S] as number)
-    const marketScore = Math.tanh(RULES.marketGain * marketSum)
+    const marketScore = tanh(RULES.marketGain * marketSum)
     let u =
       combine(accH.uncertainty, accB.uncertainty, 4) +
       RULES.uncertaintyPerThreat * combine(accH.threats, accB.threats, 4)
@@ -805,7 +821,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         tariff,
         supplyChain,
         market: { score: round(marketScore), label: labelOf(marketScore, RULES.marketNeutralBand) },
-        uncertainty: round(1 - Math.exp(-u)),
+        uncertainty: round(1 - exp(-u)),
       },
       events,
       entities,

@@ -2,7 +2,7 @@
 // linear in the length whatever the input. Tokens go into reusable typed arrays (no object per
 // token) because the scorer runs on every headline of the stream.
 import { fold } from './chars.ts'
-import { hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
+import { hashEnd, hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
 
 /** Token kinds. */
 export const WORD = 0
@@ -28,14 +28,12 @@ export interface TokenBuffer {
   /** +1 / -1 when a number carries an explicit sign ("+4%", "-17.5%"), else 0. */
   sign: Int8Array
   /**
-   * The text's UTF-16 code units, copied once per call. The scan reads every character several
-   * times (look-ahead, hashing, the vocabulary's comparison); reading a typed array is much cheaper
-   * than String#charCodeAt, which must check the string's representation on each call (the stream's
-   * strings are often ropes built by concatenation).
+   * The text's UTF-16 code units, copied once per call. The scan reads characters several times
+   * (look-ahead, hashing, the vocabulary's comparison); a typed-array load is cheaper than
+   * String#charCodeAt, which checks the string's representation on each call (strings built by
+   * concatenation are ropes), and the vocabulary compares two typed arrays.
    */
   chars: Uint16Array
-  /** Scratch for TextEncoder#encodeInto, the fast native copy of ASCII text (see loadChars). */
-  bytes: Uint8Array
   /** Scratch for the letters of a dotted abbreviation ("U.S." → us). */
   key: Uint16Array
 }
@@ -53,7 +51,6 @@ export function createTokenBuffer(capacity = 64): TokenBuffer {
     percent: new Uint8Array(capacity),
     sign: new Int8Array(capacity),
     chars: new Uint16Array(capacity),
-    bytes: new Uint8Array(capacity),
     key: new Uint16Array(capacity),
   }
 }
@@ -77,9 +74,8 @@ function grow(b: TokenBuffer, min: number): void {
   percent.set(b.percent)
   const sign = new Int8Array(cap)
   sign.set(b.sign)
-  // chars and bytes are refilled on every call: nothing to copy.
+  // chars and key are refilled on every call: nothing to copy.
   b.chars = new Uint16Array(cap)
-  b.bytes = new Uint8Array(cap)
   b.key = new Uint16Array(cap)
   b.capacity = cap
   b.start = start
@@ -179,7 +175,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
             if (j < n && lowerAt(chars, j) === 46) j++
             else break
           }
-          const t = push(b, WORD, s, j, lookupChars(vocab, key, 0, len, h))
+          const t = push(b, WORD, s, j, lookupChars(vocab, key, 0, len, hashEnd(h)))
           b.caps[t] = isUpper(chars[s] as number) ? 1 : 0
           i = j
           continue
@@ -227,7 +223,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
           }
         }
       }
-      const t = push(b, WORD, s, e, lookupChars(vocab, chars, s, e, h))
+      const t = push(b, WORD, s, e, lookupChars(vocab, chars, s, e, hashEnd(h)))
       markCaps(chars, b, t, s, e)
       continue
     }
@@ -305,27 +301,16 @@ function lowerAt(chars: Uint16Array, i: number): number {
   return fold(chars[i] as number)
 }
 
-const encoder = new TextEncoder()
-
 /** Copies text's code units into b.chars (b sized for it). */
 function loadChars(text: string, b: TokenBuffer): void {
-  const n = text.length
   const chars = b.chars
-  // Nearly every headline is ASCII: the native UTF-8 encoder copies it in one call, and when it
-  // wrote one byte per code unit the bytes are the code units. Otherwise copy unit by unit.
-  const r = encoder.encodeInto(text, b.bytes)
-  if (r.read === n && r.written === n) {
-    const bytes = b.bytes
-    for (let i = 0; i < n; i++) chars[i] = bytes[i] as number
-  } else {
-    for (let i = 0; i < n; i++) chars[i] = text.charCodeAt(i)
-  }
+  for (let i = 0; i < text.length; i++) chars[i] = text.charCodeAt(i)
 }
 
 function hashOf(chars: Uint16Array, s: number, e: number): number {
   let h = hashStart()
   for (let k = s; k < e; k++) h = hashStep(h, lowerAt(chars, k))
-  return h
+  return hashEnd(h)
 }
 
 function markCaps(chars: Uint16Array, b: TokenBuffer, t: number, s: number, e: number): void {

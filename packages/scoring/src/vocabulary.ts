@@ -29,10 +29,18 @@ export function hashStep(h: number, c: number): number {
   return Math.imul(h ^ c, FNV_PRIME)
 }
 
+/**
+ * The hash handed to the lookups: cut to 30 bits so that it stays a small integer (a V8 Smi) when
+ * passed to a call, where a full 32-bit value would be boxed as a heap number, once per word.
+ */
+export function hashEnd(h: number): number {
+  return h & 0x3fffffff
+}
+
 export function hashString(w: string): number {
   let h = FNV_OFFSET
   for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), FNV_PRIME)
-  return h
+  return hashEnd(h)
 }
 
 export function createVocabulary(): Vocabulary {
@@ -101,7 +109,7 @@ export function cloneVocabulary(v: Vocabulary): Vocabulary {
   }
 }
 
-/** Id of the word whose (case-folded) characters are src[s, e) and whose hash is `h`, or -1. */
+/** Id of the word whose (case-folded) characters are src[s, e) and whose hashEnd'ed hash is `h`, or -1. */
 export function lookupChars(v: Vocabulary, src: Uint16Array, s: number, e: number, h: number): number {
   const slots = v.slots
   const mask = v.mask

@@ -42,7 +42,10 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     })
   const transport =
     deps.transport ??
-    createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator' }, log)
+    createKafkaTransport(
+      { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator' },
+      log,
+    )
   const metrics = createMetrics('aggregator')
   const aggregator = createAggregator({
     topics,

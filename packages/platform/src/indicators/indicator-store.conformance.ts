@@ -232,6 +232,21 @@ export function describeIndicatorStoreConformance(
       expect(top.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
     })
 
+    it('applies runs in one call exactly as one applyBatch each', async () => {
+      const { store } = await create()
+      const other = store.withNamespace('runs2')
+      const series = randomSeries(120, 3 * HOUR_MS, 31)
+      // Each run is judged against the runs before it, as consecutive applyBatch calls are.
+      const runs = inBatches(series, seededRandom(4), 40).map(contributionsOfAll)
+      const oneByOne = []
+      for (const run of runs) oneByOne.push(await store.applyBatch(run))
+      const together = await other.applyRuns([[], ...runs])
+      expect(together[0]).toEqual({ applied: 0, duplicates: 0, late: 0, lateContributions: [] })
+      expect(together.slice(1)).toEqual(oneByOne)
+      await expectSameIndicators(store, other, contributionsOfAll(series), T0 + 3 * HOUR_MS)
+      await other.clear()
+    })
+
     it('switches namespaces for a rebuild', async () => {
       const { store } = await create()
       const fresh = store.withNamespace('rebuild2')

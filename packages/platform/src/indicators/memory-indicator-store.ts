@@ -62,44 +62,52 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       return state && readIndicator(state, { dimension, scope }, asOfMs, config)
     }
 
+    async function applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult> {
+      const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+      if (contributions.length === 0) return result
+      assertValidContributions(contributions)
+      const { states, registries } = ns()
+      const now = clock.now()
+      const admitted = new Map<ScopeKind, Set<string>>()
+      for (const [kind, list] of scopeCandidates(contributions)) {
+        const registry = live(registries.get(kind)) ?? new Map<string, number>()
+        const flags = admitScopes(registry, list, cap, config.coarseRetentionMs)
+        registries.set(kind, { value: registry, expiresAtMs: now + config.ttlMs })
+        admitted.set(kind, new Set(list.filter((_, i) => flags[i]).map((c) => c.id)))
+      }
+      const byKey = new Map<string, Contribution[]>()
+      for (const c of foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)) {
+        const k = indicatorKey(c.dimension, c.scope)
+        const group = byKey.get(k)
+        if (group) group.push(c)
+        else byKey.set(k, [c])
+      }
+      for (const [k, group] of byKey) {
+        const entry = states.get(k)
+        const state = live(entry) ?? createIndicatorState(config)
+        const out = applyContributions(state, group, now, config)
+        result.applied += out.applied
+        result.duplicates += out.duplicates
+        result.late += out.late
+        for (const { dimension, scope, headlineId, eventMs } of out.lateContributions) {
+          result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+        }
+        // Like the script: only a write that applied something extends the expiry.
+        const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs
+        states.set(k, { value: state, expiresAtMs })
+      }
+      return result
+    }
+
     return {
       namespace,
 
-      async applyBatch(contributions) {
-        const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
-        if (contributions.length === 0) return result
-        assertValidContributions(contributions)
-        const { states, registries } = ns()
-        const now = clock.now()
-        const admitted = new Map<ScopeKind, Set<string>>()
-        for (const [kind, list] of scopeCandidates(contributions)) {
-          const registry = live(registries.get(kind)) ?? new Map<string, number>()
-          const flags = admitScopes(registry, list, cap, config.coarseRetentionMs)
-          registries.set(kind, { value: registry, expiresAtMs: now + config.ttlMs })
-          admitted.set(kind, new Set(list.filter((_, i) => flags[i]).map((c) => c.id)))
-        }
-        const byKey = new Map<string, Contribution[]>()
-        for (const c of foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)) {
-          const k = indicatorKey(c.dimension, c.scope)
-          const group = byKey.get(k)
-          if (group) group.push(c)
-          else byKey.set(k, [c])
-        }
-        for (const [k, group] of byKey) {
-          const entry = states.get(k)
-          const state = live(entry) ?? createIndicatorState(config)
-          const out = applyContributions(state, group, now, config)
-          result.applied += out.applied
-          result.duplicates += out.duplicates
-          result.late += out.late
-          for (const { dimension, scope, headlineId, eventMs } of out.lateContributions) {
-            result.lateContributions.push({ dimension, scope, headlineId, eventMs })
-          }
-          // Like the script: only a write that applied something extends the expiry.
-          const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs
-          states.set(k, { value: state, expiresAtMs })
-        }
-        return result
+      applyBatch,
+
+      async applyRuns(runs) {
+        const results: ApplyBatchResult[] = []
+        for (const run of runs) results.push(await applyBatch(run))
+        return results
       },
 
       async get(dimension, scope, asOfMs) {

@@ -33,8 +33,8 @@ const DIMENSION_INDEX = Object.fromEntries(DIMENSION_ORDER.map((d, i) => [d, i])
 export type RedisIndicatorStoreOptions = IndicatorStoreOptions & { prefix: string }
 
 /**
- * Indicators in Redis. Per batch: one pipeline of admitScopes calls (one per scope kind present), then
- * one pipeline with one applyScope call per scope, carrying all of that scope's contributions to its
+ * Indicators in Redis. Per batch (or per applyRuns, for all its runs): one pipeline of admitScopes
+ * calls (one per scope kind present in each run), then one pipeline with one applyScope call per scope, carrying all of that scope's contributions to its
  * four dimensions' indicators. Each call is one atomic script on one hash slot. The client is the caller's: the
  * store never closes it.
  */
@@ -56,26 +56,34 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   function build(namespace: string): IndicatorStore {
     const keys = createIndicatorKeys(options.prefix, namespace)
 
-    async function admit(contributions: readonly Contribution[]): Promise<Map<ScopeKind, Set<string>>> {
-      const admitted = new Map<ScopeKind, Set<string>>()
-      const candidates = [...scopeCandidates(contributions)]
-      if (candidates.length === 0) return admitted
+    /** The admitted scope ids per kind for each run: one admitScopes call per run and kind, one round trip. */
+    async function admit(runs: readonly (readonly Contribution[])[]): Promise<Map<ScopeKind, Set<string>>[]> {
+      const perRun = runs.map((run) => [...scopeCandidates(run)])
+      const admitted = perRun.map(() => new Map<ScopeKind, Set<string>>())
+      if (perRun.every((candidates) => candidates.length === 0)) return admitted
+      // Admissions touch only the registries, never an indicator, so admitting every run before
+      // applying any gives what admitting each just before its own apply would.
       const pipeline = redis.pipeline()
-      for (const [kind, list] of candidates) {
-        const args: RedisValue[] = [
-          keys.scopes(kind),
-          cap,
-          config.coarseRetentionMs,
-          config.ttlMs,
-          OTHER_SCOPE_ID,
-        ]
-        for (const c of list) args.push(c.id, c.newestMs)
-        ;(pipeline as unknown as ScriptCaller)[commands.admitScopes]!(...args)
+      for (const candidates of perRun) {
+        for (const [kind, list] of candidates) {
+          const args: RedisValue[] = [
+            keys.scopes(kind),
+            cap,
+            config.coarseRetentionMs,
+            config.ttlMs,
+            OTHER_SCOPE_ID,
+          ]
+          for (const c of list) args.push(c.id, c.newestMs)
+          ;(pipeline as unknown as ScriptCaller)[commands.admitScopes]!(...args)
+        }
       }
       const results = pipelineResults(await pipeline.exec())
-      candidates.forEach(([kind, list], i) => {
-        const flags = results[i] as number[]
-        admitted.set(kind, new Set(list.filter((_, j) => flags[j] === 1).map((c) => c.id)))
+      let i = 0
+      perRun.forEach((candidates, r) => {
+        for (const [kind, list] of candidates) {
+          const flags = results[i++] as number[]
+          admitted[r]!.set(kind, new Set(list.filter((_, j) => flags[j] === 1).map((c) => c.id)))
+        }
       })
       return admitted
     }
@@ -100,16 +108,35 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       ...config.halfLives.map((h) => h.ms),
     ]
 
-    return {
-      namespace,
-
-      applyBatch: (contributions) =>
-        guarded(async () => {
-          const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
-          if (contributions.length === 0) return result
-          assertValidContributions(contributions)
-          const admitted = await admit(contributions)
-          const folded = foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)
+    // Every run's script calls go in one pipeline: Redis runs them in order, so each run is applied
+    // after the one before, exactly as separate applyBatch calls would, without a round trip each.
+    function applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]> {
+      return guarded(async () => {
+        const results: ApplyBatchResult[] = runs.map(() => ({
+          applied: 0,
+          duplicates: 0,
+          late: 0,
+          lateContributions: [],
+        }))
+        const pending = runs.map((run, r) => ({ run, r })).filter(({ run }) => run.length > 0)
+        if (pending.length === 0) return results
+        for (const { run } of pending) assertValidContributions(run)
+        const admitted = await admit(pending.map(({ run }) => run))
+        const head = header(clock.now())
+        const digests = new Map<string, string>() // one digest per headline, not per contribution
+        const digest = (id: string) => {
+          let d = digests.get(id)
+          if (d === undefined) {
+            d = compactId(id)
+            digests.set(id, d)
+          }
+          return d
+        }
+        const pipeline = redis.pipeline()
+        const calls: { r: number; sent: Contribution[][] }[] = []
+        pending.forEach(({ run, r }, p) => {
+          const kinds = admitted[p]!
+          const folded = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false)
           // One script call per scope, its contributions grouped by dimension in DIMENSION_ORDER.
           const byScope = new Map<string, { scope: Scope; groups: Contribution[][] }>()
           for (const c of folded) {
@@ -121,44 +148,44 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             }
             entry.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
           }
-          const head = header(clock.now())
-          const digests = new Map<string, string>() // one digest per headline, not per contribution
-          const digest = (id: string) => {
-            let d = digests.get(id)
-            if (d === undefined) {
-              d = compactId(id)
-              digests.set(id, d)
-            }
-            return d
-          }
-          const pipeline = redis.pipeline()
           for (const { scope, groups } of byScope.values()) {
             const args: RedisValue[] = []
-            for (const dimension of DIMENSION_ORDER) args.push(keys.state(dimension, scope), keys.ids(dimension, scope))
+            for (const dimension of DIMENSION_ORDER)
+              args.push(keys.state(dimension, scope), keys.ids(dimension, scope))
             for (const a of head) args.push(a)
             for (const group of groups) {
               args.push(group.length)
               for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
             }
             ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
+            calls.push({ r, sent: groups })
           }
-          const replies = pipelineResults(await pipeline.exec())
-          let i = 0
-          for (const { groups } of byScope.values()) {
-            const reply = replies[i++] as number[]
-            result.applied += reply[0]!
-            result.duplicates += reply[1]!
-            result.late += reply[2]!
-            if (reply.length > 3) {
-              const sent = groups.flat()
-              for (const position of reply.slice(3)) {
-                const { dimension, scope, headlineId, eventMs } = sent[position - 1]!
-                result.lateContributions.push({ dimension, scope, headlineId, eventMs })
-              }
+        })
+        const replies = pipelineResults(await pipeline.exec())
+        calls.forEach(({ r, sent }, i) => {
+          const reply = replies[i] as number[]
+          const result = results[r]!
+          result.applied += reply[0]!
+          result.duplicates += reply[1]!
+          result.late += reply[2]!
+          if (reply.length > 3) {
+            const flat = sent.flat()
+            for (const position of reply.slice(3)) {
+              const { dimension, scope, headlineId, eventMs } = flat[position - 1]!
+              result.lateContributions.push({ dimension, scope, headlineId, eventMs })
             }
           }
-          return result
-        }),
+        })
+        return results
+      })
+    }
+
+    return {
+      namespace,
+
+      applyBatch: (contributions) => applyRuns([contributions]).then((results) => results[0]!),
+
+      applyRuns,
 
       get: (dimension, scope, asOfMs) => guarded(() => readState(dimension, scope, asOfMs)),
 

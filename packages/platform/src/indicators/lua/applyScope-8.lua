@@ -67,6 +67,8 @@ local floor = math.floor
 -- Every group is checked before any is applied, so a malformed call writes nothing.
 local DIMENSIONS = 4
 local groups = {} -- { first = ARGV index of its first contribution, n = its count }
+-- The parsed numbers, by the ARGV index of their contribution's first argument: parsed once.
+local T, V, W, S = {}, {}, {}, {}
 local at = 10 + h
 for d = 1, DIMENSIONS do
   local count = tonumber(ARGV[at])
@@ -76,9 +78,11 @@ for d = 1, DIMENSIONS do
   groups[d] = { first = at + 1, n = count }
   for i = 1, count do
     local base = at + 1 + (i - 1) * 5
-    if not num(ARGV[base + 1]) then return redis.error_reply('TPIND_BAD_ARGS event time') end
+    local t = num(ARGV[base + 1])
+    if not t then return redis.error_reply('TPIND_BAD_ARGS event time') end
     local value, weight, sign = num(ARGV[base + 2]), num(ARGV[base + 3]), tonumber(ARGV[base + 4])
     if not (value and weight and sign) then return redis.error_reply('TPIND_BAD_ARGS contribution') end
+    T[base], V[base], W[base], S[base] = t, value, weight, sign
   end
   at = at + 1 + count * 5
 end
@@ -94,7 +98,7 @@ local function applyOne(stateKey, idsKey, first, n)
   for i = 1, n do
     local base = first + (i - 1) * 5
     ids[i] = ARGV[base]
-    local t = tonumber(ARGV[base + 1])
+    local t = T[base]
     times[i] = t
     if batchMax == nil or t > batchMax then batchMax = t end
   end
@@ -167,7 +171,7 @@ local function applyOne(stateKey, idsKey, first, n)
       lateIdx[#lateIdx + 1] = i
     else
       local base = first + (i - 1) * 5
-      local value, weight, sign = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
+      local value, weight, sign = V[base], W[base], S[base]
       seen[id] = true
       applied = applied + 1
       for j = 1, h do
