@@ -3,8 +3,8 @@ import { z } from 'zod'
 
 export const aggregatorConfigShape = {
   ...baseConfigShape,
-  // Larger units than the other workers: the store combines a batch per scope (all its indicator keys), so Redis work
-  // grows with the number of keys a batch touches, not with its headlines.
+  // Larger units than the other workers: the store combines a batch per scope (all its indicator
+  // keys), so Redis work grows with the number of keys a batch touches, not with its headlines.
   KAFKA_MAX_BATCH: z.coerce
     .number()
     .int()
