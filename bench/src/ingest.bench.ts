@@ -2,13 +2,7 @@
 // pass-through (consume and produce the same bytes, no work) measured in the same run on the same input.
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
-import {
-  BaseConfig,
-  createKafka,
-  createLogger,
-  createProducer,
-  loadConfig,
-} from '@tradepulse/platform'
+import { BaseConfig, createKafka, createLogger, createProducer, loadConfig } from '@tradepulse/platform'
 import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
