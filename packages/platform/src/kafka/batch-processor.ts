@@ -15,12 +15,19 @@ export type BatchProcessorDeps = {
   produce: (records: OutRecord[]) => Promise<void>
 }
 
+/** A handled batch whose output is not yet produced. */
+export type PreparedBatch = { outcomes: Outcome[]; out: OutRecord[]; startedNs: bigint }
+
 /**
- * Handles one batch the same way on every bus: run the handler, turn outcomes into output and dlq
- * records, produce them and wait for the acknowledgements, count. It resolves only when everything the
- * batch caused is durable; the caller then commits. It throws on a fault to retry (nothing produced).
+ * Handles batches the same way on every bus, in two stages: `prepare` runs the handler and turns
+ * outcomes into output and dlq records; `publish` produces them, waits for the acknowledgements and
+ * counts. A batch's offsets may be committed once its `publish` resolved. Each stage throws on a
+ * fault to retry; retrying a stage repeats only that stage.
  */
-export function createBatchProcessor(deps: BatchProcessorDeps): (records: InRecord[]) => Promise<void> {
+export function createBatchStages(deps: BatchProcessorDeps): {
+  prepare(records: InRecord[]): Promise<PreparedBatch>
+  publish(batch: PreparedBatch): Promise<void>
+} {
   const { handler, log, metrics } = deps
 
   async function handleWithIsolation(records: InRecord[]): Promise<Outcome[]> {
@@ -40,8 +47,8 @@ export function createBatchProcessor(deps: BatchProcessorDeps): (records: InReco
     }
   }
 
-  return async (records) => {
-    const started = process.hrtime.bigint()
+  async function prepare(records: InRecord[]): Promise<PreparedBatch> {
+    const startedNs = process.hrtime.bigint()
     const outcomes = await handleWithIsolation(records)
     if (outcomes.length !== records.length) {
       throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
@@ -60,6 +67,10 @@ export function createBatchProcessor(deps: BatchProcessorDeps): (records: InReco
         out.push(deadLetterRecord(deps.dlqTopic, deps.worker, records[i]!, o.reason, o.message, now))
       }
     })
+    return { outcomes, out, startedNs }
+  }
+
+  async function publish({ outcomes, out, startedNs }: PreparedBatch): Promise<void> {
     if (out.length > 0) await deps.produce(out)
     // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
     const counts = new Map<string, number>()
@@ -77,6 +88,14 @@ export function createBatchProcessor(deps: BatchProcessorDeps): (records: InReco
     const outCounts = new Map<string, number>()
     for (const r of out) outCounts.set(r.topic, (outCounts.get(r.topic) ?? 0) + 1)
     for (const [topic, n] of outCounts) metrics.messagesOut.inc({ topic }, n)
-    metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9)
+    metrics.handlerSeconds.observe(Number(process.hrtime.bigint() - startedNs) / 1e9)
   }
+
+  return { prepare, publish }
+}
+
+/** Both stages as one: resolves only when everything the batch caused is durable. */
+export function createBatchProcessor(deps: BatchProcessorDeps): (records: InRecord[]) => Promise<void> {
+  const stages = createBatchStages(deps)
+  return async (records) => stages.publish(await stages.prepare(records))
 }

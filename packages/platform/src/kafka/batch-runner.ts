@@ -4,7 +4,7 @@ import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
-import { createBatchProcessor } from './batch-processor.ts'
+import { createBatchStages } from './batch-processor.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
 export type BatchRunnerConfig = {
@@ -73,7 +73,7 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
 
-  const processChunk = createBatchProcessor({
+  const stages = createBatchStages({
     handler,
     worker: cfg.worker,
     dlqTopic: cfg.dlqTopic,
@@ -86,15 +86,21 @@ export function createBatchRunner(
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
     metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
+    const chunks: { records: InRecord[]; lastOffset: string }[] = []
     for (let i = 0; i < batch.messages.length; i += cfg.maxBatch) {
-      if (!p.isRunning() || p.isStale()) return
-      const chunk = batch.messages.slice(i, i + cfg.maxBatch)
-      const records = chunk.map((m) => toInRecord(batch.topic, batch.partition, m))
-      let faulted = false
-      const result = await retry(() => processChunk(records), {
+      const slice = batch.messages.slice(i, i + cfg.maxBatch)
+      chunks.push({
+        records: slice.map((m) => toInRecord(batch.topic, batch.partition, m)),
+        lastOffset: slice[slice.length - 1]!.offset,
+      })
+    }
+    let faulted = false
+    const stopped = () => !running || !p.isRunning() || p.isStale()
+    const withRetry = <T>(stage: () => Promise<T>) =>
+      retry(stage, {
         baseMs: cfg.retryBaseMs,
         maxMs: cfg.retryMaxMs,
-        shouldStop: () => !running || !p.isRunning() || p.isStale(),
+        shouldStop: stopped,
         // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered elsewhere.
         onWait: () => p.heartbeat().catch(() => {}),
         onRetry: (err: TradepulseError, attempt, delayMs) => {
@@ -107,12 +113,28 @@ export function createBatchRunner(
           )
         },
       })
-      if (!result.ok) return // stopping or rebalancing: nothing resolved, the records come again
-      if (faulted)
+    const prepare = (k: number) => {
+      const stage = withRetry(() => stages.prepare(chunks[k]!.records))
+      stage.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
+      return stage
+    }
+    let next = chunks.length > 0 && !stopped() ? prepare(0) : undefined
+    for (let k = 0; k < chunks.length && next; k++) {
+      const prepared = await next
+      if (!prepared.ok) return // stopping or rebalancing: nothing resolved, the records come again
+      // The next chunk's handler runs while this chunk's output is being acknowledged: its effects
+      // are idempotent and tied to its own records, so running them early is safe, and ingest's Redis
+      // round trip then overlaps Kafka's. Offsets still advance only after each chunk's publish.
+      next = k + 1 < chunks.length && !stopped() ? prepare(k + 1) : undefined
+      const published = await withRetry(() => stages.publish(prepared.value))
+      if (!published.ok) return
+      if (faulted) {
+        faulted = false
         log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
+      }
       state = { status: 'ok' }
       lastProgress = Date.now()
-      p.resolveOffset(chunk[chunk.length - 1]!.offset)
+      p.resolveOffset(chunks[k]!.lastOffset)
       await p.heartbeat()
       await p.commitOffsetsIfNecessary()
     }
