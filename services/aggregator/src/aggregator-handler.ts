@@ -12,7 +12,13 @@ import {
   indicatorKey,
   parseIndicatorKey,
 } from '@tradepulse/indicators'
-import type { BatchHandler, Logger, Outcome, OutRecord } from '@tradepulse/platform'
+import {
+  type BatchHandler,
+  type Logger,
+  type Outcome,
+  type OutRecord,
+  parseJsonRecord,
+} from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import { applyInRuns } from './apply-contributions.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
@@ -36,31 +42,8 @@ export type AggregatorDeps = {
   clock?: Clock
 }
 
-export type ParsedScored =
-  | { ok: true; headline: ScoredHeadline }
-  | { ok: false; reason: string; message: string }
-
 /** A headlines.scored record → a ScoredHeadline, or the dlq reason. */
-export function parseScoredRecord(value: Buffer | null): ParsedScored {
-  if (!value || value.length === 0)
-    return { ok: false, reason: 'empty_record', message: 'record has no value' }
-  let json: unknown
-  try {
-    json = JSON.parse(value.toString('utf8'))
-  } catch (err) {
-    return {
-      ok: false,
-      reason: 'invalid_json',
-      message: `record value is not JSON: ${(err as Error).message}`,
-    }
-  }
-  const parsed = ScoredHeadline.safeParse(json)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
-  }
-  return { ok: true, headline: parsed.data }
-}
+export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredHeadline, value)
 
 function activityOf(contributions: readonly Contribution[]): Map<string, KeyActivity> {
   const out = new Map<string, KeyActivity>()
@@ -167,7 +150,7 @@ export function createAggregator(deps: AggregatorDeps) {
         outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
         return
       }
-      for (const c of contributionsOf(parsed.headline)) contributions.push(c)
+      for (const c of contributionsOf(parsed.value)) contributions.push(c)
       outcomes[i] = { kind: 'ok' }
       lastOk = i
     })

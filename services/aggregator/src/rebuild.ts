@@ -179,14 +179,14 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       for (const m of candidates) {
         const parsed = parseScoredRecord(m.value)
         if (parsed.ok) {
-          const eventMs = Date.parse(parsed.headline.publishedAt)
+          const eventMs = Date.parse(parsed.value.publishedAt)
           if (eventMs > bound) {
             heldAtMs = eventMs
             break
           }
           headlines++
           if (eventMs > lastMs) lastMs = eventMs
-          for (const c of contributionsOf(parsed.headline)) contributions.push(c)
+          for (const c of contributionsOf(parsed.value)) contributions.push(c)
         }
         taken++
       }
