@@ -126,7 +126,7 @@ export interface Lexicon {
   causeIds: Set<number>
 }
 
-function newEntry(key: string): Entry {
+export function newEntry(key: string): Entry {
   return {
     key,
     target: null,

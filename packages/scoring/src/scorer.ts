@@ -7,6 +7,7 @@ import {
   type Entry,
   insertPhrase,
   LEXICON,
+  newEntry,
   type PredRole,
   phraseKeys,
   type TargetRole,
@@ -56,28 +57,8 @@ const NUM_UP: PredRole = {
 const NUM_DOWN: PredRole = { ...NUM_UP, id: 'rate-down', sign: -1, rightSign: -1, kind: 'cut' }
 
 function numberEntry(pred: PredRole, key: string): Entry {
-  return {
-    key,
-    target: null,
-    pred,
-    light: false,
-    negator: false,
-    hedge: 1,
-    intens: 1,
-    tone: 0,
-    hasTone: false,
-    clauseBreak: false,
-    contrast: false,
-    uncertainty: 0,
-    topicTariff: 0,
-    topicSupply: 0,
-    region: null,
-    directionScale: 1,
-    supplyScale: 1,
-    commodities: null,
-    sector: null,
-    company: null,
-  }
+  // Same fields in the same order as every lexicon entry (one object shape for the hot path).
+  return { ...newEntry(key), pred }
 }
 const NUM_UP_ENTRY = numberEntry(NUM_UP, 'figure up (to x from y)')
 /** "+4%", "-17.5%": a signed change carries market tone of its own. */
