@@ -127,7 +127,10 @@ export function createBatchRunner(
       // round trip then overlaps Kafka's. Offsets still advance only after each chunk's publish.
       next = k + 1 < chunks.length && !stopped() ? prepare(k + 1) : undefined
       const published = await withRetry(() => stages.publish(prepared.value))
-      if (!published.ok) return
+      if (!published.ok) {
+        await next?.catch(() => {}) // the handler started early stops at once; let it settle before leaving
+        return
+      }
       if (faulted) {
         faulted = false
         log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
@@ -135,8 +138,14 @@ export function createBatchRunner(
       state = { status: 'ok' }
       lastProgress = Date.now()
       p.resolveOffset(chunks[k]!.lastOffset)
-      await p.heartbeat()
-      await p.commitOffsetsIfNecessary()
+      try {
+        await p.heartbeat()
+        await p.commitOffsetsIfNecessary()
+      } catch (err) {
+        // A rebalance: kafkajs rejoins; the early handler's records come again to whoever owns them.
+        await next?.catch(() => {})
+        throw err
+      }
     }
     const lag = Number(batch.highWatermark) - Number(batch.lastOffset()) - 1
     metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
