@@ -1,8 +1,17 @@
+import type { Transport } from './bus/transport.ts'
 import type { Health } from './health.ts'
+import type { Logger } from './logger.ts'
 
 /** Every worker is one of these, built by `buildApp(config, deps)`; start and stop are idempotent. */
 export type App = {
   start(): Promise<void>
   stop(): Promise<void>
   health(): Promise<Health>
+}
+
+/** What every worker's `buildApp` takes besides its config; services add their own stores. */
+export type WorkerDeps = {
+  log: Logger
+  /** The bus; Kafka from config when absent. */
+  transport?: Transport
 }

@@ -8,9 +8,8 @@ import {
   createRedis,
   createRedisIndicatorStore,
   type KafkaWorker,
-  type Logger,
   redisHealth,
-  type Transport,
+  type WorkerDeps,
 } from '@tradepulse/platform'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
@@ -18,10 +17,7 @@ import { AGGREGATOR_HTTP_PORT, type AggregatorConfig, indicatorOverrides } from 
 
 const FINAL_FLUSH_MS = 2_000
 
-export type AggregatorAppDeps = {
-  log: Logger
-  /** The bus; Kafka from config when absent. */
-  transport?: Transport
+export type AggregatorAppDeps = WorkerDeps & {
   /** The indicator store; Redis from config when absent. */
   store?: IndicatorStore
 }

@@ -8,10 +8,9 @@ import {
   createProducer,
   createRedis,
   type KafkaWorker,
-  type Logger,
   type OutRecord,
   redisHealth,
-  type Transport,
+  type WorkerDeps,
 } from '@tradepulse/platform'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
@@ -28,10 +27,7 @@ export type AlerterApp = KafkaWorker & {
   rules: RulesSource
 }
 
-export type AlerterDeps = {
-  log: Logger
-  /** The bus; Kafka from config when absent. */
-  transport?: Transport
+export type AlerterDeps = WorkerDeps & {
   /** Cooldowns, dedup marks and hysteresis; Redis from config when absent. */
   store?: AlertStore
   /** Where desks' webhook secret variables are read (default process.env). */

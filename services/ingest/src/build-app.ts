@@ -6,17 +6,13 @@ import {
   createRedisDedupStore,
   type DedupStore,
   type KafkaWorker,
-  type Logger,
   redisHealth,
-  type Transport,
+  type WorkerDeps,
 } from '@tradepulse/platform'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 
-export type IngestDeps = {
-  log: Logger
-  /** The bus; Kafka from config when absent. */
-  transport?: Transport
+export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent. */
   dedup?: DedupStore
 }

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import {
-  createKafkaWorker,
-  type KafkaWorker,
-  type Logger,
-  TradepulseError,
-  type Transport,
-} from '@tradepulse/platform'
+import { createKafkaWorker, type KafkaWorker, TradepulseError, type WorkerDeps } from '@tradepulse/platform'
 import { createScorer, parseWatchlist, type Scorer } from '@tradepulse/scoring'
 import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
 import { createScorerHandler } from './scorer-handler.ts'
@@ -23,10 +17,7 @@ export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FI
 }
 
 /** The scorer worker on Kafka. */
-export function buildScorerApp(
-  config: ScorerConfig,
-  deps: { log: Logger; transport?: Transport },
-): KafkaWorker {
+export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWorker {
   const log = deps.log.child({ component: 'scorer' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   return createKafkaWorker({
