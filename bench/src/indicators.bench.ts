@@ -17,6 +17,7 @@ import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
 import { loadHeadlineTexts } from './headline-source.ts'
+import { startProfiler } from './profile.ts'
 import { writeResult } from './results.ts'
 import { round } from './stats.ts'
 
@@ -26,7 +27,6 @@ const SPAN_DAYS = Number(process.env.BENCH_INDICATORS_SPAN_DAYS ?? 3)
 // drift apart in event time on a preloaded backlog (event-time-merger.ts); on one partition every
 // headline is applied, so the figure is not flattered by skipped late work. The late count is reported.
 const PARTITIONS = Number(process.env.BENCH_INDICATORS_PARTITIONS ?? 1)
-const MAX_BATCH = process.env.KAFKA_MAX_BATCH ?? '2000'
 // The memory figure is measured, not scaled: this many scored headlines (over MEMORY_SPAN_DAYS, the buzz
 // baseline) applied straight to a fresh namespace through the store; 0 skips the phase.
 const MEMORY_N = Number(process.env.BENCH_INDICATORS_MEMORY_HEADLINES ?? 1_000_000)
@@ -169,7 +169,6 @@ try {
     REDIS_KEY_PREFIX: run,
     TRADEPULSE_TOPIC_PREFIX: `${run}.`,
     KAFKA_GROUP_ID: groupId,
-    KAFKA_MAX_BATCH: MAX_BATCH,
     HTTP_PORT: '0',
     TOPICS_AUTO_CREATE: 'false',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
@@ -180,6 +179,8 @@ try {
   const usecBefore = commandUsec(statsBefore)
   const cpuBefore = redisCpuS(await redis.info('cpu'))
   const usedBefore = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+  const profiler = await startProfiler()
+  const cpuStart = process.cpuUsage()
   t = Date.now()
   await app.start()
   for (;;) {
@@ -190,6 +191,8 @@ try {
     await new Promise((r) => setTimeout(r, 50))
   }
   const elapsedS = (Date.now() - t) / 1_000
+  const cpu = process.cpuUsage(cpuStart)
+  await profiler?.stop()
   const statsAfter = await redis.info('commandstats')
   const after = commandCalls(statsAfter)
   const usecAfter = commandUsec(statsAfter)
@@ -228,7 +231,9 @@ try {
     headlines_source: source,
     span_days: SPAN_DAYS,
     partitions: PARTITIONS,
-    max_batch: Number(MAX_BATCH),
+    max_batch: config.KAFKA_MAX_BATCH,
+    part_size: config.AGGREGATOR_PART_SIZE,
+    max_bytes_per_partition: config.KAFKA_MAX_BYTES_PER_PARTITION,
     elapsed_s: round(elapsedS, 2),
     headlines_per_s: round(N / elapsedS),
     contributions_applied: sumOf('tradepulse_indicator_applied_total'),
@@ -239,6 +244,10 @@ try {
     p50_ms: round(histogramQuantile(buckets, 0.5) * 1_000, 2),
     redis_cmds_per_headline: round(calls / N, 2),
     redis_cpu_s: round(redisCpuSpentS, 2),
+    // The bench process hosts the aggregator app; its own share (a poll every 50 ms) is negligible.
+    aggregator_cpu_s: round((cpu.user + cpu.system) / 1e6, 2),
+    aggregator_cpu_us_per_headline: round((cpu.user + cpu.system) / N, 1),
+    redis_cpu_us_per_headline: round((redisCpuSpentS * 1e6) / N, 1),
     redis_script_s: round(scriptUsec / 1e6, 2),
     redis_cmds_by_command_per_headline: byCommand,
     redis_keys: memory.keys,

@@ -40,13 +40,18 @@ export type AggregatorDeps = {
   graceMs: number
   /** Wall clock of the throttle. */
   clock?: Clock
+  /**
+   * Records parsed and submitted to the store as one part: a large batch (a backlog fetch) goes in
+   * parts, the next parsed while the one before is being applied in Redis. Default 2,000.
+   */
+  partSize?: number
 }
 
 /** A headlines.scored record → a ScoredHeadline, or the dlq reason. */
 export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredHeadline, value)
 
-function activityOf(contributions: readonly Contribution[]): Map<string, KeyActivity> {
-  const out = new Map<string, KeyActivity>()
+/** Adds contributions to the per-key activity the publish throttle weighs. */
+function addActivity(out: Map<string, KeyActivity>, contributions: readonly Contribution[]): void {
   for (const c of contributions) {
     const k = indicatorKey(c.dimension, c.scope)
     const a = out.get(k)
@@ -56,8 +61,10 @@ function activityOf(contributions: readonly Contribution[]): Map<string, KeyActi
       a.sumWX += c.weight * c.value
     } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value })
   }
-  return out
 }
+
+/** Lets pending I/O callbacks (a submitted round reaching Redis) run before more parsing. */
+const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
  * headlines.scored → indicators in Redis, and throttled IndicatorUpdates on the compacted indicators
@@ -65,7 +72,9 @@ function activityOf(contributions: readonly Contribution[]): Map<string, KeyActi
  *
  * Per batch: parse (bad records → dlq), map to contributions, apply them through the event-time merger
  * (so concurrent partitions reach the store in event-time order), and only then return: the runner
- * commits after the handler, so everything committed is in Redis. A Redis fault throws a retriable
+ * commits after the handler, so everything committed is in Redis. A large batch goes in parts of
+ * `partSize` records: each part is submitted as soon as it is parsed, so Redis applies one part while
+ * the next is parsed. A Redis fault throws a retriable
  * error; the runner retries the same batch, committing nothing, and the store's idempotence makes the
  * retry apply each headline once.
  *
@@ -138,25 +147,44 @@ export function createAggregator(deps: AggregatorDeps) {
     }
   }
 
+  const partSize = deps.partSize ?? 2_000
+
   const handler: BatchHandler = async (records) => {
     const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
-    merger.begin(source)
     const outcomes: Outcome[] = new Array(records.length)
-    const contributions: Contribution[] = []
+    const activity = new Map<string, KeyActivity>()
+    const submitted: Promise<void>[] = []
+    let failed: { err: unknown } | undefined
     let lastOk = -1
-    records.forEach((r, i) => {
-      const parsed = parseScoredRecord(r.value)
-      if (!parsed.ok) {
-        outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
-        return
+    for (let from = 0; from < records.length; from += partSize) {
+      if (from > 0) await yieldToIo()
+      // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
+      if (failed) break
+      merger.begin(source)
+      const contributions: Contribution[] = []
+      const to = Math.min(records.length, from + partSize)
+      for (let i = from; i < to; i++) {
+        const parsed = parseScoredRecord(records[i]!.value)
+        if (!parsed.ok) {
+          outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+          continue
+        }
+        for (const c of contributionsOf(parsed.value)) contributions.push(c)
+        outcomes[i] = { kind: 'ok' }
+        lastOk = i
       }
-      for (const c of contributionsOf(parsed.value)) contributions.push(c)
-      outcomes[i] = { kind: 'ok' }
-      lastOk = i
-    })
-    await merger.submit(contributions, source)
-    if (contributions.length === 0) return outcomes
-    const picked = throttle.offer(activityOf(contributions), clock.now())
+      addActivity(activity, contributions)
+      submitted.push(
+        merger.submit(contributions, source).catch((err: unknown) => {
+          failed ??= { err }
+        }),
+      )
+    }
+    // Every part settles before the handler returns: none may still be applied during a retry.
+    await Promise.all(submitted)
+    if (failed) throw failed.err
+    if (activity.size === 0) return outcomes
+    const picked = throttle.offer(activity, clock.now())
     const updates = await publishPicked(picked)
     if (updates.length > 0) outcomes[lastOk] = { kind: 'ok', out: updates }
     return outcomes

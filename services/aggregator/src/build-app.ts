@@ -49,6 +49,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     log,
     metrics: createAggregatorMetrics(metrics.registry),
     graceMs: config.AGGREGATOR_GRACE_MS,
+    partSize: config.AGGREGATOR_PART_SIZE,
     publish: {
       intervalMs: config.AGGREGATOR_PUBLISH_INTERVAL_MS,
       largeChange: config.AGGREGATOR_PUBLISH_LARGE_CHANGE,

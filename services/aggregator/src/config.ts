@@ -4,20 +4,24 @@ import { z } from 'zod'
 export const aggregatorConfigShape = {
   ...baseConfigShape,
   // Larger units than the other workers: the store combines a batch per scope (all its indicator
-  // keys), so Redis work grows with the number of keys a batch touches, not with its headlines.
+  // keys), so Redis work grows with the number of keys a batch touches, not with its headlines; the
+  // handler applies a large batch in parts (AGGREGATOR_PART_SIZE), parsing one while Redis applies the
+  // one before.
   KAFKA_MAX_BATCH: z.coerce
     .number()
     .int()
     .min(1)
-    .default(2_000)
+    .default(20_000)
     .describe('most records handled and produced as one unit'),
-  // 1 MB: kafkajs caps a whole fetch at 10 MB, so every partition of a 6-partition topic gets its full
-  // share and the batches of one fetch cover similar stretches of event time (see event-time-merger.ts).
+  // 8 MB: a backlog fetch then brings thousands of headlines per partition, enough to keep parsing and
+  // Redis busy side by side. The fetch as a whole may take every partition's share (the runner raises
+  // kafkajs's 10 MB total to match), so the batches of one fetch cover similar stretches of event time
+  // (see event-time-merger.ts).
   KAFKA_MAX_BYTES_PER_PARTITION: z.coerce
     .number()
     .int()
     .min(1)
-    .default(1_048_576)
+    .default(8_388_608)
     .describe('fetch size per partition (a scored headline is 1-2 KB)'),
   // All of a worker's partitions at once: the event-time merger holds a partition that runs ahead until
   // the others catch up, and a partition without a slot could only release it by going idle.
@@ -34,6 +38,14 @@ export const aggregatorConfigShape = {
     .default(600_000)
     .describe(
       "a headline older than its indicator's newest event minus this is late: counted and logged, not applied",
+    ),
+  AGGREGATOR_PART_SIZE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(2_000)
+    .describe(
+      'records of a batch parsed and applied as one part; the next part is parsed while Redis applies it',
     ),
   AGGREGATOR_PUBLISH_INTERVAL_MS: z.coerce
     .number()

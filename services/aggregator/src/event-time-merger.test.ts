@@ -54,4 +54,29 @@ describe('createEventTimeMerger', () => {
     await expect(good).resolves.toBeUndefined()
     await expect(merger.submit([c('bad', 5)], 'a')).resolves.toBeUndefined()
   })
+
+  it("rejects a failed source's later submissions too, so they are not applied before its retry", async () => {
+    const applied: string[] = []
+    let fail = true
+    const merger = createEventTimeMerger(
+      async (round) => {
+        if (fail && round.some((x) => x.headlineId === 'first')) {
+          fail = false
+          throw new Error('redis down')
+        }
+        for (const x of round) applied.push(x.headlineId)
+      },
+      { graceMs: 10 * MIN },
+    )
+    const first = merger.submit([c('first', 0)], 'a')
+    const second = merger.submit([c('second', 60 * MIN)], 'a')
+    const other = merger.submit([c('other', 1 * MIN)], 'b')
+    await expect(first).rejects.toThrow('redis down')
+    await expect(second).rejects.toThrow('redis down')
+    await expect(other).rejects.toThrow('redis down') // it shared the failed round
+    expect(applied).toEqual([])
+    await merger.submit([c('first', 0)], 'a')
+    await merger.submit([c('second', 60 * MIN)], 'a')
+    expect(applied).toEqual(['first', 'second'])
+  })
 })

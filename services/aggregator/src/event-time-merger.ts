@@ -45,8 +45,10 @@ type Pending = {
  * partition back across fetches; the rebuild, with its own consumer, pauses partitions that run ahead
  * (rebuild.ts). After a long outage with many partitions, rebuild rather than let the worker catch up.
  *
- * Rounds run one at a time. A failing round rejects only the submissions that had contributions in it
- * (the runner retries them whole; the store's idempotence absorbs what was applied already).
+ * Rounds run one at a time. A failing round rejects the submissions that had contributions in it and
+ * every later submission of their sources (the runner retries them whole, in order; the store's
+ * idempotence absorbs what was applied already). A source may have several submissions pending: the
+ * handler submits a large batch in parts, parsing one while the one before is being applied.
  */
 export function createEventTimeMerger(
   apply: (round: Contribution[]) => Promise<void>,
@@ -92,7 +94,10 @@ export function createEventTimeMerger(
         try {
           await apply(round)
         } catch (err) {
-          for (const p of members) {
+          // A source's later submissions go too: applied before the failed ones come again, they would
+          // make those late.
+          const failed = new Set(members.map((p) => p.source))
+          for (const p of pending.filter((q) => failed.has(q.source))) {
             finish(p)
             p.reject(err)
           }

@@ -6,9 +6,13 @@ import { normalizeError, TradepulseError } from '../errors.ts'
 
 const LUA_DIR = join(import.meta.dirname, 'lua')
 // Bump with any change to a script's contract: ioredis caches the SHA under the command name.
-const SCRIPT_VERSION = 'V2'
+const SCRIPT_VERSION = 'V3'
 
-const SCRIPT_FILES = { applyScope: 'applyScope-8.lua', admitScopes: 'admitScopes-1.lua' } as const
+const SCRIPT_FILES = {
+  applyScope: 'applyScope-8.lua',
+  applyScopeSums: 'applyScopeSums-8.lua',
+  admitScopes: 'admitScopes-1.lua',
+} as const
 export type IndicatorScript = keyof typeof SCRIPT_FILES
 
 /** Command names of the indicator scripts on one client. */

@@ -18,6 +18,7 @@ import {
   closeEnough,
   HOUR_MS,
   inBatches,
+  MIN_MS,
   randomSeries,
   scoredHeadline,
   seededRandom,
@@ -150,6 +151,69 @@ describe('redis indicator store', () => {
     const err = await reply.catch((e: unknown) => e)
     expect(String(err)).toMatch(/TPIND_BAD_ARGS/)
     expect(scriptError(err)).toMatchObject({ code: 'INTERNAL', retriable: false })
+  })
+})
+
+describe('applyScopeSums-8.lua (the fast path)', () => {
+  const connect = useRedis()
+  const config = resolveIndicatorConfig()
+  const header = [
+    1_000,
+    config.graceMs,
+    config.dedupRetentionMs,
+    config.ttlMs,
+    config.fineBucketMs,
+    config.fineRetentionMs,
+    config.coarseBucketMs,
+    config.coarseRetentionMs,
+    config.halfLives.length,
+    ...config.halfLives.map((h) => h.ms),
+  ]
+  const market = (ids: string[], t: number) =>
+    JSON.stringify([
+      ids.flatMap((id) => [t, id]),
+      0,
+      0,
+      {
+        n: ids.length,
+        lo: t,
+        hi: t,
+        w: [1, 1, 1],
+        x: [0.5, 0.5, 0.5],
+        f: [1, ids.length, 0, 0],
+        c: [1, ids.length],
+      },
+      0,
+    ])
+
+  it('writes nothing and answers -1 when an id is known or a contribution is late; the store then goes the slow way', async () => {
+    const { redis, prefix } = connect()
+    const keys = createIndicatorKeys(prefix, 'v1')
+    const global = { kind: 'global' as const, id: 'all' }
+    const keyArgs = (['tariff', 'supplyChain', 'market', 'uncertainty'] as const).flatMap((d) => [
+      keys.state(d, global),
+      keys.ids(d, global),
+    ])
+    const call = (payload: string) =>
+      (redis as unknown as ScriptCaller)[defineIndicatorScripts(redis).applyScopeSums]!(
+        ...keyArgs,
+        ...header,
+        payload,
+      ) as Promise<number[]>
+    expect(await call(market(['x', 'y'], T0))).toEqual([2, 0, 0])
+    const before = await redis.hgetall(keys.state('market', global))
+    expect(await call(market(['z', 'y'], T0 + 1))).toEqual([-1]) // y is known
+    expect(await call(market(['late'], T0 - config.graceMs - 1))).toEqual([-1])
+    expect(await redis.hgetall(keys.state('market', global))).toEqual(before)
+    expect(await redis.zcard(keys.ids('market', global))).toBe(2)
+    await expect(call('[[1,"a"],{"n":1}]')).rejects.toThrow(/TPIND_BAD_ARGS/)
+
+    // Through the store: a redelivered batch falls back and is reported as duplicates, nothing applied.
+    const store = createRedisIndicatorStore(redis, { prefix, namespace: 'v2' })
+    const batch = [scoredHeadline('a', T0), scoredHeadline('b', T0 + MIN_MS)].flatMap(contributionsOf)
+    expect(await store.applyBatch(batch)).toMatchObject({ applied: batch.length, duplicates: 0 })
+    expect(await store.applyBatch(batch)).toMatchObject({ applied: 0, duplicates: batch.length })
+    expect((await store.get('market', global, T0 + MIN_MS))?.count).toBe(2)
   })
 })
 

@@ -6,6 +6,7 @@ import {
   createIndicatorKeys,
   foldRareScopes,
   type IndicatorStore,
+  type LateContribution,
   OTHER_SCOPE_ID,
   readIndicator,
   resolveIndicatorConfig,
@@ -25,18 +26,28 @@ import {
 } from './indicator-scripts.ts'
 import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
 import { rankIndicators } from './rank-indicators.ts'
+import { scopeSumsPayload } from './scope-sums.ts'
 
 /** The order of a scope's dimensions in an applyScope call (its KEYS and contribution groups). */
 const DIMENSION_ORDER: readonly Dimension[] = ['tariff', 'supplyChain', 'market', 'uncertainty']
 const DIMENSION_INDEX = Object.fromEntries(DIMENSION_ORDER.map((d, i) => [d, i])) as Record<Dimension, number>
 
+const byLateOrder = (a: LateContribution, b: LateContribution) =>
+  a.eventMs - b.eventMs ||
+  (a.headlineId < b.headlineId ? -1 : a.headlineId > b.headlineId ? 1 : 0) ||
+  DIMENSION_INDEX[a.dimension] - DIMENSION_INDEX[b.dimension] ||
+  (scopeTag(a.scope) < scopeTag(b.scope) ? -1 : scopeTag(a.scope) > scopeTag(b.scope) ? 1 : 0)
+
 export type RedisIndicatorStoreOptions = IndicatorStoreOptions & { prefix: string }
 
 /**
  * Indicators in Redis. Per batch (or per applyRuns, for all its runs): one pipeline of admitScopes
- * calls (one per scope kind present in each run), then one pipeline with one applyScope call per scope, carrying all of that scope's contributions to its
- * four dimensions' indicators. Each call is one atomic script on one hash slot. The client is the caller's: the
- * store never closes it.
+ * calls (one per scope kind present in each run), then one pipeline with one applyScopeSums call per
+ * scope: all of the scope's contributions to its four dimensions, over every run, summed here and
+ * applied in one atomic script on one hash slot. A scope holding a duplicate or a late contribution
+ * (found here or by the script, which then writes nothing) goes through applyScope instead, run by run
+ * and contribution by contribution, in a third pipeline. The client is the caller's: the store never
+ * closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
   const config = resolveIndicatorConfig(options.config)
@@ -132,26 +143,70 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           }
           return d
         }
-        const pipeline = redis.pipeline()
-        const calls: { r: number; sent: Contribution[][] }[] = []
+        // Each scope's contributions, per run, grouped by dimension in DIMENSION_ORDER.
+        const byScope = new Map<string, { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }>()
         pending.forEach(({ run, r }, p) => {
           const kinds = admitted[p]!
           const folded = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false)
-          // One script call per scope, its contributions grouped by dimension in DIMENSION_ORDER.
-          const byScope = new Map<string, { scope: Scope; groups: Contribution[][] }>()
           for (const c of folded) {
             const tag = scopeTag(c.scope)
             let entry = byScope.get(tag)
             if (!entry) {
-              entry = { scope: c.scope, groups: DIMENSION_ORDER.map(() => []) }
+              entry = { scope: c.scope, runs: [] }
               byScope.set(tag, entry)
             }
-            entry.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
+            let last = entry.runs[entry.runs.length - 1]
+            if (last?.r !== r) {
+              last = { r, groups: DIMENSION_ORDER.map(() => []) }
+              entry.runs.push(last)
+            }
+            last.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
           }
-          for (const { scope, groups } of byScope.values()) {
-            const args: RedisValue[] = []
-            for (const dimension of DIMENSION_ORDER)
-              args.push(keys.state(dimension, scope), keys.ids(dimension, scope))
+        })
+        const keyArgs = (scope: Scope) => {
+          const args: RedisValue[] = []
+          for (const dimension of DIMENSION_ORDER)
+            args.push(keys.state(dimension, scope), keys.ids(dimension, scope))
+          return args
+        }
+        const count = (groups: Contribution[][]) => groups.reduce((n, g) => n + g.length, 0)
+
+        // Fast path: one call per scope with its runs summed (lua/applyScopeSums-8.lua). A scope it
+        // cannot take exactly (a duplicate, a late contribution) goes run by run through applyScope.
+        const slow: { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }[] = []
+        const fast: typeof slow = []
+        let pipeline = redis.pipeline()
+        for (const entry of byScope.values()) {
+          const sums = scopeSumsPayload(
+            entry.runs.map((run) => run.groups),
+            digest,
+            config,
+          )
+          if (!sums) {
+            slow.push(entry)
+            continue
+          }
+          ;(pipeline as unknown as ScriptCaller)[commands.applyScopeSums]!(
+            ...keyArgs(entry.scope),
+            ...head,
+            sums,
+          )
+          fast.push(entry)
+        }
+        if (fast.length > 0) {
+          const replies = pipelineResults(await pipeline.exec())
+          fast.forEach((entry, i) => {
+            if ((replies[i] as number[])[0] === -1) slow.push(entry)
+            else for (const { r, groups } of entry.runs) results[r]!.applied += count(groups)
+          })
+        }
+        if (slow.length === 0) return results
+
+        pipeline = redis.pipeline()
+        const calls: { r: number; sent: Contribution[][] }[] = []
+        for (const { scope, runs: scopeRuns } of slow) {
+          for (const { r, groups } of scopeRuns) {
+            const args = keyArgs(scope)
             for (const a of head) args.push(a)
             for (const group of groups) {
               args.push(group.length)
@@ -160,7 +215,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
             calls.push({ r, sent: groups })
           }
-        })
+        }
         const replies = pipelineResults(await pipeline.exec())
         calls.forEach(({ r, sent }, i) => {
           const reply = replies[i] as number[]
@@ -176,6 +231,9 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             }
           }
         })
+        // Calls go scope by scope, so a run's late contributions arrive grouped by scope: report them
+        // in one order however the runs were sent.
+        for (const result of results) if (result.late > 1) result.lateContributions.sort(byLateOrder)
         return results
       })
     }

@@ -34,6 +34,8 @@ export type BatchRunner = {
   joined(): Promise<void>
 }
 
+const KAFKAJS_MAX_BYTES = 10_485_760
+
 function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
   return {
     topic,
@@ -161,6 +163,8 @@ export function createBatchRunner(
         heartbeatInterval: cfg.heartbeatIntervalMs,
         maxWaitTimeInMs: cfg.fetchMaxWaitMs,
         maxBytesPerPartition: cfg.maxBytesPerPartition,
+        // kafkajs caps a whole fetch at 10 MB: never below every concurrent partition's full share.
+        maxBytes: Math.max(KAFKAJS_MAX_BYTES, cfg.maxBytesPerPartition * cfg.partitionsConcurrency),
         allowAutoTopicCreation: false,
         // Kafka itself unreachable for long: kafkajs restarts the consumer with backoff instead of crashing.
         retry: {
