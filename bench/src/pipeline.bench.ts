@@ -1,7 +1,7 @@
 // `pnpm bench pipeline`: end-to-end latency of headlines.raw → alerts.v1 through ingest, scorer, aggregator
 // and alerter as separate processes on real Kafka and Redis, at a steady rate, next to a chain of plain
 // kafkajs pass-through processes fed the same records in the same run (the floor: hops with no work).
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
@@ -22,6 +22,7 @@ const TUNING = {
   KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '20',
   KAFKA_MAX_BATCH: process.env.KAFKA_MAX_BATCH ?? '2000',
   KAFKA_PARTITIONS_CONCURRENCY: process.env.KAFKA_PARTITIONS_CONCURRENCY ?? '3',
+  KAFKA_COMMIT_INTERVAL_MS: process.env.KAFKA_COMMIT_INTERVAL_MS ?? '0',
   // V8 flags for the worker processes (for example a larger young generation), when given.
   ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
 }
@@ -50,6 +51,23 @@ process.stdout.write(
 )
 
 const workers: WorkerProcess[] = []
+
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined where there is none. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined
+  }
+}
+
+/** SIGTERM (a graceful stop), then SIGKILL after 10 s. */
+async function stopAll(list: WorkerProcess[]): Promise<void> {
+  for (const w of list) if (w.child.exitCode === null) w.child.kill('SIGTERM')
+  await Promise.race([Promise.all(list.map((w) => w.exited)), new Promise((r) => setTimeout(r, 10_000))])
+  for (const w of list) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+}
 const consumers: { disconnect(): Promise<void> }[] = []
 const producer = await testProducer(infra.kafkaBrokers)
 try {
@@ -72,17 +90,29 @@ try {
   const names = hasAggregator
     ? (['ingest', 'scorer', 'aggregator', 'alerter'] as const)
     : (['ingest', 'scorer', 'alerter'] as const)
-  for (const name of names) {
-    workers.push(
+  /** Starts processes and waits until each has joined its consumer group. */
+  async function launch(started: WorkerProcess[]): Promise<WorkerProcess[]> {
+    workers.push(...started)
+    const deadline = Date.now() + 60_000
+    while (!started.every((w) => w.output().includes('joined consumer group'))) {
+      const dead = started.find((w) => w.child.exitCode !== null)
+      if (dead) throw new Error(`a worker exited at start:\n${dead.output()}`)
+      if (Date.now() > deadline) throw new Error('workers did not join their groups within 60 s')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    return started
+  }
+  const pipelineWorkers = await launch(
+    names.map((name) =>
       spawnWorker(MAINS[name], {
         ...common,
         KAFKA_GROUP_ID: `${prefix}${name}`,
         ...(name === 'alerter' ? { ALERTER_RULES_FILE: BENCH_RULES, ALERTER_WEBHOOKS_ENABLED: 'false' } : {}),
       }),
-    )
-  }
-  for (let i = 0; i < PASS_HOPS; i++) {
-    workers.push(
+    ),
+  )
+  const passWorkers = () =>
+    Array.from({ length: PASS_HOPS }, (_, i) =>
       spawnWorker(PASS_MAIN, {
         ...common,
         KAFKA_GROUP_ID: `${run}.pass${i}`,
@@ -90,14 +120,6 @@ try {
         PASS_OUT: passTopics[i + 1]!,
       }),
     )
-  }
-  const deadline = Date.now() + 60_000
-  while (!workers.every((w) => w.output().includes('joined consumer group'))) {
-    const dead = workers.find((w) => w.child.exitCode !== null)
-    if (dead) throw new Error(`a worker exited at start:\n${dead.output()}`)
-    if (Date.now() > deadline) throw new Error('workers did not join their groups within 60 s')
-    await new Promise((r) => setTimeout(r, 100))
-  }
 
   // Send time of every headline by id; arrivals at the end of each chain are matched against it.
   const sentAt = new Map<string, number>()
@@ -217,9 +239,21 @@ try {
   await new Promise((r) => setTimeout(r, 2_000))
   const loadBefore = loadavg()[0]!
   measuring = 'pipeline'
+  const cpuBefore = pipelineWorkers.map((w) => cpuSeconds(w.child.pid))
   let t0 = Date.now()
   const n = await paced(SECONDS, RATE * WARMUP_SECONDS, [topics.raw.name])
   const elapsedS = (Date.now() - t0) / 1_000
+  // CPU each worker spent over the measured phase, as a share of one core.
+  const workerCpu = Object.fromEntries(
+    names.map((name, i) => {
+      const after = cpuSeconds(pipelineWorkers[i]!.child.pid)
+      const before = cpuBefore[i]
+      return [
+        name,
+        after === undefined || before === undefined ? null : round((after - before) / elapsedS, 3),
+      ]
+    }),
+  )
   // Drain: alerts have stopped coming for 3 s (30 s at most).
   let last = -1
   let quietSince = Date.now()
@@ -233,8 +267,11 @@ try {
   }
   const loadAfterPipeline = loadavg()[0]!
 
-  // Phase 2, the floor: the same headlines at the same rate through the no-work chain.
+  // Phase 2, the floor: the same headlines at the same rate through the no-work chain, with the
+  // pipeline's processes stopped (each chain has the machine to itself).
   measuring = 'none'
+  await stopAll(pipelineWorkers)
+  await launch(passWorkers())
   const base = RATE * (WARMUP_SECONDS + SECONDS)
   await paced(WARMUP_SECONDS, base, [passTopics[0]!])
   await new Promise((r) => setTimeout(r, 2_000))
@@ -266,20 +303,20 @@ try {
     indicator_alert_p50_ms: quantile(samples.indicator, 0.5),
     indicator_alert_p99_ms: quantile(samples.indicator, 0.99),
     partitions: PARTITIONS,
+    worker_cpu_cores: workerCpu,
     // The machine is shared: a load far above its CPU count means the figures measure the queue for CPU.
     load_avg_1m_at_start: round(loadBefore, 2),
     load_avg_1m_after_pipeline: round(loadAfterPipeline, 2),
     load_avg_1m_at_end: round(loadavg()[0]!, 2),
-    phases: 'pipeline, then pass-through, same rate and headlines',
+    phases: 'pipeline, then (its processes stopped) pass-through, same rate and headlines',
     tuning: TUNING,
     goal: 'p99_ms <= 100',
   }
   console.table(Object.fromEntries(Object.entries(figures).filter(([, v]) => typeof v !== 'object')))
+  process.stdout.write(`worker CPU over the measured phase, in cores: ${JSON.stringify(workerCpu)}\n`)
   process.stdout.write(`wrote ${writeResult('pipeline', figures)}\n`)
 } finally {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM')
-  await Promise.race([Promise.all(workers.map((w) => w.exited)), new Promise((r) => setTimeout(r, 10_000))])
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+  await stopAll(workers)
   for (const c of consumers) await c.disconnect().catch(() => {})
   await producer.disconnect()
   await infra.stop()
