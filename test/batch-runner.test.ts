@@ -101,6 +101,27 @@ describe('batch runner on Kafka', () => {
     expect(letter.message).toContain('cannot read boom')
   })
 
+  it('produces output larger than a broker record batch in parts, in order, instead of stalling', async () => {
+    // Each input fans out to 40 records of 20 KB on one key (one partition): 800 KB per input, 2.4 MB for
+    // the batch, far above the broker's 1 MB max.message.bytes for one record batch.
+    let target = ''
+    const { topics, out, producer } = await run(async (records) =>
+      records.map((r) => ({
+        kind: 'ok' as const,
+        out: Array.from({ length: 40 }, (_, i) => ({
+          topic: target,
+          key: 'one-key',
+          value: `${r.value?.toString()}-${i}-${'x'.repeat(20_000)}`,
+        })),
+      })),
+    )
+    target = topics.out
+    await producer.send({ topic: topics.in, messages: ['a', 'b', 'c'].map((v) => ({ key: 'k', value: v })) })
+    await waitFor(() => out.messages.length >= 120, { what: '120 large records', timeoutMs: 30_000 })
+    const heads = out.messages.map((m) => m.value!.toString().split('-x')[0]!.replace(/-x+$/, ''))
+    expect(heads).toEqual(['a', 'b', 'c'].flatMap((v) => Array.from({ length: 40 }, (_, i) => `${v}-${i}`)))
+  })
+
   it('serves /healthz, /readyz and /metrics with throughput and lag', async () => {
     let target = ''
     const { topics, out, producer, worker } = await run(async (records, ctx) => echo(target)(records, ctx))

@@ -1,7 +1,7 @@
 // `pnpm bench pipeline`: end-to-end latency of headlines.raw → alerts.v1 through ingest, scorer, aggregator
 // and alerter as separate processes on real Kafka and Redis, at a steady rate, next to a chain of plain
 // kafkajs pass-through processes fed the same records in the same run (the floor: hops with no work).
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
@@ -67,6 +67,12 @@ async function stopAll(list: WorkerProcess[]): Promise<void> {
   for (const w of list) if (w.child.exitCode === null) w.child.kill('SIGTERM')
   await Promise.race([Promise.all(list.map((w) => w.exited)), new Promise((r) => setTimeout(r, 10_000))])
   for (const w of list) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+  // BENCH_WORKER_LOG_DIR keeps each worker's output (its log lines) for a look afterwards.
+  const dir = process.env.BENCH_WORKER_LOG_DIR
+  if (dir) {
+    mkdirSync(dir, { recursive: true })
+    for (const w of list) writeFileSync(`${dir}/${w.child.pid}.log`, w.output())
+  }
 }
 const consumers: { disconnect(): Promise<void> }[] = []
 const producer = await testProducer(infra.kafkaBrokers)

@@ -235,8 +235,46 @@ export function createBatchRunner(
   }
 }
 
-/** Produces records grouped by topic in one request and waits for every acknowledgement. */
+/**
+ * Most bytes of keys, values and headers in one produce request. Kafka refuses a record batch above
+ * the topic's max.message.bytes (1 MB by default) and kafkajs puts all of a request's records for one
+ * partition into one batch, so a large unit of output (a backlog's alerts with their evidence) would
+ * otherwise fail on every retry and stall its partition.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024
+
+/**
+ * Produces records grouped by topic, in requests of at most MAX_REQUEST_BYTES sent one after another
+ * (order kept), and waits for every acknowledgement.
+ */
 export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
+  for (const part of splitBySize(records, MAX_REQUEST_BYTES)) await produceRequest(producer, part)
+}
+
+const byteLength = (v: string | Buffer | null) =>
+  v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length
+
+/** Consecutive runs of records whose sizes add up to at most maxBytes (a larger record goes alone). */
+export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
+  const parts: OutRecord[][] = []
+  let part: OutRecord[] = []
+  let bytes = 0
+  for (const r of records) {
+    let size = byteLength(r.key) + byteLength(r.value)
+    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + byteLength(v)
+    if (part.length > 0 && bytes + size > maxBytes) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(r)
+    bytes += size
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
+}
+
+async function produceRequest(producer: Producer, records: OutRecord[]): Promise<void> {
   const byTopic = new Map<
     string,
     { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
