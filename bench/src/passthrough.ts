@@ -8,7 +8,7 @@ import type { Consumer, Producer } from 'kafkajs'
 export async function runPassthrough(
   consumer: Consumer,
   producer: Producer,
-  config: Pick<BaseConfig, 'KAFKA_PARTITIONS_CONCURRENCY' | 'KAFKA_MAX_BATCH' | 'KAFKA_COMMIT_INTERVAL_MS'>,
+  config: Pick<BaseConfig, 'KAFKA_PARTITIONS_CONCURRENCY' | 'KAFKA_MAX_BATCH'>,
   input: string,
   output: string,
 ): Promise<void> {
@@ -17,7 +17,6 @@ export async function runPassthrough(
   await consumer.subscribe({ topic: input, fromBeginning: true })
   await consumer.run({
     autoCommit: true,
-    ...(config.KAFKA_COMMIT_INTERVAL_MS ? { autoCommitInterval: config.KAFKA_COMMIT_INTERVAL_MS } : {}),
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {

@@ -22,7 +22,6 @@ const TUNING = {
   KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '20',
   KAFKA_MAX_BATCH: process.env.KAFKA_MAX_BATCH ?? '2000',
   KAFKA_PARTITIONS_CONCURRENCY: process.env.KAFKA_PARTITIONS_CONCURRENCY ?? '3',
-  KAFKA_COMMIT_INTERVAL_MS: process.env.KAFKA_COMMIT_INTERVAL_MS ?? '0',
   // V8 flags for the worker processes (for example a larger young generation), when given.
   ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
 }

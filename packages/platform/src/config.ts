@@ -35,9 +35,6 @@ export const baseConfigShape = {
     "partitions handled at once per worker: overlaps one partition's Redis round trip with another's produce",
   ),
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
-  KAFKA_COMMIT_INTERVAL_MS: ms(0).describe(
-    'commit resolved offsets at most this often (0: after every batch); a crash then redelivers up to this much, which idempotent handling absorbs',
-  ),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
     .default('redis://127.0.0.1:6379')

@@ -56,7 +56,6 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
       partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
-      commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
     },

@@ -18,8 +18,6 @@ export type BatchRunnerConfig = {
   heartbeatIntervalMs: number
   maxBytesPerPartition: number
   partitionsConcurrency: number
-  /** Commit resolved offsets at most this often; 0 commits after every chunk. */
-  commitIntervalMs?: number
   retryBaseMs: number
   retryMaxMs: number
   /** Start from the earliest offset when the group has none (true for pipeline workers). */
@@ -203,8 +201,6 @@ export function createBatchRunner(
       for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
       await c.run({
         autoCommit: true,
-        // kafkajs commits on stop and rebalance too, so an interval only widens a crash's redelivery.
-        ...(cfg.commitIntervalMs ? { autoCommitInterval: cfg.commitIntervalMs } : {}),
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: cfg.partitionsConcurrency,
         eachBatch,
