@@ -3,7 +3,11 @@ import type { Dimension, Scope, ScopeKind } from '@tradepulse/contracts'
 export type IndicatorTarget = { dimension: Dimension; scope: Scope }
 
 // Braces would end a Redis hash tag early; '%' is escaped so the encoding stays reversible.
-const escapeId = (id: string) => id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+const escapeId = (id: string) =>
+  // Nearly every id needs no escaping: checked without a regex, as it runs for every contribution.
+  id.indexOf('%') < 0 && id.indexOf('{') < 0 && id.indexOf('}') < 0
+    ? id
+    : id.replace(/[%{}]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 const unescapeId = (id: string) =>
   id.replace(/%(25|7B|7D)/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
 
