@@ -11,23 +11,33 @@ export const CONFIG_END = '<!-- config-table:end -->'
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 
 export function renderConfigTable(): string {
-  const rows = new Map<string, { description: string; default: string; workers: string[] }>()
+  const rows = new Map<string, { description: string; defaults: Map<string, string>; workers: string[] }>()
   for (const [worker, { config }] of Object.entries(WORKERS)) {
     for (const v of describeConfig(config as z.ZodObject)) {
-      const row = rows.get(v.name) ?? { description: v.description, default: v.default, workers: [] }
+      const row = rows.get(v.name) ?? { description: v.description, defaults: new Map(), workers: [] }
       row.workers.push(worker)
+      row.defaults.set(worker, v.default)
       rows.set(v.name, row)
     }
   }
   const all = Object.keys(WORKERS).length
+  // Defaults that are files of this repository are shown relative to it, the same on every clone.
+  const shown = (def: string) => {
+    const d = def.replaceAll(`${REPO_ROOT}/`, '')
+    return d ? `\`${d}\`` : '(none)'
+  }
   const lines = ['| variable | default | workers | what it sets |', '|---|---|---|---|']
   for (const [name, r] of rows) {
     const workers = r.workers.length === all ? 'all' : r.workers.join(', ')
-    // Defaults that are files of this repository are shown relative to it, the same on every clone.
-    const def = r.default.replaceAll(`${REPO_ROOT}/`, '')
-    lines.push(
-      `| \`${name}\` | ${def ? `\`${def}\`` : ''} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`,
-    )
+    // A worker may override a shared default (the aggregator takes larger batches): the most common
+    // default first, then each worker's own.
+    const counts = new Map<string, number>()
+    for (const d of r.defaults.values()) counts.set(d, (counts.get(d) ?? 0) + 1)
+    const common = [...counts].sort((a, b) => b[1] - a[1])[0]![0]
+    const own = [...r.defaults].filter(([, d]) => d !== common).map(([w, d]) => `${w}: ${shown(d)}`)
+    const def =
+      common || own.length > 0 ? `${shown(common)}${own.length > 0 ? ` (${own.join(', ')})` : ''}` : ''
+    lines.push(`| \`${name}\` | ${def} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`)
   }
   return lines.join('\n')
 }
