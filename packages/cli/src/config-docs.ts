@@ -14,7 +14,11 @@ export function renderConfigTable(): string {
   const rows = new Map<string, { description: string; defaults: Map<string, string>; workers: string[] }>()
   for (const [worker, { config }] of Object.entries(WORKERS)) {
     for (const v of describeConfig(config as z.ZodObject)) {
-      const row = rows.get(v.name) ?? { description: v.description, defaults: new Map(), workers: [] }
+      const row = rows.get(v.name) ?? {
+        description: v.description,
+        defaults: new Map<string, string>(),
+        workers: [] as string[],
+      }
       row.workers.push(worker)
       row.defaults.set(worker, v.default)
       rows.set(v.name, row)
