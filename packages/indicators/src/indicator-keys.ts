@@ -47,8 +47,13 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
   return {
     /** Hash: reference time, decayed sums, time buckets, counters. */
     state: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}`,
-    /** Sorted set: headline ids applied to the indicator, scored by event ms (idempotency). */
-    ids: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}:ids`,
+    /**
+     * Sorted set: headline ids applied to the indicator, scored by event ms (idempotency). Market and
+     * uncertainty count every headline of a scope at the same time, so their sets would be equal: they
+     * share market's, one sorted-set write per headline fewer.
+     */
+    ids: (dimension: Dimension, scope: Scope) =>
+      `${root}:ind:{${scopeTag(scope)}}:${dimension === 'uncertainty' ? 'market' : dimension}:ids`,
     /** Sorted set: admitted scope ids of one kind, scored by newest event ms (scope cap, top N). */
     scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
     /** Glob matching every key of this namespace. */

@@ -12,7 +12,8 @@
              w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
              n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
-  KEYS[2d]    applied ids  the state key + ":ids", sorted set: headline id digest -> event ms
+  KEYS[2d]    applied ids  sorted set: headline id digest -> event ms; market and uncertainty pass the
+                           same key (they always count the same headlines), see indicator-keys.ts
 
   ARGV[1]  now, wall-clock ms (stored as upd)
   ARGV[2]  grace ms: a contribution older than (newest event ms − grace) is late
@@ -92,7 +93,22 @@ local function fmt(x) return string.format('%.17g', x) end
 
 -- One dimension's indicator. Returns applied, duplicates, late and the late positions (1-based
 -- within the group).
-local function applyOne(stateKey, idsKey, first, n)
+-- Which of a group's ids its applied-ids set already holds. Looked up for every group before any is
+-- applied: market and uncertainty share one set (they always count the same headlines), so the second
+-- must not see what the first has just added.
+local function knownIds(idsKey, first, n)
+  local ids = {}
+  for i = 1, n do ids[i] = ARGV[first + (i - 1) * 5] end
+  local known = {}
+  for from = 1, n, CHUNK do
+    local to = math.min(from + CHUNK - 1, n)
+    local scores = redis.call('ZMSCORE', idsKey, unpack(ids, from, to))
+    for k = 1, to - from + 1 do known[from + k - 1] = scores[k] end
+  end
+  return known
+end
+
+local function applyOne(stateKey, idsKey, first, n, known)
   local ids, times = {}, {}
   local batchMax = nil
   for i = 1, n do
@@ -101,13 +117,6 @@ local function applyOne(stateKey, idsKey, first, n)
     local t = T[base]
     times[i] = t
     if batchMax == nil or t > batchMax then batchMax = t end
-  end
-
-  local known = {}
-  for from = 1, n, CHUNK do
-    local to = math.min(from + CHUNK - 1, n)
-    local scores = redis.call('ZMSCORE', idsKey, unpack(ids, from, to))
-    for k = 1, to - from + 1 do known[from + k - 1] = scores[k] end
   end
 
   -- Bucket fields of every contribution that is not a known duplicate, read with the state: a superset
@@ -263,12 +272,16 @@ local function applyOne(stateKey, idsKey, first, n)
   return applied, duplicates, late, lateIdx
 end
 
+local known = {}
+for d = 1, DIMENSIONS do
+  if groups[d].n > 0 then known[d] = knownIds(KEYS[2 * d], groups[d].first, groups[d].n) end
+end
 local result = { 0, 0, 0 }
 local offset = 0
 for d = 1, DIMENSIONS do
   local g = groups[d]
   if g.n > 0 then
-    local applied, duplicates, late, lateIdx = applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n)
+    local applied, duplicates, late, lateIdx = applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n, known[d])
     result[1] = result[1] + applied
     result[2] = result[2] + duplicates
     result[3] = result[3] + late
