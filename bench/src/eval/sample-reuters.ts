@@ -82,6 +82,58 @@ if (import.meta.main) {
       .slice(0, 150)
       .sort((x, y) => x.line - y.line)
   }
+  if (process.argv.includes('--fourth')) {
+    // Fourth draw, to enlarge the dev split only (the held-out rows stay as they were, so held-out
+    // figures remain comparable): rows outside everything labelled so far whose splitOf is dev, 160
+    // from the tariff pool and 50 from the rest of the keyword pool, in a fourth hash order.
+    const had = new Set<number>()
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order4 = (line: number) => createHash('sha1').update(`draw4:${line}`).digest('hex')
+    const left = rows
+      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev')
+      .sort((x, y) => order4(x.line).localeCompare(order4(y.line)))
+    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, 160)
+    const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, 50)
+    picked = [...a, ...b].sort((x, y) => x.line - y.line)
+  }
+  if (process.argv.includes('--sixth')) {
+    // Sixth draw, dev only: 100 more rows from the tariff pool outside everything labelled so far,
+    // in a sixth hash order, labelled from the headline alone and first scored as a whole: a fresh
+    // check, after the rules written from the fourth and fifth draws, of how they generalise.
+    const had = new Set<number>()
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order6 = (line: number) => createHash('sha1').update(`draw6:${line}`).digest('hex')
+    picked = rows
+      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
+      .sort((x, y) => order6(x.line).localeCompare(order6(y.line)))
+      .slice(0, 100)
+      .sort((x, y) => x.line - y.line)
+  }
+  if (process.argv.includes('--fifth')) {
+    // Fifth draw, dev only like the fourth: 150 more rows from the tariff pool outside everything
+    // labelled so far, in a fifth hash order. Labelled from the headline alone and scored only
+    // afterwards, first as a whole (a fresh check of the rules written from the earlier rows).
+    const had = new Set<number>()
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order5 = (line: number) => createHash('sha1').update(`draw5:${line}`).digest('hex')
+    picked = rows
+      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
+      .sort((x, y) => order5(x.line).localeCompare(order5(y.line)))
+      .slice(0, 150)
+      .sort((x, y) => x.line - y.line)
+  }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
   }

@@ -5,12 +5,14 @@ import type { EventType } from '@tradepulse/contracts'
 import { COMMODITIES, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
+  CONCESSIVES,
   CONTEXT_MARKERS,
   CONTRASTS,
   HEDGES,
   INERT,
   INTENSIFIERS,
   LIGHT_VERBS,
+  NEGATOR_DETERMINERS,
   NEGATORS,
   PREDICATES,
   TARGETS,
@@ -61,6 +63,8 @@ export interface Entry {
   /** A light verb ("agree to", "sign", "set to"): when another predicate follows it, that one is the act. */
   light: boolean
   negator: boolean
+  /** A determiner negator ("no"): it negates only the noun phrase right after it. */
+  shortNegator: boolean
   /** Weight factor of a hedge (< 1), 1 when the entry is no hedge. */
   hedge: number
   intens: number
@@ -69,6 +73,19 @@ export interface Entry {
   clauseBreak: boolean
   /** A contrast word ("but", "however"): what comes before it weighs less than what follows. */
   contrast: boolean
+  /** A concessive word ("despite"): the clause after it is background and weighs little. */
+  concessive: boolean
+  /**
+   * Factor on the de-escalating side of the tariff dimension where this word acts, 1 for most.
+   * Below 1 for request hedges ("urges the U.S. to remove sanctions" asks for relief, which is not
+   * relief) and for predicates of persistence or novelty on good things ("talks to continue", "a
+   * new trade deal": news of them, not progress). Escalation keeps its weight.
+   */
+  relief: number
+  /** Its predicate role is taken by the third-person present form of a verb ("ends", "lifts"). */
+  presentS: boolean
+  /** A context marker that counts only at the start of the field or of a clause ("How ...", "Analysis:"). */
+  initialOnly: boolean
   uncertainty: number
   topicTariff: number
   topicSupply: number
@@ -77,10 +94,148 @@ export interface Entry {
   directionScale: number
   /** Context marker: factor on the field's supply-chain relevance and direction (OPEC output policy). */
   supplyScale: number
+  /** Context marker: factor on the field's trade relevance and direction (doping sanctions, fines). */
+  tradeScale: number
   /** Commodity ids; a name listed under several ids ("rare earth magnets") gives them all. */
   commodities: readonly string[] | null
   sector: string | null
   company: string | null
+  /** Row of the entry in its EntryTable (see entryTable), -1 before it is given one. */
+  index: number
+}
+
+// Bits of an entry's flags (EntryTable): what an entry is, readable without touching the Entry object.
+export const F_PRED = 1
+export const F_TARGET = 2
+export const F_LIGHT = 4
+export const F_NEGATOR = 8
+export const F_TONE = 16
+export const F_CLAUSE_BREAK = 32
+export const F_CONTRAST = 64
+/** Its predicate is a threat verb ("threatens", "weighs"). */
+export const F_THREAT = 128
+/** Names a region, commodity, sector or company. */
+export const F_ENTITY = 256
+export const F_COMPANY = 512
+/** A context marker (directionScale, supplyScale or tradeScale below 1). */
+export const F_CONTEXT = 1024
+export const F_HEDGE = 2048
+export const F_INTENS = 4096
+export const F_UNCERTAINTY = 8192
+/** Its target is a frame noun (fears, hopes). */
+export const F_FRAME = 16384
+export const F_CONCESSIVE = 32768
+/** See Entry.presentS. */
+export const F_PRESENT_S = 65536
+/** See Entry.initialOnly. */
+export const F_INITIAL = 131072
+/** See Entry.shortNegator. */
+export const F_SHORT_NEG = 262144
+
+// Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
+// matched phrase sits on one cache line. The first double holds two int32s, read through
+// EntryTable.ints at entry * 2 * E_STRIDE: the flags, then the role indices (predicate + 1, and
+// target + 1 shifted by ROLE_SHIFT; 0 = none) into EntryTable.preds and .targets.
+export const E_STRIDE = 8
+export const E_HEDGE = 1
+export const E_INTENS = 2
+export const E_TONE = 3
+export const E_UNCERTAINTY = 4
+export const E_TOPIC_T = 5
+export const E_TOPIC_S = 6
+export const ROLE_SHIFT = 16
+
+/**
+ * The entries' flags, role indices and numeric fields, indexed by Entry.index. The scorer's loops
+ * read these for every matched phrase: one line of a typed array stays in cache where thousands of
+ * Entry objects (and their boxed doubles) scattered over the heap missed it on most phrases.
+ */
+export interface EntryTable {
+  entries: Entry[]
+  data: Float64Array
+  /** The same memory as int32s: flags at 2 * E_STRIDE * index, roles right after. */
+  ints: Int32Array
+  preds: PredRole[]
+  targets: TargetRole[]
+  /** Context markers only (F_CONTEXT), read rarely. */
+  directionScale: Float64Array
+  supplyScale: Float64Array
+  tradeScale: Float64Array
+}
+
+/** Numbers `entries` 0, 1, 2… (setting each Entry.index) and lays out their table. */
+export function entryTable(entries: readonly Entry[]): EntryTable {
+  const n = entries.length
+  const data = new Float64Array(n * E_STRIDE)
+  const t: EntryTable = {
+    entries: [...entries],
+    data,
+    ints: new Int32Array(data.buffer),
+    preds: [],
+    targets: [],
+    directionScale: new Float64Array(n),
+    supplyScale: new Float64Array(n),
+    tradeScale: new Float64Array(n),
+  }
+  const predIndex = new Map<PredRole, number>()
+  const targetIndex = new Map<TargetRole, number>()
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as Entry
+    e.index = i
+    let f = 0
+    if (e.pred) f |= F_PRED
+    if (e.pred?.threat) f |= F_THREAT
+    if (e.target) f |= F_TARGET
+    if (e.target?.frame) f |= F_FRAME
+    if (e.light) f |= F_LIGHT
+    if (e.negator) f |= F_NEGATOR
+    if (e.shortNegator) f |= F_SHORT_NEG
+    if (e.hasTone) f |= F_TONE
+    if (e.clauseBreak) f |= F_CLAUSE_BREAK
+    if (e.contrast) f |= F_CONTRAST
+    if (e.concessive) f |= F_CONCESSIVE
+    if (e.presentS) f |= F_PRESENT_S
+    if (e.initialOnly) f |= F_INITIAL
+    if (e.region || e.commodities || e.sector || e.company) f |= F_ENTITY
+    if (e.company) f |= F_COMPANY
+    if (e.directionScale < 1 || e.supplyScale < 1 || e.tradeScale < 1) f |= F_CONTEXT
+    if (e.hedge < 1) f |= F_HEDGE
+    if (e.intens !== 1) f |= F_INTENS
+    if (e.uncertainty > 0) f |= F_UNCERTAINTY
+    let roles = 0
+    if (e.pred) {
+      let p = predIndex.get(e.pred)
+      if (p === undefined) {
+        p = t.preds.length
+        t.preds.push(e.pred)
+        predIndex.set(e.pred, p)
+      }
+      roles |= p + 1
+    }
+    if (e.target) {
+      let q = targetIndex.get(e.target)
+      if (q === undefined) {
+        q = t.targets.length
+        t.targets.push(e.target)
+        targetIndex.set(e.target, q)
+      }
+      roles |= (q + 1) << ROLE_SHIFT
+    }
+    const at = i * E_STRIDE
+    t.ints[at * 2] = f
+    t.ints[at * 2 + 1] = roles
+    data[at + E_HEDGE] = e.hedge
+    data[at + E_INTENS] = e.intens
+    data[at + E_TONE] = e.tone
+    data[at + E_UNCERTAINTY] = e.uncertainty
+    data[at + E_TOPIC_T] = e.topicTariff
+    data[at + E_TOPIC_S] = e.topicSupply
+    t.directionScale[i] = e.directionScale
+    t.supplyScale[i] = e.supplyScale
+    t.tradeScale[i] = e.tradeScale
+  }
+  if (t.preds.length >= 1 << ROLE_SHIFT || t.targets.length >= 1 << 15) throw new RangeError('too many roles')
+  return t
 }
 
 export interface TrieNode {
@@ -99,6 +254,8 @@ export interface FlatTrie {
   root: Int32Array
   /** Entry of the phrase ending at each node, or null. */
   entry: (Entry | null)[]
+  /** Entry.index of the phrase ending at each node, or -1 (set once the entries are numbered). */
+  entryIndex: Int32Array
   first: Int32Array
   edgeWord: Int32Array
   edgeNode: Int32Array
@@ -110,6 +267,13 @@ export interface Lexicon {
   root: (TrieNode | undefined)[]
   /** The same trie, flattened for the hot path (see FlatTrie). */
   trie: FlatTrie
+  /** Every entry of the trie, numbered in this order (Entry.index). */
+  entries: Entry[]
+  /**
+   * Two ints per word id: the entry of the word alone (-1 if none), then its trie node when longer
+   * phrases start with it (-1 if none). One load tells most words everything the matcher needs.
+   */
+  wordInfo: Int32Array
   notId: number
   usId: number
   toId: number
@@ -133,21 +297,28 @@ export function newEntry(key: string): Entry {
     pred: null,
     light: false,
     negator: false,
+    shortNegator: false,
     hedge: 1,
     intens: 1,
     tone: 0,
     hasTone: false,
     clauseBreak: false,
     contrast: false,
+    concessive: false,
+    relief: 1,
+    presentS: false,
+    initialOnly: false,
     uncertainty: 0,
     topicTariff: 0,
     topicSupply: 0,
     region: null,
     directionScale: 1,
     supplyScale: 1,
+    tradeScale: 1,
     commodities: null,
     sector: null,
     company: null,
+    index: -1,
   }
 }
 
@@ -222,6 +393,7 @@ export function flattenTrie(root: readonly (TrieNode | undefined)[], words: numb
   return {
     root: rootNode,
     entry: nodes.map((n) => n.entry),
+    entryIndex: new Int32Array(nodes.length).fill(-1),
     first: Int32Array.from(first),
     edgeWord: Int32Array.from(edgeWord),
     edgeNode: Int32Array.from(edgeNode),
@@ -244,8 +416,12 @@ export function trieChild(t: FlatTrie, node: number, word: number): number {
   return -1
 }
 
-function eachForm(words: readonly string[], fn: (form: string) => void): void {
-  for (const w of words) for (const f of expandWord(w)) fn(f)
+function eachForm(words: readonly string[], fn: (form: string, presentS: boolean) => void): void {
+  // expandWord lists a verb's forms base first, then the third-person present ("v end" → end, ends).
+  for (const w of words) {
+    const forms = expandWord(w)
+    for (let k = 0; k < forms.length; k++) fn(forms[k] as string, k === 1 && w.startsWith('v '))
+  }
 }
 
 function buildLexicon(): Lexicon {
@@ -289,10 +465,12 @@ function buildLexicon(): Lexicon {
       strength: p.strength,
       threat: false,
     }
-    eachForm(p.words, (f) => {
+    eachForm(p.words, (f, presentS) => {
       const e = add(f)
       if (e && !e.pred) {
         e.pred = role
+        e.presentS = presentS
+        if ('relief' in p && p.relief !== undefined) e.relief = Math.min(e.relief, p.relief)
         if (!e.hasTone && p.tone !== 0) {
           e.tone = p.tone
           e.hasTone = true
@@ -330,6 +508,7 @@ function buildLexicon(): Lexicon {
       const e = add(f)
       if (!e) return
       e.hedge = Math.min(e.hedge, h.factor)
+      if ('relief' in h && h.relief !== undefined) e.relief = Math.min(e.relief, h.relief)
       if (h.pred && !e.pred) e.pred = h.pred === 'adverse' ? hedgeAdverse : hedgeMore
     })
   }
@@ -340,6 +519,10 @@ function buildLexicon(): Lexicon {
   eachForm(NEGATORS, (f) => {
     const e = add(f)
     if (e && !e.pred && !e.target) e.negator = true
+  })
+  eachForm(NEGATOR_DETERMINERS, (f) => {
+    const e = add(f)
+    if (e?.negator) e.shortNegator = true
   })
   for (const g of INTENSIFIERS) {
     eachForm(g.words, (f) => {
@@ -353,11 +536,20 @@ function buildLexicon(): Lexicon {
       if (!e) return
       e.directionScale = Math.min(e.directionScale, c.direction)
       e.supplyScale = Math.min(e.supplyScale, c.supplyChain)
+      if ('trade' in c && c.trade !== undefined) e.tradeScale = Math.min(e.tradeScale, c.trade)
+      if ('initial' in c && c.initial) e.initialOnly = true
     })
   }
   eachForm(CLAUSE_BREAKS, (f) => {
     const e = add(f)
     if (e) e.clauseBreak = true
+  })
+  eachForm(CONCESSIVES, (f) => {
+    const e = add(f)
+    if (e) {
+      e.clauseBreak = true
+      e.concessive = true
+    }
   })
   eachForm(CONTRASTS, (f) => {
     const e = add(f)
@@ -452,10 +644,24 @@ function buildLexicon(): Lexicon {
   freeze(vocab)
   // Dense first level: every id gets a slot, so lookups never leave the array's fast elements.
   for (let id = 0; id < vocab.words.length; id++) if (root[id] === undefined) root[id] = undefined
+  const trie = flattenTrie(root, vocab.words.length)
+  // Numbered here so that every scorer's EntryTable (which starts with these) agrees with entryIndex.
+  const entries = trie.entry.filter((e): e is Entry => e !== null)
+  entryTable(entries)
+  for (let node = 0; node < trie.entry.length; node++) trie.entryIndex[node] = trie.entry[node]?.index ?? -1
+  const wordInfo = new Int32Array(vocab.words.length * 2).fill(-1)
+  for (let id = 0; id < vocab.words.length; id++) {
+    const node = trie.root[id] as number
+    if (node < 0) continue
+    wordInfo[id * 2] = trie.entryIndex[node] as number
+    if ((trie.first[node + 1] as number) > (trie.first[node] as number)) wordInfo[id * 2 + 1] = node
+  }
   return {
     vocab,
     root,
-    trie: flattenTrie(root, vocab.words.length),
+    trie,
+    entries,
+    wordInfo,
     compareIds,
     fillerIds,
     negativeIds,

@@ -398,3 +398,93 @@ describe('stance, deadlines, contrast and assessments on the tariff dimension', 
     expect(market('Falling metal prices hurt miners').score).toBeLessThan(0)
   })
 })
+
+describe('requests for relief are not relief', () => {
+  it('reads a plea to lift a measure as neutral, and a push for one as a threat of it', () => {
+    expect(tariff('Carmakers urge Washington to lift steel tariffs').label).toBe('neutral')
+    expect(tariff('Growers ask Beijing for an exemption from soybean tariffs').label).toBe('neutral')
+    expect(tariff('Senators push for a ban on Huawei gear').label).toBe('negative')
+  })
+
+  it('hands the request to the act asked for, after its object', () => {
+    expect(tariff('Britain wants retaliatory tariffs removed').label).toBe('neutral')
+  })
+
+  it('reads a change asked for in no direction as neutral', () => {
+    expect(tariff('Beijing asks Washington to amend the ZTE business ban').label).toBe('neutral')
+  })
+})
+
+describe('context of a clause or a headline', () => {
+  it('weighs a clause opened by "despite" as background', () => {
+    expect(tariff('Soybean exports climb despite U.S. tariffs').label).toBe('neutral')
+    expect(tariff('Soybean exports climb as new tariffs loom').label).toBe('negative')
+  })
+
+  it('reads features and overviews that open the headline as neutral', () => {
+    expect(tariff('How a fishing town learned to live with sanctions').label).toBe('neutral')
+    expect(tariff('Factbox: the goods on the new tariff list').label).toBe('neutral')
+    // Only where the headline (or a part of it) starts.
+    expect(tariff('Trump says how tariffs will hit Beijing').label).toBe('negative')
+  })
+
+  it('keeps sanctions that are not trade policy out of the tariff dimension', () => {
+    expect(tariff('Sprinters face sanctions over doping tests').label).toBeNull()
+    expect(tariff('U.S. imposes new sanctions on Iran').label).toBe('negative')
+  })
+})
+
+describe('binding subjects and objects', () => {
+  it('gives a present-tense act its object, not its subject', () => {
+    expect(tariff('Trade war ends farm purchases').label).toBe('negative')
+  })
+
+  it('reads a word that is a verb and a noun as the noun when a verb takes it', () => {
+    expect(tariff('Huawei supplier may lose its export licence').label).toBe('negative')
+    expect(tariff('Chipmaker rallies as U.S. lifts ban on sales to Huawei').label).toBe('positive')
+    expect(tariff('Beijing bans exports of graphite').label).toBe('negative')
+  })
+
+  it('acts on the measure, not on the flow it covers', () => {
+    expect(tariff('Duties on Chinese imports may be averted').label).toBe('positive')
+  })
+
+  it('reads a comma between two names as a list', () => {
+    expect(tariff('Tokyo to halt buying Huawei, ZTE equipment').label).toBe('negative')
+  })
+})
+
+describe('general verb and noun families', () => {
+  it('reads progress as good news whatever it is made on', () => {
+    expect(tariff('Envoys report progress on the trade dispute').label).toBe('positive')
+  })
+
+  it('reads talks merely continuing as neutral and measures kept as escalation', () => {
+    expect(tariff('NAFTA talks to continue on Monday').label).toBe('neutral')
+    expect(tariff('Steel tariffs to stay in place').label).toBe('negative')
+  })
+
+  it('reads exemptions from a measure as relief', () => {
+    expect(tariff('EU to get exemptions from metals tariffs').label).toBe('positive')
+  })
+
+  it('reads hopes of a deal as positive', () => {
+    expect(tariff('Shares rise on hopes of a trade deal').label).toBe('positive')
+  })
+
+  it('limits "no" to the noun phrase right after it', () => {
+    expect(tariff('Mill towns have no illusions about tariffs').label).not.toBe('positive')
+    expect(tariff('No new tariffs on Canadian lumber').label).toBe('positive')
+  })
+})
+
+describe('supply chain easing and running dry', () => {
+  it('reads bottlenecks clearing as easing', () => {
+    expect(supply('Container backlog begins to clear').label).toBe('positive')
+    expect(supply('Port congestion clears as ships sail again').label).toBe('positive')
+  })
+
+  it('reads supplies drying up as disruption', () => {
+    expect(supply('Magnet shortage worsens as rare earth supply dries up').label).toBe('negative')
+  })
+})

@@ -3,8 +3,11 @@
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
 import { RULES } from './data/rules.ts'
+import * as lex from './lexicon.ts'
 import {
   type Entry,
+  type EntryTable,
+  entryTable,
   insertPhrase,
   LEXICON,
   newEntry,
@@ -15,10 +18,42 @@ import {
   trieChild,
   UNIT_SCALE,
 } from './lexicon.ts'
-import { BREAK, createTokenBuffer, NUMBER, tokenize, WORD } from './tokenizer.ts'
+import * as tok from './tokenizer.ts'
+import { createTokenBuffer, tokenize } from './tokenizer.ts'
 import { SCORER_VERSION } from './version.ts'
 import { cloneVocabulary, freeze, lookupWord, type Vocabulary } from './vocabulary.ts'
 import type { Watchlist } from './watchlist.ts'
+
+// Optimized code reads an imported binding through a cell, with checks, on every use; a module
+// constant is folded in. The hot loops use these copies.
+const WORD = tok.WORD
+const NUMBER = tok.NUMBER
+const BREAK = tok.BREAK
+const E_HEDGE = lex.E_HEDGE
+const E_INTENS = lex.E_INTENS
+const E_TONE = lex.E_TONE
+const E_TOPIC_S = lex.E_TOPIC_S
+const E_TOPIC_T = lex.E_TOPIC_T
+const E_UNCERTAINTY = lex.E_UNCERTAINTY
+const F_CLAUSE_BREAK = lex.F_CLAUSE_BREAK
+const F_CONCESSIVE = lex.F_CONCESSIVE
+const F_INITIAL = lex.F_INITIAL
+const F_PRESENT_S = lex.F_PRESENT_S
+const F_SHORT_NEG = lex.F_SHORT_NEG
+const F_COMPANY = lex.F_COMPANY
+const F_CONTEXT = lex.F_CONTEXT
+const F_CONTRAST = lex.F_CONTRAST
+const F_ENTITY = lex.F_ENTITY
+const F_FRAME = lex.F_FRAME
+const F_HEDGE = lex.F_HEDGE
+const F_INTENS = lex.F_INTENS
+const F_LIGHT = lex.F_LIGHT
+const F_NEGATOR = lex.F_NEGATOR
+const F_PRED = lex.F_PRED
+const F_TARGET = lex.F_TARGET
+const F_THREAT = lex.F_THREAT
+const F_TONE = lex.F_TONE
+const F_UNCERTAINTY = lex.F_UNCERTAINTY
 
 export interface ScorerOptions {
   watchlist?: Watchlist
@@ -71,10 +106,52 @@ const PCT_UP_ENTRY: Entry = {
 const PCT_DOWN_ENTRY: Entry = { ...PCT_UP_ENTRY, key: 'signed change down', tone: -0.5 }
 const NUM_DOWN_ENTRY = numberEntry(NUM_DOWN, 'figure down (to x from y)')
 
-const UNIT_BY_ID = new Map<number, number>()
-for (const [word, scale] of Object.entries(UNIT_SCALE)) {
-  const id = lookupWord(LEXICON.vocab, word)
-  if (id >= 0) UNIT_BY_ID.set(id, scale)
+/** Columns of the lexicon's entries and the number entries above, shared by scorers without a watchlist. */
+const BASE_ENTRIES: readonly Entry[] = [
+  ...LEXICON.entries,
+  NUM_UP_ENTRY,
+  NUM_DOWN_ENTRY,
+  PCT_UP_ENTRY,
+  PCT_DOWN_ENTRY,
+]
+const BASE_TABLE = entryTable(BASE_ENTRIES)
+
+/** The entries of a (watchlist) trie, each once. */
+function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
+  const out: Entry[] = []
+  const walk = (node: TrieNode) => {
+    if (node.entry) out.push(node.entry)
+    if (node.next) for (const child of node.next.values()) walk(child)
+  }
+  for (const node of root) if (node) walk(node)
+  return out
+}
+
+// Bits of the per-word flags (indexed by vocabulary id) read by the number and cause patterns, so
+// those checks are one typed-array load instead of a Set lookup per token.
+const W_UNIT = 1
+const W_COMPARE = 2
+const W_FILLER = 4
+const W_NEGATIVE = 8
+const W_CAUSE = 16
+
+/** Flags and unit multipliers of each word id of `words` ids (see W_UNIT...). */
+function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array } {
+  const flags = new Uint8Array(words)
+  const unitScale = new Float64Array(words).fill(1)
+  const mark = (ids: Iterable<number>, bit: number) => {
+    for (const id of ids) if (id >= 0 && id < words) flags[id] = (flags[id] as number) | bit
+  }
+  mark(LEXICON.units, W_UNIT)
+  mark(LEXICON.compareIds, W_COMPARE)
+  mark(LEXICON.fillerIds, W_FILLER)
+  mark(LEXICON.negativeIds, W_NEGATIVE)
+  mark(LEXICON.causeIds, W_CAUSE)
+  for (const [word, scale] of Object.entries(UNIT_SCALE)) {
+    const id = lookupWord(LEXICON.vocab, word)
+    if (id >= 0 && id < words) unitScale[id] = scale
+  }
+  return { flags, unitScale }
 }
 
 interface Accumulator {
@@ -85,9 +162,12 @@ interface Accumulator {
   topic: Float64Array
   uncertainty: number
   threats: number
+  /** False while every field is as resetAccumulator leaves it (an empty body skips the reset). */
+  used: boolean
   /** Context-marker factors of the field (see CONTEXT_MARKERS), applied once the field is matched. */
   directionScale: number
   supplyScale: number
+  tradeScale: number
 }
 
 function newAccumulator(): Accumulator {
@@ -99,8 +179,10 @@ function newAccumulator(): Accumulator {
     topic: new Float64Array(2),
     uncertainty: 0,
     threats: 0,
+    used: false,
     directionScale: 1,
     supplyScale: 1,
+    tradeScale: 1,
   }
 }
 
@@ -115,8 +197,10 @@ function resetAccumulator(a: Accumulator): void {
   a.topic[1] = 0
   a.uncertainty = 0
   a.threats = 0
+  a.used = false
   a.directionScale = 1
   a.supplyScale = 1
+  a.tradeScale = 1
 }
 
 function eventDirection(x: number): -1 | 0 | 1 {
@@ -141,6 +225,68 @@ function round(x: number): number {
   return Math.round(x * 1e4) / 1e4
 }
 
+/** The label of a dimension with no topic word and no cue (relevance 0). */
+const ZERO_LABEL: SentimentLabel | null = 0 >= RULES.relevanceMin ? labelOf(0, RULES.neutralBand) : null
+
+/** Matched phrases of a field, in parallel arrays indexed by item. */
+interface Items {
+  cap: number
+  /** Entry.index of each item (its row in the entry table). */
+  idx: Int32Array
+  /** Token span [s, e) of each item. */
+  s: Int32Array
+  e: Int32Array
+  clause: Int32Array
+  neg: Uint8Array
+  hedge: Float64Array
+  /** Item index of the hedge word that weakened this item, or -1. */
+  hedgeSrc: Int32Array
+  intens: Float64Array
+  bound: Uint8Array
+  predOn: Uint8Array
+  target: Int32Array
+}
+
+function newItems(n: number): Items {
+  const cap = Math.max(64, n)
+  return {
+    cap,
+    idx: new Int32Array(cap),
+    s: new Int32Array(cap),
+    e: new Int32Array(cap),
+    clause: new Int32Array(cap),
+    neg: new Uint8Array(cap),
+    hedge: new Float64Array(cap),
+    hedgeSrc: new Int32Array(cap),
+    intens: new Float64Array(cap),
+    bound: new Uint8Array(cap),
+    predOn: new Uint8Array(cap),
+    target: new Int32Array(cap),
+  }
+}
+
+interface Outputs {
+  cues: Cue[]
+  events: TradeEvent[]
+}
+
+function newOutputs(): Outputs {
+  return { cues: [], events: [] }
+}
+
+// Entity lists, by slot in the scorer's scratch lists (see pushUnique).
+const REGIONS = 0
+const COMMODITIES = 1
+const SECTORS = 2
+const COMPANIES = 3
+
+/** The first n values of `list` in an array of their own, no longer than needed. */
+function take(list: readonly string[], n: number): string[] {
+  if (n === 0) return []
+  if (n === 1) return [list[0] as string]
+  return list.slice(0, n)
+}
+
 export function createScorer(options: ScorerOptions = {}): Scorer {
   const maxChars = options.maxChars ?? RULES.defaultMaxChars
   if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError('maxChars must be a positive integer')
@@ -148,6 +294,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   // A watchlist adds words to a private copy of the vocabulary and its own trie of company names.
   let vocab: Vocabulary = LEXICON.vocab
   let companies: (TrieNode | undefined)[] | null = null
+  let table: EntryTable = BASE_TABLE
   if (options.watchlist && options.watchlist.entities.length > 0) {
     vocab = cloneVocabulary(LEXICON.vocab)
     companies = []
@@ -159,61 +306,74 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     freeze(vocab)
+    // Company entries are numbered after the shared ones, in this scorer's own table.
+    table = entryTable([...BASE_ENTRIES, ...trieEntries(companies)])
   }
-  const { trie, notId, usId, toId, fromId, units, compareIds, fillerIds, negativeIds, comparedId, causeIds } =
-    LEXICON
+  const {
+    entries: colEntry,
+    data: entData,
+    ints: entInts,
+    preds: predOf,
+    targets: targetOf,
+    directionScale: colDirScale,
+    supplyScale: colSupScale,
+    tradeScale: colTradeScale,
+  } = table
+  // Entry x: flags at entInts[x << 4], roles at (x << 4) + 1, numbers at entData[(x << 3) + E_...].
+  /** The predicate role of entry x (which has F_PRED). */
+  function predAt(x: number): PredRole {
+    return predOf[((entInts[(x << 4) + 1] as number) & 0xffff) - 1] as PredRole
+  }
+  /** The target role of entry x (which has F_TARGET). */
+  function targetAt(x: number): TargetRole {
+    return targetOf[((entInts[(x << 4) + 1] as number) >>> 16) - 1] as TargetRole
+  }
+  const { trie, notId, usId, toId, fromId, comparedId } = LEXICON
+  const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
+  /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
+  function wordFlagsAt(j: number): number {
+    const id = tb.id[j] as number
+    return id >= 0 && tb.kind[j] === WORD ? (wordFlags[id] as number) : 0
+  }
 
-  const trieRoot = trie.root
-  const trieEntry = trie.entry
+  const trieEntry = trie.entryIndex
+  const wordInfo = LEXICON.wordInfo
+  const lexWords = LEXICON.vocab.words.length
 
   const tb = createTokenBuffer()
-  // Items: matched phrases of the current field, in parallel arrays reused across calls.
-  const itEntry: Entry[] = []
-  const itS: number[] = []
-  const itE: number[] = []
-  const itClause: number[] = []
-  const itNeg: number[] = []
-  const itHedge: number[] = []
-  /** Item index of the hedge word that weakened this item, or -1. */
-  const itHedgeSrc: number[] = []
-  const itIntens: number[] = []
-  const itBound: number[] = []
-  const itPredOn: number[] = []
-  const itTarget: number[] = []
+  // Items: matched phrases of the current field, in parallel typed arrays reused across calls (see
+  // Items). Each hot function copies the arrays it uses into locals first: the compiler checks a
+  // local's type once, where every read of a reassignable closure variable is checked again.
+  const it = newItems(64)
   let items = 0
+
+  /** An item takes at least one token, so the items are sized like the token buffer. */
+  function sizeItems(n: number): void {
+    if (n > it.cap) Object.assign(it, newItems(n))
+  }
   /** Token index of the last contrast word of the field, or -1. */
   let contrastTok = -1
+  /** Clause opened by the last concessive word of the field ("despite ..."), or -1. */
+  let concessiveClause = -1
+  /** Whether the field has a phrase that is both a predicate and a target (see bindPredicates). */
+  let dualSeen = false
 
   const accH = newAccumulator()
   const accB = newAccumulator()
 
   // Per-call outputs.
-  let cues: Cue[] = []
-  let events: TradeEvent[] = []
-  let regions: string[] = []
-  let commodities: string[] = []
-  let sectors: string[] = []
-  let companyIds: string[] = []
-
-  function pushItem(e: Entry, s: number, end: number, clause: number): void {
-    const k = items++
-    itEntry[k] = e
-    itS[k] = s
-    itE[k] = end
-    itClause[k] = clause
-    itNeg[k] = 0
-    itHedge[k] = 1
-    itHedgeSrc[k] = -1
-    itIntens[k] = 1
-    itBound[k] = 0
-    itPredOn[k] = e.pred ? 1 : 0
-    itTarget[k] = -1
-  }
+  // Per-call outputs, in one object made per call (one store into this long-lived closure per call
+  // instead of one per list).
+  let out = newOutputs()
+  // Entity ids found so far in this call (lexicon strings, so nothing the call made is kept here):
+  // the lists are reused and copied out at the end at their exact size.
+  const entityLists: string[][] = [[], [], [], []]
+  const entityCounts = new Int32Array(4)
 
   /** Skips unit words (and currency codes) from token j, at most 3. */
   function skipUnits(j: number, count: number): number {
     let k = 0
-    while (j < count && k < 3 && tb.kind[j] === WORD && units.has(tb.id[j] as number)) {
+    while (j < count && k < 3 && (wordFlagsAt(j) & W_UNIT) !== 0) {
       j++
       k++
     }
@@ -221,7 +381,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   function scaleAfter(j: number, count: number): number {
-    if (j < count && tb.kind[j] === WORD) return UNIT_BY_ID.get(tb.id[j] as number) ?? 1
+    if (j < count && tb.kind[j] === WORD) {
+      const id = tb.id[j] as number
+      if (id >= 0) return unitScale[id] as number
+    }
     return 1
   }
 
@@ -270,12 +433,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (j >= count || tb.kind[j] !== WORD) return i
     const link = tb.id[j] as number
     if (link === comparedId) j++
-    else if (compareIds.has(link)) j++
+    else if (link >= 0 && ((wordFlags[link] as number) & W_COMPARE) !== 0) j++
     else return i
     let negative = false
     let skipped = 0
-    while (j < count && tb.kind[j] === WORD && skipped < 5 && fillerIds.has(tb.id[j] as number)) {
-      if (negativeIds.has(tb.id[j] as number)) negative = true
+    while (j < count && skipped < 5 && (wordFlagsAt(j) & W_FILLER) !== 0) {
+      if ((wordFlagsAt(j) & W_NEGATIVE) !== 0) negative = true
       j++
       skipped++
     }
@@ -288,79 +451,143 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   function matchField(): void {
     const count = tb.count
-    items = 0
+    const tKind = tb.kind
+    const tId = tb.id
+    const tCaps = tb.caps
+    const {
+      idx: itIdx,
+      s: itS,
+      e: itE,
+      clause: itClause,
+      neg: itNeg,
+      hedge: itHedge,
+      hedgeSrc: itHedgeSrc,
+      intens: itIntens,
+      bound: itBound,
+      predOn: itPredOn,
+      target: itTarget,
+    } = it
+    let n = 0
     contrastTok = -1
+    concessiveClause = -1
+    let duals = false
     let clause = 0
     let i = 0
     while (i < count) {
-      const kind = tb.kind[i]
+      const kind = tKind[i]
       if (kind === BREAK) {
         clause++
         i++
         continue
       }
+      // The phrase found at i: entry `best` over tokens [i, bestEnd).
+      let best = -1
+      let bestEnd = i
       if (kind === NUMBER) {
         const end = matchComparison(i, count)
-        if (end > i) pushItem(numberDir > 0 ? NUM_UP_ENTRY : NUM_DOWN_ENTRY, i, end, clause)
-        else if (tb.sign[i] !== 0 && tb.percent[i] === 1)
-          pushItem(tb.sign[i] === 1 ? PCT_UP_ENTRY : PCT_DOWN_ENTRY, i, i + 1, clause)
-        i = end > i ? end : i + 1
-        continue
-      }
-      const id = tb.id[i] as number
-      if (id === toId || id === fromId) {
-        const end = matchNumberChange(i, count)
         if (end > i) {
-          pushItem(numberDir > 0 ? NUM_UP_ENTRY : NUM_DOWN_ENTRY, i, end, clause)
-          i = end
+          best = numberDir > 0 ? NUM_UP_ENTRY.index : NUM_DOWN_ENTRY.index
+          bestEnd = end
+        } else if (tb.sign[i] !== 0 && tb.percent[i] === 1) {
+          best = tb.sign[i] === 1 ? PCT_UP_ENTRY.index : PCT_DOWN_ENTRY.index
+          bestEnd = i + 1
+        } else {
+          i++
           continue
         }
-      }
-      let best: Entry | null = null
-      let bestEnd = i
-      if (companies) {
-        let node = id >= 0 ? companies[id] : undefined
-        let j = i
-        while (node) {
-          j++
-          if (node.entry) {
-            best = node.entry
-            bestEnd = j
+      } else {
+        const id = tId[i] as number
+        const changeEnd = id === toId || id === fromId ? matchNumberChange(i, count) : i
+        if (changeEnd > i) {
+          best = numberDir > 0 ? NUM_UP_ENTRY.index : NUM_DOWN_ENTRY.index
+          bestEnd = changeEnd
+        } else {
+          if (companies) {
+            let node = id >= 0 ? companies[id] : undefined
+            let j = i
+            while (node) {
+              j++
+              if (node.entry) {
+                best = node.entry.index
+                bestEnd = j
+              }
+              if (!node.next || j >= count || tKind[j] !== WORD) break
+              node = node.next.get(tId[j] as number)
+            }
           }
-          if (!node.next || j >= count || tb.kind[j] !== WORD) break
-          node = node.next.get(tb.id[j] as number)
+          // Watchlist words have ids past the lexicon's and start no lexicon phrase.
+          if (id >= 0 && id < lexWords) {
+            const single = wordInfo[id * 2] as number
+            if (single >= 0 && i + 1 > bestEnd) {
+              best = single
+              bestEnd = i + 1
+            }
+            let node = wordInfo[id * 2 + 1] as number
+            let j = i + 1
+            while (node >= 0 && j < count && tKind[j] === WORD) {
+              node = trieChild(trie, node, tId[j] as number)
+              if (node < 0) break
+              j++
+              const entry = trieEntry[node] as number
+              if (entry >= 0 && j > bestEnd) {
+                best = entry
+                bestEnd = j
+              }
+            }
+          }
+          if (
+            best < 0 ||
+            (id === usId &&
+              bestEnd === i + 1 &&
+              tCaps[i] === 0 &&
+              ((entInts[best << 4] as number) & F_COMPANY) === 0)
+          ) {
+            // Unknown word, or lower-case "us" (the pronoun, not the country).
+            i++
+            continue
+          }
         }
       }
-      // Watchlist words have ids past the lexicon's and start no lexicon phrase.
-      let node = id >= 0 && id < trieRoot.length ? (trieRoot[id] as number) : -1
-      let j = i
-      while (node >= 0) {
-        j++
-        const entry = trieEntry[node] as Entry | null
-        if (entry !== null && j > bestEnd) {
-          best = entry
-          bestEnd = j
-        }
-        if (j >= count || tb.kind[j] !== WORD) break
-        node = trieChild(trie, node, tb.id[j] as number)
-      }
-      if (best === null || (id === usId && bestEnd === i + 1 && tb.caps[i] === 0 && !best.company)) {
-        // Unknown word, or lower-case "us" (the pronoun, not the country).
-        i++
-        continue
-      }
-      pushItem(best, i, bestEnd, clause)
-      if (best.clauseBreak) clause++
-      if (best.contrast) contrastTok = i
+      const f = entInts[best << 4] as number
+      const k = n++
+      itIdx[k] = best
+      itS[k] = i
+      itE[k] = bestEnd
+      itClause[k] = clause
+      itNeg[k] = 0
+      itHedge[k] = 1
+      itHedgeSrc[k] = -1
+      itIntens[k] = 1
+      itBound[k] = 0
+      itPredOn[k] = (f & F_PRED) !== 0 ? 1 : 0
+      itTarget[k] = -1
+      if ((f & F_CLAUSE_BREAK) !== 0) clause++
+      if ((f & F_CONTRAST) !== 0) contrastTok = i
+      if ((f & F_CONCESSIVE) !== 0) concessiveClause = clause
+      if ((f & F_PRED) !== 0 && (f & F_TARGET) !== 0) duals = true
       i = bestEnd
     }
+    items = n
+    dualSeen = duals
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
   function attachModifiers(): void {
+    const {
+      idx: itIdx,
+      s: itS,
+      e: itE,
+      clause: itClause,
+      neg: itNeg,
+      hedge: itHedge,
+      hedgeSrc: itHedgeSrc,
+      intens: itIntens,
+      predOn: itPredOn,
+    } = it
     const scope = RULES.modifierScopeTokens
     let negEnd = -1
     let negClause = -1
+    let negScope: number = scope
     let hedge = 1
     let hedgeEnd = -1
     let hedgeClause = -1
@@ -370,28 +597,54 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let intensEnd = -1
     let intensClause = -1
     let lightItem = -1
+    // A request verb whose hedge went to its object, waiting for the act asked for ("wants the
+    // tariffs removed"), or -1.
+    let requestItem = -1
     for (let k = 0; k < items; k++) {
-      const e = itEntry[k] as Entry
+      const x = itIdx[k] as number
+      const f = entInts[x << 4] as number
       const s = itS[k] as number
       const clause = itClause[k] as number
-      if (e.clauseBreak) {
+      if ((f & F_CLAUSE_BREAK) !== 0) {
         negEnd = -1
         hedgeEnd = -1
         intensEnd = -1
         lightItem = -1
+        requestItem = -1
         continue
       }
-      if (e.pred || e.target || e.hasTone) {
-        if (negEnd >= 0 && clause === negClause && s - negEnd <= scope) {
+      const isPred = (f & F_PRED) !== 0
+      const isTarget = (f & F_TARGET) !== 0
+      if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) {
+        if (negEnd >= 0 && clause === negClause && s - negEnd <= negScope) {
           itNeg[k] = 1
-          negEnd = -1
+          // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
+          if (!isPred || isTarget) negEnd = -1
         }
         if (hedgeEnd >= 0 && clause === hedgeClause && s - hedgeEnd <= scope) {
           itHedge[k] = hedge
           itHedgeSrc[k] = hedgeSrc
           // "threatens to impose tariffs": the threat verb hands its hedge to the real predicate.
-          if (hedgeItem >= 0 && e.pred && !e.pred.threat) itPredOn[hedgeItem] = 0
-          if (e.pred || e.target) hedgeEnd = -1
+          if (hedgeItem >= 0 && isPred && (f & F_THREAT) === 0) itPredOn[hedgeItem] = 0
+          else if (hedgeItem >= 0 && isTarget && (colEntry[itIdx[hedgeItem] as number] as Entry).relief < 1)
+            requestItem = hedgeItem
+          if (isPred || isTarget) hedgeEnd = -1
+        } else if (
+          requestItem >= 0 &&
+          isPred &&
+          (f & F_THREAT) === 0 &&
+          itPredOn[k] === 1 &&
+          clause === itClause[requestItem] &&
+          s - (itE[requestItem] as number) <= scope
+        ) {
+          // "wants retaliatory tariffs removed": the act asked for comes after its object.
+          itPredOn[requestItem] = 0
+          const h = entData[((itIdx[requestItem] as number) << 3) + E_HEDGE] as number
+          if (h < (itHedge[k] as number)) {
+            itHedge[k] = h
+            itHedgeSrc[k] = requestItem
+          }
+          requestItem = -1
         }
         if (intensEnd >= 0 && clause === intensClause && s - intensEnd <= scope) {
           itIntens[k] = (itIntens[k] as number) * intens
@@ -402,7 +655,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "agree to suspend tariffs", "sign order imposing tariffs": a light verb followed by the
         // real act hands it its negation and hedge and stays out of the score.
         if (
-          e.pred &&
+          isPred &&
           itPredOn[k] === 1 &&
           clause === itClause[lightItem] &&
           s - (itE[lightItem] as number) <= scope
@@ -414,22 +667,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             itHedgeSrc[k] = itHedgeSrc[lightItem] as number
           }
           lightItem = -1
-        } else if (e.target && bindable((itEntry[lightItem] as Entry).pred as PredRole, k)) lightItem = -1
+        } else if (isTarget && bindable(predAt(itIdx[lightItem] as number), k)) lightItem = -1
       }
-      if (e.light && e.pred && itPredOn[k] === 1) lightItem = k
-      if (e.negator) {
+      if ((f & F_LIGHT) !== 0 && isPred && itPredOn[k] === 1) lightItem = k
+      if ((f & F_NEGATOR) !== 0) {
         negEnd = itE[k] as number
         negClause = clause
+        negScope = (f & F_SHORT_NEG) !== 0 ? RULES.determinerScopeTokens : scope
       }
-      if (e.hedge < 1) {
-        hedge = e.hedge
+      if ((f & F_HEDGE) !== 0) {
+        hedge = entData[(x << 3) + E_HEDGE] as number
         hedgeEnd = itE[k] as number
         hedgeClause = clause
-        hedgeItem = e.pred?.threat ? k : -1
+        hedgeItem = (f & F_THREAT) !== 0 ? k : -1
         hedgeSrc = k
       }
-      if (e.intens !== 1 && !e.pred && !e.target) {
-        intens = e.intens
+      if ((f & F_INTENS) !== 0 && !isPred && !isTarget) {
+        intens = entData[(x << 3) + E_INTENS] as number
         intensEnd = itE[k] as number
         intensClause = clause
       }
@@ -438,9 +692,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** A target item a predicate may take: not itself an active predicate, and market-only targets only for marketOk predicates. */
   function bindable(pred: PredRole, k: number): boolean {
-    const e = itEntry[k] as Entry
-    const t = e.target
-    if (!t || (itPredOn[k] === 1 && e.pred)) return false
+    const x = it.idx[k] as number
+    const f = entInts[x << 4] as number
+    if ((f & F_TARGET) === 0 || (it.predOn[k] === 1 && (f & F_PRED) !== 0)) return false
+    const t = targetAt(x)
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
     // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
     if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false
@@ -449,61 +704,121 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** True when a cause preposition ("on", "over") stands among tokens [from, to). */
   function causeBefore(from: number, to: number): boolean {
-    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && causeIds.has(tb.id[j] as number)) return true
+    for (let j = from; j < to; j++) if ((wordFlagsAt(j) & W_CAUSE) !== 0) return true
     return false
   }
 
   /** Binds each predicate to the nearest target in its clause (see RULES.bindWindowTokens). */
-  function bindPredicates(): void {
+  /** Binds predicate item k to the nearest target in its clause (see RULES.bindWindowTokens). */
+  function bindOne(k: number): void {
+    const { idx: itIdx, s: itS, e: itE, clause: itClause, bound: itBound, target: itTarget } = it
     const window = RULES.bindWindowTokens
     const penalty = RULES.sidePenaltyTokens
-    for (let k = 0; k < items; k++) {
-      if (itPredOn[k] === 0) continue
-      const e = itEntry[k] as Entry
-      const pred = e.pred as PredRole
-      const clause = itClause[k]
-      const s = itS[k] as number
-      const end = itE[k] as number
-      let left = -1
-      let leftD = Number.POSITIVE_INFINITY
-      for (let l = k - 1; l >= 0; l--) {
-        if (itClause[l] !== clause) break
-        const gap = s - (itE[l] as number)
-        if (gap > window) break
-        if (bindable(pred, l)) {
+    const pred = predAt(itIdx[k] as number)
+    const clause = itClause[k]
+    const s = itS[k] as number
+    const end = itE[k] as number
+    let left = -1
+    let leftD = Number.POSITIVE_INFINITY
+    for (let l = k - 1; l >= 0; l--) {
+      if (itClause[l] !== clause) break
+      const gap = s - (itE[l] as number)
+      if (gap > window) break
+      if (bindable(pred, l)) {
+        left = l
+        leftD = gap + (pred.policy ? penalty : 0)
+        break
+      }
+    }
+    // "tariffs on Chinese imports may be averted": a flow right after a measure names what the
+    // measure covers, and the measure is what the verb acts on.
+    if (left > 0 && targetAt(itIdx[left] as number).policyOnly) {
+      for (let l = left - 1; l >= 0 && itClause[l] === clause && s - (itE[l] as number) <= window; l--) {
+        if (!bindable(pred, l)) continue
+        const m = targetAt(itIdx[l] as number)
+        if (!m.policyOnly && m.polarity < 0 && m.tariff !== 0) {
           left = l
-          leftD = gap + (pred.policy ? penalty : 0)
-          break
+          leftD = s - (itE[l] as number) + (pred.policy ? penalty : 0)
+        }
+        break
+      }
+    }
+    let right = -1
+    let rightD = Number.POSITIVE_INFINITY
+    for (let r = k + 1; r < items; r++) {
+      if (itClause[r] !== clause) break
+      const gap = (itS[r] as number) - end
+      if (gap > window) break
+      // "shares slump on Brexit fears": after a reported move, "on"/"over" introduces its cause.
+      if (
+        !pred.policy &&
+        ((entInts[(itIdx[r] as number) << 4] as number) & F_FRAME) !== 0 &&
+        causeBefore(end, itS[r] as number)
+      )
+        break
+      if (bindable(pred, r)) {
+        right = r
+        rightD = gap + (pred.policy ? 0 : penalty)
+        break
+      }
+    }
+    let t = -1
+    // An act in the present tense has its subject on the left and its object on the right
+    // ("trade war ends the jobs promise"): it takes the object when there is one.
+    const active = pred.policy && ((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0
+    if (active && right >= 0) t = right
+    else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
+    else if (right >= 0) t = right
+    if (t >= 0) {
+      itTarget[k] = t
+      itBound[t] = 1
+    }
+  }
+
+  /** The relief factor of item m (see Entry.relief): its own, or that of the hedge weakening it. */
+  function reliefOf(m: number): number {
+    const own = (colEntry[it.idx[m] as number] as Entry).relief
+    const h = it.hedgeSrc[m] as number
+    return h >= 0 ? Math.min(own, (colEntry[it.idx[h] as number] as Entry).relief) : own
+  }
+
+  /** Scratch for bindPredicates: the verb-and-noun items of the field. */
+  const dualItems: number[] = []
+
+  function bindPredicates(): void {
+    const { idx: itIdx, s: itS, e: itE, bound: itBound, predOn: itPredOn } = it
+    // A word that is both a verb and a noun ("ban", "levy", "supplies", "license") is read as the
+    // noun when another predicate takes it ("lifts the ban", "may lose its license"), else as the
+    // verb ("bans exports"): the other predicates bind first.
+    let duals = 0
+    if (dualSeen) {
+      for (let k = 0; k < items; k++) {
+        if (itPredOn[k] === 1 && ((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0) {
+          itPredOn[k] = 0
+          dualItems[duals++] = k
         }
       }
-      let right = -1
-      let rightD = Number.POSITIVE_INFINITY
-      for (let r = k + 1; r < items; r++) {
-        if (itClause[r] !== clause) break
-        const gap = (itS[r] as number) - end
-        if (gap > window) break
-        // "shares slump on Brexit fears": after a reported move, "on"/"over" introduces its cause.
-        if (!pred.policy && (itEntry[r] as Entry).target?.frame && causeBefore(end, itS[r] as number)) break
-        if (bindable(pred, r)) {
-          right = r
-          rightD = gap + (pred.policy ? 0 : penalty)
-          break
-        }
+    }
+    for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
+    for (let d = 0; d < duals; d++) {
+      const k = dualItems[d] as number
+      if (itBound[k] !== 0) continue
+      // A measure right after a noun heads a compound ("federal contract ban"): the noun reading.
+      // (Not so for a flow: "magnets flow" is a subject and its verb.)
+      if (k > 0 && itE[k - 1] === itS[k] && targetAt(itIdx[k] as number).polarity < 0) {
+        const pf = entInts[(itIdx[k - 1] as number) << 4] as number
+        if ((pf & F_TARGET) !== 0 && (pf & F_PRED) === 0) continue
       }
-      let t = -1
-      if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
-      else if (right >= 0) t = right
-      if (t >= 0) {
-        itTarget[k] = t
-        itBound[t] = 1
-      }
+      itPredOn[k] = 1
+      bindOne(k)
     }
     // A trade or supply target directly before an unbound frame noun is read through the frame
     // (bound = 2: no bare weight of its own; see emit).
     for (let k = 1; k < items; k++) {
-      const f = (itEntry[k] as Entry).target
-      if (!f?.frame || itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
-      const p = (itEntry[k - 1] as Entry).target
+      if (((entInts[(itIdx[k] as number) << 4] as number) & F_FRAME) === 0) continue
+      if (itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
+      const px = itIdx[k - 1] as number
+      const p = ((entInts[px << 4] as number) & F_TARGET) !== 0 ? targetAt(px) : null
       if (
         p &&
         !p.frame &&
@@ -531,6 +846,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     acc.abs[dim] = (acc.abs[dim] as number) + a
     acc.count[dim] = (acc.count[dim] as number) + 1
     if (threat) acc.threatAbs[dim] = (acc.threatAbs[dim] as number) + a
+    const cues = out.cues
     if (cues.length < RULES.maxCues) {
       cues.push({
         dimension: dim === T ? 'tariff' : dim === S ? 'supplyChain' : 'market',
@@ -543,6 +859,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** An uncertainty cue: explanation only (the uncertainty sum is kept apart from the dimension sums). */
   function addUncertaintyCue(cue: string, weight: number, field: Field, start: number, end: number): void {
+    const cues = out.cues
     if (cues.length < RULES.maxCues) {
       cues.push({ dimension: 'uncertainty', cue, weight: round(weight), span: { field, start, end } })
     }
@@ -558,6 +875,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     start: number,
     end: number,
   ): void {
+    const events = out.events
     if (!type || events.length >= RULES.maxEvents) return
     const dimension = target.tariff >= target.supply ? 'tariff' : 'supplyChain'
     events.push({
@@ -581,68 +899,120 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     field: Field,
     start: number,
     end: number,
+    relief = 1,
   ): void {
     if (marketOnly) {
       addCue(acc, M, dir * 0.6, threat, cue, field, start, end)
       return
     }
-    if (target.tariff !== 0) addCue(acc, T, dir * target.tariff, threat, cue, field, start, end)
+    if (target.tariff !== 0) {
+      let w = dir * target.tariff
+      if (relief < 1 && w > 0) {
+        // Relief asked for is not relief given ("urges the U.S. to lift sanctions"): the request
+        // keeps its relevance to trade policy but little of its direction.
+        acc.topic[T] = (acc.topic[T] as number) + RULES.relevanceCueShare * w * (1 - relief)
+        w *= relief
+      }
+      addCue(acc, T, w, threat, cue, field, start, end)
+    }
     if (target.supply !== 0) addCue(acc, S, dir * target.supply, threat, cue, field, start, end)
     if (target.market !== 0) addCue(acc, M, dir * target.market, threat, cue, field, start, end)
   }
 
-  function pushUnique(list: string[], value: string): void {
-    if (!list.includes(value) && list.length < 32) list.push(value)
+  /** Adds `value` to entity list `slot` unless it is there (at most 32 per list). */
+  function pushUnique(slot: number, value: string): void {
+    const list = entityLists[slot] as string[]
+    const n = entityCounts[slot] as number
+    if (n >= 32) return
+    for (let k = 0; k < n; k++) if (list[k] === value) return
+    list[n] = value
+    entityCounts[slot] = n + 1
   }
 
   function emit(acc: Accumulator, field: Field): void {
+    const {
+      idx: itIdx,
+      s: itS,
+      e: itE,
+      clause: itClause,
+      neg: itNeg,
+      hedge: itHedge,
+      hedgeSrc: itHedgeSrc,
+      intens: itIntens,
+      bound: itBound,
+      predOn: itPredOn,
+      target: itTarget,
+    } = it
+    const tStart = tb.start
+    const tEnd = tb.end
     const keep = RULES.negationKeep
     const contrastBefore = RULES.contrastBeforeWeight
+    const concessive = RULES.concessiveWeight
     for (let k = 0; k < items; k++) {
-      const e = itEntry[k] as Entry
-      const s = tb.start[itS[k] as number] as number
-      const end = tb.end[(itE[k] as number) - 1] as number
+      const x = itIdx[k] as number
+      const f = entInts[x << 4] as number
+      const e = colEntry[itIdx[k] as number] as Entry
+      const s = tStart[itS[k] as number] as number
+      const end = tEnd[(itE[k] as number) - 1] as number
       const negated = itNeg[k] === 1
       const hedge = itHedge[k] as number
-      const intens = (itIntens[k] as number) * ((itS[k] as number) < contrastTok ? contrastBefore : 1)
+      const intens =
+        (itIntens[k] as number) *
+        ((itS[k] as number) < contrastTok ? contrastBefore : 1) *
+        (itClause[k] === concessiveClause ? concessive : 1)
       const negFactor = negated ? -keep : 1
 
-      if (e.region) pushUnique(regions, e.region)
-      if (e.directionScale < acc.directionScale || e.supplyScale < acc.supplyScale) {
-        acc.directionScale = Math.min(acc.directionScale, e.directionScale)
-        acc.supplyScale = Math.min(acc.supplyScale, e.supplyScale)
-        if (cues.length < RULES.maxCues) {
-          // Weight 0: the marker scales the field's trade and supply cues rather than adding one.
-          const dim = e.supplyScale < 1 ? 'supplyChain' : 'tariff'
-          cues.push({ dimension: dim, cue: `context: ${e.key}`, weight: 0, span: { field, start: s, end } })
+      if ((f & F_ENTITY) !== 0) {
+        if (e.region) pushUnique(REGIONS, e.region)
+        const cs = e.commodities
+        if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
+        if (e.sector) pushUnique(SECTORS, e.sector)
+        if (e.company) pushUnique(COMPANIES, e.company)
+      }
+      // Markers such as "How ..." count only where the headline or a part of it starts.
+      const starts = (f & F_INITIAL) === 0 || itS[k] === 0 || tb.kind[(itS[k] as number) - 1] === BREAK
+      if ((f & F_CONTEXT) !== 0 && starts) {
+        const ds = colDirScale[x] as number
+        const ss = colSupScale[x] as number
+        const ts = colTradeScale[x] as number
+        if (ds < acc.directionScale || ss < acc.supplyScale || ts < acc.tradeScale) {
+          acc.tradeScale = Math.min(acc.tradeScale, ts)
+          acc.directionScale = Math.min(acc.directionScale, ds)
+          acc.supplyScale = Math.min(acc.supplyScale, ss)
+          const cues = out.cues
+          if (cues.length < RULES.maxCues) {
+            // Weight 0: the marker scales the field's trade and supply cues rather than adding one.
+            const dim = ss < 1 ? 'supplyChain' : 'tariff'
+            cues.push({ dimension: dim, cue: `context: ${e.key}`, weight: 0, span: { field, start: s, end } })
+          }
         }
       }
-      if (e.commodities) for (const c of e.commodities) pushUnique(commodities, c)
-      if (e.sector) pushUnique(sectors, e.sector)
-      if (e.company) pushUnique(companyIds, e.company)
-      acc.topic[T] = (acc.topic[T] as number) + e.topicTariff
-      acc.topic[S] = (acc.topic[S] as number) + e.topicSupply
-      if (e.uncertainty > 0) {
-        acc.uncertainty += e.uncertainty
-        addUncertaintyCue(e.key, e.uncertainty, field, s, end)
+      acc.topic[T] = (acc.topic[T] as number) + (entData[(x << 3) + E_TOPIC_T] as number)
+      acc.topic[S] = (acc.topic[S] as number) + (entData[(x << 3) + E_TOPIC_S] as number)
+      if ((f & F_UNCERTAINTY) !== 0) {
+        const u = entData[(x << 3) + E_UNCERTAINTY] as number
+        acc.uncertainty += u
+        addUncertaintyCue(e.key, u, field, s, end)
       }
       if (hedge < 1) {
         acc.threats++
         // The cue spans the hedge or threat word and what it weakened ("threatens ... tariffs").
         const h = itHedgeSrc[k] as number
-        const hs = h >= 0 ? (tb.start[itS[h] as number] as number) : s
-        const hk = h >= 0 ? `${(itEntry[h] as Entry).key} + ${e.key}` : e.key
+        const hs = h >= 0 ? (tStart[itS[h] as number] as number) : s
+        const hk = h >= 0 ? `${(colEntry[itIdx[h] as number] as Entry).key} + ${e.key}` : e.key
         addUncertaintyCue(hk, RULES.uncertaintyPerThreat, field, Math.min(hs, s), end)
       }
 
       const t = itTarget[k] as number
       if (itPredOn[k] === 1 && t >= 0) {
         // A predicate bound to its target: direction = sign x polarity (or fixed), then modifiers.
-        const pred = e.pred as PredRole
-        const te = itEntry[t] as Entry
-        const target = te.target as TargetRole
+        const pred = predAt(x)
+        const tx = itIdx[t] as number
+        const te = colEntry[tx] as Entry
+        const target = targetAt(tx)
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
-        if (target.polarity === 0 && pred.fixed === 0) continue
+        // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
+        if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
         const marketTarget = target.tariff === 0 && target.supply === 0
         const sign =
           marketTarget && pred.marketSign !== 0 ? pred.marketSign : t > k ? pred.rightSign : pred.sign
@@ -651,13 +1021,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           pred.strength * intens * (itIntens[t] as number) * Math.min(hedge, itHedge[t] as number)
         const neg = negated || itNeg[t] === 1
         const dir = base * magnitude * (neg ? -keep : 1)
+        const relief =
+          hedge < 1 || (itHedge[t] as number) < 1 || e.relief < 1
+            ? Math.min(e.relief, reliefOf(k), reliefOf(t))
+            : 1
         const marketOnly = target.policyOnly && !pred.policy
-        const ts = tb.start[itS[t] as number] as number
-        const tend = tb.end[(itE[t] as number) - 1] as number
+        const ts = tStart[itS[t] as number] as number
+        const tend = tEnd[(itE[t] as number) - 1] as number
         const start = Math.min(s, ts)
         const stop = Math.max(end, tend)
         const cue = `${e.key} + ${te.key}`
-        applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop)
+        applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
         // Harm verbs on a measure ("hit by tariffs") describe its effect, and stance words
         // ("optimistic on NAFTA") an opinion of it, not a new event.
         if (
@@ -665,37 +1039,49 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           pred.kind !== 'stance' &&
           !(pred.fixed !== 0 && !pred.threat && target.polarity < 0)
         ) {
+          // A fixed good direction (progress, clearing) eases whatever it acts on: more of a good
+          // thing, less of a bad one.
           const type =
             target.events[pred.kind] ??
-            (pred.fixed !== 0 || sign < 0 ? target.events.less : target.events.more)
+            (pred.fixed > 0
+              ? target.polarity > 0
+                ? target.events.more
+                : target.events.less
+              : pred.fixed !== 0 || sign < 0
+                ? target.events.less
+                : target.events.more)
           addEvent(type, target, dir, threat, neg, field, start, stop)
         }
         // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war.
         if (target.frame) {
           for (let m = t - 1; m >= 0 && m >= t - 2; m--) {
-            const me = itEntry[m] as Entry
-            if (!me.target || me.target.frame || itE[m] !== itS[m + 1]) break
+            const mx = itIdx[m] as number
+            const mf = entInts[mx << 4] as number
+            if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break
+            const me = colEntry[mx] as Entry
             itBound[m] = 1
-            const mt = me.target
+            const mt = targetAt(mx)
             const mdir = (pred.fixed !== 0 ? pred.fixed : sign * mt.polarity) * magnitude * (neg ? -keep : 1)
-            const ms = tb.start[itS[m] as number] as number
+            const ms = tStart[itS[m] as number] as number
             applyToTarget(acc, mt, mdir, false, threat, `${e.key} + ${me.key}`, field, Math.min(s, ms), stop)
           }
         }
         continue
       }
-      if (e.target && itBound[k] === 0) {
-        const target = e.target
+      const isTarget = (f & F_TARGET) !== 0
+      if (isTarget && itBound[k] === 0) {
+        const target = targetAt(x)
         // "trade talk concerns", "supply worries", "deal hopes": an unbound frame noun right after a
         // trade or supply target gives that target the frame's direction.
         const compound = target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2
         // "no tariff fears": a negator before the compound negates all of it, wherever it attached.
         const nf = compound && !negated && itNeg[k - 1] === 1 ? -keep : negFactor
         if (compound) {
-          const pe = itEntry[k - 1] as Entry
-          const pt = pe.target as TargetRole
+          const px = itIdx[k - 1] as number
+          const pe = colEntry[px] as Entry
+          const pt = targetAt(px)
           const dir = target.polarity * target.bare * 2 * intens * hedge * nf
-          const ps = tb.start[itS[k - 1] as number] as number
+          const ps = tStart[itS[k - 1] as number] as number
           if (pt.tariff !== 0)
             addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
           if (pt.supply !== 0)
@@ -703,32 +1089,54 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
         if (target.bare !== 0) {
           const dir = target.polarity * target.bare * intens * hedge * nf
-          applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end)
+          applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k) : 1)
           addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end)
         }
-        if (e.hasTone && target.market === 0) {
-          addCue(acc, M, e.tone * intens * hedge * nf, hedge < 1, e.key, field, s, end)
+        if ((f & F_TONE) !== 0 && target.market === 0) {
+          addCue(
+            acc,
+            M,
+            (entData[(x << 3) + E_TONE] as number) * intens * hedge * nf,
+            hedge < 1,
+            e.key,
+            field,
+            s,
+            end,
+          )
         }
         continue
       }
-      if (e.target) continue
-      if (e.hasTone) addCue(acc, M, e.tone * intens * hedge * negFactor, hedge < 1, e.key, field, s, end)
+      if (isTarget) continue
+      if ((f & F_TONE) !== 0)
+        addCue(
+          acc,
+          M,
+          (entData[(x << 3) + E_TONE] as number) * intens * hedge * negFactor,
+          hedge < 1,
+          e.key,
+          field,
+          s,
+          end,
+        )
     }
   }
 
   function scoreField(text: string, field: Field, acc: Accumulator): void {
-    resetAccumulator(acc)
+    if (acc.used) resetAccumulator(acc)
     if (text.length === 0) return
+    acc.used = true
     tokenize(text, vocab, notId, tb)
+    sizeItems(tb.count)
     matchField()
     attachModifiers()
     bindPredicates()
     emit(acc, field)
-    if (acc.directionScale < 1 || acc.supplyScale < 1) {
+    if (acc.directionScale < 1 || acc.supplyScale < 1 || acc.tradeScale < 1) {
       // Overviews ("Factbox:") keep their relevance but lose most direction; OPEC output policy is
       // not supply-chain news at all.
       for (let d = T; d <= S; d++) {
-        const rel = d === S ? acc.supplyScale : 1
+        // Not trade news at all (doping sanctions, a regulator's fine): tradeScale on the tariff side.
+        const rel = d === S ? acc.supplyScale : acc.tradeScale
         acc.sum[d] = (acc.sum[d] as number) * acc.directionScale * rel
         acc.abs[d] = (acc.abs[d] as number) * rel
         acc.threatAbs[d] = (acc.threatAbs[d] as number) * rel
@@ -738,10 +1146,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   function combine(h: number, b: number, nb: number): number {
-    return h + (RULES.bodyWeight * b) / Math.sqrt(Math.max(1, nb))
+    // b is 0 for an empty body (most calls): h + 0 is h.
+    return b === 0 ? h + 0 : h + (RULES.bodyWeight * b) / Math.sqrt(Math.max(1, nb))
   }
 
   function dimension(dim: number, topicDim: number): ScoreResult['scores']['tariff'] {
+    if (
+      accH.abs[dim] === 0 &&
+      accB.abs[dim] === 0 &&
+      accH.topic[topicDim] === 0 &&
+      accB.topic[topicDim] === 0
+    ) {
+      // Not touched at all (most headlines on one dimension or both): what the formulas give for zeros.
+      return { score: 0, relevance: 0, confidence: 0, label: ZERO_LABEL }
+    }
     const nb = accB.count[dim] as number
     const sum = combine(accH.sum[dim] as number, accB.sum[dim] as number, nb)
     const abs = combine(accH.abs[dim] as number, accB.abs[dim] as number, nb)
@@ -774,12 +1192,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       body = body.slice(0, room)
       truncated = true
     }
-    cues = []
-    events = []
-    regions = []
-    commodities = []
-    sectors = []
-    companyIds = []
+    out = newOutputs()
+    entityCounts[REGIONS] = 0
+    entityCounts[COMMODITIES] = 0
+    entityCounts[SECTORS] = 0
+    entityCounts[COMPANIES] = 0
+    const { cues, events } = out
     scoreField(headline, 'headline', accH)
     scoreField(body, 'body', accB)
 
@@ -796,7 +1214,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       combine(accH.uncertainty, accB.uncertainty, 4) +
       RULES.uncertaintyPerThreat * combine(accH.threats, accB.threats, 4)
     if (tariff.relevance >= RULES.relevanceMin) u *= RULES.uncertaintyTradeBoost
-    const entities: Entities = { regions, commodities, sectors, companies: companyIds }
+    const entities: Entities = {
+      regions: take(entityLists[REGIONS] as string[], entityCounts[REGIONS] as number),
+      commodities: take(entityLists[COMMODITIES] as string[], entityCounts[COMMODITIES] as number),
+      sectors: take(entityLists[SECTORS] as string[], entityCounts[SECTORS] as number),
+      companies: take(entityLists[COMPANIES] as string[], entityCounts[COMPANIES] as number),
+    }
     return {
       scores: {
         tariff,

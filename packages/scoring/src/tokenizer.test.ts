@@ -41,6 +41,12 @@ describe('tokenize', () => {
     ])
   })
 
+  it('reads a comma between two names as a list, not a clause break', () => {
+    expect(tokens('Tokyo halts Huawei, ZTE gear')).toEqual(['Tokyo', 'halts', 'Huawei', 'ZTE', 'gear'])
+    expect(tokens('Tariffs hurt, Trump says')).toEqual(['Tariffs', 'hurt', '|', 'Trump', 'says'])
+    expect(tokens('China, vows')).toEqual(['China', '|', 'vows'])
+  })
+
   it("reads n't as a separate not", () => {
     const b = createTokenBuffer()
     tokenize("won't", LEXICON.vocab, LEXICON.notId, b)

@@ -1,6 +1,6 @@
 // Word → id lookup without allocating: the tokenizer hashes each word while it scans it and probes
 // an open-addressing table, comparing characters in place, so no substring is made per word.
-import { fold, lowerAt } from './chars.ts'
+import { lowerAt } from './chars.ts'
 
 export interface Vocabulary {
   /** Word of each id. */
@@ -19,7 +19,7 @@ export interface Vocabulary {
 }
 
 const FNV_OFFSET = 0x811c9dc5
-const FNV_PRIME = 0x01000193
+export const FNV_PRIME = 0x01000193
 
 export function hashStart(): number {
   return FNV_OFFSET
@@ -109,7 +109,7 @@ export function cloneVocabulary(v: Vocabulary): Vocabulary {
   }
 }
 
-/** Id of the word whose (case-folded) characters are src[s, e) and whose hashEnd'ed hash is `h`, or -1. */
+/** Id of the word whose characters are src[s, e) (already case-folded) and whose hashEnd'ed hash is `h`, or -1. */
 export function lookupChars(v: Vocabulary, src: Uint16Array, s: number, e: number, h: number): number {
   const slots = v.slots
   const mask = v.mask
@@ -123,7 +123,7 @@ export function lookupChars(v: Vocabulary, src: Uint16Array, s: number, e: numbe
       if ((v.offsets[id + 1] as number) - at === len) {
         const chars = v.chars
         let k = 0
-        while (k < len && chars[at + k] === fold(src[s + k] as number)) k++
+        while (k < len && chars[at + k] === src[s + k]) k++
         if (k === len) return id
       }
     }

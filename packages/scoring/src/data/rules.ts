@@ -6,10 +6,14 @@ export const RULES = {
   sidePenaltyTokens: 1,
   /** Tokens after a negator, hedge or intensifier within which it still applies. */
   modifierScopeTokens: 5,
+  /** Tokens after a determiner negator ("no") within which it still applies. */
+  determinerScopeTokens: 1,
   /** A negated cue keeps this share of its weight, with the sign flipped ("rules out new tariffs"). */
   negationKeep: 0.7,
   /** Weight of cues before the last contrast word ("but", "however") of a field. */
   contrastBeforeWeight: 0.5,
+  /** Weight of cues in a clause opened by a concessive word ("despite"). */
+  concessiveWeight: 0.15,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
   bodyWeight: 0.5,
   /** Share of the tariff and supply-chain cue sums that also colours the market tone. */
