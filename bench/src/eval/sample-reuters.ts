@@ -134,6 +134,25 @@ if (import.meta.main) {
       .slice(0, 150)
       .sort((x, y) => x.line - y.line)
   }
+  if (process.argv.includes('--seventh')) {
+    // Seventh draw, dev only like the fourth to sixth: 150 more rows from the tariff pool and 30 from
+    // the rest of the keyword pool (so supply-chain rows keep coming), outside everything labelled so
+    // far, in a seventh hash order. Labelled from the headline alone and first scored as a whole: a
+    // fresh check, after the rules written from the fourth to sixth draws, of how they generalise.
+    const had = new Set<number>()
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order7 = (line: number) => createHash('sha1').update(`draw7:${line}`).digest('hex')
+    const left = rows
+      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev')
+      .sort((x, y) => order7(x.line).localeCompare(order7(y.line)))
+    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, 150)
+    const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, 30)
+    picked = [...a, ...b].sort((x, y) => x.line - y.line)
+  }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
   }

@@ -7,9 +7,13 @@ function isConsonant(c: string | undefined): boolean {
   return c !== undefined && c >= 'a' && c <= 'z' && !VOWELS.includes(c)
 }
 
-/** Short consonant-vowel-consonant verbs double the last letter: cut/cutting, ban/banned, stop/stopped. */
+/**
+ * Verbs ending consonant-vowel-consonant may double the last letter: cut/cutting, ban/banned,
+ * scrap/scrapped, commit/committed. Both spellings are listed (see verbForms), so a verb that does
+ * not double ("open", "limit") only gains a form no text uses.
+ */
 function doubles(w: string): boolean {
-  if (w.length < 3 || w.length > 4) return false
+  if (w.length < 3) return false
   const a = w[w.length - 3]
   const b = w[w.length - 2]
   const c = w[w.length - 1]

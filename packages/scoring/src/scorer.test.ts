@@ -488,3 +488,45 @@ describe('supply chain easing and running dry', () => {
     expect(supply('Magnet shortage worsens as rare earth supply dries up').label).toBe('negative')
   })
 })
+
+describe('issue #3: telling a measure named from a measure moved', () => {
+  it('reads coping with a measure as about trade, in no direction', () => {
+    expect(tariff('Toy makers adapt to higher import duties').label).toBe('neutral')
+    expect(tariff('Shippers find a way around the steel tariffs').label).toBe('neutral')
+    expect(tariff('Exporters rush to beat the coming levies').label).toBe('neutral')
+    expect(tariff('Refiners bypass the oil sanctions via third countries').label).toBe('neutral')
+  })
+
+  it('reads talks or a deal denied as a setback', () => {
+    expect(tariff('Officials have no plans to travel for trade talks').label).toBe('negative')
+    expect(tariff('President says he is not ready to make a trade deal').label).toBe('negative')
+  })
+
+  it('reads hopes and worries after a market move as a stance on what follows', () => {
+    expect(tariff('Peso firms on hopes for a Canada trade deal').label).toBe('positive')
+    expect(tariff('Bourse slips on worries about the trade deal').label).toBe('negative')
+    expect(tariff('Equities drop on fears of a wider trade war').label).toBe('negative')
+  })
+
+  it('reads procedure around a measure as neutral', () => {
+    expect(tariff('Carmakers to testify at a hearing on auto tariffs').label).toBe('neutral')
+    expect(tariff('President to announce a decision on steel tariffs today').label).toBe('neutral')
+    expect(tariff('Ministers to discuss the trade war at the summit').label).toBe('neutral')
+  })
+
+  it('keeps efforts toward relief from counting as relief', () => {
+    expect(tariff('Brussels keen on scrapping the car tariffs').label).toBe('neutral')
+  })
+
+  it('reads pressure and hostile moves as escalation where the headline is about trade', () => {
+    expect(tariff('Chinese envoy condemns U.S. pressure on allies over Huawei').label).toBe('negative')
+    expect(tariff('Washington takes aim at the WTO appeals body').label).toBe('negative')
+    expect(tariff('Lawmakers want Commerce to be tough on ZTE').label).toBe('negative')
+    expect(tariff('Local team hits back at critics after the loss').label).toBeNull()
+  })
+
+  it('keeps a firm named with China alone just short of trade relevance', () => {
+    expect(tariff("China's Huawei unveils a folding phone").label).toBeNull()
+    expect(tariff('Huawei executive appears at bail hearing in Vancouver').label).toBeNull()
+  })
+})

@@ -243,6 +243,11 @@ interface Items {
   hedgeSrc: Int32Array
   intens: Float64Array
   bound: Uint8Array
+  /**
+   * 1 + the item index of a coping predicate ("adapt to", "bypass") that took this target, or 0:
+   * words between the two ("adapt to higher duties") describe the measure coped with, not a move.
+   */
+  held: Int32Array
   predOn: Uint8Array
   target: Int32Array
 }
@@ -260,6 +265,7 @@ function newItems(n: number): Items {
     hedgeSrc: new Int32Array(cap),
     intens: new Float64Array(cap),
     bound: new Uint8Array(cap),
+    held: new Int32Array(cap),
     predOn: new Uint8Array(cap),
     target: new Int32Array(cap),
   }
@@ -464,6 +470,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       hedgeSrc: itHedgeSrc,
       intens: itIntens,
       bound: itBound,
+      held: itHeld,
       predOn: itPredOn,
       target: itTarget,
     } = it
@@ -549,6 +556,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
       }
       const f = entInts[best << 4] as number
+      // A clause break that is also a predicate ("on hopes of ...") opens the clause it acts in.
+      if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) !== 0) clause++
       const k = n++
       itIdx[k] = best
       itS[k] = i
@@ -559,9 +568,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itHedgeSrc[k] = -1
       itIntens[k] = 1
       itBound[k] = 0
+      itHeld[k] = 0
       itPredOn[k] = (f & F_PRED) !== 0 ? 1 : 0
       itTarget[k] = -1
-      if ((f & F_CLAUSE_BREAK) !== 0) clause++
+      if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) === 0) clause++
       if ((f & F_CONTRAST) !== 0) contrastTok = i
       if ((f & F_CONCESSIVE) !== 0) concessiveClause = clause
       if ((f & F_PRED) !== 0 && (f & F_TARGET) !== 0) duals = true
@@ -772,6 +782,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (t >= 0) {
       itTarget[k] = t
       itBound[t] = 1
+      if (pred.kind === 'cope') it.held[t] = k + 1
     }
   }
 
@@ -940,6 +951,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       hedgeSrc: itHedgeSrc,
       intens: itIntens,
       bound: itBound,
+      held: itHeld,
       predOn: itPredOn,
       target: itTarget,
     } = it
@@ -1010,6 +1022,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const tx = itIdx[t] as number
         const te = colEntry[tx] as Entry
         const target = targetAt(tx)
+        // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
+        if ((itHeld[t] as number) > 0 && k >= (itHeld[t] as number) && k < t) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
@@ -1088,7 +1102,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
         }
         if (target.bare !== 0) {
-          const dir = target.polarity * target.bare * intens * hedge * nf
+          // "no trade talks planned", "not ready to make a deal": a good thing denied is a setback
+          // even where naming it alone is near neutral.
+          const bare =
+            nf < 0 && target.polarity > 0 ? Math.max(target.bare, RULES.negatedBareMin) : target.bare
+          const dir = target.polarity * bare * intens * hedge * nf
           applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k) : 1)
           addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end)
         }

@@ -10,6 +10,8 @@ export const RULES = {
   determinerScopeTokens: 1,
   /** A negated cue keeps this share of its weight, with the sign flipped ("rules out new tariffs"). */
   negationKeep: 0.7,
+  /** A negated unbound good target (talks, a deal) weighs at least this before negationKeep. */
+  negatedBareMin: 0.4,
   /** Weight of cues before the last contrast word ("but", "however") of a field. */
   contrastBeforeWeight: 0.5,
   /** Weight of cues in a clause opened by a concessive word ("despite"). */
