@@ -69,11 +69,7 @@ async function startPassthrough(input: string, output: string): Promise<() => Pr
     maxWaitTimeInMs: defaults.KAFKA_FETCH_MAX_WAIT_MS,
     maxBytesPerPartition: defaults.KAFKA_MAX_BYTES_PER_PARTITION,
   })
-  await runPassthrough(consumer, producer, defaults, input, output)
-  return async () => {
-    await consumer.disconnect()
-    await producer.disconnect()
-  }
+  return runPassthrough(consumer, producer, defaults, input, output, log)
 }
 
 function ingestApp(prefix: string) {

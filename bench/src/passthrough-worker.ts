@@ -22,11 +22,10 @@ const consumer = kafka.consumer({
   allowAutoTopicCreation: false,
 })
 consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('joined consumer group\n'))
+const stopPassthrough = await runPassthrough(consumer, producer, config, input, output, log)
 const stop = async () => {
-  await consumer.disconnect().catch(() => {})
-  await producer.disconnect().catch(() => {})
+  await stopPassthrough()
   process.exit(0)
 }
 process.on('SIGTERM', () => void stop())
 process.on('SIGINT', () => void stop())
-await runPassthrough(consumer, producer, config, input, output)

@@ -1,35 +1,50 @@
-import { type BaseConfig, produceAll } from '@tradepulse/platform'
+import { type BaseConfig, createOffsetCommitter, createProduceQueue, type Logger } from '@tradepulse/platform'
 import type { Consumer, Producer } from 'kafkajs'
 
 /**
  * The no-work floor of the benchmarks: consume `input`, produce the same key and value to `output`,
- * with the workers' consumer settings, producer and commit discipline (resolve after the ack).
+ * with the workers' consumer settings, producer, produce queue and commit discipline (resolve after the
+ * ack, commit on the offset committer's timer). Returns a stop that makes the last commit and disconnects.
  */
 export async function runPassthrough(
   consumer: Consumer,
   producer: Producer,
-  config: Pick<BaseConfig, 'KAFKA_PARTITIONS_CONCURRENCY' | 'KAFKA_MAX_BATCH'>,
+  config: Pick<BaseConfig, 'KAFKA_PARTITIONS_CONCURRENCY' | 'KAFKA_MAX_BATCH' | 'KAFKA_COMMIT_INTERVAL_MS'>,
   input: string,
   output: string,
-): Promise<void> {
+  log: Logger,
+): Promise<() => Promise<void>> {
+  const queue = createProduceQueue(producer)
+  const committer =
+    config.KAFKA_COMMIT_INTERVAL_MS > 0
+      ? createOffsetCommitter(consumer, config.KAFKA_COMMIT_INTERVAL_MS, log)
+      : undefined
+  consumer.on(consumer.events.GROUP_JOIN, () => committer?.forget())
   await producer.connect()
   await consumer.connect()
   await consumer.subscribe({ topic: input, fromBeginning: true })
   await consumer.run({
-    autoCommit: true,
+    autoCommit: committer === undefined,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: config.KAFKA_PARTITIONS_CONCURRENCY,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary }) => {
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
       for (let i = 0; i < batch.messages.length; i += config.KAFKA_MAX_BATCH) {
         const chunk = batch.messages.slice(i, i + config.KAFKA_MAX_BATCH)
-        await produceAll(
-          producer,
+        await queue.send(
           chunk.map((m) => ({ topic: output, key: m.key?.toString() ?? null, value: m.value ?? '' })),
         )
-        resolveOffset(chunk[chunk.length - 1]!.offset)
+        const last = chunk[chunk.length - 1]!.offset
+        resolveOffset(last)
+        committer?.done(batch.topic, batch.partition, last)
         await heartbeat()
-        await commitOffsetsIfNecessary()
       }
     },
   })
+  committer?.start()
+  return async () => {
+    committer?.stop()
+    await committer?.flush()
+    await consumer.disconnect().catch(() => {})
+    await producer.disconnect().catch(() => {})
+  }
 }

@@ -28,6 +28,9 @@ export const baseConfigShape = {
   KAFKA_FETCH_MAX_WAIT_MS: ms(20).describe(
     'longest a fetch waits for data; kafkajs defaults to 5000, far too long for alerts',
   ),
+  KAFKA_COMMIT_INTERVAL_MS: ms(1_000).describe(
+    "how often finished offsets are committed, off the records' path (0: after every batch, which adds a commit's wait to every hop)",
+  ),
   KAFKA_SESSION_TIMEOUT_MS: count(30_000, 1_000).describe('consumer session timeout'),
   KAFKA_HEARTBEAT_INTERVAL_MS: count(3_000, 100).describe('consumer heartbeat interval'),
   KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),

@@ -5,7 +5,9 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { createBatchStages } from './batch-processor.ts'
-import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
+import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
+import { createProduceQueue } from './produce.ts'
+import { type BatchHandler, headersToStrings, type InRecord } from './records.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -20,6 +22,11 @@ export type BatchRunnerConfig = {
   partitionsConcurrency: number
   retryBaseMs: number
   retryMaxMs: number
+  /**
+   * How often finished offsets are committed, off the records' path (see createOffsetCommitter); 0 commits
+   * after every batch before the next fetch (kafkajs's autoCommit), which adds a commit's wait to every hop.
+   */
+  commitIntervalMs: number
   /** Start from the earliest offset when the group has none (true for pipeline workers). */
   fromBeginning?: boolean
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
@@ -50,7 +57,8 @@ function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord
 
 /**
  * At-least-once consumption: a batch's records are handled, everything they caused is produced and
- * acknowledged (acks=all), and only then are their offsets resolved and committed. Infrastructure
+ * acknowledged (acks=all), and only then are their offsets resolved, to be committed by the next tick of
+ * the offset committer (every KAFKA_COMMIT_INTERVAL_MS). Infrastructure
  * faults retry the same records with backoff while heartbeating; the partition makes no progress and
  * nothing is committed until the fault clears. Bad records become dlq outcomes and never stop the stream.
  */
@@ -63,6 +71,9 @@ export function createBatchRunner(
   metrics: Metrics,
 ): BatchRunner {
   let consumer: Consumer | undefined
+  let committer: OffsetCommitter | undefined
+  // eachBatch calls under way, so that a stop can let them settle before the last commit.
+  const active = new Set<Promise<void>>()
   let running = false
   let stopping: Promise<void> | undefined
   const abort = new AbortController()
@@ -75,6 +86,8 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
 
+  // Partitions handled at once share produce requests (see createProduceQueue).
+  const queue = createProduceQueue(producer)
   const stages = createBatchStages({
     handler,
     worker: cfg.worker,
@@ -82,7 +95,7 @@ export function createBatchRunner(
     log,
     metrics,
     signal: abort.signal,
-    produce: (out) => produceAll(producer, out),
+    produce: queue.send,
   })
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
@@ -140,9 +153,9 @@ export function createBatchRunner(
       state = { status: 'ok' }
       lastProgress = Date.now()
       p.resolveOffset(chunks[k]!.lastOffset)
+      committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
       try {
         await p.heartbeat()
-        await p.commitOffsetsIfNecessary()
       } catch (err) {
         // A rebalance: kafkajs rejoins; the early handler's records come again to whoever owns them.
         await next?.catch(() => {})
@@ -175,7 +188,9 @@ export function createBatchRunner(
         },
       })
       const c = consumer
+      if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
+        committer?.forget()
         isJoined = true
         state = { status: 'ok' }
         lastProgress = Date.now()
@@ -200,17 +215,28 @@ export function createBatchRunner(
       await c.connect()
       for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
       await c.run({
-        autoCommit: true,
+        autoCommit: committer === undefined,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: cfg.partitionsConcurrency,
-        eachBatch,
+        eachBatch: (p) => {
+          const run = eachBatch(p)
+          active.add(run)
+          return run.finally(() => active.delete(run))
+        },
       })
+      committer?.start()
     },
     stop() {
       stopping ??= (async () => {
         running = false
         abort.abort()
-        // kafkajs's disconnect waits for the running batch to finish and commits what it resolved.
+        // The batches under way stop at once (nothing unfinished is resolved); then the last commit, while
+        // still in the group. With autoCommit, kafkajs's disconnect commits what was resolved itself.
+        if (committer) {
+          committer.stop()
+          await Promise.allSettled(active)
+          await committer.flush()
+        }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
         await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
       })()
@@ -229,64 +255,4 @@ export function createBatchRunner(
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
     },
   }
-}
-
-/**
- * Most bytes of keys, values and headers in one produce request. Kafka refuses a record batch above
- * the topic's max.message.bytes (1 MB by default) and kafkajs puts all of a request's records for one
- * partition into one batch, so a large unit of output (a backlog's alerts with their evidence) would
- * otherwise fail on every retry and stall its partition.
- */
-export const MAX_REQUEST_BYTES = 512 * 1024
-
-/**
- * Produces records grouped by topic, in requests of at most MAX_REQUEST_BYTES sent one after another
- * (order kept), and waits for every acknowledgement.
- */
-export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
-  for (const part of splitBySize(records, MAX_REQUEST_BYTES)) await produceRequest(producer, part)
-}
-
-const byteLength = (v: string | Buffer | null) =>
-  v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length
-
-/** Consecutive runs of records whose sizes add up to at most maxBytes (a larger record goes alone). */
-export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
-  const parts: OutRecord[][] = []
-  let part: OutRecord[] = []
-  let bytes = 0
-  for (const r of records) {
-    let size = byteLength(r.key) + byteLength(r.value)
-    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + byteLength(v)
-    if (part.length > 0 && bytes + size > maxBytes) {
-      parts.push(part)
-      part = []
-      bytes = 0
-    }
-    part.push(r)
-    bytes += size
-  }
-  if (part.length > 0) parts.push(part)
-  return parts
-}
-
-async function produceRequest(producer: Producer, records: OutRecord[]): Promise<void> {
-  const byTopic = new Map<
-    string,
-    { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
-  >()
-  for (const r of records) {
-    const list = byTopic.get(r.topic) ?? []
-    if (list.length === 0) byTopic.set(r.topic, list)
-    list.push({
-      key: r.key,
-      value: r.value,
-      ...(r.headers ? { headers: r.headers } : {}),
-      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
-    })
-  }
-  await producer.sendBatch({
-    acks: -1,
-    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-  })
 }

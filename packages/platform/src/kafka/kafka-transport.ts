@@ -1,8 +1,9 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { Transport } from '../bus/transport.ts'
 import type { Logger } from '../logger.ts'
-import { createBatchRunner, produceAll } from './batch-runner.ts'
+import { createBatchRunner } from './batch-runner.ts'
 import { createKafka, createProducer, ensureTopics, type KafkaClientConfig } from './kafka-client.ts'
+import { createProduceQueue } from './produce.ts'
 
 /** The Kafka transport: one client per worker, one idempotent producer per runner. */
 export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Transport {
@@ -13,6 +14,7 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
       createBatchRunner(kafka, createProducer(kafka), handler, runnerCfg, runnerLog, metrics),
     createPublisher() {
       const producer = createProducer(kafka)
+      const queue = createProduceQueue(producer)
       let connected: Promise<void> | undefined
       let closed: Promise<void> | undefined
       return {
@@ -20,7 +22,7 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
           if (records.length === 0) return
           connected ??= producer.connect()
           await connected
-          await produceAll(producer, records)
+          await queue.send(records)
         },
         close() {
           closed ??= connected ? producer.disconnect().catch(() => {}) : Promise.resolve()

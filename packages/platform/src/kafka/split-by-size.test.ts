@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { splitBySize } from './batch-runner.ts'
+import { splitBySize } from './produce.ts'
 
 const rec = (value: string, key: string | null = null) => ({ topic: 't', key, value })
 

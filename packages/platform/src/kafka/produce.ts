@@ -1,0 +1,107 @@
+import type { Producer } from 'kafkajs'
+import type { OutRecord } from './records.ts'
+
+/**
+ * Most bytes of keys, values and headers in one produce request. Kafka refuses a record batch above
+ * the topic's max.message.bytes (1 MB by default) and kafkajs puts all of a request's records for one
+ * partition into one batch, so a large unit of output (a backlog's alerts with their evidence) would
+ * otherwise fail on every retry and stall its partition.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024
+
+/**
+ * Produces records grouped by topic, in requests of at most MAX_REQUEST_BYTES sent one after another
+ * (order kept), and waits for every acknowledgement.
+ */
+export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
+  for (const part of splitBySize(records, MAX_REQUEST_BYTES)) await produceRequest(producer, part)
+}
+
+const byteLength = (v: string | Buffer | null) =>
+  v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length
+
+/** Consecutive runs of records whose sizes add up to at most maxBytes (a larger record goes alone). */
+export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
+  const parts: OutRecord[][] = []
+  let part: OutRecord[] = []
+  let bytes = 0
+  for (const r of records) {
+    let size = byteLength(r.key) + byteLength(r.value)
+    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + byteLength(v)
+    if (part.length > 0 && bytes + size > maxBytes) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(r)
+    bytes += size
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
+}
+
+async function produceRequest(producer: Producer, records: OutRecord[]): Promise<void> {
+  const byTopic = new Map<
+    string,
+    { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
+  >()
+  for (const r of records) {
+    const list = byTopic.get(r.topic) ?? []
+    if (list.length === 0) byTopic.set(r.topic, list)
+    list.push({
+      key: r.key,
+      value: r.value,
+      ...(r.headers ? { headers: r.headers } : {}),
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+    })
+  }
+  await producer.sendBatch({
+    acks: -1,
+    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+  })
+}
+
+export type ProduceQueue = {
+  /** Produces the records (in order, after everything sent before) and waits for their acknowledgement. */
+  send(records: OutRecord[]): Promise<void>
+}
+
+/**
+ * Group commit for one producer. kafkajs's idempotent producer has one request in flight, so partitions
+ * handled at once would each queue a request of their own behind it, one round trip after another. Here,
+ * what callers send while a request is out waits and then goes in the next request, all together (split
+ * at MAX_REQUEST_BYTES); records sent in one turn of the event loop share the first one. Order is kept:
+ * records go out in the order `send` was called. A caller's promise settles with the request that carried
+ * its records; a failed request fails every caller in it, and each handles its own retry.
+ */
+export function createProduceQueue(producer: Producer): ProduceQueue {
+  type Waiter = { records: OutRecord[]; resolve: () => void; reject: (err: unknown) => void }
+  let waiting: Waiter[] = []
+  let draining = false
+
+  async function drain(): Promise<void> {
+    while (waiting.length > 0) {
+      const group = waiting
+      waiting = []
+      try {
+        await produceAll(producer, group.length === 1 ? group[0]!.records : group.flatMap((w) => w.records))
+        for (const w of group) w.resolve()
+      } catch (err) {
+        for (const w of group) w.reject(err)
+      }
+    }
+    draining = false
+  }
+
+  return {
+    send(records) {
+      if (records.length === 0) return Promise.resolve()
+      const done = new Promise<void>((resolve, reject) => waiting.push({ records, resolve, reject }))
+      if (!draining) {
+        draining = true
+        setImmediate(() => void drain())
+      }
+      return done
+    },
+  }
+}
