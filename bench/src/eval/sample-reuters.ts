@@ -153,6 +153,24 @@ if (import.meta.main) {
     const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, 30)
     picked = [...a, ...b].sort((x, y) => x.line - y.line)
   }
+  if (process.argv.includes('--eighth')) {
+    // Eighth draw (issue #3), dev only: 200 more rows from the tariff pool outside everything
+    // labelled so far, in an eighth hash order. Labelled from the headline alone and first scored as
+    // a whole: a fresh check of the rules written from the first seven draws, before any row of it
+    // was looked at against the scorer.
+    const had = new Set<number>()
+    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+    for (const l of labelled.split('\n').slice(1)) {
+      const n = Number(l.split(',')[0])
+      if (n > 0) had.add(n)
+    }
+    const order8 = (line: number) => createHash('sha1').update(`draw8:${line}`).digest('hex')
+    picked = rows
+      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
+      .sort((x, y) => order8(x.line).localeCompare(order8(y.line)))
+      .slice(0, 200)
+      .sort((x, y) => x.line - y.line)
+  }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
   }

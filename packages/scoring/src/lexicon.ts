@@ -84,6 +84,8 @@ export interface Entry {
   relief: number
   /** Its predicate role is taken by the third-person present form of a verb ("ends", "lifts"). */
   presentS: boolean
+  /** Its predicate role is taken by the past participle of a verb ("removed", "rolled back"). */
+  past: boolean
   /** A context marker that counts only at the start of the field or of a clause ("How ...", "Analysis:"). */
   initialOnly: boolean
   uncertainty: number
@@ -131,6 +133,8 @@ export const F_PRESENT_S = 65536
 export const F_INITIAL = 131072
 /** See Entry.shortNegator. */
 export const F_SHORT_NEG = 262144
+/** See Entry.past. */
+export const F_PAST = 524288
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -195,6 +199,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.contrast) f |= F_CONTRAST
     if (e.concessive) f |= F_CONCESSIVE
     if (e.presentS) f |= F_PRESENT_S
+    if (e.past) f |= F_PAST
     if (e.initialOnly) f |= F_INITIAL
     if (e.region || e.commodities || e.sector || e.company) f |= F_ENTITY
     if (e.company) f |= F_COMPANY
@@ -288,6 +293,8 @@ export interface Lexicon {
   comparedId: number
   /** Prepositions that introduce the cause of a reported move ("slump on fears"), by vocab id. */
   causeIds: Set<number>
+  /** Forms of "be" before a participle ("could be removed"): a passive, said of what came before. */
+  auxIds: Set<number>
 }
 
 export function newEntry(key: string): Entry {
@@ -307,6 +314,7 @@ export function newEntry(key: string): Entry {
     concessive: false,
     relief: 1,
     presentS: false,
+    past: false,
     initialOnly: false,
     uncertainty: 0,
     topicTariff: 0,
@@ -416,11 +424,19 @@ export function trieChild(t: FlatTrie, node: number, word: number): number {
   return -1
 }
 
-function eachForm(words: readonly string[], fn: (form: string, presentS: boolean) => void): void {
-  // expandWord lists a verb's forms base first, then the third-person present ("v end" → end, ends).
+function eachForm(
+  words: readonly string[],
+  fn: (form: string, presentS: boolean, past: boolean) => void,
+): void {
+  // expandWord lists a verb's forms base first, then the third-person present ("v end" → end, ends),
+  // then the past ("ended") and the -ing form.
   for (const w of words) {
     const forms = expandWord(w)
-    for (let k = 0; k < forms.length; k++) fn(forms[k] as string, k === 1 && w.startsWith('v '))
+    const verb = w.startsWith('v ')
+    for (let k = 0; k < forms.length; k++) {
+      const f = forms[k] as string
+      fn(f, k === 1 && verb, verb && k >= 2 && /^[a-z]+ed\b/.test(f))
+    }
   }
 }
 
@@ -465,11 +481,12 @@ function buildLexicon(): Lexicon {
       strength: p.strength,
       threat: false,
     }
-    eachForm(p.words, (f, presentS) => {
+    eachForm(p.words, (f, presentS, past) => {
       const e = add(f)
       if (e && !e.pred) {
         e.pred = role
         e.presentS = presentS
+        e.past = past
         if ('relief' in p && p.relief !== undefined) e.relief = Math.min(e.relief, p.relief)
         if (!e.hasTone && p.tone !== 0) {
           e.tone = p.tone
@@ -636,6 +653,7 @@ function buildLexicon(): Lexicon {
   for (const w of ['a', 'an', 'the', 'of', 'net', 'operating', 'pretax', 'profit', 'with', 'to'])
     fillerIds.add(wordId(vocab, w))
   const causeIds = new Set(['on', 'over', 'upon'].map((w) => wordId(vocab, w)))
+  const auxIds = new Set(['be', 'been', 'being', 'is', 'are', 'was', 'were'].map((w) => wordId(vocab, w)))
   const notId = wordId(vocab, 'not')
   const usId = wordId(vocab, 'us')
   const toId = wordId(vocab, 'to')
@@ -667,6 +685,7 @@ function buildLexicon(): Lexicon {
     negativeIds,
     comparedId,
     causeIds,
+    auxIds,
     notId,
     usId,
     toId,

@@ -530,3 +530,59 @@ describe('issue #3: telling a measure named from a measure moved', () => {
     expect(tariff('Huawei executive appears at bail hearing in Vancouver').label).toBeNull()
   })
 })
+
+describe('issue #3: eighth draw, general binding rules', () => {
+  it('does not let a reported move act on its cause after "on"', () => {
+    expect(tariff('Shares give back gains on the trade pact').label).toBe('positive')
+    expect(tariff('Crude slides on the trade war').label).toBe('negative')
+  })
+
+  it('binds a verb to the head of a trade noun compound', () => {
+    expect(tariff('Regulator ends the crude sanction waivers for Iran buyers').label).toBe('negative')
+    expect(tariff('Washington revises its duty list, sparing magnets').label).toBe('positive')
+  })
+
+  it('reads a participle after "be" as said of its subject', () => {
+    expect(tariff('Levies on cars could be removed under a future accord, aide says').label).toBe('positive')
+  })
+
+  it('reads a participle before its noun as a state, weaker than an act', () => {
+    expect(tariff('Envoys expect progress in stalled tariff talks').label).toBe('positive')
+  })
+
+  it('reads relief nouns as relief whatever they spare', () => {
+    expect(tariff('Washington grants graphite a reprieve in its revised duty schedule').label).toBe(
+      'positive',
+    )
+  })
+
+  it('reads poor prospects as a setback for a good thing and relief from a bad one', () => {
+    expect(tariff('Analysts call a tariff truce unlikely before spring').label).toBe('negative')
+    expect(tariff('EU trade pact very difficult before summer, official says').label).toBe('negative')
+    expect(tariff('Car tariffs are off the table for now, official says').label).toBe('positive')
+  })
+
+  it('reads stance adjectives on a trade matter as stances, not moves', () => {
+    expect(tariff('Ministers sound upbeat on the steel dispute').label).toBe('positive')
+    expect(tariff('Markets wobble on news of troubled trade talks').label).toBe('negative')
+  })
+
+  it('reads policy as a whole as about trade in no direction', () => {
+    expect(tariff("Senator defends the party's tariff policy in a speech").label).toBe('neutral')
+  })
+
+  it('reads measures named by kind and contests named generically', () => {
+    expect(tariff('Ottawa unveils anti-dumping measures on steel pipe').label).toBe('negative')
+    expect(tariff('A showdown looms with Beijing over chip exports').label).toBe('negative')
+  })
+
+  it('keeps dates, ranks and idioms from reading as moves', () => {
+    expect(tariff('A NAFTA pact remains possible from end-June, minister says').label).not.toBe('negative')
+    expect(tariff('Premier vows to fight to the end in any tariff war').label).toBe('negative')
+    expect(tariff('Economist calls it a lose-lose tariff war').label).toBe('negative')
+  })
+
+  it('reads a clause opened by "in the face of" as background', () => {
+    expect(tariff('Exporters hold steady in the face of trade tensions').label).toBe('neutral')
+  })
+})

@@ -39,6 +39,7 @@ const F_CLAUSE_BREAK = lex.F_CLAUSE_BREAK
 const F_CONCESSIVE = lex.F_CONCESSIVE
 const F_INITIAL = lex.F_INITIAL
 const F_PRESENT_S = lex.F_PRESENT_S
+const F_PAST = lex.F_PAST
 const F_SHORT_NEG = lex.F_SHORT_NEG
 const F_COMPANY = lex.F_COMPANY
 const F_CONTEXT = lex.F_CONTEXT
@@ -134,6 +135,7 @@ const W_COMPARE = 2
 const W_FILLER = 4
 const W_NEGATIVE = 8
 const W_CAUSE = 16
+const W_AUX = 32
 
 /** Flags and unit multipliers of each word id of `words` ids (see W_UNIT...). */
 function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array } {
@@ -147,6 +149,7 @@ function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array
   mark(LEXICON.fillerIds, W_FILLER)
   mark(LEXICON.negativeIds, W_NEGATIVE)
   mark(LEXICON.causeIds, W_CAUSE)
+  mark(LEXICON.auxIds, W_AUX)
   for (const [word, scale] of Object.entries(UNIT_SCALE)) {
     const id = lookupWord(LEXICON.vocab, word)
     if (id >= 0 && id < words) unitScale[id] = scale
@@ -740,6 +743,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    // A participle is said of the noun right before it ("wants U.S. tariffs rolled back in the
+    // deal") or, after "be", of its subject ("the tariff could be removed if a deal is reached");
+    // otherwise it describes the noun after it ("revised tariff list").
+    const participle = ((entInts[(itIdx[k] as number) << 4] as number) & F_PAST) !== 0
+    const past = pred.policy && participle
+    const passive = past && left >= 0 && (itE[left] === s || (s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0))
     // "tariffs on Chinese imports may be averted": a flow right after a measure names what the
     // measure covers, and the measure is what the verb acts on.
     if (left > 0 && targetAt(itIdx[left] as number).policyOnly) {
@@ -754,21 +763,29 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     let right = -1
+    let rightFirst = -1
     let rightD = Number.POSITIVE_INFINITY
     for (let r = k + 1; r < items; r++) {
       if (itClause[r] !== clause) break
       const gap = (itS[r] as number) - end
       if (gap > window) break
-      // "shares slump on Brexit fears": after a reported move, "on"/"over" introduces its cause.
-      if (
-        !pred.policy &&
-        ((entInts[(itIdx[r] as number) << 4] as number) & F_FRAME) !== 0 &&
-        causeBefore(end, itS[r] as number)
-      )
-        break
+      // "shares slump on Brexit fears", "stocks ease on the trade deal": after a reported move,
+      // "on"/"over" introduces its cause, which the move does not act on.
+      if (!pred.policy && causeBefore(end, itS[r] as number)) break
       if (bindable(pred, r)) {
         right = r
+        rightFirst = r
         rightD = gap + (pred.policy ? 0 : penalty)
+        // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
+        // the waivers): the verb takes the head, and the nouns before it only name what it covers.
+        while (
+          right + 1 < items &&
+          itS[right + 1] === itE[right] &&
+          itClause[right + 1] === clause &&
+          bindable(pred, right + 1) &&
+          targetAt(itIdx[right + 1] as number).tariff !== 0
+        )
+          right++
         break
       }
     }
@@ -776,12 +793,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // An act in the present tense has its subject on the left and its object on the right
     // ("trade war ends the jobs promise"): it takes the object when there is one.
     const active = pred.policy && ((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0
-    if (active && right >= 0) t = right
+    if (passive) t = left
+    else if ((active || past) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
     if (t >= 0) {
       itTarget[k] = t
       itBound[t] = 1
+      // A participle right before its noun describes it ("the signed deal", "stalled talks"):
+      // a state, weaker news than an act.
+      if (participle && t === right && itS[rightFirst] === end)
+        it.intens[k] = (it.intens[k] as number) * RULES.attributiveWeight
+      // The nouns of the compound before a head taken on the right are bound with it.
+      if (t === right) for (let m = rightFirst; m < t; m++) if (itBound[m] === 0) itBound[m] = 3
       if (pred.kind === 'cope') it.held[t] = k + 1
     }
   }

@@ -44,6 +44,17 @@ export const TARGETS = [
       'export taxes',
       'n anti dumping duty',
       'anti dumping duties',
+      // Measures named by their kind ("anti-dumping measures", "retaliatory measures").
+      'n anti dumping measure',
+      'n antidumping measure',
+      'n countervailing measure',
+      'n trade measure',
+      'n tariff measure',
+      'n trade defence measure',
+      'n trade defense measure',
+      'n punitive measure',
+      'n retaliatory measure',
+      'n protectionist measure',
       'n antidumping duty',
       'antidumping duties',
       'n countervailing duty',
@@ -164,6 +175,13 @@ export const TARGETS = [
       'exclusion of huawei',
       // Acting against a targeted firm is the measure itself ("Britain bans Huawei").
       'v ban huawei',
+      'v bar huawei',
+      'v bar zte',
+      'v replace huawei',
+      'v keep out huawei',
+      'v shut out huawei',
+      'anti huawei',
+      'anti zte',
       'v curb huawei',
       'v restrict huawei',
       'v block huawei',
@@ -319,6 +337,11 @@ export const TARGETS = [
       'n standoff',
       'n rift',
       'hostilities',
+      // Contests named generically ("battle looms with Trump over ZTE"): trade only with trade words.
+      'n battle',
+      'n showdown',
+      'n confrontation',
+      'n clash',
       'n stalemate',
       // What a measure costs ("the trade war's toll").
       'n toll',
@@ -358,7 +381,31 @@ export const TARGETS = [
       'v fight back',
       'n crackdown on',
       'v crack down on',
+      // "Trump threats spark crisis at the WTO", "the tariff threat recedes".
+      'n threat',
     ],
+  },
+  {
+    // Policy as a whole ("defends his trade and tariff policies"): about trade, no direction of its
+    // own, and what acts on it ("defends", "reviews") moves nothing either.
+    id: 'trade_policy',
+    polarity: 0,
+    bare: 0,
+    dims: { tariff: 1 },
+    topic: { tariff: 1.2 },
+    events: {},
+    words: ['n tariff policy', 'tariff policies', 'n trade policy', 'trade policies'],
+  },
+  {
+    // Subsidies as a matter of trade disputes ("at odds over Airbus subsidies"): no direction of
+    // their own, so only stances and harm move them, and only with other trade words.
+    id: 'subsidy',
+    polarity: 0,
+    bare: 0,
+    dims: { tariff: 0.6 },
+    topic: { tariff: 0.2 },
+    events: {},
+    words: ['n subsidy', 'subsidies', 'n aircraft subsidy', 'aircraft subsidies'],
   },
   {
     id: 'talks',
@@ -370,6 +417,8 @@ export const TARGETS = [
     words: ['talks', 'n negotiation', 'n dialogue', 'n summit'],
   },
   {
+    // Talks named with no verb ("ahead of trade talks", "talks are ongoing", "to visit for trade
+    // talks") are news of them, in no direction: resumed, progressing or collapsing takes a verb.
     id: 'trade_talks',
     polarity: 1,
     bare: 0.2,
@@ -1125,6 +1174,8 @@ export const PREDICATES = [
       'intensification',
       'v deepen',
       'v heat up',
+      'v boil',
+      'v boil over',
       'v flare',
       'v flare up',
       'v worsen',
@@ -1142,7 +1193,6 @@ export const PREDICATES = [
       'upturn',
       'v outperform',
       'v outpace',
-      'upbeat',
       'v bounce',
       'v bounce back',
       'v overtake',
@@ -1606,6 +1656,7 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v cope with',
+      'v escape',
       'v adapt to',
       'v adjust to',
       'v bypass',
@@ -1715,7 +1766,6 @@ export const PREDICATES = [
       'v stop buying',
       'v halt buying',
       'v stop using',
-      'v halt purchases of',
       'v curb',
       'v ban',
       'v restrict',
@@ -1792,6 +1842,8 @@ export const PREDICATES = [
       'v stymie',
       'v weigh on',
       'v bite',
+      'v sting',
+      'stung',
       'bit',
       'bitten',
       'v pinch',
@@ -1831,6 +1883,7 @@ export const PREDICATES = [
     words: [
       'v resume',
       'resumption',
+      'v rejoin',
       'v restore',
       'restoration',
       'v restart',
@@ -1889,6 +1942,8 @@ export const PREDICATES = [
     // U.S. tariffs", "a waiver on sanctions"); taken by a verb they are the thing granted.
     id: 'exempt_noun',
     sign: -1,
+    // Relief whatever it names, like the verbs: "a reprieve for rare earths" spares them.
+    fixed: 1,
     kind: 'less',
     policy: true,
     marketOk: false,
@@ -1926,7 +1981,10 @@ export const PREDICATES = [
       'revision',
       'v modify',
       'modification',
-      'v adjust',
+      // Not "adjusted": before a figure it is the accounting adjective ("adjusted EBITDA").
+      'adjust',
+      'adjusts',
+      'adjusting',
       'adjustment',
       'v tweak',
       'v review',
@@ -1986,7 +2044,13 @@ export const PREDICATES = [
       'hopes for',
       'hope for',
       'optimistic',
+      'upbeat',
       'hopeful',
+      'delighted',
+      'pleased',
+      'relieved',
+      'satisfied with',
+      'happy with',
       'confident',
       'encouraged',
       'heartened',
@@ -2048,6 +2112,9 @@ export const PREDICATES = [
       'worrisome',
       'unresolved',
       'pessimistic',
+      // Adjectives of a matter gone wrong ("troubled trade talks", "fraught trade ties").
+      'troubled',
+      'fraught',
       // "slips on worries about the trade deal" (clause breaks too, see CLAUSE_BREAKS).
       'on worries about',
       'on worries over',
@@ -2061,6 +2128,27 @@ export const PREDICATES = [
       'on doubts over',
       'on fears about',
       'on fears over',
+    ],
+  },
+  {
+    // Prospects judged poor ("trade truce unlikely", "the deal is in trouble", "tariffs off the
+    // table"): less of the matter, so a setback for a good thing and relief from a bad one.
+    id: 'unlikely',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 0.8,
+    words: [
+      'unlikely',
+      'improbable',
+      'difficult',
+      'in trouble',
+      'off the table',
+      'in jeopardy',
+      'on the rocks',
+      'doomed',
     ],
   },
   {
@@ -2083,6 +2171,9 @@ export const PREDICATES = [
       'v advance',
       'v move forward',
       'v go well',
+      'v go very well',
+      'v go smoothly',
+      'v come along well',
       'constructive',
       'productive',
       'fruitful',
@@ -2122,6 +2213,7 @@ export const PREDICATES = [
       'v finalise',
       'v ratify',
       'ratification',
+      'passage',
       'v negotiate',
       'v pass',
       'v approve',
@@ -2153,6 +2245,9 @@ export const PREDICATES = [
       'v endorse',
       'v seal final changes to',
       'close to',
+      // "a deal very close": the degree word keeps "close" from reading as a shutdown.
+      'very close',
+      'very near',
       'closer to',
       'closer',
       'intact',
@@ -2381,6 +2476,7 @@ export const HEDGES = [
       'v push for',
       'v press for',
       'v lobby for',
+      'v lobby',
       'v want',
       'v demand',
       'v ask',
@@ -3607,7 +3703,17 @@ export const CONTEXT_MARKERS = [
     direction: 0.1,
     supplyChain: 1,
     initial: true,
-    words: ['factbox', 'explainer', 'timeline', 'fact box', 'key facts', 'q&a', 'graphic', 'the facts'],
+    words: [
+      'factbox',
+      'explainer',
+      'timeline',
+      'fact box',
+      'key facts',
+      'key events',
+      'q&a',
+      'graphic',
+      'the facts',
+    ],
   },
   {
     // Assessments of a measure's impact ("sees one cent impact from tariffs", "gauging sanctions
@@ -3750,7 +3856,14 @@ export const CLAUSE_BREAKS = [
  * despite U.S. tariffs", "goes ahead with the pipeline despite sanctions"), so it weighs
  * RULES.concessiveWeight.
  */
-export const CONCESSIVES = ['despite', 'in spite of', 'notwithstanding', 'regardless of']
+export const CONCESSIVES = [
+  'despite',
+  'in spite of',
+  'notwithstanding',
+  'regardless of',
+  'in the face of',
+  'in face of',
+]
 
 /**
  * Contrast words (also clause breaks): the clause after one carries the point ("cites progress, but
@@ -3943,6 +4056,33 @@ export const INERT = [
   'top five',
   'top ten',
   'top 10',
+  // Compound adjectives of rank or outcome, not moves ("lower-level talks", "a lose-lose war").
+  'high level',
+  'higher level',
+  'low level',
+  'lower level',
+  'top level',
+  'lose lose',
+  'win win',
+  // "fight to the end": resolve, not an end of anything.
+  'to the end',
+  'to the bitter end',
+  // Dates: "from end-May", "by mid-June", "year-end".
+  'end january',
+  'end february',
+  'end march',
+  'end april',
+  'end may',
+  'end june',
+  'end july',
+  'end august',
+  'end september',
+  'end october',
+  'end november',
+  'end december',
+  'year end',
+  'end year',
+  'month end',
 ]
 
 /**

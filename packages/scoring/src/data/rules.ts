@@ -14,6 +14,8 @@ export const RULES = {
   negatedBareMin: 0.4,
   /** Weight of cues before the last contrast word ("but", "however") of a field. */
   contrastBeforeWeight: 0.5,
+  /** Weight of a participle before its noun ("the signed deal", "stalled talks"): a state. */
+  attributiveWeight: 0.4,
   /** Weight of cues in a clause opened by a concessive word ("despite"). */
   concessiveWeight: 0.15,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
