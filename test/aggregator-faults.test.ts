@@ -122,6 +122,8 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     KAFKA_SESSION_TIMEOUT_MS: '3000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '300',
     KAFKA_MAX_BATCH: '50',
+    // Commits follow progress closely, so that the kills below land mid-run (the default is 1 s).
+    KAFKA_COMMIT_INTERVAL_MS: '100',
     AGGREGATOR_GRACE_MS: String(GRACE_MS),
     RETRY_BASE_MS: '50',
     RETRY_MAX_MS: '500',

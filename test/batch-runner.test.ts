@@ -7,6 +7,7 @@ import {
   loadConfig,
 } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const silent = createLogger({ level: 'silent' })
@@ -18,7 +19,7 @@ describe('batch runner on Kafka', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  async function run(handler: BatchHandler) {
+  async function run(handler: BatchHandler, env: Record<string, string> = {}) {
     const name = randomName('runner')
     const topics = { in: `${name}.in`, out: `${name}.out`, dlq: `${name}.dlq` }
     await createTopics(
@@ -33,6 +34,7 @@ describe('batch runner on Kafka', () => {
       RETRY_MAX_MS: '50',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      ...env,
     })
     const worker = createKafkaWorker({
       worker: 'test',
@@ -49,7 +51,16 @@ describe('batch runner on Kafka', () => {
     const producer = await testProducer(kafkaBrokers)
     cleanups.push(out.stop, dlq.stop, () => producer.disconnect())
     await worker.start()
-    return { worker, topics, out, dlq, producer }
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    /** The group's committed offsets on the input topic, summed over partitions (records committed). */
+    const committed = async () =>
+      (await admin.fetchOffsets({ groupId: name, topics: [topics.in] }))[0]!.partitions.reduce(
+        (a, p) => a + Math.max(0, Number(p.offset)),
+        0,
+      )
+    return { worker, topics, out, dlq, producer, committed }
   }
   const echo =
     (topic: string): BatchHandler =>
@@ -120,6 +131,43 @@ describe('batch runner on Kafka', () => {
     await waitFor(() => out.messages.length >= 120, { what: '120 large records', timeoutMs: 30_000 })
     const heads = out.messages.map((m) => m.value!.toString().split('-x')[0]!.replace(/-x+$/, ''))
     expect(heads).toEqual(['a', 'b', 'c'].flatMap((v) => Array.from({ length: 40 }, (_, i) => `${v}-${i}`)))
+  })
+
+  it('commits finished offsets on its timer, not per batch, and everything finished at a graceful stop', async () => {
+    let target = ''
+    // A timer far longer than the test: whatever is committed comes from the stop's last commit.
+    const { topics, out, producer, worker, committed } = await run(
+      async (records, ctx) => echo(target)(records, ctx),
+      { KAFKA_COMMIT_INTERVAL_MS: '600000' },
+    )
+    target = topics.out
+    for (let i = 0; i < 5; i++) {
+      await producer.send({
+        topic: topics.in,
+        messages: Array.from({ length: 10 }, (_, j) => ({ key: `k${j}`, value: `${i}-${j}` })),
+      })
+    }
+    await waitFor(() => out.messages.length >= 50, { what: '50 out' })
+    expect(await committed()).toBe(0)
+    await worker.stop()
+    expect(await committed()).toBe(50)
+  })
+
+  it('commits what it finished every KAFKA_COMMIT_INTERVAL_MS while it runs', async () => {
+    let target = ''
+    const { topics, out, producer, committed } = await run(
+      async (records, ctx) => echo(target)(records, ctx),
+      {
+        KAFKA_COMMIT_INTERVAL_MS: '200',
+      },
+    )
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 30 }, (_, j) => ({ key: `k${j}`, value: `v${j}` })),
+    })
+    await waitFor(() => out.messages.length >= 30, { what: '30 out' })
+    await waitFor(async () => (await committed()) === 30, { what: '30 committed by the timer' })
   })
 
   it('serves /healthz, /readyz and /metrics with throughput and lag', async () => {
