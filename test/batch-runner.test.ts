@@ -153,6 +153,40 @@ describe('batch runner on Kafka', () => {
     expect(await committed()).toBe(50)
   })
 
+  it('commits nothing while the output cannot be produced, then everything once it can', async () => {
+    // The output topic does not exist yet: every produce fails (after kafkajs's own retries) and the
+    // runner keeps retrying the batch; nothing may be committed meanwhile, however short the interval.
+    const missing = `${randomName('late')}.out`
+    const { topics, producer, committed, worker } = await run(
+      async (records) =>
+        records.map((r) => ({
+          kind: 'ok' as const,
+          out: [{ topic: missing, key: null, value: r.value ?? '' }],
+        })),
+      { KAFKA_COMMIT_INTERVAL_MS: '100' },
+    )
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 20 }, (_, j) => ({ key: `k${j}`, value: `v${j}` })),
+    })
+    await waitFor(
+      async () =>
+        /code="INFRA_KAFKA"[^\n]*} [1-9]/.test(
+          await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
+        ),
+      { what: 'a Kafka fault retried', timeoutMs: 60_000 },
+    )
+    expect(await committed()).toBe(0)
+    await createTopics(kafkaBrokers, [{ name: missing }])
+    const late = await collectTopic(kafkaBrokers, missing)
+    cleanups.push(late.stop)
+    await waitFor(() => late.messages.length >= 20, {
+      what: '20 out once the topic exists',
+      timeoutMs: 60_000,
+    })
+    await waitFor(async () => (await committed()) === 20, { what: '20 committed' })
+  })
+
   it('commits what it finished every KAFKA_COMMIT_INTERVAL_MS while it runs', async () => {
     let target = ''
     const { topics, out, producer, committed } = await run(

@@ -16,6 +16,22 @@ describe('normalizeError', () => {
     })
     expect(normalizeError(m)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
   })
+  it("keeps a Kafka outage retriable after kafkajs's own retries ran out", () => {
+    const gone = Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError', retriable: true })
+    const exceeded = Object.assign(new Error('broker gone'), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      retriable: false,
+      cause: gone,
+    })
+    expect(normalizeError(exceeded)).toMatchObject({ code: 'INFRA_KAFKA', retriable: true })
+    const bad = Object.assign(new Error('too large'), { name: 'KafkaJSProtocolError', retriable: false })
+    expect(
+      normalizeError(
+        Object.assign(new Error('too large'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: bad }),
+      ),
+    ).toMatchObject({ retriable: false })
+  })
+
   it('marks a Lua script error and anything unknown as not retriable', () => {
     const s = Object.assign(new Error('ERR user_script:3: bad argument'), { name: 'ReplyError' })
     expect(normalizeError(s).retriable).toBe(false)

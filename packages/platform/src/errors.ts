@@ -41,7 +41,12 @@ export function normalizeError(err: unknown): TradepulseError {
   if (!(err instanceof Error)) return new TradepulseError('INTERNAL', String(err))
   const e = err as Error & { code?: string; retriable?: boolean; name: string }
   if (e.name.startsWith('KafkaJS')) {
-    return new TradepulseError('INFRA_KAFKA', e.message, { cause: err, retriable: e.retriable ?? true })
+    // kafkajs gives up on a retriable fault after its own retries and marks that final error not
+    // retriable; for us it is still an outage to wait out (the batch runner backs off and tries again).
+    const cause = (e as { cause?: { retriable?: boolean } }).cause
+    const retriable =
+      e.name === 'KafkaJSNumberOfRetriesExceeded' ? (cause?.retriable ?? true) : (e.retriable ?? true)
+    return new TradepulseError('INFRA_KAFKA', e.message, { cause: err, retriable })
   }
   if (
     REDIS_ERROR_NAMES.has(e.name) ||

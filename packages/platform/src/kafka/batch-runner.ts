@@ -42,6 +42,8 @@ export type BatchRunner = {
 }
 
 const KAFKAJS_MAX_BYTES = 10_485_760
+/** Longest a stop waits for its last offset commit. */
+const FINAL_COMMIT_MS = 5_000
 
 function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
   return {
@@ -106,7 +108,9 @@ export function createBatchRunner(
       const slice = batch.messages.slice(i, i + cfg.maxBatch)
       chunks.push({
         records: slice.map((m) => toInRecord(batch.topic, batch.partition, m)),
-        lastOffset: slice[slice.length - 1]!.offset,
+        // The last chunk ends at the batch's last offset, past any trailing control records.
+        lastOffset:
+          i + cfg.maxBatch >= batch.messages.length ? batch.lastOffset() : slice[slice.length - 1]!.offset,
       })
     }
     let faulted = false
@@ -199,6 +203,9 @@ export function createBatchRunner(
       })
       c.on(c.events.REBALANCING, () => {
         state = { status: 'degraded', detail: 'rebalancing' }
+        // kafkajs lets every batch settle before it rejoins: commit what they finished while the group
+        // still takes the old generation's commits, so the rebalance redelivers as little as it can.
+        void committer?.flush()
       })
       c.on(c.events.FETCH, () => {
         lastProgress = Date.now()
@@ -230,12 +237,21 @@ export function createBatchRunner(
       stopping ??= (async () => {
         running = false
         abort.abort()
+        // Fetch nothing more while the last commit is made (the batches returning early would otherwise
+        // have their records fetched again and again).
+        try {
+          consumer?.pause(cfg.topics.map((topic) => ({ topic })))
+        } catch {
+          // not running yet: nothing to pause
+        }
         // The batches under way stop at once (nothing unfinished is resolved); then the last commit, while
-        // still in the group. With autoCommit, kafkajs's disconnect commits what was resolved itself.
+        // still in the group, for at most FINAL_COMMIT_MS (a coordinator that does not answer must not
+        // hold the stop: the records are read again instead). With autoCommit, kafkajs's disconnect
+        // commits what was resolved itself.
         if (committer) {
           committer.stop()
           await Promise.allSettled(active)
-          await committer.flush()
+          await Promise.race([committer.flush(), new Promise((r) => setTimeout(r, FINAL_COMMIT_MS).unref())])
         }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
         await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))

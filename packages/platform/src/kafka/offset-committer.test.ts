@@ -24,6 +24,7 @@ describe('offset committer', () => {
     const c = createOffsetCommitter(f.consumer, 1_000, silent)
     c.done('in', 0, '4')
     c.done('in', 0, '9')
+    c.done('in', 0, '7') // a stale batch never moves the position back
     c.done('in', 1, '99999999999999999')
     await c.flush()
     await c.flush()
@@ -64,7 +65,13 @@ describe('offset committer', () => {
     await c.flush()
     expect(f.commits).toEqual([])
     c.done('in', 2, '0')
+    c.done('in', 0, '2') // a new assignment starts from wherever the group's offset is
     await c.flush()
-    expect(f.commits).toEqual([[{ topic: 'in', partition: 2, offset: '1' }]])
+    expect(f.commits).toEqual([
+      [
+        { topic: 'in', partition: 2, offset: '1' },
+        { topic: 'in', partition: 0, offset: '3' },
+      ],
+    ])
   })
 })

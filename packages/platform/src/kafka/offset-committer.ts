@@ -9,9 +9,15 @@ import type { Logger } from '../logger.ts'
  * linger (`group.coordinator.append.linger.ms`, 5 ms by default): 9 ms at the median here, paid once per
  * partition batch in every hop of the pipeline. Committing on a timer takes that off every record's way.
  *
- * What it costs: a crash redelivers the records finished since the last commit (at most one interval's),
- * which every handler takes again without effect; a graceful stop flushes first, so a restart redelivers
- * nothing. Commits run one at a time; a failed one (a rebalance under way) is retried at the next tick.
+ * What it costs: a crash redelivers the records finished since the last commit (about one interval's),
+ * which every handler takes again without effect. A graceful stop and a rebalance commit first, so they
+ * redeliver little or nothing; a commit that fails (a rebalance under way) is retried at the next tick,
+ * and what is still uncommitted at a new assignment is read again. Commits run one at a time.
+ *
+ * kafkajs retries a commit's retriable faults itself, with the group's current generation: a commit
+ * of the old assignment that outlives a coordinator failover can land after the rejoin and move a
+ * partition now owned by another member back by up to one interval, until that member's next commit.
+ * The cost is again only records read twice.
  */
 export type OffsetCommitter = {
   /** Everything of `topic`/`partition` up to and including `offset` is done (produced and acknowledged). */
@@ -32,6 +38,8 @@ type Position = { topic: string; partition: number; offset: string }
 
 export function createOffsetCommitter(consumer: Consumer, intervalMs: number, log: Logger): OffsetCommitter {
   let pending = new Map<string, Position>()
+  /** The furthest position marked done per partition in this assignment. */
+  const highest = new Map<string, bigint>()
   let generation = 0
   let chain: Promise<void> = Promise.resolve()
   let timer: NodeJS.Timeout | undefined
@@ -57,16 +65,18 @@ export function createOffsetCommitter(consumer: Consumer, intervalMs: number, lo
 
   const committer: OffsetCommitter = {
     done(topic, partition, offset) {
-      // Kafka's committed offset is the next one to read.
-      pending.set(`${partition}\u0000${topic}`, {
-        topic,
-        partition,
-        offset: (BigInt(offset) + 1n).toString(),
-      })
+      // Kafka's committed offset is the next one to read; a position never moves back within an assignment.
+      const k = `${partition}\u0000${topic}`
+      const next = BigInt(offset) + 1n
+      const seen = highest.get(k)
+      if (seen !== undefined && seen >= next) return
+      highest.set(k, next)
+      pending.set(k, { topic, partition, offset: next.toString() })
     },
     forget() {
       generation++
       pending = new Map()
+      highest.clear()
     },
     flush() {
       const run = chain.then(commitNow)
