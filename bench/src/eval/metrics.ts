@@ -65,3 +65,41 @@ export function relevancePR(
     recall: tp + fn === 0 ? Number.NaN : tp / (tp + fn),
   }
 }
+
+/** Precision, recall and F1 of each class (NaN where undefined: no predictions or no gold rows). */
+export function perClass<L>(
+  gold: readonly L[],
+  pred: readonly L[],
+  classes: readonly L[],
+): { cls: L; precision: number; recall: number; f1: number; support: number }[] {
+  return classes.map((c) => {
+    let tp = 0
+    let fp = 0
+    let fn = 0
+    for (let i = 0; i < gold.length; i++) {
+      const g = gold[i] === c
+      const p = pred[i] === c
+      if (g && p) tp++
+      else if (p) fp++
+      else if (g) fn++
+    }
+    return {
+      cls: c,
+      precision: tp + fp === 0 ? Number.NaN : tp / (tp + fp),
+      recall: tp + fn === 0 ? Number.NaN : tp / (tp + fn),
+      f1: tp + fp + fn === 0 ? Number.NaN : (2 * tp) / (2 * tp + fp + fn),
+      support: tp + fn,
+    }
+  })
+}
+
+/** Counts of (gold, predicted) pairs: matrix[g][p] over `classes` (pairs outside them are dropped). */
+export function confusion<L>(gold: readonly L[], pred: readonly L[], classes: readonly L[]): number[][] {
+  const m = classes.map(() => classes.map(() => 0))
+  for (let i = 0; i < gold.length; i++) {
+    const g = classes.indexOf(gold[i] as L)
+    const p = classes.indexOf(pred[i] as L)
+    if (g >= 0 && p >= 0) (m[g] as number[])[p] = ((m[g] as number[])[p] as number) + 1
+  }
+  return m
+}

@@ -8,7 +8,7 @@ import { writeResult } from '../results.ts'
 import { SHARED_DATA } from '../shared-data.ts'
 import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
 import { readCsv } from './csv.ts'
-import { accuracy, cosine, macroF1, relevancePR } from './metrics.ts'
+import { accuracy, confusion, cosine, macroF1, perClass, relevancePR } from './metrics.ts'
 import { headlineSha8 } from './sample-reuters.ts'
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
@@ -62,6 +62,8 @@ interface ReuterLabel {
   headline: string
   tariff: string
   supply: string
+  /** Which draw the row came from ("1-3", "4-6", "7", "8"; see bench/eval/README.md). */
+  draw: string
 }
 
 function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null {
@@ -79,7 +81,14 @@ function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null
       mismatched++
       continue
     }
-    rows.push({ line, split: r.split ?? '', headline, tariff: r.tariff ?? '', supply: r.supply_chain ?? '' })
+    rows.push({
+      line,
+      split: r.split ?? '',
+      headline,
+      tariff: r.tariff ?? '',
+      supply: r.supply_chain ?? '',
+      draw: r.draw ?? '',
+    })
   }
   return { rows, mismatched }
 }
@@ -98,6 +107,7 @@ function reutersRows(
   out: Row[],
   nSystems: number,
   figures: Record<string, number>,
+  diagnostics: string[] | null,
 ): void {
   const scorer = createScorer()
   const goldT = rows.map((r) => r.tariff)
@@ -126,6 +136,18 @@ function reutersRows(
     }
   }
   const dir = dirN === 0 ? Number.NaN : dirOk / dirN
+  if (!diagnostics) {
+    // A subset of the dev rows (by draw): the two headline figures only.
+    out.push({ metric: `Reuters ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
+    out.push({ metric: `Reuters ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
+    const key = `reuters_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
+    figures[`${key}_tariff_macro_f1`] = tF1
+    figures[`${key}_tariff_direction_accuracy`] = dir
+    figures[`${key}_tariff_direction_n`] = dirN
+    figures[`${key}_n`] = rows.length
+    return
+  }
+  tariffDiagnostics(goldT, predT, tag, figures, diagnostics)
   out.push({ metric: `Reuters ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
   out.push({ metric: `Reuters ${tag} tariff relevance precision`, values: pad(tRel.precision) })
   out.push({ metric: `Reuters ${tag} tariff relevance recall`, values: pad(tRel.recall) })
@@ -142,6 +164,42 @@ function reutersRows(
   figures[`reuters_${tag}_supply_relevance_precision`] = sRel.precision
   figures[`reuters_${tag}_supply_relevance_recall`] = sRel.recall
   figures[`reuters_${tag}_n`] = rows.length
+}
+
+/**
+ * Aggregate diagnostics of the tariff labels: per-class precision, recall and F1 and the 4x4
+ * confusion matrix (counts only; no row's text or prediction is printed, held-out included).
+ */
+function tariffDiagnostics(
+  gold: readonly string[],
+  pred: readonly string[],
+  tag: string,
+  figures: Record<string, number>,
+  lines: string[],
+): void {
+  const key = `reuters_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
+  lines.push(`Reuters ${tag} tariff (n=${gold.length}): per class, then gold (rows) x predicted (columns)`)
+  lines.push(
+    `  ${'class'.padEnd(9)} ${['precision', 'recall', 'F1', 'support'].map((h) => h.padStart(9)).join(' ')}`,
+  )
+  for (const c of perClass(gold, pred, CLASSES4)) {
+    lines.push(
+      `  ${c.cls.padEnd(9)} ${[c.precision, c.recall, c.f1].map((v) => fmt(v).padStart(9)).join(' ')} ${String(c.support).padStart(9)}`,
+    )
+    figures[`${key}_tariff_${c.cls}_precision`] = c.precision
+    figures[`${key}_tariff_${c.cls}_recall`] = c.recall
+    figures[`${key}_tariff_${c.cls}_f1`] = c.f1
+  }
+  const m = confusion(gold, pred, CLASSES4)
+  lines.push(`  ${'gold\\pred'.padEnd(9)} ${CLASSES4.map((c) => c.padStart(9)).join(' ')}`)
+  CLASSES4.forEach((g, i) => {
+    const row = m[i] as number[]
+    lines.push(`  ${g.padEnd(9)} ${row.map((v) => String(v).padStart(9)).join(' ')}`)
+    CLASSES4.forEach((p, j) => {
+      figures[`${key}_tariff_confusion_${g}_${p}`] = row[j] as number
+    })
+  })
+  lines.push('')
 }
 
 export function runScoringEval(): void {
@@ -193,15 +251,37 @@ export function runScoringEval(): void {
     threeWay(systems, tw, 'Twitter fin news', out)
   }
   const reuters = loadReutersLabels()
+  const diagnostics: string[] = []
   if (reuters) {
     if (reuters.mismatched > 0)
       process.stdout.write(`warning: ${reuters.mismatched} labelled rows no longer match the stream\n`)
+    const dev = reuters.rows.filter((r) => r.split === 'dev')
+    reutersRows(dev, 'dev', out, systems.length, figures, diagnostics)
+    // The first three draws are the held-out rows' own (same pools, labelled at the same time); the
+    // first six share their sampling; the seventh and eighth were fresh checks.
     reutersRows(
-      reuters.rows.filter((r) => r.split === 'dev'),
-      'dev',
+      dev.filter((r) => r.draw === '1-3'),
+      'dev draws 1-3',
       out,
       systems.length,
       figures,
+      null,
+    )
+    reutersRows(
+      dev.filter((r) => r.draw === '1-3' || r.draw === '4-6'),
+      'dev draws 1-6',
+      out,
+      systems.length,
+      figures,
+      null,
+    )
+    reutersRows(
+      dev.filter((r) => r.draw === '7' || r.draw === '8'),
+      'dev draws 7-8',
+      out,
+      systems.length,
+      figures,
+      null,
     )
     reutersRows(
       reuters.rows.filter((r) => r.split === 'test'),
@@ -209,6 +289,7 @@ export function runScoringEval(): void {
       out,
       systems.length,
       figures,
+      diagnostics,
     )
   } else {
     process.stdout.write('Reuters labels: skipped, stream or bench/eval/reuters-labels.csv absent\n')
@@ -222,6 +303,7 @@ export function runScoringEval(): void {
       `${r.metric.padEnd(width)} | ${r.values.map((v) => fmt(v).padStart(10)).join(' | ')}\n`,
     )
   }
+  if (diagnostics.length > 0) process.stdout.write(`\n${diagnostics.join('\n')}`)
   const table: Record<string, Record<string, number | null>> = {}
   for (const r of out) {
     table[r.metric] = Object.fromEntries(systems.map((s, i) => [s.name, r.values[i] ?? null]))
