@@ -9,24 +9,10 @@ export function accuracy<L>(gold: readonly L[], pred: readonly L[]): number {
 
 /** Mean of per-class F1 over `classes` (a class absent from both gold and predictions is skipped). */
 export function macroF1<L>(gold: readonly L[], pred: readonly L[], classes: readonly L[]): number {
-  let total = 0
-  let n = 0
-  for (const c of classes) {
-    let tp = 0
-    let fp = 0
-    let fn = 0
-    for (let i = 0; i < gold.length; i++) {
-      const g = gold[i] === c
-      const p = pred[i] === c
-      if (g && p) tp++
-      else if (p) fp++
-      else if (g) fn++
-    }
-    if (tp + fp + fn === 0) continue
-    total += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn)
-    n++
-  }
-  return n === 0 ? Number.NaN : total / n
+  const f1s = perClass(gold, pred, classes)
+    .map((r) => r.f1)
+    .filter((f) => !Number.isNaN(f))
+  return f1s.length === 0 ? Number.NaN : f1s.reduce((a, b) => a + b, 0) / f1s.length
 }
 
 /** SemEval-2017 task 5 metric: cosine similarity of the predicted and gold score vectors. */
