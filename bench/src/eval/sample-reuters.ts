@@ -34,6 +34,17 @@ function order(line: number): string {
   return createHash('sha1').update(`draw:${line}`).digest('hex')
 }
 
+/** Line numbers already in bench/eval/reuters-labels.csv. */
+function labelledLines(): Set<number> {
+  const had = new Set<number>()
+  const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+  for (const l of labelled.split('\n').slice(1)) {
+    const n = Number(l.split(',')[0])
+    if (n > 0) had.add(n)
+  }
+  return had
+}
+
 if (import.meta.main) {
   const rows = readReutersRows()
   if (!rows) throw new Error(`no Reuters stream at ${REUTERS_STREAM}`)
@@ -68,13 +79,9 @@ if (import.meta.main) {
   if (process.argv.includes('--third')) {
     // Third draw: 150 rows from the tariff pool, outside the first two draws (and anything already
     // in bench/eval/reuters-labels.csv), in a third hash order. Split by the same line hash.
-    const had = new Set(first.map((r) => r.line))
+    const had = labelledLines()
+    for (const r of first) had.add(r.line)
     for (const r of supply.slice(0, 80)) had.add(r.line)
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
     const order3 = (line: number) => createHash('sha1').update(`draw3:${line}`).digest('hex')
     picked = rows
       .filter((r) => !had.has(r.line) && TARIFF_POOL.test(r.headline))
@@ -82,94 +89,29 @@ if (import.meta.main) {
       .slice(0, 150)
       .sort((x, y) => x.line - y.line)
   }
-  if (process.argv.includes('--fourth')) {
-    // Fourth draw, to enlarge the dev split only (the held-out rows stay as they were, so held-out
-    // figures remain comparable): rows outside everything labelled so far whose splitOf is dev, 160
-    // from the tariff pool and 50 from the rest of the keyword pool, in a fourth hash order.
-    const had = new Set<number>()
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
-    const order4 = (line: number) => createHash('sha1').update(`draw4:${line}`).digest('hex')
+  // Fourth to eighth draws enlarge the dev split only (the held-out rows stay as they were, so held-out
+  // figures remain comparable): rows outside everything labelled so far whose splitOf is dev, `tariff`
+  // from the tariff pool and `rest` from the rest of the keyword pool (so supply-chain rows keep
+  // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from
+  // the fifth on, each was first scored as a whole (a fresh check of the rules written from the draws
+  // before it) and only then looked at row by row.
+  const devDraws: Record<string, { n: number; tariff: number; rest: number }> = {
+    '--fourth': { n: 4, tariff: 160, rest: 50 },
+    '--fifth': { n: 5, tariff: 150, rest: 0 },
+    '--sixth': { n: 6, tariff: 100, rest: 0 },
+    '--seventh': { n: 7, tariff: 150, rest: 30 },
+    '--eighth': { n: 8, tariff: 200, rest: 0 },
+  }
+  for (const [flag, draw] of Object.entries(devDraws)) {
+    if (!process.argv.includes(flag)) continue
+    const had = labelledLines()
+    const drawOrder = (line: number) => createHash('sha1').update(`draw${draw.n}:${line}`).digest('hex')
     const left = rows
       .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev')
-      .sort((x, y) => order4(x.line).localeCompare(order4(y.line)))
-    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, 160)
-    const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, 50)
+      .sort((x, y) => drawOrder(x.line).localeCompare(drawOrder(y.line)))
+    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, draw.tariff)
+    const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, draw.rest)
     picked = [...a, ...b].sort((x, y) => x.line - y.line)
-  }
-  if (process.argv.includes('--sixth')) {
-    // Sixth draw, dev only: 100 more rows from the tariff pool outside everything labelled so far,
-    // in a sixth hash order, labelled from the headline alone and first scored as a whole: a fresh
-    // check, after the rules written from the fourth and fifth draws, of how they generalise.
-    const had = new Set<number>()
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
-    const order6 = (line: number) => createHash('sha1').update(`draw6:${line}`).digest('hex')
-    picked = rows
-      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
-      .sort((x, y) => order6(x.line).localeCompare(order6(y.line)))
-      .slice(0, 100)
-      .sort((x, y) => x.line - y.line)
-  }
-  if (process.argv.includes('--fifth')) {
-    // Fifth draw, dev only like the fourth: 150 more rows from the tariff pool outside everything
-    // labelled so far, in a fifth hash order. Labelled from the headline alone and scored only
-    // afterwards, first as a whole (a fresh check of the rules written from the earlier rows).
-    const had = new Set<number>()
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
-    const order5 = (line: number) => createHash('sha1').update(`draw5:${line}`).digest('hex')
-    picked = rows
-      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
-      .sort((x, y) => order5(x.line).localeCompare(order5(y.line)))
-      .slice(0, 150)
-      .sort((x, y) => x.line - y.line)
-  }
-  if (process.argv.includes('--seventh')) {
-    // Seventh draw, dev only like the fourth to sixth: 150 more rows from the tariff pool and 30 from
-    // the rest of the keyword pool (so supply-chain rows keep coming), outside everything labelled so
-    // far, in a seventh hash order. Labelled from the headline alone and first scored as a whole: a
-    // fresh check, after the rules written from the fourth to sixth draws, of how they generalise.
-    const had = new Set<number>()
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
-    const order7 = (line: number) => createHash('sha1').update(`draw7:${line}`).digest('hex')
-    const left = rows
-      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev')
-      .sort((x, y) => order7(x.line).localeCompare(order7(y.line)))
-    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, 150)
-    const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, 30)
-    picked = [...a, ...b].sort((x, y) => x.line - y.line)
-  }
-  if (process.argv.includes('--eighth')) {
-    // Eighth draw (issue #3), dev only: 200 more rows from the tariff pool outside everything
-    // labelled so far, in an eighth hash order. Labelled from the headline alone and first scored as
-    // a whole: a fresh check of the rules written from the first seven draws, before any row of it
-    // was looked at against the scorer.
-    const had = new Set<number>()
-    const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
-    for (const l of labelled.split('\n').slice(1)) {
-      const n = Number(l.split(',')[0])
-      if (n > 0) had.add(n)
-    }
-    const order8 = (line: number) => createHash('sha1').update(`draw8:${line}`).digest('hex')
-    picked = rows
-      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev' && TARIFF_POOL.test(r.headline))
-      .sort((x, y) => order8(x.line).localeCompare(order8(y.line)))
-      .slice(0, 200)
-      .sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
