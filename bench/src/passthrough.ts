@@ -19,7 +19,6 @@ export async function runPassthrough(
     config.KAFKA_COMMIT_INTERVAL_MS > 0
       ? createOffsetCommitter(consumer, config.KAFKA_COMMIT_INTERVAL_MS, log)
       : undefined
-  consumer.on(consumer.events.GROUP_JOIN, () => committer?.forget())
   await producer.connect()
   await consumer.connect()
   await consumer.subscribe({ topic: input, fromBeginning: true })

@@ -194,7 +194,6 @@ export function createBatchRunner(
       const c = consumer
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
-        committer?.forget()
         isJoined = true
         state = { status: 'ok' }
         lastProgress = Date.now()
@@ -203,9 +202,6 @@ export function createBatchRunner(
       })
       c.on(c.events.REBALANCING, () => {
         state = { status: 'degraded', detail: 'rebalancing' }
-        // kafkajs lets every batch settle before it rejoins: commit what they finished while the group
-        // still takes the old generation's commits, so the rebalance redelivers as little as it can.
-        void committer?.flush()
       })
       c.on(c.events.FETCH, () => {
         lastProgress = Date.now()

@@ -9,6 +9,8 @@ function fakeConsumer(failures = 0) {
   const commits: Position[][] = []
   let left = failures
   const consumer = {
+    events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing' },
+    on: () => {},
     commitOffsets: async (positions: Position[]) => {
       if (left-- > 0) throw new Error('rebalance in progress')
       commits.push(positions)

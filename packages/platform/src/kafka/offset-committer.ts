@@ -23,7 +23,7 @@ export type OffsetCommitter = {
   /** Everything of `topic`/`partition` up to and including `offset` is done (produced and acknowledged). */
   done(topic: string, partition: number, offset: string): void
   /**
-   * A new assignment: drop what is not committed yet. Those partitions may now be another member's, and
+   * A new assignment (called on the consumer's GROUP_JOIN): drop what is not committed yet. Those partitions may now be another member's, and
    * a late commit could move its position back; the records are read again instead, harmlessly.
    */
   forget(): void
@@ -92,5 +92,9 @@ export function createOffsetCommitter(consumer: Consumer, intervalMs: number, lo
       timer = undefined
     },
   }
+  // A new assignment forgets; a rebalance commits first. kafkajs lets every batch settle before it
+  // rejoins, so this commits what they finished while the group still takes the old generation's commits.
+  consumer.on(consumer.events.GROUP_JOIN, () => committer.forget())
+  consumer.on(consumer.events.REBALANCING, () => void committer.flush())
   return committer
 }
