@@ -18,6 +18,7 @@ const consumer = kafka.consumer({
   sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
   heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
   maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+  minBytes: config.KAFKA_FETCH_MIN_BYTES,
   maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
   allowAutoTopicCreation: false,
 })

@@ -21,10 +21,11 @@ const PASS_HOPS = 4
 const FLOOR = process.env.BENCH_PIPELINE_FLOOR !== '0'
 // Worker settings for every process alike (pipeline and pass-through); override from the environment.
 const TUNING = {
-  KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '20',
+  KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '10',
   KAFKA_MAX_BATCH: process.env.KAFKA_MAX_BATCH ?? '2000',
   KAFKA_PARTITIONS_CONCURRENCY: process.env.KAFKA_PARTITIONS_CONCURRENCY ?? '3',
   KAFKA_COMMIT_INTERVAL_MS: process.env.KAFKA_COMMIT_INTERVAL_MS ?? '1000',
+  KAFKA_FETCH_MIN_BYTES: process.env.KAFKA_FETCH_MIN_BYTES ?? '65536',
   // V8 flags for the worker processes (for example a larger young generation), when given.
   ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
 }

@@ -25,8 +25,11 @@ export const baseConfigShape = {
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
   KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.WORKER)'),
-  KAFKA_FETCH_MAX_WAIT_MS: ms(20).describe(
-    'longest a fetch waits for data; kafkajs defaults to 5000, far too long for alerts',
+  KAFKA_FETCH_MAX_WAIT_MS: ms(10).describe(
+    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (kafkajs defaults to 5000, far too long for alerts)',
+  ),
+  KAFKA_FETCH_MIN_BYTES: count(65_536).describe(
+    'a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS: fewer, larger fetches and batches (1: return at the first record)',
   ),
   KAFKA_COMMIT_INTERVAL_MS: ms(1_000).describe(
     "how often finished offsets are committed, off the records' path (0: after every batch, which adds a commit's wait to every hop)",

@@ -52,6 +52,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       dlqTopic: spec.dlqTopic,
       maxBatch: config.KAFKA_MAX_BATCH,
       fetchMaxWaitMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+      fetchMinBytes: config.KAFKA_FETCH_MIN_BYTES,
       commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,

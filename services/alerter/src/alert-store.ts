@@ -32,14 +32,15 @@ export type AlertClaim = {
 export type HysteresisFields = Record<string, HysteresisEntry | undefined>
 
 /**
- * The alerter's Redis state: cooldown and dedup marks (one script call per alert, pipelined in order, so
- * two alerts of one stream in a batch are decided one after the other), and hysteresis hashes.
+ * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
+ * auto-pipelined, so two alerts of one stream in a batch are decided one after the other), and
+ * hysteresis hashes.
  */
 export type AlertStore = {
   claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
   /**
    * After the alerts are acknowledged by Kafka: marks them sent, and writes the hysteresis entries the
-   * batch moved. In one pipeline; both are idempotent, so a retry after a fault repeats them harmlessly.
+   * batch moved. Both are idempotent, so a retry after a fault repeats them harmlessly.
    */
   commit(
     sent: readonly { stream: string; alertId: string }[],
@@ -50,33 +51,30 @@ export type AlertStore = {
 
 export type AlertStoreOptions = { prefix: string; dedupWindowMs: number; hysteresisTtlMs: number }
 
-function check(replies: [Error | null, unknown][] | null): unknown[] {
-  return (replies ?? []).map(([err, reply]) => {
-    if (err) throw err
-    return reply
-  })
-}
-
 export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): AlertStore {
   const keys = createKeys(opts.prefix)
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
   return {
     async claim(claims) {
       if (claims.length === 0) return []
-      const pipeline = redis.pipeline()
-      for (const c of claims) {
-        ;(pipeline as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!(
-          2,
-          keys.alertCooldown(c.stream),
-          keys.alertSent(c.stream, c.alertId),
-          c.alertId,
-          c.eventMs,
-          c.cooldownMs,
-          Math.max(opts.dedupWindowMs, c.cooldownMs),
-          c.origin,
-        )
-      }
-      return check(await pipeline.exec()).map((r) => {
+      const claim = (redis as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!.bind(redis)
+      // One call per alert, issued in order: ioredis's auto-pipelining sends them, with whatever the
+      // batches of other partitions issue in the same turn, as one write (and Redis runs them in order).
+      const replies = await Promise.all(
+        claims.map((c) =>
+          claim(
+            2,
+            keys.alertCooldown(c.stream),
+            keys.alertSent(c.stream, c.alertId),
+            c.alertId,
+            c.eventMs,
+            c.cooldownMs,
+            Math.max(opts.dedupWindowMs, c.cooldownMs),
+            c.origin,
+          ),
+        ),
+      )
+      return replies.map((r) => {
         const d = DECISIONS[String(r)]
         if (!d) throw new Error(`claim-alert script returned ${String(r)}`)
         return d
@@ -84,31 +82,30 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
     },
     async commit(sent, hysteresis) {
       if (sent.length === 0 && hysteresis.size === 0) return
-      const pipeline = redis.pipeline()
+      const writes: Promise<unknown>[] = []
       // XX: a mark that expired meanwhile is not recreated; KEEPTTL: the dedup window runs from the claim.
       // Unconditional: only the claim's holder confirms, and a sent mark never goes back to claimed.
-      for (const s of sent) pipeline.set(keys.alertSent(s.stream, s.alertId), 's', 'KEEPTTL', 'XX')
+      for (const s of sent) writes.push(redis.set(keys.alertSent(s.stream, s.alertId), 's', 'KEEPTTL', 'XX'))
       for (const [indicator, fields] of hysteresis) {
         const key = keys.alertHysteresis(indicator)
         const flat: string[] = []
         for (const [field, entry] of Object.entries(fields))
           if (entry) flat.push(field, JSON.stringify(entry))
         if (flat.length === 0) continue
-        pipeline.hset(key, ...flat)
-        pipeline.pexpire(key, opts.hysteresisTtlMs)
+        writes.push(redis.hset(key, ...flat), redis.pexpire(key, opts.hysteresisTtlMs))
       }
-      check(await pipeline.exec())
+      await Promise.all(writes)
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()
       const list = [...requests].filter(([, fields]) => fields.length > 0)
       for (const [indicator] of requests) out.set(indicator, {})
       if (list.length === 0) return out
-      const pipeline = redis.pipeline()
-      for (const [indicator, fields] of list) pipeline.hmget(keys.alertHysteresis(indicator), ...fields)
-      const replies = check(await pipeline.exec())
+      const replies = await Promise.all(
+        list.map(([indicator, fields]) => redis.hmget(keys.alertHysteresis(indicator), ...fields)),
+      )
       list.forEach(([indicator, fields], i) => {
-        const values = replies[i] as (string | null)[]
+        const values = replies[i]!
         const entries = out.get(indicator)!
         fields.forEach((f, k) => {
           const raw = values[k]

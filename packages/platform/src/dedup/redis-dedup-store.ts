@@ -11,9 +11,9 @@ const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim.lua'), 'u
 type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number[]>
 
 /**
- * Claims are grouped by dedup shard and sent as one script call per shard, all in one pipeline: a
+ * Claims are grouped by dedup shard and sent as one script call per shard, in one write: a
  * batch of 2,000 records costs at most DEDUP_SHARDS script calls instead of 2,000 commands, which is
- * what keeps ingest close to a bare Kafka pass-through.
+ * what keeps ingest close to a bare Kafka pass-through. The calls are auto-pipelined (see createRedis).
  */
 export function createRedisDedupStore(redis: Redis, opts: { prefix: string; windowMs: number }): DedupStore {
   const keys = createKeys(opts.prefix)
@@ -28,20 +28,20 @@ export function createRedisDedupStore(redis: Redis, opts: { prefix: string; wind
         if (list) list.push(i)
         else byShard.set(shard, [i])
       })
-      const pipeline = redis.pipeline()
+      const claim = (redis as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!.bind(redis)
       const groups = [...byShard.values()]
-      for (const idx of groups) {
-        const args: (string | number)[] = idx.map((i) => keys.dedup(claims[i]!.id))
-        args.push(opts.windowMs)
-        for (const i of idx) args.push(claims[i]!.origin)
-        ;(pipeline as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!(idx.length, ...args)
-      }
-      const replies = (await pipeline.exec()) ?? []
+      // Auto-pipelined: with the claims of other partitions' batches issued in the same turn, one write.
+      const replies = await Promise.all(
+        groups.map((idx) => {
+          const args: (string | number)[] = idx.map((i) => keys.dedup(claims[i]!.id))
+          args.push(opts.windowMs)
+          for (const i of idx) args.push(claims[i]!.origin)
+          return claim(idx.length, ...args)
+        }),
+      )
       const answers = new Array<boolean>(claims.length)
-      replies.forEach(([err, reply], g) => {
-        if (err) throw err
+      replies.forEach((values, g) => {
         const idx = groups[g]!
-        const values = reply as number[]
         idx.forEach((i, k) => {
           answers[i] = values[k] === 1
         })

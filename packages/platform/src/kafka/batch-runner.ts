@@ -16,6 +16,8 @@ export type BatchRunnerConfig = {
   dlqTopic: string
   maxBatch: number
   fetchMaxWaitMs: number
+  /** A fetch returns once this many bytes are there or fetchMaxWaitMs passed (default 1). */
+  fetchMinBytes?: number
   sessionTimeoutMs: number
   heartbeatIntervalMs: number
   maxBytesPerPartition: number
@@ -179,6 +181,7 @@ export function createBatchRunner(
         sessionTimeout: cfg.sessionTimeoutMs,
         heartbeatInterval: cfg.heartbeatIntervalMs,
         maxWaitTimeInMs: cfg.fetchMaxWaitMs,
+        minBytes: cfg.fetchMinBytes ?? 1,
         maxBytesPerPartition: cfg.maxBytesPerPartition,
         // kafkajs caps a whole fetch at 10 MB: never below every concurrent partition's full share.
         maxBytes: Math.max(KAFKAJS_MAX_BYTES, cfg.maxBytesPerPartition * cfg.partitionsConcurrency),
