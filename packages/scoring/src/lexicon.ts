@@ -15,6 +15,7 @@ import {
   NEGATOR_DETERMINERS,
   NEGATORS,
   PREDICATES,
+  SETTINGS,
   TARGETS,
   TONE,
   TOPICS,
@@ -75,6 +76,8 @@ export interface Entry {
   contrast: boolean
   /** A concessive word ("despite"): the clause after it is background and weighs little. */
   concessive: boolean
+  /** A setting word ("after", "amid"): opening the field, its clause sets the scene (see SETTINGS). */
+  setting: boolean
   /**
    * Factor on the de-escalating side of the tariff dimension where this word acts, 1 for most.
    * Below 1 for request hedges ("urges the U.S. to remove sanctions" asks for relief, which is not
@@ -135,6 +138,8 @@ export const F_INITIAL = 131072
 export const F_SHORT_NEG = 262144
 /** See Entry.past. */
 export const F_PAST = 524288
+/** See Entry.setting. */
+export const F_SETTING = 1048576
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -198,6 +203,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.clauseBreak) f |= F_CLAUSE_BREAK
     if (e.contrast) f |= F_CONTRAST
     if (e.concessive) f |= F_CONCESSIVE
+    if (e.setting) f |= F_SETTING
     if (e.presentS) f |= F_PRESENT_S
     if (e.past) f |= F_PAST
     if (e.initialOnly) f |= F_INITIAL
@@ -312,6 +318,7 @@ export function newEntry(key: string): Entry {
     clauseBreak: false,
     contrast: false,
     concessive: false,
+    setting: false,
     relief: 1,
     presentS: false,
     past: false,
@@ -566,6 +573,13 @@ function buildLexicon(): Lexicon {
     if (e) {
       e.clauseBreak = true
       e.concessive = true
+    }
+  })
+  eachForm(SETTINGS, (f) => {
+    const e = add(f)
+    if (e) {
+      e.clauseBreak = true
+      e.setting = true
     }
   })
   eachForm(CONTRASTS, (f) => {

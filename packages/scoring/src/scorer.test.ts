@@ -586,3 +586,36 @@ describe('issue #3: eighth draw, general binding rules', () => {
     expect(tariff('Exporters hold steady in the face of trade tensions').label).toBe('neutral')
   })
 })
+
+describe('issue #3: ninth round, the neutral class', () => {
+  it('keeps a measure held by a coping verb from every other verb', () => {
+    // "bucks" holds the tensions: "to buy" must not act on them.
+    expect(tariff('Pension fund bucks the trade tensions to buy a U.S. insurer').label).toBe('neutral')
+    expect(tariff('Farm aid to offset the soybean tariffs arrives late').label).toBe('neutral')
+    expect(tariff('Toy makers cushion the blow of the new import duties').label).toBe('neutral')
+  })
+
+  it('lets an overview or an impact statement lean no direction even on a strong move', () => {
+    expect(tariff('Factbox: Rapid escalation of the steel dispute, step by step').label).toBe('neutral')
+    expect(tariff('Insurer assesses impact of sanctions on its expansion plans').label).toBe('neutral')
+    expect(tariff('Bank says the end of the sanction waivers will have limited impact').label).toBe('neutral')
+  })
+
+  it('reads an obligation to ease as argued for, not done', () => {
+    expect(tariff('We have to make a fair trade deal with Ottawa, president says').label).toBe('neutral')
+    expect(tariff('Exporters say flexibility needed to implement the new trade deal').label).toBe('neutral')
+    // Escalation keeps its weight: an obligation to impose is still a threat of it.
+    expect(tariff('Lawmakers say Washington must impose tariffs on Chinese steel').label).toBe('negative')
+  })
+
+  it('reads a measure named bare in an opening setting clause as the scene of other news', () => {
+    expect(tariff('After U.S. sanctions, the state oil firm sells crude for rupees').label).toBe('neutral')
+    expect(tariff('Exclusive: Facing tariffs, a brewer ships its kegs via Canada').label).toBe('neutral')
+    expect(tariff('Amid trade talks, Beijing hosts a tech fair').label).toBe('neutral')
+    // A verb on the measure, or a market move against, keeps it.
+    expect(tariff('After new U.S. tariffs, Asian stocks slump').label).toBe('negative')
+    expect(tariff('After the tariffs were lifted, exporters ship more grain').label).toBe('positive')
+    // Not opening the headline: no setting.
+    expect(tariff('Exporters ship their grain via Canada after U.S. sanctions').label).toBe('negative')
+  })
+})

@@ -41,6 +41,7 @@ const F_INITIAL = lex.F_INITIAL
 const F_PRESENT_S = lex.F_PRESENT_S
 const F_PAST = lex.F_PAST
 const F_SHORT_NEG = lex.F_SHORT_NEG
+const F_SETTING = lex.F_SETTING
 const F_COMPANY = lex.F_COMPANY
 const F_CONTEXT = lex.F_CONTEXT
 const F_CONTRAST = lex.F_CONTRAST
@@ -171,6 +172,11 @@ interface Accumulator {
   directionScale: number
   supplyScale: number
   tradeScale: number
+  /** Tariff weight (signed, and its absolute) of bare measures in the opening setting clause. */
+  settingSum: number
+  settingAbs: number
+  /** Market weight of cues that are not trade or supply measures ("opens", "drop", "record"). */
+  plainTone: number
 }
 
 function newAccumulator(): Accumulator {
@@ -186,6 +192,9 @@ function newAccumulator(): Accumulator {
     directionScale: 1,
     supplyScale: 1,
     tradeScale: 1,
+    settingSum: 0,
+    settingAbs: 0,
+    plainTone: 0,
   }
 }
 
@@ -204,6 +213,9 @@ function resetAccumulator(a: Accumulator): void {
   a.directionScale = 1
   a.supplyScale = 1
   a.tradeScale = 1
+  a.settingSum = 0
+  a.settingAbs = 0
+  a.plainTone = 0
 }
 
 function eventDirection(x: number): -1 | 0 | 1 {
@@ -364,6 +376,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   let contrastTok = -1
   /** Clause opened by the last concessive word of the field ("despite ..."), or -1. */
   let concessiveClause = -1
+  /** Clause opened by a setting word at the start of the field ("After sanctions, ..."), or -1. */
+  let settingClause = -1
   /** Whether the field has a phrase that is both a predicate and a target (see bindPredicates). */
   let dualSeen = false
 
@@ -480,6 +494,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let n = 0
     contrastTok = -1
     concessiveClause = -1
+    settingClause = -1
     let duals = false
     let clause = 0
     let i = 0
@@ -577,6 +592,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) === 0) clause++
       if ((f & F_CONTRAST) !== 0) contrastTok = i
       if ((f & F_CONCESSIVE) !== 0) concessiveClause = clause
+      if ((f & F_SETTING) !== 0 && (i === 0 || tKind[i - 1] === BREAK)) settingClause = clause
       if ((f & F_PRED) !== 0 && (f & F_TARGET) !== 0) duals = true
       i = bestEnd
     }
@@ -1047,7 +1063,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const te = colEntry[tx] as Entry
         const target = targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
-        if ((itHeld[t] as number) > 0 && k >= (itHeld[t] as number) && k < t) continue
+        if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
@@ -1069,7 +1085,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const start = Math.min(s, ts)
         const stop = Math.max(end, tend)
         const cue = `${e.key} + ${te.key}`
+        const m0 = acc.sum[M] as number
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
+        if (marketOnly || marketTarget) acc.plainTone += (acc.sum[M] as number) - m0
         // Harm verbs on a measure ("hit by tariffs") describe its effect, and stance words
         // ("optimistic on NAFTA") an opinion of it, not a new event.
         if (
@@ -1131,10 +1149,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const bare =
             nf < 0 && target.polarity > 0 ? Math.max(target.bare, RULES.negatedBareMin) : target.bare
           const dir = target.polarity * bare * intens * hedge * nf
+          const t0 = acc.sum[T] as number
+          const a0 = acc.abs[T] as number
           applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k) : 1)
+          if (itClause[k] === settingClause) {
+            acc.settingSum += (acc.sum[T] as number) - t0
+            acc.settingAbs += (acc.abs[T] as number) - a0
+          }
           addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end)
         }
         if ((f & F_TONE) !== 0 && target.market === 0) {
+          if (target.tariff === 0 && target.supply === 0)
+            acc.plainTone += (entData[(x << 3) + E_TONE] as number) * intens * hedge * nf
           addCue(
             acc,
             M,
@@ -1149,17 +1175,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         continue
       }
       if (isTarget) continue
-      if ((f & F_TONE) !== 0)
-        addCue(
-          acc,
-          M,
-          (entData[(x << 3) + E_TONE] as number) * intens * hedge * negFactor,
-          hedge < 1,
-          e.key,
-          field,
-          s,
-          end,
-        )
+      if ((f & F_TONE) !== 0) {
+        const w = (entData[(x << 3) + E_TONE] as number) * intens * hedge * negFactor
+        acc.plainTone += w
+        addCue(acc, M, w, hedge < 1, e.key, field, s, end)
+      }
     }
   }
 
@@ -1173,6 +1193,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     attachModifiers()
     bindPredicates()
     emit(acc, field)
+    // "After sanctions, X seeks payment in yuan": a measure named bare in the opening setting
+    // clause, with no other trade cue and no market move against, is the scene of other news.
+    if (acc.settingAbs > 0 && (acc.abs[T] as number) - acc.settingAbs < 1e-9 && acc.plainTone >= 0)
+      acc.sum[T] = (acc.sum[T] as number) - acc.settingSum * (1 - RULES.settingWeight)
     if (acc.directionScale < 1 || acc.supplyScale < 1 || acc.tradeScale < 1) {
       // Overviews ("Factbox:") keep their relevance but lose most direction; OPEC output policy is
       // not supply-chain news at all.

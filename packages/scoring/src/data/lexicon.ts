@@ -1683,6 +1683,12 @@ export const PREDICATES = [
       'rush to beat',
       'race to beat',
       'v scramble to beat',
+      // Softening a measure's blow is coping with it ("aid to offset tariffs", "cushion the hit").
+      'to offset',
+      'v cushion',
+      'v withstand',
+      'v shield from',
+      'v insulate from',
     ],
   },
   {
@@ -2536,6 +2542,15 @@ export const HEDGES = [
       'v say may',
       'v say could',
     ],
+  },
+  {
+    // Obligation ("must secure an exemption", "should stay a trilateral deal", "need to make a
+    // deal"): what ought to happen is argued for, not done, so like a request it keeps little of
+    // any easing it names. Escalation keeps its hedged weight.
+    factor: 0.7,
+    pred: null,
+    relief: 0.15,
+    words: ['must', 'should', 'ought to', 'need to', 'needs to', 'needed to', 'have to', 'has to'],
   },
 ]
 
@@ -3700,7 +3715,7 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
 export const CONTEXT_MARKERS = [
   {
     // Overviews: "Factbox: ...", "Timeline: ...", "Q&A: ..." (where a part of the headline starts).
-    direction: 0.1,
+    direction: 0.05,
     supplyChain: 1,
     initial: true,
     words: [
@@ -3719,7 +3734,7 @@ export const CONTEXT_MARKERS = [
     // Assessments of a measure's impact ("sees one cent impact from tariffs", "gauging sanctions
     // impact", "closely watching tariff moves", "recommendation on auto tariffs") are about it
     // without being an escalation or a de-escalation themselves.
-    direction: 0.15,
+    direction: 0.08,
     supplyChain: 1,
     words: [
       'impact of',
@@ -3734,6 +3749,11 @@ export const CONTEXT_MARKERS = [
       'v monitor',
       'n recommendation',
       'n recommendation on',
+      // Sizing the impact is a statement about it ("to have limited impact").
+      'limited impact',
+      'little impact',
+      'minimal impact',
+      'no impact',
     ],
   },
   {
@@ -3770,7 +3790,7 @@ export const CONTEXT_MARKERS = [
   {
     // Features and explainers, when they open the headline or a part of it ("How X escaped
     // sanctions", "Why growers bet on soybeans amid the trade war", "Analysis: ...").
-    direction: 0.1,
+    direction: 0.05,
     supplyChain: 1,
     initial: true,
     words: [
@@ -3850,6 +3870,15 @@ export const CLAUSE_BREAKS = [
   'on signs',
   'in response to',
 ]
+
+/**
+ * Setting words (also clause breaks) opening a headline: "After sanctions, X seeks ...", "Facing
+ * tariffs, Y offers ...", "Amid the trade war, Z ...". The fronted clause sets the scene for the
+ * news in the main clause: a measure named there bare, with no other trade cue in the field and no
+ * market move against, is the setting and not the news, and its direction weighs
+ * RULES.settingWeight. A verb on it ("After the tariffs were lifted, ...") keeps it whole.
+ */
+export const SETTINGS = ['after', 'amid', 'facing', 'following', 'in the wake of']
 
 /**
  * Concessive words (also clause breaks): what follows is background to the news ("exports rise

@@ -18,6 +18,11 @@ export const RULES = {
   attributiveWeight: 0.4,
   /** Weight of cues in a clause opened by a concessive word ("despite"). */
   concessiveWeight: 0.15,
+  /**
+   * Weight of the trade direction of a field whose only trade cues are bare measures in a setting
+   * clause opening it ("After sanctions, ..."; see SETTINGS).
+   */
+  settingWeight: 0.15,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
   bodyWeight: 0.5,
   /** Share of the tariff and supply-chain cue sums that also colours the market tone. */
