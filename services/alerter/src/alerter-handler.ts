@@ -70,7 +70,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const nowMs = clock.now()
     const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
     const pending: Pending[] = []
-    const updates: { update: IndicatorUpdate; traceparent: string; origin: string }[] = []
+    const updates: { update: IndicatorUpdate; incoming: string | undefined; origin: string }[] = []
     let bounded = 0
 
     const dlq = (i: number, p: { reason: string; message: string }) => {
@@ -87,6 +87,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         deps.memory.add(p.value)
         const ev = evaluateHeadline(ruleSet, p.value, nowMs)
         bounded += ev.dropped
+        if (ev.candidates.length === 0) continue
+        // Made only for a record that raises something: a new trace costs random bytes.
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
         for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
@@ -96,7 +98,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           dlq(i, p)
           continue
         }
-        updates.push({ update: p.value, traceparent: traceparentFor(r.headers.traceparent), origin })
+        updates.push({ update: p.value, incoming: r.headers.traceparent, origin })
       } else {
         dlq(i, { reason: 'unknown_topic', message: `the alerter does not consume ${r.topic}` })
       }
@@ -113,7 +115,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         for (const k of hysteresisKeysFor(ruleSet, update)) set.add(k)
       }
       const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
-      for (const { update, traceparent, origin } of updates) {
+      for (const { update, incoming, origin } of updates) {
         const fields = state.get(update.key) ?? {}
         const scorerVersion = deps.memory.scorerVersion()
         const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
@@ -126,6 +128,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           state.set(update.key, fields)
           hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
         }
+        if (ev.candidates.length === 0) continue
+        const traceparent = traceparentFor(incoming)
         const eventMs = Date.parse(update.asOf)
         for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
       }
