@@ -143,6 +143,20 @@ export const ScoredHeadline = z.strictObject({
 })
 export type ScoredHeadline = z.infer<typeof ScoredHeadline>
 
+/**
+ * The part of a headlines.scored record that indicators are computed from: a tolerant reader for the
+ * aggregator, which checks the fields it uses as strictly as ScoredHeadline does and skips the rest
+ * (text, events, explanation: most of a record, and most of the cost of checking it). A record bad
+ * only elsewhere still counts in the indicators; the alerter, which reads all of it, dead-letters it.
+ */
+export const ScoredIndicatorInput = z.object({
+  id: Headline.shape.id,
+  publishedAt: Headline.shape.publishedAt,
+  scores: Scores,
+  entities: Entities,
+})
+export type ScoredIndicatorInput = z.infer<typeof ScoredIndicatorInput>
+
 export const Scope = z.strictObject({ kind: ScopeKind, id: z.string().min(1) })
 export type Scope = z.infer<typeof Scope>
 

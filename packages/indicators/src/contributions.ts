@@ -1,4 +1,11 @@
-import type { Dimension, Scope, ScopeKind, ScoredHeadline, SentimentLabel } from '@tradepulse/contracts'
+import type {
+  Dimension,
+  Scope,
+  ScopeKind,
+  ScoredHeadline,
+  ScoredIndicatorInput,
+  SentimentLabel,
+} from '@tradepulse/contracts'
 
 /** What one headline adds to one indicator (one dimension in one scope). */
 export type Contribution = {
@@ -41,7 +48,7 @@ function signOf(label: SentimentLabel): -1 | 0 | 1 {
  * Maps one scored headline to its contributions: each relevant dimension × each scope. Tariff and
  * supply chain are skipped when their label is null (the text is not about them).
  */
-export function contributionsOf(headline: ScoredHeadline): Contribution[] {
+export function contributionsOf(headline: ScoredIndicatorInput): Contribution[] {
   const eventMs = Date.parse(headline.publishedAt)
   if (!Number.isFinite(eventMs)) return []
   const { scores } = headline

@@ -1,7 +1,7 @@
 import {
   type Clock,
   type IndicatorUpdate,
-  ScoredHeadline,
+  ScoredIndicatorInput,
   systemClock,
   type TopicCatalogue,
 } from '@tradepulse/contracts'
@@ -47,8 +47,8 @@ export type AggregatorDeps = {
   partSize?: number
 }
 
-/** A headlines.scored record → a ScoredHeadline, or the dlq reason. */
-export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredHeadline, value)
+/** A headlines.scored record → what indicators need of it (see ScoredIndicatorInput), or the dlq reason. */
+export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredIndicatorInput, value)
 
 /** Adds contributions to the per-key activity the publish throttle weighs. */
 function addActivity(out: Map<string, KeyActivity>, contributions: readonly Contribution[]): void {

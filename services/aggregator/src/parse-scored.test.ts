@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest'
+import { parseScoredRecord } from './aggregator-handler.ts'
+import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
+
+const [good] = scoredSeries(1, { startMs: Date.UTC(2025, 0, 6), spanMs: MIN_MS })
+const record = (value: unknown) => Buffer.from(JSON.stringify(value))
+
+describe('parseScoredRecord (what indicators read of a scored headline)', () => {
+  it('keeps exactly the fields contributions are computed from', () => {
+    const parsed = parseScoredRecord(record(good))
+    expect(parsed.ok).toBe(true)
+    if (!parsed.ok) return
+    expect(Object.keys(parsed.value).sort()).toEqual(['entities', 'id', 'publishedAt', 'scores'])
+    expect(parsed.value.scores).toEqual(good!.scores)
+    expect(parsed.value.entities).toEqual(good!.entities)
+  })
+
+  it('does not judge fields it does not use (the alerter reads those)', () => {
+    const parsed = parseScoredRecord(record({ ...good, explanation: 'not a list', headline: 42 }))
+    expect(parsed.ok).toBe(true)
+  })
+
+  it('checks the fields it uses as strictly as the full contract, naming them', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ ...good, publishedAt: 'yesterday' }, /publishedAt/],
+      [{ ...good, id: '' }, /^id:/],
+      [
+        { ...good, scores: { ...good!.scores, tariff: { ...good!.scores.tariff, relevance: 2 } } },
+        /scores\.tariff/,
+      ],
+      [{ ...good, scores: { ...good!.scores, extra: 1 } }, /scores/],
+      [{ ...good, entities: { ...good!.entities, regions: 'US' } }, /entities\.regions/],
+    ]
+    for (const [value, field] of cases) {
+      const parsed = parseScoredRecord(record(value))
+      expect(parsed.ok).toBe(false)
+      if (parsed.ok) continue
+      expect(parsed.reason).toBe('schema_invalid')
+      expect(parsed.message).toMatch(field)
+    }
+  })
+})
