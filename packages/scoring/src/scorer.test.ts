@@ -619,3 +619,27 @@ describe('issue #3: ninth round, the neutral class', () => {
     expect(tariff('Exporters ship their grain via Canada after U.S. sanctions').label).toBe('negative')
   })
 })
+
+describe('issue #3: tenth round, tariff direction', () => {
+  it('reads obstacles to a settlement as a bad thing the move takes away', () => {
+    expect(tariff('USMCA dairy obstacles fade, Ottawa says').label).toBe('positive')
+    expect(tariff('Accord finally ends the USMCA nightmare for dairy farmers').label).toBe('positive')
+    expect(tariff('Steel accord eliminates a key obstacle for Canadian mills').label).toBe('positive')
+    expect(tariff('Tariff talks stall amid sticking points over dairy').label).toBe('negative')
+    // Not about trade on their own.
+    expect(tariff('Apple faces hurdles in India').label).toBeNull()
+  })
+
+  it('reads the measure named after a granted relief noun as what it spares', () => {
+    expect(tariff('Mills win an exemption from the lumber duties').label).toBe('positive')
+  })
+
+  it('reads a suspension of a measure named as a thing as relief, kept or ended', () => {
+    expect(tariff('Brussels extends the tariff pause on whiskey imports').label).toBe('positive')
+    expect(tariff('Ottawa lets the tariff suspension on lobster lapse').label).toBe('negative')
+  })
+
+  it('passes a negation through a verb known only for its tone to its object', () => {
+    expect(tariff('Ottawa says it will not hold tariff talks before the summer').label).toBe('negative')
+  })
+})

@@ -648,7 +648,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (negEnd >= 0 && clause === negClause && s - negEnd <= negScope) {
           itNeg[k] = 1
           // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
-          if (!isPred || isTarget) negEnd = -1
+          // A verb known only for its tone ("not holding tariff talks") passes it on to its object.
+          if (isTarget || (!isPred && (f & F_TONE) === 0)) negEnd = -1
         }
         if (hedgeEnd >= 0 && clause === hedgeClause && s - hedgeEnd <= scope) {
           itHedge[k] = hedge
@@ -862,6 +863,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       itPredOn[k] = 1
       bindOne(k)
+    }
+    // A relief noun taken by another verb ("gets an exemption from the lumber duties") is the thing
+    // granted, and the measure it names next is what it spares, not a measure of its own.
+    for (let d = 0; d < duals; d++) {
+      const k = dualItems[d] as number
+      if (itPredOn[k] === 1 || itBound[k] === 0) continue
+      const p = predAt(itIdx[k] as number)
+      if (p.id !== 'exempt_noun') continue
+      for (let r = k + 1; r < items && it.clause[r] === it.clause[k]; r++) {
+        if ((itS[r] as number) - (itE[k] as number) > RULES.bindWindowTokens) break
+        const rf = entInts[(itIdx[r] as number) << 4] as number
+        if ((rf & F_TARGET) === 0) continue
+        const m = targetAt(itIdx[r] as number)
+        if (itBound[r] === 0 && itPredOn[r] === 0 && m.polarity < 0 && m.tariff !== 0) itBound[r] = 3
+        break
+      }
     }
     // A trade or supply target directly before an unbound frame noun is read through the frame
     // (bound = 2: no bare weight of its own; see emit).

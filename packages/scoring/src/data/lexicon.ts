@@ -94,6 +94,11 @@ export const TARGETS = [
       'n tariff rollback',
       'n tariff removal',
       'n duty cut',
+      // A measure's suspension named as a thing ("keeps the tariff pause"): relief, kept or ended
+      // like a waiver.
+      'n tariff suspension',
+      'n tariff pause',
+      'n tariff deferral',
     ],
   },
   {
@@ -350,6 +355,16 @@ export const TARGETS = [
       'hard line',
       'n tough stance',
       'n hard stance',
+      // Obstacles to a settlement ("an accord eliminates an obstacle", "dairy obstacles fade", "ends
+      // the tariff nightmare"): a bad thing the move takes away, not the deal they stand in front of.
+      'n hurdle',
+      'n obstacle',
+      'n stumbling block',
+      'n sticking point',
+      'n roadblock',
+      'n impasse',
+      'n deadlock',
+      'n nightmare',
     ],
   },
   {
