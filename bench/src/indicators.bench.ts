@@ -16,6 +16,7 @@ import {
   measureIndicatorMemory,
 } from '@tradepulse/platform'
 import { createScorer } from '@tradepulse/scoring'
+import { deleteKeys } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
@@ -308,6 +309,8 @@ try {
   await admin.disconnect()
   await producer.disconnect()
   await redis.quit()
+  // This run's keys, both namespaces: runs must not pile millions of keys into Redis.
+  await deleteKeys(infra.redisUrl, `${run}*`)
   await infra.stop()
 }
 process.exit(0)
