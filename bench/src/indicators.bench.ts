@@ -21,6 +21,7 @@ import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
 import { loadHeadlineTexts } from './headline-source.ts'
+import { cpuShares, cpuTicks } from './machine.ts'
 import { startProfiler } from './profile.ts'
 import { writeResult } from './results.ts'
 import { round } from './stats.ts'
@@ -219,6 +220,7 @@ try {
   const cpuBefore = redisCpuS(await redis.info('cpu'))
   const usedBefore = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
   const profiler = await startProfiler()
+  const ticksBefore = cpuTicks()
   const cpuStart = process.cpuUsage()
   t = Date.now()
   let done = doneAtStart
@@ -231,6 +233,7 @@ try {
   // Commits follow handled batches within COMMIT_INTERVAL_MS, so the measured stretch starts and ends on batch edges.
   const measured = done - doneAtStart
   const cpu = process.cpuUsage(cpuStart)
+  const machineShares = cpuShares(ticksBefore, cpuTicks())
   await profiler?.stop()
   const statsAfter = await redis.info('commandstats')
   const after = commandCalls(statsAfter)
@@ -299,6 +302,7 @@ try {
     redis_bytes_per_million: Math.round((memory.keyBytes / done) * 1e6),
     note_memory: `redis_bytes_per_million: key bytes after ${done} headlines scaled linearly, unless the measured phase below ran (then it is the measured figure)`,
     updates_published: sumOf('tradepulse_indicator_updates_total'),
+    ...machineShares,
     goal: 'headlines_per_s >= 20000',
   }
   if (MEMORY_N > 0) Object.assign(figures, await memoryAfter(MEMORY_N))
