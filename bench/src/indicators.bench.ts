@@ -18,7 +18,7 @@ import {
 import { createScorer } from '@tradepulse/scoring'
 import { deleteKeys } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { cpuShares, cpuTicks } from './machine.ts'
@@ -313,7 +313,9 @@ try {
   await admin.disconnect()
   await producer.disconnect()
   await redis.quit()
-  // This run's keys, both namespaces: runs must not pile millions of keys into Redis.
+  // This run's topics and keys (both namespaces): runs must not pile partitions into the broker or
+  // millions of keys into Redis.
+  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
   await deleteKeys(infra.redisUrl, `${run}*`)
   await infra.stop()
 }

@@ -3,8 +3,9 @@
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
 import { BaseConfig, createKafka, createLogger, createProducer, loadConfig } from '@tradepulse/platform'
+import { deleteKeys } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { runPassthrough } from './passthrough.ts'
@@ -76,7 +77,8 @@ function ingestApp(prefix: string) {
   const config = loadConfig(IngestConfig, {
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     REDIS_URL: infra.redisUrl,
-    REDIS_KEY_PREFIX: `bench${Date.now()}`,
+    // Each app its own dedup keys, under the run's prefix (deleted at the end).
+    REDIS_KEY_PREFIX: `${run}-${prefix.replaceAll('.', '-')}`,
     TRADEPULSE_TOPIC_PREFIX: prefix,
     KAFKA_GROUP_ID: `${prefix}ingest`,
     HTTP_PORT: '0',
@@ -194,6 +196,8 @@ try {
   process.stdout.write(`wrote ${writeResult('ingest', figures)}\n`)
 } finally {
   await producer.disconnect()
+  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
+  await deleteKeys(infra.redisUrl, `${run}-*`)
   await infra.stop()
 }
 process.exit(0)

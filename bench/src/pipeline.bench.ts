@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { deleteKeys, spawnWorker, type WorkerProcess } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { cpuShares, cpuTicks } from './machine.ts'
 import { writeResult } from './results.ts'
@@ -394,6 +394,8 @@ try {
   await stopAll(workers)
   for (const c of consumers) await c.disconnect().catch(() => {})
   await producer.disconnect()
+  // Leave nothing behind: a broker that keeps every run's partitions spends CPU on them for good.
+  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
   await deleteKeys(infra.redisUrl, `${run}:*`)
   await infra.stop()
 }
