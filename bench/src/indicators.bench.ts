@@ -16,9 +16,9 @@ import {
   measureIndicatorMemory,
 } from '@tradepulse/platform'
 import { createScorer } from '@tradepulse/scoring'
-import { deleteKeys } from '@tradepulse/testing'
+import { cleanUpRun } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { cpuShares, cpuTicks } from './machine.ts'
@@ -313,10 +313,7 @@ try {
   await admin.disconnect()
   await producer.disconnect()
   await redis.quit()
-  // This run's topics and keys (both namespaces): runs must not pile partitions into the broker or
-  // millions of keys into Redis.
-  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
-  await deleteKeys(infra.redisUrl, `${run}*`)
+  await cleanUpRun(infra, run)
   await infra.stop()
 }
 process.exit(0)

@@ -3,12 +3,12 @@
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
 import { BaseConfig, createKafka, createLogger, createProducer, loadConfig } from '@tradepulse/platform'
-import { deleteKeys } from '@tradepulse/testing'
+import { cleanUpRun } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import { loadHeadlineTexts } from './headline-source.ts'
-import { runPassthrough } from './passthrough.ts'
+import { passthroughConsumer, runPassthrough } from './passthrough.ts'
 import { writeResult } from './results.ts'
 import { quantile, round } from './stats.ts'
 
@@ -65,11 +65,7 @@ async function startPassthrough(input: string, output: string): Promise<() => Pr
   const producer = createProducer(kafka)
   // The same consumer settings and chunking as every worker (platform config defaults), so the ratio is the cost of ingest's work.
   const defaults = loadConfig(BaseConfig, {})
-  const consumer = kafka.consumer({
-    groupId: `pass-${input}`,
-    maxWaitTimeInMs: defaults.KAFKA_FETCH_MAX_WAIT_MS,
-    maxBytesPerPartition: defaults.KAFKA_MAX_BYTES_PER_PARTITION,
-  })
+  const consumer = passthroughConsumer(kafka, defaults, `pass-${input}`)
   return runPassthrough(consumer, producer, defaults, input, output, log)
 }
 
@@ -196,8 +192,7 @@ try {
   process.stdout.write(`wrote ${writeResult('ingest', figures)}\n`)
 } finally {
   await producer.disconnect()
-  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
-  await deleteKeys(infra.redisUrl, `${run}-*`)
+  await cleanUpRun(infra, run)
   await infra.stop()
 }
 process.exit(0)

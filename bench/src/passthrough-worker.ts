@@ -1,7 +1,7 @@
 // A worker that does no work, for the floor of `pnpm bench pipeline`: consume PASS_IN, produce the same
 // key and value to PASS_OUT, with the batch runner's consumer settings, producer and commit discipline.
 import { BaseConfig, createKafka, createLogger, createProducer, loadConfig } from '@tradepulse/platform'
-import { runPassthrough } from './passthrough.ts'
+import { passthroughConsumer, runPassthrough } from './passthrough.ts'
 
 const input = process.env.PASS_IN
 const output = process.env.PASS_OUT
@@ -13,15 +13,7 @@ const config = loadConfig(BaseConfig, process.env)
 const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'passthrough' })
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `passthrough-${input}` }, log)
 const producer = createProducer(kafka)
-const consumer = kafka.consumer({
-  groupId: config.KAFKA_GROUP_ID ?? `passthrough-${input}`,
-  sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
-  heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
-  maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
-  minBytes: config.KAFKA_FETCH_MIN_BYTES,
-  maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
-  allowAutoTopicCreation: false,
-})
+const consumer = passthroughConsumer(kafka, config, config.KAFKA_GROUP_ID ?? `passthrough-${input}`)
 consumer.on(consumer.events.GROUP_JOIN, () => process.stdout.write('joined consumer group\n'))
 const stopPassthrough = await runPassthrough(consumer, producer, config, input, output, log)
 const stop = async () => {

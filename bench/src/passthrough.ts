@@ -1,5 +1,29 @@
 import { type BaseConfig, createOffsetCommitter, createProduceQueue, type Logger } from '@tradepulse/platform'
-import type { Consumer, Producer } from 'kafkajs'
+import type { Consumer, Kafka, Producer } from 'kafkajs'
+
+/** The floor's consumer, with the fetch and group settings every worker's batch runner uses. */
+export function passthroughConsumer(
+  kafka: Kafka,
+  config: Pick<
+    BaseConfig,
+    | 'KAFKA_SESSION_TIMEOUT_MS'
+    | 'KAFKA_HEARTBEAT_INTERVAL_MS'
+    | 'KAFKA_FETCH_MAX_WAIT_MS'
+    | 'KAFKA_FETCH_MIN_BYTES'
+    | 'KAFKA_MAX_BYTES_PER_PARTITION'
+  >,
+  groupId: string,
+): Consumer {
+  return kafka.consumer({
+    groupId,
+    sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+    heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+    maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+    minBytes: config.KAFKA_FETCH_MIN_BYTES,
+    maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+    allowAutoTopicCreation: false,
+  })
+}
 
 /**
  * The no-work floor of the benchmarks: consume `input`, produce the same key and value to `output`,

@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { deleteKeys, spawnWorker, type WorkerProcess } from '@tradepulse/testing'
+import { cleanUpRun, spawnWorker, type WorkerProcess } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
-import { createTopics, deleteTopicsWithPrefix, testKafka, testProducer } from '@tradepulse/testing/kafka'
+import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { cpuShares, cpuTicks } from './machine.ts'
 import { writeResult } from './results.ts'
@@ -394,9 +394,7 @@ try {
   await stopAll(workers)
   for (const c of consumers) await c.disconnect().catch(() => {})
   await producer.disconnect()
-  // Leave nothing behind: a broker that keeps every run's partitions spends CPU on them for good.
-  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
-  await deleteKeys(infra.redisUrl, `${run}:*`)
+  await cleanUpRun(infra, run)
   await infra.stop()
 }
 process.exit(0)

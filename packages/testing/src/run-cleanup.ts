@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import { deleteTopicsWithPrefix } from './kafka-helpers.ts'
 
 /**
  * Deletes every key matching `pattern` (SCAN and UNLINK, never KEYS), so that benchmark runs with their
@@ -18,4 +19,16 @@ export async function deleteKeys(redisUrl: string, pattern: string): Promise<num
     redis.disconnect()
   }
   return deleted
+}
+
+/**
+ * Removes what a benchmark run named `run` made: its topics (`<run>.…`) and its Redis keys (every key
+ * prefix it used starts with `run`). A broker that keeps every run's partitions spends CPU on them for good.
+ */
+export async function cleanUpRun(
+  infra: { kafkaBrokers: string[]; redisUrl: string },
+  run: string,
+): Promise<void> {
+  await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
+  await deleteKeys(infra.redisUrl, `${run}*`)
 }
