@@ -106,9 +106,9 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const merger = createEventTimeMerger(
-    async (round) => {
+    async (round, after) => {
       const store = await activeStore()
-      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
+      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs }, after)
       for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
     },
     { graceMs: deps.graceMs },

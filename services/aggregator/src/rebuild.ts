@@ -122,7 +122,10 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   let crashed: Error | undefined
 
   const merger = createEventTimeMerger(
-    (round) => retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
+    // The round before retries until it is applied, so `after` rejects only with a fault no retry
+    // clears, which ends this round's retries too.
+    (round, after) =>
+      retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }, after), log),
     { graceMs: options.graceMs },
   )
   const chunk = options.chunkRecords ?? 2_000

@@ -104,7 +104,8 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
 
       applyBatch,
 
-      async applyRuns(runs) {
+      async applyRuns(runs, options) {
+        if (options?.after) await options.after
         const results: ApplyBatchResult[] = []
         for (const run of runs) results.push(await applyBatch(run))
         return results
