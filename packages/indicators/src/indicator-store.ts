@@ -41,7 +41,10 @@ export type IndicatorStore = {
    * until `after` has settled; if `after` rejects, this call rejects with its error and applies
    * nothing. So a caller can prepare the next call while Redis applies the one before, in order.
    */
-  applyRuns(runs: readonly (readonly Contribution[])[], options?: ApplyRunsOptions): Promise<ApplyBatchResult[]>
+  applyRuns(
+    runs: readonly (readonly Contribution[])[],
+    options?: ApplyRunsOptions,
+  ): Promise<ApplyBatchResult[]>
   /** The indicator at event time asOfMs, or undefined when nothing was applied to it (or it expired). */
   get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
   /**
