@@ -9,6 +9,7 @@ import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka
 import type { Producer } from 'kafkajs'
 import { loadHeadlineTexts } from './headline-source.ts'
 import { passthroughConsumer, runPassthrough } from './passthrough.ts'
+import { startProfiler } from './profile.ts'
 import { writeResult } from './results.ts'
 import { quantile, round } from './stats.ts'
 
@@ -132,18 +133,24 @@ try {
   await preload(producer, tp.raw.name, N, (i) => `id-${i}`)
 
   const passOut = await countTopic(`${run}.pass.out`)
+  // BENCH_CPU_PROFILE=FILE profiles the throughput phases: ingest in FILE, the pass-through beside it.
+  const profilePath = process.env.BENCH_CPU_PROFILE
+  const passProfile = await startProfiler(profilePath?.replace(/(\.cpuprofile)?$/, '-passthrough.cpuprofile'))
   let t0 = Date.now()
   const stopPass = await startPassthrough(tp.raw.name, `${run}.pass.out`)
   const passDone = await waitCount(passOut, N)
+  await passProfile?.stop()
   const passthroughPerS = N / ((passDone - t0) / 1_000)
   await stopPass()
   await passOut.stop()
 
   const ingestOut = await countTopic(tp.headlines.name)
   const app = ingestApp(`${run}.tp.`)
+  const ingestProfile = await startProfiler(profilePath)
   t0 = Date.now()
   await app.start()
   const ingestDone = await waitCount(ingestOut, N)
+  await ingestProfile?.stop()
   const ingestPerS = N / ((ingestDone - t0) / 1_000)
   await app.stop()
   await ingestOut.stop()
