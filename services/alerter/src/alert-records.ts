@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 import type { Alert } from '@tradepulse/contracts'
 import type { OutRecord } from '@tradepulse/platform'
 
@@ -6,10 +6,27 @@ export const ALERT_CE_TYPE = 'dev.tradepulse.alert.v1'
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 
+// Random bytes for new trace and span ids, drawn from the CSPRNG a pool at a time: one call per
+// 170 traces instead of two allocating calls per trace (they were 4 % of the alerter's CPU when most
+// headlines raise an alert).
+const POOL_BYTES = 24 * 170
+const pool = Buffer.alloc(POOL_BYTES)
+let used = POOL_BYTES
+
+function randomHex(bytes: number): string {
+  if (used + bytes > POOL_BYTES) {
+    randomFillSync(pool)
+    used = 0
+  }
+  const hex = pool.toString('hex', used, used + bytes)
+  used += bytes
+  return hex
+}
+
 /** The incoming trace context when it is a valid W3C traceparent, else a new sampled trace. */
 export function traceparentFor(incoming: string | undefined): string {
   if (incoming && TRACEPARENT.test(incoming)) return incoming
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`
+  return `00-${randomHex(16)}-${randomHex(8)}-01`
 }
 
 /** Scope as a record key: one scope's alerts land on one partition, so they stay in order. */
