@@ -1,7 +1,14 @@
 import type { TestProject } from 'vitest/node'
 import { startInfra } from './infra.ts'
+import { deleteTopicsWhere, listTopicNames } from './kafka-helpers.ts'
+import { isRandomName } from './random-name.ts'
 
-/** One Kafka broker and one Redis server for the whole `int` run; each test uses random names on them. */
+/**
+ * One Kafka broker and one Redis server for the whole `int` run; each test uses random names on them.
+ * A broker the run started is wiped when it stops. On a broker given in KAFKA_BROKERS (`pnpm
+ * infra:up`, kept between runs) the run deletes the topics its tests made, the random-named ones that
+ * were not there before it: a broker that keeps every run's partitions gets slower with each run.
+ */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const infra = await startInfra()
   process.stderr.write(
@@ -9,5 +16,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   )
   project.provide('kafkaBrokers', infra.kafkaBrokers.join(','))
   project.provide('redisUrl', infra.redisUrl)
-  return () => infra.stop()
+  const kept = infra.source === 'env' ? new Set(await listTopicNames(infra.kafkaBrokers)) : undefined
+  return async () => {
+    if (kept) {
+      try {
+        const n = await deleteTopicsWhere(infra.kafkaBrokers, (t) => isRandomName(t) && !kept.has(t))
+        process.stderr.write(`[tradepulse] deleted the ${n} topics this run made\n`)
+      } catch (err) {
+        process.stderr.write(`[tradepulse] could not delete this run's topics: ${(err as Error).message}\n`)
+      }
+    }
+    await infra.stop()
+  }
 }

@@ -33,11 +33,30 @@ export async function createTopics(
 }
 
 export async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
+  await deleteTopicsWhere(brokers, (t) => t.startsWith(prefix))
+}
+
+/** Deletes the topics `which` selects; returns how many. */
+export async function deleteTopicsWhere(
+  brokers: string[],
+  which: (topic: string) => boolean,
+): Promise<number> {
   const admin = testKafka(brokers).admin()
   await admin.connect()
   try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix))
+    const topics = (await admin.listTopics()).filter(which)
     if (topics.length) await admin.deleteTopics({ topics })
+    return topics.length
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+export async function listTopicNames(brokers: string[]): Promise<string[]> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    return await admin.listTopics()
   } finally {
     await admin.disconnect()
   }
