@@ -14,11 +14,6 @@ export type ApplyBatchResult = {
 
 export type TopBy = 'momentum' | 'buzz'
 
-export type ApplyRunsOptions = {
-  /** Apply nothing before this settles; fail, applying nothing, if it rejects. */
-  after?: Promise<unknown>
-}
-
 /**
  * The port the aggregator (writes) and the gateway, alerter and CLI (reads) use. One conformance suite
  * runs against every adapter. A store works in one namespace (a key prefix); a rebuild replays Kafka
@@ -35,16 +30,8 @@ export type IndicatorStore = {
    * Applies runs in order, each exactly as its own applyBatch (each run one arrival), in as few round
    * trips as the adapter can (Redis: two, however many runs); one result per run. On failure any prefix
    * of the runs may have been applied: retry them all (idempotence absorbs the rest).
-   *
-   * With `after` (the call before, still being applied), the call prepares what it can (scope
-   * admission, which only registers scopes; building its writes) but applies nothing to an indicator
-   * until `after` has settled; if `after` rejects, this call rejects with its error and applies
-   * nothing. So a caller can prepare the next call while Redis applies the one before, in order.
    */
-  applyRuns(
-    runs: readonly (readonly Contribution[])[],
-    options?: ApplyRunsOptions,
-  ): Promise<ApplyBatchResult[]>
+  applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]>
   /** The indicator at event time asOfMs, or undefined when nothing was applied to it (or it expired). */
   get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
   /**

@@ -106,9 +106,9 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const merger = createEventTimeMerger(
-    async (round, after) => {
+    async (round) => {
       const store = await activeStore()
-      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs }, after)
+      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
       for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
     },
     { graceMs: deps.graceMs },

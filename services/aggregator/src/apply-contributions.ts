@@ -34,22 +34,17 @@ export function eventTimeRuns(contributions: readonly Contribution[], graceMs: n
 /**
  * Applies contributions run by run (see eventTimeRuns), reporting each. The runs go to the store in
  * one applyRuns call (one round trip on Redis for all of them), applied in order as if one by one; the
- * apply histogram times that call. With `after`, nothing is applied before it settles (see
- * IndicatorStore.applyRuns).
+ * apply histogram times that call.
  */
 export async function applyInRuns(
   store: IndicatorStore,
   contributions: readonly Contribution[],
   deps: { log: Logger; metrics: AggregatorMetrics; graceMs: number },
-  after?: Promise<unknown>,
 ): Promise<void> {
   const runs = eventTimeRuns(contributions, deps.graceMs)
-  if (runs.length === 0) {
-    await after
-    return
-  }
+  if (runs.length === 0) return
   const stopTimer = deps.metrics.applySeconds.startTimer()
-  const results = await store.applyRuns(runs, after ? { after } : undefined)
+  const results = await store.applyRuns(runs)
   stopTimer()
   for (const r of results) report(store, r, deps)
 }

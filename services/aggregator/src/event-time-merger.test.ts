@@ -59,8 +59,7 @@ describe('createEventTimeMerger', () => {
     const applied: string[] = []
     let fail = true
     const merger = createEventTimeMerger(
-      async (round, after) => {
-        await after // as the store does: nothing applied before the round before has been
+      async (round) => {
         if (fail && round.some((x) => x.headlineId === 'first')) {
           fail = false
           throw new Error('redis down')
@@ -79,62 +78,5 @@ describe('createEventTimeMerger', () => {
     await merger.submit([c('first', 0)], 'a')
     await merger.submit([c('second', 60 * MIN)], 'a')
     expect(applied).toEqual(['first', 'second'])
-  })
-
-  it('prepares the next round while the one before is applied, and applies them in order', async () => {
-    const events: string[] = []
-    const releases: (() => void)[] = []
-    const merger = createEventTimeMerger(
-      async (round, after) => {
-        const name = round.map((x) => x.headlineId).join('+')
-        events.push(`prepare ${name}`)
-        await after
-        await new Promise<void>((r) => releases.push(r)) // Redis applying it
-        events.push(`applied ${name}`)
-      },
-      { graceMs: 10 * MIN },
-    )
-    const first = merger.submit([c('p1', 0)], 'a')
-    await new Promise((r) => setImmediate(r))
-    const second = merger.submit([c('p2', 1 * MIN)], 'a')
-    const third = merger.submit([c('p3', 2 * MIN)], 'b')
-    await new Promise((r) => setTimeout(r, 10))
-    // p2+p3 was prepared while p1 was being applied; nothing more until a round settles.
-    expect(events).toEqual(['prepare p1', 'prepare p2+p3'])
-    releases.shift()!()
-    await first
-    await new Promise((r) => setTimeout(r, 10))
-    expect(events).toEqual(['prepare p1', 'prepare p2+p3', 'applied p1'])
-    releases.shift()!()
-    await Promise.all([second, third])
-    expect(events).toEqual(['prepare p1', 'prepare p2+p3', 'applied p1', 'applied p2+p3'])
-  })
-
-  it('fails the round prepared behind a failed one, applying nothing of it', async () => {
-    const applied: string[] = []
-    let failFirst: (err: Error) => void = () => {}
-    const merger = createEventTimeMerger(
-      async (round, after) => {
-        if (round.some((x) => x.headlineId === 'x1')) {
-          await new Promise<void>((_, reject) => {
-            failFirst = reject
-          })
-        }
-        await after
-        for (const x of round) applied.push(x.headlineId)
-      },
-      { graceMs: 10 * MIN },
-    )
-    const x1 = merger.submit([c('x1', 0)], 'a')
-    await new Promise((r) => setImmediate(r))
-    const y1 = merger.submit([c('y1', 1 * MIN)], 'b') // another source, in the round behind
-    await new Promise((r) => setTimeout(r, 10))
-    failFirst(new Error('redis down'))
-    await expect(x1).rejects.toThrow('redis down')
-    await expect(y1).rejects.toThrow('redis down')
-    expect(applied).toEqual([])
-    // Once both have settled, a new round is not held by the old failure.
-    await expect(merger.submit([c('y1', 1 * MIN)], 'b')).resolves.toBeUndefined()
-    expect(applied).toEqual(['y1'])
   })
 })

@@ -18,14 +18,9 @@ type Pending = {
   items: Contribution[]
   /** items[0 .. next) have been handed to a round. */
   next: number
-  /** Rounds holding some of its items that have not settled yet. */
-  rounds: number
   resolve: () => void
   reject: (err: unknown) => void
 }
-
-/** Rounds being applied at once: the newest is prepared while the one before is applied. */
-const ROUNDS_IN_FLIGHT = 2
 
 /**
  * Applies what the partitions a worker handles at once submit in event-time order across them, so a
@@ -50,25 +45,18 @@ const ROUNDS_IN_FLIGHT = 2
  * partition back across fetches; the rebuild, with its own consumer, pauses partitions that run ahead
  * (rebuild.ts). After a long outage with many partitions, rebuild rather than let the worker catch up.
  *
- * Up to two rounds are under way at once, applied in the order they were formed: each round's apply
- * gets the round before as `after` and applies nothing until it has settled (see
- * IndicatorStore.applyRuns), so the next round is prepared (scopes admitted, writes built) while Redis
- * applies the one before, and a handler parsing its next part overlaps both. A failing round rejects
- * the submissions that had contributions in it and every later submission of their sources (the runner
- * retries them whole, in order; the store's idempotence absorbs what was applied already); the round
- * after it fails through `after`, rejecting its own members, so nothing is applied behind a failure. A
- * source may have several submissions pending: the handler submits a large batch in parts, parsing one
- * while the one before is being applied.
+ * Rounds run one at a time. A failing round rejects the submissions that had contributions in it and
+ * every later submission of their sources (the runner retries them whole, in order; the store's
+ * idempotence absorbs what was applied already). A source may have several submissions pending: the
+ * handler submits a large batch in parts, parsing one while the one before is being applied.
  */
 export function createEventTimeMerger(
-  apply: (round: Contribution[], after: Promise<void> | undefined) => Promise<void>,
+  apply: (round: Contribution[]) => Promise<void>,
   options: { graceMs: number },
 ): EventTimeMerger {
   const pending: Pending[] = []
   /** In-flight sources: progress, or −∞ while begun but not submitted. */
   const inFlight = new Map<string, number>()
-  /** Rounds under way, oldest first; each settles after its members have been resolved or rejected. */
-  const rounds: { applied: Promise<void>; settled: Promise<void> }[] = []
   let pumping = false
   let scheduled = false
 
@@ -87,53 +75,11 @@ export function createEventTimeMerger(
     if (!pending.some((q) => q.source === p.source)) inFlight.delete(p.source)
   }
 
-  const succeeded = (members: Pending[]) => {
-    for (const p of members) {
-      p.rounds--
-      if (p.next === p.items.length && p.rounds === 0 && pending.includes(p)) {
-        finish(p)
-        p.resolve()
-      }
-    }
-  }
-
-  // A source's later submissions go too: applied before the failed ones come again, they would make
-  // those late.
-  const failed = (members: Pending[], err: unknown) => {
-    const sources = new Set(members.map((p) => p.source))
-    for (const p of pending.filter((q) => sources.has(q.source))) {
-      finish(p)
-      p.reject(err)
-    }
-  }
-
-  function startRound(round: Contribution[], members: Pending[]) {
-    for (const p of members) p.rounds++
-    const before = rounds[rounds.length - 1]?.applied
-    const applied = apply(round, before)
-    const entry = {
-      applied,
-      settled: applied.then(
-        () => succeeded(members),
-        (err: unknown) => failed(members, err),
-      ),
-    }
-    rounds.push(entry)
-    void entry.settled.then(() => {
-      rounds.splice(rounds.indexOf(entry), 1)
-      schedule()
-    })
-  }
-
   async function pump(): Promise<void> {
     if (pumping) return
     pumping = true
     try {
-      while (pending.some((p) => p.next < p.items.length)) {
-        if (rounds.length >= ROUNDS_IN_FLIGHT) {
-          await rounds[0]!.settled // its end schedules the pump again; this one just waits for room
-          continue
-        }
+      while (pending.length > 0) {
         let w = Number.POSITIVE_INFINITY
         for (const progress of inFlight.values()) if (progress < w) w = progress
         const upTo = w + options.graceMs / 2
@@ -145,7 +91,24 @@ export function createEventTimeMerger(
           if (p.next > from) members.push(p)
         }
         if (round.length === 0) return // a source still parsing holds the rest; its submit pumps again
-        startRound(round, members)
+        try {
+          await apply(round)
+        } catch (err) {
+          // A source's later submissions go too: applied before the failed ones come again, they would
+          // make those late.
+          const failed = new Set(members.map((p) => p.source))
+          for (const p of pending.filter((q) => failed.has(q.source))) {
+            finish(p)
+            p.reject(err)
+          }
+          continue
+        }
+        for (const p of members) {
+          if (p.next === p.items.length) {
+            finish(p)
+            p.resolve()
+          }
+        }
       }
     } finally {
       pumping = false
@@ -166,7 +129,7 @@ export function createEventTimeMerger(
       const newest = items[items.length - 1]!.eventMs
       inFlight.set(source, Math.max(inFlight.get(source) ?? Number.NEGATIVE_INFINITY, newest))
       return new Promise<void>((resolve, reject) => {
-        pending.push({ source, items, next: 0, rounds: 0, resolve, reject })
+        pending.push({ source, items, next: 0, resolve, reject })
         schedule()
       })
     },

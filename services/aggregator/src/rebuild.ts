@@ -122,10 +122,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   let crashed: Error | undefined
 
   const merger = createEventTimeMerger(
-    // The round before retries until it is applied, so `after` rejects only with a fault no retry
-    // clears, which ends this round's retries too.
-    (round, after) =>
-      retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }, after), log),
+    (round) => retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
     { graceMs: options.graceMs },
   )
   const chunk = options.chunkRecords ?? 2_000

@@ -247,32 +247,6 @@ export function describeIndicatorStoreConformance(
       await other.clear()
     })
 
-    it('applies nothing of a call before the call it waits for has settled, and nothing after it failed', async () => {
-      const { store } = await create()
-      const cn = { kind: 'region', id: 'CN' } as const
-      let release: () => void = () => {}
-      const before = new Promise<void>((r) => {
-        release = r
-      })
-      const waiting = store.applyRuns([contributionsOf(scoredHeadline('w1', T0, { regions: ['CN'] }))], {
-        after: before,
-      })
-      await new Promise((r) => setTimeout(r, 50))
-      expect(await store.get('market', cn, T0)).toBeUndefined()
-      release()
-      expect((await waiting)[0]!.applied).toBeGreaterThan(0)
-      expect((await store.get('market', cn, T0))?.count).toBe(1)
-
-      const failedBefore = Promise.reject(new Error('the call before failed'))
-      failedBefore.catch(() => {})
-      await expect(
-        store.applyRuns([contributionsOf(scoredHeadline('w2', T0 + MIN_MS, { regions: ['CN'] }))], {
-          after: failedBefore,
-        }),
-      ).rejects.toThrow('the call before failed')
-      expect((await store.get('market', cn, T0 + MIN_MS))?.count).toBe(1)
-    })
-
     it('switches namespaces for a rebuild', async () => {
       const { store } = await create()
       const fresh = store.withNamespace('rebuild2')

@@ -104,8 +104,7 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
 
       applyBatch,
 
-      async applyRuns(runs, options) {
-        if (options?.after) await options.after
+      async applyRuns(runs) {
         const results: ApplyBatchResult[] = []
         for (const run of runs) results.push(await applyBatch(run))
         return results

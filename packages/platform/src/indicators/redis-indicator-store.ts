@@ -2,7 +2,6 @@ import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/c
 import { systemClock } from '@tradepulse/contracts'
 import {
   type ApplyBatchResult,
-  type ApplyRunsOptions,
   type Contribution,
   createIndicatorKeys,
   foldRareScopes,
@@ -122,10 +121,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
     // Every run's script calls go in one pipeline: Redis runs them in order, so each run is applied
     // after the one before, exactly as separate applyBatch calls would, without a round trip each.
-    function applyRuns(
-      runs: readonly (readonly Contribution[])[],
-      options?: ApplyRunsOptions,
-    ): Promise<ApplyBatchResult[]> {
+    function applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]> {
       return guarded(async () => {
         const results: ApplyBatchResult[] = runs.map(() => ({
           applied: 0,
@@ -134,10 +130,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           lateContributions: [],
         }))
         const pending = runs.map((run, r) => ({ run, r })).filter(({ run }) => run.length > 0)
-        if (pending.length === 0) {
-          if (options?.after) await options.after
-          return results
-        }
+        if (pending.length === 0) return results
         for (const { run } of pending) assertValidContributions(run)
         const admitted = await admit(pending.map(({ run }) => run))
         const head = header(clock.now())
@@ -200,9 +193,6 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           )
           fast.push(entry)
         }
-        // Everything above only registered scopes and built the writes: the call before must have
-        // been applied (or failed, failing this one) before any of them reaches an indicator.
-        if (options?.after) await options.after
         if (fast.length > 0) {
           const replies = pipelineResults(await pipeline.exec())
           fast.forEach((entry, i) => {
