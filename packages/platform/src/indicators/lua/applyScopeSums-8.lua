@@ -88,7 +88,7 @@ for d = 1, 4 do
   if type(p) == 'table' then
     local dim = {
       n = tonumber(p.n), positions = nil, tmin = num(p.lo), tmax = num(p.hi), sumW = p.w, sumX = p.x,
-      fine = nil, coarse = nil,
+      fine = {}, coarse = {},
     }
     if not dim.n or dim.n < 1 or dim.n > nIds or not (dim.tmin and dim.tmax) then
       return redis.error_reply('TPIND_BAD_ARGS dimension')
@@ -104,8 +104,8 @@ for d = 1, 4 do
     local f, c = p.f, p.c
     if type(f) ~= 'table' or #f % 4 ~= 0 or not isNumbers(f, #f) then return redis.error_reply('TPIND_BAD_ARGS fine') end
     if type(c) ~= 'table' or #c % 2 ~= 0 or not isNumbers(c, #c) then return redis.error_reply('TPIND_BAD_ARGS coarse') end
-    -- Kept flat (bucket, headlines, positive, negative, ...): this runs per bucket of every call.
-    dim.fine, dim.coarse = f, c
+    for i = 1, #f / 4 do dim.fine[i] = { f[4 * i - 3], f[4 * i - 2], f[4 * i - 1], f[4 * i] } end
+    for i = 1, #c / 2 do dim.coarse[i] = { c[2 * i - 1], c[2 * i] } end
     dims[d] = dim
   elseif p ~= 0 then
     return redis.error_reply('TPIND_BAD_ARGS dimension')
@@ -132,39 +132,25 @@ for d = 1, 4 do
         if scores[k] then return { -1 } end
       end
     end
-    -- Explicit counters rather than #t: these loops run per bucket, and # is a search in Lua 5.1.
     local fields = { 'ref', 'cnt' }
-    local nf = 2
     for j = 1, h do
-      fields[nf + 1] = 'w' .. j
-      fields[nf + 2] = 'x' .. j
-      nf = nf + 2
+      fields[#fields + 1] = 'w' .. j
+      fields[#fields + 1] = 'x' .. j
     end
-    local fine, coarse = dim.fine, dim.coarse
-    for i = 1, #fine, 4 do
-      local idx = fine[i]
-      fields[nf + 1] = 'n' .. idx
-      fields[nf + 2] = 'p' .. idx
-      fields[nf + 3] = 'm' .. idx
-      nf = nf + 3
+    for _, b in ipairs(dim.fine) do
+      fields[#fields + 1] = 'n' .. b[1]
+      fields[#fields + 1] = 'p' .. b[1]
+      fields[#fields + 1] = 'm' .. b[1]
     end
-    for i = 1, #coarse, 2 do
-      nf = nf + 1
-      fields[nf] = 'c' .. coarse[i]
-    end
-    local cur
-    if nf <= CHUNK then
-      cur = redis.call('HMGET', stateKey, unpack(fields, 1, nf))
-    else
-      cur = {}
-      for from = 1, nf, CHUNK do
-        local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, nf)))
-        for k = 1, #part do cur[from + k - 1] = part[k] end
-      end
+    for _, b in ipairs(dim.coarse) do fields[#fields + 1] = 'c' .. b[1] end
+    local cur = {}
+    for from = 1, #fields, CHUNK do
+      local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
+      for k = 1, #part do cur[from + k - 1] = part[k] end
     end
     local oldRef = tonumber(cur[1])
     if oldRef and dim.tmin < oldRef - graceMs then return { -1 } end
-    reads[d] = { fields = fields, nf = nf, cur = cur, oldRef = oldRef, names = names }
+    reads[d] = { fields = fields, cur = cur, oldRef = oldRef, names = names }
   end
 end
 
@@ -180,46 +166,35 @@ for d = 1, 4 do
     local newRef = dim.tmax
     if oldRef and oldRef > newRef then newRef = oldRef end
     local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + dim.n), 'upd', fmt(nowMs) }
-    local nh = 6
     for j = 1, h do
       local decay = 1
       if oldRef and newRef > oldRef then decay = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
       local move = 1
       if newRef > dim.tmax then move = 2 ^ (-(newRef - dim.tmax) / halfLives[j]) end
-      hset[nh + 1] = 'w' .. j
-      hset[nh + 2] = fmt((tonumber(cur[1 + 2 * j]) or 0) * decay + dim.sumW[j] * move)
-      hset[nh + 3] = 'x' .. j
-      hset[nh + 4] = fmt((tonumber(cur[2 + 2 * j]) or 0) * decay + dim.sumX[j] * move)
-      nh = nh + 4
+      hset[#hset + 1] = 'w' .. j
+      hset[#hset + 1] = fmt((tonumber(cur[1 + 2 * j]) or 0) * decay + dim.sumW[j] * move)
+      hset[#hset + 1] = 'x' .. j
+      hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * decay + dim.sumX[j] * move)
     end
-    -- fields and cur share positions: after ref, cnt and the sums come the buckets, in order. Bucket
-    -- counts are whole numbers, passed as Lua numbers: redis.call prints them exactly (%.17g), as
-    -- fmt would, without a string.format call per bucket.
+    -- fields and cur share positions: after ref, cnt and the sums come the buckets, in order.
     local slot = 3 + 2 * h
-    local fine, coarse = dim.fine, dim.coarse
-    for i = 1, #fine, 4 do
+    for _, b in ipairs(dim.fine) do
+      local adds = { b[2], b[3], b[4] }
       for k = 1, 3 do
-        local add = fine[i + k]
-        if add > 0 then
-          hset[nh + 1] = fields[slot]
-          hset[nh + 2] = (tonumber(cur[slot]) or 0) + add
-          nh = nh + 2
+        if adds[k] > 0 then
+          hset[#hset + 1] = fields[slot]
+          hset[#hset + 1] = fmt((tonumber(cur[slot]) or 0) + adds[k])
         end
         slot = slot + 1
       end
     end
-    for i = 1, #coarse, 2 do
-      hset[nh + 1] = fields[slot]
-      hset[nh + 2] = (tonumber(cur[slot]) or 0) + coarse[i + 1]
-      nh = nh + 2
+    for _, b in ipairs(dim.coarse) do
+      hset[#hset + 1] = fields[slot]
+      hset[#hset + 1] = fmt((tonumber(cur[slot]) or 0) + b[2])
       slot = slot + 1
     end
-    if nh <= CHUNK * 2 then
-      redis.call('HSET', stateKey, unpack(hset, 1, nh))
-    else
-      for from = 1, nh, CHUNK * 2 do
-        redis.call('HSET', stateKey, unpack(hset, from, math.min(from + CHUNK * 2 - 1, nh)))
-      end
+    for from = 1, #hset, CHUNK * 2 do
+      redis.call('HSET', stateKey, unpack(hset, from, math.min(from + CHUNK * 2 - 1, #hset)))
     end
 
     -- Trim as applyScope-8.lua does, after the writes: a run's old buckets that a later run's edge
@@ -248,17 +223,14 @@ for d = 1, 4 do
     end
 
     local zadd = {}
-    local nz = 0
-    local positions = dim.positions
     for i = 1, (dim.sameIds and 0 or dim.n) do
       local p = i
-      if positions then p = positions[i] end
-      zadd[nz + 1] = idTimes[p]
-      zadd[nz + 2] = idNames[p]
-      nz = nz + 2
+      if dim.positions then p = dim.positions[i] end
+      zadd[#zadd + 1] = idTimes[p]
+      zadd[#zadd + 1] = idNames[p]
     end
-    for from = 1, nz, CHUNK * 2 do
-      redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, nz)))
+    for from = 1, #zadd, CHUNK * 2 do
+      redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
     end
     if not dim.sameIds and (oldRef == nil or newRef > oldRef) then
       redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
