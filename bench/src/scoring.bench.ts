@@ -89,7 +89,7 @@ if (!rows) {
     headlines: headlines.length,
     passes: PASSES,
     chunk_headlines: CHUNK,
-    method: 'interleaved 500-headline chunks, total time of all passes',
+    method: `interleaved ${CHUNK}-headline chunks, total time of all passes`,
     headlines_per_s: Math.round(ours),
     afinn_per_s: Math.round(theirs),
     ratio: Math.round((ours / theirs) * 100) / 100,

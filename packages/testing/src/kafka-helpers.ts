@@ -15,21 +15,28 @@ export function testKafka(brokers: string[]): Kafka {
   return new Kafka({ clientId: randomName('test'), brokers, logLevel: logLevel.NOTHING })
 }
 
-/** Creates topics (waiting for leaders) and returns an admin to clean them up with. */
+/** Runs `work` with a connected admin client, disconnected afterwards whatever happens. */
+async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    return await work(admin)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Creates topics, waiting for their leaders. */
 export async function createTopics(
   brokers: string[],
   topics: { name: string; partitions?: number }[],
 ): Promise<void> {
-  const admin: Admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
-    await admin.createTopics({
+  await withAdmin(brokers, (admin) =>
+    admin.createTopics({
       waitForLeaders: true,
       topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions ?? 1, replicationFactor: 1 })),
-    })
-  } finally {
-    await admin.disconnect()
-  }
+    }),
+  )
 }
 
 export async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
@@ -37,29 +44,16 @@ export async function deleteTopicsWithPrefix(brokers: string[], prefix: string):
 }
 
 /** Deletes the topics `which` selects; returns how many. */
-export async function deleteTopicsWhere(
-  brokers: string[],
-  which: (topic: string) => boolean,
-): Promise<number> {
-  const admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
+export function deleteTopicsWhere(brokers: string[], which: (topic: string) => boolean): Promise<number> {
+  return withAdmin(brokers, async (admin) => {
     const topics = (await admin.listTopics()).filter(which)
     if (topics.length) await admin.deleteTopics({ topics })
     return topics.length
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }
 
-export async function listTopicNames(brokers: string[]): Promise<string[]> {
-  const admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
-    return await admin.listTopics()
-  } finally {
-    await admin.disconnect()
-  }
+export function listTopicNames(brokers: string[]): Promise<string[]> {
+  return withAdmin(brokers, (admin) => admin.listTopics())
 }
 
 export async function testProducer(brokers: string[]): Promise<Producer> {
