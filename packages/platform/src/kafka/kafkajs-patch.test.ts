@@ -2,7 +2,8 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 
 // patches/kafkajs@2.2.4.patch replaces kafkajs's grouping of a produce request's messages by partition
-// (quadratic: it copied a partition's array for every message) with one that appends in place.
+// (quadratic: it copied a partition's array for every message) with one that appends in place, and keeps
+// the request queue from scheduling a negative delay (a TimeoutNegativeWarning on Node 24 at every connect).
 const require = createRequire(import.meta.url)
 type Message = { key: string; value: string }
 const group: (args: {
@@ -45,5 +46,38 @@ describe('kafkajs grouping of messages by partition (patched)', () => {
     const { readFileSync } = await import('node:fs')
     const source = readFileSync(require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js'), 'utf8')
     expect(source).toContain('Tradepulse patch')
+  })
+})
+
+type RequestQueueLike = {
+  scheduleCheckPendingRequests(): void
+  checkPendingRequests(): void
+  throttleCheckTimeoutId: NodeJS.Timeout | null
+}
+const RequestQueue: new (options: {
+  logger: { namespace(): unknown }
+}) => RequestQueueLike = require('kafkajs/src/network/requestQueue/index.js')
+
+describe('kafkajs request queue (patched)', () => {
+  it('schedules its unthrottled check without a negative delay, and still runs it', async () => {
+    const noop = () => {}
+    const logger = { info: noop, debug: noop, warn: noop, error: noop }
+    const queue = new RequestQueue({ logger: { namespace: () => logger } })
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.name)
+    process.on('warning', onWarning)
+    try {
+      const checked = new Promise<void>((resolve) => {
+        queue.checkPendingRequests = () => resolve()
+      })
+      queue.scheduleCheckPendingRequests() // throttledUntil is -1: the delay was about minus the epoch
+      await checked
+      // Warnings are emitted on the next tick: let one pass before looking.
+      await new Promise((r) => setImmediate(r))
+      expect(warnings).not.toContain('TimeoutNegativeWarning')
+    } finally {
+      process.off('warning', onWarning)
+      if (queue.throttleCheckTimeoutId) clearTimeout(queue.throttleCheckTimeoutId)
+    }
   })
 })
