@@ -1,13 +1,17 @@
 import type { TestProject } from 'vitest/node'
 import { startInfra } from './infra.ts'
 import { deleteTopicsWhere, listTopicNames } from './kafka-helpers.ts'
-import { isRandomName } from './random-name.ts'
+import { isRandomName, randomKeyPrefix } from './random-name.ts'
+import { deleteKeysWhere, scanKeys } from './run-cleanup.ts'
 
 /**
  * One Kafka broker and one Redis server for the whole `int` run; each test uses random names on them.
  * A broker the run started is wiped when it stops. On a broker given in KAFKA_BROKERS (`pnpm
  * infra:up`, kept between runs) the run deletes the topics its tests made, the random-named ones that
- * were not there before it: a broker that keeps every run's partitions gets slower with each run.
+ * were not there before it: a broker that keeps every run's partitions gets slower with each run. On a
+ * Redis given in REDIS_URL it likewise deletes the keys under random-name prefixes that were not there
+ * before it (about 30,000 keys a run). A second run against the same servers at the same time would lose
+ * the topics and keys it made after this one started: run one at a time there.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const infra = await startInfra()
@@ -17,7 +21,29 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kafkaBrokers', infra.kafkaBrokers.join(','))
   project.provide('redisUrl', infra.redisUrl)
   const kept = infra.source === 'env' ? new Set(await listTopicNames(infra.kafkaBrokers)) : undefined
+  const keptKeyPrefixes = new Set<string>()
+  if (infra.source === 'env') {
+    await scanKeys(infra.redisUrl, (keys) => {
+      for (const key of keys) {
+        const prefix = randomKeyPrefix(key)
+        if (prefix) keptKeyPrefixes.add(prefix)
+      }
+    })
+  }
   return async () => {
+    if (infra.source === 'env') {
+      try {
+        const n = await deleteKeysWhere(infra.redisUrl, (key) => {
+          const prefix = randomKeyPrefix(key)
+          return prefix !== undefined && !keptKeyPrefixes.has(prefix)
+        })
+        process.stderr.write(`[tradepulse] deleted the ${n} Redis keys this run made\n`)
+      } catch (err) {
+        process.stderr.write(
+          `[tradepulse] could not delete this run's Redis keys: ${(err as Error).message}\n`,
+        )
+      }
+    }
     if (kept) {
       try {
         const n = await deleteTopicsWhere(infra.kafkaBrokers, (t) => isRandomName(t) && !kept.has(t))
