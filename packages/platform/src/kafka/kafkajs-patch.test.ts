@@ -53,31 +53,50 @@ type RequestQueueLike = {
   scheduleCheckPendingRequests(): void
   checkPendingRequests(): void
   throttleCheckTimeoutId: NodeJS.Timeout | null
+  pending: unknown[]
 }
 const RequestQueue: new (options: {
   logger: { namespace(): unknown }
 }) => RequestQueueLike = require('kafkajs/src/network/requestQueue/index.js')
 
+function requestQueue(): RequestQueueLike {
+  const noop = () => {}
+  const logger = { info: noop, debug: noop, warn: noop, error: noop }
+  return new RequestQueue({ logger: { namespace: () => logger } })
+}
+
 describe('kafkajs request queue (patched)', () => {
-  it('schedules its unthrottled check without a negative delay, and still runs it', async () => {
-    const noop = () => {}
-    const logger = { info: noop, debug: noop, warn: noop, error: noop }
-    const queue = new RequestQueue({ logger: { namespace: () => logger } })
+  it('sets no timer when nothing is pending (the published version looped every 1 ms, idle or not)', async () => {
+    const queue = requestQueue()
+    const original = queue.checkPendingRequests.bind(queue)
+    let checks = 0
+    queue.checkPendingRequests = () => {
+      checks++
+      original()
+    }
     const warnings: string[] = []
     const onWarning = (w: Error) => warnings.push(w.name)
     process.on('warning', onWarning)
     try {
-      const checked = new Promise<void>((resolve) => {
-        queue.checkPendingRequests = () => resolve()
-      })
-      queue.scheduleCheckPendingRequests() // throttledUntil is -1: the delay was about minus the epoch
-      await checked
-      // Warnings are emitted on the next tick: let one pass before looking.
-      await new Promise((r) => setImmediate(r))
+      queue.checkPendingRequests() // as after every answered request
+      expect(queue.throttleCheckTimeoutId).toBeNull()
+      await new Promise((r) => setTimeout(r, 50))
+      expect(checks).toBe(1) // unpatched: about 50, one a millisecond
       expect(warnings).not.toContain('TimeoutNegativeWarning')
     } finally {
       process.off('warning', onWarning)
       if (queue.throttleCheckTimeoutId) clearTimeout(queue.throttleCheckTimeoutId)
     }
+  })
+
+  it('still checks again later while a request is pending', async () => {
+    const queue = requestQueue()
+    queue.pending.push({}) // a request held back (throttled, or too many in flight)
+    const checked = new Promise<void>((resolve) => {
+      queue.checkPendingRequests = () => resolve()
+    })
+    queue.scheduleCheckPendingRequests()
+    expect(queue.throttleCheckTimeoutId).not.toBeNull()
+    await checked
   })
 })
