@@ -23,12 +23,13 @@ export const aggregatorConfigShape = {
     .min(1)
     .default(8_388_608)
     .describe('fetch size per partition (a scored headline is 1-2 KB)'),
-  // Off the alerts' latency path (headline alerts come from headlines.scored directly, and indicator
-  // updates are throttled per key to one per AGGREGATOR_PUBLISH_INTERVAL_MS anyway), so the aggregator
-  // lets a live stream gather for up to 250 ms instead of the other workers' 10: a batch then combines a
-  // quarter second of headlines per scope before Redis. At 1,000 headlines/s that halved the aggregator's
-  // and Redis's CPU in `pnpm bench pipeline` (the CPU the latency-critical workers then have to spare). A
-  // backlog is not slowed: a fetch returns as soon as KAFKA_FETCH_MIN_BYTES are waiting.
+  // Off the headline alerts' path (they come from headlines.scored directly), so the aggregator lets a
+  // live stream gather for up to 250 ms instead of the other workers' 10: a batch then combines a quarter
+  // second of headlines per scope before Redis. At 1,000 headlines/s that halved the aggregator's and
+  // Redis's CPU in `pnpm bench pipeline`, CPU the headline path then has to spare. The price is on the
+  // indicator rules' alerts (levels, momentum, buzz, uncertainty from indicators): up to 250 ms later
+  // (the bench's stand-in for their latency, p50, went from about 230 to 360 ms), against windows of
+  // 15 minutes and more. A backlog is not slowed: a fetch returns as soon as KAFKA_FETCH_MIN_BYTES wait.
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce
     .number()
     .int()

@@ -55,14 +55,16 @@ type RequestQueueLike = {
   throttleCheckTimeoutId: NodeJS.Timeout | null
   pending: unknown[]
 }
+type Logger = Record<'info' | 'debug' | 'warn' | 'error', () => void>
+// kafkajs's Connection hands its queue a logger already namespaced: one with the log methods.
 const RequestQueue: new (options: {
-  logger: { namespace(): unknown }
+  logger: Logger
 }) => RequestQueueLike = require('kafkajs/src/network/requestQueue/index.js')
 
 function requestQueue(): RequestQueueLike {
   const noop = () => {}
   const logger = { info: noop, debug: noop, warn: noop, error: noop }
-  return new RequestQueue({ logger: { namespace: () => logger } })
+  return new RequestQueue({ logger })
 }
 
 describe('kafkajs request queue (patched)', () => {
