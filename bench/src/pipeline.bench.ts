@@ -34,8 +34,8 @@ const TUNING = {
   // V8 flags for the worker processes (for example a larger young generation), when given.
   ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
 }
-// The aggregator keeps its own fetch defaults unless these are given: it is off the alerts' latency path
-// and lets a live stream gather into larger batches for Redis (services/aggregator/src/config.ts).
+// The aggregator keeps its own fetch defaults unless these are given: it is off the headline alerts'
+// path and lets a live stream gather into larger batches for Redis (services/aggregator/src/config.ts).
 const AGGREGATOR_TUNING = {
   KAFKA_FETCH_MAX_WAIT_MS:
     process.env.BENCH_AGGREGATOR_FETCH_MAX_WAIT_MS ??

@@ -20,38 +20,40 @@ export default async function setup(project: TestProject): Promise<() => Promise
   )
   project.provide('kafkaBrokers', infra.kafkaBrokers.join(','))
   project.provide('redisUrl', infra.redisUrl)
-  const kept = infra.source === 'env' ? new Set(await listTopicNames(infra.kafkaBrokers)) : undefined
-  const keptKeyPrefixes = new Set<string>()
-  if (infra.source === 'env') {
-    await scanKeys(infra.redisUrl, (keys) => {
-      for (const key of keys) {
-        const prefix = randomKeyPrefix(key)
-        if (prefix) keptKeyPrefixes.add(prefix)
-      }
-    })
-  }
+  // Only on servers kept between runs: what is random-named and was not there before is this run's.
+  const kept = infra.source === 'env' ? await snapshot(infra) : undefined
   return async () => {
-    if (infra.source === 'env') {
-      try {
-        const n = await deleteKeysWhere(infra.redisUrl, (key) => {
-          const prefix = randomKeyPrefix(key)
-          return prefix !== undefined && !keptKeyPrefixes.has(prefix)
-        })
-        process.stderr.write(`[tradepulse] deleted the ${n} Redis keys this run made\n`)
-      } catch (err) {
-        process.stderr.write(
-          `[tradepulse] could not delete this run's Redis keys: ${(err as Error).message}\n`,
-        )
-      }
-    }
     if (kept) {
-      try {
-        const n = await deleteTopicsWhere(infra.kafkaBrokers, (t) => isRandomName(t) && !kept.has(t))
-        process.stderr.write(`[tradepulse] deleted the ${n} topics this run made\n`)
-      } catch (err) {
-        process.stderr.write(`[tradepulse] could not delete this run's topics: ${(err as Error).message}\n`)
-      }
+      await bestEffort('Redis keys', () =>
+        deleteKeysWhere(infra.redisUrl, (key) => {
+          const prefix = randomKeyPrefix(key)
+          return prefix !== undefined && !kept.keyPrefixes.has(prefix)
+        }),
+      )
+      await bestEffort('topics', () =>
+        deleteTopicsWhere(infra.kafkaBrokers, (t) => isRandomName(t) && !kept.topics.has(t)),
+      )
     }
     await infra.stop()
+  }
+}
+
+async function snapshot(infra: { kafkaBrokers: string[]; redisUrl: string }) {
+  const keyPrefixes = new Set<string>()
+  await scanKeys(infra.redisUrl, (keys) => {
+    for (const key of keys) {
+      const prefix = randomKeyPrefix(key)
+      if (prefix) keyPrefixes.add(prefix)
+    }
+  })
+  return { topics: new Set(await listTopicNames(infra.kafkaBrokers)), keyPrefixes }
+}
+
+/** A clean-up that fails says so and lets the run end as its tests decided. */
+async function bestEffort(what: string, clean: () => Promise<number>): Promise<void> {
+  try {
+    process.stderr.write(`[tradepulse] deleted the ${await clean()} ${what} this run made\n`)
+  } catch (err) {
+    process.stderr.write(`[tradepulse] could not delete this run's ${what}: ${(err as Error).message}\n`)
   }
 }

@@ -1,28 +1,34 @@
 import { baseConfigShape } from '@tradepulse/platform'
 import { z } from 'zod'
 
+type NumericBaseKey =
+  | 'KAFKA_MAX_BATCH'
+  | 'KAFKA_MAX_BYTES_PER_PARTITION'
+  | 'KAFKA_FETCH_MAX_WAIT_MS'
+  | 'KAFKA_FETCH_MIN_BYTES'
+  | 'KAFKA_PARTITIONS_CONCURRENCY'
+
+/** A setting every worker has, with the aggregator's own default: validated as the shared one is. */
+function ownDefault(key: NumericBaseKey, value: number, description: string) {
+  return baseConfigShape[key].unwrap().default(value).describe(description)
+}
+
 export const aggregatorConfigShape = {
   ...baseConfigShape,
   // Larger units than the other workers: the store combines a batch per scope (all its indicator
   // keys), so Redis work grows with the number of keys a batch touches, not with its headlines; the
   // handler applies a large batch in parts (AGGREGATOR_PART_SIZE), parsing one while Redis applies the
   // one before.
-  KAFKA_MAX_BATCH: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(20_000)
-    .describe('most records handled and produced as one unit'),
+  KAFKA_MAX_BATCH: ownDefault('KAFKA_MAX_BATCH', 20_000, 'most records handled and produced as one unit'),
   // 8 MB: a backlog fetch then brings thousands of headlines per partition, enough to keep parsing and
   // Redis busy side by side. The fetch as a whole may take every partition's share (the runner raises
   // kafkajs's 10 MB total to match), so the batches of one fetch cover similar stretches of event time
   // (see event-time-merger.ts).
-  KAFKA_MAX_BYTES_PER_PARTITION: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(8_388_608)
-    .describe('fetch size per partition (a scored headline is 1-2 KB)'),
+  KAFKA_MAX_BYTES_PER_PARTITION: ownDefault(
+    'KAFKA_MAX_BYTES_PER_PARTITION',
+    8_388_608,
+    'fetch size per partition (a scored headline is 1-2 KB)',
+  ),
   // Off the headline alerts' path (they come from headlines.scored directly), so the aggregator lets a
   // live stream gather for up to 250 ms instead of the other workers' 10: a batch then combines a quarter
   // second of headlines per scope before Redis. At 1,000 headlines/s that halved the aggregator's and
@@ -30,26 +36,23 @@ export const aggregatorConfigShape = {
   // indicator rules' alerts (levels, momentum, buzz, uncertainty from indicators): up to 250 ms later
   // (the bench's stand-in for their latency, p50, went from about 230 to 360 ms), against windows of
   // 15 minutes and more. A backlog is not slowed: a fetch returns as soon as KAFKA_FETCH_MIN_BYTES wait.
-  KAFKA_FETCH_MAX_WAIT_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(250)
-    .describe('longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (batches a live stream for Redis)'),
-  KAFKA_FETCH_MIN_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(1_048_576)
-    .describe('a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS'),
+  KAFKA_FETCH_MAX_WAIT_MS: ownDefault(
+    'KAFKA_FETCH_MAX_WAIT_MS',
+    250,
+    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (batches a live stream for Redis)',
+  ),
+  KAFKA_FETCH_MIN_BYTES: ownDefault(
+    'KAFKA_FETCH_MIN_BYTES',
+    1_048_576,
+    'a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS',
+  ),
   // All of a worker's partitions at once: the event-time merger holds a partition that runs ahead until
   // the others catch up, and a partition without a slot could only release it by going idle.
-  KAFKA_PARTITIONS_CONCURRENCY: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .default(6)
-    .describe('partitions handled at once (set it to the partitions one worker is assigned)'),
+  KAFKA_PARTITIONS_CONCURRENCY: ownDefault(
+    'KAFKA_PARTITIONS_CONCURRENCY',
+    6,
+    'partitions handled at once (set it to the partitions one worker is assigned)',
+  ),
   AGGREGATOR_GRACE_MS: z.coerce
     .number()
     .int()

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 
 // patches/kafkajs@2.2.4.patch replaces kafkajs's grouping of a produce request's messages by partition
-// (quadratic: it copied a partition's array for every message) with one that appends in place, and keeps
-// the request queue from scheduling a negative delay (a TimeoutNegativeWarning on Node 24 at every connect).
+// (quadratic: it copied a partition's array for every message) with one that appends in place, and stops
+// the request queue's 1 ms timer loop with nothing pending (and its TimeoutNegativeWarning on Node 24).
 const require = createRequire(import.meta.url)
 type Message = { key: string; value: string }
 const group: (args: {
