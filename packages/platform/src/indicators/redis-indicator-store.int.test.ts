@@ -27,10 +27,13 @@ import {
 } from './indicator-fixtures.ts'
 import { stateFromHash } from './indicator-hash.ts'
 import { defineIndicatorScripts, type ScriptCaller, scriptError } from './indicator-scripts.ts'
-import { describeIndicatorStoreConformance } from './indicator-store.conformance.ts'
+import {
+  describeIndicatorStoreConformance,
+  type IndicatorStoreHarness,
+} from './indicator-store.conformance.ts'
 import { INDICATOR_STORE_DEFAULTS } from './indicator-store-options.ts'
 import { measureIndicatorMemory } from './redis-indicator-memory.ts'
-import { createRedisIndicatorStore } from './redis-indicator-store.ts'
+import { createRedisIndicatorStore, type RedisIndicatorStoreOptions } from './redis-indicator-store.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform), so this reads what the
 // int project's global setup provides directly, as testInfra() does, and makes its own random prefixes.
@@ -66,7 +69,16 @@ function useRedis() {
   }
 }
 
-describeIndicatorStoreConformance('redis', async (options) => {
+// Twice: as configured, and with every scope's call sent in a pipeline of its own (a large round's
+// pipelines go out while the next are built; the result must not depend on how they are cut).
+describeIndicatorStoreConformance('redis', (options) => redisAdapter(options))
+describeIndicatorStoreConformance('redis, a pipeline per scope', (options) =>
+  redisAdapter({ ...options, sendEvery: 1 }),
+)
+
+async function redisAdapter(
+  options: Omit<RedisIndicatorStoreOptions, 'prefix'>,
+): Promise<IndicatorStoreHarness> {
   const redis = new Redis(redisUrl(), { maxRetriesPerRequest: 2 })
   const prefix = randomName('ind')
   const store = createRedisIndicatorStore(redis, { prefix, ...options })
@@ -82,7 +94,7 @@ describeIndicatorStoreConformance('redis', async (options) => {
       await redis.quit()
     },
   }
-})
+}
 
 describe('redis indicator store', () => {
   const connect = useRedis()

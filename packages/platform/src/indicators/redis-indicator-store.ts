@@ -38,13 +38,21 @@ const byLateOrder = (a: LateContribution, b: LateContribution) =>
   DIMENSION_INDEX[a.dimension] - DIMENSION_INDEX[b.dimension] ||
   (scopeTag(a.scope) < scopeTag(b.scope) ? -1 : scopeTag(a.scope) > scopeTag(b.scope) ? 1 : 0)
 
-export type RedisIndicatorStoreOptions = IndicatorStoreOptions & { prefix: string }
+export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
+  prefix: string
+  /**
+   * Contributions summed into one pipeline of fast-path calls before it is sent, so Redis applies the
+   * first scopes of a large round while the next are summed (see applyRuns). Default 4,000.
+   */
+  sendEvery?: number
+}
 
 /**
  * Indicators in Redis. Per batch (or per applyRuns, for all its runs): one pipeline of admitScopes
- * calls (one per scope kind present in each run), then one pipeline with one applyScopeSums call per
- * scope: all of the scope's contributions to its four dimensions, over every run, summed here and
- * applied in one atomic script on one hash slot. A scope holding a duplicate or a late contribution
+ * calls (one per scope kind present in each run), then one applyScopeSums call per scope (in
+ * pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
+ * contributions to its four dimensions, over every run, summed here and applied in one atomic script
+ * on one hash slot. A scope holding a duplicate or a late contribution
  * (found here or by the script, which then writes nothing) goes through applyScope instead, run by run
  * and contribution by contribution, in a third pipeline. The client is the caller's: the store never
  * closes it.
@@ -54,6 +62,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   const commands = defineIndicatorScripts(redis)
   const clock = options.clock ?? systemClock
   const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
+  const sendEvery = options.sendEvery ?? 4_000
 
   // Every call goes through here, so callers only ever see TradepulseErrors with a retriable flag.
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -173,9 +182,30 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
         // Fast path: one call per scope with its runs summed (lua/applyScopeSums-8.lua). A scope it
         // cannot take exactly (a duplicate, a late contribution) goes run by run through applyScope.
-        const slow: { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }[] = []
-        const fast: typeof slow = []
+        // A large round goes out in several pipelines, each sent as soon as its payloads are built, so
+        // Redis applies the first scopes while the next ones are summed here. Scopes are independent
+        // (each call touches only its own scope's keys), so their order does not matter.
+        type Entry = { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }
+        const slow: Entry[] = []
+        const sent: Promise<void>[] = []
+        let fast: Entry[] = []
         let pipeline = redis.pipeline()
+        let unsent = 0
+        const send = () => {
+          const entries = fast
+          sent.push(
+            pipeline.exec().then((raw) => {
+              const replies = pipelineResults(raw)
+              entries.forEach((entry, i) => {
+                if ((replies[i] as number[])[0] === -1) slow.push(entry)
+                else for (const { r, groups } of entry.runs) results[r]!.applied += count(groups)
+              })
+            }),
+          )
+          fast = []
+          pipeline = redis.pipeline()
+          unsent = 0
+        }
         for (const entry of byScope.values()) {
           const sums = scopeSumsPayload(
             entry.runs.map((run) => run.groups),
@@ -192,14 +222,13 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             sums,
           )
           fast.push(entry)
+          for (const { groups } of entry.runs) unsent += count(groups)
+          if (unsent >= sendEvery) send()
         }
-        if (fast.length > 0) {
-          const replies = pipelineResults(await pipeline.exec())
-          fast.forEach((entry, i) => {
-            if ((replies[i] as number[])[0] === -1) slow.push(entry)
-            else for (const { r, groups } of entry.runs) results[r]!.applied += count(groups)
-          })
-        }
+        if (fast.length > 0) send()
+        // Every pipeline settles before a failure is reported: none may still be applied during a retry.
+        const settled = await Promise.allSettled(sent)
+        for (const s of settled) if (s.status === 'rejected') throw s.reason
         if (slow.length === 0) return results
 
         pipeline = redis.pipeline()
