@@ -5,6 +5,7 @@ import {
   createKafkaWorker,
   createLogger,
   loadConfig,
+  TradepulseError,
 } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
@@ -202,6 +203,102 @@ describe('batch runner on Kafka', () => {
     })
     await waitFor(() => out.messages.length >= 30, { what: '30 out' })
     await waitFor(async () => (await committed()) === 30, { what: '30 committed by the timer' })
+  })
+
+  it('commits a deferred batch only once its work is done, and handles the next batch meanwhile', async () => {
+    let target = ''
+    const works: { values: string[]; release: () => void }[] = []
+    const handled: string[] = []
+    const { topics, out, producer, committed } = await run(
+      async (records, ctx) => {
+        const values = records.map((r) => r.value!.toString())
+        handled.push(...values)
+        let release = () => {}
+        const work = new Promise<void>((r) => {
+          release = r
+        }).then(() => values.map((v) => ({ topic: target, key: null, value: `done-${v}` })))
+        works.push({ values, release })
+        ctx.defer!(work)
+        return records.map(() => ({ kind: 'ok' as const }))
+      },
+      { KAFKA_COMMIT_INTERVAL_MS: '50', KAFKA_MAX_BATCH: '5' },
+    )
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 10 }, (_, j) => ({ key: 'one', value: `v${j}` })),
+    })
+    // The first chunk's work is held; the second chunk is handled anyway.
+    await waitFor(() => handled.length >= 10, { what: 'both chunks handled' })
+    await new Promise((r) => setTimeout(r, 300)) // several commit ticks
+    expect(await committed()).toBe(0)
+    expect(out.messages).toEqual([])
+    // Released out of order: nothing is done before the first chunk is.
+    works[1]!.release()
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await committed()).toBe(0)
+    works[0]!.release()
+    await waitFor(async () => (await committed()) === 10, { what: '10 committed' })
+    await waitFor(() => out.messages.length >= 10, { what: 'the deferred output' })
+    expect(out.messages.map((m) => m.value!.toString()).sort()).toEqual(
+      Array.from({ length: 10 }, (_, j) => `done-v${j}`).sort(),
+    )
+  })
+
+  it('reads a deferred batch again, without deferral, when its work fails; nothing is lost', async () => {
+    let target = ''
+    let failures = 0
+    const calls: { values: string[]; deferred: boolean }[] = []
+    const { topics, out, producer, committed, worker } = await run(
+      async (records, ctx) => {
+        const values = records.map((r) => r.value!.toString())
+        calls.push({ values, deferred: ctx.defer !== undefined })
+        const output = values.map((v) => ({ topic: target, key: null, value: v }))
+        if (ctx.defer) {
+          ctx.defer(
+            failures++ === 0
+              ? Promise.reject(new TradepulseError('INFRA_REDIS', 'redis went away'))
+              : Promise.resolve(output),
+          )
+          return records.map(() => ({ kind: 'ok' as const }))
+        }
+        return records.map((_, i) => ({ kind: 'ok' as const, out: [output[i]!] }))
+      },
+      { KAFKA_COMMIT_INTERVAL_MS: '50' },
+    )
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 6 }, (_, j) => ({ key: 'one', value: `v${j}` })),
+    })
+    await waitFor(async () => (await committed()) === 6, { what: '6 committed' })
+    await waitFor(() => new Set(out.messages.map((m) => m.value!.toString())).size === 6, {
+      what: 'every record in the output',
+    })
+    // The failed batch came again and was handled without deferral.
+    const first = calls[0]!
+    expect(first.deferred).toBe(true)
+    const again = calls.find((c, i) => i > 0 && c.values[0] === first.values[0])
+    expect(again?.deferred).toBe(false)
+    expect(await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(
+      /code="INFRA_REDIS"[^\n]* 1/,
+    )
+  })
+
+  it("offers no deferral with kafkajs's autoCommit (KAFKA_COMMIT_INTERVAL_MS=0)", async () => {
+    let target = ''
+    const offered: boolean[] = []
+    const { topics, out, producer } = await run(
+      async (records, ctx) => {
+        offered.push(ctx.defer !== undefined)
+        return echo(target)(records, ctx)
+      },
+      { KAFKA_COMMIT_INTERVAL_MS: '0' },
+    )
+    target = topics.out
+    await producer.send({ topic: topics.in, messages: [{ key: 'k', value: 'v' }] })
+    await waitFor(() => out.messages.length >= 1, { what: 'output' })
+    expect(offered).toEqual([false])
   })
 
   it('serves /healthz, /readyz and /metrics with throughput and lag', async () => {

@@ -71,8 +71,10 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * topic keyed by indicator key.
  *
  * Per batch: parse (bad records → dlq), map to contributions, apply them through the event-time merger
- * (so concurrent partitions reach the store in event-time order), and only then return: the runner
- * commits after the handler, so everything committed is in Redis. A large batch goes in parts of
+ * (so concurrent partitions reach the store in event-time order). On Kafka the handler returns once
+ * every part is submitted and hands the rest to `ctx.defer`: the runner fetches and parses the next
+ * batch while Redis applies the last parts, and commits a batch only once its work is done, so
+ * everything committed is in Redis (elsewhere the handler waits for it). A large batch goes in parts of
  * `partSize` records: each part is submitted as soon as it is parsed, so Redis applies one part while
  * the next is parsed. A Redis fault throws a retriable
  * error; the runner retries the same batch, committing nothing, and the store's idempotence makes the
@@ -81,8 +83,9 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
  *
- * The updates of keys the throttle picks are read back and returned as `out` of the batch's last ok
- * outcome, so they are produced and acknowledged before the offsets are committed. Pending keys go out
+ * The updates of keys the throttle picks are read back and returned with the deferred work (or as
+ * `out` of the batch's last ok outcome), so they are produced and acknowledged before the offsets are
+ * committed. Pending keys go out
  * on the trailing edge (`flushDue`), produced by the app's own producer.
  */
 export function createAggregator(deps: AggregatorDeps) {
@@ -149,7 +152,7 @@ export function createAggregator(deps: AggregatorDeps) {
 
   const partSize = deps.partSize ?? 2_000
 
-  const handler: BatchHandler = async (records) => {
+  const handler: BatchHandler = async (records, ctx) => {
     const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
     const outcomes: Outcome[] = new Array(records.length)
     const activity = new Map<string, KeyActivity>()
@@ -180,12 +183,20 @@ export function createAggregator(deps: AggregatorDeps) {
         }),
       )
     }
-    // Every part settles before the handler returns: none may still be applied during a retry.
-    await Promise.all(submitted)
-    if (failed) throw failed.err
-    if (activity.size === 0) return outcomes
-    const picked = throttle.offer(activity, clock.now())
-    const updates = await publishPicked(picked)
+    // Every part settles before the batch counts as done: none may still be applied during a retry.
+    const finish = async (): Promise<OutRecord[]> => {
+      await Promise.all(submitted)
+      if (failed) throw failed.err
+      if (activity.size === 0) return []
+      return publishPicked(throttle.offer(activity, clock.now()))
+    }
+    if (ctx.defer) {
+      // Catching up, the last merged round of a batch is applied while nothing is left to parse: the
+      // runner fetches and parses the next batch meanwhile, and commits this one once `finish` is done.
+      ctx.defer(finish())
+      return outcomes
+    }
+    const updates = await finish()
     if (updates.length > 0) outcomes[lastOk] = { kind: 'ok', out: updates }
     return outcomes
   }

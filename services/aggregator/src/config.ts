@@ -21,10 +21,9 @@ export const aggregatorConfigShape = {
   // one before.
   KAFKA_MAX_BATCH: ownDefault('KAFKA_MAX_BATCH', 100_000, 'most records handled and produced as one unit'),
   // 48 MB: a backlog fetch then brings tens of thousands of headlines per partition. Catching up is
-  // bound by the gaps between fetches (the fetch itself, the last merged round that Redis applies while
-  // nothing is left to parse, the updates read back) and by Redis work per scope and round, so the larger
-  // the fetch the fewer of both: in `pnpm bench indicators` 8 MB gave 9,500 headlines/s, 24 MB 14,900
-  // and 48 MB 16,300 (same hour). The fetch as a whole may take every partition's share (the runner
+  // bound by the gaps between fetches and by Redis work per scope and round, so the larger the fetch the
+  // fewer of both: in `pnpm bench indicators` 8 MB gave 9,500 headlines/s, 24 MB 14,900 and 48 MB
+  // 16,300 (same hour, before batches were deferred: see the README). The fetch as a whole may take every partition's share (the runner
   // raises kafkajs's 10 MB total to match; the broker caps a response at its fetch.max.bytes, 55 MB by
   // default), so the batches of one fetch cover similar stretches of event time (see
   // event-time-merger.ts). A live stream's fetches stay small (KAFKA_FETCH_MIN_BYTES, below).

@@ -2,7 +2,7 @@ import { normalizeError, TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { deadLetterRecord } from './dead-letter.ts'
-import type { BatchHandler, InRecord, Outcome, OutRecord } from './records.ts'
+import type { BatchHandler, HandlerContext, InRecord, Outcome, OutRecord } from './records.ts'
 
 export type BatchProcessorDeps = {
   handler: BatchHandler
@@ -25,14 +25,17 @@ export type PreparedBatch = { outcomes: Outcome[]; out: OutRecord[]; startedNs: 
  * fault to retry; retrying a stage repeats only that stage.
  */
 export function createBatchStages(deps: BatchProcessorDeps): {
-  prepare(records: InRecord[]): Promise<PreparedBatch>
+  prepare(records: InRecord[], defer?: HandlerContext['defer']): Promise<PreparedBatch>
   publish(batch: PreparedBatch): Promise<void>
 } {
   const { handler, log, metrics } = deps
 
-  async function handleWithIsolation(records: InRecord[]): Promise<Outcome[]> {
+  async function handleWithIsolation(
+    records: InRecord[],
+    defer?: HandlerContext['defer'],
+  ): Promise<Outcome[]> {
     try {
-      return await handler(records, { signal: deps.signal })
+      return await handler(records, { signal: deps.signal, ...(defer ? { defer } : {}) })
     } catch (raw) {
       const err = normalizeError(raw)
       if (err.retriable) throw err
@@ -42,14 +45,14 @@ export function createBatchStages(deps: BatchProcessorDeps): {
         return [{ kind: 'dlq', reason: 'handler_error', message: err.message }]
       }
       const outcomes: Outcome[] = []
-      for (const r of records) outcomes.push(...(await handleWithIsolation([r])))
+      for (const r of records) outcomes.push(...(await handleWithIsolation([r], defer)))
       return outcomes
     }
   }
 
-  async function prepare(records: InRecord[]): Promise<PreparedBatch> {
+  async function prepare(records: InRecord[], defer?: HandlerContext['defer']): Promise<PreparedBatch> {
     const startedNs = process.hrtime.bigint()
-    const outcomes = await handleWithIsolation(records)
+    const outcomes = await handleWithIsolation(records, defer)
     if (outcomes.length !== records.length) {
       throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
     }

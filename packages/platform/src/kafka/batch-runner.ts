@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import type { TradepulseError } from '../errors.ts'
+import { normalizeError, type TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -7,7 +7,7 @@ import { retry } from '../retry.ts'
 import { createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import { createProduceQueue } from './produce.ts'
-import { type BatchHandler, headersToStrings, type InRecord } from './records.ts'
+import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -90,6 +90,16 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
 
+  // Deferred batches (HandlerContext.defer): per partition, the chain of batches resolved in kafkajs
+  // but not yet done, each link true once done. A failed link reads the partition again from its first
+  // record (a new epoch: links of the old one mark nothing done) and handles it without deferral until
+  // a batch of it is done again.
+  const chains = new Map<string, { link: Promise<boolean>; epoch: number; assignment: number }>()
+  const epochs = new Map<string, number>()
+  const undeferred = new Set<string>()
+  /** Counts assignments: a link finishing under a newer one marks nothing done (the partition may be another's). */
+  let assignment = 0
+
   // Partitions handled at once share produce requests (see createProduceQueue).
   const queue = createProduceQueue(producer)
   const stages = createBatchStages({
@@ -102,8 +112,77 @@ export function createBatchRunner(
     produce: queue.send,
   })
 
+  /**
+   * Marks a chunk done once its deferred work has finished and its output is acknowledged, after the
+   * partition's earlier links; on a failure, seeks the partition back to the chunk's first record.
+   */
+  function chainDone(
+    topic: string,
+    partition: number,
+    firstOffset: string,
+    lastOffset: string,
+    deferred: Promise<OutRecord[]>[],
+  ): Promise<boolean> {
+    const key = `${topic}/${partition}`
+    const epoch = epochs.get(key) ?? 0
+    const since = assignment
+    const before = chains.get(key)
+    // Links of an older epoch or assignment end as false without marking anything: not a predecessor.
+    const prev =
+      before && before.epoch === epoch && before.assignment === since ? before.link : Promise.resolve(true)
+    const link = (async () => {
+      let failure: unknown
+      try {
+        const out = (await Promise.all(deferred)).flat()
+        if (out.length > 0) {
+          await queue.send(out)
+          const counts = new Map<string, number>()
+          for (const r of out) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
+          for (const [t, n] of counts) metrics.messagesOut.inc({ topic: t }, n)
+        }
+      } catch (err) {
+        failure = err
+      }
+      if (!(await prev) || (epochs.get(key) ?? 0) !== epoch) return false
+      if (since !== assignment) return false
+      if (failure === undefined) {
+        committer?.done(topic, partition, lastOffset)
+        return true
+      }
+      const err = normalizeError(failure)
+      epochs.set(key, epoch + 1)
+      undeferred.add(key)
+      metrics.retries.inc({ code: err.code })
+      log.warn(
+        { err, topic, partition, offset: firstOffset },
+        "a deferred batch's work failed; reading the partition again from its first record, without deferral",
+      )
+      try {
+        consumer?.seek({ topic, partition, offset: firstOffset })
+      } catch (seekErr) {
+        // Not running any more: nothing was marked done, so the records are read again at the next start.
+        log.warn({ err: seekErr, topic, partition }, 'could not seek back after a deferred failure')
+      }
+      return false
+    })()
+    chains.set(key, { link, epoch, assignment: since })
+    // A stop waits for it like for a batch under way, before its last commit.
+    const tracked = link.then(() => {
+      if (chains.get(key)?.link === link) chains.delete(key)
+      active.delete(tracked)
+    })
+    active.add(tracked)
+    return link
+  }
+
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
+    const key = `${batch.topic}/${batch.partition}`
+    // The batch before this one, if its deferred work is still under way: this batch returns only once
+    // it is done, so at most one batch per partition is outstanding while the next is handled.
+    const outstanding = chains.get(key)?.link
+    // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
+    const mayDefer = committer !== undefined && !undeferred.has(key)
     metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
     const chunks: { records: InRecord[]; lastOffset: string }[] = []
     for (let i = 0; i < batch.messages.length; i += cfg.maxBatch) {
@@ -134,8 +213,16 @@ export function createBatchRunner(
           )
         },
       })
+    const deferredOf: Promise<OutRecord[]>[][] = chunks.map(() => [])
     const prepare = (k: number) => {
-      const stage = withRetry(() => stages.prepare(chunks[k]!.records))
+      const deferred = deferredOf[k]!
+      const defer = mayDefer
+        ? (work: Promise<OutRecord[]>) => {
+            work.catch(() => {}) // settled by its link
+            deferred.push(work)
+          }
+        : undefined
+      const stage = withRetry(() => stages.prepare(chunks[k]!.records, defer))
       stage.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
       return stage
     }
@@ -158,8 +245,17 @@ export function createBatchRunner(
       }
       state = { status: 'ok' }
       lastProgress = Date.now()
-      p.resolveOffset(chunks[k]!.lastOffset)
-      committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
+      const deferred = deferredOf[k]!
+      if (deferred.length > 0 || chains.has(key)) {
+        if (p.isStale()) return // sought back meanwhile: these records come again
+        p.resolveOffset(chunks[k]!.lastOffset)
+        const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
+        void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred)
+      } else {
+        p.resolveOffset(chunks[k]!.lastOffset)
+        committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
+        undeferred.delete(key)
+      }
       try {
         await p.heartbeat()
       } catch (err) {
@@ -168,6 +264,7 @@ export function createBatchRunner(
         throw err
       }
     }
+    await outstanding
     const lag = Number(batch.highWatermark) - Number(batch.lastOffset()) - 1
     metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
   }
@@ -197,6 +294,7 @@ export function createBatchRunner(
       const c = consumer
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
+        assignment++
         isJoined = true
         state = { status: 'ok' }
         lastProgress = Date.now()
