@@ -285,6 +285,42 @@ describe('batch runner on Kafka', () => {
     )
   })
 
+  it('marks nothing after a failed deferred chunk done, even a later chunk that did not defer', async () => {
+    let target = ''
+    let failed = false
+    let probe: () => Promise<number> = async () => -1
+    const committedAtReread: number[] = []
+    const { topics, out, producer, committed } = await run(
+      async (records, ctx) => {
+        const values = records.map((r) => r.value!.toString())
+        if (values[0] === 'v0' && ctx.defer && !failed) {
+          failed = true
+          ctx.defer(Promise.reject(new TradepulseError('INFRA_REDIS', 'redis went away')))
+          return records.map(() => ({ kind: 'ok' as const }))
+        }
+        if (values[0] === 'v0' && failed) {
+          // Read again after the failure: give the commit timer several ticks, then look.
+          await new Promise((r) => setTimeout(r, 200))
+          committedAtReread.push(await probe())
+        }
+        return records.map((_, i) => ({
+          kind: 'ok' as const,
+          out: [{ topic: target, key: null, value: values[i]! }],
+        }))
+      },
+      { KAFKA_COMMIT_INTERVAL_MS: '20', KAFKA_MAX_BATCH: '5' },
+    )
+    probe = committed
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 10 }, (_, j) => ({ key: 'one', value: `v${j}` })),
+    })
+    await waitFor(async () => (await committed()) === 10, { what: '10 committed' })
+    expect(committedAtReread[0]).toBe(0)
+    expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(10)
+  })
+
   it("offers no deferral with kafkajs's autoCommit (KAFKA_COMMIT_INTERVAL_MS=0)", async () => {
     let target = ''
     const offered: boolean[] = []

@@ -159,26 +159,34 @@ export function createAggregator(deps: AggregatorDeps) {
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let lastOk = -1
+    let token: number | undefined
     for (let from = 0; from < records.length; from += partSize) {
       if (from > 0) await yieldToIo()
       // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
       if (failed) break
-      merger.begin(source)
+      const begun = merger.begin(source)
+      token ??= begun
       const contributions: Contribution[] = []
       const to = Math.min(records.length, from + partSize)
-      for (let i = from; i < to; i++) {
-        const parsed = parseScoredRecord(records[i]!.value)
-        if (!parsed.ok) {
-          outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
-          continue
+      try {
+        for (let i = from; i < to; i++) {
+          const parsed = parseScoredRecord(records[i]!.value)
+          if (!parsed.ok) {
+            outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+            continue
+          }
+          for (const c of contributionsOf(parsed.value)) contributions.push(c)
+          outcomes[i] = { kind: 'ok' }
+          lastOk = i
         }
-        for (const c of contributionsOf(parsed.value)) contributions.push(c)
-        outcomes[i] = { kind: 'ok' }
-        lastOk = i
+      } catch (err) {
+        // A bug on some record (the runner isolates it): end the flight, or the source holds others forever.
+        void merger.submit([], source).catch(() => {})
+        throw err
       }
       addActivity(activity, contributions)
       submitted.push(
-        merger.submit(contributions, source).catch((err: unknown) => {
+        merger.submit(contributions, source, token).catch((err: unknown) => {
           failed ??= { err }
         }),
       )

@@ -79,4 +79,42 @@ describe('createEventTimeMerger', () => {
     await merger.submit([c('second', 60 * MIN)], 'a')
     expect(applied).toEqual(['first', 'second'])
   })
+
+  it('rejects at once a submission begun before a round of its source failed', async () => {
+    let fail = true
+    const applied: string[] = []
+    const merger = createEventTimeMerger(
+      async (round) => {
+        if (fail && round.some((x) => x.headlineId === 'n')) {
+          fail = false
+          throw new Error('redis down')
+        }
+        for (const x of round) applied.push(x.headlineId)
+      },
+      { graceMs: 10 * MIN },
+    )
+    const n = merger.submit([c('n', 0)], 'a', merger.begin('a'))
+    const next = merger.begin('a') // the next batch of the partition, parsing while n is applied
+    await expect(n).rejects.toThrow('redis down')
+    await expect(merger.submit([c('n+1', 60 * MIN)], 'a', next)).rejects.toThrow('failed since')
+    expect(applied).toEqual([])
+    // Begun after the failure: goes on.
+    await merger.submit([c('n', 0)], 'a', merger.begin('a'))
+    expect(applied).toEqual(['n'])
+  })
+
+  it('keeps holding others back while a source parses its next batch after the last one was applied', async () => {
+    const rounds: Contribution[][] = []
+    const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
+    const first = merger.submit([c('a1', 0)], 'a', merger.begin('a'))
+    const parsing = merger.begin('a') // a's next batch: begun while the first is being applied
+    await first
+    const b = merger.submit([c('b1', 1 * MIN), c('b2', 120 * MIN)], 'b', merger.begin('b'))
+    await new Promise((r) => setTimeout(r, 20))
+    // Only up to a's progress (0) + half the grace: b2 waits for a.
+    expect(times(rounds)).toEqual([[0], [1]])
+    await merger.submit([c('a2', 100 * MIN)], 'a', parsing)
+    await b
+    expect(times(rounds)).toEqual([[0], [1], [100], [120]])
+  })
 })

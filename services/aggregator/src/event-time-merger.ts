@@ -5,12 +5,15 @@ export type EventTimeMerger = {
    * Marks a source (a partition) as in flight: until its submission is done, nothing newer than half a
    * grace past its progress is applied. Call it first thing in the handler, before parsing.
    */
-  begin(source: string): void
+  begin(source: string): number
   /**
    * Resolves once every contribution given has been applied, in event-time order with what the other
-   * in-flight sources submit; rejects if a round holding some of them failed. Ends the source's flight.
+   * in-flight sources submit; rejects if a round holding some of them failed, or, given the token its
+   * `begin` returned, at once if a round of the source failed since that `begin` (a batch handled while
+   * the one before was still being applied must not be applied after that one failed: it would make
+   * the failed one's headlines late when they come again). Ends the begin's flight.
    */
-  submit(contributions: readonly Contribution[], source: string): Promise<void>
+  submit(contributions: readonly Contribution[], source: string, token?: number): Promise<void>
 }
 
 type Pending = {
@@ -57,6 +60,15 @@ export function createEventTimeMerger(
   const pending: Pending[] = []
   /** In-flight sources: progress, or −∞ while begun but not submitted. */
   const inFlight = new Map<string, number>()
+  /** Begins not yet submitted, per source: a source parsing stays in flight. */
+  const open = new Map<string, number>()
+  /** Failed rounds per source: the token of `begin`. */
+  const failures = new Map<string, number>()
+  const close = (source: string) => {
+    const n = (open.get(source) ?? 0) - 1
+    if (n > 0) open.set(source, n)
+    else open.delete(source)
+  }
   let pumping = false
   let scheduled = false
 
@@ -72,7 +84,7 @@ export function createEventTimeMerger(
   const finish = (p: Pending) => {
     const i = pending.indexOf(p)
     if (i >= 0) pending.splice(i, 1)
-    if (!pending.some((q) => q.source === p.source)) inFlight.delete(p.source)
+    if (!pending.some((q) => q.source === p.source) && !open.has(p.source)) inFlight.delete(p.source)
   }
 
   async function pump(): Promise<void> {
@@ -97,6 +109,7 @@ export function createEventTimeMerger(
           // A source's later submissions go too: applied before the failed ones come again, they would
           // make those late.
           const failed = new Set(members.map((p) => p.source))
+          for (const source of failed) failures.set(source, (failures.get(source) ?? 0) + 1)
           for (const p of pending.filter((q) => failed.has(q.source))) {
             finish(p)
             p.reject(err)
@@ -118,10 +131,18 @@ export function createEventTimeMerger(
   return {
     begin(source) {
       if (!inFlight.has(source)) inFlight.set(source, Number.NEGATIVE_INFINITY)
+      open.set(source, (open.get(source) ?? 0) + 1)
+      return failures.get(source) ?? 0
     },
-    submit(contributions, source) {
+    submit(contributions, source, token) {
+      close(source)
+      if (token !== undefined && token !== (failures.get(source) ?? 0)) {
+        if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
+        schedule() // it may have been holding others back
+        return Promise.reject(new Error(`an earlier round of ${source} failed since this batch began`))
+      }
       if (contributions.length === 0) {
-        if (!pending.some((q) => q.source === source)) inFlight.delete(source)
+        if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
         schedule() // it may have been holding others back
         return Promise.resolve()
       }

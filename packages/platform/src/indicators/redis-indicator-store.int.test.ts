@@ -69,11 +69,12 @@ function useRedis() {
   }
 }
 
-// Twice: as configured, and with every scope's call sent in a pipeline of its own (a large round's
-// pipelines go out while the next are built; the result must not depend on how they are cut).
+// Twice: as configured, and with every call sent in a pipeline of its own and at most three
+// contributions per call (a large round's pipelines go out while the next are built, a large scope is
+// applied in several calls: the result must not depend on how either is cut).
 describeIndicatorStoreConformance('redis', (options) => redisAdapter(options))
-describeIndicatorStoreConformance('redis, a pipeline per scope', (options) =>
-  redisAdapter({ ...options, sendEvery: 1 }),
+describeIndicatorStoreConformance('redis, a pipeline per call, three contributions per call', (options) =>
+  redisAdapter({ ...options, sendEvery: 1, maxPerCall: 3 }),
 )
 
 async function redisAdapter(

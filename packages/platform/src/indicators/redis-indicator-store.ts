@@ -45,6 +45,13 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
    * first scopes of a large round while the next are summed (see applyRuns). Default 4,000.
    */
   sendEvery?: number
+  /**
+   * Most contributions one script call applies: a scope with more in a batch is applied in several
+   * calls, in event-time order. Redis runs one command at a time, so this bounds how long a catch-up
+   * holds every other client: in `pnpm bench indicators` the longest call took 310-380 ms without a
+   * limit, 60-100 ms with 10,000. Default 10,000.
+   */
+  maxPerCall?: number
 }
 
 /**
@@ -63,6 +70,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   const clock = options.clock ?? systemClock
   const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
   const sendEvery = options.sendEvery ?? 4_000
+  const maxPerCall = options.maxPerCall ?? 10_000
 
   // Every call goes through here, so callers only ever see TradepulseErrors with a retriable flag.
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -152,24 +160,39 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           }
           return d
         }
-        // Each scope's contributions, per run, grouped by dimension in DIMENSION_ORDER.
-        const byScope = new Map<string, { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }>()
+        // Each scope's contributions, per run, grouped by dimension in DIMENSION_ORDER, in pieces of at
+        // most `maxPerCall` contributions in event-time order (a large scope's runs are cut where a piece
+        // fills): one script call applies one piece, so no call holds Redis, single-threaded, for long.
+        type Run = { r: number; groups: Contribution[][] }
+        type Piece = { scope: Scope; runs: Run[]; n: number; lastMs: number }
+        const byScope = new Map<string, Piece[]>()
+        let steps = 0
         pending.forEach(({ run, r }, p) => {
           const kinds = admitted[p]!
           const folded = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false)
           for (const c of folded) {
             const tag = scopeTag(c.scope)
-            let entry = byScope.get(tag)
-            if (!entry) {
-              entry = { scope: c.scope, runs: [] }
-              byScope.set(tag, entry)
+            let pieces = byScope.get(tag)
+            if (!pieces) {
+              pieces = []
+              byScope.set(tag, pieces)
             }
-            let last = entry.runs[entry.runs.length - 1]
+            let piece = pieces[pieces.length - 1]
+            // Cut only where event time moves on: a headline's contributions (one event time) stay in
+            // one call, as market and uncertainty share its applied-ids entry.
+            if (!piece || (piece.n >= maxPerCall && c.eventMs > piece.lastMs)) {
+              piece = { scope: c.scope, runs: [], n: 0, lastMs: c.eventMs }
+              pieces.push(piece)
+              if (pieces.length > steps) steps = pieces.length
+            }
+            let last = piece.runs[piece.runs.length - 1]
             if (last?.r !== r) {
               last = { r, groups: DIMENSION_ORDER.map(() => []) }
-              entry.runs.push(last)
+              piece.runs.push(last)
             }
             last.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
+            piece.n++
+            piece.lastMs = c.eventMs
           }
         })
         const keyArgs = (scope: Scope) => {
@@ -180,86 +203,93 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         }
         const count = (groups: Contribution[][]) => groups.reduce((n, g) => n + g.length, 0)
 
-        // Fast path: one call per scope with its runs summed (lua/applyScopeSums-8.lua). A scope it
-        // cannot take exactly (a duplicate, a late contribution) goes run by run through applyScope.
-        // A large round goes out in several pipelines, each sent as soon as its payloads are built, so
-        // Redis applies the first scopes while the next ones are summed here. Scopes are independent
-        // (each call touches only its own scope's keys), so their order does not matter.
-        type Entry = { scope: Scope; runs: { r: number; groups: Contribution[][] }[] }
-        const slow: Entry[] = []
-        const sent: Promise<void>[] = []
-        let fast: Entry[] = []
-        let pipeline = redis.pipeline()
-        let unsent = 0
-        const send = () => {
-          const entries = fast
-          sent.push(
-            pipeline.exec().then((raw) => {
-              const replies = pipelineResults(raw)
-              entries.forEach((entry, i) => {
-                if ((replies[i] as number[])[0] === -1) slow.push(entry)
-                else for (const { r, groups } of entry.runs) results[r]!.applied += count(groups)
-              })
-            }),
-          )
-          fast = []
-          pipeline = redis.pipeline()
-          unsent = 0
-        }
-        for (const entry of byScope.values()) {
-          const sums = scopeSumsPayload(
-            entry.runs.map((run) => run.groups),
-            digest,
-            config,
-          )
-          if (!sums) {
-            slow.push(entry)
-            continue
+        /** Pieces the fast path could not take, run by run and contribution by contribution (applyScope). */
+        async function applySlow(slow: Piece[]): Promise<void> {
+          const pipeline = redis.pipeline()
+          const calls: { r: number; sent: Contribution[][] }[] = []
+          for (const { scope, runs: scopeRuns } of slow) {
+            for (const { r, groups } of scopeRuns) {
+              const args = keyArgs(scope)
+              for (const a of head) args.push(a)
+              for (const group of groups) {
+                args.push(group.length)
+                for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
+              }
+              ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
+              calls.push({ r, sent: groups })
+            }
           }
-          ;(pipeline as unknown as ScriptCaller)[commands.applyScopeSums]!(
-            ...keyArgs(entry.scope),
-            ...head,
-            sums,
-          )
-          fast.push(entry)
-          for (const { groups } of entry.runs) unsent += count(groups)
-          if (unsent >= sendEvery) send()
+          const replies = pipelineResults(await pipeline.exec())
+          calls.forEach(({ r, sent }, i) => {
+            const reply = replies[i] as number[]
+            const result = results[r]!
+            result.applied += reply[0]!
+            result.duplicates += reply[1]!
+            result.late += reply[2]!
+            if (reply.length > 3) {
+              const flat = sent.flat()
+              for (const position of reply.slice(3)) {
+                const { dimension, scope, headlineId, eventMs } = flat[position - 1]!
+                result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+              }
+            }
+          })
         }
-        if (fast.length > 0) send()
-        // Every pipeline settles before a failure is reported: none may still be applied during a retry.
-        const settled = await Promise.allSettled(sent)
-        for (const s of settled) if (s.status === 'rejected') throw s.reason
-        if (slow.length === 0) return results
 
-        pipeline = redis.pipeline()
-        const calls: { r: number; sent: Contribution[][] }[] = []
-        for (const { scope, runs: scopeRuns } of slow) {
-          for (const { r, groups } of scopeRuns) {
-            const args = keyArgs(scope)
-            for (const a of head) args.push(a)
-            for (const group of groups) {
-              args.push(group.length)
-              for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
-            }
-            ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
-            calls.push({ r, sent: groups })
+        // Step j applies every scope's piece j (most scopes have one), a scope's pieces in order.
+        // Fast path: one call per piece with its runs summed (lua/applyScopeSums-8.lua); a piece it
+        // cannot take exactly (a duplicate, a late contribution) goes through applyScope before the
+        // scope's next piece. A step's calls go out in several pipelines, each sent as soon as its
+        // payloads are built, so Redis applies the first scopes while the next are summed here; scopes
+        // are independent (each call touches only its own scope's keys), so their order does not matter.
+        for (let j = 0; j < steps; j++) {
+          const slow: Piece[] = []
+          const sent: Promise<void>[] = []
+          let fast: Piece[] = []
+          let pipeline = redis.pipeline()
+          let unsent = 0
+          const send = () => {
+            const pieces = fast
+            sent.push(
+              pipeline.exec().then((raw) => {
+                const replies = pipelineResults(raw)
+                pieces.forEach((piece, i) => {
+                  if ((replies[i] as number[])[0] === -1) slow.push(piece)
+                  else for (const { r, groups } of piece.runs) results[r]!.applied += count(groups)
+                })
+              }),
+            )
+            fast = []
+            pipeline = redis.pipeline()
+            unsent = 0
           }
+          for (const pieces of byScope.values()) {
+            const piece = pieces[j]
+            if (!piece) continue
+            const sums = scopeSumsPayload(
+              piece.runs.map((run) => run.groups),
+              digest,
+              config,
+            )
+            if (!sums) {
+              slow.push(piece)
+              continue
+            }
+            ;(pipeline as unknown as ScriptCaller)[commands.applyScopeSums]!(
+              ...keyArgs(piece.scope),
+              ...head,
+              sums,
+            )
+            fast.push(piece)
+            unsent += piece.n
+            if (unsent >= sendEvery) send()
+          }
+          if (fast.length > 0) send()
+          // Every pipeline settles before a failure is reported: none may still be applied during a retry.
+          const settled = await Promise.allSettled(sent)
+          for (const s of settled) if (s.status === 'rejected') throw s.reason
+          if (slow.length > 0) await applySlow(slow)
         }
-        const replies = pipelineResults(await pipeline.exec())
-        calls.forEach(({ r, sent }, i) => {
-          const reply = replies[i] as number[]
-          const result = results[r]!
-          result.applied += reply[0]!
-          result.duplicates += reply[1]!
-          result.late += reply[2]!
-          if (reply.length > 3) {
-            const flat = sent.flat()
-            for (const position of reply.slice(3)) {
-              const { dimension, scope, headlineId, eventMs } = flat[position - 1]!
-              result.lateContributions.push({ dimension, scope, headlineId, eventMs })
-            }
-          }
-        })
         // Calls go scope by scope, so a run's late contributions arrive grouped by scope: report them
         // in one order however the runs were sent.
         for (const result of results) if (result.late > 1) result.lateContributions.sort(byLateOrder)

@@ -122,9 +122,9 @@ export function createBatchRunner(
     firstOffset: string,
     lastOffset: string,
     deferred: Promise<OutRecord[]>[],
+    epoch: number,
   ): Promise<boolean> {
     const key = `${topic}/${partition}`
-    const epoch = epochs.get(key) ?? 0
     const since = assignment
     const before = chains.get(key)
     // Links of an older epoch or assignment end as false without marking anything: not a predecessor.
@@ -181,6 +181,10 @@ export function createBatchRunner(
     // The batch before this one, if its deferred work is still under way: this batch returns only once
     // it is done, so at most one batch per partition is outstanding while the next is handled.
     const outstanding = chains.get(key)?.link
+    // A deferred failure since this batch was fetched sought the partition back: nothing of this batch
+    // may be resolved or marked done (kafkajs's stale flag alone can miss it).
+    const epoch = epochs.get(key) ?? 0
+    const superseded = () => p.isStale() || (epochs.get(key) ?? 0) !== epoch
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
     metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
@@ -222,7 +226,10 @@ export function createBatchRunner(
             deferred.push(work)
           }
         : undefined
-      const stage = withRetry(() => stages.prepare(chunks[k]!.records, defer))
+      const stage = withRetry(() => {
+        deferred.length = 0 // work of a failed attempt is not this chunk's (it settles on its own)
+        return stages.prepare(chunks[k]!.records, defer)
+      })
       stage.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
       return stage
     }
@@ -246,11 +253,14 @@ export function createBatchRunner(
       state = { status: 'ok' }
       lastProgress = Date.now()
       const deferred = deferredOf[k]!
+      if (superseded()) {
+        await next?.catch(() => {})
+        return // sought back meanwhile: these records come again
+      }
       if (deferred.length > 0 || chains.has(key)) {
-        if (p.isStale()) return // sought back meanwhile: these records come again
         p.resolveOffset(chunks[k]!.lastOffset)
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
-        void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred)
+        void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred, epoch)
       } else {
         p.resolveOffset(chunks[k]!.lastOffset)
         committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
@@ -347,7 +357,8 @@ export function createBatchRunner(
         // commits what was resolved itself.
         if (committer) {
           committer.stop()
-          await Promise.allSettled(active)
+          // Batches under way may add deferred links while this waits: until none is left.
+          while (active.size > 0) await Promise.allSettled([...active])
           await Promise.race([committer.flush(), new Promise((r) => setTimeout(r, FINAL_COMMIT_MS).unref())])
         }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
