@@ -179,12 +179,12 @@ export function createAggregator(deps: AggregatorDeps) {
           outcomes[i] = { kind: 'ok' }
           lastOk = i
         }
+        addActivity(activity, contributions)
       } catch (err) {
         // A bug on some record (the runner isolates it): end the flight, or the source holds others forever.
         void merger.submit([], source).catch(() => {})
         throw err
       }
-      addActivity(activity, contributions)
       submitted.push(
         merger.submit(contributions, source, token).catch((err: unknown) => {
           failed ??= { err }

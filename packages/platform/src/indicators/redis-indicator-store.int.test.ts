@@ -138,6 +138,26 @@ describe('redis indicator store', () => {
     expect(distinctKeys).toBeLessThan(contributions.length / 10)
   })
 
+  it('applies a large scope in several calls with the result of one, even for a batch spanning more than the grace', async () => {
+    // Ascending over 3 hours in one applyBatch: one arrival, so what is older than its newest event
+    // minus the grace is late. Cut into calls of 3 contributions, the same must be late.
+    const contributions = randomSeries(120, 3 * HOUR_MS)
+      .sort((a, b) => Date.parse(a.publishedAt) - Date.parse(b.publishedAt))
+      .flatMap(contributionsOf)
+    const results = []
+    const values = []
+    for (const maxPerCall of [undefined, 3]) {
+      const { redis, prefix } = connect()
+      const store = createRedisIndicatorStore(redis, { prefix, ...(maxPerCall ? { maxPerCall } : {}) })
+      results.push(await store.applyBatch(contributions))
+      const v = await store.get('market', { kind: 'global', id: 'all' }, T0 + 3 * HOUR_MS)
+      values.push({ ...v, updatedAt: 'wall clock' })
+    }
+    expect(results[0]!.late).toBeGreaterThan(0)
+    expect(results[1]).toEqual(results[0])
+    expect(values[1]).toEqual(values[0])
+  })
+
   it('reports the memory used by a namespace', async () => {
     const { redis, prefix } = connect()
     const store = createRedisIndicatorStore(redis, { prefix })

@@ -164,11 +164,18 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         // most `maxPerCall` contributions in event-time order (a large scope's runs are cut where a piece
         // fills): one script call applies one piece, so no call holds Redis, single-threaded, for long.
         type Run = { r: number; groups: Contribution[][] }
-        type Piece = { scope: Scope; runs: Run[]; n: number; lastMs: number }
+        type Piece = { scope: Scope; runs: Run[]; n: number; lastMs: number; lastR: number }
         const byScope = new Map<string, Piece[]>()
         let steps = 0
         pending.forEach(({ run, r }, p) => {
           const kinds = admitted[p]!
+          // A run is one arrival, judged late against its own newest event: cut inside it only when it is
+          // in event-time order and spans no more than the grace (the aggregator's runs always are), so
+          // the cut judges nothing late and a headline's contributions (one event time) stay together.
+          let sorted = true
+          for (let i = 1; i < run.length && sorted; i++) sorted = run[i]!.eventMs >= run[i - 1]!.eventMs
+          const cuttable =
+            sorted && run.length > 0 && run[run.length - 1]!.eventMs - run[0]!.eventMs <= config.graceMs
           const folded = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false)
           for (const c of folded) {
             const tag = scopeTag(c.scope)
@@ -179,9 +186,13 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             }
             let piece = pieces[pieces.length - 1]
             // Cut only where event time moves on: a headline's contributions (one event time) stay in
-            // one call, as market and uncertainty share its applied-ids entry.
-            if (!piece || (piece.n >= maxPerCall && c.eventMs > piece.lastMs)) {
-              piece = { scope: c.scope, runs: [], n: 0, lastMs: c.eventMs }
+            // one call, as market and uncertainty share its applied-ids entry. A run that may not be cut
+            // starts a piece only at its own start.
+            if (
+              !piece ||
+              (piece.n >= maxPerCall && c.eventMs > piece.lastMs && (cuttable || piece.lastR !== r))
+            ) {
+              piece = { scope: c.scope, runs: [], n: 0, lastMs: c.eventMs, lastR: r }
               pieces.push(piece)
               if (pieces.length > steps) steps = pieces.length
             }
@@ -193,6 +204,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             last.groups[DIMENSION_INDEX[c.dimension]]!.push(c)
             piece.n++
             piece.lastMs = c.eventMs
+            piece.lastR = r
           }
         })
         const keyArgs = (scope: Scope) => {

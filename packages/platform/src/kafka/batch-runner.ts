@@ -97,6 +97,8 @@ export function createBatchRunner(
   const chains = new Map<string, { link: Promise<boolean>; epoch: number; assignment: number }>()
   const epochs = new Map<string, number>()
   const undeferred = new Set<string>()
+  /** Partitions whose deferred work failed and whose seek back waits for earlier links: start nothing more. */
+  const halted = new Set<string>()
   /** Counts assignments: a link finishing under a newer one marks nothing done (the partition may be another's). */
   let assignment = 0
 
@@ -142,15 +144,19 @@ export function createBatchRunner(
         }
       } catch (err) {
         failure = err
+        halted.add(key) // until the seek below, or an earlier link's: no further batch of it may start
       }
-      if (!(await prev) || (epochs.get(key) ?? 0) !== epoch) return false
-      if (since !== assignment) return false
+      if (!(await prev) || (epochs.get(key) ?? 0) !== epoch || since !== assignment) {
+        if (failure !== undefined) halted.delete(key) // an earlier link sought back, or a new assignment
+        return false
+      }
       if (failure === undefined) {
         committer?.done(topic, partition, lastOffset)
         return true
       }
       const err = normalizeError(failure)
       epochs.set(key, epoch + 1)
+      halted.delete(key)
       undeferred.add(key)
       metrics.retries.inc({ code: err.code })
       log.warn(
@@ -184,7 +190,7 @@ export function createBatchRunner(
     // A deferred failure since this batch was fetched sought the partition back: nothing of this batch
     // may be resolved or marked done (kafkajs's stale flag alone can miss it).
     const epoch = epochs.get(key) ?? 0
-    const superseded = () => p.isStale() || (epochs.get(key) ?? 0) !== epoch
+    const superseded = () => p.isStale() || halted.has(key) || (epochs.get(key) ?? 0) !== epoch
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
     metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
@@ -199,7 +205,7 @@ export function createBatchRunner(
       })
     }
     let faulted = false
-    const stopped = () => !running || !p.isRunning() || p.isStale()
+    const stopped = () => !running || !p.isRunning() || superseded()
     const withRetry = <T>(stage: () => Promise<T>) =>
       retry(stage, {
         baseMs: cfg.retryBaseMs,
