@@ -321,6 +321,40 @@ describe('batch runner on Kafka', () => {
     expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(10)
   })
 
+  it("retries a deferred batch's output in place while it cannot be produced, committing nothing meanwhile", async () => {
+    const missing = `${randomName('late')}.out`
+    let calls = 0
+    const { topics, producer, committed, worker } = await run(
+      async (records, ctx) => {
+        calls++
+        ctx.defer!(Promise.resolve(records.map((r) => ({ topic: missing, key: null, value: r.value ?? '' }))))
+        return records.map(() => ({ kind: 'ok' as const }))
+      },
+      { KAFKA_COMMIT_INTERVAL_MS: '100' },
+    )
+    await producer.send({
+      topic: topics.in,
+      messages: Array.from({ length: 20 }, (_, j) => ({ key: 'one', value: `v${j}` })),
+    })
+    await waitFor(
+      async () =>
+        /code="INFRA_KAFKA"[^\n]*} [1-9]/.test(
+          await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
+        ),
+      { what: 'a Kafka fault retried', timeoutMs: 60_000 },
+    )
+    expect(await committed()).toBe(0)
+    await createTopics(kafkaBrokers, [{ name: missing }])
+    const late = await collectTopic(kafkaBrokers, missing)
+    cleanups.push(late.stop)
+    await waitFor(() => late.messages.length >= 20, {
+      what: '20 out once the topic exists',
+      timeoutMs: 60_000,
+    })
+    await waitFor(async () => (await committed()) === 20, { what: '20 committed' })
+    expect(calls).toBe(1) // retried in place: the batch was not read again
+  })
+
   it("offers no deferral with kafkajs's autoCommit (KAFKA_COMMIT_INTERVAL_MS=0)", async () => {
     let target = ''
     const offered: boolean[] = []

@@ -1,5 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
-import { normalizeError, type TradepulseError } from '../errors.ts'
+import { normalizeError, TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -137,7 +137,22 @@ export function createBatchRunner(
       try {
         const out = (await Promise.all(deferred)).flat()
         if (out.length > 0) {
-          await queue.send(out)
+          // A Kafka fault is retried here, with backoff, as the publish stage does: reading the whole
+          // batch again would redo its work for an output that only needs sending.
+          const sent = await retry(() => queue.send(out), {
+            baseMs: cfg.retryBaseMs,
+            maxMs: cfg.retryMaxMs,
+            shouldStop: () => !running || (epochs.get(key) ?? 0) !== epoch || since !== assignment,
+            onRetry: (err, attempt, delayMs) => {
+              metrics.retries.inc({ code: err.code })
+              log.warn(
+                { err, attempt, delayMs, partition },
+                "infrastructure fault; retrying a deferred batch's output",
+              )
+            },
+          })
+          if (!sent.ok)
+            throw new TradepulseError('INFRA_KAFKA', "stopped before a deferred batch's output was sent")
           const counts = new Map<string, number>()
           for (const r of out) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
           for (const [t, n] of counts) metrics.messagesOut.inc({ topic: t }, n)
@@ -280,7 +295,17 @@ export function createBatchRunner(
         throw err
       }
     }
-    await outstanding
+    // Heartbeating while it waits: the batch before may be retrying its output through a Kafka fault.
+    if (outstanding) {
+      let settled = false
+      void outstanding.then(() => {
+        settled = true
+      })
+      while (!settled) {
+        await Promise.race([outstanding, new Promise((r) => setTimeout(r, cfg.heartbeatIntervalMs).unref())])
+        if (!settled) await p.heartbeat().catch(() => {})
+      }
+    }
     const lag = Number(batch.highWatermark) - Number(batch.lastOffset()) - 1
     metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
   }
