@@ -13,7 +13,12 @@ import {
 } from '@tradepulse/platform'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
-import { AGGREGATOR_HTTP_PORT, type AggregatorConfig, indicatorOverrides } from './config.ts'
+import {
+  AGGREGATOR_HTTP_PORT,
+  type AggregatorConfig,
+  indicatorOverrides,
+  indicatorStoreOptions,
+} from './config.ts'
 
 const FINAL_FLUSH_MS = 2_000
 
@@ -28,14 +33,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const indicatorConfig = indicatorOverrides(config)
   const redis = deps.store ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-aggregator')
-  const store =
-    deps.store ??
-    createRedisIndicatorStore(redis!, {
-      prefix: config.REDIS_KEY_PREFIX,
-      namespace: config.AGGREGATOR_REDIS_NAMESPACE,
-      maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
-      config: indicatorConfig,
-    })
+  const store = deps.store ?? createRedisIndicatorStore(redis!, indicatorStoreOptions(config))
   const transport =
     deps.transport ??
     createKafkaTransport(

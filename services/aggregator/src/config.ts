@@ -98,6 +98,14 @@ export const aggregatorConfigShape = {
     .min(1)
     .default(1_000)
     .describe('most scope ids per kind (region, commodity…); rarer ones fold into "other"'),
+  AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe(
+      'most contributions one Redis script call applies (a larger scope in several): bounds how long a catch-up holds Redis for its other clients',
+    ),
   AGGREGATOR_REDIS_NAMESPACE: z
     .string()
     .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
@@ -121,5 +129,16 @@ export function indicatorOverrides(config: Pick<AggregatorConfig, 'AGGREGATOR_GR
   return {
     graceMs: config.AGGREGATOR_GRACE_MS,
     dedupRetentionMs: Math.max(HOUR_MS, config.AGGREGATOR_GRACE_MS),
+  }
+}
+
+/** How the worker, the rebuild and the CLI open the indicator store, so all three read and write alike. */
+export function indicatorStoreOptions(config: AggregatorConfig) {
+  return {
+    prefix: config.REDIS_KEY_PREFIX,
+    namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+    maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
+    maxPerCall: config.AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL,
+    config: indicatorOverrides(config),
   }
 }

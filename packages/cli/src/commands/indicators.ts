@@ -1,4 +1,8 @@
-import { AggregatorConfig, indicatorOverrides, rebuildIndicators } from '@tradepulse/aggregator'
+import {
+  AggregatorConfig,
+  indicatorStoreOptions,
+  rebuildIndicators,
+} from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import {
   closeRedis,
@@ -104,12 +108,7 @@ export function registerIndicators(program: Command): void {
       })
       const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli')
       try {
-        const base = createRedisIndicatorStore(redis, {
-          prefix: config.REDIS_KEY_PREFIX,
-          namespace: config.AGGREGATOR_REDIS_NAMESPACE,
-          maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
-          config: indicatorOverrides(config),
-        })
+        const base = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         const active = (await base.activeNamespace()) ?? base.namespace
         const store = base.withNamespace(active)
         const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, asOf)
@@ -139,12 +138,7 @@ export function registerIndicators(program: Command): void {
       })
       const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild')
       try {
-        const store = createRedisIndicatorStore(redis, {
-          prefix: config.REDIS_KEY_PREFIX,
-          namespace: config.AGGREGATOR_REDIS_NAMESPACE,
-          maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
-          config: indicatorOverrides(config),
-        })
+        const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         let lastReport = 0
         const r = await rebuildIndicators({
           brokers: config.KAFKA_BROKERS,
