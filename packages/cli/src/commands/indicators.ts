@@ -1,8 +1,4 @@
-import {
-  AggregatorConfig,
-  indicatorStoreOptions,
-  rebuildIndicators,
-} from '@tradepulse/aggregator'
+import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import {
   closeRedis,
