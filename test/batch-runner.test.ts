@@ -63,6 +63,33 @@ describe('batch runner on Kafka', () => {
       )
     return { worker, topics, out, dlq, producer, committed }
   }
+  /**
+   * The output topic `missing` does not exist: waits for a Kafka fault to be retried, checks nothing is
+   * committed, creates the topic, then waits for all `n` records there and committed.
+   */
+  async function expectNothingCommittedUntilTopicExists(
+    worker: { metrics: { registry: { getSingleMetricAsString(name: string): Promise<string> } } },
+    committed: () => Promise<number>,
+    missing: string,
+    n: number,
+  ) {
+    await waitFor(
+      async () =>
+        /code="INFRA_KAFKA"[^\n]*} [1-9]/.test(
+          await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
+        ),
+      { what: 'a Kafka fault retried', timeoutMs: 60_000 },
+    )
+    expect(await committed()).toBe(0)
+    await createTopics(kafkaBrokers, [{ name: missing }])
+    const late = await collectTopic(kafkaBrokers, missing)
+    cleanups.push(late.stop)
+    await waitFor(() => late.messages.length >= n, {
+      what: `${n} out once the topic exists`,
+      timeoutMs: 60_000,
+    })
+    await waitFor(async () => (await committed()) === n, { what: `${n} committed` })
+  }
   const echo =
     (topic: string): BatchHandler =>
     async (records) =>
@@ -170,22 +197,7 @@ describe('batch runner on Kafka', () => {
       topic: topics.in,
       messages: Array.from({ length: 20 }, (_, j) => ({ key: `k${j}`, value: `v${j}` })),
     })
-    await waitFor(
-      async () =>
-        /code="INFRA_KAFKA"[^\n]*} [1-9]/.test(
-          await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
-        ),
-      { what: 'a Kafka fault retried', timeoutMs: 60_000 },
-    )
-    expect(await committed()).toBe(0)
-    await createTopics(kafkaBrokers, [{ name: missing }])
-    const late = await collectTopic(kafkaBrokers, missing)
-    cleanups.push(late.stop)
-    await waitFor(() => late.messages.length >= 20, {
-      what: '20 out once the topic exists',
-      timeoutMs: 60_000,
-    })
-    await waitFor(async () => (await committed()) === 20, { what: '20 committed' })
+    await expectNothingCommittedUntilTopicExists(worker, committed, missing, 20)
   })
 
   it('commits what it finished every KAFKA_COMMIT_INTERVAL_MS while it runs', async () => {
@@ -336,22 +348,7 @@ describe('batch runner on Kafka', () => {
       topic: topics.in,
       messages: Array.from({ length: 20 }, (_, j) => ({ key: 'one', value: `v${j}` })),
     })
-    await waitFor(
-      async () =>
-        /code="INFRA_KAFKA"[^\n]*} [1-9]/.test(
-          await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total'),
-        ),
-      { what: 'a Kafka fault retried', timeoutMs: 60_000 },
-    )
-    expect(await committed()).toBe(0)
-    await createTopics(kafkaBrokers, [{ name: missing }])
-    const late = await collectTopic(kafkaBrokers, missing)
-    cleanups.push(late.stop)
-    await waitFor(() => late.messages.length >= 20, {
-      what: '20 out once the topic exists',
-      timeoutMs: 60_000,
-    })
-    await waitFor(async () => (await committed()) === 20, { what: '20 committed' })
+    await expectNothingCommittedUntilTopicExists(worker, committed, missing, 20)
     expect(calls).toBe(1) // retried in place: the batch was not read again
   })
 

@@ -69,6 +69,10 @@ export function createEventTimeMerger(
     if (n > 0) open.set(source, n)
     else open.delete(source)
   }
+  /** A source with nothing pending and nothing being parsed holds no one back any more. */
+  const endFlightIfIdle = (source: string) => {
+    if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
+  }
   let pumping = false
   let scheduled = false
 
@@ -84,7 +88,7 @@ export function createEventTimeMerger(
   const finish = (p: Pending) => {
     const i = pending.indexOf(p)
     if (i >= 0) pending.splice(i, 1)
-    if (!pending.some((q) => q.source === p.source) && !open.has(p.source)) inFlight.delete(p.source)
+    endFlightIfIdle(p.source)
   }
 
   async function pump(): Promise<void> {
@@ -137,12 +141,12 @@ export function createEventTimeMerger(
     submit(contributions, source, token) {
       close(source)
       if (token !== undefined && token !== (failures.get(source) ?? 0)) {
-        if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
+        endFlightIfIdle(source)
         schedule() // it may have been holding others back
         return Promise.reject(new Error(`an earlier round of ${source} failed since this batch began`))
       }
       if (contributions.length === 0) {
-        if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
+        endFlightIfIdle(source)
         schedule() // it may have been holding others back
         return Promise.resolve()
       }

@@ -59,10 +59,10 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  * calls (one per scope kind present in each run), then one applyScopeSums call per scope (in
  * pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
  * contributions to its four dimensions, over every run, summed here and applied in one atomic script
- * on one hash slot. A scope holding a duplicate or a late contribution
- * (found here or by the script, which then writes nothing) goes through applyScope instead, run by run
- * and contribution by contribution, in a third pipeline. The client is the caller's: the store never
- * closes it.
+ * on one hash slot; a scope with more than `maxPerCall` in several calls, one step each. A call
+ * holding a duplicate or a late contribution (found here or by the script, which then writes nothing)
+ * goes through applyScope instead, run by run and contribution by contribution, before the scope's
+ * next step. The client is the caller's: the store never closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
   const config = resolveIndicatorConfig(options.config)

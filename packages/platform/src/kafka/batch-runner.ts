@@ -4,7 +4,7 @@ import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
-import { createBatchStages } from './batch-processor.ts'
+import { countOut, createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
@@ -153,9 +153,7 @@ export function createBatchRunner(
           })
           if (!sent.ok)
             throw new TradepulseError('INFRA_KAFKA', "stopped before a deferred batch's output was sent")
-          const counts = new Map<string, number>()
-          for (const r of out) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
-          for (const [t, n] of counts) metrics.messagesOut.inc({ topic: t }, n)
+          countOut(metrics, out)
         }
       } catch (err) {
         failure = err
@@ -278,12 +276,11 @@ export function createBatchRunner(
         await next?.catch(() => {})
         return // sought back meanwhile: these records come again
       }
+      p.resolveOffset(chunks[k]!.lastOffset)
       if (deferred.length > 0 || chains.has(key)) {
-        p.resolveOffset(chunks[k]!.lastOffset)
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
         void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred, epoch)
       } else {
-        p.resolveOffset(chunks[k]!.lastOffset)
         committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
         undeferred.delete(key)
       }

@@ -34,8 +34,8 @@ export type HandlerContext = {
   signal: AbortSignal
   /**
    * Given by the Kafka runner when it commits on its timer (KAFKA_COMMIT_INTERVAL_MS above 0; kafkajs's
-   * autoCommit would commit what is resolved at once). Lets the handler return before the batch's effects are durable, so
-   * the next batch is fetched and handled while they finish. `work` finishes them and resolves with
+   * autoCommit would commit what is resolved at once). Lets the handler return before the batch's
+   * effects are durable, so the next batch is fetched and handled while they finish. `work` finishes them and resolves with
    * more output. The batch's offsets become committable only once `work` resolved and its output is
    * acknowledged, in order with the partition's other batches; if `work` rejects, the partition is read
    * again from the batch's first record, handled without deferral (so the usual retries and dlq
