@@ -6,6 +6,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { aggregatorConfigShape } from '@tradepulse/aggregator'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { baseConfigShape } from '@tradepulse/platform'
 import { cleanUpRun, spawnWorker, type WorkerProcess } from '@tradepulse/testing'
 import { startInfra } from '@tradepulse/testing/infra'
 import { createTopics, testKafka, testProducer } from '@tradepulse/testing/kafka'
@@ -24,25 +25,32 @@ const PARTITIONS = Number(process.env.BENCH_PIPELINE_PARTITIONS ?? 3)
 const PASS_HOPS = 4
 // BENCH_PIPELINE_FLOOR=0 skips the pass-through phase (for quick looks while tuning; no floor figures).
 const FLOOR = process.env.BENCH_PIPELINE_FLOOR !== '0'
-// Worker settings for every process alike (pipeline and pass-through); override from the environment.
+// Consumer settings. Each worker keeps its own defaults, as deployed (the aggregator's differ: it is off
+// the headline alerts' path and lets a live stream gather into larger batches for Redis, see
+// services/aggregator/src/config.ts); one given in the environment goes to every process alike, pipeline
+// and pass-through, and BENCH_AGGREGATOR_FETCH_* to the aggregator only. Both sets are reported.
+const TUNABLE = [
+  'KAFKA_FETCH_MAX_WAIT_MS',
+  'KAFKA_FETCH_MIN_BYTES',
+  'KAFKA_MAX_BATCH',
+  'KAFKA_PARTITIONS_CONCURRENCY',
+  'KAFKA_COMMIT_INTERVAL_MS',
+] as const
+const settingsOf = (shape: Pick<typeof baseConfigShape, (typeof TUNABLE)[number]>) =>
+  Object.fromEntries(TUNABLE.map((n) => [n, process.env[n] ?? String(shape[n].parse(undefined))]))
 const TUNING = {
-  KAFKA_FETCH_MAX_WAIT_MS: process.env.KAFKA_FETCH_MAX_WAIT_MS ?? '10',
-  KAFKA_MAX_BATCH: process.env.KAFKA_MAX_BATCH ?? '2000',
-  KAFKA_PARTITIONS_CONCURRENCY: process.env.KAFKA_PARTITIONS_CONCURRENCY ?? '3',
-  KAFKA_COMMIT_INTERVAL_MS: process.env.KAFKA_COMMIT_INTERVAL_MS ?? '1000',
-  KAFKA_FETCH_MIN_BYTES: process.env.KAFKA_FETCH_MIN_BYTES ?? '65536',
+  ...settingsOf(baseConfigShape),
   // V8 flags for the worker processes (for example a larger young generation), when given.
   ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
 }
-// The aggregator keeps its own fetch defaults unless these are given: it is off the headline alerts'
-// path and lets a live stream gather into larger batches for Redis (services/aggregator/src/config.ts).
 const AGGREGATOR_TUNING = {
-  KAFKA_FETCH_MAX_WAIT_MS:
-    process.env.BENCH_AGGREGATOR_FETCH_MAX_WAIT_MS ??
-    String(aggregatorConfigShape.KAFKA_FETCH_MAX_WAIT_MS.parse(undefined)),
-  KAFKA_FETCH_MIN_BYTES:
-    process.env.BENCH_AGGREGATOR_FETCH_MIN_BYTES ??
-    String(aggregatorConfigShape.KAFKA_FETCH_MIN_BYTES.parse(undefined)),
+  ...settingsOf(aggregatorConfigShape),
+  ...(process.env.BENCH_AGGREGATOR_FETCH_MAX_WAIT_MS
+    ? { KAFKA_FETCH_MAX_WAIT_MS: process.env.BENCH_AGGREGATOR_FETCH_MAX_WAIT_MS }
+    : {}),
+  ...(process.env.BENCH_AGGREGATOR_FETCH_MIN_BYTES
+    ? { KAFKA_FETCH_MIN_BYTES: process.env.BENCH_AGGREGATOR_FETCH_MIN_BYTES }
+    : {}),
 }
 const MAINS = {
   ingest: 'services/ingest/src/main.ts',

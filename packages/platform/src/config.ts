@@ -25,11 +25,13 @@ export const baseConfigShape = {
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
   KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.WORKER)'),
-  KAFKA_FETCH_MAX_WAIT_MS: ms(10).describe(
-    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (kafkajs defaults to 5000, far too long for alerts)',
+  // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
+  // bounds how often an idle consumer asks (and how long a stop or a seek waits for the fetch in flight).
+  KAFKA_FETCH_MAX_WAIT_MS: ms(100).describe(
+    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (kafkajs defaults to 5000, far too long for a stop or a seek)',
   ),
-  KAFKA_FETCH_MIN_BYTES: count(65_536).describe(
-    'a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS: fewer, larger fetches and batches (1: return at the first record)',
+  KAFKA_FETCH_MIN_BYTES: count(1).describe(
+    'a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS (1: at the first record; larger: fewer, larger fetches and batches, each record waiting for company)',
   ),
   KAFKA_COMMIT_INTERVAL_MS: ms(1_000).describe(
     "how often finished offsets are committed, off the records' path (0: after every batch, which adds a commit's wait to every hop)",

@@ -33,7 +33,7 @@ export const aggregatorConfigShape = {
     'fetch size per partition (a scored headline is about 1 KB)',
   ),
   // Off the headline alerts' path (they come from headlines.scored directly), so the aggregator lets a
-  // live stream gather for up to 250 ms instead of the other workers' 10: a batch then combines a quarter
+  // live stream gather for up to 250 ms (the other workers fetch at the first record): a batch then combines a quarter
   // second of headlines per scope before Redis. At 1,000 headlines/s that halved the aggregator's and
   // Redis's CPU in `pnpm bench pipeline`, CPU the headline path then has to spare. The price is on the
   // indicator rules' alerts (levels, momentum, buzz, uncertainty from indicators): up to 250 ms later
