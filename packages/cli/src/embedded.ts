@@ -13,6 +13,7 @@ import {
 } from '@tradepulse/platform'
 import { formatIndicatorTable } from './commands/indicators.ts'
 import { formatAlert } from './commands/tail.ts'
+import { reloadRulesOnHangup } from './reload-on-hangup.ts'
 import { EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
 
 export type EmbeddedOptions = {
@@ -102,6 +103,8 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
 
   let server: Server | undefined
   if (opts.follow) {
+    // Before the ready line: a SIGHUP sent on seeing it must find the handler, not the default exit.
+    const stopReloading = reloadRulesOnHangup(apps.map((a) => a.app))
     server = await acceptHeadlines(produce, opts.httpPort ?? 0, opts.log)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
     rl.on('line', (line) => {
@@ -116,6 +119,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
     })
+    stopReloading()
     rl.close()
   }
 

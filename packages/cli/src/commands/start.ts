@@ -4,6 +4,7 @@ import { type Infra, startInfra } from '@tradepulse/testing/infra'
 import type { Command } from 'commander'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { printIndicatorTables, runEmbedded } from '../embedded.ts'
+import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { WORKERS } from '../workers.ts'
 import { formatAlert } from './tail.ts'
@@ -134,6 +135,7 @@ async function startOnKafka(
   }
   process.on('SIGINT', () => void stopAll(0))
   process.on('SIGTERM', () => void stopAll(0))
+  reloadRulesOnHangup(apps)
   for (const app of apps) await app.start()
   process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
   if (opts.sample !== false && names.includes('ingest')) {
