@@ -182,7 +182,7 @@ try {
   const worstBySecond = new Map<number, number>()
   let measureStart = 0
   let alertsTotal = 0
-  const HEADLINE_ID = /"headlineId":"(h-\d+)"/g
+  const HEADLINE_ID = /"headlineId":"(h-\d+)"/
 
   /** Consumes `topic` in this process (fetches return at the first record, or after 10 ms). */
   async function follow(
@@ -222,14 +222,9 @@ try {
     alertsTotal += msgs.length
     for (const m of msgs) {
       const isHeadlineRule = m.source?.includes('headline')
-      // Headline rules: the triggering headline is the (only) evidence. Indicator rules: the newest
-      // evidence headline is the closest stand-in for the one that moved the indicator.
-      let newest = 0
-      let first: string | undefined
-      for (const [, id] of m.value.matchAll(HEADLINE_ID)) {
-        first ??= id
-        newest = Math.max(newest, sentAt.get(id!) ?? 0)
-      }
+      // Headline rules: the triggering headline is the (only) evidence. Indicator rules: the alert's
+      // ingestedAt is the headlines.raw time of the headline that moved the indicator.
+      const first = HEADLINE_ID.exec(m.value)?.[1]
       if (measuring !== 'pipeline') continue
       if (isHeadlineRule && first && !alertSeen.has(first)) {
         alertSeen.add(first)
@@ -249,7 +244,10 @@ try {
             stages.to_arrival.push(now - m.timestamp)
           }
         }
-      } else if (!isHeadlineRule && newest > 0) samples.indicator.push(now - newest)
+      } else if (!isHeadlineRule) {
+        const entered = Date.parse(/"ingestedAt":"([^"]+)"/.exec(m.value)?.[1] ?? '')
+        if (Number.isFinite(entered)) samples.indicator.push(now - entered)
+      }
     }
   })
   for (const [name, map] of [

@@ -295,6 +295,28 @@ describe('evaluateIndicator: alert fields', () => {
     expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.latencyMs).toBe(800)
   })
 
+  it('measures latency from the entry of the headline that moved the indicator', () => {
+    const update = indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } })
+    const headlines = [
+      scoredHeadline('older', { tariff: -0.9, publishedMs: T0 - 5 * MIN_MS, ingestedMs: T0 - 4 * MIN_MS }),
+      // The newest about tariff published by asOf: the trigger, whichever way it points.
+      scoredHeadline('trigger', { tariff: 0.2, publishedMs: T0 - MIN_MS, ingestedMs: T0 + 300 }),
+      scoredHeadline('not-tariff', { tariff: null, market: -0.5, publishedMs: T0, ingestedMs: T0 + 600 }),
+      scoredHeadline('after-asof', { tariff: -0.8, publishedMs: T0 + MIN_MS, ingestedMs: T0 + 700 }),
+    ]
+    const alert = evaluateIndicator(rules, update, {}, T0 + 1_000, { evidence: () => headlines })
+      .candidates[0]!.alert
+    expect(alert).toMatchObject({
+      publishedAt: update.asOf,
+      ingestedAt: new Date(T0 + 300).toISOString(),
+      latencyMs: 700,
+    })
+    // The id still follows the update's event time, so it does not depend on what memory holds.
+    const bare = evaluateIndicator(rules, update, {}, T0 + 1_000).candidates[0]!.alert
+    expect(bare.id).toBe(alert.id)
+    expect(bare).toMatchObject({ publishedAt: update.asOf, latencyMs: 100 })
+  })
+
   it('gives deterministic ids by rule, scope and event-time bucket', () => {
     const id = (asOfMs: number, id = 'CN', nowMs = T0) =>
       evaluateIndicator(

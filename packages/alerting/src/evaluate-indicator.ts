@@ -1,6 +1,6 @@
 import type { Dimension, IndicatorUpdate, Scope, ScoredHeadline } from '@tradepulse/contracts'
 import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
-import { type AlertEvidence, topEvidence } from './alert-evidence.ts'
+import { type AlertEvidence, headlineValue, topEvidence } from './alert-evidence.ts'
 import { hysteresisKey } from './alert-keys.ts'
 import { indicatorMessage } from './alert-message.ts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
@@ -19,8 +19,10 @@ export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly 
 export type IndicatorEvaluationOptions = {
   evidence?: EvidenceProvider
   /**
-   * When the data behind the update entered the pipeline (ingestedAt of the headline that moved it),
-   * if the caller knows; otherwise the update's updatedAt stands in.
+   * When the data behind the update entered the pipeline, if the caller knows. Otherwise the headline
+   * that moved the indicator, found among `evidence`: the newest of the scope about the dimension and
+   * published by asOf (the aggregator publishes an update for the keys a batch touched, so that is the
+   * batch's newest). Without either, the update's updatedAt stands in.
    */
   ingestedAtMs?: number
   /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
@@ -123,11 +125,21 @@ export function evaluateIndicator(
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
   const next: Record<string, HysteresisEntry> = {}
   const eventMs = Date.parse(update.asOf)
-  const ingestedAtMs = options.ingestedAtMs ?? Date.parse(update.updatedAt)
-  if (!Number.isFinite(eventMs) || !Number.isFinite(ingestedAtMs)) return { ...out.result(), state: next }
+  const updatedMs = Date.parse(update.updatedAt)
+  if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs)) return { ...out.result(), state: next }
   const { dimension, scope } = update
 
   let recent: readonly ScoredHeadline[] | undefined
+  // When the data behind the alert entered the pipeline: the triggering headline's entry where it is
+  // known. (Its event time stays the update's asOf, which the id's bucket is made of.)
+  let enteredMs: number | undefined
+  const enteredAt = () => {
+    if (enteredMs !== undefined) return enteredMs
+    recent ??= options.evidence?.(dimension, scope) ?? []
+    const trigger = newestAbout(recent, dimension, eventMs)
+    enteredMs = options.ingestedAtMs ?? (trigger ? Date.parse(trigger.ingestedAt) : updatedMs)
+    return enteredMs
+  }
   const evidenceFor = (
     side: 'up' | 'down',
   ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } => {
@@ -171,7 +183,7 @@ export function evaluateIndicator(
           eventMs,
           eventRef: String(eventMs),
           publishedAt: update.asOf,
-          ingestedAtMs,
+          ingestedAtMs: enteredAt(),
           nowMs,
           scorerVersion: options.scorerVersion ?? ev.scorerVersion ?? 'unknown',
         }),
@@ -179,4 +191,21 @@ export function evaluateIndicator(
     }
   }
   return { ...out.result(), state: next }
+}
+
+/** The newest headline about `dimension` published by `asOfMs` (the later given on a tie), if any. */
+function newestAbout(
+  headlines: readonly ScoredHeadline[],
+  dimension: Dimension,
+  asOfMs: number,
+): ScoredHeadline | undefined {
+  let newest: ScoredHeadline | undefined
+  let newestMs = Number.NEGATIVE_INFINITY
+  for (const h of headlines) {
+    const t = Date.parse(h.publishedAt)
+    if (!(t <= asOfMs) || t < newestMs || !headlineValue(h, dimension)) continue
+    newest = h
+    newestMs = t
+  }
+  return newest
 }

@@ -22,6 +22,7 @@ import {
   waitFor,
 } from '@tradepulse/testing'
 import type { Producer } from 'kafkajs'
+import type { Gauge } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ALERT_CE_TYPE } from './alert-records.ts'
 import { type AlerterApp, buildAlerterApp } from './build-app.ts'
@@ -46,6 +47,48 @@ function describeAlert(a: Alert): string {
       ? (a.evidence[0]?.headlineId ?? '?').replace(/^.*:/, '')
       : `@${(Date.parse(a.publishedAt) - SCENARIO_T0) / MIN}`
   return `${a.rule} ${a.scope.kind}:${a.scope.id} ${a.dimension} ${a.direction} ${trigger}`
+}
+const isIndicatorAlert = (description: string) => description.includes(' @')
+
+/** Descriptions of a topic's alerts per scope (the record key), in the order the topic holds them. */
+function perScope(messages: CollectedMessage[]): Map<string, string[]> {
+  const scopes = new Map<string, string[]>()
+  const ordered = [...messages].sort(
+    (x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset),
+  )
+  for (const m of ordered) {
+    const key = m.key ?? '(no key)'
+    scopes.set(key, [...(scopes.get(key) ?? []), describeAlert(alertOf(m))])
+  }
+  return scopes
+}
+
+/**
+ * Per scope, a topic holds its alerts in the script's order wherever that order is determined: `stages`
+ * (alert descriptions, in the order they were produced) follow one another, as the test waits for each
+ * before producing the next; within a stage, headline alerts keep the order of their headlines (one
+ * partition in, rule by rule) and indicator alerts the order of their updates (one partition in), but the
+ * two input topics are handled side by side, so headline and indicator alerts of one stage may interleave.
+ */
+function expectScriptOrder(topic: string, messages: CollectedMessage[], stages: string[][]) {
+  const stageOf = new Map(stages.flatMap((stage, i) => stage.map((d) => [d, i] as const)))
+  const script = stages.flat()
+  const scopes = perScope(messages)
+  expect(scopes.size, topic).toBeGreaterThan(0)
+  for (const [scope, got] of scopes) {
+    expect(
+      got.filter((d) => d.split(' ')[1] !== scope),
+      `${topic}: keyed ${scope}`,
+    ).toEqual([])
+    const stagesGot = got.map((d) => stageOf.get(d) ?? -1)
+    expect(stagesGot, `${topic} ${scope}: ${got.join(', ')}`).toEqual([...stagesGot].sort((x, y) => x - y))
+    for (const indicator of [false, true]) {
+      const inStream = (d: string) => isIndicatorAlert(d) === indicator
+      expect(got.filter(inStream), `${topic} ${scope}`).toEqual(
+        script.filter((d) => inStream(d) && got.includes(d)),
+      )
+    }
+  }
 }
 
 describe('alerter on Kafka and Redis', () => {
@@ -175,9 +218,9 @@ describe('alerter on Kafka and Redis', () => {
     await app.runner.joined()
 
     // Indicator updates after the headline alerts, so the headlines are in memory as evidence.
-    const headlineAlerts = SCENARIO_EXPECTED.filter((e) => !e.includes(' @')).length
+    const headlineAlerts = SCENARIO_EXPECTED.filter((e) => !isIndicatorAlert(e))
     await produceScenario(topics, () =>
-      waitFor(() => alerts.messages.length >= headlineAlerts, { what: 'headline alerts' }),
+      waitFor(() => alerts.messages.length >= headlineAlerts.length, { what: 'headline alerts' }),
     )
     const sentinel1 = await produceSentinel(topics, 200, 'sentinel1')
     const expected = [...SCENARIO_EXPECTED, ...sentinel1]
@@ -215,32 +258,8 @@ describe('alerter on Kafka and Redis', () => {
       `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01`,
     ])
     // Indicator alerts carry the scenario's headlines on CN as evidence, strongest first.
-    const level = first.find((a) => a.rule === 'tariff_level_cn' && a.publishedAt.endsWith('09:15:00.000Z'))
+    const level = first.find((a) => describeAlert(a) === 'tariff_level_cn region:CN tariff down @75')
     expect(level?.evidence.map((e) => e.headlineId)).toEqual(['esc1', 'esc2', 'curb'])
-
-    // Order per scope: one scope is one partition; its headline alerts follow the script.
-    const byScope = new Map<string, string[]>()
-    for (const m of [...alerts.messages].sort(
-      (x, y) => x.partition - y.partition || Number(x.offset) - Number(y.offset),
-    )) {
-      const a = alertOf(m)
-      if (a.ruleKind !== 'headline_shock') continue
-      const k = `${a.scope.kind}:${a.scope.id}`
-      byScope.set(k, [...(byScope.get(k) ?? []), a.publishedAt])
-    }
-    for (const [, times] of byScope) expect(times).toEqual([...times].sort())
-
-    // Desk topics: each alert exactly on the desks its rule routes to.
-    await waitFor(
-      () =>
-        Object.values(desks).reduce((n, d) => n + d.messages.length, 0) >=
-        first.reduce((n, a) => n + (SCENARIO_DESKS_BY_RULE[a.rule]?.length ?? 0), 0),
-      { what: 'desk alerts' },
-    )
-    for (const [desk, c] of Object.entries(desks)) {
-      const want = first.filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes(desk)).map((a) => a.id)
-      expect(c.messages.map((m) => alertOf(m).id).sort(), desk).toEqual(want.sort())
-    }
 
     // Replay: the same records again (new offsets) decide nothing new; only the next sentinels alert.
     await produceScenario(topics)
@@ -257,6 +276,25 @@ describe('alerter on Kafka and Redis', () => {
     expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual(
       [...expected, ...sentinel2].sort(),
     )
+
+    // Desk topics: each alert exactly on the desks its rule routes to.
+    const all = alerts.messages.map(alertOf)
+    await waitFor(
+      () =>
+        Object.values(desks).reduce((n, d) => n + d.messages.length, 0) >=
+        all.reduce((n, a) => n + (SCENARIO_DESKS_BY_RULE[a.rule]?.length ?? 0), 0),
+      { what: 'desk alerts' },
+    )
+    for (const [desk, c] of Object.entries(desks)) {
+      const want = all.filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes(desk)).map((a) => a.id)
+      expect(c.messages.map((m) => alertOf(m).id).sort(), desk).toEqual(want.sort())
+    }
+
+    // In order per scope, on alerts.v1 and on every desk topic: the headline alerts, then (produced once
+    // they were out) the indicator alerts and the first sentinels, then (once those were out) the second.
+    const stages = [headlineAlerts, [...SCENARIO_EXPECTED.filter(isIndicatorAlert), ...sentinel1], sentinel2]
+    expectScriptOrder('alerts.v1', alerts.messages, stages)
+    for (const [desk, c] of Object.entries(desks)) expectScriptOrder(`desk ${desk}`, c.messages, stages)
   })
 
   it('refuses an invalid rules file with the field and reason, keeps the old rules, and takes a valid one', async () => {
@@ -309,8 +347,11 @@ describe('alerter on Kafka and Redis', () => {
   type Received = { headers: IncomingMessage['headers']; body: string }
   async function receiver(respond: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
     const received: Received[] = []
+    /** How each request ended, in order: answered by the receiver, or dropped by the client (its timeout). */
+    const ended: ('answered' | 'dropped')[] = []
     const port = await freePort()
     const server: Server = createServer((req, res) => {
+      res.on('close', () => ended.push(res.writableFinished ? 'answered' : 'dropped'))
       let body = ''
       req.on('data', (d) => {
         body += d
@@ -328,7 +369,7 @@ describe('alerter on Kafka and Redis', () => {
           server.close(() => r())
         }),
     )
-    return { url: `http://127.0.0.1:${port}/hook`, received }
+    return { url: `http://127.0.0.1:${port}/hook`, received, ended }
   }
 
   it('posts correctly signed webhooks to a desk', async () => {
@@ -360,44 +401,81 @@ describe('alerter on Kafka and Redis', () => {
   })
 
   for (const mode of ['fails with 500', 'hangs'] as const) {
-    it(`keeps alerts flowing on Kafka while a webhook ${mode}, and dead-letters the delivery`, async () => {
+    it(`keeps alerts flowing on Kafka while a webhook ${mode}, holds a bounded queue, and dead-letters the delivery`, async () => {
       const hook = await receiver((_req, res) => {
         if (mode === 'fails with 500') res.writeHead(500).end('down')
-        // 'hangs': never answers; the alerter's timeout gives up on it.
+        // 'hangs': holds every request open, unanswered, until the alerter's timeout drops it.
       })
+      const queueMax = 2
+      const timeoutMs = mode === 'hangs' ? 2_000 : 500
       const { app, topics } = start({
         desks: scenarioDesks(hook.url),
         env: { SCENARIO_TARIFF_SECRET: 's' },
         extra: {
-          ALERTER_WEBHOOK_TIMEOUT_MS: '500',
+          // Long enough (hangs) and a first retry late enough (fails) that the alerts produced once the
+          // queue is full go out well before the first request is dropped or the first delivery given up.
+          ALERTER_WEBHOOK_TIMEOUT_MS: String(timeoutMs),
           ALERTER_WEBHOOK_MAX_ATTEMPTS: '3',
-          ALERTER_WEBHOOK_BACKOFF_BASE_MS: '100',
-          ALERTER_WEBHOOK_BACKOFF_MAX_MS: '200',
+          ALERTER_WEBHOOK_BACKOFF_BASE_MS: mode === 'hangs' ? '100' : '2000',
+          ALERTER_WEBHOOK_BACKOFF_MAX_MS: mode === 'hangs' ? '200' : '2000',
           ALERTER_WEBHOOK_CONCURRENCY: '2',
-          ALERTER_WEBHOOK_QUEUE_MAX: '2',
+          ALERTER_WEBHOOK_QUEUE_MAX: String(queueMax),
         },
       })
+      // Every value the dispatcher gives the queue gauge (deliveries waiting or in flight).
+      const queue: number[] = []
+      const gauge = app.metrics.registry.getSingleMetric('tradepulse_webhook_queue') as Gauge
+      const setGauge = gauge.set.bind(gauge) as (v: number) => void
+      gauge.set = ((v: number) => {
+        queue.push(v)
+        setGauge(v)
+      }) as Gauge['set']
       const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+      const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
       const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-      cleanups.push(alerts.stop, dlq.stop)
+      cleanups.push(alerts.stop, tariffDesk.stop, dlq.stop)
       await app.start()
       await app.runner.joined()
-      const t0 = Date.now()
-      await produceScenario(topics)
-      await waitFor(() => alerts.messages.length >= SCENARIO_EXPECTED.length, { what: 'alerts on Kafka' })
-      const kafkaMs = Date.now() - t0
-      // Every alert reached Kafka while the first webhook deliveries were still failing.
-      const deadLettered = dlq.messages.length
       const tariffCount = SCENARIO_EXPECTED.filter((e) =>
         SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('tariff'),
       ).length
-      expect({ kafkaMs: kafkaMs < 10_000, deadLettered: deadLettered < tariffCount }).toEqual({
-        kafkaMs: true,
-        deadLettered: true,
-      })
+
+      // The headline alerts fill the webhook queue with deliveries the receiver fails or holds; only then
+      // come the indicator updates, whose alerts (for the tariff desk too) must go out all the same.
+      await produceScenario(topics, () =>
+        waitFor(() => hook.received.length >= queueMax, { what: 'webhook queue filled' }),
+      )
+      const atArrival = await waitFor(
+        () =>
+          alerts.messages.length >= SCENARIO_EXPECTED.length &&
+          tariffDesk.messages.length >= tariffCount && {
+            requests: hook.received.length,
+            ended: [...hook.ended],
+            deadLetters: dlq.messages.length,
+            queued: queue.at(-1),
+          },
+        { what: 'alerts on Kafka' },
+      )
+      // Every alert was on alerts.v1 and the desk topic while the queue was full and, before any of its
+      // deliveries had given up: no dead letter yet (fails); no request answered nor dropped by the timeout,
+      // and none taken beyond the queue (hangs). A wait on a webhook would have come after one of these.
+      if (mode === 'hangs') {
+        expect(atArrival).toEqual({ requests: queueMax, ended: [], deadLetters: 0, queued: queueMax })
+      } else {
+        expect({ deadLetters: atArrival.deadLetters, queued: atArrival.queued }).toEqual({
+          deadLetters: 0,
+          queued: queueMax,
+        })
+      }
       expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual(
         [...SCENARIO_EXPECTED].sort(),
       )
+      const tariffIds = alerts.messages
+        .map(alertOf)
+        .filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes('tariff'))
+        .map((a) => a.id)
+        .sort()
+      expect(tariffDesk.messages.map((m) => alertOf(m).id).sort()).toEqual(tariffIds)
 
       await waitFor(() => dlq.messages.length >= tariffCount, { timeoutMs: 60_000, what: 'dead letters' })
       const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
@@ -407,18 +485,16 @@ describe('alerter on Kafka and Redis', () => {
           worker: 'alerter',
           origin: { topic: topics.deskAlerts('tariff').name },
           message: expect.stringMatching(
-            mode === 'hangs' ? /3 attempt\(s\): no answer within 500 ms/ : /3 attempt\(s\): HTTP 500/,
+            mode === 'hangs'
+              ? new RegExp(`3 attempt\\(s\\): no answer within ${timeoutMs} ms`)
+              : /3 attempt\(s\): HTTP 500/,
           ),
         })
       }
-      expect(letters.map((l) => (JSON.parse(l.payload) as Alert).id).sort()).toEqual(
-        alerts.messages
-          .map(alertOf)
-          .filter((a) => SCENARIO_DESKS_BY_RULE[a.rule]?.includes('tariff'))
-          .map((a) => a.id)
-          .sort(),
-      )
+      expect(letters.map((l) => (JSON.parse(l.payload) as Alert).id).sort()).toEqual(tariffIds)
       expect(hook.received.length).toBe(tariffCount * 3)
+      // Bounded: the queue filled up to its maximum and never went past it.
+      expect(Math.max(...queue)).toBe(queueMax)
     })
   }
 
