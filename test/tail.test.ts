@@ -83,4 +83,52 @@ describe('tradepulse tail alerts', () => {
       await new Promise((r) => child.once('exit', r))
     }
   })
+
+  it('follows alerts.v1 from new alerts on by default, leaving out those already there', async () => {
+    const prefix = `${randomName('tail')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
+    const producer = await testProducer(kafkaBrokers)
+    const send = (id: string, rule: string) =>
+      producer.send({
+        topic: topics.alerts.name,
+        messages: [{ key: 'region:CN', value: JSON.stringify(alert(id, rule)) }],
+      })
+    await send('old', 'already_there_rule')
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'tail', 'alerts'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        TRADEPULSE_TOPIC_PREFIX: prefix,
+        LOG_PRETTY: 'false',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    try {
+      await waitFor(() => /Following .*alerts\.v1;/.test(err), { what: 'tail started' })
+      // Where the new group starts reading is set when it first fetches: keep sending until one shows.
+      let n = 0
+      await waitFor(
+        async () => {
+          await send(`new-${n}`, `arrived_live_${n++}`)
+          return /arrived_live_/.test(out)
+        },
+        { what: 'a live alert printed' },
+      )
+      expect(out).toMatch(/CRIT\s+arrived_live_\d+\s+region:CN/)
+      expect(out).not.toMatch(/already_there_rule/)
+    } finally {
+      await producer.disconnect()
+      child.kill('SIGINT')
+      await new Promise((r) => child.once('exit', r))
+    }
+  })
 })
