@@ -1,5 +1,7 @@
+import { hostname } from 'node:os'
 import { Redis } from 'ioredis'
-import { deleteTopicsWithPrefix } from './kafka-helpers.ts'
+import { deleteTopicsWithPrefix, listTopicNames } from './kafka-helpers.ts'
+import { isRandomName, randomKeyPrefix, runTokenOf } from './random-name.ts'
 
 /**
  * Deletes every key matching `pattern` (SCAN and UNLINK, never KEYS), so that benchmark runs with their
@@ -56,4 +58,96 @@ export async function cleanUpRun(
 ): Promise<void> {
   await deleteTopicsWithPrefix(infra.kafkaBrokers, `${run}.`)
   await deleteKeys(infra.redisUrl, `${run}*`)
+}
+
+const LIVE_RUN_KEY = 'tradepulse:test-run:'
+const LIVE_RUN_TTL_MS = 120_000
+
+export type LiveRun = {
+  /** The tokens of the other test runs live on the same Redis now. */
+  others(): Promise<string[]>
+  end(): Promise<void>
+}
+
+/**
+ * Marks the test run with `token` live on a shared Redis (a key `tradepulse:test-run:<token>`, renewed
+ * while this process lives, gone two minutes after it dies without end()), so that a run can tell whether
+ * another is using the same servers before it deletes what it cannot tell apart by token.
+ */
+export async function registerLiveRun(redisUrl: string, token: string): Promise<LiveRun> {
+  const key = `${LIVE_RUN_KEY}${token}`
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
+  redis.on('error', () => {}) // a renewal that fails is tried again; others() and end() report errors
+  const value = `pid ${process.pid} on ${hostname()} since ${new Date().toISOString()}`
+  const mark = () => redis.set(key, value, 'PX', LIVE_RUN_TTL_MS)
+  try {
+    await mark()
+  } catch (err) {
+    redis.disconnect()
+    throw err
+  }
+  const renew = setInterval(() => void mark().catch(() => {}), LIVE_RUN_TTL_MS / 4)
+  renew.unref()
+  return {
+    async others() {
+      const found: string[] = []
+      await scanKeys(
+        redisUrl,
+        (keys) => void found.push(...keys.filter((k) => k !== key).map((k) => k.slice(LIVE_RUN_KEY.length))),
+        `${LIVE_RUN_KEY}*`,
+      )
+      return found
+    },
+    async end() {
+      clearInterval(renew)
+      try {
+        await redis.del(key)
+      } finally {
+        redis.disconnect()
+      }
+    },
+  }
+}
+
+/** Random names without a run token: topics, and the random-name prefixes of Redis keys. */
+export type TokenlessNames = { topics: Set<string>; keyPrefixes: Set<string> }
+
+/** The random names without a run token on the servers now (made outside randomName, or by older runs). */
+export async function tokenlessNames(infra: {
+  kafkaBrokers: string[]
+  redisUrl: string
+}): Promise<TokenlessNames> {
+  const keyPrefixes = new Set<string>()
+  await scanKeys(infra.redisUrl, (keys) => {
+    for (const key of keys) {
+      const prefix = randomKeyPrefix(key)
+      if (prefix && runTokenOf(prefix) === undefined) keyPrefixes.add(prefix)
+    }
+  })
+  const topics = (await listTopicNames(infra.kafkaBrokers)).filter(
+    (t) => isRandomName(t) && runTokenOf(t) === undefined,
+  )
+  return { topics: new Set(topics), keyPrefixes }
+}
+
+/**
+ * Which topics and Redis keys a test run with `token` deletes at its end: the random-named ones carrying
+ * its token, never another run's; and, given `tokenlessBefore` (the run's snapshot, when no other run is
+ * using the servers), the random-named ones without a token that were not there before it.
+ */
+export function runNames(
+  token: string,
+  tokenlessBefore?: TokenlessNames,
+): { topic(name: string): boolean; key(key: string): boolean } {
+  const ours = (name: string, before: Set<string> | undefined) => {
+    const t = runTokenOf(name)
+    return t === undefined ? before !== undefined && !before.has(name) : t === token
+  }
+  return {
+    topic: (name) => isRandomName(name) && ours(name, tokenlessBefore?.topics),
+    key: (key) => {
+      const prefix = randomKeyPrefix(key)
+      return prefix !== undefined && ours(prefix, tokenlessBefore?.keyPrefixes)
+    },
+  }
 }
