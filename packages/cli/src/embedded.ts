@@ -3,8 +3,10 @@ import { createInterface } from 'node:readline'
 import { Alert, type Clock, createTopicCatalogue, type RawHeadline, systemClock } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
+  type BaseConfig,
   createMemoryBus,
   createMemoryTransport,
+  defaultGroupId,
   type KafkaWorker,
   type Logger,
   listen,
@@ -49,12 +51,12 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   const apps: { name: string; app: KafkaWorker; groupId: string; inputs: string[] }[] = opts.workers.map(
     (name) => {
       const w = WORKERS[name]!
-      const config = loadConfig(w.config, env) as { KAFKA_GROUP_ID?: string }
+      const config = loadConfig(w.config, env) as BaseConfig
       const extra = w.embedded?.({ clock, env, stores }) ?? {}
       return {
         name,
         app: w.build(config as never, { log: opts.log, transport, ...extra }),
-        groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${name}`,
+        groupId: defaultGroupId(config, name),
         inputs: w.inputs(topics),
       }
     },

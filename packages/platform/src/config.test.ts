@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { BaseConfig, describeConfig, loadConfig } from './config.ts'
+import { BaseConfig, defaultGroupId, describeConfig, loadConfig } from './config.ts'
 
 describe('loadConfig', () => {
   it('gives working defaults for one machine', () => {
@@ -38,5 +38,15 @@ describe('loadConfig', () => {
   it('describes variables with defaults for the README table', () => {
     const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))
     expect(rows).toEqual([{ name: 'A_MS', description: 'a delay', default: '5' }])
+  })
+})
+
+describe('defaultGroupId', () => {
+  it('is the topic prefix and the worker unless KAFKA_GROUP_ID is set', () => {
+    const group = (env: Record<string, string>) => defaultGroupId(loadConfig(BaseConfig, env), 'alerter')
+    expect(group({})).toBe('tradepulse.alerter')
+    expect(group({ TRADEPULSE_TOPIC_PREFIX: 'staging.' })).toBe('staging.alerter')
+    expect(group({ TRADEPULSE_TOPIC_PREFIX: '' })).toBe('tradepulse.alerter')
+    expect(group({ TRADEPULSE_TOPIC_PREFIX: 'staging.', KAFKA_GROUP_ID: 'desk-a' })).toBe('desk-a')
   })
 })

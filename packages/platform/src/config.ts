@@ -24,7 +24,11 @@ export const baseConfigShape = {
     .default(['127.0.0.1:9092'])
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
-  KAFKA_GROUP_ID: z.string().min(1).optional().describe('consumer group (default: tradepulse.WORKER)'),
+  KAFKA_GROUP_ID: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('consumer group (default: the topic prefix and the worker, tradepulse.WORKER)'),
   // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
   // bounds how often an idle consumer asks (and how long a stop or a seek waits for the fetch in flight).
   KAFKA_FETCH_MAX_WAIT_MS: ms(100).describe(
@@ -107,4 +111,16 @@ export function describeConfig(
     const def = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : ''
     return { name, description: f.description ?? '', default: def }
   })
+}
+
+/**
+ * A worker's consumer group when KAFKA_GROUP_ID is not set: the topic prefix and the worker's name
+ * ("tradepulse.alerter"), so deployments (or test runs) with their own topic prefix on one cluster do
+ * not share a group.
+ */
+export function defaultGroupId(
+  config: Pick<BaseConfig, 'KAFKA_GROUP_ID' | 'TRADEPULSE_TOPIC_PREFIX'>,
+  worker: string,
+): string {
+  return config.KAFKA_GROUP_ID ?? `${config.TRADEPULSE_TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX}${worker}`
 }

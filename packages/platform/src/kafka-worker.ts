@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { App } from './app.ts'
 import type { Transport } from './bus/transport.ts'
-import type { BaseConfig } from './config.ts'
+import { type BaseConfig, defaultGroupId } from './config.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
 import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
 import type { BatchRunner } from './kafka/batch-runner.ts'
@@ -47,7 +47,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     spec.handler,
     {
       worker: spec.worker,
-      groupId: config.KAFKA_GROUP_ID ?? `tradepulse.${spec.worker}`,
+      groupId: defaultGroupId(config, spec.worker),
       topics: spec.inputTopics,
       dlqTopic: spec.dlqTopic,
       maxBatch: config.KAFKA_MAX_BATCH,

@@ -7,6 +7,7 @@ import {
   createMetrics,
   createProducer,
   createRedis,
+  defaultGroupId,
   type KafkaWorker,
   type OutRecord,
   redisHealth,
@@ -67,7 +68,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
     })
   const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-alerter'
-  const groupId = config.KAFKA_GROUP_ID ?? 'tradepulse.alerter'
+  const groupId = defaultGroupId(config, 'alerter')
   const transport = deps.transport ?? createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId }, log)
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-alerts` }, log)
   // The handler publishes alerts itself: they must be acknowledged before it marks them sent.
