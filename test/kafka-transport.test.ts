@@ -1,11 +1,13 @@
 import { createKafkaTransport, createLogger } from '@tradepulse/platform'
 import { describeTransportConformance } from '@tradepulse/platform/conformance'
-import { testInfra, testKafka, testProducer } from '@tradepulse/testing'
+import { randomName, testInfra, testKafka, testProducer } from '@tradepulse/testing'
 
 describeTransportConformance('Kafka', async () => {
   const { kafkaBrokers } = testInfra()
   const producer = await testProducer(kafkaBrokers)
   return {
+    // Names the run's clean-up knows as its own, so a broker kept up for development is left tidy.
+    name: randomName,
     transport: createKafkaTransport(
       { brokers: kafkaBrokers, clientId: 'conformance' },
       createLogger({ level: 'silent' }),

@@ -15,6 +15,8 @@ export type TransportHarness = {
   /** Everything on a topic so far, in partition order then offset order. */
   read(topic: string): Promise<{ key: string | null; value: string; partition: number }[]>
   close(): Promise<void>
+  /** A fresh name for one test's topics and group (default: "conf-" and random hex), e.g. the test run's randomName. */
+  name?: (prefix: string) => string
 }
 
 const silent = createLogger({ level: 'silent' })
@@ -47,8 +49,8 @@ export function describeTransportConformance(
     async function setup() {
       const h = await makeHarness()
       cleanups.push(() => h.close())
-      const id = randomBytes(5).toString('hex')
-      const topics = { in: `conf-${id}.in`, out: `conf-${id}.out`, dlq: `conf-${id}.dlq` }
+      const base = h.name?.('conf') ?? `conf-${randomBytes(5).toString('hex')}`
+      const topics = { in: `${base}.in`, out: `${base}.out`, dlq: `${base}.dlq` }
       await h.transport.ensureTopics(
         Object.values(topics).map((n) => ({
           name: n,
@@ -61,7 +63,7 @@ export function describeTransportConformance(
       const worker = (handler: BatchHandler) => {
         const config = loadConfig(BaseConfig, {
           ...h.env,
-          KAFKA_GROUP_ID: `conf-${id}`,
+          KAFKA_GROUP_ID: base,
           HTTP_PORT: '0',
           RETRY_BASE_MS: '10',
           RETRY_MAX_MS: '30',
