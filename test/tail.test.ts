@@ -29,16 +29,11 @@ const alert = (id: string, rule: string): Alert => ({
 describe('tradepulse tail alerts', () => {
   const { kafkaBrokers } = testInfra()
 
-  it('prints alerts of a desk topic readably as they arrive, and reports records that are not alerts', async () => {
-    const prefix = `${randomName('tail')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, [
-      { name: topics.alerts.name },
-      { name: topics.deskAlerts('tariff').name },
-    ])
+  /** `tradepulse tail alerts ARGS` on the topics of `prefix`, its output collected as it comes. */
+  function tail(prefix: string, args: string[]) {
     const child = spawn(
       process.execPath,
-      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'tail', 'alerts', '--desk', 'tariff', '--from-beginning'],
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'tail', 'alerts', ...args],
       {
         env: {
           PATH: process.env.PATH ?? '',
@@ -49,14 +44,28 @@ describe('tradepulse tail alerts', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
-    let out = ''
-    let err = ''
+    const output = { out: '', err: '' }
     child.stdout.on('data', (d) => {
-      out += d
+      output.out += d
     })
     child.stderr.on('data', (d) => {
-      err += d
+      output.err += d
     })
+    const stop = async () => {
+      child.kill('SIGINT')
+      await new Promise((r) => child.once('exit', r))
+    }
+    return { output, stop }
+  }
+
+  it('prints alerts of a desk topic readably as they arrive, and reports records that are not alerts', async () => {
+    const prefix = `${randomName('tail')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      { name: topics.alerts.name },
+      { name: topics.deskAlerts('tariff').name },
+    ])
+    const t = tail(prefix, ['--desk', 'tariff', '--from-beginning'])
     const producer = await testProducer(kafkaBrokers)
     await producer.send({
       topic: topics.deskAlerts('tariff').name,
@@ -71,16 +80,20 @@ describe('tradepulse tail alerts', () => {
     })
     await producer.disconnect()
     try {
-      await waitFor(() => /trade_measure_enacted/.test(out) && /not an alert at offset 1/.test(err), {
-        what: 'tail output',
-      })
-      expect(out).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
-      expect(out).toMatch(/Tariff shock on CN/)
-      expect(out).not.toMatch(/other_topic_rule/)
-      expect(err).toMatch(new RegExp(`Following ${prefix.replaceAll('.', '\\.')}alerts\\.desk\\.tariff\\.v1`))
+      await waitFor(
+        () => /trade_measure_enacted/.test(t.output.out) && /not an alert at offset 1/.test(t.output.err),
+        {
+          what: 'tail output',
+        },
+      )
+      expect(t.output.out).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
+      expect(t.output.out).toMatch(/Tariff shock on CN/)
+      expect(t.output.out).not.toMatch(/other_topic_rule/)
+      expect(t.output.err).toMatch(
+        new RegExp(`Following ${prefix.replaceAll('.', '\\.')}alerts\\.desk\\.tariff\\.v1`),
+      )
     } finally {
-      child.kill('SIGINT')
-      await new Promise((r) => child.once('exit', r))
+      await t.stop()
     }
   })
 
@@ -95,40 +108,23 @@ describe('tradepulse tail alerts', () => {
         messages: [{ key: 'region:CN', value: JSON.stringify(alert(id, rule)) }],
       })
     await send('old', 'already_there_rule')
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'tail', 'alerts'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        TRADEPULSE_TOPIC_PREFIX: prefix,
-        LOG_PRETTY: 'false',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      err += d
-    })
+    const t = tail(prefix, [])
     try {
-      await waitFor(() => /Following .*alerts\.v1;/.test(err), { what: 'tail started' })
+      await waitFor(() => /Following .*alerts\.v1;/.test(t.output.err), { what: 'tail started' })
       // Where the new group starts reading is set when it first fetches: keep sending until one shows.
       let n = 0
       await waitFor(
         async () => {
           await send(`new-${n}`, `arrived_live_${n++}`)
-          return /arrived_live_/.test(out)
+          return /arrived_live_/.test(t.output.out)
         },
         { what: 'a live alert printed' },
       )
-      expect(out).toMatch(/CRIT\s+arrived_live_\d+\s+region:CN/)
-      expect(out).not.toMatch(/already_there_rule/)
+      expect(t.output.out).toMatch(/CRIT\s+arrived_live_\d+\s+region:CN/)
+      expect(t.output.out).not.toMatch(/already_there_rule/)
     } finally {
       await producer.disconnect()
-      child.kill('SIGINT')
-      await new Promise((r) => child.once('exit', r))
+      await t.stop()
     }
   })
 })
