@@ -1,27 +1,13 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { scenarioHeadlines } from '@tradepulse/alerter/scenario'
 import { evaluateHeadline, parseRules } from '@tradepulse/alerting'
-import { type Alert, createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
-import {
-  type CollectedMessage,
-  collectTopic,
-  createTopics,
-  REPO_ROOT,
-  randomName,
-  spawnWorker,
-  testInfra,
-  testKafka,
-  testProducer,
-  type WorkerProcess,
-  waitFor,
-} from '@tradepulse/testing'
-import type { Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Alert, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { type CollectedMessage, collectTopic, REPO_ROOT, testKafka, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { useAlerterProcess } from './alerter-process.ts'
 
-const ALERTER_MAIN = 'services/alerter/src/main.ts'
 const PARTITIONS = 3
 const TOTAL = 600
 /** Records per send, spread round-robin over the partitions. */
@@ -60,62 +46,28 @@ function metricValue(text: string, name: string, labels: string): number {
 }
 
 describe('alerter as a process: a rules reload on SIGHUP under load', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let dir: string
-  let producer: Producer
-  let workers: WorkerProcess[]
-  let stops: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('alerter-reload')}.`
-    dir = mkdtempSync(join(tmpdir(), 'alerter-reload-'))
-    writeFileSync(join(dir, 'rules.yaml'), rulesFile('reload-a'))
-    writeFileSync(join(dir, 'desks.yaml'), 'version: reload\ndesks: []\n')
-    workers = []
-    stops = []
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({
-        name: t.name,
-        partitions: t.name === topics.scored.name ? PARTITIONS : 1,
+  const t = useAlerterProcess({
+    name: 'alerter-reload',
+    rules: rulesFile('reload-a'),
+    desks: 'version: reload\ndesks: []\n',
+    topics: (topics) =>
+      listTopics(topics).map((topic) => ({
+        name: topic.name,
+        partitions: topic.name === topics.scored.name ? PARTITIONS : 1,
       })),
-    )
-    producer = await testProducer(kafkaBrokers)
-  })
-  afterEach(async () => {
-    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
-    for (const s of stops) await s()
-    await producer.disconnect()
-  })
-
-  const start = () => {
-    const w = spawnWorker(ALERTER_MAIN, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}alerter`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    env: {
       // Only the SIGHUP reloads: the file watch would fire long after the test.
       ALERTER_RULES_RELOAD_DEBOUNCE_MS: '600000',
-      LOG_LEVEL: 'info',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
       // Small batches, so the reload lands between many of them.
       KAFKA_MAX_BATCH: '10',
       SHUTDOWN_DEADLINE_MS: '10000',
-    })
-    workers.push(w)
-    return w
-  }
+    },
+  })
 
   it('sends one alert per headline, each partition switching from the old rules to the new once', async () => {
-    const topics = createTopicCatalogue(prefix)
+    const { topics } = t
     const template = scenarioHeadlines(Date.now())[0]!
     const headlines: ScoredHeadline[] = Array.from({ length: TOTAL }, (_, n) => ({
       ...template,
@@ -130,9 +82,9 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
       return candidates[0]!.alert.id
     })
 
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
-    stops.push(alerts.stop)
-    const worker = start()
+    const alerts = await collectTopic(t.kafkaBrokers, topics.alerts.name)
+    t.stops.push(alerts.stop)
+    const worker = t.start()
     await waitFor(() => /"msg":"alerter started"/.test(worker.output()), { what: 'alerter started' })
 
     // A steady stream in small sends across the partitions, never more than IN_FLIGHT ahead of the alerts.
@@ -140,7 +92,7 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
     const production = (async () => {
       while (sent < TOTAL) {
         const slice = headlines.slice(sent, sent + PER_SEND)
-        await producer.send({
+        await t.producer.send({
           topic: topics.scored.name,
           messages: slice.map((h, i) => ({
             key: h.id,
@@ -165,7 +117,7 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
       { timeoutMs: 60_000, what: `${RELOAD_AFTER} alerts from every partition` },
     )
     const sentAtReload = sent
-    writeFileSync(join(dir, 'rules.yaml'), rulesFile('reload-b'))
+    writeFileSync(join(t.dir, 'rules.yaml'), rulesFile('reload-b'))
     worker.child.kill('SIGHUP')
     await waitFor(() => /"reason":"reload requested".*"msg":"rules reloaded"/.test(worker.output()), {
       what: 'rules reloaded on SIGHUP',
@@ -174,13 +126,13 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
     expect(sentAtReload).toBeLessThan(TOTAL - IN_FLIGHT)
 
     // Done when the alerter has committed the whole input (a dropped record counts as handled too).
-    const admin = testKafka(kafkaBrokers).admin()
+    const admin = testKafka(t.kafkaBrokers).admin()
     await admin.connect()
-    stops.push(() => admin.disconnect())
+    t.stops.push(() => admin.disconnect())
     await waitFor(
       async () => {
         const [committed] = await admin.fetchOffsets({
-          groupId: `${prefix}alerter`,
+          groupId: `${t.prefix}alerter`,
           topics: [topics.scored.name],
         })
         return committed!.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) >= TOTAL
@@ -225,14 +177,6 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
 
   for (const mode of ['on Kafka', 'embedded'] as const)
     it(`tradepulse start ${mode}: SIGHUP reloads the alerter rules and the process keeps running`, async () => {
-      const kafka = {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-        TRADEPULSE_TOPIC_PREFIX: prefix,
-        KAFKA_GROUP_ID: `${prefix}alerter`,
-        TOPICS_AUTO_CREATE: 'false',
-      }
       const child = spawn(
         process.execPath,
         [
@@ -247,9 +191,9 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
         {
           env: {
             PATH: process.env.PATH ?? '',
-            ...(mode === 'on Kafka' ? kafka : {}),
-            ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-            ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+            ...(mode === 'on Kafka' ? t.kafkaEnv() : {}),
+            ALERTER_RULES_FILE: join(t.dir, 'rules.yaml'),
+            ALERTER_DESKS_FILE: join(t.dir, 'desks.yaml'),
             ALERTER_RULES_RELOAD_DEBOUNCE_MS: '600000',
             KAFKA_SESSION_TIMEOUT_MS: '6000',
             KAFKA_HEARTBEAT_INTERVAL_MS: '500',
@@ -265,7 +209,7 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
       try {
         const ready = mode === 'on Kafka' ? /Running alerter on Kafka/ : /Accepting headlines/
         await waitFor(() => ready.test(err), { what: 'alerter running' })
-        writeFileSync(join(dir, 'rules.yaml'), rulesFile('reload-b'))
+        writeFileSync(join(t.dir, 'rules.yaml'), rulesFile('reload-b'))
         child.kill('SIGHUP')
         await waitFor(() => /SIGHUP: rules ok \(reload-b\+/.test(err), { what: 'rules reloaded' })
         expect(child.exitCode).toBeNull()

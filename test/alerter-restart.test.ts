@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   SCENARIO_EXPECTED,
@@ -9,22 +8,11 @@ import {
   scenarioHeadlines,
   scenarioUpdates,
 } from '@tradepulse/alerter/scenario'
-import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import {
-  type CollectedMessage,
-  collectTopic,
-  createTopics,
-  randomName,
-  spawnWorker,
-  testInfra,
-  testProducer,
-  type WorkerProcess,
-  waitFor,
-} from '@tradepulse/testing'
-import type { Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Alert, listTopics } from '@tradepulse/contracts'
+import { type CollectedMessage, collectTopic, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { useAlerterProcess } from './alerter-process.ts'
 
-const ALERTER_MAIN = 'services/alerter/src/main.ts'
 const MIN = 60_000
 const DAY_MIN = 1_440
 const COPIES = 60
@@ -41,62 +29,31 @@ function describeAlert(a: Alert): string {
 }
 
 describe('alerter as a process: restarts and replays add no alert', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let dir: string
-  let producer: Producer
-  let workers: WorkerProcess[]
-  let stops: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('alerter-restart')}.`
-    dir = mkdtempSync(join(tmpdir(), 'alerter-restart-'))
-    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
-    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
-    workers = []
-    stops = []
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, [
+  const t = useAlerterProcess({
+    name: 'alerter-restart',
+    rules: SCENARIO_RULES,
+    desks: scenarioDesks(),
+    topics: (topics) => [
       // One partition in: cooldowns in event time depend on the script's order within a scope.
-      ...listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.alerts.name ? 3 : 1 })),
+      ...listTopics(topics).map((topic) => ({
+        name: topic.name,
+        partitions: topic.name === topics.alerts.name ? 3 : 1,
+      })),
       ...['tariff', 'supply', 'risk'].map((d) => ({ name: topics.deskAlerts(d).name, partitions: 2 })),
-    ])
-    producer = await testProducer(kafkaBrokers)
+    ],
+    env: {
+      KAFKA_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+      // Small batches, so a kill lands between many of them.
+      KAFKA_MAX_BATCH: '20',
+      KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+      SHUTDOWN_DEADLINE_MS: '10000',
+    },
   })
-  afterEach(async () => {
-    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
-    for (const s of stops) await s()
-    await producer.disconnect()
-  })
-
-  const env = (extra: Record<string, string> = {}) => ({
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-    TRADEPULSE_TOPIC_PREFIX: prefix,
-    KAFKA_GROUP_ID: `${prefix}alerter`,
-    HTTP_PORT: '0',
-    TOPICS_AUTO_CREATE: 'false',
-    ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-    ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-    LOG_LEVEL: 'info',
-    KAFKA_SESSION_TIMEOUT_MS: '3000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-    // Small batches, so a kill lands between many of them.
-    KAFKA_MAX_BATCH: '20',
-    KAFKA_MAX_BYTES_PER_PARTITION: '16384',
-    SHUTDOWN_DEADLINE_MS: '10000',
-    ...extra,
-  })
-  const start = () => {
-    const w = spawnWorker(ALERTER_MAIN, env())
-    workers.push(w)
-    return w
-  }
 
   /** COPIES copies of the scenario, each a day later than the one before (its own cooldown buckets). */
   async function produceCopies(): Promise<string[]> {
-    const topics = createTopicCatalogue(prefix)
+    const { topics, producer } = t
     const expected: string[] = []
     for (let c = 0; c < COPIES; c++) {
       const shift = c * DAY_MIN * MIN
@@ -123,11 +80,10 @@ describe('alerter as a process: restarts and replays add no alert', () => {
   }
 
   it('after SIGKILL twice mid-run, sends every expected alert id and no other', async () => {
-    const topics = createTopicCatalogue(prefix)
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
-    stops.push(alerts.stop)
+    const alerts = await collectTopic(t.kafkaBrokers, t.topics.alerts.name)
+    t.stops.push(alerts.stop)
     const expected = await produceCopies()
-    let worker = start()
+    let worker = t.start()
     for (const share of [0.3, 0.6]) {
       await waitFor(() => alerts.messages.length >= share * expected.length, {
         timeoutMs: 60_000,
@@ -135,7 +91,7 @@ describe('alerter as a process: restarts and replays add no alert', () => {
       })
       worker.child.kill('SIGKILL')
       expect((await worker.exited).signal).toBe('SIGKILL')
-      worker = start()
+      worker = t.start()
     }
     const ids = () => new Set(alerts.messages.map((m) => alertOf(m).id))
     await waitFor(() => ids().size >= expected.length, { timeoutMs: 90_000, what: 'every alert' })
@@ -148,21 +104,21 @@ describe('alerter as a process: restarts and replays add no alert', () => {
   })
 
   it('after SIGTERM mid-run, a restart and a full replay of the input add nothing, not even a copy', async () => {
-    const topics = createTopicCatalogue(prefix)
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
-    stops.push(alerts.stop)
+    const { topics } = t
+    const alerts = await collectTopic(t.kafkaBrokers, topics.alerts.name)
+    t.stops.push(alerts.stop)
     const expected = await produceCopies()
-    const first = start()
+    const first = t.start()
     await waitFor(() => alerts.messages.length >= 0.4 * expected.length, { timeoutMs: 60_000, what: '40%' })
     first.child.kill('SIGTERM')
     expect((await first.exited).code).toBe(0)
-    start()
+    t.start()
     await waitFor(() => alerts.messages.length >= expected.length, { timeoutMs: 90_000, what: 'every alert' })
     // Replay: the whole input again, as a new record each, with the same ids and times.
     await produceCopies()
     // A marker after the replay, on the same input partitions: once its alert is out, the replay was decided.
     const [marker] = scenarioHeadlines(Date.now(), 'marker:')
-    await producer.send({
+    await t.producer.send({
       topic: topics.scored.name,
       messages: [
         {
@@ -187,9 +143,8 @@ describe('alerter as a process: restarts and replays add no alert', () => {
   })
 
   it('refuses an invalid rules file at start, naming the field, with exit code 78', async () => {
-    writeFileSync(join(dir, 'bad.yaml'), SCENARIO_RULES.replace('severity: warning', 'severity: loud'))
-    const w = spawnWorker(ALERTER_MAIN, env({ ALERTER_RULES_FILE: join(dir, 'bad.yaml') }))
-    workers.push(w)
+    writeFileSync(join(t.dir, 'bad.yaml'), SCENARIO_RULES.replace('severity: warning', 'severity: loud'))
+    const w = t.start({ ALERTER_RULES_FILE: join(t.dir, 'bad.yaml') })
     const exit = await w.exited
     expect(exit.code).toBe(78)
     expect(w.output()).toMatch(/ALERTER_RULES_FILE \(.*bad\.yaml\): rules\[0\]\.severity: /)

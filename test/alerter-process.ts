@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTopicCatalogue, type TopicCatalogue } from '@tradepulse/contracts'
+import {
+  createTopics,
+  randomName,
+  spawnWorker,
+  testInfra,
+  testProducer,
+  type WorkerProcess,
+} from '@tradepulse/testing'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach } from 'vitest'
+
+export const ALERTER_MAIN = 'services/alerter/src/main.ts'
+
+export type AlerterProcessOptions = {
+  /** Stem of the run's random topic prefix and of its temp dir. */
+  name: string
+  /** Written to rules.yaml and desks.yaml in a fresh temp dir before each test. */
+  rules: string
+  desks: string
+  /** The topics to create before each test, with their partitions, from the test's catalogue. */
+  topics: (catalogue: TopicCatalogue) => { name: string; partitions: number }[]
+  /** The file's own settings for every spawned alerter (session timeouts, batch sizes, ...). */
+  env: Record<string, string>
+}
+
+export type AlerterProcess = {
+  readonly kafkaBrokers: string[]
+  readonly redisUrl: string
+  /** The current test's topic prefix, `<name>-<random>.`. */
+  readonly prefix: string
+  /** The current test's temp dir, holding rules.yaml and desks.yaml. */
+  readonly dir: string
+  /** The topic catalogue under `prefix`. */
+  readonly topics: TopicCatalogue
+  readonly producer: Producer
+  /** Clean-ups run after the test, once any worker still running has been killed. */
+  readonly stops: (() => Promise<unknown>)[]
+  /** The alerter's connection to this test's Kafka topics, group and Redis keys. */
+  kafkaEnv(): Record<string, string>
+  /** The whole alerter environment: kafkaEnv, the files, the options' env, then `extra`. */
+  env(extra?: Record<string, string>): Record<string, string>
+  /** Spawns the alerter with env(extra); afterEach SIGKILLs it if it is still running. */
+  start(extra?: Record<string, string>): WorkerProcess
+}
+
+/**
+ * The alerter run as its own process, in a describe block: registers the beforeEach (temp dir with rules
+ * and desks, random topics, a producer) and the afterEach (SIGKILL leftover workers, run stops, disconnect),
+ * and returns accessors for the current test's state.
+ */
+export function useAlerterProcess(options: AlerterProcessOptions): AlerterProcess {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let dir: string
+  let producer: Producer
+  let workers: WorkerProcess[]
+  let stops: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName(options.name)}.`
+    dir = mkdtempSync(join(tmpdir(), `${options.name}-`))
+    writeFileSync(join(dir, 'rules.yaml'), options.rules)
+    writeFileSync(join(dir, 'desks.yaml'), options.desks)
+    workers = []
+    stops = []
+    await createTopics(kafkaBrokers, options.topics(createTopicCatalogue(prefix)))
+    producer = await testProducer(kafkaBrokers)
+  })
+  afterEach(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    for (const s of stops) await s()
+    await producer.disconnect()
+  })
+
+  const kafkaEnv = () => ({
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    KAFKA_GROUP_ID: `${prefix}alerter`,
+    TOPICS_AUTO_CREATE: 'false',
+  })
+  const env = (extra: Record<string, string> = {}) => ({
+    ...kafkaEnv(),
+    HTTP_PORT: '0',
+    ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+    ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    LOG_LEVEL: 'info',
+    ...options.env,
+    ...extra,
+  })
+
+  return {
+    kafkaBrokers,
+    redisUrl,
+    get prefix() {
+      return prefix
+    },
+    get dir() {
+      return dir
+    },
+    get topics() {
+      return createTopicCatalogue(prefix)
+    },
+    get producer() {
+      return producer
+    },
+    get stops() {
+      return stops
+    },
+    kafkaEnv,
+    env,
+    start(extra) {
+      const w = spawnWorker(ALERTER_MAIN, env(extra))
+      workers.push(w)
+      return w
+    },
+  }
+}
