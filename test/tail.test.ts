@@ -44,6 +44,7 @@ describe('tradepulse tail alerts', () => {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     )
+    const exited = new Promise((r) => child.once('exit', r))
     const output = { out: '', err: '' }
     child.stdout.on('data', (d) => {
       output.out += d
@@ -53,7 +54,7 @@ describe('tradepulse tail alerts', () => {
     })
     const stop = async () => {
       child.kill('SIGINT')
-      await new Promise((r) => child.once('exit', r))
+      await exited
     }
     return { output, stop }
   }

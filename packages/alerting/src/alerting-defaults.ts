@@ -27,6 +27,12 @@ export const ALERTING_DEFAULTS = {
   },
   /** Top headlines attached to an indicator alert. */
   maxEvidence: 3,
+  /**
+   * An indicator alert's entry time is the newest matching headline's only if that entered at most this
+   * long before the update was made; an older one is likely not what moved it (an alerter that sees only
+   * some partitions of headlines.scored, or a quiet scope), and the update's own time stands in.
+   */
+  maxTriggerLagMs: MINUTE_MS,
   /** Cues listed per evidence headline. */
   maxCuesPerEvidence: 8,
   /** Headline text quoted in a message, in characters. */

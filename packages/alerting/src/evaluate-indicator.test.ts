@@ -317,6 +317,19 @@ describe('evaluateIndicator: alert fields', () => {
     expect(bare).toMatchObject({ publishedAt: update.asOf, latencyMs: 100 })
   })
 
+  it('does not take the entry time of a headline that cannot have moved the update', () => {
+    const update = indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } })
+    const entered = (ingestedMs: number) =>
+      evaluateIndicator(rules, update, {}, T0 + 1_000, {
+        evidence: () => [scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs })],
+      }).candidates[0]!.alert.ingestedAt
+    // Entered more than maxTriggerLagMs before the update (a quiet scope, or another alerter's headline).
+    expect(entered(T0 + 900 - 61_000)).toBe(update.updatedAt)
+    expect(entered(T0 + 900 - 59_000)).toBe(new Date(T0 + 900 - 59_000).toISOString())
+    // Entered after the update was made.
+    expect(entered(T0 + 950)).toBe(update.updatedAt)
+  })
+
   it('gives deterministic ids by rule, scope and event-time bucket', () => {
     const id = (asOfMs: number, id = 'CN', nowMs = T0) =>
       evaluateIndicator(

@@ -22,7 +22,8 @@ export type IndicatorEvaluationOptions = {
    * When the data behind the update entered the pipeline, if the caller knows. Otherwise the headline
    * that moved the indicator, found among `evidence`: the newest of the scope about the dimension and
    * published by asOf (the aggregator publishes an update for the keys a batch touched, so that is the
-   * batch's newest). Without either, the update's updatedAt stands in.
+   * batch's newest), if it entered before the update was made and at most maxTriggerLagMs before.
+   * Without either, the update's updatedAt stands in.
    */
   ingestedAtMs?: number
   /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
@@ -137,7 +138,10 @@ export function evaluateIndicator(
     if (enteredMs !== undefined) return enteredMs
     recent ??= options.evidence?.(dimension, scope) ?? []
     const trigger = newestAbout(recent, dimension, eventMs)
-    enteredMs = options.ingestedAtMs ?? (trigger ? Date.parse(trigger.ingestedAt) : updatedMs)
+    const triggerMs = trigger ? Date.parse(trigger.ingestedAt) : Number.NaN
+    const plausible = triggerMs <= updatedMs && updatedMs - triggerMs <= ALERTING_DEFAULTS.maxTriggerLagMs
+    const given = options.ingestedAtMs
+    enteredMs = given !== undefined && Number.isFinite(given) ? given : plausible ? triggerMs : updatedMs
     return enteredMs
   }
   const evidenceFor = (

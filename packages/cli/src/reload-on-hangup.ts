@@ -8,16 +8,18 @@ function hasRules(app: KafkaWorker): app is KafkaWorker & Pick<AlerterApp, 'relo
 
 /**
  * As the alerter's own process does: SIGHUP re-reads the rules file of every app that has one (an
- * invalid file is refused and the running rules stay), with one line on `out` per reload. Returns the
- * function that stops listening.
+ * invalid file is refused and the running rules stay), with one line on `out` per reload. Without such
+ * an app SIGHUP keeps its default (the process ends, as when its terminal closes). Returns the function
+ * that stops listening.
  */
 export function reloadRulesOnHangup(
   apps: readonly KafkaWorker[],
   out: NodeJS.WritableStream = process.stderr,
 ): () => void {
+  const withRules = apps.filter(hasRules)
+  if (withRules.length === 0) return () => {}
   const onHangup = () => {
-    for (const app of apps) {
-      if (!hasRules(app)) continue
+    for (const app of withRules) {
       const r = app.reloadRules()
       out.write(`SIGHUP: rules ${r.result}${'rulesVersion' in r ? ` (${r.rulesVersion})` : ''}\n`)
     }

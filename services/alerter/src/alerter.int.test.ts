@@ -407,17 +407,18 @@ describe('alerter on Kafka and Redis', () => {
         // 'hangs': holds every request open, unanswered, until the alerter's timeout drops it.
       })
       const queueMax = 2
-      const timeoutMs = mode === 'hangs' ? 2_000 : 500
+      const timeoutMs = mode === 'hangs' ? 4_000 : 500
       const { app, topics } = start({
         desks: scenarioDesks(hook.url),
         env: { SCENARIO_TARIFF_SECRET: 's' },
         extra: {
           // Long enough (hangs) and a first retry late enough (fails) that the alerts produced once the
-          // queue is full go out well before the first request is dropped or the first delivery given up.
+          // queue is full go out well before the first request is dropped or the first delivery given up
+          // (seconds of margin, for a loaded machine).
           ALERTER_WEBHOOK_TIMEOUT_MS: String(timeoutMs),
           ALERTER_WEBHOOK_MAX_ATTEMPTS: '3',
-          ALERTER_WEBHOOK_BACKOFF_BASE_MS: mode === 'hangs' ? '100' : '2000',
-          ALERTER_WEBHOOK_BACKOFF_MAX_MS: mode === 'hangs' ? '200' : '2000',
+          ALERTER_WEBHOOK_BACKOFF_BASE_MS: mode === 'hangs' ? '100' : '4000',
+          ALERTER_WEBHOOK_BACKOFF_MAX_MS: mode === 'hangs' ? '200' : '4000',
           ALERTER_WEBHOOK_CONCURRENCY: '2',
           ALERTER_WEBHOOK_QUEUE_MAX: String(queueMax),
         },
@@ -477,7 +478,7 @@ describe('alerter on Kafka and Redis', () => {
         .sort()
       expect(tariffDesk.messages.map((m) => alertOf(m).id).sort()).toEqual(tariffIds)
 
-      await waitFor(() => dlq.messages.length >= tariffCount, { timeoutMs: 60_000, what: 'dead letters' })
+      await waitFor(() => dlq.messages.length >= tariffCount, { timeoutMs: 150_000, what: 'dead letters' })
       const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
       for (const l of letters) {
         expect(l).toMatchObject({
