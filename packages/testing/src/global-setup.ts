@@ -72,7 +72,8 @@ async function cleanUp(
       `[tradepulse] ${others ? `other test runs are live on these servers (${others.join(', ')})` : 'could not tell whether other test runs are live on these servers'}: random names without a run token are left alone\n`,
     )
   }
-  const ours = runNames(token, alone ? before : undefined)
+  // With the live runs known, what runs killed before their clean-up left goes too.
+  const ours = runNames(token, alone ? before : undefined, others ? new Set(others) : undefined)
   await bestEffort('Redis keys', () => deleteKeysWhere(infra.redisUrl, ours.key))
   await bestEffort('topics', () => deleteTopicsWhere(infra.kafkaBrokers, ours.topic))
   await live.end().catch(() => {})
@@ -81,7 +82,9 @@ async function cleanUp(
 /** A clean-up that fails says so and lets the run end as its tests decided. */
 async function bestEffort(what: string, clean: () => Promise<number>): Promise<void> {
   try {
-    process.stderr.write(`[tradepulse] deleted the ${await clean()} ${what} this run made\n`)
+    process.stderr.write(
+      `[tradepulse] deleted the ${await clean()} ${what} this run (or an ended one) made\n`,
+    )
   } catch (err) {
     process.stderr.write(`[tradepulse] could not delete this run's ${what}: ${(err as Error).message}\n`)
   }

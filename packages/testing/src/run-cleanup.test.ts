@@ -22,6 +22,18 @@ describe('runNames: what a test run deletes at its end', () => {
     }
   })
 
+  it('given the live runs, also picks the names of runs that are not live any more, never a live one', () => {
+    const dead = '12345678'
+    const ours = runNames(mine, undefined, new Set([theirs]))
+    expect(ours.topic(`${randomName('e2e', mine)}.in`)).toBe(true)
+    expect(ours.topic(`${randomName('e2e', dead)}.in`)).toBe(true)
+    expect(ours.key(keyOf(randomName('aggf', dead)))).toBe(true)
+    expect(ours.topic(`${randomName('e2e', theirs)}.in`)).toBe(false)
+    expect(ours.key(keyOf(randomName('aggf', theirs)))).toBe(false)
+    // Not knowing who is live: only its own.
+    expect(runNames(mine).topic(`${randomName('e2e', dead)}.in`)).toBe(false)
+  })
+
   it('picks names without a token only given the snapshot, and then only those not in it', () => {
     const [old, fresh] = [randomName('ind', null), randomName('ind', null)]
     const before = { topics: new Set([`${old}.in`]), keyPrefixes: new Set([old]) }

@@ -132,16 +132,20 @@ export async function tokenlessNames(infra: {
 
 /**
  * Which topics and Redis keys a test run with `token` deletes at its end: the random-named ones carrying
- * its token, never another run's; and, given `tokenlessBefore` (the run's snapshot, when no other run is
- * using the servers), the random-named ones without a token that were not there before it.
+ * its token, never a live run's; given `liveTokens` (the other runs live now), also those of runs that
+ * are not live any more (a run killed before its clean-up); and, given `tokenlessBefore` (the run's
+ * snapshot, when no other run is using the servers), the random-named ones without a token that were not
+ * there before it.
  */
 export function runNames(
   token: string,
   tokenlessBefore?: TokenlessNames,
+  liveTokens?: ReadonlySet<string>,
 ): { topic(name: string): boolean; key(key: string): boolean } {
   const ours = (name: string, before: Set<string> | undefined) => {
     const t = runTokenOf(name)
-    return t === undefined ? before !== undefined && !before.has(name) : t === token
+    if (t === undefined) return before !== undefined && !before.has(name)
+    return t === token || (liveTokens !== undefined && !liveTokens.has(t))
   }
   return {
     topic: (name) => isRandomName(name) && ours(name, tokenlessBefore?.topics),
