@@ -5,7 +5,7 @@ import { scenarioHeadlines } from '@tradepulse/alerter/scenario'
 import { evaluateHeadline, parseRules } from '@tradepulse/alerting'
 import { type Alert, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import { type CollectedMessage, collectTopic, REPO_ROOT, testKafka, waitFor } from '@tradepulse/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFailed } from 'vitest'
 import { useAlerterProcess } from './alerter-process.ts'
 
 const PARTITIONS = 3
@@ -89,8 +89,9 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
 
     // A steady stream in small sends across the partitions, never more than IN_FLIGHT ahead of the alerts.
     let sent = 0
+    let stopProducing = false
     const production = (async () => {
-      while (sent < TOTAL) {
+      while (sent < TOTAL && !stopProducing) {
         const slice = headlines.slice(sent, sent + PER_SEND)
         await t.producer.send({
           topic: topics.scored.name,
@@ -107,6 +108,12 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
         })
       }
     })()
+    // Awaited below; a step failing before that stops the loop instead of leaving it sending (and
+    // rejecting, unhandled) after the producer is gone.
+    onTestFailed(() => {
+      stopProducing = true
+    })
+    production.catch(() => {})
 
     // Part-way, with every partition under way and production still going: new rules, then SIGHUP.
     await waitFor(
