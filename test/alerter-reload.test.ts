@@ -6,7 +6,7 @@ import { evaluateHeadline, parseRules } from '@tradepulse/alerting'
 import { type Alert, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import { type CollectedMessage, collectTopic, REPO_ROOT, testKafka, waitFor } from '@tradepulse/testing'
 import { describe, expect, it, onTestFailed } from 'vitest'
-import { useAlerterProcess } from './alerter-process.ts'
+import { useAlerterProcess } from './worker-process.ts'
 
 const PARTITIONS = 3
 const TOTAL = 600

@@ -11,7 +11,7 @@ import {
 import { type Alert, listTopics } from '@tradepulse/contracts'
 import { type CollectedMessage, collectTopic, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { useAlerterProcess } from './alerter-process.ts'
+import { useAlerterProcess } from './worker-process.ts'
 
 const MIN = 60_000
 const DAY_MIN = 1_440

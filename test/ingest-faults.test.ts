@@ -1,63 +1,25 @@
-import { createTopicCatalogue, type Headline, listTopics } from '@tradepulse/contracts'
-import {
-  collectTopic,
-  createTopics,
-  randomName,
-  spawnWorker,
-  testInfra,
-  testKafka,
-  testProducer,
-  type WorkerProcess,
-  waitFor,
-} from '@tradepulse/testing'
-import type { Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Headline, listTopics } from '@tradepulse/contracts'
+import { collectTopic, testKafka, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { useWorkerProcess } from './worker-process.ts'
 
 const INGEST_MAIN = 'services/ingest/src/main.ts'
 
 describe('ingest as a process: crashes, signals and bad config', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let producer: Producer
-  let workers: WorkerProcess[]
-  let stops: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('faults')}.`
-    workers = []
-    stops = []
-    await createTopics(
-      kafkaBrokers,
-      listTopics(createTopicCatalogue(prefix)).map((t) => ({ name: t.name, partitions: 3 })),
-    )
-    producer = await testProducer(kafkaBrokers)
+  const t = useWorkerProcess({
+    name: 'faults',
+    main: INGEST_MAIN,
+    worker: 'ingest',
+    topics: (topics) => listTopics(topics).map((topic) => ({ name: topic.name, partitions: 3 })),
+    env: () => ({
+      // A killed member holds its partitions until its session expires; keep that short for the test.
+      KAFKA_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '300',
+      KAFKA_MAX_BATCH: '200',
+      SHUTDOWN_DEADLINE_MS: '10000',
+    }),
   })
-  afterEach(async () => {
-    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
-    for (const s of stops) await s()
-    await producer.disconnect()
-  })
-
-  const env = () => ({
-    KAFKA_BROKERS: kafkaBrokers.join(','),
-    REDIS_URL: redisUrl,
-    REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-    TRADEPULSE_TOPIC_PREFIX: prefix,
-    KAFKA_GROUP_ID: `${prefix}ingest`,
-    HTTP_PORT: '0',
-    TOPICS_AUTO_CREATE: 'false',
-    LOG_LEVEL: 'info',
-    // A killed member holds its partitions until its session expires; keep that short for the test.
-    KAFKA_SESSION_TIMEOUT_MS: '3000',
-    KAFKA_HEARTBEAT_INTERVAL_MS: '300',
-    KAFKA_MAX_BATCH: '200',
-    SHUTDOWN_DEADLINE_MS: '10000',
-  })
-  const start = () => {
-    const w = spawnWorker(INGEST_MAIN, env())
-    workers.push(w)
-    return w
-  }
+  const start = () => t.start()
   const ids = (msgs: { value: Buffer | null }[]) =>
     msgs.map((m) => (JSON.parse(m.value!.toString()) as Headline).id)
 
@@ -73,15 +35,15 @@ describe('ingest as a process: crashes, signals and bad config', () => {
           value: JSON.stringify({ id, source: 'test', headline: `Headline number ${j} about tariffs` }),
         })
       }
-      await producer.send({ topic, messages })
+      await t.producer.send({ topic, messages })
     }
     return expected
   }
 
   it('loses nothing when killed with SIGKILL three times over 20,000 messages', async () => {
-    const topics = createTopicCatalogue(prefix)
-    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
-    stops.push(out.stop)
+    const topics = t.topics
+    const out = await collectTopic(t.kafkaBrokers, topics.headlines.name)
+    t.stops.push(out.stop)
     const expected = await produceValid(topics.raw.name, 20_000, 'm')
     // Kill points at random shares of the work, spread so each falls while the worker is busy.
     const cuts = [0.1 + Math.random() * 0.15, 0.35 + Math.random() * 0.15, 0.6 + Math.random() * 0.15].map(
@@ -106,10 +68,10 @@ describe('ingest as a process: crashes, signals and bad config', () => {
   })
 
   it('on SIGTERM mid-stream exits 0 within the deadline, having produced everything it committed', async () => {
-    const topics = createTopicCatalogue(prefix)
-    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
-    const raw = await collectTopic(kafkaBrokers, topics.raw.name)
-    stops.push(out.stop, raw.stop)
+    const topics = t.topics
+    const out = await collectTopic(t.kafkaBrokers, topics.headlines.name)
+    const raw = await collectTopic(t.kafkaBrokers, topics.raw.name)
+    t.stops.push(out.stop, raw.stop)
     const expected = await produceValid(topics.raw.name, 6_000, 's')
     const worker = start()
     await waitFor(() => out.messages.length >= 500, { timeoutMs: 60_000, what: 'some headlines out' })
@@ -120,9 +82,9 @@ describe('ingest as a process: crashes, signals and bad config', () => {
     expect(worker.output()).toContain('stopped cleanly')
 
     // Every raw record below the committed offsets has its headline out: nothing committed was lost.
-    const admin = testKafka(kafkaBrokers).admin()
+    const admin = testKafka(t.kafkaBrokers).admin()
     await admin.connect()
-    const [committed] = await admin.fetchOffsets({ groupId: `${prefix}ingest`, topics: [topics.raw.name] })
+    const [committed] = await admin.fetchOffsets({ groupId: `${t.prefix}ingest`, topics: [topics.raw.name] })
     await admin.disconnect()
     await waitFor(() => raw.messages.length >= expected.size, { what: 'raw read back' })
     const seen = new Set(ids(out.messages))
@@ -144,12 +106,7 @@ describe('ingest as a process: crashes, signals and bad config', () => {
   })
 
   it('refuses a bad variable with a non-zero exit that names it', async () => {
-    const w = spawnWorker(INGEST_MAIN, {
-      ...env(),
-      KAFKA_BROKERS: 'no-port-here',
-      INGEST_DEDUP_WINDOW_MS: 'soon',
-    })
-    workers.push(w)
+    const w = t.start({ KAFKA_BROKERS: 'no-port-here', INGEST_DEDUP_WINDOW_MS: 'soon' })
     const exit = await w.exited
     expect(exit.code).toBe(78)
     expect(w.output()).toMatch(/KAFKA_BROKERS: .*no-port-here/)
