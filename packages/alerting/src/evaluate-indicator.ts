@@ -130,27 +130,22 @@ export function evaluateIndicator(
   if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs)) return { ...out.result(), state: next }
   const { dimension, scope } = update
 
+  // The scope's recent headlines, asked for only once an alert fires.
   let recent: readonly ScoredHeadline[] | undefined
-  // When the data behind the alert entered the pipeline: the triggering headline's entry where it is
-  // known. (Its event time stays the update's asOf, which the id's bucket is made of.)
+  const recentHeadlines = () => (recent ??= options.evidence?.(dimension, scope) ?? [])
+  // When the data behind the alert entered the pipeline: the caller's, else the triggering headline's
+  // where one is plausible. (Its event time stays the update's asOf, which the id's bucket is made of.)
   let enteredMs: number | undefined
   const enteredAt = () => {
-    if (enteredMs !== undefined) return enteredMs
-    recent ??= options.evidence?.(dimension, scope) ?? []
-    const trigger = newestAbout(recent, dimension, eventMs)
-    const triggerMs = trigger ? Date.parse(trigger.ingestedAt) : Number.NaN
-    const plausible = triggerMs <= updatedMs && updatedMs - triggerMs <= ALERTING_DEFAULTS.maxTriggerLagMs
     const given = options.ingestedAtMs
-    enteredMs = given !== undefined && Number.isFinite(given) ? given : plausible ? triggerMs : updatedMs
+    if (given !== undefined && Number.isFinite(given)) return given
+    enteredMs ??= triggerEntryMs(newestAbout(recentHeadlines(), dimension, eventMs), updatedMs)
     return enteredMs
   }
   const evidenceFor = (
     side: 'up' | 'down',
-  ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } => {
-    if (!options.evidence) return { evidence: [], scorerVersion: undefined }
-    recent ??= options.evidence(dimension, scope)
-    return topEvidence(recent, dimension, side, eventMs)
-  }
+  ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } =>
+    topEvidence(recentHeadlines(), dimension, side, eventMs)
 
   for (const rule of ruleSet.rules) {
     if (!rule.enabled || !isIndicatorRule(rule)) continue
@@ -195,6 +190,15 @@ export function evaluateIndicator(
     }
   }
   return { ...out.result(), state: next }
+}
+
+/**
+ * The trigger's entry time if it entered before the update was made and at most maxTriggerLagMs before;
+ * otherwise the update's own time.
+ */
+function triggerEntryMs(trigger: ScoredHeadline | undefined, updatedMs: number): number {
+  const t = trigger ? Date.parse(trigger.ingestedAt) : Number.NaN
+  return t <= updatedMs && updatedMs - t <= ALERTING_DEFAULTS.maxTriggerLagMs ? t : updatedMs
 }
 
 /** The newest headline about `dimension` published by `asOfMs` (the later given on a tie), if any. */
