@@ -20,8 +20,8 @@ import {
  * Several runs may use the same servers at once. Each run has a token (8 hex digits), set here in
  * TRADEPULSE_TEST_RUN before vitest starts the test workers, which inherit it; randomName puts it in
  * every name (`e2e-r<token>-<12 hex>`), and the run deletes the random-named topics and keys carrying its
- * token, never another's. Random names without a token (made outside randomName, or left by older
- * runs) are told apart as before, by a snapshot taken at the start: those that were not there then are
+ * token, or a run's that is not live any more (killed before its clean-up), never a live run's. Random
+ * names without a token (made outside randomName, or left by older runs) are told apart as before, by a snapshot taken at the start: those that were not there then are
  * deleted, but only when no other run is live on the same Redis (each run marks itself live there).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -60,12 +60,7 @@ async function cleanUp(
   live: LiveRun,
   before: TokenlessNames,
 ): Promise<void> {
-  let others: string[] | undefined
-  try {
-    others = await live.others()
-  } catch {
-    others = undefined
-  }
+  const others = await live.others().catch(() => undefined)
   const alone = others !== undefined && others.length === 0
   if (!alone) {
     process.stderr.write(
