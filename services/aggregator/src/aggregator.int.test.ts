@@ -6,7 +6,7 @@ import {
   type ScoredHeadline,
 } from '@tradepulse/contracts'
 import { contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
-import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import { createKafka, createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
@@ -258,6 +258,11 @@ describe('aggregator worker on Kafka and Redis', () => {
         await new Promise((r) => setTimeout(r, 40))
       }
     })()
+    // Under a group prefix of its own (a deployment's, say): the group exists while it reads, not after.
+    const groupPrefix = randomName('rebuild-group')
+    const admin = createKafka({ brokers: kafkaBrokers, clientId: 'rebuild-test' }, silent).admin()
+    await admin.connect()
+    let groupsWhileReading: Promise<string[]> | undefined
     const r2 = await rebuildIndicators({
       brokers: kafkaBrokers,
       topic: topics.scored.name,
@@ -266,7 +271,15 @@ describe('aggregator worker on Kafka and Redis', () => {
       log: silent,
       graceMs: config.AGGREGATOR_GRACE_MS,
       namespace: `${r1.namespace}b`,
+      groupPrefix,
+      onProgress: () => {
+        groupsWhileReading ??= admin.listGroups().then((l) => l.groups.map((g) => g.groupId))
+      },
     })
+    expect(r2.groupId).toBe(`${groupPrefix}.rebuild.${r1.namespace}b`)
+    expect(await groupsWhileReading).toContain(r2.groupId)
+    expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(r2.groupId)
+    await admin.disconnect()
     await streaming
     await waitFor(committed, { what: 'second half committed' })
     expect(await store.activeNamespace()).toBe(r2.namespace)

@@ -30,6 +30,12 @@ export type RebuildOptions = {
   /** Records per applied unit (per partition batch). */
   chunkRecords?: number
   clientId?: string
+  /**
+   * The throwaway consumer group is `<groupPrefix>.rebuild.<namespace>`; default `tradepulse.aggregator`.
+   * The CLI passes the live aggregator's group (`defaultGroupId`), so a deployment whose Kafka ACLs
+   * allow only its own prefix can rebuild.
+   */
+  groupPrefix?: string
   /** Progress callback, for the CLI. */
   onProgress?: (p: { phase: string; applied: number; records: number }) => void
 }
@@ -41,6 +47,8 @@ export type RebuildResult = {
   records: number
   headlines: number
   invalid: number
+  /** The throwaway consumer group it read with (deleted when it is done). */
+  groupId: string
   startOffsets: Record<number, string>
   endOffsets: Record<number, string>
   clearedKeys: number
@@ -101,7 +109,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   )
   const admin: Admin = kafka.admin()
   await admin.connect()
-  const groupId = `tradepulse.aggregator.rebuild.${namespace}`
+  const groupId = `${options.groupPrefix ?? 'tradepulse.aggregator'}.rebuild.${namespace}`
   const latest = async (): Promise<Offsets> =>
     new Map((await admin.fetchTopicOffsets(options.topic)).map((p) => [p.partition, Number(p.high)]))
 
@@ -268,6 +276,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     namespace,
     previous,
     ...counts,
+    groupId,
     startOffsets: toRecord(starts),
     endOffsets: toRecord(end),
     clearedKeys,

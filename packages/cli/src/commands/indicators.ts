@@ -5,6 +5,7 @@ import {
   createLogger,
   createRedis,
   createRedisIndicatorStore,
+  defaultGroupId,
   loadConfig,
   TradepulseError,
 } from '@tradepulse/platform'
@@ -143,6 +144,7 @@ export function registerIndicators(program: Command): void {
           store,
           log,
           graceMs: config.AGGREGATOR_GRACE_MS,
+          groupPrefix: defaultGroupId(config, 'aggregator'),
           ...(opts.keepPrevious ? { keepPrevious: true } : {}),
           onProgress: (p) => {
             if (Date.now() - lastReport < 2_000) return
