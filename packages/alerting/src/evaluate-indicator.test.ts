@@ -317,6 +317,22 @@ describe('evaluateIndicator: alert fields', () => {
     expect(bare).toMatchObject({ publishedAt: update.asOf, latencyMs: 100 })
   })
 
+  it('takes the entry time the update carries over the one memory suggests', () => {
+    const update = {
+      ...indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } }),
+      ingestedAt: new Date(T0 + 250).toISOString(),
+    }
+    const memory = () => [scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs: T0 + 500 })]
+    const alert = evaluateIndicator(rules, update, {}, T0 + 1_000, { evidence: memory }).candidates[0]!.alert
+    expect(alert).toMatchObject({ ingestedAt: update.ingestedAt, latencyMs: 750, publishedAt: update.asOf })
+    // The caller's value still comes first.
+    const given = evaluateIndicator(rules, update, {}, T0 + 1_000, {
+      evidence: memory,
+      ingestedAtMs: T0 + 100,
+    })
+    expect(given.candidates[0]!.alert.latencyMs).toBe(900)
+  })
+
   it('does not take the entry time of a headline that cannot have moved the update', () => {
     const update = indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } })
     const entered = (ingestedMs: number) =>

@@ -19,11 +19,11 @@ export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly 
 export type IndicatorEvaluationOptions = {
   evidence?: EvidenceProvider
   /**
-   * When the data behind the update entered the pipeline, if the caller knows. Otherwise the headline
-   * that moved the indicator, found among `evidence`: the newest of the scope about the dimension and
-   * published by asOf (the aggregator publishes an update for the keys a batch touched, so that is the
-   * batch's newest), if it entered before the update was made and at most maxTriggerLagMs before.
-   * Without either, the update's updatedAt stands in.
+   * When the data behind the update entered the pipeline, if the caller knows. Otherwise the update's
+   * own `ingestedAt` (the aggregator's: the newest headline it published the update for). Otherwise,
+   * for updates without it, the headline that moved the indicator, found among `evidence`: the newest
+   * of the scope about the dimension and published by asOf, if it entered before the update was made
+   * and at most maxTriggerLagMs before. Without any of these, the update's updatedAt stands in.
    */
   ingestedAtMs?: number
   /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
@@ -137,7 +137,7 @@ export function evaluateIndicator(
   // where one is plausible. (Its event time stays the update's asOf, which the id's bucket is made of.)
   let enteredMs: number | undefined
   const enteredAt = () => {
-    const given = options.ingestedAtMs
+    const given = options.ingestedAtMs ?? (update.ingestedAt ? Date.parse(update.ingestedAt) : undefined)
     if (given !== undefined && Number.isFinite(given)) return given
     enteredMs ??= triggerEntryMs(newestAbout(recentHeadlines(), dimension, eventMs), updatedMs)
     return enteredMs

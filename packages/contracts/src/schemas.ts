@@ -152,6 +152,8 @@ export type ScoredHeadline = z.infer<typeof ScoredHeadline>
 export const ScoredIndicatorInput = z.object({
   id: Headline.shape.id,
   publishedAt: Headline.shape.publishedAt,
+  /** Only carried on to IndicatorUpdate.ingestedAt; a record without it still counts. */
+  ingestedAt: Headline.shape.ingestedAt.optional(),
   scores: Scores,
   entities: Entities,
 })
@@ -176,6 +178,12 @@ export const IndicatorUpdate = z.strictObject({
   diffusion: z.number(),
   count: z.int().min(0),
   updatedAt: isoTime,
+  /**
+   * When the newest headline behind this update (of those applied since the key's previous update)
+   * entered the pipeline: its `ingestedAt`. An indicator alert's latency runs from here. Absent when
+   * no applied headline carried one (and on updates published before it existed).
+   */
+  ingestedAt: isoTime.optional(),
 })
 export type IndicatorUpdate = z.infer<typeof IndicatorUpdate>
 

@@ -25,6 +25,7 @@ import { createEventTimeMerger } from './event-time-merger.ts'
 import {
   createPublishThrottle,
   type KeyActivity,
+  type PickedKey,
   type PublishThrottleOptions,
   type PublishTrigger,
 } from './publish-throttle.ts'
@@ -50,8 +51,12 @@ export type AggregatorDeps = {
 /** A headlines.scored record → what indicators need of it (see ScoredIndicatorInput), or the dlq reason. */
 export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredIndicatorInput, value)
 
-/** Adds contributions to the per-key activity the publish throttle weighs. */
-function addActivity(out: Map<string, KeyActivity>, contributions: readonly Contribution[]): void {
+/** Adds one headline's contributions to the per-key activity the publish throttle weighs. */
+function addActivity(
+  out: Map<string, KeyActivity>,
+  contributions: readonly Contribution[],
+  enteredMs: number,
+): void {
   for (const c of contributions) {
     const k = indicatorKey(c.dimension, c.scope)
     const a = out.get(k)
@@ -59,9 +64,14 @@ function addActivity(out: Map<string, KeyActivity>, contributions: readonly Cont
       a.n++
       a.sumW += c.weight
       a.sumWX += c.weight * c.value
-    } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value })
+      if (enteredMs > a.enteredMs) a.enteredMs = enteredMs
+    } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value, enteredMs })
   }
 }
+
+/** A headline's pipeline entry time in ms, -Infinity when it has none. */
+const enteredMsOf = (ingestedAt: string | undefined): number =>
+  ingestedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(ingestedAt)
 
 /** Lets pending I/O callbacks (a submitted round reaching Redis) run before more parsing. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -118,7 +128,7 @@ export function createAggregator(deps: AggregatorDeps) {
   )
 
   /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
-  async function updatesFor(keys: { key: string; trigger: PublishTrigger }[]): Promise<OutRecord[]> {
+  async function updatesFor(keys: PickedKey[]): Promise<OutRecord[]> {
     if (keys.length === 0 || !Number.isFinite(watermarkMs)) return []
     const store = await activeStore()
     const asOf = watermarkMs
@@ -132,20 +142,23 @@ export function createAggregator(deps: AggregatorDeps) {
     const counts = new Map<PublishTrigger, number>()
     updates.forEach((u: IndicatorUpdate | undefined, i) => {
       if (!u) return
-      const { key, trigger } = keys[i]!
+      const { key, trigger, enteredMs } = keys[i]!
       throttle.published(key, u)
       counts.set(trigger, (counts.get(trigger) ?? 0) + 1)
-      records.push({ topic: out, key, value: JSON.stringify(u) })
+      const update: IndicatorUpdate = Number.isFinite(enteredMs)
+        ? { ...u, ingestedAt: new Date(enteredMs).toISOString() }
+        : u
+      records.push({ topic: out, key, value: JSON.stringify(update) })
     })
     for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
     return records
   }
 
-  async function publishPicked(picked: { key: string; trigger: PublishTrigger }[]): Promise<OutRecord[]> {
+  async function publishPicked(picked: PickedKey[]): Promise<OutRecord[]> {
     try {
       return await updatesFor(picked)
     } catch (err) {
-      throttle.retract(picked.map((p) => p.key))
+      throttle.retract(picked)
       throw err
     }
   }
@@ -175,11 +188,12 @@ export function createAggregator(deps: AggregatorDeps) {
             outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
             continue
           }
-          for (const c of contributionsOf(parsed.value)) contributions.push(c)
+          const own = contributionsOf(parsed.value)
+          for (const c of own) contributions.push(c)
+          addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
           outcomes[i] = { kind: 'ok' }
           lastOk = i
         }
-        addActivity(activity, contributions)
       } catch (err) {
         // A bug on some record (the runner isolates it): end the flight, or the source holds others forever.
         void merger.submit([], source).catch(() => {})
@@ -212,11 +226,9 @@ export function createAggregator(deps: AggregatorDeps) {
   return {
     handler,
     /** Records of pending keys whose interval has passed (the trailing edge). */
-    flushDue: () =>
-      publishPicked(throttle.due(clock.now()).map((key) => ({ key, trigger: 'trailing' as const }))),
+    flushDue: () => publishPicked(throttle.due(clock.now())),
     /** Records of every pending key (on stop). */
-    flushAll: () =>
-      publishPicked(throttle.drain(clock.now()).map((key) => ({ key, trigger: 'trailing' as const }))),
+    flushAll: () => publishPicked(throttle.drain(clock.now())),
     watermarkMs: () => watermarkMs,
   }
 }

@@ -5,7 +5,7 @@ import {
   listTopics,
   type ScoredHeadline,
 } from '@tradepulse/contracts'
-import { contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
+import { contributionsOf, type IndicatorStore, indicatorKey } from '@tradepulse/indicators'
 import { createKafka, createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
@@ -187,6 +187,22 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect([...byKey.keys()].sort()).toEqual(
       targets.map((t) => `${t.dimension}|${t.scope.kind}:${t.scope.id}`).sort(),
     )
+    // Each update carries the entry time of the newest headline it was published for: over a key's
+    // updates, that reaches the newest entry among the headlines that touch the key, never beyond.
+    const newestEntry = new Map<string, string>()
+    for (const h of series)
+      for (const c of contributionsOf(h)) {
+        const key = indicatorKey(c.dimension, c.scope)
+        if (h.ingestedAt > (newestEntry.get(key) ?? '')) newestEntry.set(key, h.ingestedAt)
+      }
+    const publishedEntry = new Map<string, string>()
+    for (const m of updates.messages) {
+      const u = IndicatorUpdate.parse(JSON.parse(m.value!.toString()))
+      expect(u.ingestedAt, u.key).toBeDefined()
+      expect(u.ingestedAt! <= newestEntry.get(u.key)!, u.key).toBe(true)
+      if (u.ingestedAt! > (publishedEntry.get(u.key) ?? '')) publishedEntry.set(u.key, u.ingestedAt!)
+    }
+    expect(publishedEntry).toEqual(newestEntry)
     for (const [key, times] of byKey) {
       // Producer timestamps; a little slack for the time between the decision and the send.
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)

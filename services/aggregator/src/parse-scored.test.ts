@@ -6,11 +6,17 @@ const [good] = scoredSeries(1, { startMs: Date.UTC(2025, 0, 6), spanMs: MIN_MS }
 const record = (value: unknown) => Buffer.from(JSON.stringify(value))
 
 describe('parseScoredRecord (what indicators read of a scored headline)', () => {
-  it('keeps exactly the fields contributions are computed from', () => {
+  it('keeps exactly the fields contributions are computed from, and the entry time updates carry on', () => {
     const parsed = parseScoredRecord(record(good))
     expect(parsed.ok).toBe(true)
     if (!parsed.ok) return
-    expect(Object.keys(parsed.value).sort()).toEqual(['entities', 'id', 'publishedAt', 'scores'])
+    expect(Object.keys(parsed.value).sort()).toEqual([
+      'entities',
+      'id',
+      'ingestedAt',
+      'publishedAt',
+      'scores',
+    ])
     expect(parsed.value.scores).toEqual(good!.scores)
     expect(parsed.value.entities).toEqual(good!.entities)
   })
@@ -23,6 +29,7 @@ describe('parseScoredRecord (what indicators read of a scored headline)', () => 
   it('checks the fields it uses as strictly as the full contract, naming them', () => {
     const cases: [unknown, RegExp][] = [
       [{ ...good, publishedAt: 'yesterday' }, /publishedAt/],
+      [{ ...good, ingestedAt: 'yesterday' }, /ingestedAt/],
       [{ ...good, id: '' }, /^id:/],
       [
         { ...good, scores: { ...good!.scores, tariff: { ...good!.scores.tariff, relevance: 2 } } },

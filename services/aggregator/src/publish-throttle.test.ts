@@ -15,22 +15,25 @@ const update = (mean: number, volume: number): IndicatorUpdate => ({
   count: volume,
   updatedAt: new Date(0).toISOString(),
 })
-const one = (value: number, n = 1) => new Map([['k', { n, sumW: n, sumWX: n * value }]])
+/** n headlines of one value on key k, the newest of them entered at `enteredMs`. */
+const one = (value: number, n = 1, enteredMs = 0) =>
+  new Map([['k', { n, sumW: n, sumWX: n * value, enteredMs }]])
 
 describe('createPublishThrottle', () => {
   const options = { intervalMs: 1_000, largeChange: 0.2, burstFactor: 1, shortLabel: '1h' }
 
   it('publishes a key at most once per interval, and its last change on the trailing edge', () => {
     const t = createPublishThrottle(options)
-    expect(t.offer(one(0.1), 0)).toEqual([{ key: 'k', trigger: 'interval' }])
+    expect(t.offer(one(0.1, 1, 5), 0)).toEqual([{ key: 'k', trigger: 'interval', enteredMs: 5 }])
     t.published('k', update(0.1, 100))
-    expect(t.offer(one(0.1), 300)).toEqual([])
-    expect(t.offer(one(0.1), 900)).toEqual([])
+    // Held back: the trailing edge publishes them, with the newest entry time among them.
+    expect(t.offer(one(0.1, 1, 900), 300)).toEqual([])
+    expect(t.offer(one(0.1, 1, 400), 900)).toEqual([])
     expect(t.due(999)).toEqual([])
-    expect(t.due(1_000)).toEqual(['k'])
+    expect(t.due(1_000)).toEqual([{ key: 'k', trigger: 'trailing', enteredMs: 900 }])
     expect(t.due(2_500)).toEqual([]) // clean and aged out: forgotten
     expect(t.size()).toBe(0)
-    expect(t.offer(one(0.1), 2_600)).toEqual([{ key: 'k', trigger: 'interval' }])
+    expect(t.offer(one(0.1, 1, 2_600), 2_600)).toEqual([{ key: 'k', trigger: 'interval', enteredMs: 2_600 }])
   })
 
   it('publishes at once on a large change of the mean or a burst of volume', () => {
@@ -38,17 +41,29 @@ describe('createPublishThrottle', () => {
     t.offer(one(0), 0)
     t.published('k', update(0, 4))
     // Four headlines at -0.9 against a window of four at 0: the mean moves by 0.45.
-    expect(t.offer(one(-0.9, 4), 100)).toEqual([{ key: 'k', trigger: 'large_change' }])
+    expect(t.offer(one(-0.9, 4, 90), 100)).toEqual([{ key: 'k', trigger: 'large_change', enteredMs: 90 }])
     t.published('k', update(-0.45, 8))
-    expect(t.offer(one(-0.45, 1), 200)).toEqual([])
-    expect(t.offer(one(-0.45, 9), 300)).toEqual([{ key: 'k', trigger: 'large_change' }])
+    // The pending headline (entered at 190) and the burst that publishes it (entered at 150).
+    expect(t.offer(one(-0.45, 1, 190), 200)).toEqual([])
+    expect(t.offer(one(-0.45, 9, 150), 300)).toEqual([{ key: 'k', trigger: 'large_change', enteredMs: 190 }])
   })
 
   it('hands a retracted key to the trailing edge', () => {
     const t = createPublishThrottle(options)
-    t.offer(one(0), 0)
-    t.retract(['k'])
-    expect(t.due(1_000)).toEqual(['k'])
+    const picked = t.offer(one(0, 1, 7), 0)
+    t.retract(picked)
+    expect(t.due(1_000)).toEqual([{ key: 'k', trigger: 'trailing', enteredMs: 7 }])
     expect(t.drain(1_100)).toEqual([])
+  })
+
+  it('publishes what an interval pick finds still pending with it, and drains every pending key on stop', () => {
+    const t = createPublishThrottle(options)
+    t.offer(one(0, 1, 0), 0)
+    t.published('k', update(0, 100))
+    t.offer(one(0, 1, 800), 500) // pending; the trailing edge has not run by the next batch
+    expect(t.offer(one(0, 1, 600), 1_200)).toEqual([{ key: 'k', trigger: 'interval', enteredMs: 800 }])
+    t.offer(one(0, 1, 1_300), 1_300)
+    expect(t.drain(1_400)).toEqual([{ key: 'k', trigger: 'trailing', enteredMs: 1_300 }])
+    expect(t.drain(1_500)).toEqual([])
   })
 })

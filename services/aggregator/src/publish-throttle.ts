@@ -1,7 +1,13 @@
 import type { IndicatorUpdate } from '@tradepulse/contracts'
 
-/** What one batch brought to one indicator key: headlines, Σ weight and Σ weight·value. */
-export type KeyActivity = { n: number; sumW: number; sumWX: number }
+/**
+ * What one batch brought to one indicator key: headlines, Σ weight and Σ weight·value, and the newest
+ * pipeline entry time (ms) among those headlines (-Infinity when none carried one).
+ */
+export type KeyActivity = { n: number; sumW: number; sumWX: number; enteredMs: number }
+
+/** A key picked to publish, why, and the newest entry time of the activity it publishes. */
+export type PickedKey = { key: string; trigger: PublishTrigger; enteredMs: number }
 
 export type PublishTrigger = 'interval' | 'large_change' | 'trailing'
 
@@ -27,7 +33,14 @@ type Entry = {
 }
 
 const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
-  a ? { n: a.n + b.n, sumW: a.sumW + b.sumW, sumWX: a.sumWX + b.sumWX } : { ...b }
+  a
+    ? {
+        n: a.n + b.n,
+        sumW: a.sumW + b.sumW,
+        sumWX: a.sumWX + b.sumWX,
+        enteredMs: Math.max(a.enteredMs, b.enteredMs),
+      }
+    : { ...b }
 
 /**
  * Per-key throttle of the indicators topic. Deterministic and cheap: the decision uses only the wall
@@ -58,23 +71,22 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
 
   return {
     /** The keys of one batch to publish now, with why; the others become pending. */
-    offer(
-      activity: ReadonlyMap<string, KeyActivity>,
-      nowMs: number,
-    ): { key: string; trigger: PublishTrigger }[] {
-      const out: { key: string; trigger: PublishTrigger }[] = []
+    offer(activity: ReadonlyMap<string, KeyActivity>, nowMs: number): PickedKey[] {
+      const out: PickedKey[] = []
       for (const [key, a] of activity) {
         const e = entries.get(key)
         if (!e || nowMs - e.lastMs >= options.intervalMs) {
+          // Activity still pending from before (its trailing edge not yet run) goes out with this one.
+          const { enteredMs } = merge(e?.pending, a)
           entries.set(key, { ...e, lastMs: nowMs, pending: undefined })
-          out.push({ key, trigger: 'interval' })
+          out.push({ key, trigger: 'interval', enteredMs })
           continue
         }
         const pending = merge(e.pending, a)
         if (isLarge(e, pending)) {
           e.lastMs = nowMs
           e.pending = undefined
-          out.push({ key, trigger: 'large_change' })
+          out.push({ key, trigger: 'large_change', enteredMs: pending.enteredMs })
         } else {
           e.pending = pending
         }
@@ -91,22 +103,22 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
     },
 
     /** Keys picked to publish that were not (their read or produce failed): the trailing edge takes them. */
-    retract(keys: readonly string[]): void {
-      for (const key of keys) {
+    retract(picked: readonly PickedKey[]): void {
+      for (const { key, enteredMs } of picked) {
         const e = entries.get(key)
-        if (e) e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0 })
+        if (e) e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs })
       }
     },
 
     /** Pending keys whose interval has passed (the trailing edge); drops clean entries that have aged out. */
-    due(nowMs: number): string[] {
-      const out: string[] = []
+    due(nowMs: number): PickedKey[] {
+      const out: PickedKey[] = []
       for (const [key, e] of entries) {
         if (nowMs - e.lastMs < options.intervalMs) continue
         if (e.pending) {
+          out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs })
           e.lastMs = nowMs
           e.pending = undefined
-          out.push(key)
         } else {
           entries.delete(key)
         }
@@ -115,13 +127,13 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
     },
 
     /** Every pending key, whatever its interval (for a final flush on stop). */
-    drain(nowMs: number): string[] {
-      const out: string[] = []
+    drain(nowMs: number): PickedKey[] {
+      const out: PickedKey[] = []
       for (const [key, e] of entries) {
         if (!e.pending) continue
+        out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs })
         e.lastMs = nowMs
         e.pending = undefined
-        out.push(key)
       }
       return out
     },

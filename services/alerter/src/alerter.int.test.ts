@@ -173,6 +173,9 @@ describe('alerter on Kafka and Redis', () => {
     return headlines
   }
 
+  /** The ingestedAt each sentinel's firing indicator update carried, by sentinel id. */
+  const sentinelEntries = new Map<string, string>()
+
   /** A headline and an indicator update at `atMin` that each raise one known alert, produced after everything else. */
   async function produceSentinel(topics: ReturnType<typeof createTopicCatalogue>, atMin: number, id: string) {
     const now = Date.now()
@@ -188,9 +191,12 @@ describe('alerter on Kafka and Redis', () => {
       asOf: new Date(SCENARIO_T0 + m * MIN).toISOString(),
       mean: { ...base!.mean, '1h': mean },
     })
+    // The firing update says when its newest headline entered (as the aggregator's do); the alert keeps it.
+    const firing = { ...at(atMin, -0.9), ingestedAt: new Date(now - 1_234).toISOString() }
+    sentinelEntries.set(id, firing.ingestedAt)
     await producer.send({
       topic: topics.indicators.name,
-      messages: [at(atMin - 5, -0.1), at(atMin, -0.9)].map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+      messages: [at(atMin - 5, -0.1), firing].map((u) => ({ key: u.key, value: JSON.stringify(u) })),
     })
     await producer.send({
       topic: topics.scored.name,
@@ -260,6 +266,14 @@ describe('alerter on Kafka and Redis', () => {
     // Indicator alerts carry the scenario's headlines on CN as evidence, strongest first.
     const level = first.find((a) => describeAlert(a) === 'tariff_level_cn region:CN tariff down @75')
     expect(level?.evidence.map((e) => e.headlineId)).toEqual(['esc1', 'esc2', 'curb'])
+    // Its entry time is the update's own ingestedAt where the update has one.
+    const sentinelLevel = first.find(
+      (a) => describeAlert(a) === 'tariff_level_cn region:CN tariff down @200',
+    )!
+    expect(sentinelLevel.ingestedAt).toBe(sentinelEntries.get('sentinel1'))
+    expect(sentinelLevel.latencyMs).toBe(
+      Date.parse(sentinelLevel.detectedAt) - Date.parse(sentinelLevel.ingestedAt),
+    )
 
     // Replay: the same records again (new offsets) decide nothing new; only the next sentinels alert.
     await produceScenario(topics)
