@@ -34,6 +34,9 @@ describe('tariff direction is applied to its target', () => {
     'Washington imposes new duties on EU steel',
     'Trump slaps tariffs on Mexican imports',
     'China hikes tariffs on U.S. soybeans',
+    // Port fees on a partner's ships are a levy like a tariff.
+    'U.S. port fees on Chinese vessels take effect',
+    'Beijing imposes port fees on U.S.-operated ships',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -44,6 +47,7 @@ describe('tariff direction is applied to its target', () => {
     'Trump delays tariff increase on Chinese imports',
     'Canada exempts U.S. steel from duties',
     'U.S. lifts tariffs on Canadian metals',
+    'U.S. suspends port fees on Chinese vessels for a year',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

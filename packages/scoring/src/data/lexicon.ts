@@ -78,6 +78,10 @@ export const TARGETS = [
       'n tariff target list',
       'n counter tariff',
       'n countertariff',
+      // Fees levied on ships by where they were built or who runs them: a levy on a trade partner.
+      'n port fee',
+      'n port charge',
+      'n docking fee',
     ],
   },
   {
