@@ -37,6 +37,7 @@ describe('tariff direction is applied to its target', () => {
     // Port fees on a partner's ships are a levy like a tariff.
     'U.S. port fees on Chinese vessels take effect',
     'Beijing imposes port fees on U.S.-operated ships',
+    'Court blocks tariff refunds',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -48,6 +49,8 @@ describe('tariff direction is applied to its target', () => {
     'Canada exempts U.S. steel from duties',
     'U.S. lifts tariffs on Canadian metals',
     'U.S. suspends port fees on Chinese vessels for a year',
+    // Duties paid back are relief, whatever verb begins them; blocking them is the opposite.
+    'Tariff refunds begin after court ruling',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })
@@ -81,6 +84,10 @@ describe('tariff direction is applied to its target', () => {
 })
 
 describe('supply chain direction', () => {
+  it('reads "shipping lines" as carriers, not as goods being shipped', () => {
+    expect(supply('Attacks force shipping lines to reroute around Africa').score).toBeLessThanOrEqual(0)
+  })
+
   it.each([
     'China halts exports of rare earths',
     'Beijing curbs rare-earth exports to the U.S.',

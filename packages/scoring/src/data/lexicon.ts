@@ -103,6 +103,10 @@ export const TARGETS = [
       'n tariff suspension',
       'n tariff pause',
       'n tariff deferral',
+      // Money paid back on duties (after a court strikes them down): relief, whatever begins it.
+      'n tariff refund',
+      'n duty refund',
+      'n duty drawback',
     ],
   },
   {
@@ -4104,6 +4108,8 @@ export const INERT = [
   'top five',
   'top ten',
   'top 10',
+  // Carriers, not a verb of shipping ("shipping lines reroute", "shipping line Maersk").
+  'n shipping line',
   // Compound adjectives of rank or outcome, not moves ("lower-level talks", "a lose-lose war").
   'high level',
   'higher level',
