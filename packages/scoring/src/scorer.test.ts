@@ -38,6 +38,7 @@ describe('tariff direction is applied to its target', () => {
     'U.S. port fees on Chinese vessels take effect',
     'Beijing imposes port fees on U.S.-operated ships',
     'Court blocks tariff refunds',
+    'U.S. tightens chip export rules',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -51,6 +52,9 @@ describe('tariff direction is applied to its target', () => {
     'U.S. suspends port fees on Chinese vessels for a year',
     // Duties paid back are relief, whatever verb begins them; blocking them is the opposite.
     'Tariff refunds begin after court ruling',
+    // Export rules are controls on exports: scrapping or pausing them is relief.
+    'Commerce scraps AI chip export rule',
+    'U.S. pauses new chip export rules',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

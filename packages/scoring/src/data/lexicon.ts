@@ -266,6 +266,9 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
+      // Rules on what may be exported ("pauses new chip export rules"): controls, not exports.
+      'n export rule',
+      'n export regulation',
       'n technology restriction',
       'n tech restriction',
       'n chip restriction',
