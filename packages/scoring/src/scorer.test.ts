@@ -143,6 +143,14 @@ describe('negation and its scope', () => {
     expect(tariff('Tariffs not expected to rise this year').label).toBe('positive')
   })
 
+  it('reads "not ruling out" as keeping a move possible: hedged, not negated', () => {
+    const r = tariff("China won't rule out retaliation over U.S. tariffs")
+    expect(r.label).toBe('negative')
+    expect(r.confidence).toBeLessThan(tariff('China retaliates over U.S. tariffs').confidence)
+    expect(tariff('Trump does not rule out lifting tariffs on China').label).toBe('positive')
+    expect(supply('Ford is not ruling out plant closures in Europe').label).toBe('negative')
+  })
+
   it('turns a failed deal negative', () => {
     expect(tariff('Negotiators fail to reach trade deal').label).toBe('negative')
   })

@@ -2459,6 +2459,10 @@ export const HEDGES = [
     pred: 'more',
     words: [
       'v consider',
+      // Not ruling something out keeps it possible: a hedge on it, not its negation.
+      'not rule out',
+      'not ruling out',
+      'not ruled out',
       'v weigh',
       'v mull',
       'v eye',
