@@ -97,6 +97,9 @@ describe('supply chain direction', () => {
     'Beijing curbs rare-earth exports to the U.S.',
     'China bans exports of gallium and germanium',
     'Automaker suspends production as chip shortage bites',
+    // Less supply named by what it does to supply: "tighten" is not "more" here.
+    'Copper smelter outage in Chile tightens supply',
+    'DRAM prices soar as AI demand drains supplies',
   ])('disruption: %s', (h) => {
     expect(supply(h).label).toBe('negative')
   })

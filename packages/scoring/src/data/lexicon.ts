@@ -764,6 +764,18 @@ export const TARGETS = [
       'n work stoppage',
       'n parts problem',
       'n walkout',
+      // Less supply named by what it does to supply ("an outage tightens supply", "demand drains supplies").
+      'n tight supply',
+      'tight supplies',
+      'n tighter supply',
+      'tighter supplies',
+      'n supply tightness',
+      'v tighten supply',
+      'v tighten supplies',
+      'v drain supply',
+      'v drain supplies',
+      'v squeeze supply',
+      'v squeeze supplies',
     ],
   },
   {
