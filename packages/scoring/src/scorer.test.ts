@@ -39,6 +39,9 @@ describe('tariff direction is applied to its target', () => {
     'Beijing imposes port fees on U.S.-operated ships',
     'Court blocks tariff refunds',
     'U.S. tightens chip export rules',
+    // A tariff deadline kept is the tariff coming: "rules out extending" it, "no extension" of it.
+    'Trump rules out extending tariff deadline',
+    'White House says no extension of July 9 tariff deadline',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -55,6 +58,7 @@ describe('tariff direction is applied to its target', () => {
     // Export rules are controls on exports: scrapping or pausing them is relief.
     'Commerce scraps AI chip export rule',
     'U.S. pauses new chip export rules',
+    'Trump extends tariff deadline to August 1',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

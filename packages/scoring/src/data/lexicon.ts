@@ -110,6 +110,17 @@ export const TARGETS = [
     ],
   },
   {
+    // The date a tariff takes effect: more of it (extended, pushed out) is relief, less of it (not
+    // extended, brought forward) escalation. Named bare it weighs nothing: looming is the verb's.
+    id: 'tariff_deadline',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 1 },
+    topic: { tariff: 1 },
+    events: { more: 'tariff_suspended', less: 'tariff_imposed' },
+    words: ['n tariff deadline', 'n tariff hike deadline', 'n tariff increase deadline'],
+  },
+  {
     id: 'retaliation',
     polarity: -1,
     bare: 0.8,
