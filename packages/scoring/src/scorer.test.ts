@@ -42,6 +42,7 @@ describe('tariff direction is applied to its target', () => {
     // A tariff deadline kept is the tariff coming: "rules out extending" it, "no extension" of it.
     'Trump rules out extending tariff deadline',
     'White House says no extension of July 9 tariff deadline',
+    'Washington tightens the screws on Huawei',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })

@@ -409,6 +409,8 @@ export const TARGETS = [
       'tougher line',
       'v get tough on',
       'v be tough on',
+      'v tighten screws on',
+      'v tighten the screws on',
       'v take aim at',
       'n attack on',
       'n broadside',
