@@ -732,6 +732,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return pred.marketOk || t.tariff !== 0 || t.supply !== 0
   }
 
+  /** True when token j is a verb's infinitive marker: the word "to" right before it. */
+  function isAfterTo(j: number): boolean {
+    return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === toId
+  }
+
   /** True when a cause preposition ("on", "over") stands among tokens [from, to). */
   function causeBefore(from: number, to: number): boolean {
     for (let j = from; j < to; j++) if ((wordFlagsAt(j) & W_CAUSE) !== 0) return true
@@ -789,6 +794,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // "shares slump on Brexit fears", "stocks ease on the trade deal": after a reported move,
       // "on"/"over" introduces its cause, which the move does not act on.
       if (!pred.policy && causeBefore(end, itS[r] as number)) break
+      // A purpose clause ("buys more U.S. goods to avert tariffs"): what follows "to <verb>" is
+      // that verb's to take. (Coping reaches through it: "rush to beat the levies" copes with them.)
+      if (pred.kind !== 'cope' && it.predOn[r] === 1 && isAfterTo(itS[r] as number) && !bindable(pred, r)) break
       if (bindable(pred, r)) {
         right = r
         rightFirst = r
