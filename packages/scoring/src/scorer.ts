@@ -796,7 +796,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (!pred.policy && causeBefore(end, itS[r] as number)) break
       // A purpose clause ("buys more U.S. goods to avert tariffs"): what follows "to <verb>" is
       // that verb's to take. (Coping reaches through it: "rush to beat the levies" copes with them.)
-      if (pred.kind !== 'cope' && it.predOn[r] === 1 && isAfterTo(itS[r] as number) && !bindable(pred, r)) break
+      if (pred.kind !== 'cope' && it.predOn[r] === 1 && isAfterTo(itS[r] as number) && !bindable(pred, r))
+        break
       if (bindable(pred, r)) {
         right = r
         rightFirst = r
