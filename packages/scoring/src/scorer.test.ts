@@ -43,6 +43,7 @@ describe('tariff direction is applied to its target', () => {
     'Trump rules out extending tariff deadline',
     'White House says no extension of July 9 tariff deadline',
     'Washington tightens the screws on Huawei',
+    'EU scraps duty-free access for Ukrainian grain',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -62,6 +63,7 @@ describe('tariff direction is applied to its target', () => {
     'Trump extends tariff deadline to August 1',
     // A purpose clause: the measure is the infinitive's ("to avert"), not the verbs before it.
     'Vietnam agrees to buy more U.S. goods to avert tariffs',
+    'U.S. allows a tariff-free quota for UK steel',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

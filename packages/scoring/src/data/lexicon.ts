@@ -107,6 +107,11 @@ export const TARGETS = [
       'n tariff refund',
       'n duty refund',
       'n duty drawback',
+      // Goods let in free of duty ("allows a tariff-free quota for UK steel").
+      'n tariff free quota',
+      'n duty free quota',
+      'n tariff free access',
+      'n duty free access',
     ],
   },
   {
