@@ -44,6 +44,8 @@ describe('tariff direction is applied to its target', () => {
     'White House says no extension of July 9 tariff deadline',
     'Washington tightens the screws on Huawei',
     'EU scraps duty-free access for Ukrainian grain',
+    // A contest after "in" or "amid" is the setting, not what the act stops.
+    'China to stop buying U.S. LNG in trade spat',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
