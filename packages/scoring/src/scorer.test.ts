@@ -46,6 +46,7 @@ describe('tariff direction is applied to its target', () => {
     'EU scraps duty-free access for Ukrainian grain',
     // A contest after "in" or "amid" is the setting, not what the act stops.
     'China to stop buying U.S. LNG in trade spat',
+    'U.S., China fail to break deadlock in trade talks',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -66,6 +67,9 @@ describe('tariff direction is applied to its target', () => {
     // A purpose clause: the measure is the infinitive's ("to avert"), not the verbs before it.
     'Vietnam agrees to buy more U.S. goods to avert tariffs',
     'U.S. allows a tariff-free quota for UK steel',
+    // "by end of week" is a date, not an end of the deal.
+    'Canada hopes for NAFTA deal by end of week',
+    'Negotiators break the impasse over farm goods in trade talks',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

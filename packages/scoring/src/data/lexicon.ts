@@ -494,6 +494,24 @@ export const TARGETS = [
     words: ['n deal', 'n agreement', 'n pact', 'n accord', 'n compromise', 'n breakthrough'],
   },
   {
+    // Breaking a deadlock is progress in its own right ("fail to break deadlock in trade talks" is a
+    // setback), weighed like a deal reached; about trade only with trade words, like the deadlock.
+    id: 'deadlock_broken',
+    polarity: 1,
+    bare: 0.7,
+    dims: { tariff: 0.7 },
+    topic: { tariff: 0.1 },
+    events: { bare: 'deal', less: 'talks_breakdown' },
+    words: [
+      'v break deadlock',
+      'v break the deadlock',
+      'v break impasse',
+      'v break the impasse',
+      'v break stalemate',
+      'v break the stalemate',
+    ],
+  },
+  {
     id: 'trade_deal',
     polarity: 1,
     // A deal named is mostly news of one in reach or in force; "how the trade deal will affect
@@ -4174,6 +4192,13 @@ export const INERT = [
   'year end',
   'end year',
   'month end',
+  // "a deal by end of week": a date, not an end of the deal.
+  'end of week',
+  'end of the week',
+  'end of month',
+  'end of the month',
+  'end of year',
+  'end of the year',
 ]
 
 /**
