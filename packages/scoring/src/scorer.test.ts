@@ -47,6 +47,7 @@ describe('tariff direction is applied to its target', () => {
     // A contest after "in" or "amid" is the setting, not what the act stops.
     'China to stop buying U.S. LNG in trade spat',
     'U.S., China fail to break deadlock in trade talks',
+    'Wall St. ends lower as trade worries resurface',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -70,6 +71,7 @@ describe('tariff direction is applied to its target', () => {
     // "by end of week" is a date, not an end of the deal.
     'Canada hopes for NAFTA deal by end of week',
     'Negotiators break the impasse over farm goods in trade talks',
+    'Stocks rise as trade worries ease',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })
