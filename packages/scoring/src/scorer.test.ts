@@ -72,6 +72,8 @@ describe('tariff direction is applied to its target', () => {
     'Canada hopes for NAFTA deal by end of week',
     'Negotiators break the impasse over farm goods in trade talks',
     'Stocks rise as trade worries ease',
+    'U.S., EU agree to work toward zero tariffs',
+    'EU forgoes counter-tariffs on U.S. goods',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

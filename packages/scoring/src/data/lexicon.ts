@@ -108,6 +108,10 @@ export const TARGETS = [
       'n duty refund',
       'n duty drawback',
       // Goods let in free of duty ("allows a tariff-free quota for UK steel").
+      // No tariff at all as the goal or the deal ("work toward zero tariffs").
+      'n zero tariff',
+      'zero tariffs',
+      'n zero tariff deal',
       'n tariff free quota',
       'n duty free quota',
       'n tariff free access',
@@ -2459,6 +2463,13 @@ export const NEGATORS = [
   'v step back from',
   'v refrain from',
   'v abstain from',
+  // Choosing not to do it ("Japan to skip retaliation", "forgoes counter-tariffs").
+  'v skip',
+  'v forgo',
+  'forgoes',
+  'forwent',
+  'v forego',
+  'foregoes',
 ]
 
 /**
