@@ -35,6 +35,8 @@ export interface TargetRole {
   policyOnly: boolean
   /** A frame noun (fears, hopes) passes its predicate on to the targets right before it. */
   frame: boolean
+  /** A contest (a trade war, tensions): named after "in" or "amid" it is an act's setting, not its object. */
+  contest: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
 
@@ -464,6 +466,7 @@ function buildLexicon(): Lexicon {
       market: dims.market ?? 0,
       policyOnly: 'policyOnly' in t ? t.policyOnly : false,
       frame: 'frame' in t ? t.frame : false,
+      contest: 'contest' in t ? t.contest : false,
       events: t.events as Record<string, EventType | undefined>,
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }

@@ -353,13 +353,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
-  /** Item k is a trade contest or tension (a trade war, a spat, tensions). */
-  const isContest = (k: number): boolean => {
-    const f = entInts[(it.idx[k] as number) << 4] as number
-    if ((f & F_TARGET) === 0) return false
-    const id = targetAt(it.idx[k] as number).id
-    return id === 'trade_war' || id === 'tension'
-  }
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
   function wordFlagsAt(j: number): number {
     const id = tb.id[j] as number
@@ -741,6 +734,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return pred.marketOk || t.tariff !== 0 || t.supply !== 0
   }
 
+  /** Item k is a contest target (see TargetRole.contest). */
+  function isContest(k: number): boolean {
+    const x = it.idx[k] as number
+    return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).contest
+  }
+
   /** True when token j follows "in" or "amid": a contest named there is the setting ("in a trade spat"). */
   function isAfterSetting(j: number): boolean {
     if (j === 0 || tb.kind[j - 1] !== WORD) return false
@@ -815,7 +814,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (pred.kind !== 'cope' && it.predOn[r] === 1 && isAfterTo(itS[r] as number) && !bindable(pred, r))
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
-      if (r > k + 1 && isContest(r) && isAfterSetting(itS[r] as number)) break
+      if (r > k + 1 && isAfterSetting(itS[r] as number) && isContest(r)) break
       if (bindable(pred, r)) {
         right = r
         rightFirst = r

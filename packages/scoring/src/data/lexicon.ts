@@ -326,6 +326,7 @@ export const TARGETS = [
   },
   {
     id: 'trade_war',
+    contest: true,
     polarity: -1,
     bare: 0.7,
     dims: { tariff: 1 },
@@ -369,6 +370,7 @@ export const TARGETS = [
   },
   {
     id: 'tension',
+    contest: true,
     polarity: -1,
     bare: 0.35,
     dims: { tariff: 0.6 },
