@@ -77,7 +77,7 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
         const e = entries.get(key)
         if (!e || nowMs - e.lastMs >= options.intervalMs) {
           // Activity still pending from before (its trailing edge not yet run) goes out with this one.
-          const { enteredMs } = merge(e?.pending, a)
+          const enteredMs = Math.max(e?.pending?.enteredMs ?? Number.NEGATIVE_INFINITY, a.enteredMs)
           entries.set(key, { ...e, lastMs: nowMs, pending: undefined })
           out.push({ key, trigger: 'interval', enteredMs })
           continue
