@@ -48,6 +48,15 @@ describe('tariff direction is applied to its target', () => {
     'China to stop buying U.S. LNG in trade spat',
     'U.S., China fail to break deadlock in trade talks',
     'Wall St. ends lower as trade worries resurface',
+    // A causative: the contest or measure drags something else down, it is not itself less.
+    'Trade war drags down the global growth outlook',
+    'Tariffs knock down U.S. soybean shipments',
+    'Trade tensions weigh down Asian chipmakers',
+    'The trade war drags on into a second year',
+    // A deal far off, elusive or doubted is a setback.
+    'Ottawa says a trade deal is still far off',
+    'A U.S.-India trade deal remains elusive',
+    'Crude slips on U.S.-China trade deal doubts',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -74,6 +83,10 @@ describe('tariff direction is applied to its target', () => {
     'Stocks rise as trade worries ease',
     'U.S., EU agree to work toward zero tariffs',
     'EU forgoes counter-tariffs on U.S. goods',
+    // A court's verdict undoes the measure.
+    'Emergency tariffs ruled illegal by federal court',
+    // The tariff threat is one thing: easing it is relief.
+    'Peso firms as the tariff threat eases',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })

@@ -352,6 +352,14 @@ export const TARGETS = [
       'n trade concern',
       'trade concerns',
       'trade jitters',
+      // Doubt about a deal, named after it ("oil falls on trade deal doubts"): a worry of the contest.
+      'n trade deal doubt',
+      'n deal doubt',
+      'n trade doubt',
+      // A threat of measures named as one thing ("the tariff threat eases"), not a tariff and a threat.
+      'n tariff threat',
+      'n sanctions threat',
+      'n trade threat',
       'n trade feud',
       'n trade standoff',
       'n trade clash',
@@ -1695,6 +1703,13 @@ export const PREDICATES = [
       'v overturn',
       'v strike down',
       'struck down',
+      // A court's verdict undoes the measure ("tariffs ruled illegal by appeals court").
+      'ruled illegal',
+      'ruled unlawful',
+      'ruled unconstitutional',
+      'deemed illegal',
+      'found illegal',
+      'declared illegal',
       'v unwind',
       'v dismantle',
       'v settle',
@@ -1935,6 +1950,15 @@ export const PREDICATES = [
       'v derail',
       'v stymie',
       'v weigh on',
+      // Causatives: the measure or contest is the cause and what follows the victim ("trade war drags
+      // down growth"), never "less of the trade war", which "down" alone would read.
+      'v drag down',
+      'v weigh down',
+      'v knock down',
+      'v pull down',
+      'v push down',
+      // "trade war uncertainty drags on markets", "the trade war drags on".
+      'v drag on',
       'v bite',
       'v sting',
       'stung',
@@ -2243,6 +2267,12 @@ export const PREDICATES = [
       'in jeopardy',
       'on the rocks',
       'doomed',
+      // A distant prospect ("trade deal still far off", "a deal remains elusive").
+      'far off',
+      'a long way off',
+      'long way off',
+      'elusive',
+      'out of reach',
     ],
   },
   {
