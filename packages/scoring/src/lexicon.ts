@@ -303,6 +303,8 @@ export interface Lexicon {
   causeIds: Set<number>
   /** Forms of "be" before a participle ("could be removed"): a passive, said of what came before. */
   auxIds: Set<number>
+  /** Auxiliaries of the perfect ("has granted"): the participle after them is an act, not a state. */
+  perfectIds: Set<number>
 }
 
 export function newEntry(key: string): Entry {
@@ -671,6 +673,7 @@ function buildLexicon(): Lexicon {
     fillerIds.add(wordId(vocab, w))
   const causeIds = new Set(['on', 'over', 'upon'].map((w) => wordId(vocab, w)))
   const auxIds = new Set(['be', 'been', 'being', 'is', 'are', 'was', 'were'].map((w) => wordId(vocab, w)))
+  const perfectIds = new Set(['has', 'have', 'had'].map((w) => wordId(vocab, w)))
   const notId = wordId(vocab, 'not')
   const usId = wordId(vocab, 'us')
   const toId = wordId(vocab, 'to')
@@ -703,6 +706,7 @@ function buildLexicon(): Lexicon {
     comparedId,
     causeIds,
     auxIds,
+    perfectIds,
     notId,
     usId,
     toId,

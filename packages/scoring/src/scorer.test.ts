@@ -57,6 +57,11 @@ describe('tariff direction is applied to its target', () => {
     'Ottawa says a trade deal is still far off',
     'A U.S.-India trade deal remains elusive',
     'Crude slips on U.S.-China trade deal doubts',
+    // A stance hardened; an agreement gone back on or broken.
+    'Washington hardens its stance on Chinese imports',
+    'Beijing toughens rhetoric on trade',
+    'USTR accuses Beijing of backtracking on trade commitments',
+    'Trump says China is in breach of the trade deal',
   ])('escalation: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })
@@ -87,6 +92,9 @@ describe('tariff direction is applied to its target', () => {
     'Emergency tariffs ruled illegal by federal court',
     // The tariff threat is one thing: easing it is relief.
     'Peso firms as the tariff threat eases',
+    // A delay or a pledge named as a thing: praising it is praising relief.
+    'Retail groups praise the tariff delay',
+    'White House welcomes Beijing purchase pledge',
   ])('de-escalation: %s', (h) => {
     expect(tariff(h).label).toBe('positive')
   })
@@ -699,5 +707,33 @@ describe('issue #3: tenth round, tariff direction', () => {
 
   it('passes a negation through a verb known only for its tone to its object', () => {
     expect(tariff('Ottawa says it will not hold tariff talks before the summer').label).toBe('negative')
+  })
+})
+
+describe('issue #3: thirteenth round, binding', () => {
+  it('does not carry a negation past "and" into a second act', () => {
+    // The negator has its object ("the report"); the verb after "and" is a new act.
+    expect(tariff('Beijing dismisses the report and threatens countermeasures').label).toBe('negative')
+    // Nouns joined by "and" stay under the negation.
+    expect(tariff('Ottawa will not impose tariffs and duties on U.S. dairy').label).toBe('positive')
+  })
+
+  it('reads a participle after a perfect auxiliary as an act, not a state', () => {
+    const done = tariff('Beijing has granted export licences to magnet makers')
+    const state = tariff('Magnet makers hold granted export licences')
+    expect(done.label).toBe('positive')
+    expect(done.score).toBeGreaterThan(state.score)
+    expect(done.score).toBeCloseTo(tariff('Beijing grants export licences to magnet makers').score, 6)
+  })
+
+  it('ends a clause at a line break, so a body line does not bind into the next', () => {
+    const joined = score('Chip tariffs', 'Peace talks in Geneva\nCourt cuts a record fine')
+    const cues = joined.explanation.map((c) => c.cue)
+    expect(cues).not.toContain('cuts + talks')
+  })
+
+  it('reads "no more questions" as no move of what follows', () => {
+    const r = score('Xi says there are no more questions about rare earth trade')
+    expect(r.explanation.some((c) => c.cue.startsWith('more +'))).toBe(false)
   })
 })

@@ -137,6 +137,7 @@ const W_FILLER = 4
 const W_NEGATIVE = 8
 const W_CAUSE = 16
 const W_AUX = 32
+const W_PERFECT = 64
 
 /** Flags and unit multipliers of each word id of `words` ids (see W_UNIT...). */
 function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array } {
@@ -151,6 +152,7 @@ function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array
   mark(LEXICON.negativeIds, W_NEGATIVE)
   mark(LEXICON.causeIds, W_CAUSE)
   mark(LEXICON.auxIds, W_AUX)
+  mark(LEXICON.perfectIds, W_PERFECT)
   for (const [word, scale] of Object.entries(UNIT_SCALE)) {
     const id = lookupWord(LEXICON.vocab, word)
     if (id >= 0 && id < words) unitScale[id] = scale
@@ -353,6 +355,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
+  const andId = lookupWord(LEXICON.vocab, 'and')
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
   function wordFlagsAt(j: number): number {
     const id = tb.id[j] as number
@@ -647,6 +650,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const isPred = (f & F_PRED) !== 0
       const isTarget = (f & F_TARGET) !== 0
       if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) {
+        // "dismissed the claim and threatened countermeasures": a verb after "and", with words
+        // between it and the negator, opens a second act the negation does not reach.
+        if (negEnd >= 0 && isPred && s - negEnd > 1 && isAfterAnd(s)) negEnd = -1
         if (negEnd >= 0 && clause === negClause && s - negEnd <= negScope) {
           itNeg[k] = 1
           // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
@@ -747,6 +753,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return id === inId || id === amidId
   }
 
+  /**
+   * True when token j follows a perfect auxiliary, right before it or with one word between ("has
+   * granted licences", "has reportedly granted"): the participle there is an act done.
+   */
+  function afterPerfect(j: number): boolean {
+    if (j > 0 && (wordFlagsAt(j - 1) & W_PERFECT) !== 0) return true
+    return j > 1 && tb.kind[j - 1] === WORD && (wordFlagsAt(j - 2) & W_PERFECT) !== 0
+  }
+
+  /** True when token j follows the word "and". */
+  function isAfterAnd(j: number): boolean {
+    return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === andId
+  }
+
   /** True when token j is a verb's infinitive marker: the word "to" right before it. */
   function isAfterTo(j: number): boolean {
     return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === toId
@@ -845,7 +865,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itBound[t] = 1
       // A participle right before its noun describes it ("the signed deal", "stalled talks"):
       // a state, weaker news than an act.
-      if (participle && t === right && itS[rightFirst] === end)
+      if (participle && t === right && itS[rightFirst] === end && !afterPerfect(s))
         it.intens[k] = (it.intens[k] as number) * RULES.attributiveWeight
       // The nouns of the compound before a head taken on the right are bound with it.
       if (t === right) for (let m = rightFirst; m < t; m++) if (itBound[m] === 0) itBound[m] = 3

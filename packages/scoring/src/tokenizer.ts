@@ -112,8 +112,10 @@ for (let c = 0; c < 65536; c++) {
   const letter =
     (c >= 97 && c <= 122) ||
     (c >= 0xc0 && c !== 0xd7 && c !== 0xf7 && (c < 0x2000 || c > 0x206f) && (c < 0x20a0 || c > 0x20cf))
-  // Characters that end a clause: , ; : ! ? ( ) [ ] | and the long dashes.
+  // Characters that end a clause: , ; : ! ? ( ) [ ] | the long dashes, and a line break (a body's
+  // lines are sentences or paragraphs, never one clause run on into the next).
   const brk =
+    c === 10 ||
     c === 44 ||
     c === 59 ||
     c === 58 ||

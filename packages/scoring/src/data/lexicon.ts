@@ -103,6 +103,8 @@ export const TARGETS = [
       'n tariff suspension',
       'n tariff pause',
       'n tariff deferral',
+      'n tariff delay',
+      'n tariff postponement',
       // Money paid back on duties (after a court strikes them down): relief, whatever begins it.
       'n tariff refund',
       'n duty refund',
@@ -447,6 +449,18 @@ export const TARGETS = [
       'v fight back',
       'n crackdown on',
       'v crack down on',
+      // A stance hardened ("hardens stance on Chinese imports", "toughens rhetoric on trade"), the
+      // opposite of the softening that PREDICATES reads as relief.
+      'v harden stance',
+      'v harden its stance',
+      'v harden his stance',
+      'v toughen stance',
+      'v toughen its stance',
+      'v toughen his stance',
+      'v harden rhetoric',
+      'v toughen rhetoric',
+      'v ramp up rhetoric',
+      'v step up rhetoric',
       // "Trump threats spark crisis at the WTO", "the tariff threat recedes".
       'n threat',
     ],
@@ -513,7 +527,14 @@ export const TARGETS = [
     dims: { tariff: 0.5 },
     topic: { tariff: 0.1 },
     events: { more: 'deal', less: 'talks_breakdown' },
-    words: ['n deal', 'n agreement', 'n pact', 'n accord', 'n compromise', 'n breakthrough'],
+    words: [
+      'n deal',
+      'n agreement',
+      'n pact',
+      'n accord',
+      'n compromise',
+      'n breakthrough',
+    ],
   },
   {
     // Breaking a deadlock is progress in its own right ("fail to break deadlock in trade talks" is a
@@ -544,6 +565,10 @@ export const TARGETS = [
     events: { bare: 'deal', more: 'deal', less: 'talks_breakdown' },
     words: [
       'n trade deal',
+      // What one side promised in a deal ("reneges on trade commitments", "welcomes purchase pledge").
+      'n trade commitment',
+      'n purchase commitment',
+      'n purchase pledge',
       'n trade agreement',
       'n trade pact',
       'n trade accord',
@@ -1738,6 +1763,10 @@ export const PREDICATES = [
       'v abandon',
       'v give up',
       'v walk away from',
+      // Going back on what was agreed ("accuses China of backtracking on trade commitments").
+      'v renege on',
+      'v backtrack on',
+      'v go back on',
       'v pull out of',
       'v pull out',
       'v ditch',
@@ -1959,6 +1988,11 @@ export const PREDICATES = [
       'v push down',
       // "trade war uncertainty drags on markets", "the trade war drags on".
       'v drag on',
+      // Breaking an agreement harms it; breaking a measure does not end it ("in breach of sanctions").
+      // Not "violate": mostly firms' wrongdoing ("fined for violating sanctions") or a claim in the
+      // background of other news ("had accused China of violating the agreement").
+      'v breach',
+      'in breach of',
       'v bite',
       'v sting',
       'stung',
@@ -4139,6 +4173,9 @@ export const INERT = [
   'long stalled',
   // "talks end with hopes for a deal": how they ended, not an end of anything.
   'v end with',
+  // "no more questions about rare earths": nothing more or less of what follows.
+  'no more questions',
+  'no more question',
   // Enabling something is not doing it ("clears the way for tariffs").
   'v clear the way for',
   'v clear way for',
