@@ -737,3 +737,19 @@ describe('issue #3: thirteenth round, binding', () => {
     expect(r.explanation.some((c) => c.cue.startsWith('more +'))).toBe(false)
   })
 })
+
+describe('issue #3: thirteenth round, market and procedure', () => {
+  it('reads hope and uncertainty over trade as markets feel it', () => {
+    expect(tariff('Asian shares climb on trade hopes').label).toBe('positive')
+    expect(tariff('Wall St slips as trade optimism fades').label).toBe('negative')
+    expect(tariff('Stocks close lower as trade uncertainty lingers').label).toBe('negative')
+  })
+
+  it('reads a decision or a ruling still to come as procedure, in no direction', () => {
+    expect(tariff('WTO to rule on U.S. aluminium tariffs this year').label).toBe('neutral')
+    expect(tariff('Trump says he will decide on EU car tariffs soon').label).toBe('neutral')
+    expect(tariff('White House says no decision yet on auto tariffs').label).toBe('neutral')
+    // A ruling against the measure still undoes it.
+    expect(tariff('WTO rules against U.S. aluminium tariffs').label).toBe('positive')
+  })
+})

@@ -354,6 +354,8 @@ export const TARGETS = [
       'n trade concern',
       'trade concerns',
       'trade jitters',
+      'trade uncertainty',
+      'trade uncertainties',
       // Doubt about a deal, named after it ("oil falls on trade deal doubts"): a worry of the contest.
       'n trade deal doubt',
       'n deal doubt',
@@ -668,6 +670,17 @@ export const TARGETS = [
     topic: { tariff: 1.2 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
     words: ['n trade truce', 'n tariff truce', 'n trade ceasefire'],
+  },
+  {
+    // Hope over trade as markets feel it ("shares rise on trade hopes", "as trade optimism fades"):
+    // the good counterpart of the trade worries under trade_war, with no event of its own.
+    id: 'trade_hope',
+    polarity: 1,
+    bare: 0.5,
+    dims: { tariff: 1 },
+    topic: { tariff: 1.2 },
+    events: {},
+    words: ['n trade hope', 'trade hopes', 'trade optimism', 'trade deal optimism'],
   },
   {
     id: 'exports',
@@ -2147,6 +2160,13 @@ export const PREDICATES = [
       // tariffs", "testify at a tariff hearing", "to discuss the trade war").
       'v discuss',
       'n decision on',
+      'n decision about',
+      'n decision yet on',
+      'v decide on',
+      // A ruling still to come ("WTO to rule on U.S. steel tariffs"); one against a measure is a
+      // negation (NEGATORS), one for it is not yet read.
+      'v rule on',
+      'n ruling on',
       'n hearing',
       'n hearing on',
       'n probe report',
