@@ -4093,6 +4093,12 @@ export const UNCERTAINTY = [
     words: [
       'uncertainty',
       'uncertainties',
+      // Phrases that are also trade targets (trade_war) keep their uncertainty.
+      'trade uncertainty',
+      'trade uncertainties',
+      'n trade deal doubt',
+      'n deal doubt',
+      'n trade doubt',
       'uncertain',
       'unclear',
       'unpredictable',
