@@ -746,6 +746,14 @@ describe('issue #3: thirteenth round, market and procedure', () => {
     expect(tariff('Stocks close lower as trade uncertainty lingers').label).toBe('negative')
   })
 
+  it('reads who gains from a measure or a contest as a statement of its impact', () => {
+    expect(tariff('Vietnam benefits from the U.S.-China trade war').label).toBe('neutral')
+    expect(tariff('Steel duties a boon for Ohio mills').label).toBe('neutral')
+    expect(tariff('Winners of the trade war: Taiwan chipmakers').label).toBe('neutral')
+    // Harm keeps its direction.
+    expect(tariff('Trade war hurts Chinese factories').label).toBe('negative')
+  })
+
   it('reads a decision or a ruling still to come as procedure, in no direction', () => {
     expect(tariff('WTO to rule on U.S. aluminium tariffs this year').label).toBe('neutral')
     expect(tariff('Trump says he will decide on EU car tariffs soon').label).toBe('neutral')

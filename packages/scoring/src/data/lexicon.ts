@@ -3940,6 +3940,30 @@ export const CONTEXT_MARKERS = [
     ],
   },
   {
+    // Who gains from a measure or a contest ("Vietnam benefits from the trade war", "tariffs a boon
+    // for steel mills", "winners of the trade war"): a statement of its impact, in no direction.
+    direction: 0.08,
+    supplyChain: 1,
+    words: [
+      'v benefit from',
+      'v gain from',
+      'v profit from',
+      'v cash in on',
+      'n boon for',
+      'n boon to',
+      'n windfall from',
+      'n winner of',
+      'winners of',
+      'n winner from',
+      'winners from',
+      'n beneficiary of',
+      'beneficiaries of',
+      'n opportunity in',
+      'opportunities in',
+      'n silver lining',
+    ],
+  },
+  {
     direction: 1,
     supplyChain: 0,
     words: ['opec', 'opec+', 'opec plus', 'non opec'],
