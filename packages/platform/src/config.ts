@@ -56,6 +56,9 @@ export const baseConfigShape = {
     .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
     .default('tp')
     .describe('prefix of every Redis key'),
+  REDIS_TIMEOUT_MS: ms(5_000).describe(
+    'how long a Redis command waits for its reply before it fails as an outage (retried with backoff); a connection silent that long is dropped and reopened (0: wait for ever)',
+  ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -16,6 +16,14 @@ describe('normalizeError', () => {
     })
     expect(normalizeError(m)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
   })
+  it('marks a Redis that stopped answering (REDIS_TIMEOUT_MS) as a retriable Redis outage', () => {
+    expect(normalizeError(new Error('Command timed out'))).toMatchObject({
+      code: 'INFRA_REDIS',
+      retriable: true,
+    })
+    const socket = new Error("Socket timeout. Expecting data, but didn't receive any in 5000ms.")
+    expect(normalizeError(socket)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
+  })
   it("keeps a Kafka outage retriable after kafkajs's own retries ran out", () => {
     const gone = Object.assign(new Error('broker gone'), { name: 'KafkaJSConnectionError', retriable: true })
     const exceeded = Object.assign(new Error('broker gone'), {

@@ -51,6 +51,9 @@ export function normalizeError(err: unknown): TradepulseError {
   if (
     REDIS_ERROR_NAMES.has(e.name) ||
     e.message.includes('Connection is closed') ||
+    // ioredis's commandTimeout and socketTimeout (createRedis): a Redis that stopped answering.
+    e.message === 'Command timed out' ||
+    e.message.startsWith('Socket timeout') ||
     e.message.includes('Redis')
   ) {
     // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage.

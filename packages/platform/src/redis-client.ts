@@ -6,10 +6,24 @@ import type { Logger } from './logger.ts'
  * The one Redis client factory. Commands fail fast while Redis is down (two retries), so the batch
  * runner sees an infrastructure fault and pauses instead of piling work into an offline queue;
  * the connection itself keeps reconnecting with a capped backoff.
+ *
+ * `timeoutMs` (REDIS_TIMEOUT_MS) bounds the wait for a reply. A Redis that stops answering without
+ * closing the connection (a network partition, a host gone, a frozen server) would otherwise hold a
+ * batch until TCP gives up, many minutes later. Past it the command fails (an outage the batch runner
+ * retries: every script we run is safe to run again), and a connection that received nothing for
+ * that long while commands wait is destroyed and reopened. No command of ours blocks on the server,
+ * so a quiet connection with work outstanding is always a dead one. 0 turns both off.
  */
-export function createRedis(url: string, log: Logger, name = 'tradepulse'): Redis {
+export function createRedis(
+  url: string,
+  log: Logger,
+  name = 'tradepulse',
+  opts: { timeoutMs?: number } = {},
+): Redis {
+  const timeoutMs = opts.timeoutMs ?? 5_000
   const redis = new Redis(url, {
     connectionName: name,
+    ...(timeoutMs > 0 ? { commandTimeout: timeoutMs, socketTimeout: timeoutMs } : {}),
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),

@@ -32,7 +32,11 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const log = deps.log.child({ component: 'aggregator' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const indicatorConfig = indicatorOverrides(config)
-  const redis = deps.store ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-aggregator')
+  const redis = deps.store
+    ? undefined
+    : createRedis(config.REDIS_URL, log, 'tradepulse-aggregator', {
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+      })
   const store = deps.store ?? createRedisIndicatorStore(redis!, indicatorStoreOptions(config))
   const transport =
     deps.transport ??

@@ -59,7 +59,11 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   )
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 
-  const redis = deps.store ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-alerter')
+  const redis = deps.store
+    ? undefined
+    : createRedis(config.REDIS_URL, log, 'tradepulse-alerter', {
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+      })
   const store =
     deps.store ??
     createRedisAlertStore(redis!, {

@@ -21,7 +21,11 @@ export type IngestDeps = WorkerDeps & {
 export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWorker {
   const log = deps.log.child({ component: 'ingest' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-  const redis = deps.dedup ? undefined : createRedis(config.REDIS_URL, log, 'tradepulse-ingest')
+  const redis = deps.dedup
+    ? undefined
+    : createRedis(config.REDIS_URL, log, 'tradepulse-ingest', {
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+      })
   const dedup =
     deps.dedup ??
     createRedisDedupStore(redis!, {

@@ -103,7 +103,9 @@ export function registerIndicators(program: Command): void {
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
       })
-      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli')
+      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli', {
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+      })
       try {
         const base = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         const active = (await base.activeNamespace()) ?? base.namespace
@@ -133,7 +135,9 @@ export function registerIndicators(program: Command): void {
         pretty: config.LOG_PRETTY,
         name: 'tradepulse-rebuild',
       })
-      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild')
+      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild', {
+        timeoutMs: config.REDIS_TIMEOUT_MS,
+      })
       try {
         const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         let lastReport = 0

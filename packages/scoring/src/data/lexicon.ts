@@ -529,14 +529,7 @@ export const TARGETS = [
     dims: { tariff: 0.5 },
     topic: { tariff: 0.1 },
     events: { more: 'deal', less: 'talks_breakdown' },
-    words: [
-      'n deal',
-      'n agreement',
-      'n pact',
-      'n accord',
-      'n compromise',
-      'n breakthrough',
-    ],
+    words: ['n deal', 'n agreement', 'n pact', 'n accord', 'n compromise', 'n breakthrough'],
   },
   {
     // Breaking a deadlock is progress in its own right ("fail to break deadlock in trade talks" is a

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server, Socket } from 'node:net'
+import { PassThrough } from 'node:stream'
+import type { Redis } from 'ioredis'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { normalizeError } from './errors.ts'
+import { createLogger } from './logger.ts'
+import { closeRedis, createRedis, redisHealth } from './redis-client.ts'
+
+// platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
+// is read from what its global setup provides, as in the indicator store's test.
+function redisTarget(): { host: string; port: number } {
+  const provided = (inject as (key: string) => unknown)('redisUrl')
+  const url = new URL(
+    typeof provided === 'string' ? provided : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  )
+  return { host: url.hostname, port: Number(url.port || 6379) }
+}
+
+/**
+ * A TCP proxy in front of the real Redis that can go silent: while frozen it keeps every connection
+ * open and accepts new ones but forwards nothing either way, which is what a network partition or a
+ * host that vanished looks like to the client (no reset, no close, just no answer).
+ */
+async function silentableProxy(target: { host: string; port: number }) {
+  let frozen = false
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((client) => {
+    const upstream = new Socket()
+    upstream.connect(target.port, target.host)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.on('data', (d) => {
+      if (!frozen) upstream.write(d)
+    })
+    upstream.on('data', (d) => {
+      if (!frozen) client.write(d)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (!address || typeof address === 'string') throw new Error('proxy has no port')
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    freeze: () => {
+      frozen = true
+    },
+    thaw: () => {
+      frozen = false
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** Polls `check` until it returns true (tests wait for outcomes, never for fixed times). */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${what} not met within ${timeoutMs} ms (last: ${String(last)})`)
+}
+
+describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', () => {
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  function client(url: string, timeoutMs?: number): { redis: Redis; logs: string[] } {
+    const logs: string[] = []
+    const sink = new PassThrough()
+    sink.on('data', (d: Buffer) => logs.push(d.toString()))
+    const log = createLogger({ level: 'info' }, sink)
+    const redis = createRedis(url, log, 'redis-timeout-test', timeoutMs === undefined ? {} : { timeoutMs })
+    cleanups.push(() => closeRedis(redis))
+    return { redis, logs }
+  }
+
+  it('fails a command as a retriable Redis outage, reports not ready, and recovers when Redis answers again', async () => {
+    const proxy = await silentableProxy(redisTarget())
+    cleanups.push(proxy.close)
+    const { redis } = client(proxy.url, 300)
+    const key = `tp-timeout-${randomBytes(6).toString('hex')}`
+    cleanups.push(async () => {
+      const direct = client(`redis://${redisTarget().host}:${redisTarget().port}`).redis
+      await direct.del(key)
+    })
+    expect(await redis.set(key, 'before')).toBe('OK')
+
+    proxy.freeze()
+    // Without a timeout this call would wait until TCP gave up (minutes) and the test would time out.
+    const err = await redis.get(key).then(
+      () => null,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(Error)
+    const normalized = normalizeError(err)
+    expect(normalized.code).toBe('INFRA_REDIS')
+    expect(normalized.retriable).toBe(true)
+    expect(await redisHealth(redis)()).toMatchObject({ ready: false, status: 'degraded' })
+
+    proxy.thaw()
+    // The silent connection was dropped; the client reconnects and commands succeed again.
+    await until(async () => (await redis.get(key)) === 'before', 'reads after Redis answers again')
+    expect(await redisHealth(redis)()).toMatchObject({ ready: true, status: 'ok' })
+  })
+
+  it('sets the timeout from the option, 5 s by default, and none for 0', () => {
+    const target = redisTarget()
+    const url = `redis://${target.host}:${target.port}`
+    expect(client(url).redis.options.commandTimeout).toBe(5_000)
+    expect(client(url, 1_500).redis.options.socketTimeout).toBe(1_500)
+    expect(client(url, 0).redis.options.commandTimeout).toBeUndefined()
+  })
+})
