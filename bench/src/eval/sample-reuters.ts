@@ -89,7 +89,7 @@ if (import.meta.main) {
       .slice(0, 150)
       .sort((x, y) => x.line - y.line)
   }
-  // Fourth to ninth draws enlarge the dev split only (the held-out rows stay as they were, so held-out
+  // Fourth to tenth draws enlarge the dev split only (the held-out rows stay as they were, so held-out
   // figures remain comparable): rows outside everything labelled so far whose splitOf is dev, `tariff`
   // from the tariff pool and `rest` from the rest of the keyword pool (so supply-chain rows keep
   // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from
@@ -102,6 +102,7 @@ if (import.meta.main) {
     '--seventh': { n: 7, tariff: 150, rest: 30 },
     '--eighth': { n: 8, tariff: 200, rest: 0 },
     '--ninth': { n: 9, tariff: 200, rest: 0 },
+    '--tenth': { n: 10, tariff: 150, rest: 0 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
