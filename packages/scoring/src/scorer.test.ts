@@ -762,3 +762,27 @@ describe('issue #3: thirteenth round, market and procedure', () => {
     expect(tariff('WTO rules against U.S. aluminium tariffs').label).toBe('positive')
   })
 })
+
+describe('issue #3: thirteenth round, from the tenth draw', () => {
+  it('reads opposing a measure as criticism of it, not its undoing', () => {
+    expect(tariff('Brussels opposed to U.S. resumption of sanctions on Iran').label).toBe('negative')
+    expect(tariff('Ottawa opposes new U.S. duties on lumber').label).toBe('negative')
+  })
+
+  it('reads talks to settle a dispute as talks, and progress held back as a setback', () => {
+    expect(tariff('Beijing media see some progress in trade dispute talks').label).toBe('positive')
+    expect(tariff('Dairy still blocking progress on NAFTA talks, adviser says').label).toBe('negative')
+  })
+
+  it('reads a trade deadline that looms, and tariff uncertainty, as escalation', () => {
+    expect(tariff('Markets wobble as the trade deadline looms').label).toBe('negative')
+    expect(tariff("Carmaker's export plans on hold amid tariff uncertainty").label).toBe('negative')
+  })
+
+  it('keeps nouns that look like verbs from acting: resolve of, eyes on', () => {
+    expect(tariff('Trade tensions test the resolve of Chinese shoppers').label).toBe('negative')
+    expect(
+      score('Stocks edge up with eyes on trade talks').explanation.some((c) => c.cue.startsWith('eyes')),
+    ).toBe(false)
+  })
+})

@@ -129,7 +129,15 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1 },
     events: { more: 'tariff_suspended', less: 'tariff_imposed' },
-    words: ['n tariff deadline', 'n tariff hike deadline', 'n tariff increase deadline'],
+    words: [
+      'n tariff deadline',
+      'n tariff hike deadline',
+      'n tariff increase deadline',
+      // The date set for a deal before tariffs rise ("as the trade deadline looms").
+      'n trade deadline',
+      'n trade deal deadline',
+      'n trade talks deadline',
+    ],
   },
   {
     id: 'retaliation',
@@ -356,6 +364,8 @@ export const TARGETS = [
       'trade jitters',
       'trade uncertainty',
       'trade uncertainties',
+      'tariff uncertainty',
+      'tariff uncertainties',
       // Doubt about a deal, named after it ("oil falls on trade deal doubts"): a worry of the contest.
       'n trade deal doubt',
       'n deal doubt',
@@ -451,6 +461,8 @@ export const TARGETS = [
       'v fight back',
       'n crackdown on',
       'v crack down on',
+      // A clause written against a partner ("anti-China 'poison pill' for new trade deals").
+      'n poison pill',
       // A stance hardened ("hardens stance on Chinese imports", "toughens rhetoric on trade"), the
       // opposite of the softening that PREDICATES reads as relief.
       'v harden stance',
@@ -516,6 +528,9 @@ export const TARGETS = [
       'nafta talks',
       'n nafta negotiation',
       'tariff talks',
+      // Talks to settle a dispute are talks, not the dispute ("progress in trade dispute talks").
+      'trade dispute talks',
+      'dispute talks',
       'export control talks',
       'n trade consultation',
       'n trade envoy',
@@ -1994,6 +2009,14 @@ export const PREDICATES = [
       'v push down',
       // "trade war uncertainty drags on markets", "the trade war drags on".
       'v drag on',
+      // Progress held back is harm to what it was made on ("dairy still blocking progress on NAFTA
+      // talks"), not a block of something and progress beside it.
+      'v block progress',
+      'v hamper progress',
+      'v hinder progress',
+      'v impede progress',
+      'v stall progress',
+      'v slow progress',
       // Breaking an agreement harms it; breaking a measure does not end it ("in breach of sanctions").
       // Not "violate": mostly firms' wrongdoing ("fined for violating sanctions") or a claim in the
       // background of other news ("had accused China of violating the agreement").
@@ -2253,6 +2276,11 @@ export const PREDICATES = [
       'at odds',
       'at odds with',
       'at odds over',
+      // Opposing a measure criticises it ("EU opposed to U.S. resumption of sanctions"), like objecting
+      // to it; it does not undo it (a vote or a ruling against it does: NEGATORS).
+      'v oppose',
+      'opposed to',
+      'opposition to',
       'v slam',
       'v criticize',
       'v criticise',
@@ -2523,7 +2551,6 @@ export const NEGATORS = [
   'v brush aside',
   'v tune out',
   'v resist',
-  'v oppose',
   // "against" alone is no negation: "retaliate against tariffs", "sanctions against Russia",
   // "fights back against the blackout" all keep the measure. A ruling or vote against one undoes it.
   'v rule against',
@@ -4113,6 +4140,8 @@ export const UNCERTAINTY = [
       // Phrases that are also trade targets (trade_war) keep their uncertainty.
       'trade uncertainty',
       'trade uncertainties',
+      'tariff uncertainty',
+      'tariff uncertainties',
       'n trade deal doubt',
       'n deal doubt',
       'n trade doubt',
@@ -4216,6 +4245,13 @@ export const INERT = [
   'long stalled',
   // "talks end with hopes for a deal": how they ended, not an end of anything.
   'v end with',
+  // The noun, not the verb: "testing the resolve of consumers".
+  'resolve of',
+  // Watching, not weighing: "stocks rise with eyes on trade talks".
+  'with eyes on',
+  'with an eye on',
+  'with one eye on',
+  'all eyes on',
   // "no more questions about rare earths": nothing more or less of what follows.
   'no more questions',
   'no more question',
