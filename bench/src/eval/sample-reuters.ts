@@ -103,6 +103,7 @@ if (import.meta.main) {
     '--eighth': { n: 8, tariff: 200, rest: 0 },
     '--ninth': { n: 9, tariff: 200, rest: 0 },
     '--tenth': { n: 10, tariff: 150, rest: 0 },
+    '--eleventh': { n: 11, tariff: 150, rest: 0 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue

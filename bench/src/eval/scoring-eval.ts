@@ -303,6 +303,16 @@ export function runScoringEval(): void {
       figures,
       diagnostics,
     )
+    // The eleventh draw (dev only, session 10), the last of the trade-policy pool: scored first as a
+    // whole with the rules written from draws one to ten, as a fresh check.
+    reutersRows(
+      dev.filter((r) => r.draw === '11'),
+      'dev draw 11',
+      out,
+      systems.length,
+      figures,
+      diagnostics,
+    )
     reutersRows(
       reuters.rows.filter((r) => r.split === 'test'),
       'held-out',
