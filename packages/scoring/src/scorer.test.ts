@@ -786,3 +786,33 @@ describe('issue #3: thirteenth round, from the tenth draw', () => {
     ).toBe(false)
   })
 })
+
+describe('issue #3: thirteenth round, from the eleventh draw', () => {
+  it.each([
+    // Dumping duties are duties; a Huawei exclusion is a ban of Huawei; hopes dashed are denied.
+    ['Beijing seeks WTO backing for sanctions over U.S. dumping duties', 'negative'],
+    ['Washington urges a Huawei exclusion from 5G networks', 'negative'],
+    ['Treasury chief dashes hopes for a broad tariff cut', 'negative'],
+    ['Stocks slip on report the trade deal is not imminent', 'negative'],
+    ['Trump unhappy with NAFTA talks, rejects meeting', 'negative'],
+    // Preferences granted are relief; a solution to the contest is its end; sales restarted flow.
+    ['U.S. ends special tariff treatment for Indian goods', 'negative'],
+    ['Huawei suppliers win approval to restart sales to blacklisted firm', 'positive'],
+    // "by end of 2027" is a date, not an end of the purge.
+    ['Britain to purge Huawei from 5G by end of 2027', 'negative'],
+    // Contact, not a close; a name, not a trade deal.
+    ['Beijing in close touch with Washington on trade deal signing ceremony', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('reads asking for a solution to the contest as a request, and absorbing a measure as coping', () => {
+    expect(tariff('Tokyo calls for an early solution to the trade war').label).toBe('neutral')
+    expect(tariff('Retailers absorb tariff pressure ahead of the holidays').label).toBe('neutral')
+  })
+
+  it('keeps names and non-trade penalties out of trade', () => {
+    expect(tariff('E*Trade deal to test regulatory mood').label).toBeNull()
+    expect(tariff('Wall Street regulator sanctions crypto project co-founder').label).toBeNull()
+  })
+})

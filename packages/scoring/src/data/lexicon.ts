@@ -44,6 +44,9 @@ export const TARGETS = [
       'export taxes',
       'n anti dumping duty',
       'anti dumping duties',
+      // "sanctions over dumping duties": the duties, not a verb dumping them.
+      'n dumping duty',
+      'dumping duties',
       // Measures named by their kind ("anti-dumping measures", "retaliatory measures").
       'n anti dumping measure',
       'n antidumping measure',
@@ -95,6 +98,15 @@ export const TARGETS = [
       'n tariff cut',
       'n tariff reduction',
       'n tariff relief',
+      // Lower duties granted to a partner ("lobbies to keep special tariff treatment", "ends India's
+      // trade preferences"): relief kept or taken away.
+      'n tariff treatment',
+      'n special tariff treatment',
+      'n preferential tariff treatment',
+      'n preferential trade treatment',
+      'n preferential treatment',
+      'n trade preference',
+      'trade preferences',
       'n tariff rollback',
       'n tariff removal',
       'n duty cut',
@@ -216,6 +228,7 @@ export const TARGETS = [
       'against zte',
       'dumping of huawei',
       'exclusion of huawei',
+      'n huawei exclusion',
       // Acting against a targeted firm is the measure itself ("Britain bans Huawei").
       'v ban huawei',
       'v bar huawei',
@@ -700,7 +713,18 @@ export const TARGETS = [
     // "exports rose" is trade data and moves the market tone only.
     policyOnly: true,
     events: { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' },
-    words: ['n export', 'n shipment', 'n flow', 'n sale to china', 'n sale to huawei', 'n supply to huawei'],
+    words: [
+      'n export',
+      'n shipment',
+      'n flow',
+      'n sale to china',
+      'n sale to huawei',
+      'n supply to huawei',
+      // "restart sales to the blacklisted firm": the sales are the flow, not the blacklist restarted.
+      'sales to blacklisted',
+      'sale to blacklisted',
+      'shipments to blacklisted',
+    ],
   },
   {
     id: 'imports',
@@ -1761,6 +1785,12 @@ export const PREDICATES = [
       'v settle',
       'v resolve',
       'v solve',
+      // Named as a thing ("calls for an early solution to the trade war", "seeking resolutions on").
+      'n solution to',
+      'n resolution to',
+      'n resolution of',
+      'n resolution on',
+      'resolutions on',
       'v defuse',
       'v avert',
       'v avoid',
@@ -1809,6 +1839,8 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v cope with',
+      // Taking the cost of a measure on oneself ("retailers absorb tariff pressure").
+      'v absorb',
       'v escape',
       'v adapt to',
       'v adjust to',
@@ -2281,6 +2313,11 @@ export const PREDICATES = [
       'v oppose',
       'opposed to',
       'opposition to',
+      'unhappy with',
+      'unhappy about',
+      'dissatisfied with',
+      'frustrated with',
+      'frustrated by',
       'v slam',
       'v criticize',
       'v criticise',
@@ -2344,6 +2381,9 @@ export const PREDICATES = [
       'doomed',
       // A distant prospect ("trade deal still far off", "a deal remains elusive").
       'far off',
+      'not imminent',
+      'not in sight',
+      'not yet in sight',
       'a long way off',
       'long way off',
       'elusive',
@@ -2561,6 +2601,11 @@ export const NEGATORS = [
   'lack of',
   'absence of',
   'v stop short of',
+  // "dashes hopes for a broad tariff cut": the hoped-for thing is denied.
+  'v dash hopes for',
+  'v dash hopes of',
+  'v dash hope of',
+  'v dash hope for',
   'v halt plans to',
   'v scrap plans to',
   'v drop plans to',
@@ -4010,6 +4055,12 @@ export const CONTEXT_MARKERS = [
       'gdpr',
       'fined',
       'money laundering',
+      // Market regulators' penalties ("Wall Street regulator sanctions crypto project co-founder").
+      'wall street regulator',
+      'n securities regulator',
+      'n market regulator',
+      'cryptocurrency',
+      'crypto',
       'v face a fine',
       'v face fines',
     ],
@@ -4245,6 +4296,19 @@ export const INERT = [
   'long stalled',
   // "talks end with hopes for a deal": how they ended, not an end of anything.
   'v end with',
+  // "in close touch with the U.S.": contact, not a closing of anything.
+  'in close touch',
+  'close touch',
+  // "talks up its apps": promotes them; no talks.
+  'v talk up',
+  // Names, not a trade deal or a collapse: "E*Trade deal", "co-founder".
+  'e trade',
+  'etrade',
+  'co founder',
+  'co founders',
+  // Dates: "by end of 2027", "by the end of this year".
+  'by end of',
+  'by the end of',
   // The noun, not the verb: "testing the resolve of consumers".
   'resolve of',
   // Watching, not weighing: "stocks rise with eyes on trade talks".
