@@ -719,6 +719,15 @@ describe('issue #3: thirteenth round, binding', () => {
     expect(tariff('Ottawa will not impose tariffs and duties on U.S. dairy').label).toBe('positive')
   })
 
+  it('keeps a verb after "and" from taking the object of the verb before it', () => {
+    expect(tariff('Xi vows to cut tariffs and open the economy').label).toBe('positive')
+  })
+
+  it('reads a vow or a pledge as a promise of what it names', () => {
+    expect(tariff("Trump vows a 'great' trade deal with Britain").label).toBe('positive')
+    expect(tariff('Beijing vows retaliation against U.S. chip curbs').label).toBe('negative')
+  })
+
   it('reads a participle after a perfect auxiliary as an act, not a state', () => {
     const done = tariff('Beijing has granted export licences to magnet makers')
     const state = tariff('Magnet makers hold granted export licences')

@@ -800,6 +800,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    // "vows to cut tariffs and open the economy": a verb right after "and" starts a second act; the
+    // object the first verb took is not its subject.
+    if (left >= 0 && itBound[left] !== 0 && isAfterAnd(s)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // A participle is said of the noun right before it ("wants U.S. tariffs rolled back in the
     // deal") or, after "be", of its subject ("the tariff could be removed if a deal is reached");
     // otherwise it describes the noun after it ("revised tariff list").

@@ -2660,9 +2660,6 @@ export const HEDGES = [
       'v threaten to',
       'threat of',
       'threats of',
-      'v vow',
-      'v vow to',
-      'v pledge to',
       // An investigation of imports is the usual first step to duties on them.
       'v probe',
       'v investigate',
@@ -2687,6 +2684,11 @@ export const HEDGES = [
       'eyeing',
       'v promise',
       'v promise to',
+      // A vow or pledge is a promise of what it names ("vows retaliation", "vows a 'great' trade deal").
+      'v vow',
+      'v vow to',
+      'v pledge',
+      'v pledge to',
       'v propose',
       'proposal',
       'plan',
