@@ -804,6 +804,8 @@ describe('issue #3: thirteenth round, from the eleventh draw', () => {
     ['Treasury chief dashes hopes for a broad tariff cut', 'negative'],
     ['Stocks slip on report the trade deal is not imminent', 'negative'],
     ['Trump unhappy with NAFTA talks, rejects meeting', 'negative'],
+    ['Little progress in U.S.-EU trade talks, envoy says', 'negative'],
+    ['Tariffs may power down Chinese robot makers', 'negative'],
     // Preferences granted are relief; a solution to the contest is its end; sales restarted flow.
     ['U.S. ends special tariff treatment for Indian goods', 'negative'],
     ['Huawei suppliers win approval to restart sales to blacklisted firm', 'positive'],

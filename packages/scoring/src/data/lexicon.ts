@@ -2035,6 +2035,7 @@ export const PREDICATES = [
       // Causatives: the measure or contest is the cause and what follows the victim ("trade war drags
       // down growth"), never "less of the trade war", which "down" alone would read.
       'v drag down',
+      'v power down',
       'v weigh down',
       'v knock down',
       'v pull down',
@@ -2315,6 +2316,12 @@ export const PREDICATES = [
       'opposition to',
       'unhappy with',
       'unhappy about',
+      // Progress too small to count is a setback ("little progress in trade talks").
+      'little progress',
+      'scant progress',
+      'limited progress',
+      'v make little progress',
+      'v make scant progress',
       'dissatisfied with',
       'frustrated with',
       'frustrated by',
