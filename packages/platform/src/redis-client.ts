@@ -9,10 +9,15 @@ import type { Logger } from './logger.ts'
  *
  * `timeoutMs` (REDIS_TIMEOUT_MS) bounds the wait for a reply. A Redis that stops answering without
  * closing the connection (a network partition, a host gone, a frozen server) would otherwise hold a
- * batch until TCP gives up, many minutes later. Past it the command fails (an outage the batch runner
- * retries: every script we run is safe to run again), and a connection that received nothing for
- * that long while commands wait is destroyed and reopened. No command of ours blocks on the server,
- * so a quiet connection with work outstanding is always a dead one. 0 turns both off.
+ * batch until TCP gives up, many minutes later. Past it a command fails (commandTimeout): an outage the
+ * batch runner retries, every script we run being safe to run again. A connection that receives nothing
+ * for that long while commands wait on it is also destroyed and reopened (socketTimeout); replies come
+ * in order and no command of ours blocks on the server, so such a connection is a dead one. The socket
+ * timer alone is not enough: a server that accepts connections but never answers would hold a
+ * reconnected client's ready check, and the commands queued behind it, for ever. The per-command
+ * timer cost about 2 µs of client CPU per command in a micro-benchmark; our workers send Redis one
+ * script per batch, shard or scope rather than per record, so at 1,000 headlines/s that is well under
+ * 1 % of a core. 0 turns both off.
  */
 export function createRedis(
   url: string,
