@@ -14,6 +14,21 @@
  * the target's polarity gives the direction, which is how "cuts tariffs" and "cuts output" come out
  * opposite without a rule for each pair.
  */
+/**
+ * Doubt over trade as markets feel it ("stocks close lower as trade uncertainty lingers", "oil falls on
+ * trade deal doubts"): a worry of the trade contest (TARGETS trade_war) that keeps its uncertainty
+ * weight (UNCERTAINTY), so both lists take these phrases.
+ */
+const TRADE_DOUBT = [
+  'trade uncertainty',
+  'trade uncertainties',
+  'tariff uncertainty',
+  'tariff uncertainties',
+  'n trade deal doubt',
+  'n deal doubt',
+  'n trade doubt',
+]
+
 export const TARGETS = [
   {
     id: 'tariff',
@@ -375,14 +390,7 @@ export const TARGETS = [
       'n trade concern',
       'trade concerns',
       'trade jitters',
-      'trade uncertainty',
-      'trade uncertainties',
-      'tariff uncertainty',
-      'tariff uncertainties',
-      // Doubt about a deal, named after it ("oil falls on trade deal doubts"): a worry of the contest.
-      'n trade deal doubt',
-      'n deal doubt',
-      'n trade doubt',
+      ...TRADE_DOUBT,
       // A threat of measures named as one thing ("the tariff threat eases"), not a tariff and a threat.
       'n tariff threat',
       'n sanctions threat',
@@ -4198,13 +4206,7 @@ export const UNCERTAINTY = [
       'uncertainty',
       'uncertainties',
       // Phrases that are also trade targets (trade_war) keep their uncertainty.
-      'trade uncertainty',
-      'trade uncertainties',
-      'tariff uncertainty',
-      'tariff uncertainties',
-      'n trade deal doubt',
-      'n deal doubt',
-      'n trade doubt',
+      ...TRADE_DOUBT,
       'uncertain',
       'unclear',
       'unpredictable',
