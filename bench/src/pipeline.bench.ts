@@ -35,6 +35,7 @@ const TUNABLE = [
   'KAFKA_MAX_BATCH',
   'KAFKA_PARTITIONS_CONCURRENCY',
   'KAFKA_COMMIT_INTERVAL_MS',
+  'REDIS_TIMEOUT_MS',
 ] as const
 const settingsOf = (shape: Pick<typeof baseConfigShape, (typeof TUNABLE)[number]>) =>
   Object.fromEntries(TUNABLE.map((n) => [n, process.env[n] ?? String(shape[n].parse(undefined))]))
