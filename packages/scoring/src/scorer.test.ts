@@ -827,3 +827,19 @@ describe('issue #3: thirteenth round, from the eleventh draw', () => {
     expect(tariff('Wall Street regulator sanctions crypto project co-founder').label).toBeNull()
   })
 })
+
+describe('issue #3: thirteenth round, supply chain', () => {
+  it.each([
+    ['Dockworkers strike halts operations at Oakland port', 'negative'],
+    ['Copper mine strike threatens supply', 'negative'],
+    ['Suez Canal blocked by stranded ship, halting traffic', 'negative'],
+    ['Suez Canal reopens after ship refloated', 'positive'],
+    ['Red Sea attacks force shippers to reroute around Africa', 'negative'],
+    ['Factory fire knocks out key chip supplier', 'negative'],
+    // Strain named as a thing eases; lead times that shorten are supply easing.
+    ['Global supply chain pressures ease, Fed index shows', 'positive'],
+    ['Semiconductor lead times shorten', 'positive'],
+  ])('%s → supply %s', (h, want) => {
+    expect(supply(h).label).toBe(want)
+  })
+})

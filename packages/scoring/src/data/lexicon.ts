@@ -859,6 +859,12 @@ export const TARGETS = [
       'n trade route',
       'n shipping route',
       'n shipping lane',
+      // Chokepoints named for the flow through them ("Suez Canal blocked", "Panama Canal restricts
+      // transits", "the canal reopens").
+      'suez canal',
+      'panama canal',
+      'n ship transit',
+      'n canal transit',
     ],
   },
   {
@@ -883,6 +889,19 @@ export const TARGETS = [
       'n supply chain disruption',
       'n supply chain problem',
       'n supply chain issue',
+      // Strain named as a thing ("supply chain pressures ease" is easing, not less supply chain).
+      'n supply chain pressure',
+      'n supply chain strain',
+      'n supply chain stress',
+      'n supply chain snarl',
+      'n supply chain bottleneck',
+      'n supply chain crunch',
+      'n supply chain woe',
+      'supply chain woes',
+      'n supply chain constraint',
+      // Waiting for parts: longer lead times are scarcity, shorter ones its easing.
+      'n lead time',
+      'n delivery time',
       'n supply bottleneck',
       'n bottleneck',
       'n scarcity',
@@ -931,6 +950,21 @@ export const TARGETS = [
       'n dock strike',
       'n rail strike',
       'n trucker strike',
+      // A strike named by who or where ("dockworkers strike halts operations", "copper mine strike
+      // threatens supply"): the stoppage, never "strike" as in striking a deal.
+      'dockworkers strike',
+      'dock workers strike',
+      'dockers strike',
+      'n dockworker strike',
+      'truckers strike',
+      'n mine strike',
+      'n factory strike',
+      'n plant strike',
+      'n refinery strike',
+      'n factory fire',
+      'n plant fire',
+      'n rerouting',
+      'v reroute',
       'n container shortage',
       'n port closure',
       'n blockade',
@@ -1316,6 +1350,7 @@ export const PREDICATES = [
       'v improve',
       'v strengthen',
       'v widen',
+      'v lengthen',
       'v expand',
       'v accelerate',
       'v quicken',
@@ -1642,6 +1677,7 @@ export const PREDICATES = [
       'contracting',
       'contraction',
       'v narrow',
+      'v shorten',
       'v weaken',
       'v deteriorate',
       'deterioration',
@@ -2043,6 +2079,7 @@ export const PREDICATES = [
       // Causatives: the measure or contest is the cause and what follows the victim ("trade war drags
       // down growth"), never "less of the trade war", which "down" alone would read.
       'v drag down',
+      'v knock out',
       'v power down',
       'v weigh down',
       'v knock down',
@@ -4307,6 +4344,11 @@ export const INERT = [
   'long stalled',
   // "talks end with hopes for a deal": how they ended, not an end of anything.
   'v end with',
+  // Vessels, not the verb "ship" ("Suez Canal blocked by stranded ship", "port fees on container ships").
+  'stranded ship',
+  'grounded ship',
+  'n container ship',
+  'n cargo ship',
   // "in close touch with the U.S.": contact, not a closing of anything.
   'in close touch',
   'close touch',
