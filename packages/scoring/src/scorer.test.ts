@@ -723,6 +723,12 @@ describe('issue #3: thirteenth round, binding', () => {
     expect(tariff('Xi vows to cut tariffs and open the economy').label).toBe('positive')
   })
 
+  it('reads the measure after "retaliation against" as what is answered, not news of its own', () => {
+    expect(tariff('Tokyo to skip retaliation against U.S. steel tariffs').label).toBe('positive')
+    expect(tariff('Ottawa refrains from retaliating against U.S. duties').label).toBe('positive')
+    expect(tariff('Brussels readies retaliation against U.S. steel tariffs').label).toBe('negative')
+  })
+
   it('reads a vow or a pledge as a promise of what it names', () => {
     expect(tariff("Trump vows a 'great' trade deal with Britain").label).toBe('positive')
     expect(tariff('Beijing vows retaliation against U.S. chip curbs').label).toBe('negative')

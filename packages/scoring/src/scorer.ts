@@ -356,6 +356,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const inId = lookupWord(LEXICON.vocab, 'in')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
+  const againstId = lookupWord(LEXICON.vocab, 'against')
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
   function wordFlagsAt(j: number): number {
     const id = tb.id[j] as number
@@ -762,6 +763,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return j > 1 && tb.kind[j - 1] === WORD && (wordFlagsAt(j - 2) & W_PERFECT) !== 0
   }
 
+  /** True when the word `id` stands among tokens [from, to). */
+  function wordBetween(from: number, to: number, id: number): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && tb.id[j] === id) return true
+    return false
+  }
+
   /** True when token j follows the word "and". */
   function isAfterAnd(j: number): boolean {
     return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === andId
@@ -929,6 +936,28 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if ((rf & F_TARGET) === 0) continue
         const m = targetAt(itIdx[r] as number)
         if (itBound[r] === 0 && itPredOn[r] === 0 && m.polarity < 0 && m.tariff !== 0) itBound[r] = 3
+        break
+      }
+    }
+    // Retaliation against a measure answers it: the measure named after "against" is what is
+    // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
+    // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
+    for (let k = 0; k < items; k++) {
+      const kf = entInts[(itIdx[k] as number) << 4] as number
+      if ((kf & F_TARGET) === 0 || targetAt(itIdx[k] as number).id !== 'retaliation') continue
+      for (let r = k + 1; r < items && it.clause[r] === it.clause[k]; r++) {
+        if ((itS[r] as number) - (itE[k] as number) > RULES.bindWindowTokens) break
+        const rf = entInts[(itIdx[r] as number) << 4] as number
+        if ((rf & F_TARGET) === 0) continue
+        const m = targetAt(itIdx[r] as number)
+        if (
+          itBound[r] === 0 &&
+          itPredOn[r] === 0 &&
+          m.polarity < 0 &&
+          m.tariff !== 0 &&
+          wordBetween(itE[k] as number, itS[r] as number, againstId)
+        )
+          itBound[r] = 3
         break
       }
     }
