@@ -104,6 +104,7 @@ if (import.meta.main) {
     '--ninth': { n: 9, tariff: 200, rest: 0 },
     '--tenth': { n: 10, tariff: 150, rest: 0 },
     '--eleventh': { n: 11, tariff: 150, rest: 0 },
+    '--twelfth': { n: 12, tariff: 0, rest: 120 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue

@@ -313,6 +313,16 @@ export function runScoringEval(): void {
       figures,
       diagnostics,
     )
+    // The twelfth draw (dev only, session 10): 120 rows from the rest of the keyword pool (supply,
+    // plants, shipping, trade data), for relevance and the supply dimension, scored first as a whole.
+    reutersRows(
+      dev.filter((r) => r.draw === '12'),
+      'dev draw 12',
+      out,
+      systems.length,
+      figures,
+      diagnostics,
+    )
     reutersRows(
       reuters.rows.filter((r) => r.split === 'test'),
       'held-out',
