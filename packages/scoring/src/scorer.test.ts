@@ -845,7 +845,14 @@ describe('issue #3: thirteenth round, supply chain', () => {
     // Strain named as a thing eases; lead times that shorten are supply easing.
     ['Global supply chain pressures ease, Fed index shows', 'positive'],
     ['Semiconductor lead times shorten', 'positive'],
+    ['Carmaker invests in three new U.S. plants', 'positive'],
   ])('%s → supply %s', (h, want) => {
     expect(supply(h).label).toBe(want)
+  })
+
+  it('reads port curbs on a partner as a trade measure and a logistics disruption at once', () => {
+    const r = score("China's coal imports slump on port curbs")
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.scores.supplyChain.label).toBe('negative')
   })
 })

@@ -981,6 +981,17 @@ export const TARGETS = [
     ],
   },
   {
+    // Curbs at ports on a partner's goods ("coal imports slump on port curbs"): a trade measure and a
+    // logistics disruption at once.
+    id: 'port_curb',
+    polarity: -1,
+    bare: 0.7,
+    dims: { tariff: 0.8, supplyChain: 0.8 },
+    topic: { tariff: 0.6, supplyChain: 0.6 },
+    events: {},
+    words: ['n port curb', 'n port restriction'],
+  },
+  {
     id: 'licence',
     polarity: 1,
     bare: 0.35,
@@ -2164,6 +2175,9 @@ export const PREDICATES = [
       'v build',
       'built',
       'v invest in',
+      // Money put into plants is new capacity ("invests in five U.S. plants"). Not "investment in":
+      // company reports name investments as plain facts (FPB reads them neutral).
+      'v invest',
       'v allow',
       'v permit',
       'v approve',
