@@ -106,7 +106,11 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   let server: Server | undefined
   if (opts.follow) {
     // Before the ready line: a SIGHUP sent on seeing it must find the handler, not the default exit.
-    const stopReloading = reloadRulesOnHangup(apps.map((a) => a.app))
+    let hungUp = () => {}
+    const stopReloading = reloadRulesOnHangup(
+      apps.map((a) => a.app),
+      { stop: () => hungUp() },
+    )
     server = await acceptHeadlines(produce, opts.httpPort ?? 0, opts.log)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
     rl.on('line', (line) => {
@@ -120,6 +124,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
       process.once('SIGTERM', resolve)
+      hungUp = resolve
     })
     stopReloading()
     rl.close()

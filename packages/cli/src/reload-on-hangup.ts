@@ -6,22 +6,45 @@ function hasRules(app: KafkaWorker): app is KafkaWorker & Pick<AlerterApp, 'relo
   return typeof (app as Partial<AlerterApp>).reloadRules === 'function'
 }
 
+export type HangupOptions = {
+  /** Where the one line per reload goes. */
+  out?: NodeJS.WritableStream
+  /**
+   * Whether the process runs in a terminal (default: stdin, stdout or stderr is a TTY). There a SIGHUP
+   * is the terminal hanging up, and the run stops (`stop`) instead of reloading: a closed window must
+   * not leave workers running with nowhere to write. Rules still reload when their file changes.
+   */
+  terminal?: boolean
+  /** Stops the run gracefully, as SIGTERM does; called on a terminal's hangup. */
+  stop?: () => void
+}
+
+const inTerminal = () => Boolean(process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY)
+
 /**
  * As the alerter's own process does: SIGHUP re-reads the rules file of every app that has one (an
- * invalid file is refused and the running rules stay), with one line on `out` per reload. Without such
- * an app SIGHUP keeps its default (the process ends, as when its terminal closes). Returns the function
- * that stops listening.
+ * invalid file is refused and the running rules stay), with one line on `out` per reload. In a terminal
+ * a SIGHUP stops the run instead (see HangupOptions.terminal). Without an app with rules, or in a
+ * terminal without `stop`, SIGHUP keeps its default (the process ends). Returns the function that
+ * stops listening.
  */
-export function reloadRulesOnHangup(
-  apps: readonly KafkaWorker[],
-  out: NodeJS.WritableStream = process.stderr,
-): () => void {
+export function reloadRulesOnHangup(apps: readonly KafkaWorker[], opts: HangupOptions = {}): () => void {
+  const out = opts.out ?? process.stderr
+  const terminal = opts.terminal ?? inTerminal()
   const withRules = apps.filter(hasRules)
   if (withRules.length === 0) return () => {}
-  const onHangup = () => {
-    for (const app of withRules) {
-      const r = app.reloadRules()
-      out.write(`SIGHUP: rules ${r.result}${'rulesVersion' in r ? ` (${r.rulesVersion})` : ''}\n`)
+  let onHangup: () => void
+  if (terminal) {
+    const stop = opts.stop
+    if (!stop) return () => {}
+    // Nothing is written: the terminal the line would go to is the one that just went away.
+    onHangup = () => stop()
+  } else {
+    onHangup = () => {
+      for (const app of withRules) {
+        const r = app.reloadRules()
+        out.write(`SIGHUP: rules ${r.result}${'rulesVersion' in r ? ` (${r.rulesVersion})` : ''}\n`)
+      }
     }
   }
   process.on('SIGHUP', onHangup)

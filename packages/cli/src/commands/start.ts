@@ -135,7 +135,7 @@ async function startOnKafka(
   }
   process.on('SIGINT', () => void stopAll(0))
   process.on('SIGTERM', () => void stopAll(0))
-  reloadRulesOnHangup(apps)
+  reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
   for (const app of apps) await app.start()
   process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
   if (opts.sample !== false && names.includes('ingest')) {
