@@ -769,6 +769,12 @@ describe('issue #3: thirteenth round, market and procedure', () => {
     expect(tariff('Trade war hurts Chinese factories').label).toBe('negative')
   })
 
+  it('reads too little relief, and who wins the contest, as statements about it', () => {
+    expect(tariff('Scant relief for aluminium users from removal of Rusal sanctions').label).toBe('neutral')
+    expect(tariff('Dairy farmers get little help from the new trade deal').label).toBe('neutral')
+    expect(tariff("Trump says 'we've already lost the trade war'").label).toBe('neutral')
+  })
+
   it('reads a decision or a ruling still to come as procedure, in no direction', () => {
     expect(tariff('WTO to rule on U.S. aluminium tariffs this year').label).toBe('neutral')
     expect(tariff('Trump says he will decide on EU car tariffs soon').label).toBe('neutral')

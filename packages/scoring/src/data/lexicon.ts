@@ -509,7 +509,18 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: {},
-    words: ['n tariff policy', 'tariff policies', 'n trade policy', 'trade policies'],
+    words: [
+      'n tariff policy',
+      'tariff policies',
+      'n trade policy',
+      'trade policies',
+      // Who wins the contest is a judgement of it, not more or less of it ("we've already lost the
+      // trade war").
+      'lost the trade war',
+      'v lose the trade war',
+      'v win the trade war',
+      'won the trade war',
+    ],
   },
   {
     // Subsidies as a matter of trade disputes ("at odds over Airbus subsidies"): no direction of
@@ -4070,6 +4081,12 @@ export const CONTEXT_MARKERS = [
       'little impact',
       'minimal impact',
       'no impact',
+      // Too little of a relief to count is a statement of its impact ("scant relief for aluminum users
+      // from the removal of sanctions", "dairy farmers get little help from the trade deal").
+      'scant relief',
+      'little relief',
+      'scant help',
+      'little help',
     ],
   },
   {
