@@ -779,6 +779,8 @@ describe('issue #3: thirteenth round, market and procedure', () => {
     expect(tariff('WTO to rule on U.S. aluminium tariffs this year').label).toBe('neutral')
     expect(tariff('Trump says he will decide on EU car tariffs soon').label).toBe('neutral')
     expect(tariff('White House says no decision yet on auto tariffs').label).toBe('neutral')
+    expect(tariff('Pompeo says he will talk to the EU over tariffs').label).toBe('neutral')
+    expect(tariff('Tariff stockpiling wanes as importers work off inventories').label).toBe('neutral')
     // A ruling against the measure still undoes it.
     expect(tariff('WTO rules against U.S. aluminium tariffs').label).toBe('positive')
   })

@@ -1905,6 +1905,9 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v cope with',
+      // Goods bought ahead of a measure ("tariff stockpiling wanes", "told to stockpile Huawei gear").
+      'stockpiling',
+      'stockpiled',
       // Taking the cost of a measure on oneself ("retailers absorb tariff pressure").
       'v absorb',
       'v escape',
@@ -2278,6 +2281,14 @@ export const PREDICATES = [
       // Procedure around a measure: discussed, heard, decided on ("to announce decision on
       // tariffs", "testify at a tariff hearing", "to discuss the trade war").
       'v discuss',
+      // Talking to a partner over a measure is procedure ("Pompeo says will talk to EU over tariffs");
+      // not the noun "talks", which is news of talks (trade_talks).
+      'talk to',
+      'talked to',
+      'talking to',
+      'talk with',
+      'talked with',
+      'talking with',
       'n decision on',
       'n decision about',
       'n decision yet on',
