@@ -819,6 +819,8 @@ describe('issue #3: thirteenth round, from the eleventh draw', () => {
     ['Stocks slip on report the trade deal is not imminent', 'negative'],
     ['Trump unhappy with NAFTA talks, rejects meeting', 'negative'],
     ['Little progress in U.S.-EU trade talks, envoy says', 'negative'],
+    ['Dairy among the sticking points in the U.S.-India trade deal', 'negative'],
+    ['Wall St flat as the trade fight caps gains', 'negative'],
     ['Tariffs may power down Chinese robot makers', 'negative'],
     // Preferences granted are relief; a solution to the contest is its end; sales restarted flow.
     ['U.S. ends special tariff treatment for Indian goods', 'negative'],

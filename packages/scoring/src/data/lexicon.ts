@@ -439,8 +439,21 @@ export const TARGETS = [
       'hard line',
       'n tough stance',
       'n hard stance',
-      // Obstacles to a settlement ("an accord eliminates an obstacle", "dairy obstacles fade", "ends
-      // the tariff nightmare"): a bad thing the move takes away, not the deal they stand in front of.
+    ],
+  },
+  {
+    // Obstacles to a settlement ("an accord eliminates an obstacle", "dairy obstacles fade", "ends
+    // the tariff nightmare"): a bad thing the move takes away, not the deal they stand in front of.
+    // Named bare they outweigh the deal they block ("biotech crops among sticking points in the trade
+    // deal" is a setback), unlike the generic contests above.
+    id: 'obstacle',
+    contest: true,
+    polarity: -1,
+    bare: 0.6,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 0.1 },
+    events: {},
+    words: [
       'n hurdle',
       'n obstacle',
       'n stumbling block',
@@ -2101,6 +2114,9 @@ export const PREDICATES = [
       'v derail',
       'v stymie',
       'v weigh on',
+      // "as trade fight caps gains": what holds a market back harms it.
+      'v cap gains',
+      'v limit gains',
       // Causatives: the measure or contest is the cause and what follows the victim ("trade war drags
       // down growth"), never "less of the trade war", which "down" alone would read.
       'v drag down',
