@@ -37,6 +37,8 @@ export interface TargetRole {
   frame: boolean
   /** A contest (a trade war, tensions): named after "in" or "amid" it is an act's setting, not its object. */
   contest: boolean
+  /** An answer to a measure (retaliation): the measure named after "against" is what it answers. */
+  answers: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
 
@@ -469,6 +471,7 @@ function buildLexicon(): Lexicon {
       policyOnly: 'policyOnly' in t ? t.policyOnly : false,
       frame: 'frame' in t ? t.frame : false,
       contest: 'contest' in t ? t.contest : false,
+      answers: 'answers' in t ? t.answers : false,
       events: t.events as Record<string, EventType | undefined>,
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }

@@ -944,7 +944,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
     for (let k = 0; k < items; k++) {
       const kf = entInts[(itIdx[k] as number) << 4] as number
-      if ((kf & F_TARGET) === 0 || targetAt(itIdx[k] as number).id !== 'retaliation') continue
+      if ((kf & F_TARGET) === 0 || !targetAt(itIdx[k] as number).answers) continue
       for (let r = k + 1; r < items && it.clause[r] === it.clause[k]; r++) {
         if ((itS[r] as number) - (itE[k] as number) > RULES.bindWindowTokens) break
         const rf = entInts[(itIdx[r] as number) << 4] as number

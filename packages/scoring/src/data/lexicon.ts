@@ -168,6 +168,7 @@ export const TARGETS = [
   },
   {
     id: 'retaliation',
+    answers: true,
     polarity: -1,
     bare: 0.8,
     dims: { tariff: 1 },
