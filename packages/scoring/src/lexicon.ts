@@ -59,6 +59,11 @@ export interface PredRole {
   strength: number
   /** Threat verbs ("threatens", "weighs") whose act is only proposed. */
   threat: boolean
+  /**
+   * Takes only an object after it: with none in reach it is used intransitively and binds nothing
+   * ("as a trade deal delay weighs" is a burden, not a proposal of the deal).
+   */
+  objectOnly: boolean
 }
 
 export interface Entry {
@@ -495,6 +500,7 @@ function buildLexicon(): Lexicon {
       marketOk: p.marketOk,
       strength: p.strength,
       threat: false,
+      objectOnly: false,
     }
     eachForm(p.words, (f, presentS, past) => {
       const e = add(f)
@@ -533,15 +539,20 @@ function buildLexicon(): Lexicon {
     marketOk: false,
     strength: 1,
     threat: true,
+    objectOnly: false,
   }
   const hedgeAdverse: PredRole = { ...hedgeMore, id: 'threaten', fixed: -1 }
+  const hedgeMoreObject: PredRole = { ...hedgeMore, id: 'threat_object', objectOnly: true }
   for (const h of HEDGES) {
     eachForm(h.words, (f) => {
       const e = add(f)
       if (!e) return
       e.hedge = Math.min(e.hedge, h.factor)
       if ('relief' in h && h.relief !== undefined) e.relief = Math.min(e.relief, h.relief)
-      if (h.pred && !e.pred) e.pred = h.pred === 'adverse' ? hedgeAdverse : hedgeMore
+      if (h.pred && !e.pred) {
+        const objectOnly = 'objectOnly' in h && h.objectOnly === true
+        e.pred = h.pred === 'adverse' ? hedgeAdverse : objectOnly ? hedgeMoreObject : hedgeMore
+      }
     })
   }
   eachForm(LIGHT_VERBS, (f) => {

@@ -729,6 +729,12 @@ describe('issue #3: thirteenth round, binding', () => {
     expect(tariff('Brussels readies retaliation against U.S. steel tariffs').label).toBe('negative')
   })
 
+  it('reads "weighs" with no object as a burden, not a proposal of what stands before it', () => {
+    expect(tariff('Stocks flat as a trade deal delay weighs').label).toBe('negative')
+    expect(tariff('Washington weighs tariffs on EU cars').label).toBe('negative')
+    expect(tariff('Beijing weighs a cut in tariffs on U.S. cars').label).toBe('positive')
+  })
+
   it('reads a vow or a pledge as a promise of what it names', () => {
     expect(tariff("Trump vows a 'great' trade deal with Britain").label).toBe('positive')
     expect(tariff('Beijing vows retaliation against U.S. chip curbs').label).toBe('negative')

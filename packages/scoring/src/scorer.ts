@@ -90,6 +90,7 @@ const NUM_UP: PredRole = {
   marketOk: true,
   strength: 1,
   threat: false,
+  objectOnly: false,
 }
 const NUM_DOWN: PredRole = { ...NUM_UP, id: 'rate-down', sign: -1, rightSign: -1, kind: 'cut' }
 
@@ -869,7 +870,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // An act in the present tense has its subject on the left and its object on the right
     // ("trade war ends the jobs promise"): it takes the object when there is one.
     const active = pred.policy && ((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0
-    if (passive) t = left
+    if (pred.objectOnly && right < 0 && !passive) t = -1
+    else if (passive) t = left
     else if ((active || past) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right

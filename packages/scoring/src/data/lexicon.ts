@@ -2775,6 +2775,14 @@ export const HEDGES = [
     ],
   },
   {
+    // Weighing a measure proposes it ("U.S. weighs tariffs on EU cars"); with no object in reach the
+    // verb is the burden kind ("Wall St flat as a trade deal delay weighs") and proposes nothing.
+    factor: 0.6,
+    pred: 'more',
+    objectOnly: true,
+    words: ['v weigh'],
+  },
+  {
     factor: 0.6,
     pred: 'more',
     words: [
@@ -2783,7 +2791,6 @@ export const HEDGES = [
       'not rule out',
       'not ruling out',
       'not ruled out',
-      'v weigh',
       'v mull',
       'v eye',
       'eyeing',
