@@ -827,6 +827,9 @@ describe('issue #3: thirteenth round, from the eleventh draw', () => {
     ['Little progress in U.S.-EU trade talks, envoy says', 'negative'],
     ['Dairy among the sticking points in the U.S.-India trade deal', 'negative'],
     ['Wall St flat as the trade fight caps gains', 'negative'],
+    ['Beijing tells U.N. tariffs could plunge the world into recession', 'negative'],
+    ['Refiner to dismiss workers over U.S. sanctions', 'negative'],
+    ['Washington to go slower on sanctions on Iranian oil', 'positive'],
     ['Tariffs may power down Chinese robot makers', 'negative'],
     // Preferences granted are relief; a solution to the contest is its end; sales restarted flow.
     ['U.S. ends special tariff treatment for Indian goods', 'negative'],

@@ -1814,6 +1814,9 @@ export const PREDICATES = [
       'v rein in',
       'reduced',
       'v soften',
+      // "wants to go slower on sanctions": less of them, sooner or later.
+      'v go slow on',
+      'v go slower on',
       'v loosen',
       'v relax',
       'v ease',
@@ -2115,6 +2118,10 @@ export const PREDICATES = [
       'v derail',
       'v stymie',
       'v weigh on',
+      // "tariffs could plunge the world into recession": what pushes an economy into a slump harms it.
+      'into recession',
+      'into a recession',
+      'into crisis',
       // "as trade fight caps gains": what holds a market back harms it.
       'v cap gains',
       'v limit gains',
@@ -4415,6 +4422,8 @@ export const INERT = [
   'grounded ship',
   'n container ship',
   'n cargo ship',
+  // Firing staff, not dismissing a claim: "to dismiss workers over U.S. sanctions".
+  'v dismiss workers',
   // "in close touch with the U.S.": contact, not a closing of anything.
   'in close touch',
   'close touch',
