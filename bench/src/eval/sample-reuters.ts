@@ -89,7 +89,7 @@ if (import.meta.main) {
       .slice(0, 150)
       .sort((x, y) => x.line - y.line)
   }
-  // Fourth to tenth draws enlarge the dev split only (the held-out rows stay as they were, so held-out
+  // Fourth to twelfth draws enlarge the dev split only (the held-out rows stay as they were, so held-out
   // figures remain comparable): rows outside everything labelled so far whose splitOf is dev, `tariff`
   // from the tariff pool and `rest` from the rest of the keyword pool (so supply-chain rows keep
   // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from

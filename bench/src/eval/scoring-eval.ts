@@ -283,46 +283,20 @@ export function runScoringEval(): void {
       figures,
       null,
     )
-    // The ninth draw (dev only) was scored first as a whole, as a fresh check of the rules written
-    // from draws one to eight; it is reported on its own so that check stays visible.
-    reutersRows(
-      dev.filter((r) => r.draw === '9'),
-      'dev draw 9',
-      out,
-      systems.length,
-      figures,
-      diagnostics,
-    )
-    // The tenth draw (dev only, session 10) likewise: scored first as a whole with the rules written
-    // from draws one to nine and self-written headlines, before any of its rows was looked at.
-    reutersRows(
-      dev.filter((r) => r.draw === '10'),
-      'dev draw 10',
-      out,
-      systems.length,
-      figures,
-      diagnostics,
-    )
-    // The eleventh draw (dev only, session 10), the last of the trade-policy pool: scored first as a
-    // whole with the rules written from draws one to ten, as a fresh check.
-    reutersRows(
-      dev.filter((r) => r.draw === '11'),
-      'dev draw 11',
-      out,
-      systems.length,
-      figures,
-      diagnostics,
-    )
-    // The twelfth draw (dev only, session 10): 120 rows from the rest of the keyword pool (supply,
-    // plants, shipping, trade data), for relevance and the supply dimension, scored first as a whole.
-    reutersRows(
-      dev.filter((r) => r.draw === '12'),
-      'dev draw 12',
-      out,
-      systems.length,
-      figures,
-      diagnostics,
-    )
+    // Draws nine to twelve (dev only) were each scored first as a whole, as a fresh check of the rules
+    // written from the draws before them, and are reported on their own so that check stays visible
+    // (the ninth to eleventh from the trade-policy pool, the eleventh its last rows; the twelfth from
+    // the rest of the keyword pool, for relevance and the supply dimension).
+    for (const draw of ['9', '10', '11', '12']) {
+      reutersRows(
+        dev.filter((r) => r.draw === draw),
+        `dev draw ${draw}`,
+        out,
+        systems.length,
+        figures,
+        diagnostics,
+      )
+    }
     reutersRows(
       reuters.rows.filter((r) => r.split === 'test'),
       'held-out',
