@@ -22,30 +22,28 @@ describe('reloadRulesOnHangup', () => {
     for (const u of undo.splice(0)) u()
   })
 
-  it('outside a terminal, reloads the rules of every app that has them and says so', () => {
+  /** Listens with an alerter stand-in, sends one SIGHUP, and reports what came of it. */
+  function hangUp(terminal: boolean) {
     const app = alerterStandIn()
     const out = new PassThrough()
     let stopped = 0
-    undo.push(
-      reloadRulesOnHangup([app as unknown as KafkaWorker], { out, terminal: false, stop: () => stopped++ }),
-    )
+    undo.push(reloadRulesOnHangup([app as unknown as KafkaWorker], { out, terminal, stop: () => stopped++ }))
     process.emit('SIGHUP', 'SIGHUP')
-    expect(app.reloads).toBe(1)
-    expect(stopped).toBe(0)
-    expect(String(out.read())).toBe('SIGHUP: rules ok (v-test)\n')
+    return { reloads: app.reloads, stopped, written: out.read() as Buffer | null }
+  }
+
+  it('outside a terminal, reloads the rules of every app that has them and says so', () => {
+    const r = hangUp(false)
+    expect(r.reloads).toBe(1)
+    expect(r.stopped).toBe(0)
+    expect(String(r.written)).toBe('SIGHUP: rules ok (v-test)\n')
   })
 
   it('in a terminal, stops the run instead: the hangup is the terminal going away', () => {
-    const app = alerterStandIn()
-    const out = new PassThrough()
-    let stopped = 0
-    undo.push(
-      reloadRulesOnHangup([app as unknown as KafkaWorker], { out, terminal: true, stop: () => stopped++ }),
-    )
-    process.emit('SIGHUP', 'SIGHUP')
-    expect(stopped).toBe(1)
-    expect(app.reloads).toBe(0)
-    expect(out.read()).toBeNull()
+    const r = hangUp(true)
+    expect(r.stopped).toBe(1)
+    expect(r.reloads).toBe(0)
+    expect(r.written).toBeNull()
   })
 
   it('leaves SIGHUP alone without an app that has rules', () => {

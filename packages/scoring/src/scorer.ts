@@ -654,7 +654,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
-        if (negEnd >= 0 && isPred && s - negEnd > 1 && isAfterAnd(s)) negEnd = -1
+        if (negEnd >= 0 && isPred && s - negEnd > 1 && wordBefore(s, andId)) negEnd = -1
         if (negEnd >= 0 && clause === negClause && s - negEnd <= negScope) {
           itNeg[k] = 1
           // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
@@ -748,11 +748,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).contest
   }
 
+  /** True when the word right before token j is the word `id`. */
+  function wordBefore(j: number, id: number): boolean {
+    return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === id
+  }
+
   /** True when token j follows "in" or "amid": a contest named there is the setting ("in a trade spat"). */
   function isAfterSetting(j: number): boolean {
-    if (j === 0 || tb.kind[j - 1] !== WORD) return false
-    const id = tb.id[j - 1] as number
-    return id === inId || id === amidId
+    return wordBefore(j, inId) || wordBefore(j, amidId)
   }
 
   /**
@@ -768,16 +771,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function wordBetween(from: number, to: number, id: number): boolean {
     for (let j = from; j < to; j++) if (tb.kind[j] === WORD && tb.id[j] === id) return true
     return false
-  }
-
-  /** True when token j follows the word "and". */
-  function isAfterAnd(j: number): boolean {
-    return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === andId
-  }
-
-  /** True when token j is a verb's infinitive marker: the word "to" right before it. */
-  function isAfterTo(j: number): boolean {
-    return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === toId
   }
 
   /** True when a cause preposition ("on", "over") stands among tokens [from, to). */
@@ -810,7 +803,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "vows to cut tariffs and open the economy": a verb right after "and" starts a second act; the
     // object the first verb took is not its subject.
-    if (left >= 0 && itBound[left] !== 0 && isAfterAnd(s)) {
+    if (left >= 0 && itBound[left] !== 0 && wordBefore(s, andId)) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
@@ -845,7 +838,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (!pred.policy && causeBefore(end, itS[r] as number)) break
       // A purpose clause ("buys more U.S. goods to avert tariffs"): what follows "to <verb>" is
       // that verb's to take. (Coping reaches through it: "rush to beat the levies" copes with them.)
-      if (pred.kind !== 'cope' && it.predOn[r] === 1 && isAfterTo(itS[r] as number) && !bindable(pred, r))
+      if (
+        pred.kind !== 'cope' &&
+        it.predOn[r] === 1 &&
+        wordBefore(itS[r] as number, toId) &&
+        !bindable(pred, r)
+      )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
       if (r > k + 1 && isAfterSetting(itS[r] as number) && isContest(r)) break
