@@ -17,6 +17,14 @@ const POOL =
 const TARIFF_POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|trade dispute|trade tension|trade row|trade fight|truce|sanction|duties|levies|export control|export curb|export ban|import ban|blacklist|entity list|huawei|zte|retaliat|wto|nafta|usmca|lighthizer|dumping/i
 
+/**
+ * Thirteenth draw: trade-policy headlines the tariff pool's words miss (trade spats, frictions and
+ * pacts, protectionism, quotas, soybeans, Mnuchin and Liu He, decoupling), once that pool's dev rows
+ * were all labelled.
+ */
+const TRADE_EXTRA_POOL =
+  /\btrade (agreement|pact|negotiat|spat|conflict|friction|standoff|barrier|polic|row|rift|battle|relations|truce|hawk|envoy|chief|minister|representative|team|dispute|issue|concession|imbalance|deficit|surplus|accord|stand-off|clash|feud|escalat)|protectionis|soybean|mnuchin|liu he|\bquota|embargo|countermeasure|\blevy|trade-war|decoupl|\bcfius|investment curb|reciprocal|section 301|section 232|u\.s\.-china trade|china trade|trade with china/i
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -74,7 +82,10 @@ if (import.meta.main) {
       .filter((r) => !POOL.test(r.headline) && SUPPLY_POOL.test(r.headline))
       .sort((x, y) => order2(x.line).localeCompare(order2(y.line)))
       .slice(0, 40)
-    picked = [...a, ...b].sort((x, y) => x.line - y.line)
+    const c = left
+      .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
+      .slice(0, draw.extra ?? 0)
+    picked = [...a, ...b, ...c].sort((x, y) => x.line - y.line)
   }
   if (process.argv.includes('--third')) {
     // Third draw: 150 rows from the tariff pool, outside the first two draws (and anything already
@@ -95,7 +106,7 @@ if (import.meta.main) {
   // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from
   // the fifth on, each was first scored as a whole (a fresh check of the rules written from the draws
   // before it) and only then looked at row by row.
-  const devDraws: Record<string, { n: number; tariff: number; rest: number }> = {
+  const devDraws: Record<string, { n: number; tariff: number; rest: number; extra?: number }> = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
     '--fifth': { n: 5, tariff: 150, rest: 0 },
     '--sixth': { n: 6, tariff: 100, rest: 0 },
@@ -105,6 +116,7 @@ if (import.meta.main) {
     '--tenth': { n: 10, tariff: 150, rest: 0 },
     '--eleventh': { n: 11, tariff: 150, rest: 0 },
     '--twelfth': { n: 12, tariff: 0, rest: 120 },
+    '--thirteenth': { n: 13, tariff: 0, rest: 0, extra: 200 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -115,7 +127,10 @@ if (import.meta.main) {
       .sort((x, y) => drawOrder(x.line).localeCompare(drawOrder(y.line)))
     const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, draw.tariff)
     const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, draw.rest)
-    picked = [...a, ...b].sort((x, y) => x.line - y.line)
+    const c = left
+      .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
+      .slice(0, draw.extra ?? 0)
+    picked = [...a, ...b, ...c].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
