@@ -875,3 +875,43 @@ describe('issue #3: thirteenth round, supply chain', () => {
     expect(r.scores.supplyChain.label).toBe('negative')
   })
 })
+
+describe('issue #3: fourteenth round, from the thirteenth draw', () => {
+  it.each([
+    // Protectionism as a creed: statements against it, or about it, carry no direction.
+    ['Ministers at G20 slam protectionism', 'neutral'],
+    ['Tokyo opposes all forms of protectionism, minister says', 'neutral'],
+    ['Exporters expect uncertainty from protectionism next year', 'neutral'],
+    // Quotas named bare are as often the way out of tariffs as a new restriction.
+    ['Seoul and Washington revise trade deal with quotas on steel', 'neutral'],
+    // Who stands to gain from a contest is a statement of its impact.
+    ['Argentine farmers set to win big from the trade spat', 'neutral'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it.each([
+    // A protectionist stance held is still escalation.
+    ['Beijing to hit back if Washington sticks to protectionist stance', 'negative'],
+    // Relief over a contest eases it; hopes for progress and optimism over relations are hopes.
+    ['Stocks climb in relief rally over trade spat', 'positive'],
+    ['Shares hit record on hopes for trade progress', 'positive'],
+    ['Wall Street rises on trade relations optimism', 'positive'],
+    // A summit that will not happen is called off; decoupling is the contest.
+    ['Trump-Xi summit will not happen this month, official says', 'negative'],
+    ['Officials warn decoupling of the two economies is coming', 'negative'],
+    // A reduced chance of escalation is the reverse of escalation.
+    ['Central bank sees reducing chance the trade conflict will escalate', 'positive'],
+    // Farm purchases are the currency of a trade deal.
+    ['Beijing confirms new U.S. soybean purchases', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('keeps trade balance figures, Treasury news, production quotas and budget shutdowns out of trade', () => {
+    expect(tariff('U.S. trade deficit widens to five-month high').label).toBeNull()
+    expect(tariff('Mnuchin says aid checks to arrive within weeks').label).toBeNull()
+    expect(tariff('OPEC could revert to 2016 output quotas').label).toBeNull()
+    expect(supply('Government shutdown threat weighs on markets').label).toBeNull()
+  })
+})

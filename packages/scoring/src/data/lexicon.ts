@@ -192,6 +192,31 @@ export const TARGETS = [
     ],
   },
   {
+    // Protectionism is mostly a creed that statements are against ("no country benefits from
+    // protectionism", "frank discussion about protectionism"): named bare it carries almost no
+    // direction, and opposing it in general is a statement, not a move (INERT). Sticking to it, a
+    // protectionist stance taken, or harm done by it still weighs.
+    id: 'protectionism',
+    polarity: -1,
+    bare: 0.1,
+    dims: { tariff: 1 },
+    topic: { tariff: 1.2 },
+    events: {},
+    words: ['protectionism', 'protectionist'],
+  },
+  {
+    // Quotas are as often the way out of tariffs ("trade deal revised with quotas on Korean steel",
+    // "talks may pivot from metals tariffs to quotas") or a production rule (OPEC, lithium) as a new
+    // restriction, so named bare they carry almost no direction; imposing or lifting them does.
+    id: 'quota',
+    polarity: -1,
+    bare: 0.1,
+    dims: { tariff: 1 },
+    topic: { tariff: 0.4 },
+    events: { more: 'import_restriction', less: 'licence_granted' },
+    words: ['n quota', 'n import quota'],
+  },
+  {
     id: 'import_restriction',
     polarity: -1,
     bare: 0.6,
@@ -200,10 +225,8 @@ export const TARGETS = [
     events: { bare: 'import_restriction', more: 'import_restriction', less: 'licence_granted' },
     words: [
       'n import ban',
-      'n import quota',
       'n steel cap',
       'n import cap',
-      'n quota',
       'n safeguard',
       'n safeguard measure',
       'n trade barrier',
@@ -211,8 +234,6 @@ export const TARGETS = [
       'n import restriction',
       'n import curb',
       'n embargo',
-      'protectionism',
-      'protectionist',
       'n dumping probe',
       'n anti dumping probe',
       'n import probe',
@@ -406,6 +427,8 @@ export const TARGETS = [
       'n aircraft dispute',
       'n tech war',
       'n technology war',
+      // Cutting the economies apart ("decoupling will occur if firms cannot compete fairly").
+      'n decoupling',
       'n trade crisis',
       'n tariff crisis',
       'n currency manipulator',
@@ -459,6 +482,7 @@ export const TARGETS = [
       'n obstacle',
       'n stumbling block',
       'n sticking point',
+      // A delay of the deal ("stocks falter on potential trade delay"); a tariff delay is relief.
       'n roadblock',
       'n impasse',
       'n deadlock',
@@ -625,6 +649,8 @@ export const TARGETS = [
       'n trade commitment',
       'n purchase commitment',
       'n purchase pledge',
+      // Farm purchases are the usual currency of a trade deal ("confirms U.S. soybean purchases").
+      'n soybean purchase',
       'n trade agreement',
       'n trade pact',
       'n trade accord',
@@ -734,7 +760,14 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: {},
-    words: ['n trade hope', 'trade hopes', 'trade optimism', 'trade deal optimism'],
+    words: [
+      'n trade hope',
+      'trade hopes',
+      'trade optimism',
+      'trade deal optimism',
+      'trade relations optimism',
+      'n trade progress',
+    ],
   },
   {
     id: 'exports',
@@ -1881,6 +1914,8 @@ export const PREDICATES = [
       'v stave off',
       'v calm',
       'v call off',
+      // "Trump-Xi summit will not happen in March": called off.
+      'not happen',
       'v back off',
       'v back down',
       'v climb down',
@@ -2260,7 +2295,9 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 0.8,
-    words: ['n exemption', 'n exclusion', 'n waiver', 'n reprieve', 'n carve out', 'n carveout'],
+    // Relief over a measure or a contest eases it ("targeted relief on steel quotas", "a relief rally
+    // over the trade spat").
+    words: ['n exemption', 'n exclusion', 'n waiver', 'n reprieve', 'n carve out', 'n carveout', 'n relief'],
   },
   {
     // Clearing is easing whatever is cleared: "clears chip exports" is an approval, "the backlog
@@ -2685,8 +2722,14 @@ export const NEGATORS = [
   'not expected to',
   'not likely to',
   'unlikely to',
-  // "little chance of a quick end to tariffs", "nowhere near a deal".
+  // "little chance of a quick end to tariffs", "nowhere near a deal", "reducing chance that the
+  // U.S. and China will escalate".
   'little chance of',
+  'v reduce chance',
+  'v reduce the chance',
+  'reducing chance',
+  'less chance of',
+  'lower chance of',
   'no chance of',
   'slim chance of',
   'nowhere near',
@@ -4139,6 +4182,8 @@ export const CONTEXT_MARKERS = [
     words: [
       'v benefit from',
       'v gain from',
+      'v win from',
+      'v win big from',
       'v profit from',
       'v cash in on',
       'n boon for',
@@ -4387,8 +4432,31 @@ export const UNCERTAINTY = [
   },
 ]
 
+/**
+ * Statements against protectionism in general (see the protectionism target): about trade, in no
+ * direction, so both INERT and a topic.
+ */
+const AGAINST_PROTECTIONISM = [
+  'v oppose protectionism',
+  'v oppose trade protectionism',
+  'v slam protectionism',
+  'v slam trade protectionism',
+  'v fight protectionism',
+  'v resist protectionism',
+  'v reject protectionism',
+  'v condemn protectionism',
+  'v criticize protectionism',
+  'v criticise protectionism',
+  'against protectionism',
+  'all forms of protectionism',
+]
+
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
+  ...AGAINST_PROTECTIONISM,
+  // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
+  'n government shutdown',
+  'n shutdown threat',
   // The former rating in "cut to hold from buy" says nothing about the new call.
   'from buy',
   'from outperform',
@@ -4583,6 +4651,7 @@ export const TOPICS = {
         'phase 1',
         'phase two',
         'protectionism',
+        ...AGAINST_PROTECTIONISM,
         'dumping',
         'n trade policy',
         'n trade rule',
@@ -4617,9 +4686,6 @@ export const TOPICS = {
         'n trade case',
         'n trade complaint',
         'n trade concession',
-        'n trade surplus',
-        'n trade imbalance',
-        'n trade gap',
         'n bilateral trade',
         'n trade fight',
         'n trade hawk',
@@ -4634,7 +4700,6 @@ export const TOPICS = {
         'n forced technology transfer',
         'n intellectual property theft',
         'n currency manipulation',
-        'mnuchin',
         'liu he',
         'navarro',
         'kudlow',
@@ -4642,7 +4707,6 @@ export const TOPICS = {
         'malmstrom',
         'freeland',
         'greer',
-        'bessent',
         'lutnick',
         'n export control',
         'n commerce department',
@@ -4661,7 +4725,6 @@ export const TOPICS = {
         'n importer',
         'customs',
         'n sanction',
-        'n quota',
         'n soybean',
         'n soy',
         'farm goods',
@@ -4673,13 +4736,27 @@ export const TOPICS = {
         'n steel',
         'n aluminum',
         'n aluminium',
-        'n trade deficit',
         'brexit trade',
         'n trade secret',
         'n chip',
         'n semiconductor',
         'n rare earth',
         'made in china 2025',
+      ],
+    ],
+    [
+      // Trade balance figures are data, not policy ("trade deficit hits 10-year high"), and the
+      // Treasury secretaries are in the news for much besides trade (stimulus, tax, sanctions):
+      // about trade only with another trade word.
+      0.4,
+      [
+        'n trade deficit',
+        'n trade surplus',
+        'n trade imbalance',
+        'n trade gap',
+        'n quota',
+        'mnuchin',
+        'bessent',
       ],
     ],
     [
