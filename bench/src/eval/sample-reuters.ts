@@ -25,6 +25,13 @@ const TARIFF_POOL =
 const TRADE_EXTRA_POOL =
   /\btrade (agreement|pact|negotiat|spat|conflict|friction|standoff|barrier|polic|row|rift|battle|relations|truce|hawk|envoy|chief|minister|representative|team|dispute|issue|concession|imbalance|deficit|surplus|accord|stand-off|clash|feud|escalat)|protectionis|soybean|mnuchin|liu he|\bquota|embargo|countermeasure|\blevy|trade-war|decoupl|\bcfius|investment curb|reciprocal|section 301|section 232|u\.s\.-china trade|china trade|trade with china/i
 
+/**
+ * Fourteenth draw: headlines naming both China and the U.S. outside the pools above (trade actions,
+ * ties, tiffs, rivalry), most of them about the contest in words no pool lists.
+ */
+const CHINA_US_POOL =
+  /\b(china|chinese|beijing|xi)\b.*\b(u\.? ?s\.?|washington|trump|american)\b|\b(u\.? ?s\.?|washington|trump|american)\b.*\b(china|chinese|beijing|xi)\b/i
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -85,7 +92,10 @@ if (import.meta.main) {
     const c = left
       .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
       .slice(0, draw.extra ?? 0)
-    picked = [...a, ...b, ...c].sort((x, y) => x.line - y.line)
+    const d = left
+      .filter((r) => !TARIFF_POOL.test(r.headline) && !TRADE_EXTRA_POOL.test(r.headline) && CHINA_US_POOL.test(r.headline))
+      .slice(0, draw.chinaUs ?? 0)
+    picked = [...a, ...b, ...c, ...d].sort((x, y) => x.line - y.line)
   }
   if (process.argv.includes('--third')) {
     // Third draw: 150 rows from the tariff pool, outside the first two draws (and anything already
@@ -106,7 +116,7 @@ if (import.meta.main) {
   // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from
   // the fifth on, each was first scored as a whole (a fresh check of the rules written from the draws
   // before it) and only then looked at row by row.
-  const devDraws: Record<string, { n: number; tariff: number; rest: number; extra?: number }> = {
+  const devDraws: Record<string, { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number }> = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
     '--fifth': { n: 5, tariff: 150, rest: 0 },
     '--sixth': { n: 6, tariff: 100, rest: 0 },
@@ -117,6 +127,7 @@ if (import.meta.main) {
     '--eleventh': { n: 11, tariff: 150, rest: 0 },
     '--twelfth': { n: 12, tariff: 0, rest: 120 },
     '--thirteenth': { n: 13, tariff: 0, rest: 0, extra: 200 },
+    '--fourteenth': { n: 14, tariff: 0, rest: 0, chinaUs: 150 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -130,7 +141,10 @@ if (import.meta.main) {
     const c = left
       .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
       .slice(0, draw.extra ?? 0)
-    picked = [...a, ...b, ...c].sort((x, y) => x.line - y.line)
+    const d = left
+      .filter((r) => !TARIFF_POOL.test(r.headline) && !TRADE_EXTRA_POOL.test(r.headline) && CHINA_US_POOL.test(r.headline))
+      .slice(0, draw.chinaUs ?? 0)
+    picked = [...a, ...b, ...c, ...d].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
