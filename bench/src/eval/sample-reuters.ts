@@ -89,13 +89,7 @@ if (import.meta.main) {
       .filter((r) => !POOL.test(r.headline) && SUPPLY_POOL.test(r.headline))
       .sort((x, y) => order2(x.line).localeCompare(order2(y.line)))
       .slice(0, 40)
-    const c = left
-      .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
-      .slice(0, draw.extra ?? 0)
-    const d = left
-      .filter((r) => !TARIFF_POOL.test(r.headline) && !TRADE_EXTRA_POOL.test(r.headline) && CHINA_US_POOL.test(r.headline))
-      .slice(0, draw.chinaUs ?? 0)
-    picked = [...a, ...b, ...c, ...d].sort((x, y) => x.line - y.line)
+    picked = [...a, ...b].sort((x, y) => x.line - y.line)
   }
   if (process.argv.includes('--third')) {
     // Third draw: 150 rows from the tariff pool, outside the first two draws (and anything already
@@ -116,7 +110,10 @@ if (import.meta.main) {
   // coming), each in its own hash order (`draw<n>:`). Each was labelled from the headline alone; from
   // the fifth on, each was first scored as a whole (a fresh check of the rules written from the draws
   // before it) and only then looked at row by row.
-  const devDraws: Record<string, { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number }> = {
+  const devDraws: Record<
+    string,
+    { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number }
+  > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
     '--fifth': { n: 5, tariff: 150, rest: 0 },
     '--sixth': { n: 6, tariff: 100, rest: 0 },
@@ -142,7 +139,12 @@ if (import.meta.main) {
       .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
       .slice(0, draw.extra ?? 0)
     const d = left
-      .filter((r) => !TARIFF_POOL.test(r.headline) && !TRADE_EXTRA_POOL.test(r.headline) && CHINA_US_POOL.test(r.headline))
+      .filter(
+        (r) =>
+          !TARIFF_POOL.test(r.headline) &&
+          !TRADE_EXTRA_POOL.test(r.headline) &&
+          CHINA_US_POOL.test(r.headline),
+      )
       .slice(0, draw.chinaUs ?? 0)
     picked = [...a, ...b, ...c, ...d].sort((x, y) => x.line - y.line)
   }

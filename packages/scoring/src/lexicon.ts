@@ -103,7 +103,8 @@ export interface Entry {
   uncertainty: number
   topicTariff: number
   topicSupply: number
-  region: string | null
+  /** Regions named, as ISO codes: one for a region's name, each one a phrase names ("U.S.-China tensions"). */
+  regions: readonly string[] | null
   /** Context marker: factor on the field's trade and supply direction ("Factbox:" = overview). */
   directionScale: number
   /** Context marker: factor on the field's supply-chain relevance and direction (OPEC output policy). */
@@ -216,7 +217,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.presentS) f |= F_PRESENT_S
     if (e.past) f |= F_PAST
     if (e.initialOnly) f |= F_INITIAL
-    if (e.region || e.commodities || e.sector || e.company) f |= F_ENTITY
+    if (e.regions || e.commodities || e.sector || e.company) f |= F_ENTITY
     if (e.company) f |= F_COMPANY
     if (e.directionScale < 1 || e.supplyScale < 1 || e.tradeScale < 1) f |= F_CONTEXT
     if (e.hedge < 1) f |= F_HEDGE
@@ -337,7 +338,7 @@ export function newEntry(key: string): Entry {
     uncertainty: 0,
     topicTariff: 0,
     topicSupply: 0,
-    region: null,
+    regions: null,
     directionScale: 1,
     supplyScale: 1,
     tradeScale: 1,
@@ -461,7 +462,14 @@ function eachForm(
 function buildLexicon(): Lexicon {
   const vocab = createVocabulary()
   const root: (TrieNode | undefined)[] = []
-  const add = (phrase: string) => insertPhrase(vocab, root, phrase)
+  // Phrases of two or more words, for the regions their words name (see the end).
+  const phrases = new Map<Entry, string[]>()
+  const add = (phrase: string) => {
+    const e = insertPhrase(vocab, root, phrase)
+    const keys = phraseKeys(phrase)
+    if (e && keys.length > 1) phrases.set(e, keys)
+    return e
+  }
 
   // Order matters only where a phrase has two values for one role: the first list wins.
   for (const t of TARGETS) {
@@ -629,7 +637,7 @@ function buildLexicon(): Lexicon {
   for (const [code, names] of Object.entries(REGIONS)) {
     for (const name of names) {
       const e = add(name)
-      if (e && !e.region) e.region = code
+      if (e && !e.regions) e.regions = [code]
     }
   }
   for (const [id, names] of Object.entries(COMMODITIES)) {
@@ -648,6 +656,13 @@ function buildLexicon(): Lexicon {
   }
   // Inert phrases are matched whole so that their words play no role ("more than", "up to").
   eachForm(INERT, (f) => add(f))
+  // A phrase is matched whole, so its words are not seen on their own: it names the regions they
+  // do ("U.S.-China tensions", "buys more U.S. goods", "sales to China").
+  for (const [e, keys] of phrases) {
+    const codes = new Set(e.regions ?? [])
+    for (const k of keys) for (const c of root[wordId(vocab, k)]?.entry?.regions ?? []) codes.add(c)
+    if (codes.size > 0) e.regions = [...codes]
+  }
 
   const units = new Set<number>()
   for (const u of [

@@ -1,5 +1,6 @@
 import { ScoreResult } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
+import * as lexiconData from './data/lexicon.ts'
 import { createScorer, SCORER_VERSION } from './index.ts'
 
 const scorer = createScorer({ watchlist: { entities: [{ id: 'TSLA', names: ['Tesla', 'Tesla Inc'] }] } })
@@ -913,5 +914,38 @@ describe('issue #3: fourteenth round, from the thirteenth draw', () => {
     expect(tariff('Mnuchin says aid checks to arrive within weeks').label).toBeNull()
     expect(tariff('OPEC could revert to 2016 output quotas').label).toBeNull()
     expect(supply('Government shutdown threat weighs on markets').label).toBeNull()
+  })
+})
+
+describe('issue #3: fourteenth round, from the fourteenth draw', () => {
+  it.each([
+    // What a partner buys from the U.S. is the currency of a deal; investment curbs are measures.
+    ['Beijing pledges to buy more U.S. goods', 'positive'],
+    ['Beijing set to buy more U.S. soybeans', 'positive'],
+    ['Washington weighs powers to curb Chinese investment', 'negative'],
+    ['Tighter foreign investment rules aimed at Beijing take effect', 'negative'],
+    ['Startup blocked from exporting U.S. technology to China', 'negative'],
+    // The pair's contest named as such, salvos and delisting threats.
+    ['Oil slides on U.S.-China tensions', 'negative'],
+    ["Chinese firms rethink listings after Trump's delisting threat", 'negative'],
+    ['Beijing vows to hit back after fresh trade salvo', 'negative'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('keeps the goods trade balance out of trade policy', () => {
+    expect(tariff('U.S. goods trade deficit widens').label).toBeNull()
+  })
+
+  it('has no authored phrase the tokenizer cannot produce ("U.S." is one word, "us")', () => {
+    const strings: string[] = []
+    const walk = (x: unknown): void => {
+      if (typeof x === 'string') strings.push(x)
+      else if (Array.isArray(x)) for (const y of x) walk(y)
+      else if (x && typeof x === 'object') for (const y of Object.values(x)) walk(y)
+    }
+    walk(lexiconData)
+    const dead = strings.filter((w) => /(^|\s)[a-z] [a-z](\s|$)/.test(w.replace(/^[nv] /, '')))
+    expect(dead).toEqual([])
   })
 })

@@ -1113,7 +1113,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const negFactor = negated ? -keep : 1
 
       if ((f & F_ENTITY) !== 0) {
-        if (e.region) pushUnique(REGIONS, e.region)
+        const rs = e.regions
+        if (rs) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
         const cs = e.commodities
         if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
         if (e.sector) pushUnique(SECTORS, e.sector)

@@ -241,6 +241,8 @@ export const TARGETS = [
       'n trade probe',
       'n trade remedy',
       'n investment restriction',
+      'n investment rule',
+      'n foreign investment rule',
       'n investment curb',
       'n investment ban',
       'n trade ban',
@@ -418,6 +420,22 @@ export const TARGETS = [
       'n sanctions threat',
       'n trade threat',
       'n trade feud',
+      'n trade salvo',
+      // The pair's contest named as such ("U.S.-China tensions weigh", "Sino-U.S. rift").
+      'us china tension',
+      'us china tensions',
+      'us china rift',
+      'us china spat',
+      'us china dispute',
+      'us china conflict',
+      'us china rivalry',
+      'sino us tension',
+      'sino us tensions',
+      'china us tension',
+      'china us tensions',
+      'n trade storm',
+      'n trade action',
+      'n delisting threat',
       'n trade standoff',
       'n trade clash',
       'n trade hostility',
@@ -500,7 +518,6 @@ export const TARGETS = [
     topic: { tariff: 0.2 },
     events: {},
     words: [
-      'u s pressure',
       'us pressure',
       'american pressure',
       'washington pressure',
@@ -578,7 +595,16 @@ export const TARGETS = [
     dims: { tariff: 0.7 },
     topic: { tariff: 0.15 },
     events: { more: 'talks_progress', less: 'talks_breakdown' },
-    words: ['talks', 'n negotiation', 'n dialogue', 'n summit'],
+    // Talks that loom are only ahead ("as fresh talks loom"), not a threat.
+    words: [
+      'talks',
+      'n negotiation',
+      'n dialogue',
+      'n summit',
+      'talks loom',
+      'talks looming',
+      'looming talks',
+    ],
   },
   {
     // Talks named with no verb ("ahead of trade talks", "talks are ongoing", "to visit for trade
@@ -784,6 +810,7 @@ export const TARGETS = [
       'n shipment',
       'n flow',
       'n sale to china',
+      'exporting',
       'n sale to huawei',
       'n supply to huawei',
       // "restart sales to the blacklisted firm": the sales are the flow, not the blacklist restarted.
@@ -804,6 +831,18 @@ export const TARGETS = [
       'n import',
       'n purchase',
       'n farm purchase',
+      'us soybeans',
+      'american soybeans',
+      // What a partner buys from the U.S. is the currency of a deal ("pledges to buy more U.S.
+      // goods", "willing to buy more U.S. products", "curb Chinese investments").
+      'us goods',
+      'us products',
+      'us farm products',
+      'us farm goods',
+      'us agricultural products',
+      'american goods',
+      'american products',
+      'n chinese investment',
       'huawei equipment',
       'huawei gear',
       'zte equipment',
@@ -4454,6 +4493,13 @@ const AGAINST_PROTECTIONISM = [
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
   ...AGAINST_PROTECTIONISM,
+  // Production and blending quotas are not trade quotas.
+  'n production quota',
+  'n output quota',
+  'n lithium quota',
+  'n biofuel quota',
+  'n biofuels quota',
+  'n blending quota',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
   'n government shutdown',
   'n shutdown threat',
@@ -4640,7 +4686,7 @@ export const TOPICS = {
         'wto',
         'world trade organization',
         'ustr',
-        'u s trade representative',
+        'us trade representative',
         'trade representative',
         'lighthizer',
         'section 301',
@@ -4745,9 +4791,8 @@ export const TOPICS = {
       ],
     ],
     [
-      // Trade balance figures are data, not policy ("trade deficit hits 10-year high"), and the
-      // Treasury secretaries are in the news for much besides trade (stimulus, tax, sanctions):
-      // about trade only with another trade word.
+      // Trade balance figures are data, not policy ("trade deficit hits 10-year high"): about
+      // trade only with another trade word.
       0.4,
       [
         'n trade deficit',
@@ -4755,9 +4800,22 @@ export const TOPICS = {
         'n trade imbalance',
         'n trade gap',
         'n quota',
-        'mnuchin',
-        'bessent',
+        // Not U.S. goods bought ("U.S. goods trade deficit deteriorates").
+        'us goods trade deficit',
+        'us goods trade gap',
       ],
+    ],
+    [
+      // The Treasury secretaries are in the news for much besides trade (stimulus, tax, sanctions):
+      // with China or Beijing named they are about trade.
+      0.45,
+      ['mnuchin', 'bessent'],
+    ],
+    [
+      // The two economies named as one pair ("U.S.-China tensions flare", "Sino-U.S. ties"): in
+      // this news mostly the trade contest, but not enough on its own.
+      0.45,
+      ['us china', 'china us', 'sino us', 'sino american'],
     ],
     [
       // The two firms are in the news for much besides trade curbs (court cases, phones, 5G
