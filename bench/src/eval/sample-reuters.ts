@@ -32,6 +32,16 @@ const TRADE_EXTRA_POOL =
 const CHINA_US_POOL =
   /\b(china|chinese|beijing|xi)\b.*\b(u\.? ?s\.?|washington|trump|american)\b|\b(u\.? ?s\.?|washington|trump|american)\b.*\b(china|chinese|beijing|xi)\b/i
 
+/**
+ * Fifteenth draw: headlines naming the U.S. (or Trump) and another partner (EU, Mexico, Canada,
+ * Japan, Korea, India, Germany, France, Britain, Vietnam, Turkey) but not China, outside the pools above.
+ */
+const PARTNERS_POOL = {
+  partner:
+    /\b(eu|european|europe|brussels|mexico|mexican|canada|canadian|japan|japanese|korea|korean|india|indian|germany|german|france|french|britain|uk|vietnam|turkey)\b/i,
+  us: /\b(u\.? ?s\.?|washington|trump|american|lighthizer|ross|kudlow|navarro)\b/i,
+}
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -112,7 +122,7 @@ if (import.meta.main) {
   // before it) and only then looked at row by row.
   const devDraws: Record<
     string,
-    { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number }
+    { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number; partners?: number }
   > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
     '--fifth': { n: 5, tariff: 150, rest: 0 },
@@ -125,6 +135,7 @@ if (import.meta.main) {
     '--twelfth': { n: 12, tariff: 0, rest: 120 },
     '--thirteenth': { n: 13, tariff: 0, rest: 0, extra: 200 },
     '--fourteenth': { n: 14, tariff: 0, rest: 0, chinaUs: 150 },
+    '--fifteenth': { n: 15, tariff: 0, rest: 0, partners: 120 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -146,7 +157,17 @@ if (import.meta.main) {
           CHINA_US_POOL.test(r.headline),
       )
       .slice(0, draw.chinaUs ?? 0)
-    picked = [...a, ...b, ...c, ...d].sort((x, y) => x.line - y.line)
+    const e = left
+      .filter(
+        (r) =>
+          !TARIFF_POOL.test(r.headline) &&
+          !TRADE_EXTRA_POOL.test(r.headline) &&
+          !CHINA_US_POOL.test(r.headline) &&
+          PARTNERS_POOL.partner.test(r.headline) &&
+          PARTNERS_POOL.us.test(r.headline),
+      )
+      .slice(0, draw.partners ?? 0)
+    picked = [...a, ...b, ...c, ...d, ...e].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)

@@ -428,7 +428,6 @@ export const TARGETS = [
       'us china spat',
       'us china dispute',
       'us china conflict',
-      'us china rivalry',
       'sino us tension',
       'sino us tensions',
       'china us tension',
@@ -631,6 +630,9 @@ export const TARGETS = [
       'n trade consultation',
       'n trade envoy',
       'n trade delegation',
+      // The pair's talks ("stocks rise on U.S.-China talks report").
+      'us china talks',
+      'sino us talks',
     ],
   },
   {
@@ -697,6 +699,8 @@ export const TARGETS = [
       'n tariff deal',
       'n trade compromise',
       'n trade breakthrough',
+      'n us china deal',
+      'n sino us deal',
     ],
   },
   {
@@ -843,6 +847,9 @@ export const TARGETS = [
       'american goods',
       'american products',
       'n chinese investment',
+      'chinese apps',
+      'n chinese app',
+      'chinese social media apps',
       'huawei equipment',
       'huawei gear',
       'zte equipment',
@@ -4759,6 +4766,15 @@ export const TOPICS = {
         'commerce dept',
         'department of commerce',
         'n trade tension',
+        // The pair's relations are the trade contest's ground ("U.S.-China business ties").
+        'us china ties',
+        'us china relations',
+        'us china business ties',
+        'us china trade ties',
+        'sino us ties',
+        'sino us relations',
+        'china us ties',
+        'china us relations',
       ],
     ],
     [
