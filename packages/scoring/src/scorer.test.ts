@@ -949,3 +949,18 @@ describe('issue #3: fourteenth round, from the fourteenth draw', () => {
     expect(dead).toEqual([])
   })
 })
+
+describe('issue #3: fourteenth round, from the fifteenth draw', () => {
+  it.each([
+    // Trade preferences are relief, so scrapping them escalates; digital services taxes are levies
+    // on foreign firms; heat, strains and subsidy disputes are the contest; a softened stance eases.
+    ['Washington moves to scrap trade privileges for New Delhi', 'negative'],
+    ["Tech lobby raises alarm over Ottawa's digital services tax", 'negative'],
+    ['Stocks cool as Trump turns trade heat on Brussels', 'negative'],
+    ['Survey: German firms expect growing trade strains with Washington', 'negative'],
+    ['Washington and Brussels spar over aircraft subsidy dispute', 'negative'],
+    ['Tokyo may soften trade stance under U.S. pressure', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+})

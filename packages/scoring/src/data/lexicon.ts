@@ -118,6 +118,10 @@ export const TARGETS = [
       'n tariff treatment',
       'n special tariff treatment',
       'n preferential tariff treatment',
+      // Trade preferences granted to a developing partner ("scrap trade privilege for India").
+      'n trade privilege',
+      'n trade preference',
+      'generalized system of preferences',
       'n preferential trade treatment',
       'n preferential treatment',
       'n trade preference',
@@ -192,6 +196,16 @@ export const TARGETS = [
     ],
   },
   {
+    // A stance on trade moves only with a verb: softened is de-escalation, hardened escalation.
+    id: 'trade_stance',
+    polarity: -1,
+    bare: 0,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 1.2 },
+    events: {},
+    words: ['n trade stance'],
+  },
+  {
     // Protectionism is mostly a creed that statements are against ("no country benefits from
     // protectionism", "frank discussion about protectionism"): named bare it carries almost no
     // direction, and opposing it in general is a statement, not a move (INERT). Sticking to it, a
@@ -227,6 +241,9 @@ export const TARGETS = [
       'n import ban',
       'n steel cap',
       'n import cap',
+      // Taxes on foreign (U.S.) tech firms, answered with tariff threats ("Canadian digital services tax").
+      'n digital tax',
+      'n digital services tax',
       'n safeguard',
       'n safeguard measure',
       'n trade barrier',
@@ -421,6 +438,11 @@ export const TARGETS = [
       'n trade threat',
       'n trade feud',
       'n trade salvo',
+      'n trade heat',
+      'n trade strain',
+      'n subsidy dispute',
+      'n aircraft subsidy dispute',
+      'n digital tax dispute',
       // The pair's contest named as such ("U.S.-China tensions weigh", "Sino-U.S. rift").
       'us china tension',
       'us china tensions',
@@ -4708,7 +4730,6 @@ export const TOPICS = {
         'dumping',
         'n trade policy',
         'n trade rule',
-        'n trade stance',
         'n trade agenda',
         'n trade chief',
         'n trade minister',
