@@ -42,6 +42,13 @@ const PARTNERS_POOL = {
   us: /\b(u\.? ?s\.?|washington|trump|american|lighthizer|ross|kudlow|navarro)\b/i,
 }
 
+/**
+ * Sixteenth draw: whatever is left that names trade, exports or imports, metals, farm goods,
+ * customs, embargoes or sanctions (the rest of every pool above included).
+ */
+const WIDE_TRADE_POOL =
+  /\btrade\b|\bexport|\bimport|\bsteel\b|\baluminum\b|\bsoy|\bpork\b|\bfarmers?\b|\bcustoms\b|\bembargo|\bblockade|\bsanction/i
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -122,7 +129,15 @@ if (import.meta.main) {
   // before it) and only then looked at row by row.
   const devDraws: Record<
     string,
-    { n: number; tariff: number; rest: number; extra?: number; chinaUs?: number; partners?: number }
+    {
+      n: number
+      tariff: number
+      rest: number
+      extra?: number
+      chinaUs?: number
+      partners?: number
+      wide?: number
+    }
   > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
     '--fifth': { n: 5, tariff: 150, rest: 0 },
@@ -136,6 +151,7 @@ if (import.meta.main) {
     '--thirteenth': { n: 13, tariff: 0, rest: 0, extra: 200 },
     '--fourteenth': { n: 14, tariff: 0, rest: 0, chinaUs: 150 },
     '--fifteenth': { n: 15, tariff: 0, rest: 0, partners: 120 },
+    '--sixteenth': { n: 16, tariff: 0, rest: 0, wide: 150 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -167,7 +183,8 @@ if (import.meta.main) {
           PARTNERS_POOL.us.test(r.headline),
       )
       .slice(0, draw.partners ?? 0)
-    picked = [...a, ...b, ...c, ...d, ...e].sort((x, y) => x.line - y.line)
+    const f = draw.wide ? left.filter((r) => WIDE_TRADE_POOL.test(r.headline)).slice(0, draw.wide) : []
+    picked = [...a, ...b, ...c, ...d, ...e, ...f].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
