@@ -964,3 +964,24 @@ describe('issue #3: fourteenth round, from the fifteenth draw', () => {
     expect(tariff(h).label).toBe(want)
   })
 })
+
+describe('issue #3: fourteenth round, from the sixteenth draw', () => {
+  it.each([
+    // Trade woes, gloom and pressures are the contest as markets feel it; reassurances are hopes;
+    // hopes tempered are fewer hopes; an armistice is a truce.
+    ['Stocks slip as trade woes hurt emerging markets', 'negative'],
+    ['IPO pulled amid trade gloom', 'negative'],
+    ['Daimler warns as trade pressures deepen', 'negative'],
+    ['Shares rally on trade reassurances', 'positive'],
+    ['Global stocks fall on tempered trade hopes', 'negative'],
+    ['Trump-Xi trade armistice lifts markets', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('keeps reported trade flows, trade fairs and pollution curbs out of trade policy', () => {
+    expect(tariff("China's pork imports surge in September").label).toBeNull()
+    expect(tariff('Exporters meet buyers at Canton trade fair').label).toBeNull()
+    expect(tariff('Iron ore imports rise despite pollution curbs').label).toBeNull()
+  })
+})

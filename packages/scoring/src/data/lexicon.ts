@@ -431,6 +431,13 @@ export const TARGETS = [
       'n trade concern',
       'trade concerns',
       'trade jitters',
+      'trade woes',
+      'n trade woe',
+      'trade gloom',
+      'n trade pressure',
+      'trade pressures',
+      'trade risk',
+      'trade risks',
       ...TRADE_DOUBT,
       // A threat of measures named as one thing ("the tariff threat eases"), not a tariff and a threat.
       'n tariff threat',
@@ -766,7 +773,7 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: { tariff: 0.4 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
-    words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente'],
+    words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente', 'n armistice'],
   },
   {
     // A deal said to be close ("trade deal close", "agreement within reach"): progress on its own.
@@ -818,6 +825,7 @@ export const TARGETS = [
       'trade optimism',
       'trade deal optimism',
       'trade relations optimism',
+      'n trade reassurance',
       'n trade progress',
     ],
   },
@@ -1915,6 +1923,9 @@ export const PREDICATES = [
       'v rein in',
       'reduced',
       'v soften',
+      // "tempered trade hopes", "Beijing tempers hopes".
+      'v temper',
+      'v dampen',
       // "wants to go slower on sanctions": less of them, sooner or later.
       'v go slow on',
       'v go slower on',
@@ -4529,6 +4540,10 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // Not trade policy: fairs and shows, pollution rules.
+  'n trade fair',
+  'n trade show',
+  'n pollution curb',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
   'n government shutdown',
   'n shutdown threat',
@@ -4802,8 +4817,6 @@ export const TOPICS = {
       0.45,
       [
         'n trade',
-        'n import',
-        'n export',
         'n exporter',
         'n importer',
         'customs',
@@ -4832,6 +4845,9 @@ export const TOPICS = {
       // trade only with another trade word.
       0.4,
       [
+        // Exports and imports reported ("China's pork imports surge") are trade data.
+        'n import',
+        'n export',
         'n trade deficit',
         'n trade surplus',
         'n trade imbalance',
