@@ -985,3 +985,23 @@ describe('issue #3: fourteenth round, from the sixteenth draw', () => {
     expect(tariff('Iron ore imports rise despite pollution curbs').label).toBeNull()
   })
 })
+
+describe('issue #3: fourteenth round, from the seventeenth draw', () => {
+  it.each([
+    // Hopes that wane are fewer hopes; skirmishes, differences and worry about trade are the
+    // contest; a ban with no legal basis is not made; free trade choked is harmed.
+    ['Wall Street falls as trade hopes wane', 'negative'],
+    ['Global trade skirmish puts factories at risk', 'negative'],
+    ['Trade differences persist after G20 talks', 'negative'],
+    ['Investors worry about trade as stocks slip', 'negative'],
+    ['Ministry says no legal basis to ban e-cigarette imports', 'positive'],
+    ['Prime minister warns global free trade is being choked', 'negative'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('keeps free trade zones and metal output out of trade policy', () => {
+    expect(tariff('Shanghai free trade zone sputters').label).toBeNull()
+    expect(tariff("China's aluminum output hits record high").label).toBeNull()
+  })
+})

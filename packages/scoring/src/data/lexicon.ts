@@ -196,6 +196,16 @@ export const TARGETS = [
     ],
   },
   {
+    // Free trade moves only with a verb: choked is harm ("warns global free trade is being choked").
+    id: 'free_trade',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 1.2 },
+    events: {},
+    words: ['n free trade'],
+  },
+  {
     // A stance on trade moves only with a verb: softened is de-escalation, hardened escalation.
     id: 'trade_stance',
     polarity: -1,
@@ -446,6 +456,15 @@ export const TARGETS = [
       'n trade feud',
       'n trade salvo',
       'n trade heat',
+      'n trade skirmish',
+      'n trade challenge',
+      'n trade difference',
+      'trade caution',
+      // Worry over trade named with "about" ("investors worry about trade").
+      'worry about trade',
+      'worries about trade',
+      'concerns about trade',
+      'concerns over trade',
       'n trade strain',
       'n subsidy dispute',
       'n aircraft subsidy dispute',
@@ -1801,6 +1820,7 @@ export const PREDICATES = [
       'fallen',
       'v drop',
       'v decline',
+      'v wane',
       'v decrease',
       'v slip',
       'v slide',
@@ -2801,6 +2821,10 @@ export const NEGATORS = [
   'not expected to',
   'not likely to',
   'unlikely to',
+  // "no legal basis to ban e-cigarette imports".
+  'no legal basis to',
+  'no basis to',
+  'no grounds to',
   // "little chance of a quick end to tariffs", "nowhere near a deal", "reducing chance that the
   // U.S. and China will escalate".
   'little chance of',
@@ -4542,6 +4566,7 @@ export const INERT = [
   'n blending quota',
   // Not trade policy: fairs and shows, pollution rules.
   'n trade fair',
+  'n free trade zone',
   'n trade show',
   'n pollution curb',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
@@ -4781,7 +4806,6 @@ export const TOPICS = {
         'n unfair trade',
         'n unfair trade practice',
         'fair trade',
-        'n free trade',
         'n trade bill',
         'n market access',
         'n technology transfer',
@@ -4829,11 +4853,7 @@ export const TOPICS = {
         'n retaliatory',
         'cfius',
         'n blacklist',
-        'n steel',
-        'n aluminum',
-        'n aluminium',
         'brexit trade',
-        'n trade secret',
         'n chip',
         'n semiconductor',
         'n rare earth',
@@ -4845,9 +4865,14 @@ export const TOPICS = {
       // trade only with another trade word.
       0.4,
       [
-        // Exports and imports reported ("China's pork imports surge") are trade data.
+        // Exports and imports reported ("China's pork imports surge") are trade data; metals are
+        // in the news for output and prices; trade secrets are mostly court cases.
         'n import',
         'n export',
+        'n steel',
+        'n aluminum',
+        'n aluminium',
+        'n trade secret',
         'n trade deficit',
         'n trade surplus',
         'n trade imbalance',
