@@ -153,6 +153,7 @@ if (import.meta.main) {
     '--fifteenth': { n: 15, tariff: 0, rest: 0, partners: 120 },
     '--sixteenth': { n: 16, tariff: 0, rest: 0, wide: 150 },
     '--seventeenth': { n: 17, tariff: 0, rest: 0, wide: 150 },
+    '--eighteenth': { n: 18, tariff: 0, rest: 0, chinaUs: 150, partners: 150 },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue

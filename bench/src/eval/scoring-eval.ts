@@ -287,7 +287,7 @@ export function runScoringEval(): void {
     // written from the draws before them, and are reported on their own so that check stays visible
     // (the ninth to eleventh from the trade-policy pool, the eleventh its last rows; the twelfth from
     // the rest of the keyword pool, for relevance and the supply dimension).
-    for (const draw of ['9', '10', '11', '12', '13', '14', '15', '16', '17']) {
+    for (const draw of ['9', '10', '11', '12', '13', '14', '15', '16', '17', '18']) {
       reutersRows(
         dev.filter((r) => r.draw === draw),
         `dev draw ${draw}`,
