@@ -1005,3 +1005,18 @@ describe('issue #3: fourteenth round, from the seventeenth draw', () => {
     expect(tariff("China's aluminum output hits record high").label).toBeNull()
   })
 })
+
+describe('issue #3: fourteenth round, from the eighteenth draw', () => {
+  it.each([
+    // Curbs on a partner's investment are measures; a thaw is a truce; beef let in is a flow eased.
+    ['Trump to curb Chinese tech investment through security panel', 'negative'],
+    ['Frost thaws in U.S.-China ties before summit', 'positive'],
+    ['Brussels on course to allow in more U.S. beef', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('reads a plant closure as no trade measure', () => {
+    expect(tariff('Meatpacker shuts U.S. pork plant').label).toBeNull()
+  })
+})

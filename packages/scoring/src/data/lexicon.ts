@@ -792,7 +792,7 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: { tariff: 0.4 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
-    words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente', 'n armistice'],
+    words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente', 'n armistice', 'n thaw', 'thaws'],
   },
   {
     // A deal said to be close ("trade deal close", "agreement within reach"): progress on its own.
@@ -896,6 +896,13 @@ export const TARGETS = [
       'american goods',
       'american products',
       'n chinese investment',
+      'n chinese takeover',
+      'n china tech investment',
+      'n chinese tech investment',
+      'us beef',
+      'us poultry',
+      'us chicken',
+      'american beef',
       'chinese apps',
       'n chinese app',
       'chinese social media apps',
