@@ -49,6 +49,13 @@ const PARTNERS_POOL = {
 const WIDE_TRADE_POOL =
   /\btrade\b|\bexport|\bimport|\bsteel\b|\baluminum\b|\bsoy|\bpork\b|\bfarmers?\b|\bcustoms\b|\bembargo|\bblockade|\bsanction/i
 
+/** The pools of the thirteenth to fifteenth draws, in order (see the draws' `extra`, `chinaUs`, `partners`). */
+const LATER_POOLS: { key: 'extra' | 'chinaUs' | 'partners'; test: (h: string) => boolean }[] = [
+  { key: 'extra', test: (h) => TRADE_EXTRA_POOL.test(h) },
+  { key: 'chinaUs', test: (h) => CHINA_US_POOL.test(h) },
+  { key: 'partners', test: (h) => PARTNERS_POOL.partner.test(h) && PARTNERS_POOL.us.test(h) },
+]
+
 const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
@@ -164,29 +171,17 @@ if (import.meta.main) {
       .sort((x, y) => drawOrder(x.line).localeCompare(drawOrder(y.line)))
     const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, draw.tariff)
     const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, draw.rest)
-    const c = left
-      .filter((r) => !TARIFF_POOL.test(r.headline) && TRADE_EXTRA_POOL.test(r.headline))
-      .slice(0, draw.extra ?? 0)
-    const d = left
-      .filter(
-        (r) =>
-          !TARIFF_POOL.test(r.headline) &&
-          !TRADE_EXTRA_POOL.test(r.headline) &&
-          CHINA_US_POOL.test(r.headline),
-      )
-      .slice(0, draw.chinaUs ?? 0)
-    const e = left
-      .filter(
-        (r) =>
-          !TARIFF_POOL.test(r.headline) &&
-          !TRADE_EXTRA_POOL.test(r.headline) &&
-          !CHINA_US_POOL.test(r.headline) &&
-          PARTNERS_POOL.partner.test(r.headline) &&
-          PARTNERS_POOL.us.test(r.headline),
-      )
-      .slice(0, draw.partners ?? 0)
+    // Each later pool takes only rows that no earlier pool's words catch.
+    const later: { line: number; headline: string }[] = []
+    const earlier: ((h: string) => boolean)[] = [(h) => TARIFF_POOL.test(h)]
+    for (const pool of LATER_POOLS) {
+      const n = draw[pool.key] ?? 0
+      const outside = (h: string) => !earlier.some((t) => t(h))
+      later.push(...left.filter((r) => outside(r.headline) && pool.test(r.headline)).slice(0, n))
+      earlier.push(pool.test)
+    }
     const f = draw.wide ? left.filter((r) => WIDE_TRADE_POOL.test(r.headline)).slice(0, draw.wide) : []
-    picked = [...a, ...b, ...c, ...d, ...e, ...f].sort((x, y) => x.line - y.line)
+    picked = [...a, ...b, ...later, ...f].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
