@@ -8,6 +8,13 @@ const score = (headline: string, body?: string) =>
   scorer.score(body === undefined ? { headline } : { headline, body })
 const tariff = (h: string) => score(h).scores.tariff
 const supply = (h: string) => score(h).scores.supplyChain
+
+/** One test per [headline, expected tariff label] pair. */
+function tariffCases(cases: [string, string][]): void {
+  it.each(cases)('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+}
 const market = (h: string) => score(h).scores.market
 
 describe('output contract', () => {
@@ -878,7 +885,7 @@ describe('issue #3: thirteenth round, supply chain', () => {
 })
 
 describe('issue #3: fourteenth round, from the thirteenth draw', () => {
-  it.each([
+  tariffCases([
     // Protectionism as a creed: statements against it, or about it, carry no direction.
     ['Ministers at G20 slam protectionism', 'neutral'],
     ['Tokyo opposes all forms of protectionism, minister says', 'neutral'],
@@ -887,11 +894,9 @@ describe('issue #3: fourteenth round, from the thirteenth draw', () => {
     ['Seoul and Washington revise trade deal with quotas on steel', 'neutral'],
     // Who stands to gain from a contest is a statement of its impact.
     ['Argentine farmers set to win big from the trade spat', 'neutral'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
-  it.each([
+  tariffCases([
     // A protectionist stance held is still escalation.
     ['Beijing to hit back if Washington sticks to protectionist stance', 'negative'],
     // Relief over a contest eases it; hopes for progress and optimism over relations are hopes.
@@ -905,9 +910,7 @@ describe('issue #3: fourteenth round, from the thirteenth draw', () => {
     ['Central bank sees reducing chance the trade conflict will escalate', 'positive'],
     // Farm purchases are the currency of a trade deal.
     ['Beijing confirms new U.S. soybean purchases', 'positive'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
   it('keeps trade balance figures, Treasury news, production quotas and budget shutdowns out of trade', () => {
     expect(tariff('U.S. trade deficit widens to five-month high').label).toBeNull()
@@ -918,7 +921,7 @@ describe('issue #3: fourteenth round, from the thirteenth draw', () => {
 })
 
 describe('issue #3: fourteenth round, from the fourteenth draw', () => {
-  it.each([
+  tariffCases([
     // What a partner buys from the U.S. is the currency of a deal; investment curbs are measures.
     ['Beijing pledges to buy more U.S. goods', 'positive'],
     ['Beijing set to buy more U.S. soybeans', 'positive'],
@@ -929,9 +932,7 @@ describe('issue #3: fourteenth round, from the fourteenth draw', () => {
     ['Oil slides on U.S.-China tensions', 'negative'],
     ["Chinese firms rethink listings after Trump's delisting threat", 'negative'],
     ['Beijing vows to hit back after fresh trade salvo', 'negative'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
   it('keeps the goods trade balance out of trade policy', () => {
     expect(tariff('U.S. goods trade deficit widens').label).toBeNull()
@@ -951,7 +952,7 @@ describe('issue #3: fourteenth round, from the fourteenth draw', () => {
 })
 
 describe('issue #3: fourteenth round, from the fifteenth draw', () => {
-  it.each([
+  tariffCases([
     // Trade preferences are relief, so scrapping them escalates; digital services taxes are levies
     // on foreign firms; heat, strains and subsidy disputes are the contest; a softened stance eases.
     ['Washington moves to scrap trade privileges for New Delhi', 'negative'],
@@ -960,13 +961,11 @@ describe('issue #3: fourteenth round, from the fifteenth draw', () => {
     ['Survey: German firms expect growing trade strains with Washington', 'negative'],
     ['Washington and Brussels spar over aircraft subsidy dispute', 'negative'],
     ['Tokyo may soften trade stance under U.S. pressure', 'positive'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 })
 
 describe('issue #3: fourteenth round, from the sixteenth draw', () => {
-  it.each([
+  tariffCases([
     // Trade woes, gloom and pressures are the contest as markets feel it; reassurances are hopes;
     // hopes tempered are fewer hopes; an armistice is a truce.
     ['Stocks slip as trade woes hurt emerging markets', 'negative'],
@@ -975,9 +974,7 @@ describe('issue #3: fourteenth round, from the sixteenth draw', () => {
     ['Shares rally on trade reassurances', 'positive'],
     ['Global stocks fall on tempered trade hopes', 'negative'],
     ['Trump-Xi trade armistice lifts markets', 'positive'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
   it('keeps reported trade flows, trade fairs and pollution curbs out of trade policy', () => {
     expect(tariff("China's pork imports surge in September").label).toBeNull()
@@ -987,7 +984,7 @@ describe('issue #3: fourteenth round, from the sixteenth draw', () => {
 })
 
 describe('issue #3: fourteenth round, from the seventeenth draw', () => {
-  it.each([
+  tariffCases([
     // Hopes that wane are fewer hopes; skirmishes, differences and worry about trade are the
     // contest; a ban with no legal basis is not made; free trade choked is harmed.
     ['Wall Street falls as trade hopes wane', 'negative'],
@@ -996,9 +993,7 @@ describe('issue #3: fourteenth round, from the seventeenth draw', () => {
     ['Investors worry about trade as stocks slip', 'negative'],
     ['Ministry says no legal basis to ban e-cigarette imports', 'positive'],
     ['Prime minister warns global free trade is being choked', 'negative'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
   it('keeps free trade zones and metal output out of trade policy', () => {
     expect(tariff('Shanghai free trade zone sputters').label).toBeNull()
@@ -1007,14 +1002,12 @@ describe('issue #3: fourteenth round, from the seventeenth draw', () => {
 })
 
 describe('issue #3: fourteenth round, from the eighteenth draw', () => {
-  it.each([
+  tariffCases([
     // Curbs on a partner's investment are measures; a thaw is a truce; beef let in is a flow eased.
     ['Trump to curb Chinese tech investment through security panel', 'negative'],
     ['Frost thaws in U.S.-China ties before summit', 'positive'],
     ['Brussels on course to allow in more U.S. beef', 'positive'],
-  ])('%s → %s', (h, want) => {
-    expect(tariff(h).label).toBe(want)
-  })
+  ])
 
   it('reads a plant closure as no trade measure', () => {
     expect(tariff('Meatpacker shuts U.S. pork plant').label).toBeNull()
