@@ -1007,9 +1007,13 @@ describe('issue #3: fourteenth round, from the eighteenth draw', () => {
     ['Trump to curb Chinese tech investment through security panel', 'negative'],
     ['Frost thaws in U.S.-China ties before summit', 'positive'],
     ['Brussels on course to allow in more U.S. beef', 'positive'],
+    // A partner's takeovers and apps are trade news when policy acts on them.
+    ['Washington weighs emergency laws to prevent Chinese takeovers', 'negative'],
+    ['Pompeo says Washington looking at banning Chinese apps', 'negative'],
   ])
 
-  it('reads a plant closure as no trade measure', () => {
+  it('reads a plant closure and reported investment flows as no trade measure', () => {
     expect(tariff('Meatpacker shuts U.S. pork plant').label).toBeNull()
+    expect(tariff('Chinese investment in Europe drops to lowest level').label).toBeNull()
   })
 })

@@ -4897,6 +4897,20 @@ export const TOPICS = {
       ['mnuchin', 'bessent'],
     ],
     [
+      // A partner's investment, takeovers and apps are news mostly when policy acts on them
+      // ("prevent Chinese takeovers", "banning Chinese social media apps").
+      0.6,
+      [
+        'n chinese investment',
+        'n chinese takeover',
+        'n china tech investment',
+        'n chinese tech investment',
+        'chinese apps',
+        'n chinese app',
+        'chinese social media apps',
+      ],
+    ],
+    [
       // The two economies named as one pair ("U.S.-China tensions flare", "Sino-U.S. ties"): in
       // this news mostly the trade contest, but not enough on its own.
       0.45,
