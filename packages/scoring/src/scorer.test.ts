@@ -1010,10 +1010,16 @@ describe('issue #3: fourteenth round, from the eighteenth draw', () => {
     // A partner's takeovers and apps are trade news when policy acts on them.
     ['Washington weighs emergency laws to prevent Chinese takeovers', 'negative'],
     ['Pompeo says Washington looking at banning Chinese apps', 'negative'],
+    // Border checks ramped up are a barrier.
+    ['China ramps up checks on U.S. pork imports', 'negative'],
   ])
 
   it('reads a plant closure and reported investment flows as no trade measure', () => {
     expect(tariff('Meatpacker shuts U.S. pork plant').label).toBeNull()
     expect(tariff('Chinese investment in Europe drops to lowest level').label).toBeNull()
+  })
+
+  it('reads a proposal on a measure as no move of it', () => {
+    expect(tariff('Paris ready to hear U.S. proposal on digital tax').label).toBe('neutral')
   })
 })

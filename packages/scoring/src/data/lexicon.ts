@@ -253,6 +253,12 @@ export const TARGETS = [
       'n import cap',
       // Taxes on foreign (U.S.) tech firms, answered with tariff threats ("Canadian digital services tax").
       'n digital tax',
+      // Border checks as a barrier ("ramps up checks on U.S. pork imports").
+      'n customs check',
+      'n import check',
+      'n border check',
+      'n customs inspection',
+      'checks on us',
       'n digital services tax',
       'n safeguard',
       'n safeguard measure',
@@ -2458,6 +2464,8 @@ export const PREDICATES = [
       'talking with',
       'n decision on',
       'n decision about',
+      // A proposal about a measure, not one of it ("ready to hear U.S. proposal on digital tax").
+      'n proposal on',
       'n decision yet on',
       'v decide on',
       // A ruling still to come ("WTO to rule on U.S. steel tariffs"); one against a measure is a
