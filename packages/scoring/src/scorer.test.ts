@@ -872,6 +872,9 @@ describe('issue #3: thirteenth round, supply chain', () => {
     // Strain named as a thing eases; lead times that shorten are supply easing.
     ['Global supply chain pressures ease, Fed index shows', 'positive'],
     ['Semiconductor lead times shorten', 'positive'],
+    // A stoppage voted or held, never a deal struck.
+    ['Steel workers at Dutch plant vote to strike', 'negative'],
+    ['Employees hold further strike actions at the plant', 'negative'],
     ['Carmaker invests in three new U.S. plants', 'positive'],
   ])('%s → supply %s', (h, want) => {
     expect(supply(h).label).toBe(want)

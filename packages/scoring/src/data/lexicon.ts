@@ -1127,6 +1127,10 @@ export const TARGETS = [
       'n factory strike',
       'n plant strike',
       'n refinery strike',
+      // A stoppage voted or held ("workers at Dutch plant vote to strike", "hold further strike actions").
+      'v vote to strike',
+      'n strike action',
+      'on strike',
       'n factory fire',
       'n plant fire',
       'n rerouting',
