@@ -1015,6 +1015,10 @@ describe('issue #3: fourteenth round, from the eighteenth draw', () => {
     ['Pompeo says Washington looking at banning Chinese apps', 'negative'],
     // Border checks ramped up are a barrier.
     ['China ramps up checks on U.S. pork imports', 'negative'],
+    // A deadline that will not move is pressure; a soured deal is harmed; no progress is a setback.
+    ["Washington says March 1 is a 'hard deadline' for a trade deal", 'negative'],
+    ['Shares slip on sour trade deal sentiment', 'negative'],
+    ['No progress in trade talks, envoy says', 'negative'],
   ])
 
   it('reads a plant closure and reported investment flows as no trade measure', () => {

@@ -553,6 +553,9 @@ export const TARGETS = [
       'n obstacle',
       'n stumbling block',
       'n sticking point',
+      // A deadline that will not move ("March 1 'hard deadline' for a trade deal").
+      'n hard deadline',
+      'n firm deadline',
       // A delay of the deal ("stocks falter on potential trade delay"); a tariff delay is relief.
       'n roadblock',
       'n impasse',
@@ -2262,6 +2265,7 @@ export const PREDICATES = [
       'v jeopardise',
       'v undermine',
       'v cripple',
+      'v sour',
       'v paralyze',
       'v paralyse',
       'v snarl',
@@ -2579,6 +2583,7 @@ export const PREDICATES = [
       // Progress too small to count is a setback ("little progress in trade talks").
       'little progress',
       'scant progress',
+      'no progress',
       'limited progress',
       'v make little progress',
       'v make scant progress',
