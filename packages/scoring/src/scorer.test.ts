@@ -1019,6 +1019,8 @@ describe('issue #3: fourteenth round, from the eighteenth draw', () => {
     ["Washington says March 1 is a 'hard deadline' for a trade deal", 'negative'],
     ['Shares slip on sour trade deal sentiment', 'negative'],
     ['No progress in trade talks, envoy says', 'negative'],
+    // Inviting a partner to talks is a step to them.
+    ['U.S. invites Chinese officials for trade talks', 'positive'],
   ])
 
   it('reads a plant closure and reported investment flows as no trade measure', () => {

@@ -2711,6 +2711,8 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v reach',
+      // Inviting a partner to talks ("invites China to trade talks as tariffs loom").
+      'v invite',
       'v strike',
       'struck',
       'v clinch',
