@@ -283,11 +283,13 @@ export function runScoringEval(): void {
       figures,
       null,
     )
-    // Draws nine to twelve (dev only) were each scored first as a whole, as a fresh check of the rules
-    // written from the draws before them, and are reported on their own so that check stays visible
-    // (the ninth to eleventh from the trade-policy pool, the eleventh its last rows; the twelfth from
-    // the rest of the keyword pool, for relevance and the supply dimension).
-    for (const draw of ['9', '10', '11', '12', '13', '14', '15', '16', '17', '18']) {
+    // From the ninth on, each draw (dev only) was scored first as a whole, as a fresh check of the
+    // rules written from the draws before it, and is reported on its own so that check stays visible
+    // (see bench/eval/README.md for each draw's pool). The list comes from the labels file.
+    const singleDraws = [...new Set(dev.map((r) => r.draw))]
+      .filter((d) => /^\d+$/.test(d) && Number(d) >= 9)
+      .sort((a, b) => Number(a) - Number(b))
+    for (const draw of singleDraws) {
       reutersRows(
         dev.filter((r) => r.draw === draw),
         `dev draw ${draw}`,
