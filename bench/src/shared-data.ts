@@ -26,3 +26,23 @@ export function readReutersRows(): { line: number; headline: string }[] | undefi
   }
   return rows
 }
+
+/** The other two headline streams, labelled in bench/eval/news-labels.csv (see bench/eval/README.md). */
+export const NEWS_STREAMS = {
+  cnbc: join(SHARED_DATA, 'streams', 'cnbc_2017_2020.csv'),
+  guardian: join(SHARED_DATA, 'streams', 'guardian_2017_2020.csv'),
+} as const
+export type NewsSource = keyof typeof NEWS_STREAMS
+
+/**
+ * A news stream's headlines by 1-based record number (records, not file lines: these files quote
+ * fields with line breaks inside), or undefined when the file is absent.
+ */
+export function readNewsRecords(source: NewsSource): { record: number; headline: string }[] | undefined {
+  const file = NEWS_STREAMS[source]
+  if (!existsSync(file)) return undefined
+  const [header, ...records] = parseCsv(readFileSync(file, 'utf8'))
+  const col = header?.indexOf('headline') ?? -1
+  if (col < 0) throw new Error(`${file}: no headline column`)
+  return records.map((r, i) => ({ record: i + 1, headline: (r[col] ?? '').replaceAll(/\s+/g, ' ').trim() }))
+}

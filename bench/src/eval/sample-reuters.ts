@@ -14,7 +14,7 @@ const POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|export|import|sanction|huawei|rare earth|shortage|supply|supplies|truce|duties|wto|blacklist|entity list|factory|plant|shipping|port/i
 
 /** Third draw: trade-policy headlines only, where the tariff direction is measured. */
-const TARIFF_POOL =
+export const TARIFF_POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|trade dispute|trade tension|trade row|trade fight|truce|sanction|duties|levies|export control|export curb|export ban|import ban|blacklist|entity list|huawei|zte|retaliat|wto|nafta|usmca|lighthizer|dumping/i
 
 /**
@@ -46,7 +46,7 @@ const PARTNERS_POOL = {
  * Sixteenth draw: whatever is left that names trade, exports or imports, metals, farm goods,
  * customs, embargoes or sanctions (the rest of every pool above included).
  */
-const WIDE_TRADE_POOL =
+export const WIDE_TRADE_POOL =
   /\btrade\b|\bexport|\bimport|\bsteel\b|\baluminum\b|\bsoy|\bpork\b|\bfarmers?\b|\bcustoms\b|\bembargo|\bblockade|\bsanction/i
 
 /** The pools of the thirteenth to fifteenth draws, in order (see the draws' `extra`, `chinaUs`, `partners`). */
@@ -56,7 +56,7 @@ const LATER_POOLS: { key: 'extra' | 'chinaUs' | 'partners'; test: (h: string) =>
   { key: 'partners', test: (h) => PARTNERS_POOL.partner.test(h) && PARTNERS_POOL.us.test(h) },
 ]
 
-const SUPPLY_POOL =
+export const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
 export function headlineSha8(headline: string): string {

@@ -5,10 +5,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createScorer } from '@tradepulse/scoring'
 import { writeResult } from '../results.ts'
-import { SHARED_DATA } from '../shared-data.ts'
+import { NEWS_STREAMS, type NewsSource, readNewsRecords, SHARED_DATA } from '../shared-data.ts'
 import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
 import { readCsv } from './csv.ts'
 import { accuracy, confusion, cosine, macroF1, perClass, relevancePR } from './metrics.ts'
+import { NEWS_LABELS_FILE } from './sample-news.ts'
 import { headlineSha8 } from './sample-reuters.ts'
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
@@ -93,6 +94,37 @@ function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null
   return { rows, mismatched }
 }
 
+/** bench/eval/news-labels.csv joined to the CNBC and Guardian streams by record number. */
+function loadNewsLabels(): {
+  rows: (Labelled & { source: string; split: string })[]
+  mismatched: number
+} | null {
+  if (!existsSync(NEWS_LABELS_FILE)) return null
+  const streams = new Map<string, Map<number, string>>()
+  for (const source of Object.keys(NEWS_STREAMS) as NewsSource[]) {
+    const records = readNewsRecords(source)
+    if (!records) return null
+    streams.set(source, new Map(records.map((r) => [r.record, r.headline])))
+  }
+  const rows: (Labelled & { source: string; split: string })[] = []
+  let mismatched = 0
+  for (const r of readCsv(NEWS_LABELS_FILE)) {
+    const headline = streams.get(r.source ?? '')?.get(Number(r.record))
+    if (headline === undefined || headlineSha8(headline) !== r.headline_sha1_8) {
+      mismatched++
+      continue
+    }
+    rows.push({
+      source: r.source ?? '',
+      split: r.split ?? '',
+      headline,
+      tariff: r.tariff ?? '',
+      supply: r.supply_chain ?? '',
+    })
+  }
+  return { rows, mismatched }
+}
+
 function readCsvLine(raw: string): string | undefined {
   const comma = raw.indexOf(',')
   if (comma < 0) return undefined
@@ -101,8 +133,13 @@ function readCsvLine(raw: string): string | undefined {
   return h
 }
 
-function reutersRows(
-  rows: ReuterLabel[],
+/** A labelled headline of any of our label files: the text and its gold labels on both dimensions. */
+type Labelled = Pick<ReuterLabel, 'headline' | 'tariff' | 'supply'>
+
+/** `source` names the stream in the table ("Reuters", "News") and prefixes the figures' keys. */
+function labelledRows(
+  source: string,
+  rows: Labelled[],
   tag: string,
   out: Row[],
   nSystems: number,
@@ -138,32 +175,32 @@ function reutersRows(
   const dir = dirN === 0 ? Number.NaN : dirOk / dirN
   if (!diagnostics) {
     // A subset of the dev rows (by draw): the two headline figures only.
-    out.push({ metric: `Reuters ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
-    out.push({ metric: `Reuters ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
-    const key = `reuters_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
+    out.push({ metric: `${source} ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
+    out.push({ metric: `${source} ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
+    const key = `${source.toLowerCase()}_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
     figures[`${key}_tariff_macro_f1`] = tF1
     figures[`${key}_tariff_direction_accuracy`] = dir
     figures[`${key}_tariff_direction_n`] = dirN
     figures[`${key}_n`] = rows.length
     return
   }
-  tariffDiagnostics(goldT, predT, tag, figures, diagnostics)
-  out.push({ metric: `Reuters ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
-  out.push({ metric: `Reuters ${tag} tariff relevance precision`, values: pad(tRel.precision) })
-  out.push({ metric: `Reuters ${tag} tariff relevance recall`, values: pad(tRel.recall) })
-  out.push({ metric: `Reuters ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
-  out.push({ metric: `Reuters ${tag} supply 4-class macro-F1`, values: pad(sF1) })
-  out.push({ metric: `Reuters ${tag} supply relevance precision`, values: pad(sRel.precision) })
-  out.push({ metric: `Reuters ${tag} supply relevance recall`, values: pad(sRel.recall) })
-  figures[`reuters_${tag}_tariff_macro_f1`] = tF1
-  figures[`reuters_${tag}_tariff_relevance_precision`] = tRel.precision
-  figures[`reuters_${tag}_tariff_relevance_recall`] = tRel.recall
-  figures[`reuters_${tag}_tariff_direction_accuracy`] = dir
-  figures[`reuters_${tag}_tariff_direction_n`] = dirN
-  figures[`reuters_${tag}_supply_macro_f1`] = sF1
-  figures[`reuters_${tag}_supply_relevance_precision`] = sRel.precision
-  figures[`reuters_${tag}_supply_relevance_recall`] = sRel.recall
-  figures[`reuters_${tag}_n`] = rows.length
+  tariffDiagnostics(goldT, predT, source, tag, figures, diagnostics)
+  out.push({ metric: `${source} ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
+  out.push({ metric: `${source} ${tag} tariff relevance precision`, values: pad(tRel.precision) })
+  out.push({ metric: `${source} ${tag} tariff relevance recall`, values: pad(tRel.recall) })
+  out.push({ metric: `${source} ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
+  out.push({ metric: `${source} ${tag} supply 4-class macro-F1`, values: pad(sF1) })
+  out.push({ metric: `${source} ${tag} supply relevance precision`, values: pad(sRel.precision) })
+  out.push({ metric: `${source} ${tag} supply relevance recall`, values: pad(sRel.recall) })
+  figures[`${source.toLowerCase()}_${tag}_tariff_macro_f1`] = tF1
+  figures[`${source.toLowerCase()}_${tag}_tariff_relevance_precision`] = tRel.precision
+  figures[`${source.toLowerCase()}_${tag}_tariff_relevance_recall`] = tRel.recall
+  figures[`${source.toLowerCase()}_${tag}_tariff_direction_accuracy`] = dir
+  figures[`${source.toLowerCase()}_${tag}_tariff_direction_n`] = dirN
+  figures[`${source.toLowerCase()}_${tag}_supply_macro_f1`] = sF1
+  figures[`${source.toLowerCase()}_${tag}_supply_relevance_precision`] = sRel.precision
+  figures[`${source.toLowerCase()}_${tag}_supply_relevance_recall`] = sRel.recall
+  figures[`${source.toLowerCase()}_${tag}_n`] = rows.length
 }
 
 /**
@@ -173,12 +210,13 @@ function reutersRows(
 function tariffDiagnostics(
   gold: readonly string[],
   pred: readonly string[],
+  source: string,
   tag: string,
   figures: Record<string, number>,
   lines: string[],
 ): void {
-  const key = `reuters_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
-  lines.push(`Reuters ${tag} tariff (n=${gold.length}): per class, then gold (rows) x predicted (columns)`)
+  const key = `${source.toLowerCase()}_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
+  lines.push(`${source} ${tag} tariff (n=${gold.length}): per class, then gold (rows) x predicted (columns)`)
   lines.push(
     `  ${'class'.padEnd(9)} ${['precision', 'recall', 'F1', 'support'].map((h) => h.padStart(9)).join(' ')}`,
   )
@@ -256,10 +294,11 @@ export function runScoringEval(): void {
     if (reuters.mismatched > 0)
       process.stdout.write(`warning: ${reuters.mismatched} labelled rows no longer match the stream\n`)
     const dev = reuters.rows.filter((r) => r.split === 'dev')
-    reutersRows(dev, 'dev', out, systems.length, figures, diagnostics)
+    labelledRows('Reuters', dev, 'dev', out, systems.length, figures, diagnostics)
     // The first three draws are the held-out rows' own (same pools, labelled at the same time); the
     // first six share their sampling; the seventh, eighth and ninth were fresh checks.
-    reutersRows(
+    labelledRows(
+      'Reuters',
       dev.filter((r) => r.draw === '1-3'),
       'dev draws 1-3',
       out,
@@ -267,7 +306,8 @@ export function runScoringEval(): void {
       figures,
       null,
     )
-    reutersRows(
+    labelledRows(
+      'Reuters',
       dev.filter((r) => r.draw === '1-3' || r.draw === '4-6'),
       'dev draws 1-6',
       out,
@@ -275,7 +315,8 @@ export function runScoringEval(): void {
       figures,
       null,
     )
-    reutersRows(
+    labelledRows(
+      'Reuters',
       dev.filter((r) => r.draw === '7' || r.draw === '8'),
       'dev draws 7-8',
       out,
@@ -290,7 +331,8 @@ export function runScoringEval(): void {
       .filter((d) => /^\d+$/.test(d) && Number(d) >= 9)
       .sort((a, b) => Number(a) - Number(b))
     for (const draw of singleDraws) {
-      reutersRows(
+      labelledRows(
+        'Reuters',
         dev.filter((r) => r.draw === draw),
         `dev draw ${draw}`,
         out,
@@ -299,7 +341,8 @@ export function runScoringEval(): void {
         diagnostics,
       )
     }
-    reutersRows(
+    labelledRows(
+      'Reuters',
       reuters.rows.filter((r) => r.split === 'test'),
       'held-out',
       out,
@@ -309,6 +352,26 @@ export function runScoringEval(): void {
     )
   } else {
     process.stdout.write('Reuters labels: skipped, stream or bench/eval/reuters-labels.csv absent\n')
+  }
+  // The CNBC and Guardian labels (bench/eval/news-labels.csv): other sources than the Reuters rows the
+  // rules were written from, each row split dev / held-out by its own hash before anything was scored.
+  const news = loadNewsLabels()
+  if (news) {
+    if (news.mismatched > 0)
+      process.stdout.write(`warning: ${news.mismatched} labelled news rows no longer match their stream\n`)
+    for (const [tag, split] of [
+      ['dev', 'dev'],
+      ['held-out', 'test'],
+    ] as const) {
+      const rows = news.rows.filter((r) => r.split === split)
+      labelledRows('News', rows, tag, out, systems.length, figures, diagnostics)
+      for (const src of Object.keys(NEWS_STREAMS)) {
+        const one = rows.filter((r) => r.source === src)
+        labelledRows('News', one, `${tag} ${src}`, out, systems.length, figures, null)
+      }
+    }
+  } else {
+    process.stdout.write('News labels: skipped, a stream or bench/eval/news-labels.csv absent\n')
   }
 
   const width = Math.max(...out.map((r) => r.metric.length))

@@ -1,0 +1,66 @@
+// How bench/eval/news-labels.csv was drawn (run once per draw, by hand):
+// `node bench/src/eval/sample-news.ts --draw 1`. Labels for the CNBC and Guardian streams, so the
+// scorer is measured on sources other than the Reuters stream its rules were written from.
+// Per source: rows from the trade-policy pool, from the wider trade pool outside it, and from the
+// supply pool outside both, each in a hash order of (draw, source, record). Every row gets a split
+// from its own hash (`newsSplitOf`), fixed before anything is scored: `test` rows are never looked at
+// while tuning. Prints `source<TAB>record<TAB>sha1_8<TAB>split<TAB>headline` for labelling; headline
+// text never enters the repository.
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { NEWS_STREAMS, type NewsSource, readNewsRecords } from '../shared-data.ts'
+import { readCsv } from './csv.ts'
+import { headlineSha8, SUPPLY_POOL, TARIFF_POOL, WIDE_TRADE_POOL } from './sample-reuters.ts'
+
+export const NEWS_LABELS_FILE = join(import.meta.dirname, '..', '..', 'eval', 'news-labels.csv')
+
+export function newsSplitOf(source: NewsSource, record: number): 'dev' | 'test' {
+  const b = createHash('sha1').update(`split:${source}:${record}`).digest()[0] ?? 0
+  return b % 2 === 0 ? 'dev' : 'test'
+}
+
+/** Rows per pool and source in each draw. */
+const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; supply: number }>> = {
+  '1': { cnbc: { tariff: 90, wide: 20, supply: 20 }, guardian: { tariff: 120, wide: 25, supply: 25 } },
+}
+
+function labelled(): Set<string> {
+  if (!existsSync(NEWS_LABELS_FILE)) return new Set()
+  return new Set(readCsv(NEWS_LABELS_FILE).map((r) => `${r.source}:${r.record}`))
+}
+
+if (import.meta.main) {
+  const i = process.argv.indexOf('--draw')
+  const draw = i > 0 ? process.argv[i + 1] : undefined
+  const plan = draw === undefined ? undefined : DRAWS[draw]
+  if (!draw || !plan) throw new Error(`usage: sample-news.ts --draw <${Object.keys(DRAWS).join('|')}>`)
+  const had = labelled()
+  for (const source of Object.keys(NEWS_STREAMS) as NewsSource[]) {
+    const records = readNewsRecords(source)
+    if (!records) throw new Error(`no ${source} stream at ${NEWS_STREAMS[source]}`)
+    const order = (n: number) => createHash('sha1').update(`draw${draw}:${source}:${n}`).digest('hex')
+    const seen = new Set<string>()
+    const left = records
+      .filter((r) => r.headline !== '' && !had.has(`${source}:${r.record}`))
+      // A headline repeated in the stream is drawn once.
+      .filter((r) => !seen.has(r.headline) && seen.add(r.headline) !== undefined)
+      .sort((a, b) => order(a.record).localeCompare(order(b.record)))
+    const { tariff, wide, supply } = plan[source]
+    const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, tariff)
+    const b = left
+      .filter((r) => !TARIFF_POOL.test(r.headline) && WIDE_TRADE_POOL.test(r.headline))
+      .slice(0, wide)
+    const c = left
+      .filter(
+        (r) =>
+          !TARIFF_POOL.test(r.headline) && !WIDE_TRADE_POOL.test(r.headline) && SUPPLY_POOL.test(r.headline),
+      )
+      .slice(0, supply)
+    for (const r of [...a, ...b, ...c].sort((x, y) => x.record - y.record)) {
+      process.stdout.write(
+        `${source}\t${r.record}\t${headlineSha8(r.headline)}\t${newsSplitOf(source, r.record)}\t${r.headline}\n`,
+      )
+    }
+  }
+}
