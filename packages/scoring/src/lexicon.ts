@@ -64,6 +64,11 @@ export interface PredRole {
    * ("as a trade deal delay weighs" is a burden, not a proposal of the deal).
    */
   objectOnly: boolean
+  /**
+   * Denied, it holds its target like coping does ("tariffs won't hurt us", "not affected by the
+   * trade war"): the measure is in force and does not move, so no direction, not the opposite one.
+   */
+  deniedHolds: boolean
 }
 
 export interface Entry {
@@ -509,6 +514,7 @@ function buildLexicon(): Lexicon {
       strength: p.strength,
       threat: false,
       objectOnly: false,
+      deniedHolds: 'deniedHolds' in p ? p.deniedHolds : false,
     }
     eachForm(p.words, (f, presentS, past) => {
       const e = add(f)
@@ -548,6 +554,7 @@ function buildLexicon(): Lexicon {
     strength: 1,
     threat: true,
     objectOnly: false,
+    deniedHolds: false,
   }
   const hedgeAdverse: PredRole = { ...hedgeMore, id: 'threaten', fixed: -1 }
   const hedgeMoreObject: PredRole = { ...hedgeMore, id: 'threat_object', objectOnly: true }

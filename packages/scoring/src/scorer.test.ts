@@ -1032,3 +1032,37 @@ describe('issue #3: fourteenth round, from the eighteenth draw', () => {
     expect(tariff('Paris ready to hear U.S. proposal on digital tax').label).toBe('neutral')
   })
 })
+
+describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
+  tariffCases([
+    // A harm denied to a measure or contest holds it: the firm lives with it, no direction.
+    ['Retailer says tariffs have not hurt its margins', 'neutral'],
+    ['Chipmaker says trade tensions will not ding its China sales', 'neutral'],
+    ['Phone maker says its handsets will not be affected by the tariff war', 'neutral'],
+    ['Ten industries unaffected by the new tariffs on China', 'neutral'],
+    ['Retailers internalize tariffs to hold prices', 'neutral'],
+    // Denied harm to a good thing is still good news.
+    ['Adviser says the 5G decision will not hinder a trade deal', 'positive'],
+    // Markets at record highs are not a blow to the deal they hope for.
+    ['Stocks hit new record highs on trade deal hopes', 'positive'],
+    // Plans given up negate the planned act.
+    ['Britain to reverse plans to slash import tariffs', 'negative'],
+    ['EU drops plans to impose tariffs on U.S. goods', 'positive'],
+    // A deal judged unlikely to happen is a setback.
+    ["Broad trade deal 'unlikely to happen' this year, adviser says", 'negative'],
+    // Selling a deal to voters is asking for support, not a deal.
+    ['Vice president pitches trade deal to farmers', 'neutral'],
+    // A cartoon comments without reporting a move.
+    ["Opinion cartoon on the president's trade dispute with China", 'neutral'],
+  ])
+
+  it('reads talks that loom large as prominent, not threatened', () => {
+    expect(tariff('Trade talks loom large over summit').score).toBeGreaterThan(0)
+  })
+
+  it('reads output said to be unaffected as no supply-chain move', () => {
+    expect(score('Chipmaker says output not affected by virus case').scores.supplyChain.label).not.toBe(
+      'positive',
+    )
+  })
+})

@@ -91,6 +91,7 @@ const NUM_UP: PredRole = {
   strength: 1,
   threat: false,
   objectOnly: false,
+  deniedHolds: false,
 }
 const NUM_DOWN: PredRole = { ...NUM_UP, id: 'rate-down', sign: -1, rightSign: -1, kind: 'cut' }
 
@@ -882,8 +883,21 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         it.intens[k] = (it.intens[k] as number) * RULES.attributiveWeight
       // The nouns of the compound before a head taken on the right are bound with it.
       if (t === right) for (let m = rightFirst; m < t; m++) if (itBound[m] === 0) itBound[m] = 3
-      if (pred.kind === 'cope') it.held[t] = k + 1
+      if (pred.kind === 'cope' || deniedHold(pred, k, t)) it.held[t] = k + 1
     }
+    // "tariffs have not hurt its margins": a denied harm also holds the measure that is its subject.
+    if (left >= 0 && left !== t && itBound[left] === 0 && deniedHold(pred, k, left)) {
+      itBound[left] = 1
+      it.held[left] = k + 1
+    }
+  }
+
+  /**
+   * A denied harm to a measure or contest ("tariffs won't hurt us", "not affected by the trade
+   * war") holds it; denied harm to a good thing ("won't hinder the trade deal") is still good news.
+   */
+  function deniedHold(pred: PredRole, k: number, t: number): boolean {
+    return pred.deniedHolds && it.neg[k] === 1 && targetAt(it.idx[t] as number).polarity < 0
   }
 
   /** The relief factor of item m (see Entry.relief): its own, or that of the hedge weakening it. */
@@ -1163,6 +1177,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const target = targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
+        // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
+        if (deniedHold(pred, k, t)) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue

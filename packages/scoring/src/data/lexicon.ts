@@ -1595,6 +1595,12 @@ export const PREDICATES = [
       'v hit a record high',
       'v hit new high',
       'v hit a new high',
+      // "Wall Street hits new record highs on trade deal hopes": not a blow to the deal.
+      'v hit new record',
+      'v hit fresh record',
+      'v hit a new record',
+      'v hit a fresh record',
+      'v hit fresh high',
       'v hit highest',
       'v hit its highest',
       'v reach record',
@@ -2112,6 +2118,21 @@ export const PREDICATES = [
       'to offset',
       'v cushion',
       'v withstand',
+      // Taking a measure's cost into one's own prices ("internalizing tariffs").
+      'v internalize',
+      'v internalise',
+      // Unharmed by a measure: it is in force and the firm lives with it ("sectors unaffected by
+      // the tariffs", "tariffs haven't impacted pricing", "won't be affected by the tariff war").
+      // Said of anything, unharmed is no news of it ("output not affected").
+      'unaffected by',
+      'not affected',
+      'not be affected',
+      'not been affected',
+      'not impacted',
+      'not be impacted',
+      'not been impacted',
+      'not impact',
+      'immune to',
       'v shield from',
       'v insulate from',
     ],
@@ -2127,7 +2148,16 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: ['v waive', 'v exempt', 'v exclude from', 'exclude', 'excludes', 'excluded', 'v spare'],
+    words: [
+      'v waive',
+      'v exempt',
+      'exempt from',
+      'v exclude from',
+      'exclude',
+      'excludes',
+      'excluded',
+      'v spare',
+    ],
   },
   {
     // "lift" takes a measure away ("lifts tariffs") but raises a quantity ("profit lifted by sales").
@@ -2239,6 +2269,9 @@ export const PREDICATES = [
     sign: -1,
     fixed: -1,
     kind: 'less',
+    // "tariffs won't hurt us", "trade tensions won't ding our business": no harm is no news of the
+    // measure, not relief from it.
+    deniedHolds: true,
     policy: true,
     marketOk: true,
     tone: -0.4,
@@ -2273,6 +2306,7 @@ export const PREDICATES = [
       'v derail',
       'v stymie',
       'v weigh on',
+      'v ding',
       // "tariffs could plunge the world into recession": what pushes an economy into a slump harms it.
       'into recession',
       'into a recession',
@@ -2644,6 +2678,10 @@ export const PREDICATES = [
     strength: 0.8,
     words: [
       'unlikely',
+      // "A big trade deal 'unlikely to happen'": the prospect, not a negator of the verb after it.
+      'unlikely to happen',
+      'unlikely to materialize',
+      'unlikely to materialise',
       'improbable',
       'difficult',
       'in trouble',
@@ -2842,6 +2880,15 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
+  // Plans given up ("UK to reverse plans to slash import tariffs", "drops plans to tax tech firms").
+  'v drop plans to',
+  'v drop plan to',
+  'v scrap plans to',
+  'v scrap plan to',
+  'v shelve plans to',
+  'v abandon plans to',
+  'v ditch plans to',
+  'v reverse plans to',
   'no intention to',
   'no intention of',
   'not expected to',
@@ -3017,6 +3064,8 @@ export const HEDGES = [
     words: [
       'v seek',
       'sought',
+      // Selling the idea of a deal ("Pence pitches trade deal to Iowans") is asking for support.
+      'v pitch',
       'v urge',
       'v call for',
       'v call on',
@@ -4330,6 +4379,13 @@ export const CONTEXT_MARKERS = [
     ],
   },
   {
+    // Cartoons comment on a subject without reporting a move ("Opinion cartoon on Trump's trade
+    // dispute with China").
+    direction: 0.05,
+    supplyChain: 1,
+    words: ['cartoon', 'n cartoonist'],
+  },
+  {
     direction: 1,
     supplyChain: 0,
     words: ['opec', 'opec+', 'opec plus', 'non opec'],
@@ -4597,6 +4653,8 @@ export const INERT = [
   'n pollution curb',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
   'n government shutdown',
+  // "Trump and Xi trade talks loom large over G20": prominent, not threatened.
+  'v loom large',
   'n shutdown threat',
   // The former rating in "cut to hold from buy" says nothing about the new call.
   'from buy',
