@@ -1054,6 +1054,13 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Vice president pitches trade deal to farmers', 'neutral'],
     // A cartoon comments without reporting a move.
     ["Opinion cartoon on the president's trade dispute with China", 'neutral'],
+    // Giving in on a measure is a climb-down.
+    ['Brussels caves on tariffs', 'positive'],
+    ['China blinks in the trade war', 'positive'],
+    // Impacts, the figures behind a measure and its biggest winners are statements about it.
+    ['Chemicals maker on the impacts of the China tariffs', 'neutral'],
+    ['Analyst walks through the numbers behind the steel tariffs', 'neutral'],
+    ['Steelmaker the biggest winner on the new tariffs', 'neutral'],
   ])
 
   it('reads talks that loom large as prominent, not threatened', () => {

@@ -2044,6 +2044,11 @@ export const PREDICATES = [
       'v back off',
       'v back down',
       'v climb down',
+      // Giving in ("if the EU caves on tariffs", "China blinking in the trade war").
+      'v cave on',
+      'v cave in on',
+      'v cave in',
+      'v blink',
       'v expire',
       'v let expire',
       'v allow to expire',
@@ -2118,6 +2123,7 @@ export const PREDICATES = [
       'to offset',
       'v cushion',
       'v withstand',
+      'withstood',
       // Taking a measure's cost into one's own prices ("internalizing tariffs").
       'v internalize',
       'v internalise',
@@ -4328,6 +4334,11 @@ export const CONTEXT_MARKERS = [
     supplyChain: 1,
     words: [
       'impact of',
+      'impacts of',
+      'impacts on',
+      'impacts from',
+      // Working through a measure's figures ("the numbers behind the steel tariffs").
+      'numbers behind',
       'impact from',
       'impact on',
       'v assess',
@@ -4371,6 +4382,10 @@ export const CONTEXT_MARKERS = [
       'winners of',
       'n winner from',
       'winners from',
+      'n winner on',
+      'winners on',
+      'n biggest winner',
+      'biggest winners',
       'n beneficiary of',
       'beneficiaries of',
       'n opportunity in',
