@@ -23,6 +23,8 @@ export function newsSplitOf(source: NewsSource, record: number): 'dev' | 'test' 
 /** Rows per pool and source in each draw. */
 const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; supply: number }>> = {
   '1': { cnbc: { tariff: 90, wide: 20, supply: 20 }, guardian: { tariff: 120, wide: 25, supply: 25 } },
+  // The second: the rest of CNBC's trade-policy pool, more of the Guardian's, no supply rows.
+  '2': { cnbc: { tariff: 60, wide: 20, supply: 0 }, guardian: { tariff: 150, wide: 20, supply: 0 } },
 }
 
 function labelled(): Set<string> {

@@ -94,9 +94,11 @@ function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null
   return { rows, mismatched }
 }
 
+type NewsLabel = Labelled & { source: string; split: string; draw: string }
+
 /** bench/eval/news-labels.csv joined to the CNBC and Guardian streams by record number. */
 function loadNewsLabels(): {
-  rows: (Labelled & { source: string; split: string })[]
+  rows: NewsLabel[]
   mismatched: number
 } | null {
   if (!existsSync(NEWS_LABELS_FILE)) return null
@@ -106,7 +108,7 @@ function loadNewsLabels(): {
     if (!records) return null
     streams.set(source, new Map(records.map((r) => [r.record, r.headline])))
   }
-  const rows: (Labelled & { source: string; split: string })[] = []
+  const rows: NewsLabel[] = []
   let mismatched = 0
   for (const r of readCsv(NEWS_LABELS_FILE)) {
     const headline = streams.get(r.source ?? '')?.get(Number(r.record))
@@ -120,6 +122,7 @@ function loadNewsLabels(): {
       headline,
       tariff: r.tariff ?? '',
       supply: r.supply_chain ?? '',
+      draw: r.draw ?? '',
     })
   }
   return { rows, mismatched }
@@ -368,6 +371,11 @@ export function runScoringEval(): void {
       for (const src of Object.keys(NEWS_STREAMS)) {
         const one = rows.filter((r) => r.source === src)
         labelledRows('News', one, `${tag} ${src}`, out, systems.length, figures, null)
+      }
+      // Each draw from the second on was scored first as a whole: its own figures keep that check visible.
+      for (const draw of [...new Set(rows.map((r) => r.draw))].filter((d) => Number(d) >= 2).sort()) {
+        const one = rows.filter((r) => r.draw === draw)
+        labelledRows('News', one, `${tag} draw ${draw}`, out, systems.length, figures, null)
       }
     }
   } else {
