@@ -318,6 +318,8 @@ export interface Lexicon {
   auxIds: Set<number>
   /** Auxiliaries of the perfect ("has granted"): the participle after them is an act, not a state. */
   perfectIds: Set<number>
+  /** Modals and "do" ("will not ban"): a "not" after them denies a verb phrase, not a noun. */
+  modalIds: Set<number>
 }
 
 export function newEntry(key: string): Entry {
@@ -710,6 +712,24 @@ function buildLexicon(): Lexicon {
   const causeIds = new Set(['on', 'over', 'upon'].map((w) => wordId(vocab, w)))
   const auxIds = new Set(['be', 'been', 'being', 'is', 'are', 'was', 'were'].map((w) => wordId(vocab, w)))
   const perfectIds = new Set(['has', 'have', 'had'].map((w) => wordId(vocab, w)))
+  const modalIds = new Set(
+    [
+      'will',
+      'would',
+      'can',
+      'could',
+      'may',
+      'might',
+      'must',
+      'shall',
+      'should',
+      'do',
+      'does',
+      'did',
+      'wo',
+      'ca',
+    ].map((w) => wordId(vocab, w)),
+  )
   const notId = wordId(vocab, 'not')
   const usId = wordId(vocab, 'us')
   const toId = wordId(vocab, 'to')
@@ -743,6 +763,7 @@ function buildLexicon(): Lexicon {
     causeIds,
     auxIds,
     perfectIds,
+    modalIds,
     notId,
     usId,
     toId,

@@ -1063,6 +1063,21 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Steelmaker the biggest winner on the new tariffs', 'neutral'],
   ])
 
+  tariffCases([
+    // A measure set aside by a plain "not" is no news of it; a modal keeps the denied verb phrase.
+    ['Analyst says the retailer’s trouble is demand, not tariffs', 'neutral'],
+    ['Minister says the country will not ban Huawei', 'positive'],
+    // A deal in peril is a setback; a participle before its noun does not take the verb's act away.
+    ['Stocks slide on fears the trade deal is in peril', 'negative'],
+    ['Three nations sign revised trade deal', 'positive'],
+    ['Stocks rise as trade war optimism grows', 'positive'],
+    // Winning others over to an act asks for it; exposure and damage control are statements.
+    ['Leader hopes to convince allies to halt the trade war', 'neutral'],
+    ['Carmaker has the most to lose from a trade war', 'neutral'],
+    ['Beijing moves to stem damage from the trade war', 'neutral'],
+    ['Trade war: all you need to know about the tariffs', 'neutral'],
+  ])
+
   it('reads talks that loom large as prominent, not threatened', () => {
     expect(tariff('Trade talks loom large over summit').score).toBeGreaterThan(0)
   })

@@ -695,8 +695,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (lightItem >= 0) {
         // "agree to suspend tariffs", "sign order imposing tariffs": a light verb followed by the
         // real act hands it its negation and hedge and stays out of the score.
+        // A participle right before its noun describes the object, not a second act ("sign
+        // revised trade deal" signs the deal).
+        const attributive =
+          (f & F_PAST) !== 0 &&
+          k + 1 < items &&
+          itS[k + 1] === itE[k] &&
+          ((entInts[(itIdx[k + 1] as number) << 4] as number) & F_TARGET) !== 0
         if (
           isPred &&
+          !attributive &&
           itPredOn[k] === 1 &&
           clause === itClause[lightItem] &&
           s - (itE[lightItem] as number) <= scope
@@ -771,6 +779,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /** True when the word `id` stands among tokens [from, to). */
   function wordBetween(from: number, to: number, id: number): boolean {
     for (let j = from; j < to; j++) if (tb.kind[j] === WORD && tb.id[j] === id) return true
+    return false
+  }
+
+  /** True when a plain "not", not after a modal ("will not"), stands in the 3 tokens before `s`. */
+  function setAsideByNot(s: number): boolean {
+    for (let j = Math.max(0, s - 3); j < s; j++) {
+      if (tb.kind[j] !== WORD || tb.id[j] !== notId) continue
+      return j === 0 || tb.kind[j - 1] !== WORD || !LEXICON.modalIds.has(tb.id[j - 1] as number)
+    }
     return false
   }
 
@@ -1263,7 +1280,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // even where naming it alone is near neutral.
           const bare =
             nf < 0 && target.polarity > 0 ? Math.max(target.bare, RULES.negatedBareMin) : target.bare
-          const dir = target.polarity * bare * intens * hedge * nf
+          // "Costco has a China problem, and it's not tariffs": a measure named only to be set aside
+          // by a plain "not" is no news of it, not its removal (which takes a verb or "no"; "will not
+          // ban" is a verb phrase denied).
+          const setAside = nf < 0 && target.polarity < 0 && setAsideByNot(itS[k] as number)
+          const dir = setAside ? 0 : target.polarity * bare * intens * hedge * nf
           const t0 = acc.sum[T] as number
           const a0 = acc.abs[T] as number
           applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k) : 1)

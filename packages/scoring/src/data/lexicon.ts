@@ -851,6 +851,7 @@ export const TARGETS = [
       'n trade hope',
       'trade hopes',
       'trade optimism',
+      'trade war optimism',
       'trade deal optimism',
       'trade relations optimism',
       'n trade reassurance',
@@ -2127,6 +2128,13 @@ export const PREDICATES = [
       // Taking a measure's cost into one's own prices ("internalizing tariffs").
       'v internalize',
       'v internalise',
+      // Limiting a measure's harm ("China moves to stem damage from the trade war").
+      'v stem damage',
+      'v stem the damage',
+      'v limit damage',
+      'v limit the damage',
+      'v contain damage',
+      'v contain the damage',
       // Unharmed by a measure: it is in force and the firm lives with it ("sectors unaffected by
       // the tariffs", "tariffs haven't impacted pricing", "won't be affected by the tariff war").
       // Said of anything, unharmed is no news of it ("output not affected").
@@ -2693,6 +2701,7 @@ export const PREDICATES = [
       'in trouble',
       'off the table',
       'in jeopardy',
+      'in peril',
       'on the rocks',
       'doomed',
       // A distant prospect ("trade deal still far off", "a deal remains elusive").
@@ -3073,6 +3082,9 @@ export const HEDGES = [
       // Selling the idea of a deal ("Pence pitches trade deal to Iowans") is asking for support.
       'v pitch',
       'v urge',
+      // Winning others over to an act ("hopes to convince G7 leaders to halt the trade war").
+      'v convince',
+      'v persuade',
       'v call for',
       'v call on',
       'v push for',
@@ -4386,6 +4398,15 @@ export const CONTEXT_MARKERS = [
       'winners on',
       'n biggest winner',
       'biggest winners',
+      // Who stands to lose ("Apple has the most to lose from a trade war") likewise.
+      'to lose from',
+      'to lose in',
+      'n loser from',
+      'losers from',
+      'n loser of',
+      'losers of',
+      'n biggest loser',
+      'biggest losers',
       'n beneficiary of',
       'beneficiaries of',
       'n opportunity in',
@@ -4394,11 +4415,18 @@ export const CONTEXT_MARKERS = [
     ],
   },
   {
-    // Cartoons comment on a subject without reporting a move ("Opinion cartoon on Trump's trade
+    // Cartoons and guides comment on a subject without reporting a move ("Opinion cartoon on Trump's trade
     // dispute with China").
     direction: 0.05,
     supplyChain: 1,
-    words: ['cartoon', 'n cartoonist'],
+    words: [
+      'cartoon',
+      'n cartoonist',
+      // Guides ("US-China trade war: all you need to know about Trump's tariffs").
+      'all you need to know',
+      'everything you need to know',
+      'what you need to know',
+    ],
   },
   {
     direction: 1,
