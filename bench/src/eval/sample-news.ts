@@ -25,6 +25,8 @@ const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; s
   '1': { cnbc: { tariff: 90, wide: 20, supply: 20 }, guardian: { tariff: 120, wide: 25, supply: 25 } },
   // The second: the rest of CNBC's trade-policy pool, more of the Guardian's, no supply rows.
   '2': { cnbc: { tariff: 60, wide: 20, supply: 0 }, guardian: { tariff: 150, wide: 20, supply: 0 } },
+  // The third: more of the Guardian's trade-policy pool and of CNBC's wider trade pool.
+  '3': { cnbc: { tariff: 0, wide: 40, supply: 0 }, guardian: { tariff: 170, wide: 0, supply: 0 } },
 }
 
 function labelled(): Set<string> {
