@@ -1078,6 +1078,19 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Trade war: all you need to know about the tariffs', 'neutral'],
   ])
 
+  tariffCases([
+    // From the third news draw: what "unless" names has not happened; readiness to talk is a step to
+    // talks; hedges guard against a contest without moving it; opening markets is de-escalation.
+    ['Trade body faces crisis unless Washington backs off', 'negative'],
+    ['Shares fall on trade war fears but U.S. signals willingness to talk', 'positive'],
+    ['Fund manager buys hedges against trade fears', 'neutral'],
+    ['Xi promises to open Chinese markets', 'positive'],
+  ])
+
+  it('reads a security threat as no trade hostility', () => {
+    expect(tariff('Telecom firm poses security threat, says former spy chief').label).toBeNull()
+  })
+
   it('reads talks that loom large as prominent, not threatened', () => {
     expect(tariff('Trade talks loom large over summit').score).toBeGreaterThan(0)
   })

@@ -206,6 +206,29 @@ export const TARGETS = [
     words: ['n free trade'],
   },
   {
+    // Markets opened to a partner's goods and firms are de-escalation ("Xi promises to open Chinese
+    // markets in trade war joust").
+    id: 'market_opening',
+    polarity: 1,
+    bare: 0.5,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 0.8 },
+    events: {},
+    words: [
+      'n market opening',
+      'v open markets',
+      'v open its markets',
+      'v open their markets',
+      'v open chinese markets',
+      'v open up markets',
+      'v open up its markets',
+      'v open its market',
+      'v open up its market',
+      'v open up its economy',
+      'v open its economy',
+    ],
+  },
+  {
     // A stance on trade moves only with a verb: softened is de-escalation, hardened escalation.
     id: 'trade_stance',
     polarity: -1,
@@ -658,6 +681,9 @@ export const TARGETS = [
       'n dialogue',
       'n summit',
       'talks loom',
+      // Readiness to talk ("US signals willingness to talk").
+      'willingness to talk',
+      'willing to talk',
       'talks looming',
       'looming talks',
     ],
@@ -2045,6 +2071,8 @@ export const PREDICATES = [
       'v back off',
       'v back down',
       'v climb down',
+      // Pulling back from a contest ("Trump may retreat from the cost of the trade war").
+      'v retreat from',
       // Giving in ("if the EU caves on tariffs", "China blinking in the trade war").
       'v cave on',
       'v cave in on',
@@ -2128,6 +2156,10 @@ export const PREDICATES = [
       // Taking a measure's cost into one's own prices ("internalizing tariffs").
       'v internalize',
       'v internalise',
+      // Guarding against it ("hedges against China trade fears").
+      'n hedge against',
+      'hedges against',
+      'v hedge against',
       // Limiting a measure's harm ("China moves to stem damage from the trade war").
       'v stem damage',
       'v stem the damage',
@@ -2884,6 +2916,8 @@ export const NEGATORS = [
   'v fail to',
   'failure to',
   'v rule out',
+  // "crisis unless Trump backs off": what follows has not happened.
+  'unless',
   'v deny',
   'denial',
   'v reject',
@@ -4696,6 +4730,8 @@ export const INERT = [
   'n pollution curb',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
   'n government shutdown',
+  // A security threat is no trade hostility ("Huawei poses security threat to UK").
+  'n security threat',
   // "Trump and Xi trade talks loom large over G20": prominent, not threatened.
   'v loom large',
   'n shutdown threat',
