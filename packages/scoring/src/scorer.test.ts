@@ -1081,7 +1081,7 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
   tariffCases([
     // From the third news draw: what "unless" names has not happened; readiness to talk is a step to
     // talks; hedges guard against a contest without moving it; opening markets is de-escalation.
-    ['Trade body faces crisis unless Washington backs off', 'negative'],
+    ['WTO faces crisis unless Washington backs off from tariffs', 'negative'],
     ['Shares fall on trade war fears but U.S. signals willingness to talk', 'positive'],
     ['Fund manager buys hedges against trade fears', 'neutral'],
     ['Xi promises to open Chinese markets', 'positive'],
