@@ -1087,6 +1087,19 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Xi promises to open Chinese markets', 'positive'],
   ])
 
+  tariffCases([
+    // Accusations traded between partners and readiness for the fight escalate.
+    ["Minister calls the partner's trade policies 'predatory'", 'negative'],
+    ["State media says the president's trade 'extortion' won't work", 'negative'],
+    ['President says neighbour has been taking advantage of U.S. on trade', 'negative'],
+    ['Beijing slams U.S. trade announcement, says ready to fight', 'negative'],
+    ['Ally will help Washington confront China on trade', 'negative'],
+  ])
+
+  it('reads taking advantage of low rates as no trade hostility', () => {
+    expect(tariff('Treasury will take advantage of low interest rates').label).toBeNull()
+  })
+
   it('reads a security threat as no trade hostility', () => {
     expect(tariff('Telecom firm poses security threat, says former spy chief').label).toBeNull()
   })

@@ -632,6 +632,25 @@ export const TARGETS = [
       'v step up rhetoric',
       // "Trump threats spark crisis at the WTO", "the tariff threat recedes".
       'n threat',
+      // Accusations traded between partners ("China trade policies 'predatory'", "Trump's trade
+      // 'extortion' won't work", "Canada has been taking advantage of U.S. on trade") and readiness
+      // for the fight ("ready to fight", "not scared of one", "EU will help Trump confront China").
+      'predatory',
+      'extortion',
+      'hostage taking',
+      'n bully',
+      'bullying',
+      'n blackmail',
+      'n coercion',
+      'economic coercion',
+      'economic terrorism',
+      'n hegemony',
+      'economic hegemony',
+      'v take advantage of us',
+      'ready to fight',
+      'not scared of',
+      'not afraid of',
+      'v confront',
     ],
   },
   {
