@@ -27,6 +27,9 @@ const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; s
   '2': { cnbc: { tariff: 60, wide: 20, supply: 0 }, guardian: { tariff: 150, wide: 20, supply: 0 } },
   // The third: more of the Guardian's trade-policy pool and of CNBC's wider trade pool.
   '3': { cnbc: { tariff: 0, wide: 40, supply: 0 }, guardian: { tariff: 170, wide: 0, supply: 0 } },
+  // The fourth: the rest of the Guardian's trade-policy pool and some of its wider trade pool (CNBC's
+  // pools are drawn dry).
+  '4': { cnbc: { tariff: 0, wide: 0, supply: 0 }, guardian: { tariff: 150, wide: 60, supply: 0 } },
 }
 
 function labelled(): Set<string> {
