@@ -1096,6 +1096,20 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Ally will help Washington confront China on trade', 'negative'],
   ])
 
+  tariffCases([
+    // From the fourth news draw: a verb takes its noun phrase whole ("halt new car tariffs");
+    // opposition dropped is support; a security review's target named with "China's" is still barred.
+    ['U.S. suspends higher tariffs on Mexican steel', 'positive'],
+    ['Opposition drops opposition to the Pacific trade pact', 'positive'],
+    ["Agency votes to bar China's Huawei from subsidy program", 'negative'],
+  ])
+
+  it('reads energy price plans, boardroom truces and fraud in breach of sanctions as no trade news', () => {
+    expect(tariff('Utility launches 100% green energy tariff').label).toBeNull()
+    expect(tariff('Board and activist investor agree on truce').label).toBeNull()
+    expect(tariff('Executive committed fraud in breach of sanctions, prosecutors say').label).toBeNull()
+  })
+
   it('reads taking advantage of low rates as no trade hostility', () => {
     expect(tariff('Treasury will take advantage of low interest rates').label).toBeNull()
   })

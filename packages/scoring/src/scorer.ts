@@ -909,6 +909,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /** True when a predicate left of item k, in its clause, is bound to the same target t. */
+  function takenWhole(k: number, t: number): boolean {
+    for (let p = k - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
+      if (it.predOn[p] === 1 && it.target[p] === t) return true
+    return false
+  }
+
   /**
    * A denied harm to a measure or contest ("tariffs won't hurt us", "not affected by the trade
    * war") holds it; denied harm to a good thing ("won't hinder the trade deal") is still good news.
@@ -1196,6 +1203,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
         if (deniedHold(pred, k, t)) continue
+        // "China will halt new car tariffs": a verb further left takes the noun phrase whole, and
+        // the word right before the noun only describes what it acts on.
+        if (t > k && itE[k] === itS[t] && takenWhole(k, t)) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue

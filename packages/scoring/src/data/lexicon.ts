@@ -328,6 +328,8 @@ export const TARGETS = [
       'v ban huawei',
       'v bar huawei',
       'v bar zte',
+      'v bar china huawei',
+      'v bar china zte',
       'v replace huawei',
       'v keep out huawei',
       'v shut out huawei',
@@ -2628,6 +2630,13 @@ export const PREDICATES = [
       'hopes for',
       'hope for',
       'optimistic',
+      // Opposition given up is support ("Labor drops opposition to the trade pact").
+      'v drop opposition to',
+      'v drop its opposition to',
+      'v drop their opposition to',
+      'v withdraw opposition to',
+      'v end opposition to',
+      'v drop objections to',
       'upbeat',
       'hopeful',
       'delighted',
@@ -4508,6 +4517,9 @@ export const CONTEXT_MARKERS = [
       'gdpr',
       'fined',
       'money laundering',
+      'fraud',
+      // Truces in boardrooms ("Twitter and activist investor agree on truce").
+      'n activist investor',
       // Market regulators' penalties ("Wall Street regulator sanctions crypto project co-founder").
       'wall street regulator',
       'n securities regulator',
@@ -4749,6 +4761,21 @@ export const INERT = [
   'n pollution curb',
   // A government shutdown is budget news, not a plant halt ("U.S. shutdown threat, China trade in focus").
   'n government shutdown',
+  // Price plans of energy and phone firms are not trade tariffs ("launches 100% green energy tariff").
+  'n energy tariff',
+  'n green energy tariff',
+  'n renewable energy tariff',
+  'n green tariff',
+  'n electricity tariff',
+  'n gas tariff',
+  'n dual fuel tariff',
+  'n fixed tariff',
+  'n fixed rate tariff',
+  'n variable tariff',
+  'n standard variable tariff',
+  'n feed in tariff',
+  'n broadband tariff',
+  'n mobile tariff',
   // A security threat is no trade hostility ("Huawei poses security threat to UK").
   'n security threat',
   // "Trump and Xi trade talks loom large over G20": prominent, not threatened.
