@@ -1108,6 +1108,7 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     expect(tariff('Utility launches 100% green energy tariff').label).toBeNull()
     expect(tariff('Board and activist investor agree on truce').label).toBeNull()
     expect(tariff('Executive committed fraud in breach of sanctions, prosecutors say').label).toBeNull()
+    expect(tariff('Bookmakers may face watchdog sanctions').label).toBeNull()
   })
 
   it('reads taking advantage of low rates as no trade hostility', () => {

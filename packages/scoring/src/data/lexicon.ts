@@ -4520,6 +4520,14 @@ export const CONTEXT_MARKERS = [
       'fraud',
       // Truces in boardrooms ("Twitter and activist investor agree on truce").
       'n activist investor',
+      // Watchdogs' penalties on firms ("may face watchdog sanctions").
+      'n watchdog',
+      // Retaliation for an assassination or a strike is military, not trade.
+      'n assassination',
+      'n airstrike',
+      'n air strike',
+      'n missile strike',
+      'n drone strike',
       // Market regulators' penalties ("Wall Street regulator sanctions crypto project co-founder").
       'wall street regulator',
       'n securities regulator',
