@@ -4522,12 +4522,6 @@ export const CONTEXT_MARKERS = [
       'n activist investor',
       // Watchdogs' penalties on firms ("may face watchdog sanctions").
       'n watchdog',
-      // Retaliation for an assassination or a strike is military, not trade.
-      'n assassination',
-      'n airstrike',
-      'n air strike',
-      'n missile strike',
-      'n drone strike',
       // Market regulators' penalties ("Wall Street regulator sanctions crypto project co-founder").
       'wall street regulator',
       'n securities regulator',
