@@ -372,8 +372,8 @@ export function runScoringEval(): void {
         const one = rows.filter((r) => r.source === src)
         labelledRows('News', one, `${tag} ${src}`, out, systems.length, figures, null)
       }
-      // Each draw from the second on was scored first as a whole: its own figures keep that check visible.
-      for (const draw of [...new Set(rows.map((r) => r.draw))].filter((d) => Number(d) >= 2).sort()) {
+      // Each draw was scored first as a whole: its own figures keep that check visible.
+      for (const draw of [...new Set(rows.map((r) => r.draw))].filter((d) => Number(d) >= 1).sort()) {
         const one = rows.filter((r) => r.draw === draw)
         labelledRows('News', one, `${tag} draw ${draw}`, out, systems.length, figures, null)
       }
