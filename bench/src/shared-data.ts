@@ -38,8 +38,10 @@ export type NewsSource = keyof typeof NEWS_STREAMS
  * A news stream's headlines by 1-based record number (records, not file lines: these files quote
  * fields with line breaks inside), or undefined when the file is absent.
  */
-export function readNewsRecords(source: NewsSource): { record: number; headline: string }[] | undefined {
-  const file = NEWS_STREAMS[source]
+export function readNewsRecords(
+  source: NewsSource,
+  file: string = NEWS_STREAMS[source],
+): { record: number; headline: string }[] | undefined {
   if (!existsSync(file)) return undefined
   const [header, ...records] = parseCsv(readFileSync(file, 'utf8'))
   const col = header?.indexOf('headline') ?? -1

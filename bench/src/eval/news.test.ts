@@ -1,0 +1,42 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { readNewsRecords } from '../shared-data.ts'
+import { newsSplitOf } from './sample-news.ts'
+
+describe('readNewsRecords', () => {
+  it('numbers records, not lines, and collapses the line breaks quoted inside a headline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'news-'))
+    const file = join(dir, 'stream.csv')
+    writeFileSync(
+      file,
+      'time,headline\n18-Jul-20,First headline\n7-Oct-18,"Live blog\n  Second, with a comma"\n7-Oct-18,Third\n',
+    )
+    expect(readNewsRecords('guardian', file)).toEqual([
+      { record: 1, headline: 'First headline' },
+      { record: 2, headline: 'Live blog Second, with a comma' },
+      { record: 3, headline: 'Third' },
+    ])
+  })
+
+  it('is undefined when the stream is absent, and names a file without a headline column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'news-'))
+    expect(readNewsRecords('cnbc', join(dir, 'absent.csv'))).toBeUndefined()
+    const bad = join(dir, 'bad.csv')
+    writeFileSync(bad, 'time,title\n1,x\n')
+    expect(() => readNewsRecords('cnbc', bad)).toThrow(/bad\.csv: no headline column/)
+  })
+})
+
+describe('newsSplitOf', () => {
+  it('splits each source by its own hash, about half held out, the same on every call', () => {
+    const splits = Array.from({ length: 2000 }, (_, i) => newsSplitOf('guardian', i + 1))
+    const test = splits.filter((s) => s === 'test').length
+    expect(test).toBeGreaterThan(900)
+    expect(test).toBeLessThan(1100)
+    expect(Array.from({ length: 2000 }, (_, i) => newsSplitOf('guardian', i + 1))).toEqual(splits)
+    const other = Array.from({ length: 2000 }, (_, i) => newsSplitOf('cnbc', i + 1))
+    expect(other).not.toEqual(splits)
+  })
+})
