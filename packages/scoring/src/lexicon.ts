@@ -318,6 +318,8 @@ export interface Lexicon {
   auxIds: Set<number>
   /** Auxiliaries of the perfect ("has granted"): the participle after them is an act, not a state. */
   perfectIds: Set<number>
+  /** Prepositions: the noun phrase a determiner negator ("no") covers ends at one ("no illusions about"). */
+  prepIds: Set<number>
   /** Modals and "do" ("will not ban"): a "not" after them denies a verb phrase, not a noun. */
   modalIds: Set<number>
 }
@@ -712,6 +714,11 @@ function buildLexicon(): Lexicon {
   const causeIds = new Set(['on', 'over', 'upon'].map((w) => wordId(vocab, w)))
   const auxIds = new Set(['be', 'been', 'being', 'is', 'are', 'was', 'were'].map((w) => wordId(vocab, w)))
   const perfectIds = new Set(['has', 'have', 'had'].map((w) => wordId(vocab, w)))
+  const prepIds = new Set(
+    ['about', 'on', 'of', 'over', 'for', 'in', 'to', 'with', 'from', 'at', 'by', 'against', 'into'].map((w) =>
+      wordId(vocab, w),
+    ),
+  )
   const modalIds = new Set(
     [
       'will',
@@ -764,6 +771,7 @@ function buildLexicon(): Lexicon {
     auxIds,
     perfectIds,
     modalIds,
+    prepIds,
     notId,
     usId,
     toId,

@@ -550,6 +550,10 @@ describe('general verb and noun families', () => {
   it('limits "no" to the noun phrase right after it', () => {
     expect(tariff('Mill towns have no illusions about tariffs').label).not.toBe('positive')
     expect(tariff('No new tariffs on Canadian lumber').label).toBe('positive')
+    // The noun phrase may open with an adjective ("no Canadian dairy concessions"), and ends at a
+    // preposition ("no date for more talks" does not deny the talks).
+    expect(tariff('No Canadian dairy concessions in trade talks, envoy says').label).not.toBe('positive')
+    expect(tariff('Officials optimistic on trade; no date for more talks').label).toBe('positive')
   })
 })
 

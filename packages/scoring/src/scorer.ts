@@ -625,6 +625,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let negEnd = -1
     let negClause = -1
     let negScope: number = scope
+    let negShort = false
     let hedge = 1
     let hedgeEnd = -1
     let hedgeClause = -1
@@ -656,7 +657,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
         if (negEnd >= 0 && isPred && s - negEnd > 1 && wordBefore(s, andId)) negEnd = -1
-        if (negEnd >= 0 && clause === negClause && s - negEnd <= negScope) {
+        if (
+          negEnd >= 0 &&
+          clause === negClause &&
+          s - negEnd <= negScope &&
+          // "no illusions about tariffs": a determiner's noun phrase ends at a preposition.
+          !(negShort && prepBetween(negEnd, s))
+        ) {
           itNeg[k] = 1
           // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
           // A verb known only for its tone ("not holding tariff talks") passes it on to its object.
@@ -722,7 +729,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_NEGATOR) !== 0) {
         negEnd = itE[k] as number
         negClause = clause
-        negScope = (f & F_SHORT_NEG) !== 0 ? RULES.determinerScopeTokens : scope
+        negShort = (f & F_SHORT_NEG) !== 0
+        negScope = negShort ? RULES.determinerScopeTokens : scope
       }
       if ((f & F_HEDGE) !== 0) {
         hedge = entData[(x << 3) + E_HEDGE] as number
@@ -779,6 +787,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /** True when the word `id` stands among tokens [from, to). */
   function wordBetween(from: number, to: number, id: number): boolean {
     for (let j = from; j < to; j++) if (tb.kind[j] === WORD && tb.id[j] === id) return true
+    return false
+  }
+
+  /** True when a preposition stands among tokens [from, to). */
+  function prepBetween(from: number, to: number): boolean {
+    for (let j = from; j < to; j++)
+      if (tb.kind[j] === WORD && LEXICON.prepIds.has(tb.id[j] as number)) return true
     return false
   }
 

@@ -6,8 +6,11 @@ export const RULES = {
   sidePenaltyTokens: 1,
   /** Tokens after a negator, hedge or intensifier within which it still applies. */
   modifierScopeTokens: 5,
-  /** Tokens after a determiner negator ("no") within which it still applies. */
-  determinerScopeTokens: 1,
+  /**
+   * Tokens after a determiner negator ("no") within which it still applies: its noun phrase ("no
+   * Canadian farm concessions" reaches the concessions), up to a preposition ("no illusions about").
+   */
+  determinerScopeTokens: 2,
   /** A negated cue keeps this share of its weight, with the sign flipped ("rules out new tariffs"). */
   negationKeep: 0.7,
   /** A negated unbound good target (talks, a deal) weighs at least this before negationKeep. */
