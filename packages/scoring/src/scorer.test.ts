@@ -1108,6 +1108,14 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ["Agency votes to bar China's Huawei from subsidy program", 'negative'],
   ])
 
+  tariffCases([
+    // From the Reuters dev sign flips: a suspension lifted resumes; low odds and expectations played
+    // down are setbacks for what they judge.
+    ['Customs lifts suspension on carmaker imports', 'positive'],
+    ['Chances for a trade breakthrough seen slim', 'negative'],
+    ['Adviser plays down expectations for trade talks', 'negative'],
+  ])
+
   it('reads energy price plans, boardroom truces and fraud in breach of sanctions as no trade news', () => {
     expect(tariff('Utility launches 100% green energy tariff').label).toBeNull()
     expect(tariff('Board and activist investor agree on truce').label).toBeNull()

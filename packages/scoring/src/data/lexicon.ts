@@ -2446,6 +2446,12 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v resume',
+      // A suspension lifted resumes what it stopped ("lifted suspension on Tesla Model 3 imports").
+      'v lift suspension on',
+      'v lift the suspension on',
+      'v lift suspension of',
+      'v lift the suspension of',
+      'v end suspension of',
       'resumption',
       'v rejoin',
       'v restore',
@@ -2769,6 +2775,19 @@ export const PREDICATES = [
       'not imminent',
       'not in sight',
       'not yet in sight',
+      // Odds judged low ("higher tariffs on Japanese cars less likely", "chances for a breakthrough
+      // seen slim") and expectations played down ("adviser plays down expectations for talks").
+      'less likely',
+      'seen slim',
+      'slim chance',
+      'slim chances',
+      'v play down expectations',
+      'v play down expectations for',
+      'v downplay expectations',
+      'v downplay expectations for',
+      'v lower expectations for',
+      'v temper expectations for',
+      'v dampen expectations for',
       'a long way off',
       'long way off',
       'elusive',
