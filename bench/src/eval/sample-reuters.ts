@@ -144,6 +144,13 @@ if (import.meta.main) {
       chinaUs?: number
       partners?: number
       wide?: number
+      /**
+       * Draw from the other hash half too. The dev half's trade-policy pool ran dry at the twelfth
+       * draw; the held-out set is the 348 labelled `test` rows, not the whole half, so unlabelled rows
+       * of that half can be drawn as dev rows without touching it (they come from the held-out rows'
+       * own pools, which makes their fresh check the closest to the held-out one).
+       */
+      otherHalf?: boolean
     }
   > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
@@ -161,13 +168,14 @@ if (import.meta.main) {
     '--sixteenth': { n: 16, tariff: 0, rest: 0, wide: 150 },
     '--seventeenth': { n: 17, tariff: 0, rest: 0, wide: 150 },
     '--eighteenth': { n: 18, tariff: 0, rest: 0, chinaUs: 150, partners: 150 },
+    '--nineteenth': { n: 19, tariff: 200, rest: 0, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
     const had = labelledLines()
     const drawOrder = (line: number) => createHash('sha1').update(`draw${draw.n}:${line}`).digest('hex')
     const left = rows
-      .filter((r) => !had.has(r.line) && splitOf(r.line) === 'dev')
+      .filter((r) => !had.has(r.line) && (draw.otherHalf || splitOf(r.line) === 'dev'))
       .sort((x, y) => drawOrder(x.line).localeCompare(drawOrder(y.line)))
     const a = left.filter((r) => TARIFF_POOL.test(r.headline)).slice(0, draw.tariff)
     const b = left.filter((r) => !TARIFF_POOL.test(r.headline) && POOL.test(r.headline)).slice(0, draw.rest)
