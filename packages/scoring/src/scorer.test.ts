@@ -1116,6 +1116,21 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Adviser plays down expectations for trade talks', 'negative'],
   ])
 
+  tariffCases([
+    // From the nineteenth Reuters draw: ending an agreement, deterring a deal and dragging one's feet
+    // in talks set them back; accusations of hypocrisy and calls for punishment escalate; markets
+    // opening higher move themselves, not the trade war after them.
+    ['President will terminate NAFTA, aides say', 'negative'],
+    ['Clause seen deterring China trade deal', 'negative'],
+    ['President warns Beijing against dragging its feet in trade talks', 'negative'],
+    ['Partners accuse each other of hypocrisy as WTO case begins', 'negative'],
+    ['Senators seek punishment if ZTE violates trade deal', 'negative'],
+  ])
+
+  it('reads a market opening higher as no move of the trade war', () => {
+    expect(tariff('Stock futures open higher as trade war worries fade').label).toBe('positive')
+  })
+
   it('reads energy price plans, boardroom truces and fraud in breach of sanctions as no trade news', () => {
     expect(tariff('Utility launches 100% green energy tariff').label).toBeNull()
     expect(tariff('Board and activist investor agree on truce').label).toBeNull()

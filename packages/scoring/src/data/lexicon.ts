@@ -638,6 +638,8 @@ export const TARGETS = [
       // 'extortion' won't work", "Canada has been taking advantage of U.S. on trade") and readiness
       // for the fight ("ready to fight", "not scared of one", "EU will help Trump confront China").
       'predatory',
+      'hypocrisy',
+      'n punishment',
       'extortion',
       'hostage taking',
       'n bully',
@@ -1561,6 +1563,9 @@ export const PREDICATES = [
       'v rise',
       'rose',
       'risen',
+      // Markets opening up or down move themselves ("stock futures open higher"), not what follows.
+      'v open higher',
+      'v open lower',
       'v increase',
       'v grow',
       'grew',
@@ -1895,6 +1900,8 @@ export const PREDICATES = [
       'v drop',
       'v decline',
       'v wane',
+      // "Mexico sees diminished threat of U.S. tariffs".
+      'v diminish',
       'v decrease',
       'v slip',
       'v slide',
@@ -2092,6 +2099,12 @@ export const PREDICATES = [
       'v back off',
       'v back down',
       'v climb down',
+      // Ending an agreement ("he will terminate NAFTA").
+      'v terminate',
+      'termination',
+      // A fix to a dispute settles it ("steel lobbies urge fix to U.S. tariff dispute").
+      'n fix to',
+      'n fix for',
       // Pulling back from a contest ("Trump may retreat from the cost of the trade war").
       'v retreat from',
       // Giving in ("if the EU caves on tariffs", "China blinking in the trade war").
@@ -2371,6 +2384,13 @@ export const PREDICATES = [
       'v snarl',
       'v clog',
       'v derail',
+      // "Trade pact clause seen deterring China trade deal", "warns China against dragging its feet
+      // in trade talks".
+      'v deter',
+      'v drag its feet',
+      'v drag their feet',
+      'v drag its feet in',
+      'v drag its feet on',
       'v stymie',
       'v weigh on',
       'v ding',
@@ -4797,6 +4817,8 @@ export const INERT = [
   'n feed in tariff',
   'n broadband tariff',
   'n mobile tariff',
+  // "in the near future" is a time, not a deal near.
+  'near future',
   // A security threat is no trade hostility ("Huawei poses security threat to UK").
   'n security threat',
   // "Trump and Xi trade talks loom large over G20": prominent, not threatened.
