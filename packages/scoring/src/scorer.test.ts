@@ -1127,6 +1127,20 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Senators seek punishment if ZTE violates trade deal', 'negative'],
   ])
 
+  tariffCases([['U.S. sees no reason to reduce tariffs in aircraft case', 'negative']])
+
+  it('reads regret at a move as a complaint about it', () => {
+    const r = score('China expresses regret at U.S. tariff move')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.explanation.some((c) => c.cue.startsWith('regret at + '))).toBe(true)
+  })
+
+  it('reads a decision on new tariffs put off as no escalation', () => {
+    expect(tariff('Automakers expect president will delay decision on imposing auto tariffs').label).not.toBe(
+      'negative',
+    )
+  })
+
   it('reads a market opening higher as no move of the trade war', () => {
     expect(tariff('Stock futures open higher as trade war worries fade').label).toBe('positive')
   })

@@ -1222,6 +1222,9 @@ export const TARGETS = [
     topic: { tariff: 0.4 },
     events: { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' },
     words: [
+      // Firms allowed to deal with a blacklisted one ("rule to allow Huawei and U.S. firms to work
+      // together").
+      'v allow huawei',
       'n export licence',
       'n export license',
       'n licence',
@@ -2272,6 +2275,11 @@ export const PREDICATES = [
       'v hold off on',
       'v put off',
       'v put on hold',
+      // A decision on a measure put off delays the measure ("Trump expected to delay European auto
+      // tariff decision", "will delay decision on imposing auto tariffs").
+      'v delay decision on',
+      'v delay a decision on',
+      'v delay the decision on',
       // "India holds up imports from China".
       'v hold up',
       'v freeze',
@@ -2705,6 +2713,9 @@ export const PREDICATES = [
     strength: 0.8,
     words: [
       'at odds',
+      // Regret at a move is a complaint about it ("China expresses regret at U.S. move").
+      'regret at',
+      'regret over',
       'at odds with',
       'at odds over',
       // Opposing a measure criticises it ("EU opposed to U.S. resumption of sanctions"), like objecting
@@ -2996,6 +3007,8 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
+  // "sees no reason to reduce tariffs".
+  'no reason to',
   // Plans given up ("UK to reverse plans to slash import tariffs", "drops plans to tax tech firms").
   'v drop plans to',
   'v drop plan to',
