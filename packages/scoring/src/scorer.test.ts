@@ -1129,6 +1129,14 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
 
   tariffCases([['U.S. sees no reason to reduce tariffs in aircraft case', 'negative']])
 
+  tariffCases([
+    // A plan takes its noun phrase whole: the act is the noun heading it.
+    ['Beijing plans import tariff cuts as soon as October', 'positive'],
+    // Tensions that thaw ease; a tariff detente is a truce.
+    ['Factories shine as trade tensions thaw', 'positive'],
+    ['Trade chiefs to meet after tariff detente', 'positive'],
+  ])
+
   it('reads regret at a move as a complaint about it', () => {
     const r = score('China expresses regret at U.S. tariff move')
     expect(r.scores.tariff.label).toBe('negative')

@@ -924,6 +924,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /** True when a predicate right after target t ("tariff cuts") is bound to it. */
+  function nounActAfter(t: number): boolean {
+    const p = t + 1
+    return p < items && it.s[p] === it.e[t] && it.predOn[p] === 1 && it.target[p] === t
+  }
+
   /** True when a predicate left of item k, in its clause, is bound to the same target t. */
   function takenWhole(k: number, t: number): boolean {
     for (let p = k - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
@@ -1221,6 +1227,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "China will halt new car tariffs": a verb further left takes the noun phrase whole, and
         // the word right before the noun only describes what it acts on.
         if (t > k && itE[k] === itS[t] && takenWhole(k, t)) continue
+        // "China plans import tariff cuts": a threat or plan takes the noun phrase whole, and the act
+        // is the noun heading it.
+        if (pred.threat && t > k && nounActAfter(t)) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue

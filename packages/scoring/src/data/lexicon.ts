@@ -885,7 +885,7 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
-    words: ['n trade truce', 'n tariff truce', 'n trade ceasefire'],
+    words: ['n trade truce', 'n tariff truce', 'n trade ceasefire', 'n tariff detente', 'n trade detente'],
   },
   {
     // Hope over trade as markets feel it ("shares rise on trade hopes", "as trade optimism fades"):
@@ -2027,6 +2027,10 @@ export const PREDICATES = [
       'v rein in',
       'reduced',
       'v soften',
+      // "as trade tensions thaw".
+      'thaw',
+      'thawed',
+      'thawing',
       // "tempered trade hopes", "Beijing tempers hopes".
       'v temper',
       'v dampen',
