@@ -1137,6 +1137,20 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Trade chiefs to meet after tariff detente', 'positive'],
   ])
 
+  tariffCases([
+    // From the twentieth Reuters draw: a stance softened on a matter eases it; talks expected to be
+    // resolved progress; a chamber of parliament is no tariff cut.
+    ['U.S. softens stance on NAFTA sunset clause', 'positive'],
+    ['Minister expects elements of the trade talks to be resolved soon', 'positive'],
+    ['Japan lower house passes U.S. trade deal', 'positive'],
+  ])
+
+  it('reads a rollback that faces opposition as no rollback', () => {
+    expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(
+      'positive',
+    )
+  })
+
   it('reads regret at a move as a complaint about it', () => {
     const r = score('China expresses regret at U.S. tariff move')
     expect(r.scores.tariff.label).toBe('negative')

@@ -2399,6 +2399,11 @@ export const PREDICATES = [
       // "Trade pact clause seen deterring China trade deal", "warns China against dragging its feet
       // in trade talks".
       'v deter',
+      // "Rollback of China tariffs faces fierce opposition".
+      'v face opposition',
+      'v face fierce opposition',
+      'v face stiff opposition',
+      'v meet opposition',
       'v drag its feet',
       'v drag their feet',
       'v drag its feet in',
@@ -2841,6 +2846,15 @@ export const PREDICATES = [
     tone: 0,
     strength: 1,
     words: [
+      // Something said to be resolved eases, whatever it is: a dispute settled, or talks brought to
+      // a result ("expects elements of China trade talks to be resolved soon").
+      'to be resolved',
+      'been resolved',
+      // A stance softened on a matter eases it ("U.S. softens stance on NAFTA sunset clause").
+      'v soften stance on',
+      'v soften its stance on',
+      'v soften position on',
+      'v soften its position on',
       'v progress',
       'v make progress',
       'v see progress',
@@ -4834,6 +4848,9 @@ export const INERT = [
   'n feed in tariff',
   'n broadband tariff',
   'n mobile tariff',
+  // Chambers of parliament ("Japan lower house passes U.S. trade deal").
+  'n lower house',
+  'n upper house',
   // "in the near future" is a time, not a deal near.
   'near future',
   // A security threat is no trade hostility ("Huawei poses security threat to UK").
