@@ -170,6 +170,7 @@ if (import.meta.main) {
     '--eighteenth': { n: 18, tariff: 0, rest: 0, chinaUs: 150, partners: 150 },
     '--nineteenth': { n: 19, tariff: 200, rest: 0, otherHalf: true },
     '--twentieth': { n: 20, tariff: 200, rest: 0, otherHalf: true },
+    '--twenty-first': { n: 21, tariff: 200, rest: 0, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
