@@ -1145,6 +1145,14 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Japan lower house passes U.S. trade deal', 'positive'],
   ])
 
+  tariffCases([
+    // From the twenty-first Reuters draw: no rush to a deal delays it; a deal that may not come is
+    // a setback; a measure after "weakened by" is the cause of harm, not weakened.
+    ['President says he is in no rush to complete trade deal', 'negative'],
+    ['Yields drop on reports trade deal may not come this year', 'negative'],
+    ['Weakened by sanctions, state oil firm cedes oilfields', 'negative'],
+  ])
+
   it('reads a rollback that faces opposition as no rollback', () => {
     expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(
       'positive',

@@ -2399,6 +2399,8 @@ export const PREDICATES = [
       // "Trade pact clause seen deterring China trade deal", "warns China against dragging its feet
       // in trade talks".
       'v deter',
+      // Weakened by a measure: it is the cause ("Weakened by sanctions, PDVSA cedes oilfields").
+      'weakened by',
       // "Rollback of China tariffs faces fierce opposition".
       'v face opposition',
       'v face fierce opposition',
@@ -2800,6 +2802,10 @@ export const PREDICATES = [
       'unlikely',
       // "A big trade deal 'unlikely to happen'": the prospect, not a negator of the verb after it.
       'unlikely to happen',
+      // "reports trade deal may not come this year".
+      'may not come',
+      'might not come',
+      'will not come',
       'unlikely to materialize',
       'unlikely to materialise',
       'improbable',
@@ -2851,6 +2857,9 @@ export const PREDICATES = [
       'to be resolved',
       'been resolved',
       // A stance softened on a matter eases it ("U.S. softens stance on NAFTA sunset clause").
+      // Meeting a partner halfway is compromise ("Xi wants to meet U.S. halfway on trade deal").
+      'v meet halfway',
+      'v meet us halfway',
       'v soften stance on',
       'v soften its stance on',
       'v soften position on',
@@ -3025,8 +3034,10 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
-  // "sees no reason to reduce tariffs".
+  // "sees no reason to reduce tariffs", "in no rush to complete China trade deal".
   'no reason to',
+  'no rush to',
+  'no hurry to',
   // Plans given up ("UK to reverse plans to slash import tariffs", "drops plans to tax tech firms").
   'v drop plans to',
   'v drop plan to',
