@@ -1153,6 +1153,15 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Weakened by sanctions, state oil firm cedes oilfields', 'negative'],
   ])
 
+  tariffCases([
+    // From the twenty-second Reuters draw: "a halt to new tariffs" (an attributive word after "to"
+    // opens no purpose clause, and "declare" hands its object's act on); issues resolved in a deal;
+    // more time before a measure bites.
+    ['Both sides declare 90-day halt to new tariffs', 'positive'],
+    ['Beijing committed to resolving issues in trade deal', 'positive'],
+    ['U.S. extends time for divestment from sanctioned firm', 'positive'],
+  ])
+
   it('reads a rollback that faces opposition as no rollback', () => {
     expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(
       'positive',

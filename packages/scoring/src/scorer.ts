@@ -875,7 +875,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         pred.kind !== 'cope' &&
         it.predOn[r] === 1 &&
         wordBefore(itS[r] as number, toId) &&
-        !bindable(pred, r)
+        !bindable(pred, r) &&
+        // "a halt to new tariffs": a word right before its noun is no verb of a purpose clause.
+        !(r + 1 < items && itS[r + 1] === itE[r] && it.bound[r + 1] !== undefined && isTargetItem(r + 1))
       )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
@@ -922,6 +924,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itBound[left] = 1
       it.held[left] = k + 1
     }
+  }
+
+  /** True when item m is a target (a noun of the lexicon), whatever else it may be. */
+  function isTargetItem(m: number): boolean {
+    return ((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0
   }
 
   /** True when a predicate right after target t ("tariff cuts") is bound to it. */

@@ -2279,6 +2279,11 @@ export const PREDICATES = [
       'v hold off on',
       'v put off',
       'v put on hold',
+      // More time given before a measure bites is a reprieve ("extends time for divestment from
+      // sanctioned Russian company").
+      'v extend time for',
+      'v extend the deadline for',
+      'v extend deadline for',
       // A decision on a measure put off delays the measure ("Trump expected to delay European auto
       // tariff decision", "will delay decision on imposing auto tariffs").
       'v delay decision on',
@@ -2852,6 +2857,12 @@ export const PREDICATES = [
     tone: 0,
     strength: 1,
     words: [
+      // Issues resolved in a deal or talks are progress on them ("committed to resolving issues in
+      // trade deal").
+      'v resolve issues',
+      'v resolve the issues',
+      'v resolve outstanding issues',
+      'v resolve differences',
       // Something said to be resolved eases, whatever it is: a dispute settled, or talks brought to
       // a result ("expects elements of China trade talks to be resolved soon").
       'to be resolved',
@@ -2985,6 +2996,7 @@ export const LIGHT_VERBS = [
   'v support',
   'v endorse',
   'v announce',
+  'v declare',
   'v unveil',
   'v adopt',
   'v finalize',
