@@ -877,7 +877,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         wordBefore(itS[r] as number, toId) &&
         !bindable(pred, r) &&
         // "a halt to new tariffs": a word right before its noun is no verb of a purpose clause.
-        !(r + 1 < items && itS[r + 1] === itE[r] && it.bound[r + 1] !== undefined && isTargetItem(r + 1))
+        !(r + 1 < items && itS[r + 1] === itE[r] && isTargetItem(r + 1))
       )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
