@@ -2,50 +2,18 @@
 // `node bench/src/eval/reuters-errors.ts [tariff|supply] [--all] [--news]`. Prints gold, predicted,
 // score and the cue list of every dev row the scorer gets wrong (or of every dev row with --all), from
 // bench/eval/reuters-labels.csv or, with --news, from bench/eval/news-labels.csv (CNBC and Guardian).
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { createScorer } from '@tradepulse/scoring'
-import { type NewsSource, REUTERS_STREAM, readNewsRecords } from '../shared-data.ts'
-import { readCsv } from './csv.ts'
-import { NEWS_LABELS_FILE } from './sample-news.ts'
-import { headlineSha8 } from './sample-reuters.ts'
+import { type LabelledRow, loadNewsLabels, loadReutersLabels } from './labels.ts'
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 const dim = process.argv.includes('supply') ? 'supply' : 'tariff'
 const all = process.argv.includes('--all')
 const news = process.argv.includes('--news')
 
-/** Dev rows as (reference, headline, gold tariff, gold supply); rows whose text changed are skipped. */
-function devRows(): { ref: string; headline: string; tariff: string; supply: string }[] {
-  const out: { ref: string; headline: string; tariff: string; supply: string }[] = []
-  if (news) {
-    const streams = new Map<string, Map<number, string>>()
-    for (const r of readCsv(NEWS_LABELS_FILE)) {
-      if (r.split !== 'dev') continue
-      const source = (r.source ?? '') as NewsSource
-      if (!streams.has(source))
-        streams.set(source, new Map((readNewsRecords(source) ?? []).map((x) => [x.record, x.headline])))
-      const h = streams.get(source)?.get(Number(r.record))
-      if (h === undefined || headlineSha8(h) !== r.headline_sha1_8) continue
-      out.push({
-        ref: `${source}:${r.record}`,
-        headline: h,
-        tariff: r.tariff ?? '',
-        supply: r.supply_chain ?? '',
-      })
-    }
-    return out
-  }
-  const lines = readFileSync(REUTERS_STREAM, 'utf8').split('\n')
-  for (const r of readCsv(join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv'))) {
-    if (r.split !== 'dev') continue
-    const raw = lines[Number(r.line) - 1] ?? ''
-    let h = raw.slice(raw.indexOf(',') + 1).replace(/\r$/, '')
-    if (h.startsWith('"') && h.endsWith('"')) h = h.slice(1, -1).replaceAll('""', '"')
-    if (headlineSha8(h) !== r.headline_sha1_8) continue
-    out.push({ ref: r.line ?? '', headline: h, tariff: r.tariff ?? '', supply: r.supply_chain ?? '' })
-  }
-  return out
+/** Dev rows of the chosen labels (held-out rows are never printed); rows whose text changed are skipped. */
+function devRows(): LabelledRow[] {
+  const labels = news ? loadNewsLabels() : loadReutersLabels()
+  if (!labels) throw new Error('the stream or the labels file is absent (see bench/eval/README.md)')
+  return labels.rows.filter((r) => r.split === 'dev')
 }
 
 const scorer = createScorer()

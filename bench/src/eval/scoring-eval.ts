@@ -1,20 +1,17 @@
 // `pnpm eval scoring`: our scorer beside AFINN and VADER on public labelled sets (read from
 // ../shared/data, never copied into the repository), plus our own Reuters labels on both dimensions.
 // Prints one table and writes bench/results/eval-scoring.json.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createScorer } from '@tradepulse/scoring'
 import { writeResult } from '../results.ts'
-import { NEWS_STREAMS, type NewsSource, readNewsRecords, SHARED_DATA } from '../shared-data.ts'
+import { NEWS_STREAMS, SHARED_DATA } from '../shared-data.ts'
 import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
 import { readCsv } from './csv.ts'
+import { type LabelledRow, loadNewsLabels, loadReutersLabels } from './labels.ts'
 import { accuracy, confusion, cosine, macroF1, perClass, relevancePR } from './metrics.ts'
-import { NEWS_LABELS_FILE } from './sample-news.ts'
-import { headlineSha8 } from './sample-reuters.ts'
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 const DATA = SHARED_DATA
-const LABELS_FILE = join(REPO_ROOT, 'bench', 'eval', 'reuters-labels.csv')
 const CLASSES3: Label[] = ['negative', 'neutral', 'positive']
 const CLASSES4 = ['none', 'negative', 'neutral', 'positive']
 
@@ -57,87 +54,8 @@ function asLabel(x: string): Label | null {
   return x === 'negative' || x === 'neutral' || x === 'positive' ? x : null
 }
 
-interface ReuterLabel {
-  line: number
-  split: string
-  headline: string
-  tariff: string
-  supply: string
-  /** Which draw the row came from ("1-3", "4-6", "7", "8", "9"; see bench/eval/README.md). */
-  draw: string
-}
-
-function loadReutersLabels(): { rows: ReuterLabel[]; mismatched: number } | null {
-  const stream = join(DATA, 'streams', 'reuters_2018_2020.csv')
-  if (!existsSync(stream) || !existsSync(LABELS_FILE)) return null
-  // The stream has one record per line (checked when the labels were drawn), so line n is record n-1.
-  const lines = readFileSync(stream, 'utf8').split('\n')
-  const rows: ReuterLabel[] = []
-  let mismatched = 0
-  for (const r of readCsv(LABELS_FILE)) {
-    const line = Number(r.line)
-    const raw = lines[line - 1]
-    const headline = raw === undefined ? undefined : readCsvLine(raw)
-    if (headline === undefined || headlineSha8(headline) !== r.headline_sha1_8) {
-      mismatched++
-      continue
-    }
-    rows.push({
-      line,
-      split: r.split ?? '',
-      headline,
-      tariff: r.tariff ?? '',
-      supply: r.supply_chain ?? '',
-      draw: r.draw ?? '',
-    })
-  }
-  return { rows, mismatched }
-}
-
-type NewsLabel = Labelled & { source: string; split: string; draw: string }
-
-/** bench/eval/news-labels.csv joined to the CNBC and Guardian streams by record number. */
-function loadNewsLabels(): {
-  rows: NewsLabel[]
-  mismatched: number
-} | null {
-  if (!existsSync(NEWS_LABELS_FILE)) return null
-  const streams = new Map<string, Map<number, string>>()
-  for (const source of Object.keys(NEWS_STREAMS) as NewsSource[]) {
-    const records = readNewsRecords(source)
-    if (!records) return null
-    streams.set(source, new Map(records.map((r) => [r.record, r.headline])))
-  }
-  const rows: NewsLabel[] = []
-  let mismatched = 0
-  for (const r of readCsv(NEWS_LABELS_FILE)) {
-    const headline = streams.get(r.source ?? '')?.get(Number(r.record))
-    if (headline === undefined || headlineSha8(headline) !== r.headline_sha1_8) {
-      mismatched++
-      continue
-    }
-    rows.push({
-      source: r.source ?? '',
-      split: r.split ?? '',
-      headline,
-      tariff: r.tariff ?? '',
-      supply: r.supply_chain ?? '',
-      draw: r.draw ?? '',
-    })
-  }
-  return { rows, mismatched }
-}
-
-function readCsvLine(raw: string): string | undefined {
-  const comma = raw.indexOf(',')
-  if (comma < 0) return undefined
-  let h = raw.slice(comma + 1).replace(/\r$/, '')
-  if (h.startsWith('"') && h.endsWith('"')) h = h.slice(1, -1).replaceAll('""', '"')
-  return h
-}
-
 /** A labelled headline of any of our label files: the text and its gold labels on both dimensions. */
-type Labelled = Pick<ReuterLabel, 'headline' | 'tariff' | 'supply'>
+type Labelled = Pick<LabelledRow, 'headline' | 'tariff' | 'supply'>
 
 /** `source` names the stream in the table ("Reuters", "News") and prefixes the figures' keys. */
 function labelledRows(
