@@ -172,6 +172,7 @@ if (import.meta.main) {
     '--twentieth': { n: 20, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-first': { n: 21, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-second': { n: 22, tariff: 200, rest: 0, otherHalf: true },
+    '--twenty-third': { n: 23, tariff: 200, rest: 0, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
