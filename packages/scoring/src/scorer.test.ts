@@ -1162,6 +1162,14 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['U.S. extends time for divestment from sanctioned firm', 'positive'],
   ])
 
+  tariffCases([
+    // From the twenty-third Reuters draw: operators turning from a blacklisted firm; issues that
+    // remain block a deal.
+    ["Telecom operator to strip China's Huawei from core networks", 'negative'],
+    ['Carrier holds off deploying Huawei in core network', 'negative'],
+    ["Minister: 'significant' issues remain over NAFTA", 'negative'],
+  ])
+
   it('reads a rollback that faces opposition as no rollback', () => {
     expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(
       'positive',

@@ -340,6 +340,17 @@ export const TARGETS = [
       'v block huawei',
       'v shun huawei',
       'v exclude huawei',
+      // Operators and governments turning from the firm ("BT to strip China's Huawei from core
+      // networks", "France considers bill amendment to target Huawei", "Western tech instead of
+      // Huawei kit", "holds off deploying Huawei").
+      'v strip huawei',
+      'v strip china huawei',
+      'v target huawei',
+      'instead of huawei',
+      'v drop huawei',
+      'v remove huawei',
+      'v ditch huawei',
+      'v hold off deploying huawei',
       'v phase out huawei',
       'v cut ties with huawei',
       'v ban china huawei',
@@ -575,6 +586,8 @@ export const TARGETS = [
     events: {},
     words: [
       'n hurdle',
+      // "'Significant' issues remain over NAFTA".
+      'issues remain',
       'n obstacle',
       'n stumbling block',
       'n sticking point',
@@ -2807,6 +2820,8 @@ export const PREDICATES = [
       'unlikely',
       // "A big trade deal 'unlikely to happen'": the prospect, not a negator of the verb after it.
       'unlikely to happen',
+      // "Senate puts Trump reprieve in doubt".
+      'in doubt',
       // "reports trade deal may not come this year".
       'may not come',
       'might not come',
