@@ -1,14 +1,19 @@
 // Our label files joined to the streams they point into: bench/eval/reuters-labels.csv (Reuters, by
 // file line) and bench/eval/news-labels.csv (CNBC and Guardian, by record). A row whose headline no
 // longer matches its SHA-1 prefix is counted as mismatched and left out.
+import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { NEWS_STREAMS, type NewsSource, REUTERS_STREAM, readNewsRecords } from '../shared-data.ts'
 import { readCsv } from './csv.ts'
-import { NEWS_LABELS_FILE } from './sample-news.ts'
-import { headlineSha8 } from './sample-reuters.ts'
 
 export const REUTERS_LABELS_FILE = join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv')
+export const NEWS_LABELS_FILE = join(import.meta.dirname, '..', '..', 'eval', 'news-labels.csv')
+
+/** First 8 hex digits of the SHA-1 of a headline: how the label files check their rows still match. */
+export function headlineSha8(headline: string): string {
+  return createHash('sha1').update(headline).digest('hex').slice(0, 8)
+}
 
 export interface LabelledRow {
   /** Where the row is: the Reuters file line ("1234") or source and record ("guardian:56"). */

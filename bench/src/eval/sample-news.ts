@@ -8,12 +8,10 @@
 // text never enters the repository.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { NEWS_STREAMS, type NewsSource, readNewsRecords } from '../shared-data.ts'
 import { readCsv } from './csv.ts'
-import { headlineSha8, SUPPLY_POOL, TARIFF_POOL, WIDE_TRADE_POOL } from './sample-reuters.ts'
-
-export const NEWS_LABELS_FILE = join(import.meta.dirname, '..', '..', 'eval', 'news-labels.csv')
+import { headlineSha8, NEWS_LABELS_FILE } from './labels.ts'
+import { SUPPLY_POOL, TARIFF_POOL, WIDE_TRADE_POOL } from './sample-reuters.ts'
 
 export function newsSplitOf(source: NewsSource, record: number): 'dev' | 'test' {
   const b = createHash('sha1').update(`split:${source}:${record}`).digest()[0] ?? 0
@@ -47,10 +45,10 @@ if (import.meta.main) {
     const records = readNewsRecords(source)
     if (!records) throw new Error(`no ${source} stream at ${NEWS_STREAMS[source]}`)
     const order = (n: number) => createHash('sha1').update(`draw${draw}:${source}:${n}`).digest('hex')
-    const seen = new Set<string>()
+    // A headline repeated in the stream is drawn once, and not at all when a copy is labelled.
+    const seen = new Set(records.filter((r) => had.has(`${source}:${r.record}`)).map((r) => r.headline))
     const left = records
       .filter((r) => r.headline !== '' && !had.has(`${source}:${r.record}`))
-      // A headline repeated in the stream is drawn once.
       .filter((r) => !seen.has(r.headline) && seen.add(r.headline) !== undefined)
       .sort((a, b) => order(a.record).localeCompare(order(b.record)))
     const { tariff, wide, supply } = plan[source]

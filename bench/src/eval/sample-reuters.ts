@@ -7,8 +7,8 @@
 // Prints `line<TAB>sha1_8<TAB>split<TAB>headline` for labelling; headline text never enters the repository.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { REUTERS_STREAM, readReutersRows } from '../shared-data.ts'
+import { headlineSha8, REUTERS_LABELS_FILE } from './labels.ts'
 
 const POOL =
   /tariff|trade war|trade talk|trade deal|trade truce|export|import|sanction|huawei|rare earth|shortage|supply|supplies|truce|duties|wto|blacklist|entity list|factory|plant|shipping|port/i
@@ -59,10 +59,6 @@ const LATER_POOLS: { key: 'extra' | 'chinaUs' | 'partners'; test: (h: string) =>
 export const SUPPLY_POOL =
   /production|output|plant|factory|factories|shortage|supply chain|supplies|shutdown|reopen|resume|halt|smelter|mine |chip|semiconductor|shipping|freight|port |logistic|inventor/i
 
-export function headlineSha8(headline: string): string {
-  return createHash('sha1').update(headline).digest('hex').slice(0, 8)
-}
-
 /** dev = rows we may look at while building the scorer; test = held out, reported separately. */
 export function splitOf(line: number): 'dev' | 'test' {
   const b = createHash('sha1').update(`split:${line}`).digest()[0] ?? 0
@@ -76,7 +72,7 @@ function order(line: number): string {
 /** Line numbers already in bench/eval/reuters-labels.csv. */
 function labelledLines(): Set<number> {
   const had = new Set<number>()
-  const labelled = readFileSync(join(import.meta.dirname, '..', '..', 'eval', 'reuters-labels.csv'), 'utf8')
+  const labelled = readFileSync(REUTERS_LABELS_FILE, 'utf8')
   for (const l of labelled.split('\n').slice(1)) {
     const n = Number(l.split(',')[0])
     if (n > 0) had.add(n)

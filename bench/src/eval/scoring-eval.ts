@@ -94,11 +94,11 @@ function labelledRows(
     }
   }
   const dir = dirN === 0 ? Number.NaN : dirOk / dirN
+  const key = figureKey(source, tag)
   if (!diagnostics) {
     // A subset of the dev rows (by draw): the two headline figures only.
     out.push({ metric: `${source} ${tag} tariff 4-class macro-F1 (n=${rows.length})`, values: pad(tF1) })
     out.push({ metric: `${source} ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
-    const key = `${source.toLowerCase()}_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
     figures[`${key}_tariff_macro_f1`] = tF1
     figures[`${key}_tariff_direction_accuracy`] = dir
     figures[`${key}_tariff_direction_n`] = dirN
@@ -113,15 +113,20 @@ function labelledRows(
   out.push({ metric: `${source} ${tag} supply 4-class macro-F1`, values: pad(sF1) })
   out.push({ metric: `${source} ${tag} supply relevance precision`, values: pad(sRel.precision) })
   out.push({ metric: `${source} ${tag} supply relevance recall`, values: pad(sRel.recall) })
-  figures[`${source.toLowerCase()}_${tag}_tariff_macro_f1`] = tF1
-  figures[`${source.toLowerCase()}_${tag}_tariff_relevance_precision`] = tRel.precision
-  figures[`${source.toLowerCase()}_${tag}_tariff_relevance_recall`] = tRel.recall
-  figures[`${source.toLowerCase()}_${tag}_tariff_direction_accuracy`] = dir
-  figures[`${source.toLowerCase()}_${tag}_tariff_direction_n`] = dirN
-  figures[`${source.toLowerCase()}_${tag}_supply_macro_f1`] = sF1
-  figures[`${source.toLowerCase()}_${tag}_supply_relevance_precision`] = sRel.precision
-  figures[`${source.toLowerCase()}_${tag}_supply_relevance_recall`] = sRel.recall
-  figures[`${source.toLowerCase()}_${tag}_n`] = rows.length
+  figures[`${key}_tariff_macro_f1`] = tF1
+  figures[`${key}_tariff_relevance_precision`] = tRel.precision
+  figures[`${key}_tariff_relevance_recall`] = tRel.recall
+  figures[`${key}_tariff_direction_accuracy`] = dir
+  figures[`${key}_tariff_direction_n`] = dirN
+  figures[`${key}_supply_macro_f1`] = sF1
+  figures[`${key}_supply_relevance_precision`] = sRel.precision
+  figures[`${key}_supply_relevance_recall`] = sRel.recall
+  figures[`${key}_n`] = rows.length
+}
+
+/** The prefix of a group's keys in bench/results/eval-scoring.json ("news_held_out_cnbc"). */
+function figureKey(source: string, tag: string): string {
+  return `${source.toLowerCase()}_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
 }
 
 /**
@@ -136,7 +141,7 @@ function tariffDiagnostics(
   figures: Record<string, number>,
   lines: string[],
 ): void {
-  const key = `${source.toLowerCase()}_${tag}`.replaceAll(/[^a-z0-9]+/gi, '_')
+  const key = figureKey(source, tag)
   lines.push(`${source} ${tag} tariff (n=${gold.length}): per class, then gold (rows) x predicted (columns)`)
   lines.push(
     `  ${'class'.padEnd(9)} ${['precision', 'recall', 'F1', 'support'].map((h) => h.padStart(9)).join(' ')}`,
@@ -291,7 +296,9 @@ export function runScoringEval(): void {
         labelledRows('News', one, `${tag} ${src}`, out, systems.length, figures, null)
       }
       // Each draw was scored first as a whole: its own figures keep that check visible.
-      for (const draw of [...new Set(rows.map((r) => r.draw))].filter((d) => Number(d) >= 1).sort()) {
+      for (const draw of [...new Set(rows.map((r) => r.draw))]
+        .filter((d) => Number(d) >= 1)
+        .sort((a, b) => Number(a) - Number(b))) {
         const one = rows.filter((r) => r.draw === draw)
         labelledRows('News', one, `${tag} draw ${draw}`, out, systems.length, figures, null)
       }

@@ -1158,6 +1158,8 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     // opens no purpose clause, and "declare" hands its object's act on); issues resolved in a deal;
     // more time before a measure bites.
     ['Both sides declare 90-day halt to new tariffs', 'positive'],
+    // ...but a verb's own purpose clause still belongs to the verb after "to".
+    ['Mexico steps up pressure on U.S. Congress to approve trade deal', 'positive'],
     ['Beijing committed to resolving issues in trade deal', 'positive'],
     ['U.S. extends time for divestment from sanctioned firm', 'positive'],
   ])
@@ -1169,6 +1171,10 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     ['Carrier holds off deploying Huawei in core network', 'negative'],
     ["Minister: 'significant' issues remain over NAFTA", 'negative'],
   ])
+
+  it('sets a measure aside only for a "not" in its own clause', () => {
+    expect(tariff('Deal or not: no tariffs on steel').score).toBeGreaterThan(0.4)
+  })
 
   it('reads a rollback that faces opposition as no rollback', () => {
     expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(

@@ -704,11 +704,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // real act hands it its negation and hedge and stays out of the score.
         // A participle right before its noun describes the object, not a second act ("sign
         // revised trade deal" signs the deal).
-        const attributive =
-          (f & F_PAST) !== 0 &&
-          k + 1 < items &&
-          itS[k + 1] === itE[k] &&
-          ((entInts[(itIdx[k + 1] as number) << 4] as number) & F_TARGET) !== 0
+        const attributive = (f & F_PAST) !== 0 && targetRightAfter(k)
         if (
           isPred &&
           !attributive &&
@@ -797,9 +793,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
-  /** True when a plain "not", not after a modal ("will not"), stands in the 3 tokens before `s`. */
+  /**
+   * True when a plain "not", not after a modal ("will not"), stands in the 3 tokens before `s`, in
+   * the same clause.
+   */
   function setAsideByNot(s: number): boolean {
-    for (let j = Math.max(0, s - 3); j < s; j++) {
+    for (let j = s - 1; j >= 0 && j >= s - 3; j--) {
+      if (tb.kind[j] === BREAK) return false
       if (tb.kind[j] !== WORD || tb.id[j] !== notId) continue
       return j === 0 || tb.kind[j - 1] !== WORD || !LEXICON.modalIds.has(tb.id[j - 1] as number)
     }
@@ -876,8 +876,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         it.predOn[r] === 1 &&
         wordBefore(itS[r] as number, toId) &&
         !bindable(pred, r) &&
-        // "a halt to new tariffs": a word right before its noun is no verb of a purpose clause.
-        !(r + 1 < items && itS[r + 1] === itE[r] && isTargetItem(r + 1))
+        // "a halt to new tariffs": a noun followed by "to" and a word right before its noun opens
+        // no purpose clause ("pressure on Congress to approve the deal" still does).
+        !(itS[r] === end + 1 && targetRightAfter(r))
       )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
@@ -926,9 +927,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
-  /** True when item m is a target (a noun of the lexicon), whatever else it may be. */
-  function isTargetItem(m: number): boolean {
-    return ((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0
+  /** True when the item right after item m, with no word between, is a target ("new tariffs"). */
+  function targetRightAfter(m: number): boolean {
+    return (
+      m + 1 < items &&
+      it.s[m + 1] === it.e[m] &&
+      ((entInts[(it.idx[m + 1] as number) << 4] as number) & F_TARGET) !== 0
+    )
   }
 
   /** True when a predicate right after target t ("tariff cuts") is bound to it. */

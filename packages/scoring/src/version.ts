@@ -7,7 +7,7 @@ import * as lexicon from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 
 /** Bump when the scoring code (not the data) changes meaning. */
-const ENGINE_VERSION = '1.12.0'
+const ENGINE_VERSION = '1.12.1'
 
 function contentHash(): string {
   const h = createHash('sha256')
