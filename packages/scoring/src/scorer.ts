@@ -131,8 +131,8 @@ function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
   return out
 }
 
-// Bits of the per-word flags (indexed by vocabulary id) read by the number and cause patterns, so
-// those checks are one typed-array load instead of a Set lookup per token.
+// Bits of the per-word flags (indexed by vocabulary id) read by the number, cause and negation
+// patterns, so those checks are one typed-array load instead of a Set lookup per token.
 const W_UNIT = 1
 const W_COMPARE = 2
 const W_FILLER = 4
@@ -140,10 +140,12 @@ const W_NEGATIVE = 8
 const W_CAUSE = 16
 const W_AUX = 32
 const W_PERFECT = 64
+const W_PREP = 128
+const W_MODAL = 256
 
 /** Flags and unit multipliers of each word id of `words` ids (see W_UNIT...). */
-function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array } {
-  const flags = new Uint8Array(words)
+function wordTables(words: number): { flags: Uint16Array; unitScale: Float64Array } {
+  const flags = new Uint16Array(words)
   const unitScale = new Float64Array(words).fill(1)
   const mark = (ids: Iterable<number>, bit: number) => {
     for (const id of ids) if (id >= 0 && id < words) flags[id] = (flags[id] as number) | bit
@@ -155,6 +157,8 @@ function wordTables(words: number): { flags: Uint8Array; unitScale: Float64Array
   mark(LEXICON.causeIds, W_CAUSE)
   mark(LEXICON.auxIds, W_AUX)
   mark(LEXICON.perfectIds, W_PERFECT)
+  mark(LEXICON.prepIds, W_PREP)
+  mark(LEXICON.modalIds, W_MODAL)
   for (const [word, scale] of Object.entries(UNIT_SCALE)) {
     const id = lookupWord(LEXICON.vocab, word)
     if (id >= 0 && id < words) unitScale[id] = scale
@@ -788,8 +792,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** True when a preposition stands among tokens [from, to). */
   function prepBetween(from: number, to: number): boolean {
-    for (let j = from; j < to; j++)
-      if (tb.kind[j] === WORD && LEXICON.prepIds.has(tb.id[j] as number)) return true
+    for (let j = from; j < to; j++) if ((wordFlagsAt(j) & W_PREP) !== 0) return true
     return false
   }
 
@@ -801,7 +804,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let j = s - 1; j >= 0 && j >= s - 3; j--) {
       if (tb.kind[j] === BREAK) return false
       if (tb.kind[j] !== WORD || tb.id[j] !== notId) continue
-      return j === 0 || tb.kind[j - 1] !== WORD || !LEXICON.modalIds.has(tb.id[j - 1] as number)
+      return j === 0 || (wordFlagsAt(j - 1) & W_MODAL) === 0
     }
     return false
   }
