@@ -89,3 +89,25 @@ export function confusion<L>(gold: readonly L[], pred: readonly L[], classes: re
   }
   return m
 }
+
+/**
+ * Tariff direction: among the rows whose gold label is clearly escalating or de-escalating
+ * (negative / positive) and that the scorer marked relevant (any label but `none`), the share it gave
+ * the gold direction. NaN when there is no such row.
+ */
+export function directionAccuracy(
+  gold: readonly string[],
+  pred: readonly string[],
+): { accuracy: number; n: number } {
+  let n = 0
+  let ok = 0
+  for (let i = 0; i < gold.length; i++) {
+    const g = gold[i]
+    const p = pred[i]
+    if ((g === 'negative' || g === 'positive') && p !== 'none') {
+      n++
+      if (p === g) ok++
+    }
+  }
+  return { accuracy: n === 0 ? Number.NaN : ok / n, n }
+}

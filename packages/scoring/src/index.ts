@@ -1,7 +1,9 @@
 // @tradepulse/scoring: text in, scores + entities + events + explanation out. Pure and deterministic:
 // no I/O, no clock, no environment. This file is the package's only public surface.
 
+export type { Feature, TariffClass, TariffModel, TariffModelData, TariffReading } from './learned.ts'
+export { TARIFF_CLASSES } from './learned.ts'
 export type { ScoreInput, Scorer, ScorerOptions } from './scorer.ts'
-export { createScorer } from './scorer.ts'
+export { createScorer, lexiconTariffModel } from './scorer.ts'
 export { SCORER_VERSION } from './version.ts'
 export { parseWatchlist, Watchlist, WatchlistEntity, WatchlistError } from './watchlist.ts'

@@ -3,6 +3,15 @@
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
 import { RULES } from './data/rules.ts'
+import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
+import {
+  createTariffModel,
+  type Feature,
+  newReading,
+  type TariffModel,
+  type TariffModelData,
+  tariffFeatures,
+} from './learned.ts'
 import * as lex from './lexicon.ts'
 import {
   type Entry,
@@ -59,6 +68,11 @@ const F_UNCERTAINTY = lex.F_UNCERTAINTY
 
 export interface ScorerOptions {
   watchlist?: Watchlist
+  /**
+   * Whether the learned tariff layer (learned.ts) reads the rules' result (default true). Off, the
+   * tariff scores are the rules' alone: what the model is trained on.
+   */
+  learned?: boolean
   /** Characters scored at most (headline first, then body); the rest is cut and `truncated` set. */
   maxChars?: number
 }
@@ -70,9 +84,22 @@ export interface ScoreInput {
 
 export interface Scorer {
   score(input: ScoreInput): ScoreResult
+  /**
+   * What the learned tariff layer reads for `input`, by name: the rules' result (as with
+   * `learned: false`) and the features of learned.ts. The trainer learns from these.
+   */
+  features(input: ScoreInput): { rule: ScoreResult; features: Feature[] }
 }
 
 type Field = 'headline' | 'body'
+
+/** The explanation's cue for the learned layer's reading, by its label. */
+const LEARNED_CUE = {
+  negative: 'learned: negative',
+  neutral: 'learned: neutral',
+  positive: 'learned: positive',
+  none: 'learned: not trade policy',
+} as const
 
 // Dimension slots in the accumulators.
 const T = 0
@@ -299,8 +326,11 @@ interface Outputs {
   events: TradeEvent[]
 }
 
+/** The empty event list results share until an event is found (most headlines have none); frozen. */
+const NO_EVENTS: TradeEvent[] = Object.freeze([]) as unknown as TradeEvent[]
+
 function newOutputs(): Outputs {
-  return { cues: [], events: [] }
+  return { cues: [], events: NO_EVENTS }
 }
 
 // Entity lists, by slot in the scorer's scratch lists (see pushUnique).
@@ -309,15 +339,37 @@ const COMMODITIES = 1
 const SECTORS = 2
 const COMPANIES = 3
 
+/**
+ * The empty entity list every result shares (most headlines name no commodity, sector or company):
+ * frozen, so a consumer that tried to add to it would fail loudly instead of changing other results.
+ */
+const NO_ENTITIES: string[] = Object.freeze([]) as unknown as string[]
+
 /** The first n values of `list` in an array of their own, no longer than needed. */
 function take(list: readonly string[], n: number): string[] {
-  if (n === 0) return []
+  if (n === 0) return NO_ENTITIES
   if (n === 1) return [list[0] as string]
   return list.slice(0, n)
 }
 
+/** Words of the shared lexicon: the only words the learned layer reads (a watchlist's are not). */
+const LEXICON_WORDS = LEXICON.vocab.words.length
+let sharedModel: TariffModel | undefined
+
+/** A learned tariff layer over the shared lexicon's words (the trainer's cross-validation reads these). */
+export function lexiconTariffModel(data: TariffModelData): TariffModel {
+  return createTariffModel(data, { size: LEXICON_WORDS, idOf: (w) => lookupWord(LEXICON.vocab, w) })
+}
+
+/** The shipped learned tariff layer, built once for all scorers. */
+function learnedModel(): TariffModel {
+  sharedModel ??= lexiconTariffModel(TARIFF_MODEL as TariffModelData)
+  return sharedModel
+}
+
 export function createScorer(options: ScorerOptions = {}): Scorer {
   const maxChars = options.maxChars ?? RULES.defaultMaxChars
+  const model = options.learned === false ? null : learnedModel()
   if (!Number.isInteger(maxChars) || maxChars < 1) throw new RangeError('maxChars must be a positive integer')
 
   // A watchlist adds words to a private copy of the vocabulary and its own trie of company names.
@@ -1098,8 +1150,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     start: number,
     end: number,
   ): void {
+    if (!type || out.events.length >= RULES.maxEvents) return
+    if (out.events === NO_EVENTS) out.events = []
     const events = out.events
-    if (!type || events.length >= RULES.maxEvents) return
     const dimension = target.tariff >= target.supply ? 'tariff' : 'supplyChain'
     events.push({
       type,
@@ -1430,7 +1483,36 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return { score: round(score), relevance: round(relevance), confidence: round(confidence), label }
   }
 
+  /** The headline's lexicon words for the learned layer, by vocabulary id, filled from tb. */
+  let wordIds = new Int32Array(64)
+  const reading = newReading()
+  let wordCount = 0
+
+  /** Reads the headline's lexicon words off tb, which must hold the headline's tokens. */
+  function captureWords(): void {
+    if (wordIds.length < tb.count) wordIds = new Int32Array(tb.count * 2)
+    let n = 0
+    for (let t = 0; t < tb.count; t++) {
+      const id = tb.id[t] as number
+      if (id >= 0 && id < LEXICON_WORDS && tb.kind[t] === WORD) wordIds[n++] = id
+    }
+    wordCount = n
+  }
+
+  function features(input: ScoreInput): { rule: ScoreResult; features: Feature[] } {
+    const rule = run(input, false)
+    // The headline's tokens again (the body's may be in tb).
+    tokenize((input.headline ?? '').slice(0, maxChars), vocab, notId, tb)
+    captureWords()
+    const words = Array.from(wordIds.subarray(0, wordCount), (id) => LEXICON.vocab.words[id] as string)
+    return { rule, features: tariffFeatures(rule, words) }
+  }
+
   function score(input: ScoreInput): ScoreResult {
+    return run(input, model !== null)
+  }
+
+  function run(input: ScoreInput, withModel: boolean): ScoreResult {
     let headline = input.headline ?? ''
     let body = input.body ?? ''
     let truncated = false
@@ -1448,8 +1530,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     entityCounts[COMMODITIES] = 0
     entityCounts[SECTORS] = 0
     entityCounts[COMPANIES] = 0
-    const { cues, events } = out
+    const { cues } = out
     scoreField(headline, 'headline', accH)
+    // The body's tokens will replace the headline's in tb: read the headline's words first.
+    let wordsRead = false
+    if (withModel && body.length > 0) {
+      captureWords()
+      wordsRead = true
+    }
     scoreField(body, 'body', accB)
 
     const tariff = dimension(T, T)
@@ -1471,20 +1559,49 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       sectors: take(entityLists[SECTORS] as string[], entityCounts[SECTORS] as number),
       companies: take(entityLists[COMPANIES] as string[], entityCounts[COMPANIES] as number),
     }
-    return {
+    const result: ScoreResult = {
       scores: {
         tariff,
         supplyChain,
         market: { score: round(marketScore), label: labelOf(marketScore, RULES.marketNeutralBand) },
         uncertainty: round(1 - exp(-u)),
       },
-      events,
+      events: out.events,
       entities,
       explanation: cues,
       scorerVersion: SCORER_VERSION,
       truncated,
     }
+    // The learned layer reads the headlines the rules found about trade policy; it may take that back
+    // (label null) or change the direction, never make a headline relevant the rules did not.
+    if (withModel && model !== null && tariff.label !== null) {
+      if (!wordsRead) captureWords()
+      const m = model.read(result, wordIds, wordCount, reading)
+      const ruleScore = tariff.score
+      // tariff is this call's own object. The learned layer decides the label; the score keeps the
+      // rules' strength (how hard the words push), with the layer's sign, inside the neutral band for
+      // a neutral label, so that thresholds on the score still mean what they meant; confidence is
+      // at most the layer's.
+      const band = RULES.neutralBand
+      if (m.label === null) {
+        tariff.relevance = round(Math.min(tariff.relevance, m.relevance))
+      } else if (m.label === 'neutral') {
+        tariff.score = Math.max(-band, Math.min(band, ruleScore))
+      } else {
+        tariff.score = round((m.label === 'positive' ? 1 : -1) * Math.max(Math.abs(ruleScore), band + 1e-4))
+      }
+      tariff.confidence = round(Math.min(tariff.confidence, m.confidence))
+      tariff.label = m.label
+      if (cues.length >= RULES.maxCues) cues.pop()
+      cues.push({
+        dimension: 'tariff',
+        cue: LEARNED_CUE[m.label ?? 'none'],
+        weight: round(tariff.score - ruleScore),
+        span: { field: 'headline', start: 0, end: headline.length },
+      })
+    }
+    return result
   }
 
-  return { score }
+  return { score, features }
 }

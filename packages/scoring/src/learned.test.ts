@@ -1,0 +1,214 @@
+import { ScoreResult } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
+import {
+  createScorer,
+  lexiconTariffModel,
+  SCORER_VERSION,
+  TARIFF_CLASSES,
+  type TariffModelData,
+} from './index.ts'
+import { createTariffModel, newReading, ruleFeatures } from './learned.ts'
+
+const rules = createScorer({ learned: false })
+const full = createScorer()
+
+/** A vocabulary of three words for hand-made models. */
+const VOCAB = ['raises', 'tariffs', 'talks']
+const vocabulary = { size: VOCAB.length, idOf: (w: string) => VOCAB.indexOf(w) }
+
+/** A hand-made model: the named weights, every other weight zero. */
+function model(weights: Record<string, number[]>, neutralBias = 0) {
+  return createTariffModel({ format: 3, neutralBias, weights }, vocabulary)
+}
+
+const h = 'U.S. raises tariffs on Chinese goods'
+const r = rules.score({ headline: h })
+
+describe('ruleFeatures', () => {
+  it('reads the rules’ label, score, cue sums and events', () => {
+    const threat = 'Trump threatens new tariffs on Chinese goods as talks stall'
+    const f = new Map(ruleFeatures(rules.score({ headline: threat })))
+    expect(f.get('bias')).toBe(1)
+    expect(f.get('rule=negative')).toBe(1)
+    expect(f.get('score')).toBeLessThan(0)
+    expect(f.get('score-')).toBe(f.get('score'))
+    expect(f.get('score+')).toBe(0)
+    expect(f.get('cues-')).toBeLessThan(0)
+    expect(f.get('cues+')).toBe(0)
+    expect(f.get('ev=tariff_raised:threat')).toBe(1)
+    expect(f.get('ev=talks_breakdown')).toBe(1)
+  })
+})
+
+describe('createTariffModel', () => {
+  it('refuses another format, a weight vector of the wrong length, a word not in the lexicon, an unknown feature', () => {
+    expect(() =>
+      createTariffModel({ format: 2, neutralBias: 0, weights: {} } as unknown as TariffModelData, vocabulary),
+    ).toThrow(/unknown format 2/)
+    expect(() => model({ bias: [1, 2, 3] })).toThrow(/feature bias has 3 weights/)
+    expect(() => model({ 'w=tarifs': [0, 0, 0, 0] })).toThrow(/"tarifs" is not a lexicon word; retrain/)
+    expect(() => model({ colour: [0, 0, 0, 0] })).toThrow(/unknown feature colour/)
+  })
+
+  it('gives relevance as the probability of any class but none, and no label below the rules’ minimum', () => {
+    const out = model({ bias: [Math.log(2.9), 0, 0, 0] }).readNamed(r, ruleFeatures(r))
+    // exp: 2.9, 1, 1, 1 → p(none) = 2.9 / 5.9, just under a half; a three-way tie among the
+    // directions goes to neutral.
+    expect(out.p[0]).toBeCloseTo(2.9 / 5.9, 6)
+    expect(out.relevance).toBeCloseTo(3 / 5.9, 6)
+    expect(out.label).toBe('neutral')
+    const below = model({ bias: [Math.log(3.1), 0, 0, 0] }).readNamed(r, ruleFeatures(r))
+    expect(below.relevance).toBeLessThan(0.5)
+    expect(below.label).toBeNull()
+    expect(below.confidence).toBe(0)
+  })
+
+  it('labels the likeliest direction and scores the expected direction among the relevant classes', () => {
+    const neg = model({ 'w=raises': [0, 2, 0, 0] }).readNamed(r, [['w=raises', 1]])
+    expect(neg.label).toBe('negative')
+    expect(neg.score).toBeCloseTo(
+      ((neg.p[3] as number) - (neg.p[1] as number)) / (1 - (neg.p[0] as number)),
+      6,
+    )
+    expect(neg.score).toBeLessThan(0)
+    const pos = model({ 'w=raises': [0, 0, 0, 2] }).readNamed(r, [['w=raises', 1]])
+    expect(pos.label).toBe('positive')
+    expect(pos.score).toBeCloseTo(-neg.score, 6)
+  })
+
+  it('takes the neutral prior off the neutral logit before deciding', () => {
+    const weights = { 'w=tariffs': [0, 1, 1.25, 0] }
+    expect(model(weights).readNamed(r, [['w=tariffs', 1]]).label).toBe('neutral')
+    expect(model(weights, 0.5).readNamed(r, [['w=tariffs', 1]]).label).toBe('negative')
+  })
+
+  it('reads words by vocabulary id as it reads them by name, each time a word comes', () => {
+    const m = model({ 'w=talks': [0, 0.5, 0, 0.25], 'w=raises': [0, 1, 0, 0], bias: [0.5, 0, 0, 0] })
+    const byId = m.read(r, Int32Array.from([2, 0, 2]), 3, newReading())
+    const byName = m.readNamed(r, [...ruleFeatures(r), ['w=talks', 1], ['w=raises', 1], ['w=talks', 1]])
+    expect([...byId.p]).toEqual([...byName.p])
+    expect(byId.label).toBe(byName.label)
+    // Only the first `count` ids are read.
+    expect([...m.read(r, Int32Array.from([1, 0]), 1, newReading()).p]).not.toEqual([...byId.p])
+  })
+
+  it('lowers confidence when the tariff events are threats', () => {
+    const m = model({ bias: [0, 2, 0, 0] })
+    const done = rules.score({ headline: 'U.S. imposes new tariffs on steel' })
+    const threat = rules.score({ headline: 'U.S. threatens new tariffs on steel' })
+    const d = m.readNamed(done, [['bias', 1]])
+    const t = m.readNamed(threat, [['bias', 1]])
+    expect([...d.p]).toEqual([...t.p])
+    expect(t.confidence).toBeCloseTo(d.confidence * 0.6, 12)
+  })
+})
+
+describe('the scorer with its learned layer', () => {
+  it('leaves a headline the rules give no tariff label untouched', () => {
+    for (const headline of ['Netflix communications chief quits over remark', 'China stocks close higher']) {
+      expect(full.score({ headline })).toEqual(rules.score({ headline }))
+    }
+  })
+
+  it('reads every headline the rules label, and says so in the explanation', () => {
+    const headline = 'Trump threatens new tariffs on Chinese goods as talks stall'
+    const ruled = rules.score({ headline })
+    const f = full.score({ headline })
+    expect(ScoreResult.safeParse(f).success).toBe(true)
+    const { rule, features } = rules.features({ headline })
+    expect(rule).toEqual(ruled)
+    const m = lexiconTariffModel(TARIFF_MODEL as TariffModelData).readNamed(rule, features)
+    expect(f.scores.tariff.label).toBe(m.label)
+    expect(m.label).toBe('negative')
+    // The layer agrees with the rules here: the score and relevance stay theirs, confidence is at most its own.
+    expect(f.scores.tariff.score).toBe(ruled.scores.tariff.score)
+    expect(f.scores.tariff.relevance).toBe(ruled.scores.tariff.relevance)
+    expect(f.scores.tariff.confidence).toBeCloseTo(Math.min(ruled.scores.tariff.confidence, m.confidence), 4)
+    const cue = f.explanation.at(-1)
+    expect(cue?.cue).toBe(`learned: ${m.label}`)
+    expect(cue?.weight).toBeCloseTo(f.scores.tariff.score - ruled.scores.tariff.score, 4)
+    expect(cue?.span).toEqual({ field: 'headline', start: 0, end: headline.length })
+    expect(f.explanation.slice(0, -1)).toEqual(ruled.explanation)
+    // Only the tariff scores change.
+    expect(f.scores.supplyChain).toEqual(ruled.scores.supplyChain)
+    expect(f.scores.market).toEqual(ruled.scores.market)
+    expect(f.events).toEqual(ruled.events)
+  })
+
+  it('reads the same words whether or not a body follows, and only the lexicon’s', () => {
+    const headline = 'Tesla says U.S. tariffs on Chinese parts will not raise prices'
+    const watch = createScorer({ watchlist: { entities: [{ id: 'TSLA', names: ['Tesla'] }] } })
+    const a = watch.score({ headline })
+    expect(a.entities.companies).toEqual(['TSLA'])
+    expect(a.scores.tariff).toEqual(full.score({ headline }).scores.tariff)
+    const words = rules.features({ headline }).features.filter(([k]) => k.startsWith('w='))
+    expect(words.map(([k]) => k)).not.toContain('w=tesla')
+    expect(words.map(([k]) => k)).toContain('w=tariffs')
+    // A body changes the rules' sums, not the words the layer reads.
+    const withBody = rules
+      .features({ headline, body: 'Shares rose.' })
+      .features.filter(([k]) => k.startsWith('w='))
+    expect(withBody).toEqual(words)
+  })
+
+  it('labels as the layer read by name decides, with the rules’ strength in its direction', () => {
+    const m = lexiconTariffModel(TARIFF_MODEL as TariffModelData)
+    const headlines = [
+      'U.S. raises tariffs on Chinese goods',
+      'China cuts tariffs on U.S. cars as trade truce holds',
+      'EU says it won’t retaliate against U.S. steel tariffs',
+      'Factbox: What’s in the U.S.-China phase one trade deal',
+      'U.S. and China to hold trade talks next week',
+      'China vows to open its markets further',
+      'Beijing rules out new tariffs on U.S. goods',
+      'Exporters expect uncertainty from protectionism next year',
+    ]
+    let changed = 0
+    for (const headline of headlines) {
+      const { rule, features } = rules.features({ headline })
+      const r0 = rule.scores.tariff
+      if (r0.label === null) continue
+      const want = m.readNamed(rule, features)
+      const t = full.score({ headline }).scores.tariff
+      expect(t.label, headline).toBe(want.label)
+      if (t.label !== r0.label) changed++
+      expect(t.confidence, headline).toBeLessThanOrEqual(r0.confidence)
+      if (t.label === null) {
+        expect(t.relevance, headline).toBeLessThan(0.5)
+      } else if (t.label === 'neutral') {
+        expect(Math.abs(t.score), headline).toBeLessThanOrEqual(0.12)
+        expect(t.score, headline).toBe(Math.max(-0.12, Math.min(0.12, r0.score)))
+      } else {
+        expect(Math.sign(t.score), headline).toBe(t.label === 'positive' ? 1 : -1)
+        expect(Math.abs(t.score), headline).toBeCloseTo(Math.max(Math.abs(r0.score), 0.1201), 4)
+      }
+    }
+    // Talks named bare and a measure ruled out only weakly read neutral; opening markets reads as easing.
+    expect(changed).toBeGreaterThanOrEqual(3)
+    expect(
+      full.score({ headline: 'U.S. and China to hold trade talks next week' }).scores.tariff,
+    ).toMatchObject({
+      label: 'neutral',
+      score: 0.12,
+    })
+    expect(full.score({ headline: 'China vows to open its markets further' }).scores.tariff).toMatchObject({
+      label: 'positive',
+      score: 0.1201,
+    })
+  })
+
+  it('keeps the explanation within the cue limit', () => {
+    const f = full.score({ headline: 'U.S. raises tariffs; '.repeat(40) })
+    expect(f.explanation.length).toBeLessThanOrEqual(48)
+    expect(f.explanation.at(-1)?.cue).toMatch(/^learned: /)
+  })
+
+  it('ships a model trained on our labels, in the version hash', () => {
+    const data = TARIFF_MODEL as TariffModelData
+    expect(data.format).toBe(3)
+    expect(Object.keys(data.weights).length).toBeGreaterThan(500)
+    for (const w of Object.values(data.weights)) expect(w).toHaveLength(TARIFF_CLASSES.length)
+    expect(SCORER_VERSION).toMatch(/^scoring-2\./)
+  })
+})

@@ -1,0 +1,911 @@
+// The rule layer alone (createScorer({ learned: false })), round by round: how the rules bind,
+// negate and weigh. The learned tariff layer is trained on what these rules output (bench/src/train).
+import { ScoreResult } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import * as lexiconData from './data/lexicon.ts'
+import { createScorer } from './index.ts'
+import { scorerHelpers, WATCHLIST } from './test-helpers.ts'
+
+const { score, tariff, supply, market, tariffCases } = scorerHelpers(
+  createScorer({ watchlist: WATCHLIST, learned: false }),
+)
+
+describe('negation in the rules', () => {
+  // The rules flip a measure ruled out to easing, if weakly (a "new" measure named nearly bare); the
+  // learned layer reads the weak easing as neutral (bench/eval/README.md, "The learned tariff layer").
+  it('flips a measure ruled out', () => {
+    expect(tariff('Beijing rules out new tariffs on U.S. goods').label).toBe('positive')
+  })
+})
+
+describe('light verbs hand the direction to the act that follows', () => {
+  it.each([
+    'US and China agree to suspend tariffs for 90 days',
+    'U.S. and China agree to cut tariffs',
+    'EU moves to lift tariffs on U.S. goods',
+    'U.S. set to delay tariffs on Chinese goods',
+    'China decides to lift tariffs on U.S. soybeans',
+    'Senate votes to repeal steel tariffs',
+    'Trump signs order suspending tariffs on Mexican goods',
+    'U.S. extends suspension of tariffs on Chinese goods',
+  ])('de-escalation: %s', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.label).toBe('positive')
+    expect(r.explanation.filter((c) => c.dimension === 'tariff').every((c) => c.weight > 0)).toBe(true)
+  })
+
+  it.each([
+    'U.S. and China agree to raise tariffs',
+    'Trump signs order imposing tariffs on steel',
+    'EU set to impose tariffs on U.S. goods',
+  ])('escalation: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it('keeps the light verb alone and passes its negation on', () => {
+    expect(tariff('U.S. and Mexico sign trade deal').label).toBe('positive')
+    expect(tariff('Washington and Beijing agree trade truce').label).toBe('positive')
+    expect(tariff('EU fails to agree to cut tariffs').label).toBe('negative')
+  })
+})
+
+describe('entities of compound names', () => {
+  it('gives both rare earths and magnets for "rare earth magnets"', () => {
+    const r = score('China halts exports of rare earth magnets')
+    expect(r.entities.commodities).toEqual(['rare_earths', 'magnets'])
+    expect(r.scores.supplyChain.label).toBe('negative')
+    expect(score('Magnet shortage hits automakers').entities.commodities).toEqual(['magnets'])
+  })
+})
+
+describe('uncertainty cues', () => {
+  it('explains the uncertainty score with spans', () => {
+    const h = 'U.S. threatens tariffs on EU cars amid trade uncertainty'
+    const r = score(h)
+    expect(r.scores.uncertainty).toBeGreaterThan(0)
+    const u = r.explanation.filter((c) => c.dimension === 'uncertainty')
+    expect(u.map((c) => h.slice(c.span.start, c.span.end))).toEqual(
+      // "trade uncertainty" is one phrase: a worry of the trade contest that keeps its uncertainty.
+      expect.arrayContaining(['trade uncertainty', 'threatens tariffs']),
+    )
+    expect(u.every((c) => c.weight > 0)).toBe(true)
+    expect(ScoreResult.safeParse(r).success).toBe(true)
+  })
+
+  it('gives no uncertainty cue to a plain statement', () => {
+    const r = score('U.S. imposes tariffs on EU cars')
+    expect(r.scores.uncertainty).toBe(0)
+    expect(r.explanation.some((c) => c.dimension === 'uncertainty')).toBe(false)
+  })
+})
+
+describe('context, data and company-news cues', () => {
+  it('keeps an overview relevant but without direction', () => {
+    const r = score('Factbox: How the North American trade deal will affect autos')
+    expect(r.scores.tariff.label).toBe('neutral')
+    expect(r.explanation.some((c) => c.cue === 'context: factbox')).toBe(true)
+  })
+
+  it('reads factory-activity and inventory data as supply-chain neutral', () => {
+    expect(supply('U.S. factory activity contracts in March').label).toBe('neutral')
+    expect(supply('U.S. wholesale inventories revised lower').label).toBe('neutral')
+  })
+
+  it('treats OPEC output policy as not supply-chain news', () => {
+    expect(supply('Oil rises as OPEC+ complies with production cuts').label).toBeNull()
+  })
+
+  it('gives a frame noun after a trade target its direction', () => {
+    expect(tariff('Oil slumps on oversupply fears, trade talk concerns').label).toBe('negative')
+    expect(tariff('Stocks rise on trade deal hopes').label).toBe('positive')
+  })
+
+  it('does not bind a reported move across "on" to its cause', () => {
+    expect(market('Banks slump on Brexit fears').label).toBe('negative')
+  })
+
+  it('reads signed percentages and company events', () => {
+    expect(market('Intelsat -17.5% as regulator calls for auction').label).toBe('negative')
+    expect(market('Comtech +18.5% after Army order').label).toBe('positive')
+    expect(market('Shares of Unilever hit all-time high').label).toBe('positive')
+    expect(market('Kraft Heinz writes down $15 billion').label).toBe('negative')
+    expect(market('Standard Chartered to axe jobs').score).toBeLessThan(0)
+    expect(market('Apple announces $100 billion buyback').score).toBeGreaterThan(0)
+    expect(market('Broker cuts Tesco to sell from hold').label).toBe('negative')
+  })
+})
+
+describe('stance, deadlines, contrast and assessments on the tariff dimension', () => {
+  it('reads approval of a trade matter as de-escalation and disapproval as escalation', () => {
+    expect(tariff('Ottawa optimistic on NAFTA after new round').label).toBe('positive')
+    expect(tariff('Minister confident about a trade deal with Japan').label).toBe('positive')
+    expect(tariff('Seoul says it will be able to do a trade deal soon').label).toBe('positive')
+    expect(tariff('Brazil at odds with U.S. over changes to trade pact').label).toBe('negative')
+    expect(tariff('Farm group slams new steel tariffs').label).toBe('negative')
+    // A stance is an opinion, not an event.
+    expect(score('Ottawa optimistic on NAFTA after new round').events).toEqual([])
+  })
+
+  it('treats a pushed-out deadline for a measure as a delay of it', () => {
+    expect(tariff('Treasury extends deadline for sanctions on Russian carmaker').label).toBe('positive')
+    expect(tariff('EU extends sanctions on Russia').label).toBe('negative')
+  })
+
+  it('keeps the measure after "against" unless a ruling or vote undoes it', () => {
+    expect(tariff('Beijing retaliates against latest U.S. tariffs').label).toBe('negative')
+    expect(tariff('WTO rules against U.S. steel tariffs').label).toBe('positive')
+  })
+
+  it('reads measures against a targeted firm and negated compounds', () => {
+    expect(tariff('Sweden bans Huawei from its 5G network').label).toBe('negative')
+    expect(tariff('Carmaker sees no tariff fears after strong quarter').label).toBe('positive')
+    expect(tariff('EU doubts offer can prevent U.S. car tariffs').label).toBe('negative')
+  })
+
+  it('weighs the clause after "but" more', () => {
+    const r = tariff('Minister hails progress on NAFTA but slams metals tariffs')
+    expect(r.score).toBeLessThan(0)
+  })
+
+  it('keeps assessments of a measure relevant but without direction', () => {
+    const r = tariff('Retailer sees small impact from U.S. tariffs on China')
+    expect(r.label).toBe('neutral')
+    expect(tariff('Tokyo closely watching U.S. tariff moves').label).toBe('neutral')
+  })
+
+  it('gives legal trouble and won business a market tone', () => {
+    expect(market('Two former traders jailed over rate rigging').score).toBeLessThan(0)
+    expect(market('Engineer secures $300m offshore contract').score).toBeGreaterThan(0)
+    expect(market('Falling metal prices hurt miners').score).toBeLessThan(0)
+  })
+})
+
+describe('requests for relief are not relief', () => {
+  it('reads a plea to lift a measure as neutral, and a push for one as a threat of it', () => {
+    expect(tariff('Carmakers urge Washington to lift steel tariffs').label).toBe('neutral')
+    expect(tariff('Growers ask Beijing for an exemption from soybean tariffs').label).toBe('neutral')
+    expect(tariff('Senators push for a ban on Huawei gear').label).toBe('negative')
+  })
+
+  it('hands the request to the act asked for, after its object', () => {
+    expect(tariff('Britain wants retaliatory tariffs removed').label).toBe('neutral')
+  })
+
+  it('reads a change asked for in no direction as neutral', () => {
+    expect(tariff('Beijing asks Washington to amend the ZTE business ban').label).toBe('neutral')
+  })
+})
+
+describe('context of a clause or a headline', () => {
+  it('weighs a clause opened by "despite" as background', () => {
+    expect(tariff('Soybean exports climb despite U.S. tariffs').label).toBe('neutral')
+    expect(tariff('Soybean exports climb as new tariffs loom').label).toBe('negative')
+  })
+
+  it('reads features and overviews that open the headline as neutral', () => {
+    expect(tariff('How a fishing town learned to live with sanctions').label).toBe('neutral')
+    expect(tariff('Factbox: the goods on the new tariff list').label).toBe('neutral')
+    // Only where the headline (or a part of it) starts.
+    expect(tariff('Trump says how tariffs will hit Beijing').label).toBe('negative')
+  })
+
+  it('keeps sanctions that are not trade policy out of the tariff dimension', () => {
+    expect(tariff('Sprinters face sanctions over doping tests').label).toBeNull()
+    expect(tariff('U.S. imposes new sanctions on Iran').label).toBe('negative')
+  })
+})
+
+describe('binding subjects and objects', () => {
+  it('gives a present-tense act its object, not its subject', () => {
+    expect(tariff('Trade war ends farm purchases').label).toBe('negative')
+  })
+
+  it('reads a word that is a verb and a noun as the noun when a verb takes it', () => {
+    expect(tariff('Huawei supplier may lose its export licence').label).toBe('negative')
+    expect(tariff('Chipmaker rallies as U.S. lifts ban on sales to Huawei').label).toBe('positive')
+    expect(tariff('Beijing bans exports of graphite').label).toBe('negative')
+  })
+
+  it('acts on the measure, not on the flow it covers', () => {
+    expect(tariff('Duties on Chinese imports may be averted').label).toBe('positive')
+  })
+
+  it('reads a comma between two names as a list', () => {
+    expect(tariff('Tokyo to halt buying Huawei, ZTE equipment').label).toBe('negative')
+  })
+})
+
+describe('general verb and noun families', () => {
+  it('reads progress as good news whatever it is made on', () => {
+    expect(tariff('Envoys report progress on the trade dispute').label).toBe('positive')
+  })
+
+  it('reads talks merely continuing as neutral and measures kept as escalation', () => {
+    expect(tariff('NAFTA talks to continue on Monday').label).toBe('neutral')
+    expect(tariff('Steel tariffs to stay in place').label).toBe('negative')
+  })
+
+  it('reads exemptions from a measure as relief', () => {
+    expect(tariff('EU to get exemptions from metals tariffs').label).toBe('positive')
+  })
+
+  it('reads hopes of a deal as positive', () => {
+    expect(tariff('Shares rise on hopes of a trade deal').label).toBe('positive')
+  })
+
+  it('limits "no" to the noun phrase right after it', () => {
+    expect(tariff('Mill towns have no illusions about tariffs').label).not.toBe('positive')
+    expect(tariff('No new tariffs on Canadian lumber').label).toBe('positive')
+    // The noun phrase may open with an adjective ("no Canadian dairy concessions"), and ends at a
+    // preposition ("no date for more talks" does not deny the talks).
+    expect(tariff('No Canadian dairy concessions in trade talks, envoy says').label).not.toBe('positive')
+    expect(tariff('Officials optimistic on trade; no date for more talks').label).toBe('positive')
+  })
+})
+
+describe('supply chain easing and running dry', () => {
+  it('reads bottlenecks clearing as easing', () => {
+    expect(supply('Container backlog begins to clear').label).toBe('positive')
+    expect(supply('Port congestion clears as ships sail again').label).toBe('positive')
+  })
+
+  it('reads supplies drying up as disruption', () => {
+    expect(supply('Magnet shortage worsens as rare earth supply dries up').label).toBe('negative')
+  })
+})
+
+describe('issue #3: telling a measure named from a measure moved', () => {
+  it('reads coping with a measure as about trade, in no direction', () => {
+    expect(tariff('Toy makers adapt to higher import duties').label).toBe('neutral')
+    expect(tariff('Shippers find a way around the steel tariffs').label).toBe('neutral')
+    expect(tariff('Exporters rush to beat the coming levies').label).toBe('neutral')
+    expect(tariff('Refiners bypass the oil sanctions via third countries').label).toBe('neutral')
+  })
+
+  it('reads talks or a deal denied as a setback', () => {
+    expect(tariff('Officials have no plans to travel for trade talks').label).toBe('negative')
+    expect(tariff('President says he is not ready to make a trade deal').label).toBe('negative')
+  })
+
+  it('reads hopes and worries after a market move as a stance on what follows', () => {
+    expect(tariff('Peso firms on hopes for a Canada trade deal').label).toBe('positive')
+    expect(tariff('Bourse slips on worries about the trade deal').label).toBe('negative')
+    expect(tariff('Equities drop on fears of a wider trade war').label).toBe('negative')
+  })
+
+  it('reads procedure around a measure as neutral', () => {
+    expect(tariff('Carmakers to testify at a hearing on auto tariffs').label).toBe('neutral')
+    expect(tariff('President to announce a decision on steel tariffs today').label).toBe('neutral')
+    expect(tariff('Ministers to discuss the trade war at the summit').label).toBe('neutral')
+  })
+
+  it('keeps efforts toward relief from counting as relief', () => {
+    expect(tariff('Brussels keen on scrapping the car tariffs').label).toBe('neutral')
+  })
+
+  it('reads pressure and hostile moves as escalation where the headline is about trade', () => {
+    expect(tariff('Chinese envoy condemns U.S. pressure on allies over Huawei').label).toBe('negative')
+    expect(tariff('Washington takes aim at the WTO appeals body').label).toBe('negative')
+    expect(tariff('Lawmakers want Commerce to be tough on ZTE').label).toBe('negative')
+    expect(tariff('Local team hits back at critics after the loss').label).toBeNull()
+  })
+
+  it('keeps a firm named with China alone just short of trade relevance', () => {
+    expect(tariff("China's Huawei unveils a folding phone").label).toBeNull()
+    expect(tariff('Huawei executive appears at bail hearing in Vancouver').label).toBeNull()
+  })
+})
+
+describe('issue #3: eighth draw, general binding rules', () => {
+  it('does not let a reported move act on its cause after "on"', () => {
+    expect(tariff('Shares give back gains on the trade pact').label).toBe('positive')
+    expect(tariff('Crude slides on the trade war').label).toBe('negative')
+  })
+
+  it('binds a verb to the head of a trade noun compound', () => {
+    expect(tariff('Regulator ends the crude sanction waivers for Iran buyers').label).toBe('negative')
+    expect(tariff('Washington revises its duty list, sparing magnets').label).toBe('positive')
+  })
+
+  it('reads a participle after "be" as said of its subject', () => {
+    expect(tariff('Levies on cars could be removed under a future accord, aide says').label).toBe('positive')
+  })
+
+  it('reads a participle before its noun as a state, weaker than an act', () => {
+    expect(tariff('Envoys expect progress in stalled tariff talks').label).toBe('positive')
+  })
+
+  it('reads relief nouns as relief whatever they spare', () => {
+    expect(tariff('Washington grants graphite a reprieve in its revised duty schedule').label).toBe(
+      'positive',
+    )
+  })
+
+  it('reads poor prospects as a setback for a good thing and relief from a bad one', () => {
+    expect(tariff('Analysts call a tariff truce unlikely before spring').label).toBe('negative')
+    expect(tariff('EU trade pact very difficult before summer, official says').label).toBe('negative')
+    expect(tariff('Car tariffs are off the table for now, official says').label).toBe('positive')
+  })
+
+  it('reads stance adjectives on a trade matter as stances, not moves', () => {
+    expect(tariff('Ministers sound upbeat on the steel dispute').label).toBe('positive')
+    expect(tariff('Markets wobble on news of troubled trade talks').label).toBe('negative')
+  })
+
+  it('reads policy as a whole as about trade in no direction', () => {
+    expect(tariff("Senator defends the party's tariff policy in a speech").label).toBe('neutral')
+  })
+
+  it('reads measures named by kind and contests named generically', () => {
+    expect(tariff('Ottawa unveils anti-dumping measures on steel pipe').label).toBe('negative')
+    expect(tariff('A showdown looms with Beijing over chip exports').label).toBe('negative')
+  })
+
+  it('keeps dates, ranks and idioms from reading as moves', () => {
+    expect(tariff('A NAFTA pact remains possible from end-June, minister says').label).not.toBe('negative')
+    expect(tariff('Premier vows to fight to the end in any tariff war').label).toBe('negative')
+    expect(tariff('Economist calls it a lose-lose tariff war').label).toBe('negative')
+  })
+
+  it('reads a clause opened by "in the face of" as background', () => {
+    expect(tariff('Exporters hold steady in the face of trade tensions').label).toBe('neutral')
+  })
+})
+
+describe('issue #3: ninth round, the neutral class', () => {
+  it('keeps a measure held by a coping verb from every other verb', () => {
+    // "bucks" holds the tensions: "to buy" must not act on them.
+    expect(tariff('Pension fund bucks the trade tensions to buy a U.S. insurer').label).toBe('neutral')
+    expect(tariff('Farm aid to offset the soybean tariffs arrives late').label).toBe('neutral')
+    expect(tariff('Toy makers cushion the blow of the new import duties').label).toBe('neutral')
+  })
+
+  it('lets an overview or an impact statement lean no direction even on a strong move', () => {
+    expect(tariff('Factbox: Rapid escalation of the steel dispute, step by step').label).toBe('neutral')
+    expect(tariff('Insurer assesses impact of sanctions on its expansion plans').label).toBe('neutral')
+    expect(tariff('Bank says the end of the sanction waivers will have limited impact').label).toBe('neutral')
+  })
+
+  it('reads an obligation to ease as argued for, not done', () => {
+    expect(tariff('We have to make a fair trade deal with Ottawa, president says').label).toBe('neutral')
+    expect(tariff('Exporters say flexibility needed to implement the new trade deal').label).toBe('neutral')
+    // Escalation keeps its weight: an obligation to impose is still a threat of it.
+    expect(tariff('Lawmakers say Washington must impose tariffs on Chinese steel').label).toBe('negative')
+  })
+
+  it('reads a measure named bare in an opening setting clause as the scene of other news', () => {
+    expect(tariff('After U.S. sanctions, the state oil firm sells crude for rupees').label).toBe('neutral')
+    expect(tariff('Exclusive: Facing tariffs, a brewer ships its kegs via Canada').label).toBe('neutral')
+    expect(tariff('Amid trade talks, Beijing hosts a tech fair').label).toBe('neutral')
+    // A verb on the measure, or a market move against, keeps it.
+    expect(tariff('After new U.S. tariffs, Asian stocks slump').label).toBe('negative')
+    expect(tariff('After the tariffs were lifted, exporters ship more grain').label).toBe('positive')
+    // Not opening the headline: no setting.
+    expect(tariff('Exporters ship their grain via Canada after U.S. sanctions').label).toBe('negative')
+  })
+})
+
+describe('issue #3: tenth round, tariff direction', () => {
+  it('reads obstacles to a settlement as a bad thing the move takes away', () => {
+    expect(tariff('USMCA dairy obstacles fade, Ottawa says').label).toBe('positive')
+    expect(tariff('Accord finally ends the USMCA nightmare for dairy farmers').label).toBe('positive')
+    expect(tariff('Steel accord eliminates a key obstacle for Canadian mills').label).toBe('positive')
+    expect(tariff('Tariff talks stall amid sticking points over dairy').label).toBe('negative')
+    // Not about trade on their own.
+    expect(tariff('Apple faces hurdles in India').label).toBeNull()
+  })
+
+  it('reads the measure named after a granted relief noun as what it spares', () => {
+    expect(tariff('Mills win an exemption from the lumber duties').label).toBe('positive')
+  })
+
+  it('reads a suspension of a measure named as a thing as relief, kept or ended', () => {
+    expect(tariff('Brussels extends the tariff pause on whiskey imports').label).toBe('positive')
+    expect(tariff('Ottawa lets the tariff suspension on lobster lapse').label).toBe('negative')
+  })
+
+  it('passes a negation through a verb known only for its tone to its object', () => {
+    expect(tariff('Ottawa says it will not hold tariff talks before the summer').label).toBe('negative')
+  })
+})
+
+describe('issue #3: thirteenth round, binding', () => {
+  it('does not carry a negation past "and" into a second act', () => {
+    // The negator has its object ("the report"); the verb after "and" is a new act.
+    expect(tariff('Beijing dismisses the report and threatens countermeasures').label).toBe('negative')
+    // Nouns joined by "and" stay under the negation.
+    expect(tariff('Ottawa will not impose tariffs and duties on U.S. dairy').label).toBe('positive')
+  })
+
+  it('keeps a verb after "and" from taking the object of the verb before it', () => {
+    expect(tariff('Xi vows to cut tariffs and open the economy').label).toBe('positive')
+  })
+
+  it('reads the measure after "retaliation against" as what is answered, not news of its own', () => {
+    expect(tariff('Tokyo to skip retaliation against U.S. steel tariffs').label).toBe('positive')
+    expect(tariff('Ottawa refrains from retaliating against U.S. duties').label).toBe('positive')
+    expect(tariff('Brussels readies retaliation against U.S. steel tariffs').label).toBe('negative')
+  })
+
+  it('reads "weighs" with no object as a burden, not a proposal of what stands before it', () => {
+    expect(tariff('Stocks flat as a trade deal delay weighs').label).toBe('negative')
+    expect(tariff('Washington weighs tariffs on EU cars').label).toBe('negative')
+    expect(tariff('Beijing weighs a cut in tariffs on U.S. cars').label).toBe('positive')
+  })
+
+  it('reads a vow or a pledge as a promise of what it names', () => {
+    expect(tariff("Trump vows a 'great' trade deal with Britain").label).toBe('positive')
+    expect(tariff('Beijing vows retaliation against U.S. chip curbs').label).toBe('negative')
+  })
+
+  it('reads a participle after a perfect auxiliary as an act, not a state', () => {
+    const done = tariff('Beijing has granted export licences to magnet makers')
+    const state = tariff('Magnet makers hold granted export licences')
+    expect(done.label).toBe('positive')
+    expect(done.score).toBeGreaterThan(state.score)
+    expect(done.score).toBeCloseTo(tariff('Beijing grants export licences to magnet makers').score, 6)
+  })
+
+  it('ends a clause at a line break, so a body line does not bind into the next', () => {
+    const joined = score('Chip tariffs', 'Peace talks in Geneva\nCourt cuts a record fine')
+    const cues = joined.explanation.map((c) => c.cue)
+    expect(cues).not.toContain('cuts + talks')
+  })
+
+  it('reads "no more questions" as no move of what follows', () => {
+    const r = score('Xi says there are no more questions about rare earth trade')
+    expect(r.explanation.some((c) => c.cue.startsWith('more +'))).toBe(false)
+  })
+})
+
+describe('issue #3: thirteenth round, market and procedure', () => {
+  it('reads hope and uncertainty over trade as markets feel it', () => {
+    expect(tariff('Asian shares climb on trade hopes').label).toBe('positive')
+    expect(tariff('Wall St slips as trade optimism fades').label).toBe('negative')
+    expect(tariff('Stocks close lower as trade uncertainty lingers').label).toBe('negative')
+  })
+
+  it('reads who gains from a measure or a contest as a statement of its impact', () => {
+    expect(tariff('Vietnam benefits from the U.S.-China trade war').label).toBe('neutral')
+    expect(tariff('Steel duties a boon for Ohio mills').label).toBe('neutral')
+    expect(tariff('Winners of the trade war: Taiwan chipmakers').label).toBe('neutral')
+    // Harm keeps its direction.
+    expect(tariff('Trade war hurts Chinese factories').label).toBe('negative')
+  })
+
+  it('reads too little relief, and who wins the contest, as statements about it', () => {
+    expect(tariff('Scant relief for aluminium users from removal of Rusal sanctions').label).toBe('neutral')
+    expect(tariff('Dairy farmers get little help from the new trade deal').label).toBe('neutral')
+    expect(tariff("Trump says 'we've already lost the trade war'").label).toBe('neutral')
+  })
+
+  it('reads a decision or a ruling still to come as procedure, in no direction', () => {
+    expect(tariff('WTO to rule on U.S. aluminium tariffs this year').label).toBe('neutral')
+    expect(tariff('Trump says he will decide on EU car tariffs soon').label).toBe('neutral')
+    expect(tariff('White House says no decision yet on auto tariffs').label).toBe('neutral')
+    expect(tariff('Pompeo says he will talk to the EU over tariffs').label).toBe('neutral')
+    expect(tariff('Tariff stockpiling wanes as importers work off inventories').label).toBe('neutral')
+    // A ruling against the measure still undoes it.
+    expect(tariff('WTO rules against U.S. aluminium tariffs').label).toBe('positive')
+  })
+})
+
+describe('issue #3: thirteenth round, from the tenth draw', () => {
+  it('reads opposing a measure as criticism of it, not its undoing', () => {
+    expect(tariff('Brussels opposed to U.S. resumption of sanctions on Iran').label).toBe('negative')
+    expect(tariff('Ottawa opposes new U.S. duties on lumber').label).toBe('negative')
+  })
+
+  it('reads talks to settle a dispute as talks, and progress held back as a setback', () => {
+    expect(tariff('Beijing media see some progress in trade dispute talks').label).toBe('positive')
+    expect(tariff('Dairy still blocking progress on NAFTA talks, adviser says').label).toBe('negative')
+  })
+
+  it('reads a trade deadline that looms, and tariff uncertainty, as escalation', () => {
+    expect(tariff('Markets wobble as the trade deadline looms').label).toBe('negative')
+    expect(tariff("Carmaker's export plans on hold amid tariff uncertainty").label).toBe('negative')
+  })
+
+  it('keeps nouns that look like verbs from acting: resolve of, eyes on', () => {
+    expect(tariff('Trade tensions test the resolve of Chinese shoppers').label).toBe('negative')
+    expect(
+      score('Stocks edge up with eyes on trade talks').explanation.some((c) => c.cue.startsWith('eyes')),
+    ).toBe(false)
+  })
+})
+
+describe('issue #3: thirteenth round, from the eleventh draw', () => {
+  it.each([
+    // Dumping duties are duties; a Huawei exclusion is a ban of Huawei; hopes dashed are denied.
+    ['Beijing seeks WTO backing for sanctions over U.S. dumping duties', 'negative'],
+    ['Washington urges a Huawei exclusion from 5G networks', 'negative'],
+    ['Treasury chief dashes hopes for a broad tariff cut', 'negative'],
+    ['Stocks slip on report the trade deal is not imminent', 'negative'],
+    ['Trump unhappy with NAFTA talks, rejects meeting', 'negative'],
+    ['Little progress in U.S.-EU trade talks, envoy says', 'negative'],
+    ['Dairy among the sticking points in the U.S.-India trade deal', 'negative'],
+    ['Wall St flat as the trade fight caps gains', 'negative'],
+    ['Beijing tells U.N. tariffs could plunge the world into recession', 'negative'],
+    ['Refiner to dismiss workers over U.S. sanctions', 'negative'],
+    ['Washington to go slower on sanctions on Iranian oil', 'positive'],
+    ['Tariffs may power down Chinese robot makers', 'negative'],
+    // Preferences granted are relief; a solution to the contest is its end; sales restarted flow.
+    ['U.S. ends special tariff treatment for Indian goods', 'negative'],
+    ['Huawei suppliers win approval to restart sales to blacklisted firm', 'positive'],
+    // "by end of 2027" is a date, not an end of the purge.
+    ['Britain to purge Huawei from 5G by end of 2027', 'negative'],
+    // Contact, not a close; a name, not a trade deal.
+    ['Beijing in close touch with Washington on trade deal signing ceremony', 'positive'],
+  ])('%s → %s', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+
+  it('reads asking for a solution to the contest as a request, and absorbing a measure as coping', () => {
+    expect(tariff('Tokyo calls for an early solution to the trade war').label).toBe('neutral')
+    expect(tariff('Retailers absorb tariff pressure ahead of the holidays').label).toBe('neutral')
+  })
+
+  it('keeps names and non-trade penalties out of trade', () => {
+    expect(tariff('E*Trade deal to test regulatory mood').label).toBeNull()
+    expect(tariff('Wall Street regulator sanctions crypto project co-founder').label).toBeNull()
+  })
+})
+
+describe('issue #3: thirteenth round, supply chain', () => {
+  it.each([
+    ['Dockworkers strike halts operations at Oakland port', 'negative'],
+    ['Copper mine strike threatens supply', 'negative'],
+    ['Suez Canal blocked by stranded ship, halting traffic', 'negative'],
+    ['Suez Canal reopens after ship refloated', 'positive'],
+    ['Red Sea attacks force shippers to reroute around Africa', 'negative'],
+    ['Factory fire knocks out key chip supplier', 'negative'],
+    // Strain named as a thing eases; lead times that shorten are supply easing.
+    ['Global supply chain pressures ease, Fed index shows', 'positive'],
+    ['Semiconductor lead times shorten', 'positive'],
+    // A stoppage voted or held, never a deal struck.
+    ['Steel workers at Dutch plant vote to strike', 'negative'],
+    ['Employees hold further strike actions at the plant', 'negative'],
+    ['Carmaker invests in three new U.S. plants', 'positive'],
+  ])('%s → supply %s', (h, want) => {
+    expect(supply(h).label).toBe(want)
+  })
+
+  it('reads port curbs on a partner as a trade measure and a logistics disruption at once', () => {
+    const r = score("China's coal imports slump on port curbs")
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.scores.supplyChain.label).toBe('negative')
+  })
+})
+
+describe('issue #3: fourteenth round, from the thirteenth draw', () => {
+  tariffCases([
+    // Protectionism as a creed: statements against it, or about it, carry no direction.
+    ['Ministers at G20 slam protectionism', 'neutral'],
+    ['Tokyo opposes all forms of protectionism, minister says', 'neutral'],
+    ['Exporters expect uncertainty from protectionism next year', 'neutral'],
+    // Quotas named bare are as often the way out of tariffs as a new restriction.
+    ['Seoul and Washington revise trade deal with quotas on steel', 'neutral'],
+    // Who stands to gain from a contest is a statement of its impact.
+    ['Argentine farmers set to win big from the trade spat', 'neutral'],
+  ])
+
+  tariffCases([
+    // A protectionist stance held is still escalation.
+    ['Beijing to hit back if Washington sticks to protectionist stance', 'negative'],
+    // Relief over a contest eases it; hopes for progress and optimism over relations are hopes.
+    ['Stocks climb in relief rally over trade spat', 'positive'],
+    ['Shares hit record on hopes for trade progress', 'positive'],
+    ['Wall Street rises on trade relations optimism', 'positive'],
+    // A summit that will not happen is called off; decoupling is the contest.
+    ['Trump-Xi summit will not happen this month, official says', 'negative'],
+    ['Officials warn decoupling of the two economies is coming', 'negative'],
+    // A reduced chance of escalation is the reverse of escalation.
+    ['Central bank sees reducing chance the trade conflict will escalate', 'positive'],
+    // Farm purchases are the currency of a trade deal.
+    ['Beijing confirms new U.S. soybean purchases', 'positive'],
+  ])
+
+  it('keeps trade balance figures, Treasury news, production quotas and budget shutdowns out of trade', () => {
+    expect(tariff('U.S. trade deficit widens to five-month high').label).toBeNull()
+    expect(tariff('Mnuchin says aid checks to arrive within weeks').label).toBeNull()
+    expect(tariff('OPEC could revert to 2016 output quotas').label).toBeNull()
+    expect(supply('Government shutdown threat weighs on markets').label).toBeNull()
+  })
+})
+
+describe('issue #3: fourteenth round, from the fourteenth draw', () => {
+  tariffCases([
+    // What a partner buys from the U.S. is the currency of a deal; investment curbs are measures.
+    ['Beijing pledges to buy more U.S. goods', 'positive'],
+    ['Beijing set to buy more U.S. soybeans', 'positive'],
+    ['Washington weighs powers to curb Chinese investment', 'negative'],
+    ['Tighter foreign investment rules aimed at Beijing take effect', 'negative'],
+    ['Startup blocked from exporting U.S. technology to China', 'negative'],
+    // The pair's contest named as such, salvos and delisting threats.
+    ['Oil slides on U.S.-China tensions', 'negative'],
+    ["Chinese firms rethink listings after Trump's delisting threat", 'negative'],
+    ['Beijing vows to hit back after fresh trade salvo', 'negative'],
+  ])
+
+  it('keeps the goods trade balance out of trade policy', () => {
+    expect(tariff('U.S. goods trade deficit widens').label).toBeNull()
+  })
+
+  it('has no authored phrase the tokenizer cannot produce ("U.S." is one word, "us")', () => {
+    const strings: string[] = []
+    const walk = (x: unknown): void => {
+      if (typeof x === 'string') strings.push(x)
+      else if (Array.isArray(x)) for (const y of x) walk(y)
+      else if (x && typeof x === 'object') for (const y of Object.values(x)) walk(y)
+    }
+    walk(lexiconData)
+    const dead = strings.filter((w) => /(^|\s)[a-z] [a-z](\s|$)/.test(w.replace(/^[nv] /, '')))
+    expect(dead).toEqual([])
+  })
+})
+
+describe('issue #3: fourteenth round, from the fifteenth draw', () => {
+  tariffCases([
+    // Trade preferences are relief, so scrapping them escalates; digital services taxes are levies
+    // on foreign firms; heat, strains and subsidy disputes are the contest; a softened stance eases.
+    ['Washington moves to scrap trade privileges for New Delhi', 'negative'],
+    ["Tech lobby raises alarm over Ottawa's digital services tax", 'negative'],
+    ['Stocks cool as Trump turns trade heat on Brussels', 'negative'],
+    ['Survey: German firms expect growing trade strains with Washington', 'negative'],
+    ['Washington and Brussels spar over aircraft subsidy dispute', 'negative'],
+    ['Tokyo may soften trade stance under U.S. pressure', 'positive'],
+  ])
+})
+
+describe('issue #3: fourteenth round, from the sixteenth draw', () => {
+  tariffCases([
+    // Trade woes, gloom and pressures are the contest as markets feel it; reassurances are hopes;
+    // hopes tempered are fewer hopes; an armistice is a truce.
+    ['Stocks slip as trade woes hurt emerging markets', 'negative'],
+    ['IPO pulled amid trade gloom', 'negative'],
+    ['Daimler warns as trade pressures deepen', 'negative'],
+    ['Shares rally on trade reassurances', 'positive'],
+    ['Global stocks fall on tempered trade hopes', 'negative'],
+    ['Trump-Xi trade armistice lifts markets', 'positive'],
+  ])
+
+  it('keeps reported trade flows, trade fairs and pollution curbs out of trade policy', () => {
+    expect(tariff("China's pork imports surge in September").label).toBeNull()
+    expect(tariff('Exporters meet buyers at Canton trade fair').label).toBeNull()
+    expect(tariff('Iron ore imports rise despite pollution curbs').label).toBeNull()
+  })
+})
+
+describe('issue #3: fourteenth round, from the seventeenth draw', () => {
+  tariffCases([
+    // Hopes that wane are fewer hopes; skirmishes, differences and worry about trade are the
+    // contest; a ban with no legal basis is not made; free trade choked is harmed.
+    ['Wall Street falls as trade hopes wane', 'negative'],
+    ['Global trade skirmish puts factories at risk', 'negative'],
+    ['Trade differences persist after G20 talks', 'negative'],
+    ['Investors worry about trade as stocks slip', 'negative'],
+    ['Ministry says no legal basis to ban e-cigarette imports', 'positive'],
+    ['Prime minister warns global free trade is being choked', 'negative'],
+  ])
+
+  it('keeps free trade zones and metal output out of trade policy', () => {
+    expect(tariff('Shanghai free trade zone sputters').label).toBeNull()
+    expect(tariff("China's aluminum output hits record high").label).toBeNull()
+  })
+})
+
+describe('issue #3: fourteenth round, from the eighteenth draw', () => {
+  tariffCases([
+    // Curbs on a partner's investment are measures; a thaw is a truce; beef let in is a flow eased.
+    ['Trump to curb Chinese tech investment through security panel', 'negative'],
+    ['Frost thaws in U.S.-China ties before summit', 'positive'],
+    ['Brussels on course to allow in more U.S. beef', 'positive'],
+    // A partner's takeovers and apps are trade news when policy acts on them.
+    ['Washington weighs emergency laws to prevent Chinese takeovers', 'negative'],
+    ['Pompeo says Washington looking at banning Chinese apps', 'negative'],
+    // Border checks ramped up are a barrier.
+    ['China ramps up checks on U.S. pork imports', 'negative'],
+    // A deadline that will not move is pressure; a soured deal is harmed; no progress is a setback.
+    ["Washington says March 1 is a 'hard deadline' for a trade deal", 'negative'],
+    ['Shares slip on sour trade deal sentiment', 'negative'],
+    ['No progress in trade talks, envoy says', 'negative'],
+    // Inviting a partner to talks is a step to them.
+    ['U.S. invites Chinese officials for trade talks', 'positive'],
+  ])
+
+  it('reads a plant closure and reported investment flows as no trade measure', () => {
+    expect(tariff('Meatpacker shuts U.S. pork plant').label).toBeNull()
+    expect(tariff('Chinese investment in Europe drops to lowest level').label).toBeNull()
+  })
+
+  it('reads a proposal on a measure as no move of it', () => {
+    expect(tariff('Paris ready to hear U.S. proposal on digital tax').label).toBe('neutral')
+  })
+})
+
+describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
+  tariffCases([
+    // A harm denied to a measure or contest holds it: the firm lives with it, no direction.
+    ['Retailer says tariffs have not hurt its margins', 'neutral'],
+    ['Chipmaker says trade tensions will not ding its China sales', 'neutral'],
+    ['Phone maker says its handsets will not be affected by the tariff war', 'neutral'],
+    ['Ten industries unaffected by the new tariffs on China', 'neutral'],
+    ['Retailers internalize tariffs to hold prices', 'neutral'],
+    // Denied harm to a good thing is still good news.
+    ['Adviser says the 5G decision will not hinder a trade deal', 'positive'],
+    // Markets at record highs are not a blow to the deal they hope for.
+    ['Stocks hit new record highs on trade deal hopes', 'positive'],
+    // Plans given up negate the planned act.
+    ['Britain to reverse plans to slash import tariffs', 'negative'],
+    ['EU drops plans to impose tariffs on U.S. goods', 'positive'],
+    // A deal judged unlikely to happen is a setback.
+    ["Broad trade deal 'unlikely to happen' this year, adviser says", 'negative'],
+    // Selling a deal to voters is asking for support, not a deal.
+    ['Vice president pitches trade deal to farmers', 'neutral'],
+    // A cartoon comments without reporting a move.
+    ["Opinion cartoon on the president's trade dispute with China", 'neutral'],
+    // Giving in on a measure is a climb-down.
+    ['Brussels caves on tariffs', 'positive'],
+    ['China blinks in the trade war', 'positive'],
+    // Impacts, the figures behind a measure and its biggest winners are statements about it.
+    ['Chemicals maker on the impacts of the China tariffs', 'neutral'],
+    ['Analyst walks through the numbers behind the steel tariffs', 'neutral'],
+    ['Steelmaker the biggest winner on the new tariffs', 'neutral'],
+  ])
+
+  tariffCases([
+    // A measure set aside by a plain "not" is no news of it; a modal keeps the denied verb phrase.
+    ['Analyst says the retailer’s trouble is demand, not tariffs', 'neutral'],
+    ['Minister says the country will not ban Huawei', 'positive'],
+    // A deal in peril is a setback; a participle before its noun does not take the verb's act away.
+    ['Stocks slide on fears the trade deal is in peril', 'negative'],
+    ['Three nations sign revised trade deal', 'positive'],
+    ['Stocks rise as trade war optimism grows', 'positive'],
+    // Winning others over to an act asks for it; exposure and damage control are statements.
+    ['Leader hopes to convince allies to halt the trade war', 'neutral'],
+    ['Carmaker has the most to lose from a trade war', 'neutral'],
+    ['Beijing moves to stem damage from the trade war', 'neutral'],
+    ['Trade war: all you need to know about the tariffs', 'neutral'],
+  ])
+
+  tariffCases([
+    // From the third news draw: what "unless" names has not happened; readiness to talk is a step to
+    // talks; hedges guard against a contest without moving it; opening markets is de-escalation.
+    ['WTO faces crisis unless Washington backs off from tariffs', 'negative'],
+    ['Shares fall on trade war fears but U.S. signals willingness to talk', 'positive'],
+    ['Fund manager buys hedges against trade fears', 'neutral'],
+    ['Xi promises to open Chinese markets', 'positive'],
+  ])
+
+  tariffCases([
+    // Accusations traded between partners and readiness for the fight escalate.
+    ["Minister calls the partner's trade policies 'predatory'", 'negative'],
+    ["State media says the president's trade 'extortion' won't work", 'negative'],
+    ['President says neighbour has been taking advantage of U.S. on trade', 'negative'],
+    ['Beijing slams U.S. trade announcement, says ready to fight', 'negative'],
+    ['Ally will help Washington confront China on trade', 'negative'],
+  ])
+
+  tariffCases([
+    // From the fourth news draw: a verb takes its noun phrase whole ("halt new car tariffs");
+    // opposition dropped is support; a security review's target named with "China's" is still barred.
+    ['U.S. suspends higher tariffs on Mexican steel', 'positive'],
+    ['Opposition drops opposition to the Pacific trade pact', 'positive'],
+    ["Agency votes to bar China's Huawei from subsidy program", 'negative'],
+  ])
+
+  tariffCases([
+    // From the Reuters dev sign flips: a suspension lifted resumes; low odds and expectations played
+    // down are setbacks for what they judge.
+    ['Customs lifts suspension on carmaker imports', 'positive'],
+    ['Chances for a trade breakthrough seen slim', 'negative'],
+    ['Adviser plays down expectations for trade talks', 'negative'],
+  ])
+
+  tariffCases([
+    // From the nineteenth Reuters draw: ending an agreement, deterring a deal and dragging one's feet
+    // in talks set them back; accusations of hypocrisy and calls for punishment escalate; markets
+    // opening higher move themselves, not the trade war after them.
+    ['President will terminate NAFTA, aides say', 'negative'],
+    ['Clause seen deterring China trade deal', 'negative'],
+    ['President warns Beijing against dragging its feet in trade talks', 'negative'],
+    ['Partners accuse each other of hypocrisy as WTO case begins', 'negative'],
+    ['Senators seek punishment if ZTE violates trade deal', 'negative'],
+  ])
+
+  tariffCases([['U.S. sees no reason to reduce tariffs in aircraft case', 'negative']])
+
+  tariffCases([
+    // A plan takes its noun phrase whole: the act is the noun heading it.
+    ['Beijing plans import tariff cuts as soon as October', 'positive'],
+    // Tensions that thaw ease; a tariff detente is a truce.
+    ['Factories shine as trade tensions thaw', 'positive'],
+    ['Trade chiefs to meet after tariff detente', 'positive'],
+  ])
+
+  tariffCases([
+    // From the twentieth Reuters draw: a stance softened on a matter eases it; talks expected to be
+    // resolved progress; a chamber of parliament is no tariff cut.
+    ['U.S. softens stance on NAFTA sunset clause', 'positive'],
+    ['Minister expects elements of the trade talks to be resolved soon', 'positive'],
+    ['Japan lower house passes U.S. trade deal', 'positive'],
+  ])
+
+  tariffCases([
+    // From the twenty-first Reuters draw: no rush to a deal delays it; a deal that may not come is
+    // a setback; a measure after "weakened by" is the cause of harm, not weakened.
+    ['President says he is in no rush to complete trade deal', 'negative'],
+    ['Yields drop on reports trade deal may not come this year', 'negative'],
+    ['Weakened by sanctions, state oil firm cedes oilfields', 'negative'],
+  ])
+
+  tariffCases([
+    // From the twenty-second Reuters draw: "a halt to new tariffs" (an attributive word after "to"
+    // opens no purpose clause, and "declare" hands its object's act on); issues resolved in a deal;
+    // more time before a measure bites.
+    ['Both sides declare 90-day halt to new tariffs', 'positive'],
+    // ...but a verb's own purpose clause still belongs to the verb after "to".
+    ['Mexico steps up pressure on U.S. Congress to approve trade deal', 'positive'],
+    ['Beijing committed to resolving issues in trade deal', 'positive'],
+    ['U.S. extends time for divestment from sanctioned firm', 'positive'],
+  ])
+
+  tariffCases([
+    // From the twenty-third Reuters draw: operators turning from a blacklisted firm; issues that
+    // remain block a deal.
+    ["Telecom operator to strip China's Huawei from core networks", 'negative'],
+    ['Carrier holds off deploying Huawei in core network', 'negative'],
+    ["Minister: 'significant' issues remain over NAFTA", 'negative'],
+  ])
+
+  it('sets a measure aside only for a "not" in its own clause', () => {
+    expect(tariff('Deal or not: no tariffs on steel').score).toBeGreaterThan(0.4)
+  })
+
+  it('reads a rollback that faces opposition as no rollback', () => {
+    expect(tariff('Rollback of China tariffs faces fierce opposition in White House').label).not.toBe(
+      'positive',
+    )
+  })
+
+  it('reads regret at a move as a complaint about it', () => {
+    const r = score('China expresses regret at U.S. tariff move')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.explanation.some((c) => c.cue.startsWith('regret at + '))).toBe(true)
+  })
+
+  it('reads a decision on new tariffs put off as no escalation', () => {
+    expect(tariff('Automakers expect president will delay decision on imposing auto tariffs').label).not.toBe(
+      'negative',
+    )
+  })
+
+  it('reads a market opening higher as no move of the trade war', () => {
+    expect(tariff('Stock futures open higher as trade war worries fade').label).toBe('positive')
+  })
+
+  it('reads energy price plans, boardroom truces and fraud in breach of sanctions as no trade news', () => {
+    expect(tariff('Utility launches 100% green energy tariff').label).toBeNull()
+    expect(tariff('Board and activist investor agree on truce').label).toBeNull()
+    expect(tariff('Executive committed fraud in breach of sanctions, prosecutors say').label).toBeNull()
+    expect(tariff('Bookmakers may face watchdog sanctions').label).toBeNull()
+  })
+
+  it('reads taking advantage of low rates as no trade hostility', () => {
+    expect(tariff('Treasury will take advantage of low interest rates').label).toBeNull()
+  })
+
+  it('reads a security threat as no trade hostility', () => {
+    expect(tariff('Telecom firm poses security threat, says former spy chief').label).toBeNull()
+  })
+
+  it('reads talks that loom large as prominent, not threatened', () => {
+    expect(tariff('Trade talks loom large over summit').score).toBeGreaterThan(0)
+  })
+
+  it('reads output said to be unaffected as no supply-chain move', () => {
+    expect(score('Chipmaker says output not affected by virus case').scores.supplyChain.label).not.toBe(
+      'positive',
+    )
+  })
+})

@@ -1,0 +1,23 @@
+// Helpers of the scorer's test files: the calls every test makes, bound to one scorer.
+import { expect, it } from 'vitest'
+import type { Scorer } from './scorer.ts'
+
+export const WATCHLIST = { entities: [{ id: 'TSLA', names: ['Tesla', 'Tesla Inc'] }] }
+
+export function scorerHelpers(scorer: Scorer) {
+  const score = (headline: string, body?: string) =>
+    scorer.score(body === undefined ? { headline } : { headline, body })
+  const tariff = (h: string) => score(h).scores.tariff
+  return {
+    score,
+    tariff,
+    supply: (h: string) => score(h).scores.supplyChain,
+    market: (h: string) => score(h).scores.market,
+    /** One test per [headline, expected tariff label] pair. */
+    tariffCases(cases: [string, string][]): void {
+      it.each(cases)('%s → %s', (h, want) => {
+        expect(tariff(h).label).toBe(want)
+      })
+    },
+  }
+}
