@@ -9,7 +9,14 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createScorer, lexiconTariffModel, TARIFF_CLASSES, type TariffModelData } from '@tradepulse/scoring'
+import {
+  createScorer,
+  learnedReads,
+  lexiconTariffModel,
+  RULES_FINGERPRINT,
+  TARIFF_CLASSES,
+  type TariffModelData,
+} from '@tradepulse/scoring'
 import { type LabelledRow, loadNewsLabels, loadReutersLabels } from '../eval/labels.ts'
 import { directionAccuracy, macroF1 } from '../eval/metrics.ts'
 import { type TrainingRow, type TrainOptions, trainLogistic, type Weights } from './logistic.ts'
@@ -104,7 +111,7 @@ function labelsOf(model: ReturnType<typeof lexiconTariffModel>, rows: LabelledRo
   const scorer = createScorer({ learned: false })
   return rows.map((row) => {
     const { rule, features } = scorer.features({ headline: row.headline })
-    if (rule.scores.tariff.label === null) return 'none'
+    if (!learnedReads(rule.scores.tariff)) return rule.scores.tariff.label ?? 'none'
     return model.readNamed(rule, features).label ?? 'none'
   })
 }
@@ -203,6 +210,7 @@ export function runTrainTariff(argv: string[]): void {
   )
   const perClass = TARIFF_CLASSES.map((c, i) => `${c} ${train.filter((e) => e.training.label === i).length}`)
   const data = modelData(weights, biases[0] as number, {
+    rules: RULES_FINGERPRINT,
     rows: train.length,
     reuters: train.filter((e) => e.row.source === 'reuters').length,
     news: train.filter((e) => e.row.source !== 'reuters').length,

@@ -2,8 +2,8 @@
 // no I/O, no clock, no environment. This file is the package's only public surface.
 
 export type { Feature, TariffClass, TariffModel, TariffModelData, TariffReading } from './learned.ts'
-export { TARIFF_CLASSES } from './learned.ts'
+export { learnedReads, TARIFF_CLASSES } from './learned.ts'
 export type { ScoreInput, Scorer, ScorerOptions } from './scorer.ts'
 export { createScorer, lexiconTariffModel } from './scorer.ts'
-export { SCORER_VERSION } from './version.ts'
+export { RULES_FINGERPRINT, SCORER_VERSION } from './version.ts'
 export { parseWatchlist, Watchlist, WatchlistEntity, WatchlistError } from './watchlist.ts'

@@ -90,6 +90,14 @@ export interface ModelVocabulary {
   idOf(word: string): number
 }
 
+/**
+ * Whether the learned layer reads a headline, from the rules' tariff scores: those the rules label,
+ * short of a strong score (RULES.learnedScoreMax), where the layer always agreed with them.
+ */
+export function learnedReads(t: ScoreResult['scores']['tariff']): boolean {
+  return t.label !== null && Math.abs(t.score) < RULES.learnedScoreMax
+}
+
 /** The model's reading of one headline. */
 export interface TariffReading {
   /** Probability of each class of TARIFF_CLASSES, after the neutral prior. */
@@ -108,14 +116,6 @@ export interface TariffModel {
   read(rule: ScoreResult, ids: Int32Array, count: number, out: TariffReading): TariffReading
   /** The same reading from features by name (training and tests; builds strings). */
   readNamed(rule: ScoreResult, features: readonly Feature[], out?: TariffReading): TariffReading
-}
-
-function addRow(z: Float64Array, w: Float32Array, row: number, v: number): void {
-  const at = row * K
-  z[0] = (z[0] as number) + (w[at] as number) * v
-  z[1] = (z[1] as number) + (w[at + 1] as number) * v
-  z[2] = (z[2] as number) + (w[at + 2] as number) * v
-  z[3] = (z[3] as number) + (w[at + 3] as number) * v
 }
 
 /** The numeric rule features, in the order of the model's first rows (see ruleFeatures). */
@@ -182,24 +182,58 @@ export function createTariffModel(data: TariffModelData, vocabulary: ModelVocabu
   const W = new Float32Array(rows.length * K)
   for (const [row, w] of rows.entries()) W.set(w, row * K)
   const z = new Float64Array(K)
+  // The values of the first 16 rows (NUMERIC, then the rule label one-hot) for one headline.
+  const x = new Float64Array(NUMERIC.length + RULE_LABELS.length)
+  const neutralBias = data.neutralBias
+
+  /** z = the logits of rows 0-15 at values x, plus `extra` rows (value 1) listed in rowsA[0, n). */
+  function logits(extra: Int32Array, n: number): void {
+    let z0 = 0
+    let z1 = 0
+    let z2 = 0
+    let z3 = 0
+    for (let q = 0; q < x.length; q++) {
+      const v = x[q] as number
+      if (v === 0) continue
+      const at = q * K
+      z0 += (W[at] as number) * v
+      z1 += (W[at + 1] as number) * v
+      z2 += (W[at + 2] as number) * v
+      z3 += (W[at + 3] as number) * v
+    }
+    for (let q = 0; q < n; q++) {
+      const at = (extra[q] as number) * K
+      z0 += W[at] as number
+      z1 += W[at + 1] as number
+      z2 += W[at + 2] as number
+      z3 += W[at + 3] as number
+    }
+    z[0] = z0
+    z[1] = z1
+    z[2] = z2
+    z[3] = z3
+  }
 
   function decide(rule: ScoreResult, out: TariffReading): TariffReading {
-    z[NEU] = (z[NEU] as number) - data.neutralBias
-    const max = Math.max(z[0] as number, z[1] as number, z[2] as number, z[3] as number)
-    let sum = 0
-    for (let c = 0; c < K; c++) {
-      z[c] = Math.exp((z[c] as number) - max)
-      sum += z[c] as number
-    }
+    const z0 = z[NONE] as number
+    const z1 = z[NEG] as number
+    const z2 = (z[NEU] as number) - neutralBias
+    const z3 = z[POS] as number
+    const max = Math.max(z0, z1, z2, z3)
+    const e0 = Math.exp(z0 - max)
+    const e1 = Math.exp(z1 - max)
+    const e2 = Math.exp(z2 - max)
+    const e3 = Math.exp(z3 - max)
+    const sum = e0 + e1 + e2 + e3
     const p = out.p
-    p[NONE] = (z[NONE] as number) / sum
-    p[NEG] = (z[NEG] as number) / sum
-    p[NEU] = (z[NEU] as number) / sum
-    p[POS] = (z[POS] as number) / sum
-    const pNeg = p[NEG] as number
-    const pNeu = p[NEU] as number
-    const pPos = p[POS] as number
-    const relevance = 1 - (p[NONE] as number)
+    p[NONE] = e0 / sum
+    const pNeg = e1 / sum
+    const pNeu = e2 / sum
+    const pPos = e3 / sum
+    p[NEG] = pNeg
+    p[NEU] = pNeu
+    p[POS] = pPos
+    const relevance = 1 - e0 / sum
     const score = (pPos - pNeg) / Math.max(relevance, 1e-12)
     let label: TariffReading['label'] = null
     let pLabel = 0
@@ -211,23 +245,26 @@ export function createTariffModel(data: TariffModelData, vocabulary: ModelVocabu
     // A threatened measure is not a measure taken: confidence drops with the share of threats.
     let events = 0
     let threats = 0
-    for (const e of rule.events) {
+    const list = rule.events
+    for (let q = 0; q < list.length; q++) {
+      const e = list[q] as ScoreResult['events'][number]
       if (e.dimension !== 'tariff') continue
       events++
       if (e.threat) threats++
     }
     const threatShare = events === 0 ? 0 : threats / events
-    const confidence = pLabel * (1 - 0.4 * threatShare)
     out.score = Math.max(-1, Math.min(1, score))
     out.relevance = relevance
-    out.confidence = confidence
+    out.confidence = pLabel * (1 - 0.4 * threatShare)
     out.label = label
     return out
   }
 
+  // Rows read for one headline besides the first 16: its events' and its words'.
+  let extra = new Int32Array(64)
+
   return {
     read(rule, ids, count, out) {
-      z.fill(0)
       // ruleFeatures, written out by row.
       const t = rule.scores.tariff
       let neg = 0
@@ -241,45 +278,58 @@ export function createTariffModel(data: TariffModelData, vocabulary: ModelVocabu
         if (c.weight < 0) neg += c.weight
         else pos += c.weight
       }
-      addRow(z, W, 0, 1)
-      addRow(z, W, 1, t.score)
-      addRow(z, W, 2, Math.max(0, t.score))
-      addRow(z, W, 3, Math.min(0, t.score))
-      addRow(z, W, 4, Math.abs(t.score))
-      addRow(z, W, 5, t.relevance)
-      addRow(z, W, 6, t.confidence)
-      addRow(z, W, 7, neg)
-      addRow(z, W, 8, pos)
-      addRow(z, W, 9, Math.min(n, 5) / 5)
-      addRow(z, W, 10, rule.scores.uncertainty)
-      addRow(z, W, 11, rule.scores.market.score)
-      addRow(
-        z,
-        W,
-        t.label === 'negative' ? 13 : t.label === 'neutral' ? 14 : t.label === 'positive' ? 15 : 12,
-        1,
-      )
+      x[0] = 1
+      x[1] = t.score
+      x[2] = Math.max(0, t.score)
+      x[3] = Math.min(0, t.score)
+      x[4] = Math.abs(t.score)
+      x[5] = t.relevance
+      x[6] = t.confidence
+      x[7] = neg
+      x[8] = pos
+      x[9] = Math.min(n, 5) / 5
+      x[10] = rule.scores.uncertainty
+      x[11] = rule.scores.market.score
+      x[12] = t.label === null ? 1 : 0
+      x[13] = t.label === 'negative' ? 1 : 0
+      x[14] = t.label === 'neutral' ? 1 : 0
+      x[15] = t.label === 'positive' ? 1 : 0
       const events = rule.events
+      if (extra.length < events.length + count) extra = new Int32Array((events.length + count) * 2)
+      let m = 0
       for (let q = 0; q < events.length; q++) {
         const e = events[q] as ScoreResult['events'][number]
         if (e.dimension !== 'tariff') continue
         const variants = eventRows.get(e.type)
         const row =
           variants === undefined ? -1 : (variants[(e.threat ? 1 : 0) + (e.negated ? 2 : 0)] as number)
-        if (row >= 0) addRow(z, W, row, 1)
+        if (row >= 0) extra[m++] = row
       }
       for (let i = 0; i < count; i++) {
         const row = rowOf[ids[i] as number] as number
-        if (row >= 0) addRow(z, W, row, 1)
+        if (row >= 0) extra[m++] = row
       }
+      logits(extra, m)
       return decide(rule, out)
     },
     readNamed(rule, features, out = newReading()) {
-      z.fill(0)
+      let z0 = 0
+      let z1 = 0
+      let z2 = 0
+      let z3 = 0
       for (const [name, v] of features) {
         const row = rowOfName.get(name)
-        if (row !== undefined) addRow(z, W, row, v)
+        if (row === undefined) continue
+        const at = row * K
+        z0 += (W[at] as number) * v
+        z1 += (W[at + 1] as number) * v
+        z2 += (W[at + 2] as number) * v
+        z3 += (W[at + 3] as number) * v
       }
+      z[0] = z0
+      z[1] = z1
+      z[2] = z2
+      z[3] = z3
       return decide(rule, out)
     },
   }

@@ -7,6 +7,7 @@ import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
   createTariffModel,
   type Feature,
+  learnedReads,
   newReading,
   type TariffModel,
   type TariffModelData,
@@ -1572,9 +1573,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       scorerVersion: SCORER_VERSION,
       truncated,
     }
-    // The learned layer reads the headlines the rules found about trade policy; it may take that back
-    // (label null) or change the direction, never make a headline relevant the rules did not.
-    if (withModel && model !== null && tariff.label !== null) {
+    // The learned layer reads the headlines the rules label, short of a strong score; it may take the
+    // label back (null) or change the direction, never make a headline relevant the rules did not.
+    if (withModel && model !== null && learnedReads(tariff)) {
       if (!wordsRead) captureWords()
       const m = model.read(result, wordIds, wordCount, reading)
       const ruleScore = tariff.score

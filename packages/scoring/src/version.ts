@@ -1,6 +1,6 @@
-// SCORER_VERSION changes whenever the lexicons, gazetteers, numeric rules or the learned model change: a content hash
-// of the data modules, computed once at load. Every score carries it, so indicators and alerts can
-// say which scorer produced them.
+// SCORER_VERSION changes whenever the lexicons, gazetteers, numeric rules or the learned model
+// change: a content hash of the data modules, computed once at load. Every score carries it, so
+// indicators and alerts can say which scorer produced them.
 import { createHash } from 'node:crypto'
 import * as entities from './data/entities.ts'
 import * as lexicon from './data/lexicon.ts'
@@ -10,10 +10,24 @@ import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 /** Bump when the scoring code (not the data) changes meaning. */
 const ENGINE_VERSION = '2.0.0'
 
-function contentHash(): string {
+/** A module's exports as a plain object, keys sorted: Node and vitest order a namespace's keys differently. */
+function exportsOf(namespace: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(namespace).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+const DATA = { lexicon: exportsOf(lexicon), entities: exportsOf(entities), RULES }
+
+function contentHash(data: unknown): string {
   const h = createHash('sha256')
-  h.update(JSON.stringify({ lexicon, entities, RULES, TARIFF_MODEL }))
+  h.update(JSON.stringify(data))
   return h.digest('hex').slice(0, 12)
 }
 
-export const SCORER_VERSION = `scoring-${ENGINE_VERSION}+${contentHash()}`
+/**
+ * The rule layer's fingerprint: engine version and rule data, without the learned model. The model
+ * is trained on the rules' output, so its file records the fingerprint it was trained under, and a
+ * test fails until it is retrained (`pnpm train tariff`) after the rules change.
+ */
+export const RULES_FINGERPRINT = `${ENGINE_VERSION}+${contentHash(DATA)}`
+
+export const SCORER_VERSION = `scoring-${ENGINE_VERSION}+${contentHash({ ...DATA, TARIFF_MODEL })}`

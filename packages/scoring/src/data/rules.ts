@@ -37,6 +37,12 @@ export const RULES = {
   /** Relevance = 1 - exp(-(topic weight + cueShare * |cue weights|)); labelled when >= relevanceMin. */
   relevanceCueShare: 0.5,
   relevanceMin: 0.5,
+  /**
+   * The learned tariff layer reads a headline the rules label with a tariff score weaker than this.
+   * Cross-validated on our dev rows, it changed 3 of the 619 labels at 0.6-0.8 and none above; below,
+   * it turns weak readings neutral and reads direction into the rules' neutral ones.
+   */
+  learnedScoreMax: 0.6,
   /** |score| below this is labelled neutral. */
   neutralBand: 0.12,
   marketNeutralBand: 0.4,
