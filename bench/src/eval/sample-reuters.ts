@@ -170,6 +170,7 @@ if (import.meta.main) {
     '--twenty-second': { n: 22, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-third': { n: 23, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-fourth': { n: 24, tariff: 200, rest: 0, otherHalf: true },
+    '--twenty-fifth': { n: 25, tariff: 200, rest: 0, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
