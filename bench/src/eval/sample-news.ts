@@ -28,6 +28,9 @@ const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; s
   // The fourth: the rest of the Guardian's trade-policy pool and some of its wider trade pool (CNBC's
   // pools are drawn dry).
   '4': { cnbc: { tariff: 0, wide: 0, supply: 0 }, guardian: { tariff: 150, wide: 60, supply: 0 } },
+  // The fifth (session 13): the rest of the Guardian's wider trade pool, as a fresh check of the
+  // learned tariff layer before it learns from the dev half.
+  '5': { cnbc: { tariff: 0, wide: 0, supply: 0 }, guardian: { tariff: 0, wide: 200, supply: 0 } },
 }
 
 function labelled(): Set<string> {
