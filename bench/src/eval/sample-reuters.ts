@@ -171,6 +171,8 @@ if (import.meta.main) {
     '--twenty-third': { n: 23, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-fourth': { n: 24, tariff: 200, rest: 0, otherHalf: true },
     '--twenty-fifth': { n: 25, tariff: 200, rest: 0, otherHalf: true },
+    // The trade-policy pool is dry: the wider trade pool of both halves (session 13).
+    '--twenty-sixth': { n: 26, tariff: 0, rest: 0, wide: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
