@@ -39,16 +39,16 @@ export const TRAIN_OPTIONS: TrainOptions = {
   l2: 3e-3,
   epochs: 200,
   learningRate: 0.05,
-  sparsePrefixes: ['w=', 'b=', 'ev='],
+  sparsePrefixes: ['w=', 'ev='],
   minCount: 3,
 }
-export const NEUTRAL_BIAS = 0.8
+export const NEUTRAL_BIAS = 0.75
 /**
  * A word or word pair whose weights span less than this (largest minus smallest: what moves the
  * decision) is left out of the file: a smaller model the scorer reads faster, at no loss the
  * cross-validation can see.
  */
-export const PRUNE_BELOW = Number(process.env.PRUNE ?? 0.1)
+export const PRUNE_BELOW = 0.1
 
 export interface Example {
   row: LabelledRow
@@ -57,15 +57,22 @@ export interface Example {
   training: TrainingRow
 }
 
+/** A headline as duplicates are found: lower case, whitespace collapsed. */
+export function headlineKey(headline: string): string {
+  return headline.toLowerCase().replace(/\s+/g, ' ').trim()
+}
+
 /**
- * The rows the model learns from: dev rows only, and of those only the headlines the rules label on
- * the tariff dimension (the model reads nothing else at run time either).
+ * The rows the model learns from: dev rows only, never one whose headline is also a held-out row's
+ * (`heldOut`: their headlineKeys; the streams repeat some headlines), and of those only the headlines
+ * the rules label on the tariff dimension (the layer reads a subset of those at run time: short of a
+ * strong score).
  */
-export function examples(rows: LabelledRow[]): Example[] {
+export function examples(rows: LabelledRow[], heldOut: ReadonlySet<string> = new Set()): Example[] {
   const scorer = createScorer({ learned: false })
   const out: Example[] = []
   for (const row of rows) {
-    if (row.split !== 'dev') continue
+    if (row.split !== 'dev' || heldOut.has(headlineKey(row.headline))) continue
     const label = TARIFF_CLASSES.indexOf(row.tariff as (typeof TARIFF_CLASSES)[number])
     if (label < 0)
       throw new Error(`row ${row.ref}: tariff label "${row.tariff}" is not one of ${TARIFF_CLASSES}`)
@@ -86,7 +93,7 @@ export function modelData(
   const weights: Record<string, number[]> = {}
   for (const k of [...w.keys()].sort()) {
     const v = w.get(k) as Float64Array
-    if ((k.startsWith('w=') || k.startsWith('b=')) && Math.max(...v) - Math.min(...v) < pruneBelow) continue
+    if (k.startsWith('w=') && Math.max(...v) - Math.min(...v) < pruneBelow) continue
     weights[k] = [...v].map((x) => Math.round(x * 1e5) / 1e5)
   }
   return { format: 3, neutralBias, trainedOn, weights }
@@ -103,7 +110,7 @@ export function serialise(data: TariffModelData): string {
 }
 
 /** The group a row is cross-validated in: its source family and draw. */
-function groupOf(row: LabelledRow): string {
+function drawOf(row: LabelledRow): string {
   return `${row.source === 'reuters' ? 'reuters' : 'news'}:${row.draw}`
 }
 
@@ -127,9 +134,21 @@ function report(name: string, rows: LabelledRow[], rule: string[], model: string
   )
 }
 
+/** The headlineKeys of the held-out rows. */
+function heldOutKeys(rows: LabelledRow[]): Set<string> {
+  return new Set(rows.filter((r) => r.split !== 'dev').map((r) => headlineKey(r.headline)))
+}
+
 /** Grouped k-fold cross-validation over the draws: each fold's draws are predicted by a model trained on the others. */
 function crossValidate(all: LabelledRow[], folds: number, biases: number[]): void {
+  const heldOut = heldOutKeys(all)
   const dev = all.filter((r) => r.split === 'dev')
+  // A headline repeated in several draws goes with its first draw, so no copy is both trained on
+  // and predicted.
+  const firstDraw = new Map<string, string>()
+  for (const r of dev)
+    if (!firstDraw.has(headlineKey(r.headline))) firstDraw.set(headlineKey(r.headline), drawOf(r))
+  const groupOf = (r: LabelledRow) => firstDraw.get(headlineKey(r.headline)) as string
   const groups = [...new Set(dev.map(groupOf))]
   const ruleScorer = createScorer({ learned: false })
   const rule = new Map(
@@ -138,7 +157,10 @@ function crossValidate(all: LabelledRow[], folds: number, biases: number[]): voi
   const fitted: { held: Set<string>; weights: Weights }[] = []
   for (let f = 0; f < folds; f++) {
     const held = new Set(groups.filter((_, i) => i % folds === f))
-    const train = examples(dev.filter((r) => !held.has(groupOf(r))))
+    const train = examples(
+      dev.filter((r) => !held.has(groupOf(r))),
+      heldOut,
+    )
     fitted.push({
       held,
       weights: trainLogistic(
@@ -203,7 +225,7 @@ export function runTrainTariff(argv: string[]): void {
     return
   }
   if (biases.length !== 1) throw new Error('--neutral-bias: one value when training the model file')
-  const train = examples(all)
+  const train = examples(all, heldOutKeys(all))
   const weights = trainLogistic(
     train.map((e) => e.training),
     TRAIN_OPTIONS,
@@ -218,6 +240,7 @@ export function runTrainTariff(argv: string[]): void {
     l2: TRAIN_OPTIONS.l2,
     epochs: TRAIN_OPTIONS.epochs,
     minCount: TRAIN_OPTIONS.minCount,
+    pruneBelow: PRUNE_BELOW,
   })
   writeFileSync(MODEL_FILE, serialise(data))
   process.stdout.write(

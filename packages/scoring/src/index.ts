@@ -5,5 +5,5 @@ export type { Feature, TariffClass, TariffModel, TariffModelData, TariffReading 
 export { learnedReads, TARIFF_CLASSES } from './learned.ts'
 export type { ScoreInput, Scorer, ScorerOptions } from './scorer.ts'
 export { createScorer, lexiconTariffModel } from './scorer.ts'
-export { RULES_FINGERPRINT, SCORER_VERSION } from './version.ts'
+export { RULES_FINGERPRINT, RULES_ONLY_VERSION, SCORER_VERSION } from './version.ts'
 export { parseWatchlist, Watchlist, WatchlistEntity, WatchlistError } from './watchlist.ts'

@@ -18,6 +18,17 @@ describe('output contract', () => {
     expect(SCORER_VERSION).toMatch(/^scoring-\d+\.\d+\.\d+\+[0-9a-f]{12}$/)
   })
 
+  it('shares frozen empty lists between results, so no result can change another', () => {
+    const a = score('Netflix communications chief quits over remark')
+    const b = score('Local bakery wins regional bread award')
+    expect(a.events).toBe(b.events)
+    expect(Object.isFrozen(a.events)).toBe(true)
+    expect(Object.isFrozen(a.entities.commodities)).toBe(true)
+    expect(() => (a.events as unknown[]).push(1)).toThrow(TypeError)
+    // A result with events has its own list.
+    expect(Object.isFrozen(score('U.S. raises tariffs on steel').events)).toBe(false)
+  })
+
   it('labels a dimension null when the text is not about it', () => {
     const r = score('Netflix communications chief quits over remark')
     expect(r.scores.tariff.label).toBeNull()

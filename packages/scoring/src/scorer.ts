@@ -30,7 +30,7 @@ import {
 } from './lexicon.ts'
 import * as tok from './tokenizer.ts'
 import { createTokenBuffer, tokenize } from './tokenizer.ts'
-import { SCORER_VERSION } from './version.ts'
+import { RULES_ONLY_VERSION, SCORER_VERSION } from './version.ts'
 import { cloneVocabulary, freeze, lookupWord, type Vocabulary } from './vocabulary.ts'
 import type { Watchlist } from './watchlist.ts'
 
@@ -1424,7 +1424,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   function scoreField(text: string, field: Field, acc: Accumulator): void {
     if (acc.used) resetAccumulator(acc)
-    if (text.length === 0) return
+    if (text.length === 0) {
+      // An empty headline leaves no tokens: tb must not keep the last call's for captureWords. An empty
+      // body leaves the headline's there, which is what captureWords reads.
+      if (field === 'headline') tb.count = 0
+      return
+    }
     acc.used = true
     tokenize(text, vocab, notId, tb)
     sizeItems(tb.count)
@@ -1533,12 +1538,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     entityCounts[COMPANIES] = 0
     const { cues } = out
     scoreField(headline, 'headline', accH)
-    // The body's tokens will replace the headline's in tb: read the headline's words first.
-    let wordsRead = false
-    if (withModel && body.length > 0) {
-      captureWords()
-      wordsRead = true
-    }
     scoreField(body, 'body', accB)
 
     const tariff = dimension(T, T)
@@ -1570,13 +1569,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       events: out.events,
       entities,
       explanation: cues,
-      scorerVersion: SCORER_VERSION,
+      scorerVersion: withModel ? SCORER_VERSION : RULES_ONLY_VERSION,
       truncated,
     }
     // The learned layer reads the headlines the rules label, short of a strong score; it may take the
     // label back (null) or change the direction, never make a headline relevant the rules did not.
-    if (withModel && model !== null && learnedReads(tariff)) {
-      if (!wordsRead) captureWords()
+    // With no body, tb still holds the headline's tokens. With a body the rules decide alone: the layer
+    // was trained and checked on headlines, and body cues move the rule features it reads.
+    if (withModel && model !== null && body.length === 0 && learnedReads(tariff)) {
+      captureWords()
       const m = model.read(result, wordIds, wordCount, reading)
       const ruleScore = tariff.score
       // tariff is this call's own object. The learned layer decides the label; the score keeps the
@@ -1585,7 +1586,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // at most the layer's.
       const band = RULES.neutralBand
       if (m.label === null) {
-        tariff.relevance = round(Math.min(tariff.relevance, m.relevance))
+        // Rounding must not lift it back to the minimum a label needs.
+        tariff.relevance = Math.min(round(Math.min(tariff.relevance, m.relevance)), RULES.relevanceMin - 1e-4)
       } else if (m.label === 'neutral') {
         tariff.score = Math.max(-band, Math.min(band, ruleScore))
       } else {

@@ -31,3 +31,6 @@ function contentHash(data: unknown): string {
 export const RULES_FINGERPRINT = `${ENGINE_VERSION}+${contentHash(DATA)}`
 
 export const SCORER_VERSION = `scoring-${ENGINE_VERSION}+${contentHash({ ...DATA, TARIFF_MODEL })}`
+
+/** What a scorer made with `learned: false` stamps on its results: the rules alone. */
+export const RULES_ONLY_VERSION = `${SCORER_VERSION}+rules`
