@@ -61,7 +61,7 @@ function heapPerInstance(): number | null {
   gc()
   const before = process.memoryUsage().heapUsed
   for (let i = 0; i < n; i++) {
-    const s = createScorer()
+    const s = createScorer({ learned })
     s.score({ headline: 'warm the buffers of this instance' })
     keep.push(s)
   }
@@ -70,12 +70,15 @@ function heapPerInstance(): number | null {
   return keep.length > 0 ? Math.round((after - before) / n) : null
 }
 
+// `pnpm bench scoring --rules-only`: the scorer without its learned tariff layer, for an A/B in the
+// same hour (written to scoring-rules-only.json; the goal is measured on the shipped scorer).
+const learned = !process.argv.includes('--rules-only')
 const rows = readReutersRows()
 if (!rows) {
   process.stdout.write(`bench scoring: skipped, no stream at ${REUTERS_STREAM}\n`)
 } else {
   const headlines = rows.map((r) => r.headline)
-  const scorer = createScorer()
+  const scorer = createScorer({ learned })
   const afinn = new Sentiment()
   const rates = interleavedRates(
     headlines,
@@ -94,13 +97,14 @@ if (!rows) {
     afinn_per_s: Math.round(theirs),
     ratio: Math.round((ours / theirs) * 100) / 100,
     heap_bytes_per_scorer: heap,
+    learned_layer: learned,
   }
   process.stdout.write(
-    `scoring over ${headlines.length} Reuters headlines, one core, ${PASSES} passes interleaved by ${CHUNK}-headline chunks\n` +
+    `scoring over ${headlines.length} Reuters headlines, one core, ${PASSES} passes interleaved by ${CHUNK}-headline chunks${learned ? '' : ' (rules only)'}\n` +
       `  tradepulse scorer  ${figures.headlines_per_s.toLocaleString('en')} headlines/s\n` +
       `  AFINN (sentiment)  ${figures.afinn_per_s.toLocaleString('en')} headlines/s\n` +
       `  ratio              ${figures.ratio}\n` +
       `  heap per scorer    ${heap === null ? 'n/a (run node with --expose-gc)' : `${heap.toLocaleString('en')} bytes`}\n`,
   )
-  process.stdout.write(`wrote ${writeResult('scoring', figures)}\n`)
+  process.stdout.write(`wrote ${writeResult(learned ? 'scoring' : 'scoring-rules-only', figures)}\n`)
 }
