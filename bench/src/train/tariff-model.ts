@@ -42,7 +42,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   sparsePrefixes: ['w=', 'ev='],
   minCount: 3,
 }
-export const NEUTRAL_BIAS = 0.75
+export const NEUTRAL_BIAS = 0.7
 /**
  * A word or word pair whose weights span less than this (largest minus smallest: what moves the
  * decision) is left out of the file: a smaller model the scorer reads faster, at no loss the
@@ -118,7 +118,7 @@ function labelsOf(model: ReturnType<typeof lexiconTariffModel>, rows: LabelledRo
   const scorer = createScorer({ learned: false })
   return rows.map((row) => {
     const { rule, features } = scorer.features({ headline: row.headline })
-    if (!learnedReads(rule.scores.tariff)) return rule.scores.tariff.label ?? 'none'
+    if (!learnedReads(rule)) return rule.scores.tariff.label ?? 'none'
     return model.readNamed(rule, features).label ?? 'none'
   })
 }

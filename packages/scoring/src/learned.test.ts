@@ -44,14 +44,30 @@ describe('ruleFeatures', () => {
 })
 
 describe('learnedReads', () => {
+  const withTariff = (headline: string, t: Partial<ScoreResult['scores']['tariff']>) => {
+    const r = rules.score({ headline })
+    return { ...r, scores: { ...r.scores, tariff: { ...r.scores.tariff, ...t } } }
+  }
   it('reads what the rules label, short of a strong score', () => {
-    const t = { score: 0.3, relevance: 0.8, confidence: 0.5, label: 'positive' as const }
-    expect(learnedReads(t)).toBe(true)
-    expect(learnedReads({ ...t, score: -0.5999 })).toBe(true)
-    expect(learnedReads({ ...t, score: -0.6 })).toBe(false)
-    expect(learnedReads({ ...t, score: 0.9 })).toBe(false)
-    expect(learnedReads({ ...t, score: 0, label: 'neutral' })).toBe(true)
-    expect(learnedReads({ ...t, label: null })).toBe(false)
+    const talks = 'EU and Japan discuss tariffs on cars'
+    expect(learnedReads(withTariff(talks, { score: 0.3, label: 'positive' }))).toBe(true)
+    expect(learnedReads(withTariff(talks, { score: -0.5999, label: 'negative' }))).toBe(true)
+    expect(learnedReads(withTariff(talks, { score: -0.6, label: 'negative' }))).toBe(false)
+    expect(learnedReads(withTariff(talks, { score: 0.9, label: 'positive' }))).toBe(false)
+    expect(learnedReads(withTariff(talks, { score: 0, label: 'neutral' }))).toBe(true)
+    expect(learnedReads(withTariff(talks, { label: null }))).toBe(false)
+  })
+
+  it('leaves an act the rules read as done in the direction of their label to them', () => {
+    const pause = rules.score({ headline: 'U.S. pauses new chip export rules' })
+    expect(pause.scores.tariff.label).toBe('positive')
+    expect(Math.abs(pause.scores.tariff.score)).toBeLessThan(0.6)
+    expect(learnedReads(pause)).toBe(false)
+    // A threatened act is no act done: the layer reads it.
+    const weighs = rules.score({ headline: 'EU weighs tariffs on U.S. whiskey' })
+    expect(weighs.events.every((e) => e.threat)).toBe(true)
+    expect(Math.abs(weighs.scores.tariff.score)).toBeLessThan(0.6)
+    expect(learnedReads(weighs)).toBe(true)
   })
 })
 
@@ -245,7 +261,7 @@ describe('the scorer with its learned layer', () => {
     for (const headline of headlines) {
       const { rule, features } = rules.features({ headline })
       const r0 = rule.scores.tariff
-      if (!learnedReads(r0)) {
+      if (!learnedReads(rule)) {
         expect(full.score({ headline }).scores.tariff, headline).toEqual(r0)
         continue
       }

@@ -91,12 +91,21 @@ export interface ModelVocabulary {
 }
 
 /**
- * Whether the learned layer reads a headline, from the rules' tariff scores: those the rules label,
- * short of a strong score (RULES.learnedScoreMax): above it, cross-validated, the layer changed 3 labels
- * of 619, so it is not asked. (The scorer also leaves it out when a body comes with the headline.)
+ * Whether the learned layer reads a headline, from the rules' result: those the rules label, short of
+ * a strong tariff score (RULES.learnedScoreMax: above it, cross-validated, the layer changed 3 labels
+ * of 619), and not where the rules read an act done in the direction of their label (a tariff event
+ * neither threatened nor negated: "U.S. pauses new chip export rules"), which the layer may not
+ * overturn. (The scorer also leaves it out when a body comes with the headline.)
  */
-export function learnedReads(t: ScoreResult['scores']['tariff']): boolean {
-  return t.label !== null && Math.abs(t.score) < RULES.learnedScoreMax
+export function learnedReads(rule: ScoreResult): boolean {
+  const t = rule.scores.tariff
+  if (t.label === null || Math.abs(t.score) >= RULES.learnedScoreMax) return false
+  if (t.label !== 'negative' && t.label !== 'positive') return true
+  const sign = t.label === 'positive' ? 1 : -1
+  for (const e of rule.events) {
+    if (e.dimension === 'tariff' && e.direction === sign && !e.threat && !e.negated) return false
+  }
+  return true
 }
 
 /** The model's reading of one headline. */

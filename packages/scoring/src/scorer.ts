@@ -1576,7 +1576,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // label back (null) or change the direction, never make a headline relevant the rules did not.
     // With no body, tb still holds the headline's tokens. With a body the rules decide alone: the layer
     // was trained and checked on headlines, and body cues move the rule features it reads.
-    if (withModel && model !== null && body.length === 0 && learnedReads(tariff)) {
+    if (withModel && model !== null && body.length === 0 && learnedReads(result)) {
       captureWords()
       const m = model.read(result, wordIds, wordCount, reading)
       const ruleScore = tariff.score
