@@ -174,6 +174,7 @@ if (import.meta.main) {
     // The trade-policy pool is dry: the wider trade pool of both halves (session 13).
     '--twenty-sixth': { n: 26, tariff: 0, rest: 0, wide: 200, otherHalf: true },
     '--twenty-seventh': { n: 27, tariff: 0, rest: 0, wide: 200, otherHalf: true },
+    '--twenty-eighth': { n: 28, tariff: 0, rest: 0, wide: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
