@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import {
   createScorer,
-  learnedReads,
   lexiconTariffModel,
   RULES_FINGERPRINT,
   TARIFF_CLASSES,
@@ -42,7 +41,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   sparsePrefixes: ['w=', 'ev='],
   minCount: 3,
 }
-export const NEUTRAL_BIAS = 0.65
+export const NEUTRAL_BIAS = 0.7
 /**
  * A word or word pair whose weights span less than this (largest minus smallest: what moves the
  * decision) is left out of the file: a smaller model the scorer reads faster, at no loss the
@@ -117,8 +116,8 @@ function drawOf(row: LabelledRow): string {
 function labelsOf(model: ReturnType<typeof lexiconTariffModel>, rows: LabelledRow[]): string[] {
   const scorer = createScorer({ learned: false })
   return rows.map((row) => {
-    const { rule, features } = scorer.features({ headline: row.headline })
-    if (!learnedReads(rule)) return rule.scores.tariff.label ?? 'none'
+    const { rule, features, reads } = scorer.features({ headline: row.headline })
+    if (!reads) return rule.scores.tariff.label ?? 'none'
     return model.readNamed(rule, features).label ?? 'none'
   })
 }
@@ -244,6 +243,6 @@ export function runTrainTariff(argv: string[]): void {
   })
   writeFileSync(MODEL_FILE, serialise(data))
   process.stdout.write(
-    `trained on ${train.length} dev rows (${perClass.join(', ')}); ${weights.size} features; wrote ${MODEL_FILE}\n`,
+    `trained on ${train.length} dev rows (${perClass.join(', ')}); ${weights.size} features, ${Object.keys(data.weights).length} kept; wrote ${MODEL_FILE}\n`,
   )
 }

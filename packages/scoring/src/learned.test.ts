@@ -10,7 +10,7 @@ import {
   TARIFF_CLASSES,
   type TariffModelData,
 } from './index.ts'
-import { createTariffModel, newReading, ruleFeatures } from './learned.ts'
+import { ACT_EASING, ACT_ESCALATING, createTariffModel, newReading, ruleFeatures } from './learned.ts'
 
 const rules = createScorer({ learned: false })
 const full = createScorer()
@@ -44,30 +44,39 @@ describe('ruleFeatures', () => {
 })
 
 describe('learnedReads', () => {
-  const withTariff = (headline: string, t: Partial<ScoreResult['scores']['tariff']>) => {
-    const r = rules.score({ headline })
-    return { ...r, scores: { ...r.scores, tariff: { ...r.scores.tariff, ...t } } }
-  }
+  const t = { score: 0.3, relevance: 0.8, confidence: 0.5, label: 'positive' as const }
+
   it('reads what the rules label, short of a strong score', () => {
-    const talks = 'EU and Japan discuss tariffs on cars'
-    expect(learnedReads(withTariff(talks, { score: 0.3, label: 'positive' }))).toBe(true)
-    expect(learnedReads(withTariff(talks, { score: -0.5999, label: 'negative' }))).toBe(true)
-    expect(learnedReads(withTariff(talks, { score: -0.6, label: 'negative' }))).toBe(false)
-    expect(learnedReads(withTariff(talks, { score: 0.9, label: 'positive' }))).toBe(false)
-    expect(learnedReads(withTariff(talks, { score: 0, label: 'neutral' }))).toBe(true)
-    expect(learnedReads(withTariff(talks, { label: null }))).toBe(false)
+    expect(learnedReads(t)).toBe(true)
+    expect(learnedReads({ ...t, score: -0.5999, label: 'negative' })).toBe(true)
+    expect(learnedReads({ ...t, score: -0.6, label: 'negative' })).toBe(false)
+    expect(learnedReads({ ...t, score: 0.9 })).toBe(false)
+    expect(learnedReads({ ...t, score: 0, label: 'neutral' })).toBe(true)
+    expect(learnedReads({ ...t, label: null })).toBe(false)
   })
 
-  it('leaves an act the rules read as done in the direction of their label to them', () => {
-    const pause = rules.score({ headline: 'U.S. pauses new chip export rules' })
-    expect(pause.scores.tariff.label).toBe('positive')
-    expect(Math.abs(pause.scores.tariff.score)).toBeLessThan(0.6)
-    expect(learnedReads(pause)).toBe(false)
-    // A threatened act is no act done: the layer reads it.
-    const weighs = rules.score({ headline: 'EU weighs tariffs on U.S. whiskey' })
-    expect(weighs.events.every((e) => e.threat)).toBe(true)
-    expect(Math.abs(weighs.scores.tariff.score)).toBeLessThan(0.6)
-    expect(learnedReads(weighs)).toBe(true)
+  it('leaves to the rules an act done that goes the way of their label, and only that', () => {
+    expect(learnedReads(t, ACT_EASING)).toBe(false)
+    expect(learnedReads(t, ACT_ESCALATING)).toBe(true)
+    expect(learnedReads({ ...t, score: -0.3, label: 'negative' }, ACT_ESCALATING)).toBe(false)
+    expect(learnedReads({ ...t, score: -0.3, label: 'negative' }, ACT_EASING)).toBe(true)
+    expect(learnedReads({ ...t, score: 0, label: 'neutral' }, ACT_EASING | ACT_ESCALATING)).toBe(true)
+  })
+
+  it('counts an act a verb binds, done, and not a measure or a deal only named or threatened', () => {
+    const reads = (headline: string) => rules.features({ headline }).reads
+    // "pauses" binds the export rules: an easing act done.
+    expect(rules.score({ headline: 'U.S. pauses new chip export rules' }).scores.tariff.label).toBe(
+      'positive',
+    )
+    expect(reads('U.S. pauses new chip export rules')).toBe(false)
+    // A deal named bare, with no verb acting on it.
+    const named = rules.score({ headline: 'France says any U.S. trade deal should be reciprocal' })
+    expect(named.events.some((e) => e.type === 'deal')).toBe(true)
+    expect(reads('France says any U.S. trade deal should be reciprocal')).toBe(true)
+    // A threatened act is no act done.
+    expect(reads('EU weighs tariffs on U.S. whiskey')).toBe(true)
+    expect(full.score({ headline: 'U.S. pauses new chip export rules' }).scores.tariff.label).toBe('positive')
   })
 })
 
@@ -212,6 +221,8 @@ describe('the scorer with its learned layer', () => {
       scorerVersion: SCORER_VERSION,
     })
     expect(full.score({ headline }).explanation.at(-1)?.cue).toBe('learned: neutral')
+    // A body of blanks is no body.
+    expect(full.score({ headline, body: ' \n\t ' })).toEqual(full.score({ headline }))
   })
 
   it('reads no words left over from the text scored before', () => {
@@ -261,7 +272,7 @@ describe('the scorer with its learned layer', () => {
     for (const headline of headlines) {
       const { rule, features } = rules.features({ headline })
       const r0 = rule.scores.tariff
-      if (!learnedReads(rule)) {
+      if (!rules.features({ headline }).reads) {
         expect(full.score({ headline }).scores.tariff, headline).toEqual(r0)
         continue
       }

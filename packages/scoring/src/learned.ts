@@ -90,21 +90,23 @@ export interface ModelVocabulary {
   idOf(word: string): number
 }
 
+/** Bits of the acts the rules read as done in a text: an easing one, an escalating one. */
+export const ACT_EASING = 1
+export const ACT_ESCALATING = 2
+
 /**
- * Whether the learned layer reads a headline, from the rules' result: those the rules label, short of
- * a strong tariff score (RULES.learnedScoreMax: above it, cross-validated, the layer changed 3 labels
- * of 619), and not where the rules read an act done in the direction of their label (a tariff event
- * neither threatened nor negated: "U.S. pauses new chip export rules"), which the layer may not
- * overturn. (The scorer also leaves it out when a body comes with the headline.)
+ * Whether the learned layer reads a headline, from the rules' tariff scores and the acts they read as
+ * done (`actsDone`: ACT_EASING | ACT_ESCALATING of the tariff events a verb binds, neither threatened
+ * nor negated): those the rules label, short of a strong score (RULES.learnedScoreMax: above it,
+ * cross-validated, the layer changed 3 labels of 619), and not where an act done goes the way of the
+ * rules' label ("U.S. pauses new chip export rules"), which the layer may not overturn. A measure or a
+ * deal only named ("France says any U.S. trade deal should be reciprocal") is no act done: that is
+ * what the layer is for. (The scorer also leaves it out when a body comes with the headline.)
  */
-export function learnedReads(rule: ScoreResult): boolean {
-  const t = rule.scores.tariff
+export function learnedReads(t: ScoreResult['scores']['tariff'], actsDone = 0): boolean {
   if (t.label === null || Math.abs(t.score) >= RULES.learnedScoreMax) return false
-  if (t.label !== 'negative' && t.label !== 'positive') return true
-  const sign = t.label === 'positive' ? 1 : -1
-  for (const e of rule.events) {
-    if (e.dimension === 'tariff' && e.direction === sign && !e.threat && !e.negated) return false
-  }
+  if (t.label === 'positive') return (actsDone & ACT_EASING) === 0
+  if (t.label === 'negative') return (actsDone & ACT_ESCALATING) === 0
   return true
 }
 

@@ -5,6 +5,8 @@ import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent 
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
+  ACT_EASING,
+  ACT_ESCALATING,
   createTariffModel,
   type Feature,
   learnedReads,
@@ -89,7 +91,7 @@ export interface Scorer {
    * What the learned tariff layer reads for `input`, by name: the rules' result (as with
    * `learned: false`) and the features of learned.ts. The trainer learns from these.
    */
-  features(input: ScoreInput): { rule: ScoreResult; features: Feature[] }
+  features(input: ScoreInput): { rule: ScoreResult; features: Feature[]; reads: boolean }
 }
 
 type Field = 'headline' | 'body'
@@ -353,6 +355,15 @@ function take(list: readonly string[], n: number): string[] {
   return list.slice(0, n)
 }
 
+/** Whether a text has nothing but spaces, tabs and line breaks (stops at the first other character). */
+function isBlank(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false
+  }
+  return true
+}
+
 /** Words of the shared lexicon: the only words the learned layer reads (a watchlist's are not). */
 const LEXICON_WORDS = LEXICON.vocab.words.length
 let sharedModel: TariffModel | undefined
@@ -453,6 +464,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   // Per-call outputs, in one object made per call (one store into this long-lived closure per call
   // instead of one per list).
   let out = newOutputs()
+  /** ACT_EASING / ACT_ESCALATING of the tariff acts done in this call (see addEvent, learnedReads). */
+  let actsDone = 0
   // Entity ids found so far in this call (lexicon strings, so nothing the call made is kept here):
   // the lists are reused and copied out at the end at their exact size.
   const entityLists: string[][] = [[], [], [], []]
@@ -1150,11 +1163,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     field: Field,
     start: number,
     end: number,
+    bound: boolean,
   ): void {
     if (!type || out.events.length >= RULES.maxEvents) return
     if (out.events === NO_EVENTS) out.events = []
     const events = out.events
     const dimension = target.tariff >= target.supply ? 'tariff' : 'supplyChain'
+    // An act a verb binds, neither threatened nor denied: what the learned layer may not overturn.
+    if (bound && !threat && !negated && dimension === 'tariff' && direction !== 0)
+      actsDone |= direction > 0 ? ACT_EASING : ACT_ESCALATING
     events.push({
       type,
       dimension,
@@ -1341,7 +1358,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               : pred.fixed !== 0 || sign < 0
                 ? target.events.less
                 : target.events.more)
-          addEvent(type, target, dir, threat, neg, field, start, stop)
+          addEvent(type, target, dir, threat, neg, field, start, stop, true)
         }
         // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war.
         if (target.frame) {
@@ -1395,7 +1412,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0
           }
-          addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end)
+          addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end, false)
         }
         if ((f & F_TONE) !== 0 && target.market === 0) {
           if (target.tariff === 0 && target.supply === 0)
@@ -1505,13 +1522,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     wordCount = n
   }
 
-  function features(input: ScoreInput): { rule: ScoreResult; features: Feature[] } {
+  function features(input: ScoreInput): { rule: ScoreResult; features: Feature[]; reads: boolean } {
     const rule = run(input, false)
+    const reads = learnedReads(rule.scores.tariff, actsDone)
     // The headline's tokens again (the body's may be in tb).
     tokenize((input.headline ?? '').slice(0, maxChars), vocab, notId, tb)
     captureWords()
     const words = Array.from(wordIds.subarray(0, wordCount), (id) => LEXICON.vocab.words[id] as string)
-    return { rule, features: tariffFeatures(rule, words) }
+    return { rule, features: tariffFeatures(rule, words), reads }
   }
 
   function score(input: ScoreInput): ScoreResult {
@@ -1521,6 +1539,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function run(input: ScoreInput, withModel: boolean): ScoreResult {
     let headline = input.headline ?? ''
     let body = input.body ?? ''
+    // A body of blanks is no body (the layer reads headline-only inputs).
+    if (isBlank(body)) body = ''
     let truncated = false
     if (headline.length > maxChars) {
       headline = headline.slice(0, maxChars)
@@ -1532,6 +1552,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       truncated = true
     }
     out = newOutputs()
+    actsDone = 0
     entityCounts[REGIONS] = 0
     entityCounts[COMMODITIES] = 0
     entityCounts[SECTORS] = 0
@@ -1576,7 +1597,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // label back (null) or change the direction, never make a headline relevant the rules did not.
     // With no body, tb still holds the headline's tokens. With a body the rules decide alone: the layer
     // was trained and checked on headlines, and body cues move the rule features it reads.
-    if (withModel && model !== null && body.length === 0 && learnedReads(result)) {
+    if (withModel && model !== null && body.length === 0 && learnedReads(tariff, actsDone)) {
       captureWords()
       const m = model.read(result, wordIds, wordCount, reading)
       const ruleScore = tariff.score
