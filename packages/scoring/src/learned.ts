@@ -36,35 +36,74 @@ export interface TariffModelData {
 /** A feature: its name and value. */
 export type Feature = [name: string, value: number]
 
+/** The numeric rule features, in the order of the model's first rows (see ruleValues). */
+const NUMERIC = [
+  'bias',
+  'score',
+  'score+',
+  'score-',
+  'abs',
+  'relevance',
+  'confidence',
+  'cues-',
+  'cues+',
+  'cues',
+  'uncertainty',
+  'market',
+] as const
+const RULE_LABELS = ['rule=none', 'rule=negative', 'rule=neutral', 'rule=positive'] as const
+/** How many values ruleValues writes: the numeric features, then the rule label one-hot. */
+const RULE_VALUES = NUMERIC.length + RULE_LABELS.length
+
 /**
- * The features read off the rules' result: its label, score, relevance and confidence, the sums of
- * its escalating and easing tariff cues, its tariff events, the market tone and uncertainty.
+ * The values of the rule features into x[0, RULE_VALUES): NUMERIC (the rules' score and its positive
+ * and negative parts, relevance, confidence, the sums of the escalating and easing tariff cues, the cue
+ * count, uncertainty, the market tone), then the rule label one-hot (RULE_LABELS). The one definition
+ * of these features, for the names (ruleFeatures) and for the scorer's reading (TariffModel.read).
  */
-export function ruleFeatures(rule: ScoreResult): Feature[] {
+function ruleValues(rule: ScoreResult, x: Float64Array): void {
   const t = rule.scores.tariff
   let neg = 0
   let pos = 0
   let n = 0
-  for (const c of rule.explanation) {
+  const cues = rule.explanation
+  for (let q = 0; q < cues.length; q++) {
+    const c = cues[q] as ScoreResult['explanation'][number]
     if (c.dimension !== 'tariff') continue
     n++
     if (c.weight < 0) neg += c.weight
     else pos += c.weight
   }
+  x[0] = 1
+  x[1] = t.score
+  x[2] = Math.max(0, t.score)
+  x[3] = Math.min(0, t.score)
+  x[4] = Math.abs(t.score)
+  x[5] = t.relevance
+  x[6] = t.confidence
+  x[7] = neg
+  x[8] = pos
+  x[9] = Math.min(n, 5) / 5
+  x[10] = rule.scores.uncertainty
+  x[11] = rule.scores.market.score
+  x[12] = t.label === null ? 1 : 0
+  x[13] = t.label === 'negative' ? 1 : 0
+  x[14] = t.label === 'neutral' ? 1 : 0
+  x[15] = t.label === 'positive' ? 1 : 0
+}
+
+/**
+ * The features read off the rules' result by name: the bias, the rule label, the other numeric
+ * features (ruleValues), then each tariff event with its threat and negation flags.
+ */
+export function ruleFeatures(rule: ScoreResult): Feature[] {
+  const x = new Float64Array(RULE_VALUES)
+  ruleValues(rule, x)
+  const label = RULE_LABELS.findIndex((_, q) => x[NUMERIC.length + q] === 1)
   const f: Feature[] = [
-    ['bias', 1],
-    [`rule=${t.label ?? 'none'}`, 1],
-    ['score', t.score],
-    ['score+', Math.max(0, t.score)],
-    ['score-', Math.min(0, t.score)],
-    ['abs', Math.abs(t.score)],
-    ['relevance', t.relevance],
-    ['confidence', t.confidence],
-    ['cues-', neg],
-    ['cues+', pos],
-    ['cues', Math.min(n, 5) / 5],
-    ['uncertainty', rule.scores.uncertainty],
-    ['market', rule.scores.market.score],
+    [NUMERIC[0], 1],
+    [RULE_LABELS[label] as string, 1],
+    ...NUMERIC.slice(1).map((name, q): Feature => [name, x[q + 1] as number]),
   ]
   for (const e of rule.events) {
     if (e.dimension === 'tariff') f.push([eventFeature(e.type, e.threat, e.negated), 1])
@@ -130,23 +169,6 @@ export interface TariffModel {
   readNamed(rule: ScoreResult, features: readonly Feature[], out?: TariffReading): TariffReading
 }
 
-/** The numeric rule features, in the order of the model's first rows (see ruleFeatures). */
-const NUMERIC = [
-  'bias',
-  'score',
-  'score+',
-  'score-',
-  'abs',
-  'relevance',
-  'confidence',
-  'cues-',
-  'cues+',
-  'cues',
-  'uncertainty',
-  'market',
-] as const
-const RULE_LABELS = ['rule=none', 'rule=negative', 'rule=neutral', 'rule=positive'] as const
-
 /** A reading to write into (see TariffModel.read). */
 export function newReading(): TariffReading {
   return { p: new Float64Array(K), score: 0, relevance: 0, confidence: 0, label: null }
@@ -194,31 +216,23 @@ export function createTariffModel(data: TariffModelData, vocabulary: ModelVocabu
   const W = new Float32Array(rows.length * K)
   for (const [row, w] of rows.entries()) W.set(w, row * K)
   const z = new Float64Array(K)
-  // The values of the first 16 rows (NUMERIC, then the rule label one-hot) for one headline.
-  const x = new Float64Array(NUMERIC.length + RULE_LABELS.length)
+  // The values of the first RULE_VALUES rows for one headline (ruleValues).
+  const x = new Float64Array(RULE_VALUES)
   const neutralBias = data.neutralBias
 
-  /** z = the logits of rows 0-15 at values x, plus the rows (value 1) listed in extra[0, n). */
-  function logits(extra: Int32Array, n: number): void {
+  /** z = the logits: the sum of W's rows[q] times vals[q], q < n. */
+  function logits(rows: Int32Array, vals: Float64Array, n: number): void {
     let z0 = 0
     let z1 = 0
     let z2 = 0
     let z3 = 0
-    for (let q = 0; q < x.length; q++) {
-      const v = x[q] as number
-      if (v === 0) continue
-      const at = q * K
+    for (let q = 0; q < n; q++) {
+      const at = (rows[q] as number) * K
+      const v = vals[q] as number
       z0 += (W[at] as number) * v
       z1 += (W[at + 1] as number) * v
       z2 += (W[at + 2] as number) * v
       z3 += (W[at + 3] as number) * v
-    }
-    for (let q = 0; q < n; q++) {
-      const at = (extra[q] as number) * K
-      z0 += W[at] as number
-      z1 += W[at + 1] as number
-      z2 += W[at + 2] as number
-      z3 += W[at + 3] as number
     }
     z[0] = z0
     z[1] = z1
@@ -272,76 +286,56 @@ export function createTariffModel(data: TariffModelData, vocabulary: ModelVocabu
     return out
   }
 
-  // Rows read for one headline besides the first 16: its events' and its words'.
-  let extra = new Int32Array(64)
+  // The rows one headline reads, with their values: the rule features, its events, its words.
+  let rowsRead = new Int32Array(64)
+  let valsRead = new Float64Array(64)
+  function room(n: number): void {
+    if (rowsRead.length >= n) return
+    rowsRead = new Int32Array(n * 2)
+    valsRead = new Float64Array(n * 2)
+  }
 
   return {
     read(rule, ids, count, out) {
-      // ruleFeatures, written out by row.
-      const t = rule.scores.tariff
-      let neg = 0
-      let pos = 0
-      let n = 0
-      const cues = rule.explanation
-      for (let q = 0; q < cues.length; q++) {
-        const c = cues[q] as ScoreResult['explanation'][number]
-        if (c.dimension !== 'tariff') continue
-        n++
-        if (c.weight < 0) neg += c.weight
-        else pos += c.weight
-      }
-      x[0] = 1
-      x[1] = t.score
-      x[2] = Math.max(0, t.score)
-      x[3] = Math.min(0, t.score)
-      x[4] = Math.abs(t.score)
-      x[5] = t.relevance
-      x[6] = t.confidence
-      x[7] = neg
-      x[8] = pos
-      x[9] = Math.min(n, 5) / 5
-      x[10] = rule.scores.uncertainty
-      x[11] = rule.scores.market.score
-      x[12] = t.label === null ? 1 : 0
-      x[13] = t.label === 'negative' ? 1 : 0
-      x[14] = t.label === 'neutral' ? 1 : 0
-      x[15] = t.label === 'positive' ? 1 : 0
+      ruleValues(rule, x)
       const events = rule.events
-      if (extra.length < events.length + count) extra = new Int32Array((events.length + count) * 2)
+      room(RULE_VALUES + events.length + count)
       let m = 0
+      for (let q = 0; q < RULE_VALUES; q++) {
+        const v = x[q] as number
+        if (v === 0) continue
+        rowsRead[m] = q
+        valsRead[m++] = v
+      }
       for (let q = 0; q < events.length; q++) {
         const e = events[q] as ScoreResult['events'][number]
         if (e.dimension !== 'tariff') continue
         const variants = eventRows.get(e.type)
         const row =
           variants === undefined ? -1 : (variants[(e.threat ? 1 : 0) + (e.negated ? 2 : 0)] as number)
-        if (row >= 0) extra[m++] = row
+        if (row < 0) continue
+        rowsRead[m] = row
+        valsRead[m++] = 1
       }
       for (let i = 0; i < count; i++) {
         const row = rowOf[ids[i] as number] as number
-        if (row >= 0) extra[m++] = row
+        if (row < 0) continue
+        rowsRead[m] = row
+        valsRead[m++] = 1
       }
-      logits(extra, m)
+      logits(rowsRead, valsRead, m)
       return decide(rule, out)
     },
     readNamed(rule, features, out = newReading()) {
-      let z0 = 0
-      let z1 = 0
-      let z2 = 0
-      let z3 = 0
+      room(features.length)
+      let m = 0
       for (const [name, v] of features) {
         const row = rowOfName.get(name)
         if (row === undefined) continue
-        const at = row * K
-        z0 += (W[at] as number) * v
-        z1 += (W[at + 1] as number) * v
-        z2 += (W[at + 2] as number) * v
-        z3 += (W[at + 3] as number) * v
+        rowsRead[m] = row
+        valsRead[m++] = v
       }
-      z[0] = z0
-      z[1] = z1
-      z[2] = z2
-      z[3] = z3
+      logits(rowsRead, valsRead, m)
       return decide(rule, out)
     },
   }
