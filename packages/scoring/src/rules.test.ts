@@ -909,3 +909,60 @@ describe('issue #3: fifteenth round, from the CNBC and Guardian draw', () => {
     )
   })
 })
+
+describe('round 14: causes, attributive words, pauses and checks', () => {
+  it.each([
+    ['Tariff fears sink Asian shares', 'negative'],
+    ['Trade worries drag down European stocks', 'negative'],
+    ['Markets slide as trade war jitters dent global shares', 'negative'],
+    ['Trade deal hopes lift Asian shares', 'positive'],
+  ])('reads a trade worry that sinks a market as the worry, not its end: %s', (h, label) => {
+    const r = score(h)
+    expect(r.scores.tariff.label).toBe(label)
+    expect(r.scores.market.score).toBeLessThanOrEqual(label === 'negative' ? 0 : 1)
+  })
+
+  it('keeps a worry that eases with nothing after it as easing', () => {
+    expect(tariff('Trade war worries ease after phone call').label).toBe('positive')
+  })
+
+  it('gives a word right before its noun to that noun, not to the subject of the verb before it', () => {
+    const r = score('Stocks dip as tariff worries overshadow upbeat earnings')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.explanation.some((c) => c.dimension === 'tariff' && c.weight > 0)).toBe(false)
+  })
+
+  it.each([
+    'U.S. and China put trade war on hold',
+    'Washington puts planned tariffs on hold after talks',
+    'Beijing putting retaliatory tariffs on hold',
+  ])('reads a measure put on hold as a pause, not as a measure put in place: %s', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+
+  it('still reads putting tariffs on goods as imposing them', () => {
+    expect(tariff('U.S. puts tariffs on Chinese steel').label).toBe('negative')
+  })
+
+  it('reads a deal put on hold as a setback', () => {
+    expect(tariff('Chip merger deal on hold as trade talks stall').label).toBe('negative')
+  })
+
+  it('reads inspections of imports stepped up as a barrier raised', () => {
+    expect(tariff('Beijing steps up inspections of U.S. farm imports').label).toBe('negative')
+  })
+
+  it.each([
+    'Trade fight dashes hopes for a quick deal',
+    'Senator quashes hopes of a trade agreement this year',
+    'Hopes fade for a U.S.-EU trade pact',
+    'Tariff row casts pall over trade talks',
+  ])('reads hopes of a deal dashed as a setback: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it('moves no curb when a frame noun follows a verb that is part of the compound', () => {
+    const r = score('Chipmaker moves abroad over trade curb fears')
+    expect(r.explanation.some((c) => c.cue === 'curb + curb')).toBe(false)
+  })
+})

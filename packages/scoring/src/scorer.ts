@@ -969,6 +969,28 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    // "trade fears sink global shares", "trade uncertainty to trim global output": a verb of a move
+    // between a trade subject and a quantity of the market or the economy right after it is said of
+    // that quantity; the subject is its cause, named in its own right.
+    if (
+      left >= 0 &&
+      right >= 0 &&
+      pred.fixed === 0 &&
+      !participle &&
+      (itE[left] === s || ((itE[left] as number) + 1 === s && wordBefore(s, toId))) &&
+      rightD - (pred.policy ? 0 : penalty) <= 1 &&
+      causedQuantity(left, right)
+    ) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
+    // "trade worries dampen upbeat earnings": a word right before its noun, with a verb between it
+    // and the noun on its left, describes the noun after it; the verb has the one before. A word of
+    // stance there is an adjective whatever comes between ("worries overshadow upbeat earnings").
+    if (left >= 0 && targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     let t = -1
     // An act in the present tense has its subject on the left and its object on the right
     // ("trade war ends the jobs promise"): it takes the object when there is one.
@@ -978,6 +1000,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     else if ((active || past) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
+    // "put the trade war on hold": the phrase after the object is the act; putting only places it.
+    if (t >= 0 && t === right && pred.kind === 'impose' && pausedAfter(t)) t = -1
     if (t >= 0) {
       itTarget[k] = t
       itBound[t] = 1
@@ -994,6 +1018,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itBound[left] = 1
       it.held[left] = k + 1
     }
+  }
+
+  /** True when the item right after item t is a pause said of it ("tariffs on hold"). */
+  function pausedAfter(t: number): boolean {
+    const p = t + 1
+    if (p >= items || it.s[p] !== it.e[t] || it.predOn[p] !== 1) return false
+    const x = it.idx[p] as number
+    return ((entInts[x << 4] as number) & F_PRED) !== 0 && predAt(x).kind === 'pause'
+  }
+
+  /** True when an item strictly between items a and b is a predicate. */
+  function predBetween(a: number, b: number): boolean {
+    for (let m = a + 1; m < b; m++) if (it.predOn[m] === 1) return true
+    return false
+  }
+
+  /** Item l is a trade subject and item r a quantity it can move that is no trade measure (see bindOne). */
+  function causedQuantity(l: number, r: number): boolean {
+    const a = targetAt(it.idx[l] as number)
+    const b = targetAt(it.idx[r] as number)
+    return (a.tariff !== 0 || a.frame) && b.tariff === 0 && b.market !== 0
   }
 
   /** True when the item right after item m, with no word between, is a target ("new tariffs"). */
@@ -1362,7 +1407,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
         // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war.
         if (target.frame) {
-          for (let m = t - 1; m >= 0 && m >= t - 2; m--) {
+          // (Not through the verb itself: "over trade curb fears" moves no curb.)
+          for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
             const mx = itIdx[m] as number
             const mf = entInts[mx << 4] as number
             if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break

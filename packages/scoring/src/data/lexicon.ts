@@ -281,6 +281,10 @@ export const TARGETS = [
       'n import check',
       'n border check',
       'n customs inspection',
+      'inspection of',
+      'inspections of',
+      'inspection on',
+      'inspections on',
       'checks on us',
       'n digital services tax',
       'n safeguard',
@@ -2292,6 +2296,8 @@ export const PREDICATES = [
       'v hold off on',
       'v put off',
       'v put on hold',
+      // After its noun: "China tariffs on hold", "the deal still on hold".
+      'on hold',
       // More time given before a measure bites is a reprieve ("extends time for divestment from
       // sanctioned Russian company").
       'v extend time for',
@@ -2754,6 +2760,26 @@ export const PREDICATES = [
       'opposition to',
       'unhappy with',
       'unhappy about',
+      // Hopes of it dashed, a pall cast over it ("quashes hopes of a resolution to the trade
+      // dispute", "casts pall over talks"): a setback to it.
+      'v dash hopes of',
+      'v dash hopes for',
+      'v quash hopes of',
+      'v quash hopes for',
+      'v dim hopes of',
+      'v dim hopes for',
+      'v crush hopes of',
+      'v crush hopes for',
+      'v shatter hopes of',
+      'v shatter hopes for',
+      'hopes fade for',
+      'hopes fade of',
+      'hopes dim for',
+      'v cast pall over',
+      'v cast a pall over',
+      'v put dampener on',
+      'v put a dampener on',
+      'v pour cold water on',
       // Progress too small to count is a setback ("little progress in trade talks").
       'little progress',
       'scant progress',
