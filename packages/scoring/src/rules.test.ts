@@ -966,3 +966,10 @@ describe('round 14: causes, attributive words, pauses and checks', () => {
     expect(r.explanation.some((c) => c.cue === 'curb + curb')).toBe(false)
   })
 })
+
+describe('round 14: abbreviations', () => {
+  it('reads past the full stop of a month or "St." as one clause', () => {
+    expect(tariff('U.S. files notice suspending Dec. 15 tariffs on Chinese goods').label).toBe('positive')
+    expect(tariff('Wall St. falls as trade war fears mount').label).toBe('negative')
+  })
+})

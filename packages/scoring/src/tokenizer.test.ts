@@ -29,6 +29,23 @@ describe('tokenize', () => {
     ])
   })
 
+  it('ends no clause at the full stop of an abbreviation, and still at a sentence end', () => {
+    expect(tokens('Wall St. slips; Dec. 15 tariffs loom. Talks end')).toEqual([
+      'Wall',
+      'St',
+      'slips',
+      '|',
+      'Dec',
+      '#15',
+      'tariffs',
+      'loom',
+      '|',
+      'Talks',
+      'end',
+    ])
+    expect(tokens('Shares of Ford Motor Co.')).toEqual(['Shares', 'of', 'Ford', 'Motor', 'Co', '|'])
+  })
+
   it('reads numbers, thousands, decimals and percentages', () => {
     expect(tokens('to 25% from 10.5%, 1,000 units')).toEqual([
       'to',

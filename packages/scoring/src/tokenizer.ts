@@ -300,6 +300,10 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       i++
       continue
     }
+    if (c === 46 && abbreviationDot(text, n, i, count, kindA, startA, endA, chars)) {
+      i++
+      continue
+    }
     if ((k & BREAK_CHAR) !== 0 || c === 46) {
       // A full stop ends a clause too (abbreviations were consumed with their word above).
       const t = count++
@@ -327,6 +331,64 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
     i++
   }
   b.count = count
+}
+
+/** Words written with a full stop that ends no sentence ("Wall St.", "Dec. 15", "Sen. Grassley"). */
+const ABBREVIATIONS = [
+  'st',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'no',
+  'vs',
+  'gov',
+  'sen',
+  'rep',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'inc',
+  'corp',
+  'co',
+  'ltd',
+  'jr',
+].map((w) => [...w].map((ch) => ch.charCodeAt(0)))
+
+/**
+ * True when the full stop at i closes an abbreviation (ABBREVIATIONS) that is the word right before
+ * it, with more text after it: the stop ends no clause. Read only at full stops, so rarely.
+ */
+function abbreviationDot(
+  text: string,
+  n: number,
+  i: number,
+  count: number,
+  kindA: Uint8Array,
+  startA: Int32Array,
+  endA: Int32Array,
+  chars: Uint16Array,
+): boolean {
+  if (count === 0 || kindA[count - 1] !== WORD || endA[count - 1] !== i) return false
+  if (i + 2 >= n || text.charCodeAt(i + 1) !== 32) return false
+  const s = startA[count - 1] as number
+  const len = i - s
+  for (const w of ABBREVIATIONS) {
+    if (w.length !== len) continue
+    let q = 0
+    while (q < len && w[q] === chars[s + q]) q++
+    if (q === len) return true
+  }
+  return false
 }
 
 /**
