@@ -300,7 +300,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       i++
       continue
     }
-    if (c === 46 && abbreviationDot(text, n, i, count, kindA, startA, endA, chars)) {
+    if (c === 46 && abbreviationDot(text, n, i, count, b)) {
       i++
       continue
     }
@@ -368,19 +368,11 @@ const ABBREVIATIONS = [
  * True when the full stop at i closes an abbreviation (ABBREVIATIONS) that is the word right before
  * it, with more text after it: the stop ends no clause. Read only at full stops, so rarely.
  */
-function abbreviationDot(
-  text: string,
-  n: number,
-  i: number,
-  count: number,
-  kindA: Uint8Array,
-  startA: Int32Array,
-  endA: Int32Array,
-  chars: Uint16Array,
-): boolean {
-  if (count === 0 || kindA[count - 1] !== WORD || endA[count - 1] !== i) return false
+function abbreviationDot(text: string, n: number, i: number, count: number, b: TokenBuffer): boolean {
+  if (count === 0 || b.kind[count - 1] !== WORD || b.end[count - 1] !== i) return false
   if (i + 2 >= n || text.charCodeAt(i + 1) !== 32) return false
-  const s = startA[count - 1] as number
+  const chars = b.chars
+  const s = b.start[count - 1] as number
   const len = i - s
   for (const w of ABBREVIATIONS) {
     if (w.length !== len) continue
