@@ -973,3 +973,10 @@ describe('round 14: abbreviations', () => {
     expect(tariff('Wall St. falls as trade war fears mount').label).toBe('negative')
   })
 })
+
+describe('round 14: a denial of what was said', () => {
+  it('carries the denial past "he said"', () => {
+    expect(tariff('Trade envoy denies he said tariffs on Chinese goods are on hold').label).toBe('negative')
+    expect(tariff('Minister denies she said tariffs would be lifted').label).toBe('negative')
+  })
+})

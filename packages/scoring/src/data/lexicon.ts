@@ -3077,6 +3077,12 @@ export const NEGATORS = [
   // "crisis unless Trump backs off": what follows has not happened.
   'unless',
   'v deny',
+  // The denial covers what was said ("denies he said China tariffs on hold"), where "said" alone
+  // would end the clause.
+  'v deny he said',
+  'v deny she said',
+  'v deny it said',
+  'v deny they said',
   'denial',
   'v reject',
   'v refuse to',
