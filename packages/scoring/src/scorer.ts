@@ -969,25 +969,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
-    // "trade fears sink global shares", "trade uncertainty to trim global output": a verb of a move
-    // between a trade subject and a quantity of the market or the economy right after it is said of
-    // that quantity; the subject is its cause, named in its own right.
+    // The noun on the left is not this word's to take:
+    // - "trade fears sink global shares", "trade uncertainty to trim global output": a verb of a move
+    //   between a trade subject and a quantity of the market or the economy right after it is said
+    //   of that quantity; the subject is its cause, named in its own right;
+    // - "trade worries dampen upbeat earnings": a word right before its noun, with a verb between it
+    //   and the noun on its left, describes the noun after it; the verb has the one before. A word of
+    //   stance there is an adjective whatever comes between ("worries overshadow upbeat earnings").
     if (
       left >= 0 &&
-      right >= 0 &&
-      pred.fixed === 0 &&
-      !participle &&
-      (itE[left] === s || ((itE[left] as number) + 1 === s && wordBefore(s, toId))) &&
-      rightD - (pred.policy ? 0 : penalty) <= 1 &&
-      causedQuantity(left, right)
+      ((right >= 0 &&
+        pred.fixed === 0 &&
+        !participle &&
+        (itE[left] === s || ((itE[left] as number) + 1 === s && wordBefore(s, toId))) &&
+        rightD - (pred.policy ? 0 : penalty) <= 1 &&
+        causedQuantity(left, right)) ||
+        (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))))
     ) {
-      left = -1
-      leftD = Number.POSITIVE_INFINITY
-    }
-    // "trade worries dampen upbeat earnings": a word right before its noun, with a verb between it
-    // and the noun on its left, describes the noun after it; the verb has the one before. A word of
-    // stance there is an adjective whatever comes between ("worries overshadow upbeat earnings").
-    if (left >= 0 && targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }

@@ -2,6 +2,7 @@
 // linear in the length whatever the input. Tokens go into reusable typed arrays (no object per
 // token) because the scorer runs on every headline of the stream.
 import { fold } from './chars.ts'
+import { ABBREVIATIONS } from './data/lexicon.ts'
 import { FNV_PRIME, hashEnd, hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
 
 /** Token kinds. */
@@ -333,36 +334,8 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
   b.count = count
 }
 
-/** Words written with a full stop that ends no sentence ("Wall St.", "Dec. 15", "Sen. Grassley"). */
-const ABBREVIATIONS = [
-  'st',
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
-  'no',
-  'vs',
-  'gov',
-  'sen',
-  'rep',
-  'mr',
-  'mrs',
-  'ms',
-  'dr',
-  'inc',
-  'corp',
-  'co',
-  'ltd',
-  'jr',
-].map((w) => [...w].map((ch) => ch.charCodeAt(0)))
+/** ABBREVIATIONS (the lexicon's data) as character codes, for comparing in place. */
+const ABBREVIATION_CODES = ABBREVIATIONS.map((w) => [...w].map((ch) => ch.charCodeAt(0)))
 
 /**
  * True when the full stop at i closes an abbreviation (ABBREVIATIONS) that is the word right before
@@ -374,7 +347,7 @@ function abbreviationDot(text: string, n: number, i: number, count: number, b: T
   const chars = b.chars
   const s = b.start[count - 1] as number
   const len = i - s
-  for (const w of ABBREVIATIONS) {
+  for (const w of ABBREVIATION_CODES) {
     if (w.length !== len) continue
     let q = 0
     while (q < len && w[q] === chars[s + q]) q++

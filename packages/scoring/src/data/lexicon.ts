@@ -4886,6 +4886,40 @@ const AGAINST_PROTECTIONISM = [
   'all forms of protectionism',
 ]
 
+/**
+ * Words written with a full stop that ends no sentence ("Wall St.", "Dec. 15", "Sen. Grassley"): the
+ * tokenizer reads such a stop, with more text after it, as no clause break.
+ */
+export const ABBREVIATIONS: readonly string[] = [
+  'st',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+  'no',
+  'vs',
+  'gov',
+  'sen',
+  'rep',
+  'mr',
+  'mrs',
+  'ms',
+  'dr',
+  'inc',
+  'corp',
+  'co',
+  'ltd',
+  'jr',
+]
+
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
   ...AGAINST_PROTECTIONISM,
