@@ -980,3 +980,78 @@ describe('round 14: a denial of what was said', () => {
     expect(tariff('Minister denies she said tariffs would be lifted').label).toBe('negative')
   })
 })
+
+describe('round 15: subjects, truces, threats withdrawn', () => {
+  it.each([
+    ['Higher tariffs will slow GDP growth, study finds', 'negative'],
+    ['New levies could cut global growth, IMF warns', 'negative'],
+  ])('reads a verb between a measure and the economy after a modal as acting on the economy: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
+
+  it('still reads a measure that slows with nothing after it as easing', () => {
+    expect(tariff('Tariff increases will slow, trade chief says').label).toBe('positive')
+  })
+
+  it.each([
+    'Asian shares climb on U.S.-China trade war truce',
+    'Markets cheer the tariff war ceasefire',
+    'Trade thaw lifts European stocks',
+  ])('reads a truce in the trade war as a truce: %s', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+
+  it.each([
+    'Rome vows to scupper EU trade pact with Canada',
+    'Row over fishing could kill off the post-Brexit trade deal',
+    'Lawmakers threaten to torpedo trade agreement',
+  ])('reads a deal wrecked as a setback: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it('reads wrecking a measure as undoing it', () => {
+    expect(tariff('Court ruling scuttles steel tariffs').label).toBe('positive')
+  })
+
+  it('reads a fight won against tariffs as relief', () => {
+    expect(tariff('Planemaker wins fight against huge import tariffs').label).toBe('positive')
+  })
+
+  it('reads a court rejecting a challenge to tariffs as keeping them', () => {
+    expect(tariff('Top court rejects challenge to steel tariffs').label).toBe('negative')
+  })
+
+  it('reads no progress after talks as a setback, across "after"', () => {
+    expect(tariff('Adviser says no progress after trade talks with Beijing').label).toBe('negative')
+  })
+
+  it.each(['Mexico sees diminished threat of U.S. tariffs', 'Brussels drops threat of Huawei ban'])(
+    'reads a threat withdrawn or fading as easing: %s',
+    (h) => {
+      expect(tariff(h).label).toBe('positive')
+    },
+  )
+
+  it.each([
+    'Sanctions expected to prevent Rusal from paying its bondholders',
+    'U.S. sanctions to prevent Deripaska from attending board meetings',
+  ])('reads a measure stopping a named party as the measure biting, not ending: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it.each([
+    ['Sanctions end Monday, Treasury says', 'positive'],
+    ['Sanctions-hit tycoon Deripaska quits Russian board', 'negative'],
+  ])(
+    'keeps the measure the verb acts on when a date follows, or the verb has its own subject: %s',
+    (h, l) => {
+      expect(tariff(h).label).not.toBe(l === 'positive' ? 'negative' : 'positive')
+    },
+  )
+
+  it('reads past a comma that lists a count of other names', () => {
+    expect(tariff('Washington temporarily excludes EU, six other allies from steel tariffs').label).toBe(
+      'positive',
+    )
+  })
+})

@@ -260,6 +260,14 @@ function eventDirection(x: number): -1 | 0 | 1 {
   return x > 0 ? 1 : x < 0 ? -1 : 0
 }
 
+/** Days and months, which a capital does not make a name (see namedObjectAfter). */
+const DATE_WORDS = new Set([
+  ...['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'],
+  ...['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september'],
+  ...['october', 'november', 'december', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep'],
+  ...['sept', 'oct', 'nov', 'dec'],
+])
+
 function labelOf(score: number, band: number): SentimentLabel {
   return score > band ? 'positive' : score < -band ? 'negative' : 'neutral'
 }
@@ -438,6 +446,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const lexWords = LEXICON.vocab.words.length
 
   const tb = createTokenBuffer()
+  /** The text of the field being scored, as written (tb.chars holds it case-folded). */
+  let text0 = ''
   // Items: matched phrases of the current field, in parallel typed arrays reused across calls (see
   // Items). Each hot function copies the arrays it uses into locals first: the compiler checks a
   // local's type once, where every read of a reassignable closure variable is checked again.
@@ -981,10 +991,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       ((right >= 0 &&
         pred.fixed === 0 &&
         !participle &&
-        (itE[left] === s || ((itE[left] as number) + 1 === s && wordBefore(s, toId))) &&
-        rightD - (pred.policy ? 0 : penalty) <= 1 &&
+        (itE[left] === s ||
+          ((itE[left] as number) + 1 === s &&
+            (wordBefore(s, toId) || (wordFlagsAt(s - 1) & W_MODAL) !== 0))) &&
+        (right === k + 1 || rightD - (pred.policy ? 0 : penalty) <= 1) &&
         causedQuantity(left, right)) ||
-        (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))))
+        (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) ||
+        (right < 0 && !participle && namedObjectAfter(pred, left, k)))
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -1016,6 +1029,38 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itBound[left] = 1
       it.held[left] = k + 1
     }
+  }
+
+  /**
+   * "Sanctions expected to prevent Rusal from servicing debt", "tariffs stop Huawei from buying": a
+   * verb that undoes (remove, halt) right after a measure, or a hedge or "to" after it, and followed
+   * by a name it takes as its object, has the measure as its subject, which it does not undo.
+   */
+  function namedObjectAfter(pred: PredRole, left: number, k: number): boolean {
+    if (pred.kind !== 'less' || pred.fixed !== 0 || !pred.policy) return false
+    const subject = targetAt(it.idx[left] as number)
+    if (subject.polarity >= 0 || subject.tariff === 0 || subject.policyOnly) return false
+    // Only a hedge ("expected to", "seen"), a modal or "to" between: "Sanctions-hit Deripaska quits"
+    // has its own subject.
+    for (let j = it.e[left] as number; j < (it.s[k] as number); j++) {
+      let covered = j - (it.e[left] as number) < 2 && (tb.id[j] === toId || (wordFlagsAt(j) & W_MODAL) !== 0)
+      for (let m = left + 1; m < k && !covered; m++)
+        covered = (it.s[m] as number) <= j && j < (it.e[m] as number)
+      if (!covered) return false
+    }
+    const j = it.e[k] as number
+    if (j >= tb.count || tb.kind[j] !== WORD) return false
+    // A trade word there is what the verb acts on in its own right ("sanctions end trade talks").
+    if (
+      k + 1 < items &&
+      it.s[k + 1] === j &&
+      ((entInts[(it.idx[k + 1] as number) << 4] as number) & F_TARGET) !== 0
+    )
+      return false
+    const start = tb.start[j] as number
+    const c = text0.charCodeAt(start)
+    // A date is when ("sanctions end Monday"), not whom.
+    return c >= 65 && c <= 90 && !DATE_WORDS.has(text0.slice(start, tb.end[j] as number).toLowerCase())
   }
 
   /** True when the item right after item t is a pause said of it ("tariffs on hold"). */
@@ -1492,6 +1537,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       return
     }
     acc.used = true
+    text0 = text
     tokenize(text, vocab, notId, tb)
     sizeItems(tb.count)
     matchField()

@@ -87,3 +87,16 @@ describe('tokenize', () => {
     expect(text.slice(b.start[499], b.end[499])).toBe('Tariffs')
   })
 })
+
+describe('tokenize: listing commas', () => {
+  it('joins a name and a count of others ("EU, six other allies")', () => {
+    expect(tokens('excludes EU, six other allies from tariffs')).not.toContain('|')
+    expect(tokens('waivers to China, 7 others')).not.toContain('|')
+  })
+
+  it('still breaks before who spoke (", Treasury says") and before other lower-case words', () => {
+    expect(tokens('Sanctions end Monday, Treasury says')).toContain('|')
+    expect(tokens('Sanctions end Monday, officials say')).toContain('|')
+    expect(tokens('excludes EU, six allies')).toContain('|')
+  })
+})

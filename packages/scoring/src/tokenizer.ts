@@ -375,7 +375,57 @@ function listComma(
   while (j < n && text.charCodeAt(j) === 32) j++
   if (j >= n) return false
   const c1 = text.charCodeAt(j)
-  return c1 >= 65 && c1 <= 90
+  if (c1 >= 65 && c1 <= 90) return !saysWithin(text, n, j)
+  return countOthersAt(text, n, j)
+}
+
+/**
+ * True when one of the next three words from j is "says" or "said": ", Treasury says", ", U.S.
+ * official said" name who spoke, a new clause rather than one more name of a list.
+ */
+function saysWithin(text: string, n: number, j: number): boolean {
+  let k = j
+  for (let w = 0; w < 3 && k < n; w++) {
+    const s = k
+    while (k < n && text.charCodeAt(k) !== 32 && text.charCodeAt(k) !== 44) k++
+    const len = k - s
+    if ((len === 4 || len === 5) && text.charCodeAt(s) === 115 && text.charCodeAt(s + 1) === 97) {
+      const tail = text.slice(s, k)
+      if (tail === 'says' || tail === 'said') return true
+    }
+    if (k < n && text.charCodeAt(k) === 44) return false
+    while (k < n && text.charCodeAt(k) === 32) k++
+  }
+  return false
+}
+
+/** Number words that open "six other allies", "four others" after a listing comma. */
+const COUNT_WORDS = new Set([
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'dozens',
+])
+
+/**
+ * True when text at j reads "<count> other..." ("EU, six other allies", "China, 2 others"): a count
+ * of more names of the list, so the comma before it ends no clause. Reads at most a few characters.
+ */
+function countOthersAt(text: string, n: number, j: number): boolean {
+  let k = j
+  while (k < n && k - j < 8 && (isLetter(text.charCodeAt(k)) || isDigit(text.charCodeAt(k)))) k++
+  if (k === j || k + 6 > n || text.charCodeAt(k) !== 32) return false
+  const count = text.slice(j, k).toLowerCase()
+  if (!COUNT_WORDS.has(count) && !isDigit(count.charCodeAt(0))) return false
+  return text.slice(k + 1, k + 6).toLowerCase() === 'other'
 }
 
 /**

@@ -902,7 +902,20 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: { bare: 'truce', more: 'truce', less: 'talks_breakdown' },
-    words: ['n trade truce', 'n tariff truce', 'n trade ceasefire', 'n tariff detente', 'n trade detente'],
+    words: [
+      'n trade truce',
+      'n tariff truce',
+      'n trade ceasefire',
+      'n tariff detente',
+      'n trade detente',
+      // A truce in the trade war is a truce: the compound is headed by its last noun.
+      'n trade war truce',
+      'n tariff war truce',
+      'n trade war ceasefire',
+      'n trade war detente',
+      'n trade war thaw',
+      'n trade thaw',
+    ],
   },
   {
     // Hope over trade as markets feel it ("shares rise on trade hopes", "as trade optimism fades"):
@@ -1870,6 +1883,13 @@ export const PREDICATES = [
       'v finalize',
       'v finalise',
       'v back',
+      // A court keeping a measure confirms it ("Supreme Court rejects challenge to steel tariffs").
+      'v reject challenge to',
+      'v reject challenges to',
+      'v reject a challenge to',
+      'v dismiss challenge to',
+      'v dismiss a challenge to',
+      'v throw out challenge to',
       'v take effect',
       'v kick in',
       'v go into effect',
@@ -2375,6 +2395,25 @@ export const PREDICATES = [
       'v exit from',
       'v pull',
       'v dump',
+      // A threat withdrawn or fading ("drops threat of Huawei ban", "sees diminished threat of
+      // tariffs"): less of the measure threatened.
+      'v drop threat of',
+      'v drop the threat of',
+      'v drop its threat of',
+      'v withdraw threat of',
+      'v withdraw the threat of',
+      'v back off threat of',
+      'diminished threat of',
+      'reduced threat of',
+      'receding threat of',
+      'waning threat of',
+      // Wrecking a deal or talks ("vows to scupper the trade deal"): less of what it names.
+      'v scupper',
+      'v scuttle',
+      'v torpedo',
+      'v wreck',
+      'v kill off',
+      'v sabotage',
     ],
   },
   {
@@ -2785,6 +2824,11 @@ export const PREDICATES = [
       'scant progress',
       'no progress',
       'limited progress',
+      // "no progress after trade talks": "after" here says what made none, no new clause.
+      'no progress after',
+      'little progress after',
+      'limited progress after',
+      'scant progress after',
       'v make little progress',
       'v make scant progress',
       'dissatisfied with',
@@ -3143,6 +3187,12 @@ export const NEGATORS = [
   // "fights back against the blackout" all keep the measure. A ruling or vote against one undoes it.
   'v rule against',
   'v vote against',
+  // "wins fight against tariffs on aircraft": a contest won undoes the measure.
+  'v win fight against',
+  'v win battle against',
+  'v win case against',
+  'v win appeal against',
+  'v win challenge against',
   'v side against',
   'instead of',
   'rather than',
