@@ -1049,6 +1049,14 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
     },
   )
 
+  it.each([
+    'Stocks slip on U.S.-China trade talk uncertainty',
+    'Dollar falls amid trade deal uncertainty',
+    'Shares retreat from highs on trade talk doubts',
+  ])('reads doubt over talks or a deal as a setback, not as the talks: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
   it('reads past a comma that lists a count of other names', () => {
     expect(tariff('Washington temporarily excludes EU, six other allies from steel tariffs').label).toBe(
       'positive',

@@ -27,6 +27,13 @@ const TRADE_DOUBT = [
   'n trade deal doubt',
   'n deal doubt',
   'n trade doubt',
+  // Unsure whether talks or a deal will deliver ("stocks slip on trade talk uncertainty").
+  'trade talk uncertainty',
+  'trade talks uncertainty',
+  'trade deal uncertainty',
+  'n trade talk doubt',
+  'trade talk caution',
+  'trade deal caution',
 ]
 
 export const TARGETS = [
