@@ -14,6 +14,7 @@ import {
   LIGHT_VERBS,
   NEGATOR_DETERMINERS,
   NEGATORS,
+  NOT_NEGATIONS,
   PREDICATES,
   SETTINGS,
   TARGETS,
@@ -667,6 +668,8 @@ function buildLexicon(): Lexicon {
   }
   // Inert phrases are matched whole so that their words play no role ("more than", "up to").
   eachForm(INERT, (f) => add(f))
+  // So are expressions with a negator that negate nothing ("no choice but to", "will not change").
+  eachForm(NOT_NEGATIONS, (f) => add(f))
   // A phrase is matched whole, so its words are not seen on their own: it names the regions they
   // do ("U.S.-China tensions", "buys more U.S. goods", "sales to China").
   for (const [e, keys] of phrases) {

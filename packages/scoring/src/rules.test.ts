@@ -1057,6 +1057,33 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
     expect(tariff(h).label).toBe('negative')
   })
 
+  it('reads control of a venture as ownership, not a trade measure', () => {
+    expect(tariff('Carmaker seeks full control of its China joint venture').label).toBeNull()
+    expect(tariff('Lender eyes control of Shanghai securities venture').label).toBeNull()
+  })
+
+  it('still reads controls, and controlling exports, as restrictions', () => {
+    expect(tariff('Washington tightens investment controls on Chinese tech firms').label).toBe('negative')
+    expect(tariff('U.S. agrees new ways to control high tech exports to China').label).toBe('negative')
+  })
+
+  it('reads a plan named after its measure as what the verb before acts on', () => {
+    expect(tariff('Brussels to delay digital tax plan, sources say').label).toBe('positive')
+    expect(tariff('Paris unveils digital tax plan').label).toBe('negative')
+  })
+
+  it('reads a change denied as what follows standing, not denied', () => {
+    expect(tariff('Virus will not change Beijing commitments to buy U.S. goods').label).toBe('positive')
+    expect(tariff('Beijing will not buy U.S. goods').label).toBe('negative')
+  })
+
+  it.each([
+    'Fifteen states to work together on electric heavy-duty trucks',
+    'Phone maker chips away at rival market share in China',
+  ])('reads words that only look like trade words as none: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
   it('reads past a comma that lists a count of other names', () => {
     expect(tariff('Washington temporarily excludes EU, six other allies from steel tariffs').label).toBe(
       'positive',

@@ -1404,6 +1404,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "China plans import tariff cuts": a threat or plan takes the noun phrase whole, and the act
         // is the noun heading it.
         if (pred.threat && t > k && nounActAfter(t)) continue
+        // "delay the digital tax plan": a plan named right after its measure heads the noun phrase,
+        // and the verb before it acts on the plan, not the plan on the measure.
+        if (pred.threat && pred.fixed === 0 && t < k && itE[t] === itS[k] && takenWhole(k, t)) continue
         const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue

@@ -406,7 +406,8 @@ export const TARGETS = [
       'n equipment ban',
       'n restriction',
       'n curb',
-      'n control',
+      // Plural only: "new investment controls" restrict; "full control of the venture" is ownership.
+      'controls',
     ],
   },
   {
@@ -2373,6 +2374,8 @@ export const PREDICATES = [
       'v curb',
       'v ban',
       'v restrict',
+      // "new ways to control high tech exports" (as a noun, singular control is ownership).
+      'v control',
       'v block',
       'v bar',
       'v cancel',
@@ -3249,6 +3252,12 @@ export const NOT_NEGATIONS = [
   'nonetheless',
   'no later than',
   'not least',
+  // A change denied keeps what follows as it was ("will not change China's commitments to buy U.S.
+  // goods"): the commitment stands, it is not denied.
+  'not change',
+  'not alter',
+  'no change to',
+  'no change in',
 ]
 
 /**
@@ -4987,6 +4996,10 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // Not trade words: a truck's class, a slow erosion ("heavy-duty trucks", "chips away at demand").
+  'heavy duty',
+  'v chip away',
+  'v chip away at',
   // Not trade policy: fairs and shows, pollution rules.
   'n trade fair',
   'n free trade zone',
