@@ -1035,6 +1035,7 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
   it.each([
     'Sanctions expected to prevent Rusal from paying its bondholders',
     'U.S. sanctions to prevent Deripaska from attending board meetings',
+    'Tariffs stop companies from buying Chinese chips',
   ])('reads a measure stopping a named party as the measure biting, not ending: %s', (h) => {
     expect(tariff(h).label).toBe('negative')
   })

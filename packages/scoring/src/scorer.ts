@@ -997,7 +997,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         (right === k + 1 || rightD - (pred.policy ? 0 : penalty) <= 1) &&
         causedQuantity(left, right)) ||
         (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) ||
-        (right < 0 && !participle && namedObjectAfter(pred, left, k)))
+        (!participle && namedObjectAfter(pred, left, k, right)))
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -1034,9 +1034,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /**
    * "Sanctions expected to prevent Rusal from servicing debt", "tariffs stop Huawei from buying": a
    * verb that undoes (remove, halt) right after a measure, or a hedge or "to" after it, and followed
-   * by a name it takes as its object, has the measure as its subject, which it does not undo.
+   * by a name it takes as its object (or anyone it keeps "from" something), has the measure as its
+   * subject, which it does not undo.
    */
-  function namedObjectAfter(pred: PredRole, left: number, k: number): boolean {
+  function namedObjectAfter(pred: PredRole, left: number, k: number, right: number): boolean {
     if (pred.kind !== 'less' || pred.fixed !== 0 || !pred.policy) return false
     const subject = targetAt(it.idx[left] as number)
     if (subject.polarity >= 0 || subject.tariff === 0 || subject.policyOnly) return false
@@ -1057,6 +1058,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       ((entInts[(it.idx[k + 1] as number) << 4] as number) & F_TARGET) !== 0
     )
       return false
+    // Whom the verb keeps from something ("safeguards to prevent drivers from sleeping"); what
+    // follows "from" is another verb's.
+    for (let q = j + 1; q <= j + 3 && q < tb.count && tb.kind[q] === WORD; q++)
+      if (tb.id[q] === fromId) return true
+    if (right >= 0) return false
     const start = tb.start[j] as number
     const c = text0.charCodeAt(start)
     // A date is when ("sanctions end Monday"), not whom.
