@@ -40,6 +40,8 @@ export interface TargetRole {
   contest: boolean
   /** An answer to a measure (retaliation): the measure named after "against" is what it answers. */
   answers: boolean
+  /** Only a stance binds it ("optimistic on trade"): trade named as a topic, which no act moves. */
+  stanceOnly: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
 
@@ -495,6 +497,7 @@ function buildLexicon(): Lexicon {
       frame: 'frame' in t ? t.frame : false,
       contest: 'contest' in t ? t.contest : false,
       answers: 'answers' in t ? t.answers : false,
+      stanceOnly: 'stanceOnly' in t ? t.stanceOnly : false,
       events: t.events as Record<string, EventType | undefined>,
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }

@@ -1085,6 +1085,20 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
     expect(tariff(h).label).toBeNull()
   })
 
+  it.each([
+    ['Investors optimistic on China trade', 'positive'],
+    ['Trump slams Ottawa over trade', 'negative'],
+  ])('reads a stance toward trade named as a topic: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
+
+  it.each(['Stocks pause near records in Christmas Eve trade', 'Coronavirus hits world trade'])(
+    'gives trade named as a topic no direction from anything but a stance: %s',
+    (h) => {
+      expect(tariff(h).label).toBeNull()
+    },
+  )
+
   it('reads past a comma that lists a count of other names', () => {
     expect(tariff('Washington temporarily excludes EU, six other allies from steel tariffs').label).toBe(
       'positive',

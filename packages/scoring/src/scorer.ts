@@ -829,6 +829,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const f = entInts[x << 4] as number
     if ((f & F_TARGET) === 0 || (it.predOn[k] === 1 && (f & F_PRED) !== 0)) return false
     const t = targetAt(x)
+    if (t.stanceOnly && pred.kind !== 'stance') return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
     // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
     if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false

@@ -970,6 +970,18 @@ export const TARGETS = [
     ],
   },
   {
+    // Trade named as a topic ("optimistic on China trade", "Trump's hard line on trade"): only a
+    // stance toward it says which way it goes; no act moves it and it is nothing named bare.
+    id: 'trade_topic',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 0.6 },
+    topic: {},
+    stanceOnly: true,
+    events: {},
+    words: ['trade'],
+  },
+  {
     id: 'imports',
     polarity: 1,
     bare: 0,
