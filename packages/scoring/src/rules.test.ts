@@ -1099,6 +1099,13 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
     },
   )
 
+  it.each([
+    "Sides still 'miles and miles' from a trade deal, minister says",
+    'Negotiators a long way from a trade deal',
+  ])('reads distance from a deal as a setback: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
   it('reads past a comma that lists a count of other names', () => {
     expect(tariff('Washington temporarily excludes EU, six other allies from steel tariffs').label).toBe(
       'positive',

@@ -3193,6 +3193,11 @@ export const NEGATORS = [
   'slim chance of',
   'nowhere near',
   'far from',
+  // Distance from a deal, however measured ("'miles and miles' from a trade deal").
+  'miles from',
+  'miles away from',
+  'miles and miles from',
+  'long way from',
   'v doubt',
   'doubts if',
   'doubts whether',
