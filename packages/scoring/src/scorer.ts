@@ -2,6 +2,7 @@
 // them, bind each predicate to the nearest target in its clause, and add the weighted cues up per
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
+import { DATE_NAMES } from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
@@ -261,12 +262,7 @@ function eventDirection(x: number): -1 | 0 | 1 {
 }
 
 /** Days and months, which a capital does not make a name (see namedObjectAfter). */
-const DATE_WORDS = new Set([
-  ...['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'],
-  ...['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september'],
-  ...['october', 'november', 'december', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep'],
-  ...['sept', 'oct', 'nov', 'dec'],
-])
+const DATE_WORDS = new Set(DATE_NAMES)
 
 function labelOf(score: number, band: number): SentimentLabel {
   return score > band ? 'positive' : score < -band ? 'negative' : 'neutral'
@@ -1042,7 +1038,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.kind !== 'less' || pred.fixed !== 0 || !pred.policy) return false
     const subject = targetAt(it.idx[left] as number)
     if (subject.polarity >= 0 || subject.tariff === 0 || subject.policyOnly) return false
-    // Only a hedge ("expected to", "seen"), a modal or "to" between: "Sanctions-hit Deripaska quits"
+    // Only a hedge ("expected to"), a modal or "to" between: "Sanctions-hit Deripaska quits"
     // has its own subject.
     for (let j = it.e[left] as number; j < (it.s[k] as number); j++) {
       let covered = j - (it.e[left] as number) < 2 && (tb.id[j] === toId || (wordFlagsAt(j) & W_MODAL) !== 0)

@@ -2,7 +2,7 @@
 // linear in the length whatever the input. Tokens go into reusable typed arrays (no object per
 // token) because the scorer runs on every headline of the stream.
 import { fold } from './chars.ts'
-import { ABBREVIATIONS } from './data/lexicon.ts'
+import { ABBREVIATIONS, LIST_COUNTS, SPEECH_WORDS } from './data/lexicon.ts'
 import { FNV_PRIME, hashEnd, hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
 
 /** Token kinds. */
@@ -380,40 +380,24 @@ function listComma(
 }
 
 /**
- * True when one of the next three words from j is "says" or "said": ", Treasury says", ", U.S.
- * official said" name who spoke, a new clause rather than one more name of a list.
+ * True when one of the next three words from j is a word of speech (SPEECH_WORDS): ", Treasury says",
+ * ", U.S. official said" name who spoke, a new clause rather than one more name of a list.
  */
 function saysWithin(text: string, n: number, j: number): boolean {
   let k = j
   for (let w = 0; w < 3 && k < n; w++) {
     const s = k
     while (k < n && text.charCodeAt(k) !== 32 && text.charCodeAt(k) !== 44) k++
-    const len = k - s
-    if ((len === 4 || len === 5) && text.charCodeAt(s) === 115 && text.charCodeAt(s + 1) === 97) {
-      const tail = text.slice(s, k)
-      if (tail === 'says' || tail === 'said') return true
-    }
+    if (k - s <= 6 && SPEECH.has(text.slice(s, k).toLowerCase())) return true
     if (k < n && text.charCodeAt(k) === 44) return false
     while (k < n && text.charCodeAt(k) === 32) k++
   }
   return false
 }
 
-/** Number words that open "six other allies", "four others" after a listing comma. */
-const COUNT_WORDS = new Set([
-  'two',
-  'three',
-  'four',
-  'five',
-  'six',
-  'seven',
-  'eight',
-  'nine',
-  'ten',
-  'eleven',
-  'twelve',
-  'dozens',
-])
+/** LIST_COUNTS and SPEECH_WORDS (the lexicon's data), for the rare commas after a capitalised word. */
+const COUNT_WORDS = new Set(LIST_COUNTS)
+const SPEECH = new Set(SPEECH_WORDS)
 
 /**
  * True when text at j reads "<count> other..." ("EU, six other allies", "China, 2 others"): a count

@@ -4970,6 +4970,66 @@ const AGAINST_PROTECTIONISM = [
 ]
 
 /**
+ * Counts that continue a list after a comma ("excludes EU, six other allies", "China, 7 others"): the
+ * tokenizer reads such a comma, before "<count> other", as no clause break (digits count too).
+ */
+export const LIST_COUNTS: readonly string[] = [
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'dozens',
+]
+
+/** Words that name who spoke (", Treasury says"): a comma before a name and one of these ends a clause. */
+export const SPEECH_WORDS: readonly string[] = ['says', 'said']
+
+/**
+ * Days and months: a capital does not make them a name ("sanctions end Monday" ends the sanctions; in
+ * "sanctions prevent Rusal from paying" the name is whom the verb stops).
+ */
+export const DATE_NAMES: readonly string[] = [
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]
+
+/**
  * Words written with a full stop that ends no sentence ("Wall St.", "Dec. 15", "Sen. Grassley"): the
  * tokenizer reads such a stop, with more text after it, as no clause break.
  */
