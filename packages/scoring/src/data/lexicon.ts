@@ -4991,6 +4991,22 @@ export const LIST_COUNTS: readonly string[] = [
 /** Words that name who spoke (", Treasury says"): a comma before a name and one of these ends a clause. */
 export const SPEECH_WORDS: readonly string[] = ['says', 'said']
 
+/** Months as written short ("Dec. 15"): dates (DATE_NAMES) and abbreviations (ABBREVIATIONS). */
+const MONTH_ABBREVIATIONS = [
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]
+
 /**
  * Days and months: a capital does not make them a name ("sanctions end Monday" ends the sanctions; in
  * "sanctions prevent Rusal from paying" the name is whom the verb stops).
@@ -5015,18 +5031,7 @@ export const DATE_NAMES: readonly string[] = [
   'october',
   'november',
   'december',
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
+  ...MONTH_ABBREVIATIONS,
 ]
 
 /**
@@ -5035,18 +5040,7 @@ export const DATE_NAMES: readonly string[] = [
  */
 export const ABBREVIATIONS: readonly string[] = [
   'st',
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
+  ...MONTH_ABBREVIATIONS,
   'no',
   'vs',
   'gov',
