@@ -77,7 +77,12 @@ const rows = readReutersRows()
 if (!rows) {
   process.stdout.write(`bench scoring: skipped, no stream at ${REUTERS_STREAM}\n`)
 } else {
-  const headlines = rows.map((r) => r.headline)
+  // The headlines as the scorer service receives them: strings parsed from JSON message values
+  // (flat, one block of characters each). The CSV reader builds each field a character at a time,
+  // which leaves V8 a chain of joined pieces behind every string; every read of a character then
+  // goes through that chain (a plain character scan is about 1.5x slower on them, and the whole
+  // scorer 2-3 %). Both scorers read the same strings.
+  const headlines = JSON.parse(JSON.stringify(rows.map((r) => r.headline))) as string[]
   const scorer = createScorer({ learned })
   const afinn = new Sentiment()
   const rates = interleavedRates(

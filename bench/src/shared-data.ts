@@ -27,10 +27,15 @@ export function readReutersRows(): { line: number; headline: string }[] | undefi
   return rows
 }
 
-/** The other two headline streams, labelled in bench/eval/news-labels.csv (see bench/eval/README.md). */
+/**
+ * The other headline sources labelled in bench/eval/news-labels.csv (see bench/eval/README.md): the
+ * CNBC and Guardian streams, and the finance-news tweets of the MIT-licensed Twitter set (its `text`
+ * column; its own market labels are not ours and are not read here).
+ */
 export const NEWS_STREAMS = {
   cnbc: join(SHARED_DATA, 'streams', 'cnbc_2017_2020.csv'),
   guardian: join(SHARED_DATA, 'streams', 'guardian_2017_2020.csv'),
+  twitter: join(SHARED_DATA, 'labeled', 'twitter_fin_news_train.csv'),
 } as const
 export type NewsSource = keyof typeof NEWS_STREAMS
 
@@ -44,7 +49,11 @@ export function readNewsRecords(
 ): { record: number; headline: string }[] | undefined {
   if (!existsSync(file)) return undefined
   const [header, ...records] = parseCsv(readFileSync(file, 'utf8'))
-  const col = header?.indexOf('headline') ?? -1
-  if (col < 0) throw new Error(`${file}: no headline column`)
+  const col = header
+    ? header.includes('headline')
+      ? header.indexOf('headline')
+      : header.indexOf('text')
+    : -1
+  if (col < 0) throw new Error(`${file}: no headline or text column`)
   return records.map((r, i) => ({ record: i + 1, headline: (r[col] ?? '').replaceAll(/\s+/g, ' ').trim() }))
 }

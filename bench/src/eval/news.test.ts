@@ -25,7 +25,20 @@ describe('readNewsRecords', () => {
     expect(readNewsRecords('cnbc', join(dir, 'absent.csv'))).toBeUndefined()
     const bad = join(dir, 'bad.csv')
     writeFileSync(bad, 'time,title\n1,x\n')
-    expect(() => readNewsRecords('cnbc', bad)).toThrow(/bad\.csv: no headline column/)
+    expect(() => readNewsRecords('cnbc', bad)).toThrow(/bad\.csv: no headline or text column/)
+  })
+
+  it('reads the text column of the tweet set, whose other column (its own labels) it ignores', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'news-'))
+    const file = join(dir, 'tweets.csv')
+    writeFileSync(
+      file,
+      'text,label\nChina cuts tariffs https://t.co/x,positive\n"Two, lines\nhere",neutral\n',
+    )
+    expect(readNewsRecords('twitter', file)).toEqual([
+      { record: 1, headline: 'China cuts tariffs https://t.co/x' },
+      { record: 2, headline: 'Two, lines here' },
+    ])
   })
 })
 

@@ -18,19 +18,40 @@ export function newsSplitOf(source: NewsSource, record: number): 'dev' | 'test' 
   return b % 2 === 0 ? 'dev' : 'test'
 }
 
+const NONE = { tariff: 0, wide: 0, supply: 0 }
+
 /** Rows per pool and source in each draw. */
 const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; supply: number }>> = {
-  '1': { cnbc: { tariff: 90, wide: 20, supply: 20 }, guardian: { tariff: 120, wide: 25, supply: 25 } },
+  '1': {
+    cnbc: { tariff: 90, wide: 20, supply: 20 },
+    guardian: { tariff: 120, wide: 25, supply: 25 },
+    twitter: NONE,
+  },
   // The second: the rest of CNBC's trade-policy pool, more of the Guardian's, no supply rows.
-  '2': { cnbc: { tariff: 60, wide: 20, supply: 0 }, guardian: { tariff: 150, wide: 20, supply: 0 } },
+  '2': {
+    cnbc: { tariff: 60, wide: 20, supply: 0 },
+    guardian: { tariff: 150, wide: 20, supply: 0 },
+    twitter: NONE,
+  },
   // The third: more of the Guardian's trade-policy pool and of CNBC's wider trade pool.
-  '3': { cnbc: { tariff: 0, wide: 40, supply: 0 }, guardian: { tariff: 170, wide: 0, supply: 0 } },
+  '3': {
+    cnbc: { tariff: 0, wide: 40, supply: 0 },
+    guardian: { tariff: 170, wide: 0, supply: 0 },
+    twitter: NONE,
+  },
   // The fourth: the rest of the Guardian's trade-policy pool and some of its wider trade pool (CNBC's
   // pools are drawn dry).
-  '4': { cnbc: { tariff: 0, wide: 0, supply: 0 }, guardian: { tariff: 150, wide: 60, supply: 0 } },
+  '4': {
+    cnbc: { tariff: 0, wide: 0, supply: 0 },
+    guardian: { tariff: 150, wide: 60, supply: 0 },
+    twitter: NONE,
+  },
   // The fifth (session 13): the rest of the Guardian's wider trade pool, as a fresh check of the
   // learned tariff layer before it learns from the dev half.
-  '5': { cnbc: { tariff: 0, wide: 0, supply: 0 }, guardian: { tariff: 0, wide: 200, supply: 0 } },
+  '5': { cnbc: NONE, guardian: { tariff: 0, wide: 200, supply: 0 }, twitter: NONE },
+  // The sixth (session 16): a source the rules were never written from, as a fresh check: the
+  // Twitter set's finance-news tweets, all of its trade-policy pool and some of its wider trade pool.
+  '6': { cnbc: NONE, guardian: NONE, twitter: { tariff: 229, wide: 40, supply: 0 } },
 }
 
 function labelled(): Set<string> {
