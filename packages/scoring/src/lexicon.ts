@@ -521,7 +521,7 @@ function buildLexicon(): Lexicon {
       marketOk: p.marketOk,
       strength: p.strength,
       threat: false,
-      objectOnly: false,
+      objectOnly: 'objectOnly' in p ? p.objectOnly : false,
       deniedHolds: 'deniedHolds' in p ? p.deniedHolds : false,
     }
     eachForm(p.words, (f, presentS, past) => {

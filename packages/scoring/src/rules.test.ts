@@ -1112,3 +1112,37 @@ describe('round 15: subjects, truces, threats withdrawn', () => {
     )
   })
 })
+
+describe('round 16: less of a thing, disappointment, selling a holding', () => {
+  it.each([
+    ['Somewhat less trade uncertainty as the year ends', 'positive'],
+    ['Fewer tariffs on farm goods under the new pact', 'positive'],
+  ])('reads less or fewer of what follows as less of it: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
+
+  it.each(['Copper imports fall less than forecast in May', 'Exports shrink less as factories reopen'])(
+    'reads "less" after a verb or before "than" as no move of anything: %s',
+    (h) => {
+      expect(tariff(h).label).toBeNull()
+    },
+  )
+
+  it.each(['Bank says it is disappointed in the trade deal', 'Ottawa disappointed by U.S. tariff decision'])(
+    'reads disappointment in a trade matter as friction: %s',
+    (h) => {
+      expect(tariff(h).label).toBe('negative')
+    },
+  )
+
+  it.each([
+    'Pension funds are dumping shares of the retailer',
+    'Growers were dumping surplus milk to curb a glut',
+  ])('reads dumping by investors or growers as no trade measure: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
+  it('still reads a state dumping goods as a trade matter', () => {
+    expect(tariff('Commerce Department says China is dumping steel in U.S.').label).not.toBeNull()
+  })
+})

@@ -1851,6 +1851,19 @@ export const PREDICATES = [
     ],
   },
   {
+    // Less of a thing, the opposite of MORE ("a little less trade uncertainty", "fewer tariffs").
+    id: 'fewer',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 0.8,
+    // Only of what follows: "imports fall less" is a verb's degree.
+    objectOnly: true,
+    words: ['less', 'fewer'],
+  },
+  {
     // Verbs of launching something: announcing a buyback or results is routine news, so they take
     // only measures (the good or bad company event carries its own tone).
     id: 'announce',
@@ -2821,6 +2834,11 @@ export const PREDICATES = [
       'opposition to',
       'unhappy with',
       'unhappy about',
+      // "disappointed in the trade deal", "disappointed by U.S. tariff decision".
+      'disappointed in',
+      'disappointed with',
+      'disappointed by',
+      'disappointed at',
       // Hopes of it dashed, a pall cast over it ("quashes hopes of a resolution to the trade
       // dispute", "casts pall over talks"): a setback to it.
       'v dash hopes of',
@@ -4544,6 +4562,11 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
       'v reduce stake',
       'v trim stake',
       'v dump stake',
+      // Selling a holding ("Hedge Funds Are Dumping Qudian Inc."), not goods sold below cost, which a
+      // state or its exporters do ("China is dumping cabinets in U.S.").
+      'are dumping',
+      'were dumping',
+      'v dump shares',
       'v settle charges',
       'v settle probe',
       'v settle claims',
@@ -5067,6 +5090,10 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // "less than a week", "more or less": an amount or a hedge, not less of what follows.
+  'less than',
+  'more or less',
+  'less on',
   // Not trade words: a truck's class, a slow erosion ("heavy-duty trucks", "chips away at demand").
   'heavy duty',
   'v chip away',
