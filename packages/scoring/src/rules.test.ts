@@ -10,6 +10,18 @@ const { score, tariff, supply, market, tariffCases } = scorerHelpers(
   createScorer({ watchlist: WATCHLIST, learned: false }),
 )
 
+/** Every string of the lexicon data: its phrases, in every list. */
+function lexiconStrings(): string[] {
+  const strings: string[] = []
+  const walk = (x: unknown): void => {
+    if (typeof x === 'string') strings.push(x)
+    else if (Array.isArray(x)) for (const y of x) walk(y)
+    else if (x && typeof x === 'object') for (const y of Object.values(x)) walk(y)
+  }
+  walk(lexiconData)
+  return strings
+}
+
 describe('negation in the rules', () => {
   // The rules flip a measure ruled out to easing, if weakly (a "new" measure named nearly bare); the
   // learned layer reads the weak easing as neutral (bench/eval/README.md, "The learned tariff layer").
@@ -632,15 +644,18 @@ describe('issue #3: fourteenth round, from the fourteenth draw', () => {
   })
 
   it('has no authored phrase the tokenizer cannot produce ("U.S." is one word, "us")', () => {
-    const strings: string[] = []
-    const walk = (x: unknown): void => {
-      if (typeof x === 'string') strings.push(x)
-      else if (Array.isArray(x)) for (const y of x) walk(y)
-      else if (x && typeof x === 'object') for (const y of Object.values(x)) walk(y)
-    }
-    walk(lexiconData)
+    const strings = lexiconStrings()
     const dead = strings.filter((w) => /(^|\s)[a-z] [a-z](\s|$)/.test(w.replace(/^[nv] /, '')))
     expect(dead).toEqual([])
+  })
+
+  it('lists noun phrases with a preposition inside form by form ("n" pluralises the last word)', () => {
+    const strings = lexiconStrings()
+    // "n sale to huawei" would give "sale to huaweis" and never "sales to huawei". The two allowed
+    // compounds pluralise their last word on purpose ("like-for-like sales", "feed-in tariffs").
+    const allowed = new Set(['n like for like sale', 'n feed in tariff'])
+    const prep = /^n .+ (to|of|on|for|with|from|in|against|over|at|by) \S+$/
+    expect(strings.filter((w) => prep.test(w) && !allowed.has(w))).toEqual([])
   })
 })
 
@@ -1144,5 +1159,14 @@ describe('round 16: less of a thing, disappointment, selling a holding', () => {
 
   it('still reads a state dumping goods as a trade matter', () => {
     expect(tariff('Commerce Department says China is dumping steel in U.S.').label).not.toBeNull()
+  })
+})
+
+describe('round 16: sales to a blacklisted firm', () => {
+  it.each([
+    ['Washington moves to block more sales to Huawei', 'negative'],
+    ['Chipmakers resume sales to ZTE after licences', 'positive'],
+  ])('reads sales to a blacklisted firm as the flow that controls stop: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
   })
 })
