@@ -40,7 +40,10 @@ export interface TargetRole {
   contest: boolean
   /** An answer to a measure (retaliation): the measure named after "against" is what it answers. */
   answers: boolean
-  /** Only a stance binds it ("optimistic on trade"): trade named as a topic, which no act moves. */
+  /**
+   * Only a predicate that takes topics binds it (PredRole.takesTopic: "optimistic on trade", "progress
+   * on trade"): trade named as a topic, which no act moves.
+   */
   stanceOnly: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
@@ -72,6 +75,8 @@ export interface PredRole {
    * trade war"): the measure is in force and does not move, so no direction, not the opposite one.
    */
   deniedHolds: boolean
+  /** Binds a target named as a topic (TargetRole.stanceOnly): stances, and progress made on it. */
+  takesTopic: boolean
 }
 
 export interface Entry {
@@ -523,6 +528,7 @@ function buildLexicon(): Lexicon {
       threat: false,
       objectOnly: 'objectOnly' in p ? p.objectOnly : false,
       deniedHolds: 'deniedHolds' in p ? p.deniedHolds : false,
+      takesTopic: p.kind === 'stance' || ('takesTopic' in p && p.takesTopic === true),
     }
     eachForm(p.words, (f, presentS, past) => {
       const e = add(f)
@@ -563,6 +569,7 @@ function buildLexicon(): Lexicon {
     threat: true,
     objectOnly: false,
     deniedHolds: false,
+    takesTopic: false,
   }
   const hedgeAdverse: PredRole = { ...hedgeMore, id: 'threaten', fixed: -1 }
   const hedgeMoreObject: PredRole = { ...hedgeMore, id: 'threat_object', objectOnly: true }

@@ -1170,3 +1170,16 @@ describe('round 16: sales to a blacklisted firm', () => {
     expect(tariff(h).label).toBe(l)
   })
 })
+
+describe('round 16: progress on trade as a topic', () => {
+  it.each([
+    'Ministry reports a constructive exchange on trade with Washington',
+    'Shares climb on hopes for progress in trade',
+  ])('reads progress on trade named as a topic as easing: %s', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+
+  it('still gives trade named as a topic no direction from a plain move', () => {
+    expect(tariff('Virus slows world trade').label).toBeNull()
+  })
+})

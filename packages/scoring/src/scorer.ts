@@ -123,6 +123,7 @@ const NUM_UP: PredRole = {
   threat: false,
   objectOnly: false,
   deniedHolds: false,
+  takesTopic: false,
 }
 const NUM_DOWN: PredRole = { ...NUM_UP, id: 'rate-down', sign: -1, rightSign: -1, kind: 'cut' }
 
@@ -825,7 +826,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const f = entInts[x << 4] as number
     if ((f & F_TARGET) === 0 || (it.predOn[k] === 1 && (f & F_PRED) !== 0)) return false
     const t = targetAt(x)
-    if (t.stanceOnly && pred.kind !== 'stance') return false
+    if (t.stanceOnly && !pred.takesTopic) return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
     // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
     if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false

@@ -995,7 +995,8 @@ export const TARGETS = [
   },
   {
     // Trade named as a topic ("optimistic on China trade", "Trump's hard line on trade"): only a
-    // stance toward it says which way it goes; no act moves it and it is nothing named bare.
+    // stance toward it or progress on it says which way it goes; no act moves it and it is nothing
+    // named bare.
     id: 'trade_topic',
     polarity: 1,
     bare: 0,
@@ -3005,6 +3006,8 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
+    // "constructive exchange on trade", "hopes for progress in trade": progress on trade as a topic.
+    takesTopic: true,
     words: [
       // Issues resolved in a deal or talks are progress on them ("committed to resolving issues in
       // trade deal").
