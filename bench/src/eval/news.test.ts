@@ -5,12 +5,17 @@ import { describe, expect, it } from 'vitest'
 import { readNewsRecords } from '../shared-data.ts'
 import { newsSplitOf } from './sample-news.ts'
 
+/** A CSV file of `text` in a fresh temporary directory. */
+function csvFile(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'news-')), name)
+  writeFileSync(file, text)
+  return file
+}
+
 describe('readNewsRecords', () => {
   it('numbers records, not lines, and collapses the line breaks quoted inside a headline', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'news-'))
-    const file = join(dir, 'stream.csv')
-    writeFileSync(
-      file,
+    const file = csvFile(
+      'stream.csv',
       'time,headline\n18-Jul-20,First headline\n7-Oct-18,"Live blog\n  Second, with a comma"\n7-Oct-18,Third\n',
     )
     expect(readNewsRecords('guardian', file)).toEqual([
@@ -23,16 +28,13 @@ describe('readNewsRecords', () => {
   it('is undefined when the stream is absent, and names a file without a headline column', () => {
     const dir = mkdtempSync(join(tmpdir(), 'news-'))
     expect(readNewsRecords('cnbc', join(dir, 'absent.csv'))).toBeUndefined()
-    const bad = join(dir, 'bad.csv')
-    writeFileSync(bad, 'time,title\n1,x\n')
+    const bad = csvFile('bad.csv', 'time,title\n1,x\n')
     expect(() => readNewsRecords('cnbc', bad)).toThrow(/bad\.csv: no headline or text column/)
   })
 
   it('reads the text column of the tweet set, whose other column (its own labels) it ignores', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'news-'))
-    const file = join(dir, 'tweets.csv')
-    writeFileSync(
-      file,
+    const file = csvFile(
+      'tweets.csv',
       'text,label\nChina cuts tariffs https://t.co/x,positive\n"Two, lines\nhere",neutral\n',
     )
     expect(readNewsRecords('twitter', file)).toEqual([

@@ -19,6 +19,9 @@
  * trade deal doubts"): a worry of the trade contest (TARGETS trade_war) that keeps its uncertainty
  * weight (UNCERTAINTY), so both lists take these phrases.
  */
+/** Events of a flow that trade policy moves (exports, sales to a blacklisted firm). */
+const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' }
+
 const TRADE_DOUBT = [
   'trade uncertainty',
   'trade uncertainties',
@@ -955,7 +958,7 @@ export const TARGETS = [
     // Only policy predicates (halt, ban, resume, license...) make exports a trade or supply event;
     // "exports rose" is trade data and moves the market tone only.
     policyOnly: true,
-    events: { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' },
+    events: FLOW_EVENTS,
     words: [
       'n export',
       'n shipment',
@@ -975,7 +978,7 @@ export const TARGETS = [
     dims: { tariff: 1, supplyChain: 0.8 },
     topic: { tariff: 1, supplyChain: 0.3 },
     policyOnly: true,
-    events: { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' },
+    events: FLOW_EVENTS,
     words: [
       'sale to huawei',
       'sales to huawei',
