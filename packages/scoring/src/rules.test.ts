@@ -1183,3 +1183,12 @@ describe('round 16: progress on trade as a topic', () => {
     expect(tariff('Virus slows world trade').label).toBeNull()
   })
 })
+
+describe('round 16: an amount between a verb and its object', () => {
+  it.each([
+    'Trade uncertainty to trim USD 850 billion of global output, study says',
+    'Trade war to cut 50 billion from global output',
+  ])('reads the move as said of the quantity after the amount, the trade subject as its cause: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+})

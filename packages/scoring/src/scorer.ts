@@ -939,6 +939,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let right = -1
     let rightFirst = -1
     let rightD = Number.POSITIVE_INFINITY
+    const tradeSubject =
+      left >= 0 && (targetAt(itIdx[left] as number).tariff !== 0 || targetAt(itIdx[left] as number).frame)
     for (let r = k + 1; r < items; r++) {
       if (itClause[r] !== clause) break
       const gap = (itS[r] as number) - end
@@ -963,7 +965,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (bindable(pred, r)) {
         right = r
         rightFirst = r
-        rightD = gap + (pred.policy ? 0 : penalty)
+        // After a trade subject, an amount between the verb and its object is the act's size, not
+        // distance ("trade uncertainty to trim USD 850 billion of global output" acts on the output).
+        rightD = gap - (tradeSubject ? amountTokens(end, itS[r] as number) : 0) + (pred.policy ? 0 : penalty)
         // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
         // the waivers): the verb takes the head, and the nouns before it only name what it covers.
         while (
@@ -1082,6 +1086,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /** Item l is a trade subject and item r a quantity it can move that is no trade measure (see bindOne). */
+  /** How many tokens of [from, to) are numbers or unit words ("850", "billion", "pct"). */
+  function amountTokens(from: number, to: number): number {
+    let n = 0
+    for (let j = from; j < to; j++) if (tb.kind[j] === NUMBER || (wordFlagsAt(j) & W_UNIT) !== 0) n++
+    return n
+  }
+
   function causedQuantity(l: number, r: number): boolean {
     const a = targetAt(it.idx[l] as number)
     const b = targetAt(it.idx[r] as number)
