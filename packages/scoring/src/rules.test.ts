@@ -1184,6 +1184,15 @@ describe('round 16: progress on trade as a topic', () => {
   })
 })
 
+describe('round 16: a word after "and" that describes the noun after it', () => {
+  it.each([
+    'Trade war and sagging prices drive growers off the land',
+    'Tariff fears and rising rates weigh on world stocks',
+  ])('leaves the trade noun before "and" to itself: %s', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+})
+
 describe('round 16: an amount between a verb and its object', () => {
   it.each([
     'Trade uncertainty to trim USD 850 billion of global output, study says',

@@ -913,7 +913,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "vows to cut tariffs and open the economy": a verb right after "and" starts a second act; the
     // object the first verb took is not its subject.
-    if (left >= 0 && itBound[left] !== 0 && wordBefore(s, andId)) {
+    // Nor is it when the word right after "and" stands before a noun it describes ("trade war and
+    // sagging prices").
+    if (left >= 0 && wordBefore(s, andId) && (itBound[left] !== 0 || targetRightAfter(k))) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
