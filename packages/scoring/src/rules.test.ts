@@ -1201,3 +1201,9 @@ describe('round 16: an amount between a verb and its object', () => {
     expect(tariff(h).label).toBe('negative')
   })
 })
+
+describe('round 16: distance in time', () => {
+  it('reads a trade conflict that could take years to resolve as no resolution soon', () => {
+    expect(tariff('The trade conflict could take years to resolve, adviser says').label).toBe('negative')
+  })
+})

@@ -3246,6 +3246,11 @@ export const NEGATORS = [
   'miles away from',
   'miles and miles from',
   'long way from',
+  // Distance in time ("trade conflict could take years to resolve"): not soon, and maybe not at all.
+  'v take years to',
+  'v take months to',
+  'v take some time to',
+  'v take a long time to',
   'v doubt',
   'doubts if',
   'doubts whether',
