@@ -1202,6 +1202,15 @@ describe('round 16: an amount between a verb and its object', () => {
   })
 })
 
+describe("round 16: the economy's growth named as a quantity", () => {
+  it('reads a cut to global growth as said of the growth, the measure as its cause', () => {
+    const r = score('Tariffs may cut global growth, fund warns')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.explanation.map((c) => c.cue)).toContain('cut + global growth')
+    expect(r.explanation.map((c) => c.cue)).not.toContain('cut + tariffs')
+  })
+})
+
 describe('round 16: distance in time', () => {
   it('reads a trade conflict that could take years to resolve as no resolution soon', () => {
     expect(tariff('The trade conflict could take years to resolve, adviser says').label).toBe('negative')

@@ -1437,6 +1437,11 @@ export const TARGETS = [
       'n economy',
       'n recovery',
       'n gdp',
+      // The economy's growth, named as a quantity ("tariffs may cut global growth"), where "growth"
+      // alone is a rise of what comes before it ("profit growth").
+      'global growth',
+      'economic growth',
+      'world growth',
       'n retail sale',
       'n consumer spending',
       'n factory activity',
