@@ -7,6 +7,7 @@
 // Prints `line<TAB>sha1_8<TAB>split<TAB>headline` for labelling; headline text never enters the repository.
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createScorer } from '@tradepulse/scoring'
 import { REUTERS_STREAM, readReutersRows } from '../shared-data.ts'
 import { headlineSha8, REUTERS_LABELS_FILE } from './labels.ts'
 
@@ -147,6 +148,12 @@ if (import.meta.main) {
        * own pools, which makes their fresh check the closest to the held-out one).
        */
       otherHalf?: boolean
+      /**
+       * Rows the shipped scorer marks tariff-relevant, of any words (session 16): where its false
+       * alarms would be, which no keyword pool finds. The pool depends on the scorer that drew it
+       * (`scoring-2.0.7`, commit 56a43c1); a headline repeated in the stream is drawn once.
+       */
+      relevant?: number
     }
   > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
@@ -175,6 +182,7 @@ if (import.meta.main) {
     '--twenty-sixth': { n: 26, tariff: 0, rest: 0, wide: 200, otherHalf: true },
     '--twenty-seventh': { n: 27, tariff: 0, rest: 0, wide: 200, otherHalf: true },
     '--twenty-eighth': { n: 28, tariff: 0, rest: 0, wide: 200, otherHalf: true },
+    '--twenty-ninth': { n: 29, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -195,7 +203,18 @@ if (import.meta.main) {
       earlier.push(pool.test)
     }
     const f = draw.wide ? left.filter((r) => WIDE_TRADE_POOL.test(r.headline)).slice(0, draw.wide) : []
-    picked = [...a, ...b, ...later, ...f].sort((x, y) => x.line - y.line)
+    const g: { line: number; headline: string }[] = []
+    if (draw.relevant) {
+      const scorer = createScorer()
+      const seen = new Set(rows.filter((r) => had.has(r.line)).map((r) => r.headline))
+      for (const r of left) {
+        if (g.length >= draw.relevant) break
+        if (seen.has(r.headline)) continue
+        seen.add(r.headline)
+        if (scorer.score({ headline: r.headline }).scores.tariff.label !== null) g.push(r)
+      }
+    }
+    picked = [...a, ...b, ...later, ...f, ...g].sort((x, y) => x.line - y.line)
   }
   for (const r of picked) {
     process.stdout.write(`${r.line}\t${headlineSha8(r.headline)}\t${splitOf(r.line)}\t${r.headline}\n`)
