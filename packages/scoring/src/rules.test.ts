@@ -1216,3 +1216,31 @@ describe('round 16: distance in time', () => {
     expect(tariff('The trade conflict could take years to resolve, adviser says').label).toBe('negative')
   })
 })
+
+describe('round 16: false alarms from the stream (draw 29)', () => {
+  it.each([
+    'Central bank vows swift response to the coronavirus',
+    'Carmaker begins responding to regulators over emissions data',
+    'Drugmaker nears deal to buy biotech firm for $7 billion',
+    'Steelmaker wins EU antitrust approval with concessions',
+    'Bank to receive Saudi banking license',
+    'Airline launches new talks to end strike',
+    'Insurer in exclusive talks to sell its life book',
+    'Oil falls as travel curbs spread',
+    'Ports clear backlog as virus curbs ease',
+  ])('reads company business and health measures as no trade matter: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
+  it.each([
+    ['Beijing vows response to U.S. tariffs', 'negative'],
+    ['ZTE may lose its phone software license under U.S. order', 'negative'],
+    ['Border curbs disrupt food supplies, industry says', null],
+  ])('still reads a trade matter named with them: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
+
+  it('still reads what a health measure disrupts', () => {
+    expect(supply('Border curbs disrupt food supplies, industry says').label).toBe('negative')
+  })
+})
