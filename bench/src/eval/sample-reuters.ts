@@ -151,7 +151,7 @@ if (import.meta.main) {
       /**
        * Rows the shipped scorer marks tariff-relevant, of any words (session 16): where its false
        * alarms would be, which no keyword pool finds. The pool depends on the scorer that drew it
-       * (`scoring-2.0.7`, commit 56a43c1); a headline repeated in the stream is drawn once.
+       * (draw 29: commit 56a43c1; draw 30: de353a8); a headline repeated in the stream is drawn once.
        */
       relevant?: number
     }
@@ -183,6 +183,8 @@ if (import.meta.main) {
     '--twenty-seventh': { n: 27, tariff: 0, rest: 0, wide: 200, otherHalf: true },
     '--twenty-eighth': { n: 28, tariff: 0, rest: 0, wide: 200, otherHalf: true },
     '--twenty-ninth': { n: 29, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
+    // The same pool after the fixes from the twenty-ninth (scorer of commit de353a8): a fresh check.
+    '--thirtieth': { n: 30, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
