@@ -45,6 +45,11 @@ export interface TargetRole {
    * on trade"): trade named as a topic, which no act moves.
    */
   stanceOnly: boolean
+  /**
+   * Taken as a verb's object, it is no subject of a verb after it ("signs deal backing vaccine"):
+   * bare deals and talks, whose next verb is mostly a purpose or a relative clause.
+   */
+  objectOnce: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
 
@@ -503,6 +508,7 @@ function buildLexicon(): Lexicon {
       contest: 'contest' in t ? t.contest : false,
       answers: 'answers' in t ? t.answers : false,
       stanceOnly: 'stanceOnly' in t ? t.stanceOnly : false,
+      objectOnce: 'objectOnce' in t ? t.objectOnce : false,
       events: t.events as Record<string, EventType | undefined>,
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }

@@ -1244,3 +1244,19 @@ describe('round 16: false alarms from the stream (draw 29)', () => {
     expect(supply('Border curbs disrupt food supplies, industry says').label).toBe('negative')
   })
 })
+
+describe('round 16: a bare deal or talks taken as an object', () => {
+  it.each(['Retailer secures deal to open stores in India', 'Drugmaker signs deal backing a vaccine maker'])(
+    'is no subject of the verb after it: %s',
+    (h) => {
+      expect(tariff(h).label).toBeNull()
+    },
+  )
+
+  it.each(['U.S. and China reach deal to cut tariffs', 'Washington and Beijing near deal to end trade war'])(
+    'leaves the verb after it its own trade object: %s',
+    (h) => {
+      expect(tariff(h).label).toBe('positive')
+    },
+  )
+})

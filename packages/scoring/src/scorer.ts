@@ -919,6 +919,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
+    // A bare deal or talks that a verb before it took as its object are not the subject of a verb
+    // after them ("secures deal to open stores", "signs deal backing vaccine": the deal is secured,
+    // it opens nothing).
+    if (left >= 0 && targetAt(itIdx[left] as number).objectOnce && takenFromLeft(left, k)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // A participle is said of the noun right before it ("wants U.S. tariffs rolled back in the
     // deal") or, after "be", of its subject ("the tariff could be removed if a deal is reached");
     // otherwise it describes the noun after it ("revised tariff list").
@@ -1114,6 +1121,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function nounActAfter(t: number): boolean {
     const p = t + 1
     return p < items && it.s[p] === it.e[t] && it.predOn[p] === 1 && it.target[p] === t
+  }
+
+  /** True when a predicate left of target item t (and of item k), in its clause, took t. */
+  function takenFromLeft(t: number, k: number): boolean {
+    for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
+      if (it.predOn[p] === 1 && it.target[p] === t) return true
+    return false
   }
 
   /** True when a predicate left of item k, in its clause, is bound to the same target t. */

@@ -735,6 +735,7 @@ export const TARGETS = [
     bare: 0.15,
     dims: { tariff: 0.7 },
     topic: { tariff: 0.15 },
+    objectOnce: true,
     events: { more: 'talks_progress', less: 'talks_breakdown' },
     // Talks that loom are only ahead ("as fresh talks loom"), not a threat.
     words: [
@@ -786,6 +787,7 @@ export const TARGETS = [
     bare: 0.3,
     dims: { tariff: 0.5 },
     topic: { tariff: 0.1 },
+    objectOnce: true,
     events: { more: 'deal', less: 'talks_breakdown' },
     words: ['n deal', 'n agreement', 'n pact', 'n accord', 'n compromise', 'n breakthrough'],
   },
@@ -5515,16 +5517,12 @@ export const TOPICS = {
         'n currency manipulation',
         'liu he',
         'navarro',
-        'kudlow',
         'wilbur ross',
         'malmstrom',
         'freeland',
         'greer',
         'lutnick',
         'n export control',
-        'n commerce department',
-        'commerce dept',
-        'department of commerce',
         'n trade tension',
         // The pair's relations are the trade contest's ground ("U.S.-China business ties").
         'us china ties',
@@ -5584,10 +5582,11 @@ export const TOPICS = {
       ],
     ],
     [
-      // The Treasury secretaries are in the news for much besides trade (stimulus, tax, sanctions):
-      // with China or Beijing named they are about trade.
+      // The Treasury secretaries, the President's economic adviser and the Commerce Department are in
+      // the news for much besides trade (stimulus, tax, the Fed, GDP figures): with China or Beijing
+      // named they are about trade.
       0.45,
-      ['mnuchin', 'bessent'],
+      ['mnuchin', 'bessent', 'kudlow', 'n commerce department', 'commerce dept', 'department of commerce'],
     ],
     [
       // A partner's investment, takeovers and apps are news mostly when policy acts on them
