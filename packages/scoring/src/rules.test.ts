@@ -1233,6 +1233,23 @@ describe('round 16: false alarms from the stream (draw 29)', () => {
   })
 
   it.each([
+    'Carmaker needs safeguards to keep drivers awake, senator says',
+    'Airline to speed up inspections of used jets',
+    'Ride-hailing firm loses its London license over safety',
+    'Regulator grants bank a license to open a branch',
+  ])('reads safety safeguards, inspections and operating licences as no trade matter: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
+  it.each([
+    ['Ottawa to impose steel safeguards after U.S. tariffs', 'negative'],
+    ['China steps up inspections of U.S. pork imports', 'negative'],
+    ['U.S. extends temporary general license for Huawei', 'positive'],
+  ])('still reads trade safeguards, border inspections and licences for a listed firm: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
+
+  it.each([
     ['Beijing vows response to U.S. tariffs', 'negative'],
     ['ZTE may lose its phone software license under U.S. order', 'negative'],
     ['Border curbs disrupt food supplies, industry says', null],

@@ -301,14 +301,24 @@ export const TARGETS = [
       'n import check',
       'n border check',
       'n customs inspection',
-      'inspection of',
-      'inspections of',
-      'inspection on',
-      'inspections on',
+      // Of goods from a partner ("stepped up inspections of U.S. pork imports"); inspections of
+      // engines or planes are safety work.
+      'inspection of us',
+      'inspections of us',
+      'inspection on us',
+      'inspections on us',
       'checks on us',
       'n digital services tax',
-      'n safeguard',
+      // Trade safeguards, named with what they guard or what they are ("steel safeguards"); privacy
+      // or safety safeguards are not trade measures.
+      'n steel safeguard',
       'n safeguard measure',
+      'n safeguard duty',
+      'n safeguard tariff',
+      'safeguards on steel',
+      'safeguard on steel',
+      'safeguards on imports',
+      'safeguard on imports',
       'n trade barrier',
       'n trade restriction',
       'n import restriction',
@@ -1317,8 +1327,15 @@ export const TARGETS = [
       'v allow huawei',
       'n export licence',
       'n export license',
-      'n licence',
-      'n license',
+      // The Commerce Department's reprieves for Huawei ("extends temporary general license").
+      'n general license',
+      'n general licence',
+      'n temporary license',
+      'n temporary licence',
+      'license for huawei',
+      'licenses for huawei',
+      'licence for huawei',
+      'licences for huawei',
       'n waiver',
       'n exemption',
       'n exclusion',
@@ -1336,6 +1353,19 @@ export const TARGETS = [
       'n concession',
       'n trade concession',
     ],
+  },
+  {
+    // A licence of any kind ("receives London license", "granted license to set up a branch"): an
+    // export licence where trade words name it so ("licences to sell to Huawei"), a firm's operating
+    // licence otherwise, so it weighs less as a topic than the relief nouns above.
+    id: 'licence_any',
+    polarity: 1,
+    bare: 0.35,
+    dims: { tariff: 0.6, supplyChain: 0.4 },
+    topic: { tariff: 0.2 },
+    objectOnce: true,
+    events: { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' },
+    words: ['n licence', 'n license'],
   },
   {
     id: 'good_quantity',
