@@ -1277,3 +1277,16 @@ describe('round 16: a bare deal or talks taken as an object', () => {
     },
   )
 })
+
+describe('round 16: a purchase of any kind', () => {
+  it.each([
+    'Regulator clears carmaker purchase of parts unit',
+    'Grocer limits customer purchases amid outbreak',
+  ])('reads a takeover or a shop rationing as no trade matter: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
+  it('still reads a partner buying U.S. farm goods as trade', () => {
+    expect(tariff('China resumes U.S. soybean purchases after truce').label).toBe('positive')
+  })
+})

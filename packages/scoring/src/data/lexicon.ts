@@ -1032,6 +1032,20 @@ export const TARGETS = [
     words: ['trade'],
   },
   {
+    // A purchase of any kind: a partner's buying from the U.S. where trade words say so ("China's
+    // Sinograin confirms U.S. soybean purchases"), a takeover or a shop's rationing otherwise ("EU
+    // clears Nidec purchase of Whirlpool unit"), so it weighs less as a topic and is taken once.
+    id: 'purchase_any',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 0.1 },
+    policyOnly: true,
+    objectOnce: true,
+    events: { more: 'licence_granted', less: 'import_restriction' },
+    words: ['n purchase'],
+  },
+  {
     id: 'imports',
     polarity: 1,
     bare: 0,
@@ -1041,7 +1055,6 @@ export const TARGETS = [
     events: { more: 'licence_granted', less: 'import_restriction' },
     words: [
       'n import',
-      'n purchase',
       'n farm purchase',
       'us soybeans',
       'american soybeans',
