@@ -8,6 +8,7 @@
 // text never enters the repository.
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { createScorer } from '@tradepulse/scoring'
 import { NEWS_STREAMS, type NewsSource, readNewsRecords } from '../shared-data.ts'
 import { readCsv } from './csv.ts'
 import { headlineSha8, NEWS_LABELS_FILE } from './labels.ts'
@@ -20,8 +21,11 @@ export function newsSplitOf(source: NewsSource, record: number): 'dev' | 'test' 
 
 const NONE = { tariff: 0, wide: 0, supply: 0 }
 
-/** Rows per pool and source in each draw. */
-const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; supply: number }>> = {
+/** Rows per pool and source in each draw (`relevant`: rows the shipped scorer marks tariff-relevant). */
+const DRAWS: Record<
+  string,
+  Record<NewsSource, { tariff: number; wide: number; supply: number; relevant?: number }>
+> = {
   '1': {
     cnbc: { tariff: 90, wide: 20, supply: 20 },
     guardian: { tariff: 120, wide: 25, supply: 25 },
@@ -52,6 +56,14 @@ const DRAWS: Record<string, Record<NewsSource, { tariff: number; wide: number; s
   // The sixth (session 16): a source the rules were never written from, as a fresh check: the
   // Twitter set's finance-news tweets, all of its trade-policy pool and some of its wider trade pool.
   '6': { cnbc: NONE, guardian: NONE, twitter: { tariff: 229, wide: 40, supply: 0 } },
+  // The seventh (session 16): every unlabelled CNBC and Guardian headline the scorer (commit 43b4090)
+  // marks tariff-relevant, of any words, as a check of its false alarms on these sources (the Reuters
+  // stream's were draws 29 and 30).
+  '7': {
+    cnbc: { ...NONE, relevant: 1000 },
+    guardian: { ...NONE, relevant: 1000 },
+    twitter: NONE,
+  },
 }
 
 function labelled(): Set<string> {
@@ -86,7 +98,14 @@ if (import.meta.main) {
           !TARIFF_POOL.test(r.headline) && !WIDE_TRADE_POOL.test(r.headline) && SUPPLY_POOL.test(r.headline),
       )
       .slice(0, supply)
-    for (const r of [...a, ...b, ...c].sort((x, y) => x.record - y.record)) {
+    const relevant = plan[source].relevant ?? 0
+    const scorer = relevant > 0 ? createScorer() : null
+    const d = scorer
+      ? left
+          .filter((r) => scorer.score({ headline: r.headline }).scores.tariff.label !== null)
+          .slice(0, relevant)
+      : []
+    for (const r of [...a, ...b, ...c, ...d].sort((x, y) => x.record - y.record)) {
       process.stdout.write(
         `${source}\t${r.record}\t${headlineSha8(r.headline)}\t${newsSplitOf(source, r.record)}\t${r.headline}\n`,
       )
