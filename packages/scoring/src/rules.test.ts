@@ -1290,3 +1290,19 @@ describe('round 16: a purchase of any kind', () => {
     expect(tariff('China resumes U.S. soybean purchases after truce').label).toBe('positive')
   })
 })
+
+describe('round 16: home taxes and power cuts (news draw 7)', () => {
+  it.each([
+    'Chancellor unveils stamp duty holiday to revive housing',
+    'Government considers air passenger duty cut to save airline',
+    'Coffee chain introduces latte levy on paper cups',
+    'Grid operator blames lightning strike for blackout',
+    'Filming of TV drama Line of Duty postponed',
+  ])('reads home taxes and power cuts as no trade matter: %s', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+
+  it('still reads a partner cut off from U.S. technology as a trade measure', () => {
+    expect(tariff('Chipmaker fights back against U.S. blackout with lawsuit').label).toBe('negative')
+  })
+})
