@@ -154,6 +154,8 @@ if (import.meta.main) {
        * (draw 29: commit 56a43c1; draw 30: de353a8); a headline repeated in the stream is drawn once.
        */
       relevant?: number
+      /** The same for the supply-chain dimension (draw 31, scorer of commit 4341627). */
+      supplyRelevant?: number
     }
   > = {
     '--fourth': { n: 4, tariff: 160, rest: 50 },
@@ -185,6 +187,7 @@ if (import.meta.main) {
     '--twenty-ninth': { n: 29, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
     // The same pool after the fixes from the twenty-ninth (scorer of commit de353a8): a fresh check.
     '--thirtieth': { n: 30, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
+    '--thirty-first': { n: 31, tariff: 0, rest: 0, supplyRelevant: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
@@ -206,14 +209,16 @@ if (import.meta.main) {
     }
     const f = draw.wide ? left.filter((r) => WIDE_TRADE_POOL.test(r.headline)).slice(0, draw.wide) : []
     const g: { line: number; headline: string }[] = []
-    if (draw.relevant) {
+    const want = draw.relevant ?? draw.supplyRelevant ?? 0
+    if (want > 0) {
       const scorer = createScorer()
       const seen = new Set(rows.filter((r) => had.has(r.line)).map((r) => r.headline))
       for (const r of left) {
-        if (g.length >= draw.relevant) break
+        if (g.length >= want) break
         if (seen.has(r.headline)) continue
         seen.add(r.headline)
-        if (scorer.score({ headline: r.headline }).scores.tariff.label !== null) g.push(r)
+        const { tariff, supplyChain } = scorer.score({ headline: r.headline }).scores
+        if ((draw.relevant ? tariff : supplyChain).label !== null) g.push(r)
       }
     }
     picked = [...a, ...b, ...later, ...f, ...g].sort((x, y) => x.line - y.line)
