@@ -1306,3 +1306,23 @@ describe('round 16: home taxes and power cuts (news draw 7)', () => {
     expect(tariff('Chipmaker fights back against U.S. blackout with lawsuit').label).toBe('negative')
   })
 })
+
+describe('round 16: supply false alarms (draw 31)', () => {
+  it.each([
+    'Airline happy with pilot contract rules for regional flights',
+    'Photo app back up after worldwide outage',
+    'Utility delays power line safety overhaul',
+    'France prepares to build new nuclear plants',
+    'Grocer partners with four more delivery companies',
+  ])('reads lines, website outages, power plants and delivery services as no supply news: %s', (h) => {
+    expect(supply(h).label).toBeNull()
+  })
+
+  it.each([
+    ['Carmaker extends factory outages to mid-April', 'negative'],
+    ['Lockdown disrupts online retailers\u2019 deliveries', 'negative'],
+    ['Maker resumes deliveries of subway cars after fix', 'positive'],
+  ])('still reads production outages and deliveries held up or resumed: %s', (h, l) => {
+    expect(supply(h).label).toBe(l)
+  })
+})
