@@ -4944,6 +4944,14 @@ export const CONTEXT_MARKERS = [
     words: ['opec', 'opec+', 'opec plus', 'non opec'],
   },
   {
+    // The oil market's output, stocks and supply ("Oil drops on rising supplies", "shale output
+    // jumps") are market news far more often than supply-chain news: supply weighs 0.3 there, which
+    // a plain output move does not outweigh and a shut pipeline or sanctioned exports still may.
+    direction: 1,
+    supplyChain: 0.3,
+    words: ['n oil', 'n crude', 'n brent', 'wti', 'shale'],
+  },
+  {
     // Sanctions and penalties that are not trade policy: sport and doping bodies, regulators'
     // fines and rules, money laundering ("must comply with EU consumer rules or face sanctions").
     direction: 1,
