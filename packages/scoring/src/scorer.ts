@@ -265,6 +265,15 @@ function eventDirection(x: number): -1 | 0 | 1 {
 /** Days and months, which a capital does not make a name (see namedObjectAfter). */
 const DATE_WORDS = new Set(DATE_NAMES)
 
+/**
+ * Cue labels joined with +, not template literals: emit builds one per bound pair, and the ToString
+ * call a template makes per part was 1 % of the scorer's profile where the parts are always strings
+ * (no change the bench could tell from its noise).
+ */
+function joinCue(a: string, sep: string, b: string): string {
+  return a + sep + b
+}
+
 function labelOf(score: number, band: number): SentimentLabel {
   return score > band ? 'positive' : score < -band ? 'negative' : 'neutral'
 }
@@ -1398,7 +1407,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           if (cues.length < RULES.maxCues) {
             // Weight 0: the marker scales the field's trade and supply cues rather than adding one.
             const dim = ss < 1 ? 'supplyChain' : 'tariff'
-            cues.push({ dimension: dim, cue: `context: ${e.key}`, weight: 0, span: { field, start: s, end } })
+            cues.push({
+              dimension: dim,
+              cue: joinCue('context:', ' ', e.key),
+              weight: 0,
+              span: { field, start: s, end },
+            })
           }
         }
       }
@@ -1414,7 +1428,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // The cue spans the hedge or threat word and what it weakened ("threatens ... tariffs").
         const h = itHedgeSrc[k] as number
         const hs = h >= 0 ? (tStart[itS[h] as number] as number) : s
-        const hk = h >= 0 ? `${(colEntry[itIdx[h] as number] as Entry).key} + ${e.key}` : e.key
+        const hk = h >= 0 ? joinCue((colEntry[itIdx[h] as number] as Entry).key, ' + ', e.key) : e.key
         addUncertaintyCue(hk, RULES.uncertaintyPerThreat, field, Math.min(hs, s), end)
       }
 
@@ -1458,7 +1472,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const tend = tEnd[(itE[t] as number) - 1] as number
         const start = Math.min(s, ts)
         const stop = Math.max(end, tend)
-        const cue = `${e.key} + ${te.key}`
+        const cue = joinCue(e.key, ' + ', te.key)
         const m0 = acc.sum[M] as number
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
         if (marketOnly || marketTarget) acc.plainTone += (acc.sum[M] as number) - m0
@@ -1494,7 +1508,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             const mt = targetAt(mx)
             const mdir = (pred.fixed !== 0 ? pred.fixed : sign * mt.polarity) * magnitude * (neg ? -keep : 1)
             const ms = tStart[itS[m] as number] as number
-            applyToTarget(acc, mt, mdir, false, threat, `${e.key} + ${me.key}`, field, Math.min(s, ms), stop)
+            applyToTarget(
+              acc,
+              mt,
+              mdir,
+              false,
+              threat,
+              joinCue(e.key, ' + ', me.key),
+              field,
+              Math.min(s, ms),
+              stop,
+            )
           }
         }
         continue
@@ -1514,9 +1538,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const dir = target.polarity * target.bare * 2 * intens * hedge * nf
           const ps = tStart[itS[k - 1] as number] as number
           if (pt.tariff !== 0)
-            addCue(acc, T, dir * pt.tariff, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+            addCue(acc, T, dir * pt.tariff, hedge < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
           if (pt.supply !== 0)
-            addCue(acc, S, dir * pt.supply, hedge < 1, `${pe.key} ${e.key}`, field, ps, end)
+            addCue(acc, S, dir * pt.supply, hedge < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
         }
         if (target.bare !== 0) {
           // "no trade talks planned", "not ready to make a deal": a good thing denied is a setback
