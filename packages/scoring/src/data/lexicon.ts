@@ -21,6 +21,17 @@
  */
 /** Events of a flow that trade policy moves (exports, sales to a blacklisted firm). */
 const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' }
+/** Events of what a partner buys (imports, purchases). */
+const IMPORT_EVENTS = { more: 'licence_granted', less: 'import_restriction' }
+/** Events of a licence or a relief granted (export licences, waivers; licences of any kind). */
+const LICENCE_EVENTS = { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' }
+/** Events of making things (plants, output; deliveries). */
+const PRODUCTION_EVENTS = {
+  more: 'capacity_investment',
+  resume: 'supply_restored',
+  less: 'supply_halt',
+  cut: 'capacity_cut',
+}
 
 const TRADE_DOUBT = [
   'trade uncertainty',
@@ -1046,7 +1057,7 @@ export const TARGETS = [
     topic: { tariff: 0.1 },
     policyOnly: true,
     objectOnce: true,
-    events: { more: 'licence_granted', less: 'import_restriction' },
+    events: IMPORT_EVENTS,
     words: ['n purchase'],
   },
   {
@@ -1056,7 +1067,7 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: { tariff: 0.3 },
     policyOnly: true,
-    events: { more: 'licence_granted', less: 'import_restriction' },
+    events: IMPORT_EVENTS,
     words: [
       'n import',
       'n farm purchase',
@@ -1128,12 +1139,7 @@ export const TARGETS = [
     bare: 0,
     dims: { supplyChain: 1 },
     topic: { supplyChain: 0.6 },
-    events: {
-      more: 'capacity_investment',
-      resume: 'supply_restored',
-      less: 'supply_halt',
-      cut: 'capacity_cut',
-    },
+    events: PRODUCTION_EVENTS,
     words: [
       'production',
       'n production line',
@@ -1175,12 +1181,7 @@ export const TARGETS = [
     dims: { supplyChain: 1 },
     topic: { supplyChain: 0.2 },
     objectOnce: true,
-    events: {
-      more: 'capacity_investment',
-      resume: 'supply_restored',
-      less: 'supply_halt',
-      cut: 'capacity_cut',
-    },
+    events: PRODUCTION_EVENTS,
     words: ['n delivery', 'deliveries'],
   },
   {
@@ -1362,7 +1363,7 @@ export const TARGETS = [
     bare: 0.35,
     dims: { tariff: 0.6, supplyChain: 0.4 },
     topic: { tariff: 0.4 },
-    events: { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' },
+    events: LICENCE_EVENTS,
     words: [
       // Firms allowed to deal with a blacklisted one ("rule to allow Huawei and U.S. firms to work
       // together").
@@ -1406,7 +1407,7 @@ export const TARGETS = [
     dims: { tariff: 0.6, supplyChain: 0.4 },
     topic: { tariff: 0.2 },
     objectOnce: true,
-    events: { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' },
+    events: LICENCE_EVENTS,
     words: ['n licence', 'n license'],
   },
   {
