@@ -1318,6 +1318,13 @@ describe('round 16: supply false alarms (draw 31)', () => {
     expect(supply(h).label).toBeNull()
   })
 
+  it.each(['Retailer draws down its credit facility', 'Regulator suspends flight operations of two models'])(
+    'reads credit facilities and flight operations as no supply news: %s',
+    (h) => {
+      expect(supply(h).label).toBeNull()
+    },
+  )
+
   it.each(['Oil drops on rising supplies and weak demand', 'Shale output jumps as rigs return'])(
     "reads the oil market's output and supplies as no supply-chain news: %s",
     (h) => {

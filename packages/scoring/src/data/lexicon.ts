@@ -5314,6 +5314,17 @@ export const INERT = [
   'n free trade zone',
   'n trade show',
   'n pollution curb',
+  // Money, water, flights and power generation, not supply chains ("agrees credit facility", "warns of
+  // cash shortage", "suspends flight operations", "solar capacity will grow").
+  'n cash shortage',
+  'n water shortage',
+  'n credit facility',
+  'n loan facility',
+  'n repo facility',
+  'n flight operation',
+  'fiscal capacity',
+  'n solar capacity',
+  'n wind capacity',
   // Power stations are not supply-chain plants ("France prepares to build new nuclear plants").
   'n power plant',
   'n nuclear plant',
