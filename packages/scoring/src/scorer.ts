@@ -957,8 +957,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let right = -1
     let rightFirst = -1
     let rightD = Number.POSITIVE_INFINITY
-    const tradeSubject =
-      left >= 0 && (targetAt(itIdx[left] as number).tariff !== 0 || targetAt(itIdx[left] as number).frame)
+    const leftTarget = left >= 0 ? targetAt(itIdx[left] as number) : null
+    const tradeSubject = leftTarget !== null && (leftTarget.tariff !== 0 || leftTarget.frame)
     for (let r = k + 1; r < items; r++) {
       if (itClause[r] !== clause) break
       const gap = (itS[r] as number) - end
@@ -1103,7 +1103,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
-  /** Item l is a trade subject and item r a quantity it can move that is no trade measure (see bindOne). */
   /** How many tokens of [from, to) are numbers or unit words ("850", "billion", "pct"). */
   function amountTokens(from: number, to: number): number {
     let n = 0
@@ -1111,6 +1110,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return n
   }
 
+  /** Item l is a trade subject and item r a quantity it can move that is no trade measure (see bindOne). */
   function causedQuantity(l: number, r: number): boolean {
     const a = targetAt(it.idx[l] as number)
     const b = targetAt(it.idx[r] as number)
