@@ -154,7 +154,7 @@ if (import.meta.main) {
        * (draw 29: commit 56a43c1; draw 30: de353a8); a headline repeated in the stream is drawn once.
        */
       relevant?: number
-      /** The same for the supply-chain dimension (draw 31: scorer of commit 4341627; 32: 5618a90). */
+      /** The same for the supply-chain dimension (draw 31: scorer of 4341627; 32: 5618a90; 33: 3351ff3). */
       supplyRelevant?: number
     }
   > = {
@@ -190,6 +190,8 @@ if (import.meta.main) {
     '--thirty-first': { n: 31, tariff: 0, rest: 0, supplyRelevant: 200, otherHalf: true },
     // The same pool after draw 31's fixes (scorer of commit 5618a90): a fresh check of them.
     '--thirty-second': { n: 32, tariff: 0, rest: 0, supplyRelevant: 200, otherHalf: true },
+    // And after draw 32's fixes (the oil market marker; scorer of commit 3351ff3).
+    '--thirty-third': { n: 33, tariff: 0, rest: 0, supplyRelevant: 150, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue
