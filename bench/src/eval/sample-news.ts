@@ -45,11 +45,7 @@ const DRAWS: Record<
   },
   // The fourth: the rest of the Guardian's trade-policy pool and some of its wider trade pool (CNBC's
   // pools are drawn dry).
-  '4': {
-    cnbc: { tariff: 0, wide: 0, supply: 0 },
-    guardian: { tariff: 150, wide: 60, supply: 0 },
-    twitter: NONE,
-  },
+  '4': { cnbc: NONE, guardian: { tariff: 150, wide: 60, supply: 0 }, twitter: NONE },
   // The fifth (session 13): the rest of the Guardian's wider trade pool, as a fresh check of the
   // learned tariff layer before it learns from the dev half.
   '5': { cnbc: NONE, guardian: { tariff: 0, wide: 200, supply: 0 }, twitter: NONE },
