@@ -100,3 +100,36 @@ describe('tokenize: listing commas', () => {
     expect(tokens('excludes EU, six allies')).toContain('|')
   })
 })
+
+describe('vocabulary lookup', () => {
+  it('finds every word of the lexicon through the bit filter, in any case, and no word outside it', () => {
+    const b = createTokenBuffer()
+    const missed: string[] = []
+    const { words } = LEXICON.vocab
+    for (let id = 0; id < words.length; id++) {
+      const w = words[id] as string
+      // Single words only: the tokenizer splits what has a space, hyphen or apostrophe in it.
+      if (!/^[a-z]+$/.test(w)) continue
+      for (const form of [w, w.toUpperCase()]) {
+        tokenize(form, LEXICON.vocab, LEXICON.notId, b)
+        if (b.count !== 1 || b.id[0] !== id) missed.push(form)
+      }
+    }
+    expect(missed).toEqual([])
+    const outside = ['qwzx', 'tariffz', 'zzzz', 'blorptariff']
+    for (const w of outside) {
+      tokenize(w, LEXICON.vocab, LEXICON.notId, b)
+      expect(b.id[0]).toBe(-1)
+    }
+  })
+
+  it('lets a clear filter bit reject a word without probing, and a set one probe', () => {
+    // The filter holds one bit per word: with it emptied, the lexicon's words read as unknown.
+    const vocab = { ...LEXICON.vocab, filter: new Int32Array(LEXICON.vocab.filter.length) }
+    const b = createTokenBuffer()
+    tokenize('tariffs', vocab, LEXICON.notId, b)
+    expect(b.id[0]).toBe(-1)
+    tokenize('tariffs', LEXICON.vocab, LEXICON.notId, b)
+    expect(LEXICON.vocab.words[b.id[0] as number]).toBe('tariffs')
+  })
+})

@@ -186,6 +186,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
   const cls = CLASS
   const slots = vocab.slots
   const mask = vocab.mask
+  const filter = vocab.filter
   const offsets = vocab.offsets
   const vchars = vocab.chars
   const kindA = b.kind
@@ -265,7 +266,10 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       const len = i - s
       let id = -1
       let slot = hh & mask
-      for (;;) {
+      // filterBit, written out: a clear bit is no word of the vocabulary.
+      const bit = hh >>> 14
+      if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) slot = -1
+      while (slot >= 0) {
         const sid = slots[slot * 2 + 1] as number
         if (sid === -1) break
         if (slots[slot * 2] === hh) {
