@@ -14,6 +14,17 @@ describe('normalizeText', () => {
   it('returns an empty string for text that is only invisible characters', () => {
     expect(normalizeText('\u200b\u200c \t')).toBe('')
   })
+  it('keeps a line break of a body as one "\\n", whatever the run around it and the break used', () => {
+    expect(normalizeText('  Tariffs lifted. \r\n\r\n  \tChina halts  exports\u2029Talks end \n', true)).toBe(
+      'Tariffs lifted.\nChina halts exports\nTalks end',
+    )
+    expect(normalizeText('a\u2028b \u000b c\u0085d', true)).toBe('a\nb\nc\nd')
+    // A run of spaces and controls with no break in it is still one space.
+    expect(normalizeText('a \t\u0007 b', true)).toBe('a b')
+  })
+  it('turns every line break into a space without keepLines (headlines are one line)', () => {
+    expect(normalizeText('US raises\r\ntariffs\u2029again')).toBe('US raises tariffs again')
+  })
   it('keeps astral characters whole', () => {
     expect(normalizeText('chips 📉 fall')).toBe('chips 📉 fall')
   })

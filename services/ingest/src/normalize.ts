@@ -20,26 +20,35 @@ function isSpaceLike(cp: number): boolean {
   )
 }
 
+/** Line breaks: LF, VT, FF, CR, NEL and the Unicode line and paragraph separators. */
+function isLineBreak(cp: number): boolean {
+  return (cp >= 0x0a && cp <= 0x0d) || cp === 0x85 || cp === 0x2028 || cp === 0x2029
+}
+
 /**
  * Unicode NFKC; zero-width and bidi characters removed; controls and whitespace runs collapsed to one
  * space; trimmed. One pass after normalisation: linear in the text's length.
+ *
+ * With `keepLines` (a body), a run of white space that holds a line break becomes one "\n" instead:
+ * the scorer ends a clause at a line break, and a body's lines are its sentences and paragraphs, which
+ * must not run on into each other ("... tariffs were lifted\nChina halts ..."). Blank lines collapse
+ * with the rest of the run, and the break is a plain "\n" whatever the input used (CRLF, U+2029).
  */
-export function normalizeText(input: string): string {
+export function normalizeText(input: string, keepLines = false): string {
   if (isPlainAscii(input)) return input
   const s = input.normalize('NFKC')
   let out = ''
-  let pendingSpace = false
+  // What the white space run since the last kept character becomes: nothing, a space or a line break.
+  let pending = ''
   for (const ch of s) {
     const cp = ch.codePointAt(0)!
     if (REMOVED.has(cp)) continue
     if (isSpaceLike(cp)) {
-      pendingSpace = out.length > 0
+      if (out.length > 0 && pending !== '\n') pending = keepLines && isLineBreak(cp) ? '\n' : ' '
       continue
     }
-    if (pendingSpace) {
-      out += ' '
-      pendingSpace = false
-    }
+    out += pending
+    pending = ''
     out += ch
   }
   return out

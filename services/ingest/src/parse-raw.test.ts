@@ -28,6 +28,19 @@ describe('parseRawRecord', () => {
     const b = parse(JSON.stringify({ headline: 'china halts rare earth exports' }))
     expect(a.ok && b.ok && a.headline.id === b.headline.id).toBe(true)
   })
+  it("keeps a body's line breaks (the scorer ends a clause there) and folds a headline's into spaces", () => {
+    const r = parse(
+      JSON.stringify({
+        headline: 'US lifts\ntariffs',
+        body: 'Tariffs were lifted.\r\n\r\nChina halts exports',
+      }),
+    )
+    expect(r.ok && [r.headline.headline, r.headline.body]).toEqual([
+      'US lifts tariffs',
+      'Tariffs were lifted.\nChina halts exports',
+    ])
+  })
+
   it('cuts a long headline and body to their limits and flags it', () => {
     const r = parse(JSON.stringify({ headline: 'a'.repeat(50), body: 'b'.repeat(50) }), {
       ...DEFAULT_INGEST_LIMITS,

@@ -69,7 +69,7 @@ export function parseRawRecord(
   const headlineNorm = normalizeText(raw.headline)
   if (headlineNorm.length === 0) return reject('empty_headline', 'headline is empty after normalisation')
   const head = truncate(headlineNorm, limits.maxHeadlineChars)
-  const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body)
+  const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
   const givenId = raw.id ? normalizeText(raw.id) : ''
