@@ -41,7 +41,7 @@ export const TRAIN_OPTIONS: TrainOptions = {
   sparsePrefixes: ['w=', 'ev='],
   minCount: 3,
 }
-export const NEUTRAL_BIAS = 0.7
+export const NEUTRAL_BIAS = 0.8
 /**
  * A word or word pair whose weights span less than this (largest minus smallest: what moves the
  * decision) is left out of the file: a smaller model the scorer reads faster, at no loss the

@@ -1340,3 +1340,44 @@ describe('round 16: supply false alarms (draw 31)', () => {
     expect(supply(h).label).toBe(l)
   })
 })
+
+describe('round 17: a denied request, a participle after a preposition, a firm named with its country', () => {
+  it.each([
+    'Regulator does not want to ban Huawei from its networks',
+    'Washington may not need to impose car tariffs this year',
+  ])('keeps the weight of an escalation denied when the wanting or needing is denied: %s', (h) => {
+    const t = tariff(h)
+    expect(t.label).toBe('positive')
+    expect(t.score).toBeGreaterThan(0.3)
+  })
+
+  it('reads a measure named bare after a denied wanting as eased too', () => {
+    expect(tariff('Regulator does not want to ban the Chinese vendor Huawei from networks').label).toBe(
+      'positive',
+    )
+  })
+
+  it('still reads relief only asked for as weak ("urges ... not to ban")', () => {
+    const t = tariff('Beijing urges Berlin not to ban Huawei')
+    expect(t.score).toBeLessThan(0.15)
+  })
+
+  it('still reads not wanting a contest as a wish, not an act', () => {
+    expect(tariff('Beijing says it does not want trade tensions with Washington').label).toBe('neutral')
+  })
+
+  it('reads a participle right after a preposition as said of the noun after it', () => {
+    // "delayed" describes the pipeline; the sanctions are tightened.
+    expect(tariff('Senators move to tighten sanctions on delayed gas pipeline').label).toBe('negative')
+    expect(tariff('Tariffs on revised product list take effect in July').label).toBe('negative')
+  })
+
+  it.each([
+    ["Commerce Department bars U.S. firms from selling to China's ZTE", 'negative'],
+    ["Washington to allow sales to China's Huawei", 'positive'],
+  ])('reads sales to a blacklisted firm named with its country as the flow a ban stops: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+    // A trade measure on the firm, not a supply-chain topic of its own.
+    expect(supply('Administration moves toward blocking more sales to Huawei').label).toBeNull()
+  })
+})

@@ -440,6 +440,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const inId = lookupWord(LEXICON.vocab, 'in')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
+  const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
   function wordFlagsAt(j: number): number {
@@ -940,6 +941,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // otherwise it describes the noun after it ("revised tariff list").
     const participle = ((entInts[(itIdx[k] as number) << 4] as number) & F_PAST) !== 0
     const past = pred.policy && participle
+    // "sanctions on delayed Russia-to-Germany gas pipeline": a participle right after a preposition
+    // describes the noun after it; the noun before the preposition is not what it is said of.
+    if (left >= 0 && participle && s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     const passive = past && left >= 0 && (itE[left] === s || (s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0))
     // "tariffs on Chinese imports may be averted": a flow right after a measure names what the
     // measure covers, and the measure is what the verb acts on.
@@ -1154,11 +1161,26 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return pred.deniedHolds && it.neg[k] === 1 && targetAt(it.idx[t] as number).polarity < 0
   }
 
-  /** The relief factor of item m (see Entry.relief): its own, or that of the hedge weakening it. */
-  function reliefOf(m: number): number {
-    const own = (colEntry[it.idx[m] as number] as Entry).relief
+  /**
+   * The relief factor of item m (see Entry.relief): its own, or that of the hedge weakening it. A
+   * request or obligation denied by "not" or "no" right before it ("does not want to ban Huawei",
+   * "may not need to impose tariffs") asks for nothing when what it would have asked for is an act
+   * on target t: the act's denial is then not relief merely asked for, and keeps its weight. Not
+   * wanting a contest ("does not want a trade war") stays a wish.
+   */
+  function reliefOf(m: number, t = -1): number {
+    const act = t >= 0 && !isContest(t)
+    const own = act && deniedAsk(m) ? 1 : (colEntry[it.idx[m] as number] as Entry).relief
     const h = it.hedgeSrc[m] as number
-    return h >= 0 ? Math.min(own, (colEntry[it.idx[h] as number] as Entry).relief) : own
+    if (h < 0 || (act && deniedAsk(h))) return own
+    return Math.min(own, (colEntry[it.idx[h] as number] as Entry).relief)
+  }
+
+  /** Item m is a request or obligation hedge with "not" or "no" right before it. */
+  function deniedAsk(m: number): boolean {
+    if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
+    const j = (it.s[m] as number) - 1
+    return j >= 0 && tb.kind[j] === WORD && (tb.id[j] === notId || tb.id[j] === noId)
   }
 
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */
@@ -1465,7 +1487,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const dir = base * magnitude * (neg ? -keep : 1)
         const relief =
           hedge < 1 || (itHedge[t] as number) < 1 || e.relief < 1
-            ? Math.min(e.relief, reliefOf(k), reliefOf(t))
+            ? Math.min(reliefOf(k, t), reliefOf(t, t))
             : 1
         const marketOnly = target.policyOnly && !pred.policy
         const ts = tStart[itS[t] as number] as number
@@ -1554,7 +1576,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const dir = setAside ? 0 : target.polarity * bare * intens * hedge * nf
           const t0 = acc.sum[T] as number
           const a0 = acc.abs[T] as number
-          applyToTarget(acc, target, dir, false, hedge < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k) : 1)
+          applyToTarget(
+            acc,
+            target,
+            dir,
+            false,
+            hedge < 1,
+            e.key,
+            field,
+            s,
+            end,
+            hedge < 1 ? reliefOf(k, k) : 1,
+          )
           if (itClause[k] === settingClause) {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0

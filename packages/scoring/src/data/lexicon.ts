@@ -1013,7 +1013,7 @@ export const TARGETS = [
     polarity: 1,
     bare: 0,
     dims: { tariff: 1, supplyChain: 0.8 },
-    topic: { tariff: 1, supplyChain: 0.3 },
+    topic: { tariff: 1 },
     policyOnly: true,
     events: FLOW_EVENTS,
     words: [
@@ -1027,6 +1027,11 @@ export const TARGETS = [
       // "bars U.S. companies from selling to ZTE": the selling is the flow a ban stops.
       'selling to huawei',
       'selling to zte',
+      // "China's ZTE" (the possessive is dropped): the firm named with its country.
+      'selling to china huawei',
+      'selling to china zte',
+      'sales to china huawei',
+      'sales to china zte',
       // "restart sales to the blacklisted firm": the sales are the flow, not the blacklist restarted.
       'sales to blacklisted',
       'sale to blacklisted',
