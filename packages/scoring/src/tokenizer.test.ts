@@ -132,4 +132,12 @@ describe('vocabulary lookup', () => {
     tokenize('tariffs', LEXICON.vocab, LEXICON.notId, b)
     expect(LEXICON.vocab.words[b.id[0] as number]).toBe('tariffs')
   })
+
+  it('takes a word as found only when its second hash agrees too', () => {
+    // With the second hashes wiped, the probe hash alone finds nothing.
+    const vocab = { ...LEXICON.vocab, check: new Int32Array(LEXICON.vocab.check.length) }
+    const b = createTokenBuffer()
+    tokenize('tariffs sanctions', vocab, LEXICON.notId, b)
+    expect([b.id[0], b.id[1]]).toEqual([-1, -1])
+  })
 })

@@ -3,7 +3,16 @@
 // token) because the scorer runs on every headline of the stream.
 import { fold } from './chars.ts'
 import { ABBREVIATIONS, LIST_COUNTS, SPEECH_WORDS } from './data/lexicon.ts'
-import { FNV_PRIME, hashEnd, hashStart, hashStep, lookupChars, type Vocabulary } from './vocabulary.ts'
+import {
+  FNV_PRIME,
+  H2_MUL,
+  hash2Start,
+  hashEnd,
+  hashStart,
+  hashStep,
+  lookupChars,
+  type Vocabulary,
+} from './vocabulary.ts'
 
 /** Token kinds. */
 export const WORD = 0
@@ -161,6 +170,8 @@ function at(text: string, k: number, n: number): number {
 // Module constants (imported bindings are read through a cell on every use in optimized code).
 const FNV_OFFSET = hashStart()
 const FNV_MUL = FNV_PRIME
+const H2_OFFSET = hash2Start()
+const H2_M = H2_MUL
 
 /**
  * Tokenizes `text` into `b`, looking each word up in `vocab` (case-folded).
@@ -169,9 +180,10 @@ const FNV_MUL = FNV_PRIME
  * Numbers: digits with inner , or . ; a following % is recorded. Breaks: see CLASS, a sentence
  * full stop, and a spaced hyphen (" - ").
  *
- * One pass: each character is read from the string once, folded, classified and hashed, and
+ * One pass: each character is read from the string once, folded, classified and hashed (twice: the
+ * probe hash and Vocabulary.check's, so a plain word is found without comparing its characters), and
  * stored in b.chars as the scan passes it (invariant: b.chars[0, i) is filled whenever the main
- * loop looks at i), so the vocabulary compares words there and look-behind reads it.
+ * loop looks at i), so the helpers' vocabulary lookups compare words there and look-behind reads it.
  *
  * The loop over plain words makes no calls (fold, hash, probe and push are written out): the
  * optimizing compiler stops inlining once a function is large, and a call per character or word
@@ -187,8 +199,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
   const slots = vocab.slots
   const mask = vocab.mask
   const filter = vocab.filter
-  const offsets = vocab.offsets
-  const vchars = vocab.chars
+  const check = vocab.check
   const kindA = b.kind
   const startA = b.start
   const endA = b.end
@@ -216,6 +227,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
     if ((k & LETTER) !== 0) {
       const s = i
       let h = Math.imul(FNV_OFFSET ^ c, FNV_MUL)
+      let h2 = Math.imul(H2_OFFSET ^ c, H2_M)
       i++
       // The letters (the second one apart, to see whether the first two are capitals: "US", "EU"
       // mark an acronym; title case does not). r: the last character read.
@@ -229,6 +241,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
           if (raw >= 65 && raw <= 90 && r >= 65 && r <= 90) caps = 1
           chars[i] = d
           h = Math.imul(h ^ d, FNV_MUL)
+          h2 = Math.imul(h2 ^ d, H2_M)
           i++
           while (i < n) {
             r = text.charCodeAt(i)
@@ -240,6 +253,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
             }
             chars[i] = d
             h = Math.imul(h ^ d, FNV_MUL)
+            h2 = Math.imul(h2 ^ d, H2_M)
             i++
           }
         }
@@ -261,9 +275,11 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
         count = b.count
         continue
       }
-      // Probe the vocabulary (see lookupChars) for chars[s, i).
+      // Probe the vocabulary for chars[s, i): the slot's hash, then the word's second hash
+      // (Vocabulary.check; hash2End written out), no character compare.
       const hh = h & 0x3fffffff // hashEnd
       const len = i - s
+      const hh2 = Math.imul(h2 ^ len, H2_M) ^ (h2 >>> 15)
       let id = -1
       let slot = hh & mask
       // filterBit, written out: a clear bit is no word of the vocabulary.
@@ -272,16 +288,9 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       while (slot >= 0) {
         const sid = slots[slot * 2 + 1] as number
         if (sid === -1) break
-        if (slots[slot * 2] === hh) {
-          const w = offsets[sid] as number
-          if ((offsets[sid + 1] as number) - w === len) {
-            let q = 0
-            while (q < len && vchars[w + q] === chars[s + q]) q++
-            if (q === len) {
-              id = sid
-              break
-            }
-          }
+        if (slots[slot * 2] === hh && check[sid] === hh2) {
+          id = sid
+          break
         }
         slot = (slot + 1) & mask
       }
