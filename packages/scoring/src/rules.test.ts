@@ -1380,4 +1380,12 @@ describe('round 17: a denied request, a participle after a preposition, a firm n
     // A trade measure on the firm, not a supply-chain topic of its own.
     expect(supply('Administration moves toward blocking more sales to Huawei').label).toBeNull()
   })
+
+  it.each([
+    ['Washington willing to talk trade with Beijing, no date set yet', 'positive'],
+    ['Beijing says ready to negotiate with Washington over trade issues', 'positive'],
+    ['Beijing not willing to negotiate under tariff threats', 'negative'],
+  ])('reads talks offered as a step back from the contest, and refused as a setback: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
 })

@@ -769,11 +769,33 @@ export const TARGETS = [
       'n dialogue',
       'n summit',
       'talks loom',
-      // Readiness to talk ("US signals willingness to talk").
-      'willingness to talk',
-      'willing to talk',
       'talks looming',
       'looming talks',
+    ],
+  },
+  {
+    // Talks offered ("U.S. willing to talk trade with China", "China says willing to meet U.S. over
+    // trade issues"): a side ready to negotiate is a step back from the contest, news in itself
+    // where talks named bare are not. Refused ("not willing to negotiate") it is a setback.
+    id: 'talks_offered',
+    polarity: 1,
+    bare: 0.6,
+    dims: { tariff: 0.7 },
+    topic: { tariff: 0.15 },
+    objectOnce: true,
+    events: { more: 'talks_progress', less: 'talks_breakdown' },
+    words: [
+      'willingness to talk',
+      'willing to talk',
+      'willingness to negotiate',
+      'willing to negotiate',
+      'willing to meet',
+      'willing to hold talks',
+      'ready to talk',
+      'ready to negotiate',
+      'ready to hold talks',
+      'prepared to talk',
+      'prepared to negotiate',
     ],
   },
   {
