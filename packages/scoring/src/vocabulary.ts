@@ -1,5 +1,6 @@
-// Word → id lookup without allocating: the tokenizer hashes each word while it scans it and probes
-// an open-addressing table, comparing characters in place, so no substring is made per word.
+// Word → id lookup without allocating: the tokenizer hashes each word while it scans it (twice) and
+// probes an open-addressing table, so no substring is made per word. The scan's own probe takes a
+// word whose two hashes agree (see Vocabulary.check); the other lookups compare characters in place.
 import { lowerAt } from './chars.ts'
 
 export interface Vocabulary {
