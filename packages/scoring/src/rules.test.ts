@@ -1357,6 +1357,24 @@ describe('round 17: a denied request, a participle after a preposition, a firm n
     )
   })
 
+  it.each(['Trump: no need to suspend tariffs', 'Kudlow says no need to exempt allies from steel tariffs'])(
+    'still reads an easing argued against as no easing done ("no" does not reach the act): %s',
+    (h) => {
+      expect(tariff(h).label).not.toBe('positive')
+    },
+  )
+
+  it.each([
+    'Tariffs set to kick in delayed',
+    'EU tariffs meant to phase in delayed',
+    'Tariffs that would have kicked in delayed again',
+  ])(
+    'keeps a participle after a particle ("kick in delayed") said of the measure, no escalation: %s',
+    (h) => {
+      expect(tariff(h).label).not.toBe('negative')
+    },
+  )
+
   it('still reads relief only asked for as weak ("urges ... not to ban")', () => {
     const t = tariff('Beijing urges Berlin not to ban Huawei')
     expect(t.score).toBeLessThan(0.15)

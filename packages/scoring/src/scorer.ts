@@ -942,8 +942,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const participle = ((entInts[(itIdx[k] as number) << 4] as number) & F_PAST) !== 0
     const past = pred.policy && participle
     // "sanctions on delayed Russia-to-Germany gas pipeline": a participle right after a preposition
-    // describes the noun after it; the noun before the preposition is not what it is said of.
-    if (left >= 0 && participle && s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0) {
+    // describes the noun after it; the noun before the preposition is not what it is said of. Not
+    // after "in", which is mostly a particle ("tariffs set to kick in delayed"), nor with no word
+    // after the participle for it to describe.
+    if (
+      left >= 0 &&
+      participle &&
+      s > 0 &&
+      (wordFlagsAt(s - 1) & W_PREP) !== 0 &&
+      !wordBefore(s, inId) &&
+      end < tb.count &&
+      tb.kind[end] === WORD
+    ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
@@ -1165,11 +1175,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * The relief factor of item m (see Entry.relief): its own, or that of the hedge weakening it. A
    * request or obligation denied by "not" or "no" right before it ("does not want to ban Huawei",
    * "may not need to impose tariffs") asks for nothing when what it would have asked for is an act
-   * on target t: the act's denial is then not relief merely asked for, and keeps its weight. Not
-   * wanting a contest ("does not want a trade war") stays a wish.
+   * on target t that the negation reaches: the act's denial is then not relief merely asked for, and
+   * keeps its weight. An easing the negation does not reach ("no need to suspend tariffs": the
+   * tariffs stay) is still only argued about, and not wanting a contest ("does not want a trade war")
+   * stays a wish.
    */
   function reliefOf(m: number, t = -1): number {
-    const act = t >= 0 && !isContest(t)
+    const act = t >= 0 && !isContest(t) && (it.neg[m] === 1 || it.neg[t] === 1)
     const own = act && deniedAsk(m) ? 1 : (colEntry[it.idx[m] as number] as Entry).relief
     const h = it.hedgeSrc[m] as number
     if (h < 0 || (act && deniedAsk(h))) return own
@@ -1180,7 +1192,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function deniedAsk(m: number): boolean {
     if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
     const j = (it.s[m] as number) - 1
-    return j >= 0 && tb.kind[j] === WORD && (tb.id[j] === notId || tb.id[j] === noId)
+    return j >= 0 && tb.kind[j] === WORD && tb.id[j] >= 0 && (tb.id[j] === notId || tb.id[j] === noId)
   }
 
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */

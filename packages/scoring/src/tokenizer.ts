@@ -170,8 +170,9 @@ function at(text: string, k: number, n: number): number {
 // Module constants (imported bindings are read through a cell on every use in optimized code).
 const FNV_OFFSET = hashStart()
 const FNV_MUL = FNV_PRIME
-const H2_OFFSET = hash2Start()
 const H2_M = H2_MUL
+/** The second hash's start, rotated as hash2Step rotates it before the first character. */
+const H2_FIRST = (hash2Start() << 5) | (hash2Start() >>> 27)
 
 /**
  * Tokenizes `text` into `b`, looking each word up in `vocab` (case-folded).
@@ -227,7 +228,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
     if ((k & LETTER) !== 0) {
       const s = i
       let h = Math.imul(FNV_OFFSET ^ c, FNV_MUL)
-      let h2 = Math.imul(H2_OFFSET ^ c, H2_M)
+      let h2 = Math.imul(H2_FIRST ^ c, H2_M)
       i++
       // The letters (the second one apart, to see whether the first two are capitals: "US", "EU"
       // mark an acronym; title case does not). r: the last character read.
@@ -241,7 +242,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
           if (raw >= 65 && raw <= 90 && r >= 65 && r <= 90) caps = 1
           chars[i] = d
           h = Math.imul(h ^ d, FNV_MUL)
-          h2 = Math.imul(h2 ^ d, H2_M)
+          h2 = Math.imul(((h2 << 5) | (h2 >>> 27)) ^ d, H2_M)
           i++
           while (i < n) {
             r = text.charCodeAt(i)
@@ -253,7 +254,7 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
             }
             chars[i] = d
             h = Math.imul(h ^ d, FNV_MUL)
-            h2 = Math.imul(h2 ^ d, H2_M)
+            h2 = Math.imul(((h2 << 5) | (h2 >>> 27)) ^ d, H2_M)
             i++
           }
         }

@@ -69,8 +69,13 @@ export function hash2Start(): number {
   return H2_START
 }
 
+/**
+ * A step of the second hash. The rotation feeds the high bits back into the low ones, which a plain
+ * multiply never does, so that the two hashes do not share the multiply's blind spot (low bits that
+ * depend on the characters' low bits only).
+ */
 export function hash2Step(h: number, c: number): number {
-  return Math.imul(h ^ c, H2_MUL)
+  return Math.imul(((h << 5) | (h >>> 27)) ^ c, H2_MUL)
 }
 
 /** The second hash's final value: the length mixed in, then the high bits folded down. */
@@ -80,7 +85,7 @@ export function hash2End(h: number, len: number): number {
 
 export function hash2String(w: string): number {
   let h = H2_START
-  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w.charCodeAt(i), H2_MUL)
+  for (let i = 0; i < w.length; i++) h = hash2Step(h, w.charCodeAt(i))
   return hash2End(h, w.length)
 }
 
