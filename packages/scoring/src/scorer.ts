@@ -1192,7 +1192,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function deniedAsk(m: number): boolean {
     if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
     const j = (it.s[m] as number) - 1
-    return j >= 0 && tb.kind[j] === WORD && tb.id[j] >= 0 && (tb.id[j] === notId || tb.id[j] === noId)
+    if (j < 0 || tb.kind[j] !== WORD) return false
+    const id = tb.id[j] as number
+    return id >= 0 && (id === notId || id === noId)
   }
 
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */
