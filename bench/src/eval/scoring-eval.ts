@@ -9,7 +9,16 @@ import { NEWS_STREAMS, SHARED_DATA } from '../shared-data.ts'
 import { type Anchor, createAfinn, createVader, type Label } from './anchors.ts'
 import { readCsv } from './csv.ts'
 import { type LabelledRow, loadNewsLabels, loadReutersLabels } from './labels.ts'
-import { accuracy, confusion, cosine, directionAccuracy, macroF1, perClass, relevancePR } from './metrics.ts'
+import {
+  accuracy,
+  confusion,
+  cosine,
+  directionAccuracy,
+  directionBySign,
+  macroF1,
+  perClass,
+  relevancePR,
+} from './metrics.ts'
 
 const DATA = SHARED_DATA
 const CLASSES3: Label[] = ['negative', 'neutral', 'positive']
@@ -72,10 +81,12 @@ function labelledRows(
   const goldT = rows.map((r) => r.tariff)
   const goldS = rows.map((r) => r.supply)
   const predT: string[] = []
+  const scoreT: number[] = []
   const predS: string[] = []
   for (const r of rows) {
     const s = scorer.score({ headline: r.headline }).scores
     predT.push(s.tariff.label ?? 'none')
+    scoreT.push(s.tariff.score)
     predS.push(s.supplyChain.label ?? 'none')
   }
   const pad = (x: number): (number | null)[] => [x, ...Array.from({ length: nSystems - 1 }, () => null)]
@@ -100,6 +111,16 @@ function labelledRows(
   out.push({ metric: `${source} ${tag} tariff relevance precision`, values: pad(tRel.precision) })
   out.push({ metric: `${source} ${tag} tariff relevance recall`, values: pad(tRel.recall) })
   out.push({ metric: `${source} ${tag} tariff direction acc (n=${dirN})`, values: pad(dir) })
+  // The second reading (directionBySign): the same rows, the direction from the score's sign; printed
+  // for the held-out groups, where the goal is measured.
+  if (tag.includes('held-out')) {
+    const bySign = directionBySign(goldT, predT, scoreT)
+    out.push({
+      metric: `${source} ${tag} tariff direction by score sign (n=${bySign.n})`,
+      values: pad(bySign.accuracy),
+    })
+    figures[`${key}_tariff_direction_by_sign`] = bySign.accuracy
+  }
   out.push({ metric: `${source} ${tag} supply 4-class macro-F1`, values: pad(sF1) })
   out.push({ metric: `${source} ${tag} supply relevance precision`, values: pad(sRel.precision) })
   out.push({ metric: `${source} ${tag} supply relevance recall`, values: pad(sRel.recall) })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { LabelledRow } from '../eval/labels.ts'
-import { directionAccuracy } from '../eval/metrics.ts'
+import { directionAccuracy, directionBySign } from '../eval/metrics.ts'
 import { predictLogistic, type TrainingRow, type TrainOptions, trainLogistic } from './logistic.ts'
 import { examples, modelData, serialise } from './tariff-model.ts'
 
@@ -110,5 +110,17 @@ describe('directionAccuracy', () => {
     const pred = ['negative', 'neutral', 'none', 'negative', 'negative']
     expect(directionAccuracy(gold, pred)).toEqual({ accuracy: 1 / 3, n: 3 })
     expect(directionAccuracy(['neutral'], ['negative']).n).toBe(0)
+  })
+})
+
+describe('directionBySign', () => {
+  it('reads the direction off the score on the rows directionAccuracy counts', () => {
+    const gold = ['negative', 'positive', 'positive', 'negative', 'neutral', 'positive']
+    const pred = ['neutral', 'neutral', 'positive', 'neutral', 'negative', 'none']
+    const score = [-0.05, -0.02, 0.6, 0, -0.5, 0.9]
+    // Rows 0-3 count (5 is gold neutral, 6 not marked relevant): 0 leans the gold way though labelled
+    // neutral, 1 leans against, 2 agrees, 3 has a score of 0 (no direction).
+    expect(directionBySign(gold, pred, score)).toEqual({ accuracy: 2 / 4, n: 4 })
+    expect(directionAccuracy(gold, pred)).toEqual({ accuracy: 1 / 4, n: 4 })
   })
 })
