@@ -1406,4 +1406,13 @@ describe('round 17: a denied request, a participle after a preposition, a firm n
   ])('reads talks offered as a step back from the contest, and refused as a setback: %s', (h, l) => {
     expect(tariff(h).label).toBe(l)
   })
+
+  it.each([
+    ['EU and Japan negotiate lower tariffs', 'positive'],
+    ['Brussels approves reduced duties on U.S. lobster', 'positive'],
+    ['Washington negotiates higher tariffs', 'negative'],
+    ['Congress approves new tariffs', 'negative'],
+  ])('reads a measure brought about as the word right before it describes it: %s', (h, l) => {
+    expect(tariff(h).label).toBe(l)
+  })
 })

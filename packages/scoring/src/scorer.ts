@@ -1188,6 +1188,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return Math.min(own, (colEntry[it.idx[h] as number] as Entry).relief)
   }
 
+  /**
+   * True when target t, right of predicate k, has right before it (after k) a word of decrease that
+   * describes it ("lower" in "negotiate lower tariffs").
+   */
+  function cutRightBefore(k: number, t: number): boolean {
+    const m = t - 1
+    if (m <= k || it.e[m] !== it.s[t]) return false
+    const x = it.idx[m] as number
+    if (((entInts[x << 4] as number) & F_PRED) === 0) return false
+    const p = predAt(x)
+    return p.kind === 'cut' && p.sign < 0
+  }
+
   /** Item m is a request or obligation hedge with "not" or "no" right before it. */
   function deniedAsk(m: number): boolean {
     if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
@@ -1494,7 +1507,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const marketTarget = target.tariff === 0 && target.supply === 0
         const sign =
           marketTarget && pred.marketSign !== 0 ? pred.marketSign : t > k ? pred.rightSign : pred.sign
-        const base = pred.fixed !== 0 ? pred.fixed : sign * target.polarity
+        // "negotiate lower tariffs", "agree on reduced duties": a verb that only brings its object about
+        // takes the measure as the word right before it describes it, and lower tariffs agreed are
+        // tariffs cut.
+        const lowered =
+          pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
+        const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered ? -1 : 1)
         const magnitude =
           pred.strength * intens * (itIntens[t] as number) * Math.min(hedge, itHedge[t] as number)
         const neg = negated || itNeg[t] === 1
