@@ -91,29 +91,6 @@ export function confusion<L>(gold: readonly L[], pred: readonly L[], classes: re
 }
 
 /**
- * The second reading of tariff direction: the same rows as directionAccuracy (gold negative or
- * positive, marked relevant), the direction read off the sign of the score rather than the label, so
- * that a headline labelled neutral (its score inside the neutral band) still counts when its score
- * leans the gold way. A score of exactly 0 has no direction and counts as wrong.
- */
-export function directionBySign(
-  gold: readonly string[],
-  pred: readonly string[],
-  score: readonly number[],
-): { accuracy: number; n: number } {
-  let n = 0
-  let ok = 0
-  for (let i = 0; i < gold.length; i++) {
-    const g = gold[i]
-    if ((g !== 'negative' && g !== 'positive') || pred[i] === 'none') continue
-    n++
-    const x = score[i] as number
-    if ((g === 'positive' && x > 0) || (g === 'negative' && x < 0)) ok++
-  }
-  return { accuracy: n === 0 ? Number.NaN : ok / n, n }
-}
-
-/**
  * Tariff direction: among the rows whose gold label is clearly escalating or de-escalating
  * (negative / positive) and that the scorer marked relevant (any label but `none`), the share it gave
  * the gold direction. NaN when there is no such row.
@@ -122,15 +99,38 @@ export function directionAccuracy(
   gold: readonly string[],
   pred: readonly string[],
 ): { accuracy: number; n: number } {
+  return directionShare(gold, pred, (i, g) => pred[i] === g)
+}
+
+/**
+ * The second reading of tariff direction: the same rows as directionAccuracy, the direction read off
+ * the sign of the score rather than the label, so that a headline labelled neutral (its score inside
+ * the neutral band) still counts when its score leans the gold way. A score of exactly 0 has no
+ * direction and counts as wrong.
+ */
+export function directionBySign(
+  gold: readonly string[],
+  pred: readonly string[],
+  score: readonly number[],
+): { accuracy: number; n: number } {
+  return directionShare(gold, pred, (i, g) =>
+    g === 'positive' ? (score[i] as number) > 0 : (score[i] as number) < 0,
+  )
+}
+
+/** The share of the rows directionAccuracy counts (gold negative or positive, marked relevant) that `ok` accepts. */
+function directionShare(
+  gold: readonly string[],
+  pred: readonly string[],
+  ok: (i: number, gold: 'negative' | 'positive') => boolean,
+): { accuracy: number; n: number } {
   let n = 0
-  let ok = 0
+  let right = 0
   for (let i = 0; i < gold.length; i++) {
     const g = gold[i]
-    const p = pred[i]
-    if ((g === 'negative' || g === 'positive') && p !== 'none') {
-      n++
-      if (p === g) ok++
-    }
+    if ((g !== 'negative' && g !== 'positive') || pred[i] === 'none') continue
+    n++
+    if (ok(i, g)) right++
   }
-  return { accuracy: n === 0 ? Number.NaN : ok / n, n }
+  return { accuracy: n === 0 ? Number.NaN : right / n, n }
 }
