@@ -279,13 +279,13 @@ export function tokenize(text: string, vocab: Vocabulary, notId: number, b: Toke
       // Probe the vocabulary for chars[s, i): the slot's hash, then the word's second hash
       // (Vocabulary.check; hash2End written out), no character compare.
       const hh = h & 0x3fffffff // hashEnd
-      const len = i - s
-      const hh2 = Math.imul(h2 ^ len, H2_M) ^ (h2 >>> 15)
       let id = -1
       let slot = hh & mask
       // filterBit, written out: a clear bit is no word of the vocabulary.
       const bit = hh >>> 14
       if (((filter[bit >>> 5] as number) & (1 << (bit & 31))) === 0) slot = -1
+      // The second hash is finished (length mixed in) only for a word the filter lets through.
+      const hh2 = slot < 0 ? 0 : Math.imul(h2 ^ (i - s), H2_M) ^ (h2 >>> 15)
       while (slot >= 0) {
         const sid = slots[slot * 2 + 1] as number
         if (sid === -1) break
