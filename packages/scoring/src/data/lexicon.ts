@@ -21,6 +21,8 @@
  */
 /** Events of a flow that trade policy moves (exports, sales to a blacklisted firm). */
 const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' }
+/** Events of talks moving on or breaking down (talks named, trade talks, talks offered). */
+const TALKS_EVENTS = { more: 'talks_progress', less: 'talks_breakdown' }
 /** Events of what a partner buys (imports, purchases). */
 const IMPORT_EVENTS = { more: 'licence_granted', less: 'import_restriction' }
 /** Events of a licence or a relief granted (export licences, waivers; licences of any kind). */
@@ -761,7 +763,7 @@ export const TARGETS = [
     dims: { tariff: 0.7 },
     topic: { tariff: 0.15 },
     objectOnce: true,
-    events: { more: 'talks_progress', less: 'talks_breakdown' },
+    events: TALKS_EVENTS,
     // Talks that loom are only ahead ("as fresh talks loom"), not a threat.
     words: [
       'talks',
@@ -783,7 +785,7 @@ export const TARGETS = [
     dims: { tariff: 0.7 },
     topic: { tariff: 0.15 },
     objectOnce: true,
-    events: { more: 'talks_progress', less: 'talks_breakdown' },
+    events: TALKS_EVENTS,
     words: [
       'willingness to talk',
       'willing to talk',
@@ -806,7 +808,7 @@ export const TARGETS = [
     bare: 0.2,
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
-    events: { more: 'talks_progress', less: 'talks_breakdown' },
+    events: TALKS_EVENTS,
     words: [
       'trade talks',
       'trade talk',
