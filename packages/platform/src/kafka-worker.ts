@@ -5,7 +5,7 @@ import type { Transport } from './bus/transport.ts'
 import { type BaseConfig, defaultGroupId } from './config.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
 import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
-import type { BatchRunner } from './kafka/batch-runner.ts'
+import type { BatchRunner, BatchRunnerConfig } from './kafka/batch-runner.ts'
 import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
 import type { Logger } from './logger.ts'
@@ -18,6 +18,8 @@ export type KafkaWorkerSpec = {
   inputTopics: string[]
   dlqTopic: string
   handler: BatchHandler
+  /** Event-time alignment of the partitions handled while catching up (BatchRunnerConfig.align). */
+  align?: BatchRunnerConfig['align']
   /** Port of /healthz, /readyz and /metrics when HTTP_PORT is unset. */
   defaultHttpPort: number
   /** Topics to create when missing, before consuming (one-machine convenience; production runs `topics create`). */
@@ -58,6 +60,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       heartbeatIntervalMs: config.KAFKA_HEARTBEAT_INTERVAL_MS,
       maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
       partitionsConcurrency: config.KAFKA_PARTITIONS_CONCURRENCY,
+      ...(spec.align ? { align: spec.align } : {}),
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
     },

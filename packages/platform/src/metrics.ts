@@ -68,6 +68,15 @@ export function createMetrics(worker: string, registry = new Registry()) {
           registers: [registry],
         }),
     ),
+    held: get(
+      'tradepulse_partitions_held',
+      () =>
+        new Gauge({
+          name: 'tradepulse_partitions_held',
+          help: 'partitions paused because they ran ahead of the others in event time while catching up',
+          registers: [registry],
+        }),
+    ),
     lag: get(
       'tradepulse_consumer_lag',
       () =>

@@ -305,13 +305,11 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await redis.keys(`${keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
   })
 
-  it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
-    const topics = await setup(3)
-    const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })
-    // Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others.
+  /** Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others. */
+  async function produceUneven(topic: string, series: readonly ScoredHeadline[]) {
     for (let i = 0; i < series.length; i += 300) {
       await producer.send({
-        topic: topics.scored.name,
+        topic,
         messages: series.slice(i, i + 300).map((h, j) => ({
           key: h.id,
           value: JSON.stringify(h),
@@ -319,6 +317,31 @@ describe('aggregator worker on Kafka and Redis', () => {
         })),
       })
     }
+  }
+
+  it('catches up a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
+    const topics = await setup(3)
+    // Eight hours of backlog. A produce request of 300 headlines makes a record batch of about 17 KB on
+    // partition 0 and 78 KB on each of the others; a fetch of 128 KB a partition takes seven of partition
+    // 0's, spanning seven times the event time of the others' one.
+    const series = scoredSeries(6_000, { startMs: T0, spanMs: 8 * HOUR_MS, seed: 52 })
+    await produceUneven(topics.scored.name, series)
+    const { app, store } = await startAggregator({ KAFKA_MAX_BYTES_PER_PARTITION: String(128 * 1024) })
+    await waitFor(() => progressAtEnd(topics.scored.name), {
+      timeoutMs: 60_000,
+      what: 'all scored headlines committed',
+    })
+    const metrics = await app.metrics.registry.metrics()
+    expect(metrics).not.toMatch(/tradepulse_indicator_late_total\{/)
+    expect(metrics).toMatch(/tradepulse_partitions_held\{worker="aggregator"\} 0\n/)
+    const ref = await cleanRun(series, 600_000)
+    expect(await compareStores(ref, store, targetsOf(series), T0 + 8 * HOUR_MS)).toEqual([])
+  })
+
+  it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
+    const topics = await setup(3)
+    const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })
+    await produceUneven(topics.scored.name, series)
     const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
     const metrics = createAggregatorMetrics(new Registry())
     const r = await rebuildIndicators({

@@ -11,7 +11,7 @@ import {
   redisHealth,
   type WorkerDeps,
 } from '@tradepulse/platform'
-import { createAggregator } from './aggregator-handler.ts'
+import { createAggregator, scoredEventMs } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import {
   AGGREGATOR_HTTP_PORT,
@@ -92,6 +92,9 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     transport,
     ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
     handler: aggregator.handler,
+    // Partitions catching up a backlog stay within half a grace of each other in event time, so one
+    // running ahead does not make another's headlines late (the merger evens out one fetch only).
+    align: { aheadMs: config.AGGREGATOR_GRACE_MS / 2, eventMs: (r) => scoredEventMs(r.value) },
     ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
     onStop: async () => {
       clearInterval(timer)

@@ -41,12 +41,12 @@ type Pending = {
  * at least one submission: no timers, no deadlock. Rounds start on the next turn of the event loop, so
  * the handlers of one fetch (kafkajs hands them out together) join the same round.
  *
- * Limit: kafkajs fetches the next data only when every batch of the last fetch is done, so the merge
- * spans one fetch. Partitions whose fetches cover different stretches of event time (a random walk
- * when catching up hours of backlog) can still drift apart by more than the grace; the late metric
- * shows it. The batch runner does not hand out kafkajs's pause(), so the live worker cannot hold a
- * partition back across fetches; the rebuild, with its own consumer, pauses partitions that run ahead
- * (rebuild.ts). After a long outage with many partitions, rebuild rather than let the worker catch up.
+ * The merge spans one fetch: kafkajs fetches the next data only when every batch of the last fetch is
+ * done. Across fetches, partitions whose fetches cover different stretches of event time (catching up
+ * hours of backlog, a sparse partition's megabyte spans far more time than a dense one's) would drift
+ * apart by more than the grace. The batch runner's event-time alignment (BatchRunnerConfig.align, from
+ * build-app.ts) holds them within half a grace of each other by pausing the one that runs ahead, and
+ * the rebuild does the same with its own consumer (both through createPartitionAligner).
  *
  * Rounds run one at a time. A failing round rejects the submissions that had contributions in it and
  * every later submission of their sources (the runner retries them whole, in order; the store's

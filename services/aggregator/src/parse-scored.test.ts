@@ -1,5 +1,6 @@
+import { contributionsOf } from '@tradepulse/indicators'
 import { describe, expect, it } from 'vitest'
-import { parseScoredRecord } from './aggregator-handler.ts'
+import { parseScoredRecord, scoredEventMs } from './aggregator-handler.ts'
 import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const [good] = scoredSeries(1, { startMs: Date.UTC(2025, 0, 6), spanMs: MIN_MS })
@@ -45,5 +46,27 @@ describe('parseScoredRecord (what indicators read of a scored headline)', () => 
       expect(parsed.reason).toBe('schema_invalid')
       expect(parsed.message).toMatch(field)
     }
+  })
+})
+
+describe('scoredEventMs (the event time the runner aligns partitions by)', () => {
+  it('reads the event time contributions carry, without parsing the record', () => {
+    const parsed = parseScoredRecord(record(good))
+    if (!parsed.ok) throw new Error(parsed.message)
+    expect(scoredEventMs(record(good))).toBe(contributionsOf(parsed.value)[0]!.eventMs)
+    expect(scoredEventMs(record(good))).toBe(Date.parse(good!.publishedAt))
+  })
+
+  it('is not fooled by the key written inside a string, and reads JSON written with spaces', () => {
+    const quoted = { note: 'a "publishedAt":"1999-01-01T00:00:00Z" b', ...good } // the note is written first
+    expect(scoredEventMs(record(quoted))).toBe(Date.parse(good!.publishedAt))
+    expect(scoredEventMs(Buffer.from(JSON.stringify(good, null, 2)))).toBe(Date.parse(good!.publishedAt))
+  })
+
+  it('gives nothing for a record the handler sends to the dlq', () => {
+    expect(scoredEventMs(null)).toBeUndefined()
+    expect(scoredEventMs(Buffer.from('not json'))).toBeUndefined()
+    expect(scoredEventMs(record({ ...good, publishedAt: 'yesterday' }))).toBeUndefined()
+    expect(scoredEventMs(record({ ...good, publishedAt: undefined }))).toBeUndefined()
   })
 })

@@ -1,5 +1,5 @@
 import { type Contribution, contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
-import { createKafka, type Logger, normalizeError, retry } from '@tradepulse/platform'
+import { createKafka, createPartitionAligner, type Logger, normalizeError, retry } from '@tradepulse/platform'
 import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { parseScoredRecord } from './aggregator-handler.ts'
@@ -140,37 +140,20 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     crashed = e.payload.error
   })
 
-  // Event-time alignment across partitions. kafkajs fetches partitions in lockstep by bytes, so over
-  // hours of backlog their event times drift apart by a random walk; the merger only evens out one
-  // fetch. So a partition whose next chunk starts more than half a grace past the slowest partition
-  // that still has records is paused (its chunk is not resolved, and is fetched again on resume), and
-  // resumed once the others have caught up. The partition with the oldest next event is never held,
-  // so some partition always moves.
-  const high: Offsets = new Map(await latest())
-  const progress = new Map<number, number>() // newest event submitted per partition
-  const paused = new Map<number, { firstMs: number; resume: () => void }>()
-  const hasRecords = (q: number) => (position.get(q) ?? 0) < (high.get(q) ?? 0)
-  const boundFor = (p: number) => {
-    let w = Number.POSITIVE_INFINITY
-    for (const q of starts.keys()) {
-      if (q === p || !hasRecords(q)) continue
-      const at = paused.get(q)?.firstMs ?? progress.get(q) ?? Number.NEGATIVE_INFINITY
-      if (at < w) w = at
-    }
-    return w + options.graceMs / 2
-  }
-  const resumeReady = () => {
-    for (const [p, s] of paused) {
-      if (s.firstMs <= boundFor(p)) {
-        paused.delete(p)
-        s.resume()
-      }
-    }
-  }
+  // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
+  // kafkajs fetches partitions in lockstep by bytes, so over hours of backlog their event times drift
+  // apart by a random walk; the merger only evens out one fetch. So a partition whose next chunk starts
+  // more than half a grace past the slowest partition that still has records is paused (its chunk is
+  // not resolved, and is fetched again on resume), and resumed once the others have caught up. Every
+  // partition's start and end are known before the first fetch.
+  const aligner = createPartitionAligner(options.graceMs / 2)
+  for (const [p, end] of await latest()) aligner.seen(String(p), end)
+  for (const [p, start] of starts) aligner.advanced(String(p), start)
 
   const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
     const p = batch.partition
-    high.set(p, Math.max(high.get(p) ?? 0, Number(batch.highWatermark)))
+    const key = String(p)
+    aligner.seen(key, Number(batch.highWatermark))
     for (let i = 0; i < batch.messages.length; i += chunk) {
       if (!isRunning()) return
       // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
@@ -178,7 +161,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       const candidates = batch.messages.slice(i, i + chunk).filter((m) => Number(m.offset) >= from)
       if (candidates.length === 0) continue
       // Take the records up to the first one past the bound; pause there, to be fetched again on resume.
-      const bound = boundFor(p)
+      const bound = aligner.boundFor(key)
       const contributions: Contribution[] = []
       let headlines = 0
       let taken = 0
@@ -200,8 +183,8 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       }
       const messages = candidates.slice(0, taken)
       if (messages.length === 0) {
-        paused.set(p, { firstMs: heldAtMs!, resume: pause() })
-        resumeReady()
+        aligner.hold(key, heldAtMs!, pause())
+        aligner.release()
         return
       }
       merger.begin(String(p))
@@ -212,19 +195,19 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       const last = messages[messages.length - 1]!.offset
       resolveOffset(last)
       position.set(p, Number(last) + 1)
-      if (lastMs > (progress.get(p) ?? Number.NEGATIVE_INFINITY)) progress.set(p, lastMs)
+      aligner.advanced(key, Number(last) + 1, lastMs)
       if (heldAtMs !== undefined) {
-        paused.set(p, { firstMs: heldAtMs, resume: pause() })
-        resumeReady()
+        aligner.hold(key, heldAtMs, pause())
+        aligner.release()
         return
       }
-      resumeReady()
+      aligner.release()
       await heartbeat()
     }
   }
 
   const reached = async (goal: Offsets, phase: string) => {
-    for (const [p, end] of goal) high.set(p, Math.max(high.get(p) ?? 0, end))
+    for (const [p, end] of goal) aligner.seen(String(p), end)
     for (;;) {
       if (crashed) throw normalizeError(crashed)
       if ([...goal].every(([p, end]) => (position.get(p) ?? 0) >= end)) return

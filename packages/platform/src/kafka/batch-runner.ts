@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
+import { createPartitionAligner } from './partition-aligner.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
@@ -33,6 +34,14 @@ export type BatchRunnerConfig = {
   fromBeginning?: boolean
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
   stallAfterMs?: number
+  /**
+   * Keeps the partitions handled within `aheadMs` of each other in event time while they catch up a
+   * backlog (see createPartitionAligner): a partition's records past the bound are left for later and
+   * the partition is paused until the others catch up. `eventMs` reads a record's event time
+   * (undefined: the record never holds its partition back). Live traffic is never held. The in-memory
+   * runner does not align: it hands out an equal share of every partition per pass.
+   */
+  align?: { aheadMs: number; eventMs: (record: InRecord) => number | undefined }
 }
 
 export type BatchRunner = {
@@ -101,6 +110,8 @@ export function createBatchRunner(
   const halted = new Set<string>()
   /** Counts assignments: a link finishing under a newer one marks nothing done (the partition may be another's). */
   let assignment = 0
+
+  const aligner = cfg.align ? createPartitionAligner(cfg.align.aheadMs, { together: true }) : undefined
 
   // Partitions handled at once share produce requests (see createProduceQueue).
   const queue = createProduceQueue(producer)
@@ -194,6 +205,98 @@ export function createBatchRunner(
     return link
   }
 
+  /**
+   * How many of a batch's records to take now (all but those past the aligner's bound), the event time
+   * of the first one left (the partition is then held), and the newest event time taken. Event times
+   * are read only while some partition has records left: live, every batch reaches its partition's end.
+   */
+  async function alignedPart(
+    key: string,
+    highWatermark: number,
+    records: readonly InRecord[],
+  ): Promise<{ count: number; heldAtMs?: number; newestMs?: number }> {
+    aligner!.seen(key, highWatermark)
+    const last = records[records.length - 1]
+    const behind = last !== undefined && Number(last.offset) + 1 < highWatermark
+    if (!behind && aligner!.boundFor(key) === Number.POSITIVE_INFINITY) return { count: records.length }
+    const times = records.map((r) => cfg.align!.eventMs(r))
+    let reach: number | undefined
+    for (const ms of times) if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
+    // The other batches of this fetch start in this turn: let them tell their reach before bounding.
+    aligner!.fetching(key, reach)
+    await new Promise((r) => setImmediate(r))
+    const bound = aligner!.boundFor(key)
+    let newestMs: number | undefined
+    for (let i = 0; i < times.length; i++) {
+      const ms = times[i]
+      if (ms === undefined) continue
+      if (ms > bound) return { count: i, heldAtMs: ms, ...(newestMs !== undefined ? { newestMs } : {}) }
+      if (newestMs === undefined || ms > newestMs) newestMs = ms
+    }
+    return { count: records.length, ...(newestMs !== undefined ? { newestMs } : {}) }
+  }
+
+  /**
+   * A new assignment: every partition of it holds the others back until its end and the group's
+   * position in it are known (one offsets request), so that the partition fetched first does not run
+   * ahead of the others. Without an answer, alignment starts from the first fetch of each partition.
+   */
+  async function learnEnds(since: number, assigned: Record<string, number[]>): Promise<void> {
+    const keys = Object.entries(assigned).flatMap(([topic, ps]) => ps.map((q) => `${topic}/${q}`))
+    for (const key of keys) aligner!.expect(key)
+    const admin = kafka.admin()
+    const answer: [key: string, high: number, position: number][] = []
+    try {
+      await admin.connect()
+      for (const [topic, ps] of Object.entries(assigned)) {
+        const ends = await admin.fetchTopicOffsets(topic)
+        const [committed] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
+        for (const q of ps) {
+          const end = ends.find((o) => o.partition === q)
+          const at = committed?.partitions.find((o) => o.partition === q)?.offset
+          if (!end) continue
+          const position =
+            at !== undefined && Number(at) >= 0
+              ? Number(at)
+              : cfg.fromBeginning === false
+                ? Number(end.high)
+                : Number(end.low)
+          answer.push([`${topic}/${q}`, Number(end.high), position])
+        }
+      }
+    } catch (err) {
+      log.warn(
+        { err },
+        "could not read the partitions' ends; event-time alignment starts from their first fetches",
+      )
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+    if (since !== assignment) return
+    const known = new Set(answer.map(([key]) => key))
+    for (const [key, high, position] of answer) {
+      aligner!.seen(key, high)
+      aligner!.advanced(key, position)
+    }
+    // Unanswered: taken as at their end, so they hold nobody back until their first fetch.
+    for (const key of keys) if (!known.has(key)) aligner!.seen(key, 0)
+    release()
+  }
+
+  /** Pauses a partition at its next record, until the aligner releases it (or a new assignment). */
+  function hold(p: EachBatchPayload, key: string, firstMs: number): void {
+    const resume = p.pause()
+    aligner!.hold(key, firstMs, () => {
+      if (running) resume() // a stop pauses everything and must stay paused
+    })
+    release()
+  }
+
+  function release(): void {
+    aligner!.release()
+    metrics.held.set(aligner!.held())
+  }
+
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
     const key = `${batch.topic}/${batch.partition}`
@@ -206,15 +309,24 @@ export function createBatchRunner(
     const superseded = () => p.isStale() || halted.has(key) || (epochs.get(key) ?? 0) !== epoch
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
-    metrics.messagesIn.inc({ topic: batch.topic }, batch.messages.length)
+    const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
+    const taken = aligner
+      ? await alignedPart(key, Number(batch.highWatermark), records)
+      : { count: records.length }
+    if (taken.count === 0 && taken.heldAtMs !== undefined) {
+      hold(p, key, taken.heldAtMs)
+      return
+    }
+    metrics.messagesIn.inc({ topic: batch.topic }, taken.count)
+    // The last chunk ends at the batch's last offset, past any trailing control records, unless the
+    // aligner left records for later.
+    const endOffset = taken.count < records.length ? records[taken.count - 1]!.offset : batch.lastOffset()
     const chunks: { records: InRecord[]; lastOffset: string }[] = []
-    for (let i = 0; i < batch.messages.length; i += cfg.maxBatch) {
-      const slice = batch.messages.slice(i, i + cfg.maxBatch)
+    for (let i = 0; i < taken.count; i += cfg.maxBatch) {
+      const slice = records.slice(i, Math.min(i + cfg.maxBatch, taken.count))
       chunks.push({
-        records: slice.map((m) => toInRecord(batch.topic, batch.partition, m)),
-        // The last chunk ends at the batch's last offset, past any trailing control records.
-        lastOffset:
-          i + cfg.maxBatch >= batch.messages.length ? batch.lastOffset() : slice[slice.length - 1]!.offset,
+        records: slice,
+        lastOffset: i + cfg.maxBatch >= taken.count ? endOffset : slice[slice.length - 1]!.offset,
       })
     }
     let faulted = false
@@ -292,6 +404,11 @@ export function createBatchRunner(
         throw err
       }
     }
+    if (aligner) {
+      aligner.advanced(key, Number(endOffset) + 1, taken.newestMs)
+      if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
+      else release()
+    }
     // Heartbeating while it waits: the batch before may be retrying its output through a Kafka fault.
     if (outstanding) {
       let settled = false
@@ -303,7 +420,7 @@ export function createBatchRunner(
         if (!settled) await p.heartbeat().catch(() => {})
       }
     }
-    const lag = Number(batch.highWatermark) - Number(batch.lastOffset()) - 1
+    const lag = Number(batch.highWatermark) - Number(endOffset) - 1
     metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
   }
 
@@ -333,6 +450,11 @@ export function createBatchRunner(
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
+        if (aligner) {
+          aligner.reset() // the partitions held may be another member's now; what is ours is fetched again
+          metrics.held.set(0)
+          void learnEnds(assignment, e.payload.memberAssignment)
+        }
         isJoined = true
         state = { status: 'ok' }
         lastProgress = Date.now()
@@ -363,7 +485,14 @@ export function createBatchRunner(
         eachBatch: (p) => {
           const run = eachBatch(p)
           active.add(run)
-          return run.finally(() => active.delete(run))
+          return run.finally(() => {
+            active.delete(run)
+            if (aligner) {
+              // A batch that ended early (a stop, a rebalance, a failure) no longer holds the others.
+              aligner.fetching(`${p.batch.topic}/${p.batch.partition}`, undefined)
+              release()
+            }
+          })
         },
       })
       committer?.start()

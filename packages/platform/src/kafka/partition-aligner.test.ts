@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest'
+import { createPartitionAligner } from './partition-aligner.ts'
+
+const MIN = 60_000
+
+/** An aligner of three partitions a, b, c with records (ends at 100, nothing taken). */
+function threeBehind(aheadMs = 5 * MIN) {
+  const a = createPartitionAligner(aheadMs)
+  for (const k of ['a', 'b', 'c']) {
+    a.seen(k, 100)
+    a.advanced(k, 0)
+  }
+  return a
+}
+
+describe('createPartitionAligner', () => {
+  it('puts no bound on a partition when no other one has records left', () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 10)
+    a.seen('b', 10)
+    a.advanced('b', 10, 50 * MIN) // b is at its end: it holds nobody back
+    expect(a.boundFor('a')).toBe(Number.POSITIVE_INFINITY)
+    a.seen('b', 12) // two more records written to b
+    expect(a.boundFor('a')).toBe(55 * MIN)
+  })
+
+  it('bounds a partition by the slowest other partition with records, plus the reach', () => {
+    const a = threeBehind()
+    a.advanced('a', 10, 30 * MIN)
+    a.advanced('b', 10, 12 * MIN)
+    a.advanced('c', 10, 20 * MIN)
+    expect(a.boundFor('a')).toBe(17 * MIN)
+    expect(a.boundFor('b')).toBe(25 * MIN)
+    expect(a.boundFor('c')).toBe(17 * MIN)
+    a.advanced('b', 100, 14 * MIN) // b reaches its end
+    expect(a.boundFor('a')).toBe(25 * MIN)
+  })
+
+  it('takes nothing from anyone while a partition with records has given none', () => {
+    const a = threeBehind()
+    a.advanced('a', 5, 1 * MIN)
+    a.advanced('b', 5, 2 * MIN)
+    expect(a.boundFor('a')).toBe(Number.NEGATIVE_INFINITY) // c: records, nothing taken yet
+  })
+
+  it("uses a held partition's next record, and releases it once the others come within reach", () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.advanced('a', 10, 40 * MIN)
+    a.hold('a', 41 * MIN, () => resumed.push('a'))
+    a.advanced('b', 10, 20 * MIN)
+    a.advanced('c', 10, 30 * MIN)
+    expect(a.held()).toBe(1)
+    expect(a.boundFor('c')).toBe(25 * MIN) // b's progress, not a's
+    a.release()
+    expect(resumed).toEqual([]) // 41 > 20 + 5
+    a.advanced('b', 20, 36 * MIN)
+    a.release()
+    expect(resumed).toEqual([]) // c at 30: 41 > 35
+    a.advanced('c', 20, 36 * MIN)
+    a.release()
+    expect(resumed).toEqual(['a'])
+    expect(a.held()).toBe(0)
+  })
+
+  it('always releases the held partition whose next record is oldest once all are held', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.hold('a', 50 * MIN, () => resumed.push('a'))
+    a.hold('b', 10 * MIN, () => resumed.push('b'))
+    a.hold('c', 30 * MIN, () => resumed.push('c'))
+    a.release()
+    expect(resumed).toEqual(['b'])
+  })
+
+  it('treats an expected partition as one with records until its end is known', () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.expect('a')
+    a.expect('b')
+    a.expect('c')
+    expect(a.boundFor('a')).toBe(Number.NEGATIVE_INFINITY)
+    const resumed: string[] = []
+    a.hold('a', 1 * MIN, () => resumed.push('a'))
+    a.seen('b', 7) // answered: b is at its end, c has records
+    a.advanced('b', 7)
+    a.seen('c', 50)
+    a.advanced('c', 20)
+    a.release()
+    expect(resumed).toEqual([]) // c has records and has given none
+    a.advanced('c', 30, 3 * MIN)
+    a.release()
+    expect(resumed).toEqual(['a'])
+  })
+
+  it('resumes everything held and forgets all on reset', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.hold('a', 50 * MIN, () => resumed.push('a'))
+    a.hold('c', 60 * MIN, () => resumed.push('c'))
+    a.reset()
+    expect(resumed.sort()).toEqual(['a', 'c'])
+    expect(a.held()).toBe(0)
+    expect(a.boundFor('a')).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('never moves a position or the progress back', () => {
+    const a = threeBehind()
+    a.advanced('b', 50, 20 * MIN)
+    a.advanced('b', 40, 10 * MIN)
+    a.advanced('c', 100, 0) // c at its end
+    expect(a.boundFor('a')).toBe(25 * MIN)
+    a.seen('b', 50) // an older high watermark does not lower the end
+    expect(a.boundFor('a')).toBe(25 * MIN)
+  })
+})

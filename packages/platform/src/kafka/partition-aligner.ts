@@ -1,0 +1,143 @@
+/**
+ * Keeps the partitions one consumer reads within `aheadMs` of each other in event time while they
+ * catch up a backlog. Pure bookkeeping: the caller pauses and resumes.
+ *
+ * Why: an indicator store judges a headline late against the newest event it has applied. Kafka
+ * fetches partitions in step by bytes, not by event time, so over hours of backlog a partition whose
+ * records are sparse in time runs hours ahead of a dense one, and the dense one's headlines come late.
+ *
+ * How: before taking a partition's fetched records, the caller asks `boundFor` it, takes the records
+ * up to the first one newer than the bound, and pauses the partition there (`hold`), leaving the rest
+ * unresolved to be fetched again on resume. The bound is the oldest point among the other partitions
+ * that still have records (a held one's next record, the newest record of a batch of it being handled
+ * in the same fetch, else the newest event taken from it), plus `aheadMs`. A partition at its end (everything up to its last high watermark taken) holds nobody back,
+ * so live traffic, where every partition is at its end after each fetch, is never held. Once the batches
+ * under way are done, `release` resumes every held partition the others have come within reach of,
+ * together, so they are fetched and merged together. The held partition with the oldest next record is
+ * always within reach of the others once they are all held, so some partition always moves.
+ */
+export type PartitionAligner = {
+  /**
+   * `key` is assigned but its end is not known yet: until `seen` tells it, it counts as a partition with
+   * records and nothing taken, so the others take nothing (a partition fetched first must not run ahead
+   * of one fetched later). The caller learns the ends at once (one offsets request) and calls `release`.
+   */
+  expect(key: string): void
+  /** A fetch of `key` showed the partition's end (its high watermark: the next offset to be written). */
+  seen(key: string, highWatermark: number): void
+  /**
+   * A batch of `key` is being handled whose newest record is at `reachMs` (undefined: none is). The
+   * partitions of one fetch are handled together and merged in event-time order, so each may take
+   * records up to the others' reach rather than their progress before the fetch.
+   */
+  fetching(key: string, reachMs: number | undefined): void
+  /** Records of `key` before offset `position` are taken; `newestMs` is the newest event time among them. */
+  advanced(key: string, position: number, newestMs?: number): void
+  /** The newest event time a record of `key` may have to be taken now; +∞ when nothing holds it back. */
+  boundFor(key: string): number
+  /** `key` is paused, its next record at `firstMs`; `resume` is called once the others catch up. */
+  hold(key: string, firstMs: number, resume: () => void): void
+  /**
+   * Resumes every held partition that is within reach of the others now, once no batch told of by
+   * `fetching` is still being handled: the partitions resumed together are fetched together, and so may
+   * take up to each other's reach.
+   */
+  release(): void
+  /** A new assignment: resumes every held partition and forgets everything. */
+  reset(): void
+  /** Partitions held now. */
+  held(): number
+}
+
+type PartitionState = {
+  /** The next offset to be written, as last seen; +∞ while unknown (see expect). */
+  high: number
+  /** The next offset to be taken. */
+  position: number
+  /** Newest event time taken. */
+  progressMs: number
+  /** Newest event time of the batch being handled. */
+  reachMs?: number
+  held?: { firstMs: number; resume: () => void }
+}
+
+/**
+ * `together`: for a caller that tells `fetching` (the live runner). Resumed partitions are fetched
+ * together and each may then take up to the others' reach, so rather than resuming each partition as
+ * soon as it is within reach (which leaves them taking turns, a reach's worth of event time per fetch),
+ * `release` resumes at once every held partition up to two reaches past the oldest point of those
+ * with records. Which are resumed decides only how much a fetch takes, never what is safe to take:
+ * `boundFor` decides that.
+ */
+export function createPartitionAligner(
+  aheadMs: number,
+  options: { together?: boolean } = {},
+): PartitionAligner {
+  const parts = new Map<string, PartitionState>()
+  const stateOf = (key: string): PartitionState => {
+    let s = parts.get(key)
+    if (!s) {
+      s = { high: 0, position: 0, progressMs: Number.NEGATIVE_INFINITY }
+      parts.set(key, s)
+    }
+    return s
+  }
+  const boundFor = (key: string): number => {
+    let w = Number.POSITIVE_INFINITY
+    for (const [k, s] of parts) {
+      if (k === key || s.position >= s.high) continue
+      const at = s.held?.firstMs ?? Math.max(s.progressMs, s.reachMs ?? Number.NEGATIVE_INFINITY)
+      if (at < w) w = at
+    }
+    return w + aheadMs
+  }
+  return {
+    expect(key) {
+      stateOf(key).high = Number.POSITIVE_INFINITY
+    },
+    seen(key, highWatermark) {
+      const s = stateOf(key)
+      if (s.high === Number.POSITIVE_INFINITY || highWatermark > s.high) s.high = highWatermark
+    },
+    fetching(key, reachMs) {
+      const s = stateOf(key)
+      if (reachMs === undefined) delete s.reachMs
+      else s.reachMs = reachMs
+    },
+    advanced(key, position, newestMs) {
+      const s = stateOf(key)
+      delete s.reachMs
+      if (position > s.position) s.position = position
+      if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
+    },
+    boundFor,
+    hold(key, firstMs, resume) {
+      stateOf(key).held = { firstMs, resume }
+    },
+    release() {
+      let oldest = Number.POSITIVE_INFINITY
+      for (const s of parts.values()) {
+        if (s.reachMs !== undefined) return
+        if (s.position < s.high) oldest = Math.min(oldest, s.held?.firstMs ?? s.progressMs)
+      }
+      // Partitions that can take something now; in `together` mode the ones near them come along.
+      let useful = false
+      for (const [key, s] of parts) if (s.held && s.held.firstMs <= boundFor(key)) useful = true
+      if (!useful) return
+      for (const [key, s] of parts) {
+        const within = options.together ? Math.max(oldest + 2 * aheadMs, boundFor(key)) : boundFor(key)
+        if (s.held && s.held.firstMs <= within) {
+          const { resume } = s.held
+          s.held = undefined
+          resume()
+        }
+      }
+    },
+    reset() {
+      const held = [...parts.values()].flatMap((s) => (s.held ? [s.held.resume] : []))
+      parts.clear()
+      for (const resume of held) resume()
+    },
+    held: () => [...parts.values()].filter((s) => s.held).length,
+  }
+}
