@@ -20,16 +20,19 @@ export const aggregatorConfigShape = {
   // handler applies a large batch in parts (AGGREGATOR_PART_SIZE), parsing one while Redis applies the
   // one before.
   KAFKA_MAX_BATCH: ownDefault('KAFKA_MAX_BATCH', 100_000, 'most records handled and produced as one unit'),
-  // 48 MB: a backlog fetch then brings tens of thousands of headlines per partition. Catching up is
-  // bound by the gaps between fetches and by Redis work per scope and round, so the larger the fetch the
-  // fewer of both: in `pnpm bench indicators` 8 MB gave 9,500 headlines/s, 24 MB 14,900 and 48 MB
-  // 16,300 (same hour, before batches were deferred: see the README). The fetch as a whole may take every partition's share (the runner
-  // raises kafkajs's 10 MB total to match; the broker caps a response at its fetch.max.bytes, 55 MB by
-  // default), so the batches of one fetch cover similar stretches of event time (see
-  // event-time-merger.ts). A live stream's fetches stay small (KAFKA_FETCH_MIN_BYTES, below).
+  // 8 MB: a backlog fetch brings about 10,000 headlines per partition, and the six partitions of the
+  // default topic fit in one fetch response together (the broker caps a response at its
+  // fetch.max.bytes, 55 MB by default). That matters while catching up: the runner keeps partitions
+  // within half a grace of each other in event time (BatchRunnerConfig.align), and partitions fetched
+  // together may each take up to the others' reach, merged in event-time order; partitions fetched
+  // apart can only take turns, half a grace at a time. `pnpm bench indicators` (150,000 headlines over
+  // ten days, session 18): 3 partitions at 48 MB without alignment 16,150 headlines/s with 413,261
+  // contributions late (most of the backlog), at 8 MB with it 20,370/s and none late; 6 partitions at 8 MB
+  // 17,500/s and none late (41,700/s and 7,488 late without). One partition gave 34,700–50,100/s at
+  // 48 MB and 26,200/s at 8 MB (the machine's speed moved by a third within minutes).
   KAFKA_MAX_BYTES_PER_PARTITION: ownDefault(
     'KAFKA_MAX_BYTES_PER_PARTITION',
-    50_331_648,
+    8_388_608,
     'fetch size per partition (a scored headline is about 1 KB)',
   ),
   // Off the headline alerts' path (they come from headlines.scored directly), so the aggregator lets a

@@ -53,6 +53,8 @@ export type BatchRunner = {
 }
 
 const KAFKAJS_MAX_BYTES = 10_485_760
+/** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
+const BROKER_FETCH_MAX_BYTES = 57_671_680
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 
@@ -218,7 +220,9 @@ export function createBatchRunner(
     aligner!.seen(key, highWatermark)
     const last = records[records.length - 1]
     const behind = last !== undefined && Number(last.offset) + 1 < highWatermark
-    if (!behind && aligner!.boundFor(key) === Number.POSITIVE_INFINITY) return { count: records.length }
+    const free = aligner!.boundFor(key) === Number.POSITIVE_INFINITY
+    // Nothing to cut, and no other partition to be held back by this one's progress.
+    if (free && (!behind || aligner!.alone(key))) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
     let reach: number | undefined
     for (const ms of times) if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
@@ -244,6 +248,14 @@ export function createBatchRunner(
   async function learnEnds(since: number, assigned: Record<string, number[]>): Promise<void> {
     const keys = Object.entries(assigned).flatMap(([topic, ps]) => ps.map((q) => `${topic}/${q}`))
     for (const key of keys) aligner!.expect(key)
+    // The broker caps a fetch response (fetch.max.bytes, 55 MB by default): partitions that do not fit
+    // in one come in different fetches, cannot take up to each other's reach, and catch up slowly.
+    if (keys.length > 1 && keys.length * cfg.maxBytesPerPartition > BROKER_FETCH_MAX_BYTES) {
+      log.warn(
+        { partitions: keys.length, maxBytesPerPartition: cfg.maxBytesPerPartition },
+        `the partitions' fetch shares exceed a broker's default fetch response (${BROKER_FETCH_MAX_BYTES} bytes): catching up in event time will be slow; lower KAFKA_MAX_BYTES_PER_PARTITION to ${Math.floor(BROKER_FETCH_MAX_BYTES / keys.length)} or less`,
+      )
+    }
     const admin = kafka.admin()
     const answer: [key: string, high: number, position: number][] = []
     try {

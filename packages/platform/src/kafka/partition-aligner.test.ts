@@ -112,4 +112,14 @@ describe('createPartitionAligner', () => {
     a.seen('b', 50) // an older high watermark does not lower the end
     expect(a.boundFor('a')).toBe(25 * MIN)
   })
+
+  it('knows when a partition is the only one', () => {
+    const a = createPartitionAligner(5 * MIN)
+    expect(a.alone('a')).toBe(true)
+    a.seen('a', 10)
+    expect(a.alone('a')).toBe(true)
+    a.expect('b')
+    expect(a.alone('a')).toBe(false)
+    expect(a.alone('b')).toBe(false)
+  })
 })

@@ -47,6 +47,8 @@ export type PartitionAligner = {
   reset(): void
   /** Partitions held now. */
   held(): number
+  /** No partition but `key` is known: its progress holds nobody back. */
+  alone(key: string): boolean
 }
 
 type PartitionState = {
@@ -139,5 +141,6 @@ export function createPartitionAligner(
       for (const resume of held) resume()
     },
     held: () => [...parts.values()].filter((s) => s.held).length,
+    alone: (key) => parts.size === 0 || (parts.size === 1 && parts.has(key)),
   }
 }
