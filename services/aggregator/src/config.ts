@@ -33,7 +33,7 @@ export const aggregatorConfigShape = {
   KAFKA_MAX_BYTES_PER_PARTITION: ownDefault(
     'KAFKA_MAX_BYTES_PER_PARTITION',
     8_388_608,
-    'fetch size per partition (a scored headline is about 1 KB)',
+    'fetch size per partition (a scored headline is about 1 KB; all partitions should fit in one broker fetch response, 55 MB by default, or catching up in event time is slow: the runner warns)',
   ),
   // Off the headline alerts' path (they come from headlines.scored directly), so the aggregator lets a
   // live stream gather for up to 250 ms (the other workers fetch at the first record): a batch then combines a quarter
