@@ -68,6 +68,15 @@ export function createMetrics(worker: string, registry = new Registry()) {
           registers: [registry],
         }),
     ),
+    holds: get(
+      'tradepulse_partition_holds_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_partition_holds_total',
+          help: 'times a partition was paused for running ahead of the others in event time',
+          registers: [registry],
+        }),
+    ),
     held: get(
       'tradepulse_partitions_held',
       () =>

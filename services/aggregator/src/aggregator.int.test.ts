@@ -177,6 +177,8 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
     await waitFor(finalOf, { what: 'final updates on the topic', timeoutMs: 10_000 })
     const elapsedS = (Date.now() - started) / 1_000
+    // A live stream on two partitions: event-time alignment never held either of them.
+    expect(await app.metrics.registry.metrics()).toMatch(/tradepulse_partition_holds_total\{[^}]*\} 0\n/)
 
     const byKey = new Map<string, number[]>()
     for (const m of updates.messages) {
@@ -334,6 +336,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const metrics = await app.metrics.registry.metrics()
     expect(metrics).not.toMatch(/tradepulse_indicator_late_total\{/)
     expect(metrics).toMatch(/tradepulse_partitions_held\{worker="aggregator"\} 0\n/)
+    expect(metrics).not.toMatch(/tradepulse_partition_holds_total\{[^}]*\} 0\n/) // it did hold some
     const ref = await cleanRun(series, 600_000)
     expect(await compareStores(ref, store, targetsOf(series), T0 + 8 * HOUR_MS)).toEqual([])
   })

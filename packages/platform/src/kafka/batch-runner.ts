@@ -95,6 +95,8 @@ export function createBatchRunner(
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
   let lastProgress = Date.now()
+  /** When a batch was last handled whole (fetches alone do not count: a held partition is still fetched). */
+  let lastBatchDone = Date.now()
   let joinedResolve: () => void = () => {}
   const joinedPromise = new Promise<void>((r) => {
     joinedResolve = r
@@ -189,6 +191,8 @@ export function createBatchRunner(
         { err, topic, partition, offset: firstOffset },
         "a deferred batch's work failed; reading the partition again from its first record, without deferral",
       )
+      // Its records come again: the partition's progress is unknown until then (it holds the others).
+      aligner?.rewind(key, Number(firstOffset))
       try {
         consumer?.seek({ topic, partition, offset: firstOffset })
       } catch (seekErr) {
@@ -210,7 +214,9 @@ export function createBatchRunner(
   /**
    * How many of a batch's records to take now (all but those past the aligner's bound), the event time
    * of the first one left (the partition is then held), and the newest event time taken. Event times
-   * are read only while some partition has records left: live, every batch reaches its partition's end.
+   * are read for every batch unless the partition is the only one known: live, a batch then tells its
+   * reach like any other, so a backlog that builds up while running (every partition stalled by a
+   * fault) is bounded from its first batch, and a live partition in flight never holds another back.
    */
   async function alignedPart(
     key: string,
@@ -218,15 +224,11 @@ export function createBatchRunner(
     records: readonly InRecord[],
   ): Promise<{ count: number; heldAtMs?: number; newestMs?: number }> {
     aligner!.seen(key, highWatermark)
-    const last = records[records.length - 1]
-    const behind = last !== undefined && Number(last.offset) + 1 < highWatermark
-    const free = aligner!.boundFor(key) === Number.POSITIVE_INFINITY
-    // Nothing to cut, and no other partition to be held back by this one's progress.
-    if (free && (!behind || aligner!.alone(key))) return { count: records.length }
+    if (aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
     let reach: number | undefined
     for (const ms of times) if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
-    // The other batches of this fetch start in this turn: let them tell their reach before bounding.
+    // The other batches of this fetch start in this turn: let them tell their ends and reach first.
     aligner!.fetching(key, reach)
     await new Promise((r) => setImmediate(r))
     const bound = aligner!.boundFor(key)
@@ -297,6 +299,9 @@ export function createBatchRunner(
 
   /** Pauses a partition at its next record, until the aligner releases it (or a new assignment). */
   function hold(p: EachBatchPayload, key: string, firstMs: number): void {
+    // Stopping: everything is paused already, and a partition's pause would undo the topic's.
+    if (!running) return
+    metrics.holds.inc()
     const resume = p.pause()
     aligner!.hold(key, firstMs, () => {
       if (running) resume() // a stop pauses everything and must stay paused
@@ -322,11 +327,15 @@ export function createBatchRunner(
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
+    // A batch that will not be handled (a stop, a seek back) must not tell the aligner anything.
+    if (aligner && (!running || !p.isRunning() || superseded())) return
     const taken = aligner
       ? await alignedPart(key, Number(batch.highWatermark), records)
       : { count: records.length }
     if (taken.count === 0 && taken.heldAtMs !== undefined) {
       hold(p, key, taken.heldAtMs)
+      const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
+      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind))
       return
     }
     metrics.messagesIn.inc({ topic: batch.topic }, taken.count)
@@ -376,6 +385,7 @@ export function createBatchRunner(
       stage.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
       return stage
     }
+    let resolved = 0
     let next = chunks.length > 0 && !stopped() ? prepare(0) : undefined
     for (let k = 0; k < chunks.length && next; k++) {
       const prepared = await next
@@ -401,6 +411,7 @@ export function createBatchRunner(
         return // sought back meanwhile: these records come again
       }
       p.resolveOffset(chunks[k]!.lastOffset)
+      resolved++
       if (deferred.length > 0 || chains.has(key)) {
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
         void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred, epoch)
@@ -416,7 +427,9 @@ export function createBatchRunner(
         throw err
       }
     }
-    if (aligner) {
+    // Only a batch resolved whole moves the aligner (the rest of one that stopped half-way comes again).
+    if (resolved === chunks.length) lastBatchDone = Date.now()
+    if (aligner && resolved === chunks.length) {
       aligner.advanced(key, Number(endOffset) + 1, taken.newestMs)
       if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
       else release()
@@ -543,6 +556,13 @@ export function createBatchRunner(
           status: 'failed',
           ready: false,
           detail: `no fetch or batch for ${Date.now() - lastProgress} ms`,
+        }
+      }
+      if (aligner && aligner.held() > 0 && Date.now() - lastBatchDone > stallAfterMs) {
+        return {
+          status: 'failed',
+          ready: false,
+          detail: `${aligner.held()} partitions held in event-time alignment and no batch done for ${Date.now() - lastBatchDone} ms`,
         }
       }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }

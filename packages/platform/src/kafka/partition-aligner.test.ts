@@ -122,4 +122,19 @@ describe('createPartitionAligner', () => {
     expect(a.alone('a')).toBe(false)
     expect(a.alone('b')).toBe(false)
   })
+
+  it('rewinds a partition read again: its progress unknown, its hold let go', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.advanced('a', 50, 30 * MIN)
+    a.advanced('b', 50, 31 * MIN)
+    a.advanced('c', 50, 32 * MIN)
+    a.hold('b', 40 * MIN, () => resumed.push('b'))
+    a.rewind('b', 20)
+    expect(resumed).toEqual(['b'])
+    expect(a.held()).toBe(0)
+    expect(a.boundFor('a')).toBe(Number.NEGATIVE_INFINITY) // b has records and nothing known taken
+    a.advanced('b', 60, 25 * MIN)
+    expect(a.boundFor('a')).toBe(30 * MIN)
+  })
 })

@@ -33,6 +33,11 @@ export type PartitionAligner = {
   fetching(key: string, reachMs: number | undefined): void
   /** Records of `key` before offset `position` are taken; `newestMs` is the newest event time among them. */
   advanced(key: string, position: number, newestMs?: number): void
+  /**
+   * `key` is read again from `position` (a seek back after a failure): what was taken since is not
+   * applied after all, so its progress is unknown until its next batch, and a hold of it is let go.
+   */
+  rewind(key: string, position: number): void
   /** The newest event time a record of `key` may have to be taken now; +∞ when nothing holds it back. */
   boundFor(key: string): number
   /** `key` is paused, its next record at `firstMs`; `resume` is called once the others catch up. */
@@ -111,6 +116,15 @@ export function createPartitionAligner(
       delete s.reachMs
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
+    },
+    rewind(key, position) {
+      const s = stateOf(key)
+      s.position = position
+      s.progressMs = Number.NEGATIVE_INFINITY
+      delete s.reachMs
+      const held = s.held
+      s.held = undefined
+      held?.resume()
     },
     boundFor,
     hold(key, firstMs, resume) {
