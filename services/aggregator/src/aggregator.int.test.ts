@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream'
 import {
   createTopicCatalogue,
   type DeadLetter,
@@ -85,9 +86,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
   }
 
-  async function startAggregator(extra: Record<string, string> = {}) {
+  async function startAggregator(extra: Record<string, string> = {}, log = silent) {
     const config = loadConfig(AggregatorConfig, env(extra))
-    const app = buildAggregatorApp(config, { log: silent })
+    const app = buildAggregatorApp(config, { log })
     cleanups.push(() => app.stop())
     await app.start()
     const store = createRedisIndicatorStore(redis, {
@@ -210,6 +211,24 @@ describe('aggregator worker on Kafka and Redis', () => {
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)
       expect(times.length, key).toBeLessThanOrEqual(Math.ceil(elapsedS) + 2)
     }
+  })
+
+  it('warns at its assignment when its partitions cannot come in one fetch, naming the variable', async () => {
+    await setup(2)
+    const out = new PassThrough()
+    let logged = ''
+    out.on('data', (chunk: Buffer) => {
+      logged += chunk.toString()
+    })
+    const { app } = await startAggregator(
+      { KAFKA_MAX_BYTES_PER_PARTITION: String(40 * 1024 * 1024) },
+      createLogger({ level: 'warn' }, out),
+    )
+    await app.runner.joined()
+    await waitFor(() => logged.includes('KAFKA_MAX_BYTES_PER_PARTITION'), { what: 'the warning' })
+    const line = JSON.parse(logged.split('\n').find((l) => l.includes('KAFKA_MAX_BYTES_PER_PARTITION'))!)
+    expect(line).toMatchObject({ level: 40, partitions: 2, maxBytesPerPartition: 40 * 1024 * 1024 })
+    expect(line.msg).toMatch(/lower KAFKA_MAX_BYTES_PER_PARTITION to 28835840 or less/)
   })
 
   it('sends an invalid scored headline to the dlq with its reason and applies the rest', async () => {
