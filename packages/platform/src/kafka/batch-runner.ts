@@ -95,8 +95,12 @@ export function createBatchRunner(
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
   let lastProgress = Date.now()
-  /** When a batch was last handled whole (fetches alone do not count: a held partition is still fetched). */
+  /**
+   * When a batch was last handled whole, and since when some partition has been held: fetches alone
+   * do not show progress (with every partition paused, kafkajs sleeps and reports a fetch all the same).
+   */
   let lastBatchDone = Date.now()
+  let heldSince: number | undefined
   let joinedResolve: () => void = () => {}
   const joinedPromise = new Promise<void>((r) => {
     joinedResolve = r
@@ -192,7 +196,10 @@ export function createBatchRunner(
         "a deferred batch's work failed; reading the partition again from its first record, without deferral",
       )
       // Its records come again: the partition's progress is unknown until then (it holds the others).
-      aligner?.rewind(key, Number(firstOffset))
+      if (aligner) {
+        aligner.rewind(key, Number(firstOffset))
+        noteHeld()
+      }
       try {
         consumer?.seek({ topic, partition, offset: firstOffset })
       } catch (seekErr) {
@@ -228,8 +235,10 @@ export function createBatchRunner(
     const times = records.map((r) => cfg.align!.eventMs(r))
     let reach: number | undefined
     for (const ms of times) if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
+    const last = records[records.length - 1]
+    const toEnd = last === undefined || Number(last.offset) + 1 >= highWatermark
     // The other batches of this fetch start in this turn: let them tell their ends and reach first.
-    aligner!.fetching(key, reach)
+    aligner!.fetching(key, reach, toEnd)
     await new Promise((r) => setImmediate(r))
     const bound = aligner!.boundFor(key)
     let newestMs: number | undefined
@@ -311,7 +320,15 @@ export function createBatchRunner(
 
   function release(): void {
     aligner!.release()
-    metrics.held.set(aligner!.held())
+    noteHeld()
+  }
+
+  /** The held gauge, and since when some partition has been held (for health). */
+  function noteHeld(): void {
+    const n = aligner!.held()
+    metrics.held.set(n)
+    if (n === 0) heldSince = undefined
+    else heldSince ??= Date.now()
   }
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
@@ -327,16 +344,21 @@ export function createBatchRunner(
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
-    // A batch that will not be handled (a stop, a seek back) must not tell the aligner anything.
-    if (aligner && (!running || !p.isRunning() || superseded())) return
-    const taken = aligner
-      ? await alignedPart(key, Number(batch.highWatermark), records)
-      : { count: records.length }
+    // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
+    // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
+    const unhandled = () => !running || !p.isRunning() || superseded()
+    let taken: { count: number; heldAtMs?: number; newestMs?: number } =
+      aligner && !unhandled()
+        ? await alignedPart(key, Number(batch.highWatermark), records)
+        : { count: records.length }
     if (taken.count === 0 && taken.heldAtMs !== undefined) {
-      hold(p, key, taken.heldAtMs)
-      const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
-      metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind))
-      return
+      if (!unhandled()) {
+        hold(p, key, taken.heldAtMs)
+        const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
+        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind))
+        return
+      }
+      taken = { count: records.length }
     }
     metrics.messagesIn.inc({ topic: batch.topic }, taken.count)
     // The last chunk ends at the batch's last offset, past any trailing control records, unless the
@@ -477,7 +499,7 @@ export function createBatchRunner(
         assignment++
         if (aligner) {
           aligner.reset() // the partitions held may be another member's now; what is ours is fetched again
-          metrics.held.set(0)
+          noteHeld()
           void learnEnds(assignment, e.payload.memberAssignment)
         }
         isJoined = true
@@ -514,7 +536,7 @@ export function createBatchRunner(
             active.delete(run)
             if (aligner) {
               // A batch that ended early (a stop, a rebalance, a failure) no longer holds the others.
-              aligner.fetching(`${p.batch.topic}/${p.batch.partition}`, undefined)
+              aligner.fetched(`${p.batch.topic}/${p.batch.partition}`)
               release()
             }
           })
@@ -558,11 +580,19 @@ export function createBatchRunner(
           detail: `no fetch or batch for ${Date.now() - lastProgress} ms`,
         }
       }
-      if (aligner && aligner.held() > 0 && Date.now() - lastBatchDone > stallAfterMs) {
+      // A hold that outlasts the stall limit with no batch done or under way (one retrying through an
+      // outage is under way) is stuck.
+      const now = Date.now()
+      if (
+        heldSince !== undefined &&
+        now - heldSince > stallAfterMs &&
+        now - lastBatchDone > stallAfterMs &&
+        active.size === 0
+      ) {
         return {
           status: 'failed',
           ready: false,
-          detail: `${aligner.held()} partitions held in event-time alignment and no batch done for ${Date.now() - lastBatchDone} ms`,
+          detail: `${aligner!.held()} partitions held in event-time alignment for ${now - heldSince} ms and no batch done or under way`,
         }
       }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }

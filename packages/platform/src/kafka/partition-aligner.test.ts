@@ -137,4 +137,37 @@ describe('createPartitionAligner', () => {
     a.advanced('b', 60, 25 * MIN)
     expect(a.boundFor('a')).toBe(30 * MIN)
   })
+
+  it('bounds by the reach of the other batches of the same fetch, and ignores one that reaches its end', () => {
+    const a = threeBehind()
+    a.advanced('a', 10, 10 * MIN)
+    a.advanced('b', 10, 10 * MIN)
+    a.advanced('c', 100, 10 * MIN) // c at its end
+    a.fetching('a', 200 * MIN, false)
+    a.fetching('b', 90 * MIN, false)
+    expect(a.boundFor('a')).toBe(95 * MIN) // b will reach 90 in this fetch, merged in order
+    expect(a.boundFor('b')).toBe(205 * MIN)
+    a.fetching('b', 90 * MIN, true) // b's batch takes it to its end: it holds nobody back
+    expect(a.boundFor('a')).toBe(Number.POSITIVE_INFINITY)
+    a.fetched('b')
+    expect(a.boundFor('a')).toBe(15 * MIN) // back to what was taken from b
+  })
+
+  it('releases only once no batch is being handled, all within two reaches of the oldest together', () => {
+    const a = createPartitionAligner(5 * MIN, { together: true })
+    for (const k of ['a', 'b', 'c']) {
+      a.seen(k, 100)
+      a.advanced(k, 10, 0)
+    }
+    const resumed: string[] = []
+    a.hold('a', 4 * MIN, () => resumed.push('a'))
+    a.hold('b', 9 * MIN, () => resumed.push('b')) // past a's bound, within two reaches of the oldest
+    a.hold('c', 15 * MIN, () => resumed.push('c')) // past 4 + 2 × 5
+    a.fetching('c', 30 * MIN, false)
+    a.release()
+    expect(resumed).toEqual([]) // c's batch is under way
+    a.fetched('c')
+    a.release()
+    expect(resumed).toEqual(['a', 'b'])
+  })
 })

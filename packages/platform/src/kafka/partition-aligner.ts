@@ -26,11 +26,15 @@ export type PartitionAligner = {
   /** A fetch of `key` showed the partition's end (its high watermark: the next offset to be written). */
   seen(key: string, highWatermark: number): void
   /**
-   * A batch of `key` is being handled whose newest record is at `reachMs` (undefined: none is). The
-   * partitions of one fetch are handled together and merged in event-time order, so each may take
-   * records up to the others' reach rather than their progress before the fetch.
+   * A batch of `key` is being handled whose newest record is at `reachMs` (undefined: none has an
+   * event time), reaching the partition's end or not. The partitions of one fetch are handled
+   * together and merged in event-time order, so each may take records up to the others' reach rather
+   * than their progress before the fetch, and one whose batch reaches its end holds nobody back (live
+   * feeds whose times differ by more than the reach are not held).
    */
-  fetching(key: string, reachMs: number | undefined): void
+  fetching(key: string, reachMs: number | undefined, toEnd?: boolean): void
+  /** The batch of `key` being handled is over (done or given up). */
+  fetched(key: string): void
   /** Records of `key` before offset `position` are taken; `newestMs` is the newest event time among them. */
   advanced(key: string, position: number, newestMs?: number): void
   /**
@@ -63,8 +67,8 @@ type PartitionState = {
   position: number
   /** Newest event time taken. */
   progressMs: number
-  /** Newest event time of the batch being handled. */
-  reachMs?: number
+  /** The batch being handled: its newest event time, and whether it reaches the partition's end. */
+  flight?: { reachMs: number; toEnd: boolean }
   held?: { firstMs: number; resume: () => void }
 }
 
@@ -92,8 +96,8 @@ export function createPartitionAligner(
   const boundFor = (key: string): number => {
     let w = Number.POSITIVE_INFINITY
     for (const [k, s] of parts) {
-      if (k === key || s.position >= s.high) continue
-      const at = s.held?.firstMs ?? Math.max(s.progressMs, s.reachMs ?? Number.NEGATIVE_INFINITY)
+      if (k === key || s.position >= s.high || (s.flight?.toEnd && !s.held)) continue
+      const at = s.held?.firstMs ?? Math.max(s.progressMs, s.flight?.reachMs ?? Number.NEGATIVE_INFINITY)
       if (at < w) w = at
     }
     return w + aheadMs
@@ -106,14 +110,15 @@ export function createPartitionAligner(
       const s = stateOf(key)
       if (s.high === Number.POSITIVE_INFINITY || highWatermark > s.high) s.high = highWatermark
     },
-    fetching(key, reachMs) {
-      const s = stateOf(key)
-      if (reachMs === undefined) delete s.reachMs
-      else s.reachMs = reachMs
+    fetching(key, reachMs, toEnd) {
+      stateOf(key).flight = { reachMs: reachMs ?? Number.NEGATIVE_INFINITY, toEnd: toEnd === true }
+    },
+    fetched(key) {
+      delete stateOf(key).flight
     },
     advanced(key, position, newestMs) {
       const s = stateOf(key)
-      delete s.reachMs
+      delete s.flight
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
     },
@@ -121,7 +126,7 @@ export function createPartitionAligner(
       const s = stateOf(key)
       s.position = position
       s.progressMs = Number.NEGATIVE_INFINITY
-      delete s.reachMs
+      delete s.flight
       const held = s.held
       s.held = undefined
       held?.resume()
@@ -133,7 +138,7 @@ export function createPartitionAligner(
     release() {
       let oldest = Number.POSITIVE_INFINITY
       for (const s of parts.values()) {
-        if (s.reachMs !== undefined) return
+        if (s.flight) return
         if (s.position < s.high) oldest = Math.min(oldest, s.held?.firstMs ?? s.progressMs)
       }
       // Partitions that can take something now; in `together` mode the ones near them come along.
