@@ -233,10 +233,18 @@ export function createBatchRunner(
     aligner!.seen(key, highWatermark)
     if (aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
+    // The reach others may count on is the first chunk's: the handler takes a batch larger than
+    // KAFKA_MAX_BATCH in chunks, one after another, and only the first ones of each partition are
+    // merged together for sure (by default a whole fetch is one chunk).
     let reach: number | undefined
-    for (const ms of times) if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
+    for (let i = 0; i < Math.min(times.length, cfg.maxBatch); i++) {
+      const ms = times[i]
+      if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
+    }
+    // Reaching its end, a batch holds nobody back only if it is one chunk (merged whole with the others).
     const last = records[records.length - 1]
-    const toEnd = last === undefined || Number(last.offset) + 1 >= highWatermark
+    const toEnd =
+      records.length <= cfg.maxBatch && (last === undefined || Number(last.offset) + 1 >= highWatermark)
     // The other batches of this fetch start in this turn: let them tell their ends and reach first.
     aligner!.fetching(key, reach, toEnd)
     await new Promise((r) => setImmediate(r))
