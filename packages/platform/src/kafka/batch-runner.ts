@@ -351,16 +351,16 @@ export function createBatchRunner(
     const superseded = () => p.isStale() || halted.has(key) || (epochs.get(key) ?? 0) !== epoch
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
+    const stopped = () => !running || !p.isRunning() || superseded()
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
     // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
     // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
-    const unhandled = () => !running || !p.isRunning() || superseded()
     let taken: { count: number; heldAtMs?: number; newestMs?: number } =
-      aligner && !unhandled()
+      aligner && !stopped()
         ? await alignedPart(key, Number(batch.highWatermark), records)
         : { count: records.length }
     if (taken.count === 0 && taken.heldAtMs !== undefined) {
-      if (!unhandled()) {
+      if (!stopped()) {
         hold(p, key, taken.heldAtMs)
         const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
         metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind))
@@ -381,7 +381,6 @@ export function createBatchRunner(
       })
     }
     let faulted = false
-    const stopped = () => !running || !p.isRunning() || superseded()
     const withRetry = <T>(stage: () => Promise<T>) =>
       retry(stage, {
         baseMs: cfg.retryBaseMs,
@@ -458,11 +457,13 @@ export function createBatchRunner(
       }
     }
     // Only a batch resolved whole moves the aligner (the rest of one that stopped half-way comes again).
-    if (resolved === chunks.length) lastBatchDone = Date.now()
-    if (aligner && resolved === chunks.length) {
-      aligner.advanced(key, Number(endOffset) + 1, taken.newestMs)
-      if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
-      else release()
+    if (resolved === chunks.length) {
+      lastBatchDone = Date.now()
+      if (aligner) {
+        aligner.advanced(key, Number(endOffset) + 1, taken.newestMs)
+        if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
+        else release()
+      }
     }
     // Heartbeating while it waits: the batch before may be retrying its output through a Kafka fault.
     if (outstanding) {

@@ -10,11 +10,12 @@
  * up to the first one newer than the bound, and pauses the partition there (`hold`), leaving the rest
  * unresolved to be fetched again on resume. The bound is the oldest point among the other partitions
  * that still have records (a held one's next record, the newest record of a batch of it being handled
- * in the same fetch, else the newest event taken from it), plus `aheadMs`. A partition at its end (everything up to its last high watermark taken) holds nobody back,
- * so live traffic, where every partition is at its end after each fetch, is never held. Once the batches
- * under way are done, `release` resumes every held partition the others have come within reach of,
- * together, so they are fetched and merged together. The held partition with the oldest next record is
- * always within reach of the others once they are all held, so some partition always moves.
+ * in the same fetch, else the newest event taken from it), plus `aheadMs`. A partition at its end
+ * (everything up to its last high watermark taken) holds nobody back, so live traffic, where every
+ * partition is at its end after each fetch, is never held. Once the batches under way are done,
+ * `release` resumes every held partition the others have come within reach of, together, so they are
+ * fetched and merged together. The held partition with the oldest next record is always within reach
+ * of the others once they are all held, so some partition always moves.
  */
 export type PartitionAligner = {
   /**
