@@ -231,6 +231,28 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(line.msg).toMatch(/lower KAFKA_MAX_BYTES_PER_PARTITION to 28835840 or less/)
   })
 
+  it('warns at its assignment when a second member joins its group: alignment holds within one member', async () => {
+    await setup(2)
+    const lines: Record<string, unknown>[][] = [[], []]
+    const logTo = (i: number) => {
+      const out = new PassThrough()
+      out.on('data', (chunk: Buffer) => {
+        for (const l of chunk.toString().split('\n')) if (l) lines[i]!.push(JSON.parse(l))
+      })
+      return createLogger({ level: 'warn' }, out)
+    }
+    const members = (i: number) => lines[i]!.filter((l) => 'members' in l)
+    const first = await startAggregator({}, logTo(0))
+    await first.app.runner.joined()
+    const second = await startAggregator({}, logTo(1))
+    await second.app.runner.joined()
+    await waitFor(() => members(0).length > 0 && members(1).length > 0, { what: 'both members warned' })
+    for (const i of [0, 1]) {
+      expect(members(i)[0]).toMatchObject({ level: 40, members: 2, groupId: `${prefix}aggregator` })
+      expect(members(i)[0]!.msg).toMatch(/2 members share consumer group .*catch up with one member/)
+    }
+  })
+
   it('sends an invalid scored headline to the dlq with its reason and applies the rest', async () => {
     const topics = await setup(1)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)

@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
-import { createPartitionAligner } from './partition-aligner.ts'
+import { alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
@@ -53,8 +53,6 @@ export type BatchRunner = {
 }
 
 const KAFKAJS_MAX_BYTES = 10_485_760
-/** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
-const BROKER_FETCH_MAX_BYTES = 57_671_680
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 
@@ -263,55 +261,71 @@ export function createBatchRunner(
    * A new assignment: every partition of it holds the others back until its end and the group's
    * position in it are known (one offsets request), so that the partition fetched first does not run
    * ahead of the others. Without an answer, alignment starts from the first fetch of each partition.
+   * Then it warns of what keeps alignment from holding (alignmentWarnings): fetch shares too large,
+   * partitions on several brokers, several members in the group.
    */
   async function learnEnds(since: number, assigned: Record<string, number[]>): Promise<void> {
     const keys = Object.entries(assigned).flatMap(([topic, ps]) => ps.map((q) => `${topic}/${q}`))
     for (const key of keys) aligner!.expect(key)
-    // The broker caps a fetch response (fetch.max.bytes, 55 MB by default): partitions that do not fit
-    // in one come in different fetches, cannot take up to each other's reach, and catch up slowly.
-    if (keys.length > 1 && keys.length * cfg.maxBytesPerPartition > BROKER_FETCH_MAX_BYTES) {
-      log.warn(
-        { partitions: keys.length, maxBytesPerPartition: cfg.maxBytesPerPartition },
-        `the partitions' fetch shares exceed a broker's default fetch response (${BROKER_FETCH_MAX_BYTES} bytes): catching up in event time will be slow; lower KAFKA_MAX_BYTES_PER_PARTITION to ${Math.floor(BROKER_FETCH_MAX_BYTES / keys.length)} or less`,
-      )
-    }
     const admin = kafka.admin()
-    const answer: [key: string, high: number, position: number][] = []
     try {
-      await admin.connect()
-      for (const [topic, ps] of Object.entries(assigned)) {
-        const ends = await admin.fetchTopicOffsets(topic)
-        const [committed] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
-        for (const q of ps) {
-          const end = ends.find((o) => o.partition === q)
-          const at = committed?.partitions.find((o) => o.partition === q)?.offset
-          if (!end) continue
-          const position =
-            at !== undefined && Number(at) >= 0
-              ? Number(at)
-              : cfg.fromBeginning === false
-                ? Number(end.high)
-                : Number(end.low)
-          answer.push([`${topic}/${q}`, Number(end.high), position])
+      const answer: [key: string, high: number, position: number][] = []
+      try {
+        await admin.connect()
+        for (const [topic, ps] of Object.entries(assigned)) {
+          const ends = await admin.fetchTopicOffsets(topic)
+          const [committed] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
+          for (const q of ps) {
+            const end = ends.find((o) => o.partition === q)
+            const at = committed?.partitions.find((o) => o.partition === q)?.offset
+            if (!end) continue
+            const position =
+              at !== undefined && Number(at) >= 0
+                ? Number(at)
+                : cfg.fromBeginning === false
+                  ? Number(end.high)
+                  : Number(end.low)
+            answer.push([`${topic}/${q}`, Number(end.high), position])
+          }
         }
+      } catch (err) {
+        log.warn(
+          { err },
+          "could not read the partitions' ends; event-time alignment starts from their first fetches",
+        )
       }
-    } catch (err) {
-      log.warn(
-        { err },
-        "could not read the partitions' ends; event-time alignment starts from their first fetches",
-      )
+      if (since !== assignment) return
+      const known = new Set(answer.map(([key]) => key))
+      for (const [key, high, position] of answer) {
+        aligner!.seen(key, high)
+        aligner!.advanced(key, position)
+      }
+      // Unanswered: taken as at their end, so they hold nobody back until their first fetch.
+      for (const key of keys) if (!known.has(key)) aligner!.seen(key, 0)
+      release()
+
+      const leaders = new Map<string, number>()
+      let members: number | undefined
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: Object.keys(assigned) })
+        for (const t of topics)
+          for (const q of t.partitions)
+            if (assigned[t.name]?.includes(q.partitionId)) leaders.set(`${t.name}/${q.partitionId}`, q.leader)
+        members = (await admin.describeGroups([cfg.groupId])).groups[0]?.members.length
+      } catch (err) {
+        log.debug({ err }, "could not read the partitions' leaders or the group's members")
+      }
+      if (since !== assignment) return
+      const setting = { partitions: keys, maxBytesPerPartition: cfg.maxBytesPerPartition, leaders }
+      for (const w of alignmentWarnings({
+        ...setting,
+        groupId: cfg.groupId,
+        ...(members ? { members } : {}),
+      }))
+        log.warn(w.fields, w.msg)
     } finally {
       await admin.disconnect().catch(() => {})
     }
-    if (since !== assignment) return
-    const known = new Set(answer.map(([key]) => key))
-    for (const [key, high, position] of answer) {
-      aligner!.seen(key, high)
-      aligner!.advanced(key, position)
-    }
-    // Unanswered: taken as at their end, so they hold nobody back until their first fetch.
-    for (const key of keys) if (!known.has(key)) aligner!.seen(key, 0)
-    release()
   }
 
   /** Pauses a partition at its next record, until the aligner releases it (or a new assignment). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createPartitionAligner } from './partition-aligner.ts'
+import { alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
 
 const MIN = 60_000
 
@@ -169,5 +169,48 @@ describe('createPartitionAligner', () => {
     a.fetched('c')
     a.release()
     expect(resumed).toEqual(['a', 'b'])
+  })
+})
+
+describe('alignmentWarnings', () => {
+  const MB = 1024 * 1024
+  const base = { partitions: ['t/0', 't/1', 't/2'], maxBytesPerPartition: 8 * MB, groupId: 'g' }
+
+  it('has nothing to say about one member whose partitions fit in one fetch from one broker', () => {
+    const leaders = new Map([
+      ['t/0', 1],
+      ['t/1', 1],
+      ['t/2', 1],
+    ])
+    expect(alignmentWarnings({ ...base, leaders, members: 1 })).toEqual([])
+    expect(alignmentWarnings({ ...base, partitions: ['t/0'], maxBytesPerPartition: 100 * MB })).toEqual([])
+  })
+
+  it('names KAFKA_MAX_BYTES_PER_PARTITION and a value that fits when the shares exceed a fetch response', () => {
+    const [w, ...rest] = alignmentWarnings({ ...base, maxBytesPerPartition: 20 * MB })
+    expect(rest).toEqual([])
+    expect(w?.fields).toEqual({ partitions: 3, maxBytesPerPartition: 20 * MB })
+    expect(w?.msg).toMatch(/lower KAFKA_MAX_BYTES_PER_PARTITION to 19223893 or less/)
+    // 19223893 bytes each fits: 3 × 19223893 ≤ 57671680.
+    expect(alignmentWarnings({ ...base, maxBytesPerPartition: 19_223_893 })).toEqual([])
+  })
+
+  it('tells partitions led by several brokers, counting only the assigned ones', () => {
+    const leaders = new Map([
+      ['t/0', 1],
+      ['t/1', 2],
+      ['t/2', 1],
+      ['t/9', 3], // not assigned here
+    ])
+    const [w] = alignmentWarnings({ ...base, leaders })
+    expect(w?.fields).toEqual({ partitions: 3, leaders: [1, 2] })
+    expect(w?.msg).toMatch(/led by 2 brokers/)
+    expect(alignmentWarnings({ ...base, leaders: new Map([['t/0', 1]]) })).toEqual([])
+  })
+
+  it('tells a group of several members that alignment holds within one member only', () => {
+    const [w] = alignmentWarnings({ ...base, members: 2 })
+    expect(w?.fields).toEqual({ groupId: 'g', members: 2 })
+    expect(w?.msg).toMatch(/2 members share consumer group g: .*catch up with one member/)
   })
 })

@@ -164,3 +164,54 @@ export function createPartitionAligner(
     alone: (key) => parts.size === 0 || (parts.size === 1 && parts.has(key)),
   }
 }
+
+/** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
+export const BROKER_FETCH_MAX_BYTES = 57_671_680
+
+/** What a consumer learns of its assignment that decides whether alignment can work (see alignmentWarnings). */
+export type AlignmentSetting = {
+  /** The partitions assigned to this member, `topic/partition`. */
+  partitions: readonly string[]
+  maxBytesPerPartition: number
+  /** The leader broker of each assigned partition, where known. */
+  leaders?: ReadonlyMap<string, number>
+  /** Members of the consumer group, where known. */
+  members?: number
+  groupId: string
+}
+
+/**
+ * The reasons event-time alignment cannot hold at an assignment, as log lines naming what to change
+ * (empty when it can). Alignment keeps one member's partitions together, and only those fetched
+ * together may take up to each other's reach:
+ * - the partitions' fetch shares must fit in one broker fetch response (fetch.max.bytes), or they
+ *   arrive in different fetches and take turns, half a grace at a time;
+ * - kafkajs fetches each broker's partitions separately, so partitions led by different brokers take
+ *   turns the same way;
+ * - other members' partitions are not aligned with this member's at all, so a backlog caught up by
+ *   several members can make records late.
+ */
+export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: Record<string, unknown> }[] {
+  const out: { msg: string; fields: Record<string, unknown> }[] = []
+  const n = s.partitions.length
+  if (n > 1 && n * s.maxBytesPerPartition > BROKER_FETCH_MAX_BYTES) {
+    out.push({
+      fields: { partitions: n, maxBytesPerPartition: s.maxBytesPerPartition },
+      msg: `the partitions' fetch shares exceed a broker's default fetch response (${BROKER_FETCH_MAX_BYTES} bytes): catching up in event time will be slow; lower KAFKA_MAX_BYTES_PER_PARTITION to ${Math.floor(BROKER_FETCH_MAX_BYTES / n)} or less`,
+    })
+  }
+  const leaders = new Set(s.partitions.flatMap((p) => (s.leaders?.has(p) ? [s.leaders.get(p)] : [])))
+  if (leaders.size > 1) {
+    out.push({
+      fields: { partitions: n, leaders: [...leaders].sort() },
+      msg: `the partitions are led by ${leaders.size} brokers, and kafkajs fetches from each apart: catching up a backlog in event time will advance about half a grace per fetch round (nothing comes late, but it is slow)`,
+    })
+  }
+  if (s.members !== undefined && s.members > 1) {
+    out.push({
+      fields: { groupId: s.groupId, members: s.members },
+      msg: `${s.members} members share consumer group ${s.groupId}: event-time alignment holds one member's partitions together, not the group's, so a backlog caught up by several members can make records late; catch up with one member, then scale out`,
+    })
+  }
+  return out
+}
