@@ -4,10 +4,13 @@ import {
   closeRedis,
   createKafkaTransport,
   createKafkaWorker,
+  createKeys,
   createMetrics,
   createRedis,
   createRedisIndicatorStore,
+  defaultGroupId,
   type KafkaWorker,
+  redisAlignmentExchange,
   redisHealth,
   type WorkerDeps,
 } from '@tradepulse/platform'
@@ -93,8 +96,21 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
     handler: aggregator.handler,
     // Partitions catching up a backlog stay within half a grace of each other in event time, so one
-    // running ahead does not make another's headlines late (the merger evens out one fetch only).
-    align: { aheadMs: config.AGGREGATOR_GRACE_MS / 2, eventMs: (r) => scoredEventMs(r.value) },
+    // running ahead does not make another's headlines late (the merger evens out one fetch only); with
+    // several members in the group, across members too, through Redis.
+    align: {
+      aheadMs: config.AGGREGATOR_GRACE_MS / 2,
+      eventMs: (r) => scoredEventMs(r.value),
+      ...(redis
+        ? {
+            exchange: redisAlignmentExchange(
+              redis,
+              createKeys(config.REDIS_KEY_PREFIX).alignPoints(defaultGroupId(config, 'aggregator')),
+              config.KAFKA_SESSION_TIMEOUT_MS,
+            ),
+          }
+        : {}),
+    },
     ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
     onStop: async () => {
       clearInterval(timer)

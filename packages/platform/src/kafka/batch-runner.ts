@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
 import { normalizeError, TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
@@ -6,7 +7,7 @@ import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
-import { alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
+import { type AlignmentExchange, alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
@@ -41,7 +42,17 @@ export type BatchRunnerConfig = {
    * (undefined: the record never holds its partition back). Live traffic is never held. The in-memory
    * runner does not align: it hands out an equal share of every partition per pass.
    */
-  align?: { aheadMs: number; eventMs: (record: InRecord) => number | undefined }
+  align?: {
+    aheadMs: number
+    eventMs: (record: InRecord) => number | undefined
+    /**
+     * Aligns this member's partitions with the other members' while the group has several: every
+     * `intervalMs` (100), and at once when one of its partitions is held, each member swaps its partitions' points through the exchange, and holds its
+     * own partitions within `aheadMs` of the others' (see PartitionAligner.points).
+     */
+    exchange?: AlignmentExchange
+    intervalMs?: number
+  }
 }
 
 export type BatchRunner = {
@@ -182,6 +193,7 @@ export function createBatchRunner(
       }
       if (failure === undefined) {
         committer?.done(topic, partition, lastOffset)
+        aligner?.applied(key, Number(lastOffset) + 1)
         return true
       }
       const err = normalizeError(failure)
@@ -227,9 +239,9 @@ export function createBatchRunner(
     key: string,
     highWatermark: number,
     records: readonly InRecord[],
-  ): Promise<{ count: number; heldAtMs?: number; newestMs?: number }> {
+  ): Promise<{ count: number; heldAtMs?: number; newestMs?: number; oldestMs?: number }> {
     aligner!.seen(key, highWatermark)
-    if (aligner!.alone(key)) return { count: records.length }
+    if (!cfg.align!.exchange && aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
     // The reach others may count on is the first chunk's: the handler takes a batch larger than
     // KAFKA_MAX_BATCH in chunks, one after another, and only the first ones of each partition are
@@ -248,13 +260,19 @@ export function createBatchRunner(
     await new Promise((r) => setImmediate(r))
     const bound = aligner!.boundFor(key)
     let newestMs: number | undefined
+    let oldestMs: number | undefined
+    const range = () => ({
+      ...(newestMs !== undefined ? { newestMs } : {}),
+      ...(oldestMs !== undefined ? { oldestMs } : {}),
+    })
     for (let i = 0; i < times.length; i++) {
       const ms = times[i]
       if (ms === undefined) continue
-      if (ms > bound) return { count: i, heldAtMs: ms, ...(newestMs !== undefined ? { newestMs } : {}) }
+      if (ms > bound) return { count: i, heldAtMs: ms, ...range() }
       if (newestMs === undefined || ms > newestMs) newestMs = ms
+      if (oldestMs === undefined || ms < oldestMs) oldestMs = ms
     }
-    return { count: records.length, ...(newestMs !== undefined ? { newestMs } : {}) }
+    return { count: records.length, ...range() }
   }
 
   /**
@@ -270,22 +288,23 @@ export function createBatchRunner(
     const admin = kafka.admin()
     try {
       const answer: [key: string, high: number, position: number][] = []
+      const behind = new Set<string>()
       try {
         await admin.connect()
-        for (const [topic, ps] of Object.entries(assigned)) {
+        for (const topic of cfg.topics) {
           const ends = await admin.fetchTopicOffsets(topic)
           const [committed] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
-          for (const q of ps) {
-            const end = ends.find((o) => o.partition === q)
+          for (const end of ends) {
+            const q = end.partition
             const at = committed?.partitions.find((o) => o.partition === q)?.offset
-            if (!end) continue
             const position =
               at !== undefined && Number(at) >= 0
                 ? Number(at)
                 : cfg.fromBeginning === false
                   ? Number(end.high)
                   : Number(end.low)
-            answer.push([`${topic}/${q}`, Number(end.high), position])
+            if (assigned[topic]?.includes(q)) answer.push([`${topic}/${q}`, Number(end.high), position])
+            else if (position < Number(end.high)) behind.add(`${topic}/${q}`)
           }
         }
       } catch (err) {
@@ -316,15 +335,65 @@ export function createBatchRunner(
         log.debug({ err }, "could not read the partitions' leaders or the group's members")
       }
       if (since !== assignment) return
+      // With an exchange the members are aligned with each other: the group's size is no warning.
+      const exchanging = cfg.align?.exchange !== undefined && members !== 1
+      const told = exchanging ? undefined : members
       const setting = { partitions: keys, maxBytesPerPartition: cfg.maxBytesPerPartition, leaders }
       for (const w of alignmentWarnings({
         ...setting,
         groupId: cfg.groupId,
-        ...(members ? { members } : {}),
+        ...(told ? { members: told } : {}),
       }))
         log.warn(w.fields, w.msg)
+      if (exchanging) {
+        // Other members' partitions behind at this assignment hold this member's until their owners
+        // tell their points, or for a session timeout (an owner that never tells: an older version).
+        group = { keys: new Set(keys), behind, until: Date.now() + cfg.sessionTimeoutMs }
+        void swapPoints()
+      } else if (cfg.align?.exchange) {
+        aligner!.remote(new Map()) // alone in the group
+        release()
+      }
     } finally {
       await admin.disconnect().catch(() => {})
+    }
+  }
+
+  // Alignment across the group's members (align.exchange): this member's id in the exchange, and
+  // while the group has several, its partitions and the others' that were behind at the assignment.
+  const member = randomUUID()
+  let group: { keys: Set<string>; behind: Set<string>; until: number } | undefined
+  let swapping = false
+  let swapFailed = false
+  let swapTimer: NodeJS.Timeout | undefined
+  /** Other members' partitions that hold this member's back (their points from the last swap). */
+  let othersBehind = 0
+
+  /** Swaps points with the other members and bounds this member's partitions by theirs. */
+  async function swapPoints(): Promise<void> {
+    const g = group
+    if (!g || swapping || !running) return
+    swapping = true
+    try {
+      const own = new Map([...aligner!.points()].filter(([k]) => g.keys.has(k)))
+      const theirs = await cfg.align!.exchange!.swap(member, own)
+      if (group !== g) return
+      const remote = new Map<string, number>()
+      for (const [k, at] of theirs) if (at !== null && !g.keys.has(k)) remote.set(k, at)
+      if (Date.now() < g.until)
+        for (const k of g.behind) if (!theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
+      aligner!.remote(remote)
+      log.debug({ own: [...own], remote: [...remote], held: aligner!.held() }, 'event-time points swapped')
+      othersBehind = remote.size
+      release()
+      if (swapFailed) log.info('event-time points swapped with the other members again')
+      swapFailed = false
+    } catch (err) {
+      // Holding to the last points: another member's partitions are not let run ahead blindly.
+      if (!swapFailed) log.warn({ err }, "could not swap event-time points with the group's other members")
+      swapFailed = true
+    } finally {
+      swapping = false
     }
   }
 
@@ -338,6 +407,7 @@ export function createBatchRunner(
       if (running) resume() // a stop pauses everything and must stay paused
     })
     release()
+    void swapPoints() // the others may be waiting for this point
   }
 
   function release(): void {
@@ -369,7 +439,7 @@ export function createBatchRunner(
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
     // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
     // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
-    let taken: { count: number; heldAtMs?: number; newestMs?: number } =
+    let taken: { count: number; heldAtMs?: number; newestMs?: number; oldestMs?: number } =
       aligner && !stopped()
         ? await alignedPart(key, Number(batch.highWatermark), records)
         : { count: records.length }
@@ -460,6 +530,7 @@ export function createBatchRunner(
         void chainDone(batch.topic, batch.partition, first, chunks[k]!.lastOffset, deferred, epoch)
       } else {
         committer?.done(batch.topic, batch.partition, chunks[k]!.lastOffset)
+        aligner?.applied(key, Number(chunks[k]!.lastOffset) + 1)
         undeferred.delete(key)
       }
       try {
@@ -474,7 +545,7 @@ export function createBatchRunner(
     if (resolved === chunks.length) {
       lastBatchDone = Date.now()
       if (aligner) {
-        aligner.advanced(key, Number(endOffset) + 1, taken.newestMs)
+        aligner.advanced(key, Number(endOffset) + 1, taken.newestMs, taken.oldestMs)
         if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
         else release()
       }
@@ -522,6 +593,11 @@ export function createBatchRunner(
         assignment++
         if (aligner) {
           aligner.reset() // the partitions held may be another member's now; what is ours is fetched again
+          if (cfg.align?.exchange) {
+            // Until the group's size is known, the other members count as behind everything.
+            group = undefined
+            aligner.remote(new Map([['?', Number.NEGATIVE_INFINITY]]))
+          }
           noteHeld()
           void learnEnds(assignment, e.payload.memberAssignment)
         }
@@ -566,10 +642,12 @@ export function createBatchRunner(
         },
       })
       committer?.start()
+      if (cfg.align?.exchange) swapTimer = setInterval(() => void swapPoints(), cfg.align.intervalMs ?? 100)
     },
     stop() {
       stopping ??= (async () => {
         running = false
+        clearInterval(swapTimer)
         abort.abort()
         // Fetch nothing more while the last commit is made (the batches returning early would otherwise
         // have their records fetched again and again).
@@ -612,6 +690,13 @@ export function createBatchRunner(
         now - lastBatchDone > stallAfterMs &&
         active.size === 0
       ) {
+        // Waiting on another member's partitions (it may be the one stuck): not this member's failure.
+        if (group && othersBehind > 0)
+          return {
+            status: 'degraded',
+            ready: false,
+            detail: `${aligner!.held()} partitions held for ${now - heldSince} ms by ${othersBehind} partitions of the group's other members`,
+          }
         return {
           status: 'failed',
           ready: false,

@@ -172,6 +172,88 @@ describe('createPartitionAligner', () => {
   })
 })
 
+describe('createPartitionAligner across members (points and remote)', () => {
+  it("tells another member each partition's oldest record not yet applied, else its next held one, else its progress", () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.expect('a')
+    expect(a.points()).toEqual(new Map([['a', Number.NEGATIVE_INFINITY]])) // end unknown, nothing taken
+    a.seen('a', 100)
+    a.advanced('a', 0)
+    expect(a.points().get('a')).toBe(Number.NEGATIVE_INFINITY) // records left, none taken
+    a.advanced('a', 30, 20 * MIN, 12 * MIN) // taken, not applied: its oldest
+    a.advanced('a', 60, 28 * MIN, 19 * MIN)
+    expect(a.points().get('a')).toBe(12 * MIN)
+    a.applied('a', 30)
+    expect(a.points().get('a')).toBe(19 * MIN)
+    a.applied('a', 60)
+    expect(a.points().get('a')).toBe(28 * MIN) // all applied, records left: the newest taken
+    a.hold('a', 33 * MIN, () => {})
+    expect(a.points().get('a')).toBe(33 * MIN) // the next record
+    a.release() // nobody else: released at once
+    expect(a.held()).toBe(0)
+    a.advanced('a', 100, 40 * MIN, 33 * MIN) // taken to the end
+    expect(a.points().get('a')).toBe(33 * MIN) // at its end, still applying
+    a.applied('a', 100)
+    expect(a.points().get('a')).toBeNull() // at its end, all applied: holds nobody
+  })
+
+  it('counts an applied step told before the step itself (chunks applied before the batch ends)', () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 100)
+    a.advanced('a', 0)
+    a.applied('a', 50)
+    a.advanced('a', 50, 20 * MIN, 10 * MIN)
+    expect(a.points().get('a')).toBe(20 * MIN)
+    a.applied('zz', 10) // not a partition of this member: ignored, not created
+    expect([...a.points().keys()]).toEqual(['a'])
+  })
+
+  it("bounds its own partitions by the other members' points, never by a point of a partition it reads", () => {
+    const a = threeBehind()
+    for (const k of ['a', 'b', 'c']) a.advanced(k, 10, 30 * MIN)
+    expect(a.boundFor('a')).toBe(35 * MIN)
+    a.remote(
+      new Map([
+        ['x', 12 * MIN],
+        ['b', 1 * MIN], // stale: b is this member's now
+      ]),
+    )
+    expect(a.boundFor('a')).toBe(17 * MIN)
+    expect(a.alone('a')).toBe(false)
+    a.remote(new Map([['x', Number.NEGATIVE_INFINITY]])) // unknown: holds everything
+    expect(a.boundFor('a')).toBe(Number.NEGATIVE_INFINITY)
+    a.remote(new Map())
+    expect(a.boundFor('a')).toBe(35 * MIN)
+  })
+
+  it('releases a held partition only once the other members come within reach, and keeps their points over a reset', () => {
+    const a = createPartitionAligner(5 * MIN)
+    const resumed: string[] = []
+    a.seen('a', 100)
+    a.advanced('a', 10, 20 * MIN)
+    a.remote(new Map([['x', 10 * MIN]]))
+    a.hold('a', 21 * MIN, () => resumed.push('a'))
+    a.release()
+    expect(resumed).toEqual([]) // 21 > 10 + 5
+    a.remote(new Map([['x', 17 * MIN]]))
+    a.release()
+    expect(resumed).toEqual(['a'])
+    a.reset()
+    a.seen('a', 100)
+    expect(a.boundFor('a')).toBe(22 * MIN)
+  })
+
+  it('forgets what was taken and not applied when a partition is read again', () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 100)
+    a.advanced('a', 40, 20 * MIN, 5 * MIN)
+    a.rewind('a', 10)
+    expect(a.points().get('a')).toBe(Number.NEGATIVE_INFINITY) // progress unknown again
+    a.advanced('a', 40, 20 * MIN, 8 * MIN)
+    expect(a.points().get('a')).toBe(8 * MIN)
+  })
+})
+
 describe('alignmentWarnings', () => {
   const MB = 1024 * 1024
   const base = { partitions: ['t/0', 't/1', 't/2'], maxBytesPerPartition: 8 * MB, groupId: 'g' }

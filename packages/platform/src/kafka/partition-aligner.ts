@@ -36,8 +36,27 @@ export type PartitionAligner = {
   fetching(key: string, reachMs: number | undefined, toEnd?: boolean): void
   /** The batch of `key` being handled is over (done or given up). */
   fetched(key: string): void
-  /** Records of `key` before offset `position` are taken; `newestMs` is the newest event time among them. */
-  advanced(key: string, position: number, newestMs?: number): void
+  /**
+   * Records of `key` before offset `position` are taken; `newestMs` and `oldestMs` are the newest and
+   * oldest event times among those of this step. Taken is not yet applied (see `applied`).
+   */
+  advanced(key: string, position: number, newestMs?: number, oldestMs?: number): void
+  /** What was taken of `key` before offset `position` is applied (its output done): see `points`. */
+  applied(key: string, position: number): void
+  /**
+   * For other members of the consumer group (see `remote`): per partition of this one, the oldest event
+   * time it may still apply, or null when it holds nobody back (at its end, with nothing taken and
+   * not yet applied). Another member may apply up to that plus `aheadMs`; unlike this member's own
+   * partitions, which are merged together per fetch, another member's are not, so the point is the
+   * oldest record taken and not yet applied, the next held record, or (with records left to fetch)
+   * the newest taken.
+   */
+  points(): Map<string, number | null>
+  /**
+   * The points of the partitions other members read (see `points`; −∞: unknown, holds everyone back).
+   * Replaces the previous ones; a partition this member reads itself is taken from its own state.
+   */
+  remote(points: ReadonlyMap<string, number>): void
   /**
    * `key` is read again from `position` (a seek back after a failure): what was taken since is not
    * applied after all, so its progress is unknown until its next batch, and a hold of it is let go.
@@ -53,7 +72,10 @@ export type PartitionAligner = {
    * take up to each other's reach.
    */
   release(): void
-  /** A new assignment: resumes every held partition and forgets everything. */
+  /**
+   * A new assignment: resumes every held partition and forgets everything of its own partitions (the
+   * other members' points stay until the next `remote`).
+   */
   reset(): void
   /** Partitions held now. */
   held(): number
@@ -71,6 +93,10 @@ type PartitionState = {
   /** The batch being handled: its newest event time, and whether it reaches the partition's end. */
   flight?: { reachMs: number; toEnd: boolean }
   held?: { firstMs: number; resume: () => void }
+  /** Taken up to here and applied (`applied`). */
+  applied: number
+  /** Steps taken and not yet applied: where each ends, and its oldest event time. */
+  pending: { position: number; oldestMs: number }[]
 }
 
 /**
@@ -86,10 +112,12 @@ export function createPartitionAligner(
   options: { together?: boolean } = {},
 ): PartitionAligner {
   const parts = new Map<string, PartitionState>()
+  /** Other members' partitions (see `remote`). */
+  let remotes: ReadonlyMap<string, number> = new Map()
   const stateOf = (key: string): PartitionState => {
     let s = parts.get(key)
     if (!s) {
-      s = { high: 0, position: 0, progressMs: Number.NEGATIVE_INFINITY }
+      s = { high: 0, position: 0, progressMs: Number.NEGATIVE_INFINITY, applied: 0, pending: [] }
       parts.set(key, s)
     }
     return s
@@ -101,6 +129,7 @@ export function createPartitionAligner(
       const at = s.held?.firstMs ?? Math.max(s.progressMs, s.flight?.reachMs ?? Number.NEGATIVE_INFINITY)
       if (at < w) w = at
     }
+    for (const [k, at] of remotes) if (at < w && k !== key && !parts.has(k)) w = at
     return w + aheadMs
   }
   return {
@@ -117,15 +146,39 @@ export function createPartitionAligner(
     fetched(key) {
       delete stateOf(key).flight
     },
-    advanced(key, position, newestMs) {
+    advanced(key, position, newestMs, oldestMs) {
       const s = stateOf(key)
       delete s.flight
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
+      if (position > s.applied)
+        s.pending.push({ position, oldestMs: oldestMs ?? newestMs ?? Number.POSITIVE_INFINITY })
+    },
+    applied(key, position) {
+      const s = parts.get(key) // a partition of an earlier assignment is no longer this member's
+      if (!s) return
+      if (position > s.applied) s.applied = position
+      s.pending = s.pending.filter((q) => q.position > s.applied)
+    },
+    points() {
+      const out = new Map<string, number | null>()
+      for (const [key, s] of parts) {
+        let at = Number.POSITIVE_INFINITY
+        for (const q of s.pending) at = Math.min(at, q.oldestMs)
+        if (s.held) at = Math.min(at, s.held.firstMs)
+        else if (s.position < s.high || s.flight) at = Math.min(at, s.progressMs)
+        out.set(key, at === Number.POSITIVE_INFINITY ? null : at)
+      }
+      return out
+    },
+    remote(points) {
+      remotes = points
     },
     rewind(key, position) {
       const s = stateOf(key)
       s.position = position
+      s.applied = position // the links before the failed one were applied; nothing after
+      s.pending = []
       s.progressMs = Number.NEGATIVE_INFINITY
       delete s.flight
       const held = s.held
@@ -142,6 +195,7 @@ export function createPartitionAligner(
         if (s.flight) return
         if (s.position < s.high) oldest = Math.min(oldest, s.held?.firstMs ?? s.progressMs)
       }
+      for (const [k, at] of remotes) if (!parts.has(k)) oldest = Math.min(oldest, at)
       // Partitions that can take something now; in `together` mode the ones near them come along.
       let useful = false
       for (const [key, s] of parts) if (s.held && s.held.firstMs <= boundFor(key)) useful = true
@@ -161,7 +215,7 @@ export function createPartitionAligner(
       for (const resume of held) resume()
     },
     held: () => [...parts.values()].filter((s) => s.held).length,
-    alone: (key) => parts.size === 0 || (parts.size === 1 && parts.has(key)),
+    alone: (key) => remotes.size === 0 && (parts.size === 0 || (parts.size === 1 && parts.has(key))),
   }
 }
 
@@ -214,4 +268,13 @@ export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: R
     })
   }
   return out
+}
+
+/**
+ * How the members of a consumer group tell each other their partitions' points (PartitionAligner's
+ * `points` and `remote`), through a store they share: `swap` writes this member's points and returns
+ * the other members' fresh ones (null: holds nobody back). The aggregator's is in Redis.
+ */
+export type AlignmentExchange = {
+  swap(member: string, own: ReadonlyMap<string, number | null>): Promise<Map<string, number | null>>
 }

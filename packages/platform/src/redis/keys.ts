@@ -29,6 +29,8 @@ export function createKeys(prefix: string) {
     alertSent: (stream: string, alertId: string) => `${prefix}:alert:sent:{${stream}}:${alertId}`,
     /** Hash of the alerter's hysteresis entries of one indicator (IndicatorUpdate.key), field = hysteresisKey. */
     alertHysteresis: (indicatorKey: string) => `${prefix}:alert:hys:{${indicatorKey}}`,
+    /** Hash of the event-time points of a consumer group's partitions (redisAlignmentExchange), field = topic/partition. */
+    alignPoints: (groupId: string) => `${prefix}:align:{${groupId}}`,
   }
 }
 export type Keys = ReturnType<typeof createKeys>
