@@ -37,6 +37,10 @@ const WARMUP = Number(process.env.BENCH_INDICATORS_WARMUP ?? 20_000)
 // within half a grace of each other in event time (partition-aligner.ts), holding back the one ahead;
 // the late count is reported either way.
 const PARTITIONS = Number(process.env.BENCH_INDICATORS_PARTITIONS ?? 1)
+// Aggregators in the consumer group, all in this process (one event loop: a figure of event-time
+// alignment across members, not of scaling out). With several, they swap their partitions' points
+// through Redis and leapfrog half a grace at a time (README, "Catching up with several aggregators").
+const MEMBERS = Number(process.env.BENCH_INDICATORS_MEMBERS ?? 1)
 // The memory figure is measured, not scaled: this many scored headlines (over MEMORY_SPAN_DAYS, the buzz
 // baseline) applied straight to a fresh namespace through the store; 0 skips the phase.
 const MEMORY_N = Number(process.env.BENCH_INDICATORS_MEMORY_HEADLINES ?? 1_000_000)
@@ -49,7 +53,7 @@ const infra = await startInfra()
 const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', pretty: false })
 const { texts, source } = loadHeadlineTexts(N + WARMUP)
 process.stdout.write(
-  `indicators bench: ${N} scored headlines (${source}) over ${SPAN_DAYS} days, ${PARTITIONS} partitions, Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`,
+  `indicators bench: ${N} scored headlines (${source}) over ${SPAN_DAYS} days, ${PARTITIONS} partitions, ${MEMBERS} members, Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}\n`,
 )
 
 /** The Reuters texts scored by the real scorer, published in order over `spanDays` (a minute of jitter). */
@@ -201,13 +205,14 @@ try {
     KAFKA_COMMIT_INTERVAL_MS: COMMIT_INTERVAL_MS,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   })
-  const app = buildAggregatorApp(config, { log })
+  const apps = Array.from({ length: MEMBERS }, () => buildAggregatorApp(config, { log }))
+  const app = apps[0]!
   const committed = async () => {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topics.scored.name] })
     return offsets?.partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0) ?? 0
   }
   let t = Date.now()
-  await app.start()
+  await Promise.all(apps.map((a) => a.start()))
   let doneAtStart = await committed()
   while (doneAtStart < WARMUP) {
     if (Date.now() - t > 300_000)
@@ -215,7 +220,7 @@ try {
     await new Promise((r) => setTimeout(r, 20))
     doneAtStart = await committed()
   }
-  app.metrics.registry.resetMetrics()
+  for (const a of apps) a.metrics.registry.resetMetrics()
   const statsBefore = await redis.info('commandstats')
   const before = commandCalls(statsBefore)
   const usecBefore = commandUsec(statsBefore)
@@ -259,7 +264,9 @@ try {
       byCommand[cmd] = round(d / measured, 3)
     }
   }
+  // The apply histogram is the first member's; the counters are the group's.
   const metrics = await app.metrics.registry.getMetricsAsJSON()
+  const everyMember = (await Promise.all(apps.map((a) => a.metrics.registry.getMetricsAsJSON()))).flat()
   const hist = metrics.find((m) => m.name === 'tradepulse_indicator_apply_seconds')
   const buckets = (hist?.values ?? [])
     .filter((v) => (v as { metricName?: string }).metricName === 'tradepulse_indicator_apply_seconds_bucket')
@@ -269,8 +276,10 @@ try {
     }))
   const applies = buckets[buckets.length - 1]?.count ?? 0
   const sumOf = (name: string) =>
-    (metrics.find((m) => m.name === name)?.values ?? []).reduce((n, v) => n + v.value, 0)
-  await app.stop()
+    everyMember
+      .filter((m) => m.name === name)
+      .reduce((n, m) => n + m.values.reduce((k, v) => k + v.value, 0), 0)
+  await Promise.all(apps.map((a) => a.stop()))
   const memory = await measureIndicatorMemory(redis, {
     prefix: run,
     namespace: config.AGGREGATOR_REDIS_NAMESPACE,
@@ -282,6 +291,7 @@ try {
     headlines_source: source,
     span_days: SPAN_DAYS,
     partitions: PARTITIONS,
+    members: MEMBERS,
     max_batch: config.KAFKA_MAX_BATCH,
     part_size: config.AGGREGATOR_PART_SIZE,
     max_bytes_per_partition: config.KAFKA_MAX_BYTES_PER_PARTITION,

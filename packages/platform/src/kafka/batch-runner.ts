@@ -64,6 +64,8 @@ export type BatchRunner = {
 }
 
 const KAFKAJS_MAX_BYTES = 10_485_760
+/** How often a member with a partition held swaps points with the others (align.exchange). */
+const HELD_SWAP_MS = 10
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 
@@ -194,6 +196,7 @@ export function createBatchRunner(
       if (failure === undefined) {
         committer?.done(topic, partition, lastOffset)
         aligner?.applied(key, Number(lastOffset) + 1)
+        void swapPoints() // (several members) the others may be waiting for this point
         return true
       }
       const err = normalizeError(failure)
@@ -230,8 +233,9 @@ export function createBatchRunner(
 
   /**
    * How many of a batch's records to take now (all but those past the aligner's bound), the event time
-   * of the first one left (the partition is then held), and the newest event time taken. Event times
-   * are read for every batch unless the partition is the only one known: live, a batch then tells its
+   * of the first one left (the partition is then held), and the newest and oldest event times taken.
+   * Event times are read for every batch unless the partition is the only one known (in a group of
+   * one member, or of several without an exchange): live, a batch then tells its
    * reach like any other, so a backlog that builds up while running (every partition stalled by a
    * fault) is bounded from its first batch, and a live partition in flight never holds another back.
    */
@@ -241,7 +245,7 @@ export function createBatchRunner(
     records: readonly InRecord[],
   ): Promise<{ count: number; heldAtMs?: number; newestMs?: number; oldestMs?: number }> {
     aligner!.seen(key, highWatermark)
-    if (!cfg.align!.exchange && aligner!.alone(key)) return { count: records.length }
+    if (!group && aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
     // The reach others may count on is the first chunk's: the handler takes a batch larger than
     // KAFKA_MAX_BATCH in chunks, one after another, and only the first ones of each partition are
@@ -642,12 +646,23 @@ export function createBatchRunner(
         },
       })
       committer?.start()
-      if (cfg.align?.exchange) swapTimer = setInterval(() => void swapPoints(), cfg.align.intervalMs ?? 100)
+      if (cfg.align?.exchange) {
+        // While a partition of this member is held it waits on the others' points: ask often then.
+        const every = cfg.align.intervalMs ?? 100
+        const tick = () => {
+          if (!running) return
+          swapTimer = setTimeout(
+            () => void swapPoints().finally(tick),
+            group && aligner!.held() > 0 ? Math.min(every, HELD_SWAP_MS) : every,
+          )
+        }
+        tick()
+      }
     },
     stop() {
       stopping ??= (async () => {
         running = false
-        clearInterval(swapTimer)
+        clearTimeout(swapTimer)
         abort.abort()
         // Fetch nothing more while the last commit is made (the batches returning early would otherwise
         // have their records fetched again and again).

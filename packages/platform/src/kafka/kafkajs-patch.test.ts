@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest'
 // patches/kafkajs@2.2.4.patch replaces kafkajs's grouping of a produce request's messages by partition
 // (quadratic: it copied a partition's array for every message) with one that appends in place, and stops
 // the request queue's 1 ms timer loop with nothing pending (and its TimeoutNegativeWarning on Node 24).
+// (Its third change, a resume that wakes a fetch loop asleep with every partition paused, is tested on
+// Kafka in test/kafkajs-resume.test.ts.)
 const require = createRequire(import.meta.url)
 type Message = { key: string; value: string }
 const group: (args: {
