@@ -253,4 +253,63 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     worker.child.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)
   })
+  it('loses nothing when one of two members catching up a backlog is killed with SIGKILL', async () => {
+    const workers: WorkerProcess[] = []
+    cleanups.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    })
+    // A backlog on the three partitions, partition 0 ten times sparser than the others, so the
+    // members' points hold each other back all along; whole fetches in one chunk (the default).
+    const topic = createTopicCatalogue(prefix).scored.name
+    const series = scoredSeries(6_000, { startMs: T0, spanMs: SPAN_MS, seed: 43 })
+    for (let i = 0; i < series.length; i += 300) {
+      await producer.send({
+        topic,
+        messages: series.slice(i, i + 300).map((h, j) => ({
+          key: h.id,
+          value: JSON.stringify(h),
+          partition: (i + j) % 19 === 0 ? 0 : 1 + ((i + j) % 2),
+        })),
+      })
+    }
+    const memberEnv = {
+      ...env(redisUrl),
+      KAFKA_MAX_BATCH: '100000',
+      KAFKA_MAX_BYTES_PER_PARTITION: String(64 * 1024),
+    }
+    const start = () => {
+      const w = spawnWorker(AGGREGATOR_MAIN, memberEnv)
+      workers.push(w)
+      return w
+    }
+    const [first, second] = [start(), start()]
+    await waitFor(async () => (await progress()).committed >= 1_500, {
+      what: '1,500 committed by the two members',
+      timeoutMs: 60_000,
+    })
+    second!.child.kill('SIGKILL')
+    expect((await second!.exited).signal).toBe('SIGKILL')
+    expect((await progress()).committed, 'killed before the end').toBeLessThan(series.length)
+    // The survivor takes the dead member's partitions at the rebalance, a session timeout on.
+    await waitFor(async () => (await progress()).atEnd, {
+      what: 'all committed by the survivor',
+      timeoutMs: 90_000,
+    })
+    expect(first!.output()).toContain('aggregator started')
+
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    })
+    const store = createRedisIndicatorStore(redis, {
+      prefix: keyPrefix,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
+    })
+    const ref = await cleanRun(redis, series)
+    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+    first!.child.kill('SIGTERM')
+    expect((await first!.exited).code).toBe(0)
+  })
 })

@@ -391,6 +391,11 @@ describe('aggregator worker on Kafka and Redis', () => {
         late += Number(m[1])
     }
     expect(late).toBe(0)
+    // Both members read records (the first to join reads both partitions until the second joins).
+    for (const { app } of members) {
+      const read = (await app.metrics.messagesIn.get()).values.reduce((n, v) => n + v.value, 0)
+      expect(read).toBeGreaterThan(0)
+    }
     const ref = await cleanRun(series, 600_000)
     expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 2 * HOUR_MS)).toEqual([])
   })

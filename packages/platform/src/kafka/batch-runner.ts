@@ -7,7 +7,12 @@ import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
-import { type AlignmentExchange, alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
+import {
+  type AlignmentExchange,
+  alignmentWarnings,
+  carryPoints,
+  createPartitionAligner,
+} from './partition-aligner.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
@@ -352,7 +357,7 @@ export function createBatchRunner(
       if (exchanging) {
         // Other members' partitions behind at this assignment hold this member's until their owners
         // tell their points, or for a session timeout (an owner that never tells: an older version).
-        group = { keys: new Set(keys), behind, until: Date.now() + cfg.sessionTimeoutMs }
+        group = { keys: new Set(keys), behind, until: Date.now() + cfg.sessionTimeoutMs, carried: new Map() }
         void swapPoints()
       } else if (cfg.align?.exchange) {
         aligner!.remote(new Map()) // alone in the group
@@ -366,7 +371,9 @@ export function createBatchRunner(
   // Alignment across the group's members (align.exchange): this member's id in the exchange, and
   // while the group has several, its partitions and the others' that were behind at the assignment.
   const member = randomUUID()
-  let group: { keys: Set<string>; behind: Set<string>; until: number } | undefined
+  let group:
+    | { keys: Set<string>; behind: Set<string>; until: number; carried: Map<string, number> }
+    | undefined
   let swapping = false
   let swapFailed = false
   let swapTimer: NodeJS.Timeout | undefined
@@ -382,13 +389,17 @@ export function createBatchRunner(
       const own = new Map([...aligner!.points()].filter(([k]) => g.keys.has(k)))
       const theirs = await cfg.align!.exchange!.swap(member, own)
       if (group !== g) return
-      const remote = new Map<string, number>()
-      for (const [k, at] of theirs) if (at !== null && !g.keys.has(k)) remote.set(k, at)
+      g.carried = carryPoints(g.carried, theirs, g.keys)
+      const remote = new Map(g.carried)
       if (Date.now() < g.until)
-        for (const k of g.behind) if (!theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
+        for (const k of g.behind)
+          if (!remote.has(k) && !theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
       aligner!.remote(remote)
-      log.debug({ own: [...own], remote: [...remote], held: aligner!.held() }, 'event-time points swapped')
-      othersBehind = remote.size
+      if (log.isLevelEnabled('debug'))
+        log.debug({ own: [...own], remote: [...remote], held: aligner!.held() }, 'event-time points swapped')
+      // Those that hold back a partition held here (health: waiting on them is not this member's fault).
+      const oldest = aligner!.oldestHeld()
+      othersBehind = [...remote.values()].filter((at) => at + cfg.align!.aheadMs < oldest).length
       release()
       if (swapFailed) log.info('event-time points swapped with the other members again')
       swapFailed = false
@@ -548,7 +559,8 @@ export function createBatchRunner(
     // Only a batch resolved whole moves the aligner (the rest of one that stopped half-way comes again).
     if (resolved === chunks.length) {
       lastBatchDone = Date.now()
-      if (aligner) {
+      // Unless a deferred failure sought the partition back meanwhile (its rewind stands).
+      if (aligner && !superseded()) {
         aligner.advanced(key, Number(endOffset) + 1, taken.newestMs, taken.oldestMs)
         if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
         else release()
@@ -613,11 +625,13 @@ export function createBatchRunner(
       })
       c.on(c.events.REBALANCING, () => {
         state = { status: 'degraded', detail: 'rebalancing' }
+        group = undefined // its partitions may be another member's: tell nothing of them until the join
       })
       c.on(c.events.FETCH, () => {
         lastProgress = Date.now()
       })
       c.on(c.events.CRASH, (e) => {
+        group = undefined // out of the group until kafkajs restarts it and it joins again
         const err = e.payload.error
         state = {
           status: e.payload.restart ? 'degraded' : 'failed',

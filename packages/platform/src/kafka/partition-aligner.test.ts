@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { alignmentWarnings, createPartitionAligner } from './partition-aligner.ts'
+import { alignmentWarnings, carryPoints, createPartitionAligner } from './partition-aligner.ts'
 
 const MIN = 60_000
 
@@ -243,6 +243,25 @@ describe('createPartitionAligner across members (points and remote)', () => {
     expect(a.boundFor('a')).toBe(22 * MIN)
   })
 
+  it('keeps telling the record a partition was held at once it is let go, until it takes something', () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 100)
+    a.advanced('a', 10, 20 * MIN)
+    a.applied('a', 10)
+    a.remote(new Map([['x', 10 * MIN]]))
+    a.hold('a', 8 * 60 * MIN, () => {}) // the next record is 8 h on
+    expect(a.oldestHeld()).toBe(8 * 60 * MIN)
+    a.remote(new Map([['x', 8 * 60 * MIN]]))
+    a.release()
+    expect(a.held()).toBe(0)
+    expect(a.oldestHeld()).toBe(Number.POSITIVE_INFINITY)
+    // Not its progress (20 min): a member reading that would hold itself back for nothing.
+    expect(a.points().get('a')).toBe(8 * 60 * MIN)
+    a.advanced('a', 20, 8 * 60 * MIN + 3 * MIN, 8 * 60 * MIN)
+    a.applied('a', 20)
+    expect(a.points().get('a')).toBe(8 * 60 * MIN + 3 * MIN)
+  })
+
   it('forgets what was taken and not applied when a partition is read again', () => {
     const a = createPartitionAligner(5 * MIN)
     a.seen('a', 100)
@@ -251,6 +270,33 @@ describe('createPartitionAligner across members (points and remote)', () => {
     expect(a.points().get('a')).toBe(Number.NEGATIVE_INFINITY) // progress unknown again
     a.advanced('a', 40, 20 * MIN, 8 * MIN)
     expect(a.points().get('a')).toBe(8 * MIN)
+  })
+})
+
+describe('carryPoints', () => {
+  const own = new Set(['t/0'])
+
+  it("takes the other members' fresh points, drops those that hold nobody, and never its own partitions'", () => {
+    const theirs = new Map<string, number | null>([
+      ['t/0', 1], // this member's now: a field left from before the assignment
+      ['t/1', 50],
+      ['t/2', null],
+    ])
+    expect(carryPoints(new Map([['t/2', 40]]), theirs, own)).toEqual(new Map([['t/1', 50]]))
+  })
+
+  it('keeps the last point of a partition whose member stopped writing (dead, or cut off from the store)', () => {
+    const carried = new Map([
+      ['t/1', 50],
+      ['t/3', 70],
+      ['t/0', 10],
+    ])
+    expect(carryPoints(carried, new Map([['t/3', 90]]), own)).toEqual(
+      new Map([
+        ['t/1', 50],
+        ['t/3', 90],
+      ]),
+    )
   })
 })
 

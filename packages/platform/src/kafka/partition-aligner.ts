@@ -79,6 +79,8 @@ export type PartitionAligner = {
   reset(): void
   /** Partitions held now. */
   held(): number
+  /** The oldest next record of a held partition; +∞ when none is held. */
+  oldestHeld(): number
   /** No partition but `key` is known: its progress holds nobody back. */
   alone(key: string): boolean
 }
@@ -93,6 +95,8 @@ type PartitionState = {
   /** The batch being handled: its newest event time, and whether it reaches the partition's end. */
   flight?: { reachMs: number; toEnd: boolean }
   held?: { firstMs: number; resume: () => void }
+  /** The next record's event time, from a hold since let go and not yet fetched (see `points`). */
+  nextMs?: number
   /** Taken up to here and applied (`applied`). */
   applied: number
   /** Steps taken and not yet applied: where each ends, and its oldest event time. */
@@ -149,6 +153,7 @@ export function createPartitionAligner(
     advanced(key, position, newestMs, oldestMs) {
       const s = stateOf(key)
       delete s.flight
+      delete s.nextMs
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
       if (position > s.applied)
@@ -166,7 +171,9 @@ export function createPartitionAligner(
         let at = Number.POSITIVE_INFINITY
         for (const q of s.pending) at = Math.min(at, q.oldestMs)
         if (s.held) at = Math.min(at, s.held.firstMs)
-        else if (s.position < s.high || s.flight) at = Math.min(at, s.progressMs)
+        // Let go and not fetched yet, its next record is still the one it was held at.
+        else if (s.position < s.high || s.flight)
+          at = Math.min(at, Math.max(s.progressMs, s.nextMs ?? Number.NEGATIVE_INFINITY))
         out.set(key, at === Number.POSITIVE_INFINITY ? null : at)
       }
       return out
@@ -179,6 +186,7 @@ export function createPartitionAligner(
       s.position = position
       s.applied = position // the links before the failed one were applied; nothing after
       s.pending = []
+      delete s.nextMs
       s.progressMs = Number.NEGATIVE_INFINITY
       delete s.flight
       const held = s.held
@@ -204,6 +212,7 @@ export function createPartitionAligner(
         const within = options.together ? Math.max(oldest + 2 * aheadMs, boundFor(key)) : boundFor(key)
         if (s.held && s.held.firstMs <= within) {
           const { resume } = s.held
+          s.nextMs = s.held.firstMs
           s.held = undefined
           resume()
         }
@@ -215,6 +224,8 @@ export function createPartitionAligner(
       for (const resume of held) resume()
     },
     held: () => [...parts.values()].filter((s) => s.held).length,
+    oldestHeld: () =>
+      Math.min(...[...parts.values()].map((s) => s.held?.firstMs ?? Number.POSITIVE_INFINITY)),
     alone: (key) => remotes.size === 0 && (parts.size === 0 || (parts.size === 1 && parts.has(key))),
   }
 }
@@ -242,8 +253,8 @@ export type AlignmentSetting = {
  *   arrive in different fetches and take turns, half a grace at a time;
  * - kafkajs fetches each broker's partitions separately, so partitions led by different brokers take
  *   turns the same way;
- * - other members' partitions are not aligned with this member's at all, so a backlog caught up by
- *   several members can make records late.
+ * - a runner given no exchange (BatchRunnerConfig.align.exchange) does not align other members'
+ *   partitions with its own at all, so a backlog caught up by several members can make records late.
  */
 export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: Record<string, unknown> }[] {
   const out: { msg: string; fields: Record<string, unknown> }[] = []
@@ -267,6 +278,24 @@ export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: R
       msg: `${s.members} members share consumer group ${s.groupId}: event-time alignment holds one member's partitions together, not the group's, so a backlog caught up by several members can make records late; catch up with one member, then scale out`,
     })
   }
+  return out
+}
+
+/**
+ * The other members' points to bound by, after a swap: `carried` (the last ones, this assignment) updated
+ * with `theirs` (fresh fields; null: holds nobody, so dropped), leaving out this member's own partitions.
+ * A partition whose field went missing keeps its last point: its member stopped writing (dead, or cut
+ * off from the store) and applies nothing more, so the point is still a bound, and the partition comes
+ * back at the next assignment, which starts afresh.
+ */
+export function carryPoints(
+  carried: ReadonlyMap<string, number>,
+  theirs: ReadonlyMap<string, number | null>,
+  own: ReadonlySet<string>,
+): Map<string, number> {
+  const out = new Map<string, number>()
+  for (const [k, at] of carried) if (!own.has(k) && !theirs.has(k)) out.set(k, at)
+  for (const [k, at] of theirs) if (at !== null && !own.has(k)) out.set(k, at)
   return out
 }
 
