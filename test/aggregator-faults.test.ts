@@ -142,6 +142,22 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     return ref
   }
 
+  /** The workers' indicators on the shared Redis equal a clean in-order run of `series`. */
+  async function expectCleanRunValues(series: readonly ScoredHeadline[]) {
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    })
+    const store = createRedisIndicatorStore(redis, {
+      prefix: keyPrefix,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
+    })
+    const ref = await cleanRun(redis, series)
+    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+  }
+
   /** Produces the series in steps, so the worker is mid-run whenever the test strikes. */
   function stream(headlines: readonly ScoredHeadline[], stepMs: number): Promise<void> {
     const topic = createTopicCatalogue(prefix).scored.name
@@ -238,18 +254,7 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
       timeoutMs: 90_000,
     })
 
-    const redis = new Redis(redisUrl)
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${keyPrefix}*`)
-      if (keys.length) await redis.unlink(...keys)
-      await redis.quit()
-    })
-    const store = createRedisIndicatorStore(redis, {
-      prefix: keyPrefix,
-      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
-    })
-    const ref = await cleanRun(redis, series)
-    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+    await expectCleanRunValues(series)
     worker.child.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)
   })
@@ -260,18 +265,11 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     })
     // A backlog on the three partitions, partition 0 ten times sparser than the others, so the
     // members' points hold each other back all along; whole fetches in one chunk (the default).
-    const topic = createTopicCatalogue(prefix).scored.name
     const series = scoredSeries(6_000, { startMs: T0, spanMs: SPAN_MS, seed: 43 })
-    for (let i = 0; i < series.length; i += 300) {
-      await producer.send({
-        topic,
-        messages: series.slice(i, i + 300).map((h, j) => ({
-          key: h.id,
-          value: JSON.stringify(h),
-          partition: (i + j) % 19 === 0 ? 0 : 1 + ((i + j) % 2),
-        })),
-      })
-    }
+    await produceScored(producer, createTopicCatalogue(prefix).scored.name, series, {
+      perRequest: 300,
+      partitionOf: (n) => (n % 19 === 0 ? 0 : 1 + (n % 2)),
+    })
     const memberEnv = {
       ...env(redisUrl),
       KAFKA_MAX_BATCH: '100000',
@@ -297,18 +295,7 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     })
     expect(first!.output()).toContain('aggregator started')
 
-    const redis = new Redis(redisUrl)
-    cleanups.push(async () => {
-      const keys = await redis.keys(`${keyPrefix}*`)
-      if (keys.length) await redis.unlink(...keys)
-      await redis.quit()
-    })
-    const store = createRedisIndicatorStore(redis, {
-      prefix: keyPrefix,
-      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
-    })
-    const ref = await cleanRun(redis, series)
-    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+    await expectCleanRunValues(series)
     first!.child.kill('SIGTERM')
     expect((await first!.exited).code).toBe(0)
   })

@@ -327,17 +327,11 @@ describe('aggregator worker on Kafka and Redis', () => {
   })
 
   /** Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others. */
-  async function produceUneven(topic: string, series: readonly ScoredHeadline[]) {
-    for (let i = 0; i < series.length; i += 300) {
-      await producer.send({
-        topic,
-        messages: series.slice(i, i + 300).map((h, j) => ({
-          key: h.id,
-          value: JSON.stringify(h),
-          partition: (i + j) % 10 === 0 ? 0 : 1 + ((i + j) % 2),
-        })),
-      })
-    }
+  function produceUneven(topic: string, series: readonly ScoredHeadline[]) {
+    return produceScored(producer, topic, series, {
+      perRequest: 300,
+      partitionOf: (n) => (n % 10 === 0 ? 0 : 1 + (n % 2)),
+    })
   }
 
   it('catches up a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
@@ -366,16 +360,10 @@ describe('aggregator worker on Kafka and Redis', () => {
     // partition; alone, the one with partition 0 would read its two hours in a fetch or two while the
     // other reads minutes a fetch, and most of partition 1 would come late.
     const series = scoredSeries(6_000, { startMs: T0, spanMs: 2 * HOUR_MS, seed: 53 })
-    for (let i = 0; i < series.length; i += 300) {
-      await producer.send({
-        topic: topics.scored.name,
-        messages: series.slice(i, i + 300).map((h, j) => ({
-          key: h.id,
-          value: JSON.stringify(h),
-          partition: (i + j) % 10 === 0 ? 0 : 1,
-        })),
-      })
-    }
+    await produceScored(producer, topics.scored.name, series, {
+      perRequest: 300,
+      partitionOf: (n) => (n % 10 === 0 ? 0 : 1),
+    })
     const members = await Promise.all(
       [0, 1].map(() => startAggregator({ KAFKA_MAX_BYTES_PER_PARTITION: String(128 * 1024) })),
     )

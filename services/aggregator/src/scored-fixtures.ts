@@ -167,11 +167,25 @@ export async function groupProgress(
 }
 
 /** Produces scored headlines keyed by id, in order, 500 to a request. */
-export async function produceScored(producer: Producer, topic: string, headlines: readonly ScoredHeadline[]) {
-  for (let i = 0; i < headlines.length; i += 500) {
+/**
+ * Produces headlines in order, `perRequest` (500) a produce request, each to the partition
+ * `partitionOf` gives for its index in `headlines` (by default the partitioner's, by key).
+ */
+export async function produceScored(
+  producer: Producer,
+  topic: string,
+  headlines: readonly ScoredHeadline[],
+  options: { perRequest?: number; partitionOf?: (index: number) => number } = {},
+) {
+  const { perRequest = 500, partitionOf } = options
+  for (let i = 0; i < headlines.length; i += perRequest) {
     await producer.send({
       topic,
-      messages: headlines.slice(i, i + 500).map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+      messages: headlines.slice(i, i + perRequest).map((h, j) => ({
+        key: h.id,
+        value: JSON.stringify(h),
+        ...(partitionOf ? { partition: partitionOf(i + j) } : {}),
+      })),
     })
   }
 }
