@@ -51,9 +51,10 @@ export type BatchRunnerConfig = {
     aheadMs: number
     eventMs: (record: InRecord) => number | undefined
     /**
-     * Aligns this member's partitions with the other members' while the group has several: every
-     * `intervalMs` (100), and at once when one of its partitions is held, each member swaps its partitions' points through the exchange, and holds its
-     * own partitions within `aheadMs` of the others' (see PartitionAligner.points).
+     * Aligns this member's partitions with the other members' while the group has several: each
+     * member swaps its partitions' points through the exchange every `intervalMs` (100), every 10 ms
+     * while one of its partitions is held, and at once after a hold or an applied batch, and holds its
+     * own partitions within `aheadMs` of the others' oldest point (see PartitionAligner.points).
      */
     exchange?: AlignmentExchange
     intervalMs?: number

@@ -16,6 +16,11 @@
  * `release` resumes every held partition the others have come within reach of, together, so they are
  * fetched and merged together. The held partition with the oldest next record is always within reach
  * of the others once they are all held, so some partition always moves.
+ *
+ * Across the members of a consumer group (the caller swaps `points` for `remote` through a store they
+ * share): another member's partitions are not merged with these, so each tells the oldest event it may
+ * still apply, and these take no further than the oldest such point plus `aheadMs`. Members catching up
+ * side by side leapfrog `aheadMs` at a time.
  */
 export type PartitionAligner = {
   /**
