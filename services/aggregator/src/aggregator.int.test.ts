@@ -388,6 +388,41 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 2 * HOUR_MS)).toEqual([])
   })
 
+  it('applies a live stream on two members as one member would, holding nothing after the join', async () => {
+    const topics = await setup(2)
+    const members = await Promise.all([0, 1].map(() => startAggregator()))
+    await Promise.all(members.map(({ app }) => app.runner.joined()))
+    await waitFor(async () => (await members[0]!.app.health()).status === 'ok', {
+      what: 'first member ready',
+    })
+    await waitFor(async () => (await members[1]!.app.health()).status === 'ok', {
+      what: 'second member ready',
+    })
+    const holdsOf = async () => {
+      let n = 0
+      for (const { app } of members)
+        n += (await app.metrics.holds.get()).values.reduce((k, v) => k + v.value, 0)
+      return n
+    }
+    const holdsBefore = await holdsOf()
+    const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 54 })
+    for (let i = 0; i < series.length; i += 30) {
+      await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
+      await new Promise((r) => setTimeout(r, 150)) // a steady stream over ~3 s
+    }
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
+    for (const { app } of members) {
+      expect(
+        await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_late_total'),
+      ).not.toMatch(/\} [1-9]/)
+      const read = (await app.metrics.messagesIn.get()).values.reduce((n, v) => n + v.value, 0)
+      expect(read).toBeGreaterThan(0)
+    }
+    expect(await holdsOf()).toBe(holdsBefore)
+    const ref = await cleanRun(series, 600_000)
+    expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 20 * MIN_MS)).toEqual([])
+  })
+
   it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
     const topics = await setup(3)
     const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })
