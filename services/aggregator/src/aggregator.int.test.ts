@@ -7,7 +7,13 @@ import {
   type ScoredHeadline,
 } from '@tradepulse/contracts'
 import { contributionsOf, type IndicatorStore, indicatorKey } from '@tradepulse/indicators'
-import { createKafka, createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import {
+  createKafka,
+  createKeys,
+  createLogger,
+  createRedisIndicatorStore,
+  loadConfig,
+} from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
@@ -392,12 +398,10 @@ describe('aggregator worker on Kafka and Redis', () => {
     const topics = await setup(2)
     const members = await Promise.all([0, 1].map(() => startAggregator()))
     await Promise.all(members.map(({ app }) => app.runner.joined()))
-    await waitFor(async () => (await members[0]!.app.health()).status === 'ok', {
-      what: 'first member ready',
-    })
-    await waitFor(async () => (await members[1]!.app.health()).status === 'ok', {
-      what: 'second member ready',
-    })
+    // Both members have swapped points once (each swap writes its partition's field): until then a
+    // member that has just joined holds everything.
+    const pointsKey = createKeys(keyPrefix).alignPoints(`${prefix}aggregator`)
+    await waitFor(async () => (await redis.hlen(pointsKey)) === 2, { what: "both members' points" })
     const holdsOf = async () => {
       let n = 0
       for (const { app } of members)

@@ -261,12 +261,14 @@ export function createBatchRunner(
       const ms = times[i]
       if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
     }
+    let first: number | undefined
+    for (const ms of times) if (ms !== undefined && (first === undefined || ms < first)) first = ms
     // Reaching its end, a batch holds nobody back only if it is one chunk (merged whole with the others).
     const last = records[records.length - 1]
     const toEnd =
       records.length <= cfg.maxBatch && (last === undefined || Number(last.offset) + 1 >= highWatermark)
     // The other batches of this fetch start in this turn: let them tell their ends and reach first.
-    aligner!.fetching(key, reach, toEnd)
+    aligner!.fetching(key, reach, toEnd, first)
     await new Promise((r) => setImmediate(r))
     const bound = aligner!.boundFor(key)
     let newestMs: number | undefined

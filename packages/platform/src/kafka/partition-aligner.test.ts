@@ -197,6 +197,22 @@ describe('createPartitionAligner across members (points and remote)', () => {
     expect(a.points().get('a')).toBeNull() // at its end, all applied: holds nobody
   })
 
+  it("tells a batch's oldest record while it is being handled, not a progress it does not have yet", () => {
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 0) // empty at the assignment: at its end
+    expect(a.points().get('a')).toBeNull()
+    a.seen('a', 30) // live records came
+    a.fetching('a', 12 * MIN, true, 10 * MIN)
+    expect(a.points().get('a')).toBe(10 * MIN) // not −∞: nothing taken yet
+    a.advanced('a', 30, 12 * MIN, 10 * MIN)
+    expect(a.points().get('a')).toBe(10 * MIN) // taken, not applied
+    a.applied('a', 30)
+    expect(a.points().get('a')).toBeNull()
+    a.seen('a', 40)
+    a.fetching('a', undefined, true) // no event times: its progress, as before
+    expect(a.points().get('a')).toBe(12 * MIN)
+  })
+
   it('counts an applied step told before the step itself (chunks applied before the batch ends)', () => {
     const a = createPartitionAligner(5 * MIN)
     a.seen('a', 100)

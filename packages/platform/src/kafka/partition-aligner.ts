@@ -36,9 +36,10 @@ export type PartitionAligner = {
    * event time), reaching the partition's end or not. The partitions of one fetch are handled
    * together and merged in event-time order, so each may take records up to the others' reach rather
    * than their progress before the fetch, and one whose batch reaches its end holds nobody back (live
-   * feeds whose times differ by more than the reach are not held).
+   * feeds whose times differ by more than the reach are not held). `oldestMs`, its oldest record,
+   * is the partition's point for other members meanwhile (see `points`).
    */
-  fetching(key: string, reachMs: number | undefined, toEnd?: boolean): void
+  fetching(key: string, reachMs: number | undefined, toEnd?: boolean, oldestMs?: number): void
   /** The batch of `key` being handled is over (done or given up). */
   fetched(key: string): void
   /**
@@ -98,7 +99,7 @@ type PartitionState = {
   /** Newest event time taken. */
   progressMs: number
   /** The batch being handled: its newest event time, and whether it reaches the partition's end. */
-  flight?: { reachMs: number; toEnd: boolean }
+  flight?: { reachMs: number; toEnd: boolean; oldestMs?: number }
   held?: { firstMs: number; resume: () => void }
   /** The next record's event time, from a hold since let go and not yet fetched (see `points`). */
   nextMs?: number
@@ -149,8 +150,12 @@ export function createPartitionAligner(
       const s = stateOf(key)
       if (s.high === Number.POSITIVE_INFINITY || highWatermark > s.high) s.high = highWatermark
     },
-    fetching(key, reachMs, toEnd) {
-      stateOf(key).flight = { reachMs: reachMs ?? Number.NEGATIVE_INFINITY, toEnd: toEnd === true }
+    fetching(key, reachMs, toEnd, oldestMs) {
+      stateOf(key).flight = {
+        reachMs: reachMs ?? Number.NEGATIVE_INFINITY,
+        toEnd: toEnd === true,
+        ...(oldestMs !== undefined ? { oldestMs } : {}),
+      }
     },
     fetched(key) {
       delete stateOf(key).flight
@@ -176,6 +181,9 @@ export function createPartitionAligner(
         let at = Number.POSITIVE_INFINITY
         for (const q of s.pending) at = Math.min(at, q.oldestMs)
         if (s.held) at = Math.min(at, s.held.firstMs)
+        // A batch being handled: its records are the next ones (a partition's first batch has no
+        // progress yet, and must not hold the other members back meanwhile).
+        else if (s.flight?.oldestMs !== undefined) at = Math.min(at, s.flight.oldestMs)
         // Let go and not fetched yet, its next record is still the one it was held at.
         else if (s.position < s.high || s.flight)
           at = Math.min(at, Math.max(s.progressMs, s.nextMs ?? Number.NEGATIVE_INFINITY))
