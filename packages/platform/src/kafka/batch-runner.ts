@@ -256,19 +256,21 @@ export function createBatchRunner(
     // The reach others may count on is the first chunk's: the handler takes a batch larger than
     // KAFKA_MAX_BATCH in chunks, one after another, and only the first ones of each partition are
     // merged together for sure (by default a whole fetch is one chunk).
+    // The batch's oldest record is its partition's point for other members while it is handled.
     let reach: number | undefined
-    for (let i = 0; i < Math.min(times.length, cfg.maxBatch); i++) {
+    let batchOldest: number | undefined
+    for (let i = 0; i < times.length; i++) {
       const ms = times[i]
-      if (ms !== undefined && (reach === undefined || ms > reach)) reach = ms
+      if (ms === undefined) continue
+      if (i < cfg.maxBatch && (reach === undefined || ms > reach)) reach = ms
+      if (batchOldest === undefined || ms < batchOldest) batchOldest = ms
     }
-    let first: number | undefined
-    for (const ms of times) if (ms !== undefined && (first === undefined || ms < first)) first = ms
     // Reaching its end, a batch holds nobody back only if it is one chunk (merged whole with the others).
     const last = records[records.length - 1]
     const toEnd =
       records.length <= cfg.maxBatch && (last === undefined || Number(last.offset) + 1 >= highWatermark)
     // The other batches of this fetch start in this turn: let them tell their ends and reach first.
-    aligner!.fetching(key, reach, toEnd, first)
+    aligner!.fetching(key, reach, toEnd, batchOldest)
     await new Promise((r) => setImmediate(r))
     const bound = aligner!.boundFor(key)
     let newestMs: number | undefined

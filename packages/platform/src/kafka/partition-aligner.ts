@@ -54,8 +54,9 @@ export type PartitionAligner = {
    * time it may still apply, or null when it holds nobody back (at its end, with nothing taken and
    * not yet applied). Another member may apply up to that plus `aheadMs`; unlike this member's own
    * partitions, which are merged together per fetch, another member's are not, so the point is the
-   * oldest record taken and not yet applied, the next held record, or (with records left to fetch)
-   * the newest taken.
+   * oldest record taken and not yet applied, else the next held record, else the oldest record of a
+   * batch being handled, else (with records left to fetch) the newest taken, or the record it was
+   * last held at if that is newer.
    */
   points(): Map<string, number | null>
   /**
@@ -98,7 +99,7 @@ type PartitionState = {
   position: number
   /** Newest event time taken. */
   progressMs: number
-  /** The batch being handled: its newest event time, and whether it reaches the partition's end. */
+  /** The batch being handled: its newest and oldest event times, and whether it reaches the partition's end. */
   flight?: { reachMs: number; toEnd: boolean; oldestMs?: number }
   held?: { firstMs: number; resume: () => void }
   /** The next record's event time, from a hold since let go and not yet fetched (see `points`). */
