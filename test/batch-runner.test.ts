@@ -1,14 +1,23 @@
+import { Writable } from 'node:stream'
 import type { DeadLetter } from '@tradepulse/contracts'
 import {
   BaseConfig,
   type BatchHandler,
+  type BatchRunnerConfig,
+  createBatchRunner,
+  createKafka,
+  createKafkaTransport,
   createKafkaWorker,
   createLogger,
+  createProducer,
+  type Logger,
   loadConfig,
   TradepulseError,
+  type Transport,
 } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
+import { type Admin, type Kafka, KafkaJSError, type TopicMessages } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const silent = createLogger({ level: 'silent' })
@@ -20,12 +29,30 @@ describe('batch runner on Kafka', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  async function run(handler: BatchHandler, env: Record<string, string> = {}) {
+  /**
+   * A worker on fresh topics. `opts`: input partitions, event-time alignment, a logger, and `admin`,
+   * which wraps every admin client the runner makes (to put faults in its requests).
+   */
+  async function run(
+    handler: BatchHandler,
+    env: Record<string, string> = {},
+    opts: {
+      partitions?: number
+      align?: BatchRunnerConfig['align']
+      log?: Logger
+      admin?: (admin: Admin) => Admin
+      /** Written to the input topic before the worker starts. */
+      backlog?: (topic: string) => TopicMessages[]
+    } = {},
+  ) {
     const name = randomName('runner')
     const topics = { in: `${name}.in`, out: `${name}.out`, dlq: `${name}.dlq` }
     await createTopics(
       kafkaBrokers,
-      Object.values(topics).map((n) => ({ name: n })),
+      Object.values(topics).map((n) => ({
+        name: n,
+        ...(n === topics.in ? { partitions: opts.partitions ?? 1 } : {}),
+      })),
     )
     const config = loadConfig(BaseConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
@@ -37,20 +64,34 @@ describe('batch runner on Kafka', () => {
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
       ...env,
     })
+    const log = opts.log ?? silent
+    const wrap = opts.admin
+    let transport: Transport | undefined
+    if (wrap) {
+      const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name }, log)
+      const faulty = Object.assign(Object.create(kafka) as Kafka, { admin: () => wrap(kafka.admin()) })
+      transport = {
+        ...createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: name }, log),
+        createRunner: (h, c, l, m) => createBatchRunner(faulty, createProducer(kafka), h, c, l, m),
+      }
+    }
     const worker = createKafkaWorker({
       worker: 'test',
       config,
-      log: silent,
+      log,
       inputTopics: [topics.in],
       dlqTopic: topics.dlq,
       handler,
       defaultHttpPort: 0,
+      ...(opts.align ? { align: opts.align } : {}),
+      ...(transport ? { transport } : {}),
     })
     cleanups.push(() => worker.stop())
     const out = await collectTopic(kafkaBrokers, topics.out)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq)
     const producer = await testProducer(kafkaBrokers)
     cleanups.push(out.stop, dlq.stop, () => producer.disconnect())
+    if (opts.backlog) await producer.sendBatch({ topicMessages: opts.backlog(topics.in) })
     await worker.start()
     const admin = testKafka(kafkaBrokers).admin()
     await admin.connect()
@@ -400,5 +441,113 @@ describe('batch runner on Kafka', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404)
     await worker.stop()
     await worker.stop() // idempotent
+  })
+
+  describe("event-time alignment when the partitions' ends cannot be read at an assignment", () => {
+    /** Records the runner's log lines (as parsed objects) for the assertions. */
+    function capture() {
+      const lines: { msg: string; attempts?: number; partitions?: string[] }[] = []
+      const sink = new Writable({
+        write(chunk, _enc, done) {
+          for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line))
+          done()
+        },
+      })
+      return { lines, log: createLogger({ level: 'info' }, sink) }
+    }
+    /** Its offsets requests (fetchTopicOffsets) fail with `fault` while `failing()` says so. */
+    const failingEnds =
+      (failing: () => boolean, fault: () => Error) =>
+      (admin: Admin): Admin =>
+        Object.assign(Object.create(admin) as Admin, {
+          fetchTopicOffsets: async (topic: string) => {
+            if (failing()) throw fault()
+            return admin.fetchTopicOffsets(topic)
+          },
+        })
+    /** Echoes each record of `<name>.in` to `<name>.out`. */
+    const toOut: BatchHandler = async (records) =>
+      records.map((r) => ({
+        kind: 'ok' as const,
+        out: [
+          { topic: r.topic.replace(/\.in$/, '.out'), key: r.key?.toString() ?? null, value: r.value ?? '' },
+        ],
+      }))
+    const align = { aheadMs: 60_000, eventMs: (r: { timestamp: number }) => r.timestamp }
+    const T0 = Date.parse('2026-01-05T09:00:00Z')
+    /** 60 records on partition 0 a minute apart, one on partition 1 at the end: n = 61. */
+    const backlog = (topic: string) => [
+      {
+        topic,
+        messages: Array.from({ length: 60 }, (_, i) => ({
+          partition: 0,
+          key: `a${i}`,
+          value: `a${i}`,
+          timestamp: String(T0 + i * 60_000),
+        })),
+      },
+      { topic, messages: [{ partition: 1, key: 'b', value: 'b', timestamp: String(T0 + 60 * 60_000) }] },
+    ]
+
+    it('retries the offsets request and takes the ends from its answer; every record is handled', async () => {
+      let failures = 0
+      const { lines, log } = capture()
+      // The backlog is there when the worker joins, and the request fails twice at the assignment.
+      const name = randomName('ends')
+      const { out } = await run(
+        toOut,
+        {},
+        {
+          partitions: 2,
+          align,
+          log,
+          backlog,
+          admin: failingEnds(
+            () => failures++ < 2,
+            () => new KafkaJSError(`${name}: broker unreachable`),
+          ),
+        },
+      )
+      await waitFor(() => out.messages.length >= 61, { what: '61 records out' })
+      await waitFor(() => lines.some((l) => l.msg === "partitions' ends read"), { what: 'the answer logged' })
+      expect(lines.find((l) => l.msg === "partitions' ends read")?.attempts).toBe(3)
+      expect(lines.filter((l) => l.msg.startsWith("could not read the partitions' ends"))).toHaveLength(1)
+      expect(lines.some((l) => l.msg.startsWith("partitions' ends unknown"))).toBe(false)
+      expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(61)
+    })
+
+    it.each([
+      [
+        'a fault retrying cannot mend, at once',
+        () =>
+          new KafkaJSError('Not authorized to access topics: [Topic authorization failed]', {
+            retriable: false,
+          }),
+      ],
+      ['an outage that outlasts a session timeout (6 s here)', () => new KafkaJSError('broker unreachable')],
+    ])('takes the partitions as at their end after %s, names them, and stalls nothing', async (_, fault) => {
+      const { lines, log } = capture()
+      const { topics, out, producer, worker } = await run(
+        toOut,
+        {},
+        {
+          partitions: 2,
+          align,
+          log,
+          admin: failingEnds(() => true, fault),
+        },
+      )
+      await worker.runner.joined()
+      await waitFor(() => lines.find((l) => l.msg.startsWith("partitions' ends unknown")), {
+        what: 'the fallback logged',
+      })
+      expect(lines.find((l) => l.msg.startsWith("partitions' ends unknown"))?.partitions).toEqual([
+        `${topics.in}/0`,
+        `${topics.in}/1`,
+      ])
+      await producer.sendBatch({ topicMessages: backlog(topics.in) })
+      await waitFor(() => out.messages.length >= 61, { what: '61 records out' })
+      expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(61)
+    })
   })
 })

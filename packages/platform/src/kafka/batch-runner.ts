@@ -13,6 +13,7 @@ import {
   carryPoints,
   createPartitionAligner,
 } from './partition-aligner.ts'
+import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
@@ -292,7 +293,10 @@ export function createBatchRunner(
   /**
    * A new assignment: every partition of it holds the others back until its end and the group's
    * position in it are known (one offsets request), so that the partition fetched first does not run
-   * ahead of the others. Without an answer, alignment starts from the first fetch of each partition.
+   * ahead of the others. A failed request is retried with backoff (kafkajs has already retried it)
+   * for up to a session timeout; meanwhile a partition a fetch tells of is known from the fetch, and
+   * an empty one (which gives no batch) holds the others. Past that, or on a fault that retrying
+   * cannot mend, the partitions still unknown are taken as at their end, so that nothing stalls.
    * Then it warns of what keeps alignment from holding (alignmentWarnings): fetch shares too large,
    * partitions on several brokers, several members in the group.
    */
@@ -301,41 +305,56 @@ export function createBatchRunner(
     for (const key of keys) aligner!.expect(key)
     const admin = kafka.admin()
     try {
-      const answer: [key: string, high: number, position: number][] = []
-      const behind = new Set<string>()
+      let answer: PartitionEnds | undefined
+      const deadline = Date.now() + cfg.sessionTimeoutMs
+      const request = {
+        groupId: cfg.groupId,
+        topics: cfg.topics,
+        fromBeginning: cfg.fromBeginning ?? true,
+        assigned,
+      }
       try {
-        await admin.connect()
-        for (const topic of cfg.topics) {
-          const ends = await admin.fetchTopicOffsets(topic)
-          const [committed] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
-          for (const end of ends) {
-            const q = end.partition
-            const at = committed?.partitions.find((o) => o.partition === q)?.offset
-            const position =
-              at !== undefined && Number(at) >= 0
-                ? Number(at)
-                : cfg.fromBeginning === false
-                  ? Number(end.high)
-                  : Number(end.low)
-            if (assigned[topic]?.includes(q)) answer.push([`${topic}/${q}`, Number(end.high), position])
-            else if (position < Number(end.high)) behind.add(`${topic}/${q}`)
-          }
+        const got = await retry(
+          async () => {
+            await admin.connect()
+            return readPartitionEnds(admin, request)
+          },
+          {
+            baseMs: cfg.retryBaseMs,
+            maxMs: cfg.retryMaxMs,
+            shouldStop: () => since !== assignment || !running || Date.now() >= deadline,
+            tickMs: 100,
+            onRetry: (err, attempt, delayMs) => {
+              if (attempt === 1)
+                log.warn(
+                  { err, delayMs },
+                  "could not read the partitions' ends; retrying (an empty partition holds the others meanwhile)",
+                )
+            },
+          },
+        )
+        if (got.ok) {
+          answer = got.value
+          if (got.attempts > 1) log.info({ attempts: got.attempts }, "partitions' ends read")
         }
       } catch (err) {
+        log.warn({ err }, "could not read the partitions' ends, a fault that retrying does not mend")
+      }
+      if (since !== assignment || !running) return
+      for (const { key, high, position } of answer?.assigned ?? []) aligner!.ends(key, high, position)
+      const answered = new Set(answer?.assigned.map((a) => a.key))
+      const unknown = keys.filter((key) => !answered.has(key))
+      if (unknown.length > 0) {
+        // Taken as at their end (a partition a fetch has told of keeps what it told): they hold
+        // nobody back until their first fetch.
         log.warn(
-          { err },
-          "could not read the partitions' ends; event-time alignment starts from their first fetches",
+          { partitions: unknown },
+          "partitions' ends unknown: event-time alignment starts from their first fetches",
         )
+        for (const key of unknown) aligner!.seen(key, 0)
       }
-      if (since !== assignment) return
-      const known = new Set(answer.map(([key]) => key))
-      for (const [key, high, position] of answer) {
-        aligner!.seen(key, high)
-        aligner!.advanced(key, position)
-      }
-      // Unanswered: taken as at their end, so they hold nobody back until their first fetch.
-      for (const key of keys) if (!known.has(key)) aligner!.seen(key, 0)
       release()
+      const behind = answer?.behind ?? new Set<string>()
 
       const leaders = new Map<string, number>()
       let members: number | undefined

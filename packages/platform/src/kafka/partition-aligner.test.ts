@@ -92,6 +92,34 @@ describe('createPartitionAligner', () => {
     expect(resumed).toEqual(['a'])
   })
 
+  it("takes an expected partition's end and position from the offsets answer, unless a fetch told them first", () => {
+    const a = createPartitionAligner(5 * MIN)
+    for (const k of ['a', 'b', 'c']) a.expect(k)
+    a.ends('a', 40, 40) // at its end: holds nobody back
+    a.ends('b', 90, 10) // records left from 10 on, nothing taken yet
+    expect(a.points()).toEqual(
+      new Map([
+        ['a', null],
+        ['b', Number.NEGATIVE_INFINITY],
+        ['c', Number.NEGATIVE_INFINITY],
+      ]),
+    )
+    // c's batch is being handled before its answer comes (a request retried): the answer changes
+    // neither its batch nor its position, only a higher end counts.
+    a.seen('c', 50)
+    a.fetching('c', 3 * MIN, false, 1 * MIN)
+    a.ends('c', 60, 0)
+    expect(a.points().get('c')).toBe(1 * MIN)
+    expect(a.boundFor('b')).toBe(3 * MIN + 5 * MIN) // c's reach
+    a.advanced('c', 50, 3 * MIN, 1 * MIN)
+    a.applied('c', 50)
+    expect(a.points().get('c')).toBe(3 * MIN) // 50 taken of 60: records left, its progress
+    a.ends('b', 95, 5) // a second answer moves no position back
+    a.advanced('b', 20, 2 * MIN, 1 * MIN)
+    a.applied('b', 20)
+    expect(a.points().get('b')).toBe(2 * MIN)
+  })
+
   it('resumes everything held and forgets all on reset', () => {
     const a = threeBehind()
     const resumed: string[] = []

@@ -24,13 +24,20 @@
  */
 export type PartitionAligner = {
   /**
-   * `key` is assigned but its end is not known yet: until `seen` tells it, it counts as a partition with
-   * records and nothing taken, so the others take nothing (a partition fetched first must not run ahead
-   * of one fetched later). The caller learns the ends at once (one offsets request) and calls `release`.
+   * `key` is assigned but its end is not known yet: until `ends` or `seen` tells it, it counts as a
+   * partition with records and nothing taken, so the others take nothing (a partition fetched first must
+   * not run ahead of one fetched later). The caller learns the ends at once (one offsets request) and
+   * calls `release`.
    */
   expect(key: string): void
   /** A fetch of `key` showed the partition's end (its high watermark: the next offset to be written). */
   seen(key: string, highWatermark: number): void
+  /**
+   * The offsets request's answer for an expected `key`: its end and the group's position in it. A
+   * partition a fetch has told of meanwhile keeps what the fetch told (the answer may come late, after
+   * retries); only a higher end is taken from it.
+   */
+  ends(key: string, highWatermark: number, position: number): void
   /**
    * A batch of `key` is being handled whose newest record is at `reachMs` (undefined: none has an
    * event time), reaching the partition's end or not. The partitions of one fetch are handled
@@ -150,6 +157,16 @@ export function createPartitionAligner(
     seen(key, highWatermark) {
       const s = stateOf(key)
       if (s.high === Number.POSITIVE_INFINITY || highWatermark > s.high) s.high = highWatermark
+    },
+    ends(key, highWatermark, position) {
+      const s = stateOf(key)
+      if (s.high !== Number.POSITIVE_INFINITY) {
+        if (highWatermark > s.high) s.high = highWatermark
+        return
+      }
+      s.high = highWatermark
+      if (position > s.position) s.position = position
+      if (position > s.applied) s.applied = position // what comes before the group's position is done
     },
     fetching(key, reachMs, toEnd, oldestMs) {
       stateOf(key).flight = {
