@@ -40,9 +40,30 @@ describe('normalizeError', () => {
     ).toMatchObject({ retriable: false })
   })
 
+  // Messages as Redis 7 gives them inside a script: a server state that passes, not a bug of ours.
+  it.each([
+    'BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.',
+    "OOM command not allowed when used memory > 'maxmemory'. script: 3c7a1f0e, on @user_script:4.",
+    "READONLY You can't write against a read only replica. script: 3c7a1f0e, on @user_script:4.",
+    'LOADING Redis is loading the dataset in memory',
+    'MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to no',
+    'TRYAGAIN Multiple keys request during rehashing of slot',
+    'CLUSTERDOWN The cluster is down',
+  ])('retries a Redis fault that passes, even inside a script: %s', (message) => {
+    const err = Object.assign(new Error(message), { name: 'ReplyError' })
+    expect(normalizeError(err)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
+  })
+
   it('marks a Lua script error and anything unknown as not retriable', () => {
     const s = Object.assign(new Error('ERR user_script:3: bad argument'), { name: 'ReplyError' })
     expect(normalizeError(s).retriable).toBe(false)
+    const wrongType = Object.assign(
+      new Error(
+        'WRONGTYPE Operation against a key holding the wrong kind of value script: 3c7a1f0e, on @user_script:4.',
+      ),
+      { name: 'ReplyError' },
+    )
+    expect(normalizeError(wrongType).retriable).toBe(false)
     expect(normalizeError(new RangeError('oops'))).toMatchObject({ code: 'INTERNAL', retriable: false })
     expect(normalizeError('a string')).toMatchObject({ code: 'INTERNAL' })
   })

@@ -25,6 +25,18 @@ export class TradepulseError extends Error {
 }
 
 const REDIS_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ReplyError'])
+/** Redis error prefixes of a server state that passes: retried even when raised inside a script. */
+const REDIS_TRANSIENT = new Set([
+  'BUSY',
+  'OOM',
+  'READONLY',
+  'LOADING',
+  'MASTERDOWN',
+  'TRYAGAIN',
+  'CLUSTERDOWN',
+  'NOREPLICAS',
+  'MISCONF',
+])
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -56,8 +68,13 @@ export function normalizeError(err: unknown): TradepulseError {
     e.message.startsWith('Socket timeout') ||
     e.message.includes('Redis')
   ) {
-    // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage.
-    const isScriptBug = e.name === 'ReplyError' && /script|user_script/i.test(e.message)
+    // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage; but Redis names
+    // the script in every error raised inside one, and a server busy, out of memory, read-only (a
+    // demoted primary after a failover) or loading is an outage to wait out, script or not.
+    const isScriptBug =
+      e.name === 'ReplyError' &&
+      !REDIS_TRANSIENT.has(e.message.split(' ', 1)[0] as string) &&
+      /script|user_script/i.test(e.message)
     return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: !isScriptBug })
   }
   if (e.code && NETWORK_CODES.has(e.code))
