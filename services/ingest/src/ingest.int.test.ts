@@ -61,6 +61,9 @@ describe('ingest worker on Kafka and Redis', () => {
       ['schema_invalid', JSON.stringify({ title: 'no headline field' })],
       ['schema_invalid', JSON.stringify({ headline: 42 })],
       ['too_large', JSON.stringify({ headline: 'x'.repeat(100 * 1024) })],
+      // Control characters, which JSON would escape six-fold in the dlq record (1.5 MB, past the broker's
+      // limit, which stalled the partition): kept as base64.
+      ['too_large', Buffer.alloc(300 * 1024, 0)],
       ['invalid_utf8', Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f])],
       ['invalid_text', '{"headline": "lone \\ud800 surrogate"}'],
       ['empty_headline', JSON.stringify({ headline: '\u200b \u202e\t' })],
@@ -98,6 +101,11 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(Buffer.from(binary.payload, 'base64')).toEqual(
       Buffer.from([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28, 0x9f]),
     )
+
+    const control = letters.find(
+      (l) => l.letter.reason === 'too_large' && l.letter.payloadEncoding === 'base64',
+    )
+    expect(control?.letter.payloadTruncated).toBe(true)
 
     // The duplicate was dropped and counted, not lost silently.
     const metrics = await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')

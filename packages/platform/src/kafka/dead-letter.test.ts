@@ -1,6 +1,6 @@
 import { DeadLetter } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { DLQ_MAX_PAYLOAD_BYTES, deadLetterRecord } from './dead-letter.ts'
+import { DLQ_MAX_KEY_CHARS, DLQ_MAX_PAYLOAD_BYTES, deadLetterRecord } from './dead-letter.ts'
 import type { InRecord } from './records.ts'
 
 const rec = (value: Buffer | null): InRecord => ({
@@ -57,5 +57,30 @@ describe('deadLetterRecord', () => {
       ),
     ) as DeadLetter
     expect([letter.payload.length, letter.payloadTruncated]).toEqual([DLQ_MAX_PAYLOAD_BYTES, true])
+  })
+  it('keeps text that JSON would escape six-fold as base64, so the record stays well under 1 MB', () => {
+    // Control characters are valid UTF-8, and JSON writes each as \u0000: 256 KB of them would take 1.5 MB.
+    const bytes = Buffer.alloc(300 * 1024, 0)
+    const out = deadLetterRecord('dlq', 'w', rec(bytes), 'too_large', 'm', now)
+    expect(Buffer.byteLength(String(out.value))).toBeLessThan(400 * 1024)
+    const letter = JSON.parse(String(out.value)) as DeadLetter
+    expect(letter.payloadEncoding).toBe('base64')
+    expect(Buffer.from(letter.payload, 'base64')).toEqual(bytes.subarray(0, DLQ_MAX_PAYLOAD_BYTES))
+    expect(letter.payloadTruncated).toBe(true)
+    // Text with a few escapes stays readable.
+    const text = 'line one\nline "two"\t\u0001'
+    expect(
+      (
+        JSON.parse(
+          String(deadLetterRecord('dlq', 'w', rec(Buffer.from(text)), 'r', 'm', now).value),
+        ) as DeadLetter
+      ).payload,
+    ).toBe(text)
+  })
+  it('cuts a huge key to DLQ_MAX_KEY_CHARS characters (the origin headers still name the record)', () => {
+    const huge = { ...rec(Buffer.from('x')), key: Buffer.alloc(700 * 1024, 107) }
+    expect(deadLetterRecord('dlq', 'w', huge, 'r', 'm', now).key).toBe('k'.repeat(DLQ_MAX_KEY_CHARS))
+    const small = { ...rec(Buffer.from('x')), key: Buffer.from('héadline-42') }
+    expect(deadLetterRecord('dlq', 'w', small, 'r', 'm', now).key).toBe('héadline-42')
   })
 })

@@ -3,6 +3,10 @@ import type { InRecord, OutRecord } from './records.ts'
 
 // A dlq record keeps this much of the original; the rest stays readable at its origin offset.
 export const DLQ_MAX_PAYLOAD_BYTES = 256 * 1024
+/** The most the payload takes in a dlq record's JSON: its cut as base64. */
+const DLQ_MAX_ENCODED_BYTES = 4 * Math.ceil(DLQ_MAX_PAYLOAD_BYTES / 3)
+/** A key longer than this (characters) is cut in the dlq record; the origin headers still name the record. */
+export const DLQ_MAX_KEY_CHARS = 4096
 
 export const DLQ_HEADERS = {
   reason: 'tp-dlq-reason',
@@ -18,8 +22,11 @@ function encodePayload(
   const bytes = value ?? Buffer.alloc(0)
   const cut = bytes.length > DLQ_MAX_PAYLOAD_BYTES ? bytes.subarray(0, DLQ_MAX_PAYLOAD_BYTES) : bytes
   // Valid UTF-8 stays readable; anything else (binary garbage, broken sequences) is kept exactly as base64.
+  // So is text that JSON would escape past base64's size (control characters take six bytes each), so
+  // that no dlq record outgrows a broker's message limit: one that did would fail its whole batch.
   const text = cut.toString('utf8')
-  const isUtf8 = Buffer.from(text, 'utf8').equals(cut)
+  const isUtf8 =
+    Buffer.from(text, 'utf8').equals(cut) && Buffer.byteLength(JSON.stringify(text)) <= DLQ_MAX_ENCODED_BYTES
   return {
     payload: isUtf8 ? text : cut.toString('base64'),
     payloadEncoding: isUtf8 ? 'utf8' : 'base64',
@@ -46,7 +53,7 @@ export function deadLetterRecord(
   }
   return {
     topic: dlqTopic,
-    key: rec.key ? rec.key.toString('utf8') : null,
+    key: rec.key ? rec.key.toString('utf8', 0, DLQ_MAX_KEY_CHARS * 4).slice(0, DLQ_MAX_KEY_CHARS) : null,
     value: JSON.stringify(letter),
     headers: {
       [DLQ_HEADERS.reason]: reason,
