@@ -70,6 +70,29 @@ describe('parseRawRecord', () => {
     expect(r.ok ? 'ok' : r.reason).toBe(reason)
     if (!r.ok) expect(r.message.length).toBeGreaterThan(5)
   })
+  it.each([
+    [
+      'an id that NFKC expands past its limit',
+      { headline: 'x', id: '\u3300'.repeat(200) },
+      /^after normalisation: id: /,
+    ],
+    [
+      'a source that NFKC expands past its limit',
+      { headline: 'x', source: '\ufdfa'.repeat(100) },
+      /^after normalisation: source: /,
+    ],
+    [
+      'a time that moves past year 9999',
+      { headline: 'x', publishedAt: '9999-12-31T23:59:59-23:59' },
+      /^after normalisation: publishedAt: /,
+    ],
+  ])(
+    'rejects %s as schema_invalid rather than emit a headline the scorer would reject',
+    (_, raw, message) => {
+      const r = parse(JSON.stringify(raw))
+      expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual(['schema_invalid', expect.stringMatching(message)])
+    },
+  )
   it('names the invalid field in the message', () => {
     const r = parse(JSON.stringify({ headline: 'x', source: 7 }))
     expect(!r.ok && r.message).toMatch(/^source: /)

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
+import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
 import { normalizeText, truncate } from './normalize.ts'
 
 export type IngestLimits = { maxRecordBytes: number; maxHeadlineChars: number; maxBodyChars: number }
@@ -19,6 +19,11 @@ export type IngestRejection =
   | 'empty_headline'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** A zod error's issues as one line: `path: message; ...`. */
+function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')
+}
 
 function reject(reason: IngestRejection, message: string): ParseResult {
   return { ok: false, reason, message }
@@ -56,10 +61,7 @@ export function parseRawRecord(
     return reject('invalid_json', `record value is not JSON: ${(err as Error).message}`)
   }
   const parsed = RawHeadline.safeParse(json)
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    return reject('schema_invalid', issues.join('; '))
-  }
+  if (!parsed.success) return reject('schema_invalid', issuesOf(parsed.error))
   const raw = parsed.data
   for (const [field, v] of Object.entries(raw)) {
     // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
@@ -84,6 +86,11 @@ export function parseRawRecord(
     ingestedAt,
     truncated: head.truncated || body.truncated,
   }
+  // Normalising can take a field past the Headline schema that the raw one met (NFKC expands some
+  // characters several-fold; a date at the edge of the calendar moves past year 9999): such a record is
+  // rejected here, not passed on for the scorer to reject after its id has been claimed.
+  const checked = Headline.safeParse(headline)
+  if (!checked.success) return reject('schema_invalid', `after normalisation: ${issuesOf(checked.error)}`)
   return { ok: true, headline }
 }
 
