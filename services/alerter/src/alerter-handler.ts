@@ -41,6 +41,9 @@ export type AlerterHandlerDeps = {
   clock?: Clock
 }
 
+/** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
+const ACKNOWLEDGED_MAX = 100_000
+
 type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number; origin: string }
 
 /**
@@ -53,9 +56,12 @@ type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
  * 4. mark them sent and write the hysteresis state the batch moved.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
- * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A crash after 3 leaves the hysteresis unwritten: the redelivered update
- * fires the same alert id, which the sent mark recognises. The handler publishes itself (rather than
- * returning the alerts as `out`) because step 4 must follow the acknowledgement.
+ * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A
+ * fault in step 4 (Redis) is retried by the runner with the same records in this process: the alerts
+ * Kafka acknowledged are remembered until step 4 is done, so their "resend" is confirmed, not published
+ * again. A crash after 3 leaves the hysteresis unwritten: the redelivered update fires the same alert id,
+ * which the sent mark recognises. The handler publishes itself (rather than returning the alerts as
+ * `out`) because step 4 must follow the acknowledgement.
  */
 export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   const scoredTopic = deps.topics.scored.name
@@ -64,6 +70,18 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   const clock = deps.clock ?? systemClock
   const deskTopics = new Map(deps.desks.map((d) => [d.id, deps.topics.deskAlerts(d.id).name]))
   const { metrics } = deps
+  // Alert ids Kafka acknowledged whose step 4 has not been done yet (a Redis fault in it): a batch
+  // retried after that fault finds them here and does not publish them again. Bounded: the oldest go
+  // first (the entries of a partition revoked in the middle of a fault are never confirmed here).
+  const acknowledged = new Set<string>()
+  const remember = (ids: readonly string[]) => {
+    for (const id of ids) {
+      acknowledged.delete(id)
+      acknowledged.add(id)
+    }
+    while (acknowledged.size > ACKNOWLEDGED_MAX)
+      acknowledged.delete(acknowledged.values().next().value as string)
+  }
 
   return async (records: InRecord[]) => {
     const ruleSet = deps.rules()
@@ -155,6 +173,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       if (d === 'cooldown') cooled++
       if (d !== 'fire' && d !== 'resend') return
       const { alert } = p.candidate
+      if (d === 'resend' && acknowledged.has(alert.id)) {
+        // Published and acknowledged before a fault in step 4: only its confirmation is left.
+        sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
+        return
+      }
       const topics = [alertsTopic]
       for (const deskId of routeAlert(alert, deps.desks)) topics.push(deskTopics.get(deskId)!)
       out.push(...alertRecords(alert, topics, p.traceparent))
@@ -166,7 +189,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
 
     if (out.length > 0) await deps.publish(out)
+    remember(sent.map((a) => a.alertId))
     await deps.store.commit(sent, hysteresis)
+    for (const { alertId } of sent) acknowledged.delete(alertId)
     if (sent.length > 0)
       deps.log.debug({ alerts: sent.length, rulesVersion: ruleSet.rulesVersion }, 'alerts sent')
     return outcomes
