@@ -48,8 +48,14 @@ describe('docker-compose.yml', () => {
       expect(prom).toContain(`port: ${port}`)
     }
   })
-  it('creates topics once before workers start, and waits for Redis', () => {
-    expect(services.topics?.command).toEqual(['node', 'packages/cli/src/main.ts', 'topics', 'create'])
+  it('creates topics, desk topics too, once before workers start, and waits for Redis', () => {
+    expect(services.topics?.command).toEqual([
+      'node',
+      'packages/cli/src/main.ts',
+      'topics',
+      'create',
+      '--desks',
+    ])
     for (const worker of Object.keys(WORKERS)) {
       expect(services[worker]!.depends_on).toMatchObject({
         topics: { condition: 'service_completed_successfully' },

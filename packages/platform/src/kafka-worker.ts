@@ -3,6 +3,7 @@ import type { TopicSpec } from '@tradepulse/contracts'
 import type { App } from './app.ts'
 import type { Transport } from './bus/transport.ts'
 import { type BaseConfig, defaultGroupId } from './config.ts'
+import { TradepulseError } from './errors.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
 import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
 import type { BatchRunner, BatchRunnerConfig } from './kafka/batch-runner.ts'
@@ -24,6 +25,12 @@ export type KafkaWorkerSpec = {
   defaultHttpPort: number
   /** Topics to create when missing, before consuming (one-machine convenience; production runs `topics create`). */
   ensureTopics?: TopicSpec[]
+  /**
+   * Topics the worker writes that must exist before it consumes, when it does not create them: a missing
+   * one stops the start with CONFIG_INVALID naming it (and `hint`, how to create it), where the first
+   * record bound for it would otherwise be retried for ever.
+   */
+  requireTopics?: { names: string[]; hint: string }
   healthChecks?: Record<string, HealthCheck>
   routes?: HttpRoute[]
   metrics?: Metrics
@@ -86,6 +93,14 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
         if (spec.ensureTopics?.length) {
           const created = await transport.ensureTopics(spec.ensureTopics)
           if (created.length) log.info({ created }, 'created missing topics')
+        }
+        if (spec.requireTopics?.names.length) {
+          const missing = await transport.missingTopics(spec.requireTopics.names)
+          if (missing.length)
+            throw new TradepulseError(
+              'CONFIG_INVALID',
+              `${spec.worker}: topics missing: ${missing.join(', ')} (${spec.requireTopics.hint})`,
+            )
         }
         await runner.start()
         log.info({ topics: spec.inputTopics }, `${spec.worker} started`)

@@ -534,6 +534,18 @@ describe('alerter on Kafka and Redis', () => {
     ])
   })
 
+  it('refuses to start, naming the topic, when a desk topic is missing and it does not create topics', async () => {
+    const desks = `${scenarioDesks()}  - id: fx
+    scopes: ["*"]
+    minSeverity: info
+`
+    const { app, topics } = start({ desks })
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`topics missing: ${topics.deskAlerts('fx').name} (`)
+    expect(String(err)).toContain('tradepulse topics create --desks')
+  })
+
   it('refuses a desk whose webhook secret variable is not set, naming it', () => {
     expect(() =>
       start({ desks: scenarioDesks('http://127.0.0.1:1/x', 'MISSING_SECRET_VAR'), env: {} }),

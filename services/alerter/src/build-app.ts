@@ -118,7 +118,14 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     dlqTopic: topics.dlq.name,
     defaultHttpPort: ALERTER_HTTP_PORT,
     transport,
-    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: [...listTopics(topics), ...deskTopics] } : {}),
+    ...(config.TOPICS_AUTO_CREATE
+      ? { ensureTopics: [...listTopics(topics), ...deskTopics] }
+      : {
+          requireTopics: {
+            names: [topics.alerts.name, ...deskTopics.map((t) => t.name)],
+            hint: 'create them with `tradepulse topics create --desks`, or set TOPICS_AUTO_CREATE=true',
+          },
+        }),
     handler: createAlerterHandler({
       topics,
       rules: rules.current,

@@ -1,3 +1,5 @@
+import { loadDeskConfig } from '@tradepulse/alerter'
+import { RULE_FILES } from '@tradepulse/alerting'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { BaseConfig, createKafka, createLogger, ensureTopics, loadConfig } from '@tradepulse/platform'
 import type { Command } from 'commander'
@@ -22,11 +24,22 @@ export function registerTopics(program: Command): void {
       'create every topic of the catalogue that does not exist yet (running it again changes nothing)',
     )
     .option('--desk <id...>', 'also create alerts.desk.<id> topics')
-    .action(async (opts: { desk?: string[] }) => {
+    .option(
+      '--desks [file]',
+      'also create the alerts.desk.<id> topic of every desk in the desks file (default: ALERTER_DESKS_FILE, else the bundled one)',
+    )
+    .action(async (opts: { desk?: string[]; desks?: string | boolean }) => {
       const config = loadConfig(BaseConfig, process.env)
       const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-      const specs = [...listTopics(catalogue), ...(opts.desk ?? []).map((d) => catalogue.deskAlerts(d))]
+      const deskIds = [...(opts.desk ?? [])]
+      if (opts.desks) {
+        const file =
+          typeof opts.desks === 'string' ? opts.desks : (process.env.ALERTER_DESKS_FILE ?? RULE_FILES.desks)
+        // Only the desks' ids are needed here: their webhook secrets are the alerter's concern.
+        for (const d of loadDeskConfig(file, {}, false).desks) if (!deskIds.includes(d.id)) deskIds.push(d.id)
+      }
+      const specs = [...listTopics(catalogue), ...deskIds.map((d) => catalogue.deskAlerts(d))]
       const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-cli' }, log).admin()
       await admin.connect()
       try {

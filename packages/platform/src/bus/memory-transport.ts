@@ -19,6 +19,9 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
     async ensureTopics(specs: TopicSpec[]) {
       return specs.filter((s) => bus.createTopic(s.name, s.partitions)).map((s) => s.name)
     },
+    async missingTopics(names) {
+      return names.filter((n) => !bus.hasTopic(n))
+    },
     createRunner(handler, cfg, log, metrics): BatchRunner {
       const abort = new AbortController()
       let running = false

@@ -13,6 +13,8 @@ export type Transport = {
   readonly kind: 'kafka' | 'memory'
   createRunner(handler: BatchHandler, cfg: BatchRunnerConfig, log: Logger, metrics: Metrics): BatchRunner
   ensureTopics(specs: TopicSpec[]): Promise<string[]>
+  /** Those of `names` that do not exist. */
+  missingTopics(names: readonly string[]): Promise<string[]>
   /** A producer outside any consumed batch (for example timed flushes); sends resolve when acknowledged. */
   createPublisher(): Publisher
 }

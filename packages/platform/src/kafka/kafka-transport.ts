@@ -39,5 +39,15 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
         await admin.disconnect()
       }
     },
+    async missingTopics(names) {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        const existing = new Set(await admin.listTopics())
+        return names.filter((n) => !existing.has(n))
+      } finally {
+        await admin.disconnect()
+      }
+    },
   }
 }

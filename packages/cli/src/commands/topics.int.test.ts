@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { randomName, testInfra } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const MAIN = join(import.meta.dirname, '..', 'main.ts')
+
+describe('tradepulse topics create on Kafka', () => {
+  const { kafkaBrokers } = testInfra()
+
+  it("creates the catalogue and, with --desks, every desk's topic of the desks file; again, nothing", async () => {
+    const prefix = `${randomName('topics')}.`
+    const file = join(mkdtempSync(join(tmpdir(), 'topics-')), 'desks.yaml')
+    writeFileSync(
+      file,
+      'version: t-1\ndesks:\n  - id: fx\n    scopes: ["*"]\n  - id: metals\n    scopes: ["commodity:*"]\n',
+    )
+    const env = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const first = await run(process.execPath, [MAIN, 'topics', 'create', '--desks', file, '--desk', 'fx'], {
+      env,
+    })
+    const catalogue = createTopicCatalogue(prefix)
+    const expected = [
+      ...listTopics(catalogue).map((t) => t.name),
+      catalogue.deskAlerts('fx').name,
+      catalogue.deskAlerts('metals').name,
+    ]
+    expect(first.stdout.trim().split('\n')).toEqual(expected.map((n) => `created  ${n}`))
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    try {
+      const existing = new Set(await admin.listTopics())
+      expect(expected.filter((n) => !existing.has(n))).toEqual([])
+    } finally {
+      await admin.disconnect()
+    }
+    const again = await run(process.execPath, [MAIN, 'topics', 'create', '--desks', file], { env })
+    expect(again.stdout.trim().split('\n')).toEqual(expected.map((n) => `exists   ${n}`))
+  })
+
+  it('names the desks file and the reason when it cannot be read', async () => {
+    const err = await run(
+      process.execPath,
+      [MAIN, 'topics', 'create', '--desks', '/nonexistent/desks.yaml'],
+      {
+        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: 'unused.' },
+      },
+    ).catch((e: { code: number; stderr: string }) => e)
+    expect(err).toMatchObject({ code: 78 })
+    expect((err as { stderr: string }).stderr).toMatch(
+      /ALERTER_DESKS_FILE \(\/nonexistent\/desks\.yaml\): ENOENT/,
+    )
+  })
+})
