@@ -35,6 +35,12 @@ async function scenario(store: AlertStore) {
   await step(claim('s1', 'a0', 8 * H, 'o/0/4')) // older but outside the cooldown: fire, moves nothing
   await step(claim('s2', 'b1', 10 * H, 'o/1/1', 0)) // no cooldown
   await step(claim('s2', 'b2', 10 * H, 'o/1/2', 0))
+  // An id held back, then raised again by a later event (an id's time bucket is as long as the cooldown).
+  await step(claim('s3', 'c1', 20 * H, 'o/2/1')) // fire
+  await step(claim('s3', 'c2', 20.9 * H, 'o/2/2')) // within c1's cooldown: suppressed
+  await step(claim('s3', 'c2', 20.9 * H, 'o/2/2')) // and stays suppressed on replay
+  await step(claim('s3', 'c2', 21.5 * H, 'o/2/3')) // the same id past c1's cooldown: fire, not held 2 cooldowns
+  await step(claim('s3', 'c2', 20.9 * H, 'o/2/2')) // the first event replayed: its id went out, a duplicate
   await store.commit([], new Map([['ind1', { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } }]]))
   const hyst = await store.readHysteresis(
     new Map([
@@ -71,6 +77,11 @@ describe('alert store: Redis and memory decide alike', () => {
       'fire',
       'fire',
       'fire',
+      'fire',
+      'cooldown',
+      'cooldown',
+      'fire',
+      'duplicate',
     ])
     expect(viaMemory).toEqual(viaRedis)
     expect(viaRedis.hysteresis).toEqual({

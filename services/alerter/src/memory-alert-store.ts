@@ -33,21 +33,26 @@ export function createMemoryAlertStore(opts: {
       return claims.map((c): ClaimDecision => {
         const markKey = `${c.stream}\u0000${c.alertId}`
         const ttl = Math.max(opts.dedupWindowMs, c.cooldownMs)
-        const mark = get(marks, markKey)
+        let mark = get(marks, markKey)
         if (mark === 's') return 'duplicate'
-        if (mark === 'c') return 'cooldown'
+        if (mark?.startsWith('c')) {
+          // Held back by the stream's alert at heldBy: another event of the id past its cooldown is decided afresh.
+          const heldBy = mark.length > 2 ? Number(mark.slice(2)) : Number.NaN
+          if (Number.isNaN(heldBy) || Math.abs(c.eventMs - heldBy) < c.cooldownMs) return 'cooldown'
+          mark = undefined
+        }
         if (mark !== undefined) return mark === `p|${c.origin}` ? 'resend' : 'duplicate'
         if (c.cooldownMs > 0) {
           const last = get(cooldowns, c.stream)
           if (last !== undefined) {
-            const lastMs = Number(last.slice(0, last.indexOf('|')))
-            if (Math.abs(c.eventMs - lastMs) < c.cooldownMs) {
-              set(marks, markKey, 'c', ttl)
+            const lastMs = last.slice(0, last.indexOf('|'))
+            if (Math.abs(c.eventMs - Number(lastMs)) < c.cooldownMs) {
+              set(marks, markKey, `c|${lastMs}`, ttl)
               return 'cooldown'
             }
-            if (c.eventMs > lastMs) set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, c.cooldownMs)
+            if (c.eventMs > Number(lastMs)) set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, ttl)
           } else {
-            set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, c.cooldownMs)
+            set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, ttl)
           }
         }
         set(marks, markKey, `p|${c.origin}`, ttl)
