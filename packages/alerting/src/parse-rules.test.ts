@@ -83,6 +83,12 @@ rules:
     ['a negative cooldown', [{ ...shock, cooldownMs: -1 }], 'rules[0].cooldownMs', /0/],
     ['an unknown severity', [shock, { ...shock, id: 'b', severity: 'urgent' }], 'rules[1].severity', /info/],
     [
+      'a repeated dimension',
+      [{ ...shock, dimensions: ['tariff', 'tariff'] }],
+      'rules[0].dimensions',
+      /each dimension once/,
+    ],
+    [
       'a headline shock on uncertainty',
       [{ ...shock, dimensions: ['uncertainty'] }],
       'rules[0].dimensions[0]',

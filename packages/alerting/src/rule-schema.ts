@@ -17,6 +17,14 @@ export type RuleDirection = z.infer<typeof RuleDirection>
 
 /** Half-life or window label of the indicator config ("15m", "1h", "24h"). */
 const WindowLabel = z.string().min(1).max(32)
+
+/** A rule's dimensions: at least one, each once (a repeated one raised every alert twice). */
+function dimensionList<T extends z.ZodType<string>>(item: T) {
+  return z
+    .array(item)
+    .min(1)
+    .refine((a) => new Set(a).size === a.length, { message: 'list each dimension once' })
+}
 const Magnitude = z.number().positive()
 
 const common = {
@@ -40,7 +48,7 @@ const volumeGuard = {
 export const HeadlineShockRule = z.strictObject({
   ...common,
   kind: z.literal('headline_shock'),
-  dimensions: z.array(z.enum(['tariff', 'supplyChain', 'market'])).min(1),
+  dimensions: dimensionList(z.enum(['tariff', 'supplyChain', 'market'])),
   /** |score| must reach this; direction says which sign counts. */
   threshold: Magnitude.max(1),
   minRelevance: z.number().min(0).max(1).default(D.minRelevance),
@@ -63,7 +71,7 @@ export const LevelRule = z.strictObject({
   ...common,
   ...volumeGuard,
   kind: z.literal('level'),
-  dimensions: z.array(Dimension).min(1),
+  dimensions: dimensionList(Dimension),
   field: IndicatorField.default('mean'),
   /** Half-life label for mean, window label for volume; ignored by the other fields. */
   window: WindowLabel.optional(),
@@ -77,7 +85,7 @@ export const MomentumShiftRule = z.strictObject({
   ...common,
   ...volumeGuard,
   kind: z.literal('momentum_shift'),
-  dimensions: z.array(Dimension).min(1),
+  dimensions: dimensionList(Dimension),
   threshold: Magnitude.max(2),
   hysteresis: z.number().min(0).default(D.hysteresis.momentum_shift),
 })
@@ -88,7 +96,7 @@ export const BuzzSpikeRule = z.strictObject({
   ...common,
   ...volumeGuard,
   kind: z.literal('buzz_spike'),
-  dimensions: z.array(Dimension).min(1),
+  dimensions: dimensionList(Dimension),
   direction: z.literal('up', { message: 'a buzz spike only goes up' }).default('up'),
   threshold: Magnitude,
   hysteresis: z.number().min(0).default(D.hysteresis.buzz_spike),
