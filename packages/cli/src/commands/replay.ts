@@ -13,6 +13,17 @@ import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { readReplayRows } from '../replay/read-rows.ts'
 
+/**
+ * Most bytes of key and value of one record replay produces; a row giving a larger one is reported by
+ * line and skipped. Kafka refuses a record batch above the topic's max.message.bytes (1,048,588 by
+ * default, counting the batch's headers too), and such a refusal fails the produce, which ends the
+ * replay with the rest of the file unsent. Ingest would take no such record anyway: its
+ * INGEST_MAX_RECORD_BYTES (services/ingest/src/config.ts) is at most 1,048,576 (1 MiB), and larger
+ * records go to the dlq. 1 MB, not 1 MiB, leaves room for the batch's headers: a value of 1,048,576
+ * bytes is itself refused by a broker with the default limit.
+ */
+export const MAX_REPLAY_RECORD_BYTES = 1_000_000
+
 type ReplayOptions = { rate: string; limit?: string; source?: string; batch: string }
 
 export type ReplaySummary = { produced: number; skipped: number; skippedLines: number[]; seconds: number }
@@ -45,14 +56,23 @@ export async function replayFile(
     opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
   for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
     if (opts.limit !== undefined && summary.produced + pending.length >= opts.limit) break
-    if ('error' in row) {
+    const skip = (error: string) => {
       summary.skipped++
       summary.skippedLines.push(row.line)
-      process.stderr.write(`${file}:${row.line}: skipped: ${row.error}\n`)
+      process.stderr.write(`${file}:${row.line}: skipped: ${error}\n`)
+    }
+    if ('error' in row) {
+      skip(row.error)
       continue
     }
     const id = typeof row.raw.id === 'string' ? row.raw.id : null
-    pending.push({ topic, key: id, value: JSON.stringify(row.raw) })
+    const value = JSON.stringify(row.raw)
+    const bytes = Buffer.byteLength(value) + (id === null ? 0 : Buffer.byteLength(id))
+    if (bytes > MAX_REPLAY_RECORD_BYTES) {
+      skip(`record is ${bytes} bytes (key and value); the most replay produces is ${MAX_REPLAY_RECORD_BYTES}`)
+      continue
+    }
+    pending.push({ topic, key: id, value })
     if (pending.length >= batch) await flush()
   }
   await flush()

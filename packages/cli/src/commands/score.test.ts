@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { createScorer } from '@tradepulse/scoring'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { formatScore, scoreNdjson } from './score.ts'
 
@@ -34,6 +35,44 @@ describe('tradepulse score', () => {
     expect(lines[2].error).toMatch(/headline/)
     expect(lines[3].scores.supplyChain.label).toBe('positive')
   })
+  it('keeps a line whose JSON strings hold raw U+2028 or U+2029 as one line, and splits CRLF lines once', async () => {
+    // JSON.stringify leaves U+2028 and U+2029 unescaped: both are legal inside a JSON string.
+    const g = JSON.stringify({ id: 'g', headline: 'US\u2028raises tariffs on steel' })
+    const h = JSON.stringify({ id: 'h', headline: 'China resumes\u2029rare earth exports' })
+    expect(g).toContain('\u2028')
+    const input = Readable.from([`${g}\r\n${h}\n{"id":"z"}\r\n`, '{"id":"k","headline":"EU lifts duties"}'])
+    const out = new PassThrough()
+    const chunks: string[] = []
+    out.on('data', (d) => chunks.push(String(d)))
+    const counts = await scoreNdjson(createScorer(), input, out)
+    const lines = chunks.join('').split('\n')
+    expect(lines.pop()).toBe('')
+    const results = lines.map((l) => JSON.parse(l))
+    expect(counts).toEqual({ ok: 3, bad: 1 })
+    expect(results.map((r) => r.id)).toEqual(['g', 'h', 'z', 'k'])
+    expect(results[0].scores.tariff.label).toBe('negative')
+    expect(results[1].scores.supplyChain.label).toBe('positive')
+    expect(results[2]).toEqual({ id: 'z', line: 3, error: expect.stringMatching(/headline/) })
+  })
+  it('writes each answer before the next line arrives', async () => {
+    const input = new PassThrough()
+    const out = new PassThrough()
+    const chunks: string[] = []
+    out.on('data', (d) => chunks.push(String(d)))
+    const done = scoreNdjson(createScorer(), input, out)
+    input.write('{"id":"a","headline":"US raises tariffs on steel"}\n{"id":"b","head')
+    const first = await waitFor(() => chunks.join('') || undefined, { what: 'the first answer' })
+    expect(JSON.parse(first).id).toBe('a')
+    input.end('line":"EU lifts duties"}\n')
+    expect(await done).toEqual({ ok: 2, bad: 0 })
+    expect(
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).id),
+    ).toEqual(['a', 'b'])
+  })
   it('prints scores and cues readably', () => {
     const text = 'China halts exports of rare earths'
     const out = formatScore(text, createScorer().score({ headline: text }))
@@ -43,11 +82,11 @@ describe('tradepulse score', () => {
   })
   it('as a process, writes nothing but NDJSON to stdout', () => {
     const stdout = execFileSync(process.execPath, [MAIN, 'score', '--ndjson'], {
-      input: '{"id":"x","headline":"EU lifts duties on US whiskey"}\nnope\n',
+      input: `{"id":"x","headline":"EU lifts duties on US whiskey"}\nnope\n${JSON.stringify({ id: 'y', headline: 'US\u2028raises tariffs' })}\n`,
       stdio: ['pipe', 'pipe', 'pipe'],
     }).toString()
     const lines = stdout.trim().split('\n')
-    expect(lines).toHaveLength(2)
-    expect(lines.map((l) => JSON.parse(l).id)).toEqual(['x', null])
+    expect(lines).toHaveLength(3)
+    expect(lines.map((l) => JSON.parse(l).id)).toEqual(['x', null, 'y'])
   })
 })

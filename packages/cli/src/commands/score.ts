@@ -1,9 +1,9 @@
-import { createInterface } from 'node:readline'
 import type { ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
 import { scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
 import { z } from 'zod'
+import { readLines } from '../read-lines.ts'
 
 const NdjsonInput = z.strictObject({
   id: z.string().min(1).max(200),
@@ -57,9 +57,8 @@ export async function scoreNdjson(
   output: NodeJS.WritableStream,
 ): Promise<{ ok: number; bad: number }> {
   const counts = { ok: 0, bad: 0 }
-  const rl = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
   let lineNo = 0
-  for await (const line of rl) {
+  for await (const line of readLines(input)) {
     lineNo++
     if (line.trim() === '') continue
     let result: unknown

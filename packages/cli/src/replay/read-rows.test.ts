@@ -42,6 +42,81 @@ describe('readReplayRows', () => {
   it('refuses a CSV without a headline column', async () => {
     await expect(rows('b.csv', 'date,title\n2018-03-20,x\n')).rejects.toThrow(/no "headline" column/)
   })
+  it('skips a CSV row with a stray quote, reported by line with the reason, and goes on', async () => {
+    const r = await rows(
+      'quotes.csv',
+      [
+        'date,headline',
+        '2020-01-01,Steel tariffs rise',
+        '2020-01-02,Trump says "tariffs" are great',
+        '2020-01-03,"Chips rally, again"',
+        '2020-01-04,Ports say "no" and "never"',
+        '2020-01-05,Copper falls',
+        '',
+      ].join('\n'),
+    )
+    expect(r).toEqual([
+      { line: 2, raw: { headline: 'Steel tariffs rise', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 3, error: expect.stringMatching(/^Invalid Opening Quote: .*line 3/) },
+      { line: 4, raw: { headline: 'Chips rally, again', publishedAt: '2020-01-03T00:00:00.000Z' } },
+      { line: 5, error: expect.stringMatching(/^Invalid Opening Quote/) },
+      { line: 6, raw: { headline: 'Copper falls', publishedAt: '2020-01-05T00:00:00.000Z' } },
+    ])
+  })
+  it('reports an unclosed quote by the line it opens on, keeping the rows before it', async () => {
+    for (const eol of ['\n', '\r\n']) {
+      for (const end of [eol, '']) {
+        const r = await rows(
+          'unclosed.csv',
+          [
+            'date,headline',
+            '2020-01-01,Steel tariffs rise',
+            '',
+            '2020-01-02,"Ports close',
+            '2020-01-03,Copper',
+          ].join(eol) + end,
+        )
+        expect(r).toEqual([
+          { line: 2, raw: { headline: 'Steel tariffs rise', publishedAt: '2020-01-01T00:00:00.000Z' } },
+          { line: 4, error: expect.stringMatching(/^Quote Not Closed/) },
+        ])
+      }
+    }
+  })
+  it('reports a quoted field that runs on past later quotes once, by the line it opens on, with the lines it took', async () => {
+    const r = await rows(
+      'runs-on.csv',
+      'date,headline\n2020-01-01,"Ports close\n2020-01-02,Copper\n2020-01-03,"Chips" rally\n2020-01-04,Steel\n',
+    )
+    expect(r).toEqual([
+      {
+        line: 2,
+        error: expect.stringMatching(
+          /^Invalid Closing Quote: .* \(a quoted field runs from line 2 to line 5,/,
+        ),
+      },
+    ])
+  })
+  it('refuses a CSV whose header line cannot be read', async () => {
+    await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
+      /header.*Invalid Opening Quote/,
+    )
+    await expect(rows('h2.csv', 'date,"headline\n2020-01-01,x\n')).rejects.toThrow(/header.*Quote Not Closed/)
+  })
+  it('keeps an NDJSON line whose strings hold raw U+2028 or U+2029 whole', async () => {
+    const lines = [
+      JSON.stringify({ id: 'g', headline: 'US\u2028raises tariffs' }),
+      'nope',
+      JSON.stringify({ id: 'h', headline: 'Ports\u2029reopen' }),
+    ]
+    expect(lines[0]).toContain('\u2028')
+    const r = await rows('seps.ndjson', `${lines.join('\r\n')}\r\n`)
+    expect(r).toEqual([
+      { line: 1, raw: { id: 'g', headline: 'US\u2028raises tariffs' } },
+      { line: 2, error: expect.stringMatching(/^invalid JSON/) },
+      { line: 3, raw: { id: 'h', headline: 'Ports\u2029reopen' } },
+    ])
+  })
   it('reads NDJSON objects as they are and reports lines that are not objects', async () => {
     const r = await rows('d.ndjson', '{"headline":"a"}\n\nnope\n[1]\n{"headline":""}\n')
     expect(r).toEqual([
