@@ -46,7 +46,8 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     webhookQueue: new Gauge({
       name: 'tradepulse_webhook_queue',
-      help: 'webhook deliveries waiting or in flight',
+      help: 'webhook deliveries waiting or in flight, per desk',
+      labelNames: ['desk'],
       registers: [registry],
     }),
   }

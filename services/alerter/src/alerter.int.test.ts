@@ -21,6 +21,7 @@ import {
   testProducer,
   waitFor,
 } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import type { Gauge } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -437,13 +438,13 @@ describe('alerter on Kafka and Redis', () => {
           ALERTER_WEBHOOK_QUEUE_MAX: String(queueMax),
         },
       })
-      // Every value the dispatcher gives the queue gauge (deliveries waiting or in flight).
+      // Every value the dispatcher gives the tariff desk's queue gauge (deliveries waiting or in flight).
       const queue: number[] = []
       const gauge = app.metrics.registry.getSingleMetric('tradepulse_webhook_queue') as Gauge
-      const setGauge = gauge.set.bind(gauge) as (v: number) => void
-      gauge.set = ((v: number) => {
-        queue.push(v)
-        setGauge(v)
+      const setGauge = gauge.set.bind(gauge) as (labels: { desk: string }, v: number) => void
+      gauge.set = ((labels: { desk: string }, v: number) => {
+        if (labels.desk === 'tariff') queue.push(v)
+        setGauge(labels, v)
       }) as Gauge['set']
       const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
       const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
@@ -512,6 +513,85 @@ describe('alerter on Kafka and Redis', () => {
       expect(Math.max(...queue)).toBe(queueMax)
     })
   }
+
+  it("delivers one desk's webhooks while another desk's endpoint hangs", async () => {
+    const hanging = await receiver(() => {}) // holds every request open
+    const fine = await receiver((_req, res) => res.writeHead(204).end())
+    // Both desks of the scenario's routing, each with a webhook of its own.
+    const desks = `version: two-hooks
+desks:
+  - id: tariff
+    dimensions: [tariff]
+    scopes: [region:US, region:CN, region:EU]
+    minSeverity: info
+    webhook:
+      url: ${hanging.url}
+      secretEnv: TARIFF_SECRET
+  - id: supply
+    dimensions: [supplyChain, tariff]
+    scopes: ["commodity:*", "sector:*"]
+    minSeverity: info
+    webhook:
+      url: ${fine.url}
+      secretEnv: SUPPLY_SECRET
+`
+    const { app, topics } = start({
+      desks,
+      env: { TARIFF_SECRET: 't', SUPPLY_SECRET: 's' },
+      // A timeout far longer than the test needs: a supply delivery that waited on a tariff one would
+      // come only after a tariff request was dropped.
+      extra: { ALERTER_WEBHOOK_TIMEOUT_MS: '60000', ALERTER_WEBHOOK_CONCURRENCY: '2' },
+    })
+    await app.start()
+    await app.runner.joined()
+    await produceScenario(topics)
+    const forDesk = (desk: string) =>
+      SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes(desk)).length
+    expect(forDesk('supply')).toBeGreaterThan(0)
+    expect(forDesk('tariff')).toBeGreaterThan(2)
+    const when = await waitFor(
+      () =>
+        fine.received.length >= forDesk('supply') && {
+          tariffRequests: hanging.received.length,
+          tariffEnded: hanging.ended.length,
+        },
+      { what: "the supply desk's webhooks" },
+    )
+    // The tariff desk's two slots hold their requests open; none of them has ended yet.
+    expect(when).toEqual({ tariffRequests: 2, tariffEnded: 0 })
+    expect(fine.received.map((r) => (JSON.parse(r.body) as Alert).rule).sort()).toEqual(
+      SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('supply'))
+        .map((e) => e.split(' ')[0])
+        .sort(),
+    )
+  })
+
+  it('carries the offsets of the webhook group all desks shared before over to the desk group', async () => {
+    const topics = createTopicCatalogue(prefix)
+    const deskTopic = topics.deskAlerts('tariff').name
+    // Alerts the shared group had already posted: on the desk topic, committed by it.
+    await producer.send({
+      topic: deskTopic,
+      messages: Array.from({ length: 4 }, (_, i) => ({ partition: 0, value: JSON.stringify({ old: i }) })),
+    })
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const shared = `${prefix}alerter.webhooks`
+    await admin.setOffsets({ groupId: shared, topic: deskTopic, partitions: [{ partition: 0, offset: '4' }] })
+    const hook = await receiver((_req, res) => res.writeHead(200).end())
+    const { app } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: 's' } })
+    await app.start()
+    const [carried] = await admin.fetchOffsets({ groupId: `${shared}.tariff`, topics: [deskTopic] })
+    expect(carried?.partitions.find((q) => q.partition === 0)?.offset).toBe('4')
+    await app.runner.joined()
+    await produceScenario(topics)
+    const want = SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('tariff'))
+    await waitFor(() => hook.received.length >= want.length, { what: 'webhooks' })
+    // Only the new alerts: none of those the shared group had posted.
+    expect(hook.received.filter((r) => r.body.startsWith('{"old"'))).toEqual([])
+    expect(hook.received).toHaveLength(want.length)
+  })
 
   it('dead-letters a 4xx at once, without retrying', async () => {
     const hook = await receiver((_req, res) => res.writeHead(410).end())

@@ -39,9 +39,9 @@ export const alerterConfigShape = {
     'first delay between webhook attempts (doubles, jittered)',
   ),
   ALERTER_WEBHOOK_BACKOFF_MAX_MS: ms(10_000, 1).describe('longest delay between webhook attempts'),
-  ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once'),
+  ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once, per desk'),
   ALERTER_WEBHOOK_QUEUE_MAX: ms(500, 1).describe(
-    'webhook deliveries held in memory; when full, the webhook consumer pauses (alerts on Kafka never wait)',
+    "webhook deliveries held in memory per desk; when full, that desk's webhook consumer pauses (alerts on Kafka never wait)",
   ),
   ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(
     'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic)',
