@@ -4,6 +4,8 @@ FROM node:24-slim AS deps
 WORKDIR /app
 RUN npm install -g pnpm@12 --no-fund --no-audit
 COPY pnpm-workspace.yaml pnpm-lock.yaml package.json ./
+# pnpm applies our kafkajs patch (pnpm-workspace.yaml, patchedDependencies) at install.
+COPY patches ./patches
 COPY packages ./packages
 COPY services ./services
 COPY bench/package.json ./bench/package.json

@@ -84,6 +84,32 @@ describe('docker-compose.yml', () => {
       expect(exprs).toContain(metric)
     }
   })
+  it('copies every file the install needs before it runs (the patches pnpm applies)', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    const workspace = readFileSync(join(ROOT, 'pnpm-workspace.yaml'), 'utf8')
+    const patches = [...workspace.matchAll(/^\s+\S+: (patches\/\S+)$/gm)].map((m) => m[1]!)
+    expect(patches.length).toBeGreaterThan(0)
+    const install = dockerfile.indexOf('RUN pnpm install')
+    const copied = [...dockerfile.slice(0, install).matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      m[1]!.split(' '),
+    )
+    for (const file of patches)
+      expect(
+        copied.some((c) => file === c || file.startsWith(`${c.replace(/\/$/, '')}/`)),
+        file,
+      ).toBe(true)
+  })
+  it('keeps Kafka and Redis data on volumes, and gives workers longer than their stop deadline', () => {
+    const kafka = services.kafka as unknown as { environment: Record<string, string>; volumes: string[] }
+    expect(kafka.volumes).toContain(`kafka-data:${kafka.environment.KAFKA_LOG_DIRS}`)
+    const redis = services.redis as unknown as { command: string[]; volumes: string[] }
+    expect(redis.command.join(' ')).toContain('--appendonly yes')
+    expect(redis.volumes).toContain('redis-data:/data')
+    for (const worker of Object.keys(WORKERS)) {
+      const grace = (services[worker] as unknown as { stop_grace_period?: string }).stop_grace_period
+      expect(Number.parseInt(grace ?? '10', 10) * 1_000, worker).toBeGreaterThan(15_000) // SHUTDOWN_DEADLINE_MS
+    }
+  })
   it('builds one image as a non-root user', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
     expect(dockerfile).toMatch(/^FROM .* AS deps$/m)
