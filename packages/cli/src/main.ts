@@ -2,6 +2,7 @@
 // `tradepulse`: the command line. Each command lives in commands/<name>.ts and registers itself here.
 import { exitOnFatal } from '@tradepulse/platform'
 import { Command } from 'commander'
+import { registerIndicators } from './commands/indicators.ts'
 import { registerReplay } from './commands/replay.ts'
 import { registerScore } from './commands/score.ts'
 import { registerStart } from './commands/start.ts'
@@ -23,6 +24,7 @@ registerScore(program)
 registerReplay(program)
 registerTopics(program)
 registerTail(program)
+registerIndicators(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { HOUR_MS, produceScored, scoredSeries } from '@tradepulse/aggregator/fixtures'
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createTopics, randomName, testInfra, testProducer } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+const MAIN = join(import.meta.dirname, '..', 'main.ts')
+
+describe('tradepulse indicators on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+
+  it('rebuilds the indicators from headlines.scored, then prints the top regions from Redis', async () => {
+    const prefix = `${randomName('cli-ind')}.`
+    const topic = createTopicCatalogue(prefix).scored.name
+    await createTopics(kafkaBrokers, [{ name: topic }])
+    const start = Date.parse('2026-03-02T00:00:00Z')
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await produceScored(producer, topic, scoredSeries(200, { startMs: start, spanMs: 6 * HOUR_MS }))
+    } finally {
+      await producer.disconnect()
+    }
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replaceAll('.', '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+    }
+    const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '1h'], { env })
+    expect(rebuilt.stdout).toMatch(/^rebuilt 200 headlines \(200 records, 0 invalid\)/)
+    const asOf = new Date(start + 6 * HOUR_MS).toISOString()
+    const shown = await run(
+      process.execPath,
+      [
+        MAIN,
+        'indicators',
+        '--dimension',
+        'tariff',
+        '--scope-kind',
+        'region',
+        '--by',
+        'buzz',
+        '--as-of',
+        asOf,
+      ],
+      { env },
+    )
+    const [title, header, ...rows] = shown.stdout.trim().split('\n')
+    expect(title).toMatch(new RegExp(`^tariff by region, top 10 by buzz, as of ${asOf} \\(namespace `))
+    expect(header).toMatch(/^scope\s+mean 15m\s+mean 1h\s+mean 24h\s+momentum\s+buzz/)
+    // The fixture's regions, each with a count.
+    expect(rows.map((r) => r.split(/\s+/)[0]).sort()).toEqual(['CN', 'DE', 'JP', 'MX', 'US'])
+  })
+
+  it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {
+    for (const args of [
+      ['indicators', '--top', '0'],
+      ['indicators', 'rebuild', '--since', 'soon'],
+    ]) {
+      const err = await run(process.execPath, [MAIN, ...args], {
+        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), REDIS_URL: redisUrl },
+      }).catch((e: { code: number; stderr: string }) => e)
+      expect(err, args.join(' ')).toMatchObject({ code: 78 })
+      expect((err as { stderr: string }).stderr).toMatch(/--top: a positive integer|not a duration: "soon"/)
+    }
+  })
+})
