@@ -200,38 +200,44 @@ export function createAggregator(deps: AggregatorDeps) {
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let lastOk = -1
-    let token: number | undefined
-    for (let from = 0; from < records.length; from += partSize) {
-      if (from > 0) await yieldToIo()
-      // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
-      if (failed) break
-      const begun = merger.begin(source)
-      token ??= begun
-      const contributions: Contribution[] = []
-      const to = Math.min(records.length, from + partSize)
-      try {
-        for (let i = from; i < to; i++) {
-          const parsed = parseScoredRecord(records[i]!.value)
-          if (!parsed.ok) {
-            outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
-            continue
+    // The batch's own begin, ended once every part is submitted: between two parts (the next one being
+    // parsed, the one before already applied) the partition stays in flight, so the others do not run
+    // ahead of the parts still to come.
+    const token = merger.begin(source)
+    try {
+      for (let from = 0; from < records.length; from += partSize) {
+        if (from > 0) await yieldToIo()
+        // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
+        if (failed) break
+        merger.begin(source)
+        const contributions: Contribution[] = []
+        const to = Math.min(records.length, from + partSize)
+        try {
+          for (let i = from; i < to; i++) {
+            const parsed = parseScoredRecord(records[i]!.value)
+            if (!parsed.ok) {
+              outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+              continue
+            }
+            const own = contributionsOf(parsed.value)
+            for (const c of own) contributions.push(c)
+            addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
+            outcomes[i] = { kind: 'ok' }
+            lastOk = i
           }
-          const own = contributionsOf(parsed.value)
-          for (const c of own) contributions.push(c)
-          addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
-          outcomes[i] = { kind: 'ok' }
-          lastOk = i
+        } catch (err) {
+          // A bug on some record (the runner isolates it): end the flight, or the source holds others forever.
+          void merger.submit([], source).catch(() => {})
+          throw err
         }
-      } catch (err) {
-        // A bug on some record (the runner isolates it): end the flight, or the source holds others forever.
-        void merger.submit([], source).catch(() => {})
-        throw err
+        submitted.push(
+          merger.submit(contributions, source, token).catch((err: unknown) => {
+            failed ??= { err }
+          }),
+        )
       }
-      submitted.push(
-        merger.submit(contributions, source, token).catch((err: unknown) => {
-          failed ??= { err }
-        }),
-      )
+    } finally {
+      void merger.submit([], source).catch(() => {})
     }
     // Every part settles before the batch counts as done: none may still be applied during a retry.
     const finish = async (): Promise<OutRecord[]> => {

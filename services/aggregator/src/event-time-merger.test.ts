@@ -37,7 +37,7 @@ describe('createEventTimeMerger', () => {
     expect(times(rounds)).toEqual([[0], [90]])
   })
 
-  it('rejects only the submissions of a failed round; the rest go on', async () => {
+  it('rejects only the submissions of a failed round; the rest go on once the failed one is retried', async () => {
     let fail = true
     const merger = createEventTimeMerger(
       async (round) => {
@@ -51,8 +51,44 @@ describe('createEventTimeMerger', () => {
     const bad = merger.submit([c('bad', 5)], 'a')
     const good = merger.submit([c('good', 6 * MIN)], 'b')
     await expect(bad).rejects.toThrow('redis down')
+    const retry = merger.submit([c('bad', 5)], 'a', merger.begin('a'))
     await expect(good).resolves.toBeUndefined()
-    await expect(merger.submit([c('bad', 5)], 'a')).resolves.toBeUndefined()
+    await expect(retry).resolves.toBeUndefined()
+  })
+
+  it("holds the others at a failed source's oldest event until its retry begins, or failedHoldMs passes", async () => {
+    const applied: string[] = []
+    let fail = true
+    const merger = createEventTimeMerger(
+      async (round) => {
+        if (fail && round.some((x) => x.headlineId === 'a1')) {
+          fail = false
+          throw new Error('redis down')
+        }
+        for (const x of round) applied.push(x.headlineId)
+      },
+      { graceMs: 10 * MIN, failedHoldMs: 200 },
+    )
+    const a = merger.submit([c('a1', 0), c('a2', 50 * MIN)], 'a', merger.begin('a'))
+    await expect(a).rejects.toThrow('redis down')
+    // b runs far ahead of a's failed batch: held at a's oldest event plus half the grace.
+    const b = merger.submit([c('b1', 4 * MIN), c('b2', 40 * MIN)], 'b', merger.begin('b'))
+    await new Promise((r) => setTimeout(r, 50))
+    expect(applied).toEqual(['b1'])
+    // a's retry: merged with b's rest (a round is applied in event-time order by the store).
+    await merger.submit([c('a1', 0), c('a2', 50 * MIN)], 'a', merger.begin('a'))
+    await b
+    expect(applied[0]).toBe('b1')
+    expect(applied.slice(1, 3).sort()).toEqual(['a1', 'b2'])
+    expect(applied[3]).toBe('a2')
+
+    // A failed source that never comes back (its partition went to another member): let go after 200 ms.
+    fail = true
+    await expect(merger.submit([c('a1', 60 * MIN)], 'a', merger.begin('a'))).rejects.toThrow('redis down')
+    const t = Date.now()
+    await merger.submit([c('b3', 120 * MIN)], 'b', merger.begin('b'))
+    expect(Date.now() - t).toBeGreaterThanOrEqual(150)
+    expect(applied.at(-1)).toBe('b3')
   })
 
   it("rejects a failed source's later submissions too, so they are not applied before its retry", async () => {
@@ -75,9 +111,13 @@ describe('createEventTimeMerger', () => {
     await expect(second).rejects.toThrow('redis down')
     await expect(other).rejects.toThrow('redis down') // it shared the failed round
     expect(applied).toEqual([])
-    await merger.submit([c('first', 0)], 'a')
-    await merger.submit([c('second', 60 * MIN)], 'a')
-    expect(applied).toEqual(['first', 'second'])
+    // Both retried (each a new begin, as the runner's retries are).
+    await Promise.all([
+      merger.submit([c('first', 0)], 'a', merger.begin('a')),
+      merger.submit([c('other', 1 * MIN)], 'b', merger.begin('b')),
+    ])
+    await merger.submit([c('second', 60 * MIN)], 'a', merger.begin('a'))
+    expect(applied).toEqual(['first', 'other', 'second'])
   })
 
   it('rejects at once a submission begun before a round of its source failed', async () => {

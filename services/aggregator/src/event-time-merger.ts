@@ -50,13 +50,23 @@ type Pending = {
  *
  * Rounds run one at a time. A failing round rejects the submissions that had contributions in it and
  * every later submission of their sources (the runner retries them whole, in order; the store's
- * idempotence absorbs what was applied already). A source may have several submissions pending: the
+ * idempotence absorbs what was applied already), and the failed sources keep holding the others back
+ * at their oldest event not applied until their retry begins (or `failedHoldMs` passes). A source may have several submissions pending: the
  * handler submits a large batch in parts, parsing one while the one before is being applied.
  */
 export function createEventTimeMerger(
   apply: (round: Contribution[]) => Promise<void>,
-  options: { graceMs: number },
+  options: {
+    graceMs: number
+    /**
+     * How long a source whose round failed holds the others back at its oldest unapplied event while
+     * its retry has not begun (default 30 s): the runner retries the batch after a backoff, and if the
+     * partition went to another member meanwhile, the hold ends after this.
+     */
+    failedHoldMs?: number
+  },
 ): EventTimeMerger {
+  const failedHoldMs = options.failedHoldMs ?? 30_000
   const pending: Pending[] = []
   /** In-flight sources: progress, or −∞ while begun but not submitted. */
   const inFlight = new Map<string, number>()
@@ -64,6 +74,8 @@ export function createEventTimeMerger(
   const open = new Map<string, number>()
   /** Failed rounds per source: the token of `begin`. */
   const failures = new Map<string, number>()
+  /** Sources whose round failed and whose retry has not begun: each held in flight until its timer. */
+  const failedHolds = new Map<string, NodeJS.Timeout>()
   const close = (source: string) => {
     const n = (open.get(source) ?? 0) - 1
     if (n > 0) open.set(source, n)
@@ -71,7 +83,8 @@ export function createEventTimeMerger(
   }
   /** A source with nothing pending and nothing being parsed holds no one back any more. */
   const endFlightIfIdle = (source: string) => {
-    if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
+    if (!pending.some((q) => q.source === source) && !open.has(source) && !failedHolds.has(source))
+      inFlight.delete(source)
   }
   let pumping = false
   let scheduled = false
@@ -101,8 +114,11 @@ export function createEventTimeMerger(
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
         const members: Pending[] = []
+        /** Where each pending submission stood before this round: its first item not applied yet. */
+        const before = new Map<Pending, number>()
         for (const p of pending) {
           const from = p.next
+          before.set(p, from)
           while (p.next < p.items.length && p.items[p.next]!.eventMs <= upTo) round.push(p.items[p.next++]!)
           if (p.next > from) members.push(p)
         }
@@ -113,7 +129,24 @@ export function createEventTimeMerger(
           // A source's later submissions go too: applied before the failed ones come again, they would
           // make those late.
           const failed = new Set(members.map((p) => p.source))
-          for (const source of failed) failures.set(source, (failures.get(source) ?? 0) + 1)
+          for (const source of failed) {
+            failures.set(source, (failures.get(source) ?? 0) + 1)
+            // Until its retry begins, the source holds the others at its oldest event not applied: they
+            // must not run ahead meanwhile and make its headlines late when they come again.
+            let oldest = Number.POSITIVE_INFINITY
+            for (const q of pending)
+              if (q.source === source) oldest = Math.min(oldest, q.items[before.get(q)!]?.eventMs ?? oldest)
+            if (Number.isFinite(oldest)) inFlight.set(source, oldest)
+            clearTimeout(failedHolds.get(source))
+            failedHolds.set(
+              source,
+              setTimeout(() => {
+                failedHolds.delete(source)
+                endFlightIfIdle(source)
+                schedule()
+              }, failedHoldMs).unref(),
+            )
+          }
           for (const p of pending.filter((q) => failed.has(q.source))) {
             finish(p)
             p.reject(err)
@@ -134,6 +167,9 @@ export function createEventTimeMerger(
 
   return {
     begin(source) {
+      // A retry after a failed round: it now holds the others itself (from the progress it was held at).
+      clearTimeout(failedHolds.get(source))
+      failedHolds.delete(source)
       if (!inFlight.has(source)) inFlight.set(source, Number.NEGATIVE_INFINITY)
       open.set(source, (open.get(source) ?? 0) + 1)
       return failures.get(source) ?? 0
