@@ -43,6 +43,8 @@ describe('batch runner on Kafka', () => {
       admin?: (admin: Admin) => Admin
       /** Written to the input topic before the worker starts. */
       backlog?: (topic: string) => TopicMessages[]
+      /** The runner's stall limit (BatchRunnerConfig.stallAfterMs). */
+      stallAfterMs?: number
     } = {},
   ) {
     const name = randomName('runner')
@@ -65,14 +67,16 @@ describe('batch runner on Kafka', () => {
       ...env,
     })
     const log = opts.log ?? silent
-    const wrap = opts.admin
+    const wrap = opts.admin ?? ((admin: Admin) => admin)
     let transport: Transport | undefined
-    if (wrap) {
+    if (opts.admin || opts.stallAfterMs !== undefined) {
       const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name }, log)
       const faulty = Object.assign(Object.create(kafka) as Kafka, { admin: () => wrap(kafka.admin()) })
+      const stall = opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}
       transport = {
         ...createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: name }, log),
-        createRunner: (h, c, l, m) => createBatchRunner(faulty, createProducer(kafka), h, c, l, m),
+        createRunner: (h, c, l, m) =>
+          createBatchRunner(faulty, createProducer(kafka), h, { ...c, ...stall }, l, m),
       }
     }
     const worker = createKafkaWorker({
@@ -102,7 +106,7 @@ describe('batch runner on Kafka', () => {
         (a, p) => a + Math.max(0, Number(p.offset)),
         0,
       )
-    return { worker, topics, out, dlq, producer, committed }
+    return { worker, topics, out, dlq, producer, committed, groupId: name }
   }
   /**
    * The output topic `missing` does not exist: waits for a Kafka fault to be retried, checks nothing is
@@ -161,6 +165,79 @@ describe('batch runner on Kafka', () => {
     expect(await worker.metrics.registry.getSingleMetricAsString('tradepulse_infra_retries_total')).toMatch(
       /code="INFRA_DEPENDENCY"[^\n]* 3/,
     )
+  })
+
+  it('reports degraded, not failed, while a batch waits out a fault longer than the stall limit', async () => {
+    let retrying = true
+    let target = ''
+    const { topics, out, producer, worker } = await run(
+      async (records, ctx) => {
+        if (retrying) return records.map(() => ({ kind: 'retry' as const, reason: 'pricing service down' }))
+        return echo(target)(records, ctx)
+      },
+      {},
+      { stallAfterMs: 500 },
+    )
+    target = topics.out
+    await worker.runner.joined()
+    await producer.send({ topic: topics.in, messages: [{ key: 'a', value: '1' }] })
+    // Well past the stall limit with the batch retrying (and no fetch meanwhile): degraded all along.
+    const seen = new Set<string>()
+    const t0 = Date.now()
+    await waitFor(
+      async () => {
+        const h = await worker.runner.health()
+        seen.add(h.status)
+        return Date.now() - t0 > 2_000 && seen.has('degraded')
+      },
+      { what: 'two seconds of retries', intervalMs: 50 },
+    )
+    expect([...seen]).not.toContain('failed')
+    retrying = false
+    await waitFor(() => out.messages.length >= 1, { what: 'output once the dependency is back' })
+  })
+
+  it('stops exporting the lag of a partition another member took at a rebalance', async () => {
+    let target = ''
+    const handler: BatchHandler = async (records, ctx) => echo(target)(records, ctx)
+    const first = await run(handler, {}, { partitions: 2 })
+    target = first.topics.out
+    await first.worker.runner.joined()
+    await first.producer.send({
+      topic: first.topics.in,
+      messages: [0, 1].map((partition) => ({ partition, key: 'k', value: String(partition) })),
+    })
+    await waitFor(() => first.out.messages.length >= 2, { what: 'both partitions read' })
+    const lagOf = async () =>
+      [
+        ...(await first.worker.metrics.registry.getSingleMetricAsString('tradepulse_consumer_lag')).matchAll(
+          /partition="(\d)"/g,
+        ),
+      ].map((m) => m[1])
+    expect((await lagOf()).sort()).toEqual(['0', '1'])
+    // A second member of the same group takes one partition.
+    const config = loadConfig(BaseConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      KAFKA_GROUP_ID: first.groupId,
+      HTTP_PORT: '0',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    })
+    const second = createKafkaWorker({
+      worker: 'test',
+      config,
+      log: silent,
+      inputTopics: [first.topics.in],
+      dlqTopic: first.topics.dlq,
+      handler,
+      defaultHttpPort: 0,
+    })
+    cleanups.push(() => second.stop())
+    await second.start()
+    await second.runner.joined()
+    await waitFor(async () => (await lagOf()).length === 1, {
+      what: "the first member's lag of one partition",
+    })
   })
 
   it('isolates a record that makes the handler throw a bug: it goes to the dlq, the rest pass', async () => {

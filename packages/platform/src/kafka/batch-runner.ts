@@ -113,6 +113,13 @@ export function createBatchRunner(
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
   let lastProgress = Date.now()
+  /** The partitions whose lag this runner exports: a partition another member took is dropped at the join. */
+  const lagged = new Map<string, { topic: string; partition: string }>()
+  const setLag = (topic: string, partition: number, lag: number) => {
+    const labels = { topic, partition: String(partition) }
+    lagged.set(`${topic}/${partition}`, labels)
+    metrics.lag.set(labels, Math.max(0, lag))
+  }
   /**
    * When a batch was last handled whole, and since when some partition has been held: fetches alone
    * do not show progress (with every partition paused, kafkajs sleeps and reports a fetch all the same).
@@ -180,6 +187,9 @@ export function createBatchRunner(
             baseMs: cfg.retryBaseMs,
             maxMs: cfg.retryMaxMs,
             shouldStop: () => !running || (epochs.get(key) ?? 0) !== epoch || since !== assignment,
+            onWait: () => {
+              lastProgress = Date.now() // waiting out a fault, not stalled
+            },
             onRetry: (err, attempt, delayMs) => {
               metrics.retries.inc({ code: err.code })
               log.warn(
@@ -486,7 +496,7 @@ export function createBatchRunner(
       if (!stopped()) {
         hold(p, key, taken.heldAtMs)
         const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
-        metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, behind))
+        setLag(batch.topic, batch.partition, behind)
         return
       }
       taken = { count: records.length }
@@ -509,8 +519,12 @@ export function createBatchRunner(
         baseMs: cfg.retryBaseMs,
         maxMs: cfg.retryMaxMs,
         shouldStop: stopped,
-        // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered elsewhere.
-        onWait: () => p.heartbeat().catch(() => {}),
+        // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered
+        // elsewhere; and a batch waiting out a fault is no stalled loop (health stays degraded, not failed).
+        onWait: () => {
+          lastProgress = Date.now()
+          return p.heartbeat().catch(() => {})
+        },
         onRetry: (err: TradepulseError, attempt, delayMs) => {
           faulted = true
           state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
@@ -602,7 +616,7 @@ export function createBatchRunner(
       }
     }
     const lag = Number(batch.highWatermark) - Number(endOffset) - 1
-    metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag))
+    setLag(batch.topic, batch.partition, lag)
   }
 
   return {
@@ -631,6 +645,11 @@ export function createBatchRunner(
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
+        for (const [key, labels] of lagged)
+          if (!e.payload.memberAssignment[labels.topic]?.includes(Number(labels.partition))) {
+            metrics.lag.remove(labels)
+            lagged.delete(key)
+          }
         if (aligner) {
           aligner.reset() // the partitions held may be another member's now; what is ours is fetched again
           if (cfg.align?.exchange) {
