@@ -32,6 +32,29 @@ describe('loadConfig', () => {
     expect(run).toThrow(/REDIS_URL: /)
     expect(run).toThrow(/LOG_LEVEL: /)
   })
+  it("never echoes a URL's credentials or a secret variable's value", () => {
+    const err = () =>
+      loadConfig(BaseConfig.extend({ WEBHOOK_SECRET: z.string().min(40) }), {
+        REDIS_URL: 'rediss://default:S3cr#t/pw@redis.prod:6380',
+        WEBHOOK_SECRET: 'short-but-secret',
+      })
+    expect(err).toThrow(/REDIS_URL: .*\(got "rediss:\/\/\[redacted\]@redis\.prod:6380"\)/)
+    expect(err).toThrow(/WEBHOOK_SECRET: .*\(got \[redacted\]\)/)
+    expect(err).not.toThrow(/S3cr|short-but/)
+  })
+  it('refuses a broker port out of range and a heartbeat not below the session timeout, naming them', () => {
+    expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:9092,b:99999' })).toThrow(
+      /KAFKA_BROKERS: host:port with a port from 1 to 65535/,
+    )
+    expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:0' })).toThrow(/port from 1 to 65535/)
+    expect(() =>
+      loadConfig(BaseConfig, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '6000' }),
+    ).toThrow(/KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS \(got 6000 and 6000\)/)
+    expect(
+      loadConfig(BaseConfig, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '500' })
+        .KAFKA_HEARTBEAT_INTERVAL_MS,
+    ).toBe(500)
+  })
   it('treats an empty variable as unset', () => {
     expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(2_000)
   })

@@ -20,7 +20,19 @@ export const baseConfigShape = {
     .string()
     .min(1)
     .transform((s) => s.split(',').map((b) => b.trim()))
-    .pipe(z.array(z.string().regex(/^[^:\s]+:\d{1,5}$/, 'host:port')).min(1))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[^:\s]+:\d{1,5}$/, 'host:port')
+            .refine((b) => {
+              const port = Number(b.slice(b.lastIndexOf(':') + 1))
+              return port >= 1 && port <= 65_535
+            }, 'host:port with a port from 1 to 65535'),
+        )
+        .min(1),
+    )
     .default(['127.0.0.1:9092'])
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
@@ -80,11 +92,23 @@ export const baseConfigShape = {
 export const BaseConfig = z.object(baseConfigShape)
 export type BaseConfig = z.infer<typeof BaseConfig>
 
+/** Variables whose value is never echoed in an error. */
+const SECRET_NAME = /SECRET|PASSWORD|TOKEN/i
+
+/**
+ * A bad value as an error may show it: a secret variable's not at all, and a URL's credentials (all up
+ * to its last "@") hidden, as a password with "#" or "/" in it is what typically makes the URL invalid.
+ */
+export function shownValue(name: string, raw: string): string {
+  if (SECRET_NAME.test(name)) return '[redacted]'
+  const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@')
+  return JSON.stringify(hidden.length > 60 ? `${hidden.slice(0, 60)}…` : hidden)
+}
+
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const name = String(issue.path[0] ?? '(environment)')
   const raw = env[name]
-  const got =
-    raw === undefined ? 'not set' : `got ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}`
+  const got = raw === undefined ? 'not set' : `got ${shownValue(name, raw)}`
   return `${name}: ${issue.message} (${got})`
 }
 
@@ -99,7 +123,22 @@ export function loadConfig<S extends z.ZodObject>(
   // Empty strings count as unset, as shells and compose files often export FOO= for "no value".
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const result = schema.safeParse(cleaned)
-  if (result.success) return result.data
+  if (result.success) {
+    // Kafka refuses a heartbeat interval at or above the session timeout only when the consumer joins.
+    const c = result.data as Partial<
+      Pick<BaseConfig, 'KAFKA_HEARTBEAT_INTERVAL_MS' | 'KAFKA_SESSION_TIMEOUT_MS'>
+    >
+    if (
+      c.KAFKA_HEARTBEAT_INTERVAL_MS !== undefined &&
+      c.KAFKA_SESSION_TIMEOUT_MS !== undefined &&
+      c.KAFKA_HEARTBEAT_INTERVAL_MS >= c.KAFKA_SESSION_TIMEOUT_MS
+    )
+      throw new TradepulseError(
+        'CONFIG_INVALID',
+        `invalid configuration:\n  KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS (got ${c.KAFKA_HEARTBEAT_INTERVAL_MS} and ${c.KAFKA_SESSION_TIMEOUT_MS})`,
+      )
+    return result.data
+  }
   const lines = result.error.issues.map((i) => describeIssue(i, env))
   throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`)
 }
