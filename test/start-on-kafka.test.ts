@@ -69,4 +69,37 @@ describe('tradepulse start on Kafka and Redis', () => {
       expect(code).toBe(0)
     }
   })
+
+  it('exits 1 once SHUTDOWN_DEADLINE_MS has passed when a stop cannot finish (Kafka unreachable)', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'packages/cli/src/main.ts'),
+        'start',
+        '--workers',
+        'scorer',
+        '--no-sample',
+        '--follow',
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: '127.0.0.1:1',
+          REDIS_URL: redisUrl,
+          SHUTDOWN_DEADLINE_MS: '1000',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let err = ''
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    const exited = new Promise<number | null>((r) => child.once('exit', r))
+    // Starting: kafkajs is retrying its connection to the broker, for far longer than the deadline.
+    await waitFor(() => /ECONNREFUSED|Connection error/.test(err), { what: 'the start retrying the broker' })
+    child.kill('SIGTERM')
+    expect(await exited).toBe(1)
+    expect(err).toMatch(/graceful stop exceeded its deadline/)
+  })
 })

@@ -116,6 +116,7 @@ async function startOnKafka(
   log: ReturnType<typeof createLogger>,
   infra: Infra | undefined,
 ): Promise<void> {
+  let deadlineMs = 0
   const apps: KafkaWorker[] = names.map((name) => {
     const w = WORKERS[name]!
     const config = loadConfig(w.config, {
@@ -123,15 +124,27 @@ async function startOnKafka(
       ...env,
       HTTP_PORT: env.HTTP_PORT ?? '0',
     })
+    deadlineMs = Math.max(deadlineMs, (config as { SHUTDOWN_DEADLINE_MS: number }).SHUTDOWN_DEADLINE_MS)
     return w.build(config as never, { log })
   })
   let stopping = false
+  // As a worker's own process does (runUntilSignal): a stop that outlasts SHUTDOWN_DEADLINE_MS, or fails,
+  // exits 1; a second signal exits at once.
   const stopAll = async (code: number) => {
     if (stopping) process.exit(130)
     stopping = true
-    for (const app of [...apps].reverse()) await app.stop()
+    setTimeout(() => {
+      log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
+      process.exit(1)
+    }, deadlineMs).unref()
+    let failed = false
+    for (const app of [...apps].reverse())
+      await app.stop().catch((err: unknown) => {
+        failed = true
+        log.error({ err }, 'stop failed')
+      })
     await infra?.stop()
-    process.exit(code)
+    process.exit(failed ? 1 : code)
   }
   process.on('SIGINT', () => void stopAll(0))
   process.on('SIGTERM', () => void stopAll(0))
