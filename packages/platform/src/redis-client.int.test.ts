@@ -120,6 +120,22 @@ describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', 
     expect(await redisHealth(redis)()).toMatchObject({ ready: true, status: 'ok' })
   })
 
+  it("keeps its connection on an error reply about the command (only a demoted primary's calls for a new one)", async () => {
+    const target = redisTarget()
+    const redis = client(`redis://${target.host}:${target.port}`)
+    const key = `tp-wrongtype-${randomBytes(6).toString('hex')}`
+    cleanups.push(async () => void (await redis.del(key)))
+    await redis.set(key, 'a string')
+    const id = await redis.client('ID')
+    for (let i = 0; i < 3; i++) await expect(redis.hget(key, 'f')).rejects.toThrow(/^WRONGTYPE/)
+    expect(await redis.client('ID')).toBe(id)
+    const reconnect = redis.options.reconnectOnError as (err: Error) => boolean
+    expect(reconnect(new Error("READONLY You can't write against a read only replica."))).toBe(true)
+    expect(reconnect(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(
+      false,
+    )
+  })
+
   it('sets the timeout from the option, 5 s by default, and none for 0', () => {
     const target = redisTarget()
     const url = `redis://${target.host}:${target.port}`

@@ -32,7 +32,9 @@ export function createRedis(
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
-    reconnectOnError: () => true,
+    // Only a server that stopped taking writes (a primary demoted by a failover) calls for a new
+    // connection (the name may lead to the new primary); an error reply about the command itself does not.
+    reconnectOnError: (err) => /^(READONLY|MASTERDOWN|LOADING)\b/.test(err.message),
   })
   let down = false
   redis.on('error', (err) => {
