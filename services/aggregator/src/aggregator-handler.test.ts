@@ -1,4 +1,4 @@
-import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createManualClock, createTopicCatalogue } from '@tradepulse/contracts'
 import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -13,9 +13,10 @@ describe('aggregator handler', () => {
   const topics = createTopicCatalogue('t.')
   const ctx = { signal: new AbortController().signal }
 
-  function setup(partSize: number) {
+  function setup(partSize: number, clock = createManualClock(0)) {
     const registry = new Registry()
     const aggregator = createAggregator({
+      clock,
       topics,
       store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
       log: createLogger({ level: 'silent' }),
@@ -28,7 +29,7 @@ describe('aggregator handler', () => {
       Number(
         / (\d+)$/m.exec(await registry.getSingleMetricAsString('tradepulse_indicator_late_total'))?.[1] ?? 0,
       )
-    return { handler: aggregator.handler, late }
+    return { aggregator, handler: aggregator.handler, late }
   }
   const recordsOf = (partition: number, headlines: ReturnType<typeof scoredSeries>): InRecord[] =>
     headlines.map((h, i) => ({
@@ -40,6 +41,32 @@ describe('aggregator handler', () => {
       headers: {},
       timestamp: 0,
     }))
+
+  it('keeps a key pending on the trailing edge when its update could not be sent, and sends it on the next tick', async () => {
+    const clock = createManualClock(1_000_000)
+    const { aggregator, handler } = setup(2_000, clock)
+    const series = scoredSeries(40, { startMs: T0, spanMs: 30 * MIN_MS, idPrefix: 'k' })
+    // The first batch publishes its keys at once; the second, within the interval, leaves them pending.
+    await handler(recordsOf(0, series.slice(0, 20)), ctx)
+    await handler(
+      recordsOf(0, series.slice(20)).map((r, i) => ({ ...r, offset: String(20 + i) })),
+      ctx,
+    )
+    clock.advance(2_000)
+    const failing = async () => {
+      throw new Error('broker unreachable')
+    }
+    await expect(aggregator.flushDue(failing)).rejects.toThrow('broker unreachable')
+    const sent: string[] = []
+    const n = await aggregator.flushDue(async (records) => {
+      for (const r of records) sent.push(String(r.key))
+    })
+    expect(n).toBeGreaterThan(0)
+    expect(sent).toContain('market|global:all')
+    // Sent now: nothing pending any more.
+    clock.advance(2_000)
+    expect(await aggregator.flushDue(async () => {})).toBe(0)
+  })
 
   it("keeps a partition in flight between the parts of its batch, so another's batch does not run ahead of them", async () => {
     const { handler, late } = setup(10)

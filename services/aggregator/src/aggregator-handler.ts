@@ -191,6 +191,21 @@ export function createAggregator(deps: AggregatorDeps) {
     }
   }
 
+  async function trailing(
+    picked: PickedKey[],
+    send: (records: OutRecord[]) => Promise<void>,
+  ): Promise<number> {
+    const records = await publishPicked(picked)
+    if (records.length === 0) return 0
+    try {
+      await send(records)
+    } catch (err) {
+      throttle.retract(picked) // not on the topic: the next tick publishes them
+      throw err
+    }
+    return records.length
+  }
+
   const partSize = deps.partSize ?? 2_000
 
   const handler: BatchHandler = async (records, ctx) => {
@@ -259,10 +274,13 @@ export function createAggregator(deps: AggregatorDeps) {
 
   return {
     handler,
-    /** Records of pending keys whose interval has passed (the trailing edge). */
-    flushDue: () => publishPicked(throttle.due(clock.now())),
-    /** Records of every pending key (on stop). */
-    flushAll: () => publishPicked(throttle.drain(clock.now())),
+    /**
+     * Sends the records of pending keys whose interval has passed (the trailing edge) through `send`;
+     * keys whose read or send failed stay pending for the next call. Resolves with the records sent.
+     */
+    flushDue: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.due(clock.now()), send),
+    /** The same for every pending key, whatever its interval (on stop). */
+    flushAll: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.drain(clock.now()), send),
     watermarkMs: () => watermarkMs,
   }
 }

@@ -10,6 +10,7 @@ import {
   createRedisIndicatorStore,
   defaultGroupId,
   type KafkaWorker,
+  type OutRecord,
   redisAlignmentExchange,
   redisHealth,
   type WorkerDeps,
@@ -69,10 +70,9 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const publisher = transport.createPublisher()
   let flushing: Promise<void> | undefined
   const flush = async (all: boolean) => {
-    const records = all ? await aggregator.flushAll() : await aggregator.flushDue()
-    if (records.length === 0) return
-    await publisher.send(records)
-    metrics.messagesOut.inc({ topic: topics.indicators.name }, records.length)
+    const send = (records: OutRecord[]) => publisher.send(records)
+    const n = all ? await aggregator.flushAll(send) : await aggregator.flushDue(send)
+    if (n > 0) metrics.messagesOut.inc({ topic: topics.indicators.name }, n)
   }
   const tickMs = Math.max(50, Math.floor(config.AGGREGATOR_PUBLISH_INTERVAL_MS / 4))
   const timer = setInterval(() => {

@@ -102,11 +102,16 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
       e.baseVolume = update.volume[options.shortLabel] ?? Math.max(0, ...Object.values(update.volume))
     },
 
-    /** Keys picked to publish that were not (their read or produce failed): the trailing edge takes them. */
+    /**
+     * Keys picked to publish that were not (their read or produce failed): pending again, and due at
+     * once, as nothing went out (the trailing edge's next tick takes them).
+     */
     retract(picked: readonly PickedKey[]): void {
       for (const { key, enteredMs } of picked) {
         const e = entries.get(key)
-        if (e) e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs })
+        if (!e) continue
+        e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs })
+        e.lastMs = Number.NEGATIVE_INFINITY
       }
     },
 
