@@ -2,6 +2,7 @@ import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
   closeRedis,
   createKafkaWorker,
+  createMetrics,
   createRedis,
   createRedisDedupStore,
   type DedupStore,
@@ -9,6 +10,7 @@ import {
   redisHealth,
   type WorkerDeps,
 } from '@tradepulse/platform'
+import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 
@@ -32,10 +34,17 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       prefix: config.REDIS_KEY_PREFIX,
       windowMs: config.INGEST_DEDUP_WINDOW_MS,
     })
+  const metrics = createMetrics('ingest')
+  const future = new Counter({
+    name: 'tradepulse_ingest_future_published_total',
+    help: 'headlines whose publishedAt was ahead of their entry by more than INGEST_MAX_FUTURE_MS, taken at their entry time',
+    registers: [metrics.registry],
+  })
   return createKafkaWorker({
     worker: 'ingest',
     config,
     log,
+    metrics,
     inputTopics: [topics.raw.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: INGEST_HTTP_PORT,
@@ -49,7 +58,9 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
         maxRecordBytes: config.INGEST_MAX_RECORD_BYTES,
         maxHeadlineChars: LIMITS.maxHeadlineChars,
         maxBodyChars: LIMITS.maxBodyChars,
+        maxFutureMs: config.INGEST_MAX_FUTURE_MS,
       },
+      onFuture: (n) => future.inc(n),
     }),
     ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
     onStop: async () => {

@@ -17,6 +17,14 @@ export const ingestConfigShape = {
     .max(1_048_576)
     .default(LIMITS.maxRecordBytes)
     .describe('larger raw records go to the dlq'),
+  INGEST_MAX_FUTURE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(300_000)
+    .describe(
+      'a publishedAt later than the raw record by more than this is replaced by the entry time (a feed clock or time zone gone wrong would make every other headline late)',
+    ),
   INGEST_DEFAULT_SOURCE: z
     .string()
     .min(1)

@@ -7,6 +7,8 @@ export type IngestHandlerDeps = {
   dedup: DedupStore
   limits: IngestLimits
   defaultSource: string
+  /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
+  onFuture?: (n: number) => void
 }
 
 /**
@@ -18,12 +20,15 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
     const valid: { index: number; headline: Headline; origin: string }[] = []
+    let future = 0
     records.forEach((r, index) => {
       const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource)
-      if (parsed.ok)
+      if (parsed.ok) {
         valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
-      else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+        if (parsed.futureMs !== undefined) future++
+      } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
+    if (future > 0) deps.onFuture?.(future)
     const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
     valid.forEach((v, i) => {
       outcomes[v.index] = fresh[i]

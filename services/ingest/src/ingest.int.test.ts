@@ -162,4 +162,26 @@ describe('ingest worker on Kafka and Redis', () => {
       23 * 3_600_000,
     )
   })
+
+  it('takes a publishedAt hours ahead of the raw record as its entry time, and counts it', async () => {
+    const { app, topics } = await startIngest()
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    cleanups.push(out.stop)
+    const ts = Date.parse('2025-06-06T12:00:00Z')
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        {
+          value: JSON.stringify({ id: 'tz', headline: 'Tariffs rise', publishedAt: '2025-06-06T20:00:00Z' }),
+          timestamp: String(ts),
+        },
+      ],
+    })
+    const [m] = await waitFor(() => out.messages.length >= 1 && out.messages, { what: 'headline out' })
+    const h = JSON.parse(m!.value!.toString()) as Headline
+    expect([h.publishedAt, h.ingestedAt]).toEqual(['2025-06-06T12:00:00.000Z', '2025-06-06T12:00:00.000Z'])
+    expect(
+      await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
+    ).toMatch(/ 1$/m)
+  })
 })

@@ -2,10 +2,24 @@ import { createHash } from 'node:crypto'
 import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
 import { normalizeText, truncate } from './normalize.ts'
 
-export type IngestLimits = { maxRecordBytes: number; maxHeadlineChars: number; maxBodyChars: number }
+export type IngestLimits = {
+  maxRecordBytes: number
+  maxHeadlineChars: number
+  maxBodyChars: number
+  /**
+   * A publishedAt later than the record's entry by more than this is taken as the entry time: a feed's
+   * clock or time zone gone wrong must not put one headline hours ahead of every other in event time
+   * (the indicators would count everything before it as late).
+   */
+  maxFutureMs: number
+}
 
 export type ParseResult =
-  | { ok: true; headline: Headline }
+  | {
+      ok: true
+      headline: Headline /** The publishedAt given, when it was too far ahead and replaced. */
+      futureMs?: number
+    }
   | { ok: false; reason: IngestRejection; message: string }
 
 /** Why a raw record went to the dlq; stable codes that dashboards and consumers of the dlq rely on. */
@@ -76,13 +90,15 @@ export function parseRawRecord(
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
   const givenId = raw.id ? normalizeText(raw.id) : ''
   const ingestedAt = new Date(recordTimestampMs).toISOString()
+  const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : recordTimestampMs
+  const ahead = givenMs - recordTimestampMs > limits.maxFutureMs
   const headline: Headline = {
     id: givenId || contentId(source, head.text),
     source,
     headline: head.text,
     ...(bodyNorm ? { body: body.text } : {}),
     ...(raw.url ? { url: raw.url } : {}),
-    publishedAt: raw.publishedAt ? new Date(raw.publishedAt).toISOString() : ingestedAt,
+    publishedAt: raw.publishedAt && !ahead ? new Date(givenMs).toISOString() : ingestedAt,
     ingestedAt,
     truncated: head.truncated || body.truncated,
   }
@@ -91,11 +107,12 @@ export function parseRawRecord(
   // rejected here, not passed on for the scorer to reject after its id has been claimed.
   const checked = Headline.safeParse(headline)
   if (!checked.success) return reject('schema_invalid', `after normalisation: ${issuesOf(checked.error)}`)
-  return { ok: true, headline }
+  return { ok: true, headline, ...(ahead ? { futureMs: givenMs } : {}) }
 }
 
 export const DEFAULT_INGEST_LIMITS: IngestLimits = {
   maxRecordBytes: LIMITS.maxRecordBytes,
   maxHeadlineChars: LIMITS.maxHeadlineChars,
   maxBodyChars: LIMITS.maxBodyChars,
+  maxFutureMs: 5 * 60_000,
 }
