@@ -137,7 +137,9 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 1 << 20 })
   consumer.on(consumer.events.CRASH, (e) => {
-    crashed = e.payload.error
+    // A crash kafkajs restarts the consumer after (a broker blip) is no failure of the rebuild: only one
+    // it gives up on is (the rebuild would otherwise stop half-way, maybe after readers were switched).
+    if (!e.payload.restart) crashed = e.payload.error
   })
 
   // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
