@@ -48,25 +48,17 @@ type Pending = {
  * build-app.ts) holds them within half a grace of each other by pausing the one that runs ahead, and
  * the rebuild does the same with its own consumer (both through createPartitionAligner).
  *
- * Rounds run one at a time. A failing round rejects the submissions that had contributions in it and
- * every later submission of their sources (the runner retries them whole, in order; the store's
- * idempotence absorbs what was applied already), and the failed sources keep holding the others back
- * at their oldest event not applied until their retry begins (or `failedHoldMs` passes). A source may have several submissions pending: the
+ * Rounds run one at a time. A failing round fails every source in flight: it rejects every pending
+ * submission, and every later one begun before the failure (the runner reads each batch again from its
+ * first record, in order; the store's idempotence absorbs what was applied already). Rejecting only the
+ * failed round's sources would let the others apply what they had pending, which may reach far past
+ * the failed ones' oldest records, and make those late when they come again. A source may have several submissions pending: the
  * handler submits a large batch in parts, parsing one while the one before is being applied.
  */
 export function createEventTimeMerger(
   apply: (round: Contribution[]) => Promise<void>,
-  options: {
-    graceMs: number
-    /**
-     * How long a source whose round failed holds the others back at its oldest unapplied event while
-     * its retry has not begun (default 30 s): the runner retries the batch after a backoff, and if the
-     * partition went to another member meanwhile, the hold ends after this.
-     */
-    failedHoldMs?: number
-  },
+  options: { graceMs: number },
 ): EventTimeMerger {
-  const failedHoldMs = options.failedHoldMs ?? 30_000
   const pending: Pending[] = []
   /** In-flight sources: progress, or −∞ while begun but not submitted. */
   const inFlight = new Map<string, number>()
@@ -74,8 +66,6 @@ export function createEventTimeMerger(
   const open = new Map<string, number>()
   /** Failed rounds per source: the token of `begin`. */
   const failures = new Map<string, number>()
-  /** Sources whose round failed and whose retry has not begun: each held in flight until its timer. */
-  const failedHolds = new Map<string, NodeJS.Timeout>()
   const close = (source: string) => {
     const n = (open.get(source) ?? 0) - 1
     if (n > 0) open.set(source, n)
@@ -83,8 +73,7 @@ export function createEventTimeMerger(
   }
   /** A source with nothing pending and nothing being parsed holds no one back any more. */
   const endFlightIfIdle = (source: string) => {
-    if (!pending.some((q) => q.source === source) && !open.has(source) && !failedHolds.has(source))
-      inFlight.delete(source)
+    if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
   }
   let pumping = false
   let scheduled = false
@@ -114,11 +103,8 @@ export function createEventTimeMerger(
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
         const members: Pending[] = []
-        /** Where each pending submission stood before this round: its first item not applied yet. */
-        const before = new Map<Pending, number>()
         for (const p of pending) {
           const from = p.next
-          before.set(p, from)
           while (p.next < p.items.length && p.items[p.next]!.eventMs <= upTo) round.push(p.items[p.next++]!)
           if (p.next > from) members.push(p)
         }
@@ -126,28 +112,11 @@ export function createEventTimeMerger(
         try {
           await apply(round)
         } catch (err) {
-          // A source's later submissions go too: applied before the failed ones come again, they would
-          // make those late.
-          const failed = new Set(members.map((p) => p.source))
-          for (const source of failed) {
-            failures.set(source, (failures.get(source) ?? 0) + 1)
-            // Until its retry begins, the source holds the others at its oldest event not applied: they
-            // must not run ahead meanwhile and make its headlines late when they come again.
-            let oldest = Number.POSITIVE_INFINITY
-            for (const q of pending)
-              if (q.source === source) oldest = Math.min(oldest, q.items[before.get(q)!]?.eventMs ?? oldest)
-            if (Number.isFinite(oldest)) inFlight.set(source, oldest)
-            clearTimeout(failedHolds.get(source))
-            failedHolds.set(
-              source,
-              setTimeout(() => {
-                failedHolds.delete(source)
-                endFlightIfIdle(source)
-                schedule()
-              }, failedHoldMs).unref(),
-            )
-          }
-          for (const p of pending.filter((q) => failed.has(q.source))) {
+          // Every source in flight goes: applied before the failed ones come again, what the others have
+          // pending could make those late (see above).
+          const failed = new Set([...inFlight.keys(), ...pending.map((p) => p.source)])
+          for (const source of failed) failures.set(source, (failures.get(source) ?? 0) + 1)
+          for (const p of [...pending]) {
             finish(p)
             p.reject(err)
           }
@@ -167,9 +136,6 @@ export function createEventTimeMerger(
 
   return {
     begin(source) {
-      // A retry after a failed round: it now holds the others itself (from the progress it was held at).
-      clearTimeout(failedHolds.get(source))
-      failedHolds.delete(source)
       if (!inFlight.has(source)) inFlight.set(source, Number.NEGATIVE_INFINITY)
       open.set(source, (open.get(source) ?? 0) + 1)
       return failures.get(source) ?? 0

@@ -137,9 +137,11 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 1 << 20 })
   consumer.on(consumer.events.CRASH, (e) => {
-    // A crash kafkajs restarts the consumer after (a broker blip) is no failure of the rebuild: only one
-    // it gives up on is (the rebuild would otherwise stop half-way, maybe after readers were switched).
-    if (!e.payload.restart) crashed = e.payload.error
+    // A crash kafkajs restarts the consumer after, for a fault that passes (a broker blip), is no failure
+    // of the rebuild (it would stop half-way, maybe after readers were switched). One it gives up on, or
+    // whose cause retrying cannot mend (kafkajs restarts after exhausted retries whatever their cause),
+    // fails it rather than have it wait for ever.
+    if (!e.payload.restart || !normalizeError(e.payload.error).retriable) crashed = e.payload.error
   })
 
   // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).

@@ -549,15 +549,17 @@ desks:
       SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes(desk)).length
     expect(forDesk('supply')).toBeGreaterThan(0)
     expect(forDesk('tariff')).toBeGreaterThan(2)
+    // Every supply delivery made, and the tariff desk's two slots holding their requests open: were the
+    // desks' deliveries coupled, the supply ones would wait for a tariff request to time out (60 s).
     const when = await waitFor(
       () =>
-        fine.received.length >= forDesk('supply') && {
+        fine.received.length >= forDesk('supply') &&
+        hanging.received.length >= 2 && {
           tariffRequests: hanging.received.length,
           tariffEnded: hanging.ended.length,
         },
-      { what: "the supply desk's webhooks" },
+      { what: "the supply desk's webhooks, with the tariff desk's requests open" },
     )
-    // The tariff desk's two slots hold their requests open; none of them has ended yet.
     expect(when).toEqual({ tariffRequests: 2, tariffEnded: 0 })
     expect(fine.received.map((r) => (JSON.parse(r.body) as Alert).rule).sort()).toEqual(
       SCENARIO_EXPECTED.filter((e) => SCENARIO_DESKS_BY_RULE[e.split(' ')[0]!]?.includes('supply'))

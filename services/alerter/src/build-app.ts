@@ -122,7 +122,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       ? { ensureTopics: [...listTopics(topics), ...deskTopics] }
       : {
           requireTopics: {
-            names: [topics.alerts.name, ...deskTopics.map((t) => t.name)],
+            names: [topics.alerts.name, topics.dlq.name, ...deskTopics.map((t) => t.name)],
             hint: 'create them with `tradepulse topics create --desks`, or set TOPICS_AUTO_CREATE=true',
           },
         }),

@@ -133,16 +133,20 @@ async function startOnKafka(
   const stopAll = async (code: number) => {
     if (stopping) process.exit(130)
     stopping = true
-    setTimeout(() => {
+    // The deadline is the workers'; the local infrastructure (--local-infra) is stopped after it either
+    // way, bounded by its own stop.
+    const timer = setTimeout(() => {
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
-      process.exit(1)
-    }, deadlineMs).unref()
+      void (infra?.stop() ?? Promise.resolve()).finally(() => process.exit(1))
+    }, deadlineMs)
+    timer.unref()
     let failed = false
     for (const app of [...apps].reverse())
       await app.stop().catch((err: unknown) => {
         failed = true
         log.error({ err }, 'stop failed')
       })
+    clearTimeout(timer)
     await infra?.stop()
     process.exit(failed ? 1 : code)
   }
