@@ -8,7 +8,17 @@ import type { Rule } from './rule-schema.ts'
  * An alert the rules want to raise. The service decides whether it goes out: it sets `cooldownKey`
  * atomically for `cooldownMs` (skip when already set), then publishes `alert`.
  */
-export type AlertCandidate = { alert: Alert; cooldownKey: string; cooldownMs: number }
+export type AlertCandidate = {
+  alert: Alert
+  cooldownKey: string
+  cooldownMs: number
+  /**
+   * An indicator rule's line the candidate disarmed (its field in the evaluation's `state`): the
+   * service arms it again when the cooldown holds the alert back, so the alert is raised again once
+   * the cooldown is over if the value is still past the line.
+   */
+  hysteresisKey?: string
+}
 
 /** What an evaluation raised; `dropped` counts candidates beyond the per-evaluation bound. */
 export type Evaluation = { candidates: AlertCandidate[]; dropped: number }

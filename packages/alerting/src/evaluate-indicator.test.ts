@@ -125,6 +125,18 @@ describe('evaluateIndicator: level with hysteresis', () => {
     expect(run(rules, means(-0.9))).toEqual([[]])
   })
 
+  it('never fires below the volume floor, but re-arms a fired line there, so the next burst fires', () => {
+    const rules = rulesOf({ ...level, minVolume: 5, volumeWindow: '1h' })
+    const at = (mean: number, volume: number) => ({
+      mean: { '15m': 0, '1h': mean, '24h': 0 },
+      volume: { '1h': volume },
+    })
+    // A burst crosses (fires), the scope goes quiet (thin updates, back in calm), a second burst crosses.
+    expect(fired(run(rules, [at(-0.9, 6), at(-0.1, 1), at(-0.8, 6)]))).toEqual([1, 0, 1])
+    // Thin and past the line: no alert, and a line that has not fired is not touched.
+    expect(fired(run(rules, [at(-0.9, 1), at(-0.9, 2)]))).toEqual([0, 0])
+  })
+
   it('skips scopes below the volume floor without touching their state', () => {
     const rules = rulesOf({ ...level, minVolume: 5, volumeWindow: '1h' })
     const quiet = evaluateIndicator(

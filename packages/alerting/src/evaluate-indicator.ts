@@ -150,18 +150,26 @@ export function evaluateIndicator(
   for (const rule of ruleSet.rules) {
     if (!rule.enabled || !isIndicatorRule(rule)) continue
     if (!watches(rule, update)) continue
-    if (rule.minVolume > 0 && !((update.volume[rule.volumeWindow] ?? 0) >= rule.minVolume)) continue
+    const quiet = rule.minVolume > 0 && !((update.volume[rule.volumeWindow] ?? 0) >= rule.minVolume)
     const r = read(rule, update)
     if (!r || !Number.isFinite(r.value)) continue
     for (const line of r.lines) {
       const key = hysteresisKey(rule, dimension, scope, line.side)
-      const step = stepHysteresis(state[key], r.value, eventMs, line)
+      const prev = state[key]
+      // Below the volume floor a line never fires; but one that fired re-arms there once the value is
+      // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
+      if (quiet && (!prev || prev.armed)) continue
+      const step = stepHysteresis(prev, r.value, eventMs, line)
       if ('stale' in step) continue
+      if (quiet) {
+        if (step.next.armed) next[key] = step.next
+        continue
+      }
       next[key] = step.next
       if (!step.fire) continue
       const ev = evidenceFor(line.side)
-      out.add(
-        createCandidate({
+      out.add({
+        ...createCandidate({
           rule,
           rulesVersion: ruleSet.rulesVersion,
           dimension,
@@ -186,7 +194,8 @@ export function evaluateIndicator(
           nowMs,
           scorerVersion: options.scorerVersion ?? ev.scorerVersion ?? 'unknown',
         }),
-      )
+        hysteresisKey: key,
+      })
     }
   }
   return { ...out.result(), state: next }

@@ -1,5 +1,6 @@
 import { parseRules, type RuleSet } from '@tradepulse/alerting'
-import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
+import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -29,11 +30,11 @@ describe('alerter handler', () => {
       timestamp: Date.now(),
     }))
 
-  function setup(store: AlertStore) {
+  function setup(store: AlertStore, ruleSet: RuleSet = rules) {
     const published: OutRecord[] = []
     const handler = createAlerterHandler({
       topics,
-      rules: () => rules,
+      rules: () => ruleSet,
       desks: [],
       store,
       memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
@@ -84,5 +85,64 @@ describe('alerter handler', () => {
     const after = setup(memory)
     await after.handler(batch, ctx)
     expect(after.published.map((r) => r.key)).toEqual(before.published.map((r) => r.key))
+  })
+
+  it('keeps an indicator line armed when the cooldown holds its alert back, so it fires once the cooldown is over', async () => {
+    const level = parseRules(
+      `version: t-1
+rules:
+  - id: cn_level
+    kind: level
+    dimensions: [tariff]
+    scopes: [region:CN]
+    field: mean
+    window: 1h
+    direction: down
+    threshold: -0.5
+    hysteresis: 0.15
+    severity: warning
+    cooldownMs: 3600000
+`,
+      'yaml',
+    )
+    if (!level.ok) throw new Error('rules do not parse')
+    const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const { handler, published } = setup(store, level)
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    let offset = 0
+    const update = (atMin: number, mean: number): InRecord => {
+      const u: IndicatorUpdate = {
+        key: indicatorKey('tariff', { kind: 'region', id: 'CN' }),
+        dimension: 'tariff',
+        scope: { kind: 'region', id: 'CN' },
+        asOf: new Date(T0 + atMin * 60_000).toISOString(),
+        mean: { '15m': mean, '1h': mean, '24h': mean },
+        volume: { '15m': 5, '1h': 10, '24h': 20 },
+        buzz: 0,
+        momentum: 0,
+        diffusion: 0,
+        count: 20,
+        updatedAt: new Date().toISOString(),
+      }
+      return {
+        topic: topics.indicators.name,
+        partition: 0,
+        offset: String(offset++),
+        key: Buffer.from(u.key),
+        value: Buffer.from(JSON.stringify(u)),
+        headers: {},
+        timestamp: Date.now(),
+      }
+    }
+    const alertsAt = () => published.filter((r) => r.topic === topics.alerts.name).length
+    // Alert ids are bucketed by the cooldown (an hour here): a second crossing in the same hour is the
+    // same alert; one in the next hour, within the cooldown, is held back.
+    await handler([update(50, -0.6)], ctx) // crosses: fires
+    expect(alertsAt()).toBe(1)
+    await handler([update(55, -0.2)], ctx) // back past the band: re-armed
+    await handler([update(65, -0.7)], ctx) // crosses again, 15 min after the alert: held back
+    expect(alertsAt()).toBe(1)
+    await handler([update(115, -0.7)], ctx) // still past the line, the cooldown over: fires
+    expect(alertsAt()).toBe(2)
   })
 })

@@ -44,7 +44,14 @@ export type AlerterHandlerDeps = {
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
 const ACKNOWLEDGED_MAX = 100_000
 
-type Pending = { candidate: AlertCandidate; traceparent: string; eventMs: number; origin: string }
+type Pending = {
+  candidate: AlertCandidate
+  traceparent: string
+  eventMs: number
+  origin: string
+  /** The indicator key of the update that raised it (indicator rules). */
+  indicator?: string
+}
 
 /**
  * headlines.scored and indicators → alerts.v1 and alerts.desk.<id>.v1.
@@ -149,7 +156,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         if (ev.candidates.length === 0) continue
         const traceparent = traceparentFor(incoming)
         const eventMs = Date.parse(update.asOf)
-        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
+        for (const candidate of ev.candidates)
+          pending.push({ candidate, traceparent, eventMs, origin, indicator: update.key })
       }
     }
     if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
@@ -170,7 +178,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     pending.forEach((p, i) => {
       const d = decisions[i]
       if (d === 'duplicate') duplicates++
-      if (d === 'cooldown') cooled++
+      if (d === 'cooldown') {
+        cooled++
+        // Held back, not sent: the line stays armed, so the alert is raised again once the cooldown is
+        // over if the value is still past it (an alert waits at most a cooldown).
+        const field = p.candidate.hysteresisKey
+        const moved = p.indicator !== undefined ? hysteresis.get(p.indicator) : undefined
+        const entry = field !== undefined ? moved?.[field] : undefined
+        if (moved && field !== undefined && entry) moved[field] = { ...entry, armed: true }
+      }
       if (d !== 'fire' && d !== 'resend') return
       const { alert } = p.candidate
       if (d === 'resend' && acknowledged.has(alert.id)) {
