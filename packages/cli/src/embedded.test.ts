@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createLogger } from '@tradepulse/platform'
@@ -43,6 +44,27 @@ describe('the embedded default', { timeout: 60_000 }, () => {
       Date.parse(feed[feed.length - 1]!.publishedAt),
     )
     expect(cn?.count).toBeGreaterThan(5)
+  })
+
+  it('gives the in-memory stores the configured settings (AGGREGATOR_GRACE_MS), as the Redis ones get', async () => {
+    // The feed in reverse: every headline but the first is older than the one before by hours.
+    const feed = loadSampleFeed().slice(0, 60).reverse()
+    const globalCount = async (env: Record<string, string>) => {
+      const run = await runEmbedded({
+        workers: ['ingest', 'scorer', 'aggregator'],
+        feed,
+        speed: 'step', // one headline through the pipeline at a time: each applied on its own
+        follow: false,
+        log: silent,
+        env,
+        out: sink().out,
+      })
+      const at = Date.parse(feed[0]!.publishedAt)
+      return (await run.indicators!.get('market', { kind: 'global', id: 'all' }, at))?.count ?? 0
+    }
+    const week = await globalCount({ AGGREGATOR_GRACE_MS: String(7 * 86_400_000) })
+    expect(week).toBeGreaterThan(50) // within a week's grace, hardly any is late
+    expect(await globalCount({})).toBeLessThan(week / 2) // the default ten minutes: most are late
   })
 
   it('is deterministic step by step: the same feed gives the same alert ids', async () => {
@@ -98,21 +120,38 @@ describe('the embedded default', { timeout: 60_000 }, () => {
         }
       })
     })
-    const res = await fetch(`http://127.0.0.1:${port}/headlines`, {
-      method: 'POST',
-      body: JSON.stringify([
+    // Sent in two chunks cut inside the three bytes of "€": the text must arrive whole.
+    const body = Buffer.from(
+      JSON.stringify([
         {
           id: 'f1',
           publishedAt: '2026-03-02T10:00:00Z',
-          headline: 'US slaps new tariffs on Chinese steel and adds firms to entity list',
+          headline: 'US slaps new tariffs on €40bn of Chinese steel and adds firms to entity list',
         },
       ]),
+    )
+    const cut = body.indexOf(Buffer.from('€')) + 1
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`http://127.0.0.1:${port}/headlines`, { method: 'POST' }, (r) => {
+        let text = ''
+        r.on('data', (d) => {
+          text += d
+        })
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }))
+      })
+      req.on('error', reject)
+      req.write(body.subarray(0, cut))
+      setImmediate(() => req.end(body.subarray(cut)))
     })
-    expect(res.status).toBe(202)
-    expect(await res.json()).toEqual({ accepted: 1 })
-    expect(
-      (await fetch(`http://127.0.0.1:${port}/headlines`, { method: 'POST', body: '{nope' })).status,
-    ).toBe(400)
+    expect(res).toEqual({ status: 202, body: JSON.stringify({ accepted: 1 }) })
+    const post = (b: string | Buffer) =>
+      fetch(`http://127.0.0.1:${port}/headlines`, { method: 'POST', body: b })
+    expect((await post('{nope')).status).toBe(400)
+    // One object, pretty-printed, is one headline (not NDJSON lines).
+    const pretty = await post(JSON.stringify({ id: 'f0', headline: 'Copper prices steady' }, null, 2))
+    expect([pretty.status, await pretty.json()]).toEqual([202, { accepted: 1 }])
+    // Past 5 MB: refused, and the process goes on.
+    expect((await post(Buffer.alloc(6 * 1024 * 1024, 0x20))).status).toBe(413)
     child.stdin.write(
       `${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports to US defence firms' })}\n`,
     )
@@ -124,5 +163,6 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(code).toBe(0)
     expect(stdout).toMatch(/region:CN/)
     expect(stdout).toMatch(/commodity:rare_earths/)
+    expect(stdout).toContain('€40bn of Chinese steel')
   })
 })

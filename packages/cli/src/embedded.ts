@@ -52,7 +52,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     (name) => {
       const w = WORKERS[name]!
       const config = loadConfig(w.config, env) as BaseConfig
-      const extra = w.embedded?.({ clock, env, stores }) ?? {}
+      const extra = w.embedded?.({ clock, env, config: config as never, stores }) ?? {}
       return {
         name,
         app: w.build(config as never, { log: opts.log, transport, ...extra }),
@@ -187,25 +187,38 @@ async function acceptHeadlines(
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }))
       return
     }
-    let body = ''
-    let tooLarge = false
-    req.on('data', (d) => {
-      body += d
-      if (body.length > 5 * 1024 * 1024) tooLarge = true
+    // Bytes, decoded once at the end (a character may be cut across chunks); past the limit the rest is
+    // read and dropped, so a huge body costs no memory.
+    const chunks: Buffer[] = []
+    let bytes = 0
+    req.on('data', (d: Buffer) => {
+      bytes += d.length
+      if (bytes <= MAX_POST_BYTES) chunks.push(d)
+      else chunks.length = 0
     })
     req.on('end', () => {
-      if (tooLarge) {
+      if (bytes > MAX_POST_BYTES) {
         res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'too_large' }))
         return
       }
       try {
-        const text = body.trim()
-        const items = text.startsWith('[')
-          ? (JSON.parse(text) as unknown[])
-          : text
-              .split('\n')
-              .filter(Boolean)
-              .map((l) => JSON.parse(l))
+        const text = Buffer.concat(chunks).toString('utf8').trim()
+        // One JSON value (an array, or an object, pretty-printed or not), else NDJSON.
+        let whole: unknown
+        try {
+          whole = JSON.parse(text)
+        } catch {
+          whole = undefined
+        }
+        const items =
+          whole !== undefined
+            ? Array.isArray(whole)
+              ? whole
+              : [whole]
+            : text
+                .split('\n')
+                .filter((l) => l.trim() !== '')
+                .map((l) => JSON.parse(l))
         produce(items)
         res
           .writeHead(202, { 'content-type': 'application/json' })
@@ -224,6 +237,9 @@ async function acceptHeadlines(
   )
   return server
 }
+
+/** The most a POST /headlines body may hold. */
+const MAX_POST_BYTES = 5 * 1024 * 1024
 
 /** The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first. */
 export async function printIndicatorTables(

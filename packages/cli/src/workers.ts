@@ -1,4 +1,4 @@
-import { AggregatorConfig, buildAggregatorApp } from '@tradepulse/aggregator'
+import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
 import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
 import type { Clock, TopicCatalogue } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
@@ -17,6 +17,8 @@ type Deps = { log: Logger; transport?: Transport } & Record<string, unknown>
 type EmbeddedContext = {
   clock: Clock
   env: Record<string, string | undefined>
+  /** The worker's loaded configuration: the memory stores take the same settings as the Redis ones. */
+  config: never
   stores: { indicators?: IndicatorStore }
 }
 
@@ -29,15 +31,15 @@ type WorkerEntry = {
   embedded?: (ctx: EmbeddedContext) => Record<string, unknown>
 }
 
-const DAY_MS = 86_400_000
-
 /** Every worker `tradepulse start` can run, in pipeline order. */
 export const WORKERS: Record<string, WorkerEntry> = {
   ingest: {
     config: IngestConfig,
     build: buildIngestApp as WorkerEntry['build'],
     inputs: (t) => [t.raw.name],
-    embedded: ({ clock }) => ({ dedup: createMemoryDedupStore({ windowMs: DAY_MS, clock }) }),
+    embedded: ({ clock, config }) => ({
+      dedup: createMemoryDedupStore({ windowMs: (config as IngestConfig).INGEST_DEDUP_WINDOW_MS, clock }),
+    }),
   },
   scorer: {
     config: ScorerConfig,
@@ -48,8 +50,18 @@ export const WORKERS: Record<string, WorkerEntry> = {
     config: AggregatorConfig,
     build: buildAggregatorApp as WorkerEntry['build'],
     inputs: (t) => [t.scored.name],
-    embedded: ({ clock, stores }) => {
-      stores.indicators = createMemoryIndicatorStore({ clock })
+    embedded: ({ clock, config, stores }) => {
+      const {
+        namespace,
+        maxScopesPerKind,
+        config: indicators,
+      } = indicatorStoreOptions(config as AggregatorConfig)
+      stores.indicators = createMemoryIndicatorStore({
+        clock,
+        namespace,
+        maxScopesPerKind,
+        config: indicators,
+      })
       return { store: stores.indicators }
     },
   },
@@ -57,7 +69,12 @@ export const WORKERS: Record<string, WorkerEntry> = {
     config: AlerterConfig,
     build: buildAlerterApp as WorkerEntry['build'],
     inputs: (t) => [t.scored.name, t.indicators.name],
-    embedded: ({ clock }) => ({ store: createMemoryAlertStore({ dedupWindowMs: 7 * DAY_MS, clock }) }),
+    embedded: ({ clock, config }) => ({
+      store: createMemoryAlertStore({
+        dedupWindowMs: (config as AlerterConfig).ALERTER_DEDUP_WINDOW_MS,
+        clock,
+      }),
+    }),
   },
 }
 
