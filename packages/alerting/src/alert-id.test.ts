@@ -29,8 +29,9 @@ describe('alert keys', () => {
     expect(cooldownKey({ id: 'r' }, 'supplyChain', { kind: 'commodity', id: 'rare_earths' }, 'down')).toBe(
       'r|supplyChain|commodity:rare_earths|down',
     )
-    expect(hysteresisKey({ id: 'r' }, 'tariff', { kind: 'entity', id: 'a{b}' }, 'up')).toBe(
-      'r|tariff|entity:a%7Bb%7D|up',
+    const line = { measure: '1h mean', line: -0.5, hysteresis: 0.15 }
+    expect(hysteresisKey({ id: 'r' }, 'tariff', { kind: 'entity', id: 'a{b}' }, 'up', line)).toBe(
+      'r|tariff|entity:a%7Bb%7D|up|1h mean@-0.5~0.15',
     )
   })
 })

@@ -25,12 +25,17 @@ export function cooldownKey(
   return streamKey(rule.id, dimension, scope, side)
 }
 
-/** The field of one hysteresis entry (one line of one indicator rule on one indicator). */
+/**
+ * The field of one hysteresis entry (one line of one indicator rule on one indicator). It names the line
+ * too (what is measured, where the line is, its hysteresis): a rule edited to another line starts armed
+ * on it, rather than carrying over a disarmed state that would miss the first crossing of the new line.
+ */
 export function hysteresisKey(
   rule: { id: string },
   dimension: Dimension,
   scope: Scope,
   side: AlertSide,
+  line: { measure: string; line: number; hysteresis: number },
 ): string {
-  return streamKey(rule.id, dimension, scope, side)
+  return `${streamKey(rule.id, dimension, scope, side)}|${line.measure}@${line.line}~${line.hysteresis}`
 }

@@ -54,6 +54,21 @@ describe('evaluateIndicator: level with hysteresis', () => {
     expect(alerts[1]![0]).toMatchObject({ direction: 'down', value: -0.55, threshold: -0.5 })
   })
 
+  it('starts a rule edited to another line armed on it, rather than disarmed by the old line', () => {
+    const before = rulesOf(level) // line -0.5
+    const after = rulesOf({ ...level, threshold: -0.7 })
+    const first = evaluateIndicator(before, indicatorUpdate({ asOfMs: T0, mean: { '1h': -0.6 } }), {}, T0)
+    expect(first.candidates).toHaveLength(1) // fired, disarmed at -0.5
+    // Reloaded with the line at -0.7; the value falls to -0.8: the first crossing of the new line fires.
+    const next = evaluateIndicator(
+      after,
+      indicatorUpdate({ asOfMs: T0 + MIN_MS, mean: { '1h': -0.8 } }),
+      first.state,
+      T0 + MIN_MS,
+    )
+    expect(next.candidates.map((c) => c.alert.threshold)).toEqual([-0.7])
+  })
+
   it('mirrors for direction up', () => {
     const rules = rulesOf({ ...level, direction: 'up', threshold: 0.5, hysteresis: 0.1 })
     expect(fired(run(rules, means(0.5, 0.6, 0.41, 0.39, 0.55)))).toEqual([1, 0, 0, 0, 1])
@@ -96,11 +111,11 @@ describe('evaluateIndicator: level with hysteresis', () => {
     const input: HysteresisState = Object.freeze({})
     const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.7 } }), input, T0)
     expect(r.state).toEqual({
-      'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 },
+      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15': { armed: false, lastValue: -0.7, asOfMs: T0 },
     })
     const roundTrip = JSON.parse(JSON.stringify(r.state)) as Record<string, unknown>
-    expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down'])).toEqual(
-      r.state['cn_tone|tariff|region:CN|down'],
+    expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'])).toEqual(
+      r.state['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'],
     )
     expect(input).toEqual({})
   })
@@ -379,9 +394,9 @@ describe('evaluateIndicator: alert fields', () => {
       { ...level, id: 'us', scopes: ['region:US'] },
     )
     expect(hysteresisKeysFor(rs, indicatorUpdate())).toEqual([
-      'cn_tone|tariff|region:CN|down',
-      'both|tariff|region:CN|up',
-      'both|tariff|region:CN|down',
+      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15',
+      'both|tariff|region:CN|up|1h mean@0.5~0.15',
+      'both|tariff|region:CN|down|1h mean@-0.5~0.15',
     ])
   })
 })

@@ -98,6 +98,13 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
   }
 }
 
+/** What names a line in its hysteresis key: the measure, the line and its hysteresis. */
+const lineOf = (r: Reading, line: HysteresisLine) => ({
+  measure: r.measure,
+  line: line.line,
+  hysteresis: line.hysteresis,
+})
+
 /** The hysteresis keys evaluateIndicator may read for this update, so the service can fetch just those. */
 export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpdate): string[] {
   const keys: string[] = []
@@ -105,8 +112,9 @@ export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpd
     if (!rule.enabled || !isIndicatorRule(rule)) continue
     if (!watches(rule, update)) continue
     const r = read(rule, update)
-    for (const line of r?.lines ?? [])
-      keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side))
+    if (!r) continue
+    for (const line of r.lines)
+      keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side, lineOf(r, line)))
   }
   return keys
 }
@@ -154,7 +162,7 @@ export function evaluateIndicator(
     const r = read(rule, update)
     if (!r || !Number.isFinite(r.value)) continue
     for (const line of r.lines) {
-      const key = hysteresisKey(rule, dimension, scope, line.side)
+      const key = hysteresisKey(rule, dimension, scope, line.side, lineOf(r, line))
       const prev = state[key]
       // Below the volume floor a line never fires; but one that fired re-arms there once the value is
       // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
