@@ -33,24 +33,39 @@ export function evidenceOf(h: ScoredHeadline, dimension: Dimension, value: numbe
 }
 
 /**
- * The top headlines behind an indicator alert: published by asOf, pointing the alert's way, strongest
- * (score × relevance) first, ties by id so the choice does not depend on the order they were given in.
+ * The top headlines behind an indicator alert, published within `evidenceWindowMs` before asOf. For a
+ * sentiment alert, those pointing the alert's way, strongest (score × relevance) first; for an activity
+ * alert (volume, buzz, count: a burst, whichever way it points), the newest first, then the strongest
+ * either way. Ties by id, so the choice does not depend on the order they were given in.
  */
 export function topEvidence(
   headlines: readonly ScoredHeadline[],
   dimension: Dimension,
-  side: AlertSide,
+  side: AlertSide | 'activity',
   asOfMs: number,
 ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } {
-  const sign = side === 'up' ? 1 : -1
-  const ranked: { h: ScoredHeadline; value: number; strength: number }[] = []
+  const sign = side === 'up' ? 1 : side === 'down' ? -1 : 0
+  const since = asOfMs - ALERTING_DEFAULTS.evidenceWindowMs
+  const ranked: { h: ScoredHeadline; value: number; strength: number; at: number }[] = []
   for (const h of headlines) {
-    if (!(Date.parse(h.publishedAt) <= asOfMs)) continue
+    const at = Date.parse(h.publishedAt)
+    if (!(at <= asOfMs && at >= since)) continue
     const v = headlineValue(h, dimension)
-    if (!v || v.value * sign <= 0) continue
-    ranked.push({ h, value: v.value, strength: v.value * sign * v.relevance })
+    if (!v) continue
+    if (sign !== 0 && v.value * sign <= 0) continue
+    ranked.push({
+      h,
+      value: v.value,
+      strength: (sign === 0 ? Math.abs(v.value) : v.value * sign) * v.relevance,
+      at,
+    })
   }
-  ranked.sort((a, b) => b.strength - a.strength || (a.h.id < b.h.id ? -1 : a.h.id > b.h.id ? 1 : 0))
+  ranked.sort(
+    (a, b) =>
+      (sign === 0 ? b.at - a.at : 0) ||
+      b.strength - a.strength ||
+      (a.h.id < b.h.id ? -1 : a.h.id > b.h.id ? 1 : 0),
+  )
   const top = ranked.slice(0, ALERTING_DEFAULTS.maxEvidence)
   return {
     evidence: top.map((r) => evidenceOf(r.h, dimension, r.value)),

@@ -27,6 +27,8 @@ export const ALERTING_DEFAULTS = {
   },
   /** Top headlines attached to an indicator alert. */
   maxEvidence: 3,
+  /** An indicator alert's evidence is published at most this long before the update's asOf. */
+  evidenceWindowMs: 24 * 60 * MINUTE_MS,
   /**
    * An indicator alert's entry time is the newest matching headline's only if that entered at most this
    * long before the update was made; an older one is likely not what moved it (an alerter that sees only

@@ -293,6 +293,32 @@ describe('evaluateIndicator: alert fields', () => {
     expect(Alert.parse(alert)).toEqual(alert)
   })
 
+  it('leaves out headlines older than a day, and gives an activity alert its newest headlines either way', () => {
+    const headlines = [
+      scoredHeadline('old-strong', { tariff: -1, publishedMs: T0 - 25 * HOUR_MS }),
+      scoredHeadline('burst-1', { tariff: -0.8, publishedMs: T0 - 20 * MIN_MS }),
+      scoredHeadline('burst-2', { tariff: -0.7, publishedMs: T0 - 10 * MIN_MS }),
+      scoredHeadline('calm', { tariff: 0.2, publishedMs: T0 - 5 * HOUR_MS }),
+    ]
+    const level = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, {
+      evidence: () => headlines,
+    })
+    expect(level.candidates[0]!.alert.evidence.map((e) => e.headlineId)).toEqual(['burst-1', 'burst-2'])
+    const buzz = rulesOf({
+      id: 'buzz',
+      kind: 'buzz_spike',
+      dimensions: ['tariff'],
+      threshold: 2,
+      severity: 'info',
+    })
+    const spike = evaluateIndicator(buzz, indicatorUpdate({ buzz: 3 }), {}, T0, { evidence: () => headlines })
+    expect(spike.candidates[0]!.alert.evidence.map((e) => e.headlineId)).toEqual([
+      'burst-2',
+      'burst-1',
+      'calm',
+    ])
+  })
+
   it('does not ask for evidence when nothing fires', () => {
     const provider = vi.fn(() => [])
     evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': 0 } }), {}, T0, { evidence: provider })

@@ -151,7 +151,7 @@ export function evaluateIndicator(
     return enteredMs
   }
   const evidenceFor = (
-    side: 'up' | 'down',
+    side: 'up' | 'down' | 'activity',
   ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } =>
     topEvidence(recentHeadlines(), dimension, side, eventMs)
 
@@ -175,7 +175,7 @@ export function evaluateIndicator(
       }
       next[key] = step.next
       if (!step.fire) continue
-      const ev = evidenceFor(line.side)
+      const ev = evidenceFor(r.quantity === 'activity' ? 'activity' : line.side)
       out.add({
         ...createCandidate({
           rule,
