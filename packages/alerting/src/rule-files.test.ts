@@ -71,6 +71,18 @@ describe('shipped rule files', () => {
     expect(routeAlert(curb!.alert, desks())).toEqual(['supply_chain', 'risk'])
   })
 
+  it('sends a supply disruption on every sector the default rules watch to the supply-chain desk', () => {
+    const rules = load(RULE_FILES.defaultRules)
+    const watched = rules.rules.find((r) => r.id === 'supply_disruption_headline')!.scopes
+    for (const filter of watched) {
+      const sector = filter.replace(/^sector:/, '')
+      const h = scoredHeadline(`h-${sector}`, { supplyChain: -0.8, relevance: 0.9, sectors: [sector] })
+      const alert = evaluateHeadline(rules, h, T0).candidates.find((c) => c.alert.scope.id === sector)?.alert
+      expect(alert, filter).toBeDefined()
+      expect(routeAlert(alert!, desks()), filter).toContain('supply_chain')
+    }
+  })
+
   it('bench rules fire on ordinary headlines and indicator updates', () => {
     const bench = load(RULE_FILES.benchRules)
     const headlines = [
