@@ -1,3 +1,7 @@
+import { describe, expect, it } from 'vitest'
+import type { BatchHandler } from '../kafka/records.ts'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
 import { createMemoryBus } from './memory-bus.ts'
 import { createMemoryTransport } from './memory-transport.ts'
 import { describeTransportConformance } from './transport.conformance.ts'
@@ -19,4 +23,67 @@ describeTransportConformance('in-memory bus', async () => {
     },
     close: async () => {},
   }
+})
+
+describe('in-memory runner with event-time alignment', () => {
+  it('takes a pass only within aheadMs of the partition furthest behind, so a sparse one does not run ahead', async () => {
+    const bus = createMemoryBus()
+    bus.createTopic('in', 2)
+    bus.createTopic('dlq', 1)
+    // Two keys that land on different partitions (found through a probe topic of two partitions).
+    bus.createTopic('probe', 2)
+    const partitionOf = (key: string) => {
+      const before = bus.endOffset('probe', 0)
+      bus.produce([{ topic: 'probe', key, value: '' }])
+      return bus.endOffset('probe', 0) > before ? 0 : 1
+    }
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+    const dense = keys.find((k) => partitionOf(k) === 0)!
+    const sparse = keys.find((k) => partitionOf(k) === 1)!
+    const MIN = 60_000
+    // Dense: a record a minute for 500 minutes; sparse: one every 10 minutes over the same span.
+    bus.produce(Array.from({ length: 500 }, (_, i) => ({ topic: 'in', key: dense, value: String(i * MIN) })))
+    bus.produce(
+      Array.from({ length: 50 }, (_, i) => ({ topic: 'in', key: sparse, value: String(i * 10 * MIN) })),
+    )
+    const seen: number[] = []
+    let late = 0
+    const handler: BatchHandler = async (records) => {
+      const times = records.map((r) => Number(r.value!.toString())).sort((x, y) => x - y)
+      const before = Math.max(Number.NEGATIVE_INFINITY, ...seen)
+      for (const t of times) if (t < before - 20 * MIN) late++ // older than a grace of 20 min
+      seen.push(...times)
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const runner = createMemoryTransport(bus).createRunner(
+      handler,
+      {
+        worker: 'w',
+        groupId: 'g',
+        topics: ['in'],
+        dlqTopic: 'dlq',
+        maxBatch: 100,
+        fetchMaxWaitMs: 10,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 500,
+        maxBytesPerPartition: 1 << 20,
+        partitionsConcurrency: 1,
+        retryBaseMs: 10,
+        retryMaxMs: 20,
+        commitIntervalMs: 0,
+        align: { aheadMs: 10 * MIN, eventMs: (r) => Number(r.value!.toString()) },
+      },
+      createLogger({ level: 'silent' }),
+      createMetrics('w'),
+    )
+    await runner.start()
+    try {
+      const until = Date.now() + 10_000
+      while (seen.length < 550 && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+    } finally {
+      await runner.stop()
+    }
+    expect(seen).toHaveLength(550)
+    expect(late).toBe(0)
+  })
 })

@@ -40,20 +40,26 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
       /**
        * One pass hands each topic's pending records of every partition to the handler as one batch (as a
        * Kafka fetch across partitions would), so an event-time handler sees them together; each partition
-       * is committed after the batch's output is produced.
+       * is committed after the batch's output is produced. With `cfg.align`, as the Kafka runner does, a
+       * pass takes from each partition only records up to the newest one read from the partition with
+       * more left that is furthest behind, plus `aheadMs`: the rest is read again on the next pass, so a
+       * backlog whose partitions cover event time unevenly is not applied out of order beyond the grace.
        */
       async function pass(): Promise<boolean> {
         let worked = false
         for (const topic of cfg.topics) {
           if (!running) return worked
-          const records: InRecord[] = []
           const partitions = bus.partitions(topic)
           const share = Math.max(1, Math.floor(cfg.maxBatch / partitions))
+          const read: InRecord[][] = []
           for (let p = 0; p < partitions; p++) {
-            for (const r of bus.read(topic, p, bus.committed(cfg.groupId, topic, p), share)) {
-              records.push({ ...r, topic, partition: p, offset: String(r.offset) })
-            }
+            read.push(
+              bus
+                .read(topic, p, bus.committed(cfg.groupId, topic, p), share)
+                .map((r) => ({ ...r, topic, partition: p, offset: String(r.offset) })),
+            )
           }
+          const records = cfg.align ? aligned(topic, read, cfg.align) : read.flat()
           if (records.length === 0) continue
           worked = true
           metrics.messagesIn.inc({ topic }, records.length)
@@ -78,6 +84,23 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
           }
         }
         return worked
+      }
+
+      /** The records of one pass within `aheadMs` of the partition furthest behind (see `pass`). */
+      function aligned(topic: string, read: InRecord[][], align: NonNullable<typeof cfg.align>): InRecord[] {
+        let bound = Number.POSITIVE_INFINITY
+        for (const [p, rs] of read.entries()) {
+          const last = rs[rs.length - 1]
+          if (!last || Number(last.offset) + 1 >= bus.endOffset(topic, p)) continue // at its end
+          let newest = Number.NEGATIVE_INFINITY
+          for (const r of rs) newest = Math.max(newest, align.eventMs(r) ?? Number.NEGATIVE_INFINITY)
+          bound = Math.min(bound, newest)
+        }
+        bound += align.aheadMs
+        return read.flatMap((rs) => {
+          const over = rs.findIndex((r) => (align.eventMs(r) ?? Number.NEGATIVE_INFINITY) > bound)
+          return over < 0 ? rs : rs.slice(0, over)
+        })
       }
 
       return {

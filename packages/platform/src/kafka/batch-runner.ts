@@ -46,7 +46,7 @@ export type BatchRunnerConfig = {
    * backlog (see createPartitionAligner): a partition's records past the bound are left for later and
    * the partition is paused until the others catch up. `eventMs` reads a record's event time
    * (undefined: the record never holds its partition back). Live traffic is never held. The in-memory
-   * runner does not align: it hands out an equal share of every partition per pass.
+   * runner aligns each pass the same way, within its one process (memory-transport.ts).
    */
   align?: {
     aheadMs: number
