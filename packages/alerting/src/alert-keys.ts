@@ -39,3 +39,16 @@ export function hysteresisKey(
 ): string {
   return `${streamKey(rule.id, dimension, scope, side)}|${line.measure}@${line.line}~${line.hysteresis}`
 }
+
+/**
+ * The field the entry of a line had before it named the line (up to session 19): read when the new one
+ * is missing, so an upgrade does not re-arm every line (each would fire again on its next update).
+ */
+export function legacyHysteresisKey(
+  rule: { id: string },
+  dimension: Dimension,
+  scope: Scope,
+  side: AlertSide,
+): string {
+  return streamKey(rule.id, dimension, scope, side)
+}

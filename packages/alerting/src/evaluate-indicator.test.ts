@@ -419,10 +419,26 @@ describe('evaluateIndicator: alert fields', () => {
       { ...level, id: 'both', direction: 'both', threshold: 0.5 },
       { ...level, id: 'us', scopes: ['region:US'] },
     )
+    // Each line's field, and the field it had before it named the line (read on upgrade).
     expect(hysteresisKeysFor(rs, indicatorUpdate())).toEqual([
       'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15',
+      'cn_tone|tariff|region:CN|down',
       'both|tariff|region:CN|up|1h mean@0.5~0.15',
+      'both|tariff|region:CN|up',
       'both|tariff|region:CN|down|1h mean@-0.5~0.15',
+      'both|tariff|region:CN|down',
     ])
+  })
+
+  it('reads the state a line had under its older field name, so an upgrade does not fire it again', () => {
+    const legacy = { 'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 } }
+    const r = evaluateIndicator(
+      rulesOf(level),
+      indicatorUpdate({ asOfMs: T0 + MIN_MS, mean: { '1h': -0.8 } }),
+      legacy,
+      T0 + MIN_MS,
+    )
+    expect(r.candidates).toEqual([]) // still past the line it fired on before the upgrade
+    expect(Object.keys(r.state)).toEqual(['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'])
   })
 })

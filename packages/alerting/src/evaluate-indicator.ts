@@ -1,7 +1,7 @@
 import type { Dimension, IndicatorUpdate, Scope, ScoredHeadline } from '@tradepulse/contracts'
 import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
 import { type AlertEvidence, headlineValue, topEvidence } from './alert-evidence.ts'
-import { hysteresisKey } from './alert-keys.ts'
+import { hysteresisKey, legacyHysteresisKey } from './alert-keys.ts'
 import { indicatorMessage } from './alert-message.ts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import {
@@ -113,8 +113,10 @@ export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpd
     if (!watches(rule, update)) continue
     const r = read(rule, update)
     if (!r) continue
-    for (const line of r.lines)
+    for (const line of r.lines) {
       keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side, lineOf(r, line)))
+      keys.push(legacyHysteresisKey(rule, update.dimension, update.scope, line.side))
+    }
   }
   return keys
 }
@@ -163,7 +165,7 @@ export function evaluateIndicator(
     if (!r || !Number.isFinite(r.value)) continue
     for (const line of r.lines) {
       const key = hysteresisKey(rule, dimension, scope, line.side, lineOf(r, line))
-      const prev = state[key]
+      const prev = state[key] ?? state[legacyHysteresisKey(rule, dimension, scope, line.side)]
       // Below the volume floor a line never fires; but one that fired re-arms there once the value is
       // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
       if (quiet && (!prev || prev.armed)) continue

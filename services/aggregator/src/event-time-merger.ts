@@ -1,4 +1,5 @@
 import type { Contribution } from '@tradepulse/indicators'
+import { TradepulseError } from '@tradepulse/platform'
 
 export type EventTimeMerger = {
   /**
@@ -145,7 +146,13 @@ export function createEventTimeMerger(
       if (token !== undefined && token !== (failures.get(source) ?? 0)) {
         endFlightIfIdle(source)
         schedule() // it may have been holding others back
-        return Promise.reject(new Error(`an earlier round of ${source} failed since this batch began`))
+        // Retriable: the runner reads the batch again whole (not record by record, as for a bug).
+        return Promise.reject(
+          new TradepulseError(
+            'INFRA_DEPENDENCY',
+            `an earlier merged round failed since this batch of ${source} began`,
+          ),
+        )
       }
       if (contributions.length === 0) {
         endFlightIfIdle(source)

@@ -137,11 +137,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 1 << 20 })
   consumer.on(consumer.events.CRASH, (e) => {
-    // A crash kafkajs restarts the consumer after, for a fault that passes (a broker blip), is no failure
-    // of the rebuild (it would stop half-way, maybe after readers were switched). One it gives up on, or
-    // whose cause retrying cannot mend (kafkajs restarts after exhausted retries whatever their cause),
-    // fails it rather than have it wait for ever.
-    if (!e.payload.restart || !normalizeError(e.payload.error).retriable) crashed = e.payload.error
+    if (crashFailsRebuild(e.payload)) crashed = e.payload.error
   })
 
   // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
@@ -271,6 +267,20 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   }
   log.info(result, 'rebuild: done')
   return result
+}
+
+/**
+ * Whether a consumer crash fails the rebuild. One kafkajs restarts the consumer after, for a fault that
+ * passes (a broker blip), does not (the rebuild would stop half-way, maybe after readers were switched);
+ * one it gives up on does, and so does one whose cause retrying cannot mend: kafkajs restarts after its
+ * retries of eachBatch are spent whatever they were for, wrapping what was thrown, so the cause itself is
+ * judged (a plain Error there is a bug), rather than have the rebuild wait for ever.
+ */
+export function crashFailsRebuild(payload: { error: Error; restart: boolean }): boolean {
+  if (!payload.restart) return true
+  const err = payload.error as Error & { cause?: unknown }
+  const cause = err.name === 'KafkaJSNumberOfRetriesExceeded' && err.cause !== undefined ? err.cause : err
+  return !normalizeError(cause).retriable
 }
 
 /** Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. */

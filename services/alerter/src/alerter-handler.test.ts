@@ -144,5 +144,19 @@ rules:
     expect(alertsAt()).toBe(1)
     await handler([update(115, -0.7)], ctx) // still past the line, the cooldown over: fires
     expect(alertsAt()).toBe(2)
+
+    // A second crossing in the time bucket of an alert already out is that alert (a duplicate id): the
+    // line stays armed too, and the alert comes once the cooldown is over.
+    await handler([update(130, -0.2)], ctx) // back: re-armed
+    await handler([update(140, -0.7)], ctx) // crosses in the bucket of the alert at 115: not sent
+    expect(alertsAt()).toBe(2)
+    await handler([update(185, -0.7)], ctx) // next bucket, 70 min after the alert at 115: fires
+    expect(alertsAt()).toBe(3)
+
+    // Several updates in one batch: a crossing held back does not re-arm a line a later update moved.
+    await handler([update(190, -0.2), update(200, -0.7), update(205, -0.2), update(250, -0.7)], ctx)
+    expect(alertsAt()).toBe(4) // 200 held back (15 min after 185), 250 fires
+    await handler([update(315, -0.7)], ctx) // still past since 250, so disarmed: nothing
+    expect(alertsAt()).toBe(4)
   })
 })

@@ -178,14 +178,17 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     pending.forEach((p, i) => {
       const d = decisions[i]
       if (d === 'duplicate') duplicates++
-      if (d === 'cooldown') {
-        cooled++
-        // Held back, not sent: the line stays armed, so the alert is raised again once the cooldown is
-        // over if the value is still past it (an alert waits at most a cooldown).
+      if (d === 'cooldown') cooled++
+      if (d === 'cooldown' || d === 'duplicate') {
+        // Not sent (held back by the cooldown, or another crossing in the time bucket of an alert already
+        // out): the line stays armed, so the alert is raised again once the cooldown is over if the value
+        // is still past it (an alert waits at most a cooldown). Only if the line is still where this
+        // crossing left it: a later update of the same batch may have moved it since.
         const field = p.candidate.hysteresisKey
         const moved = p.indicator !== undefined ? hysteresis.get(p.indicator) : undefined
         const entry = field !== undefined ? moved?.[field] : undefined
-        if (moved && field !== undefined && entry) moved[field] = { ...entry, armed: true }
+        if (moved && field !== undefined && entry && !entry.armed && entry.asOfMs === p.eventMs)
+          moved[field] = { ...entry, armed: true }
       }
       if (d !== 'fire' && d !== 'resend') return
       const { alert } = p.candidate

@@ -135,19 +135,22 @@ async function startOnKafka(
     stopping = true
     // The deadline is the workers'; the local infrastructure (--local-infra) is stopped after it either
     // way, bounded by its own stop.
+    let failed = false
+    let infraStopped: Promise<void> | undefined
+    const stopInfra = () => (infraStopped ??= infra?.stop() ?? Promise.resolve())
     const timer = setTimeout(() => {
+      failed = true
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
-      void (infra?.stop() ?? Promise.resolve()).finally(() => process.exit(1))
+      void stopInfra().finally(() => process.exit(1))
     }, deadlineMs)
     timer.unref()
-    let failed = false
     for (const app of [...apps].reverse())
       await app.stop().catch((err: unknown) => {
         failed = true
         log.error({ err }, 'stop failed')
       })
     clearTimeout(timer)
-    await infra?.stop()
+    await stopInfra()
     process.exit(failed ? 1 : code)
   }
   process.on('SIGINT', () => void stopAll(0))

@@ -42,8 +42,9 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
        * Kafka fetch across partitions would), so an event-time handler sees them together; each partition
        * is committed after the batch's output is produced. With `cfg.align`, as the Kafka runner does, a
        * pass takes from each partition only records up to the newest one read from the partition with
-       * more left that is furthest behind, plus `aheadMs`: the rest is read again on the next pass, so a
-       * backlog whose partitions cover event time unevenly is not applied out of order beyond the grace.
+       * more left that is furthest behind, plus `aheadMs` (the rest is read again on the next pass), and
+       * hands them over in event-time order across partitions: a backlog whose partitions cover event
+       * time unevenly is not applied out of order beyond the grace.
        */
       async function pass(): Promise<boolean> {
         let worked = false
@@ -97,10 +98,24 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
           bound = Math.min(bound, newest)
         }
         bound += align.aheadMs
-        return read.flatMap((rs) => {
-          const over = rs.findIndex((r) => (align.eventMs(r) ?? Number.NEGATIVE_INFINITY) > bound)
+        const at = (r: InRecord) => align.eventMs(r) ?? Number.NEGATIVE_INFINITY
+        const lists = read.map((rs) => {
+          const over = rs.findIndex((r) => at(r) > bound)
           return over < 0 ? rs : rs.slice(0, over)
         })
+        // In event-time order across partitions, each partition's own order kept (the handler takes a
+        // large batch in parts, in the order given, as one source).
+        const out: InRecord[] = []
+        const next = lists.map(() => 0)
+        for (;;) {
+          let best = -1
+          for (let p = 0; p < lists.length; p++) {
+            const r = lists[p]![next[p]!]
+            if (r && (best < 0 || at(r) < at(lists[best]![next[best]!]!))) best = p
+          }
+          if (best < 0) return out
+          out.push(lists[best]![next[best]!++]!)
+        }
       }
 
       return {
