@@ -15,6 +15,23 @@ const c = (id: string, eventMs: number): Contribution => ({
 const times = (rounds: Contribution[][]) =>
   rounds.map((r) => r.map((x) => x.eventMs / MIN).sort((a, b) => a - b))
 
+/** A merger whose first round holding `id` fails (Redis down); `applied` lists what it applied, in order. */
+function failingOnce(id: string) {
+  const applied: string[] = []
+  let fail = true
+  const merger = createEventTimeMerger(
+    async (round) => {
+      if (fail && round.some((x) => x.headlineId === id)) {
+        fail = false
+        throw new Error('redis down')
+      }
+      for (const x of round) applied.push(x.headlineId)
+    },
+    { graceMs: 10 * MIN },
+  )
+  return { merger, applied }
+}
+
 describe('createEventTimeMerger', () => {
   it('holds a partition that runs ahead while another is still parsing, then merges by event time', async () => {
     const rounds: Contribution[][] = []
@@ -38,18 +55,7 @@ describe('createEventTimeMerger', () => {
   })
 
   it('rejects every pending submission when a round fails; each goes on when retried', async () => {
-    let fail = true
-    const applied: string[] = []
-    const merger = createEventTimeMerger(
-      async (round) => {
-        if (fail && round.some((x) => x.headlineId === 'bad')) {
-          fail = false
-          throw new Error('redis down')
-        }
-        for (const x of round) applied.push(x.headlineId)
-      },
-      { graceMs: 10 * MIN },
-    )
+    const { merger, applied } = failingOnce('bad')
     const bad = merger.submit([c('bad', 5)], 'a')
     const good = merger.submit([c('good', 6 * MIN)], 'b')
     await expect(bad).rejects.toThrow('redis down')
@@ -60,18 +66,7 @@ describe('createEventTimeMerger', () => {
   })
 
   it("rejects the other sources' pending submissions too, so none is applied ahead of the failed one's retry", async () => {
-    const applied: string[] = []
-    let fail = true
-    const merger = createEventTimeMerger(
-      async (round) => {
-        if (fail && round.some((x) => x.headlineId === 'a1')) {
-          fail = false
-          throw new Error('redis down')
-        }
-        for (const x of round) applied.push(x.headlineId)
-      },
-      { graceMs: 10 * MIN },
-    )
+    const { merger, applied } = failingOnce('a1')
     // a's round (up to 25 min) fails while b's records (30-40 min) wait for it.
     const a = merger.submit([c('a1', 0), c('a2', 20 * MIN)], 'a', merger.begin('a'))
     const b = merger.submit([c('b1', 30 * MIN), c('b2', 40 * MIN)], 'b', merger.begin('b'))
@@ -87,18 +82,7 @@ describe('createEventTimeMerger', () => {
   })
 
   it("rejects a failed source's later submissions too, so they are not applied before its retry", async () => {
-    const applied: string[] = []
-    let fail = true
-    const merger = createEventTimeMerger(
-      async (round) => {
-        if (fail && round.some((x) => x.headlineId === 'first')) {
-          fail = false
-          throw new Error('redis down')
-        }
-        for (const x of round) applied.push(x.headlineId)
-      },
-      { graceMs: 10 * MIN },
-    )
+    const { merger, applied } = failingOnce('first')
     const first = merger.submit([c('first', 0)], 'a')
     const second = merger.submit([c('second', 60 * MIN)], 'a')
     const other = merger.submit([c('other', 1 * MIN)], 'b')
@@ -112,18 +96,7 @@ describe('createEventTimeMerger', () => {
   })
 
   it('rejects at once a submission begun before a round of its source failed', async () => {
-    let fail = true
-    const applied: string[] = []
-    const merger = createEventTimeMerger(
-      async (round) => {
-        if (fail && round.some((x) => x.headlineId === 'n')) {
-          fail = false
-          throw new Error('redis down')
-        }
-        for (const x of round) applied.push(x.headlineId)
-      },
-      { graceMs: 10 * MIN },
-    )
+    const { merger, applied } = failingOnce('n')
     // Another partition's batch, in two parts: the first submitted, the second still parsing.
     const other = merger.begin('b')
     merger.begin('b')

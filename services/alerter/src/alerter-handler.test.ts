@@ -9,7 +9,7 @@ import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
-import { SCENARIO_RULES, scenarioHeadlines } from './scenario-fixtures.ts'
+import { cnLevelRule, SCENARIO_RULES, scenarioHeadlines } from './scenario-fixtures.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -88,23 +88,7 @@ describe('alerter handler', () => {
   })
 
   it('keeps an indicator line armed when the cooldown holds its alert back, so it fires once the cooldown is over', async () => {
-    const level = parseRules(
-      `version: t-1
-rules:
-  - id: cn_level
-    kind: level
-    dimensions: [tariff]
-    scopes: [region:CN]
-    field: mean
-    window: 1h
-    direction: down
-    threshold: -0.5
-    hysteresis: 0.15
-    severity: warning
-    cooldownMs: 3600000
-`,
-      'yaml',
-    )
+    const level = parseRules(`version: t-1\nrules:\n${cnLevelRule(3_600_000)}`, 'yaml')
     if (!level.ok) throw new Error('rules do not parse')
     const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
     const { handler, published } = setup(store, level)

@@ -10,6 +10,22 @@ import { createScorer } from '@tradepulse/scoring'
 export const SCENARIO_T0 = Date.UTC(2026, 2, 2, 8)
 const MIN = 60_000
 
+/** The scenario's one level rule (a rules-file list item): the 1h tariff mean on CN below -0.5. */
+export function cnLevelRule(cooldownMs: number): string {
+  return `  - id: tariff_level_cn
+    kind: level
+    dimensions: [tariff]
+    scopes: [region:CN]
+    field: mean
+    window: 1h
+    direction: down
+    threshold: -0.5
+    hysteresis: 0.15
+    severity: warning
+    cooldownMs: ${cooldownMs}
+`
+}
+
 export const SCENARIO_RULES = `# Scenario rules: headline shocks both ways on trade and supply, an export-curb rule, one level rule.
 version: scenario-1
 rules:
@@ -62,18 +78,7 @@ rules:
     includeThreats: false
     severity: critical
     cooldownMs: 1800000
-  - id: tariff_level_cn
-    kind: level
-    dimensions: [tariff]
-    scopes: [region:CN]
-    field: mean
-    window: 1h
-    direction: down
-    threshold: -0.5
-    hysteresis: 0.15
-    severity: warning
-    cooldownMs: 0
-`
+${cnLevelRule(0)}`
 
 /** Desks; the tariff desk gets a webhook when a URL is given. */
 export function scenarioDesks(webhookUrl?: string, secretEnv = 'SCENARIO_TARIFF_SECRET'): string {

@@ -112,11 +112,17 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(metrics).toMatch(/outcome="drop",reason="duplicate"[^\n]* 1/)
   })
 
-  it('normalises text, keeps a stable content id, and stamps ingestedAt from the raw record', async () => {
+  /** The worker started, and what it writes to headlines collected. */
+  async function startCollecting() {
     const started = await startIngest()
-    const { topics } = started
-    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    const out = await collectTopic(kafkaBrokers, started.topics.headlines.name)
     cleanups.push(out.stop)
+    return { ...started, out }
+  }
+
+  it('normalises text, keeps a stable content id, and stamps ingestedAt from the raw record', async () => {
+    const started = await startCollecting()
+    const { topics, out } = started
     const ts = Date.parse('2025-06-06T12:00:00Z')
     await producer.send({
       topic: topics.raw.name,
@@ -164,9 +170,7 @@ describe('ingest worker on Kafka and Redis', () => {
   })
 
   it('takes a publishedAt hours ahead of the raw record as its entry time, and counts it', async () => {
-    const { app, topics } = await startIngest()
-    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
-    cleanups.push(out.stop)
+    const { app, topics, out } = await startCollecting()
     const ts = Date.parse('2025-06-06T12:00:00Z')
     await producer.send({
       topic: topics.raw.name,
