@@ -23,7 +23,15 @@ describe('ScopeFilter', () => {
   it('accepts the three forms, defaults to *, and refuses anything else', () => {
     expect(ScopeFilter.parse(undefined)).toEqual(['*'])
     expect(ScopeFilter.safeParse(['*', 'global:all', 'sector:*', 'entity:BRK.B']).success).toBe(true)
-    for (const bad of ['region', 'country:US', 'region:', 'region:C N', '']) {
+    for (const bad of [
+      'region',
+      'country:US',
+      'region:',
+      'region:C N',
+      '',
+      'region:C*',
+      'commodity:*earths',
+    ]) {
       expect(ScopeFilter.safeParse([bad]).success, bad).toBe(false)
     }
     expect(ScopeFilter.safeParse([]).success).toBe(false)

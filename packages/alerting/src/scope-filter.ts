@@ -4,7 +4,8 @@ import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
 const KINDS = ScopeKind.options.join('|')
-const FILTER = new RegExp(`^(\\*|(${KINDS}):\\S+)$`)
+// An id is "*" or has no "*" in it: a partial wildcard ("region:C*") would match nothing, silently.
+const FILTER = new RegExp(`^(\\*|(${KINDS}):(\\*|[^\\s*]+))$`)
 
 /**
  * One scope filter entry: `*` (every scope), `<kind>:*` (every scope of a kind, for example
@@ -15,7 +16,7 @@ export const ScopeFilterEntry = z
   .string()
   .trim()
   .regex(FILTER, {
-    message: `expected "*", "<kind>:*" or "<kind>:<id>" with kind one of ${ScopeKind.options.join(', ')}`,
+    message: `expected "*", "<kind>:*" or "<kind>:<id>" (no "*" inside an id) with kind one of ${ScopeKind.options.join(', ')}`,
   })
 
 export const ScopeFilter = z
