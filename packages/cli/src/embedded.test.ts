@@ -152,6 +152,20 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect([pretty.status, await pretty.json()]).toEqual([202, { accepted: 1 }])
     // Past 5 MB: refused, and the process goes on.
     expect((await post(Buffer.alloc(6 * 1024 * 1024, 0x20))).status).toBe(413)
+    // Items that are not raw headlines are named in the answer, the others taken.
+    const mixed = await post(
+      JSON.stringify([{ id: 'f3', headline: 'Steel prices rise' }, { title: 'no headline' }]),
+    )
+    expect([mixed.status, await mixed.json()]).toEqual([
+      202,
+      { accepted: 1, rejected: [{ index: 1, error: expect.stringMatching(/headline/) }] },
+    ])
+    const none = await post(JSON.stringify({ headline: 42 }))
+    expect([none.status, await none.json()]).toEqual([
+      400,
+      { accepted: 0, rejected: [{ index: 0, error: expect.stringMatching(/^headline: /) }] },
+    ])
+    child.stdin.write('null\n')
     child.stdin.write(
       `${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports to US defence firms' })}\n`,
     )
@@ -164,5 +178,6 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(stdout).toMatch(/region:CN/)
     expect(stdout).toMatch(/commodity:rare_earths/)
     expect(stdout).toContain('€40bn of Chinese steel')
+    expect(stderr).toMatch(/stdin:1: not a raw headline: \(root\): /)
   })
 })

@@ -1,12 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import { createInterface } from 'node:readline'
-import { Alert, type Clock, createTopicCatalogue, type RawHeadline, systemClock } from '@tradepulse/contracts'
+import { Alert, type Clock, createTopicCatalogue, RawHeadline, systemClock } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   type BaseConfig,
   createMemoryBus,
   createMemoryTransport,
   defaultGroupId,
+  formatIssues,
   type KafkaWorker,
   type Logger,
   listen,
@@ -113,13 +114,20 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     )
     server = await acceptHeadlines(produce, opts.httpPort ?? 0, opts.log)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
+    let lineNo = 0
     rl.on('line', (line) => {
+      lineNo++
       if (!line.trim()) return
+      let value: unknown
       try {
-        produce([JSON.parse(line)])
+        value = JSON.parse(line)
       } catch (err) {
-        process.stderr.write(`stdin: not JSON: ${(err as Error).message}\n`)
+        process.stderr.write(`stdin:${lineNo}: not JSON: ${(err as Error).message}\n`)
+        return
       }
+      const { ok, rejected } = checkRawHeadlines([value])
+      if (rejected[0]) process.stderr.write(`stdin:${lineNo}: not a raw headline: ${rejected[0].error}\n`)
+      else produce(ok)
     })
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve)
@@ -219,10 +227,13 @@ async function acceptHeadlines(
                 .split('\n')
                 .filter((l) => l.trim() !== '')
                 .map((l) => JSON.parse(l))
-        produce(items)
+        // Each item checked here, so the sender learns at once which it must fix (the dlq of the embedded
+        // default is read by nobody).
+        const { ok, rejected } = checkRawHeadlines(items)
+        produce(ok)
         res
-          .writeHead(202, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ accepted: items.length }))
+          .writeHead(ok.length > 0 || items.length === 0 ? 202 : 400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ accepted: ok.length, ...(rejected.length > 0 ? { rejected } : {}) }))
       } catch (err) {
         res
           .writeHead(400, { 'content-type': 'application/json' })
@@ -236,6 +247,25 @@ async function acceptHeadlines(
     `Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`,
   )
   return server
+}
+
+/** The items that are raw headlines, and why each other one is not (by its position, from 0). */
+export function checkRawHeadlines(items: readonly unknown[]): {
+  ok: unknown[]
+  rejected: { index: number; error: string }[]
+} {
+  const ok: unknown[] = []
+  const rejected: { index: number; error: string }[] = []
+  items.forEach((item, index) => {
+    const r = RawHeadline.safeParse(item)
+    if (r.success) ok.push(item)
+    else
+      rejected.push({
+        index,
+        error: formatIssues(r.error),
+      })
+  })
+  return { ok, rejected }
 }
 
 /** The most a POST /headlines body may hold. */

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
+import { formatIssues } from '@tradepulse/platform'
 import { normalizeText, truncate } from './normalize.ts'
 
 export type IngestLimits = {
@@ -33,11 +34,6 @@ export type IngestRejection =
   | 'empty_headline'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** A zod error's issues as one line: `path: message; ...`. */
-function issuesOf(error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')
-}
 
 function reject(reason: IngestRejection, message: string): ParseResult {
   return { ok: false, reason, message }
@@ -75,7 +71,7 @@ export function parseRawRecord(
     return reject('invalid_json', `record value is not JSON: ${(err as Error).message}`)
   }
   const parsed = RawHeadline.safeParse(json)
-  if (!parsed.success) return reject('schema_invalid', issuesOf(parsed.error))
+  if (!parsed.success) return reject('schema_invalid', formatIssues(parsed.error))
   const raw = parsed.data
   for (const [field, v] of Object.entries(raw)) {
     // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
@@ -106,7 +102,7 @@ export function parseRawRecord(
   // characters several-fold; a date at the edge of the calendar moves past year 9999): such a record is
   // rejected here, not passed on for the scorer to reject after its id has been claimed.
   const checked = Headline.safeParse(headline)
-  if (!checked.success) return reject('schema_invalid', `after normalisation: ${issuesOf(checked.error)}`)
+  if (!checked.success) return reject('schema_invalid', `after normalisation: ${formatIssues(checked.error)}`)
   return { ok: true, headline, ...(ahead ? { futureMs: givenMs } : {}) }
 }
 

@@ -1,4 +1,5 @@
 import type { ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
+import { formatIssues } from '@tradepulse/platform'
 import { scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
@@ -68,9 +69,7 @@ export async function scoreNdjson(
       if (json && typeof json === 'object' && 'id' in json) id = (json as { id: unknown }).id
       const parsed = NdjsonInput.safeParse(json)
       if (!parsed.success) {
-        throw new Error(
-          parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
-        )
+        throw new Error(formatIssues(parsed.error))
       }
       const { id: pid, headline, body } = parsed.data
       result = { id: pid, ...scorer.score(body === undefined ? { headline } : { headline, body }) }

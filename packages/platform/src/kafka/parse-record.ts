@@ -1,5 +1,12 @@
 import type { z } from 'zod'
 
+/** A zod error's issues on one line, each naming its field: `path: message; ...` (`(root)` for the whole value). */
+export function formatIssues(error: {
+  issues: readonly { path: readonly PropertyKey[]; message: string }[]
+}): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')
+}
+
 export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
 
 /**
@@ -24,8 +31,7 @@ export function parseJsonRecord<S extends z.ZodType>(
   }
   const parsed = schema.safeParse(json)
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    return { ok: false, reason: 'schema_invalid', message: issues.join('; ') }
+    return { ok: false, reason: 'schema_invalid', message: formatIssues(parsed.error) }
   }
   return { ok: true, value: parsed.data }
 }
