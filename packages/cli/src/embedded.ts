@@ -250,7 +250,7 @@ async function acceptHeadlines(
 }
 
 /** The items that are raw headlines, and why each other one is not (by its position, from 0). */
-export function checkRawHeadlines(items: readonly unknown[]): {
+function checkRawHeadlines(items: readonly unknown[]): {
   ok: unknown[]
   rejected: { index: number; error: string }[]
 } {

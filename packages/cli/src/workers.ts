@@ -51,16 +51,10 @@ export const WORKERS: Record<string, WorkerEntry> = {
     build: buildAggregatorApp as WorkerEntry['build'],
     inputs: (t) => [t.scored.name],
     embedded: ({ clock, config, stores }) => {
-      const {
-        namespace,
-        maxScopesPerKind,
-        config: indicators,
-      } = indicatorStoreOptions(config as AggregatorConfig)
+      // The options the Redis store is opened with (the memory store ignores its Redis-only ones).
       stores.indicators = createMemoryIndicatorStore({
         clock,
-        namespace,
-        maxScopesPerKind,
-        config: indicators,
+        ...indicatorStoreOptions(config as AggregatorConfig),
       })
       return { store: stores.indicators }
     },

@@ -99,7 +99,7 @@ const SECRET_NAME = /SECRET|PASSWORD|TOKEN/i
  * A bad value as an error may show it: a secret variable's not at all, and a URL's credentials (all up
  * to its last "@") hidden, as a password with "#" or "/" in it is what typically makes the URL invalid.
  */
-export function shownValue(name: string, raw: string): string {
+function shownValue(name: string, raw: string): string {
   if (SECRET_NAME.test(name)) return '[redacted]'
   const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@')
   return JSON.stringify(hidden.length > 60 ? `${hidden.slice(0, 60)}…` : hidden)

@@ -53,8 +53,9 @@ type Pending = {
  * submission, and every later one begun before the failure (the runner reads each batch again from its
  * first record, in order; the store's idempotence absorbs what was applied already). Rejecting only the
  * failed round's sources would let the others apply what they had pending, which may reach far past
- * the failed ones' oldest records, and make those late when they come again. A source may have several submissions pending: the
- * handler submits a large batch in parts, parsing one while the one before is being applied.
+ * the failed ones' oldest records, and make those late when they come again. A source may have several
+ * submissions pending: the handler submits a large batch in parts, parsing one while the one before is
+ * being applied.
  */
 export function createEventTimeMerger(
   apply: (round: Contribution[]) => Promise<void>,
@@ -115,8 +116,8 @@ export function createEventTimeMerger(
         } catch (err) {
           // Every source in flight goes: applied before the failed ones come again, what the others have
           // pending could make those late (see above).
-          const failed = new Set([...inFlight.keys(), ...pending.map((p) => p.source)])
-          for (const source of failed) failures.set(source, (failures.get(source) ?? 0) + 1)
+          // (A source with something pending is in flight too.)
+          for (const source of inFlight.keys()) failures.set(source, (failures.get(source) ?? 0) + 1)
           for (const p of [...pending]) {
             finish(p)
             p.reject(err)

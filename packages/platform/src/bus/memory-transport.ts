@@ -89,32 +89,33 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
 
       /** The records of one pass within `aheadMs` of the partition furthest behind (see `pass`). */
       function aligned(topic: string, read: InRecord[][], align: NonNullable<typeof cfg.align>): InRecord[] {
+        // Each record's event time, read once (−∞ without one: it never holds anything back).
+        const times = read.map((rs) => rs.map((r) => align.eventMs(r) ?? Number.NEGATIVE_INFINITY))
         let bound = Number.POSITIVE_INFINITY
         for (const [p, rs] of read.entries()) {
           const last = rs[rs.length - 1]
           if (!last || Number(last.offset) + 1 >= bus.endOffset(topic, p)) continue // at its end
-          let newest = Number.NEGATIVE_INFINITY
-          for (const r of rs) newest = Math.max(newest, align.eventMs(r) ?? Number.NEGATIVE_INFINITY)
-          bound = Math.min(bound, newest)
+          bound = Math.min(
+            bound,
+            times[p]!.reduce((a, t) => Math.max(a, t), Number.NEGATIVE_INFINITY),
+          )
         }
         bound += align.aheadMs
-        const at = (r: InRecord) => align.eventMs(r) ?? Number.NEGATIVE_INFINITY
-        const lists = read.map((rs) => {
-          const over = rs.findIndex((r) => at(r) > bound)
-          return over < 0 ? rs : rs.slice(0, over)
+        const ends = times.map((ts) => {
+          const over = ts.findIndex((t) => t > bound)
+          return over < 0 ? ts.length : over
         })
         // In event-time order across partitions, each partition's own order kept (the handler takes a
         // large batch in parts, in the order given, as one source).
         const out: InRecord[] = []
-        const next = lists.map(() => 0)
+        const next = read.map(() => 0)
         for (;;) {
           let best = -1
-          for (let p = 0; p < lists.length; p++) {
-            const r = lists[p]![next[p]!]
-            if (r && (best < 0 || at(r) < at(lists[best]![next[best]!]!))) best = p
-          }
+          for (let p = 0; p < read.length; p++)
+            if (next[p]! < ends[p]! && (best < 0 || times[p]![next[p]!]! < times[best]![next[best]!]!))
+              best = p
           if (best < 0) return out
-          out.push(lists[best]![next[best]!++]!)
+          out.push(read[best]![next[best]!++]!)
         }
       }
 
