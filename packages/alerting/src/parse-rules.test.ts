@@ -10,6 +10,9 @@ const shock = {
   severity: 'warning',
 }
 
+/** An indicator level rule on the tariff mean, for variations. */
+const level = { id: 'l', kind: 'level', dimensions: ['tariff'], severity: 'info' }
+
 const json = (rules: unknown[], version: unknown = '1') => JSON.stringify({ version, rules })
 
 function errorsOf(text: string, format: 'yaml' | 'json' = 'json') {
@@ -177,6 +180,63 @@ rules:
       'rules[0].relevantTo',
       /headline only/,
     ],
+    [
+      'a diffusion level beyond 1',
+      [{ ...level, field: 'diffusion', direction: 'up', threshold: 3 }],
+      'rules[0].threshold',
+      /never be reached: diffusion on tariff is \[-1, 1\]/,
+    ],
+    [
+      'a downward volume line below 0',
+      [{ ...level, field: 'volume', direction: 'down', threshold: -1 }],
+      'rules[0].threshold',
+      /never be reached: volume on tariff is at least 0/,
+    ],
+    [
+      'a down line on the uncertainty mean, which is never negative',
+      [{ ...level, dimensions: ['uncertainty'], direction: 'down', threshold: -0.2 }],
+      'rules[0].threshold',
+      /never be reached: mean on uncertainty is \[0, 1\]/,
+    ],
+    [
+      'a momentum shift beyond 1 on uncertainty',
+      [{ ...level, kind: 'momentum_shift', dimensions: ['uncertainty'], threshold: 1.5 }],
+      'rules[0].threshold',
+      /never be reached: momentum_shift on uncertainty is \[-1, 1\]/,
+    ],
+    [
+      'a hysteresis wider than the mean can come back',
+      [{ ...level, direction: 'up', threshold: 0.5, hysteresis: 1.5 }],
+      'rules[0].hysteresis',
+      /up line at 0.5 would never re-arm \(it needs a value below -1/,
+    ],
+    [
+      'a down line whose re-arm point is above 1',
+      [{ ...level, direction: 'down', threshold: -0.2, hysteresis: 1.2 }],
+      'rules[0].hysteresis',
+      /down line at -0.2 would never re-arm/,
+    ],
+    [
+      'an upward volume line at 0 (always past, never back)',
+      [{ ...level, field: 'volume', direction: 'up', threshold: 0, hysteresis: 0 }],
+      'rules[0].hysteresis',
+      /never re-arm.*at least 0/,
+    ],
+    [
+      'an uncertainty spike whose hysteresis reaches 0',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'indicator',
+          threshold: 0.3,
+          hysteresis: 0.3,
+          severity: 'info',
+        },
+      ],
+      'rules[0].hysteresis',
+      /never re-arm/,
+    ],
   ])('refuses %s, naming the field', (_, rules, path, message) => {
     const errors = errorsOf(json(rules))
     expect(errors).toContainEqual({ path, message: expect.stringMatching(message) })
@@ -224,6 +284,28 @@ rules:
     const r = parseRules(json([rule]), 'json', { halfLifeLabels: ['15m', '1h', '24h'], windowLabels: ['1h'] })
     expect(r.ok ? [] : r.errors).toEqual([
       { path: 'rules[0].window', message: expect.stringMatching(/unknown label "2h"/) },
+    ])
+  })
+
+  it('accepts lines within reach on some dimension, and buzz lines anywhere', () => {
+    const rules = [
+      // both on tariff and uncertainty: the down line at -0.5 is out of reach on uncertainty, the up one is not
+      { ...level, dimensions: ['tariff', 'uncertainty'], direction: 'both', threshold: 0.5, hysteresis: 0.2 },
+      { ...level, id: 'v', field: 'volume', direction: 'up', threshold: 5, hysteresis: 4.5 },
+      { ...level, id: 'b', field: 'buzz', direction: 'down', threshold: -40, hysteresis: 100 },
+      { ...level, id: 'm', kind: 'momentum_shift', threshold: 1.5, hysteresis: 3 },
+      { ...level, id: 'd', field: 'diffusion', direction: 'up', threshold: 1, hysteresis: 1.9 },
+    ]
+    const r = parseRules(json(rules), 'json')
+    expect(r.ok ? 'ok' : r.errors).toBe('ok')
+  })
+
+  it('names a never-firing dimension once when several share its range', () => {
+    const errors = errorsOf(
+      json([{ ...level, dimensions: ['tariff', 'market'], direction: 'up', threshold: 0.5, hysteresis: 2 }]),
+    )
+    expect(errors).toEqual([
+      { path: 'rules[0].hysteresis', message: expect.stringMatching(/mean on tariff, market is \[-1, 1\]/) },
     ])
   })
 })

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
+import type { Dimension } from '@tradepulse/contracts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { type ConfigError, type ConfigFormat, issuesToErrors, parseText } from './parse-text.ts'
-import { type Rule, RulesFile } from './rule-schema.ts'
+import { type IndicatorRule, type Rule, RulesFile } from './rule-schema.ts'
 
 /** Parsed, validated rules with the versions every alert they make will carry. */
 export type RuleSet = {
@@ -31,6 +32,87 @@ function normalise(rule: Rule): Rule {
     return { ...rule, window: ALERTING_DEFAULTS.meanWindow }
   }
   return rule
+}
+
+/** The values an indicator rule's watched measure can take on one dimension: [min, max]. */
+type Range = { min: number; max: number; text: string }
+const SIGNED: Range = { min: -1, max: 1, text: '[-1, 1]' }
+const UNIT: Range = { min: 0, max: 1, text: '[0, 1]' }
+const TWO: Range = { min: -2, max: 2, text: '[-2, 2]' }
+const COUNT: Range = { min: 0, max: Number.POSITIVE_INFINITY, text: 'at least 0' }
+const ANY: Range = { min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY, text: 'any number' }
+
+/**
+ * The range of what `rule` watches on `dimension` (IndicatorUpdate): a mean lies in [-1, 1] ([0, 1] on
+ * uncertainty, whose scores are in [0, 1]), diffusion in [-1, 1], momentum (a difference of two means)
+ * in [-2, 2] ([-1, 1] on uncertainty), volume and count are at least 0, buzz (a z-score) is unbounded.
+ */
+function rangeOf(rule: IndicatorRule, dimension: Dimension): Range {
+  const unc = dimension === 'uncertainty'
+  if (rule.kind === 'uncertainty_spike') return UNIT
+  if (rule.kind === 'buzz_spike') return ANY
+  if (rule.kind === 'momentum_shift') return unc ? SIGNED : TWO
+  switch (rule.field) {
+    case 'mean':
+      return unc ? UNIT : SIGNED
+    case 'diffusion':
+      return SIGNED
+    case 'momentum':
+      return unc ? SIGNED : TWO
+    case 'volume':
+    case 'count':
+      return COUNT
+    case 'buzz':
+      return ANY
+  }
+}
+
+/** The lines an indicator rule draws (as evaluateIndicator does): side, line. */
+function linesOf(rule: IndicatorRule): { side: 'up' | 'down'; line: number }[] {
+  const t = rule.threshold
+  if (rule.kind === 'level' && rule.direction !== 'both') return [{ side: rule.direction, line: t }]
+  const lines: { side: 'up' | 'down'; line: number }[] = []
+  if (rule.direction !== 'down') lines.push({ side: 'up', line: t })
+  if (rule.direction !== 'up') lines.push({ side: 'down', line: -t })
+  return lines
+}
+
+/**
+ * A rule that can never fire, or that fires once and never re-arms, is refused: on one of its
+ * dimensions no line can be reached (a diffusion level at 3, a downward line on volume below 0), or a
+ * line's re-arm point lies outside the measure's range (an up line re-arms below line − hysteresis,
+ * a down line above line + hysteresis), so the first alert would be its last.
+ */
+function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
+  if (rule.kind === 'headline_shock' || (rule.kind === 'uncertainty_spike' && rule.source === 'headline'))
+    return []
+  const measure =
+    rule.kind === 'level' ? rule.field : rule.kind === 'uncertainty_spike' ? 'uncertainty mean' : rule.kind
+  // Dimensions with one range share one message.
+  const byRange = new Map<Range, Dimension[]>()
+  for (const d of rule.dimensions as readonly Dimension[]) {
+    const range = rangeOf(rule, d)
+    byRange.set(range, [...(byRange.get(range) ?? []), d])
+  }
+  const errors: ConfigError[] = []
+  for (const [range, dimensions] of byRange) {
+    const on = `${measure} on ${dimensions.join(', ')} is ${range.text}`
+    const lines = linesOf(rule).filter((l) => (l.side === 'up' ? l.line <= range.max : l.line >= range.min))
+    if (lines.length === 0) {
+      errors.push({ path: at('threshold'), message: `can never be reached: ${on}` })
+      continue
+    }
+    for (const l of lines) {
+      const rearm = l.side === 'up' ? l.line - rule.hysteresis : l.line + rule.hysteresis
+      if (l.side === 'up' ? rearm > range.min : rearm < range.max) continue
+      errors.push({
+        path: at('hysteresis'),
+        message: `the ${l.side} line at ${l.line} would never re-arm (it needs a value ${l.side === 'up' ? 'below' : 'above'} ${rearm}, and ${on}): use a smaller hysteresis or another threshold`,
+      })
+      break
+    }
+  }
+  return errors
 }
 
 /** Checks that span fields, or need the whole file (duplicate ids, known labels). */
@@ -71,14 +153,12 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
           message: 'with direction both the threshold is a magnitude: use a number > 0',
         })
       }
-      if (rule.field === 'mean' && Math.abs(rule.threshold) > 1) {
-        errors.push({ path: at('threshold'), message: 'a mean lies in [-1, 1]; the threshold must too' })
-      }
       if (rule.window !== undefined && rule.field !== 'mean' && rule.field !== 'volume') {
         errors.push({ path: at('window'), message: `window applies to mean and volume, not ${rule.field}` })
       }
       checkLabel(i, 'window', rule.window, rule.field === 'mean' ? halfLives : windows)
     }
+    errors.push(...reachCheck(rule, at))
     if (rule.kind === 'uncertainty_spike') {
       if (rule.source === 'headline' && rule.window !== undefined) {
         errors.push({ path: at('window'), message: 'window applies to source indicator only' })
