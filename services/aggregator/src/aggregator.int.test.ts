@@ -332,6 +332,42 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await redis.keys(`${keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
   })
 
+  it('gives up a rebuild that does not catch up with the live stream, leaving readers where they were', async () => {
+    const topics = await setup(3)
+    const series = scoredSeries(20_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 23 })
+    const since = Date.now() - 1_000
+    await produceScored(producer, topics.scored.name, series.slice(0, 500))
+    const { store, config } = await startAggregator({ AGGREGATOR_GRACE_MS: String(4 * HOUR_MS) })
+    // The stream goes on for as long as the rebuild runs: every catch-up pass finds new records.
+    let rebuilding = true
+    const streaming = (async () => {
+      for (let i = 500; rebuilding && i < series.length; i += 20) {
+        await produceScored(producer, topics.scored.name, series.slice(i, i + 20))
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    const namespace = randomName('rb').replaceAll('-', '')
+    const rebuild = rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic: topics.scored.name,
+      sinceMs: since,
+      store,
+      log: silent,
+      graceMs: config.AGGREGATOR_GRACE_MS,
+      namespace,
+      // No pass is short or quiet enough to switch after.
+      switchLagRecords: 0,
+      switchPassMs: 0,
+      maxCatchUpPasses: 2,
+    }).finally(() => {
+      rebuilding = false
+    })
+    await expect(rebuild).rejects.toThrow(/not catching up .* catch-up pass 2.* readers stay on namespace v1/)
+    await streaming
+    expect(await store.activeNamespace()).toBeUndefined()
+    expect(await redis.keys(`${keyPrefix}:${namespace}:*`)).toEqual([])
+  })
+
   /** Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others. */
   function produceUneven(topic: string, series: readonly ScoredHeadline[]) {
     return produceScored(producer, topic, series, {

@@ -1,7 +1,7 @@
 import { TradepulseError } from '@tradepulse/platform'
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { crashFailsRebuild } from './rebuild.ts'
+import { catchUpOptions, catchUpStep, crashFailsRebuild } from './rebuild.ts'
 
 describe('crashFailsRebuild', () => {
   const spent = (cause: Error) =>
@@ -18,5 +18,25 @@ describe('crashFailsRebuild', () => {
     const bug = new TradepulseError('INFRA_REDIS', 'script error', { retriable: false })
     expect(crashFailsRebuild({ error: spent(bug), restart: true })).toBe(true)
     expect(crashFailsRebuild({ error: spent(new TypeError('x is undefined')), restart: true })).toBe(true)
+  })
+})
+
+describe('catchUpStep', () => {
+  const o = catchUpOptions({ graceMs: 600_000 })
+
+  it('defaults: 1,000 records, a quarter of the grace up to 30 s, 20 passes', () => {
+    expect(o).toEqual({ switchLagRecords: 1_000, switchPassMs: 30_000, maxPasses: 20 })
+    expect(catchUpOptions({ graceMs: 60_000 }).switchPassMs).toBe(15_000)
+  })
+
+  it('switches after a pass that left few records behind, or a short one on a busy stream', () => {
+    expect(catchUpStep({ pass: 1, behind: 1_000, passMs: 3_600_000 }, o)).toBe('switch')
+    expect(catchUpStep({ pass: 3, behind: 250_000, passMs: 30_000 }, o)).toBe('switch')
+  })
+
+  it('goes on while passes are long and many records came in, and gives up after the last pass', () => {
+    expect(catchUpStep({ pass: 1, behind: 50_000, passMs: 600_000 }, o)).toBe('continue')
+    expect(catchUpStep({ pass: 19, behind: 50_000, passMs: 30_001 }, o)).toBe('continue')
+    expect(catchUpStep({ pass: 20, behind: 50_000, passMs: 30_001 }, o)).toBe('give-up')
   })
 })

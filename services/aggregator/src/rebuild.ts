@@ -21,9 +21,18 @@ export type RebuildOptions = {
   /** The fresh namespace; default `r<now in base 36>`. It is cleared before the replay starts. */
   namespace?: string
   metrics?: AggregatorMetrics
-  /** Switch once a catch-up pass leaves at most this many new records behind. */
+  /** Switch once a catch-up pass leaves at most this many new records behind (default 1,000). */
   switchLagRecords?: number
-  /** Switch after this many catch-up passes even if the live stream keeps ahead (logged). */
+  /**
+   * Or once a catch-up pass took at most this long (default a quarter of the grace, at most 30 s): a
+   * busy live stream may keep more records than switchLagRecords ahead, but a short pass means they
+   * are only its last seconds.
+   */
+  switchPassMs?: number
+  /**
+   * Give up after this many catch-up passes without either (default 20): the replay is not catching up
+   * with the live stream. Readers stay on the previous namespace, and the rebuild fails.
+   */
   maxCatchUpPasses?: number
   /** Keep the previous namespace instead of clearing it after the switch. */
   keepPrevious?: boolean
@@ -75,7 +84,8 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  *    skew, but it must then be the live worker's grace too, since dedup retention follows it; the
  *    merge gives the same result without widening what counts as on time.)
  * 2. Catch up: capture the topic's end offsets, consume up to them, repeat until a pass leaves only
- *    a few records behind (the live stream's last few seconds).
+ *    a few records behind or is short (the live stream's last few seconds; catchUpStep). A replay
+ *    that does not get there gives up: readers stay where they are.
  * 3. Switch: SET the active namespace. The live aggregator reads the active namespace at the start of
  *    every merged round, after its records were fetched, so:
  *      - any record it applied to the OLD namespace was fetched before the switch, hence has an offset
@@ -218,6 +228,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
 
   let clearedKeys = 0
   let end: Offsets
+  let giveUp: Error | undefined
   try {
     await consumer.connect()
     await consumer.subscribe({ topic: options.topic })
@@ -233,16 +244,20 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     )
 
     let goal = await latest()
-    const maxPasses = options.maxCatchUpPasses ?? 20
+    const when = catchUpOptions(options)
     for (let pass = 1; ; pass++) {
+      const passStarted = Date.now()
       await reached(goal, pass === 1 ? 'replay' : 'catch-up')
       const next = await latest()
       const behind = [...next].reduce((sum, [p, high]) => sum + Math.max(0, high - (goal.get(p) ?? 0)), 0)
       goal = next
-      if (behind <= (options.switchLagRecords ?? 1_000)) break
-      if (pass >= maxPasses) {
-        log.warn({ behind, pass }, 'rebuild: the live stream keeps ahead; switching anyway')
-        break
+      const step = catchUpStep({ pass, behind, passMs: Date.now() - passStarted }, when)
+      if (step === 'switch') break
+      if (step === 'give-up') {
+        giveUp = new Error(
+          `rebuild: not catching up with the live stream (${behind} records arrived during catch-up pass ${pass}, which took longer than ${when.switchPassMs} ms); readers stay on namespace ${previous}. Rebuild when the stream is quieter, or scale the rebuild's Redis`,
+        )
+        throw giveUp
       }
     }
     await options.store.activateNamespace(namespace)
@@ -253,6 +268,8 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     await consumer.disconnect().catch(() => {})
     await admin.deleteGroups([groupId]).catch(() => {})
     await admin.disconnect().catch(() => {})
+    // Nobody reads the half-built namespace: its keys go now rather than at their TTL.
+    if (giveUp) await target.clear().catch(() => {})
   }
   if (!options.keepPrevious) clearedKeys = await options.store.withNamespace(previous).clear()
   const result: RebuildResult = {
@@ -267,6 +284,34 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   }
   log.info(result, 'rebuild: done')
   return result
+}
+
+export type CatchUpOptions = { switchLagRecords: number; switchPassMs: number; maxPasses: number }
+
+/** The catch-up thresholds of `options`, defaults filled (see RebuildOptions). */
+export function catchUpOptions(
+  options: Pick<RebuildOptions, 'switchLagRecords' | 'switchPassMs' | 'maxCatchUpPasses' | 'graceMs'>,
+): CatchUpOptions {
+  return {
+    switchLagRecords: options.switchLagRecords ?? 1_000,
+    switchPassMs: options.switchPassMs ?? Math.min(options.graceMs / 4, 30_000),
+    maxPasses: options.maxCatchUpPasses ?? 20,
+  }
+}
+
+/**
+ * After a catch-up pass: switch readers when it left few records behind or was short (what the final
+ * pass after the switch applies is then the live stream's last seconds, well inside the grace); give up
+ * after maxPasses otherwise. Switching after a long pass would let the live worker write the newest
+ * headlines into the new namespace while the rebuild still applies older ones, which would then be
+ * late there, and lost.
+ */
+export function catchUpStep(
+  p: { pass: number; behind: number; passMs: number },
+  o: CatchUpOptions,
+): 'switch' | 'continue' | 'give-up' {
+  if (p.behind <= o.switchLagRecords || p.passMs <= o.switchPassMs) return 'switch'
+  return p.pass >= o.maxPasses ? 'give-up' : 'continue'
 }
 
 /**
