@@ -64,8 +64,16 @@ export type HeadlineMessageInput = {
   threshold: number
 }
 
-/** `Tariff shock on CN: "…" scored -0.82 (threshold -0.6)`. */
+/** What one headline is, by dimension and side: an escalation is not worded like a relief. */
+const HEADLINE_KINDS: Record<Dimension, { down: string; up: string }> = {
+  tariff: { down: 'Tariff escalation', up: 'Tariff relief' },
+  supplyChain: { down: 'Supply-chain disruption', up: 'Supply-chain easing' },
+  market: { down: 'Market shock', up: 'Market boost' },
+  uncertainty: { down: 'Uncertainty spike', up: 'Uncertainty spike' },
+}
+
+/** `Tariff escalation on CN: "…" scored -0.82 (threshold -0.6)`; `Tariff relief on CN: …` above 0. */
 export function headlineMessage(m: HeadlineMessageInput): string {
-  const what = m.dimension === 'uncertainty' ? 'Uncertainty spike' : `${DIMENSION_NAMES[m.dimension]} shock`
+  const what = HEADLINE_KINDS[m.dimension][m.value < 0 ? 'down' : 'up']
   return `${what} ${scopePhrase(m.scope)}: ${quoteHeadline(m.headline)} scored ${formatNumber(m.value)} (threshold ${formatNumber(m.threshold)})`
 }

@@ -59,7 +59,7 @@ describe('evaluateHeadline: headline_shock', () => {
       ],
     })
     expect(alert.message).toBe(
-      'Tariff shock on US: "US raises tariffs on Chinese electric vehicles to 100%" scored -0.8 (threshold -0.7)',
+      'Tariff escalation on US: "US raises tariffs on Chinese electric vehicles to 100%" scored -0.8 (threshold -0.7)',
     )
     expect(candidates[0]).toMatchObject({
       cooldownKey: 'tariff_shock|tariff|region:US|down',
@@ -107,6 +107,27 @@ describe('evaluateHeadline: headline_shock', () => {
     const withThreats = rulesOf({ ...shock, eventTypes: ['tariff_raised'] })
     expect(
       evaluateHeadline(withThreats, escalation('h', { events: [{ threat: true }] }), T0).candidates,
+    ).toHaveLength(2)
+  })
+
+  it('without event types, includeThreats false keeps out a headline whose events on the dimension are all threats', () => {
+    const rules = rulesOf({ ...shock, includeThreats: false })
+    const fires = (events: object[]) =>
+      evaluateHeadline(rules, escalation('h', { events }), T0).candidates.length > 0
+    expect(fires([])).toBe(true)
+    expect(fires([{ type: 'tariff_raised' }])).toBe(true)
+    expect(
+      fires([
+        { type: 'retaliation', threat: true },
+        { type: 'tariff_raised', threat: true },
+      ]),
+    ).toBe(false)
+    expect(fires([{ type: 'retaliation', threat: true }, { type: 'tariff_raised' }])).toBe(true)
+    // Only the rule's dimension counts: a threat on supply does not stop a tariff alert.
+    expect(fires([{ type: 'shortage', dimension: 'supplyChain', threat: true }])).toBe(true)
+    // The default (includeThreats true) fires on threats too.
+    expect(
+      evaluateHeadline(rulesOf(shock), escalation('h', { events: [{ threat: true }] }), T0).candidates,
     ).toHaveLength(2)
   })
 

@@ -7,8 +7,18 @@ import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import type { HeadlineShockRule, UncertaintySpikeRule } from './rule-schema.ts'
 import { matchesScope } from './scope-filter.ts'
 
-function hasWatchedEvent(rule: HeadlineShockRule, h: ScoredHeadline): boolean {
-  if (!rule.eventTypes) return true
+/**
+ * With eventTypes: the headline carries one of them, not negated (and not threatened, unless
+ * includeThreats). Without: any headline, except, when includeThreats is false, one whose events on
+ * `dimension` are all threatened ("China says it could retaliate if Washington raises tariffs"
+ * scores like a measure taken, but is talk).
+ */
+function hasWatchedEvent(rule: HeadlineShockRule, h: ScoredHeadline, dimension: string): boolean {
+  if (!rule.eventTypes) {
+    if (rule.includeThreats) return true
+    const own = h.events.filter((e) => e.dimension === dimension)
+    return own.length === 0 || own.some((e) => !e.threat)
+  }
   return h.events.some(
     (e) => rule.eventTypes!.includes(e.type) && !e.negated && (rule.includeThreats || !e.threat),
   )
@@ -47,8 +57,8 @@ export function evaluateHeadline(
   for (const rule of ruleSet.rules) {
     if (!rule.enabled) continue
     if (rule.kind === 'headline_shock') {
-      if (!hasWatchedEvent(rule, scored)) continue
       for (const dimension of rule.dimensions) {
+        if (!hasWatchedEvent(rule, scored, dimension)) continue
         const v = headlineValue(scored, dimension)
         if (!v || v.relevance < rule.minRelevance || Math.abs(v.value) < rule.threshold) continue
         const confidence = dimension === 'market' ? 1 : scored.scores[dimension].confidence

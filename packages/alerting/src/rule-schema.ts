@@ -55,6 +55,10 @@ export const HeadlineShockRule = z.strictObject({
   minConfidence: z.number().min(0).max(1).default(D.minConfidence),
   /** When given, the headline must carry one of these events (not negated). */
   eventTypes: z.array(EventType).min(1).optional(),
+  /**
+   * false: a threatened event does not count, and without eventTypes a headline whose events on the
+   * dimension are all threatened does not fire.
+   */
   includeThreats: z.boolean().default(D.includeThreats),
 })
 export type HeadlineShockRule = z.infer<typeof HeadlineShockRule>

@@ -37,7 +37,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     // A handful per day, not one per headline.
     expect(run.alerts.length).toBeGreaterThan(10)
     expect(run.alerts.length).toBeLessThan(feed.length / 2)
-    expect(chunks.join('')).toMatch(/Tariff shock on CN/)
+    expect(chunks.join('')).toMatch(/Tariff escalation on CN/)
     const cn = await run.indicators!.get(
       'tariff',
       { kind: 'region', id: 'CN' },

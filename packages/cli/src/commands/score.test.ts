@@ -17,6 +17,8 @@ describe('tradepulse score', () => {
         '{"id":"c"}',
         '',
         '{"id":"d","headline":"China resumes rare earth exports","body":"Shipments restart."}',
+        // A raw headline of a feed file: its other fields are ignored.
+        '{"id":"e","source":"sample","publishedAt":"2026-03-02T09:45:00Z","headline":"US cuts tariffs on steel"}',
       ].join('\n'),
     )
     const out = new PassThrough()
@@ -28,12 +30,13 @@ describe('tradepulse score', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l))
-    expect(counts).toEqual({ ok: 2, bad: 2 })
-    expect(lines.map((l) => l.id)).toEqual(['a', null, 'c', 'd'])
+    expect(counts).toEqual({ ok: 3, bad: 2 })
+    expect(lines.map((l) => l.id)).toEqual(['a', null, 'c', 'd', 'e'])
     expect(lines[0].scores.tariff.label).toBe('negative')
     expect(lines[1].error).toMatch(/JSON/)
     expect(lines[2].error).toMatch(/headline/)
     expect(lines[3].scores.supplyChain.label).toBe('positive')
+    expect(lines[4].scores.tariff.label).toBe('positive')
   })
   it('keeps a line whose JSON strings hold raw U+2028 or U+2029 as one line, and splits CRLF lines once', async () => {
     // JSON.stringify leaves U+2028 and U+2029 unescaped: both are legal inside a JSON string.

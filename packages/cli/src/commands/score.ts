@@ -6,7 +6,8 @@ import type { Command } from 'commander'
 import { z } from 'zod'
 import { readLines } from '../read-lines.ts'
 
-const NdjsonInput = z.strictObject({
+// Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
+const NdjsonInput = z.object({
   id: z.string().min(1).max(200),
   headline: z.string().min(1).max(100_000),
   body: z.string().max(1_000_000).optional(),
@@ -89,7 +90,10 @@ export function registerScore(program: Command): void {
     .description('score a headline (or NDJSON lines on stdin with --ndjson) and explain the scores')
     .argument('[headline...]', 'the headline text')
     .option('--body <text>', 'body text scored together with the headline')
-    .option('--ndjson', 'read {"id","headline","body"?} lines on stdin, write one scored line per input line')
+    .option(
+      '--ndjson',
+      'read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line',
+    )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
       const scorer = scorerFromConfig({ SCORER_WATCHLIST_FILE: process.env.SCORER_WATCHLIST_FILE })
