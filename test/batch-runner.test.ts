@@ -258,6 +258,39 @@ describe('batch runner on Kafka', () => {
     expect(letter.message).toContain('cannot read boom')
   })
 
+  it('sends a record whose output the broker refuses as too large to the dlq, and goes on with the rest', async () => {
+    // 'big' turns into a 2 MB record, over the broker's 1 MB max.message.bytes: refused for good.
+    let target = ''
+    const { topics, out, dlq, producer, committed } = await run(async (records) =>
+      records.map((r) => ({
+        kind: 'ok' as const,
+        out: [
+          {
+            topic: target,
+            key: 'k',
+            value: r.value?.toString() === 'big' ? 'x'.repeat(2_000_000) : r.value!,
+          },
+        ],
+      })),
+    )
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: ['a', 'big', 'c'].map((v) => ({ key: 'k', value: v })),
+    })
+    await waitFor(() => out.messages.length >= 2 && dlq.messages.length >= 1, {
+      what: 'the others out and the refused one in the dlq',
+      timeoutMs: 30_000,
+    })
+    // 'a' may come twice: the request that wrote it was part of the one that failed (consumers
+    // deduplicate by id).
+    expect([...new Set(out.messages.map((m) => m.value!.toString()))]).toEqual(['a', 'c'])
+    const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
+    expect(letter).toMatchObject({ reason: 'output_refused', payload: 'big', origin: { topic: topics.in } })
+    expect(letter.message).toMatch(/MESSAGE_TOO_LARGE|too large/i)
+    await waitFor(async () => (await committed()) === 3, { what: 'all three committed' })
+  })
+
   it('produces output larger than a broker record batch in parts, in order, instead of stalling', async () => {
     // Each input fans out to 40 records of 20 KB on one key (one partition): 800 KB per input, 2.4 MB for
     // the batch, far above the broker's 1 MB max.message.bytes for one record batch.

@@ -16,7 +16,35 @@ export type BatchProcessorDeps = {
 }
 
 /** A handled batch whose output is not yet produced. */
-export type PreparedBatch = { outcomes: Outcome[]; out: OutRecord[]; startedNs: bigint }
+export type PreparedBatch = {
+  records: InRecord[]
+  outcomes: Outcome[]
+  out: OutRecord[]
+  /** The index in `records` of the input each record of `out` comes from. */
+  sources: number[]
+  startedNs: bigint
+}
+
+/**
+ * Kafka refusals of a record itself, not of the producer or the topic: sending it again can never
+ * succeed, and the other records of its batch are not at fault.
+ */
+const RECORD_REFUSALS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TIMESTAMP',
+  'CORRUPT_MESSAGE',
+])
+
+/** The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. */
+export function recordRefusal(err: unknown): string | undefined {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string' && RECORD_REFUSALS.has(e.type)) return e.type
+    e = e.cause as typeof e
+  }
+  return undefined
+}
 
 /**
  * Handles batches the same way on every bus, in two stages: `prepare` runs the handler and turns
@@ -62,19 +90,88 @@ export function createBatchStages(deps: BatchProcessorDeps): {
       throw new TradepulseError('INFRA_DEPENDENCY', `handler asked to retry: ${retryOutcome.reason}`)
     }
     const out: OutRecord[] = []
+    const sources: number[] = []
     const now = new Date()
     outcomes.forEach((o, i) => {
       if (o.kind === 'ok') {
-        if (o.out) out.push(...o.out)
+        if (o.out) for (const r of o.out) out.push(r), sources.push(i)
       } else if (o.kind === 'dlq') {
         out.push(deadLetterRecord(deps.dlqTopic, deps.worker, records[i]!, o.reason, o.message, now))
+        sources.push(i)
       }
     })
-    return { outcomes, out, startedNs }
+    return { records, outcomes, out, sources, startedNs }
   }
 
-  async function publish({ outcomes, out, startedNs }: PreparedBatch): Promise<void> {
-    if (out.length > 0) await deps.produce(out)
+  /**
+   * The batch's output produced input by input, after Kafka refused a record of it (too large, say):
+   * an input whose own output is refused goes to the dlq in its place (reason output_refused), and the
+   * others go through. A dead letter refused as well (which its size caps should prevent) is logged with
+   * the record's coordinates and skipped, rather than stop the partition for ever. Outputs the failed
+   * whole-batch request had already written may be written twice: consumers deduplicate by id.
+   */
+  async function produceEach(batch: PreparedBatch): Promise<{ outcomes: Outcome[]; sent: OutRecord[] }> {
+    const { records, out, sources } = batch
+    const outcomes = [...batch.outcomes]
+    const sent: OutRecord[] = []
+    const now = new Date()
+    for (let from = 0; from < out.length; ) {
+      const i = sources[from]!
+      let to = from
+      while (to < out.length && sources[to] === i) to++
+      const own = out.slice(from, to)
+      from = to
+      try {
+        await deps.produce(own)
+        sent.push(...own)
+      } catch (raw) {
+        const refusal = recordRefusal(raw)
+        if (!refusal) throw normalizeError(raw)
+        const rec = records[i]!
+        const message = `Kafka refused its output (${refusal}): ${normalizeError(raw).message}`
+        if (own.every((r) => r.topic === deps.dlqTopic)) {
+          log.error(
+            { topic: rec.topic, partition: rec.partition, offset: rec.offset, refusal },
+            'Kafka refused the dead letter of a record; the record is skipped',
+          )
+          outcomes[i] = { kind: 'drop', reason: 'dlq_refused' }
+          continue
+        }
+        outcomes[i] = { kind: 'dlq', reason: 'output_refused', message }
+        const letter = deadLetterRecord(deps.dlqTopic, deps.worker, rec, 'output_refused', message, now)
+        try {
+          await deps.produce([letter])
+          sent.push(letter)
+        } catch (raw2) {
+          if (!recordRefusal(raw2)) throw normalizeError(raw2)
+          log.error(
+            { topic: rec.topic, partition: rec.partition, offset: rec.offset, refusal },
+            'Kafka refused the output and the dead letter of a record; the record is skipped',
+          )
+          outcomes[i] = { kind: 'drop', reason: 'dlq_refused' }
+        }
+      }
+    }
+    return { outcomes, sent }
+  }
+
+  async function publish(batch: PreparedBatch): Promise<void> {
+    const { startedNs } = batch
+    let { outcomes, out } = batch
+    if (out.length > 0) {
+      try {
+        await deps.produce(out)
+      } catch (raw) {
+        const err = normalizeError(raw)
+        if (err.retriable) throw err
+        // Refused for good. A record's own fault: find it, input by input. Anything else (a topic this
+        // worker may not write, one that does not exist) is the deployment's: wait it out, health
+        // degraded and the reason logged, rather than let kafkajs stop the consumer for good.
+        if (!recordRefusal(raw))
+          throw new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+        ;({ outcomes, sent: out } = await produceEach(batch))
+      }
+    }
     // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
     const counts = new Map<string, number>()
     for (const o of outcomes) {

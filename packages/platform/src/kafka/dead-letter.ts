@@ -7,6 +7,20 @@ export const DLQ_MAX_PAYLOAD_BYTES = 256 * 1024
 const DLQ_MAX_ENCODED_BYTES = 4 * Math.ceil(DLQ_MAX_PAYLOAD_BYTES / 3)
 /** A key longer than this (characters) is cut in the dlq record; the origin headers still name the record. */
 export const DLQ_MAX_KEY_CHARS = 4096
+/**
+ * A reason's message longer than this (characters) is cut: a schema error lists every unknown field
+ * name, and a record made of a million of them must not make its dead letter too large to send.
+ */
+export const DLQ_MAX_MESSAGE_CHARS = 8192
+
+/** The message, cut to DLQ_MAX_MESSAGE_CHARS with what was left out said (never inside a surrogate pair). */
+export function boundedMessage(message: string): string {
+  if (message.length <= DLQ_MAX_MESSAGE_CHARS) return message
+  let end = DLQ_MAX_MESSAGE_CHARS - 40
+  const c = message.charCodeAt(end - 1)
+  if (c >= 0xd800 && c <= 0xdbff) end--
+  return `${message.slice(0, end)}… (${message.length - end} more characters)`
+}
 
 export const DLQ_HEADERS = {
   reason: 'tp-dlq-reason',
@@ -34,6 +48,14 @@ function encodePayload(
   }
 }
 
+/** The key as text, cut to DLQ_MAX_KEY_CHARS (never inside a surrogate pair). */
+function boundedKey(key: Buffer): string {
+  const text = key.toString('utf8', 0, DLQ_MAX_KEY_CHARS * 4)
+  if (text.length <= DLQ_MAX_KEY_CHARS) return text
+  const c = text.charCodeAt(DLQ_MAX_KEY_CHARS - 1)
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? DLQ_MAX_KEY_CHARS - 1 : DLQ_MAX_KEY_CHARS)
+}
+
 /** The dlq record for one input: the reason and the origin in the value and in headers. */
 export function deadLetterRecord(
   dlqTopic: string,
@@ -45,7 +67,7 @@ export function deadLetterRecord(
 ): OutRecord {
   const letter: DeadLetter = {
     reason,
-    message,
+    message: boundedMessage(message),
     worker,
     origin: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
     failedAt: now.toISOString(),
@@ -53,7 +75,7 @@ export function deadLetterRecord(
   }
   return {
     topic: dlqTopic,
-    key: rec.key ? rec.key.toString('utf8', 0, DLQ_MAX_KEY_CHARS * 4).slice(0, DLQ_MAX_KEY_CHARS) : null,
+    key: rec.key ? boundedKey(rec.key) : null,
     value: JSON.stringify(letter),
     headers: {
       [DLQ_HEADERS.reason]: reason,

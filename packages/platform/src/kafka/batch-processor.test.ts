@@ -1,0 +1,105 @@
+import { PassThrough } from 'node:stream'
+import { DeadLetter } from '@tradepulse/contracts'
+import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { createBatchProcessor, recordRefusal } from './batch-processor.ts'
+import type { InRecord, Outcome, OutRecord } from './records.ts'
+
+/** As kafkajs's retrier gives up on a protocol error it may not retry: wrapped, the protocol error its cause. */
+const refused = (type: string) => {
+  const e = new KafkaJSProtocolError({ type, code: 10, retriable: false, message: `refused: ${type}` })
+  return new KafkaJSNonRetriableError(e, { cause: e })
+}
+
+const rec = (offset: number, value: string): InRecord => ({
+  topic: 'in',
+  partition: 0,
+  offset: String(offset),
+  key: Buffer.from(`k${offset}`),
+  value: Buffer.from(value),
+  headers: {},
+  timestamp: 0,
+})
+
+/** A processor whose handler echoes each record to `out`, and whose Kafka refuses any request holding a record over 100 bytes. */
+function setup(produceFault?: (records: OutRecord[]) => unknown) {
+  const written: OutRecord[] = []
+  const requests: number[] = []
+  const logs: string[] = []
+  const stream = new PassThrough()
+  stream.on('data', (d) => logs.push(String(d)))
+  const metrics = createMetrics('test')
+  const process = createBatchProcessor({
+    handler: async (records) =>
+      records.map(
+        (r): Outcome =>
+          String(r.value) === 'bad'
+            ? { kind: 'dlq', reason: 'schema_invalid', message: 'x'.repeat(50_000) }
+            : { kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] },
+      ),
+    worker: 'test',
+    dlqTopic: 'dlq',
+    log: createLogger({ level: 'info' }, stream),
+    metrics,
+    signal: new AbortController().signal,
+    produce: async (records) => {
+      requests.push(records.length)
+      const fault = produceFault?.(records)
+      if (fault) throw fault
+      if (records.some((r) => String(r.value).length > 100 && r.topic !== 'dlq'))
+        throw refused('MESSAGE_TOO_LARGE')
+      written.push(...records)
+    },
+  })
+  return { process, written, requests, logs, metrics }
+}
+
+describe('batch processor: Kafka refusing a record', () => {
+  it('finds the record whose output Kafka refuses and sends it to the dlq; the others go through', async () => {
+    const { process, written, metrics } = setup()
+    await process([rec(1, 'a'), rec(2, 'y'.repeat(200)), rec(3, 'c')])
+    expect(written.filter((r) => r.topic === 'out').map((r) => r.value)).toEqual(['a', 'c'])
+    const letters = written.filter((r) => r.topic === 'dlq')
+    expect(letters).toHaveLength(1)
+    const letter = DeadLetter.parse(JSON.parse(String(letters[0]!.value)))
+    expect(letter).toMatchObject({ reason: 'output_refused', origin: { offset: '2' } })
+    expect(letter.message).toMatch(/MESSAGE_TOO_LARGE/)
+    expect(await metrics.registry.metrics()).toMatch(
+      /tradepulse_dlq_total\{[^}]*reason="output_refused"[^}]*\} 1/,
+    )
+  })
+
+  it('skips, with an error line naming it, a record whose dead letter Kafka refuses too', async () => {
+    const { process, written, logs } = setup((records) =>
+      records.some((r) => r.topic === 'dlq' || String(r.value).length > 100)
+        ? refused('INVALID_RECORD')
+        : undefined,
+    )
+    await process([rec(1, 'a'), rec(7, 'y'.repeat(200))])
+    expect(written.map((r) => r.value)).toEqual(['a'])
+    expect(logs.join('')).toMatch(/"offset":"7".*refused the output and the dead letter/)
+  })
+
+  it('waits out a refusal that is not the record’s (a topic it may not write): retriable, nothing dead-lettered', async () => {
+    const { process, written } = setup(() => refused('TOPIC_AUTHORIZATION_FAILED'))
+    const err = await process([rec(1, 'a')]).catch((e) => e)
+    expect(err).toMatchObject({ code: 'INFRA_KAFKA', retriable: true })
+    expect(written).toEqual([])
+  })
+
+  it('cuts a long dlq message so that the letter stays small', async () => {
+    const { process, written } = setup()
+    await process([rec(1, 'bad')])
+    const letter = DeadLetter.parse(JSON.parse(String(written[0]!.value)))
+    expect(letter.message.length).toBeLessThanOrEqual(8192)
+    expect(letter.message).toMatch(/… \(\d+ more characters\)$/)
+  })
+
+  it('recognises a refusal through kafkajs wrappers only for record faults', () => {
+    expect(recordRefusal(refused('MESSAGE_TOO_LARGE'))).toBe('MESSAGE_TOO_LARGE')
+    expect(recordRefusal(refused('TOPIC_AUTHORIZATION_FAILED'))).toBeUndefined()
+    expect(recordRefusal(new Error('x'))).toBeUndefined()
+  })
+})
