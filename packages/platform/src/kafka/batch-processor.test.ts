@@ -9,8 +9,11 @@ import type { InRecord, Outcome, OutRecord } from './records.ts'
 
 /** As kafkajs's retrier gives up on a protocol error it may not retry: wrapped, the protocol error its cause. */
 const refused = (type: string) => {
-  const e = new KafkaJSProtocolError({ type, code: 10, retriable: false, message: `refused: ${type}` })
-  return new KafkaJSNonRetriableError(e, { cause: e })
+  // kafkajs's typings omit the fields its constructors read (type, code; the wrapper's cause).
+  const spec = { type, code: 10, retriable: false, message: `refused: ${type}` } as unknown as Error
+  const e = new KafkaJSProtocolError(spec)
+  const Wrapper = KafkaJSNonRetriableError as unknown as new (e: Error, o: { cause: Error }) => Error
+  return new Wrapper(e, { cause: e })
 }
 
 const rec = (offset: number, value: string): InRecord => ({

@@ -94,7 +94,10 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     const now = new Date()
     outcomes.forEach((o, i) => {
       if (o.kind === 'ok') {
-        if (o.out) for (const r of o.out) out.push(r), sources.push(i)
+        for (const r of o.out ?? []) {
+          out.push(r)
+          sources.push(i)
+        }
       } else if (o.kind === 'dlq') {
         out.push(deadLetterRecord(deps.dlqTopic, deps.worker, records[i]!, o.reason, o.message, now))
         sources.push(i)
