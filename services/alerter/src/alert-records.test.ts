@@ -10,7 +10,13 @@ describe('traceparentFor', () => {
   })
 
   it('starts a new sampled trace for a missing or malformed one', () => {
-    for (const incoming of [undefined, '', 'nonsense', '00-XYZ-123-01'])
+    for (const incoming of [
+      undefined,
+      '',
+      'nonsense',
+      '00-XYZ-123-01',
+      `00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01${'0'.repeat(1024 * 1024)}`,
+    ])
       expect(traceparentFor(incoming)).toMatch(W3C)
   })
 

@@ -1,10 +1,8 @@
 import { randomFillSync } from 'node:crypto'
 import type { Alert } from '@tradepulse/contracts'
-import type { OutRecord } from '@tradepulse/platform'
+import { type OutRecord, validTraceparent } from '@tradepulse/platform'
 
 export const ALERT_CE_TYPE = 'dev.tradepulse.alert.v1'
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 
 // Random bytes for new trace and span ids, drawn from the CSPRNG a pool at a time: one call per
 // 170 traces instead of two allocating calls per trace (they were 4 % of the alerter's CPU when most
@@ -25,8 +23,7 @@ function randomHex(bytes: number): string {
 
 /** The incoming trace context when it is a valid W3C traceparent, else a new sampled trace. */
 export function traceparentFor(incoming: string | undefined): string {
-  if (incoming && TRACEPARENT.test(incoming)) return incoming
-  return `00-${randomHex(16)}-${randomHex(8)}-01`
+  return validTraceparent(incoming) ?? `00-${randomHex(16)}-${randomHex(8)}-01`
 }
 
 /** Scope as a record key: one scope's alerts land on one partition, so they stay in order. */

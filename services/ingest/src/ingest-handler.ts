@@ -1,5 +1,5 @@
 import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
-import type { BatchHandler, DedupStore, Outcome } from '@tradepulse/platform'
+import { type BatchHandler, type DedupStore, type Outcome, traceHeaders } from '@tradepulse/platform'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
 
 export type IngestHandlerDeps = {
@@ -39,7 +39,10 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
                 topic: out,
                 key: v.headline.id,
                 value: JSON.stringify(v.headline),
-                headers: passOn(records[v.index]!.headers),
+                // Trace context travels with the headline so an alert can be traced back to its raw
+                // record; only a valid one, as a producer's header of any size would otherwise be
+                // copied onto the output.
+                headers: traceHeaders(records[v.index]!.headers),
               },
             ],
           }
@@ -47,9 +50,4 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     })
     return outcomes
   }
-}
-
-// Trace context travels with the headline so an alert can be traced back to its raw record.
-function passOn(headers: Record<string, string>): Record<string, string> | undefined {
-  return headers.traceparent ? { traceparent: headers.traceparent } : undefined
 }

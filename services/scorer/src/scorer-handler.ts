@@ -1,5 +1,5 @@
 import { Headline, type TopicCatalogue } from '@tradepulse/contracts'
-import { type BatchHandler, type Outcome, parseJsonRecord } from '@tradepulse/platform'
+import { type BatchHandler, type Outcome, parseJsonRecord, traceHeaders } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
 
@@ -16,6 +16,8 @@ export function createScorerHandler(deps: {
       const parsed = parseJsonRecord(Headline, r.value)
       if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
       const scored = scoreHeadline(deps.scorer, parsed.value, now())
+      // Only a valid trace context is carried on: an unchecked header of any size would be copied.
+      const headers = traceHeaders(r.headers)
       return {
         kind: 'ok',
         out: [
@@ -23,7 +25,7 @@ export function createScorerHandler(deps: {
             topic: out,
             key: scored.id,
             value: JSON.stringify(scored),
-            ...(r.headers.traceparent ? { headers: { traceparent: r.headers.traceparent } } : {}),
+            ...(headers ? { headers } : {}),
           },
         ],
       }

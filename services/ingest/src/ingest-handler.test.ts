@@ -1,0 +1,42 @@
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createMemoryDedupStore, type InRecord, type Outcome } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { createIngestHandler } from './ingest-handler.ts'
+import { DEFAULT_INGEST_LIMITS } from './parse-raw.ts'
+
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+
+describe('ingest handler', () => {
+  const topics = createTopicCatalogue('t.')
+  const ctx = { signal: new AbortController().signal }
+  const handler = () =>
+    createIngestHandler({
+      topics,
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => Date.now() } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+    })
+  const record = (offset: number, headers: Record<string, string>): InRecord => ({
+    topic: topics.raw.name,
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: Buffer.from(JSON.stringify({ id: `h-${offset}`, headline: `Tariffs rise, part ${offset}` })),
+    headers,
+    timestamp: Date.now(),
+  })
+  const headersOf = (o: Outcome | undefined) => (o?.kind === 'ok' ? o.out?.[0]?.headers : 'not ok')
+
+  it('carries a valid traceparent on and drops a malformed or oversized one', async () => {
+    const outcomes = await handler()(
+      [
+        record(0, { traceparent: TRACEPARENT }),
+        record(1, { traceparent: `${TRACEPARENT}${'0'.repeat(1024 * 1024)}` }),
+        record(2, { traceparent: 'not-a-trace' }),
+        record(3, {}),
+      ],
+      ctx,
+    )
+    expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
+  })
+})

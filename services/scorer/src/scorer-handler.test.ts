@@ -1,0 +1,50 @@
+import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
+import type { InRecord, Outcome } from '@tradepulse/platform'
+import { createScorer } from '@tradepulse/scoring'
+import { describe, expect, it } from 'vitest'
+import { createScorerHandler } from './scorer-handler.ts'
+
+const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+const AT = '2026-03-02T08:00:00.000Z'
+
+describe('scorer handler', () => {
+  const topics = createTopicCatalogue('t.')
+  const ctx = { signal: new AbortController().signal }
+  const handler = createScorerHandler({ topics, scorer: createScorer() })
+  const record = (
+    offset: number,
+    value: Buffer | string,
+    headers: Record<string, string> = {},
+  ): InRecord => ({
+    topic: topics.headlines.name,
+    partition: 0,
+    offset: String(offset),
+    key: null,
+    value: typeof value === 'string' ? Buffer.from(value) : value,
+    headers,
+    timestamp: Date.now(),
+  })
+  const headline = (id: string): string =>
+    JSON.stringify({
+      id,
+      source: 't',
+      headline: 'US raises tariffs on steel',
+      publishedAt: AT,
+      ingestedAt: AT,
+      truncated: false,
+    } satisfies Headline)
+  const headersOf = (o: Outcome | undefined) => (o?.kind === 'ok' ? o.out?.[0]?.headers : 'not ok')
+
+  it('carries a valid traceparent on and drops a malformed or oversized one', async () => {
+    const outcomes = await handler(
+      [
+        record(0, headline('a'), { traceparent: TRACEPARENT }),
+        record(1, headline('b'), { traceparent: `${TRACEPARENT}${'0'.repeat(1024 * 1024)}` }),
+        record(2, headline('c'), { traceparent: TRACEPARENT.toUpperCase() }),
+        record(3, headline('d')),
+      ],
+      ctx,
+    )
+    expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
+  })
+})
