@@ -1416,3 +1416,54 @@ describe('round 17: a denied request, a participle after a preposition, a firm n
     expect(tariff(h).label).toBe(l)
   })
 })
+
+describe('round 17: the sample feed and the alerts a desk reads (review of the default alerts)', () => {
+  const events = (h: string) => score(h).events.map((e) => e.type)
+
+  it('reads a measure lifted to a level as raised, and lifted bare as taken away', () => {
+    expect(tariff('Wall Street futures drop after US lifts China tariffs to 25%').label).toBe('negative')
+    expect(events('US lifts China tariffs to 25%')).toEqual(['tariff_raised'])
+    expect(tariff('U.S. lifts tariffs on Canadian steel').label).toBe('positive')
+    expect(tariff('US cuts tariffs to 10% on Chinese goods').label).toBe('positive')
+    // A quantity lifted to a figure is still a rise of it.
+    expect(market('Company lifts profit forecast to $2 billion').score).toBeGreaterThan(0)
+  })
+
+  it('reads rules that require licences as a control, not a licence granted', () => {
+    const r = score('China halts exports of rare earths and permanent magnets pending new licence rules')
+    expect(r.scores.supplyChain.label).toBe('negative')
+    expect(r.scores.supplyChain.score).toBeLessThan(-0.7)
+    expect(r.events.map((e) => e.type)).not.toContain('licence_granted')
+  })
+
+  it('reads a supply named by its good as the supply, and scrambling for it or capacity tightening as scarcity', () => {
+    expect(supply('German parts maker pauses electric motor assembly over magnet supply').label).toBe(
+      'negative',
+    )
+    expect(supply('Magnet makers outside China scramble for supply after Beijing export halt').label).toBe(
+      'negative',
+    )
+    expect(supply('Shipping lines add surcharges as trans-Pacific capacity tightens').label).toBe('negative')
+    expect(events('Shipping lines add surcharges as trans-Pacific capacity tightens')).not.toContain(
+      'capacity_investment',
+    )
+  })
+
+  it('reads the trade war growing as escalation in tone, without a measure taken', () => {
+    for (const h of [
+      'China factory growth slows in June as trade tensions rise',
+      'Citi readies new China desk as trade war intensifies',
+    ]) {
+      expect(tariff(h).label).toBe('negative')
+      expect(events(h)).toEqual([])
+    }
+    // A truce is still an event.
+    expect(events('U.S. and China agree trade war truce')).toContain('truce')
+  })
+
+  it('reads a quota used up as no measure', () => {
+    const h = 'China November crude oil imports hit record high as refiners race to use up quotas'
+    expect(events(h)).toEqual([])
+    expect(tariff(h).label).not.toBe('negative')
+  })
+})

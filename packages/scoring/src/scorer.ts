@@ -1201,6 +1201,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return p.kind === 'cut' && p.sign < 0
   }
 
+  /**
+   * "lifts China tariffs to 25%": "lift" takes a measure away, but lifted to a level it is raised.
+   * The target right after the verb, then "to" and a figure.
+   */
+  function liftedToLevel(pred: PredRole, k: number, t: number): boolean {
+    if (pred.id !== 'lift' || t <= k) return false
+    const j = it.e[t] as number
+    return j + 1 < tb.count && tb.kind[j] === WORD && tb.id[j] === toId && tb.kind[j + 1] === NUMBER
+  }
+
   /** Item m is a request or obligation hedge with "not" or "no" right before it. */
   function deniedAsk(m: number): boolean {
     if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
@@ -1512,7 +1522,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // tariffs cut.
         const lowered =
           pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
-        const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered ? -1 : 1)
+        const raisedTo = !marketTarget && liftedToLevel(pred, k, t)
+        const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
         const magnitude =
           pred.strength * intens * (itIntens[t] as number) * Math.min(hedge, itHedge[t] as number)
         const neg = negated || itNeg[t] === 1
@@ -1540,7 +1551,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // A fixed good direction (progress, clearing) eases whatever it acts on: more of a good
           // thing, less of a bad one.
           const type =
-            target.events[pred.kind] ??
+            (raisedTo ? target.events.more : target.events[pred.kind]) ??
             (pred.fixed > 0
               ? target.polarity > 0
                 ? target.events.more

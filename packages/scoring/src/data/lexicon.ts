@@ -465,6 +465,9 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
+      // "halts exports pending new licence rules": rules that require licences, not a licence granted.
+      'n licence rule',
+      'n license rule',
       // Rules on what may be exported ("pauses new chip export rules"): controls, not exports.
       'n export rule',
       'n export regulation',
@@ -515,7 +518,9 @@ export const TARGETS = [
     bare: 0.7,
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
-    events: { more: 'retaliation', less: 'truce' },
+    // More of the contest ("trade tensions rise", "the trade war intensifies") is tone, no measure
+    // taken: no event, so rules on enacted measures do not fire on it. Less of it is a truce.
+    events: { less: 'truce' },
     words: [
       'n trade war',
       'n tariff war',
@@ -1233,6 +1238,13 @@ export const TARGETS = [
       'rare earth supplies',
       'n chip supply',
       'chip supplies',
+      // A supply named by its good is the supply, not a verb supplying it ("over magnet supply").
+      'n magnet supply',
+      'magnet supplies',
+      'n mineral supply',
+      'mineral supplies',
+      'n semiconductor supply',
+      'semiconductor supplies',
       'n part supply',
       'parts supplies',
       'n component supply',
@@ -1322,6 +1334,14 @@ export const TARGETS = [
       'v drain supplies',
       'v squeeze supply',
       'v squeeze supplies',
+      // Scrambling for what is short ("magnet makers scramble for supply"), capacity running out
+      // ("as trans-Pacific capacity tightens"): scarcity, where "supply" or "capacity" alone is more.
+      'v scramble for supply',
+      'v scramble for supplies',
+      'capacity tightens',
+      'capacity tightened',
+      'capacity tightening',
+      'n tight capacity',
     ],
   },
   {
@@ -5323,6 +5343,8 @@ export const ABBREVIATIONS: readonly string[] = [
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
   ...AGAINST_PROTECTIONISM,
+  // Using up a quota consumes it ("refiners race to use up quotas"): no more or less of the quota.
+  'v use up',
   // Production and blending quotas are not trade quotas.
   'n production quota',
   'n output quota',
