@@ -40,6 +40,10 @@ export type KafkaWorkerSpec = {
   onStop?: () => Promise<void>
 }
 
+/** How to create a worker's missing topics, for `requireTopics.hint`. */
+export const CREATE_TOPICS_HINT =
+  'create them with `tradepulse topics create`, or set TOPICS_AUTO_CREATE=true'
+
 export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefined; runner: BatchRunner }
 
 /** Wires one worker: consumer runner, producer, health and metrics server, ordered start and stop. */

@@ -219,6 +219,17 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
   })
 
+  it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [{ name: topics.scored.name, partitions: 1 }])
+    const app = buildAggregatorApp(loadConfig(AggregatorConfig, env()), { log: silent })
+    cleanups.push(() => app.stop())
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`topics missing: ${topics.indicators.name}, ${topics.dlq.name} (`)
+    expect(String(err)).toContain('tradepulse topics create')
+  })
+
   it('warns at its assignment when its partitions cannot come in one fetch, naming the variable', async () => {
     await setup(2)
     const out = new PassThrough()

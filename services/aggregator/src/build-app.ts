@@ -1,6 +1,7 @@
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
+  CREATE_TOPICS_HINT,
   closeRedis,
   createKafkaTransport,
   createKafkaWorker,
@@ -93,7 +94,11 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     dlqTopic: topics.dlq.name,
     defaultHttpPort: AGGREGATOR_HTTP_PORT,
     transport,
-    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
+    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
+    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
+    ...(config.TOPICS_AUTO_CREATE
+      ? { ensureTopics: listTopics(topics) }
+      : { requireTopics: { names: [topics.indicators.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
     handler: aggregator.handler,
     // Partitions catching up a backlog stay within half a grace of each other in event time, so one
     // running ahead does not make another's headlines late (the merger evens out one fetch only); with

@@ -1,5 +1,6 @@
 import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
+  CREATE_TOPICS_HINT,
   closeRedis,
   createKafkaWorker,
   createMetrics,
@@ -49,7 +50,11 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     dlqTopic: topics.dlq.name,
     defaultHttpPort: INGEST_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
-    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
+    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
+    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
+    ...(config.TOPICS_AUTO_CREATE
+      ? { ensureTopics: listTopics(topics) }
+      : { requireTopics: { names: [topics.headlines.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
     handler: createIngestHandler({
       topics,
       dedup,

@@ -188,4 +188,22 @@ describe('ingest worker on Kafka and Redis', () => {
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
     ).toMatch(/ 1$/m)
   })
+  it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
+    const barePrefix = `${randomName('ingest')}.`
+    const bare = createTopicCatalogue(barePrefix)
+    await createTopics(kafkaBrokers, [{ name: bare.raw.name, partitions: 1 }])
+    const config = loadConfig(IngestConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      TRADEPULSE_TOPIC_PREFIX: barePrefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+    })
+    const app = buildIngestApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`topics missing: ${bare.headlines.name}, ${bare.dlq.name} (`)
+    expect(String(err)).toContain('tradepulse topics create')
+  })
 })

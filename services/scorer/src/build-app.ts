@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { createKafkaWorker, type KafkaWorker, TradepulseError, type WorkerDeps } from '@tradepulse/platform'
+import {
+  CREATE_TOPICS_HINT,
+  createKafkaWorker,
+  type KafkaWorker,
+  TradepulseError,
+  type WorkerDeps,
+} from '@tradepulse/platform'
 import { createScorer, parseWatchlist, type Scorer } from '@tradepulse/scoring'
 import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
 import { createScorerHandler } from './scorer-handler.ts'
@@ -28,7 +34,11 @@ export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWor
     dlqTopic: topics.dlq.name,
     defaultHttpPort: SCORER_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
-    ...(config.TOPICS_AUTO_CREATE ? { ensureTopics: listTopics(topics) } : {}),
+    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
+    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
+    ...(config.TOPICS_AUTO_CREATE
+      ? { ensureTopics: listTopics(topics) }
+      : { requireTopics: { names: [topics.scored.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
     handler: createScorerHandler({ topics, scorer: scorerFromConfig(config) }),
   })
 }

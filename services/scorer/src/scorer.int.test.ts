@@ -87,4 +87,22 @@ describe('scorer worker on Kafka', () => {
     const reasons = dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason).sort()
     expect(reasons).toEqual(['invalid_json', 'schema_invalid'])
   })
+  it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [{ name: topics.headlines.name, partitions: 1 }])
+    const config = loadConfig(ScorerConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+    })
+    const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }) })
+    cleanups.push(() => app.stop())
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`topics missing: ${topics.scored.name}, ${topics.dlq.name} (`)
+    expect(String(err)).toContain('tradepulse topics create')
+  })
 })
