@@ -103,6 +103,30 @@ describe('parseRawRecord', () => {
       undefined,
     ])
   })
+  it.each([
+    ['Hangul filler U+3164', '\u3164'],
+    ['halfwidth Hangul filler U+FFA0', '\uffa0 \uffa0'],
+    ['Hangul choseong filler U+115F', '\u115f'],
+    ['braille blank U+2800', '\u2800\u2800'],
+    ['variation selector U+FE0F', '\ufe0f'],
+    ['tag characters U+E0041…', '\u{e0041}\u{e0042}\u{e007f}'],
+    ['combining grapheme joiner U+034F', '\u034f'],
+    ['interlinear annotation anchor U+FFF9', '\ufff9'],
+    ['a lone combining mark', '\u0301'],
+    ['punctuation and symbols only', '!!! --- 📈'],
+  ])('rejects a headline of %s as empty_headline', (_, headline) => {
+    const r = parse(JSON.stringify({ headline }))
+    expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual([
+      'empty_headline',
+      'headline has no letter or digit after normalisation',
+    ])
+  })
+  it.each([['한국 관세 인상'], ['2025'], ['Ü'], ['e\u0301'], ['📈 Stocks']])(
+    'accepts %j, which has a letter or digit',
+    (headline) => {
+      expect(parse(JSON.stringify({ headline })).ok).toBe(true)
+    },
+  )
   it('names the invalid field in the message', () => {
     const r = parse(JSON.stringify({ headline: 'x', source: 7 }))
     expect(!r.ok && r.message).toMatch(/^source: /)

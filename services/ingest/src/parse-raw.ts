@@ -35,6 +35,14 @@ export type IngestRejection =
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/**
+ * A headline must hold at least one letter or digit that shows. Invisible characters that survive
+ * normalisation (the Hangul fillers, which Unicode counts as letters, the braille blank, variation
+ * selectors, tag characters, U+034F, U+FFF9, a lone combining mark) would otherwise pass as a headline
+ * that says nothing. One precompiled test, which stops at the first such character: usually the first.
+ */
+const READABLE = /[[\p{L}\p{N}]--\p{Default_Ignorable_Code_Point}]/v
+
 function reject(reason: IngestRejection, message: string): ParseResult {
   return { ok: false, reason, message }
 }
@@ -79,7 +87,8 @@ export function parseRawRecord(
       return reject('invalid_text', `${field} contains a lone surrogate`)
   }
   const headlineNorm = normalizeText(raw.headline)
-  if (headlineNorm.length === 0) return reject('empty_headline', 'headline is empty after normalisation')
+  if (!READABLE.test(headlineNorm))
+    return reject('empty_headline', 'headline has no letter or digit after normalisation')
   const head = truncate(headlineNorm, limits.maxHeadlineChars)
   const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
