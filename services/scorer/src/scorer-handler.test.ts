@@ -47,4 +47,15 @@ describe('scorer handler', () => {
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
   })
+  it('dead-letters a headline that is not valid UTF-8 as invalid_utf8 instead of scoring it', async () => {
+    const bytes = Buffer.from(headline('bad'))
+    const at = bytes.indexOf('tariffs')
+    bytes[at] = 0xff
+    const [outcome] = await handler([record(0, bytes)], ctx)
+    expect(outcome).toEqual({
+      kind: 'dlq',
+      reason: 'invalid_utf8',
+      message: 'record value is not valid UTF-8',
+    })
+  })
 })

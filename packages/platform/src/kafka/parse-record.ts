@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { z } from 'zod'
 
 /** A zod error's issues on one line, each naming its field: `path: message; ...` (`(root)` for the whole value). */
@@ -11,7 +12,7 @@ export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: stri
 
 /**
  * A record value → its payload, validated by the topic's schema, or the dlq reason (`empty_record`,
- * `invalid_json`, `schema_invalid`) with a message naming every invalid field.
+ * `invalid_utf8`, `invalid_json`, `schema_invalid`) with a message naming every invalid field.
  */
 export function parseJsonRecord<S extends z.ZodType>(
   schema: S,
@@ -19,6 +20,9 @@ export function parseJsonRecord<S extends z.ZodType>(
 ): ParsedRecord<z.infer<S>> {
   if (!value || value.length === 0)
     return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  // Decoded strictly: a lenient decode turns invalid bytes into U+FFFD, and the record would be handled
+  // (scored, counted) as text no producer wrote. isUtf8 is one native pass, cheaper than a fatal decode.
+  if (!isUtf8(value)) return { ok: false, reason: 'invalid_utf8', message: 'record value is not valid UTF-8' }
   let json: unknown
   try {
     json = JSON.parse(value.toString('utf8'))
