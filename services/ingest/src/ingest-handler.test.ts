@@ -39,4 +39,15 @@ describe('ingest handler', () => {
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
   })
+  it('passes on headlines whose given ids differ only as normalising would merge them, keyed by the id as given', async () => {
+    const ids = ['rt-1', 'ｒｔ-1', 'rt\u200b-1', 'RT-1']
+    const outcomes = await handler()(
+      ids.map((id, i) => ({
+        ...record(i, {}),
+        value: Buffer.from(JSON.stringify({ id, headline: 'Tariffs rise' })),
+      })),
+      ctx,
+    )
+    expect(outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : o.kind))).toEqual(ids)
+  })
 })

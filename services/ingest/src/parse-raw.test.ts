@@ -72,11 +72,6 @@ describe('parseRawRecord', () => {
   })
   it.each([
     [
-      'an id that NFKC expands past its limit',
-      { headline: 'x', id: '\u3300'.repeat(200) },
-      /^after normalisation: id: /,
-    ],
-    [
       'a source that NFKC expands past its limit',
       { headline: 'x', source: '\ufdfa'.repeat(100) },
       /^after normalisation: source: /,
@@ -127,6 +122,35 @@ describe('parseRawRecord', () => {
       expect(parse(JSON.stringify({ headline })).ok).toBe(true)
     },
   )
+  it("keeps the producer's id as given, so ids that normalise alike stay distinct", () => {
+    const ids = [
+      'rt-1',
+      ' rt-1',
+      'RT-1',
+      'ｒｔ-1',
+      'rt\u200b-1',
+      'rt  1',
+      'rt 1',
+      '\u3300'.repeat(200),
+      'rt-1 📈',
+    ]
+    const got = ids.map((id) => {
+      const r = parse(JSON.stringify({ id, headline: 'x' }))
+      return r.ok ? r.headline.id : r.message
+    })
+    expect(got).toEqual(ids)
+  })
+  it.each([
+    ['blank', ' \t ', /^id: is blank/],
+    ['invisible only', '\u200b\u2060\ufeff', /^id: is blank/],
+    ['a newline', 'rt-1\n', /^id: holds a control character/],
+    ['a NUL', 'rt\u0000-1', /^id: holds a control character/],
+    ['a C1 control', 'rt\u0085-1', /^id: holds a control character/],
+    ['a lone surrogate', 'rt-\ud800', /^id: holds a lone surrogate/],
+  ])('refuses an id that is %s as schema_invalid, naming id', (_, id, message) => {
+    const r = parse(JSON.stringify({ headline: 'x', id }))
+    expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual(['schema_invalid', expect.stringMatching(message)])
+  })
   it('names the invalid field in the message', () => {
     const r = parse(JSON.stringify({ headline: 'x', source: 7 }))
     expect(!r.ok && r.message).toMatch(/^source: /)

@@ -43,6 +43,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  */
 const READABLE = /[[\p{L}\p{N}]--\p{Default_Ignorable_Code_Point}]/v
 
+// Blank: nothing but white space and characters that show as nothing (zero-width, bidi controls…).
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u
+const CONTROL = /\p{Cc}/u
+
+/** Why a producer's id cannot be a headline id as it is, or undefined when it can. */
+function idProblem(id: string): string | undefined {
+  if (BLANK.test(id)) return 'is blank (white space or invisible characters only)'
+  if (CONTROL.test(id)) return 'holds a control character (U+0000–U+001F, U+007F–U+009F)'
+  if (!id.isWellFormed()) return 'holds a lone surrogate'
+  return undefined
+}
+
 function reject(reason: IngestRejection, message: string): ParseResult {
   return { ok: false, reason, message }
 }
@@ -81,6 +93,13 @@ export function parseRawRecord(
   const parsed = RawHeadline.safeParse(json)
   if (!parsed.success) return reject('schema_invalid', formatIssues(parsed.error))
   const raw = parsed.data
+  // The id is kept as given (normalising it would merge distinct ids, and the second headline would be
+  // dropped as a duplicate), so it is checked as given: an id a consumer cannot tell from none, or that
+  // no UTF-8 consumer downstream can encode, is refused here, before any claim is made for it.
+  if (raw.id !== undefined) {
+    const problem = idProblem(raw.id)
+    if (problem) return reject('schema_invalid', `id: ${problem}`)
+  }
   for (const [field, v] of Object.entries(raw)) {
     // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
     if (typeof v === 'string' && !v.isWellFormed())
@@ -93,12 +112,11 @@ export function parseRawRecord(
   const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
-  const givenId = raw.id ? normalizeText(raw.id) : ''
   const ingestedAt = new Date(recordTimestampMs).toISOString()
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : recordTimestampMs
   const ahead = givenMs - recordTimestampMs > limits.maxFutureMs
   const headline: Headline = {
-    id: givenId || contentId(source, head.text),
+    id: raw.id ?? contentId(source, head.text),
     source,
     headline: head.text,
     ...(bodyNorm ? { body: body.text } : {}),
