@@ -42,11 +42,13 @@ export type CandidateInput = {
   ingestedAtMs: number
   nowMs: number
   scorerVersion: string
+  /** The event type the alert's stream is keyed by (headline rules with cooldownBy: event). */
+  eventType?: string
 }
 
 /** Assembles the Alert: deterministic id from the event time, latency from entry into the pipeline. */
 export function createCandidate(c: CandidateInput): AlertCandidate {
-  const key = cooldownKey(c.rule, c.dimension, c.scope, c.side)
+  const key = cooldownKey(c.rule, c.dimension, c.scope, c.side, c.eventType)
   const alert: Alert = {
     id: alertId({ streamKey: key, eventMs: c.eventMs, cooldownMs: c.rule.cooldownMs, eventRef: c.eventRef }),
     rule: c.rule.id,

@@ -14,15 +14,19 @@ function streamKey(ruleId: string, dimension: Dimension, scope: Scope, side: Ale
 
 /**
  * The key the service sets atomically (SET NX PX cooldownMs) before publishing. Per dimension and side,
- * so a supply-chain alert does not silence a tariff one, nor an easing the escalation before it.
+ * so a supply-chain alert does not silence a tariff one, nor an easing the escalation before it; and,
+ * for a rule that cools down by event (cooldownBy: event), per event type, so a retaliation is not
+ * held back by the tariff rise before it (`|ev=<type>`).
  */
 export function cooldownKey(
   rule: { id: string },
   dimension: Dimension,
   scope: Scope,
   side: AlertSide,
+  eventType?: string,
 ): string {
-  return streamKey(rule.id, dimension, scope, side)
+  const key = streamKey(rule.id, dimension, scope, side)
+  return eventType === undefined ? key : `${key}|ev=${eventType}`
 }
 
 /**

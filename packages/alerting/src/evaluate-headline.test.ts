@@ -131,6 +131,36 @@ describe('evaluateHeadline: headline_shock', () => {
     ).toHaveLength(2)
   })
 
+  it('with cooldownBy event, keys the stream by the watched event type listed first in eventTypes', () => {
+    const byEvent = rulesOf({
+      ...shock,
+      eventTypes: ['tariff_raised', 'retaliation'],
+      includeThreats: false,
+      cooldownBy: 'event',
+    })
+    const first = (events: object[], id = 'h') =>
+      evaluateHeadline(byEvent, escalation(id, { events }), T0).candidates[0]!
+    const rise = first([{ type: 'tariff_raised' }])
+    const retaliation = first([{ type: 'retaliation' }], 'h2')
+    expect(rise.cooldownKey).toMatch(/\|ev=tariff_raised$/)
+    expect(retaliation.cooldownKey).toMatch(/\|ev=retaliation$/)
+    expect(retaliation.alert.id).not.toBe(rise.alert.id)
+    // A rewrite of the rise, with a threat of retaliation besides: the rise's stream and id again.
+    const rewrite = first([{ type: 'retaliation', threat: true }, { type: 'tariff_raised' }], 'h3')
+    expect(rewrite.cooldownKey).toBe(rise.cooldownKey)
+    expect(rewrite.alert.id).toBe(rise.alert.id)
+    // Both watched: the one listed first in eventTypes.
+    expect(first([{ type: 'retaliation' }, { type: 'tariff_raised' }]).cooldownKey).toBe(rise.cooldownKey)
+    // By scope (the default), one stream for both.
+    const byScope = rulesOf({ ...shock, eventTypes: ['tariff_raised', 'retaliation'] })
+    const keys = ['tariff_raised', 'retaliation'].map(
+      (type) =>
+        evaluateHeadline(byScope, escalation('h', { events: [{ type }] }), T0).candidates[0]!.cooldownKey,
+    )
+    expect(keys[0]).toBe(keys[1])
+    expect(keys[0]).not.toMatch(/ev=/)
+  })
+
   it('matches scope wildcards and the global scope', () => {
     const kinds = (scopes: string[]) =>
       evaluateHeadline(rulesOf({ ...shock, scopes }), escalation(), T0).candidates.map(

@@ -24,6 +24,13 @@ function hasWatchedEvent(rule: HeadlineShockRule, h: ScoredHeadline, dimension: 
   )
 }
 
+/** The watched event type listed first in the rule's eventTypes that the headline carries (as counted above). */
+function keyEvent(rule: HeadlineShockRule, h: ScoredHeadline): string | undefined {
+  return rule.eventTypes!.find((type) =>
+    h.events.some((e) => e.type === type && !e.negated && (rule.includeThreats || !e.threat)),
+  )
+}
+
 function isRelevantEnough(rule: UncertaintySpikeRule, h: ScoredHeadline): boolean {
   if (!rule.relevantTo) return true
   return rule.relevantTo.some((d) => h.scores[d].label !== null && h.scores[d].relevance >= rule.minRelevance)
@@ -66,6 +73,7 @@ export function evaluateHeadline(
         const side = v.value < 0 ? 'down' : 'up'
         if (rule.direction !== 'both' && rule.direction !== side) continue
         const threshold = side === 'down' ? -rule.threshold : rule.threshold
+        const eventType = rule.cooldownBy === 'event' ? keyEvent(rule, scored) : undefined
         for (const scope of scopes) {
           if (!matchesScope(rule.scopes, scope)) continue
           out.add(
@@ -77,6 +85,7 @@ export function evaluateHeadline(
               side,
               value: v.value,
               threshold,
+              ...(eventType ? { eventType } : {}),
               message: headlineMessage({
                 dimension,
                 scope,

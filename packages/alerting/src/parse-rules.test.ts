@@ -237,6 +237,12 @@ rules:
       'rules[0].hysteresis',
       /never re-arm/,
     ],
+    [
+      'cooldownBy event without eventTypes',
+      [{ ...shock, cooldownBy: 'event' }],
+      'rules[0].cooldownBy',
+      /needs eventTypes/,
+    ],
   ])('refuses %s, naming the field', (_, rules, path, message) => {
     const errors = errorsOf(json(rules))
     expect(errors).toContainEqual({ path, message: expect.stringMatching(message) })

@@ -159,6 +159,9 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
       checkLabel(i, 'window', rule.window, rule.field === 'mean' ? halfLives : windows)
     }
     errors.push(...reachCheck(rule, at))
+    if (rule.kind === 'headline_shock' && rule.cooldownBy === 'event' && !rule.eventTypes) {
+      errors.push({ path: at('cooldownBy'), message: 'cooldownBy event needs eventTypes to key by' })
+    }
     if (rule.kind === 'uncertainty_spike') {
       if (rule.source === 'headline' && rule.window !== undefined) {
         errors.push({ path: at('window'), message: 'window applies to source indicator only' })

@@ -60,6 +60,13 @@ export const HeadlineShockRule = z.strictObject({
    * dimension are all threatened does not fire.
    */
   includeThreats: z.boolean().default(D.includeThreats),
+  /**
+   * What one cooldown covers: every alert of the rule on a scope and side (`scope`), or each event type
+   * apart (`event`, needs eventTypes): a retaliation then is not held back by the tariff rise hours
+   * before it, while rewrites of one measure stay one alert. A headline with several watched events
+   * is keyed by the one listed first in eventTypes.
+   */
+  cooldownBy: z.enum(['scope', 'event']).default('scope'),
 })
 export type HeadlineShockRule = z.infer<typeof HeadlineShockRule>
 

@@ -1461,6 +1461,11 @@ describe('round 17: the sample feed and the alerts a desk reads (review of the d
     expect(events('U.S. and China agree trade war truce')).toContain('truce')
   })
 
+  it('reads a measure made conditional as moved in no direction', () => {
+    expect(tariff('Tariff cuts conditional on market access, US says').label).toBe('neutral')
+    expect(score('Tariff cuts conditional on market access, US says').events).toEqual([])
+  })
+
   it('reads a quota used up as no measure', () => {
     const h = 'China November crude oil imports hit record high as refiners race to use up quotas'
     expect(events(h)).toEqual([])

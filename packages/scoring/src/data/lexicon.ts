@@ -2975,6 +2975,12 @@ export const PREDICATES = [
       'v testify at',
       'v testify on',
       'v testify before',
+      // A measure made to depend on something ("tariff relief depends on Chinese commitments") is
+      // not yet moved either way.
+      'v depend on',
+      'v hinge on',
+      'conditional on',
+      'contingent on',
     ],
   },
   {
@@ -3713,7 +3719,16 @@ export const HEDGES = [
     factor: 0.7,
     pred: null,
     relief: 0.15,
-    words: ['must', 'should', 'ought to', 'need to', 'needs to', 'needed to', 'have to', 'has to'],
+    words: [
+      'must',
+      'should',
+      'ought to',
+      'need to',
+      'needs to',
+      'needed to',
+      'have to',
+      'has to',
+    ],
   },
 ]
 
