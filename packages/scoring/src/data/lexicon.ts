@@ -3719,16 +3719,7 @@ export const HEDGES = [
     factor: 0.7,
     pred: null,
     relief: 0.15,
-    words: [
-      'must',
-      'should',
-      'ought to',
-      'need to',
-      'needs to',
-      'needed to',
-      'have to',
-      'has to',
-    ],
+    words: ['must', 'should', 'ought to', 'need to', 'needs to', 'needed to', 'have to', 'has to'],
   },
 ]
 
