@@ -41,6 +41,11 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     help: 'headlines whose publishedAt was ahead of their entry by more than INGEST_MAX_FUTURE_MS, taken at their entry time',
     registers: [metrics.registry],
   })
+  const implausible = new Counter({
+    name: 'tradepulse_ingest_implausible_timestamp_total',
+    help: 'raw records whose Kafka timestamp was not a plausible entry time (before 2000, or ahead of the wall clock by more than INGEST_MAX_FUTURE_MS), taken at the wall clock',
+    registers: [metrics.registry],
+  })
   return createKafkaWorker({
     worker: 'ingest',
     config,
@@ -66,6 +71,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
         maxFutureMs: config.INGEST_MAX_FUTURE_MS,
       },
       onFuture: (n) => future.inc(n),
+      onImplausibleTimestamp: (n) => implausible.inc(n),
     }),
     ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
     onStop: async () => {

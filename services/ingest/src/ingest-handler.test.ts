@@ -50,4 +50,28 @@ describe('ingest handler', () => {
     )
     expect(outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : o.kind))).toEqual(ids)
   })
+  it('counts the records whose timestamp was implausible and stamps them with the wall clock', async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const h = createIngestHandler({
+      topics,
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onImplausibleTimestamp: (n) => counted.push(n),
+    })
+    const outcomes = await h(
+      [now - 1_000, now * 1_000_000, now + 365 * 86_400_000].map((timestamp, i) => ({
+        ...record(i, {}),
+        timestamp,
+      })),
+      ctx,
+    )
+    const ingestedAt = outcomes.map((o) =>
+      o.kind === 'ok' ? (JSON.parse(String(o.out?.[0]?.value)) as { ingestedAt: string }).ingestedAt : o,
+    )
+    expect(ingestedAt).toEqual([now - 1_000, now, now].map((ms) => new Date(ms).toISOString()))
+    expect(counted).toEqual([2])
+  })
 })

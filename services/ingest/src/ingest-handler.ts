@@ -9,6 +9,10 @@ export type IngestHandlerDeps = {
   defaultSource: string
   /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
   onFuture?: (n: number) => void
+  /** How many records of a batch had an implausible timestamp, the wall clock taken instead (a metric). */
+  onImplausibleTimestamp?: (n: number) => void
+  /** The wall clock, in ms (Date.now when absent). */
+  now?: () => number
 }
 
 /**
@@ -17,18 +21,23 @@ export type IngestHandlerDeps = {
  */
 export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   const out = deps.topics.headlines.name
+  const now = deps.now ?? Date.now
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
     const valid: { index: number; headline: Headline; origin: string }[] = []
     let future = 0
+    let implausible = 0
+    const nowMs = now()
     records.forEach((r, index) => {
-      const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource)
+      const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource, nowMs)
       if (parsed.ok) {
         valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
         if (parsed.futureMs !== undefined) future++
+        if (parsed.implausibleTimestamp !== undefined) implausible++
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
     if (future > 0) deps.onFuture?.(future)
+    if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
     const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
     valid.forEach((v, i) => {
       outcomes[v.index] = fresh[i]

@@ -1,8 +1,9 @@
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
 import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
-import type { Producer } from 'kafkajs'
+import { ConfigResourceTypes, type Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
@@ -188,6 +189,74 @@ describe('ingest worker on Kafka and Redis', () => {
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
     ).toMatch(/ 1$/m)
   })
+  it('takes the wall clock as the entry time of a record whose timestamp is implausible, and counts it', async () => {
+    const { app, topics, out } = await startCollecting()
+    // Brokers since Kafka 3.6 refuse a timestamp more than an hour ahead (message.timestamp.after.max.ms);
+    // older ones, and topics configured so, take any: the raw topic is set to take any here.
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topics.raw.name,
+          configEntries: [{ name: 'message.timestamp.after.max.ms', value: '9223372036854775807' }],
+        },
+      ],
+    })
+    // The broker applies a topic's config from its metadata log: wait until it reports the new one.
+    await waitFor(
+      async () => {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: topics.raw.name,
+              configNames: ['message.timestamp.after.max.ms'],
+            },
+          ],
+        })
+        return resources[0]?.configEntries[0]?.configValue === '9223372036854775807'
+      },
+      { what: 'topic config applied' },
+    )
+    const before = Date.now()
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        {
+          key: 'k',
+          value: JSON.stringify({ id: 'ahead', headline: 'Tariffs rise' }),
+          timestamp: String(before + 366 * 86_400_000),
+        },
+        {
+          key: 'k',
+          value: JSON.stringify({ id: 'nanos', headline: 'Tariffs fall' }),
+          timestamp: String(before * 1_000_000),
+        },
+        {
+          key: 'k',
+          value: JSON.stringify({ id: 'seconds', headline: 'Tariffs hold' }),
+          timestamp: String(Math.floor(before / 1000)),
+        },
+      ],
+    })
+    await waitFor(() => out.messages.length >= 3, { what: 'headlines out' })
+    const after = Date.now()
+    for (const m of out.messages) {
+      const h = JSON.parse(m.value!.toString()) as Headline
+      expect(Date.parse(h.ingestedAt), h.id).toBeGreaterThanOrEqual(before)
+      expect(Date.parse(h.ingestedAt), h.id).toBeLessThanOrEqual(after)
+      expect(h.publishedAt).toBe(h.ingestedAt)
+    }
+    expect(
+      await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_implausible_timestamp_total'),
+    ).toMatch(/ 3$/m)
+  })
+
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const barePrefix = `${randomName('ingest')}.`
     const bare = createTopicCatalogue(barePrefix)

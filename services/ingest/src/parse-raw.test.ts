@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { contentId, DEFAULT_INGEST_LIMITS, parseRawRecord } from './parse-raw.ts'
+import { contentId, DEFAULT_INGEST_LIMITS, MIN_ENTRY_MS, parseRawRecord } from './parse-raw.ts'
 
 const T = Date.parse('2025-01-02T03:04:05Z')
 const parse = (v: string | Buffer | null, limits = DEFAULT_INGEST_LIMITS) =>
-  parseRawRecord(typeof v === 'string' ? Buffer.from(v) : v, T, limits, 'unknown')
+  parseRawRecord(typeof v === 'string' ? Buffer.from(v) : v, T, limits, 'unknown', T)
 
 describe('parseRawRecord', () => {
   it('accepts a minimal raw headline and fills in source, id and times', () => {
@@ -150,6 +150,55 @@ describe('parseRawRecord', () => {
   ])('refuses an id that is %s as schema_invalid, naming id', (_, id, message) => {
     const r = parse(JSON.stringify({ headline: 'x', id }))
     expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual(['schema_invalid', expect.stringMatching(message)])
+  })
+  it('takes the wall clock as the entry time when the record timestamp is implausible, and says so', () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const year = 365 * 24 * 3_600_000
+    const value = Buffer.from(JSON.stringify({ headline: 'x' }))
+    const at = (timestamp: number) => parseRawRecord(value, timestamp, DEFAULT_INGEST_LIMITS, 'unknown', now)
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const entry = (timestamp: number) => {
+      const r = at(timestamp)
+      return r.ok ? [r.headline.ingestedAt, r.headline.publishedAt, r.implausibleTimestamp] : r.message
+    }
+    // Plausible: kept, old news replayed with its old timestamps included.
+    for (const ts of [
+      now,
+      now + 4 * 60_000,
+      now - 3 * 3_600_000,
+      Date.parse('2018-05-01T00:00:00Z'),
+      MIN_ENTRY_MS,
+    ])
+      expect(entry(ts)).toEqual([iso(ts), iso(ts), undefined])
+    for (const ts of [
+      now + 6 * 60_000, // past the allowed skew
+      now + year, // a producer clock a year ahead
+      Math.floor(now / 1000), // seconds
+      now * 1000, // microseconds
+      now * 1_000_000, // nanoseconds: past what a Date holds ("Invalid time value")
+      MIN_ENTRY_MS - 1,
+      0,
+      -1,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.MAX_SAFE_INTEGER,
+    ])
+      expect(entry(ts)).toEqual([iso(now), iso(now), ts])
+  })
+  it('judges a publishedAt ahead against the plausible entry time, not the bad record timestamp', () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const publishedAt = '2026-03-02T09:00:00.000Z' // an hour ahead of the wall clock
+    const r = parseRawRecord(
+      Buffer.from(JSON.stringify({ headline: 'x', publishedAt })),
+      now * 1000,
+      DEFAULT_INGEST_LIMITS,
+      'unknown',
+      now,
+    )
+    expect(r.ok && [r.headline.publishedAt, r.futureMs]).toEqual([
+      new Date(now).toISOString(),
+      Date.parse(publishedAt),
+    ])
   })
   it('names the invalid field in the message', () => {
     const r = parse(JSON.stringify({ headline: 'x', source: 7 }))

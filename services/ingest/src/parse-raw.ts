@@ -20,6 +20,8 @@ export type ParseResult =
       ok: true
       headline: Headline /** The publishedAt given, when it was too far ahead and replaced. */
       futureMs?: number
+      /** The record's timestamp, when it was not a plausible entry time and the wall clock was taken. */
+      implausibleTimestamp?: number
     }
   | { ok: false; reason: IngestRejection; message: string }
 
@@ -65,14 +67,40 @@ export function contentId(source: string, headline: string): string {
 }
 
 /**
+ * The earliest record timestamp taken as an entry time: 2000-01-01T00:00:00Z. Kafka has no such records;
+ * an earlier one is a producer's clock unset or a time in seconds (1.7e9 ms is January 1970).
+ */
+export const MIN_ENTRY_MS = Date.UTC(2000, 0, 1)
+
+/**
+ * When the headline entered the pipeline: the headlines.raw record's timestamp, which the producer sets
+ * (CreateTime), when it is plausible; else the wall clock. Implausible: not a finite number, before
+ * MIN_ENTRY_MS, or ahead of the wall clock by more than `maxFutureMs` (a producer clock a year ahead, or
+ * a time in microseconds or nanoseconds, which would also be past what a Date can hold).
+ */
+export function entryTime(
+  recordTimestampMs: number,
+  nowMs: number,
+  maxFutureMs: number,
+): { ms: number; plausible: boolean } {
+  const plausible =
+    Number.isFinite(recordTimestampMs) &&
+    recordTimestampMs >= MIN_ENTRY_MS &&
+    recordTimestampMs - nowMs <= maxFutureMs
+  return plausible ? { ms: recordTimestampMs, plausible } : { ms: nowMs, plausible }
+}
+
+/**
  * Raw record bytes → a normalised Headline, or the reason it cannot be one. Pure: `recordTimestampMs` is
- * the headlines.raw record's timestamp, which is when the headline entered the pipeline.
+ * the headlines.raw record's timestamp, which is when the headline entered the pipeline, and `nowMs` the
+ * wall clock, taken instead when the record's timestamp is implausible (entryTime).
  */
 export function parseRawRecord(
   value: Buffer | null,
   recordTimestampMs: number,
   limits: IngestLimits,
   defaultSource: string,
+  nowMs: number = Date.now(),
 ): ParseResult {
   if (!value || value.length === 0) return reject('empty_record', 'record has no value')
   if (value.length > limits.maxRecordBytes) {
@@ -112,9 +140,10 @@ export function parseRawRecord(
   const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
-  const ingestedAt = new Date(recordTimestampMs).toISOString()
-  const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : recordTimestampMs
-  const ahead = givenMs - recordTimestampMs > limits.maxFutureMs
+  const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
+  const ingestedAt = new Date(entry.ms).toISOString()
+  const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms
+  const ahead = givenMs - entry.ms > limits.maxFutureMs
   const headline: Headline = {
     id: raw.id ?? contentId(source, head.text),
     source,
@@ -130,7 +159,12 @@ export function parseRawRecord(
   // rejected here, not passed on for the scorer to reject after its id has been claimed.
   const checked = Headline.safeParse(headline)
   if (!checked.success) return reject('schema_invalid', `after normalisation: ${formatIssues(checked.error)}`)
-  return { ok: true, headline, ...(ahead ? { futureMs: givenMs } : {}) }
+  return {
+    ok: true,
+    headline,
+    ...(ahead ? { futureMs: givenMs } : {}),
+    ...(entry.plausible ? {} : { implausibleTimestamp: recordTimestampMs }),
+  }
 }
 
 export const DEFAULT_INGEST_LIMITS: IngestLimits = {
