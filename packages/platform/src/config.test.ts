@@ -44,9 +44,9 @@ describe('loadConfig', () => {
   })
   it('refuses a broker port out of range and a heartbeat not below the session timeout, naming them', () => {
     expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:9092,b:99999' })).toThrow(
-      /KAFKA_BROKERS: host:port with a port from 1 to 65535/,
+      /KAFKA_BROKERS: "b:99999" has a port outside 1 to 65535 \(got "a:9092,b:99999"\)/,
     )
-    expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:0' })).toThrow(/port from 1 to 65535/)
+    expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:0' })).toThrow(/port outside 1 to 65535/)
     expect(() =>
       loadConfig(BaseConfig, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '6000' }),
     ).toThrow(/KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS \(got 6000 and 6000\)/)
@@ -55,8 +55,36 @@ describe('loadConfig', () => {
         .KAFKA_HEARTBEAT_INTERVAL_MS,
     ).toBe(500)
   })
-  it('treats an empty variable as unset', () => {
+  it('names each bad KAFKA_BROKERS entry once, in one line', () => {
+    const message = (value: string) => {
+      try {
+        loadConfig(BaseConfig, { KAFKA_BROKERS: value })
+      } catch (err) {
+        return (err as Error).message
+      }
+      throw new Error('accepted')
+    }
+    expect(message('nohost')).toBe('invalid configuration:\n  KAFKA_BROKERS: "nohost" is not host:port')
+    expect(message('a:99999,b')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "a:99999" has a port outside 1 to 65535, "b" is not host:port (got "a:99999,b")',
+    )
+    expect(message('a:1,,b:2')).toMatch(/KAFKA_BROKERS: an empty entry \(got "a:1,,b:2"\)$/)
+  })
+  it('treats an empty or blank variable as unset', () => {
     expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(2_000)
+    // A blank port used to coerce to 0 (any free port); a blank list or URL to a bad value.
+    const c = loadConfig(BaseConfig, {
+      HTTP_PORT: ' ',
+      KAFKA_BROKERS: ' \t',
+      REDIS_URL: '  ',
+      LOG_LEVEL: ' ',
+    })
+    expect([c.HTTP_PORT, c.KAFKA_BROKERS, c.REDIS_URL, c.LOG_LEVEL]).toEqual([
+      undefined,
+      ['127.0.0.1:9092'],
+      'redis://127.0.0.1:6379',
+      'info',
+    ])
   })
   it('describes variables with defaults for the README table', () => {
     const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))

@@ -2,6 +2,10 @@ import { DEFAULT_TOPIC_PREFIX } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
 
+/** Where Kafka and Redis are looked for when KAFKA_BROKERS / REDIS_URL are not set: one machine. */
+export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
 const ms = (def: number) => z.coerce.number().int().min(0).default(def)
 const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def)
@@ -18,22 +22,27 @@ export const baseConfigShape = {
     .describe('prefix of every topic name'),
   KAFKA_BROKERS: z
     .string()
-    .min(1)
-    .transform((s) => s.split(',').map((b) => b.trim()))
-    .pipe(
-      z
-        .array(
-          z
-            .string()
-            .regex(/^[^:\s]+:\d{1,5}$/, 'host:port')
-            .refine((b) => {
-              const port = Number(b.slice(b.lastIndexOf(':') + 1))
-              return port >= 1 && port <= 65_535
-            }, 'host:port with a port from 1 to 65535'),
-        )
-        .min(1),
-    )
-    .default(['127.0.0.1:9092'])
+    .transform((s, ctx) => {
+      // One issue naming each bad entry once: a per-entry schema gave one line per failed check, each
+      // quoting the whole value ("nohost" two lines, "a:99999,b" three).
+      const brokers = s.split(',').map((b) => b.trim())
+      const bad = brokers.flatMap((b) => {
+        const m = /^([^:\s]+):(\d{1,5})$/.exec(b)
+        if (!m) return [b === '' ? 'an empty entry' : `${JSON.stringify(b)} is not host:port`]
+        const port = Number(m[2])
+        return port >= 1 && port <= 65_535 ? [] : [`${JSON.stringify(b)} has a port outside 1 to 65535`]
+      })
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: [...new Set(bad)].join(', '),
+          params: { namesValue: brokers.length === 1 },
+        })
+        return z.NEVER
+      }
+      return brokers
+    })
+    .default(DEFAULT_KAFKA_BROKERS.split(','))
     .describe('comma-separated Kafka bootstrap brokers (host:port)'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
   KAFKA_GROUP_ID: z
@@ -61,7 +70,7 @@ export const baseConfigShape = {
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
-    .default('redis://127.0.0.1:6379')
+    .default(DEFAULT_REDIS_URL)
     .describe('Redis server URL'),
   REDIS_KEY_PREFIX: z
     .string()
@@ -96,18 +105,25 @@ export type BaseConfig = z.infer<typeof BaseConfig>
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN/i
 
 /**
- * A bad value as an error may show it: a secret variable's not at all, and a URL's credentials (all up
- * to its last "@") hidden, as a password with "#" or "/" in it is what typically makes the URL invalid.
+ * A URL with its credentials (all up to its last "@") hidden, as a password with "#" or "/" in it is
+ * what typically makes the URL invalid, so an invalid URL is cut the same way.
  */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@')
+}
+
+/** A bad value as an error may show it: a secret variable's not at all, a URL's without credentials. */
 function shownValue(name: string, raw: string): string {
   if (SECRET_NAME.test(name)) return '[redacted]'
-  const hidden = raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@')
+  const hidden = redactUrl(raw)
   return JSON.stringify(hidden.length > 60 ? `${hidden.slice(0, 60)}…` : hidden)
 }
 
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const name = String(issue.path[0] ?? '(environment)')
   const raw = env[name]
+  // A message that already quotes the whole value (KAFKA_BROKERS of one entry) does not repeat it.
+  if (issue.code === 'custom' && issue.params?.namesValue) return `${name}: ${issue.message}`
   const got = raw === undefined ? 'not set' : `got ${shownValue(name, raw)}`
   return `${name}: ${issue.message} (${got})`
 }
@@ -120,8 +136,12 @@ export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Record<string, string | undefined>,
 ): z.infer<S> {
-  // Empty strings count as unset, as shells and compose files often export FOO= for "no value".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  // Empty or blank (white space only) values count as unset, as shells and compose files often export
+  // FOO= for "no value"; a blank one would otherwise pass some checks as something else (HTTP_PORT=" "
+  // coerces to port 0, any free port).
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''),
+  )
   const result = schema.safeParse(cleaned)
   if (result.success) {
     // Kafka refuses a heartbeat interval at or above the session timeout only when the consumer joins.
