@@ -57,6 +57,23 @@ describe('tradepulse score', () => {
     expect(results[1].scores.supplyChain.label).toBe('positive')
     expect(results[2]).toEqual({ id: 'z', line: 3, error: expect.stringMatching(/headline/) })
   })
+  it('refuses a blank headline, naming headline, as `score "   "` and ingest do', async () => {
+    const input = Readable.from(['{"id":"w","headline":"   "}\n{"id":"v","headline":"\\u200b\\t"}\n'])
+    const out = new PassThrough()
+    const chunks: string[] = []
+    out.on('data', (d) => chunks.push(String(d)))
+    expect(await scoreNdjson(createScorer(), input, out)).toEqual({ ok: 0, bad: 2 })
+    expect(
+      chunks
+        .join('')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { id: 'w', line: 1, error: 'headline: empty or only white space' },
+      { id: 'v', line: 2, error: 'headline: empty or only white space' },
+    ])
+  })
   it('writes each answer before the next line arrives', async () => {
     const input = new PassThrough()
     const out = new PassThrough()

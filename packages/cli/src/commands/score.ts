@@ -7,9 +7,14 @@ import { z } from 'zod'
 import { readLines } from '../read-lines.ts'
 
 // Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
+// A blank headline is refused, as `score "   "` refuses it and ingest dead-letters it (empty_headline):
+// scored, it would read as all zeros, a confident "not relevant" about nothing.
 const NdjsonInput = z.object({
   id: z.string().min(1).max(200),
-  headline: z.string().min(1).max(100_000),
+  headline: z
+    .string()
+    .max(100_000)
+    .refine((h) => !/^[\s\u200B-\u200D\u2060\uFEFF]*$/.test(h), 'empty or only white space'),
   body: z.string().max(1_000_000).optional(),
 })
 
@@ -52,7 +57,10 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
   return lines.join('\n')
 }
 
-/** NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, error }` in its place. */
+/**
+ * NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, error }` in its place. Blank
+ * lines are skipped (a trailing newline or a spacer is not an input).
+ */
 export async function scoreNdjson(
   scorer: Scorer,
   input: NodeJS.ReadableStream,
@@ -92,7 +100,7 @@ export function registerScore(program: Command): void {
     .option('--body <text>', 'body text scored together with the headline')
     .option(
       '--ndjson',
-      'read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line',
+      'read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order (blank lines are skipped; a bad line gets {"id","error"})',
     )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
