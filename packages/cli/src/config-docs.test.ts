@@ -1,7 +1,14 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { renderConfigTable, updateConfigSection } from './config-docs.ts'
+import {
+  CONFIG_BEGIN,
+  CONFIG_END,
+  renderConfigTable,
+  updateConfigSection,
+  writeConfigSection,
+} from './config-docs.ts'
 
 describe('README configuration table', () => {
   it('matches the zod config schemas (run `pnpm docs:config` after changing a schema)', () => {
@@ -12,5 +19,14 @@ describe('README configuration table', () => {
     const table = renderConfigTable()
     expect(table).toMatch(/\| `KAFKA_BROKERS` \| `\["127.0.0.1:9092"\]` \| all \|/)
     expect(table).toMatch(/\| `INGEST_DEDUP_WINDOW_MS` \| `86400000` \| ingest \|/)
+  })
+  it('says "unchanged" and leaves the file alone when the table is up to date', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'config-docs-')), 'README.md')
+    writeFileSync(file, `# x\n${CONFIG_BEGIN}\nold table\n${CONFIG_END}\n`)
+    expect(writeConfigSection(file)).toBe('updated')
+    const written = readFileSync(file, 'utf8')
+    expect(written).toContain(renderConfigTable())
+    expect(writeConfigSection(file)).toBe('unchanged')
+    expect(readFileSync(file, 'utf8')).toBe(written)
   })
 })

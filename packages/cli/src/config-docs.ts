@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describeConfig } from '@tradepulse/platform'
 import type { z } from 'zod'
@@ -52,4 +53,16 @@ export function updateConfigSection(readme: string): string {
   const end = readme.indexOf(CONFIG_END)
   if (begin < 0 || end < begin) throw new Error('README.md has no config-table markers')
   return `${readme.slice(0, begin + CONFIG_BEGIN.length)}\n${renderConfigTable()}\n${readme.slice(end)}`
+}
+
+/**
+ * Regenerates the table in a README file; writes it only when the table changed, so the answer (and the
+ * file's modification time) tells whether anything did.
+ */
+export function writeConfigSection(file: string): 'updated' | 'unchanged' {
+  const before = readFileSync(file, 'utf8')
+  const after = updateConfigSection(before)
+  if (after === before) return 'unchanged'
+  writeFileSync(file, after)
+  return 'updated'
 }
