@@ -3,7 +3,7 @@ import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
-import { ConfigResourceTypes, type Producer } from 'kafkajs'
+import { CompressionTypes, ConfigResourceTypes, type Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
@@ -255,6 +255,21 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_implausible_timestamp_total'),
     ).toMatch(/ 3$/m)
+  })
+
+  it('reads a Snappy-compressed batch of raw headlines', async () => {
+    const { topics, out } = await startCollecting()
+    const ids = ['snappy-1', 'snappy-2', 'snappy-3']
+    await producer.send({
+      topic: topics.raw.name,
+      compression: CompressionTypes.Snappy,
+      messages: ids.map((id) => ({
+        key: 'k',
+        value: JSON.stringify({ id, headline: `US raises tariffs, ${id}` }),
+      })),
+    })
+    await waitFor(() => out.messages.length >= ids.length, { what: 'headlines out' })
+    expect(out.messages.map((m) => m.key).sort()).toEqual(ids)
   })
 
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {

@@ -1,6 +1,21 @@
 import type { TopicSpec } from '@tradepulse/contracts'
-import { type Admin, Kafka, type KafkaConfig, logLevel, Partitioners, type Producer } from 'kafkajs'
+import {
+  type Admin,
+  CompressionCodecs,
+  CompressionTypes,
+  Kafka,
+  type KafkaConfig,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
 import type { Logger } from '../logger.ts'
+import { snappyCodec } from './snappy-codec.ts'
+
+// kafkajs reads only uncompressed and GZIP batches by itself; a batch in another codec stops the consumer
+// for good. Snappy is registered here, for every client of the process (the registry is kafkajs's, global);
+// LZ4 and ZSTD have no pure-JavaScript codec for kafkajs (README, Topics and payloads).
+CompressionCodecs[CompressionTypes.Snappy] = snappyCodec
 
 const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
