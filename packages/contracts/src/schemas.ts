@@ -231,5 +231,13 @@ export const DeadLetter = z.strictObject({
   payloadEncoding: z.enum(['utf8', 'base64']),
   /** True when the copy above was cut; the original stays readable at `origin` within retention. */
   payloadTruncated: z.boolean(),
+  /**
+   * The original key byte for byte (the dlq record's own key is its text, cut): utf8 when it decodes
+   * cleanly, else base64; absent when the record had none (and in letters written before it existed).
+   */
+  key: z.string().optional(),
+  keyEncoding: z.enum(['utf8', 'base64']).optional(),
+  /** The original headers as text (traceparent, ce_*…): at most 32, each value cut at 1,024 characters. */
+  headers: z.record(z.string(), z.string()).optional(),
 })
 export type DeadLetter = z.infer<typeof DeadLetter>

@@ -84,3 +84,31 @@ describe('deadLetterRecord', () => {
     expect(deadLetterRecord('dlq', 'w', small, 'r', 'm', now).key).toBe('héadline-42')
   })
 })
+
+describe('deadLetterRecord: the original key and headers', () => {
+  it('keeps a text key as text, a binary key byte for byte as base64, and the headers', () => {
+    const withKey = (key: Buffer | null, headers: Record<string, string> = {}) =>
+      DeadLetter.parse(
+        JSON.parse(
+          String(
+            deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), key, headers }, 'r', 'm', now).value,
+          ),
+        ),
+      )
+    expect(withKey(Buffer.from('rt-1'))).toMatchObject({ key: 'rt-1', keyEncoding: 'utf8' })
+    const binary = Buffer.from([0xff, 0x00, 0xfe, 0x41])
+    const letter = withKey(binary, { traceparent: 't', ce_id: 'a1' })
+    expect(letter).toMatchObject({ keyEncoding: 'base64', headers: { traceparent: 't', ce_id: 'a1' } })
+    expect(Buffer.from(letter.key!, 'base64').equals(binary)).toBe(true)
+    expect(withKey(null)).not.toHaveProperty('key')
+  })
+
+  it('bounds what it keeps of many or long headers', () => {
+    const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`h${i}`, 'v'.repeat(5_000)]))
+    const letter = DeadLetter.parse(
+      JSON.parse(String(deadLetterRecord('dlq', 'w', { ...rec(null), headers }, 'r', 'm', now).value)),
+    )
+    expect(Object.keys(letter.headers!)).toHaveLength(32)
+    expect(letter.headers!.h0).toHaveLength(1024)
+  })
+})

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { DeadLetter } from '@tradepulse/contracts'
 import type { InRecord, OutRecord } from './records.ts'
 
@@ -29,6 +30,31 @@ export const DLQ_HEADERS = {
   partition: 'tp-origin-partition',
   offset: 'tp-origin-offset',
 } as const
+
+/** The most of the original key a letter keeps (bytes): a key is an id, not a payload. */
+const DLQ_MAX_LETTER_KEY_BYTES = 16 * 1024
+/** The original headers a letter keeps: this many, each value cut at DLQ_MAX_HEADER_CHARS. */
+const DLQ_MAX_HEADERS = 32
+const DLQ_MAX_HEADER_CHARS = 1024
+
+/** The original key, exactly: text when it is valid UTF-8, else base64 (cut at DLQ_MAX_LETTER_KEY_BYTES). */
+function encodeKey(key: Buffer | null): Pick<DeadLetter, 'key' | 'keyEncoding'> {
+  if (!key) return {}
+  const cut = key.length > DLQ_MAX_LETTER_KEY_BYTES ? key.subarray(0, DLQ_MAX_LETTER_KEY_BYTES) : key
+  return isUtf8(cut)
+    ? { key: cut.toString('utf8'), keyEncoding: 'utf8' }
+    : { key: cut.toString('base64'), keyEncoding: 'base64' }
+}
+
+function boundedHeaders(headers: Record<string, string>): Pick<DeadLetter, 'headers'> {
+  const entries = Object.entries(headers)
+  if (entries.length === 0) return {}
+  return {
+    headers: Object.fromEntries(
+      entries.slice(0, DLQ_MAX_HEADERS).map(([k, v]) => [k.slice(0, 256), v.slice(0, DLQ_MAX_HEADER_CHARS)]),
+    ),
+  }
+}
 
 function encodePayload(
   value: Buffer | null,
@@ -72,6 +98,8 @@ export function deadLetterRecord(
     origin: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
     failedAt: now.toISOString(),
     ...encodePayload(rec.value),
+    ...encodeKey(rec.key),
+    ...boundedHeaders(rec.headers),
   }
   return {
     topic: dlqTopic,
