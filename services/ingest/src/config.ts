@@ -23,7 +23,7 @@ export const ingestConfigShape = {
     .min(0)
     .default(300_000)
     .describe(
-      'a publishedAt later than the raw record by more than this is replaced by the entry time (a feed clock or time zone gone wrong would make every other headline late)',
+      "a publishedAt later than the entry time by more than this is replaced by the entry time (a feed clock or time zone gone wrong would make every other headline late); the raw record's Kafka timestamp is the entry time only when no further than this ahead of the wall clock (and from 2000 on), else the wall clock is",
     ),
   INGEST_DEFAULT_SOURCE: z
     .string()
