@@ -56,6 +56,8 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
       `${root}:ind:{${scopeTag(scope)}}:${dimension === 'uncertainty' ? 'market' : dimension}:ids`,
     /** Sorted set: admitted scope ids of one kind, scored by newest event ms (scope cap, top N). */
     scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
+    /** String: the newest event time any member published updates at (advanceWatermark). */
+    watermark: `${root}:watermark`,
     /** Glob matching every key of this namespace. */
     pattern: `${root}:*`,
     /** Names the namespace readers should use; shared by all namespaces under the prefix. */

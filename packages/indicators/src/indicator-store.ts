@@ -47,6 +47,13 @@ export type IndicatorStore = {
   ): Promise<IndicatorUpdate[]>
   /** The same store in another namespace (same client, same config). */
   withNamespace(namespace: string): IndicatorStore
+  /**
+   * Raises the namespace's event-time watermark (shared by every aggregator member) to `ms` when it is
+   * lower, and returns the watermark: the asOf of the updates a member publishes, so one indicator's
+   * updates never go back in event time when members that have read different amounts publish them
+   * (the alerter ignores an update older than the last it evaluated).
+   */
+  advanceWatermark(ms: number): Promise<number>
   /** The namespace readers should use, if one was activated. */
   activeNamespace(): Promise<string | undefined>
   activateNamespace(namespace: string): Promise<void>

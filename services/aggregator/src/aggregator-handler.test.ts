@@ -13,12 +13,16 @@ describe('aggregator handler', () => {
   const topics = createTopicCatalogue('t.')
   const ctx = { signal: new AbortController().signal }
 
-  function setup(partSize: number, clock = createManualClock(0)) {
+  function setup(
+    partSize: number,
+    clock = createManualClock(0),
+    store = createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+  ) {
     const registry = new Registry()
     const aggregator = createAggregator({
       clock,
       topics,
-      store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+      store,
       log: createLogger({ level: 'silent' }),
       metrics: createAggregatorMetrics(registry),
       graceMs: GRACE,
@@ -78,5 +82,29 @@ describe('aggregator handler', () => {
     )
     await Promise.all([handler(a, ctx), handler(b, ctx)])
     expect(await late()).toBe(0)
+  })
+
+  it("publishes at the members' shared watermark: a member that has read less does not go back in event time", async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const a = setup(2_000, createManualClock(0), store)
+    const b = setup(2_000, createManualClock(0), store)
+    /** The asOf of the global market update a batch published. */
+    const asOfOf = async (handle: typeof a.handler, records: InRecord[]) => {
+      const outcomes = await handle(records, ctx)
+      const out = outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+      const update = out.find((r) => r.key === 'market|global:all')
+      return Date.parse(JSON.parse(String(update?.value)).asOf)
+    }
+    // Member A reads its partition up to T0 + 30 min; member B, on the other, is only at T0 + 5 min.
+    const ahead = await asOfOf(
+      a.handler,
+      recordsOf(0, scoredSeries(10, { startMs: T0 + 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: 'a' })),
+    )
+    const behind = await asOfOf(
+      b.handler,
+      recordsOf(1, scoredSeries(10, { startMs: T0, spanMs: 5 * MIN_MS, idPrefix: 'b' })),
+    )
+    expect(ahead).toBeGreaterThanOrEqual(T0 + 29 * MIN_MS)
+    expect(behind).toBe(ahead)
   })
 })

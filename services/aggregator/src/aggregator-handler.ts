@@ -159,7 +159,9 @@ export function createAggregator(deps: AggregatorDeps) {
   async function updatesFor(keys: PickedKey[]): Promise<OutRecord[]> {
     if (keys.length === 0 || !Number.isFinite(watermarkMs)) return []
     const store = await activeStore()
-    const asOf = watermarkMs
+    // The members' shared watermark, not this one's alone: a member that has read less must not publish
+    // an indicator at an older asOf than another member did (the alerter would drop it as stale).
+    const asOf = await store.advanceWatermark(watermarkMs)
     const updates = await Promise.all(
       keys.map(({ key }) => {
         const { dimension, scope } = parseIndicatorKey(key)

@@ -24,6 +24,7 @@ type Expiring<T> = { value: T; expiresAtMs: number }
 type Namespace = {
   states: Map<string, Expiring<IndicatorState>>
   registries: Map<ScopeKind, Expiring<Map<string, number>>>
+  watermark?: Expiring<number>
 }
 
 export type MemoryIndicatorStore = IndicatorStore & {
@@ -128,6 +129,15 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       },
 
       withNamespace: build,
+
+      async advanceWatermark(ms) {
+        if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
+        const n = ns()
+        const cur = live(n.watermark)
+        const value = cur !== undefined && cur >= ms ? cur : ms
+        n.watermark = { value, expiresAtMs: clock.now() + config.ttlMs }
+        return value
+      },
 
       async activeNamespace() {
         return active

@@ -28,6 +28,18 @@ import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicato
 import { rankIndicators } from './rank-indicators.ts'
 import { scopeSumsPayload } from './scope-sums.ts'
 
+/** KEYS[1] the watermark, ARGV[1] the candidate ms, ARGV[2] its TTL (ms): the larger of the two stays. */
+const ADVANCE_WATERMARK = `
+local cur = tonumber(redis.call('GET', KEYS[1]))
+local new = tonumber(ARGV[1])
+if cur == nil or new > cur then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return tostring(cur)
+`
+
 /** The order of a scope's dimensions in an applyScope call (its KEYS and contribution groups). */
 const DIMENSION_ORDER: readonly Dimension[] = ['tariff', 'supplyChain', 'market', 'uncertainty']
 const DIMENSION_INDEX = Object.fromEntries(DIMENSION_ORDER.map((d, i) => [d, i])) as Record<Dimension, number>
@@ -336,6 +348,14 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         }),
 
       withNamespace: build,
+
+      advanceWatermark: (ms) =>
+        guarded(async () => {
+          if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
+          // Compare and set in one step: two members raising it at once keep the larger.
+          const now = await redis.eval(ADVANCE_WATERMARK, 1, keys.watermark, String(ms), String(config.ttlMs))
+          return Number(now)
+        }),
 
       activeNamespace: () => guarded(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
 
