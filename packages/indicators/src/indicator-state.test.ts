@@ -190,8 +190,15 @@ describe('order, duplicates, late', () => {
     // Ids stay remembered for dedupRetentionMs behind the newest event; older copies are late (not applied either).
     const newest = Math.max(...series.map((x) => x.eventMs))
     expect(duplicates).toBe(series.filter((x) => x.eventMs >= newest - plain.dedupRetentionMs).length)
-    expect(state).toEqual({ ...before, late: state.late })
+    // The late copies are remembered too: a third delivery is all duplicates, and late stays.
+    expect(state).toEqual({ ...before, late: state.late, ids: state.ids })
     expect(state.late).toBe(400 - duplicates)
+    const late = state.late
+    let again = 0
+    for (const b of batchesOf(shuffledWithinGrace(rng(11)), rng(12)))
+      again += applyContributions(state, b, 3, plain).duplicates
+    expect(again).toBe(400)
+    expect(state.late).toBe(late)
   })
 
   it('counts a second copy within one batch as a duplicate', () => {
@@ -206,7 +213,10 @@ describe('order, duplicates, late', () => {
     const late = c('late', T0 + HOUR - 10 * MIN - 1, -1)
     const out = applyContributions(state, [late], 2, plain)
     expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateContributions: [late] })
-    expect(state).toEqual({ ...before, late: 1 })
+    // Remembered at the reference time, so its redelivery is a duplicate, not late once more.
+    expect(state).toEqual({ ...before, late: 1, ids: new Map([...before.ids, ['late', T0 + HOUR]]) })
+    expect(applyContributions(state, [late], 2, plain)).toMatchObject({ duplicates: 1, late: 0 })
+    expect(state.late).toBe(1)
     // Exactly the grace behind is still on time.
     expect(applyContributions(state, [c('edge', T0 + HOUR - 10 * MIN)], 3, plain).applied).toBe(1)
   })

@@ -22,7 +22,10 @@ export type IndicatorState = {
   fine: Map<number, BucketCounts>
   /** Bucket index floor(eventMs / coarseBucketMs) → headline count; kept for coarseRetentionMs. */
   coarse: Map<number, number>
-  /** Applied headline id → event ms; kept for dedupRetentionMs behind refMs. */
+  /**
+   * Applied headline id → event ms, and late one → the reference time it was judged late at; kept for
+   * dedupRetentionMs behind refMs (a redelivery within it is a duplicate).
+   */
   ids: Map<string, number>
 }
 
@@ -84,6 +87,7 @@ export function applyContributions(
     } else if (c.eventMs < lateBefore) {
       outcome.late++
       outcome.lateContributions.push(c)
+      seen.add(c.headlineId)
     } else {
       seen.add(c.headlineId)
       applied.push(c)
@@ -95,6 +99,9 @@ export function applyContributions(
     }
   }
   state.late += outcome.late
+  // A late id is remembered like an applied one, at the reference time (its own is past the cutoff
+  // already), so a redelivery within the dedup retention is a duplicate, not counted late again.
+  for (const c of outcome.lateContributions) state.ids.set(c.headlineId, newRef)
   outcome.applied = applied.length
   if (applied.length === 0) return outcome
 

@@ -366,9 +366,9 @@ describe('aggregator worker on Kafka and Redis', () => {
       log: silent,
       graceMs: config.AGGREGATOR_GRACE_MS,
       namespace,
-      // No pass is short or quiet enough to switch after.
-      switchLagRecords: 0,
-      switchPassMs: 0,
+      // No pass is short or quiet enough to switch after (not even one that found nothing new).
+      switchLagRecords: -1,
+      switchPassMs: -1,
       maxCatchUpPasses: 2,
     }).finally(() => {
       rebuilding = false

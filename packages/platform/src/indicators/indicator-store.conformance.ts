@@ -170,6 +170,13 @@ export function describeIndicatorStoreConformance(
         r.lateContributions.every((c) => c.headlineId === 'late' && c.eventMs === T0 + HOUR_MS - 11 * MIN_MS),
       ).toBe(true)
       expect(await store.get('tariff', CN, T0 + HOUR_MS)).toEqual(before)
+      // Delivered again (a crash before the commit): a duplicate, not counted late a second time.
+      expect(await store.applyBatch(contributionsOf(late))).toMatchObject({
+        applied: 0,
+        duplicates: 6,
+        late: 0,
+      })
+      expect((await store.get('tariff', CN, T0 + HOUR_MS))?.count).toBe(before?.count)
       // Within the grace it is applied.
       const onTime = scoredHeadline('onTime', T0 + HOUR_MS - 9 * MIN_MS, { tariff: -1, regions: ['CN'] })
       expect(await store.applyBatch(contributionsOf(onTime))).toMatchObject({ applied: 6, late: 0 })

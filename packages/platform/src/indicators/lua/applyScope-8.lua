@@ -12,7 +12,8 @@
              w<j> / x<j> = Σ w·2^(−(ref−t)/h_j) and Σ w·x·2^(−(ref−t)/h_j), j = 1..H
              n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
-  KEYS[2d]    applied ids  sorted set: headline id digest -> event ms; market and uncertainty pass the
+  KEYS[2d]    applied ids  sorted set: headline id digest -> event ms (a late one: the reference time it
+                           was judged late at, so its redelivery is a duplicate); market and uncertainty pass the
                            same key (they always count the same headlines), see indicator-keys.ts
 
   ARGV[1]  now, wall-clock ms (stored as upd)
@@ -178,6 +179,11 @@ local function applyOne(stateKey, idsKey, first, n, known)
     elseif t < lateBefore then
       late = late + 1
       lateIdx[#lateIdx + 1] = i
+      -- Remembered like an applied id, at the reference time (its own is past the cutoff already), so a
+      -- redelivery within the dedup retention is a duplicate rather than counted late again.
+      seen[id] = true
+      zadd[#zadd + 1] = fmt(newRef)
+      zadd[#zadd + 1] = id
     else
       local base = first + (i - 1) * 5
       local value, weight, sign = V[base], W[base], S[base]
@@ -199,7 +205,13 @@ local function applyOne(stateKey, idsKey, first, n, known)
   end
 
   if applied == 0 then
-    if late > 0 then redis.call('HINCRBY', stateKey, 'late', late) end
+    if late > 0 then
+      redis.call('HINCRBY', stateKey, 'late', late)
+      for from = 1, #zadd, CHUNK * 2 do
+        redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
+      end
+      redis.call('PEXPIRE', idsKey, ttlMs)
+    end
     return applied, duplicates, late, lateIdx
   end
 
