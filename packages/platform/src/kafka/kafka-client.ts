@@ -1,7 +1,6 @@
 import type { TopicSpec } from '@tradepulse/contracts'
-import {
+import kafkajs, {
   type Admin,
-  CompressionCodecs,
   CompressionTypes,
   Kafka,
   type KafkaConfig,
@@ -15,7 +14,9 @@ import { snappyCodec } from './snappy-codec.ts'
 // kafkajs reads only uncompressed and GZIP batches by itself; a batch in another codec stops the consumer
 // for good. Snappy is registered here, for every client of the process (the registry is kafkajs's, global);
 // LZ4 and ZSTD have no pure-JavaScript codec for kafkajs (README, Topics and payloads).
-CompressionCodecs[CompressionTypes.Snappy] = snappyCodec
+// Through the default export: Node's import of a CommonJS module does not see CompressionCodecs among
+// kafkajs's named exports (vitest's transform does, so only a plain `node` run failed).
+kafkajs.CompressionCodecs[CompressionTypes.Snappy] = snappyCodec
 
 const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
