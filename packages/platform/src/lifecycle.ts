@@ -1,5 +1,6 @@
 import type { App } from './app.ts'
-import { TradepulseError } from './errors.ts'
+import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl } from './config.ts'
+import { normalizeError, TradepulseError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 export const EXIT_CONFIG = 78 // EX_CONFIG from sysexits.h: "configuration error"
@@ -38,11 +39,88 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
   await app.start()
 }
 
-/** Reports a failure of `main` in one clear line and exits non-zero (78 for configuration). */
+export const EXIT_UNAVAILABLE = 69 // EX_UNAVAILABLE from sysexits.h: "service unavailable"
+
+/** Socket error codes that mean the server could not be reached at all (as opposed to a refused request). */
+const UNREACHABLE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/
+/** kafkajs errors that say no broker could be reached or stayed reachable. */
+const KAFKA_UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+])
+
+/** The error and its causes, outermost first (bounded: a cause chain may loop). */
+function causeChain(err: unknown): Error[] {
+  const chain: Error[] = []
+  for (let e = err; e instanceof Error && chain.length < 10 && !chain.includes(e); e = e.cause) chain.push(e)
+  return chain
+}
+
+/**
+ * One line for a failure of Kafka or Redis, naming the address and the variable that sets it (the
+ * reader's first question is "which Kafka?"), or undefined when the error is not an infrastructure one.
+ * The address is the variable's value, else the default every worker uses; a Redis URL's credentials
+ * are hidden.
+ */
+export function describeInfraFailure(
+  err: unknown,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  const chain = causeChain(err)
+  if (chain.length === 0) return undefined
+  // The innermost message is the one that says what happened (ECONNREFUSED, ENOTFOUND…); kafkajs and
+  // ioredis wrap it in "retries exceeded" and the like.
+  const reason = chain[chain.length - 1]!.message.replace(/\s+/g, ' ').trim()
+  const isKafka = chain.some(
+    (e) => e.name.startsWith('KafkaJS') || (e instanceof TradepulseError && e.code === 'INFRA_KAFKA'),
+  )
+  const isRedis = !isKafka && chain.some((e) => normalizeError(e).code === 'INFRA_REDIS')
+  if (!isKafka && !isRedis) return undefined
+  const unreachable =
+    chain.some((e) => KAFKA_UNREACHABLE.has(e.name)) ||
+    chain.some((e) => UNREACHABLE.test(e.message) || UNREACHABLE.test(String((e as { code?: unknown }).code)))
+  const blank = (v: string | undefined) => v === undefined || v.trim() === ''
+  if (isKafka) {
+    const at = blank(env.KAFKA_BROKERS) ? DEFAULT_KAFKA_BROKERS : env.KAFKA_BROKERS!.trim()
+    if (unreachable)
+      return `cannot reach Kafka at ${at} (KAFKA_BROKERS): ${reason}; start it (pnpm infra:up) or set KAFKA_BROKERS`
+    const hint = /does not host this topic-partition|UNKNOWN_TOPIC/i.test(
+      chain.map((e) => e.message).join(' '),
+    )
+      ? '; create the topics with `tradepulse topics create`'
+      : ''
+    return `Kafka at ${at} (KAFKA_BROKERS) failed: ${reason}${hint}`
+  }
+  const at = redactUrl(blank(env.REDIS_URL) ? DEFAULT_REDIS_URL : env.REDIS_URL!.trim())
+  // ioredis fails a command while disconnected with "max retries per request" or "Connection is
+  // closed", never the socket's own error: a Redis that was never reached is still "cannot reach".
+  if (unreachable || /max retries per request|Connection is closed/i.test(reason))
+    return `cannot reach Redis at ${at} (REDIS_URL): ${reason}; start it (pnpm infra:up) or set REDIS_URL`
+  return `Redis at ${at} (REDIS_URL) failed: ${reason}`
+}
+
+/**
+ * Reports a failure of `main` in one clear line and exits non-zero: 78 for configuration, 69 when Kafka
+ * or Redis cannot be reached or fails (the line names the variable to fix), 1 otherwise. A command-line
+ * user gets no stack trace for the first two (it says nothing they can act on) unless LOG_LEVEL is debug
+ * or trace; an unexpected error keeps its stack, being a bug to report.
+ */
 export function exitOnFatal(err: unknown, log?: Logger): never {
+  const debug = /^(debug|trace)$/.test(process.env.LOG_LEVEL?.trim() ?? '')
+  const stackOf = () => (err instanceof Error ? `${err.stack ?? err.message}\n` : '')
   if (err instanceof TradepulseError && err.code === 'CONFIG_INVALID') {
     process.stderr.write(`tradepulse: ${err.message}\n`)
     process.exit(EXIT_CONFIG)
+  }
+  const infra = describeInfraFailure(err)
+  if (infra) {
+    if (log) {
+      log.fatal({ err }, infra)
+      log.flush?.()
+    } else process.stderr.write(`tradepulse: ${infra}\n${debug ? stackOf() : ''}`)
+    process.exit(EXIT_UNAVAILABLE)
   }
   if (log) log.fatal({ err }, 'fatal error')
   else

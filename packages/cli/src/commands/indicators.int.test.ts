@@ -65,7 +65,9 @@ describe('tradepulse indicators on Kafka and Redis', () => {
         env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), REDIS_URL: redisUrl },
       }).catch((e: { code: number; stderr: string }) => e)
       expect(err, args.join(' ')).toMatchObject({ code: 78 })
-      expect((err as { stderr: string }).stderr).toMatch(/--top: a positive integer|not a duration: "soon"/)
+      expect((err as { stderr: string }).stderr).toMatch(
+        /^tradepulse: (--top: a positive whole number, got "0"|--since: not a duration: "soon")/,
+      )
     }
   })
 })

@@ -1,15 +1,14 @@
 import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import {
-  closeRedis,
   createLogger,
-  createRedis,
   createRedisIndicatorStore,
   defaultGroupId,
   loadConfig,
   TradepulseError,
 } from '@tradepulse/platform'
 import { type Command, Option } from 'commander'
+import { withRedis } from '../infra.ts'
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -20,11 +19,14 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 }
 
-/** "30m", "12h", "7d", "1.5h" → milliseconds. */
-export function parseDuration(text: string): number {
+/** "30m", "12h", "7d", "1.5h" → milliseconds; `flag` names the option in the error. */
+export function parseDuration(text: string, flag = '--since'): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
   if (!m)
-    throw new TradepulseError('CONFIG_INVALID', `not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `${flag}: not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
+    )
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
 }
 
@@ -97,16 +99,16 @@ export function registerIndicators(program: Command): void {
       const config = loadConfig(AggregatorConfig, process.env)
       const top = Number(opts.top)
       if (!Number.isInteger(top) || top < 1)
-        throw new TradepulseError('CONFIG_INVALID', '--top: a positive integer')
+        throw new TradepulseError(
+          'CONFIG_INVALID',
+          `--top: a positive whole number, got ${JSON.stringify(opts.top)}`,
+        )
       const asOf = parseAsOf(opts.asOf)
       const log = createLogger({
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
       })
-      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-cli', {
-        timeoutMs: config.REDIS_TIMEOUT_MS,
-      })
-      try {
+      await withRedis(config, 'tradepulse-cli', log, async (redis) => {
         const base = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         const active = (await base.activeNamespace()) ?? base.namespace
         const store = base.withNamespace(active)
@@ -115,9 +117,7 @@ export function registerIndicators(program: Command): void {
           `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(asOf).toISOString()} (namespace ${active})\n`,
         )
         process.stdout.write(formatIndicatorTable(rows))
-      } finally {
-        await closeRedis(redis)
-      }
+      })
     })
 
   indicators
@@ -135,10 +135,7 @@ export function registerIndicators(program: Command): void {
         pretty: config.LOG_PRETTY,
         name: 'tradepulse-rebuild',
       })
-      const redis = createRedis(config.REDIS_URL, log, 'tradepulse-rebuild', {
-        timeoutMs: config.REDIS_TIMEOUT_MS,
-      })
-      try {
+      await withRedis(config, 'tradepulse-rebuild', log, async (redis) => {
         const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         let lastReport = 0
         const r = await rebuildIndicators({
@@ -159,8 +156,6 @@ export function registerIndicators(program: Command): void {
         process.stdout.write(
           `rebuilt ${r.headlines} headlines (${r.records} records, ${r.invalid} invalid) since ${new Date(sinceMs).toISOString()} into namespace ${r.namespace} in ${(r.elapsedMs / 1_000).toFixed(1)} s; readers switched from ${r.previous}${opts.keepPrevious ? ' (kept)' : ` (cleared ${r.clearedKeys} keys)`}\n`,
         )
-      } finally {
-        await closeRedis(redis)
-      }
+      })
     })
 }

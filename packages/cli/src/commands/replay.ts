@@ -1,16 +1,17 @@
-import { existsSync } from 'node:fs'
+import { statSync } from 'node:fs'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   BaseConfig,
-  createKafka,
   createLogger,
   createProducer,
   loadConfig,
   type OutRecord,
   produceAll,
+  TradepulseError,
 } from '@tradepulse/platform'
 import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
+import { cliKafka } from '../infra.ts'
 import { readReplayRows } from '../replay/read-rows.ts'
 
 /**
@@ -80,6 +81,55 @@ export async function replayFile(
   return summary
 }
 
+const usage = (message: string) => new TradepulseError('CONFIG_INVALID', `replay: ${message}`)
+
+/** --rate, --limit and --batch as numbers, or a one-line error naming the flag. */
+export function parseReplayOptions(opts: ReplayOptions): {
+  rate: number | 'max'
+  limit: number | undefined
+  batch: number
+} {
+  const rate = opts.rate === 'max' ? 'max' : Number(opts.rate)
+  if (rate !== 'max' && !(rate > 0 && Number.isFinite(rate)))
+    throw usage(
+      `--rate: a positive number of headlines per second or "max", got ${JSON.stringify(opts.rate)}`,
+    )
+  const positiveInteger = (flag: string, text: string) => {
+    const n = Number(text)
+    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+      throw usage(`${flag}: a positive whole number, got ${JSON.stringify(text)}`)
+    return n
+  }
+  const limit = opts.limit === undefined ? undefined : positiveInteger('--limit', opts.limit)
+  return { rate, limit, batch: positiveInteger('--batch', opts.batch) }
+}
+
+/**
+ * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
+ * headline column: reading its first row here raises what the replay would raise only once connected.
+ */
+export async function checkReplayFile(file: string, source?: string): Promise<void> {
+  let isFile: boolean
+  try {
+    isFile = statSync(file).isFile()
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw usage(
+      code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
+    )
+  }
+  if (!isFile) throw usage(`not a file: ${file}`)
+  const rows = readReplayRows(file, source ? { source } : {})
+  try {
+    await rows.next()
+  } catch (err) {
+    const message = (err as Error).message
+    throw usage(message.startsWith(file) ? message : `cannot read ${file}: ${message}`)
+  } finally {
+    await rows.return(undefined)
+  }
+}
+
 export function registerReplay(program: Command): void {
   program
     .command('replay')
@@ -93,20 +143,16 @@ export function registerReplay(program: Command): void {
     .option('--source <name>', 'source to stamp on CSV rows')
     .option('--batch <n>', 'records per produce request', '500')
     .action(async (file: string, opts: ReplayOptions) => {
-      if (!existsSync(file)) throw new Error(`replay: no such file ${file}`)
-      const rate = opts.rate === 'max' ? 'max' : Number(opts.rate)
-      if (rate !== 'max' && !(rate > 0))
-        throw new Error(`replay: --rate must be a positive number or "max", got ${opts.rate}`)
-      const limit = opts.limit === undefined ? undefined : Number(opts.limit)
+      // Flags and the file are checked before anything connects: a typo should not wait on Kafka.
+      const { rate, limit, batch } = parseReplayOptions(opts)
+      await checkReplayFile(file, opts.source)
       const config = loadConfig(BaseConfig, process.env)
       const log = createLogger({
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
       })
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
-      const producer = createProducer(
-        createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-replay' }, log),
-      )
+      const producer = createProducer(cliKafka(config, 'tradepulse-replay', log))
       await producer.connect()
       const tty = Boolean(process.stderr.isTTY)
       const bar = tty
@@ -126,7 +172,7 @@ export function registerReplay(program: Command): void {
           file,
           {
             ratePerS: rate,
-            batch: Number(opts.batch),
+            batch,
             ...(limit !== undefined ? { limit } : {}),
             ...(opts.source ? { source: opts.source } : {}),
           },

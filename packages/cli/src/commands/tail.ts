@@ -1,22 +1,68 @@
+import { readFileSync } from 'node:fs'
+import { formatFromPath, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, createKafka, createLogger, loadConfig } from '@tradepulse/platform'
+import { BaseConfig, createLogger, loadConfig } from '@tradepulse/platform'
 import type { Command } from 'commander'
+import { cliKafka } from '../infra.ts'
 
 const SEVERITY_MARK: Record<Alert['severity'], string> = { info: 'INFO', warning: 'WARN', critical: 'CRIT' }
-const num = (n: number) => String(Number(n.toFixed(2)))
+const num = (n: number, digits = 2) => String(Number(n.toFixed(digits)))
 
 /**
- * One alert, readably: detection time, severity, rule, scope, direction, value against threshold,
- * message, latency; then the evidence headlines, indented.
+ * A value and its threshold with as many decimals as it takes to tell them apart (2 to 4): a value of
+ * 0.8049 against a threshold of 0.8 reads "0.805 vs 0.8", not "0.8 vs 0.8".
  */
-export function formatAlert(a: Alert, opts: { evidence?: boolean } = {}): string {
+export function valueAndThreshold(value: number, threshold: number): [string, string] {
+  let digits = 2
+  while (digits < 4 && value !== threshold && num(value, digits) === num(threshold, digits)) digits++
+  return [num(value, digits), num(threshold, digits)]
+}
+
+/** The rule column: as wide as the longest rule id, at least 24 and at most 40 (longer ids are cut). */
+export function ruleColumnWidth(ruleIds: readonly string[]): number {
+  return Math.min(40, Math.max(24, ...ruleIds.map((id) => id.length)))
+}
+
+/**
+ * The ids of the rules in a rules file (ALERTER_RULES_FILE, else the default rules), to size the rule
+ * column; none when it cannot be read (the alerter reports that, not a printer).
+ */
+export function ruleIdsOf(file: string = RULE_FILES.defaultRules): string[] {
+  try {
+    const parsed = parseRules(readFileSync(file, 'utf8'), formatFromPath(file))
+    return parsed.ok ? parsed.rules.map((r) => r.id) : []
+  } catch {
+    return []
+  }
+}
+
+const cut = (text: string, width: number) =>
+  text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width)
+
+export type FormatAlertOptions = {
+  evidence?: boolean
+  /**
+   * The time shown first: 'detected' (when the alerter raised it; live following) or 'published' (the
+   * event time of its headline, or the newest behind an indicator: a played feed's timeline).
+   */
+  time?: 'detected' | 'published'
+  /** Width of the rule column (ruleColumnWidth); 24 when not given. */
+  ruleWidth?: number
+}
+
+/**
+ * One alert, readably: time, severity, rule, scope, direction, value against threshold, message,
+ * latency; then the evidence headlines, indented.
+ */
+export function formatAlert(a: Alert, opts: FormatAlertOptions = {}): string {
   const arrow = a.direction === 'down' ? '▼' : '▲'
+  const [value, threshold] = valueAndThreshold(a.value, a.threshold)
   const head = [
-    a.detectedAt.replace('T', ' ').slice(0, 19),
+    (opts.time === 'published' ? a.publishedAt : a.detectedAt).replace('T', ' ').slice(0, 19),
     SEVERITY_MARK[a.severity].padEnd(4),
-    a.rule.padEnd(24),
+    cut(a.rule, opts.ruleWidth ?? 24),
     `${a.scope.kind}:${a.scope.id}`.padEnd(24),
-    `${arrow} ${a.dimension} ${num(a.value)} vs ${num(a.threshold)}`.padEnd(28),
+    `${arrow} ${a.dimension} ${value} vs ${threshold}`.padEnd(28),
     `${a.latencyMs} ms`,
   ].join('  ')
   const lines = [head, `    ${a.message}`]
@@ -47,9 +93,10 @@ export function registerTail(program: Command): void {
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
       })
+      const ruleWidth = ruleColumnWidth(ruleIdsOf(process.env.ALERTER_RULES_FILE?.trim() || undefined))
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
       const topic = opts.desk ? catalogue.deskAlerts(opts.desk).name : catalogue.alerts.name
-      const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-tail' }, log)
+      const kafka = cliKafka(config, 'tradepulse-tail', log)
       // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records.
       const consumer = kafka.consumer({
         groupId: `tradepulse-tail-${process.pid}-${Date.now()}`,
@@ -83,7 +130,7 @@ export function registerTail(program: Command): void {
           }
           const out = opts.json
             ? JSON.stringify(parsed.data)
-            : formatAlert(parsed.data, { evidence: opts.evidence })
+            : formatAlert(parsed.data, { evidence: opts.evidence, ruleWidth })
           process.stdout.write(`${out}\n`)
         },
       })

@@ -44,7 +44,7 @@ describe('tradepulse topics create on Kafka', () => {
     expect(again.stdout.trim().split('\n')).toEqual(expected.map((n) => `exists   ${n}`))
   })
 
-  it('names the desks file and the reason when it cannot be read', async () => {
+  it('names the desks file, the flag it came from and the reason when it cannot be read', async () => {
     const err = await run(
       process.execPath,
       [MAIN, 'topics', 'create', '--desks', '/nonexistent/desks.yaml'],
@@ -53,8 +53,9 @@ describe('tradepulse topics create on Kafka', () => {
       },
     ).catch((e: { code: number; stderr: string }) => e)
     expect(err).toMatchObject({ code: 78 })
+    // The file came from the flag, not from ALERTER_DESKS_FILE.
     expect((err as { stderr: string }).stderr).toMatch(
-      /ALERTER_DESKS_FILE \(\/nonexistent\/desks\.yaml\): ENOENT/,
+      /^tradepulse: --desks \/nonexistent\/desks\.yaml: ENOENT/,
     )
   })
 })

@@ -1,8 +1,9 @@
 import { loadDeskConfig } from '@tradepulse/alerter'
 import { RULE_FILES } from '@tradepulse/alerting'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { BaseConfig, createKafka, createLogger, ensureTopics, loadConfig } from '@tradepulse/platform'
+import { BaseConfig, createLogger, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
+import { cliKafka } from '../infra.ts'
 
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('the topic catalogue')
@@ -34,13 +35,24 @@ export function registerTopics(program: Command): void {
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
       const deskIds = [...(opts.desk ?? [])]
       if (opts.desks) {
-        const file =
-          typeof opts.desks === 'string' ? opts.desks : (process.env.ALERTER_DESKS_FILE ?? RULE_FILES.desks)
-        // Only the desks' ids are needed here: their webhook secrets are the alerter's concern.
-        for (const d of loadDeskConfig(file, {}, false).desks) if (!deskIds.includes(d.id)) deskIds.push(d.id)
+        const fromFlag = typeof opts.desks === 'string'
+        const fromEnv = process.env.ALERTER_DESKS_FILE?.trim()
+        const file = fromFlag ? (opts.desks as string) : fromEnv || RULE_FILES.desks
+        let desks: ReturnType<typeof loadDeskConfig>['desks']
+        try {
+          // Only the desks' ids are needed here: their webhook secrets are the alerter's concern.
+          desks = loadDeskConfig(file, {}, false).desks
+        } catch (err) {
+          // loadDeskConfig names ALERTER_DESKS_FILE, the alerter's source of the file; here it may be the flag.
+          const prefix = `ALERTER_DESKS_FILE (${file}): `
+          const message = (err as Error).message
+          if (!fromFlag || !message.startsWith(prefix)) throw err
+          throw new TradepulseError('CONFIG_INVALID', `--desks ${file}: ${message.slice(prefix.length)}`)
+        }
+        for (const d of desks) if (!deskIds.includes(d.id)) deskIds.push(d.id)
       }
       const specs = [...listTopics(catalogue), ...deskIds.map((d) => catalogue.deskAlerts(d))]
-      const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tradepulse-cli' }, log).admin()
+      const admin = cliKafka(config, 'tradepulse-cli', log).admin()
       await admin.connect()
       try {
         const created = await ensureTopics(admin, specs)

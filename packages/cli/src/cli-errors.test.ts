@@ -1,0 +1,92 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const MAIN = join(import.meta.dirname, 'main.ts')
+const SAMPLE = join(import.meta.dirname, '..', 'sample', 'sample-feed.ndjson')
+// Nothing listens on port 1: connecting is refused at once.
+const NO_KAFKA = '127.0.0.1:1'
+const NO_REDIS = 'redis://desk:pa55word@127.0.0.1:1'
+
+/** Runs the CLI with only the given environment (and PATH); resolves with its exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [MAIN, ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    )
+  })
+}
+
+/** One line on stderr, no stack trace, no JSON log lines. */
+function expectOneLine(stderr: string, pattern: RegExp) {
+  expect(stderr.trimEnd().split('\n'), stderr).toHaveLength(1)
+  expect(stderr.trimEnd()).toMatch(pattern)
+  expect(stderr).not.toMatch(/^\s+at |"level":/m)
+}
+
+describe('the CLI when Kafka or Redis cannot be reached', { timeout: 60_000 }, () => {
+  it('says so in one line naming the address and KAFKA_BROKERS, and exits 69', async () => {
+    const runs = await Promise.all([
+      cli(['replay', SAMPLE], { KAFKA_BROKERS: NO_KAFKA }),
+      cli(['tail', 'alerts'], { KAFKA_BROKERS: NO_KAFKA }),
+      cli(['topics', 'create'], { KAFKA_BROKERS: NO_KAFKA }),
+    ])
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(69)
+      expectOneLine(
+        r.stderr,
+        /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\): .*ECONNREFUSED.*; start it \(pnpm infra:up\) or set KAFKA_BROKERS$/,
+      )
+    }
+  })
+
+  it('names REDIS_URL with its credentials hidden, and exits 69', async () => {
+    const r = await cli(['indicators'], { REDIS_URL: NO_REDIS })
+    expect(r.code, r.stderr).toBe(69)
+    expectOneLine(
+      r.stderr,
+      /^tradepulse: cannot reach Redis at redis:\/\/\[redacted\]@127\.0\.0\.1:1 \(REDIS_URL\): connect ECONNREFUSED 127\.0\.0\.1:1; start it \(pnpm infra:up\) or set REDIS_URL$/,
+    )
+    expect(r.stderr).not.toContain('pa55word')
+  })
+})
+
+describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-errors-'))
+  const noHeadline = join(dir, 'no-headline.csv')
+  writeFileSync(noHeadline, 'date,title\n2020-01-01,Steel tariffs rise\n')
+
+  it('replay refuses in one line naming the flag or the file, before connecting (exit 78)', async () => {
+    const cases: [string[], RegExp][] = [
+      [['replay', join(dir, 'nonexist.csv')], /^tradepulse: replay: no such file: .*nonexist\.csv$/],
+      [['replay', dir], /^tradepulse: replay: not a file: /],
+      [
+        ['replay', noHeadline],
+        /^tradepulse: replay: .*no-headline\.csv: no "headline" column \(columns: date, title\)$/,
+      ],
+      [['replay', SAMPLE, '--rate', 'fast'], /^tradepulse: replay: --rate: .*got "fast"$/],
+      [['replay', SAMPLE, '--limit', '0'], /^tradepulse: replay: --limit: a positive whole number, got "0"$/],
+      [['replay', SAMPLE, '--batch', 'x'], /^tradepulse: replay: --batch: a positive whole number, got "x"$/],
+    ]
+    // Kafka unreachable: were it tried first, the answer would be the unreachable broker (exit 69).
+    const runs = await Promise.all(cases.map(([args]) => cli(args, { KAFKA_BROKERS: NO_KAFKA })))
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(78)
+      expectOneLine(r.stderr, cases[i]![1])
+    })
+  })
+
+  it('topics create --desks names the flag, not ALERTER_DESKS_FILE, for the file it was given', async () => {
+    const r = await cli(['topics', 'create', '--desks', join(dir, 'nonexist.yaml')], {
+      KAFKA_BROKERS: NO_KAFKA,
+    })
+    expect(r.code, r.stderr).toBe(78)
+    expectOneLine(r.stderr, /^tradepulse: --desks .*nonexist\.yaml: ENOENT/)
+  })
+})

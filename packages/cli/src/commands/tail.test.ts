@@ -1,0 +1,55 @@
+import type { Alert } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import { formatAlert, ruleColumnWidth, ruleIdsOf, valueAndThreshold } from './tail.ts'
+
+const alert = (over: Partial<Alert>): Alert => ({
+  id: 'a1',
+  rule: 'trade_measure_enacted',
+  ruleKind: 'headline',
+  severity: 'critical',
+  dimension: 'tariff',
+  scope: { kind: 'region', id: 'CN' },
+  direction: 'down',
+  value: -0.8,
+  threshold: -0.75,
+  message: 'Tariff escalation on CN',
+  evidence: [],
+  publishedAt: '2026-03-02T14:30:00.000Z',
+  ingestedAt: '2026-12-05T10:00:00.000Z',
+  detectedAt: '2026-12-05T10:00:00.012Z',
+  latencyMs: 12,
+  scorerVersion: 's',
+  rulesVersion: 'r',
+  ...over,
+})
+
+describe('formatAlert', () => {
+  it('shows the detection time, or with time: published the headline time (a played feed)', () => {
+    expect(formatAlert(alert({}))).toMatch(/^2026-12-05 10:00:00 {2}CRIT/)
+    expect(formatAlert(alert({}), { time: 'published' })).toMatch(/^2026-03-02 14:30:00 {2}CRIT/)
+  })
+
+  it('shows enough decimals to tell a value from its threshold', () => {
+    expect(valueAndThreshold(0.8049, 0.8)).toEqual(['0.805', '0.8'])
+    expect(valueAndThreshold(-0.80004, -0.8)).toEqual(['-0.8', '-0.8'])
+    expect(valueAndThreshold(0.5512, 0.5)).toEqual(['0.55', '0.5'])
+    expect(formatAlert(alert({ value: 0.8049, threshold: 0.8, direction: 'up' }))).toContain(
+      '▲ tariff 0.805 vs 0.8',
+    )
+  })
+
+  it('keeps the columns aligned with rule ids longer than 24 characters', () => {
+    const ids = ruleIdsOf()
+    // The default rules have ids past the old 24-character column.
+    expect(Math.max(...ids.map((id) => id.length))).toBeGreaterThan(24)
+    const width = ruleColumnWidth(ids)
+    const lines = ids.map((rule) => formatAlert(alert({ rule }), { ruleWidth: width }).split('\n')[0]!)
+    const scopeAt = new Set(lines.map((l) => l.indexOf('region:CN')))
+    expect(scopeAt.size).toBe(1)
+    // An id past 40 characters is cut, not let out of its column.
+    const long = formatAlert(alert({ rule: 'x'.repeat(60) }), {
+      ruleWidth: ruleColumnWidth(['x'.repeat(60)]),
+    })
+    expect(long).toContain(`${'x'.repeat(39)}…  region:CN`)
+  })
+})

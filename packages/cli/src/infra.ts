@@ -1,0 +1,60 @@
+import {
+  type BaseConfig,
+  closeRedis,
+  createKafka,
+  createRedis,
+  type Logger,
+  normalizeError,
+  TradepulseError,
+} from '@tradepulse/platform'
+import type { Redis } from 'ioredis'
+import type { Kafka } from 'kafkajs'
+
+/**
+ * kafkajs's and ioredis's own connection logs, for a command-line user: none unless LOG_LEVEL is debug
+ * or trace. A command that cannot reach Kafka or Redis fails with one line naming the address and the
+ * variable (exitOnFatal); a retry log line every few seconds before it, raw JSON at that, says nothing more.
+ */
+function clientLog(log: Logger): Logger {
+  return log.isLevelEnabled('debug') ? log : log.child({}, { level: 'fatal' })
+}
+
+/**
+ * The Kafka client of a one-shot command (replay, tail, topics). Connecting gives up after about 4 s
+ * (five retries, 100 ms doubling to 2 s) instead of the workers' 17 s: a person is waiting, and a worker's
+ * patience for a broker restart is not theirs.
+ */
+export function cliKafka(config: Pick<BaseConfig, 'KAFKA_BROKERS'>, clientId: string, log: Logger): Kafka {
+  return createKafka({ brokers: config.KAFKA_BROKERS, clientId }, clientLog(log), {
+    retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
+  })
+}
+
+/**
+ * Runs `use` with a Redis client and closes it. A command failing while Redis is unreachable fails with
+ * the socket's error (ECONNREFUSED, ENOTFOUND…): ioredis itself only says "max retries per request".
+ */
+export async function withRedis<T>(
+  config: Pick<BaseConfig, 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
+  name: string,
+  log: Logger,
+  use: (redis: Redis) => Promise<T>,
+): Promise<T> {
+  const redis = createRedis(config.REDIS_URL, clientLog(log), name, { timeoutMs: config.REDIS_TIMEOUT_MS })
+  let lastError: Error | undefined
+  redis.on('error', (err: Error) => {
+    lastError = err
+  })
+  redis.on('ready', () => {
+    lastError = undefined
+  })
+  try {
+    return await use(redis)
+  } catch (err) {
+    if (lastError && normalizeError(err).code === 'INFRA_REDIS')
+      throw new TradepulseError('INFRA_REDIS', lastError.message, { cause: lastError })
+    throw err
+  } finally {
+    await closeRedis(redis)
+  }
+}

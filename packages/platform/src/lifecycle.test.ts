@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { TradepulseError } from './errors.ts'
+import { describeInfraFailure } from './lifecycle.ts'
+
+const kafkaError = (name: string, message: string, cause?: Error) =>
+  Object.assign(new Error(message, cause ? { cause } : {}), { name })
+
+describe('describeInfraFailure', () => {
+  it('names Kafka, its address and KAFKA_BROKERS when no broker can be reached', () => {
+    const refused = Object.assign(
+      kafkaError('KafkaJSConnectionError', 'Connection error: connect ECONNREFUSED 127.0.0.1:9'),
+      { code: 'ECONNREFUSED' },
+    )
+    const err = kafkaError('KafkaJSNonRetriableError', refused.message, refused)
+    expect(describeInfraFailure(err, { KAFKA_BROKERS: '127.0.0.1:9' })).toBe(
+      'cannot reach Kafka at 127.0.0.1:9 (KAFKA_BROKERS): Connection error: connect ECONNREFUSED 127.0.0.1:9; start it (pnpm infra:up) or set KAFKA_BROKERS',
+    )
+    // Unset: the address every worker then uses.
+    expect(describeInfraFailure(err, {})).toMatch(
+      /^cannot reach Kafka at 127\.0\.0\.1:9092 \(KAFKA_BROKERS\)/,
+    )
+  })
+
+  it('says what failed, with a hint, for a Kafka error other than an unreachable broker', () => {
+    const err = kafkaError('KafkaJSProtocolError', 'This server does not host this topic-partition')
+    expect(describeInfraFailure(err, { KAFKA_BROKERS: 'k:9092' })).toBe(
+      'Kafka at k:9092 (KAFKA_BROKERS) failed: This server does not host this topic-partition; create the topics with `tradepulse topics create`',
+    )
+  })
+
+  it('names Redis and REDIS_URL with its credentials hidden', () => {
+    const err = new TradepulseError('INFRA_REDIS', 'connect ECONNREFUSED 10.0.0.5:6379')
+    const line = describeInfraFailure(err, { REDIS_URL: 'redis://user:s3cr#t@10.0.0.5:6379' })
+    expect(line).toBe(
+      'cannot reach Redis at redis://[redacted]@10.0.0.5:6379 (REDIS_URL): connect ECONNREFUSED 10.0.0.5:6379; start it (pnpm infra:up) or set REDIS_URL',
+    )
+    // ioredis fails a command while disconnected without the socket's error: still unreachable.
+    const maxRetries = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), {
+      name: 'MaxRetriesPerRequestError',
+    })
+    expect(describeInfraFailure(maxRetries, {})).toMatch(
+      /^cannot reach Redis at redis:\/\/127\.0\.0\.1:6379 \(REDIS_URL\): Reached the max retries/,
+    )
+  })
+
+  it('leaves other errors alone', () => {
+    expect(describeInfraFailure(new Error('undefined is not a function'), {})).toBeUndefined()
+    expect(describeInfraFailure(new TradepulseError('CONFIG_INVALID', 'x'), {})).toBeUndefined()
+    expect(describeInfraFailure('a string', {})).toBeUndefined()
+  })
+})
