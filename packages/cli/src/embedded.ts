@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createInterface } from 'node:readline'
 import { Alert, type Clock, createTopicCatalogue, RawHeadline, systemClock } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
@@ -13,9 +13,10 @@ import {
   listen,
   loadConfig,
   type MemoryBus,
+  TradepulseError,
 } from '@tradepulse/platform'
 import { formatIndicatorTable } from './commands/indicators.ts'
-import { formatAlert } from './commands/tail.ts'
+import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
 import { EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
 
@@ -23,8 +24,9 @@ export type EmbeddedOptions = {
   workers: string[]
   feed: (RawHeadline & { publishedAt: string })[]
   /**
-   * Simulated seconds played per real second; 'max' for all at once; 'step' for one headline at a time,
-   * each only once every worker has handled everything before it (deterministic, for tests).
+   * Simulated seconds played per real second, or 'max' for as fast as the pipeline goes ('step' is the
+   * same as 'max'). At any speed a headline goes in only once every worker has handled everything before
+   * it, so every speed gives the same alerts (see `play`).
    */
   speed: number | 'max' | 'step'
   follow: boolean
@@ -34,6 +36,24 @@ export type EmbeddedOptions = {
   /** Port of POST /headlines with --follow (0: any free port). */
   httpPort?: number
   clock?: Clock
+  /** Called once the port is bound and the workers have started, before anything plays (the banner). */
+  onStarted?: () => void
+}
+
+/**
+ * The environment of the embedded workers: EMBEDDED_DEFAULTS under the given one. A blank variable counts
+ * as unset, as everywhere (loadConfig), so it leaves the embedded default in place (HTTP_PORT= keeps
+ * port 0, where it would otherwise mean the worker's fixed port).
+ */
+function embeddedEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const given = Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')
+  return { ...EMBEDDED_DEFAULTS, ...Object.fromEntries(given) }
+}
+
+/** Every worker's configuration as the embedded default will load it: throws naming each bad variable. */
+export function checkEmbeddedConfig(workers: string[], env: Record<string, string | undefined>): void {
+  const merged = embeddedEnv(env)
+  for (const name of workers) loadConfig(WORKERS[name]!.config, merged)
 }
 
 export type EmbeddedRun = { alerts: Alert[]; indicators: IndicatorStore | undefined; bus: MemoryBus }
@@ -43,10 +63,12 @@ export type EmbeddedRun = { alerts: Alert[]; indicators: IndicatorStore | undefi
  * prints alerts as they fire, waits until every worker has caught up, prints indicator tables.
  */
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
+  // The port is taken first: a busy one is refused before anything has started or played.
+  const server = opts.follow ? await bindHeadlineServer(opts.httpPort ?? 0) : undefined
   const bus = createMemoryBus()
   const transport = createMemoryTransport(bus)
   const clock = opts.clock ?? systemClock
-  const env = { ...EMBEDDED_DEFAULTS, ...opts.env }
+  const env = embeddedEnv(opts.env)
   const topics = createTopicCatalogue(env.TRADEPULSE_TOPIC_PREFIX ?? 'tradepulse.')
   const stores: { indicators?: IndicatorStore } = {}
   const apps: { name: string; app: KafkaWorker; groupId: string; inputs: string[] }[] = opts.workers.map(
@@ -63,8 +85,13 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     },
   )
   for (const a of apps) await a.app.start()
+  opts.onStarted?.()
 
   // Alerts are printed as they reach the alerts topic, like a desk's consumer would see them.
+  const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
+  // Alerts show the event time of their headline (or the newest one behind an indicator), the feed's
+  // timeline: the detection time of a played feed is a few seconds of today for four days of news.
+  const formatAlert = (a: Alert) => formatAlertLine(a, { evidence: false, time: 'published', ruleWidth })
   const alerts: Alert[] = []
   const readOffsets = new Map<number, number>()
   const drainAlerts = () => {
@@ -76,7 +103,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
         const parsed = Alert.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
         if (parsed.success) {
           alerts.push(parsed.data)
-          opts.out.write(`${formatAlert(parsed.data, { evidence: false })}\n`)
+          opts.out.write(`${formatAlert(parsed.data)}\n`)
         }
       }
       readOffsets.set(p, from + records.length)
@@ -92,27 +119,21 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
         value: JSON.stringify(r),
       })),
     )
+  // Headlines posted while the sample plays go in among it; the ready line comes once it has played.
+  if (server) acceptHeadlines(server, produce)
   const allCaughtUp = async () => {
     for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
   }
-  if (opts.speed === 'step') {
-    for (const h of opts.feed) {
-      produce([h])
-      await allCaughtUp()
-    }
-  } else {
-    await play(opts.feed, opts.speed, produce)
-  }
+  await play(opts.feed, opts.speed, produce, allCaughtUp)
 
-  let server: Server | undefined
-  if (opts.follow) {
+  if (server) {
     // Before the ready line: a SIGHUP sent on seeing it must find the handler, not the default exit.
     let hungUp = () => {}
     const stopReloading = reloadRulesOnHangup(
       apps.map((a) => a.app),
       { stop: () => hungUp() },
     )
-    server = await acceptHeadlines(produce, opts.httpPort ?? 0, opts.log)
+    announceHeadlines(server, opts.log)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
     let lineNo = 0
     rl.on('line', (line) => {
@@ -163,34 +184,54 @@ async function caughtUp(bus: MemoryBus, groupId: string, inputs: string[]): Prom
   }
 }
 
-/** Produces the feed in published order; at a finite speed, spaced as the publication times were. */
+/**
+ * Produces the feed in published order, each headline once the pipeline has handled the ones before it
+ * and, at a finite speed, not before its time (spaced as the publication times were). Waiting for the
+ * pipeline makes the alerts the same at every speed: produced in one go, the feed reached the aggregator
+ * as a few large batches, each publishing one indicator update per key, so indicator rules saw only
+ * the end of each batch's moves and fired fewer alerts (57 against 78 on the sample); one headline at a
+ * time, every update is seen. In memory a step costs about 4 ms, so "max" plays the sample in about a
+ * second.
+ */
 async function play(
   feed: EmbeddedOptions['feed'],
-  speed: number | 'max',
+  speed: EmbeddedOptions['speed'],
   produce: (raws: unknown[]) => void,
+  caughtUp: () => Promise<void>,
 ) {
   if (feed.length === 0) return
-  if (speed === 'max') {
-    produce(feed)
-    return
-  }
   const t0 = Date.now()
   const first = Date.parse(feed[0]!.publishedAt)
   for (const h of feed) {
-    const due = t0 + (Date.parse(h.publishedAt) - first) / speed
-    const wait = due - Date.now()
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    await caughtUp()
+    if (typeof speed === 'number') {
+      const wait = t0 + (Date.parse(h.publishedAt) - first) / speed - Date.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+    }
     produce([h])
   }
 }
 
+/** The server of POST /headlines, listening; a busy port is a one-line error naming --http-port. */
+async function bindHeadlineServer(port: number): Promise<Server> {
+  const server = createServer()
+  try {
+    await listen(server, port, '127.0.0.1')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      code === 'EADDRINUSE'
+        ? `--http-port: port ${port} on 127.0.0.1 is in use; choose another (0: any free port)`
+        : `--http-port: cannot listen on 127.0.0.1:${port}: ${(err as Error).message}`,
+    )
+  }
+  return server
+}
+
 /** POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines; answers 202 with the count. */
-async function acceptHeadlines(
-  produce: (raws: unknown[]) => void,
-  port: number,
-  log: Logger,
-): Promise<Server> {
-  const server = createServer((req, res) => {
+function acceptHeadlines(server: Server, produce: (raws: unknown[]) => void): void {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'POST' || req.url !== '/headlines') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }))
       return
@@ -241,12 +282,16 @@ async function acceptHeadlines(
       }
     })
   })
-  const bound = await listen(server, port, '127.0.0.1')
+}
+
+/** The ready line of --follow, with the port the server got. */
+function announceHeadlines(server: Server, log: Logger): void {
+  const address = server.address()
+  const bound = typeof address === 'object' && address ? address.port : 0
   log.warn({ port: bound }, 'accepting headlines on stdin (NDJSON) and POST /headlines')
   process.stderr.write(
     `Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`,
   )
-  return server
 }
 
 /** The items that are raw headlines, and why each other one is not (by its position, from 0). */

@@ -1,13 +1,15 @@
+import { accessSync, constants } from 'node:fs'
+import { RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue, ScoredHeadline } from '@tradepulse/contracts'
-import { createLogger, type KafkaWorker, loadConfig, TradepulseError } from '@tradepulse/platform'
+import { BaseConfig, createLogger, type KafkaWorker, loadConfig, TradepulseError } from '@tradepulse/platform'
 import { type Infra, startInfra } from '@tradepulse/testing/infra'
 import type { Command } from 'commander'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
-import { printIndicatorTables, runEmbedded } from '../embedded.ts'
+import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { WORKERS } from '../workers.ts'
-import { formatAlert } from './tail.ts'
+import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 type StartOptions = {
   workers?: string
@@ -30,7 +32,81 @@ function parseWorkers(list: string | undefined): string[] {
       `--workers: unknown worker(s) ${unknown.join(', ')}; choose from ${Object.keys(WORKERS).join(', ')}`,
     )
   }
-  return names
+  // Pipeline order, whatever the order given: the embedded default stops them in it.
+  return Object.keys(WORKERS).filter((n) => names.includes(n))
+}
+
+const isSet = (v: string | undefined) => v !== undefined && v.trim() !== ''
+
+/**
+ * Where the workers run: on Kafka and Redis with both KAFKA_BROKERS and REDIS_URL set, embedded with
+ * neither. With one alone the intent is unclear (a forgotten export would otherwise fall back silently
+ * to an in-memory run that reaches neither), so it is refused, naming the missing one.
+ */
+export function startMode(env: Record<string, string | undefined>): 'kafka' | 'embedded' {
+  const kafka = isSet(env.KAFKA_BROKERS)
+  const redis = isSet(env.REDIS_URL)
+  if (kafka !== redis) {
+    const [given, missing] = kafka ? ['KAFKA_BROKERS', 'REDIS_URL'] : ['REDIS_URL', 'KAFKA_BROKERS']
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `${missing} is not set but ${given} is: set both to run on Kafka and Redis, or neither for the embedded default (in memory)`,
+    )
+  }
+  return kafka ? 'kafka' : 'embedded'
+}
+
+/** --speed: a positive number of simulated seconds per real second, or "max". */
+function parseSpeed(text: string): number | 'max' {
+  const speed = text === 'max' ? 'max' : Number(text)
+  if (speed !== 'max' && !(speed > 0 && Number.isFinite(speed)))
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `--speed: a positive number or "max", got ${JSON.stringify(text)}`,
+    )
+  return speed
+}
+
+/** --http-port: a whole number from 0 to 65535 (Node would fail later with ERR_SOCKET_BAD_PORT). */
+function parsePort(text: string): number {
+  const port = Number(text)
+  if (!/^\s*\d+\s*$/.test(text) || port > 65_535)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `--http-port: a port from 0 to 65535 (0: any free port), got ${JSON.stringify(text)}`,
+    )
+  return port
+}
+
+/**
+ * The CLI's log level: LOG_LEVEL checked as the workers check it (a bad one is a configuration error
+ * naming it, where pino would throw with a stack), else warn: a person is reading the terminal.
+ */
+function logLevelOf(env: Record<string, string | undefined>): string {
+  if (!isSet(env.LOG_LEVEL)) return 'warn'
+  return loadConfig(BaseConfig.pick({ LOG_LEVEL: true }), env).LOG_LEVEL
+}
+
+/**
+ * The rules and desks files the alerter will read, checked before anything starts or plays: an
+ * unreadable one names its variable and the file (the alerter would refuse it only once built).
+ */
+function checkAlerterFiles(env: Record<string, string | undefined>): void {
+  for (const [name, def] of [
+    ['ALERTER_RULES_FILE', RULE_FILES.defaultRules],
+    ['ALERTER_DESKS_FILE', RULE_FILES.desks],
+  ] as const) {
+    const file = isSet(env[name]) ? env[name]!.trim() : def
+    try {
+      accessSync(file, constants.R_OK)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      throw new TradepulseError(
+        'CONFIG_INVALID',
+        `${name}: cannot read ${file} (${code === 'ENOENT' ? 'no such file' : ((err as Error).message ?? code)})`,
+      )
+    }
+  }
 }
 
 export function registerStart(program: Command): void {
@@ -39,32 +115,50 @@ export function registerStart(program: Command): void {
     .description(
       'run the workers: with KAFKA_BROKERS and REDIS_URL on Kafka and Redis; without them all in this process over an in-memory bus and store',
     )
-    .option('--workers <list>', `comma-separated subset of ${Object.keys(WORKERS).join(',')}`)
+    .option(
+      '--workers <list>',
+      `comma-separated subset of ${Object.keys(WORKERS).join(',')} (on Kafka and Redis only: embedded runs all)`,
+    )
     .option('--follow', 'keep running until Ctrl-C (embedded: taking headlines on stdin and POST /headlines)')
     .option('--no-sample', 'do not play the bundled sample feed')
     .option(
       '--speed <n>',
-      'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max"',
+      'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max" (as fast as the workers take it, about a second); every speed gives the same alerts',
       '30000',
     )
-    .option('--http-port <n>', 'embedded --follow: port of POST /headlines', '9400')
+    .option('--http-port <n>', 'embedded --follow: port of POST /headlines (0: any free port)', '9400')
     .option(
       '--local-infra',
       'start a local Kafka broker and Redis server for this run instead of the in-memory bus',
     )
     .action(async (opts: StartOptions) => {
-      const names = parseWorkers(opts.workers)
+      // Everything is checked before anything starts, prints or plays.
       const env: Record<string, string | undefined> = { ...process.env }
-      const log = createLogger({ level: env.LOG_LEVEL ?? 'warn', pretty: true, name: 'tradepulse' })
-      const speed = opts.speed === 'max' ? 'max' : Number(opts.speed)
-      if (speed !== 'max' && !(speed > 0)) {
-        throw new TradepulseError('CONFIG_INVALID', `--speed: a positive number or "max", got ${opts.speed}`)
-      }
-      const onKafka = Boolean(env.KAFKA_BROKERS && env.REDIS_URL)
+      const level = logLevelOf(env)
+      const names = parseWorkers(opts.workers)
+      const speed = parseSpeed(opts.speed)
+      const httpPort = parsePort(opts.httpPort)
+      const onKafka = startMode(env) === 'kafka'
+      if (names.includes('alerter')) checkAlerterFiles(env)
       if (!onKafka && !opts.localInfra) {
-        await startEmbedded(names, opts, speed, env, log)
+        if (names.length < Object.keys(WORKERS).length)
+          throw new TradepulseError(
+            'CONFIG_INVALID',
+            `--workers: the embedded default runs every worker (${Object.keys(WORKERS).join(', ')}): in one process over an in-memory bus, nothing else feeds or reads the others; run a subset on Kafka and Redis (set KAFKA_BROKERS and REDIS_URL, or add --local-infra)`,
+          )
+        checkEmbeddedConfig(names, env)
+        const log = createLogger({ level, pretty: true, name: 'tradepulse' })
+        await startEmbedded(names, opts, speed, httpPort, env, log)
         return
       }
+      // The workers' settings other than where Kafka and Redis are, before --local-infra starts them.
+      for (const name of names)
+        loadConfig(WORKERS[name]!.config, {
+          ALERTER_WEBHOOKS_ENABLED: 'false',
+          ...env,
+          ...(onKafka ? {} : { KAFKA_BROKERS: undefined, REDIS_URL: undefined }),
+        })
+      const log = createLogger({ level, pretty: true, name: 'tradepulse' })
       let infra: Infra | undefined
       if (!onKafka) {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
@@ -83,15 +177,21 @@ async function startEmbedded(
   names: string[],
   opts: StartOptions,
   speed: number | 'max',
+  httpPort: number,
   env: Record<string, string | undefined>,
   log: ReturnType<typeof createLogger>,
 ): Promise<void> {
-  process.stderr.write(
-    `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
-  )
   const feed = opts.sample === false ? [] : loadSampleFeed()
-  if (feed.length)
-    process.stderr.write(`Playing ${feed.length} sample headlines (speed ${speed}); alerts as they fire:\n\n`)
+  // Printed once the workers are up and the port (--follow) is taken: a refusal comes before any of it.
+  const banner = () => {
+    process.stderr.write(
+      `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
+    )
+    if (feed.length)
+      process.stderr.write(
+        `Playing ${feed.length} sample headlines (speed ${speed}); alerts as they fire, at their headline's time:\n\n`,
+      )
+  }
   const run = await runEmbedded({
     workers: names,
     feed,
@@ -100,7 +200,8 @@ async function startEmbedded(
     log,
     env,
     out: process.stdout,
-    httpPort: Number(opts.httpPort),
+    httpPort,
+    onStarted: banner,
   })
   if (run.indicators) {
     const last = feed.length ? Date.parse(feed[feed.length - 1]!.publishedAt) : Date.now()
@@ -163,13 +264,24 @@ async function startOnKafka(
       KAFKA_BROKERS: string[]
       TRADEPULSE_TOPIC_PREFIX: string
     }
-    await playSampleOnKafka(base.KAFKA_BROKERS, base.TRADEPULSE_TOPIC_PREFIX, names.includes('scorer'))
+    const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
+    await playSampleOnKafka(
+      base.KAFKA_BROKERS,
+      base.TRADEPULSE_TOPIC_PREFIX,
+      names.includes('scorer'),
+      ruleWidth,
+    )
   }
   if (!opts.follow) await stopAll(0)
 }
 
 /** Produces the sample feed to headlines.raw; prints scored headlines and alerts as they come out. */
-async function playSampleOnKafka(brokers: string[], prefix: string, expectScored: boolean): Promise<void> {
+async function playSampleOnKafka(
+  brokers: string[],
+  prefix: string,
+  expectScored: boolean,
+  ruleWidth: number,
+): Promise<void> {
   const topics = createTopicCatalogue(prefix)
   const feed = loadSampleFeed()
   const kafka = new Kafka({ clientId: 'tradepulse-start', brokers, logLevel: logLevel.NOTHING })
@@ -187,7 +299,8 @@ async function playSampleOnKafka(brokers: string[], prefix: string, expectScored
         const a = Alert.safeParse(json)
         if (a.success) {
           lastAlertAt = Date.now()
-          process.stdout.write(`${formatAlert(a.data, { evidence: false })}\n`)
+          // The headline's time, as the embedded default prints it: the sample's timeline.
+          process.stdout.write(`${formatAlert(a.data, { evidence: false, time: 'published', ruleWidth })}\n`)
         }
         return
       }
