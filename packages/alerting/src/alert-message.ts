@@ -14,6 +14,19 @@ export function formatNumber(v: number): string {
   return String(Number(v.toFixed(2)))
 }
 
+/**
+ * A value and its threshold, with as many decimals (2 to 4) as it takes to tell them apart: a value
+ * just past the line reads "-0.8012, below -0.8", not "-0.8, below -0.8".
+ */
+export function formatPair(value: number, threshold: number): [string, string] {
+  for (const d of [2, 3, 4]) {
+    const v = String(Number(value.toFixed(d)))
+    const t = String(Number(threshold.toFixed(d)))
+    if (v !== t || d === 4) return [v, t]
+  }
+  return [formatNumber(value), formatNumber(threshold)]
+}
+
 /** "on CN", "on rare earths", "overall". */
 export function scopePhrase(scope: Scope): string {
   if (scope.kind === 'global') return 'overall'
@@ -29,9 +42,8 @@ export function quoteHeadline(text: string): string {
 
 /** "fell to -0.62, below -0.5" / "rose to 0.61, above 0.5". */
 function movement(side: AlertSide, value: number, threshold: number): string {
-  return side === 'down'
-    ? `fell to ${formatNumber(value)}, below ${formatNumber(threshold)}`
-    : `rose to ${formatNumber(value)}, above ${formatNumber(threshold)}`
+  const [v, t] = formatPair(value, threshold)
+  return side === 'down' ? `fell to ${v}, below ${t}` : `rose to ${v}, above ${t}`
 }
 
 export type IndicatorMessageInput = {
@@ -75,5 +87,6 @@ const HEADLINE_KINDS: Record<Dimension, { down: string; up: string }> = {
 /** `Tariff escalation on CN: "…" scored -0.82 (threshold -0.6)`; `Tariff relief on CN: …` above 0. */
 export function headlineMessage(m: HeadlineMessageInput): string {
   const what = HEADLINE_KINDS[m.dimension][m.value < 0 ? 'down' : 'up']
-  return `${what} ${scopePhrase(m.scope)}: ${quoteHeadline(m.headline)} scored ${formatNumber(m.value)} (threshold ${formatNumber(m.threshold)})`
+  const [v, t] = formatPair(m.value, m.threshold)
+  return `${what} ${scopePhrase(m.scope)}: ${quoteHeadline(m.headline)} scored ${v} (threshold ${t})`
 }

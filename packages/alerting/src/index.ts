@@ -2,6 +2,7 @@ export type { AlertCandidate, Evaluation, EvaluationRules } from './alert-candid
 export { type AlertEvidence, topEvidence } from './alert-evidence.ts'
 export { type AlertIdInput, alertId, timeBucket } from './alert-id.ts'
 export { type AlertSide, cooldownKey, hysteresisKey } from './alert-keys.ts'
+export { formatPair } from './alert-message.ts'
 export * from './alerting-defaults.ts'
 export * from './desk-schema.ts'
 export * from './evaluate-headline.ts'

@@ -25,7 +25,8 @@ const OPTIONS = {
 }
 
 export function formatErrors(errors: readonly ConfigError[]): string {
-  return errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+  // A fault of the file as a whole (unreadable) has no field to name.
+  return errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ')
 }
 
 function load(
@@ -35,7 +36,10 @@ function load(
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    return { ok: false, unreadable: true, errors: [{ path: '(file)', message: (err as Error).message }] }
+    const e = err as NodeJS.ErrnoException
+    const why =
+      e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : e.message
+    return { ok: false, unreadable: true, errors: [{ path: '', message: `cannot read it: ${why}` }] }
   }
   const r = parseRules(text, formatFromPath(file), OPTIONS)
   if (!r.ok) return { ok: false, unreadable: false, errors: r.errors }

@@ -1,6 +1,7 @@
+import { formatPair } from '@tradepulse/alerting'
 import type { Alert } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { formatAlert, ruleColumnWidth, ruleIdsOf, valueAndThreshold } from './tail.ts'
+import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 const alert = (over: Partial<Alert>): Alert => ({
   id: 'a1',
@@ -30,9 +31,9 @@ describe('formatAlert', () => {
   })
 
   it('shows enough decimals to tell a value from its threshold', () => {
-    expect(valueAndThreshold(0.8049, 0.8)).toEqual(['0.805', '0.8'])
-    expect(valueAndThreshold(-0.80004, -0.8)).toEqual(['-0.8', '-0.8'])
-    expect(valueAndThreshold(0.5512, 0.5)).toEqual(['0.55', '0.5'])
+    expect(formatPair(0.8049, 0.8)).toEqual(['0.805', '0.8'])
+    expect(formatPair(-0.80004, -0.8)).toEqual(['-0.8', '-0.8'])
+    expect(formatPair(0.5512, 0.5)).toEqual(['0.55', '0.5'])
     expect(formatAlert(alert({ value: 0.8049, threshold: 0.8, direction: 'up' }))).toContain(
       '▲ tariff 0.805 vs 0.8',
     )

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { formatFromPath, parseRules, RULE_FILES } from '@tradepulse/alerting'
+import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue } from '@tradepulse/contracts'
 import { BaseConfig, createLogger, loadConfig } from '@tradepulse/platform'
 import type { Command } from 'commander'
@@ -7,16 +7,6 @@ import { cliKafka } from '../infra.ts'
 
 const SEVERITY_MARK: Record<Alert['severity'], string> = { info: 'INFO', warning: 'WARN', critical: 'CRIT' }
 const num = (n: number, digits = 2) => String(Number(n.toFixed(digits)))
-
-/**
- * A value and its threshold with as many decimals as it takes to tell them apart (2 to 4): a value of
- * 0.8049 against a threshold of 0.8 reads "0.805 vs 0.8", not "0.8 vs 0.8".
- */
-export function valueAndThreshold(value: number, threshold: number): [string, string] {
-  let digits = 2
-  while (digits < 4 && value !== threshold && num(value, digits) === num(threshold, digits)) digits++
-  return [num(value, digits), num(threshold, digits)]
-}
 
 /** The rule column: as wide as the longest rule id, at least 24 and at most 40 (longer ids are cut). */
 export function ruleColumnWidth(ruleIds: readonly string[]): number {
@@ -56,7 +46,8 @@ export type FormatAlertOptions = {
  */
 export function formatAlert(a: Alert, opts: FormatAlertOptions = {}): string {
   const arrow = a.direction === 'down' ? '▼' : '▲'
-  const [value, threshold] = valueAndThreshold(a.value, a.threshold)
+  // As many decimals as tell value and threshold apart: "0.805 vs 0.8", as in the alert's message.
+  const [value, threshold] = formatPair(a.value, a.threshold)
   const head = [
     (opts.time === 'published' ? a.publishedAt : a.detectedAt).replace('T', ' ').slice(0, 19),
     SEVERITY_MARK[a.severity].padEnd(4),
