@@ -100,6 +100,55 @@ describe('batch processor: Kafka refusing a record', () => {
     expect(letter.message).toMatch(/… \(\d+ more characters\)$/)
   })
 
+  it("blames a refusal only on a record sent alone, not on another partition's that shared the request", async () => {
+    // The queued request merges this batch's records with another partition's too-large one, so it is
+    // refused whatever this batch holds; sent alone, this batch's records go through.
+    const written: OutRecord[] = []
+    const processBatch = createBatchProcessor({
+      handler: async (records) =>
+        records.map((r) => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] })),
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async () => {
+        throw refused('MESSAGE_TOO_LARGE')
+      },
+      produceAlone: async (records) => {
+        written.push(...records)
+      },
+    })
+    await processBatch([rec(1, 'a'), rec(2, 'b')])
+    expect(written.map((r) => [r.topic, r.value])).toEqual([
+      ['out', 'a'],
+      ['out', 'b'],
+    ])
+  })
+
+  it('waits out a fault that is not a refusal while it looks for the refused record', async () => {
+    let calls = 0
+    const processBatch = createBatchProcessor({
+      handler: async (records) =>
+        records.map((r) => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] })),
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async () => {
+        throw refused('MESSAGE_TOO_LARGE')
+      },
+      produceAlone: async () => {
+        calls++
+        throw refused('OUT_OF_ORDER_SEQUENCE_NUMBER')
+      },
+    })
+    const err = await processBatch([rec(1, 'a')]).catch((e) => e)
+    expect(calls).toBe(1)
+    expect(err).toMatchObject({ code: 'INFRA_KAFKA', retriable: true })
+  })
+
   it('recognises a refusal through kafkajs wrappers only for record faults', () => {
     expect(recordRefusal(refused('MESSAGE_TOO_LARGE'))).toBe('MESSAGE_TOO_LARGE')
     expect(recordRefusal(refused('TOPIC_AUTHORIZATION_FAILED'))).toBeUndefined()

@@ -13,6 +13,12 @@ export type BatchProcessorDeps = {
   signal: AbortSignal
   /** Produces records and resolves once every one is acknowledged. */
   produce: (records: OutRecord[]) => Promise<void>
+  /**
+   * The same, for these records alone: never in one request with another batch's (a request queue
+   * merging several partitions' sends would blame one partition's refused record on the others).
+   * Used to find which input's output Kafka refuses; `produce` when not given.
+   */
+  produceAlone?: (records: OutRecord[]) => Promise<void>
 }
 
 /** A handled batch whose output is not yet produced. */
@@ -117,6 +123,14 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     const { records, out, sources } = batch
     const outcomes = [...batch.outcomes]
     const sent: OutRecord[] = []
+    const alone = deps.produceAlone ?? deps.produce
+    // A fault that is not a refusal of the record is waited out like any other (see publish).
+    const retriable = (raw: unknown) => {
+      const err = normalizeError(raw)
+      return err.retriable
+        ? err
+        : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+    }
     const now = new Date()
     for (let from = 0; from < out.length; ) {
       const i = sources[from]!
@@ -125,11 +139,11 @@ export function createBatchStages(deps: BatchProcessorDeps): {
       const own = out.slice(from, to)
       from = to
       try {
-        await deps.produce(own)
+        await alone(own)
         sent.push(...own)
       } catch (raw) {
         const refusal = recordRefusal(raw)
-        if (!refusal) throw normalizeError(raw)
+        if (!refusal) throw retriable(raw)
         const rec = records[i]!
         const message = `Kafka refused its output (${refusal}): ${normalizeError(raw).message}`
         if (own.every((r) => r.topic === deps.dlqTopic)) {
@@ -143,10 +157,10 @@ export function createBatchStages(deps: BatchProcessorDeps): {
         outcomes[i] = { kind: 'dlq', reason: 'output_refused', message }
         const letter = deadLetterRecord(deps.dlqTopic, deps.worker, rec, 'output_refused', message, now)
         try {
-          await deps.produce([letter])
+          await alone([letter])
           sent.push(letter)
         } catch (raw2) {
-          if (!recordRefusal(raw2)) throw normalizeError(raw2)
+          if (!recordRefusal(raw2)) throw retriable(raw2)
           log.error(
             { topic: rec.topic, partition: rec.partition, offset: rec.offset, refusal },
             'Kafka refused the output and the dead letter of a record; the record is skipped',

@@ -14,7 +14,7 @@ import {
   createPartitionAligner,
 } from './partition-aligner.ts'
 import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
-import { createProduceQueue } from './produce.ts'
+import { createProduceQueue, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
 export type BatchRunnerConfig = {
@@ -156,6 +156,7 @@ export function createBatchRunner(
     metrics,
     signal: abort.signal,
     produce: queue.send,
+    produceAlone: (records) => produceAll(producer, records),
   })
 
   /**
