@@ -1427,6 +1427,20 @@ describe('round 17: the sample feed and the alerts a desk reads (review of the d
     expect(tariff('US cuts tariffs to 10% on Chinese goods').label).toBe('positive')
     // A quantity lifted to a figure is still a rise of it.
     expect(market('Company lifts profit forecast to $2 billion').score).toBeGreaterThan(0)
+    // The measure's target may come between; a level of 0, or figures going down, are a cut.
+    expect(events('US lifts tariffs on Chinese goods to 25%')).toEqual(['tariff_raised'])
+    expect(tariff('EU lifts tariffs to 0%').label).toBe('positive')
+    expect(tariff('US lifts EV tariffs to 10% from 25%').label).toBe('positive')
+    expect(tariff('US lifts EV tariffs to 25% from 10%').label).toBe('negative')
+    // Other measures lifted "to" someone are taken away.
+    for (const h of [
+      'China lifts rare earth export ban to 5 countries',
+      'Japan lifts export controls to 3 nations',
+      'US lifts sanctions to 3 Russian banks',
+    ]) {
+      expect(tariff(h).label).toBe('positive')
+      expect(events(h)).toEqual(['licence_granted'])
+    }
   })
 
   it('reads rules that require licences as a control, not a licence granted', () => {

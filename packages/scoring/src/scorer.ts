@@ -438,6 +438,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { trie, notId, usId, toId, fromId, comparedId } = LEXICON
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
+  const onId = lookupWord(LEXICON.vocab, 'on')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
@@ -1202,13 +1203,29 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * "lifts China tariffs to 25%": "lift" takes a measure away, but lifted to a level it is raised.
-   * The target right after the verb, then "to" and a figure.
+   * "lifts China tariffs to 25%": "lift" takes a measure away, but a tariff lifted to a level above 0 is
+   * raised. The tariff right after the verb (then, perhaps, "on" or "against" and up to three words of
+   * what it is on), "to" and a figure above 0; with "from" and a second figure after it, the two say
+   * which way ("lifts tariffs to 10% from 25%" is a cut). Any other measure lifted "to" something is
+   * taken away ("lifts the export ban to 5 countries").
    */
-  function liftedToLevel(pred: PredRole, k: number, t: number): boolean {
-    if (pred.id !== 'lift' || t <= k) return false
-    const j = it.e[t] as number
-    return j + 1 < tb.count && tb.kind[j] === WORD && tb.id[j] === toId && tb.kind[j + 1] === NUMBER
+  function liftedToLevel(pred: PredRole, k: number, t: number, target: TargetRole): boolean {
+    if (pred.id !== 'lift' || t <= k || target.id !== 'tariff') return false
+    const count = tb.count
+    let j = it.e[t] as number
+    if (j < count && tb.kind[j] === WORD && (tb.id[j] === onId || tb.id[j] === againstId)) {
+      const stop = Math.min(count, j + 4)
+      j++
+      while (j < stop && tb.kind[j] === WORD && tb.id[j] !== toId) j++
+    }
+    if (!(j + 1 < count && tb.kind[j] === WORD && tb.id[j] === toId && tb.kind[j + 1] === NUMBER))
+      return false
+    const level = (tb.num[j + 1] as number) * scaleAfter(j + 2, count)
+    if (!(level > 0)) return false
+    const f = skipUnits(j + 2, count)
+    if (f + 1 < count && tb.kind[f] === WORD && tb.id[f] === fromId && tb.kind[f + 1] === NUMBER)
+      return level > (tb.num[f + 1] as number) * scaleAfter(f + 2, count)
+    return true
   }
 
   /** Item m is a request or obligation hedge with "not" or "no" right before it. */
@@ -1522,7 +1539,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // tariffs cut.
         const lowered =
           pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
-        const raisedTo = !marketTarget && liftedToLevel(pred, k, t)
+        const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
         const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
         const magnitude =
           pred.strength * intens * (itIntens[t] as number) * Math.min(hedge, itHedge[t] as number)
