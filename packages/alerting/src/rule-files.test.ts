@@ -71,6 +71,22 @@ describe('shipped rule files', () => {
     expect(routeAlert(curb!.alert, desks())).toEqual(['supply_chain', 'risk'])
   })
 
+  it('default rules key a retaliation apart from the tariff rise it answers, and a rewrite of the rise with it', () => {
+    const rules = load(RULE_FILES.defaultRules)
+    const enacted = (id: string, events: object[]) =>
+      evaluateHeadline(
+        rules,
+        scoredHeadline(id, { tariff: -0.85, relevance: 0.9, confidence: 0.8, regions: ['CN'], events }),
+        T0,
+      ).candidates.find((c) => c.alert.rule === 'trade_measure_enacted')!
+    const rise = enacted('rise', [{ type: 'tariff_raised' }])
+    const answer = enacted('answer', [{ type: 'tariff_raised' }, { type: 'retaliation' }])
+    const rewrite = enacted('rewrite', [{ type: 'tariff_raised' }])
+    expect(answer.cooldownKey).not.toBe(rise.cooldownKey)
+    expect(answer.alert.id).not.toBe(rise.alert.id)
+    expect(rewrite.cooldownKey).toBe(rise.cooldownKey)
+  })
+
   it('sends a supply disruption on every sector the default rules watch to the supply-chain desk', () => {
     const rules = load(RULE_FILES.defaultRules)
     const watched = rules.rules.find((r) => r.id === 'supply_disruption_headline')!.scopes
