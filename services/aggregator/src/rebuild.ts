@@ -24,14 +24,15 @@ export type RebuildOptions = {
   /** Switch once a catch-up pass leaves at most this many new records behind (default 1,000). */
   switchLagRecords?: number
   /**
-   * Or once a catch-up pass took at most this long (default a quarter of the grace, at most 30 s): a
-   * busy live stream may keep more records than switchLagRecords ahead, but a short pass means they
-   * are only its last seconds.
+   * Or once a catch-up pass took at most this long (default a quarter of the grace): a busy live stream
+   * may keep more records than switchLagRecords ahead, but a pass this short means they are only its
+   * last moments, well inside the grace.
    */
   switchPassMs?: number
   /**
-   * Give up after this many catch-up passes without either (default 20): the replay is not catching up
-   * with the live stream. Readers stay on the previous namespace, and the rebuild fails.
+   * Give up after this many catch-up passes without either once a pass brings no fewer new records than
+   * the one before (default 20; and after five times as many in any case): the replay is not catching
+   * up with the live stream. Readers stay on the previous namespace, and the rebuild fails.
    */
   maxCatchUpPasses?: number
   /** Keep the previous namespace instead of clearing it after the switch. */
@@ -245,17 +246,19 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
 
     let goal = await latest()
     const when = catchUpOptions(options)
+    let prevBehind: number | undefined
     for (let pass = 1; ; pass++) {
       const passStarted = Date.now()
       await reached(goal, pass === 1 ? 'replay' : 'catch-up')
       const next = await latest()
       const behind = [...next].reduce((sum, [p, high]) => sum + Math.max(0, high - (goal.get(p) ?? 0)), 0)
       goal = next
-      const step = catchUpStep({ pass, behind, passMs: Date.now() - passStarted }, when)
+      const step = catchUpStep({ pass, behind, prevBehind, passMs: Date.now() - passStarted }, when)
+      prevBehind = behind
       if (step === 'switch') break
       if (step === 'give-up') {
         giveUp = new Error(
-          `rebuild: not catching up with the live stream (${behind} records arrived during catch-up pass ${pass}, which took longer than ${when.switchPassMs} ms); readers stay on namespace ${previous}. Rebuild when the stream is quieter, or scale the rebuild's Redis`,
+          `rebuild: not catching up with the live stream (${behind} records arrived during catch-up pass ${pass}, no fewer than during the one before, and it took longer than ${when.switchPassMs} ms); readers stay on namespace ${previous}. Rebuild when the stream is quieter, or scale the rebuild's Redis`,
         )
         throw giveUp
       }
@@ -294,24 +297,27 @@ export function catchUpOptions(
 ): CatchUpOptions {
   return {
     switchLagRecords: options.switchLagRecords ?? 1_000,
-    switchPassMs: options.switchPassMs ?? Math.min(options.graceMs / 4, 30_000),
+    switchPassMs: options.switchPassMs ?? options.graceMs / 4,
     maxPasses: options.maxCatchUpPasses ?? 20,
   }
 }
 
 /**
  * After a catch-up pass: switch readers when it left few records behind or was short (what the final
- * pass after the switch applies is then the live stream's last seconds, well inside the grace); give up
- * after maxPasses otherwise. Switching after a long pass would let the live worker write the newest
- * headlines into the new namespace while the rebuild still applies older ones, which would then be
- * late there, and lost.
+ * pass after the switch applies is then the live stream's last moments, well inside the grace). Go on
+ * while passes shrink (the replay gains on the stream, if slowly); give up after maxPasses once one
+ * brings no fewer records than the one before, and after five times maxPasses in any case. Switching
+ * after a long pass would let the live worker write the newest headlines into the new namespace while
+ * the rebuild still applies older ones, which would then be late there, and lost.
  */
 export function catchUpStep(
-  p: { pass: number; behind: number; passMs: number },
+  p: { pass: number; behind: number; prevBehind?: number | undefined; passMs: number },
   o: CatchUpOptions,
 ): 'switch' | 'continue' | 'give-up' {
   if (p.behind <= o.switchLagRecords || p.passMs <= o.switchPassMs) return 'switch'
-  return p.pass >= o.maxPasses ? 'give-up' : 'continue'
+  if (p.pass >= o.maxPasses * 5) return 'give-up'
+  const gaining = p.prevBehind !== undefined && p.behind < p.prevBehind
+  return p.pass >= o.maxPasses && !gaining ? 'give-up' : 'continue'
 }
 
 /**
