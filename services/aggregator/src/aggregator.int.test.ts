@@ -373,7 +373,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     }).finally(() => {
       rebuilding = false
     })
-    await expect(rebuild).rejects.toThrow(/not catching up .* catch-up pass \d+.* readers stay on namespace v1/)
+    await expect(rebuild).rejects.toThrow(
+      /not catching up .* catch-up pass \d+.* readers stay on namespace v1/,
+    )
     await streaming
     expect(await store.activeNamespace()).toBeUndefined()
     expect(await redis.keys(`${keyPrefix}:${namespace}:*`)).toEqual([])
