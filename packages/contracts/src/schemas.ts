@@ -219,7 +219,11 @@ export const Alert = z.strictObject({
 })
 export type Alert = z.infer<typeof Alert>
 
-export const DeadLetter = z.strictObject({
+/**
+ * Not strict, unlike the stream's payloads: dead letters gain fields as operators need them (the key
+ * and headers came later), and a reader must not refuse a letter over a field it does not know.
+ */
+export const DeadLetter = z.object({
   /** Stable reason code, for example `invalid_json` (see the error catalogue in platform). */
   reason: z.string(),
   message: z.string(),
@@ -237,6 +241,8 @@ export const DeadLetter = z.strictObject({
    */
   key: z.string().optional(),
   keyEncoding: z.enum(['utf8', 'base64']).optional(),
+  /** True when the key above was cut (at 16 KB); the original stays readable at `origin`. */
+  keyTruncated: z.boolean().optional(),
   /** The original headers as text (traceparent, ce_*…): at most 32, each value cut at 1,024 characters. */
   headers: z.record(z.string(), z.string()).optional(),
 })

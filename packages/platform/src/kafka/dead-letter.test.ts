@@ -101,6 +101,11 @@ describe('deadLetterRecord: the original key and headers', () => {
     expect(letter).toMatchObject({ keyEncoding: 'base64', headers: { traceparent: 't', ce_id: 'a1' } })
     expect(Buffer.from(letter.key!, 'base64').equals(binary)).toBe(true)
     expect(withKey(null)).not.toHaveProperty('key')
+    // Cut at 16 KB, and said so; a letter with a field this version does not know still reads.
+    const long = withKey(Buffer.from('k'.repeat(20_000)))
+    expect(long).toMatchObject({ keyEncoding: 'base64', keyTruncated: true })
+    expect(Buffer.from(long.key!, 'base64')).toHaveLength(16 * 1024)
+    expect(DeadLetter.safeParse({ ...long, addedLater: 1 }).success).toBe(true)
   })
 
   it('bounds what it keeps of many or long headers', () => {

@@ -38,20 +38,25 @@ const DLQ_MAX_HEADERS = 32
 const DLQ_MAX_HEADER_CHARS = 1024
 
 /** The original key, exactly: text when it is valid UTF-8, else base64 (cut at DLQ_MAX_LETTER_KEY_BYTES). */
-function encodeKey(key: Buffer | null): Pick<DeadLetter, 'key' | 'keyEncoding'> {
+function encodeKey(key: Buffer | null): Pick<DeadLetter, 'key' | 'keyEncoding' | 'keyTruncated'> {
   if (!key) return {}
-  const cut = key.length > DLQ_MAX_LETTER_KEY_BYTES ? key.subarray(0, DLQ_MAX_LETTER_KEY_BYTES) : key
-  return isUtf8(cut)
-    ? { key: cut.toString('utf8'), keyEncoding: 'utf8' }
-    : { key: cut.toString('base64'), keyEncoding: 'base64' }
+  if (key.length > DLQ_MAX_LETTER_KEY_BYTES) {
+    // Cut bytes are kept exactly, as base64: a cut inside a character would not be valid text.
+    const cut = key.subarray(0, DLQ_MAX_LETTER_KEY_BYTES)
+    return { key: cut.toString('base64'), keyEncoding: 'base64', keyTruncated: true }
+  }
+  return isUtf8(key)
+    ? { key: key.toString('utf8'), keyEncoding: 'utf8' }
+    : { key: key.toString('base64'), keyEncoding: 'base64' }
 }
 
 function boundedHeaders(headers: Record<string, string>): Pick<DeadLetter, 'headers'> {
-  const entries = Object.entries(headers)
+  // A name is kept whole or not at all: two long names cut alike would overwrite each other.
+  const entries = Object.entries(headers).filter(([k]) => k.length <= 256)
   if (entries.length === 0) return {}
   return {
     headers: Object.fromEntries(
-      entries.slice(0, DLQ_MAX_HEADERS).map(([k, v]) => [k.slice(0, 256), v.slice(0, DLQ_MAX_HEADER_CHARS)]),
+      entries.slice(0, DLQ_MAX_HEADERS).map(([k, v]) => [k, v.slice(0, DLQ_MAX_HEADER_CHARS)]),
     ),
   }
 }
