@@ -1,34 +1,10 @@
-import { execFile } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { cli, expectOneLine, NO_KAFKA, NO_REDIS } from './test-helpers.ts'
 
-const MAIN = join(import.meta.dirname, 'main.ts')
 const SAMPLE = join(import.meta.dirname, '..', 'sample', 'sample-feed.ndjson')
-// Nothing listens on port 1: connecting is refused at once.
-const NO_KAFKA = '127.0.0.1:1'
-const NO_REDIS = 'redis://desk:pa55word@127.0.0.1:1'
-
-/** Runs the CLI with only the given environment (and PATH); resolves with its exit code and output. */
-function cli(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
-    )
-  })
-}
-
-/** One line on stderr, no stack trace, no JSON log lines. */
-function expectOneLine(stderr: string, pattern: RegExp) {
-  expect(stderr.trimEnd().split('\n'), stderr).toHaveLength(1)
-  expect(stderr.trimEnd()).toMatch(pattern)
-  expect(stderr).not.toMatch(/^\s+at |"level":/m)
-}
 
 describe('the CLI when Kafka or Redis cannot be reached', { timeout: 60_000 }, () => {
   it('says so in one line naming the address and KAFKA_BROKERS, and exits 69', async () => {

@@ -18,13 +18,8 @@ describe('scorer worker on Kafka', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
-    const prefix = `${randomName('scorer')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
-    )
+  /** A scorer on topics under `prefix` that it does not create (they must exist). */
+  function scorerApp(prefix: string) {
     const config = loadConfig(ScorerConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -34,6 +29,17 @@ describe('scorer worker on Kafka', () => {
     })
     const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }) })
     cleanups.push(() => app.stop())
+    return app
+  }
+
+  it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
+    const app = scorerApp(prefix)
     await app.start()
     const scored = await collectTopic(kafkaBrokers, topics.scored.name)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
@@ -91,15 +97,7 @@ describe('scorer worker on Kafka', () => {
     const prefix = `${randomName('scorer')}.`
     const topics = createTopicCatalogue(prefix)
     await createTopics(kafkaBrokers, [{ name: topics.headlines.name, partitions: 1 }])
-    const config = loadConfig(ScorerConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-    })
-    const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }) })
-    cleanups.push(() => app.stop())
+    const app = scorerApp(prefix)
     const err = await app.start().catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
     expect(String(err)).toContain(`topics missing: ${topics.scored.name}, ${topics.dlq.name} (`)

@@ -1,31 +1,6 @@
-import { execFile } from 'node:child_process'
 import { type AddressInfo, createServer } from 'node:net'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-
-const MAIN = join(import.meta.dirname, '..', 'main.ts')
-const NO_KAFKA = '127.0.0.1:1'
-const NO_REDIS = 'redis://desk:pa55word@127.0.0.1:1'
-
-/** Runs the CLI with only the given environment (and PATH); resolves with its exit code and output. */
-function cli(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [MAIN, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
-    )
-  })
-}
-
-/** One line on stderr, no stack trace. */
-function expectOneLine(stderr: string, pattern: RegExp) {
-  expect(stderr.trimEnd().split('\n'), stderr).toHaveLength(1)
-  expect(stderr.trimEnd()).toMatch(pattern)
-  expect(stderr).not.toMatch(/^\s+at /m)
-}
+import { cli, expectOneLine, NO_KAFKA, NO_REDIS } from '../test-helpers.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {

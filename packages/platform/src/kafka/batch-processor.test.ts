@@ -59,6 +59,26 @@ function setup(produceFault?: (records: OutRecord[]) => unknown) {
   return { process, written, requests, logs, metrics }
 }
 
+/**
+ * An echoing processor whose queued requests Kafka always refuses as too large (another partition's
+ * record shared them), and whose records sent alone go to `alone`.
+ */
+function refusedInQueue(alone: (records: OutRecord[]) => Promise<void>) {
+  return createBatchProcessor({
+    handler: async (records) =>
+      records.map((r) => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] })),
+    worker: 'test',
+    dlqTopic: 'dlq',
+    log: createLogger({ level: 'silent' }),
+    metrics: createMetrics('test'),
+    signal: new AbortController().signal,
+    produce: async () => {
+      throw refused('MESSAGE_TOO_LARGE')
+    },
+    produceAlone: alone,
+  })
+}
+
 describe('batch processor: Kafka refusing a record', () => {
   it('finds the record whose output Kafka refuses and sends it to the dlq; the others go through', async () => {
     const { process, written, metrics } = setup()
@@ -104,20 +124,8 @@ describe('batch processor: Kafka refusing a record', () => {
     // The queued request merges this batch's records with another partition's too-large one, so it is
     // refused whatever this batch holds; sent alone, this batch's records go through.
     const written: OutRecord[] = []
-    const processBatch = createBatchProcessor({
-      handler: async (records) =>
-        records.map((r) => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] })),
-      worker: 'test',
-      dlqTopic: 'dlq',
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics('test'),
-      signal: new AbortController().signal,
-      produce: async () => {
-        throw refused('MESSAGE_TOO_LARGE')
-      },
-      produceAlone: async (records) => {
-        written.push(...records)
-      },
+    const processBatch = refusedInQueue(async (records) => {
+      written.push(...records)
     })
     await processBatch([rec(1, 'a'), rec(2, 'b')])
     expect(written.map((r) => [r.topic, r.value])).toEqual([
@@ -128,21 +136,9 @@ describe('batch processor: Kafka refusing a record', () => {
 
   it('waits out a fault that is not a refusal while it looks for the refused record', async () => {
     let calls = 0
-    const processBatch = createBatchProcessor({
-      handler: async (records) =>
-        records.map((r) => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: String(r.value) }] })),
-      worker: 'test',
-      dlqTopic: 'dlq',
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics('test'),
-      signal: new AbortController().signal,
-      produce: async () => {
-        throw refused('MESSAGE_TOO_LARGE')
-      },
-      produceAlone: async () => {
-        calls++
-        throw refused('OUT_OF_ORDER_SEQUENCE_NUMBER')
-      },
+    const processBatch = refusedInQueue(async () => {
+      calls++
+      throw refused('OUT_OF_ORDER_SEQUENCE_NUMBER')
     })
     const err = await processBatch([rec(1, 'a')]).catch((e) => e)
     expect(calls).toBe(1)
