@@ -43,6 +43,19 @@ const RECORD_REFUSALS = new Set([
   'CORRUPT_MESSAGE',
 ])
 
+/**
+ * A produce fault that is not a refusal of a record, as the runner's retries take it: retriable. Kafka's
+ * faults already are; one it will not retry (a topic this worker may not write, one that does not
+ * exist) is the deployment's, waited out with health degraded and the reason logged, rather than let
+ * kafkajs stop the consumer for good.
+ */
+function waitedOut(raw: unknown): TradepulseError {
+  const err = normalizeError(raw)
+  return err.retriable
+    ? err
+    : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+}
+
 /** The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. */
 export function recordRefusal(err: unknown): string | undefined {
   for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
@@ -124,13 +137,6 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     const outcomes = [...batch.outcomes]
     const sent: OutRecord[] = []
     const alone = deps.produceAlone ?? deps.produce
-    // A fault that is not a refusal of the record is waited out like any other (see publish).
-    const retriable = (raw: unknown) => {
-      const err = normalizeError(raw)
-      return err.retriable
-        ? err
-        : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
-    }
     const now = new Date()
     for (let from = 0; from < out.length; ) {
       const i = sources[from]!
@@ -143,7 +149,7 @@ export function createBatchStages(deps: BatchProcessorDeps): {
         sent.push(...own)
       } catch (raw) {
         const refusal = recordRefusal(raw)
-        if (!refusal) throw retriable(raw)
+        if (!refusal) throw waitedOut(raw)
         const rec = records[i]!
         const message = `Kafka refused its output (${refusal}): ${normalizeError(raw).message}`
         if (own.every((r) => r.topic === deps.dlqTopic)) {
@@ -160,7 +166,7 @@ export function createBatchStages(deps: BatchProcessorDeps): {
           await alone([letter])
           sent.push(letter)
         } catch (raw2) {
-          if (!recordRefusal(raw2)) throw retriable(raw2)
+          if (!recordRefusal(raw2)) throw waitedOut(raw2)
           log.error(
             { topic: rec.topic, partition: rec.partition, offset: rec.offset, refusal },
             'Kafka refused the output and the dead letter of a record; the record is skipped',
@@ -179,13 +185,8 @@ export function createBatchStages(deps: BatchProcessorDeps): {
       try {
         await deps.produce(out)
       } catch (raw) {
-        const err = normalizeError(raw)
-        if (err.retriable) throw err
-        // Refused for good. A record's own fault: find it, input by input. Anything else (a topic this
-        // worker may not write, one that does not exist) is the deployment's: wait it out, health
-        // degraded and the reason logged, rather than let kafkajs stop the consumer for good.
-        if (!recordRefusal(raw))
-          throw new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+        // Refused for good, a record's own fault: find it, input by input. Anything else is waited out.
+        if (!recordRefusal(raw)) throw waitedOut(raw)
         ;({ outcomes, sent: out } = await produceEach(batch))
       }
     }
