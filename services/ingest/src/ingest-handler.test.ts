@@ -74,4 +74,26 @@ describe('ingest handler', () => {
     expect(ingestedAt).toEqual([now - 1_000, now, now].map((ms) => new Date(ms).toISOString()))
     expect(counted).toEqual([2])
   })
+  it('counts them once the claims are made: not for a batch that failed on a Redis fault and is retried', async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const dedup = createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } })
+    let down = true
+    const h = createIngestHandler({
+      topics,
+      dedup: {
+        ...dedup,
+        claim: (items) => (down ? Promise.reject(new Error('Connection is closed.')) : dedup.claim(items)),
+      },
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onImplausibleTimestamp: (n) => counted.push(n),
+    })
+    const batch = [{ ...record(0, {}), timestamp: now * 1_000 }]
+    await expect(h(batch, ctx)).rejects.toThrow(/Connection is closed/)
+    down = false
+    await h(batch, ctx)
+    expect(counted).toEqual([1])
+  })
 })

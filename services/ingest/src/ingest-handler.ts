@@ -24,21 +24,38 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   const now = deps.now ?? Date.now
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
-    const valid: { index: number; headline: Headline; origin: string }[] = []
-    let future = 0
-    let implausible = 0
+    const valid: {
+      index: number
+      headline: Headline
+      origin: string
+      future: boolean
+      implausible: boolean
+    }[] = []
     const nowMs = now()
     records.forEach((r, index) => {
       const parsed = parseRawRecord(r.value, r.timestamp, deps.limits, deps.defaultSource, nowMs)
       if (parsed.ok) {
-        valid.push({ index, headline: parsed.headline, origin: `${r.topic}/${r.partition}/${r.offset}` })
-        if (parsed.futureMs !== undefined) future++
-        if (parsed.implausibleTimestamp !== undefined) implausible++
+        valid.push({
+          index,
+          headline: parsed.headline,
+          origin: `${r.topic}/${r.partition}/${r.offset}`,
+          future: parsed.futureMs !== undefined,
+          implausible: parsed.implausibleTimestamp !== undefined,
+        })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+    })
+    const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
+    // Counted once the claims are made, for the headlines taken: a batch that failed on a Redis fault and
+    // is retried counts once, and a duplicate of another record not at all.
+    let future = 0
+    let implausible = 0
+    valid.forEach((v, i) => {
+      if (!fresh[i]) return
+      if (v.future) future++
+      if (v.implausible) implausible++
     })
     if (future > 0) deps.onFuture?.(future)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
-    const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
     valid.forEach((v, i) => {
       outcomes[v.index] = fresh[i]
         ? {

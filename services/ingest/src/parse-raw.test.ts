@@ -109,6 +109,8 @@ describe('parseRawRecord', () => {
     ['interlinear annotation anchor U+FFF9', '\ufff9'],
     ['a lone combining mark', '\u0301'],
     ['punctuation and symbols only', '!!! --- 📈'],
+    // Readable only past the 1,000 characters kept: what goes on is the blank part.
+    ['braille blanks, then words past the cut', `${'\u2800 '.repeat(600)}Tariffs raised`],
   ])('rejects a headline of %s as empty_headline', (_, headline) => {
     const r = parse(JSON.stringify({ headline }))
     expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual([
@@ -143,6 +145,7 @@ describe('parseRawRecord', () => {
   it.each([
     ['blank', ' \t ', /^id: is blank/],
     ['invisible only', '\u200b\u2060\ufeff', /^id: is blank/],
+    ['braille blanks', '\u2800\u2800', /^id: is blank/],
     ['a newline', 'rt-1\n', /^id: holds a control character/],
     ['a NUL', 'rt\u0000-1', /^id: holds a control character/],
     ['a C1 control', 'rt\u0085-1', /^id: holds a control character/],

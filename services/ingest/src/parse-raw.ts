@@ -45,8 +45,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true })
  */
 const READABLE = /[[\p{L}\p{N}]--\p{Default_Ignorable_Code_Point}]/v
 
-// Blank: nothing but white space and characters that show as nothing (zero-width, bidi controls…).
-const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}]*$/u
+// Blank: nothing but white space and characters that show as nothing (zero-width, bidi controls…, and
+// the braille blank, a symbol that shows as a space).
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
 const CONTROL = /\p{Cc}/u
 
 /** Why a producer's id cannot be a headline id as it is, or undefined when it can. */
@@ -133,10 +134,10 @@ export function parseRawRecord(
     if (typeof v === 'string' && !v.isWellFormed())
       return reject('invalid_text', `${field} contains a lone surrogate`)
   }
-  const headlineNorm = normalizeText(raw.headline)
-  if (!READABLE.test(headlineNorm))
+  const head = truncate(normalizeText(raw.headline), limits.maxHeadlineChars)
+  // After the cut: what goes on is what must be readable (1,000 blanks, then words, is not).
+  if (!READABLE.test(head.text))
     return reject('empty_headline', 'headline has no letter or digit after normalisation')
-  const head = truncate(headlineNorm, limits.maxHeadlineChars)
   const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
