@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -56,6 +57,14 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
       expect(r.code, r.stderr).toBe(78)
       expectOneLine(r.stderr, cases[i]![1])
     })
+  })
+
+  it('replay takes a named pipe (process substitution) as a file: on to Kafka, not "not a file"', async () => {
+    const fifo = join(dir, 'feed.fifo')
+    execFileSync('mkfifo', [fifo])
+    const r = await cli(['replay', fifo], { KAFKA_BROKERS: NO_KAFKA })
+    expect(r.code, r.stderr).toBe(69)
+    expectOneLine(r.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
   })
 
   it('topics create --desks names the flag, not ALERTER_DESKS_FILE, for the file it was given', async () => {

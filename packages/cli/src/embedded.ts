@@ -47,7 +47,9 @@ export type EmbeddedOptions = {
  */
 function embeddedEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
   const given = Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')
-  return { ...EMBEDDED_DEFAULTS, ...Object.fromEntries(given) }
+  // The in-memory bus's topics exist only as the workers create them: TOPICS_AUTO_CREATE=false in the
+  // shell (meant for a Kafka deployment) would stop them, with advice no command could follow.
+  return { ...EMBEDDED_DEFAULTS, ...Object.fromEntries(given), TOPICS_AUTO_CREATE: 'true' }
 }
 
 /** Every worker's configuration as the embedded default will load it: throws naming each bad variable. */

@@ -109,16 +109,19 @@ export function parseReplayOptions(opts: ReplayOptions): {
  * headline column: reading its first row here raises what the replay would raise only once connected.
  */
 export async function checkReplayFile(file: string, source?: string): Promise<void> {
-  let isFile: boolean
+  let kind: 'file' | 'pipe' | 'other'
   try {
-    isFile = statSync(file).isFile()
+    const st = statSync(file)
+    kind = st.isFile() ? 'file' : st.isFIFO() ? 'pipe' : 'other'
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     throw usage(
       code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
     )
   }
-  if (!isFile) throw usage(`not a file: ${file}`)
+  if (kind === 'other') throw usage(`not a file: ${file}`)
+  // A pipe (`replay <(zcat feed.ndjson.gz)`) can be read once only: its rows are checked as they come.
+  if (kind === 'pipe') return
   const rows = readReplayRows(file, source ? { source } : {})
   try {
     await rows.next()

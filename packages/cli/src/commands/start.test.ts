@@ -71,4 +71,10 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
       busy.close()
     }
   })
+
+  it('plays the embedded default whatever TOPICS_AUTO_CREATE the shell has (its topics are in memory)', async () => {
+    const r = await cli(['start', '--speed', 'max'], { TOPICS_AUTO_CREATE: 'false' })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/\d+ alert\(s\)\. Done\./)
+  })
 })

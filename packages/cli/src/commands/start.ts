@@ -223,7 +223,8 @@ async function startOnKafka(
     const config = loadConfig(w.config, {
       ALERTER_WEBHOOKS_ENABLED: 'false',
       ...env,
-      HTTP_PORT: env.HTTP_PORT ?? '0',
+      // A blank value counts as unset (loadConfig): port 0 then too, not each worker's fixed port.
+      HTTP_PORT: env.HTTP_PORT?.trim() ? env.HTTP_PORT : '0',
     })
     deadlineMs = Math.max(deadlineMs, (config as { SHUTDOWN_DEADLINE_MS: number }).SHUTDOWN_DEADLINE_MS)
     return w.build(config as never, { log })
