@@ -67,6 +67,12 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     expectOneLine(r.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
   })
 
+  it('tail names --desk in one line for a desk id that cannot be one (exit 78)', async () => {
+    const r = await cli(['tail', 'alerts', '--desk', 'Bad Desk'], { KAFKA_BROKERS: NO_KAFKA })
+    expect(r.code, r.stderr).toBe(78)
+    expectOneLine(r.stderr, /^tradepulse: tail: --desk: invalid desk id "Bad Desk"/)
+  })
+
   it('topics create --desks names the flag, not ALERTER_DESKS_FILE, for the file it was given', async () => {
     const r = await cli(['topics', 'create', '--desks', join(dir, 'nonexist.yaml')], {
       KAFKA_BROKERS: NO_KAFKA,

@@ -18,6 +18,9 @@ describe('validTraceparent', () => {
     ['trailing data', `${VALID}-extra`],
     ['a trailing newline', `${VALID}\n`],
     ['a megabyte', `${VALID}${'0'.repeat(1024 * 1024)}`],
+    ['version ff', `ff${VALID.slice(2)}`],
+    ['an all-zero trace id', `00-${'0'.repeat(32)}-b7ad6b7169203331-01`],
+    ['an all-zero parent id', `00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`],
   ])('refuses one that is %s', (_, value) => {
     expect(validTraceparent(value)).toBeUndefined()
     expect(traceHeaders(value === undefined ? {} : { traceparent: value })).toBeUndefined()

@@ -13,10 +13,15 @@ const TRACEPARENT_LENGTH = 55
  * large for Kafka. The length is checked first, so an oversized value costs nothing to refuse.
  */
 export function validTraceparent(value: string | undefined): string | undefined {
-  return value !== undefined && value.length === TRACEPARENT_LENGTH && TRACEPARENT.test(value)
-    ? value
-    : undefined
+  if (value === undefined || value.length !== TRACEPARENT_LENGTH || !TRACEPARENT.test(value)) return undefined
+  // The spec's invalid values: version ff, an all-zero trace id or parent id.
+  if (value.startsWith('ff-') || value.slice(3, 35) === ZERO_TRACE || value.slice(36, 52) === ZERO_PARENT)
+    return undefined
+  return value
 }
+
+const ZERO_TRACE = '0'.repeat(32)
+const ZERO_PARENT = '0'.repeat(16)
 
 /**
  * The headers a derived record carries on from its input: the trace context when it is valid (so an

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, createLogger, loadConfig } from '@tradepulse/platform'
+import { BaseConfig, createLogger, loadConfig, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
 
@@ -86,7 +86,14 @@ export function registerTail(program: Command): void {
       })
       const ruleWidth = ruleColumnWidth(ruleIdsOf(process.env.ALERTER_RULES_FILE?.trim() || undefined))
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-      const topic = opts.desk ? catalogue.deskAlerts(opts.desk).name : catalogue.alerts.name
+      let topic = catalogue.alerts.name
+      if (opts.desk) {
+        try {
+          topic = catalogue.deskAlerts(opts.desk).name
+        } catch (err) {
+          throw new TradepulseError('CONFIG_INVALID', `tail: --desk: ${(err as Error).message}`)
+        }
+      }
       const kafka = cliKafka(config, 'tradepulse-tail', log)
       // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records.
       const consumer = kafka.consumer({
