@@ -123,6 +123,9 @@ describe('the embedded default', { timeout: 60_000 }, () => {
       .filter((l) => /^\d{4}-/.test(l))
     expect(lines).toHaveLength(run.alerts.length)
     for (const line of lines) expect(published, line).toContain(line.slice(0, 19))
+    // In the story's order: the alerts topic's partitions are not printed one after another.
+    const times = lines.map((l) => l.slice(0, 19))
+    expect(times).toEqual([...times].sort())
   })
 
   it('`tradepulse start` plays the feed, prints alerts and indicator tables, and exits 0', async () => {

@@ -98,17 +98,22 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   const readOffsets = new Map<number, number>()
   const drainAlerts = () => {
     if (!bus.hasTopic(topics.alerts.name)) return
+    const drained: Alert[] = []
     for (let p = 0; p < bus.partitions(topics.alerts.name); p++) {
       const from = readOffsets.get(p) ?? 0
       const records = bus.read(topics.alerts.name, p, from, 10_000)
       for (const r of records) {
         const parsed = Alert.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
-        if (parsed.success) {
-          alerts.push(parsed.data)
-          opts.out.write(`${formatAlert(parsed.data)}\n`)
-        }
+        if (parsed.success) drained.push(parsed.data)
       }
       readOffsets.set(p, from + records.length)
+    }
+    // The alerts topic's partitions are read one after another: in the order of their headlines' times
+    // they read as the story went (the lines show those times). A stable sort keeps ties as read.
+    drained.sort((a, b) => Date.parse(a.publishedAt) - Date.parse(b.publishedAt))
+    for (const alert of drained) {
+      alerts.push(alert)
+      opts.out.write(`${formatAlert(alert)}\n`)
     }
   }
   const printer = setInterval(drainAlerts, 50)
