@@ -44,6 +44,8 @@ describe('the embedded default', { timeout: 60_000 }, () => {
       Date.parse(feed[feed.length - 1]!.publishedAt),
     )
     expect(cn?.count).toBeGreaterThan(5)
+    // The indicator tables stand at the newest headline that went through, not at the wall clock.
+    expect(run.newestEventMs).toBe(Math.max(...feed.map((h) => Date.parse(h.publishedAt))))
   })
 
   it('gives the in-memory stores the configured settings (AGGREGATOR_GRACE_MS), as the Redis ones get', async () => {

@@ -58,7 +58,33 @@ export function checkEmbeddedConfig(workers: string[], env: Record<string, strin
   for (const name of workers) loadConfig(WORKERS[name]!.config, merged)
 }
 
-export type EmbeddedRun = { alerts: Alert[]; indicators: IndicatorStore | undefined; bus: MemoryBus }
+export type EmbeddedRun = {
+  alerts: Alert[]
+  indicators: IndicatorStore | undefined
+  bus: MemoryBus
+  /** The newest event time of the headlines that went through (what the indicators stand at), if any. */
+  newestEventMs: number | undefined
+}
+
+/** The newest publishedAt on the headlines topic: the event time the run's indicators stand at. */
+function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
+  if (!bus.hasTopic(topic)) return undefined
+  let newest: number | undefined
+  for (let p = 0; p < bus.partitions(topic); p++) {
+    for (let from = 0; ; ) {
+      const records = bus.read(topic, p, from, 10_000)
+      if (records.length === 0) break
+      for (const r of records) {
+        const ms = Date.parse(
+          (JSON.parse(r.value?.toString() ?? '{}') as { publishedAt?: string }).publishedAt ?? '',
+        )
+        if (Number.isFinite(ms) && (newest === undefined || ms > newest)) newest = ms
+      }
+      from += records.length
+    }
+  }
+  return newest
+}
 
 /**
  * Every worker in one process over the in-memory bus and stores: the embedded default. Plays the feed,
@@ -175,7 +201,12 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   server?.close()
   clearInterval(printer)
   drainAlerts()
-  return { alerts, indicators: stores.indicators, bus }
+  return {
+    alerts,
+    indicators: stores.indicators,
+    bus,
+    newestEventMs: newestEventMs(bus, topics.headlines.name),
+  }
 }
 
 async function caughtUp(bus: MemoryBus, groupId: string, inputs: string[]): Promise<void> {

@@ -204,7 +204,10 @@ async function startEmbedded(
     onStarted: banner,
   })
   if (run.indicators) {
-    const last = feed.length ? Date.parse(feed[feed.length - 1]!.publishedAt) : Date.now()
+    // At the newest headline that went through: the sample's end, or one taken with --follow after it (a
+    // headline sent without a time is stamped now), not the wall clock, which would read an old feed empty.
+    const last =
+      run.newestEventMs ?? (feed.length ? Date.parse(feed[feed.length - 1]!.publishedAt) : Date.now())
     await printIndicatorTables(run.indicators, last, process.stdout)
   }
   process.stderr.write(`\n${run.alerts.length} alert(s). Done.\n`)
