@@ -112,6 +112,20 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       }
     },
   )
+  // Ctrl-C (or SIGTERM) at any moment, the sample still playing included: stop taking headlines, let
+  // the workers finish what they took, print what came of it. A second one exits at once.
+  let stopRequested = false
+  let stopped: () => void = () => {}
+  const whenStopped = new Promise<void>((resolve) => {
+    stopped = resolve
+  })
+  const requestStop = () => {
+    stopRequested = true
+    process.once('SIGINT', () => process.exit(130))
+    stopped()
+  }
+  process.once('SIGINT', requestStop)
+  process.once('SIGTERM', requestStop)
   for (const a of apps) await a.app.start()
   opts.onStarted?.()
 
@@ -157,9 +171,9 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   const allCaughtUp = async () => {
     for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
   }
-  await play(opts.feed, opts.speed, produce, allCaughtUp)
+  await play(opts.feed, opts.speed, produce, allCaughtUp, whenStopped, () => stopRequested)
 
-  if (server) {
+  if (server && !stopRequested) {
     // Before the ready line: a SIGHUP sent on seeing it must find the handler, not the default exit.
     let hungUp = () => {}
     const stopReloading = reloadRulesOnHangup(
@@ -183,14 +197,13 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       if (rejected[0]) process.stderr.write(`stdin:${lineNo}: not a raw headline: ${rejected[0].error}\n`)
       else produce(ok)
     })
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve)
-      process.once('SIGTERM', resolve)
-      hungUp = resolve
-    })
+    hungUp = stopped
+    await whenStopped
     stopReloading()
     rl.close()
   }
+  process.off('SIGINT', requestStop)
+  process.off('SIGTERM', requestStop)
 
   // Stop in pipeline order, each worker once everything upstream has been handled by it, so the last
   // indicator updates (flushed when the aggregator stops) still reach the alerter.
@@ -236,6 +249,8 @@ async function play(
   speed: EmbeddedOptions['speed'],
   produce: (raws: unknown[]) => void,
   caughtUp: () => Promise<void>,
+  whenStopped: Promise<void>,
+  isStopped: () => boolean,
 ) {
   if (feed.length === 0) return
   const t0 = Date.now()
@@ -244,8 +259,13 @@ async function play(
     await caughtUp()
     if (typeof speed === 'number') {
       const wait = t0 + (Date.parse(h.publishedAt) - first) / speed - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      if (wait > 0) {
+        let timer: NodeJS.Timeout | undefined
+        await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), whenStopped])
+        clearTimeout(timer)
+      }
     }
+    if (isStopped()) return
     produce([h])
   }
 }

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process'
 import { type AddressInfo, createServer } from 'node:net'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine, NO_KAFKA, NO_REDIS } from '../test-helpers.ts'
+import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS } from '../test-helpers.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {
@@ -76,5 +78,26 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     const r = await cli(['start', '--speed', 'max'], { TOPICS_AUTO_CREATE: 'false' })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/\d+ alert\(s\)\. Done\./)
+  })
+
+  it('stops on Ctrl-C while the sample plays, and still prints what came of it (exit 0)', async () => {
+    const child = spawn(process.execPath, [MAIN, 'start', '--speed', '3000'], {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    await waitFor(() => /Playing \d+ sample headlines/.test(err), { what: 'the sample playing' })
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(err).toMatch(/\d+ alert\(s\)\. Done\./)
+    expect(out).toMatch(/ by region at /)
   })
 })
