@@ -165,6 +165,9 @@ export function registerStart(program: Command): void {
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
         env.REDIS_URL = infra.redisUrl
+        // Where a fatal error looks for the addresses to name (exitOnFatal reads the process's environment).
+        process.env.KAFKA_BROKERS = env.KAFKA_BROKERS
+        process.env.REDIS_URL = env.REDIS_URL
         process.stderr.write(
           `Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`,
         )
@@ -261,20 +264,29 @@ async function startOnKafka(
   process.on('SIGINT', () => void stopAll(0))
   process.on('SIGTERM', () => void stopAll(0))
   reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
-  for (const app of apps) await app.start()
-  process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
-  if (opts.sample !== false && names.includes('ingest')) {
-    const base = loadConfig(WORKERS.ingest!.config, env) as {
-      KAFKA_BROKERS: string[]
-      TRADEPULSE_TOPIC_PREFIX: string
+  try {
+    for (const app of apps) await app.start()
+    process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
+    if (opts.sample !== false && names.includes('ingest')) {
+      const base = loadConfig(WORKERS.ingest!.config, env) as {
+        KAFKA_BROKERS: string[]
+        TRADEPULSE_TOPIC_PREFIX: string
+      }
+      const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
+      await playSampleOnKafka(
+        base.KAFKA_BROKERS,
+        base.TRADEPULSE_TOPIC_PREFIX,
+        names.includes('scorer'),
+        ruleWidth,
+      )
     }
-    const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
-    await playSampleOnKafka(
-      base.KAFKA_BROKERS,
-      base.TRADEPULSE_TOPIC_PREFIX,
-      names.includes('scorer'),
-      ruleWidth,
-    )
+  } catch (err) {
+    // A failure on the way up (Kafka or Redis unreachable, a topic missing): what did start stops, and
+    // the local infrastructure (--local-infra) with it, before the error is reported and the process
+    // exits; it would otherwise outlive the command.
+    await Promise.allSettled(apps.map((app) => app.stop()))
+    await infra?.stop().catch(() => {})
+    throw err
   }
   if (!opts.follow) await stopAll(0)
 }
