@@ -461,7 +461,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 54 })
     for (let i = 0; i < series.length; i += 30) {
       await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
-      await new Promise((r) => setTimeout(r, 150)) // a steady stream over ~3 s
+      // A steady stream over ~6 s: a member would have to fall five batches (1.5 s) behind the other to be
+      // held, which a loaded CI machine running other suites beside this one did reach at 150 ms apart.
+      await new Promise((r) => setTimeout(r, 300))
     }
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
     for (const { app } of members) {
