@@ -13,6 +13,8 @@ import {
   listen,
   loadConfig,
   type MemoryBus,
+  setValue,
+  setVariables,
   TradepulseError,
 } from '@tradepulse/platform'
 import { formatIndicatorTable } from './commands/indicators.ts'
@@ -46,10 +48,9 @@ export type EmbeddedOptions = {
  * port 0, where it would otherwise mean the worker's fixed port).
  */
 function embeddedEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
-  const given = Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== '')
   // The in-memory bus's topics exist only as the workers create them: TOPICS_AUTO_CREATE=false in the
   // shell (meant for a Kafka deployment) would stop them, with advice no command could follow.
-  return { ...EMBEDDED_DEFAULTS, ...Object.fromEntries(given), TOPICS_AUTO_CREATE: 'true' }
+  return { ...EMBEDDED_DEFAULTS, ...setVariables(env), TOPICS_AUTO_CREATE: 'true' }
 }
 
 /** Every worker's configuration as the embedded default will load it: throws naming each bad variable. */
@@ -130,7 +131,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   opts.onStarted?.()
 
   // Alerts are printed as they reach the alerts topic, like a desk's consumer would see them.
-  const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
+  const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(env.ALERTER_RULES_FILE)))
   // Alerts show the event time of their headline (or the newest one behind an indicator), the feed's
   // timeline: the detection time of a played feed is a few seconds of today for four days of news.
   const formatAlert = (a: Alert) => formatAlertLine(a, { evidence: false, time: 'published', ruleWidth })

@@ -102,6 +102,22 @@ export const BaseConfig = z.object(baseConfigShape)
 export type BaseConfig = z.infer<typeof BaseConfig>
 
 /** Variables whose value is never echoed in an error. */
+/**
+ * A variable's value, trimmed, or undefined when it is unset: empty or blank (white space only) counts
+ * as unset, as shells and compose files often export FOO= for "no value", and a blank one would
+ * otherwise pass some checks as something else (HTTP_PORT=" " coerces to port 0, any free port).
+ */
+export function setValue(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v.trim()
+}
+
+/** The variables of `env` that are set (setValue), as given. */
+export function setVariables(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => setValue(e[1]) !== undefined),
+  )
+}
+
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN/i
 
 /**
@@ -136,12 +152,7 @@ export function loadConfig<S extends z.ZodObject>(
   schema: S,
   env: Record<string, string | undefined>,
 ): z.infer<S> {
-  // Empty or blank (white space only) values count as unset, as shells and compose files often export
-  // FOO= for "no value"; a blank one would otherwise pass some checks as something else (HTTP_PORT=" "
-  // coerces to port 0, any free port).
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''),
-  )
+  const cleaned = setVariables(env)
   const result = schema.safeParse(cleaned)
   if (result.success) {
     // Kafka refuses a heartbeat interval at or above the session timeout only when the consumer joins.

@@ -40,9 +40,27 @@ export type KafkaWorkerSpec = {
   onStop?: () => Promise<void>
 }
 
-/** How to create a worker's missing topics, for `requireTopics.hint`. */
-export const CREATE_TOPICS_HINT =
-  'create them with `tradepulse topics create`, or set TOPICS_AUTO_CREATE=true'
+/**
+ * A worker's topics at its start: with TOPICS_AUTO_CREATE every one of `all` is created when missing;
+ * without, the ones it writes must exist, and a missing one stops the start (exit 78, naming it and how
+ * to create it), where the first record bound for it would otherwise be retried for ever on
+ * UNKNOWN_TOPIC_OR_PARTITION.
+ */
+export function topicsAtStart(
+  autoCreate: boolean,
+  all: TopicSpec[],
+  writes: string[],
+  createCommand = 'tradepulse topics create',
+): Pick<KafkaWorkerSpec, 'ensureTopics' | 'requireTopics'> {
+  return autoCreate
+    ? { ensureTopics: all }
+    : {
+        requireTopics: {
+          names: writes,
+          hint: `create them with \`${createCommand}\`, or set TOPICS_AUTO_CREATE=true`,
+        },
+      }
+}
 
 export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefined; runner: BatchRunner }
 

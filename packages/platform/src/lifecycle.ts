@@ -1,5 +1,5 @@
 import type { App } from './app.ts'
-import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl } from './config.ts'
+import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl, setValue } from './config.ts'
 import { normalizeError, TradepulseError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -81,9 +81,8 @@ export function describeInfraFailure(
   const unreachable =
     chain.some((e) => KAFKA_UNREACHABLE.has(e.name)) ||
     chain.some((e) => UNREACHABLE.test(e.message) || UNREACHABLE.test(String((e as { code?: unknown }).code)))
-  const blank = (v: string | undefined) => v === undefined || v.trim() === ''
   if (isKafka) {
-    const at = blank(env.KAFKA_BROKERS) ? DEFAULT_KAFKA_BROKERS : env.KAFKA_BROKERS!.trim()
+    const at = setValue(env.KAFKA_BROKERS) ?? DEFAULT_KAFKA_BROKERS
     if (unreachable)
       return `cannot reach Kafka at ${at} (KAFKA_BROKERS): ${reason}; start it (pnpm infra:up) or set KAFKA_BROKERS`
     const hint = /does not host this topic-partition|UNKNOWN_TOPIC/i.test(
@@ -93,7 +92,7 @@ export function describeInfraFailure(
       : ''
     return `Kafka at ${at} (KAFKA_BROKERS) failed: ${reason}${hint}`
   }
-  const at = redactUrl(blank(env.REDIS_URL) ? DEFAULT_REDIS_URL : env.REDIS_URL!.trim())
+  const at = redactUrl(setValue(env.REDIS_URL) ?? DEFAULT_REDIS_URL)
   // ioredis fails a command while disconnected with "max retries per request" or "Connection is
   // closed", never the socket's own error: a Redis that was never reached is still "cannot reach".
   if (unreachable || /max retries per request|Connection is closed/i.test(reason))

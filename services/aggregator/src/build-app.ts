@@ -1,7 +1,6 @@
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
-  CREATE_TOPICS_HINT,
   closeRedis,
   createKafkaTransport,
   createKafkaWorker,
@@ -14,6 +13,7 @@ import {
   type OutRecord,
   redisAlignmentExchange,
   redisHealth,
+  topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
 import { createAggregator, scoredEventMs } from './aggregator-handler.ts'
@@ -94,11 +94,10 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     dlqTopic: topics.dlq.name,
     defaultHttpPort: AGGREGATOR_HTTP_PORT,
     transport,
-    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
-    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
-    ...(config.TOPICS_AUTO_CREATE
-      ? { ensureTopics: listTopics(topics) }
-      : { requireTopics: { names: [topics.indicators.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
+    ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [
+      topics.indicators.name,
+      topics.dlq.name,
+    ]),
     handler: aggregator.handler,
     // Partitions catching up a backlog stay within half a grace of each other in event time, so one
     // running ahead does not make another's headlines late (the merger evens out one fetch only); with

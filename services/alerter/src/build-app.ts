@@ -11,6 +11,7 @@ import {
   type KafkaWorker,
   type OutRecord,
   redisHealth,
+  topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
@@ -118,14 +119,12 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     dlqTopic: topics.dlq.name,
     defaultHttpPort: ALERTER_HTTP_PORT,
     transport,
-    ...(config.TOPICS_AUTO_CREATE
-      ? { ensureTopics: [...listTopics(topics), ...deskTopics] }
-      : {
-          requireTopics: {
-            names: [topics.alerts.name, topics.dlq.name, ...deskTopics.map((t) => t.name)],
-            hint: 'create them with `tradepulse topics create --desks`, or set TOPICS_AUTO_CREATE=true',
-          },
-        }),
+    ...topicsAtStart(
+      config.TOPICS_AUTO_CREATE,
+      [...listTopics(topics), ...deskTopics],
+      [topics.alerts.name, topics.dlq.name, ...deskTopics.map((t) => t.name)],
+      'tradepulse topics create --desks',
+    ),
     handler: createAlerterHandler({
       topics,
       rules: rules.current,

@@ -1,6 +1,5 @@
 import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
-  CREATE_TOPICS_HINT,
   closeRedis,
   createKafkaWorker,
   createMetrics,
@@ -9,6 +8,7 @@ import {
   type DedupStore,
   type KafkaWorker,
   redisHealth,
+  topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
 import { Counter } from 'prom-client'
@@ -55,11 +55,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     dlqTopic: topics.dlq.name,
     defaultHttpPort: INGEST_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
-    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
-    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
-    ...(config.TOPICS_AUTO_CREATE
-      ? { ensureTopics: listTopics(topics) }
-      : { requireTopics: { names: [topics.headlines.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
+    ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.headlines.name, topics.dlq.name]),
     handler: createIngestHandler({
       topics,
       dedup,

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import {
-  CREATE_TOPICS_HINT,
   createKafkaWorker,
   type KafkaWorker,
   TradepulseError,
+  topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
 import { createScorer, parseWatchlist, type Scorer } from '@tradepulse/scoring'
@@ -34,11 +34,7 @@ export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWor
     dlqTopic: topics.dlq.name,
     defaultHttpPort: SCORER_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
-    // Without auto-creation, a missing output or dlq topic stops the start (exit 78, naming it): the first
-    // record bound for it would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
-    ...(config.TOPICS_AUTO_CREATE
-      ? { ensureTopics: listTopics(topics) }
-      : { requireTopics: { names: [topics.scored.name, topics.dlq.name], hint: CREATE_TOPICS_HINT } }),
+    ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.scored.name, topics.dlq.name]),
     handler: createScorerHandler({ topics, scorer: scorerFromConfig(config) }),
   })
 }

@@ -1,7 +1,14 @@
 import { accessSync, constants } from 'node:fs'
 import { RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue, ScoredHeadline } from '@tradepulse/contracts'
-import { BaseConfig, createLogger, type KafkaWorker, loadConfig, TradepulseError } from '@tradepulse/platform'
+import {
+  BaseConfig,
+  createLogger,
+  type KafkaWorker,
+  loadConfig,
+  setValue,
+  TradepulseError,
+} from '@tradepulse/platform'
 import { type Infra, startInfra } from '@tradepulse/testing/infra'
 import type { Command } from 'commander'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
@@ -36,16 +43,14 @@ function parseWorkers(list: string | undefined): string[] {
   return Object.keys(WORKERS).filter((n) => names.includes(n))
 }
 
-const isSet = (v: string | undefined) => v !== undefined && v.trim() !== ''
-
 /**
  * Where the workers run: on Kafka and Redis with both KAFKA_BROKERS and REDIS_URL set, embedded with
  * neither. With one alone the intent is unclear (a forgotten export would otherwise fall back silently
  * to an in-memory run that reaches neither), so it is refused, naming the missing one.
  */
 export function startMode(env: Record<string, string | undefined>): 'kafka' | 'embedded' {
-  const kafka = isSet(env.KAFKA_BROKERS)
-  const redis = isSet(env.REDIS_URL)
+  const kafka = setValue(env.KAFKA_BROKERS) !== undefined
+  const redis = setValue(env.REDIS_URL) !== undefined
   if (kafka !== redis) {
     const [given, missing] = kafka ? ['KAFKA_BROKERS', 'REDIS_URL'] : ['REDIS_URL', 'KAFKA_BROKERS']
     throw new TradepulseError(
@@ -83,7 +88,7 @@ function parsePort(text: string): number {
  * naming it, where pino would throw with a stack), else warn: a person is reading the terminal.
  */
 function logLevelOf(env: Record<string, string | undefined>): string {
-  if (!isSet(env.LOG_LEVEL)) return 'warn'
+  if (setValue(env.LOG_LEVEL) === undefined) return 'warn'
   return loadConfig(BaseConfig.pick({ LOG_LEVEL: true }), env).LOG_LEVEL
 }
 
@@ -96,7 +101,7 @@ function checkAlerterFiles(env: Record<string, string | undefined>): void {
     ['ALERTER_RULES_FILE', RULE_FILES.defaultRules],
     ['ALERTER_DESKS_FILE', RULE_FILES.desks],
   ] as const) {
-    const file = isSet(env[name]) ? env[name]!.trim() : def
+    const file = setValue(env[name]) ?? def
     try {
       accessSync(file, constants.R_OK)
     } catch (err) {
@@ -230,7 +235,7 @@ async function startOnKafka(
       ALERTER_WEBHOOKS_ENABLED: 'false',
       ...env,
       // A blank value counts as unset (loadConfig): port 0 then too, not each worker's fixed port.
-      HTTP_PORT: env.HTTP_PORT?.trim() ? env.HTTP_PORT : '0',
+      HTTP_PORT: setValue(env.HTTP_PORT) ?? '0',
     })
     deadlineMs = Math.max(deadlineMs, (config as { SHUTDOWN_DEADLINE_MS: number }).SHUTDOWN_DEADLINE_MS)
     return w.build(config as never, { log })
@@ -272,7 +277,7 @@ async function startOnKafka(
         KAFKA_BROKERS: string[]
         TRADEPULSE_TOPIC_PREFIX: string
       }
-      const ruleWidth = ruleColumnWidth(ruleIdsOf(env.ALERTER_RULES_FILE?.trim() || undefined))
+      const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(env.ALERTER_RULES_FILE)))
       await playSampleOnKafka(
         base.KAFKA_BROKERS,
         base.TRADEPULSE_TOPIC_PREFIX,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, createLogger, loadConfig, TradepulseError } from '@tradepulse/platform'
+import { BaseConfig, createLogger, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
 
@@ -84,7 +84,7 @@ export function registerTail(program: Command): void {
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
       })
-      const ruleWidth = ruleColumnWidth(ruleIdsOf(process.env.ALERTER_RULES_FILE?.trim() || undefined))
+      const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(process.env.ALERTER_RULES_FILE)))
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
       let topic = catalogue.alerts.name
       if (opts.desk) {
