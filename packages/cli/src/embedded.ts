@@ -176,10 +176,9 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
 
   if (server && !stopRequested) {
     // Before the ready line: a SIGHUP sent on seeing it must find the handler, not the default exit.
-    let hungUp = () => {}
     const stopReloading = reloadRulesOnHangup(
       apps.map((a) => a.app),
-      { stop: () => hungUp() },
+      { stop: () => stopped() },
     )
     announceHeadlines(server, opts.log)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
@@ -198,7 +197,6 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       if (rejected[0]) process.stderr.write(`stdin:${lineNo}: not a raw headline: ${rejected[0].error}\n`)
       else produce(ok)
     })
-    hungUp = stopped
     await whenStopped
     stopReloading()
     rl.close()
