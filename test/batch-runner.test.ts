@@ -76,7 +76,7 @@ describe('batch runner on Kafka', () => {
       transport = {
         ...createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: name }, log),
         createRunner: (h, c, l, m) =>
-          createBatchRunner(faulty, createProducer(kafka), h, { ...c, ...stall }, l, m),
+          createBatchRunner(faulty, createProducer(kafka, l), h, { ...c, ...stall }, l, m),
       }
     }
     const worker = createKafkaWorker({
@@ -289,6 +289,44 @@ describe('batch runner on Kafka', () => {
     expect(letter).toMatchObject({ reason: 'output_refused', payload: 'big', origin: { topic: topics.in } })
     expect(letter.message).toMatch(/MESSAGE_TOO_LARGE|too large/i)
     await waitFor(async () => (await committed()) === 3, { what: 'all three committed' })
+  })
+
+  it("goes on producing after a refusal in a request that other partitions' records shared", async () => {
+    // 'big' goes to a second topic, which takes records of at most 1 KB, the others to the output topic:
+    // one request carries both partitions; the broker writes 'a' to 'd' and refuses 'big'. kafkajs then rewinds the sequence of every
+    // partition of the request, so the idempotent producer would send 'a' alone under a sequence the
+    // broker already holds for 'a' and 'b' (OUT_OF_ORDER_SEQUENCE_NUMBER for ever) unless it is renewed.
+    let target = ''
+    const other = `${randomName('other')}.out`
+    await createTopics(kafkaBrokers, [{ name: other, config: { 'max.message.bytes': '1024' } }])
+    const { topics, out, dlq, producer, committed } = await run(async (records) =>
+      records.map((r) => {
+        const v = r.value!.toString()
+        return {
+          kind: 'ok' as const,
+          out: [
+            v === 'big'
+              ? { topic: other, key: 'k', value: 'x'.repeat(5_000) }
+              : { topic: target, key: 'k', value: v },
+          ],
+        }
+      }),
+    )
+    target = topics.out
+    await producer.send({
+      topic: topics.in,
+      messages: ['a', 'b', 'big', 'c', 'd'].map((v) => ({ key: 'k', value: v })),
+    })
+    await waitFor(() => dlq.messages.length >= 1, { what: 'the refused one in the dlq', timeoutMs: 30_000 })
+    await waitFor(async () => (await committed()) === 5, { what: 'all five committed', timeoutMs: 30_000 })
+    await producer.send({ topic: topics.in, messages: [{ key: 'k', value: 'e' }] })
+    await waitFor(async () => (await committed()) === 6, {
+      what: 'a later record committed',
+      timeoutMs: 30_000,
+    })
+    expect([...new Set(out.messages.map((m) => m.value!.toString()))]).toEqual(['a', 'b', 'c', 'd', 'e'])
+    const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
+    expect(letter).toMatchObject({ reason: 'output_refused', payload: 'big' })
   })
 
   it('produces output larger than a broker record batch in parts, in order, instead of stalling', async () => {

@@ -1,5 +1,6 @@
+import type { TradepulseProducer } from '@tradepulse/platform'
 import { type BaseConfig, createOffsetCommitter, createProduceQueue, type Logger } from '@tradepulse/platform'
-import type { Consumer, Kafka, Producer } from 'kafkajs'
+import type { Consumer, Kafka } from 'kafkajs'
 
 /** The floor's consumer, with the fetch and group settings every worker's batch runner uses. */
 export function passthroughConsumer(
@@ -32,7 +33,7 @@ export function passthroughConsumer(
  */
 export async function runPassthrough(
   consumer: Consumer,
-  producer: Producer,
+  producer: TradepulseProducer,
   config: Pick<BaseConfig, 'KAFKA_PARTITIONS_CONCURRENCY' | 'KAFKA_MAX_BATCH' | 'KAFKA_COMMIT_INTERVAL_MS'>,
   input: string,
   output: string,

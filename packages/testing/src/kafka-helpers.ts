@@ -29,12 +29,19 @@ async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T
 /** Creates topics, waiting for their leaders. */
 export async function createTopics(
   brokers: string[],
-  topics: { name: string; partitions?: number }[],
+  topics: { name: string; partitions?: number; config?: Record<string, string> }[],
 ): Promise<void> {
   await withAdmin(brokers, (admin) =>
     admin.createTopics({
       waitForLeaders: true,
-      topics: topics.map((t) => ({ topic: t.name, numPartitions: t.partitions ?? 1, replicationFactor: 1 })),
+      topics: topics.map((t) => ({
+        topic: t.name,
+        numPartitions: t.partitions ?? 1,
+        replicationFactor: 1,
+        ...(t.config
+          ? { configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })) }
+          : {}),
+      })),
     }),
   )
 }

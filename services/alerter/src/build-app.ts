@@ -87,7 +87,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
 
   const webhooks = createWebhookDispatcher({
     kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-webhooks` }, log),
-    producer: createProducer(kafka),
+    producer: createProducer(kafka, log),
     groupId: `${groupId}.webhooks`,
     targets: desks.webhooks.map((w) => ({ ...w, topic: topics.deskAlerts(w.deskId).name })),
     dlqTopic: topics.dlq.name,

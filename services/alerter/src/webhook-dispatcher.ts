@@ -6,8 +6,9 @@ import {
   type InRecord,
   type Logger,
   produceAll,
+  type TradepulseProducer,
 } from '@tradepulse/platform'
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import type { DeskWebhookTarget } from './desk-config.ts'
 import { ALERT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts'
@@ -25,7 +26,7 @@ export type WebhookOptions = {
 export type WebhookDispatcherDeps = {
   kafka: Kafka
   /** For dead letters of deliveries that failed for good. */
-  producer: Producer
+  producer: TradepulseProducer
   groupId: string
   /** Desk webhook targets with the desk topic each one reads. */
   targets: (DeskWebhookTarget & { topic: string })[]

@@ -155,7 +155,7 @@ export function registerReplay(program: Command): void {
         pretty: config.LOG_PRETTY,
       })
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
-      const producer = createProducer(cliKafka(config, 'tradepulse-replay', log))
+      const producer = createProducer(cliKafka(config, 'tradepulse-replay', log), log)
       await producer.connect()
       const tty = Boolean(process.stderr.isTTY)
       const bar = tty

@@ -2,6 +2,7 @@ import { normalizeError, TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { deadLetterRecord } from './dead-letter.ts'
+import { kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
 import type { BatchHandler, HandlerContext, InRecord, Outcome, OutRecord } from './records.ts'
 
 export type BatchProcessorDeps = {
@@ -32,18 +33,6 @@ export type PreparedBatch = {
 }
 
 /**
- * Kafka refusals of a record itself, not of the producer or the topic: sending it again can never
- * succeed, and the other records of its batch are not at fault.
- */
-const RECORD_REFUSALS = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'INVALID_TIMESTAMP',
-  'CORRUPT_MESSAGE',
-])
-
-/**
  * A produce fault that is not a refusal of a record, as the runner's retries take it: retriable. Kafka's
  * faults already are; one it will not retry (a topic this worker may not write, one that does not
  * exist) is the deployment's, waited out with health degraded and the reason logged, rather than let
@@ -58,11 +47,7 @@ function waitedOut(raw: unknown): TradepulseError {
 
 /** The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. */
 export function recordRefusal(err: unknown): string | undefined {
-  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
-    if (typeof e.type === 'string' && RECORD_REFUSALS.has(e.type)) return e.type
-    e = e.cause as typeof e
-  }
-  return undefined
+  return kafkaErrorType(err, RECORD_REFUSALS)
 }
 
 /**

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs'
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import { normalizeError, TradepulseError } from '../errors.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
+import type { TradepulseProducer } from './kafka-client.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import {
   type AlignmentExchange,
@@ -97,7 +98,7 @@ function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord
  */
 export function createBatchRunner(
   kafka: Kafka,
-  producer: Producer,
+  producer: TradepulseProducer,
   handler: BatchHandler,
   cfg: BatchRunnerConfig,
   log: Logger,

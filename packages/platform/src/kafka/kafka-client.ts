@@ -65,19 +65,103 @@ export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<
   })
 }
 
+/** What the workers use of a kafkajs producer. */
+export type TradepulseProducer = Pick<Producer, 'connect' | 'disconnect' | 'sendBatch'>
+
+/** Kafka refusals of a record itself: sending it again can never succeed. */
+export const RECORD_REFUSALS: ReadonlySet<string> = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TIMESTAMP',
+  'CORRUPT_MESSAGE',
+])
+
+/** Faults of an idempotent producer's sequence numbers or id: only a new producer id mends them. */
+const SEQUENCE_FAULTS: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+])
+
+/** The Kafka error type of `err`, or of an error it wraps (kafkajs's retrier wraps the last one), when in `types`. */
+export function kafkaErrorType(err: unknown, types: ReadonlySet<string>): string | undefined {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (typeof e.type === 'string' && types.has(e.type)) return e.type
+    e = e.cause as typeof e
+  }
+  return undefined
+}
+
 /**
  * The one producer every worker uses: idempotent, acks from all in-sync replicas, one request in flight
  * (kafkajs keeps order under retries only then), and the Java-compatible partitioner named explicitly so
  * keys land on the same partitions as other teams' Java producers.
+ *
+ * Renewed after a refusal or a sequence fault: when Kafka refuses one partition's records of a request
+ * (a record too large, say), kafkajs winds back the sequence numbers of every partition of the request,
+ * those the broker wrote included, and every later send to them fails with OUT_OF_ORDER_SEQUENCE_NUMBER
+ * for as long as the process lives. So after such a failure the producer is replaced by a new one (a new
+ * producer id, sequences from 0) before the next send; the failed send still throws, for its caller to
+ * retry or to find the refused record. A send already out on the old producer fails and is retried by its
+ * caller; records it had written may come twice (consumers deduplicate by id).
  */
-export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3_000 },
-  })
+export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
+  const make = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3_000 },
+    })
+  let current = make()
+  let renewing: Promise<void> | undefined
+  let closed = false
+
+  async function renew(old: Producer, reason: string): Promise<void> {
+    const next = make()
+    try {
+      await next.connect()
+    } catch (err) {
+      // Kafka is down: keep the old one; the next failure of a send tries again.
+      log?.warn({ err, reason }, 'could not renew the producer; keeping the old one')
+      await next.disconnect().catch(() => {})
+      return
+    }
+    if (closed) {
+      await next.disconnect().catch(() => {})
+      return
+    }
+    current = next
+    log?.warn({ reason }, 'renewed the idempotent producer after a refused or out-of-sequence send')
+    await old.disconnect().catch(() => {})
+  }
+
+  return {
+    connect: () => current.connect(),
+    async disconnect() {
+      closed = true
+      await renewing
+      await current.disconnect()
+    },
+    async sendBatch(batch) {
+      while (renewing) await renewing
+      const used = current
+      try {
+        return await used.sendBatch(batch)
+      } catch (err) {
+        const reason = kafkaErrorType(err, SEQUENCE_FAULTS) ?? kafkaErrorType(err, RECORD_REFUSALS)
+        if (reason && used === current && !closed && !renewing) {
+          renewing = renew(used, reason).finally(() => {
+            renewing = undefined
+          })
+        }
+        throw err
+      }
+    },
+  }
 }
 
 /** Creates the topics that do not exist yet, waiting for leaders; existing ones are left as they are. */

@@ -11,9 +11,9 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
   return {
     kind: 'kafka',
     createRunner: (handler, runnerCfg, runnerLog, metrics) =>
-      createBatchRunner(kafka, createProducer(kafka), handler, runnerCfg, runnerLog, metrics),
+      createBatchRunner(kafka, createProducer(kafka, runnerLog), handler, runnerCfg, runnerLog, metrics),
     createPublisher() {
-      const producer = createProducer(kafka)
+      const producer = createProducer(kafka, log)
       const queue = createProduceQueue(producer)
       let connected: Promise<void> | undefined
       let closed: Promise<void> | undefined

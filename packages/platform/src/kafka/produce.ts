@@ -13,7 +13,7 @@ export const MAX_REQUEST_BYTES = 512 * 1024
  * Produces records grouped by topic, in requests of at most MAX_REQUEST_BYTES sent one after another
  * (order kept), and waits for every acknowledgement.
  */
-export async function produceAll(producer: Producer, records: OutRecord[]): Promise<void> {
+export async function produceAll(producer: Pick<Producer, 'sendBatch'>, records: OutRecord[]): Promise<void> {
   for (const part of splitBySize(records, MAX_REQUEST_BYTES)) await produceRequest(producer, part)
 }
 
@@ -40,7 +40,7 @@ export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[]
   return parts
 }
 
-async function produceRequest(producer: Producer, records: OutRecord[]): Promise<void> {
+async function produceRequest(producer: Pick<Producer, 'sendBatch'>, records: OutRecord[]): Promise<void> {
   const byTopic = new Map<
     string,
     { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
@@ -74,7 +74,7 @@ export type ProduceQueue = {
  * records go out in the order `send` was called. A caller's promise settles with the request that carried
  * its records; a failed request fails every caller in it, and each handles its own retry.
  */
-export function createProduceQueue(producer: Producer): ProduceQueue {
+export function createProduceQueue(producer: Pick<Producer, 'sendBatch'>): ProduceQueue {
   type Waiter = { records: OutRecord[]; resolve: () => void; reject: (err: unknown) => void }
   let waiting: Waiter[] = []
   let draining = false

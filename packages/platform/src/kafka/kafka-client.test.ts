@@ -1,0 +1,102 @@
+import type { Kafka, Producer } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { createProducer, kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
+
+/** A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds. */
+function fakeKafka(opts: { connectFails?: (n: number) => boolean } = {}) {
+  const made: { n: number; sent: string[]; connected: boolean; fail: unknown[] }[] = []
+  const kafka = {
+    producer: () => {
+      const p = { n: made.length, sent: [] as string[], connected: false, fail: [] as unknown[] }
+      made.push(p)
+      return {
+        async connect() {
+          if (opts.connectFails?.(p.n)) throw new Error('broker down')
+          p.connected = true
+        },
+        async disconnect() {
+          p.connected = false
+        },
+        async sendBatch(batch: { topicMessages: { topic: string }[] }) {
+          const err = p.fail.shift()
+          if (err) throw err
+          p.sent.push(...batch.topicMessages.map((t) => t.topic))
+          return []
+        },
+      } as unknown as Producer
+    },
+  } as unknown as Kafka
+  return { kafka, made }
+}
+
+const kafkaError = (type: string) => Object.assign(new Error(type), { type })
+const batch = (topic: string) => ({ topicMessages: [{ topic, messages: [{ value: 'v' }] }] })
+
+describe('createProducer', () => {
+  it('renews the producer after an out-of-sequence send: the next send goes through a new one', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('OUT_OF_ORDER_SEQUENCE_NUMBER'))
+    await expect(producer.sendBatch(batch('a'))).rejects.toThrow('OUT_OF_ORDER_SEQUENCE_NUMBER')
+    await producer.sendBatch(batch('b'))
+    expect(made).toHaveLength(2)
+    expect(made[0]).toMatchObject({ sent: [], connected: false })
+    expect(made[1]).toMatchObject({ sent: ['b'], connected: true })
+  })
+
+  it('renews after a refusal wrapped by the retrier, and not after a fault that retrying mends', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('LEADER_NOT_AVAILABLE'))
+    await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
+    await producer.sendBatch(batch('b'))
+    expect(made).toHaveLength(1)
+    made[0]!.fail.push(
+      Object.assign(new Error('retries exceeded'), { cause: kafkaError('MESSAGE_TOO_LARGE') }),
+    )
+    await expect(producer.sendBatch(batch('c'))).rejects.toThrow()
+    await producer.sendBatch(batch('d'))
+    expect(made.map((p) => p.sent)).toEqual([['b'], ['d']])
+  })
+
+  it('keeps the old producer when the new one cannot connect, and tries again at the next fault', async () => {
+    const { kafka, made } = fakeKafka({ connectFails: (n) => n === 1 })
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('UNKNOWN_PRODUCER_ID'))
+    await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
+    await producer.sendBatch(batch('b'))
+    expect(made[0]).toMatchObject({ sent: ['b'], connected: true })
+    made[0]!.fail.push(kafkaError('UNKNOWN_PRODUCER_ID'))
+    await expect(producer.sendBatch(batch('c'))).rejects.toThrow()
+    await producer.sendBatch(batch('d'))
+    expect(made).toHaveLength(3)
+    expect(made[2]).toMatchObject({ sent: ['d'], connected: true })
+  })
+
+  it('leaves nothing connected when disconnected while renewing', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('INVALID_PRODUCER_EPOCH'))
+    await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
+    await producer.disconnect()
+    expect(made.map((p) => p.connected)).toEqual(made.map(() => false))
+  })
+})
+
+describe('kafkaErrorType', () => {
+  it('finds a type in the error or an error it wraps, within five levels', () => {
+    const deep = (levels: number) => {
+      let e: unknown = kafkaError('MESSAGE_TOO_LARGE')
+      for (let i = 0; i < levels; i++) e = Object.assign(new Error('wrap'), { cause: e })
+      return e
+    }
+    expect(kafkaErrorType(deep(0), RECORD_REFUSALS)).toBe('MESSAGE_TOO_LARGE')
+    expect(kafkaErrorType(deep(4), RECORD_REFUSALS)).toBe('MESSAGE_TOO_LARGE')
+    expect(kafkaErrorType(deep(5), RECORD_REFUSALS)).toBeUndefined()
+    expect(kafkaErrorType(kafkaError('NOT_LEADER_FOR_PARTITION'), RECORD_REFUSALS)).toBeUndefined()
+  })
+})
