@@ -174,6 +174,7 @@ export const IndicatorUpdate = z.strictObject({
   /** Headline volume per window label. */
   volume: z.record(z.string(), z.number()),
   buzz: z.number(),
+  /** Short minus long: the short half-life's evidence shrunk toward the long mean (not toward 0), minus the long mean. */
   momentum: z.number(),
   diffusion: z.number(),
   count: z.int().min(0),

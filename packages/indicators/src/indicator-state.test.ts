@@ -71,6 +71,60 @@ describe('decayed means', () => {
     expect(readIndicator(state, target, T0, plain).mean['1h']).toBe(-0.5)
   })
 
+  describe('momentum with the neutral prior', () => {
+    const config = resolveIndicatorConfig({ priorWeight: 1 })
+    // A busy day of escalation, read in time order: 10 headlines an hour at -0.7, full relevance.
+    const day = Array.from({ length: 240 }, (_, i) => c(`d${i}`, T0 + i * 6 * MIN, -0.7))
+    const end = T0 + 24 * HOUR
+    // Five quiet hours later, the next hour's headlines.
+    const later = end + 5 * HOUR
+
+    it('reads a quiet hour in an unchanged tone as no turn', () => {
+      // Three thin headlines (relevance 0.5) in the same tone.
+      const quiet = [20, 40, 60].map((m, i) => c(`q${i}`, later + m * MIN, -0.7, 0.5))
+      const r = readIndicator(applyAll([...day.map((x) => [x]), quiet], config), target, later + HOUR, config)
+      expect(r.mean['24h']).toBeLessThan(-0.6)
+      // The 1 h mean alone is pulled toward 0 by the prior (about -0.41): its plain difference with the
+      // 24 h mean would read as easing by more than 0.25.
+      expect(r.mean['1h']! - r.mean['24h']!).toBeGreaterThan(0.25)
+      expect(Math.abs(r.momentum)).toBeLessThan(0.01)
+    })
+
+    it('reads recent headlines against the long run as a turn, more so the more of them there are', () => {
+      const easing = (n: number) =>
+        Array.from({ length: n }, (_, i) => c(`e${i}`, later + (i + 1) * (60 / n) * MIN, 0.7))
+      const few = readIndicator(
+        applyAll([...day.map((x) => [x]), easing(2)], config),
+        target,
+        later + HOUR,
+        config,
+      )
+      const many = readIndicator(
+        applyAll([...day.map((x) => [x]), easing(10)], config),
+        target,
+        later + HOUR,
+        config,
+      )
+      expect(few.momentum).toBeGreaterThan(0.5)
+      expect(many.momentum).toBeGreaterThan(few.momentum)
+      expect(many.momentum).toBeLessThan(0.7 - many.mean['24h']!)
+    })
+
+    it('is 0 when the short half-life holds no evidence', () => {
+      const r = readIndicator(
+        applyAll(
+          day.map((x) => [x]),
+          config,
+        ),
+        target,
+        end + 48 * HOUR,
+        config,
+      )
+      expect(r.mean['24h']).toBeLessThan(-0.1)
+      expect(Math.abs(r.momentum)).toBeLessThan(1e-9)
+    })
+  })
+
   it('fades towards the neutral prior as the evidence ages', () => {
     const config = resolveIndicatorConfig({ priorWeight: 1 })
     const state = applyAll([[c('a', T0, 1)], [c('b', T0 + HOUR, -1)]], config)

@@ -52,11 +52,13 @@ export function readIndicator(
   const mean: Record<string, number> = {}
   // Past the reference time the sums decay by 2^(−Δ/h); the prior does not, so old evidence fades to 0.
   const sinceRef = state.refMs === null ? 0 : Math.max(0, asOfMs - state.refMs)
-  config.halfLives.forEach((h, j) => {
+  const decayed = config.halfLives.map((h, j) => {
     const d = 2 ** (-sinceRef / h.ms)
     const w = state.sumW[j]! * d
+    const wx = state.sumWX[j]! * d
     const denominator = w + config.priorWeight
-    mean[h.label] = denominator > 0 ? (state.sumWX[j]! * d) / denominator : 0
+    mean[h.label] = denominator > 0 ? wx / denominator : 0
+    return { w, wx }
   })
 
   const volume: Record<string, number> = {}
@@ -92,9 +94,27 @@ export function readIndicator(
     mean,
     volume,
     buzz,
-    momentum: mean[config.momentum.short]! - mean[config.momentum.long]!,
+    momentum: momentum(decayed, mean, config),
     diffusion,
     count: state.count,
     updatedAt: new Date(state.updatedMs).toISOString(),
   }
+}
+
+/**
+ * Short minus long, with the short half-life's evidence shrunk toward the long mean rather than toward
+ * 0 as its own mean is: (Σw·x + prior·long) / (Σw + prior) − long. A quiet hour in an unchanged tone is
+ * then no turn (momentum near 0, where the plain difference of the two means read the short mean's pull
+ * toward 0 after a busy day as a turn), and a turn shows as soon as the recent headlines differ from the
+ * long run, in proportion to how much recent evidence there is.
+ */
+function momentum(
+  decayed: readonly { w: number; wx: number }[],
+  mean: Record<string, number>,
+  config: ResolvedIndicatorConfig,
+): number {
+  const short = decayed[config.halfLives.findIndex((h) => h.label === config.momentum.short)]!
+  const long = mean[config.momentum.long]!
+  const denominator = short.w + config.priorWeight
+  return denominator > 0 ? (short.wx - short.w * long) / denominator : 0
 }
