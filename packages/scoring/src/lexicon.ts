@@ -2,7 +2,7 @@
 // and a trie of word ids, so matching a text is one Map lookup per word plus a walk of the longest
 // phrase starting there. Every phrase becomes one Entry carrying all the roles its words play.
 import type { EventType } from '@tradepulse/contracts'
-import { COMMODITIES, REGIONS, SECTORS } from './data/entities.ts'
+import { COMMODITIES, EU_MEMBERS, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
   CONCESSIVES,
@@ -121,7 +121,10 @@ export interface Entry {
   uncertainty: number
   topicTariff: number
   topicSupply: number
-  /** Regions named, as ISO codes: one for a region's name, each one a phrase names ("U.S.-China tensions"). */
+  /**
+   * Regions named, as ISO codes: one for a region's name (an EU member's name also gives 'EU' after
+   * its own code, see EU_MEMBERS), each one a phrase names ("U.S.-China tensions").
+   */
   regions: readonly string[] | null
   /** Context marker: factor on the field's trade and supply direction ("Factbox:" = overview). */
   directionScale: number
@@ -662,10 +665,14 @@ function buildLexicon(): Lexicon {
       if (e) e.topicSupply = Math.max(e.topicSupply, weight)
     })
   }
+  // A member state of the EU names the EU too, right after itself ("French wine" gives FR, EU): the
+  // union's trade policy is its members'. Done here, so the scorer pushes the entry's codes as ever.
+  const euMembers = new Set(EU_MEMBERS)
   for (const [code, names] of Object.entries(REGIONS)) {
+    const codes = euMembers.has(code) ? [code, 'EU'] : [code]
     for (const name of names) {
       const e = add(name)
-      if (e && !e.regions) e.regions = [code]
+      if (e && !e.regions) e.regions = codes
     }
   }
   for (const [id, names] of Object.entries(COMMODITIES)) {

@@ -2,6 +2,7 @@
 // asks for. rules.test.ts pins the rule layer alone, round by round.
 import { ScoreResult } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
+import { EU_MEMBERS, REGIONS } from './data/entities.ts'
 import { createScorer, SCORER_VERSION } from './index.ts'
 import { scorerHelpers, WATCHLIST } from './test-helpers.ts'
 
@@ -255,6 +256,54 @@ describe('multiword expressions, variants and entities', () => {
     expect(score('United States presses Beijing').entities.regions).toEqual(['US', 'CN'])
     expect(score('US-China talks resume').entities.regions).toEqual(['US', 'CN'])
     expect(score("EU's Brussels team visits Japan").entities.regions).toEqual(['EU', 'JP'])
+  })
+
+  it('adds the EU right after a member state it names, once, and not after other European countries', () => {
+    expect(score('US slaps tariffs on French Champagne').entities.regions).toEqual(['US', 'FR', 'EU'])
+    expect(score('Trump threatens German carmakers with tariffs').entities.regions).toEqual(['DE', 'EU'])
+    expect(score('Dutch government tightens chip export curbs').entities.regions).toEqual(['NL', 'EU'])
+    // Several members, and the EU named itself before or after them: each code once, in order.
+    expect(score('France, Germany and Italy push back on U.S. tariffs').entities.regions).toEqual([
+      'FR',
+      'EU',
+      'DE',
+      'IT',
+      'US',
+    ])
+    expect(score('EU and France respond to U.S. tariffs').entities.regions).toEqual(['EU', 'FR', 'US'])
+    expect(score('Berlin presses Brussels on car tariffs').entities.regions).toEqual(['DE', 'EU'])
+    // A phrase names the regions its words do, the EU with its member ("U.S.-German trade talks").
+    expect(score('U.S.-German trade talks resume').entities.regions).toEqual(['US', 'DE', 'EU'])
+    // Not members: the UK, Norway, Switzerland, Turkey.
+    expect(score('UK and Norway weigh tariffs on steel').entities.regions).toEqual(['GB', 'NO'])
+    expect(score('Swiss and Turkish exporters hit by U.S. tariffs').entities.regions).toEqual([
+      'CH',
+      'TR',
+      'US',
+    ])
+  })
+
+  it('lists the 27 EU member states as EU_MEMBERS, and every gazetteer name of one gives the EU', () => {
+    expect(new Set(EU_MEMBERS).size).toBe(27)
+    for (const code of ['GB', 'NO', 'CH', 'TR', 'IS', 'UA', 'RS', 'EU'])
+      expect(EU_MEMBERS).not.toContain(code)
+    for (const [code, names] of Object.entries(REGIONS)) {
+      if (code === 'EU') continue
+      for (const name of names) {
+        // Capitals, so that "US" is the country and not the pronoun.
+        const regions = score(`Tariffs hit ${name.toUpperCase()}`).entities.regions
+        expect(regions[0], name).toBe(code)
+        expect(regions.indexOf('EU'), name).toBe(EU_MEMBERS.includes(code) ? 1 : -1)
+      }
+    }
+  })
+
+  it('keeps the scores of a headline whatever EU membership adds to its regions', () => {
+    // Regions are output only: the same headline scores alike with a member or a non-member named.
+    const member = score('US slaps tariffs on French wine')
+    const other = score('US slaps tariffs on Swiss wine')
+    expect(member.scores).toEqual(other.scores)
+    expect(member.events).toEqual(other.events)
   })
 
   it('does not read the pronoun "us" as the United States', () => {

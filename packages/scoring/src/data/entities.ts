@@ -101,6 +101,43 @@ export const REGIONS: Record<string, readonly string[]> = {
   RO: ['romania', 'romanian'],
 }
 
+/**
+ * The member states of the European Union (the 27 since 2020), as ISO codes: the union's trade policy
+ * is common to them all, so a headline naming one ("tariffs on French wine", "German carmakers") is
+ * also about the EU, and its regions list 'EU' right after the member's code. Not the UK, Norway,
+ * Switzerland or Turkey. Greece is GR (ISO), not the EU's own EL. Members without a name in REGIONS
+ * are listed too, so that naming one later needs no change here.
+ */
+export const EU_MEMBERS: readonly string[] = [
+  'AT',
+  'BE',
+  'BG',
+  'CY',
+  'CZ',
+  'DE',
+  'DK',
+  'EE',
+  'ES',
+  'FI',
+  'FR',
+  'GR',
+  'HR',
+  'HU',
+  'IE',
+  'IT',
+  'LT',
+  'LU',
+  'LV',
+  'MT',
+  'NL',
+  'PL',
+  'PT',
+  'RO',
+  'SE',
+  'SI',
+  'SK',
+]
+
 /** Commodities and inputs, by a stable id. */
 export const COMMODITIES: Record<string, readonly string[]> = {
   rare_earths: [
