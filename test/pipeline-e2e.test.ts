@@ -152,18 +152,24 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
     // feed replayed at full speed reaches the aggregator in a few batches). services/alerter tests them.
     // Keyed by scope, in order per scope.
     for (const m of alerts.messages) expect(m.key).toBe(`${parse(m).scope.kind}:${parse(m).scope.id}`)
-    // Every alert reached the desks that subscribe to it.
+    // Every alert reached the desks that subscribe to it: a headline rule's once per headline (its alerts
+    // on several scopes a desk watches page it once), an indicator rule's each.
+    const page = (a: Alert) => (headlineRules.has(a.rule) ? `${a.rule} ${a.evidence[0]?.headlineId}` : a.id)
     await waitFor(
       () => {
         for (const a of got)
           for (const desk of routeAlert(a, desks.desks)) {
             const d = deskTopics.find((x) => x.id === desk)!
-            if (!d.c.messages.some((m) => parse(m).id === a.id)) return false
+            if (!d.c.messages.some((m) => page(parse(m)) === page(a))) return false
           }
         return true
       },
       { what: 'desk topics' },
     )
+    for (const d of deskTopics) {
+      const pages = d.c.messages.map((m) => page(parse(m)))
+      expect(pages.length, d.id).toBe(new Set(pages).size)
+    }
 
     // The dlq holds exactly the rows ingest refused.
     await waitFor(() => dlq.messages.length >= BAD_ROWS.length, { what: 'dlq' })

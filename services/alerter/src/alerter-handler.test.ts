@@ -1,5 +1,5 @@
-import { parseRules, type RuleSet } from '@tradepulse/alerting'
-import { createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
+import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
+import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
@@ -9,7 +9,7 @@ import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
-import { cnLevelRule, SCENARIO_RULES, scenarioHeadlines } from './scenario-fixtures.ts'
+import { cnLevelRule, SCENARIO_RULES, scenarioDesks, scenarioHeadlines } from './scenario-fixtures.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -30,22 +30,53 @@ describe('alerter handler', () => {
       timestamp: Date.now(),
     }))
 
-  function setup(store: AlertStore, ruleSet: RuleSet = rules) {
+  function setup(store: AlertStore, ruleSet: RuleSet = rules, desks: Desk[] = []) {
     const published: OutRecord[] = []
+    const registry = new Registry()
     const handler = createAlerterHandler({
       topics,
       rules: () => ruleSet,
-      desks: [],
+      desks,
       store,
       memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
       publish: async (out) => {
         published.push(...out)
       },
       log: createLogger({ level: 'silent' }),
-      metrics: createAlerterMetrics(new Registry()),
+      metrics: createAlerterMetrics(registry),
     })
-    return { handler, published }
+    return { handler, published, registry }
   }
+
+  it("pages a desk once for a headline that raises one rule on several of the desk's scopes; alerts.v1 has each", async () => {
+    const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
+    if (!parsedDesks.ok) throw new Error('scenario desks do not parse')
+    const cnOnly = { ...parsedDesks.desks[0]!, id: 'cn', scopes: ['region:CN'] }
+    const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const { handler, published, registry } = setup(store, rules, [...parsedDesks.desks, cnOnly])
+    await handler(records(), ctx)
+    const on = (topic: string) =>
+      published
+        .filter((r) => r.topic === topic)
+        .map((r) => JSON.parse(r.value as string) as Alert)
+        .map((a) => `${a.rule} ${a.scope.id} ${a.evidence[0]?.headlineId}`)
+    // "US raises tariffs on Chinese steel…" raises tariff_down on US and on CN.
+    expect(on(topics.alerts.name)).toEqual(
+      expect.arrayContaining(['tariff_down US esc1', 'tariff_down CN esc1']),
+    )
+    const tariffDesk = on(topics.deskAlerts('tariff').name)
+    expect(tariffDesk.filter((a) => a.endsWith(' esc1'))).toEqual(['tariff_down US esc1'])
+    // Each (rule, headline) at most once on the desk, and every one of alerts.v1's on it.
+    const pairs = (list: string[]) => list.map((a) => a.replace(/ \S+ /, ' '))
+    expect(new Set(pairs(tariffDesk)).size).toBe(tariffDesk.length)
+    const watched = on(topics.alerts.name).filter((a) => /^tariff_\S+ (US|CN|EU) /.test(a))
+    expect(new Set(pairs(tariffDesk))).toEqual(new Set(pairs(watched)))
+    // A desk watching only CN still gets the CN alert.
+    expect(on(topics.deskAlerts('cn').name)).toContain('tariff_down CN esc1')
+    expect(await registry.getSingleMetricAsString('tradepulse_alerts_desk_merged_total')).toMatch(
+      / [1-9]\d*$/m,
+    )
+  })
 
   it('does not publish an acknowledged alert again when the batch is retried after its confirmation failed', async () => {
     const memory = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })

@@ -51,6 +51,8 @@ type Pending = {
   origin: string
   /** The indicator key of the update that raised it (indicator rules). */
   indicator?: string
+  /** The scored headline that raised it (headline rules). */
+  headline?: string
 }
 
 /**
@@ -116,7 +118,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         // Made only for a record that raises something: a new trace costs random bytes.
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
-        for (const candidate of ev.candidates) pending.push({ candidate, traceparent, eventMs, origin })
+        for (const candidate of ev.candidates)
+          pending.push({ candidate, traceparent, eventMs, origin, headline: p.value.id })
       } else if (r.topic === indicatorsTopic) {
         const p = parseJsonRecord(IndicatorUpdate, r.value)
         if (!p.ok) {
@@ -175,6 +178,20 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const sent: { stream: string; alertId: string }[] = []
     let duplicates = 0
     let cooled = 0
+    // One headline raising one rule on several scopes a desk watches ("US raises tariffs on Chinese
+    // goods": region:US and region:CN) pages that desk once, with the first of them; alerts.v1 has all.
+    const paged = new Set<string>()
+    let merged = 0
+    const desksFor = (p: Pending): string[] => {
+      const desks = routeAlert(p.candidate.alert, deps.desks)
+      if (p.headline === undefined) return desks
+      return desks.filter((desk) => {
+        const key = `${desk}\u0000${p.candidate.alert.rule}\u0000${p.headline}`
+        if (!paged.has(key)) return paged.add(key)
+        merged++
+        return false
+      })
+    }
     pending.forEach((p, i) => {
       const d = decisions[i]
       if (d === 'duplicate') duplicates++
@@ -192,13 +209,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       }
       if (d !== 'fire' && d !== 'resend') return
       const { alert } = p.candidate
+      // Before the check below, so that a desk paged by an acknowledged alert is not paged by its sibling.
+      const desks = desksFor(p)
       if (d === 'resend' && acknowledged.has(alert.id)) {
         // Published and acknowledged before a fault in step 4: only its confirmation is left.
         sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
         return
       }
       const topics = [alertsTopic]
-      for (const deskId of routeAlert(alert, deps.desks)) topics.push(deskTopics.get(deskId)!)
+      for (const deskId of desks) topics.push(deskTopics.get(deskId)!)
       out.push(...alertRecords(alert, topics, p.traceparent))
       sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
       metrics.alerts.inc({ rule: alert.rule, severity: alert.severity })
@@ -206,6 +225,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     })
     if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
     if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
+    if (merged) metrics.deskMerged.inc(merged)
 
     if (out.length > 0) await deps.publish(out)
     remember(sent.map((a) => a.alertId))

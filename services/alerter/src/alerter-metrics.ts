@@ -15,6 +15,11 @@ export function createAlerterMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    deskMerged: new Counter({
+      name: 'tradepulse_alerts_desk_merged_total',
+      help: "desk copies not sent: another scope's alert of the same rule and headline already paged the desk",
+      registers: [registry],
+    }),
     latency: new Histogram({
       name: 'tradepulse_alert_latency_seconds',
       help: 'from the triggering record entering the pipeline to detection',

@@ -187,3 +187,23 @@ export const SCENARIO_DESKS_BY_RULE: Record<string, string[]> = {
   supply_up: ['supply'],
   export_curb: ['supply', 'risk'],
 }
+
+/**
+ * What pages a desk once: the alerter sends a desk one alert of a rule per headline, however many of the
+ * desk's scopes it fired on. `<rule> <headline>` for a headline alert, the whole description for an
+ * indicator alert (`@<minutes>`). `description`: `<rule> <scope> <dimension> <direction> <trigger>`.
+ */
+export function deskPage(description: string): string {
+  const parts = description.split(' ')
+  const trigger = parts.at(-1) ?? ''
+  return trigger.startsWith('@') ? description : `${parts[0]} ${trigger}`
+}
+
+/** The pages a desk gets for these alert descriptions (SCENARIO_EXPECTED by default), each once, sorted. */
+export function scenarioDeskPages(
+  desk: string,
+  descriptions: readonly string[] = SCENARIO_EXPECTED,
+): string[] {
+  const routed = descriptions.filter((d) => SCENARIO_DESKS_BY_RULE[d.split(' ')[0] ?? '']?.includes(desk))
+  return [...new Set(routed.map(deskPage))].sort()
+}
