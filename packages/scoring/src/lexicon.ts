@@ -6,6 +6,7 @@ import { COMMODITIES, EU_MEMBERS, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
   CONCESSIVES,
+  CONDITIONS,
   CONTEXT_MARKERS,
   CONTRASTS,
   HEDGES,
@@ -106,6 +107,11 @@ export interface Entry {
   /** A setting word ("after", "amid"): opening the field, its clause sets the scene (see SETTINGS). */
   setting: boolean
   /**
+   * A condition (see CONDITIONS): 1 when easing in the noun phrase before it and in its terms after
+   * it is not granted, 2 the same with that noun phrase right before it; 0 for most words.
+   */
+  condition: number
+  /**
    * Factor on the de-escalating side of the tariff dimension where this word acts, 1 for most.
    * Below 1 for request hedges ("urges the U.S. to remove sanctions" asks for relief, which is not
    * relief) and for predicates of persistence or novelty on good things ("talks to continue", "a
@@ -171,6 +177,10 @@ export const F_SHORT_NEG = 262144
 export const F_PAST = 524288
 /** See Entry.setting. */
 export const F_SETTING = 1048576
+/** See Entry.condition (any value but 0). */
+export const F_CONDITION = 2097152
+/** See Entry.condition (2: the noun phrase right before it). */
+export const F_CONDITION_NEAR = 4194304
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -235,6 +245,8 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.contrast) f |= F_CONTRAST
     if (e.concessive) f |= F_CONCESSIVE
     if (e.setting) f |= F_SETTING
+    if (e.condition !== 0) f |= F_CONDITION
+    if (e.condition === 2) f |= F_CONDITION_NEAR
     if (e.presentS) f |= F_PRESENT_S
     if (e.past) f |= F_PAST
     if (e.initialOnly) f |= F_INITIAL
@@ -356,6 +368,7 @@ export function newEntry(key: string): Entry {
     contrast: false,
     concessive: false,
     setting: false,
+    condition: 0,
     relief: 1,
     presentS: false,
     past: false,
@@ -640,6 +653,12 @@ function buildLexicon(): Lexicon {
       e.setting = true
     }
   })
+  for (const c of CONDITIONS) {
+    eachForm(c.words, (f) => {
+      const e = add(f)
+      if (e && e.condition === 0) e.condition = c.near ? 2 : 1
+    })
+  }
   eachForm(CONTRASTS, (f) => {
     const e = add(f)
     if (e) {

@@ -1486,3 +1486,50 @@ describe('round 17: the sample feed and the alerts a desk reads (review of the d
     expect(tariff(h).label).not.toBe('negative')
   })
 })
+
+describe('2.0.15: relief made to depend on terms is not granted', () => {
+  const easing = (h: string) => score(h).events.filter((e) => e.direction > 0)
+
+  // Relief, a truce, an exemption or a measure's removal before "depends on", "hinges on", "is
+  // conditional / contingent on" or "tied to" is offered on terms. The relief noun is often a
+  // predicate of its own ("exemption", "suspension of", "lifting of"), and the terms often hold a
+  // target ("purchases", "talks", "deal") that "depends on" took instead of the relief: wherever the
+  // predicates bound, no easing is read, in the relief or in its terms.
+  it.each([
+    'Tariff relief hinges on Chinese purchases, U.S. envoy says',
+    "Trade truce hinges on Beijing's purchases of soybeans",
+    'Steel tariff exemption depends on a quota deal with Seoul',
+    'Suspension of auto tariffs hinges on EU concessions',
+    'Lifting of tariffs on Chinese goods depends on reforms, Lighthizer says',
+    'Relief from steel tariffs is contingent on quotas',
+    'Rollback of duties tied to phase two deal',
+    'Tariff cuts tied to market access for U.S. farmers',
+    'Reprieve for Mexican tomatoes depends on talks',
+    'US grants tariff relief that depends on Chinese commitments',
+    'Any tariff relief could hinge upon enforcement',
+    'Truce conditional on Beijing halting retaliation',
+    'Washington says tariff relief depends on Beijing buying more farm goods',
+    'US delegation says tariff relief depends on Chinese commitments',
+  ])('%s: not positive, no easing event', (h) => {
+    expect(tariff(h).label).not.toBe('positive')
+    expect(easing(h)).toEqual([])
+  })
+
+  it('keeps relief granted, relief for others who depend on something, and what else "tied to" joins', () => {
+    // Relief granted outright, or to firms that themselves depend on something.
+    for (const h of [
+      'US grants tariff relief to Chinese firms',
+      'US grants tariff relief to firms that depend on Chinese parts',
+    ]) {
+      expect(tariff(h).label).toBe('positive')
+      expect(easing(h).map((e) => e.type)).toEqual(['tariff_cut'])
+    }
+    // "tied to" names firms or a cause, not terms, unless right after the relief.
+    expect(tariff('US lifts sanctions on firms tied to Iran').label).toBe('positive')
+    expect(tariff('Stocks rally tied to trade deal hopes').label).toBe('positive')
+    expect(tariff('U.S. tariffs tied to fentanyl take effect').label).toBe('negative')
+    expect(score('U.S. tariffs tied to fentanyl take effect').events.map((e) => e.type)).toEqual([
+      'tariff_imposed',
+    ])
+  })
+})

@@ -250,6 +250,29 @@ describe('intensifiers', () => {
   })
 })
 
+describe('relief on terms (2.0.15)', () => {
+  // The events trade_measure_reversed (packages/alerting/rules/default-rules.yaml) pages a desk on.
+  const reversal = new Set(['truce', 'deal', 'tariff_suspended', 'tariff_cut'])
+
+  it('reads relief that depends on terms as no relief granted, so no reversal is paged', () => {
+    for (const h of [
+      'US delegation says tariff relief depends on Chinese commitments',
+      'US suspension of tariffs hinges on Chinese compliance',
+      'Lifting of tariffs depends on Chinese reforms',
+      'Tariff relief tied to Chinese purchases of farm goods',
+      'Trade truce is conditional on Beijing buying more soybeans',
+    ]) {
+      const r = score(h)
+      expect(r.scores.tariff.label, h).not.toBe('positive')
+      expect(
+        r.events.filter((e) => reversal.has(e.type) && e.direction > 0 && !e.threat),
+        h,
+      ).toEqual([])
+    }
+    expect(tariff('US grants tariff relief to Chinese firms').label).toBe('positive')
+  })
+})
+
 describe('multiword expressions, variants and entities', () => {
   it('recognises regions under their variants as ISO codes', () => {
     expect(score('U.S. and PRC officials meet').entities.regions).toEqual(['US', 'CN'])

@@ -2,7 +2,7 @@
 // them, bind each predicate to the nearest target in its clause, and add the weighted cues up per
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
-import { DATE_NAMES } from './data/lexicon.ts'
+import { DATE_NAMES, RELATIVE_PRONOUNS } from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
@@ -50,6 +50,8 @@ const E_TOPIC_T = lex.E_TOPIC_T
 const E_UNCERTAINTY = lex.E_UNCERTAINTY
 const F_CLAUSE_BREAK = lex.F_CLAUSE_BREAK
 const F_CONCESSIVE = lex.F_CONCESSIVE
+const F_CONDITION = lex.F_CONDITION
+const F_CONDITION_NEAR = lex.F_CONDITION_NEAR
 const F_INITIAL = lex.F_INITIAL
 const F_PRESENT_S = lex.F_PRESENT_S
 const F_PAST = lex.F_PAST
@@ -265,6 +267,9 @@ function eventDirection(x: number): -1 | 0 | 1 {
 /** Days and months, which a capital does not make a name (see namedObjectAfter). */
 const DATE_WORDS = new Set(DATE_NAMES)
 
+/** Relative pronouns ("relief that depends on"; see markConditions). */
+const RELATIVES = new Set(RELATIVE_PRONOUNS)
+
 /**
  * Cue labels joined with +, not template literals: emit builds one per bound pair, and the ToString
  * call a template makes per part was 1 % of the scorer's profile where the parts are always strings
@@ -317,6 +322,8 @@ interface Items {
   held: Int32Array
   predOn: Uint8Array
   target: Int32Array
+  /** 1 where easing is only offered on terms (see CONDITIONS, markConditions); set when the field has a condition. */
+  cond: Uint8Array
 }
 
 function newItems(n: number): Items {
@@ -335,6 +342,7 @@ function newItems(n: number): Items {
     held: new Int32Array(cap),
     predOn: new Uint8Array(cap),
     target: new Int32Array(cap),
+    cond: new Uint8Array(cap),
   }
 }
 
@@ -474,6 +482,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   let settingClause = -1
   /** Whether the field has a phrase that is both a predicate and a target (see bindPredicates). */
   let dualSeen = false
+  /** Whether the field has a condition word (see markConditions). */
+  let conditionSeen = false
 
   const accH = newAccumulator()
   const accB = newAccumulator()
@@ -592,6 +602,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     concessiveClause = -1
     settingClause = -1
     let duals = false
+    let conditions = false
     let clause = 0
     let i = 0
     while (i < count) {
@@ -690,10 +701,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_CONCESSIVE) !== 0) concessiveClause = clause
       if ((f & F_SETTING) !== 0 && (i === 0 || tKind[i - 1] === BREAK)) settingClause = clause
       if ((f & F_PRED) !== 0 && (f & F_TARGET) !== 0) duals = true
+      if ((f & F_CONDITION) !== 0) conditions = true
       i = bestEnd
     }
     items = n
     dualSeen = duals
+    conditionSeen = conditions
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -1323,6 +1336,71 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /** True when token j is a relative pronoun ("that", "which", "who"), however written. */
+  function isRelativePronoun(j: number): boolean {
+    return tb.kind[j] === WORD && RELATIVES.has(text0.slice(tb.start[j], tb.end[j]).toLowerCase())
+  }
+
+  /** Item l is a trade or supply target, or an act of policy: what a condition can make depend on terms. */
+  function tradeReading(l: number): boolean {
+    const x = it.idx[l] as number
+    const f = entInts[x << 4] as number
+    if ((f & F_TARGET) !== 0) {
+      const t = targetAt(x)
+      if (t.tariff !== 0 || t.supply !== 0) return true
+    }
+    return (f & F_PRED) !== 0 && predAt(x).policy
+  }
+
+  /**
+   * Marks (it.cond) what each condition word of the field makes depend on terms (see CONDITIONS):
+   * the noun phrase before it, headed by the nearest trade reading within RULES.bindWindowTokens
+   * ("tariff relief for Mexico hinges on") or, for a `near` word or after a relative pronoun, by the
+   * one right before it, forms of "be" and modals aside ("relief is tied to", "relief that depends
+   * on"); with it the items between it and the word ("trade deal hopes") and those joined to it by no
+   * word or one ("suspension of tariffs", "U.S. grants tariff relief"); and the terms, what follows
+   * the word in its clause within the window.
+   * Wherever the predicates bound, emit then reads no easing there.
+   */
+  function markConditions(): void {
+    const { idx: itIdx, s: itS, e: itE, clause: itClause, cond: itCond } = it
+    const window = RULES.bindWindowTokens
+    itCond.fill(0, 0, items)
+    for (let c = 0; c < items; c++) {
+      const f = entInts[(itIdx[c] as number) << 4] as number
+      if ((f & F_CONDITION) === 0) continue
+      const clause = itClause[c]
+      let j = itS[c] as number
+      while (j > 0 && (wordFlagsAt(j - 1) & (W_AUX | W_MODAL)) !== 0) j--
+      const relative = j > 0 && isRelativePronoun(j - 1)
+      if (relative) j--
+      const near = relative || (f & F_CONDITION_NEAR) !== 0
+      let head = -1
+      for (let l = c - 1; l >= 0 && itClause[l] === clause; l--) {
+        const end = itE[l] as number
+        // A modal matched as a phrase of its own ("could") stands among the words skipped.
+        if (end > j) continue
+        if (near ? end !== j : j - end > window) break
+        if (tradeReading(l)) {
+          head = l
+          break
+        }
+        if (near) break
+      }
+      if (head < 0) continue
+      for (let m = head + 1; m < c; m++) itCond[m] = 1
+      let m = head
+      itCond[m] = 1
+      while (m > 0 && itClause[m - 1] === clause && (itS[m] as number) - (itE[m - 1] as number) <= 1) {
+        m--
+        itCond[m] = 1
+      }
+      const end = itE[c] as number
+      for (let r = c + 1; r < items && itClause[r] === clause && (itS[r] as number) - end <= window; r++)
+        itCond[r] = 1
+    }
+  }
+
   function addCue(
     acc: Accumulator,
     dim: number,
@@ -1441,7 +1519,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       held: itHeld,
       predOn: itPredOn,
       target: itTarget,
+      cond: itCond,
     } = it
+    const conditional = conditionSeen
     const tStart = tb.start
     const tEnd = tb.end
     const keep = RULES.negationKeep
@@ -1550,6 +1630,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             ? Math.min(reliefOf(k, t), reliefOf(t, t))
             : 1
         const marketOnly = target.policyOnly && !pred.policy
+        // Easing offered on terms is not granted ("tariff relief hinges on Chinese purchases"; see
+        // CONDITIONS): no direction and no event, like a change in no direction.
+        if (conditional && dir > 0 && !marketOnly && !marketTarget && (itCond[k] === 1 || itCond[t] === 1)) {
+          // Nor do the nouns a frame passes the move on to ("eases trade war fears" on terms).
+          if (target.frame) {
+            for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
+              const mf = entInts[(itIdx[m] as number) << 4] as number
+              if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break
+              itBound[m] = 1
+            }
+          }
+          continue
+        }
         const ts = tStart[itS[t] as number] as number
         const tend = tEnd[(itE[t] as number) - 1] as number
         const start = Math.min(s, ts)
@@ -1613,7 +1706,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const compound = target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2
         // "no tariff fears": a negator before the compound negates all of it, wherever it attached.
         const nf = compound && !negated && itNeg[k - 1] === 1 ? -keep : negFactor
-        if (compound) {
+        // Easing offered on terms is not granted (see CONDITIONS).
+        const onTerms = conditional && itCond[k] === 1
+        if (compound && !(onTerms && target.polarity * nf > 0)) {
           const px = itIdx[k - 1] as number
           const pe = colEntry[px] as Entry
           const pt = targetAt(px)
@@ -1624,7 +1719,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           if (pt.supply !== 0)
             addCue(acc, S, dir * pt.supply, hedge < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
         }
-        if (target.bare !== 0) {
+        if (target.bare !== 0 && !(onTerms && target.polarity * nf > 0)) {
           // "no trade talks planned", "not ready to make a deal": a good thing denied is a setback
           // even where naming it alone is near neutral.
           const bare =
@@ -1694,6 +1789,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     matchField()
     attachModifiers()
     bindPredicates()
+    if (conditionSeen) markConditions()
     emit(acc, field)
     // "After sanctions, X seeks payment in yuan": a measure named bare in the opening setting
     // clause, with no other trade cue and no market move against, is the scene of other news.

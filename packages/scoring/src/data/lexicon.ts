@@ -2976,11 +2976,16 @@ export const PREDICATES = [
       'v testify on',
       'v testify before',
       // A measure made to depend on something ("tariff relief depends on Chinese commitments") is
-      // not yet moved either way.
+      // not yet moved either way (relief before such a word is not granted wherever this binds: see
+      // CONDITIONS).
       'v depend on',
+      'v depend upon',
       'v hinge on',
+      'v hinge upon',
       'conditional on',
+      'conditional upon',
       'contingent on',
+      'contingent upon',
     ],
   },
   {
@@ -5156,6 +5161,39 @@ export const CONCESSIVES = [
  * slams tariffs"), so cues before the last of them weigh RULES.contrastBeforeWeight.
  */
 export const CONTRASTS = ['but', 'however']
+
+/**
+ * Conditions: relief or an easing named right before one of these words is made to depend on what
+ * follows ("tariff relief depends on Chinese commitments", "steel tariff exemption hinges on a quota
+ * deal", "suspension of tariffs is conditional on compliance", "tariff cuts tied to market access"),
+ * so it is offered on terms, not granted: it moves in no direction and is no event, and neither is an
+ * easing in the terms (a deal the relief hinges on is not made). The noun phrase before the word is
+ * what depends: its head is the nearest predicate or target within RULES.bindWindowTokens ("tariff
+ * relief for Mexico hinges on"), or with `near` or after a relative pronoun ("relief that depends on")
+ * the one right before it (forms of "be" and modals between: "is tied to", "will depend on"), so
+ * "lifts sanctions on firms tied to Iran" and "grants relief to firms that depend on Chinese parts"
+ * are relief granted. Escalation around the word keeps its reading (PREDICATES `change` takes
+ * "depend on" and the others, not "tied to", which is mostly a cause: "a rally tied to trade hopes").
+ */
+export const CONDITIONS = [
+  {
+    near: false,
+    words: [
+      'v depend on',
+      'v depend upon',
+      'v hinge on',
+      'v hinge upon',
+      'conditional on',
+      'conditional upon',
+      'contingent on',
+      'contingent upon',
+    ],
+  },
+  { near: true, words: ['tied to'] },
+]
+
+/** Relative pronouns: a condition right after one ("relief that depends on") is said of the noun before it. */
+export const RELATIVE_PRONOUNS: readonly string[] = ['that', 'which', 'who']
 
 /**
  * Policy-uncertainty vocabulary (in the spirit of the trade-policy uncertainty index: policy terms
