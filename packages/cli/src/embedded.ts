@@ -81,7 +81,8 @@ function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
         )
         if (Number.isFinite(ms) && (newest === undefined || ms > newest)) newest = ms
       }
-      from += records.length
+      // By offset: the front of a partition may have been dropped (keepConsumed).
+      from = records.at(-1)!.offset + 1
     }
   }
   return newest
@@ -94,7 +95,9 @@ function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   // The port is taken first: a busy one is refused before anything has started or played.
   const server = opts.follow ? await bindHeadlineServer(opts.httpPort ?? 0) : undefined
-  const bus = createMemoryBus()
+  // What every worker has consumed is dropped but for a tail (the newest headlines, read at exit, are in
+  // it): a --follow run of days would otherwise hold every record it was ever given.
+  const bus = createMemoryBus({ keepConsumed: 1_000 })
   const transport = createMemoryTransport(bus)
   const clock = opts.clock ?? systemClock
   const env = embeddedEnv(opts.env)
@@ -147,7 +150,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
         const parsed = Alert.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
         if (parsed.success) drained.push(parsed.data)
       }
-      readOffsets.set(p, from + records.length)
+      if (records.length > 0) readOffsets.set(p, records.at(-1)!.offset + 1)
     }
     // The alerts topic's partitions are read one after another: in the order of their headlines' times
     // they read as the story went (the lines show those times). A stable sort keeps ties as read.

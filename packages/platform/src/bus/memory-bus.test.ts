@@ -17,6 +17,36 @@ describe('memory bus', () => {
       [2, 'c'],
     ])
   })
+  it('drops what every group has consumed, but for the last few, when asked to (keepConsumed)', () => {
+    const bus = createMemoryBus({ keepConsumed: 10 })
+    bus.createTopic('t', 1)
+    bus.join('slow', 't')
+    bus.produce(Array.from({ length: 3_000 }, (_, i) => ({ topic: 't', key: 'k', value: String(i) })))
+    bus.commit('fast', 't', 0, 3_000)
+    // The slow group, which joined before its first commit, holds everything it has not committed past.
+    expect(bus.read('t', 0, 0, 1)[0]?.offset).toBe(0)
+    bus.commit('slow', 't', 0, 500)
+    expect(bus.read('t', 0, 0, 1)[0]?.offset).toBe(0)
+    bus.commit('slow', 't', 0, 2_500)
+    const first = bus.read('t', 0, 0, 1)[0]!.offset
+    expect(first).toBe(2_490)
+    // Offsets and ends stay as they were; a read from the start gets what is left.
+    expect(bus.endOffset('t', 0)).toBe(3_000)
+    expect(bus.read('t', 0, 2_995, 10).map((r) => String(r.value))).toEqual([
+      '2995',
+      '2996',
+      '2997',
+      '2998',
+      '2999',
+    ])
+    // Without the option nothing consumed is dropped.
+    const keepAll = createMemoryBus()
+    keepAll.createTopic('t', 1)
+    keepAll.produce(Array.from({ length: 3_000 }, (_, i) => ({ topic: 't', key: 'k', value: String(i) })))
+    keepAll.commit('g', 't', 0, 3_000)
+    expect(keepAll.read('t', 0, 0, 1)[0]?.offset).toBe(0)
+  })
+
   it('wakes a waiting reader on produce', async () => {
     const bus = createMemoryBus()
     bus.createTopic('t', 1)

@@ -19,16 +19,37 @@ function partitionFor(key: string | null, partitions: number, counter: () => num
   return (h >>> 0) % partitions
 }
 
+/** Records dropped from the front of a partition at once, so that trimming is not a shift per record. */
+const TRIM_CHUNK = 1_024
+
+export type MemoryBusOptions = {
+  /**
+   * Most records a partition holds (1,000,000); older ones are dropped from the front, as retention
+   * would, a few at a time (up to an eighth more, at most TRIM_CHUNK, may be held in between).
+   */
+  maxRecordsPerPartition?: number
+  /**
+   * When set, records every consumer group that joined the topic (or committed on it) has committed past
+   * are dropped too, but for the last `keepConsumed` of them (in chunks of TRIM_CHUNK): a long run then
+   * holds what is not consumed yet, not everything ever produced. A group that joins later finds them
+   * gone, as after Kafka's retention.
+   */
+  keepConsumed?: number
+}
+
 /**
  * An in-process log with Kafka's guarantees that the workers rely on: topics of partitions, order per
- * key, offsets, committed offsets per consumer group, and waiting for new records. It keeps everything
- * it is given (bounded by `maxRecordsPerPartition`: older records are dropped from the front, as
- * retention would) and is meant for one process: the embedded default and tests.
+ * key, offsets, committed offsets per consumer group, and waiting for new records. It keeps what it is
+ * given within the bounds of MemoryBusOptions and is meant for one process: the embedded default and
+ * tests.
  */
-export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) {
+export function createMemoryBus(opts: MemoryBusOptions = {}) {
   const maxRecords = opts.maxRecordsPerPartition ?? 1_000_000
+  const slack = Math.min(TRIM_CHUNK, Math.ceil(maxRecords / 8))
   const topics = new Map<string, { partitions: StoredRecord[][]; base: number[] }>()
   const committed = new Map<string, number>()
+  /** Per `topic\0partition`: each group's committed offset (for keepConsumed). */
+  const commitsOf = new Map<string, Map<string, number>>()
   let roundRobin = 0
   let waiters: (() => void)[] = []
 
@@ -43,6 +64,21 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
     const t = topics.get(name)
     if (!t) throw new Error(`unknown topic ${name}: create it first`)
     return t
+  }
+
+  function dropFront(t: { partitions: StoredRecord[][]; base: number[] }, p: number, n: number): void {
+    t.partitions[p]!.splice(0, n)
+    t.base[p]! += n
+  }
+
+  /** keepConsumed: drops what every group committed on the partition is past, but for the last few. */
+  function trimConsumed(name: string, partition: number, keep: number): void {
+    let min = Number.POSITIVE_INFINITY
+    for (const offset of commitsOf.get(`${name}\u0000${partition}`)?.values() ?? [])
+      min = Math.min(min, offset)
+    const t = topic(name)
+    const n = Math.min(min - keep - t.base[partition]!, t.partitions[partition]!.length)
+    if (n >= TRIM_CHUNK) dropFront(t, partition, n)
   }
 
   return {
@@ -70,10 +106,7 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
           headers: r.headers ?? {},
           timestamp: r.timestamp ?? now,
         })
-        if (log.length > maxRecords) {
-          log.shift()
-          t.base[p]!++
-        }
+        if (log.length >= maxRecords + slack) dropFront(t, p, log.length - maxRecords)
       }
       wake()
     },
@@ -88,11 +121,30 @@ export function createMemoryBus(opts: { maxRecordsPerPartition?: number } = {}) 
       const t = topic(name)
       return t.base[partition]! + t.partitions[partition]!.length
     },
+    /**
+     * A consumer group starts reading the topic: with keepConsumed, nothing it has not committed past is
+     * dropped from now on, even before its first commit.
+     */
+    join(group: string, name: string): void {
+      if (opts.keepConsumed === undefined) return
+      for (let p = 0; p < topic(name).partitions.length; p++) {
+        const key = `${name}\u0000${p}`
+        const groups = commitsOf.get(key) ?? new Map<string, number>()
+        if (!groups.has(group)) groups.set(group, committed.get(`${group}\u0000${key}`) ?? 0)
+        commitsOf.set(key, groups)
+      }
+    },
     committed(group: string, name: string, partition: number): number {
       return committed.get(`${group}\u0000${name}\u0000${partition}`) ?? 0
     },
     commit(group: string, name: string, partition: number, nextOffset: number): void {
       committed.set(`${group}\u0000${name}\u0000${partition}`, nextOffset)
+      if (opts.keepConsumed !== undefined) {
+        const key = `${name}\u0000${partition}`
+        const groups = commitsOf.get(key) ?? new Map<string, number>()
+        commitsOf.set(key, groups.set(group, nextOffset))
+        trimConsumed(name, partition, opts.keepConsumed)
+      }
       wake()
     },
     /** Resolves at the next produce or commit, or after `timeoutMs`. */

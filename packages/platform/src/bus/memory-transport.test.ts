@@ -91,3 +91,61 @@ describe('in-memory runner with event-time alignment', () => {
     expect(late).toBe(0)
   })
 })
+
+describe('in-memory runners on a bus that drops what is consumed (keepConsumed)', () => {
+  it('drops only what every group of the topic has handled: a slower group loses nothing', async () => {
+    const bus = createMemoryBus({ keepConsumed: 100 })
+    bus.createTopic('in', 1)
+    bus.createTopic('dlq', 1)
+    const seen = { fast: [] as number[], slow: [] as number[] }
+    let slowOpen = false
+    const runnerOf = (group: 'fast' | 'slow') =>
+      createMemoryTransport(bus).createRunner(
+        async (records) => {
+          // The slow group waits until the fast one has handled everything.
+          while (group === 'slow' && !slowOpen) await new Promise((r) => setTimeout(r, 5))
+          for (const r of records) seen[group].push(Number(r.value!.toString()))
+          return records.map(() => ({ kind: 'ok' as const }))
+        },
+        {
+          worker: group,
+          groupId: group,
+          topics: ['in'],
+          dlqTopic: 'dlq',
+          maxBatch: 500,
+          fetchMaxWaitMs: 10,
+          sessionTimeoutMs: 6_000,
+          heartbeatIntervalMs: 500,
+          maxBytesPerPartition: 1 << 20,
+          partitionsConcurrency: 1,
+          retryBaseMs: 10,
+          retryMaxMs: 20,
+          commitIntervalMs: 0,
+        },
+        createLogger({ level: 'silent' }),
+        createMetrics(group),
+      )
+    const runners = [runnerOf('fast'), runnerOf('slow')]
+    for (const r of runners) await r.start()
+    const waitFor = async (ok: () => boolean) => {
+      const until = Date.now() + 10_000
+      while (!ok() && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+    }
+    try {
+      bus.produce(Array.from({ length: 5_000 }, (_, i) => ({ topic: 'in', key: 'k', value: String(i) })))
+      await waitFor(() => seen.fast.length >= 5_000)
+      // Everything is still held: the slow group has handled nothing yet.
+      expect(bus.read('in', 0, 0, 1)[0]?.offset).toBe(0)
+      slowOpen = true
+      await waitFor(() => seen.slow.length >= 5_000 && bus.committed('slow', 'in', 0) === 5_000)
+    } finally {
+      for (const r of runners) await r.stop()
+    }
+    const all = Array.from({ length: 5_000 }, (_, i) => i)
+    expect(seen).toEqual({ fast: all, slow: all })
+    // Both are past the end: what is left is the last 100 and at most a chunk more.
+    const first = bus.read('in', 0, 0, 1)[0]!.offset
+    expect(first).toBeGreaterThan(5_000 - 100 - 1_024)
+    expect(first).toBeLessThanOrEqual(5_000 - 100)
+  })
+})

@@ -124,6 +124,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
           if (running) return
           for (const t of cfg.topics)
             if (!bus.hasTopic(t)) throw new Error(`unknown topic ${t}: create it first`)
+          for (const t of cfg.topics) bus.join(cfg.groupId, t)
           running = true
           loop = (async () => {
             while (running) {
