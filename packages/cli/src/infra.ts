@@ -58,3 +58,21 @@ export async function withRedis<T>(
     await closeRedis(redis)
   }
 }
+
+/**
+ * Connects to Kafka and to Redis once each, quietly: `start` on Kafka fails within seconds with one line
+ * naming the address and the variable (exitOnFatal) when either cannot be reached, instead of after the
+ * workers' own 17 s of retries, each logged.
+ */
+export async function checkReachable(
+  config: Pick<BaseConfig, 'KAFKA_BROKERS' | 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
+  log: Logger,
+): Promise<void> {
+  const admin = cliKafka(config, 'tradepulse-start-check', log).admin()
+  try {
+    await admin.connect()
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+  await withRedis(config, 'tradepulse-start-check', log, (redis) => redis.ping())
+}

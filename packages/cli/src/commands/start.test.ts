@@ -57,6 +57,29 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     })
   })
 
+  it('start on Kafka and Redis names the one it cannot reach in one line, before any worker starts (exit 69)', async () => {
+    const redisUp = process.env.REDIS_URL
+    const kafkaUp = process.env.KAFKA_BROKERS
+    const cases: [Record<string, string>, RegExp][] = [
+      [
+        { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS },
+        /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\): .*ECONNREFUSED/,
+      ],
+    ]
+    // With a real Kafka up (the integration run), the Redis side too.
+    if (kafkaUp && redisUp)
+      cases.push([
+        { KAFKA_BROKERS: kafkaUp, REDIS_URL: NO_REDIS },
+        /^tradepulse: cannot reach Redis at redis:\/\/\[redacted\]@127\.0\.0\.1:1 \(REDIS_URL\): .*ECONNREFUSED/,
+      ])
+    const runs = await Promise.all(cases.map(([env]) => cli(['start'], env)))
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(69)
+      expectOneLine(r.stderr, cases[i]![1])
+      expect(r.stdout).toBe('')
+    })
+  })
+
   it('start --follow names --http-port when the port is taken, before the banner (exit 78)', async () => {
     const busy = createServer()
     const port = await new Promise<number>((resolve) =>

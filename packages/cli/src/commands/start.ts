@@ -13,6 +13,7 @@ import { type Infra, startInfra } from '@tradepulse/testing/infra'
 import type { Command } from 'commander'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
+import { checkReachable } from '../infra.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { WORKERS } from '../workers.ts'
@@ -165,7 +166,8 @@ export function registerStart(program: Command): void {
         })
       const log = createLogger({ level, pretty: true, name: 'tradepulse' })
       let infra: Infra | undefined
-      if (!onKafka) {
+      if (onKafka) await checkReachable(loadConfig(BaseConfig, env), log)
+      else {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
