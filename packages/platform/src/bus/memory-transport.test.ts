@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import type { BatchRunnerConfig } from '../kafka/batch-runner.ts'
 import type { BatchHandler } from '../kafka/records.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
@@ -23,6 +24,23 @@ describeTransportConformance('in-memory bus', async () => {
     },
     close: async () => {},
   }
+})
+
+/** A runner of group `group` (also its worker name) on topic 'in', dlq 'dlq'. */
+const runnerConfig = (group: string, maxBatch: number): BatchRunnerConfig => ({
+  worker: group,
+  groupId: group,
+  topics: ['in'],
+  dlqTopic: 'dlq',
+  maxBatch,
+  fetchMaxWaitMs: 10,
+  sessionTimeoutMs: 6_000,
+  heartbeatIntervalMs: 500,
+  maxBytesPerPartition: 1 << 20,
+  partitionsConcurrency: 1,
+  retryBaseMs: 10,
+  retryMaxMs: 20,
+  commitIntervalMs: 0,
 })
 
 describe('in-memory runner with event-time alignment', () => {
@@ -62,19 +80,7 @@ describe('in-memory runner with event-time alignment', () => {
     const runner = createMemoryTransport(bus).createRunner(
       handler,
       {
-        worker: 'w',
-        groupId: 'g',
-        topics: ['in'],
-        dlqTopic: 'dlq',
-        maxBatch: 100,
-        fetchMaxWaitMs: 10,
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 500,
-        maxBytesPerPartition: 1 << 20,
-        partitionsConcurrency: 1,
-        retryBaseMs: 10,
-        retryMaxMs: 20,
-        commitIntervalMs: 0,
+        ...runnerConfig('g', 100),
         align: { aheadMs: 10 * MIN, eventMs: (r) => Number(r.value!.toString()) },
       },
       createLogger({ level: 'silent' }),
@@ -107,21 +113,7 @@ describe('in-memory runners on a bus that drops what is consumed (keepConsumed)'
           for (const r of records) seen[group].push(Number(r.value!.toString()))
           return records.map(() => ({ kind: 'ok' as const }))
         },
-        {
-          worker: group,
-          groupId: group,
-          topics: ['in'],
-          dlqTopic: 'dlq',
-          maxBatch: 500,
-          fetchMaxWaitMs: 10,
-          sessionTimeoutMs: 6_000,
-          heartbeatIntervalMs: 500,
-          maxBytesPerPartition: 1 << 20,
-          partitionsConcurrency: 1,
-          retryBaseMs: 10,
-          retryMaxMs: 20,
-          commitIntervalMs: 0,
-        },
+        runnerConfig(group, 500),
         createLogger({ level: 'silent' }),
         createMetrics(group),
       )
