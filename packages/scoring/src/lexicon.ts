@@ -112,6 +112,11 @@ export interface Entry {
    */
   condition: number
   /**
+   * A condition's factor on escalation in the noun phrase before it, which then reads as a threat
+   * (see CONDITIONS `hedge`): below 1 for "depends on", "hinges on" and the like, 1 for most words.
+   */
+  conditionHedge: number
+  /**
    * Factor on the de-escalating side of the tariff dimension where this word acts, 1 for most.
    * Below 1 for request hedges ("urges the U.S. to remove sanctions" asks for relief, which is not
    * relief) and for predicates of persistence or novelty on good things ("talks to continue", "a
@@ -369,6 +374,7 @@ export function newEntry(key: string): Entry {
     concessive: false,
     setting: false,
     condition: 0,
+    conditionHedge: 1,
     relief: 1,
     presentS: false,
     past: false,
@@ -656,7 +662,10 @@ function buildLexicon(): Lexicon {
   for (const c of CONDITIONS) {
     eachForm(c.words, (f) => {
       const e = add(f)
-      if (e && e.condition === 0) e.condition = c.near ? 2 : 1
+      if (e && e.condition === 0) {
+        e.condition = c.near ? 2 : 1
+        e.conditionHedge = c.hedge
+      }
     })
   }
   eachForm(CONTRASTS, (f) => {

@@ -1533,3 +1533,37 @@ describe('2.0.15: relief made to depend on terms is not granted', () => {
     ])
   })
 })
+
+describe('2.0.16: escalation made to depend on terms is only threatened', () => {
+  const tariffEvents = (h: string) =>
+    score(h)
+      .events.filter((e) => e.dimension === 'tariff')
+      .map((e) => [e.type, e.direction, e.threat])
+
+  // A measure before "depends on", "hinges on", "is conditional / contingent on" is not in force
+  // yet: it keeps its escalating direction, weakened as a hedge weakens it, and its event (if any) is
+  // a threat, so no enacted-measure alert reads it.
+  it.each([
+    ['New U.S. tariffs hinge on China talks', [['tariff_raised', -1, true]]],
+    ['U.S. says new duties on Canadian lumber depend upon a softwood deal', [['tariff_raised', -1, true]]],
+    ['Sanctions on Russian banks hinge on Ukraine ceasefire', [['sanction', -1, true]]],
+    ['Washington imposes tariffs that hinge on Beijing talks', [['tariff_imposed', -1, true]]],
+    ['Steel tariffs conditional on Canada quota compliance', []],
+  ])('%s: negative, its events threats', (h, want) => {
+    expect(tariff(h).label).toBe('negative')
+    expect(tariffEvents(h)).toEqual(want)
+  })
+
+  it('weakens the escalation as a hedge does, and not where "tied to" names a cause', () => {
+    const done = tariff('New U.S. tariffs on China')
+    const pending = tariff('New U.S. tariffs hinge on China talks')
+    expect(pending.score).toBeGreaterThan(done.score)
+    expect(pending.confidence).toBeLessThan(done.confidence)
+    expect(tariffEvents('U.S. tariffs tied to fentanyl take effect')).toEqual([['tariff_imposed', -1, false]])
+    // Escalation in the terms is what the measure waits on, not made to depend: it keeps its reading.
+    expect(tariffEvents('China says retaliation depends on new U.S. tariffs')).toEqual([
+      ['retaliation', -1, true],
+      ['tariff_raised', -1, false],
+    ])
+  })
+})

@@ -273,6 +273,44 @@ describe('relief on terms (2.0.15)', () => {
   })
 })
 
+describe('escalation on terms (2.0.16)', () => {
+  // What trade_measure_enacted (packages/alerting/rules/default-rules.yaml) pages the risk desk on:
+  // these event types, threats left out.
+  const enacted = new Set([
+    'retaliation',
+    'entity_listing',
+    'export_control',
+    'sanction',
+    'import_restriction',
+    'tariff_imposed',
+    'tariff_raised',
+  ])
+  const pages = (r: ScoreResult) => r.events.filter((e) => enacted.has(e.type) && !e.threat)
+
+  it('reads a measure that hinges on talks as a threat: still escalation, but nothing enacted to page', () => {
+    const done = score('New U.S. tariffs on China take effect')
+    const pending = score('New U.S. tariffs hinge on China talks')
+    expect(pending.scores.tariff.label).toBe('negative')
+    expect(pages(pending)).toEqual([])
+    expect(pending.events.map((e) => [e.type, e.direction, e.threat])).toEqual([['tariff_raised', -1, true]])
+    expect(pending.scores.tariff.confidence).toBeLessThan(done.scores.tariff.confidence)
+    expect(pending.scores.uncertainty).toBeGreaterThan(done.scores.uncertainty)
+    for (const h of [
+      'Trump says fresh tariffs on Mexico depend on migration talks',
+      'U.S. sanctions on Iranian oil contingent upon nuclear talks, envoy says',
+    ]) {
+      expect(score(h).scores.tariff.label, h).toBe('negative')
+      expect(pages(score(h)), h).toEqual([])
+    }
+  })
+
+  it('still pages a measure "tied to" a cause', () => {
+    const r = score('U.S. tariffs tied to fentanyl take effect')
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(pages(r).map((e) => e.type)).toEqual(['tariff_imposed'])
+  })
+})
+
 describe('multiword expressions, variants and entities', () => {
   it('recognises regions under their variants as ISO codes', () => {
     expect(score('U.S. and PRC officials meet').entities.regions).toEqual(['US', 'CN'])

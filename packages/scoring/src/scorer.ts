@@ -324,6 +324,13 @@ interface Items {
   target: Int32Array
   /** 1 where easing is only offered on terms (see CONDITIONS, markConditions); set when the field has a condition. */
   cond: Uint8Array
+  /**
+   * Factor on escalation in the noun phrase a condition makes depend on terms, which is then only
+   * threatened (see CONDITIONS `hedge`, markConditions); 1 elsewhere. Set when the field has a condition.
+   */
+  condHedge: Float64Array
+  /** Item index of the condition word that set condHedge, or -1. */
+  condSrc: Int32Array
 }
 
 function newItems(n: number): Items {
@@ -343,6 +350,8 @@ function newItems(n: number): Items {
     predOn: new Uint8Array(cap),
     target: new Int32Array(cap),
     cond: new Uint8Array(cap),
+    condHedge: new Float64Array(cap),
+    condSrc: new Int32Array(cap),
   }
 }
 
@@ -1360,12 +1369,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * on"); with it the items between it and the word ("trade deal hopes") and those joined to it by no
    * word or one ("suspension of tariffs", "U.S. grants tariff relief"); and the terms, what follows
    * the word in its clause within the window.
-   * Wherever the predicates bound, emit then reads no easing there.
+   * Wherever the predicates bound, emit then reads no easing there, and escalation in that noun phrase
+   * (not in the terms) as a threat, weakened by the word's hedge (it.condHedge; see CONDITIONS).
    */
   function markConditions(): void {
-    const { idx: itIdx, s: itS, e: itE, clause: itClause, cond: itCond } = it
+    const {
+      idx: itIdx,
+      s: itS,
+      e: itE,
+      clause: itClause,
+      cond: itCond,
+      condHedge: itCondHedge,
+      condSrc: itCondSrc,
+    } = it
     const window = RULES.bindWindowTokens
     itCond.fill(0, 0, items)
+    itCondHedge.fill(1, 0, items)
+    itCondSrc.fill(-1, 0, items)
     for (let c = 0; c < items; c++) {
       const f = entInts[(itIdx[c] as number) << 4] as number
       if ((f & F_CONDITION) === 0) continue
@@ -1388,17 +1408,34 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (near) break
       }
       if (head < 0) continue
-      for (let m = head + 1; m < c; m++) itCond[m] = 1
+      const h = (colEntry[itIdx[c] as number] as Entry).conditionHedge
       let m = head
-      itCond[m] = 1
-      while (m > 0 && itClause[m - 1] === clause && (itS[m] as number) - (itE[m - 1] as number) <= 1) {
-        m--
-        itCond[m] = 1
+      while (m > 0 && itClause[m - 1] === clause && (itS[m] as number) - (itE[m - 1] as number) <= 1) m--
+      // The noun phrase that depends: from the first item joined to the head to the word.
+      for (let d = m; d < c; d++) {
+        itCond[d] = 1
+        if (h < (itCondHedge[d] as number)) {
+          itCondHedge[d] = h
+          itCondSrc[d] = c
+        }
       }
       const end = itE[c] as number
       for (let r = c + 1; r < items && itClause[r] === clause && (itS[r] as number) - end <= window; r++)
         itCond[r] = 1
     }
+  }
+
+  /**
+   * Counts a threat, as a hedge or threat word does, for escalation at item m made to depend on terms
+   * by the condition word at it.condSrc[m] (see markConditions); the cue spans from `start` to that word.
+   */
+  function conditionThreat(acc: Accumulator, m: number, key: string, start: number, field: Field): void {
+    const c = it.condSrc[m] as number
+    if (c < 0) return
+    acc.threats++
+    const ce = colEntry[it.idx[c] as number] as Entry
+    const stop = tb.end[(it.e[c] as number) - 1] as number
+    addUncertaintyCue(joinCue(key, ' + ', ce.key), RULES.uncertaintyPerThreat, field, start, stop)
   }
 
   function addCue(
@@ -1520,6 +1557,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       predOn: itPredOn,
       target: itTarget,
       cond: itCond,
+      condHedge: itCondHedge,
+      condSrc: itCondSrc,
     } = it
     const conditional = conditionSeen
     const tStart = tb.start
@@ -1608,7 +1647,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "delay the digital tax plan": a plan named right after its measure heads the noun phrase,
         // and the verb before it acts on the plan, not the plan on the measure.
         if (pred.threat && pred.fixed === 0 && t < k && itE[t] === itS[k] && takenWhole(k, t)) continue
-        const threat = pred.threat || hedge < 1 || (itHedge[t] as number) < 1
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
         const marketTarget = target.tariff === 0 && target.supply === 0
@@ -1621,15 +1659,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
         const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
         const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
-        const magnitude =
-          pred.strength * intens * (itIntens[t] as number) * Math.min(hedge, itHedge[t] as number)
         const neg = negated || itNeg[t] === 1
+        const marketOnly = target.policyOnly && !pred.policy
+        const hedged = Math.min(hedge, itHedge[t] as number)
+        // Escalation made to depend on terms is not done yet ("new U.S. tariffs hinge on China
+        // talks"; see CONDITIONS): weakened as by a hedge, and only threatened.
+        const pending =
+          conditional && base * (neg ? -1 : 1) < 0 && !marketOnly && !marketTarget
+            ? Math.min(itCondHedge[k] as number, itCondHedge[t] as number)
+            : 1
+        const threat = pred.threat || hedged < 1 || pending < 1
+        const magnitude = pred.strength * intens * (itIntens[t] as number) * Math.min(hedged, pending)
         const dir = base * magnitude * (neg ? -keep : 1)
         const relief =
           hedge < 1 || (itHedge[t] as number) < 1 || e.relief < 1
             ? Math.min(reliefOf(k, t), reliefOf(t, t))
             : 1
-        const marketOnly = target.policyOnly && !pred.policy
         // Easing offered on terms is not granted ("tariff relief hinges on Chinese purchases"; see
         // CONDITIONS): no direction and no event, like a change in no direction.
         if (conditional && dir > 0 && !marketOnly && !marketTarget && (itCond[k] === 1 || itCond[t] === 1)) {
@@ -1648,6 +1693,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const start = Math.min(s, ts)
         const stop = Math.max(end, tend)
         const cue = joinCue(e.key, ' + ', te.key)
+        // Counted like a hedge or threat word (unless one already weakened the pair).
+        if (pending < 1 && hedged >= 1)
+          conditionThreat(acc, itCondSrc[t] !== -1 ? t : k, te.key, start, field)
         const m0 = acc.sum[M] as number
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
         if (marketOnly || marketTarget) acc.plainTone += (acc.sum[M] as number) - m0
@@ -1706,18 +1754,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const compound = target.frame && k > 0 && itE[k - 1] === itS[k] && itBound[k - 1] === 2
         // "no tariff fears": a negator before the compound negates all of it, wherever it attached.
         const nf = compound && !negated && itNeg[k - 1] === 1 ? -keep : negFactor
-        // Easing offered on terms is not granted (see CONDITIONS).
+        // Easing offered on terms is not granted, and escalation made to depend on them is only
+        // threatened ("sanctions on Iran hinge on a nuclear deal"; see CONDITIONS).
         const onTerms = conditional && itCond[k] === 1
+        const th =
+          onTerms && target.polarity * nf < 0 && (target.tariff !== 0 || target.supply !== 0)
+            ? Math.min(hedge, itCondHedge[k] as number)
+            : hedge
+        if (th < hedge && hedge >= 1 && (compound || target.bare !== 0))
+          conditionThreat(acc, k, e.key, compound ? (tStart[itS[k - 1] as number] as number) : s, field)
         if (compound && !(onTerms && target.polarity * nf > 0)) {
           const px = itIdx[k - 1] as number
           const pe = colEntry[px] as Entry
           const pt = targetAt(px)
-          const dir = target.polarity * target.bare * 2 * intens * hedge * nf
+          const dir = target.polarity * target.bare * 2 * intens * th * nf
           const ps = tStart[itS[k - 1] as number] as number
           if (pt.tariff !== 0)
-            addCue(acc, T, dir * pt.tariff, hedge < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
+            addCue(acc, T, dir * pt.tariff, th < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
           if (pt.supply !== 0)
-            addCue(acc, S, dir * pt.supply, hedge < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
+            addCue(acc, S, dir * pt.supply, th < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
         }
         if (target.bare !== 0 && !(onTerms && target.polarity * nf > 0)) {
           // "no trade talks planned", "not ready to make a deal": a good thing denied is a setback
@@ -1728,26 +1783,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // by a plain "not" is no news of it, not its removal (which takes a verb or "no"; "will not
           // ban" is a verb phrase denied).
           const setAside = nf < 0 && target.polarity < 0 && setAsideByNot(itS[k] as number)
-          const dir = setAside ? 0 : target.polarity * bare * intens * hedge * nf
+          const dir = setAside ? 0 : target.polarity * bare * intens * th * nf
           const t0 = acc.sum[T] as number
           const a0 = acc.abs[T] as number
-          applyToTarget(
-            acc,
-            target,
-            dir,
-            false,
-            hedge < 1,
-            e.key,
-            field,
-            s,
-            end,
-            hedge < 1 ? reliefOf(k, k) : 1,
-          )
+          applyToTarget(acc, target, dir, false, th < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k, k) : 1)
           if (itClause[k] === settingClause) {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0
           }
-          addEvent(target.events.bare, target, dir, hedge < 1, nf !== 1, field, s, end, false)
+          addEvent(target.events.bare, target, dir, th < 1, nf !== 1, field, s, end, false)
         }
         if ((f & F_TONE) !== 0 && target.market === 0) {
           if (target.tariff === 0 && target.supply === 0)

@@ -5172,12 +5172,17 @@ export const CONTRASTS = ['but', 'however']
  * relief for Mexico hinges on"), or with `near` or after a relative pronoun ("relief that depends on")
  * the one right before it (forms of "be" and modals between: "is tied to", "will depend on"), so
  * "lifts sanctions on firms tied to Iran" and "grants relief to firms that depend on Chinese parts"
- * are relief granted. Escalation around the word keeps its reading (PREDICATES `change` takes
- * "depend on" and the others, not "tied to", which is mostly a cause: "a rally tied to trade hopes").
+ * are relief granted. Escalation in the terms keeps its reading (PREDICATES `change` takes "depend
+ * on" and the others, not "tied to", which is mostly a cause: "a rally tied to trade hopes").
+ * Escalation in the noun phrase before a word with `hedge` below 1 is not done yet either ("new U.S.
+ * tariffs hinge on China talks", "sanctions on Iran depend on a nuclear deal"): it keeps its
+ * direction, weakened by `hedge` as by "if", and reads as a threat, like "could". Not so before "tied
+ * to" (hedge 1): "U.S. tariffs tied to fentanyl take effect" names the tariffs' cause.
  */
 export const CONDITIONS = [
   {
     near: false,
+    hedge: 0.7,
     words: [
       'v depend on',
       'v depend upon',
@@ -5189,7 +5194,7 @@ export const CONDITIONS = [
       'contingent upon',
     ],
   },
-  { near: true, words: ['tied to'] },
+  { near: true, hedge: 1, words: ['tied to'] },
 ]
 
 /** Relative pronouns: a condition right after one ("relief that depends on") is said of the noun before it. */
