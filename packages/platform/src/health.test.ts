@@ -13,6 +13,20 @@ describe('combineHealth', () => {
       checks: { a: { status: 'ok' }, b: { status: 'degraded', detail: 'rebalancing' } },
     })
   })
+  it('counts a check that does not answer in time as degraded and not ready, and answers all the same', async () => {
+    const h = await combineHealth(
+      {
+        consumer: async () => ({ status: 'ok', ready: true }),
+        redis: () => new Promise(() => {}), // a frozen Redis: the ping never comes back
+      },
+      50,
+    )
+    expect(h).toEqual({
+      status: 'degraded',
+      ready: false,
+      checks: { consumer: { status: 'ok' }, redis: { status: 'degraded', detail: 'no answer within 50 ms' } },
+    })
+  })
   it('turns a throwing check into failed', async () => {
     const h = await combineHealth({ a: async () => Promise.reject(new Error('boom')) })
     expect(h.status).toBe('failed')

@@ -10,12 +10,30 @@ export type HealthCheck = () => Promise<{ status: HealthStatus; ready: boolean; 
 
 const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, failed: 2 }
 
-/** Runs every check; the whole is as bad as its worst part, and ready only when all are. */
-export async function combineHealth(checks: Record<string, HealthCheck>): Promise<Health> {
+/** How long a health check may take before it counts as degraded and not ready. */
+export const HEALTH_CHECK_TIMEOUT_MS = 1_000
+
+/**
+ * Runs every check; the whole is as bad as its worst part, and ready only when all are. A check that has
+ * not answered within `timeoutMs` counts as degraded and not ready (a frozen Redis's ping would hold
+ * /healthz for its command timeout, and a liveness probe of 1-3 s would restart a worker that is only
+ * waiting the fault out); it is not failed, as a slow dependency is not a dead worker.
+ */
+export async function combineHealth(
+  checks: Record<string, HealthCheck>,
+  timeoutMs = HEALTH_CHECK_TIMEOUT_MS,
+): Promise<Health> {
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<Awaited<ReturnType<HealthCheck>>>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ status: 'degraded', ready: false, detail: `no answer within ${timeoutMs} ms` }),
+          timeoutMs,
+        )
+      })
       try {
-        return [name, await check()] as const
+        return [name, await Promise.race([check(), late])] as const
       } catch (err) {
         return [
           name,
@@ -25,6 +43,8 @@ export async function combineHealth(checks: Record<string, HealthCheck>): Promis
             detail: err instanceof Error ? err.message : String(err),
           },
         ] as const
+      } finally {
+        clearTimeout(timer)
       }
     }),
   )
