@@ -18,6 +18,7 @@ import {
   type Outcome,
   type OutRecord,
   parseJsonRecord,
+  publishedAtMs,
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import { applyInRuns } from './apply-contributions.ts'
@@ -51,33 +52,8 @@ export type AggregatorDeps = {
 /** A headlines.scored record → what indicators need of it (see ScoredIndicatorInput), or the dlq reason. */
 export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredIndicatorInput, value)
 
-const PUBLISHED_AT = Buffer.from('"publishedAt":"')
-
-/**
- * A headlines.scored record's event time (its publishedAt) in ms, without parsing the record: what
- * the runner's event-time alignment needs of every record while catching up. Undefined for a record
- * that is not JSON with a valid publishedAt (the handler then sends it to the dlq). JSON escapes the
- * quotes inside strings, so the key's pattern is found only as a key; a record written with spaces
- * around the colon is parsed instead.
- */
-export function scoredEventMs(value: Buffer | null): number | undefined {
-  if (value === null) return undefined
-  let ms = Number.NaN
-  const at = value.indexOf(PUBLISHED_AT)
-  if (at >= 0) {
-    const from = at + PUBLISHED_AT.length
-    const to = value.indexOf(0x22, from)
-    if (to > from) ms = Date.parse(value.toString('latin1', from, to))
-  } else {
-    try {
-      const v = JSON.parse(value.toString('utf8')) as { publishedAt?: unknown }
-      if (typeof v?.publishedAt === 'string') ms = Date.parse(v.publishedAt)
-    } catch {
-      // not JSON: the handler sends it to the dlq
-    }
-  }
-  return Number.isNaN(ms) ? undefined : ms
-}
+/** A headlines.scored record's event time (its publishedAt) in ms, without parsing it (see publishedAtMs). */
+export const scoredEventMs = publishedAtMs
 
 /** Adds one headline's contributions to the per-key activity the publish throttle weighs. */
 function addActivity(

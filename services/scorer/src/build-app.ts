@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import {
   createKafkaWorker,
+  type InRecord,
   type KafkaWorker,
+  publishedAtMs,
   TradepulseError,
   topicsAtStart,
   type WorkerDeps,
@@ -22,6 +24,16 @@ export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FI
   }
 }
 
+/**
+ * Event-time alignment of the scorer's input partitions while it catches up a backlog: its output goes
+ * to the same partitions of headlines.scored (same key, same count), so a scorer that caught up some
+ * partitions before others (after a crash, three at a time) handed the aggregator headlines newer by the
+ * whole outage on those, and it counted the rest late and never applied them.
+ */
+export function scorerAlignment(config: Pick<ScorerConfig, 'SCORER_ALIGN_AHEAD_MS'>) {
+  return { aheadMs: config.SCORER_ALIGN_AHEAD_MS, eventMs: (r: InRecord) => publishedAtMs(r.value) }
+}
+
 /** The scorer worker on Kafka. */
 export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWorker {
   const log = deps.log.child({ component: 'scorer' })
@@ -36,5 +48,6 @@ export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWor
     ...(deps.transport ? { transport: deps.transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.scored.name, topics.dlq.name]),
     handler: createScorerHandler({ topics, scorer: scorerFromConfig(config) }),
+    align: scorerAlignment(config),
   })
 }

@@ -8,6 +8,14 @@ export const scorerConfigShape = {
     .min(1)
     .optional()
     .describe('JSON watchlist of companies and instruments to recognise'),
+  SCORER_ALIGN_AHEAD_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(60_000)
+    .describe(
+      "while catching up a backlog (after an outage or a crash), the input partitions stay within this much event time of each other, so the scored output does not run ahead on some partitions and make the aggregator count the others' headlines late (keep it well under AGGREGATOR_GRACE_MS); live traffic is never held",
+    ),
   TOPICS_AUTO_CREATE: z
     .enum(['true', 'false'])
     .default('true')

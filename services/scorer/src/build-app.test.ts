@@ -1,0 +1,96 @@
+import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
+import { createLogger, createMemoryBus, createMemoryTransport, loadConfig } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { buildScorerApp } from './build-app.ts'
+import { ScorerConfig } from './config.ts'
+
+const MIN = 60_000
+const T0 = Date.UTC(2026, 2, 2, 8)
+
+describe('the scorer catching up a backlog', () => {
+  /**
+   * Event times of the headlines the scorer's handler was given, in the order given, for a backlog of two
+   * input partitions: one covering minutes 0-299, the other minutes 200-299 (as after a crash, when a
+   * partition caught up before the others).
+   */
+  async function handledOrder(env: Record<string, string>): Promise<number[]> {
+    const bus = createMemoryBus()
+    const memory = createMemoryTransport(bus)
+    const handled: number[] = []
+    const transport = {
+      ...memory,
+      createRunner: ((handler, cfg, log, metrics) =>
+        memory.createRunner(
+          async (records, ctx) => {
+            for (const r of records)
+              handled.push(Date.parse((JSON.parse(String(r.value)) as Headline).publishedAt))
+            return handler(records, ctx)
+          },
+          cfg,
+          log,
+          metrics,
+        )) satisfies typeof memory.createRunner,
+    }
+    const topics = createTopicCatalogue('t.')
+    const config = loadConfig(ScorerConfig, {
+      TRADEPULSE_TOPIC_PREFIX: 't.',
+      HTTP_PORT: '0',
+      KAFKA_MAX_BATCH: '40',
+      ...env,
+    })
+    const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }), transport })
+    const headline = (i: number, atMin: number) => ({
+      topic: topics.headlines.name,
+      key: null as string | null,
+      value: JSON.stringify({
+        id: `h${i}`,
+        source: 'test',
+        headline: `US raises tariffs on steel ${i}`,
+        publishedAt: new Date(T0 + atMin * MIN).toISOString(),
+        ingestedAt: new Date(T0).toISOString(),
+        truncated: false,
+      } satisfies Headline),
+    })
+    // Topics first (the app creates them), then the backlog, two keys on two partitions.
+    await app.start()
+    try {
+      // Two keys on two partitions, found through a probe topic of as many partitions.
+      const n = bus.partitions(topics.headlines.name)
+      bus.createTopic('probe', n)
+      const partitionOf = (key: string) => {
+        const ends = Array.from({ length: n }, (_, p) => bus.endOffset('probe', p))
+        bus.produce([{ topic: 'probe', key, value: '' }])
+        return ends.findIndex((end, p) => bus.endOffset('probe', p) > end)
+      }
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']
+      const dense = keys[0]!
+      const sparse = keys.find((k) => partitionOf(k) !== partitionOf(dense))!
+      bus.produce([
+        ...Array.from({ length: 300 }, (_, i) => ({ ...headline(i, i), key: dense })),
+        ...Array.from({ length: 100 }, (_, i) => ({ ...headline(1_000 + i, 200 + i), key: sparse })),
+      ])
+      await waitFor(() => handled.length >= 400, { what: 'every headline handled' })
+    } finally {
+      await app.stop()
+    }
+    return handled
+  }
+
+  /** How far, at most, a headline was handled ahead of one handled after it, in event time. */
+  const runAhead = (times: number[]) => {
+    let worst = 0
+    let oldestAfter = Number.POSITIVE_INFINITY
+    for (let i = times.length - 1; i >= 0; i--) {
+      worst = Math.max(worst, times[i]! - oldestAfter)
+      oldestAfter = Math.min(oldestAfter, times[i]!)
+    }
+    return worst
+  }
+
+  it('keeps its input partitions within SCORER_ALIGN_AHEAD_MS of each other in event time', async () => {
+    const handled = await handledOrder({ SCORER_ALIGN_AHEAD_MS: String(10 * MIN) })
+    expect(handled).toHaveLength(400)
+    expect(runAhead(handled)).toBeLessThanOrEqual(10 * MIN)
+  })
+})
