@@ -1567,3 +1567,32 @@ describe('2.0.16: escalation made to depend on terms is only threatened', () => 
     ])
   })
 })
+
+describe('2.0.17: a reported move with a noun phrase right after it moves that noun phrase', () => {
+  const tariffEvents = (h: string) => score(h).events.filter((e) => e.dimension === 'tariff')
+
+  // "eases" is a reported move (PREDICATES fall) that took the relief, deal or truce on its left as
+  // what eased ("tariff relief eases" = less relief), up to -0.94 with a tariff_raised or
+  // talks_breakdown event. With a noun phrase right after it (articles and names between at most),
+  // that is its object, and the subject is named in its own right.
+  it.each([
+    'Tariff relief eases trade war fears',
+    'Phase one deal eases U.S.-China trade war worries',
+    'Tariff truce eases tensions with Beijing',
+    'Trade pact eased the tensions',
+    'Tariff deal eases trade worries',
+  ])('%s: positive, no escalating event', (h) => {
+    expect(tariff(h).label).toBe('positive')
+    expect(tariffEvents(h).filter((e) => e.direction < 0)).toEqual([])
+  })
+
+  it('keeps the subject with nothing after the move, a cause after "on", and what a second clause says', () => {
+    expect(tariff('Trade tensions ease').label).toBe('positive')
+    expect(tariff('China eases export curbs').label).toBe('positive')
+    expect(tariff('Wall Street eases on tariff fears').label).toBe('negative')
+    expect(tariff('Stocks ease as U.S. raises tariffs on Chinese goods').label).toBe('negative')
+    expect(tariffEvents('Stocks ease as U.S. raises tariffs on Chinese goods').map((e) => e.type)).toEqual([
+      'tariff_raised',
+    ])
+  })
+})

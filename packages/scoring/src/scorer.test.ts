@@ -311,6 +311,23 @@ describe('escalation on terms (2.0.16)', () => {
   })
 })
 
+describe('relief that eases something (2.0.17)', () => {
+  it('reads relief easing fears or tensions as relief, with no escalation for an alert to page', () => {
+    for (const h of [
+      'Tariff relief eases trade war fears',
+      'Truce eases tensions',
+      'Deal eases trade war worries',
+    ]) {
+      const r = score(h)
+      expect(r.scores.tariff.label, h).toBe('positive')
+      expect(
+        r.events.filter((e) => e.direction < 0),
+        h,
+      ).toEqual([])
+    }
+  })
+})
+
 describe('multiword expressions, variants and entities', () => {
   it('recognises regions under their variants as ISO codes', () => {
     expect(score('U.S. and PRC officials meet').entities.regions).toEqual(['US', 'CN'])

@@ -460,6 +460,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
+  /** Articles, which may open a noun phrase (see objectRightAfter). */
+  const ARTICLES = new Set(
+    ['a', 'an', 'the'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
+  )
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
   function wordFlagsAt(j: number): number {
     const id = tb.id[j] as number
@@ -897,6 +901,29 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
+  /**
+   * True when item r begins the noun phrase right after predicate item k: between them at most
+   * RULES.objectLeadTokens tokens, each an article or part of a phrase that is no predicate ("eases
+   * U.S.-China trade worries"), and no listing comma ("If Demand Drops, Exports Drop"), which the
+   * tokenizer drops.
+   */
+  function objectRightAfter(k: number, r: number): boolean {
+    const from = it.e[k] as number
+    const to = it.s[r] as number
+    if (to - from > RULES.objectLeadTokens) return false
+    let m = k + 1
+    for (let j = from; j <= to; j++) {
+      for (let c = tb.end[j - 1] as number; c < (tb.start[j] as number); c++)
+        if (text0.charCodeAt(c) === 44) return false
+      if (j === to) break
+      while (m < r && (it.e[m] as number) <= j) m++
+      if (m < r && (it.s[m] as number) <= j) {
+        if (it.predOn[m] === 1) return false
+      } else if (!(tb.kind[j] === WORD && ARTICLES.has(tb.id[j] as number))) return false
+    }
+    return true
+  }
+
   /** True when a preposition stands among tokens [from, to). */
   function prepBetween(from: number, to: number): boolean {
     for (let j = from; j < to; j++) if ((wordFlagsAt(j) & W_PREP) !== 0) return true
@@ -1065,10 +1092,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let t = -1
     // An act in the present tense has its subject on the left and its object on the right
     // ("trade war ends the jobs promise"): it takes the object when there is one.
-    const active = pred.policy && ((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0
+    const presentS = ((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0
+    const active = pred.policy && presentS
+    // So does a reported move in the -s or -ed form with a noun phrase right after it: its object
+    // ("tariff relief eases trade war fears", "deal eases U.S.-China trade worries", "truce eased
+    // tensions") or the noun it describes ("eased curbs"), which is what moves, not the subject on the
+    // left (as in "trade tensions ease"). Not the -ing form: on the streams that moved a dozen
+    // readings, some for the worse ("or risk losing license").
+    const transitive = (presentS || participle) && right >= 0 && objectRightAfter(k, rightFirst)
     if (pred.objectOnly && right < 0 && !passive) t = -1
     else if (passive) t = left
-    else if ((active || past) && right >= 0) t = right
+    else if ((active || past || transitive) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
     // "put the trade war on hold": the phrase after the object is the act; putting only places it.

@@ -2,6 +2,11 @@
 export const RULES = {
   /** Tokens between a predicate and its target, at most (gap words such as "on", "of", "new"). */
   bindWindowTokens: 5,
+  /**
+   * Words at most between a reported move in the -s or -ed form and the noun phrase after it that is
+   * its object ("eases U.S.-China trade worries"; see bindOne).
+   */
+  objectLeadTokens: 3,
   /** A predicate reaching against its usual side pays this many tokens of distance. */
   sidePenaltyTokens: 1,
   /** Tokens after a negator, hedge or intensifier within which it still applies. */
