@@ -721,11 +721,35 @@ function buildLexicon(): Lexicon {
   eachForm(INERT, (f) => add(f))
   // So are expressions with a negator that negate nothing ("no choice but to", "will not change").
   eachForm(NOT_NEGATIONS, (f) => add(f))
-  // A phrase is matched whole, so its words are not seen on their own: it names the regions they
-  // do ("U.S.-China tensions", "buys more U.S. goods", "sales to China").
+  // A phrase is matched whole, so its words are not seen on their own: it names the regions the
+  // names in it do ("U.S.-China tensions", "buys more U.S. goods", "sales to China", "North Korean
+  // missile"), each the longest name there, as the matcher would take it ("North Korea" is KP, not
+  // also "Korea"'s KR). A name of the gazetteer is that region alone.
+  const named = new Set<Entry>()
+  for (const names of Object.values(REGIONS)) {
+    for (const name of names) {
+      const e = add(name)
+      if (e) named.add(e)
+    }
+  }
   for (const [e, keys] of phrases) {
+    if (named.has(e)) continue
     const codes = new Set(e.regions ?? [])
-    for (const k of keys) for (const c of root[wordId(vocab, k)]?.entry?.regions ?? []) codes.add(c)
+    for (let i = 0; i < keys.length; ) {
+      let node = root[wordId(vocab, keys[i] as string)]
+      let found: Entry | null = null
+      let next = i + 1
+      for (let j = i + 1; node; j++) {
+        if (node.entry && named.has(node.entry)) {
+          found = node.entry
+          next = j
+        }
+        if (j >= keys.length) break
+        node = node.next?.get(wordId(vocab, keys[j] as string))
+      }
+      for (const c of found?.regions ?? []) codes.add(c)
+      i = next
+    }
     if (codes.size > 0) e.regions = [...codes]
   }
 

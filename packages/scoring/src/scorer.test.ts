@@ -361,6 +361,22 @@ describe('multiword expressions, variants and entities', () => {
     ])
   })
 
+  it('gives a name the region of the longest gazetteer name it matches, not also of a name inside it', () => {
+    expect(score('North Korea fires missile over Japan').entities.regions).toEqual(['KP', 'JP'])
+    expect(score('U.S. blacklists North Korean shipping firms').entities.regions).toEqual(['US', 'KP'])
+    expect(score('Seoul says North Korea talks stalled').entities.regions).toEqual(['KR', 'KP'])
+    for (const h of ['South Korea exports fall', 'Korea exports fall', 'South Korean won slides']) {
+      expect(score(h).entities.regions, h).toEqual(['KR'])
+    }
+    // Every name of the gazetteer alone gives its own region (and the EU after a member), no other.
+    for (const [code, names] of Object.entries(REGIONS)) {
+      for (const name of names) {
+        const want = EU_MEMBERS.includes(code) ? [code, 'EU'] : [code]
+        expect(score(`Tariffs hit ${name.toUpperCase()}`).entities.regions, name).toEqual(want)
+      }
+    }
+  })
+
   it('lists the 27 EU member states as EU_MEMBERS, and every gazetteer name of one gives the EU', () => {
     expect(new Set(EU_MEMBERS).size).toBe(27)
     for (const code of ['GB', 'NO', 'CH', 'TR', 'IS', 'UA', 'RS', 'EU'])
