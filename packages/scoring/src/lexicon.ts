@@ -2,7 +2,7 @@
 // and a trie of word ids, so matching a text is one Map lookup per word plus a walk of the longest
 // phrase starting there. Every phrase becomes one Entry carrying all the roles its words play.
 import type { EventType } from '@tradepulse/contracts'
-import { COMMODITIES, EU_MEMBERS, REGIONS, SECTORS } from './data/entities.ts'
+import { CAPITALISED_NAMES, COMMODITIES, EU_MEMBERS, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
   CONCESSIVES,
@@ -137,6 +137,8 @@ export interface Entry {
    * its own code, see EU_MEMBERS), each one a phrase names ("U.S.-China tensions").
    */
   regions: readonly string[] | null
+  /** Its regions count only where its first word is written with a capital (see CAPITALISED_NAMES). */
+  regionsCapitalised: boolean
   /** Context marker: factor on the field's trade and supply direction ("Factbox:" = overview). */
   directionScale: number
   /** Context marker: factor on the field's supply-chain relevance and direction (OPEC output policy). */
@@ -383,6 +385,7 @@ export function newEntry(key: string): Entry {
     topicTariff: 0,
     topicSupply: 0,
     regions: null,
+    regionsCapitalised: false,
     directionScale: 1,
     supplyScale: 1,
     tradeScale: 1,
@@ -696,11 +699,15 @@ function buildLexicon(): Lexicon {
   // A member state of the EU names the EU too, right after itself ("French wine" gives FR, EU): the
   // union's trade policy is its members'. Done here, so the scorer pushes the entry's codes as ever.
   const euMembers = new Set(EU_MEMBERS)
+  const capitalised = new Set(CAPITALISED_NAMES)
   for (const [code, names] of Object.entries(REGIONS)) {
     const codes = euMembers.has(code) ? [code, 'EU'] : [code]
     for (const name of names) {
       const e = add(name)
-      if (e && !e.regions) e.regions = codes
+      if (e && !e.regions) {
+        e.regions = codes
+        e.regionsCapitalised = capitalised.has(name)
+      }
     }
   }
   for (const [id, names] of Object.entries(COMMODITIES)) {

@@ -338,7 +338,11 @@ describe('multiword expressions, variants and entities', () => {
 
   it('adds the EU right after a member state it names, once, and not after other European countries', () => {
     expect(score('US slaps tariffs on French Champagne').entities.regions).toEqual(['US', 'FR', 'EU'])
-    expect(score('Trump threatens German carmakers with tariffs').entities.regions).toEqual(['DE', 'EU'])
+    expect(score('Trump threatens German carmakers with tariffs').entities.regions).toEqual([
+      'US',
+      'DE',
+      'EU',
+    ])
     expect(score('Dutch government tightens chip export curbs').entities.regions).toEqual(['NL', 'EU'])
     // Several members, and the EU named itself before or after them: each code once, in order.
     expect(score('France, Germany and Italy push back on U.S. tariffs').entities.regions).toEqual([
@@ -359,6 +363,12 @@ describe('multiword expressions, variants and entities', () => {
       'TR',
       'US',
     ])
+  })
+
+  it('reads "Trump" as the U.S., and "trump" the verb as no region', () => {
+    expect(score('Trump slaps tariffs on Chinese goods').entities.regions).toEqual(['US', 'CN'])
+    expect(score("Beijing hits back at Trump's steel tariffs").entities.regions).toEqual(['CN', 'US'])
+    expect(score('Upbeat earnings trump trade jitters in Tokyo').entities.regions).toEqual(['JP'])
   })
 
   it('gives a name the region of the longest gazetteer name it matches, not also of a name inside it', () => {

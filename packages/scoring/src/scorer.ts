@@ -264,6 +264,11 @@ function eventDirection(x: number): -1 | 0 | 1 {
   return x > 0 ? 1 : x < 0 ? -1 : 0
 }
 
+/** True for the character code of a capital letter A-Z. */
+function isCapital(c: number): boolean {
+  return c >= 65 && c <= 90
+}
+
 /** Days and months, which a capital does not make a name (see namedObjectAfter). */
 const DATE_WORDS = new Set(DATE_NAMES)
 
@@ -1616,7 +1621,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
       if ((f & F_ENTITY) !== 0) {
         const rs = e.regions
-        if (rs) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
+        // "Trump" the name, not "earnings trump jitters" (see CAPITALISED_NAMES).
+        const named = !e.regionsCapitalised || isCapital(text0.charCodeAt(s))
+        if (rs && named) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
         const cs = e.commodities
         if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
         if (e.sector) pushUnique(SECTORS, e.sector)

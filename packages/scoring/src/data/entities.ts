@@ -15,6 +15,9 @@ export const REGIONS: Record<string, readonly string[]> = {
     'washington',
     'white house',
     'trump administration',
+    // The president names the country's policy as the White House does ("Trump slaps tariffs on
+    // Chinese goods"); only capitalised (CAPITALISED_NAMES): "earnings trump trade jitters" is a verb.
+    'trump',
   ],
   CN: [
     'china',
@@ -100,6 +103,12 @@ export const REGIONS: Record<string, readonly string[]> = {
   HU: ['hungary', 'hungarian'],
   RO: ['romania', 'romanian'],
 }
+
+/**
+ * Names of REGIONS that name their region only where written with a capital, being ordinary words
+ * too ("upbeat earnings trump trade jitters"). "US" is read apart (in capitals only, see the matcher).
+ */
+export const CAPITALISED_NAMES: readonly string[] = ['trump']
 
 /**
  * The member states of the European Union (the 27 since 2020), as ISO codes: the union's trade policy
