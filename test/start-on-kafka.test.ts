@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import {
@@ -70,22 +71,31 @@ describe('tradepulse start on Kafka and Redis', () => {
     }
   })
 
-  it('exits 1 once SHUTDOWN_DEADLINE_MS has passed when a stop cannot finish (Kafka unreachable)', async () => {
+  it('exits 1 once SHUTDOWN_DEADLINE_MS has passed when a stop cannot finish (Redis frozen)', async () => {
+    // Redis through a proxy that can freeze: the start's check and the worker pass, then Redis stops
+    // answering (connections open, nothing comes back), so closing it waits out REDIS_TIMEOUT_MS.
+    const proxy = await freezableProxy(new URL(redisUrl))
+    const prefix = `${randomName('deadline')}.`
     const child = spawn(
       process.execPath,
       [
         join(REPO_ROOT, 'packages/cli/src/main.ts'),
         'start',
         '--workers',
-        'scorer',
+        'aggregator',
         '--no-sample',
         '--follow',
       ],
       {
         env: {
           PATH: process.env.PATH ?? '',
-          KAFKA_BROKERS: '127.0.0.1:1',
-          REDIS_URL: redisUrl,
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          REDIS_URL: proxy.url,
+          REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+          REDIS_TIMEOUT_MS: '20000',
+          TRADEPULSE_TOPIC_PREFIX: prefix,
+          KAFKA_SESSION_TIMEOUT_MS: '6000',
+          KAFKA_HEARTBEAT_INTERVAL_MS: '500',
           SHUTDOWN_DEADLINE_MS: '1000',
         },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -96,10 +106,54 @@ describe('tradepulse start on Kafka and Redis', () => {
       err += d
     })
     const exited = new Promise<number | null>((r) => child.once('exit', r))
-    // Starting: kafkajs is retrying its connection to the broker, for far longer than the deadline.
-    await waitFor(() => /ECONNREFUSED|Connection error/.test(err), { what: 'the start retrying the broker' })
-    child.kill('SIGTERM')
-    expect(await exited).toBe(1)
-    expect(err).toMatch(/graceful stop exceeded its deadline/)
+    try {
+      await waitFor(() => /Running aggregator on Kafka/.test(err), {
+        what: 'the aggregator running',
+        timeoutMs: 60_000,
+      })
+      proxy.freeze()
+      child.kill('SIGTERM')
+      expect(await exited).toBe(1)
+      expect(err).toMatch(/graceful stop exceeded its deadline/)
+    } finally {
+      child.kill('SIGKILL')
+      proxy.close()
+    }
   })
 })
+
+/** A TCP proxy to `target` (host and port of a URL) whose traffic can be frozen: connections stay open, nothing passes. */
+async function freezableProxy(target: URL) {
+  let frozen = false
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname)
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
+      sockets.add(from)
+      from.on('data', (d) => {
+        if (!frozen) to.write(d)
+      })
+      from.on('error', () => to.destroy())
+      from.on('close', () => to.destroy())
+    }
+  })
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  )
+  const url = new URL(target.href)
+  url.hostname = '127.0.0.1'
+  url.port = String(port)
+  return {
+    url: url.href,
+    freeze: () => {
+      frozen = true
+    },
+    close: () => {
+      for (const s of sockets) s.destroy()
+      server.close()
+    },
+  }
+}
