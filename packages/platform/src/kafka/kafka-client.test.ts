@@ -2,8 +2,16 @@ import type { Kafka, Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createProducer, kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
 
-/** A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds. */
-function fakeKafka(opts: { connectFails?: (n: number) => boolean } = {}) {
+/**
+ * A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds.
+ * `connectGate(n)`: a promise the n-th producer's connect waits for.
+ */
+function fakeKafka(
+  opts: {
+    connectFails?: (n: number) => boolean
+    connectGate?: (n: number) => Promise<void> | undefined
+  } = {},
+) {
   const made: { n: number; sent: string[]; connected: boolean; fail: unknown[] }[] = []
   const kafka = {
     producer: () => {
@@ -11,6 +19,7 @@ function fakeKafka(opts: { connectFails?: (n: number) => boolean } = {}) {
       made.push(p)
       return {
         async connect() {
+          await opts.connectGate?.(p.n)
           if (opts.connectFails?.(p.n)) throw new Error('broker down')
           p.connected = true
         },
@@ -30,7 +39,8 @@ function fakeKafka(opts: { connectFails?: (n: number) => boolean } = {}) {
 }
 
 const kafkaError = (type: string) => Object.assign(new Error(type), { type })
-const batch = (topic: string) => ({ topicMessages: [{ topic, messages: [{ value: 'v' }] }] })
+/** A request of two records: a refusal in it renews the producer, a single record's does not. */
+const batch = (topic: string) => ({ topicMessages: [{ topic, messages: [{ value: 'v' }, { value: 'w' }] }] })
 
 describe('createProducer', () => {
   it('renews the producer after an out-of-sequence send: the next send goes through a new one', async () => {
@@ -76,14 +86,34 @@ describe('createProducer', () => {
     expect(made[2]).toMatchObject({ sent: ['d'], connected: true })
   })
 
-  it('leaves nothing connected when disconnected while renewing', async () => {
-    const { kafka, made } = fakeKafka()
+  it('leaves nothing connected when disconnected while renewing, without waiting for the renewal', async () => {
+    let open = () => {}
+    const gate = new Promise<void>((r) => {
+      open = r
+    })
+    const { kafka, made } = fakeKafka({ connectGate: (n) => (n === 1 ? gate : undefined) })
     const producer = createProducer(kafka)
     await producer.connect()
     made[0]!.fail.push(kafkaError('INVALID_PRODUCER_EPOCH'))
     await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
+    // The new producer's connect is still under way: the disconnect does not wait for it.
     await producer.disconnect()
-    expect(made.map((p) => p.connected)).toEqual(made.map(() => false))
+    expect(made[0]!.connected).toBe(false)
+    open()
+    await new Promise((r) => setImmediate(r))
+    expect(made).toHaveLength(2)
+    expect(made.map((p) => p.connected)).toEqual([false, false])
+  })
+
+  it('does not renew after the refusal of a record sent alone, whose sequence kafkajs rewinds right', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('MESSAGE_TOO_LARGE'))
+    const alone = { topicMessages: [{ topic: 'a', messages: [{ value: 'v' }] }] }
+    await expect(producer.sendBatch(alone)).rejects.toThrow('MESSAGE_TOO_LARGE')
+    await producer.sendBatch(alone)
+    expect(made).toHaveLength(1)
   })
 })
 

@@ -99,11 +99,11 @@ export function kafkaErrorType(err: unknown, types: ReadonlySet<string>): string
  * (kafkajs keeps order under retries only then), and the Java-compatible partitioner named explicitly so
  * keys land on the same partitions as other teams' Java producers.
  *
- * Renewed after a refusal or a sequence fault: when Kafka refuses one partition's records of a request
- * (a record too large, say), kafkajs winds back the sequence numbers of every partition of the request,
- * those the broker wrote included, and every later send to them fails with OUT_OF_ORDER_SEQUENCE_NUMBER
- * for as long as the process lives. So after such a failure the producer is replaced by a new one (a new
- * producer id, sequences from 0) before the next send; the failed send still throws, for its caller to
+ * Renewed after a sequence fault, or a refusal in a request of several records: when Kafka refuses one
+ * partition's records of a request (a record too large, say), kafkajs winds back the sequence numbers of
+ * every partition of the request, those the broker wrote included, and every later send to them fails with
+ * OUT_OF_ORDER_SEQUENCE_NUMBER for as long as the process lives. So after such a failure the producer is
+ * replaced by a new one (a new producer id, sequences from 0) before the next send; the failed send still throws, for its caller to
  * retry or to find the refused record. A send already out on the old producer fails and is retried by its
  * caller; records it had written may come twice (consumers deduplicate by id).
  */
@@ -142,8 +142,9 @@ export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
   return {
     connect: () => current.connect(),
     async disconnect() {
+      // Not waiting for a renewal under way (its connect may retry for half a minute with Kafka down):
+      // it disconnects its new producer itself once it sees the close.
       closed = true
-      await renewing
       await current.disconnect()
     },
     async sendBatch(batch) {
@@ -152,7 +153,11 @@ export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
       try {
         return await used.sendBatch(batch)
       } catch (err) {
-        const reason = kafkaErrorType(err, SEQUENCE_FAULTS) ?? kafkaErrorType(err, RECORD_REFUSALS)
+        // A refusal leaves the sequences behind only when the request held other records too (a record
+        // sent alone, as the batch processor sends each input's output after a refusal, rewinds right).
+        const several = (batch.topicMessages ?? []).reduce((n, t) => n + t.messages.length, 0) > 1
+        const reason =
+          kafkaErrorType(err, SEQUENCE_FAULTS) ?? (several ? kafkaErrorType(err, RECORD_REFUSALS) : undefined)
         if (reason && used === current && !closed && !renewing) {
           renewing = renew(used, reason).finally(() => {
             renewing = undefined
