@@ -10,8 +10,8 @@ export type HealthCheck = () => Promise<{ status: HealthStatus; ready: boolean; 
 
 const RANK: Record<HealthStatus, number> = { ok: 0, degraded: 1, failed: 2 }
 
-/** How long a health check may take before it counts as degraded and not ready. */
-export const HEALTH_CHECK_TIMEOUT_MS = 1_000
+/** How long a health check may take before it counts as degraded and not ready: under a probe's 1 s. */
+export const HEALTH_CHECK_TIMEOUT_MS = 500
 
 /**
  * Runs every check; the whole is as bad as its worst part, and ready only when all are. A check that has
