@@ -98,6 +98,19 @@ export const baseConfigShape = {
   RETRY_MAX_MS: count(5_000).describe('longest backoff delay for infrastructure faults'),
 }
 
+/** The numeric settings every worker has that a worker may give a default of its own (ownDefault). */
+type NumericBaseKey =
+  | 'KAFKA_MAX_BATCH'
+  | 'KAFKA_MAX_BYTES_PER_PARTITION'
+  | 'KAFKA_FETCH_MAX_WAIT_MS'
+  | 'KAFKA_FETCH_MIN_BYTES'
+  | 'KAFKA_PARTITIONS_CONCURRENCY'
+
+/** A setting every worker has, with one worker's own default: validated as the shared one is. */
+export function ownDefault(key: NumericBaseKey, value: number, description: string) {
+  return baseConfigShape[key].unwrap().default(value).describe(description)
+}
+
 export const BaseConfig = z.object(baseConfigShape)
 export type BaseConfig = z.infer<typeof BaseConfig>
 

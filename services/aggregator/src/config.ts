@@ -1,17 +1,5 @@
-import { baseConfigShape } from '@tradepulse/platform'
+import { baseConfigShape, ownDefault } from '@tradepulse/platform'
 import { z } from 'zod'
-
-type NumericBaseKey =
-  | 'KAFKA_MAX_BATCH'
-  | 'KAFKA_MAX_BYTES_PER_PARTITION'
-  | 'KAFKA_FETCH_MAX_WAIT_MS'
-  | 'KAFKA_FETCH_MIN_BYTES'
-  | 'KAFKA_PARTITIONS_CONCURRENCY'
-
-/** A setting every worker has, with the aggregator's own default: validated as the shared one is. */
-function ownDefault(key: NumericBaseKey, value: number, description: string) {
-  return baseConfigShape[key].unwrap().default(value).describe(description)
-}
 
 export const aggregatorConfigShape = {
   ...baseConfigShape,

@@ -1,4 +1,4 @@
-import { baseConfigShape } from '@tradepulse/platform'
+import { baseConfigShape, ownDefault } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const scorerConfigShape = {
@@ -8,6 +8,13 @@ export const scorerConfigShape = {
     .min(1)
     .optional()
     .describe('JSON watchlist of companies and instruments to recognise'),
+  // All of its partitions at once, as the aggregator: its event-time alignment holds a partition that runs
+  // ahead until the others catch up, and with fewer slots than partitions they take turns.
+  KAFKA_PARTITIONS_CONCURRENCY: ownDefault(
+    'KAFKA_PARTITIONS_CONCURRENCY',
+    6,
+    'partitions handled at once (set it to the partitions one worker is assigned)',
+  ),
   SCORER_ALIGN_AHEAD_MS: z.coerce
     .number()
     .int()

@@ -383,7 +383,12 @@ export function createBatchRunner(
       // With an exchange the members are aligned with each other: the group's size is no warning.
       const exchanging = cfg.align?.exchange !== undefined && members !== 1
       const told = exchanging ? undefined : members
-      const setting = { partitions: keys, maxBytesPerPartition: cfg.maxBytesPerPartition, leaders }
+      const setting = {
+        partitions: keys,
+        maxBytesPerPartition: cfg.maxBytesPerPartition,
+        partitionsConcurrency: cfg.partitionsConcurrency,
+        leaders,
+      }
       for (const w of alignmentWarnings({
         ...setting,
         groupId: cfg.groupId,

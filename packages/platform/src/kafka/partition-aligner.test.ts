@@ -367,6 +367,14 @@ describe('alignmentWarnings', () => {
     expect(alignmentWarnings({ ...base, maxBytesPerPartition: 19_223_893 })).toEqual([])
   })
 
+  it('names KAFKA_PARTITIONS_CONCURRENCY when fewer partitions are handled at once than are assigned', () => {
+    const [w, ...rest] = alignmentWarnings({ ...base, partitionsConcurrency: 2 })
+    expect(rest).toEqual([])
+    expect(w?.fields).toEqual({ partitions: 3, partitionsConcurrency: 2 })
+    expect(w?.msg).toMatch(/set KAFKA_PARTITIONS_CONCURRENCY to 3/)
+    expect(alignmentWarnings({ ...base, partitionsConcurrency: 3 })).toEqual([])
+  })
+
   it('tells partitions led by several brokers, counting only the assigned ones', () => {
     const leaders = new Map([
       ['t/0', 1],

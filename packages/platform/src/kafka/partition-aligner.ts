@@ -269,6 +269,8 @@ export type AlignmentSetting = {
   /** The partitions assigned to this member, `topic/partition`. */
   partitions: readonly string[]
   maxBytesPerPartition: number
+  /** Partitions handled at once (KAFKA_PARTITIONS_CONCURRENCY), where known. */
+  partitionsConcurrency?: number
   /** The leader broker of each assigned partition, where known. */
   leaders?: ReadonlyMap<string, number>
   /** Members of the consumer group, where known. */
@@ -294,6 +296,12 @@ export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: R
     out.push({
       fields: { partitions: n, maxBytesPerPartition: s.maxBytesPerPartition },
       msg: `the partitions' fetch shares exceed a broker's default fetch response (${BROKER_FETCH_MAX_BYTES} bytes): catching up in event time will be slow; lower KAFKA_MAX_BYTES_PER_PARTITION to ${Math.floor(BROKER_FETCH_MAX_BYTES / n)} or less`,
+    })
+  }
+  if (s.partitionsConcurrency !== undefined && n > s.partitionsConcurrency) {
+    out.push({
+      fields: { partitions: n, partitionsConcurrency: s.partitionsConcurrency },
+      msg: `${n} partitions are assigned but only ${s.partitionsConcurrency} are handled at once: catching up a backlog in event time, they will take turns (nothing comes late, but it is slow); set KAFKA_PARTITIONS_CONCURRENCY to ${n}`,
     })
   }
   const leaders = new Set(s.partitions.flatMap((p) => (s.leaders?.has(p) ? [s.leaders.get(p)] : [])))
