@@ -44,8 +44,8 @@ const ANY: Range = { min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINIT
 
 /**
  * The range of what `rule` watches on `dimension` (IndicatorUpdate): a mean lies in [-1, 1] ([0, 1] on
- * uncertainty, whose scores are in [0, 1]), diffusion in [-1, 1], momentum (a difference of two means)
- * in [-2, 2] ([-1, 1] on uncertainty), volume and count are at least 0, buzz (a z-score) is unbounded.
+ * uncertainty, whose scores are in [0, 1]), diffusion in [-1, 1], momentum (a difference of two means,
+ * one shrunk toward the other) in [-2, 2] ([-1, 1] on uncertainty), volume and count are at least 0, buzz (a z-score) is unbounded.
  */
 function rangeOf(rule: IndicatorRule, dimension: Dimension): Range {
   const unc = dimension === 'uncertainty'

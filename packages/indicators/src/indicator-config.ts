@@ -27,7 +27,10 @@ export type IndicatorConfig = {
   minBuzzSd: number
   /** Diffusion counts positive and negative headlines over this window. */
   diffusionWindowMs: number
-  /** Momentum = mean[short] − mean[long], by half-life label. */
+  /**
+   * Momentum: short minus long, by half-life label; the short half-life's evidence is shrunk toward the
+   * long mean rather than toward 0 (see read-indicator.ts).
+   */
   momentum: { short: string; long: string }
   /**
    * Weight of a neutral (0) pseudo-observation added to every decayed mean, in units of one

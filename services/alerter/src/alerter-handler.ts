@@ -178,8 +178,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const sent: { stream: string; alertId: string }[] = []
     let duplicates = 0
     let cooled = 0
-    // One headline raising one rule on several scopes a desk watches ("US raises tariffs on Chinese
-    // goods": region:US and region:CN) pages that desk once, with the first of them; alerts.v1 has all.
+    // One headline raising one rule on several scopes or dimensions a desk watches ("US raises tariffs on
+    // Chinese goods": region:US and region:CN; an export curb's tariff and supply-chain alerts) pages that
+    // desk once, with the first of them; alerts.v1 has all.
     const paged = new Set<string>()
     let merged = 0
     const desksFor = (p: Pending): string[] => {
