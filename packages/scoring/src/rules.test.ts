@@ -1596,3 +1596,29 @@ describe('2.0.17: a reported move with a noun phrase right after it moves that n
     ])
   })
 })
+
+describe('2.0.20: a load eased is what falls, not the subject that eases it', () => {
+  const tariffEvents = (h: string) => score(h).events.filter((e) => e.dimension === 'tariff')
+
+  // "pressure" is a harm verb ("tariffs pressure margins") and "eases" a fall verb: each took the cut,
+  // pause or truce on its left ("ease + tariff cuts" = tariffs raised), -0.97 with two escalating events.
+  it.each([
+    'Tariff cuts ease pressure on automakers',
+    "Trump's tariff pause eases pressure on Vietnam exporters",
+    'Trade truce eases pressure on German carmakers',
+    'Tariff relief relieved the strain on soybean farmers',
+    'Tariff exemption to ease the burden on importers',
+    'Trade truce takes pressure off chipmakers',
+  ])('%s: not negative, no escalating event, market relief', (h) => {
+    expect(tariff(h).score).toBeGreaterThanOrEqual(0)
+    expect(tariffEvents(h).filter((e) => e.direction < 0)).toEqual([])
+    expect(market(h).score).toBeGreaterThan(0)
+  })
+
+  it('leaves pressure that eases, pressure added and the harm verb as they were', () => {
+    expect(tariff('US pressure on China eases').label).toBe('positive')
+    expect(tariff('Tariffs add pressure on automakers').label).toBe('negative')
+    expect(tariffEvents('Tariffs add pressure on automakers').map((e) => e.type)).toEqual(['tariff_raised'])
+    expect(market('Tariffs pressure margins').score).toBeLessThan(0)
+  })
+})

@@ -328,6 +328,22 @@ describe('relief that eases something (2.0.17)', () => {
   })
 })
 
+describe('a load eased (2.0.20)', () => {
+  it("reads a measure easing pressure on a region's firms as relief, with nothing for a region alert to page", () => {
+    for (const h of [
+      "Trump's tariff pause eases pressure on Vietnam exporters",
+      'Trade truce eases pressure on German carmakers',
+    ]) {
+      const r = score(h)
+      expect(r.scores.tariff.label, h).toBe('positive')
+      expect(
+        r.events.filter((e) => e.direction < 0),
+        h,
+      ).toEqual([])
+    }
+  })
+})
+
 describe('multiword expressions, variants and entities', () => {
   it('recognises regions under their variants as ISO codes', () => {
     expect(score('U.S. and PRC officials meet').entities.regions).toEqual(['US', 'CN'])

@@ -52,6 +52,22 @@ const TRADE_DOUBT = [
   'trade deal caution',
 ]
 
+/**
+ * A load taken off someone: "Tariff cuts ease pressure on automakers", "truce relieves the strain on
+ * farmers". The load ("pressure", a harm verb on its own: "tariffs pressure margins") is what falls
+ * here, not the subject, which is named in its own right: matched whole (TONE, relief), so neither the
+ * fall verb nor the harm verb takes the subject ("ease + tariff cuts" read as tariffs raised). Any form
+ * of the verb ("to ease pressure", "easing the burden"); not "lift", which also raises ("lifts pressure
+ * on the Fed"). "US pressure on China eases" and "tariffs add pressure" are other phrases.
+ */
+const LOAD_RELIEF = ['v ease', 'v relieve', 'v alleviate', 'v lessen', 'v reduce', 'v take'].flatMap((verb) =>
+  ['pressure', 'pressures', 'strain', 'strains', 'pain', 'burden', 'burdens', 'squeeze'].flatMap((load) =>
+    ['', 'the ', 'some '].map((det) =>
+      verb === 'v take' ? `${verb} ${det}${load} off` : `${verb} ${det}${load}`,
+    ),
+  ),
+)
+
 export const TARGETS = [
   {
     id: 'tariff',
@@ -3950,6 +3966,7 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
   [
     0.6,
     [
+      ...LOAD_RELIEF,
       'encouraging',
       'better',
       'rosy',
