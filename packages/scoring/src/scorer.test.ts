@@ -387,6 +387,31 @@ describe('multiword expressions, variants and entities', () => {
     expect(score('Upbeat earnings trump trade jitters in Tokyo').entities.regions).toEqual(['JP'])
   })
 
+  it('reads a capital-only name in a Title Case headline only where it is sure (2.0.21)', () => {
+    // Every word has a capital there, so "Trump" may be the verb.
+    expect(score('Tech Gains Trump China Tariff Worries').entities.regions).toEqual(['CN'])
+    expect(score('Upbeat Earnings Trump Trade Jitters as Stocks Rally').entities.regions).toEqual([])
+    expect(score('Automakers Polish EV Plans Amid Tariff Threat').entities.regions).toEqual([])
+    // Opening the headline or a part of it, after "President", in the possessive: the name.
+    expect(score('Trump Slaps Tariffs on Chinese Goods').entities.regions).toEqual(['US', 'CN'])
+    expect(score('Stocks Slide: Trump Delays Tariffs').entities.regions).toEqual(['US'])
+    expect(score('Markets Fall as President Trump Hikes Tariffs').entities.regions).toEqual(['US'])
+    expect(score("Beijing Hits Back at Trump's Steel Tariffs").entities.regions).toEqual(['CN', 'US'])
+    expect(score('Asian Shares Tumble as Trump Threatens Higher Tariffs').entities.regions).toEqual(['US'])
+    expect(score('KUDLOW SAYS TRUMP IS NOT READY TO SIGN CHINA DEAL').entities.regions).toEqual(['US', 'CN'])
+    expect(score('Polish Exports Fall as EU Tariffs Bite').entities.regions).toEqual(['PL', 'EU'])
+    // Names alone do not make a headline Title Case.
+    expect(score('Germany, France blast Trump over Group of Seven U-turn').entities.regions).toContain('US')
+  })
+
+  it('reads "polish" the verb as no region, and Northern Ireland as the UK (2.0.21)', () => {
+    expect(score('Automakers polish EV plans amid tariff threat').entities.regions).toEqual([])
+    expect(score('Polish farmers protest grain imports').entities.regions).toEqual(['PL', 'EU'])
+    expect(score('Northern Ireland businesses brace for Brexit tariffs').entities.regions).toEqual(['GB'])
+    expect(score('Northern Irish farmers fear tariffs').entities.regions).toEqual(['GB'])
+    expect(score('Ireland warns on EU tariffs').entities.regions).toEqual(['IE', 'EU'])
+  })
+
   it('gives a name the region of the longest gazetteer name it matches, not also of a name inside it', () => {
     expect(score('North Korea fires missile over Japan').entities.regions).toEqual(['KP', 'JP'])
     expect(score('U.S. blacklists North Korean shipping firms').entities.regions).toEqual(['US', 'KP'])

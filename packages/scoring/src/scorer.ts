@@ -465,6 +465,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
+  /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
+  const NAME_LEADS = new Set(
+    ['as', 'and', 'or', 'but', 'if', 'when', 'while', 'after', 'amid', 'than', 'says', 'said']
+      .map((w) => lookupWord(LEXICON.vocab, w))
+      .filter((id) => id >= 0),
+  )
   /** Articles, which may open a noun phrase (see objectRightAfter). */
   const ARTICLES = new Set(
     ['a', 'an', 'the'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
@@ -927,6 +933,57 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       } else if (!(tb.kind[j] === WORD && ARTICLES.has(tb.id[j] as number))) return false
     }
     return true
+  }
+
+  /**
+   * Whether the field is written in Title Case (1) or not (0), -1 until titleCase() has read it: every
+   * word of four letters or more after the first (which has a capital either way) starts with a
+   * capital, and there are two such words at least. Names alone do not make it so ("Germany, France
+   * blast Trump over Group of Seven U-turn" has "blast").
+   */
+  let titleCaseField = -1
+
+  /** See titleCaseField: one pass over the field's tokens, made only when a capital-only name is seen. */
+  function titleCase(): boolean {
+    if (titleCaseField < 0) {
+      let words = 0
+      titleCaseField = 1
+      for (let j = 1; j < tb.count; j++) {
+        if (tb.kind[j] !== WORD || (tb.end[j] as number) - (tb.start[j] as number) < 4) continue
+        words++
+        if (!isCapital(text0.charCodeAt(tb.start[j] as number))) {
+          titleCaseField = 0
+          break
+        }
+      }
+      if (words < 2) titleCaseField = 0
+    }
+    return titleCaseField === 1
+  }
+
+  /**
+   * Whether a capital-only name (CAPITALISED_NAMES) over tokens [from, to) is the name: written with a
+   * capital, and in a Title Case field ("Upbeat Earnings Trump Trade Jitters", "Automakers Polish EV
+   * Plans"), where every word has one, also where a verb could not stand: opening the field or a part
+   * of it ("Trump Slaps Tariffs on China"), after a preposition, conjunction, auxiliary, modal or
+   * "says" ("Stocks Slip as Trump Threatens Tariffs", "Offerings to Trump", "Will Trump Delay"), after
+   * "Donald" or "President", or in the possessive ("Trump's Tariffs"). A verb "trump" follows its
+   * subject, a noun.
+   */
+  function capitalisedName(from: number, to: number): boolean {
+    if (!isCapital(text0.charCodeAt(tb.start[from] as number))) return false
+    if (!titleCase() || from === 0 || tb.kind[from - 1] !== WORD) return true
+    if (
+      (wordFlagsAt(from - 1) & (W_PREP | W_AUX | W_MODAL)) !== 0 ||
+      NAME_LEADS.has(tb.id[from - 1] as number)
+    )
+      return true
+    const after = tb.end[to - 1] as number
+    const apostrophe = text0.charCodeAt(after)
+    if ((apostrophe === 39 || apostrophe === 8217) && (text0.charCodeAt(after + 1) | 32) === 115) return true
+    // Not lexicon words, so read from the text.
+    const before = text0.slice(tb.start[from - 1] as number, tb.end[from - 1] as number).toLowerCase()
+    return before === 'donald' || before === 'president'
   }
 
   /** True when a preposition stands among tokens [from, to). */
@@ -1622,7 +1679,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_ENTITY) !== 0) {
         const rs = e.regions
         // "Trump" the name, not "earnings trump jitters" (see CAPITALISED_NAMES).
-        const named = !e.regionsCapitalised || isCapital(text0.charCodeAt(s))
+        const named = !e.regionsCapitalised || capitalisedName(itS[k] as number, itE[k] as number)
         if (rs && named) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
         const cs = e.commodities
         if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
@@ -1869,6 +1926,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     acc.used = true
     text0 = text
+    titleCaseField = -1
     tokenize(text, vocab, notId, tb)
     sizeItems(tb.count)
     matchField()

@@ -51,6 +51,9 @@ export const REGIONS: Record<string, readonly string[]> = {
     'scotland',
     'scottish',
     'wales',
+    // Part of the UK ("Northern Ireland businesses"), not the Irish Republic, whatever "Ireland" names.
+    'northern ireland',
+    'northern irish',
     'downing street',
   ],
   DE: ['germany', 'german', 'berlin'],
@@ -106,9 +109,12 @@ export const REGIONS: Record<string, readonly string[]> = {
 
 /**
  * Names of REGIONS that name their region only where written with a capital, being ordinary words
- * too ("upbeat earnings trump trade jitters"). "US" is read apart (in capitals only, see the matcher).
+ * too ("upbeat earnings trump trade jitters", "automakers polish EV plans"). In a Title Case headline,
+ * where every word has a capital, only where the name is sure: opening it or a part of it, after
+ * "President", or in the possessive (see capitalisedName in scorer.ts). "US" is read apart (in
+ * capitals only, see the matcher).
  */
-export const CAPITALISED_NAMES: readonly string[] = ['trump']
+export const CAPITALISED_NAMES: readonly string[] = ['trump', 'polish']
 
 /**
  * The member states of the European Union (the 27 since 2020), as ISO codes: the union's trade policy
