@@ -1548,7 +1548,8 @@ describe('2.0.16: escalation made to depend on terms is only threatened', () => 
     ['U.S. says new duties on Canadian lumber depend upon a softwood deal', [['tariff_raised', -1, true]]],
     ['Sanctions on Russian banks hinge on Ukraine ceasefire', [['sanction', -1, true]]],
     ['Washington imposes tariffs that hinge on Beijing talks', [['tariff_imposed', -1, true]]],
-    ['Steel tariffs conditional on Canada quota compliance', []],
+    // A bare measure before the condition is pending too, a threat of itself (2.0.22).
+    ['Steel tariffs conditional on Canada quota compliance', [['tariff_raised', -1, true]]],
   ])('%s: negative, its events threats', (h, want) => {
     expect(tariff(h).label).toBe('negative')
     expect(tariffEvents(h)).toEqual(want)
@@ -1620,5 +1621,32 @@ describe('2.0.20: a load eased is what falls, not the subject that eases it', ()
     expect(tariff('Tariffs add pressure on automakers').label).toBe('negative')
     expect(tariffEvents('Tariffs add pressure on automakers').map((e) => e.type)).toEqual(['tariff_raised'])
     expect(market('Tariffs pressure margins').score).toBeLessThan(0)
+  })
+})
+
+describe('2.0.22: a measure with no predicate of its own before a condition is a threatened escalation', () => {
+  // "depend on" and the others are also PREDICATES `change` (no direction): with no target in their
+  // terms ("Congress vote"), they took the measure on their left and read it in no direction, 0.00 with
+  // no threat and uncertainty 0. A condition word takes only its terms; what depends is read in its own
+  // right, hedged and counted as a threat, with a threat event.
+  it.each([
+    'U.S. tariffs on Chinese EVs depend on Congress vote',
+    'Tariff hike on Chinese EVs hinges on EU vote',
+    'Canada duties on U.S. steel contingent upon a review',
+  ])('%s: negative, a threat event, uncertainty', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.label).toBe('negative')
+    expect(r.scores.uncertainty).toBeGreaterThan(0)
+    const events = r.events.filter((e) => e.dimension === 'tariff')
+    expect(events.length).toBeGreaterThan(0)
+    expect(events.every((e) => e.threat && e.direction < 0)).toBe(true)
+  })
+
+  it('weakens it against the measure named alone, and grants no relief on terms', () => {
+    expect(tariff('Tariff hike on Chinese EVs hinges on EU vote').score).toBeGreaterThan(
+      tariff('Tariff hike on Chinese EVs').score,
+    )
+    expect(tariff('Tariff relief depends on Congress vote').score).toBe(0)
+    expect(score('Tariff relief depends on Congress vote').events).toEqual([])
   })
 })

@@ -1033,6 +1033,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    // "U.S. tariffs depend on Congress vote": a condition word (CONDITIONS) takes only its terms, on its
+    // right; the noun phrase before it is what depends (see markConditions), read in its own right.
+    if (left >= 0 && ((entInts[(itIdx[k] as number) << 4] as number) & F_CONDITION) !== 0) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // "vows to cut tariffs and open the economy": a verb right after "and" starts a second act; the
     // object the first verb took is not its subject.
     // Nor is it when the word right after "and" stands before a noun it describes ("trade war and
@@ -1889,7 +1895,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0
           }
-          addEvent(target.events.bare, target, dir, th < 1, nf !== 1, field, s, end, false)
+          // A measure named before a condition is pending, a threat of itself ("Tariff hike on Chinese
+          // EVs hinges on EU vote"), as "new tariffs hinge on talks" is.
+          const pendingEvent = th < hedge && target.polarity < 0 ? target.events.more : undefined
+          addEvent(target.events.bare ?? pendingEvent, target, dir, th < 1, nf !== 1, field, s, end, false)
         }
         if ((f & F_TONE) !== 0 && target.market === 0) {
           if (target.tariff === 0 && target.supply === 0)
