@@ -24,7 +24,10 @@ describe('combineHealth', () => {
     expect(h).toEqual({
       status: 'degraded',
       ready: false,
-      checks: { consumer: { status: 'ok' }, redis: { status: 'degraded', detail: 'no answer within 50 ms' } },
+      checks: {
+        consumer: { status: 'ok' },
+        redis: { status: 'degraded', detail: 'redis: no answer within 50 ms' },
+      },
     })
   })
   it('turns a throwing check into failed', async () => {

@@ -28,7 +28,12 @@ export async function combineHealth(
       let timer: NodeJS.Timeout | undefined
       const late = new Promise<Awaited<ReturnType<HealthCheck>>>((resolve) => {
         timer = setTimeout(
-          () => resolve({ status: 'degraded', ready: false, detail: `no answer within ${timeoutMs} ms` }),
+          () =>
+            resolve({
+              status: 'degraded',
+              ready: false,
+              detail: `${name}: no answer within ${timeoutMs} ms`,
+            }),
           timeoutMs,
         )
       })

@@ -50,6 +50,9 @@ export function createRedis(
 
 export function redisHealth(redis: Redis): HealthCheck {
   return async () => {
+    // Not connected: said at once, rather than after a ping has waited out the reconnection.
+    if (redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end')
+      return { status: 'degraded', ready: false, detail: `Redis: not connected (${redis.status})` }
     try {
       await redis.ping()
       return { status: 'ok', ready: true }
