@@ -1857,6 +1857,18 @@ export const TARGETS = [
   },
 ] as const
 
+/** The words that make a measure depend on terms: the `change` predicates and CONDITIONS take them. */
+const CONDITION_WORDS = [
+  'v depend on',
+  'v depend upon',
+  'v hinge on',
+  'v hinge upon',
+  'conditional on',
+  'conditional upon',
+  'contingent on',
+  'contingent upon',
+]
+
 /**
  * Predicates: words that move a target. `sign` +1 means "more of the target", -1 "less".
  * `kind` picks the event subtype (impose, pause, resume, cut, grant) where a target distinguishes them.
@@ -2994,14 +3006,7 @@ export const PREDICATES = [
       // A measure made to depend on something ("tariff relief depends on Chinese commitments") is
       // not yet moved either way (relief before such a word is not granted wherever this binds: see
       // CONDITIONS).
-      'v depend on',
-      'v depend upon',
-      'v hinge on',
-      'v hinge upon',
-      'conditional on',
-      'conditional upon',
-      'contingent on',
-      'contingent upon',
+      ...CONDITION_WORDS,
     ],
   },
   {
@@ -5200,16 +5205,7 @@ export const CONDITIONS = [
   {
     near: false,
     hedge: 0.7,
-    words: [
-      'v depend on',
-      'v depend upon',
-      'v hinge on',
-      'v hinge upon',
-      'conditional on',
-      'conditional upon',
-      'contingent on',
-      'contingent upon',
-    ],
+    words: CONDITION_WORDS,
   },
   { near: true, hedge: 1, words: ['tied to'] },
 ]
