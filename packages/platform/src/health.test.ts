@@ -1,5 +1,7 @@
+import type { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { combineHealth } from './health.ts'
+import { redisHealth } from './redis-client.ts'
 
 describe('combineHealth', () => {
   it('is as bad as its worst check and ready only when all are', async () => {
@@ -34,5 +36,24 @@ describe('combineHealth', () => {
     const h = await combineHealth({ a: async () => Promise.reject(new Error('boom')) })
     expect(h.status).toBe('failed')
     expect(h.checks.a?.detail).toBe('boom')
+  })
+})
+
+describe('redisHealth', () => {
+  it('says at once that Redis is not connected, without a ping that would wait out the reconnection', async () => {
+    let pinged = false
+    const reconnecting = {
+      status: 'reconnecting',
+      ping: () => {
+        pinged = true
+        return new Promise(() => {})
+      },
+    } as unknown as Redis
+    expect(await redisHealth(reconnecting)()).toEqual({
+      status: 'degraded',
+      ready: false,
+      detail: 'Redis: not connected (reconnecting)',
+    })
+    expect(pinged).toBe(false)
   })
 })
