@@ -1650,3 +1650,14 @@ describe('2.0.22: a measure with no predicate of its own before a condition is a
     expect(score('Tariff relief depends on Congress vote').events).toEqual([])
   })
 })
+
+describe('2.0.23: olive oil is a farm good, not crude', () => {
+  it('tags olive oil as farm goods and not as oil', () => {
+    const r = score('Italy and Spain brace for U.S. tariffs on olive oil')
+    expect(r.entities.commodities).toEqual(['farm_goods'])
+    expect(score('Olive oil exporters hit by tariffs').entities.commodities).not.toContain('oil')
+  })
+  it('still tags crude oil as oil', () => {
+    expect(score('Tariffs on crude oil imports rise').entities.commodities).toEqual(['oil'])
+  })
+})

@@ -208,6 +208,8 @@ export const COMMODITIES: Record<string, readonly string[]> = {
     'sorghum',
     'beef',
     'dairy',
+    // Not crude: "tariffs on olive oil" is a farm good.
+    'olive oil',
   ],
   oil: ['oil', 'crude', 'crude oil', 'brent', 'wti'],
   lng: ['lng', 'liquefied natural gas', 'natural gas', 'gas'],
