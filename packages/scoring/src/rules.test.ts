@@ -1661,3 +1661,13 @@ describe('2.0.23: olive oil is a farm good, not crude', () => {
     expect(score('Tariffs on crude oil imports rise').entities.commodities).toEqual(['oil'])
   })
 })
+
+describe('2.0.24: "do little to" turns the act after it around, as "fail to" does', () => {
+  it('reads relief that does not come as no relief to the market', () => {
+    expect(market('Tariff cuts do little to ease pressure on automakers').score).toBeLessThan(0)
+    expect(market('Rate cut does little to lift stocks').score).toBeLessThan(0)
+  })
+  it('keeps the cut itself a tariff cut', () => {
+    expect(tariff('Tariff cuts do little to ease pressure on automakers').label).toBe('positive')
+  })
+})

@@ -3436,6 +3436,12 @@ export const NEGATORS = [
   'nor',
   'v fail to',
   'failure to',
+  // "Tariff cuts do little to ease pressure": the act that follows does not come about, as after "fail to".
+  'do little to',
+  'does little to',
+  'did little to',
+  'doing little to',
+  'done little to',
   'v rule out',
   // "crisis unless Trump backs off": what follows has not happened.
   'unless',
