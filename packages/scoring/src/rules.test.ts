@@ -1671,3 +1671,29 @@ describe('2.0.24: "do little to" turns the act after it around, as "fail to" doe
     expect(tariff('Tariff cuts do little to ease pressure on automakers').label).toBe('positive')
   })
 })
+
+describe('2.0.25: "trump" the verb ends its subject, and what it outweighs is weighed as after "despite"', () => {
+  const outweighed = [
+    'Tech Gains Trump China Tariff Worries',
+    'Gold gains trump tariff worries',
+    'Upbeat earnings trump trade jitters as stocks rally',
+  ]
+  it.each(outweighed)('%s: no tariff measure, tariff near neutral', (h) => {
+    const r = score(h)
+    expect(r.events.filter((e) => e.dimension === 'tariff')).toEqual([])
+    expect(r.scores.tariff.label).toBe('neutral')
+    expect(Math.abs(r.scores.tariff.score)).toBeLessThan(0.3)
+  })
+  it('keeps the market tone of the subject that wins', () => {
+    expect(market('Upbeat earnings trump trade jitters as stocks rally').score).toBeGreaterThan(0.5)
+    expect(market('Tech Gains Trump China Tariff Worries').score).toBeGreaterThan(0)
+  })
+  it('leaves Trump the name as it was', () => {
+    expect(score('Trump slaps tariffs on Chinese goods').events.map((e) => e.type)).toEqual([
+      'tariff_imposed',
+    ])
+    expect(score('Stocks Slip as Trump Threatens Tariffs').events.map((e) => e.type)).toEqual([
+      'tariff_raised',
+    ])
+  })
+})

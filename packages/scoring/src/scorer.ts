@@ -721,6 +721,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itPredOn[k] = (f & F_PRED) !== 0 ? 1 : 0
       itTarget[k] = -1
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) === 0) clause++
+      // A capital-only name read as the verb after its subject ("Gold gains trump tariff worries",
+      // "Tech Gains Trump China Tariff Worries"; see capitalisedName) ends the subject: what stands
+      // on either side of it is read apart, so "gains" does not take "tariff worries", and what it
+      // outweighs is weighed as after "despite".
+      else if (
+        i > 0 &&
+        tKind[i - 1] === WORD &&
+        (colEntry[best] as Entry).regionsCapitalised &&
+        !capitalisedName(i, bestEnd)
+      ) {
+        clause++
+        concessiveClause = clause
+      }
       if ((f & F_CONTRAST) !== 0) contrastTok = i
       if ((f & F_CONCESSIVE) !== 0) concessiveClause = clause
       if ((f & F_SETTING) !== 0 && (i === 0 || tKind[i - 1] === BREAK)) settingClause = clause
