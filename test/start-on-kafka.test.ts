@@ -71,6 +71,47 @@ describe('tradepulse start on Kafka and Redis', () => {
     }
   })
 
+  it('starts the scorer alone without Redis: the start checks only what the workers it starts need', async () => {
+    const prefix = `${randomName('norediscorer')}.`
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'packages/cli/src/main.ts'),
+        'start',
+        '--workers',
+        'scorer',
+        '--no-sample',
+        '--follow',
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          REDIS_URL: 'redis://127.0.0.1:1',
+          TRADEPULSE_TOPIC_PREFIX: prefix,
+          KAFKA_SESSION_TIMEOUT_MS: '6000',
+          KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let err = ''
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    const exited = new Promise<number | null>((r) => child.once('exit', r))
+    try {
+      await waitFor(() => /Running scorer on Kafka/.test(err) || child.exitCode !== null, {
+        what: 'the scorer running',
+        timeoutMs: 60_000,
+      })
+      expect(err).toMatch(/Running scorer on Kafka/)
+    } finally {
+      child.kill('SIGINT')
+    }
+    expect(await exited).toBe(0)
+  })
+
   it('exits 1 once SHUTDOWN_DEADLINE_MS has passed when a stop cannot finish (Redis frozen)', async () => {
     // Redis through a proxy that can freeze: the start's check and the worker pass, then Redis stops
     // answering (connections open, nothing comes back), so closing it waits out REDIS_TIMEOUT_MS.

@@ -60,13 +60,15 @@ export async function withRedis<T>(
 }
 
 /**
- * Connects to Kafka and to Redis once each, quietly: `start` on Kafka fails within seconds with one line
+ * Connects to Kafka and (unless `opts.redis` is false: the workers started need none) to Redis once
+ * each, quietly: `start` on Kafka fails within seconds with one line
  * naming the address and the variable (exitOnFatal) when either cannot be reached, instead of after the
  * workers' own 17 s of retries, each logged.
  */
 export async function checkReachable(
   config: Pick<BaseConfig, 'KAFKA_BROKERS' | 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
   log: Logger,
+  opts: { redis: boolean } = { redis: true },
 ): Promise<void> {
   const admin = cliKafka(config, 'tradepulse-start-check', log).admin()
   try {
@@ -74,5 +76,5 @@ export async function checkReachable(
   } finally {
     await admin.disconnect().catch(() => {})
   }
-  await withRedis(config, 'tradepulse-start-check', log, (redis) => redis.ping())
+  if (opts.redis) await withRedis(config, 'tradepulse-start-check', log, (redis) => redis.ping())
 }

@@ -166,7 +166,9 @@ export function registerStart(program: Command): void {
         })
       const log = createLogger({ level, pretty: true, name: 'tradepulse' })
       let infra: Infra | undefined
-      if (onKafka) await checkReachable(loadConfig(BaseConfig, env), log)
+      // The scorer alone needs no Redis.
+      if (onKafka)
+        await checkReachable(loadConfig(BaseConfig, env), log, { redis: names.some((n) => n !== 'scorer') })
       else {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
