@@ -16,32 +16,22 @@ import { describe, expect, it } from 'vitest'
 describe('tradepulse start on Kafka and Redis', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
 
-  it('runs the chosen workers on KAFKA_BROKERS and REDIS_URL until SIGINT, then exits 0', async () => {
-    const prefix = `${randomName('start')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name })),
-    )
+  /**
+   * `tradepulse start --workers <workers> --no-sample --follow` on the test Kafka, topics under `prefix`,
+   * with short group timings and `env` on top; its stderr so far and its exit code.
+   */
+  function startOnKafka(workers: string, prefix: string, env: Record<string, string>) {
     const child = spawn(
       process.execPath,
-      [
-        join(REPO_ROOT, 'packages/cli/src/main.ts'),
-        'start',
-        '--workers',
-        'ingest,scorer',
-        '--no-sample',
-        '--follow',
-      ],
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'start', '--workers', workers, '--no-sample', '--follow'],
       {
         env: {
           PATH: process.env.PATH ?? '',
           KAFKA_BROKERS: kafkaBrokers.join(','),
-          REDIS_URL: redisUrl,
-          REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
           TRADEPULSE_TOPIC_PREFIX: prefix,
           KAFKA_SESSION_TIMEOUT_MS: '6000',
           KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+          ...env,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -50,9 +40,24 @@ describe('tradepulse start on Kafka and Redis', () => {
     child.stderr.on('data', (d) => {
       err += d
     })
+    const exited = new Promise<number | null>((r) => child.once('exit', r))
+    return { child, stderr: () => err, exited }
+  }
+
+  it('runs the chosen workers on KAFKA_BROKERS and REDIS_URL until SIGINT, then exits 0', async () => {
+    const prefix = `${randomName('start')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name })),
+    )
+    const { child, stderr, exited } = startOnKafka('ingest,scorer', prefix, {
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+    })
     const scored = await collectTopic(kafkaBrokers, topics.scored.name)
     try {
-      await waitFor(() => /Running ingest, scorer on Kafka/.test(err), { what: 'workers running' })
+      await waitFor(() => /Running ingest, scorer on Kafka/.test(stderr()), { what: 'workers running' })
       const producer = await testProducer(kafkaBrokers)
       await producer.send({
         topic: topics.raw.name,
@@ -65,7 +70,7 @@ describe('tradepulse start on Kafka and Redis', () => {
       expect(h.scores.supplyChain.label).toBe('negative')
     } finally {
       child.kill('SIGINT')
-      const code = await new Promise((r) => child.once('exit', r))
+      const code = await exited
       await scored.stop()
       expect(code).toBe(0)
     }
@@ -73,39 +78,15 @@ describe('tradepulse start on Kafka and Redis', () => {
 
   it('starts the scorer alone without Redis: the start checks only what the workers it starts need', async () => {
     const prefix = `${randomName('norediscorer')}.`
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'packages/cli/src/main.ts'),
-        'start',
-        '--workers',
-        'scorer',
-        '--no-sample',
-        '--follow',
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          KAFKA_BROKERS: kafkaBrokers.join(','),
-          REDIS_URL: 'redis://127.0.0.1:1',
-          TRADEPULSE_TOPIC_PREFIX: prefix,
-          KAFKA_SESSION_TIMEOUT_MS: '6000',
-          KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let err = ''
-    child.stderr.on('data', (d) => {
-      err += d
+    const { child, stderr, exited } = startOnKafka('scorer', prefix, {
+      REDIS_URL: 'redis://127.0.0.1:1',
     })
-    const exited = new Promise<number | null>((r) => child.once('exit', r))
     try {
-      await waitFor(() => /Running scorer on Kafka/.test(err) || child.exitCode !== null, {
+      await waitFor(() => /Running scorer on Kafka/.test(stderr()) || child.exitCode !== null, {
         what: 'the scorer running',
         timeoutMs: 60_000,
       })
-      expect(err).toMatch(/Running scorer on Kafka/)
+      expect(stderr()).toMatch(/Running scorer on Kafka/)
     } finally {
       child.kill('SIGINT')
     }
@@ -117,45 +98,21 @@ describe('tradepulse start on Kafka and Redis', () => {
     // answering (connections open, nothing comes back), so closing it waits out REDIS_TIMEOUT_MS.
     const proxy = await freezableProxy(new URL(redisUrl))
     const prefix = `${randomName('deadline')}.`
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'packages/cli/src/main.ts'),
-        'start',
-        '--workers',
-        'aggregator',
-        '--no-sample',
-        '--follow',
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          KAFKA_BROKERS: kafkaBrokers.join(','),
-          REDIS_URL: proxy.url,
-          REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-          REDIS_TIMEOUT_MS: '20000',
-          TRADEPULSE_TOPIC_PREFIX: prefix,
-          KAFKA_SESSION_TIMEOUT_MS: '6000',
-          KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-          SHUTDOWN_DEADLINE_MS: '1000',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let err = ''
-    child.stderr.on('data', (d) => {
-      err += d
+    const { child, stderr, exited } = startOnKafka('aggregator', prefix, {
+      REDIS_URL: proxy.url,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      REDIS_TIMEOUT_MS: '20000',
+      SHUTDOWN_DEADLINE_MS: '1000',
     })
-    const exited = new Promise<number | null>((r) => child.once('exit', r))
     try {
-      await waitFor(() => /Running aggregator on Kafka/.test(err), {
+      await waitFor(() => /Running aggregator on Kafka/.test(stderr()), {
         what: 'the aggregator running',
         timeoutMs: 60_000,
       })
       proxy.freeze()
       child.kill('SIGTERM')
       expect(await exited).toBe(1)
-      expect(err).toMatch(/graceful stop exceeded its deadline/)
+      expect(stderr()).toMatch(/graceful stop exceeded its deadline/)
     } finally {
       child.kill('SIGKILL')
       proxy.close()

@@ -48,8 +48,13 @@ export function createMemoryBus(opts: MemoryBusOptions = {}) {
   const slack = Math.min(TRIM_CHUNK, Math.ceil(maxRecords / 8))
   const topics = new Map<string, { partitions: StoredRecord[][]; base: number[] }>()
   const committed = new Map<string, number>()
-  /** Per `topic\0partition`: each group's committed offset (for keepConsumed). */
-  const commitsOf = new Map<string, Map<string, number>>()
+  /** Per `topic\0partition`: the groups reading it (keepConsumed), whose offsets are in `committed`. */
+  const readers = new Map<string, Set<string>>()
+  const readersOf = (key: string) => {
+    const set = readers.get(key) ?? new Set<string>()
+    readers.set(key, set)
+    return set
+  }
   let roundRobin = 0
   let waiters: (() => void)[] = []
 
@@ -73,9 +78,10 @@ export function createMemoryBus(opts: MemoryBusOptions = {}) {
 
   /** keepConsumed: drops what every group committed on the partition is past, but for the last few. */
   function trimConsumed(name: string, partition: number, keep: number): void {
+    const key = `${name}\u0000${partition}`
     let min = Number.POSITIVE_INFINITY
-    for (const offset of commitsOf.get(`${name}\u0000${partition}`)?.values() ?? [])
-      min = Math.min(min, offset)
+    for (const group of readers.get(key) ?? [])
+      min = Math.min(min, committed.get(`${group}\u0000${key}`) ?? 0)
     const t = topic(name)
     const n = Math.min(min - keep - t.base[partition]!, t.partitions[partition]!.length)
     if (n >= TRIM_CHUNK) dropFront(t, partition, n)
@@ -127,12 +133,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}) {
      */
     join(group: string, name: string): void {
       if (opts.keepConsumed === undefined) return
-      for (let p = 0; p < topic(name).partitions.length; p++) {
-        const key = `${name}\u0000${p}`
-        const groups = commitsOf.get(key) ?? new Map<string, number>()
-        if (!groups.has(group)) groups.set(group, committed.get(`${group}\u0000${key}`) ?? 0)
-        commitsOf.set(key, groups)
-      }
+      for (let p = 0; p < topic(name).partitions.length; p++) readersOf(`${name}\u0000${p}`).add(group)
     },
     committed(group: string, name: string, partition: number): number {
       return committed.get(`${group}\u0000${name}\u0000${partition}`) ?? 0
@@ -140,9 +141,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}) {
     commit(group: string, name: string, partition: number, nextOffset: number): void {
       committed.set(`${group}\u0000${name}\u0000${partition}`, nextOffset)
       if (opts.keepConsumed !== undefined) {
-        const key = `${name}\u0000${partition}`
-        const groups = commitsOf.get(key) ?? new Map<string, number>()
-        commitsOf.set(key, groups.set(group, nextOffset))
+        readersOf(`${name}\u0000${partition}`).add(group)
         trimConsumed(name, partition, opts.keepConsumed)
       }
       wake()

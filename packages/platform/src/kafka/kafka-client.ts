@@ -103,8 +103,8 @@ export function kafkaErrorType(err: unknown, types: ReadonlySet<string>): string
  * partition's records of a request (a record too large, say), kafkajs winds back the sequence numbers of
  * every partition of the request, those the broker wrote included, and every later send to them fails with
  * OUT_OF_ORDER_SEQUENCE_NUMBER for as long as the process lives. So after such a failure the producer is
- * replaced by a new one (a new producer id, sequences from 0) before the next send; the failed send still throws, for its caller to
- * retry or to find the refused record. A send already out on the old producer fails and is retried by its
+ * replaced by a new one (a new producer id, sequences from 0) before the next send; the failed send still
+ * throws, for its caller to retry or to find the refused record. A send already out on the old producer fails and is retried by its
  * caller; records it had written may come twice (consumers deduplicate by id).
  */
 export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
