@@ -224,6 +224,8 @@ describe('alerter on Kafka and Redis', () => {
     cleanups.push(alerts.stop, ...Object.values(desks).map((d) => d.stop))
     await app.start()
     await app.runner.joined()
+    // Its Redis state is watched (a loss is reported there; see watchRedisState's tests).
+    expect((await app.health()).checks.redisState).toEqual({ status: 'ok' })
 
     // Indicator updates after the headline alerts, so the headlines are in memory as evidence.
     const headlineAlerts = SCENARIO_EXPECTED.filter((e) => !isIndicatorAlert(e))

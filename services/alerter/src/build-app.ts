@@ -13,6 +13,7 @@ import {
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
+  watchRedisState,
 } from '@tradepulse/platform'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
@@ -71,6 +72,17 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       prefix: config.REDIS_KEY_PREFIX,
       dedupWindowMs: config.ALERTER_DEDUP_WINDOW_MS,
       hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
+    })
+  const state =
+    redis &&
+    watchRedisState(redis, {
+      prefix: config.REDIS_KEY_PREFIX,
+      what: 'alert cooldowns, hysteresis and sent marks',
+      refillMs: Math.max(config.ALERTER_DEDUP_WINDOW_MS, config.ALERTER_HYSTERESIS_TTL_MS),
+      remedy:
+        'Until then an indicator rule re-arms and pages again on its next update past its threshold, and a cooldown under way is forgotten',
+      log,
+      registry: metrics.registry,
     })
   const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-alerter'
   const groupId = defaultGroupId(config, 'alerter')
@@ -138,8 +150,12 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       log,
       metrics: alerterMetrics,
     }),
-    healthChecks: { ...(redis ? { redis: redisHealth(redis) } : {}), webhooks: webhooks.health },
+    healthChecks: {
+      ...(redis && state ? { redis: redisHealth(redis), redisState: state.health } : {}),
+      webhooks: webhooks.health,
+    },
     onStop: async () => {
+      state?.stop()
       rules.close()
       await webhooks.stop()
       await publisher.close()

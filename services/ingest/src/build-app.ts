@@ -10,6 +10,7 @@ import {
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
+  watchRedisState,
 } from '@tradepulse/platform'
 import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
@@ -36,6 +37,16 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       windowMs: config.INGEST_DEDUP_WINDOW_MS,
     })
   const metrics = createMetrics('ingest')
+  const state =
+    redis &&
+    watchRedisState(redis, {
+      prefix: config.REDIS_KEY_PREFIX,
+      what: 'dedup claims (the headline ids seen)',
+      refillMs: config.INGEST_DEDUP_WINDOW_MS,
+      remedy: 'Until then a repeat of a headline taken before the loss passes as new',
+      log,
+      registry: metrics.registry,
+    })
   const future = new Counter({
     name: 'tradepulse_ingest_future_published_total',
     help: 'headlines whose publishedAt was ahead of their entry by more than INGEST_MAX_FUTURE_MS, taken at their entry time',
@@ -69,8 +80,9 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       onFuture: (n) => future.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
     }),
-    ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
+    ...(redis && state ? { healthChecks: { redis: redisHealth(redis), redisState: state.health } } : {}),
     onStop: async () => {
+      state?.stop()
       await dedup.close()
       if (redis) await closeRedis(redis)
     },

@@ -1,6 +1,14 @@
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
 import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  collectTopic,
+  createTopics,
+  randomName,
+  startLocalRedis,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import { Redis } from 'ioredis'
 import { CompressionTypes, ConfigResourceTypes, type Producer } from 'kafkajs'
@@ -289,5 +297,46 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
     expect(String(err)).toContain(`topics missing: ${bare.headlines.name}, ${bare.dlq.name} (`)
     expect(String(err)).toContain('tradepulse topics create')
+  })
+
+  it('says so when its Redis comes back empty, and goes on: health, counter, and repeats taken as new', async () => {
+    // A Redis of its own, restarted without persistence on the same port: what the failure soak found
+    // nothing reported.
+    const first = await startLocalRedis()
+    let server = first
+    cleanups.push(() => server.stop())
+    const { app, topics } = await startIngest({ REDIS_URL: first.url })
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    cleanups.push(out.stop)
+    const send = (id: string) =>
+      producer.send({
+        topic: topics.raw.name,
+        messages: [{ key: 'k', value: JSON.stringify({ id, headline: `US raises tariffs, ${id}` }) }],
+      })
+    await send('before')
+    await waitFor(() => out.messages.length >= 1, { what: 'the first headline out' })
+    expect((await app.health()).checks.redisState).toEqual({ status: 'ok' })
+
+    await first.stop()
+    server = await startLocalRedis({ port: first.port })
+    const health = await waitFor(
+      async () => {
+        const h = await app.health()
+        return h.checks.redisState?.status === 'degraded' ? h : undefined
+      },
+      { what: 'the loss to be reported', timeoutMs: 30_000 },
+    )
+    expect(health.ready).toBe(true)
+    expect(health.checks.redisState?.detail).toMatch(
+      /^Redis lost its data at .+: dedup claims \(the headline ids seen\) incomplete until /,
+    )
+    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_redis_state_lost_total')).toMatch(
+      /tradepulse_redis_state_lost_total\{[^}]*\} 1$/m,
+    )
+    // The stream goes on, and the repeat of a headline claimed before the loss passes, as the line says.
+    await send('before')
+    await send('after')
+    await waitFor(() => out.messages.length >= 3, { what: 'headlines after the loss' })
+    expect(out.messages.map((m) => m.key)).toEqual(['before', 'before', 'after'])
   })
 })

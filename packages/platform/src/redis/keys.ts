@@ -31,6 +31,8 @@ export function createKeys(prefix: string) {
     alertHysteresis: (indicatorKey: string) => `${prefix}:alert:hys:{${indicatorKey}}`,
     /** Hash of the event-time points of a consumer group's partitions (redisAlignmentExchange), field = topic/partition. */
     alignPoints: (groupId: string) => `${prefix}:align:{${groupId}}`,
+    /** The state marker (watchRedisState): a random epoch whose loss says Redis lost the prefix's data. */
+    stateMarker: `${prefix}:state-marker`,
   }
 }
 export type Keys = ReturnType<typeof createKeys>
