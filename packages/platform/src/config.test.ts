@@ -55,6 +55,11 @@ describe('loadConfig', () => {
         .KAFKA_HEARTBEAT_INTERVAL_MS,
     ).toBe(500)
   })
+  it('gives a dead member 10 s by default before its partitions move, heartbeating at most every third of that', () => {
+    const c = loadConfig(BaseConfig, {})
+    expect(c.KAFKA_SESSION_TIMEOUT_MS).toBe(10_000)
+    expect(c.KAFKA_HEARTBEAT_INTERVAL_MS * 3).toBeLessThanOrEqual(c.KAFKA_SESSION_TIMEOUT_MS)
+  })
   it('names each bad KAFKA_BROKERS entry once, in one line', () => {
     const message = (value: string) => {
       try {
