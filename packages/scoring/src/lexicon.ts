@@ -188,6 +188,8 @@ export const F_SETTING = 1048576
 export const F_CONDITION = 2097152
 /** See Entry.condition (2: the noun phrase right before it). */
 export const F_CONDITION_NEAR = 4194304
+/** See Entry.regionsCapitalised. */
+export const F_CAPITALISED = 8388608
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -200,6 +202,7 @@ export const E_TONE = 3
 export const E_UNCERTAINTY = 4
 export const E_TOPIC_T = 5
 export const E_TOPIC_S = 6
+export const E_RELIEF = 7
 export const ROLE_SHIFT = 16
 
 /**
@@ -259,6 +262,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.initialOnly) f |= F_INITIAL
     if (e.regions || e.commodities || e.sector || e.company) f |= F_ENTITY
     if (e.company) f |= F_COMPANY
+    if (e.regionsCapitalised) f |= F_CAPITALISED
     if (e.directionScale < 1 || e.supplyScale < 1 || e.tradeScale < 1) f |= F_CONTEXT
     if (e.hedge < 1) f |= F_HEDGE
     if (e.intens !== 1) f |= F_INTENS
@@ -291,6 +295,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     data[at + E_UNCERTAINTY] = e.uncertainty
     data[at + E_TOPIC_T] = e.topicTariff
     data[at + E_TOPIC_S] = e.topicSupply
+    data[at + E_RELIEF] = e.relief
     t.directionScale[i] = e.directionScale
     t.supplyScale[i] = e.supplyScale
     t.tradeScale[i] = e.tradeScale

@@ -44,6 +44,7 @@ const NUMBER = tok.NUMBER
 const BREAK = tok.BREAK
 const E_HEDGE = lex.E_HEDGE
 const E_INTENS = lex.E_INTENS
+const E_RELIEF = lex.E_RELIEF
 const E_TONE = lex.E_TONE
 const E_TOPIC_S = lex.E_TOPIC_S
 const E_TOPIC_T = lex.E_TOPIC_T
@@ -57,6 +58,7 @@ const F_PRESENT_S = lex.F_PRESENT_S
 const F_PAST = lex.F_PAST
 const F_SHORT_NEG = lex.F_SHORT_NEG
 const F_SETTING = lex.F_SETTING
+const F_CAPITALISED = lex.F_CAPITALISED
 const F_COMPANY = lex.F_COMPANY
 const F_CONTEXT = lex.F_CONTEXT
 const F_CONTRAST = lex.F_CONTRAST
@@ -725,12 +727,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // "Tech Gains Trump China Tariff Worries"; see capitalisedName) ends the subject: what stands
       // on either side of it is read apart, so "gains" does not take "tariff worries", and what it
       // outweighs is weighed as after "despite".
-      else if (
-        i > 0 &&
-        tKind[i - 1] === WORD &&
-        (colEntry[best] as Entry).regionsCapitalised &&
-        !capitalisedName(i, bestEnd)
-      ) {
+      else if ((f & F_CAPITALISED) !== 0 && i > 0 && tKind[i - 1] === WORD && !capitalisedName(i, bestEnd)) {
         clause++
         concessiveClause = clause
       }
@@ -812,7 +809,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           itHedgeSrc[k] = hedgeSrc
           // "threatens to impose tariffs": the threat verb hands its hedge to the real predicate.
           if (hedgeItem >= 0 && isPred && (f & F_THREAT) === 0) itPredOn[hedgeItem] = 0
-          else if (hedgeItem >= 0 && isTarget && (colEntry[itIdx[hedgeItem] as number] as Entry).relief < 1)
+          else if (
+            hedgeItem >= 0 &&
+            isTarget &&
+            (entData[((itIdx[hedgeItem] as number) << 3) + E_RELIEF] as number) < 1
+          )
             requestItem = hedgeItem
           if (isPred || isTarget) hedgeEnd = -1
         } else if (
@@ -1320,10 +1321,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    */
   function reliefOf(m: number, t = -1): number {
     const act = t >= 0 && !isContest(t) && (it.neg[m] === 1 || it.neg[t] === 1)
-    const own = act && deniedAsk(m) ? 1 : (colEntry[it.idx[m] as number] as Entry).relief
+    const own = act && deniedAsk(m) ? 1 : (entData[((it.idx[m] as number) << 3) + E_RELIEF] as number)
     const h = it.hedgeSrc[m] as number
     if (h < 0 || (act && deniedAsk(h))) return own
-    return Math.min(own, (colEntry[it.idx[h] as number] as Entry).relief)
+    return Math.min(own, entData[((it.idx[h] as number) << 3) + E_RELIEF] as number)
   }
 
   /**
@@ -1698,7 +1699,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_ENTITY) !== 0) {
         const rs = e.regions
         // "Trump" the name, not "earnings trump jitters" (see CAPITALISED_NAMES).
-        const named = !e.regionsCapitalised || capitalisedName(itS[k] as number, itE[k] as number)
+        const named = (f & F_CAPITALISED) === 0 || capitalisedName(itS[k] as number, itE[k] as number)
         if (rs && named) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
         const cs = e.commodities
         if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
@@ -1789,7 +1790,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const magnitude = pred.strength * intens * (itIntens[t] as number) * Math.min(hedged, pending)
         const dir = base * magnitude * (neg ? -keep : 1)
         const relief =
-          hedge < 1 || (itHedge[t] as number) < 1 || e.relief < 1
+          hedge < 1 || (itHedge[t] as number) < 1 || (entData[(x << 3) + E_RELIEF] as number) < 1
             ? Math.min(reliefOf(k, t), reliefOf(t, t))
             : 1
         // Easing offered on terms is not granted ("tariff relief hinges on Chinese purchases"; see
