@@ -1,10 +1,12 @@
 import { createManualClock, createTopicCatalogue } from '@tradepulse/contracts'
+import { contributionsOf } from '@tradepulse/indicators'
 import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
-import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
+import { type AppliedOffsets, memoryAppliedOffsets } from './applied-offsets.ts'
+import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T00:00:00Z')
 const GRACE = 10 * MIN_MS
@@ -17,9 +19,11 @@ describe('aggregator handler', () => {
     partSize: number,
     clock = createManualClock(0),
     store = createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+    applied?: AppliedOffsets,
   ) {
     const registry = new Registry()
     const aggregator = createAggregator({
+      ...(applied ? { applied } : {}),
       clock,
       topics,
       store,
@@ -33,7 +37,17 @@ describe('aggregator handler', () => {
       Number(
         / (\d+)$/m.exec(await registry.getSingleMetricAsString('tradepulse_indicator_late_total'))?.[1] ?? 0,
       )
-    return { aggregator, handler: aggregator.handler, late }
+    const counter = async (name: string) => {
+      let n = 0
+      for (const m of (await registry.getSingleMetricAsString(name)).matchAll(/ (\d+)$/gm)) n += Number(m[1])
+      return n
+    }
+    const counts = async () => ({
+      late: await counter('tradepulse_indicator_late_total'),
+      duplicates: await counter('tradepulse_indicator_duplicates_total'),
+      redelivered: await counter('tradepulse_indicator_redelivered_total'),
+    })
+    return { aggregator, handler: aggregator.handler, late, counts }
   }
   const recordsOf = (partition: number, headlines: ReturnType<typeof scoredSeries>): InRecord[] =>
     headlines.map((h, i) => ({
@@ -106,5 +120,45 @@ describe('aggregator handler', () => {
     )
     expect(ahead).toBeGreaterThanOrEqual(T0 + 29 * MIN_MS)
     expect(behind).toBe(ahead)
+  })
+
+  it('counts the records a restart is given again as duplicates, not late, past the hour of remembered ids', async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const applied = memoryAppliedOffsets()
+    const series = scoredSeries(300, { startMs: T0, spanMs: 4 * HOUR_MS, idPrefix: 'r' })
+    const records = recordsOf(0, series).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
+    const first = setup(50, createManualClock(0), store, applied)
+    await first.handler(records, ctx)
+    const asOf = T0 + 4 * HOUR_MS
+    const before = await store.get('market', { kind: 'global', id: 'all' }, asOf)
+    // The restart: a new aggregator on the same store and applied offsets, given every record again, and
+    // then a headline three hours behind the newest (late, however it comes).
+    const again = setup(50, createManualClock(0), store, applied)
+    await again.handler(records, ctx)
+    const contributions = series.flatMap(contributionsOf).length
+    const counts = await again.counts()
+    expect(counts).toEqual({ late: 0, duplicates: contributions, redelivered: counts.redelivered })
+    expect(counts.redelivered).toBeGreaterThan(contributions / 2) // most of the four hours are past the ids
+    const [old] = scoredSeries(1, { startMs: T0 + HOUR_MS, spanMs: MIN_MS, idPrefix: 'old' })
+    const [late] = recordsOf(0, [old!]).map((r) => ({ ...r, offset: '300', timestamp: 2_000 }))
+    await again.handler([late!], ctx)
+    expect((await again.counts()).late).toBe(contributionsOf(old!).length)
+    expect(await store.get('market', { kind: 'global', id: 'all' }, asOf)).toEqual(before)
+  })
+
+  it('counts as late what it is given again at the same offsets of a topic created anew (newer records)', async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const applied = memoryAppliedOffsets()
+    const series = scoredSeries(100, { startMs: T0, spanMs: 2 * HOUR_MS, idPrefix: 'n' })
+    const records = recordsOf(0, series).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
+    await setup(2_000, createManualClock(0), store, applied).handler(records, ctx)
+    // Offsets from 0 again, produced after the old topic's: not the records applied before.
+    const renewed = setup(2_000, createManualClock(0), store, applied)
+    const old = scoredSeries(10, { startMs: T0, spanMs: 5 * MIN_MS, idPrefix: 'o' })
+    await renewed.handler(
+      recordsOf(0, old).map((r) => ({ ...r, timestamp: 5_000 })),
+      ctx,
+    )
+    expect((await renewed.counts()).late).toBe(old.flatMap(contributionsOf).length)
   })
 })

@@ -21,6 +21,12 @@ import {
   publishedAtMs,
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
+import {
+  type AppliedOffsets,
+  type HandledRange,
+  isRedelivery,
+  memoryAppliedOffsets,
+} from './applied-offsets.ts'
 import { applyInRuns } from './apply-contributions.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import {
@@ -47,6 +53,11 @@ export type AggregatorDeps = {
    * parts, the next parsed while the one before is being applied in Redis. Default 2,000.
    */
   partSize?: number
+  /**
+   * The offsets the group has applied per input partition (Redis on Kafka; in memory by default), so a
+   * headline given again after a crash counts as a duplicate, not late (see AppliedOffsets).
+   */
+  applied?: AppliedOffsets
 }
 
 /** A headlines.scored record → what indicators need of it (see ScoredIndicatorInput), or the dlq reason. */
@@ -97,6 +108,14 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
  *
+ * Redeliveries: once a batch is applied, its offsets are recorded (AppliedOffsets), and every batch
+ * reads its partition's applied range first. A record in it was applied before (the aggregator was
+ * killed after applying it and before committing it, or its partition moved on to another member): the
+ * store finds its headline id again, or, once the id is past the hour of ids it remembers, judges it
+ * late. Such late contributions are counted as duplicates, not late, and not logged; the store applies
+ * neither, so values, idempotence and order are the store's alone, and a record outside the range
+ * (however old) is judged as before.
+ *
  * The updates of keys the throttle picks are read back and returned with the deferred work (or as
  * `out` of the batch's last ok outcome), so they are produced and acknowledged before the offsets are
  * committed. Pending keys go out
@@ -108,6 +127,17 @@ export function createAggregator(deps: AggregatorDeps) {
   const out = deps.topics.indicators.name
   const throttle = createPublishThrottle(deps.publish)
   const namespaces = new Map<string, IndicatorStore>([[deps.store.namespace, deps.store]])
+  const applied = deps.applied ?? memoryAppliedOffsets()
+  /** Headline ids of redelivered records being applied, with how many of their parts are in flight. */
+  const redelivered = new Map<string, number>()
+  const isRedelivered = (headlineId: string) => redelivered.has(headlineId)
+  const release = (ids: readonly string[]) => {
+    for (const id of ids) {
+      const n = (redelivered.get(id) ?? 0) - 1
+      if (n > 0) redelivered.set(id, n)
+      else redelivered.delete(id)
+    }
+  }
   /** Newest event time applied so far: the asOf of published updates (the stream's own "now"). */
   let watermarkMs = Number.NEGATIVE_INFINITY
 
@@ -125,7 +155,12 @@ export function createAggregator(deps: AggregatorDeps) {
   const merger = createEventTimeMerger(
     async (round) => {
       const store = await activeStore()
-      await applyInRuns(store, round, { log, metrics: deps.metrics, graceMs: deps.graceMs })
+      await applyInRuns(store, round, {
+        log,
+        metrics: deps.metrics,
+        graceMs: deps.graceMs,
+        redelivered: isRedelivered,
+      })
       for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
     },
     { graceMs: deps.graceMs },
@@ -187,7 +222,21 @@ export function createAggregator(deps: AggregatorDeps) {
   const partSize = deps.partSize ?? 2_000
 
   const handler: BatchHandler = async (records, ctx) => {
-    const source = records[0] ? `${records[0].topic}/${records[0].partition}` : ''
+    const head = records[0]
+    const source = head ? `${head.topic}/${head.partition}` : ''
+    // Every record of a batch is handled once it is done: dead letters as much as applied headlines.
+    let handled: HandledRange | undefined
+    for (const r of records) {
+      const offset = Number(r.offset)
+      if (!handled) handled = { from: offset, to: offset, minTs: r.timestamp, maxTs: r.timestamp }
+      else {
+        handled.to = offset
+        if (r.timestamp < handled.minTs) handled.minTs = r.timestamp
+        if (r.timestamp > handled.maxTs) handled.maxTs = r.timestamp
+      }
+    }
+    const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
+    appliedRange?.catch(() => {}) // awaited below, after the merger knows the partition is in flight
     const outcomes: Outcome[] = new Array(records.length)
     const activity = new Map<string, KeyActivity>()
     const submitted: Promise<void>[] = []
@@ -198,20 +247,24 @@ export function createAggregator(deps: AggregatorDeps) {
     // ahead of the parts still to come.
     const token = merger.begin(source)
     try {
+      const range = await appliedRange
       for (let from = 0; from < records.length; from += partSize) {
         if (from > 0) await yieldToIo()
         // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
         if (failed) break
         merger.begin(source)
         const contributions: Contribution[] = []
+        const again: string[] = []
         const to = Math.min(records.length, from + partSize)
         try {
           for (let i = from; i < to; i++) {
-            const parsed = parseScoredRecord(records[i]!.value)
+            const record = records[i]!
+            const parsed = parseScoredRecord(record.value)
             if (!parsed.ok) {
               outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
               continue
             }
+            if (isRedelivery(range, Number(record.offset), record.timestamp)) again.push(parsed.value.id)
             const own = contributionsOf(parsed.value)
             for (const c of own) contributions.push(c)
             addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
@@ -223,10 +276,14 @@ export function createAggregator(deps: AggregatorDeps) {
           void merger.submit([], source).catch(() => {})
           throw err
         }
+        for (const id of again) redelivered.set(id, (redelivered.get(id) ?? 0) + 1)
         submitted.push(
-          merger.submit(contributions, source, token).catch((err: unknown) => {
-            failed ??= { err }
-          }),
+          merger
+            .submit(contributions, source, token)
+            .catch((err: unknown) => {
+              failed ??= { err }
+            })
+            .finally(() => release(again)),
         )
       }
     } finally {
@@ -236,8 +293,17 @@ export function createAggregator(deps: AggregatorDeps) {
     const finish = async (): Promise<OutRecord[]> => {
       await Promise.all(submitted)
       if (failed) throw failed.err
-      if (activity.size === 0) return []
-      return publishPicked(throttle.offer(activity, clock.now()))
+      // Only now, with all of it applied. A failure to record loses no headline (only the knowledge
+      // that these were applied, should they come again): warned, not retried.
+      const recorded =
+        head && handled
+          ? applied.record(head.topic, head.partition, handled).catch((err: unknown) => {
+              log.warn({ err, source }, 'could not record the offsets of an applied batch')
+            })
+          : undefined
+      const out = activity.size === 0 ? [] : await publishPicked(throttle.offer(activity, clock.now()))
+      await recorded
+      return out
     }
     if (ctx.defer) {
       // Catching up, the last merged round of a batch is applied while nothing is left to parse: the

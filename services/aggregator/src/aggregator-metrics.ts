@@ -33,6 +33,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    redelivered: get(
+      'tradepulse_indicator_redelivered_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_redelivered_total',
+          help: 'contributions of records given again at offsets already applied (after a crash), older than the headline ids the store remembers: counted in the duplicates, not late',
+          registers: [registry],
+        }),
+    ),
     updates: get(
       'tradepulse_indicator_updates_total',
       () =>

@@ -146,6 +146,64 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(Number(dup?.[1])).toBe(series.flatMap(contributionsOf).length)
   })
 
+  it('counts what a restarted aggregator is given again as duplicates, not late, past the hour of remembered ids; late headlines stay late', async () => {
+    const topics = await setup(1)
+    // Four hours of event time: a redelivery of all of it reaches back three hours past the hour of
+    // headline ids the store remembers (as a replay packing hours into seconds redelivers after a kill).
+    const series = scoredSeries(600, { startMs: T0, spanMs: 4 * HOUR_MS, seed: 31 })
+    await produceScored(producer, topics.scored.name, series)
+    const first = await startAggregator()
+    await waitFor(() => progressAtEnd(topics.scored.name), {
+      timeoutMs: 60_000,
+      what: 'the first run committed every record',
+    })
+    const counted = async (app: typeof first.app) => {
+      const text = await app.metrics.registry.metrics()
+      let late = 0
+      for (const m of text.matchAll(/^tradepulse_indicator_late_total\{[^}]*\} (\d+)$/gm))
+        late += Number(m[1])
+      const dup = /^tradepulse_indicator_duplicates_total\{[^}]*\} (\d+)$/m.exec(text)
+      return { late, duplicates: Number(dup?.[1] ?? 0) }
+    }
+    expect(await counted(first.app)).toEqual({ late: 0, duplicates: 0 })
+    const asOf = T0 + 4 * HOUR_MS
+    const targets = targetsOf(series)
+    const snapshot = async (store: IndicatorStore) =>
+      Promise.all(
+        targets.map(async ({ dimension, scope }) => {
+          const u = await store.get(dimension, scope, asOf)
+          return u ? { ...u, updatedAt: undefined } : undefined
+        }),
+      )
+    const before = await snapshot(first.store)
+    await first.app.stop()
+
+    // The group's offset goes back to the start, as if the aggregator had been killed before it ever
+    // committed: every record comes again. After them, headlines three hours older than the newest:
+    // late, whoever reads them.
+    const admin = createKafka({ brokers: kafkaBrokers, clientId: 'agg-test' }, silent).admin()
+    await admin.connect()
+    await admin.setOffsets({
+      groupId: `${prefix}aggregator`,
+      topic: topics.scored.name,
+      partitions: [{ partition: 0, offset: '0' }],
+    })
+    await admin.disconnect()
+    const late = scoredSeries(20, { startMs: T0 + HOUR_MS, spanMs: 10 * MIN_MS, seed: 32, idPrefix: 'late' })
+    await produceScored(producer, topics.scored.name, late)
+
+    const second = await startAggregator()
+    await waitFor(() => progressAtEnd(topics.scored.name), {
+      timeoutMs: 60_000,
+      what: 'the restarted run committed every record',
+    })
+    expect(await counted(second.app)).toEqual({
+      late: late.flatMap(contributionsOf).length,
+      duplicates: series.flatMap(contributionsOf).length,
+    })
+    expect(await snapshot(second.store)).toEqual(before)
+  })
+
   it('publishes throttled updates keyed by indicator key, the last one of each key current', async () => {
     const topics = await setup(2)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)

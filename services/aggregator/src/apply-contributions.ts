@@ -31,6 +31,17 @@ export function eventTimeRuns(contributions: readonly Contribution[], graceMs: n
   return runs
 }
 
+export type ApplyDeps = {
+  log: Logger
+  metrics: AggregatorMetrics
+  graceMs: number
+  /**
+   * Whether a headline id is one of a redelivered record, applied before (see AppliedOffsets): its late
+   * contributions are counted as duplicates, not late. None when absent (the rebuild).
+   */
+  redelivered?: (headlineId: string) => boolean
+}
+
 /**
  * Applies contributions run by run (see eventTimeRuns), reporting each. The runs go to the store in
  * one applyRuns call (one round trip on Redis for all of them), applied in order as if one by one; the
@@ -39,7 +50,7 @@ export function eventTimeRuns(contributions: readonly Contribution[], graceMs: n
 export async function applyInRuns(
   store: IndicatorStore,
   contributions: readonly Contribution[],
-  deps: { log: Logger; metrics: AggregatorMetrics; graceMs: number },
+  deps: ApplyDeps,
 ): Promise<void> {
   const runs = eventTimeRuns(contributions, deps.graceMs)
   if (runs.length === 0) return
@@ -51,26 +62,34 @@ export async function applyInRuns(
 
 /**
  * Accounts for one applied batch: applied and duplicate counts, and every late contribution counted by
- * dimension and logged at warn with a sample of its headlines (never silent).
+ * dimension and logged at warn with a sample of its headlines (never silent), but those of redelivered
+ * records: applied before, they count as duplicates (and as redelivered).
  */
-function report(
-  store: IndicatorStore,
-  r: ApplyBatchResult,
-  deps: { log: Logger; metrics: AggregatorMetrics },
-): void {
+function report(store: IndicatorStore, r: ApplyBatchResult, deps: ApplyDeps): void {
   deps.metrics.applied.inc(r.applied)
-  if (r.duplicates > 0) deps.metrics.duplicates.inc(r.duplicates)
-  if (r.late === 0) return
+  let duplicates = r.duplicates
+  let again = 0
   const byDimension = new Map<string, number>()
   const headlines = new Map<string, number>()
   for (const c of r.lateContributions) {
+    if (deps.redelivered?.(c.headlineId)) {
+      again++
+      continue
+    }
     byDimension.set(c.dimension, (byDimension.get(c.dimension) ?? 0) + 1)
     headlines.set(c.headlineId, c.eventMs)
   }
+  if (again > 0) {
+    duplicates += again
+    deps.metrics.redelivered.inc(again)
+  }
+  if (duplicates > 0) deps.metrics.duplicates.inc(duplicates)
+  const late = r.late - again
+  if (late === 0) return
   for (const [dimension, n] of byDimension) deps.metrics.late.inc({ dimension }, n)
   deps.log.warn(
     {
-      lateContributions: r.late,
+      lateContributions: late,
       lateHeadlines: headlines.size,
       sample: [...headlines]
         .slice(0, LATE_SAMPLE)

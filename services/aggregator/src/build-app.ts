@@ -18,6 +18,7 @@ import {
 } from '@tradepulse/platform'
 import { createAggregator, scoredEventMs } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
+import { appliedOffsetsKey, memoryAppliedOffsets, redisAppliedOffsets } from './applied-offsets.ts'
 import {
   AGGREGATOR_HTTP_PORT,
   type AggregatorConfig,
@@ -50,7 +51,18 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
       log,
     )
   const metrics = createMetrics('aggregator')
+  const groupId = defaultGroupId(config, 'aggregator')
+  // The group's applied offsets, so a restart's redeliveries count as duplicates, not late: in Redis
+  // beside the indicators (with their TTL), or, over the embedded default's stores, in memory.
+  const applied = redis
+    ? redisAppliedOffsets(
+        redis,
+        appliedOffsetsKey(config.REDIS_KEY_PREFIX, groupId),
+        resolveIndicatorConfig(indicatorConfig).ttlMs,
+      )
+    : memoryAppliedOffsets()
   const aggregator = createAggregator({
+    applied,
     topics,
     store,
     log,
@@ -109,7 +121,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
         ? {
             exchange: redisAlignmentExchange(
               redis,
-              createKeys(config.REDIS_KEY_PREFIX).alignPoints(defaultGroupId(config, 'aggregator')),
+              createKeys(config.REDIS_KEY_PREFIX).alignPoints(groupId),
               config.KAFKA_SESSION_TIMEOUT_MS,
             ),
           }
