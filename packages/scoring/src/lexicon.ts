@@ -190,6 +190,8 @@ export const F_CONDITION = 2097152
 export const F_CONDITION_NEAR = 4194304
 /** See Entry.regionsCapitalised. */
 export const F_CAPITALISED = 8388608
+/** Its target answers a measure (see TargetRole.answers). */
+export const F_ANSWERS = 16777216
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -247,6 +249,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.pred?.threat) f |= F_THREAT
     if (e.target) f |= F_TARGET
     if (e.target?.frame) f |= F_FRAME
+    if (e.target?.answers) f |= F_ANSWERS
     if (e.light) f |= F_LIGHT
     if (e.negator) f |= F_NEGATOR
     if (e.shortNegator) f |= F_SHORT_NEG

@@ -63,6 +63,7 @@ const F_COMPANY = lex.F_COMPANY
 const F_CONTEXT = lex.F_CONTEXT
 const F_CONTRAST = lex.F_CONTRAST
 const F_ENTITY = lex.F_ENTITY
+const F_ANSWERS = lex.F_ANSWERS
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
 const F_INTENS = lex.F_INTENS
@@ -510,6 +511,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   let dualSeen = false
   /** Whether the field has a condition word (see markConditions). */
   let conditionSeen = false
+  /**
+   * The flags (F_...) of the field's items or'ed together: a step with nothing to act on in the
+   * field is skipped (most headlines have no negator, hedge or intensifier, many no predicate).
+   */
+  let flagsSeen = 0
 
   const accH = newAccumulator()
   const accB = newAccumulator()
@@ -629,6 +635,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     settingClause = -1
     let duals = false
     let conditions = false
+    let seen = 0
     let clause = 0
     let i = 0
     while (i < count) {
@@ -707,6 +714,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
       }
       const f = entInts[best << 4] as number
+      seen |= f
       // A clause break that is also a predicate ("on hopes of ...") opens the clause it acts in.
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) !== 0) clause++
       const k = n++
@@ -741,6 +749,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     items = n
     dualSeen = duals
     conditionSeen = conditions
+    flagsSeen = seen
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -1384,7 +1393,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // noun when another predicate takes it ("lifts the ban", "may lose its license"), else as the
     // verb ("bans exports"): the other predicates bind first.
     let duals = 0
-    if (dualSeen) {
+    // Predicates bind first; a field without one has nothing for them to do.
+    const preds = (flagsSeen & F_PRED) !== 0
+    if (preds && dualSeen) {
       for (let k = 0; k < items; k++) {
         if (itPredOn[k] === 1 && ((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0) {
           itPredOn[k] = 0
@@ -1392,7 +1403,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
       }
     }
-    for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
+    if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
       if (itBound[k] !== 0) continue
@@ -1424,40 +1435,43 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
-    for (let k = 0; k < items; k++) {
-      const kf = entInts[(itIdx[k] as number) << 4] as number
-      if ((kf & F_TARGET) === 0 || !targetAt(itIdx[k] as number).answers) continue
-      for (let r = k + 1; r < items && it.clause[r] === it.clause[k]; r++) {
-        if ((itS[r] as number) - (itE[k] as number) > RULES.bindWindowTokens) break
-        const rf = entInts[(itIdx[r] as number) << 4] as number
-        if ((rf & F_TARGET) === 0) continue
-        const m = targetAt(itIdx[r] as number)
-        if (
-          itBound[r] === 0 &&
-          itPredOn[r] === 0 &&
-          m.polarity < 0 &&
-          m.tariff !== 0 &&
-          wordBetween(itE[k] as number, itS[r] as number, againstId)
-        )
-          itBound[r] = 3
-        break
+    if ((flagsSeen & F_ANSWERS) !== 0) {
+      for (let k = 0; k < items; k++) {
+        if (((entInts[(itIdx[k] as number) << 4] as number) & F_ANSWERS) === 0) continue
+        for (let r = k + 1; r < items && it.clause[r] === it.clause[k]; r++) {
+          if ((itS[r] as number) - (itE[k] as number) > RULES.bindWindowTokens) break
+          const rf = entInts[(itIdx[r] as number) << 4] as number
+          if ((rf & F_TARGET) === 0) continue
+          const m = targetAt(itIdx[r] as number)
+          if (
+            itBound[r] === 0 &&
+            itPredOn[r] === 0 &&
+            m.polarity < 0 &&
+            m.tariff !== 0 &&
+            wordBetween(itE[k] as number, itS[r] as number, againstId)
+          )
+            itBound[r] = 3
+          break
+        }
       }
     }
     // A trade or supply target directly before an unbound frame noun is read through the frame
     // (bound = 2: no bare weight of its own; see emit).
-    for (let k = 1; k < items; k++) {
-      if (((entInts[(itIdx[k] as number) << 4] as number) & F_FRAME) === 0) continue
-      if (itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
-      const px = itIdx[k - 1] as number
-      const p = ((entInts[px << 4] as number) & F_TARGET) !== 0 ? targetAt(px) : null
-      if (
-        p &&
-        !p.frame &&
-        itBound[k - 1] === 0 &&
-        itPredOn[k - 1] === 0 &&
-        (p.tariff !== 0 || p.supply !== 0)
-      )
-        itBound[k - 1] = 2
+    if ((flagsSeen & F_FRAME) !== 0) {
+      for (let k = 1; k < items; k++) {
+        if (((entInts[(itIdx[k] as number) << 4] as number) & F_FRAME) === 0) continue
+        if (itBound[k] !== 0 || itE[k - 1] !== itS[k]) continue
+        const px = itIdx[k - 1] as number
+        const p = ((entInts[px << 4] as number) & F_TARGET) !== 0 ? targetAt(px) : null
+        if (
+          p &&
+          !p.frame &&
+          itBound[k - 1] === 0 &&
+          itPredOn[k - 1] === 0 &&
+          (p.tariff !== 0 || p.supply !== 0)
+        )
+          itBound[k - 1] = 2
+      }
     }
   }
 
@@ -1953,7 +1967,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     tokenize(text, vocab, notId, tb)
     sizeItems(tb.count)
     matchField()
-    attachModifiers()
+    // Only negators, hedges, intensifiers and light verbs attach to what follows them.
+    if ((flagsSeen & (F_NEGATOR | F_HEDGE | F_INTENS | F_LIGHT)) !== 0) attachModifiers()
     bindPredicates()
     if (conditionSeen) markConditions()
     emit(acc, field)
