@@ -214,6 +214,8 @@ export const ROLE_SHIFT = 16
  */
 export interface EntryTable {
   entries: Entry[]
+  /** Entry.key of each entry: the cues name their phrases by it, which an Entry object holds far from its start. */
+  keys: string[]
   data: Float64Array
   /** The same memory as int32s: flags at 2 * E_STRIDE * index, roles right after. */
   ints: Int32Array
@@ -231,6 +233,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
   const data = new Float64Array(n * E_STRIDE)
   const t: EntryTable = {
     entries: [...entries],
+    keys: entries.map((e) => e.key),
     data,
     ints: new Int32Array(data.buffer),
     preds: [],

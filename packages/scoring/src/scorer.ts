@@ -443,6 +443,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
   const {
     entries: colEntry,
+    keys: colKey,
     data: entData,
     ints: entInts,
     preds: predOf,
@@ -1563,9 +1564,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const c = it.condSrc[m] as number
     if (c < 0) return
     acc.threats++
-    const ce = colEntry[it.idx[c] as number] as Entry
     const stop = tb.end[(it.e[c] as number) - 1] as number
-    addUncertaintyCue(joinCue(key, ' + ', ce.key), RULES.uncertaintyPerThreat, field, start, stop)
+    addUncertaintyCue(
+      joinCue(key, ' + ', colKey[it.idx[c] as number] as string),
+      RULES.uncertaintyPerThreat,
+      field,
+      start,
+      stop,
+    )
   }
 
   function addCue(
@@ -1699,7 +1705,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let k = 0; k < items; k++) {
       const x = itIdx[k] as number
       const f = entInts[x << 4] as number
-      const e = colEntry[itIdx[k] as number] as Entry
+      // The phrase's key, not its Entry object: only a named entity needs that.
+      const key = colKey[x] as string
       const s = tStart[itS[k] as number] as number
       const end = tEnd[(itE[k] as number) - 1] as number
       const negated = itNeg[k] === 1
@@ -1711,6 +1718,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const negFactor = negated ? -keep : 1
 
       if ((f & F_ENTITY) !== 0) {
+        const e = colEntry[x] as Entry
         const rs = e.regions
         // "Trump" the name, not "earnings trump jitters" (see CAPITALISED_NAMES).
         const named = (f & F_CAPITALISED) === 0 || capitalisedName(itS[k] as number, itE[k] as number)
@@ -1736,7 +1744,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             const dim = ss < 1 ? 'supplyChain' : 'tariff'
             cues.push({
               dimension: dim,
-              cue: joinCue('context:', ' ', e.key),
+              cue: joinCue('context:', ' ', key),
               weight: 0,
               span: { field, start: s, end },
             })
@@ -1748,14 +1756,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_UNCERTAINTY) !== 0) {
         const u = entData[(x << 3) + E_UNCERTAINTY] as number
         acc.uncertainty += u
-        addUncertaintyCue(e.key, u, field, s, end)
+        addUncertaintyCue(key, u, field, s, end)
       }
       if (hedge < 1) {
         acc.threats++
         // The cue spans the hedge or threat word and what it weakened ("threatens ... tariffs").
         const h = itHedgeSrc[k] as number
         const hs = h >= 0 ? (tStart[itS[h] as number] as number) : s
-        const hk = h >= 0 ? joinCue((colEntry[itIdx[h] as number] as Entry).key, ' + ', e.key) : e.key
+        const hk = h >= 0 ? joinCue(colKey[itIdx[h] as number] as string, ' + ', key) : key
         addUncertaintyCue(hk, RULES.uncertaintyPerThreat, field, Math.min(hs, s), end)
       }
 
@@ -1764,7 +1772,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // A predicate bound to its target: direction = sign x polarity (or fixed), then modifiers.
         const pred = predAt(x)
         const tx = itIdx[t] as number
-        const te = colEntry[tx] as Entry
+        const tkey = colKey[tx] as string
         const target = targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
@@ -1824,10 +1832,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const tend = tEnd[(itE[t] as number) - 1] as number
         const start = Math.min(s, ts)
         const stop = Math.max(end, tend)
-        const cue = joinCue(e.key, ' + ', te.key)
+        const cue = joinCue(key, ' + ', tkey)
         // Counted like a hedge or threat word (unless one already weakened the pair).
-        if (pending < 1 && hedged >= 1)
-          conditionThreat(acc, itCondSrc[t] !== -1 ? t : k, te.key, start, field)
+        if (pending < 1 && hedged >= 1) conditionThreat(acc, itCondSrc[t] !== -1 ? t : k, tkey, start, field)
         const m0 = acc.sum[M] as number
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
         if (marketOnly || marketTarget) acc.plainTone += (acc.sum[M] as number) - m0
@@ -1858,7 +1865,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             const mx = itIdx[m] as number
             const mf = entInts[mx << 4] as number
             if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break
-            const me = colEntry[mx] as Entry
             itBound[m] = 1
             const mt = targetAt(mx)
             const mdir = (pred.fixed !== 0 ? pred.fixed : sign * mt.polarity) * magnitude * (neg ? -keep : 1)
@@ -1869,7 +1875,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               mdir,
               false,
               threat,
-              joinCue(e.key, ' + ', me.key),
+              joinCue(key, ' + ', colKey[mx] as string),
               field,
               Math.min(s, ms),
               stop,
@@ -1894,17 +1900,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             ? Math.min(hedge, itCondHedge[k] as number)
             : hedge
         if (th < hedge && hedge >= 1 && (compound || target.bare !== 0))
-          conditionThreat(acc, k, e.key, compound ? (tStart[itS[k - 1] as number] as number) : s, field)
+          conditionThreat(acc, k, key, compound ? (tStart[itS[k - 1] as number] as number) : s, field)
         if (compound && !(onTerms && target.polarity * nf > 0)) {
           const px = itIdx[k - 1] as number
-          const pe = colEntry[px] as Entry
+          const pkey = colKey[px] as string
           const pt = targetAt(px)
           const dir = target.polarity * target.bare * 2 * intens * th * nf
           const ps = tStart[itS[k - 1] as number] as number
           if (pt.tariff !== 0)
-            addCue(acc, T, dir * pt.tariff, th < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
+            addCue(acc, T, dir * pt.tariff, th < 1, joinCue(pkey, ' ', key), field, ps, end)
           if (pt.supply !== 0)
-            addCue(acc, S, dir * pt.supply, th < 1, joinCue(pe.key, ' ', e.key), field, ps, end)
+            addCue(acc, S, dir * pt.supply, th < 1, joinCue(pkey, ' ', key), field, ps, end)
         }
         if (target.bare !== 0 && !(onTerms && target.polarity * nf > 0)) {
           // "no trade talks planned", "not ready to make a deal": a good thing denied is a setback
@@ -1918,7 +1924,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const dir = setAside ? 0 : target.polarity * bare * intens * th * nf
           const t0 = acc.sum[T] as number
           const a0 = acc.abs[T] as number
-          applyToTarget(acc, target, dir, false, th < 1, e.key, field, s, end, hedge < 1 ? reliefOf(k, k) : 1)
+          applyToTarget(acc, target, dir, false, th < 1, key, field, s, end, hedge < 1 ? reliefOf(k, k) : 1)
           if (itClause[k] === settingClause) {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0
@@ -1936,7 +1942,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             M,
             (entData[(x << 3) + E_TONE] as number) * intens * hedge * nf,
             hedge < 1,
-            e.key,
+            key,
             field,
             s,
             end,
@@ -1948,7 +1954,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_TONE) !== 0) {
         const w = (entData[(x << 3) + E_TONE] as number) * intens * hedge * negFactor
         acc.plainTone += w
-        addCue(acc, M, w, hedge < 1, e.key, field, s, end)
+        addCue(acc, M, w, hedge < 1, key, field, s, end)
       }
     }
   }
