@@ -258,6 +258,79 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     worker.child.kill('SIGTERM')
     expect((await worker.exited).code).toBe(0)
   })
+  it("counts a SIGKILLed aggregator's redelivered headlines as duplicates, not late, past the hour of remembered ids", async () => {
+    const workers: WorkerProcess[] = []
+    cleanups.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    })
+    const start = async () => {
+      const port = await freePort()
+      // Nothing committed before the kill: all three hours come again.
+      const w = spawnWorker(AGGREGATOR_MAIN, {
+        ...env(redisUrl),
+        HTTP_PORT: String(port),
+        KAFKA_COMMIT_INTERVAL_MS: '600000',
+      })
+      workers.push(w)
+      const counts = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+        const sum = (name: string) => {
+          let n = 0
+          for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\d+)$`, 'gm')))
+            n += Number(m[1])
+          return n
+        }
+        return {
+          applied: sum('tradepulse_indicator_applied_total'),
+          duplicates: sum('tradepulse_indicator_duplicates_total'),
+          late: sum('tradepulse_indicator_late_total'),
+        }
+      }
+      return { w, counts }
+    }
+    const series = scoredSeries(1_500, { startMs: T0, spanMs: SPAN_MS, seed: 47 })
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    })
+    const config = indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS })
+    const ref = createRedisIndicatorStore(redis, {
+      prefix: `${keyPrefix}ref`,
+      config,
+    })
+    const { applied: contributions } = await applyInOrder(ref, series)
+    await produceScored(producer, createTopicCatalogue(prefix).scored.name, series)
+
+    const first = await start()
+    await waitFor(
+      async () => {
+        const c = await first.counts()
+        return c.applied + c.duplicates + c.late === contributions
+      },
+      { what: 'every contribution applied', timeoutMs: 60_000 },
+    )
+    expect(await first.counts()).toEqual({ applied: contributions, duplicates: 0, late: 0 })
+    expect((await progress()).committed).toBe(0)
+    first.w.child.kill('SIGKILL')
+    expect((await first.w.exited).signal).toBe('SIGKILL')
+
+    const second = await start()
+    await waitFor(
+      async () => {
+        const c = await second.counts()
+        return c.applied + c.duplicates + c.late === contributions
+      },
+      { what: 'every contribution given again', timeoutMs: 60_000 },
+    )
+    expect(await second.counts()).toEqual({ applied: 0, duplicates: contributions, late: 0 })
+    second.w.child.kill('SIGTERM')
+    expect((await second.w.exited).code).toBe(0)
+    expect((await progress()).atEnd).toBe(true)
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config })
+    expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
+  })
   it('loses nothing when one of two members catching up a backlog is killed with SIGKILL', async () => {
     const workers: WorkerProcess[] = []
     cleanups.push(async () => {
