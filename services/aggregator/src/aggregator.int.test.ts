@@ -14,7 +14,15 @@ import {
   createRedisIndicatorStore,
   loadConfig,
 } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  collectTopic,
+  createTopics,
+  randomName,
+  startLocalRedis,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -202,6 +210,44 @@ describe('aggregator worker on Kafka and Redis', () => {
       duplicates: series.flatMap(contributionsOf).length,
     })
     expect(await snapshot(second.store)).toEqual(before)
+  })
+
+  it('says so when its Redis comes back empty, naming the rebuild, and goes on applying', async () => {
+    const topics = await setup(1)
+    const first = await startLocalRedis()
+    let server = first
+    cleanups.push(() => server.stop())
+    const series = scoredSeries(40, { startMs: T0, spanMs: HOUR_MS, seed: 21 })
+    await produceScored(producer, topics.scored.name, series.slice(0, 20))
+    const { app } = await startAggregator({ REDIS_URL: first.url })
+    const applied = async () =>
+      Number(
+        /tradepulse_indicator_applied_total\{[^}]*\} (\d+)/.exec(await app.metrics.registry.metrics())?.[1] ??
+          0,
+      )
+    await waitFor(async () => (await applied()) > 0, { what: 'headlines applied' })
+    const before = await applied()
+    expect((await app.health()).checks.redisState).toEqual({ status: 'ok' })
+
+    await first.stop()
+    server = await startLocalRedis({ port: first.port })
+    const health = await waitFor(
+      async () => {
+        const h = await app.health()
+        return h.checks.redisState?.status === 'degraded' ? h : undefined
+      },
+      { what: 'the loss to be reported' },
+    )
+    expect(health.ready).toBe(true)
+    expect(health.checks.redisState?.detail).toMatch(
+      /^Redis lost its data at .+: indicators incomplete until .+\. Run `tradepulse indicators rebuild` to restore them from Kafka$/,
+    )
+    // The stream goes on into the empty Redis.
+    await produceScored(producer, topics.scored.name, series.slice(20))
+    await waitFor(async () => (await applied()) > before, { what: 'headlines applied after the loss' })
+    const fresh = new Redis(server.url)
+    cleanups.push(() => fresh.quit())
+    expect(await fresh.dbsize()).toBeGreaterThan(1)
   })
 
   it('publishes throttled updates keyed by indicator key, the last one of each key current', async () => {

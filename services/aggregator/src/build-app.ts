@@ -15,6 +15,7 @@ import {
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
+  watchRedisState,
 } from '@tradepulse/platform'
 import { createAggregator, scoredEventMs } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
@@ -51,6 +52,17 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
       log,
     )
   const metrics = createMetrics('aggregator')
+  const state =
+    redis &&
+    watchRedisState(redis, {
+      prefix: config.REDIS_KEY_PREFIX,
+      what: 'indicators',
+      // The longest horizon an indicator reads back (the buzz baseline).
+      refillMs: resolveIndicatorConfig(indicatorConfig).ttlMs,
+      remedy: 'Run `tradepulse indicators rebuild` to restore them from Kafka',
+      log,
+      registry: metrics.registry,
+    })
   const groupId = defaultGroupId(config, 'aggregator')
   // The group's applied offsets, so a restart's redeliveries count as duplicates, not late: in Redis
   // beside the indicators (with their TTL), or, over the embedded default's stores, in memory.
@@ -127,8 +139,9 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
           }
         : {}),
     },
-    ...(redis ? { healthChecks: { redis: redisHealth(redis) } } : {}),
+    ...(redis && state ? { healthChecks: { redis: redisHealth(redis), redisState: state.health } } : {}),
     onStop: async () => {
+      state?.stop()
       clearInterval(timer)
       await flushing
       // Bounded: with Redis or Kafka down the pending updates wait for the keys' next change instead.
