@@ -221,11 +221,27 @@ export interface EntryTable {
   ints: Int32Array
   preds: PredRole[]
   targets: TargetRole[]
+  /**
+   * The entity ids each entry names (F_ENTITY), flattened: entry x's are entityIds[entityAt[x],
+   * entityAt[x + 1]), each for the list entitySlot gives (ENTITY_REGIONS...), in the order the
+   * result lists them: Entry.regions, Entry.commodities, Entry.sector, Entry.company. The scorer reads
+   * these for every named place or good of a headline (most have one or two), where the fields of
+   * the Entry objects, thousands of them spread over the heap, missed the cache.
+   */
+  entityAt: Int32Array
+  entitySlot: Uint8Array
+  entityIds: string[]
   /** Context markers only (F_CONTEXT), read rarely. */
   directionScale: Float64Array
   supplyScale: Float64Array
   tradeScale: Float64Array
 }
+
+/** Lists of ScoreResult.entities, by EntryTable.entitySlot. */
+export const ENTITY_REGIONS = 0
+export const ENTITY_COMMODITIES = 1
+export const ENTITY_SECTORS = 2
+export const ENTITY_COMPANIES = 3
 
 /** Numbers `entries` 0, 1, 2… (setting each Entry.index) and lays out their table. */
 export function entryTable(entries: readonly Entry[]): EntryTable {
@@ -234,6 +250,9 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
   const t: EntryTable = {
     entries: [...entries],
     keys: entries.map((e) => e.key),
+    entityAt: new Int32Array(n + 1),
+    entitySlot: new Uint8Array(0),
+    entityIds: [],
     data,
     ints: new Int32Array(data.buffer),
     preds: [],
@@ -307,6 +326,21 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     t.tradeScale[i] = e.tradeScale
   }
   if (t.preds.length >= 1 << ROLE_SHIFT || t.targets.length >= 1 << 15) throw new RangeError('too many roles')
+  const slots: number[] = []
+  const name = (slot: number, id: string) => {
+    slots.push(slot)
+    t.entityIds.push(id)
+  }
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as Entry
+    t.entityAt[i] = t.entityIds.length
+    if (e.regions) for (const id of e.regions) name(ENTITY_REGIONS, id)
+    if (e.commodities) for (const id of e.commodities) name(ENTITY_COMMODITIES, id)
+    if (e.sector) name(ENTITY_SECTORS, e.sector)
+    if (e.company) name(ENTITY_COMPANIES, e.company)
+  }
+  t.entityAt[n] = t.entityIds.length
+  t.entitySlot = Uint8Array.from(slots)
   return t
 }
 

@@ -375,11 +375,11 @@ function newOutputs(): Outputs {
   return { cues: [], events: NO_EVENTS }
 }
 
-// Entity lists, by slot in the scorer's scratch lists (see pushUnique).
-const REGIONS = 0
-const COMMODITIES = 1
-const SECTORS = 2
-const COMPANIES = 3
+// Entity lists, by slot in the scorer's scratch lists (see pushUnique and EntryTable.entitySlot).
+const REGIONS = lex.ENTITY_REGIONS
+const COMMODITIES = lex.ENTITY_COMMODITIES
+const SECTORS = lex.ENTITY_SECTORS
+const COMPANIES = lex.ENTITY_COMPANIES
 
 /**
  * The empty entity list every result shares (most headlines name no commodity, sector or company):
@@ -444,6 +444,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const {
     entries: colEntry,
     keys: colKey,
+    entityAt: entAt,
+    entitySlot: entSlot,
+    entityIds: entIds,
     data: entData,
     ints: entInts,
     preds: predOf,
@@ -1718,15 +1721,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const negFactor = negated ? -keep : 1
 
       if ((f & F_ENTITY) !== 0) {
-        const e = colEntry[x] as Entry
-        const rs = e.regions
         // "Trump" the name, not "earnings trump jitters" (see CAPITALISED_NAMES).
         const named = (f & F_CAPITALISED) === 0 || capitalisedName(itS[k] as number, itE[k] as number)
-        if (rs && named) for (let r = 0; r < rs.length; r++) pushUnique(REGIONS, rs[r] as string)
-        const cs = e.commodities
-        if (cs) for (let c = 0; c < cs.length; c++) pushUnique(COMMODITIES, cs[c] as string)
-        if (e.sector) pushUnique(SECTORS, e.sector)
-        if (e.company) pushUnique(COMPANIES, e.company)
+        const last = entAt[x + 1] as number
+        for (let q = entAt[x] as number; q < last; q++) {
+          const slot = entSlot[q] as number
+          if (named || slot !== REGIONS) pushUnique(slot, entIds[q] as string)
+        }
       }
       // Markers such as "How ..." count only where the headline or a part of it starts.
       const starts = (f & F_INITIAL) === 0 || itS[k] === 0 || tb.kind[(itS[k] as number) - 1] === BREAK
