@@ -18,6 +18,7 @@ import {
   collectTopic,
   createTopics,
   randomName,
+  restartEmptyUntilReported,
   startLocalRedis,
   testInfra,
   testProducer,
@@ -229,15 +230,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const before = await applied()
     expect((await app.health()).checks.redisState).toEqual({ status: 'ok' })
 
-    await first.stop()
-    server = await startLocalRedis({ port: first.port })
-    const health = await waitFor(
-      async () => {
-        const h = await app.health()
-        return h.checks.redisState?.status === 'degraded' ? h : undefined
-      },
-      { what: 'the loss to be reported' },
-    )
+    const restarted = await restartEmptyUntilReported(first, () => app.health())
+    server = restarted.server
+    const { health } = restarted
     expect(health.ready).toBe(true)
     expect(health.checks.redisState?.detail).toMatch(
       /^Redis lost its data at .+: indicators incomplete until .+\. Run `tradepulse indicators rebuild` to restore them from Kafka$/,

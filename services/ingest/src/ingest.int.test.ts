@@ -4,6 +4,7 @@ import {
   collectTopic,
   createTopics,
   randomName,
+  restartEmptyUntilReported,
   startLocalRedis,
   testInfra,
   testProducer,
@@ -317,15 +318,9 @@ describe('ingest worker on Kafka and Redis', () => {
     await waitFor(() => out.messages.length >= 1, { what: 'the first headline out' })
     expect((await app.health()).checks.redisState).toEqual({ status: 'ok' })
 
-    await first.stop()
-    server = await startLocalRedis({ port: first.port })
-    const health = await waitFor(
-      async () => {
-        const h = await app.health()
-        return h.checks.redisState?.status === 'degraded' ? h : undefined
-      },
-      { what: 'the loss to be reported', timeoutMs: 30_000 },
-    )
+    const restarted = await restartEmptyUntilReported(first, () => app.health())
+    server = restarted.server
+    const { health } = restarted
     expect(health.ready).toBe(true)
     expect(health.checks.redisState?.detail).toMatch(
       /^Redis lost its data at .+: dedup claims \(the headline ids seen\) incomplete until /,
