@@ -80,6 +80,8 @@ describe('docker-compose.yml', () => {
       'tradepulse_consumer_lag',
       'tradepulse_batch_seconds_bucket',
       'tradepulse_dlq_total',
+      'tradepulse_redis_state_lost_total',
+      'tradepulse_indicator_late_total',
     ]) {
       expect(exprs).toContain(metric)
     }
