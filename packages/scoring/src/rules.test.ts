@@ -1697,3 +1697,80 @@ describe('2.0.25: "trump" the verb ends its subject, and what it outweighs is we
     ])
   })
 })
+
+describe('round 20: defects from review', () => {
+  /** Tariff events in the de-escalating direction (truce, cut, suspension...). */
+  const easing = (h: string) =>
+    score(h).events.filter((e) => e.dimension === 'tariff' && e.direction > 0 && !e.threat)
+
+  it.each(['Trade war slows growth', 'Trade war slows global growth', 'Tariffs hurt growth, slow hiring'])(
+    '%s: the trade war slows growth, it does not slow down',
+    (h) => {
+      expect(easing(h)).toEqual([])
+      expect(tariff(h).label).toBe('negative')
+    },
+  )
+  it('still reads a trade war that slows as easing', () => {
+    expect(tariff('Trade war slows as talks resume').label).toBe('positive')
+    expect(score('Trade war slows as talks resume').events.map((e) => e.type)).toContain('truce')
+  })
+
+  it.each([
+    'Fed move did little to calm markets',
+    'Fed move failed to calm markets',
+    'Rate cut does little to soothe investors',
+  ])('%s: calm that does not come is no good news', (h) => {
+    expect(market(h).score).toBeLessThan(0)
+  })
+  it('reads markets calmed as good news', () => {
+    expect(market('Fed move calms markets').score).toBeGreaterThan(0)
+    expect(market('Truce soothes jittery markets').score).toBeGreaterThan(0)
+  })
+
+  it.each([
+    'New Trump Tariffs Hit Chinese Goods',
+    'Under Trump, Tariffs Rise',
+    'The Trump Tariffs Are Here',
+    'Fresh Trump Tariffs Rattle Markets',
+  ])('%s: Trump after an article, adjective or preposition names the US', (h) => {
+    expect(score(h).entities.regions).toContain('US')
+  })
+  it('still reads trump the verb after a noun', () => {
+    expect(score('Tech Gains Trump China Tariff Worries').entities.regions).not.toContain('US')
+  })
+
+  it.each(['Deal eases tariff pressure', 'Truce eases the tariff burden on farmers'])(
+    '%s: a tariff load eased is relief',
+    (h) => {
+      expect(tariff(h).label).toBe('positive')
+      expect(tariff(h).score).toBeGreaterThan(0.5)
+    },
+  )
+  it('reads a tariff load that grows as escalation', () => {
+    expect(tariff('Tariff pressure mounts on retailers').label).toBe('negative')
+  })
+
+  it.each([
+    'Export curbs on chips hinge on Commerce review',
+    'Export curbs hinge on a review of the deal',
+    'Steel tariffs depend on Commerce review',
+  ])('%s: a measure before a condition stays a threatened escalation', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.score).toBeLessThan(0)
+    expect(r.scores.uncertainty).toBeGreaterThan(0)
+    const events = r.events.filter((e) => e.dimension === 'tariff')
+    expect(events.length).toBeGreaterThan(0)
+    expect(events.every((e) => e.threat)).toBe(true)
+  })
+
+  it.each([
+    'Tariff relief hinges on China talks',
+    'Tariff cuts depend on Chinese purchases',
+    'Suspension of tariffs hinges on compliance',
+  ])('%s: relief on terms reads no direction and no event, but uncertainty', (h) => {
+    const r = score(h)
+    expect(r.scores.tariff.score).toBe(0)
+    expect(r.events).toEqual([])
+    expect(r.scores.uncertainty).toBeGreaterThan(0.2)
+  })
+})

@@ -2,6 +2,7 @@
 // them, bind each predicate to the nearest target in its clause, and add the weighted cues up per
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
+import { NAME_LEADS } from './data/entities.ts'
 import { DATE_NAMES, RELATIVE_PRONOUNS } from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
@@ -480,11 +481,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
-  const NAME_LEADS = new Set(
-    ['as', 'and', 'or', 'but', 'if', 'when', 'while', 'after', 'amid', 'than', 'says', 'said']
-      .map((w) => lookupWord(LEXICON.vocab, w))
-      .filter((id) => id >= 0),
-  )
+  const NAME_LEAD_WORDS: ReadonlySet<string> = new Set(NAME_LEADS)
   /** Articles, which may open a noun phrase (see objectRightAfter). */
   const ARTICLES = new Set(
     ['a', 'an', 'the'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
@@ -1009,17 +1006,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function capitalisedName(from: number, to: number): boolean {
     if (!isCapital(text0.charCodeAt(tb.start[from] as number))) return false
     if (!titleCase() || from === 0 || tb.kind[from - 1] !== WORD) return true
-    if (
-      (wordFlagsAt(from - 1) & (W_PREP | W_AUX | W_MODAL)) !== 0 ||
-      NAME_LEADS.has(tb.id[from - 1] as number)
-    )
-      return true
+    if ((wordFlagsAt(from - 1) & (W_PREP | W_AUX | W_MODAL)) !== 0) return true
     const after = tb.end[to - 1] as number
     const apostrophe = text0.charCodeAt(after)
     if ((apostrophe === 39 || apostrophe === 8217) && (text0.charCodeAt(after + 1) | 32) === 115) return true
-    // Not lexicon words, so read from the text.
+    // Not all lexicon words, so read from the text.
     const before = text0.slice(tb.start[from - 1] as number, tb.end[from - 1] as number).toLowerCase()
-    return before === 'donald' || before === 'president'
+    return NAME_LEAD_WORDS.has(before)
   }
 
   /** True when a preposition stands among tokens [from, to). */
@@ -1063,6 +1056,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (itClause[l] !== clause) break
       const gap = s - (itE[l] as number)
       if (gap > window) break
+      // "Export curbs hinge on Commerce review": a word in the terms does not reach back over a
+      // condition word that makes them pending (CONDITIONS; not "tied to", after which "take effect"
+      // is said of the measure) to what depends on them, which is read in its own right.
+      if (
+        conditionSeen &&
+        ((entInts[(itIdx[l] as number) << 4] as number) & (F_CONDITION | F_CONDITION_NEAR)) === F_CONDITION
+      )
+        break
       if (bindable(pred, l)) {
         left = l
         leftD = gap + (pred.policy ? penalty : 0)
@@ -1828,6 +1829,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // Easing offered on terms is not granted ("tariff relief hinges on Chinese purchases"; see
         // CONDITIONS): no direction and no event, like a change in no direction.
         if (conditional && dir > 0 && !marketOnly && !marketTarget && (itCond[k] === 1 || itCond[t] === 1)) {
+          // Still a pending condition: counted like a hedge (uncertainty), unless a hedge already was.
+          if (hedged >= 1) {
+            const ts0 = tStart[itS[t] as number] as number
+            conditionThreat(acc, itCondSrc[t] !== -1 ? t : k, tkey, Math.min(s, ts0), field)
+          }
           // Nor do the nouns a frame passes the move on to ("eases trade war fears" on terms).
           if (target.frame) {
             for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
@@ -1909,7 +1915,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           onTerms && target.polarity * nf < 0 && (target.tariff !== 0 || target.supply !== 0)
             ? Math.min(hedge, itCondHedge[k] as number)
             : hedge
-        if (th < hedge && hedge >= 1 && (compound || target.bare !== 0))
+        // Easing on terms, which reads in no direction, is a pending condition all the same: counted
+        // like a hedge, as escalation on terms is ("tariff relief hinges on China talks").
+        if (
+          hedge >= 1 &&
+          (compound || target.bare !== 0) &&
+          (th < hedge ||
+            (onTerms && target.polarity * nf > 0 && (target.tariff !== 0 || target.supply !== 0)))
+        )
           conditionThreat(acc, k, key, compound ? (tStart[itS[k - 1] as number] as number) : s, field)
         if (compound && !(onTerms && target.polarity * nf > 0)) {
           const px = itIdx[k - 1] as number

@@ -117,6 +117,56 @@ export const REGIONS: Record<string, readonly string[]> = {
 export const CAPITALISED_NAMES: readonly string[] = ['trump', 'polish']
 
 /**
+ * Words after which a capital-only name in a Title Case headline is the name, a verb "trump" having a
+ * noun for its subject: conjunctions and "says" ("Stocks Slip as Trump Threatens Tariffs"), "Donald" and
+ * "President", articles and other determiners, and the adjectives that open a headline's noun phrase
+ * ("New Trump Tariffs Hit Chinese Goods", "The Trump Tariffs"), prepositions the word flags do not list
+ * ("Under Trump, Tariffs Rise"), and question words ("Why Trump Tariffs..."). Prepositions, auxiliaries
+ * and modals are read from the word flags (see capitalisedName in scorer.ts).
+ */
+export const NAME_LEADS: readonly string[] = [
+  'as',
+  'and',
+  'or',
+  'but',
+  'if',
+  'when',
+  'while',
+  'after',
+  'amid',
+  'than',
+  'says',
+  'said',
+  'donald',
+  'president',
+  'a',
+  'an',
+  'the',
+  'this',
+  'new',
+  'fresh',
+  'latest',
+  'more',
+  'further',
+  'another',
+  'anti',
+  'pro',
+  'under',
+  'without',
+  'before',
+  'since',
+  'until',
+  'during',
+  'via',
+  'like',
+  'vs',
+  'versus',
+  'how',
+  'why',
+  'what',
+]
+
+/**
  * The member states of the European Union (the 27 since 2020), as ISO codes: the union's trade policy
  * is common to them all, so a headline naming one ("tariffs on French wine", "German carmakers") is
  * also about the EU, and its regions list 'EU' right after the member's code. Not the UK, Norway,

@@ -53,6 +53,49 @@ const TRADE_DOUBT = [
 ]
 
 /**
+ * Growth held back ("Trade war slows growth", "tariffs hurt growth"): bad news for the market, matched
+ * whole (TONE). "growth" alone is a rise of what comes before it ("profit growth"), so without this it
+ * took the subject across the verb, and the verb the subject: the trade war slowed down. The subject is
+ * read in its own right; "global growth" and "economic growth" are quantities the verbs take
+ * (TARGETS), and "trade war slows" with no growth after it still eases.
+ */
+const GROWTH_HELD_BACK = [
+  'v slow',
+  'v hurt',
+  'v hit',
+  'v dent',
+  'v curb',
+  'v damp',
+  'v dampen',
+  'v sap',
+  'v crimp',
+  'v stunt',
+  'v stall',
+  'v choke',
+  'v weigh on',
+  'v drag on',
+  'v drag down',
+].map((verb) => `${verb} growth`)
+
+/**
+ * Markets or investors calmed ("Fed move calms markets", "truce soothes jittery markets"): good news for
+ * the market, matched whole (TONE) so that "calm" does not read as a measure removed ("calm the trade
+ * war"), which took the markets as a quantity cut. Negators turn it around ("did little to calm markets").
+ */
+const MARKET_CALM = ['v calm', 'v soothe', 'v reassure', 'v steady'].flatMap((verb) =>
+  [
+    'markets',
+    'the markets',
+    'the market',
+    'jittery markets',
+    'nervous markets',
+    'investors',
+    'nerves',
+    'market nerves',
+  ].map((who) => `${verb} ${who}`),
+)
+
+/**
  * A load taken off someone: "Tariff cuts ease pressure on automakers", "truce relieves the strain on
  * farmers". The load ("pressure", a harm verb on its own: "tariffs pressure margins") is what falls
  * here, not the subject, which is named in its own right: matched whole (TONE, relief), so neither the
@@ -562,6 +605,11 @@ export const TARGETS = [
       'trade gloom',
       'n trade pressure',
       'trade pressures',
+      // The load of tariffs named as one thing ("deal eases tariff pressure", "relieves the tariff
+      // burden"), as trade pressure is: what eases is the load, not the tariff and a harm verb on it.
+      'n tariff pressure',
+      'tariff pressures',
+      'n tariff burden',
       'trade risk',
       'trade risks',
       ...TRADE_DOUBT,
@@ -3978,6 +4026,7 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
     0.6,
     [
       ...LOAD_RELIEF,
+      ...MARKET_CALM,
       'encouraging',
       'better',
       'rosy',
@@ -4004,6 +4053,7 @@ export const TONE: ReadonlyArray<readonly [number, readonly string[]]> = [
   [
     -0.6,
     [
+      ...GROWTH_HELD_BACK,
       'poor',
       'poorly',
       'v caution',
@@ -5410,6 +5460,9 @@ export const ABBREVIATIONS: readonly string[] = [
 
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
+  // A growth target reached, not growth held back (GROWTH_HELD_BACK): "strive to hit growth target".
+  'v hit growth target',
+  'v hit growth targets',
   ...AGAINST_PROTECTIONISM,
   // Using up a quota consumes it ("refiners race to use up quotas"): no more or less of the quota.
   'v use up',
