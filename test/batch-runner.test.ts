@@ -197,6 +197,26 @@ describe('batch runner on Kafka', () => {
     await waitFor(() => out.messages.length >= 1, { what: 'output once the dependency is back' })
   })
 
+  it('keeps its session through a batch that takes longer than the session timeout: nothing read twice', async () => {
+    // A slow dependency holds one attempt of the handler past the session timeout (6 s here); the member
+    // must not be taken for dead meanwhile, or its partition is handed round and the batch read again.
+    const seen: string[] = []
+    let target = ''
+    const { topics, out, producer, worker } = await run(async (records, ctx) => {
+      for (const r of records) seen.push(r.value!.toString())
+      if (seen.length === 1) await new Promise((r) => setTimeout(r, 8_000))
+      return echo(target)(records, ctx)
+    })
+    target = topics.out
+    await worker.runner.joined()
+    await producer.send({ topic: topics.in, messages: [{ key: 'a', value: 'slow' }] })
+    await waitFor(() => out.messages.length >= 1, { what: 'the slow batch out', timeoutMs: 30_000 })
+    await producer.send({ topic: topics.in, messages: [{ key: 'a', value: 'next' }] })
+    await waitFor(() => out.messages.length >= 2, { what: 'the next batch out', timeoutMs: 30_000 })
+    expect(seen).toEqual(['slow', 'next'])
+    expect(out.messages.map((m) => m.value!.toString())).toEqual(['slow', 'next'])
+  })
+
   it('stops exporting the lag of a partition another member took at a rebalance', async () => {
     let target = ''
     const handler: BatchHandler = async (records, ctx) => echo(target)(records, ctx)

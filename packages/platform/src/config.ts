@@ -63,8 +63,9 @@ export const baseConfigShape = {
   ),
   // A worker that dies without leaving its group (SIGKILL, a lost host) holds its partitions this long:
   // a replacement gets them only then, so it is the stream's stall after such a crash (measured: the
-  // first scored headline 29.6 s after the kill at 30 s, 9.9 s at 10 s). Heartbeats go on while a batch
-  // waits out a fault, so a slow Redis does not cost the member its session.
+  // first scored headline 29.6 s after the kill at 30 s, 9.9 s at 10 s). A live member heartbeats all
+  // through a batch, its retries and each attempt (batch-runner), so a slow broker or Redis does not
+  // cost it its session. Kafka refuses a session under its group.min.session.timeout.ms (6 s by default).
   KAFKA_SESSION_TIMEOUT_MS: count(10_000, 1_000).describe(
     'consumer session timeout: how long the partitions of a worker that died without leaving wait before another member takes them',
   ),

@@ -521,27 +521,44 @@ export function createBatchRunner(
       })
     }
     let faulted = false
+    // kafkajs heartbeats only when asked to from here: a stage that takes longer than the session timeout
+    // in one attempt (a produce waiting out a slow broker's acks, a slow Redis answering each of a
+    // batch's commands near REDIS_TIMEOUT_MS) would cost the member its session and the group a
+    // rebalance, and every record in flight would be read again. So the group hears from this member
+    // while a stage is under way, not only between its attempts (kafkajs sends a heartbeat only once
+    // the interval has passed, however often it is asked).
+    const beating = async <T>(work: Promise<T>): Promise<T> => {
+      const timer = setInterval(() => void p.heartbeat().catch(() => {}), cfg.heartbeatIntervalMs)
+      timer.unref()
+      try {
+        return await work
+      } finally {
+        clearInterval(timer)
+      }
+    }
     const withRetry = <T>(stage: () => Promise<T>) =>
-      retry(stage, {
-        baseMs: cfg.retryBaseMs,
-        maxMs: cfg.retryMaxMs,
-        shouldStop: stopped,
-        // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered
-        // elsewhere; and a batch waiting out a fault is no stalled loop (health stays degraded, not failed).
-        onWait: () => {
-          lastProgress = Date.now()
-          return p.heartbeat().catch(() => {})
-        },
-        onRetry: (err: TradepulseError, attempt, delayMs) => {
-          faulted = true
-          state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
-          metrics.retries.inc({ code: err.code })
-          log.warn(
-            { err, attempt, delayMs, partition: batch.partition },
-            'infrastructure fault; retrying the batch, consumption paused',
-          )
-        },
-      })
+      beating(
+        retry(stage, {
+          baseMs: cfg.retryBaseMs,
+          maxMs: cfg.retryMaxMs,
+          shouldStop: stopped,
+          // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered
+          // elsewhere; and a batch waiting out a fault is no stalled loop (health stays degraded, not failed).
+          onWait: () => {
+            lastProgress = Date.now()
+            return p.heartbeat().catch(() => {})
+          },
+          onRetry: (err: TradepulseError, attempt, delayMs) => {
+            faulted = true
+            state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+            metrics.retries.inc({ code: err.code })
+            log.warn(
+              { err, attempt, delayMs, partition: batch.partition },
+              'infrastructure fault; retrying the batch, consumption paused',
+            )
+          },
+        }),
+      )
     const deferredOf: Promise<OutRecord[]>[][] = chunks.map(() => [])
     const prepare = (k: number) => {
       const deferred = deferredOf[k]!
