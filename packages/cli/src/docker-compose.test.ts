@@ -82,6 +82,7 @@ describe('docker-compose.yml', () => {
       'tradepulse_dlq_total',
       'tradepulse_redis_state_lost_total',
       'tradepulse_indicator_late_total',
+      'tradepulse_indicator_redelivered_total',
     ]) {
       expect(exprs).toContain(metric)
     }

@@ -59,7 +59,7 @@ describe('watchRedisState on Redis', () => {
     const w = watchRedisState(redis, {
       prefix,
       what: 'indicators',
-      refillMs: 3_600_000,
+      refillMs: 7 * 86_400_000,
       remedy: 'Run `tradepulse indicators rebuild` to restore them from Kafka.',
       log: captured.log,
       intervalMs: 60_000,
@@ -105,7 +105,7 @@ describe('watchRedisState on Redis', () => {
     expect(line?.marker).toBe('missing')
     expect(line?.msg).toContain('Redis lost its data')
     expect(line?.msg).toContain('indicators kept in Redis are gone')
-    expect(line?.msg).toContain('for the next 1 h')
+    expect(line?.msg).toContain('for the next 7 d')
     expect(line?.msg).toContain('tradepulse indicators rebuild')
     expect(await registry.getSingleMetricAsString('tradepulse_redis_state_lost_total')).toMatch(
       /tradepulse_redis_state_lost_total 1$/m,
@@ -128,8 +128,9 @@ describe('watchRedisState on Redis', () => {
       status: 'degraded',
       ready: true,
       detail:
-        'Redis lost its data at 2026-12-05T06:00:00.000Z: indicators incomplete until 2026-12-05T07:00:00.000Z. Run `tradepulse indicators rebuild` to restore them from Kafka.',
+        'Redis lost its data at 2026-12-05T06:00:00.000Z: indicators incomplete until 2026-12-12T06:00:00.000Z. Run `tradepulse indicators rebuild` to restore them from Kafka.',
     })
+    // Reported for an hour (the counter stays), though the state is incomplete for longer.
     clock += 3_600_000 - 1
     expect((await a.w.health()).status).toBe('degraded')
     clock += 1
@@ -172,5 +173,22 @@ describe('watchRedisState on Redis', () => {
     await a.w.check()
     expect(a.w.lostAt()).toBeDefined()
     expect(a.errors()).toHaveLength(1)
+  })
+
+  it('says once, naming the key, when Redis refuses the marker (not a Redis 7, an ACL), rather than watching blind', async () => {
+    const prefix = newPrefix()
+    const admin = client()
+    // A marker key of the wrong type: every SET ... GET on it is refused with an error reply, as a
+    // Redis 6 refuses the GET option.
+    await admin.hset(createKeys(prefix).stateMarker, 'x', '1')
+    const a = watch(client(), prefix)
+    await a.w.check()
+    await a.w.check()
+    const errors = a.errors()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]?.msg).toMatch(
+      /^cannot watch Redis for data loss: WRONGTYPE .*needs Redis 7\.0 or later.*state-marker/,
+    )
+    expect(a.w.lostAt()).toBeUndefined()
   })
 })

@@ -11,10 +11,16 @@ export type RedisStateWatchOptions = {
   /** What this worker keeps in Redis, for the messages ("indicators", "dedup claims"). */
   what: string
   /**
-   * How long the state takes to fill again by itself after a loss (the longest window it keeps): the
-   * health check reports the loss until then.
+   * How long the state takes to fill again by itself after a loss (the longest horizon it keeps),
+   * named in the error line and the health detail.
    */
   refillMs: number
+  /**
+   * How long the health check reports a loss (degraded, still ready): default an hour, or refillMs if
+   * shorter. Not the whole refill (a week for the indicators' baseline): a check degraded that long
+   * would hide the next fault behind it. The counter is the lasting record to alert on.
+   */
+  reportMs?: number
   /** What an operator can do about it, appended to the error line and the health detail. */
   remedy?: string
   log: Logger
@@ -26,7 +32,7 @@ export type RedisStateWatchOptions = {
 }
 
 export type RedisStateWatch = {
-  /** Degraded (still ready) from a loss until `refillMs` later; ok otherwise. */
+  /** Degraded (still ready) for `reportMs` after a loss; ok otherwise. */
   health: HealthCheck
   /** Reads the marker now (tests; the watch also reads it on each reconnection and every interval). */
   check(): Promise<void>
@@ -46,8 +52,8 @@ const LOST_METRIC = 'tradepulse_redis_state_lost_total'
  * A marker key holds a random epoch. The first worker to start on a prefix sets it and the others
  * adopt it; each then reads it on every reconnection and every `intervalMs`. Missing, or holding an
  * epoch other than the one the worker adopted (another worker found it missing first and set a new
- * one), means the data went: an error line, the counter, and a degraded health check until the state
- * has had `refillMs` to fill again. One command a read (SET NX GET, Redis >= 7): the marker is
+ * one), means the data went: an error line, the counter, and a degraded health check for `reportMs`
+ * (the detail says until when the state is incomplete). One command a read (SET NX GET, Redis >= 7): the marker is
  * recreated in the same step as it is found missing.
  *
  * What it cannot see: a loss while no worker on the prefix was running (the first to start sets a
@@ -59,11 +65,13 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   const key = createKeys(opts.prefix).stateMarker
   const now = opts.now ?? Date.now
   const intervalMs = opts.intervalMs ?? 10_000
+  const reportMs = Math.min(opts.reportMs ?? 3_600_000, opts.refillMs)
   const lost = counter(opts.registry)
   let epoch: string | undefined
   let lastLoss: number | undefined
   let running: Promise<void> | undefined
   let stopped = false
+  let refused = false
 
   const read = async (): Promise<void> => {
     const mine = randomBytes(8).toString('hex')
@@ -86,8 +94,17 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   const check = (): Promise<void> => {
     if (stopped) return Promise.resolve()
     running ??= read()
-      .catch(() => {
-        // Redis unreachable: the connection's own health check and log say so; the next read will tell.
+      .catch((err: unknown) => {
+        // Redis unreachable or slow: the connection's own health check and log say so; the next read
+        // will tell. An error reply (a Redis before 7.0 refusing SET ... GET, an ACL refusing the key)
+        // leaves the watch blind for good: said once.
+        if (!refused && err instanceof Error && err.name === 'ReplyError') {
+          refused = true
+          opts.log.error(
+            { err, key },
+            `cannot watch Redis for data loss: ${err instanceof Error ? err.message : String(err)} (the watch needs Redis 7.0 or later and may read and write ${key})`,
+          )
+        }
       })
       .finally(() => {
         running = undefined
@@ -105,7 +122,7 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
     check,
     lostAt: () => lastLoss,
     health: async () => {
-      if (lastLoss === undefined || now() - lastLoss >= opts.refillMs) return { status: 'ok', ready: true }
+      if (lastLoss === undefined || now() - lastLoss >= reportMs) return { status: 'ok', ready: true }
       return {
         status: 'degraded',
         ready: true,
