@@ -312,6 +312,17 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
       { what: 'every contribution applied', timeoutMs: 60_000 },
     )
     expect(await first.counts()).toEqual({ applied: contributions, duplicates: 0, late: 0 })
+    // The ranges are recorded a round trip after the counters move: kill only once they cover every
+    // record (ranges from offset 0, "<from> <to> <newest ts>" per partition), or the last batch would be
+    // judged as before the fix.
+    await waitFor(
+      async () => {
+        const [key] = await redis.keys(`${keyPrefix}:applied:*`)
+        const ranges = key ? Object.values(await redis.hgetall(key)) : []
+        return ranges.reduce((n, r) => n + Number(r.split(' ')[1]) + 1, 0) === series.length
+      },
+      { what: 'the applied ranges to cover every record' },
+    )
     expect((await progress()).committed).toBe(0)
     first.w.child.kill('SIGKILL')
     expect((await first.w.exited).signal).toBe('SIGKILL')
