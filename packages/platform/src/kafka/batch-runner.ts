@@ -18,6 +18,9 @@ import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
+/** The least time the partition ends are asked for again at an assignment while Kafka fails (learnEnds). */
+const ENDS_RETRY_MIN_MS = 30_000
+
 export type BatchRunnerConfig = {
   worker: string
   groupId: string
@@ -306,8 +309,8 @@ export function createBatchRunner(
    * A new assignment: every partition of it holds the others back until its end and the group's
    * position in it are known (one offsets request), so that the partition fetched first does not run
    * ahead of the others. A failed request is retried with backoff (kafkajs has already retried it)
-   * for up to a session timeout; meanwhile a partition a fetch tells of is known from the fetch, and
-   * an empty one (which gives no batch) holds the others. Past that, or on a fault that retrying
+   * for up to 30 s, or a session timeout if longer; meanwhile a partition a fetch tells of is known
+   * from the fetch, and an empty one (which gives no batch) holds the others. Past that, or on a fault that retrying
    * cannot mend, the partitions still unknown are taken as at their end, so that nothing stalls.
    * Then it warns of what keeps alignment from holding (alignmentWarnings): fetch shares too large,
    * partitions on several brokers, several members in the group.
@@ -318,7 +321,9 @@ export function createBatchRunner(
     const admin = kafka.admin()
     try {
       let answer: PartitionEnds | undefined
-      const deadline = Date.now() + cfg.sessionTimeoutMs
+      // At least 30 s (the session timeout when longer): a Kafka fault at an assignment often outlasts a
+      // short session timeout, and past this the partitions still unknown go unaligned.
+      const deadline = Date.now() + Math.max(ENDS_RETRY_MIN_MS, cfg.sessionTimeoutMs)
       const request = {
         groupId: cfg.groupId,
         topics: cfg.topics,
