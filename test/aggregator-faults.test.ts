@@ -303,14 +303,18 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     const { applied: contributions } = await applyInOrder(ref, series)
     await produceScored(producer, createTopicCatalogue(prefix).scored.name, series)
 
+    /** Waits until a worker has counted every contribution, whichever way. */
+    const allCounted = (worker: Awaited<ReturnType<typeof start>>, what: string) =>
+      waitFor(
+        async () => {
+          const c = await worker.counts()
+          return c.applied + c.duplicates + c.late === contributions
+        },
+        { what, timeoutMs: 60_000 },
+      )
+
     const first = await start()
-    await waitFor(
-      async () => {
-        const c = await first.counts()
-        return c.applied + c.duplicates + c.late === contributions
-      },
-      { what: 'every contribution applied', timeoutMs: 60_000 },
-    )
+    await allCounted(first, 'every contribution applied')
     expect(await first.counts()).toEqual({ applied: contributions, duplicates: 0, late: 0 })
     // The ranges are recorded a round trip after the counters move: kill only once they cover every
     // record (ranges from offset 0, "<from> <to> <newest ts>" per partition), or the last batch would be
@@ -328,13 +332,7 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     expect((await first.w.exited).signal).toBe('SIGKILL')
 
     const second = await start()
-    await waitFor(
-      async () => {
-        const c = await second.counts()
-        return c.applied + c.duplicates + c.late === contributions
-      },
-      { what: 'every contribution given again', timeoutMs: 60_000 },
-    )
+    await allCounted(second, 'every contribution given again')
     expect(await second.counts()).toEqual({ applied: 0, duplicates: contributions, late: 0 })
     second.w.child.kill('SIGTERM')
     expect((await second.w.exited).code).toBe(0)
