@@ -45,6 +45,8 @@ describe('batch runner on Kafka', () => {
       backlog?: (topic: string) => TopicMessages[]
       /** The runner's stall limit (BatchRunnerConfig.stallAfterMs). */
       stallAfterMs?: number
+      /** How long the runner asks for the partition ends again (BatchRunnerConfig.endsRetryMs). */
+      endsRetryMs?: number
     } = {},
   ) {
     const name = randomName('runner')
@@ -72,7 +74,10 @@ describe('batch runner on Kafka', () => {
     if (opts.admin || opts.stallAfterMs !== undefined) {
       const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: name }, log)
       const faulty = Object.assign(Object.create(kafka) as Kafka, { admin: () => wrap(kafka.admin()) })
-      const stall = opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}
+      const stall = {
+        ...(opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}),
+        ...(opts.endsRetryMs !== undefined ? { endsRetryMs: opts.endsRetryMs } : {}),
+      }
       transport = {
         ...createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: name }, log),
         createRunner: (h, c, l, m) =>
@@ -696,7 +701,7 @@ describe('batch runner on Kafka', () => {
             retriable: false,
           }),
       ],
-      ['an outage that outlasts a session timeout (6 s here)', () => new KafkaJSError('broker unreachable')],
+      ['an outage that outlasts the retries (6 s here)', () => new KafkaJSError('broker unreachable')],
     ])('takes the partitions as at their end after %s, names them, and stalls nothing', async (_, fault) => {
       const { lines, log } = capture()
       const { topics, out, producer, worker } = await run(
@@ -707,6 +712,7 @@ describe('batch runner on Kafka', () => {
           align,
           log,
           admin: failingEnds(() => true, fault),
+          endsRetryMs: 6_000,
         },
       )
       await worker.runner.joined()

@@ -18,9 +18,6 @@ import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 
-/** The least time the partition ends are asked for again at an assignment while Kafka fails (learnEnds). */
-const ENDS_RETRY_MIN_MS = 30_000
-
 export type BatchRunnerConfig = {
   worker: string
   groupId: string
@@ -45,6 +42,11 @@ export type BatchRunnerConfig = {
   fromBeginning?: boolean
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
   stallAfterMs?: number
+  /**
+   * How long the partition ends are asked for again at an assignment while Kafka fails (learnEnds);
+   * default 30 s, or the session timeout if longer.
+   */
+  endsRetryMs?: number
   /**
    * Keeps the partitions handled within `aheadMs` of each other in event time while they catch up a
    * backlog (see createPartitionAligner): a partition's records past the bound are left for later and
@@ -321,9 +323,9 @@ export function createBatchRunner(
     const admin = kafka.admin()
     try {
       let answer: PartitionEnds | undefined
-      // At least 30 s (the session timeout when longer): a Kafka fault at an assignment often outlasts a
-      // short session timeout, and past this the partitions still unknown go unaligned.
-      const deadline = Date.now() + Math.max(ENDS_RETRY_MIN_MS, cfg.sessionTimeoutMs)
+      // At least 30 s by default (the session timeout when longer): a Kafka fault at an assignment often
+      // outlasts a short session timeout, and past this the partitions still unknown go unaligned.
+      const deadline = Date.now() + (cfg.endsRetryMs ?? Math.max(30_000, cfg.sessionTimeoutMs))
       const request = {
         groupId: cfg.groupId,
         topics: cfg.topics,
