@@ -55,26 +55,19 @@ export async function startLocalRedis(
   return { url, port, pid: child.pid ?? -1, stop }
 }
 
-/**
- * Stops `server` and starts an empty one on its port: what a Redis restarted without persistence looks
- * like to its clients (they reconnect to it). Returns the new server, to be stopped in its turn.
- */
-export async function restartEmpty(server: LocalRedis): Promise<LocalRedis> {
-  await server.stop()
-  return startLocalRedis({ port: server.port })
-}
-
 type Checked = { ready: boolean; checks: Record<string, { status: string; detail?: string }> }
 
 /**
- * Restarts a worker's own `server` empty (restartEmpty) and waits until the worker's health reports the
- * loss (its `redisState` check degraded): the new server, and that health reading.
+ * Stops a worker's own `server` and starts an empty one on its port (what a Redis restarted without
+ * persistence looks like to its clients: they reconnect to it), then waits until the worker's health
+ * reports the loss (its `redisState` check degraded): the new server, and that health reading.
  */
 export async function restartEmptyUntilReported<H extends Checked>(
   server: LocalRedis,
   health: () => Promise<H>,
 ): Promise<{ server: LocalRedis; health: H }> {
-  const next = await restartEmpty(server)
+  await server.stop()
+  const next = await startLocalRedis({ port: server.port })
   const reported = await waitFor(
     async () => {
       const h = await health()

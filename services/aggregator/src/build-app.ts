@@ -39,6 +39,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const log = deps.log.child({ component: 'aggregator' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const indicatorConfig = indicatorOverrides(config)
+  const resolved = resolveIndicatorConfig(indicatorConfig)
   const redis = deps.store
     ? undefined
     : createRedis(config.REDIS_URL, log, 'tradepulse-aggregator', {
@@ -58,7 +59,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
       prefix: config.REDIS_KEY_PREFIX,
       what: 'indicators',
       // The longest horizon an indicator reads back (the buzz baseline).
-      refillMs: resolveIndicatorConfig(indicatorConfig).ttlMs,
+      refillMs: resolved.ttlMs,
       remedy: 'Run `tradepulse indicators rebuild` to restore them from Kafka',
       log,
       registry: metrics.registry,
@@ -67,11 +68,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   // The group's applied offsets, so a restart's redeliveries count as duplicates, not late: in Redis
   // beside the indicators (with their TTL), or, over the embedded default's stores, in memory.
   const applied = redis
-    ? redisAppliedOffsets(
-        redis,
-        appliedOffsetsKey(config.REDIS_KEY_PREFIX, groupId),
-        resolveIndicatorConfig(indicatorConfig).ttlMs,
-      )
+    ? redisAppliedOffsets(redis, appliedOffsetsKey(config.REDIS_KEY_PREFIX, groupId), resolved.ttlMs)
     : memoryAppliedOffsets()
   const aggregator = createAggregator({
     applied,
@@ -85,7 +82,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
       intervalMs: config.AGGREGATOR_PUBLISH_INTERVAL_MS,
       largeChange: config.AGGREGATOR_PUBLISH_LARGE_CHANGE,
       burstFactor: config.AGGREGATOR_PUBLISH_BURST_FACTOR,
-      shortLabel: resolveIndicatorConfig(indicatorConfig).momentum.short,
+      shortLabel: resolved.momentum.short,
     },
   })
 

@@ -312,8 +312,9 @@ export function createBatchRunner(
    * position in it are known (one offsets request), so that the partition fetched first does not run
    * ahead of the others. A failed request is retried with backoff (kafkajs has already retried it)
    * for up to 30 s, or a session timeout if longer; meanwhile a partition a fetch tells of is known
-   * from the fetch, and an empty one (which gives no batch) holds the others. Past that, or on a fault that retrying
-   * cannot mend, the partitions still unknown are taken as at their end, so that nothing stalls.
+   * from the fetch, and an empty one (which gives no batch) holds the others. Past that, or on a fault
+   * that retrying cannot mend, the partitions still unknown are taken as at their end, so that nothing
+   * stalls.
    * Then it warns of what keeps alignment from holding (alignmentWarnings): fetch shares too large,
    * partitions on several brokers, several members in the group.
    */
