@@ -67,7 +67,7 @@ export const baseConfigShape = {
   // through a batch, its retries and each attempt (batch-runner), so a slow broker or Redis does not
   // cost it its session. Kafka refuses a session under its group.min.session.timeout.ms (6 s by default).
   KAFKA_SESSION_TIMEOUT_MS: count(10_000, 1_000).describe(
-    'consumer session timeout: how long the partitions of a worker that died without leaving wait before another member takes them',
+    'consumer session timeout: how long the partitions of a worker that died without leaving wait before another member takes them; the broker refuses one outside its group.min.session.timeout.ms..group.max.session.timeout.ms (6000..1800000 by default), and the worker then exits 78 naming this variable',
   ),
   KAFKA_HEARTBEAT_INTERVAL_MS: count(3_000, 100).describe('consumer heartbeat interval'),
   KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),

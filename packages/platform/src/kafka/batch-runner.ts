@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
-import type { TradepulseProducer } from './kafka-client.ts'
+import { kafkaErrorType, type TradepulseProducer } from './kafka-client.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import {
   type AlignmentExchange,
@@ -82,6 +82,22 @@ const HELD_SWAP_MS = 10
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 
+const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
+
+/**
+ * The configuration error for a consumer whose session timeout the broker refused (INVALID_SESSION_TIMEOUT,
+ * Kafka error 26, at the group join), or undefined for any other error. Retrying cannot mend it: kafkajs
+ * crashes the consumer without restarting it. The broker does not say its bounds.
+ */
+export function sessionTimeoutRefusal(err: unknown, sessionTimeoutMs: number): TradepulseError | undefined {
+  if (!kafkaErrorType(err, SESSION_TIMEOUT_REFUSED)) return undefined
+  return new TradepulseError(
+    'CONFIG_INVALID',
+    `invalid configuration: KAFKA_SESSION_TIMEOUT_MS=${sessionTimeoutMs} refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)`,
+    { cause: err },
+  )
+}
+
 function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
   return {
     topic,
@@ -115,6 +131,9 @@ export function createBatchRunner(
   const active = new Set<Promise<void>>()
   let running = false
   let stopping: Promise<void> | undefined
+  /** A refusal of the session timeout at the first join: the start fails with it (sessionTimeoutRefusal). */
+  let refused: TradepulseError | undefined
+  let started = false
   const abort = new AbortController()
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
@@ -651,7 +670,7 @@ export function createBatchRunner(
     setLag(batch.topic, batch.partition, lag)
   }
 
-  return {
+  const runner: BatchRunner = {
     async start() {
       if (running) return
       running = true
@@ -670,7 +689,7 @@ export function createBatchRunner(
           retries: 10,
           initialRetryTime: 300,
           maxRetryTime: 10_000,
-          restartOnFailure: async () => running,
+          restartOnFailure: async (err) => running && !sessionTimeoutRefusal(err, cfg.sessionTimeoutMs),
         },
       })
       const c = consumer
@@ -708,6 +727,14 @@ export function createBatchRunner(
       c.on(c.events.CRASH, (e) => {
         group = undefined // out of the group until kafkajs restarts it and it joins again
         const err = e.payload.error
+        const refusal = sessionTimeoutRefusal(err, cfg.sessionTimeoutMs)
+        if (refusal) {
+          // kafkajs does not restart the consumer; at the first join (within run, below) the start fails.
+          state = { status: 'failed', detail: refusal.message }
+          if (started) log.error({ err }, refusal.message)
+          else refused = refusal
+          return
+        }
         state = {
           status: e.payload.restart ? 'degraded' : 'failed',
           detail: `consumer crashed: ${err.message}`,
@@ -734,6 +761,11 @@ export function createBatchRunner(
           })
         },
       })
+      if (refused) {
+        await runner.stop()
+        throw refused
+      }
+      started = true
       committer?.start()
       if (cfg.align?.exchange) {
         // While a partition of this member is held it waits on the others' points: ask often then.
@@ -810,4 +842,5 @@ export function createBatchRunner(
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
     },
   }
+  return runner
 }

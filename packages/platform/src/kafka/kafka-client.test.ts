@@ -1,6 +1,8 @@
-import type { Kafka, Producer } from 'kafkajs'
+import { PassThrough } from 'node:stream'
+import { type Kafka, logLevel, type Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { createProducer, kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
+import { createLogger } from '../logger.ts'
+import { createProducer, kafkaErrorType, kafkaLogCreator, RECORD_REFUSALS } from './kafka-client.ts'
 
 /**
  * A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds.
@@ -128,5 +130,26 @@ describe('kafkaErrorType', () => {
     expect(kafkaErrorType(deep(4), RECORD_REFUSALS)).toBe('MESSAGE_TOO_LARGE')
     expect(kafkaErrorType(deep(5), RECORD_REFUSALS)).toBeUndefined()
     expect(kafkaErrorType(kafkaError('NOT_LEADER_FOR_PARTITION'), RECORD_REFUSALS)).toBeUndefined()
+  })
+})
+
+describe('kafkaLogCreator', () => {
+  it("keeps kafkajs's crash line for a refused session timeout at debug (the runner reports it), others at error", () => {
+    const stream = new PassThrough()
+    const lines: { level: number; msg: string }[] = []
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
+    })
+    const write = kafkaLogCreator(createLogger({ level: 'debug' }, stream))()
+    const crash = (message: string) =>
+      write({ namespace: 'Consumer', level: logLevel.ERROR, log: { message: `Crash: ${message}` } })
+    crash(
+      'KafkaJSProtocolError: The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and group.max.session.timeout.ms)',
+    )
+    crash('KafkaJSNumberOfRetriesExceeded: Connection error: connect ECONNREFUSED 127.0.0.1:9')
+    expect(lines.map((l) => [l.level, l.msg.split(':')[1]?.trim()])).toEqual([
+      [20, 'KafkaJSProtocolError'],
+      [50, 'KafkaJSNumberOfRetriesExceeded'],
+    ])
   })
 })

@@ -43,10 +43,13 @@ export function kafkaLogCreator(log: Logger) {
       // Kafka outage surfaces to the batch runner (which pauses and retries) instead of hanging a send.
       // Error responses logged by a connection ("coordinator is loading", "no leader") are retried by
       // kafkajs itself; a fault that persists reaches us as a failed send or a consumer crash, logged there.
+      // A session timeout the broker refuses (INVALID_SESSION_TIMEOUT) is reported by the consumer's owner
+      // as a configuration error naming KAFKA_SESSION_TIMEOUT_MS (sessionTimeoutRefusal): one line, not two.
       const quiet =
         level === logLevel.INFO ||
         (namespace === 'Connection' && message.startsWith('Response ')) ||
-        message.startsWith('Limiting retries for the idempotent producer')
+        message.startsWith('Limiting retries for the idempotent producer') ||
+        (message.startsWith('Crash: ') && message.includes('session timeout is not within the range'))
       const target = quiet ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')
       log[target]({ kafka: namespace, ...rest }, message)
     }

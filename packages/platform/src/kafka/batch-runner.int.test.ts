@@ -1,0 +1,179 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { PassThrough } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { type Admin, Kafka, logLevel } from 'kafkajs'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { BaseConfig, loadConfig } from '../config.ts'
+import { TradepulseError } from '../errors.ts'
+import { EXIT_CONFIG } from '../lifecycle.ts'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { createBatchRunner } from './batch-runner.ts'
+import { createKafka, createProducer } from './kafka-client.ts'
+
+// platform cannot depend on @tradepulse/testing (which depends on platform): the int project's broker
+// comes from its global setup, and the helpers below are the few of testing's this file needs.
+function kafkaBrokers(): string[] {
+  const provided = (inject as (key: string) => unknown)('kafkaBrokers')
+  return (typeof provided === 'string' ? provided : (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')).split(
+    ',',
+  )
+}
+
+/** As testing's randomName: with the run's token, so that the run's clean-up knows the topic for its own. */
+function randomName(prefix: string): string {
+  const token = process.env.TRADEPULSE_TEST_RUN
+  return `${prefix}-${token ? `r${token}-` : ''}${randomBytes(6).toString('hex')}`
+}
+
+/** As testing's waitFor: polls until `check` returns a value, or fails naming `what`. */
+async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Above the broker's group.max.session.timeout.ms (default 1800000, as the local broker has it). */
+const REFUSED_MS = 1_900_000
+
+describe('batch runner with a session timeout the broker refuses', () => {
+  const brokers = kafkaBrokers()
+  /** Runs `work` with a connected admin client, disconnected afterwards. */
+  async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = new Kafka({ clientId: 'session-timeout-test', brokers, logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    try {
+      return await work(admin)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+  const topics: string[] = []
+  afterEach(async () => {
+    const made = topics.splice(0)
+    if (made.length) await withAdmin((admin) => admin.deleteTopics({ topics: made }))
+  })
+
+  async function inputTopic(): Promise<string> {
+    const topic = `${randomName('session-timeout')}.in`
+    await withAdmin((admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      }),
+    )
+    topics.push(topic)
+    return topic
+  }
+
+  it('fails its start with a configuration error naming KAFKA_SESSION_TIMEOUT_MS, and never restarts', async () => {
+    const topic = await inputTopic()
+    const stream = new PassThrough()
+    const lines: { level: number; msg: string }[] = []
+    stream.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
+    })
+    const log = createLogger({ level: 'debug' }, stream)
+    const kafka = createKafka({ brokers, clientId: randomName('session-timeout') }, log)
+    const runner = createBatchRunner(
+      kafka,
+      createProducer(kafka, log),
+      async () => [],
+      {
+        worker: 'probe',
+        groupId: randomName('session-timeout'),
+        topics: [topic],
+        dlqTopic: topic,
+        maxBatch: 100,
+        fetchMaxWaitMs: 100,
+        sessionTimeoutMs: REFUSED_MS,
+        heartbeatIntervalMs: 3_000,
+        maxBytesPerPartition: 1_048_576,
+        partitionsConcurrency: 1,
+        retryBaseMs: 20,
+        retryMaxMs: 50,
+        commitIntervalMs: 0,
+      },
+      log,
+      createMetrics('probe'),
+    )
+    const failure = await runner.start().then(
+      () => undefined,
+      (err: unknown) => err,
+    )
+    expect(failure).toBeInstanceOf(TradepulseError)
+    expect(failure).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect((failure as Error).message).toBe(
+      "invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1900000 refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)",
+    )
+    expect(await runner.health()).toMatchObject({ status: 'failed', ready: false })
+    // kafkajs crashed the consumer once and scheduled no restart (it logs "Restarting the consumer" when it
+    // does); the runner logged no crash of its own, and nothing at error level (the caller reports it).
+    expect(lines.filter((l) => /Restarting the consumer|consumer crashed/.test(l.msg))).toEqual([])
+    expect(lines.filter((l) => l.level >= 50)).toEqual([])
+    await runner.stop()
+  })
+
+  it("exits a worker's process with 78 and one line naming KAFKA_SESSION_TIMEOUT_MS", async () => {
+    const topic = await inputTopic()
+    // A worker's main as the services' are (runUntilSignal, exitOnFatal), in a process of its own.
+    const index = fileURLToPath(new URL('../index.ts', import.meta.url))
+    const main = `
+      import { BaseConfig, createKafkaWorker, createLogger, exitOnFatal, loadConfig, runUntilSignal } from ${JSON.stringify(index)}
+      const config = loadConfig(BaseConfig, process.env)
+      const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'probe' })
+      const app = createKafkaWorker({ worker: 'probe', config, log, inputTopics: [process.env.PROBE_TOPIC], dlqTopic: process.env.PROBE_TOPIC, defaultHttpPort: 0, handler: async () => [] })
+      await runUntilSignal(app, log, config.SHUTDOWN_DEADLINE_MS).catch((err) => exitOnFatal(err, log))
+    `
+    const env = {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: brokers.join(','),
+      KAFKA_GROUP_ID: randomName('session-timeout'),
+      KAFKA_SESSION_TIMEOUT_MS: String(REFUSED_MS),
+      HTTP_PORT: '0',
+      PROBE_TOPIC: topic,
+    }
+    // Checked like the worker's own: only the broker refuses it.
+    expect(loadConfig(BaseConfig, env).KAFKA_SESSION_TIMEOUT_MS).toBe(REFUSED_MS)
+    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
+    let exit: number | null | undefined
+    child.once('exit', (code) => {
+      exit = code
+    })
+    try {
+      await waitFor(() => (exit !== undefined ? true : undefined), 'the worker process exiting')
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its output:\n${output}`)
+    } finally {
+      if (exit === undefined) child.kill('SIGKILL')
+    }
+    expect(exit, output).toBe(EXIT_CONFIG)
+    const named = output.split('\n').filter((l) => l.includes('KAFKA_SESSION_TIMEOUT_MS'))
+    expect(named).toEqual([
+      "tradepulse: invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1900000 refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)",
+    ])
+    // That line is the only error: no crash logged by kafkajs or the runner, no restart.
+    const errors = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 50)
+    expect(errors).toEqual([])
+    expect(output).not.toMatch(/Restarting the consumer|consumer crashed/)
+  })
+})

@@ -1,0 +1,144 @@
+import { PassThrough } from 'node:stream'
+import {
+  type ConsumerConfig,
+  type Kafka,
+  KafkaJSError,
+  KafkaJSNonRetriableError,
+  KafkaJSProtocolError,
+} from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { TradepulseError } from '../errors.ts'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { type BatchRunnerConfig, createBatchRunner, sessionTimeoutRefusal } from './batch-runner.ts'
+import type { TradepulseProducer } from './kafka-client.ts'
+
+/** Kafka's answer to a join with a session timeout outside the broker's bounds, as kafkajs raises it. */
+const refusal = () =>
+  new KafkaJSProtocolError(
+    Object.assign(new Error('The session timeout is not within the range allowed by the broker'), {
+      type: 'INVALID_SESSION_TIMEOUT',
+      code: 26,
+      retriable: false,
+    }),
+  )
+
+const MESSAGE =
+  "invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1900000 refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)"
+
+/** A Kafka whose consumer crashes at its join (within run) with `crash`, as kafkajs does. */
+function crashingKafka(crash: { error: Error; restart: boolean }) {
+  const made: { config: ConsumerConfig; disconnected: boolean }[] = []
+  const kafka = {
+    consumer(config: ConsumerConfig) {
+      const listeners = new Map<string, ((e: unknown) => void)[]>()
+      const state = { config, disconnected: false }
+      made.push(state)
+      return {
+        events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
+        on(event: string, fn: (e: unknown) => void) {
+          listeners.set(event, [...(listeners.get(event) ?? []), fn])
+        },
+        async connect() {},
+        async subscribe() {},
+        async run() {
+          for (const fn of listeners.get('crash') ?? []) fn({ payload: { ...crash, groupId: 'g' } })
+        },
+        pause() {
+          throw new Error('not running')
+        },
+        async disconnect() {
+          state.disconnected = true
+        },
+      }
+    },
+  } as unknown as Kafka
+  const producer = { connected: false }
+  const fakeProducer: TradepulseProducer = {
+    connect: async () => {
+      producer.connected = true
+    },
+    disconnect: async () => {
+      producer.connected = false
+    },
+    sendBatch: async () => [],
+  }
+  return { kafka, made, producer, fakeProducer }
+}
+
+const cfg: BatchRunnerConfig = {
+  worker: 'probe',
+  groupId: 'g',
+  topics: ['in'],
+  dlqTopic: 'dlq',
+  maxBatch: 10,
+  fetchMaxWaitMs: 100,
+  sessionTimeoutMs: 1_900_000,
+  heartbeatIntervalMs: 3_000,
+  maxBytesPerPartition: 1_048_576,
+  partitionsConcurrency: 1,
+  retryBaseMs: 10,
+  retryMaxMs: 20,
+  commitIntervalMs: 1_000,
+}
+
+function capturedLog() {
+  const stream = new PassThrough()
+  const lines: { level: number; msg: string }[] = []
+  stream.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
+  })
+  return { log: createLogger({ level: 'info' }, stream), lines }
+}
+
+describe('sessionTimeoutRefusal', () => {
+  it('names KAFKA_SESSION_TIMEOUT_MS, the value and the usual bounds for INVALID_SESSION_TIMEOUT', () => {
+    const err = sessionTimeoutRefusal(refusal(), 1_900_000)
+    expect(err).toBeInstanceOf(TradepulseError)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID', retriable: false, message: MESSAGE })
+    // Wrapped by kafkajs's retrier.
+    const wrapped = Object.assign(new KafkaJSNonRetriableError(refusal()), { cause: refusal() })
+    expect(sessionTimeoutRefusal(wrapped, 1_900_000)?.message).toBe(MESSAGE)
+  })
+
+  it('is undefined for any other error', () => {
+    expect(sessionTimeoutRefusal(new KafkaJSError('Connection error'), 10_000)).toBeUndefined()
+    const other = new KafkaJSProtocolError(
+      Object.assign(new Error('x'), { type: 'UNKNOWN_MEMBER_ID', code: 25, retriable: false }),
+    )
+    expect(sessionTimeoutRefusal(other, 10_000)).toBeUndefined()
+    expect(sessionTimeoutRefusal(undefined, 10_000)).toBeUndefined()
+  })
+})
+
+describe('batch runner on a consumer crash', () => {
+  it('fails its start on a refused session timeout, stopped, without logging a crash', async () => {
+    const { kafka, made, producer, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
+    const { log, lines } = capturedLog()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await expect(runner.start()).rejects.toThrow(MESSAGE)
+    expect(made).toHaveLength(1)
+    expect(made[0]!.disconnected).toBe(true)
+    expect(producer.connected).toBe(false)
+    expect(await runner.health()).toMatchObject({ status: 'failed', ready: false })
+    expect(lines.filter((l) => l.level >= 50)).toEqual([])
+    // Never restarted, however kafkajs asks (it does not for a non-retriable error).
+    const restartOnFailure = made[0]!.config.retry!.restartOnFailure!
+    expect(await restartOnFailure(refusal())).toBe(false)
+  })
+
+  it('keeps restarting on any other crash: the start goes on, degraded, the crash logged', async () => {
+    const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
+    const { kafka, made, fakeProducer } = crashingKafka({ error, restart: true })
+    const { log, lines } = capturedLog()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await runner.start()
+    expect(await runner.health()).toMatchObject({
+      status: 'degraded',
+      detail: `consumer crashed: ${error.message}`,
+    })
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['consumer crashed'])
+    expect(await made[0]!.config.retry!.restartOnFailure!(error)).toBe(true)
+    await runner.stop()
+  })
+})
