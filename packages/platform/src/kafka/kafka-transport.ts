@@ -1,5 +1,6 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { Transport } from '../bus/transport.ts'
+import { TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import { createKafka, createProducer, ensureTopics, type KafkaClientConfig } from './kafka-client.ts'
@@ -15,17 +16,28 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
     createPublisher() {
       const producer = createProducer(kafka, log)
       const queue = createProduceQueue(producer)
+      // Connected at the first send. A failed connect (Kafka unreachable for longer than kafkajs's retries)
+      // is forgotten, so the next send connects again: kept, it would fail every later send for the life
+      // of the process, Kafka back or not. Closing disconnects after any connect, a failed one too (it may
+      // have failed after reaching a broker, in initProducerId), and no send connects after it.
       let connected: Promise<void> | undefined
+      let tried = false
       let closed: Promise<void> | undefined
       return {
         async send(records) {
           if (records.length === 0) return
-          connected ??= producer.connect()
+          // Retriable: a batch whose output this is must be read again (by the next worker), not dead-lettered.
+          if (closed) throw new TradepulseError('SHUTDOWN', 'the publisher is closed', { retriable: true })
+          tried = true
+          connected ??= producer.connect().catch((err: unknown) => {
+            connected = undefined
+            throw err
+          })
           await connected
           await queue.send(records)
         },
         close() {
-          closed ??= connected ? producer.disconnect().catch(() => {}) : Promise.resolve()
+          closed ??= tried ? producer.disconnect().catch(() => {}) : Promise.resolve()
           return closed
         },
       }

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import { type Admin, Kafka, logLevel } from 'kafkajs'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { createLogger } from '../logger.ts'
+import { createKafkaTransport } from './kafka-transport.ts'
+
+// platform cannot depend on @tradepulse/testing (which depends on platform): the int project's broker
+// comes from its global setup, and the helpers below are the few of testing's this file needs.
+function kafkaBrokers(): string[] {
+  const provided = (inject as (key: string) => unknown)('kafkaBrokers')
+  return (typeof provided === 'string' ? provided : (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')).split(
+    ',',
+  )
+}
+
+/** As testing's randomName: with the run's token, so that the run's clean-up knows the topic for its own. */
+function randomName(prefix: string): string {
+  const token = process.env.TRADEPULSE_TEST_RUN
+  return `${prefix}-${token ? `r${token}-` : ''}${randomBytes(6).toString('hex')}`
+}
+
+/** As testing's waitFor: polls until `check` returns a value, or fails naming `what`. */
+async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * A TCP proxy to the broker, given to the client as its bootstrap address: while down it closes every
+ * connection at once, as an unreachable Kafka looks to kafkajs (the broker's metadata names the broker's
+ * own address, so once up only the bootstrap goes through here).
+ */
+async function bootstrapProxy(
+  target: string,
+): Promise<{ address: string; up: boolean; close(): Promise<void> }> {
+  const [host, port] = [
+    target.slice(0, target.lastIndexOf(':')),
+    Number(target.slice(target.lastIndexOf(':') + 1)),
+  ]
+  const sockets = new Set<Socket>()
+  const state = { up: false }
+  const server: Server = createServer((client) => {
+    if (!state.up) {
+      client.destroy()
+      return
+    }
+    const upstream = tcpConnect(port, host)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port: own } = server.address() as { port: number }
+  return Object.assign(state, {
+    address: `127.0.0.1:${own}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
+  })
+}
+
+describe('Kafka publisher after Kafka was unreachable at its first send', () => {
+  const brokers = kafkaBrokers()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  })
+
+  async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
+    const admin = new Kafka({ clientId: 'publisher-test', brokers, logLevel: logLevel.NOTHING }).admin()
+    await admin.connect()
+    try {
+      return await work(admin)
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  it('connects again at the next send once Kafka is back, and the record arrives', async () => {
+    const topic = `${randomName('publisher-reconnect')}.out`
+    await withAdmin((admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      }),
+    )
+    cleanups.push(() => withAdmin((admin) => admin.deleteTopics({ topics: [topic] })))
+    const proxy = await bootstrapProxy(brokers[0]!)
+    cleanups.push(() => proxy.close())
+
+    const transport = createKafkaTransport(
+      { brokers: [proxy.address], clientId: randomName('publisher') },
+      createLogger({ level: 'silent' }),
+    )
+    const publisher = transport.createPublisher()
+    cleanups.push(() => publisher.close())
+
+    // Down for longer than kafkajs's connect retries (createKafka's): the first send fails.
+    await expect(publisher.send([{ topic, key: 'k', value: 'while down' }])).rejects.toThrow()
+
+    proxy.up = true
+    await publisher.send([{ topic, key: 'k', value: 'after' }])
+
+    const got: string[] = []
+    const consumer = new Kafka({ clientId: 'publisher-test', brokers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: randomName('publisher-test'),
+      maxWaitTimeInMs: 50,
+    })
+    cleanups.push(() => consumer.disconnect())
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        got.push(String(message.value))
+      },
+    })
+    await waitFor(() => (got.length > 0 ? true : undefined), 'the record sent after Kafka came back')
+    expect(got).toEqual(['after'])
+  })
+})
