@@ -54,6 +54,8 @@ export type IndicatorStore = {
    * (the alerter ignores an update older than the last it evaluated).
    */
   advanceWatermark(ms: number): Promise<number>
+  /** The namespace's event-time watermark without raising it (readers), or undefined when none is set. */
+  watermark(): Promise<number | undefined>
   /** The namespace readers should use, if one was activated. */
   activeNamespace(): Promise<string | undefined>
   activateNamespace(namespace: string): Promise<void>

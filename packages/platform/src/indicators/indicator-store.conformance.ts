@@ -271,15 +271,19 @@ export function describeIndicatorStoreConformance(
       const { store } = await create()
       // Another member's handle on the same namespace, as a second aggregator holds.
       const member = store.withNamespace(store.namespace)
+      expect(await store.watermark()).toBeUndefined()
       expect(await store.advanceWatermark(T0 + 5_000)).toBe(T0 + 5_000)
       expect(await member.advanceWatermark(T0 + 3_000)).toBe(T0 + 5_000)
       expect(await member.advanceWatermark(T0 + 7_000)).toBe(T0 + 7_000)
       expect(await store.advanceWatermark(T0)).toBe(T0 + 7_000)
+      // Read by a reader without raising it.
+      expect(await member.watermark()).toBe(T0 + 7_000)
       // Per namespace: a fresh one starts from what it is given.
       const fresh = store.withNamespace('rebuild3')
       expect(await fresh.advanceWatermark(T0)).toBe(T0)
       await expect(store.advanceWatermark(Number.NaN)).rejects.toThrow(/finite/)
       await fresh.clear()
+      expect(await fresh.watermark()).toBeUndefined()
       expect(await fresh.advanceWatermark(T0 - 1)).toBe(T0 - 1)
     })
   })

@@ -139,6 +139,10 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         return value
       },
 
+      async watermark() {
+        return live(ns().watermark)
+      },
+
       async activeNamespace() {
         return active
       },

@@ -357,6 +357,12 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           return Number(now)
         }),
 
+      watermark: () =>
+        guarded(async () => {
+          const raw = await redis.get(keys.watermark)
+          return raw === null ? undefined : Number(raw)
+        }),
+
       activeNamespace: () => guarded(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
 
       activateNamespace: (next) => {

@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { createAlertFeed, type FeedEntry, matches, parseAlertFilter } from './alert-feed.ts'
+import { testAlert } from './fixtures.ts'
+
+describe('alert feed', () => {
+  it('holds each alert id once, newest last, up to its capacity', () => {
+    const feed = createAlertFeed(3)
+    const told: FeedEntry[] = []
+    feed.subscribe((e) => told.push(e))
+    expect(feed.add(testAlert('a'))).toBe(true)
+    expect(feed.add(testAlert('a', { message: 'again' }))).toBe(false)
+    for (const id of ['b', 'c', 'd']) feed.add(testAlert(id))
+    expect(feed.size).toBe(3)
+    expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['d', 'c', 'b'])
+    expect(told.map((e) => [e.seq, e.alert.id])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+      [4, 'd'],
+    ])
+    // Once evicted, an id is no longer known: the alerter's id comes again only in a replay.
+    expect(feed.add(testAlert('a'))).toBe(true)
+    expect(feed.since(3).map((e) => e.alert.id)).toEqual(['d', 'a'])
+    expect(feed.lastSeq).toBe(5)
+  })
+
+  it('gives the newest matching alerts first, at most the limit', () => {
+    const feed = createAlertFeed(10)
+    feed.add(testAlert('1', { severity: 'info', scope: { kind: 'region', id: 'US' } }))
+    feed.add(testAlert('2', { dimension: 'supplyChain', scope: { kind: 'commodity', id: 'rare_earths' } }))
+    feed.add(testAlert('3', { severity: 'warning' }))
+    feed.add(testAlert('4'))
+    const ids = (q: string, limit = 10) => {
+      const f = parseAlertFilter(new URLSearchParams(q))
+      if (!f.ok) throw new Error(f.error)
+      return feed.recent(f.value, limit).map((a) => a.id)
+    }
+    expect(ids('')).toEqual(['4', '3', '2', '1'])
+    expect(ids('', 2)).toEqual(['4', '3'])
+    expect(ids('severity=warning,critical')).toEqual(['4', '3', '2'])
+    expect(ids('scope=region:US')).toEqual(['1'])
+    expect(ids('scope=commodity')).toEqual(['2'])
+    expect(ids('dimension=tariff&severity=critical')).toEqual(['4'])
+    expect(ids('rule=nothing_like_it')).toEqual([])
+  })
+
+  it('refuses a bad filter, naming the parameter', () => {
+    const error = (q: string, extra: string[] = []) => {
+      const f = parseAlertFilter(new URLSearchParams(q), extra)
+      return f.ok ? 'ok' : f.error
+    }
+    expect(error('severity=loud')).toMatch(/^severity\.0: .*info.*warning.*critical/)
+    expect(error('dimension=tarif')).toMatch(/^dimension\.0: /)
+    expect(error('scope=planet:mars')).toMatch(/^scope\.0: kind must be one of global, region/)
+    expect(error('colour=red')).toMatch(/colour/)
+    expect(error('limit=5', ['limit'])).toBe('ok')
+    expect(matches({ scope: ['region:CN'] }, testAlert('x'))).toBe(true)
+  })
+})

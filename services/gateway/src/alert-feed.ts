@@ -1,0 +1,129 @@
+import { type Alert, Dimension, ScopeKind, Severity } from '@tradepulse/contracts'
+import { formatIssues } from '@tradepulse/platform'
+import { z } from 'zod'
+
+/**
+ * Which alerts a reader wants: every given field must match (a list field: any of its values). From a
+ * query string, `?severity=warning,critical&dimension=tariff&scope=region:CN&rule=tariff_shock`.
+ */
+export type AlertFilter = {
+  severity?: Severity[]
+  dimension?: Dimension[]
+  /** `kind:id`, or a bare `kind` for every scope of that kind. */
+  scope?: string[]
+  rule?: string[]
+}
+
+const list = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()))
+    .pipe(z.array(item).min(1))
+    .optional()
+
+const SCOPE = z
+  .string()
+  .regex(/^[a-z]+(:.+)?$/, 'kind or kind:id')
+  .refine((s) => ScopeKind.safeParse(s.split(':')[0]).success, {
+    message: `kind must be one of ${ScopeKind.options.join(', ')}`,
+  })
+
+const FilterQuery = z.strictObject({
+  severity: list(Severity),
+  dimension: list(Dimension),
+  scope: list(SCOPE),
+  rule: list(z.string().min(1)),
+})
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
+
+/**
+ * The filter of a query's filter parameters (others are left to the caller: `extra` names them); an
+ * unknown value or parameter is an error naming it.
+ */
+export function parseAlertFilter(query: URLSearchParams, extra: readonly string[] = []): Parsed<AlertFilter> {
+  const raw: Record<string, string> = {}
+  for (const [k, v] of query) if (!extra.includes(k)) raw[k] = v
+  const parsed = FilterQuery.safeParse(raw)
+  if (!parsed.success) return { ok: false, error: formatIssues(parsed.error) }
+  const value: AlertFilter = {}
+  for (const [k, v] of Object.entries(parsed.data))
+    if (v !== undefined) value[k as keyof AlertFilter] = v as never
+  return { ok: true, value }
+}
+
+export function matches(filter: AlertFilter, a: Alert): boolean {
+  if (filter.severity && !filter.severity.includes(a.severity)) return false
+  if (filter.dimension && !filter.dimension.includes(a.dimension)) return false
+  if (filter.rule && !filter.rule.includes(a.rule)) return false
+  if (filter.scope) {
+    const full = `${a.scope.kind}:${a.scope.id}`
+    if (!filter.scope.some((s) => s === full || s === a.scope.kind)) return false
+  }
+  return true
+}
+
+/** An alert as the feed holds it: `seq` orders the feed (an SSE event id, for resuming). */
+export type FeedEntry = { seq: number; alert: Alert }
+
+export type Subscriber = (entry: FeedEntry) => void
+
+/**
+ * The recent alerts, newest last, at most `capacity`; each alert id once (the alerter may send an alert
+ * again after a crash, with the same id, and a consumer rereads what followed its last commit), and
+ * subscribers told of each new one in order.
+ */
+export type AlertFeed = {
+  /** Adds an alert; false (and nothing told) when its id is already held. */
+  add(alert: Alert): boolean
+  /** The held alerts matching `filter`, newest first, at most `limit`. */
+  recent(filter: AlertFilter, limit: number): Alert[]
+  /** The held entries after `seq`, oldest first (to resume a stream from its last event id). */
+  since(seq: number): FeedEntry[]
+  subscribe(s: Subscriber): () => void
+  readonly size: number
+  /** The newest entry's seq (0 before any). */
+  readonly lastSeq: number
+}
+
+export function createAlertFeed(capacity: number): AlertFeed {
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new Error(`feed capacity must be ≥ 1, got ${capacity}`)
+  const entries: FeedEntry[] = []
+  const ids = new Set<string>()
+  const subscribers = new Set<Subscriber>()
+  let seq = 0
+  return {
+    add(alert) {
+      if (ids.has(alert.id)) return false
+      const entry = { seq: ++seq, alert }
+      entries.push(entry)
+      ids.add(alert.id)
+      if (entries.length > capacity) ids.delete(entries.shift()!.alert.id)
+      for (const s of subscribers) s(entry)
+      return true
+    },
+    recent(filter, limit) {
+      const out: Alert[] = []
+      for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
+        const a = entries[i]!.alert
+        if (matches(filter, a)) out.push(a)
+      }
+      return out
+    },
+    since(after) {
+      const first = entries.findIndex((e) => e.seq > after)
+      return first < 0 ? [] : entries.slice(first)
+    },
+    subscribe(s) {
+      subscribers.add(s)
+      return () => subscribers.delete(s)
+    },
+    get size() {
+      return entries.length
+    },
+    get lastSeq() {
+      return seq
+    },
+  }
+}

@@ -1,0 +1,47 @@
+import { baseConfigShape } from '@tradepulse/platform'
+import { z } from 'zod'
+
+const count = (fallback: number, min: number, max: number, description: string) =>
+  z.coerce.number().int().min(min).max(max).default(fallback).describe(description)
+
+export const gatewayConfigShape = {
+  ...baseConfigShape,
+  GATEWAY_RECENT_ALERTS: count(
+    1_000,
+    1,
+    100_000,
+    'alerts the gateway holds in memory for GET /api/alerts and for streams that resume (newest kept)',
+  ),
+  GATEWAY_MAX_STREAMS: count(
+    200,
+    1,
+    10_000,
+    'open alert streams (server-sent events) at once; one more is refused with 503',
+  ),
+  GATEWAY_STREAM_HEARTBEAT_MS: count(
+    15_000,
+    1_000,
+    300_000,
+    'a comment line on every idle alert stream this often, so proxies keep it open and readers see it alive',
+  ),
+  GATEWAY_STREAM_MAX_BUFFER_BYTES: count(
+    1_048_576,
+    1_024,
+    268_435_456,
+    'bytes an alert stream may have waiting for a slow reader; past that the stream is closed (the reader resumes with Last-Event-ID)',
+  ),
+  // The aggregator's variable, read here too: one environment serves both.
+  AGGREGATOR_REDIS_NAMESPACE: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
+    .default('v1')
+    .describe('indicator namespace used until a rebuild activates another one'),
+  TOPICS_AUTO_CREATE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe('create missing topics at start (one-machine convenience)'),
+}
+export const GatewayConfig = z.object(gatewayConfigShape)
+export type GatewayConfig = z.infer<typeof GatewayConfig>
+export const GATEWAY_HTTP_PORT = 9405

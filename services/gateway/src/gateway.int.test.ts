@@ -1,0 +1,141 @@
+import { type Alert, createTopicCatalogue, type DeadLetter, listTopics } from '@tradepulse/contracts'
+import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, it } from 'vitest'
+import { buildGatewayApp } from './build-app.ts'
+import { GatewayConfig } from './config.ts'
+import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
+import { readEvents } from './sse-client.ts'
+
+describe('gateway on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  async function setup() {
+    const prefix = `${randomName('gw')}.`
+    const keyPrefix = prefix.replace(/\W/g, '_')
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const send = (alerts: (Alert | string)[]) =>
+      producer.send({
+        topic: topics.alerts.name,
+        messages: alerts.map((a) =>
+          typeof a === 'string'
+            ? { key: 'bad', value: a }
+            : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) },
+        ),
+      })
+    const start = async () => {
+      const config = loadConfig(GatewayConfig, {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        REDIS_URL: redisUrl,
+        REDIS_KEY_PREFIX: keyPrefix,
+        TRADEPULSE_TOPIC_PREFIX: prefix,
+        HTTP_PORT: '0',
+        TOPICS_AUTO_CREATE: 'false',
+      })
+      const app = buildGatewayApp(config, { log: createLogger({ level: 'silent' }) })
+      cleanups.push(() => app.stop())
+      await app.start()
+      const base = `http://127.0.0.1:${app.httpPort()}`
+      return {
+        app,
+        base,
+        get: async (path: string) => (await (await fetch(`${base}${path}`)).json()) as ApiBody,
+      }
+    }
+    return { prefix, keyPrefix, topics, send, start }
+  }
+
+  it('serves the alerts it reads, streamed as they arrive, each id once; a record that is no alert goes to the dlq', async () => {
+    const { topics, send, start } = await setup()
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    await send([testAlert('before-1'), testAlert('before-2', { scope: { kind: 'region', id: 'US' } })])
+    const { base, get } = await start()
+    await waitFor(async () => (await get('/api/alerts')).alerts.length === 2, {
+      what: 'the alerts the topic held',
+    })
+    const stream = await readEvents(`${base}/api/alerts/stream?scope=region:CN`)
+    cleanups.push(() => stream.close())
+    await send([
+      testAlert('live-1'),
+      testAlert('live-1'), // the alerter sent it again after a crash: same id
+      testAlert('live-2', { scope: { kind: 'region', id: 'US' } }),
+      '{"id": "half an alert"}',
+    ])
+    await waitFor(() => stream.events.length >= 1 && dlq.messages.length >= 1, {
+      what: 'the live alert and the dlq',
+    })
+    await waitFor(async () => (await get('/api/alerts')).alerts.length === 4, { what: 'every alert held' })
+    const held = (await get('/api/alerts')).alerts
+    expect(held.map((a) => a.id).sort()).toEqual(['before-1', 'before-2', 'live-1', 'live-2'])
+    expect(stream.events.map((e) => e.id)).toEqual(['live-1'])
+    expect(JSON.parse(stream.events[0]!.data)).toEqual(testAlert('live-1'))
+    const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
+    expect(letter).toMatchObject({
+      reason: 'schema_invalid',
+      worker: 'gateway',
+      origin: { topic: topics.alerts.name },
+    })
+    expect(letter.message).toMatch(/rule/)
+    const health = await (await fetch(`${base}/readyz`)).json()
+    expect(health).toMatchObject({ ready: true })
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toMatch(/tradepulse_gateway_alerts_total\{[^}]*result="duplicate"[^}]*\} 1/)
+    expect(metrics).toMatch(/tradepulse_gateway_streams\{[^}]*\} 1/)
+  })
+
+  it('a restarted gateway serves again what the topic holds', async () => {
+    const { send, start } = await setup()
+    await send([testAlert('a'), testAlert('b')])
+    const first = await start()
+    await waitFor(async () => (await first.get('/api/alerts')).alerts.length === 2, {
+      what: 'the first gateway',
+    })
+    await first.app.stop()
+    await send([testAlert('c')])
+    const second = await start()
+    await waitFor(async () => (await second.get('/api/alerts')).alerts.length === 3, {
+      what: 'the second gateway',
+    })
+  })
+
+  it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
+    const { keyPrefix, start } = await setup()
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => redis.quit())
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const t = Date.parse('2026-03-02T14:00:00.000Z')
+    await store.applyBatch([
+      tariffIn('CN', 'h1', t - 60_000, -0.9),
+      tariffIn('CN', 'h2', t - 30_000, -0.8),
+      tariffIn('MX', 'h3', t - 10_000, 0.5),
+    ])
+    await store.advanceWatermark(t)
+    const { get } = await start()
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(top.asOf).toBe('2026-03-02T14:00:00.000Z')
+    expect(top.namespace).toBe('v1')
+    expect(top.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'MX'])
+    const cn = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(cn.indicator).toMatchObject({ count: 2, scope: { kind: 'region', id: 'CN' } })
+    expect(cn.indicator?.mean['15m']).toBeLessThan(-0.4)
+    const rebuilt = store.withNamespace('r2')
+    await rebuilt.applyBatch([tariffIn('JP', 'h4', t - 5_000, 0.3)])
+    await rebuilt.advanceWatermark(t)
+    await store.activateNamespace('r2')
+    const after = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(after.namespace).toBe('r2')
+    expect(after.indicators.map((u) => u.scope.id)).toEqual(['JP'])
+  })
+})

@@ -1,0 +1,211 @@
+import type { Server } from 'node:http'
+import type { Alert } from '@tradepulse/contracts'
+import {
+  closeServer,
+  createHealthServer,
+  createLogger,
+  createMemoryIndicatorStore,
+  listen,
+} from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createAlertFeed } from './alert-feed.ts'
+import { createAlertStreams } from './alert-stream.ts'
+import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
+import { createApiRoutes } from './http-api.ts'
+import { readEvents } from './sse-client.ts'
+
+const T0 = Date.parse('2026-03-02T14:00:00.000Z')
+
+describe('gateway HTTP API', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  async function serve(opts: { maxStreams?: number; heartbeatMs?: number; capacity?: number } = {}) {
+    const feed = createAlertFeed(opts.capacity ?? 100)
+    const counts = { opened: 0, closed: 0, overflowed: 0 }
+    const streams = createAlertStreams(
+      feed,
+      { maxStreams: opts.maxStreams ?? 10, heartbeatMs: opts.heartbeatMs ?? 60_000, maxBufferBytes: 1 << 20 },
+      { opened: () => counts.opened++, closed: () => counts.closed++, overflowed: () => counts.overflowed++ },
+    )
+    const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
+    const routes = createApiRoutes({
+      feed,
+      streams,
+      indicators,
+      log: createLogger({ level: 'silent' }),
+      now: () => T0,
+    })
+    const server: Server = createHealthServer(
+      async () => ({ status: 'ok', ready: true, checks: {} }),
+      new Registry(),
+      routes,
+    )
+    const port = await listen(server, 0, '127.0.0.1')
+    cleanups.push(() => closeServer(server))
+    cleanups.push(async () => streams.closeAll())
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, init)
+      const type = res.headers.get('content-type') ?? ''
+      const text = await res.text()
+      return {
+        status: res.status,
+        type,
+        text,
+        body: (type.includes('json') ? JSON.parse(text) : {}) as ApiBody,
+      }
+    }
+    return {
+      feed,
+      streams,
+      indicators,
+      counts,
+      get,
+      url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    }
+  }
+
+  it('serves the dashboard page', async () => {
+    const { get } = await serve()
+    const page = await get('/')
+    expect(page.status).toBe(200)
+    expect(page.type).toMatch(/text\/html/)
+    expect(page.text).toContain('api/alerts/stream')
+    expect((await get('/index.html')).status).toBe(200)
+    expect((await get('/', { method: 'POST' })).status).toBe(405)
+    expect((await get('/api/nothing')).status).toBe(404)
+  })
+
+  it('lists the recent alerts, newest first, filtered and limited; a bad parameter is a 400 naming it', async () => {
+    const { feed, get } = await serve()
+    feed.add(testAlert('a', { severity: 'info' }))
+    feed.add(testAlert('b'))
+    feed.add(testAlert('c', { scope: { kind: 'region', id: 'US' } }))
+    const ids = (body: ApiBody) => body.alerts.map((a) => a.id)
+    expect(ids((await get('/api/alerts')).body)).toEqual(['c', 'b', 'a'])
+    expect((await get('/api/alerts')).body.held).toBe(3)
+    expect(ids((await get('/api/alerts?limit=1')).body)).toEqual(['c'])
+    expect(ids((await get('/api/alerts?severity=critical&scope=region:CN')).body)).toEqual(['b'])
+    const bad = await get('/api/alerts?limit=0')
+    expect(bad.status).toBe(400)
+    expect(bad.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/^limit: at least 1/) })
+    expect((await get('/api/alerts?limit=5000')).body.message).toMatch(/^limit: at most 1000/)
+    expect((await get('/api/alerts?severity=loud')).body.message).toMatch(/^severity/)
+    expect((await get('/api/alerts?since=yesterday')).body.message).toMatch(/since/)
+  })
+
+  it('streams alerts as they arrive, after the recent ones asked for, filtered', async () => {
+    const { feed, url, counts } = await serve()
+    feed.add(testAlert('old1'))
+    feed.add(testAlert('old2', { severity: 'info' }))
+    feed.add(testAlert('old3'))
+    const all = await readEvents(url('/api/alerts/stream?recent=2'))
+    const critical = await readEvents(url('/api/alerts/stream?severity=critical'))
+    expect(all.status).toBe(200)
+    expect(all.res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    await waitFor(() => all.events.length >= 2, { what: 'the recent alerts' })
+    feed.add(testAlert('new1', { severity: 'info' }))
+    feed.add(testAlert('new2'))
+    feed.add(testAlert('new2')) // a duplicate: the feed holds it already, no event
+    await waitFor(() => all.events.length >= 4 && critical.events.length >= 1, { what: 'the new alerts' })
+    expect(all.events.map((e) => e.id)).toEqual(['old2', 'old3', 'new1', 'new2'])
+    expect(all.events.every((e) => e.event === 'alert')).toBe(true)
+    expect((JSON.parse(all.events[3]!.data) as Alert).evidence[0]!.headline).toMatch(/tariffs/)
+    expect(critical.events.map((e) => e.id)).toEqual(['new2'])
+    expect(counts.opened).toBe(2)
+    await all.close()
+    await waitFor(() => counts.closed === 1, { what: 'the stream closed when its reader went' })
+    feed.add(testAlert('new3'))
+    await waitFor(() => critical.events.length === 2, { what: 'the other stream still told' })
+    await critical.close()
+  })
+
+  it('resumes a stream after the last event id it saw, or says there is a gap', async () => {
+    const { feed, url } = await serve({ capacity: 3 })
+    for (const id of ['a', 'b', 'c']) feed.add(testAlert(id))
+    // b and c were detected within the minute before a's detection: sent again, readers deduplicate.
+    const resumed = await readEvents(url('/api/alerts/stream'), { 'last-event-id': 'a' })
+    await waitFor(() => resumed.events.length >= 2, { what: 'what followed a' })
+    expect(resumed.events.map((e) => e.id)).toEqual(['b', 'c'])
+    await resumed.close()
+    // Detected long before the last seen one, and held before it: not sent again.
+    feed.add(testAlert('d', { detectedAt: '2026-03-02T15:00:00.000Z' }))
+    const later = await readEvents(url('/api/alerts/stream?lastEventId=d'))
+    feed.add(testAlert('e', { detectedAt: '2026-03-02T15:00:01.000Z' }))
+    await waitFor(() => later.events.length >= 1, { what: 'the next alert' })
+    expect(later.events.map((e) => e.id)).toEqual(['e'])
+    await later.close()
+    // 'a' has been evicted (capacity 3): the reader is told, and fetches /api/alerts to fill the gap.
+    const gap = await readEvents(url('/api/alerts/stream'), { 'last-event-id': 'a' })
+    await waitFor(() => gap.events.length >= 1, { what: 'the gap event' })
+    expect(gap.events[0]).toEqual({
+      event: 'gap',
+      data: JSON.stringify({ lastEventId: 'a', reason: 'not held' }),
+    })
+    await gap.close()
+  })
+
+  it('refuses a stream over the limit, and keeps idle streams alive with comments', async () => {
+    const { url, streams } = await serve({ maxStreams: 1, heartbeatMs: 1_000 })
+    const first = await readEvents(url('/api/alerts/stream'))
+    const res = await fetch(url('/api/alerts/stream'))
+    expect(res.status).toBe(503)
+    expect(await res.json()).toMatchObject({ error: 'too_many_streams' })
+    await waitFor(() => first.comments.includes('alive'), { what: 'a heartbeat comment' })
+    streams.closeAll()
+    await waitFor(() => first.ended, { what: 'the stream ended by the gateway' })
+    expect(streams.size).toBe(0)
+    await first.close()
+  })
+
+  it('reads indicators from the active namespace, as of the watermark by default', async () => {
+    const { indicators, get } = await serve()
+    await indicators.applyBatch([
+      tariffIn('CN', 'h1', T0 - 60_000, -0.9),
+      tariffIn('CN', 'h2', T0 - 30_000, -0.7),
+      tariffIn('US', 'h3', T0 - 20_000, 0.4),
+    ])
+    await indicators.advanceWatermark(T0 - 10_000)
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region&by=momentum&n=5')
+    expect(top.status).toBe(200)
+    expect(top.body.asOf).toBe(new Date(T0 - 10_000).toISOString())
+    expect(top.body.namespace).toBe('v1')
+    expect(top.body.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
+    const one = await get('/api/indicators?dimension=tariff&scope=region:CN&asOf=now')
+    expect(one.body.asOf).toBe(new Date(T0).toISOString())
+    expect(one.body.indicator).toMatchObject({
+      dimension: 'tariff',
+      scope: { kind: 'region', id: 'CN' },
+      count: 2,
+    })
+    expect(one.body.indicator?.mean['15m']).toBeLessThan(-0.5)
+    expect((await get('/api/indicators?dimension=tariff&scope=region:FR')).body.indicator).toBeNull()
+    // A rebuild activated another namespace: readers follow it.
+    const next = indicators.withNamespace('v2')
+    await next.applyBatch([tariffIn('FR', 'h4', T0 - 5_000, 0.6)])
+    await indicators.activateNamespace('v2')
+    const after = await get('/api/indicators/top?kind=region')
+    expect(after.body.namespace).toBe('v2')
+    expect(after.body.indicators.map((u) => u.scope.id)).toEqual(['FR'])
+  })
+
+  it('refuses bad indicator queries, naming the parameter', async () => {
+    const { get } = await serve()
+    const message = async (q: string) => {
+      const r = await get(q)
+      expect(r.status).toBe(400)
+      return r.body.message
+    }
+    expect(await message('/api/indicators/top?kind=global')).toMatch(/^kind: /)
+    expect(await message('/api/indicators/top?n=1000')).toMatch(/^n: at most 100/)
+    expect(await message('/api/indicators/top?by=volume')).toMatch(/^by: /)
+    expect(await message('/api/indicators/top?asOf=yesterday')).toMatch(/^asOf: latest, now or an ISO time/)
+    expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
+    expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
+    expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)
+  })
+})

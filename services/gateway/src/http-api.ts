@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { join } from 'node:path'
+import { Dimension, ScopeKind } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
+import { formatIssues, type HttpRoute, type Logger, normalizeError } from '@tradepulse/platform'
+import { z } from 'zod'
+import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
+import type { AlertStreams } from './alert-stream.ts'
+
+const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
+
+/** GET /api/alerts: how many alerts at most, and at most what a request may ask for. */
+export const ALERTS_LIMIT = { default: 100, max: 1_000 }
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(JSON.stringify(body))
+}
+const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
+
+const whole = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: `a whole number from ${min} to ${max}` })
+    .int(`a whole number from ${min} to ${max}`)
+    .min(min, `at least ${min}`)
+    .max(max, `at most ${max}`)
+    .default(fallback)
+
+/** `latest` (the aggregator's event-time watermark, or the clock when there is none), `now`, or an ISO time. */
+const AsOf = z
+  .string()
+  .refine(
+    (s) => s === 'latest' || s === 'now' || Number.isFinite(Date.parse(s)),
+    'latest, now or an ISO time',
+  )
+  .default('latest')
+
+const ScopeParam = z
+  .string()
+  .regex(/^[a-z]+:.+$/, 'kind:id, for example region:CN')
+  .transform((s) => ({ kind: s.slice(0, s.indexOf(':')), id: s.slice(s.indexOf(':') + 1) }))
+  .pipe(z.strictObject({ kind: ScopeKind, id: z.string().min(1) }))
+
+const TopQuery = z.strictObject({
+  dimension: Dimension.default('tariff'),
+  kind: ScopeKind.exclude(['global']).default('region'),
+  by: z.enum(['momentum', 'buzz']).default('momentum'),
+  n: whole(1, 100, 10),
+  asOf: AsOf,
+})
+
+const OneQuery = z.strictObject({ dimension: Dimension, scope: ScopeParam, asOf: AsOf })
+
+function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams) {
+  const parsed = schema.safeParse(Object.fromEntries(query))
+  return parsed.success
+    ? ({ ok: true, value: parsed.data as z.infer<S> } as const)
+    : ({ ok: false, error: formatIssues(parsed.error) } as const)
+}
+
+export type ApiDeps = {
+  feed: AlertFeed
+  streams: AlertStreams
+  /** The indicator store as configured; reads go to the namespace a rebuild activated, if any. */
+  indicators: IndicatorStore
+  log: Logger
+  now?: () => number
+}
+
+/**
+ * The gateway's HTTP API, beside /healthz, /readyz and /metrics on the worker's port:
+ * - `GET /`: the dashboard page;
+ * - `GET /api/alerts`: the recent alerts, newest first (`limit`, and the filter of parseAlertFilter);
+ * - `GET /api/alerts/stream`: alerts as server-sent events as they arrive (the filter, `recent` to be
+ *   sent first, `Last-Event-ID` to resume);
+ * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
+ * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
+ * A bad parameter is a 400 naming it; Redis unreachable is a 503.
+ */
+export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
+  const now = deps.now ?? Date.now
+
+  /** The store of the active namespace and the event time `asOf` stands for. */
+  async function readAt(asOf: string): Promise<{ store: IndicatorStore; asOfMs: number }> {
+    const active = (await deps.indicators.activeNamespace()) ?? deps.indicators.namespace
+    const store =
+      active === deps.indicators.namespace ? deps.indicators : deps.indicators.withNamespace(active)
+    if (asOf === 'now') return { store, asOfMs: now() }
+    if (asOf !== 'latest') return { store, asOfMs: Date.parse(asOf) }
+    return { store, asOfMs: (await store.watermark()) ?? now() }
+  }
+
+  async function indicators(res: ServerResponse, read: () => Promise<unknown>) {
+    try {
+      json(res, 200, await read())
+    } catch (err) {
+      const e = normalizeError(err)
+      deps.log.warn({ err: e }, 'indicators unavailable')
+      json(res, 503, { error: 'unavailable', message: `indicators unavailable: ${e.message}` })
+    }
+  }
+
+  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, q: URLSearchParams) => unknown> = {
+    '/': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+      res.end(DASHBOARD)
+    },
+    '/api/alerts': (_req, res, q) => {
+      const limit = parseQuery(z.object({ limit: whole(1, ALERTS_LIMIT.max, ALERTS_LIMIT.default) }), q)
+      if (!limit.ok) return badRequest(res, limit.error)
+      const filter = parseAlertFilter(q, ['limit'])
+      if (!filter.ok) return badRequest(res, filter.error)
+      json(res, 200, { alerts: deps.feed.recent(filter.value, limit.value.limit), held: deps.feed.size })
+    },
+    '/api/alerts/stream': (req, res, q) => {
+      const recent = parseQuery(z.object({ recent: whole(0, ALERTS_LIMIT.max, 0) }), q)
+      if (!recent.ok) return badRequest(res, recent.error)
+      const filter = parseAlertFilter(q, ['recent', 'lastEventId'])
+      if (!filter.ok) return badRequest(res, filter.error)
+      const header = req.headers['last-event-id']
+      const lastEventId =
+        (typeof header === 'string' ? header : undefined) ?? q.get('lastEventId') ?? undefined
+      const opened = deps.streams.open(req, res, {
+        filter: filter.value,
+        recent: recent.value.recent,
+        ...(lastEventId ? { lastEventId } : {}),
+      })
+      if (!opened)
+        json(res, 503, {
+          error: 'too_many_streams',
+          message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
+        })
+    },
+    '/api/indicators/top': (_req, res, q) => {
+      const p = parseQuery(TopQuery, q)
+      if (!p.ok) return badRequest(res, p.error)
+      const { dimension, kind, by, n, asOf } = p.value
+      return indicators(res, async () => {
+        const { store, asOfMs } = await readAt(asOf)
+        const rows = await store.top(dimension, kind, by, n, asOfMs)
+        return { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicators: rows }
+      })
+    },
+    '/api/indicators': (_req, res, q) => {
+      const p = parseQuery(OneQuery, q)
+      if (!p.ok) return badRequest(res, p.error)
+      const { dimension, scope, asOf } = p.value
+      return indicators(res, async () => {
+        const { store, asOfMs } = await readAt(asOf)
+        const indicator = (await store.get(dimension, scope, asOfMs)) ?? null
+        return { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicator }
+      })
+    },
+  }
+
+  return [
+    async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://gateway')
+      const path = url.pathname === '/index.html' ? '/' : url.pathname
+      const route = routes[path]
+      if (!route) return false
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: 'method_not_allowed' }))
+        return true
+      }
+      await route(req, res, url.searchParams)
+      return true
+    },
+  ]
+}
