@@ -174,4 +174,167 @@ describe('alerter handler', () => {
     await handler([update(315, -0.7)], ctx) // still past since 250, so disarmed: nothing
     expect(alertsAt()).toBe(4)
   })
+
+  describe('indicator updates batched together decide as one batch each', () => {
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    const RULES = `version: t-2
+rules:
+${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, region:US]')}  - id: tariff_momentum
+    kind: momentum_shift
+    dimensions: [tariff]
+    scopes: [region:CN, region:US]
+    direction: both
+    threshold: 0.3
+    hysteresis: 0.1
+    minVolume: 3
+    volumeWindow: 1h
+    severity: info
+    cooldownMs: 1800000
+`
+    const parsedRules = parseRules(RULES, 'yaml')
+    if (!parsedRules.ok) throw new Error('rules do not parse')
+    const ruleSet: RuleSet = parsedRules
+
+    type Step = { region: string; atMin: number; mean: number; momentum?: number }
+    const recordOf = (s: Step, offset: number): InRecord => {
+      const scope = { kind: 'region' as const, id: s.region }
+      const u: IndicatorUpdate = {
+        key: indicatorKey('tariff', scope),
+        dimension: 'tariff',
+        scope,
+        asOf: new Date(T0 + s.atMin * 60_000).toISOString(),
+        mean: { '15m': s.mean, '1h': s.mean, '24h': s.mean },
+        volume: { '15m': 5, '1h': 10, '24h': 20 },
+        buzz: 0,
+        momentum: s.momentum ?? 0,
+        diffusion: 0,
+        count: 20,
+        updatedAt: new Date(T0).toISOString(),
+      }
+      return {
+        topic: topics.indicators.name,
+        partition: s.region === 'CN' ? 0 : 1,
+        offset: String(offset),
+        key: Buffer.from(u.key),
+        value: Buffer.from(JSON.stringify(u)),
+        headers: {},
+        timestamp: T0,
+      }
+    }
+
+    /** The alerts on alerts.v1 (rule, scope, event time, id) after the steps, handled in the given batches. */
+    async function alertsFor(steps: Step[], batchSizes: (n: number) => number, store?: AlertStore) {
+      const s = store ?? createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => T0 } })
+      const published: OutRecord[] = []
+      const handler = createAlerterHandler({
+        topics,
+        rules: () => ruleSet,
+        desks: [],
+        store: s,
+        memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
+        publish: async (out) => {
+          published.push(...out)
+        },
+        log: createLogger({ level: 'silent' }),
+        metrics: createAlerterMetrics(new Registry()),
+        clock: { now: () => T0 + 1_000 * 60_000 },
+      })
+      const records = steps.map(recordOf)
+      for (let i = 0; i < records.length; ) {
+        const n = Math.max(1, batchSizes(records.length - i))
+        await handler(records.slice(i, i + n), ctx)
+        i += n
+      }
+      return published
+        .filter((r) => r.topic === topics.alerts.name)
+        .map((r) => JSON.parse(r.value as string) as Alert)
+        .map((a) => `${a.rule} ${a.scope.id} ${a.publishedAt} ${a.id}`)
+    }
+    const oneEach = () => 1
+    const allTogether = (left: number) => left
+
+    it('fires a crossing held back by the cooldown once the cooldown is over, though a later update of its batch stays past the line', async () => {
+      const steps: Step[] = [
+        { region: 'CN', atMin: 50, mean: -0.6 }, // fires
+        { region: 'CN', atMin: 55, mean: -0.2 }, // re-armed
+        { region: 'CN', atMin: 65, mean: -0.7 }, // crosses 15 min after the alert: held back
+        { region: 'CN', atMin: 66, mean: -0.7 }, // still past, in the same batch
+        { region: 'CN', atMin: 115, mean: -0.7 }, // still past, the cooldown over: fires
+        { region: 'CN', atMin: 180, mean: -0.7 }, // still past since 115: nothing
+      ]
+      const batches = [1, 1, 2, 1, 1]
+      const together = await alertsFor(steps, () => batches.shift()!)
+      expect(together.map((a) => a.split(' ').slice(0, 3).join(' '))).toEqual([
+        'tariff_level_cn CN 2026-03-02T08:50:00.000Z',
+        'tariff_level_cn CN 2026-03-02T09:55:00.000Z',
+      ])
+      expect(together).toEqual(await alertsFor(steps, oneEach))
+    })
+
+    it('fires the same alerts for random updates whether they come one per batch, all in one, or in chunks', async () => {
+      let seed = 42
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+        return seed / 2 ** 31
+      }
+      const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!
+      for (let run = 0; run < 40; run++) {
+        const at: Record<string, number> = { CN: 0, US: 0 }
+        const steps: Step[] = []
+        for (let k = 0; k < 30; k++) {
+          const region = pick(['CN', 'CN', 'US'])
+          // Mostly forward in event time, now and then a late (stale) or a repeated update.
+          at[region]! += pick([1, 5, 10, 20, 40, 70, 0, -10])
+          steps.push({
+            region,
+            atMin: at[region]!,
+            mean: pick([-0.8, -0.6, -0.5, -0.4, -0.3, -0.1]),
+            momentum: pick([-0.5, -0.3, -0.1, 0, 0.15, 0.35]),
+          })
+        }
+        const expected = await alertsFor(steps, oneEach)
+        expect(await alertsFor(steps, allTogether), `run ${run}`).toEqual(expected)
+        expect(await alertsFor(steps, () => 1 + Math.floor(random() * 6)), `run ${run}`).toEqual(expected)
+      }
+    })
+
+    it('does not re-arm the line of an alert that was sent when the batch is retried after its sent mark was written but not its hysteresis', async () => {
+      const memory = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => T0 } })
+      let failures = 1
+      const store: AlertStore = {
+        ...memory,
+        async commit(sent, moved) {
+          if (failures-- <= 0) return memory.commit(sent, moved)
+          await memory.commit(sent, new Map()) // the sent marks made it, the hysteresis did not
+          throw new TradepulseError('INFRA_REDIS', 'connection lost')
+        },
+      }
+      const records = [
+        { region: 'CN', atMin: 50, mean: -0.6 }, // fires
+        { region: 'CN', atMin: 115, mean: -0.7 }, // still past the line: nothing
+        { region: 'CN', atMin: 180, mean: -0.7 },
+      ].map(recordOf)
+      const published: OutRecord[] = []
+      const handler = createAlerterHandler({
+        topics,
+        rules: () => ruleSet,
+        desks: [],
+        store,
+        memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
+        publish: async (out) => {
+          published.push(...out)
+        },
+        log: createLogger({ level: 'silent' }),
+        metrics: createAlerterMetrics(new Registry()),
+      })
+      await expect(handler(records.slice(0, 1), ctx)).rejects.toThrow('connection lost')
+      await handler(records.slice(0, 1), ctx) // the runner's retry: the alert is found sent
+      await handler(records.slice(1, 2), ctx)
+      await handler(records.slice(2, 3), ctx)
+      const alerts = published.filter((r) => r.topic === topics.alerts.name)
+      expect(alerts.map((r) => (JSON.parse(r.value as string) as Alert).publishedAt)).toEqual([
+        '2026-03-02T08:50:00.000Z',
+      ])
+    })
+  })
 })

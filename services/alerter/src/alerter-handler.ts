@@ -23,7 +23,7 @@ import {
   parseJsonRecord,
 } from '@tradepulse/platform'
 import { alertRecords, traceparentFor } from './alert-records.ts'
-import type { AlertStore, HysteresisFields } from './alert-store.ts'
+import type { AlertClaim, AlertStore, ClaimDecision, HysteresisFields } from './alert-store.ts'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import type { HeadlineMemory } from './headline-memory.ts'
 
@@ -49,6 +49,8 @@ type Pending = {
   traceparent: string
   eventMs: number
   origin: string
+  /** Index of the record that raised it in the batch. */
+  index: number
   /** The indicator key of the update that raised it (indicator rules). */
   indicator?: string
   /** The scored headline that raised it (headline rules). */
@@ -61,7 +63,8 @@ type Pending = {
  * Per batch, in this order, so that everything the runner commits is durable and nothing fires twice:
  * 1. evaluate (pure) against the rules in force at the start of the batch: a reload lands between batches;
  * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order,
- *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it;
+ *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it
+ *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below);
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
  * 4. mark them sent and write the hysteresis state the batch moved.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
@@ -82,22 +85,40 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   // Alert ids Kafka acknowledged whose step 4 has not been done yet (a Redis fault in it): a batch
   // retried after that fault finds them here and does not publish them again. Bounded: the oldest go
   // first (the entries of a partition revoked in the middle of a fault are never confirmed here).
-  const acknowledged = new Set<string>()
-  const remember = (ids: readonly string[]) => {
-    for (const id of ids) {
-      acknowledged.delete(id)
-      acknowledged.add(id)
+  // Each with the origin of the record that raised it.
+  const acknowledged = new Map<string, string>()
+  const remember = (alerts: readonly { alertId: string; origin: string }[]) => {
+    for (const { alertId, origin } of alerts) {
+      acknowledged.delete(alertId)
+      acknowledged.set(alertId, origin)
     }
     while (acknowledged.size > ACKNOWLEDGED_MAX)
-      acknowledged.delete(acknowledged.values().next().value as string)
+      acknowledged.delete(acknowledged.keys().next().value as string)
   }
+  const claimOf = (p: Pending): AlertClaim => ({
+    stream: p.candidate.cooldownKey,
+    alertId: p.candidate.alert.id,
+    eventMs: p.eventMs,
+    cooldownMs: p.candidate.cooldownMs,
+    origin: p.origin,
+  })
+  // The claim's decision, except that an alert this process published for this very record and found
+  // sent ("duplicate": step 4 marked it and then failed before the hysteresis was written) is a "resend"
+  // of an acknowledged alert: only confirmed, and its line stays disarmed (it did fire).
+  const decide = (p: Pending, d: ClaimDecision): ClaimDecision =>
+    d === 'duplicate' && acknowledged.get(p.candidate.alert.id) === p.origin ? 'resend' : d
 
   return async (records: InRecord[]) => {
     const ruleSet = deps.rules()
     const nowMs = clock.now()
     const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
     const pending: Pending[] = []
-    const updates: { update: IndicatorUpdate; incoming: string | undefined; origin: string }[] = []
+    const updates: {
+      update: IndicatorUpdate
+      incoming: string | undefined
+      origin: string
+      index: number
+    }[] = []
     let bounded = 0
 
     const dlq = (i: number, p: { reason: string; message: string }) => {
@@ -119,22 +140,31 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
         for (const candidate of ev.candidates)
-          pending.push({ candidate, traceparent, eventMs, origin, headline: p.value.id })
+          pending.push({ candidate, traceparent, eventMs, origin, index: i, headline: p.value.id })
       } else if (r.topic === indicatorsTopic) {
         const p = parseJsonRecord(IndicatorUpdate, r.value)
         if (!p.ok) {
           dlq(i, p)
           continue
         }
-        updates.push({ update: p.value, incoming: r.headers.traceparent, origin })
+        updates.push({ update: p.value, incoming: r.headers.traceparent, origin, index: i })
       } else {
         dlq(i, { reason: 'unknown_topic', message: `the alerter does not consume ${r.topic}` })
       }
     }
 
     // Indicator updates in record order: one indicator lives on one partition of the compacted topic, and
-    // each of its updates in a batch sees the hysteresis state the previous one left.
+    // each of its updates in a batch sees the hysteresis state the previous one left, including what the
+    // claim of an earlier crossing decided (a crossing the claim refuses leaves its line armed). So the
+    // updates are evaluated in rounds: each round evaluates every indicator's updates up to and including
+    // the next one that raises an alert, then claims those alerts (one auto-pipelined round trip), and the
+    // next round goes on from there. One batch thus decides exactly as its updates one batch each would;
+    // most batches take one round (a second only when one indicator raises twice in a batch).
     const hysteresis = new Map<string, HysteresisFields>()
+    const decided: ClaimDecision[] = []
+    const claimPending = async (from: number) => {
+      decided.push(...(await deps.store.claim(pending.slice(from).map(claimOf))))
+    }
     if (updates.length > 0) {
       const requests = new Map<string, Set<string>>()
       for (const { update } of updates) {
@@ -143,39 +173,67 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         for (const k of hysteresisKeysFor(ruleSet, update)) set.add(k)
       }
       const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
-      for (const { update, incoming, origin } of updates) {
-        const fields = state.get(update.key) ?? {}
-        const scorerVersion = deps.memory.scorerVersion()
-        const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
-          evidence: deps.memory.evidence,
-          ...(scorerVersion ? { scorerVersion } : {}),
-        })
-        bounded += ev.dropped
-        if (Object.keys(ev.state).length > 0) {
-          Object.assign(fields, ev.state)
-          state.set(update.key, fields)
-          hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
+      const scorerVersion = deps.memory.scorerVersion()
+      let remaining = updates
+      while (remaining.length > 0) {
+        const from = pending.length
+        const raised = new Set<string>()
+        const later: typeof updates = []
+        for (const u of remaining) {
+          const { update, incoming, origin, index } = u
+          // This indicator raised an alert earlier in the round: its later updates wait for that claim.
+          if (raised.has(update.key)) {
+            later.push(u)
+            continue
+          }
+          const fields = state.get(update.key) ?? {}
+          const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
+            evidence: deps.memory.evidence,
+            ...(scorerVersion ? { scorerVersion } : {}),
+          })
+          bounded += ev.dropped
+          if (Object.keys(ev.state).length > 0) {
+            Object.assign(fields, ev.state)
+            state.set(update.key, fields)
+            hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
+          }
+          if (ev.candidates.length === 0) continue
+          raised.add(update.key)
+          const traceparent = traceparentFor(incoming)
+          const eventMs = Date.parse(update.asOf)
+          for (const candidate of ev.candidates)
+            pending.push({ candidate, traceparent, eventMs, origin, index, indicator: update.key })
         }
-        if (ev.candidates.length === 0) continue
-        const traceparent = traceparentFor(incoming)
-        const eventMs = Date.parse(update.asOf)
-        for (const candidate of ev.candidates)
-          pending.push({ candidate, traceparent, eventMs, origin, indicator: update.key })
+        // The headlines' alerts go with the first round (other rules, so other streams and ids).
+        await claimPending(decided.length)
+        for (let i = from; i < pending.length; i++) {
+          const p = pending[i]!
+          const d = decide(p, decided[i]!)
+          if (d !== 'cooldown' && d !== 'duplicate') continue
+          // Not sent (held back by the cooldown, or another crossing in the time bucket of an alert already
+          // out): the line stays armed, so the alert is raised again once the cooldown is over if the value
+          // is still past it (an alert waits at most a cooldown). The update that raised it is the last of
+          // its indicator evaluated so far, so the entry is the one this crossing left.
+          const field = p.candidate.hysteresisKey
+          const fields = state.get(p.indicator!)
+          const entry = field !== undefined ? fields?.[field] : undefined
+          if (!fields || field === undefined || !entry || entry.armed) continue
+          const armed = { ...entry, armed: true }
+          fields[field] = armed
+          hysteresis.set(p.indicator!, { ...hysteresis.get(p.indicator!), [field]: armed })
+        }
+        remaining = later
       }
     }
+    if (decided.length < pending.length) await claimPending(decided.length)
     if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
 
-    const decisions = await deps.store.claim(
-      pending.map((p) => ({
-        stream: p.candidate.cooldownKey,
-        alertId: p.candidate.alert.id,
-        eventMs: p.eventMs,
-        cooldownMs: p.candidate.cooldownMs,
-        origin: p.origin,
-      })),
-    )
+    // Back in record order (a record's alerts in the order it raised them), whatever round claimed them.
+    const order = pending.map((_, i) => i).sort((a, b) => pending[a]!.index - pending[b]!.index)
+    const decisions = order.map((i) => decided[i]!)
+    const inOrder = order.map((i) => pending[i]!)
     const out: OutRecord[] = []
-    const sent: { stream: string; alertId: string }[] = []
+    const sent: { stream: string; alertId: string; origin: string }[] = []
     let duplicates = 0
     let cooled = 0
     // One headline raising one rule on several scopes or dimensions a desk watches ("US raises tariffs on
@@ -193,34 +251,23 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         return false
       })
     }
-    pending.forEach((p, i) => {
-      const d = decisions[i]
+    inOrder.forEach((p, i) => {
+      const d = decide(p, decisions[i]!)
       if (d === 'duplicate') duplicates++
       if (d === 'cooldown') cooled++
-      if (d === 'cooldown' || d === 'duplicate') {
-        // Not sent (held back by the cooldown, or another crossing in the time bucket of an alert already
-        // out): the line stays armed, so the alert is raised again once the cooldown is over if the value
-        // is still past it (an alert waits at most a cooldown). Only if the line is still where this
-        // crossing left it: a later update of the same batch may have moved it since.
-        const field = p.candidate.hysteresisKey
-        const moved = p.indicator !== undefined ? hysteresis.get(p.indicator) : undefined
-        const entry = field !== undefined ? moved?.[field] : undefined
-        if (moved && field !== undefined && entry && !entry.armed && entry.asOfMs === p.eventMs)
-          moved[field] = { ...entry, armed: true }
-      }
       if (d !== 'fire' && d !== 'resend') return
       const { alert } = p.candidate
       // Before the check below, so that a desk paged by an acknowledged alert is not paged by its sibling.
       const desks = desksFor(p)
       if (d === 'resend' && acknowledged.has(alert.id)) {
         // Published and acknowledged before a fault in step 4: only its confirmation is left.
-        sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
+        sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
         return
       }
       const topics = [alertsTopic]
       for (const deskId of desks) topics.push(deskTopics.get(deskId)!)
       out.push(...alertRecords(alert, topics, p.traceparent))
-      sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id })
+      sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
       metrics.alerts.inc({ rule: alert.rule, severity: alert.severity })
       metrics.latency.observe(alert.latencyMs / 1_000)
     })
@@ -229,7 +276,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     if (merged) metrics.deskMerged.inc(merged)
 
     if (out.length > 0) await deps.publish(out)
-    remember(sent.map((a) => a.alertId))
+    remember(sent)
     await deps.store.commit(sent, hysteresis)
     for (const { alertId } of sent) acknowledged.delete(alertId)
     if (sent.length > 0)
