@@ -20,7 +20,7 @@ import {
 import { formatIndicatorTable } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
-import { EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
+import { dashboardLine, EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
 
 export type EmbeddedOptions = {
   workers: string[]
@@ -184,6 +184,8 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       { stop: () => stopped() },
     )
     announceHeadlines(server, opts.log)
+    const gateway = apps.find((a) => a.name === 'gateway')
+    if (gateway) process.stderr.write(`${dashboardLine(gateway.app)}\n`)
     const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
     let lineNo = 0
     rl.on('line', (line) => {

@@ -1,6 +1,7 @@
 import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
 import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
 import type { Clock, TopicCatalogue } from '@tradepulse/contracts'
+import { buildGatewayApp, GatewayConfig } from '@tradepulse/gateway'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
 import {
@@ -70,6 +71,14 @@ export const WORKERS: Record<string, WorkerEntry> = {
       }),
     }),
   },
+  gateway: {
+    config: GatewayConfig,
+    build: buildGatewayApp as WorkerEntry['build'],
+    // A reader with a consumer group of its own at every start: nothing waits on it to catch up.
+    inputs: () => [],
+    // The indicators the aggregator keeps (it comes first).
+    embedded: ({ stores }) => (stores.indicators ? { indicators: stores.indicators } : {}),
+  },
 }
 
 /** Settings of the embedded default: nothing listens on fixed ports, webhooks are off, topics are created. */
@@ -81,4 +90,9 @@ export const EMBEDDED_DEFAULTS: Record<string, string> = {
   // rules then see each step of a played feed rather than a once-a-second sample.
   AGGREGATOR_PUBLISH_INTERVAL_MS: '0',
   LOG_LEVEL: 'warn',
+}
+
+/** Where the gateway's dashboard is (its port: any free one unless HTTP_PORT is set). */
+export function dashboardLine(gateway: KafkaWorker): string {
+  return `Dashboard: http://127.0.0.1:${gateway.httpPort()}/ (API under /api, see services/gateway/README.md)`
 }

@@ -16,7 +16,7 @@ import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embed
 import { checkReachable } from '../infra.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
-import { WORKERS } from '../workers.ts'
+import { dashboardLine, WORKERS } from '../workers.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 type StartOptions = {
@@ -276,6 +276,8 @@ async function startOnKafka(
   try {
     for (const app of apps) await app.start()
     process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
+    const gateway = names.indexOf('gateway')
+    if (gateway >= 0) process.stderr.write(`${dashboardLine(apps[gateway]!)}\n`)
     if (opts.sample !== false && names.includes('ingest')) {
       const base = loadConfig(WORKERS.ingest!.config, env) as {
         KAFKA_BROKERS: string[]
