@@ -1,7 +1,14 @@
 import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import { createLogger, type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
+import {
+  createLogger,
+  type InRecord,
+  type OutRecord,
+  produceAll,
+  TradepulseError,
+} from '@tradepulse/platform'
+import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
@@ -99,6 +106,62 @@ describe('alerter handler', () => {
     // Confirmed now: a third pass (a redelivery after a restart) finds them sent.
     await handler(batch, ctx)
     expect(published.map((r) => r.key)).toEqual(first)
+  })
+
+  it('does not publish again the alerts Kafka acknowledged before a later request of the publish failed', async () => {
+    const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
+    if (!parsedDesks.ok) throw new Error('scenario desks do not parse')
+    const batch = records()
+    const pairsOf = (messages: { headers?: Record<string, string> }[], topic: string) =>
+      messages.map((m) => `${m.headers?.ce_id} ${topic}`)
+    // What a publish without a fault writes: each alert on alerts.v1 and on its desks' topics.
+    const clean = setup(
+      createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } }),
+      rules,
+      parsedDesks.desks,
+    )
+    await clean.handler(batch, ctx)
+    const expected = clean.published.map((r) => `${r.headers?.ce_id} ${r.topic}`)
+    expect(new Set(expected.map((p) => p.split(' ')[1])).size).toBeGreaterThan(2) // alerts.v1 and desks
+
+    // One record per produce request; the 2nd (the desk copy of the first alert) and the 5th fail once.
+    expect(expected[1]!.split(' ')[0]).toBe(expected[0]!.split(' ')[0])
+    const written: string[] = []
+    let request = 0
+    const producer = {
+      sendBatch: async ({
+        topicMessages,
+      }: {
+        topicMessages: { topic: string; messages: { headers?: Record<string, string> }[] }[]
+      }) => {
+        request++
+        if (request === 2 || request === 5)
+          throw new TradepulseError('INFRA_KAFKA', 'NOT_LEADER_FOR_PARTITION')
+        for (const t of topicMessages) written.push(...pairsOf(t.messages, t.topic))
+      },
+    } as unknown as Producer
+    const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const handler = createAlerterHandler({
+      topics,
+      rules: () => rules,
+      desks: parsedDesks.desks,
+      store,
+      memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
+      publish: (out) => produceAll(producer, out, { maxRequestBytes: 1 }),
+      log: createLogger({ level: 'silent' }),
+      metrics: createAlerterMetrics(new Registry()),
+    })
+    await expect(handler(batch, ctx)).rejects.toThrow('NOT_LEADER_FOR_PARTITION')
+    expect(written).toEqual(expected.slice(0, 1))
+    // The runner retries the same records: only what was not acknowledged goes out (its 4th record fails).
+    await expect(handler(batch, ctx)).rejects.toThrow('NOT_LEADER_FOR_PARTITION')
+    await handler(batch, ctx)
+    expect(written).toHaveLength(expected.length) // no copy
+    expect(new Set(written)).toEqual(new Set(expected))
+    // All marked sent: a redelivery after a restart (a fresh handler, same store) publishes nothing.
+    const after = setup(store, rules, parsedDesks.desks)
+    await after.handler(batch, ctx)
+    expect(after.published).toEqual([])
   })
 
   it('publishes again what a fresh process claimed but never confirmed (a crash after the claim)', async () => {

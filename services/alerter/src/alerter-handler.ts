@@ -15,6 +15,7 @@ import {
   type TopicCatalogue,
 } from '@tradepulse/contracts'
 import {
+  acknowledgedBefore,
   type BatchHandler,
   type InRecord,
   type Logger,
@@ -34,7 +35,11 @@ export type AlerterHandlerDeps = {
   desks: readonly Desk[]
   store: AlertStore
   memory: HeadlineMemory
-  /** Produces and waits for every acknowledgement (acks=all). */
+  /**
+   * Produces and waits for every acknowledgement (acks=all). On a failure, `acknowledgedBefore(err,
+   * records)` gives the records Kafka acknowledged before it (produceAll and the Kafka publisher tell;
+   * a publish that does not is taken to have written nothing).
+   */
   publish: (records: OutRecord[]) => Promise<void>
   log: Logger
   metrics: AlerterMetrics
@@ -43,6 +48,14 @@ export type AlerterHandlerDeps = {
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
 const ACKNOWLEDGED_MAX = 100_000
+
+/** An alert whose records Kafka acknowledged, all or some, and that step 4 has not confirmed yet. */
+type Acked = {
+  /** The record that raised it. */
+  origin: string
+  /** The topics of its records acknowledged so far; undefined when all were. */
+  topics?: ReadonlySet<string>
+}
 
 type Pending = {
   candidate: AlertCandidate
@@ -69,10 +82,11 @@ type Pending = {
  * 4. mark them sent and write the hysteresis state the batch moved.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
  * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A
- * fault in step 4 (Redis) is retried by the runner with the same records in this process: the alerts
- * Kafka acknowledged are remembered until step 4 is done, so their "resend" is confirmed, not published
- * again. A crash after 3 leaves the hysteresis unwritten: the redelivered update fires the same alert id,
- * which the sent mark recognises. The handler publishes itself (rather than returning the alerts as
+ * fault in step 4 (Redis), or in step 3 after Kafka acknowledged some of the alerts (the publish's first
+ * requests), is retried by the runner with the same records in this process: the alerts (records) Kafka
+ * acknowledged are remembered until step 4 is done, so their "resend" is confirmed, not published again.
+ * A crash after 3 leaves the hysteresis unwritten: the redelivered update fires the same alert id, which
+ * the sent mark recognises. The handler publishes itself (rather than returning the alerts as
  * `out`) because step 4 must follow the acknowledgement.
  */
 export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
@@ -82,16 +96,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   const clock = deps.clock ?? systemClock
   const deskTopics = new Map(deps.desks.map((d) => [d.id, deps.topics.deskAlerts(d.id).name]))
   const { metrics } = deps
-  // Alert ids Kafka acknowledged whose step 4 has not been done yet (a Redis fault in it): a batch
-  // retried after that fault finds them here and does not publish them again. Bounded: the oldest go
-  // first (the entries of a partition revoked in the middle of a fault are never confirmed here).
-  // Each with the origin of the record that raised it.
-  const acknowledged = new Map<string, string>()
-  const remember = (alerts: readonly { alertId: string; origin: string }[]) => {
-    for (const { alertId, origin } of alerts) {
-      acknowledged.delete(alertId)
-      acknowledged.set(alertId, origin)
-    }
+  // Alerts Kafka acknowledged whose step 4 has not been done yet (a Redis fault in it, or a Kafka fault
+  // in a later request of the same publish): a batch retried after that fault finds them here and does
+  // not publish again what was acknowledged. Bounded: the oldest go first (the entries of a partition
+  // revoked in the middle of a fault are never confirmed here).
+  const acknowledged = new Map<string, Acked>()
+  const remember = (alertId: string, acked: Acked) => {
+    acknowledged.delete(alertId)
+    acknowledged.set(alertId, acked)
     while (acknowledged.size > ACKNOWLEDGED_MAX)
       acknowledged.delete(acknowledged.keys().next().value as string)
   }
@@ -106,7 +118,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   // sent ("duplicate": step 4 marked it and then failed before the hysteresis was written) is a "resend"
   // of an acknowledged alert: only confirmed, and its line stays disarmed (it did fire).
   const decide = (p: Pending, d: ClaimDecision): ClaimDecision =>
-    d === 'duplicate' && acknowledged.get(p.candidate.alert.id) === p.origin ? 'resend' : d
+    d === 'duplicate' && acknowledged.get(p.candidate.alert.id)?.origin === p.origin ? 'resend' : d
 
   return async (records: InRecord[]) => {
     const ruleSet = deps.rules()
@@ -234,6 +246,13 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const inOrder = order.map((i) => pending[i]!)
     const out: OutRecord[] = []
     const sent: { stream: string; alertId: string; origin: string }[] = []
+    // The records of each alert in `out`, and the topics acknowledged before (an earlier, failed publish).
+    const publishing: {
+      alertId: string
+      origin: string
+      records: OutRecord[]
+      before?: ReadonlySet<string>
+    }[] = []
     let duplicates = 0
     let cooled = 0
     // One headline raising one rule on several scopes or dimensions a desk watches ("US raises tariffs on
@@ -259,15 +278,26 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       const { alert } = p.candidate
       // Before the check below, so that a desk paged by an acknowledged alert is not paged by its sibling.
       const desks = desksFor(p)
-      if (d === 'resend' && acknowledged.has(alert.id)) {
-        // Published and acknowledged before a fault in step 4: only its confirmation is left.
-        sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
-        return
-      }
+      const acked = d === 'resend' ? acknowledged.get(alert.id) : undefined
+      sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
+      // Published and acknowledged before a fault (in step 4, or in a later request of step 3): only its
+      // confirmation is left, or the records of the topics not acknowledged yet.
+      if (acked && !acked.topics) return
       const topics = [alertsTopic]
       for (const deskId of desks) topics.push(deskTopics.get(deskId)!)
-      out.push(...alertRecords(alert, topics, p.traceparent))
-      sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
+      const records = alertRecords(
+        alert,
+        acked?.topics ? topics.filter((t) => !acked.topics!.has(t)) : topics,
+        p.traceparent,
+      )
+      out.push(...records)
+      publishing.push({
+        alertId: alert.id,
+        origin: p.origin,
+        records,
+        ...(acked?.topics ? { before: acked.topics } : {}),
+      })
+      if (acked) return
       metrics.alerts.inc({ rule: alert.rule, severity: alert.severity })
       metrics.latency.observe(alert.latencyMs / 1_000)
     })
@@ -275,8 +305,24 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
     if (merged) metrics.deskMerged.inc(merged)
 
-    if (out.length > 0) await deps.publish(out)
-    remember(sent)
+    if (out.length > 0) {
+      try {
+        await deps.publish(out)
+      } catch (err) {
+        // Part of it acknowledged (the requests before the one that failed): remembered, so the retry
+        // publishes only the rest. Nothing is marked in Redis: the retry's claims are "resend" as before.
+        const done = new Set(acknowledgedBefore(err, out))
+        if (done.size > 0)
+          for (const a of publishing) {
+            const topics = a.records.filter((r) => done.has(r)).map((r) => r.topic)
+            if (topics.length === a.records.length) remember(a.alertId, { origin: a.origin })
+            else if (topics.length > 0)
+              remember(a.alertId, { origin: a.origin, topics: new Set([...(a.before ?? []), ...topics]) })
+          }
+        throw err
+      }
+    }
+    for (const { alertId, origin } of sent) remember(alertId, { origin })
     await deps.store.commit(sent, hysteresis)
     for (const { alertId } of sent) acknowledged.delete(alertId)
     if (sent.length > 0)

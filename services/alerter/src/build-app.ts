@@ -1,5 +1,6 @@
 import { createTopicCatalogue, listTopics, type TopicSpec } from '@tradepulse/contracts'
 import {
+  acknowledgedBefore,
   closeRedis,
   createKafka,
   createKafkaTransport,
@@ -90,11 +91,19 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-alerts` }, log)
   // The handler publishes alerts itself: they must be acknowledged before it marks them sent.
   const publisher = transport.createPublisher()
-  const publish = async (records: OutRecord[]) => {
-    await publisher.send(records)
+  const count = (records: readonly OutRecord[]) => {
     const counts = new Map<string, number>()
     for (const r of records) counts.set(r.topic, (counts.get(r.topic) ?? 0) + 1)
     for (const [topic, n] of counts) metrics.messagesOut.inc({ topic }, n)
+  }
+  const publish = async (records: OutRecord[]) => {
+    try {
+      await publisher.send(records)
+    } catch (err) {
+      count(acknowledgedBefore(err, records)) // written before the fault: the handler does not send them again
+      throw err
+    }
+    count(records)
   }
 
   const webhooks = createWebhookDispatcher({

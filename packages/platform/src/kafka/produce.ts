@@ -9,12 +9,45 @@ import type { OutRecord } from './records.ts'
  */
 export const MAX_REQUEST_BYTES = 512 * 1024
 
+/** The records acknowledged before the failure that threw each error (see acknowledgedBefore). */
+const ackedBeforeFailure = new WeakMap<object, ReadonlySet<OutRecord>>()
+
 /**
- * Produces records grouped by topic, in requests of at most MAX_REQUEST_BYTES sent one after another
- * (order kept), and waits for every acknowledgement.
+ * Produces records grouped by topic, in requests of at most `maxRequestBytes` (MAX_REQUEST_BYTES) sent
+ * one after another (order kept), and waits for every acknowledgement.
+ *
+ * Not atomic: when a request fails, the requests before it have been acknowledged and their records are
+ * on Kafka. The error thrown is the producer's own (so its classification is unchanged), and
+ * `acknowledgedBefore(err, records)` tells which records were acknowledged before it, so a caller that
+ * must not send a record twice can retry only the rest. Within the failed request nothing is known:
+ * a request spanning partitions led by several brokers may have been written on some of them.
  */
-export async function produceAll(producer: Pick<Producer, 'sendBatch'>, records: OutRecord[]): Promise<void> {
-  for (const part of splitBySize(records, MAX_REQUEST_BYTES)) await produceRequest(producer, part)
+export async function produceAll(
+  producer: Pick<Producer, 'sendBatch'>,
+  records: OutRecord[],
+  opts: { maxRequestBytes?: number } = {},
+): Promise<void> {
+  const acked = new Set<OutRecord>()
+  for (const part of splitBySize(records, opts.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
+    try {
+      await produceRequest(producer, part)
+    } catch (err) {
+      // Set on every failure, empty or not: an error object thrown again later carries no stale records.
+      if (typeof err === 'object' && err !== null) ackedBeforeFailure.set(err, acked)
+      throw err
+    }
+    for (const r of part) acked.add(r)
+  }
+}
+
+/**
+ * Those of `records` (by identity: the objects given to produceAll or ProduceQueue.send) that Kafka
+ * acknowledged before the failure that threw `err`; empty for any other error. Records of other callers
+ * that shared the request (ProduceQueue) are left out, as they are not in `records`.
+ */
+export function acknowledgedBefore(err: unknown, records: readonly OutRecord[]): OutRecord[] {
+  const acked = typeof err === 'object' && err !== null ? ackedBeforeFailure.get(err) : undefined
+  return acked ? records.filter((r) => acked.has(r)) : []
 }
 
 const byteLength = (v: string | Buffer | null) =>
@@ -62,7 +95,10 @@ async function produceRequest(producer: Pick<Producer, 'sendBatch'>, records: Ou
 }
 
 export type ProduceQueue = {
-  /** Produces the records (in order, after everything sent before) and waits for their acknowledgement. */
+  /**
+   * Produces the records (in order, after everything sent before) and waits for their acknowledgement.
+   * On a failure, `acknowledgedBefore(err, records)` gives those already acknowledged (see produceAll).
+   */
   send(records: OutRecord[]): Promise<void>
 }
 
@@ -71,8 +107,9 @@ export type ProduceQueue = {
  * handled at once would each queue a request of their own behind it, one round trip after another. Here,
  * what callers send while a request is out waits and then goes in the next request, all together (split
  * at MAX_REQUEST_BYTES); records sent in one turn of the event loop share the first one. Order is kept:
- * records go out in the order `send` was called. A caller's promise settles with the request that carried
- * its records; a failed request fails every caller in it, and each handles its own retry.
+ * records go out in the order `send` was called. A caller's promise settles with the requests that carried
+ * its records; a failed request fails every caller whose records were not all acknowledged before it, and
+ * each handles its own retry (with `acknowledgedBefore` for what the requests before it had written).
  */
 export function createProduceQueue(producer: Pick<Producer, 'sendBatch'>): ProduceQueue {
   type Waiter = { records: OutRecord[]; resolve: () => void; reject: (err: unknown) => void }
@@ -87,7 +124,10 @@ export function createProduceQueue(producer: Pick<Producer, 'sendBatch'>): Produ
         await produceAll(producer, group.length === 1 ? group[0]!.records : group.flatMap((w) => w.records))
         for (const w of group) w.resolve()
       } catch (err) {
-        for (const w of group) w.reject(err)
+        // A caller whose records all went out in the requests acknowledged before the failure is done.
+        for (const w of group)
+          if (acknowledgedBefore(err, w.records).length === w.records.length) w.resolve()
+          else w.reject(err)
       }
     }
     draining = false
