@@ -20,7 +20,11 @@ describe('alert feed', () => {
     ])
     // Once evicted, an id is no longer known: the alerter's id comes again only in a replay.
     expect(feed.add(testAlert('a'))).toBe(true)
-    expect(feed.since(3).map((e) => e.alert.id)).toEqual(['d', 'a'])
+    expect(feed.after(3).map((e) => e.alert.id)).toEqual(['d', 'a'])
+    expect(feed.after(0, 2).map((e) => e.alert.id)).toEqual(['c', 'd'])
+    expect(feed.firstSeq).toBe(3)
+    expect(feed.entryOf('d')?.seq).toBe(4)
+    expect(feed.entryOf('b')).toBeUndefined()
     expect(feed.lastSeq).toBe(5)
   })
 
@@ -49,10 +53,11 @@ describe('alert feed', () => {
       const f = parseAlertFilter(new URLSearchParams(q), extra)
       return f.ok ? 'ok' : f.error
     }
-    expect(error('severity=loud')).toMatch(/^severity\.0: .*info.*warning.*critical/)
-    expect(error('dimension=tarif')).toMatch(/^dimension\.0: /)
-    expect(error('scope=planet:mars')).toMatch(/^scope\.0: kind must be one of global, region/)
-    expect(error('colour=red')).toMatch(/colour/)
+    expect(error('severity=loud')).toMatch(/^severity: .*info.*warning.*critical/)
+    expect(error('dimension=tarif')).toMatch(/^dimension: /)
+    expect(error('scope=planet:mars')).toMatch(/^scope: kind must be one of global, region/)
+    expect(error('colour=red')).toBe('colour: unknown parameter')
+    expect(error('severity=info&severity=loud')).toMatch(/^severity: given more than once/)
     expect(error('limit=5', ['limit'])).toBe('ok')
     expect(matches({ scope: ['region:CN'] }, testAlert('x'))).toBe(true)
   })

@@ -1,6 +1,6 @@
 import { type Alert, Dimension, ScopeKind, Severity } from '@tradepulse/contracts'
-import { formatIssues } from '@tradepulse/platform'
 import { z } from 'zod'
+import { type Parsed, parseQuery } from './query.ts'
 
 /**
  * Which alerts a reader wants: every given field must match (a list field: any of its values). From a
@@ -35,19 +35,15 @@ const FilterQuery = z.strictObject({
   rule: list(z.string().min(1)),
 })
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string }
-
 /**
  * The filter of a query's filter parameters (others are left to the caller: `extra` names them); an
  * unknown value or parameter is an error naming it.
  */
 export function parseAlertFilter(query: URLSearchParams, extra: readonly string[] = []): Parsed<AlertFilter> {
-  const raw: Record<string, string> = {}
-  for (const [k, v] of query) if (!extra.includes(k)) raw[k] = v
-  const parsed = FilterQuery.safeParse(raw)
-  if (!parsed.success) return { ok: false, error: formatIssues(parsed.error) }
+  const parsed = parseQuery(FilterQuery, query, extra)
+  if (!parsed.ok) return parsed
   const value: AlertFilter = {}
-  for (const [k, v] of Object.entries(parsed.data))
+  for (const [k, v] of Object.entries(parsed.value))
     if (v !== undefined) value[k as keyof AlertFilter] = v as never
   return { ok: true, value }
 }
@@ -78,19 +74,23 @@ export type AlertFeed = {
   add(alert: Alert): boolean
   /** The held alerts matching `filter`, newest first, at most `limit`. */
   recent(filter: AlertFilter, limit: number): Alert[]
-  /** The held entries after `seq`, oldest first (to resume a stream from its last event id). */
-  since(seq: number): FeedEntry[]
+  /** The held entries after `seq`, oldest first, at most `max` (a stream's next ones). */
+  after(seq: number, max?: number): FeedEntry[]
+  /** The held entry of an alert id. */
+  entryOf(id: string): FeedEntry | undefined
   subscribe(s: Subscriber): () => void
   readonly size: number
   /** The newest entry's seq (0 before any). */
   readonly lastSeq: number
+  /** The oldest held entry's seq (lastSeq + 1 when none is held): entries before it were evicted. */
+  readonly firstSeq: number
 }
 
 export function createAlertFeed(capacity: number): AlertFeed {
   if (!Number.isInteger(capacity) || capacity < 1)
     throw new Error(`feed capacity must be ≥ 1, got ${capacity}`)
   const entries: FeedEntry[] = []
-  const ids = new Set<string>()
+  const ids = new Map<string, FeedEntry>()
   const subscribers = new Set<Subscriber>()
   let seq = 0
   return {
@@ -98,7 +98,7 @@ export function createAlertFeed(capacity: number): AlertFeed {
       if (ids.has(alert.id)) return false
       const entry = { seq: ++seq, alert }
       entries.push(entry)
-      ids.add(alert.id)
+      ids.set(alert.id, entry)
       if (entries.length > capacity) ids.delete(entries.shift()!.alert.id)
       for (const s of subscribers) s(entry)
       return true
@@ -111,9 +111,13 @@ export function createAlertFeed(capacity: number): AlertFeed {
       }
       return out
     },
-    since(after) {
-      const first = entries.findIndex((e) => e.seq > after)
-      return first < 0 ? [] : entries.slice(first)
+    after(after, max = Number.POSITIVE_INFINITY) {
+      // Seqs are consecutive from the oldest held: the index is arithmetic.
+      const from = Math.max(0, after + 1 - (entries[0]?.seq ?? seq + 1))
+      return entries.slice(from, from + max)
+    },
+    entryOf(id) {
+      return ids.get(id)
     },
     subscribe(s) {
       subscribers.add(s)
@@ -124,6 +128,9 @@ export function createAlertFeed(capacity: number): AlertFeed {
     },
     get lastSeq() {
       return seq
+    },
+    get firstSeq() {
+      return entries[0]?.seq ?? seq + 1
     },
   }
 }

@@ -5,63 +5,66 @@ import { matches } from './alert-feed.ts'
 export type StreamLimits = {
   maxStreams: number
   heartbeatMs: number
-  /** Bytes a stream may have waiting for its reader; past that it is closed. */
-  maxBufferBytes: number
+  /** How long a reader may take nothing (its socket full) before its stream is closed. */
+  stallMs: number
 }
 
 export type StreamEvents = {
   opened(): void
   closed(): void
-  /** A stream closed because its reader fell behind by more than maxBufferBytes. */
-  overflowed(): void
+  /** A stream closed because its reader took nothing for stallMs. */
+  stalled(): void
 }
 
-/** How far before a resumed-from alert's detection time a resume looks (see openStream). */
+/** How far before a resumed-from alert's detection time a resume looks (see createAlertStreams). */
 export const RESUME_SLACK_MS = 60_000
+
+/** Entries written per step of a stream before it looks at its socket again. */
+const CHUNK = 64
 
 /** One server-sent event: the alert id as the event id, so a reader resumes across gateway restarts. */
 export const alertEvent = (e: FeedEntry) =>
   `id: ${e.alert.id}\nevent: alert\ndata: ${JSON.stringify(e.alert)}\n\n`
 
+const gapEvent = (lastEventId: string | undefined, reason: string) =>
+  `event: gap\ndata: ${JSON.stringify({ lastEventId: lastEventId ?? null, reason })}\n\n`
+
 /**
  * The alert streams of one gateway: each an open response of server-sent events, given every alert of
- * the feed that matches its filter as it arrives. Bounded: at most `maxStreams` open, each with at most
- * `maxBufferBytes` waiting for its reader (a slower reader is closed, never waited for: the feed is
- * never held back by one reader).
+ * the feed that matches its filter, in feed order. Each stream keeps a cursor into the feed, not a
+ * buffer: it writes while its socket takes the writes and waits for 'drain' when it does not, so a burst
+ * (a whole Kafka batch, a backlog) costs a stream no memory beyond its socket's, and a slow reader holds
+ * back nobody. A reader so slow that the feed evicted alerts it had not been sent gets a `gap` event and
+ * goes on from the oldest held; one that takes nothing for `stallMs` is closed. At most `maxStreams`.
  */
 export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events: StreamEvents) {
   const open = new Map<ServerResponse, () => void>()
 
   /**
-   * What a resumed stream is sent first: the held alerts after the one it last saw (`Last-Event-ID`, an
-   * alert id). The feed is in the order this gateway read the alerts; one restarted since read the
-   * topic's partitions in another interleaving, so an alert after the last seen one may now stand
-   * before it. Everything held from RESUME_SLACK_MS before the last seen one's detection on is sent
-   * again, but that one (readers deduplicate on the id, as every alert consumer does). An id no longer
-   * held gives a `gap` event: the reader fetches GET /api/alerts to fill it.
+   * Where a new stream starts: after the held alert it last saw (`Last-Event-ID`, an alert id), else
+   * with the `recent` newest matching ones, else with what comes next. The feed is in the order this
+   * gateway read the alerts; one restarted since read the topic's partitions in another interleaving, so
+   * an alert after the last seen one may now stand before it: those held before it and detected from
+   * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the id, as every
+   * alert consumer does). An id not held gives a `gap` event: the reader fetches GET /api/alerts.
    */
-  function backlog(lastId: string | undefined, recent: number, filter: AlertFilter): string {
+  function startOf(
+    lastId: string | undefined,
+    recent: number,
+    filter: AlertFilter,
+  ): { cursor: number; before: FeedEntry[]; gap?: string } {
     if (lastId !== undefined) {
-      const held = feed.since(0)
-      const last = held.find((e) => e.alert.id === lastId)
-      if (!last) return `event: gap\ndata: ${JSON.stringify({ lastEventId: lastId, reason: 'not held' })}\n\n`
+      const last = feed.entryOf(lastId)
+      if (!last) return { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
       const from = Date.parse(last.alert.detectedAt) - RESUME_SLACK_MS
-      return held
-        .filter(
-          (e) =>
-            e !== last &&
-            (e.seq > last.seq || Date.parse(e.alert.detectedAt) >= from) &&
-            matches(filter, e.alert),
-        )
-        .map(alertEvent)
-        .join('')
+      const before = feed
+        .after(feed.firstSeq - 1, last.seq - feed.firstSeq)
+        .filter((e) => Date.parse(e.alert.detectedAt) >= from && matches(filter, e.alert))
+      return { cursor: last.seq, before }
     }
-    if (recent <= 0) return ''
-    return feed
-      .recent(filter, recent)
-      .reverse()
-      .map((alert) => alertEvent({ seq: 0, alert }))
-      .join('')
+    const newest = recent > 0 ? feed.recent(filter, recent) : []
+    const oldest = newest.length > 0 ? feed.entryOf(newest.at(-1)!.id) : undefined
+    return { cursor: oldest ? oldest.seq - 1 : feed.lastSeq, before: [] }
   }
 
   return {
@@ -80,35 +83,72 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         'cache-control': 'no-cache',
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
+        'x-content-type-options': 'nosniff',
       })
       events.opened()
+      const start = startOf(opts.lastEventId, opts.recent, opts.filter)
+      let { cursor } = start
+      const before = start.before
+      let lastSent = opts.lastEventId
+      let waitingSince: number | undefined
       let ended = false
-      const end = (overflow: boolean) => {
+
+      const end = (stalled: boolean) => {
         if (ended) return
         ended = true
         open.delete(res)
         unsubscribe()
         clearInterval(beat)
-        if (overflow) {
-          events.overflowed()
+        res.off('drain', onDrain)
+        if (stalled) {
+          events.stalled()
           res.destroy()
         } else res.end()
         events.closed()
       }
-      const write = (text: string) => {
-        if (ended) return
-        res.write(text)
-        if (res.writableLength > limits.maxBufferBytes) end(true)
+      /** Writes; false when the socket is full (the stream then waits for 'drain'). */
+      const write = (text: string): boolean => {
+        if (res.write(text)) return true
+        waitingSince = Date.now()
+        return false
       }
-      const unsubscribe = feed.subscribe((e) => {
-        if (matches(opts.filter, e.alert)) write(alertEvent(e))
-      })
-      const beat = setInterval(() => write(': alive\n\n'), limits.heartbeatMs)
+      const entry = (e: FeedEntry): boolean => {
+        lastSent = e.alert.id
+        return write(alertEvent(e))
+      }
+      const pump = () => {
+        if (ended || waitingSince !== undefined) return
+        while (before.length > 0) if (!entry(before.shift()!)) return
+        for (;;) {
+          if (cursor + 1 < feed.firstSeq) {
+            // Evicted before this reader was sent them: it learns, and goes on from the oldest held.
+            cursor = feed.firstSeq - 1
+            if (!write(gapEvent(lastSent, 'behind: alerts evicted before they were sent'))) return
+          }
+          const next = feed.after(cursor, CHUNK)
+          if (next.length === 0) return
+          for (const e of next) {
+            cursor = e.seq
+            if (matches(opts.filter, e.alert) && !entry(e)) return
+          }
+        }
+      }
+      function onDrain() {
+        waitingSince = undefined
+        pump()
+      }
+      res.on('drain', onDrain)
+      const unsubscribe = feed.subscribe(() => pump())
+      const beat = setInterval(() => {
+        if (waitingSince === undefined) write(': alive\n\n')
+        else if (Date.now() - waitingSince > limits.stallMs) end(true)
+      }, limits.heartbeatMs)
       beat.unref()
       open.set(res, () => end(false))
       req.on('close', () => end(false))
       res.on('error', () => end(false))
-      write(`retry: 3000\n\n${backlog(opts.lastEventId, opts.recent, opts.filter)}`)
+      write(`retry: 3000\n\n${start.gap ?? ''}`)
+      pump()
       return true
     },
     /** Ends every open stream (the gateway is stopping). */

@@ -3,7 +3,9 @@ import { hostname } from 'node:os'
 import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, listTopics } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
+  type BatchHandler,
   closeRedis,
+  createKafka,
   createKafkaWorker,
   createMetrics,
   createRedis,
@@ -17,6 +19,7 @@ import {
 import { Counter, Gauge } from 'prom-client'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
+import { createCatchUp } from './catch-up.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
 import { createApiRoutes } from './http-api.ts'
@@ -51,7 +54,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   const feed = createAlertFeed(config.GATEWAY_RECENT_ALERTS)
   const alerts = new Counter({
     name: 'tradepulse_gateway_alerts_total',
-    help: 'alerts read from the alerts topic: new, or a duplicate of one held (same id)',
+    help: 'records read from the alerts topic: a new alert, a duplicate of one held (same id), or invalid (not an alert: skipped, logged)',
     labelNames: ['result'],
     registers: [metrics.registry],
   })
@@ -60,9 +63,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'alert streams (server-sent events) open',
     registers: [metrics.registry],
   })
-  const overflowed = new Counter({
-    name: 'tradepulse_gateway_streams_overflowed_total',
-    help: 'alert streams closed because their reader fell behind by more than GATEWAY_STREAM_MAX_BUFFER_BYTES',
+  const stalled = new Counter({
+    name: 'tradepulse_gateway_streams_stalled_total',
+    help: 'alert streams closed because their reader took nothing for GATEWAY_STREAM_STALL_MS',
     registers: [metrics.registry],
   })
   const streams = createAlertStreams(
@@ -70,9 +73,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     {
       maxStreams: config.GATEWAY_MAX_STREAMS,
       heartbeatMs: config.GATEWAY_STREAM_HEARTBEAT_MS,
-      maxBufferBytes: config.GATEWAY_STREAM_MAX_BUFFER_BYTES,
+      stallMs: config.GATEWAY_STREAM_STALL_MS,
     },
-    { opened: () => open.inc(), closed: () => open.dec(), overflowed: () => overflowed.inc() },
+    { opened: () => open.inc(), closed: () => open.dec(), stalled: () => stalled.inc() },
   )
   const redis = deps.indicators
     ? undefined
@@ -86,6 +89,38 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   // Redis serves the indicators only: without it the alerts are still served, so the gateway stays ready.
   const redisCheck: HealthCheck | undefined =
     redis && (async () => ({ ...(await redisHealth(redis)()), ready: true }))
+  // On Kafka: not ready until what the alerts topic held at the start has been read (catch-up.ts).
+  const catchUp = deps.transport ? undefined : createCatchUp()
+  const handle = createGatewayHandler({ feed, log, onAlert: (result) => alerts.inc({ result }) })
+  const handler: BatchHandler = catchUp
+    ? async (records, ctx) => {
+        const outcomes = await handle(records, ctx)
+        catchUp.handled(records)
+        return outcomes
+      }
+    : handle
+  let stopped = false
+  /** The alerts topic's offsets, into catchUp; retried every second until read or stopped. */
+  async function readEnds(): Promise<void> {
+    const admin = createKafka(
+      { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-ends` },
+      log,
+    ).admin()
+    while (!stopped && catchUp) {
+      try {
+        await admin.connect()
+        const offsets = await admin.fetchTopicOffsets(topics.alerts.name)
+        catchUp.setEnds(
+          offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
+        )
+        break
+      } catch (err) {
+        log.warn({ err }, "could not read the alerts topic's ends (retrying in 1 s); not ready until then")
+        await new Promise((resolve) => setTimeout(resolve, 1_000).unref())
+      }
+    }
+    await admin.disconnect().catch(() => {})
+  }
   const app = createKafkaWorker({
     worker: 'gateway',
     config: { ...config, KAFKA_GROUP_ID: gatewayGroupId(config) },
@@ -96,16 +131,27 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     defaultHttpPort: GATEWAY_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.dlq.name]),
-    handler: createGatewayHandler({
-      feed,
-      onAlert: (fresh) => alerts.inc({ result: fresh ? 'new' : 'duplicate' }),
-    }),
+    handler,
+    // Catching up, partitions are read in step by their records' times, so the feed (which keeps the
+    // newest it read) ends with the newest alerts of every partition, not of the last one read.
+    align: { aheadMs: 60_000, eventMs: (r) => r.timestamp },
     routes: createApiRoutes({ feed, streams, indicators, log }),
-    ...(redisCheck ? { healthChecks: { redis: redisCheck } } : {}),
+    healthChecks: {
+      ...(redisCheck ? { redis: redisCheck } : {}),
+      ...(catchUp ? { alerts: catchUp.health } : {}),
+    },
     onStop: async () => {
+      stopped = true
       streams.closeAll()
       if (redis) await closeRedis(redis)
     },
   })
-  return { ...app, feed }
+  return {
+    ...app,
+    feed,
+    async start() {
+      await app.start()
+      if (catchUp) void readEnds()
+    },
+  }
 }

@@ -24,11 +24,11 @@ export const gatewayConfigShape = {
     300_000,
     'a comment line on every idle alert stream this often, so proxies keep it open and readers see it alive',
   ),
-  GATEWAY_STREAM_MAX_BUFFER_BYTES: count(
-    1_048_576,
-    1_024,
-    268_435_456,
-    'bytes an alert stream may have waiting for a slow reader; past that the stream is closed (the reader resumes with Last-Event-ID)',
+  GATEWAY_STREAM_STALL_MS: count(
+    60_000,
+    1_000,
+    3_600_000,
+    'an alert stream whose reader takes nothing for this long (its socket full) is closed; the reader resumes with Last-Event-ID',
   ),
   // The aggregator's variable, read here too: one environment serves both.
   AGGREGATOR_REDIS_NAMESPACE: z

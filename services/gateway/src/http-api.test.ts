@@ -26,11 +26,11 @@ describe('gateway HTTP API', () => {
 
   async function serve(opts: { maxStreams?: number; heartbeatMs?: number; capacity?: number } = {}) {
     const feed = createAlertFeed(opts.capacity ?? 100)
-    const counts = { opened: 0, closed: 0, overflowed: 0 }
+    const counts = { opened: 0, closed: 0, stalled: 0 }
     const streams = createAlertStreams(
       feed,
-      { maxStreams: opts.maxStreams ?? 10, heartbeatMs: opts.heartbeatMs ?? 60_000, maxBufferBytes: 1 << 20 },
-      { opened: () => counts.opened++, closed: () => counts.closed++, overflowed: () => counts.overflowed++ },
+      { maxStreams: opts.maxStreams ?? 10, heartbeatMs: opts.heartbeatMs ?? 60_000, stallMs: 60_000 },
+      { opened: () => counts.opened++, closed: () => counts.closed++, stalled: () => counts.stalled++ },
     )
     const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
     const routes = createApiRoutes({
@@ -56,7 +56,7 @@ describe('gateway HTTP API', () => {
         status: res.status,
         type,
         text,
-        body: (type.includes('json') ? JSON.parse(text) : {}) as ApiBody,
+        body: (type.includes('json') && text ? JSON.parse(text) : {}) as ApiBody,
       }
     }
     return {
@@ -78,6 +78,9 @@ describe('gateway HTTP API', () => {
     expect((await get('/index.html')).status).toBe(200)
     expect((await get('/', { method: 'POST' })).status).toBe(405)
     expect((await get('/api/nothing')).status).toBe(404)
+    const head = await get('/', { method: 'HEAD' })
+    expect([head.status, head.type, head.text]).toEqual([200, 'text/html; charset=utf-8', ''])
+    expect((await get('/api/alerts', { method: 'HEAD' })).status).toBe(200)
   })
 
   it('lists the recent alerts, newest first, filtered and limited; a bad parameter is a 400 naming it', async () => {
@@ -95,7 +98,8 @@ describe('gateway HTTP API', () => {
     expect(bad.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/^limit: at least 1/) })
     expect((await get('/api/alerts?limit=5000')).body.message).toMatch(/^limit: at most 1000/)
     expect((await get('/api/alerts?severity=loud')).body.message).toMatch(/^severity/)
-    expect((await get('/api/alerts?since=yesterday')).body.message).toMatch(/since/)
+    expect((await get('/api/alerts?since=yesterday')).body.message).toBe('since: unknown parameter')
+    expect((await get('/api/alerts?limit=1&limit=2')).body.message).toMatch(/^limit: given more than once/)
   })
 
   it('streams alerts as they arrive, after the recent ones asked for, filtered', async () => {
@@ -151,6 +155,10 @@ describe('gateway HTTP API', () => {
 
   it('refuses a stream over the limit, and keeps idle streams alive with comments', async () => {
     const { url, streams } = await serve({ maxStreams: 1, heartbeatMs: 1_000 })
+    // A HEAD says what the stream would be, and opens none (it would never be ended).
+    const head = await fetch(url('/api/alerts/stream'), { method: 'HEAD' })
+    expect([head.status, head.headers.get('content-type')]).toEqual([200, 'text/event-stream; charset=utf-8'])
+    expect(streams.size).toBe(0)
     const first = await readEvents(url('/api/alerts/stream'))
     const res = await fetch(url('/api/alerts/stream'))
     expect(res.status).toBe(503)
@@ -203,7 +211,10 @@ describe('gateway HTTP API', () => {
     expect(await message('/api/indicators/top?kind=global')).toMatch(/^kind: /)
     expect(await message('/api/indicators/top?n=1000')).toMatch(/^n: at most 100/)
     expect(await message('/api/indicators/top?by=volume')).toMatch(/^by: /)
-    expect(await message('/api/indicators/top?asOf=yesterday')).toMatch(/^asOf: latest, now or an ISO time/)
+    expect(await message('/api/indicators/top?asOf=yesterday')).toMatch(
+      /^asOf: latest, now or an ISO 8601 time/,
+    )
+    expect(await message('/api/indicators/top?asOf=1')).toMatch(/^asOf: /)
     expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
     expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)

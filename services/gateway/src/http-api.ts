@@ -3,20 +3,34 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { Dimension, ScopeKind } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
-import { formatIssues, type HttpRoute, type Logger, normalizeError } from '@tradepulse/platform'
+import { type HttpRoute, type Logger, normalizeError } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
 import type { AlertStreams } from './alert-stream.ts'
+import { parseQuery } from './query.ts'
 
 const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-content-type-options': 'nosniff',
+  // The page's own script and the API only.
+  'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+}
 
 /** GET /api/alerts: how many alerts at most, and at most what a request may ask for. */
 export const ALERTS_LIMIT = { default: 100, max: 1_000 }
 
+const JSON_HEADERS = {
+  'content-type': 'application/json; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+}
 const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.writeHead(status, JSON_HEADERS)
   res.end(JSON.stringify(body))
 }
+const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
 
 const whole = (min: number, max: number, fallback: number) =>
@@ -27,12 +41,14 @@ const whole = (min: number, max: number, fallback: number) =>
     .max(max, `at most ${max}`)
     .default(fallback)
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/
+
 /** `latest` (the aggregator's event-time watermark, or the clock when there is none), `now`, or an ISO time. */
 const AsOf = z
   .string()
   .refine(
-    (s) => s === 'latest' || s === 'now' || Number.isFinite(Date.parse(s)),
-    'latest, now or an ISO time',
+    (s) => s === 'latest' || s === 'now' || (ISO_TIME.test(s) && Number.isFinite(Date.parse(s))),
+    'latest, now or an ISO 8601 time (2026-03-02T14:00:00Z)',
   )
   .default('latest')
 
@@ -51,13 +67,6 @@ const TopQuery = z.strictObject({
 })
 
 const OneQuery = z.strictObject({ dimension: Dimension, scope: ScopeParam, asOf: AsOf })
-
-function parseQuery<S extends z.ZodType>(schema: S, query: URLSearchParams) {
-  const parsed = schema.safeParse(Object.fromEntries(query))
-  return parsed.success
-    ? ({ ok: true, value: parsed.data as z.infer<S> } as const)
-    : ({ ok: false, error: formatIssues(parsed.error) } as const)
-}
 
 export type ApiDeps = {
   feed: AlertFeed
@@ -103,7 +112,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
 
   const routes: Record<string, (req: IncomingMessage, res: ServerResponse, q: URLSearchParams) => unknown> = {
     '/': (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+      res.writeHead(200, PAGE_HEADERS)
       res.end(DASHBOARD)
     },
     '/api/alerts': (_req, res, q) => {
@@ -156,12 +165,27 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
 
   return [
     async (req, res) => {
-      const url = new URL(req.url ?? '/', 'http://gateway')
+      let url: URL
+      try {
+        url = new URL(req.url ?? '/', 'http://gateway')
+      } catch {
+        badRequest(res, 'the request target is not a URL path')
+        return true
+      }
       const path = url.pathname === '/index.html' ? '/' : url.pathname
       const route = routes[path]
       if (!route) return false
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' })
+      if (req.method === 'HEAD') {
+        // What a GET would answer with, without its work (a stream would be opened and never ended).
+        res.writeHead(
+          200,
+          path === '/' ? PAGE_HEADERS : path === '/api/alerts/stream' ? STREAM_HEAD : JSON_HEADERS,
+        )
+        res.end()
+        return true
+      }
+      if (req.method !== 'GET') {
+        res.writeHead(405, { ...JSON_HEADERS, allow: 'GET, HEAD' })
         res.end(JSON.stringify({ error: 'method_not_allowed' }))
         return true
       }

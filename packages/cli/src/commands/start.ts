@@ -277,7 +277,8 @@ async function startOnKafka(
     for (const app of apps) await app.start()
     process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
     const gateway = names.indexOf('gateway')
-    if (gateway >= 0) process.stderr.write(`${dashboardLine(apps[gateway]!)}\n`)
+    // Only for a run that stays up: without --follow it ends once the sample has played.
+    if (gateway >= 0 && opts.follow) process.stderr.write(`${dashboardLine(apps[gateway]!)}\n`)
     if (opts.sample !== false && names.includes('ingest')) {
       const base = loadConfig(WORKERS.ingest!.config, env) as {
         KAFKA_BROKERS: string[]

@@ -1,0 +1,127 @@
+import { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { createAlertFeed } from './alert-feed.ts'
+import { createAlertStreams } from './alert-stream.ts'
+import { testAlert } from './fixtures.ts'
+
+/** A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. */
+function fakeResponse(room: number) {
+  const res = new EventEmitter() as EventEmitter & Record<string, unknown>
+  let free = room
+  const state = { text: '', ended: false, destroyed: false }
+  Object.assign(res, {
+    writeHead: () => res,
+    write(chunk: string) {
+      state.text += chunk
+      free -= chunk.length
+      return free > 0
+    },
+    end() {
+      state.ended = true
+    },
+    destroy() {
+      state.destroyed = true
+    },
+  })
+  return {
+    res: res as unknown as ServerResponse,
+    req: new EventEmitter() as unknown as IncomingMessage,
+    state,
+    ids: () => [...state.text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]),
+    gaps: () => [...state.text.matchAll(/^event: gap\ndata: (.+)$/gm)].map((m) => JSON.parse(m[1]!)),
+    /** The reader took everything: room again, and the stream told. */
+    drain(more = room) {
+      free = more
+      res.emit('drain')
+    },
+  }
+}
+
+const noEvents = { opened() {}, closed() {}, stalled() {} }
+const limits = { maxStreams: 10, heartbeatMs: 60_000, stallMs: 60_000 }
+
+describe('alert streams', () => {
+  it('sends a burst bigger than the socket takes whole, as the reader drains, holding only a cursor', () => {
+    const feed = createAlertFeed(10_000)
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const reader = fakeResponse(50_000)
+    streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+    for (let i = 0; i < 3_000; i++) feed.add(testAlert(`a${i}`))
+    // The socket filled: the stream waits for it rather than buffering the rest.
+    const first = reader.ids().length
+    expect(first).toBeGreaterThan(0)
+    expect(first).toBeLessThan(3_000)
+    for (let n = 0; n < 1_000 && reader.ids().length < 3_000; n++) reader.drain()
+    expect(reader.ids()).toEqual(Array.from({ length: 3_000 }, (_, i) => `a${i}`))
+    expect(reader.state.destroyed).toBe(false)
+  })
+
+  it('tells a reader the feed evicted alerts before it was sent them, and goes on from the oldest held', () => {
+    const feed = createAlertFeed(5)
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const reader = fakeResponse(1_500)
+    streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+    for (let i = 0; i < 12; i++) feed.add(testAlert(`a${i}`))
+    const sent = reader.ids()
+    expect(sent.length).toBeLessThan(12)
+    reader.drain(1_000_000)
+    const last = sent.at(-1)
+    expect(reader.gaps()).toEqual([
+      { lastEventId: last, reason: 'behind: alerts evicted before they were sent' },
+    ])
+    // After the gap: the five the feed holds, in order.
+    expect(reader.ids().slice(sent.length)).toEqual(['a7', 'a8', 'a9', 'a10', 'a11'])
+  })
+
+  it('starts with the recent matching alerts, or after the last seen one', () => {
+    const feed = createAlertFeed(100)
+    for (let i = 0; i < 6; i++)
+      feed.add(
+        testAlert(
+          `a${i}`,
+          i % 2
+            ? { severity: 'info', detectedAt: `2026-03-02T1${i}:00:00.000Z` }
+            : { detectedAt: `2026-03-02T1${i}:00:00.000Z` },
+        ),
+      )
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const recent = fakeResponse(1_000_000)
+    streams.open(recent.req, recent.res, { filter: { severity: ['critical'] }, recent: 2 })
+    expect(recent.ids()).toEqual(['a2', 'a4'])
+    const resumed = fakeResponse(1_000_000)
+    streams.open(resumed.req, resumed.res, { filter: {}, recent: 0, lastEventId: 'a3' })
+    expect(resumed.ids()).toEqual(['a4', 'a5'])
+    feed.add(testAlert('a6'))
+    expect(recent.ids()).toEqual(['a2', 'a4', 'a6'])
+    expect(resumed.ids()).toEqual(['a4', 'a5', 'a6'])
+  })
+
+  it('closes a stream whose reader takes nothing for the stall time, and frees its place', async () => {
+    const feed = createAlertFeed(100)
+    let stalled = 0
+    const streams = createAlertStreams(
+      feed,
+      { maxStreams: 1, heartbeatMs: 5, stallMs: 20 },
+      { opened() {}, closed() {}, stalled: () => stalled++ },
+    )
+    const reader = fakeResponse(100)
+    expect(streams.open(reader.req, reader.res, { filter: {}, recent: 0 })).toBe(true)
+    feed.add(testAlert('big', { message: 'x'.repeat(500) }))
+    const other = fakeResponse(100)
+    expect(streams.open(other.req, other.res, { filter: {}, recent: 0 })).toBe(false)
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (reader.state.destroyed) {
+          clearInterval(check)
+          resolve()
+        }
+      }, 5)
+    })
+    expect(stalled).toBe(1)
+    expect(streams.size).toBe(0)
+    expect(streams.open(other.req, other.res, { filter: {}, recent: 0 })).toBe(true)
+    streams.closeAll()
+    expect(other.state.ended).toBe(true)
+  })
+})

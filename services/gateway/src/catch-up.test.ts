@@ -1,0 +1,31 @@
+import type { InRecord } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { createCatchUp } from './catch-up.ts'
+
+const rec = (partition: number, offset: number) => ({ partition, offset: String(offset) }) as InRecord
+
+describe('catch-up', () => {
+  it('is ready once every partition that held records at the start has been read to its end', async () => {
+    const c = createCatchUp()
+    expect(await c.health()).toMatchObject({ ready: false, detail: /ends/ })
+    c.handled([rec(0, 4)]) // records may come before the ends are known
+    c.setEnds([
+      { partition: 0, low: 0, high: 5 },
+      { partition: 1, low: 3, high: 7 },
+      { partition: 2, low: 9, high: 9 }, // empty: nothing to read
+    ])
+    expect(await c.health()).toMatchObject({ ready: false, detail: /1 partition/ })
+    c.handled([rec(1, 5)])
+    expect(c.caughtUp).toBe(false)
+    c.handled([rec(1, 6)])
+    expect(await c.health()).toEqual({ status: 'ok', ready: true })
+  })
+
+  it('is ready at once on an empty topic, and stays ready', async () => {
+    const c = createCatchUp()
+    c.setEnds([{ partition: 0, low: 0, high: 0 }])
+    expect(c.caughtUp).toBe(true)
+    c.setEnds([{ partition: 0, low: 0, high: 10 }])
+    expect((await c.health()).ready).toBe(true)
+  })
+})

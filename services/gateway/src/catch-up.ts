@@ -1,0 +1,54 @@
+import type { HealthCheck, InRecord } from '@tradepulse/platform'
+
+/** A partition's offsets at the gateway's start: the records it holds are [low, high). */
+export type PartitionOffsets = { partition: number; low: number; high: number }
+
+/**
+ * Whether the gateway has read what the alerts topic held when it started: until then its feed lacks
+ * alerts it is about to read (a resumed stream would get a `gap`, GET /api/alerts would miss the newest),
+ * so it is not ready and a load balancer sends readers to the gateways that are. Once caught up it stays
+ * so: what comes after is the live stream.
+ */
+export function createCatchUp() {
+  let ends: Map<number, number> | undefined
+  const read = new Map<number, number>()
+  let caughtUp = false
+  const behind = () => {
+    if (!ends) return undefined
+    let n = 0
+    for (const [p, high] of ends) if ((read.get(p) ?? 0) < high) n++
+    return n
+  }
+  return {
+    /** The topic's offsets at the start (partitions holding nothing need no reading). */
+    setEnds(offsets: readonly PartitionOffsets[]) {
+      ends = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]))
+      if (behind() === 0) caughtUp = true
+    },
+    /** Records handled (after the handler took them). */
+    handled(records: readonly InRecord[]) {
+      for (const r of records) {
+        const next = Number(r.offset) + 1
+        if (next > (read.get(r.partition) ?? 0)) read.set(r.partition, next)
+      }
+      if (!caughtUp && behind() === 0) caughtUp = true
+    },
+    get caughtUp() {
+      return caughtUp
+    },
+    health: (async () => {
+      if (caughtUp) return { status: 'ok', ready: true }
+      const n = behind()
+      return {
+        status: 'ok',
+        ready: false,
+        detail:
+          n === undefined
+            ? "catching up: reading the alerts topic's ends"
+            : `catching up: ${n} partition(s) of the alerts topic still being read`,
+      }
+    }) satisfies HealthCheck,
+  }
+}
+
+export type CatchUp = ReturnType<typeof createCatchUp>
