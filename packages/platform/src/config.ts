@@ -206,6 +206,22 @@ export function describeConfig(
   })
 }
 
+/** TOPICS_AUTO_CREATE of the workers that create their topics (each may say what it creates). */
+export const topicsAutoCreate = (what = 'missing topics') =>
+  z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(`create ${what} at start (one-machine convenience)`)
+
+/** AGGREGATOR_REDIS_NAMESPACE: the aggregator writes the indicators there, the gateway reads them. */
+export const indicatorNamespace = () =>
+  z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
+    .default('v1')
+    .describe('indicator namespace used until a rebuild activates another one')
+
 /**
  * A worker's consumer group when KAFKA_GROUP_ID is not set: the topic prefix and the worker's name
  * ("tradepulse.alerter"), so deployments (or test runs) with their own topic prefix on one cluster do

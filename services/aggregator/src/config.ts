@@ -1,4 +1,4 @@
-import { baseConfigShape, ownDefault } from '@tradepulse/platform'
+import { baseConfigShape, indicatorNamespace, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const aggregatorConfigShape = {
@@ -97,16 +97,8 @@ export const aggregatorConfigShape = {
     .describe(
       'most contributions one Redis script call applies (a larger scope in several): bounds how long a catch-up holds Redis for its other clients',
     ),
-  AGGREGATOR_REDIS_NAMESPACE: z
-    .string()
-    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
-    .default('v1')
-    .describe('indicator namespace used until a rebuild activates another one'),
-  TOPICS_AUTO_CREATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('create missing topics at start (one-machine convenience)'),
+  AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
+  TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const AggregatorConfig = z.object(aggregatorConfigShape)
 export type AggregatorConfig = z.infer<typeof AggregatorConfig>

@@ -1,5 +1,5 @@
 import { RULE_FILES } from '@tradepulse/alerting'
-import { baseConfigShape } from '@tradepulse/platform'
+import { baseConfigShape, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
@@ -46,11 +46,7 @@ export const alerterConfigShape = {
   ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(
     'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic)',
   ),
-  TOPICS_AUTO_CREATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('create missing topics (and desk topics) at start (one-machine convenience)'),
+  TOPICS_AUTO_CREATE: topicsAutoCreate('missing topics (and desk topics)'),
 }
 export const AlerterConfig = z.object(alerterConfigShape)
 export type AlerterConfig = z.infer<typeof AlerterConfig>

@@ -1,4 +1,4 @@
-import { baseConfigShape } from '@tradepulse/platform'
+import { baseConfigShape, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 const count = (fallback: number, min: number, max: number, description: string) =>
@@ -31,16 +31,8 @@ export const gatewayConfigShape = {
     'an alert stream whose reader takes nothing for this long (its socket full) is closed; the reader resumes with Last-Event-ID',
   ),
   // The aggregator's variable, read here too: one environment serves both.
-  AGGREGATOR_REDIS_NAMESPACE: z
-    .string()
-    .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
-    .default('v1')
-    .describe('indicator namespace used until a rebuild activates another one'),
-  TOPICS_AUTO_CREATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('create missing topics at start (one-machine convenience)'),
+  AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
+  TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const GatewayConfig = z.object(gatewayConfigShape)
 export type GatewayConfig = z.infer<typeof GatewayConfig>

@@ -1,5 +1,5 @@
 import { LIMITS } from '@tradepulse/contracts'
-import { baseConfigShape } from '@tradepulse/platform'
+import { baseConfigShape, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const ingestConfigShape = {
@@ -31,11 +31,7 @@ export const ingestConfigShape = {
     .max(LIMITS.maxSourceChars)
     .default('unknown')
     .describe('source of raw headlines that name none'),
-  TOPICS_AUTO_CREATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('create missing topics at start (one-machine convenience)'),
+  TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const IngestConfig = z.object(ingestConfigShape)
 export type IngestConfig = z.infer<typeof IngestConfig>

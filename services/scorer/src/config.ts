@@ -1,4 +1,4 @@
-import { baseConfigShape, ownDefault } from '@tradepulse/platform'
+import { baseConfigShape, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const scorerConfigShape = {
@@ -23,11 +23,7 @@ export const scorerConfigShape = {
     .describe(
       "while catching up a backlog (after an outage or a crash), the input partitions stay within this much event time of each other, so the scored output does not run ahead on some partitions and make the aggregator count the others' headlines late (keep it well under AGGREGATOR_GRACE_MS); live traffic is never held",
     ),
-  TOPICS_AUTO_CREATE: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('create missing topics at start (one-machine convenience)'),
+  TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const ScorerConfig = z.object(scorerConfigShape)
 export type ScorerConfig = z.infer<typeof ScorerConfig>

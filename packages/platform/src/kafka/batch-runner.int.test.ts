@@ -1,42 +1,16 @@
 import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { BaseConfig, loadConfig } from '../config.ts'
 import { TradepulseError } from '../errors.ts'
 import { EXIT_CONFIG } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
+import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createKafka, createProducer } from './kafka-client.ts'
-
-// platform cannot depend on @tradepulse/testing (which depends on platform): the int project's broker
-// comes from its global setup, and the helpers below are the few of testing's this file needs.
-function kafkaBrokers(): string[] {
-  const provided = (inject as (key: string) => unknown)('kafkaBrokers')
-  return (typeof provided === 'string' ? provided : (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')).split(
-    ',',
-  )
-}
-
-/** As testing's randomName: with the run's token, so that the run's clean-up knows the topic for its own. */
-function randomName(prefix: string): string {
-  const token = process.env.TRADEPULSE_TEST_RUN
-  return `${prefix}-${token ? `r${token}-` : ''}${randomBytes(6).toString('hex')}`
-}
-
-/** As testing's waitFor: polls until `check` returns a value, or fails naming `what`. */
-async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 /** Above the broker's group.max.session.timeout.ms (default 1800000, as the local broker has it). */
 const REFUSED_MS = 1_900_000

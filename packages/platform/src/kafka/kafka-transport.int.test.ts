@@ -1,35 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
+import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createKafkaTransport } from './kafka-transport.ts'
-
-// platform cannot depend on @tradepulse/testing (which depends on platform): the int project's broker
-// comes from its global setup, and the helpers below are the few of testing's this file needs.
-function kafkaBrokers(): string[] {
-  const provided = (inject as (key: string) => unknown)('kafkaBrokers')
-  return (typeof provided === 'string' ? provided : (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092')).split(
-    ',',
-  )
-}
-
-/** As testing's randomName: with the run's token, so that the run's clean-up knows the topic for its own. */
-function randomName(prefix: string): string {
-  const token = process.env.TRADEPULSE_TEST_RUN
-  return `${prefix}-${token ? `r${token}-` : ''}${randomBytes(6).toString('hex')}`
-}
-
-/** As testing's waitFor: polls until `check` returns a value, or fails naming `what`. */
-async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 /**
  * A TCP proxy to the broker, given to the client as its bootstrap address: while down it closes every
