@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, listTopics } from '@tradepulse/contracts'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   type BatchHandler,
@@ -10,6 +10,7 @@ import {
   createMetrics,
   createRedis,
   createRedisIndicatorStore,
+  defaultGroupId,
   type HealthCheck,
   type KafkaWorker,
   redisHealth,
@@ -19,7 +20,7 @@ import {
 import { Counter, Gauge } from 'prom-client'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
-import { createCatchUp } from './catch-up.ts'
+import { type CatchUp, createCatchUp } from './catch-up.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
 import { createApiRoutes } from './http-api.ts'
@@ -39,7 +40,7 @@ export type GatewayApp = KafkaWorker & { feed: AlertFeed }
 export function gatewayGroupId(config: Pick<GatewayConfig, 'KAFKA_GROUP_ID' | 'TRADEPULSE_TOPIC_PREFIX'>) {
   return (
     config.KAFKA_GROUP_ID ??
-    `${config.TRADEPULSE_TOPIC_PREFIX || DEFAULT_TOPIC_PREFIX}gateway.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`
+    `${defaultGroupId(config, 'gateway')}.${hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`
   )
 }
 
@@ -101,16 +102,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     : handle
   let stopped = false
   /** The alerts topic's offsets, into catchUp; retried every second until read or stopped. */
-  async function readEnds(): Promise<void> {
+  async function readEnds(tracker: CatchUp): Promise<void> {
     const admin = createKafka(
       { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-ends` },
       log,
     ).admin()
-    while (!stopped && catchUp) {
+    while (!stopped) {
       try {
         await admin.connect()
         const offsets = await admin.fetchTopicOffsets(topics.alerts.name)
-        catchUp.setEnds(
+        tracker.setEnds(
           offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
         )
         break
@@ -151,7 +152,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     feed,
     async start() {
       await app.start()
-      if (catchUp) void readEnds()
+      if (catchUp) void readEnds(catchUp)
     },
   }
 }
