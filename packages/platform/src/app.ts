@@ -7,6 +7,11 @@ export type App = {
   start(): Promise<void>
   stop(): Promise<void>
   health(): Promise<Health>
+  /**
+   * Resolves with an error the app cannot recover from while running (a configuration the broker refuses
+   * at a rejoin); never resolves otherwise. runUntilSignal stops the app and exits on it.
+   */
+  failed?(): Promise<Error>
 }
 
 /** What every worker's `buildApp` takes besides its config; services add their own stores. */

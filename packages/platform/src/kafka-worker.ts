@@ -107,6 +107,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     runner,
     httpPort: () => port,
     health,
+    failed: () => runner.failed(),
     start() {
       starting ??= (async () => {
         server = createHealthServer(health, metrics.registry, spec.routes)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from './errors.ts'
-import { describeInfraFailure } from './lifecycle.ts'
+import { describeInfraFailure, runUntilSignal } from './lifecycle.ts'
+import { createLogger } from './logger.ts'
 
 const kafkaError = (name: string, message: string, cause?: Error) =>
   Object.assign(new Error(message, cause ? { cause } : {}), { name })
@@ -47,5 +48,56 @@ describe('describeInfraFailure', () => {
     expect(describeInfraFailure(new Error('undefined is not a function'), {})).toBeUndefined()
     expect(describeInfraFailure(new TradepulseError('CONFIG_INVALID', 'x'), {})).toBeUndefined()
     expect(describeInfraFailure('a string', {})).toBeUndefined()
+  })
+})
+
+describe('runUntilSignal', () => {
+  const silent = createLogger({ level: 'silent' })
+
+  it('stops the app and rejects with its error when it fails for good while running', async () => {
+    const error = new TradepulseError(
+      'CONFIG_INVALID',
+      'invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1 refused',
+    )
+    let fail: (err: Error) => void = () => {}
+    const calls: string[] = []
+    const app = {
+      start: async () => void calls.push('start'),
+      stop: async () => void calls.push('stop'),
+      health: async () => ({ status: 'ok' as const, ready: true, checks: {} }),
+      failed: () =>
+        new Promise<Error>((r) => {
+          fail = r
+        }),
+    }
+    const running = runUntilSignal(app, silent, 1_000)
+    let settled = false
+    running.catch(() => {}).finally(() => (settled = true))
+    await new Promise((r) => setImmediate(r))
+    expect(calls).toEqual(['start'])
+    expect(settled).toBe(false)
+    fail(error)
+    await expect(running).rejects.toBe(error)
+    expect(calls).toEqual(['start', 'stop'])
+  })
+
+  it('rejects after the deadline when the stop hangs', async () => {
+    const error = new Error('gone for good')
+    const app = {
+      start: async () => {},
+      stop: () => new Promise<void>(() => {}),
+      health: async () => ({ status: 'ok' as const, ready: true, checks: {} }),
+      failed: async () => error,
+    }
+    await expect(runUntilSignal(app, silent, 50)).rejects.toBe(error)
+  })
+
+  it('resolves once started for an app that cannot fail while running', async () => {
+    const app = {
+      start: async () => {},
+      stop: async () => {},
+      health: async () => ({ status: 'ok' as const, ready: true, checks: {} }),
+    }
+    await expect(runUntilSignal(app, silent, 50)).resolves.toBeUndefined()
   })
 })

@@ -37,6 +37,28 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
   await app.start()
+  if (!app.failed) return
+  // A failure the app cannot recover from while running: stop it as a signal would (bounded by the
+  // deadline), then reject with the error for the caller to report (exitOnFatal: 78 for configuration).
+  const err = await app.failed()
+  if (signalled > 0) return // a signal's stop is under way and exits on its own
+  signalled++
+  await stopWithin(app, log, deadlineMs)
+  throw err
+}
+
+/** Stops `app`, waiting at most `deadlineMs`; a stop that fails or outlasts it is logged, not thrown. */
+async function stopWithin(app: App, log: Logger, deadlineMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.error({ deadlineMs }, 'graceful stop exceeded its deadline')
+      resolve()
+    }, deadlineMs)
+    timer.unref()
+  })
+  await Promise.race([app.stop().catch((err: unknown) => log.error({ err }, 'stop failed')), deadline])
+  clearTimeout(timer)
 }
 
 export const EXIT_UNAVAILABLE = 69 // EX_UNAVAILABLE from sysexits.h: "service unavailable"

@@ -4,6 +4,7 @@ import { Alert, createTopicCatalogue, ScoredHeadline } from '@tradepulse/contrac
 import {
   BaseConfig,
   createLogger,
+  EXIT_CONFIG,
   type KafkaWorker,
   loadConfig,
   setValue,
@@ -275,6 +276,14 @@ async function startOnKafka(
   reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
   try {
     for (const app of apps) await app.start()
+    // A worker that fails for good while running (a session timeout the broker refuses at a rejoin) stops
+    // them all, as its own process would exit (runUntilSignal): 78 for configuration, naming the variable.
+    for (const app of apps)
+      void app.failed?.().then((err) => {
+        if (stopping) return
+        process.stderr.write(`tradepulse: ${err.message}\n`)
+        void stopAll(err instanceof TradepulseError && err.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1)
+      })
     process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
     const gateway = names.indexOf('gateway')
     // Only for a run that stays up: without --follow it ends once the sample has played.
@@ -300,7 +309,7 @@ async function startOnKafka(
     await infra?.stop().catch(() => {})
     throw err
   }
-  if (!opts.follow) await stopAll(0)
+  if (!opts.follow && !stopping) await stopAll(0)
 }
 
 /** Produces the sample feed to headlines.raw; prints scored headlines and alerts as they come out. */

@@ -145,6 +145,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
           await loop
         },
         joined: async () => {},
+        failed: () => new Promise<never>(() => {}),
         health: async () =>
           running
             ? { status: state.status, ready: state.status === 'ok', detail: state.detail }

@@ -26,14 +26,21 @@ const refusal = () =>
 const MESSAGE =
   "invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1900000 refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)"
 
-/** A Kafka whose consumer crashes at its join (within run) with `crash`, as kafkajs does. */
-function crashingKafka(crash: { error: Error; restart: boolean }) {
+/**
+ * A Kafka whose consumer crashes at its join (within run) with `crash`, as kafkajs does; with `later`,
+ * run joins and the crash comes when `crashNow` is called (a rejoin after the start).
+ */
+function crashingKafka(crash: { error: Error; restart: boolean }, later = false) {
   const made: { config: ConsumerConfig; disconnected: boolean }[] = []
+  let emit: (event: string, e: unknown) => void = () => {}
   const kafka = {
     consumer(config: ConsumerConfig) {
       const listeners = new Map<string, ((e: unknown) => void)[]>()
       const state = { config, disconnected: false }
       made.push(state)
+      emit = (event, e) => {
+        for (const fn of listeners.get(event) ?? []) fn(e)
+      }
       return {
         events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
         on(event: string, fn: (e: unknown) => void) {
@@ -42,7 +49,8 @@ function crashingKafka(crash: { error: Error; restart: boolean }) {
         async connect() {},
         async subscribe() {},
         async run() {
-          for (const fn of listeners.get('crash') ?? []) fn({ payload: { ...crash, groupId: 'g' } })
+          if (later) emit('join', { payload: { memberAssignment: { in: [0] } } })
+          else emit('crash', { payload: { ...crash, groupId: 'g' } })
         },
         pause() {
           throw new Error('not running')
@@ -63,7 +71,8 @@ function crashingKafka(crash: { error: Error; restart: boolean }) {
     },
     sendBatch: async () => [],
   }
-  return { kafka, made, producer, fakeProducer }
+  const crashNow = () => emit('crash', { payload: { ...crash, groupId: 'g' } })
+  return { kafka, made, producer, fakeProducer, crashNow }
 }
 
 const cfg: BatchRunnerConfig = {
@@ -139,6 +148,42 @@ describe('batch runner on a consumer crash', () => {
     })
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['consumer crashed'])
     expect(await made[0]!.config.retry!.restartOnFailure!(error)).toBe(true)
+    await runner.stop()
+  })
+
+  it('reports a session timeout refused at a rejoin after the start as failed(), naming the variable', async () => {
+    const { kafka, fakeProducer, crashNow } = crashingKafka({ error: refusal(), restart: false }, true)
+    const { log, lines } = capturedLog()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await runner.start()
+    let failed: Error | undefined
+    void runner.failed().then((err) => {
+      failed = err
+    })
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toBeUndefined()
+    crashNow()
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toMatchObject({ code: 'CONFIG_INVALID', message: MESSAGE })
+    expect(await runner.health()).toMatchObject({ status: 'failed', detail: MESSAGE })
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([MESSAGE])
+    await runner.stop()
+  })
+
+  it('does not report failed() for a crash kafkajs restarts from', async () => {
+    const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
+    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: true }, true)
+    const { log } = capturedLog()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await runner.start()
+    let failed: Error | undefined
+    void runner.failed().then((err) => {
+      failed = err
+    })
+    crashNow()
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toBeUndefined()
+    expect(await runner.health()).toMatchObject({ status: 'degraded' })
     await runner.stop()
   })
 })

@@ -74,6 +74,12 @@ export type BatchRunner = {
   health: HealthCheck
   /** Resolves once the consumer has joined its group and been given partitions. */
   joined(): Promise<void>
+  /**
+   * Resolves with an error the runner cannot recover from after its start: the broker refusing the
+   * session timeout at a later rejoin (kafkajs does not restart the consumer then). Never resolves
+   * otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does: exit 78).
+   */
+  failed(): Promise<TradepulseError>
 }
 
 const KAFKAJS_MAX_BYTES = 10_485_760
@@ -134,6 +140,10 @@ export function createBatchRunner(
   /** A refusal of the session timeout at the first join: the start fails with it (sessionTimeoutRefusal). */
   let refused: TradepulseError | undefined
   let started = false
+  let failedResolve: (err: TradepulseError) => void = () => {}
+  const failedPromise = new Promise<TradepulseError>((r) => {
+    failedResolve = r
+  })
   const abort = new AbortController()
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
@@ -731,8 +741,10 @@ export function createBatchRunner(
         if (refusal) {
           // kafkajs does not restart the consumer; at the first join (within run, below) the start fails.
           state = { status: 'failed', detail: refusal.message }
-          if (started) log.error({ err }, refusal.message)
-          else refused = refusal
+          if (started) {
+            log.error({ err }, refusal.message)
+            if (running) failedResolve(refusal)
+          } else refused = refusal
           return
         }
         state = {
@@ -808,6 +820,7 @@ export function createBatchRunner(
       return stopping
     },
     joined: () => joinedPromise,
+    failed: () => failedPromise,
     health: async () => {
       if (!running) return { status: 'failed', ready: false, detail: 'not running' }
       if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
