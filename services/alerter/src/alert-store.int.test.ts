@@ -1,9 +1,22 @@
-import { createManualClock } from '@tradepulse/contracts'
+import { hysteresisKeysFor, parseRules, type RuleSet } from '@tradepulse/alerting'
+import {
+  type Alert,
+  createManualClock,
+  createTopicCatalogue,
+  type IndicatorUpdate,
+} from '@tradepulse/contracts'
+import { indicatorKey } from '@tradepulse/indicators'
+import { createLogger, type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { randomName, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
+import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert-store.ts'
+import { createAlerterHandler } from './alerter-handler.ts'
+import { createAlerterMetrics } from './alerter-metrics.ts'
+import { createHeadlineMemory } from './headline-memory.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
+import { cnLevelRule } from './scenario-fixtures.ts'
 
 const H = 3_600_000
 const claim = (
@@ -26,8 +39,8 @@ async function scenario(store: AlertStore) {
   const step = async (c: AlertClaim) => d.push(...(await store.claim([c])))
   await step(claim('s1', 'a1', 10 * H, 'o/0/1')) // fire
   await step(claim('s1', 'a1', 10 * H, 'o/0/1')) // same record again, not confirmed: resend
-  await store.commit([{ stream: 's1', alertId: 'a1' }], new Map())
-  await step(claim('s1', 'a1', 10 * H, 'o/0/1')) // sent: duplicate
+  await store.commit([{ stream: 's1', alertId: 'a1', origin: 'o/0/1' }], new Map())
+  await step(claim('s1', 'a1', 10 * H, 'o/0/1')) // sent for this very record: sent (nothing to publish)
   await step(claim('s1', 'a1', 10 * H, 'o/0/9')) // another record, same alert: duplicate
   await step(claim('s1', 'a2', 10.5 * H, 'o/0/2')) // within the cooldown: suppressed
   await step(claim('s1', 'a2', 10.5 * H, 'o/0/2')) // and stays suppressed on replay
@@ -69,7 +82,7 @@ describe('alert store: Redis and memory decide alike', () => {
     expect(viaRedis.decisions).toEqual([
       'fire',
       'resend',
-      'duplicate',
+      'sent',
       'duplicate',
       'cooldown',
       'cooldown',
@@ -88,5 +101,143 @@ describe('alert store: Redis and memory decide alike', () => {
       ind1: { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } },
       ind2: {},
     })
+  })
+})
+
+describe('alerter: a fresh process after a half-written commit (sent mark written, hysteresis not)', () => {
+  const { redisUrl } = testInfra()
+  const topics = createTopicCatalogue('t.')
+  const ctx = { signal: new AbortController().signal }
+  const parsed = parseRules(`version: t-1\nrules:\n${cnLevelRule(H)}`, 'yaml')
+  if (!parsed.ok) throw new Error('rules do not parse')
+  const ruleSet: RuleSet = parsed
+  const T0 = Date.parse('2026-03-02T08:00:00Z')
+  const scope = { kind: 'region' as const, id: 'CN' }
+  const updateAt = (atMin: number, mean: number): IndicatorUpdate => ({
+    key: indicatorKey('tariff', scope),
+    dimension: 'tariff',
+    scope,
+    asOf: new Date(T0 + atMin * 60_000).toISOString(),
+    mean: { '15m': mean, '1h': mean, '24h': mean },
+    volume: { '15m': 5, '1h': 10, '24h': 20 },
+    buzz: 0,
+    momentum: 0,
+    diffusion: 0,
+    count: 20,
+    updatedAt: new Date(T0).toISOString(),
+  })
+  // The line is at -0.5, re-armed above -0.35; the cooldown (and the alert id's bucket) is an hour.
+  const steps = [
+    updateAt(50, -0.6), // crosses: fires
+    updateAt(115, -0.7), // still past the line, the cooldown over: nothing, the line is disarmed
+    updateAt(130, -0.2), // back past the band: re-armed
+    updateAt(185, -0.7), // crosses again: fires
+  ]
+  const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
+    topic: topics.indicators.name,
+    partition: 0,
+    offset: String(offset),
+    key: Buffer.from(u.key),
+    value: Buffer.from(JSON.stringify(u)),
+    headers: {},
+    timestamp: T0,
+  })
+  const records = steps.map(recordOf)
+  const fields = hysteresisKeysFor(ruleSet, steps[0]!)
+
+  /** One alerter process's handler over the store; what it publishes goes to `published`. */
+  const processOver = (store: AlertStore, published: OutRecord[]) =>
+    createAlerterHandler({
+      topics,
+      rules: () => ruleSet,
+      desks: [],
+      store,
+      memory: createHeadlineMemory({ maxScopes: 10, perScope: 5 }),
+      publish: async (out) => {
+        published.push(...out)
+      },
+      log: createLogger({ level: 'silent' }),
+      metrics: createAlerterMetrics(new Registry()),
+      clock: { now: () => T0 + 1_000 * 60_000 },
+    })
+  const alertsOf = (published: OutRecord[]) =>
+    published
+      .filter((r) => r.topic === topics.alerts.name)
+      .map((r) => JSON.parse(r.value as string) as Alert)
+      .map((a) => `${a.publishedAt} ${a.id}`)
+  const lineOf = async (store: AlertStore) =>
+    (await store.readHysteresis(new Map([[steps[0]!.key, fields]]))).get(steps[0]!.key)
+
+  /** Without a fault: the alerts, and the line as the first update's commit left it. */
+  async function cleanRun(store: AlertStore) {
+    const published: OutRecord[] = []
+    const handler = processOver(store, published)
+    await handler(records.slice(0, 1), ctx)
+    const line = await lineOf(store)
+    for (const r of records.slice(1)) await handler([r], ctx)
+    return { alerts: alertsOf(published), line }
+  }
+
+  /**
+   * A process killed between the two writes of its commit (the sent mark written, the hysteresis not),
+   * then a fresh process (nothing in memory; `open()` gives a store over the same state, on Redis with
+   * its own connection) that gets the first record again, then the rest.
+   */
+  async function crashRun(open: () => AlertStore) {
+    const killedStore = open()
+    const killed: OutRecord[] = []
+    const halfCommit: AlertStore = {
+      ...killedStore,
+      async commit(sent) {
+        await killedStore.commit(sent, new Map()) // the sent marks made it, the hysteresis did not
+        throw new TradepulseError('INFRA_REDIS', 'process killed')
+      },
+    }
+    await expect(processOver(halfCommit, killed)(records.slice(0, 1), ctx)).rejects.toThrow('process killed')
+    expect(alertsOf(killed)).toHaveLength(1)
+    expect(await lineOf(killedStore)).toEqual({}) // half-written: the line as armed as before the alert
+    const freshStore = open()
+    const fresh: OutRecord[] = []
+    const handler = processOver(freshStore, fresh)
+    await handler(records.slice(0, 1), ctx)
+    expect(alertsOf(fresh)).toEqual([]) // sent already, for this very record
+    const line = await lineOf(freshStore)
+    for (const r of records.slice(1)) await handler([r], ctx)
+    return { alerts: [...alertsOf(killed), ...alertsOf(fresh)], line }
+  }
+
+  const expectAsIfCommitted = async (clean: () => AlertStore, crashed: () => AlertStore) => {
+    const expected = await cleanRun(clean())
+    expect(expected.alerts).toHaveLength(2)
+    expect(Object.values(expected.line ?? {}).map((e) => e?.armed)).toEqual([false])
+    // The redelivery finishes the commit: the line disarmed as the alert left it, so no second alert at 115.
+    const got = await crashRun(crashed)
+    expect(got.line).toEqual(expected.line)
+    expect(got.alerts).toEqual(expected.alerts)
+  }
+
+  it('on Redis, the redelivered record leaves the line disarmed and sends no other alert', async () => {
+    const connections: Redis[] = []
+    const opener = () => {
+      const prefix = randomName('alerts')
+      return () => {
+        const redis = new Redis(redisUrl)
+        connections.push(redis)
+        return createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+      }
+    }
+    try {
+      await expectAsIfCommitted(opener(), opener())
+    } finally {
+      await Promise.all(connections.map((c) => c.quit()))
+    }
+  })
+
+  it('in memory, likewise', async () => {
+    const opener = () => {
+      const store = createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: createManualClock(T0) })
+      return () => store
+    }
+    await expectAsIfCommitted(opener(), opener())
   })
 })

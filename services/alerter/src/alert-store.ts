@@ -5,16 +5,21 @@ import { createKeys } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 
 // Versioned so a changed script never runs under an old cached SHA.
-const CLAIM_COMMAND = 'tpAlertClaimV1'
+const CLAIM_COMMAND = 'tpAlertClaimV2'
 const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-2.lua'), 'utf8')
 
 type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
 
-/** What the claim script decided for one alert; the numeric codes of claim-alert-2.lua, mapped once here. */
-export type ClaimDecision = 'fire' | 'resend' | 'duplicate' | 'cooldown'
+/**
+ * What the claim script decided for one alert; the numeric codes of claim-alert-2.lua, mapped once here.
+ * "sent": already marked sent for this same input record (its redelivery, after the commit's sent mark and
+ * perhaps before its hysteresis write): nothing to publish, but the alert went out for this record.
+ */
+export type ClaimDecision = 'fire' | 'resend' | 'sent' | 'duplicate' | 'cooldown'
 const DECISIONS: Record<string, ClaimDecision> = {
   '1': 'fire',
   '2': 'resend',
+  '3': 'sent',
   '0': 'duplicate',
   '-1': 'cooldown',
 }
@@ -39,11 +44,13 @@ export type HysteresisFields = Record<string, HysteresisEntry | undefined>
 export type AlertStore = {
   claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
   /**
-   * After the alerts are acknowledged by Kafka: marks them sent, and writes the hysteresis entries the
-   * batch moved. Both are idempotent, so a retry after a fault repeats them harmlessly.
+   * After the alerts are acknowledged by Kafka: marks them sent (naming the input record each was sent
+   * for), and writes the hysteresis entries the batch moved. Both are idempotent, so a retry after a fault
+   * repeats them harmlessly. Not atomic (the keys are in different slots): a crash may leave the sent marks
+   * written and the hysteresis not; the redelivered record then claims "sent" and the commit is finished.
    */
   commit(
-    sent: readonly { stream: string; alertId: string }[],
+    sent: readonly { stream: string; alertId: string; origin: string }[],
     hysteresis: ReadonlyMap<string, HysteresisFields>,
   ): Promise<void>
   readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
@@ -84,8 +91,11 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       if (sent.length === 0 && hysteresis.size === 0) return
       const writes: Promise<unknown>[] = []
       // XX: a mark that expired meanwhile is not recreated; KEEPTTL: the dedup window runs from the claim.
-      // Unconditional: only the claim's holder confirms, and a sent mark never goes back to claimed.
-      for (const s of sent) writes.push(redis.set(keys.alertSent(s.stream, s.alertId), 's', 'KEEPTTL', 'XX'))
+      // Unconditional: only the claim's holder confirms, and a sent mark never goes back to claimed. The
+      // mark names the record the alert was sent for: a fresh process redelivered that record after a crash
+      // here (the marks written, the hysteresis not) claims "sent", keeps the line disarmed and writes it.
+      for (const s of sent)
+        writes.push(redis.set(keys.alertSent(s.stream, s.alertId), `s|${s.origin}`, 'KEEPTTL', 'XX'))
       for (const [indicator, fields] of hysteresis) {
         const key = keys.alertHysteresis(indicator)
         const flat: string[] = []

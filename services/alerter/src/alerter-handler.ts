@@ -86,8 +86,11 @@ type Pending = {
  * requests), is retried by the runner with the same records in this process: the alerts (records) Kafka
  * acknowledged are remembered until step 4 is done, so their "resend" is confirmed, not published again.
  * A crash after 3 leaves the hysteresis unwritten: the redelivered update fires the same alert id, which
- * the sent mark recognises. The handler publishes itself (rather than returning the alerts as
- * `out`) because step 4 must follow the acknowledgement.
+ * the sent mark recognises. The sent mark names the record the alert was sent for, so when that record
+ * comes again (a crash, or a fault, after the mark and before the hysteresis was written) the claim says
+ * "sent": the alert is not published again, its line stays disarmed as it fired, and step 4 is finished.
+ * The handler publishes itself (rather than returning the alerts as `out`) because step 4 must follow
+ * the acknowledgement.
  */
 export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   const scoredTopic = deps.topics.scored.name
@@ -114,12 +117,6 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     cooldownMs: p.candidate.cooldownMs,
     origin: p.origin,
   })
-  // The claim's decision, except that an alert this process published for this very record and found
-  // sent ("duplicate": step 4 marked it and then failed before the hysteresis was written) is a "resend"
-  // of an acknowledged alert: only confirmed, and its line stays disarmed (it did fire).
-  const decide = (p: Pending, d: ClaimDecision): ClaimDecision =>
-    d === 'duplicate' && acknowledged.get(p.candidate.alert.id)?.origin === p.origin ? 'resend' : d
-
   return async (records: InRecord[]) => {
     const ruleSet = deps.rules()
     const nowMs = clock.now()
@@ -220,12 +217,13 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         await claimPending(decided.length)
         for (let i = from; i < pending.length; i++) {
           const p = pending[i]!
-          const d = decide(p, decided[i]!)
+          const d = decided[i]!
+          // "sent" (sent for this very record, found again after step 4 marked it) did fire: stays disarmed.
           if (d !== 'cooldown' && d !== 'duplicate') continue
           // Not sent (held back by the cooldown, or another crossing in the time bucket of an alert already
-          // out): the line stays armed, so the alert is raised again once the cooldown is over if the value
-          // is still past it (an alert waits at most a cooldown). The update that raised it is the last of
-          // its indicator evaluated so far, so the entry is the one this crossing left.
+          // out for another record): the line stays armed, so the alert is raised again once the cooldown is
+          // over if the value is still past it (an alert waits at most a cooldown). The update that raised it
+          // is the last of its indicator evaluated so far, so the entry is the one this crossing left.
           const field = p.candidate.hysteresisKey
           const fields = state.get(p.indicator!)
           const entry = field !== undefined ? fields?.[field] : undefined
@@ -271,14 +269,18 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       })
     }
     inOrder.forEach((p, i) => {
-      const d = decide(p, decisions[i]!)
+      const d = decisions[i]!
+      const { alert } = p.candidate
       if (d === 'duplicate') duplicates++
       if (d === 'cooldown') cooled++
-      if (d !== 'fire' && d !== 'resend') return
-      const { alert } = p.candidate
+      if (d !== 'fire' && d !== 'resend' && d !== 'sent') return
+      // A redelivery of a record whose alert was sent (not this process's retry of it) sends nothing new.
+      if (d === 'sent' && acknowledged.get(alert.id)?.origin !== p.origin) duplicates++
       // Before the check below, so that a desk paged by an acknowledged alert is not paged by its sibling.
       const desks = desksFor(p)
-      const acked = d === 'resend' ? acknowledged.get(alert.id) : undefined
+      // "sent": acknowledged in full, only the confirmation (the hysteresis of step 4) may be left.
+      const acked: Acked | undefined =
+        d === 'sent' ? { origin: p.origin } : d === 'resend' ? acknowledged.get(alert.id) : undefined
       sent.push({ stream: p.candidate.cooldownKey, alertId: alert.id, origin: p.origin })
       // Published and acknowledged before a fault (in step 4, or in a later request of step 3): only its
       // confirmation is left, or the records of the topics not acknowledged yet.

@@ -35,6 +35,7 @@ export function createMemoryAlertStore(opts: {
         const ttl = Math.max(opts.dedupWindowMs, c.cooldownMs)
         let mark = get(marks, markKey)
         if (mark === 's') return 'duplicate'
+        if (mark?.startsWith('s|')) return mark === `s|${c.origin}` ? 'sent' : 'duplicate'
         if (mark?.startsWith('c')) {
           // Held back by the stream's alert at heldBy: another event of the id past its cooldown is decided afresh.
           const heldBy = mark.length > 2 ? Number(mark.slice(2)) : Number.NaN
@@ -63,7 +64,7 @@ export function createMemoryAlertStore(opts: {
       for (const s of sent) {
         const k = `${s.stream}\u0000${s.alertId}`
         const m = marks.get(k)
-        if (m) m.value = 's'
+        if (m) m.value = `s|${s.origin}`
       }
       for (const [indicator, fields] of moved) {
         const entries = hysteresis.get(indicator) ?? {}

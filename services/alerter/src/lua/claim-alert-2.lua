@@ -6,7 +6,8 @@
   KEYS[1]  cooldown key of the stream: "<eventMs>|<alertId>" of the last alert claimed on it; it lasts the
            dedup window (at least the cooldown), as the cooldown is kept in event time, not arrival time
   KEYS[2]  dedup key of this alert id: "p|<origin>" claimed by that input record and being published,
-           "s" sent (published and acknowledged), "c|<ms>" held back by the cooldown of the stream's alert
+           "s|<origin>" sent (published and acknowledged) for that input record ("s" alone: written by an
+           earlier version), "c|<ms>" held back by the cooldown of the stream's alert
            at <ms> ("c" alone: written by an earlier version). Every decision sticks to the id for the dedup
            window, so a replay, even one that comes after newer events, decides again exactly as the first
            pass did; but another event of a held-back id (its time bucket is as long as the cooldown) that
@@ -21,13 +22,19 @@
   Returns  1  claimed now: publish
            2  claimed before by this same record but never confirmed sent (a crash or a fault between
               claim and confirmation, and this is the redelivery): publish again
-           0  already sent, or claimed by another record that is publishing it now: skip
+           3  already sent for this same record (a redelivery after the sent mark was written, the
+              hysteresis state of the alerter's commit perhaps not): skip, but the alert went out for it
+           0  already sent for another record, or claimed by another record that is publishing it now: skip
           -1  another alert of the stream within the cooldown (event time), now or when first decided: suppress
 ]]
 local eventMs = tonumber(ARGV[2])
 local cooldownMs = tonumber(ARGV[3])
 local mark = redis.call('GET', KEYS[2])
 if mark == 's' then return 0 end
+if mark and string.sub(mark, 1, 2) == 's|' then
+  if mark == 's|' .. ARGV[5] then return 3 end
+  return 0
+end
 if mark and string.sub(mark, 1, 1) == 'c' then
   local heldBy = tonumber(string.sub(mark, 3))
   if not heldBy or math.abs(eventMs - heldBy) < cooldownMs then return -1 end
