@@ -10,20 +10,39 @@ import { createKafkaTransport } from './kafka-transport.ts'
  * connection at once, as an unreachable Kafka looks to kafkajs (the broker's metadata names the broker's
  * own address, so once up only the bootstrap goes through here).
  */
-async function bootstrapProxy(
-  target: string,
-): Promise<{ address: string; up: boolean; close(): Promise<void> }> {
+async function bootstrapProxy(target: string): Promise<{
+  address: string
+  up: boolean
+  stalled: boolean
+  open(): number
+  release(): void
+  close(): Promise<void>
+}> {
   const [host, port] = [
     target.slice(0, target.lastIndexOf(':')),
     Number(target.slice(target.lastIndexOf(':') + 1)),
   ]
   const sockets = new Set<Socket>()
-  const state = { up: false }
+  const state = { up: false, stalled: false }
+  // While stalled, a connection is accepted but held (nothing passes) until release(): a connect under way.
+  const held: (() => void)[] = []
   const server: Server = createServer((client) => {
     if (!state.up) {
       client.destroy()
       return
     }
+    if (state.stalled) {
+      sockets.add(client)
+      client.on('error', () => {})
+      client.on('close', () => sockets.delete(client))
+      client.pause()
+      held.push(() => forward(client))
+      return
+    }
+    forward(client)
+  })
+  const forward = (client: Socket) => {
+    if (client.destroyed) return
     const upstream = tcpConnect(port, host)
     for (const s of [client, upstream]) {
       sockets.add(s)
@@ -35,11 +54,18 @@ async function bootstrapProxy(
       })
     }
     client.pipe(upstream).pipe(client)
-  })
+    client.resume()
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port: own } = server.address() as { port: number }
   return Object.assign(state, {
     address: `127.0.0.1:${own}`,
+    /** Client connections open through the proxy (held ones included). */
+    open: () => [...sockets].filter((s) => s.remotePort !== port).length,
+    release: () => {
+      state.stalled = false
+      for (const go of held.splice(0)) go()
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy()
@@ -105,5 +131,35 @@ describe('Kafka publisher after Kafka was unreachable at its first send', () => 
     })
     await waitFor(() => (got.length > 0 ? true : undefined), 'the record sent after Kafka came back')
     expect(got).toEqual(['after'])
+  })
+
+  it('leaves no connection open when closed while its first connect is under way', async () => {
+    const topic = `${randomName('publisher-close')}.out`
+    const proxy = await bootstrapProxy(brokers[0]!)
+    cleanups.push(() => proxy.close())
+    proxy.up = true
+    proxy.stalled = true
+    const transport = createKafkaTransport(
+      { brokers: [proxy.address], clientId: randomName('publisher') },
+      createLogger({ level: 'silent' }),
+    )
+    const publisher = transport.createPublisher()
+    let outcome = 'pending'
+    const sent = publisher.send([{ topic, key: 'k', value: 'v' }])
+    sent.then(
+      () => (outcome = 'sent'),
+      (err: Error) => (outcome = err.message),
+    )
+    await waitFor(() => (proxy.open() > 0 ? true : undefined), 'the first connect reaching the proxy')
+    // The close does not wait out the connect, which the proxy holds (kafkajs's disconnect would, until
+    // its connection timeout gave up on it: the send would have failed by then).
+    await publisher.close()
+    expect(outcome).toBe('pending')
+    // The connect goes through after the close: the connection it opened is closed again, and the send
+    // waiting on it fails as closed (retriable), sending nothing.
+    proxy.release()
+    await waitFor(() => (outcome === 'pending' ? undefined : true), 'the send to settle')
+    expect(outcome).toBe('the publisher is closed')
+    await waitFor(() => (proxy.open() === 0 ? true : undefined), 'every connection through the proxy closed')
   })
 })

@@ -19,25 +19,45 @@ export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Trans
       // Connected at the first send. A failed connect (Kafka unreachable for longer than kafkajs's retries)
       // is forgotten, so the next send connects again: kept, it would fail every later send for the life
       // of the process, Kafka back or not. Closing disconnects after any connect, a failed one too (it may
-      // have failed after reaching a broker, in initProducerId), and no send connects after it.
+      // have failed after reaching a broker, in initProducerId), and no send connects after it. A close
+      // while a connect is under way does not wait for it (kafkajs's disconnect would, for up to its
+      // connection timeouts, longer than a shutdown deadline): it disconnects once the connect settles,
+      // so the connection that connect opens is not left open, and the send waiting on it fails.
       let connected: Promise<void> | undefined
+      let connecting = false
       let tried = false
       let closed: Promise<void> | undefined
+      const disconnect = () => producer.disconnect().catch(() => {})
       return {
         async send(records) {
           if (records.length === 0) return
           // Retriable: a batch whose output this is must be read again (by the next worker), not dead-lettered.
-          if (closed) throw new TradepulseError('SHUTDOWN', 'the publisher is closed', { retriable: true })
+          const shut = () => new TradepulseError('SHUTDOWN', 'the publisher is closed', { retriable: true })
+          if (closed) throw shut()
           tried = true
-          connected ??= producer.connect().catch((err: unknown) => {
-            connected = undefined
-            throw err
-          })
+          if (!connected) {
+            connecting = true
+            connected = producer.connect().then(
+              () => {
+                connecting = false
+              },
+              (err: unknown) => {
+                connecting = false
+                connected = undefined
+                throw err
+              },
+            )
+          }
           await connected
+          if (closed) throw shut() // closed while connecting
           await queue.send(records)
         },
         close() {
-          closed ??= tried ? producer.disconnect().catch(() => {}) : Promise.resolve()
+          if (closed) return closed
+          if (tried && connecting && connected) {
+            void connected.then(disconnect, disconnect)
+            closed = Promise.resolve()
+          } else closed = tried ? disconnect().then(() => {}) : Promise.resolve()
           return closed
         },
       }
