@@ -118,6 +118,43 @@ describe('tradepulse start on Kafka and Redis', () => {
       proxy.close()
     }
   })
+
+  it('refuses to play the sample a second time under the same prefixes, naming them, before any worker starts (exit 78)', async () => {
+    const prefix = `${randomName('sample-twice')}.`
+    const play = () =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(
+          process.execPath,
+          [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'start', '--workers', 'ingest,scorer'],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              KAFKA_BROKERS: kafkaBrokers.join(','),
+              REDIS_URL: redisUrl,
+              TRADEPULSE_TOPIC_PREFIX: prefix,
+              REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+              KAFKA_SESSION_TIMEOUT_MS: '6000',
+              KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+            },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        )
+        let stderr = ''
+        child.stderr.on('data', (d) => {
+          stderr += d
+        })
+        child.once('exit', (code) => resolve({ code, stderr }))
+      })
+    const first = await play()
+    expect(first.stderr).toMatch(/216 of 216 scored/)
+    expect(first.code).toBe(0)
+    const second = await play()
+    expect(second.code).toBe(78)
+    expect(second.stderr).not.toMatch(/Running|Played/)
+    expect(second.stderr).toContain(
+      `tradepulse: the sample feed was played before under TRADEPULSE_TOPIC_PREFIX=${prefix} and REDIS_KEY_PREFIX=${prefix.replace(/\W/g, '_')}: ingest took 216 of its 216 headline ids within INGEST_DEDUP_WINDOW_MS and drops them as repeats. It would give no alerts: set another TRADEPULSE_TOPIC_PREFIX and REDIS_KEY_PREFIX to play it again, or pass --no-sample`,
+    )
+  })
 })
 
 /** A TCP proxy to `target` (host and port of a URL) whose traffic can be frozen: connections stay open, nothing passes. */

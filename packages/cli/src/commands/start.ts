@@ -16,6 +16,7 @@ import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
+import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { dashboardLine, WORKERS } from '../workers.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
@@ -168,9 +169,11 @@ export function registerStart(program: Command): void {
       const log = createLogger({ level, pretty: true, name: 'tradepulse' })
       let infra: Infra | undefined
       // The scorer alone needs no Redis.
-      if (onKafka)
+      if (onKafka) {
         await checkReachable(loadConfig(BaseConfig, env), log, { redis: names.some((n) => n !== 'scorer') })
-      else {
+        if (opts.sample !== false && names.includes('ingest'))
+          await checkSamplePlayable(env, names, loadSampleFeed(), log)
+      } else {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
         infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
