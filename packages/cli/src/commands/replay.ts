@@ -13,6 +13,7 @@ import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
 import { readReplayRows } from '../replay/read-rows.ts'
+import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
 
 /**
  * Most bytes of key and value of one record replay produces; a row giving a larger one is reported by
@@ -27,18 +28,96 @@ export const MAX_REPLAY_RECORD_BYTES = 1_000_000
 
 type ReplayOptions = { rate: string; limit?: string; source?: string; batch: string }
 
-export type ReplaySummary = { produced: number; skipped: number; skippedLines: number[]; seconds: number }
+export type ReplaySummary = {
+  produced: number
+  skipped: number
+  skippedLines: number[]
+  /** Headlines sent more than BACKWARDS_WARN_MS behind a newer one sent before them (a piped feed only). */
+  behind: number
+  seconds: number
+}
+
+export type ReplayFileOptions = {
+  ratePerS: number | 'max'
+  limit?: number
+  source?: string
+  batch: number
+  /**
+   * 'time' (the default, for a regular file): the file is read whole, then its rows are sent oldest
+   * first, and --limit takes the oldest rows. Headline files are often newest first, and sent in file
+   * order their time would run backwards: live workers count every headline more than the aggregator's
+   * grace behind as late and never apply it. 'file' (a pipe, read once as it comes): rows are sent in
+   * the order read, and the first row more than BACKWARDS_WARN_MS behind a newer one gets a warning.
+   */
+  order?: 'time' | 'file'
+}
+
+type Prepared = { line: number; ms: number | undefined; record: OutRecord }
 
 /** Produces a file's rows to headlines.raw at a rate (or as fast as it can), reporting bad rows by line. */
 export async function replayFile(
   file: string,
-  opts: { ratePerS: number | 'max'; limit?: number; source?: string; batch: number },
+  opts: ReplayFileOptions,
   sink: (records: OutRecord[]) => Promise<void>,
   topic: string,
-  progress: (produced: number, skipped: number) => void = () => {},
+  progress: (produced: number, skipped: number, total?: number) => void = () => {},
 ): Promise<ReplaySummary> {
   const started = Date.now()
-  const summary: ReplaySummary = { produced: 0, skipped: 0, skippedLines: [], seconds: 0 }
+  const summary: ReplaySummary = { produced: 0, skipped: 0, skippedLines: [], behind: 0, seconds: 0 }
+  const skip = (line: number, error: string) => {
+    summary.skipped++
+    summary.skippedLines.push(line)
+    process.stderr.write(`${file}:${line}: skipped: ${error}\n`)
+  }
+  // The rows that can be sent, as read; a bad one is reported (by line, in file order) and left out.
+  async function* readable(): AsyncGenerator<Prepared> {
+    for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
+      if ('error' in row) {
+        skip(row.line, row.error)
+        continue
+      }
+      const id = typeof row.raw.id === 'string' ? row.raw.id : null
+      const value = JSON.stringify(row.raw)
+      const bytes = Buffer.byteLength(value) + (id === null ? 0 : Buffer.byteLength(id))
+      if (bytes > MAX_REPLAY_RECORD_BYTES) {
+        skip(
+          row.line,
+          `record is ${bytes} bytes (key and value); the most replay produces is ${MAX_REPLAY_RECORD_BYTES}`,
+        )
+        continue
+      }
+      yield { line: row.line, ms: eventTimeMs(row.raw), record: { topic, key: id, value } }
+    }
+  }
+  async function* watchingTime(from: AsyncIterable<Prepared>): AsyncGenerator<Prepared> {
+    const watch = backwardsWatch()
+    for await (const row of from) {
+      const back = watch.see(row.ms)
+      if (back) {
+        if (summary.behind === 0)
+          process.stderr.write(
+            `${file}:${row.line}: warning: time runs backwards, ${new Date(back.ms).toISOString()} after ${new Date(back.behindOf).toISOString()}: live workers count a headline more than the aggregator's grace (${BACKWARDS_WARN_MS / 60_000} min) behind as late and never apply it; sort the feed by time (a regular file is replayed in time order)\n`,
+          )
+        summary.behind++
+      }
+      yield row
+    }
+  }
+
+  let rows: AsyncIterable<Prepared> | Iterable<Prepared>
+  if ((opts.order ?? 'time') === 'time') {
+    const all: Prepared[] = []
+    for await (const row of readable()) all.push(row)
+    const sorted = inTimeOrder(all).slice(0, opts.limit)
+    progress(0, summary.skipped, sorted.length)
+    rows = sorted
+  } else {
+    rows = watchingTime(readable())
+  }
+
+  // Paced from the first send (after a file is read and sorted), so the rate holds over the run
+  // whatever one send costs.
+  const paceFrom = Date.now()
   let pending: OutRecord[] = []
   const flush = async () => {
     if (pending.length === 0) return
@@ -47,33 +126,16 @@ export async function replayFile(
     pending = []
     progress(summary.produced, summary.skipped)
     if (opts.ratePerS !== 'max') {
-      // Paced against the start, so the rate holds over the run whatever one send costs.
-      const due = started + (summary.produced / opts.ratePerS) * 1_000
+      const due = paceFrom + (summary.produced / opts.ratePerS) * 1_000
       const wait = due - Date.now()
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     }
   }
   const batch =
     opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
-  for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
+  for await (const row of rows) {
     if (opts.limit !== undefined && summary.produced + pending.length >= opts.limit) break
-    const skip = (error: string) => {
-      summary.skipped++
-      summary.skippedLines.push(row.line)
-      process.stderr.write(`${file}:${row.line}: skipped: ${error}\n`)
-    }
-    if ('error' in row) {
-      skip(row.error)
-      continue
-    }
-    const id = typeof row.raw.id === 'string' ? row.raw.id : null
-    const value = JSON.stringify(row.raw)
-    const bytes = Buffer.byteLength(value) + (id === null ? 0 : Buffer.byteLength(id))
-    if (bytes > MAX_REPLAY_RECORD_BYTES) {
-      skip(`record is ${bytes} bytes (key and value); the most replay produces is ${MAX_REPLAY_RECORD_BYTES}`)
-      continue
-    }
-    pending.push({ topic, key: id, value })
+    pending.push(row.record)
     if (pending.length >= batch) await flush()
   }
   await flush()
@@ -107,8 +169,9 @@ export function parseReplayOptions(opts: ReplayOptions): {
 /**
  * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
  * headline column: reading its first row here raises what the replay would raise only once connected.
+ * Tells a regular file (replayed in time order) from a pipe (read once, in the order it comes).
  */
-export async function checkReplayFile(file: string, source?: string): Promise<void> {
+export async function checkReplayFile(file: string, source?: string): Promise<'file' | 'pipe'> {
   let kind: 'file' | 'pipe' | 'other'
   try {
     const st = statSync(file)
@@ -121,7 +184,7 @@ export async function checkReplayFile(file: string, source?: string): Promise<vo
   }
   if (kind === 'other') throw usage(`not a file: ${file}`)
   // A pipe (`replay <(zcat feed.ndjson.gz)`) can be read once only: its rows are checked as they come.
-  if (kind === 'pipe') return
+  if (kind === 'pipe') return kind
   const rows = readReplayRows(file, source ? { source } : {})
   try {
     await rows.next()
@@ -131,24 +194,27 @@ export async function checkReplayFile(file: string, source?: string): Promise<vo
   } finally {
     await rows.return(undefined)
   }
+  return kind
 }
 
 export function registerReplay(program: Command): void {
   program
     .command('replay')
-    .description('produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max)')
+    .description(
+      'produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes)',
+    )
     .argument(
       '<file>',
       'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines',
     )
     .option('--rate <n>', 'headlines per second, or "max"', 'max')
-    .option('--limit <n>', 'stop after this many headlines')
+    .option('--limit <n>', 'stop after this many headlines (of a regular file: its oldest, by time)')
     .option('--source <name>', 'source to stamp on CSV rows')
     .option('--batch <n>', 'records per produce request', '500')
     .action(async (file: string, opts: ReplayOptions) => {
       // Flags and the file are checked before anything connects: a typo should not wait on Kafka.
       const { rate, limit, batch } = parseReplayOptions(opts)
-      await checkReplayFile(file, opts.source)
+      const kind = await checkReplayFile(file, opts.source)
       const config = loadConfig(BaseConfig, process.env)
       const log = createLogger({
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
@@ -168,7 +234,7 @@ export function registerReplay(program: Command): void {
           )
         : undefined
       bar?.start(limit ?? 0, 0, { rate: 0, skipped: 0 })
-      const t0 = Date.now()
+      let t0 = Date.now()
       let lastLine = 0
       try {
         const summary = await replayFile(
@@ -176,15 +242,22 @@ export function registerReplay(program: Command): void {
           {
             ratePerS: rate,
             batch,
+            order: kind === 'file' ? 'time' : 'file',
             ...(limit !== undefined ? { limit } : {}),
             ...(opts.source ? { source: opts.source } : {}),
           },
           (records) => produceAll(producer, records),
           topic,
-          (produced, skipped) => {
+          (produced, skipped, total) => {
+            if (total !== undefined) {
+              // A file is read and sorted before its first send: the rate counts from then.
+              t0 = Date.now()
+              bar?.setTotal(total)
+              return
+            }
             const perS = Math.round(produced / Math.max(0.001, (Date.now() - t0) / 1_000))
             if (bar) {
-              if (limit === undefined) bar.setTotal(Math.max(produced, 1))
+              if (limit === undefined && kind === 'pipe') bar.setTotal(Math.max(produced, 1))
               bar.update(produced, { rate: perS, skipped })
             } else if (Date.now() - lastLine > 2_000) {
               lastLine = Date.now()
@@ -194,7 +267,7 @@ export function registerReplay(program: Command): void {
         )
         bar?.stop()
         process.stderr.write(
-          `replay: ${summary.produced} produced to ${topic}, ${summary.skipped} bad row(s) skipped${summary.skipped ? ` (lines ${summary.skippedLines.slice(0, 20).join(', ')}${summary.skipped > 20 ? ', …' : ''})` : ''}, ${summary.seconds.toFixed(1)} s\n`,
+          `replay: ${summary.produced} produced to ${topic}, ${summary.skipped} bad row(s) skipped${summary.skipped ? ` (lines ${summary.skippedLines.slice(0, 20).join(', ')}${summary.skipped > 20 ? ', …' : ''})` : ''}${summary.behind ? `, ${summary.behind} sent more than ${BACKWARDS_WARN_MS / 60_000} min behind a newer one` : ''}, ${summary.seconds.toFixed(1)} s\n`,
         )
       } finally {
         bar?.stop()
