@@ -17,6 +17,32 @@ describe('parseRawRecord', () => {
       truncated: false,
     })
   })
+  it('skips a UTF-8 byte-order mark before the JSON, and still refuses invalid UTF-8 after one', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    const r = parse(
+      Buffer.concat([bom, Buffer.from(JSON.stringify({ id: 'b-1', headline: 'Tariffs rise' }))]),
+    )
+    expect(r.ok && r.headline.id).toBe('b-1')
+    expect(parse(bom)).toMatchObject({ ok: false, reason: 'empty_record' })
+    expect(parse(Buffer.concat([bom, Buffer.from([0x7b, 0xff, 0x7d])]))).toMatchObject({
+      ok: false,
+      reason: 'invalid_utf8',
+    })
+  })
+  it('gives each record the ISO time of its own timestamp, one after another', () => {
+    const at = (ms: number) =>
+      parseRawRecord(Buffer.from('{"headline":"x"}'), ms, DEFAULT_INGEST_LIMITS, 's', ms)
+    const times = [T, T, T + 1, T].map((ms) => {
+      const r = at(ms)
+      return r.ok && [r.headline.ingestedAt, r.headline.publishedAt]
+    })
+    expect(times).toEqual([
+      ['2025-01-02T03:04:05.000Z', '2025-01-02T03:04:05.000Z'],
+      ['2025-01-02T03:04:05.000Z', '2025-01-02T03:04:05.000Z'],
+      ['2025-01-02T03:04:05.001Z', '2025-01-02T03:04:05.001Z'],
+      ['2025-01-02T03:04:05.000Z', '2025-01-02T03:04:05.000Z'],
+    ])
+  })
   it("keeps the source's id and published time", () => {
     const r = parse(
       JSON.stringify({ id: 'rt-1', source: 'wire', headline: 'x', publishedAt: '2024-12-31T23:00:00+01:00' }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
-import { formatIssues } from '@tradepulse/platform'
+import { formatIssues, parseJsonRecord } from '@tradepulse/platform'
 import { normalizeText, truncate } from './normalize.ts'
 
 export type IngestLimits = {
@@ -35,7 +35,19 @@ export type IngestRejection =
   | 'invalid_text'
   | 'empty_headline'
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+function hasBom(value: Buffer): boolean {
+  return value.length >= 3 && value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf
+}
+
+/**
+ * ms → ISO 8601, remembering the last one: the records of a producer's batch mostly share their timestamp,
+ * and formatting a date is a fair share of a record's parse.
+ */
+let lastIso = { ms: Number.NaN, iso: '' }
+function isoOf(ms: number): string {
+  if (ms !== lastIso.ms) lastIso = { ms, iso: new Date(ms).toISOString() }
+  return lastIso.iso
+}
 
 /**
  * A headline must hold at least one letter or digit that shows. Invisible characters that survive
@@ -107,21 +119,10 @@ export function parseRawRecord(
   if (value.length > limits.maxRecordBytes) {
     return reject('too_large', `record is ${value.length} bytes; the limit is ${limits.maxRecordBytes}`)
   }
-  let text: string
-  try {
-    text = utf8.decode(value)
-  } catch {
-    return reject('invalid_utf8', 'record value is not valid UTF-8')
-  }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    return reject('invalid_json', `record value is not JSON: ${(err as Error).message}`)
-  }
-  const parsed = RawHeadline.safeParse(json)
-  if (!parsed.success) return reject('schema_invalid', formatIssues(parsed.error))
-  const raw = parsed.data
+  // A byte-order mark before the JSON (some Windows tools write one) is skipped, as a UTF-8 decoder would.
+  const parsed = parseJsonRecord(RawHeadline, hasBom(value) ? value.subarray(3) : value)
+  if (!parsed.ok) return reject(parsed.reason as IngestRejection, parsed.message)
+  const raw = parsed.value
   // The id is kept as given (normalising it would merge distinct ids, and the second headline would be
   // dropped as a duplicate), so it is checked as given: an id a consumer cannot tell from none, or that
   // no UTF-8 consumer downstream can encode, is refused here, before any claim is made for it.
@@ -142,7 +143,7 @@ export function parseRawRecord(
   const body = truncate(bodyNorm, limits.maxBodyChars)
   const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
-  const ingestedAt = new Date(entry.ms).toISOString()
+  const ingestedAt = isoOf(entry.ms)
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms
   const ahead = givenMs - entry.ms > limits.maxFutureMs
   const headline: Headline = {
@@ -151,7 +152,7 @@ export function parseRawRecord(
     headline: head.text,
     ...(bodyNorm ? { body: body.text } : {}),
     ...(raw.url ? { url: raw.url } : {}),
-    publishedAt: raw.publishedAt && !ahead ? new Date(givenMs).toISOString() : ingestedAt,
+    publishedAt: raw.publishedAt && !ahead ? isoOf(givenMs) : ingestedAt,
     ingestedAt,
     truncated: head.truncated || body.truncated,
   }
