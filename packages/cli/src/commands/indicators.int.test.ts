@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { HOUR_MS, produceScored, scoredSeries } from '@tradepulse/aggregator/fixtures'
+import { AggregatorConfig, indicatorStoreOptions } from '@tradepulse/aggregator'
+import { applyInOrder, HOUR_MS, produceScored, scoredSeries } from '@tradepulse/aggregator/fixtures'
 import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testProducer } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
@@ -54,6 +57,44 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     expect(header).toMatch(/^scope\s+mean 15m\s+mean 1h\s+mean 24h\s+momentum\s+buzz/)
     // The fixture's regions, each with a count.
     expect(rows.map((r) => r.split(/\s+/)[0]).sort()).toEqual(['CN', 'DE', 'JP', 'MX', 'US'])
+  })
+
+  it("reads at the aggregator's event time by default, so a replay of 2020 news shows its values", async () => {
+    const env = { ...process.env, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: randomName('cli-ind-asof') }
+    // What the aggregator leaves after a replay of 2020 headlines: their indicators and its watermark.
+    const headlines = scoredSeries(200, { startMs: Date.parse('2020-07-17T12:00:00Z'), spanMs: 6 * HOUR_MS })
+    const newest = headlines.at(-1)!.publishedAt
+    const redis = new Redis(redisUrl)
+    try {
+      const store = createRedisIndicatorStore(redis, indicatorStoreOptions(loadConfig(AggregatorConfig, env)))
+      await applyInOrder(store, headlines)
+      await store.advanceWatermark(Date.parse(newest))
+    } finally {
+      redis.disconnect()
+    }
+    const show = async (...args: string[]) => {
+      const { stdout } = await run(process.execPath, [MAIN, 'indicators', '--by', 'buzz', ...args], { env })
+      const [title, header, ...rows] = stdout.trim().split('\n')
+      const cells = header!.trim().split(/\s{2,}/)
+      const column = (name: string) => rows.map((r) => Number(r.trim().split(/\s+/)[cells.indexOf(name)]))
+      return { title, regions: rows.map((r) => r.split(/\s+/)[0]).sort(), column }
+    }
+
+    const latest = await show()
+    expect(latest.title).toMatch(
+      new RegExp(
+        `^tariff by region, top 10 by buzz, as of ${newest} \\(latest: the aggregator's event time; namespace `,
+      ),
+    )
+    expect(latest.regions).toEqual(['CN', 'DE', 'JP', 'MX', 'US'])
+    expect(latest.column('vol 24h').every((v) => v > 0)).toBe(true)
+    expect(latest.column('mean 24h').some((v) => v !== 0)).toBe(true)
+
+    // At the wall clock, years on, the same indicators have decayed to nothing.
+    const now = await show('--as-of', 'now')
+    expect(now.title).toMatch(/, as of \d{4}-\S+ \(now; namespace /)
+    expect(now.column('vol 24h').every((v) => v === 0)).toBe(true)
+    expect(now.column('mean 24h').every((v) => v === 0)).toBe(true)
   })
 
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {

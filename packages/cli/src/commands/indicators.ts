@@ -1,5 +1,6 @@
 import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   createLogger,
   createRedisIndicatorStore,
@@ -30,12 +31,37 @@ export function parseDuration(text: string, flag = '--since'): number {
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
 }
 
-function parseAsOf(text: string): number {
-  if (text === 'now') return Date.now()
+/** What --as-of names: the aggregator's event-time watermark (`latest`), the clock (`now`), or a time. */
+export type AsOf = 'latest' | 'now' | number
+
+export function parseAsOf(text: string): AsOf {
+  if (text === 'latest' || text === 'now') return text
   const ms = Date.parse(text)
   if (!Number.isFinite(ms))
-    throw new TradepulseError('CONFIG_INVALID', `--as-of: not a time: ${JSON.stringify(text)}`)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `--as-of: "latest", "now" or an ISO time, got ${JSON.stringify(text)}`,
+    )
   return ms
+}
+
+/**
+ * The event time to read the indicators at, and what it is, for the title. `latest` is the namespace's
+ * event-time watermark (the newest event time the aggregator published at), or the clock when there is
+ * none, as the gateway reads with `asOf=latest` (readAt in services/gateway/src/http-api.ts): after a
+ * replay of old news the indicators at the wall clock have decayed to nothing.
+ */
+export async function resolveAsOf(
+  asOf: AsOf,
+  store: Pick<IndicatorStore, 'watermark'>,
+  now: () => number = Date.now,
+): Promise<{ ms: number; what: string }> {
+  if (typeof asOf === 'number') return { ms: asOf, what: '' }
+  if (asOf === 'now') return { ms: now(), what: 'now' }
+  const watermark = await store.watermark()
+  return watermark === undefined
+    ? { ms: now(), what: 'now: the aggregator has set no event time here' }
+    : { ms: watermark, what: "latest: the aggregator's event time" }
 }
 
 const num = (x: number | undefined, digits = 3) => (x === undefined ? '-' : x.toFixed(digits))
@@ -94,7 +120,11 @@ export function registerIndicators(program: Command): void {
     )
     .addOption(new Option('--by <what>', 'rank by').choices(['momentum', 'buzz']).default('momentum'))
     .option('--top <n>', 'how many scopes', '10')
-    .option('--as-of <time>', 'event time to evaluate at: an ISO time, or "now"', 'now')
+    .option(
+      '--as-of <time>',
+      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO time',
+      'latest',
+    )
     .action(async (opts: ShowOptions) => {
       const config = loadConfig(AggregatorConfig, process.env)
       const top = Number(opts.top)
@@ -112,9 +142,10 @@ export function registerIndicators(program: Command): void {
         const base = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         const active = (await base.activeNamespace()) ?? base.namespace
         const store = base.withNamespace(active)
-        const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, asOf)
+        const at = await resolveAsOf(asOf, store)
+        const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms)
         process.stdout.write(
-          `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(asOf).toISOString()} (namespace ${active})\n`,
+          `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${active})\n`,
         )
         process.stdout.write(formatIndicatorTable(rows))
       })

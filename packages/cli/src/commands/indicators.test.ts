@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { parseAsOf, resolveAsOf } from './indicators.ts'
+
+describe('--as-of', () => {
+  const now = () => Date.parse('2026-03-02T00:00:00Z')
+  const at = (watermark: number | undefined) => ({ watermark: async () => watermark })
+
+  it('reads "latest" at the watermark, or at the clock when there is none, and says which', async () => {
+    const watermark = Date.parse('2020-07-17T23:51:00Z')
+    expect(await resolveAsOf(parseAsOf('latest'), at(watermark), now)).toEqual({
+      ms: watermark,
+      what: "latest: the aggregator's event time",
+    })
+    expect(await resolveAsOf('latest', at(undefined), now)).toEqual({
+      ms: now(),
+      what: 'now: the aggregator has set no event time here',
+    })
+  })
+  it('reads "now" at the clock and an ISO time at that time, whatever the watermark', async () => {
+    expect(await resolveAsOf(parseAsOf('now'), at(1), now)).toEqual({ ms: now(), what: 'now' })
+    expect(await resolveAsOf(parseAsOf('2020-01-02T03:04:05Z'), at(1), now)).toEqual({
+      ms: Date.parse('2020-01-02T03:04:05Z'),
+      what: '',
+    })
+  })
+  it('refuses anything else, naming the option', () => {
+    expect(() => parseAsOf('soon')).toThrow(/--as-of: "latest", "now" or an ISO time, got "soon"/)
+  })
+})
