@@ -5,12 +5,17 @@ import {
   createKafka,
   createKafkaTransport,
   createKafkaWorker,
+  createKeys,
   createMetrics,
   createProducer,
   createRedis,
   defaultGroupId,
+  type InRecord,
+  indicatorAsOfMs,
   type KafkaWorker,
   type OutRecord,
+  publishedAtMs,
+  redisAlignmentExchange,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -21,6 +26,7 @@ import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { ALERTER_HTTP_PORT, type AlerterConfig } from './config.ts'
 import { loadDeskConfig } from './desk-config.ts'
+import { gateInEventTime } from './event-time-gate.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
 import { createRulesSource, type ReloadResult, type RulesSource } from './rules-source.ts'
 import { createWebhookDispatcher } from './webhook-dispatcher.ts'
@@ -131,6 +137,9 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   })
 
+  // A record's event time: an indicator update's asOf, a scored headline's publishedAt.
+  const eventMs = (r: InRecord) =>
+    r.topic === topics.indicators.name ? indicatorAsOfMs(r.value) : publishedAtMs(r.value)
   const worker = createKafkaWorker({
     worker: 'alerter',
     config,
@@ -139,6 +148,24 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     inputTopics: [topics.scored.name, topics.indicators.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: ALERTER_HTTP_PORT,
+    // A backlog (a restart after a stop, a replay) is taken in event-time order across the partitions of
+    // both topics, as live traffic comes: a cooldown then keeps the first alert in event time, where
+    // reading one partition ahead of another kept whichever headline came first from Kafka (a rewrite
+    // hours after the news) and silenced the news itself; and evidence is what preceded the update.
+    align: {
+      aheadMs: config.ALERTER_ALIGN_AHEAD_MS,
+      eventMs: (r) =>
+        r.topic === topics.indicators.name ? indicatorAsOfMs(r.value) : publishedAtMs(r.value),
+      ...(redis
+        ? {
+            exchange: redisAlignmentExchange(
+              redis,
+              createKeys(config.REDIS_KEY_PREFIX).alignPoints(groupId),
+              config.KAFKA_SESSION_TIMEOUT_MS,
+            ),
+          }
+        : {}),
+    },
     transport,
     ...topicsAtStart(
       config.TOPICS_AUTO_CREATE,
@@ -146,19 +173,23 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       [topics.alerts.name, topics.dlq.name, ...deskTopics.map((t) => t.name)],
       'tradepulse topics create --desks',
     ),
-    handler: createAlerterHandler({
-      topics,
-      rules: rules.current,
-      desks: desks.desks,
-      store,
-      memory: createHeadlineMemory({
-        maxScopes: config.ALERTER_EVIDENCE_SCOPES,
-        perScope: config.ALERTER_EVIDENCE_PER_SCOPE,
+    // The partitions handled at once are decided in event-time order across them (gateInEventTime).
+    handler: gateInEventTime(
+      createAlerterHandler({
+        topics,
+        rules: rules.current,
+        desks: desks.desks,
+        store,
+        memory: createHeadlineMemory({
+          maxScopes: config.ALERTER_EVIDENCE_SCOPES,
+          perScope: config.ALERTER_EVIDENCE_PER_SCOPE,
+        }),
+        publish,
+        log,
+        metrics: alerterMetrics,
       }),
-      publish,
-      log,
-      metrics: alerterMetrics,
-    }),
+      { aheadMs: config.ALERTER_ALIGN_AHEAD_MS, eventMs },
+    ),
     healthChecks: {
       ...(redis && state ? { redis: redisHealth(redis), redisState: state.health } : {}),
       webhooks: webhooks.health,

@@ -26,6 +26,9 @@ export const alerterConfigShape = {
   ALERTER_HYSTERESIS_TTL_MS: ms(7 * DAY_MS, 1_000).describe(
     'hysteresis state of an indicator untouched this long expires (its rules re-arm)',
   ),
+  ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
+    'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
+  ),
   ALERTER_EVIDENCE_SCOPES: ms(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
   ALERTER_EVIDENCE_PER_SCOPE: ms(20, 1).describe('recent headlines kept per scope for evidence'),
   ALERTER_WEBHOOKS_ENABLED: z

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { parseJsonRecord } from './parse-record.ts'
+import { indicatorAsOfMs, jsonTimeField, parseJsonRecord, publishedAtMs } from './parse-record.ts'
 
 const Payload = z.object({ text: z.string() }).strict()
 
@@ -36,5 +36,34 @@ describe('parseJsonRecord', () => {
     ['schema_invalid', Buffer.from('{"text":7}')],
   ])('dead-letters as %s', (reason, value) => {
     expect(parseJsonRecord(Payload, value)).toMatchObject({ ok: false, reason })
+  })
+})
+
+const T = Date.parse('2026-03-04T09:40:00Z')
+
+describe('jsonTimeField', () => {
+  it("reads a record's top-level time without parsing it, and with spaces around the colon by parsing it", () => {
+    expect(
+      publishedAtMs(Buffer.from(`{"id":"a","publishedAt":"2026-03-04T09:40:00.000Z","headline":"x"}`)),
+    ).toBe(T)
+    expect(publishedAtMs(Buffer.from(`{"id":"a", "publishedAt" : "2026-03-04T09:40:00Z"}`))).toBe(T)
+    expect(indicatorAsOfMs(Buffer.from(`{"key":"k","asOf":"2026-03-04T09:40:00.000Z","mean":{}}`))).toBe(T)
+  })
+
+  it('is undefined for no record, a record that is not JSON, a missing field or a time that is none', () => {
+    expect(publishedAtMs(null)).toBeUndefined()
+    expect(publishedAtMs(Buffer.from('not json'))).toBeUndefined()
+    expect(indicatorAsOfMs(Buffer.from('{"publishedAt":"2026-03-04T09:40:00Z"}'))).toBeUndefined()
+    expect(publishedAtMs(Buffer.from('{"publishedAt":"soon"}'))).toBeUndefined()
+    expect(jsonTimeField('at')(Buffer.from('[1,2]'))).toBeUndefined()
+    expect(jsonTimeField('at')(Buffer.from('null'))).toBeUndefined()
+  })
+
+  it('finds the key only as a key: a quote inside a string is escaped', () => {
+    const value = JSON.stringify({
+      headline: 'says "publishedAt":"1999-01-01T00:00:00Z"',
+      publishedAt: '2026-03-04T09:40:00Z',
+    })
+    expect(publishedAtMs(Buffer.from(value))).toBe(T)
   })
 })

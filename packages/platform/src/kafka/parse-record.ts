@@ -40,30 +40,38 @@ export function parseJsonRecord<S extends z.ZodType>(
   return { ok: true, value: parsed.data }
 }
 
-const PUBLISHED_AT = Buffer.from('"publishedAt":"')
-
 /**
- * A headlines or headlines.scored record's event time (its publishedAt) in ms, without parsing the
- * record: what the runner's event-time alignment needs of every record while catching up. Undefined for a record
- * that is not JSON with a valid publishedAt (the handler then sends it to the dlq). JSON escapes the
- * quotes inside strings, so the key's pattern is found only as a key; a record written with spaces
- * around the colon is parsed instead.
+ * The time in ms of a record's top-level string field `field` (an ISO time), without parsing the record:
+ * what the runner's event-time alignment needs of every record while catching up. Undefined for a record
+ * that is not JSON with a valid time there (the handler then sends it to the dlq). JSON escapes the quotes
+ * inside strings, so the key's pattern is found only as a key; a record written with spaces around the
+ * colon is parsed instead. The field must be one no nested object of the record carries.
  */
-export function publishedAtMs(value: Buffer | null): number | undefined {
-  if (value === null) return undefined
-  let ms = Number.NaN
-  const at = value.indexOf(PUBLISHED_AT)
-  if (at >= 0) {
-    const from = at + PUBLISHED_AT.length
-    const to = value.indexOf(0x22, from)
-    if (to > from) ms = Date.parse(value.toString('latin1', from, to))
-  } else {
-    try {
-      const v = JSON.parse(value.toString('utf8')) as { publishedAt?: unknown }
-      if (typeof v?.publishedAt === 'string') ms = Date.parse(v.publishedAt)
-    } catch {
-      // not JSON: the handler sends it to the dlq
+export function jsonTimeField(field: string): (value: Buffer | null) => number | undefined {
+  const key = Buffer.from(`"${field}":"`)
+  return (value) => {
+    if (value === null) return undefined
+    let ms = Number.NaN
+    const at = value.indexOf(key)
+    if (at >= 0) {
+      const from = at + key.length
+      const to = value.indexOf(0x22, from)
+      if (to > from) ms = Date.parse(value.toString('latin1', from, to))
+    } else {
+      try {
+        const v = JSON.parse(value.toString('utf8')) as Record<string, unknown> | null
+        const text = v?.[field]
+        if (typeof text === 'string') ms = Date.parse(text)
+      } catch {
+        // not JSON: the handler sends it to the dlq
+      }
     }
+    return Number.isNaN(ms) ? undefined : ms
   }
-  return Number.isNaN(ms) ? undefined : ms
 }
+
+/** A headlines or headlines.scored record's event time: its publishedAt (jsonTimeField). */
+export const publishedAtMs = jsonTimeField('publishedAt')
+
+/** An indicators record's event time: the asOf its values are evaluated at (jsonTimeField). */
+export const indicatorAsOfMs = jsonTimeField('asOf')

@@ -1,0 +1,93 @@
+import type { InRecord, Outcome } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { gateInEventTime } from './event-time-gate.ts'
+
+const MIN = 60_000
+const rec = (partition: number, offset: number, atMin: number | undefined): InRecord => ({
+  topic: 't',
+  partition,
+  offset: String(offset),
+  key: null,
+  value: Buffer.from(atMin === undefined ? 'x' : String(atMin)),
+  headers: {},
+  timestamp: 0,
+})
+const eventMs = (r: InRecord) => {
+  const n = Number(r.value!.toString())
+  return Number.isNaN(n) ? undefined : n * MIN
+}
+const name = (r: InRecord) => `p${r.partition}@${r.value!.toString()}`
+const ctx = { signal: new AbortController().signal }
+
+/** An inner handler that logs what it is handed, round by round, and answers ok for each. */
+function recorder(fail?: (round: number) => boolean) {
+  const rounds: string[][] = []
+  const inner = async (records: InRecord[]): Promise<Outcome[]> => {
+    rounds.push(records.map(name))
+    if (fail?.(rounds.length)) throw new Error('redis down')
+    return records.map((r) => ({ kind: 'drop', reason: name(r) }) as Outcome)
+  }
+  return { inner, rounds }
+}
+
+describe('gateInEventTime', () => {
+  it('hands the partitions of one fetch on in event-time order, a partition ahead waiting for the chunks behind it', async () => {
+    const { inner, rounds } = recorder()
+    const gate = gateInEventTime(inner, { aheadMs: MIN, eventMs })
+    // Partition 1 in chunks, as the runner hands a batch on: the next chunk once the last was handled.
+    const chunks = [[1, 2, 3], [4, 5], [40]]
+    const p1 = (async () => {
+      const out: Outcome[] = []
+      let offset = 0
+      for (const c of chunks)
+        out.push(
+          ...(await gate(
+            c.map((m) => rec(1, offset++, m)),
+            ctx,
+          )),
+        )
+      return out
+    })()
+    const p0 = gate([rec(0, 0, 52)], ctx)
+    const [o1, o0] = await Promise.all([p1, p0])
+    expect(rounds).toEqual([['p1@1', 'p1@2', 'p1@3'], ['p1@4', 'p1@5'], ['p1@40'], ['p0@52']])
+    // Each submission gets its own records' outcomes, in its order.
+    expect(o1.map((o) => (o as { reason: string }).reason)).toEqual([
+      'p1@1',
+      'p1@2',
+      'p1@3',
+      'p1@4',
+      'p1@5',
+      'p1@40',
+    ])
+    expect(o0).toEqual([{ kind: 'drop', reason: 'p0@52' }])
+  })
+
+  it('merges what lies within aheadMs into one round, sorted by event time, and lets through records without one', async () => {
+    const { inner, rounds } = recorder()
+    const gate = gateInEventTime(inner, { aheadMs: 10 * MIN, eventMs })
+    await Promise.all([
+      gate([rec(0, 0, 5), rec(0, 1, 9)], ctx),
+      gate([rec(1, 0, 3), rec(1, 1, undefined), rec(1, 2, 7)], ctx),
+    ])
+    expect(rounds).toEqual([['p1@x', 'p1@3', 'p0@5', 'p1@7', 'p0@9']])
+  })
+
+  it('fails every submission waiting when a round fails, and goes on with the next ones', async () => {
+    const { inner, rounds } = recorder((round) => round === 1)
+    const gate = gateInEventTime(inner, { aheadMs: MIN, eventMs })
+    const a = gate([rec(0, 0, 1)], ctx)
+    const b = gate([rec(1, 0, 30)], ctx)
+    await expect(a).rejects.toThrow('redis down')
+    await expect(b).rejects.toThrow('redis down')
+    expect(rounds).toEqual([['p0@1']])
+    expect(await gate([rec(1, 0, 30)], ctx)).toEqual([{ kind: 'drop', reason: 'p1@30' }])
+  })
+
+  it('hands a lone partition on at once, whatever its times', async () => {
+    const { inner, rounds } = recorder()
+    const gate = gateInEventTime(inner, { aheadMs: 0, eventMs })
+    await gate([rec(2, 0, 500), rec(2, 1, 1)], ctx)
+    expect(rounds).toEqual([['p2@1', 'p2@500']])
+  })
+})
