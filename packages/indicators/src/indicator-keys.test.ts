@@ -21,4 +21,13 @@ describe('indicator keys', () => {
     expect(() => createIndicatorKeys('t{p}', 'v1')).toThrow()
     expect(() => createIndicatorKeys('tp', '')).toThrow()
   })
+
+  it('rejects a namespace named after another key family under the prefix, whose keys clearing it would delete', () => {
+    for (const name of ['indicators', 'alert', 'align', 'applied', 'dedup', 'state-marker'])
+      expect(() => createIndicatorKeys('tp', name), name).toThrow(/is reserved/)
+    // Clearing a namespace deletes its pattern: no allowed name's pattern reaches the pointer readers use.
+    const keys = createIndicatorKeys('tp', 'v1')
+    expect(keys.activeNamespace.startsWith(keys.pattern.slice(0, -1))).toBe(false)
+    expect(createIndicatorKeys('tp', 'indicators2').pattern).toBe('tp:indicators2:*')
+  })
 })

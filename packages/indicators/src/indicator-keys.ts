@@ -32,6 +32,22 @@ export function scopeTag(scope: Scope): string {
 }
 
 /**
+ * Names a namespace may not take: the other key families under the same prefix. A namespace's keys are
+ * `<prefix>:<namespace>:…`, and clearing one deletes `<prefix>:<namespace>:*`, so a namespace named
+ * `indicators` took the readers' active-namespace pointer with it, and one named after the alerter's,
+ * ingest's or the aggregator's keys would wipe their state (platform's createKeys: alert, align, dedup,
+ * state-marker; the aggregator's applied offsets: applied).
+ */
+export const RESERVED_NAMESPACES: readonly string[] = [
+  'indicators',
+  'alert',
+  'align',
+  'applied',
+  'dedup',
+  'state-marker',
+]
+
+/**
  * Every storage key of the indicators, in one place. The keys of one scope's indicators (all four
  * dimensions) share the hash tag `{<kind>:<id>}`, so the one script call that updates a scope touches
  * one Redis Cluster slot; each scope kind's registry has its own tag. `prefix` and `namespace` must not
@@ -43,6 +59,10 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
       'indicator key prefix must not contain braces; namespace must be non-empty without braces or colons',
     )
   }
+  if (RESERVED_NAMESPACES.includes(namespace))
+    throw new Error(
+      `indicator namespace ${JSON.stringify(namespace)} is reserved: ${RESERVED_NAMESPACES.join(', ')} name other keys under the prefix`,
+    )
   const root = `${prefix}:${namespace}`
   return {
     /** Hash: reference time, decayed sums, time buckets, counters. */

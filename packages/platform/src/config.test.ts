@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { BaseConfig, defaultGroupId, describeConfig, loadConfig } from './config.ts'
+import { BaseConfig, defaultGroupId, describeConfig, indicatorNamespace, loadConfig } from './config.ts'
 
 describe('loadConfig', () => {
   it('gives working defaults for one machine', () => {
@@ -54,6 +54,13 @@ describe('loadConfig', () => {
       loadConfig(BaseConfig, { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '500' })
         .KAFKA_HEARTBEAT_INTERVAL_MS,
     ).toBe(500)
+  })
+  it('refuses an indicator namespace named after another key family under REDIS_KEY_PREFIX, naming it', () => {
+    const Ns = z.object({ AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace() })
+    expect(() => loadConfig(Ns, { AGGREGATOR_REDIS_NAMESPACE: 'indicators' })).toThrow(
+      /AGGREGATOR_REDIS_NAMESPACE: reserved for other keys under REDIS_KEY_PREFIX: indicators, alert, align, applied, dedup, state-marker/,
+    )
+    expect(loadConfig(Ns, { AGGREGATOR_REDIS_NAMESPACE: 'v2' }).AGGREGATOR_REDIS_NAMESPACE).toBe('v2')
   })
   it('gives a dead member 10 s by default before its partitions move, heartbeating at most every third of that', () => {
     const c = loadConfig(BaseConfig, {})

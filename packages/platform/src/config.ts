@@ -1,4 +1,5 @@
 import { DEFAULT_TOPIC_PREFIX } from '@tradepulse/contracts'
+import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
 
@@ -219,6 +220,9 @@ export const indicatorNamespace = () =>
   z
     .string()
     .regex(/^[a-zA-Z0-9_-]+$/, 'letters, digits, underscore and hyphen only')
+    .refine((v) => !RESERVED_NAMESPACES.includes(v), {
+      message: `reserved for other keys under REDIS_KEY_PREFIX: ${RESERVED_NAMESPACES.join(', ')}`,
+    })
     .default('v1')
     .describe('indicator namespace used until a rebuild activates another one')
 
