@@ -5,17 +5,16 @@ import {
   createKafka,
   createKafkaTransport,
   createKafkaWorker,
-  createKeys,
   createMetrics,
   createProducer,
   createRedis,
   defaultGroupId,
+  groupAlignmentExchange,
   type InRecord,
   indicatorAsOfMs,
   type KafkaWorker,
   type OutRecord,
   publishedAtMs,
-  redisAlignmentExchange,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -154,17 +153,8 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     // hours after the news) and silenced the news itself; and evidence is what preceded the update.
     align: {
       aheadMs: config.ALERTER_ALIGN_AHEAD_MS,
-      eventMs: (r) =>
-        r.topic === topics.indicators.name ? indicatorAsOfMs(r.value) : publishedAtMs(r.value),
-      ...(redis
-        ? {
-            exchange: redisAlignmentExchange(
-              redis,
-              createKeys(config.REDIS_KEY_PREFIX).alignPoints(groupId),
-              config.KAFKA_SESSION_TIMEOUT_MS,
-            ),
-          }
-        : {}),
+      eventMs,
+      ...(redis ? { exchange: groupAlignmentExchange(redis, config, groupId) } : {}),
     },
     transport,
     ...topicsAtStart(

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { AlignmentExchange } from '../kafka/partition-aligner.ts'
+import { createKeys } from './keys.ts'
 
 /** −∞ (a partition whose progress is unknown: it holds everyone back) as JSON can write it. */
 const BEHIND_ALL = Number.MIN_SAFE_INTEGER
@@ -47,4 +48,20 @@ export function redisAlignmentExchange(redis: Redis, key: string, staleMs: numbe
       return theirs
     },
   }
+}
+
+/**
+ * A worker's exchange: its consumer group's hash under REDIS_KEY_PREFIX, a point older than the session
+ * timeout left out (a member that stopped writing has lost its partitions by then).
+ */
+export function groupAlignmentExchange(
+  redis: Redis,
+  config: { REDIS_KEY_PREFIX: string; KAFKA_SESSION_TIMEOUT_MS: number },
+  groupId: string,
+): AlignmentExchange {
+  return redisAlignmentExchange(
+    redis,
+    createKeys(config.REDIS_KEY_PREFIX).alignPoints(groupId),
+    config.KAFKA_SESSION_TIMEOUT_MS,
+  )
 }
