@@ -33,6 +33,7 @@ import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
 import { rebuildIndicators } from './rebuild.ts'
 import {
+  applyInOrder,
   compareStores,
   doubledAndShuffled,
   groupProgress,
@@ -575,6 +576,67 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await holdsOf()).toBe(holdsBefore)
     const ref = await cleanRun(series, 600_000)
     expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 20 * MIN_MS)).toEqual([])
+  })
+
+  // Sparse headlines, hours apart (far more than the grace), on three partitions, each partition's
+  // records out of event-time order here and there (as ingest's concurrent raw partitions leave them):
+  // every tenth headline swaps places with the one three on, the next of the same partition, 7 h older.
+  const SPARSE_DAYS = 40
+  async function produceOutOfOrder(topic: string): Promise<ScoredHeadline[]> {
+    const series = scoredSeries(400, { startMs: T0, spanMs: SPARSE_DAYS * 24 * HOUR_MS, seed: 55 })
+    const order = [...series]
+    for (let i = 0; i + 3 < order.length; i += 10) [order[i], order[i + 3]] = [order[i + 3]!, order[i]!]
+    await produceScored(producer, topic, order, { perRequest: 6, partitionOf: (n) => n % 3 })
+    return series
+  }
+
+  /** The in-order run, one headline at a time (a batch spanning more than the grace is one arrival). */
+  async function oneByOne(store: IndicatorStore, series: readonly ScoredHeadline[]) {
+    const ref = store.withNamespace('ref')
+    expect((await applyInOrder(ref, series, 1)).late).toBe(0)
+    return ref
+  }
+
+  it('catches up partitions out of event-time order in fetches of a few records, none late, as the in-order run', async () => {
+    const topics = await setup(3)
+    const series = await produceOutOfOrder(topics.scored.name)
+    const { app, store } = await startAggregator({ KAFKA_MAX_BYTES_PER_PARTITION: '4096' })
+    await waitFor(() => progressAtEnd(topics.scored.name), {
+      timeoutMs: 60_000,
+      what: 'all scored headlines committed',
+    })
+    const metrics = await app.metrics.registry.metrics()
+    expect(metrics).not.toMatch(/tradepulse_indicator_late_total\{/)
+    expect(metrics).not.toMatch(/tradepulse_partition_holds_total\{[^}]*\} 0\n/) // it did hold some
+    const ref = await oneByOne(store, series)
+    const end = T0 + SPARSE_DAYS * 24 * HOUR_MS
+    expect(await compareStores(ref, store, targetsOf(series), end)).toEqual([])
+  })
+
+  it.each([
+    ['in one fetch', 1 << 20],
+    ['in fetches of a few records', 4 * 1024],
+  ])('rebuilds partitions out of event-time order %s, none late, as the in-order run', async (_, bytes) => {
+    const topics = await setup(3)
+    const series = await produceOutOfOrder(topics.scored.name)
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const metrics = createAggregatorMetrics(new Registry())
+    const r = await rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic: topics.scored.name,
+      sinceMs: 0,
+      store,
+      log: silent,
+      graceMs: 600_000,
+      metrics,
+      chunkRecords: 7,
+      fetchBytesPerPartition: bytes,
+    })
+    expect(r.headlines).toBe(400)
+    expect((await metrics.late.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    const ref = await oneByOne(store, series)
+    const end = T0 + SPARSE_DAYS * 24 * HOUR_MS
+    expect(await compareStores(ref, store.withNamespace(r.namespace), targetsOf(series), end)).toEqual([])
   })
 
   it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {

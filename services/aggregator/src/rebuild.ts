@@ -39,6 +39,8 @@ export type RebuildOptions = {
   keepPrevious?: boolean
   /** Records per applied unit (per partition batch). */
   chunkRecords?: number
+  /** A partition's share of a fetch (default 1 MB). */
+  fetchBytesPerPartition?: number
   clientId?: string
   /**
    * The throwaway consumer group is `<groupPrefix>.rebuild.<namespace>`; default `tradepulse.aggregator`.
@@ -75,15 +77,23 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  * 1. Replay headlines.scored from the offsets of `sinceMs` (admin.fetchTopicOffsetsByTimestamp, set as
  *    the starting offsets of a throwaway consumer group) into the fresh namespace. Nobody reads or
  *    writes it yet. Concurrent partition batches go through the same event-time merger as the live
- *    worker, and a partition that runs ahead in event time is paused until the others catch up (see
- *    the alignment below), so partitions replayed at different speeds do not make each other's
- *    headlines late; and
- *    each merged round is applied in event-time runs no longer than the grace (eventTimeRuns), so a
- *    replay batch spanning hours is judged as if its headlines had come one by one in order. The grace
- *    is the live one: a headline is late in the rebuild only if it was late in event time anyway,
- *    and the rebuilt values equal a clean in-order run's. (A larger grace would also absorb partition
- *    skew, but it must then be the live worker's grace too, since dedup retention follows it; the
- *    merge gives the same result without widening what counts as on time.)
+ *    worker, cut together so that nothing taken is more than half a grace newer than a record fetched
+ *    and left (in any partition: a partition's records need not be in event-time order), and a
+ *    partition that runs ahead in event time is paused until the others catch up (see the alignment
+ *    below), so partitions replayed at different speeds, or out of order, do not make each other's
+ *    headlines late; and each merged round is applied in event-time runs no longer than the grace
+ *    (eventTimeRuns), so a replay batch spanning hours is judged as if its headlines had come one by
+ *    one in order. The grace is the live one. What holds: no headline is late, and the rebuilt values
+ *    equal an application of the same headlines one by one in event-time order, unless
+ *      - its partition has, at a lower offset, a headline more than half a grace newer that the
+ *        rebuild fetched before it (it sees a fetch ahead, 1 MB a partition, not the whole partition),
+ *        or
+ *      - the alignment got stuck (the partitions' fetched records interleave so that every cut leaves
+ *        one behind or runs past what a partition has fetched; see createPartitionAligner) and let the
+ *        held partitions take past what another partition had fetched: that partition's next records
+ *        may then be late. Those late are counted and logged, as always. (A larger grace would also
+ *    absorb partition skew, but it must then be the live worker's grace too, since dedup retention
+ *    follows it; the merge gives the same result without widening what counts as on time.)
  * 2. Catch up: capture the topic's end offsets, consume up to them, repeat until a pass leaves only
  *    a few records behind or is short (the live stream's last few seconds; catchUpStep). A replay
  *    that does not get there gives up: readers stay where they are.
@@ -146,17 +156,23 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   )
   const chunk = options.chunkRecords ?? 2_000
   // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 1 << 20 })
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    maxBytesPerPartition: options.fetchBytesPerPartition ?? 1 << 20,
+  })
   consumer.on(consumer.events.CRASH, (e) => {
     if (crashFailsRebuild(e.payload)) crashed = e.payload.error
   })
 
   // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
   // kafkajs fetches partitions in lockstep by bytes, so over hours of backlog their event times drift
-  // apart by a random walk; the merger only evens out one fetch. So a partition whose next chunk starts
-  // more than half a grace past the slowest partition that still has records is paused (its chunk is
-  // not resolved, and is fetched again on resume), and resumed once the others have caught up. Every
-  // partition's start and end are known before the first fetch.
+  // apart by a random walk; the merger only evens out one fetch. So the partitions of a fetch are cut
+  // together (the aligner's cut): each takes its records up to one event time, chosen so that nothing
+  // taken is more than half a grace newer than any record left, in this fetch or in a held partition
+  // (a partition's records are not in event-time order); the rest is not resolved, the partition is
+  // paused (fetched again on resume), and resumed once the others have caught up. Every partition's
+  // start and end are known before the first fetch.
   const aligner = createPartitionAligner(options.graceMs / 2)
   for (const [p, end] of await latest()) aligner.seen(String(p), end)
   for (const [p, start] of starts) aligner.advanced(String(p), start)
@@ -164,57 +180,79 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
     const p = batch.partition
     const key = String(p)
-    aligner.seen(key, Number(batch.highWatermark))
-    for (let i = 0; i < batch.messages.length; i += chunk) {
-      if (!isRunning()) return
-      // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
-      const from = position.get(p) ?? 0
-      const candidates = batch.messages.slice(i, i + chunk).filter((m) => Number(m.offset) >= from)
-      if (candidates.length === 0) continue
-      // Take the records up to the first one past the bound; pause there, to be fetched again on resume.
-      const bound = aligner.boundFor(key)
-      const contributions: Contribution[] = []
-      let headlines = 0
-      let taken = 0
-      let heldAtMs: number | undefined
-      let lastMs = Number.NEGATIVE_INFINITY
-      for (const m of candidates) {
-        const parsed = parseScoredRecord(m.value)
-        if (parsed.ok) {
-          const eventMs = Date.parse(parsed.value.publishedAt)
-          if (eventMs > bound) {
-            heldAtMs = eventMs
-            break
-          }
-          headlines++
-          if (eventMs > lastMs) lastMs = eventMs
-          for (const c of contributionsOf(parsed.value)) contributions.push(c)
-        }
-        taken++
-      }
-      const messages = candidates.slice(0, taken)
-      if (messages.length === 0) {
-        aligner.hold(key, heldAtMs!, pause())
-        aligner.release()
-        return
-      }
-      merger.begin(String(p))
-      await merger.submit(contributions, String(p))
-      counts.records += messages.length
-      counts.headlines += headlines
-      counts.invalid += messages.length - headlines // the live worker sent these to the dlq
-      const last = messages[messages.length - 1]!.offset
-      resolveOffset(last)
-      position.set(p, Number(last) + 1)
-      aligner.advanced(key, Number(last) + 1, lastMs)
-      if (heldAtMs !== undefined) {
-        aligner.hold(key, heldAtMs, pause())
-        aligner.release()
-        return
-      }
+    const high = Number(batch.highWatermark)
+    aligner.seen(key, high)
+    // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
+    const from = position.get(p) ?? 0
+    const records = batch.messages.filter((m) => Number(m.offset) >= from)
+    if (records.length === 0) return
+    const parsed = records.map((m) => parseScoredRecord(m.value))
+    const times = parsed.map((r) => {
+      const ms = r.ok ? Date.parse(r.value.publishedAt) : Number.NaN
+      return Number.isNaN(ms) ? undefined : ms
+    })
+    const newest = newestOf(times)
+    const atEnd = Number(records[records.length - 1]!.offset) + 1 >= high
+    // In flight in the merger from now: the other batches of this fetch are merged with this one.
+    merger.begin(key)
+    // The other batches of this fetch start in this turn: let them tell their records first. The batch
+    // is cut whole (its chunks are applied one after another, in flight in the merger throughout).
+    aligner.fetching(key, newest, atEnd, oldestOf(times), times)
+    await new Promise((r) => setImmediate(r))
+    const taken = Math.min(aligner.cut(key), records.length)
+    const hold = () => {
+      // The cut stops at a record with an event time, the first of those left.
+      const untaken = times.slice(taken)
+      aligner.hold(key, untaken[0]!, pause(), {
+        times: untaken,
+        ...(atEnd || newest === undefined ? {} : { remainderMs: newest }),
+      })
       aligner.release()
-      await heartbeat()
     }
+    // The headlines taken go to the merger in event-time order, a chunk at a time: the merger takes a
+    // source's later submissions to be no older than its earlier ones (records in offset order are not).
+    const headlines = Array.from({ length: taken }, (_, k) => k)
+      .filter((k) => parsed[k]!.ok)
+      .sort((x, y) => times[x]! - times[y]!)
+    const chunks = Math.max(1, Math.ceil(headlines.length / chunk))
+    for (let k = 1; k < chunks; k++) merger.begin(key)
+    let submitted = 0
+    try {
+      if (taken === 0) {
+        submitted++
+        await merger.submit([], key)
+        aligner.fetched(key)
+        hold()
+        return
+      }
+      for (let i = 0; i < chunks; i++) {
+        const contributions: Contribution[] = []
+        for (const k of headlines.slice(i * chunk, (i + 1) * chunk)) {
+          const r = parsed[k]!
+          if (r.ok) for (const c of contributionsOf(r.value)) contributions.push(c)
+        }
+        submitted++
+        await merger.submit(contributions, key)
+        if (!isRunning()) return // stopping: the records come again (the store is idempotent)
+        await heartbeat()
+      }
+    } catch (err) {
+      aligner.fetched(key) // read again: its batch holds nobody back meanwhile
+      throw err
+    } finally {
+      // Chunks not submitted (a failure, a stop) no longer keep the partition in flight in the merger.
+      for (; submitted < chunks; submitted++) void merger.submit([], key)
+    }
+    counts.records += taken
+    counts.headlines += headlines.length
+    counts.invalid += taken - headlines.length // the live worker sent these to the dlq
+    const last = records[taken - 1]!.offset
+    resolveOffset(last)
+    position.set(p, Number(last) + 1)
+    const takenTimes = times.slice(0, taken)
+    aligner.advanced(key, Number(last) + 1, newestOf(takenTimes), oldestOf(takenTimes))
+    if (taken < records.length) hold()
+    else aligner.release()
   }
 
   const reached = async (goal: Offsets, phase: string) => {
@@ -332,6 +370,18 @@ export function crashFailsRebuild(payload: { error: Error; restart: boolean }): 
   const err = payload.error as Error & { cause?: unknown }
   const cause = err.name === 'KafkaJSNumberOfRetriesExceeded' && err.cause !== undefined ? err.cause : err
   return !normalizeError(cause).retriable
+}
+
+function oldestOf(times: readonly (number | undefined)[]): number | undefined {
+  let at: number | undefined
+  for (const t of times) if (t !== undefined && (at === undefined || t < at)) at = t
+  return at
+}
+
+function newestOf(times: readonly (number | undefined)[]): number | undefined {
+  let at: number | undefined
+  for (const t of times) if (t !== undefined && (at === undefined || t > at)) at = t
+  return at
 }
 
 /** Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. */

@@ -284,9 +284,13 @@ export function createBatchRunner(
     return link
   }
 
+  /** What the aligner leaves of a batch: see PartitionAligner.hold. */
+  type Untaken = { times: readonly (number | undefined)[]; remainderMs?: number }
+
   /**
-   * How many of a batch's records to take now (all but those past the aligner's bound), the event time
-   * of the first one left (the partition is then held), and the newest and oldest event times taken.
+   * How many of a batch's records to take now (the aligner's cut: see createPartitionAligner), the
+   * event time of the first one left and of all those left (the partition is then held), and the
+   * newest and oldest event times taken.
    * Event times are read for every batch unless the partition is the only one known (in a group of
    * one member, or of several without an exchange): live, a batch then tells its
    * reach like any other, so a backlog that builds up while running (every partition stalled by a
@@ -296,7 +300,7 @@ export function createBatchRunner(
     key: string,
     highWatermark: number,
     records: readonly InRecord[],
-  ): Promise<{ count: number; heldAtMs?: number; newestMs?: number; oldestMs?: number }> {
+  ): Promise<{ count: number; heldAtMs?: number; untaken?: Untaken; newestMs?: number; oldestMs?: number }> {
     aligner!.seen(key, highWatermark)
     if (!group && aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
@@ -306,34 +310,43 @@ export function createBatchRunner(
     // The batch's oldest record is its partition's point for other members while it is handled.
     let reach: number | undefined
     let batchOldest: number | undefined
+    let batchNewest: number | undefined
     for (let i = 0; i < times.length; i++) {
       const ms = times[i]
       if (ms === undefined) continue
       if (i < cfg.maxBatch && (reach === undefined || ms > reach)) reach = ms
       if (batchOldest === undefined || ms < batchOldest) batchOldest = ms
+      if (batchNewest === undefined || ms > batchNewest) batchNewest = ms
     }
     // Reaching its end, a batch holds nobody back only if it is one chunk (merged whole with the others).
     const last = records[records.length - 1]
-    const toEnd =
-      records.length <= cfg.maxBatch && (last === undefined || Number(last.offset) + 1 >= highWatermark)
-    // The other batches of this fetch start in this turn: let them tell their ends and reach first.
-    aligner!.fetching(key, reach, toEnd, batchOldest)
+    const atEnd = last === undefined || Number(last.offset) + 1 >= highWatermark
+    const toEnd = records.length <= cfg.maxBatch && atEnd
+    // The other batches of this fetch start in this turn: let them tell their ends and records first.
+    aligner!.fetching(key, reach, toEnd, batchOldest, times)
     await new Promise((r) => setImmediate(r))
-    const bound = aligner!.boundFor(key)
+    const count = Math.min(aligner!.cut(key), records.length)
     let newestMs: number | undefined
     let oldestMs: number | undefined
-    const range = () => ({
-      ...(newestMs !== undefined ? { newestMs } : {}),
-      ...(oldestMs !== undefined ? { oldestMs } : {}),
-    })
-    for (let i = 0; i < times.length; i++) {
+    for (let i = 0; i < count; i++) {
       const ms = times[i]
       if (ms === undefined) continue
-      if (ms > bound) return { count: i, heldAtMs: ms, ...range() }
       if (newestMs === undefined || ms > newestMs) newestMs = ms
       if (oldestMs === undefined || ms < oldestMs) oldestMs = ms
     }
-    return { count: records.length, ...range() }
+    const range = {
+      ...(newestMs !== undefined ? { newestMs } : {}),
+      ...(oldestMs !== undefined ? { oldestMs } : {}),
+    }
+    // The cut stops at a record with an event time, the first of those left.
+    const heldAtMs = count < records.length ? times[count] : undefined
+    if (heldAtMs === undefined) return { count: records.length, ...range }
+    // The records still to fetch are taken to be no older than the newest fetched.
+    const untaken: Untaken = {
+      times: times.slice(count),
+      ...(!atEnd && batchNewest !== undefined ? { remainderMs: batchNewest } : {}),
+    }
+    return { count, heldAtMs, untaken, ...range }
   }
 
   /**
@@ -491,14 +504,19 @@ export function createBatchRunner(
   }
 
   /** Pauses a partition at its next record, until the aligner releases it (or a new assignment). */
-  function hold(p: EachBatchPayload, key: string, firstMs: number): void {
+  function hold(p: EachBatchPayload, key: string, firstMs: number, untaken?: Untaken): void {
     // Stopping: everything is paused already, and a partition's pause would undo the topic's.
     if (!running) return
     metrics.holds.inc()
     const resume = p.pause()
-    aligner!.hold(key, firstMs, () => {
-      if (running) resume() // a stop pauses everything and must stay paused
-    })
+    aligner!.hold(
+      key,
+      firstMs,
+      () => {
+        if (running) resume() // a stop pauses everything and must stay paused
+      },
+      untaken,
+    )
     release()
     void swapPoints() // the others may be waiting for this point
   }
@@ -532,13 +550,13 @@ export function createBatchRunner(
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
     // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
     // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
-    let taken: { count: number; heldAtMs?: number; newestMs?: number; oldestMs?: number } =
+    let taken: { count: number; heldAtMs?: number; untaken?: Untaken; newestMs?: number; oldestMs?: number } =
       aligner && !stopped()
         ? await alignedPart(key, Number(batch.highWatermark), records)
         : { count: records.length }
     if (taken.count === 0 && taken.heldAtMs !== undefined) {
       if (!stopped()) {
-        hold(p, key, taken.heldAtMs)
+        hold(p, key, taken.heldAtMs, taken.untaken)
         const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
         setLag(batch.topic, batch.partition, behind)
         return
@@ -661,7 +679,7 @@ export function createBatchRunner(
       // Unless a deferred failure sought the partition back meanwhile (its rewind stands).
       if (aligner && !superseded()) {
         aligner.advanced(key, Number(endOffset) + 1, taken.newestMs, taken.oldestMs)
-        if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs)
+        if (taken.heldAtMs !== undefined) hold(p, key, taken.heldAtMs, taken.untaken)
         else release()
       }
     }

@@ -200,6 +200,93 @@ describe('createPartitionAligner', () => {
   })
 })
 
+describe('createPartitionAligner with partitions out of event-time order', () => {
+  const m = (...xs: number[]) => xs.map((x) => x * MIN)
+
+  it('holds a partition at the oldest record it leaves, not the first one', () => {
+    const a = threeBehind()
+    a.advanced('a', 10, 10 * MIN)
+    a.applied('a', 10)
+    a.advanced('b', 10, 20 * MIN)
+    a.advanced('c', 10, 20 * MIN)
+    a.hold('a', 60 * MIN, () => {}, { times: m(60, 12, 61), remainderMs: 61 * MIN })
+    // b and c may not run past a's 12, which a still has to give (not its next record's 60).
+    expect(a.boundFor('b')).toBe(17 * MIN)
+    expect(a.points().get('a')).toBe(12 * MIN)
+  })
+
+  it('cuts the batches of one fetch at one time, leaving no record more than the reach behind what is taken', () => {
+    const a = threeBehind()
+    a.advanced('c', 100, 0) // c at its end
+    a.fetching('a', 60 * MIN, false, 10 * MIN, m(10, 60, 12))
+    a.fetching('b', 30 * MIN, false, 11 * MIN, m(11, 13, 30))
+    // b may not take 30: a leaves its 12 (behind its 60), 18 min older. Taken one by one against each
+    // other's reach, a would take 10 and b all three, and a's 12 would come late.
+    expect(a.cut('a')).toBe(1)
+    expect(a.cut('b')).toBe(2)
+    // A batch cut already keeps its cut; one fetched after it is cut against what it took and left.
+    a.fetching('c', 40 * MIN, true, 12 * MIN, m(14, 40))
+    expect(a.cut('a')).toBe(1)
+    expect(a.cut('c')).toBe(1)
+  })
+
+  it("takes a batch's records out of order whole when nothing else bounds them", () => {
+    const a = threeBehind()
+    a.advanced('b', 100, 0)
+    a.advanced('c', 100, 0)
+    a.fetching('a', 60 * MIN, true, 0, m(40, 100, 0, 50))
+    expect(a.cut('a')).toBe(4) // merged in event-time order by the caller: nothing late
+    a.fetching('a', 60 * MIN, false, 0, m(40, 100, 0, 50))
+    expect(a.cut('a')).toBe(0) // 100 is past 50 + 5, what may follow; 40 would leave 0 behind
+  })
+
+  it('resumes together the held partitions that can take their records together', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.advanced('c', 100, 0)
+    // a must give 60 before 12; b has 30 between them. Each alone can take nothing.
+    a.hold('a', 60 * MIN, () => resumed.push('a'), { times: m(60, 12) })
+    a.hold('b', 30 * MIN, () => resumed.push('b'), { times: m(30) })
+    expect(a.boundFor('a')).toBeLessThan(60 * MIN)
+    expect(a.boundFor('b')).toBeLessThan(30 * MIN)
+    a.release()
+    expect(resumed).toEqual(['a', 'b'])
+    a.fetching('a', 60 * MIN, true, 12 * MIN, m(60, 12))
+    a.fetching('b', 30 * MIN, true, 30 * MIN, m(30))
+    expect([a.cut('a'), a.cut('b')]).toEqual([2, 1])
+    expect(a.forced()).toBe(0)
+  })
+
+  it('when stuck, lets the held partitions take the least that leaves none of their records behind', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.advanced('c', 100, 0)
+    // a must give 60 before 12; b has 30 and more to fetch (no older than 30, as far as is known).
+    a.hold('a', 60 * MIN, () => resumed.push('a'), { times: m(60, 12) })
+    a.hold('b', 30 * MIN, () => resumed.push('b'), { times: m(30), remainderMs: 30 * MIN })
+    a.release()
+    expect(resumed).toEqual(['a', 'b'])
+    expect(a.forced()).toBe(1)
+    a.fetching('a', 60 * MIN, true, 12 * MIN, m(60, 12))
+    a.fetching('b', 45 * MIN, false, 30 * MIN, m(30, 45))
+    expect([a.cut('a'), a.cut('b')]).toEqual([2, 2]) // up to 60, a's 12 and b's 30 with it
+    a.advanced('a', 100, 60 * MIN, 12 * MIN)
+    a.fetching('b', 80 * MIN, false, 70 * MIN, m(70, 80))
+    expect(a.cut('b')).toBe(2) // no longer forced: a is at its end
+  })
+
+  it('does not force a step while a partition that is not held still has records to fetch', () => {
+    const a = threeBehind()
+    const resumed: string[] = []
+    a.advanced('c', 10, 5 * MIN) // c has records left, not held
+    a.hold('a', 60 * MIN, () => resumed.push('a'), { times: m(60, 12) })
+    a.hold('b', 30 * MIN, () => resumed.push('b'), { times: m(30), remainderMs: 30 * MIN })
+    a.release()
+    expect(resumed).toEqual([])
+    expect(a.forced()).toBe(0)
+  })
+})
+
 describe('createPartitionAligner across members (points and remote)', () => {
   it("tells another member each partition's oldest record not yet applied, else its next held one, else its progress", () => {
     const a = createPartitionAligner(5 * MIN)

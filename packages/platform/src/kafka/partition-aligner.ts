@@ -6,16 +6,25 @@
  * fetches partitions in step by bytes, not by event time, so over hours of backlog a partition whose
  * records are sparse in time runs hours ahead of a dense one, and the dense one's headlines come late.
  *
- * How: before taking a partition's fetched records, the caller asks `boundFor` it, takes the records
- * up to the first one newer than the bound, and pauses the partition there (`hold`), leaving the rest
- * unresolved to be fetched again on resume. The bound is the oldest point among the other partitions
- * that still have records (a held one's next record, the newest record of a batch of it being handled
- * in the same fetch, else the newest event taken from it), plus `aheadMs`. A partition at its end
+ * How: the caller tells the event times of a partition's fetched records (`fetching`), asks `cut` how
+ * many to take (a first part, in offset order), and pauses the partition at the rest (`hold`), leaving
+ * them unresolved to be fetched again on resume. The partitions of one fetch are cut at one event time
+ * T, each taking its records up to the first one newer than T: the largest T at which nothing taken is
+ * more than `aheadMs` newer than anything left, whether left in a batch of this fetch (a partition's
+ * records are not in event-time order: a record left may be older than the first one left), a held
+ * partition's records (its point is the oldest of them, not its next one), the newest event taken from
+ * a partition with records still to fetch, or a batch's newest record when more records follow it
+ * (those still to fetch are taken to be no older). So no record fetched and left is late when it
+ * is taken (the caller merges what one fetch takes in event-time order). A partition at its end
  * (everything up to its last high watermark taken) holds nobody back, so live traffic, where every
  * partition is at its end after each fetch, is never held. Once the batches under way are done,
- * `release` resumes every held partition the others have come within reach of, together, so they are
- * fetched and merged together. The held partition with the oldest next record is always within reach
- * of the others once they are all held, so some partition always moves.
+ * `release` resumes, together, the held partitions that would take something if they were fetched
+ * together, so they are fetched and merged together. When none would, and nothing else is to be
+ * fetched (every cut either leaves a record more than `aheadMs` behind what is taken, or takes more
+ * than `aheadMs` past the newest record fetched of a partition with more to fetch), it lets the held
+ * partitions take the least that leaves none of their fetched records behind (`forced` counts these
+ * steps): only records not fetched yet may then come late, those more than `aheadMs` older than what
+ * was fetched before them in their partition.
  *
  * Across the members of a consumer group (the caller swaps `points` for `remote` through a store they
  * share): another member's partitions are not merged with these, so each tells the oldest event it may
@@ -44,9 +53,17 @@ export type PartitionAligner = {
    * together and merged in event-time order, so each may take records up to the others' reach rather
    * than their progress before the fetch, and one whose batch reaches its end holds nobody back (live
    * feeds whose times differ by more than the reach are not held). `oldestMs`, its oldest record,
-   * is the partition's point for other members meanwhile (see `points`).
+   * is the partition's point for other members meanwhile (see `points`). `times`: the event times of the
+   * batch's records in offset order (undefined: none), cut together with the other batches of the fetch
+   * (see `cut`); the records after them (unless `toEnd`) are then taken to be no older than `reachMs`.
    */
-  fetching(key: string, reachMs: number | undefined, toEnd?: boolean, oldestMs?: number): void
+  fetching(
+    key: string,
+    reachMs: number | undefined,
+    toEnd?: boolean,
+    oldestMs?: number,
+    times?: readonly (number | undefined)[],
+  ): void
   /** The batch of `key` being handled is over (done or given up). */
   fetched(key: string): void
   /**
@@ -76,10 +93,35 @@ export type PartitionAligner = {
    * applied after all, so its progress is unknown until its next batch, and a hold of it is let go.
    */
   rewind(key: string, position: number): void
-  /** The newest event time a record of `key` may have to be taken now; +∞ when nothing holds it back. */
+  /**
+   * The newest event time a record of `key` may have to be taken now; +∞ when nothing holds it back.
+   * (Unlike `cut`, it does not look into the batches of the same fetch: their records are taken to be
+   * in event-time order.)
+   */
   boundFor(key: string): number
-  /** `key` is paused, its next record at `firstMs`; `resume` is called once the others catch up. */
-  hold(key: string, firstMs: number, resume: () => void): void
+  /**
+   * How many of the records of `key` told of by `fetching` (with `times`) to take now: the records up to
+   * the first one newer than the fetch's cut (see above). All of them when `fetching` told no times.
+   */
+  cut(key: string): number
+  /**
+   * `key` is paused, its next record at `firstMs`; `resume` is called once the others catch up.
+   * `untaken`: the event times of the fetched records left (from the one at `firstMs` on; undefined:
+   * none), and, unless they reach the partition's end, `remainderMs`, the newest event time fetched
+   * (the records still to fetch are taken to be no older). Without it the records left are taken to be
+   * no older than `firstMs`.
+   */
+  hold(
+    key: string,
+    firstMs: number,
+    resume: () => void,
+    untaken?: { times: readonly (number | undefined)[]; remainderMs?: number },
+  ): void
+  /**
+   * Steps `release` let the held partitions take past the newest record fetched of a partition with more
+   * to fetch (plus `aheadMs`), there being no other way on (see above).
+   */
+  forced(): number
   /**
    * Resumes every held partition that is within reach of the others now, once no batch told of by
    * `fetching` is still being handled: the partitions resumed together are fetched together, and so may
@@ -107,9 +149,23 @@ type PartitionState = {
   /** Newest event time taken. */
   progressMs: number
   /** The batch being handled: its newest and oldest event times, and whether it reaches the partition's end. */
-  flight?: { reachMs: number; toEnd: boolean; oldestMs?: number }
-  held?: { firstMs: number; resume: () => void }
-  /** The next record's event time, from a hold since let go and not yet fetched (see `points`). */
+  flight?: {
+    reachMs: number
+    toEnd: boolean
+    oldestMs?: number
+    times?: readonly (number | undefined)[]
+    /** Its cut, once decided (for every batch of the fetch at once: see `cut`). */
+    cut?: number
+  }
+  /** `oldestMs`: the oldest of the records left (the partition's point); `times`, `remainderMs`: see hold. */
+  held?: {
+    firstMs: number
+    oldestMs: number
+    times: readonly (number | undefined)[]
+    remainderMs?: number
+    resume: () => void
+  }
+  /** The oldest record left, from a hold since let go and not yet fetched (see `points`). */
   nextMs?: number
   /** Taken up to here and applied (`applied`). */
   applied: number
@@ -140,16 +196,25 @@ export function createPartitionAligner(
     }
     return s
   }
+  /** Where a partition holds the others back (its oldest record still to take); undefined: nowhere. */
+  const pointOf = (s: PartitionState): number | undefined => {
+    if (s.position >= s.high) return undefined
+    if (s.held) return s.held.oldestMs
+    if (s.flight) return s.flight.toEnd ? undefined : Math.max(s.progressMs, s.flight.reachMs)
+    return s.nextMs ?? s.progressMs
+  }
   const boundFor = (key: string): number => {
     let w = Number.POSITIVE_INFINITY
     for (const [k, s] of parts) {
-      if (k === key || s.position >= s.high || (s.flight?.toEnd && !s.held)) continue
-      const at = s.held?.firstMs ?? Math.max(s.progressMs, s.flight?.reachMs ?? Number.NEGATIVE_INFINITY)
-      if (at < w) w = at
+      const at = k === key ? undefined : pointOf(s)
+      if (at !== undefined && at < w) w = at
     }
     for (const [k, at] of remotes) if (at < w && k !== key && !parts.has(k)) w = at
     return w + aheadMs
   }
+  /** A step `release` let go past the others' records (see the type's doc): records up to here may be taken. */
+  let forcedMs: number | undefined
+  let forcedSteps = 0
   return {
     expect(key) {
       stateOf(key).high = Number.POSITIVE_INFINITY
@@ -168,11 +233,12 @@ export function createPartitionAligner(
       if (position > s.position) s.position = position
       if (position > s.applied) s.applied = position // what comes before the group's position is done
     },
-    fetching(key, reachMs, toEnd, oldestMs) {
+    fetching(key, reachMs, toEnd, oldestMs, times) {
       stateOf(key).flight = {
         reachMs: reachMs ?? Number.NEGATIVE_INFINITY,
         toEnd: toEnd === true,
         ...(oldestMs !== undefined ? { oldestMs } : {}),
+        ...(times !== undefined ? { times } : {}),
       }
     },
     fetched(key) {
@@ -182,6 +248,7 @@ export function createPartitionAligner(
       const s = stateOf(key)
       delete s.flight
       delete s.nextMs
+      forcedMs = undefined
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
       if (position > s.applied)
@@ -198,13 +265,12 @@ export function createPartitionAligner(
       for (const [key, s] of parts) {
         let at = Number.POSITIVE_INFINITY
         for (const q of s.pending) at = Math.min(at, q.oldestMs)
-        if (s.held) at = Math.min(at, s.held.firstMs)
+        if (s.held) at = Math.min(at, s.held.oldestMs)
         // A batch being handled: its records are the next ones (a partition's first batch has no
         // progress yet, and must not hold the other members back meanwhile).
         else if (s.flight?.oldestMs !== undefined) at = Math.min(at, s.flight.oldestMs)
-        // Let go and not fetched yet, its next record is still the one it was held at.
-        else if (s.position < s.high || s.flight)
-          at = Math.min(at, Math.max(s.progressMs, s.nextMs ?? Number.NEGATIVE_INFINITY))
+        // Let go and not fetched yet, its oldest record left is still the one it was held with.
+        else if (s.position < s.high || s.flight) at = Math.min(at, s.nextMs ?? s.progressMs)
         out.set(key, at === Number.POSITIVE_INFINITY ? null : at)
       }
       return out
@@ -225,31 +291,109 @@ export function createPartitionAligner(
       held?.resume()
     },
     boundFor,
-    hold(key, firstMs, resume) {
-      stateOf(key).held = { firstMs, resume }
+    cut(key) {
+      const own = parts.get(key)?.flight
+      if (own?.cut !== undefined) return own.cut
+      // The batches of this fetch not cut yet are cut together; those cut already (their records are
+      // being handled) take what they took and leave what they left.
+      const flights = new Map<string, readonly (number | undefined)[]>()
+      let upper = Number.POSITIVE_INFINITY
+      let takenMs = Number.NEGATIVE_INFINITY
+      for (const [k, s] of parts) {
+        const f = s.flight
+        if (f?.times && !s.held) {
+          if (f.cut === undefined) flights.set(k, f.times)
+          else
+            for (let i = 0; i < f.times.length; i++) {
+              const t = f.times[i]
+              if (!timed(t)) continue
+              if (i < f.cut) takenMs = Math.max(takenMs, t)
+              else upper = Math.min(upper, t)
+            }
+          // The records still to fetch after the batch are no older than its reach.
+          if (!f.toEnd && s.position < s.high)
+            upper = Math.min(upper, f.reachMs > Number.NEGATIVE_INFINITY ? f.reachMs : s.progressMs)
+        } else {
+          const at = pointOf(s)
+          if (at !== undefined) upper = Math.min(upper, at)
+        }
+      }
+      for (const [k, at] of remotes) if (!parts.has(k)) upper = Math.min(upper, at)
+      const { cuts } = jointCut(flights, upper + aheadMs, aheadMs, takenMs, {
+        ...(forcedMs !== undefined ? { forcedMs } : {}),
+      })
+      for (const [k, n] of cuts) parts.get(k)!.flight!.cut = n
+      return own?.cut ?? 0
+    },
+    hold(key, firstMs, resume, untaken) {
+      const times = untaken?.times ?? [firstMs]
+      let oldestMs = firstMs
+      for (const t of times) if (timed(t) && t < oldestMs) oldestMs = t
+      const remainderMs = untaken ? untaken.remainderMs : firstMs
+      stateOf(key).held = {
+        firstMs,
+        oldestMs,
+        times,
+        ...(remainderMs !== undefined ? { remainderMs } : {}),
+        resume,
+      }
     },
     release() {
       let oldest = Number.POSITIVE_INFINITY
       for (const s of parts.values()) {
         if (s.flight) return
-        if (s.position < s.high) oldest = Math.min(oldest, s.held?.firstMs ?? s.progressMs)
+        if (s.position < s.high) oldest = Math.min(oldest, s.held?.oldestMs ?? s.progressMs)
       }
-      for (const [k, at] of remotes) if (!parts.has(k)) oldest = Math.min(oldest, at)
-      // Partitions that can take something now; in `together` mode the ones near them come along.
-      let useful = false
-      for (const [key, s] of parts) if (s.held && s.held.firstMs <= boundFor(key)) useful = true
-      if (!useful) return
+      let remoteMin = Number.POSITIVE_INFINITY
+      for (const [k, at] of remotes) if (!parts.has(k)) remoteMin = Math.min(remoteMin, at)
+      oldest = Math.min(oldest, remoteMin)
+      // As if the held partitions were fetched together: those that would take something then.
+      const flights = new Map<string, readonly (number | undefined)[]>()
+      let upper = remoteMin
+      let others = false // a partition with records left that is not held: it will be fetched and move
       for (const [key, s] of parts) {
-        const within = options.together ? Math.max(oldest + 2 * aheadMs, boundFor(key)) : boundFor(key)
-        if (s.held && s.held.firstMs <= within) {
+        if (s.held) {
+          flights.set(key, s.held.times)
+          if (s.held.remainderMs !== undefined) upper = Math.min(upper, s.held.remainderMs)
+        } else {
+          const at = pointOf(s)
+          if (at !== undefined) {
+            upper = Math.min(upper, at)
+            others = true
+          }
+        }
+      }
+      if (flights.size === 0) return
+      let { cuts } = jointCut(flights, upper + aheadMs, aheadMs, Number.NEGATIVE_INFINITY)
+      if ([...cuts.values()].some((n) => n > 0)) forcedMs = undefined
+      else {
+        // Stuck: every cut leaves a record more than aheadMs behind what is taken, or takes more than
+        // aheadMs past the newest record fetched of a partition with more to fetch; and no partition but
+        // the held ones is to be fetched. The held partitions take the least that leaves none of their
+        // records behind (not past another member's point): only records still to fetch may then come late.
+        if (others) return
+        const relaxed = jointCut(flights, remoteMin + aheadMs, aheadMs, Number.NEGATIVE_INFINITY, {
+          least: true,
+        })
+        if (![...relaxed.cuts.values()].some((n) => n > 0)) return // another member's partitions hold these
+        forcedMs = relaxed.at
+        forcedSteps++
+        cuts = relaxed.cuts
+      }
+      for (const [key, s] of parts) {
+        if (!s.held) continue
+        // In `together` mode the ones near the oldest come along.
+        const near = options.together === true && s.held.firstMs <= oldest + 2 * aheadMs
+        if ((cuts.get(key) ?? 0) > 0 || near) {
           const { resume } = s.held
-          s.nextMs = s.held.firstMs
+          s.nextMs = s.held.oldestMs
           s.held = undefined
           resume()
         }
       }
     },
     reset() {
+      forcedMs = undefined
       const held = [...parts.values()].flatMap((s) => (s.held ? [s.held.resume] : []))
       parts.clear()
       for (const resume of held) resume()
@@ -257,8 +401,66 @@ export function createPartitionAligner(
     held: () => [...parts.values()].filter((s) => s.held).length,
     oldestHeld: () =>
       Math.min(...[...parts.values()].map((s) => s.held?.firstMs ?? Number.POSITIVE_INFINITY)),
+    forced: () => forcedSteps,
     alone: (key) => remotes.size === 0 && (parts.size === 0 || (parts.size === 1 && parts.has(key))),
   }
+}
+
+const timed = (t: number | undefined): t is number => t !== undefined && !Number.isNaN(t)
+
+/**
+ * The cut of the partitions of one fetch (see PartitionAligner): per partition, how many of its records
+ * (`times`, in offset order; undefined: no event time, taken along) to take, all up to the first one
+ * newer than one event time T. T is the largest at which the newest record taken is at most `upper`
+ * and at most `aheadMs` newer than every record left, and `takenMs` (taken already by batches cut
+ * before) is at most `aheadMs` newer than every record left too; −∞ (nothing but untimed records first
+ * in line) when there is none. `forcedMs`: T is at least this. `least`: the smallest such T at which
+ * some partition takes something, rather than the largest.
+ */
+function jointCut(
+  flights: ReadonlyMap<string, readonly (number | undefined)[]>,
+  upper: number,
+  aheadMs: number,
+  takenMs: number,
+  options: { forcedMs?: number; least?: boolean } = {},
+): { cuts: Map<string, number>; at: number } {
+  const lists = [...flights].map(([key, times]) => {
+    const oldestFrom = new Array<number>(times.length + 1)
+    oldestFrom[times.length] = Number.POSITIVE_INFINITY
+    for (let i = times.length - 1; i >= 0; i--) {
+      const t = times[i]
+      oldestFrom[i] = timed(t) ? Math.min(t, oldestFrom[i + 1]!) : oldestFrom[i + 1]!
+    }
+    return { key, times, oldestFrom, at: 0 }
+  })
+  const cutAt = (times: readonly (number | undefined)[], from: number, t: number) => {
+    let i = from
+    for (; i < times.length; i++) {
+      const ms = times[i]
+      if (timed(ms) && ms > t) break
+    }
+    return i
+  }
+  const candidates = [...new Set(lists.flatMap((l) => l.times.filter(timed)))].sort((x, y) => x - y)
+  let best = Number.NEGATIVE_INFINITY
+  for (const t of candidates) {
+    if (t > upper) break // the records it would take are newer than upper
+    let moved = false
+    for (const l of lists) {
+      const at = cutAt(l.times, l.at, t)
+      if (at > l.at) moved = true
+      l.at = at
+    }
+    // A cut moves at t only past a record at t: the newest taken is t.
+    let left = Number.POSITIVE_INFINITY
+    for (const l of lists) left = Math.min(left, l.oldestFrom[l.at]!)
+    if (Math.max(t, takenMs) <= left + aheadMs) {
+      best = t
+      if (options.least && moved) break
+    }
+  }
+  const at = options.forcedMs !== undefined && options.forcedMs > best ? options.forcedMs : best
+  return { cuts: new Map(lists.map((l) => [l.key, cutAt(l.times, 0, at)])), at }
 }
 
 /** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
