@@ -639,6 +639,34 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await compareStores(ref, store.withNamespace(r.namespace), targetsOf(series), end)).toEqual([])
   })
 
+  it("gives the rebuilt namespace an event-time watermark: the newest headline applied, or the previous namespace's if newer", async () => {
+    const topics = await setup(2)
+    const series = scoredSeries(60, { startMs: T0, spanMs: 5 * 24 * HOUR_MS, seed: 56 })
+    await produceScored(producer, topics.scored.name, series)
+    const newest = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const rebuild = (namespace: string) =>
+      rebuildIndicators({
+        brokers: kafkaBrokers,
+        topic: topics.scored.name,
+        sinceMs: 0,
+        store,
+        log: silent,
+        graceMs: 600_000,
+        namespace,
+        keepPrevious: true,
+      })
+    const r1 = await rebuild('w1')
+    expect(await (await activeStore(store)).watermark()).toBe(newest)
+    // As of the watermark (what readers use by default), the indicators are the rebuilt ones, not 0.
+    const ref = await oneByOne(store, series)
+    expect(await compareStores(ref, store.withNamespace(r1.namespace), targetsOf(series), newest)).toEqual([])
+    // The live worker had published later than the replayed headlines: the watermark does not go back.
+    await store.withNamespace('w1').advanceWatermark(newest + HOUR_MS)
+    await rebuild('w2')
+    expect(await (await activeStore(store)).watermark()).toBe(newest + HOUR_MS)
+  })
+
   it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
     const topics = await setup(3)
     const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })

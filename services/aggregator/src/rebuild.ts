@@ -97,8 +97,10 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  * 2. Catch up: capture the topic's end offsets, consume up to them, repeat until a pass leaves only
  *    a few records behind or is short (the live stream's last few seconds; catchUpStep). A replay
  *    that does not get there gives up: readers stay where they are.
- * 3. Switch: SET the active namespace. The live aggregator reads the active namespace at the start of
- *    every merged round, after its records were fetched, so:
+ * 3. Switch: raise the new namespace's event-time watermark (readers' asOf=latest) to the previous
+ *    namespace's, or the newest headline applied if newer, then SET the active namespace (after the
+ *    final catch-up the watermark is raised to the newest applied again). The live aggregator reads the
+ *    active namespace at the start of every merged round, after its records were fetched, so:
  *      - any record it applied to the OLD namespace was fetched before the switch, hence has an offset
  *        below the end offsets captured right after the switch (step 4), and the rebuild applies it;
  *      - any record above those offsets is fetched after the switch, so the live worker writes it to
@@ -176,6 +178,8 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const aligner = createPartitionAligner(options.graceMs / 2)
   for (const [p, end] of await latest()) aligner.seen(String(p), end)
   for (const [p, start] of starts) aligner.advanced(String(p), start)
+  /** The newest event time applied: the new namespace's watermark (readers' asOf=latest) at the least. */
+  let newestApplied = Number.NEGATIVE_INFINITY
 
   const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
     const p = batch.partition
@@ -250,6 +254,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     resolveOffset(last)
     position.set(p, Number(last) + 1)
     const takenTimes = times.slice(0, taken)
+    newestApplied = Math.max(newestApplied, newestOf(takenTimes) ?? Number.NEGATIVE_INFINITY)
     aligner.advanced(key, Number(last) + 1, newestOf(takenTimes), oldestOf(takenTimes))
     if (taken < records.length) hold()
     else aligner.release()
@@ -301,10 +306,19 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
         throw giveUp
       }
     }
+    // Readers read as of the namespace's event-time watermark (asOf=latest): the new one gets the
+    // previous one's, or the newest headline applied if that is newer, before anyone reads it (without,
+    // they fell back to the clock, and a replay of past news read 0 until the live worker published).
+    const watermark = Math.max(
+      (await options.store.withNamespace(previous).watermark()) ?? Number.NEGATIVE_INFINITY,
+      newestApplied,
+    )
+    if (Number.isFinite(watermark)) await target.advanceWatermark(watermark)
     await options.store.activateNamespace(namespace)
     end = await latest()
     log.info({ namespace, end: toRecord(end) }, 'rebuild: switched readers; applying the last records')
     await reached(end, 'final')
+    if (Number.isFinite(newestApplied)) await target.advanceWatermark(newestApplied)
   } finally {
     await consumer.disconnect().catch(() => {})
     await admin.deleteGroups([groupId]).catch(() => {})
