@@ -47,7 +47,7 @@ describe('aggregator handler', () => {
       duplicates: await counter('tradepulse_indicator_duplicates_total'),
       redelivered: await counter('tradepulse_indicator_redelivered_total'),
     })
-    return { aggregator, handler: aggregator.handler, late, counts }
+    return { aggregator, handler: aggregator.handler, late, counts, counter }
   }
   const recordsOf = (partition: number, headlines: ReturnType<typeof scoredSeries>): InRecord[] =>
     headlines.map((h, i) => ({
@@ -84,6 +84,35 @@ describe('aggregator handler', () => {
     // Sent now: nothing pending any more.
     clock.advance(2_000)
     expect(await aggregator.flushDue(async () => {})).toBe(0)
+  })
+
+  it('counts trailing updates once sent: a failed send not, its resend once', async () => {
+    const clock = createManualClock(1_000_000)
+    const { aggregator, handler, counter } = setup(2_000, clock)
+    const updates = () => counter('tradepulse_indicator_updates_total')
+    const series = scoredSeries(40, { startMs: T0, spanMs: 30 * MIN_MS, idPrefix: 'u' })
+    const first = await handler(recordsOf(0, series.slice(0, 20)), ctx)
+    const handedOver = first.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+    expect(handedOver.length).toBeGreaterThan(0)
+    expect(await updates()).toBe(handedOver.length) // the batch's own, handed to its output
+    await handler(
+      recordsOf(0, series.slice(20)).map((r, i) => ({ ...r, offset: String(20 + i) })),
+      ctx,
+    )
+    const before = await updates()
+    clock.advance(2_000)
+    await expect(
+      aggregator.flushDue(async () => {
+        throw new Error('broker unreachable')
+      }),
+    ).rejects.toThrow('broker unreachable')
+    expect(await updates()).toBe(before) // nothing reached the topic
+    let sent = 0
+    await aggregator.flushDue(async (records) => {
+      sent += records.length
+    })
+    expect(sent).toBeGreaterThan(0)
+    expect(await updates()).toBe(before + sent)
   })
 
   it("keeps a partition in flight between the parts of its batch, so another's batch does not run ahead of them", async () => {

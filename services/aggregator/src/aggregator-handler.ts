@@ -166,9 +166,15 @@ export function createAggregator(deps: AggregatorDeps) {
     { graceMs: deps.graceMs },
   )
 
+  /** Records of indicator updates and how many of them each trigger made (counted once they are out). */
+  type Updates = { records: OutRecord[]; counts: Map<PublishTrigger, number> }
+  const countUpdates = (counts: ReadonlyMap<PublishTrigger, number>) => {
+    for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
+  }
+
   /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
-  async function updatesFor(keys: PickedKey[]): Promise<OutRecord[]> {
-    if (keys.length === 0 || !Number.isFinite(watermarkMs)) return []
+  async function updatesFor(keys: PickedKey[]): Promise<Updates> {
+    if (keys.length === 0 || !Number.isFinite(watermarkMs)) return { records: [], counts: new Map() }
     const store = await activeStore()
     // The members' shared watermark, not this one's alone: a member that has read less must not publish
     // an indicator at an older asOf than another member did (the alerter would drop it as stale).
@@ -191,11 +197,10 @@ export function createAggregator(deps: AggregatorDeps) {
         : u
       records.push({ topic: out, key, value: JSON.stringify(update) })
     })
-    for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
-    return records
+    return { records, counts }
   }
 
-  async function publishPicked(picked: PickedKey[]): Promise<OutRecord[]> {
+  async function publishPicked(picked: PickedKey[]): Promise<Updates> {
     try {
       return await updatesFor(picked)
     } catch (err) {
@@ -208,14 +213,15 @@ export function createAggregator(deps: AggregatorDeps) {
     picked: PickedKey[],
     send: (records: OutRecord[]) => Promise<void>,
   ): Promise<number> {
-    const records = await publishPicked(picked)
+    const { records, counts } = await publishPicked(picked)
     if (records.length === 0) return 0
     try {
       await send(records)
     } catch (err) {
-      throttle.retract(picked) // not on the topic: the next tick publishes them
+      throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
       throw err
     }
+    countUpdates(counts) // acknowledged
     return records.length
   }
 
@@ -301,9 +307,12 @@ export function createAggregator(deps: AggregatorDeps) {
               log.warn({ err, source }, 'could not record the offsets of an applied batch')
             })
           : undefined
-      const out = activity.size === 0 ? [] : await publishPicked(throttle.offer(activity, clock.now()))
+      const out = activity.size === 0 ? undefined : await publishPicked(throttle.offer(activity, clock.now()))
       await recorded
-      return out
+      // Handed to the batch's output: the runner produces it (retrying a fault) before the batch counts
+      // as done; acknowledgement is the runner's, not seen here.
+      if (out) countUpdates(out.counts)
+      return out?.records ?? []
     }
     if (ctx.defer) {
       // Catching up, the last merged round of a batch is applied while nothing is left to parse: the

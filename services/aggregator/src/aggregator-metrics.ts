@@ -47,7 +47,7 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_updates_total',
-          help: 'indicator updates published, by what triggered them',
+          help: "indicator updates published, by what triggered them: the throttle's trailing edge once Kafka acknowledged them (a failed send counts when it is sent again), a batch's when handed to its output, which the runner produces before committing the batch (a batch read again counts again)",
           labelNames: ['trigger'],
           registers: [registry],
         }),
