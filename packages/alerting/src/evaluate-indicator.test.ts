@@ -29,7 +29,7 @@ const level = {
 
 /** Feeds updates in order, carrying the hysteresis state like the service would; returns what fired. */
 function run(rules: EvaluationRules, updates: UpdateSpec[]) {
-  let state: Record<string, HysteresisEntry> = {}
+  let state: Record<string, HysteresisEntry | null> = {}
   return updates.map((spec, i) => {
     const r = evaluateIndicator(
       rules,
@@ -439,6 +439,35 @@ describe('evaluateIndicator: alert fields', () => {
       T0 + MIN_MS,
     )
     expect(r.candidates).toEqual([]) // still past the line it fired on before the upgrade
-    expect(Object.keys(r.state)).toEqual(['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'])
+    // The line's own entry is written and the old one deleted (null).
+    expect(r.state).toEqual({
+      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15': {
+        armed: false,
+        lastValue: -0.8,
+        asOfMs: T0 + MIN_MS,
+      },
+      'cn_tone|tariff|region:CN|down': null,
+    })
+  })
+
+  it('starts a line edited after the upgrade armed: the old entry is gone once the line wrote its own', () => {
+    const legacy = { 'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 } }
+    const first = evaluateIndicator(
+      rulesOf(level),
+      indicatorUpdate({ asOfMs: T0 + MIN_MS, mean: { '1h': -0.8 } }),
+      legacy,
+      T0 + MIN_MS,
+    )
+    // The hash after the commit: null deletes.
+    const stored = Object.fromEntries(
+      Object.entries({ ...legacy, ...first.state }).filter(([, e]) => e !== null),
+    )
+    const edited = evaluateIndicator(
+      rulesOf({ ...level, threshold: -0.75 }),
+      indicatorUpdate({ asOfMs: T0 + 2 * MIN_MS, mean: { '1h': -0.85 } }),
+      stored,
+      T0 + 2 * MIN_MS,
+    )
+    expect(edited.candidates.map((c) => c.alert.threshold)).toEqual([-0.75])
   })
 })

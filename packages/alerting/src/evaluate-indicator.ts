@@ -31,8 +31,11 @@ export type IndicatorEvaluationOptions = {
 }
 
 export type IndicatorEvaluation = Evaluation & {
-  /** The hysteresis entries this update moved, by hysteresisKey: write them back after publishing. */
-  state: Record<string, HysteresisEntry>
+  /**
+   * The hysteresis entries this update moved, by hysteresisKey: write them back after publishing. null:
+   * delete the field (an entry under its pre-session-19 name, once its line's own entry is written).
+   */
+  state: Record<string, HysteresisEntry | null>
 }
 
 type Reading = { value: number; measure: string; quantity: 'sentiment' | 'activity'; lines: HysteresisLine[] }
@@ -134,7 +137,7 @@ export function evaluateIndicator(
   options: IndicatorEvaluationOptions = {},
 ): IndicatorEvaluation {
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
-  const next: Record<string, HysteresisEntry> = {}
+  const next: Record<string, HysteresisEntry | null> = {}
   const eventMs = Date.parse(update.asOf)
   const updatedMs = Date.parse(update.updatedAt)
   if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs)) return { ...out.result(), state: next }
@@ -165,17 +168,24 @@ export function evaluateIndicator(
     if (!r || !Number.isFinite(r.value)) continue
     for (const line of r.lines) {
       const key = hysteresisKey(rule, dimension, scope, line.side, lineOf(r, line))
-      const prev = state[key] ?? state[legacyHysteresisKey(rule, dimension, scope, line.side)]
+      const legacy = legacyHysteresisKey(rule, dimension, scope, line.side)
+      const prev = state[key] ?? state[legacy] ?? undefined
+      // The entry under its old name is read once, on upgrade, and deleted when the line's own is written:
+      // kept, it would stand in for any line the rule is edited to later, which must start armed.
+      const moved = (entry: HysteresisEntry) => {
+        next[key] = entry
+        if (state[legacy]) next[legacy] = null
+      }
       // Below the volume floor a line never fires; but one that fired re-arms there once the value is
       // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
       if (quiet && (!prev || prev.armed)) continue
       const step = stepHysteresis(prev, r.value, eventMs, line)
       if ('stale' in step) continue
       if (quiet) {
-        if (step.next.armed) next[key] = step.next
+        if (step.next.armed) moved(step.next)
         continue
       }
-      next[key] = step.next
+      moved(step.next)
       if (!step.fire) continue
       const ev = evidenceFor(r.quantity === 'activity' ? 'activity' : line.side)
       out.add({

@@ -15,8 +15,11 @@ export const HysteresisEntry = z.strictObject({
 })
 export type HysteresisEntry = z.infer<typeof HysteresisEntry>
 
-/** hysteresisKey → entry; only the entries an evaluation reads need to be present. */
-export type HysteresisState = Readonly<Record<string, HysteresisEntry | undefined>>
+/**
+ * hysteresisKey → entry; only the entries an evaluation reads need to be present. null: the field is to
+ * be deleted (an evaluation's result; read as missing).
+ */
+export type HysteresisState = Readonly<Record<string, HysteresisEntry | null | undefined>>
 
 export type HysteresisLine = { side: AlertSide; line: number; hysteresis: number }
 

@@ -54,10 +54,23 @@ async function scenario(store: AlertStore) {
   await step(claim('s3', 'c2', 20.9 * H, 'o/2/2')) // and stays suppressed on replay
   await step(claim('s3', 'c2', 21.5 * H, 'o/2/3')) // the same id past c1's cooldown: fire, not held 2 cooldowns
   await step(claim('s3', 'c2', 20.9 * H, 'o/2/2')) // the first event replayed: its id went out, a duplicate
-  await store.commit([], new Map([['ind1', { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } }]]))
+  await store.commit(
+    [],
+    new Map([
+      [
+        'ind1',
+        {
+          f1: { armed: false, lastValue: -0.7, asOfMs: 5 },
+          old: { armed: false, lastValue: -0.6, asOfMs: 4 },
+        },
+      ],
+    ]),
+  )
+  // null deletes a field (an entry under its old name, once its line wrote its own).
+  await store.commit([], new Map([['ind1', { old: null, f2: { armed: true, lastValue: -0.1, asOfMs: 6 } }]]))
   const hyst = await store.readHysteresis(
     new Map([
-      ['ind1', ['f1', 'f2']],
+      ['ind1', ['f1', 'f2', 'old']],
       ['ind2', ['f1']],
     ]),
   )
@@ -98,7 +111,10 @@ describe('alert store: Redis and memory decide alike', () => {
     ])
     expect(viaMemory).toEqual(viaRedis)
     expect(viaRedis.hysteresis).toEqual({
-      ind1: { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } },
+      ind1: {
+        f1: { armed: false, lastValue: -0.7, asOfMs: 5 },
+        f2: { armed: true, lastValue: -0.1, asOfMs: 6 },
+      },
       ind2: {},
     })
   })

@@ -34,7 +34,8 @@ export type AlertClaim = {
 }
 
 /** Hysteresis entries of one indicator, by hysteresisKey. */
-export type HysteresisFields = Record<string, HysteresisEntry | undefined>
+/** hysteresisKey → entry; null in a commit deletes the field. */
+export type HysteresisFields = Record<string, HysteresisEntry | null | undefined>
 
 /**
  * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
@@ -99,8 +100,11 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       for (const [indicator, fields] of hysteresis) {
         const key = keys.alertHysteresis(indicator)
         const flat: string[] = []
+        const deleted: string[] = []
         for (const [field, entry] of Object.entries(fields))
           if (entry) flat.push(field, JSON.stringify(entry))
+          else if (entry === null) deleted.push(field)
+        if (deleted.length > 0) writes.push(redis.hdel(key, ...deleted))
         if (flat.length === 0) continue
         writes.push(redis.hset(key, ...flat), redis.pexpire(key, opts.hysteresisTtlMs))
       }

@@ -68,7 +68,9 @@ export function createMemoryAlertStore(opts: {
       }
       for (const [indicator, fields] of moved) {
         const entries = hysteresis.get(indicator) ?? {}
-        for (const [f, e] of Object.entries(fields)) if (e) entries[f] = e
+        for (const [f, e] of Object.entries(fields))
+          if (e) entries[f] = e
+          else if (e === null) delete entries[f]
         hysteresis.set(indicator, entries)
       }
     },
