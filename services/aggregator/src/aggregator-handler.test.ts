@@ -115,6 +115,18 @@ describe('aggregator handler', () => {
     expect(await updates()).toBe(before + sent)
   })
 
+  it("holds the other partitions at the oldest record of a batch's parts still to come, out of order as they may be", async () => {
+    const { handler, late } = setup(10)
+    // A: an hour, its records in order but for the first of its second part, 40 min older than the
+    // part before it; B, beside it: minutes 45 to 60. B must not be applied past A's parts to come.
+    const a = scoredSeries(20, { startMs: T0, spanMs: 60 * MIN_MS, idPrefix: 'a' })
+    const moved = { ...a[10]!, publishedAt: new Date(T0 + 5 * MIN_MS).toISOString() }
+    const ordered = [...a.slice(0, 10), moved, ...a.slice(11)]
+    const b = scoredSeries(20, { startMs: T0 + 45 * MIN_MS, spanMs: 15 * MIN_MS, idPrefix: 'b' })
+    await Promise.all([handler(recordsOf(0, ordered), ctx), handler(recordsOf(1, b), ctx)])
+    expect(await late()).toBe(0)
+  })
+
   it("keeps a partition in flight between the parts of its batch, so another's batch does not run ahead of them", async () => {
     const { handler, late } = setup(10)
     // A: an hour in 6 parts; B: its second half. Applied part by part, B must wait for A's parts.

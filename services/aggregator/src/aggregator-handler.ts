@@ -252,6 +252,16 @@ export function createAggregator(deps: AggregatorDeps) {
     // parsed, the one before already applied) the partition stays in flight, so the others do not run
     // ahead of the parts still to come.
     const token = merger.begin(source)
+    // A partition's records need not be in event-time order (ingest reorders them): after each part,
+    // the oldest event of the parts still to come holds the merger, not the newest submitted.
+    const restOldest: number[] = []
+    if (records.length > partSize) {
+      let oldest = Number.POSITIVE_INFINITY
+      for (let i = records.length - 1; i >= partSize; i--) {
+        oldest = Math.min(oldest, scoredEventMs(records[i]!.value) ?? Number.POSITIVE_INFINITY)
+        if (i % partSize === 0) restOldest[i / partSize - 1] = oldest
+      }
+    }
     try {
       const range = await appliedRange
       for (let from = 0; from < records.length; from += partSize) {
@@ -283,9 +293,15 @@ export function createAggregator(deps: AggregatorDeps) {
           throw err
         }
         for (const id of again) redelivered.set(id, (redelivered.get(id) ?? 0) + 1)
+        const rest = restOldest[from / partSize]
         submitted.push(
           merger
-            .submit(contributions, source, token)
+            .submit(
+              contributions,
+              source,
+              token,
+              rest !== undefined && Number.isFinite(rest) ? rest : undefined,
+            )
             .catch((err: unknown) => {
               failed ??= { err }
             })

@@ -133,4 +133,21 @@ describe('createEventTimeMerger', () => {
     await b
     expect(times(rounds)).toEqual([[0], [1], [100], [120]])
   })
+
+  it("holds everyone at the oldest event a source's parts still to come hold, not its newest submitted", async () => {
+    const rounds: Contribution[][] = []
+    const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
+    // a's batch in two parts: the first up to 60 min, the second with a record at 5 min.
+    const batch = merger.begin('a')
+    merger.begin('a')
+    const a1 = merger.submit([c('a1', 0), c('a2', 60 * MIN)], 'a', batch, 5 * MIN)
+    const b = merger.submit([c('b1', 50 * MIN)], 'b', merger.begin('b'))
+    await new Promise((r) => setTimeout(r, 20))
+    expect(times(rounds)).toEqual([[0]]) // up to 5 + 5 min: b1 and a2 wait for a's second part
+    merger.begin('a')
+    const a2 = merger.submit([c('a3', 5 * MIN), c('a4', 61 * MIN)], 'a', batch)
+    await merger.submit([], 'a') // the batch's own begin ends
+    await Promise.all([a1, a2, b])
+    expect(times(rounds).flat()).toEqual([0, 5, 50, 60, 61])
+  })
 })

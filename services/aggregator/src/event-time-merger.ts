@@ -12,9 +12,17 @@ export type EventTimeMerger = {
    * in-flight sources submit; rejects if a round holding some of them failed, or, given the token its
    * `begin` returned, at once if a round of the source failed since that `begin` (a batch handled while
    * the one before was still being applied must not be applied after that one failed: it would make
-   * the failed one's headlines late when they come again). Ends the begin's flight.
+   * the failed one's headlines late when they come again). Ends the begin's flight. `restOldestMs`: the
+   * oldest event the source's submissions still to come (its begins still open) may hold, when known
+   * (a batch submitted in parts, its records not in event-time order): until its next submission
+   * nothing newer than half a grace past it is applied, of this source or another.
    */
-  submit(contributions: readonly Contribution[], source: string, token?: number): Promise<void>
+  submit(
+    contributions: readonly Contribution[],
+    source: string,
+    token?: number,
+    restOldestMs?: number,
+  ): Promise<void>
 }
 
 type Pending = {
@@ -38,8 +46,11 @@ type Pending = {
  *     bound = min over in-flight sources of their progress + grace / 2
  *
  * where a source's progress is the newest event it has submitted, and minus infinity while it is in
- * flight but still parsing. The slowest source always releases all it has, so every round completes
- * at least one submission: no timers, no deadlock. Rounds start on the next turn of the event loop, so
+ * flight but still parsing; while more of its submissions are to come and it told the oldest event
+ * they hold (a batch in parts whose records are not in event-time order), that if older. The slowest
+ * source always releases all it has, so every round completes at least one submission (or one held
+ * back by the parts a source still has to come, which its next submission, not waiting on the round,
+ * releases): no timers, no deadlock. Rounds start on the next turn of the event loop, so
  * the handlers of one fetch (kafkajs hands them out together) join the same round.
  *
  * The merge spans one fetch: kafkajs fetches the next data only when every batch of the last fetch is
@@ -66,6 +77,8 @@ export function createEventTimeMerger(
   const inFlight = new Map<string, number>()
   /** Begins not yet submitted, per source: a source parsing stays in flight. */
   const open = new Map<string, number>()
+  /** Per source, the oldest event its submissions still to come may hold (submit's restOldestMs). */
+  const rest = new Map<string, number>()
   /** Failed rounds per source: the token of `begin`. */
   const failures = new Map<string, number>()
   const close = (source: string) => {
@@ -75,6 +88,7 @@ export function createEventTimeMerger(
   }
   /** A source with nothing pending and nothing being parsed holds no one back any more. */
   const endFlightIfIdle = (source: string) => {
+    if (!open.has(source)) rest.delete(source) // nothing more to come
     if (!pending.some((q) => q.source === source) && !open.has(source)) inFlight.delete(source)
   }
   let pumping = false
@@ -101,7 +115,7 @@ export function createEventTimeMerger(
     try {
       while (pending.length > 0) {
         let w = Number.POSITIVE_INFINITY
-        for (const progress of inFlight.values()) if (progress < w) w = progress
+        for (const [source, progress] of inFlight) w = Math.min(w, progress, rest.get(source) ?? w)
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
         const members: Pending[] = []
@@ -142,8 +156,10 @@ export function createEventTimeMerger(
       open.set(source, (open.get(source) ?? 0) + 1)
       return failures.get(source) ?? 0
     },
-    submit(contributions, source, token) {
+    submit(contributions, source, token, restOldestMs) {
       close(source)
+      if (restOldestMs !== undefined && open.has(source)) rest.set(source, restOldestMs)
+      else rest.delete(source)
       if (token !== undefined && token !== (failures.get(source) ?? 0)) {
         endFlightIfIdle(source)
         schedule() // it may have been holding others back
