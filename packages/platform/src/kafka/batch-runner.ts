@@ -438,6 +438,8 @@ export function createBatchRunner(
         maxBytesPerPartition: cfg.maxBytesPerPartition,
         partitionsConcurrency: cfg.partitionsConcurrency,
         leaders,
+        // Unknown ends count as a backlog.
+        backlog: !answer || behind.size > 0 || answer.assigned.some((a) => a.position < a.high),
       }
       for (const w of alignmentWarnings({
         ...setting,

@@ -454,6 +454,17 @@ describe('alignmentWarnings', () => {
     expect(alignmentWarnings({ ...base, maxBytesPerPartition: 19_223_893 })).toEqual([])
   })
 
+  it('has nothing to say without a backlog to catch up, however it is set', () => {
+    const leaders = new Map([
+      ['t/0', 1],
+      ['t/1', 2],
+    ])
+    const setting = { ...base, maxBytesPerPartition: 20 * MB, partitionsConcurrency: 1, leaders, members: 2 }
+    expect(alignmentWarnings({ ...setting, backlog: false })).toEqual([])
+    expect(alignmentWarnings({ ...setting, backlog: true })).toHaveLength(4)
+    expect(alignmentWarnings(setting)).toHaveLength(4)
+  })
+
   it('names KAFKA_PARTITIONS_CONCURRENCY when fewer partitions are handled at once than are assigned', () => {
     const [w, ...rest] = alignmentWarnings({ ...base, partitionsConcurrency: 2 })
     expect(rest).toEqual([])

@@ -478,6 +478,12 @@ export type AlignmentSetting = {
   /** Members of the consumer group, where known. */
   members?: number
   groupId: string
+  /**
+   * Whether there is a backlog to catch up at this assignment (a partition of this member's or another's
+   * with records the group has not read; true where unknown). Alignment only ever holds a backlog, so
+   * without one there is nothing to warn of: a worker starting on empty or read topics says nothing.
+   */
+  backlog?: boolean
 }
 
 /**
@@ -493,6 +499,7 @@ export type AlignmentSetting = {
  */
 export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: Record<string, unknown> }[] {
   const out: { msg: string; fields: Record<string, unknown> }[] = []
+  if (s.backlog === false) return out
   const n = s.partitions.length
   if (n > 1 && n * s.maxBytesPerPartition > BROKER_FETCH_MAX_BYTES) {
     out.push({
