@@ -50,12 +50,13 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
 /** Stops `app`, waiting at most `deadlineMs`; a stop that fails or outlasts it is logged, not thrown. */
 async function stopWithin(app: App, log: Logger, deadlineMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
+  // Not unref'd: a stop hanging on nothing that keeps the process alive must still reach the deadline
+  // (the process would otherwise end on its own, status 13 for the main module's unsettled await).
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline')
       resolve()
     }, deadlineMs)
-    timer.unref()
   })
   await Promise.race([app.stop().catch((err: unknown) => log.error({ err }, 'stop failed')), deadline])
   clearTimeout(timer)
