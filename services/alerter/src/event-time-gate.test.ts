@@ -1,4 +1,4 @@
-import type { InRecord, Outcome } from '@tradepulse/platform'
+import { type InRecord, type Outcome, TradepulseError } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { gateInEventTime } from './event-time-gate.ts'
 
@@ -89,5 +89,32 @@ describe('gateInEventTime', () => {
     const gate = gateInEventTime(inner, { aheadMs: 0, eventMs })
     await gate([rec(2, 0, 500), rec(2, 1, 1)], ctx)
     expect(rounds).toEqual([['p2@1', 'p2@500']])
+  })
+
+  it('hands a round that fails on a bug on again part by part: only the part holding the bad record fails', async () => {
+    const rounds: string[][] = []
+    const inner = async (records: InRecord[]): Promise<Outcome[]> => {
+      rounds.push(records.map(name))
+      if (records.some((r) => r.value!.toString() === '7')) throw new Error('cannot read record')
+      return records.map(() => ({ kind: 'ok' }) as Outcome)
+    }
+    const gate = gateInEventTime(inner, { aheadMs: 10 * MIN, eventMs })
+    const bad = gate([rec(0, 0, 5), rec(0, 1, 7)], ctx)
+    const good = gate([rec(1, 0, 6)], ctx)
+    bad.catch(() => {})
+    await expect(good).resolves.toEqual([{ kind: 'ok' }])
+    await expect(bad).rejects.toThrow('cannot read record')
+    expect(rounds).toEqual([['p0@5', 'p1@6', 'p0@7'], ['p0@5', 'p0@7'], ['p1@6']])
+  })
+
+  it('fails every submission of a round that fails on a fault (retriable), as before', async () => {
+    const inner = async (): Promise<Outcome[]> => {
+      throw new TradepulseError('INFRA_REDIS', 'redis down')
+    }
+    const gate = gateInEventTime(inner, { aheadMs: 10 * MIN, eventMs })
+    const a = gate([rec(0, 0, 5)], ctx)
+    const b = gate([rec(1, 0, 6)], ctx)
+    await expect(a).rejects.toThrow('redis down')
+    await expect(b).rejects.toThrow('redis down')
   })
 })

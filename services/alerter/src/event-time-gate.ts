@@ -1,4 +1,10 @@
-import type { BatchHandler, HandlerContext, InRecord, Outcome } from '@tradepulse/platform'
+import {
+  type BatchHandler,
+  type HandlerContext,
+  type InRecord,
+  normalizeError,
+  type Outcome,
+} from '@tradepulse/platform'
 
 type Submission = {
   source: string
@@ -35,10 +41,13 @@ type Submission = {
  * it was handled), join the round. Rounds run one at a time. A record without an event time is handed on
  * at once (the handler sends it to the dlq).
  *
- * A round that fails fails every submission waiting, as the runner then reads each of their chunks
- * again from its first record: one partition's records must not be decided ahead of another's that
- * failed and come again. The inner handler's effects are idempotent per record, so what a failed round
- * did before failing is absorbed when the records come again.
+ * A round that fails on a fault (a retriable error) fails every submission waiting, as the runner then
+ * reads each of their chunks again from its first record: one partition's records must not be decided
+ * ahead of another's that failed and come again. A round of several submissions that fails on a bug (a
+ * record the handler cannot take; the runner isolates it by handing its records on one at a time) is
+ * handed on again part by part, so that only the submission holding that record fails: merged, a record
+ * of another partition would fail with it and be dead-lettered in its place. The inner handler's effects
+ * are idempotent per record, so what a failed round did before failing is absorbed when it runs again.
  */
 export function gateInEventTime(
   inner: BatchHandler,
@@ -77,16 +86,36 @@ export function gateInEventTime(
         if (!s.taken[i] && s.times[i]! <= bound) batch.push({ s, i, t: s.times[i]!, order: order++ })
     batch.sort((a, b) => a.t - b.t || a.order - b.order)
     for (const b of batch) b.s.taken[b.i] = true
-    try {
-      // The context of the oldest submission in the round (its abort signal: the runner stopping).
+    // The context of the oldest submission in the round (its abort signal: the runner stopping).
+    const ctx = { signal: waiting[0]!.ctx.signal }
+    const hand = async (part: typeof batch) => {
       const outcomes = await inner(
-        batch.map((b) => b.s.records[b.i]!),
-        { signal: waiting[0]!.ctx.signal },
+        part.map((b) => b.s.records[b.i]!),
+        ctx,
       )
-      batch.forEach((b, k) => {
+      part.forEach((b, k) => {
         b.s.outcomes[b.i] = outcomes[k]
         b.s.left--
       })
+    }
+    try {
+      try {
+        await hand(batch)
+      } catch (err) {
+        const parts = [...new Set(batch.map((b) => b.s))]
+        // A fault (retriable): every submission waiting fails, and its chunk comes again in order.
+        if (normalizeError(err).retriable || parts.length === 1) throw err
+        // A bug one record triggers (the runner then finds it by handing its records on one at a time):
+        // each submission's part alone, so that only the one holding that record fails, and a record of
+        // another partition merged into the same round is not taken for it (and dead-lettered).
+        for (const sub of parts)
+          try {
+            await hand(batch.filter((b) => b.s === sub))
+          } catch (own) {
+            waiting.splice(waiting.indexOf(sub), 1)
+            sub.reject(own)
+          }
+      }
       for (let k = waiting.length - 1; k >= 0; k--) {
         const s = waiting[k]!
         if (s.left > 0) continue
