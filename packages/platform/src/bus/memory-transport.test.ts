@@ -98,6 +98,109 @@ describe('in-memory runner with event-time alignment', () => {
   })
 })
 
+/** Keys that land on partitions 0 .. n-1 of a topic of n partitions (found through a probe topic). */
+function keysOnPartitions(bus: ReturnType<typeof createMemoryBus>, n: number): string[] {
+  bus.createTopic('probe', n)
+  const out: string[] = []
+  for (let p = 0; p < n; p++) {
+    for (let i = 0; ; i++) {
+      const key = `k${i}`
+      const before = bus.endOffset('probe', p)
+      bus.produce([{ topic: 'probe', key, value: '' }])
+      if (bus.endOffset('probe', p) > before) {
+        out.push(key)
+        break
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Runs an aligned runner (aheadMs 10 min, event time = the value in minutes) over what `produce` put
+ * on topic 'in' and returns the batches handed to the handler, as event times in minutes.
+ */
+async function alignedBatches(
+  partitions: number,
+  maxBatch: number,
+  produce: (bus: ReturnType<typeof createMemoryBus>, keys: string[]) => number,
+): Promise<{ batches: number[][]; byPartition: number[][] }> {
+  const MIN = 60_000
+  const bus = createMemoryBus()
+  bus.createTopic('in', partitions)
+  bus.createTopic('dlq', 1)
+  const total = produce(bus, keysOnPartitions(bus, partitions))
+  const batches: number[][] = []
+  const byPartition: number[][] = Array.from({ length: partitions }, () => [])
+  let seen = 0
+  const runner = createMemoryTransport(bus).createRunner(
+    async (records) => {
+      batches.push(records.map((r) => Number(r.value!.toString())))
+      for (const r of records) byPartition[r.partition]!.push(Number(r.value!.toString()))
+      seen += records.length
+      return records.map(() => ({ kind: 'ok' as const }))
+    },
+    {
+      ...runnerConfig('g', maxBatch),
+      align: { aheadMs: 10 * MIN, eventMs: (r) => Number(r.value!.toString()) * MIN },
+    },
+    createLogger({ level: 'silent' }),
+    createMetrics('w'),
+  )
+  await runner.start()
+  try {
+    const until = Date.now() + 4_000 // within the test's timeout
+    while (seen < total && Date.now() < until) await new Promise((r) => setTimeout(r, 10))
+  } finally {
+    await runner.stop()
+  }
+  return { batches, byPartition }
+}
+
+/** Records handed over more than `aheadMs` (10 min) older than the newest of an earlier batch. */
+function lateOf(batches: number[][]): { at: number; after: number }[] {
+  const late: { at: number; after: number }[] = []
+  let newest = Number.NEGATIVE_INFINITY
+  for (const batch of batches) {
+    for (const t of batch) if (t < newest - 10) late.push({ at: t, after: newest })
+    for (const t of batch) newest = Math.max(newest, t)
+  }
+  return late
+}
+
+describe('in-memory runner with event-time alignment, partitions out of event-time order', () => {
+  it('holds a partition at the oldest record it leaves, not its first one past the bound', async () => {
+    // Partition 0 gives 100 before 20 (ingest reorders a partition's records); partition 1 is read
+    // three records a pass. Cut at its first record past 70 + 10 min, partition 0 left 20 behind while
+    // partition 1 handed on 40 and 70, and 20 came 50 min late.
+    const { batches, byPartition } = await alignedBatches(2, 6, (bus, [a, b]) => {
+      const put = (key: string, ts: number[]) =>
+        bus.produce(ts.map((t) => ({ topic: 'in', key, value: String(t) })))
+      put(a!, [0, 100, 20])
+      put(b!, [10, 40, 70, 95, 130, 160])
+      return 9
+    })
+    expect(byPartition).toEqual([
+      [0, 100, 20],
+      [10, 40, 70, 95, 130, 160],
+    ])
+    expect(lateOf(batches)).toEqual([])
+  })
+
+  it('when no cut takes anything, forces the least step that leaves none of the records read behind', async () => {
+    // Two records a pass per partition: partition 0 reads 60 before 5, partition 1 cannot pass 5 +
+    // 10 min without leaving 5 behind, and partition 0 cannot take 5 without 60. Stuck, they take
+    // everything read (60 and 5, 16 and 17) and go on: every record comes, once, in its partition's order.
+    const dense = Array.from({ length: 40 }, (_, i) => i)
+    const { byPartition } = await alignedBatches(2, 4, (bus, [a, b]) => {
+      bus.produce([0, 60, 5].map((t) => ({ topic: 'in', key: a!, value: String(t) })))
+      bus.produce(dense.map((t) => ({ topic: 'in', key: b!, value: String(t) })))
+      return 43
+    })
+    expect(byPartition).toEqual([[0, 60, 5], dense])
+  })
+})
+
 describe('in-memory runners on a bus that drops what is consumed (keepConsumed)', () => {
   it('drops only what every group of the topic has handled: a slower group loses nothing', async () => {
     const bus = createMemoryBus({ keepConsumed: 100 })

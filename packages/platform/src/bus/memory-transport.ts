@@ -2,6 +2,7 @@ import type { TopicSpec } from '@tradepulse/contracts'
 import type { HealthStatus } from '../health.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
 import type { BatchRunner } from '../kafka/batch-runner.ts'
+import { createPartitionAligner } from '../kafka/partition-aligner.ts'
 import type { InRecord } from '../kafka/records.ts'
 import { retry } from '../retry.ts'
 import type { MemoryBus } from './memory-bus.ts'
@@ -41,10 +42,10 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
        * One pass hands each topic's pending records of every partition to the handler as one batch (as a
        * Kafka fetch across partitions would), so an event-time handler sees them together; each partition
        * is committed after the batch's output is produced. With `cfg.align`, as the Kafka runner does, a
-       * pass takes from each partition only records up to the newest one read from the partition with
-       * more left that is furthest behind, plus `aheadMs` (the rest is read again on the next pass), and
-       * hands them over in event-time order across partitions: a backlog whose partitions cover event
-       * time unevenly is not applied out of order beyond the grace.
+       * pass cuts the partitions' records together at one event time (see `aligned`; the rest is read
+       * again on the next pass) and hands them over in event-time order across partitions: a backlog
+       * whose partitions cover event time unevenly, or whose partitions' records are out of event-time
+       * order, is not applied out of order beyond the grace.
        */
       async function pass(): Promise<boolean> {
         let worked = false
@@ -87,33 +88,70 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         return worked
       }
 
-      /** The records of one pass within `aheadMs` of the partition furthest behind (see `pass`). */
+      /**
+       * The records of one pass to take now (see `pass`): the partitions' reads are cut together by a
+       * fresh PartitionAligner, as the Kafka runner cuts the batches of one fetch (see
+       * createPartitionAligner): each partition takes its records up to the first one newer than one
+       * event time, chosen so that nothing taken is more than `aheadMs` newer than any record read and
+       * left (a partition's records need not be in event-time order: one left may be older than the
+       * first one left), nor than the newest read of a partition with more to read (those still to read
+       * are taken to be no older). Every partition is read again from its first record left on the next
+       * pass, so a partition left behind is held at its oldest record left. When no cut takes anything,
+       * the aligner's release decides the forced step: the partitions take the least that leaves none of
+       * their records read behind (only records not read yet may then come late).
+       */
       function aligned(topic: string, read: InRecord[][], align: NonNullable<typeof cfg.align>): InRecord[] {
-        // Each record's event time, read once (−∞ without one: it never holds anything back).
-        const times = read.map((rs) => rs.map((r) => align.eventMs(r) ?? Number.NEGATIVE_INFINITY))
-        let bound = Number.POSITIVE_INFINITY
-        for (const [p, rs] of read.entries()) {
-          const last = rs[rs.length - 1]
-          if (!last || Number(last.offset) + 1 >= bus.endOffset(topic, p)) continue // at its end
-          bound = Math.min(
-            bound,
-            times[p]!.reduce((a, t) => Math.max(a, t), Number.NEGATIVE_INFINITY),
-          )
-        }
-        bound += align.aheadMs
-        const ends = times.map((ts) => {
-          const over = ts.findIndex((t) => t > bound)
-          return over < 0 ? ts.length : over
+        const aligner = createPartitionAligner(align.aheadMs)
+        // Each record's event time, read once (undefined: it never holds anything back).
+        const times = read.map((rs) => rs.map((r) => align.eventMs(r)))
+        const tell = read.map((rs, p) => {
+          const key = String(p)
+          const end = bus.endOffset(topic, p)
+          aligner.expect(key)
+          aligner.ends(key, end, rs[0] ? Number(rs[0].offset) : end)
+          if (rs.length === 0) return undefined
+          let newest: number | undefined
+          let oldest: number | undefined
+          for (const t of times[p]!) {
+            if (t === undefined || Number.isNaN(t)) continue
+            if (newest === undefined || t > newest) newest = t
+            if (oldest === undefined || t < oldest) oldest = t
+          }
+          const atEnd = Number(rs[rs.length - 1]!.offset) + 1 >= end
+          const fetching = () => aligner.fetching(key, newest, atEnd, oldest, times[p])
+          fetching()
+          return { key, newest, atEnd, fetching }
         })
+        const cuts: number[] = tell.map((t, p) => (t ? Math.min(aligner.cut(t.key), read[p]!.length) : 0))
+        if (!cuts.some((n) => n > 0) && tell.some((t) => t)) {
+          // Stuck: hold every partition at what it leaves (all of its read), let release force a step,
+          // and cut again the partitions it resumes.
+          const resumed = new Set<number>()
+          for (const [p, t] of tell.entries()) {
+            if (!t) continue
+            aligner.fetched(t.key)
+            // A cut of nothing stops at a record with an event time, the first one read.
+            aligner.hold(t.key, times[p]![0]!, () => resumed.add(p), {
+              times: times[p]!,
+              ...(!t.atEnd && t.newest !== undefined ? { remainderMs: t.newest } : {}),
+            })
+          }
+          aligner.release()
+          for (const p of resumed) tell[p]!.fetching()
+          for (const p of resumed) cuts[p] = Math.min(aligner.cut(tell[p]!.key), read[p]!.length)
+        }
         // In event-time order across partitions, each partition's own order kept (the handler takes a
         // large batch in parts, in the order given, as one source).
+        const at = (p: number, i: number) => {
+          const t = times[p]![i]
+          return t === undefined || Number.isNaN(t) ? Number.NEGATIVE_INFINITY : t
+        }
         const out: InRecord[] = []
         const next = read.map(() => 0)
         for (;;) {
           let best = -1
           for (let p = 0; p < read.length; p++)
-            if (next[p]! < ends[p]! && (best < 0 || times[p]![next[p]!]! < times[best]![next[best]!]!))
-              best = p
+            if (next[p]! < cuts[p]! && (best < 0 || at(p, next[p]!) < at(best, next[best]!))) best = p
           if (best < 0) return out
           out.push(read[best]![next[best]!++]!)
         }
