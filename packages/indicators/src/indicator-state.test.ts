@@ -66,6 +66,18 @@ describe('decayed means', () => {
     }
   })
 
+  it('reads at the newest event when asked for an earlier time, so asOf never precedes a headline it counts', () => {
+    const state = applyAll([[c('a', T0 - 20 * MIN, 0.2)], [c('b', T0 + 5 * MIN, -0.9)], [c('c', T0, -0.1)]])
+    expect(state.refMs).toBe(T0 + 5 * MIN)
+    const early = readIndicator(state, target, T0, plain)
+    expect(early).toEqual(readIndicator(state, target, T0 + 5 * MIN, plain))
+    expect(early.asOf).toBe(new Date(T0 + 5 * MIN).toISOString())
+    // The 15 min window holds b and c, as the means and count do.
+    expect(early.volume['15m']).toBe(2)
+    // At or after the newest event, asOf is the time asked for.
+    expect(readIndicator(state, target, T0 + 6 * MIN, plain).asOf).toBe(new Date(T0 + 6 * MIN).toISOString())
+  })
+
   it('weighs by relevance', () => {
     const state = applyAll([[c('a', T0, 1, 0.25), c('b', T0, -1, 0.75)]])
     expect(readIndicator(state, target, T0, plain).mean['1h']).toBe(-0.5)

@@ -32,7 +32,11 @@ export type IndicatorStore = {
    * of the runs may have been applied: retry them all (idempotence absorbs the rest).
    */
   applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]>
-  /** The indicator at event time asOfMs, or undefined when nothing was applied to it (or it expired). */
+  /**
+   * The indicator at event time asOfMs, or at its newest applied event when that is later (its asOf
+   * says which: never before a headline its values hold), or undefined when nothing was applied to it
+   * (or it expired).
+   */
   get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
   /**
    * The n scopes of a kind with the largest buzz, or the largest |momentum| (both directions are

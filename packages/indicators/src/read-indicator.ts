@@ -40,18 +40,24 @@ function windowVolume(
 }
 
 /**
- * The indicator's values at event time asOfMs (meant for asOf ≥ newest event − grace; older buckets
- * may already be trimmed). Pure: the same state and asOf always give the same update.
+ * The indicator's values at event time asOfMs, or at its newest event (refMs) when that is later: the
+ * decayed sums cannot be taken back before the newest event folded into them, so an asOf before it
+ * would label values that hold newer headlines (another aggregator member's, applied before it raised
+ * the shared watermark) with a time that volume, diffusion and the alerter's evidence read without
+ * them. The update's asOf is the time actually read, never before a headline it counts. Meant for
+ * asOf ≥ newest event − grace (older buckets may already be trimmed). Pure: the same state and asOf
+ * always give the same update.
  */
 export function readIndicator(
   state: IndicatorState,
   target: IndicatorTarget,
-  asOfMs: number,
+  requestedMs: number,
   config: ResolvedIndicatorConfig,
 ): IndicatorUpdate {
+  const asOfMs = state.refMs !== null && state.refMs > requestedMs ? state.refMs : requestedMs
   const mean: Record<string, number> = {}
   // Past the reference time the sums decay by 2^(−Δ/h); the prior does not, so old evidence fades to 0.
-  const sinceRef = state.refMs === null ? 0 : Math.max(0, asOfMs - state.refMs)
+  const sinceRef = state.refMs === null ? 0 : asOfMs - state.refMs
   const decayed = config.halfLives.map((h, j) => {
     const d = 2 ** (-sinceRef / h.ms)
     const w = state.sumW[j]! * d

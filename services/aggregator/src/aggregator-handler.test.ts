@@ -1,4 +1,4 @@
-import { createManualClock, createTopicCatalogue } from '@tradepulse/contracts'
+import { createManualClock, createTopicCatalogue, type SentimentLabel } from '@tradepulse/contracts'
 import { contributionsOf } from '@tradepulse/indicators'
 import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { type AppliedOffsets, memoryAppliedOffsets } from './applied-offsets.ts'
+import type { PublishThrottleOptions } from './publish-throttle.ts'
 import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T00:00:00Z')
@@ -20,6 +21,7 @@ describe('aggregator handler', () => {
     clock = createManualClock(0),
     store = createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
     applied?: AppliedOffsets,
+    publish: Partial<PublishThrottleOptions> = {},
   ) {
     const registry = new Registry()
     const aggregator = createAggregator({
@@ -31,7 +33,7 @@ describe('aggregator handler', () => {
       metrics: createAggregatorMetrics(registry),
       graceMs: GRACE,
       partSize,
-      publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+      publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m', ...publish },
     })
     const late = async () =>
       Number(
@@ -161,6 +163,45 @@ describe('aggregator handler', () => {
     )
     expect(ahead).toBeGreaterThanOrEqual(T0 + 29 * MIN_MS)
     expect(behind).toBe(ahead)
+  })
+
+  it("publishes a key another member has applied newer headlines to at that key's newest event, not before it", async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const a = setup(2_000, createManualClock(0), store)
+    // B throttles the key after its first update (no large change), so what it applies next stays unpublished.
+    const b = setup(2_000, createManualClock(0), store, undefined, { largeChange: 10 })
+    const market = { dimension: 'market', scope: { kind: 'global', id: 'all' } } as const
+    const headline = (id: string, atMs: number, score: number) => {
+      const [h] = scoredSeries(1, { startMs: atMs, spanMs: 1, idPrefix: id })
+      const label: SentimentLabel = score > 0.1 ? 'positive' : score < -0.1 ? 'negative' : 'neutral'
+      return {
+        ...h!,
+        publishedAt: new Date(atMs).toISOString(),
+        scores: { ...h!.scores, market: { score, label } },
+      }
+    }
+    const updateOf = (outcomes: Awaited<ReturnType<typeof a.handler>>) => {
+      const out = outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+      const record = out.find((r) => r.key === 'market|global:all')
+      return record && JSON.parse(String(record.value))
+    }
+    // B publishes the key at T0 − 20 min, then applies T0 + 5 min without publishing (throttled).
+    expect(
+      updateOf(await b.handler(recordsOf(1, [headline('b0', T0 - 20 * MIN_MS, 0.2)]), ctx)),
+    ).toBeDefined()
+    const b1 = recordsOf(1, [headline('b1', T0 + 5 * MIN_MS, -0.9)]).map((r) => ({ ...r, offset: '1' }))
+    expect(updateOf(await b.handler(b1, ctx))).toBeUndefined()
+    expect(await store.watermark()).toBe(T0 - 20 * MIN_MS)
+    // A applies T0 and publishes the key, whose values hold B's T0 + 5 min headline.
+    const published = updateOf(await a.handler(recordsOf(0, [headline('a1', T0, -0.1)]), ctx))
+    const atNewest = await store.get(market.dimension, market.scope, T0 + 5 * MIN_MS)
+    expect(published.asOf).toBe(new Date(T0 + 5 * MIN_MS).toISOString())
+    // Values, volume and asOf of one moment: the 15 min window holds a1 and b1, as the mean and count do.
+    expect({ ...published, ingestedAt: undefined }).toEqual({ ...atNewest, ingestedAt: undefined })
+    expect(published.volume['15m']).toBe(2)
+    expect(published.count).toBe(3)
+    // The shared watermark is raised to it: no member publishes the key, nor a reader reads, further back.
+    expect(await store.watermark()).toBe(T0 + 5 * MIN_MS)
   })
 
   it('counts the records a restart is given again as duplicates, not late, past the hour of remembered ids', async () => {

@@ -138,7 +138,10 @@ export function createAggregator(deps: AggregatorDeps) {
       else redelivered.delete(id)
     }
   }
-  /** Newest event time applied so far: the asOf of published updates (the stream's own "now"). */
+  /**
+   * Newest event time this member applied so far: the asOf of published updates (the stream's own
+   * "now"), via the members' shared watermark, or a key's newest event where another member is ahead.
+   */
   let watermarkMs = Number.NEGATIVE_INFINITY
 
   async function activeStore(): Promise<IndicatorStore> {
@@ -185,6 +188,13 @@ export function createAggregator(deps: AggregatorDeps) {
         return store.get(dimension, scope, asOf)
       }),
     )
+    // A key another member has applied newer headlines to (before raising the watermark, which it does
+    // when it publishes) reads at its newest event, not at asOf (see readIndicator): its asOf never
+    // precedes a headline its values hold. The watermark is raised to it, so it stays at or past every
+    // asOf published (what a member publishes next, and readers' asOf=latest, go no further back).
+    let newest = asOf
+    for (const u of updates) if (u && Date.parse(u.asOf) > newest) newest = Date.parse(u.asOf)
+    if (newest > asOf) await store.advanceWatermark(newest)
     const records: OutRecord[] = []
     const counts = new Map<PublishTrigger, number>()
     updates.forEach((u: IndicatorUpdate | undefined, i) => {

@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream'
 import {
+  createManualClock,
   createTopicCatalogue,
   type DeadLetter,
   IndicatorUpdate,
@@ -12,7 +13,9 @@ import {
   createKeys,
   createLogger,
   createRedisIndicatorStore,
+  type InRecord,
   loadConfig,
+  type Outcome,
 } from '@tradepulse/platform'
 import {
   collectTopic,
@@ -28,6 +31,7 @@ import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
@@ -665,6 +669,47 @@ describe('aggregator worker on Kafka and Redis', () => {
     await store.withNamespace('w1').advanceWatermark(newest + HOUR_MS)
     await rebuild('w2')
     expect(await (await activeStore(store)).watermark()).toBe(newest + HOUR_MS)
+  })
+
+  it("publishes a key another member has applied newer headlines to at that key's newest event, on Redis", async () => {
+    const topics = createTopicCatalogue(prefix)
+    // Two members, each with its own store on the one namespace; B throttles the key after its first update.
+    const member = (largeChange: number) => {
+      const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config: { graceMs: 600_000 } })
+      const aggregator = createAggregator({
+        clock: createManualClock(0),
+        topics,
+        store,
+        log: silent,
+        metrics: createAggregatorMetrics(new Registry()),
+        graceMs: 600_000,
+        publish: { intervalMs: 1_000, largeChange, burstFactor: 0, shortLabel: '15m' },
+      })
+      return { store, handler: aggregator.handler }
+    }
+    const a = member(0.1)
+    const b = member(10)
+    const batch = (partition: number, id: string, atMs: number, offset: number): InRecord[] => {
+      const [h] = scoredSeries(1, { startMs: atMs, spanMs: 1, idPrefix: id })
+      const value = JSON.stringify({ ...h!, publishedAt: new Date(atMs).toISOString() })
+      const key = Buffer.from(h!.id)
+      const base = { topic: topics.scored.name, partition, key, headers: {}, timestamp: 0 }
+      return [{ ...base, offset: String(offset), value: Buffer.from(value) }]
+    }
+    const marketOf = (outcomes: Outcome[]) => {
+      const out = outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+      const record = out.find((r) => r.key === 'market|global:all')
+      return record && IndicatorUpdate.parse(JSON.parse(String(record.value)))
+    }
+    const ctx = { signal: new AbortController().signal }
+    expect(marketOf(await b.handler(batch(1, 'b0', T0 - 20 * MIN_MS, 0), ctx))).toBeDefined()
+    expect(marketOf(await b.handler(batch(1, 'b1', T0 + 5 * MIN_MS, 1), ctx))).toBeUndefined()
+    const published = marketOf(await a.handler(batch(0, 'a1', T0, 0), ctx))
+    expect(published?.asOf).toBe(new Date(T0 + 5 * MIN_MS).toISOString())
+    const atNewest = await a.store.get('market', { kind: 'global', id: 'all' }, T0 + 5 * MIN_MS)
+    expect({ ...published, ingestedAt: undefined }).toEqual({ ...atNewest, ingestedAt: undefined })
+    expect(published?.volume['15m']).toBe(2)
+    expect(await b.store.watermark()).toBe(T0 + 5 * MIN_MS)
   })
 
   it('rebuilds a backlog whose partitions cover event time unevenly, with the default grace, none late', async () => {
