@@ -335,7 +335,9 @@ describe('aggregator worker on Kafka and Redis', () => {
   })
 
   it('warns at its assignment when its partitions cannot come in one fetch, naming the variable', async () => {
-    await setup(2)
+    const topics = await setup(2)
+    // A backlog to catch up: without one there is nothing to align, and nothing is said.
+    await produceScored(producer, topics.scored.name, scoredSeries(4, { startMs: T0, spanMs: MIN_MS }))
     const out = new PassThrough()
     let logged = ''
     out.on('data', (chunk: Buffer) => {
