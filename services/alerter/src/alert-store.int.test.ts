@@ -6,17 +6,14 @@ import {
   type IndicatorUpdate,
 } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import { createLogger, type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
+import { type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { randomName, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
-import { Registry } from 'prom-client'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert-store.ts'
-import { createAlerterHandler } from './alerter-handler.ts'
-import { createAlerterMetrics } from './alerter-metrics.ts'
-import { createHeadlineMemory } from './headline-memory.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
+import { testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 const claim = (
@@ -163,19 +160,15 @@ describe('alerter: a fresh process after a half-written commit (sent mark writte
 
   /** One alerter process's handler over the store; what it publishes goes to `published`. */
   const processOver = (store: AlertStore, published: OutRecord[]) =>
-    createAlerterHandler({
+    testAlerterHandler({
       topics,
-      rules: () => ruleSet,
-      desks: [],
+      rules: ruleSet,
       store,
-      memory: createHeadlineMemory({ maxScopes: 10, perScope: 5 }),
+      nowMs: T0 + 1_000 * 60_000,
       publish: async (out) => {
         published.push(...out)
       },
-      log: createLogger({ level: 'silent' }),
-      metrics: createAlerterMetrics(new Registry()),
-      clock: { now: () => T0 + 1_000 * 60_000 },
-    })
+    }).handler
   const alertsOf = (published: OutRecord[]) =>
     published
       .filter((r) => r.topic === topics.alerts.name)

@@ -1,22 +1,13 @@
 import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import {
-  createLogger,
-  type InRecord,
-  type OutRecord,
-  produceAll,
-  TradepulseError,
-} from '@tradepulse/platform'
+import { type InRecord, produceAll, TradepulseError } from '@tradepulse/platform'
 import type { Producer } from 'kafkajs'
-import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
-import { createAlerterHandler } from './alerter-handler.ts'
-import { createAlerterMetrics } from './alerter-metrics.ts'
-import { createHeadlineMemory } from './headline-memory.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule, SCENARIO_RULES, scenarioDesks, scenarioHeadlines } from './scenario-fixtures.ts'
+import { testAlerterHandler } from './test-handler.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -37,23 +28,8 @@ describe('alerter handler', () => {
       timestamp: Date.now(),
     }))
 
-  function setup(store: AlertStore, ruleSet: RuleSet = rules, desks: Desk[] = []) {
-    const published: OutRecord[] = []
-    const registry = new Registry()
-    const handler = createAlerterHandler({
-      topics,
-      rules: () => ruleSet,
-      desks,
-      store,
-      memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
-      publish: async (out) => {
-        published.push(...out)
-      },
-      log: createLogger({ level: 'silent' }),
-      metrics: createAlerterMetrics(registry),
-    })
-    return { handler, published, registry }
-  }
+  const setup = (store: AlertStore, ruleSet: RuleSet = rules, desks: Desk[] = []) =>
+    testAlerterHandler({ topics, rules: ruleSet, store, desks })
 
   it("pages a desk once for a headline that raises one rule on several of the desk's scopes; alerts.v1 has each", async () => {
     const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
@@ -141,15 +117,12 @@ describe('alerter handler', () => {
       },
     } as unknown as Producer
     const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
-    const handler = createAlerterHandler({
+    const { handler } = testAlerterHandler({
       topics,
-      rules: () => rules,
+      rules,
       desks: parsedDesks.desks,
       store,
-      memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
       publish: (out) => produceAll(producer, out, { maxRequestBytes: 1 }),
-      log: createLogger({ level: 'silent' }),
-      metrics: createAlerterMetrics(new Registry()),
     })
     await expect(handler(batch, ctx)).rejects.toThrow('NOT_LEADER_FOR_PARTITION')
     expect(written).toEqual(expected.slice(0, 1))
@@ -288,19 +261,11 @@ ${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, reg
     /** The alerts on alerts.v1 (rule, scope, event time, id) after the steps, handled in the given batches. */
     async function alertsFor(steps: Step[], batchSizes: (n: number) => number, store?: AlertStore) {
       const s = store ?? createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => T0 } })
-      const published: OutRecord[] = []
-      const handler = createAlerterHandler({
+      const { handler, published } = testAlerterHandler({
         topics,
-        rules: () => ruleSet,
-        desks: [],
+        rules: ruleSet,
         store: s,
-        memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
-        publish: async (out) => {
-          published.push(...out)
-        },
-        log: createLogger({ level: 'silent' }),
-        metrics: createAlerterMetrics(new Registry()),
-        clock: { now: () => T0 + 1_000 * 60_000 },
+        nowMs: T0 + 1_000 * 60_000,
       })
       const records = steps.map(recordOf)
       for (let i = 0; i < records.length; ) {
@@ -377,19 +342,7 @@ ${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, reg
         { region: 'CN', atMin: 115, mean: -0.7 }, // still past the line: nothing
         { region: 'CN', atMin: 180, mean: -0.7 },
       ].map(recordOf)
-      const published: OutRecord[] = []
-      const handler = createAlerterHandler({
-        topics,
-        rules: () => ruleSet,
-        desks: [],
-        store,
-        memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
-        publish: async (out) => {
-          published.push(...out)
-        },
-        log: createLogger({ level: 'silent' }),
-        metrics: createAlerterMetrics(new Registry()),
-      })
+      const { handler, published } = testAlerterHandler({ topics, rules: ruleSet, store })
       await expect(handler(records.slice(0, 1), ctx)).rejects.toThrow('connection lost')
       await handler(records.slice(0, 1), ctx) // the runner's retry: the alert is found sent
       await handler(records.slice(1, 2), ctx)

@@ -1,0 +1,39 @@
+// The alerter's handler as its tests build it: an in-memory headline memory, a silent log, its own
+// metrics registry, and a publish that collects what it is given (or the one passed). Not exported from index.
+import type { Desk, RuleSet } from '@tradepulse/alerting'
+import type { TopicCatalogue } from '@tradepulse/contracts'
+import { createLogger, type OutRecord } from '@tradepulse/platform'
+import { Registry } from 'prom-client'
+import type { AlertStore } from './alert-store.ts'
+import { createAlerterHandler } from './alerter-handler.ts'
+import { createAlerterMetrics } from './alerter-metrics.ts'
+import { createHeadlineMemory } from './headline-memory.ts'
+
+export function testAlerterHandler(opts: {
+  topics: TopicCatalogue
+  rules: RuleSet
+  store: AlertStore
+  desks?: readonly Desk[]
+  publish?: (records: OutRecord[]) => Promise<void>
+  /** The handler's wall clock, when the test fixes it. */
+  nowMs?: number
+}) {
+  const published: OutRecord[] = []
+  const registry = new Registry()
+  const handler = createAlerterHandler({
+    topics: opts.topics,
+    rules: () => opts.rules,
+    desks: opts.desks ?? [],
+    store: opts.store,
+    memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
+    publish:
+      opts.publish ??
+      (async (out) => {
+        published.push(...out)
+      }),
+    log: createLogger({ level: 'silent' }),
+    metrics: createAlerterMetrics(registry),
+    ...(opts.nowMs !== undefined ? { clock: { now: () => opts.nowMs! } } : {}),
+  })
+  return { handler, published, registry }
+}
