@@ -5,7 +5,6 @@ import {
   createTopicCatalogue,
   type IndicatorUpdate,
 } from '@tradepulse/contracts'
-import { indicatorKey } from '@tradepulse/indicators'
 import { type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { randomName, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
@@ -13,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
-import { testAlerterHandler } from './test-handler.ts'
+import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 const claim = (
@@ -125,20 +124,8 @@ describe('alerter: a fresh process after a half-written commit (sent mark writte
   if (!parsed.ok) throw new Error('rules do not parse')
   const ruleSet: RuleSet = parsed
   const T0 = Date.parse('2026-03-02T08:00:00Z')
-  const scope = { kind: 'region' as const, id: 'CN' }
-  const updateAt = (atMin: number, mean: number): IndicatorUpdate => ({
-    key: indicatorKey('tariff', scope),
-    dimension: 'tariff',
-    scope,
-    asOf: new Date(T0 + atMin * 60_000).toISOString(),
-    mean: { '15m': mean, '1h': mean, '24h': mean },
-    volume: { '15m': 5, '1h': 10, '24h': 20 },
-    buzz: 0,
-    momentum: 0,
-    diffusion: 0,
-    count: 20,
-    updatedAt: new Date(T0).toISOString(),
-  })
+  const _scope = { kind: 'region' as const, id: 'CN' }
+  const updateAt = (atMin: number, mean: number) => cnTariffUpdate(T0, atMin, mean)
   // The line is at -0.5, re-armed above -0.35; the cooldown (and the alert id's bucket) is an hour.
   const steps = [
     updateAt(50, -0.6), // crosses: fires

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule, SCENARIO_RULES, scenarioDesks, scenarioHeadlines } from './scenario-fixtures.ts'
-import { testAlerterHandler } from './test-handler.ts'
+import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -162,19 +162,7 @@ describe('alerter handler', () => {
     const T0 = Date.parse('2026-03-02T08:00:00Z')
     let offset = 0
     const update = (atMin: number, mean: number): InRecord => {
-      const u: IndicatorUpdate = {
-        key: indicatorKey('tariff', { kind: 'region', id: 'CN' }),
-        dimension: 'tariff',
-        scope: { kind: 'region', id: 'CN' },
-        asOf: new Date(T0 + atMin * 60_000).toISOString(),
-        mean: { '15m': mean, '1h': mean, '24h': mean },
-        volume: { '15m': 5, '1h': 10, '24h': 20 },
-        buzz: 0,
-        momentum: 0,
-        diffusion: 0,
-        count: 20,
-        updatedAt: new Date().toISOString(),
-      }
+      const u = cnTariffUpdate(T0, atMin, mean, Date.now())
       return {
         topic: topics.indicators.name,
         partition: 0,

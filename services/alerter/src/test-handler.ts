@@ -1,7 +1,8 @@
 // The alerter's handler as its tests build it: an in-memory headline memory, a silent log, its own
 // metrics registry, and a publish that collects what it is given (or the one passed). Not exported from index.
 import type { Desk, RuleSet } from '@tradepulse/alerting'
-import type { TopicCatalogue } from '@tradepulse/contracts'
+import type { IndicatorUpdate, TopicCatalogue } from '@tradepulse/contracts'
+import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import type { AlertStore } from './alert-store.ts'
@@ -36,4 +37,25 @@ export function testAlerterHandler(opts: {
     ...(opts.nowMs !== undefined ? { clock: { now: () => opts.nowMs! } } : {}),
   })
   return { handler, published, registry }
+}
+
+/**
+ * The tariff indicator of region CN at `atMin` minutes after `t0`, its mean `mean` on every half-life
+ * (a level rule on any of them reads it), 20 headlines behind it.
+ */
+export function cnTariffUpdate(t0: number, atMin: number, mean: number, updatedMs = t0): IndicatorUpdate {
+  const scope = { kind: 'region' as const, id: 'CN' }
+  return {
+    key: indicatorKey('tariff', scope),
+    dimension: 'tariff',
+    scope,
+    asOf: new Date(t0 + atMin * 60_000).toISOString(),
+    mean: { '15m': mean, '1h': mean, '24h': mean },
+    volume: { '15m': 5, '1h': 10, '24h': 20 },
+    buzz: 0,
+    momentum: 0,
+    diffusion: 0,
+    count: 20,
+    updatedAt: new Date(updatedMs).toISOString(),
+  }
 }
