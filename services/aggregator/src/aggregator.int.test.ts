@@ -137,6 +137,27 @@ describe('aggregator worker on Kafka and Redis', () => {
   const activeStore = async (store: IndicatorStore) =>
     store.withNamespace((await store.activeNamespace()) ?? store.namespace)
 
+  /**
+   * A rebuild of all of `topic` (grace 10 min) into a fresh namespace of the test's store, with its own
+   * metrics: the result, the store, and how many contributions it counted late.
+   */
+  async function rebuildCountingLate(topic: string, extra: Partial<Parameters<typeof rebuildIndicators>[0]>) {
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const metrics = createAggregatorMetrics(new Registry())
+    const r = await rebuildIndicators({
+      brokers: kafkaBrokers,
+      topic,
+      sinceMs: 0,
+      store,
+      log: silent,
+      graceMs: 600_000,
+      metrics,
+      ...extra,
+    })
+    const late = (await metrics.late.get()).values.reduce((n, v) => n + v.value, 0)
+    return { r, store, late }
+  }
+
   it('gives the values of a clean in-order run when every headline comes twice, shuffled within the grace', async () => {
     const topics = await setup(1) // one partition: the order produced is the order applied
     const series = scoredSeries(1_500, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 11 })
@@ -625,21 +646,12 @@ describe('aggregator worker on Kafka and Redis', () => {
   ])('rebuilds partitions out of event-time order %s, none late, as the in-order run', async (_, bytes) => {
     const topics = await setup(3)
     const series = await produceOutOfOrder(topics.scored.name)
-    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
-    const metrics = createAggregatorMetrics(new Registry())
-    const r = await rebuildIndicators({
-      brokers: kafkaBrokers,
-      topic: topics.scored.name,
-      sinceMs: 0,
-      store,
-      log: silent,
-      graceMs: 600_000,
-      metrics,
+    const { r, store, late } = await rebuildCountingLate(topics.scored.name, {
       chunkRecords: 7,
       fetchBytesPerPartition: bytes,
     })
     expect(r.headlines).toBe(400)
-    expect((await metrics.late.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    expect(late).toBe(0)
     const ref = await oneByOne(store, series)
     const end = T0 + SPARSE_DAYS * 24 * HOUR_MS
     expect(await compareStores(ref, store.withNamespace(r.namespace), targetsOf(series), end)).toEqual([])
@@ -718,20 +730,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const topics = await setup(3)
     const series = scoredSeries(3_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 51 })
     await produceUneven(topics.scored.name, series)
-    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
-    const metrics = createAggregatorMetrics(new Registry())
-    const r = await rebuildIndicators({
-      brokers: kafkaBrokers,
-      topic: topics.scored.name,
-      sinceMs: 0,
-      store,
-      log: silent,
-      graceMs: 600_000,
-      metrics,
-      chunkRecords: 100,
-    })
+    const { r, store, late } = await rebuildCountingLate(topics.scored.name, { chunkRecords: 100 })
     expect(r.headlines).toBe(3_000)
-    expect((await metrics.late.get()).values.reduce((n, v) => n + v.value, 0)).toBe(0)
+    expect(late).toBe(0)
     const ref = await cleanRun(series, 600_000)
     expect(
       await compareStores(ref, store.withNamespace(r.namespace), targetsOf(series), T0 + 3 * HOUR_MS),
