@@ -111,7 +111,12 @@ describe('evaluateIndicator: level with hysteresis', () => {
     const input: HysteresisState = Object.freeze({})
     const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.7 } }), input, T0)
     expect(r.state).toEqual({
-      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15': { armed: false, lastValue: -0.7, asOfMs: T0 },
+      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15': {
+        armed: false,
+        lastValue: -0.7,
+        asOfMs: T0,
+        count: 10,
+      },
     })
     const roundTrip = JSON.parse(JSON.stringify(r.state)) as Record<string, unknown>
     expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'])).toEqual(
@@ -445,6 +450,7 @@ describe('evaluateIndicator: alert fields', () => {
         armed: false,
         lastValue: -0.8,
         asOfMs: T0 + MIN_MS,
+        count: 10,
       },
       'cn_tone|tariff|region:CN|down': null,
     })

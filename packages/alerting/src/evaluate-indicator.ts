@@ -179,7 +179,7 @@ export function evaluateIndicator(
       // Below the volume floor a line never fires; but one that fired re-arms there once the value is
       // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
       if (quiet && (!prev || prev.armed)) continue
-      const step = stepHysteresis(prev, r.value, eventMs, line)
+      const step = stepHysteresis(prev, r.value, eventMs, line, update.count)
       if ('stale' in step) continue
       if (quiet) {
         if (step.next.armed) moved(step.next)

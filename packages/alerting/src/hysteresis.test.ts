@@ -45,4 +45,20 @@ describe('stepHysteresis', () => {
       next: { armed: false, lastValue: 5, asOfMs: 10 },
     })
   })
+
+  it('treats an update at the same asOf behind fewer headlines as stale: the older reading, published last', () => {
+    const prev = { armed: false, lastValue: -0.6, asOfMs: 10, count: 21 }
+    const down = { side: 'down' as const, line: -0.5, hysteresis: 0.15 }
+    // Read before a late headline was applied (20), after the reading with it (21): no re-arm.
+    expect(stepHysteresis(prev, -0.2, 10, down, 20)).toEqual({ fire: false, stale: true })
+    expect(stepHysteresis(prev, -0.2, 10, down, 21)).toEqual({
+      fire: false,
+      next: { armed: true, lastValue: -0.2, asOfMs: 10, count: 21 },
+    })
+    // Without counts (an entry written before they were kept), the same asOf is current.
+    expect(stepHysteresis({ armed: false, lastValue: -0.6, asOfMs: 10 }, -0.2, 10, down, 20)).toMatchObject({
+      next: { armed: true },
+    })
+    expect(stepHysteresis(prev, -0.2, 10, down)).toMatchObject({ next: { armed: true } })
+  })
 })

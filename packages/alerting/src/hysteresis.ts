@@ -12,6 +12,11 @@ export const HysteresisEntry = z.strictObject({
   lastValue: z.number(),
   /** Event time (asOf) of the update that last moved this entry; older updates are ignored. */
   asOfMs: z.number(),
+  /**
+   * The headlines behind that update (IndicatorUpdate.count): of two updates at the same asOf, the one
+   * with fewer is the older reading (absent in entries written before it was kept).
+   */
+  count: z.int().min(0).optional(),
 })
 export type HysteresisEntry = z.infer<typeof HysteresisEntry>
 
@@ -29,15 +34,21 @@ export type HysteresisStep = { fire: boolean; next: HysteresisEntry } | { fire: 
  * One update against one line. Fires when armed and the value reaches the line (≥ for up, ≤ for down)
  * and disarms; re-arms once the value is back past the line by the hysteresis (< line − h for up,
  * > line + h for down). A missing entry is armed, so a value already past the line on first sight fires.
- * An update older than the entry's is stale: out-of-order indicator updates must not flip the state.
+ * An update older than the entry's is stale: out-of-order indicator updates must not flip the state. So is
+ * one at the same asOf behind fewer headlines (`count`): two aggregator members can read one indicator at
+ * one asOf before and after a late headline (within the grace) was applied, and publish the older
+ * reading last.
  */
 export function stepHysteresis(
   prev: HysteresisEntry | undefined,
   value: number,
   asOfMs: number,
   { side, line, hysteresis }: HysteresisLine,
+  count?: number,
 ): HysteresisStep {
   if (prev && asOfMs < prev.asOfMs) return { fire: false, stale: true }
+  if (prev && asOfMs === prev.asOfMs && count !== undefined && prev.count !== undefined && count < prev.count)
+    return { fire: false, stale: true }
   const isPast = side === 'up' ? value >= line : value <= line
   const isBack = side === 'up' ? value < line - hysteresis : value > line + hysteresis
   let armed = prev?.armed ?? true
@@ -48,5 +59,5 @@ export function stepHysteresis(
   } else if (!armed && isBack) {
     armed = true
   }
-  return { fire, next: { armed, lastValue: value, asOfMs } }
+  return { fire, next: { armed, lastValue: value, asOfMs, ...(count !== undefined ? { count } : {}) } }
 }
