@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { parseDesks, RULE_FILES } from '@tradepulse/alerting'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import type { z } from 'zod'
 import { WORKERS } from './workers.ts'
 
 // There is no Docker engine on our machines, so the compose file is checked against the code instead.
@@ -20,6 +20,18 @@ const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { 
 }
 const services = compose.services
 
+// The alerter reads its webhook HMAC keys from the variables the desks file names (secretEnv).
+const desks = parseDesks(readFileSync(RULE_FILES.desks, 'utf8'), 'yaml')
+if (!desks.ok) throw new Error(`${RULE_FILES.desks}: ${JSON.stringify(desks.errors)}`)
+const deskSecrets = desks.desks.flatMap((d) => (d.webhook ? [d.webhook.secretEnv] : []))
+
+/** The variables in `environment` that neither the worker's config schema nor (alerter) the desks file names. */
+function unknownVariables(worker: string, environment: Record<string, string> = {}): string[] {
+  const known = new Set(Object.keys(WORKERS[worker]!.config.shape))
+  if (worker === 'alerter') for (const k of deskSecrets) known.add(k)
+  return Object.keys(environment).filter((k) => !known.has(k))
+}
+
 describe('docker-compose.yml', () => {
   it('runs every worker as its own service from its main', () => {
     for (const worker of Object.keys(WORKERS)) {
@@ -28,13 +40,21 @@ describe('docker-compose.yml', () => {
     }
   })
   it('sets only environment variables the worker config schema knows', () => {
-    for (const [worker, { config }] of Object.entries(WORKERS)) {
-      const known = new Set(Object.keys((config as z.ZodObject).shape))
-      const unknown = Object.keys(services[worker]!.environment ?? {}).filter(
-        (k) => !known.has(k) && !k.endsWith('_SECRET'),
-      )
-      expect(unknown, `unknown variables for ${worker}`).toEqual([])
-    }
+    for (const worker of Object.keys(WORKERS))
+      expect(
+        unknownVariables(worker, services[worker]!.environment),
+        `unknown variables for ${worker}`,
+      ).toEqual([])
+  })
+  it('lets the alerter have the webhook secret variables the desks file names, and no other', () => {
+    expect(deskSecrets.length).toBeGreaterThan(0)
+    const env = { ...services.alerter!.environment, ...Object.fromEntries(deskSecrets.map((k) => [k, 'x'])) }
+    expect(unknownVariables('alerter', env)).toEqual([])
+    expect(
+      unknownVariables('alerter', { ...env, TRADEPULSE_WEBHOOK_SECRET_NOPE: 'x', DESK_SECRET: 'x' }),
+    ).toEqual(['TRADEPULSE_WEBHOOK_SECRET_NOPE', 'DESK_SECRET'])
+    // Only the alerter reads the desks file.
+    expect(unknownVariables('scorer', { [deskSecrets[0]!]: 'x' })).toEqual([deskSecrets[0]])
   })
   it('health checks the port each worker serves /healthz on, and Prometheus scrapes it', () => {
     const prom = readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')
