@@ -624,6 +624,33 @@ desks:
     ])
   })
 
+  it.each([302, 307])(
+    'dead-letters a %i redirect at once, naming where it pointed, and follows it nowhere',
+    async (status) => {
+      const elsewhere = await receiver((_req, res) => res.writeHead(200).end())
+      const hook = await receiver((_req, res) => res.writeHead(status, { location: elsewhere.url }).end())
+      const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: 's' } })
+      const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+      cleanups.push(dlq.stop)
+      await app.start()
+      await app.runner.joined()
+      await producer.send({
+        topic: topics.scored.name,
+        messages: scenarioHeadlines(Date.now(), `moved${status}-`)
+          .slice(0, 1)
+          .map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+      })
+      await waitFor(() => dlq.messages.length >= 1, { what: 'dead letters' })
+      expect(hook.received).toHaveLength(1)
+      expect(elsewhere.received).toHaveLength(0)
+      expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).message)).toEqual([
+        expect.stringContaining(
+          `1 attempt(s): HTTP ${status} (a redirect to ${elsewhere.url}, not followed: fix the desk's webhook url)`,
+        ),
+      ])
+    },
+  )
+
   it('refuses to start, naming the topic, when a desk topic is missing and it does not create topics', async () => {
     const desks = `${scenarioDesks()}  - id: fx
     scopes: ["*"]

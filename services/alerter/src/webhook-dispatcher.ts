@@ -147,15 +147,20 @@ function createLane(
           ...(traceparent ? { traceparent } : {}),
         },
         signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]),
+        // A redirect is not followed: fetch would turn the POST into a body-less GET on 301-303 (and
+        // count the landing page's 200 as delivered), or send the signed alert to another host on
+        // 307/308. It is a permanent failure, dead-lettered with where it pointed.
+        redirect: 'manual',
       })
       // Drain the body so the connection goes back to the pool.
       await res.arrayBuffer().catch(() => {})
       metrics.webhookAttempts.inc({ desk: target.deskId, outcome: `${Math.floor(res.status / 100)}xx` })
       if (res.ok) return { ok: true }
+      const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null
       return {
         ok: false,
         permanent: !isRetriableStatus(res.status),
-        detail: `HTTP ${res.status}`,
+        detail: `HTTP ${res.status}${location !== null ? ` (a redirect to ${location.slice(0, 200)}, not followed: fix the desk's webhook url)` : ''}`,
         outcome: `${res.status}`,
       }
     } catch (err) {
