@@ -43,8 +43,13 @@ tp_bootstrap() {
   arch="$(tp_arch)"
   mkdir -p "$TP_TOOLS/bin"
   if ! { [ -x "$TP_TOOLS/node/bin/node" ] && tp_node_ok "$TP_TOOLS/node/bin/node"; }; then
-    if command -v node >/dev/null && tp_node_ok "$(command -v node)"; then
-      ln -sf "$(command -v node)" "$TP_TOOLS/bin/node"
+    # The machine's node, looked up without .tools/bin (on PATH as the README advises, `command -v node`
+    # found the link itself, which then pointed at itself).
+    local sys_path sys_node
+    sys_path="$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$TP_TOOLS/bin" | paste -sd: - || true)"
+    sys_node="$(PATH="$sys_path" command -v node || true)"
+    if [ -n "$sys_node" ] && tp_node_ok "$sys_node"; then
+      ln -sf "$sys_node" "$TP_TOOLS/bin/node"
     else
       tp_fetch_npm "node-linux-$arch@$NODE_MAJOR" "$TP_TOOLS/node"
       ln -sf "$TP_TOOLS/node/bin/node" "$TP_TOOLS/bin/node"
