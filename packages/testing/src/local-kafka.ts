@@ -132,10 +132,44 @@ function tail(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '(no log)'
 }
 
+/**
+ * The pid of a broker started on `dataDir` that is still running, from the pid file a start leaves there;
+ * where /proc exists, only a process whose command line names this data dir's server.properties counts
+ * (a pid reused by another process does not).
+ */
+export function runningBroker(dataDir: string): number | undefined {
+  const file = join(dataDir, 'broker.pid')
+  if (!existsSync(file)) return undefined
+  const pid = Number(readFileSync(file, 'utf8').trim())
+  if (!Number.isInteger(pid) || pid <= 0) return undefined
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    // EPERM: it exists, as another user's process.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined
+  }
+  const cmdline = `/proc/${pid}/cmdline`
+  if (existsSync('/proc/self/cmdline')) {
+    try {
+      if (!readFileSync(cmdline, 'utf8').split('\0').includes(join(dataDir, 'server.properties')))
+        return undefined
+    } catch {
+      return undefined
+    }
+  }
+  return pid
+}
+
 /** Starts a real single-node Kafka broker (KRaft) from Maven Central jars with the machine's Java. */
 export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<LocalKafka> {
-  const classpath = kafkaClasspath()
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tradepulse-kafka-'))
+  // A new start formats and wipes the log dir: never under a broker that still writes there.
+  const running = runningBroker(dataDir)
+  if (running !== undefined)
+    throw new Error(
+      `a Kafka broker (pid ${running}) is still running on ${dataDir}; stop it first (pnpm infra:down), its data would be wiped`,
+    )
+  const classpath = kafkaClasspath()
   rmSync(join(dataDir, 'logs'), { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
   const port = options.port ?? (await freePort())
@@ -176,6 +210,7 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     { stdio: ['ignore', fd, fd], detached: options.detached ?? false },
   )
   closeSync(fd)
+  if (child.pid) writeFileSync(join(dataDir, 'broker.pid'), String(child.pid))
   if (options.detached) child.unref()
   const brokers = [`127.0.0.1:${port}`]
   const stop = async () => {
