@@ -6,21 +6,13 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort } from './free-port.ts'
 import type { InfraState } from './infra-cli.ts'
+import { alive } from './infra-cli.ts'
 import { createTopics, listTopicNames } from './kafka-helpers.ts'
 import { REPO_ROOT } from './local-kafka.ts'
 import { randomName } from './random-name.ts'
 
 const run = promisify(execFile)
 const CLI = join(REPO_ROOT, 'packages', 'testing', 'src', 'infra-cli.ts')
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function killAndWait(pid: number): Promise<void> {
   process.kill(pid, 'SIGKILL')

@@ -30,7 +30,8 @@ export function planUp(state: InfraState | undefined, alive: (pid: number) => bo
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (signal 0 tests without signalling). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

@@ -603,25 +603,31 @@ desks:
     expect(hook.received).toHaveLength(want.length)
   })
 
-  it('dead-letters a 4xx at once, without retrying', async () => {
-    const hook = await receiver((_req, res) => res.writeHead(410).end())
-    const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: 's' } })
+  /**
+   * The scenario's first headline through an alerter whose tariff desk posts to `hookUrl`, until its
+   * delivery is dead-lettered (its tariff alerts on US and CN page the desk once): the dead letters' messages.
+   */
+  async function deadLetteredDelivery(hookUrl: string, idPrefix: string): Promise<string[]> {
+    const { app, topics } = start({ desks: scenarioDesks(hookUrl), env: { SCENARIO_TARIFF_SECRET: 's' } })
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
     cleanups.push(dlq.stop)
     await app.start()
     await app.runner.joined()
     await producer.send({
       topic: topics.scored.name,
-      messages: scenarioHeadlines(Date.now(), 'gone-')
+      messages: scenarioHeadlines(Date.now(), idPrefix)
         .slice(0, 1)
         .map((h) => ({ key: h.id, value: JSON.stringify(h) })),
     })
-    // Its tariff alerts on US and CN page the desk once: one delivery, one dead letter.
     await waitFor(() => dlq.messages.length >= 1, { what: 'dead letters' })
+    return dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).message)
+  }
+
+  it('dead-letters a 4xx at once, without retrying', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(410).end())
+    const messages = await deadLetteredDelivery(hook.url, 'gone-')
     expect(hook.received).toHaveLength(1)
-    expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).message)).toEqual([
-      expect.stringMatching(/1 attempt\(s\): HTTP 410/),
-    ])
+    expect(messages).toEqual([expect.stringMatching(/1 attempt\(s\): HTTP 410/)])
   })
 
   it.each([302, 307])(
@@ -629,21 +635,10 @@ desks:
     async (status) => {
       const elsewhere = await receiver((_req, res) => res.writeHead(200).end())
       const hook = await receiver((_req, res) => res.writeHead(status, { location: elsewhere.url }).end())
-      const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: 's' } })
-      const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-      cleanups.push(dlq.stop)
-      await app.start()
-      await app.runner.joined()
-      await producer.send({
-        topic: topics.scored.name,
-        messages: scenarioHeadlines(Date.now(), `moved${status}-`)
-          .slice(0, 1)
-          .map((h) => ({ key: h.id, value: JSON.stringify(h) })),
-      })
-      await waitFor(() => dlq.messages.length >= 1, { what: 'dead letters' })
+      const messages = await deadLetteredDelivery(hook.url, `moved${status}-`)
       expect(hook.received).toHaveLength(1)
       expect(elsewhere.received).toHaveLength(0)
-      expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).message)).toEqual([
+      expect(messages).toEqual([
         expect.stringContaining(
           `1 attempt(s): HTTP ${status} (a redirect to ${elsewhere.url}, not followed: fix the desk's webhook url)`,
         ),
