@@ -3,7 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { Dimension, ScopeKind } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
-import { type HttpRoute, type Logger, normalizeError } from '@tradepulse/platform'
+import {
+  activeIndicatorStore,
+  eventTimeOf,
+  type HttpRoute,
+  type Logger,
+  normalizeError,
+} from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
 import type { AlertStreams } from './alert-stream.ts'
@@ -92,12 +98,9 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
 
   /** The store of the active namespace and the event time `asOf` stands for. */
   async function readAt(asOf: string): Promise<{ store: IndicatorStore; asOfMs: number }> {
-    const active = (await deps.indicators.activeNamespace()) ?? deps.indicators.namespace
-    const store =
-      active === deps.indicators.namespace ? deps.indicators : deps.indicators.withNamespace(active)
-    if (asOf === 'now') return { store, asOfMs: now() }
-    if (asOf !== 'latest') return { store, asOfMs: Date.parse(asOf) }
-    return { store, asOfMs: (await store.watermark()) ?? now() }
+    const store = await activeIndicatorStore(deps.indicators)
+    const at = await eventTimeOf(asOf === 'now' || asOf === 'latest' ? asOf : Date.parse(asOf), store, now)
+    return { store, asOfMs: at.ms }
   }
 
   async function indicators(res: ServerResponse, read: () => Promise<unknown>) {

@@ -2,9 +2,12 @@ import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tra
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
+  activeIndicatorStore,
   createLogger,
   createRedisIndicatorStore,
   defaultGroupId,
+  eventTimeOf,
+  type IndicatorAsOf,
   loadConfig,
   TradepulseError,
 } from '@tradepulse/platform'
@@ -32,7 +35,7 @@ export function parseDuration(text: string, flag = '--since'): number {
 }
 
 /** What --as-of names: the aggregator's event-time watermark (`latest`), the clock (`now`), or a time. */
-export type AsOf = 'latest' | 'now' | number
+export type AsOf = IndicatorAsOf
 
 export function parseAsOf(text: string): AsOf {
   if (text === 'latest' || text === 'now') return text
@@ -45,23 +48,22 @@ export function parseAsOf(text: string): AsOf {
   return ms
 }
 
-/**
- * The event time to read the indicators at, and what it is, for the title. `latest` is the namespace's
- * event-time watermark (the newest event time the aggregator published at), or the clock when there is
- * none, as the gateway reads with `asOf=latest` (readAt in services/gateway/src/http-api.ts): after a
- * replay of old news the indicators at the wall clock have decayed to nothing.
- */
+/** The event time to read the indicators at (as the gateway reads: eventTimeOf), and what it is, for the title. */
 export async function resolveAsOf(
   asOf: AsOf,
   store: Pick<IndicatorStore, 'watermark'>,
   now: () => number = Date.now,
 ): Promise<{ ms: number; what: string }> {
-  if (typeof asOf === 'number') return { ms: asOf, what: '' }
-  if (asOf === 'now') return { ms: now(), what: 'now' }
-  const watermark = await store.watermark()
-  return watermark === undefined
-    ? { ms: now(), what: 'now: the aggregator has set no event time here' }
-    : { ms: watermark, what: "latest: the aggregator's event time" }
+  const at = await eventTimeOf(asOf, store, now)
+  const what =
+    at.from === 'given'
+      ? ''
+      : at.from === 'watermark'
+        ? "latest: the aggregator's event time"
+        : asOf === 'now'
+          ? 'now'
+          : 'now: the aggregator has set no event time here'
+  return { ms: at.ms, what }
 }
 
 const num = (x: number | undefined, digits = 3) => (x === undefined ? '-' : x.toFixed(digits))
@@ -139,13 +141,13 @@ export function registerIndicators(program: Command): void {
         pretty: config.LOG_PRETTY,
       })
       await withRedis(config, 'tradepulse-cli', log, async (redis) => {
-        const base = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
-        const active = (await base.activeNamespace()) ?? base.namespace
-        const store = base.withNamespace(active)
+        const store = await activeIndicatorStore(
+          createRedisIndicatorStore(redis, indicatorStoreOptions(config)),
+        )
         const at = await resolveAsOf(asOf, store)
         const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms)
         process.stdout.write(
-          `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${active})\n`,
+          `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${store.namespace})\n`,
         )
         process.stdout.write(formatIndicatorTable(rows))
       })

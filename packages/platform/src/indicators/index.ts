@@ -1,4 +1,5 @@
 export * from './indicator-store-options.ts'
 export * from './memory-indicator-store.ts'
+export * from './read-at.ts'
 export * from './redis-indicator-memory.ts'
 export * from './redis-indicator-store.ts'
