@@ -34,8 +34,7 @@ export async function sampleReplayProblem(
       `ingest took ${taken} of its ${feed.length} headline ids within INGEST_DEDUP_WINDOW_MS and drops them as repeats`,
     )
   if (opts.indicators) {
-    const base = createRedisIndicatorStore(redis, opts.indicators)
-    const store = base.withNamespace((await base.activeNamespace()) ?? base.namespace)
+    const store = await activeIndicatorStore(createRedisIndicatorStore(redis, opts.indicators))
     const watermark = await store.watermark()
     const first = Date.parse(feed[0]!.publishedAt)
     if (watermark !== undefined && watermark - first > (opts.graceMs ?? 0))
