@@ -1,6 +1,7 @@
 import { AggregatorConfig, indicatorStoreOptions } from '@tradepulse/aggregator'
 import { IngestConfig } from '@tradepulse/ingest'
 import {
+  activeIndicatorStore,
   createKeys,
   createRedisIndicatorStore,
   type Logger,
