@@ -14,6 +14,7 @@ type Service = {
   depends_on?: Record<string, unknown>
   build?: unknown
   image?: string
+  ports?: string[]
 }
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, Service>
@@ -30,6 +31,33 @@ function unknownVariables(worker: string, environment: Record<string, string> = 
   const known = new Set(Object.keys(WORKERS[worker]!.config.shape))
   if (worker === 'alerter') for (const k of deskSecrets) known.add(k)
   return Object.keys(environment).filter((k) => !known.has(k))
+}
+
+/** Compose's `${NAME:-default}` interpolation, with `env` standing for the shell's variables. */
+function interpolate(value: string, env: Record<string, string> = {}): string {
+  return value.replace(/\$\{(\w+):-([^}]*)\}/g, (_, name: string, fallback: string) => env[name] || fallback)
+}
+
+/** A short-syntax port mapping `[ip:]host:container`, the host side a port or a range `a-b`. */
+function portMapping(spec: string): { ip?: string; host: [number, number]; container: number } {
+  const m = /^(?:([\d.]+):)?(\d+)(?:-(\d+))?:(\d+)$/.exec(spec)
+  if (!m) throw new Error(`not a port mapping: ${spec}`)
+  const [, ip, from, to, container] = m
+  return { ip, host: [Number(from), Number(to ?? from)], container: Number(container) }
+}
+
+/** The pinned `package version integrity` lines of scripts/toolchain.txt, by tool. */
+function toolchain(): Map<string, { arch: string; pkg: string; version: string; integrity: string }[]> {
+  const pins = new Map<string, { arch: string; pkg: string; version: string; integrity: string }[]>()
+  for (const line of readFileSync(join(ROOT, 'scripts/toolchain.txt'), 'utf8').split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue
+    const [tool, arch, pkg, version, integrity] = line.trim().split(/\s+/)
+    pins.set(tool!, [
+      ...(pins.get(tool!) ?? []),
+      { arch: arch!, pkg: pkg!, version: version!, integrity: integrity! },
+    ])
+  }
+  return pins
 }
 
 describe('docker-compose.yml', () => {
@@ -122,6 +150,72 @@ describe('docker-compose.yml', () => {
         file,
       ).toBe(true)
   })
+  it('has Kafka advertise the compose network to the workers and localhost on a published port to the host', () => {
+    const env = services.kafka!.environment!
+    const listeners = Object.fromEntries(
+      env.KAFKA_LISTENERS!.split(',').map((l) => {
+        const [name, port] = l.split('://:')
+        return [name!, Number(port)]
+      }),
+    )
+    const advertised = (vars: Record<string, string>) =>
+      Object.fromEntries(
+        interpolate(env.KAFKA_ADVERTISED_LISTENERS!, vars)
+          .split(',')
+          .map((l) => l.split('://') as [string, string]),
+      )
+    // The workers (KAFKA_BROKERS kafka:9092) reach the broker on the network's listener.
+    expect(advertised({}).PLAINTEXT).toBe('kafka:9092')
+    expect(listeners.PLAINTEXT).toBe(9092)
+    for (const worker of Object.keys(WORKERS))
+      expect(services[worker]!.environment?.KAFKA_BROKERS, worker).toBe(advertised({}).PLAINTEXT)
+    expect(env.KAFKA_INTER_BROKER_LISTENER_NAME).toBe('PLAINTEXT')
+    // The host listener: advertised as localhost on the host port it is published on, 9094 unless
+    // KAFKA_HOST_PORT says otherwise.
+    const hostListener = Object.keys(listeners).find(
+      (n) => n !== 'PLAINTEXT' && n !== env.KAFKA_CONTROLLER_LISTENER_NAMES,
+    )
+    expect(hostListener).toBeDefined()
+    const protocols = Object.fromEntries(
+      env.KAFKA_LISTENER_SECURITY_PROTOCOL_MAP!.split(',').map((p) => p.split(':')),
+    )
+    expect(protocols[hostListener!]).toBe('PLAINTEXT')
+    for (const [vars, port] of [
+      [{}, 9094],
+      [{ KAFKA_HOST_PORT: '19094' }, 19094],
+    ] as const) {
+      expect(advertised(vars)[hostListener!]).toBe(`localhost:${port}`)
+      const published = (services.kafka!.ports ?? []).map((p) => portMapping(interpolate(p, vars)))
+      expect(published).toContainEqual({
+        ip: '127.0.0.1',
+        host: [port, port],
+        container: listeners[hostListener!],
+      })
+    }
+  })
+  it('publishes the gateway on a host port range, so it scales with --scale gateway=N', () => {
+    const gateway = services.gateway!
+    const port = Number(gateway.environment?.HTTP_PORT)
+    for (const [vars, range] of [
+      [{}, [9405, 9414]],
+      [{ GATEWAY_HOST_PORTS: '8405-8407' }, [8405, 8407]],
+      [{ GATEWAY_HOST_PORTS: '9405' }, [9405, 9405]],
+    ] as const) {
+      const published = (gateway.ports ?? []).map((p) => portMapping(interpolate(p, vars)))
+      expect(published).toEqual([{ ip: '127.0.0.1', host: range, container: port }])
+    }
+    // Ten replicas by default, from the port the README names.
+    const { host } = portMapping(interpolate(gateway.ports![0]!))
+    expect(host[0]).toBe(9405)
+    expect(host[1] - host[0] + 1).toBeGreaterThanOrEqual(10)
+    // A fixed host port on a worker would stop it scaling: only the gateway publishes one.
+    for (const worker of Object.keys(WORKERS))
+      if (worker !== 'gateway')
+        for (const p of services[worker]!.ports ?? []) {
+          const { host: h } = portMapping(interpolate(p))
+          expect(h[1], `${worker} publishes a fixed host port`).toBeGreaterThan(h[0])
+        }
+  })
   it('keeps Kafka and Redis data on volumes, and gives workers longer than their stop deadline', () => {
     const kafka = services.kafka as unknown as { environment: Record<string, string>; volumes: string[] }
     expect(kafka.volumes).toContain(`kafka-data:${kafka.environment.KAFKA_LOG_DIRS}`)
@@ -137,5 +231,30 @@ describe('docker-compose.yml', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
     expect(dockerfile).toMatch(/^FROM .* AS deps$/m)
     expect(dockerfile).toMatch(/^USER node$/m)
+  })
+  it('builds on the Node version bootstrap pins, with the pinned pnpm (scripts/toolchain.txt)', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
+    const pins = toolchain()
+    for (const tool of ['node', 'pnpm']) {
+      const lines = pins.get(tool) ?? []
+      expect(lines.map((l) => l.arch).sort(), tool).toEqual(['arm64', 'x64'])
+      expect(new Set(lines.map((l) => l.version)).size, `${tool}: one version for every arch`).toBe(1)
+      for (const l of lines) {
+        expect(l.version, l.pkg).toMatch(/^\d+\.\d+\.\d+$/)
+        expect(l.integrity, l.pkg).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/)
+      }
+    }
+    const nodeVersion = pins.get('node')![0]!.version
+    expect(dockerfile).toContain(`ARG NODE_VERSION=${nodeVersion}\n`)
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
+    expect(froms.length).toBeGreaterThan(0)
+    for (const image of froms) expect(image).toMatch(/^node:\$\{NODE_VERSION\}-slim$/)
+    // pnpm comes from the same file, copied in before it is read.
+    expect(dockerfile.indexOf('COPY scripts/toolchain.txt')).toBeGreaterThan(-1)
+    expect(dockerfile.indexOf('COPY scripts/toolchain.txt')).toBeLessThan(
+      dockerfile.indexOf('npm install -g'),
+    )
+    expect(dockerfile).toMatch(/npm install -g "pnpm@\$v"/)
+    expect(dockerfile).not.toMatch(/pnpm@\d/)
   })
 })
