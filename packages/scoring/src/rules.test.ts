@@ -1774,3 +1774,77 @@ describe('round 20: defects from review', () => {
     expect(r.scores.uncertainty).toBeGreaterThan(0.2)
   })
 })
+
+describe('round 21: defects from probes', () => {
+  /** Tariff events in the de-escalating direction (truce, cut, suspension...). */
+  const easing = (h: string) =>
+    score(h).events.filter((e) => e.dimension === 'tariff' && e.direction > 0 && !e.threat)
+
+  it.each([
+    'Tariffs slow exports',
+    'Tariffs slow Chinese imports',
+    'US tariffs lower steel shipments',
+    'Tariffs could slow exports',
+    'Tariffs to slow exports',
+    'Export curbs slow chip shipments',
+  ])('%s: a measure before a move in the base form acts on the flow after it', (h) => {
+    expect(easing(h)).toEqual([])
+    expect(tariff(h).label).toBe('negative')
+  })
+  it('still reads a measure that slows, with nothing after it, as easing', () => {
+    expect(tariff('Tariffs slow').label).toBe('positive')
+    expect(tariff('Trade tensions ease').label).toBe('positive')
+  })
+
+  it.each([
+    'Dockworkers strike shuts East and Gulf Coast ports',
+    'Port strike shuts Rotterdam terminals',
+    'Rail strike halts freight across Germany',
+    'Magnet shortage halts European car lines',
+    'Shortage of transformers delays grid projects',
+    'Strike halts production at Boeing',
+    'Strike hits production at chocolate factory',
+  ])('%s: the disruption does the stopping, it is not stopped', (h) => {
+    expect(supply(h).label).toBe('negative')
+    expect(score(h).events.map((e) => e.type)).not.toContain('supply_restored')
+  })
+  it('still reads a disruption stopped as easing, and strikes a deal', () => {
+    expect(supply('Chip shortage eases').label).toBe('positive')
+    expect(tariff('U.S., China strike trade deal').label).toBe('positive')
+  })
+
+  it.each([
+    'Trump exempts Brazilian orange juice, aircraft from 50% tariff',
+    'U.S. exempts semiconductors from reciprocal tariffs',
+    'Trump exempts smartphones, computers from reciprocal tariffs',
+    'U.S. grants automakers relief on tariffs for parts',
+    'Tariffs on steel lifted under new deal',
+    'U.S. to refund tariffs collected under IEEPA',
+    'Importers get refunds after court voids tariffs',
+    "Trump's tariff U-turn sends stocks soaring",
+    'U.S., China agree to 90-day ceasefire in trade war',
+  ])('%s: relief from a measure eases', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+  it('keeps a verb of more on a deal after "under" ("ramp up buys under trade deal")', () => {
+    expect(tariff('China to ramp up U.S. buys under trade deal').label).toBe('positive')
+  })
+
+  it.each([
+    'China to require export licences for graphite',
+    'U.S. to require licences for Nvidia chip sales to China',
+    'Tariffs cut into U.S. farm exports',
+    'Rare earths: China tightens grip on supply chain',
+    "Beijing's rare earth stranglehold tightens",
+    'China tightens grip on gallium supply',
+  ])('%s: a control or a harm escalates', (h) => {
+    expect(tariff(h).label).toBe('negative')
+    expect(easing(h)).toEqual([])
+  })
+  it.each(['Gucci tightens grip on suppliers', "China's e-commerce rivals seek luxury stranglehold"])(
+    '%s: a firm tightening its grip is no trade measure',
+    (h) => {
+      expect(tariff(h).label).toBeNull()
+    },
+  )
+})

@@ -480,6 +480,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
+  const underId = lookupWord(LEXICON.vocab, 'under')
+  /** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
+  const STRIKE_WORDS: ReadonlySet<number> = new Set(
+    ['strike', 'strikes'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
+  )
   /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
   const NAME_LEAD_WORDS: ReadonlySet<string> = new Set(NAME_LEADS)
   /** Articles, which may open a noun phrase (see objectRightAfter). */
@@ -1050,6 +1055,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const clause = itClause[k]
     const s = itS[k] as number
     const end = itE[k] as number
+    // "Strike halts production at Boeing": "strike" right before a verb in the -s form is the stoppage
+    // that does it, no deal struck (the -s verb then takes its object in its own right).
+    if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
     let left = -1
     let leftD = Number.POSITIVE_INFINITY
     for (let l = k - 1; l >= 0; l--) {
@@ -1152,6 +1160,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
       if (r > k + 1 && isAfterSetting(itS[r] as number) && isContest(r)) break
+      // "Tariffs on steel lifted under new deal", "halved under phase one deal": what stands after
+      // "under" is the frame the act is done in, not its object, which a verb of less would undo (a
+      // deal lifted: talks broken down). A verb of more keeps it ("ramp up buys under trade deal": on
+      // the streams, dropping the deal there cost more readings than it mended).
+      if (pred.sign < 0 && wordBetween(end, itS[r] as number, underId)) break
+      // "grants automakers relief on tariffs": what is granted is the relief, which acts on the measure
+      // in its own right; the grant does not reach past it (granting tariffs would raise them).
+      if (pred.id === 'grant' && reliefNoun(r)) break
       if (bindable(pred, r)) {
         right = r
         rightFirst = r
@@ -1183,9 +1199,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       ((right >= 0 &&
         pred.fixed === 0 &&
         !participle &&
-        (itE[left] === s ||
-          ((itE[left] as number) + 1 === s &&
-            (wordBefore(s, toId) || (wordFlagsAt(s - 1) & W_MODAL) !== 0))) &&
+        subjectOf(left, k) &&
         (right === k + 1 || rightD - (pred.policy ? 0 : penalty) <= 1) &&
         causedQuantity(left, right)) ||
         (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) ||
@@ -1204,12 +1218,47 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // tensions") or the noun it describes ("eased curbs"), which is what moves, not the subject on the
     // left (as in "trade tensions ease"). Not the -ing form: on the streams that moved a dozen
     // readings, some for the worse ("or risk losing license").
-    const transitive = (presentS || participle) && right >= 0 && objectRightAfter(k, rightFirst)
+    const transitive =
+      right >= 0 &&
+      objectRightAfter(k, rightFirst) &&
+      (presentS || participle || measureActsOn(pred, left, k, right))
+    // "Port strike shuts terminals", "magnet shortage halts car lines": a disruption right before a verb
+    // of stopping in the -s form, with words after it, is its subject and does the stopping; taken on
+    // the left, the strike itself was stopped (supply restored). It is said of the disruption as a
+    // participle ("strike halted") or with nothing after it ("strike halts").
+    if (
+      presentS &&
+      left >= 0 &&
+      (pred.id === 'halt' || pred.id === 'pause') &&
+      end < tb.count &&
+      tb.kind[end] === WORD &&
+      (subjectOf(left, k) || (left === k - 1 && s - (itE[left] as number) <= 3)) &&
+      isDisruption(left)
+    ) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     if (pred.objectOnly && right < 0 && !passive) t = -1
     else if (passive) t = left
     else if ((active || past || transitive) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
+    // "exempts semiconductors from reciprocal tariffs", "spares Brazilian orange juice, aircraft from the
+    // 50% tariff": relief names what it spares, then the measure after "from", which is what it undoes.
+    if (pred.id === 'exempt' && (t < 0 || (t === right && !isMeasure(t)))) {
+      const m = measureAfterFrom(k, t < 0 ? k : t)
+      if (m >= 0) {
+        t = m
+        right = m
+        rightFirst = m
+      }
+    }
+    // "agree to a ceasefire in the trade war": a contest after "in" right after the object is where
+    // the act happens, bound with it rather than read as more of the contest.
+    if (t >= 0 && t + 1 < items && itBound[t + 1] === 0 && isContest(t + 1) && itClause[t + 1] === clause) {
+      const c = itS[t + 1] as number
+      if (wordBetween(itE[t] as number, c, inId) && c - (itE[t] as number) <= 2) itBound[t + 1] = 3
+    }
     // "put the trade war on hold": the phrase after the object is the act; putting only places it.
     if (t >= 0 && t === right && pred.kind === 'impose' && pausedAfter(t)) t = -1
     if (t >= 0) {
@@ -1287,6 +1336,84 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let n = 0
     for (let j = from; j < to; j++) if (tb.kind[j] === NUMBER || (wordFlagsAt(j) & W_UNIT) !== 0) n++
     return n
+  }
+
+  /**
+   * "Tariffs slow exports", "export curbs ease chip imports": a measure right before a reported move in
+   * the base form, with a flow right after the verb, is the verb's subject, and the verb acts on the flow
+   * (as the -s form does: "Tariff slows exports"); taken on the left, the measure itself was slowed, a
+   * cut. A measure or a fear of one ("trade fears slow exports"), no contest ("tensions heighten trade
+   * deal worries" keeps its reading), and only a flow that more of is good (no measure in its turn).
+   */
+  function measureActsOn(pred: PredRole, l: number, k: number, r: number): boolean {
+    if (pred.policy || l < 0 || !subjectOf(l, k)) return false
+    if (((entInts[(it.idx[k] as number) << 4] as number) & F_PAST) !== 0) return false
+    const a = targetAt(it.idx[l] as number)
+    const b = targetAt(it.idx[r] as number)
+    return a.polarity < 0 && a.tariff !== 0 && !a.contest && !a.policyOnly && b.polarity > 0 && !b.frame
+  }
+
+  /** Item r is a relief noun acting as a predicate ("relief", "exemptions": see the exempt_noun role). */
+  function reliefNoun(r: number): boolean {
+    const x = it.idx[r] as number
+    return (
+      it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0 && predAt(x).id === 'exempt_noun'
+    )
+  }
+
+  /** Item l is a disruption of supply: a shortage, a strike, congestion (no trade measure). */
+  function isDisruption(l: number): boolean {
+    const a = targetAt(it.idx[l] as number)
+    return a.polarity < 0 && a.supply !== 0 && a.tariff === 0
+  }
+
+  /** The item right after predicate item k is a predicate in the -s form, with no word between. */
+  function verbRightAfter(k: number): boolean {
+    const n = k + 1
+    return (
+      n < items &&
+      it.s[n] === it.e[k] &&
+      it.predOn[n] === 1 &&
+      ((entInts[(it.idx[n] as number) << 4] as number) & F_PRESENT_S) !== 0
+    )
+  }
+
+  /**
+   * The trade measure after "from" that relief predicate item k reaches past what it took (item
+   * `after`): within twice the binding window, with no other predicate between, or -1. Across the
+   * commas of a list of what is spared ("exempts smartphones, computers from tariffs"), which end a
+   * clause for the tokenizer.
+   */
+  function measureAfterFrom(k: number, after: number): number {
+    const end = it.e[k] as number
+    for (let r = after + 1; r < items; r++) {
+      if ((it.s[r] as number) - end > 2 * RULES.bindWindowTokens) break
+      const x = it.idx[r] as number
+      if (it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0) break
+      if (((entInts[x << 4] as number) & F_TARGET) === 0) continue
+      if (isMeasure(r) && wordBetween(it.e[after] as number, it.s[r] as number, fromId)) return r
+    }
+    return -1
+  }
+
+  /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
+  function isMeasure(r: number): boolean {
+    const x = it.idx[r] as number
+    if (((entInts[x << 4] as number) & F_TARGET) === 0) return false
+    const b = targetAt(x)
+    return b.polarity < 0 && b.tariff !== 0 && !b.contest && !b.frame
+  }
+
+  /**
+   * Item l stands as the subject of predicate item k: right before it, or with "to" or a modal between
+   * ("tariffs to slow exports", "tariffs could slow exports").
+   */
+  function subjectOf(l: number, k: number): boolean {
+    const s = it.s[k] as number
+    return (
+      it.e[l] === s ||
+      ((it.e[l] as number) + 1 === s && (wordBefore(s, toId) || (wordFlagsAt(s - 1) & W_MODAL) !== 0))
+    )
   }
 
   /** Item l is a trade subject and item r a quantity it can move that is no trade measure (see bindOne). */

@@ -77,6 +77,27 @@ const GROWTH_HELD_BACK = [
   'v drag down',
 ].map((verb) => `${verb} growth`)
 
+/** What a supplier's grip holds (see export_control): supply, rare earths, critical minerals. */
+const SUPPLY_HELD = [
+  'supply',
+  'supplies',
+  'the supply chain',
+  'supply chain',
+  'supply chains',
+  'rare earths',
+  'rare earth',
+  'rare earth supply',
+  'critical minerals',
+  'minerals',
+  'gallium',
+  'germanium',
+  'graphite',
+  'antimony',
+  'lithium',
+  'cobalt',
+  'magnets',
+]
+
 /**
  * Markets or investors calmed ("Fed move calms markets", "truce soothes jittery markets"): good news for
  * the market, matched whole (TONE) so that "calm" does not read as a measure removed ("calm the trade
@@ -195,6 +216,17 @@ export const TARGETS = [
       'n tariff cut',
       'n tariff reduction',
       'n tariff relief',
+      // A measure taken back ("Trump's tariff U-turn sends stocks soaring").
+      'n tariff u turn',
+      'n tariff u-turn',
+      'n tariff reversal',
+      'n tariff climbdown',
+      'n tariff refund',
+      // A measure annulled or paid back ("court voids tariffs", "to refund tariffs collected"), named
+      // with the measure: refunds and voids of any other kind are the market's.
+      ...['v void', 'v refund'].flatMap((verb) =>
+        ['tariffs', 'the tariffs', 'duties', 'levies'].map((m) => `${verb} ${m}`),
+      ),
       // Lower duties granted to a partner ("lobbies to keep special tariff treatment", "ends India's
       // trade preferences"): relief kept or taken away.
       'n tariff treatment',
@@ -524,6 +556,22 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
+      // Licences made a condition ("China to require export licences for graphite", "U.S. to require
+      // licences for Nvidia chip sales"): a control, not a licence granted.
+      ...['v require', 'v impose'].flatMap((verb) =>
+        [
+          'export licence',
+          'export licences',
+          'export license',
+          'export licenses',
+          'licence',
+          'licences',
+          'license',
+          'licenses',
+          'a licence',
+          'a license',
+        ].map((what) => `${verb} ${what}`),
+      ),
       // "halts exports pending new licence rules": rules that require licences, not a licence granted.
       'n licence rule',
       'n license rule',
@@ -542,6 +590,16 @@ export const TARGETS = [
       'n tech blackout',
       'n technology blackout',
       'n chip ban',
+      // A supplier's hold over what others need ("China tightens grip on rare earths", "Beijing's rare
+      // earth stranglehold tightens"): a control, more of it an escalation. Named with the supply only:
+      // a firm's grip on a market or a rival is no trade measure.
+      ...['v tighten grip on', 'v tighten its grip on', 'grip on', 'stranglehold on', 'chokehold on'].flatMap(
+        (hold) => SUPPLY_HELD.map((what) => `${hold} ${what}`),
+      ),
+      ...['rare earth', 'rare earths', 'mineral', 'minerals', 'supply', 'supply chain'].flatMap((what) => [
+        `${what} stranglehold`,
+        `${what} chokehold`,
+      ]),
     ],
   },
   {
@@ -2466,6 +2524,7 @@ export const PREDICATES = [
       'v head off',
       'v overturn',
       'v strike down',
+
       'struck down',
       // A court's verdict undoes the measure ("tariffs ruled illegal by appeals court").
       'ruled illegal',
@@ -2832,6 +2891,9 @@ export const PREDICATES = [
       'v stymie',
       'v weigh on',
       'v ding',
+      // "Tariffs cut into farm exports": eating into what follows harms it, no cut of the subject.
+      'v cut into',
+      'v eat into',
       // "tariffs could plunge the world into recession": what pushes an economy into a slump harms it.
       'into recession',
       'into a recession',
