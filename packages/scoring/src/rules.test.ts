@@ -1841,6 +1841,23 @@ describe('round 21: defects from probes', () => {
     expect(tariff(h).label).toBe('negative')
     expect(easing(h)).toEqual([])
   })
+  it.each(['Israel and Hamas reach ceasefire deal', 'Russia and Ukraine agree to Easter ceasefire'])(
+    '%s: a ceasefire in a war of arms is no trade truce',
+    (h) => {
+      expect(tariff(h).label).toBeNull()
+    },
+  )
+  it('still reads a trade ceasefire as a truce', () => {
+    expect(tariff('U.S., China agree on trade war ceasefire after summit').label).toBe('positive')
+  })
+  it.each([
+    ['EU opens anti-subsidy investigation into Chinese EVs', 'negative'],
+    ['Japan removes South Korea from trade whitelist', 'negative'],
+    ['Japan restores South Korea to export whitelist', 'positive'],
+  ])('%s: a trade case or a whitelist is trade policy (%s)', (h, label) => {
+    expect(tariff(h).label).toBe(label)
+  })
+
   it.each(['Gucci tightens grip on suppliers', "China's e-commerce rivals seek luxury stranglehold"])(
     '%s: a firm tightening its grip is no trade measure',
     (h) => {

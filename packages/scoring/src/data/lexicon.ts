@@ -433,6 +433,16 @@ export const TARGETS = [
       'n import probe',
       'n section 232 probe',
       'n trade probe',
+      // Trade-remedy cases named as investigations ("EU opens anti-subsidy investigation into Chinese EVs").
+      'n anti dumping investigation',
+      'n dumping investigation',
+      'n anti subsidy probe',
+      'n anti subsidy investigation',
+      'n countervailing duty investigation',
+      'n countervailing duty probe',
+      'n safeguard investigation',
+      'n trade investigation',
+      'n import investigation',
       'n trade remedy',
       'n investment restriction',
       'n investment rule',
@@ -1070,6 +1080,37 @@ export const TARGETS = [
     words: ['n truce', 'n ceasefire', 'n cease fire', 'n detente', 'n armistice', 'n thaw', 'thaws'],
   },
   {
+    // A ceasefire in a war of arms ("Israel and Hamas reach ceasefire deal", "Russia and Ukraine agree to
+    // Easter ceasefire"), named so by its deal or its place: good news for markets, no trade truce. A
+    // trade one is named as such first ("trade ceasefire talks", "ceasefire in trade war").
+    id: 'armed_ceasefire',
+    polarity: 1,
+    bare: 0,
+    dims: { market: 1 },
+    topic: {},
+    events: {},
+    words: [
+      'n ceasefire deal',
+      'n ceasefire agreement',
+      'n ceasefire plan',
+      'n ceasefire proposal',
+      'n ceasefire violation',
+      'n humanitarian ceasefire',
+      'n military ceasefire',
+      ...[
+        'gaza',
+        'lebanon',
+        'ukraine',
+        'easter',
+        'christmas',
+        'israel',
+        'hamas',
+        'hezbollah',
+        'kashmir',
+      ].flatMap((where) => [`${where} ceasefire`, `${where} ceasefires`, `ceasefire in ${where}`]),
+    ],
+  },
+  {
     // A deal said to be close ("trade deal close", "agreement within reach"): progress on its own.
     id: 'deal_near',
     polarity: 1,
@@ -1566,6 +1607,11 @@ export const TARGETS = [
       'tariff exempt',
       'n concession',
       'n trade concession',
+      // Trusted partners exempt from export checks ("Japan removes South Korea from trade whitelist").
+      'n trade whitelist',
+      'n export whitelist',
+      'n trade white list',
+      'n export white list',
     ],
   },
   {
