@@ -42,6 +42,9 @@ export const alerterConfigShape = {
     'first delay between webhook attempts (doubles, jittered)',
   ),
   ALERTER_WEBHOOK_BACKOFF_MAX_MS: ms(10_000, 1).describe('longest delay between webhook attempts'),
+  ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS: ms(60_000).describe(
+    'longest wait a 429 or 503 may ask for with Retry-After before the next webhook attempt (never less than our own backoff; an attempt past ALERTER_WEBHOOK_MAX_AGE_MS is not made)',
+  ),
   ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once, per desk'),
   ALERTER_WEBHOOK_QUEUE_MAX: ms(500, 1).describe(
     "webhook deliveries held in memory per desk; when full, that desk's webhook consumer pauses (alerts on Kafka never wait)",

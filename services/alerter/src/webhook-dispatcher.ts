@@ -4,7 +4,9 @@ import {
   type HealthCheck,
   headersToStrings,
   type InRecord,
+  kafkaErrorType,
   type Logger,
+  type OutRecord,
   produceAll,
   type TradepulseProducer,
 } from '@tradepulse/platform'
@@ -21,6 +23,8 @@ export type WebhookOptions = {
   concurrency: number
   queueMax: number
   maxAgeMs: number
+  /** Longest wait a 429 or 503 may ask for with Retry-After (never less than our own backoff). */
+  retryAfterMaxMs: number
 }
 
 export type WebhookDispatcherDeps = {
@@ -40,9 +44,73 @@ export type WebhookDispatcherDeps = {
 }
 
 type Result = 'done' | 'aborted'
-type Attempt = { ok: true } | { ok: false; permanent: boolean; detail: string; outcome: string }
+type Attempt =
+  | { ok: true }
+  | { ok: false; permanent: boolean; detail: string; outcome: string; retryAfterMs?: number }
 
 const isRetriableStatus = (s: number) => s === 408 || s === 429 || s >= 500
+
+/**
+ * Most of a webhook answer read. The body is read only so a kept-alive connection can be used again;
+ * a receiver answering an endless or huge body would otherwise have it all buffered in memory, or hold a
+ * request slot until the timeout (a body past this is cancelled, which closes that connection).
+ */
+export const RESPONSE_BODY_MAX_BYTES = 64 * 1024
+
+/** Heartbeat errors meaning this member must rejoin the group: its partitions are being (or were) reassigned. */
+const REJOIN_ERRORS: ReadonlySet<string> = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'NOT_COORDINATOR_FOR_GROUP',
+])
+
+const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /
+
+/**
+ * The wait a Retry-After header asks for, in ms from `nowMs`: delay-seconds (`120`) or an HTTP date
+ * (IMF-fixdate, RFC 850 or asctime, all GMT); a date already past is 0. Undefined when absent or
+ * unreadable (a negative or fractional number, any other text), so our own backoff applies.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  const v = value?.trim()
+  if (!v) return undefined
+  if (/^\d+$/.test(v)) return Number(v) * 1000
+  if (!HTTP_DATE.test(v)) return undefined
+  // asctime carries no zone but means GMT; Date.parse would read it as local time.
+  const at = Date.parse(/GMT$/.test(v) ? v : `${v} GMT`)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
+}
+
+/** The wait before the next attempt: what the receiver asked, cut to `capMs`, never under our own backoff. */
+export function nextAttemptDelayMs(
+  backoffMs: number,
+  retryAfterMs: number | undefined,
+  capMs: number,
+): number {
+  return retryAfterMs === undefined ? backoffMs : Math.max(backoffMs, Math.min(retryAfterMs, capMs))
+}
+
+/**
+ * Reads at most about `maxBytes` of a response body, then cancels the rest. The read stops, too, when the
+ * fetch's signal aborts (the timeout): fetch errors the body stream then, so a body that stalls or trickles
+ * never holds an attempt past its timeout. What the body says does not change the attempt's outcome.
+ */
+export async function drainBody(res: Response, maxBytes: number): Promise<void> {
+  const reader = res.body?.getReader()
+  if (!reader) return
+  let read = 0
+  try {
+    while (read < maxBytes) {
+      const chunk = await reader.read()
+      if (chunk.done) return
+      read += chunk.value.byteLength
+    }
+  } catch {
+    // Aborted (timeout, stop) or reset by the receiver: the status stands.
+  }
+  await reader.cancel().catch(() => {})
+}
 
 /**
  * Signed webhook deliveries, with the desk topics as their outbox. Each desk with a webhook has a lane
@@ -56,7 +124,9 @@ const isRetriableStatus = (s: number) => s === 408 || s === 429 || s >= 500
  * - nothing is lost on a crash: delivery is at-least-once, and may repeat after a crash or a
  *   rebalance (receivers deduplicate on x-tradepulse-alert-id, which is the alert id);
  * - memory is bounded: per desk, at most `queueMax` deliveries wait or run; when full, that desk's
- *   consumer stops reading (it waits, heartbeating) rather than dropping anything.
+ *   consumer stops reading (it waits, heartbeating) rather than dropping anything;
+ * - a rebalance is not held up by slow deliveries: a lane that hears of one commits what is finished,
+ *   abandons the rest of its batches (the new owner delivers them) and rejoins at once.
  * A lane's group that has no offsets yet takes those of the one group all desks shared before
  * (`<groupId>`), so an upgrade neither posts an hour of alerts again nor skips any.
  */
@@ -83,9 +153,15 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       return stopping
     },
     health: (async () => {
-      const crashed = lanes.flatMap((l) => (l.crashed() ? [`${l.deskId}: ${l.crashed()}`] : []))
-      if (crashed.length)
-        return { status: 'degraded', ready: true, detail: `webhook consumer stopped: ${crashed.join('; ')}` }
+      const faults = lanes.flatMap((l) => {
+        const crashed = l.crashed()
+        const blocked = l.deadLettersBlocked()
+        return [
+          ...(crashed ? [`webhook consumer of desk ${l.deskId} stopped: ${crashed}`] : []),
+          ...(blocked ? [`desk ${l.deskId} ${blocked}`] : []),
+        ]
+      })
+      if (faults.length) return { status: 'degraded', ready: true, detail: faults.join('; ') }
       const queued = lanes.reduce((n, l) => n + l.queued(), 0)
       return {
         status: 'ok',
@@ -96,24 +172,39 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   }
 }
 
+/** Why a batch stopped waiting for its deliveries; `err` (a rebalance heartbeat's) is thrown on to kafkajs. */
+type GiveUp = { why: string; err?: unknown }
+
 /** One desk's deliveries: its consumer, queue and requests in flight. */
 function createLane(
   deps: WebhookDispatcherDeps,
   target: DeskWebhookTarget & { topic: string },
-  signal: AbortSignal,
+  stopSignal: AbortSignal,
 ) {
   const { options: o, metrics } = deps
   const log = deps.log.child({ desk: target.deskId })
   const doFetch = deps.fetch ?? fetch
   const now = deps.now ?? Date.now
   const groupId = `${deps.groupId}.${target.deskId}`
+  // How often a batch waiting on deliveries checks on the group; kafkajs sends a heartbeat only once its
+  // interval has passed, however often it is asked.
+  const tickMs = Math.min(1_000, deps.consumer.heartbeatIntervalMs)
   let consumer: Consumer | undefined
   let running = false
   let crashed: string | undefined
+  // Bumped when a batch hears that the group is rebalancing, so the lane's other batches give up too
+  // without each waiting for a heartbeat of its own. `rejoining` (until kafkajs has joined again) also
+  // stops batches of the same fetch that start after it, before they post anything.
+  let rebalances = 0
+  let rejoining = false
+  // Failed deliveries whose dead letter cannot be written yet, and the last error: health is degraded meanwhile.
+  let deadLettersWaiting = 0
+  let deadLetterError = ''
 
   // Bounded queue (waiting or in flight) and a cap on requests in flight.
   let queued = 0
   let active = 0
+  // Room waiters are all woken to check again: one that gave up (a rebalance) must not swallow the wake.
   const roomWaiters: (() => void)[] = []
   const slotWaiters: (() => void)[] = []
   const wakeOne = (list: (() => void)[]) => list.shift()?.()
@@ -122,7 +213,7 @@ function createLane(
     metrics.webhookQueue.set({ desk: target.deskId }, n)
   }
 
-  const sleep = (ms: number) =>
+  const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       if (signal.aborted) return resolve()
       const t = setTimeout(done, ms)
@@ -134,8 +225,14 @@ function createLane(
       signal.addEventListener('abort', done, { once: true })
     })
 
-  async function attempt(body: string, alertId: string, traceparent?: string): Promise<Attempt> {
+  async function attempt(
+    body: string,
+    alertId: string,
+    signal: AbortSignal,
+    traceparent?: string,
+  ): Promise<Attempt> {
     try {
+      // One signal for the request and its body: the timeout covers reading the answer too.
       const res = await doFetch(target.url, {
         method: 'POST',
         body,
@@ -152,16 +249,21 @@ function createLane(
         // 307/308. It is a permanent failure, dead-lettered with where it pointed.
         redirect: 'manual',
       })
-      // Drain the body so the connection goes back to the pool.
-      await res.arrayBuffer().catch(() => {})
+      await drainBody(res, RESPONSE_BODY_MAX_BYTES)
       metrics.webhookAttempts.inc({ desk: target.deskId, outcome: `${Math.floor(res.status / 100)}xx` })
       if (res.ok) return { ok: true }
       const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null
+      // Only these two ask us to come back later; the header on any other answer is not ours to honour.
+      const retryAfterMs =
+        res.status === 429 || res.status === 503
+          ? parseRetryAfter(res.headers.get('retry-after'), now())
+          : undefined
       return {
         ok: false,
         permanent: !isRetriableStatus(res.status),
         detail: `HTTP ${res.status}${location !== null ? ` (a redirect to ${location.slice(0, 200)}, not followed: fix the desk's webhook url)` : ''}`,
         outcome: `${res.status}`,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       }
     } catch (err) {
       const e = err as Error
@@ -178,11 +280,13 @@ function createLane(
     }
   }
 
-  async function deliver(rec: InRecord): Promise<Result> {
+  /** Delivers one alert, or dead-letters it; 'aborted' (uncommitted, delivered again) on a stop or a rebalance. */
+  async function deliver(rec: InRecord, signal: AbortSignal): Promise<Result> {
     const body = rec.value?.toString('utf8') ?? ''
     const alertId = rec.headers.ce_id ?? ''
     let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
     let attempts = 0
+    let notRetried = ''
     for (let i = 0; i < o.maxAttempts; i++) {
       if (signal.aborted) return 'aborted'
       while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
@@ -195,7 +299,7 @@ function createLane(
           return 'done'
         }
         attempts++
-        last = await attempt(body, alertId, rec.headers.traceparent)
+        last = await attempt(body, alertId, signal, rec.headers.traceparent)
       } finally {
         active--
         wakeOne(slotWaiters)
@@ -205,48 +309,124 @@ function createLane(
         return 'done'
       }
       if (signal.aborted) return 'aborted'
-      if (last.permanent) break
-      if (i + 1 < o.maxAttempts) await sleep(backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs))
+      if (last.permanent || i + 1 >= o.maxAttempts) break
+      const delayMs = nextAttemptDelayMs(
+        backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs),
+        last.retryAfterMs,
+        o.retryAfterMaxMs,
+      )
+      // An attempt past the alert's max age would be refused at its first turn: not made.
+      if (now() + delayMs - rec.timestamp > o.maxAgeMs) {
+        const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
+        notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be past the alert's max age of ${o.maxAgeMs} ms`
+        break
+      }
+      await sleep(delayMs, signal)
     }
     if (signal.aborted) return 'aborted'
-    const message = `desk ${target.deskId}: POST ${target.url} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}`
+    const message = `desk ${target.deskId}: POST ${target.url} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}`
     log.warn({ alertId, attempts }, message)
-    try {
-      await produceAll(deps.producer, [
-        deadLetterRecord(deps.dlqTopic, 'alerter', rec, 'webhook_failed', message, new Date(now())),
-      ])
-    } catch (err) {
-      // Not committed: the alert comes round again and is retried, which beats losing its dead letter.
-      log.warn({ err, alertId }, 'could not dead-letter a failed webhook; will retry it')
-      return 'aborted'
-    }
-    metrics.webhooks.inc({ desk: target.deskId, result: 'failed' })
-    return 'done'
+    const letter = deadLetterRecord(deps.dlqTopic, 'alerter', rec, 'webhook_failed', message, new Date(now()))
+    return (await writeDeadLetter(letter, alertId, signal)) ? 'done' : 'aborted'
   }
 
-  /** Waits for the promise, heartbeating meanwhile so the group keeps our partitions during slow webhooks. */
-  async function withHeartbeat<T>(p: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
-    let settled = false
-    const done = p.finally(() => {
-      settled = true
-    })
-    while (!settled) {
-      await Promise.race([done, new Promise((r) => setTimeout(r, 1_000))])
-      if (!settled) await heartbeat().catch(() => {})
+  /**
+   * Writes a dead letter, retrying with backoff until it is written or the batch is given up (a stop, a
+   * rebalance: then the delivery is not committed and is made again). Giving up at the first failure left
+   * the batch's later offsets uncommitted, and kafkajs fetched them again: alerts already delivered after it
+   * were POSTed again and again while health said ok.
+   */
+  async function writeDeadLetter(letter: OutRecord, alertId: string, signal: AbortSignal): Promise<boolean> {
+    let failures = 0
+    try {
+      for (;;) {
+        if (signal.aborted) return false
+        try {
+          await produceAll(deps.producer, [letter])
+          metrics.webhooks.inc({ desk: target.deskId, result: 'failed' })
+          if (failures > 0) log.info({ alertId, failures }, 'webhook dead letter written after failures')
+          return true
+        } catch (err) {
+          if (failures === 0) deadLettersWaiting++
+          failures++
+          deadLetterError = err instanceof Error ? err.message : String(err)
+          // One warning per delivery; its retries (one per backoff, for as long as Kafka refuses) at debug.
+          log[failures === 1 ? 'warn' : 'debug'](
+            { err, alertId, failures },
+            'could not dead-letter a failed webhook; retrying the dead letter',
+          )
+          await sleep(backoffDelay(failures - 1, o.backoffBaseMs, o.backoffMaxMs), signal)
+        }
+      }
+    } finally {
+      if (failures > 0) deadLettersWaiting--
     }
-    return done
+  }
+
+  /** Why this batch should stop waiting and let its partition go, if it should. */
+  function giveUpReason(p: EachBatchPayload, epoch: number): GiveUp | undefined {
+    if (!running || !p.isRunning()) return { why: 'stopping' }
+    if (p.isStale()) return { why: 'sought back' }
+    if (rejoining || rebalances !== epoch) return { why: 'rebalance' }
+    return undefined
+  }
+
+  /**
+   * Waits for `work`, heartbeating meanwhile so the group keeps our partitions during slow webhooks; gives
+   * up (saying why) as soon as the partition should go: a heartbeat answering that the group is rebalancing,
+   * a seek, the consumer stopping. Waiting on through a rebalance (slow deliveries take minutes:
+   * maxAttempts × (timeout + backoff)) held the whole group up until the coordinator dropped this member at
+   * its rebalance timeout, and the partition's deliveries were then made twice, here and by its new owner.
+   */
+  async function waitHeartbeating(
+    work: Promise<unknown>,
+    p: EachBatchPayload,
+    epoch: number,
+  ): Promise<GiveUp | undefined> {
+    let settled = false
+    const done = work.then(
+      () => {
+        settled = true
+      },
+      () => {
+        settled = true
+      },
+    )
+    for (;;) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, tickMs)))])
+      clearTimeout(timer)
+      if (settled) return undefined
+      const reason = giveUpReason(p, epoch)
+      if (reason) return reason
+      try {
+        await p.heartbeat()
+      } catch (err) {
+        // Anything else (a lost connection) is for the next heartbeat to tell.
+        if (kafkaErrorType(err, REJOIN_ERRORS) === undefined) continue
+        if (rebalances === epoch) rebalances++
+        rejoining = true
+        return { why: 'rebalance', err }
+      }
+    }
   }
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
-    const started: { offset: string; result: Promise<Result> }[] = []
+    const epoch = rebalances
+    // Aborts this batch's deliveries (requests, waits, dead-letter retries) when it gives up.
+    const abandon = new AbortController()
+    const signal = AbortSignal.any([stopSignal, abandon.signal])
+    const started: { offset: string; result?: Result; settled: Promise<Result> }[] = []
+    let gaveUp: GiveUp | undefined
     for (const m of batch.messages as KafkaMessage[]) {
-      if (!running || !p.isRunning() || p.isStale()) break
+      gaveUp = giveUpReason(p, epoch)
       // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer.
-      while (queued >= o.queueMax && running) {
-        await withHeartbeat(new Promise<void>((r) => roomWaiters.push(r)), p.heartbeat)
+      while (!gaveUp && queued >= o.queueMax) {
+        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, epoch)
+        gaveUp ??= giveUpReason(p, epoch)
       }
-      if (!running) break
+      if (gaveUp) break
       setQueued(queued + 1)
       const rec: InRecord = {
         topic: batch.topic,
@@ -257,19 +437,51 @@ function createLane(
         headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
         timestamp: Number(m.timestamp),
       }
-      const result = deliver(rec).finally(() => {
-        setQueued(queued - 1)
-        wakeOne(roomWaiters)
-      })
-      started.push({ offset: m.offset, result })
+      const entry: (typeof started)[number] = {
+        offset: m.offset,
+        settled: deliver(rec, signal)
+          .then((r) => {
+            entry.result = r
+            return r
+          })
+          .finally(() => {
+            setQueued(queued - 1)
+            for (const w of roomWaiters.splice(0)) w()
+          }),
+      }
+      started.push(entry)
     }
-    const results = await withHeartbeat(Promise.all(started.map((s) => s.result)), p.heartbeat)
-    // Only the unbroken run of finished deliveries is committed; the rest is delivered again later.
-    for (let i = 0; i < results.length; i++) {
-      if (results[i] !== 'done') break
-      p.resolveOffset(started[i]!.offset)
+    // Stopping, the deliveries were all aborted and settle at once: their results are still waited for (a
+    // tick at most), so what finished is committed. One still writing its dead letter then is made again.
+    if (!gaveUp || gaveUp.why === 'stopping') {
+      gaveUp = await waitHeartbeating(Promise.all(started.map((s) => s.settled)), p, epoch)
+    }
+    // Only the unbroken run of finished deliveries is committed; the rest is delivered again later (here,
+    // or by the partition's new owner).
+    let resolved = 0
+    for (const s of started) {
+      if (s.result !== 'done') break
+      p.resolveOffset(s.offset)
+      resolved++
+    }
+    if (gaveUp) {
+      abandon.abort()
+      if (gaveUp.why !== 'stopping') {
+        log.info(
+          {
+            partition: batch.partition,
+            why: gaveUp.why,
+            committed: resolved,
+            abandoned: started.length - resolved,
+          },
+          'webhook batch given up; its unfinished deliveries are made again by the partition owner',
+        )
+      }
     }
     await p.commitOffsetsIfNecessary().catch((err) => log.warn({ err }, 'webhook offsets not committed yet'))
+    // Thrown on, kafkajs commits what was resolved and rejoins the group at once; returning instead, it
+    // would fetch the abandoned alerts again and post them here while the group waits for this member.
+    if (gaveUp?.err !== undefined) throw gaveUp.err
   }
 
   /**
@@ -306,6 +518,11 @@ function createLane(
     deskId: target.deskId,
     queued: () => queued,
     crashed: () => crashed,
+    /** Why this lane's dead letters cannot be written, while failed deliveries wait for theirs. */
+    deadLettersBlocked: () =>
+      deadLettersWaiting > 0
+        ? `cannot write its webhook dead letters to ${deps.dlqTopic} (${deadLettersWaiting} failed ${deadLettersWaiting === 1 ? 'delivery' : 'deliveries'} waiting, retried with backoff): ${deadLetterError}`
+        : undefined,
     async start(): Promise<void> {
       running = true
       setQueued(0)
@@ -324,6 +541,9 @@ function createLane(
         },
       })
       consumer = c
+      c.on(c.events.GROUP_JOIN, () => {
+        rejoining = false
+      })
       c.on(c.events.CRASH, (e) => {
         crashed = e.payload.restart ? undefined : e.payload.error.message
         log.error({ err: e.payload.error, restart: e.payload.restart }, 'webhook consumer crashed')

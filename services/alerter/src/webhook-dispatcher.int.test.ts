@@ -1,0 +1,406 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import type { DeadLetter } from '@tradepulse/contracts'
+import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
+import {
+  collectTopic,
+  createTopics,
+  freePort,
+  randomName,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
+import { type Admin, AssignerProtocol, type Producer } from 'kafkajs'
+import { Registry } from 'prom-client'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type AlerterMetrics, createAlerterMetrics } from './alerter-metrics.ts'
+import { createWebhookDispatcher, type WebhookOptions } from './webhook-dispatcher.ts'
+import { ALERT_ID_HEADER } from './webhook-signature.ts'
+
+const DESK = 'tariff'
+
+/** A request as the receiver saw it: the alert id, when its body had arrived, and how it ended. */
+type Received = { alertId: string; atMs: number; ended?: 'answered' | 'dropped' }
+
+describe('webhook dispatcher on Kafka', () => {
+  const { kafkaBrokers } = testInfra()
+  let deskTopic: string
+  let dlqTopic: string
+  let groupId: string
+  let producer: Producer
+  let admin: Admin
+  const cleanups: (() => Promise<unknown>)[] = []
+
+  beforeEach(async () => {
+    const prefix = randomName('webhooks')
+    deskTopic = `${prefix}.alerts.desk.${DESK}.v1`
+    dlqTopic = `${prefix}.dlq`
+    groupId = `${prefix}.alerter.webhooks`
+    await createTopics(kafkaBrokers, [
+      { name: deskTopic, partitions: 2 },
+      { name: dlqTopic, partitions: 1 },
+    ])
+    producer = await testProducer(kafkaBrokers)
+    admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(
+      () => producer.disconnect(),
+      () => admin.disconnect(),
+    )
+  })
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /** An HTTP receiver answering each request as `respond` says (nothing: the request is held open). */
+  async function receiver(respond: (res: ServerResponse, r: Received, req: IncomingMessage) => void) {
+    const received: Received[] = []
+    const port = await freePort()
+    const server: Server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const r: Received = { alertId: String(req.headers[ALERT_ID_HEADER]), atMs: performance.now() }
+        received.push(r)
+        res.on('close', () => {
+          r.ended = res.writableFinished ? 'answered' : 'dropped'
+        })
+        respond(res, r, req)
+      })
+    })
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections()
+          server.close(() => r())
+        }),
+    )
+    const of = (alertId: string) => received.filter((r) => r.alertId === alertId)
+    return { url: `http://127.0.0.1:${port}/hook`, received, of }
+  }
+
+  /** Alerts on the desk topic as the alerter writes them: the alert id in ce_id, the alert as the value. */
+  async function produceAlerts(ids: string[], partition = 0) {
+    await producer.send({
+      topic: deskTopic,
+      messages: ids.map((id) => ({
+        partition,
+        key: id,
+        value: JSON.stringify({ id }),
+        headers: { ce_id: id },
+      })),
+    })
+  }
+
+  /** One desk's webhook lane on the test's topics, started; `wrapProducer` can put a fault before its dlq producer. */
+  async function startDispatcher(
+    url: string,
+    opts: {
+      options?: Partial<WebhookOptions>
+      wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
+      await?: boolean
+    } = {},
+  ) {
+    const log = createLogger({ level: 'silent' })
+    const kafka = createKafka({ brokers: kafkaBrokers, clientId: randomName('webhooks') }, log)
+    const real = createProducer(kafka, log)
+    const metrics = createAlerterMetrics(new Registry())
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: opts.wrapProducer?.(real) ?? real,
+      groupId,
+      targets: [{ deskId: DESK, url, secret: 's', topic: deskTopic }],
+      dlqTopic,
+      options: {
+        timeoutMs: 5_000,
+        maxAttempts: 3,
+        backoffBaseMs: 10,
+        backoffMaxMs: 50,
+        concurrency: 2,
+        queueMax: 50,
+        maxAgeMs: 3_600_000,
+        retryAfterMaxMs: 60_000,
+        ...opts.options,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log,
+      metrics,
+    })
+    cleanups.push(() => dispatcher.stop())
+    const started = dispatcher.start()
+    if (opts.await !== false) await started
+    return { dispatcher, metrics, started }
+  }
+
+  const deliveries = async (metrics: AlerterMetrics, result: 'delivered' | 'failed' | 'expired') =>
+    (await metrics.webhooks.get()).values.find((v) => v.labels.desk === DESK && v.labels.result === result)
+      ?.value ?? 0
+
+  /** The lane group's committed offset per partition of the desk topic (-1: none). */
+  async function committed(): Promise<number[]> {
+    const [t] = await admin.fetchOffsets({ groupId: `${groupId}.${DESK}`, topics: [deskTopic] })
+    return (t?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((q) => Number(q.offset))
+  }
+
+  async function collectDeadLetters() {
+    const dlq = await collectTopic(kafkaBrokers, dlqTopic)
+    cleanups.push(dlq.stop)
+    return {
+      letters: () => dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter),
+    }
+  }
+
+  describe('Retry-After', () => {
+    it.each([
+      ['a 503 with Retry-After in seconds', 503, () => '2', 2_000],
+      [
+        'a 429 with Retry-After as an HTTP date',
+        429,
+        // Whole seconds (an HTTP date has no finer), at least 3 s ahead.
+        () => new Date(Math.ceil(Date.now() / 1_000) * 1_000 + 3_000).toUTCString(),
+        2_900,
+      ],
+    ])(
+      'waits as long as %s asks before the next attempt, not our own shorter backoff',
+      async (_what, status, retryAfter, atLeastMs) => {
+        const hook = await receiver((res, r) => {
+          if (hook.received.indexOf(r) === 0) res.writeHead(status, { 'retry-after': retryAfter() }).end()
+          else res.writeHead(204).end()
+        })
+        const { metrics } = await startDispatcher(hook.url)
+        await produceAlerts(['a1'])
+        await waitFor(async () => (await deliveries(metrics, 'delivered')) === 1, { what: 'delivered' })
+        expect(hook.received.map((r) => r.alertId)).toEqual(['a1', 'a1'])
+        // A lower bound only, on when the receiver saw the retry: a loaded machine can only make it later.
+        expect(hook.received[1]!.atMs - hook.received[0]!.atMs).toBeGreaterThanOrEqual(atLeastMs - 10)
+      },
+    )
+
+    it('waits no longer than ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS however long Retry-After asks', async () => {
+      const hook = await receiver((res) => {
+        if (hook.received.length === 1) res.writeHead(503, { 'retry-after': '3600' }).end()
+        else res.writeHead(204).end()
+      })
+      const { metrics } = await startDispatcher(hook.url, { options: { retryAfterMaxMs: 1_500 } })
+      await produceAlerts(['a1'])
+      await waitFor(async () => (await deliveries(metrics, 'delivered')) === 1, { what: 'delivered' })
+      expect(hook.received).toHaveLength(2)
+      expect(hook.received[1]!.atMs - hook.received[0]!.atMs).toBeGreaterThanOrEqual(1_500 - 10)
+    })
+
+    it("dead-letters at once, not retried, when the wait Retry-After asks would pass the alert's max age", async () => {
+      const hook = await receiver((res) => {
+        if (hook.received.length === 1) res.writeHead(503, { 'retry-after': '120' }).end()
+        else res.writeHead(204).end()
+      })
+      const dlq = await collectDeadLetters()
+      await startDispatcher(hook.url, { options: { maxAgeMs: 30_000, retryAfterMaxMs: 300_000 } })
+      await produceAlerts(['a1'])
+      await waitFor(() => dlq.letters().length >= 1 || hook.received.length >= 2, {
+        what: 'a dead letter or a second attempt',
+      })
+      expect(hook.received).toHaveLength(1)
+      expect(dlq.letters()).toEqual([
+        expect.objectContaining({
+          reason: 'webhook_failed',
+          message: expect.stringMatching(
+            /1 attempt\(s\): HTTP 503; not retried: the next attempt \(in 120000 ms, as Retry-After asked\) would be past the alert's max age of 30000 ms/,
+          ),
+        }),
+      ])
+    })
+  })
+
+  describe('response body', () => {
+    it('reads at most 64 KiB of a huge answer and hangs up on the rest', async () => {
+      const bodyBytes = 32 * 1024 * 1024 // far beyond any socket buffers between the two
+      const hook = await receiver((res) => {
+        res.writeHead(200)
+        const chunk = Buffer.alloc(64 * 1024, 120)
+        let written = 0
+        const pump = () => {
+          while (written < bodyBytes && !res.destroyed) {
+            written += chunk.length
+            if (!res.write(chunk)) return void res.once('drain', pump)
+          }
+          res.end()
+        }
+        pump()
+      })
+      const { metrics } = await startDispatcher(hook.url)
+      await produceAlerts(['a1'])
+      await waitFor(async () => (await deliveries(metrics, 'delivered')) === 1, { what: 'delivered' })
+      await waitFor(() => hook.received[0]?.ended, { what: 'the request closed' })
+      // The alerter hung up before the receiver could write its whole answer: it did not read it all.
+      expect(hook.received.map((r) => r.ended)).toEqual(['dropped'])
+    })
+
+    it('does not hold a delivery answered 200 with a body without end until its timeout', async () => {
+      const hook = await receiver((res) => {
+        res.writeHead(200)
+        const timer = setInterval(() => res.write(Buffer.alloc(1024, 120)), 5)
+        res.on('close', () => clearInterval(timer))
+      })
+      // A timeout far beyond the wait below: the delivery counts only if the body read stops at its cap.
+      const { metrics } = await startDispatcher(hook.url, { options: { timeoutMs: 100_000 } })
+      await produceAlerts(['a1'])
+      await waitFor(async () => (await deliveries(metrics, 'delivered')) === 1, {
+        what: 'delivered before the timeout',
+      })
+      await waitFor(() => hook.received[0]?.ended, { what: 'the request closed' })
+      expect(hook.received.map((r) => r.ended)).toEqual(['dropped'])
+    })
+
+    it('ends the attempt at the timeout when the body stalls, and the status stands', async () => {
+      const hook = await receiver((res) => {
+        res.writeHead(200)
+        res.write('{')
+      })
+      const { metrics } = await startDispatcher(hook.url, { options: { timeoutMs: 500 } })
+      await produceAlerts(['a1'])
+      await waitFor(async () => (await deliveries(metrics, 'delivered')) === 1, { what: 'delivered' })
+      await waitFor(() => hook.received[0]?.ended, { what: 'the request closed' })
+      expect(hook.received.map((r) => r.ended)).toEqual(['dropped'])
+    })
+  })
+
+  describe('dead letters that cannot be written', () => {
+    /** A dlq producer that refuses every send while `down`, counting the refusals. */
+    function faultyDlq() {
+      const fault = { down: true, refused: 0 }
+      const wrap = (real: TradepulseProducer): TradepulseProducer => ({
+        connect: () => real.connect(),
+        disconnect: () => real.disconnect(),
+        sendBatch: async (batch) => {
+          if (fault.down) {
+            fault.refused++
+            throw new Error('dlq unreachable (test fault)')
+          }
+          return real.sendBatch(batch)
+        },
+      })
+      return { fault, wrap }
+    }
+
+    it('retries the dead letter without posting the alerts after it again, and health names the desk meanwhile', async () => {
+      const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
+      const { fault, wrap } = faultyDlq()
+      const dlq = await collectDeadLetters()
+      const { dispatcher, metrics } = await startDispatcher(hook.url, { wrapProducer: wrap })
+      await produceAlerts(['gone', 'ok1', 'ok2'])
+
+      const health = await waitFor(
+        async () => {
+          const h = await dispatcher.health()
+          return fault.refused >= 5 && h.status === 'degraded' && h
+        },
+        { what: 'degraded while the dead letter is refused' },
+      )
+      expect(health.detail).toMatch(
+        new RegExp(
+          `desk ${DESK} cannot write its webhook dead letters to ${dlqTopic} \\(1 failed delivery waiting, retried with backoff\\): dlq unreachable \\(test fault\\)`,
+        ),
+      )
+      // Five refusals in, each alert was posted once: the ones after the failed delivery were not again.
+      expect(['gone', 'ok1', 'ok2'].map((id) => hook.of(id).length)).toEqual([1, 1, 1])
+      expect(await committed()).toEqual([-1, -1])
+
+      fault.down = false
+      await waitFor(() => dlq.letters().length >= 1, { what: 'the dead letter' })
+      await waitFor(async () => (await committed())[0] === 3, { what: 'offsets committed' })
+      expect(await dispatcher.health()).toEqual({ status: 'ok', ready: true })
+      expect(dlq.letters()).toEqual([
+        expect.objectContaining({
+          reason: 'webhook_failed',
+          origin: { topic: deskTopic, partition: 0, offset: '0' },
+          message: expect.stringMatching(/1 attempt\(s\): HTTP 410/),
+        }),
+      ])
+      expect(['gone', 'ok1', 'ok2'].map((id) => hook.of(id).length)).toEqual([1, 1, 1])
+      expect([await deliveries(metrics, 'delivered'), await deliveries(metrics, 'failed')]).toEqual([2, 1])
+    })
+
+    it('a stop while the dead letter is refused leaves the delivery uncommitted; after a restart it is dead-lettered', async () => {
+      const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
+      const { fault, wrap } = faultyDlq()
+      const dlq = await collectDeadLetters()
+      const first = await startDispatcher(hook.url, { wrapProducer: wrap })
+      await produceAlerts(['gone', 'ok1'])
+      await waitFor(() => fault.refused >= 1 && hook.of('ok1').length >= 1, { what: 'dead letter refused' })
+      await first.dispatcher.stop()
+      expect(await committed()).toEqual([-1, -1])
+
+      await startDispatcher(hook.url)
+      await waitFor(() => dlq.letters().length >= 1, { what: 'the dead letter after the restart' })
+      await waitFor(async () => (await committed())[0] === 2, { what: 'offsets committed' })
+      expect(dlq.letters().map((l) => l.origin)).toEqual([{ topic: deskTopic, partition: 0, offset: '0' }])
+      // At-least-once: both alerts were posted again by the restarted lane.
+      expect(hook.of('gone')).toHaveLength(2)
+      expect(hook.of('ok1')).toHaveLength(2)
+    })
+  })
+
+  it('a member waiting on a slow endpoint gives its partition up at a rebalance in bounded time, and no alert is lost', async () => {
+    // The first alert of each partition answered at once, the others held open until released: the first
+    // member's other deliveries cannot finish by themselves within the test.
+    let slow = true
+    const held: ServerResponse[] = []
+    const hook = await receiver((res, r) => {
+      if (slow && !r.alertId.endsWith('-a0')) held.push(res)
+      else res.writeHead(204).end()
+    })
+    const ids = [0, 1].flatMap((partition) => [0, 1, 2, 3].map((i) => `p${partition}-a${i}`))
+    // Four requests at once: the first alerts of both partitions get a slot whichever batch starts first.
+    const options = { timeoutMs: 100_000, concurrency: 4 }
+    // On the topic before the member starts, so its first fetch brings both partitions (kafkajs fetches
+    // again only once every batch of a fetch is done, and these are held).
+    await produceAlerts(ids.slice(0, 4), 0)
+    await produceAlerts(ids.slice(4), 1)
+    const first = await startDispatcher(hook.url, { options })
+    await waitFor(
+      () => held.length >= 4 && ['p0-a0', 'p1-a0'].every((id) => hook.of(id)[0]?.ended === 'answered'),
+      { what: "each partition's first alert delivered and the first member's next requests held" },
+    )
+    const openBefore = hook.received.filter((r) => !r.ended)
+
+    // Joining waits for the group's rebalance, which waits for the first member to rejoin.
+    const second = await startDispatcher(hook.url, { options, await: false })
+    // Bounded: well within kafkajs's 60 s rebalance timeout, after which the coordinator would drop the
+    // first member anyway (had it waited on its deliveries, which run till their 100 s timeout).
+    const members = await waitFor(
+      async () => {
+        const { groups } = await admin.describeGroups([`${groupId}.${DESK}`])
+        const g = groups[0]
+        if (g?.state !== 'Stable' || g.members.length !== 2) return false
+        return g.members.map(
+          (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[deskTopic] ?? [],
+        )
+      },
+      { timeoutMs: 30_000, what: 'the group stable with both members' },
+    )
+    await second.started
+    expect(members.map((partitions) => partitions.length)).toEqual([1, 1])
+    // It committed the unbroken run of what it had finished (each partition's first alert) before letting
+    // its partitions go.
+    expect(await committed()).toEqual([1, 1])
+    // The first member abandoned its requests (they are made again by whoever owns the partition).
+    await waitFor(() => openBefore.every((r) => r.ended), { what: 'abandoned requests closed' })
+    expect(openBefore.map((r) => r.ended)).toEqual(openBefore.map(() => 'dropped'))
+
+    slow = false
+    for (const res of held.splice(0)) if (!res.destroyed) res.writeHead(204).end()
+    await waitFor(async () => (await committed()).every((o) => o === 4), { what: 'all offsets committed' })
+    // Every alert answered 2xx at least once; none dead-lettered; each member delivered its partition.
+    expect(ids.filter((id) => !hook.of(id).some((r) => r.ended === 'answered'))).toEqual([])
+    // The alerts committed before the rebalance were not posted again by their partition's next owner.
+    expect([hook.of('p0-a0').length, hook.of('p1-a0').length]).toEqual([1, 1])
+    const [dlqOffsets] = await admin.fetchTopicOffsets(dlqTopic)
+    expect(dlqOffsets?.high).toBe('0')
+    for (const m of [first.metrics, second.metrics]) {
+      expect(await deliveries(m, 'delivered')).toBeGreaterThan(0)
+      expect(await deliveries(m, 'failed')).toBe(0)
+    }
+  })
+})

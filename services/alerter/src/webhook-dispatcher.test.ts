@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import {
+  drainBody,
+  nextAttemptDelayMs,
+  parseRetryAfter,
+  RESPONSE_BODY_MAX_BYTES,
+} from './webhook-dispatcher.ts'
+
+const NOW = Date.parse('2025-03-04T10:00:00.000Z')
+
+describe('parseRetryAfter', () => {
+  it('reads delay-seconds', () => {
+    expect(parseRetryAfter('120', NOW)).toBe(120_000)
+    expect(parseRetryAfter(' 0 ', NOW)).toBe(0)
+  })
+
+  it('reads the three HTTP date forms, all GMT, as the wait from now', () => {
+    expect(parseRetryAfter('Tue, 04 Mar 2025 10:00:30 GMT', NOW)).toBe(30_000)
+    expect(parseRetryAfter('Tuesday, 04-Mar-25 10:00:30 GMT', NOW)).toBe(30_000)
+    expect(parseRetryAfter('Tue Mar  4 10:00:30 2025', NOW)).toBe(30_000)
+  })
+
+  it('gives 0 for a date already past', () => {
+    expect(parseRetryAfter('Tue, 04 Mar 2025 09:59:00 GMT', NOW)).toBe(0)
+  })
+
+  it('gives nothing for an absent or unreadable value', () => {
+    for (const v of [null, '', '  ', '-5', '1.5', '2s', 'soon', '2025-03-04T10:00:30Z', 'Blursday, 99 Foo'])
+      expect(parseRetryAfter(v, NOW), String(v)).toBeUndefined()
+  })
+})
+
+describe('nextAttemptDelayMs', () => {
+  it('is our own backoff when the receiver asked nothing', () => {
+    expect(nextAttemptDelayMs(400, undefined, 60_000)).toBe(400)
+  })
+  it('is what the receiver asked, when longer than our backoff and within the cap', () => {
+    expect(nextAttemptDelayMs(400, 5_000, 60_000)).toBe(5_000)
+  })
+  it('never exceeds the cap', () => {
+    expect(nextAttemptDelayMs(400, 3_600_000, 60_000)).toBe(60_000)
+  })
+  it('is never shorter than our own backoff', () => {
+    expect(nextAttemptDelayMs(400, 0, 60_000)).toBe(400)
+    expect(nextAttemptDelayMs(400, 3_600_000, 100)).toBe(400)
+  })
+})
+
+describe('drainBody', () => {
+  /** A body of `chunkBytes` chunks without end, saying how much was pulled and whether it was cancelled. */
+  function endlessBody(chunkBytes: number) {
+    const seen = { pulled: 0, cancelled: false }
+    const body = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          seen.pulled += chunkBytes
+          c.enqueue(new Uint8Array(chunkBytes))
+        },
+        cancel() {
+          seen.cancelled = true
+        },
+      },
+      { highWaterMark: 0 },
+    )
+    return { res: new Response(body), seen }
+  }
+
+  it('reads at most about the cap of a body without end, then cancels it', async () => {
+    const { res, seen } = endlessBody(1024)
+    await drainBody(res, RESPONSE_BODY_MAX_BYTES)
+    expect(seen.cancelled).toBe(true)
+    expect(seen.pulled).toBeGreaterThanOrEqual(RESPONSE_BODY_MAX_BYTES)
+    expect(seen.pulled).toBeLessThanOrEqual(RESPONSE_BODY_MAX_BYTES + 2 * 1024)
+  })
+
+  it('reads a small body to its end', async () => {
+    const res = new Response('{"ok":true}')
+    await drainBody(res, RESPONSE_BODY_MAX_BYTES)
+    expect(res.bodyUsed).toBe(true)
+  })
+
+  it('settles when the body fails mid-way', async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new Uint8Array(10))
+        c.error(new Error('connection reset'))
+      },
+    })
+    await expect(drainBody(new Response(body), RESPONSE_BODY_MAX_BYTES)).resolves.toBeUndefined()
+  })
+})
