@@ -202,6 +202,31 @@ describe('batch runner on Kafka', () => {
     await waitFor(() => out.messages.length >= 1, { what: 'output once the dependency is back' })
   })
 
+  it("exports the lag of a batch while it retries, not the last finished batch's 0", async () => {
+    let retrying = true
+    let target = ''
+    const { topics, out, producer, worker } = await run(async (records, ctx) => {
+      if (retrying && records.some((r) => r.value?.toString() === 'stuck'))
+        return records.map(() => ({ kind: 'retry' as const, reason: 'pricing service down' }))
+      return echo(target)(records, ctx)
+    })
+    target = topics.out
+    const lag = async () =>
+      /tradepulse_consumer_lag\{topic="[^"]+",partition="0",worker="test"\} (\d+)/.exec(
+        await worker.metrics.registry.getSingleMetricAsString('tradepulse_consumer_lag'),
+      )?.[1]
+    await producer.send({ topic: topics.in, messages: [{ value: 'first' }] })
+    await waitFor(async () => out.messages.length === 1 && (await lag()) === '0', { what: 'lag 0 once done' })
+    await producer.send({
+      topic: topics.in,
+      messages: [{ value: 'stuck' }, ...Array.from({ length: 20 }, (_, i) => ({ value: `behind-${i}` }))],
+    })
+    await waitFor(async () => (await lag()) === '21', { what: 'the waiting batch in the lag' })
+    retrying = false
+    await waitFor(() => out.messages.length === 22, { what: 'everything out once the dependency is back' })
+    await waitFor(async () => (await lag()) === '0', { what: 'lag 0 again' })
+  })
+
   it('keeps its session through a batch that takes longer than the session timeout: nothing read twice', async () => {
     // A slow dependency holds one attempt of the handler past the session timeout (6 s here); the member
     // must not be taken for dead meanwhile, or its partition is handed round and the batch read again.

@@ -550,6 +550,11 @@ export function createBatchRunner(
     const mayDefer = committer !== undefined && !undeferred.has(key)
     const stopped = () => !running || !p.isRunning() || superseded()
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
+    // The lag while this batch is handled, however long that takes (a fault retried for minutes, the
+    // batch before it still under way): set only at the end, the gauge showed the last finished batch's
+    // 0 through a whole outage. The end of the batch sets what is left.
+    if (records.length > 0)
+      setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(records[0]!.offset))
     // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
     // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
     let taken: { count: number; heldAtMs?: number; untaken?: Untaken; newestMs?: number; oldestMs?: number } =
