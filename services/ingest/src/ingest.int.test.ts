@@ -266,12 +266,15 @@ describe('ingest worker on Kafka and Redis', () => {
     ).toMatch(/ 3$/m)
   })
 
-  it('reads a Snappy-compressed batch of raw headlines', async () => {
+  it.each([
+    ['Snappy', CompressionTypes.Snappy],
+    ['GZIP', CompressionTypes.GZIP],
+  ])('reads a %s-compressed batch of raw headlines', async (name, compression) => {
     const { topics, out } = await startCollecting()
-    const ids = ['snappy-1', 'snappy-2', 'snappy-3']
+    const ids = [1, 2, 3].map((i) => `${name}-${i}`)
     await producer.send({
       topic: topics.raw.name,
-      compression: CompressionTypes.Snappy,
+      compression,
       messages: ids.map((id) => ({
         key: 'k',
         value: JSON.stringify({ id, headline: `US raises tariffs, ${id}` }),

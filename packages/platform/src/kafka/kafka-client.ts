@@ -9,6 +9,7 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs'
 import type { Logger } from '../logger.ts'
+import { gzipCodec } from './gzip-codec.ts'
 import { snappyCodec } from './snappy-codec.ts'
 
 // kafkajs reads only uncompressed and GZIP batches by itself; a batch in another codec stops the consumer
@@ -17,6 +18,8 @@ import { snappyCodec } from './snappy-codec.ts'
 // Through the default export: Node's import of a CommonJS module does not see CompressionCodecs among
 // kafkajs's named exports (vitest's transform does, so only a plain `node` run failed).
 kafkajs.CompressionCodecs[CompressionTypes.Snappy] = snappyCodec
+// GZIP replaced by the same codec with a bound on what a batch inflates to (gzip-codec.ts).
+kafkajs.CompressionCodecs[CompressionTypes.GZIP] = gzipCodec()
 
 const LEVEL_TO_PINO: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
