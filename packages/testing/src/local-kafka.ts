@@ -78,34 +78,42 @@ export function kafkaClasspath(): string {
   return readFileSync(file, 'utf8').trim()
 }
 
+/**
+ * The settings of every single-node broker the tests start, from Maven Central jars here or in a
+ * container (infra.ts): all but where it listens and writes, so both brokers behave alike.
+ */
+export const BROKER_SETTINGS: Readonly<Record<string, string>> = {
+  'process.roles': 'broker,controller',
+  'node.id': '1',
+  'controller.listener.names': 'CONTROLLER',
+  'inter.broker.listener.name': 'PLAINTEXT',
+  'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+  // Single node: internal topics with one replica, or the group coordinator never loads.
+  'offsets.topic.replication.factor': '1',
+  'offsets.topic.num.partitions': '1',
+  'transaction.state.log.replication.factor': '1',
+  'transaction.state.log.min.isr': '1',
+  'share.coordinator.state.topic.replication.factor': '1',
+  'share.coordinator.state.topic.min.isr': '1',
+  // The default delays every first group join by 3 s.
+  'group.initial.rebalance.delay.ms': '0',
+  // Tests use short consumer session timeouts; the default minimum (6 s) rejects them.
+  'group.min.session.timeout.ms': '1000',
+  // Topics are created explicitly, waiting for leaders, as in production.
+  'auto.create.topics.enable': 'false',
+  'num.partitions': '1',
+  'log.cleaner.dedupe.buffer.size': '2097152',
+  'num.network.threads': '2',
+  'num.io.threads': '4',
+}
+
 function serverProperties(port: number, controllerPort: number, logDir: string): string {
   return Object.entries({
-    'process.roles': 'broker,controller',
-    'node.id': '1',
+    ...BROKER_SETTINGS,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
     listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
-    'controller.listener.names': 'CONTROLLER',
-    'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'log.dirs': logDir,
-    // Single node: internal topics with one replica, or the group coordinator never loads.
-    'offsets.topic.replication.factor': '1',
-    'offsets.topic.num.partitions': '1',
-    'transaction.state.log.replication.factor': '1',
-    'transaction.state.log.min.isr': '1',
-    'share.coordinator.state.topic.replication.factor': '1',
-    'share.coordinator.state.topic.min.isr': '1',
-    // The default delays every first group join by 3 s.
-    'group.initial.rebalance.delay.ms': '0',
-    // Tests use short consumer session timeouts; the default minimum (6 s) rejects them.
-    'group.min.session.timeout.ms': '1000',
-    // Topics are created explicitly, waiting for leaders, as in production.
-    'auto.create.topics.enable': 'false',
-    'num.partitions': '1',
-    'log.cleaner.dedupe.buffer.size': '2097152',
-    'num.network.threads': '2',
-    'num.io.threads': '4',
   })
     .map(([k, v]) => `${k}=${v}`)
     .join('\n')
