@@ -1858,6 +1858,22 @@ describe('round 21: defects from probes', () => {
     expect(tariff(h).label).toBe(label)
   })
 
+  it.each([
+    ['Houthi attacks force shipping giants to avoid Red Sea', 'negative'],
+    ['Maersk pauses Red Sea shipping after attack', 'negative'],
+    ['Container rates soar as Red Sea crisis deepens', 'negative'],
+    ['Suez Canal traffic plunges after Houthi attacks', 'negative'],
+    ['Insurers raise war-risk premiums for Black Sea shipping', 'negative'],
+    ['Maersk to resume Red Sea transits', 'positive'],
+    ['Freight rates fall as Red Sea traffic returns', 'positive'],
+    ['Air freight rates head back to earth as boom cools', 'positive'],
+  ])('%s: shipping through a chokepoint and what it costs are supply chain (%s)', (h, label) => {
+    expect(supply(h).label).toBe(label)
+  })
+  it('reads freight rates named bare as no disruption', () => {
+    expect(supply('FedEx publishes 2020 freight rates').label).not.toBe('negative')
+  })
+
   it.each(['Gucci tightens grip on suppliers', "China's e-commerce rivals seek luxury stranglehold"])(
     '%s: a firm tightening its grip is no trade measure',
     (h) => {

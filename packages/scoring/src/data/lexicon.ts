@@ -1421,6 +1421,21 @@ export const TARGETS = [
       'panama canal',
       'n ship transit',
       'n canal transit',
+      // Shipping through a chokepoint named by its sea ("Maersk to resume Red Sea transits", "pauses Red
+      // Sea shipping", "Suez Canal traffic plunges"): the flow itself.
+      ...['red sea', 'suez canal', 'panama canal', 'black sea', 'strait of hormuz', 'hormuz'].flatMap(
+        (sea) => [
+          `${sea} shipping`,
+          `${sea} transit`,
+          `${sea} transits`,
+          `${sea} traffic`,
+          `${sea} route`,
+          `${sea} crossing`,
+          `${sea} crossings`,
+          `${sea} voyages`,
+          `${sea} sailings`,
+        ],
+      ),
     ],
   },
   {
@@ -1508,6 +1523,26 @@ export const TARGETS = [
     ],
   },
   {
+    // What shipping costs ("Container rates soar as Red Sea crisis deepens", "freight rates fall"): more
+    // of it strains supply chains, less eases them; named bare, it says nothing ("FedEx sets 2020 rates").
+    id: 'shipping_cost',
+    polarity: -1,
+    bare: 0,
+    dims: { supplyChain: 1 },
+    topic: { supplyChain: 0.6 },
+    events: { more: 'logistics_disruption', less: 'supply_restored' },
+    words: [
+      'n freight rate',
+      'n container rate',
+      'n shipping rate',
+      'n container shipping rate',
+      'n shipping cost',
+      'n freight cost',
+      'n war risk premium',
+      'n war risk insurance',
+    ],
+  },
+  {
     id: 'logistics',
     polarity: -1,
     bare: 0.7,
@@ -1518,6 +1553,20 @@ export const TARGETS = [
       'n port congestion',
       'n congestion',
       'n shipping disruption',
+      // Attacks on shipping and the detours they force ("Houthi attacks force shipping giants to avoid
+      // Red Sea", "ships divert around the Cape of Good Hope"). What shipping costs is in shipping_cost.
+      ...['red sea', 'the red sea', 'suez', 'the suez canal', 'suez canal'].map((sea) => `v avoid ${sea}`),
+      'houthi attack',
+      'houthi attacks',
+      'n red sea attack',
+      'n red sea crisis',
+      'n red sea disruption',
+      'attack on shipping',
+      'attacks on shipping',
+      'attacks on ships',
+      'n shipping attack',
+      'around the cape of good hope',
+      'via the cape of good hope',
       'n freight disruption',
       'n logistics disruption',
       'n port strike',
@@ -2392,6 +2441,9 @@ export const PREDICATES = [
     tone: -0.5,
     strength: 1,
     words: [
+      // "Air freight rates head back to earth": down from a high, where "back" alone is a return.
+      'back to earth',
+      'down to earth',
       'v fall',
       'fell',
       'fallen',
