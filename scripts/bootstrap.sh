@@ -40,10 +40,14 @@ tp_pin() {
 
 # A file's digest as npm writes dist.integrity: sha512- and the base64 of the binary digest.
 tp_integrity() {
-  local hex
+  local hex b64
+  command -v sha512sum >/dev/null && command -v base64 >/dev/null || return 1
   hex="$(sha512sum "$1")" || return 1
   hex="${hex%% *}"
-  printf 'sha512-%s' "$(printf '%b' "$(printf '%s' "$hex" | sed 's/../\\x&/g')" | base64 -w0)"
+  # Into a variable first: a failure inside the argument of printf would go unseen and give "sha512-".
+  b64="$(printf '%b' "$(printf '%s' "$hex" | sed 's/../\\x&/g')" | base64 -w0)" || return 1
+  [ -n "$b64" ] || return 1
+  printf 'sha512-%s' "$b64"
 }
 
 # Fetches the pinned npm tarball of a tool, checks its integrity, and unpacks it into a directory
