@@ -58,6 +58,9 @@ describe('alert feed', () => {
     expect(error('scope=planet:mars')).toMatch(/^scope: kind must be one of global, region/)
     expect(error('colour=red')).toBe('colour: unknown parameter')
     expect(error('severity=info&severity=loud')).toMatch(/^severity: given more than once/)
+    // Names an Object has already are parameters like any other: unknown, not "given more than once".
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty'])
+      expect(error(`${name}=1`)).toBe(`${name}: unknown parameter`)
     expect(error('limit=5', ['limit'])).toBe('ok')
     expect(matches({ scope: ['region:CN'] }, testAlert('x'))).toBe(true)
   })

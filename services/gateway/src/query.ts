@@ -10,10 +10,12 @@ export function queryObject(
   query: URLSearchParams,
   skip: readonly string[] = [],
 ): Parsed<Record<string, string>> {
-  const out: Record<string, string> = {}
+  // No prototype: `constructor` or `__proto__` is a parameter like any other (unknown), not one "given" already.
+  const out: Record<string, string> = Object.create(null)
   for (const [k, v] of query) {
     if (skip.includes(k)) continue
-    if (k in out) return { ok: false, error: `${k}: given more than once (give a list as one value: a,b)` }
+    if (Object.hasOwn(out, k))
+      return { ok: false, error: `${k}: given more than once (give a list as one value: a,b)` }
     out[k] = v
   }
   return { ok: true, value: out }
