@@ -1832,9 +1832,9 @@ describe('round 21: defects from probes', () => {
 
   it.each([
     'China to require export licences for graphite',
-    'U.S. to require licences for Nvidia chip sales to China',
+    'U.S. to require export licences for Nvidia chip sales to China',
     'Tariffs cut into U.S. farm exports',
-    'Rare earths: China tightens grip on supply chain',
+    'Rare earths: China tightens grip on rare earth supply',
     "Beijing's rare earth stranglehold tightens",
     'China tightens grip on gallium supply',
   ])('%s: a control or a harm escalates', (h) => {
@@ -1880,4 +1880,78 @@ describe('round 21: defects from probes', () => {
       expect(tariff(h).label).toBeNull()
     },
   )
+})
+
+describe('round 22: a second probe of our own headlines, and review of round 21', () => {
+  it.each([
+    "Federal appeals court rules most of Trump's IEEPA tariffs are illegal",
+    'Trade court invalidates tariffs on Canadian goods',
+    'Judge rules Trump tariffs exceed presidential authority',
+    'WTO panel rules against EU duties on Indonesian biodiesel',
+    'EU and China agree to replace EV tariffs with minimum import prices',
+    'Canada and Mexico agree to phase out steel tariffs',
+  ])('%s: a ruling against a measure, or a deal winding it down, eases', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+  it('reads a politician calling tariffs illegal as no ruling', () => {
+    expect(tariff('Macron says U.S. tariffs are illegal and a mistake').label).toBe('negative')
+  })
+
+  it.each([
+    "Trump Says Chip Tariffs Could Be 'Fairly Substantial', Nvidia Slips",
+    'Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall',
+  ])('%s: a market move after a comma is not said of the measure before it', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it.each([
+    'U.S.-China trade talks in London end without agreement',
+    'Trade talks break up without agreement',
+    'Malaysia to require permits for exports of U.S. AI chips',
+  ])('%s: a setback or a control escalates', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it.each([
+    'Israel and Hezbollah agree ceasefire, Biden says',
+    'Russia and Ukraine agree Easter truce, Kremlin says',
+    'Israel and Hamas reach ceasefire deal',
+    'Maharashtra power tariffs for households to rise 5% from April',
+    'California to require licenses for AI developers',
+    'Walmart tightens grip on supply chain',
+  ])('%s: no trade policy', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+  it.each(['US, China reach tariff ceasefire deal', 'US, China extend tariff ceasefire deal'])(
+    '%s: a tariff ceasefire deal is a truce',
+    (h) => {
+      expect(tariff(h).label).toBe('positive')
+    },
+  )
+
+  it.each([
+    'Port strike halts for a week',
+    'Port strike pauses until January',
+    'Canada rail strike pauses pending arbitration',
+    'Rail strike pauses while union votes',
+  ])('%s: a strike that stops, with no object after the verb, eases', (h) => {
+    expect(supply(h).label).toBe('positive')
+  })
+  it.each(['China cancels soybean orders in trade war', 'Farmers lose markets in trade war'])(
+    '%s: a trade war after "in" stays a trade war unless a truce is made in it',
+    (h) => {
+      expect(tariff(h).label).toBe('negative')
+    },
+  )
+
+  it.each([
+    ['Maersk diverts all Suez-bound vessels around Cape of Good Hope after Houthi attacks', 'negative'],
+    ['Rail lockout halts freight across Canada', 'negative'],
+    ['Strike disrupts freight at Port of Montreal', 'negative'],
+  ])('%s: freight and detours are supply chain (%s)', (h, label) => {
+    expect(supply(h).label).toBe(label)
+  })
+  it('reads a freight firm as no freight moving', () => {
+    expect(supply('Amazon invests in digital freight forwarder Beacon').label).toBeNull()
+  })
 })

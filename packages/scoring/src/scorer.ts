@@ -481,6 +481,57 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
+  /** Words of a ruling, before which "tariffs are illegal" is one (see the ruled_illegal role). */
+  const RULING_WORDS: ReadonlySet<number> = new Set(
+    ['rule', 'rules', 'ruled', 'ruling', 'court', 'judge', 'judges', 'panel', 'tribunal', 'justices']
+      .map((w) => lookupWord(LEXICON.vocab, w))
+      .filter((id) => id >= 0),
+  )
+  /** Words that open no object after a verb (see objectWordAt); prepositions are flagged W_PREP. */
+  const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
+    'as',
+    'while',
+    'until',
+    'till',
+    'pending',
+    'after',
+    'before',
+    'over',
+    'for',
+    'amid',
+    'again',
+    'briefly',
+    'temporarily',
+    'indefinitely',
+    'further',
+    'today',
+    'tomorrow',
+    'overnight',
+    'when',
+    'since',
+    'despite',
+    'during',
+    'through',
+    'into',
+    'ahead',
+    'and',
+    'but',
+    'or',
+    'on',
+    'in',
+    'at',
+    'to',
+    'from',
+    'with',
+    'by',
+    'once',
+    'if',
+    'unless',
+    'so',
+    'then',
+    'now',
+  ])
+
   /** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
   const STRIKE_WORDS: ReadonlySet<number> = new Set(
     ['strike', 'strikes'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
@@ -1058,6 +1109,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // "Strike halts production at Boeing": "strike" right before a verb in the -s form is the stoppage
     // that does it, no deal struck (the -s verb then takes its object in its own right).
     if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
+    // "tariffs are illegal" is a ruling only after a ruling word (see the ruled_illegal role).
+    if (pred.id === 'ruled_illegal' && !wordAmong(0, s, RULING_WORDS)) return
     let left = -1
     let leftD = Number.POSITIVE_INFINITY
     for (let l = k - 1; l >= 0; l--) {
@@ -1072,6 +1125,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         ((entInts[(itIdx[l] as number) << 4] as number) & (F_CONDITION | F_CONDITION_NEAR)) === F_CONDITION
       )
         break
+      // "Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall": a reported move after a comma is said
+      // of what follows the comma (the market's reaction), not of a measure before it. The tokenizer
+      // keeps such a comma between capitalised words in one clause (it may list names).
+      if (!pred.policy && commaBetween(itE[l] as number, s)) break
       if (bindable(pred, l)) {
         left = l
         leftD = gap + (pred.policy ? penalty : 0)
@@ -1230,10 +1287,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       presentS &&
       left >= 0 &&
       (pred.id === 'halt' || pred.id === 'pause') &&
-      end < tb.count &&
-      tb.kind[end] === WORD &&
       (subjectOf(left, k) || (left === k - 1 && s - (itE[left] as number) <= 3)) &&
-      isDisruption(left)
+      isDisruption(left) &&
+      objectWordAt(end)
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -1255,7 +1311,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "agree to a ceasefire in the trade war": a contest after "in" right after the object is where
     // the act happens, bound with it rather than read as more of the contest.
-    if (t >= 0 && t + 1 < items && itBound[t + 1] === 0 && isContest(t + 1) && itClause[t + 1] === clause) {
+    if (
+      t >= 0 &&
+      t + 1 < items &&
+      itBound[t + 1] === 0 &&
+      isTruce(t) &&
+      isContest(t + 1) &&
+      itClause[t + 1] === clause
+    ) {
       const c = itS[t + 1] as number
       if (wordBetween(itE[t] as number, c, inId) && c - (itE[t] as number) <= 2) itBound[t + 1] = 3
     }
@@ -1353,12 +1416,42 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return a.polarity < 0 && a.tariff !== 0 && !a.contest && !a.policyOnly && b.polarity > 0 && !b.frame
   }
 
+  /** True when one of `ids` is a word among tokens [from, to). */
+  function wordAmong(from: number, to: number, ids: ReadonlySet<number>): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && ids.has(tb.id[j] as number)) return true
+    return false
+  }
+
+  /** True when a comma stands between token `from - 1` and token `to` (from <= to). */
+  function commaBetween(from: number, to: number): boolean {
+    for (let c = tb.end[from - 1] as number; c < (tb.start[to] as number); c++)
+      if (text0.charCodeAt(c) === 44) return true
+    return false
+  }
+
   /** Item r is a relief noun acting as a predicate ("relief", "exemptions": see the exempt_noun role). */
   function reliefNoun(r: number): boolean {
     const x = it.idx[r] as number
     return (
       it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0 && predAt(x).id === 'exempt_noun'
     )
+  }
+
+  /**
+   * Token j may open the object of a verb before it: a word that is no preposition, conjunction or
+   * adverb of time ("Port strike halts for a week", "strike pauses while union votes", "halts again").
+   */
+  function objectWordAt(j: number): boolean {
+    if (j >= tb.count || tb.kind[j] !== WORD || (wordFlagsAt(j) & (W_PREP | W_AUX | W_MODAL)) !== 0)
+      return false
+    // By its text: most of these words are in no lexicon phrase, so they have no vocabulary id.
+    return !NOT_OBJECT_WORDS.has(text0.slice(tb.start[j] as number, tb.end[j] as number).toLowerCase())
+  }
+
+  /** Item t is a truce (its bare event is one): a ceasefire, a detente, a thaw. */
+  function isTruce(t: number): boolean {
+    const x = it.idx[t] as number
+    return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).events.bare === 'truce'
   }
 
   /** Item l is a disruption of supply: a shortage, a strike, congestion (no trade measure). */

@@ -77,13 +77,11 @@ const GROWTH_HELD_BACK = [
   'v drag down',
 ].map((verb) => `${verb} growth`)
 
-/** What a supplier's grip holds (see export_control): supply, rare earths, critical minerals. */
+/**
+ * What a state's grip holds (see export_control): rare earths and the critical minerals named, not supply
+ * at large ("Walmart tightens grip on supply chain", "OPEC tightens grip on supply" are no trade measure).
+ */
 const SUPPLY_HELD = [
-  'supply',
-  'supplies',
-  'the supply chain',
-  'supply chain',
-  'supply chains',
   'rare earths',
   'rare earth',
   'rare earth supply',
@@ -93,8 +91,6 @@ const SUPPLY_HELD = [
   'germanium',
   'graphite',
   'antimony',
-  'lithium',
-  'cobalt',
   'magnets',
 ]
 
@@ -224,8 +220,10 @@ export const TARGETS = [
       'n tariff refund',
       // A measure annulled or paid back ("court voids tariffs", "to refund tariffs collected"), named
       // with the measure: refunds and voids of any other kind are the market's.
-      ...['v void', 'v refund'].flatMap((verb) =>
-        ['tariffs', 'the tariffs', 'duties', 'levies'].map((m) => `${verb} ${m}`),
+      ...['v void', 'v refund', 'v replace'].flatMap((verb) =>
+        ['tariffs', 'the tariffs', 'duties', 'levies', 'ev tariffs', 'its tariffs'].map(
+          (m) => `${verb} ${m}`,
+        ),
       ),
       // Lower duties granted to a partner ("lobbies to keep special tariff treatment", "ends India's
       // trade preferences"): relief kept or taken away.
@@ -574,12 +572,18 @@ export const TARGETS = [
           'export licences',
           'export license',
           'export licenses',
-          'licence',
-          'licences',
-          'license',
-          'licenses',
-          'a licence',
-          'a license',
+          'export permit',
+          'export permits',
+          // Licences for exports named after them ("to require permits for exports of U.S. AI chips",
+          // "require licences for chip sales to China"); licences of any other kind are no trade measure
+          // ("California to require licenses for AI developers").
+          'licences for exports',
+          'licenses for exports',
+          'permits for exports',
+          'licences for chip',
+          'licenses for chip',
+          'licences for chips',
+          'licenses for chips',
         ].map((what) => `${verb} ${what}`),
       ),
       // "halts exports pending new licence rules": rules that require licences, not a licence granted.
@@ -606,7 +610,7 @@ export const TARGETS = [
       ...['v tighten grip on', 'v tighten its grip on', 'grip on', 'stranglehold on', 'chokehold on'].flatMap(
         (hold) => SUPPLY_HELD.map((what) => `${hold} ${what}`),
       ),
-      ...['rare earth', 'rare earths', 'mineral', 'minerals', 'supply', 'supply chain'].flatMap((what) => [
+      ...['rare earth', 'rare earths', 'mineral', 'minerals'].flatMap((what) => [
         `${what} stranglehold`,
         `${what} chokehold`,
       ]),
@@ -789,6 +793,13 @@ export const TARGETS = [
       'n impasse',
       'n deadlock',
       'n nightmare',
+      // Talks that end without what they were for ("U.S.-China trade talks end without agreement", "break
+      // up without a deal"): a setback, matched whole so that "end" does not read as ending the deal.
+      ...['v end', 'v break up', 'v conclude', 'v wrap up', 'v close'].flatMap((verb) =>
+        ['agreement', 'an agreement', 'a deal', 'deal', 'breakthrough', 'a breakthrough', 'progress'].flatMap(
+          (what) => [`${verb} without ${what}`, `${verb} with no ${what}`],
+        ),
+      ),
     ],
   },
   {
@@ -1089,12 +1100,9 @@ export const TARGETS = [
     dims: { market: 1 },
     topic: {},
     events: {},
+    // Only named by its place or its sides: "ceasefire deal" alone is as often a tariff one ("US, China
+    // reach tariff ceasefire deal"), where the deal is the trade truce.
     words: [
-      'n ceasefire deal',
-      'n ceasefire agreement',
-      'n ceasefire plan',
-      'n ceasefire proposal',
-      'n ceasefire violation',
       'n humanitarian ceasefire',
       'n military ceasefire',
       ...[
@@ -1107,7 +1115,24 @@ export const TARGETS = [
         'hamas',
         'hezbollah',
         'kashmir',
-      ].flatMap((where) => [`${where} ceasefire`, `${where} ceasefires`, `ceasefire in ${where}`]),
+      ].flatMap((where) => [
+        `${where} ceasefire`,
+        `${where} ceasefires`,
+        `ceasefire in ${where}`,
+        `${where} truce`,
+      ]),
+      // Sides of a war agreeing one ("Israel and Hezbollah agree ceasefire", "Russia and Ukraine agree
+      // Easter truce", "agree ceasefire in Black Sea").
+      ...['israel and hezbollah', 'israel and hamas', 'russia and ukraine', 'ukraine and russia'].flatMap(
+        (sides) =>
+          ['agree', 'agree to', 'agree on', 'reach', 'sign'].flatMap((verb) =>
+            ['ceasefire', 'truce', 'a ceasefire', 'a truce', 'ceasefire deal', 'a ceasefire deal'].map(
+              (what) => `${sides} ${verb} ${what}`,
+            ),
+          ),
+      ),
+      'ceasefire in black sea',
+      'ceasefire in the black sea',
     ],
   },
   {
@@ -1421,6 +1446,12 @@ export const TARGETS = [
       'panama canal',
       'n ship transit',
       'n canal transit',
+      // Freight as it moves ("rail lockout halts freight", "strike disrupts freight at Port of Montreal").
+      'freight',
+      'n freight traffic',
+      'n rail freight',
+      'n barge traffic',
+      'n barge shipment',
       // Shipping through a chokepoint named by its sea ("Maersk to resume Red Sea transits", "pauses Red
       // Sea shipping", "Suez Canal traffic plunges"): the flow itself.
       ...['red sea', 'suez canal', 'panama canal', 'black sea', 'strait of hormuz', 'hormuz'].flatMap(
@@ -1567,6 +1598,8 @@ export const TARGETS = [
       'n shipping attack',
       'around the cape of good hope',
       'via the cape of good hope',
+      'around cape of good hope',
+      'via cape of good hope',
       'n freight disruption',
       'n logistics disruption',
       'n port strike',
@@ -2599,6 +2632,18 @@ export const PREDICATES = [
     tone: 0,
     strength: 1,
     words: [
+      // Rulings against a measure ("trade court invalidates tariffs", "rules tariffs exceed presidential
+      // authority"): it goes. Said of it after a ruling word only: see ruled_illegal.
+      'rules against',
+      'ruled against',
+      'v invalidate',
+      'ruled illegal',
+      'ruled unlawful',
+      'v exceed presidential authority',
+      'v exceed his authority',
+      'v exceed authority',
+      // A deal that winds a measure down ("agree to phase out steel tariffs").
+      'v phase out',
       'v remove',
       'removal',
       'v drop from',
@@ -2689,6 +2734,19 @@ export const PREDICATES = [
       'v ditch',
       'v reverse',
     ],
+  },
+  {
+    // A measure found illegal ("Federal appeals court rules most of Trump's IEEPA tariffs are illegal"):
+    // it goes, as after "strikes down". Only where a ruling word stands before it (a court, a judge, a
+    // panel, "rules"): "Macron says U.S. tariffs are illegal" is a complaint about a measure in force.
+    id: 'ruled_illegal',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 1,
+    words: ['are illegal', 'is illegal', 'were illegal', 'are unlawful', 'is unlawful', 'were unlawful'],
   },
   {
     // Coping with a measure ("adapt to tariffs", "find a way around sanctions", "rush to beat the
@@ -5698,7 +5756,16 @@ export const INERT = [
   'n green energy tariff',
   'n renewable energy tariff',
   'n green tariff',
+  // A firm that arranges freight is no freight moving ("invests in digital freight forwarder").
+  'n freight forwarder',
+  'n freight train',
+  'n freight unit',
+  'n freight business',
+  'n freight division',
+  'n freight arm',
   'n electricity tariff',
+  'n power tariff',
+  'n household tariff',
   'n gas tariff',
   'n dual fuel tariff',
   'n fixed tariff',
