@@ -28,6 +28,31 @@ describe('alert feed', () => {
     expect(feed.lastSeq).toBe(5)
   })
 
+  it('keeps order, eviction and lookup by id across many turns of its capacity', () => {
+    const feed = createAlertFeed(5)
+    expect([feed.size, feed.firstSeq, feed.lastSeq, feed.after(0)]).toEqual([0, 1, 0, []])
+    for (let i = 1; i <= 23; i++) feed.add(testAlert(`a${i}`, i % 3 ? {} : { severity: 'info' }))
+    const ids = (entries: FeedEntry[]) => entries.map((e) => e.alert.id)
+    expect([feed.size, feed.firstSeq, feed.lastSeq]).toEqual([5, 19, 23])
+    expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['a23', 'a22', 'a21', 'a20', 'a19'])
+    expect(feed.recent({ severity: ['info'] }, 10).map((a) => a.id)).toEqual(['a21'])
+    expect(feed.recent({}, 2).map((a) => a.id)).toEqual(['a23', 'a22'])
+    expect(ids(feed.after(0))).toEqual(['a19', 'a20', 'a21', 'a22', 'a23'])
+    expect(ids(feed.after(20))).toEqual(['a21', 'a22', 'a23'])
+    expect(ids(feed.after(19, 2))).toEqual(['a20', 'a21'])
+    expect(feed.after(23)).toEqual([])
+    expect(feed.after(19, 0)).toEqual([])
+    expect(feed.after(21).map((e) => e.seq)).toEqual([22, 23])
+    expect(feed.entryOf('a18')).toBeUndefined()
+    expect(feed.entryOf('a19')?.seq).toBe(19)
+    expect(feed.entryOf('a23')?.alert.id).toBe('a23')
+    // An evicted id comes back as a new entry; a held one is a duplicate.
+    expect(feed.add(testAlert('a19'))).toBe(false)
+    expect(feed.add(testAlert('a1'))).toBe(true)
+    expect(ids(feed.after(0))).toEqual(['a20', 'a21', 'a22', 'a23', 'a1'])
+    expect(feed.entryOf('a19')).toBeUndefined()
+  })
+
   it('gives the newest matching alerts first, at most the limit', () => {
     const feed = createAlertFeed(10)
     feed.add(testAlert('1', { severity: 'info', scope: { kind: 'region', id: 'US' } }))

@@ -89,32 +89,38 @@ export type AlertFeed = {
 export function createAlertFeed(capacity: number): AlertFeed {
   if (!Number.isInteger(capacity) || capacity < 1)
     throw new Error(`feed capacity must be ≥ 1, got ${capacity}`)
-  const entries: FeedEntry[] = []
+  // A ring indexed by seq: seqs are consecutive, so entry `s` sits in slot (s − 1) mod capacity and an
+  // add overwrites the one it evicts (an array's shift() cost O(capacity) per add once full).
+  const slots: (FeedEntry | undefined)[] = new Array(capacity)
   const ids = new Map<string, FeedEntry>()
   const subscribers = new Set<Subscriber>()
   let seq = 0
+  const first = () => Math.max(1, seq - capacity + 1)
+  const at = (s: number) => slots[(s - 1) % capacity]!
   return {
     add(alert) {
       if (ids.has(alert.id)) return false
       const entry = { seq: ++seq, alert }
-      entries.push(entry)
+      const slot = (seq - 1) % capacity
+      const evicted = slots[slot]
+      if (evicted) ids.delete(evicted.alert.id)
+      slots[slot] = entry
       ids.set(alert.id, entry)
-      if (entries.length > capacity) ids.delete(entries.shift()!.alert.id)
       for (const s of subscribers) s(entry)
       return true
     },
     recent(filter, limit) {
       const out: Alert[] = []
-      for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
-        const a = entries[i]!.alert
+      for (let s = seq, oldest = first(); s >= oldest && out.length < limit; s--) {
+        const a = at(s).alert
         if (matches(filter, a)) out.push(a)
       }
       return out
     },
     after(after, max = Number.POSITIVE_INFINITY) {
-      // Seqs are consecutive from the oldest held: the index is arithmetic.
-      const from = Math.max(0, after + 1 - (entries[0]?.seq ?? seq + 1))
-      return entries.slice(from, from + max)
+      const out: FeedEntry[] = []
+      for (let s = Math.max(after + 1, first()); s <= seq && out.length < max; s++) out.push(at(s))
+      return out
     },
     entryOf(id) {
       return ids.get(id)
@@ -124,13 +130,13 @@ export function createAlertFeed(capacity: number): AlertFeed {
       return () => subscribers.delete(s)
     },
     get size() {
-      return entries.length
+      return seq - first() + 1
     },
     get lastSeq() {
       return seq
     },
     get firstSeq() {
-      return entries[0]?.seq ?? seq + 1
+      return first()
     },
   }
 }
