@@ -411,6 +411,63 @@ function isBlank(text: string): boolean {
   return true
 }
 
+// Word sets of the rules, shared by every scorer (module constants: no heap per scorer).
+/** Words of a ruling, before which "tariffs are illegal" is one (see the ruled_illegal role). */
+const RULING_WORDS: ReadonlySet<number> = new Set(
+  ['rule', 'rules', 'ruled', 'ruling', 'court', 'judge', 'judges', 'panel', 'tribunal', 'justices']
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
+/** Words that open no object after a verb (see objectWordAt); prepositions are flagged W_PREP. */
+const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
+  'as',
+  'while',
+  'until',
+  'till',
+  'pending',
+  'after',
+  'before',
+  'over',
+  'for',
+  'amid',
+  'again',
+  'briefly',
+  'temporarily',
+  'indefinitely',
+  'further',
+  'today',
+  'tomorrow',
+  'overnight',
+  'when',
+  'since',
+  'despite',
+  'during',
+  'through',
+  'into',
+  'ahead',
+  'and',
+  'but',
+  'or',
+  'on',
+  'in',
+  'at',
+  'to',
+  'from',
+  'with',
+  'by',
+  'once',
+  'if',
+  'unless',
+  'so',
+  'then',
+  'now',
+])
+
+/** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
+const STRIKE_WORDS: ReadonlySet<number> = new Set(
+  ['strike', 'strikes'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
+)
+
 /** Words of the shared lexicon: the only words the learned layer reads (a watchlist's are not). */
 const LEXICON_WORDS = LEXICON.vocab.words.length
 let sharedModel: TariffModel | undefined
@@ -481,61 +538,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
-  /** Words of a ruling, before which "tariffs are illegal" is one (see the ruled_illegal role). */
-  const RULING_WORDS: ReadonlySet<number> = new Set(
-    ['rule', 'rules', 'ruled', 'ruling', 'court', 'judge', 'judges', 'panel', 'tribunal', 'justices']
-      .map((w) => lookupWord(LEXICON.vocab, w))
-      .filter((id) => id >= 0),
-  )
-  /** Words that open no object after a verb (see objectWordAt); prepositions are flagged W_PREP. */
-  const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
-    'as',
-    'while',
-    'until',
-    'till',
-    'pending',
-    'after',
-    'before',
-    'over',
-    'for',
-    'amid',
-    'again',
-    'briefly',
-    'temporarily',
-    'indefinitely',
-    'further',
-    'today',
-    'tomorrow',
-    'overnight',
-    'when',
-    'since',
-    'despite',
-    'during',
-    'through',
-    'into',
-    'ahead',
-    'and',
-    'but',
-    'or',
-    'on',
-    'in',
-    'at',
-    'to',
-    'from',
-    'with',
-    'by',
-    'once',
-    'if',
-    'unless',
-    'so',
-    'then',
-    'now',
-  ])
-
-  /** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
-  const STRIKE_WORDS: ReadonlySet<number> = new Set(
-    ['strike', 'strikes'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
-  )
   /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
   const NAME_LEAD_WORDS: ReadonlySet<string> = new Set(NAME_LEADS)
   /** Articles, which may open a noun phrase (see objectRightAfter). */
