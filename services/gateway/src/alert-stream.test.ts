@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
 import { testAlert } from './fixtures.ts'
@@ -123,5 +123,34 @@ describe('alert streams', () => {
     expect(streams.open(other.req, other.res, { filter: {}, recent: 0 })).toBe(true)
     streams.closeAll()
     expect(other.state.ended).toBe(true)
+  })
+
+  it('closes a stalled stream once the stall time has passed since its socket filled, not at a later heartbeat', () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(100)
+      let stalled = 0
+      const streams = createAlertStreams(
+        feed,
+        { maxStreams: 2, heartbeatMs: 3_600_000, stallMs: 1_000 },
+        { opened() {}, closed() {}, stalled: () => stalled++ },
+      )
+      const reader = fakeResponse(100)
+      streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+      // Full, then drained just before the stall time: the wait starts again at the next fill.
+      feed.add(testAlert('big1', { message: 'x'.repeat(500) }))
+      vi.advanceTimersByTime(900)
+      reader.drain(100)
+      expect(reader.ids()).toEqual(['big1'])
+      vi.advanceTimersByTime(5_000)
+      expect([reader.state.destroyed, stalled]).toEqual([false, 0])
+      feed.add(testAlert('big2', { message: 'x'.repeat(500) }))
+      vi.advanceTimersByTime(999)
+      expect(reader.state.destroyed).toBe(false)
+      vi.advanceTimersByTime(2)
+      expect([reader.state.destroyed, stalled, streams.size]).toEqual([true, 1, 0])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })

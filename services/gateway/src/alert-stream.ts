@@ -90,7 +90,8 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
       let { cursor } = start
       const before = start.before
       let lastSent = opts.lastEventId
-      let waitingSince: number | undefined
+      // Set while the socket is full: fires stallMs after it filled unless a 'drain' clears it first.
+      let stall: NodeJS.Timeout | undefined
       let ended = false
 
       const end = (stalled: boolean) => {
@@ -99,6 +100,7 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         open.delete(res)
         unsubscribe()
         clearInterval(beat)
+        clearTimeout(stall)
         res.off('drain', onDrain)
         if (stalled) {
           events.stalled()
@@ -109,7 +111,8 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
       /** Writes; false when the socket is full (the stream then waits for 'drain'). */
       const write = (text: string): boolean => {
         if (res.write(text)) return true
-        waitingSince = Date.now()
+        stall ??= setTimeout(() => end(true), limits.stallMs)
+        stall.unref()
         return false
       }
       const entry = (e: FeedEntry): boolean => {
@@ -117,7 +120,7 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         return write(alertEvent(e))
       }
       const pump = () => {
-        if (ended || waitingSince !== undefined) return
+        if (ended || stall !== undefined) return
         while (before.length > 0) if (!entry(before.shift()!)) return
         for (;;) {
           if (cursor + 1 < feed.firstSeq) {
@@ -134,14 +137,14 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         }
       }
       function onDrain() {
-        waitingSince = undefined
+        clearTimeout(stall)
+        stall = undefined
         pump()
       }
       res.on('drain', onDrain)
       const unsubscribe = feed.subscribe(() => pump())
       const beat = setInterval(() => {
-        if (waitingSince === undefined) write(': alive\n\n')
-        else if (Date.now() - waitingSince > limits.stallMs) end(true)
+        if (stall === undefined) write(': alive\n\n')
       }, limits.heartbeatMs)
       beat.unref()
       open.set(res, () => end(false))
