@@ -71,6 +71,10 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
     get size() {
       return open.size
     },
+    /** Whether one more stream would be refused (the limit is reached). */
+    get full() {
+      return open.size >= limits.maxStreams
+    },
     /** Opens a stream on `res`; false (nothing written) when the limit is reached. */
     open(
       req: IncomingMessage,

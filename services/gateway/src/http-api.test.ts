@@ -170,6 +170,31 @@ describe('gateway HTTP API', () => {
     await first.close()
   })
 
+  it('answers a HEAD as the GET would: 400 for a bad parameter, 503 over the stream limit, with no body', async () => {
+    const { url, streams } = await serve({ maxStreams: 1 })
+    const head = async (path: string) => {
+      const res = await fetch(url(path), { method: 'HEAD' })
+      return [res.status, res.headers.get('content-type'), await res.text()]
+    }
+    const json = 'application/json; charset=utf-8'
+    expect(await head('/api/alerts/stream?recent=-1')).toEqual([400, json, ''])
+    expect(await head('/api/alerts/stream?colour=red')).toEqual([400, json, ''])
+    expect(await head('/api/alerts?limit=0')).toEqual([400, json, ''])
+    expect(await head('/api/indicators?dimension=tariff&scope=CN')).toEqual([400, json, ''])
+    expect(await head('/api/indicators/top?n=1000')).toEqual([400, json, ''])
+    expect(await head('/api/indicators/top')).toEqual([200, json, ''])
+    expect(await head('/api/alerts/stream?severity=critical')).toEqual([
+      200,
+      'text/event-stream; charset=utf-8',
+      '',
+    ])
+    expect(streams.size).toBe(0)
+    const first = await readEvents(url('/api/alerts/stream'))
+    expect(await head('/api/alerts/stream')).toEqual([503, json, ''])
+    expect(streams.size).toBe(1)
+    await first.close()
+  })
+
   it('reads indicators from the active namespace, as of the watermark by default', async () => {
     const { indicators, get } = await serve()
     await indicators.applyBatch([

@@ -38,6 +38,16 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 }
 const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
+/** A 200 with `head` and no body: a HEAD's answer where the GET's would be a 200. */
+const headers = (res: ServerResponse, head: Record<string, string>) => {
+  res.writeHead(200, head)
+  res.end()
+}
+const tooManyStreams = (res: ServerResponse) =>
+  json(res, 503, {
+    error: 'too_many_streams',
+    message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
+  })
 
 const whole = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -113,23 +123,32 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     }
   }
 
-  const routes: Record<string, (req: IncomingMessage, res: ServerResponse, q: URLSearchParams) => unknown> = {
-    '/': (_req, res) => {
+  /**
+   * Each route checks its parameters as for a GET; for a HEAD (`head`) it then answers with the headers a
+   * GET would, doing none of its work (no stream opened, no Redis read).
+   */
+  const routes: Record<
+    string,
+    (req: IncomingMessage, res: ServerResponse, q: URLSearchParams, head: boolean) => unknown
+  > = {
+    '/': (_req, res, _q, head) => {
       res.writeHead(200, PAGE_HEADERS)
-      res.end(DASHBOARD)
+      res.end(head ? undefined : DASHBOARD)
     },
-    '/api/alerts': (_req, res, q) => {
+    '/api/alerts': (_req, res, q, head) => {
       const limit = parseQuery(z.object({ limit: whole(1, ALERTS_LIMIT.max, ALERTS_LIMIT.default) }), q)
       if (!limit.ok) return badRequest(res, limit.error)
       const filter = parseAlertFilter(q, ['limit'])
       if (!filter.ok) return badRequest(res, filter.error)
+      if (head) return headers(res, JSON_HEADERS)
       json(res, 200, { alerts: deps.feed.recent(filter.value, limit.value.limit), held: deps.feed.size })
     },
-    '/api/alerts/stream': (req, res, q) => {
+    '/api/alerts/stream': (req, res, q, head) => {
       const recent = parseQuery(z.object({ recent: whole(0, ALERTS_LIMIT.max, 0) }), q)
       if (!recent.ok) return badRequest(res, recent.error)
       const filter = parseAlertFilter(q, ['recent', 'lastEventId'])
       if (!filter.ok) return badRequest(res, filter.error)
+      if (head) return deps.streams.full ? tooManyStreams(res) : headers(res, STREAM_HEAD)
       const header = req.headers['last-event-id']
       const lastEventId =
         (typeof header === 'string' ? header : undefined) ?? q.get('lastEventId') ?? undefined
@@ -138,15 +157,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         recent: recent.value.recent,
         ...(lastEventId ? { lastEventId } : {}),
       })
-      if (!opened)
-        json(res, 503, {
-          error: 'too_many_streams',
-          message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
-        })
+      if (!opened) tooManyStreams(res)
     },
-    '/api/indicators/top': (_req, res, q) => {
+    '/api/indicators/top': (_req, res, q, head) => {
       const p = parseQuery(TopQuery, q)
       if (!p.ok) return badRequest(res, p.error)
+      if (head) return headers(res, JSON_HEADERS)
       const { dimension, kind, by, n, asOf } = p.value
       return indicators(res, async () => {
         const { store, asOfMs } = await readAt(asOf)
@@ -154,9 +170,10 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         return { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicators: rows }
       })
     },
-    '/api/indicators': (_req, res, q) => {
+    '/api/indicators': (_req, res, q, head) => {
       const p = parseQuery(OneQuery, q)
       if (!p.ok) return badRequest(res, p.error)
+      if (head) return headers(res, JSON_HEADERS)
       const { dimension, scope, asOf } = p.value
       return indicators(res, async () => {
         const { store, asOfMs } = await readAt(asOf)
@@ -178,21 +195,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       const path = url.pathname === '/index.html' ? '/' : url.pathname
       const route = routes[path]
       if (!route) return false
-      if (req.method === 'HEAD') {
-        // What a GET would answer with, without its work (a stream would be opened and never ended).
-        res.writeHead(
-          200,
-          path === '/' ? PAGE_HEADERS : path === '/api/alerts/stream' ? STREAM_HEAD : JSON_HEADERS,
-        )
-        res.end()
-        return true
-      }
-      if (req.method !== 'GET') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { ...JSON_HEADERS, allow: 'GET, HEAD' })
         res.end(JSON.stringify({ error: 'method_not_allowed' }))
         return true
       }
-      await route(req, res, url.searchParams)
+      await route(req, res, url.searchParams, req.method === 'HEAD')
       return true
     },
   ]
