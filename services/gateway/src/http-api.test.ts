@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
-import { createApiRoutes } from './http-api.ts'
+import { createApiRoutes, STREAM_RETRY_AFTER_S } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
 
 const T0 = Date.parse('2026-03-02T14:00:00.000Z')
@@ -162,6 +162,8 @@ describe('gateway HTTP API', () => {
     const first = await readEvents(url('/api/alerts/stream'))
     const res = await fetch(url('/api/alerts/stream'))
     expect(res.status).toBe(503)
+    // When to try again: a page's EventSource gives up on a 503, and its script retries after this.
+    expect(res.headers.get('retry-after')).toBe(String(STREAM_RETRY_AFTER_S))
     expect(await res.json()).toMatchObject({ error: 'too_many_streams' })
     await waitFor(() => first.comments.includes('alive'), { what: 'a heartbeat comment' })
     streams.closeAll()

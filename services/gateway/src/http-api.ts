@@ -24,6 +24,9 @@ const PAGE_HEADERS = {
   'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
 }
 
+/** Retry-After of a stream refused at GATEWAY_MAX_STREAMS, in seconds. */
+export const STREAM_RETRY_AFTER_S = 5
+
 /** GET /api/alerts: how many alerts at most, and at most what a request may ask for. */
 export const ALERTS_LIMIT = { default: 100, max: 1_000 }
 
@@ -32,8 +35,8 @@ const JSON_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 }
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, JSON_HEADERS)
+const json = (res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}) => {
+  res.writeHead(status, { ...JSON_HEADERS, ...extra })
   res.end(JSON.stringify(body))
 }
 const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
@@ -44,10 +47,15 @@ const headers = (res: ServerResponse, head: Record<string, string>) => {
   res.end()
 }
 const tooManyStreams = (res: ServerResponse) =>
-  json(res, 503, {
-    error: 'too_many_streams',
-    message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
-  })
+  json(
+    res,
+    503,
+    {
+      error: 'too_many_streams',
+      message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
+    },
+    { 'retry-after': String(STREAM_RETRY_AFTER_S) },
+  )
 
 const whole = (min: number, max: number, fallback: number) =>
   z.coerce
