@@ -100,8 +100,15 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         return outcomes
       }
     : handle
+  const groupId = gatewayGroupId(config)
   let stopped = false
-  /** The alerts topic's offsets, into catchUp; retried every second until read or stopped. */
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 1_000).unref())
+  /**
+   * The alerts topic's offsets, into catchUp; retried every second until read or stopped. Then, for a
+   * group of its own name (KAFKA_GROUP_ID), the group's commits every second until caught up: the group
+   * resumes at them, so a gateway restarted where it had read everything is handed no record, and
+   * partitions other members of the group read are never handed to this one.
+   */
   async function readEnds(tracker: CatchUp): Promise<void> {
     const admin = createKafka(
       { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-ends` },
@@ -117,14 +124,25 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         break
       } catch (err) {
         log.warn({ err }, "could not read the alerts topic's ends (retrying in 1 s); not ready until then")
-        await new Promise((resolve) => setTimeout(resolve, 1_000).unref())
+        await pause()
       }
+    }
+    while (config.KAFKA_GROUP_ID && !stopped && !tracker.caughtUp) {
+      try {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.alerts.name] })
+        tracker.committed(
+          (committed?.partitions ?? []).map((p) => ({ partition: p.partition, offset: Number(p.offset) })),
+        )
+      } catch (err) {
+        log.warn({ err, groupId }, "could not read the group's committed offsets (retrying in 1 s)")
+      }
+      if (!tracker.caughtUp) await pause()
     }
     await admin.disconnect().catch(() => {})
   }
   const app = createKafkaWorker({
     worker: 'gateway',
-    config: { ...config, KAFKA_GROUP_ID: gatewayGroupId(config) },
+    config: { ...config, KAFKA_GROUP_ID: groupId },
     log,
     metrics,
     inputTopics: [topics.alerts.name],

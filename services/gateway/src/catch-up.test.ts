@@ -28,4 +28,19 @@ describe('catch-up', () => {
     c.setEnds([{ partition: 0, low: 0, high: 10 }])
     expect((await c.health()).ready).toBe(true)
   })
+
+  it("counts a partition read when the group's commits reach its end (a group that resumes)", async () => {
+    const c = createCatchUp()
+    c.setEnds([
+      { partition: 0, low: 0, high: 5 },
+      { partition: 1, low: 0, high: 7 },
+    ])
+    c.committed([
+      { partition: 0, offset: 5 },
+      { partition: 1, offset: -1 }, // none committed
+    ])
+    expect(await c.health()).toMatchObject({ ready: false, detail: /1 partition/ })
+    c.committed([{ partition: 1, offset: 7 }])
+    expect(c.caughtUp).toBe(true)
+  })
 })

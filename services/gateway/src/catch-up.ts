@@ -7,7 +7,9 @@ export type PartitionOffsets = { partition: number; low: number; high: number }
  * Whether the gateway has read what the alerts topic held when it started: until then its feed lacks
  * alerts it is about to read (a resumed stream would get a `gap`, GET /api/alerts would miss the newest),
  * so it is not ready and a load balancer sends readers to the gateways that are. Once caught up it stays
- * so: what comes after is the live stream.
+ * so: what comes after is the live stream. A partition counts as read to its end when this gateway
+ * handled its last record, or when the consumer group committed past it (KAFKA_GROUP_ID: a restart resumes
+ * at its commits, so records read before it are not handed to it again).
  */
 export function createCatchUp() {
   let ends: Map<number, number> | undefined
@@ -24,6 +26,12 @@ export function createCatchUp() {
     setEnds(offsets: readonly PartitionOffsets[]) {
       ends = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]))
       if (behind() === 0) caughtUp = true
+    },
+    /** The group's committed offsets (the next offset each partition's reader takes; < 0: none). */
+    committed(offsets: readonly { partition: number; offset: number }[]) {
+      for (const { partition, offset } of offsets)
+        if (offset > (read.get(partition) ?? 0)) read.set(partition, offset)
+      if (!caughtUp && behind() === 0) caughtUp = true
     },
     /** Records handled (after the handler took them). */
     handled(records: readonly InRecord[]) {

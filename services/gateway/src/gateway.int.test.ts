@@ -1,6 +1,6 @@
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
-import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildGatewayApp } from './build-app.ts'
@@ -34,7 +34,7 @@ describe('gateway on Kafka and Redis', () => {
             : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) },
         ),
       })
-    const start = async () => {
+    const start = async (env: Record<string, string> = {}) => {
       const config = loadConfig(GatewayConfig, {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         REDIS_URL: redisUrl,
@@ -42,6 +42,7 @@ describe('gateway on Kafka and Redis', () => {
         TRADEPULSE_TOPIC_PREFIX: prefix,
         HTTP_PORT: '0',
         TOPICS_AUTO_CREATE: 'false',
+        ...env,
       })
       const app = buildGatewayApp(config, { log: createLogger({ level: 'silent' }) })
       cleanups.push(() => app.stop())
@@ -107,6 +108,42 @@ describe('gateway on Kafka and Redis', () => {
     const second = await start()
     await waitFor(async () => (await second.get('/api/alerts')).alerts.length === 3, {
       what: 'the second gateway',
+    })
+  })
+
+  it('with KAFKA_GROUP_ID, a gateway restarted where its group had read everything is ready', async () => {
+    const { prefix, topics, send, start } = await setup()
+    await send([testAlert('a'), testAlert('b', { scope: { kind: 'region', id: 'US' } })])
+    const env = { KAFKA_GROUP_ID: `${prefix}gateway-fixed`, KAFKA_COMMIT_INTERVAL_MS: '100' }
+    const first = await start(env)
+    await waitFor(async () => (await fetch(`${first.base}/readyz`)).status === 200, { what: 'first ready' })
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const ends = await admin.fetchTopicOffsets(topics.alerts.name)
+    await waitFor(
+      async () => {
+        const [committed] = await admin.fetchOffsets({
+          groupId: env.KAFKA_GROUP_ID,
+          topics: [topics.alerts.name],
+        })
+        return ends.every((e) => {
+          const c = committed?.partitions.find((p) => p.partition === e.partition)
+          return Number(c?.offset ?? -1) >= Number(e.high)
+        })
+      },
+      { what: 'the group committed to the end of every partition' },
+    )
+    await first.app.stop()
+    // The group resumes at its commits, the end: no record comes, and none needs to.
+    const second = await start(env)
+    await waitFor(async () => (await fetch(`${second.base}/readyz`)).status === 200, {
+      what: 'the restarted gateway ready',
+      timeoutMs: 20_000,
+    })
+    await send([testAlert('c')])
+    await waitFor(async () => (await second.get('/api/alerts')).alerts.map((a) => a.id).join() === 'c', {
+      what: 'what came after its commits',
     })
   })
 
