@@ -153,4 +153,53 @@ describe('alert streams', () => {
       vi.useRealTimers()
     }
   })
+
+  it('starts a stream opened while the gateway catches up only once it has: no held alert sent as live', () => {
+    let caughtUp = false
+    const waiting = new Set<() => void>()
+    const gate = {
+      get caughtUp() {
+        return caughtUp
+      },
+      onCaughtUp(f: () => void) {
+        waiting.add(f)
+        return () => waiting.delete(f)
+      },
+    }
+    const feed = createAlertFeed(100)
+    // Ten minutes apart: a resumed stream sends none again (see RESUME_SLACK_MS).
+    const at = (i: number) => ({
+      detectedAt: new Date(Date.parse('2026-03-02T00:00:00Z') + i * 600_000).toISOString(),
+    })
+    const streams = createAlertStreams(feed, limits, noEvents, gate)
+    for (let i = 0; i < 3; i++) feed.add(testAlert(`a${i}`, at(i)))
+    const fresh = fakeResponse(1_000_000)
+    const recent = fakeResponse(1_000_000)
+    const resumed = fakeResponse(1_000_000)
+    const resumedLost = fakeResponse(1_000_000)
+    streams.open(fresh.req, fresh.res, { filter: {}, recent: 0 })
+    streams.open(recent.req, recent.res, { filter: {}, recent: 2 })
+    streams.open(resumed.req, resumed.res, { filter: {}, recent: 0, lastEventId: 'a7' })
+    streams.open(resumedLost.req, resumedLost.res, { filter: {}, recent: 0, lastEventId: 'never' })
+    // The rest of what the topic held comes in: nobody is sent any of it yet.
+    for (let i = 3; i < 10; i++) feed.add(testAlert(`a${i}`, at(i)))
+    for (const r of [fresh, recent, resumed, resumedLost]) expect([r.ids(), r.gaps()]).toEqual([[], []])
+    expect(streams.size).toBe(4)
+    caughtUp = true
+    for (const f of waiting) f()
+    expect(fresh.ids()).toEqual([])
+    expect(recent.ids()).toEqual(['a8', 'a9'])
+    expect(resumed.ids()).toEqual(['a8', 'a9'])
+    expect(resumedLost.gaps()).toEqual([{ lastEventId: 'never', reason: 'not held' }])
+    feed.add(testAlert('live', at(10)))
+    expect(fresh.ids()).toEqual(['live'])
+    expect(resumed.ids()).toEqual(['a8', 'a9', 'live'])
+    expect(resumedLost.ids()).toEqual(['live'])
+    // Opened once caught up: at once, as before.
+    const later = fakeResponse(1_000_000)
+    streams.open(later.req, later.res, { filter: {}, recent: 1 })
+    expect(later.ids()).toEqual(['live'])
+    streams.closeAll()
+    expect(waiting.size).toBe(0)
+  })
 })

@@ -19,6 +19,16 @@ export type StreamEvents = {
 /** How far before a resumed-from alert's detection time a resume looks (see createAlertStreams). */
 export const RESUME_SLACK_MS = 60_000
 
+/**
+ * Whether the feed holds what the alerts topic held at the gateway's start (catch-up.ts): until then a
+ * stream's start (after its Last-Event-ID, or at what comes next) would be a guess.
+ */
+export type CatchUpGate = {
+  readonly caughtUp: boolean
+  /** Calls `f` once when caught up; returns what stops that. */
+  onCaughtUp(f: () => void): () => void
+}
+
 /** Entries written per step of a stream before it looks at its socket again. */
 const CHUNK = 64
 
@@ -36,8 +46,18 @@ const gapEvent = (lastEventId: string | undefined, reason: string) =>
  * (a whole Kafka batch, a backlog) costs a stream no memory beyond its socket's, and a slow reader holds
  * back nobody. A reader so slow that the feed evicted alerts it had not been sent gets a `gap` event and
  * goes on from the oldest held; one that takes nothing for `stallMs` is closed. At most `maxStreams`.
+ *
+ * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
+ * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
+ * at once, a new reader would be sent every alert read during the catch-up as if live, and a resumed one
+ * a `gap` for an id about to be read.
  */
-export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events: StreamEvents) {
+export function createAlertStreams(
+  feed: AlertFeed,
+  limits: StreamLimits,
+  events: StreamEvents,
+  gate?: CatchUpGate,
+) {
   const open = new Map<ServerResponse, () => void>()
 
   /**
@@ -90,9 +110,12 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         'x-content-type-options': 'nosniff',
       })
       events.opened()
-      const start = startOf(opts.lastEventId, opts.recent, opts.filter)
-      let { cursor } = start
-      const before = start.before
+      // Set by begin(), once the feed is caught up.
+      let cursor = 0
+      let before: FeedEntry[] = []
+      let started = false
+      let unsubscribe = () => {}
+      let unwait = () => {}
       let lastSent = opts.lastEventId
       // Set while the socket is full: fires stallMs after it filled unless a 'drain' clears it first.
       let stall: NodeJS.Timeout | undefined
@@ -103,6 +126,7 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         ended = true
         open.delete(res)
         unsubscribe()
+        unwait()
         clearInterval(beat)
         clearTimeout(stall)
         res.off('drain', onDrain)
@@ -124,7 +148,7 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         return write(alertEvent(e))
       }
       const pump = () => {
-        if (ended || stall !== undefined) return
+        if (!started || ended || stall !== undefined) return
         while (before.length > 0) if (!entry(before.shift()!)) return
         for (;;) {
           if (cursor + 1 < feed.firstSeq) {
@@ -145,8 +169,17 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
         stall = undefined
         pump()
       }
+      const begin = () => {
+        if (ended) return
+        const start = startOf(opts.lastEventId, opts.recent, opts.filter)
+        cursor = start.cursor
+        before = start.before
+        started = true
+        unsubscribe = feed.subscribe(() => pump())
+        if (start.gap) write(start.gap)
+        pump()
+      }
       res.on('drain', onDrain)
-      const unsubscribe = feed.subscribe(() => pump())
       const beat = setInterval(() => {
         if (stall === undefined) write(': alive\n\n')
       }, limits.heartbeatMs)
@@ -154,8 +187,12 @@ export function createAlertStreams(feed: AlertFeed, limits: StreamLimits, events
       open.set(res, () => end(false))
       req.on('close', () => end(false))
       res.on('error', () => end(false))
-      write(`retry: 3000\n\n${start.gap ?? ''}`)
-      pump()
+      write('retry: 3000\n\n')
+      if (!gate || gate.caughtUp) begin()
+      else {
+        write(': catching up\n\n')
+        unwait = gate.onCaughtUp(begin)
+      }
       return true
     },
     /** Ends every open stream (the gateway is stopping). */

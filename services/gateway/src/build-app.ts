@@ -69,6 +69,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'alert streams closed because their reader took nothing for GATEWAY_STREAM_STALL_MS',
     registers: [metrics.registry],
   })
+  // On Kafka: not ready until what the alerts topic held at the start has been read (catch-up.ts); streams
+  // opened before then start once it has, and the alert list answers 503.
+  const catchUp = deps.transport ? undefined : createCatchUp()
   const streams = createAlertStreams(
     feed,
     {
@@ -77,6 +80,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       stallMs: config.GATEWAY_STREAM_STALL_MS,
     },
     { opened: () => open.inc(), closed: () => open.dec(), stalled: () => stalled.inc() },
+    catchUp,
   )
   const redis = deps.indicators
     ? undefined
@@ -90,8 +94,6 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   // Redis serves the indicators only: without it the alerts are still served, so the gateway stays ready.
   const redisCheck: HealthCheck | undefined =
     redis && (async () => ({ ...(await redisHealth(redis)()), ready: true }))
-  // On Kafka: not ready until what the alerts topic held at the start has been read (catch-up.ts).
-  const catchUp = deps.transport ? undefined : createCatchUp()
   const handle = createGatewayHandler({ feed, log, onAlert: (result) => alerts.inc({ result }) })
   const handler: BatchHandler = catchUp
     ? async (records, ctx) => {
@@ -154,7 +156,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     // Catching up, partitions are read in step by their records' times, so the feed (which keeps the
     // newest it read) ends with the newest alerts of every partition, not of the last one read.
     align: { aheadMs: 60_000, eventMs: (r) => r.timestamp },
-    routes: createApiRoutes({ feed, streams, indicators, log }),
+    routes: createApiRoutes({ feed, streams, indicators, log, ...(catchUp ? { catchUp } : {}) }),
     healthChecks: {
       ...(redisCheck ? { redis: redisCheck } : {}),
       ...(catchUp ? { alerts: catchUp.health } : {}),

@@ -43,4 +43,20 @@ describe('catch-up', () => {
     c.committed([{ partition: 1, offset: 7 }])
     expect(c.caughtUp).toBe(true)
   })
+
+  it('tells those waiting once, when caught up', () => {
+    const c = createCatchUp()
+    const told: string[] = []
+    c.onCaughtUp(() => told.push('first'))
+    const stop = c.onCaughtUp(() => told.push('gone'))
+    stop()
+    c.setEnds([{ partition: 0, low: 0, high: 2 }])
+    c.handled([rec(0, 0)])
+    expect(told).toEqual([])
+    c.handled([rec(0, 1)])
+    c.handled([rec(0, 2)])
+    expect(told).toEqual(['first'])
+    c.onCaughtUp(() => told.push('later'))
+    expect(told).toEqual(['first', 'later'])
+  })
 })

@@ -15,23 +15,31 @@ export function createCatchUp() {
   let ends: Map<number, number> | undefined
   const read = new Map<number, number>()
   let caughtUp = false
+  const waiting = new Set<() => void>()
   const behind = () => {
     if (!ends) return undefined
     let n = 0
     for (const [p, high] of ends) if ((read.get(p) ?? 0) < high) n++
     return n
   }
+  const check = () => {
+    if (caughtUp || behind() !== 0) return
+    caughtUp = true
+    const told = [...waiting]
+    waiting.clear()
+    for (const f of told) f()
+  }
   return {
     /** The topic's offsets at the start (partitions holding nothing need no reading). */
     setEnds(offsets: readonly PartitionOffsets[]) {
       ends = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]))
-      if (behind() === 0) caughtUp = true
+      check()
     },
     /** The group's committed offsets (the next offset each partition's reader takes; < 0: none). */
     committed(offsets: readonly { partition: number; offset: number }[]) {
       for (const { partition, offset } of offsets)
         if (offset > (read.get(partition) ?? 0)) read.set(partition, offset)
-      if (!caughtUp && behind() === 0) caughtUp = true
+      check()
     },
     /** Records handled (after the handler took them). */
     handled(records: readonly InRecord[]) {
@@ -39,10 +47,19 @@ export function createCatchUp() {
         const next = Number(r.offset) + 1
         if (next > (read.get(r.partition) ?? 0)) read.set(r.partition, next)
       }
-      if (!caughtUp && behind() === 0) caughtUp = true
+      check()
     },
     get caughtUp() {
       return caughtUp
+    },
+    /** Calls `f` once caught up (at once if so already); returns what stops that. */
+    onCaughtUp(f: () => void): () => void {
+      if (caughtUp) {
+        f()
+        return () => {}
+      }
+      waiting.add(f)
+      return () => waiting.delete(f)
     },
     health: (async () => {
       if (caughtUp) return { status: 'ok', ready: true }

@@ -34,7 +34,7 @@ describe('gateway on Kafka and Redis', () => {
             : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) },
         ),
       })
-    const start = async (env: Record<string, string> = {}) => {
+    const build = (env: Record<string, string> = {}) => {
       const config = loadConfig(GatewayConfig, {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         REDIS_URL: redisUrl,
@@ -46,6 +46,10 @@ describe('gateway on Kafka and Redis', () => {
       })
       const app = buildGatewayApp(config, { log: createLogger({ level: 'silent' }) })
       cleanups.push(() => app.stop())
+      return app
+    }
+    const start = async (env: Record<string, string> = {}) => {
+      const app = build(env)
       await app.start()
       const base = `http://127.0.0.1:${app.httpPort()}`
       return {
@@ -54,7 +58,7 @@ describe('gateway on Kafka and Redis', () => {
         get: async (path: string) => (await (await fetch(`${base}${path}`)).json()) as ApiBody,
       }
     }
-    return { prefix, keyPrefix, topics, send, start }
+    return { prefix, keyPrefix, topics, send, build, start }
   }
 
   it('serves the alerts it reads, streamed as they arrive, each id once; a record that is no alert is skipped, counted', async () => {
@@ -109,6 +113,40 @@ describe('gateway on Kafka and Redis', () => {
     await waitFor(async () => (await second.get('/api/alerts')).alerts.length === 3, {
       what: 'the second gateway',
     })
+  })
+
+  it('a stream opened while the gateway catches up starts once it has: nothing it read meanwhile is sent as live', async () => {
+    const { send, build } = await setup()
+    // Two minutes apart: a resumed stream sends none of them again (RESUME_SLACK_MS).
+    const t0 = Date.parse('2026-03-01T00:00:00Z')
+    for (let b = 0; b < 30; b++)
+      await send(
+        Array.from({ length: 100 }, (_, i) =>
+          testAlert(`old-${b * 100 + i}`, {
+            detectedAt: new Date(t0 + (b * 100 + i) * 120_000).toISOString(),
+          }),
+        ),
+      )
+    const app = build()
+    const starting = app.start()
+    // HTTP listens before the consumer joins: a browser reconnecting after a restart comes then.
+    const base = await waitFor(() => app.httpPort() !== undefined && `http://127.0.0.1:${app.httpPort()}`, {
+      what: 'the port',
+    })
+    expect((await fetch(`${base}/readyz`)).status).toBe(503)
+    const fresh = await readEvents(`${base}/api/alerts/stream`)
+    const resumed = await readEvents(`${base}/api/alerts/stream`, { 'last-event-id': 'old-2999' })
+    cleanups.push(
+      () => fresh.close(),
+      () => resumed.close(),
+    )
+    expect([fresh.status, resumed.status]).toEqual([200, 200])
+    await starting
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
+    await send([testAlert('live', { detectedAt: new Date(t0 + 3_000 * 120_000).toISOString() })])
+    await waitFor(() => fresh.events.length >= 1 && resumed.events.length >= 1, { what: 'the live alert' })
+    expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
+    expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
   })
 
   it('with KAFKA_GROUP_ID, a gateway restarted where its group had read everything is ready', async () => {

@@ -11,7 +11,7 @@ import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
-import { createAlertStreams } from './alert-stream.ts'
+import { type CatchUpGate, createAlertStreams } from './alert-stream.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
 import { createApiRoutes, STREAM_RETRY_AFTER_S } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
@@ -24,13 +24,16 @@ describe('gateway HTTP API', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  async function serve(opts: { maxStreams?: number; heartbeatMs?: number; capacity?: number } = {}) {
+  async function serve(
+    opts: { maxStreams?: number; heartbeatMs?: number; capacity?: number; catchUp?: CatchUpGate } = {},
+  ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
     const counts = { opened: 0, closed: 0, stalled: 0 }
     const streams = createAlertStreams(
       feed,
       { maxStreams: opts.maxStreams ?? 10, heartbeatMs: opts.heartbeatMs ?? 60_000, stallMs: 60_000 },
       { opened: () => counts.opened++, closed: () => counts.closed++, stalled: () => counts.stalled++ },
+      opts.catchUp,
     )
     const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
     const routes = createApiRoutes({
@@ -39,6 +42,7 @@ describe('gateway HTTP API', () => {
       indicators,
       log: createLogger({ level: 'silent' }),
       now: () => T0,
+      ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
     })
     const server: Server = createHealthServer(
       async () => ({ status: 'ok', ready: true, checks: {} }),
@@ -54,6 +58,7 @@ describe('gateway HTTP API', () => {
       const text = await res.text()
       return {
         status: res.status,
+        headers: res.headers,
         type,
         text,
         body: (type.includes('json') && text ? JSON.parse(text) : {}) as ApiBody,
@@ -151,6 +156,45 @@ describe('gateway HTTP API', () => {
       data: JSON.stringify({ lastEventId: 'a', reason: 'not held' }),
     })
     await gap.close()
+  })
+
+  it('answers 503 catching_up for the alert list while the gateway catches up, and holds a stream until it has', async () => {
+    let caughtUp = false
+    const waiting = new Set<() => void>()
+    const catchUp: CatchUpGate = {
+      get caughtUp() {
+        return caughtUp
+      },
+      onCaughtUp(f) {
+        waiting.add(f)
+        return () => waiting.delete(f)
+      },
+    }
+    const { feed, get, url } = await serve({ catchUp })
+    feed.add(testAlert('old'))
+    const listing = await get('/api/alerts')
+    expect([listing.status, listing.body.error, listing.headers.get('retry-after')]).toEqual([
+      503,
+      'catching_up',
+      '1',
+    ])
+    expect((await get('/api/alerts', { method: 'HEAD' })).status).toBe(503)
+    expect((await get('/api/alerts?limit=0')).status).toBe(400)
+    const stream = await readEvents(url('/api/alerts/stream'))
+    expect(stream.status).toBe(200)
+    await waitFor(() => stream.comments.includes('catching up'), { what: 'the stream told to wait' })
+    feed.add(testAlert('read-while-catching-up'))
+    caughtUp = true
+    for (const f of waiting) f()
+    feed.add(testAlert('live'))
+    await waitFor(() => stream.events.length >= 1, { what: 'the live alert' })
+    expect(stream.events.map((e) => e.id)).toEqual(['live'])
+    expect((await get('/api/alerts')).body.alerts.map((a) => a.id)).toEqual([
+      'live',
+      'read-while-catching-up',
+      'old',
+    ])
+    await stream.close()
   })
 
   it('refuses a stream over the limit, and keeps idle streams alive with comments', async () => {

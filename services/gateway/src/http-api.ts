@@ -12,7 +12,7 @@ import {
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
-import type { AlertStreams } from './alert-stream.ts'
+import type { AlertStreams, CatchUpGate } from './alert-stream.ts'
 import { parseQuery } from './query.ts'
 
 const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
@@ -26,6 +26,8 @@ const PAGE_HEADERS = {
 
 /** Retry-After of a stream refused at GATEWAY_MAX_STREAMS, in seconds. */
 export const STREAM_RETRY_AFTER_S = 5
+/** Retry-After of GET /api/alerts while the gateway catches up (seconds at alert volumes), in seconds. */
+export const CATCHING_UP_RETRY_AFTER_S = 1
 
 /** GET /api/alerts: how many alerts at most, and at most what a request may ask for. */
 export const ALERTS_LIMIT = { default: 100, max: 1_000 }
@@ -99,6 +101,8 @@ export type ApiDeps = {
   indicators: IndicatorStore
   log: Logger
   now?: () => number
+  /** Whether the feed holds what the alerts topic held at the start; always, when absent. */
+  catchUp?: Pick<CatchUpGate, 'caughtUp'>
 }
 
 /**
@@ -148,6 +152,18 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!limit.ok) return badRequest(res, limit.error)
       const filter = parseAlertFilter(q, ['limit'])
       if (!filter.ok) return badRequest(res, filter.error)
+      // A part of what the topic holds, listed as if it were all: a reader would take an alert still to
+      // be read for one that never came. Streams wait instead (alert-stream.ts).
+      if (deps.catchUp && !deps.catchUp.caughtUp)
+        return json(
+          res,
+          503,
+          {
+            error: 'catching_up',
+            message: 'the gateway is still reading the alerts the topic held at its start (/readyz says so)',
+          },
+          { 'retry-after': String(CATCHING_UP_RETRY_AFTER_S) },
+        )
       if (head) return headers(res, JSON_HEADERS)
       json(res, 200, { alerts: deps.feed.recent(filter.value, limit.value.limit), held: deps.feed.size })
     },
