@@ -286,6 +286,19 @@ describe('gateway HTTP API', () => {
       /^asOf: latest, now or an ISO 8601 time/,
     )
     expect(await message('/api/indicators/top?asOf=1')).toMatch(/^asOf: /)
+    // A time that does not exist, or whose zone would be the server's: refused, not moved or guessed.
+    for (const asOf of [
+      '2026-02-30T00:00:00Z',
+      '2026-03-02T24:00:00Z',
+      '2026-03-02T14:00:60Z',
+      '2026-03-02T14:00:00',
+      '2026-03-02',
+      '2026-03-02T14:00:00+24:00',
+      'March 7',
+    ])
+      expect(
+        await message(`/api/indicators?dimension=tariff&scope=region:CN&asOf=${encodeURIComponent(asOf)}`),
+      ).toMatch(/^asOf: latest, now or an ISO 8601 time with Z or an offset/)
     expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
     expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)

@@ -7,12 +7,14 @@ import {
   activeIndicatorStore,
   eventTimeOf,
   type HttpRoute,
+  type IndicatorAsOf,
   type Logger,
   normalizeError,
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
 import type { AlertStreams, CatchUpGate } from './alert-stream.ts'
+import { parseAsOf } from './as-of.ts'
 import { parseQuery } from './query.ts'
 
 const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
@@ -67,15 +69,18 @@ const whole = (min: number, max: number, fallback: number) =>
     .max(max, `at most ${max}`)
     .default(fallback)
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/
-
-/** `latest` (the aggregator's event-time watermark, or the clock when there is none), `now`, or an ISO time. */
+/**
+ * `latest` (the aggregator's event-time watermark, or the clock when there is none), `now`, or an ISO
+ * time with its zone (as-of.ts: the CLI's --as-of reads the same).
+ */
 const AsOf = z
   .string()
-  .refine(
-    (s) => s === 'latest' || s === 'now' || (ISO_TIME.test(s) && Number.isFinite(Date.parse(s))),
-    'latest, now or an ISO 8601 time (2026-03-02T14:00:00Z)',
-  )
+  .transform((s, ctx): IndicatorAsOf => {
+    const p = parseAsOf(s)
+    if (p.ok) return p.value
+    ctx.addIssue({ code: 'custom', message: p.error })
+    return z.NEVER
+  })
   .default('latest')
 
 const ScopeParam = z
@@ -119,9 +124,9 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
 
   /** The store of the active namespace and the event time `asOf` stands for. */
-  async function readAt(asOf: string): Promise<{ store: IndicatorStore; asOfMs: number }> {
+  async function readAt(asOf: IndicatorAsOf): Promise<{ store: IndicatorStore; asOfMs: number }> {
     const store = await activeIndicatorStore(deps.indicators)
-    const at = await eventTimeOf(asOf === 'now' || asOf === 'latest' ? asOf : Date.parse(asOf), store, now)
+    const at = await eventTimeOf(asOf, store, now)
     return { store, asOfMs: at.ms }
   }
 

@@ -1,5 +1,6 @@
 export * from './alert-feed.ts'
 export * from './alert-stream.ts'
+export * from './as-of.ts'
 export * from './build-app.ts'
 export * from './config.ts'
 export * from './gateway-handler.ts'

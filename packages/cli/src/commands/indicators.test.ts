@@ -23,7 +23,15 @@ describe('--as-of', () => {
       what: '',
     })
   })
-  it('refuses anything else, naming the option', () => {
-    expect(() => parseAsOf('soon')).toThrow(/--as-of: "latest", "now" or an ISO time, got "soon"/)
+  it("reads an ISO time with its zone, whatever the machine's zone", () => {
+    expect(parseAsOf('2026-03-02T15:00:00+01:00')).toBe(Date.parse('2026-03-02T14:00:00Z'))
+    expect(parseAsOf('2026-03-02T14:00Z')).toBe(Date.parse('2026-03-02T14:00:00Z'))
+    expect(parseAsOf('2026-03-02T14:00:00.250Z')).toBe(Date.parse('2026-03-02T14:00:00.250Z'))
+  })
+  it('refuses anything else, naming the option: no time guessed, moved or read in the local zone', () => {
+    for (const text of ['soon', 'March 7', '2026-02-30T00:00:00Z', '2026-03-02T14:00:00', '2026-03-02', '1'])
+      expect(() => parseAsOf(text), text).toThrow(
+        `--as-of: latest, now or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), got ${JSON.stringify(text)}`,
+      )
   })
 })

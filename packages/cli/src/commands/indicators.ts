@@ -1,5 +1,6 @@
 import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
+import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf } from '@tradepulse/gateway'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
@@ -37,15 +38,11 @@ export function parseDuration(text: string, flag = '--since'): number {
 /** What --as-of names: the aggregator's event-time watermark (`latest`), the clock (`now`), or a time. */
 export type AsOf = IndicatorAsOf
 
+/** --as-of as the gateway reads its `asOf` (one parser): a time needs its zone, and must exist. */
 export function parseAsOf(text: string): AsOf {
-  if (text === 'latest' || text === 'now') return text
-  const ms = Date.parse(text)
-  if (!Number.isFinite(ms))
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `--as-of: "latest", "now" or an ISO time, got ${JSON.stringify(text)}`,
-    )
-  return ms
+  const p = parseGatewayAsOf(text)
+  if (p.ok) return p.value
+  throw new TradepulseError('CONFIG_INVALID', `--as-of: ${AS_OF_FORMS}, got ${JSON.stringify(text)}`)
 }
 
 /** The event time to read the indicators at (as the gateway reads: eventTimeOf), and what it is, for the title. */
@@ -124,7 +121,7 @@ export function registerIndicators(program: Command): void {
     .option('--top <n>', 'how many scopes', '10')
     .option(
       '--as-of <time>',
-      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO time',
+      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z)',
       'latest',
     )
     .action(async (opts: ShowOptions) => {
