@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseAsOf, parseIsoTime } from './as-of.ts'
+import { parseAsOf, parseIsoTime, readableFrom, tooEarly } from './as-of.ts'
 
 describe('asOf', () => {
   it('reads an ISO time in its own zone, to the millisecond', () => {
@@ -38,5 +38,13 @@ describe('asOf', () => {
       ok: false,
       error: expect.stringMatching(/^latest, now or an ISO 8601/),
     })
+  })
+
+  it('names the earliest time an answer can be read at, when after the time asked for', () => {
+    expect(readableFrom(100, [undefined, 50, 100])).toBeUndefined()
+    expect(readableFrom(100, [150, undefined, 120])).toBe(150)
+    expect(tooEarly(0, 60_000)).toBe(
+      '1970-01-01T00:00:00.000Z is before 1970-01-01T00:01:00.000Z, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)',
+    )
   })
 })

@@ -45,3 +45,25 @@ export function parseAsOf(text: string): Parsed<IndicatorAsOf> {
   const ms = parseIsoTime(text)
   return ms === undefined ? { ok: false, error: AS_OF_FORMS } : { ok: true, value: ms }
 }
+
+/**
+ * For an asOf given as a time: the earliest time the answer can be read at, when that is after the time
+ * asked for; else undefined. The store keeps each indicator as running sums as of its newest headline,
+ * not as a history, and reads one asked for before that at its newest headline instead (readIndicator:
+ * the update's own asOf says so). `bounds`: the asOf of each indicator read (later than asked: read
+ * later) and, for a ranking, the aggregator's event time (any scope may hold headlines up to it, and
+ * would be ranked by its newest values).
+ */
+export function readableFrom(
+  requestedMs: number,
+  bounds: readonly (number | undefined)[],
+): number | undefined {
+  let earliest: number | undefined
+  for (const b of bounds)
+    if (b !== undefined && b > requestedMs && (earliest === undefined || b > earliest)) earliest = b
+  return earliest
+}
+
+/** Why an asOf before `earliestMs` is refused (after the parameter's name: `asOf: …`, `--as-of: …`). */
+export const tooEarly = (requestedMs: number, earliestMs: number) =>
+  `${new Date(requestedMs).toISOString()} is before ${new Date(earliestMs).toISOString()}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)`

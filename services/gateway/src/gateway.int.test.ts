@@ -203,7 +203,7 @@ describe('gateway on Kafka and Redis', () => {
       tariffIn('MX', 'h3', t - 10_000, 0.5),
     ])
     await store.advanceWatermark(t)
-    const { get } = await start()
+    const { base, get } = await start()
     const top = await get('/api/indicators/top?dimension=tariff&kind=region')
     expect(top.asOf).toBe('2026-03-02T14:00:00.000Z')
     expect(top.namespace).toBe('v1')
@@ -211,6 +211,15 @@ describe('gateway on Kafka and Redis', () => {
     const cn = await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(cn.indicator).toMatchObject({ count: 2, scope: { kind: 'region', id: 'CN' } })
     expect(cn.indicator?.mean['15m']).toBeLessThan(-0.4)
+    // Before CN's newest headline: refused, naming it, not answered with the newest values.
+    const early = await fetch(
+      `${base}/api/indicators?dimension=tariff&scope=region:CN&asOf=2026-03-01T12:00:00Z`,
+    )
+    expect([early.status, ((await early.json()) as ApiBody).message]).toEqual([
+      400,
+      'asOf: 2026-03-01T12:00:00.000Z is before 2026-03-02T13:59:30.000Z, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)',
+    ])
+    expect((await fetch(`${base}/api/indicators/top?asOf=2026-03-02T10:00:00Z`)).status).toBe(400)
     const rebuilt = store.withNamespace('r2')
     await rebuilt.applyBatch([tariffIn('JP', 'h4', t - 5_000, 0.3)])
     await rebuilt.advanceWatermark(t)

@@ -272,6 +272,37 @@ describe('gateway HTTP API', () => {
     expect(after.body.indicators.map((u) => u.scope.id)).toEqual(['FR'])
   })
 
+  it('refuses an asOf before the time the store can read at, naming it, rather than answer with newer values', async () => {
+    const { indicators, get } = await serve()
+    await indicators.applyBatch([
+      tariffIn('CN', 'h1', T0 - 30 * 3_600_000, -0.9),
+      tariffIn('CN', 'h2', T0 - 60_000, -0.8),
+      tariffIn('CN', 'h3', T0 - 30_000, -0.8),
+      tariffIn('US', 'h4', T0 - 5 * 3_600_000, 0.5),
+    ])
+    await indicators.advanceWatermark(T0)
+    const iso = (ms: number) => new Date(ms).toISOString()
+    const past = iso(T0 - 4 * 3_600_000)
+    // The ranking: any scope may hold news up to the aggregator's event time.
+    const top = await get(`/api/indicators/top?asOf=${past}`)
+    expect([top.status, top.body.error]).toEqual([400, 'bad_request'])
+    expect(top.body.message).toBe(
+      `asOf: ${past} is before ${iso(T0)}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)`,
+    )
+    // One indicator: its newest headline.
+    const cn = await get(`/api/indicators?dimension=tariff&scope=region:CN&asOf=${past}`)
+    expect([cn.status, cn.body.message]).toEqual([
+      400,
+      `asOf: ${past} is before ${iso(T0 - 30_000)}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)`,
+    ])
+    // After its newest headline an indicator reads at the time asked for, as does the ranking from the watermark on.
+    const us = await get(`/api/indicators?dimension=tariff&scope=region:US&asOf=${past}`)
+    expect([us.status, us.body.asOf, us.body.indicator?.asOf]).toEqual([200, past, past])
+    const atWatermark = await get(`/api/indicators/top?asOf=${iso(T0)}`)
+    expect([atWatermark.status, atWatermark.body.asOf]).toEqual([200, iso(T0)])
+    expect(atWatermark.body.indicators.map((u) => u.asOf)).toEqual([iso(T0), iso(T0)])
+  })
+
   it('refuses bad indicator queries, naming the parameter', async () => {
     const { get } = await serve()
     const message = async (q: string) => {

@@ -14,7 +14,7 @@ import {
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
 import type { AlertStreams, CatchUpGate } from './alert-stream.ts'
-import { parseAsOf } from './as-of.ts'
+import { parseAsOf, readableFrom, tooEarly } from './as-of.ts'
 import { parseQuery } from './query.ts'
 
 const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
@@ -99,6 +99,8 @@ const TopQuery = z.strictObject({
 
 const OneQuery = z.strictObject({ dimension: Dimension, scope: ScopeParam, asOf: AsOf })
 
+const timeOf = (u: { asOf: string }) => Date.parse(u.asOf)
+
 export type ApiDeps = {
   feed: AlertFeed
   streams: AlertStreams
@@ -130,9 +132,15 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     return { store, asOfMs: at.ms }
   }
 
-  async function indicators(res: ServerResponse, read: () => Promise<unknown>) {
+  /** Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503. */
+  async function indicators(
+    res: ServerResponse,
+    read: () => Promise<{ body: unknown } | { tooEarly: string }>,
+  ) {
     try {
-      json(res, 200, await read())
+      const r = await read()
+      if ('body' in r) json(res, 200, r.body)
+      else badRequest(res, r.tooEarly)
     } catch (err) {
       const e = normalizeError(err)
       deps.log.warn({ err: e }, 'indicators unavailable')
@@ -195,8 +203,16 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       const { dimension, kind, by, n, asOf } = p.value
       return indicators(res, async () => {
         const { store, asOfMs } = await readAt(asOf)
+        // A time given: the ranking is of that time only from the aggregator's event time on.
+        const watermark = typeof asOf === 'number' ? await store.watermark() : undefined
+        const before = typeof asOf === 'number' ? readableFrom(asOf, [watermark]) : undefined
+        if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}` }
         const rows = await store.top(dimension, kind, by, n, asOfMs)
-        return { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicators: rows }
+        const read = typeof asOf === 'number' ? readableFrom(asOf, rows.map(timeOf)) : undefined
+        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
+        return {
+          body: { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicators: rows },
+        }
       })
     },
     '/api/indicators': (_req, res, q, head) => {
@@ -207,7 +223,11 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       return indicators(res, async () => {
         const { store, asOfMs } = await readAt(asOf)
         const indicator = (await store.get(dimension, scope, asOfMs)) ?? null
-        return { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicator }
+        // A time given before this indicator's newest headline: the store read it at that headline.
+        const read =
+          typeof asOf === 'number' && indicator ? readableFrom(asOf, [timeOf(indicator)]) : undefined
+        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
+        return { body: { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicator } }
       })
     },
   }

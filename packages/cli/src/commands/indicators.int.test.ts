@@ -90,6 +90,21 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     expect(latest.column('vol 24h').every((v) => v > 0)).toBe(true)
     expect(latest.column('mean 24h').some((v) => v !== 0)).toBe(true)
 
+    // Before the aggregator's event time: refused, naming it (the title would say a time the values are not of).
+    const early = await run(process.execPath, [MAIN, 'indicators', '--as-of', '2020-07-17T12:00:00Z'], {
+      env,
+    }).catch((e: { code: number; stderr: string }) => e)
+    expect(early).toMatchObject({ code: 78 })
+    expect((early as { stderr: string }).stderr).toContain(
+      `--as-of: 2020-07-17T12:00:00.000Z is before ${newest}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)`,
+    )
+    // From it on, at the time given, which the title says.
+    const later = new Date(Date.parse(newest) + HOUR_MS).toISOString()
+    const atLater = await show('--as-of', later)
+    expect(atLater.title).toMatch(
+      new RegExp(`^tariff by region, top 10 by buzz, as of ${later} \\(namespace `),
+    )
+
     // At the wall clock, years on, the same indicators have decayed to nothing.
     const now = await show('--as-of', 'now')
     expect(now.title).toMatch(/, as of \d{4}-\S+ \(now; namespace /)

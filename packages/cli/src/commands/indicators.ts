@@ -1,6 +1,6 @@
 import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
-import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf } from '@tradepulse/gateway'
+import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
@@ -121,7 +121,7 @@ export function registerIndicators(program: Command): void {
     .option('--top <n>', 'how many scopes', '10')
     .option(
       '--as-of <time>',
-      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z)',
+      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), not before the aggregator\'s event time (the indicators are kept as of their newest headline, not as a history)',
       'latest',
     )
     .action(async (opts: ShowOptions) => {
@@ -142,7 +142,17 @@ export function registerIndicators(program: Command): void {
           createRedisIndicatorStore(redis, indicatorStoreOptions(config)),
         )
         const at = await resolveAsOf(asOf, store)
+        // A time given: refused before the aggregator's event time (and before a row's own time), as by the
+        // gateway: the store would answer with newer values, under a title saying the time asked for.
+        const given = typeof asOf === 'number'
+        const early = (bounds: (number | undefined)[]) => {
+          const earliest = given ? readableFrom(at.ms, bounds) : undefined
+          if (earliest !== undefined)
+            throw new TradepulseError('CONFIG_INVALID', `--as-of: ${tooEarly(at.ms, earliest)}`)
+        }
+        early([given ? await store.watermark() : undefined])
         const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms)
+        early(rows.map((u) => Date.parse(u.asOf)))
         process.stdout.write(
           `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${store.namespace})\n`,
         )
