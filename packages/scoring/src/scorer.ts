@@ -1129,9 +1129,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       // "Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall": a reported move after a comma is said
       // of what follows the comma (the market's reaction), not of a measure before it. The tokenizer
-      // keeps such a comma between capitalised words in one clause (it may list names).
-      if (!pred.policy && commaBetween(itE[l] as number, s)) break
+      // keeps such a comma between capitalised words in one clause (it may list names). Checked only at
+      // a target the verb could take: a comma before one item is before every item further left.
       if (bindable(pred, l)) {
+        if (!pred.policy && commaBetween(itE[l] as number, s)) break
         left = l
         leftD = gap + (pred.policy ? penalty : 0)
         break
