@@ -1955,3 +1955,23 @@ describe('round 22: a second probe of our own headlines, and review of round 21'
     expect(supply('Amazon invests in digital freight forwarder Beacon').label).toBeNull()
   })
 })
+
+describe('round 23: a third probe of our own headlines', () => {
+  it.each([
+    ['Global shipping rates slump in latest sign of economic slowdown', 'positive'],
+    ['Freight rates rise in sign of recovery', 'negative'],
+  ])('%s: "sign of" is no signing, and "latest" says more only of what follows (supply %s)', (h, want) => {
+    expect(supply(h).label).toBe(want)
+  })
+  it('reads no sign of a de-escalation as no de-escalation', () => {
+    expect(tariff('No signs of de-escalation in trade dispute with U.S.: Germany says').label).toBe(
+      'negative',
+    )
+  })
+  it.each([
+    "NY Fed's Williams says low take-up of emergency lending facilities a sign of success",
+    'Fed expands lending facility for small businesses',
+  ])('%s: a lending facility is no plant', (h) => {
+    expect(supply(h).label).toBeNull()
+  })
+})

@@ -2338,6 +2338,9 @@ export const PREDICATES = [
     strength: 0.8,
     // "new tariffs" is escalation; "a new trade deal", "more talks planned" name one (`relief`).
     relief: 0.25,
+    // An adjective comes before what it says more of: "shipping rates slump in latest sign of ..."
+    // says nothing more of the rates.
+    objectOnly: true,
     words: [
       'new',
       'fresh',
@@ -3702,6 +3705,9 @@ export const NEGATORS = [
   'nor',
   'v fail to',
   'failure to',
+  // "No signs of de-escalation": what there is no sign of has not come about ("sign of" is INERT).
+  'no sign of',
+  'no signs of',
   // "Tariff cuts do little to ease pressure": the act that follows does not come about, as after "fail to".
   'do little to',
   'does little to',
@@ -5691,6 +5697,9 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // A sign of something is no signing ("shipping rates slump in latest sign of slowdown").
+  'sign of',
+  'signs of',
   // "less than a week", "more or less": an amount or a hedge, not less of what follows.
   'less than',
   'more or less',
@@ -5711,6 +5720,7 @@ export const INERT = [
   'n credit facility',
   'n loan facility',
   'n repo facility',
+  'n lending facility',
   'n flight operation',
   'fiscal capacity',
   'n solar capacity',
