@@ -1974,4 +1974,34 @@ describe('round 23: a third probe of our own headlines', () => {
   ])('%s: a lending facility is no plant', (h) => {
     expect(supply(h).label).toBeNull()
   })
+
+  it.each([
+    'Rare earth supply fears grow as Myanmar border closes',
+    'Chip supply worries mount as ports close',
+  ])('%s: a frame noun moved is more fear for the supply, not more supply', (h) => {
+    expect(supply(h).label).toBe('negative')
+  })
+
+  it.each([
+    'China to exempt some U.S. pork and soybeans from extra tariffs',
+    'Trump exempts orange juice, aircraft and beef from new 50% tariff',
+    'Trump decides against auto tariffs for now, delays decision six months',
+    'U.S. eases rules on exports to Huawei',
+    'China lifts ban on exports of rare earths',
+  ])('%s: relief across a list and past an adjective, a choice not to act, a control eased', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+
+  it.each([
+    "Trump says China trade deal 'not close', won't rule out more tariffs",
+    'U.S. and China nowhere near a trade deal, official says',
+    'U.S. tightens rules on exports of chip technology to China',
+    'China imposes curbs on exports of gallium',
+    "U.S. ends India's preferential trade status",
+  ])('%s: a deal not close, a control on exports, preferences ended escalate', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+  it('reads curbs on exports of an input as a supply disruption', () => {
+    expect(supply('China imposes curbs on exports of gallium').label).toBe('negative')
+  })
 })

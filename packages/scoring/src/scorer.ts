@@ -1098,7 +1098,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
-  /** Binds each predicate to the nearest target in its clause (see RULES.bindWindowTokens). */
   /** Binds predicate item k to the nearest target in its clause (see RULES.bindWindowTokens). */
   function bindOne(k: number): void {
     const { idx: itIdx, s: itS, e: itE, clause: itClause, bound: itBound, target: itTarget } = it
@@ -1485,11 +1484,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let r = after + 1; r < items; r++) {
       if ((it.s[r] as number) - end > 2 * RULES.bindWindowTokens) break
       const x = it.idx[r] as number
-      if (it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0) break
+      // An adjective of its measure is passed over ("exempts pork and soybeans from extra tariffs",
+      // "from new 50% tariff").
+      if (it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0 && !adjectiveOf(r)) break
       if (((entInts[x << 4] as number) & F_TARGET) === 0) continue
       if (isMeasure(r) && wordBetween(it.e[after] as number, it.s[r] as number, fromId)) return r
     }
     return -1
+  }
+
+  /** Item m stands right before a target, with at most an amount between ("new 50% tariff"). */
+  function adjectiveOf(m: number): boolean {
+    if (m + 1 >= items || ((entInts[(it.idx[m + 1] as number) << 4] as number) & F_TARGET) === 0) return false
+    const gap = (it.s[m + 1] as number) - (it.e[m] as number)
+    return gap === 0 || gap === amountTokens(it.e[m] as number, it.s[m + 1] as number)
   }
 
   /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
@@ -1541,10 +1549,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
-  /** True when a predicate left of item k, in its clause, is bound to the same target t. */
+  /**
+   * True when a predicate left of item k is bound to the same target t (in k's clause, or across a
+   * list to a measure after "from": "exempts juice, beef from extra tariffs").
+   */
   function takenWhole(k: number, t: number): boolean {
-    for (let p = k - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
-      if (it.predOn[p] === 1 && it.target[p] === t) return true
+    for (let p = k - 1; p >= 0; p--) if (it.predOn[p] === 1 && it.target[p] === t) return true
     return false
   }
 
@@ -2014,7 +2024,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (deniedHold(pred, k, t)) continue
         // "China will halt new car tariffs": a verb further left takes the noun phrase whole, and
         // the word right before the noun only describes what it acts on.
-        if (t > k && itE[k] === itS[t] && takenWhole(k, t)) continue
+        if (t > k && adjectiveOf(k) && takenWhole(k, t)) continue
         // "China plans import tariff cuts": a threat or plan takes the noun phrase whole, and the act
         // is the noun heading it.
         if (pred.threat && t > k && nounActAfter(t)) continue
@@ -2097,7 +2107,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
                 : target.events.more)
           addEvent(type, target, dir, threat, neg, field, start, stop, true)
         }
-        // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war.
+        // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war. The move is the
+        // frame's, as when the compound is named bare: "supply fears grow" is more fear for supply, not
+        // more supply.
         if (target.frame) {
           // (Not through the verb itself: "over trade curb fears" moves no curb.)
           for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
@@ -2106,7 +2118,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break
             itBound[m] = 1
             const mt = targetAt(mx)
-            const mdir = (pred.fixed !== 0 ? pred.fixed : sign * mt.polarity) * magnitude * (neg ? -keep : 1)
+            const mdir =
+              (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * magnitude * (neg ? -keep : 1)
             const ms = tStart[itS[m] as number] as number
             applyToTarget(
               acc,

@@ -236,6 +236,10 @@ export const TARGETS = [
       'generalized system of preferences',
       'n preferential trade treatment',
       'n preferential treatment',
+      'n preferential trade status',
+      'n preferential trading status',
+      'n preferential trade program',
+      'n preferential trade programme',
       'n trade preference',
       'trade preferences',
       'n tariff rollback',
@@ -591,6 +595,22 @@ export const TARGETS = [
       'n license rule',
       // Rules on what may be exported ("pauses new chip export rules"): controls, not exports.
       'n export rule',
+      // The same with the exports after the measure ("tightens rules on exports of chip technology",
+      // "imposes curbs on exports of gallium"): the measure is the object, the exports what it covers.
+      ...[
+        'rule',
+        'rules',
+        'curb',
+        'curbs',
+        'control',
+        'controls',
+        'restriction',
+        'restrictions',
+        'limit',
+        'limits',
+        'ban',
+        'bans',
+      ].flatMap((measure) => [`${measure} on exports`, `${measure} on export`]),
       'n export regulation',
       'n technology restriction',
       'n tech restriction',
@@ -2929,6 +2949,12 @@ export const PREDICATES = [
     tone: -0.3,
     strength: 1,
     words: [
+      // A deal not close is a setback ("China trade deal 'not close'"), not a close denied.
+      'not close',
+      'not close to',
+      'not yet close',
+      'nowhere near',
+      'nowhere close to',
       'v halt',
       'v cease',
       'v stop',
@@ -3705,6 +3731,9 @@ export const NEGATORS = [
   'nor',
   'v fail to',
   'failure to',
+  // A choice not to act ("Trump decides against auto tariffs for now").
+  'v decide against',
+  'v opt against',
   // "No signs of de-escalation": what there is no sign of has not come about ("sign of" is INERT).
   'no sign of',
   'no signs of',
@@ -3893,6 +3922,8 @@ export const HEDGES = [
     pred: 'more',
     words: [
       'v consider',
+      // A measure debated is still being weighed ("Mexico's Senate to debate USMCA ratification").
+      'v debate',
       // Not ruling something out keeps it possible: a hedge on it, not its negation.
       'not rule out',
       'not ruling out',
