@@ -2004,4 +2004,29 @@ describe('round 23: a third probe of our own headlines', () => {
   it('reads curbs on exports of an input as a supply disruption', () => {
     expect(supply('China imposes curbs on exports of gallium').label).toBe('negative')
   })
+
+  it.each([
+    'South Korea, Japan agree to resume talks on export curbs',
+    'U.S., China resume talks on tariffs',
+  ])('%s: a measure the talks are about is no news of itself', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+  it.each([
+    'U.S., China talks on tariffs collapse',
+    'Stocks inch higher as investors downplay escalating trade war',
+    'Wall Street bounces back as investors shrug off trade tensions',
+  ])('%s: talks collapse, not the measure they are about; a market shrugging off a measure keeps it', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+
+  it.each([
+    ['Fire at Renesas chip plant worsens auto chip crunch', 'negative'],
+    ['Airlines convert passenger jets to cargo to ease airfreight crunch', 'positive'],
+    ['Ventilator makers struggle to source parts amid global demand surge', 'negative'],
+  ])('%s: a crunch of an input or of freight space (supply %s)', (h, want) => {
+    expect(supply(h).label).toBe(want)
+  })
+  it('reads a credit crunch as no supply chain', () => {
+    expect(supply('Credit crunch hits banks').label).toBeNull()
+  })
 })

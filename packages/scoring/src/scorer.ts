@@ -538,6 +538,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
+  /** Words that name what talks are about ("talks on export curbs"; see markTalkTopics). */
+  const TOPIC_WORDS = new Set(['on', 'over', 'about'].map((w) => lookupWord(LEXICON.vocab, w)))
   /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
   const NAME_LEAD_WORDS: ReadonlySet<string> = new Set(NAME_LEADS)
   /** Articles, which may open a noun phrase (see objectRightAfter). */
@@ -964,6 +966,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const x = it.idx[k] as number
     const f = entInts[x << 4] as number
     if ((f & F_TARGET) === 0 || (it.predOn[k] === 1 && (f & F_PRED) !== 0)) return false
+    if (it.bound[k] === 3) return false
     const t = targetAt(x)
     if (t.stanceOnly && !pred.takesTopic) return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
@@ -1500,6 +1503,24 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return gap === 0 || gap === amountTokens(it.e[m] as number, it.s[m + 1] as number)
   }
 
+  /**
+   * "resume talks on export curbs", "talks over tariffs collapse": a measure named after talks or a
+   * deal and "on", "over" or "about" is what they are about. It is neither news of itself nor the
+   * object of a verb outside the phrase (bound = 3: no bare weight, and bindable takes it not).
+   */
+  function markTalkTopics(): void {
+    for (let k = 1; k < items; k++) {
+      if (it.bound[k] !== 0 || it.predOn[k] !== 0 || !isMeasure(k) || it.clause[k - 1] !== it.clause[k])
+        continue
+      const px = it.idx[k - 1] as number
+      if (((entInts[px << 4] as number) & F_TARGET) === 0 || targetAt(px).events.less !== 'talks_breakdown')
+        continue
+      const j = it.e[k - 1] as number
+      if ((it.s[k] as number) === j + 1 && tb.kind[j] === WORD && TOPIC_WORDS.has(tb.id[j] as number))
+        it.bound[k] = 3
+    }
+  }
+
   /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
   function isMeasure(r: number): boolean {
     const x = it.idx[r] as number
@@ -1650,6 +1671,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
       }
     }
+    markTalkTopics()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
