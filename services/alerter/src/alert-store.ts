@@ -40,7 +40,9 @@ export type HysteresisFields = Record<string, HysteresisEntry | null | undefined
 /**
  * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
  * auto-pipelined, so two alerts of one stream in a batch are decided one after the other), and
- * hysteresis hashes.
+ * hysteresis hashes. The cooldown of a stream holds an alert back within the cooldown of any alert fired
+ * on it, before or after it in event time (a late alert too), as far back as the dedup window behind the
+ * newest one fired (see claim-alert-2.lua).
  */
 export type AlertStore = {
   claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
@@ -61,6 +63,8 @@ export type AlertStoreOptions = { prefix: string; dedupWindowMs: number; hystere
 
 export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): AlertStore {
   const keys = createKeys(opts.prefix)
+  // The stream's fired set (claim-alert-2.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
+  const firedKey = (stream: string) => `${keys.alertCooldown(stream)}:fired`
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
   return {
     async claim(claims) {
@@ -71,9 +75,10 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       const replies = await Promise.all(
         claims.map((c) =>
           claim(
-            2,
+            3,
             keys.alertCooldown(c.stream),
             keys.alertSent(c.stream, c.alertId),
+            firedKey(c.stream),
             c.alertId,
             c.eventMs,
             c.cooldownMs,

@@ -2,10 +2,26 @@ import type { Clock } from '@tradepulse/contracts'
 import type { AlertStore, ClaimDecision, HysteresisFields } from './alert-store.ts'
 
 type Mark = { value: string; expiresAt: number }
+/** The fired set of a stream (claim-alert-2.lua, KEYS[3]): event times of the alerts fired, ascending. */
+type Fired = { times: number[]; expiresAt: number }
+
+/** Index of the first of the ascending `times` greater than `t`. */
+function firstAfter(times: readonly number[], t: number): number {
+  let lo = 0
+  let hi = times.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (times[mid]! <= t) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
 
 /**
  * The alert store of the embedded default: the decisions of claim-alert-2.lua, in memory, for one
- * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first).
+ * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first; the fired
+ * sets, of the streams fired longest ago first, by their fired times all told), and each fired set as in the script:
+ * a fire drops the times more than the dedup window and a cooldown older than the stream's newest.
  */
 export function createMemoryAlertStore(opts: {
   dedupWindowMs: number
@@ -14,7 +30,8 @@ export function createMemoryAlertStore(opts: {
 }): AlertStore {
   const maxEntries = opts.maxEntries ?? 500_000
   const marks = new Map<string, Mark>()
-  const cooldowns = new Map<string, Mark>()
+  const fired = new Map<string, Fired>()
+  let firedTimes = 0 // all fired sets together
   const hysteresis = new Map<string, HysteresisFields>()
   const get = (m: Map<string, Mark>, k: string) => {
     const v = m.get(k)
@@ -27,6 +44,48 @@ export function createMemoryAlertStore(opts: {
   const set = (m: Map<string, Mark>, k: string, value: string, ttlMs: number) => {
     if (!m.has(k) && m.size >= maxEntries) m.delete(m.keys().next().value as string)
     m.set(k, { value, expiresAt: opts.clock.now() + ttlMs })
+  }
+  const dropFired = (stream: string) => {
+    firedTimes -= fired.get(stream)?.times.length ?? 0
+    fired.delete(stream)
+  }
+  const firedOf = (stream: string) => {
+    const f = fired.get(stream)
+    if (f && f.expiresAt <= opts.clock.now()) {
+      dropFired(stream)
+      return undefined
+    }
+    return f
+  }
+  /** The event time of the fired alert holding `eventMs` back: the nearer within the cooldown, the earlier if tied. */
+  const holderOf = (times: readonly number[], eventMs: number, cooldownMs: number) => {
+    const i = firstAfter(times, eventMs)
+    const before = times[i - 1]
+    const after = times[i]
+    let held: number | undefined
+    if (before !== undefined && eventMs - before < cooldownMs) held = before
+    if (after !== undefined && after - eventMs < cooldownMs)
+      if (held === undefined || after - eventMs < eventMs - held) held = after
+    return held
+  }
+  const addFired = (stream: string, eventMs: number, keepMs: number, cooldownMs: number) => {
+    const f = firedOf(stream) ?? { times: [], expiresAt: 0 }
+    fired.delete(stream) // (re)inserted last: the streams fired longest ago come first
+    fired.set(stream, f)
+    const i = firstAfter(f.times, eventMs)
+    if (f.times[i - 1] !== eventMs) {
+      f.times.splice(i, 0, eventMs)
+      firedTimes++
+    }
+    const drop = firstAfter(f.times, f.times[f.times.length - 1]! - keepMs - cooldownMs)
+    f.times.splice(0, drop)
+    firedTimes -= drop
+    f.expiresAt = opts.clock.now() + keepMs
+    // The oldest streams' sets go first past the bound (never the one just written).
+    for (const oldest of fired.keys()) {
+      if (firedTimes <= maxEntries || oldest === stream) break
+      dropFired(oldest)
+    }
   }
   return {
     async claim(claims) {
@@ -44,17 +103,13 @@ export function createMemoryAlertStore(opts: {
         }
         if (mark !== undefined) return mark === `p|${c.origin}` ? 'resend' : 'duplicate'
         if (c.cooldownMs > 0) {
-          const last = get(cooldowns, c.stream)
-          if (last !== undefined) {
-            const lastMs = last.slice(0, last.indexOf('|'))
-            if (Math.abs(c.eventMs - Number(lastMs)) < c.cooldownMs) {
-              set(marks, markKey, `c|${lastMs}`, ttl)
-              return 'cooldown'
-            }
-            if (c.eventMs > Number(lastMs)) set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, ttl)
-          } else {
-            set(cooldowns, c.stream, `${c.eventMs}|${c.alertId}`, ttl)
+          const f = firedOf(c.stream)
+          const held = f && holderOf(f.times, c.eventMs, c.cooldownMs)
+          if (held !== undefined) {
+            set(marks, markKey, `c|${held}`, ttl)
+            return 'cooldown'
           }
+          addFired(c.stream, c.eventMs, ttl, c.cooldownMs)
         }
         set(marks, markKey, `p|${c.origin}`, ttl)
         return 'fire'

@@ -1,10 +1,15 @@
 --[[
   Decides whether one alert goes out, atomically: deduplication by alert id, then the cooldown of its
   stream (rule × dimension × scope × direction) in event time, so a replay decides exactly as the live
-  run did. Both keys carry the stream as hash tag: one slot on Redis Cluster.
+  run did. All three keys carry the stream as hash tag: one slot on Redis Cluster.
 
-  KEYS[1]  cooldown key of the stream: "<eventMs>|<alertId>" of the last alert claimed on it; it lasts the
-           dedup window (at least the cooldown), as the cooldown is kept in event time, not arrival time
+  KEYS[1]  old cooldown key of the stream: "<eventMs>|<alertId>" of the newest alert claimed on it. The
+           only cooldown state of the previous version, which compared an alert with that one alone: an
+           alert arriving late (after a newer one) passed a cooldown away from the newest though it came
+           minutes after an older one already sent. Still read (a stream whose state exists only here
+           counts that alert as fired, and it is copied into KEYS[3] before this key moves on) and still
+           written as before, so a previous version running beside this one (a rolling deploy, a
+           rollback) decides as it did. Lasts the dedup window (at least the cooldown).
   KEYS[2]  dedup key of this alert id: "p|<origin>" claimed by that input record and being published,
            "s|<origin>" sent (published and acknowledged) for that input record ("s" alone: written by an
            earlier version), "c|<ms>" held back by the cooldown of the stream's alert
@@ -13,10 +18,18 @@
            pass did; but another event of a held-back id (its time bucket is as long as the cooldown) that
            falls past the cooldown of the alert that held the id back is decided afresh, so an alert is
            never held back longer than the cooldown.
+  KEYS[3]  fired set of the stream: sorted set of the alerts claimed on it (fired), score = event time,
+           member "<eventMs>|<alertId>". An alert is held back if any of them lies within the cooldown on
+           either side, which the nearest one on each side decides. Bounded: with keep = the dedup window
+           (at least the cooldown), an alert at most keep older than the newest fired one is decided
+           against every fired alert that can hold it back, so a fire drops those more than keep + the
+           cooldown older than the newest (an alert older still is decided against what is kept). The
+           fired times kept are a cooldown apart at least, so at most (keep + cooldown) / cooldown + 1 of
+           them. Lasts keep from the last fire on the stream.
   ARGV[1]  alert id
   ARGV[2]  the alert's event time, ms (headline publishedAt or indicator asOf)
   ARGV[3]  the rule's cooldown, ms (0: no cooldown, every alert id stands alone)
-  ARGV[4]  how long the dedup mark lasts, ms
+  ARGV[4]  how long the dedup mark lasts, ms (the dedup window, at least the cooldown)
   ARGV[5]  origin of the claiming input record: "<topic>/<partition>/<offset>"
 
   Returns  1  claimed now: publish
@@ -45,22 +58,47 @@ if mark then
   return 0
 end
 
+-- The event time of a member "<eventMs>|<alertId>" (the old key's value has the same form), as written.
+local function timeOf(member)
+  local bar = string.find(member, '|', 1, true)
+  return bar and string.sub(member, 1, bar - 1) or member
+end
+
 if cooldownMs > 0 then
   local keep = math.max(cooldownMs, tonumber(ARGV[4]))
+  local keepArg = string.format('%.0f', keep)
   local last = redis.call('GET', KEYS[1])
-  if last then
-    local bar = string.find(last, '|', 1, true)
-    local lastMs = tonumber(string.sub(last, 1, bar - 1))
-    if math.abs(eventMs - lastMs) < cooldownMs then
-      redis.call('SET', KEYS[2], 'c|' .. string.sub(last, 1, bar - 1), 'PX', ARGV[4])
-      return -1
+  local lastMs = last and tonumber(timeOf(last))
+  -- The nearest fired alert at or before the event, and the nearest after it.
+  local before = redis.call('ZREVRANGEBYSCORE', KEYS[3], ARGV[2], '-inf', 'LIMIT', 0, 1)[1]
+  local after = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[2], '+inf', 'LIMIT', 0, 1)[1]
+  local beforeAt = before and timeOf(before)
+  local afterAt = after and timeOf(after)
+  if lastMs then
+    if lastMs <= eventMs then
+      if not beforeAt or lastMs > tonumber(beforeAt) then beforeAt = timeOf(last) end
+    elseif not afterAt or lastMs < tonumber(afterAt) then
+      afterAt = timeOf(last)
     end
-    -- Keep the newest event on the stream; an older alert outside the cooldown passes but moves nothing.
-    if eventMs > lastMs then
-      redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', keep)
-    end
-  else
-    redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', keep)
+  end
+  -- Held back by the nearer of the two within the cooldown (the earlier one if both are as near).
+  local heldBy
+  if beforeAt and eventMs - tonumber(beforeAt) < cooldownMs then heldBy = beforeAt end
+  if afterAt and tonumber(afterAt) - eventMs < cooldownMs then
+    if not heldBy or tonumber(afterAt) - eventMs < eventMs - tonumber(beforeAt) then heldBy = afterAt end
+  end
+  if heldBy then
+    redis.call('SET', KEYS[2], 'c|' .. heldBy, 'PX', ARGV[4])
+    return -1
+  end
+  -- Fired: the old key's alert joins the set (a stream whose state was only there) before it moves on.
+  if lastMs then redis.call('ZADD', KEYS[3], timeOf(last), last) end
+  redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2] .. '|' .. ARGV[1])
+  local newest = tonumber(redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%.0f', newest - keep - cooldownMs))
+  redis.call('PEXPIRE', KEYS[3], keepArg)
+  if not lastMs or eventMs > lastMs then
+    redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[1], 'PX', keepArg)
   end
 end
 redis.call('SET', KEYS[2], 'p|' .. ARGV[5], 'PX', ARGV[4])
