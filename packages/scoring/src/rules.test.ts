@@ -2029,4 +2029,23 @@ describe('round 23: a third probe of our own headlines', () => {
   it('reads a credit crunch as no supply chain', () => {
     expect(supply('Credit crunch hits banks').label).toBeNull()
   })
+
+  it.each([
+    'Trump walks back Huawei ban, lets U.S. firms sell some chips',
+    "Trump says no need for new tariffs after 'very good' call with Xi",
+    'USTR reinstates lapsed exclusions on Chinese-made filters',
+  ])('%s: a measure walked back or not needed, relief reinstated', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+  it.each([
+    'China cancels soybean orders, walks back purchase pledge',
+    'China not yet ready to lift ban on U.S. poultry',
+    'China not yet ready to resume buying U.S. soybeans, traders say',
+    'Japan to tighten exports of chip materials to South Korea',
+  ])('%s: a pledge walked back, relief not yet ready, exports tightened', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+  it("reads walking back one's comments as no undoing of what they were about", () => {
+    expect(tariff("Navarro walks back on comments China trade deal 'over'").label).not.toBe('negative')
+  })
 })

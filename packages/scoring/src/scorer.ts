@@ -1496,11 +1496,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return -1
   }
 
-  /** Item m stands right before a target, with at most an amount between ("new 50% tariff"). */
+  /**
+   * Item m stands right before the next item, a target, with at most an amount between: an adjective
+   * of its noun ("new 50% tariff").
+   */
   function adjectiveOf(m: number): boolean {
     if (m + 1 >= items || ((entInts[(it.idx[m + 1] as number) << 4] as number) & F_TARGET) === 0) return false
     const gap = (it.s[m + 1] as number) - (it.e[m] as number)
-    return gap === 0 || gap === amountTokens(it.e[m] as number, it.s[m + 1] as number)
+    return gap === amountTokens(it.e[m] as number, it.s[m + 1] as number)
   }
 
   /**

@@ -595,6 +595,9 @@ export const TARGETS = [
       'n license rule',
       // Rules on what may be exported ("pauses new chip export rules"): controls, not exports.
       'n export rule',
+      // Tightening exports restricts them ("Japan to tighten exports of chip materials").
+      'v tighten exports',
+      'v tighten export',
       // The same with the exports after the measure ("tightens rules on exports of chip technology",
       // "imposes curbs on exports of gallium"): the measure is the object, the exports what it covers.
       ...[
@@ -2475,6 +2478,7 @@ export const PREDICATES = [
       'v come into force',
       'v take hold',
       'v reimpose',
+      'v reinstate',
       're impose',
       're imposes',
       're imposed',
@@ -2692,6 +2696,9 @@ export const PREDICATES = [
       'elimination',
       'v repeal',
       'v roll back',
+      // Undoing what was said or done ("walks back Huawei ban"; "walks back purchase pledge" is less
+      // of the pledge).
+      'v walk back',
       'rollback',
       'roll back',
       'v withdraw',
@@ -3747,6 +3754,11 @@ export const NEGATORS = [
   'nor',
   'v fail to',
   'failure to',
+  // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
+  'not yet',
+  // "Trump says no need for new tariffs": what is not needed is not done.
+  'no need for',
+  'no need to',
   // A choice not to act ("Trump decides against auto tariffs for now").
   'v decide against',
   'v opt against',
@@ -5738,6 +5750,11 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // Taking back one's words is no undoing of what they were about ("walks back on comments China trade
+  // deal 'over'").
+  'v walk back on',
+  'v walk back comment',
+  'v walk back comments',
   // A sign of something is no signing ("shipping rates slump in latest sign of slowdown").
   'sign of',
   'signs of',
