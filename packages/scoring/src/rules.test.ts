@@ -2048,4 +2048,14 @@ describe('round 23: a third probe of our own headlines', () => {
   it("reads walking back one's comments as no undoing of what they were about", () => {
     expect(tariff("Navarro walks back on comments China trade deal 'over'").label).not.toBe('negative')
   })
+
+  it.each([
+    "China won't retaliate against new U.S. tariffs, commerce ministry says",
+    'Japan to skip retaliation against new U.S. steel tariffs',
+  ])('%s: retaliation forgone against a measure described as new', (h) => {
+    expect(tariff(h).label).toBe('positive')
+  })
+  it('reads retaliation against new tariffs as escalation', () => {
+    expect(tariff('China retaliates against new U.S. tariffs').label).toBe('negative')
+  })
 })

@@ -1715,14 +1715,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const rf = entInts[(itIdx[r] as number) << 4] as number
           if ((rf & F_TARGET) === 0) continue
           const m = targetAt(itIdx[r] as number)
+          // "won't retaliate against new U.S. tariffs": the word of more right before the measure only
+          // describes what is answered.
+          let a = r - 1
+          while (a > k && ((entInts[(itIdx[a] as number) << 4] as number) & F_PRED) === 0) a--
+          const described =
+            itBound[r] === 1 &&
+            a > k &&
+            itPredOn[a] === 1 &&
+            it.target[a] === r &&
+            predAt(itIdx[a] as number).kind === 'more' &&
+            (itS[r] as number) - (itE[a] as number) <= 2
           if (
-            itBound[r] === 0 &&
+            (itBound[r] === 0 || described) &&
             itPredOn[r] === 0 &&
             m.polarity < 0 &&
             m.tariff !== 0 &&
             wordBetween(itE[k] as number, itS[r] as number, againstId)
-          )
+          ) {
             itBound[r] = 3
+            if (described) itPredOn[a] = 0
+          }
           break
         }
       }
