@@ -22,7 +22,9 @@ export function createKeys(prefix: string) {
     dedup: (headlineId: string) => `${prefix}:dedup:{d${dedupShard(headlineId)}}:${headlineId}`,
     /**
      * The alerter's cooldown for one alert stream (packages/alerting cooldownKey: rule|dimension|scope|side):
-     * the event time and id of the last alert sent on it. Tagged by the stream, like alertSent.
+     * the event time and id of the newest alert fired on it; beside it, `<this key>:fired` holds the event
+     * times of all alerts fired within the dedup window (claim-alert-2.lua). Tagged by the stream, like
+     * alertSent.
      */
     alertCooldown: (stream: string) => `${prefix}:alert:cd:{${stream}}`,
     /** The alerter's dedup mark of one alert id ("p" claimed, "s" sent); same tag as its stream's cooldown. */
