@@ -91,6 +91,18 @@ const FINAL_COMMIT_MS = 5_000
 const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
 
 /**
+ * A heartbeat's answers that the group is rebalancing or no longer has this member (kafkajs's names;
+ * its runner rejoins on each): the partitions may be another member's already, and the group waits for
+ * this one to rejoin.
+ */
+const REBALANCE: ReadonlySet<string> = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+])
+
+/**
  * The configuration error for a consumer whose session timeout the broker refused (INVALID_SESSION_TIMEOUT,
  * Kafka error 26, at the group join), or undefined for any other error. Retrying cannot mend it: kafkajs
  * crashes the consumer without restarting it. The broker does not say its bounds.
@@ -698,7 +710,17 @@ export function createBatchRunner(
       })
       while (!settled) {
         await Promise.race([outstanding, new Promise((r) => setTimeout(r, cfg.heartbeatIntervalMs).unref())])
-        if (!settled) await p.heartbeat().catch(() => {})
+        if (settled) break
+        try {
+          await p.heartbeat()
+        } catch (err) {
+          // A rebalance: give the batch up as between chunks, and kafkajs rejoins at once (the group
+          // waits for this member). What this batch and the one before left undone is marked done by
+          // nothing under the new assignment (chainDone); their records come again to whoever owns them.
+          // Any other fault (the coordinator unreachable) may be the one the batch before is waiting
+          // out: keep waiting, as a stage retrying a fault does.
+          if (kafkaErrorType(err, REBALANCE)) throw err
+        }
       }
     }
     const lag = Number(batch.highWatermark) - Number(endOffset) - 1

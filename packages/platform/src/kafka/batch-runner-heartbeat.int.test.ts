@@ -1,0 +1,142 @@
+import { type Admin, type Kafka, logLevel, type Producer } from 'kafkajs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
+import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { createKafka, createProducer } from './kafka-client.ts'
+import type { BatchHandler } from './records.ts'
+
+const silent = createLogger({ level: 'silent' })
+
+/** As waitFor, for a check that asks Kafka. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('batch runner heartbeats while it waits on a deferred batch', () => {
+  const brokers = kafkaBrokers()
+  const kafka = createKafka({ brokers, clientId: randomName('heartbeat') }, silent, {
+    logLevel: logLevel.NOTHING,
+  })
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  })
+
+  async function connected<T extends Admin | Producer>(client: T): Promise<T> {
+    await client.connect()
+    cleanups.push(() => client.disconnect())
+    return client
+  }
+
+  /**
+   * A runner on `topic`. `rebalanceTimeoutMs`: how long the group waits for its member to rejoin at a
+   * rebalance before dropping it (kafkajs's rebalanceTimeout, 60 s by default).
+   */
+  function runner(
+    topic: string,
+    groupId: string,
+    handler: BatchHandler,
+    rebalanceTimeoutMs?: number,
+  ): BatchRunner {
+    const client =
+      rebalanceTimeoutMs === undefined
+        ? kafka
+        : Object.assign(Object.create(kafka) as Kafka, {
+            consumer: (cfg: Parameters<Kafka['consumer']>[0]) =>
+              kafka.consumer({ ...cfg!, rebalanceTimeout: rebalanceTimeoutMs }),
+          })
+    const r = createBatchRunner(
+      client,
+      createProducer(kafka, silent),
+      handler,
+      {
+        worker: 'probe',
+        groupId,
+        topics: [topic],
+        dlqTopic: topic,
+        maxBatch: 100,
+        fetchMaxWaitMs: 100,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 200,
+        maxBytesPerPartition: 1_048_576,
+        partitionsConcurrency: 1,
+        retryBaseMs: 20,
+        retryMaxMs: 50,
+        commitIntervalMs: 20,
+      },
+      silent,
+      createMetrics('probe'),
+    )
+    cleanups.push(() => r.stop())
+    return r
+  }
+
+  it('rejoins at a rebalance instead of holding the group until the deferred batch is done, losing nothing', async () => {
+    const admin = await connected(kafka.admin())
+    const topic = `${randomName('heartbeat')}.in`
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+    })
+    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
+    const groupId = randomName('heartbeat')
+    const committed = async () =>
+      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let holding = true
+    const handled: string[] = []
+    const handler: BatchHandler = async (records, ctx) => {
+      const values = records.map((r) => r.value!.toString())
+      handled.push(...values)
+      // v0's batch finishes its effects only once released.
+      if (holding && values.includes('v0') && ctx.defer) {
+        holding = false
+        ctx.defer(held.then(() => []))
+      }
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    // The group would wait 10 minutes for this member to rejoin: only the member itself can end the wait.
+    const first = runner(topic, groupId, handler, 600_000)
+    // Released before the runners stop at the clean-up (clean-ups run last first): a stop waits for it.
+    cleanups.push(async () => release())
+    await first.start()
+    const producer = await connected(kafka.producer())
+    await producer.send({ topic, messages: [{ value: 'v0' }] })
+    await waitFor(() => (handled.includes('v0') ? true : undefined), 'v0 handled')
+    // v1's batch is handled and waits on v0's, heartbeating.
+    await producer.send({ topic, messages: [{ value: 'v1' }] })
+    await waitFor(() => (handled.includes('v1') ? true : undefined), 'v1 handled')
+
+    // A second member joins: the group rebalances, and the first member's heartbeat says so.
+    const second = runner(topic, groupId, handler)
+    cleanups.push(async () => release())
+    let joined = false
+    void second.joined().then(() => {
+      joined = true
+    })
+    const started = second.start()
+    started.catch(() => {})
+    handled.length = 0
+    await waitFor(
+      () => (joined ? true : undefined),
+      'the second member joining while the first has a deferred batch outstanding',
+    )
+    await started
+    // Whichever member owns the partition now reads both records again (nothing of the first member's
+    // batches was marked done) and commits them, while the first member's deferred work is still held.
+    await until(async () => (await committed()) === 2, 'both records committed')
+    expect(handled).toEqual(['v0', 'v1'])
+    release()
+  })
+})
