@@ -190,6 +190,13 @@ export function createBatchRunner(
   const halted = new Set<string>()
   /** Counts assignments: a link finishing under a newer one marks nothing done (the partition may be another's). */
   let assignment = 0
+  /**
+   * Per partition, where its next fetch starts as far as this runner knows, in this assignment: past the
+   * last chunk resolved or the last records passed over (passedOver); 'unknown' from a seek back until a
+   * chunk is resolved again (a fetch made before the seek may still be handled). None: nothing resolved
+   * in this assignment, so its fetches start at the group's committed offset.
+   */
+  const nextFetch = new Map<string, bigint | 'unknown'>()
 
   const aligner = cfg.align ? createPartitionAligner(cfg.align.aheadMs, { together: true }) : undefined
 
@@ -278,6 +285,7 @@ export function createBatchRunner(
         aligner.rewind(key, Number(firstOffset))
         noteHeld()
       }
+      nextFetch.set(key, 'unknown')
       try {
         consumer?.seek({ topic, partition, offset: firstOffset })
       } catch (seekErr) {
@@ -548,9 +556,60 @@ export function createBatchRunner(
     else heldSince ??= Date.now()
   }
 
+  /**
+   * A batch whose records kafkajs filtered out whole (aborted transactional ones, control records) from
+   * `firstOffset` to `lastOffset`: kafkajs resolves it itself and never hands it to eachBatch
+   * (Batch.isEmptyDueToFiltering), so the group's committed offset stayed before those records (a
+   * partition ending in an aborted transaction showed a lag until its next live record came) and the
+   * aligner took the partition for one with records still to fetch, holding the others back. Marked
+   * done like a batch without work: after the partition's outstanding deferred batches (chainDone), and
+   * not at all while a seek back is pending or the runner cannot tell that it follows what came before
+   * (those records come again, and a later batch is marked done as usual).
+   */
+  function passedOver(
+    c: Consumer,
+    topic: string,
+    partition: number,
+    firstOffset: string,
+    lastOffset: string,
+    highWatermark: string,
+  ): void {
+    const key = `${topic}/${partition}`
+    const from = nextFetch.get(key)
+    if (
+      !running ||
+      halted.has(key) ||
+      from === 'unknown' ||
+      (from !== undefined && BigInt(firstOffset) < from)
+    ) {
+      nextFetch.set(key, 'unknown')
+      return
+    }
+    const next = BigInt(lastOffset) + 1n
+    nextFetch.set(key, next)
+    setLag(topic, partition, Number(highWatermark) - Number(next))
+    lastBatchDone = Date.now()
+    if (aligner) {
+      aligner.seen(key, Number(highWatermark))
+      aligner.advanced(key, Number(next))
+    }
+    if (chains.has(key)) void chainDone(topic, partition, firstOffset, lastOffset, [], epochs.get(key) ?? 0)
+    else {
+      aligner?.applied(key, Number(next))
+      if (committer) committer.done(topic, partition, lastOffset)
+      // kafkajs's autoCommit commits what it resolved only after the next batch with records.
+      else
+        c.commitOffsets([{ topic, partition, offset: next.toString() }]).catch((err) =>
+          log.warn({ err, topic, partition }, 'could not commit past records filtered out'),
+        )
+    }
+    if (aligner) release()
+  }
+
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
     const key = `${batch.topic}/${batch.partition}`
+    const since = assignment
     // The batch before this one, if its deferred work is still under way: this batch returns only once
     // it is done, so at most one batch per partition is outstanding while the next is handled.
     const outstanding = chains.get(key)?.link
@@ -675,6 +734,7 @@ export function createBatchRunner(
         return // sought back meanwhile: these records come again
       }
       p.resolveOffset(chunks[k]!.lastOffset)
+      nextFetch.set(key, since === assignment ? BigInt(chunks[k]!.lastOffset) + 1n : 'unknown')
       resolved++
       if (deferred.length > 0 || chains.has(key)) {
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
@@ -753,6 +813,7 @@ export function createBatchRunner(
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
+        nextFetch.clear()
         for (const [key, labels] of lagged)
           if (!e.payload.memberAssignment[labels.topic]?.includes(Number(labels.partition))) {
             metrics.lag.remove(labels)
@@ -780,6 +841,13 @@ export function createBatchRunner(
       })
       c.on(c.events.FETCH, () => {
         lastProgress = Date.now()
+      })
+      c.on(c.events.END_BATCH_PROCESS, (e) => {
+        const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload
+        // A batch with live records went through eachBatch; kafkajs passes over one with none (batch
+        // size 0) itself. Its first offset is null when it had no record at or past the fetch offset.
+        if (batchSize === 0 && (firstOffset as string | null) !== null)
+          passedOver(c, topic, partition, firstOffset, lastOffset, highWatermark)
       })
       c.on(c.events.CRASH, (e) => {
         group = undefined // out of the group until kafkajs restarts it and it joins again
