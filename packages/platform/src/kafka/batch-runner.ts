@@ -133,7 +133,9 @@ function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord
  * acknowledged (acks=all), and only then are their offsets resolved, to be committed by the next tick of
  * the offset committer (every KAFKA_COMMIT_INTERVAL_MS). Infrastructure
  * faults retry the same records with backoff while heartbeating; the partition makes no progress and
- * nothing is committed until the fault clears. Bad records become dlq outcomes and never stop the stream.
+ * nothing is committed until the fault clears, or until a heartbeat answers that the group is
+ * rebalancing: the batch then gives up at the retry's next wait, resolving nothing more, and its records
+ * come again to whoever owns the partition next. Bad records become dlq outcomes and never stop the stream.
  */
 export function createBatchRunner(
   kafka: Kafka,
@@ -619,7 +621,12 @@ export function createBatchRunner(
     const superseded = () => p.isStale() || halted.has(key) || (epochs.get(key) ?? 0) !== epoch
     // With kafkajs's autoCommit (no committer), what is resolved is committed: nothing may be deferred.
     const mayDefer = committer !== undefined && !undeferred.has(key)
-    const stopped = () => !running || !p.isRunning() || superseded()
+    // A heartbeat's answer that the group is rebalancing (REBALANCE), from one a stage sends while it runs
+    // or waits out a fault (below): the partition may be another member's already, and the group waits
+    // for this one to rejoin. The stage's retry stops at its next wait, and the batch gives up as between
+    // chunks: rethrown, kafkajs rejoins at once, nothing more is resolved and the records come again.
+    let rebalance: unknown
+    const stopped = () => !running || !p.isRunning() || superseded() || rebalance !== undefined
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
     // The lag while this batch is handled, however long that takes (a fault retried for minutes, the
     // batch before it still under way): set only at the end, the gauge showed the last finished batch's
@@ -660,8 +667,23 @@ export function createBatchRunner(
     // rebalance, and every record in flight would be read again. So the group hears from this member
     // while a stage is under way, not only between its attempts (kafkajs sends a heartbeat only once
     // the interval has passed, however often it is asked).
+    //
+    // A rebalance one of these heartbeats hears ends the stage's retry at its next wait (retry's
+    // shouldStop), not the attempt under way: that attempt settles first, as the runner lets a stage
+    // settle wherever it gives a batch up (between chunks, a failed publish, a stop), so that nothing of
+    // this member's writes for the batch lands after it has left it to the partition's next owner, and
+    // its output never comes after that owner's for the same records. An attempt is bounded by its
+    // client's timeouts (REDIS_TIMEOUT_MS, Kafka's request timeout); the fault it retries is not. Any
+    // other heartbeat fault (the coordinator unreachable) may be the very fault the stage is waiting
+    // out: it goes on as before.
+    const heartbeat = (): Promise<void> =>
+      rebalance !== undefined
+        ? Promise.resolve() // the group is waiting for this member to rejoin: nothing more to tell it
+        : p.heartbeat().catch((err) => {
+            if (kafkaErrorType(err, REBALANCE)) rebalance ??= err
+          })
     const beating = async <T>(work: Promise<T>): Promise<T> => {
-      const timer = setInterval(() => void p.heartbeat().catch(() => {}), cfg.heartbeatIntervalMs)
+      const timer = setInterval(() => void heartbeat(), cfg.heartbeatIntervalMs)
       timer.unref()
       try {
         return await work
@@ -679,7 +701,7 @@ export function createBatchRunner(
           // elsewhere; and a batch waiting out a fault is no stalled loop (health stays degraded, not failed).
           onWait: () => {
             lastProgress = Date.now()
-            return p.heartbeat().catch(() => {})
+            return heartbeat()
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
             faulted = true
@@ -692,6 +714,14 @@ export function createBatchRunner(
           },
         }),
       )
+    /** The rebalance heard by a stage's heartbeat, to rethrow (logged: the fault's retries end here). */
+    const giveUp = (): unknown => {
+      log.info(
+        { partition: batch.partition, err: rebalance },
+        'the group is rebalancing; giving the batch up (its records come again to whoever owns the partition)',
+      )
+      return rebalance
+    }
     const deferredOf: Promise<OutRecord[]>[][] = chunks.map(() => [])
     const prepare = (k: number) => {
       const deferred = deferredOf[k]!
@@ -712,7 +742,11 @@ export function createBatchRunner(
     let next = chunks.length > 0 && !stopped() ? prepare(0) : undefined
     for (let k = 0; k < chunks.length && next; k++) {
       const prepared = await next
-      if (!prepared.ok) return // stopping or rebalancing: nothing resolved, the records come again
+      if (!prepared.ok) {
+        // Stopping, sought back or rebalancing: nothing resolved, the records come again.
+        if (rebalance !== undefined) throw giveUp()
+        return
+      }
       // The next chunk's handler runs while this chunk's output is being acknowledged: its effects
       // are idempotent and tied to its own records, so running them early is safe, and ingest's Redis
       // round trip then overlaps Kafka's. Offsets still advance only after each chunk's publish.
@@ -720,6 +754,7 @@ export function createBatchRunner(
       const published = await withRetry(() => stages.publish(prepared.value))
       if (!published.ok) {
         await next?.catch(() => {}) // the handler started early stops at once; let it settle before leaving
+        if (rebalance !== undefined) throw giveUp()
         return
       }
       if (faulted) {
@@ -745,6 +780,8 @@ export function createBatchRunner(
         undeferred.delete(key)
       }
       try {
+        // A rebalance heard while this chunk's last attempt was under way (it went through): give up now.
+        if (rebalance !== undefined) throw giveUp()
         await p.heartbeat()
       } catch (err) {
         // A rebalance: kafkajs rejoins; the early handler's records come again to whoever owns them.

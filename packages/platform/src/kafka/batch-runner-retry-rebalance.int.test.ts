@@ -1,0 +1,160 @@
+import { type Admin, type Kafka, logLevel, type Producer } from 'kafkajs'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TradepulseError } from '../errors.ts'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
+import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { createKafka, createProducer } from './kafka-client.ts'
+import type { BatchHandler } from './records.ts'
+
+const silent = createLogger({ level: 'silent' })
+
+/** As waitFor, for a check that asks Kafka. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await check()) return
+    if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('batch runner retrying a stage through a fault at a rebalance', () => {
+  const brokers = kafkaBrokers()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  })
+
+  const client = (clientId: string) =>
+    createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
+
+  async function connected<T extends Admin | Producer>(c: T): Promise<T> {
+    await c.connect()
+    cleanups.push(() => c.disconnect())
+    return c
+  }
+
+  /**
+   * A runner on `topic` over `kafka`. `rebalanceTimeoutMs`: how long the group waits for its member to
+   * rejoin at a rebalance before dropping it (kafkajs's rebalanceTimeout, 60 s by default).
+   */
+  function runner(
+    kafka: Kafka,
+    topic: string,
+    groupId: string,
+    handler: BatchHandler,
+    rebalanceTimeoutMs?: number,
+  ): BatchRunner {
+    const consuming =
+      rebalanceTimeoutMs === undefined
+        ? kafka
+        : Object.assign(Object.create(kafka) as Kafka, {
+            consumer: (cfg: Parameters<Kafka['consumer']>[0]) =>
+              kafka.consumer({ ...cfg!, rebalanceTimeout: rebalanceTimeoutMs }),
+          })
+    const r = createBatchRunner(
+      consuming,
+      createProducer(kafka, silent),
+      handler,
+      {
+        worker: 'probe',
+        groupId,
+        topics: [topic],
+        dlqTopic: topic,
+        maxBatch: 100,
+        fetchMaxWaitMs: 100,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 200,
+        maxBytesPerPartition: 1_048_576,
+        partitionsConcurrency: 1,
+        retryBaseMs: 20,
+        retryMaxMs: 50,
+        commitIntervalMs: 20,
+      },
+      silent,
+      createMetrics('probe'),
+    )
+    cleanups.push(() => r.stop())
+    return r
+  }
+
+  it('gives the batch up at a rebalance instead of retrying the fault while the group waits, losing nothing', async () => {
+    const name = randomName('retry-rebalance')
+    // kafkajs's round-robin assignor gives a lone partition to the member whose id sorts first, and a
+    // member id starts with its client id: the second member's sorts first, so the partition goes to it.
+    const kafkaA = client(`${name}-2`)
+    const kafkaB = client(`${name}-1`)
+    const admin = await connected(kafkaA.admin())
+    const topic = `${name}.in`
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+    })
+    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
+    const groupId = randomName('retry-rebalance')
+    const committed = async () =>
+      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+
+    // The first member's stage fails with an infrastructure fault on every attempt once `faulting`
+    // (Redis down, say), and the fault never clears while the test runs.
+    let faulting = false
+    let attempts = 0
+    const doneByA: string[] = []
+    const first = runner(
+      kafkaA,
+      topic,
+      groupId,
+      async (records) => {
+        if (faulting) {
+          attempts++
+          throw new TradepulseError('INFRA_REDIS', 'Redis down (test)')
+        }
+        doneByA.push(...records.map((r) => r.value!.toString()))
+        return records.map(() => ({ kind: 'ok' as const }))
+      },
+      // The group would wait 10 minutes for this member to rejoin: only the member itself can end the wait.
+      600_000,
+    )
+    await first.start()
+    const producer = await connected(kafkaA.producer())
+    await producer.send({ topic, messages: [{ value: 'v0' }] })
+    await until(async () => (await committed()) === 1, 'v0 committed')
+
+    faulting = true
+    await producer.send({ topic, messages: [{ value: 'v1' }, { value: 'v2' }] })
+    await waitFor(
+      () => (attempts >= 3 ? true : undefined),
+      'the first member retrying v1 and v2 with backoff',
+    )
+
+    // A second member joins: the group rebalances, and the first member's heartbeats say so while its
+    // stage retries.
+    const doneByB: string[] = []
+    const committedWhenBRead: number[] = []
+    const second = runner(kafkaB, topic, groupId, async (records) => {
+      if (committedWhenBRead.length === 0) committedWhenBRead.push(await committed())
+      doneByB.push(...records.map((r) => r.value!.toString()))
+      return records.map(() => ({ kind: 'ok' as const }))
+    })
+    let joined = false
+    void second.joined().then(() => {
+      joined = true
+    })
+    const started = second.start()
+    started.catch(() => {})
+    await waitFor(
+      () => (joined ? true : undefined),
+      "the second member joining while the first member's stage retries a fault",
+    )
+    await started
+    // The second member owns the partition now and reads what the first left unfinished, from where the
+    // group's position was left (nothing committed past v0), while the first member's fault persists.
+    await until(async () => (await committed()) === 3, 'v1 and v2 committed by the second member')
+    expect(faulting).toBe(true)
+    expect(doneByA).toEqual(['v0'])
+    expect(committedWhenBRead).toEqual([1])
+    expect(doneByB).toEqual(['v1', 'v2'])
+  })
+})
