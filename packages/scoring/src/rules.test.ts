@@ -2058,4 +2058,12 @@ describe('round 23: a third probe of our own headlines', () => {
   it('reads retaliation against new tariffs as escalation', () => {
     expect(tariff('China retaliates against new U.S. tariffs').label).toBe('negative')
   })
+
+  it.each([
+    'U.S. exempts Canada and Mexico from new steel duties',
+    'EU spares Britain from new steel duties',
+  ])('%s: relief past a word of more with a noun between it and the measure', (h) => {
+    expect(tariff(h).label).toBe('positive')
+    expect(score(h).explanation.some((c) => c.cue.startsWith('new +'))).toBe(false)
+  })
 })

@@ -1497,13 +1497,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * Item m stands right before the next item, a target, with at most an amount between: an adjective
-   * of its noun ("new 50% tariff").
+   * Item m stands right before the next target, with at most an amount between (or one word, for a
+   * word of more): an adjective of its noun ("new 50% tariff", "new steel duties").
    */
   function adjectiveOf(m: number): boolean {
-    if (m + 1 >= items || ((entInts[(it.idx[m + 1] as number) << 4] as number) & F_TARGET) === 0) return false
-    const gap = (it.s[m + 1] as number) - (it.e[m] as number)
-    return gap === amountTokens(it.e[m] as number, it.s[m + 1] as number)
+    // The next target, past names that are neither targets nor predicates ("new steel duties").
+    let q = m + 1
+    while (q < items && ((entInts[(it.idx[q] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) q++
+    if (q >= items || ((entInts[(it.idx[q] as number) << 4] as number) & F_TARGET) === 0) return false
+    const gap = (it.s[q] as number) - (it.e[m] as number) - amountTokens(it.e[m] as number, it.s[q] as number)
+    // A word of more that only takes what follows ("new", "extra") may have a noun between.
+    const p = predAt(it.idx[m] as number)
+    return gap === 0 || (gap === 1 && p.kind === 'more' && p.objectOnly)
   }
 
   /**
@@ -1574,11 +1579,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * True when a predicate left of item k is bound to the same target t (in k's clause, or across a
-   * list to a measure after "from": "exempts juice, beef from extra tariffs").
+   * True when a predicate of some direction left of item k is bound to the same target t (in k's
+   * clause, or across a list to a measure after "from": "exempts juice, beef from extra tariffs"). A
+   * change in no direction ("depends on new U.S. tariffs") leaves what describes the measure its own.
    */
   function takenWhole(k: number, t: number): boolean {
-    for (let p = k - 1; p >= 0; p--) if (it.predOn[p] === 1 && it.target[p] === t) return true
+    for (let p = k - 1; p >= 0; p--)
+      if (it.predOn[p] === 1 && it.target[p] === t && predAt(it.idx[p] as number).sign !== 0) return true
     return false
   }
 
