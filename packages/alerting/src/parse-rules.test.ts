@@ -131,7 +131,7 @@ rules:
       'a mean threshold beyond 1',
       [{ id: 'l', kind: 'level', dimensions: ['tariff'], direction: 'up', threshold: 2, severity: 'info' }],
       'rules[0].threshold',
-      /\[-1, 1\]/,
+      /\(-1, 1\)/,
     ],
     [
       'a window on a field without windows',
@@ -196,13 +196,49 @@ rules:
       'a down line on the uncertainty mean, which is never negative',
       [{ ...level, dimensions: ['uncertainty'], direction: 'down', threshold: -0.2 }],
       'rules[0].threshold',
-      /never be reached: mean on uncertainty is \[0, 1\]/,
+      /never be reached: mean on uncertainty is \[0, 1\)/,
     ],
     [
       'a momentum shift beyond 1 on uncertainty',
       [{ ...level, kind: 'momentum_shift', dimensions: ['uncertainty'], threshold: 1.5 }],
       'rules[0].threshold',
-      /never be reached: momentum_shift on uncertainty is \[-1, 1\]/,
+      /never be reached: momentum_shift on uncertainty is \(-1, 1\)/,
+    ],
+    [
+      'a mean level at -1 (the prior keeps every mean above it)',
+      [{ ...level, id: 'mean_floor', field: 'mean', direction: 'down', threshold: -1 }],
+      'rules[0].threshold',
+      /^rule "mean_floor" can never be reached: mean on tariff is \(-1, 1\)$/,
+    ],
+    [
+      'a mean level at ±1 with direction both',
+      [{ ...level, direction: 'both', threshold: 1 }],
+      'rules[0].threshold',
+      /rule "l" can never be reached: mean on tariff is \(-1, 1\)/,
+    ],
+    [
+      'an indicator uncertainty spike at 1',
+      [{ id: 'u1', kind: 'uncertainty_spike', source: 'indicator', threshold: 1, severity: 'info' }],
+      'rules[0].threshold',
+      /rule "u1" can never be reached: uncertainty mean on uncertainty is \[0, 1\)/,
+    ],
+    [
+      'a momentum level at 2',
+      [{ ...level, field: 'momentum', direction: 'up', threshold: 2 }],
+      'rules[0].threshold',
+      /can never be reached: momentum on tariff is \(-2, 2\)/,
+    ],
+    [
+      'a line on count going up (the lifetime total only grows: it would never re-arm)',
+      [{ ...level, id: 'count_up', field: 'count', direction: 'up', threshold: 5, hysteresis: 1 }],
+      'rules[0].field',
+      /^rule "count_up": count is the indicator's lifetime total of headlines and only grows/,
+    ],
+    [
+      'a line on count going down (past it only on the first updates of a scope)',
+      [{ ...level, id: 'count_down', field: 'count', direction: 'down', threshold: 5, hysteresis: 1 }],
+      'rules[0].field',
+      /^rule "count_down": count .* use volume/,
     ],
     [
       'a hysteresis wider than the mean can come back',
@@ -301,6 +337,9 @@ rules:
       { ...level, id: 'b', field: 'buzz', direction: 'down', threshold: -40, hysteresis: 100 },
       { ...level, id: 'm', kind: 'momentum_shift', threshold: 1.5, hysteresis: 3 },
       { ...level, id: 'd', field: 'diffusion', direction: 'up', threshold: 1, hysteresis: 1.9 },
+      // Every headline without uncertainty cues gives an uncertainty mean of exactly 0.
+      { ...level, id: 'u0', dimensions: ['uncertainty'], direction: 'down', threshold: 0, hysteresis: 0.1 },
+      { ...level, id: 'near', direction: 'down', threshold: -0.99, hysteresis: 0.1 },
     ]
     const r = parseRules(json(rules), 'json')
     expect(r.ok ? 'ok' : r.errors).toBe('ok')
@@ -311,7 +350,7 @@ rules:
       json([{ ...level, dimensions: ['tariff', 'market'], direction: 'up', threshold: 0.5, hysteresis: 2 }]),
     )
     expect(errors).toEqual([
-      { path: 'rules[0].hysteresis', message: expect.stringMatching(/mean on tariff, market is \[-1, 1\]/) },
+      { path: 'rules[0].hysteresis', message: expect.stringMatching(/mean on tariff, market is \(-1, 1\)/) },
     ])
   })
 })

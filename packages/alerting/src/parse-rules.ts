@@ -34,38 +34,56 @@ function normalise(rule: Rule): Rule {
   return rule
 }
 
-/** The values an indicator rule's watched measure can take on one dimension: [min, max]. */
-type Range = { min: number; max: number; text: string }
-const SIGNED: Range = { min: -1, max: 1, text: '[-1, 1]' }
-const UNIT: Range = { min: 0, max: 1, text: '[0, 1]' }
-const TWO: Range = { min: -2, max: 2, text: '[-2, 2]' }
-const COUNT: Range = { min: 0, max: Number.POSITIVE_INFINITY, text: 'at least 0' }
-const ANY: Range = { min: Number.NEGATIVE_INFINITY, max: Number.POSITIVE_INFINITY, text: 'any number' }
+/**
+ * The values an indicator rule's watched measure can take on one dimension: from min to max, each end
+ * reached or (open) only approached.
+ */
+type Range = { min: number; max: number; minOpen: boolean; maxOpen: boolean; text: string }
+const range = (min: number, max: number, minOpen: boolean, maxOpen: boolean, text?: string): Range => ({
+  min,
+  max,
+  minOpen,
+  maxOpen,
+  text: text ?? `${minOpen ? '(' : '['}${min}, ${max}${maxOpen ? ')' : ']'}`,
+})
+const MEAN = range(-1, 1, true, true)
+const UNC_MEAN = range(0, 1, false, true)
+const DIFFUSION = range(-1, 1, false, false)
+const MOMENTUM = range(-2, 2, true, true)
+const UNC_MOMENTUM = range(-1, 1, true, true)
+const VOLUME = range(0, Number.POSITIVE_INFINITY, false, true, 'at least 0')
+const ANY = range(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, true, true, 'any number')
 
 /**
- * The range of what `rule` watches on `dimension` (IndicatorUpdate): a mean lies in [-1, 1] ([0, 1] on
- * uncertainty, whose scores are in [0, 1]), diffusion in [-1, 1], momentum (a difference of two means,
- * one shrunk toward the other) in [-2, 2] ([-1, 1] on uncertainty), volume and count are at least 0, buzz (a z-score) is unbounded.
+ * The range of what `rule` watches on `dimension` (IndicatorUpdate). A mean lies in (-1, 1) ([0, 1) on
+ * uncertainty, whose scores are in [0, 1]): the indicator's prior (a neutral pseudo-headline of weight
+ * 1 in every mean) keeps it off ±1 however many headlines agree. Momentum (the short evidence shrunk
+ * toward the long mean, minus it) lies in (-2, 2) ((-1, 1) on uncertainty), diffusion in [-1, 1], volume
+ * is at least 0, buzz (a z-score) is unbounded. (count, the key's lifetime total, is refused apart.)
  */
 function rangeOf(rule: IndicatorRule, dimension: Dimension): Range {
   const unc = dimension === 'uncertainty'
-  if (rule.kind === 'uncertainty_spike') return UNIT
+  if (rule.kind === 'uncertainty_spike') return UNC_MEAN
   if (rule.kind === 'buzz_spike') return ANY
-  if (rule.kind === 'momentum_shift') return unc ? SIGNED : TWO
+  if (rule.kind === 'momentum_shift') return unc ? UNC_MOMENTUM : MOMENTUM
   switch (rule.field) {
     case 'mean':
-      return unc ? UNIT : SIGNED
+      return unc ? UNC_MEAN : MEAN
     case 'diffusion':
-      return SIGNED
+      return DIFFUSION
     case 'momentum':
-      return unc ? SIGNED : TWO
+      return unc ? UNC_MOMENTUM : MOMENTUM
     case 'volume':
     case 'count':
-      return COUNT
+      return VOLUME
     case 'buzz':
       return ANY
   }
 }
+
+/** True when some value of `r` reaches the line (≥ line going up, ≤ line going down). */
+const reaches = (r: Range, side: 'up' | 'down', line: number) =>
+  side === 'up' ? (r.maxOpen ? line < r.max : line <= r.max) : r.minOpen ? line > r.min : line >= r.min
 
 /** The lines an indicator rule draws (as evaluateIndicator does): side, line. */
 function linesOf(rule: IndicatorRule): { side: 'up' | 'down'; line: number }[] {
@@ -79,13 +97,24 @@ function linesOf(rule: IndicatorRule): { side: 'up' | 'down'; line: number }[] {
 
 /**
  * A rule that can never fire, or that fires once and never re-arms, is refused: on one of its
- * dimensions no line can be reached (a diffusion level at 3, a downward line on volume below 0), or a
- * line's re-arm point lies outside the measure's range (an up line re-arms below line − hysteresis,
- * a down line above line + hysteresis), so the first alert would be its last.
+ * dimensions no line can be reached (a diffusion level at 3, a downward line on volume below 0, a mean
+ * at -1), or a line's re-arm point lies outside the measure's range (an up line re-arms below
+ * line − hysteresis, a down line above line + hysteresis), so the first alert would be its last; and
+ * any line on count, which only grows.
  */
 function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
   if (rule.kind === 'headline_shock' || (rule.kind === 'uncertainty_spike' && rule.source === 'headline'))
     return []
+  if (rule.kind === 'level' && rule.field === 'count') {
+    // Its lifetime total only grows: up, a line fires once and is never below it again; down, it is
+    // past the line only on the key's first updates.
+    return [
+      {
+        path: at('field'),
+        message: `rule "${rule.id}": count is the indicator's lifetime total of headlines and only grows, so a line on it fires at most once per scope and never again: use volume (the headlines of a window) instead`,
+      },
+    ]
+  }
   const measure =
     rule.kind === 'level' ? rule.field : rule.kind === 'uncertainty_spike' ? 'uncertainty mean' : rule.kind
   // Dimensions with one range share one message.
@@ -97,17 +126,18 @@ function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
   const errors: ConfigError[] = []
   for (const [range, dimensions] of byRange) {
     const on = `${measure} on ${dimensions.join(', ')} is ${range.text}`
-    const lines = linesOf(rule).filter((l) => (l.side === 'up' ? l.line <= range.max : l.line >= range.min))
+    const lines = linesOf(rule).filter((l) => reaches(range, l.side, l.line))
     if (lines.length === 0) {
-      errors.push({ path: at('threshold'), message: `can never be reached: ${on}` })
+      errors.push({ path: at('threshold'), message: `rule "${rule.id}" can never be reached: ${on}` })
       continue
     }
     for (const l of lines) {
+      // Values below (above) the re-arm point exist when it lies above the range's low (below its high) end.
       const rearm = l.side === 'up' ? l.line - rule.hysteresis : l.line + rule.hysteresis
       if (l.side === 'up' ? rearm > range.min : rearm < range.max) continue
       errors.push({
         path: at('hysteresis'),
-        message: `the ${l.side} line at ${l.line} would never re-arm (it needs a value ${l.side === 'up' ? 'below' : 'above'} ${rearm}, and ${on}): use a smaller hysteresis or another threshold`,
+        message: `rule "${rule.id}": the ${l.side} line at ${l.line} would never re-arm (it needs a value ${l.side === 'up' ? 'below' : 'above'} ${rearm}, and ${on}): use a smaller hysteresis or another threshold`,
       })
       break
     }

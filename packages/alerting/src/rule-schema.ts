@@ -70,6 +70,10 @@ export const HeadlineShockRule = z.strictObject({
 })
 export type HeadlineShockRule = z.infer<typeof HeadlineShockRule>
 
+/**
+ * IndicatorUpdate fields a level rule can watch. `count` (the key's lifetime total of headlines) is in
+ * the list so that parseRules can refuse it by name: it only grows, so a line on it fires at most once.
+ */
 export const IndicatorField = z.enum(['mean', 'volume', 'buzz', 'momentum', 'diffusion', 'count'])
 export type IndicatorField = z.infer<typeof IndicatorField>
 
