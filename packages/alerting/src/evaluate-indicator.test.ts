@@ -2,7 +2,13 @@ import { Alert } from '@tradepulse/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import type { EvaluationRules } from './alert-candidate.ts'
 import { evaluateIndicator, hysteresisKeysFor } from './evaluate-indicator.ts'
-import { HysteresisEntry, type HysteresisState } from './hysteresis.ts'
+import {
+  HysteresisEntry,
+  type HysteresisState,
+  type HysteresisValue,
+  IndicatorReading,
+  READING_FIELD,
+} from './hysteresis.ts'
 import {
   HOUR_MS,
   indicatorUpdate,
@@ -29,7 +35,7 @@ const level = {
 
 /** Feeds updates in order, carrying the hysteresis state like the service would; returns what fired. */
 function run(rules: EvaluationRules, updates: UpdateSpec[]) {
-  let state: Record<string, HysteresisEntry | null> = {}
+  let state: Record<string, HysteresisValue | null> = {}
   return updates.map((spec, i) => {
     const r = evaluateIndicator(
       rules,
@@ -117,11 +123,15 @@ describe('evaluateIndicator: level with hysteresis', () => {
         asOfMs: T0,
         count: 10,
       },
+      // The line is disarmed: what its re-arming after a silence needs of this update (10 headlines
+      // of weight at most 1, all within the last 15 minutes).
+      [READING_FIELD]: { asOfMs: T0, count: 10, mean: { '1h': -0.7 }, weight: { '1h': 10 }, exact: false },
     })
     const roundTrip = JSON.parse(JSON.stringify(r.state)) as Record<string, unknown>
     expect(HysteresisEntry.parse(roundTrip['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'])).toEqual(
       r.state['cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15'],
     )
+    expect(IndicatorReading.parse(roundTrip[READING_FIELD])).toEqual(r.state[READING_FIELD])
     expect(input).toEqual({})
   })
 
@@ -424,7 +434,8 @@ describe('evaluateIndicator: alert fields', () => {
       { ...level, id: 'both', direction: 'both', threshold: 0.5 },
       { ...level, id: 'us', scopes: ['region:US'] },
     )
-    // Each line's field, and the field it had before it named the line (read on upgrade).
+    // Each line's field, and the field it had before it named the line (read on upgrade); and the
+    // indicator's reading (what a disarmed line's re-arming after a silence needs).
     expect(hysteresisKeysFor(rs, indicatorUpdate())).toEqual([
       'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15',
       'cn_tone|tariff|region:CN|down',
@@ -432,7 +443,9 @@ describe('evaluateIndicator: alert fields', () => {
       'both|tariff|region:CN|up',
       'both|tariff|region:CN|down|1h mean@-0.5~0.15',
       'both|tariff|region:CN|down',
+      READING_FIELD,
     ])
+    expect(hysteresisKeysFor(rs, indicatorUpdate({ scope: { kind: 'region', id: 'JP' } }))).toEqual([])
   })
 
   it('reads the state a line had under its older field name, so an upgrade does not fire it again', () => {
@@ -453,6 +466,7 @@ describe('evaluateIndicator: alert fields', () => {
         count: 10,
       },
       'cn_tone|tariff|region:CN|down': null,
+      [READING_FIELD]: expect.objectContaining({ asOfMs: T0 + MIN_MS, count: 10 }),
     })
   })
 

@@ -8,10 +8,22 @@ import {
   type HysteresisEntry,
   type HysteresisLine,
   type HysteresisState,
+  type HysteresisValue,
+  type IndicatorReading,
+  indicatorReading,
+  lineEntry,
+  READING_FIELD,
   stepHysteresis,
 } from './hysteresis.ts'
 import type { IndicatorRule, Rule } from './rule-schema.ts'
 import { matchesScope } from './scope-filter.ts'
+import {
+  DEFAULT_INDICATOR_MODEL,
+  type IndicatorModel,
+  type Measure,
+  readingOf,
+  silentRange,
+} from './silence.ts'
 
 /** Recent scored headlines of one indicator's scope, for evidence; only called when an alert fires. */
 export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly ScoredHeadline[]
@@ -28,17 +40,27 @@ export type IndicatorEvaluationOptions = {
   ingestedAtMs?: number
   /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
   scorerVersion?: string
+  /** The indicator math the updates come from (default: the shared default indicator config). */
+  model?: IndicatorModel
 }
 
 export type IndicatorEvaluation = Evaluation & {
   /**
-   * The hysteresis entries this update moved, by hysteresisKey: write them back after publishing. null:
-   * delete the field (an entry under its pre-session-19 name, once its line's own entry is written).
+   * The hysteresis entries this update moved, by hysteresisKey, and the indicator's reading
+   * (READING_FIELD) when a line on it is left disarmed: write them back after publishing. null: delete
+   * the field (an entry under its pre-session-19 name, once its line's own entry is written).
    */
-  state: Record<string, HysteresisEntry | null>
+  state: Record<string, HysteresisValue | null>
 }
 
-type Reading = { value: number; measure: string; quantity: 'sentiment' | 'activity'; lines: HysteresisLine[] }
+type Reading = {
+  value: number
+  measure: string
+  /** What the value is, for what it read through a silence (silence.ts). */
+  of: Measure
+  quantity: 'sentiment' | 'activity'
+  lines: HysteresisLine[]
+}
 
 const isIndicatorRule = (rule: Rule): rule is IndicatorRule =>
   rule.kind !== 'headline_shock' && !(rule.kind === 'uncertainty_spike' && rule.source === 'headline')
@@ -64,6 +86,10 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       if (value === undefined) return undefined
       const measure =
         rule.field === 'mean' || rule.field === 'volume' ? `${window} ${rule.field}` : rule.field
+      const of: Measure =
+        rule.field === 'mean' || rule.field === 'volume'
+          ? { kind: rule.field, label: window }
+          : { kind: rule.field }
       const quantity =
         rule.field === 'volume' || rule.field === 'buzz' || rule.field === 'count' ? 'activity' : 'sentiment'
       // Up or down: the threshold is the signed line itself; both: a magnitude on either side.
@@ -71,12 +97,13 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
         rule.direction === 'both'
           ? magnitudeLines('both', rule.threshold, rule.hysteresis)
           : [{ side: rule.direction, line: rule.threshold, hysteresis: rule.hysteresis }]
-      return { value, measure, quantity, lines }
+      return { value, measure, of, quantity, lines }
     }
     case 'momentum_shift':
       return {
         value: u.momentum,
         measure: 'momentum',
+        of: { kind: 'momentum' },
         quantity: 'sentiment',
         lines: magnitudeLines(rule.direction, rule.threshold, rule.hysteresis),
       }
@@ -84,6 +111,7 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       return {
         value: u.buzz,
         measure: 'buzz z-score',
+        of: { kind: 'buzz' },
         quantity: 'activity',
         lines: magnitudeLines('up', rule.threshold, rule.hysteresis),
       }
@@ -94,6 +122,7 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       return {
         value,
         measure: `${window} mean`,
+        of: { kind: 'mean', label: window },
         quantity: 'sentiment',
         lines: magnitudeLines('up', rule.threshold, rule.hysteresis),
       }
@@ -108,7 +137,10 @@ const lineOf = (r: Reading, line: HysteresisLine) => ({
   hysteresis: line.hysteresis,
 })
 
-/** The hysteresis keys evaluateIndicator may read for this update, so the service can fetch just those. */
+/**
+ * The hysteresis fields evaluateIndicator may read for this update (its lines' entries and the
+ * indicator's reading), so the service can fetch just those.
+ */
 export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpdate): string[] {
   const keys: string[] = []
   for (const rule of ruleSet.rules) {
@@ -121,13 +153,19 @@ export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpd
       keys.push(legacyHysteresisKey(rule, update.dimension, update.scope, line.side))
     }
   }
+  if (keys.length > 0) keys.push(READING_FIELD)
   return keys
 }
+
+/** True when an update at asOfMs behind `count` headlines is older than `seen` (see stepHysteresis). */
+const isOlder = (asOfMs: number, count: number, seen: { asOfMs: number; count?: number | undefined }) =>
+  asOfMs < seen.asOfMs || (asOfMs === seen.asOfMs && seen.count !== undefined && count < seen.count)
 
 /**
  * The indicator rules against one indicator update. Edge-triggered: a rule fires when the value
  * crosses its line and then stays quiet until the value has come back past the line by its
- * hysteresis. Pure: `state` is read, never changed; the moved entries are returned.
+ * hysteresis: on an update, or during a silence of the scope before one (silence.ts). Pure: `state` is
+ * read, never changed; the moved entries are returned.
  */
 export function evaluateIndicator(
   ruleSet: EvaluationRules,
@@ -137,7 +175,11 @@ export function evaluateIndicator(
   options: IndicatorEvaluationOptions = {},
 ): IndicatorEvaluation {
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
-  const next: Record<string, HysteresisEntry | null> = {}
+  const next: Record<string, HysteresisValue | null> = {}
+  const model = options.model ?? DEFAULT_INDICATOR_MODEL
+  const reading: IndicatorReading | undefined = indicatorReading(state[READING_FIELD])
+  /** A line on this indicator is left disarmed: its reading is kept for that line's re-arming. */
+  let disarmed = false
   const eventMs = Date.parse(update.asOf)
   const updatedMs = Date.parse(update.updatedAt)
   if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs)) return { ...out.result(), state: next }
@@ -169,20 +211,26 @@ export function evaluateIndicator(
     for (const line of r.lines) {
       const key = hysteresisKey(rule, dimension, scope, line.side, lineOf(r, line))
       const legacy = legacyHysteresisKey(rule, dimension, scope, line.side)
-      const prev = state[key] ?? state[legacy] ?? undefined
+      const prev = lineEntry(state[key]) ?? lineEntry(state[legacy])
       // The entry under its old name is read once, on upgrade, and deleted when the line's own is written:
       // kept, it would stand in for any line the rule is edited to later, which must start armed.
       const moved = (entry: HysteresisEntry) => {
         next[key] = entry
         if (state[legacy]) next[legacy] = null
+        if (!entry.armed) disarmed = true
       }
       // Below the volume floor a line never fires; but one that fired re-arms there once the value is
-      // back, as the calm between two bursts of a scope is mostly seen through such thin updates.
+      // back, and its entry follows every update while it is disarmed (what it read through a silence
+      // is told from the last update it saw).
       if (quiet && (!prev || prev.armed)) continue
-      const step = stepHysteresis(prev, r.value, eventMs, line, update.count)
+      // A disarmed line first asks what the indicator read during a silence before this update.
+      const silent = prev && !prev.armed ? silentRange(r.of, prev, reading, update, model) : undefined
+      const step = stepHysteresis(prev, r.value, eventMs, line, update.count, silent)
       if ('stale' in step) continue
       if (quiet) {
-        if (step.next.armed) moved(step.next)
+        // Re-armed (by this value or by a silence before it) or not, but never fired here: a crossing
+        // below the floor waits, armed, for an update above it.
+        moved(step.fire ? { ...step.next, armed: true } : step.next)
         continue
       }
       moved(step.next)
@@ -218,6 +266,9 @@ export function evaluateIndicator(
       })
     }
   }
+  // Kept while a line on the indicator is disarmed, from the newest update (a stale one moved nothing).
+  if (disarmed && !(reading && isOlder(eventMs, update.count, reading)))
+    next[READING_FIELD] = readingOf(update, model)
   return { ...out.result(), state: next }
 }
 

@@ -61,4 +61,26 @@ describe('stepHysteresis', () => {
     })
     expect(stepHysteresis(prev, -0.2, 10, down)).toMatchObject({ next: { armed: true } })
   })
+
+  it('re-arms a disarmed line first when what it read during a silence is back past the band', () => {
+    const prev = { armed: false, lastValue: -0.62, asOfMs: 10, count: 4 }
+    // This update reads -0.42: inside the band, so on its own it neither fires nor re-arms.
+    expect(stepHysteresis(prev, -0.42, 20, down, 5)).toMatchObject({ fire: false, next: { armed: false } })
+    // The silence before it took the value back above -0.4: re-armed, and this value is not past the line.
+    expect(stepHysteresis(prev, -0.42, 20, down, 5, { lo: -0.01, hi: 0 })).toEqual({
+      fire: false,
+      next: { armed: true, lastValue: -0.42, asOfMs: 20, count: 5 },
+    })
+    // Re-armed by the silence and past the line now: fires.
+    expect(stepHysteresis(prev, -0.7, 20, down, 8, { lo: -0.01, hi: 0 })).toMatchObject({ fire: true })
+    // Only a range wholly back past the band counts (a bound reaching into it is not known to be back).
+    expect(stepHysteresis(prev, -0.7, 20, down, 8, { lo: -0.45, hi: 0 })).toMatchObject({ fire: false })
+    // Up lines mirror it; a stale update stays stale.
+    const upPrev = { armed: false, lastValue: 3.5, asOfMs: 10, count: 4 }
+    expect(stepHysteresis(upPrev, 3.2, 20, up, 9, { lo: Number.NEGATIVE_INFINITY, hi: 0 })).toMatchObject({
+      fire: true,
+    })
+    expect(stepHysteresis(upPrev, 3.2, 20, up, 9, { lo: 1.5, hi: 2.5 })).toMatchObject({ fire: false })
+    expect(stepHysteresis(prev, -0.7, 9, down, 8, { lo: 0, hi: 0 })).toEqual({ fire: false, stale: true })
+  })
 })

@@ -171,6 +171,14 @@ export const IndicatorUpdate = z.strictObject({
   asOf: isoTime,
   /** Decayed mean sentiment per half-life label (for example "15m", "1h", "24h"). */
   mean: z.record(z.string(), z.number()),
+  /**
+   * Per half-life label of `mean`: the decayed weight Σw·2^(−age/h) of the headlines behind it at asOf
+   * (the prior not included). With it a reader can tell what the mean would read later without new
+   * headlines, mean·(w + prior)·d / (w·d + prior) with d = 2^(−Δ/h): the alerter re-arms a level that
+   * fired once the scope's silence has taken the mean back. Optional: absent on updates published
+   * before it existed (the alerter then bounds it from `volume` and `count`).
+   */
+  weight: z.record(z.string(), z.number().min(0)).optional(),
   /** Headline volume per window label. */
   volume: z.record(z.string(), z.number()),
   buzz: z.number(),

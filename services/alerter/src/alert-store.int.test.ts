@@ -1,4 +1,4 @@
-import { hysteresisKeysFor, parseRules, type RuleSet } from '@tradepulse/alerting'
+import { hysteresisKeysFor, lineEntry, parseRules, READING_FIELD, type RuleSet } from '@tradepulse/alerting'
 import {
   type Alert,
   createManualClock,
@@ -28,6 +28,8 @@ const claim = (
   cooldownMs,
   origin,
 })
+
+const READING = { asOfMs: 6, count: 9, mean: { '1h': -0.1 }, weight: { '1h': 2.5 }, exact: false }
 
 /** One script of claims and commits; both adapters must decide every step the same way. */
 async function scenario(store: AlertStore) {
@@ -64,9 +66,11 @@ async function scenario(store: AlertStore) {
   )
   // null deletes a field (an entry under its old name, once its line wrote its own).
   await store.commit([], new Map([['ind1', { old: null, f2: { armed: true, lastValue: -0.1, asOfMs: 6 } }]]))
+  // The indicator's reading, beside its lines' entries (what a disarmed line's re-arming needs).
+  await store.commit([], new Map([['ind1', { [READING_FIELD]: READING }]]))
   const hyst = await store.readHysteresis(
     new Map([
-      ['ind1', ['f1', 'f2', 'old']],
+      ['ind1', ['f1', 'f2', 'old', READING_FIELD]],
       ['ind2', ['f1']],
     ]),
   )
@@ -110,6 +114,7 @@ describe('alert store: Redis and memory decide alike', () => {
       ind1: {
         f1: { armed: false, lastValue: -0.7, asOfMs: 5 },
         f2: { armed: true, lastValue: -0.1, asOfMs: 6 },
+        [READING_FIELD]: READING,
       },
       ind2: {},
     })
@@ -205,7 +210,9 @@ describe('alerter: a fresh process after a half-written commit (sent mark writte
   const expectAsIfCommitted = async (clean: () => AlertStore, crashed: () => AlertStore) => {
     const expected = await cleanRun(clean())
     expect(expected.alerts).toHaveLength(2)
-    expect(Object.values(expected.line ?? {}).map((e) => e?.armed)).toEqual([false])
+    // The line's entry, disarmed, and the indicator's reading kept for its re-arming.
+    expect(Object.keys(expected.line ?? {}).sort()).toEqual([...fields.slice(0, 1), READING_FIELD].sort())
+    expect(lineEntry(expected.line?.[fields[0]!])?.armed).toBe(false)
     // The redelivery finishes the commit: the line disarmed as the alert left it, so no second alert at 115.
     const got = await crashRun(crashed)
     expect(got.line).toEqual(expected.line)

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { HysteresisEntry } from '@tradepulse/alerting'
+import { HysteresisValue } from '@tradepulse/alerting'
 import { createKeys } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 
@@ -33,9 +33,11 @@ export type AlertClaim = {
   origin: string
 }
 
-/** Hysteresis entries of one indicator, by hysteresisKey. */
-/** hysteresisKey → entry; null in a commit deletes the field. */
-export type HysteresisFields = Record<string, HysteresisEntry | null | undefined>
+/**
+ * The hysteresis hash of one indicator: hysteresisKey → line entry, and READING_FIELD → the indicator's
+ * reading; null in a commit deletes the field.
+ */
+export type HysteresisFields = Record<string, HysteresisValue | null | undefined>
 
 /**
  * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
@@ -131,7 +133,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
           if (raw == null) return
           // An unreadable entry re-arms the rule: at worst one repeat, which dedup and cooldown absorb.
           try {
-            const parsed = HysteresisEntry.safeParse(JSON.parse(raw))
+            const parsed = HysteresisValue.safeParse(JSON.parse(raw))
             if (parsed.success) entries[f] = parsed.data
           } catch {}
         })

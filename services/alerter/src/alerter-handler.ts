@@ -4,6 +4,7 @@ import {
   evaluateHeadline,
   evaluateIndicator,
   hysteresisKeysFor,
+  lineEntry,
   type RuleSet,
   routeAlert,
 } from '@tradepulse/alerting'
@@ -226,7 +227,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           // is the last of its indicator evaluated so far, so the entry is the one this crossing left.
           const field = p.candidate.hysteresisKey
           const fields = state.get(p.indicator!)
-          const entry = field !== undefined ? fields?.[field] : undefined
+          const entry = field !== undefined ? lineEntry(fields?.[field]) : undefined
           if (!fields || field === undefined || !entry || entry.armed) continue
           const armed = { ...entry, armed: true }
           fields[field] = armed
