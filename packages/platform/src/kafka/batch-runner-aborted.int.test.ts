@@ -1,23 +1,20 @@
-import { type Admin, type Consumer, type Kafka, logLevel, type Producer } from 'kafkajs'
+import { type Admin, type Consumer, logLevel, type Producer } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunner, type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import {
+  consumingWith,
+  kafkaBrokers,
+  probeRunnerConfig,
+  randomName,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import { createKafka, createProducer } from './kafka-client.ts'
 import type { BatchHandler, InRecord } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
-
-/** As waitFor, for a check that asks Kafka. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 // With a transactional producer, a partition may end in records of an aborted transaction and its
 // control record (the abort marker). A read_committed consumer (kafkajs's default) never sees them:
@@ -96,33 +93,11 @@ describe('batch runner over aborted transactions', () => {
     over: Partial<BatchRunnerConfig> = {},
     consumers: Consumer[] = [],
   ): BatchRunner {
-    const watched = Object.assign(Object.create(kafka) as Kafka, {
-      consumer: (cfg: Parameters<Kafka['consumer']>[0]) => {
-        const c = kafka.consumer(cfg)
-        consumers.push(c)
-        return c
-      },
-    })
     const r = createBatchRunner(
-      watched,
+      consumingWith(kafka, { seen: (c) => consumers.push(c) }),
       createProducer(kafka, silent),
       handler,
-      {
-        worker: 'probe',
-        groupId,
-        topics: [topic],
-        dlqTopic: topic,
-        maxBatch: 100,
-        fetchMaxWaitMs: 100,
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 500,
-        maxBytesPerPartition: 1_048_576,
-        partitionsConcurrency: 2,
-        retryBaseMs: 20,
-        retryMaxMs: 50,
-        commitIntervalMs: 20,
-        ...over,
-      },
+      probeRunnerConfig(topic, groupId, { heartbeatIntervalMs: 500, partitionsConcurrency: 2, ...over }),
       silent,
       createMetrics('probe'),
     )

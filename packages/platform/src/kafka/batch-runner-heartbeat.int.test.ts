@@ -1,23 +1,20 @@
-import { type Admin, type Kafka, logLevel, type Producer } from 'kafkajs'
+import { type Admin, logLevel, type Producer } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import {
+  consumingWith,
+  kafkaBrokers,
+  probeRunnerConfig,
+  randomName,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import { createKafka, createProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
-
-/** As waitFor, for a check that asks Kafka. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('batch runner heartbeats while it waits on a deferred batch', () => {
   const brokers = kafkaBrokers()
@@ -45,32 +42,11 @@ describe('batch runner heartbeats while it waits on a deferred batch', () => {
     handler: BatchHandler,
     rebalanceTimeoutMs?: number,
   ): BatchRunner {
-    const client =
-      rebalanceTimeoutMs === undefined
-        ? kafka
-        : Object.assign(Object.create(kafka) as Kafka, {
-            consumer: (cfg: Parameters<Kafka['consumer']>[0]) =>
-              kafka.consumer({ ...cfg!, rebalanceTimeout: rebalanceTimeoutMs }),
-          })
     const r = createBatchRunner(
-      client,
+      consumingWith(kafka, { rebalanceTimeoutMs }),
       createProducer(kafka, silent),
       handler,
-      {
-        worker: 'probe',
-        groupId,
-        topics: [topic],
-        dlqTopic: topic,
-        maxBatch: 100,
-        fetchMaxWaitMs: 100,
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 200,
-        maxBytesPerPartition: 1_048_576,
-        partitionsConcurrency: 1,
-        retryBaseMs: 20,
-        retryMaxMs: 50,
-        commitIntervalMs: 20,
-      },
+      probeRunnerConfig(topic, groupId),
       silent,
       createMetrics('probe'),
     )

@@ -4,21 +4,18 @@ import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import {
+  consumingWith,
+  kafkaBrokers,
+  probeRunnerConfig,
+  randomName,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import { createKafka, createProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
-
-/** As waitFor, for a check that asks Kafka. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await check()) return
-    if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 describe('batch runner retrying a stage through a fault at a rebalance', () => {
   const brokers = kafkaBrokers()
@@ -47,32 +44,11 @@ describe('batch runner retrying a stage through a fault at a rebalance', () => {
     handler: BatchHandler,
     rebalanceTimeoutMs?: number,
   ): BatchRunner {
-    const consuming =
-      rebalanceTimeoutMs === undefined
-        ? kafka
-        : Object.assign(Object.create(kafka) as Kafka, {
-            consumer: (cfg: Parameters<Kafka['consumer']>[0]) =>
-              kafka.consumer({ ...cfg!, rebalanceTimeout: rebalanceTimeoutMs }),
-          })
     const r = createBatchRunner(
-      consuming,
+      consumingWith(kafka, { rebalanceTimeoutMs }),
       createProducer(kafka, silent),
       handler,
-      {
-        worker: 'probe',
-        groupId,
-        topics: [topic],
-        dlqTopic: topic,
-        maxBatch: 100,
-        fetchMaxWaitMs: 100,
-        sessionTimeoutMs: 6_000,
-        heartbeatIntervalMs: 200,
-        maxBytesPerPartition: 1_048_576,
-        partitionsConcurrency: 1,
-        retryBaseMs: 20,
-        retryMaxMs: 50,
-        commitIntervalMs: 20,
-      },
+      probeRunnerConfig(topic, groupId),
       silent,
       createMetrics('probe'),
     )
