@@ -2066,4 +2066,19 @@ describe('round 23: a third probe of our own headlines', () => {
     expect(tariff(h).label).toBe('positive')
     expect(score(h).explanation.some((c) => c.cue.startsWith('new +'))).toBe(false)
   })
+
+  it.each([
+    ["Trump: China trade deal 'not even close' as markets wobble", 'negative'],
+    ['Brussels draws up list of US goods for retaliation over Boeing subsidies', 'negative'],
+    ['Stocks surge after Trump signals flexibility on China tariffs', 'positive'],
+    ['Trump signals softer stance on tariffs', 'positive'],
+  ])(
+    '%s (probe 5): a deal not even close, a retaliation list drawn up, flexibility on a measure (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it('reads keeping up as no new capacity', () => {
+    expect(supply('Flour runs out in UK shops as mills struggle to keep up').label).not.toBe('positive')
+  })
 })

@@ -2650,6 +2650,10 @@ export const PREDICATES = [
       'v rein in',
       'reduced',
       'v soften',
+      // "signals flexibility on China tariffs", "softer stance on tariffs": less of the measure, in time.
+      'flexibility on',
+      'n softer stance on',
+      'n softer line on',
       // "as trade tensions thaw".
       'thaw',
       'thawed',
@@ -2975,6 +2979,8 @@ export const PREDICATES = [
       // A deal not close is a setback ("China trade deal 'not close'"), not a close denied.
       'not close',
       'not close to',
+      'not even close',
+      'not even close to',
       'not yet close',
       'nowhere near',
       'nowhere close to',
@@ -3972,6 +3978,8 @@ export const HEDGES = [
       'v explore',
       'v study',
       'v draft',
+      // "EU draws up list of U.S. goods for retaliation": a list drawn up is prepared, not yet applied.
+      'v draw up',
       'v float',
       'v signal',
       'v warn of',
@@ -5755,6 +5763,9 @@ export const INERT = [
   'v walk back on',
   'v walk back comment',
   'v walk back comments',
+  // Keeping pace is no new capacity ("mills struggle to keep up as flour runs out").
+  'v keep up',
+  'v keep up with',
   // A sign of something is no signing ("shipping rates slump in latest sign of slowdown").
   'sign of',
   'signs of',
