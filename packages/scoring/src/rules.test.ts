@@ -2081,4 +2081,15 @@ describe('round 23: a third probe of our own headlines', () => {
   it('reads keeping up as no new capacity', () => {
     expect(supply('Flour runs out in UK shops as mills struggle to keep up').label).not.toBe('positive')
   })
+
+  it.each([
+    'Five charts that explain the US-China trade war',
+    'A short history of the trade war in ten charts',
+    "Opinion: Trump's tariffs will backfire",
+  ])('%s: a feature by charts, history or opinion is about the measure without moving it', (h) => {
+    expect(tariff(h).label).toBe('neutral')
+  })
+  it('reads an exclamation opening with "what a" as no explainer', () => {
+    expect(tariff('What a relief: markets rally as Mexico tariffs are scrapped').label).toBe('positive')
+  })
 })

@@ -5432,6 +5432,17 @@ export const CONTEXT_MARKERS = [
       'the big story',
       'column',
       'view',
+      // Features by chart, guide or history ("Five charts that explain the trade war", "A short
+      // history of the trade war", "Opinion: ...").
+      'charts',
+      'five charts',
+      'in charts',
+      'chart of the day',
+      'a guide to',
+      'a short history of',
+      'a brief history of',
+      'the history of',
+      'opinion',
     ],
   },
 ]
@@ -5766,6 +5777,8 @@ export const INERT = [
   // Keeping pace is no new capacity ("mills struggle to keep up as flour runs out").
   'v keep up',
   'v keep up with',
+  // An exclamation ("What a relief: markets rally as Mexico tariffs are scrapped") is no explainer.
+  'what a',
   // A sign of something is no signing ("shipping rates slump in latest sign of slowdown").
   'sign of',
   'signs of',
