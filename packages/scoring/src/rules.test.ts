@@ -2092,4 +2092,14 @@ describe('round 23: a third probe of our own headlines', () => {
   it('reads an exclamation opening with "what a" as no explainer', () => {
     expect(tariff('What a relief: markets rally as Mexico tariffs are scrapped').label).toBe('positive')
   })
+
+  it.each(['Shops ration eggs as shelves empty', 'UK supermarkets appeal for calm as shelves empty'])(
+    '%s: goods rationed or gone from the shelves are a shortage',
+    (h) => {
+      expect(supply(h).label).toBe('negative')
+    },
+  )
+  it('reads running out of cash as no supply chain', () => {
+    expect(supply('French Connection warns it is running out of cash').label).toBeNull()
+  })
 })

@@ -1522,6 +1522,14 @@ export const TARGETS = [
       // Makers unable to get what they build with ("ventilator makers struggle to source parts").
       'v struggle to source',
       'v scramble to source',
+      // Goods running out where they are sold ("Shops ration eggs as shelves empty"). Not "run out of",
+      // said of cash, time, road and steam as often as of goods.
+      'n empty shelves',
+      'n empty shelf',
+      'shelves empty',
+      'shelves stripped bare',
+      'v ration',
+      'rationing',
       'n supply disruption',
       'n supply problem',
       'n supply issue',
