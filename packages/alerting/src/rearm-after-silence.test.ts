@@ -76,20 +76,10 @@ function createPipeline(rules: EvaluationRules, opts: { weights?: boolean } = {}
         // In event-time order, as the aggregator's merger applies a batch (none of them late).
         for (const c of [...contributions].sort((a, b) => a.eventMs - b.eventMs))
           applyContributions(indicator.state, [c], asOfMs, config)
-        const read = readIndicator(indicator.state, indicator.target, asOfMs, config)
-        // The decayed weight behind each mean (IndicatorUpdate.weight), when the updates carry it.
-        const { state } = indicator
-        const update = opts.weights
-          ? {
-              ...read,
-              weight: Object.fromEntries(
-                config.halfLives.map((h, j) => [
-                  h.label,
-                  state.sumW[j]! * 2 ** (-(asOfMs - state.refMs!) / h.ms),
-                ]),
-              ),
-            }
-          : read
+        // With the decayed weight behind each mean (IndicatorUpdate.weight, the reader's own), or
+        // without it, as updates published before it existed.
+        const { weight, ...read } = readIndicator(indicator.state, indicator.target, asOfMs, config)
+        const update = opts.weights ? { ...read, weight } : read
         const r = evaluateIndicator(rules, update, transform(hysteresis.get(key) ?? {}), asOfMs)
         hysteresis.set(key, { ...transform(hysteresis.get(key) ?? {}), ...r.state })
         alerts.push(...r.candidates.map((c) => c.alert))

@@ -59,10 +59,12 @@ function weightsOf(state: IndicatorState, asOfMs: number): Record<string, number
   )
 }
 
-const withWeight = (state: IndicatorState, asOfMs: number): IndicatorUpdate => ({
-  ...readIndicator(state, target, asOfMs, config),
-  weight: weightsOf(state, asOfMs),
-})
+/** An update as the aggregator publishes it: the reader's own, with its weights (checked in readingOf's test). */
+const withWeight = (state: IndicatorState, asOfMs: number): IndicatorUpdate =>
+  readIndicator(state, target, asOfMs, config)
+
+/** An update as published before IndicatorUpdate.weight existed. */
+const unweighted = ({ weight: _, ...u }: IndicatorUpdate): IndicatorUpdate => u
 
 const entryOf = (u: IndicatorUpdate, lastValue: number): HysteresisEntry => ({
   armed: false,
@@ -105,9 +107,12 @@ describe('readingOf', () => {
   it("keeps the update's own weights as exact, else bounds of them", () => {
     const state = stateOf(history(6, 20, T0, 5 * MIN_MS))
     const asOfMs = state.refMs!
+    // The reader's weight is the decayed weight behind each mean (the aggregator publishes it).
+    for (const later of [0, 7 * MIN_MS, 5 * HOUR_MS])
+      expect(withWeight(state, asOfMs + later).weight).toEqual(weightsOf(state, asOfMs + later))
     const exact = readingOf(withWeight(state, asOfMs), model)
     expect(exact).toMatchObject({ exact: true, weight: weightsOf(state, asOfMs), count: 20 })
-    const bounded = readingOf(readIndicator(state, target, asOfMs, config), model)
+    const bounded = readingOf(unweighted(readIndicator(state, target, asOfMs, config)), model)
     expect(bounded.exact).toBe(false)
     for (const label of Object.keys(bounded.weight))
       expect(bounded.weight[label]).toBeGreaterThanOrEqual(exact.weight[label]!)
@@ -184,7 +189,6 @@ describe('silentUntil and silentRange', () => {
   })
 
   it('bounds it without the weights, with or without the reading', () => {
-    const unweighted = ({ weight: _, ...u }: IndicatorUpdate) => u
     for (const silenceMs of [20 * MIN_MS, 2 * HOUR_MS, 30 * HOUR_MS]) {
       const u = unweighted(after(fresh(lastMs + silenceMs, 3, 5 * MIN_MS)))
       const until = silentUntil(entryOf(previous, 0), u, model)!

@@ -44,7 +44,10 @@ function windowVolume(
  * decayed sums cannot be taken back before the newest event folded into them, so an asOf before it
  * would label values that hold newer headlines (another aggregator member's, applied before it raised
  * the shared watermark) with a time that volume, diffusion and the alerter's evidence read without
- * them. The update's asOf is the time actually read, never before a headline it counts. Meant for
+ * them. The update's asOf is the time actually read, never before a headline it counts. `weight` is
+ * each half-life's decayed weight Σw·2^(−(asOf−t)/h) behind its mean (the prior not included): with
+ * it a reader can decay the mean to a later time without new headlines exactly, as this function would
+ * read it there, mean·(w + prior)·d / (w·d + prior), d = 2^(−Δ/h). Meant for
  * asOf ≥ newest event − grace (older buckets may already be trimmed). Pure: the same state and asOf
  * always give the same update.
  */
@@ -56,6 +59,7 @@ export function readIndicator(
 ): IndicatorUpdate {
   const asOfMs = state.refMs !== null && state.refMs > requestedMs ? state.refMs : requestedMs
   const mean: Record<string, number> = {}
+  const weight: Record<string, number> = {}
   // Past the reference time the sums decay by 2^(−Δ/h); the prior does not, so old evidence fades to 0.
   const sinceRef = state.refMs === null ? 0 : asOfMs - state.refMs
   const decayed = config.halfLives.map((h, j) => {
@@ -64,6 +68,7 @@ export function readIndicator(
     const wx = state.sumWX[j]! * d
     const denominator = w + config.priorWeight
     mean[h.label] = denominator > 0 ? wx / denominator : 0
+    weight[h.label] = w
     return { w, wx }
   })
 
@@ -98,6 +103,7 @@ export function readIndicator(
     scope: target.scope,
     asOf: new Date(asOfMs).toISOString(),
     mean,
+    weight,
     volume,
     buzz,
     momentum: momentum(decayed, mean, config),

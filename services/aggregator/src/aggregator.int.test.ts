@@ -7,7 +7,12 @@ import {
   listTopics,
   type ScoredHeadline,
 } from '@tradepulse/contracts'
-import { contributionsOf, type IndicatorStore, indicatorKey } from '@tradepulse/indicators'
+import {
+  contributionsOf,
+  type IndicatorStore,
+  indicatorKey,
+  resolveIndicatorConfig,
+} from '@tradepulse/indicators'
 import {
   createKafka,
   createKeys,
@@ -341,6 +346,63 @@ describe('aggregator worker on Kafka and Redis', () => {
       // Producer timestamps; a little slack for the time between the decision and the send.
       for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)
       expect(times.length, key).toBeLessThanOrEqual(Math.ceil(elapsedS) + 2)
+    }
+  })
+
+  it("publishes the decayed weight behind each mean, the headlines' own, telling what the mean reads later", async () => {
+    const topics = await setup(2)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const { app, store } = await startAggregator()
+    await app.runner.joined()
+    const series = scoredSeries(300, { startMs: T0, spanMs: 2 * HOUR_MS, seed: 5 })
+    await produceScored(producer, topics.scored.name, series)
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
+    const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
+    const targets = targetsOf(series)
+    const last = new Map<string, IndicatorUpdate>()
+    await waitFor(
+      async () => {
+        for (const m of updates.messages)
+          last.set(m.key!, IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+        return targets.every(
+          (t) => last.get(indicatorKey(t.dimension, t.scope))?.asOf === new Date(asOf).toISOString(),
+        )
+      },
+      { what: "every key's final update on the topic" },
+    )
+    // Every update carries it, for every half-life of its mean.
+    for (const m of updates.messages) {
+      const u = IndicatorUpdate.parse(JSON.parse(m.value!.toString()))
+      expect(Object.keys(u.weight ?? {}), u.key).toEqual(Object.keys(u.mean))
+    }
+    const config = resolveIndicatorConfig()
+    const p = config.priorWeight
+    const closeTo = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
+    for (const t of targets) {
+      const key = indicatorKey(t.dimension, t.scope)
+      const u = last.get(key)!
+      const own = series.flatMap(contributionsOf).filter((c) => indicatorKey(c.dimension, c.scope) === key)
+      expect(u.count, key).toBe(own.length)
+      for (const h of config.halfLives) {
+        // Σw·2^(−age/h) of the key's headlines at the update's asOf (none late: one stream in order).
+        const w = own.reduce((s, c) => s + c.weight * 2 ** (-(asOf - c.eventMs) / h.ms), 0)
+        expect(closeTo(u.weight![h.label]!, w), `${key} ${h.label}`).toBe(true)
+      }
+      // What the alerter makes of it through a silence: the mean decayed as mean·(w + p)·d / (w·d + p)
+      // is what Redis reads later, with no headline added.
+      for (const gap of [10 * MIN_MS, 3 * HOUR_MS, 2 * 24 * HOUR_MS]) {
+        const later = await store.get(t.dimension, t.scope, asOf + gap)
+        for (const h of config.halfLives) {
+          const d = 2 ** (-gap / h.ms)
+          const m = u.mean[h.label]!
+          const w = u.weight![h.label]!
+          expect(
+            closeTo((m * (w + p) * d) / (w * d + p), later!.mean[h.label]!),
+            `${key} ${h.label} +${gap}`,
+          ).toBe(true)
+        }
+      }
     }
   })
 

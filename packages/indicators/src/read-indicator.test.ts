@@ -1,0 +1,101 @@
+// IndicatorUpdate.weight: what the alerter needs to tell what a mean read later without new headlines
+// (packages/alerting/src/silence.ts). Checked here against the headlines themselves, not the state's
+// sums, and against the reader at later times.
+import { describe, expect, it } from 'vitest'
+import type { Contribution } from './contributions.ts'
+import { resolveIndicatorConfig } from './indicator-config.ts'
+import { applyContributions, createIndicatorState } from './indicator-state.ts'
+import { readIndicator } from './read-indicator.ts'
+
+const MIN = 60_000
+const HOUR = 60 * MIN
+const T0 = Date.UTC(2026, 2, 2, 8)
+const target = { dimension: 'supplyChain' as const, scope: { kind: 'commodity' as const, id: 'magnets' } }
+const config = resolveIndicatorConfig()
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number) {
+  let a = seed
+  return () => {
+    a = (a + 0x6d2b79f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** `n` headlines at random gaps of up to `maxGapMs`, random tone and weight (relevance). */
+function history(seed: number, n: number, maxGapMs: number): Contribution[] {
+  const r = rng(seed)
+  let t = T0
+  return Array.from({ length: n }, (_, i) => {
+    t += Math.floor(r() * maxGapMs)
+    const value = r() * 2 - 1
+    return {
+      ...target,
+      headlineId: `h${seed}-${i}`,
+      eventMs: t,
+      value,
+      weight: r(),
+      sign: value < 0 ? -1 : 1,
+    }
+  })
+}
+
+const closeTo = (a: number, b: number) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b))
+
+describe('readIndicator: the weight behind each mean', () => {
+  it('is Σw·2^(−age/h) of the headlines applied, per half-life label, at the asOf read', () => {
+    for (const [seed, n, gap, batch] of [
+      [1, 40, 5 * MIN, 1],
+      [2, 300, 90_000, 5], // batches spanning at most 6 min: within the grace, none late
+      [3, 120, 2 * HOUR, 1],
+    ] as const) {
+      const headlines = history(seed, n, gap)
+      const state = createIndicatorState(config)
+      for (let i = 0; i < headlines.length; i += batch)
+        expect(applyContributions(state, headlines.slice(i, i + batch), 1, config).late).toBe(0)
+      for (const later of [0, 7 * MIN, 3 * HOUR, 30 * HOUR]) {
+        const asOfMs = state.refMs! + later
+        const u = readIndicator(state, target, asOfMs, config)
+        expect(Object.keys(u.weight ?? {}), `seed ${seed}`).toEqual(Object.keys(u.mean))
+        for (const h of config.halfLives) {
+          let w = 0
+          let wx = 0
+          for (const c of headlines) {
+            const f = 2 ** (-(asOfMs - c.eventMs) / h.ms)
+            w += c.weight * f
+            wx += c.weight * c.value * f
+          }
+          expect(closeTo(u.weight![h.label]!, w), `seed ${seed} +${later} ${h.label}`).toBe(true)
+          // And the mean it is behind: Σw·x over the same weight plus the prior.
+          expect(closeTo(u.mean[h.label]!, wx / (w + config.priorWeight))).toBe(true)
+        }
+      }
+    }
+  })
+
+  it("tells exactly what the mean reads later without new headlines: mean·(w + prior)·d / (w·d + prior), the alerter's decay", () => {
+    const state = createIndicatorState(config)
+    for (const c of history(4, 80, 10 * MIN)) applyContributions(state, [c], 1, config)
+    const u = readIndicator(state, target, state.refMs!, config)
+    const p = config.priorWeight
+    for (const gap of [MIN, 20 * MIN, 2 * HOUR, 30 * HOUR, 4 * 24 * HOUR]) {
+      const later = readIndicator(state, target, state.refMs! + gap, config)
+      for (const h of config.halfLives) {
+        const d = 2 ** (-gap / h.ms)
+        const m = u.mean[h.label]!
+        const w = u.weight![h.label]!
+        expect(closeTo((m * (w + p) * d) / (w * d + p), later.mean[h.label]!), `${h.label} +${gap}`).toBe(
+          true,
+        )
+        expect(closeTo(w * d, later.weight![h.label]!)).toBe(true)
+      }
+    }
+  })
+
+  it('is 0 for an indicator with nothing applied', () => {
+    const u = readIndicator(createIndicatorState(config), target, T0, config)
+    expect(u.weight).toEqual({ '15m': 0, '1h': 0, '24h': 0 })
+  })
+})
