@@ -1993,7 +1993,7 @@ describe('round 23: a third probe of our own headlines', () => {
   })
 
   it.each([
-    "Trump says China trade deal 'not close', won't rule out more tariffs",
+    "Trump says China trade deal 'not even close', won't rule out more tariffs",
     'U.S. and China nowhere near a trade deal, official says',
     'U.S. tightens rules on exports of chip technology to China',
     'China imposes curbs on exports of gallium',
@@ -2085,12 +2085,8 @@ describe('round 23: a third probe of our own headlines', () => {
   it.each([
     'Five charts that explain the US-China trade war',
     'A short history of the trade war in ten charts',
-    "Opinion: Trump's tariffs will backfire",
-  ])('%s: a feature by charts, history or opinion is about the measure without moving it', (h) => {
+  ])('%s: a feature by charts or history is about the measure without moving it', (h) => {
     expect(tariff(h).label).toBe('neutral')
-  })
-  it('reads an exclamation opening with "what a" as no explainer', () => {
-    expect(tariff('What a relief: markets rally as Mexico tariffs are scrapped').label).toBe('positive')
   })
 
   it.each(['Shops ration eggs as shelves empty', 'UK supermarkets appeal for calm as shelves empty'])(
@@ -2101,5 +2097,46 @@ describe('round 23: a third probe of our own headlines', () => {
   )
   it('reads running out of cash as no supply chain', () => {
     expect(supply('French Connection warns it is running out of cash').label).toBeNull()
+  })
+
+  // Review of the round: what the new rules broke, as tests.
+  it.each([
+    ['Tariff expectations rise as deadline nears', 'negative'],
+    ['Tariff hike prospects recede as talks progress', 'positive'],
+    ['Lighthizer downplays talk of trade deal breakthrough', 'negative'],
+    ['Trump shows flexibility on China trade deal', 'positive'],
+    ['Tariffs not close to being lifted, Mnuchin says', 'negative'],
+    ['U.S. to keep up tariffs on China until deal is signed', 'negative'],
+    ['Opinion polls show voters back new China tariffs', 'negative'],
+    ['Trade war hits Asia factories - charts', 'negative'],
+  ])(
+    '%s: hopes move what they hope for, officials who play down deny, flexibility only on measures (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    ['Chip shortage nowhere near over, Ford CEO warns', 'negative'],
+    ['GM says it will not close Ohio plant after all', 'positive'],
+    ['Container lines not close to clearing backlog', 'negative'],
+    ['Shortage expectations ease as supply improves', 'positive'],
+  ])(
+    '%s: "not close to" and "nowhere near" negate what follows; "will not close" is the verb denied (supply %s)',
+    (h, want) => {
+      expect(supply(h).label).toBe(want)
+    },
+  )
+  it.each([
+    'Banks ration credit to small firms',
+    'Startups struggle to source funding as investors retreat',
+    'Hospitals face ICU capacity crunch as COVID surges',
+  ])('%s: rationing credit, sourcing funding, hospital capacity are no supply chain', (h) => {
+    expect(supply(h).label).toBeNull()
+  })
+  it('reads a WTO panel ruling on export subsidies as no export control', () => {
+    expect(tariff('WTO panel rules on export subsidies in Airbus case').label).not.toBe('negative')
+  })
+  it('keeps the supply reading of a ban on exports of a good extended', () => {
+    expect(supply('India extends ban on exports of onions').label).toBe('negative')
   })
 })

@@ -969,6 +969,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (it.bound[k] === 3) return false
     const t = targetAt(x)
     if (t.stanceOnly && !pred.takesTopic) return false
+    // "not even close" takes only talks and deals, "flexibility on" only measures (see their roles).
+    if (pred.id === 'not_close' && t.events.less !== 'talks_breakdown') return false
+    if (pred.id === 'flexibility' && !(t.polarity < 0 && t.tariff !== 0 && !t.contest && !t.frame))
+      return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
     // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
     if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false
@@ -2152,9 +2156,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
                 : target.events.more)
           addEvent(type, target, dir, threat, neg, field, start, stop, true)
         }
-        // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war. The move is the
-        // frame's, as when the compound is named bare: "supply fears grow" is more fear for supply, not
-        // more supply.
+        // Frame nouns pass the move on: "trade war fears ebb" also eases the trade war. A frame of worry
+        // moves as itself, as when the compound is named bare: "supply fears grow" is more fear for
+        // supply, not more supply. One of hope or expectation moves what it hopes for ("tariff hike
+        // prospects recede": fewer tariffs ahead).
         if (target.frame) {
           // (Not through the verb itself: "over trade curb fears" moves no curb.)
           for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
@@ -2163,8 +2168,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             if ((mf & F_TARGET) === 0 || (mf & F_FRAME) !== 0 || itE[m] !== itS[m + 1]) break
             itBound[m] = 1
             const mt = targetAt(mx)
-            const mdir =
-              (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * magnitude * (neg ? -keep : 1)
+            const fp = target.polarity < 0 ? target.polarity : mt.polarity
+            const mdir = (pred.fixed !== 0 ? pred.fixed : sign * fp) * magnitude * (neg ? -keep : 1)
             const ms = tStart[itS[m] as number] as number
             applyToTarget(
               acc,

@@ -112,6 +112,36 @@ const MARKET_CALM = ['v calm', 'v soothe', 'v reassure', 'v steady'].flatMap((ve
   ].map((who) => `${verb} ${who}`),
 )
 
+/** Markets shrugging off or playing down a measure (INERT): "investors shrug off trade tensions". */
+const MARKET_SHRUG = [
+  ...['investors', 'markets', 'stocks', 'shares', 'equities', 'traders', 'bonds'].flatMap((subject) =>
+    [
+      'shrug off',
+      'shrugged off',
+      'shrugging off',
+      'downplay',
+      'downplayed',
+      'play down',
+      'played down',
+      'brush off',
+      'brushed off',
+      'tune out',
+      'tuned out',
+    ].map((verb) => `${subject} ${verb}`),
+  ),
+  ...['wall street', 'wall st', 'the market', 'market'].flatMap((subject) =>
+    [
+      'shrugs off',
+      'shrugged off',
+      'shrugging off',
+      'downplays',
+      'downplayed',
+      'brushes off',
+      'brushed off',
+    ].map((verb) => `${subject} ${verb}`),
+  ),
+]
+
 /**
  * A load taken off someone: "Tariff cuts ease pressure on automakers", "truce relieves the strain on
  * farmers". The load ("pressure", a harm verb on its own: "tariffs pressure margins") is what falls
@@ -595,25 +625,21 @@ export const TARGETS = [
       'n license rule',
       // Rules on what may be exported ("pauses new chip export rules"): controls, not exports.
       'n export rule',
-      // Tightening exports restricts them ("Japan to tighten exports of chip materials").
+      // Tightening exports restricts them ("Japan to tighten exports of chip materials"), as do rules on
+      // exports tightened or new ("tightens rules on exports of chip technology"; "rules on" alone is
+      // also a ruling: "WTO panel rules on export subsidies").
       'v tighten exports',
       'v tighten export',
+      'v tighten rules on exports',
+      'v tighten rules on export',
+      'new rules on exports',
+      'stricter rules on exports',
+      'tougher rules on exports',
       // The same with the exports after the measure ("tightens rules on exports of chip technology",
       // "imposes curbs on exports of gallium"): the measure is the object, the exports what it covers.
-      ...[
-        'rule',
-        'rules',
-        'curb',
-        'curbs',
-        'control',
-        'controls',
-        'restriction',
-        'restrictions',
-        'limit',
-        'limits',
-        'ban',
-        'bans',
-      ].flatMap((measure) => [`${measure} on exports`, `${measure} on export`]),
+      ...['curb', 'curbs', 'control', 'controls', 'restriction', 'restrictions', 'limit', 'limits'].flatMap(
+        (measure) => [`${measure} on exports`, `${measure} on export`],
+      ),
       'n export regulation',
       'n technology restriction',
       'n tech restriction',
@@ -1518,18 +1544,18 @@ export const TARGETS = [
       'n air cargo crunch',
       'n freight crunch',
       'n shipping crunch',
-      'n capacity crunch',
       // Makers unable to get what they build with ("ventilator makers struggle to source parts").
-      'v struggle to source',
-      'v scramble to source',
+      ...['v struggle to source', 'v scramble to source'].flatMap((verb) =>
+        ['parts', 'components', 'chips', 'materials', 'raw materials', 'supplies', 'ingredients'].map(
+          (what) => `${verb} ${what}`,
+        ),
+      ),
       // Goods running out where they are sold ("Shops ration eggs as shelves empty"). Not "run out of",
       // said of cash, time, road and steam as often as of goods.
       'n empty shelves',
       'n empty shelf',
       'shelves empty',
       'shelves stripped bare',
-      'v ration',
-      'rationing',
       'n supply disruption',
       'n supply problem',
       'n supply issue',
@@ -1711,6 +1737,10 @@ export const TARGETS = [
       'v allow huawei',
       'n export licence',
       'n export license',
+      // Export rules eased ("U.S. eases rules on exports to Huawei").
+      'v ease rules on exports',
+      'v loosen rules on exports',
+      'v relax rules on exports',
       // The Commerce Department's reprieves for Huawei ("extends temporary general license").
       'n general license',
       'n general licence',
@@ -2632,6 +2662,18 @@ export const PREDICATES = [
     ],
   },
   {
+    // "signals flexibility on China tariffs", "softer stance on tariffs": less of the measure, in time.
+    // Only measures take it (see bindable): flexibility on a deal's terms or on talks is no setback.
+    id: 'flexibility',
+    sign: -1,
+    kind: 'cut',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 1,
+    words: ['flexibility on', 'n softer stance on', 'n softer line on'],
+  },
+  {
     id: 'cut',
     sign: -1,
     kind: 'cut',
@@ -2658,10 +2700,6 @@ export const PREDICATES = [
       'v rein in',
       'reduced',
       'v soften',
-      // "signals flexibility on China tariffs", "softer stance on tariffs": less of the measure, in time.
-      'flexibility on',
-      'n softer stance on',
-      'n softer line on',
       // "as trade tensions thaw".
       'thaw',
       'thawed',
@@ -2976,6 +3014,20 @@ export const PREDICATES = [
     ],
   },
   {
+    // A deal or talks not close are a setback ("China trade deal 'not even close'"). Only talks and
+    // deals take it (see bindable). Not bare "not close", which is also the verb denied ("will not close
+    // plant"); "not (even) close to" and "nowhere near" negate what follows (NEGATORS: "not even close to
+    // clearing the backlog").
+    id: 'not_close',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 1,
+    words: ['not even close', 'not yet close'],
+  },
+  {
     id: 'halt',
     sign: -1,
     kind: 'less',
@@ -2984,14 +3036,6 @@ export const PREDICATES = [
     tone: -0.3,
     strength: 1,
     words: [
-      // A deal not close is a setback ("China trade deal 'not close'"), not a close denied.
-      'not close',
-      'not close to',
-      'not even close',
-      'not even close to',
-      'not yet close',
-      'nowhere near',
-      'nowhere close to',
       'v halt',
       'v cease',
       'v stop',
@@ -3838,6 +3882,10 @@ export const NEGATORS = [
   'no chance of',
   'slim chance of',
   'nowhere near',
+  'nowhere close to',
+  'not close to',
+  'not even close to',
+  'not yet close to',
   'far from',
   // Distance from a deal, however measured ("'miles and miles' from a trade deal").
   'miles from',
@@ -3854,6 +3902,12 @@ export const NEGATORS = [
   'doubts whether',
   'v dismiss',
   'v dispel',
+  'v play down',
+  'v downplay',
+  'v shrug off',
+  'v brush off',
+  'v brush aside',
+  'v tune out',
   'v resist',
   // "against" alone is no negation: "retaliate against tariffs", "sanctions against Russia",
   // "fights back against the blackout" all keep the measure. A ruling or vote against one undoes it.
@@ -5442,7 +5496,6 @@ export const CONTEXT_MARKERS = [
       'view',
       // Features by chart, guide or history ("Five charts that explain the trade war", "A short
       // history of the trade war", "Opinion: ...").
-      'charts',
       'five charts',
       'in charts',
       'chart of the day',
@@ -5450,7 +5503,6 @@ export const CONTEXT_MARKERS = [
       'a short history of',
       'a brief history of',
       'the history of',
-      'opinion',
     ],
   },
 ]
@@ -5782,11 +5834,18 @@ export const INERT = [
   'v walk back on',
   'v walk back comment',
   'v walk back comments',
-  // Keeping pace is no new capacity ("mills struggle to keep up as flour runs out").
-  'v keep up',
+  // Keeping pace is no new capacity ("mills struggle to keep up as flour runs out"); "keep up tariffs"
+  // keeps them.
   'v keep up with',
-  // An exclamation ("What a relief: markets rally as Mexico tariffs are scrapped") is no explainer.
-  'what a',
+  'v struggle to keep up',
+  // Taking back remarks is no undoing of what they were about.
+  'v walk back remark',
+  'v walk back remarks',
+  'v walk back claim',
+  'v walk back statement',
+  // A market that shrugs off or plays down a measure keeps it ("Stocks inch higher as investors downplay
+  // escalating trade war"); an official who does so denies it (NEGATORS).
+  ...MARKET_SHRUG,
   // A sign of something is no signing ("shipping rates slump in latest sign of slowdown").
   'sign of',
   'signs of',
