@@ -1,6 +1,26 @@
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { BaseConfig, defaultGroupId, describeConfig, indicatorNamespace, loadConfig } from './config.ts'
+import {
+  BaseConfig,
+  baseConfigShape,
+  defaultGroupId,
+  describeConfig,
+  indicatorNamespace,
+  KAFKA_MAX_TOPIC_CHARS,
+  loadConfig,
+  MAX_TOPIC_PREFIX_CHARS,
+} from './config.ts'
+
+/** The error loadConfig throws for `env`, as text ('accepted' when it throws none). */
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(BaseConfig, env)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return 'accepted'
+}
 
 describe('loadConfig', () => {
   it('gives working defaults for one machine', () => {
@@ -101,6 +121,92 @@ describe('loadConfig', () => {
   it('describes variables with defaults for the README table', () => {
     const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))
     expect(rows).toEqual([{ name: 'A_MS', description: 'a delay', default: '5' }])
+  })
+})
+
+describe('loadConfig: values past what they feed', () => {
+  // Node runs a timer above 2^31 - 1 ms after 1 ms (a TimeoutOverflowWarning is all it says):
+  // REDIS_TIMEOUT_MS=3000000000 timed every Redis command out at once, SHUTDOWN_DEADLINE_MS=3000000000
+  // exited 1 with "graceful stop exceeded its deadline" 6 ms after the stop began.
+  const msVariables = Object.keys(baseConfigShape).filter((k) => k.endsWith('_MS'))
+
+  it('refuses every *_MS variable above the longest timer Node keeps, naming it', () => {
+    expect(msVariables).toEqual([
+      'KAFKA_FETCH_MAX_WAIT_MS',
+      'KAFKA_COMMIT_INTERVAL_MS',
+      'KAFKA_SESSION_TIMEOUT_MS',
+      'KAFKA_HEARTBEAT_INTERVAL_MS',
+      'REDIS_TIMEOUT_MS',
+      'SHUTDOWN_DEADLINE_MS',
+      'RETRY_BASE_MS',
+      'RETRY_MAX_MS',
+    ])
+    for (const name of msVariables) {
+      expect(refusal({ [name]: '3000000000' })).toBe(
+        `invalid configuration:\n  ${name}: at most 2147483647 ms (about 24.8 days), the longest timer Node keeps (got "3000000000")`,
+      )
+    }
+    // The bound itself is taken (the heartbeat must stay below the session timeout, the base at most the cap).
+    const top = loadConfig(BaseConfig, {
+      REDIS_TIMEOUT_MS: '2147483647',
+      SHUTDOWN_DEADLINE_MS: '2147483647',
+      KAFKA_COMMIT_INTERVAL_MS: '2147483647',
+      RETRY_MAX_MS: '2147483647',
+    })
+    expect([top.REDIS_TIMEOUT_MS, top.SHUTDOWN_DEADLINE_MS, top.RETRY_MAX_MS]).toEqual([
+      2_147_483_647, 2_147_483_647, 2_147_483_647,
+    ])
+  })
+
+  it("refuses counts and sizes past Kafka's 32-bit fields, naming them", () => {
+    expect(refusal({ KAFKA_MAX_BYTES_PER_PARTITION: '3000000000' })).toBe(
+      'invalid configuration:\n  KAFKA_MAX_BYTES_PER_PARTITION: at most 2147483647 (a 32-bit integer) (got "3000000000")',
+    )
+  })
+
+  it('refuses a backoff base above its cap, naming both (the default when unset)', () => {
+    expect(refusal({ RETRY_BASE_MS: '10000', RETRY_MAX_MS: '100' })).toBe(
+      'invalid configuration:\n  RETRY_BASE_MS: must be at most RETRY_MAX_MS (got 10000 and 100)',
+    )
+    expect(refusal({ RETRY_MAX_MS: '50' })).toBe(
+      'invalid configuration:\n  RETRY_BASE_MS: must be at most RETRY_MAX_MS (got 100 (default) and 50)',
+    )
+    expect(loadConfig(BaseConfig, { RETRY_BASE_MS: '200', RETRY_MAX_MS: '200' }).RETRY_BASE_MS).toBe(200)
+    // Both checks at once, in one error.
+    expect(
+      refusal({
+        RETRY_BASE_MS: '10000',
+        RETRY_MAX_MS: '100',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        KAFKA_HEARTBEAT_INTERVAL_MS: '7000',
+      }),
+    ).toBe(
+      'invalid configuration:\n  KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS (got 7000 and 6000)\n  RETRY_BASE_MS: must be at most RETRY_MAX_MS (got 10000 and 100)',
+    )
+  })
+
+  it("keeps every topic name within Kafka's 249 characters: a longer prefix is refused, naming it", () => {
+    // A 245-character prefix was taken, and the start failed with exit 69 "Kafka ... Topic creation errors".
+    expect(refusal({ TRADEPULSE_TOPIC_PREFIX: 'p'.repeat(245) })).toMatch(
+      /^invalid configuration:\n {2}TRADEPULSE_TOPIC_PREFIX: at most 171 characters: Kafka takes topic names of up to 249, and the longest one adds 78 \(alerts\.desk\.<desk id>\.v1\) \(got "p{60}…"\)$/,
+    )
+    expect(MAX_TOPIC_PREFIX_CHARS).toBe(171)
+    const prefix = loadConfig(BaseConfig, {
+      TRADEPULSE_TOPIC_PREFIX: 'p'.repeat(171),
+    }).TRADEPULSE_TOPIC_PREFIX
+    const catalogue = createTopicCatalogue(prefix)
+    const names = [...listTopics(catalogue).map((t) => t.name), catalogue.deskAlerts('d'.repeat(63)).name]
+    expect(Math.max(...names.map((n) => n.length))).toBe(KAFKA_MAX_TOPIC_CHARS)
+    for (const n of names) expect(n).toMatch(/^[a-zA-Z0-9._-]{1,249}$/)
+    // The desk id bound the limit counts on: the catalogue refuses a longer one.
+    expect(() => catalogue.deskAlerts('d'.repeat(64))).toThrow(/1-63 chars/)
+  })
+
+  it('shows the invisible characters of a refused value as escapes', () => {
+    const Schema = z.object({ NAME: z.string().regex(/^[a-z]+$/) })
+    expect(() => loadConfig(Schema, { NAME: 'a\u200bb\u00a0\u{E0041}' })).toThrow(
+      'NAME: Invalid string: must match pattern /^[a-z]+$/ (got "a\\u200Bb\\u00A0\\u{E0041}")',
+    )
   })
 })
 

@@ -1,4 +1,4 @@
-import { DEFAULT_TOPIC_PREFIX } from '@tradepulse/contracts'
+import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, listTopics } from '@tradepulse/contracts'
 import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
@@ -8,8 +8,54 @@ export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
-const ms = (def: number) => z.coerce.number().int().min(0).default(def)
-const count = (def: number, min = 1) => z.coerce.number().int().min(min).default(def)
+
+/**
+ * The longest delay a Node timer keeps: 2^31 - 1 ms (24.8 days). A longer one fires after 1 ms, with only a
+ * TimeoutOverflowWarning to say so (REDIS_TIMEOUT_MS=3000000000 timed every Redis command out at once), so
+ * every variable that sets a timer is refused above it. It is also the largest value Kafka's protocol
+ * carries in the 32-bit fields our counts and sizes go to (fetch sizes, session timeout).
+ */
+export const MAX_TIMER_MS = 2_147_483_647
+
+/** A duration in ms that sets a timer: 0 up to MAX_TIMER_MS (error naming the bound). */
+export const timerMs = (min = 0) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`)
+
+/** A delay or timeout in ms that sets a timer. */
+const ms = (def: number, min = 0) => timerMs(min).default(def)
+/** A count or size; bounded as Kafka's 32-bit fields and Node's timers are. */
+const count = (def: number, min = 1) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (a 32-bit integer)`)
+    .default(def)
+
+/** Kafka's longest topic name. */
+export const KAFKA_MAX_TOPIC_CHARS = 249
+/** The longest desk id a desk alert topic takes (DESK_ID in packages/contracts' topic catalogue). */
+const MAX_DESK_ID_CHARS = 63
+
+/**
+ * The longest topic name less its prefix: every topic of the catalogue, and the desk alert topics with
+ * the longest desk id (alerts.desk.<id>.v1). The dlq is one of the catalogue's topics; the workers use no
+ * other (no internal topics: consumer groups are Kafka's own).
+ */
+export const LONGEST_TOPIC_SUFFIX_CHARS = (() => {
+  const catalogue = createTopicCatalogue('')
+  return Math.max(
+    ...listTopics(catalogue).map((t) => t.name.length),
+    catalogue.deskAlerts('a'.repeat(MAX_DESK_ID_CHARS)).name.length,
+  )
+})()
+
+/** The longest TRADEPULSE_TOPIC_PREFIX: with the longest suffix, a name Kafka still takes. */
+export const MAX_TOPIC_PREFIX_CHARS = KAFKA_MAX_TOPIC_CHARS - LONGEST_TOPIC_SUFFIX_CHARS
 
 /**
  * Settings every worker shares, read from the environment. Names carry their units. Each key is also
@@ -19,8 +65,14 @@ export const baseConfigShape = {
   TRADEPULSE_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/, 'letters, digits, dot, underscore and hyphen only')
+    .max(
+      MAX_TOPIC_PREFIX_CHARS,
+      `at most ${MAX_TOPIC_PREFIX_CHARS} characters: Kafka takes topic names of up to ${KAFKA_MAX_TOPIC_CHARS}, and the longest one adds ${LONGEST_TOPIC_SUFFIX_CHARS} (alerts.desk.<desk id>.v1)`,
+    )
     .default(DEFAULT_TOPIC_PREFIX)
-    .describe('prefix of every topic name'),
+    .describe(
+      `prefix of every topic name (at most ${MAX_TOPIC_PREFIX_CHARS} characters, so that the longest topic name stays within Kafka's ${KAFKA_MAX_TOPIC_CHARS})`,
+    ),
   KAFKA_BROKERS: z
     .string()
     .transform((s, ctx) => {
@@ -67,10 +119,10 @@ export const baseConfigShape = {
   // first scored headline 29.6 s after the kill at 30 s, 9.9 s at 10 s). A live member heartbeats all
   // through a batch, its retries and each attempt (batch-runner), so a slow broker or Redis does not
   // cost it its session. Kafka refuses a session under its group.min.session.timeout.ms (6 s by default).
-  KAFKA_SESSION_TIMEOUT_MS: count(10_000, 1_000).describe(
+  KAFKA_SESSION_TIMEOUT_MS: ms(10_000, 1_000).describe(
     'consumer session timeout: how long the partitions of a worker that died without leaving wait before another member takes them; the broker refuses one outside its group.min.session.timeout.ms..group.max.session.timeout.ms (6000..1800000 by default), and the worker then exits 78 naming this variable',
   ),
-  KAFKA_HEARTBEAT_INTERVAL_MS: count(3_000, 100).describe('consumer heartbeat interval'),
+  KAFKA_HEARTBEAT_INTERVAL_MS: ms(3_000, 100).describe('consumer heartbeat interval'),
   KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),
   KAFKA_PARTITIONS_CONCURRENCY: count(3).describe(
     "partitions handled at once per worker: overlaps one partition's Redis round trip with another's produce",
@@ -101,9 +153,9 @@ export const baseConfigShape = {
     .max(65_535)
     .optional()
     .describe('port of the health and metrics server (0: any free port; unset: per-worker default)'),
-  SHUTDOWN_DEADLINE_MS: count(15_000).describe('longest a graceful stop may take before the process exits'),
-  RETRY_BASE_MS: count(100).describe('first backoff delay for infrastructure faults'),
-  RETRY_MAX_MS: count(5_000).describe('longest backoff delay for infrastructure faults'),
+  SHUTDOWN_DEADLINE_MS: ms(15_000, 1).describe('longest a graceful stop may take before the process exits'),
+  RETRY_BASE_MS: ms(100, 1).describe('first backoff delay for infrastructure faults (at most RETRY_MAX_MS)'),
+  RETRY_MAX_MS: ms(5_000, 1).describe('longest backoff delay for infrastructure faults'),
 }
 
 /** The numeric settings every worker has that a worker may give a default of its own (ownDefault). */
@@ -153,7 +205,19 @@ export function redactUrl(raw: string): string {
 function shownValue(name: string, raw: string): string {
   if (SECRET_NAME.test(name)) return '[redacted]'
   const hidden = redactUrl(raw)
-  return JSON.stringify(hidden.length > 60 ? `${hidden.slice(0, 60)}…` : hidden)
+  return visible(JSON.stringify(hidden.length > 60 ? `${hidden.slice(0, 60)}…` : hidden))
+}
+
+/** Characters a terminal shows as nothing or as a plain space, other than the space itself. */
+const INVISIBLE = /[\p{Cc}\p{Default_Ignorable_Code_Point}\p{White_Space}\u2800]/gu
+
+/** Text with its invisible characters written as \uXXXX escapes, so an error shows what was given. */
+export function visible(text: string): string {
+  return text.replace(INVISIBLE, (c) => {
+    if (c === ' ') return c
+    const hex = c.codePointAt(0)!.toString(16).toUpperCase()
+    return hex.length > 4 ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`
+  })
 }
 
 function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
@@ -166,6 +230,16 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
 }
 
 /**
+ * Settings that bound one another, checked when both are there: [lower, upper, strictly below]. Kafka
+ * refuses a heartbeat interval at or above the session timeout only when the consumer joins; a backoff
+ * base above its cap would quietly make every delay the cap.
+ */
+const ORDERED: readonly [string, string, boolean][] = [
+  ['KAFKA_HEARTBEAT_INTERVAL_MS', 'KAFKA_SESSION_TIMEOUT_MS', true],
+  ['RETRY_BASE_MS', 'RETRY_MAX_MS', false],
+]
+
+/**
  * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
  * variables are ignored (the environment holds far more than ours).
  */
@@ -176,19 +250,17 @@ export function loadConfig<S extends z.ZodObject>(
   const cleaned = setVariables(env)
   const result = schema.safeParse(cleaned)
   if (result.success) {
-    // Kafka refuses a heartbeat interval at or above the session timeout only when the consumer joins.
-    const c = result.data as Partial<
-      Pick<BaseConfig, 'KAFKA_HEARTBEAT_INTERVAL_MS' | 'KAFKA_SESSION_TIMEOUT_MS'>
-    >
-    if (
-      c.KAFKA_HEARTBEAT_INTERVAL_MS !== undefined &&
-      c.KAFKA_SESSION_TIMEOUT_MS !== undefined &&
-      c.KAFKA_HEARTBEAT_INTERVAL_MS >= c.KAFKA_SESSION_TIMEOUT_MS
-    )
-      throw new TradepulseError(
-        'CONFIG_INVALID',
-        `invalid configuration:\n  KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS (got ${c.KAFKA_HEARTBEAT_INTERVAL_MS} and ${c.KAFKA_SESSION_TIMEOUT_MS})`,
-      )
+    const c = result.data as Record<string, unknown>
+    const bad = ORDERED.flatMap(([lower, upper, strict]) => {
+      const [a, b] = [c[lower], c[upper]]
+      if (typeof a !== 'number' || typeof b !== 'number' || (strict ? a < b : a <= b)) return []
+      const shown = (name: string, v: number) => `${v}${cleaned[name] === undefined ? ' (default)' : ''}`
+      return [
+        `${lower}: must be ${strict ? 'below' : 'at most'} ${upper} (got ${shown(lower, a)} and ${shown(upper, b)})`,
+      ]
+    })
+    if (bad.length > 0)
+      throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
     return result.data
   }
   const lines = result.error.issues.map((i) => describeIssue(i, env))

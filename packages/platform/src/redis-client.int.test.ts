@@ -3,6 +3,7 @@ import { createServer, type Server, Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import type { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it } from 'vitest'
+import { BaseConfig, loadConfig, MAX_TIMER_MS } from './config.ts'
 import { normalizeError } from './errors.ts'
 import { createLogger } from './logger.ts'
 import { closeRedis, createRedis, redisHealth } from './redis-client.ts'
@@ -134,6 +135,28 @@ describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', 
     expect(reconnect(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'))).toBe(
       false,
     )
+  })
+
+  it('takes the longest REDIS_TIMEOUT_MS the configuration allows as a real timeout, not one of 1 ms', async () => {
+    // REDIS_TIMEOUT_MS=3000000000 was accepted, and Node ran the timers after 1 ms: every command
+    // "Command timed out", /readyz a Redis outage. Now the configuration refuses it, and its bound works.
+    expect(() => loadConfig(BaseConfig, { REDIS_TIMEOUT_MS: '3000000000' })).toThrow(
+      /REDIS_TIMEOUT_MS: at most 2147483647 ms/,
+    )
+    const timeoutMs = loadConfig(BaseConfig, { REDIS_TIMEOUT_MS: String(MAX_TIMER_MS) }).REDIS_TIMEOUT_MS
+    const warnings: string[] = []
+    const onWarning = (w: Error) => void warnings.push(w.name)
+    process.on('warning', onWarning)
+    cleanups.push(async () => void process.off('warning', onWarning))
+    const target = redisTarget()
+    const redis = client(`redis://${target.host}:${target.port}`, timeoutMs)
+    const key = `tp-long-timeout-${randomBytes(6).toString('hex')}`
+    cleanups.push(async () => void (await redis.del(key)))
+    for (let i = 0; i < 20; i++) await redis.set(key, String(i))
+    expect(await redis.get(key)).toBe('19')
+    expect(await redisHealth(redis)()).toMatchObject({ ready: true, status: 'ok' })
+    await new Promise((r) => setImmediate(r))
+    expect(warnings).not.toContain('TimeoutOverflowWarning')
   })
 
   it('sets the timeout from the option, 5 s by default, and none for 0', () => {

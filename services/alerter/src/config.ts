@@ -1,8 +1,10 @@
 import { RULE_FILES } from '@tradepulse/alerting'
-import { baseConfigShape, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, MAX_TIMER_MS, timerMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+/** A delay that sets a timer: bounded at the longest one Node keeps (a longer one would fire at once). */
+const timer = (def: number, min = 0) => timerMs(min).default(def)
 const DAY_MS = 86_400_000
 
 export const alerterConfigShape = {
@@ -17,7 +19,7 @@ export const alerterConfigShape = {
     .min(1)
     .default(RULE_FILES.desks)
     .describe('desk subscriptions (YAML or JSON), read at start'),
-  ALERTER_RULES_RELOAD_DEBOUNCE_MS: ms(250).describe(
+  ALERTER_RULES_RELOAD_DEBOUNCE_MS: timer(250).describe(
     'quiet time after the last change to the rules file before it is reloaded',
   ),
   ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
@@ -36,13 +38,13 @@ export const alerterConfigShape = {
     .default('true')
     .transform((v) => v === 'true')
     .describe('POST alerts to the webhooks of the desks file (their secret variables must then be set)'),
-  ALERTER_WEBHOOK_TIMEOUT_MS: ms(5_000, 1).describe('longest one webhook request may take'),
+  ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe('longest one webhook request may take'),
   ALERTER_WEBHOOK_MAX_ATTEMPTS: ms(5, 1).describe('webhook attempts before the alert goes to the dlq'),
-  ALERTER_WEBHOOK_BACKOFF_BASE_MS: ms(500, 1).describe(
-    'first delay between webhook attempts (doubles, jittered)',
+  ALERTER_WEBHOOK_BACKOFF_BASE_MS: timer(500, 1).describe(
+    'first delay between webhook attempts (doubles, jittered; at most ALERTER_WEBHOOK_BACKOFF_MAX_MS)',
   ),
-  ALERTER_WEBHOOK_BACKOFF_MAX_MS: ms(10_000, 1).describe('longest delay between webhook attempts'),
-  ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS: ms(60_000).describe(
+  ALERTER_WEBHOOK_BACKOFF_MAX_MS: timer(10_000, 1).describe('longest delay between webhook attempts'),
+  ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS: timer(60_000).describe(
     'longest wait a 429 or 503 may ask for with Retry-After before the next webhook attempt (never less than our own backoff; an attempt past ALERTER_WEBHOOK_MAX_AGE_MS is not made)',
   ),
   ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once, per desk'),
@@ -54,6 +56,17 @@ export const alerterConfigShape = {
   ),
   TOPICS_AUTO_CREATE: topicsAutoCreate('missing topics (and desk topics)'),
 }
-export const AlerterConfig = z.object(alerterConfigShape)
+export const AlerterConfig = z.object(alerterConfigShape).superRefine((c, ctx) => {
+  // A base above the cap would quietly make every delay the cap. Zod runs this also when a field failed:
+  // only two valid delays are compared.
+  const [base, max] = [c.ALERTER_WEBHOOK_BACKOFF_BASE_MS, c.ALERTER_WEBHOOK_BACKOFF_MAX_MS]
+  if (base <= MAX_TIMER_MS && max <= MAX_TIMER_MS && base > max)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALERTER_WEBHOOK_BACKOFF_BASE_MS'],
+      message: `must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got ${base} and ${max})`,
+      params: { namesValue: true },
+    })
+})
 export type AlerterConfig = z.infer<typeof AlerterConfig>
 export const ALERTER_HTTP_PORT = 9404

@@ -1,6 +1,10 @@
 import { LIMITS } from '@tradepulse/contracts'
 import { baseConfigShape, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
+import { normalizeText } from './normalize.ts'
+
+/** Nothing but white space and characters that show as nothing (and the braille blank, shown as a space). */
+const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
 
 export const ingestConfigShape = {
   ...baseConfigShape,
@@ -25,12 +29,22 @@ export const ingestConfigShape = {
     .describe(
       "a publishedAt later than the entry time by more than this is replaced by the entry time (a feed clock or time zone gone wrong would make every other headline late); the raw record's Kafka timestamp is the entry time only when no further than this ahead of the wall clock (and from 2000 on), else the wall clock is",
     ),
+  // Normalised as a headline's own source is (NFKC, invisible characters removed, white space runs one
+  // space), so it is what every headline naming none carries; one that shows nothing ("\u200b", a Hangul
+  // filler) would give each of them a source no reader can see.
   INGEST_DEFAULT_SOURCE: z
     .string()
-    .min(1)
-    .max(LIMITS.maxSourceChars)
+    .transform((v) => normalizeText(v))
+    .pipe(
+      z
+        .string()
+        .max(LIMITS.maxSourceChars, `at most ${LIMITS.maxSourceChars} characters after normalisation`)
+        .refine((v) => !BLANK.test(v), {
+          message: 'shows nothing after normalisation (white space or invisible characters only)',
+        }),
+    )
     .default('unknown')
-    .describe('source of raw headlines that name none'),
+    .describe('source of raw headlines that name none (normalised as their text is)'),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const IngestConfig = z.object(ingestConfigShape)

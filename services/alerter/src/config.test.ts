@@ -1,0 +1,34 @@
+import { loadConfig } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { AlerterConfig } from './config.ts'
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(AlerterConfig, env)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return 'accepted'
+}
+
+describe('AlerterConfig', () => {
+  // Each sets a timer: Node runs one above 2^31 - 1 ms after 1 ms.
+  it.each([
+    'ALERTER_RULES_RELOAD_DEBOUNCE_MS',
+    'ALERTER_WEBHOOK_TIMEOUT_MS',
+    'ALERTER_WEBHOOK_BACKOFF_BASE_MS',
+    'ALERTER_WEBHOOK_BACKOFF_MAX_MS',
+    'ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS',
+  ])('refuses %s above the longest timer Node keeps, naming it', (name) => {
+    expect(refusal({ [name]: '3000000000' })).toBe(
+      `invalid configuration:\n  ${name}: at most 2147483647 ms (about 24.8 days), the longest timer Node keeps (got "3000000000")`,
+    )
+  })
+
+  it('refuses a webhook backoff base above its cap, naming both', () => {
+    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '20000' })).toBe(
+      'invalid configuration:\n  ALERTER_WEBHOOK_BACKOFF_BASE_MS: must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got 20000 and 10000)',
+    )
+    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '10000' })).toBe('accepted')
+  })
+})
