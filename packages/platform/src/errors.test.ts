@@ -16,6 +16,19 @@ describe('normalizeError', () => {
     })
     expect(normalizeError(m)).toMatchObject({ code: 'INFRA_REDIS', retriable: true })
   })
+  it("does not take a socket's or a host lookup's own error for Redis's", () => {
+    // A health server's HTTP_HOST that cannot be looked up was "cannot reach Redis at ... (REDIS_URL)".
+    const lookup = Object.assign(new Error('getaddrinfo ENOTFOUND not a host!'), {
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+      hostname: 'not a host!',
+    })
+    expect(normalizeError(lookup)).toMatchObject({
+      code: 'INFRA_DEPENDENCY',
+      retriable: true,
+      message: 'getaddrinfo ENOTFOUND not a host!',
+    })
+  })
   it('marks a Redis that stopped answering (REDIS_TIMEOUT_MS) as a retriable Redis outage', () => {
     expect(normalizeError(new Error('Command timed out'))).toMatchObject({
       code: 'INFRA_REDIS',

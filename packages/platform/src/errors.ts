@@ -77,7 +77,10 @@ export function normalizeError(err: unknown): TradepulseError {
       /script|user_script/i.test(e.message)
     return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: !isScriptBug })
   }
+  // A socket's or a host lookup's own error says nothing of whose it is (Kafka's and Redis's clients
+  // wrap theirs, above): an unavailable dependency, retried, not a Redis outage. A health server's
+  // HTTP_HOST that cannot be looked up was reported as "cannot reach Redis".
   if (e.code && NETWORK_CODES.has(e.code))
-    return new TradepulseError('INFRA_REDIS', e.message, { cause: err })
+    return new TradepulseError('INFRA_DEPENDENCY', e.message, { cause: err })
   return new TradepulseError('INTERNAL', e.message, { cause: err })
 }

@@ -5,7 +5,13 @@ import type { Transport } from './bus/transport.ts'
 import { type BaseConfig, defaultGroupId } from './config.ts'
 import { TradepulseError } from './errors.ts'
 import { combineHealth, type Health, type HealthCheck } from './health.ts'
-import { closeServer, createHealthServer, type HttpRoute, listen } from './http/health-server.ts'
+import {
+  closeServer,
+  createHealthServer,
+  type HttpRoute,
+  listen,
+  listenFailure,
+} from './http/health-server.ts'
 import type { BatchRunner, BatchRunnerConfig } from './kafka/batch-runner.ts'
 import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
@@ -111,7 +117,15 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     start() {
       starting ??= (async () => {
         server = createHealthServer(health, metrics.registry, spec.routes)
-        port = await listen(server, config.HTTP_PORT ?? spec.defaultHttpPort, config.HTTP_HOST)
+        const at = config.HTTP_PORT ?? spec.defaultHttpPort
+        // A port in use or a host that is none is the configuration's: exit 78 naming the variable.
+        port = await listen(server, at, config.HTTP_HOST).catch((err: unknown) => {
+          throw listenFailure(err, {
+            host: config.HTTP_HOST,
+            port: at,
+            portSet: config.HTTP_PORT !== undefined,
+          })
+        })
         log.info({ port, host: config.HTTP_HOST }, 'health and metrics listening')
         if (spec.ensureTopics?.length) {
           const created = await transport.ensureTopics(spec.ensureTopics)

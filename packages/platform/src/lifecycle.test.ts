@@ -44,6 +44,27 @@ describe('describeInfraFailure', () => {
     )
   })
 
+  it("names the host of a socket or lookup error by its own name, and Redis only when it is REDIS_URL's", () => {
+    const lookup = (hostname: string) =>
+      Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+        code: 'ENOTFOUND',
+        syscall: 'getaddrinfo',
+        hostname,
+      })
+    expect(describeInfraFailure(lookup('not a host!'), { REDIS_URL: 'redis://127.0.0.1:16379' })).toBe(
+      'cannot reach not a host!: getaddrinfo ENOTFOUND not a host!',
+    )
+    expect(describeInfraFailure(lookup('redis.internal'), { REDIS_URL: 'redis://redis.internal:6379' })).toBe(
+      'cannot reach Redis at redis://redis.internal:6379 (REDIS_URL): getaddrinfo ENOTFOUND redis.internal; start it (pnpm infra:up) or set REDIS_URL',
+    )
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:80'), {
+      code: 'ECONNREFUSED',
+      address: '10.1.2.3',
+      port: 80,
+    })
+    expect(describeInfraFailure(refused, {})).toBe('cannot reach 10.1.2.3: connect ECONNREFUSED 10.1.2.3:80')
+  })
+
   it('leaves other errors alone', () => {
     expect(describeInfraFailure(new Error('undefined is not a function'), {})).toBeUndefined()
     expect(describeInfraFailure(new TradepulseError('CONFIG_INVALID', 'x'), {})).toBeUndefined()

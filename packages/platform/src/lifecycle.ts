@@ -81,9 +81,30 @@ function causeChain(err: unknown): Error[] {
   return chain
 }
 
+/** The host a socket or lookup error of the chain names (getaddrinfo's hostname, connect's address), if any. */
+function failedHost(chain: Error[]): string | undefined {
+  for (const e of chain) {
+    const { code, hostname, address } = e as { code?: unknown; hostname?: unknown; address?: unknown }
+    if (typeof code !== 'string' || !UNREACHABLE.test(code)) continue
+    if (typeof hostname === 'string') return hostname
+    if (typeof address === 'string') return address
+  }
+  return undefined
+}
+
+/** REDIS_URL's host (the default's when unset), or undefined when it is not a URL. */
+function redisHost(env: Record<string, string | undefined>): string | undefined {
+  try {
+    return new URL(setValue(env.REDIS_URL) ?? DEFAULT_REDIS_URL).hostname
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * One line for a failure of Kafka or Redis, naming the address and the variable that sets it (the
- * reader's first question is "which Kafka?"), or undefined when the error is not an infrastructure one.
+ * reader's first question is "which Kafka?"), or for a socket or lookup error of another host, naming
+ * it; undefined when the error is not an infrastructure one.
  * The address is the variable's value, else the default every worker uses; a Redis URL's credentials
  * are hidden.
  */
@@ -99,8 +120,15 @@ export function describeInfraFailure(
   const isKafka = chain.some(
     (e) => e.name.startsWith('KafkaJS') || (e instanceof TradepulseError && e.code === 'INFRA_KAFKA'),
   )
-  const isRedis = !isKafka && chain.some((e) => normalizeError(e).code === 'INFRA_REDIS')
-  if (!isKafka && !isRedis) return undefined
+  let isRedis = !isKafka && chain.some((e) => normalizeError(e).code === 'INFRA_REDIS')
+  if (!isKafka && !isRedis) {
+    // A socket's or a lookup's own error (getaddrinfo ENOTFOUND x): whose it is follows from the host
+    // it names, never from the code alone.
+    const host = failedHost(chain)
+    if (host === undefined) return undefined
+    if (host !== redisHost(env)) return `cannot reach ${host}: ${reason}`
+    isRedis = true
+  }
   const unreachable =
     chain.some((e) => KAFKA_UNREACHABLE.has(e.name)) ||
     chain.some((e) => UNREACHABLE.test(e.message) || UNREACHABLE.test(String((e as { code?: unknown }).code)))
@@ -125,7 +153,8 @@ export function describeInfraFailure(
 
 /**
  * Reports a failure of `main` in one clear line and exits non-zero: 78 for configuration, 69 when Kafka
- * or Redis cannot be reached or fails (the line names the variable to fix), 1 otherwise. A command-line
+ * or Redis cannot be reached or fails (the line names the variable to fix) or another host cannot be
+ * reached (the line names it), 1 otherwise. A command-line
  * user gets no stack trace for the first two (it says nothing they can act on) unless LOG_LEVEL is debug
  * or trace; an unexpected error keeps its stack, being a bug to report.
  */

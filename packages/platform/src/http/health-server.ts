@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Registry } from 'prom-client'
+import { TradepulseError } from '../errors.ts'
 import type { Health } from '../health.ts'
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean
@@ -49,6 +50,34 @@ export function listen(server: Server, port: number, host: string): Promise<numb
       resolve(typeof addr === 'object' && addr ? addr.port : port)
     })
   })
+}
+
+/**
+ * The configuration error for a health server that could not listen on `host`:`port`, naming the
+ * variable to fix: HTTP_PORT for a port in use or not allowed, HTTP_HOST for a host that cannot be looked
+ * up or is no address of this machine. `portSet`: whether HTTP_PORT was given (else the port is the
+ * worker's default).
+ */
+export function listenFailure(
+  err: unknown,
+  at: { host: string; port: number; portSet: boolean },
+): TradepulseError {
+  const e = (err ?? {}) as { code?: unknown; syscall?: unknown; message?: unknown }
+  const code = typeof e.code === 'string' ? e.code : ''
+  const why = typeof e.message === 'string' ? e.message : String(err)
+  const port = at.portSet ? `HTTP_PORT=${at.port}` : `HTTP_PORT (unset: this worker's default, ${at.port})`
+  const host = `HTTP_HOST=${JSON.stringify(at.host)}`
+  let line: string
+  if (code === 'EADDRINUSE')
+    line = `${port}: the port is in use on ${at.host} (${why}); set HTTP_PORT to a free port, or 0 for any`
+  else if (code === 'EACCES' || code === 'EPERM')
+    line = `${port}: not allowed to listen on it (${why}); ports below 1024 need privileges`
+  else if (e.syscall === 'getaddrinfo' || code === 'ENOTFOUND' || code.startsWith('EAI_'))
+    line = `${host}: the host cannot be looked up (${why}); give an address or name of this machine (127.0.0.1, 0.0.0.0, ::)`
+  else if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT' || code === 'EINVAL')
+    line = `${host}: not an address of this machine (${why})`
+  else line = `${host}, ${port}: cannot listen there (${why})`
+  return new TradepulseError('CONFIG_INVALID', `invalid configuration: ${line}`, { cause: err })
 }
 
 export function closeServer(server: Server): Promise<void> {

@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process'
+import { createServer, type Server } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { EXIT_CONFIG } from './lifecycle.ts'
+
+const index = fileURLToPath(new URL('./index.ts', import.meta.url))
+
+// A worker's main as every service writes it (loadConfig, createKafkaWorker, runUntilSignal, exitOnFatal),
+// on the in-memory bus: what is checked is the start, not the bus.
+const main = `
+  import { BaseConfig, createKafkaWorker, createLogger, createMemoryBus, createMemoryTransport, exitOnFatal, loadConfig, runUntilSignal } from ${JSON.stringify(index)}
+  try {
+    const config = loadConfig(BaseConfig, process.env)
+    const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'probe' })
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    const app = createKafkaWorker({ worker: 'probe', config, log, inputTopics: ['in'], dlqTopic: 'in', defaultHttpPort: 0, handler: async (rs) => rs.map(() => ({ kind: 'ok' })), transport: createMemoryTransport(bus) })
+    await runUntilSignal(app, log, config.SHUTDOWN_DEADLINE_MS).catch((err) => exitOnFatal(err, log))
+  } catch (err) {
+    exitOnFatal(err)
+  }
+`
+
+/**
+ * Runs the worker with `env` until it exits; once it says it started, it is sent SIGTERM (a worker that
+ * started must still stop cleanly, exit 0). Resolves with its exit code and output.
+ */
+function runWorker(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
+    env: { PATH: process.env.PATH ?? '', LOG_PRETTY: 'false', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  let signalled = false
+  const take = (d: Buffer) => {
+    output += d
+    if (!signalled && output.includes('probe started')) {
+      signalled = true
+      child.kill('SIGTERM')
+    }
+  }
+  child.stdout.on('data', take)
+  child.stderr.on('data', take)
+  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      clearTimeout(killer)
+      resolve({ code, output })
+    }),
+  )
+}
+
+/** The lines of `output` that name `variable`. */
+const naming = (output: string, variable: string) => output.split('\n').filter((l) => l.includes(variable))
+
+describe('a worker that cannot start as configured', () => {
+  let taken: Server | undefined
+  afterEach(async () => {
+    await new Promise((r) => (taken ? taken.close(r) : r(undefined)))
+    taken = undefined
+  })
+
+  it('exits 78 with one line naming HTTP_PORT when the port is in use', async () => {
+    taken = createServer()
+    const port = await new Promise<number>((resolve) =>
+      taken!.listen(0, '127.0.0.1', () => resolve((taken!.address() as { port: number }).port)),
+    )
+    const { code, output } = await runWorker({ HTTP_PORT: String(port) })
+    expect(code, output).toBe(EXIT_CONFIG)
+    expect(naming(output, 'HTTP_PORT'), output).toEqual([
+      `tradepulse: invalid configuration: HTTP_PORT=${port}: the port is in use on 127.0.0.1 (listen EADDRINUSE: address already in use 127.0.0.1:${port}); set HTTP_PORT to a free port, or 0 for any`,
+    ])
+  })
+
+  it('exits 78 with one line naming HTTP_HOST when the host cannot be looked up, not blaming Redis', async () => {
+    const { code, output } = await runWorker({ HTTP_HOST: 'not a host!', HTTP_PORT: '0' })
+    expect(code, output).toBe(EXIT_CONFIG)
+    expect(output).not.toMatch(/Redis|REDIS_URL/)
+    expect(naming(output, 'HTTP_HOST'), output).toEqual([
+      expect.stringMatching(
+        /^tradepulse: invalid configuration: HTTP_HOST="not a host!": the host cannot be looked up \(getaddrinfo (ENOTFOUND|EAI_AGAIN) not a host!\)/,
+      ),
+    ])
+  })
+
+  it('exits 78 naming SHUTDOWN_DEADLINE_MS past the longest timer, where its stop "exceeded" it at once', async () => {
+    const { code, output } = await runWorker({ HTTP_PORT: '0', SHUTDOWN_DEADLINE_MS: '3000000000' })
+    expect(output).not.toContain('graceful stop exceeded its deadline')
+    expect(code, output).toBe(EXIT_CONFIG)
+    expect(naming(output, 'SHUTDOWN_DEADLINE_MS')).toEqual([
+      '  SHUTDOWN_DEADLINE_MS: at most 2147483647 ms (about 24.8 days), the longest timer Node keeps (got "3000000000")',
+    ])
+  })
+
+  it('starts and stops cleanly when nothing is wrong', async () => {
+    const { code, output } = await runWorker({ HTTP_PORT: '0' })
+    expect(output).toContain('stopped cleanly')
+    expect(code, output).toBe(0)
+  })
+})
