@@ -1,4 +1,4 @@
-import type { OutRecord } from '../kafka/records.ts'
+import { headersToStrings, type OutRecord } from '../kafka/records.ts'
 
 export type StoredRecord = {
   offset: number
@@ -109,7 +109,7 @@ export function createMemoryBus(opts: MemoryBusOptions = {}) {
           offset: t.base[p]! + log.length,
           key: r.key === null ? null : Buffer.from(r.key),
           value: typeof r.value === 'string' ? Buffer.from(r.value) : r.value,
-          headers: r.headers ?? {},
+          headers: headersToStrings(r.headers),
           timestamp: r.timestamp ?? now,
         })
         if (log.length >= maxRecords + slack) dropFront(t, p, log.length - maxRecords)

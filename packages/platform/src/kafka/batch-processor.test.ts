@@ -151,3 +151,85 @@ describe('batch processor: Kafka refusing a record', () => {
     expect(recordRefusal(new Error('x'))).toBeUndefined()
   })
 })
+
+describe('the "record sent to the dlq" line', () => {
+  it('names the record: topic, partition, offset, key, and its id when the payload tells it', async () => {
+    const logs: string[] = []
+    const stream = new PassThrough()
+    stream.on('data', (d) => logs.push(String(d)))
+    const records: InRecord[] = [
+      { ...rec(7, '{"id":"g5","headline":7}'), partition: 3 },
+      { ...rec(8, 'not json'), key: Buffer.from([0xff, 0x00]) },
+      { ...rec(9, '{"id":"a","id":"b"}'), key: null },
+      rec(10, '{"headline":"x"}'),
+    ]
+    const process = createBatchProcessor({
+      handler: async (rs) =>
+        rs.map(
+          (r, i): Outcome =>
+            i === 3
+              ? { kind: 'dlq', reason: 'schema_invalid', message: 'm', id: 'from-handler' }
+              : { kind: 'dlq', reason: 'schema_invalid', message: `m${r.offset}` },
+        ),
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'info' }, stream),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async () => {},
+    })
+    await process(records)
+    const lines = logs
+      .flatMap((l) => l.split('\n'))
+      .filter((l) => l.includes('record sent to the dlq'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const named = lines.map(({ reason, message, topic, partition, offset, key, id }) => ({
+      reason,
+      message,
+      topic,
+      partition,
+      offset,
+      key,
+      id,
+    }))
+    expect(named).toEqual([
+      {
+        reason: 'schema_invalid',
+        message: 'm7',
+        topic: 'in',
+        partition: 3,
+        offset: '7',
+        key: 'k7',
+        id: 'g5',
+      },
+      {
+        reason: 'schema_invalid',
+        message: 'm8',
+        topic: 'in',
+        partition: 0,
+        offset: '8',
+        key: 'base64:/wA=',
+        id: undefined,
+      },
+      // "id" given twice: no id anyone can trust.
+      {
+        reason: 'schema_invalid',
+        message: 'm9',
+        topic: 'in',
+        partition: 0,
+        offset: '9',
+        key: undefined,
+        id: undefined,
+      },
+      {
+        reason: 'schema_invalid',
+        message: 'm',
+        topic: 'in',
+        partition: 0,
+        offset: '10',
+        key: 'k10',
+        id: 'from-handler',
+      },
+    ])
+  })
+})

@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer'
 import { normalizeError, TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import { kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
+import { topLevelKeyCount } from './parse-record.ts'
 import type { BatchHandler, HandlerContext, InRecord, Outcome, OutRecord } from './records.ts'
 
 export type BatchProcessorDeps = {
@@ -43,6 +45,37 @@ function waitedOut(raw: unknown): TradepulseError {
   return err.retriable
     ? err
     : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+}
+
+/** The most characters of a key or id a dlq line shows. */
+const LOGGED_ID_CHARS = 200
+/** A payload larger than this is not parsed again for its id on the dlq line. */
+const ID_SCAN_MAX_BYTES = 64 * 1024
+
+/**
+ * What names a dead-lettered record on its log line besides its coordinates: its key (text, else base64),
+ * and its id: the handler's, else the payload's top-level string `id` when the payload is a JSON object
+ * that names it once (a record with "id" twice has no id anyone can trust).
+ */
+export function deadLetterIds(rec: InRecord, outcome: { id?: string }): { key?: string; id?: string } {
+  const ids: { key?: string; id?: string } = {}
+  if (rec.key && rec.key.length > 0)
+    ids.key = isUtf8(rec.key)
+      ? rec.key.toString('utf8', 0, LOGGED_ID_CHARS * 4).slice(0, LOGGED_ID_CHARS)
+      : `base64:${rec.key.subarray(0, 150).toString('base64')}`
+  let id = outcome.id
+  const v = rec.value
+  if (id === undefined && v && v.length <= ID_SCAN_MAX_BYTES && v[0] === 0x7b && isUtf8(v)) {
+    const text = v.toString('utf8')
+    try {
+      const parsed = JSON.parse(text) as { id?: unknown }
+      if (typeof parsed.id === 'string' && topLevelKeyCount(text, 'id') === 1) id = parsed.id
+    } catch {
+      // not JSON: no id to tell
+    }
+  }
+  if (id !== undefined) ids.id = id.slice(0, LOGGED_ID_CHARS)
+  return ids
 }
 
 /** The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. */
@@ -177,12 +210,25 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     }
     // Counted per batch, not per record: label lookups are the costly part of a prom-client increment.
     const counts = new Map<string, number>()
-    for (const o of outcomes) {
-      if (o.kind === 'retry') continue
+    outcomes.forEach((o, i) => {
+      if (o.kind === 'retry') return
       const k = o.kind === 'ok' ? 'ok\u0000' : `${o.kind}\u0000${o.reason}`
       counts.set(k, (counts.get(k) ?? 0) + 1)
-      if (o.kind === 'dlq') log.warn({ reason: o.reason, message: o.message }, 'record sent to the dlq')
-    }
+      if (o.kind === 'dlq') {
+        const rec = batch.records[i]!
+        log.warn(
+          {
+            reason: o.reason,
+            message: o.message,
+            topic: rec.topic,
+            partition: rec.partition,
+            offset: rec.offset,
+            ...deadLetterIds(rec, o),
+          },
+          'record sent to the dlq',
+        )
+      }
+    })
     for (const [k, n] of counts) {
       const [outcome = '', reason = ''] = k.split('\u0000')
       metrics.outcomes.inc({ outcome, reason }, n)

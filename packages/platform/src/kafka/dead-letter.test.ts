@@ -1,7 +1,14 @@
 import { DeadLetter } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { DLQ_MAX_KEY_CHARS, DLQ_MAX_PAYLOAD_BYTES, deadLetterRecord } from './dead-letter.ts'
-import type { InRecord } from './records.ts'
+import {
+  DLQ_HEADERS,
+  DLQ_MAX_KEY_CHARS,
+  DLQ_MAX_ORIGINAL_HEADER_BYTES,
+  DLQ_MAX_PAYLOAD_BYTES,
+  deadLetterRecord,
+} from './dead-letter.ts'
+import { headerBytes } from './produce.ts'
+import { headersToStrings, type InRecord } from './records.ts'
 
 const rec = (value: Buffer | null): InRecord => ({
   topic: 'raw',
@@ -115,5 +122,110 @@ describe('deadLetterRecord: the original key and headers', () => {
     )
     expect(Object.keys(letter.headers!)).toHaveLength(32)
     expect(letter.headers!.h0).toHaveLength(1024)
+  })
+})
+
+describe('deadLetterRecord: the original headers byte for byte', () => {
+  // As kafkajs gives them: bytes, and an array for a header given more than once.
+  const consumed = (headers: Record<string, unknown>): InRecord => ({
+    ...rec(Buffer.from('{bad')),
+    headers: headersToStrings(headers),
+  })
+  const sig = Buffer.from([0xde, 0xad, 0xbe, 0xef])
+
+  it("carries them in the dlq record's own headers, bytes and repeats kept, ours after them", () => {
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      consumed({
+        sig,
+        multi: [Buffer.from('first'), Buffer.from('second')],
+        traceparent: Buffer.from('00-ab'),
+      }),
+      'invalid_json',
+      'm',
+      now,
+    )
+    // They became { sig: 'ޭ��', multi: 'second' }.
+    expect(out.headers).toEqual({
+      sig,
+      multi: [Buffer.from('first'), Buffer.from('second')],
+      traceparent: Buffer.from('00-ab'),
+      'tp-dlq-reason': 'invalid_json',
+      'tp-dlq-worker': 'w',
+      'tp-origin-topic': 'raw',
+      'tp-origin-partition': '2',
+      'tp-origin-offset': '41',
+    })
+    expect((out.headers!.sig as Buffer).equals(sig)).toBe(true)
+    // The letter's text copy holds only what has an exact text form: one value of valid UTF-8.
+    const letter = DeadLetter.parse(JSON.parse(String(out.value)))
+    expect(letter.headers).toEqual({ traceparent: '00-ab' })
+  })
+
+  it('keeps ours over an original of the same name, and counts what it leaves out', () => {
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      consumed(
+        // An own "__proto__" header, as kafkajs (patched) makes it.
+        Object.defineProperty(
+          { 'tp-dlq-reason': Buffer.from('older'), keep: Buffer.from('k') },
+          '__proto__',
+          {
+            value: Buffer.from('p'),
+            enumerable: true,
+          },
+        ),
+      ),
+      'schema_invalid',
+      'm',
+      now,
+    )
+    expect(out.headers![DLQ_HEADERS.reason]).toBe('schema_invalid')
+    expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe('1')
+    expect(out.headers!.keep).toEqual(Buffer.from('k'))
+    expect(Object.keys(out.headers!)).toContain('__proto__')
+    expect(Object.getOwnPropertyDescriptor(out.headers, '__proto__')?.value).toEqual(Buffer.from('p'))
+  })
+
+  it('bounds the bytes it carries, leaving whole headers out and saying how many values', () => {
+    const big = Buffer.alloc(DLQ_MAX_ORIGINAL_HEADER_BYTES / 2, 0x61)
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      consumed({ a: big, b: big, c: [Buffer.from('1'), Buffer.from('2')], d: Buffer.from('small') }),
+      'r',
+      'm',
+      now,
+    )
+    expect(Object.keys(out.headers!).filter((k) => !k.startsWith('tp-'))).toEqual(['a', 'c', 'd'])
+    expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe('1')
+  })
+
+  it("stays under a broker's default 1 MB limit with every part at its worst", () => {
+    // Control characters are valid UTF-8 that JSON writes six-fold; the headers fill the original record.
+    const worst = (n: number) => Buffer.alloc(n, 1)
+    const headers = Object.fromEntries(
+      Array.from({ length: 900 }, (_, i) => [`${i}`.padStart(256, '\u0001'), worst(1_000)]),
+    )
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      { ...consumed(headers), value: worst(1_000_000), key: worst(20_000) },
+      'r',
+      '\u0001'.repeat(20_000),
+      now,
+    )
+    let size = Buffer.byteLength(out.key ?? '') + Buffer.byteLength(String(out.value))
+    for (const [k, v] of Object.entries(out.headers!)) size += headerBytes(k, v)
+    expect(size).toBeLessThan(1_000_000)
+    expect(Number(out.headers![DLQ_HEADERS.headersOmitted])).toBeGreaterThan(700)
+  })
+
+  it('carries the text headers of a record made in memory', () => {
+    const out = deadLetterRecord('dlq', 'w', { ...rec(null), headers: { traceparent: 't' } }, 'r', 'm', now)
+    expect(out.headers).toMatchObject({ traceparent: 't', 'tp-dlq-reason': 'r' })
+    expect(out.headers).not.toHaveProperty(DLQ_HEADERS.headersOmitted)
   })
 })

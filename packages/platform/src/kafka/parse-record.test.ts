@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { indicatorAsOfMs, jsonTimeField, parseJsonRecord, publishedAtMs } from './parse-record.ts'
+import {
+  duplicateKeyPath,
+  indicatorAsOfMs,
+  jsonTimeField,
+  parseJsonRecord,
+  publishedAtMs,
+  topLevelKeyCount,
+} from './parse-record.ts'
 
 const Payload = z.object({ text: z.string() }).strict()
 
@@ -36,6 +43,120 @@ describe('parseJsonRecord', () => {
     ['schema_invalid', Buffer.from('{"text":7}')],
   ])('dead-letters as %s', (reason, value) => {
     expect(parseJsonRecord(Payload, value)).toMatchObject({ ok: false, reason })
+  })
+})
+
+describe('parseJsonRecord: a key given twice', () => {
+  const Headlineish = z.strictObject({ id: z.string(), headline: z.string() })
+  const Loose = z.record(z.string(), z.unknown())
+
+  it("dead-letters the reviewer's record as schema_invalid naming the key, where the last value passed", () => {
+    const value = Buffer.from('{"id":"g5","headline":"Tariffs lifted","headline":"Tariffs raised"}')
+    expect(parseJsonRecord(Headlineish, value)).toEqual({
+      ok: false,
+      reason: 'schema_invalid',
+      message: 'headline: key given more than once in one object (JSON.parse would keep the last silently)',
+    })
+  })
+
+  it.each([
+    ['nested', '{"a":{"b":[1,{"c":1,"d":2,"c":3}]}}', 'a.b.1.c'],
+    ['spelt with an escape', '{"text":1,"\\u0074ext":2}', 'text'],
+    ['with white space around the colon', '{ "a" : 1 ,\n "a" : 2 }', 'a'],
+    ['named __proto__', '{"__proto__":{},"__proto__":1}', '__proto__'],
+    ['after many keys', `{${Array.from({ length: 40 }, (_, i) => `"k${i}":${i}`).join(',')},"k3":0}`, 'k3'],
+  ])('finds it %s', (_, text, path) => {
+    expect(parseJsonRecord(Loose, Buffer.from(text))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+      message: expect.stringMatching(
+        new RegExp(`^${path.replace(/[.\\]/g, '\\$&')}: key given more than once`),
+      ),
+    })
+  })
+
+  it.each([
+    ['one key in sibling objects', '[{"a":1},{"a":2}]'],
+    ['one key at several depths', '{"a":{"a":{"a":1}}}'],
+    ['a value that reads like a key', '{"a":"\\"a\\":1,","b":1}'],
+    ['a key ending in a backslash', '{"a\\\\":1,"a":2}'],
+    ['a value ending in a backslash', '{"a":"\\\\","b":"\\\\\\""}'],
+    ['no object', '"a string"'],
+  ])('passes %s', (_, text) => {
+    expect(JSON.parse(text)).toBeDefined()
+    expect(duplicateKeyPath(text)).toBeUndefined()
+    expect(parseJsonRecord(Loose.or(z.unknown()), Buffer.from(text))).toMatchObject({ ok: true })
+  })
+
+  it('agrees with a reference on random JSON with random spacing, escapes and repeats', () => {
+    // A small deterministic generator (no dependency): objects whose key lists may repeat a key,
+    // written with random white space and keys spelt with \u escapes at random.
+    let seed = 42
+    const rnd = (n: number) => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * n)
+    }
+    const space = () => [' ', '', '\n', '\t', '', ''][rnd(6)]!
+    const keyText = (k: string) =>
+      `"${[...k].map((c) => (rnd(4) === 0 ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c)).join('')}"`
+    type Gen = { text: string; firstDup: (string | number)[] | undefined; at: number }
+    // Returns the value's text and the first duplicate found in text order (the position of the second key).
+    function value(depth: number, path: (string | number)[], offset: number): Gen {
+      const kind = depth > 3 ? 0 : rnd(4)
+      if (kind === 0) {
+        const t = ['1', '"s"', 'null', '"x\\"y"', '"\\\\"'][rnd(5)]!
+        return { text: t, firstDup: undefined, at: Number.POSITIVE_INFINITY }
+      }
+      if (kind === 1) {
+        let text = '['
+        let best: Gen = { text: '', firstDup: undefined, at: Number.POSITIVE_INFINITY }
+        const n = rnd(4)
+        for (let i = 0; i < n; i++) {
+          if (i > 0) text += `,${space()}`
+          const v = value(depth + 1, [...path, i], offset + text.length)
+          if (v.at < best.at) best = v
+          text += v.text
+        }
+        return { ...best, text: `${text}]` }
+      }
+      let text = `{${space()}`
+      let best: Gen = { text: '', firstDup: undefined, at: Number.POSITIVE_INFINITY }
+      const seen = new Set<string>()
+      const n = rnd(5)
+      for (let i = 0; i < n; i++) {
+        if (i > 0) text += `,${space()}`
+        const key = ['a', 'b', 'c', 'd', 'e', 'f'][rnd(6)]!
+        const keyAt = offset + text.length
+        if (seen.has(key) && keyAt < best.at) best = { text: '', firstDup: [...path, key], at: keyAt }
+        seen.add(key)
+        text += `${keyText(key)}${space()}:${space()}`
+        const v = value(depth + 1, [...path, key], offset + text.length)
+        if (v.at < best.at) best = v
+        text += v.text
+      }
+      return { ...best, text: `${text}${space()}}` }
+    }
+    let withDup = 0
+    for (let run = 0; run < 2_000; run++) {
+      const g = value(0, [], 0)
+      expect(() => JSON.parse(g.text)).not.toThrow()
+      expect(duplicateKeyPath(g.text), g.text).toEqual(g.firstDup)
+      if (g.firstDup) withDup++
+    }
+    expect(withDup).toBeGreaterThan(200)
+  })
+})
+
+describe('topLevelKeyCount', () => {
+  it('counts a key of the top-level object only', () => {
+    expect(topLevelKeyCount('{"id":"a","x":{"id":1},"y":[{"id":2}]}', 'id')).toBe(1)
+    expect(topLevelKeyCount(' {"id":"a", "\\u0069d" : "b"}', 'id')).toBe(2)
+    expect(topLevelKeyCount('[{"id":1},{"id":2}]', 'id')).toBe(0)
+    expect(topLevelKeyCount(' [ "id" , "id" ]', 'id')).toBe(0)
+    expect(topLevelKeyCount('{"a":"\\"id\\":1"}', 'id')).toBe(0)
   })
 })
 

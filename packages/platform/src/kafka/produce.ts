@@ -1,5 +1,5 @@
-import type { Producer } from 'kafkajs'
-import type { OutRecord } from './records.ts'
+import type { IHeaders, Producer } from 'kafkajs'
+import type { HeaderValue, OutRecord } from './records.ts'
 
 /**
  * Most bytes of keys, values and headers in one produce request. Kafka refuses a record batch above
@@ -53,6 +53,14 @@ export function acknowledgedBefore(err: unknown, records: readonly OutRecord[]):
 const byteLength = (v: string | Buffer | null) =>
   v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length
 
+/** A header's bytes on the wire: its name once per value, and the values. */
+export function headerBytes(name: string, value: HeaderValue): number {
+  if (!Array.isArray(value)) return Buffer.byteLength(name) + byteLength(value)
+  let size = 0
+  for (const v of value) size += Buffer.byteLength(name) + byteLength(v)
+  return size
+}
+
 /** Consecutive runs of records whose sizes add up to at most maxBytes (a larger record goes alone). */
 export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
   const parts: OutRecord[][] = []
@@ -60,7 +68,7 @@ export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[]
   let bytes = 0
   for (const r of records) {
     let size = byteLength(r.key) + byteLength(r.value)
-    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += k.length + byteLength(v)
+    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += headerBytes(k, v)
     if (part.length > 0 && bytes + size > maxBytes) {
       parts.push(part)
       part = []
@@ -76,7 +84,7 @@ export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[]
 async function produceRequest(producer: Pick<Producer, 'sendBatch'>, records: OutRecord[]): Promise<void> {
   const byTopic = new Map<
     string,
-    { key: string | null; value: string | Buffer; headers?: Record<string, string>; timestamp?: string }[]
+    { key: string | null; value: string | Buffer; headers?: IHeaders; timestamp?: string }[]
   >()
   for (const r of records) {
     const list = byTopic.get(r.topic) ?? []

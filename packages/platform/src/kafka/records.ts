@@ -14,7 +14,7 @@ export type OutRecord = {
   topic: string
   key: string | null
   value: string | Buffer
-  headers?: Record<string, string>
+  headers?: RecordHeaders
   /** Record timestamp in ms; the broker's time when absent. */
   timestamp?: number
 }
@@ -26,7 +26,8 @@ export type OutRecord = {
 export type Outcome =
   | { kind: 'ok'; out?: OutRecord[] }
   | { kind: 'drop'; reason: string }
-  | { kind: 'dlq'; reason: string; message: string }
+  /** `id`: the record's id when the handler could tell it (else the dlq line reads it from the payload if it can). */
+  | { kind: 'dlq'; reason: string; message: string; id?: string }
   /** The record cannot be handled now for a reason outside it (a dependency is down): retry the batch later. */
   | { kind: 'retry'; reason: string }
 
@@ -50,12 +51,55 @@ export type HandlerContext = {
  */
 export type BatchHandler = (records: InRecord[], ctx: HandlerContext) => Promise<Outcome[]>
 
+/** A Kafka header's value as kafkajs takes it: bytes or text, and every value of a header given more than once. */
+export type HeaderValue = Buffer | string | (Buffer | string)[]
+export type RecordHeaders = Record<string, HeaderValue>
+
+/** Sets an own property, also for the name "__proto__" (which an assignment would take for the prototype). */
+export function setOwn(target: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__')
+    Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true })
+  else target[name] = value
+}
+
+/** The headers as they came (headersToStrings), by the text headers made of them. */
+const originals = new WeakMap<Record<string, string>, Record<string, unknown>>()
+
+/**
+ * A record's headers as text, for handlers: a repeated header's last value, bytes decoded as UTF-8. What
+ * came is remembered, without a copy, for originalHeaders (a dead letter carries it byte for byte).
+ */
 export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   if (!headers) return out
+  let any = false
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || v === null) continue
-    out[k] = Array.isArray(v) ? String(v[v.length - 1]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
+    any = true
+    setOwn(
+      out,
+      k,
+      Array.isArray(v) ? String(v[v.length - 1]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v),
+    )
+  }
+  if (any) originals.set(out, headers)
+  return out
+}
+
+/**
+ * A consumed record's headers exactly as Kafka gave them: bytes as bytes, every value of a repeated header
+ * in order (an array). Values without bytes (a null header) are left out, as no producer of ours can send
+ * one. A record made in memory has only its text headers.
+ */
+export function originalHeaders(rec: Pick<InRecord, 'headers'>): RecordHeaders {
+  const raw = originals.get(rec.headers)
+  if (!raw) return rec.headers
+  const out: RecordHeaders = {}
+  for (const [k, v] of Object.entries(raw)) {
+    if (Array.isArray(v)) {
+      const values = v.filter((x): x is Buffer | string => Buffer.isBuffer(x) || typeof x === 'string')
+      if (values.length > 0) setOwn(out, k, values)
+    } else if (Buffer.isBuffer(v) || typeof v === 'string') setOwn(out, k, v)
   }
   return out
 }
