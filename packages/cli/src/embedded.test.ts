@@ -205,17 +205,55 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     )
     expect([mixed.status, await mixed.json()]).toEqual([
       202,
-      { accepted: 1, rejected: [{ index: 1, error: expect.stringMatching(/headline/) }] },
+      {
+        accepted: 1,
+        rejected: [{ index: 1, reason: 'schema_invalid', error: expect.stringMatching(/headline/) }],
+      },
     ])
     const none = await post(JSON.stringify({ headline: 42 }))
     expect([none.status, await none.json()]).toEqual([
       400,
-      { accepted: 0, rejected: [{ index: 0, error: expect.stringMatching(/^headline: /) }] },
+      {
+        accepted: 0,
+        rejected: [{ index: 0, reason: 'schema_invalid', error: expect.stringMatching(/^headline: /) }],
+      },
+    ])
+    // What ingest would send to the dlq is refused at once, with ingest's reason, not "accepted".
+    for (const [item, reason] of [
+      ['{"id":"p2","headline":"\\u200b\\u2800"}', 'empty_headline'],
+      ['{"id":"p3","headline":"US \\ud800 tariffs"}', 'invalid_text'],
+      ['{"id":"p\\u0001","headline":"US raises tariffs"}', 'schema_invalid'],
+    ] as const) {
+      const r = await post(item)
+      expect([r.status, await r.json()], item).toEqual([
+        400,
+        { accepted: 0, rejected: [{ index: 0, reason, error: expect.any(String) }] },
+      ])
+    }
+    // NDJSON: each line on its own, named by its line.
+    const lines = await post(
+      '\n{"id":"n1","headline":"Copper prices steady"}\n{"id":"n2","headline":"---"}\n',
+    )
+    expect([lines.status, await lines.json()]).toEqual([
+      202,
+      { accepted: 1, rejected: [{ index: 1, line: 3, reason: 'empty_headline', error: expect.any(String) }] },
+    ])
+    // Bytes that are not UTF-8 are not decoded into U+FFFD: the body is refused, naming the line.
+    const latin1 = await post(
+      Buffer.from('{"id":"c1","headline":"Copper"}\n{"id":"c2","headline":"caf\u00e9 tariffs"}', 'latin1'),
+    )
+    expect([latin1.status, await latin1.json()]).toEqual([
+      400,
+      { error: 'invalid_utf8', message: 'the body is not valid UTF-8 (line 2); nothing was taken' },
     ])
     child.stdin.write('null\n')
+    // U+2028 inside a JSON string is one line (node:readline cut it in two), and the lines after it keep
+    // their numbers.
     child.stdin.write(
-      `${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports to US defence firms' })}\n`,
+      `${JSON.stringify({ id: 'f2', publishedAt: '2026-03-02T10:05:00Z', headline: 'China halts rare earth exports\u2028to US defence firms' })}\n`,
     )
+    child.stdin.write(Buffer.from('{"id":"f4","headline":"caf\u00e9 tariffs"}\n', 'latin1'))
+    child.stdin.write('{"id":"f5","headline":"\\u2800"}\n')
     const deadline = Date.now() + 20_000
     while (!(/region:CN/.test(stdout) && /rare_earths/.test(stdout)) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50))
@@ -225,6 +263,13 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(stdout).toMatch(/region:CN/)
     expect(stdout).toMatch(/commodity:rare_earths/)
     expect(stdout).toContain('€40bn of Chinese steel')
-    expect(stderr).toMatch(/stdin:1: not a raw headline: \(root\): /)
+    // Taken whole (ingest makes the U+2028 a space).
+    expect(stdout).toContain('"China halts rare earth exports to US defence firms"')
+    expect(stderr).toMatch(/stdin:1: not a raw headline: \(root\): .*\(schema_invalid\)\n/)
+    expect(stderr).toContain('stdin:3: line is not valid UTF-8 (invalid_utf8)\n')
+    expect(stderr).toContain(
+      'stdin:4: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
+    )
+    expect(stderr).not.toMatch(/stdin:[25]/)
   })
 })

@@ -1,13 +1,20 @@
+import { isUtf8 } from 'node:buffer'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createInterface } from 'node:readline'
-import { Alert, type Clock, createTopicCatalogue, RawHeadline, systemClock } from '@tradepulse/contracts'
+import {
+  Alert,
+  type Clock,
+  createTopicCatalogue,
+  LIMITS,
+  type RawHeadline,
+  systemClock,
+} from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
+import { IngestConfig, type IngestLimits, type IngestRejection, parseRawRecord } from '@tradepulse/ingest'
 import {
   type BaseConfig,
   createMemoryBus,
   createMemoryTransport,
   defaultGroupId,
-  formatIssues,
   type KafkaWorker,
   type Logger,
   listen,
@@ -19,6 +26,7 @@ import {
 } from '@tradepulse/platform'
 import { formatIndicatorTable } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
+import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
 import { dashboardLine, EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
 
@@ -162,16 +170,30 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   }
   const printer = setInterval(drainAlerts, 50)
 
+  const produceValues = (records: RawRecord[]) =>
+    bus.produce(records.map((r) => ({ topic: topics.raw.name, key: r.key, value: r.value })))
   const produce = (raws: unknown[]) =>
-    bus.produce(
+    produceValues(
       raws.map((r) => ({
-        topic: topics.raw.name,
         key: typeof (r as RawHeadline).id === 'string' ? (r as RawHeadline).id! : null,
         value: JSON.stringify(r),
       })),
     )
+  // What a headline given on stdin or POST /headlines is checked with: ingest's own parse, with the
+  // embedded ingest's settings, so what is taken is what ingest takes, and the rest is refused at once
+  // with ingest's reason (the embedded default's dlq is read by nobody).
+  const ingestConfig = loadConfig(IngestConfig, env)
+  const check = recordChecker(
+    {
+      maxRecordBytes: ingestConfig.INGEST_MAX_RECORD_BYTES,
+      maxHeadlineChars: LIMITS.maxHeadlineChars,
+      maxBodyChars: LIMITS.maxBodyChars,
+      maxFutureMs: ingestConfig.INGEST_MAX_FUTURE_MS,
+    },
+    ingestConfig.INGEST_DEFAULT_SOURCE,
+  )
   // Headlines posted while the sample plays go in among it; the ready line comes once it has played.
-  if (server) acceptHeadlines(server, produce)
+  if (server) acceptHeadlines(server, check, produceValues)
   const allCaughtUp = async () => {
     for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
   }
@@ -186,25 +208,29 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     announceHeadlines(server, opts.log)
     const gateway = apps.find((a) => a.name === 'gateway')
     if (gateway) process.stderr.write(`${dashboardLine(gateway.app)}\n`)
-    const rl = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY })
-    let lineNo = 0
-    rl.on('line', (line) => {
-      lineNo++
-      if (!line.trim()) return
-      let value: unknown
-      try {
-        value = JSON.parse(line)
-      } catch (err) {
-        process.stderr.write(`stdin:${lineNo}: not JSON: ${(err as Error).message}\n`)
-        return
+    // Lines as readLines splits them (node:readline would also end a line at U+2028 or U+2029, which JSON
+    // holds raw inside strings, cutting a headline in two and shifting every line number after it).
+    let stdinStopped = false
+    const stdinDone = (async () => {
+      for await (const l of readLines(process.stdin)) {
+        if (!('text' in l)) {
+          process.stderr.write(`stdin:${l.line}: ${l.error} (${l.problem})\n`)
+          continue
+        }
+        if (!l.text.trim()) continue
+        const r = check(l.text)
+        if (r.ok) produceValues([r.record])
+        else process.stderr.write(`stdin:${l.line}: not a raw headline: ${r.error} (${r.reason})\n`)
       }
-      const { ok, rejected } = checkRawHeadlines([value])
-      if (rejected[0]) process.stderr.write(`stdin:${lineNo}: not a raw headline: ${rejected[0].error}\n`)
-      else produce(ok)
+    })().catch((err: Error) => {
+      if (!stdinStopped) process.stderr.write(`stdin: ${err.message}\n`)
     })
     await whenStopped
     stopReloading()
-    rl.close()
+    // Reading stops: what stdin still holds is not taken, as Ctrl-C stops the POSTs.
+    stdinStopped = true
+    process.stdin.destroy()
+    await stdinDone
   }
   process.off('SIGINT', requestStop)
   process.off('SIGTERM', requestStop)
@@ -291,11 +317,54 @@ async function bindHeadlineServer(port: number): Promise<Server> {
   return server
 }
 
-/** POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines; answers 202 with the count. */
-function acceptHeadlines(server: Server, produce: (raws: unknown[]) => void): void {
+/** A raw record for headlines.raw: its key (the headline's id, if any) and its value as given. */
+type RawRecord = { key: string | null; value: string }
+
+type Checked = { ok: true; record: RawRecord } | { ok: false; reason: IngestRejection; error: string }
+
+/**
+ * A record value (JSON text) → the record to produce, or ingest's reason and message for sending it to
+ * the dlq: ingest's own parse (parseRawRecord, pure) on the very bytes produced, so a record it would
+ * refuse is refused here, not answered "accepted" and then dead-lettered.
+ */
+function recordChecker(limits: IngestLimits, defaultSource: string): (value: string) => Checked {
+  return (value) => {
+    const parsed = parseRawRecord(Buffer.from(value), Date.now(), limits, defaultSource)
+    if (!parsed.ok) return { ok: false, reason: parsed.reason, error: parsed.message }
+    // Keyed as any producer keys it: by the id given, or none (ingest then makes one from the text).
+    const id = (JSON.parse(value) as { id?: unknown }).id
+    return { ok: true, record: { key: typeof id === 'string' ? id : null, value } }
+  }
+}
+
+/** The first line (from 1) of `bytes` that is not valid UTF-8. */
+function firstBadLine(bytes: Buffer): number {
+  let line = 1
+  for (let from = 0; ; line++) {
+    const nl = bytes.indexOf(0x0a, from)
+    if (!isUtf8(bytes.subarray(from, nl === -1 ? bytes.length : nl)) || nl === -1) return line
+    from = nl + 1
+  }
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) =>
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+
+/**
+ * POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines. Each is checked as ingest
+ * checks it (recordChecker); the good ones are taken, and the answer is 202 with their count and each
+ * refused one's position (`index`, from 0; NDJSON also its `line`), ingest's `reason` code and message,
+ * or 400 when none was taken. A body that is not valid UTF-8 is refused whole (400, `invalid_utf8`,
+ * naming its first bad line), past MAX_POST_BYTES too (413).
+ */
+function acceptHeadlines(
+  server: Server,
+  check: (value: string) => Checked,
+  produce: (records: RawRecord[]) => void,
+): void {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'POST' || req.url !== '/headlines') {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not_found' }))
+      json(res, 404, { error: 'not_found' })
       return
     }
     // Bytes, decoded once at the end (a character may be cut across chunks); past the limit the rest is
@@ -309,39 +378,55 @@ function acceptHeadlines(server: Server, produce: (raws: unknown[]) => void): vo
     })
     req.on('end', () => {
       if (bytes > MAX_POST_BYTES) {
-        res.writeHead(413, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'too_large' }))
+        json(res, 413, { error: 'too_large' })
         return
       }
-      try {
-        const text = Buffer.concat(chunks).toString('utf8').trim()
-        // One JSON value (an array, or an object, pretty-printed or not), else NDJSON.
-        let whole: unknown
-        try {
-          whole = JSON.parse(text)
-        } catch {
-          whole = undefined
-        }
-        const items =
-          whole !== undefined
-            ? Array.isArray(whole)
-              ? whole
-              : [whole]
-            : text
-                .split('\n')
-                .filter((l) => l.trim() !== '')
-                .map((l) => JSON.parse(l))
-        // Each item checked here, so the sender learns at once which it must fix (the dlq of the embedded
-        // default is read by nobody).
-        const { ok, rejected } = checkRawHeadlines(items)
-        produce(ok)
-        res
-          .writeHead(ok.length > 0 || items.length === 0 ? 202 : 400, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ accepted: ok.length, ...(rejected.length > 0 ? { rejected } : {}) }))
-      } catch (err) {
-        res
-          .writeHead(400, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ error: 'invalid_json', message: (err as Error).message }))
+      const body = Buffer.concat(chunks)
+      // Decoded, bad bytes would become U+FFFD, text no one sent; ingest refuses them (invalid_utf8).
+      if (!isUtf8(body)) {
+        json(res, 400, {
+          error: 'invalid_utf8',
+          message: `the body is not valid UTF-8 (line ${firstBadLine(body)}); nothing was taken`,
+        })
+        return
       }
+      const full = body.toString('utf8')
+      const text = full.trim()
+      // One JSON value (an array, or an object, pretty-printed or not), else NDJSON.
+      let whole: unknown
+      try {
+        whole = JSON.parse(text)
+      } catch {
+        whole = undefined
+      }
+      let items: { value: string; line?: number }[]
+      if (Array.isArray(whole)) {
+        // Each item is sent as its own record, written anew from what JSON.parse read.
+        items = whole.map((item) => ({ value: JSON.stringify(item) }))
+      } else if (whole !== undefined) items = [{ value: text }]
+      else
+        items = full
+          .split('\n')
+          .map((l, i) => ({ value: l.endsWith('\r') ? l.slice(0, -1) : l, line: i + 1 }))
+          .filter((l) => l.value.trim() !== '')
+      const ok: RawRecord[] = []
+      const rejected: { index: number; line?: number; reason: IngestRejection; error: string }[] = []
+      items.forEach((item, index) => {
+        const r = check(item.value)
+        if (r.ok) ok.push(r.record)
+        else
+          rejected.push({
+            index,
+            ...(item.line ? { line: item.line } : {}),
+            reason: r.reason,
+            error: r.error,
+          })
+      })
+      produce(ok)
+      json(res, ok.length > 0 || items.length === 0 ? 202 : 400, {
+        accepted: ok.length,
+        ...(rejected.length > 0 ? { rejected } : {}),
+      })
     })
   })
 }
@@ -354,25 +439,6 @@ function announceHeadlines(server: Server, log: Logger): void {
   process.stderr.write(
     `Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`,
   )
-}
-
-/** The items that are raw headlines, and why each other one is not (by its position, from 0). */
-function checkRawHeadlines(items: readonly unknown[]): {
-  ok: unknown[]
-  rejected: { index: number; error: string }[]
-} {
-  const ok: unknown[] = []
-  const rejected: { index: number; error: string }[] = []
-  items.forEach((item, index) => {
-    const r = RawHeadline.safeParse(item)
-    if (r.success) ok.push(item)
-    else
-      rejected.push({
-        index,
-        error: formatIssues(r.error),
-      })
-  })
-  return { ok, rejected }
 }
 
 /** The most a POST /headlines body may hold. */

@@ -1,49 +1,142 @@
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { readLines } from './read-lines.ts'
+import { MAX_LINE_BYTES, readByteLines, readLines, type TextLine } from './read-lines.ts'
 
-async function all(chunks: (string | Buffer)[]): Promise<string[]> {
-  const out: string[] = []
-  for await (const line of readLines(Readable.from(chunks))) out.push(line)
+async function all(chunks: (string | Buffer)[], maxBytes?: number): Promise<TextLine[]> {
+  const out: TextLine[] = []
+  for await (const line of readLines(Readable.from(chunks), maxBytes)) out.push(line)
   return out
+}
+const texts = async (chunks: (string | Buffer)[]) =>
+  (await all(chunks)).map((l) => ('text' in l ? l.text : `!${l.error}`))
+
+/** `total` bytes of "a" in chunks of 64 KiB, each a new buffer (as a stream gives them), then `after`. */
+async function* longLine(total: number, after: string, sample?: () => void): AsyncGenerator<Buffer> {
+  const size = 64 * 1024
+  for (let sent = 0; sent < total; sent += size) {
+    sample?.()
+    yield Buffer.alloc(Math.min(size, total - sent), 'a')
+  }
+  yield Buffer.from(after)
 }
 
 describe('readLines', () => {
   it('splits at "\\n" only, dropping one "\\r" before it, and keeps U+2028, U+2029 and other "\\r"s', async () => {
-    expect(await all(['a\u2028b\u2029c\r\n', 'd\re\r\r\n\nlast'])).toEqual([
+    expect(await texts(['a\u2028b\u2029c\r\n', 'd\re\r\r\n\nlast'])).toEqual([
       'a\u2028b\u2029c',
       'd\re\r',
       '',
       'last',
     ])
   })
+  it('numbers the lines from 1, counting blank ones', async () => {
+    expect(await all(['x\n\ny'])).toEqual([
+      { line: 1, text: 'x' },
+      { line: 2, text: '' },
+      { line: 3, text: 'y' },
+    ])
+  })
   it('gives no line after a final "\\n", and none for no input', async () => {
-    expect(await all(['one\ntwo\n'])).toEqual(['one', 'two'])
-    expect(await all([])).toEqual([])
+    expect(await texts(['one\ntwo\n'])).toEqual(['one', 'two'])
+    expect(await texts([])).toEqual([])
   })
   it('joins lines and UTF-8 characters cut across chunks', async () => {
     const text = 'Zölle \u2028 steigen\r\n中国 exports\n'
     const bytes = Buffer.from(text)
     const oneByteChunks = [...bytes].map((b) => Buffer.from([b]))
-    expect(await all(oneByteChunks)).toEqual(['Zölle \u2028 steigen', '中国 exports'])
-    expect(await all(['Zö', 'lle\r', '\nx'])).toEqual(['Zölle', 'x'])
+    expect(await texts(oneByteChunks)).toEqual(['Zölle \u2028 steigen', '中国 exports'])
+    expect(await texts(['Zö', 'lle\r', '\nx'])).toEqual(['Zölle', 'x'])
+  })
+  it('gives a line that is not valid UTF-8 as a problem, not with U+FFFD in place of its bytes', async () => {
+    const bad = Buffer.concat([
+      Buffer.from('{"headline":"US tariffs on '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(' steel"}'),
+    ])
+    const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]) // "caf" and a Latin-1 é
+    // A character cut across chunks is still good; a truncated one at a line's end is not.
+    const euro = Buffer.from('€ ok\n')
+    expect(
+      await all([
+        Buffer.from('first\n'),
+        bad,
+        Buffer.from('\r\n'),
+        cafe,
+        Buffer.from('\n'),
+        euro.subarray(0, 1),
+        euro.subarray(1),
+        Buffer.from([0xe2, 0x82]),
+      ]),
+    ).toEqual([
+      { line: 1, text: 'first' },
+      { line: 2, problem: 'invalid_utf8', error: 'line is not valid UTF-8' },
+      { line: 3, problem: 'invalid_utf8', error: 'line is not valid UTF-8' },
+      { line: 4, text: '€ ok' },
+      { line: 5, problem: 'invalid_utf8', error: 'line is not valid UTF-8' },
+    ])
+  })
+  it('gives a line past the limit as too long, with its size, and the lines around it whole', async () => {
+    expect(await all(['a\n', 'x'.repeat(5), 'y'.repeat(6), '\nb\n', 'c'.repeat(10), '\n'], 10)).toEqual([
+      { line: 1, text: 'a' },
+      { line: 2, problem: 'too_large', error: 'line is 11 bytes; limit 10' },
+      { line: 3, text: 'b' },
+      { line: 4, text: 'c'.repeat(10) },
+    ])
+  })
+  it('reads a line of hundreds of MB in bounded memory, and goes on after it', async () => {
+    const before = process.memoryUsage()
+    let peak = 0
+    const sample = () => {
+      const m = process.memoryUsage()
+      peak = Math.max(peak, m.heapUsed - before.heapUsed + m.arrayBuffers - before.arrayBuffers)
+    }
+    const input = (async function* () {
+      yield Buffer.from('{"id":"a"}\n{"id":"big","headline":"')
+      yield* longLine(600_000_000, '"}\n{"id":"c"}\n', sample)
+    })()
+    const lines: TextLine[] = []
+    for await (const l of readLines(input)) lines.push(l)
+    expect(lines).toEqual([
+      { line: 1, text: '{"id":"a"}' },
+      {
+        line: 2,
+        problem: 'too_large',
+        error: `line is ${600_000_000 + 26} bytes; limit ${MAX_LINE_BYTES}`,
+      },
+      { line: 3, text: '{"id":"c"}' },
+    ])
+    // The line itself would be 600 MB; what is held is its first 2 MiB and the garbage of a few chunks.
+    expect(peak).toBeLessThan(200_000_000)
   })
   it('yields a line as soon as it is complete, before the input ends', async () => {
     const input = new PassThrough()
     const lines = readLines(input)
     input.write('first\nsec')
-    expect(await lines.next()).toEqual({ done: false, value: 'first' })
+    expect(await lines.next()).toEqual({ done: false, value: { line: 1, text: 'first' } })
     input.end('ond\n')
-    expect(await lines.next()).toEqual({ done: false, value: 'second' })
+    expect(await lines.next()).toEqual({ done: false, value: { line: 2, text: 'second' } })
     expect(await lines.next()).toEqual({ done: true, value: undefined })
   })
   it('closes the input when the reader stops early', async () => {
     const input = new PassThrough()
     input.write('a\nb\n')
     for await (const line of readLines(input)) {
-      expect(line).toBe('a')
+      expect(line).toEqual({ line: 1, text: 'a' })
       break
     }
     expect(input.destroyed).toBe(true)
+  })
+})
+
+describe('readByteLines', () => {
+  it('gives each line as bytes, the first ones of a cut line, with its size, "\\r" and the quotes cut', async () => {
+    const lines = []
+    for await (const l of readByteLines(Readable.from(['ab\r\n', '"x"', 'y""z"\r\n', 'end']), 4))
+      lines.push(l)
+    expect(lines).toEqual([
+      { line: 1, bytes: Buffer.from('ab\r'), size: 3, cut: false, cr: true, ended: true, quotesCut: 0 },
+      { line: 2, bytes: Buffer.from('"x"y'), size: 9, cut: true, cr: true, ended: true, quotesCut: 3 },
+      { line: 3, bytes: Buffer.from('end'), size: 3, cut: false, cr: false, ended: false, quotesCut: 0 },
+    ])
   })
 })

@@ -1,34 +1,79 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
+import { finished } from 'node:stream/promises'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import { collectTopic, createTopics, randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
+import { MAX_LINE_BYTES } from '../read-lines.ts'
 
-const run = promisify(execFile)
 const MAIN = join(import.meta.dirname, '..', 'main.ts')
+
+/** Runs a command; resolves with its exit code and output, whatever the code. */
+function run(cmd: string, argv: string[], opts: { env: NodeJS.ProcessEnv; maxBuffer: number }) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(cmd, argv, opts, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    )
+  })
+}
+
+/** Writes `before`, then a line of `bytes` "a"s between `prefix` and `suffix` as a stream, then `after`. */
+async function writeLongLine(
+  file: string,
+  before: string,
+  long: { prefix: string; bytes: number; suffix: string },
+  after: string,
+) {
+  const out = createWriteStream(file)
+  out.write(before + long.prefix)
+  const chunk = Buffer.alloc(1024 * 1024, 'a')
+  for (let left = long.bytes; left > 0; left -= chunk.length) {
+    if (!out.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await once(out, 'drain')
+  }
+  out.end(long.suffix + after)
+  await finished(out)
+}
 
 describe('tradepulse replay on Kafka', () => {
   const { kafkaBrokers } = testInfra()
 
-  /** Replays a file (or, `piped`, the file through a pipe: `replay <(cat file)`) to a fresh topic. */
-  async function replay(name: string, text: string, how: { piped?: boolean; args?: string[] } = {}) {
+  /**
+   * Replays a file (or, `piped`, the file through a pipe: `replay <(cat file)`) to a fresh topic. The
+   * file holds `text`, or what `write` writes to it.
+   */
+  async function replay(
+    name: string,
+    text: string | Buffer | ((file: string) => Promise<void>),
+    how: { piped?: boolean; args?: string[]; env?: Record<string, string> } = {},
+  ) {
     const prefix = `${randomName('replay-bad')}.`
     const topic = createTopicCatalogue(prefix).raw.name
     await createTopics(kafkaBrokers, [{ name: topic }])
-    const file = join(mkdtempSync(join(tmpdir(), 'replay-bad-')), name)
-    writeFileSync(file, text)
-    const args = [MAIN, 'replay', ...(how.args ?? [])]
-    const [cmd, argv] = how.piped
-      ? ['bash', ['-c', `"$0" "$@" <(cat "${file}")`, process.execPath, ...args]]
-      : [process.execPath, [...args, file]]
-    const res = await run(cmd, argv, {
-      env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix },
-      maxBuffer: 16 * 1024 * 1024,
-    })
-    return { ...res, topic }
+    const dir = mkdtempSync(join(tmpdir(), 'replay-bad-'))
+    const file = join(dir, name)
+    try {
+      if (typeof text === 'function') await text(file)
+      else writeFileSync(file, text)
+      const args = [MAIN, 'replay', ...(how.args ?? [])]
+      const [cmd, argv] = how.piped
+        ? ['bash', ['-c', `"$0" "$@" <(cat "${file}")`, process.execPath, ...args]]
+        : [process.execPath, [...args, file]]
+      const res = await run(cmd, argv as string[], {
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          TRADEPULSE_TOPIC_PREFIX: prefix,
+          ...how.env,
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      })
+      return { ...res, topic }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   }
 
   async function headlines(topic: string, n: number): Promise<string[]> {
@@ -42,7 +87,7 @@ describe('tradepulse replay on Kafka', () => {
   }
 
   it('produces the readable rows of a CSV and reports stray quotes, an unclosed one and a huge row by line', async () => {
-    const { stderr, topic } = await replay(
+    const { code, stderr, topic } = await replay(
       'feed.csv',
       [
         'date,headline,description',
@@ -59,9 +104,10 @@ describe('tradepulse replay on Kafka', () => {
     expect(stderr).toMatch(/feed\.csv:6: skipped: Quote Not Closed/)
     expect(stderr).toMatch(/2 produced to .*, 3 bad row\(s\) skipped \(lines 3, 4, 6\)/)
     expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'Chips rally, again'])
+    expect(code).toBe(65)
   })
   it('produces the rest of an NDJSON batch around a row larger than Kafka takes', async () => {
-    const { stderr, topic } = await replay(
+    const { code, stderr, topic } = await replay(
       'feed.ndjson',
       [
         JSON.stringify({ id: 'a', headline: 'Steel tariffs rise' }),
@@ -72,6 +118,78 @@ describe('tradepulse replay on Kafka', () => {
     expect(stderr).toMatch(/feed\.ndjson:2: skipped: record is \d+ bytes/)
     expect(stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
     expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'US\u2028raises tariffs'])
+    expect(code).toBe(65)
+  })
+  it('skips a line of hundreds of MB, naming it, sends the lines around it, and exits 65', async () => {
+    const { code, stderr, topic } = await replay('huge.ndjson', (file) =>
+      writeLongLine(
+        file,
+        '{"id":"a","headline":"US raises tariffs"}\n',
+        { prefix: '{"id":"big","headline":"', bytes: 600_000_000, suffix: '"}\n' },
+        '{"id":"c","headline":"EU lifts duties"}\n',
+      ),
+    )
+    expect(stderr).toContain(
+      `huge.ndjson:2: skipped: line is ${600_000_026} bytes; limit ${MAX_LINE_BYTES}\n`,
+    )
+    expect(stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
+    expect(await headlines(topic, 2)).toEqual(['US raises tariffs', 'EU lifts duties'])
+    expect(code).toBe(65)
+  })
+  it('skips a line that is not valid UTF-8, naming it, instead of sending U+FFFD in its place', async () => {
+    const latin1 = (text: string) => Buffer.from(text, 'latin1')
+    const ndjson = await replay(
+      'latin1.ndjson',
+      Buffer.concat([
+        Buffer.from('{"id":"a","headline":"Café owners hail tariff cut"}\n'),
+        latin1('{"id":"b","headline":"caf\u00e9 tariffs rise"}\n'),
+        Buffer.from('{"id":"c","headline":"EU lifts duties"}\n'),
+      ]),
+    )
+    expect(ndjson.stderr).toContain('latin1.ndjson:2: skipped: line is not valid UTF-8\n')
+    expect(ndjson.stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
+    expect(await headlines(ndjson.topic, 2)).toEqual(['Café owners hail tariff cut', 'EU lifts duties'])
+    expect(ndjson.code).toBe(65)
+    const csv = await replay(
+      'latin1.csv',
+      Buffer.concat([
+        Buffer.from('date,headline\n2020-01-01,Café owners hail tariff cut\n'),
+        latin1('2020-01-02,caf\u00e9 tariffs rise\n'),
+        Buffer.from('2020-01-03,EU lifts duties\n'),
+      ]),
+    )
+    expect(csv.stderr).toContain('latin1.csv:3: skipped: line is not valid UTF-8\n')
+    expect(csv.stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 3\)/)
+    expect(await headlines(csv.topic, 2)).toEqual(['Café owners hail tariff cut', 'EU lifts duties'])
+    expect(csv.code).toBe(65)
+  })
+  it('skips times that name no real time as unreadable, reads a time without a zone as UTC, and exits 0 when all is read', async () => {
+    const bad = await replay(
+      'times.csv',
+      [
+        'time,headline',
+        '2024-02-30,Tariffs one',
+        '31-Feb-20,Tariffs two',
+        '"13:51 PM ET Fri, 17 July 2020",Tariffs three',
+        '"7:99 PM ET Fri, 45 July 2020",Tariffs four',
+        '2020-07-17T19:51:00,Tariffs five',
+        '18-Jul-98,Tariffs six',
+      ].join('\n'),
+      { env: { TZ: 'Asia/Tokyo' } },
+    )
+    for (const [line, time] of [
+      [2, '2024-02-30'],
+      [3, '31-Feb-20'],
+      [4, '13:51 PM ET Fri, 17 July 2020'],
+      [5, '7:99 PM ET Fri, 45 July 2020'],
+    ])
+      expect(bad.stderr).toContain(`times.csv:${line}: skipped: unreadable time ${JSON.stringify(time)}\n`)
+    expect(bad.stderr).toMatch(/2 produced to .*, 4 bad row\(s\) skipped \(lines 2, 3, 4, 5\)/)
+    expect(await times(bad.topic, 2)).toEqual(['1998-07-18T00:00:00.000Z', '2020-07-17T19:51:00.000Z'])
+    expect(bad.code).toBe(65)
+    const good = await replay('good.csv', 'time,headline\n2020-07-17T19:51:00,Tariffs five\n')
+    expect(good.stderr).toMatch(/1 produced to .*, 0 bad row\(s\) skipped/)
+    expect(good.code).toBe(0)
   })
 
   // Newest first, like cnbc_2017_2020.csv: in file order the aggregator would find nearly all of it late.
@@ -95,6 +213,7 @@ describe('tradepulse replay on Kafka', () => {
   it('produces a newest-first file oldest first, and its oldest rows for --limit', async () => {
     const all = await replay('newest-first.csv', newestFirst)
     expect(all.stderr).toMatch(/4 produced to /)
+    expect(all.code).toBe(0)
     expect(all.stderr).not.toMatch(/warning/)
     expect(await times(all.topic, 4)).toEqual([
       '2017-12-04T14:05:00.000Z',

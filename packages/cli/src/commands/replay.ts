@@ -11,6 +11,7 @@ import {
 } from '@tradepulse/platform'
 import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
+import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka } from '../infra.ts'
 import { readReplayRows } from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
@@ -201,7 +202,7 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description(
-      'produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes)',
+      `produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes); bad rows are named by line and skipped, and the exit code is then ${EXIT_DATA_ERROR}`,
     )
     .argument(
       '<file>',
@@ -269,6 +270,8 @@ export function registerReplay(program: Command): void {
         process.stderr.write(
           `replay: ${summary.produced} produced to ${topic}, ${summary.skipped} bad row(s) skipped${summary.skipped ? ` (lines ${summary.skippedLines.slice(0, 20).join(', ')}${summary.skipped > 20 ? ', …' : ''})` : ''}${summary.behind ? `, ${summary.behind} sent more than ${BACKWARDS_WARN_MS / 60_000} min behind a newer one` : ''}, ${summary.seconds.toFixed(1)} s\n`,
         )
+        // Every good row was sent; a script must still learn that some were not (each named above).
+        if (summary.skipped > 0) process.exitCode = EXIT_DATA_ERROR
       } finally {
         bar?.stop()
         await producer.disconnect()

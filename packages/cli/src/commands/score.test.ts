@@ -1,14 +1,49 @@
-import { execFileSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { createScorer } from '@tradepulse/scoring'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
+import { MAX_LINE_BYTES } from '../read-lines.ts'
 import { formatScore, scoreNdjson } from './score.ts'
 
 const MAIN = join(import.meta.dirname, '..', 'main.ts')
 
-describe('tradepulse score', () => {
+/** Scores NDJSON input in process: the counts and the output lines, parsed. */
+async function scored(input: NodeJS.ReadableStream) {
+  const out = new PassThrough()
+  const chunks: string[] = []
+  out.on('data', (d) => chunks.push(String(d)))
+  const counts = await scoreNdjson(createScorer(), input, out)
+  const lines = chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l))
+  return { counts, lines }
+}
+
+/** `tradepulse score ...` as a process with only the given environment, `input` written to its stdin. */
+function run(args: string[], input: string | Buffer, env: Record<string, string> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, 'score', ...args], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.stdin.end(input)
+  })
+}
+
+describe('tradepulse score', { timeout: 30_000 }, () => {
   it('answers every NDJSON line in order; a bad line gets { id, error } in its place', async () => {
     const input = Readable.from(
       [
@@ -57,22 +92,74 @@ describe('tradepulse score', () => {
     expect(results[1].scores.supplyChain.label).toBe('positive')
     expect(results[2]).toEqual({ id: 'z', line: 3, error: expect.stringMatching(/headline/) })
   })
-  it('refuses a blank headline, naming headline, as `score "   "` and ingest do', async () => {
+  it('refuses a blank headline as ingest does (empty_headline)', async () => {
     const input = Readable.from(['{"id":"w","headline":"   "}\n{"id":"v","headline":"\\u200b\\t"}\n'])
-    const out = new PassThrough()
-    const chunks: string[] = []
-    out.on('data', (d) => chunks.push(String(d)))
-    expect(await scoreNdjson(createScorer(), input, out)).toEqual({ ok: 0, bad: 2 })
-    expect(
-      chunks
-        .join('')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l)),
-    ).toEqual([
-      { id: 'w', line: 1, error: 'headline: empty or only white space' },
-      { id: 'v', line: 2, error: 'headline: empty or only white space' },
+    const { counts, lines } = await scored(input)
+    expect(counts).toEqual({ ok: 0, bad: 2 })
+    expect(lines).toEqual([
+      { id: 'w', line: 1, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      { id: 'v', line: 2, error: 'headline has no letter or digit after normalisation (empty_headline)' },
     ])
+  })
+  it('scores the text ingest would pass on, and refuses what ingest would send to the dlq, with its reason', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        [
+          // A soft hyphen inside a word: ingest removes it, so the scorer sees "tariffs".
+          '{"id":"s","headline":"US raises tar\\u00adiffs on steel"}',
+          // Nothing readable once normalised: a braille blank, dashes, bidi isolates.
+          '{"id":"b","headline":"\\u2800"}',
+          '{"id":"d","headline":"---"}',
+          '{"id":"e","headline":"\\u2066\\u2069"}',
+          '{"id":"p\\u0001","headline":"US raises tariffs"}',
+          '{"id":"q","headline":"US \\ud800 tariffs"}',
+          // Cut to ingest's 1,000 characters, and flagged.
+          JSON.stringify({ id: 'long', headline: `US raises tariffs on steel ${'and more '.repeat(200)}` }),
+        ].join('\n'),
+      ]),
+    )
+    expect(counts).toEqual({ ok: 2, bad: 5 })
+    expect(lines[0]).toMatchObject({ id: 's', scores: { tariff: { label: 'negative' } }, truncated: false })
+    expect(lines.slice(1, 6)).toEqual([
+      { id: 'b', line: 2, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      { id: 'd', line: 3, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      { id: 'e', line: 4, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      {
+        id: 'p\u0001',
+        line: 5,
+        error: expect.stringMatching(/^id: holds a control character.*\(schema_invalid\)$/),
+      },
+      { id: 'q', line: 6, error: 'headline contains a lone surrogate (invalid_text)' },
+    ])
+    expect(lines[6]).toMatchObject({ id: 'long', scores: { tariff: { label: 'negative' } }, truncated: true })
+  })
+  it('answers a line that is not valid UTF-8 with an error line naming it, and goes on', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        Buffer.from('{"id":"a","headline":"US raises tariffs on '),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from(' steel"}\n{"id":"b","headline":"EU lifts duties on US whiskey"}\n'),
+      ]),
+    )
+    expect(counts).toEqual({ ok: 1, bad: 1 })
+    expect(lines[0]).toEqual({ id: null, line: 1, error: 'line is not valid UTF-8' })
+    expect(lines[1]).toMatchObject({ id: 'b', scores: { tariff: { label: 'positive' } } })
+  })
+  it('answers a line of 600 MB with an error line in its place, in bounded memory, and the lines after it', async () => {
+    const CHUNKS = 9_155 // of 64 KiB: 600 MB
+    const input = Readable.from(
+      (async function* () {
+        yield Buffer.from('{"id":"a","headline":"US raises tariffs"}\n{"id":"big","headline":"')
+        for (let i = 0; i < CHUNKS; i++) yield Buffer.alloc(65_536, 'a')
+        yield Buffer.from('"}\n{"id":"c","headline":"EU lifts duties"}\n')
+      })(),
+    )
+    const { counts, lines } = await scored(input)
+    expect(counts).toEqual({ ok: 2, bad: 1 })
+    expect(lines.map((l) => l.id)).toEqual(['a', null, 'c'])
+    const size = 24 + CHUNKS * 65_536 + 2
+    expect(lines[1]).toEqual({ id: null, line: 2, error: `line is ${size} bytes; limit ${MAX_LINE_BYTES}` })
+    expect(lines[2].scores.tariff.label).toBe('positive')
   })
   it('writes each answer before the next line arrives', async () => {
     const input = new PassThrough()
@@ -100,13 +187,41 @@ describe('tradepulse score', () => {
     expect(out).toMatch(/cues:\n\s+\w+/)
     expect(out).toMatch(/scorer scoring-/)
   })
-  it('as a process, writes nothing but NDJSON to stdout', () => {
-    const stdout = execFileSync(process.execPath, [MAIN, 'score', '--ndjson'], {
-      input: `{"id":"x","headline":"EU lifts duties on US whiskey"}\nnope\n${JSON.stringify({ id: 'y', headline: 'US\u2028raises tariffs' })}\n`,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    }).toString()
-    const lines = stdout.trim().split('\n')
+  it('as a process, writes nothing but NDJSON to stdout; a bad line makes the exit code 65, after the rest', async () => {
+    const r = await run(
+      ['--ndjson'],
+      `{"id":"x","headline":"EU lifts duties on US whiskey"}\nnope\n${JSON.stringify({ id: 'y', headline: 'US\u2028raises tariffs' })}\n`,
+    )
+    const lines = r.stdout.trim().split('\n')
     expect(lines).toHaveLength(3)
     expect(lines.map((l) => JSON.parse(l).id)).toEqual(['x', null, 'y'])
+    expect(r.stderr).toBe('score: 1 bad line(s), 2 scored\n')
+    expect(r.code).toBe(65)
+    const good = await run(['--ndjson'], '{"id":"x","headline":"EU lifts duties on US whiskey"}\n\n')
+    expect([good.code, good.stderr, good.stdout.trim().split('\n').length]).toEqual([0, '', 1])
+  })
+  it('takes a blank SCORER_WATCHLIST_FILE as unset, as the workers do', async () => {
+    for (const blank of ['', '  ']) {
+      const r = await run(['--ndjson'], '{"id":"x","headline":"EU lifts duties"}\n', {
+        SCORER_WATCHLIST_FILE: blank,
+      })
+      expect([r.code, r.stderr], JSON.stringify(blank)).toEqual([0, ''])
+      expect(JSON.parse(r.stdout).id).toBe('x')
+    }
+    const missing = await run(['US raises tariffs'], '', {
+      SCORER_WATCHLIST_FILE: '/nonexistent/watchlist.json',
+    })
+    expect(missing.code).toBe(78)
+    expect(missing.stderr).toMatch(/SCORER_WATCHLIST_FILE .*nonexistent.*ENOENT/)
+  })
+  it('scores one headline as ingest normalises it, and refuses one ingest would refuse (exit 65)', async () => {
+    const r = await run(['US raises tar\u00adiffs on steel'], '')
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^US raises tariffs on steel\n\s+tariff\s+-0\.\d\d\s+negative/)
+    const none = await run(['\u2800'], '')
+    expect([none.code, none.stdout]).toEqual([65, ''])
+    expect(none.stderr).toBe(
+      'score: ingest would refuse this headline: headline has no letter or digit after normalisation (empty_headline)\n',
+    )
   })
 })

@@ -1,22 +1,57 @@
-import type { ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
-import { formatIssues } from '@tradepulse/platform'
-import { scorerFromConfig } from '@tradepulse/scorer'
+import type { Headline, ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
+import {
+  DEFAULT_INGEST_LIMITS,
+  type IngestLimits,
+  ingestConfigShape,
+  parseRawRecord,
+} from '@tradepulse/ingest'
+import { formatIssues, loadConfig } from '@tradepulse/platform'
+import { scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
 import { z } from 'zod'
+import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { readLines } from '../read-lines.ts'
 
 // Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
-// A blank headline is refused, as `score "   "` refuses it and ingest dead-letters it (empty_headline):
-// scored, it would read as all zeros, a confident "not relevant" about nothing.
+// What the three fields hold is checked as ingest checks it (asIngested).
 const NdjsonInput = z.object({
-  id: z.string().min(1).max(200),
-  headline: z
-    .string()
-    .max(100_000)
-    .refine((h) => !/^[\s\u200B-\u200D\u2060\uFEFF]*$/.test(h), 'empty or only white space'),
-  body: z.string().max(1_000_000).optional(),
+  id: z.string(),
+  headline: z.string(),
+  body: z.string().optional(),
 })
+
+/**
+ * The variables score reads, as the workers read them (loadConfig: a blank one counts as unset): the
+ * scorer's watchlist, and ingest's record limit, which it checks each headline against.
+ */
+const ScoreConfig = z.object({
+  SCORER_WATCHLIST_FILE: scorerConfigShape.SCORER_WATCHLIST_FILE,
+  INGEST_MAX_RECORD_BYTES: ingestConfigShape.INGEST_MAX_RECORD_BYTES,
+})
+
+/**
+ * A headline as the pipeline would score it: the record `{ id?, headline, body? }` through ingest's own
+ * parse (parseRawRecord: its limits, normalisation, cut to length, and checks of readable text and
+ * ids), or why ingest would send it to the dlq (its message and reason code). Scored raw, a soft hyphen
+ * inside "tar\u00adiffs" hid the tariff, and "---" or a braille blank scored as a confident "not
+ * relevant" about nothing, where ingest refuses both (empty_headline).
+ */
+export function asIngested(
+  input: { id?: string; headline: string; body?: string },
+  limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+): { ok: true; headline: Headline } | { ok: false; error: string } {
+  const r = parseRawRecord(Buffer.from(JSON.stringify(input)), Date.now(), limits, 'score')
+  return r.ok ? { ok: true, headline: r.headline } : { ok: false, error: `${r.message} (${r.reason})` }
+}
+
+/** Scores of a headline ingest has taken; `truncated` when ingest or the scorer cut text, as the scorer's. */
+function scoreIngested(scorer: Scorer, h: Headline): ScoreResult {
+  const r = scorer.score(
+    h.body === undefined ? { headline: h.headline } : { headline: h.headline, body: h.body },
+  )
+  return { ...r, truncated: h.truncated || r.truncated }
+}
 
 const fmt = (n: number) => (n >= 0 ? ' ' : '') + n.toFixed(2)
 
@@ -58,33 +93,40 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
 }
 
 /**
- * NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, error }` in its place. Blank
- * lines are skipped (a trailing newline or a spacer is not an input).
+ * NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, line, error }` in its place
+ * (a line that is not valid UTF-8, or longer than MAX_LINE_BYTES, among them: the input goes on after
+ * it). Blank lines are skipped (a trailing newline or a spacer is not an input). Each headline is
+ * scored as the pipeline would score it, or refused as ingest would refuse it (asIngested).
  */
 export async function scoreNdjson(
   scorer: Scorer,
   input: NodeJS.ReadableStream,
   output: NodeJS.WritableStream,
+  limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ): Promise<{ ok: number; bad: number }> {
   const counts = { ok: 0, bad: 0 }
-  let lineNo = 0
-  for await (const line of readLines(input)) {
-    lineNo++
-    if (line.trim() === '') continue
+  for await (const l of readLines(input)) {
+    if ('text' in l && l.text.trim() === '') continue
     let result: unknown
     let id: unknown = null
     try {
-      const json = JSON.parse(line) as unknown
+      if (!('text' in l)) throw new Error(l.error)
+      const json = JSON.parse(l.text) as unknown
       if (json && typeof json === 'object' && 'id' in json) id = (json as { id: unknown }).id
       const parsed = NdjsonInput.safeParse(json)
       if (!parsed.success) {
         throw new Error(formatIssues(parsed.error))
       }
       const { id: pid, headline, body } = parsed.data
-      result = { id: pid, ...scorer.score(body === undefined ? { headline } : { headline, body }) }
+      const checked = asIngested(
+        body === undefined ? { id: pid, headline } : { id: pid, headline, body },
+        limits,
+      )
+      if (!checked.ok) throw new Error(checked.error)
+      result = { id: pid, ...scoreIngested(scorer, checked.headline) }
       counts.ok++
     } catch (err) {
-      result = { id: typeof id === 'string' ? id : null, line: lineNo, error: (err as Error).message }
+      result = { id: typeof id === 'string' ? id : null, line: l.line, error: (err as Error).message }
       counts.bad++
     }
     if (!output.write(`${JSON.stringify(result)}\n`)) await new Promise((r) => output.once('drain', r))
@@ -100,14 +142,22 @@ export function registerScore(program: Command): void {
     .option('--body <text>', 'body text scored together with the headline')
     .option(
       '--ndjson',
-      'read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order (blank lines are skipped; a bad line gets {"id","error"})',
+      `read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
     )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
-      const scorer = scorerFromConfig({ SCORER_WATCHLIST_FILE: process.env.SCORER_WATCHLIST_FILE })
+      const config = loadConfig(ScoreConfig, process.env)
+      const scorer = scorerFromConfig(config)
+      const limits: IngestLimits = {
+        ...DEFAULT_INGEST_LIMITS,
+        maxRecordBytes: config.INGEST_MAX_RECORD_BYTES,
+      }
       if (opts.ndjson) {
-        const counts = await scoreNdjson(scorer, process.stdin, process.stdout)
-        if (counts.bad) process.stderr.write(`score: ${counts.bad} bad line(s), ${counts.ok} scored\n`)
+        const counts = await scoreNdjson(scorer, process.stdin, process.stdout, limits)
+        if (counts.bad) {
+          process.stderr.write(`score: ${counts.bad} bad line(s), ${counts.ok} scored\n`)
+          process.exitCode = EXIT_DATA_ERROR
+        }
         return
       }
       const headline = words.join(' ').trim()
@@ -118,8 +168,19 @@ export function registerScore(program: Command): void {
         process.exitCode = 2
         return
       }
-      const r = scorer.score(opts.body === undefined ? { headline } : { headline, body: opts.body })
-      process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatScore(headline, r)}\n`)
+      const checked = asIngested(
+        opts.body === undefined ? { headline } : { headline, body: opts.body },
+        limits,
+      )
+      if (!checked.ok) {
+        process.stderr.write(`score: ingest would refuse this headline: ${checked.error}\n`)
+        process.exitCode = EXIT_DATA_ERROR
+        return
+      }
+      const r = scoreIngested(scorer, checked.headline)
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatScore(checked.headline.headline, r)}\n`,
+      )
     })
 }
 

@@ -1,11 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { finished } from 'node:stream/promises'
 import { describe, expect, it } from 'vitest'
+import { MAX_LINE_BYTES } from '../read-lines.ts'
 import { type ReplayRow, readReplayRows } from './read-rows.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-'))
-async function rows(name: string, text: string, source?: string): Promise<ReplayRow[]> {
+async function rows(name: string, text: string | Buffer, source?: string): Promise<ReplayRow[]> {
   const file = join(dir, name)
   writeFileSync(file, text)
   const out: ReplayRow[] = []
@@ -124,6 +127,124 @@ describe('readReplayRows', () => {
       { line: 3, error: expect.stringMatching(/^invalid JSON/) },
       { line: 4, error: 'not a JSON object' },
       { line: 5, raw: { headline: '' } },
+    ])
+  })
+
+  it('skips an NDJSON line that is not valid UTF-8, naming it, instead of sending U+FFFD', async () => {
+    const r = await rows(
+      'latin1.ndjson',
+      Buffer.concat([
+        Buffer.from('{"id":"a","headline":"Tariffs rise"}\n{"id":"b","headline":"caf'),
+        Buffer.from([0xe9]),
+        Buffer.from('"}\r\n{"id":"c","headline":"Café \u2028 reopens"}\n'),
+      ]),
+    )
+    expect(r).toEqual([
+      { line: 1, raw: { id: 'a', headline: 'Tariffs rise' } },
+      { line: 2, error: 'line is not valid UTF-8' },
+      { line: 3, raw: { id: 'c', headline: 'Café \u2028 reopens' } },
+    ])
+  })
+  it('skips a CSV row with a line that is not valid UTF-8, naming the line, in CSV and CRLF files alike', async () => {
+    for (const eol of ['\n', '\r\n']) {
+      const r = await rows(
+        'latin1.csv',
+        Buffer.concat([
+          Buffer.from(
+            ['date,headline', '2020-01-01,"Steel', 'tariffs rise"', '2020-01-02,"Caf'].join(eol) + eol,
+          ),
+          Buffer.from([0xe9, 0x20]),
+          Buffer.from(['reopens"', '2020-01-03,Café exports', '2020-01-04,caf'].join(eol)),
+          Buffer.from([0xe9]),
+          Buffer.from(`${eol}2020-01-05,Copper${eol}`),
+        ]),
+      )
+      expect(r, JSON.stringify(eol)).toEqual([
+        {
+          line: expect.any(Number),
+          raw: { headline: `Steel${eol}tariffs rise`, publishedAt: '2020-01-01T00:00:00.000Z' },
+        },
+        { line: 5, error: 'line is not valid UTF-8' },
+        {
+          line: expect.any(Number),
+          raw: { headline: 'Café exports', publishedAt: '2020-01-03T00:00:00.000Z' },
+        },
+        { line: 7, error: 'line is not valid UTF-8' },
+        { line: expect.any(Number), raw: { headline: 'Copper', publishedAt: '2020-01-05T00:00:00.000Z' } },
+      ])
+    }
+  })
+  it('refuses a CSV whose header line is not valid UTF-8', async () => {
+    await expect(
+      rows('h3.csv', Buffer.from([0x64, 0x61, 0x74, 0x65, 0xe9, 0x2c, 0x68, 0x0a])),
+    ).rejects.toThrow(/h3\.csv: the header line cannot be read: line is not valid UTF-8 \(line 1\)/)
+  })
+
+  /**
+   * The rows of a file of `before`, a line of `bytes` "a"s between `prefix` and `suffix` (written as a
+   * stream, never held whole), and `after`; the file is deleted after.
+   */
+  async function withLongLine(
+    name: string,
+    before: string,
+    long: { prefix: string; bytes: number; suffix: string },
+    after: string,
+  ) {
+    const file = join(dir, name)
+    const out = createWriteStream(file)
+    out.write(before)
+    out.write(long.prefix)
+    const chunk = Buffer.alloc(1024 * 1024, 'a')
+    for (let left = long.bytes; left > 0; left -= chunk.length) {
+      if (!out.write(left >= chunk.length ? chunk : chunk.subarray(0, left))) await once(out, 'drain')
+    }
+    out.end(`${long.suffix}${after}`)
+    await finished(out)
+    const rows: ReplayRow[] = []
+    try {
+      for await (const r of readReplayRows(file)) rows.push(r)
+    } finally {
+      rmSync(file)
+    }
+    return rows
+  }
+  it('skips an NDJSON line past the limit, naming it and its size, and reads the lines around it', async () => {
+    const r = await withLongLine(
+      'long.ndjson',
+      '{"id":"a","headline":"Tariffs rise"}\n',
+      { prefix: '{"id":"big","headline":"', bytes: 40_000_000, suffix: '"}\n' },
+      '{"id":"c","headline":"EU lifts duties"}\n',
+    )
+    expect(r).toEqual([
+      { line: 1, raw: { id: 'a', headline: 'Tariffs rise' } },
+      { line: 2, error: `line is ${40_000_026} bytes; limit ${MAX_LINE_BYTES}` },
+      { line: 3, raw: { id: 'c', headline: 'EU lifts duties' } },
+    ])
+  })
+  it('skips a CSV line past the limit, naming it, and the rows after it parse as before, quoted or not', async () => {
+    // The long line opens a quoted field it does not close, the next line closes it: one record, skipped.
+    const r = await withLongLine(
+      'long.csv',
+      'date,headline\n2020-01-01,Tariffs rise\n',
+      { prefix: '2020-01-02,"', bytes: 5_000_000, suffix: '"" and more' },
+      '\nstill the quoted field"\n2020-01-03,"Chips, again"\n2020-01-04,Copper\n',
+    )
+    expect(r).toEqual([
+      { line: 2, raw: { headline: 'Tariffs rise', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 3, error: `line is ${12 + 5_000_000 + 11} bytes; limit ${MAX_LINE_BYTES}` },
+      { line: 5, raw: { headline: 'Chips, again', publishedAt: '2020-01-03T00:00:00.000Z' } },
+      { line: 6, raw: { headline: 'Copper', publishedAt: '2020-01-04T00:00:00.000Z' } },
+    ])
+    // Here the quoted field closes in the bytes dropped: the quote is put back, the next rows are rows.
+    const closed = await withLongLine(
+      'long-closed.csv',
+      'date,headline\n',
+      { prefix: '2020-01-02,"', bytes: 5_000_000, suffix: '",more' },
+      '\n2020-01-03,Copper\n',
+    )
+    expect(closed).toEqual([
+      { line: 2, error: `line is ${12 + 5_000_000 + 6} bytes; limit ${MAX_LINE_BYTES}` },
+      { line: 3, raw: { headline: 'Copper', publishedAt: '2020-01-03T00:00:00.000Z' } },
     ])
   })
 })

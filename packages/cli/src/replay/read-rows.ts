@@ -1,6 +1,8 @@
+import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
+import { Readable } from 'node:stream'
 import { type CsvError, parse } from 'csv-parse'
-import { readLines } from '../read-lines.ts'
+import { MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
 import { parseStreamTime } from './stream-times.ts'
 
 /** One replayable row: the raw headline object to produce, or why the row was skipped. */
@@ -11,16 +13,24 @@ const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
 /**
  * Reads NDJSON (one raw headline object per line; validated by ingest, not here) or CSV with a
  * headline column and a date or time column (the shapes of ../shared/data/streams; a `description`
- * column becomes the body). Rows that cannot be read at all are reported with their line number.
+ * column becomes the body). Rows that cannot be read at all are reported with their line number: a
+ * line that is not valid UTF-8 (its text would reach headlines.raw with U+FFFD in place of the bad
+ * bytes, where ingest refuses the bytes themselves) and a line longer than MAX_LINE_BYTES (read and
+ * dropped as it comes, memory bounded) among them, each named by its own line. The header line of a
+ * CSV must be readable: the file is refused otherwise.
  */
 export async function* readReplayRows(
   file: string,
   opts: { source?: string } = {},
 ): AsyncGenerator<ReplayRow> {
   if (/\.(nd)?jsonl?$/i.test(file) || /\.ndjson$/i.test(file)) {
-    let line = 0
-    for await (const text of readLines(createReadStream(file))) {
-      line++
+    for await (const l of readLines(createReadStream(file))) {
+      const line = l.line
+      if (!('text' in l)) {
+        yield { line, error: l.error }
+        continue
+      }
+      const text = l.text
       if (text.trim() === '') continue
       try {
         const raw = JSON.parse(text) as unknown
@@ -45,62 +55,186 @@ export async function* readReplayRows(
   // first record that comes after them (csv-parse reports them while it parses, ahead of the reader).
   const unreadable: { line: number; error: string }[] = []
   let last: { row: { line: number; error: string }; reason: string; to: number } | undefined
-  const parser = createReadStream(file).pipe(
-    parse({
-      columns: true,
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      info: true,
-      raw: true,
-      skip_records_with_error: true,
-      on_skip: (err, raw) => {
-        if (!err) return
-        const at = err as CsvError & { lines: number; columns: { name: string }[] | boolean }
-        if (!Array.isArray(at.columns))
-          throw new Error(`${file}: the header line cannot be read: ${err.message}`)
-        useColumns(at.columns.map((c) => c.name))
-        const line = firstLineOf(at.lines, raw ?? '')
-        // One report per record, with its first error: a record with stray quotes can raise several,
-        // and its row is still queued then (no record after it has been read yet).
-        if (last?.row.line === line) last.to = at.lines
-        else {
-          last = { row: { line, error: '' }, reason: err.message, to: at.lines }
-          unreadable.push(last.row)
-        }
-        last.row.error =
-          last.to > line
-            ? `${last.reason} (a quoted field runs from line ${line} to line ${last.to}, taking in the rows between)`
-            : last.reason
-      },
-    }),
-  )
-  for await (const { record, info } of parser as AsyncIterable<{
-    record: Record<string, string>
-    info: { lines: number }
-  }>) {
-    while (unreadable.length > 0 && unreadable[0]!.line < info.lines) yield unreadable.shift()!
-    useColumns(Object.keys(record))
-    const headline = record.headline?.trim()
-    if (!headline) {
-      yield { line: info.lines, error: 'empty headline' }
-      continue
-    }
-    const raw: Record<string, unknown> = { headline }
-    if (opts.source) raw.source = opts.source
-    if (timeColumn) {
-      const at = parseStreamTime(record[timeColumn] ?? '')
-      if (!at) {
-        yield { line: info.lines, error: `unreadable ${timeColumn} ${JSON.stringify(record[timeColumn])}` }
+  const lines = new CsvLines(file)
+  const parser = parse({
+    columns: true,
+    bom: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+    info: true,
+    raw: true,
+    skip_records_with_error: true,
+    on_skip: (err, raw) => {
+      if (!err) return
+      const at = err as CsvError & { lines: number; columns: { name: string }[] | boolean }
+      if (!Array.isArray(at.columns))
+        throw new Error(`${file}: the header line cannot be read: ${err.message}`)
+      useColumns(at.columns.map((c) => c.name))
+      const line = firstLineOf(at.lines, raw ?? '')
+      // One report per record, with its first error: a record with stray quotes can raise several,
+      // and its row is still queued then (no record after it has been read yet).
+      if (last?.row.line === line) last.to = at.lines
+      else {
+        last = { row: { line, error: '' }, reason: err.message, to: at.lines }
+        unreadable.push(last.row)
+      }
+      last.row.error =
+        last.to > line
+          ? `${last.reason} (a quoted field runs from line ${line} to line ${last.to}, taking in the rows between)`
+          : last.reason
+      // A bad line inside the record is not reported again: the record is skipped for this already.
+      lines.badIn(line, Math.max(last.to, line))
+    },
+  })
+  // Errors of the reading (a file gone, a header line that is not readable) end the parse with them.
+  const source = Readable.from(lines.bytes())
+  source.on('error', (err) => parser.destroy(err))
+  source.pipe(parser)
+  try {
+    for await (const { record, info, raw } of parser as AsyncIterable<{
+      record: Record<string, string>
+      info: { lines: number; bytes: number }
+      raw: string
+    }>) {
+      while (unreadable.length > 0 && unreadable[0]!.line < info.lines) yield unreadable.shift()!
+      useColumns(Object.keys(record))
+      // The record's lines, by the bytes csv-parse has read (its line count is off after a quoted field
+      // holding CRLF line breaks) and the line breaks inside it; one that is not readable text is skipped,
+      // named by that line.
+      const end = lines.lineAt(info.bytes - 1)
+      const bad = lines.badIn(end - innerLineBreaks(raw), end)
+      if (bad) {
+        yield bad
         continue
       }
-      raw.publishedAt = at
+      const headline = record.headline?.trim()
+      if (!headline) {
+        yield { line: info.lines, error: 'empty headline' }
+        continue
+      }
+      const row: Record<string, unknown> = { headline }
+      if (opts.source) row.source = opts.source
+      if (timeColumn) {
+        const at = parseStreamTime(record[timeColumn] ?? '')
+        if (!at) {
+          yield { line: info.lines, error: `unreadable ${timeColumn} ${JSON.stringify(record[timeColumn])}` }
+          continue
+        }
+        row.publishedAt = at
+      }
+      if (record.description?.trim()) row.body = record.description.trim()
+      yield { line: info.lines, raw: row }
     }
-    if (record.description?.trim()) raw.body = record.description.trim()
-    yield { line: info.lines, raw }
+  } finally {
+    source.destroy()
   }
   yield* unreadable
+  // Bad lines in no record csv-parse gave or skipped (none are expected): reported all the same.
+  yield* lines.unreported()
 }
+
+/** Line breaks inside a record's raw text: csv-parse's `raw` may start with the end of a blank line before it and ends with its own line end. */
+function innerLineBreaks(raw: string): number {
+  const text = raw.replace(/^[\r\n]+/, '')
+  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').length - 1
+}
+
+/**
+ * A CSV file's bytes for csv-parse, line by line (readByteLines), keeping what its records are checked
+ * against: the lines that are not readable text (not valid UTF-8, or longer than MAX_LINE_BYTES) and
+ * where each line starts in the bytes given. A line that is not valid UTF-8 is given as it is, so the
+ * file parses as it always did (the record holding it is skipped); a line past the limit is given as
+ * its first bytes, with a double quote added when the bytes dropped held an odd number of them (the
+ * quoting state after the line stays what it was) and its line end, so memory stays bounded and the
+ * lines after it parse as they would have.
+ */
+class CsvLines {
+  private readonly bad = new Map<number, string>()
+  private readonly reported = new Set<number>()
+  /** Where each line starts in the bytes given, from line `base`: lines before a record are forgotten. */
+  private starts: number[] = []
+  private base = 1
+
+  private readonly file: string
+
+  constructor(file: string) {
+    this.file = file
+  }
+
+  async *bytes(): AsyncGenerator<Buffer> {
+    let offset = 0
+    let header = true
+    let batch: Buffer[] = []
+    let batched = 0
+    for await (const l of readByteLines(createReadStream(this.file))) {
+      this.starts.push(offset)
+      let bytes = l.bytes
+      if (l.cut) {
+        this.bad.set(l.line, `line is ${l.size} bytes; limit ${MAX_LINE_BYTES}`)
+        bytes = Buffer.concat([bytes, Buffer.from(`${l.quotesCut % 2 === 1 ? '"' : ''}${l.cr ? '\r' : ''}`)])
+      } else if (!isUtf8(l.cr ? bytes.subarray(0, -1) : bytes))
+        this.bad.set(l.line, 'line is not valid UTF-8')
+      const blank = l.size === 0 || (l.size === 1 && l.cr)
+      if (header && !blank) {
+        header = false
+        const problem = this.bad.get(l.line)
+        if (problem)
+          throw new Error(`${this.file}: the header line cannot be read: ${problem} (line ${l.line})`)
+      }
+      batch.push(bytes)
+      batched += bytes.length
+      if (l.ended) {
+        batch.push(NEWLINE)
+        batched++
+      }
+      offset += bytes.length + (l.ended ? 1 : 0)
+      if (batched >= 64 * 1024) {
+        yield Buffer.concat(batch)
+        batch = []
+        batched = 0
+      }
+    }
+    if (batched > 0) yield Buffer.concat(batch)
+  }
+
+  /** The line holding the byte at `offset` of the bytes given. */
+  lineAt(offset: number): number {
+    let lo = 0
+    let hi = this.starts.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if (this.starts[mid]! <= offset) lo = mid
+      else hi = mid - 1
+    }
+    const line = this.base + lo
+    // Records come in order: the lines before this one are no longer asked about.
+    if (lo > 4096) {
+      this.starts = this.starts.slice(lo)
+      this.base = line
+    }
+    return line
+  }
+
+  /** The first bad line from `from` to `to` as a skipped row; every bad line there counts as reported. */
+  badIn(from: number, to: number): { line: number; error: string } | undefined {
+    let first: { line: number; error: string } | undefined
+    if (this.bad.size === this.reported.size) return undefined
+    for (let line = Math.max(from, 1); line <= to; line++) {
+      const error = this.bad.get(line)
+      if (error === undefined || this.reported.has(line)) continue
+      this.reported.add(line)
+      first ??= { line, error }
+    }
+    return first
+  }
+
+  *unreported(): Generator<{ line: number; error: string }> {
+    for (const [line, error] of [...this.bad].sort((a, b) => a[0] - b[0]))
+      if (!this.reported.has(line)) yield { line, error }
+  }
+}
+
+const NEWLINE = Buffer.from('\n')
 
 /**
  * The first line of a record csv-parse skipped, from the line it reports the error on and the record's
