@@ -8,13 +8,15 @@ import {
   compareStores,
   groupProgress,
   HOUR_MS,
+  MIN_MS,
   produceScored,
   scoredSeries,
   targetsOf,
 } from '@tradepulse/aggregator/fixtures'
-import { createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import {
+  collectTopic,
   createTopics,
   freePort,
   randomName,
@@ -340,6 +342,79 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config })
     expect(await compareStores(ref, store, targetsOf(series), T0 + SPAN_MS)).toEqual([])
   })
+  it('publishes, after a restart, an update the throttle held back when the aggregator was SIGKILLed past its commit', async () => {
+    const workers: WorkerProcess[] = []
+    cleanups.push(async () => {
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL')
+    })
+    const topics = createTopicCatalogue(prefix)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    })
+    const store = createRedisIndicatorStore(redis, {
+      prefix: keyPrefix,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: GRACE_MS }),
+    })
+    /** The global market indicator's updates on the topic (every headline touches it). */
+    const market = () =>
+      updates.messages
+        .filter((m) => m.key === 'market|global:all')
+        .map((m) => IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+    const series = scoredSeries(20, { startMs: T0, spanMs: 10 * MIN_MS, seed: 53 })
+    // The first run: a batch's keys go out at once, the next batch's within the interval (ten minutes
+    // here, so its trailing edge never comes first) are held back. Commits every 100 ms.
+    const first = spawnWorker(AGGREGATOR_MAIN, {
+      ...env(redisUrl),
+      AGGREGATOR_PUBLISH_INTERVAL_MS: '600000',
+      AGGREGATOR_PUBLISH_LARGE_CHANGE: '1000',
+      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+    })
+    workers.push(first)
+    await waitFor(() => first.output().includes('aggregator started'), {
+      what: 'worker started',
+      timeoutMs: 60_000,
+    })
+    const toOne = { partitionOf: () => 0 }
+    await produceScored(producer, topics.scored.name, series.slice(0, 10), toOne)
+    await waitFor(async () => market().length > 0 && (await progress()).atEnd, {
+      what: 'the first update',
+      timeoutMs: 30_000,
+    })
+    await produceScored(producer, topics.scored.name, series.slice(10), toOne)
+    await waitFor(async () => (await progress()).atEnd, {
+      what: 'the second batch committed',
+      timeoutMs: 30_000,
+    })
+    // Held back: in Redis, not on the topic.
+    expect(market().every((u) => u.count < 20)).toBe(true)
+    first.child.kill('SIGKILL')
+    expect((await first.exited).signal).toBe('SIGKILL')
+    const held = await store.get('market', { kind: 'global', id: 'all' }, T0)
+    expect(held?.count).toBe(20)
+
+    // Restarted: nothing is redelivered (all committed), yet the held-back update goes out, read from
+    // Redis, once its mark is a few intervals old.
+    const second = spawnWorker(AGGREGATOR_MAIN, { ...env(redisUrl), AGGREGATOR_PUBLISH_RECOVER_MS: '1000' })
+    workers.push(second)
+    await waitFor(async () => market().some((u) => u.count === 20), {
+      what: 'the held-back update published after the restart',
+      timeoutMs: 30_000,
+    })
+    const recovered = market().find((u) => u.count === 20)!
+    const now = await store.get('market', { kind: 'global', id: 'all' }, Date.parse(recovered.asOf))
+    expect({ ...recovered, updatedAt: undefined }).toEqual({ ...now, updatedAt: undefined })
+    await waitFor(async () => (await redis.zcard(`${keyPrefix}:dirty:{${prefix}aggregator}`)) === 0, {
+      what: 'no dirty mark left',
+    })
+    second.child.kill('SIGTERM')
+    expect((await second.exited).code).toBe(0)
+  })
+
   it('loses nothing when one of two members catching up a backlog is killed with SIGKILL', async () => {
     const workers: WorkerProcess[] = []
     cleanups.push(async () => {

@@ -1,4 +1,9 @@
-import { createManualClock, createTopicCatalogue, type SentimentLabel } from '@tradepulse/contracts'
+import {
+  createManualClock,
+  createTopicCatalogue,
+  IndicatorUpdate,
+  type SentimentLabel,
+} from '@tradepulse/contracts'
 import { contributionsOf } from '@tradepulse/indicators'
 import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
@@ -6,6 +11,7 @@ import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { type AppliedOffsets, memoryAppliedOffsets } from './applied-offsets.ts'
+import { type DirtyKeys, memoryDirtyKeys } from './dirty-keys.ts'
 import type { PublishThrottleOptions } from './publish-throttle.ts'
 import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
@@ -22,10 +28,12 @@ describe('aggregator handler', () => {
     store = createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
     applied?: AppliedOffsets,
     publish: Partial<PublishThrottleOptions> = {},
+    dirty?: DirtyKeys,
   ) {
     const registry = new Registry()
     const aggregator = createAggregator({
       ...(applied ? { applied } : {}),
+      ...(dirty ? { dirty } : {}),
       clock,
       topics,
       store,
@@ -86,6 +94,86 @@ describe('aggregator handler', () => {
     // Sent now: nothing pending any more.
     clock.advance(2_000)
     expect(await aggregator.flushDue(async () => {})).toBe(0)
+  })
+
+  describe('an update the throttle held back, its member gone before its trailing edge', () => {
+    /**
+     * Member A publishes the global market key with a first batch and holds back a second one's (within
+     * the interval): that batch returns without output, its offsets free to commit. The store and the
+     * dirty marks are Redis's stand-ins, shared by whoever comes next.
+     */
+    async function heldBack() {
+      const clock = createManualClock(T0 + HOUR_MS)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+      const dirty = memoryDirtyKeys(clock)
+      const a = setup(2_000, clock, store, undefined, { largeChange: 10 }, dirty)
+      const series = scoredSeries(20, { startMs: T0, spanMs: 10 * MIN_MS, idPrefix: 'held' })
+      const out = async (outcomes: Awaited<ReturnType<typeof a.handler>>) =>
+        outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : [])).map((r) => String(r.key))
+      expect(await out(await a.handler(recordsOf(0, series.slice(0, 10)), ctx))).toContain(
+        'market|global:all',
+      )
+      clock.advance(300)
+      const second = recordsOf(0, series.slice(10)).map((r, i) => ({ ...r, offset: String(10 + i) }))
+      expect(await out(await a.handler(second, ctx))).not.toContain('market|global:all')
+      // What Redis holds of it, at its newest headline (the shared watermark is the first batch's).
+      const newest = Date.parse(series[19]!.publishedAt)
+      const market = await store.get('market', { kind: 'global', id: 'all' }, newest)
+      expect(market).toMatchObject({ count: 20, asOf: new Date(newest).toISOString() })
+      return { clock, store, dirty, a, market: market! }
+    }
+    const flush = async (aggregator: ReturnType<typeof setup>['aggregator']) => {
+      const sent: IndicatorUpdate[] = []
+      await aggregator.flushDue(async (records) => {
+        for (const r of records) sent.push(IndicatorUpdate.parse(JSON.parse(String(r.value))))
+      })
+      return sent
+    }
+
+    it('is published by the next member once it is a few intervals old, read from the store, once', async () => {
+      const { clock, store, dirty, market } = await heldBack()
+      // A is killed: no trailing edge. B starts on the same store, having applied nothing.
+      const b = setup(2_000, clock, store, undefined, {}, dirty)
+      expect(await flush(b.aggregator)).toEqual([]) // A's mark is young: A may still publish it
+      clock.advance(11_000)
+      const sent = await flush(b.aggregator)
+      const recovered = sent.find((u) => u.key === 'market|global:all')
+      expect({ ...recovered, updatedAt: undefined }).toEqual({ ...market, updatedAt: undefined })
+      // Every key the second batch held back, and nothing else.
+      expect(sent.every((u) => u.count > 0)).toBe(true)
+      expect(await b.counter('tradepulse_indicator_updates_total')).toBe(sent.length)
+      clock.advance(11_000)
+      expect(await flush(b.aggregator)).toEqual([]) // published: the marks are gone
+    })
+
+    it("is not published again by another member once its own member's trailing edge has", async () => {
+      const { clock, store, dirty, a } = await heldBack()
+      clock.advance(1_000)
+      const own = await flush(a.aggregator)
+      expect(own.map((u) => u.key)).toContain('market|global:all')
+      const b = setup(2_000, clock, store, undefined, {}, dirty)
+      clock.advance(60_000)
+      expect(await flush(b.aggregator)).toEqual([])
+    })
+
+    it('keeps a mark made again after a publish read the key: the newer headline is still published', async () => {
+      const { clock, store, dirty, a } = await heldBack()
+      // A third batch of the key lands while the trailing edge of A is publishing the second one's update
+      // (read already).
+      clock.advance(1_000)
+      const late = scoredSeries(5, { startMs: T0 + 10 * MIN_MS, spanMs: MIN_MS, idPrefix: 'more' })
+      const third = recordsOf(0, late).map((r, i) => ({ ...r, offset: String(20 + i) }))
+      let during: Promise<unknown> | undefined
+      await a.aggregator.flushDue(async () => {
+        during ??= a.handler(third, ctx) // within the interval of this very publish: held back again
+        await during
+      })
+      // A dies now. B publishes the third batch's update: 25 headlines.
+      const b = setup(2_000, clock, store, undefined, {}, dirty)
+      clock.advance(11_000)
+      const sent = await flush(b.aggregator)
+      expect(sent.find((u) => u.key === 'market|global:all')?.count).toBe(25)
+    })
   })
 
   it('counts trailing updates once sent: a failed send not, its resend once', async () => {

@@ -28,6 +28,7 @@ import {
   memoryAppliedOffsets,
 } from './applied-offsets.ts'
 import { applyInRuns } from './apply-contributions.ts'
+import { type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import {
   createPublishThrottle,
@@ -58,7 +59,22 @@ export type AggregatorDeps = {
    * headline given again after a crash counts as a duplicate, not late (see AppliedOffsets).
    */
   applied?: AppliedOffsets
+  /**
+   * Where the keys the throttle holds back are marked until published, so that a member killed before
+   * its trailing edge loses no update (Redis on Kafka; in memory by default): see dirty-keys.ts.
+   */
+  dirty?: DirtyKeys
+  /**
+   * How old a dirty mark must be before this member publishes it as one nobody will (the member that
+   * made it died or cannot reach Kafka). At least three publish intervals are used. Default 10 s.
+   */
+  recoverAfterMs?: number
 }
+
+/** Most held-back keys of other members one trailing tick takes over. */
+const RECOVER_LIMIT = 1_000
+/** How often a member looks for them (a trailing tick comes every quarter interval). */
+const CLAIM_EVERY_MS = 1_000
 
 /** A headlines.scored record → what indicators need of it (see ScoredIndicatorInput), or the dlq reason. */
 export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(ScoredIndicatorInput, value)
@@ -119,7 +135,13 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * The updates of keys the throttle picks are read back and returned with the deferred work (or as
  * `out` of the batch's last ok outcome), so they are produced and acknowledged before the offsets are
  * committed. Pending keys go out
- * on the trailing edge (`flushDue`), produced by the app's own producer.
+ * on the trailing edge (`flushDue`), produced by the app's own producer. A batch that leaves keys
+ * pending marks them dirty in the store (DirtyKeys) before it completes, so its offsets never commit
+ * while its update lives only in this process: a member killed before its trailing edge leaves the
+ * marks, and the trailing edge of any member publishes marks that old (`recovered`). A publish deletes
+ * the marks it settles: the trailing edge once Kafka acknowledged the update; a batch once it read the
+ * update for its output (should that output never be acknowledged, the batch is not committed, and its
+ * records, read again by whoever owns the partition then, publish or mark the key again).
  */
 export function createAggregator(deps: AggregatorDeps) {
   const clock = deps.clock ?? systemClock
@@ -128,6 +150,8 @@ export function createAggregator(deps: AggregatorDeps) {
   const throttle = createPublishThrottle(deps.publish)
   const namespaces = new Map<string, IndicatorStore>([[deps.store.namespace, deps.store]])
   const applied = deps.applied ?? memoryAppliedOffsets()
+  const dirty = deps.dirty ?? memoryDirtyKeys(clock)
+  const recoverAfterMs = Math.max(deps.recoverAfterMs ?? 10_000, 3 * deps.publish.intervalMs)
   /** Headline ids of redelivered records being applied, with how many of their parts are in flight. */
   const redelivered = new Map<string, number>()
   const isRedelivered = (headlineId: string) => redelivered.has(headlineId)
@@ -177,11 +201,15 @@ export function createAggregator(deps: AggregatorDeps) {
 
   /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
   async function updatesFor(keys: PickedKey[]): Promise<Updates> {
-    if (keys.length === 0 || !Number.isFinite(watermarkMs)) return { records: [], counts: new Map() }
+    if (keys.length === 0) return { records: [], counts: new Map() }
     const store = await activeStore()
     // The members' shared watermark, not this one's alone: a member that has read less must not publish
-    // an indicator at an older asOf than another member did (the alerter would drop it as stale).
-    const asOf = await store.advanceWatermark(watermarkMs)
+    // an indicator at an older asOf than another member did (the alerter would drop it as stale). One
+    // that has applied nothing yet (publishing keys another member held back) reads at it as it is, or,
+    // with none, each key at its newest headline.
+    const asOf = Number.isFinite(watermarkMs)
+      ? await store.advanceWatermark(watermarkMs)
+      : ((await store.watermark()) ?? Number.NEGATIVE_INFINITY)
     const updates = await Promise.all(
       keys.map(({ key }) => {
         const { dimension, scope } = parseIndicatorKey(key)
@@ -219,20 +247,84 @@ export function createAggregator(deps: AggregatorDeps) {
     }
   }
 
+  /**
+   * Deletes the dirty marks that publishing `picked` settled (each only if still at its stamp). A failure
+   * costs nothing but a later publish of those keys again: warned, not retried.
+   */
+  async function settle(picked: readonly PickedKey[]): Promise<void> {
+    const marks: DirtyMark[] = []
+    for (const { key, marks: stamps } of picked) {
+      if (!stamps) continue
+      for (const stamp of await Promise.all(stamps)) if (stamp !== undefined) marks.push({ key, stamp })
+    }
+    if (marks.length === 0) return
+    await dirty.clear(marks).catch((err: unknown) => {
+      log.warn({ err, keys: marks.length }, 'could not clear the dirty marks of published indicator updates')
+    })
+  }
+
   async function trailing(
     picked: PickedKey[],
     send: (records: OutRecord[]) => Promise<void>,
   ): Promise<number> {
     const { records, counts } = await publishPicked(picked)
-    if (records.length === 0) return 0
-    try {
-      await send(records)
-    } catch (err) {
-      throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
-      throw err
+    if (records.length > 0) {
+      try {
+        await send(records)
+      } catch (err) {
+        throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
+        throw err
+      }
+      countUpdates(counts) // acknowledged
     }
-    countUpdates(counts) // acknowledged
+    await settle(picked)
     return records.length
+  }
+
+  let nextClaimMs = Number.NEGATIVE_INFINITY
+  let claimFailing = false
+  /** Marks old enough to take over, looked for once a second; a fault is warned once, not every tick. */
+  async function claim(): Promise<DirtyMark[]> {
+    const now = clock.now()
+    if (now < nextClaimMs) return []
+    nextClaimMs = now + CLAIM_EVERY_MS
+    try {
+      const taken = await dirty.claimStale(recoverAfterMs, RECOVER_LIMIT)
+      claimFailing = false
+      return taken
+    } catch (err) {
+      if (!claimFailing)
+        log.warn({ err }, 'could not look for held-back indicator updates to take over; retrying')
+      claimFailing = true
+      return []
+    }
+  }
+
+  /**
+   * The trailing edge: pending keys whose interval has passed, and the dirty marks old enough that the
+   * member that made them will not publish them (taken over, restamped, so no other member takes them
+   * too). A key that is both goes out once and settles both.
+   */
+  async function due(): Promise<PickedKey[]> {
+    const taken = await claim()
+    const picked = throttle.due(clock.now())
+    if (taken.length === 0) return picked
+    const byKey = new Map(picked.map((p) => [p.key, p]))
+    for (const { key, stamp } of taken) {
+      const mark = Promise.resolve(stamp)
+      const own = byKey.get(key)
+      if (own) own.marks = [...(own.marks ?? []), mark]
+      else {
+        const p: PickedKey = { key, trigger: 'recovered', enteredMs: Number.NEGATIVE_INFINITY, marks: [mark] }
+        byKey.set(key, p)
+        picked.push(p)
+      }
+    }
+    log.info(
+      { keys: taken.length, olderThanMs: recoverAfterMs },
+      'publishing indicator updates held back and left unpublished (by a member that stopped, or one that cannot reach Kafka)',
+    )
+    return picked
   }
 
   const partSize = deps.partSize ?? 2_000
@@ -333,7 +425,22 @@ export function createAggregator(deps: AggregatorDeps) {
               log.warn({ err, source }, 'could not record the offsets of an applied batch')
             })
           : undefined
-      const out = activity.size === 0 ? undefined : await publishPicked(throttle.offer(activity, clock.now()))
+      let out: Updates | undefined
+      if (activity.size > 0) {
+        const picked = throttle.offer(activity, clock.now())
+        // The keys held back for the trailing edge: marked in the store before the batch completes, so
+        // its offsets never commit while their update lives only in this process.
+        const chosen = new Set(picked.map((p) => p.key))
+        const held = [...activity.keys()].filter((k) => !chosen.has(k))
+        const marking = held.length > 0 ? dirty.mark(held) : undefined
+        if (marking) {
+          marking.catch(() => {}) // awaited below, after the reads (which may fail first)
+          throttle.marking(held, marking)
+        }
+        out = await publishPicked(picked)
+        await marking
+        void settle(picked) // not on the batch's way: a mark left over costs a publish again at most
+      }
       await recorded
       // Handed to the batch's output: the runner produces it (retrying a fault) before the batch counts
       // as done; acknowledgement is the runner's, not seen here.
@@ -354,10 +461,11 @@ export function createAggregator(deps: AggregatorDeps) {
   return {
     handler,
     /**
-     * Sends the records of pending keys whose interval has passed (the trailing edge) through `send`;
-     * keys whose read or send failed stay pending for the next call. Resolves with the records sent.
+     * Sends the records of pending keys whose interval has passed (the trailing edge), and of keys left
+     * dirty long enough ago that no member will publish them otherwise, through `send`; keys whose read
+     * or send failed stay pending (dirty) for the next call. Resolves with the records sent.
      */
-    flushDue: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.due(clock.now()), send),
+    flushDue: async (send: (records: OutRecord[]) => Promise<void>) => trailing(await due(), send),
     /** The same for every pending key, whatever its interval (on stop). */
     flushAll: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.drain(clock.now()), send),
     watermarkMs: () => watermarkMs,

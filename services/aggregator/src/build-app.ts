@@ -26,6 +26,7 @@ import {
   indicatorOverrides,
   indicatorStoreOptions,
 } from './config.ts'
+import { dirtyKeysKey, memoryDirtyKeys, redisDirtyKeys } from './dirty-keys.ts'
 
 const FINAL_FLUSH_MS = 2_000
 
@@ -70,8 +71,15 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const applied = redis
     ? redisAppliedOffsets(redis, appliedOffsetsKey(config.REDIS_KEY_PREFIX, groupId), resolved.ttlMs)
     : memoryAppliedOffsets()
+  // The keys the throttle holds back, marked until published, so that a member killed before its
+  // trailing edge loses no update: the group's, in Redis beside the indicators (see dirty-keys.ts).
+  const dirty = redis
+    ? redisDirtyKeys(redis, dirtyKeysKey(config.REDIS_KEY_PREFIX, groupId), resolved.ttlMs)
+    : memoryDirtyKeys()
   const aggregator = createAggregator({
     applied,
+    dirty,
+    recoverAfterMs: config.AGGREGATOR_PUBLISH_RECOVER_MS,
     topics,
     store,
     log,
@@ -86,9 +94,9 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     },
   })
 
-  // The trailing edge of the throttle is not tied to a batch, so it has its own producer. Kafka stays
-  // the record: what it publishes is a read of Redis, and a lost trailing update (a crash within one
-  // interval) is superseded by the key's next update or a rebuild.
+  // The trailing edge of the throttle is not tied to a batch, so it has its own producer. What it
+  // publishes is a read of Redis; a key it has not published yet is marked dirty there, so a crash
+  // before it does leaves the update to any member's trailing edge, AGGREGATOR_PUBLISH_RECOVER_MS on.
   const publisher = transport.createPublisher()
   let flushing: Promise<void> | undefined
   const flush = async (all: boolean) => {

@@ -83,6 +83,14 @@ export const aggregatorConfigShape = {
     .describe(
       "headlines since the last update, as a multiple of the short window's volume (at least 10), that publish at once (0: off)",
     ),
+  AGGREGATOR_PUBLISH_RECOVER_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .default(10_000)
+    .describe(
+      'an update the interval held back, applied and committed but still unpublished this long after (its member was killed, or cannot reach Kafka), is published by any member; at least three intervals are used',
+    ),
   AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
     .number()
     .int()

@@ -66,4 +66,28 @@ describe('createPublishThrottle', () => {
     expect(t.drain(1_400)).toEqual([{ key: 'k', trigger: 'trailing', enteredMs: 1_300 }])
     expect(t.drain(1_500)).toEqual([])
   })
+
+  it("hands a pending key's dirty mark to whichever pick publishes it, back on a retract, the newest kept", async () => {
+    const t = createPublishThrottle(options)
+    const stamps = async (picked: { marks?: Promise<number | undefined>[] }[]) =>
+      Promise.all(picked[0]?.marks ?? [])
+    t.offer(one(0), 0)
+    t.published('k', update(0, 100))
+    expect(t.offer(one(0), 100)).toEqual([]) // pending: the batch marks it
+    t.marking(['k', 'other'], Promise.resolve(new Map([['k', 11]])))
+    const trailing = t.due(1_000)
+    expect(await stamps(trailing)).toEqual([11])
+    // Its send failed: pending again with its mark, which the next pick takes.
+    t.retract(trailing)
+    const again = t.due(1_000)
+    expect(await stamps(again)).toEqual([11])
+    expect(await stamps(t.due(3_000))).toEqual([]) // published: nothing left to settle
+    // A mark that could not be written leaves the one before it; an interval pick takes it too.
+    t.offer(one(0), 3_100)
+    expect(t.offer(one(0), 3_200)).toEqual([])
+    t.marking(['k'], Promise.resolve(new Map([['k', 12]])))
+    expect(t.offer(one(0), 3_300)).toEqual([])
+    t.marking(['k'], Promise.reject(new Error('Redis down')))
+    expect(await stamps(t.offer(one(0), 4_200))).toEqual([12])
+  })
 })

@@ -6,10 +6,19 @@ import type { IndicatorUpdate } from '@tradepulse/contracts'
  */
 export type KeyActivity = { n: number; sumW: number; sumWX: number; enteredMs: number }
 
-/** A key picked to publish, why, and the newest entry time of the activity it publishes. */
-export type PickedKey = { key: string; trigger: PublishTrigger; enteredMs: number }
+/**
+ * A key picked to publish, why, and the newest entry time of the activity it publishes; `marks`: the
+ * stamps of the dirty marks (see dirty-keys.ts) that publishing it settles, once known.
+ */
+export type PickedKey = {
+  key: string
+  trigger: PublishTrigger
+  enteredMs: number
+  marks?: Promise<number | undefined>[]
+}
 
-export type PublishTrigger = 'interval' | 'large_change' | 'trailing'
+/** `recovered`: a key another member (or an earlier run of this one) held back and never published. */
+export type PublishTrigger = 'interval' | 'large_change' | 'trailing' | 'recovered'
 
 export type PublishThrottleOptions = {
   /** At most one update per key in this time, except on a large change. 0: publish every batch. */
@@ -30,6 +39,25 @@ type Entry = {
   baseVolume?: number
   /** Activity since the last publish that is not on the topic yet; unset when clean. */
   pending?: KeyActivity
+  /**
+   * The stamp of the dirty mark that holds the pending activity in the store (the newest: a key's
+   * stamps only grow, and a mark covers the older ones it replaced), while it is being written.
+   */
+  mark?: Promise<number | undefined>
+}
+
+/** The entry's mark, taken to go with a pick of it. */
+function takeMark(e: Entry | undefined): Pick<PickedKey, 'marks'> {
+  const mark = e?.mark
+  if (e) e.mark = undefined
+  return mark ? { marks: [mark] } : {}
+}
+
+/** The largest of some stamps (a key's newest mark). */
+const newest = async (marks: readonly Promise<number | undefined>[]): Promise<number | undefined> => {
+  let max: number | undefined
+  for (const s of await Promise.all(marks)) if (s !== undefined && (max === undefined || s > max)) max = s
+  return max
 }
 
 const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
@@ -78,20 +106,37 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
         if (!e || nowMs - e.lastMs >= options.intervalMs) {
           // Activity still pending from before (its trailing edge not yet run) goes out with this one.
           const enteredMs = Math.max(e?.pending?.enteredMs ?? Number.NEGATIVE_INFINITY, a.enteredMs)
+          const marks = takeMark(e)
           entries.set(key, { ...e, lastMs: nowMs, pending: undefined })
-          out.push({ key, trigger: 'interval', enteredMs })
+          out.push({ key, trigger: 'interval', enteredMs, ...marks })
           continue
         }
         const pending = merge(e.pending, a)
         if (isLarge(e, pending)) {
           e.lastMs = nowMs
           e.pending = undefined
-          out.push({ key, trigger: 'large_change', enteredMs: pending.enteredMs })
+          out.push({ key, trigger: 'large_change', enteredMs: pending.enteredMs, ...takeMark(e) })
         } else {
           e.pending = pending
         }
       }
       return out
+    },
+
+    /**
+     * The stamps of the dirty marks just written for keys `offer` left pending (each key's own, from
+     * `stamps`): a later pick of the key takes it. A failed write leaves the key's previous mark.
+     */
+    marking(keys: readonly string[], stamps: Promise<ReadonlyMap<string, number>>): void {
+      for (const key of keys) {
+        const e = entries.get(key)
+        if (!e?.pending) continue
+        const before = e.mark
+        e.mark = stamps.then(
+          (m) => m.get(key) ?? before,
+          () => before,
+        )
+      }
     },
 
     /** The values published for a key: the baseline of its large-change rule. */
@@ -107,11 +152,13 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
      * once, as nothing went out (the trailing edge's next tick takes them).
      */
     retract(picked: readonly PickedKey[]): void {
-      for (const { key, enteredMs } of picked) {
+      for (const { key, enteredMs, marks } of picked) {
         const e = entries.get(key)
         if (!e) continue
         e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs })
         e.lastMs = Number.NEGATIVE_INFINITY
+        // A mark written since the pick is newer than the pick's, and covers it.
+        if (!e.mark && marks?.length) e.mark = newest(marks)
       }
     },
 
@@ -121,7 +168,7 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
       for (const [key, e] of entries) {
         if (nowMs - e.lastMs < options.intervalMs) continue
         if (e.pending) {
-          out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs })
+          out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs, ...takeMark(e) })
           e.lastMs = nowMs
           e.pending = undefined
         } else {
@@ -136,7 +183,7 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
       const out: PickedKey[] = []
       for (const [key, e] of entries) {
         if (!e.pending) continue
-        out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs })
+        out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs, ...takeMark(e) })
         e.lastMs = nowMs
         e.pending = undefined
       }

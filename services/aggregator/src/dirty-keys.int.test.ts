@@ -1,0 +1,137 @@
+import { createTopicCatalogue, IndicatorUpdate } from '@tradepulse/contracts'
+import { createLogger, createRedisIndicatorStore, type InRecord } from '@tradepulse/platform'
+import { randomName, testInfra, waitFor } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import { Registry } from 'prom-client'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createAggregator } from './aggregator-handler.ts'
+import { createAggregatorMetrics } from './aggregator-metrics.ts'
+import { indicatorOverrides } from './config.ts'
+import { type DirtyKeys, dirtyKeysKey, memoryDirtyKeys, redisDirtyKeys } from './dirty-keys.ts'
+import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
+
+const T0 = Date.parse('2026-03-02T08:00:00Z')
+
+describe('dirty keys in Redis', () => {
+  const { redisUrl } = testInfra()
+  let redis: Redis
+  let prefix: string
+  let key: string
+
+  beforeEach(() => {
+    redis = new Redis(redisUrl)
+    prefix = randomName('dirty').replace(/\W/g, '_')
+    key = dirtyKeysKey(prefix, 'tradepulse.aggregator')
+  })
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}*`)
+    if (keys.length) await redis.unlink(...keys)
+    await redis.quit()
+  })
+
+  /** The same steps against Redis and memory: what each call answers, stamps aside. */
+  it('marks, clears only the mark it was given and takes only old marks, as the memory adapter does', async () => {
+    const run = async (dirty: DirtyKeys) => {
+      const log: unknown[] = []
+      const first = await dirty.mark(['a', 'b'])
+      const again = await dirty.mark(['a'])
+      // Marked again: a larger stamp, so the first one no longer clears it.
+      log.push(again.get('a')! > first.get('a')!)
+      await dirty.clear([
+        { key: 'a', stamp: first.get('a')! },
+        { key: 'b', stamp: first.get('b')! },
+      ])
+      log.push((await dirty.claimStale(60_000, 10)).map((m) => m.key)) // nothing that old
+      const taken = await dirty.claimStale(0, 10) // 'a' is left, at its second stamp
+      log.push(
+        taken.map((m) => m.key),
+        taken[0]!.stamp > again.get('a')!,
+      )
+      log.push((await dirty.claimStale(60_000, 10)).map((m) => m.key)) // taken: restamped, young again
+      await dirty.clear([{ key: 'a', stamp: again.get('a')! }]) // the stamp before it was taken: kept
+      log.push((await dirty.claimStale(0, 10)).map((m) => m.key))
+      await dirty.clear(taken) // stale: retaken since
+      const retaken = await dirty.claimStale(0, 10)
+      await dirty.clear(retaken)
+      log.push((await dirty.claimStale(0, 10)).map((m) => m.key))
+      await dirty.mark(['c', 'd', 'e'])
+      log.push((await dirty.claimStale(0, 2)).length) // at most the limit
+      return log
+    }
+    const inRedis = await run(redisDirtyKeys(redis, key, 60_000))
+    expect(inRedis).toEqual([true, [], ['a'], true, [], ['a'], [], 2])
+    expect(await run(memoryDirtyKeys())).toEqual(inRedis)
+    const ttl = await redis.pttl(key)
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  it('publishes, from a member that never saw it, a key a member left held back when it died; each key once', async () => {
+    const topics = createTopicCatalogue(`${prefix}.`)
+    const store = createRedisIndicatorStore(redis, {
+      prefix,
+      config: indicatorOverrides({ AGGREGATOR_GRACE_MS: 600_000 }),
+    })
+    const dirty = redisDirtyKeys(redis, key, 60_000)
+    const member = () =>
+      createAggregator({
+        topics,
+        store,
+        dirty,
+        log: createLogger({ level: 'silent' }),
+        metrics: createAggregatorMetrics(new Registry()),
+        graceMs: 600_000,
+        recoverAfterMs: 1_000,
+        publish: { intervalMs: 60_000, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
+      })
+    const ctx = { signal: new AbortController().signal }
+    const records = (from: number, n: number): InRecord[] =>
+      scoredSeries(40, { startMs: T0, spanMs: 20 * MIN_MS, idPrefix: prefix })
+        .slice(from, from + n)
+        .map((h, i) => ({
+          topic: topics.scored.name,
+          partition: 0,
+          offset: String(from + i),
+          key: Buffer.from(h.id),
+          value: Buffer.from(JSON.stringify(h)),
+          headers: {},
+          timestamp: Date.now(),
+        }))
+    const outOf = (outcomes: Awaited<ReturnType<ReturnType<typeof member>['handler']>>) =>
+      outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+
+    // A publishes every key of its first batch, then holds back the second batch's (a minute's interval).
+    const a = member()
+    const first = outOf(await a.handler(records(0, 20), ctx)).map((r) => String(r.key))
+    const second = outOf(await a.handler(records(20, 20), ctx)).map((r) => String(r.key))
+    expect(first).toContain('market|global:all')
+    expect(second).not.toContain('market|global:all')
+    // A dies. B, which never applied a headline, publishes them once their marks are three of its
+    // intervals old, read from Redis.
+    const b = createAggregator({
+      topics,
+      store,
+      dirty,
+      log: createLogger({ level: 'silent' }),
+      metrics: createAggregatorMetrics(new Registry()),
+      graceMs: 600_000,
+      recoverAfterMs: 1_000,
+      publish: { intervalMs: 1_000, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
+    })
+    const sent: IndicatorUpdate[] = []
+    const collect = async (records: { value: string | Buffer }[]) => {
+      for (const r of records) sent.push(IndicatorUpdate.parse(JSON.parse(String(r.value))))
+    }
+    await waitFor(async () => (await b.flushDue(collect)) > 0, {
+      what: 'the held-back updates published',
+      timeoutMs: 20_000,
+    })
+    const market = sent.find((u) => u.key === 'market|global:all')!
+    const now = await store.get('market', { kind: 'global', id: 'all' }, Date.parse(market.asOf))
+    expect({ ...market, updatedAt: undefined }).toEqual({ ...now, updatedAt: undefined })
+    expect(market.count).toBe(40)
+    expect(new Set(sent.map((u) => u.key)).size).toBe(sent.length) // each once
+    // Settled: nothing left for anyone.
+    expect(await redis.zcard(key)).toBe(0)
+  })
+})
