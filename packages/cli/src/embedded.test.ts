@@ -230,6 +230,30 @@ describe('the embedded default', { timeout: 60_000 }, () => {
         { accepted: 0, rejected: [{ index: 0, reason, error: expect.any(String) }] },
       ])
     }
+    // A key given twice: JSON.parse keeps the last silently, ingest refuses it (schema_invalid).
+    const twice = '{"id":"t1","headline":"Tariffs lifted","headline":"Tariffs raised"}'
+    const dupObject = await post(twice)
+    expect([dupObject.status, await dupObject.json()]).toEqual([
+      400,
+      {
+        accepted: 0,
+        rejected: [
+          {
+            index: 0,
+            reason: 'schema_invalid',
+            error: expect.stringMatching(/^headline: key given more than once/),
+          },
+        ],
+      },
+    ])
+    const dupArray = await post(`[{"id":"t0","headline":"Copper prices steady"},${twice}]`)
+    expect([dupArray.status, await dupArray.json()]).toEqual([
+      400,
+      {
+        error: 'schema_invalid',
+        message: 'item 1: headline: key given more than once in one object; nothing was taken',
+      },
+    ])
     // NDJSON: each line on its own, named by its line.
     const lines = await post(
       '\n{"id":"n1","headline":"Copper prices steady"}\n{"id":"n2","headline":"---"}\n',

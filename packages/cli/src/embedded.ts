@@ -15,6 +15,7 @@ import {
   createMemoryBus,
   createMemoryTransport,
   defaultGroupId,
+  duplicateKeyPath,
   type KafkaWorker,
   type Logger,
   listen,
@@ -355,7 +356,8 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
  * checks it (recordChecker); the good ones are taken, and the answer is 202 with their count and each
  * refused one's position (`index`, from 0; NDJSON also its `line`), ingest's `reason` code and message,
  * or 400 when none was taken. A body that is not valid UTF-8 is refused whole (400, `invalid_utf8`,
- * naming its first bad line), past MAX_POST_BYTES too (413).
+ * naming its first bad line), so is an array with a key given twice in an item (400, `schema_invalid`),
+ * and one past MAX_POST_BYTES (413).
  */
 function acceptHeadlines(
   server: Server,
@@ -401,7 +403,17 @@ function acceptHeadlines(
       }
       let items: { value: string; line?: number }[]
       if (Array.isArray(whole)) {
-        // Each item is sent as its own record, written anew from what JSON.parse read.
+        // Each item is sent as its own record, written anew from what JSON.parse read, which keeps only
+        // the last of a key given twice: ingest would refuse the item as given (schema_invalid), so such
+        // a body is refused whole, naming the key (one item's text cannot be told from the rest).
+        const dup = duplicateKeyPath(text)
+        if (dup) {
+          json(res, 400, {
+            error: 'schema_invalid',
+            message: `item ${dup[0]}: ${dup.slice(1).join('.')}: key given more than once in one object; nothing was taken`,
+          })
+          return
+        }
         items = whole.map((item) => ({ value: JSON.stringify(item) }))
       } else if (whole !== undefined) items = [{ value: text }]
       else
