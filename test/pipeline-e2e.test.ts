@@ -97,11 +97,13 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
         BAD_ROWS[2],
       ].join('\n'),
     )
+    // The line that is not JSON makes replay exit 65 (EX_DATAERR), once every other row is sent.
     const replay = await run(
       process.execPath,
       [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'replay', file],
       { env: { ...process.env, ...env } },
-    )
+    ).catch((err: { code?: number; stdout: string; stderr: string }) => err)
+    expect((replay as { code?: number }).code).toBe(65)
     expect(replay.stderr).toMatch(/feed\.ndjson:102: skipped: invalid JSON/)
     expect(replay.stderr).toMatch(new RegExp(`${sample.length + 3} produced`))
 

@@ -32,7 +32,11 @@ describe('tradepulse replay and topics create', () => {
     )
     writeFileSync(file, [...good.slice(0, 10), 'not json', ...good.slice(10), '[1,2]'].join('\n'))
     const t0 = Date.now()
-    const res = await run(process.execPath, [cli, 'replay', file, '--rate', '100'], { env })
+    // Bad rows make replay exit 65 (EX_DATAERR), once every good row is sent: execFile rejects then.
+    const res = await run(process.execPath, [cli, 'replay', file, '--rate', '100'], { env }).catch(
+      (err: { code?: number; stdout: string; stderr: string }) => err,
+    )
+    expect((res as { code?: number }).code).toBe(65)
     const seconds = (Date.now() - t0) / 1_000
     expect(res.stderr).toMatch(/feed\.ndjson:11: skipped: invalid JSON/)
     expect(res.stderr).toMatch(/feed\.ndjson:42: skipped: not a JSON object/)
