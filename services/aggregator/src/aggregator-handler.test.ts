@@ -2,6 +2,7 @@ import {
   createManualClock,
   createTopicCatalogue,
   IndicatorUpdate,
+  type ScoredHeadline,
   type SentimentLabel,
 } from '@tradepulse/contracts'
 import { contributionsOf } from '@tradepulse/indicators'
@@ -17,6 +18,8 @@ import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T00:00:00Z')
 const GRACE = 10 * MIN_MS
+/** The wall clock: the fixtures' news is a month old to it, as in a replay (the watermark's bound never binds). */
+const WALL_MS = T0 + 30 * 24 * HOUR_MS
 
 describe('aggregator handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -24,7 +27,7 @@ describe('aggregator handler', () => {
 
   function setup(
     partSize: number,
-    clock = createManualClock(0),
+    clock = createManualClock(WALL_MS),
     store = createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
     applied?: AppliedOffsets,
     publish: Partial<PublishThrottleOptions> = {},
@@ -71,7 +74,7 @@ describe('aggregator handler', () => {
     }))
 
   it('keeps a key pending on the trailing edge when its update could not be sent, and sends it on the next tick', async () => {
-    const clock = createManualClock(1_000_000)
+    const clock = createManualClock(WALL_MS)
     const { aggregator, handler } = setup(2_000, clock)
     const series = scoredSeries(40, { startMs: T0, spanMs: 30 * MIN_MS, idPrefix: 'k' })
     // The first batch publishes its keys at once; the second, within the interval, leaves them pending.
@@ -176,8 +179,101 @@ describe('aggregator handler', () => {
     })
   })
 
+  describe('the event-time watermark, with one feed whose clock runs ahead', () => {
+    /** A headline at `atMs`: tariff on CN (-0.8, relevance 0.9), or (`other`) one of no region or tariff. */
+    const headline = (id: string, atMs: number, other = false): ScoredHeadline => {
+      const [h] = scoredSeries(1, { startMs: atMs, spanMs: 1, idPrefix: id })
+      return {
+        ...h!,
+        publishedAt: new Date(atMs).toISOString(),
+        ingestedAt: new Date(atMs).toISOString(),
+        scores: {
+          ...h!.scores,
+          tariff: other
+            ? { score: 0, relevance: 0, confidence: 0, label: null }
+            : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
+        },
+        entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
+      }
+    }
+    /**
+     * The reviewer's stream: twelve CN tariff headlines five minutes apart, each handled when the wall
+     * clock says `wallOf` its event time; just before the last, an unrelated headline from another feed
+     * stamped `skewMs` ahead. The last updates of CN tariff and of the global market (which holds both).
+     */
+    async function stream(
+      skewMs: number | undefined,
+      wallOf: (eventMs: number) => number,
+      maxAheadMs?: number,
+    ) {
+      const clock = createManualClock(wallOf(T0))
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE }, clock })
+      const aggregator = createAggregator({
+        clock,
+        topics,
+        store,
+        log: createLogger({ level: 'silent' }),
+        metrics: createAggregatorMetrics(new Registry()),
+        graceMs: GRACE,
+        ...(maxAheadMs === undefined ? {} : { maxAheadMs }),
+        publish: { intervalMs: 0, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+      })
+      const last = new Map<string, IndicatorUpdate>()
+      let offset = 0
+      const handle = async (h: ScoredHeadline) => {
+        const [record] = recordsOf(0, [h]).map((r) => ({ ...r, offset: String(offset++) }))
+        for (const o of await aggregator.handler([record!], ctx))
+          for (const r of o.kind === 'ok' ? (o.out ?? []) : [])
+            last.set(String(r.key), IndicatorUpdate.parse(JSON.parse(String(r.value))))
+      }
+      for (let i = 0; i < 12; i++) {
+        const at = T0 + i * 5 * MIN_MS
+        clock.set(wallOf(at))
+        if (i === 11 && skewMs !== undefined) await handle(headline('other', at + skewMs, true))
+        await handle(headline(`cn${i}`, at))
+      }
+      const strip = (u: IndicatorUpdate | undefined) => u && { ...u, updatedAt: undefined }
+      return {
+        cn: strip(last.get('tariff|region:CN'))!,
+        market: strip(last.get('market|global:all'))!,
+        watermark: await store.watermark(),
+      }
+    }
+    const live = (eventMs: number) => eventMs // the wall clock at each headline's own time
+
+    it('reads no other scope more than the bound past the wall clock, however far ahead the feed is', async () => {
+      const clean = await stream(undefined, live)
+      expect(clean.cn).toMatchObject({ asOf: new Date(T0 + 55 * MIN_MS).toISOString(), volume: { '15m': 3 } })
+      for (const skew of [5 * MIN_MS, 10 * MIN_MS]) {
+        const r = await stream(skew, live)
+        // At most 30 s (the bound) past the clock, whatever the skew: its windows keep their headlines.
+        expect(r.cn.asOf, `skew ${skew}`).toBe(new Date(T0 + 55 * MIN_MS + 30_000).toISOString())
+        expect(r.cn.volume).toEqual(clean.cn.volume)
+        expect(r.cn.count).toBe(12)
+        expect(Math.abs(r.cn.mean['15m']! - clean.cn.mean['15m']!)).toBeLessThan(0.02)
+        expect(r.watermark).toBe(T0 + 55 * MIN_MS + 30_000)
+        // The skewed headline counts in its own scopes, read at its own time.
+        expect(r.market.asOf).toBe(new Date(T0 + 55 * MIN_MS + skew).toISOString())
+        expect(r.market.count).toBe(13)
+      }
+      // With no tolerance, the reading is the one without the skewed headline.
+      const strict = await stream(10 * MIN_MS, live, 0)
+      expect(strict.cn).toEqual(clean.cn)
+    })
+
+    it('keeps a replay of old news as it was, whatever the wall clock: event time behind it is never bound', async () => {
+      const aYearOn = await stream(10 * MIN_MS, (t) => t + 365 * 24 * HOUR_MS)
+      const twoYearsOn = await stream(10 * MIN_MS, (t) => t + 2 * 365 * 24 * HOUR_MS)
+      expect(twoYearsOn).toEqual(aYearOn)
+      // The stream's newest headline is its "now", as it always was (the skewed one included: it is
+      // old news like the rest).
+      expect(aYearOn.watermark).toBe(T0 + 65 * MIN_MS)
+      expect(aYearOn.cn.asOf).toBe(new Date(T0 + 65 * MIN_MS).toISOString())
+    })
+  })
+
   it('counts trailing updates once sent: a failed send not, its resend once', async () => {
-    const clock = createManualClock(1_000_000)
+    const clock = createManualClock(WALL_MS)
     const { aggregator, handler, counter } = setup(2_000, clock)
     const updates = () => counter('tradepulse_indicator_updates_total')
     const series = scoredSeries(40, { startMs: T0, spanMs: 30 * MIN_MS, idPrefix: 'u' })
@@ -231,8 +327,8 @@ describe('aggregator handler', () => {
 
   it("publishes at the members' shared watermark: a member that has read less does not go back in event time", async () => {
     const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
-    const a = setup(2_000, createManualClock(0), store)
-    const b = setup(2_000, createManualClock(0), store)
+    const a = setup(2_000, createManualClock(WALL_MS), store)
+    const b = setup(2_000, createManualClock(WALL_MS), store)
     /** The asOf of the global market update a batch published. */
     const asOfOf = async (handle: typeof a.handler, records: InRecord[]) => {
       const outcomes = await handle(records, ctx)
@@ -255,9 +351,9 @@ describe('aggregator handler', () => {
 
   it("publishes a key another member has applied newer headlines to at that key's newest event, not before it", async () => {
     const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
-    const a = setup(2_000, createManualClock(0), store)
+    const a = setup(2_000, createManualClock(WALL_MS), store)
     // B throttles the key after its first update (no large change), so what it applies next stays unpublished.
-    const b = setup(2_000, createManualClock(0), store, undefined, { largeChange: 10 })
+    const b = setup(2_000, createManualClock(WALL_MS), store, undefined, { largeChange: 10 })
     const market = { dimension: 'market', scope: { kind: 'global', id: 'all' } } as const
     const headline = (id: string, atMs: number, score: number) => {
       const [h] = scoredSeries(1, { startMs: atMs, spanMs: 1, idPrefix: id })
@@ -297,13 +393,13 @@ describe('aggregator handler', () => {
     const applied = memoryAppliedOffsets()
     const series = scoredSeries(300, { startMs: T0, spanMs: 4 * HOUR_MS, idPrefix: 'r' })
     const records = recordsOf(0, series).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
-    const first = setup(50, createManualClock(0), store, applied)
+    const first = setup(50, createManualClock(WALL_MS), store, applied)
     await first.handler(records, ctx)
     const asOf = T0 + 4 * HOUR_MS
     const before = await store.get('market', { kind: 'global', id: 'all' }, asOf)
     // The restart: a new aggregator on the same store and applied offsets, given every record again, and
     // then a headline three hours behind the newest (late, however it comes).
-    const again = setup(50, createManualClock(0), store, applied)
+    const again = setup(50, createManualClock(WALL_MS), store, applied)
     await again.handler(records, ctx)
     const contributions = series.flatMap(contributionsOf).length
     const counts = await again.counts()
@@ -321,9 +417,9 @@ describe('aggregator handler', () => {
     const applied = memoryAppliedOffsets()
     const series = scoredSeries(100, { startMs: T0, spanMs: 2 * HOUR_MS, idPrefix: 'n' })
     const records = recordsOf(0, series).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
-    await setup(2_000, createManualClock(0), store, applied).handler(records, ctx)
+    await setup(2_000, createManualClock(WALL_MS), store, applied).handler(records, ctx)
     // Offsets from 0 again, produced after the old topic's: not the records applied before.
-    const renewed = setup(2_000, createManualClock(0), store, applied)
+    const renewed = setup(2_000, createManualClock(WALL_MS), store, applied)
     const old = scoredSeries(10, { startMs: T0, spanMs: 5 * MIN_MS, idPrefix: 'o' })
     await renewed.handler(
       recordsOf(0, old).map((r) => ({ ...r, timestamp: 5_000 })),

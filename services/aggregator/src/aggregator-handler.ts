@@ -47,7 +47,7 @@ export type AggregatorDeps = {
   publish: PublishThrottleOptions
   /** The store's grace period: rounds are applied in event-time runs no longer than this. */
   graceMs: number
-  /** Wall clock of the throttle. */
+  /** Wall clock of the throttle, and the bound of the event-time watermark (maxAheadMs). */
   clock?: Clock
   /**
    * Records parsed and submitted to the store as one part: a large batch (a backlog fetch) goes in
@@ -69,7 +69,15 @@ export type AggregatorDeps = {
    * made it died or cannot reach Kafka). At least three publish intervals are used. Default 10 s.
    */
   recoverAfterMs?: number
+  /**
+   * How far past the wall clock the event-time watermark may go (default 30 s): a headline stamped
+   * further ahead counts in its own scopes, read at its own time, but moves no other scope's readings.
+   */
+  maxAheadMs?: number
 }
+
+/** The default of AggregatorDeps.maxAheadMs (AGGREGATOR_MAX_AHEAD_MS). */
+export const DEFAULT_MAX_AHEAD_MS = 30_000
 
 /** Most held-back keys of other members one trailing tick takes over. */
 const RECOVER_LIMIT = 1_000
@@ -163,10 +171,22 @@ export function createAggregator(deps: AggregatorDeps) {
     }
   }
   /**
-   * Newest event time this member applied so far: the asOf of published updates (the stream's own
-   * "now"), via the members' shared watermark, or a key's newest event where another member is ahead.
+   * Newest event time this member applied so far, but never more than maxAheadMs past the wall clock
+   * when applied: the asOf of published updates (the stream's own "now"), via the members' shared
+   * watermark, or a key's newest event where another member is ahead (or where the key holds a
+   * headline stamped further ahead than that: read at its own time, it moves no other key).
+   *
+   * Why the bound: ingest accepts a publishedAt up to INGEST_MAX_FUTURE_MS past its entry time, so one
+   * feed whose clock runs fast would otherwise pull every scope's asOf minutes into the future, decaying
+   * their means and dropping their volume windows' oldest headlines. The bound never binds on event
+   * time behind the wall clock (a replay or backfill of old news, a catch-up): those get the watermark
+   * they always did, independent of the clock, so they stay deterministic.
    */
   let watermarkMs = Number.NEGATIVE_INFINITY
+  const maxAheadMs = deps.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS
+  /** The furthest the watermark may go now. */
+  const watermarkLimit = () => clock.now() + maxAheadMs
+  let aheadWarnedMs = Number.NEGATIVE_INFINITY
 
   async function activeStore(): Promise<IndicatorStore> {
     const ns = (await deps.store.activeNamespace()) ?? deps.store.namespace
@@ -188,7 +208,33 @@ export function createAggregator(deps: AggregatorDeps) {
         graceMs: deps.graceMs,
         redelivered: isRedelivered,
       })
-      for (const c of round) if (c.eventMs > watermarkMs) watermarkMs = c.eventMs
+      const limit = watermarkLimit()
+      let ahead: { headlineId: string; eventMs: number } | undefined
+      const aheadIds = new Set<string>()
+      for (const c of round) {
+        if (c.eventMs > limit) {
+          aheadIds.add(c.headlineId)
+          ahead ??= c
+        }
+        const t = Math.min(c.eventMs, limit)
+        if (t > watermarkMs) watermarkMs = t
+      }
+      if (ahead) {
+        deps.metrics.ahead.inc(aheadIds.size)
+        const now = clock.now()
+        if (now - aheadWarnedMs >= 60_000) {
+          aheadWarnedMs = now
+          log.warn(
+            {
+              headlineId: ahead.headlineId,
+              aheadMs: ahead.eventMs - now,
+              maxAheadMs,
+              headlines: aheadIds.size,
+            },
+            'headlines stamped ahead of the wall clock (a feed whose clock runs fast?): counted at their own time in their scopes, the event-time watermark held at the clock',
+          )
+        }
+      }
     },
     { graceMs: deps.graceMs },
   )
@@ -219,9 +265,13 @@ export function createAggregator(deps: AggregatorDeps) {
     // A key another member has applied newer headlines to (before raising the watermark, which it does
     // when it publishes) reads at its newest event, not at asOf (see readIndicator): its asOf never
     // precedes a headline its values hold. The watermark is raised to it, so it stays at or past every
-    // asOf published (what a member publishes next, and readers' asOf=latest, go no further back).
+    // asOf published (what a member publishes next, and readers' asOf=latest, go no further back),
+    // within the same bound as ever: a key holding a headline stamped further ahead is read at its own
+    // time, which the watermark does not follow (no key's updates go back: each reads at its newest
+    // event at least).
     let newest = asOf
     for (const u of updates) if (u && Date.parse(u.asOf) > newest) newest = Date.parse(u.asOf)
+    newest = Math.min(newest, watermarkLimit())
     if (newest > asOf) await store.advanceWatermark(newest)
     const records: OutRecord[] = []
     const counts = new Map<PublishTrigger, number>()

@@ -52,6 +52,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    ahead: get(
+      'tradepulse_indicator_ahead_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_ahead_total',
+          help: 'headlines applied with an event time further past the wall clock than AGGREGATOR_MAX_AHEAD_MS (a feed whose clock runs fast): counted in their scopes at their own time, the event-time watermark held at the clock',
+          registers: [registry],
+        }),
+    ),
     applySeconds: get(
       'tradepulse_indicator_apply_seconds',
       () =>

@@ -406,6 +406,62 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
   })
 
+  it('holds the event-time watermark at the wall clock against one feed stamped minutes ahead: other scopes keep their readings', async () => {
+    const topics = await setup(1)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const { app, store } = await startAggregator()
+    await app.runner.joined()
+    // Live: twelve CN tariff headlines five minutes apart up to a minute boundary 1-2 min ago, and just
+    // before the last, another feed's headline (no region, no tariff) stamped six minutes past that.
+    const base = Math.floor(Date.now() / MIN_MS) * MIN_MS - MIN_MS
+    const at = (h: ScoredHeadline, ms: number, other = false): ScoredHeadline => ({
+      ...h,
+      publishedAt: new Date(ms).toISOString(),
+      ingestedAt: new Date(Math.min(ms, Date.now())).toISOString(),
+      scores: {
+        ...h.scores,
+        tariff: other
+          ? { score: 0, relevance: 0, confidence: 0, label: null }
+          : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
+      },
+      entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
+    })
+    const series = scoredSeries(13, { startMs: base, spanMs: 1, seed: 9, idPrefix: prefix })
+    const cn = series.slice(0, 12).map((h, i) => at(h, base - (11 - i) * 5 * MIN_MS))
+    const skewed = at(series[12]!, base + 6 * MIN_MS, true)
+    await produceScored(producer, topics.scored.name, [...cn.slice(0, 11), skewed, cn[11]!])
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
+    const lastOf = (key: string) =>
+      updates.messages
+        .filter((m) => m.key === key)
+        .map((m) => IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+        .at(-1)
+    await waitFor(
+      () => lastOf('tariff|region:CN')?.count === 12 && lastOf('market|global:all')?.count === 13,
+      {
+        what: 'the final updates',
+      },
+    )
+    const wall = Date.now()
+    const china = lastOf('tariff|region:CN')!
+    // Read at most the bound (30 s) past the wall clock, not six minutes on: the 15 min window still
+    // holds the three CN headlines of the last ten minutes (two, before).
+    expect(Date.parse(china.asOf)).toBeGreaterThanOrEqual(base)
+    expect(Date.parse(china.asOf)).toBeLessThanOrEqual(wall + 30_000)
+    expect(china.volume).toMatchObject({ '15m': 3, '1h': 12 })
+    expect((await store.watermark())!).toBeLessThanOrEqual(wall + 30_000)
+    // The skewed headline counts in its own scopes at its own time; counted.
+    expect(lastOf('market|global:all')!.asOf).toBe(skewed.publishedAt)
+    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_ahead_total')).toMatch(
+      / 1$/m,
+    )
+    // A rebuild of the same records gives its namespace a watermark within the same bound.
+    const { r, store: rebuilt } = await rebuildCountingLate(topics.scored.name, {})
+    expect(r.headlines).toBe(13)
+    expect((await rebuilt.withNamespace(r.namespace).watermark())!).toBeLessThanOrEqual(Date.now() + 30_000)
+  })
+
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const topics = createTopicCatalogue(prefix)
     await createTopics(kafkaBrokers, [{ name: topics.scored.name, partitions: 1 }])
@@ -753,7 +809,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const member = (largeChange: number) => {
       const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config: { graceMs: 600_000 } })
       const aggregator = createAggregator({
-        clock: createManualClock(0),
+        clock: createManualClock(T0 + 24 * HOUR_MS), // a day past the news: the watermark's bound never binds
         topics,
         store,
         log: silent,

@@ -80,6 +80,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     applied,
     dirty,
     recoverAfterMs: config.AGGREGATOR_PUBLISH_RECOVER_MS,
+    maxAheadMs: config.AGGREGATOR_MAX_AHEAD_MS,
     topics,
     store,
     log,

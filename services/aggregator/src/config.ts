@@ -91,6 +91,14 @@ export const aggregatorConfigShape = {
     .describe(
       'an update the interval held back, applied and committed but still unpublished this long after (its member was killed, or cannot reach Kafka), is published by any member; at least three intervals are used',
     ),
+  AGGREGATOR_MAX_AHEAD_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe(
+      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock: a headline stamped further ahead (a feed whose clock runs fast) counts in its own scopes at its own time but moves no other scope's readings; event time behind the clock (replays) is never bound",
+    ),
   AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
     .number()
     .int()

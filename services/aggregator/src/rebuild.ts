@@ -2,7 +2,7 @@ import { type Contribution, contributionsOf, type IndicatorStore } from '@tradep
 import { createKafka, createPartitionAligner, type Logger, normalizeError, retry } from '@tradepulse/platform'
 import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
-import { parseScoredRecord } from './aggregator-handler.ts'
+import { DEFAULT_MAX_AHEAD_MS, parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
 import { applyInRuns } from './apply-contributions.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
@@ -48,6 +48,11 @@ export type RebuildOptions = {
    * allow only its own prefix can rebuild.
    */
   groupPrefix?: string
+  /**
+   * The new namespace's watermark goes at most this far past the wall clock (AGGREGATOR_MAX_AHEAD_MS,
+   * default 30 s), as the live worker's: a headline stamped further ahead moves no other scope.
+   */
+  maxAheadMs?: number
   /** Progress callback, for the CLI. */
   onProgress?: (p: { phase: string; applied: number; records: number }) => void
 }
@@ -117,6 +122,7 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  */
 export async function rebuildIndicators(options: RebuildOptions): Promise<RebuildResult> {
   const started = Date.now()
+  const maxAheadMs = options.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS
   const log = options.log.child({ component: 'rebuild' })
   const metrics = options.metrics ?? createAggregatorMetrics(new Registry())
   const namespace = options.namespace ?? `r${started.toString(36)}`
@@ -178,7 +184,10 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const aligner = createPartitionAligner(options.graceMs / 2)
   for (const [p, end] of await latest()) aligner.seen(String(p), end)
   for (const [p, start] of starts) aligner.advanced(String(p), start)
-  /** The newest event time applied: the new namespace's watermark (readers' asOf=latest) at the least. */
+  /**
+   * The newest event time applied, at most maxAheadMs past the wall clock: the new namespace's
+   * watermark (readers' asOf=latest) at the least.
+   */
   let newestApplied = Number.NEGATIVE_INFINITY
 
   const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
@@ -254,7 +263,10 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     resolveOffset(last)
     position.set(p, Number(last) + 1)
     const takenTimes = times.slice(0, taken)
-    newestApplied = Math.max(newestApplied, newestOf(takenTimes) ?? Number.NEGATIVE_INFINITY)
+    newestApplied = Math.max(
+      newestApplied,
+      Math.min(newestOf(takenTimes) ?? Number.NEGATIVE_INFINITY, Date.now() + maxAheadMs),
+    )
     aligner.advanced(key, Number(last) + 1, newestOf(takenTimes), oldestOf(takenTimes))
     if (taken < records.length) hold()
     else aligner.release()
