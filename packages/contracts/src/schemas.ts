@@ -252,7 +252,10 @@ export const DeadLetter = z.object({
   keyEncoding: z.enum(['utf8', 'base64']).optional(),
   /** True when the key above was cut (at 16 KB); the original stays readable at `origin`. */
   keyTruncated: z.boolean().optional(),
-  /** The original headers as text (traceparent, ce_*…): at most 32, each value cut at 1,024 characters. */
+  /**
+   * The original headers that are one valid UTF-8 value, as text (traceparent, ce_*…): at most 32, each
+   * value cut at 1,024 characters. The record's own Kafka headers carry all of them byte for byte.
+   */
   headers: z.record(z.string(), z.string()).optional(),
 })
 export type DeadLetter = z.infer<typeof DeadLetter>

@@ -1,4 +1,10 @@
-import { baseConfigShape, indicatorNamespace, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
+import {
+  baseConfigShape,
+  indicatorNamespace,
+  ownDefault,
+  timerMs,
+  topicsAutoCreate,
+} from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const aggregatorConfigShape = {
@@ -63,10 +69,7 @@ export const aggregatorConfigShape = {
     .describe(
       'records of a batch parsed and applied as one part; the next part is parsed while Redis applies it',
     ),
-  AGGREGATOR_PUBLISH_INTERVAL_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
+  AGGREGATOR_PUBLISH_INTERVAL_MS: timerMs()
     .default(1_000)
     .describe('at most one update per indicator key on the indicators topic in this time (0: every batch)'),
   AGGREGATOR_PUBLISH_LARGE_CHANGE: z.coerce
@@ -83,10 +86,7 @@ export const aggregatorConfigShape = {
     .describe(
       "headlines since the last update, as a multiple of the short window's volume (at least 10), that publish at once (0: off)",
     ),
-  AGGREGATOR_PUBLISH_RECOVER_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
+  AGGREGATOR_PUBLISH_RECOVER_MS: timerMs(1_000)
     .default(10_000)
     .describe(
       'an update the interval held back, applied and committed but still unpublished this long after (its member was killed, or cannot reach Kafka), is published by any member; at least three intervals are used',
