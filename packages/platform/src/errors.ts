@@ -47,6 +47,15 @@ const NETWORK_CODES = new Set([
   'EHOSTUNREACH',
 ])
 
+/** Runs `work`, rethrowing what it throws as normalizeError does: callers see only TradepulseErrors. */
+export async function normalized<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    throw normalizeError(err)
+  }
+}
+
 /** Normalises anything thrown at a boundary into a TradepulseError with a code and a retriable flag. */
 export function normalizeError(err: unknown): TradepulseError {
   if (err instanceof TradepulseError) return err

@@ -1,4 +1,4 @@
-import { normalizeError } from '@tradepulse/platform'
+import { normalized } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 
 /**
@@ -101,18 +101,11 @@ const parseRange = (raw: string | null): AppliedRange | undefined => {
  * indicators' own TTL: past it, what the ranges vouch for has expired too).
  */
 export function redisAppliedOffsets(redis: Redis, key: string, ttlMs: number): AppliedOffsets {
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work()
-    } catch (err) {
-      throw normalizeError(err)
-    }
-  }
   return {
     read: (topic, partition) =>
-      guarded(async () => parseRange(await redis.hget(key, field(topic, partition)))),
+      normalized(async () => parseRange(await redis.hget(key, field(topic, partition)))),
     record: (topic, partition, r) =>
-      guarded(async () => {
+      normalized(async () => {
         await redis.eval(
           RECORD,
           1,

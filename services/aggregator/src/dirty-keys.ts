@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@tradepulse/contracts'
-import { normalizeError } from '@tradepulse/platform'
+import { normalized } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 
 /**
@@ -128,27 +128,20 @@ return {stamp, stale}
  * trip, however many keys.
  */
 export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyKeys {
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work()
-    } catch (err) {
-      throw normalizeError(err)
-    }
-  }
   return {
     mark: (keys) =>
-      guarded(async () => {
+      normalized(async () => {
         if (keys.length === 0) return new Map()
         const stamps = (await redis.eval(MARK, 1, key, String(ttlMs), ...keys)) as string[]
         return new Map(keys.map((k, i) => [k, Number(stamps[i])]))
       }),
     clear: (list) =>
-      guarded(async () => {
+      normalized(async () => {
         if (list.length === 0) return
         await redis.eval(CLEAR, 1, key, ...list.flatMap((m) => [m.key, String(m.stamp)]))
       }),
     claimStale: (olderThanMs, limit) =>
-      guarded(async () => {
+      normalized(async () => {
         const [stamp, keys] = (await redis.eval(CLAIM, 1, key, String(olderThanMs), String(limit))) as [
           string,
           string[],

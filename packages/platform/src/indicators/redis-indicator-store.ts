@@ -15,7 +15,7 @@ import {
   type TopBy,
 } from '@tradepulse/indicators'
 import type { Redis, RedisValue } from 'ioredis'
-import { normalizeError } from '../errors.ts'
+import { normalized } from '../errors.ts'
 import { compactId } from './compact-id.ts'
 import { stateFromHash } from './indicator-hash.ts'
 import {
@@ -84,15 +84,6 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   const sendEvery = options.sendEvery ?? 4_000
   const maxPerCall = options.maxPerCall ?? 10_000
 
-  // Every call goes through here, so callers only ever see TradepulseErrors with a retriable flag.
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work()
-    } catch (err) {
-      throw normalizeError(err)
-    }
-  }
-
   function build(namespace: string): IndicatorStore {
     const keys = createIndicatorKeys(options.prefix, namespace)
 
@@ -151,7 +142,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
     // Every run's script calls go in one pipeline: Redis runs them in order, so each run is applied
     // after the one before, exactly as separate applyBatch calls would, without a round trip each.
     function applyRuns(runs: readonly (readonly Contribution[])[]): Promise<ApplyBatchResult[]> {
-      return guarded(async () => {
+      return normalized(async () => {
         const results: ApplyBatchResult[] = runs.map(() => ({
           applied: 0,
           duplicates: 0,
@@ -328,10 +319,10 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
       applyRuns,
 
-      get: (dimension, scope, asOfMs) => guarded(() => readState(dimension, scope, asOfMs)),
+      get: (dimension, scope, asOfMs) => normalized(() => readState(dimension, scope, asOfMs)),
 
       top: (dimension, scopeKind, by: TopBy, n, asOfMs) =>
-        guarded(async () => {
+        normalized(async () => {
           const ids = (await redis.zrange(keys.scopes(scopeKind), 0, '-1')).filter(
             (id) => id !== OTHER_SCOPE_ID,
           )
@@ -350,7 +341,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       withNamespace: build,
 
       advanceWatermark: (ms) =>
-        guarded(async () => {
+        normalized(async () => {
           if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
           // Compare and set in one step: two members raising it at once keep the larger.
           const now = await redis.eval(ADVANCE_WATERMARK, 1, keys.watermark, String(ms), String(config.ttlMs))
@@ -358,22 +349,22 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         }),
 
       watermark: () =>
-        guarded(async () => {
+        normalized(async () => {
           const raw = await redis.get(keys.watermark)
           return raw === null ? undefined : Number(raw)
         }),
 
-      activeNamespace: () => guarded(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
+      activeNamespace: () => normalized(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
 
       activateNamespace: (next) => {
         createIndicatorKeys(options.prefix, next) // validates the name
-        return guarded(async () => {
+        return normalized(async () => {
           await redis.set(keys.activeNamespace, next)
         })
       },
 
       clear: () =>
-        guarded(async () => {
+        normalized(async () => {
           // SCAN covers a standalone server; on Redis Cluster each master would need its own scan.
           let deleted = 0
           let cursor = '0'
