@@ -538,6 +538,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
+  /** Tokens between an adjective and its noun that adjectiveOf looks across at most. */
+  const ADJECTIVE_REACH = 6
   /** Words that name what talks are about ("talks on export curbs"; see markTalkTopics). */
   const TOPIC_WORDS = new Set(['on', 'over', 'about'].map((w) => lookupWord(LEXICON.vocab, w)))
   /** Words after which a capital-only name in a Title Case field is the name (see capitalisedName). */
@@ -1506,8 +1508,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    */
   function adjectiveOf(m: number): boolean {
     // The next target, past names that are neither targets nor predicates ("new steel duties").
+    // (A few tokens at most, so that the look stays constant in the field's length.)
     let q = m + 1
-    while (q < items && ((entInts[(it.idx[q] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) q++
+    while (
+      q < items &&
+      (it.s[q] as number) - (it.e[m] as number) <= ADJECTIVE_REACH &&
+      ((entInts[(it.idx[q] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0
+    )
+      q++
     if (q >= items || ((entInts[(it.idx[q] as number) << 4] as number) & F_TARGET) === 0) return false
     const gap = (it.s[q] as number) - (it.e[m] as number) - amountTokens(it.e[m] as number, it.s[q] as number)
     // A word of more that only takes what follows ("new", "extra") may have a noun between.
@@ -1588,7 +1596,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * change in no direction ("depends on new U.S. tariffs") leaves what describes the measure its own.
    */
   function takenWhole(k: number, t: number): boolean {
-    for (let p = k - 1; p >= 0; p--)
+    // Only a predicate within binding reach of t can have taken it (measureAfterFrom reaches furthest,
+    // two windows): the look back stays constant in the field's length.
+    const reach = (it.s[t] as number) - 2 * RULES.bindWindowTokens
+    for (let p = k - 1; p >= 0 && (it.e[p] as number) >= reach; p--)
       if (it.predOn[p] === 1 && it.target[p] === t && predAt(it.idx[p] as number).sign !== 0) return true
     return false
   }
