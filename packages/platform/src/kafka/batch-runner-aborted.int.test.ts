@@ -1,17 +1,9 @@
 import { type Admin, type Consumer, logLevel, type Producer } from 'kafkajs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { type BatchRunner, type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
-import {
-  consumingWith,
-  kafkaBrokers,
-  probeRunnerConfig,
-  randomName,
-  until,
-  waitFor,
-} from './int-test-support.ts'
-import { createKafka, createProducer } from './kafka-client.ts'
+import type { BatchRunnerConfig } from './batch-runner.ts'
+import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
+import { createKafka } from './kafka-client.ts'
 import type { BatchHandler, InRecord } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -26,17 +18,7 @@ describe('batch runner over aborted transactions', () => {
   const kafka = createKafka({ brokers, clientId: randomName('aborted') }, silent, {
     logLevel: logLevel.NOTHING,
   })
-  const cleanups: (() => Promise<unknown>)[] = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
-  })
-
-  async function connectedAdmin(): Promise<Admin> {
-    const admin = kafka.admin()
-    await admin.connect()
-    cleanups.push(() => admin.disconnect())
-    return admin
-  }
+  const { cleanups, connected } = testCleanups()
 
   async function inputTopic(admin: Admin, partitions: number): Promise<string> {
     const topic = `${randomName('aborted')}.in`
@@ -85,25 +67,17 @@ describe('batch runner over aborted transactions', () => {
       .sort((a, b) => a.partition - b.partition)
   }
 
-  /** A runner on `topic`; `consumers` gets the kafkajs consumer it makes. */
-  function runner(
+  const runner = (
     topic: string,
     groupId: string,
     handler: BatchHandler,
     over: Partial<BatchRunnerConfig> = {},
     consumers: Consumer[] = [],
-  ): BatchRunner {
-    const r = createBatchRunner(
-      consumingWith(kafka, { seen: (c) => consumers.push(c) }),
-      createProducer(kafka, silent),
-      handler,
-      probeRunnerConfig(topic, groupId, { heartbeatIntervalMs: 500, partitionsConcurrency: 2, ...over }),
-      silent,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => r.stop())
-    return r
-  }
+  ) =>
+    probeRunner(kafka, topic, groupId, handler, cleanups, {
+      over: { heartbeatIntervalMs: 500, partitionsConcurrency: 2, ...over },
+      seen: (c) => consumers.push(c),
+    })
 
   const values = (records: InRecord[]) => records.map((r) => r.value!.toString())
 
@@ -113,7 +87,7 @@ describe('batch runner over aborted transactions', () => {
   ])(
     'commits past aborted records that arrive at the end of a partition it has read, %s',
     async (_, interval) => {
-      const admin = await connectedAdmin()
+      const admin = await connected(kafka.admin())
       const topic = await inputTopic(admin, 1)
       const groupId = randomName('aborted')
       const handled: string[] = []
@@ -146,7 +120,7 @@ describe('batch runner over aborted transactions', () => {
   )
 
   it('commits past aborted records that are the first it fetches (a restart at them)', async () => {
-    const admin = await connectedAdmin()
+    const admin = await connected(kafka.admin())
     const topic = await inputTopic(admin, 1)
     const groupId = randomName('aborted')
     const producer = await transactional()
@@ -183,7 +157,7 @@ describe('batch runner over aborted transactions', () => {
   })
 
   it('with event-time alignment, a partition that ends in aborted records does not hold the others', async () => {
-    const admin = await connectedAdmin()
+    const admin = await connected(kafka.admin())
     const topic = await inputTopic(admin, 2)
     const groupId = randomName('aborted')
     const producer = await transactional()
@@ -228,7 +202,7 @@ describe('batch runner over aborted transactions', () => {
   })
 
   it('commits nothing past aborted records while a deferred batch before them is unfinished', async () => {
-    const admin = await connectedAdmin()
+    const admin = await connected(kafka.admin())
     const topic = await inputTopic(admin, 2)
     const groupId = randomName('aborted')
     const consumers: Consumer[] = []

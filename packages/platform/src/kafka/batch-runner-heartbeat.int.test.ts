@@ -1,17 +1,8 @@
-import { type Admin, logLevel, type Producer } from 'kafkajs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { logLevel } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
-import {
-  consumingWith,
-  kafkaBrokers,
-  probeRunnerConfig,
-  randomName,
-  until,
-  waitFor,
-} from './int-test-support.ts'
-import { createKafka, createProducer } from './kafka-client.ts'
+import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
+import { createKafka } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -21,38 +12,10 @@ describe('batch runner heartbeats while it waits on a deferred batch', () => {
   const kafka = createKafka({ brokers, clientId: randomName('heartbeat') }, silent, {
     logLevel: logLevel.NOTHING,
   })
-  const cleanups: (() => Promise<unknown>)[] = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
-  })
+  const { cleanups, connected } = testCleanups()
 
-  async function connected<T extends Admin | Producer>(client: T): Promise<T> {
-    await client.connect()
-    cleanups.push(() => client.disconnect())
-    return client
-  }
-
-  /**
-   * A runner on `topic`. `rebalanceTimeoutMs`: how long the group waits for its member to rejoin at a
-   * rebalance before dropping it (kafkajs's rebalanceTimeout, 60 s by default).
-   */
-  function runner(
-    topic: string,
-    groupId: string,
-    handler: BatchHandler,
-    rebalanceTimeoutMs?: number,
-  ): BatchRunner {
-    const r = createBatchRunner(
-      consumingWith(kafka, { rebalanceTimeoutMs }),
-      createProducer(kafka, silent),
-      handler,
-      probeRunnerConfig(topic, groupId),
-      silent,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => r.stop())
-    return r
-  }
+  const runner = (topic: string, groupId: string, handler: BatchHandler, rebalanceTimeoutMs?: number) =>
+    probeRunner(kafka, topic, groupId, handler, cleanups, { rebalanceTimeoutMs })
 
   it('rejoins at a rebalance instead of holding the group until the deferred batch is done, losing nothing', async () => {
     const admin = await connected(kafka.admin())

@@ -1,60 +1,27 @@
-import { type Admin, type Kafka, logLevel, type Producer } from 'kafkajs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { type Kafka, logLevel } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
-import {
-  consumingWith,
-  kafkaBrokers,
-  probeRunnerConfig,
-  randomName,
-  until,
-  waitFor,
-} from './int-test-support.ts'
-import { createKafka, createProducer } from './kafka-client.ts'
+import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
+import { createKafka } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
 
 describe('batch runner retrying a stage through a fault at a rebalance', () => {
   const brokers = kafkaBrokers()
-  const cleanups: (() => Promise<unknown>)[] = []
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
-  })
+  const { cleanups, connected } = testCleanups()
 
   const client = (clientId: string) =>
     createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
 
-  async function connected<T extends Admin | Producer>(c: T): Promise<T> {
-    await c.connect()
-    cleanups.push(() => c.disconnect())
-    return c
-  }
-
-  /**
-   * A runner on `topic` over `kafka`. `rebalanceTimeoutMs`: how long the group waits for its member to
-   * rejoin at a rebalance before dropping it (kafkajs's rebalanceTimeout, 60 s by default).
-   */
-  function runner(
+  const runner = (
     kafka: Kafka,
     topic: string,
     groupId: string,
     handler: BatchHandler,
     rebalanceTimeoutMs?: number,
-  ): BatchRunner {
-    const r = createBatchRunner(
-      consumingWith(kafka, { rebalanceTimeoutMs }),
-      createProducer(kafka, silent),
-      handler,
-      probeRunnerConfig(topic, groupId),
-      silent,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => r.stop())
-    return r
-  }
+  ) => probeRunner(kafka, topic, groupId, handler, cleanups, { rebalanceTimeoutMs })
 
   it('gives the batch up at a rebalance instead of retrying the fault while the group waits, losing nothing', async () => {
     const name = randomName('retry-rebalance')

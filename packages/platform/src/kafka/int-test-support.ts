@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import type { Consumer, Kafka } from 'kafkajs'
-import { inject } from 'vitest'
-import type { BatchRunnerConfig } from './batch-runner.ts'
+import { afterEach, inject } from 'vitest'
+import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { type BatchRunner, type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
+import { createProducer } from './kafka-client.ts'
+import type { BatchHandler } from './records.ts'
 
 // For platform's own integration tests: platform cannot depend on @tradepulse/testing (which depends on
 // platform), so the int project's broker comes from its global setup, and these are the few of testing's
@@ -82,4 +86,53 @@ export function consumingWith(
       return c
     },
   })
+}
+
+/**
+ * A test file's clean-ups (call inside its describe): run newest first after each test, failures ignored;
+ * `connected` connects a client (an admin, a producer) and disconnects it then.
+ */
+export function testCleanups() {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+  })
+  async function connected<T extends { connect(): Promise<void>; disconnect(): Promise<void> }>(
+    client: T,
+  ): Promise<T> {
+    await client.connect()
+    cleanups.push(() => client.disconnect())
+    return client
+  }
+  return { cleanups, connected }
+}
+
+const silent = createLogger({ level: 'silent' })
+
+/**
+ * A batch runner on `topic` over `kafka` with probeRunnerConfig (and `over`), stopped by `cleanups`;
+ * its consumers are made as consumingWith says.
+ */
+export function probeRunner(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  handler: BatchHandler,
+  cleanups: (() => Promise<unknown>)[],
+  opts: {
+    over?: Partial<BatchRunnerConfig>
+    rebalanceTimeoutMs?: number
+    seen?: (consumer: Consumer) => void
+  } = {},
+): BatchRunner {
+  const r = createBatchRunner(
+    consumingWith(kafka, { rebalanceTimeoutMs: opts.rebalanceTimeoutMs, seen: opts.seen }),
+    createProducer(kafka, silent),
+    handler,
+    probeRunnerConfig(topic, groupId, opts.over),
+    silent,
+    createMetrics('probe'),
+  )
+  cleanups.push(() => r.stop())
+  return r
 }
