@@ -435,6 +435,7 @@ function createLane(
         key: m.key ?? null,
         value: m.value ?? null,
         headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
+        rawHeaders: m.headers as Record<string, unknown> | undefined,
         timestamp: Number(m.timestamp),
       }
       const entry: (typeof started)[number] = {

@@ -124,6 +124,7 @@ function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord
     key: m.key ?? null,
     value: m.value ?? null,
     headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
+    rawHeaders: m.headers as Record<string, unknown> | undefined,
     timestamp: Number(m.timestamp),
   }
 }

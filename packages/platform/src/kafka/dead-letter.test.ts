@@ -130,6 +130,7 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
   const consumed = (headers: Record<string, unknown>): InRecord => ({
     ...rec(Buffer.from('{bad')),
     headers: headersToStrings(headers),
+    rawHeaders: headers,
   })
   const sig = Buffer.from([0xde, 0xad, 0xbe, 0xef])
 

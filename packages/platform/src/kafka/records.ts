@@ -6,6 +6,11 @@ export type InRecord = {
   key: Buffer | null
   value: Buffer | null
   headers: Record<string, string>
+  /**
+   * The headers as Kafka gave them (bytes, every value of a repeated header), for a dead letter to carry
+   * byte for byte (originalHeaders); absent on a record made in memory, whose headers are text already.
+   */
+  rawHeaders?: Record<string, unknown>
   /** The record's timestamp, in ms since the epoch. */
   timestamp: number
 }
@@ -62,27 +67,18 @@ export function setOwn(target: Record<string, unknown>, name: string, value: unk
   else target[name] = value
 }
 
-/** The headers as they came (headersToStrings), by the text headers made of them. */
-const originals = new WeakMap<Record<string, string>, Record<string, unknown>>()
-
-/**
- * A record's headers as text, for handlers: a repeated header's last value, bytes decoded as UTF-8. What
- * came is remembered, without a copy, for originalHeaders (a dead letter carries it byte for byte).
- */
+/** A record's headers as text, for handlers: a repeated header's last value, bytes decoded as UTF-8. */
 export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   if (!headers) return out
-  let any = false
   for (const [k, v] of Object.entries(headers)) {
     if (v === undefined || v === null) continue
-    any = true
     setOwn(
       out,
       k,
       Array.isArray(v) ? String(v[v.length - 1]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v),
     )
   }
-  if (any) originals.set(out, headers)
   return out
 }
 
@@ -91,8 +87,8 @@ export function headersToStrings(headers: Record<string, unknown> | undefined): 
  * in order (an array). Values without bytes (a null header) are left out, as no producer of ours can send
  * one. A record made in memory has only its text headers.
  */
-export function originalHeaders(rec: Pick<InRecord, 'headers'>): RecordHeaders {
-  const raw = originals.get(rec.headers)
+export function originalHeaders(rec: Pick<InRecord, 'headers' | 'rawHeaders'>): RecordHeaders {
+  const raw = rec.rawHeaders
   if (!raw) return rec.headers
   const out: RecordHeaders = {}
   for (const [k, v] of Object.entries(raw)) {
