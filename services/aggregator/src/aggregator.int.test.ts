@@ -704,10 +704,11 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
     const holdsBefore = await holdsOf()
     const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 54 })
-    for (let i = 0; i < series.length; i += 30) {
-      await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
-      // A steady stream over ~6 s: a member would have to fall five batches (1.5 s) behind the other to be
-      // held, which a loaded CI machine running other suites beside this one did reach at 150 ms apart.
+    for (let i = 0; i < series.length; i += 10) {
+      await produceScored(producer, topics.scored.name, series.slice(i, i + 10))
+      // A steady stream over ~18 s, 20 s of event time a batch: a member would have to fall fifteen
+      // batches (half the grace, 4.5 s) behind the other to be held. At 1 min a batch (1.5 s behind) a
+      // member was held in 3 of 23 runs at load 5-6 and in one CI run (other suites run beside this one).
       await new Promise((r) => setTimeout(r, 300))
     }
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
