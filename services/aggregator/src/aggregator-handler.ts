@@ -28,6 +28,7 @@ import {
   memoryAppliedOffsets,
 } from './applied-offsets.ts'
 import { applyInRuns } from './apply-contributions.ts'
+import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import {
@@ -75,9 +76,6 @@ export type AggregatorDeps = {
    */
   maxAheadMs?: number
 }
-
-/** The default of AggregatorDeps.maxAheadMs (AGGREGATOR_MAX_AHEAD_MS). */
-export const DEFAULT_MAX_AHEAD_MS = 30_000
 
 /** Most held-back keys of other members one trailing tick takes over. */
 const RECOVER_LIMIT = 1_000

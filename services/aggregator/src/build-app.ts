@@ -23,6 +23,7 @@ import { appliedOffsetsKey, memoryAppliedOffsets, redisAppliedOffsets } from './
 import {
   AGGREGATOR_HTTP_PORT,
   type AggregatorConfig,
+  eventTimeOptions,
   indicatorOverrides,
   indicatorStoreOptions,
 } from './config.ts'
@@ -80,12 +81,12 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     applied,
     dirty,
     recoverAfterMs: config.AGGREGATOR_PUBLISH_RECOVER_MS,
-    maxAheadMs: config.AGGREGATOR_MAX_AHEAD_MS,
+    // The grace and the watermark's bound, as the rebuild reads them (eventTimeOptions).
+    ...eventTimeOptions(config),
     topics,
     store,
     log,
     metrics: createAggregatorMetrics(metrics.registry),
-    graceMs: config.AGGREGATOR_GRACE_MS,
     partSize: config.AGGREGATOR_PART_SIZE,
     publish: {
       intervalMs: config.AGGREGATOR_PUBLISH_INTERVAL_MS,

@@ -7,6 +7,9 @@ import {
 } from '@tradepulse/platform'
 import { z } from 'zod'
 
+/** The default of AGGREGATOR_MAX_AHEAD_MS, and of the handler's and the rebuild's maxAheadMs. */
+export const DEFAULT_MAX_AHEAD_MS = 30_000
+
 export const aggregatorConfigShape = {
   ...baseConfigShape,
   // Larger units than the other workers: the store combines a batch per scope (all its indicator
@@ -95,7 +98,7 @@ export const aggregatorConfigShape = {
     .number()
     .int()
     .min(0)
-    .default(30_000)
+    .default(DEFAULT_MAX_AHEAD_MS)
     .describe(
       "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock: a headline stamped further ahead (a feed whose clock runs fast) counts in its own scopes at its own time but moves no other scope's readings; event time behind the clock (replays) is never bound",
     ),
@@ -129,6 +132,17 @@ export function indicatorOverrides(config: Pick<AggregatorConfig, 'AGGREGATOR_GR
     graceMs: config.AGGREGATOR_GRACE_MS,
     dedupRetentionMs: Math.max(HOUR_MS, config.AGGREGATOR_GRACE_MS),
   }
+}
+
+/**
+ * The event-time settings the worker and the rebuild share (the grace and the watermark's bound past
+ * the wall clock), so a rebuild applies and dates the same headlines as the live worker does: without
+ * the bound, a rebuild's namespace got the default 30 s whatever AGGREGATOR_MAX_AHEAD_MS said.
+ */
+export function eventTimeOptions(
+  config: Pick<AggregatorConfig, 'AGGREGATOR_GRACE_MS' | 'AGGREGATOR_MAX_AHEAD_MS'>,
+) {
+  return { graceMs: config.AGGREGATOR_GRACE_MS, maxAheadMs: config.AGGREGATOR_MAX_AHEAD_MS }
 }
 
 /** How the worker, the rebuild and the CLI open the indicator store, so all three read and write alike. */

@@ -2,9 +2,10 @@ import { type Contribution, contributionsOf, type IndicatorStore } from '@tradep
 import { createKafka, createPartitionAligner, type Logger, normalizeError, retry } from '@tradepulse/platform'
 import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
-import { DEFAULT_MAX_AHEAD_MS, parseScoredRecord } from './aggregator-handler.ts'
+import { parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
 import { applyInRuns } from './apply-contributions.ts'
+import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 
 export type RebuildOptions = {
@@ -50,7 +51,9 @@ export type RebuildOptions = {
   groupPrefix?: string
   /**
    * The new namespace's watermark goes at most this far past the wall clock (AGGREGATOR_MAX_AHEAD_MS,
-   * default 30 s), as the live worker's: a headline stamped further ahead moves no other scope.
+   * default 30 s), as the live worker's: a headline stamped further ahead moves no other scope. Pass the
+   * live worker's setting (`eventTimeOptions(config)` gives it with graceMs), or the rebuilt namespace
+   * is read at another event time than the live one would be.
    */
   maxAheadMs?: number
   /** Progress callback, for the CLI. */

@@ -1,11 +1,25 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { AggregatorConfig, indicatorStoreOptions } from '@tradepulse/aggregator'
-import { applyInOrder, HOUR_MS, produceScored, scoredSeries } from '@tradepulse/aggregator/fixtures'
-import { createTopicCatalogue } from '@tradepulse/contracts'
-import { createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
-import { createTopics, randomName, testInfra, testProducer } from '@tradepulse/testing'
+import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
+import {
+  applyInOrder,
+  compareStores,
+  groupProgress,
+  HOUR_MS,
+  MIN_MS,
+  produceScored,
+  scoredSeries,
+  targetsOf,
+} from '@tradepulse/aggregator/fixtures'
+import { createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import {
+  activeIndicatorStore,
+  createLogger,
+  createRedisIndicatorStore,
+  loadConfig,
+} from '@tradepulse/platform'
+import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 
@@ -110,6 +124,98 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     expect(now.title).toMatch(/, as of \d{4}-\S+ \(now; namespace /)
     expect(now.column('vol 24h').every((v) => v === 0)).toBe(true)
     expect(now.column('mean 24h').every((v) => v === 0)).toBe(true)
+  })
+
+  it('rebuilds what the live worker holds under the same AGGREGATOR_MAX_AHEAD_MS, a headline stamped minutes ahead of the clock included', async () => {
+    const prefix = `${randomName('cli-ahead')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    const liveKeys = prefix.replace(/\W/g, '_')
+    const rebuiltKeys = `${liveKeys}rebuilt`
+    // One environment for both, but for their Redis keys: the bound at ten minutes, not the default 30 s.
+    const env = (keyPrefix: string) => ({
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      AGGREGATOR_MAX_AHEAD_MS: String(10 * MIN_MS),
+    })
+    // The reviewer's stream: twelve CN tariff headlines five minutes apart up to a minute boundary 1-2
+    // min ago, and just before the last, another feed's headline (no region, no tariff) stamped six
+    // minutes past that: within the ten minutes, so the watermark follows it, live.
+    const base = Math.floor(Date.now() / MIN_MS) * MIN_MS - MIN_MS
+    const at = (h: ScoredHeadline, ms: number, other = false): ScoredHeadline => ({
+      ...h,
+      publishedAt: new Date(ms).toISOString(),
+      ingestedAt: new Date(Math.min(ms, Date.now())).toISOString(),
+      scores: {
+        ...h.scores,
+        tariff: other
+          ? { score: 0, relevance: 0, confidence: 0, label: null }
+          : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
+      },
+      entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
+    })
+    const series = scoredSeries(13, { startMs: base, spanMs: 1, seed: 9, idPrefix: prefix })
+    const cn = series.slice(0, 12).map((h, i) => at(h, base - (11 - i) * 5 * MIN_MS))
+    const skewed = at(series[12]!, base + 6 * MIN_MS, true)
+    const headlines = [...cn.slice(0, 11), skewed, cn[11]!]
+
+    const redis = new Redis(redisUrl)
+    const liveConfig = loadConfig(AggregatorConfig, env(liveKeys))
+    const app = buildAggregatorApp(liveConfig, { log: createLogger({ level: 'silent' }) })
+    try {
+      await app.start()
+      await app.runner.joined()
+      const producer = await testProducer(kafkaBrokers)
+      try {
+        await produceScored(producer, topics.scored.name, headlines)
+      } finally {
+        await producer.disconnect()
+      }
+      const live = await activeIndicatorStore(
+        createRedisIndicatorStore(redis, indicatorStoreOptions(liveConfig)),
+      )
+      await waitFor(
+        async () =>
+          (await groupProgress(kafkaBrokers, `${prefix}aggregator`, topics.scored.name)).atEnd &&
+          (await live.watermark()) === Date.parse(skewed.publishedAt),
+        { what: "the live worker's watermark at the skewed headline" },
+      )
+      await app.stop()
+
+      await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '1h'], {
+        env: env(rebuiltKeys),
+      })
+      const rebuilt = await activeIndicatorStore(
+        createRedisIndicatorStore(
+          redis,
+          indicatorStoreOptions(loadConfig(AggregatorConfig, env(rebuiltKeys))),
+        ),
+      )
+      // The same event time as the live worker's (it was the clock plus 30 s whatever the setting), so
+      // the same readings at asOf=latest: as of the skewed headline, the CN 15 min window holds two
+      // headlines and the hour eleven (three and twelve at the clock plus 30 s).
+      const watermark = await rebuilt.watermark()
+      expect(watermark).toBe(Date.parse(skewed.publishedAt))
+      expect(await compareStores(live, rebuilt, targetsOf(headlines), watermark!)).toEqual([])
+      const china = await rebuilt.get('tariff', { kind: 'region', id: 'CN' }, watermark!)
+      expect(china?.volume).toMatchObject({ '15m': 2, '1h': 11 })
+    } finally {
+      await app.stop().catch(() => {})
+      for (const p of [liveKeys, rebuiltKeys]) {
+        const keys = await redis.keys(`${p}*`)
+        if (keys.length) await redis.unlink(...keys)
+      }
+      await redis.quit()
+    }
   })
 
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {

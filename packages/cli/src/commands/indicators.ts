@@ -1,4 +1,9 @@
-import { AggregatorConfig, indicatorStoreOptions, rebuildIndicators } from '@tradepulse/aggregator'
+import {
+  AggregatorConfig,
+  eventTimeOptions,
+  indicatorStoreOptions,
+  rebuildIndicators,
+} from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
 import type { IndicatorStore } from '@tradepulse/indicators'
@@ -184,7 +189,8 @@ export function registerIndicators(program: Command): void {
           sinceMs,
           store,
           log,
-          graceMs: config.AGGREGATOR_GRACE_MS,
+          // The live worker's grace and watermark bound (AGGREGATOR_MAX_AHEAD_MS), read as it reads them.
+          ...eventTimeOptions(config),
           groupPrefix: defaultGroupId(config, 'aggregator'),
           ...(opts.keepPrevious ? { keepPrevious: true } : {}),
           onProgress: (p) => {
