@@ -6,9 +6,12 @@ import {
   baseConfigShape,
   defaultGroupId,
   describeConfig,
+  durationMs,
   indicatorNamespace,
   KAFKA_MAX_TOPIC_CHARS,
   loadConfig,
+  MAX_DATE_MS,
+  MAX_DURATION_MS,
   MAX_TOPIC_PREFIX_CHARS,
 } from './config.ts'
 
@@ -156,6 +159,26 @@ describe('loadConfig: values past what they feed', () => {
     expect([top.REDIS_TIMEOUT_MS, top.SHUTDOWN_DEADLINE_MS, top.RETRY_MAX_MS]).toEqual([
       2_147_483_647, 2_147_483_647, 2_147_483_647,
     ])
+  })
+
+  it('bounds a duration that sets no timer (durationMs) where a date that far past the wall clock is still a Date', () => {
+    // Redis takes a PX or PEXPIRE up to 2^63 - 1 less the time now, Lua's doubles hold whole numbers
+    // to 2^53: the Date range (8.64e15 ms) is the bound, for any wall clock before the year 10000.
+    expect(MAX_DATE_MS).toBe(8_640_000_000_000_000)
+    expect(MAX_DURATION_MS).toBe(MAX_DATE_MS - Date.UTC(10_000, 0, 1))
+    expect(new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999) + MAX_DURATION_MS).toISOString()).toBe(
+      '+275760-09-12T23:59:59.999Z',
+    )
+    const Schema = z.object({ SOME_WINDOW_MS: durationMs(1_000).default(60_000) })
+    const load = (v: string) => loadConfig(Schema, { SOME_WINDOW_MS: v }).SOME_WINDOW_MS
+    expect(load(String(MAX_DURATION_MS))).toBe(MAX_DURATION_MS)
+    expect(load('3000000000')).toBe(3_000_000_000) // no timer: past 2^31 - 1 is fine
+    for (const v of [String(MAX_DURATION_MS + 1), '8640000000000000', '9007199254740991']) {
+      expect(() => load(v)).toThrow(
+        `invalid configuration:\n  SOME_WINDOW_MS: at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13) (got "${v}")`,
+      )
+    }
+    expect(() => load('999')).toThrow(/SOME_WINDOW_MS: Too small/)
   })
 
   it("refuses counts and sizes past Kafka's 32-bit fields, naming them", () => {

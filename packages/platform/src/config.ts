@@ -25,6 +25,32 @@ export const timerMs = (min = 0) =>
     .min(min)
     .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`)
 
+/** The latest time a JavaScript Date holds, in ms: +275760-09-13T00:00:00Z. */
+export const MAX_DATE_MS = 8_640_000_000_000_000
+
+/**
+ * The longest duration that sets no timer: 8,386,597,699,200,000 ms, about 265,000 years. Such a duration
+ * is added to the wall clock or to event times: a Redis PX or PEXPIRE (the dedup window, the hysteresis
+ * TTL), a refill's end shown as a date after a Redis loss, the latest entry time ingest takes (written
+ * as a date), the alignment bounds of event times. Redis takes a PX or PEXPIRE up to 2^63 - 1 less its
+ * clock (a larger one is "invalid expire time"), and the Lua scripts keep whole numbers exact to 2^53
+ * (they write them with %.0f): the Date range is the tighter bound. So a time that far past any wall
+ * clock before the year 10000 is still a Date; 2^53 - 1 was taken, and the date a Redis loss then showed
+ * (new Date(…).toISOString()) threw RangeError.
+ */
+export const MAX_DURATION_MS = MAX_DATE_MS - Date.UTC(10_000, 0, 1)
+
+/** A duration in ms that sets no timer: `min` up to MAX_DURATION_MS (error naming the bound). */
+export const durationMs = (min = 0) =>
+  z.coerce
+    .number()
+    .int()
+    .min(min)
+    .max(
+      MAX_DURATION_MS,
+      `at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13)`,
+    )
+
 /** A delay or timeout in ms that sets a timer. */
 const ms = (def: number, min = 0) => timerMs(min).default(def)
 /** A count or size; bounded as Kafka's 32-bit fields and Node's timers are. */

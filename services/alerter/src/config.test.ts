@@ -1,4 +1,4 @@
-import { loadConfig } from '@tradepulse/platform'
+import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { AlerterConfig } from './config.ts'
 
@@ -23,6 +23,20 @@ describe('AlerterConfig', () => {
     expect(refusal({ [name]: '3000000000' })).toBe(
       `invalid configuration:\n  ${name}: at most 2147483647 ms (about 24.8 days), the longest timer Node keeps (got "3000000000")`,
     )
+  })
+
+  // No timer, but a Redis PX or PEXPIRE, an expiry or refill end shown as a date, or a time compared
+  // with event times: 2^53 - 1 was taken, and a date that far past the clock is no Date.
+  it.each([
+    'ALERTER_DEDUP_WINDOW_MS',
+    'ALERTER_HYSTERESIS_TTL_MS',
+    'ALERTER_ALIGN_AHEAD_MS',
+    'ALERTER_WEBHOOK_MAX_AGE_MS',
+  ])('refuses %s past the longest duration a date can be moved by, naming it', (name) => {
+    expect(refusal({ [name]: '9007199254740991' })).toBe(
+      `invalid configuration:\n  ${name}: at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13) (got "9007199254740991")`,
+    )
+    expect(refusal({ [name]: String(MAX_DURATION_MS) })).toBe('accepted')
   })
 
   it('refuses a webhook backoff base above its cap, naming both', () => {

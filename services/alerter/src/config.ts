@@ -1,8 +1,10 @@
 import { RULE_FILES } from '@tradepulse/alerting'
-import { baseConfigShape, MAX_TIMER_MS, timerMs, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, durationMs, MAX_TIMER_MS, timerMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
-const ms = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+const count = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+/** A duration that sets no timer: bounded where a date moved by it is still a Date. */
+const ms = (def: number, min = 0) => durationMs(min).default(def)
 /** A delay that sets a timer: bounded at the longest one Node keeps (a longer one would fire at once). */
 const timer = (def: number, min = 0) => timerMs(min).default(def)
 const DAY_MS = 86_400_000
@@ -31,15 +33,15 @@ export const alerterConfigShape = {
   ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),
-  ALERTER_EVIDENCE_SCOPES: ms(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
-  ALERTER_EVIDENCE_PER_SCOPE: ms(20, 1).describe('recent headlines kept per scope for evidence'),
+  ALERTER_EVIDENCE_SCOPES: count(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
+  ALERTER_EVIDENCE_PER_SCOPE: count(20, 1).describe('recent headlines kept per scope for evidence'),
   ALERTER_WEBHOOKS_ENABLED: z
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true')
     .describe('POST alerts to the webhooks of the desks file (their secret variables must then be set)'),
   ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe('longest one webhook request may take'),
-  ALERTER_WEBHOOK_MAX_ATTEMPTS: ms(5, 1).describe('webhook attempts before the alert goes to the dlq'),
+  ALERTER_WEBHOOK_MAX_ATTEMPTS: count(5, 1).describe('webhook attempts before the alert goes to the dlq'),
   ALERTER_WEBHOOK_BACKOFF_BASE_MS: timer(500, 1).describe(
     'first delay between webhook attempts (doubles, jittered; at most ALERTER_WEBHOOK_BACKOFF_MAX_MS)',
   ),
@@ -47,8 +49,8 @@ export const alerterConfigShape = {
   ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS: timer(60_000).describe(
     'longest wait a 429 or 503 may ask for with Retry-After before the next webhook attempt (never less than our own backoff; an attempt past ALERTER_WEBHOOK_MAX_AGE_MS is not made)',
   ),
-  ALERTER_WEBHOOK_CONCURRENCY: ms(4, 1).describe('webhook requests in flight at once, per desk'),
-  ALERTER_WEBHOOK_QUEUE_MAX: ms(500, 1).describe(
+  ALERTER_WEBHOOK_CONCURRENCY: count(4, 1).describe('webhook requests in flight at once, per desk'),
+  ALERTER_WEBHOOK_QUEUE_MAX: count(500, 1).describe(
     "webhook deliveries held in memory per desk; when full, that desk's webhook consumer pauses (alerts on Kafka never wait)",
   ),
   ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(

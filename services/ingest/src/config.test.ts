@@ -1,4 +1,4 @@
-import { loadConfig } from '@tradepulse/platform'
+import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { IngestConfig } from './config.ts'
 
@@ -35,4 +35,21 @@ describe('IngestConfig: INGEST_DEFAULT_SOURCE', () => {
     )
     expect(source('s'.repeat(100))).toHaveLength(100)
   })
+})
+
+describe('IngestConfig: durations that set no timer', () => {
+  // INGEST_DEDUP_WINDOW_MS is a Redis PX and the end of a refill shown as a date after a Redis loss;
+  // INGEST_MAX_FUTURE_MS bounds the entry times taken, each written as a date: 2^53 - 1 was taken, and
+  // the date a window past the clock is no Date (toISOString throws).
+  it.each(['INGEST_DEDUP_WINDOW_MS', 'INGEST_MAX_FUTURE_MS'])(
+    'refuses %s past the longest duration a date can be moved by, naming it',
+    (name) => {
+      expect(() => loadConfig(IngestConfig, { [name]: '9007199254740991' })).toThrow(
+        `invalid configuration:\n  ${name}: at most ${MAX_DURATION_MS} ms (about 265,000 years)`,
+      )
+      expect(
+        loadConfig(IngestConfig, { [name]: String(MAX_DURATION_MS) })[name as 'INGEST_MAX_FUTURE_MS'],
+      ).toBe(MAX_DURATION_MS)
+    },
+  )
 })

@@ -1,5 +1,5 @@
 import { LIMITS } from '@tradepulse/contracts'
-import { baseConfigShape, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, durationMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 import { normalizeText } from './normalize.ts'
 
@@ -8,10 +8,7 @@ const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
 
 export const ingestConfigShape = {
   ...baseConfigShape,
-  INGEST_DEDUP_WINDOW_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
+  INGEST_DEDUP_WINDOW_MS: durationMs(1_000)
     .default(24 * 3_600_000)
     .describe('a repeat of a headline id within this window is dropped'),
   INGEST_MAX_RECORD_BYTES: z.coerce
@@ -21,10 +18,7 @@ export const ingestConfigShape = {
     .max(1_048_576)
     .default(LIMITS.maxRecordBytes)
     .describe('larger raw records go to the dlq'),
-  INGEST_MAX_FUTURE_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
+  INGEST_MAX_FUTURE_MS: durationMs()
     .default(300_000)
     .describe(
       "a publishedAt later than the entry time by more than this is replaced by the entry time (a feed clock or time zone gone wrong would make every other headline late); the raw record's Kafka timestamp is the entry time only when no further than this ahead of the wall clock (and from 2000 on), else the wall clock is",

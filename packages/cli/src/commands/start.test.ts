@@ -44,6 +44,11 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
       ],
       [
         ['start'],
+        { INGEST_DEDUP_WINDOW_MS: '9007199254740991' },
+        /^tradepulse: invalid configuration:\n {2}INGEST_DEDUP_WINDOW_MS: at most 8386597699200000 ms .*\(got "9007199254740991"\)$/,
+      ],
+      [
+        ['start'],
         { ALERTER_RULES_FILE: 'nonexist.yaml' },
         /^tradepulse: ALERTER_RULES_FILE: cannot read nonexist\.yaml \(no such file\)$/,
       ],
