@@ -123,7 +123,14 @@ describe('aggregator handler', () => {
       const newest = Date.parse(series[19]!.publishedAt)
       const market = await store.get('market', { kind: 'global', id: 'all' }, newest)
       expect(market).toMatchObject({ count: 20, asOf: new Date(newest).toISOString() })
-      return { clock, store, dirty, a, market: market! }
+      // When the newest headline of the held-back batch entered the pipeline: the ingestedAt its own
+      // trailing edge would have given the update.
+      const ingestedAt = series
+        .slice(10)
+        .map((h) => h.ingestedAt)
+        .sort()
+        .at(-1)!
+      return { clock, store, dirty, a, market: market!, ingestedAt }
     }
     const flush = async (aggregator: ReturnType<typeof setup>['aggregator']) => {
       const sent: IndicatorUpdate[] = []
@@ -133,16 +140,17 @@ describe('aggregator handler', () => {
       return sent
     }
 
-    it('is published by the next member once it is a few intervals old, read from the store, once', async () => {
-      const { clock, store, dirty, market } = await heldBack()
+    it('is published by the next member once it is a few intervals old, read from the store, once, with the ingestedAt of its newest headline', async () => {
+      const { clock, store, dirty, market, ingestedAt } = await heldBack()
       // A is killed: no trailing edge. B starts on the same store, having applied nothing.
       const b = setup(2_000, clock, store, undefined, {}, dirty)
       expect(await flush(b.aggregator)).toEqual([]) // A's mark is young: A may still publish it
       clock.advance(11_000)
       const sent = await flush(b.aggregator)
       const recovered = sent.find((u) => u.key === 'market|global:all')
-      expect({ ...recovered, updatedAt: undefined }).toEqual({ ...market, updatedAt: undefined })
-      // Every key the second batch held back, and nothing else.
+      expect({ ...recovered, updatedAt: undefined }).toEqual({ ...market, updatedAt: undefined, ingestedAt })
+      // Every key the second batch held back, and nothing else; each with an entry time.
+      expect(sent.every((u) => u.ingestedAt !== undefined)).toBe(true)
       expect(sent.every((u) => u.count > 0)).toBe(true)
       expect(await b.counter('tradepulse_indicator_updates_total')).toBe(sent.length)
       clock.advance(11_000)
@@ -175,7 +183,14 @@ describe('aggregator handler', () => {
       const b = setup(2_000, clock, store, undefined, {}, dirty)
       clock.advance(11_000)
       const sent = await flush(b.aggregator)
-      expect(sent.find((u) => u.key === 'market|global:all')?.count).toBe(25)
+      // Its ingestedAt the newest of both batches' headlines: the mark made again covers both.
+      expect(sent.find((u) => u.key === 'market|global:all')).toMatchObject({
+        count: 25,
+        ingestedAt: late
+          .map((h) => h.ingestedAt)
+          .sort()
+          .at(-1),
+      })
     })
   })
 

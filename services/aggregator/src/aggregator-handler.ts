@@ -29,7 +29,7 @@ import {
 } from './applied-offsets.ts'
 import { applyInRuns } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
-import { type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
+import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import {
   createPublishThrottle,
@@ -332,7 +332,7 @@ export function createAggregator(deps: AggregatorDeps) {
   let nextClaimMs = Number.NEGATIVE_INFINITY
   let claimFailing = false
   /** Marks old enough to take over, looked for once a second; a fault is warned once, not every tick. */
-  async function claim(): Promise<DirtyMark[]> {
+  async function claim(): Promise<ClaimedMark[]> {
     const now = clock.now()
     if (now < nextClaimMs) return []
     nextClaimMs = now + CLAIM_EVERY_MS
@@ -351,19 +351,23 @@ export function createAggregator(deps: AggregatorDeps) {
   /**
    * The trailing edge: pending keys whose interval has passed, and the dirty marks old enough that the
    * member that made them will not publish them (taken over, restamped, so no other member takes them
-   * too). A key that is both goes out once and settles both.
+   * too). A key that is both goes out once and settles both. A mark carries the newest entry time of
+   * the headlines it held back: the update's ingestedAt, as its own member would have given it (the
+   * newer of the two for a key that is both).
    */
   async function due(): Promise<PickedKey[]> {
     const taken = await claim()
     const picked = throttle.due(clock.now())
     if (taken.length === 0) return picked
     const byKey = new Map(picked.map((p) => [p.key, p]))
-    for (const { key, stamp } of taken) {
+    for (const { key, stamp, enteredMs = Number.NEGATIVE_INFINITY } of taken) {
       const mark = Promise.resolve(stamp)
       const own = byKey.get(key)
-      if (own) own.marks = [...(own.marks ?? []), mark]
-      else {
-        const p: PickedKey = { key, trigger: 'recovered', enteredMs: Number.NEGATIVE_INFINITY, marks: [mark] }
+      if (own) {
+        own.marks = [...(own.marks ?? []), mark]
+        if (enteredMs > own.enteredMs) own.enteredMs = enteredMs
+      } else {
+        const p: PickedKey = { key, trigger: 'recovered', enteredMs, marks: [mark] }
         byKey.set(key, p)
         picked.push(p)
       }
@@ -480,7 +484,11 @@ export function createAggregator(deps: AggregatorDeps) {
         // its offsets never commit while their update lives only in this process.
         const chosen = new Set(picked.map((p) => p.key))
         const held = [...activity.keys()].filter((k) => !chosen.has(k))
-        const marking = held.length > 0 ? dirty.mark(held) : undefined
+        // Each with its newest entry time, for the ingestedAt of whoever publishes it should this member not.
+        const marking =
+          held.length > 0
+            ? dirty.mark(held, new Map(held.map((k) => [k, activity.get(k)!.enteredMs])))
+            : undefined
         if (marking) {
           marking.catch(() => {}) // awaited below, after the reads (which may fail first)
           throttle.marking(held, marking)

@@ -66,6 +66,56 @@ describe('dirty keys in Redis', () => {
     expect(ttl).toBeLessThanOrEqual(60_000)
   })
 
+  /**
+   * A mark keeps the newest entry time of the headlines it holds back, whoever marked it, until it is
+   * cleared; a taken mark answers with it.
+   */
+  it('keeps with each mark the newest entry time it holds back, until cleared, as the memory adapter does', async () => {
+    const run = async (dirty: DirtyKeys) => {
+      const entered = (pairs: [string, number][]) => new Map(pairs)
+      const taken = async () =>
+        Object.fromEntries((await dirty.claimStale(0, 10)).map((m) => [m.key, m.enteredMs ?? null]))
+      const log: unknown[] = []
+      // a: marked at 2,000 then again at 1,000 (another member's older headlines): keeps 2,000.
+      // b: marked at 1,000 then again at 3,000: 3,000. c: no entry time. d: a NaN is none.
+      await dirty.mark(
+        ['a', 'b', 'c', 'd'],
+        entered([
+          ['a', 2_000],
+          ['b', 1_000],
+          ['d', Number.NaN],
+        ]),
+      )
+      await dirty.mark(
+        ['a', 'b', 'c'],
+        entered([
+          ['a', 1_000],
+          ['b', 3_000],
+        ]),
+      )
+      const first = await dirty.claimStale(0, 10)
+      log.push(Object.fromEntries(first.map((m) => [m.key, m.enteredMs ?? null])))
+      // Taken again (restamped): the entry time goes with it.
+      log.push(await taken())
+      // Cleared, then marked again: only the new headlines' entry time (none, for a).
+      await dirty.clear((await dirty.claimStale(0, 10)).filter((m) => m.key === 'a' || m.key === 'b'))
+      await dirty.mark(['a', 'b'], entered([['b', 500]]))
+      log.push(await taken())
+      // Every entry time goes with its mark.
+      await dirty.clear(await dirty.claimStale(0, 10))
+      log.push(await taken())
+      return log
+    }
+    const inRedis = await run(redisDirtyKeys(redis, key, 60_000))
+    expect(inRedis).toEqual([
+      { a: 2_000, b: 3_000, c: null, d: null },
+      { a: 2_000, b: 3_000, c: null, d: null },
+      { a: null, b: 500, c: null, d: null },
+      {},
+    ])
+    expect(await run(memoryDirtyKeys())).toEqual(inRedis)
+  })
+
   it('publishes, from a member that never saw it, a key a member left held back when it died; each key once', async () => {
     const topics = createTopicCatalogue(`${prefix}.`)
     const store = createRedisIndicatorStore(redis, {
@@ -128,7 +178,14 @@ describe('dirty keys in Redis', () => {
     })
     const market = sent.find((u) => u.key === 'market|global:all')!
     const now = await store.get('market', { kind: 'global', id: 'all' }, Date.parse(market.asOf))
-    expect({ ...market, updatedAt: undefined }).toEqual({ ...now, updatedAt: undefined })
+    // With the entry time of the newest headline A held back, as A's own trailing edge would have sent it.
+    const ingestedAt = scoredSeries(40, { startMs: T0, spanMs: 20 * MIN_MS, idPrefix: prefix })
+      .slice(20)
+      .map((h) => h.ingestedAt)
+      .sort()
+      .at(-1)
+    expect({ ...market, updatedAt: undefined }).toEqual({ ...now, updatedAt: undefined, ingestedAt })
+    expect(sent.every((u) => u.ingestedAt !== undefined)).toBe(true)
     expect(market.count).toBe(40)
     expect(new Set(sent.map((u) => u.key)).size).toBe(sent.length) // each once
     // Settled: nothing left for anyone.

@@ -10,6 +10,12 @@ import type { Redis } from 'ioredis'
 export type DirtyMark = { key: string; stamp: number }
 
 /**
+ * A mark taken over (claimStale), with `enteredMs`: when the newest headline it holds back entered the
+ * pipeline (its ingestedAt, epoch ms), for the update's own ingestedAt; absent when none carried one.
+ */
+export type ClaimedMark = DirtyMark & { enteredMs?: number }
+
+/**
  * Indicator keys whose newest headlines are applied in the store but not yet on the indicators topic:
  * the publish throttle held their update back for its trailing edge, and the batch that applied them
  * is committed. The throttle's pending keys live in one process; these marks outlive it, so a member
@@ -26,23 +32,39 @@ export type DirtyMark = { key: string; stamp: number }
  *   member that died or cannot reach Kafka) and publishes them. Taking restamps them, so two members
  *   never take one mark at once, and one that dies holding it leaves it to be taken again later.
  *
+ * A mark keeps the newest entry time (ingestedAt) of the headlines it holds back, so that whoever
+ * publishes it gives the update the ingestedAt the member that held it back would have: the newest of
+ * the headlines applied since the key's last update (IndicatorUpdate.ingestedAt), and pipeline latency
+ * counts the time the update waited for its recovery. A key marked again before its mark is cleared
+ * keeps the newer of the two (the mark covers both batches' headlines); a cleared mark's goes with it.
+ *
  * Publishing a key twice is harmless (the topic is compacted, and the alerter ignores an update older
  * than the one it saw, and never fires twice for one crossing), so every doubt is settled by publishing.
  * Bounded: one mark per indicator key at most, cleared as it is published; the set expires `ttlMs`
  * after its last mark (the indicators' own TTL).
  */
 export type DirtyKeys = {
-  /** Marks `keys`; resolves once the marks are durable, with each key's stamp. */
-  mark(keys: readonly string[]): Promise<ReadonlyMap<string, number>>
+  /**
+   * Marks `keys`; resolves once the marks are durable, with each key's stamp. `enteredMs`: per key, the
+   * newest entry time (ms) of the headlines held back (a key missing, or not finite: none carried one).
+   */
+  mark(keys: readonly string[], enteredMs?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>>
   /** Deletes each mark still at the stamp given; a key marked again since keeps its mark. */
   clear(marks: readonly DirtyMark[]): Promise<void>
-  /** Takes up to `limit` marks older than `olderThanMs`, restamped now (theirs until that old again). */
-  claimStale(olderThanMs: number, limit: number): Promise<DirtyMark[]>
+  /**
+   * Takes up to `limit` marks older than `olderThanMs`, restamped now (theirs until that old again), each
+   * with the newest entry time it holds back, if any.
+   */
+  claimStale(olderThanMs: number, limit: number): Promise<ClaimedMark[]>
 }
+
+const finiteOrUndefined = (ms: number | undefined): number | undefined =>
+  ms !== undefined && Number.isFinite(ms) ? ms : undefined
 
 /** In memory, for the embedded default (one process: its store does not outlive it either) and tests. */
 export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
   const marks = new Map<string, number>()
+  const entered = new Map<string, number>()
   // The clock in µs, moving on by at least 1 µs a call (Redis's TIME has µs; a ms clock alone would
   // give two calls within one ms the same time).
   let last = Number.NEGATIVE_INFINITY
@@ -51,7 +73,7 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
     return last
   }
   return {
-    mark: async (keys) => {
+    mark: async (keys, enteredMs) => {
       const now = nowUs()
       const out = new Map<string, number>()
       for (const key of keys) {
@@ -59,20 +81,30 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
         const stamp = old !== undefined && old >= now ? old + 1 : now
         marks.set(key, stamp)
         out.set(key, stamp)
+        const given = finiteOrUndefined(enteredMs?.get(key))
+        const kept = old === undefined ? undefined : entered.get(key)
+        const e = kept === undefined || (given !== undefined && given > kept) ? given : kept
+        if (e === undefined) entered.delete(key)
+        else entered.set(key, e)
       }
       return out
     },
     clear: async (list) => {
-      for (const { key, stamp } of list) if (marks.get(key) === stamp) marks.delete(key)
+      for (const { key, stamp } of list)
+        if (marks.get(key) === stamp) {
+          marks.delete(key)
+          entered.delete(key)
+        }
     },
     claimStale: async (olderThanMs, limit) => {
       const now = nowUs()
-      const out: DirtyMark[] = []
+      const out: ClaimedMark[] = []
       for (const [key, stamp] of marks) {
         if (out.length >= limit) break
         if (stamp > now - olderThanMs * 1_000) continue
         marks.set(key, now)
-        out.push({ key, stamp: now })
+        const e = entered.get(key)
+        out.push(e === undefined ? { key, stamp: now } : { key, stamp: now, enteredMs: e })
       }
       return out
     },
@@ -86,67 +118,100 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
 const NOW_US = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])`
 
-/** KEYS[1] the sorted set; ARGV[1] its TTL (ms), then the keys. Returns each key's stamp. */
+/**
+ * KEYS[1] the sorted set, KEYS[2] the hash of entry times; ARGV[1] their TTL (ms), then key, entry time
+ * pairs (an empty time: none). A key still marked keeps the newer entry time. Returns each key's stamp.
+ */
 const MARK = `${NOW_US}
 local out = {}
-for i = 2, #ARGV do
+for i = 2, #ARGV, 2 do
+  local k = ARGV[i]
   local s = now
-  local old = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  local old = redis.call('ZSCORE', KEYS[1], k)
   if old and tonumber(old) >= s then s = tonumber(old) + 1 end
   local stamp = string.format('%.0f', s)
-  redis.call('ZADD', KEYS[1], stamp, ARGV[i])
+  redis.call('ZADD', KEYS[1], stamp, k)
   out[#out + 1] = stamp
+  local e = ARGV[i + 1]
+  if old then
+    local kept = redis.call('HGET', KEYS[2], k)
+    if kept and (e == '' or tonumber(kept) > tonumber(e)) then e = kept end
+  end
+  if e == '' then redis.call('HDEL', KEYS[2], k) else redis.call('HSET', KEYS[2], k, e) end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
 return out
 `
 
-/** KEYS[1] the sorted set; ARGV key, stamp pairs. Deletes each mark still at its stamp. */
+/** KEYS[1] the sorted set, KEYS[2] the entry times; ARGV key, stamp pairs. Deletes each mark still at its stamp. */
 const CLEAR = `local n = 0
 for i = 1, #ARGV, 2 do
   local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if s and tonumber(s) == tonumber(ARGV[i + 1]) then
     redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HDEL', KEYS[2], ARGV[i])
     n = n + 1
   end
 end
 return n
 `
 
-/** KEYS[1] the sorted set; ARGV[1] the age (ms), ARGV[2] the limit. Returns {stamp, keys taken}. */
+/**
+ * KEYS[1] the sorted set, KEYS[2] the entry times; ARGV[1] the age (ms), ARGV[2] the limit. Returns
+ * {stamp, keys taken, their entry times (false for none)}.
+ */
 const CLAIM = `${NOW_US}
 local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
 local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, ARGV[2])
 local stamp = string.format('%.0f', now)
 for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
-return {stamp, stale}
+local entered = {}
+if #stale > 0 then entered = redis.call('HMGET', KEYS[2], unpack(stale)) end
+return {stamp, stale, entered}
 `
 
 /**
  * In Redis: one sorted set per consumer group, `<REDIS_KEY_PREFIX>:dirty:{<group>}`, indicator key →
- * stamp (Redis's clock, µs), expiring `ttlMs` after its last mark. Each call is one script, one round
- * trip, however many keys.
+ * stamp (Redis's clock, µs), and beside it the hash `…:entered` (same hash tag, same slot), indicator
+ * key → the newest entry time its mark holds back (ms), both expiring `ttlMs` after their last mark.
+ * Each call is one script, one round trip, however many keys. (Marks made before the hash existed
+ * have no entry time: their updates go out without ingestedAt, as they did.)
  */
 export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyKeys {
+  const enteredKey = `${key}:entered`
   return {
-    mark: (keys) =>
+    mark: (keys, enteredMs) =>
       normalized(async () => {
         if (keys.length === 0) return new Map()
-        const stamps = (await redis.eval(MARK, 1, key, String(ttlMs), ...keys)) as string[]
+        const args = keys.flatMap((k) => {
+          const e = finiteOrUndefined(enteredMs?.get(k))
+          return [k, e === undefined ? '' : String(Math.round(e))]
+        })
+        const stamps = (await redis.eval(MARK, 2, key, enteredKey, String(ttlMs), ...args)) as string[]
         return new Map(keys.map((k, i) => [k, Number(stamps[i])]))
       }),
     clear: (list) =>
       normalized(async () => {
         if (list.length === 0) return
-        await redis.eval(CLEAR, 1, key, ...list.flatMap((m) => [m.key, String(m.stamp)]))
+        await redis.eval(CLEAR, 2, key, enteredKey, ...list.flatMap((m) => [m.key, String(m.stamp)]))
       }),
     claimStale: (olderThanMs, limit) =>
       normalized(async () => {
-        const [stamp, keys] = (await redis.eval(CLAIM, 1, key, String(olderThanMs), String(limit))) as [
-          string,
-          string[],
-        ]
-        return keys.map((k) => ({ key: k, stamp: Number(stamp) }))
+        const [stamp, keys, entered] = (await redis.eval(
+          CLAIM,
+          2,
+          key,
+          enteredKey,
+          String(olderThanMs),
+          String(limit),
+        )) as [string, string[], (string | null)[]]
+        return keys.map((k, i): ClaimedMark => {
+          const e = entered[i] == null ? undefined : finiteOrUndefined(Number(entered[i]))
+          return e === undefined
+            ? { key: k, stamp: Number(stamp) }
+            : { key: k, stamp: Number(stamp), enteredMs: e }
+        })
       }),
   }
 }
