@@ -1,10 +1,12 @@
 import { execFile, spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
+import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
-import { runEmbedded } from './embedded.ts'
+import { answerHeadlines, type RawRecord, recordChecker, runEmbedded, takeLines } from './embedded.ts'
 import { loadSampleFeed } from './sample-feed.ts'
 
 const MAIN = join(import.meta.dirname, 'main.ts')
@@ -295,5 +297,85 @@ describe('the embedded default', { timeout: 60_000 }, () => {
       'stdin:4: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
     )
     expect(stderr).not.toMatch(/stdin:[25]/)
+  })
+})
+
+describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf])
+  const check = recordChecker(DEFAULT_INGEST_LIMITS, 'unknown')
+  const post = (...parts: (string | Buffer)[]) =>
+    answerHeadlines(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))), check)
+  const a = '{"id":"m1","headline":"US raises tariffs on steel"}'
+  const b = '{"id":"m2","headline":"EU lifts duties"}'
+
+  it('POST /headlines: one at the very start of a JSON object, array or NDJSON body is skipped, the body read as without it', () => {
+    expect(post(BOM, a)).toEqual({ status: 202, body: { accepted: 1 }, records: [{ key: 'm1', value: a }] })
+    expect(post(BOM, `[${a},\n${b}]`)).toMatchObject({ status: 202, body: { accepted: 2 } })
+    // NDJSON: lines keep their numbers (the mark is no line), CRLF or not.
+    for (const eol of ['\n', '\r\n']) {
+      expect(
+        post(BOM, `${a}${eol}{"id":"m3","headline":"---"}${eol}${b}${eol}`),
+        JSON.stringify(eol),
+      ).toEqual({
+        status: 202,
+        body: {
+          accepted: 2,
+          rejected: [{ index: 1, line: 2, reason: 'empty_headline', error: expect.any(String) }],
+        },
+        records: [
+          { key: 'm1', value: a },
+          { key: 'm2', value: b },
+        ],
+      })
+    }
+    // A pretty-printed object after the mark is one headline.
+    expect(post(BOM, JSON.stringify(JSON.parse(a), null, 2))).toMatchObject({
+      status: 202,
+      body: { accepted: 1 },
+    })
+  })
+
+  it('POST /headlines: a mark anywhere but the very start is not skipped: invalid JSON, answered as ingest answers it', () => {
+    expect(post(' ', BOM, a)).toEqual({
+      status: 400,
+      body: {
+        accepted: 0,
+        rejected: [{ index: 0, line: 1, reason: 'invalid_json', error: expect.any(String) }],
+      },
+      records: [],
+    })
+    expect(post(`[${a},`, BOM, `${b}]`)).toMatchObject({
+      status: 400,
+      body: { accepted: 0, rejected: [{ index: 0, line: 1, reason: 'invalid_json' }] },
+    })
+  })
+
+  it('POST /headlines: a line that starts with a mark is a record ingest takes (it skips one before a record), keyed by its id', () => {
+    expect(post(a, '\n', BOM, b)).toEqual({
+      status: 202,
+      body: { accepted: 2 },
+      records: [
+        { key: 'm1', value: a },
+        { key: 'm2', value: `\ufeff${b}` },
+      ],
+    })
+  })
+
+  it('stdin: one at the start of the input is skipped, and the headlines after it taken, with the lines named as before', async () => {
+    const produced: RawRecord[] = []
+    const errors: string[] = []
+    await takeLines(
+      Readable.from([BOM, `${a}\n{"id":"m3","headline":"---"}\n`, BOM, `${b}\n`]),
+      check,
+      (r) => produced.push(...r),
+      (line) => errors.push(line),
+    )
+    expect(produced).toEqual([
+      { key: 'm1', value: a },
+      { key: 'm2', value: `\ufeff${b}` },
+    ])
+    expect(errors).toEqual([
+      'stdin:2: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
+    ])
   })
 })

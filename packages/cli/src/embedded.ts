@@ -212,18 +212,9 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     // Lines as readLines splits them (node:readline would also end a line at U+2028 or U+2029, which JSON
     // holds raw inside strings, cutting a headline in two and shifting every line number after it).
     let stdinStopped = false
-    const stdinDone = (async () => {
-      for await (const l of readLines(process.stdin)) {
-        if (!('text' in l)) {
-          process.stderr.write(`stdin:${l.line}: ${l.error} (${l.problem})\n`)
-          continue
-        }
-        if (!l.text.trim()) continue
-        const r = check(l.text)
-        if (r.ok) produceValues([r.record])
-        else process.stderr.write(`stdin:${l.line}: not a raw headline: ${r.error} (${r.reason})\n`)
-      }
-    })().catch((err: Error) => {
+    const stdinDone = takeLines(process.stdin, check, produceValues, (line) =>
+      process.stderr.write(line),
+    ).catch((err: Error) => {
       if (!stdinStopped) process.stderr.write(`stdin: ${err.message}\n`)
     })
     await whenStopped
@@ -319,24 +310,52 @@ async function bindHeadlineServer(port: number): Promise<Server> {
 }
 
 /** A raw record for headlines.raw: its key (the headline's id, if any) and its value as given. */
-type RawRecord = { key: string | null; value: string }
+export type RawRecord = { key: string | null; value: string }
 
-type Checked = { ok: true; record: RawRecord } | { ok: false; reason: IngestRejection; error: string }
+export type Checked = { ok: true; record: RawRecord } | { ok: false; reason: IngestRejection; error: string }
 
 /**
  * A record value (JSON text) → the record to produce, or ingest's reason and message for sending it to
  * the dlq: ingest's own parse (parseRawRecord, pure) on the very bytes produced, so a record it would
  * refuse is refused here, not answered "accepted" and then dead-lettered.
  */
-function recordChecker(limits: IngestLimits, defaultSource: string): (value: string) => Checked {
+export function recordChecker(limits: IngestLimits, defaultSource: string): (value: string) => Checked {
   return (value) => {
     const parsed = parseRawRecord(Buffer.from(value), Date.now(), limits, defaultSource)
     if (!parsed.ok) return { ok: false, reason: parsed.reason, error: parsed.message }
-    // Keyed as any producer keys it: by the id given, or none (ingest then makes one from the text).
-    const id = (JSON.parse(value) as { id?: unknown }).id
+    // Keyed as any producer keys it: by the id given, or none (ingest then makes one from the text). The
+    // JSON as ingest read it: after the byte-order mark it skips at the start of a record.
+    const id = (JSON.parse(value.startsWith(BOM) ? value.slice(1) : value) as { id?: unknown }).id
     return { ok: true, record: { key: typeof id === 'string' ? id : null, value } }
   }
 }
+
+/**
+ * NDJSON raw headlines of --follow's stdin, as they come: each line checked as ingest checks it, the good
+ * ones produced, the others answered on `stderr` by line (`stdin:N: …`), and the input goes on.
+ */
+export async function takeLines(
+  input: AsyncIterable<string | Uint8Array>,
+  check: (value: string) => Checked,
+  produce: (records: RawRecord[]) => void,
+  stderr: (line: string) => void,
+): Promise<void> {
+  for await (const l of readLines(input)) {
+    if (!('text' in l)) {
+      stderr(`stdin:${l.line}: ${l.error} (${l.problem})\n`)
+      continue
+    }
+    if (!l.text.trim()) continue
+    const r = check(l.text)
+    if (r.ok) produce([r.record])
+    else stderr(`stdin:${l.line}: not a raw headline: ${r.error} (${r.reason})\n`)
+  }
+}
+
+const BOM = '\ufeff'
+const hasBom = (b: Buffer) => b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf
+/** The white space JSON allows around a value (space, tab, CR, LF), at the start or the end. */
+const JSON_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g
 
 /** The first line (from 1) of `bytes` that is not valid UTF-8. */
 function firstBadLine(bytes: Buffer): number {
@@ -352,7 +371,8 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 
 /**
- * POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines. Each is checked as ingest
+ * POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines, after one byte-order mark at
+ * the very start if there is one. Each is checked as ingest
  * checks it (recordChecker); the good ones are taken, and the answer is 202 with their count and each
  * refused one's position (`index`, from 0; NDJSON also its `line`), ingest's `reason` code and message,
  * or 400 when none was taken. A body that is not valid UTF-8 is refused whole (400, `invalid_utf8`,
@@ -383,64 +403,82 @@ function acceptHeadlines(
         json(res, 413, { error: 'too_large' })
         return
       }
-      const body = Buffer.concat(chunks)
-      // Decoded, bad bytes would become U+FFFD, text no one sent; ingest refuses them (invalid_utf8).
-      if (!isUtf8(body)) {
-        json(res, 400, {
-          error: 'invalid_utf8',
-          message: `the body is not valid UTF-8 (line ${firstBadLine(body)}); nothing was taken`,
-        })
-        return
-      }
-      const full = body.toString('utf8')
-      const text = full.trim()
-      // One JSON value (an array, or an object, pretty-printed or not), else NDJSON.
-      let whole: unknown
-      try {
-        whole = JSON.parse(text)
-      } catch {
-        whole = undefined
-      }
-      let items: { value: string; line?: number }[]
-      if (Array.isArray(whole)) {
-        // Each item is sent as its own record, written anew from what JSON.parse read, which keeps only
-        // the last of a key given twice: ingest would refuse the item as given (schema_invalid), so such
-        // a body is refused whole, naming the key (one item's text cannot be told from the rest).
-        const dup = duplicateKeyPath(text)
-        if (dup) {
-          json(res, 400, {
-            error: 'schema_invalid',
-            message: `item ${dup[0]}: ${dup.slice(1).join('.')}: key given more than once in one object; nothing was taken`,
-          })
-          return
-        }
-        items = whole.map((item) => ({ value: JSON.stringify(item) }))
-      } else if (whole !== undefined) items = [{ value: text }]
-      else
-        items = full
-          .split('\n')
-          .map((l, i) => ({ value: l.endsWith('\r') ? l.slice(0, -1) : l, line: i + 1 }))
-          .filter((l) => l.value.trim() !== '')
-      const ok: RawRecord[] = []
-      const rejected: { index: number; line?: number; reason: IngestRejection; error: string }[] = []
-      items.forEach((item, index) => {
-        const r = check(item.value)
-        if (r.ok) ok.push(r.record)
-        else
-          rejected.push({
-            index,
-            ...(item.line ? { line: item.line } : {}),
-            reason: r.reason,
-            error: r.error,
-          })
-      })
-      produce(ok)
-      json(res, ok.length > 0 || items.length === 0 ? 202 : 400, {
-        accepted: ok.length,
-        ...(rejected.length > 0 ? { rejected } : {}),
-      })
+      const answer = answerHeadlines(Buffer.concat(chunks), check)
+      produce(answer.records)
+      json(res, answer.status, answer.body)
     })
   })
+}
+
+/** The answer to a POST /headlines body (at most MAX_POST_BYTES): its status and JSON, and the records to produce. */
+export function answerHeadlines(
+  body: Buffer,
+  check: (value: string) => Checked,
+): { status: number; body: unknown; records: RawRecord[] } {
+  // Decoded, bad bytes would become U+FFFD, text no one sent; ingest refuses them (invalid_utf8).
+  if (!isUtf8(body)) {
+    return {
+      status: 400,
+      body: {
+        error: 'invalid_utf8',
+        message: `the body is not valid UTF-8 (line ${firstBadLine(body)}); nothing was taken`,
+      },
+      records: [],
+    }
+  }
+  // A byte-order mark at the very start (Windows tools and some HTTP clients send one) is skipped, one
+  // only, before the body is read as JSON or NDJSON: JSON.parse takes none, and NDJSON's first line
+  // would keep it. Only JSON's own white space is trimmed: a mark or other text past it is the body's.
+  const full = body.toString('utf8', hasBom(body) ? 3 : 0)
+  const text = full.replace(JSON_SPACE_AROUND, '')
+  // One JSON value (an array, or an object, pretty-printed or not), else NDJSON.
+  let whole: unknown
+  try {
+    whole = JSON.parse(text)
+  } catch {
+    whole = undefined
+  }
+  let items: { value: string; line?: number }[]
+  if (Array.isArray(whole)) {
+    // Each item is sent as its own record, written anew from what JSON.parse read, which keeps only
+    // the last of a key given twice: ingest would refuse the item as given (schema_invalid), so such
+    // a body is refused whole, naming the key (one item's text cannot be told from the rest).
+    const dup = duplicateKeyPath(text)
+    if (dup) {
+      return {
+        status: 400,
+        body: {
+          error: 'schema_invalid',
+          message: `item ${dup[0]}: ${dup.slice(1).join('.')}: key given more than once in one object; nothing was taken`,
+        },
+        records: [],
+      }
+    }
+    items = whole.map((item) => ({ value: JSON.stringify(item) }))
+  } else if (whole !== undefined) items = [{ value: text }]
+  else
+    items = full
+      .split('\n')
+      .map((l, i) => ({ value: l.endsWith('\r') ? l.slice(0, -1) : l, line: i + 1 }))
+      .filter((l) => l.value.trim() !== '')
+  const ok: RawRecord[] = []
+  const rejected: { index: number; line?: number; reason: IngestRejection; error: string }[] = []
+  items.forEach((item, index) => {
+    const r = check(item.value)
+    if (r.ok) ok.push(r.record)
+    else
+      rejected.push({
+        index,
+        ...(item.line ? { line: item.line } : {}),
+        reason: r.reason,
+        error: r.error,
+      })
+  })
+  return {
+    status: ok.length > 0 || items.length === 0 ? 202 : 400,
+    body: { accepted: ok.length, ...(rejected.length > 0 ? { rejected } : {}) },
+    records: ok,
+  }
 }
 
 /** The ready line of --follow, with the port the server got. */

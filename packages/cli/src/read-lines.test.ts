@@ -29,6 +29,23 @@ describe('readLines', () => {
       'last',
     ])
   })
+  it('drops one UTF-8 byte-order mark at the very start of the input, wherever the chunks are cut, and no other', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    expect(await all([Buffer.concat([bom, Buffer.from('{"a":1}\r\nb\n')])])).toEqual([
+      { line: 1, text: '{"a":1}' },
+      { line: 2, text: 'b' },
+    ])
+    // Cut inside the mark, one byte a chunk.
+    expect(await texts([bom.subarray(0, 1), bom.subarray(1, 2), bom.subarray(2), 'x\n'])).toEqual(['x'])
+    // Only one, and only at the start of the input: a second one, or one at the start of a later line, stays.
+    expect(await texts([Buffer.concat([bom, bom, Buffer.from('x\n'), bom, Buffer.from('y')])])).toEqual([
+      '\ufeffx',
+      '\ufeffy',
+    ])
+    expect(await texts([' \ufeffx'])).toEqual([' \ufeffx'])
+    // A mark alone is a blank first line.
+    expect(await all([bom])).toEqual([{ line: 1, text: '' }])
+  })
   it('numbers the lines from 1, counting blank ones', async () => {
     expect(await all(['x\n\ny'])).toEqual([
       { line: 1, text: 'x' },

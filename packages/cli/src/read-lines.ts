@@ -106,7 +106,8 @@ export type TextLine = { line: number; text: string } | { line: number; problem:
 
 /**
  * The lines of a text stream, split at "\n" only (one "\r" at a line's end is dropped), as they arrive,
- * each with its number (from 1).
+ * each with its number (from 1). One UTF-8 byte-order mark at the very start of the input (Windows tools
+ * write one) is dropped, as a UTF-8 decoder drops it: read as text, JSON.parse refused the first line.
  *
  * Not node:readline: it also ends a line at U+2028 and U+2029 (and at a lone "\r"), and JSON allows
  * U+2028 and U+2029 unescaped inside strings (JSON.stringify writes them raw), so it would cut one
@@ -127,7 +128,8 @@ export async function* readLines(
       yield { line: l.line, problem: 'too_large', error: `line is ${l.size} bytes; limit ${maxBytes}` }
       continue
     }
-    const bytes = l.cr ? l.bytes.subarray(0, -1) : l.bytes
+    let bytes = l.cr ? l.bytes.subarray(0, -1) : l.bytes
+    if (l.line === 1 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3)
     if (!isUtf8(bytes)) {
       yield { line: l.line, problem: 'invalid_utf8', error: 'line is not valid UTF-8' }
       continue

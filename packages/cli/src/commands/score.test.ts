@@ -92,6 +92,19 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     expect(results[1].scores.supplyChain.label).toBe('positive')
     expect(results[2]).toEqual({ id: 'z', line: 3, error: expect.stringMatching(/headline/) })
   })
+  it('takes a UTF-8 byte-order mark at the start of the input (Windows tools write one), as ingest takes it on a record', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        '{"id":"b1","headline":"US raises tariffs on steel"}\n{"id":"b2","headline":"EU lifts duties"}\n',
+      ]),
+    )
+    expect(counts).toEqual({ ok: 2, bad: 0 })
+    expect(lines.map((l) => [l.id, l.scores.tariff.label])).toEqual([
+      ['b1', 'negative'],
+      ['b2', 'positive'],
+    ])
+  })
   it('refuses a blank headline as ingest does (empty_headline)', async () => {
     const input = Readable.from(['{"id":"w","headline":"   "}\n{"id":"v","headline":"\\u200b\\t"}\n'])
     const { counts, lines } = await scored(input)

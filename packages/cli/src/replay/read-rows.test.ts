@@ -120,6 +120,28 @@ describe('readReplayRows', () => {
       { line: 3, raw: { id: 'h', headline: 'Ports\u2029reopen' } },
     ])
   })
+  it('takes a UTF-8 byte-order mark at the start of an NDJSON or CSV file, and names the lines as before', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    expect(
+      await rows('bom.ndjson', Buffer.concat([bom, Buffer.from('{"headline":"a"}\r\nnope\r\n')])),
+    ).toEqual([
+      { line: 1, raw: { headline: 'a' } },
+      { line: 2, error: expect.stringMatching(/^invalid JSON/) },
+    ])
+    // Exactly one: a second mark is the first line's text, which is not JSON.
+    expect(await rows('bom2.ndjson', Buffer.concat([bom, bom, Buffer.from('{"headline":"a"}\n')]))).toEqual([
+      { line: 1, error: expect.stringMatching(/^invalid JSON/) },
+    ])
+    expect(
+      await rows(
+        'bom.csv',
+        Buffer.concat([bom, Buffer.from('date,headline\r\n2020-01-01,Copper\r\nx,Steel\r\n')]),
+      ),
+    ).toEqual([
+      { line: 2, raw: { headline: 'Copper', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 3, error: 'unreadable date "x"' },
+    ])
+  })
   it('reads NDJSON objects as they are and reports lines that are not objects', async () => {
     const r = await rows('d.ndjson', '{"headline":"a"}\n\nnope\n[1]\n{"headline":""}\n')
     expect(r).toEqual([
