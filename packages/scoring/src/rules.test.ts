@@ -2140,3 +2140,59 @@ describe('round 23: a third probe of our own headlines', () => {
     expect(supply('India extends ban on exports of onions').label).toBe('negative')
   })
 })
+
+describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40)', () => {
+  it.each([
+    ['Bid to end trade war fails', 'negative'],
+    ['Push to lift steel tariffs stalls', 'negative'],
+    ['Effort to cut tariffs falls apart', 'negative'],
+    ['Senate bid to block tariffs fails', 'negative'],
+    ['Proposal to scrap tariffs rejected', 'negative'],
+    ['Talks to end trade war collapse', 'negative'],
+    ['Plan to impose tariffs scrapped', 'positive'],
+    ['Move to ban Huawei shelved', 'positive'],
+  ])('%s: an attempt at an act that fails undoes the act, not its object (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+  it('keeps a noun after "of" that is no verb of failing out of it (the postal deal)', () => {
+    expect(tariff("Global postal union reaches deal to prevent 'nightmare' of US exit").label).toBe(
+      'positive',
+    )
+  })
+  it.each([
+    ['Tariffs on Chinese medical supplies lifted', 'positive'],
+    ['Tariffs on medical supplies to be lifted', 'positive'],
+    ['China offers to buy more U.S. semiconductors to cut trade surplus', 'positive'],
+    ['Trump renews threat to cut ties with Beijing', 'negative'],
+  ])(
+    '%s: a participle is said of the measure heading its phrase; a second purpose takes no taken noun (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    ['UK and EU trade talks deadlocked over fishing rights', 'negative'],
+    ['Supreme Court voids emergency tariffs, opening door to refunds for importers', 'positive'],
+    ['EU and US sign framework deal setting a 15% ceiling on tariffs', 'positive'],
+    ['Wall Street rallies as Trump says a deal with China is close', 'positive'],
+    ['Canadian provinces pull American liquor from shelves in protest at tariffs', 'negative'],
+    ['China says it will not sit idly by if U.S. escalates trade war', 'negative'],
+    ["Trudeau says Canada won't back down in NAFTA dairy dispute", 'negative'],
+    ['Canada backs down in NAFTA dairy dispute', 'positive'],
+    ['Washington refuses Huawei licence extension, rural carriers scramble for parts', 'negative'],
+    ['U.S. lifts steel, aluminium tariffs on Canada and Mexico', 'positive'],
+    ['U.S. imposes steel, aluminum tariffs on EU', 'negative'],
+    ['WTO faces crisis unless Washington backs off from tariffs', 'negative'],
+  ])(
+    '%s: deadlock, voids, ceilings, "is close", shelves as a noun, negation stops at "if", lists of goods (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each(['Port is close to capacity', 'Factory is close to shutting'])(
+    '%s: "is close" is progress only for talks and deals',
+    (h) => {
+      expect(supply(h).label).not.toBe('positive')
+    },
+  )
+})

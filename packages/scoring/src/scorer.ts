@@ -418,6 +418,122 @@ const RULING_WORDS: ReadonlySet<number> = new Set(
     .map((w) => lookupWord(LEXICON.vocab, w))
     .filter((id) => id >= 0),
 )
+/**
+ * Nouns of an attempt at an act ("bid to end the trade war", "push to lift tariffs"): when the attempt
+ * then fails, the act is undone (see markFailedAttempts).
+ */
+const ATTEMPT_WORDS: ReadonlySet<number> = new Set(
+  [
+    'bid',
+    'bids',
+    'push',
+    'effort',
+    'efforts',
+    'attempt',
+    'attempts',
+    'plan',
+    'plans',
+    'proposal',
+    'proposals',
+    'move',
+    'moves',
+    'drive',
+    'campaign',
+    'initiative',
+    'bill',
+    'legislation',
+    'motion',
+    'resolution',
+    'scheme',
+    'offer',
+    'deal',
+    'pact',
+    'agreement',
+    'talks',
+    'order',
+  ]
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
+/** Predicates that, said of an attempt, make it fail: it stalls, collapses, is scrapped, halted, derailed. */
+const FAILING_PREDS: ReadonlySet<string> = new Set(['fall', 'remove', 'pause', 'halt', 'harm'])
+/** Words of failing that are no such predicate (a market word, a negator): "bid fails", "plan rejected". */
+const FAILING_WORDS: ReadonlySet<number> = new Set(
+  [
+    'fail',
+    'fails',
+    'failed',
+    'rejected',
+    'vetoed',
+    'defeated',
+    'killed',
+    'abandoned',
+    'dies',
+    'died',
+    'flops',
+  ]
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
+/** Goods listed before the measure on them (see goodsListComma). */
+const LISTED_GOODS: ReadonlySet<number> = new Set(
+  [
+    'steel',
+    'aluminum',
+    'aluminium',
+    'solar',
+    'washer',
+    'washers',
+    'lumber',
+    'timber',
+    'auto',
+    'autos',
+    'car',
+    'cars',
+    'chip',
+    'chips',
+    'coal',
+    'copper',
+    'pharma',
+    'chemicals',
+    'soybean',
+    'soybeans',
+    'pork',
+    'beef',
+    'whiskey',
+    'wine',
+    'cheese',
+    'dairy',
+    'farm',
+    'aircraft',
+    'plane',
+    'planes',
+    'tech',
+    'textile',
+    'textiles',
+    'furniture',
+    'tire',
+    'tires',
+    'tyre',
+    'tyres',
+    'paper',
+    'glass',
+    'cement',
+    'fertilizer',
+  ]
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
+/** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
+const MEASURE_HEADS: ReadonlySet<number> = new Set(
+  ['tariff', 'tariffs', 'duties', 'duty', 'levies', 'levy', 'quotas']
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
+/** Words that open a condition, which a negation before them does not reach into ("unless" is its own). */
+const IF_WORDS: ReadonlySet<number> = new Set(
+  ['if'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
+)
 /** Words that open no object after a verb (see objectWordAt); prepositions are flagged W_PREP. */
 const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
   'as',
@@ -711,7 +827,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     while (i < count) {
       const kind = tKind[i]
       if (kind === BREAK) {
-        clause++
+        if (!goodsListComma(i)) clause++
         i++
         continue
       }
@@ -822,6 +938,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     dualSeen = duals
     conditionSeen = conditions
     flagsSeen = seen
+  }
+
+  /**
+   * Token j is a comma listing goods before the measure on them ("steel, aluminum tariffs", "coal,
+   * pharma, chemicals tariffs"): a goods word on either side and a measure word or another listed good
+   * right after the next one. Such a comma ends no clause.
+   */
+  function goodsListComma(j: number): boolean {
+    if (j < 1 || j + 2 >= tb.count || text0.charCodeAt(tb.start[j] as number) !== 44) return false
+    if (tb.kind[j - 1] !== WORD || tb.kind[j + 1] !== WORD) return false
+    if (!LISTED_GOODS.has(tb.id[j - 1] as number) || !LISTED_GOODS.has(tb.id[j + 1] as number)) return false
+    const after = tb.id[j + 2] as number
+    return tb.kind[j + 2] === WORD ? MEASURE_HEADS.has(after) : goodsListComma(j + 2)
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -949,6 +1078,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         negScope = negShort ? RULES.determinerScopeTokens : scope
       }
       if ((f & F_HEDGE) !== 0) {
+        // "will not sit idly by if U.S. escalates trade war": a negation does not reach into the
+        // condition after it.
+        if (IF_WORDS.has(tb.id[itS[k] as number] as number)) negEnd = -1
         hedge = entData[(x << 3) + E_HEDGE] as number
         hedgeEnd = itE[k] as number
         hedgeClause = clause
@@ -971,8 +1103,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (it.bound[k] === 3) return false
     const t = targetAt(x)
     if (t.stanceOnly && !pred.takesTopic) return false
-    // "not even close" takes only talks and deals, "flexibility on" only measures (see their roles).
-    if (pred.id === 'not_close' && t.events.less !== 'talks_breakdown') return false
+    // "not even close" and "is close" take only talks and deals, "flexibility on" only measures (see
+    // their roles).
+    if ((pred.id === 'not_close' || pred.id === 'is_close') && t.events.less !== 'talks_breakdown')
+      return false
     if (pred.id === 'flexibility' && !(t.polarity < 0 && t.tariff !== 0 && !t.contest && !t.frame))
       return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
@@ -1121,6 +1255,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
     // "tariffs are illegal" is a ruling only after a ruling word (see the ruled_illegal role).
     if (pred.id === 'ruled_illegal' && !wordAmong(0, s, RULING_WORDS)) return
+    // "pull liquor from shelves": an -s form right after "from" is a noun, and no verb of change.
+    if (((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0 && wordBefore(s, fromId)) {
+      it.predOn[k] = 0
+      return
+    }
     let left = -1
     let leftD = Number.POSITIVE_INFINITY
     for (let l = k - 1; l >= 0; l--) {
@@ -1167,6 +1306,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
+    // "offers to buy more U.S. chips to cut trade surplus": a verb after "to" whose noun on the left
+    // another verb took, with a word right after it to act on, is a purpose of the first act; the
+    // noun taken is not its subject.
+    if (left >= 0 && wordBefore(s, toId) && objectWordAt(end) && takenFromLeft(left, k)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // A participle is said of the noun right before it ("wants U.S. tariffs rolled back in the
     // deal") or, after "be", of its subject ("the tariff could be removed if a deal is reached");
     // otherwise it describes the noun after it ("revised tariff list").
@@ -1196,6 +1342,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (!bindable(pred, l)) continue
         const m = targetAt(itIdx[l] as number)
         if (!m.policyOnly && m.polarity < 0 && m.tariff !== 0) {
+          left = l
+          leftD = s - (itE[l] as number) + (pred.policy ? penalty : 0)
+        }
+        break
+      }
+    }
+    // "Tariffs on Chinese medical supplies lifted": a participle said of a noun phrase headed by a
+    // measure is said of the measure, not of what it covers after "on" (goods that are also supplies).
+    if (passive && left > 0 && !isMeasure(left)) {
+      for (let l = left - 1; l >= 0 && itClause[l] === clause && s - (itE[l] as number) <= window; l--) {
+        if (!bindable(pred, l)) continue
+        if (isMeasure(l) && wordBetween(itE[l] as number, itS[left] as number, onId)) {
+          // What the measure covers is bound with it (a dual word there is no verb of its own).
+          if (itBound[left] === 0) itBound[left] = 3
           left = l
           leftD = s - (itE[l] as number) + (pred.policy ? penalty : 0)
         }
@@ -1252,6 +1412,33 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           targetAt(itIdx[right + 1] as number).tariff !== 0
         )
           right++
+        // "lifts steel, aluminum tariffs": through a list of goods to the measure after it.
+        while (
+          right + 2 < items &&
+          itS[right + 1] === (itE[right] as number) + 1 &&
+          goodsListComma(itE[right] as number) &&
+          itS[right + 2] === itE[right + 1] &&
+          itClause[right + 2] === clause &&
+          bindable(pred, right + 2) &&
+          targetAt(itIdx[right + 2] as number).tariff !== 0
+        )
+          right += 2
+        // "backs down in NAFTA dairy dispute": so is a contest one plain word on, named with what it
+        // is over.
+        let h = right + 1
+        // (a name there is no target: "dairy")
+        while (h < items && ((entInts[(itIdx[h] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) h++
+        const gapAt = itE[right] as number
+        if (
+          h < items &&
+          itS[h] === gapAt + 1 &&
+          itClause[h] === clause &&
+          tb.kind[gapAt] === WORD &&
+          (wordFlagsAt(gapAt) & (W_PREP | W_AUX | W_MODAL)) === 0 &&
+          isContest(h) &&
+          bindable(pred, h)
+        )
+          right = h
         break
       }
     }
@@ -1680,6 +1867,52 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */
   const dualItems: number[] = []
 
+  /**
+   * "Bid to end trade war fails", "push to lift steel tariffs stalls", "plan to impose tariffs
+   * scrapped": a failing verb after an attempt at an act ("bid to end") and the act's object undoes
+   * the act. Bound on its own, it would take the object ("tariffs stall": relief). The act is read
+   * negated and the failing verb acts on nothing (it keeps its market tone).
+   */
+  function markFailedAttempts(): void {
+    for (let k = 1; k < items; k++) {
+      const x = it.idx[k] as number
+      const verb = it.predOn[k] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0
+      if (
+        !(verb && FAILING_PREDS.has(predAt(x).id)) &&
+        !FAILING_WORDS.has(tb.id[it.s[k] as number] as number)
+      )
+        continue
+      const t = verb ? (it.target[k] as number) : -1
+      // A verb form said of what comes before it: inflected ("stalls", "scrapped"; not the noun in "US
+      // exit") or, after a plural attempt ("talks to end the trade war collapse"), bare and bound to
+      // the act's object; with no object of its own after it ("on delayed pipeline" describes it).
+      const bare = verb && ((entInts[x << 4] as number) & (F_PAST | F_PRESENT_S)) === 0
+      if (t < 0 && (bare || objectWordAt(it.e[k] as number))) continue
+      for (let p = k - 1; p >= 0 && it.clause[p] === it.clause[k]; p--) {
+        if (it.predOn[p] !== 1) continue
+        const tp = it.target[p] as number
+        const j = it.s[p] as number
+        if (
+          tp > p &&
+          tp < k &&
+          (t === tp || t < 0) &&
+          j > 1 &&
+          wordBefore(j, toId) &&
+          tb.kind[j - 2] === WORD &&
+          ATTEMPT_WORDS.has(tb.id[j - 2] as number) &&
+          (!bare || text0.charCodeAt((tb.end[j - 2] as number) - 1) === 115) // plural -s
+        ) {
+          it.neg[p] = it.neg[p] === 1 ? 0 : 1
+          if (verb) {
+            it.predOn[k] = 0
+            it.target[k] = -1
+          }
+        }
+        break
+      }
+    }
+  }
+
   function bindPredicates(): void {
     const { idx: itIdx, s: itS, e: itE, bound: itBound, predOn: itPredOn } = it
     // A word that is both a verb and a noun ("ban", "levy", "supplies", "license") is read as the
@@ -1726,6 +1959,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    if (preds) markFailedAttempts()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.

@@ -841,6 +841,9 @@ export const TARGETS = [
       'n roadblock',
       'n impasse',
       'n deadlock',
+      // "trade talks deadlocked over fishing rights".
+      'deadlocked',
+      'stalemated',
       'n nightmare',
       // Talks that end without what they were for ("U.S.-China trade talks end without agreement", "break
       // up without a deal"): a setback, matched whole so that "end" does not read as ending the deal.
@@ -2763,6 +2766,11 @@ export const PREDICATES = [
       'v head off',
       'v overturn',
       'v strike down',
+      // "Supreme Court voids emergency tariffs": a measure annulled goes.
+      'v void',
+      'v annul',
+      'v nullify',
+      'v quash',
 
       'struck down',
       // A court's verdict undoes the measure ("tariffs ruled illegal by appeals court").
@@ -3028,6 +3036,18 @@ export const PREDICATES = [
     words: ['not even close', 'not yet close'],
   },
   {
+    // "says a deal with China is close": near, not shut (a deal named right before it: deal_near). Only
+    // talks and deals take it (see bindable): "port is close to capacity" is no progress.
+    id: 'is_close',
+    sign: 1,
+    kind: 'more',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 1,
+    words: ['is close', 'are close', 'now close', 'seen close'],
+  },
+  {
     id: 'halt',
     sign: -1,
     kind: 'less',
@@ -3063,6 +3083,8 @@ export const PREDICATES = [
       'limits',
       'limiting',
       'v cap',
+      // "a deal setting a 15% ceiling on tariffs": a cap.
+      'n ceiling on',
       'v disallow',
       'v prohibit',
       'v forbid',
@@ -3842,6 +3864,8 @@ export const NEGATORS = [
   'denial',
   'v reject',
   'v refuse to',
+  // "refuses Huawei licence extension": what is refused is not done.
+  'v refuse',
   'unable to',
   'v no longer',
   'v reconsider',
