@@ -3,6 +3,7 @@ import {
   type Kafka,
   KafkaJSConnectionError,
   KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
   type KafkaMessage,
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
@@ -19,14 +20,10 @@ import type { BatchHandler } from './records.ts'
 // the batch gives up with that error, for kafkajs to rejoin; any other heartbeat fault changes nothing.
 // (On a real broker: batch-runner-retry-rebalance.int.test.ts.)
 
-const rebalancing = () =>
-  new KafkaJSProtocolError(
-    Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), {
-      type: 'REBALANCE_IN_PROGRESS',
-      code: 27,
-      retriable: false,
-    }),
-  )
+/** A Kafka error answer as kafkajs throws it (its createErrorFromCode). */
+const answer = (type: string, code: number, retriable: boolean) =>
+  new KafkaJSProtocolError(Object.assign(new Error(`${type} (test)`), { type, code, retriable }))
+const rebalancing = () => answer('REBALANCE_IN_PROGRESS', 27, false)
 
 const cfg: BatchRunnerConfig = {
   worker: 'probe',
@@ -45,7 +42,7 @@ const cfg: BatchRunnerConfig = {
 }
 
 /** A runner over a fake consumer: `batch` hands it one batch of `values`, as kafkajs's eachBatch would. */
-async function started(handler: BatchHandler) {
+async function started(handler: BatchHandler, over: Partial<BatchRunnerConfig> = {}) {
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined
   const commits: unknown[] = []
   const kafka = {
@@ -81,7 +78,7 @@ async function started(handler: BatchHandler) {
     kafka,
     producer,
     handler,
-    cfg,
+    { ...cfg, ...over },
     createLogger({ level: 'silent' }),
     createMetrics('probe'),
   )
@@ -213,8 +210,7 @@ describe('batch runner retrying a stage while the group rebalances', () => {
       return ok(records, ctx)
     })
     let heartbeats = 0
-    // The coordinator unreachable while the fault lasts (the heartbeat after a resolved chunk still
-    // rethrows whatever it gets, as it did before: the fault has cleared by then).
+    // The coordinator unreachable while the fault lasts.
     const { run } = batch(['v0', 'v1'], async () => {
       heartbeats++
       if (attempts <= 5) throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED')
@@ -227,4 +223,104 @@ describe('batch runner retrying a stage while the group rebalances', () => {
     expect(commits).toEqual([{ topic: 'in', partition: 0, offset: '2' }])
     await runner.stop()
   })
+})
+
+describe('batch runner heartbeating between the chunks of a batch', () => {
+  // Six records in chunks of two; commits only at the stop, so that each one made shows.
+  const chunked = { maxBatch: 2, commitIntervalMs: 60_000 }
+  const values = ['v0', 'v1', 'v2', 'v3', 'v4', 'v5']
+
+  // What a heartbeat throws that says nothing of the member's partitions: the batch goes on.
+  it.each([
+    [
+      'a request timed out',
+      () => new KafkaJSRequestTimeoutError('Request Heartbeat(key: 12, version: 3) timed out'),
+    ],
+    ['a connection error', () => new KafkaJSConnectionError('Connection error: read ECONNRESET')],
+    ['the coordinator unavailable', () => answer('GROUP_COORDINATOR_NOT_AVAILABLE', 15, true)],
+    ['the coordinator loading', () => answer('GROUP_LOAD_IN_PROGRESS', 14, true)],
+  ])(
+    'goes on with the batch through %s: every record handled once, its end committed once',
+    async (_, fault) => {
+      const handled: string[] = []
+      const { runner, batch, resolved, commits } = await started(async (records, ctx) => {
+        handled.push(...records.map((r) => r.value!.toString()))
+        return ok(records, ctx)
+      }, chunked)
+      let failures = 0
+      // Every heartbeat fails from the one after the first chunk on (the coordinator unreachable for
+      // the rest of the batch).
+      const { run } = batch(values, async () => {
+        if (resolved.length > 0) {
+          failures++
+          throw fault()
+        }
+      })
+      await run
+      expect(failures).toBeGreaterThan(0)
+      expect(resolved).toEqual(['1', '3', '5'])
+      expect(handled).toEqual(values)
+      await runner.stop()
+      expect(commits).toEqual([{ topic: 'in', partition: 0, offset: '6' }])
+    },
+  )
+
+  it('goes on with the batch when one heartbeat fails and the next succeeds', async () => {
+    const handled: string[] = []
+    const { runner, batch, resolved, commits } = await started(async (records, ctx) => {
+      handled.push(...records.map((r) => r.value!.toString()))
+      return ok(records, ctx)
+    }, chunked)
+    let failed = false
+    let after = 0
+    const { run } = batch(values, async () => {
+      if (resolved.length === 0) return
+      if (!failed) {
+        failed = true
+        throw new KafkaJSRequestTimeoutError('Request Heartbeat(key: 12, version: 3) timed out')
+      }
+      after++
+    })
+    await run
+    expect(failed).toBe(true)
+    expect(after).toBeGreaterThan(0) // later chunks still heartbeat
+    expect(resolved).toEqual(['1', '3', '5'])
+    expect(handled).toEqual(values)
+    await runner.stop()
+    expect(commits).toEqual([{ topic: 'in', partition: 0, offset: '6' }])
+  })
+
+  // What says the member must give its partitions up: the batch ends there, as before.
+  it.each([
+    ['REBALANCE_IN_PROGRESS', 27, false],
+    ['ILLEGAL_GENERATION', 22, false],
+    ['UNKNOWN_MEMBER_ID', 25, false],
+    ['NOT_COORDINATOR_FOR_GROUP', 16, true],
+  ] as const)(
+    'gives the batch up after a chunk when the heartbeat answers %s: nothing more resolved',
+    async (type, code, retriable) => {
+      const handled: string[] = []
+      const { runner, batch, resolved, commits } = await started(async (records, ctx) => {
+        handled.push(...records.map((r) => r.value!.toString()))
+        return ok(records, ctx)
+      }, chunked)
+      const err = answer(type, code, retriable)
+      let heartbeats = 0
+      const { run } = batch(values, async () => {
+        if (resolved.length > 0) {
+          heartbeats++
+          throw err
+        }
+      })
+      await expect(run).rejects.toBe(err)
+      expect(heartbeats).toBe(1) // nothing more to tell a group that waits for this member to rejoin
+      expect(resolved).toEqual(['1'])
+      // The next chunk's handler may have started early; nothing past it.
+      expect(handled.slice(0, 2)).toEqual(['v0', 'v1'])
+      expect(handled).not.toContain('v4')
+      await runner.stop()
+      // The first chunk is done and committed; the rest come again to whoever owns the partition.
+      expect(commits).toEqual([{ topic: 'in', partition: 0, offset: '2' }])
+    },
+  )
 })

@@ -93,7 +93,13 @@ const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_T
 /**
  * A heartbeat's answers that the group is rebalancing or no longer has this member (kafkajs's names;
  * its runner rejoins on each): the partitions may be another member's already, and the group waits for
- * this one to rejoin.
+ * this one to rejoin. NOT_COORDINATOR_FOR_GROUP is among them because kafkajs only finds the new
+ * coordinator by rejoining: its heartbeats keep going to the old one until then. Whatever else a
+ * heartbeat throws says nothing of this member's partitions: the request timed out
+ * (KafkaJSRequestTimeoutError), the connection failed or closed (KafkaJSConnectionError,
+ * KafkaJSConnectionClosedError), the coordinator is loading or unavailable (GROUP_LOAD_IN_PROGRESS,
+ * GROUP_COORDINATOR_NOT_AVAILABLE), or a fault no retry mends (GROUP_AUTHORIZATION_FAILED), which
+ * kafkajs's own heartbeat after the batch meets and handles as it does any.
  */
 const REBALANCE: ReadonlySet<string> = new Set([
   'REBALANCE_IN_PROGRESS',
@@ -676,7 +682,8 @@ export function createBatchRunner(
     // its output never comes after that owner's for the same records. An attempt is bounded by its
     // client's timeouts (REDIS_TIMEOUT_MS, Kafka's request timeout); the fault it retries is not. Any
     // other heartbeat fault (the coordinator unreachable) may be the very fault the stage is waiting
-    // out: it goes on as before.
+    // out: it goes on as before. Only these answers end a batch, here, between chunks and while it
+    // waits on deferred work: a fault that says nothing of the group never costs the work done.
     const heartbeat = (): Promise<void> =>
       rebalance !== undefined
         ? Promise.resolve() // the group is waiting for this member to rejoin: nothing more to tell it
@@ -780,14 +787,29 @@ export function createBatchRunner(
         aligner?.applied(key, Number(chunks[k]!.lastOffset) + 1)
         undeferred.delete(key)
       }
-      try {
-        // A rebalance heard while this chunk's last attempt was under way (it went through): give up now.
-        if (rebalance !== undefined) throw giveUp()
-        await p.heartbeat()
-      } catch (err) {
-        // A rebalance: kafkajs rejoins; the early handler's records come again to whoever owns them.
+      // A rebalance heard while this chunk's last attempt was under way (it went through), or by this
+      // heartbeat: give up now; kafkajs rejoins, and the early handler's records come again to whoever
+      // owns them. Any other fault (a request timed out, a connection dropped, the coordinator loading
+      // or unavailable) says nothing of this member's partitions: giving the batch up for it would only
+      // have the rest of it, and the early handler's chunk, done again once fetched again (their
+      // effects twice downstream). The batch goes on; the next heartbeat (a stage's, the next chunk's,
+      // kafkajs's own after the batch) tells whether the group still has this member, and a member the
+      // group dropped meanwhile has its commits refused, so its records come again to the next owner.
+      if (rebalance === undefined) {
+        try {
+          await p.heartbeat()
+        } catch (err) {
+          if (kafkaErrorType(err, REBALANCE)) rebalance = err
+          else
+            log.warn(
+              { err, topic: batch.topic, partition: batch.partition, offset: chunks[k]!.lastOffset },
+              'heartbeat failed (not a rebalance); going on with the batch',
+            )
+        }
+      }
+      if (rebalance !== undefined) {
         await next?.catch(() => {})
-        throw err
+        throw giveUp()
       }
     }
     // Only a batch resolved whole moves the aligner (the rest of one that stopped half-way comes again).
