@@ -100,6 +100,85 @@ describe('readReplayRows', () => {
       },
     ])
   })
+  it('names the physical line each record starts on, in LF and CRLF files, with CR, LF or CRLF inside quoted fields', async () => {
+    // csv-parse counts each CR and LF inside a quoted field as a line, and names a record by its last
+    // line: an error named line 9 of a CRLF file where the record started on line 4.
+    for (const eol of ['\n', '\r\n']) {
+      for (const inner of ['\n', '\r\n', '\r']) {
+        const records = [
+          'date,headline',
+          `2020-01-01,"Steel${inner}tariffs rise"`,
+          `bad,"Ports${inner}close"`,
+          '',
+          '2020-01-02,',
+          'x,"e"f"',
+          `2020-01-03,"Chips${inner}rally${inner}"`,
+          `2020-01-04,"Ports${inner}say "no" twice"`,
+          '',
+          '',
+          `"2020-01-05${inner}x"y",z`,
+          '2020-01-06,Copper',
+          `2020-01-07,"Ports${inner}close`,
+          '2020-01-08,Zinc',
+        ]
+        // The physical line (lines end at LF, as for every other count of lines) each record starts on.
+        const starts: number[] = []
+        let line = 1
+        for (const r of records) {
+          starts.push(line)
+          line += (r + eol).split('\n').length - 1
+        }
+        const last = line - 1
+        const at = (i: number, breaks = 0) => starts[i]! + (inner === '\r' ? 0 : breaks)
+        const r = await rows('physical.csv', records.join(eol) + eol)
+        const label = JSON.stringify([eol, inner])
+        expect(r, label).toEqual([
+          {
+            line: starts[1],
+            raw: { headline: `Steel${inner}tariffs rise`, publishedAt: '2020-01-01T00:00:00.000Z' },
+          },
+          { line: starts[2], error: 'unreadable date "bad"' },
+          { line: starts[4], error: 'empty headline' },
+          {
+            line: starts[5],
+            error: `Invalid Closing Quote: got "f" at line ${starts[5]} instead of delimiter, record delimiter, trimable character (if activated) or comment`,
+          },
+          {
+            line: starts[6],
+            raw: { headline: `Chips${inner}rally`, publishedAt: '2020-01-03T00:00:00.000Z' },
+          },
+          {
+            line: starts[7],
+            error: `Invalid Closing Quote: got "n" at line ${at(7, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment${inner === '\r' ? '' : ` (a quoted field runs from line ${starts[7]} to line ${at(7, 1)}, taking in the rows between)`}`,
+          },
+          {
+            line: starts[10],
+            error: `Invalid Closing Quote: got "y" at line ${at(10, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment${inner === '\r' ? '' : ` (a quoted field runs from line ${starts[10]} to line ${at(10, 1)}, taking in the rows between)`}`,
+          },
+          { line: starts[11], raw: { headline: 'Copper', publishedAt: '2020-01-06T00:00:00.000Z' } },
+          {
+            line: starts[12],
+            error: `Quote Not Closed: the parsing is finished with an opening quote at line ${last} (a quoted field runs from line ${starts[12]} to line ${last}, taking in the rows between)`,
+          },
+        ])
+      }
+    }
+  })
+  it('names the physical lines of bad records deep in a long CRLF file of quoted line breaks, in file order', async () => {
+    const rowsOf = Array.from({ length: 6_000 }, (_, i) =>
+      i % 1_000 === 999 ? `2020-01-01,"Ports ${i}\r\nsay "no" again"` : `2020-01-01,"Steel ${i}\r\nrises"`,
+    )
+    const r = await rows('long-crlf.csv', `date,headline\r\n${rowsOf.join('\r\n')}\r\n`)
+    expect(r).toHaveLength(6_000)
+    // Row i starts on line 2 + 2i: each takes two lines.
+    r.forEach((row, i) => {
+      expect(row.line).toBe(2 + 2 * i)
+    })
+    expect(r[999]).toEqual({
+      line: 2_000,
+      error: `Invalid Closing Quote: got "n" at line 2001 instead of delimiter, record delimiter, trimable character (if activated) or comment (a quoted field runs from line 2000 to line 2001, taking in the rows between)`,
+    })
+  })
   it('refuses a CSV whose header line cannot be read', async () => {
     await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
       /header.*Invalid Opening Quote/,
@@ -183,16 +262,13 @@ describe('readReplayRows', () => {
       )
       expect(r, JSON.stringify(eol)).toEqual([
         {
-          line: expect.any(Number),
+          line: 2,
           raw: { headline: `Steel${eol}tariffs rise`, publishedAt: '2020-01-01T00:00:00.000Z' },
         },
         { line: 5, error: 'line is not valid UTF-8' },
-        {
-          line: expect.any(Number),
-          raw: { headline: 'Café exports', publishedAt: '2020-01-03T00:00:00.000Z' },
-        },
+        { line: 6, raw: { headline: 'Café exports', publishedAt: '2020-01-03T00:00:00.000Z' } },
         { line: 7, error: 'line is not valid UTF-8' },
-        { line: expect.any(Number), raw: { headline: 'Copper', publishedAt: '2020-01-05T00:00:00.000Z' } },
+        { line: 8, raw: { headline: 'Copper', publishedAt: '2020-01-05T00:00:00.000Z' } },
       ])
     }
   })

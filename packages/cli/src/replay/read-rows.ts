@@ -54,7 +54,23 @@ export async function* readReplayRows(
   // Records csv-parse could not read, by their first line, in file order: they are given out before the
   // first record that comes after them (csv-parse reports them while it parses, ahead of the reader).
   const unreadable: { line: number; error: string }[] = []
-  let last: { row: { line: number; error: string }; reason: string; to: number } | undefined
+  /**
+   * The record of the last error csv-parse reported: its row, its first error's reason, its text up to
+   * that error (csv-parse's `raw`) and csv-parse's line count then (to tell a later error of the same
+   * record from one of the next), where its text starts (`lead` line breaks of blank lines before it)
+   * and on which line, and the line of its last error.
+   */
+  let last:
+    | {
+        row: { line: number; error: string }
+        reason: string
+        raw: string
+        csvLines: number
+        lead: number
+        start: number
+        to: number
+      }
+    | undefined
   const lines = new CsvLines(file)
   const parser = parse({
     columns: true,
@@ -66,24 +82,52 @@ export async function* readReplayRows(
     skip_records_with_error: true,
     on_skip: (err, raw) => {
       if (!err) return
-      const at = err as CsvError & { lines: number; columns: { name: string }[] | boolean }
+      const at = err as CsvError & {
+        lines: number
+        bytes: number
+        index: number
+        columns: { name: string }[] | boolean
+      }
       if (!Array.isArray(at.columns))
         throw new Error(`${file}: the header line cannot be read: ${err.message}`)
       useColumns(at.columns.map((c) => c.name))
-      const line = firstLineOf(at.lines, raw ?? '')
+      // Lines are physical lines, ending at LF as everywhere else (a line number of csv-parse counts each
+      // CR and LF in a quoted field, and names a record by the line it is at). The record's text up to
+      // the error (`raw`, from the end of the record before it) is placed by the bytes csv-parse had read
+      // at its last field or record boundary.
+      const text = raw ?? ''
       // One report per record, with its first error: a record with stray quotes can raise several,
-      // and its row is still queued then (no record after it has been read yet).
-      if (last?.row.line === line) last.to = at.lines
-      else {
-        last = { row: { line, error: '' }, reason: err.message, to: at.lines }
+      // and its row is still queued then (no record after it has been read yet). A later error of the
+      // same record has the text of the first before its own, and csv-parse has counted no line break
+      // but those read since.
+      const same =
+        last !== undefined &&
+        text.startsWith(last.raw) &&
+        at.lines - last.csvLines === countBreaks(text.slice(Math.max(last.raw.length - 1, 0), -1))
+      if (!same || !last) {
+        const lead = /^[\r\n]*/.exec(text)![0]
+        const start = recordStartLine(text.slice(lead.length), at.bytes, at.index, lead, lines)
+        last = {
+          row: { line: start, error: '' },
+          reason: '',
+          raw: text,
+          csvLines: at.lines,
+          lead: lead.length,
+          start,
+          to: start,
+        }
         unreadable.push(last.row)
       }
+      const line = last.start
+      last.to = line + countLf(text.slice(last.lead, -1))
+      // csv-parse's own "at line N" names its count: the physical line of the error instead.
+      if (!same) last.reason = err.message.replace(/\b(at|on) line \d+\b/, `$1 line ${last.to}`)
       last.row.error =
         last.to > line
           ? `${last.reason} (a quoted field runs from line ${line} to line ${last.to}, taking in the rows between)`
           : last.reason
       // A bad line inside the record is not reported again: the record is skipped for this already.
-      lines.badIn(line, Math.max(last.to, line))
+      lines.badIn(line, last.to)
     },
   })
   // Errors of the reading (a file gone, a header line that is not readable) end the parse with them.
@@ -96,20 +140,22 @@ export async function* readReplayRows(
       info: { lines: number; bytes: number }
       raw: string
     }>) {
-      while (unreadable.length > 0 && unreadable[0]!.line < info.lines) yield unreadable.shift()!
-      useColumns(Object.keys(record))
-      // The record's lines, by the bytes csv-parse has read (its line count is off after a quoted field
-      // holding CRLF line breaks) and the line breaks inside it; one that is not readable text is skipped,
-      // named by that line.
+      // The record's lines, by the bytes csv-parse has read and the line breaks inside it: a record is
+      // named by the physical line it starts on (csv-parse's line count names the line it ends on, and
+      // counts each CR and LF inside a quoted field). One that is not readable text is skipped, named by
+      // that line.
       const end = lines.lineAt(info.bytes - 1)
-      const bad = lines.badIn(end - innerLineBreaks(raw), end)
+      const start = end - innerLineBreaks(raw)
+      while (unreadable.length > 0 && unreadable[0]!.line < start) yield unreadable.shift()!
+      useColumns(Object.keys(record))
+      const bad = lines.badIn(start, end)
       if (bad) {
         yield bad
         continue
       }
       const headline = record.headline?.trim()
       if (!headline) {
-        yield { line: info.lines, error: 'empty headline' }
+        yield { line: start, error: 'empty headline' }
         continue
       }
       const row: Record<string, unknown> = { headline }
@@ -117,13 +163,13 @@ export async function* readReplayRows(
       if (timeColumn) {
         const at = parseStreamTime(record[timeColumn] ?? '')
         if (!at) {
-          yield { line: info.lines, error: `unreadable ${timeColumn} ${JSON.stringify(record[timeColumn])}` }
+          yield { line: start, error: `unreadable ${timeColumn} ${JSON.stringify(record[timeColumn])}` }
           continue
         }
         row.publishedAt = at
       }
       if (record.description?.trim()) row.body = record.description.trim()
-      yield { line: info.lines, raw: row }
+      yield { line: start, raw: row }
     }
   } finally {
     source.destroy()
@@ -197,8 +243,12 @@ class CsvLines {
     if (batched > 0) yield Buffer.concat(batch)
   }
 
-  /** The line holding the byte at `offset` of the bytes given. */
-  lineAt(offset: number): number {
+  /**
+   * The line holding the byte at `offset` of the bytes given. The lines before it are forgotten unless
+   * `forget` is false: the reader of the records asks in order, but csv-parse reports a skipped record
+   * while it parses, ahead of the records the reader has still to ask about.
+   */
+  lineAt(offset: number, forget = true): number {
     let lo = 0
     let hi = this.starts.length - 1
     while (lo < hi) {
@@ -208,7 +258,7 @@ class CsvLines {
     }
     const line = this.base + lo
     // Records come in order: the lines before this one are no longer asked about.
-    if (lo > 4096) {
+    if (forget && lo > 4096) {
       this.starts = this.starts.slice(lo)
       this.base = line
     }
@@ -236,18 +286,49 @@ class CsvLines {
 
 const NEWLINE = Buffer.from('\n')
 
+/** CR and LF characters: each a line to csv-parse when read, CRLF two. */
+function countBreaks(text: string): number {
+  return text.match(/[\r\n]/g)?.length ?? 0
+}
+
+/** LF characters: the physical line breaks. */
+function countLf(text: string): number {
+  return text.match(/\n/g)?.length ?? 0
+}
+
 /**
- * The first line of a record csv-parse skipped, from the line it reports the error on and the record's
- * text up to there (`raw`). A quoted field may run over many lines (an unclosed quote takes the rest of
- * the file), so that line can be far past the record's start. csv-parse counts each "\r" or "\n" read
- * inside a record as a line once the next character is read, so the last character is not counted yet;
- * line breaks before the record (blank lines it skipped) are not part of the record.
+ * The physical line a record csv-parse skipped starts on, at its first error: `text` is the record's
+ * text up to the error, `lead` the line ends of blank lines csv-parse read before it (an LF, or the CR of
+ * a CRLF whose LF it skipped), and `bytes` how far csv-parse had read at its last boundary: the end of
+ * the record before (after its line end) when the error is in the first field (`index` 0), else the
+ * delimiter after field `index` - 1, which the record's text places.
  */
-function firstLineOf(errorLine: number, raw: string): number {
-  const breaks =
-    raw
-      .replace(/^[\r\n]+/, '')
-      .slice(0, -1)
-      .match(/[\r\n]/g)?.length ?? 0
-  return errorLine - breaks
+function recordStartLine(text: string, bytes: number, index: number, lead: string, lines: CsvLines): number {
+  if (index === 0) return lines.lineAt(bytes, false) + (lead.match(/\r\n|\r|\n/g)?.length ?? 0)
+  const delimiter = fieldsEnd(text, index)
+  return lines.lineAt(bytes, false) - (delimiter === undefined ? 0 : countLf(text.slice(0, delimiter)))
+}
+
+/**
+ * Where the delimiter after the first `fields` fields of a record's text is (fields read before its
+ * first error, so well-formed: quoted with "" inside, or plain), or undefined if it is not there.
+ */
+function fieldsEnd(text: string, fields: number): number | undefined {
+  let i = 0
+  for (let f = 0; f < fields; f++) {
+    if (f > 0) i++ // past the delimiter before this field
+    if (text[i] === '"') {
+      for (i++; ; i += 2) {
+        i = text.indexOf('"', i)
+        if (i === -1) return undefined
+        if (text[i + 1] !== '"') break
+      }
+      i++
+      if (text[i] !== ',') return undefined
+    } else {
+      i = text.indexOf(',', i)
+      if (i === -1) return undefined
+    }
+  }
+  return i
 }
