@@ -1,5 +1,6 @@
 import {
   baseConfigShape,
+  durationMs,
   indicatorNamespace,
   ownDefault,
   timerMs,
@@ -56,10 +57,7 @@ export const aggregatorConfigShape = {
     6,
     'partitions handled at once (set it to the partitions one worker is assigned)',
   ),
-  AGGREGATOR_GRACE_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
+  AGGREGATOR_GRACE_MS: durationMs(1_000)
     .default(600_000)
     .describe(
       "a headline older than its indicator's newest event minus this is late: counted and logged, not applied",
@@ -94,10 +92,7 @@ export const aggregatorConfigShape = {
     .describe(
       'an update the interval held back, applied and committed but still unpublished this long after (its member was killed, or cannot reach Kafka), is published by any member; at least three intervals are used',
     ),
-  AGGREGATOR_MAX_AHEAD_MS: z.coerce
-    .number()
-    .int()
-    .min(0)
+  AGGREGATOR_MAX_AHEAD_MS: durationMs(0)
     .default(DEFAULT_MAX_AHEAD_MS)
     .describe(
       "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock: a headline stamped further ahead (a feed whose clock runs fast) counts in its own scopes at its own time but moves no other scope's readings; event time behind the clock (replays) is never bound",

@@ -1,4 +1,4 @@
-import { baseConfigShape, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, durationMs, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const scorerConfigShape = {
@@ -15,10 +15,7 @@ export const scorerConfigShape = {
     6,
     'partitions handled at once (set it to the partitions one worker is assigned)',
   ),
-  SCORER_ALIGN_AHEAD_MS: z.coerce
-    .number()
-    .int()
-    .min(1_000)
+  SCORER_ALIGN_AHEAD_MS: durationMs(1_000)
     .default(60_000)
     .describe(
       "while catching up a backlog (after an outage or a crash), the input partitions stay within this much event time of each other, so the scored output does not run ahead on some partitions and make the aggregator count the others' headlines late (keep it well under AGGREGATOR_GRACE_MS); live traffic is never held",

@@ -1,0 +1,21 @@
+import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { AggregatorConfig } from './config.ts'
+
+describe('AggregatorConfig: durations that set no timer', () => {
+  // The grace and the bound ahead of the clock move event times, each read back as a date.
+  it.each(['AGGREGATOR_GRACE_MS', 'AGGREGATOR_MAX_AHEAD_MS'])(
+    'refuses %s past the longest duration a date can be moved by, naming it',
+    (name) => {
+      expect(() => loadConfig(AggregatorConfig, { [name]: '9007199254740991' })).toThrow(
+        `invalid configuration:\n  ${name}: at most ${MAX_DURATION_MS} ms (about 265,000 years)`,
+      )
+      expect(
+        loadConfig(AggregatorConfig, { [name]: String(MAX_DURATION_MS) })[name as 'AGGREGATOR_GRACE_MS'],
+      ).toBe(MAX_DURATION_MS)
+    },
+  )
+  it('keeps the lower bound of the grace', () => {
+    expect(() => loadConfig(AggregatorConfig, { AGGREGATOR_GRACE_MS: '999' })).toThrow(/AGGREGATOR_GRACE_MS/)
+  })
+})
