@@ -85,7 +85,11 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
     const alerts = await collectTopic(t.kafkaBrokers, topics.alerts.name)
     t.stops.push(alerts.stop)
     const worker = t.start()
-    await waitFor(() => /"msg":"alerter started"/.test(worker.output()), { what: 'alerter started' })
+    // A minute for a process to start under load, as for `tradepulse start` (test/start-on-kafka.test.ts).
+    await waitFor(() => /"msg":"alerter started"/.test(worker.output()), {
+      what: 'alerter started',
+      timeoutMs: 60_000,
+    })
 
     // A steady stream in small sends across the partitions, never more than IN_FLIGHT ahead of the alerts.
     let sent = 0
@@ -215,7 +219,7 @@ describe('alerter as a process: a rules reload on SIGHUP under load', () => {
       })
       try {
         const ready = mode === 'on Kafka' ? /Running alerter on Kafka/ : /Accepting headlines/
-        await waitFor(() => ready.test(err), { what: 'alerter running' })
+        await waitFor(() => ready.test(err), { what: 'alerter running', timeoutMs: 60_000 })
         writeFileSync(join(t.dir, 'rules.yaml'), rulesFile('reload-b'))
         child.kill('SIGHUP')
         await waitFor(() => /SIGHUP: rules ok \(reload-b\+/.test(err), { what: 'rules reloaded' })

@@ -57,14 +57,19 @@ describe('tradepulse start on Kafka and Redis', () => {
     })
     const scored = await collectTopic(kafkaBrokers, topics.scored.name)
     try {
-      await waitFor(() => /Running ingest, scorer on Kafka/.test(stderr()), { what: 'workers running' })
+      // A minute, as the tests below wait: a process starting the CLI under load (its modules, the checks
+      // that Kafka and Redis answer) took more than the default 30 s twice here at a load of 20.
+      await waitFor(() => /Running ingest, scorer on Kafka/.test(stderr()), {
+        what: 'workers running',
+        timeoutMs: 60_000,
+      })
       const producer = await testProducer(kafkaBrokers)
       await producer.send({
         topic: topics.raw.name,
         messages: [{ value: JSON.stringify({ id: 'k1', headline: 'China halts rare earth exports' }) }],
       })
       await producer.disconnect()
-      const out = await waitFor(() => scored.messages[0], { what: 'scored headline' })
+      const out = await waitFor(() => scored.messages[0], { what: 'scored headline', timeoutMs: 60_000 })
       const h = JSON.parse(out.value!.toString()) as ScoredHeadline
       expect(h.id).toBe('k1')
       expect(h.scores.supplyChain.label).toBe('negative')

@@ -81,10 +81,12 @@ describe('tradepulse tail alerts', () => {
     })
     await producer.disconnect()
     try {
+      // A minute for a process to start under load, as for `tradepulse start` (test/start-on-kafka.test.ts).
       await waitFor(
         () => /trade_measure_enacted/.test(t.output.out) && /not an alert at offset 1/.test(t.output.err),
         {
           what: 'tail output',
+          timeoutMs: 60_000,
         },
       )
       expect(t.output.out).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
@@ -111,7 +113,10 @@ describe('tradepulse tail alerts', () => {
     await send('old', 'already_there_rule')
     const t = tail(prefix, [])
     try {
-      await waitFor(() => /Following .*alerts\.v1;/.test(t.output.err), { what: 'tail started' })
+      await waitFor(() => /Following .*alerts\.v1;/.test(t.output.err), {
+        what: 'tail started',
+        timeoutMs: 60_000,
+      })
       // Where the new group starts reading is set when it first fetches: keep sending until one shows.
       let n = 0
       await waitFor(
