@@ -2195,4 +2195,34 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
       expect(supply(h).label).not.toBe('positive')
     },
   )
+  it.each([
+    ['Move to raise tariffs hits farmers', 'negative'],
+    ['Plan to impose tariffs hurts farmers', 'negative'],
+    ['Deal to cut tariffs hurts automakers', 'positive'],
+    ['Deal allows tariffs to end next year', 'positive'],
+    ['Court quashes appeal against steel tariffs', 'negative'],
+    ['Beijing refuses US tariffs', 'negative'],
+    ["Defying Trump, UK's Johnson refuses to ban Huawei from 5G", 'positive'],
+    ['Negotiators are close on auto tariffs', 'positive'],
+    ['US extends tariff pause citing trade war', 'positive'],
+  ])(
+    '%s: the review of round 24 (2.0.41): harm is no failing, letting keeps its subject, annulment and refusal reach no further than their own object (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    ['Tariffs on Chinese laptops, phones delayed to December', 'positive'],
+    ['Navarro says there is no agreement to remove tariffs on China', 'negative'],
+    ['South Korea removes Japan from whitelist in tit-for-tat move', 'negative'],
+    ['Attempt to lift tariffs collapses', 'negative'],
+  ])(
+    '%s: probe 8 (2.0.41): goods listed after "<measure> on", "no agreement to", a whitelist, attempt words by their text (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it('keeps the cuts after "from" a noun of change ("gain from cuts to tariffs" is no bare measure)', () => {
+    expect(tariff('Stocks gain from cuts to tariffs').score).toBeGreaterThan(0)
+  })
 })

@@ -422,114 +422,149 @@ const RULING_WORDS: ReadonlySet<number> = new Set(
  * Nouns of an attempt at an act ("bid to end the trade war", "push to lift tariffs"): when the attempt
  * then fails, the act is undone (see markFailedAttempts).
  */
-const ATTEMPT_WORDS: ReadonlySet<number> = new Set(
-  [
-    'bid',
-    'bids',
-    'push',
-    'effort',
-    'efforts',
-    'attempt',
-    'attempts',
-    'plan',
-    'plans',
-    'proposal',
-    'proposals',
-    'move',
-    'moves',
-    'drive',
-    'campaign',
-    'initiative',
-    'bill',
-    'legislation',
-    'motion',
-    'resolution',
-    'scheme',
-    'offer',
-    'deal',
-    'pact',
-    'agreement',
-    'talks',
-    'order',
-  ]
-    .map((w) => lookupWord(LEXICON.vocab, w))
-    .filter((id) => id >= 0),
-)
-/** Predicates that, said of an attempt, make it fail: it stalls, collapses, is scrapped, halted, derailed. */
-const FAILING_PREDS: ReadonlySet<string> = new Set(['fall', 'remove', 'pause', 'halt', 'harm'])
-/** Words of failing that are no such predicate (a market word, a negator): "bid fails", "plan rejected". */
-const FAILING_WORDS: ReadonlySet<number> = new Set(
-  [
-    'fail',
-    'fails',
-    'failed',
-    'rejected',
-    'vetoed',
-    'defeated',
-    'killed',
-    'abandoned',
-    'dies',
-    'died',
-    'flops',
-  ]
-    .map((w) => lookupWord(LEXICON.vocab, w))
-    .filter((id) => id >= 0),
-)
+const ATTEMPT_WORDS: ReadonlySet<string> = new Set([
+  'bid',
+  'bids',
+  'push',
+  'effort',
+  'efforts',
+  'attempt',
+  'attempts',
+  'plan',
+  'plans',
+  'proposal',
+  'proposals',
+  'move',
+  'moves',
+  'drive',
+  'campaign',
+  'initiative',
+  'bill',
+  'legislation',
+  'motion',
+  'resolution',
+  'scheme',
+  'offer',
+  'deal',
+  'pact',
+  'agreement',
+  'talks',
+  'order',
+])
+/**
+ * Predicates that, said of an attempt, make it fail: it stalls, collapses, is scrapped, halted. Not harm:
+ * a plan that hurts farmers goes ahead.
+ */
+const FAILING_PREDS: ReadonlySet<string> = new Set(['fall', 'remove', 'pause', 'halt'])
+/**
+ * Words of failing that are no such predicate (a market word, a negator): "bid fails", "plan rejected".
+ * Only lexicon words are items the scorer sees ("vetoed", "defeated" are none).
+ */
+const FAILING_WORDS: ReadonlySet<string> = new Set([
+  'fail',
+  'fails',
+  'failed',
+  'rejected',
+  'killed',
+  'abandoned',
+  'flops',
+])
+/** Verbs of letting or making, whose object is the subject of the verb after "to". */
+const PERMIT_WORDS: ReadonlySet<string> = new Set([
+  'allow',
+  'allows',
+  'allowed',
+  'allowing',
+  'let',
+  'lets',
+  'letting',
+  'permit',
+  'permits',
+  'permitted',
+  'force',
+  'forces',
+  'forced',
+  'cause',
+  'causes',
+  'caused',
+  'want',
+  'wants',
+  'wanted',
+  'expect',
+  'expects',
+  'expected',
+  'need',
+  'needs',
+  'needed',
+])
 /** Goods listed before the measure on them (see goodsListComma). */
-const LISTED_GOODS: ReadonlySet<number> = new Set(
-  [
-    'steel',
-    'aluminum',
-    'aluminium',
-    'solar',
-    'washer',
-    'washers',
-    'lumber',
-    'timber',
-    'auto',
-    'autos',
-    'car',
-    'cars',
-    'chip',
-    'chips',
-    'coal',
-    'copper',
-    'pharma',
-    'chemicals',
-    'soybean',
-    'soybeans',
-    'pork',
-    'beef',
-    'whiskey',
-    'wine',
-    'cheese',
-    'dairy',
-    'farm',
-    'aircraft',
-    'plane',
-    'planes',
-    'tech',
-    'textile',
-    'textiles',
-    'furniture',
-    'tire',
-    'tires',
-    'tyre',
-    'tyres',
-    'paper',
-    'glass',
-    'cement',
-    'fertilizer',
-  ]
-    .map((w) => lookupWord(LEXICON.vocab, w))
-    .filter((id) => id >= 0),
-)
+const LISTED_GOODS: ReadonlySet<string> = new Set([
+  'steel',
+  'aluminum',
+  'aluminium',
+  'solar',
+  'washer',
+  'washers',
+  'lumber',
+  'timber',
+  'auto',
+  'autos',
+  'car',
+  'cars',
+  'chip',
+  'chips',
+  'coal',
+  'copper',
+  'pharma',
+  'chemicals',
+  'soybean',
+  'soybeans',
+  'pork',
+  'beef',
+  'whiskey',
+  'wine',
+  'cheese',
+  'dairy',
+  'farm',
+  'aircraft',
+  'plane',
+  'planes',
+  'tech',
+  'textile',
+  'textiles',
+  'furniture',
+  'tire',
+  'tires',
+  'tyre',
+  'tyres',
+  'paper',
+  'glass',
+  'cement',
+  'fertilizer',
+  'laptops',
+  'laptop',
+  'phones',
+  'phone',
+  'smartphones',
+  'toys',
+  'clothing',
+  'apparel',
+  'shoes',
+  'footwear',
+  'electronics',
+  'computers',
+  'consoles',
+])
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
-const MEASURE_HEADS: ReadonlySet<number> = new Set(
-  ['tariff', 'tariffs', 'duties', 'duty', 'levies', 'levy', 'quotas']
-    .map((w) => lookupWord(LEXICON.vocab, w))
-    .filter((id) => id >= 0),
-)
+const MEASURE_HEADS: ReadonlySet<string> = new Set([
+  'tariff',
+  'tariffs',
+  'duties',
+  'duty',
+  'levies',
+  'levy',
+  'quotas',
+])
 /** Words that open a condition, which a negation before them does not reach into ("unless" is its own). */
 const IF_WORDS: ReadonlySet<number> = new Set(
   ['if'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
@@ -943,14 +978,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /**
    * Token j is a comma listing goods before the measure on them ("steel, aluminum tariffs", "coal,
    * pharma, chemicals tariffs"): a goods word on either side and a measure word or another listed good
-   * right after the next one. Such a comma ends no clause.
+   * right after the next one; or after the measure and "on" ("tariffs on Chinese laptops, phones").
+   * Such a comma ends no clause.
    */
   function goodsListComma(j: number): boolean {
     if (j < 1 || j + 2 >= tb.count || text0.charCodeAt(tb.start[j] as number) !== 44) return false
     if (tb.kind[j - 1] !== WORD || tb.kind[j + 1] !== WORD) return false
-    if (!LISTED_GOODS.has(tb.id[j - 1] as number) || !LISTED_GOODS.has(tb.id[j + 1] as number)) return false
-    const after = tb.id[j + 2] as number
-    return tb.kind[j + 2] === WORD ? MEASURE_HEADS.has(after) : goodsListComma(j + 2)
+    if (!LISTED_GOODS.has(wordText(j - 1)) || !LISTED_GOODS.has(wordText(j + 1))) return false
+    // After "<measure> on" and at most one word ("Tariffs on Chinese laptops, phones delayed").
+    for (let q = j - 2; q >= 1 && q >= j - 3; q--)
+      if (
+        tb.kind[q] === WORD &&
+        tb.kind[q - 1] === WORD &&
+        wordText(q) === 'on' &&
+        MEASURE_HEADS.has(wordText(q - 1))
+      )
+        return true
+    return tb.kind[j + 2] === WORD ? MEASURE_HEADS.has(wordText(j + 2)) : goodsListComma(j + 2)
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -971,6 +1015,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let negClause = -1
     let negScope: number = scope
     let negShort = false
+    let negRefuse = false
     let hedge = 1
     let hedgeEnd = -1
     let hedgeClause = -1
@@ -1002,6 +1047,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
         if (negEnd >= 0 && isPred && s - negEnd > 1 && wordBefore(s, andId)) negEnd = -1
+        // "Beijing refuses US tariffs": refusing the other side's measure is defiance, not undoing it;
+        // "refuses licence extension" is a grant withheld.
+        if (negEnd >= 0 && negRefuse && isTarget && !isPred && targetAt(x).polarity < 0) negEnd = -1
         if (
           negEnd >= 0 &&
           clause === negClause &&
@@ -1073,6 +1121,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_LIGHT) !== 0 && isPred && itPredOn[k] === 1) lightItem = k
       if ((f & F_NEGATOR) !== 0) {
         negEnd = itE[k] as number
+        // ("refuses to ban Huawei" refuses an act: negated as any.)
+        negRefuse = wordText(s).startsWith('refus') && tb.id[(itE[k] as number) - 1] !== toId
         negClause = clause
         negShort = (f & F_SHORT_NEG) !== 0
         negScope = negShort ? RULES.determinerScopeTokens : scope
@@ -1255,8 +1305,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
     // "tariffs are illegal" is a ruling only after a ruling word (see the ruled_illegal role).
     if (pred.id === 'ruled_illegal' && !wordAmong(0, s, RULING_WORDS)) return
-    // "pull liquor from shelves": an -s form right after "from" is a noun, and no verb of change.
-    if (((entInts[(itIdx[k] as number) << 4] as number) & F_PRESENT_S) !== 0 && wordBefore(s, fromId)) {
+    // "pull liquor from shelves": shelves after a preposition are no verb of change ("from cuts to
+    // tariffs" keeps its cuts: a noun of the same change).
+    if (s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0 && !wordBefore(s, toId) && wordText(s) === 'shelves') {
       it.predOn[k] = 0
       return
     }
@@ -1308,8 +1359,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "offers to buy more U.S. chips to cut trade surplus": a verb after "to" whose noun on the left
     // another verb took, with a word right after it to act on, is a purpose of the first act; the
-    // noun taken is not its subject.
-    if (left >= 0 && wordBefore(s, toId) && objectWordAt(end) && takenFromLeft(left, k)) {
+    // noun taken is not its subject. Not after a verb of letting ("allows tariffs to end next year":
+    // what is let is the subject).
+    if (left >= 0 && wordBefore(s, toId) && objectWordAt(end) && takenByOtherThanPermit(left, k)) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
@@ -1353,6 +1405,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (passive && left > 0 && !isMeasure(left)) {
       for (let l = left - 1; l >= 0 && itClause[l] === clause && s - (itE[l] as number) <= window; l--) {
         if (!bindable(pred, l)) continue
+        // Past goods listed before it ("Tariffs on Chinese laptops, phones delayed").
+        if (!isMeasure(l) && itE[l] === (itS[l + 1] as number) - 1 && goodsListComma(itE[l] as number))
+          continue
         if (isMeasure(l) && wordBetween(itE[l] as number, itS[left] as number, onId)) {
           // What the measure covers is bound with it (a dual word there is no verb of its own).
           if (itBound[left] === 0) itBound[left] = 3
@@ -1423,13 +1478,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           targetAt(itIdx[right + 2] as number).tariff !== 0
         )
           right += 2
-        // "backs down in NAFTA dairy dispute": so is a contest one plain word on, named with what it
-        // is over.
+        // "backs down in NAFTA dairy dispute": so is a contest one name on ("dairy"), named with what
+        // it is over (not past a plain word: "extends tariff pause citing trade war").
         let h = right + 1
         // (a name there is no target: "dairy")
         while (h < items && ((entInts[(itIdx[h] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) h++
         const gapAt = itE[right] as number
         if (
+          h > right + 1 &&
           h < items &&
           itS[h] === gapAt + 1 &&
           itClause[h] === clause &&
@@ -1441,6 +1497,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           right = h
         break
       }
+    }
+    // "quashes appeal against steel tariffs": an annulment takes only the noun phrase right after it
+    // (no preposition between, a few words at most).
+    if (
+      pred.id === 'void' &&
+      right >= 0 &&
+      (prepBetween(end, itS[rightFirst] as number) || (itS[rightFirst] as number) - end > 3)
+    ) {
+      right = -1
+      rightFirst = -1
+      rightD = Number.POSITIVE_INFINITY
     }
     // The noun on the left is not this word's to take:
     // - "trade fears sink global shares", "trade uncertainty to trim global output": a verb of a move
@@ -1639,6 +1706,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * Token j may open the object of a verb before it: a word that is no preposition, conjunction or
    * adverb of time ("Port strike halts for a week", "strike pauses while union votes", "halts again").
    */
+  /** Token j's text in lower case (for the word lists that are no lexicon phrase: most have no id). */
+  function wordText(j: number): string {
+    return text0.slice(tb.start[j] as number, tb.end[j] as number).toLowerCase()
+  }
+
   function objectWordAt(j: number): boolean {
     if (j >= tb.count || tb.kind[j] !== WORD || (wordFlagsAt(j) & (W_PREP | W_AUX | W_MODAL)) !== 0)
       return false
@@ -1770,6 +1842,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return p < items && it.s[p] === it.e[t] && it.predOn[p] === 1 && it.target[p] === t
   }
 
+  /** As takenFromLeft, by a predicate other than a verb of letting or making ("allows", "forces"). */
+  function takenByOtherThanPermit(t: number, k: number): boolean {
+    for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
+      if (it.predOn[p] === 1 && it.target[p] === t) return !PERMIT_WORDS.has(wordText(it.s[p] as number))
+    return false
+  }
+
   /** True when a predicate left of target item t (and of item k), in its clause, took t. */
   function takenFromLeft(t: number, k: number): boolean {
     for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
@@ -1877,17 +1956,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let k = 1; k < items; k++) {
       const x = it.idx[k] as number
       const verb = it.predOn[k] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0
-      if (
-        !(verb && FAILING_PREDS.has(predAt(x).id)) &&
-        !FAILING_WORDS.has(tb.id[it.s[k] as number] as number)
-      )
+      if (!(verb && FAILING_PREDS.has(predAt(x).id)) && !FAILING_WORDS.has(wordText(it.s[k] as number)))
         continue
       const t = verb ? (it.target[k] as number) : -1
       // A verb form said of what comes before it: inflected ("stalls", "scrapped"; not the noun in "US
       // exit") or, after a plural attempt ("talks to end the trade war collapse"), bare and bound to
-      // the act's object; with no object of its own after it ("on delayed pipeline" describes it).
+      // the act's object; with no object of its own after it ("on delayed pipeline" describes it,
+      // "plan to impose tariffs hits farmers" goes ahead).
       const bare = verb && ((entInts[x << 4] as number) & (F_PAST | F_PRESENT_S)) === 0
-      if (t < 0 && (bare || objectWordAt(it.e[k] as number))) continue
+      if ((t < 0 && bare) || objectWordAt(it.e[k] as number)) continue
       for (let p = k - 1; p >= 0 && it.clause[p] === it.clause[k]; p--) {
         if (it.predOn[p] !== 1) continue
         const tp = it.target[p] as number
@@ -1899,7 +1976,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           j > 1 &&
           wordBefore(j, toId) &&
           tb.kind[j - 2] === WORD &&
-          ATTEMPT_WORDS.has(tb.id[j - 2] as number) &&
+          ATTEMPT_WORDS.has(wordText(j - 2)) &&
           (!bare || text0.charCodeAt((tb.end[j - 2] as number) - 1) === 115) // plural -s
         ) {
           it.neg[p] = it.neg[p] === 1 ? 0 : 1

@@ -1774,6 +1774,9 @@ export const TARGETS = [
       'n export whitelist',
       'n trade white list',
       'n export white list',
+      // "removes Japan from whitelist in tit-for-tat move".
+      'n whitelist',
+      'n white list',
     ],
   },
   {
@@ -2720,6 +2723,18 @@ export const PREDICATES = [
     ],
   },
   {
+    // "Supreme Court voids emergency tariffs": a measure annulled goes. Only the noun phrase right
+    // after it (see bindOne): "quashes appeal against steel tariffs" upholds them.
+    id: 'void',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: true,
+    tone: 0,
+    strength: 1,
+    words: ['v void', 'v annul', 'v nullify', 'v quash'],
+  },
+  {
     id: 'remove',
     sign: -1,
     kind: 'less',
@@ -2766,11 +2781,6 @@ export const PREDICATES = [
       'v head off',
       'v overturn',
       'v strike down',
-      // "Supreme Court voids emergency tariffs": a measure annulled goes.
-      'v void',
-      'v annul',
-      'v nullify',
-      'v quash',
 
       'struck down',
       // A court's verdict undoes the measure ("tariffs ruled illegal by appeals court").
@@ -3037,7 +3047,8 @@ export const PREDICATES = [
   },
   {
     // "says a deal with China is close": near, not shut (a deal named right before it: deal_near). Only
-    // talks and deals take it (see bindable): "port is close to capacity" is no progress.
+    // talks and deals take it (see bindable): "port is close to capacity" is no progress. Not "are
+    // close", which would hide "close on tariffs" ("sides are close on auto tariffs").
     id: 'is_close',
     sign: 1,
     kind: 'more',
@@ -3045,7 +3056,7 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: ['is close', 'are close', 'now close', 'seen close'],
+    words: ['is close', 'seen close'],
   },
   {
     id: 'halt',
@@ -3873,6 +3884,11 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
+  // "there is no agreement to remove tariffs": the act agreed on is not done.
+  'no agreement to',
+  'no deal to',
+  'no decision to',
+  'no move to',
   // "sees no reason to reduce tariffs", "in no rush to complete China trade deal".
   'no reason to',
   'no rush to',
