@@ -42,6 +42,7 @@ import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
 import { rebuildIndicators } from './rebuild.ts'
 import {
+  aheadOfClockStream,
   applyInOrder,
   compareStores,
   doubledAndShuffled,
@@ -412,25 +413,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     cleanups.push(updates.stop)
     const { app, store } = await startAggregator()
     await app.runner.joined()
-    // Live: twelve CN tariff headlines five minutes apart up to a minute boundary 1-2 min ago, and just
-    // before the last, another feed's headline (no region, no tariff) stamped six minutes past that.
-    const base = Math.floor(Date.now() / MIN_MS) * MIN_MS - MIN_MS
-    const at = (h: ScoredHeadline, ms: number, other = false): ScoredHeadline => ({
-      ...h,
-      publishedAt: new Date(ms).toISOString(),
-      ingestedAt: new Date(Math.min(ms, Date.now())).toISOString(),
-      scores: {
-        ...h.scores,
-        tariff: other
-          ? { score: 0, relevance: 0, confidence: 0, label: null }
-          : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
-      },
-      entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
-    })
-    const series = scoredSeries(13, { startMs: base, spanMs: 1, seed: 9, idPrefix: prefix })
-    const cn = series.slice(0, 12).map((h, i) => at(h, base - (11 - i) * 5 * MIN_MS))
-    const skewed = at(series[12]!, base + 6 * MIN_MS, true)
-    await produceScored(producer, topics.scored.name, [...cn.slice(0, 11), skewed, cn[11]!])
+    // Live: the stream of a feed whose clock runs six minutes ahead (aheadOfClockStream).
+    const { base, headlines } = aheadOfClockStream(prefix)
+    await produceScored(producer, topics.scored.name, headlines)
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
     const lastOf = (key: string) =>
       updates.messages
@@ -452,7 +437,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(china.volume).toMatchObject({ '15m': 3, '1h': 12 })
     expect((await store.watermark())!).toBeLessThanOrEqual(wall + 30_000)
     // The skewed headline counts in its own scopes at its own time; counted.
-    expect(lastOf('market|global:all')!.asOf).toBe(skewed.publishedAt)
+    expect(lastOf('market|global:all')!.asOf).toBe(headlines[11]!.publishedAt)
     expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_ahead_total')).toMatch(
       / 1$/m,
     )

@@ -205,3 +205,29 @@ export async function applyInOrder(
   }
   return total
 }
+
+/**
+ * The stream of a feed whose clock runs ahead (the review of AGGREGATOR_MAX_AHEAD_MS): twelve CN
+ * tariff headlines five minutes apart up to a minute boundary 1-2 min ago, and just before the last,
+ * another feed's headline (no region, no tariff) stamped six minutes past that. In produce order, with
+ * that boundary (`base`).
+ */
+export function aheadOfClockStream(idPrefix: string): { base: number; headlines: ScoredHeadline[] } {
+  const base = Math.floor(Date.now() / MIN_MS) * MIN_MS - MIN_MS
+  const at = (h: ScoredHeadline, ms: number, other = false): ScoredHeadline => ({
+    ...h,
+    publishedAt: new Date(ms).toISOString(),
+    ingestedAt: new Date(Math.min(ms, Date.now())).toISOString(),
+    scores: {
+      ...h.scores,
+      tariff: other
+        ? { score: 0, relevance: 0, confidence: 0, label: null }
+        : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
+    },
+    entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
+  })
+  const series = scoredSeries(13, { startMs: base, spanMs: 1, seed: 9, idPrefix })
+  const cn = series.slice(0, 12).map((h, i) => at(h, base - (11 - i) * 5 * MIN_MS))
+  const skewed = at(series[12]!, base + 6 * MIN_MS, true)
+  return { base, headlines: [...cn.slice(0, 11), skewed, cn[11]!] }
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
 import {
+  aheadOfClockStream,
   applyInOrder,
   compareStores,
   groupProgress,
@@ -12,7 +13,7 @@ import {
   scoredSeries,
   targetsOf,
 } from '@tradepulse/aggregator/fixtures'
-import { createTopicCatalogue, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import {
   activeIndicatorStore,
   createLogger,
@@ -147,26 +148,9 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       TOPICS_AUTO_CREATE: 'false',
       AGGREGATOR_MAX_AHEAD_MS: String(10 * MIN_MS),
     })
-    // The reviewer's stream: twelve CN tariff headlines five minutes apart up to a minute boundary 1-2
-    // min ago, and just before the last, another feed's headline (no region, no tariff) stamped six
-    // minutes past that: within the ten minutes, so the watermark follows it, live.
-    const base = Math.floor(Date.now() / MIN_MS) * MIN_MS - MIN_MS
-    const at = (h: ScoredHeadline, ms: number, other = false): ScoredHeadline => ({
-      ...h,
-      publishedAt: new Date(ms).toISOString(),
-      ingestedAt: new Date(Math.min(ms, Date.now())).toISOString(),
-      scores: {
-        ...h.scores,
-        tariff: other
-          ? { score: 0, relevance: 0, confidence: 0, label: null }
-          : { score: -0.8, relevance: 0.9, confidence: 0.8, label: 'negative' },
-      },
-      entities: { regions: other ? [] : ['CN'], commodities: [], sectors: [], companies: [] },
-    })
-    const series = scoredSeries(13, { startMs: base, spanMs: 1, seed: 9, idPrefix: prefix })
-    const cn = series.slice(0, 12).map((h, i) => at(h, base - (11 - i) * 5 * MIN_MS))
-    const skewed = at(series[12]!, base + 6 * MIN_MS, true)
-    const headlines = [...cn.slice(0, 11), skewed, cn[11]!]
+    // The reviewer's stream (aheadOfClockStream): another feed's headline stamped six minutes ahead,
+    // within the ten minutes, so the watermark follows it, live.
+    const { headlines } = aheadOfClockStream(prefix)
 
     const redis = new Redis(redisUrl)
     const liveConfig = loadConfig(AggregatorConfig, env(liveKeys))
@@ -186,7 +170,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       await waitFor(
         async () =>
           (await groupProgress(kafkaBrokers, `${prefix}aggregator`, topics.scored.name)).atEnd &&
-          (await live.watermark()) === Date.parse(skewed.publishedAt),
+          (await live.watermark()) === Date.parse(headlines[11]!.publishedAt),
         { what: "the live worker's watermark at the skewed headline" },
       )
       await app.stop()
@@ -204,7 +188,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       // the same readings at asOf=latest: as of the skewed headline, the CN 15 min window holds two
       // headlines and the hour eleven (three and twelve at the clock plus 30 s).
       const watermark = await rebuilt.watermark()
-      expect(watermark).toBe(Date.parse(skewed.publishedAt))
+      expect(watermark).toBe(Date.parse(headlines[11]!.publishedAt))
       expect(await compareStores(live, rebuilt, targetsOf(headlines), watermark!)).toEqual([])
       const china = await rebuilt.get('tariff', { kind: 'region', id: 'CN' }, watermark!)
       expect(china?.volume).toMatchObject({ '15m': 2, '1h': 11 })
