@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { BaseConfig, KAFKA_MAX_TOPIC_CHARS, loadConfig, MAX_TOPIC_PREFIX_CHARS } from '../config.ts'
 import { createKafkaWorker } from '../kafka-worker.ts'
 import { createLogger } from '../logger.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { createTopicsWithLeaders, kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { parseJsonRecord } from './parse-record.ts'
 import type { Outcome } from './records.ts'
 
@@ -31,10 +31,10 @@ describe('dead letters on the real broker', () => {
   }
   async function createTopics(names: string[]): Promise<void> {
     await withAdmin((admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: names.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-      }),
+      createTopicsWithLeaders(
+        admin,
+        names.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+      ),
     )
     cleanups.push(() => withAdmin((admin) => admin.deleteTopics({ topics: names })))
   }

@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { createTopicsWithLeaders, kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createKafkaTransport } from './kafka-transport.ts'
 
 /**
@@ -94,10 +94,7 @@ describe('Kafka publisher after Kafka was unreachable at its first send', () => 
   it('connects again at the next send once Kafka is back, and the record arrives', async () => {
     const topic = `${randomName('publisher-reconnect')}.out`
     await withAdmin((admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      }),
+      createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]),
     )
     cleanups.push(() => withAdmin((admin) => admin.deleteTopics({ topics: [topic] })))
     const proxy = await bootstrapProxy(brokers[0]!)
