@@ -2225,4 +2225,22 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
   it('keeps the cuts after "from" a noun of change ("gain from cuts to tariffs" is no bare measure)', () => {
     expect(tariff('Stocks gain from cuts to tariffs').score).toBeGreaterThan(0)
   })
+  it.each([
+    ['Talks on global digital tax stall as U.S. walks out', 'negative'],
+    ['Judge blocks TikTok ban', 'positive'],
+    ['U.S. bans TikTok, WeChat transactions', 'negative'],
+    ["U.S. ends India's GSP trade benefits", 'negative'],
+    ["Trump revokes Hong Kong's special trade status", 'negative'],
+    ['Yuan hits strongest in months on trade deal hopes', 'positive'],
+  ])(
+    "%s: probe 8 (2.0.42): the talks' topic past an adjective, app bans, trade status, a level hit (%s)",
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it('reads an import level hit as no blow to trade ("imports hit 10-month low")', () => {
+    expect(tariff("China's iron ore imports hit 10-month low in February on holiday break").label).not.toBe(
+      'negative',
+    )
+  })
 })

@@ -469,6 +469,20 @@ const FAILING_WORDS: ReadonlySet<string> = new Set([
   'abandoned',
   'flops',
 ])
+/** Levels a price or an index hits ("hits three-month high", "hits weakest since 2008"). */
+const LEVEL_WORDS: ReadonlySet<string> = new Set([
+  'high',
+  'highs',
+  'low',
+  'lows',
+  'highest',
+  'lowest',
+  'strongest',
+  'weakest',
+  'peak',
+  'record',
+  'bottom',
+])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
 const PERMIT_WORDS: ReadonlySet<string> = new Set([
   'allow',
@@ -1305,6 +1319,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
     // "tariffs are illegal" is a ruling only after a ruling word (see the ruled_illegal role).
     if (pred.id === 'ruled_illegal' && !wordAmong(0, s, RULING_WORDS)) return
+    // "Yuan hits three-month high on trade deal hopes", "hits strongest in months": a level reached,
+    // not a blow to what follows.
+    if (pred.id === 'harm' && wordText(s).startsWith('hit')) {
+      for (let q = end; q < end + 3 && q < tb.count; q++) {
+        if (tb.kind[q] === WORD && LEVEL_WORDS.has(wordText(q))) {
+          it.predOn[k] = 0
+          return
+        }
+      }
+    }
     // "pull liquor from shelves": shelves after a preposition are no verb of change ("from cuts to
     // tariffs" keeps its cuts: a noun of the same change).
     if (s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0 && !wordBefore(s, toId) && wordText(s) === 'shelves') {
@@ -1795,8 +1819,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (((entInts[px << 4] as number) & F_TARGET) === 0 || targetAt(px).events.less !== 'talks_breakdown')
         continue
       const j = it.e[k - 1] as number
-      if ((it.s[k] as number) === j + 1 && tb.kind[j] === WORD && TOPIC_WORDS.has(tb.id[j] as number))
-        it.bound[k] = 3
+      // Up to two plain words between, which describe the measure ("talks on global digital tax").
+      const gap = (it.s[k] as number) - (j + 1)
+      let plain = gap <= 2
+      for (let q = j + 1; plain && q < (it.s[k] as number); q++)
+        plain = tb.kind[q] === WORD && (wordFlagsAt(q) & (W_PREP | W_AUX | W_MODAL)) === 0
+      if (plain && tb.kind[j] === WORD && TOPIC_WORDS.has(tb.id[j] as number)) it.bound[k] = 3
     }
   }
 

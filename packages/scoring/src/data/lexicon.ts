@@ -268,6 +268,14 @@ export const TARGETS = [
       'n preferential treatment',
       'n preferential trade status',
       'n preferential trading status',
+      // "ends India's GSP trade benefits", "revokes Hong Kong's special trade status".
+      'n special trade status',
+      'n special trading status',
+      'n trade benefit',
+      'n gsp benefit',
+      'n gsp status',
+      'n gsp program',
+      'gsp',
       'n preferential trade program',
       'n preferential trade programme',
       'n trade preference',
@@ -495,6 +503,13 @@ export const TARGETS = [
       'restriction on huawei',
       'restrictions on huawei',
       'n zte ban',
+      // The 2020 orders against Chinese apps ("U.S. bans TikTok", "judge blocks WeChat ban").
+      ...['tiktok', 'wechat'].flatMap((app) => [
+        `${app} ban`,
+        `ban on ${app}`,
+        `v ban ${app}`,
+        `v bar ${app}`,
+      ]),
       'ban on zte',
       'bans on zte',
       'curbs on zte',
