@@ -1,8 +1,16 @@
 import { PassThrough } from 'node:stream'
-import { type Kafka, logLevel, type Producer } from 'kafkajs'
+import type { TopicSpec } from '@tradepulse/contracts'
+import { type Admin, type Kafka, KafkaJSProtocolError, logLevel, type Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { createLogger } from '../logger.ts'
-import { createProducer, kafkaErrorType, kafkaLogCreator, RECORD_REFUSALS } from './kafka-client.ts'
+import {
+  createProducer,
+  ensureTopics,
+  kafkaErrorType,
+  kafkaLogCreator,
+  RECORD_REFUSALS,
+} from './kafka-client.ts'
 
 /**
  * A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds.
@@ -151,5 +159,53 @@ describe('kafkaLogCreator', () => {
       [20, 'KafkaJSProtocolError'],
       [50, 'KafkaJSNumberOfRetriesExceeded'],
     ])
+  })
+})
+
+/**
+ * An admin whose topic metadata answers as a loaded broker does for a topic it has just created:
+ * UNKNOWN_TOPIC_OR_PARTITION `unknown` times, then a partition without a leader, then the leader.
+ */
+function loadedBrokerAdmin(unknown: number, existing: string[] = []) {
+  const calls = { created: [] as { waitForLeaders?: boolean; topics: string[] }[], fetches: 0 }
+  const admin = {
+    listTopics: async () => existing,
+    createTopics: async (o: { waitForLeaders?: boolean; topics: { topic: string }[] }) => {
+      calls.created.push({ waitForLeaders: o.waitForLeaders, topics: o.topics.map((t) => t.topic) })
+      return true
+    },
+    fetchTopicMetadata: async ({ topics }: { topics: string[] }) => {
+      calls.fetches++
+      if (calls.fetches <= unknown)
+        throw new KafkaJSProtocolError('This server does not host this topic-partition')
+      const leader = calls.fetches === unknown + 1 ? -1 : 0
+      return { topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader }] })) }
+    },
+  }
+  return { admin: admin as unknown as Admin, calls }
+}
+
+const spec = (name: string): TopicSpec => ({
+  name,
+  schema: z.unknown(),
+  partitions: 1,
+  compacted: false,
+  retentionMs: 60_000,
+})
+
+describe('ensureTopics', () => {
+  it('waits out UNKNOWN_TOPIC_OR_PARTITION and a missing leader for a topic just created (kafkajs gave up)', async () => {
+    const { admin, calls } = loadedBrokerAdmin(3)
+    expect(await ensureTopics(admin, [spec('a'), spec('b')])).toEqual(['a', 'b'])
+    expect(calls.created).toEqual([{ waitForLeaders: false, topics: ['a', 'b'] }])
+    expect(calls.fetches).toBe(5) // three unknown, one without a leader, then both led
+  })
+  it('creates only the missing topics, and nothing when all exist', async () => {
+    const some = loadedBrokerAdmin(0, ['a'])
+    expect(await ensureTopics(some.admin, [spec('a'), spec('b')])).toEqual(['b'])
+    expect(some.calls.created).toEqual([{ waitForLeaders: false, topics: ['b'] }])
+    const all = loadedBrokerAdmin(0, ['a', 'b'])
+    expect(await ensureTopics(all.admin, [spec('a'), spec('b')])).toEqual([])
+    expect(all.calls.created).toEqual([])
   })
 })

@@ -2,6 +2,7 @@ import type { TopicSpec } from '@tradepulse/contracts'
 import kafkajs, {
   type Admin,
   CompressionTypes,
+  type ITopicConfig,
   Kafka,
   type KafkaConfig,
   logLevel,
@@ -175,14 +176,45 @@ export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
   }
 }
 
+/** Longest a new topic's partitions may go without a leader before creating it fails. */
+export const TOPIC_LEADERS_TIMEOUT_MS = 30_000
+
+/**
+ * Creates `topics` and waits until every partition has a leader. Not with kafkajs's waitForLeaders: that
+ * wait gives up at the first UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker answers for a topic it has
+ * just created (its metadata not updated yet), and a worker creating its topics then failed to start.
+ */
+export async function createTopicsWithLeaders(
+  admin: Admin,
+  topics: ITopicConfig[],
+  timeoutMs = TOPIC_LEADERS_TIMEOUT_MS,
+): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, topics })
+  const names = topics.map((t) => t.topic)
+  const deadline = Date.now() + timeoutMs
+  let last = 'no metadata yet'
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics: names })
+      if (found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return
+      last = 'a partition without a leader'
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err)
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms (last: ${last})`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
 /** Creates the topics that do not exist yet, waiting for leaders; existing ones are left as they are. */
 export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics())
   const missing = specs.filter((s) => !existing.has(s.name))
   if (missing.length === 0) return []
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((s) => ({
+  await createTopicsWithLeaders(
+    admin,
+    missing.map((s) => ({
       topic: s.name,
       numPartitions: s.partitions,
       replicationFactor: -1,
@@ -191,6 +223,6 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
         { name: 'retention.ms', value: String(s.retentionMs) },
       ],
     })),
-  })
+  )
   return missing.map((s) => s.name)
 }
