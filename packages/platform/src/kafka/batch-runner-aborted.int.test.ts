@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import type { BatchRunnerConfig } from './batch-runner.ts'
 import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka } from './kafka-client.ts'
+import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler, InRecord } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -22,10 +22,7 @@ describe('batch runner over aborted transactions', () => {
 
   async function inputTopic(admin: Admin, partitions: number): Promise<string> {
     const topic = `${randomName('aborted')}.in`
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-    })
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: partitions, replicationFactor: 1 }])
     cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
     return topic
   }

@@ -13,7 +13,7 @@ import {
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createKafka, createProducer } from './kafka-client.ts'
+import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -70,10 +70,7 @@ describe('batch runner through a heartbeat fault that is no rebalance', () => {
       createKafka({ brokers, clientId: `${name}-admin` }, silent, { logLevel: logLevel.NOTHING }).admin(),
     )
     const topic = `${name}.in`
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    })
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
     cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
     const groupId = randomName('heartbeat-fault')
     const committed = async () =>

@@ -2,7 +2,7 @@ import { logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka } from './kafka-client.ts'
+import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -20,10 +20,7 @@ describe('batch runner heartbeats while it waits on a deferred batch', () => {
   it('rejoins at a rebalance instead of holding the group until the deferred batch is done, losing nothing', async () => {
     const admin = await connected(kafka.admin())
     const topic = `${randomName('heartbeat')}.in`
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    })
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
     cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
     const groupId = randomName('heartbeat')
     const committed = async () =>

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka } from './kafka-client.ts'
+import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -31,10 +31,7 @@ describe('batch runner retrying a stage through a fault at a rebalance', () => {
     const kafkaB = client(`${name}-1`)
     const admin = await connected(kafkaA.admin())
     const topic = `${name}.in`
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-    })
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
     cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
     const groupId = randomName('retry-rebalance')
     const committed = async () =>

@@ -10,7 +10,7 @@ import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
-import { createKafka, createProducer } from './kafka-client.ts'
+import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 
 /** Above the broker's group.max.session.timeout.ms (default 1800000, as the local broker has it). */
 const REFUSED_MS = 1_900_000
@@ -36,10 +36,7 @@ describe('batch runner with a session timeout the broker refuses', () => {
   async function inputTopic(): Promise<string> {
     const topic = `${randomName('session-timeout')}.in`
     await withAdmin((admin) =>
-      admin.createTopics({
-        waitForLeaders: true,
-        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      }),
+      createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]),
     )
     topics.push(topic)
     return topic
