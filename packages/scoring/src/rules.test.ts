@@ -2243,4 +2243,23 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
       'negative',
     )
   })
+  it.each([
+    ["China's Xi says will not bow to U.S. pressure on trade", 'negative'],
+    ['China bows to U.S. pressure on trade', 'positive'],
+    ['USTR removes smart watches, baby car seats from $200 billion tariff list', 'positive'],
+    ['US toughens stance on Iran, ending exemptions from oil sanctions', 'negative'],
+    ['Commerce rejects hundreds of steel tariff exclusion requests', 'negative'],
+    ['EU rejects U.S. tariffs', 'negative'],
+    ['U.S. grants quota-free exemption to Brazil on some semi-finished steel', 'positive'],
+  ])(
+    '%s: probe 9 (2.0.43): "until" a condition, bowing to pressure, goods off a tariff list, a rejected measure passed over, quota-free (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it('reads the act after "until" as a condition, hedged: no relief', () => {
+    expect(
+      tariff("Canada says won't drop retaliatory tariffs until U.S. lifts metals duties").label,
+    ).not.toBe('positive')
+  })
 })

@@ -1061,11 +1061,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
         if (negEnd >= 0 && isPred && s - negEnd > 1 && wordBefore(s, andId)) negEnd = -1
-        // "Beijing refuses US tariffs": refusing the other side's measure is defiance, not undoing it;
-        // "refuses licence extension" is a grant withheld.
-        if (negEnd >= 0 && negRefuse && isTarget && !isPred && targetAt(x).polarity < 0) negEnd = -1
+        // "Beijing refuses US tariffs", "EU rejects U.S. tariffs": refusing the other side's measure is
+        // defiance, not undoing it; "refuses licence extension" is a grant withheld.
+        // The negation passes over it to what follows ("rejects steel tariff exclusion requests").
+        const refusedMeasure = negEnd >= 0 && negRefuse && isTarget && !isPred && targetAt(x).polarity < 0
         if (
           negEnd >= 0 &&
+          !refusedMeasure &&
           clause === negClause &&
           s - negEnd <= negScope &&
           // "no illusions about tariffs": a determiner's noun phrase ends at a preposition.
@@ -1136,7 +1138,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_NEGATOR) !== 0) {
         negEnd = itE[k] as number
         // ("refuses to ban Huawei" refuses an act: negated as any.)
-        negRefuse = wordText(s).startsWith('refus') && tb.id[(itE[k] as number) - 1] !== toId
+        negRefuse = /^(refus|reject)/.test(wordText(s)) && tb.id[(itE[k] as number) - 1] !== toId
         negClause = clause
         negShort = (f & F_SHORT_NEG) !== 0
         negScope = negShort ? RULES.determinerScopeTokens : scope
@@ -1590,7 +1592,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     else if (right >= 0) t = right
     // "exempts semiconductors from reciprocal tariffs", "spares Brazilian orange juice, aircraft from the
     // 50% tariff": relief names what it spares, then the measure after "from", which is what it undoes.
-    if (pred.id === 'exempt' && (t < 0 || (t === right && !isMeasure(t)))) {
+    // So does taking goods off a measure's list ("removes smart watches, car seats from tariff list"),
+    // when the goods are no target ("ending exemptions from oil sanctions" ends the exemptions).
+    if (
+      (pred.id === 'exempt' && (t < 0 || (t === right && !isMeasure(t)))) ||
+      (pred.id === 'remove' && t < 0)
+    ) {
       const m = measureAfterFrom(k, t < 0 ? k : t)
       if (m >= 0) {
         t = m

@@ -1781,6 +1781,8 @@ export const TARGETS = [
       'n loophole',
       'tariff free',
       'free of tariffs',
+      // "grants quota-free exemption to Brazil".
+      'quota free',
       'tariff exempt',
       'n concession',
       'n trade concession',
@@ -2840,6 +2842,8 @@ export const PREDICATES = [
       'v cave on',
       'v cave in on',
       'v cave in',
+      // "will not bow to U.S. pressure on trade".
+      'v bow to',
       'v blink',
       'v expire',
       'v let expire',
@@ -4177,6 +4181,9 @@ export const HEDGES = [
       'v appear',
       'if',
       'unless',
+      // A condition ("won't drop retaliatory tariffs until U.S. lifts metals duties"): what it names is
+      // not done yet.
+      'until',
       'in case',
       'risk of',
       'chance of',
