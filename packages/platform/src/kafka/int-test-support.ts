@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { Admin, Consumer, ITopicConfig, Kafka } from 'kafkajs'
+import type { Consumer, Kafka } from 'kafkajs'
 import { afterEach, inject } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
@@ -43,25 +43,6 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
     if (Date.now() > deadline) throw new Error(`until: ${what} not met within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 50))
   }
-}
-
-/**
- * As testing's createTopics: creates `topics` and waits until every partition has a leader. Not with
- * kafkajs's waitForLeaders, which gives up at the first UNKNOWN_TOPIC_OR_PARTITION, and a loaded broker
- * answers that for a topic it has just created (its metadata not updated yet).
- */
-export async function createTopicsWithLeaders(admin: Admin, topics: ITopicConfig[]): Promise<void> {
-  await admin.createTopics({ waitForLeaders: false, topics })
-  const names = topics.map((t) => t.topic)
-  await until(
-    () =>
-      admin.fetchTopicMetadata({ topics: names }).then(
-        ({ topics: found }) =>
-          found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)),
-        () => false,
-      ),
-    `leaders of ${names.join(', ')}`,
-  )
 }
 
 /** The batch runner settings of platform's Kafka tests on `topic`: small batches, fast heartbeats, retries and commits. */

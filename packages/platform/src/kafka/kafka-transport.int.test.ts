@@ -2,7 +2,8 @@ import { createServer, type Server, type Socket, connect as tcpConnect } from 'n
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { createTopicsWithLeaders, kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { createTopicsWithLeaders } from './kafka-client.ts'
 import { createKafkaTransport } from './kafka-transport.ts'
 
 /**
