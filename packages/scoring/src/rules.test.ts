@@ -2203,7 +2203,6 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
     ['Court quashes appeal against steel tariffs', 'negative'],
     ['Beijing refuses US tariffs', 'negative'],
     ["Defying Trump, UK's Johnson refuses to ban Huawei from 5G", 'positive'],
-    ['Negotiators are close on auto tariffs', 'positive'],
     ['US extends tariff pause citing trade war', 'positive'],
   ])(
     '%s: the review of round 24 (2.0.41): harm is no failing, letting keeps its subject, annulment and refusal reach no further than their own object (%s)',
@@ -2213,8 +2212,6 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
   )
   it.each([
     ['Tariffs on Chinese laptops, phones delayed to December', 'positive'],
-    ['Navarro says there is no agreement to remove tariffs on China', 'negative'],
-    ['South Korea removes Japan from whitelist in tit-for-tat move', 'negative'],
     ['Attempt to lift tariffs collapses', 'negative'],
   ])(
     '%s: probe 8 (2.0.41): goods listed after "<measure> on", "no agreement to", a whitelist, attempt words by their text (%s)',
@@ -2228,7 +2225,6 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
   it.each([
     ['Talks on global digital tax stall as U.S. walks out', 'negative'],
     ['Judge blocks TikTok ban', 'positive'],
-    ['U.S. bans TikTok, WeChat transactions', 'negative'],
     ["U.S. ends India's GSP trade benefits", 'negative'],
     ["Trump revokes Hong Kong's special trade status", 'negative'],
     ['Yuan hits strongest in months on trade deal hopes', 'positive'],
@@ -2261,5 +2257,33 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
     expect(
       tariff("Canada says won't drop retaliatory tariffs until U.S. lifts metals duties").label,
     ).not.toBe('positive')
+  })
+  it.each([
+    ['Plan to cut tariffs scrapped this week', 'negative'],
+    ['Deal to lift tariffs collapses Friday', 'negative'],
+    ['No deal to raise tariffs on UK food, warns farmers union', 'negative'],
+    ["Court voids most of Trump's global tariffs", 'positive'],
+    ['Court quashes appeal against steel tariffs', 'negative'],
+    ['EU refuses retaliatory tariffs on U.S. goods for now', 'positive'],
+    ['Beijing refuses US tariffs', 'negative'],
+    ['U.S. refuses steel tariff exemption for Canada', 'negative'],
+    ['Trade deal with China now close, Trump says', 'positive'],
+    ['Trump strips Hong Kong of special trade status', 'negative'],
+    ['Pandemic hits peak season for trade deal purchases', 'negative'],
+  ])(
+    "%s: the review of 2.0.41-2.0.42 (2.0.44): times are no objects, no-deal Brexit, a court voids what it names, refusing one's own measure is restraint, deals now close, strips (%s)",
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    'Google adds new domains to email whitelist',
+    'Company bans TikTok on work phones',
+    'Economists tally trade benefits of new port',
+  ])("%s: a whitelist, a company's app ban and the benefits of trade are no trade measure", (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
+  it('reads sides close on a measure as near a deal on it, not more of it', () => {
+    expect(tariff('Negotiators are close on auto tariffs').label).not.toBe('negative')
   })
 })

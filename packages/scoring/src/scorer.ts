@@ -469,6 +469,30 @@ const FAILING_WORDS: ReadonlySet<string> = new Set([
   'abandoned',
   'flops',
 ])
+/** Cases at law a court may void in place of the measure they are about (see bindOne). */
+const LITIGATION_WORDS: ReadonlySet<string> = new Set([
+  'appeal',
+  'appeals',
+  'challenge',
+  'challenges',
+  'lawsuit',
+  'lawsuits',
+  'suit',
+  'case',
+  'complaint',
+  'settlement',
+  'ruling',
+  'rulings',
+  'verdict',
+  'judgment',
+  'injunction',
+  'subpoena',
+  'claim',
+  'claims',
+  'petition',
+  'order',
+  'decision',
+])
 /** Levels a price or an index hits ("hits three-month high", "hits weakest since 2008"). */
 const LEVEL_WORDS: ReadonlySet<string> = new Set([
   'high',
@@ -626,6 +650,27 @@ const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
   'so',
   'then',
   'now',
+  // When or how much, not whom ("plan to cut tariffs scrapped this week", "dropped entirely").
+  'this',
+  'last',
+  'next',
+  'late',
+  'early',
+  'entirely',
+  'outright',
+  'altogether',
+  'completely',
+  'yet',
+  'soon',
+  'quietly',
+  'gradually',
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
 ])
 
 /** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
@@ -1064,7 +1109,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "Beijing refuses US tariffs", "EU rejects U.S. tariffs": refusing the other side's measure is
         // defiance, not undoing it; "refuses licence extension" is a grant withheld.
         // The negation passes over it to what follows ("rejects steel tariff exclusion requests").
-        const refusedMeasure = negEnd >= 0 && negRefuse && isTarget && !isPred && targetAt(x).polarity < 0
+        // Only the other side's, named so ("U.S. tariffs"), or a measure naming the relief after it
+        // ("steel tariff exclusion requests"); refusing one's own ("refuses retaliatory tariffs") is restraint.
+        const refusedMeasure =
+          negEnd >= 0 &&
+          negRefuse &&
+          isTarget &&
+          !isPred &&
+          targetAt(x).polarity < 0 &&
+          (namedOwner(k) || reliefRightAfter(k))
         if (
           negEnd >= 0 &&
           !refusedMeasure &&
@@ -1325,7 +1378,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // not a blow to what follows.
     if (pred.id === 'harm' && wordText(s).startsWith('hit')) {
       for (let q = end; q < end + 3 && q < tb.count; q++) {
-        if (tb.kind[q] === WORD && LEVEL_WORDS.has(wordText(q))) {
+        // The level as the head of its phrase ("three-month high on ..."), not a modifier ("peak season").
+        const head = q + 1 >= tb.count || tb.kind[q + 1] !== WORD || !objectWordAt(q + 1)
+        if (tb.kind[q] === WORD && LEVEL_WORDS.has(wordText(q)) && head) {
           it.predOn[k] = 0
           return
         }
@@ -1524,13 +1579,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
-    // "quashes appeal against steel tariffs": an annulment takes only the noun phrase right after it
-    // (no preposition between, a few words at most).
-    if (
-      pred.id === 'void' &&
-      right >= 0 &&
-      (prepBetween(end, itS[rightFirst] as number) || (itS[rightFirst] as number) - end > 3)
-    ) {
+    // "quashes appeal against steel tariffs": what a court annuls is the case named first, not the measure
+    // it is about ("voids most of Trump's tariffs" annuls them).
+    if (pred.id === 'void' && right >= 0 && litigationBetween(end, itS[rightFirst] as number)) {
       right = -1
       rightFirst = -1
       rightD = Number.POSITIVE_INFINITY
@@ -1737,6 +1788,26 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * Token j may open the object of a verb before it: a word that is no preposition, conjunction or
    * adverb of time ("Port strike halts for a week", "strike pauses while union votes", "halts again").
    */
+  /** Item k is right after a name that is no target or predicate (a region: "U.S. tariffs"). */
+  function namedOwner(k: number): boolean {
+    if (k === 0 || it.e[k - 1] !== it.s[k]) return false
+    const f = entInts[(it.idx[k - 1] as number) << 4] as number
+    return (f & F_ENTITY) !== 0 && (f & (F_TARGET | F_PRED)) === 0
+  }
+
+  /** The item right after item k, with no word between, is relief ("tariff exclusion", "duty exemption"). */
+  function reliefRightAfter(k: number): boolean {
+    if (k + 1 >= items || it.s[k + 1] !== it.e[k]) return false
+    const x = it.idx[k + 1] as number
+    return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).polarity > 0
+  }
+
+  /** True when a word of a case at law (appeal, lawsuit, ruling...) stands among tokens [from, to). */
+  function litigationBetween(from: number, to: number): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && LITIGATION_WORDS.has(wordText(j))) return true
+    return false
+  }
+
   /** Token j's text in lower case (for the word lists that are no lexicon phrase: most have no id). */
   function wordText(j: number): string {
     return text0.slice(tb.start[j] as number, tb.end[j] as number).toLowerCase()

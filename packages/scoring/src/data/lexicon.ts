@@ -271,11 +271,10 @@ export const TARGETS = [
       // "ends India's GSP trade benefits", "revokes Hong Kong's special trade status".
       'n special trade status',
       'n special trading status',
-      'n trade benefit',
+      'n gsp trade benefit',
       'n gsp benefit',
       'n gsp status',
       'n gsp program',
-      'gsp',
       'n preferential trade program',
       'n preferential trade programme',
       'n trade preference',
@@ -503,13 +502,9 @@ export const TARGETS = [
       'restriction on huawei',
       'restrictions on huawei',
       'n zte ban',
-      // The 2020 orders against Chinese apps ("U.S. bans TikTok", "judge blocks WeChat ban").
-      ...['tiktok', 'wechat'].flatMap((app) => [
-        `${app} ban`,
-        `ban on ${app}`,
-        `v ban ${app}`,
-        `v bar ${app}`,
-      ]),
+      // The 2020 orders against Chinese apps ("judge blocks WeChat ban"), named as a ban: "company bans
+      // TikTok on work phones" is no trade measure.
+      ...['tiktok', 'wechat'].flatMap((app) => [`${app} ban`, `ban on ${app}`]),
       'ban on zte',
       'bans on zte',
       'curbs on zte',
@@ -1225,6 +1220,10 @@ export const TARGETS = [
       'trade deal close',
       'trade deal is close',
       'trade agreement close',
+      // "US and China are close on tariffs": near agreement on them.
+      'are close on',
+      'is close on',
+      'now close on',
     ],
   },
   {
@@ -1791,9 +1790,6 @@ export const TARGETS = [
       'n export whitelist',
       'n trade white list',
       'n export white list',
-      // "removes Japan from whitelist in tit-for-tat move".
-      'n whitelist',
-      'n white list',
     ],
   },
   {
@@ -2778,6 +2774,8 @@ export const PREDICATES = [
       'v scrap',
       'v end',
       'v eliminate',
+      // "strips Hong Kong of special trade status".
+      'v strip',
       'elimination',
       'v repeal',
       'v roll back',
@@ -3066,8 +3064,8 @@ export const PREDICATES = [
   },
   {
     // "says a deal with China is close": near, not shut (a deal named right before it: deal_near). Only
-    // talks and deals take it (see bindable): "port is close to capacity" is no progress. Not "are
-    // close", which would hide "close on tariffs" ("sides are close on auto tariffs").
+    // talks and deals take it (see bindable): "port is close to capacity" is no progress. Sides close on
+    // a measure are near a deal on it (deal_near).
     id: 'is_close',
     sign: 1,
     kind: 'more',
@@ -3075,7 +3073,7 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: ['is close', 'seen close'],
+    words: ['is close', 'are close', 'now close', 'seen close'],
   },
   {
     id: 'halt',
@@ -3903,9 +3901,8 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
-  // "there is no agreement to remove tariffs": the act agreed on is not done.
-  'no agreement to',
-  'no deal to',
+  // "no decision to impose tariffs": the act is not done. (Not "no deal to": a no-deal Brexit "to raise
+  // tariffs on UK food" is what it names.)
   'no decision to',
   'no move to',
   // "sees no reason to reduce tariffs", "in no rush to complete China trade deal".
