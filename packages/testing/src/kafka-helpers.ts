@@ -1,6 +1,6 @@
+import { createTopicsWithLeaders } from '@tradepulse/platform'
 import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
 import { randomName } from './random-name.ts'
-import { waitFor } from './wait-for.ts'
 
 export type CollectedMessage = {
   topic: string
@@ -28,18 +28,18 @@ async function withAdmin<T>(brokers: string[], work: (admin: Admin) => Promise<T
 }
 
 /**
- * Creates topics, waiting for their leaders. Not with kafkajs's waitForLeaders: that wait gives up at the
- * first UNKNOWN_TOPIC_OR_PARTITION, which a loaded broker answers for a topic it has just created (its
- * metadata not updated yet): 6 and 15 of 150 creations failed so at a load of 10, none of 300 with this wait.
+ * Creates topics, waiting for their leaders (platform's createTopicsWithLeaders: kafkajs's own wait gives
+ * up at the UNKNOWN_TOPIC_OR_PARTITION a loaded broker answers for a topic it has just created; 6 and 15
+ * of 150 creations failed so at a load of 10, none of 300 with the wait).
  */
 export async function createTopics(
   brokers: string[],
   topics: { name: string; partitions?: number; config?: Record<string, string> }[],
 ): Promise<void> {
-  await withAdmin(brokers, async (admin) => {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: topics.map((t) => ({
+  await withAdmin(brokers, (admin) =>
+    createTopicsWithLeaders(
+      admin,
+      topics.map((t) => ({
         topic: t.name,
         numPartitions: t.partitions ?? 1,
         replicationFactor: 1,
@@ -47,15 +47,8 @@ export async function createTopics(
           ? { configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })) }
           : {}),
       })),
-    })
-    await waitFor(
-      async () => {
-        const { topics: found } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) })
-        return found.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
-      },
-      { what: `leaders of ${topics.map((t) => t.name).join(', ')}` },
-    )
-  })
+    ),
+  )
 }
 
 export async function deleteTopicsWithPrefix(brokers: string[], prefix: string): Promise<void> {
@@ -76,9 +69,13 @@ export function listTopicNames(brokers: string[]): Promise<string[]> {
 }
 
 export async function testProducer(brokers: string[]): Promise<Producer> {
+  // Idempotent: a send retried after a timeout on a loaded broker writes its records once (a rebuild
+  // counting the records it read saw 402 of 400).
   const producer = testKafka(brokers).producer({
     createPartitioner: Partitioners.DefaultPartitioner,
     allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
   })
   await producer.connect()
   return producer

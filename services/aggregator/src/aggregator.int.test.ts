@@ -288,11 +288,14 @@ describe('aggregator worker on Kafka and Redis', () => {
       AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
     })
     await app.runner.joined()
-    const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 3 })
+    // 4 min of event time over a steady stream of ~3 s, many batches: 12 s of event time a batch, so a
+    // partition would have to fall 25 batches (3.75 s, longer than the stream) behind the other to be
+    // held. At 1 min a batch (750 ms behind) a loaded machine held one in 2 of 4 runs.
+    const series = scoredSeries(600, { startMs: T0, spanMs: 4 * MIN_MS, seed: 3 })
     const started = Date.now()
     for (let i = 0; i < series.length; i += 30) {
       await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
-      await new Promise((r) => setTimeout(r, 150)) // a steady stream over ~3 s, many batches
+      await new Promise((r) => setTimeout(r, 150))
     }
     await waitFor(() => progressAtEnd(topics.scored.name), {
       what: 'all committed',
@@ -313,7 +316,7 @@ describe('aggregator worker on Kafka and Redis', () => {
       }
       return true
     }
-    await waitFor(finalOf, { what: 'final updates on the topic', timeoutMs: 10_000 })
+    await waitFor(finalOf, { what: 'final updates on the topic', timeoutMs: 30_000 })
     const elapsedS = (Date.now() - started) / 1_000
     // A live stream on two partitions: event-time alignment never held either of them.
     expect(await app.metrics.registry.metrics()).toMatch(/tradepulse_partition_holds_total\{[^}]*\} 0\n/)
@@ -344,8 +347,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
     expect(publishedEntry).toEqual(newestEntry)
     for (const [key, times] of byKey) {
-      // Producer timestamps; a little slack for the time between the decision and the send.
-      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(800)
+      // Producer timestamps: decisions are 1 s apart, the sends after them as a loaded machine lets them
+      // go (unthrottled, a key would go out every batch, 150 ms apart).
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).toBeGreaterThan(500)
       expect(times.length, key).toBeLessThanOrEqual(Math.ceil(elapsedS) + 2)
     }
   })
