@@ -458,17 +458,13 @@ const ATTEMPT_WORDS: ReadonlySet<string> = new Set([
 const FAILING_PREDS: ReadonlySet<string> = new Set(['fall', 'remove', 'pause', 'halt'])
 /**
  * Words of failing that are no such predicate (a market word, a negator): "bid fails", "plan rejected".
- * Only lexicon words are items the scorer sees ("vetoed", "defeated" are none).
+ * Only lexicon words are items the scorer sees ("vetoed", "defeated" are none), so by vocabulary id.
  */
-const FAILING_WORDS: ReadonlySet<string> = new Set([
-  'fail',
-  'fails',
-  'failed',
-  'rejected',
-  'killed',
-  'abandoned',
-  'flops',
-])
+const FAILING_WORDS: ReadonlySet<number> = new Set(
+  ['fail', 'fails', 'failed', 'rejected', 'killed', 'abandoned', 'flops']
+    .map((w) => lookupWord(LEXICON.vocab, w))
+    .filter((id) => id >= 0),
+)
 /** Cases at law a court may void in place of the measure they are about (see bindOne). */
 const LITIGATION_WORDS: ReadonlySet<string> = new Set([
   'appeal',
@@ -650,7 +646,7 @@ const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
   'so',
   'then',
   'now',
-  // When or how much, not whom ("plan to cut tariffs scrapped this week", "dropped entirely").
+  // When or how much, not whom ("plan to cut tariffs scrapped this week", "dropped entirely", "Friday").
   'this',
   'last',
   'next',
@@ -664,13 +660,7 @@ const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
   'soon',
   'quietly',
   'gradually',
-  'monday',
-  'tuesday',
-  'wednesday',
-  'thursday',
-  'friday',
-  'saturday',
-  'sunday',
+  ...DATE_NAMES,
 ])
 
 /** "strike" and "strikes", the noun of a stoppage or the verb of a deal struck (see bindOne). */
@@ -1106,11 +1096,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
         if (negEnd >= 0 && isPred && s - negEnd > 1 && wordBefore(s, andId)) negEnd = -1
-        // "Beijing refuses US tariffs", "EU rejects U.S. tariffs": refusing the other side's measure is
-        // defiance, not undoing it; "refuses licence extension" is a grant withheld.
-        // The negation passes over it to what follows ("rejects steel tariff exclusion requests").
-        // Only the other side's, named so ("U.S. tariffs"), or a measure naming the relief after it
-        // ("steel tariff exclusion requests"); refusing one's own ("refuses retaliatory tariffs") is restraint.
+        // "Beijing refuses US tariffs": refusing the other side's measure, named so, is defiance, not
+        // undoing it, and the negation passes over it to what follows ("rejects steel tariff exclusion
+        // requests": the relief is withheld). Refusing one's own ("refuses retaliatory tariffs") is
+        // restraint, negated as any.
         const refusedMeasure =
           negEnd >= 0 &&
           negRefuse &&
@@ -2062,7 +2051,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let k = 1; k < items; k++) {
       const x = it.idx[k] as number
       const verb = it.predOn[k] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0
-      if (!(verb && FAILING_PREDS.has(predAt(x).id)) && !FAILING_WORDS.has(wordText(it.s[k] as number)))
+      if (
+        !(verb && FAILING_PREDS.has(predAt(x).id)) &&
+        !FAILING_WORDS.has(tb.id[it.s[k] as number] as number)
+      )
         continue
       const t = verb ? (it.target[k] as number) : -1
       // A verb form said of what comes before it: inflected ("stalls", "scrapped"; not the noun in "US

@@ -2736,8 +2736,8 @@ export const PREDICATES = [
     ],
   },
   {
-    // "Supreme Court voids emergency tariffs": a measure annulled goes. Only the noun phrase right
-    // after it (see bindOne): "quashes appeal against steel tariffs" upholds them.
+    // "Supreme Court voids emergency tariffs": a measure annulled goes; not past a case at law (see
+    // bindOne): "quashes appeal against steel tariffs" upholds them.
     id: 'void',
     sign: -1,
     kind: 'less',
