@@ -589,6 +589,8 @@ const LISTED_GOODS: ReadonlySet<string> = new Set([
   'computers',
   'consoles',
 ])
+const GOODS_MIN_LENGTH = Math.min(...[...LISTED_GOODS].map((w) => w.length))
+const GOODS_MAX_LENGTH = Math.max(...[...LISTED_GOODS].map((w) => w.length))
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
 const MEASURE_HEADS: ReadonlySet<string> = new Set([
   'tariff',
@@ -733,6 +735,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
+  const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
@@ -1033,7 +1036,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function goodsListComma(j: number): boolean {
     if (j < 1 || j + 2 >= tb.count || text0.charCodeAt(tb.start[j] as number) !== 44) return false
     if (tb.kind[j - 1] !== WORD || tb.kind[j + 1] !== WORD) return false
-    if (!LISTED_GOODS.has(wordText(j - 1)) || !LISTED_GOODS.has(wordText(j + 1))) return false
+    if (!listedGood(j - 1) || !listedGood(j + 1)) return false
     // After "<measure> on" and at most one word ("Tariffs on Chinese laptops, phones delayed").
     for (let q = j - 2; q >= 1 && q >= j - 3; q--)
       if (
@@ -1377,7 +1380,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "pull liquor from shelves": shelves after a preposition are no verb of change ("from cuts to
     // tariffs" keeps its cuts: a noun of the same change).
-    if (s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0 && !wordBefore(s, toId) && wordText(s) === 'shelves') {
+    if (tb.id[s] === shelvesId && s > 0 && (wordFlagsAt(s - 1) & W_PREP) !== 0 && !wordBefore(s, toId)) {
       it.predOn[k] = 0
       return
     }
@@ -1791,6 +1794,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).polarity > 0
   }
 
+  /** Token j is one of LISTED_GOODS (by length first: most words are not, and no string is built). */
+  function listedGood(j: number): boolean {
+    const n = (tb.end[j] as number) - (tb.start[j] as number)
+    return n >= GOODS_MIN_LENGTH && n <= GOODS_MAX_LENGTH && LISTED_GOODS.has(wordText(j))
+  }
+
   /** True when a word of a case at law (appeal, lawsuit, ruling...) stands among tokens [from, to). */
   function litigationBetween(from: number, to: number): boolean {
     for (let j = from; j < to; j++) if (tb.kind[j] === WORD && LITIGATION_WORDS.has(wordText(j))) return true
@@ -2048,7 +2057,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * negated and the failing verb acts on nothing (it keeps its market tone).
    */
   function markFailedAttempts(): void {
-    for (let k = 1; k < items; k++) {
+    // Only where a predicate stands after "to" (most fields have none: one pass, nothing built).
+    let first = -1
+    for (let p = 0; p < items && first < 0; p++)
+      if (it.predOn[p] === 1 && wordBefore(it.s[p] as number, toId)) first = p
+    if (first < 0) return
+    for (let k = first + 1; k < items; k++) {
       const x = it.idx[k] as number
       const verb = it.predOn[k] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0
       if (
