@@ -418,11 +418,19 @@ const RULING_WORDS: ReadonlySet<number> = new Set(
     .map((w) => lookupWord(LEXICON.vocab, w))
     .filter((id) => id >= 0),
 )
+/** Words grouped by length, for wordIn: a token is compared only with the words of its own length. */
+type WordsByLength = ReadonlyMap<number, readonly string[]>
+function byLength(words: readonly string[]): WordsByLength {
+  const out = new Map<number, string[]>()
+  for (const w of words) out.set(w.length, [...(out.get(w.length) ?? []), w])
+  return out
+}
+const ON_WORD = byLength(['on'])
 /**
  * Nouns of an attempt at an act ("bid to end the trade war", "push to lift tariffs"): when the attempt
  * then fails, the act is undone (see markFailedAttempts).
  */
-const ATTEMPT_WORDS: ReadonlySet<string> = new Set([
+const ATTEMPT_WORDS: WordsByLength = byLength([
   'bid',
   'bids',
   'push',
@@ -466,7 +474,7 @@ const FAILING_WORDS: ReadonlySet<number> = new Set(
     .filter((id) => id >= 0),
 )
 /** Cases at law a court may void in place of the measure they are about (see bindOne). */
-const LITIGATION_WORDS: ReadonlySet<string> = new Set([
+const LITIGATION_WORDS: WordsByLength = byLength([
   'appeal',
   'appeals',
   'challenge',
@@ -490,7 +498,7 @@ const LITIGATION_WORDS: ReadonlySet<string> = new Set([
   'decision',
 ])
 /** Levels a price or an index hits ("hits three-month high", "hits weakest since 2008"). */
-const LEVEL_WORDS: ReadonlySet<string> = new Set([
+const LEVEL_WORDS: WordsByLength = byLength([
   'high',
   'highs',
   'low',
@@ -504,7 +512,7 @@ const LEVEL_WORDS: ReadonlySet<string> = new Set([
   'bottom',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
-const PERMIT_WORDS: ReadonlySet<string> = new Set([
+const PERMIT_WORDS: WordsByLength = byLength([
   'allow',
   'allows',
   'allowed',
@@ -532,7 +540,7 @@ const PERMIT_WORDS: ReadonlySet<string> = new Set([
   'needed',
 ])
 /** Goods listed before the measure on them (see goodsListComma). */
-const LISTED_GOODS: ReadonlySet<string> = new Set([
+const LISTED_GOODS: WordsByLength = byLength([
   'steel',
   'aluminum',
   'aluminium',
@@ -589,10 +597,8 @@ const LISTED_GOODS: ReadonlySet<string> = new Set([
   'computers',
   'consoles',
 ])
-const GOODS_MIN_LENGTH = Math.min(...[...LISTED_GOODS].map((w) => w.length))
-const GOODS_MAX_LENGTH = Math.max(...[...LISTED_GOODS].map((w) => w.length))
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
-const MEASURE_HEADS: ReadonlySet<string> = new Set([
+const MEASURE_HEADS: WordsByLength = byLength([
   'tariff',
   'tariffs',
   'duties',
@@ -1042,11 +1048,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (
         tb.kind[q] === WORD &&
         tb.kind[q - 1] === WORD &&
-        wordText(q) === 'on' &&
-        MEASURE_HEADS.has(wordText(q - 1))
+        wordIn(q, ON_WORD) &&
+        wordIn(q - 1, MEASURE_HEADS)
       )
         return true
-    return tb.kind[j + 2] === WORD ? MEASURE_HEADS.has(wordText(j + 2)) : goodsListComma(j + 2)
+    return tb.kind[j + 2] === WORD ? wordIn(j + 2, MEASURE_HEADS) : goodsListComma(j + 2)
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -1372,7 +1378,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       for (let q = end; q < end + 3 && q < tb.count; q++) {
         // The level as the head of its phrase ("three-month high on ..."), not a modifier ("peak season").
         const head = q + 1 >= tb.count || tb.kind[q + 1] !== WORD || !objectWordAt(q + 1)
-        if (tb.kind[q] === WORD && LEVEL_WORDS.has(wordText(q)) && head) {
+        if (tb.kind[q] === WORD && wordIn(q, LEVEL_WORDS) && head) {
           it.predOn[k] = 0
           return
         }
@@ -1794,15 +1800,38 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).polarity > 0
   }
 
-  /** Token j is one of LISTED_GOODS (by length first: most words are not, and no string is built). */
+  /** Token j is one of ATTEMPT_WORDS. */
+  function attemptWord(j: number): boolean {
+    return wordIn(j, ATTEMPT_WORDS)
+  }
+
+  /** Token j is one of LISTED_GOODS. */
   function listedGood(j: number): boolean {
-    const n = (tb.end[j] as number) - (tb.start[j] as number)
-    return n >= GOODS_MIN_LENGTH && n <= GOODS_MAX_LENGTH && LISTED_GOODS.has(wordText(j))
+    return wordIn(j, LISTED_GOODS)
   }
 
   /** True when a word of a case at law (appeal, lawsuit, ruling...) stands among tokens [from, to). */
   function litigationBetween(from: number, to: number): boolean {
-    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && LITIGATION_WORDS.has(wordText(j))) return true
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && wordIn(j, LITIGATION_WORDS)) return true
+    return false
+  }
+
+  /**
+   * Token j's text, in lower case, is one of `words` (grouped by length: see byLength). Compared
+   * character by character: no string is built, so it may run at every comma or predicate.
+   */
+  function wordIn(j: number, words: WordsByLength): boolean {
+    const start = tb.start[j] as number
+    const bucket = words.get((tb.end[j] as number) - start)
+    if (bucket === undefined) return false
+    next: for (const w of bucket) {
+      for (let i = 0; i < w.length; i++) {
+        let c = text0.charCodeAt(start + i)
+        if (c >= 65 && c <= 90) c += 32
+        if (c !== w.charCodeAt(i)) continue next
+      }
+      return true
+    }
     return false
   }
 
@@ -1949,7 +1978,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /** As takenFromLeft, by a predicate other than a verb of letting or making ("allows", "forces"). */
   function takenByOtherThanPermit(t: number, k: number): boolean {
     for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
-      if (it.predOn[p] === 1 && it.target[p] === t) return !PERMIT_WORDS.has(wordText(it.s[p] as number))
+      if (it.predOn[p] === 1 && it.target[p] === t) return !wordIn(it.s[p] as number, PERMIT_WORDS)
     return false
   }
 
@@ -2057,10 +2086,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * negated and the failing verb acts on nothing (it keeps its market tone).
    */
   function markFailedAttempts(): void {
-    // Only where a predicate stands after "to" (most fields have none: one pass, nothing built).
+    // Only where a predicate stands after "<attempt> to" (most fields have none: one pass, and a word's
+    // text built only after "to").
     let first = -1
-    for (let p = 0; p < items && first < 0; p++)
-      if (it.predOn[p] === 1 && wordBefore(it.s[p] as number, toId)) first = p
+    for (let p = 0; p < items && first < 0; p++) {
+      const j = it.s[p] as number
+      if (it.predOn[p] === 1 && j > 1 && wordBefore(j, toId) && tb.kind[j - 2] === WORD && attemptWord(j - 2))
+        first = p
+    }
     if (first < 0) return
     for (let k = first + 1; k < items; k++) {
       const x = it.idx[k] as number
@@ -2088,7 +2121,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           j > 1 &&
           wordBefore(j, toId) &&
           tb.kind[j - 2] === WORD &&
-          ATTEMPT_WORDS.has(wordText(j - 2)) &&
+          attemptWord(j - 2) &&
           (!bare || text0.charCodeAt((tb.end[j - 2] as number) - 1) === 115) // plural -s
         ) {
           it.neg[p] = it.neg[p] === 1 ? 0 : 1
