@@ -607,6 +607,17 @@ const MEASURE_HEADS: WordsByLength = byLength([
   'levy',
   'quotas',
 ])
+/** Negators of refusal, which pass over the other side's measure (see attachModifiers). */
+const REFUSE_WORDS: WordsByLength = byLength([
+  'refuse',
+  'refuses',
+  'refused',
+  'refusing',
+  'reject',
+  'rejects',
+  'rejected',
+  'rejecting',
+])
 /** Words that open a condition, which a negation before them does not reach into ("unless" is its own). */
 const IF_WORDS: ReadonlySet<number> = new Set(
   ['if'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
@@ -742,6 +753,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
   const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
+  const hitId = lookupWord(LEXICON.vocab, 'hit')
+  const hitsId = lookupWord(LEXICON.vocab, 'hits')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
   const noId = lookupWord(LEXICON.vocab, 'no')
@@ -1189,7 +1202,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if ((f & F_NEGATOR) !== 0) {
         negEnd = itE[k] as number
         // ("refuses to ban Huawei" refuses an act: negated as any.)
-        negRefuse = /^(refus|reject)/.test(wordText(s)) && tb.id[(itE[k] as number) - 1] !== toId
+        negRefuse = wordIn(s, REFUSE_WORDS) && tb.id[(itE[k] as number) - 1] !== toId
         negClause = clause
         negShort = (f & F_SHORT_NEG) !== 0
         negScope = negShort ? RULES.determinerScopeTokens : scope
@@ -1372,17 +1385,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number) && verbRightAfter(k)) return
     // "tariffs are illegal" is a ruling only after a ruling word (see the ruled_illegal role).
     if (pred.id === 'ruled_illegal' && !wordAmong(0, s, RULING_WORDS)) return
-    // "Yuan hits three-month high on trade deal hopes", "hits strongest in months": a level reached,
-    // not a blow to what follows.
-    if (pred.id === 'harm' && wordText(s).startsWith('hit')) {
-      for (let q = end; q < end + 3 && q < tb.count; q++) {
-        // The level as the head of its phrase ("three-month high on ..."), not a modifier ("peak season").
-        const head = q + 1 >= tb.count || tb.kind[q + 1] !== WORD || !objectWordAt(q + 1)
-        if (tb.kind[q] === WORD && wordIn(q, LEVEL_WORDS) && head) {
-          it.predOn[k] = 0
-          return
-        }
-      }
+    if (pred.id === 'harm' && levelHit(s, end)) {
+      it.predOn[k] = 0
+      return
     }
     // "pull liquor from shelves": shelves after a preposition are no verb of change ("from cuts to
     // tariffs" keeps its cuts: a noun of the same change).
@@ -1479,21 +1484,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
-    // "Tariffs on Chinese medical supplies lifted": a participle said of a noun phrase headed by a
-    // measure is said of the measure, not of what it covers after "on" (goods that are also supplies).
     if (passive && left > 0 && !isMeasure(left)) {
-      for (let l = left - 1; l >= 0 && itClause[l] === clause && s - (itE[l] as number) <= window; l--) {
-        if (!bindable(pred, l)) continue
-        // Past goods listed before it ("Tariffs on Chinese laptops, phones delayed").
-        if (!isMeasure(l) && itE[l] === (itS[l + 1] as number) - 1 && goodsListComma(itE[l] as number))
-          continue
-        if (isMeasure(l) && wordBetween(itE[l] as number, itS[left] as number, onId)) {
-          // What the measure covers is bound with it (a dual word there is no verb of its own).
-          if (itBound[left] === 0) itBound[left] = 3
-          left = l
-          leftD = s - (itE[l] as number) + (pred.policy ? penalty : 0)
-        }
-        break
+      const l = measureHeading(pred, left, s)
+      if (l >= 0) {
+        // What the measure covers is bound with it (a dual word there is no verb of its own).
+        if (itBound[left] === 0) itBound[left] = 3
+        left = l
+        leftD = s - (itE[l] as number) + (pred.policy ? penalty : 0)
       }
     }
     let right = -1
@@ -1546,34 +1543,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           targetAt(itIdx[right + 1] as number).tariff !== 0
         )
           right++
-        // "lifts steel, aluminum tariffs": through a list of goods to the measure after it.
-        while (
-          right + 2 < items &&
-          itS[right + 1] === (itE[right] as number) + 1 &&
-          goodsListComma(itE[right] as number) &&
-          itS[right + 2] === itE[right + 1] &&
-          itClause[right + 2] === clause &&
-          bindable(pred, right + 2) &&
-          targetAt(itIdx[right + 2] as number).tariff !== 0
-        )
-          right += 2
-        // "backs down in NAFTA dairy dispute": so is a contest one name on ("dairy"), named with what
-        // it is over (not past a plain word: "extends tariff pause citing trade war").
-        let h = right + 1
-        // (a name there is no target: "dairy")
-        while (h < items && ((entInts[(itIdx[h] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) h++
-        const gapAt = itE[right] as number
-        if (
-          h > right + 1 &&
-          h < items &&
-          itS[h] === gapAt + 1 &&
-          itClause[h] === clause &&
-          tb.kind[gapAt] === WORD &&
-          (wordFlagsAt(gapAt) & (W_PREP | W_AUX | W_MODAL)) === 0 &&
-          isContest(h) &&
-          bindable(pred, h)
-        )
-          right = h
+        if (right + 1 < items) right = headAfter(pred, right)
         break
       }
     }
@@ -1835,11 +1805,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
-  /** Token j's text in lower case (for the word lists that are no lexicon phrase: most have no id). */
-  function wordText(j: number): string {
-    return text0.slice(tb.start[j] as number, tb.end[j] as number).toLowerCase()
-  }
-
   function objectWordAt(j: number): boolean {
     if (j >= tb.count || tb.kind[j] !== WORD || (wordFlagsAt(j) & (W_PREP | W_AUX | W_MODAL)) !== 0)
       return false
@@ -1931,6 +1896,75 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         plain = tb.kind[q] === WORD && (wordFlagsAt(q) & (W_PREP | W_AUX | W_MODAL)) === 0
       if (plain && tb.kind[j] === WORD && TOPIC_WORDS.has(tb.id[j] as number)) it.bound[k] = 3
     }
+  }
+
+  /**
+   * "Yuan hits three-month high on trade deal hopes", "hits strongest in months": "hit" before a level,
+   * the head of its phrase (not "peak season"), is a level reached, not a blow to what follows.
+   */
+  function levelHit(s: number, end: number): boolean {
+    if (tb.id[s] !== hitId && tb.id[s] !== hitsId) return false
+    for (let q = end; q < end + 3 && q < tb.count; q++) {
+      const head = q + 1 >= tb.count || tb.kind[q + 1] !== WORD || !objectWordAt(q + 1)
+      if (tb.kind[q] === WORD && head && wordIn(q, LEVEL_WORDS)) return true
+    }
+    return false
+  }
+
+  /**
+   * "Tariffs on Chinese medical supplies lifted": a participle said of a noun phrase headed by a measure
+   * is said of the measure, not of what it covers after "on" (goods that are also supplies). The measure
+   * item, or -1.
+   */
+  function measureHeading(pred: PredRole, left: number, s: number): number {
+    const clause = it.clause[left]
+    for (
+      let l = left - 1;
+      l >= 0 && it.clause[l] === clause && s - (it.e[l] as number) <= RULES.bindWindowTokens;
+      l--
+    ) {
+      if (!bindable(pred, l)) continue
+      // Past goods listed before it ("Tariffs on Chinese laptops, phones delayed").
+      if (!isMeasure(l) && it.e[l] === (it.s[l + 1] as number) - 1 && goodsListComma(it.e[l] as number))
+        continue
+      return isMeasure(l) && wordBetween(it.e[l] as number, it.s[left] as number, onId) ? l : -1
+    }
+    return -1
+  }
+
+  /**
+   * The head of the phrase a verb takes at item `right`, further on: through a list of goods to the
+   * measure after it ("lifts steel, aluminum tariffs"), or a contest one name on ("backs down in NAFTA
+   * dairy dispute"; not past a plain word: "extends tariff pause citing trade war").
+   */
+  function headAfter(pred: PredRole, right: number): number {
+    const clause = it.clause[right]
+    while (
+      right + 2 < items &&
+      it.s[right + 1] === (it.e[right] as number) + 1 &&
+      goodsListComma(it.e[right] as number) &&
+      it.s[right + 2] === it.e[right + 1] &&
+      it.clause[right + 2] === clause &&
+      bindable(pred, right + 2) &&
+      targetAt(it.idx[right + 2] as number).tariff !== 0
+    )
+      right += 2
+    let h = right + 1
+    // (a name there is no target: "dairy")
+    while (h < items && ((entInts[(it.idx[h] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0) h++
+    const gapAt = it.e[right] as number
+    if (
+      h > right + 1 &&
+      h < items &&
+      it.s[h] === gapAt + 1 &&
+      it.clause[h] === clause &&
+      tb.kind[gapAt] === WORD &&
+      (wordFlagsAt(gapAt) & (W_PREP | W_AUX | W_MODAL)) === 0 &&
+      isContest(h) &&
+      bindable(pred, h)
+    )
+      return h
+    return right
   }
 
   /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
