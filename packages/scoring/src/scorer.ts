@@ -618,10 +618,6 @@ const REFUSE_WORDS: WordsByLength = byLength([
   'rejected',
   'rejecting',
 ])
-/** Words that open a condition, which a negation before them does not reach into ("unless" is its own). */
-const IF_WORDS: ReadonlySet<number> = new Set(
-  ['if'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
-)
 /** Words that open no object after a verb (see objectWordAt); prepositions are flagged W_PREP. */
 const NOT_OBJECT_WORDS: ReadonlySet<string> = new Set([
   'as',
@@ -752,6 +748,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
+  const ifId = lookupWord(LEXICON.vocab, 'if')
   const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
   const hitId = lookupWord(LEXICON.vocab, 'hit')
   const hitsId = lookupWord(LEXICON.vocab, 'hits')
@@ -1055,7 +1052,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function goodsListComma(j: number): boolean {
     if (j < 1 || j + 2 >= tb.count || text0.charCodeAt(tb.start[j] as number) !== 44) return false
     if (tb.kind[j - 1] !== WORD || tb.kind[j + 1] !== WORD) return false
-    if (!listedGood(j - 1) || !listedGood(j + 1)) return false
+    if (!wordIn(j - 1, LISTED_GOODS) || !wordIn(j + 1, LISTED_GOODS)) return false
     // After "<measure> on" and at most one word ("Tariffs on Chinese laptops, phones delayed").
     for (let q = j - 2; q >= 1 && q >= j - 3; q--)
       if (
@@ -1209,8 +1206,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       if ((f & F_HEDGE) !== 0) {
         // "will not sit idly by if U.S. escalates trade war": a negation does not reach into the
-        // condition after it.
-        if (IF_WORDS.has(tb.id[itS[k] as number] as number)) negEnd = -1
+        // condition after "if" ("unless" is a negator of its own).
+        if (tb.id[itS[k] as number] === ifId) negEnd = -1
         hedge = entData[(x << 3) + E_HEDGE] as number
         hedgeEnd = itE[k] as number
         hedgeClause = clause
@@ -1437,7 +1434,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // A bare deal or talks that a verb before it took as its object are not the subject of a verb
     // after them ("secures deal to open stores", "signs deal backing vaccine": the deal is secured,
     // it opens nothing).
-    if (left >= 0 && targetAt(itIdx[left] as number).objectOnce && takenFromLeft(left, k)) {
+    if (left >= 0 && targetAt(itIdx[left] as number).objectOnce && takerFromLeft(left, k) >= 0) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
@@ -1445,9 +1442,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // another verb took, with a word right after it to act on, is a purpose of the first act; the
     // noun taken is not its subject. Not after a verb of letting ("allows tariffs to end next year":
     // what is let is the subject).
-    if (left >= 0 && wordBefore(s, toId) && objectWordAt(end) && takenByOtherThanPermit(left, k)) {
-      left = -1
-      leftD = Number.POSITIVE_INFINITY
+    if (left >= 0 && wordBefore(s, toId) && objectWordAt(end)) {
+      const taker = takerFromLeft(left, k)
+      if (taker >= 0 && !wordIn(itS[taker] as number, PERMIT_WORDS)) {
+        left = -1
+        leftD = Number.POSITIVE_INFINITY
+      }
     }
     // A participle is said of the noun right before it ("wants U.S. tariffs rolled back in the
     // deal") or, after "be", of its subject ("the tariff could be removed if a deal is reached");
@@ -1770,16 +1770,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).polarity > 0
   }
 
-  /** Token j is one of ATTEMPT_WORDS. */
-  function attemptWord(j: number): boolean {
-    return wordIn(j, ATTEMPT_WORDS)
-  }
-
-  /** Token j is one of LISTED_GOODS. */
-  function listedGood(j: number): boolean {
-    return wordIn(j, LISTED_GOODS)
-  }
-
   /** True when a word of a case at law (appeal, lawsuit, ruling...) stands among tokens [from, to). */
   function litigationBetween(from: number, to: number): boolean {
     for (let j = from; j < to; j++) if (tb.kind[j] === WORD && wordIn(j, LITIGATION_WORDS)) return true
@@ -2009,18 +1999,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return p < items && it.s[p] === it.e[t] && it.predOn[p] === 1 && it.target[p] === t
   }
 
-  /** As takenFromLeft, by a predicate other than a verb of letting or making ("allows", "forces"). */
-  function takenByOtherThanPermit(t: number, k: number): boolean {
+  /** The predicate left of target item t (and of item k), in its clause, that took t, or -1. */
+  function takerFromLeft(t: number, k: number): number {
     for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
-      if (it.predOn[p] === 1 && it.target[p] === t) return !wordIn(it.s[p] as number, PERMIT_WORDS)
-    return false
-  }
-
-  /** True when a predicate left of target item t (and of item k), in its clause, took t. */
-  function takenFromLeft(t: number, k: number): boolean {
-    for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
-      if (it.predOn[p] === 1 && it.target[p] === t) return true
-    return false
+      if (it.predOn[p] === 1 && it.target[p] === t) return p
+    return -1
   }
 
   /**
@@ -2125,7 +2108,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let first = -1
     for (let p = 0; p < items && first < 0; p++) {
       const j = it.s[p] as number
-      if (it.predOn[p] === 1 && j > 1 && wordBefore(j, toId) && tb.kind[j - 2] === WORD && attemptWord(j - 2))
+      if (
+        it.predOn[p] === 1 &&
+        j > 1 &&
+        wordBefore(j, toId) &&
+        tb.kind[j - 2] === WORD &&
+        wordIn(j - 2, ATTEMPT_WORDS)
+      )
         first = p
     }
     if (first < 0) return
@@ -2155,7 +2144,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           j > 1 &&
           wordBefore(j, toId) &&
           tb.kind[j - 2] === WORD &&
-          attemptWord(j - 2) &&
+          wordIn(j - 2, ATTEMPT_WORDS) &&
           (!bare || text0.charCodeAt((tb.end[j - 2] as number) - 1) === 115) // plural -s
         ) {
           it.neg[p] = it.neg[p] === 1 ? 0 : 1

@@ -123,7 +123,7 @@ describe('dirty keys in Redis', () => {
       config: indicatorOverrides({ AGGREGATOR_GRACE_MS: 600_000 }),
     })
     const dirty = redisDirtyKeys(redis, key, 60_000)
-    const member = () =>
+    const member = (intervalMs = 60_000) =>
       createAggregator({
         topics,
         store,
@@ -132,7 +132,7 @@ describe('dirty keys in Redis', () => {
         metrics: createAggregatorMetrics(new Registry()),
         graceMs: 600_000,
         recoverAfterMs: 1_000,
-        publish: { intervalMs: 60_000, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
+        publish: { intervalMs, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
       })
     const ctx = { signal: new AbortController().signal }
     const records = (from: number, n: number): InRecord[] =>
@@ -158,16 +158,7 @@ describe('dirty keys in Redis', () => {
     expect(second).not.toContain('market|global:all')
     // A dies. B, which never applied a headline, publishes them once their marks are three of its
     // intervals old, read from Redis.
-    const b = createAggregator({
-      topics,
-      store,
-      dirty,
-      log: createLogger({ level: 'silent' }),
-      metrics: createAggregatorMetrics(new Registry()),
-      graceMs: 600_000,
-      recoverAfterMs: 1_000,
-      publish: { intervalMs: 1_000, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
-    })
+    const b = member(1_000)
     const sent: IndicatorUpdate[] = []
     const collect = async (records: { value: string | Buffer }[]) => {
       for (const r of records) sent.push(IndicatorUpdate.parse(JSON.parse(String(r.value))))
