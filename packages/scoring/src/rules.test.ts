@@ -2287,3 +2287,59 @@ describe('issue #3: round 24, from two fresh probes of our own headlines (2.0.40
     expect(tariff('Negotiators are close on auto tariffs').label).not.toBe('negative')
   })
 })
+
+describe('issue #3: round 26, from probe 10 (2.0.46)', () => {
+  it.each([
+    ['Trump abandons bid to end trade war', 'negative'],
+    ['China backtracks on pledge to cut tariffs', 'negative'],
+    ['China reneges on promise to buy U.S. soybeans', 'negative'],
+    ['U.S. withdraws proposal to lift tariffs', 'negative'],
+    ['U.S. drops plan for tariffs on French wine', 'positive'],
+    ['China scraps plan to cut tariffs on U.S. cars', 'negative'],
+    ['Senate vote to end Canada tariffs falls short', 'negative'],
+    ['Senate vote to repeal steel tariffs fails', 'negative'],
+    ['House votes to end tariffs on Canada', 'positive'],
+  ])('%s: an attempt given up, gone back on, or a vote that fails, undoes its act (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+  it.each([
+    ['U.S. delays imposing new sanctions on Russia', 'positive'],
+    ['U.S. delays adding Chinese firms to entity list', 'positive'],
+    ['U.S. holds off on adding Huawei to entity list', 'positive'],
+    ['U.S. postpones raising tariffs on Chinese goods', 'positive'],
+    ['EU delays cutting tariffs on U.S. lobster', 'negative'],
+    ['U.S. postpones lifting sanctions on Russia', 'negative'],
+  ])('%s: a pause takes the act it puts off; a cut put off is not done (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+  it.each([
+    'Beijing tightens graphite exports citing national security',
+    'China tightens rare earth exports',
+    'U.S. tightens sanctions on Iran',
+    'U.S. tightens chip export rules',
+  ])('%s: tightening restricts a flow as it strengthens a measure', (h) => {
+    expect(tariff(h).label).toBe('negative')
+  })
+  it('gives tightened exports an export control and tightened sanctions a sanction', () => {
+    const types = (h: string) => score(h).events.map((e) => e.type)
+    expect(types('China tightens rare earth exports')).toContain('export_control')
+    expect(types('U.S. tightens sanctions on Iran')).toContain('sanction')
+    expect(types('China tightens rare earth exports')).not.toContain('supply_restored')
+  })
+  it.each([
+    ['Canada, U.S. agree to lift metals tariffs, easing path for USMCA', 'positive'],
+    ['U.S., China narrow differences on trade deal text', 'positive'],
+    ['Canada imposes 100% surtax on Chinese electric vehicles', 'negative'],
+    ['Canada drops surtax on Chinese EVs', 'positive'],
+    ["U.S. adds 33 Chinese entities to 'unverified list'", 'negative'],
+    ['U.S. removes Chinese firms from unverified list', 'positive'],
+  ])('%s: easing the path for a deal, gaps narrowed, surtaxes and the unverified list (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+  it('reads the Rose Garden as a place, not a rise', () => {
+    expect(
+      score('Trump unveils reciprocal tariffs at Rose Garden event').explanation.map((c) => c.cue),
+    ).not.toContain('rose + tariffs')
+    expect(tariff('Trump unveils reciprocal tariffs at Rose Garden event').label).toBe('negative')
+  })
+})

@@ -449,6 +449,8 @@ const ATTEMPT_WORDS: WordsByLength = byLength([
   'initiative',
   'bill',
   'legislation',
+  'vote',
+  'votes',
   'motion',
   'resolution',
   'scheme',
@@ -2158,6 +2160,37 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /**
+   * "delays imposing new sanctions", "holds off adding Chinese firms to the entity list": a pause right
+   * before the act it pauses (a verb in -ing) takes that act's object; the act stays out of the score,
+   * where both had bound the measure and cancelled out. A cut put off is a cut not done.
+   */
+  function pausedActs(): void {
+    for (let k = 0; k + 1 < items; k++) {
+      if (it.predOn[k] !== 1 || it.predOn[k + 1] !== 1 || it.e[k] !== it.s[k + 1]) continue
+      const x = it.idx[k] as number
+      if (((entInts[x << 4] as number) & F_PRED) === 0 || predAt(x).kind !== 'pause') continue
+      const y = it.idx[k + 1] as number
+      if (((entInts[y << 4] as number) & F_PRED) === 0) continue
+      const act = predAt(y)
+      const end = tb.end[it.s[k + 1] as number] as number
+      if (
+        act.fixed !== 0 ||
+        act.sign === 0 ||
+        text0.charCodeAt(end - 1) !== 103 ||
+        text0.charCodeAt(end - 2) !== 110 ||
+        text0.charCodeAt(end - 3) !== 105
+      )
+        continue
+      if (act.sign > 0) it.predOn[k + 1] = 0
+      else {
+        // A cut put off ("delays cutting tariffs on lobster") is not done: the cut, negated, is the act.
+        it.predOn[k] = 0
+        it.neg[k + 1] = it.neg[k + 1] === 1 ? 0 : 1
+      }
+    }
+  }
+
   function bindPredicates(): void {
     const { idx: itIdx, s: itS, e: itE, bound: itBound, predOn: itPredOn } = it
     // A word that is both a verb and a noun ("ban", "levy", "supplies", "license") is read as the
@@ -2175,6 +2208,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     markTalkTopics()
+    if (preds) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
@@ -2581,6 +2615,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const lowered =
           pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
         const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
+        const tightens = pred.kind === 'tighten'
         const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
         const neg = negated || itNeg[t] === 1
         const marketOnly = target.policyOnly && !pred.policy
@@ -2631,12 +2666,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (
           !marketOnly &&
           pred.kind !== 'stance' &&
-          !(pred.fixed !== 0 && !pred.threat && target.polarity < 0)
+          !(pred.fixed !== 0 && !pred.threat && target.polarity < 0 && !tightens)
         ) {
           // A fixed good direction (progress, clearing) eases whatever it acts on: more of a good
-          // thing, less of a bad one.
+          // thing, less of a bad one. Tightening is the adverse twin: more of a measure, less of a flow.
           const type =
-            (raisedTo ? target.events.more : target.events[pred.kind]) ??
+            (raisedTo || (tightens && target.polarity < 0) ? target.events.more : target.events[pred.kind]) ??
             (pred.fixed > 0
               ? target.polarity > 0
                 ? target.events.more

@@ -177,6 +177,7 @@ export const TARGETS = [
       'duties',
       'n levy',
       'levies',
+      'n surtax',
       'n import tax',
       'import taxes',
       'n import duty',
@@ -686,6 +687,8 @@ export const TARGETS = [
       'entity list',
       'entity lists',
       'unreliable entity list',
+      // The Commerce Department's list of firms whose end use it cannot check.
+      'unverified list',
       'n blacklist',
       'n trade blacklist',
       'n export blacklist',
@@ -2413,7 +2416,6 @@ export const PREDICATES = [
       'v scale up',
       'v hike up',
       'v increase',
-      'v tighten',
       'v toughen',
       'v broaden',
       'v extend to',
@@ -2421,6 +2423,19 @@ export const PREDICATES = [
       'v expand',
       'v double down on',
     ],
+  },
+  {
+    // Tightening restricts whatever it names: a measure made stricter ("tightens sanctions") as a flow
+    // curbed ("Beijing tightens graphite exports"), where "more" read the flow as more of it.
+    id: 'tighten',
+    sign: 1,
+    fixed: -1,
+    kind: 'tighten',
+    policy: true,
+    marketOk: true,
+    tone: 0,
+    strength: 1,
+    words: ['v tighten'],
   },
   {
     // Adjectives of "more" ("new tariffs", "fresh sanctions") apply to measures, not to market
@@ -3693,6 +3708,18 @@ export const PREDICATES = [
       'v resolve the issues',
       'v resolve outstanding issues',
       'v resolve differences',
+      // Gaps between the sides closed ("negotiators narrow differences in talks"), where "narrow"
+      // alone is less of what follows.
+      'v narrow differences',
+      'v narrow their differences',
+      'v narrow the differences',
+      'v narrow gaps',
+      'v narrow the gap',
+      'v narrow the gaps',
+      'v bridge differences',
+      'v bridge their differences',
+      'v bridge the gap',
+      'v bridge gaps',
       // Something said to be resolved eases, whatever it is: a dispute settled, or talks brought to
       // a result ("expects elements of China trade talks to be resolved soon").
       'to be resolved',
@@ -3854,6 +3881,54 @@ export const LIGHT_VERBS = [
 ]
 
 /** Prefixes that turn the next predicate or target around, within the same clause. */
+/**
+ * Attempts given up or gone back on, as negators of the act they name (see NEGATORS): each verb of giving
+ * up with each attempt noun and "to" or "for" ("abandons bid to", "drops plan for tariffs"), each verb of going back on
+ * with each pledge noun ("reneges on promise to", "backtracks on pledge to").
+ */
+const GIVEN_UP_ATTEMPTS = [
+  ...[
+    'v drop',
+    'v scrap',
+    'v shelve',
+    'v abandon',
+    'v ditch',
+    'v reverse',
+    'v halt',
+    'v withdraw',
+    'v axe',
+    'v walk back',
+  ].flatMap((verb) =>
+    [
+      'plans',
+      'plan',
+      'bid',
+      'bids',
+      'proposal',
+      'proposals',
+      'push',
+      'effort',
+      'efforts',
+      'attempt',
+      'move',
+    ].flatMap((noun) => [`${verb} ${noun} to`, `${verb} ${noun} for`]),
+  ),
+  ...['v renege on', 'v backtrack on', 'v go back on', 'v walk back'].flatMap((verb) =>
+    [
+      'pledge',
+      'pledges',
+      'promise',
+      'promises',
+      'commitment',
+      'commitments',
+      'vow',
+      'vows',
+      'deal',
+      'agreement',
+    ].map((noun) => `${verb} ${noun} to`),
+  ),
+]
+
 export const NEGATORS = [
   'not',
   'no',
@@ -3909,15 +3984,10 @@ export const NEGATORS = [
   'no reason to',
   'no rush to',
   'no hurry to',
-  // Plans given up ("UK to reverse plans to slash import tariffs", "drops plans to tax tech firms").
-  'v drop plans to',
-  'v drop plan to',
-  'v scrap plans to',
-  'v scrap plan to',
-  'v shelve plans to',
-  'v abandon plans to',
-  'v ditch plans to',
-  'v reverse plans to',
+  // Plans and bids given up ("UK to reverse plans to slash import tariffs", "drops plans to tax tech
+  // firms", "abandons bid to end trade war"), and pledges gone back on ("backtracks on pledge to buy
+  // U.S. farm goods"): what they were to do is not done.
+  ...GIVEN_UP_ATTEMPTS,
   'no intention to',
   'no intention of',
   'not expected to',
@@ -3986,10 +4056,6 @@ export const NEGATORS = [
   'v dash hopes of',
   'v dash hope of',
   'v dash hope for',
-  'v halt plans to',
-  'v scrap plans to',
-  'v drop plans to',
-  'v shelve plans to',
   'v back away from',
   'v step back from',
   'v refrain from',
@@ -6046,6 +6112,8 @@ export const INERT = [
   // Names, not a trade deal or a collapse: "E*Trade deal", "co-founder".
   'e trade',
   'etrade',
+  // The White House garden, not a rise: "touts tariffs in Rose Garden speech".
+  'rose garden',
   'co founder',
   'co founders',
   // Dates: "by end of 2027", "by the end of this year".
@@ -6066,6 +6134,15 @@ export const INERT = [
   'v clear way for',
   'v pave the way for',
   'v pave way for',
+  // Nor is making it easier an easing of it ("easing path for USMCA" is not less USMCA).
+  'v ease the way for',
+  'v ease way for',
+  'v ease the path for',
+  'v ease path for',
+  'v clear the path for',
+  'v clear path for',
+  'v smooth the way for',
+  'v smooth the path for',
   'v hit back',
   'v push back',
   'v come back',
