@@ -3,6 +3,7 @@ import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepu
 import { indicatorKey } from '@tradepulse/indicators'
 import { type InRecord, produceAll, TradepulseError } from '@tradepulse/platform'
 import type { Producer } from 'kafkajs'
+import type { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
@@ -135,6 +136,59 @@ describe('alerter handler', () => {
     const after = setup(store, rules, parsedDesks.desks)
     await after.handler(batch, ctx)
     expect(after.published).toEqual([])
+  })
+
+  /** tradepulse_alerts_total summed over its labels, and the latency histogram's count. */
+  const alertMetrics = async (registry: Registry) => {
+    const metrics = await registry.getMetricsAsJSON()
+    const values = (name: string) =>
+      (metrics.find((m) => m.name === name)?.values ?? []) as { metricName?: string; value: number }[]
+    return {
+      alerts: values('tradepulse_alerts_total').reduce((n, v) => n + v.value, 0),
+      latency: values('tradepulse_alert_latency_seconds').find((v) => v.metricName?.endsWith('_count'))
+        ?.value,
+    }
+  }
+
+  it('counts an alert once in tradepulse_alerts_total and the latency histogram when its failed publish is retried', async () => {
+    const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
+    if (!parsedDesks.ok) throw new Error('scenario desks do not parse')
+    const batch = records()
+    const onAlerts: string[] = []
+    const keep = (out: { topic: string; headers?: Record<string, string> }[]) => {
+      for (const r of out) if (r.topic === topics.alerts.name) onAlerts.push(String(r.headers?.ce_id))
+    }
+    // A publish that fails with nothing acknowledged (a connection timeout), then one that fails part-way
+    // (a request of one record each; the 3rd fails: the desk copies after it are sent by the next retry).
+    let attempt = 0
+    let request = 0
+    const producer = {
+      sendBatch: async ({ topicMessages }: { topicMessages: { topic: string; messages: never[] }[] }) => {
+        if (++request === 3) throw new TradepulseError('INFRA_KAFKA', 'NOT_LEADER_FOR_PARTITION')
+        for (const t of topicMessages) keep(t.messages.map((m: object) => ({ ...m, topic: t.topic })))
+      },
+    } as unknown as Producer
+    const { handler, registry } = testAlerterHandler({
+      topics,
+      rules,
+      desks: parsedDesks.desks,
+      store: createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } }),
+      publish: async (out) => {
+        if (attempt++ === 0)
+          throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+        await produceAll(producer, out, { maxRequestBytes: 1 })
+      },
+    })
+    await expect(handler(batch, ctx)).rejects.toThrow('Connection timeout')
+    expect(await alertMetrics(registry)).toEqual({ alerts: 0, latency: 0 })
+    await expect(handler(batch, ctx)).rejects.toThrow('NOT_LEADER_FOR_PARTITION')
+    await handler(batch, ctx)
+    expect(onAlerts.length).toBeGreaterThan(5)
+    expect(new Set(onAlerts).size).toBe(onAlerts.length)
+    expect(await alertMetrics(registry)).toEqual({ alerts: onAlerts.length, latency: onAlerts.length })
+    // A redelivery of the batch (all marked sent) counts nothing more.
+    await handler(batch, ctx)
+    expect(await alertMetrics(registry)).toEqual({ alerts: onAlerts.length, latency: onAlerts.length })
   })
 
   it('publishes again what a fresh process claimed but never confirmed (a crash after the claim)', async () => {

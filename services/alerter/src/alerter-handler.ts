@@ -9,6 +9,7 @@ import {
   routeAlert,
 } from '@tradepulse/alerting'
 import {
+  type Alert,
   type Clock,
   IndicatorUpdate,
   ScoredHeadline,
@@ -247,7 +248,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const sent: { stream: string; alertId: string; origin: string }[] = []
     // The records of each alert in `out`, and the topics acknowledged before (an earlier, failed publish).
     const publishing: {
-      alertId: string
+      alert: Alert
       origin: string
       records: OutRecord[]
       before?: ReadonlySet<string>
@@ -295,19 +296,25 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       )
       out.push(...records)
       publishing.push({
-        alertId: alert.id,
+        alert,
         origin: p.origin,
         records,
         ...(acked?.topics ? { before: acked.topics } : {}),
       })
-      if (acked) return
-      metrics.alerts.inc({ rule: alert.rule, severity: alert.severity })
-      metrics.latency.observe(alert.latencyMs / 1_000)
     })
     if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
     if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
     if (merged) metrics.deskMerged.inc(merged)
 
+    // An alert is counted (and its latency observed) once, when Kafka acknowledges its alerts.v1 record:
+    // not while the batch is assembled, since a publish that fails is retried with the same alerts, and
+    // not again on a retry that only sends the desk copies left (its alerts.v1 record is then absent).
+    const count = (a: (typeof publishing)[number], done?: ReadonlySet<OutRecord>) => {
+      const record = a.records.find((r) => r.topic === alertsTopic)
+      if (!record || (done && !done.has(record))) return
+      metrics.alerts.inc({ rule: a.alert.rule, severity: a.alert.severity })
+      metrics.latency.observe(a.alert.latencyMs / 1_000)
+    }
     if (out.length > 0) {
       try {
         await deps.publish(out)
@@ -317,13 +324,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         const done = new Set(acknowledgedBefore(err, out))
         if (done.size > 0)
           for (const a of publishing) {
+            count(a, done)
             const topics = a.records.filter((r) => done.has(r)).map((r) => r.topic)
-            if (topics.length === a.records.length) remember(a.alertId, { origin: a.origin })
+            if (topics.length === a.records.length) remember(a.alert.id, { origin: a.origin })
             else if (topics.length > 0)
-              remember(a.alertId, { origin: a.origin, topics: new Set([...(a.before ?? []), ...topics]) })
+              remember(a.alert.id, { origin: a.origin, topics: new Set([...(a.before ?? []), ...topics]) })
           }
         throw err
       }
+      for (const a of publishing) count(a)
     }
     for (const { alertId, origin } of sent) remember(alertId, { origin })
     await deps.store.commit(sent, hysteresis)
