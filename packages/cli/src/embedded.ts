@@ -102,8 +102,6 @@ function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
  * prints alerts as they fire, waits until every worker has caught up, prints indicator tables.
  */
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
-  // The port is taken first: a busy one is refused before anything has started or played.
-  const server = opts.follow ? await bindHeadlineServer(opts.httpPort ?? 0) : undefined
   // What every worker has consumed is dropped but for a tail (the newest headlines, read at exit, are in
   // it): a --follow run of days would otherwise hold every record it was ever given.
   const bus = createMemoryBus({ keepConsumed: 1_000 })
@@ -125,8 +123,9 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       }
     },
   )
-  // Ctrl-C (or SIGTERM) at any moment, the sample still playing included: stop taking headlines, let
-  // the workers finish what they took, print what came of it. A second one exits at once.
+  // Ctrl-C (or SIGTERM) at any moment, from before the first await (`start` hands its signals over as it
+  // calls this) to the sample still playing: stop taking headlines, let the workers finish what they
+  // took, print what came of it. A second one exits at once.
   let stopRequested = false
   let stopped: () => void = () => {}
   const whenStopped = new Promise<void>((resolve) => {
@@ -137,8 +136,19 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     process.once('SIGINT', () => process.exit(130))
     stopped()
   }
+  const stopListening = () => {
+    process.off('SIGINT', requestStop)
+    process.off('SIGTERM', requestStop)
+  }
   process.once('SIGINT', requestStop)
   process.once('SIGTERM', requestStop)
+  // The port is taken before any worker starts: a busy one is refused before anything starts or plays.
+  const server = opts.follow
+    ? await bindHeadlineServer(opts.httpPort ?? 0).catch((err: unknown) => {
+        stopListening()
+        throw err
+      })
+    : undefined
   for (const a of apps) await a.app.start()
   opts.onStarted?.()
 
@@ -224,8 +234,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     process.stdin.destroy()
     await stdinDone
   }
-  process.off('SIGINT', requestStop)
-  process.off('SIGTERM', requestStop)
+  stopListening()
 
   // Stop in pipeline order, each worker once everything upstream has been handled by it, so the last
   // indicator updates (flushed when the aggregator stops) still reach the alerter.

@@ -1,13 +1,30 @@
 #!/usr/bin/env node
 // `tradepulse`: the command line. Each command lives in commands/<name>.ts and registers itself here.
-import { exitOnFatal } from '@tradepulse/platform'
-import { Command } from 'commander'
-import { registerIndicators } from './commands/indicators.ts'
-import { registerReplay } from './commands/replay.ts'
-import { registerScore } from './commands/score.ts'
-import { registerStart } from './commands/start.ts'
-import { registerTail } from './commands/tail.ts'
-import { registerTopics } from './commands/topics.ts'
+import { startSignals } from './commands/start-signals.ts'
+
+// `start` listens for SIGINT and SIGTERM from the first moment (start-signals.ts): before the rest of the
+// command line is loaded, which takes a few hundred ms, so it is imported below, after this.
+if (process.argv[2] === 'start') startSignals()
+
+const [
+  { exitOnFatal },
+  { Command },
+  { registerIndicators },
+  { registerReplay },
+  { registerScore },
+  { registerStart },
+  { registerTail },
+  { registerTopics },
+] = await Promise.all([
+  import('@tradepulse/platform'),
+  import('commander'),
+  import('./commands/indicators.ts'),
+  import('./commands/replay.ts'),
+  import('./commands/score.ts'),
+  import('./commands/start.ts'),
+  import('./commands/tail.ts'),
+  import('./commands/topics.ts'),
+])
 
 // A closed pipe (`tradepulse topics list | head`) is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

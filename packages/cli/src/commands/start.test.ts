@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
-import { type AddressInfo, createServer } from 'node:net'
-import { waitFor } from '@tradepulse/testing'
+import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { randomName, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS } from '../test-helpers.ts'
 
@@ -128,4 +128,60 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     expect(err).toMatch(/\d+ alert\(s\)\. Done\./)
     expect(out).toMatch(/ by region at /)
   })
+})
+
+describe('tradepulse start on a signal during its startup', { timeout: 60_000 }, () => {
+  /** A Kafka that takes connections and never answers: the startup waits on it (kafkajs: 30 s a request). */
+  async function silentBroker() {
+    const sockets: Socket[] = []
+    const server = createServer((socket) => sockets.push(socket))
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+    )
+    return {
+      address: `127.0.0.1:${port}`,
+      reached: () => sockets.length > 0,
+      close: () => {
+        for (const socket of sockets) socket.destroy()
+        server.close()
+      },
+    }
+  }
+
+  it.each(['SIGINT', 'SIGTERM'] as const)(
+    'stops on %s while it waits for Kafka: one line saying so, and exit 0 as a stop after the startup',
+    async (signal) => {
+      const broker = await silentBroker()
+      try {
+        const child = spawn(process.execPath, [MAIN, 'start'], {
+          env: {
+            PATH: process.env.PATH ?? '',
+            KAFKA_BROKERS: broker.address,
+            REDIS_URL: NO_REDIS,
+            TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
+            REDIS_KEY_PREFIX: randomName('start-signal'),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+        let out = ''
+        let err = ''
+        child.stdout.on('data', (d) => {
+          out += d
+        })
+        child.stderr.on('data', (d) => {
+          err += d
+        })
+        const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+          child.once('exit', (code, sig) => resolve([code, sig])),
+        )
+        await waitFor(broker.reached, { what: 'the startup to reach Kafka', timeoutMs: 60_000 })
+        child.kill(signal)
+        expect(await exited, err).toEqual([0, null])
+        expect(err).toBe(`tradepulse: stopped by ${signal} during startup\n`)
+        expect(out).toBe('')
+      } finally {
+        broker.close()
+      }
+    },
+  )
 })

@@ -6,6 +6,7 @@ import {
   createLogger,
   EXIT_CONFIG,
   type KafkaWorker,
+  type Logger,
   loadConfig,
   setValue,
   TradepulseError,
@@ -19,6 +20,7 @@ import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { dashboardLine, WORKERS } from '../workers.ts'
+import { type StartSignals, startSignals } from './start-signals.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 type StartOptions = {
@@ -140,6 +142,8 @@ export function registerStart(program: Command): void {
       'start a local Kafka broker and Redis server for this run instead of the in-memory bus',
     )
     .action(async (opts: StartOptions) => {
+      // A signal from here on (main.ts listens from the process's start) stops the startup cleanly.
+      const signals = startSignals()
       // Everything is checked before anything starts, prints or plays.
       const env: Record<string, string | undefined> = { ...process.env }
       const level = logLevelOf(env)
@@ -156,26 +160,35 @@ export function registerStart(program: Command): void {
           )
         checkEmbeddedConfig(names, env)
         const log = createLogger({ level, pretty: true, name: 'tradepulse' })
+        // The run takes the signals itself (runEmbedded), at once: nothing here waits before it does.
+        signals.release()
         await startEmbedded(names, opts, speed, httpPort, env, log)
         return
       }
-      // The workers' settings other than where Kafka and Redis are, before --local-infra starts them.
-      for (const name of names)
-        loadConfig(WORKERS[name]!.config, {
+      // The workers' settings other than where Kafka and Redis are, before --local-infra starts them; the
+      // longest SHUTDOWN_DEADLINE_MS bounds a stop from here on.
+      let deadlineMs = 0
+      for (const name of names) {
+        const config = loadConfig(WORKERS[name]!.config, {
           ALERTER_WEBHOOKS_ENABLED: 'false',
           ...env,
           ...(onKafka ? {} : { KAFKA_BROKERS: undefined, REDIS_URL: undefined }),
-        })
+        }) as { SHUTDOWN_DEADLINE_MS: number }
+        deadlineMs = Math.max(deadlineMs, config.SHUTDOWN_DEADLINE_MS)
+      }
       const log = createLogger({ level, pretty: true, name: 'tradepulse' })
-      let infra: Infra | undefined
+      const run = kafkaRun(log, deadlineMs)
+      signals.stopWith(() => void run.stopAll(0))
       // The scorer alone needs no Redis.
       if (onKafka) {
-        await checkReachable(loadConfig(BaseConfig, env), log, { redis: names.some((n) => n !== 'scorer') })
+        await run.step(
+          checkReachable(loadConfig(BaseConfig, env), log, { redis: names.some((n) => n !== 'scorer') }),
+        )
         if (opts.sample !== false && names.includes('ingest'))
-          await checkSamplePlayable(env, names, loadSampleFeed(), log)
+          await run.step(checkSamplePlayable(env, names, loadSampleFeed(), log))
       } else {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
-        infra = await startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })
+        const infra = await run.step(run.startInfra(startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })))
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
         env.REDIS_URL = infra.redisUrl
         // Where a fatal error looks for the addresses to name (exitOnFatal reads the process's environment).
@@ -185,7 +198,7 @@ export function registerStart(program: Command): void {
           `Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`,
         )
       }
-      await startOnKafka(names, opts, env, log, infra)
+      await startOnKafka(names, opts, env, log, run, signals)
     })
 }
 
@@ -229,40 +242,31 @@ async function startEmbedded(
   process.stderr.write(`\n${run.alerts.length} alert(s). Done.\n`)
 }
 
-async function startOnKafka(
-  names: string[],
-  opts: StartOptions,
-  env: Record<string, string | undefined>,
-  log: ReturnType<typeof createLogger>,
-  infra: Infra | undefined,
-): Promise<void> {
-  let deadlineMs = 0
-  const apps: KafkaWorker[] = names.map((name) => {
-    const w = WORKERS[name]!
-    const config = loadConfig(w.config, {
-      ALERTER_WEBHOOKS_ENABLED: 'false',
-      ...env,
-      // A blank value counts as unset (loadConfig): port 0 then too, not each worker's fixed port.
-      HTTP_PORT: setValue(env.HTTP_PORT) ?? '0',
-    })
-    deadlineMs = Math.max(deadlineMs, (config as { SHUTDOWN_DEADLINE_MS: number }).SHUTDOWN_DEADLINE_MS)
-    return w.build(config as never, { log })
-  })
+/**
+ * What `start` on Kafka has started, from its first check on, and its one stop: the workers as they are
+ * built, and the local infrastructure (--local-infra) from the moment it starts. A stop at any point (a
+ * signal, during the startup too; the end of the sample; a worker failing) stops them all and exits; the
+ * startup goes no step further once one is under way (`step`).
+ */
+export function kafkaRun(log: Logger, deadlineMs: number, exit: (code: number) => never = process.exit) {
+  const apps: KafkaWorker[] = []
+  let infra: Promise<Infra | undefined> = Promise.resolve(undefined)
   let stopping = false
+  let infraStopped: Promise<unknown> | undefined
+  // Once it is up, if it is still starting (one that fails to start leaves nothing running).
+  const stopInfra = () => (infraStopped ??= infra.then((i) => i?.stop()).catch(() => {}))
   // As a worker's own process does (runUntilSignal): a stop that outlasts SHUTDOWN_DEADLINE_MS, or fails,
   // exits 1; a second signal exits at once.
   const stopAll = async (code: number) => {
-    if (stopping) process.exit(130)
+    if (stopping) return exit(130)
     stopping = true
     // The deadline is the workers'; the local infrastructure (--local-infra) is stopped after it either
     // way, bounded by its own stop.
     let failed = false
-    let infraStopped: Promise<void> | undefined
-    const stopInfra = () => (infraStopped ??= infra?.stop() ?? Promise.resolve())
     const timer = setTimeout(() => {
       failed = true
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
-      void stopInfra().finally(() => process.exit(1))
+      void stopInfra().finally(() => exit(1))
     }, deadlineMs)
     timer.unref()
     for (const app of [...apps].reverse())
@@ -272,18 +276,61 @@ async function startOnKafka(
       })
     clearTimeout(timer)
     await stopInfra()
-    process.exit(failed ? 1 : code)
+    exit(failed ? 1 : code)
   }
-  process.on('SIGINT', () => void stopAll(0))
-  process.on('SIGTERM', () => void stopAll(0))
+  const halt = () => new Promise<never>(() => {})
+  return {
+    apps,
+    stopAll,
+    stopInfra,
+    get stopping() {
+      return stopping
+    },
+    /** The local infrastructure starting: a stop from now on stops it (once up). */
+    startInfra(starting: Promise<Infra>): Promise<Infra> {
+      infra = starting
+      return starting
+    },
+    /** A step of the startup: its outcome, or none once a stop is under way (the stop exits the process). */
+    step<T>(p: Promise<T>): Promise<T> {
+      return p.then(
+        (value) => (stopping ? halt() : value),
+        (err: unknown) => (stopping ? halt() : Promise.reject(err)),
+      )
+    },
+  }
+}
+
+type KafkaRun = ReturnType<typeof kafkaRun>
+
+async function startOnKafka(
+  names: string[],
+  opts: StartOptions,
+  env: Record<string, string | undefined>,
+  log: Logger,
+  run: KafkaRun,
+  signals: StartSignals,
+): Promise<void> {
+  const { apps, stopAll } = run
+  for (const name of names) {
+    const w = WORKERS[name]!
+    const config = loadConfig(w.config, {
+      ALERTER_WEBHOOKS_ENABLED: 'false',
+      ...env,
+      // A blank value counts as unset (loadConfig): port 0 then too, not each worker's fixed port.
+      HTTP_PORT: setValue(env.HTTP_PORT) ?? '0',
+    })
+    apps.push(w.build(config as never, { log }))
+  }
   reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
   try {
-    for (const app of apps) await app.start()
+    for (const app of apps) await run.step(app.start())
+    signals.running()
     // A worker that fails for good while running (a session timeout the broker refuses at a rejoin) stops
     // them all, as its own process would exit (runUntilSignal): 78 for configuration, naming the variable.
     for (const app of apps)
       void app.failed?.().then((err) => {
-        if (stopping) return
+        if (run.stopping) return
         process.stderr.write(`tradepulse: ${err.message}\n`)
         void stopAll(err instanceof TradepulseError && err.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1)
       })
@@ -309,10 +356,10 @@ async function startOnKafka(
     // the local infrastructure (--local-infra) with it, before the error is reported and the process
     // exits; it would otherwise outlive the command.
     await Promise.allSettled(apps.map((app) => app.stop()))
-    await infra?.stop().catch(() => {})
+    await run.stopInfra()
     throw err
   }
-  if (!opts.follow && !stopping) await stopAll(0)
+  if (!opts.follow && !run.stopping) await stopAll(0)
 }
 
 /** Produces the sample feed to headlines.raw; prints scored headlines and alerts as they come out. */

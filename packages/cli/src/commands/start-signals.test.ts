@@ -1,0 +1,143 @@
+import { EventEmitter } from 'node:events'
+import type { KafkaWorker } from '@tradepulse/platform'
+import { createLogger } from '@tradepulse/platform'
+import type { Infra } from '@tradepulse/testing/infra'
+import { describe, expect, it } from 'vitest'
+import { kafkaRun } from './start.ts'
+import { createStartSignals } from './start-signals.ts'
+
+/** A promise and its resolve. */
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
+}
+
+/** Whether `p` has settled after the pending callbacks have run. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false
+  void p.then(
+    () => {
+      done = true
+    },
+    () => {
+      done = true
+    },
+  )
+  await new Promise((r) => setImmediate(r))
+  return done
+}
+
+describe('createStartSignals', () => {
+  function listen() {
+    const from = new EventEmitter()
+    const written: string[] = []
+    const exits: number[] = []
+    const signals = createStartSignals({
+      from,
+      out: { write: (line: string) => written.push(line) > 0 },
+      exit: (code) => {
+        exits.push(code)
+      },
+    })
+    return { from, written, exits, signals }
+  }
+
+  it('before anything has started, a signal says so in one line and exits 0', () => {
+    const { from, written, exits } = listen()
+    from.emit('SIGTERM', 'SIGTERM')
+    expect(written).toEqual(['tradepulse: stopped by SIGTERM during startup\n'])
+    expect(exits).toEqual([0])
+  })
+
+  it("during the startup, a signal says so once and calls the run's stop, a second one the stop again", () => {
+    const { from, written, exits, signals } = listen()
+    let stops = 0
+    signals.stopWith(() => stops++)
+    from.emit('SIGINT', 'SIGINT')
+    from.emit('SIGINT', 'SIGINT')
+    expect(written).toEqual(['tradepulse: stopped by SIGINT during startup\n'])
+    expect(stops).toBe(2)
+    expect(exits).toEqual([])
+  })
+
+  it('once running, a signal calls the stop alone; released, it is left to others', () => {
+    const { from, written, signals } = listen()
+    let stops = 0
+    signals.stopWith(() => stops++)
+    signals.running()
+    from.emit('SIGINT', 'SIGINT')
+    expect([written, stops]).toEqual([[], 1])
+    signals.release()
+    expect(from.listenerCount('SIGINT') + from.listenerCount('SIGTERM')).toBe(0)
+  })
+})
+
+describe('kafkaRun: a stop during the startup', () => {
+  const log = createLogger({ level: 'silent' })
+
+  function run() {
+    const exits: number[] = []
+    const r = kafkaRun(log, 60_000, ((code: number) => {
+      exits.push(code)
+    }) as (code: number) => never)
+    return { r, exits }
+  }
+
+  function worker(name: string, stopped: string[]): KafkaWorker {
+    return { stop: async () => void stopped.push(name) } as unknown as KafkaWorker
+  }
+
+  it('stops the workers built so far, in reverse, then exits 0; a second stop exits 130 at once', async () => {
+    const { r, exits } = run()
+    const stopped: string[] = []
+    r.apps.push(worker('ingest', stopped), worker('scorer', stopped))
+    const first = r.stopAll(0)
+    await r.stopAll(0)
+    expect(exits).toEqual([130])
+    await first
+    expect(stopped).toEqual(['scorer', 'ingest'])
+    expect(exits).toEqual([130, 0])
+  })
+
+  it('stops the local infrastructure still starting once it is up, and only then exits', async () => {
+    const { r, exits } = run()
+    const starting = deferred<Infra>()
+    let infraStops = 0
+    const up = r.step(r.startInfra(starting.promise))
+    const stop = r.stopAll(0)
+    expect(await settled(stop)).toBe(false)
+    expect(exits).toEqual([])
+    starting.resolve({
+      kafkaBrokers: ['127.0.0.1:1'],
+      redisUrl: 'redis://127.0.0.1:1',
+      source: 'local',
+      stop: async () => {
+        infraStops++
+      },
+    })
+    await stop
+    expect([infraStops, exits]).toEqual([1, [0]])
+    // The startup goes no further: its step neither resolves nor rejects.
+    expect(await settled(up)).toBe(false)
+  })
+
+  it('lets a step through before any stop, its failure too', async () => {
+    const { r } = run()
+    expect(await r.step(Promise.resolve(7))).toBe(7)
+    await expect(r.step(Promise.reject(new Error('unreachable')))).rejects.toThrow('unreachable')
+  })
+
+  it('goes no step further once a stop is under way, whether the step succeeds or fails', async () => {
+    const { r } = run()
+    const ok = deferred<number>()
+    const failing = deferred<number>()
+    const steps = [r.step(ok.promise), r.step(failing.promise.then(() => Promise.reject(new Error('x'))))]
+    await r.stopAll(0)
+    ok.resolve(1)
+    failing.resolve(1)
+    for (const step of steps) expect(await settled(step)).toBe(false)
+  })
+})
