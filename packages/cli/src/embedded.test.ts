@@ -361,7 +361,7 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
     })
   })
 
-  it('stdin: one at the start of the input is skipped, and the headlines after it taken, with the lines named as before', async () => {
+  it('stdin: one at the start of the input or of a later line is skipped, and the headlines after it taken, with the lines named as before', async () => {
     const produced: RawRecord[] = []
     const errors: string[] = []
     await takeLines(
@@ -370,9 +370,28 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
       (r) => produced.push(...r),
       (line) => errors.push(line),
     )
+    // The later line's mark is skipped as the line is read (readLines), as score --ndjson and replay skip it.
     expect(produced).toEqual([
       { key: 'm1', value: a },
-      { key: 'm2', value: `\ufeff${b}` },
+      { key: 'm2', value: b },
+    ])
+    expect(errors).toEqual([
+      'stdin:2: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
+    ])
+  })
+
+  it('stdin: CR line ends (old Mac style) end lines, numbered as such', async () => {
+    const produced: RawRecord[] = []
+    const errors: string[] = []
+    await takeLines(
+      Readable.from([`${a}\r{"id":"m3","headline":"---"}\r`, `\n${b}\r`]),
+      check,
+      (r) => produced.push(...r),
+      (line) => errors.push(line),
+    )
+    expect(produced).toEqual([
+      { key: 'm1', value: a },
+      { key: 'm2', value: b },
     ])
     expect(errors).toEqual([
       'stdin:2: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',

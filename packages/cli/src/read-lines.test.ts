@@ -21,15 +21,73 @@ async function* longLine(total: number, after: string, sample?: () => void): Asy
 }
 
 describe('readLines', () => {
-  it('splits at "\\n" only, dropping one "\\r" before it, and keeps U+2028, U+2029 and other "\\r"s', async () => {
+  it('ends a line at LF, CRLF (one line end) or a lone CR, and keeps U+2028 and U+2029 inside a line', async () => {
     expect(await texts(['a\u2028b\u2029c\r\n', 'd\re\r\r\n\nlast'])).toEqual([
       'a\u2028b\u2029c',
-      'd\re\r',
+      'd',
+      'e',
+      '',
       '',
       'last',
     ])
   })
-  it('drops one UTF-8 byte-order mark at the very start of the input, wherever the chunks are cut, and no other', async () => {
+  it('reads a file of CR line ends (old Mac style) line by line, numbered, where it was one line', async () => {
+    expect(
+      await all(['{"id":"a"}\r\r{"id":"b"}\r', Buffer.from([0xff]), Buffer.from('\r{"id":"c"}\r')]),
+    ).toEqual([
+      { line: 1, text: '{"id":"a"}' },
+      { line: 2, text: '' },
+      { line: 3, text: '{"id":"b"}' },
+      { line: 4, problem: 'invalid_utf8', error: 'line is not valid UTF-8' },
+      { line: 5, text: '{"id":"c"}' },
+    ])
+    expect(await all(['a\r', 'x'.repeat(11), '\rb'], 10)).toEqual([
+      { line: 1, text: 'a' },
+      { line: 2, problem: 'too_large', error: 'line is 11 bytes; limit 10' },
+      { line: 3, text: 'b' },
+    ])
+  })
+  it('takes a CRLF cut across chunks as one line end, and a CR at the end of a chunk before anything else as one', async () => {
+    expect(await texts(['a\r', '\nb\r', 'c\r', '\r\n', 'd\r', '', '\n', 'e\r'])).toEqual([
+      'a',
+      'b',
+      'c',
+      '',
+      'd',
+      'e',
+    ])
+    // One byte a chunk: every CR is at the end of its chunk.
+    const text = 'one\r\ntwo\rthree\n\rfour\r\r\nfive'
+    expect(await texts([...Buffer.from(text)].map((b) => Buffer.from([b])))).toEqual(text.split(/\r\n|\r|\n/))
+  })
+  it('gives a line ended by a CR as soon as the CR is read, and skips an LF that comes next as its line end', async () => {
+    const input = new PassThrough()
+    const lines = readLines(input)
+    input.write('first\r')
+    expect(await lines.next()).toEqual({ done: false, value: { line: 1, text: 'first' } })
+    input.write('\nsecond\r')
+    expect(await lines.next()).toEqual({ done: false, value: { line: 2, text: 'second' } })
+    input.end('third')
+    expect(await lines.next()).toEqual({ done: false, value: { line: 3, text: 'third' } })
+    expect(await lines.next()).toEqual({ done: true, value: undefined })
+  })
+  it('splits a large chunk of many line ends of one kind and one of the other in linear time', async () => {
+    const n = 400_000
+    const line = 'x'.repeat(99)
+    for (const [many, one] of [
+      ['\n', '\r'],
+      ['\r', '\n'],
+    ]) {
+      const started = performance.now()
+      let count = 0
+      for await (const _ of readLines(Readable.from([Buffer.from(`${`${line}${many}`.repeat(n)}y${one}`)])))
+        count++
+      expect(count).toBe(n + 1)
+      // Under a second; searching on from each line end for the next CR (or LF), n² / 2 steps, takes minutes.
+      expect(performance.now() - started).toBeLessThan(10_000)
+    }
+  }, 30_000)
+  it('drops one UTF-8 byte-order mark at the start of each line, wherever the chunks are cut, and no other', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf])
     expect(await all([Buffer.concat([bom, Buffer.from('{"a":1}\r\nb\n')])])).toEqual([
       { line: 1, text: '{"a":1}' },
@@ -37,12 +95,17 @@ describe('readLines', () => {
     ])
     // Cut inside the mark, one byte a chunk.
     expect(await texts([bom.subarray(0, 1), bom.subarray(1, 2), bom.subarray(2), 'x\n'])).toEqual(['x'])
-    // Only one, and only at the start of the input: a second one, or one at the start of a later line, stays.
-    expect(await texts([Buffer.concat([bom, bom, Buffer.from('x\n'), bom, Buffer.from('y')])])).toEqual([
-      '\ufeffx',
-      '\ufeffy',
-    ])
-    expect(await texts([' \ufeffx'])).toEqual([' \ufeffx'])
+    // One at the start of a later line, as files joined with `cat` leave it, after any line end, cut or
+    // not; only one a line, and only at its start: a second one, or one after other text, stays.
+    expect(
+      await texts([
+        Buffer.concat([bom, bom, Buffer.from('x\n'), bom, Buffer.from('y\r'), bom, Buffer.from('z\r\n')]),
+        bom.subarray(0, 2),
+        Buffer.concat([bom.subarray(2), Buffer.from('w\n'), bom, Buffer.from('v ')]),
+        bom,
+      ]),
+    ).toEqual(['\ufeffx', 'y', 'z', 'w', 'v \ufeff'])
+    expect(await texts([' \ufeffx\n\ufeff\ufeff'])).toEqual([' \ufeffx', '\ufeff'])
     // A mark alone is a blank first line.
     expect(await all([bom])).toEqual([{ line: 1, text: '' }])
   })
@@ -146,14 +209,41 @@ describe('readLines', () => {
 })
 
 describe('readByteLines', () => {
-  it('gives each line as bytes, the first ones of a cut line, with its size, "\\r" and the quotes cut', async () => {
+  it('gives each line as bytes, the first ones of a cut line, with its size, its line end and the quotes cut', async () => {
     const lines = []
     for await (const l of readByteLines(Readable.from(['ab\r\n', '"x"', 'y""z"\r\n', 'end']), 4))
       lines.push(l)
     expect(lines).toEqual([
-      { line: 1, bytes: Buffer.from('ab\r'), size: 3, cut: false, cr: true, ended: true, quotesCut: 0 },
-      { line: 2, bytes: Buffer.from('"x"y'), size: 9, cut: true, cr: true, ended: true, quotesCut: 3 },
-      { line: 3, bytes: Buffer.from('end'), size: 3, cut: false, cr: false, ended: false, quotesCut: 0 },
+      { line: 1, bytes: Buffer.from('ab'), size: 2, cut: false, end: '\r\n', quotesCut: 0 },
+      { line: 2, bytes: Buffer.from('"x"y'), size: 8, cut: true, end: '\r\n', quotesCut: 3 },
+      { line: 3, bytes: Buffer.from('end'), size: 3, cut: false, end: '', quotesCut: 0 },
+    ])
+  })
+  it('gives each line end as read, a CRLF cut across chunks too; with eagerCr a CR ending a chunk at once', async () => {
+    const ends = async (eagerCr: boolean) => {
+      const out: [string, string][] = []
+      const chunks = ['a\r', '\nb\r', 'c\r', '', 'd\n\r', '\r\n\r']
+      for await (const l of readByteLines(Readable.from(chunks), 10, { eagerCr }))
+        out.push([String(l.bytes), l.end])
+      return out
+    }
+    expect(await ends(false)).toEqual([
+      ['a', '\r\n'],
+      ['b', '\r'],
+      ['c', '\r'],
+      ['d', '\n'],
+      ['', '\r'],
+      ['', '\r\n'],
+      ['', '\r'],
+    ])
+    expect(await ends(true)).toEqual([
+      ['a', '\r'],
+      ['b', '\r'],
+      ['c', '\r'],
+      ['d', '\n'],
+      ['', '\r'],
+      ['', '\r\n'],
+      ['', '\r'],
     ])
   })
 })

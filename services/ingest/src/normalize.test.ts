@@ -19,6 +19,10 @@ describe('normalizeText', () => {
       'Tariffs lifted.\nChina halts exports\nTalks end',
     )
     expect(normalizeText('a\u2028b \u000b c\u0085d', true)).toBe('a\nb\nc\nd')
+    // A lone CR (old Mac line ends, as the command line's readers take it) is a line break too.
+    expect(normalizeText('Tariffs lifted.\rChina halts exports\r\rTalks end\r', true)).toBe(
+      'Tariffs lifted.\nChina halts exports\nTalks end',
+    )
     // A run of spaces and controls with no break in it is still one space.
     expect(normalizeText('a \t\u0007 b', true)).toBe('a b')
   })

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
-import { formatIssues, parseJsonRecord } from '@tradepulse/platform'
+import { formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
 import { normalizeText, truncate } from './normalize.ts'
 
 export type IngestLimits = {
@@ -34,10 +34,6 @@ export type IngestRejection =
   | 'schema_invalid'
   | 'invalid_text'
   | 'empty_headline'
-
-function hasBom(value: Buffer): boolean {
-  return value.length >= 3 && value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf
-}
 
 /**
  * ms → ISO 8601, remembering the last one: the records of a producer's batch mostly share their timestamp,
@@ -119,8 +115,9 @@ export function parseRawRecord(
   if (value.length > limits.maxRecordBytes) {
     return reject('too_large', `record is ${value.length} bytes; the limit is ${limits.maxRecordBytes}`)
   }
-  // A byte-order mark before the JSON (some Windows tools write one) is skipped, as a UTF-8 decoder would.
-  const parsed = parseJsonRecord(RawHeadline, hasBom(value) ? value.subarray(3) : value)
+  // A byte-order mark before the JSON (some Windows tools write one) is skipped, as a UTF-8 decoder would:
+  // the rule of every line the command line reads (skipBom), so a line it takes is a record ingest takes.
+  const parsed = parseJsonRecord(RawHeadline, skipBom(value))
   if (!parsed.ok) return reject(parsed.reason as IngestRejection, parsed.message)
   const raw = parsed.value
   // The id is kept as given (normalising it would merge distinct ids, and the second headline would be

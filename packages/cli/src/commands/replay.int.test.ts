@@ -163,6 +163,40 @@ describe('tradepulse replay on Kafka', () => {
     expect(await headlines(csv.topic, 2)).toEqual(['Café owners hail tariff cut', 'EU lifts duties'])
     expect(csv.code).toBe(65)
   })
+  it('reads CR line ends (old Mac style) and a byte-order mark at the start of a later line (files joined with cat) as line ends and nothing', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    // A CSV of CR line ends larger than a line may be was refused whole (its header line too long).
+    const rows = Array.from({ length: 60_000 }, (_, i) => `2020-01-01,Headline ${i} on tariffs`)
+    const csv = await replay(
+      'mac.csv',
+      Buffer.concat([
+        Buffer.from(`date,headline\r${rows.join('\r')}\r`),
+        bom,
+        Buffer.from('date,headline\r'),
+        bom,
+        Buffer.from('"2020-01-02","Steel, again"\r'),
+      ]),
+    )
+    expect(csv.stderr).toContain('mac.csv:60002: skipped: unreadable date "date"\n')
+    expect(csv.stderr).toMatch(/60001 produced to .*, 1 bad row\(s\) skipped \(lines 60002\)/)
+    expect((await headlines(csv.topic, 60_001)).slice(-2)).toEqual([
+      'Headline 59999 on tariffs',
+      'Steel, again',
+    ])
+    expect(csv.code).toBe(65)
+    const ndjson = await replay(
+      'cat.ndjson',
+      Buffer.concat([
+        Buffer.from('{"id":"a","headline":"Steel tariffs rise"}\rnope\r'),
+        bom,
+        Buffer.from('{"id":"b","headline":"EU lifts duties"}\r\n'),
+      ]),
+    )
+    expect(ndjson.stderr).toMatch(/cat\.ndjson:2: skipped: invalid JSON/)
+    expect(ndjson.stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
+    expect(await headlines(ndjson.topic, 2)).toEqual(['Steel tariffs rise', 'EU lifts duties'])
+    expect(ndjson.code).toBe(65)
+  })
   it('skips times that name no real time as unreadable, reads a time without a zone as UTC, and exits 0 when all is read', async () => {
     const bad = await replay(
       'times.csv',

@@ -105,6 +105,36 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
       ['b2', 'positive'],
     ])
   })
+  it('takes a byte-order mark at the start of any line (files joined with `cat`), as --follow and POST /headlines do', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    const { counts, lines } = await scored(
+      Readable.from([
+        Buffer.from('{"id":"b1","headline":"US raises tariffs on steel"}\n'),
+        bom,
+        Buffer.from('{"id":"b2","headline":"EU lifts duties"}\r\n'),
+        bom.subarray(0, 1),
+        Buffer.concat([bom.subarray(1), Buffer.from('{"id":"b3","headline":"Ports reopen"}\n ')]),
+        bom,
+        Buffer.from('{"id":"b4","headline":"Copper falls"}\n'),
+      ]),
+    )
+    expect(counts).toEqual({ ok: 3, bad: 1 })
+    expect(lines.map((l) => l.id)).toEqual(['b1', 'b2', 'b3', null])
+    // A mark after other text is no line's start: invalid JSON, named by its line.
+    expect(lines[3]).toEqual({ id: null, line: 4, error: expect.stringMatching(/JSON/) })
+  })
+  it('reads CR line ends (old Mac style) as line ends, numbering the lines, where the input was one bad line', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        '{"id":"m1","headline":"US raises tariffs on steel"}\r\r{"id":"m2"}\r',
+        '{"id":"m3","headline":"EU lifts duties"}\r',
+        '\n{"id":"m4","headline":"Ports reopen"}',
+      ]),
+    )
+    expect(counts).toEqual({ ok: 3, bad: 1 })
+    expect(lines.map((l) => l.id)).toEqual(['m1', 'm2', 'm3', 'm4'])
+    expect(lines[1]).toEqual({ id: 'm2', line: 3, error: expect.stringMatching(/headline/) })
+  })
   it('refuses a blank headline as ingest does (empty_headline)', async () => {
     const input = Readable.from(['{"id":"w","headline":"   "}\n{"id":"v","headline":"\\u200b\\t"}\n'])
     const { counts, lines } = await scored(input)
@@ -212,6 +242,26 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     expect(r.code).toBe(65)
     const good = await run(['--ndjson'], '{"id":"x","headline":"EU lifts duties on US whiskey"}\n\n')
     expect([good.code, good.stderr, good.stdout.trim().split('\n').length]).toEqual([0, '', 1])
+  })
+  it('--ndjson: scores a CR-ended input joined to a file with a byte-order mark line by line', async () => {
+    const r = await run(
+      ['--ndjson'],
+      Buffer.concat([
+        Buffer.from('{"id":"a","headline":"US raises tariffs on steel"}\rnope\r'),
+        Buffer.from([0xef, 0xbb, 0xbf]),
+        Buffer.from('{"id":"b","headline":"EU lifts duties"}\r'),
+      ]),
+    )
+    expect([r.code, r.stderr]).toEqual([65, 'score: 1 bad line(s), 2 scored\n'])
+    const out = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(out.map((l) => [l.id, l.line ?? l.scores.tariff.label])).toEqual([
+      ['a', 'negative'],
+      [null, 2],
+      ['b', 'positive'],
+    ])
   })
   it('takes a blank SCORER_WATCHLIST_FILE as unset, as the workers do', async () => {
     for (const blank of ['', '  ']) {

@@ -100,10 +100,10 @@ describe('readReplayRows', () => {
       },
     ])
   })
-  it('names the physical line each record starts on, in LF and CRLF files, with CR, LF or CRLF inside quoted fields', async () => {
+  it('names the physical line each record starts on, in LF, CRLF and CR files, with CR, LF or CRLF inside quoted fields', async () => {
     // csv-parse counts each CR and LF inside a quoted field as a line, and names a record by its last
     // line: an error named line 9 of a CRLF file where the record started on line 4.
-    for (const eol of ['\n', '\r\n']) {
+    for (const eol of ['\n', '\r\n', '\r']) {
       for (const inner of ['\n', '\r\n', '\r']) {
         const records = [
           'date,headline',
@@ -121,15 +121,16 @@ describe('readReplayRows', () => {
           `2020-01-07,"Ports${inner}close`,
           '2020-01-08,Zinc',
         ]
-        // The physical line (lines end at LF, as for every other count of lines) each record starts on.
+        // The physical line (lines end at LF, CRLF or a lone CR, as for every other count of lines) each
+        // record starts on.
         const starts: number[] = []
         let line = 1
         for (const r of records) {
           starts.push(line)
-          line += (r + eol).split('\n').length - 1
+          line += (r + eol).split(/\r\n|\r|\n/).length - 1
         }
         const last = line - 1
-        const at = (i: number, breaks = 0) => starts[i]! + (inner === '\r' ? 0 : breaks)
+        const at = (i: number, breaks = 0) => starts[i]! + breaks
         const r = await rows('physical.csv', records.join(eol) + eol)
         const label = JSON.stringify([eol, inner])
         expect(r, label).toEqual([
@@ -149,11 +150,11 @@ describe('readReplayRows', () => {
           },
           {
             line: starts[7],
-            error: `Invalid Closing Quote: got "n" at line ${at(7, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment${inner === '\r' ? '' : ` (a quoted field runs from line ${starts[7]} to line ${at(7, 1)}, taking in the rows between)`}`,
+            error: `Invalid Closing Quote: got "n" at line ${at(7, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment (a quoted field runs from line ${starts[7]} to line ${at(7, 1)}, taking in the rows between)`,
           },
           {
             line: starts[10],
-            error: `Invalid Closing Quote: got "y" at line ${at(10, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment${inner === '\r' ? '' : ` (a quoted field runs from line ${starts[10]} to line ${at(10, 1)}, taking in the rows between)`}`,
+            error: `Invalid Closing Quote: got "y" at line ${at(10, 1)} instead of delimiter, record delimiter, trimable character (if activated) or comment (a quoted field runs from line ${starts[10]} to line ${at(10, 1)}, taking in the rows between)`,
           },
           { line: starts[11], raw: { headline: 'Copper', publishedAt: '2020-01-06T00:00:00.000Z' } },
           {
@@ -178,6 +179,51 @@ describe('readReplayRows', () => {
       line: 2_000,
       error: `Invalid Closing Quote: got "n" at line 2001 instead of delimiter, record delimiter, trimable character (if activated) or comment (a quoted field runs from line 2000 to line 2001, taking in the rows between)`,
     })
+  })
+  it('reads a CSV of CR line ends (old Mac style) row by row, named by line, where it was one line', async () => {
+    const r = await rows(
+      'mac.csv',
+      'date,headline\r2020-01-01,Steel tariffs rise\r\rbad,Copper\r2020-01-03,"Ports\rclose"\r2020-01-04,"Chips"x"\r2020-01-05,Zinc',
+    )
+    expect(r).toEqual([
+      { line: 2, raw: { headline: 'Steel tariffs rise', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 4, error: 'unreadable date "bad"' },
+      // A CR inside a quoted field is the field's, as an LF or CRLF is.
+      { line: 5, raw: { headline: 'Ports\rclose', publishedAt: '2020-01-03T00:00:00.000Z' } },
+      { line: 7, error: expect.stringMatching(/^Invalid Closing Quote: got "x" at line 7 /) },
+      { line: 8, raw: { headline: 'Zinc', publishedAt: '2020-01-05T00:00:00.000Z' } },
+    ])
+    // Larger than a line may be: the file was refused whole (its header line past the limit).
+    const big = Array.from({ length: 60_000 }, (_, i) => `2020-01-01,Headline ${i} on tariffs`)
+    const all = await rows('mac-big.csv', `date,headline\r${big.join('\r')}\r`)
+    expect(all).toHaveLength(60_000)
+    expect(all[59_999]).toEqual({
+      line: 60_001,
+      raw: { headline: 'Headline 59999 on tariffs', publishedAt: '2020-01-01T00:00:00.000Z' },
+    })
+  })
+  it('reads a CSV of mixed line ends (an LF file and a CR file joined) row by row, where rows ran together', async () => {
+    // csv-parse took the first line end it met as the only one: "Copper falls\r2020-01-03" was sent as
+    // a headline and "Ports reopen" was lost without a word.
+    const r = await rows(
+      'mixed.csv',
+      'date,headline\n2020-01-01,Steel\n2020-01-02,Copper falls\r2020-01-03,Ports reopen\r\n2020-01-04,"Zinc\nrallies"\r2020-01-05,Tin',
+    )
+    expect(r).toEqual([
+      { line: 2, raw: { headline: 'Steel', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 3, raw: { headline: 'Copper falls', publishedAt: '2020-01-02T00:00:00.000Z' } },
+      { line: 4, raw: { headline: 'Ports reopen', publishedAt: '2020-01-03T00:00:00.000Z' } },
+      { line: 5, raw: { headline: 'Zinc\nrallies', publishedAt: '2020-01-04T00:00:00.000Z' } },
+      { line: 7, raw: { headline: 'Tin', publishedAt: '2020-01-05T00:00:00.000Z' } },
+    ])
+  })
+  it('reads an NDJSON file of CR line ends line by line, where it was one invalid line', async () => {
+    const r = await rows('mac.ndjson', '{"headline":"a"}\r\rnope\r\n{"headline":"b"}\r')
+    expect(r).toEqual([
+      { line: 1, raw: { headline: 'a' } },
+      { line: 3, error: expect.stringMatching(/^invalid JSON/) },
+      { line: 4, raw: { headline: 'b' } },
+    ])
   })
   it('refuses a CSV whose header line cannot be read', async () => {
     await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
@@ -211,6 +257,27 @@ describe('readReplayRows', () => {
     expect(await rows('bom2.ndjson', Buffer.concat([bom, bom, Buffer.from('{"headline":"a"}\n')]))).toEqual([
       { line: 1, error: expect.stringMatching(/^invalid JSON/) },
     ])
+    // Files joined with `cat`: one at the start of a later line is skipped too (it was invalid JSON);
+    // one after other text stays.
+    expect(
+      await rows(
+        'cat.ndjson',
+        Buffer.concat([
+          Buffer.from('{"headline":"a"}\n'),
+          bom,
+          Buffer.from('{"headline":"b"}\r'),
+          bom,
+          Buffer.from('{"headline":"c"}\r\n '),
+          bom,
+          Buffer.from('{"headline":"d"}\n'),
+        ]),
+      ),
+    ).toEqual([
+      { line: 1, raw: { headline: 'a' } },
+      { line: 2, raw: { headline: 'b' } },
+      { line: 3, raw: { headline: 'c' } },
+      { line: 4, error: expect.stringMatching(/^invalid JSON/) },
+    ])
     expect(
       await rows(
         'bom.csv',
@@ -219,6 +286,32 @@ describe('readReplayRows', () => {
     ).toEqual([
       { line: 2, raw: { headline: 'Copper', publishedAt: '2020-01-01T00:00:00.000Z' } },
       { line: 3, error: 'unreadable date "x"' },
+    ])
+    // CSV files joined with `cat`: the second one's mark, at the start of its header line, is skipped
+    // (the repeated header is a bad row, named by its line, as without a mark), and so is one before a
+    // row, also a quoted one (its quote was an Invalid Opening Quote); one after other text stays text.
+    expect(
+      await rows(
+        'cat.csv',
+        Buffer.concat([
+          Buffer.from('date,headline\n2020-01-01,Copper\n'),
+          bom,
+          Buffer.from('date,headline\r\n'),
+          bom,
+          Buffer.from('2020-01-02,Steel\r\n'),
+          bom,
+          Buffer.from('"2020-01-03",Zinc\r'),
+          bom,
+          Buffer.from('2020-01-04,Tin \ufeffrallies\n 2020-01-05,Lead\n'),
+        ]),
+      ),
+    ).toEqual([
+      { line: 2, raw: { headline: 'Copper', publishedAt: '2020-01-01T00:00:00.000Z' } },
+      { line: 3, error: 'unreadable date "date"' },
+      { line: 4, raw: { headline: 'Steel', publishedAt: '2020-01-02T00:00:00.000Z' } },
+      { line: 5, raw: { headline: 'Zinc', publishedAt: '2020-01-03T00:00:00.000Z' } },
+      { line: 6, raw: { headline: 'Tin \ufeffrallies', publishedAt: '2020-01-04T00:00:00.000Z' } },
+      { line: 7, raw: { headline: 'Lead', publishedAt: '2020-01-05T00:00:00.000Z' } },
     ])
   })
   it('reads NDJSON objects as they are and reports lines that are not objects', async () => {

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
+import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
 import { MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
 import { parseStreamTime } from './stream-times.ts'
@@ -74,7 +75,12 @@ export async function* readReplayRows(
   const lines = new CsvLines(file)
   const parser = parse({
     columns: true,
-    bom: true,
+    // CsvLines skips one byte-order mark at the start of every line, the first among them.
+    bom: false,
+    // Each a record delimiter wherever it stands, as each ends a physical line (readByteLines): csv-parse
+    // would take the first one it finds as the only one, and read the others as field text (a CR-ended
+    // file joined to an LF-ended one ran on as one record, its headlines in the wrong columns).
+    record_delimiter: ['\r\n', '\n', '\r'],
     relax_column_count: true,
     skip_empty_lines: true,
     info: true,
@@ -91,10 +97,10 @@ export async function* readReplayRows(
       if (!Array.isArray(at.columns))
         throw new Error(`${file}: the header line cannot be read: ${err.message}`)
       useColumns(at.columns.map((c) => c.name))
-      // Lines are physical lines, ending at LF as everywhere else (a line number of csv-parse counts each
-      // CR and LF in a quoted field, and names a record by the line it is at). The record's text up to
-      // the error (`raw`, from the end of the record before it) is placed by the bytes csv-parse had read
-      // at its last field or record boundary.
+      // Lines are physical lines, ending at LF, CRLF or a lone CR as everywhere else (a line number of
+      // csv-parse counts each CR and LF in a quoted field, and names a record by the line it is at). The
+      // record's text up to the error (`raw`, from the end of the record before it) is placed by the bytes
+      // csv-parse had read at its last field or record boundary.
       const text = raw ?? ''
       // One report per record, with its first error: a record with stray quotes can raise several,
       // and its row is still queued then (no record after it has been read yet). A later error of the
@@ -119,7 +125,7 @@ export async function* readReplayRows(
         unreadable.push(last.row)
       }
       const line = last.start
-      last.to = line + countLf(text.slice(last.lead, -1))
+      last.to = line + lineBreaks(upToError(text.slice(last.lead)))
       // csv-parse's own "at line N" names its count: the physical line of the error instead.
       if (!same) last.reason = err.message.replace(/\b(at|on) line \d+\b/, `$1 line ${last.to}`)
       last.row.error =
@@ -179,16 +185,21 @@ export async function* readReplayRows(
   yield* lines.unreported()
 }
 
-/** Line breaks inside a record's raw text: csv-parse's `raw` may start with the end of a blank line before it and ends with its own line end. */
+/**
+ * Line breaks inside a record's raw text: csv-parse's `raw` may start with the ends of blank lines before
+ * it and ends with the first character of its own line end (the LF of a CRLF is not in it), if it has one.
+ */
 function innerLineBreaks(raw: string): number {
-  const text = raw.replace(/^[\r\n]+/, '')
-  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n').length - 1
+  return lineBreaks(raw.replace(/^[\r\n]+/, '').replace(/[\r\n]$/, ''))
 }
 
 /**
- * A CSV file's bytes for csv-parse, line by line (readByteLines), keeping what its records are checked
- * against: the lines that are not readable text (not valid UTF-8, or longer than MAX_LINE_BYTES) and
- * where each line starts in the bytes given. A line that is not valid UTF-8 is given as it is, so the
+ * A CSV file's bytes for csv-parse, line by line (readByteLines: lines end at LF, CRLF or a lone CR), each
+ * line with its own line end and without one byte-order mark at its start (skipBom: the first line's, or
+ * one a file joined with `cat` left at the start of a later line; one at the start of a line inside a
+ * quoted field goes too, as ingest removes U+FEFF from all text anyway), keeping what its records are
+ * checked against: the lines that are not readable text (not valid UTF-8, or longer than MAX_LINE_BYTES)
+ * and where each line starts in the bytes given. A line that is not valid UTF-8 is given as it is, so the
  * file parses as it always did (the record holding it is skipped); a line past the limit is given as
  * its first bytes, with a double quote added when the bytes dropped held an odd number of them (the
  * quoting state after the line stays what it was) and its line end, so memory stays bounded and the
@@ -214,26 +225,22 @@ class CsvLines {
     let batched = 0
     for await (const l of readByteLines(createReadStream(this.file))) {
       this.starts.push(offset)
-      let bytes = l.bytes
+      let bytes = skipBom(l.bytes)
+      const blank = bytes.length === 0
       if (l.cut) {
         this.bad.set(l.line, `line is ${l.size} bytes; limit ${MAX_LINE_BYTES}`)
-        bytes = Buffer.concat([bytes, Buffer.from(`${l.quotesCut % 2 === 1 ? '"' : ''}${l.cr ? '\r' : ''}`)])
-      } else if (!isUtf8(l.cr ? bytes.subarray(0, -1) : bytes))
-        this.bad.set(l.line, 'line is not valid UTF-8')
-      const blank = l.size === 0 || (l.size === 1 && l.cr)
+        if (l.quotesCut % 2 === 1) bytes = Buffer.concat([bytes, QUOTE])
+      } else if (!isUtf8(bytes)) this.bad.set(l.line, 'line is not valid UTF-8')
       if (header && !blank) {
         header = false
         const problem = this.bad.get(l.line)
         if (problem)
           throw new Error(`${this.file}: the header line cannot be read: ${problem} (line ${l.line})`)
       }
-      batch.push(bytes)
-      batched += bytes.length
-      if (l.ended) {
-        batch.push(NEWLINE)
-        batched++
-      }
-      offset += bytes.length + (l.ended ? 1 : 0)
+      const end = LINE_ENDS[l.end]
+      batch.push(bytes, end)
+      batched += bytes.length + end.length
+      offset += bytes.length + end.length
       if (batched >= 64 * 1024) {
         yield Buffer.concat(batch)
         batch = []
@@ -284,16 +291,31 @@ class CsvLines {
   }
 }
 
-const NEWLINE = Buffer.from('\n')
+const QUOTE = Buffer.from('"')
+const LINE_ENDS = {
+  '\n': Buffer.from('\n'),
+  '\r\n': Buffer.from('\r\n'),
+  '\r': Buffer.from('\r'),
+  '': Buffer.alloc(0),
+}
 
 /** CR and LF characters: each a line to csv-parse when read, CRLF two. */
 function countBreaks(text: string): number {
   return text.match(/[\r\n]/g)?.length ?? 0
 }
 
-/** LF characters: the physical line breaks. */
-function countLf(text: string): number {
-  return text.match(/\n/g)?.length ?? 0
+/** The physical line breaks in a text: LF, CRLF (one) and lone CR, as readByteLines ends lines. */
+function lineBreaks(text: string): number {
+  return text.match(/\r\n?|\n/g)?.length ?? 0
+}
+
+/**
+ * A skipped record's text up to its error, as csv-parse's `raw` gives it (ending with the character it
+ * stopped at): without that character, or without the final line end when it stopped at the end of the
+ * input (whose LF, after a CR, it holds inside a quoted field).
+ */
+function upToError(text: string): string {
+  return text.replace(/(?:\r\n|[\s\S])$/, '')
 }
 
 /**
@@ -304,9 +326,10 @@ function countLf(text: string): number {
  * delimiter after field `index` - 1, which the record's text places.
  */
 function recordStartLine(text: string, bytes: number, index: number, lead: string, lines: CsvLines): number {
-  if (index === 0) return lines.lineAt(bytes, false) + (lead.match(/\r\n|\r|\n/g)?.length ?? 0)
+  // Each character of `lead` is the line end of a blank line: csv-parse keeps only the CR of a CRLF there.
+  if (index === 0) return lines.lineAt(bytes, false) + lead.length
   const delimiter = fieldsEnd(text, index)
-  return lines.lineAt(bytes, false) - (delimiter === undefined ? 0 : countLf(text.slice(0, delimiter)))
+  return lines.lineAt(bytes, false) - (delimiter === undefined ? 0 : lineBreaks(text.slice(0, delimiter)))
 }
 
 /**
