@@ -2336,6 +2336,46 @@ describe('issue #3: round 26, from probe 10 (2.0.46)', () => {
   ])('%s: easing the path for a deal, gaps narrowed, surtaxes and the unverified list (%s)', (h, want) => {
     expect(tariff(h).label).toBe(want)
   })
+  it.each([
+    ['Exclusions for hundreds of Chinese products allowed to lapse, USTR says', 'negative'],
+    ['U.S. allows tariff exclusions to lapse', 'negative'],
+    ['U.S. allows tariff truce to lapse', 'negative'],
+    ['U.S. allows exports to resume', 'positive'],
+    ['Beijing allows soybean imports to resume', 'positive'],
+  ])(
+    '%s: relief let lapse ends; letting is no act of its own where the verb after it undoes (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    ["Millionaires' surtax approved by Massachusetts voters", null],
+    ['Biden proposes surtax on incomes over $10 million', null],
+    ['Police release unverified list of suspects', null],
+    ['Senate committee clears path for USMCA vote', 'positive'],
+    ['EU tightens ties with Mercosur in trade deal', 'positive'],
+    ['Trump threatens to drop bid for trade deal with Japan', 'negative'],
+    ['China went back on its pledge to buy U.S. farm goods', 'negative'],
+    ['U.S. withdrew proposal to lift tariffs', 'negative'],
+    ['Trump goes back on deal to lift steel tariffs', 'negative'],
+    ['China withdraws offer to cut tariffs', 'negative'],
+    ['U.S. backs off plan to tighten chip export rules', 'positive'],
+    ['U.S. delays exempting Canadian energy from tariffs', 'negative'],
+    ['U.S. delays tightening chip export rules', 'positive'],
+    ['Trump postpones hitting China with new tariffs', 'positive'],
+  ])(
+    '%s: the review of round 26: surtaxes and lists of other kinds, paths cleared, ties tightened, threats, irregular forms, owners, fixed acts put off (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it.each([
+    "Fed's tightening weighs on emerging market exports",
+    'Wall Street reverses move to record high on tariff worries',
+  ])('%s: monetary tightening and a market reversing are no relief and no curb of exports', (h) => {
+    expect(tariff(h).label).not.toBe('positive')
+    expect(score(h).explanation.map((c) => c.cue)).not.toContain('tightening + exports')
+  })
   it('reads the Rose Garden as a place, not a rise', () => {
     expect(
       score('Trump unveils reciprocal tariffs at Rose Garden event').explanation.map((c) => c.cue),

@@ -2163,7 +2163,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /**
    * "delays imposing new sanctions", "holds off adding Chinese firms to the entity list": a pause right
    * before the act it pauses (a verb in -ing) takes that act's object; the act stays out of the score,
-   * where both had bound the measure and cancelled out. A cut put off is a cut not done.
+   * where both had bound the measure and cancelled out. A cut put off is a cut not done, as are relief
+   * and tightening.
    */
   function pausedActs(): void {
     for (let k = 0; k + 1 < items; k++) {
@@ -2175,18 +2176,39 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const act = predAt(y)
       const end = tb.end[it.s[k + 1] as number] as number
       if (
-        act.fixed !== 0 ||
         act.sign === 0 ||
         text0.charCodeAt(end - 1) !== 103 ||
         text0.charCodeAt(end - 2) !== 110 ||
         text0.charCodeAt(end - 3) !== 105
       )
         continue
-      if (act.sign > 0) it.predOn[k + 1] = 0
+      // A cut put off ("delays cutting tariffs on lobster") is not done: the cut, negated, is the act; so
+      // is relief of a fixed direction ("delays exempting Canadian energy from tariffs") and tightening.
+      // A blow put off ("postpones hitting China with new tariffs") puts off the measure, as a rise does.
+      const undone = act.fixed === 0 ? act.sign < 0 : act.fixed > 0 || act.kind === 'tighten'
+      if (!undone) it.predOn[k + 1] = 0
       else {
-        // A cut put off ("delays cutting tariffs on lobster") is not done: the cut, negated, is the act.
         it.predOn[k] = 0
         it.neg[k + 1] = it.neg[k + 1] === 1 ? 0 : 1
+      }
+    }
+  }
+
+  /**
+   * "allows tariff truce to lapse", "lets exclusions expire", "forces China to cut tariffs": a verb of
+   * letting or making whose object the verb after it also takes is no act of its own; the act is that
+   * verb's, where both had bound the measure and cancelled out (a verb of less after it).
+   */
+  function lettingActs(): void {
+    for (let k = 0; k < items; k++) {
+      const t = it.target[k] as number
+      if (it.predOn[k] !== 1 || t <= k || !wordIn(it.s[k] as number, PERMIT_WORDS)) continue
+      for (let m = t + 1; m < items && it.clause[m] === it.clause[k]; m++) {
+        if (it.predOn[m] !== 1) continue
+        // (Only a verb of less: "allows exports to resume" says the same twice, no cancelling.)
+        if (it.target[m] === t && wordBefore(it.s[m] as number, toId) && predAt(it.idx[m] as number).sign < 0)
+          it.predOn[k] = 0
+        break
       }
     }
   }
@@ -2239,6 +2261,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     if (preds) markFailedAttempts()
+    if (preds) lettingActs()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.

@@ -177,7 +177,14 @@ export const TARGETS = [
       'duties',
       'n levy',
       'levies',
-      'n surtax',
+      // A surtax on imports or on a partner's goods ("imposes 100% surtax on Chinese electric vehicles");
+      // not one on incomes or profits.
+      'n import surtax',
+      ...['surtax', 'surtaxes'].flatMap((w) =>
+        ['imports', 'chinese', 'china', 'us', 'american', 'canadian', 'mexican', 'eu', 'european'].map(
+          (on) => `${w} on ${on}`,
+        ),
+      ),
       'n import tax',
       'import taxes',
       'n import duty',
@@ -687,8 +694,15 @@ export const TARGETS = [
       'entity list',
       'entity lists',
       'unreliable entity list',
-      // The Commerce Department's list of firms whose end use it cannot check.
-      'unverified list',
+      // The Commerce Department's list of firms whose end use it cannot check, named as where firms are
+      // put ("adds 33 Chinese entities to 'unverified list'"); a list of rumours is none.
+      'to unverified list',
+      'on unverified list',
+      'from unverified list',
+      'red flag unverified list',
+      'to the unverified list',
+      'on the unverified list',
+      'from the unverified list',
       'n blacklist',
       'n trade blacklist',
       'n export blacklist',
@@ -2861,6 +2875,7 @@ export const PREDICATES = [
       'v expire',
       'v let expire',
       'v allow to expire',
+      'v allow to lapse',
       'v let lapse',
       'v lapse',
       'v remove from',
@@ -3710,6 +3725,10 @@ export const PREDICATES = [
       'v resolve differences',
       // Gaps between the sides closed ("negotiators narrow differences in talks"), where "narrow"
       // alone is less of what follows.
+      // Closer ties ("EU tightens trade ties with Mercosur"), where tightening is otherwise a curb.
+      'v tighten ties',
+      'v tighten trade ties',
+      'v tighten economic ties',
       'v narrow differences',
       'v narrow their differences',
       'v narrow the differences',
@@ -3883,51 +3902,77 @@ export const LIGHT_VERBS = [
 /** Prefixes that turn the next predicate or target around, within the same clause. */
 /**
  * Attempts given up or gone back on, as negators of the act they name (see NEGATORS): each verb of giving
- * up with each attempt noun and "to" or "for" ("abandons bid to", "drops plan for tariffs"), each verb of going back on
- * with each pledge noun ("reneges on promise to", "backtracks on pledge to").
+ * up with each attempt noun and "to" ("abandons bid to", "scraps its plans to"), or a plan "for" what it
+ * planned ("drops plan for tariffs"; not a bid for something, which is wanting it), each verb of going back
+ * on with each pledge noun ("reneges on promise to", "went back on its pledge to"). Irregular forms are
+ * written out ("v" inflects regularly). Not "move": "reverses move to record high" is a market's.
  */
-const GIVEN_UP_ATTEMPTS = [
-  ...[
-    'v drop',
-    'v scrap',
-    'v shelve',
-    'v abandon',
-    'v ditch',
-    'v reverse',
-    'v halt',
-    'v withdraw',
-    'v axe',
-    'v walk back',
-  ].flatMap((verb) =>
-    [
-      'plans',
-      'plan',
-      'bid',
-      'bids',
-      'proposal',
-      'proposals',
-      'push',
-      'effort',
-      'efforts',
-      'attempt',
-      'move',
-    ].flatMap((noun) => [`${verb} ${noun} to`, `${verb} ${noun} for`]),
-  ),
-  ...['v renege on', 'v backtrack on', 'v go back on', 'v walk back'].flatMap((verb) =>
-    [
-      'pledge',
-      'pledges',
-      'promise',
-      'promises',
-      'commitment',
-      'commitments',
-      'vow',
-      'vows',
-      'deal',
-      'agreement',
-    ].map((noun) => `${verb} ${noun} to`),
-  ),
+const GIVING_UP = [
+  'v drop',
+  'v scrap',
+  'v shelve',
+  'v abandon',
+  'v ditch',
+  'v reverse',
+  'v halt',
+  'v withdraw',
+  'withdrew',
+  'withdrawn',
+  'v axe',
+  'v walk back',
+  'v back off',
+  'v back away from',
+  'v retreat from',
 ]
+const GOING_BACK_ON = [
+  'v renege on',
+  'v backtrack on',
+  'v go back on',
+  'goes back on',
+  'went back on',
+  'gone back on',
+  'v walk back',
+  'v abandon',
+  'v withdraw',
+  'withdrew',
+  'v break',
+  'broke',
+  'broken',
+]
+const ATTEMPTS = [
+  'plans',
+  'plan',
+  'bid',
+  'bids',
+  'proposal',
+  'proposals',
+  'push',
+  'effort',
+  'efforts',
+  'attempt',
+]
+const PLANS_FOR = ['plan', 'plans', 'proposal', 'proposals']
+const PLEDGES = [
+  'pledge',
+  'pledges',
+  'promise',
+  'promises',
+  'commitment',
+  'commitments',
+  'vow',
+  'vows',
+  'offer',
+  'deal',
+  'agreement',
+]
+const OWNERS = ['', 'its ', 'their ', 'the ', 'his ', 'her ']
+const GIVEN_UP_ATTEMPTS = OWNERS.flatMap((owner) => [
+  ...GIVING_UP.flatMap((verb) => [
+    ...ATTEMPTS.map((noun) => `${verb} ${owner}${noun} to`),
+    ...PLANS_FOR.map((noun) => `${verb} ${owner}${noun} for`),
+  ]),
+  ...GOING_BACK_ON.flatMap((verb) => PLEDGES.map((noun) => `${verb} ${owner}${noun} to`)),
+])
 
 export const NEGATORS = [
   'not',
@@ -6112,6 +6157,12 @@ export const INERT = [
   // Names, not a trade deal or a collapse: "E*Trade deal", "co-founder".
   'e trade',
   'etrade',
+  // Monetary tightening is no trade measure ("Fed's tightening weighs on emerging market exports").
+  'fed tightening',
+  'monetary tightening',
+  'policy tightening',
+  'quantitative tightening',
+  'credit tightening',
   // The White House garden, not a rise: "touts tariffs in Rose Garden speech".
   'rose garden',
   'co founder',
@@ -6139,8 +6190,6 @@ export const INERT = [
   'v ease way for',
   'v ease the path for',
   'v ease path for',
-  'v clear the path for',
-  'v clear path for',
   'v smooth the way for',
   'v smooth the path for',
   'v hit back',
