@@ -311,8 +311,8 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
   it('POST /headlines: one at the very start of a JSON object, array or NDJSON body is skipped, the body read as without it', () => {
     expect(post(BOM, a)).toEqual({ status: 202, body: { accepted: 1 }, records: [{ key: 'm1', value: a }] })
     expect(post(BOM, `[${a},\n${b}]`)).toMatchObject({ status: 202, body: { accepted: 2 } })
-    // NDJSON: lines keep their numbers (the mark is no line), CRLF or not.
-    for (const eol of ['\n', '\r\n']) {
+    // NDJSON: lines keep their numbers (the mark is no line), ending at LF, CRLF or a lone CR.
+    for (const eol of ['\n', '\r\n', '\r']) {
       expect(
         post(BOM, `${a}${eol}{"id":"m3","headline":"---"}${eol}${b}${eol}`),
         JSON.stringify(eol),

@@ -466,9 +466,10 @@ export function answerHeadlines(
     items = whole.map((item) => ({ value: JSON.stringify(item) }))
   } else if (whole !== undefined) items = [{ value: text }]
   else
+    // Lines end at LF, CRLF or a lone CR (old Mac files), as in every other reader (readByteLines).
     items = full
-      .split('\n')
-      .map((l, i) => ({ value: l.endsWith('\r') ? l.slice(0, -1) : l, line: i + 1 }))
+      .split(/\r\n|\r|\n/)
+      .map((l, i) => ({ value: l, line: i + 1 }))
       .filter((l) => l.value.trim() !== '')
   const ok: RawRecord[] = []
   const rejected: { index: number; line?: number; reason: IngestRejection; error: string }[] = []
