@@ -32,7 +32,10 @@ import type { HeadlineMemory } from './headline-memory.ts'
 
 export type AlerterHandlerDeps = {
   topics: TopicCatalogue
-  /** The rules in force; read once per batch. */
+  /**
+   * The rules in force; read once per batch. A record of a failed attempt is decided again by the rules
+   * (and detection time) of that attempt until it commits: see `pinned`.
+   */
   rules: () => RuleSet
   desks: readonly Desk[]
   store: AlertStore
@@ -50,6 +53,13 @@ export type AlerterHandlerDeps = {
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
 const ACKNOWLEDGED_MAX = 100_000
+/** Most input records whose evaluation is pinned between a failed attempt and its commit (see `pinned`). */
+const PINNED_MAX = 100_000
+
+/** What a record is decided by: the rules and the detection time. */
+type DecidedBy = { ruleSet: RuleSet; nowMs: number }
+
+const originOf = (r: InRecord) => `${r.topic}/${r.partition}/${r.offset}`
 
 /** An alert whose records Kafka acknowledged, all or some, and that step 4 has not confirmed yet. */
 type Acked = {
@@ -76,7 +86,8 @@ type Pending = {
  * headlines.scored and indicators → alerts.v1 and alerts.desk.<id>.v1.
  *
  * Per batch, in this order, so that everything the runner commits is durable and nothing fires twice:
- * 1. evaluate (pure) against the rules in force at the start of the batch: a reload lands between batches;
+ * 1. evaluate (pure) against the rules in force at the start of the batch (a reload lands between batches),
+ *    or, for a record of a failed attempt, the rules and detection time that attempt used;
  * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order,
  *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it
  *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below);
@@ -119,9 +130,43 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     cooldownMs: p.candidate.cooldownMs,
     origin: p.origin,
   })
+  // The evaluation each input record of a failed attempt was decided by (the rules, and the time it was
+  // detected at), pinned until a batch holding that record commits. Why: a claim (step 2) is made
+  // before the publish (step 3) and stays in Redis, naming its record, for the dedup window; the retry
+  // must raise exactly the alerts the failed attempt claimed, so that it publishes and confirms them. A
+  // reload of the rules file between the fault and the retry (or a headline turning stale meanwhile)
+  // would otherwise have the retry raise nothing for the record and commit, leaving its claims behind as
+  // if sent: the alert id a duplicate and its stream cooling down around an alert that never went out.
+  // Pinning is the simpler of the two cures and keeps a batch's decisions whole; releasing the claims a
+  // retry no longer raises would also need a script that undoes a claim (its fired time, the stream's
+  // old cooldown key) and would unsend an alert the first attempt decided on. What pinning cannot cover:
+  // a record whose retry runs in another process (a crash, a rebalance after the fault) is decided by
+  // that process's rules; its claims are orphaned only if the rules changed meanwhile (at worst a
+  // cooldown's worth of alerts of that stream, as after any alert). Bounded: the oldest pins go first
+  // (those of a partition revoked in the middle of a fault are never released here).
+  const pinned = new Map<string, DecidedBy>()
+  const pin = (origin: string, evaluation: DecidedBy) => {
+    pinned.set(origin, evaluation)
+    while (pinned.size > PINNED_MAX) pinned.delete(pinned.keys().next().value as string)
+  }
   return async (records: InRecord[]) => {
-    const ruleSet = deps.rules()
-    const nowMs = clock.now()
+    const current: DecidedBy = { ruleSet: deps.rules(), nowMs: clock.now() }
+    const origins = records.map(originOf)
+    try {
+      const outcomes = await handle(records, (origin) => pinned.get(origin) ?? current, current)
+      for (const origin of origins) pinned.delete(origin)
+      return outcomes
+    } catch (err) {
+      for (const origin of origins) if (!pinned.has(origin)) pin(origin, current)
+      throw err
+    }
+  }
+
+  async function handle(
+    records: InRecord[],
+    evaluationOf: (origin: string) => DecidedBy,
+    current: DecidedBy,
+  ): Promise<Outcome[]> {
     const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
     const pending: Pending[] = []
     const updates: {
@@ -136,7 +181,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
     }
     for (const [i, r] of records.entries()) {
-      const origin = `${r.topic}/${r.partition}/${r.offset}`
+      const origin = originOf(r)
+      const { ruleSet, nowMs } = evaluationOf(origin)
       if (r.topic === scoredTopic) {
         const p = parseJsonRecord(ScoredHeadline, r.value)
         if (!p.ok) {
@@ -178,10 +224,10 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     }
     if (updates.length > 0) {
       const requests = new Map<string, Set<string>>()
-      for (const { update } of updates) {
+      for (const { update, origin } of updates) {
         const set = requests.get(update.key) ?? new Set<string>()
         requests.set(update.key, set)
-        for (const k of hysteresisKeysFor(ruleSet, update)) set.add(k)
+        for (const k of hysteresisKeysFor(evaluationOf(origin).ruleSet, update)) set.add(k)
       }
       const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
       const scorerVersion = deps.memory.scorerVersion()
@@ -198,6 +244,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
             continue
           }
           const fields = state.get(update.key) ?? {}
+          const { ruleSet, nowMs } = evaluationOf(origin)
           const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
             evidence: deps.memory.evidence,
             ...(scorerVersion ? { scorerVersion } : {}),
@@ -338,7 +385,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     await deps.store.commit(sent, hysteresis)
     for (const { alertId } of sent) acknowledged.delete(alertId)
     if (sent.length > 0)
-      deps.log.debug({ alerts: sent.length, rulesVersion: ruleSet.rulesVersion }, 'alerts sent')
+      deps.log.debug({ alerts: sent.length, rulesVersion: current.ruleSet.rulesVersion }, 'alerts sent')
     return outcomes
   }
 }

@@ -12,7 +12,8 @@ import { createHeadlineMemory } from './headline-memory.ts'
 
 export function testAlerterHandler(opts: {
   topics: TopicCatalogue
-  rules: RuleSet
+  /** The rules in force, or what gives them at each batch (a reload). */
+  rules: RuleSet | (() => RuleSet)
   store: AlertStore
   desks?: readonly Desk[]
   publish?: (records: OutRecord[]) => Promise<void>
@@ -23,7 +24,7 @@ export function testAlerterHandler(opts: {
   const registry = new Registry()
   const handler = createAlerterHandler({
     topics: opts.topics,
-    rules: () => opts.rules,
+    rules: typeof opts.rules === 'function' ? opts.rules : () => opts.rules as RuleSet,
     desks: opts.desks ?? [],
     store: opts.store,
     memory: createHeadlineMemory({ maxScopes: 100, perScope: 5 }),
