@@ -192,6 +192,8 @@ export const F_CONDITION_NEAR = 4194304
 export const F_CAPITALISED = 8388608
 /** Its target answers a measure (see TargetRole.answers). */
 export const F_ANSWERS = 16777216
+/** A predicate that puts off what it takes (kind `pause`: "delays", "holds off"). */
+export const F_PAUSE = 33554432
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -273,6 +275,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.target?.frame) f |= F_FRAME
     if (e.target?.answers) f |= F_ANSWERS
     if (e.light) f |= F_LIGHT
+    if (e.pred?.kind === 'pause') f |= F_PAUSE
     if (e.negator) f |= F_NEGATOR
     if (e.shortNegator) f |= F_SHORT_NEG
     if (e.hasTone) f |= F_TONE

@@ -65,6 +65,7 @@ const F_CONTEXT = lex.F_CONTEXT
 const F_CONTRAST = lex.F_CONTRAST
 const F_ENTITY = lex.F_ENTITY
 const F_ANSWERS = lex.F_ANSWERS
+const F_PAUSE = lex.F_PAUSE
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
 const F_INTENS = lex.F_INTENS
@@ -2169,8 +2170,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function pausedActs(): void {
     for (let k = 0; k + 1 < items; k++) {
       if (it.predOn[k] !== 1 || it.predOn[k + 1] !== 1 || it.e[k] !== it.s[k + 1]) continue
-      const x = it.idx[k] as number
-      if (((entInts[x << 4] as number) & F_PRED) === 0 || predAt(x).kind !== 'pause') continue
+      if (((entInts[(it.idx[k] as number) << 4] as number) & F_PAUSE) === 0) continue
       const y = it.idx[k + 1] as number
       if (((entInts[y << 4] as number) & F_PRED) === 0) continue
       const act = predAt(y)
@@ -2200,14 +2200,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * verb's, where both had bound the measure and cancelled out (a verb of less after it).
    */
   function lettingActs(): void {
-    for (let k = 0; k < items; k++) {
-      const t = it.target[k] as number
-      if (it.predOn[k] !== 1 || t <= k || !wordIn(it.s[k] as number, PERMIT_WORDS)) continue
-      for (let m = t + 1; m < items && it.clause[m] === it.clause[k]; m++) {
-        if (it.predOn[m] !== 1) continue
-        // (Only a verb of less: "allows exports to resume" says the same twice, no cancelling.)
-        if (it.target[m] === t && wordBefore(it.s[m] as number, toId) && predAt(it.idx[m] as number).sign < 0)
-          it.predOn[k] = 0
+    // From the verb after the object back to the verb of letting: the rare shape is found first.
+    for (let m = 2; m < items; m++) {
+      const t = it.target[m] as number
+      if (it.predOn[m] !== 1 || t < 1 || t >= m || !wordBefore(it.s[m] as number, toId)) continue
+      // (Only a verb of less: "allows exports to resume" says the same twice, no cancelling.)
+      if (predAt(it.idx[m] as number).sign >= 0) continue
+      for (let k = t - 1; k >= 0 && it.clause[k] === it.clause[m]; k--) {
+        if (it.predOn[k] !== 1) continue
+        if (it.target[k] === t && wordIn(it.s[k] as number, PERMIT_WORDS)) it.predOn[k] = 0
         break
       }
     }
@@ -2230,7 +2231,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     markTalkTopics()
-    if (preds) pausedActs()
+    if ((flagsSeen & F_PAUSE) !== 0) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
