@@ -22,53 +22,93 @@ export function headlineValue(
   }
 }
 
-/** The evidence entry of one headline: its score on the dimension and that dimension's cue texts. */
-export function evidenceOf(h: ScoredHeadline, dimension: Dimension, value: number): AlertEvidence {
+/** The cue texts of one dimension in a headline's explanation, each once, at most maxCuesPerEvidence. */
+function cuesOf(h: ScoredHeadline, dimension: Dimension): string[] {
   const cues: string[] = []
   for (const c of h.explanation) {
     if (c.dimension === dimension && !cues.includes(c.cue)) cues.push(c.cue)
     if (cues.length >= ALERTING_DEFAULTS.maxCuesPerEvidence) break
   }
-  return { headlineId: h.id, headline: h.headline, score: value, cues }
+  return cues
+}
+
+/** The evidence entry of one headline: its score on the dimension and that dimension's cue texts. */
+export function evidenceOf(h: ScoredHeadline, dimension: Dimension, value: number): AlertEvidence {
+  return { headlineId: h.id, headline: h.headline, score: value, cues: cuesOf(h, dimension) }
 }
 
 /**
- * The top headlines behind an indicator alert, published within `evidenceWindowMs` before asOf. For a
- * sentiment alert, those pointing the alert's way, strongest (score × relevance) first; for an activity
- * alert (volume, buzz, count: a burst, whichever way it points), the newest first, then the strongest
- * either way. Ties by id, so the choice does not depend on the order they were given in.
+ * What an indicator alert's evidence needs of one headline on one dimension: a compact projection of the
+ * ScoredHeadline (no body, no scores or cues of other dimensions), so a memory of recent headlines costs
+ * little per entry (a body may be 20,000 characters; this holds the headline text, at most 1,000).
+ */
+export type EvidenceHeadline = {
+  readonly id: string
+  readonly headline: string
+  readonly publishedAtMs: number
+  readonly ingestedAtMs: number
+  readonly scorerVersion: string
+  /** The headline's value on the dimension, and the weight it carries there (headlineValue). */
+  readonly value: number
+  readonly relevance: number
+  readonly cues: readonly string[]
+}
+
+/**
+ * The headline as evidence on `dimension`; undefined when it is not about the dimension (tariff and
+ * supply chain: no label) or has no readable publication time, so it can never be evidence there.
+ */
+export function evidenceHeadline(h: ScoredHeadline, dimension: Dimension): EvidenceHeadline | undefined {
+  const v = headlineValue(h, dimension)
+  const publishedAtMs = Date.parse(h.publishedAt)
+  if (!v || !Number.isFinite(publishedAtMs)) return undefined
+  return {
+    id: h.id,
+    headline: h.headline,
+    publishedAtMs,
+    ingestedAtMs: Date.parse(h.ingestedAt),
+    scorerVersion: h.scorerVersion,
+    value: v.value,
+    relevance: v.relevance,
+    cues: cuesOf(h, dimension),
+  }
+}
+
+/**
+ * The top headlines behind an indicator alert (given as evidence on the alert's dimension), published
+ * within `evidenceWindowMs` before asOf. For a sentiment alert, those pointing the alert's way, strongest
+ * (score × relevance) first; for an activity alert (volume, buzz, count: a burst, whichever way it
+ * points), the newest first, then the strongest either way. Ties by id, so the choice does not depend on
+ * the order they were given in.
  */
 export function topEvidence(
-  headlines: readonly ScoredHeadline[],
-  dimension: Dimension,
+  headlines: readonly EvidenceHeadline[],
   side: AlertSide | 'activity',
   asOfMs: number,
 ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } {
   const sign = side === 'up' ? 1 : side === 'down' ? -1 : 0
   const since = asOfMs - ALERTING_DEFAULTS.evidenceWindowMs
-  const ranked: { h: ScoredHeadline; value: number; strength: number; at: number }[] = []
+  const ranked: { h: EvidenceHeadline; strength: number }[] = []
   for (const h of headlines) {
-    const at = Date.parse(h.publishedAt)
+    const at = h.publishedAtMs
     if (!(at <= asOfMs && at >= since)) continue
-    const v = headlineValue(h, dimension)
-    if (!v) continue
-    if (sign !== 0 && v.value * sign <= 0) continue
-    ranked.push({
-      h,
-      value: v.value,
-      strength: (sign === 0 ? Math.abs(v.value) : v.value * sign) * v.relevance,
-      at,
-    })
+    if (sign !== 0 && h.value * sign <= 0) continue
+    ranked.push({ h, strength: (sign === 0 ? Math.abs(h.value) : h.value * sign) * h.relevance })
   }
   ranked.sort(
     (a, b) =>
-      (sign === 0 ? b.at - a.at : 0) ||
+      (sign === 0 ? b.h.publishedAtMs - a.h.publishedAtMs : 0) ||
       b.strength - a.strength ||
       (a.h.id < b.h.id ? -1 : a.h.id > b.h.id ? 1 : 0),
   )
   const top = ranked.slice(0, ALERTING_DEFAULTS.maxEvidence)
   return {
-    evidence: top.map((r) => evidenceOf(r.h, dimension, r.value)),
+    evidence: top.map(({ h }) => ({
+      headlineId: h.id,
+      headline: h.headline,
+      score: h.value,
+      cues: [...h.cues],
+    })),
     scorerVersion: top[0]?.h.scorerVersion,
   }
 }

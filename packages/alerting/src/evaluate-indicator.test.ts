@@ -1,7 +1,7 @@
 import { Alert } from '@tradepulse/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import type { EvaluationRules } from './alert-candidate.ts'
-import { evaluateIndicator, hysteresisKeysFor } from './evaluate-indicator.ts'
+import { evaluateIndicator, evidenceFrom, hysteresisKeysFor } from './evaluate-indicator.ts'
 import {
   HysteresisEntry,
   type HysteresisState,
@@ -281,17 +281,19 @@ describe('evaluateIndicator: alert fields', () => {
   const rules = rulesOf(level)
 
   it('attaches the top evidence headlines pointing the alert’s way, published by asOf', () => {
-    const provider = vi.fn(() => [
-      scoredHeadline('mild', { tariff: -0.3, cues: [{ cue: 'frets' }] }),
-      scoredHeadline('strong', {
-        tariff: -0.9,
-        cues: [{ cue: 'imposes tariffs' }, { dimension: 'market', cue: 'x' }],
-      }),
-      scoredHeadline('easing', { tariff: 0.8 }),
-      scoredHeadline('future', { tariff: -1, publishedMs: T0 + MIN_MS }),
-      scoredHeadline('middle', { tariff: -0.6 }),
-      scoredHeadline('fourth', { tariff: -0.2 }),
-    ])
+    const provider = vi.fn(
+      evidenceFrom([
+        scoredHeadline('mild', { tariff: -0.3, cues: [{ cue: 'frets' }] }),
+        scoredHeadline('strong', {
+          tariff: -0.9,
+          cues: [{ cue: 'imposes tariffs' }, { dimension: 'market', cue: 'x' }],
+        }),
+        scoredHeadline('easing', { tariff: 0.8 }),
+        scoredHeadline('future', { tariff: -1, publishedMs: T0 + MIN_MS }),
+        scoredHeadline('middle', { tariff: -0.6 }),
+        scoredHeadline('fourth', { tariff: -0.2 }),
+      ]),
+    )
     const r = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, {
       evidence: provider,
     })
@@ -316,7 +318,7 @@ describe('evaluateIndicator: alert fields', () => {
       scoredHeadline('calm', { tariff: 0.2, publishedMs: T0 - 5 * HOUR_MS }),
     ]
     const level = evaluateIndicator(rules, indicatorUpdate({ mean: { '1h': -0.6 } }), {}, T0, {
-      evidence: () => headlines,
+      evidence: evidenceFrom(headlines),
     })
     expect(level.candidates[0]!.alert.evidence.map((e) => e.headlineId)).toEqual(['burst-1', 'burst-2'])
     const buzz = rulesOf({
@@ -326,7 +328,9 @@ describe('evaluateIndicator: alert fields', () => {
       threshold: 2,
       severity: 'info',
     })
-    const spike = evaluateIndicator(buzz, indicatorUpdate({ buzz: 3 }), {}, T0, { evidence: () => headlines })
+    const spike = evaluateIndicator(buzz, indicatorUpdate({ buzz: 3 }), {}, T0, {
+      evidence: evidenceFrom(headlines),
+    })
     expect(spike.candidates[0]!.alert.evidence.map((e) => e.headlineId)).toEqual([
       'burst-2',
       'burst-1',
@@ -372,7 +376,7 @@ describe('evaluateIndicator: alert fields', () => {
       scoredHeadline('not-tariff', { tariff: null, market: -0.5, publishedMs: T0, ingestedMs: T0 + 600 }),
       scoredHeadline('after-asof', { tariff: -0.8, publishedMs: T0 + MIN_MS, ingestedMs: T0 + 700 }),
     ]
-    const alert = evaluateIndicator(rules, update, {}, T0 + 1_000, { evidence: () => headlines })
+    const alert = evaluateIndicator(rules, update, {}, T0 + 1_000, { evidence: evidenceFrom(headlines) })
       .candidates[0]!.alert
     expect(alert).toMatchObject({
       publishedAt: update.asOf,
@@ -390,7 +394,9 @@ describe('evaluateIndicator: alert fields', () => {
       ...indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } }),
       ingestedAt: new Date(T0 + 250).toISOString(),
     }
-    const memory = () => [scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs: T0 + 500 })]
+    const memory = evidenceFrom([
+      scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs: T0 + 500 }),
+    ])
     const alert = evaluateIndicator(rules, update, {}, T0 + 1_000, { evidence: memory }).candidates[0]!.alert
     expect(alert).toMatchObject({ ingestedAt: update.ingestedAt, latencyMs: 750, publishedAt: update.asOf })
     // The caller's value still comes first.
@@ -405,7 +411,7 @@ describe('evaluateIndicator: alert fields', () => {
     const update = indicatorUpdate({ asOfMs: T0, updatedMs: T0 + 900, mean: { '1h': -0.6 } })
     const entered = (ingestedMs: number) =>
       evaluateIndicator(rules, update, {}, T0 + 1_000, {
-        evidence: () => [scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs })],
+        evidence: evidenceFrom([scoredHeadline('h', { tariff: -0.9, publishedMs: T0, ingestedMs })]),
       }).candidates[0]!.alert.ingestedAt
     // Entered more than maxTriggerLagMs before the update (a quiet scope, or another alerter's headline).
     expect(entered(T0 + 900 - 61_000)).toBe(update.updatedAt)

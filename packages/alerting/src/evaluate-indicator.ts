@@ -1,6 +1,6 @@
 import type { Dimension, IndicatorUpdate, Scope, ScoredHeadline } from '@tradepulse/contracts'
 import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
-import { type AlertEvidence, headlineValue, topEvidence } from './alert-evidence.ts'
+import { type AlertEvidence, type EvidenceHeadline, evidenceHeadline, topEvidence } from './alert-evidence.ts'
 import { hysteresisKey, legacyHysteresisKey } from './alert-keys.ts'
 import { indicatorMessage } from './alert-message.ts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
@@ -25,8 +25,16 @@ import {
   silentRange,
 } from './silence.ts'
 
-/** Recent scored headlines of one indicator's scope, for evidence; only called when an alert fires. */
-export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly ScoredHeadline[]
+/**
+ * Recent headlines of one indicator's scope, as evidence on its dimension (those about it); only called
+ * when an alert fires.
+ */
+export type EvidenceProvider = (dimension: Dimension, scope: Scope) => readonly EvidenceHeadline[]
+
+/** An EvidenceProvider over a list of scored headlines, whatever the scope (tests, simple callers). */
+export function evidenceFrom(headlines: readonly ScoredHeadline[]): EvidenceProvider {
+  return (dimension) => headlines.map((h) => evidenceHeadline(h, dimension)).filter((e) => e !== undefined)
+}
 
 export type IndicatorEvaluationOptions = {
   evidence?: EvidenceProvider
@@ -186,7 +194,7 @@ export function evaluateIndicator(
   const { dimension, scope } = update
 
   // The scope's recent headlines, asked for only once an alert fires.
-  let recent: readonly ScoredHeadline[] | undefined
+  let recent: readonly EvidenceHeadline[] | undefined
   const recentHeadlines = () => (recent ??= options.evidence?.(dimension, scope) ?? [])
   // When the data behind the alert entered the pipeline: the caller's, else the triggering headline's
   // where one is plausible. (Its event time stays the update's asOf, which the id's bucket is made of.)
@@ -194,13 +202,13 @@ export function evaluateIndicator(
   const enteredAt = () => {
     const given = options.ingestedAtMs ?? (update.ingestedAt ? Date.parse(update.ingestedAt) : undefined)
     if (given !== undefined && Number.isFinite(given)) return given
-    enteredMs ??= triggerEntryMs(newestAbout(recentHeadlines(), dimension, eventMs), updatedMs)
+    enteredMs ??= triggerEntryMs(newestBy(recentHeadlines(), eventMs), updatedMs)
     return enteredMs
   }
   const evidenceFor = (
     side: 'up' | 'down' | 'activity',
   ): { evidence: AlertEvidence[]; scorerVersion: string | undefined } =>
-    topEvidence(recentHeadlines(), dimension, side, eventMs)
+    topEvidence(recentHeadlines(), side, eventMs)
 
   for (const rule of ruleSet.rules) {
     if (!rule.enabled || !isIndicatorRule(rule)) continue
@@ -276,22 +284,18 @@ export function evaluateIndicator(
  * The trigger's entry time if it entered before the update was made and at most maxTriggerLagMs before;
  * otherwise the update's own time.
  */
-function triggerEntryMs(trigger: ScoredHeadline | undefined, updatedMs: number): number {
-  const t = trigger ? Date.parse(trigger.ingestedAt) : Number.NaN
+function triggerEntryMs(trigger: EvidenceHeadline | undefined, updatedMs: number): number {
+  const t = trigger ? trigger.ingestedAtMs : Number.NaN
   return t <= updatedMs && updatedMs - t <= ALERTING_DEFAULTS.maxTriggerLagMs ? t : updatedMs
 }
 
-/** The newest headline about `dimension` published by `asOfMs` (the later given on a tie), if any. */
-function newestAbout(
-  headlines: readonly ScoredHeadline[],
-  dimension: Dimension,
-  asOfMs: number,
-): ScoredHeadline | undefined {
-  let newest: ScoredHeadline | undefined
+/** The newest headline (of those about the dimension) published by `asOfMs` (the later given on a tie), if any. */
+function newestBy(headlines: readonly EvidenceHeadline[], asOfMs: number): EvidenceHeadline | undefined {
+  let newest: EvidenceHeadline | undefined
   let newestMs = Number.NEGATIVE_INFINITY
   for (const h of headlines) {
-    const t = Date.parse(h.publishedAt)
-    if (!(t <= asOfMs) || t < newestMs || !headlineValue(h, dimension)) continue
+    const t = h.publishedAtMs
+    if (!(t <= asOfMs) || t < newestMs) continue
     newest = h
     newestMs = t
   }

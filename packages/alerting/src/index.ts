@@ -1,5 +1,10 @@
 export type { AlertCandidate, Evaluation, EvaluationRules } from './alert-candidate.ts'
-export { type AlertEvidence, topEvidence } from './alert-evidence.ts'
+export {
+  type AlertEvidence,
+  type EvidenceHeadline,
+  evidenceHeadline,
+  topEvidence,
+} from './alert-evidence.ts'
 export { type AlertIdInput, alertId, timeBucket } from './alert-id.ts'
 export { type AlertSide, cooldownKey, hysteresisKey } from './alert-keys.ts'
 export { formatPair } from './alert-message.ts'

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule, SCENARIO_RULES, scenarioDesks, scenarioHeadlines } from './scenario-fixtures.ts'
-import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { cnHeadline, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -189,6 +189,45 @@ describe('alerter handler', () => {
     // A redelivery of the batch (all marked sent) counts nothing more.
     await handler(batch, ctx)
     expect(await alertMetrics(registry)).toEqual({ alerts: onAlerts.length, latency: onAlerts.length })
+  })
+
+  it('gives an indicator alert on a busy scope its evidence: newer headlines about other dimensions do not push it out', async () => {
+    const level = parseRules(`version: t-1\nrules:\n${cnLevelRule(3_600_000)}`, 'yaml')
+    if (!level.ok) throw new Error('rules do not parse')
+    const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const { handler, published } = setup(store, level)
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    // One tariff headline on CN, then more market news on CN than memory keeps per scope.
+    const headlines = [cnHeadline('tariff-1', T0 + 60_000, { tariff: -0.8 })]
+    for (let i = 0; i < 20; i++)
+      headlines.push(cnHeadline(`market-${i}`, T0 + (i + 2) * 60_000, { tariff: null, market: 0.4 }))
+    const batch: InRecord[] = headlines.map((h, i) => ({
+      topic: topics.scored.name,
+      partition: 0,
+      offset: String(i),
+      key: Buffer.from(h.id),
+      value: Buffer.from(JSON.stringify(h)),
+      headers: {},
+      timestamp: Date.now(),
+    }))
+    const u = cnTariffUpdate(T0, 30, -0.6, Date.now())
+    batch.push({
+      topic: topics.indicators.name,
+      partition: 0,
+      offset: '0',
+      key: Buffer.from(u.key),
+      value: Buffer.from(JSON.stringify(u)),
+      headers: {},
+      timestamp: Date.now(),
+    })
+    await handler(batch, ctx)
+    const alerts = published
+      .filter((r) => r.topic === topics.alerts.name)
+      .map((r) => JSON.parse(r.value as string) as Alert)
+    expect(alerts.map((a) => a.rule)).toEqual(['tariff_level_cn'])
+    expect(alerts[0]!.evidence).toEqual([
+      { headlineId: 'tariff-1', headline: 'China headline tariff-1', score: -0.8, cues: ['raises tariffs'] },
+    ])
   })
 
   it('publishes again what a fresh process claimed but never confirmed (a crash after the claim)', async () => {

@@ -34,7 +34,9 @@ export const alerterConfigShape = {
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),
   ALERTER_EVIDENCE_SCOPES: count(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
-  ALERTER_EVIDENCE_PER_SCOPE: count(20, 1).describe('recent headlines kept per scope for evidence'),
+  ALERTER_EVIDENCE_PER_SCOPE: count(20, 1).describe(
+    'recent headlines kept per scope and dimension for evidence (those about the dimension; headline text and cues, not the body)',
+  ),
   ALERTER_WEBHOOKS_ENABLED: z
     .enum(['true', 'false'])
     .default('true')

@@ -1,7 +1,7 @@
 // The alerter's handler as its tests build it: an in-memory headline memory, a silent log, its own
 // metrics registry, and a publish that collects what it is given (or the one passed). Not exported from index.
 import type { Desk, RuleSet } from '@tradepulse/alerting'
-import type { IndicatorUpdate, TopicCatalogue } from '@tradepulse/contracts'
+import type { IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
@@ -58,5 +58,50 @@ export function cnTariffUpdate(t0: number, atMin: number, mean: number, updatedM
     diffusion: 0,
     count: 20,
     updatedAt: new Date(updatedMs).toISOString(),
+  }
+}
+
+/**
+ * A scored headline about region CN published at `publishedMs`: about tariffs with score `tariff` (0.9
+ * relevant, one cue), or not about them (null: a market headline, `market` its tone).
+ */
+export function cnHeadline(
+  id: string,
+  publishedMs: number,
+  spec: { tariff: number | null; market?: number; body?: string },
+): ScoredHeadline {
+  const at = new Date(publishedMs).toISOString()
+  const span = { field: 'headline' as const, start: 0, end: 4 }
+  const market = spec.market ?? 0
+  return {
+    id,
+    source: 'fixture',
+    headline: `China headline ${id}`,
+    ...(spec.body !== undefined ? { body: spec.body } : {}),
+    publishedAt: at,
+    ingestedAt: new Date().toISOString(),
+    truncated: false,
+    scores: {
+      tariff:
+        spec.tariff === null
+          ? { score: 0, relevance: 0, confidence: 0, label: null }
+          : {
+              score: spec.tariff,
+              relevance: 0.9,
+              confidence: 0.8,
+              label: spec.tariff < 0 ? 'negative' : 'positive',
+            },
+      supplyChain: { score: 0, relevance: 0, confidence: 0, label: null },
+      market: { score: market, label: market > 0.1 ? 'positive' : market < -0.1 ? 'negative' : 'neutral' },
+      uncertainty: 0,
+    },
+    events: [],
+    entities: { regions: ['CN'], commodities: [], sectors: [], companies: [] },
+    explanation:
+      spec.tariff === null
+        ? [{ dimension: 'market', cue: 'stocks rise', weight: 1, span }]
+        : [{ dimension: 'tariff', cue: 'raises tariffs', weight: -1, span }],
+    scorerVersion: 'scorer-test',
+    scoredAt: at,
   }
 }
