@@ -2383,3 +2383,22 @@ describe('issue #3: round 26, from probe 10 (2.0.46)', () => {
     expect(tariff('Trump unveils reciprocal tariffs at Rose Garden event').label).toBe('negative')
   })
 })
+
+describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
+  it.each([
+    ['Trump says China trade deal may have to wait until after election', 'negative'],
+    ['Markets slump after Trump says trade deal could wait', 'negative'],
+    ['Pessimism grows over China trade deal as deadline nears', 'negative'],
+    ['Kudlow says trade talks going backward', 'negative'],
+    ['Trade talks have gone backwards, EU official says', 'negative'],
+    ["China adds U.S. defense firms to 'unreliable' list", 'negative'],
+  ])(
+    '%s: a deal that must wait, pessimism over it, talks going backward, the unreliable list (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+  it('reads investors waiting for talks as no setback', () => {
+    expect(tariff('Investors wait for trade talks outcome').label).not.toBe('negative')
+  })
+})
