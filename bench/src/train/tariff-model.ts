@@ -180,6 +180,8 @@ function crossValidate(all: LabelledRow[], folds: number, biases: number[]): voi
     }
     const sets: [string, LabelledRow[]][] = [
       ['Reuters dev', dev.filter((r) => r.source === 'reuters')],
+      // The draws labelled with the held-out rows, in the same session and by the same conventions.
+      ['Reuters draws 1-3', dev.filter((r) => r.source === 'reuters' && r.draw === '1-3')],
       ['Reuters draws 19+', dev.filter((r) => r.source === 'reuters' && Number(r.draw) >= 19)],
       ['News dev', dev.filter((r) => r.source !== 'reuters')],
     ]
