@@ -2398,6 +2398,16 @@ describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
       expect(tariff(h).label).toBe(want)
     },
   )
+  it.each([
+    ['Auto tariffs can wait, Ross says', 'positive'],
+    ['Tariff relief may have to wait, Mnuchin says', 'negative'],
+    ['China says it can wait out the trade war', 'negative'],
+  ])(
+    '%s: what must wait is put off, a measure as a deal; waiting out a contest is no end to it (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
   it('reads investors waiting for talks as no setback', () => {
     expect(tariff('Investors wait for trade talks outcome').label).not.toBe('negative')
   })

@@ -3054,6 +3054,17 @@ export const PREDICATES = [
       'v put on hold',
       // After its noun: "China tariffs on hold", "the deal still on hold".
       'on hold',
+      // What must wait is put off, after its noun too ("China trade deal may have to wait until after
+      // election", "auto tariffs can wait").
+      'may have to wait',
+      'might have to wait',
+      'will have to wait',
+      'could have to wait',
+      'has to wait',
+      'have to wait',
+      'could wait',
+      'can wait',
+      'may wait',
       // More time given before a measure bites is a reprieve ("extends time for divestment from
       // sanctioned Russian company").
       'v extend time for',
@@ -3651,16 +3662,10 @@ export const PREDICATES = [
       'gone backwards',
       'went backward',
       'went backwards',
-      // A deal that must wait is put off ("China trade deal may have to wait until after election").
-      'may have to wait',
-      'might have to wait',
-      'will have to wait',
-      'could have to wait',
-      'has to wait',
-      'have to wait',
-      'could wait',
-      'can wait',
-      'may wait',
+      // Sitting out a contest is no end to it ("China says it can wait out the trade war").
+      'v wait out',
+      'can wait out',
+      'could wait out',
       // Adjectives of a matter gone wrong ("troubled trade talks", "fraught trade ties").
       'troubled',
       'fraught',
