@@ -2408,6 +2408,12 @@ describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
       expect(tariff(h).label).toBe(want)
     },
   )
+  it.each(['India restricts exports of key drug ingredients', 'Germany bans exports of protective gear'])(
+    '%s: a ban or curb on a flow is a trade measure whatever the goods',
+    (h) => {
+      expect(tariff(h).label).toBe('negative')
+    },
+  )
   it('reads investors waiting for talks as no setback', () => {
     expect(tariff('Investors wait for trade talks outcome').label).not.toBe('negative')
   })
