@@ -465,8 +465,8 @@ export function answerHeadlines(
     }
     items = whole.map((item) => ({ value: JSON.stringify(item) }))
   } else if (whole !== undefined) items = [{ value: text }]
+  // Lines end at LF, CRLF or a lone CR (old Mac files), as in every other reader (readByteLines).
   else
-    // Lines end at LF, CRLF or a lone CR (old Mac files), as in every other reader (readByteLines).
     items = full
       .split(/\r\n|\r|\n/)
       .map((l, i) => ({ value: l, line: i + 1 }))
