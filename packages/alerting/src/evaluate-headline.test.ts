@@ -276,3 +276,25 @@ describe('evaluateHeadline: uncertainty_spike from headlines', () => {
     expect(evaluateHeadline(rules, scoredHeadline('h', { uncertainty: 0.9 }), T0).candidates).toEqual([])
   })
 })
+
+describe('evaluateHeadline: maxEventAgeMs', () => {
+  const rules = rulesOf(shock)
+  const old = escalation('old', { publishedMs: T0, ingestedMs: T0 + 30 * 24 * HOUR_MS })
+  const now = T0 + 30 * 24 * HOUR_MS + 5
+
+  it('raises nothing for a headline published longer ago than maxEventAgeMs, counting what it would have raised as stale', () => {
+    const r = evaluateHeadline(rules, old, now, { maxEventAgeMs: 24 * HOUR_MS })
+    expect(r).toEqual({ candidates: [], dropped: 0, stale: 2 })
+  })
+
+  it('raises as before a headline within maxEventAgeMs, and any headline when it is 0 or absent', () => {
+    const fresh = evaluateHeadline(rules, old, T0 + 24 * HOUR_MS, { maxEventAgeMs: 24 * HOUR_MS })
+    expect(fresh.candidates).toHaveLength(2)
+    expect(fresh.stale).toBe(0)
+    for (const options of [{ maxEventAgeMs: 0 }, {}]) {
+      const r = evaluateHeadline(rules, old, now, options)
+      expect(r.candidates.map((c) => c.alert.scope.id).sort()).toEqual(['CN', 'US'])
+      expect(r.stale).toBe(0)
+    }
+  })
+})

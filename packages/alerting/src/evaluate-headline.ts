@@ -36,16 +36,37 @@ function isRelevantEnough(rule: UncertaintySpikeRule, h: ScoredHeadline): boolea
   return rule.relevantTo.some((d) => h.scores[d].label !== null && h.scores[d].relevance >= rule.minRelevance)
 }
 
+export type HeadlineEvaluationOptions = {
+  /**
+   * A headline published more than this long before `nowMs` raises nothing: its alerts are counted in
+   * `stale` instead (a feed re-sending an old article, a replay into a live cluster). 0 or absent: off.
+   */
+  maxEventAgeMs?: number
+}
+
+/** What a headline raised, and the alerts it would have raised had it not been stale. */
+export type HeadlineEvaluation = Evaluation & { stale: number }
+
 /**
  * The headline rules (headline_shock, uncertainty_spike with source headline) against one scored
  * headline: one candidate per matching rule × dimension × scope the headline mentions. Pure: ids and
- * bucket come from publishedAt, latency from ingestedAt to `nowMs`.
+ * bucket come from publishedAt, latency from ingestedAt to `nowMs` (a replay's latency stays small: the
+ * headline's age is `nowMs` − publishedAt, which `maxEventAgeMs` bounds).
  */
 export function evaluateHeadline(
   ruleSet: EvaluationRules,
   scored: ScoredHeadline,
   nowMs: number,
-): Evaluation {
+  options: HeadlineEvaluationOptions = {},
+): HeadlineEvaluation {
+  const evaluation = raisedBy(ruleSet, scored, nowMs)
+  const maxAge = options.maxEventAgeMs ?? 0
+  if (maxAge > 0 && nowMs - Date.parse(scored.publishedAt) > maxAge)
+    return { candidates: [], dropped: 0, stale: evaluation.candidates.length + evaluation.dropped }
+  return { ...evaluation, stale: 0 }
+}
+
+function raisedBy(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: number): Evaluation {
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
   const eventMs = Date.parse(scored.publishedAt)
   const ingestedAtMs = Date.parse(scored.ingestedAt)

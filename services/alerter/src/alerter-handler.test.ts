@@ -1,13 +1,19 @@
 import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import { type InRecord, produceAll, TradepulseError } from '@tradepulse/platform'
+import { type InRecord, type OutRecord, produceAll, TradepulseError } from '@tradepulse/platform'
 import type { Producer } from 'kafkajs'
 import type { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import type { AlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
-import { cnLevelRule, SCENARIO_RULES, scenarioDesks, scenarioHeadlines } from './scenario-fixtures.ts'
+import {
+  cnLevelRule,
+  SCENARIO_RULES,
+  SCENARIO_T0,
+  scenarioDesks,
+  scenarioHeadlines,
+} from './scenario-fixtures.ts'
 import { cnHeadline, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
 describe('alerter handler', () => {
@@ -228,6 +234,75 @@ describe('alerter handler', () => {
     expect(alerts[0]!.evidence).toEqual([
       { headlineId: 'tariff-1', headline: 'China headline tariff-1', score: -0.8, cues: ['raises tariffs'] },
     ])
+  })
+
+  it('suppresses the alerts of a headline older than maxEventAgeMs as stale, and decides a retried batch by its first detection time', async () => {
+    const DAY = 86_400_000
+    const store = () => createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
+    const alertsOn = (published: OutRecord[]) => published.filter((r) => r.topic === topics.alerts.name)
+    const stale = async (registry: Registry) =>
+      (await registry.getSingleMetricAsString('tradepulse_alerts_suppressed_total')).match(
+        /reason="stale"} (\d+)/,
+      )?.[1]
+    const batch = records() // published from SCENARIO_T0 on, over less than a day
+    // Read two days after: nothing goes out, each alert it would have raised counted as stale.
+    const late = testAlerterHandler({
+      topics,
+      rules,
+      store: store(),
+      nowMs: SCENARIO_T0 + 2 * DAY,
+      maxEventAgeMs: DAY,
+    })
+    await late.handler(batch, ctx)
+    expect(late.published).toEqual([])
+    // The same batch read the day it was published, or with the guard off (0), raises its alerts.
+    const live = testAlerterHandler({
+      topics,
+      rules,
+      store: store(),
+      nowMs: SCENARIO_T0 + DAY,
+      maxEventAgeMs: DAY,
+    })
+    await live.handler(batch, ctx)
+    const off = testAlerterHandler({
+      topics,
+      rules,
+      store: store(),
+      nowMs: SCENARIO_T0 + 2 * DAY,
+      maxEventAgeMs: 0,
+    })
+    await off.handler(batch, ctx)
+    expect(alertsOn(live.published).length).toBeGreaterThan(5)
+    expect(alertsOn(off.published).map((r) => r.key)).toEqual(alertsOn(live.published).map((r) => r.key))
+    const raised = (await live.registry.getMetricsAsJSON())
+      .filter((m) => m.name === 'tradepulse_alerts_total' || m.name === 'tradepulse_alerts_suppressed_total')
+      .flatMap((m) => m.values as { value: number }[])
+      .reduce((n, v) => n + v.value, 0)
+    expect(await stale(late.registry)).toBe(String(raised))
+    expect(await stale(live.registry)).toBeUndefined()
+
+    // Claimed within the age, the publish failed, retried once the clock has passed it: the claims made
+    // are sent, as they were decided (the same alerts, the same detection time), not left behind as stale.
+    let now = SCENARIO_T0 + DAY
+    let faults = 1
+    const sent: OutRecord[] = []
+    const retried = testAlerterHandler({
+      topics,
+      rules,
+      store: store(),
+      nowMs: () => now,
+      maxEventAgeMs: DAY,
+      publish: async (out) => {
+        if (faults-- > 0)
+          throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+        sent.push(...out)
+      },
+    })
+    await expect(retried.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+    now += DAY
+    await retried.handler(batch, ctx)
+    expect(alertsOn(sent).map((r) => r.value)).toEqual(alertsOn(live.published).map((r) => r.value))
+    expect(await stale(retried.registry)).toBeUndefined()
   })
 
   it('publishes again what a fresh process claimed but never confirmed (a crash after the claim)', async () => {

@@ -49,6 +49,11 @@ export type AlerterHandlerDeps = {
   log: Logger
   metrics: AlerterMetrics
   clock?: Clock
+  /**
+   * A headline published longer ago than this (at detection) raises no alert: suppressed as `stale`.
+   * 0 or absent: off.
+   */
+  maxEventAgeMs?: number
 }
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
@@ -176,6 +181,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       index: number
     }[] = []
     let bounded = 0
+    let stale = 0
 
     const dlq = (i: number, p: { reason: string; message: string }) => {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
@@ -190,8 +196,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           continue
         }
         deps.memory.add(p.value)
-        const ev = evaluateHeadline(ruleSet, p.value, nowMs)
+        const ev = evaluateHeadline(ruleSet, p.value, nowMs, { maxEventAgeMs: deps.maxEventAgeMs ?? 0 })
         bounded += ev.dropped
+        stale += ev.stale
         if (ev.candidates.length === 0) continue
         // Made only for a record that raises something: a new trace costs random bytes.
         const traceparent = traceparentFor(r.headers.traceparent)
@@ -285,7 +292,6 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       }
     }
     if (decided.length < pending.length) await claimPending(decided.length)
-    if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
 
     // Back in record order (a record's alerts in the order it raised them), whatever round claimed them.
     const order = pending.map((_, i) => i).sort((a, b) => pending[a]!.index - pending[b]!.index)
@@ -349,9 +355,6 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         ...(acked?.topics ? { before: acked.topics } : {}),
       })
     })
-    if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
-    if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
-    if (merged) metrics.deskMerged.inc(merged)
 
     // An alert is counted (and its latency observed) once, when Kafka acknowledges its alerts.v1 record:
     // not while the batch is assembled, since a publish that fails is retried with the same alerts, and
@@ -384,6 +387,12 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     for (const { alertId, origin } of sent) remember(alertId, { origin })
     await deps.store.commit(sent, hysteresis)
     for (const { alertId } of sent) acknowledged.delete(alertId)
+    // Counted once the batch is done, as the alerts are: a retried batch decides its records again.
+    if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
+    if (stale > 0) metrics.suppressed.inc({ reason: 'stale' }, stale)
+    if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
+    if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
+    if (merged) metrics.deskMerged.inc(merged)
     if (sent.length > 0)
       deps.log.debug({ alerts: sent.length, rulesVersion: current.ruleSet.rulesVersion }, 'alerts sent')
     return outcomes

@@ -11,7 +11,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     suppressed: new Counter({
       name: 'tradepulse_alerts_suppressed_total',
-      help: 'alert candidates not sent: cooldown (another alert of the stream), duplicate (already sent), bound',
+      help: 'alert candidates not sent: cooldown (another alert of the stream), duplicate (already sent), bound, stale (a headline older than ALERTER_MAX_EVENT_AGE_MS)',
       labelNames: ['reason'],
       registers: [registry],
     }),

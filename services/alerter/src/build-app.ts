@@ -178,6 +178,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
         publish,
         log,
         metrics: alerterMetrics,
+        maxEventAgeMs: config.ALERTER_MAX_EVENT_AGE_MS,
       }),
       { aheadMs: config.ALERTER_ALIGN_AHEAD_MS, eventMs },
     ),

@@ -32,6 +32,7 @@ describe('AlerterConfig', () => {
     'ALERTER_HYSTERESIS_TTL_MS',
     'ALERTER_ALIGN_AHEAD_MS',
     'ALERTER_WEBHOOK_MAX_AGE_MS',
+    'ALERTER_MAX_EVENT_AGE_MS',
   ])('refuses %s past the longest duration a date can be moved by, naming it', (name) => {
     expect(refusal({ [name]: '9007199254740991' })).toBe(
       `invalid configuration:\n  ${name}: at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13) (got "9007199254740991")`,
@@ -44,5 +45,13 @@ describe('AlerterConfig', () => {
       'invalid configuration:\n  ALERTER_WEBHOOK_BACKOFF_BASE_MS: must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got 20000 and 10000)',
     )
     expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '10000' })).toBe('accepted')
+  })
+
+  it('takes ALERTER_MAX_EVENT_AGE_MS in ms, 0 (off) by default, and refuses a negative one', () => {
+    expect(loadConfig(AlerterConfig, {}).ALERTER_MAX_EVENT_AGE_MS).toBe(0)
+    expect(loadConfig(AlerterConfig, { ALERTER_MAX_EVENT_AGE_MS: '86400000' }).ALERTER_MAX_EVENT_AGE_MS).toBe(
+      86_400_000,
+    )
+    expect(refusal({ ALERTER_MAX_EVENT_AGE_MS: '-1' })).toMatch(/ALERTER_MAX_EVENT_AGE_MS/)
   })
 })

@@ -33,6 +33,9 @@ export const alerterConfigShape = {
   ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),
+  ALERTER_MAX_EVENT_AGE_MS: ms(0).describe(
+    'a headline published longer ago than this when the alerter reads it raises no headline alert (counted as suppressed, reason stale): an old article re-sent by a feed, a replay into a live cluster; 0: off (the embedded default and replays of old news alert as before)',
+  ),
   ALERTER_EVIDENCE_SCOPES: count(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
   ALERTER_EVIDENCE_PER_SCOPE: count(20, 1).describe(
     'recent headlines kept per scope and dimension for evidence (those about the dimension; headline text and cues, not the body)',

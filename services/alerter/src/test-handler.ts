@@ -17,8 +17,9 @@ export function testAlerterHandler(opts: {
   store: AlertStore
   desks?: readonly Desk[]
   publish?: (records: OutRecord[]) => Promise<void>
-  /** The handler's wall clock, when the test fixes it. */
-  nowMs?: number
+  /** The handler's wall clock, when the test fixes it (or moves it). */
+  nowMs?: number | (() => number)
+  maxEventAgeMs?: number
 }) {
   const published: OutRecord[] = []
   const registry = new Registry()
@@ -35,7 +36,10 @@ export function testAlerterHandler(opts: {
       }),
     log: createLogger({ level: 'silent' }),
     metrics: createAlerterMetrics(registry),
-    ...(opts.nowMs !== undefined ? { clock: { now: () => opts.nowMs! } } : {}),
+    ...(opts.nowMs !== undefined
+      ? { clock: { now: typeof opts.nowMs === 'function' ? opts.nowMs : () => opts.nowMs as number } }
+      : {}),
+    ...(opts.maxEventAgeMs !== undefined ? { maxEventAgeMs: opts.maxEventAgeMs } : {}),
   })
   return { handler, published, registry }
 }
