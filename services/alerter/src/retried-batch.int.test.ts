@@ -58,7 +58,7 @@ function headline(id: string, atMin: number, tariff: number): ScoredHeadline {
   }
 }
 
-describe('alerter: a batch retried after a Kafka fault, the rules reloaded in between', () => {
+describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
   let redis: Redis
   let producer: Producer
@@ -71,7 +71,7 @@ describe('alerter: a batch retried after a Kafka fault, the rules reloaded in be
     await redis.quit()
   })
 
-  it('sends the alert the failed attempt claimed, by the rules it claimed under, and decides later batches by the new rules', async () => {
+  it('sends the alert the failed attempt claimed, by the rules it claimed under, though the rules were reloaded before the retry, and decides later batches by the new rules', async () => {
     const topics = createTopicCatalogue(`${randomName('reload')}.`)
     await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
@@ -118,6 +118,55 @@ describe('alerter: a batch retried after a Kafka fault, the rules reloaded in be
       // One partition: once d's alert is read, everything published before it is too.
       await waitFor(() => sent().some((s) => s.startsWith('d ')), { what: "d's alert on alerts.v1" })
       expect(sent()).toEqual(['a r-0.7', 'd r-0.95'])
+    } finally {
+      await alerts.stop()
+    }
+  })
+  it('counts each alert once in tradepulse_alerts_total when its batch is retried after a Kafka fault', async () => {
+    const topics = createTopicCatalogue(`${randomName('count')}.`)
+    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    try {
+      let faults = 1
+      const { handler, registry } = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.7),
+        store: createRedisAlertStore(redis, {
+          prefix: randomName('alerts'),
+          dedupWindowMs: 7 * DAY,
+          hysteresisTtlMs: 7 * DAY,
+        }),
+        publish: async (out) => {
+          if (faults-- > 0)
+            throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+          await produceAll(producer, out)
+        },
+      })
+      // Three headlines past the line, each in its own hour: three alerts.
+      const batch = [0, 1, 2].map(
+        (i): InRecord => ({
+          topic: topics.scored.name,
+          partition: 0,
+          offset: String(i),
+          key: Buffer.from(`h${i}`),
+          value: Buffer.from(JSON.stringify(headline(`h${i}`, 90 * i, -0.8))),
+          headers: {},
+          timestamp: Date.now(),
+        }),
+      )
+      await expect(handler(batch, ctx)).rejects.toThrow('Connection timeout')
+      await handler(batch, ctx) // the runner's retry
+      await handler(batch, ctx) // a redelivery: all sent
+      // A marker after them on the one partition: once it is read, every alert published before it is.
+      await producer.send({ topic: topics.alerts.name, messages: [{ key: 'end', value: '{}' }] })
+      await waitFor(() => alerts.messages.some((m) => m.key === 'end'), { what: 'the marker on alerts.v1' })
+      const ids = alerts.messages.filter((m) => m.key !== 'end').map((m) => m.headers.ce_id)
+      expect(ids).toHaveLength(3)
+      expect(new Set(ids).size).toBe(3)
+      const counted = (await registry.getMetricsAsJSON())
+        .find((m) => m.name === 'tradepulse_alerts_total')!
+        .values.reduce((n, v) => n + v.value, 0)
+      expect(counted).toBe(3)
     } finally {
       await alerts.stop()
     }
