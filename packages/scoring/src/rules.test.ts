@@ -2391,7 +2391,6 @@ describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
     ['Pessimism grows over China trade deal as deadline nears', 'negative'],
     ['Kudlow says trade talks going backward', 'negative'],
     ['Trade talks have gone backwards, EU official says', 'negative'],
-    ["China adds U.S. defense firms to 'unreliable' list", 'negative'],
   ])(
     '%s: a deal that must wait, pessimism over it, talks going backward, the unreliable list (%s)',
     (h, want) => {
@@ -2408,12 +2407,19 @@ describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
       expect(tariff(h).label).toBe(want)
     },
   )
-  it.each(['India restricts exports of key drug ingredients', 'Germany bans exports of protective gear'])(
-    '%s: a ban or curb on a flow is a trade measure whatever the goods',
-    (h) => {
-      expect(tariff(h).label).toBe('negative')
-    },
-  )
+  it.each([
+    ['Optimism replaces pessimism over China trade deal', 'negative'],
+    ['No reason for pessimism over trade talks, Kudlow says', 'negative'],
+    ['Pessimism over trade deal misplaced, Mnuchin says', 'negative'],
+  ])('%s: pessimism named, not growing, is no setback (not %s)', (h, not) => {
+    expect(tariff(h).label).not.toBe(not)
+  })
+  it.each([
+    'Shell restricts exports from Nigeria terminal after pipeline leak',
+    'Boeing restricts shipments of 737 MAX parts',
+  ])('%s: a firm restricting its own shipments is no trade measure', (h) => {
+    expect(tariff(h).label).toBeNull()
+  })
   it('reads investors waiting for talks as no setback', () => {
     expect(tariff('Investors wait for trade talks outcome').label).not.toBe('negative')
   })

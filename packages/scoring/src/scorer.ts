@@ -476,36 +476,6 @@ const FAILING_WORDS: ReadonlySet<number> = new Set(
     .map((w) => lookupWord(LEXICON.vocab, w))
     .filter((id) => id >= 0),
 )
-/**
- * Verbs of trade control: said of a flow (exports, imports, sales), they make it a trade measure whatever
- * the goods (see RULES.controlTopic). Not "halt", "stop" or "cut": a firm halts its own shipments.
- */
-const CONTROL_WORDS: ReadonlySet<number> = new Set(
-  [
-    'ban',
-    'bans',
-    'banned',
-    'banning',
-    'restrict',
-    'restricts',
-    'restricted',
-    'restricting',
-    'curb',
-    'curbs',
-    'curbed',
-    'curbing',
-    'prohibit',
-    'prohibits',
-    'prohibited',
-    'prohibiting',
-    'forbid',
-    'forbids',
-    'forbade',
-    'forbidden',
-  ]
-    .map((w) => lookupWord(LEXICON.vocab, w))
-    .filter((id) => id >= 0),
-)
 /** Cases at law a court may void in place of the measure they are about (see bindOne). */
 const LITIGATION_WORDS: WordsByLength = byLength([
   'appeal',
@@ -2714,15 +2684,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (pending < 1 && hedged >= 1) conditionThreat(acc, itCondSrc[t] !== -1 ? t : k, tkey, start, field)
         const m0 = acc.sum[M] as number
         applyToTarget(acc, target, dir, marketOnly, threat, cue, field, start, stop, relief)
-        // A ban or curb on a flow is a trade measure ("India restricts exports of drug ingredients",
-        // "bans mask exports"), with the relevance of one, whatever the goods.
-        if (
-          !marketOnly &&
-          target.polarity > 0 &&
-          target.tariff > 0 &&
-          CONTROL_WORDS.has(tb.id[itS[k] as number] as number)
-        )
-          acc.topic[T] = (acc.topic[T] as number) + RULES.controlTopic
         if (marketOnly || marketTarget) acc.plainTone += (acc.sum[M] as number) - m0
         // Harm verbs on a measure ("hit by tariffs") describe its effect, and stance words
         // ("optimistic on NAFTA") an opinion of it, not a new event.

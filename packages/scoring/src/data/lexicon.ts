@@ -703,12 +703,6 @@ export const TARGETS = [
       'to the unverified list',
       'on the unverified list',
       'from the unverified list',
-      // China's list, named without "entity" ("adds U.S. firms to 'unreliable' list").
-      'to unreliable list',
-      'on unreliable list',
-      'from unreliable list',
-      'to the unreliable list',
-      'on the unreliable list',
       'n blacklist',
       'n trade blacklist',
       'n export blacklist',
@@ -3648,10 +3642,8 @@ export const PREDICATES = [
       'worrisome',
       'unresolved',
       'pessimistic',
-      // "Pessimism grows over China trade deal": doubt about the matter named after it.
-      'pessimism over',
-      'pessimism about',
-      'pessimism on',
+      // "Pessimism grows over China trade deal": doubt growing about the matter named after it (not bare
+      // "pessimism over", which is as often dismissed: "no reason for pessimism over trade talks").
       ...['grows', 'grew', 'mounts', 'deepens', 'builds', 'rises'].map((w) => `pessimism ${w} over`),
       // Talks going the wrong way ("Kudlow says trade talks going backward").
       'v go backward',

@@ -31,8 +31,6 @@ export const RULES = {
    * clause opening it ("After sanctions, ..."; see SETTINGS).
    */
   settingWeight: 0.15,
-  /** Topic weight a verb of trade control adds when it binds a flow ("restricts exports of drugs"). */
-  controlTopic: 0.3,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
   bodyWeight: 0.5,
   /** Share of the tariff and supply-chain cue sums that also colours the market tone. */
