@@ -1,15 +1,15 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { request } from 'node:http'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { answerHeadlines, type RawRecord, recordChecker, runEmbedded, takeLines } from './embedded.ts'
 import { loadSampleFeed } from './sample-feed.ts'
+import { MAIN, spawnCli } from './test-helpers.ts'
 
-const MAIN = join(import.meta.dirname, 'main.ts')
 const silent = createLogger({ level: 'silent' })
 const sink = () => {
   const chunks: string[] = []
@@ -147,28 +147,16 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   })
 
   it('with --follow takes headlines on POST /headlines and stdin until SIGINT', async () => {
-    const child = spawn(process.execPath, [MAIN, 'start', '--no-sample', '--follow', '--http-port', '0'], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
+    const { child, output, exited } = spawnCli(
+      ['start', '--no-sample', '--follow', '--http-port', '0'],
+      {},
+      { stdin: true },
+    )
+    await waitFor(() => /127\.0\.0\.1:(\d+)\/headlines/.test(output.err), {
+      what: 'the POST address',
+      timeoutMs: 20_000,
     })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no port: ${stderr}`)), 20_000)
-      child.stderr.on('data', () => {
-        const m = /127\.0\.0\.1:(\d+)\/headlines/.exec(stderr)
-        if (m) {
-          clearTimeout(timer)
-          resolve(Number(m[1]))
-        }
-      })
-    })
+    const port = Number(/127\.0\.0\.1:(\d+)\/headlines/.exec(output.err)?.[1])
     // Sent in two chunks cut inside the three bytes of "€": the text must arrive whole.
     const body = Buffer.from(
       JSON.stringify([
@@ -280,12 +268,13 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     )
     child.stdin.write(Buffer.from('{"id":"f4","headline":"caf\u00e9 tariffs"}\n', 'latin1'))
     child.stdin.write('{"id":"f5","headline":"\\u2800"}\n')
-    const deadline = Date.now() + 20_000
-    while (!(/region:CN/.test(stdout) && /rare_earths/.test(stdout)) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50))
+    await waitFor(() => /region:CN/.test(output.out) && /rare_earths/.test(output.out), {
+      what: 'the alerts of the headlines sent',
+      timeoutMs: 20_000,
+    })
     child.kill('SIGINT')
-    const code = await new Promise((r) => child.once('exit', r))
-    expect(code).toBe(0)
+    expect(await exited).toEqual([0, null])
+    const { out: stdout, err: stderr } = output
     expect(stdout).toMatch(/region:CN/)
     expect(stdout).toMatch(/commodity:rare_earths/)
     expect(stdout).toContain('€40bn of Chinese steel')

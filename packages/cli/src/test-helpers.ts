@@ -1,5 +1,5 @@
 // Helpers of the CLI's process tests: the CLI run as a child process with only the environment given.
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { expect } from 'vitest'
 
@@ -19,6 +19,26 @@ export function cli(args: string[], env: Record<string, string> = {}) {
         resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
     )
   })
+}
+
+/**
+ * The CLI spawned with only `env` (and PATH), its output gathered as it comes (`output.out`, `output.err`);
+ * `exited` resolves with its exit code and signal. stdin is a pipe with `stdin: true`, else ended at once.
+ */
+export function spawnCli(args: string[], env: Record<string, string> = {}, { stdin = false } = {}) {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
+  if (!stdin) child.stdin.end()
+  const output = { out: '', err: '' }
+  child.stdout.on('data', (d) => {
+    output.out += d
+  })
+  child.stderr.on('data', (d) => {
+    output.err += d
+  })
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => resolve([code, signal])),
+  )
+  return { child, output, exited }
 }
 
 /** One line on stderr: no stack trace, no JSON log lines. */

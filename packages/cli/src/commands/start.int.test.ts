@@ -1,26 +1,12 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import { stripVTControlCharacters } from 'node:util'
 import { randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { MAIN } from '../test-helpers.ts'
+import { spawnCli } from '../test-helpers.ts'
 
-/** The CLI spawned with only `env` (and PATH), its output gathered. */
+/** `tradepulse start ...` spawned with only `env` (and PATH). */
 function startCli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [MAIN, 'start', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const output = { out: '', err: '' }
-  child.stdout.on('data', (d) => {
-    output.out += d
-  })
-  child.stderr.on('data', (d) => {
-    output.err += d
-  })
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-    child.once('exit', (code, signal) => resolve([code, signal])),
-  )
-  return { child, output, exited }
+  return spawnCli(['start', ...args], env)
 }
 
 /** The processes `child` has started, by command name. */

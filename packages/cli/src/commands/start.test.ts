@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { randomName, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS } from '../test-helpers.ts'
+import { cli, expectOneLine, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {
@@ -109,24 +108,12 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
   })
 
   it('stops on Ctrl-C while the sample plays, and still prints what came of it (exit 0)', async () => {
-    const child = spawn(process.execPath, [MAIN, 'start', '--speed', '3000'], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => {
-      out += d
-    })
-    child.stderr.on('data', (d) => {
-      err += d
-    })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    await waitFor(() => /Playing \d+ sample headlines/.test(err), { what: 'the sample playing' })
+    const { child, output, exited } = spawnCli(['start', '--speed', '3000'])
+    await waitFor(() => /Playing \d+ sample headlines/.test(output.err), { what: 'the sample playing' })
     child.kill('SIGINT')
-    expect(await exited).toBe(0)
-    expect(err).toMatch(/\d+ alert\(s\)\. Done\./)
-    expect(out).toMatch(/ by region at /)
+    expect(await exited).toEqual([0, null])
+    expect(output.err).toMatch(/\d+ alert\(s\)\. Done\./)
+    expect(output.out).toMatch(/ by region at /)
   })
 })
 
@@ -153,32 +140,17 @@ describe('tradepulse start on a signal during its startup', { timeout: 60_000 },
     async (signal) => {
       const broker = await silentBroker()
       try {
-        const child = spawn(process.execPath, [MAIN, 'start'], {
-          env: {
-            PATH: process.env.PATH ?? '',
-            KAFKA_BROKERS: broker.address,
-            REDIS_URL: NO_REDIS,
-            TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
-            REDIS_KEY_PREFIX: randomName('start-signal'),
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
+        const { child, output, exited } = spawnCli(['start'], {
+          KAFKA_BROKERS: broker.address,
+          REDIS_URL: NO_REDIS,
+          TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
+          REDIS_KEY_PREFIX: randomName('start-signal'),
         })
-        let out = ''
-        let err = ''
-        child.stdout.on('data', (d) => {
-          out += d
-        })
-        child.stderr.on('data', (d) => {
-          err += d
-        })
-        const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-          child.once('exit', (code, sig) => resolve([code, sig])),
-        )
         await waitFor(broker.reached, { what: 'the startup to reach Kafka', timeoutMs: 60_000 })
         child.kill(signal)
-        expect(await exited, err).toEqual([0, null])
-        expect(err).toBe(`tradepulse: stopped by ${signal} during startup\n`)
-        expect(out).toBe('')
+        expect(await exited, output.err).toEqual([0, null])
+        expect(output.err).toBe(`tradepulse: stopped by ${signal} during startup\n`)
+        expect(output.out).toBe('')
       } finally {
         broker.close()
       }
