@@ -167,6 +167,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       if (redis) await closeRedis(redis)
     },
   })
+  // Where the consumer reads next, past transaction markers no handler sees: a partition ending in one
+  // (any transactional writer's commit or abort) is read to its end all the same.
+  if (catchUp) app.runner.onPosition?.((_topic, partition, next) => catchUp.position(partition, next))
   return {
     ...app,
     feed,

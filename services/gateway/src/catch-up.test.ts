@@ -44,6 +44,22 @@ describe('catch-up', () => {
     expect(c.caughtUp).toBe(true)
   })
 
+  it("counts a partition read when the consumer's position reaches its end, past a transaction marker no record shows", async () => {
+    const c = createCatchUp()
+    c.setEnds([
+      { partition: 0, low: 0, high: 2 }, // an alert and its transaction's commit marker
+      { partition: 1, low: 0, high: 2 }, // an aborted alert and its abort marker
+    ])
+    c.handled([rec(0, 0)])
+    expect(await c.health()).toMatchObject({ ready: false, detail: /2 partition/ })
+    c.position(0, 2)
+    expect(await c.health()).toMatchObject({ ready: false, detail: /1 partition/ })
+    c.position(1, 1)
+    expect(c.caughtUp).toBe(false)
+    c.position(1, 2)
+    expect(c.caughtUp).toBe(true)
+  })
+
   it('tells those waiting once, when caught up', () => {
     const c = createCatchUp()
     const told: string[] = []

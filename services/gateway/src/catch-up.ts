@@ -7,8 +7,10 @@ export type PartitionOffsets = { partition: number; low: number; high: number }
  * Whether the gateway has read what the alerts topic held when it started: until then its feed lacks
  * alerts it is about to read (a resumed stream would get a `gap`, GET /api/alerts would miss the newest),
  * so it is not ready and a load balancer sends readers to the gateways that are. Once caught up it stays
- * so: what comes after is the live stream. A partition counts as read to its end when this gateway
- * handled its last record, or when the consumer group committed past it (KAFKA_GROUP_ID: a restart resumes
+ * so: what comes after is the live stream. A partition counts as read to its end when this gateway's
+ * consumer has moved past its last offset (the runner's position: past the records handled and past the
+ * transaction markers and aborted records that no handler sees, so a partition that ends in a marker is
+ * read to its end too), or when the consumer group committed past it (KAFKA_GROUP_ID: a restart resumes
  * at its commits, so records read before it are not handed to it again).
  */
 export function createCatchUp() {
@@ -16,6 +18,9 @@ export function createCatchUp() {
   const read = new Map<number, number>()
   let caughtUp = false
   const waiting = new Set<() => void>()
+  const advance = (partition: number, next: number) => {
+    if (next > (read.get(partition) ?? 0)) read.set(partition, next)
+  }
   const behind = () => {
     if (!ends) return undefined
     let n = 0
@@ -37,16 +42,20 @@ export function createCatchUp() {
     },
     /** The group's committed offsets (the next offset each partition's reader takes; < 0: none). */
     committed(offsets: readonly { partition: number; offset: number }[]) {
-      for (const { partition, offset } of offsets)
-        if (offset > (read.get(partition) ?? 0)) read.set(partition, offset)
+      for (const { partition, offset } of offsets) advance(partition, offset)
       check()
     },
     /** Records handled (after the handler took them). */
     handled(records: readonly InRecord[]) {
-      for (const r of records) {
-        const next = Number(r.offset) + 1
-        if (next > (read.get(r.partition) ?? 0)) read.set(r.partition, next)
-      }
+      for (const r of records) advance(r.partition, Number(r.offset) + 1)
+      check()
+    },
+    /**
+     * The consumer's position in a partition: the next offset it reads (BatchRunner.onPosition), past
+     * control records and aborted records as well as those handled.
+     */
+    position(partition: number, next: number) {
+      advance(partition, next)
       check()
     },
     get caughtUp() {

@@ -191,6 +191,39 @@ describe('gateway on Kafka and Redis', () => {
     })
   })
 
+  it('is ready, and serves what the topic held, when its partitions end in transaction markers', async () => {
+    const { topics, start } = await setup()
+    // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): partition 0 ends in the
+    // commit marker after its alert, partition 1 holds only an aborted alert and its abort marker. No
+    // handler sees either marker.
+    const producer = testKafka(kafkaBrokers).producer({
+      transactionalId: randomName('gw-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    })
+    await producer.connect()
+    cleanups.push(() => producer.disconnect())
+    const inTransaction = async (partition: number, alert: Alert, end: 'commit' | 'abort') => {
+      const tx = await producer.transaction()
+      await tx.send({
+        topic: topics.alerts.name,
+        messages: [{ partition, key: `${alert.scope.kind}:${alert.scope.id}`, value: JSON.stringify(alert) }],
+      })
+      await tx[end]()
+    }
+    await inTransaction(0, testAlert('committed'), 'commit')
+    await inTransaction(1, testAlert('aborted'), 'abort')
+    const { base, get } = await start()
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, {
+      what: 'ready past the markers',
+      timeoutMs: 20_000,
+    })
+    const answer = await fetch(`${base}/api/alerts`)
+    expect(answer.status).toBe(200)
+    expect(((await answer.json()) as ApiBody).alerts.map((a) => a.id)).toEqual(['committed'])
+    expect((await get('/api/alerts')).alerts.map((a) => a.id)).toEqual(['committed'])
+  })
+
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
     const { keyPrefix, start } = await setup()
     const redis = new Redis(redisUrl)

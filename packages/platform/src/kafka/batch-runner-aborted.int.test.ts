@@ -116,6 +116,35 @@ describe('batch runner over aborted transactions', () => {
     },
   )
 
+  it('tells its position in a partition past the transaction markers and aborted records that end it', async () => {
+    const admin = await connected(kafka.admin())
+    const topic = await inputTopic(admin, 2)
+    const groupId = randomName('aborted')
+    const producer = await transactional()
+    // Partition 0: c0 and its commit marker (high 2); partition 1: a0 and its abort marker (high 2).
+    await inTransaction(producer, topic, 0, ['c0'], 'commit')
+    await inTransaction(producer, topic, 1, ['a0'], 'abort')
+    const handled: string[] = []
+    const r = runner(topic, groupId, async (records) => {
+      handled.push(...values(records))
+      return records.map(() => ({ kind: 'ok' as const }))
+    })
+    const told = new Map<number, number>()
+    const stop = r.onPosition!((t, partition, next) => {
+      if (t === topic) told.set(partition, next)
+    })
+    cleanups.push(async () => stop())
+    await r.start()
+    await waitFor(
+      () => (told.get(0) === 2 && told.get(1) === 2 ? true : undefined),
+      'positions 2 and 2, past both markers',
+    )
+    // Then past a record and its marker that come live.
+    await inTransaction(producer, topic, 0, ['c1'], 'commit')
+    await waitFor(() => (told.get(0) === 4 ? true : undefined), 'position 4 on partition 0')
+    expect(handled).toEqual(['c0', 'c1'])
+  })
+
   it('commits past aborted records that are the first it fetches (a restart at them)', async () => {
     const admin = await connected(kafka.admin())
     const topic = await inputTopic(admin, 1)

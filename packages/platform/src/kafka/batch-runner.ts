@@ -80,7 +80,19 @@ export type BatchRunner = {
    * otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does: exit 78).
    */
   failed(): Promise<TradepulseError>
+  /**
+   * Tells `listener` where this member reads each of its partitions next, as it moves: past a batch
+   * resolved (its records handled and their output acknowledged) and past the control records
+   * (transaction markers) and aborted records that end it, which no handler sees; and past a batch
+   * kafkajs filtered out whole. So a reader can tell it has read a partition to its end (high
+   * watermark) even when that end is a transaction marker. Returns what stops telling it. (The Kafka
+   * runner tells it; the in-memory one, whose bus has no transactions, does not.)
+   */
+  onPosition?(listener: PositionListener): () => void
 }
+
+/** A partition's next offset to read (see BatchRunner.onPosition). */
+export type PositionListener = (topic: string, partition: number, next: number) => void
 
 const KAFKAJS_MAX_BYTES = 10_485_760
 /** How often a member with a partition held swaps points with the others (align.exchange). */
@@ -206,6 +218,17 @@ export function createBatchRunner(
    * in this assignment, so its fetches start at the group's committed offset.
    */
   const nextFetch = new Map<string, bigint | 'unknown'>()
+  const positionListeners = new Set<PositionListener>()
+  /** Tells the listeners a partition's next offset (see BatchRunner.onPosition). */
+  const told = (topic: string, partition: number, next: bigint) => {
+    for (const listener of positionListeners) {
+      try {
+        listener(topic, partition, Number(next))
+      } catch (err) {
+        log.warn({ err, topic, partition }, 'a position listener failed')
+      }
+    }
+  }
 
   const aligner = cfg.align ? createPartitionAligner(cfg.align.aheadMs, { together: true }) : undefined
 
@@ -596,6 +619,7 @@ export function createBatchRunner(
     }
     const next = BigInt(lastOffset) + 1n
     nextFetch.set(key, next)
+    told(topic, partition, next)
     setLag(topic, partition, Number(highWatermark) - Number(next))
     lastBatchDone = Date.now()
     if (aligner) {
@@ -777,7 +801,9 @@ export function createBatchRunner(
         return // sought back meanwhile: these records come again
       }
       p.resolveOffset(chunks[k]!.lastOffset)
-      nextFetch.set(key, since === assignment ? BigInt(chunks[k]!.lastOffset) + 1n : 'unknown')
+      const position = BigInt(chunks[k]!.lastOffset) + 1n
+      nextFetch.set(key, since === assignment ? position : 'unknown')
+      if (since === assignment) told(batch.topic, batch.partition, position)
       resolved++
       if (deferred.length > 0 || chains.has(key)) {
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
@@ -996,6 +1022,10 @@ export function createBatchRunner(
     },
     joined: () => joinedPromise,
     failed: () => failedPromise,
+    onPosition(listener) {
+      positionListeners.add(listener)
+      return () => positionListeners.delete(listener)
+    },
     health: async () => {
       if (!running) return { status: 'failed', ready: false, detail: 'not running' }
       if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
