@@ -1,12 +1,10 @@
 import { isUtf8 } from 'node:buffer'
 import type { DeadLetter } from '@tradepulse/contracts'
-import { headerBytes } from './produce.ts'
+import { HEADER_FRAMING_BYTES, headerBytes, recordBytes } from './produce.ts'
 import { type InRecord, type OutRecord, originalHeaders, type RecordHeaders, setOwn } from './records.ts'
 
 // A dlq record keeps this much of the original; the rest stays readable at its origin offset.
 export const DLQ_MAX_PAYLOAD_BYTES = 256 * 1024
-/** The most the payload takes in a dlq record's JSON: its cut as base64. */
-const DLQ_MAX_ENCODED_BYTES = 4 * Math.ceil(DLQ_MAX_PAYLOAD_BYTES / 3)
 /** A key longer than this (characters) is cut in the dlq record; the origin headers still name the record. */
 export const DLQ_MAX_KEY_CHARS = 4096
 /**
@@ -37,47 +35,96 @@ export const DLQ_HEADERS = {
 const OUR_HEADERS: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS))
 
 /**
- * The most bytes (names and values) of the original headers a dlq record carries as its own. With the
- * letter's other bounds (payload, key, message, the headers' text copy) a dlq record stays under a
- * broker's default 1 MB limit whatever headers the original had: a dead letter Kafka refused would
- * leave the record skipped.
+ * The most bytes a dlq record takes as Kafka encodes it (recordBytes: key, value and headers, with the
+ * framing of each). A broker's default limit (message.max.bytes, 1,048,588 bytes) is on a whole record
+ * batch; the rest is left for the batch's framing and as a margin. deadLetterRecord measures each letter it
+ * makes against this and shrinks it while it is over, so every letter fits whatever the record it stands
+ * for held (a million empty headers, a key of control characters…): a dead letter Kafka refused would
+ * leave the record skipped (dlq_refused), lost to the dlq.
+ */
+export const DLQ_MAX_RECORD_BYTES = 900 * 1024
+
+/**
+ * The most of the original headers the dlq record carries as its own: bytes as headerBytes counts them
+ * (names, values and each value's framing), and values. Within these and the letter's other bounds a
+ * letter takes about 650 KB at most, so the shrinking (deadLetterRecord) is a last line of defence.
  */
 export const DLQ_MAX_ORIGINAL_HEADER_BYTES = 128 * 1024
+export const DLQ_MAX_ORIGINAL_HEADER_VALUES = 1024
 
 /** The most of the original key a letter keeps (bytes): a key is an id, not a payload. */
 const DLQ_MAX_LETTER_KEY_BYTES = 16 * 1024
 /** The original headers the letter's text copy keeps: this many, each value cut at DLQ_MAX_HEADER_CHARS. */
 const DLQ_MAX_HEADERS = 32
 const DLQ_MAX_HEADER_CHARS = 1024
+/** The most bytes the text copy of the headers takes in the letter's JSON (control characters take six). */
+const DLQ_MAX_HEADER_TEXT_BYTES = 64 * 1024
+/** What a letter that must shrink keeps of the original key: in its copy (bytes), and as its own key (characters). */
+const DLQ_SHRUNK_KEY_BYTES = 1024
+const DLQ_SHRUNK_KEY_CHARS = 256
 
-/** The original key, exactly: text when it is valid UTF-8, else base64 (cut at DLQ_MAX_LETTER_KEY_BYTES). */
-function encodeKey(key: Buffer | null): Pick<DeadLetter, 'key' | 'keyEncoding' | 'keyTruncated'> {
+/** Bytes that base64 makes of `n` bytes. */
+const base64Bytes = (n: number) => 4 * Math.ceil(n / 3)
+/** Bytes a string takes in JSON, quotes and escapes included. */
+const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text))
+
+/** The most the payload takes in a dlq record's JSON: its cut as base64. */
+const DLQ_MAX_ENCODED_BYTES = base64Bytes(DLQ_MAX_PAYLOAD_BYTES)
+/** The most the key copy takes in a dlq record's JSON: its cut as base64. */
+const DLQ_MAX_KEY_ENCODED_BYTES = base64Bytes(DLQ_MAX_LETTER_KEY_BYTES)
+
+/**
+ * Bytes as a letter keeps them: valid UTF-8 stays readable, anything else (binary garbage, broken
+ * sequences) is kept exactly as base64. So is text that JSON would escape past `maxJsonBytes` (control
+ * characters take six bytes each).
+ */
+function encodeBytes(bytes: Buffer, maxJsonBytes: number): { text: string; encoding: 'utf8' | 'base64' } {
+  if (isUtf8(bytes)) {
+    const text = bytes.toString('utf8')
+    if (jsonBytes(text) <= maxJsonBytes) return { text, encoding: 'utf8' }
+  }
+  return { text: bytes.toString('base64'), encoding: 'base64' }
+}
+
+/** The original key, exactly: text when it is valid UTF-8 (and JSON does not blow it up), else base64; cut at maxBytes. */
+function encodeKey(
+  key: Buffer | null,
+  maxBytes = DLQ_MAX_LETTER_KEY_BYTES,
+): Pick<DeadLetter, 'key' | 'keyEncoding' | 'keyTruncated'> {
   if (!key) return {}
-  if (key.length > DLQ_MAX_LETTER_KEY_BYTES) {
+  if (key.length > maxBytes) {
     // Cut bytes are kept exactly, as base64: a cut inside a character would not be valid text.
-    const cut = key.subarray(0, DLQ_MAX_LETTER_KEY_BYTES)
+    const cut = key.subarray(0, maxBytes)
     return { key: cut.toString('base64'), keyEncoding: 'base64', keyTruncated: true }
   }
-  return isUtf8(key)
-    ? { key: key.toString('utf8'), keyEncoding: 'utf8' }
-    : { key: key.toString('base64'), keyEncoding: 'base64' }
+  const { text, encoding } = encodeBytes(key, DLQ_MAX_KEY_ENCODED_BYTES)
+  return { key: text, keyEncoding: encoding }
 }
 
 /**
  * The text copy in the letter (DeadLetter.headers): the headers that are one value of valid UTF-8, each
- * cut at DLQ_MAX_HEADER_CHARS, at most DLQ_MAX_HEADERS of them. A header that is not text (binary bytes)
- * or is given more than once has no exact text form: it is left out here rather than shown as something
- * the producer did not send, and is kept byte for byte in the dlq record's own headers.
+ * cut at DLQ_MAX_HEADER_CHARS, at most DLQ_MAX_HEADERS of them and DLQ_MAX_HEADER_TEXT_BYTES of JSON (a
+ * header that would take it past is left out). A header that is not text (binary bytes) or is given more
+ * than once has no exact text form: it is left out here rather than shown as something the producer did
+ * not send, and is kept byte for byte in the dlq record's own headers.
  */
 function textHeaders(headers: RecordHeaders): Pick<DeadLetter, 'headers'> {
   const out: Record<string, string> = {}
   let n = 0
+  let bytes = 0
   for (const [k, v] of Object.entries(headers)) {
     if (n >= DLQ_MAX_HEADERS) break
     // A name is kept whole or not at all: two long names cut alike would overwrite each other.
     if (k.length > 256 || Array.isArray(v)) continue
     if (typeof v !== 'string' && !isUtf8(v)) continue
-    setOwn(out, k, (typeof v === 'string' ? v : v.toString('utf8')).slice(0, DLQ_MAX_HEADER_CHARS))
+    const text = (typeof v === 'string' ? v : v.toString('utf8', 0, 4 * DLQ_MAX_HEADER_CHARS)).slice(
+      0,
+      DLQ_MAX_HEADER_CHARS,
+    )
+    const size = jsonBytes(k) + jsonBytes(text) + 2 // with the colon and the comma
+    if (bytes + size > DLQ_MAX_HEADER_TEXT_BYTES) continue
+    bytes += size
+    setOwn(out, k, text)
     n++
   }
   return n === 0 ? {} : { headers: out }
@@ -85,54 +132,75 @@ function textHeaders(headers: RecordHeaders): Pick<DeadLetter, 'headers'> {
 
 /**
  * The original headers as the dlq record's own, exactly (bytes, every value of a repeated header), while
- * they fit in DLQ_MAX_ORIGINAL_HEADER_BYTES; a header that does not fit is left out whole, and so is one
- * named as ours (a letter's headers sent on again), and the values left out are counted.
+ * they fit in DLQ_MAX_ORIGINAL_HEADER_BYTES and DLQ_MAX_ORIGINAL_HEADER_VALUES; a header that does not
+ * fit is left out whole, and so is one named as ours (a letter's headers sent on again), and the values
+ * left out are counted. `values` and `bytes` (names and values) are the original's.
  */
-function carriedHeaders(headers: RecordHeaders): { carried: RecordHeaders; omitted: number } {
+function carriedHeaders(headers: RecordHeaders): {
+  carried: RecordHeaders
+  omitted: number
+  values: number
+  bytes: number
+} {
   const carried: RecordHeaders = {}
-  let bytes = 0
+  let carriedBytes = 0
+  let carriedValues = 0
   let omitted = 0
+  let values = 0
+  let bytes = 0
   for (const [k, v] of Object.entries(headers)) {
+    const count = Array.isArray(v) ? v.length : 1
     const size = headerBytes(k, v)
-    if (OUR_HEADERS.has(k) || bytes + size > DLQ_MAX_ORIGINAL_HEADER_BYTES) {
-      omitted += Array.isArray(v) ? v.length : 1
+    values += count
+    bytes += size - count * HEADER_FRAMING_BYTES
+    if (
+      OUR_HEADERS.has(k) ||
+      carriedBytes + size > DLQ_MAX_ORIGINAL_HEADER_BYTES ||
+      carriedValues + count > DLQ_MAX_ORIGINAL_HEADER_VALUES
+    ) {
+      omitted += count
       continue
     }
-    bytes += size
+    carriedBytes += size
+    carriedValues += count
     setOwn(carried, k, v)
   }
-  return { carried, omitted }
+  return { carried, omitted, values, bytes }
 }
 
+/** The payload cut at maxBytes, as encodeBytes keeps it (text while its JSON takes at most maxJsonBytes). */
 function encodePayload(
   value: Buffer | null,
+  maxBytes = DLQ_MAX_PAYLOAD_BYTES,
+  maxJsonBytes = DLQ_MAX_ENCODED_BYTES,
 ): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated'> {
   const bytes = value ?? Buffer.alloc(0)
-  const cut = bytes.length > DLQ_MAX_PAYLOAD_BYTES ? bytes.subarray(0, DLQ_MAX_PAYLOAD_BYTES) : bytes
-  // Valid UTF-8 stays readable; anything else (binary garbage, broken sequences) is kept exactly as base64.
-  // So is text that JSON would escape past base64's size (control characters take six bytes each), so
-  // that no dlq record outgrows a broker's message limit: one that did would fail its whole batch.
-  const text = cut.toString('utf8')
-  const isUtf8 =
-    Buffer.from(text, 'utf8').equals(cut) && Buffer.byteLength(JSON.stringify(text)) <= DLQ_MAX_ENCODED_BYTES
-  return {
-    payload: isUtf8 ? text : cut.toString('base64'),
-    payloadEncoding: isUtf8 ? 'utf8' : 'base64',
-    payloadTruncated: cut.length < bytes.length,
-  }
+  const cut = bytes.length > maxBytes ? bytes.subarray(0, maxBytes) : bytes
+  // Text that JSON would escape past base64's size is kept as base64 too, so that no dlq record outgrows
+  // a broker's message limit.
+  const { text, encoding } = encodeBytes(cut, maxJsonBytes)
+  return { payload: text, payloadEncoding: encoding, payloadTruncated: cut.length < bytes.length }
 }
 
-/** The key as text, cut to DLQ_MAX_KEY_CHARS (never inside a surrogate pair). */
-function boundedKey(key: Buffer): string {
-  const text = key.toString('utf8', 0, DLQ_MAX_KEY_CHARS * 4)
-  if (text.length <= DLQ_MAX_KEY_CHARS) return text
-  const c = text.charCodeAt(DLQ_MAX_KEY_CHARS - 1)
-  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? DLQ_MAX_KEY_CHARS - 1 : DLQ_MAX_KEY_CHARS)
+/** The key as text, cut to maxChars (never inside a surrogate pair). */
+function boundedKey(key: Buffer, maxChars = DLQ_MAX_KEY_CHARS): string {
+  const text = key.toString('utf8', 0, maxChars * 4)
+  if (text.length <= maxChars) return text
+  const c = text.charCodeAt(maxChars - 1)
+  return text.slice(0, c >= 0xd800 && c <= 0xdbff ? maxChars - 1 : maxChars)
 }
 
 /**
  * The dlq record for one input: the reason and the origin in the value and in headers, and the original
  * headers byte for byte in its own headers (DLQ_HEADERS after them).
+ *
+ * The finished record is measured as Kafka will encode it (recordBytes) against `maxRecordBytes`
+ * (DLQ_MAX_RECORD_BYTES). While it is over, it shrinks in this order: the text copy of the headers is
+ * left out; then the original headers (all counted in tp-dlq-headers-omitted); then the key copy is cut
+ * to DLQ_SHRUNK_KEY_BYTES (the record's own key to DLQ_SHRUNK_KEY_CHARS characters); then the payload
+ * is cut to the room left (as base64 unless its text fits), and if there is none, the message is left
+ * out. Each step taken is said at the end of the letter's message, with the original's size. A handful
+ * of measurements at most: linear in the record's size.
  */
 export function deadLetterRecord(
   dlqTopic: string,
@@ -141,31 +209,104 @@ export function deadLetterRecord(
   reason: string,
   message: string,
   now: Date,
+  opts: { maxRecordBytes?: number } = {},
 ): OutRecord {
+  const maxBytes = opts.maxRecordBytes ?? DLQ_MAX_RECORD_BYTES
   const original = originalHeaders(rec)
-  const letter: DeadLetter = {
-    reason,
-    message: boundedMessage(message),
-    worker,
-    origin: { topic: rec.topic, partition: rec.partition, offset: rec.offset },
-    failedAt: now.toISOString(),
-    ...encodePayload(rec.value),
-    ...encodeKey(rec.key),
-    ...textHeaders(original),
+  const origin = { topic: rec.topic, partition: rec.partition, offset: rec.offset }
+  const failedAt = now.toISOString()
+  let text = boundedMessage(message)
+  let payload = encodePayload(rec.value)
+  let keyCopy = encodeKey(rec.key)
+  let headersCopy = textHeaders(original)
+  const headers = carriedHeaders(original)
+  let { carried, omitted } = headers
+  let key = rec.key ? boundedKey(rec.key) : null
+  const cuts: string[] = []
+
+  const make = (): OutRecord => {
+    const letter: DeadLetter = {
+      reason,
+      message:
+        cuts.length === 0
+          ? text
+          : `${text}${text ? ' ' : ''}[dead letter shrunk to fit the dlq: ${cuts.join('; ')}]`,
+      worker,
+      origin,
+      failedAt,
+      ...payload,
+      ...keyCopy,
+      ...headersCopy,
+    }
+    return {
+      topic: dlqTopic,
+      key,
+      value: JSON.stringify(letter),
+      headers: {
+        ...carried,
+        [DLQ_HEADERS.reason]: reason,
+        [DLQ_HEADERS.worker]: worker,
+        [DLQ_HEADERS.topic]: rec.topic,
+        [DLQ_HEADERS.partition]: String(rec.partition),
+        [DLQ_HEADERS.offset]: rec.offset,
+        ...(omitted > 0 ? { [DLQ_HEADERS.headersOmitted]: String(omitted) } : {}),
+      },
+    }
   }
-  const { carried, omitted } = carriedHeaders(original)
-  return {
-    topic: dlqTopic,
-    key: rec.key ? boundedKey(rec.key) : null,
-    value: JSON.stringify(letter),
-    headers: {
-      ...carried,
-      [DLQ_HEADERS.reason]: reason,
-      [DLQ_HEADERS.worker]: worker,
-      [DLQ_HEADERS.topic]: rec.topic,
-      [DLQ_HEADERS.partition]: String(rec.partition),
-      [DLQ_HEADERS.offset]: rec.offset,
-      ...(omitted > 0 ? { [DLQ_HEADERS.headersOmitted]: String(omitted) } : {}),
-    },
+  const fits = (out: OutRecord) => recordBytes(out) <= maxBytes
+
+  let out = make()
+  if (fits(out)) return out
+  // 1. The text copy of the headers: the record's own headers have them byte for byte.
+  if (headersCopy.headers) {
+    headersCopy = {}
+    cuts.push('text copy of the headers left out')
+    out = make()
+    if (fits(out)) return out
   }
+  // 2. The original headers; they stay readable at the origin.
+  if (omitted < headers.values) {
+    carried = {}
+    omitted = headers.values
+    cuts.push(`original headers left out (${headers.values} values, ${headers.bytes} bytes)`)
+    out = make()
+    if (fits(out)) return out
+  }
+  // 3. The key, in the copy and as the record's own.
+  if (rec.key && (rec.key.length > DLQ_SHRUNK_KEY_BYTES || (key?.length ?? 0) > DLQ_SHRUNK_KEY_CHARS)) {
+    keyCopy = encodeKey(rec.key, DLQ_SHRUNK_KEY_BYTES)
+    key = boundedKey(rec.key, DLQ_SHRUNK_KEY_CHARS)
+    cuts.push(`key cut (original ${rec.key.length} bytes)`)
+    out = make()
+    if (fits(out)) return out
+  }
+  // 4. The payload, to the room left when it is empty; 5. if there is none even so, the message as well.
+  const size = rec.value?.length ?? 0
+  const empty = jsonBytes('')
+  // The room is measured with payloadTruncated true; a payload kept whole says false, a byte more.
+  const room = () => maxBytes - recordBytes(make()) + empty - 8
+  if (size > 0) {
+    payload = { payload: '', payloadEncoding: 'base64', payloadTruncated: true }
+    cuts.push(`payload cut (original ${size} bytes)`)
+  }
+  let left = room()
+  if (left < empty) {
+    cuts.push(`message left out (original ${message.length} characters)`)
+    text = ''
+    left = room()
+  }
+  if (size > 0 && left > empty) {
+    // As text when the cut (at a character's start) is valid UTF-8 whose JSON fits, else as base64.
+    const value = rec.value!
+    let keep = Math.min(DLQ_MAX_PAYLOAD_BYTES, left - empty)
+    while (keep > 0 && keep < size && (value[keep]! & 0xc0) === 0x80) keep--
+    const asText = encodePayload(value, keep, left)
+    payload =
+      asText.payloadEncoding === 'utf8'
+        ? asText
+        : encodePayload(value, Math.min(DLQ_MAX_PAYLOAD_BYTES, 3 * Math.floor((left - empty) / 4)), left)
+  }
+  // Only a reason, worker or topic name thousands of times longer than any of ours could leave it over:
+  // nothing of the input is left to cut.
+  return make()
 }

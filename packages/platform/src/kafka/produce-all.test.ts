@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { acknowledgedBefore, createProduceQueue, produceAll } from './produce.ts'
+import { acknowledgedBefore, createProduceQueue, produceAll, RECORD_FRAMING_BYTES } from './produce.ts'
 import type { OutRecord } from './records.ts'
 
 /** A producer that acknowledges every request but the ones whose numbers (from 1) are in `failing`. */
@@ -26,7 +26,9 @@ describe('produceAll', () => {
   it('tells, on a failed request, which records the requests before it wrote', async () => {
     const f = fakeProducer([3])
     const records = ['a', 'b', 'c', 'd', 'e'].map((v) => rec(v))
-    const err = await produceAll(f.producer, records, { maxRequestBytes: 2 }).catch((e: unknown) => e)
+    // Two records of one byte (and their framing) a request.
+    const maxRequestBytes = 2 * (RECORD_FRAMING_BYTES + 1)
+    const err = await produceAll(f.producer, records, { maxRequestBytes }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(Error)
     expect((err as Error).message).toBe('request 3: NOT_LEADER_FOR_PARTITION') // the producer's own error
     expect(f.written).toEqual(['a', 'b', 'c', 'd'])

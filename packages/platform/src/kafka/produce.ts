@@ -53,22 +53,41 @@ export function acknowledgedBefore(err: unknown, records: readonly OutRecord[]):
 const byteLength = (v: string | Buffer | null) =>
   v === null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length
 
-/** A header's bytes on the wire: its name once per value, and the values. */
+/**
+ * The most bytes one header value's framing takes in a Kafka record (v2 format): the varint lengths of its
+ * name and its value, at most 5 bytes each. Without it a header with an empty name and value would count
+ * for nothing, and a record carrying a million of them for nothing more than one without.
+ */
+export const HEADER_FRAMING_BYTES = 10
+/**
+ * The most bytes a record's own framing takes in a record batch: its length, attributes, timestamp and
+ * offset deltas, key and value lengths and header count (varints; the timestamp delta a varlong).
+ */
+export const RECORD_FRAMING_BYTES = 40
+
+/** A header's bytes on the wire, at most: its name once per value, the values, and each one's framing. */
 export function headerBytes(name: string, value: HeaderValue): number {
-  if (!Array.isArray(value)) return Buffer.byteLength(name) + byteLength(value)
+  const named = Buffer.byteLength(name) + HEADER_FRAMING_BYTES
+  if (!Array.isArray(value)) return named + byteLength(value)
   let size = 0
-  for (const v of value) size += Buffer.byteLength(name) + byteLength(v)
+  for (const v of value) size += named + byteLength(v)
   return size
 }
 
-/** Consecutive runs of records whose sizes add up to at most maxBytes (a larger record goes alone). */
+/** A record's bytes in a record batch, at most: key, value, headers and the framing of each. */
+export function recordBytes(r: Pick<OutRecord, 'key' | 'value' | 'headers'>): number {
+  let size = RECORD_FRAMING_BYTES + byteLength(r.key) + byteLength(r.value)
+  if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += headerBytes(k, v)
+  return size
+}
+
+/** Consecutive runs of records whose sizes (recordBytes) add up to at most maxBytes (a larger record goes alone). */
 export function splitBySize(records: OutRecord[], maxBytes: number): OutRecord[][] {
   const parts: OutRecord[][] = []
   let part: OutRecord[] = []
   let bytes = 0
   for (const r of records) {
-    let size = byteLength(r.key) + byteLength(r.value)
-    if (r.headers) for (const [k, v] of Object.entries(r.headers)) size += headerBytes(k, v)
+    const size = recordBytes(r)
     if (part.length > 0 && bytes + size > maxBytes) {
       parts.push(part)
       part = []
