@@ -55,7 +55,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   const feed = createAlertFeed(config.GATEWAY_RECENT_ALERTS)
   const alerts = new Counter({
     name: 'tradepulse_gateway_alerts_total',
-    help: 'records read from the alerts topic: a new alert, a duplicate of one held (same id), or invalid (not an alert: skipped, logged)',
+    help: 'records read from the alerts topic: a new alert, a duplicate of one held (same id), or invalid (not an alert, or a record over 64 KB: skipped, logged)',
     labelNames: ['result'],
     registers: [metrics.registry],
   })

@@ -10,7 +10,7 @@ export const gatewayConfigShape = {
     1_000,
     1,
     100_000,
-    'alerts the gateway holds in memory for GET /api/alerts and for streams that resume (newest kept)',
+    'alerts the gateway holds in memory for GET /api/alerts and for streams that resume (newest kept); a record over 64 KB is skipped as no alert, so they take at most 64 KB each (64 MB at the default)',
   ),
   GATEWAY_MAX_STREAMS: count(
     200,

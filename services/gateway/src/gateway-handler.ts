@@ -3,9 +3,18 @@ import { type BatchHandler, type Logger, type Outcome, parseJsonRecord } from '@
 import type { AlertFeed } from './alert-feed.ts'
 
 /**
+ * The largest alert record the gateway holds, in bytes of its value. An alert the alerter makes weighs
+ * about 0.5 to 2 KB, and at most about 12 KB: up to 3 evidence headlines of at most 1,000 characters
+ * (3 bytes each at worst in UTF-8), 8 cues each, ids of at most 200 characters. A record above this is no
+ * alert of ours; held, it would cost the feed's memory and every GET /api/alerts
+ * (GATEWAY_RECENT_ALERTS of them: at most 64 MB at the default 1,000, not 1 GB).
+ */
+export const MAX_ALERT_BYTES = 64 * 1024
+
+/**
  * alerts → the gateway's feed (and through it every open stream). An alert already held is dropped as a
- * duplicate. A record that is not an alert is dropped with an error line naming its origin and what is
- * wrong (`tradepulse_outcomes_total{outcome="drop",reason}` counts it): the gateway reads a topic it does
+ * duplicate. A record that is not an alert, or is larger than MAX_ALERT_BYTES (`too_large`), is dropped
+ * with an error line naming its origin and what is wrong (`tradepulse_outcomes_total{outcome="drop",reason}` counts it): the gateway reads a topic it does
  * not own, from its oldest record at every start, and a dead letter would be sent again at each start.
  */
 export function createGatewayHandler(deps: {
@@ -15,6 +24,20 @@ export function createGatewayHandler(deps: {
 }): BatchHandler {
   return async (records) =>
     records.map((r): Outcome => {
+      const size = r.value?.length ?? 0
+      if (size > MAX_ALERT_BYTES) {
+        const message = `record is ${size} bytes; the limit is ${MAX_ALERT_BYTES}`
+        deps.log.error(
+          {
+            origin: { topic: r.topic, partition: r.partition, offset: r.offset },
+            reason: 'too_large',
+            message,
+          },
+          'not an alert: skipped',
+        )
+        deps.onAlert?.('invalid')
+        return { kind: 'drop', reason: 'too_large' }
+      }
       const parsed = parseJsonRecord(Alert, r.value)
       // An event id is one line of the stream: a line break would let a record write its own fields.
       const bad = !parsed.ok

@@ -1,0 +1,66 @@
+import { Writable } from 'node:stream'
+import { createLogger, type InRecord } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { createAlertFeed } from './alert-feed.ts'
+import { testAlert } from './fixtures.ts'
+import { createGatewayHandler, MAX_ALERT_BYTES } from './gateway-handler.ts'
+
+const record = (offset: number, value: string): InRecord => ({
+  topic: 'alerts',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  value: Buffer.from(value),
+  headers: {},
+  timestamp: 0,
+})
+
+/** An alert whose record value is `bytes` long (its message padded). */
+function alertOfSize(id: string, bytes: number): string {
+  const base = JSON.stringify(testAlert(id, { message: '' }))
+  const text = JSON.stringify(testAlert(id, { message: 'x'.repeat(bytes - base.length) }))
+  expect(Buffer.byteLength(text)).toBe(bytes)
+  return text
+}
+
+describe('gateway handler', () => {
+  it('skips a record over MAX_ALERT_BYTES, logged and counted invalid, and holds one at the limit', async () => {
+    const feed = createAlertFeed(10)
+    const lines: Record<string, unknown>[] = []
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
+        done()
+      },
+    })
+    const log = createLogger({ level: 'error' }, sink)
+    const results: string[] = []
+    const handle = createGatewayHandler({ feed, log, onAlert: (r) => results.push(r) })
+    const outcomes = await handle(
+      [
+        record(0, alertOfSize('huge', 900_000)),
+        record(1, alertOfSize('over', MAX_ALERT_BYTES + 1)),
+        record(2, alertOfSize('at-limit', MAX_ALERT_BYTES)),
+        record(3, JSON.stringify(testAlert('usual'))),
+      ],
+      { signal: new AbortController().signal },
+    )
+    expect(outcomes).toEqual([
+      { kind: 'drop', reason: 'too_large' },
+      { kind: 'drop', reason: 'too_large' },
+      { kind: 'ok' },
+      { kind: 'ok' },
+    ])
+    expect(results).toEqual(['invalid', 'invalid', 'new', 'new'])
+    expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['usual', 'at-limit'])
+    expect(lines).toMatchObject([
+      {
+        msg: 'not an alert: skipped',
+        reason: 'too_large',
+        message: `record is 900000 bytes; the limit is ${MAX_ALERT_BYTES}`,
+        origin: { topic: 'alerts', partition: 0, offset: '0' },
+      },
+      { reason: 'too_large', origin: { offset: '1' } },
+    ])
+  })
+})
