@@ -267,13 +267,33 @@ describe('aggregator handler', () => {
         expect(r.cn.count).toBe(12)
         expect(Math.abs(r.cn.mean['15m']! - clean.cn.mean['15m']!)).toBeLessThan(0.02)
         expect(r.watermark).toBe(T0 + 55 * MIN_MS + 30_000)
-        // The skewed headline counts in its own scopes, read at its own time.
-        expect(r.market.asOf).toBe(new Date(T0 + 55 * MIN_MS + skew).toISOString())
+        // The skewed headline counts in its own scopes too, applied at the bound.
+        expect(r.market.asOf).toBe(new Date(T0 + 55 * MIN_MS + 30_000).toISOString())
         expect(r.market.count).toBe(13)
       }
       // With no tolerance, the reading is the one without the skewed headline.
       const strict = await stream(10 * MIN_MS, live, 0)
       expect(strict.cn).toEqual(clean.cn)
+    })
+
+    it('applies a headline stamped ahead at the bound: one published minutes ago is not late in the scopes they share', async () => {
+      // Ingest lets a publishedAt through up to about 10 min ahead (5 min past an entry time itself up to
+      // 5 min ahead); the grace is 10 min. Applied at its own time, the skewed headline made the lagged one
+      // late in the global market and uncertainty indicators, which every headline counts in.
+      const wall = T0 + 12 * HOUR_MS
+      const clock = createManualClock(wall)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE }, clock })
+      const { handler, late, counter } = setup(2_000, clock, store)
+      const batch = (h: ScoredHeadline, offset: number) =>
+        recordsOf(0, [h]).map((r) => ({ ...r, offset: String(offset), timestamp: wall }))
+      await handler(batch(headline('on-time', wall - MIN_MS), 0), ctx)
+      await handler(batch(headline('skewed', wall + 9.5 * MIN_MS, true), 1), ctx)
+      await handler(batch(headline('lagged', wall - 2 * MIN_MS), 2), ctx)
+      expect(await late()).toBe(0)
+      const market = await store.get('market', { kind: 'global', id: 'all' }, wall)
+      expect(market).toMatchObject({ count: 3, asOf: new Date(wall + 30_000).toISOString() })
+      expect((await store.get('tariff', { kind: 'region', id: 'CN' }, wall))?.count).toBe(2)
+      expect(await counter('tradepulse_indicator_ahead_total')).toBe(1)
     })
 
     it('keeps a replay of old news as it was, whatever the wall clock: event time behind it is never bound', async () => {

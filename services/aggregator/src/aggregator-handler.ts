@@ -7,13 +7,13 @@ import {
 } from '@tradepulse/contracts'
 import {
   type Contribution,
-  contributionsOf,
   type IndicatorStore,
   indicatorKey,
   parseIndicatorKey,
 } from '@tradepulse/indicators'
 import {
   type BatchHandler,
+  type InRecord,
   type Logger,
   type Outcome,
   type OutRecord,
@@ -30,6 +30,7 @@ import {
 import { applyInRuns } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
+import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import {
   createPublishThrottle,
@@ -71,8 +72,9 @@ export type AggregatorDeps = {
    */
   recoverAfterMs?: number
   /**
-   * How far past the wall clock the event-time watermark may go (default 30 s): a headline stamped
-   * further ahead counts in its own scopes, read at its own time, but moves no other scope's readings.
+   * How far past the wall clock the event-time watermark may go (default 30 s), and how far past its
+   * record's time a headline is applied at: one stamped further ahead is applied at that bound (see
+   * placeEventTime), so it moves no indicator's newest event, and no other headline's lateness, past it.
    */
   maxAheadMs?: number
 }
@@ -171,8 +173,9 @@ export function createAggregator(deps: AggregatorDeps) {
   /**
    * Newest event time this member applied so far, but never more than maxAheadMs past the wall clock
    * when applied: the asOf of published updates (the stream's own "now"), via the members' shared
-   * watermark, or a key's newest event where another member is ahead (or where the key holds a
-   * headline stamped further ahead than that: read at its own time, it moves no other key).
+   * watermark, or a key's newest event where another member is ahead. Headlines stamped further ahead
+   * are applied at the bound past their record's time (placeEventTime), so no key's newest event goes
+   * past it either (but for members whose clocks disagree).
    *
    * Why the bound: ingest accepts a publishedAt up to INGEST_MAX_FUTURE_MS past its entry time, so one
    * feed whose clock runs fast would otherwise pull every scope's asOf minutes into the future, decaying
@@ -185,6 +188,31 @@ export function createAggregator(deps: AggregatorDeps) {
   /** The furthest the watermark may go now. */
   const watermarkLimit = () => clock.now() + maxAheadMs
   let aheadWarnedMs = Number.NEGATIVE_INFINITY
+  /**
+   * The event time a record's headline is applied at (placeEventTime), without parsing it: what the
+   * parts still to come of a batch, and the runner's alignment, are held at.
+   */
+  const eventMsOf = (record: Pick<InRecord, 'value' | 'timestamp'>, wallMs = clock.now()) => {
+    const ms = scoredEventMs(record.value)
+    return ms === undefined ? undefined : Math.min(ms, recordNowMs(record.timestamp, wallMs) + maxAheadMs)
+  }
+  /** Counts the headlines of a part applied at the bound rather than at their own time; warns once a minute. */
+  const countAhead = (ahead: { headlineId: string; aheadMs: number }[]) => {
+    if (ahead.length === 0) return
+    deps.metrics.ahead.inc(ahead.length)
+    const now = clock.now()
+    if (now - aheadWarnedMs < 60_000) return
+    aheadWarnedMs = now
+    log.warn(
+      {
+        headlineId: ahead[0]!.headlineId,
+        aheadMs: ahead[0]!.aheadMs + maxAheadMs,
+        maxAheadMs,
+        headlines: ahead.length,
+      },
+      'headlines stamped ahead of their time (a feed whose clock runs fast?): applied at most AGGREGATOR_MAX_AHEAD_MS past it, so they make no on-time headline late',
+    )
+  }
 
   async function activeStore(): Promise<IndicatorStore> {
     const ns = (await deps.store.activeNamespace()) ?? deps.store.namespace
@@ -206,32 +234,12 @@ export function createAggregator(deps: AggregatorDeps) {
         graceMs: deps.graceMs,
         redelivered: isRedelivered,
       })
+      // Contributions are at most maxAheadMs past their record's time (placeEventTime); the wall clock
+      // bounds the watermark too, should a record's time be ahead of this member's clock.
       const limit = watermarkLimit()
-      let ahead: { headlineId: string; eventMs: number } | undefined
-      const aheadIds = new Set<string>()
       for (const c of round) {
-        if (c.eventMs > limit) {
-          aheadIds.add(c.headlineId)
-          ahead ??= c
-        }
         const t = Math.min(c.eventMs, limit)
         if (t > watermarkMs) watermarkMs = t
-      }
-      if (ahead) {
-        deps.metrics.ahead.inc(aheadIds.size)
-        const now = clock.now()
-        if (now - aheadWarnedMs >= 60_000) {
-          aheadWarnedMs = now
-          log.warn(
-            {
-              headlineId: ahead.headlineId,
-              aheadMs: ahead.eventMs - now,
-              maxAheadMs,
-              headlines: aheadIds.size,
-            },
-            'headlines stamped ahead of the wall clock (a feed whose clock runs fast?): counted at their own time in their scopes, the event-time watermark held at the clock',
-          )
-        }
       }
     },
     { graceMs: deps.graceMs },
@@ -411,8 +419,9 @@ export function createAggregator(deps: AggregatorDeps) {
     const restOldest: number[] = []
     if (records.length > partSize) {
       let oldest = Number.POSITIVE_INFINITY
+      const wallMs = clock.now()
       for (let i = records.length - 1; i >= partSize; i--) {
-        oldest = Math.min(oldest, scoredEventMs(records[i]!.value) ?? Number.POSITIVE_INFINITY)
+        oldest = Math.min(oldest, eventMsOf(records[i]!, wallMs) ?? Number.POSITIVE_INFINITY)
         if (i % partSize === 0) restOldest[i / partSize - 1] = oldest
       }
     }
@@ -425,7 +434,9 @@ export function createAggregator(deps: AggregatorDeps) {
         merger.begin(source)
         const contributions: Contribution[] = []
         const again: string[] = []
+        const ahead: { headlineId: string; aheadMs: number }[] = []
         const to = Math.min(records.length, from + partSize)
+        const wallMs = clock.now()
         try {
           for (let i = from; i < to; i++) {
             const record = records[i]!
@@ -435,7 +446,13 @@ export function createAggregator(deps: AggregatorDeps) {
               continue
             }
             if (isRedelivery(range, Number(record.offset), record.timestamp)) again.push(parsed.value.id)
-            const own = contributionsOf(parsed.value)
+            const placed = placeEventTime(
+              Date.parse(parsed.value.publishedAt),
+              recordNowMs(record.timestamp, wallMs),
+              { maxAheadMs },
+            )
+            if (placed.aheadMs > 0) ahead.push({ headlineId: parsed.value.id, aheadMs: placed.aheadMs })
+            const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)
             addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
             outcomes[i] = { kind: 'ok' }
@@ -446,6 +463,7 @@ export function createAggregator(deps: AggregatorDeps) {
           void merger.submit([], source).catch(() => {})
           throw err
         }
+        countAhead(ahead)
         for (const id of again) redelivered.set(id, (redelivered.get(id) ?? 0) + 1)
         const rest = restOldest[from / partSize]
         submitted.push(
@@ -525,6 +543,8 @@ export function createAggregator(deps: AggregatorDeps) {
     /** The same for every pending key, whatever its interval (on stop). */
     flushAll: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.drain(clock.now()), send),
     watermarkMs: () => watermarkMs,
+    /** The event time a record's headline is applied at, for the runner's alignment (see placeEventTime). */
+    eventMsOf: (record: Pick<InRecord, 'value' | 'timestamp'>) => eventMsOf(record),
   }
 }
 export type Aggregator = ReturnType<typeof createAggregator>

@@ -57,7 +57,7 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_ahead_total',
-          help: 'headlines applied with an event time further past the wall clock than AGGREGATOR_MAX_AHEAD_MS (a feed whose clock runs fast): counted in their scopes at their own time, the event-time watermark held at the clock',
+          help: 'headlines stamped further past their Kafka record time than AGGREGATOR_MAX_AHEAD_MS (a feed whose clock runs fast): applied at that bound, not at their own time',
           registers: [registry],
         }),
     ),

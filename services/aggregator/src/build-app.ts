@@ -17,7 +17,7 @@ import {
   type WorkerDeps,
   watchRedisState,
 } from '@tradepulse/platform'
-import { createAggregator, scoredEventMs } from './aggregator-handler.ts'
+import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { appliedOffsetsKey, memoryAppliedOffsets, redisAppliedOffsets } from './applied-offsets.ts'
 import {
@@ -135,7 +135,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     // several members in the group, across members too, through Redis.
     align: {
       aheadMs: config.AGGREGATOR_GRACE_MS / 2,
-      eventMs: (r) => scoredEventMs(r.value),
+      eventMs: (r) => aggregator.eventMsOf(r),
       ...(redis
         ? {
             exchange: redisAlignmentExchange(

@@ -1,4 +1,4 @@
-import { type Contribution, contributionsOf, type IndicatorStore } from '@tradepulse/indicators'
+import type { Contribution, IndicatorStore } from '@tradepulse/indicators'
 import { createKafka, createPartitionAligner, type Logger, normalizeError, retry } from '@tradepulse/platform'
 import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -6,6 +6,7 @@ import { parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
 import { applyInRuns } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
+import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 
 export type RebuildOptions = {
@@ -203,8 +204,16 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     const records = batch.messages.filter((m) => Number(m.offset) >= from)
     if (records.length === 0) return
     const parsed = records.map((m) => parseScoredRecord(m.value))
-    const times = parsed.map((r) => {
-      const ms = r.ok ? Date.parse(r.value.publishedAt) : Number.NaN
+    // Each headline at the event time the live worker applied it at (placeEventTime: at most
+    // maxAheadMs past its record's time), which the record's timestamp makes the same now as then.
+    const wallMs = Date.now()
+    const times = parsed.map((r, k) => {
+      if (!r.ok) return undefined
+      const ms = placeEventTime(
+        Date.parse(r.value.publishedAt),
+        recordNowMs(Number(records[k]!.timestamp), wallMs),
+        { maxAheadMs },
+      ).eventMs
       return Number.isNaN(ms) ? undefined : ms
     })
     const newest = newestOf(times)
@@ -245,7 +254,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
         const contributions: Contribution[] = []
         for (const k of headlines.slice(i * chunk, (i + 1) * chunk)) {
           const r = parsed[k]!
-          if (r.ok) for (const c of contributionsOf(r.value)) contributions.push(c)
+          if (r.ok) for (const c of contributionsAt(r.value, times[k]!)) contributions.push(c)
         }
         submitted++
         await merger.submit(contributions, key)
