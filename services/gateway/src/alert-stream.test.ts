@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
-import { createAlertStreams } from './alert-stream.ts'
+import { createAlertStreams, STREAM_KEEPALIVE_MS } from './alert-stream.ts'
 import { testAlert } from './fixtures.ts'
 
 /** A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. */
@@ -149,6 +149,76 @@ describe('alert streams', () => {
       expect(reader.state.destroyed).toBe(false)
       vi.advanceTimersByTime(2)
       expect([reader.state.destroyed, stalled, streams.size]).toEqual([true, 1, 0])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('closes every stream at its maximum age, spread over its last tenth, a reader taking nothing too; keepalive on its socket', () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(100)
+      const counts = { closed: 0, stalled: 0, aged: 0 }
+      const spreads = [0, 0.999]
+      const streams = createAlertStreams(
+        feed,
+        {
+          maxStreams: 2,
+          heartbeatMs: 1_000,
+          stallMs: 1_000,
+          maxAgeMs: 60_000,
+          random: () => spreads.shift()!,
+        },
+        {
+          opened() {},
+          closed: () => counts.closed++,
+          stalled: () => counts.stalled++,
+          aged: () => counts.aged++,
+        },
+      )
+      // Readers that take nothing: the heartbeats never fill their sockets.
+      const keepalive: unknown[][] = []
+      const readers = [fakeResponse(1_000_000), fakeResponse(1_000_000)]
+      for (const r of readers) {
+        Object.assign(r.req, { socket: { setKeepAlive: (...args: unknown[]) => keepalive.push(args) } })
+        expect(streams.open(r.req, r.res, { filter: {}, recent: 0 })).toBe(true)
+      }
+      expect(keepalive).toEqual([
+        [true, STREAM_KEEPALIVE_MS],
+        [true, STREAM_KEEPALIVE_MS],
+      ])
+      expect(streams.full).toBe(true)
+      vi.advanceTimersByTime(54_000 - 1)
+      expect([streams.size, counts.aged]).toEqual([2, 0])
+      vi.advanceTimersByTime(1) // 90 % of the age: the first
+      expect([streams.size, readers[0]!.state.ended, readers[1]!.state.ended]).toEqual([1, true, false])
+      vi.advanceTimersByTime(6_000)
+      expect([streams.size, readers[1]!.state.ended]).toEqual([0, true])
+      expect(counts).toEqual({ closed: 2, stalled: 0, aged: 2 })
+      expect(readers.map((r) => r.state.destroyed)).toEqual([false, false])
+      // Their places are free again.
+      const next = fakeResponse(1_000_000)
+      expect(streams.open(next.req, next.res, { filter: {}, recent: 0 })).toBe(true)
+      streams.closeAll()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('destroys a stream whose socket is full when it reaches its age (it would never take the end)', () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(100)
+      const streams = createAlertStreams(
+        feed,
+        { maxStreams: 2, heartbeatMs: 3_600_000, stallMs: 60_000, maxAgeMs: 10_000, random: () => 0 },
+        noEvents,
+      )
+      const reader = fakeResponse(100)
+      streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+      feed.add(testAlert('big', { message: 'x'.repeat(500) }))
+      vi.advanceTimersByTime(9_000)
+      expect([reader.state.destroyed, reader.state.ended, streams.size]).toEqual([true, false, 0])
     } finally {
       vi.useRealTimers()
     }

@@ -7,6 +7,16 @@ export type StreamLimits = {
   heartbeatMs: number
   /** How long a reader may take nothing (its socket full) before its stream is closed. */
   stallMs: number
+  /**
+   * How long a stream stays open at most (GATEWAY_STREAM_MAX_AGE_MS; none when absent): each is closed
+   * after between 90 % and 100 % of it (spread, so streams opened together do not all reconnect together),
+   * and its reader resumes with Last-Event-ID. A reader that takes nothing fills its socket only after
+   * hours of heartbeats, if ever (a dead peer's or a deliberate non-reader's), so the stall limit alone
+   * would let it hold its place for good.
+   */
+  maxAgeMs?: number
+  /** In [0, 1): spreads the streams' ages (Math.random when absent). */
+  random?: () => number
 }
 
 export type StreamEvents = {
@@ -14,7 +24,16 @@ export type StreamEvents = {
   closed(): void
   /** A stream closed because its reader took nothing for stallMs. */
   stalled(): void
+  /** A stream closed because it had been open for maxAgeMs. */
+  aged?(): void
 }
+
+/**
+ * TCP keepalive on a stream's socket after this long without traffic: a reader whose host is gone (a
+ * half-open connection) is found by the keepalive probes while the stream is idle. (With heartbeats
+ * unacknowledged, TCP's retransmission timeout closes it instead.)
+ */
+export const STREAM_KEEPALIVE_MS = 30_000
 
 /** How far before a resumed-from alert's detection time a resume looks (see createAlertStreams). */
 export const RESUME_SLACK_MS = 60_000
@@ -45,7 +64,9 @@ const gapEvent = (lastEventId: string | undefined, reason: string) =>
  * buffer: it writes while its socket takes the writes and waits for 'drain' when it does not, so a burst
  * (a whole Kafka batch, a backlog) costs a stream no memory beyond its socket's, and a slow reader holds
  * back nobody. A reader so slow that the feed evicted alerts it had not been sent gets a `gap` event and
- * goes on from the oldest held; one that takes nothing for `stallMs` is closed. At most `maxStreams`.
+ * goes on from the oldest held; one that takes nothing for `stallMs` once its socket is full is closed,
+ * and every stream is closed after at most `maxAgeMs` (the reader resumes where it was, with
+ * Last-Event-ID): a reader that takes nothing holds its place no longer. At most `maxStreams`.
  *
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
@@ -119,9 +140,11 @@ export function createAlertStreams(
       let lastSent = opts.lastEventId
       // Set while the socket is full: fires stallMs after it filled unless a 'drain' clears it first.
       let stall: NodeJS.Timeout | undefined
+      // Set at the open when maxAgeMs is: fires once the stream has been open for its age.
+      let aged: NodeJS.Timeout | undefined
       let ended = false
 
-      const end = (stalled: boolean) => {
+      const end = (why?: 'stalled' | 'aged') => {
         if (ended) return
         ended = true
         open.delete(res)
@@ -129,17 +152,19 @@ export function createAlertStreams(
         unwait()
         clearInterval(beat)
         clearTimeout(stall)
+        clearTimeout(aged)
         res.off('drain', onDrain)
-        if (stalled) {
-          events.stalled()
-          res.destroy()
-        } else res.end()
+        if (why === 'stalled') events.stalled()
+        if (why === 'aged') events.aged?.()
+        // A full socket would never take the response's end: let it go.
+        if (why === 'stalled' || stall !== undefined) res.destroy()
+        else res.end()
         events.closed()
       }
       /** Writes; false when the socket is full (the stream then waits for 'drain'). */
       const write = (text: string): boolean => {
         if (res.write(text)) return true
-        stall ??= setTimeout(() => end(true), limits.stallMs)
+        stall ??= setTimeout(() => end('stalled'), limits.stallMs)
         stall.unref()
         return false
       }
@@ -180,13 +205,19 @@ export function createAlertStreams(
         pump()
       }
       res.on('drain', onDrain)
+      req.socket?.setKeepAlive(true, STREAM_KEEPALIVE_MS)
+      if (limits.maxAgeMs !== undefined) {
+        const spread = 0.9 + 0.1 * (limits.random ?? Math.random)()
+        aged = setTimeout(() => end('aged'), limits.maxAgeMs * spread)
+        aged.unref()
+      }
       const beat = setInterval(() => {
         if (stall === undefined) write(': alive\n\n')
       }, limits.heartbeatMs)
       beat.unref()
-      open.set(res, () => end(false))
-      req.on('close', () => end(false))
-      res.on('error', () => end(false))
+      open.set(res, () => end())
+      req.on('close', () => end())
+      res.on('error', () => end())
       write('retry: 3000\n\n')
       if (!gate || gate.caughtUp) begin()
       else {

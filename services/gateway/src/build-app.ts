@@ -69,6 +69,11 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'alert streams closed because their reader took nothing for GATEWAY_STREAM_STALL_MS',
     registers: [metrics.registry],
   })
+  const aged = new Counter({
+    name: 'tradepulse_gateway_streams_aged_total',
+    help: 'alert streams closed because they had been open for GATEWAY_STREAM_MAX_AGE_MS (their readers resume)',
+    registers: [metrics.registry],
+  })
   // On Kafka: not ready until what the alerts topic held at the start has been read (catch-up.ts); streams
   // opened before then start once it has, and the alert list answers 503.
   const catchUp = deps.transport ? undefined : createCatchUp()
@@ -78,8 +83,14 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       maxStreams: config.GATEWAY_MAX_STREAMS,
       heartbeatMs: config.GATEWAY_STREAM_HEARTBEAT_MS,
       stallMs: config.GATEWAY_STREAM_STALL_MS,
+      maxAgeMs: config.GATEWAY_STREAM_MAX_AGE_MS,
     },
-    { opened: () => open.inc(), closed: () => open.dec(), stalled: () => stalled.inc() },
+    {
+      opened: () => open.inc(),
+      closed: () => open.dec(),
+      stalled: () => stalled.inc(),
+      aged: () => aged.inc(),
+    },
     catchUp,
   )
   const redis = deps.indicators

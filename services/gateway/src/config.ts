@@ -28,7 +28,13 @@ export const gatewayConfigShape = {
     60_000,
     1_000,
     3_600_000,
-    'an alert stream whose reader takes nothing for this long (its socket full) is closed; the reader resumes with Last-Event-ID',
+    'an alert stream whose socket stays full (its reader taking nothing) for this long is closed; heartbeats alone take hours to fill one, so GATEWAY_STREAM_MAX_AGE_MS bounds a reader that takes nothing; the reader resumes with Last-Event-ID',
+  ),
+  GATEWAY_STREAM_MAX_AGE_MS: count(
+    3_600_000,
+    1_000,
+    86_400_000,
+    'an alert stream is closed after at most this long open (each after 90 to 100 % of it, so streams opened together reconnect apart), so one whose reader takes nothing holds its place no longer; the reader resumes with Last-Event-ID',
   ),
   // The aggregator's variable, read here too: one environment serves both.
   AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
@@ -222,6 +223,52 @@ describe('gateway on Kafka and Redis', () => {
     expect(answer.status).toBe(200)
     expect(((await answer.json()) as ApiBody).alerts.map((a) => a.id)).toEqual(['committed'])
     expect((await get('/api/alerts')).alerts.map((a) => a.id)).toEqual(['committed'])
+  })
+
+  it('closes streams whose readers take nothing at GATEWAY_STREAM_MAX_AGE_MS: they hold no place for good', async () => {
+    const { start } = await setup()
+    const { app, base } = await start({
+      GATEWAY_MAX_STREAMS: '2',
+      GATEWAY_STREAM_HEARTBEAT_MS: '1000',
+      GATEWAY_STREAM_STALL_MS: '1000',
+      GATEWAY_STREAM_MAX_AGE_MS: '3000',
+    })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    // Two readers that read the response's head, then nothing: heartbeats never fill their sockets.
+    const port = app.httpPort()!
+    const readers = await Promise.all(
+      [0, 1].map(async () => {
+        const socket = connect(port, '127.0.0.1')
+        cleanups.push(async () => socket.destroy())
+        socket.write('GET /api/alerts/stream HTTP/1.1\r\nHost: gateway\r\n\r\n')
+        const head = await new Promise<string>((resolve) => socket.once('data', (b) => resolve(String(b))))
+        socket.pause()
+        return { socket, head }
+      }),
+    )
+    expect(readers.map((r) => r.head.split('\r\n')[0])).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK'])
+    const refused = await fetch(`${base}/api/alerts/stream`)
+    expect(refused.status).toBe(503)
+    await refused.body?.cancel()
+    // Within their age (2.7 to 3 s) they are closed, and a new reader gets a place.
+    const stream = await waitFor(
+      async () => {
+        const s = await readEvents(`${base}/api/alerts/stream`)
+        if (s.status === 200) return s
+        s.close()
+        return false
+      },
+      { what: 'a place for a new stream', timeoutMs: 10_000 },
+    )
+    cleanups.push(() => stream.close())
+    // The first closed frees a place; the second follows within its age.
+    await waitFor(
+      async () =>
+        /tradepulse_gateway_streams_aged_total\{[^}]*\} 2/.test(
+          await (await fetch(`${base}/metrics`)).text(),
+        ),
+      { what: 'both readers that take nothing closed at their age', timeoutMs: 10_000 },
+    )
   })
 
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
