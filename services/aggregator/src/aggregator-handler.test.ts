@@ -296,6 +296,43 @@ describe('aggregator handler', () => {
       expect(await counter('tradepulse_indicator_ahead_total')).toBe(1)
     })
 
+    it('dead-letters a headline stamped past the bound plus the grace (2099): it freezes no indicator and empties no scope registry', async () => {
+      const wall = T0 + 12 * HOUR_MS
+      const clock = createManualClock(wall)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE }, clock })
+      const { handler, counts } = setup(2_000, clock, store)
+      let offset = 0
+      const batch = (hs: ScoredHeadline[]) =>
+        recordsOf(0, hs).map((r) => ({ ...r, offset: String(offset++), timestamp: wall }))
+      const before = scoredSeries(5, { startMs: wall - 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: 'a' }).map(
+        (h, i) => ({ ...h, entities: { ...h.entities, regions: [`R${i}`] } }),
+      )
+      await handler(batch(before), ctx)
+      const [poison] = scoredSeries(1, { startMs: wall, spanMs: 1, idPrefix: 'poison' })
+      const outcomes = await handler(batch([{ ...poison!, publishedAt: '2099-01-01T00:00:00.000Z' }]), ctx)
+      expect(outcomes).toEqual([
+        {
+          kind: 'dlq',
+          reason: 'event_time_ahead',
+          id: 'poison-0',
+          message: expect.stringMatching(
+            /^publishedAt 2099-01-01T00:00:00.000Z is \d+ ms past its record's time .*AGGREGATOR_MAX_AHEAD_MS \+ AGGREGATOR_GRACE_MS \(630000 ms\)$/,
+          ),
+        },
+      ])
+      // Just inside the bound: applied (at the bound), not dead-lettered.
+      const [fast] = scoredSeries(1, { startMs: wall, spanMs: 1, idPrefix: 'fast' })
+      const edge = new Date(wall + 30_000 + GRACE).toISOString()
+      expect(await handler(batch([{ ...fast!, publishedAt: edge }]), ctx)).toMatchObject([{ kind: 'ok' }])
+      const after = scoredSeries(5, { startMs: wall - 5 * MIN_MS, spanMs: 5 * MIN_MS, idPrefix: 'b' })
+      await handler(batch(after), ctx)
+      expect((await counts()).late).toBe(0)
+      const market = await store.get('market', { kind: 'global', id: 'all' }, wall)
+      expect(market).toMatchObject({ count: 11, asOf: new Date(wall + 30_000).toISOString() })
+      const regions = (await store.top('market', 'region', 'buzz', 100, wall)).map((u) => u.scope.id)
+      for (let i = 0; i < 5; i++) expect(regions).toContain(`R${i}`)
+    })
+
     it('keeps a replay of old news as it was, whatever the wall clock: event time behind it is never bound', async () => {
       const aYearOn = await stream(10 * MIN_MS, (t) => t + 365 * 24 * HOUR_MS)
       const twoYearsOn = await stream(10 * MIN_MS, (t) => t + 2 * 365 * 24 * HOUR_MS)

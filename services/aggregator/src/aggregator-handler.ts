@@ -449,8 +449,17 @@ export function createAggregator(deps: AggregatorDeps) {
             const placed = placeEventTime(
               Date.parse(parsed.value.publishedAt),
               recordNowMs(record.timestamp, wallMs),
-              { maxAheadMs },
+              { maxAheadMs, graceMs: deps.graceMs },
             )
+            if (!placed.ok) {
+              outcomes[i] = {
+                kind: 'dlq',
+                reason: placed.reason,
+                message: placed.message,
+                id: parsed.value.id,
+              }
+              continue
+            }
             if (placed.aheadMs > 0) ahead.push({ headlineId: parsed.value.id, aheadMs: placed.aheadMs })
             const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)

@@ -512,6 +512,66 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect((await again.get('market', global, 0))?.asOf).toBe((await store.get('market', global, 0))?.asOf)
   })
 
+  it('dead-letters a headline stamped in 2099 as event_time_ahead: indicators and scope registries go on as without it', async () => {
+    const topics = await setup(1)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const { app, store } = await startAggregator({ AGGREGATOR_PUBLISH_INTERVAL_MS: '0' })
+    await app.runner.joined()
+    const now = Date.now()
+    const inRegion = (hs: ScoredHeadline[], region: (i: number) => string) =>
+      hs.map((h, i) => ({ ...h, entities: { ...h.entities, regions: [region(i)] } }))
+    const before = inRegion(
+      scoredSeries(5, { startMs: now - 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: `${prefix}a` }),
+      (i) => `R${i}`,
+    )
+    const [p] = scoredSeries(1, { startMs: now, spanMs: 1, idPrefix: `${prefix}poison` })
+    const poison = {
+      ...p!,
+      publishedAt: '2099-01-01T00:00:00.000Z',
+      entities: { ...p!.entities, regions: ['ZZ'] },
+    }
+    const after = inRegion(
+      scoredSeries(6, { startMs: now - 5 * MIN_MS, spanMs: 5 * MIN_MS, idPrefix: `${prefix}b` }),
+      (i) => `S${i % 3}`,
+    )
+    const global = { kind: 'global', id: 'all' } as const
+    // Each applied before the next is sent, as a live stream brings them.
+    await produceScored(producer, topics.scored.name, before)
+    await waitFor(async () => (await store.get('market', global, 0))?.count === 5, { what: 'the first five' })
+    await produceScored(producer, topics.scored.name, [poison])
+    await waitFor(() => dlq.messages.length >= 1, { what: 'the dead letter' })
+    await produceScored(producer, topics.scored.name, after)
+    await waitFor(async () => (await store.get('market', global, 0))?.count === 11, { what: 'all eleven' })
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
+    const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+    expect(letters).toHaveLength(1)
+    expect(letters[0]).toMatchObject({
+      reason: 'event_time_ahead',
+      origin: { topic: topics.scored.name, offset: '5' },
+    })
+    expect(letters[0]!.message).toContain('publishedAt 2099-01-01T00:00:00.000Z')
+    expect(await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_late_total')).not.toMatch(
+      / [1-9]\d*$/m,
+    )
+    // No indicator reads in 2099, and the region registry kept every scope.
+    expect((await store.watermark())!).toBeLessThanOrEqual(Date.now() + 30_000)
+    const asOfs = updates.messages.map((m) =>
+      Date.parse(IndicatorUpdate.parse(JSON.parse(m.value!.toString())).asOf),
+    )
+    expect(Math.max(...asOfs)).toBeLessThanOrEqual(Date.now() + 30_000)
+    const regions = (await store.top('market', 'region', 'buzz', 100, Date.now()))
+      .map((u) => u.scope.id)
+      .sort()
+    expect(regions).toEqual(['R0', 'R1', 'R2', 'R3', 'R4', 'S0', 'S1', 'S2'])
+    // A rebuild skips it too, counted as invalid, as the live worker dead-lettered it.
+    const { r, late } = await rebuildCountingLate(topics.scored.name, {})
+    expect(r).toMatchObject({ records: 12, headlines: 11, invalid: 1 })
+    expect(late).toBe(0)
+  })
+
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const topics = createTopicCatalogue(prefix)
     await createTopics(kafkaBrokers, [{ name: topics.scored.name, partitions: 1 }])

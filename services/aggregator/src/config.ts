@@ -95,7 +95,7 @@ export const aggregatorConfigShape = {
   AGGREGATOR_MAX_AHEAD_MS: durationMs(0)
     .default(DEFAULT_MAX_AHEAD_MS)
     .describe(
-      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast) is applied at this bound past its Kafka record's time, so it makes no on-time headline late; event time behind the clock (replays) is never bound",
+      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast) is applied at this bound past its Kafka record's time, so it makes no on-time headline late, and one more than this plus AGGREGATOR_GRACE_MS ahead goes to the dlq (event_time_ahead); event time behind the clock (replays) is never bound",
     ),
   AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
     .number()

@@ -205,16 +205,21 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     if (records.length === 0) return
     const parsed = records.map((m) => parseScoredRecord(m.value))
     // Each headline at the event time the live worker applied it at (placeEventTime: at most
-    // maxAheadMs past its record's time), which the record's timestamp makes the same now as then.
+    // maxAheadMs past its record's time), which the record's timestamp makes the same now as then; one
+    // stamped past the hard bound is invalid, as the live worker dead-lettered it.
     const wallMs = Date.now()
     const times = parsed.map((r, k) => {
       if (!r.ok) return undefined
-      const ms = placeEventTime(
+      const placed = placeEventTime(
         Date.parse(r.value.publishedAt),
         recordNowMs(Number(records[k]!.timestamp), wallMs),
-        { maxAheadMs },
-      ).eventMs
-      return Number.isNaN(ms) ? undefined : ms
+        { maxAheadMs, graceMs: options.graceMs },
+      )
+      if (!placed.ok) {
+        parsed[k] = { ok: false, reason: placed.reason, message: placed.message }
+        return undefined
+      }
+      return Number.isNaN(placed.eventMs) ? undefined : placed.eventMs
     })
     const newest = newestOf(times)
     const atEnd = Number(records[records.length - 1]!.offset) + 1 >= high
