@@ -2424,3 +2424,16 @@ describe('issue #3: round 27, from probe 11 (2.0.48)', () => {
     expect(tariff('Investors wait for trade talks outcome').label).not.toBe('negative')
   })
 })
+
+describe('issue #3: round 28, from probe 12 (2.0.52)', () => {
+  it.each([
+    ['U.S. cuts Turkish steel tariffs back to 25%', 'positive'],
+    ["U.S. farmers' hopes dashed as China shuns American soybeans", 'negative'],
+    ["U.S. won't budge on tariffs, Lighthizer says", 'negative'],
+    ['China budges on trade demands', 'positive'],
+    ['Neither side budges in trade talks', 'negative'],
+    ['Neither country will lift tariffs soon', 'negative'],
+  ])('%s: a level returned to, buyers shunning, ground given or not, neither side (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+})

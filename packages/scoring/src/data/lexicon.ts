@@ -3130,6 +3130,8 @@ export const PREDICATES = [
       'v stop',
       'v stop buying',
       'v halt buying',
+      // Buyers turning away ("China shuns American soybeans").
+      'v shun',
       'v stop using',
       'v curb',
       'v ban',
@@ -3756,6 +3758,10 @@ export const PREDICATES = [
       'v tighten ties',
       'v tighten trade ties',
       'v tighten economic ties',
+      // Giving ground on a matter ("China budges on subsidies"); denied, none given ("U.S. won't budge on
+      // tariffs").
+      'v budge',
+      'v budge on',
       'v narrow differences',
       'v narrow their differences',
       'v narrow the differences',
@@ -4007,6 +4013,9 @@ export const NEGATORS = [
   'never',
   'without',
   'nor',
+  // "Neither side budges in trade talks".
+  'neither side',
+  'neither country',
   'v fail to',
   'failure to',
   // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
@@ -6190,6 +6199,8 @@ export const INERT = [
   'policy tightening',
   'quantitative tightening',
   'credit tightening',
+  // A level returned to, not support for what went there ("cuts Turkish steel tariffs back to 25%").
+  'back to',
   // The White House garden, not a rise: "touts tariffs in Rose Garden speech".
   'rose garden',
   'co founder',
