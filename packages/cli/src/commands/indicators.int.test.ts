@@ -202,6 +202,79 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     }
   })
 
+  it("rebuilds by default what the live path holds, buzz included: the 7-day baseline's week and more", async () => {
+    const prefix = `${randomName('cli-since')}.`
+    const topic = createTopicCatalogue(prefix).scored.name
+    await createTopics(kafkaBrokers, [{ name: topic, partitions: 1 }])
+    const keyPrefix = prefix.replace(/\W/g, '_')
+    const end = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - MIN_MS
+    // Seven and a half days of headlines, each appended at its own time (as live), denser on the first day.
+    const start = end - 7.5 * 24 * HOUR_MS
+    const headlines = [
+      ...scoredSeries(600, { startMs: start, spanMs: 24 * HOUR_MS, idPrefix: `${prefix}a`, seed: 3 }),
+      ...scoredSeries(900, {
+        startMs: start + 24 * HOUR_MS,
+        spanMs: end - start - 24 * HOUR_MS,
+        idPrefix: `${prefix}b`,
+        seed: 4,
+      }),
+    ]
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      for (let i = 0; i < headlines.length; i += 500)
+        await producer.send({
+          topic,
+          messages: headlines.slice(i, i + 500).map((h) => ({
+            key: h.id,
+            value: JSON.stringify(h),
+            timestamp: String(Date.parse(h.publishedAt)),
+          })),
+        })
+    } finally {
+      await producer.disconnect()
+    }
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+    }
+    const redis = new Redis(redisUrl)
+    try {
+      const config = loadConfig(AggregatorConfig, env)
+      // The live path: every headline, in order, one at a time.
+      const live = createRedisIndicatorStore(redis, {
+        ...indicatorStoreOptions(config),
+        prefix: `${keyPrefix}live`,
+      })
+      expect((await applyInOrder(live, headlines, 1)).late).toBe(0)
+      const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild'], { env })
+      expect(rebuilt.stdout).toMatch(/^rebuilt 1500 headlines \(1500 records, 0 invalid\)/)
+      expect(rebuilt.stderr).not.toMatch(/warning/)
+      const store = await activeIndicatorStore(
+        createRedisIndicatorStore(redis, indicatorStoreOptions(config)),
+      )
+      expect(await compareStores(live, store, targetsOf(headlines), end)).toEqual([])
+      // A week only is warned of, and its buzz is not the live one.
+      const week = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '7d'], { env })
+      expect(week.stderr).toContain(
+        'tradepulse: warning: --since 7d is shorter than the indicators reach back (7d 3h 10m',
+      )
+      const short = await activeIndicatorStore(
+        createRedisIndicatorStore(redis, indicatorStoreOptions(config)),
+      )
+      const global = { kind: 'global', id: 'all' } as const
+      expect((await short.get('market', global, end))?.buzz).not.toBe(
+        (await live.get('market', global, end))?.buzz,
+      )
+    } finally {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    }
+  })
+
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {
     for (const args of [
       ['indicators', '--top', '0'],

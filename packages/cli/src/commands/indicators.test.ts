@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseAsOf, resolveAsOf } from './indicators.ts'
+import { fullRebuildSince, parseAsOf, rebuildSinceWarning, resolveAsOf } from './indicators.ts'
 
 describe('--as-of', () => {
   const now = () => Date.parse('2026-03-02T00:00:00Z')
@@ -33,5 +33,29 @@ describe('--as-of', () => {
       expect(() => parseAsOf(text), text).toThrow(
         `--as-of: latest, now or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), got ${JSON.stringify(text)}`,
       )
+  })
+})
+
+describe('rebuild --since', () => {
+  const DAY = 86_400_000
+  const grace = { AGGREGATOR_GRACE_MS: 600_000 }
+
+  it("defaults to the indicators' reach in whole days: 8d, past the 7-day buzz baseline, its window and the grace", () => {
+    expect(fullRebuildSince(grace)).toEqual({
+      ms: 8 * DAY,
+      text: '8d',
+      reachMs: 7 * DAY + 3 * 3_600_000 + 600_000,
+    })
+    // A grace of a day reaches a day further.
+    expect(fullRebuildSince({ AGGREGATOR_GRACE_MS: DAY }).text).toBe('9d')
+  })
+
+  it('warns of a shorter one, saying what differs and what to use, and of no other', () => {
+    expect(rebuildSinceWarning('7d', 7 * DAY, grace)).toBe(
+      "--since 7d is shorter than the indicators reach back (7d 3h 10m: the 7-day buzz baseline, its window and the grace): the rebuilt buzz and long windows will differ from the live aggregator's for up to that long; --since 8d (the default) rebuilds them whole",
+    )
+    expect(rebuildSinceWarning('1h', 3_600_000, grace)).toMatch(/^--since 1h is shorter/)
+    expect(rebuildSinceWarning('8d', 8 * DAY, grace)).toBeUndefined()
+    expect(rebuildSinceWarning('30d', 30 * DAY, grace)).toBeUndefined()
   })
 })

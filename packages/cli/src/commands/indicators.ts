@@ -1,12 +1,13 @@
 import {
   AggregatorConfig,
   eventTimeOptions,
+  indicatorOverrides,
   indicatorStoreOptions,
   rebuildIndicators,
 } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
-import type { IndicatorStore } from '@tradepulse/indicators'
+import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   createLogger,
@@ -38,6 +39,51 @@ export function parseDuration(text: string, flag = '--since'): number {
       `${flag}: not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
     )
   return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
+}
+
+const DAY_MS = UNIT_MS.d!
+
+/**
+ * The shortest --since that gives a rebuild what the live aggregator holds: the indicators' coarse
+ * retention (the 7-day buzz baseline, its window and a bucket, plus the grace and a bucket: 7d 3h 10m
+ * by default), in whole days (8d). A shorter replay leaves the rebuilt namespace without the oldest
+ * buckets, so its buzz (and any window that long) differs from the live path's.
+ */
+export function fullRebuildSince(config: Pick<AggregatorConfig, 'AGGREGATOR_GRACE_MS'>): {
+  ms: number
+  text: string
+  reachMs: number
+} {
+  const reachMs = resolveIndicatorConfig(indicatorOverrides(config)).coarseRetentionMs
+  const days = Math.ceil(reachMs / DAY_MS)
+  return { ms: days * DAY_MS, text: `${days}d`, reachMs }
+}
+
+/** "7d 3h 10m" */
+function formatSpan(ms: number): string {
+  const parts: string[] = []
+  for (const [unit, size] of [
+    ['d', DAY_MS],
+    ['h', UNIT_MS.h!],
+    ['m', UNIT_MS.m!],
+    ['s', UNIT_MS.s!],
+  ] as const) {
+    const n = Math.floor(ms / size)
+    if (n > 0) parts.push(`${n}${unit}`)
+    ms -= n * size
+  }
+  return parts.join(' ') || '0s'
+}
+
+/** The warning for a --since shorter than fullRebuildSince, or undefined when it is long enough. */
+export function rebuildSinceWarning(
+  since: string,
+  sinceMs: number,
+  config: Pick<AggregatorConfig, 'AGGREGATOR_GRACE_MS'>,
+): string | undefined {
+  const full = fullRebuildSince(config)
+  if (sinceMs >= full.reachMs) return undefined
+  return `--since ${since} is shorter than the indicators reach back (${formatSpan(full.reachMs)}: the 7-day buzz baseline, its window and the grace): the rebuilt buzz and long windows will differ from the live aggregator's for up to that long; --since ${full.text} (the default) rebuilds them whole`
 }
 
 /** What --as-of names: the aggregator's event-time watermark (`latest`), the clock (`now`), or a time. */
@@ -107,7 +153,7 @@ type ShowOptions = {
   asOf: string
 }
 
-/** `tradepulse indicators` (top N table from Redis) and `tradepulse indicators rebuild --since 7d`. */
+/** `tradepulse indicators` (top N table from Redis) and `tradepulse indicators rebuild [--since 8d]`. */
 export function registerIndicators(program: Command): void {
   const indicators = program
     .command('indicators')
@@ -170,11 +216,18 @@ export function registerIndicators(program: Command): void {
     .description(
       'replay headlines.scored since a time into a fresh Redis namespace, then switch readers to it in one step (the live aggregator keeps running)',
     )
-    .option('--since <duration>', 'how far back to replay, by Kafka record time: 30m, 12h, 7d', '7d')
+    .option(
+      '--since <duration>',
+      "how far back to replay, by Kafka record time: 30m, 12h, 7d (default: the indicators' reach in whole days, 8d with the default grace; shorter is warned: buzz then differs from the live path's)",
+    )
     .option('--keep-previous', 'keep the previous namespace instead of clearing it')
-    .action(async (opts: { since: string; keepPrevious?: boolean }) => {
+    .action(async (opts: { since?: string; keepPrevious?: boolean }) => {
       const config = loadConfig(AggregatorConfig, process.env)
-      const sinceMs = Date.now() - parseDuration(opts.since)
+      const since = opts.since ?? fullRebuildSince(config).text
+      const sinceSpanMs = parseDuration(since)
+      const warning = rebuildSinceWarning(since, sinceSpanMs, config)
+      if (warning) process.stderr.write(`tradepulse: warning: ${warning}\n`)
+      const sinceMs = Date.now() - sinceSpanMs
       const log = createLogger({
         level: config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
