@@ -19,3 +19,15 @@ describe('AggregatorConfig: durations that set no timer', () => {
     expect(() => loadConfig(AggregatorConfig, { AGGREGATOR_GRACE_MS: '999' })).toThrow(/AGGREGATOR_GRACE_MS/)
   })
 })
+
+describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE', () => {
+  it('refuses a shift larger than 2, which means in [-1, 1] never make, saying why', () => {
+    expect(() => loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '50' })).toThrow(
+      'invalid configuration:\n  AGGREGATOR_PUBLISH_LARGE_CHANGE: at most 2: means are in [-1, 1], so a larger shift never happens and nothing would publish at once',
+    )
+    expect(
+      loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '2' }).AGGREGATOR_PUBLISH_LARGE_CHANGE,
+    ).toBe(2)
+    expect(loadConfig(AggregatorConfig, {}).AGGREGATOR_PUBLISH_LARGE_CHANGE).toBe(0.2)
+  })
+})
