@@ -3130,8 +3130,6 @@ export const PREDICATES = [
       'v stop',
       'v stop buying',
       'v halt buying',
-      // Buyers turning away ("China shuns American soybeans").
-      'v shun',
       'v stop using',
       'v curb',
       'v ban',
@@ -3336,6 +3334,11 @@ export const PREDICATES = [
       'v restore',
       'restoration',
       'v restart',
+      // Things as they were ("port back to normal operations", "chip supply back to normal"), where "back
+      // to" alone is a level returned to.
+      'back to normal',
+      'back online',
+      'back to work',
       'v reopen',
       'reopening',
       'v revive',
