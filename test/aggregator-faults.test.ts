@@ -371,7 +371,7 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
     const first = spawnWorker(AGGREGATOR_MAIN, {
       ...env(redisUrl),
       AGGREGATOR_PUBLISH_INTERVAL_MS: '600000',
-      AGGREGATOR_PUBLISH_LARGE_CHANGE: '1000',
+      AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
       AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
     })
     workers.push(first)

@@ -284,7 +284,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     // Large-change publishing off, so the interval alone decides.
     const { app, store } = await startAggregator({
       AGGREGATOR_PUBLISH_INTERVAL_MS: '1000',
-      AGGREGATOR_PUBLISH_LARGE_CHANGE: '1000',
+      AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
       AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
     })
     await app.runner.joined()

@@ -21,9 +21,9 @@ describe('AggregatorConfig: durations that set no timer', () => {
 })
 
 describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE', () => {
-  it('refuses a shift larger than 2, which means in [-1, 1] never make, saying why', () => {
+  it('refuses a shift larger than 2, which means in [-1, 1] never make, saying why; 2 turns it off', () => {
     expect(() => loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '50' })).toThrow(
-      'invalid configuration:\n  AGGREGATOR_PUBLISH_LARGE_CHANGE: at most 2: means are in [-1, 1], so a larger shift never happens and nothing would publish at once',
+      'invalid configuration:\n  AGGREGATOR_PUBLISH_LARGE_CHANGE: at most 2 (2: off): means are in [-1, 1], so no shift is larger',
     )
     expect(
       loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '2' }).AGGREGATOR_PUBLISH_LARGE_CHANGE,

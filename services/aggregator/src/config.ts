@@ -76,14 +76,12 @@ export const aggregatorConfigShape = {
   AGGREGATOR_PUBLISH_LARGE_CHANGE: z.coerce
     .number()
     .min(0)
-    // Means are in [-1, 1]: no shift is larger than 2, so a larger value would silently never publish.
-    .max(2, {
-      message:
-        'at most 2: means are in [-1, 1], so a larger shift never happens and nothing would publish at once',
-    })
+    // Means are in [-1, 1] and the estimate stays short of 2 (publish-throttle.ts), so 2 turns it off; a
+    // larger value did the same silently, and is refused.
+    .max(2, { message: 'at most 2 (2: off): means are in [-1, 1], so no shift is larger' })
     .default(0.2)
     .describe(
-      'estimated shift of the short decayed mean (sentiment units, at most 2: means are in [-1, 1]) that publishes at once, whatever the interval',
+      'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval; at most 2, which turns it off (means are in [-1, 1])',
     ),
   AGGREGATOR_PUBLISH_BURST_FACTOR: z.coerce
     .number()
