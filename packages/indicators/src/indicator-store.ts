@@ -3,6 +3,9 @@ import type { Contribution } from './contributions.ts'
 
 export type LateContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId' | 'eventMs'>
 
+/** A contribution to a scope beyond its kind's cap, by the scope it named (see foldRareScopes). */
+export type FoldedContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>
+
 /** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
 export type ApplyBatchResult = {
   applied: number
@@ -10,6 +13,12 @@ export type ApplyBatchResult = {
   late: number
   /** Each late contribution: not applied, reported so the caller can count and log it. */
   lateContributions: LateContribution[]
+  /**
+   * Each contribution whose scope was not admitted (beyond its kind's cap): applied to the kind's
+   * `other` scope instead, once per headline, dimension and kind, so the caller can publish `other`
+   * rather than a key nothing was applied to. Absent when none was.
+   */
+  folded?: FoldedContribution[]
 }
 
 export type TopBy = 'momentum' | 'buzz'

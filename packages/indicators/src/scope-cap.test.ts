@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Contribution } from './contributions.ts'
+import type { FoldedContribution } from './indicator-store.ts'
 import { admitScopes, foldRareScopes, OTHER_SCOPE_ID, scopeCandidates } from './scope-cap.ts'
 
 const HOUR = 3_600_000
@@ -42,11 +43,18 @@ describe('scope cap', () => {
     expect([...registry.keys()].sort()).toEqual(['DE', 'US'])
   })
 
-  it('folds rare scopes into other, once per headline', () => {
+  it('folds rare scopes into other, once per headline, reporting each folded contribution by its own scope', () => {
+    const reported: FoldedContribution[] = []
     const folded = foldRareScopes(
       [c('1', 'CN'), c('1', 'XX'), c('1', 'YY'), c('2', 'YY')],
       (s) => s.id === 'CN',
+      reported,
     )
     expect(folded.map((x) => `${x.headlineId}:${x.scope.id}`)).toEqual(['1:CN', '1:other', '2:other'])
+    expect(reported.map((x) => `${x.dimension}|${x.headlineId}:${x.scope.id}`)).toEqual([
+      'tariff|1:XX',
+      'tariff|1:YY',
+      'tariff|2:YY',
+    ])
   })
 })

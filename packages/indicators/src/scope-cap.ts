@@ -1,5 +1,6 @@
 import type { Scope, ScopeKind } from '@tradepulse/contracts'
 import type { Contribution } from './contributions.ts'
+import type { FoldedContribution } from './indicator-store.ts'
 
 /** Scopes beyond a kind's cap are folded into this one scope per kind. */
 export const OTHER_SCOPE_ID = 'other'
@@ -69,21 +70,24 @@ export function admitScopes(
 /**
  * Rewrites contributions of scopes that are not admitted to their kind's `other` scope. A headline
  * that mentions two folded scopes counts once in `other`, not twice (that would read as a duplicate).
+ * Each contribution rewritten or dropped so is pushed to `folded`, when given, with its own scope.
  */
 export function foldRareScopes(
   contributions: readonly Contribution[],
   isAdmitted: (scope: Scope) => boolean,
+  folded?: FoldedContribution[],
 ): Contribution[] {
   const out: Contribution[] = []
-  const folded = new Set<string>()
+  const seen = new Set<string>()
   for (const c of contributions) {
     if (c.scope.kind === 'global' || isAdmitted(c.scope)) {
       out.push(c)
       continue
     }
+    folded?.push({ dimension: c.dimension, scope: c.scope, headlineId: c.headlineId })
     const id = `${c.dimension}|${c.scope.kind}|${c.headlineId}`
-    if (folded.has(id)) continue
-    folded.add(id)
+    if (seen.has(id)) continue
+    seen.add(id)
     out.push({ ...c, scope: { kind: c.scope.kind, id: OTHER_SCOPE_ID } })
   }
   return out

@@ -5,7 +5,7 @@ import {
   type ScoredHeadline,
   type SentimentLabel,
 } from '@tradepulse/contracts'
-import { contributionsOf } from '@tradepulse/indicators'
+import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
 import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -395,6 +395,103 @@ describe('aggregator handler', () => {
     )
     await Promise.all([handler(a, ctx), handler(b, ctx)])
     expect(await late()).toBe(0)
+  })
+
+  describe("scopes beyond their kind's cap, folded into other", () => {
+    /** `n` headlines one minute apart from startMs, the i-th naming region R<i> alone, entering i s late. */
+    const regional = (n: number, startMs: number, idPrefix: string): ScoredHeadline[] =>
+      scoredSeries(n, { startMs, spanMs: MIN_MS, idPrefix }).map((h, i) => ({
+        ...h,
+        ingestedAt: new Date(Date.parse(h.publishedAt) + i * 1_000).toISOString(),
+        entities: { ...h.entities, regions: [`R${i}`] },
+      }))
+    const regionUpdates = (records: readonly { key?: unknown; value?: unknown }[]) =>
+      new Map(
+        records
+          .map((r) => IndicatorUpdate.parse(JSON.parse(String(r.value))))
+          .filter((u) => u.key.startsWith('market|region:'))
+          .map((u) => [u.key, u]),
+      )
+    const newestEntry = (headlines: readonly ScoredHeadline[]) =>
+      headlines
+        .map((h) => h.ingestedAt)
+        .sort()
+        .at(-1)
+
+    it("publishes its kind's other key, with what was folded into it, and never reads or marks the folded scopes' own keys", async () => {
+      const clock = createManualClock(WALL_MS)
+      const memory = createMemoryIndicatorStore({ config: { graceMs: GRACE }, maxScopesPerKind: 2, clock })
+      const reads: string[] = []
+      const store: typeof memory = {
+        ...memory,
+        get: (dimension, scope, asOfMs) => {
+          reads.push(indicatorKey(dimension, scope))
+          return memory.get(dimension, scope, asOfMs)
+        },
+      }
+      const marks = memoryDirtyKeys(clock)
+      const marked: string[] = []
+      const dirty: DirtyKeys = {
+        ...marks,
+        mark: (keys, enteredMs) => {
+          marked.push(...keys)
+          return marks.mark(keys, enteredMs)
+        },
+      }
+      // Large-change publishing off: the interval alone decides.
+      const { aggregator, handler } = setup(2_000, clock, store, undefined, { largeChange: 2 }, dirty)
+      const folded = (ids: readonly string[]) => ids.some((k) => /^[a-zA-Z]+\|region:R[2-9]$/.test(k))
+
+      // Ten regions, a cap of two: R0 and R1 are admitted, the other eight fold into other.
+      const first = regional(10, T0, 'f')
+      const outcomes = await handler(recordsOf(0, first), ctx)
+      const published = regionUpdates(outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : [])))
+      expect([...published.keys()].sort()).toEqual([
+        'market|region:R0',
+        'market|region:R1',
+        'market|region:other',
+      ])
+      const other = published.get('market|region:other')!
+      expect(other.count).toBe(8)
+      expect(other.mean).toEqual(
+        (await memory.get('market', { kind: 'region', id: 'other' }, Date.parse(other.asOf)))!.mean,
+      )
+      expect(other.ingestedAt).toBe(newestEntry(first.slice(2)))
+      expect(folded(reads)).toBe(false)
+
+      // Within the interval: held back and marked dirty, other among them, the folded keys not.
+      const second = regional(10, T0 + 2 * MIN_MS, 's')
+      const held = await handler(
+        recordsOf(0, second).map((r, i) => ({ ...r, offset: String(10 + i) })),
+        ctx,
+      )
+      expect(held.some((o) => o.kind === 'ok' && o.out)).toBe(false)
+      expect(marked).toContain('market|region:other')
+      expect(folded(marked)).toBe(false)
+      const sent: { key?: unknown; value?: unknown }[] = []
+      await aggregator.flushAll(async (records) => void sent.push(...records))
+      const trailing = regionUpdates(sent)
+      expect([...trailing.keys()].sort()).toEqual([
+        'market|region:R0',
+        'market|region:R1',
+        'market|region:other',
+      ])
+      expect(trailing.get('market|region:other')!.count).toBe(16)
+      expect(trailing.get('market|region:other')!.ingestedAt).toBe(newestEntry(second.slice(2)))
+      expect(folded(reads)).toBe(false)
+    })
+
+    it('counts a headline naming several folded scopes of a kind once in other, as the store does', async () => {
+      const clock = createManualClock(WALL_MS)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE }, maxScopesPerKind: 1, clock })
+      const { handler } = setup(2_000, clock, store, undefined, { intervalMs: 0 })
+      const [h] = scoredSeries(1, { startMs: T0, spanMs: MIN_MS, idPrefix: 'm' })
+      const headline = { ...h!, entities: { ...h!.entities, regions: ['AA', 'BB', 'CC'] } }
+      const outcomes = await handler(recordsOf(0, [headline]), ctx)
+      const published = regionUpdates(outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : [])))
+      expect([...published.keys()].sort()).toEqual(['market|region:AA', 'market|region:other'])
+      expect(published.get('market|region:other')!.count).toBe(1)
+    })
   })
 
   it("publishes at the members' shared watermark: a member that has read less does not go back in event time", async () => {

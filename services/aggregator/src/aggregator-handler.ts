@@ -7,9 +7,12 @@ import {
 } from '@tradepulse/contracts'
 import {
   type Contribution,
+  type FoldedContribution,
+  foldRareScopes,
   type IndicatorStore,
   indicatorKey,
   parseIndicatorKey,
+  scopeTag,
 } from '@tradepulse/indicators'
 import {
   type BatchHandler,
@@ -105,6 +108,21 @@ function addActivity(
       a.sumWX += c.weight * c.value
       if (enteredMs > a.enteredMs) a.enteredMs = enteredMs
     } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value, enteredMs })
+  }
+}
+
+/**
+ * Per headline id, the scopes (scopeTag) the store folded its contributions from into their kind's
+ * `other` scope.
+ */
+function foldedScopes(folded: readonly FoldedContribution[], into: Map<string, Set<string>>): void {
+  for (const f of folded) {
+    let scopes = into.get(f.headlineId)
+    if (!scopes) {
+      scopes = new Set()
+      into.set(f.headlineId, scopes)
+    }
+    scopes.add(scopeTag(f.scope))
   }
 }
 
@@ -228,7 +246,7 @@ export function createAggregator(deps: AggregatorDeps) {
   const merger = createEventTimeMerger(
     async (round) => {
       const store = await activeStore()
-      await applyInRuns(store, round, {
+      const folded = await applyInRuns(store, round, {
         log,
         metrics: deps.metrics,
         graceMs: deps.graceMs,
@@ -241,6 +259,7 @@ export function createAggregator(deps: AggregatorDeps) {
         const t = Math.min(c.eventMs, limit)
         if (t > watermarkMs) watermarkMs = t
       }
+      return folded
     },
     { graceMs: deps.graceMs },
   )
@@ -251,7 +270,10 @@ export function createAggregator(deps: AggregatorDeps) {
     for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
   }
 
-  /** Reads the keys back and makes their records; a key that does not exist (folded into other) is skipped. */
+  /**
+   * Reads the keys back and makes their records; a key that does not exist (expired, or cleared by a
+   * rebuild's switch) is skipped.
+   */
   async function updatesFor(keys: PickedKey[]): Promise<Updates> {
     if (keys.length === 0) return { records: [], counts: new Map() }
     const store = await activeStore()
@@ -406,7 +428,10 @@ export function createAggregator(deps: AggregatorDeps) {
     const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
     appliedRange?.catch(() => {}) // awaited below, after the merger knows the partition is in flight
     const outcomes: Outcome[] = new Array(records.length)
-    const activity = new Map<string, KeyActivity>()
+    // Each applied headline's contributions and entry time: the throttle's activity is built from them
+    // once the store has said which scopes it folded into `other` (a scope beyond its kind's cap).
+    const headlines: { own: Contribution[]; enteredMs: number }[] = []
+    const folded = new Map<string, Set<string>>()
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let lastOk = -1
@@ -463,7 +488,7 @@ export function createAggregator(deps: AggregatorDeps) {
             if (placed.aheadMs > 0) ahead.push({ headlineId: parsed.value.id, aheadMs: placed.aheadMs })
             const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)
-            addActivity(activity, own, enteredMsOf(parsed.value.ingestedAt))
+            headlines.push({ own, enteredMs: enteredMsOf(parsed.value.ingestedAt) })
             outcomes[i] = { kind: 'ok' }
             lastOk = i
           }
@@ -483,6 +508,7 @@ export function createAggregator(deps: AggregatorDeps) {
               token,
               rest !== undefined && Number.isFinite(rest) ? rest : undefined,
             )
+            .then((f) => foldedScopes(f, folded))
             .catch((err: unknown) => {
               failed ??= { err }
             })
@@ -504,6 +530,18 @@ export function createAggregator(deps: AggregatorDeps) {
               log.warn({ err, source }, 'could not record the offsets of an applied batch')
             })
           : undefined
+      // What each headline changed: the keys the store applied it to, so a scope folded into `other`
+      // offers `other` (a headline once per kind, as the store counts it), not its own key, which holds
+      // nothing of it (read back, it may not even exist).
+      const activity = new Map<string, KeyActivity>()
+      for (const { own, enteredMs } of headlines) {
+        const scopes = own.length > 0 ? folded.get(own[0]!.headlineId) : undefined
+        addActivity(
+          activity,
+          scopes ? foldRareScopes(own, (scope) => !scopes.has(scopeTag(scope))) : own,
+          enteredMs,
+        )
+      }
       let out: Updates | undefined
       if (activity.size > 0) {
         const picked = throttle.offer(activity, clock.now())

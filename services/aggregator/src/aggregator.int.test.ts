@@ -354,6 +354,40 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
   })
 
+  it("publishes the scopes folded beyond AGGREGATOR_MAX_SCOPES_PER_KIND as their kind's other indicator", async () => {
+    const topics = await setup(1)
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const { app, store } = await startAggregator({
+      AGGREGATOR_MAX_SCOPES_PER_KIND: '2',
+      AGGREGATOR_PUBLISH_INTERVAL_MS: '1000',
+    })
+    await app.runner.joined()
+    // Ten regions, one headline each, a cap of two: R0 and R1 are admitted, the other eight fold.
+    const series = scoredSeries(10, { startMs: T0, spanMs: MIN_MS, seed: 5, idPrefix: 'fold' }).map(
+      (h, i) => ({ ...h, entities: { ...h.entities, regions: [`R${i}`] } }),
+    )
+    await produceScored(producer, topics.scored.name, series)
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
+    const other = { kind: 'region', id: 'other' } as const
+    const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
+    expect((await store.get('market', other, asOf))?.count).toBe(8)
+    const lastOf = () => {
+      const last = new Map<string, IndicatorUpdate>()
+      for (const m of updates.messages)
+        if (m.key?.startsWith('market|region:'))
+          last.set(m.key, IndicatorUpdate.parse(JSON.parse(m.value!.toString())))
+      return last
+    }
+    await waitFor(() => lastOf().get('market|region:other')?.count === 8, {
+      what: 'market|region:other on the indicators topic',
+      timeoutMs: 30_000,
+    })
+    const last = lastOf()
+    expect([...last.keys()].sort()).toEqual(['market|region:R0', 'market|region:R1', 'market|region:other'])
+    expect(last.get('market|region:other')!.mean).toEqual((await store.get('market', other, asOf))!.mean)
+  })
+
   it("publishes the decayed weight behind each mean, the headlines' own, telling what the mean reads later", async () => {
     const topics = await setup(2)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)

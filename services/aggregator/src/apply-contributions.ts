@@ -1,4 +1,9 @@
-import type { ApplyBatchResult, Contribution, IndicatorStore } from '@tradepulse/indicators'
+import type {
+  ApplyBatchResult,
+  Contribution,
+  FoldedContribution,
+  IndicatorStore,
+} from '@tradepulse/indicators'
 import type { Logger } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 
@@ -45,19 +50,25 @@ export type ApplyDeps = {
 /**
  * Applies contributions run by run (see eventTimeRuns), reporting each. The runs go to the store in
  * one applyRuns call (one round trip on Redis for all of them), applied in order as if one by one; the
- * apply histogram times that call.
+ * apply histogram times that call. Resolves with the contributions the store folded into their kind's
+ * `other` scope (ApplyBatchResult.folded), of every run.
  */
 export async function applyInRuns(
   store: IndicatorStore,
   contributions: readonly Contribution[],
   deps: ApplyDeps,
-): Promise<void> {
+): Promise<FoldedContribution[]> {
   const runs = eventTimeRuns(contributions, deps.graceMs)
-  if (runs.length === 0) return
+  if (runs.length === 0) return []
   const stopTimer = deps.metrics.applySeconds.startTimer()
   const results = await store.applyRuns(runs)
   stopTimer()
-  for (const r of results) report(store, r, deps)
+  const folded: FoldedContribution[] = []
+  for (const r of results) {
+    report(store, r, deps)
+    if (r.folded) for (const f of r.folded) folded.push(f)
+  }
+  return folded
 }
 
 /**

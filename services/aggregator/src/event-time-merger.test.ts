@@ -1,3 +1,4 @@
+import type { Scope } from '@tradepulse/contracts'
 import type { Contribution } from '@tradepulse/indicators'
 import { describe, expect, it } from 'vitest'
 import { createEventTimeMerger } from './event-time-merger.ts'
@@ -52,6 +53,30 @@ describe('createEventTimeMerger', () => {
     const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
     await Promise.all([merger.submit([c('a', 90 * MIN)], 'a'), merger.submit([c('b', 0)], 'b')])
     expect(times(rounds)).toEqual([[0], [90]])
+  })
+
+  it("resolves each submission with what its rounds folded of its own headlines, not another source's", async () => {
+    const rounds: Contribution[][] = []
+    const region = (id: string): Scope => ({ kind: 'region', id })
+    // The store folds every contribution of a headline whose id ends in x (as if beyond the cap).
+    const merger = createEventTimeMerger(
+      async (round) => {
+        rounds.push(round)
+        return round
+          .filter((x) => x.headlineId.endsWith('x'))
+          .map(({ dimension, headlineId }) => ({ dimension, scope: region(headlineId), headlineId }))
+      },
+      { graceMs: 10 * MIN },
+    )
+    merger.begin('a')
+    merger.begin('b')
+    const a = merger.submit([c('a1', 1 * MIN), c('a2x', 2 * MIN), c('a3x', 60 * MIN)], 'a')
+    const b = merger.submit([c('b1x', 1 * MIN), c('b2', 3 * MIN)], 'b')
+    const [fa, fb] = await Promise.all([a, b])
+    expect(times(rounds)).toEqual([[1, 1, 2, 3], [60]]) // a's two rounds, b's one shared with a's first
+    expect(fa.map((f) => f.headlineId)).toEqual(['a2x', 'a3x'])
+    expect(fb).toEqual([{ dimension: 'market', scope: region('b1x'), headlineId: 'b1x' }])
+    expect(await merger.submit([c('c1', 5 * MIN)], 'c')).toEqual([])
   })
 
   it('rejects every pending submission when a round fails; each goes on when retried', async () => {

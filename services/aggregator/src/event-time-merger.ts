@@ -1,4 +1,4 @@
-import type { Contribution } from '@tradepulse/indicators'
+import type { Contribution, FoldedContribution } from '@tradepulse/indicators'
 import { TradepulseError } from '@tradepulse/platform'
 
 export type EventTimeMerger = {
@@ -9,7 +9,9 @@ export type EventTimeMerger = {
   begin(source: string): number
   /**
    * Resolves once every contribution given has been applied, in event-time order with what the other
-   * in-flight sources submit; rejects if a round holding some of them failed, or, given the token its
+   * in-flight sources submit, with the contributions of its headlines that the store folded into their
+   * kind's `other` scope (what `apply` resolved with, for this submission's headlines); rejects if a
+   * round holding some of them failed, or, given the token its
    * `begin` returned, at once if a round of the source failed since that `begin` (a batch handled while
    * the one before was still being applied must not be applied after that one failed: it would make
    * the failed one's headlines late when they come again). Ends the begin's flight. `restOldestMs`: the
@@ -22,7 +24,7 @@ export type EventTimeMerger = {
     source: string,
     token?: number,
     restOldestMs?: number,
-  ): Promise<void>
+  ): Promise<FoldedContribution[]>
 }
 
 type Pending = {
@@ -30,7 +32,9 @@ type Pending = {
   items: Contribution[]
   /** items[0 .. next) have been handed to a round. */
   next: number
-  resolve: () => void
+  /** What the rounds applied so far folded of items[0 .. next). */
+  folded: FoldedContribution[]
+  resolve: (folded: FoldedContribution[]) => void
   reject: (err: unknown) => void
 }
 
@@ -69,7 +73,7 @@ type Pending = {
  * being applied.
  */
 export function createEventTimeMerger(
-  apply: (round: Contribution[]) => Promise<void>,
+  apply: (round: Contribution[]) => Promise<readonly FoldedContribution[] | undefined>,
   options: { graceMs: number },
 ): EventTimeMerger {
   const pending: Pending[] = []
@@ -118,15 +122,16 @@ export function createEventTimeMerger(
         for (const [source, progress] of inFlight) w = Math.min(w, progress, rest.get(source) ?? w)
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
-        const members: Pending[] = []
+        const members: { p: Pending; from: number }[] = []
         for (const p of pending) {
           const from = p.next
           while (p.next < p.items.length && p.items[p.next]!.eventMs <= upTo) round.push(p.items[p.next++]!)
-          if (p.next > from) members.push(p)
+          if (p.next > from) members.push({ p, from })
         }
         if (round.length === 0) return // a source still parsing holds the rest; its submit pumps again
+        let folded: readonly FoldedContribution[] | undefined
         try {
-          await apply(round)
+          folded = await apply(round)
         } catch (err) {
           // Every source in flight goes: applied before the failed ones come again, what the others have
           // pending could make those late (see above).
@@ -138,10 +143,11 @@ export function createEventTimeMerger(
           }
           continue
         }
-        for (const p of members) {
+        if (folded && folded.length > 0) attribute(folded, members)
+        for (const { p } of members) {
           if (p.next === p.items.length) {
             finish(p)
-            p.resolve()
+            p.resolve(p.folded)
           }
         }
       }
@@ -174,15 +180,35 @@ export function createEventTimeMerger(
       if (contributions.length === 0) {
         endFlightIfIdle(source)
         schedule() // it may have been holding others back
-        return Promise.resolve()
+        return Promise.resolve([])
       }
       const items = [...contributions].sort((a, b) => a.eventMs - b.eventMs)
       const newest = items[items.length - 1]!.eventMs
       inFlight.set(source, Math.max(inFlight.get(source) ?? Number.NEGATIVE_INFINITY, newest))
-      return new Promise<void>((resolve, reject) => {
-        pending.push({ source, items, next: 0, resolve, reject })
+      return new Promise<FoldedContribution[]>((resolve, reject) => {
+        pending.push({ source, items, next: 0, folded: [], resolve, reject })
         schedule()
       })
     },
+  }
+}
+
+/** Gives each member of a round the folded contributions of the headlines it handed to the round. */
+function attribute(folded: readonly FoldedContribution[], members: { p: Pending; from: number }[]): void {
+  const byHeadline = new Map<string, FoldedContribution[]>()
+  for (const f of folded) {
+    const list = byHeadline.get(f.headlineId)
+    if (list) list.push(f)
+    else byHeadline.set(f.headlineId, [f])
+  }
+  for (const { p, from } of members) {
+    const seen = new Set<string>()
+    for (let i = from; i < p.next; i++) {
+      const id = p.items[i]!.headlineId
+      if (seen.has(id)) continue
+      seen.add(id)
+      const list = byHeadline.get(id)
+      if (list) for (const f of list) p.folded.push(f)
+    }
   }
 }

@@ -162,8 +162,13 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   const counts = { records: 0, headlines: 0, invalid: 0 }
   let crashed: Error | undefined
 
+  // The store folds scopes beyond their kind's cap into `other` as it does live (the new namespace's
+  // registries admit in the replay's order). The rebuild publishes nothing: what it folded is not needed.
   const merger = createEventTimeMerger(
-    (round) => retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log),
+    async (round) => {
+      await retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log)
+      return undefined
+    },
     { graceMs: options.graceMs },
   )
   const chunk = options.chunkRecords ?? 2_000
@@ -428,7 +433,7 @@ function newestOf(times: readonly (number | undefined)[]): number | undefined {
 }
 
 /** Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. */
-async function retryRedis(work: () => Promise<void>, log: Logger): Promise<void> {
+async function retryRedis(work: () => Promise<unknown>, log: Logger): Promise<void> {
   await retry(work, {
     baseMs: 100,
     maxMs: 5_000,

@@ -239,6 +239,31 @@ export function describeIndicatorStoreConformance(
       expect(top.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
     })
 
+    it('reports what it folded into other, by the scope each contribution named, per run', async () => {
+      const { store } = await create({ maxScopesPerKind: 2 })
+      const folded = (contributions: readonly Contribution[], admitted: readonly string[]) =>
+        contributions
+          .filter((c) => c.scope.kind === 'region' && !admitted.includes(c.scope.id))
+          .map(({ dimension, scope, headlineId }) => ({ dimension, scope, headlineId }))
+      const a = contributionsOfAll([scoredHeadline('a', T0, { tariff: 0.5, regions: ['CN', 'US'] })])
+      expect((await store.applyBatch(a)).folded).toBeUndefined()
+      const b = contributionsOfAll([
+        scoredHeadline('b', T0, { tariff: -0.5, regions: ['CN', 'XX', 'YY'], sectors: ['autos'] }),
+      ])
+      const c = contributionsOfAll([scoredHeadline('c', T0 + MIN_MS, { regions: ['ZZ'] })])
+      const [rb, none, rc] = await store.applyRuns([b, a, c])
+      // Every contribution to XX and YY, though b counts once in other per dimension.
+      expect(rb!.folded).toEqual(folded(b, ['CN']))
+      expect(rb!.folded!.length).toBeGreaterThan(0)
+      expect(none!.folded).toBeUndefined()
+      expect(rc!.folded).toEqual(folded(c, []))
+      // Applied again, b is folded again (and a duplicate in other).
+      const again = await store.applyBatch(b)
+      expect(again.folded).toEqual(folded(b, ['CN']))
+      expect(again.applied).toBe(0)
+      expect((await store.get('tariff', { kind: 'region', id: 'other' }, T0 + MIN_MS))?.count).toBe(1)
+    })
+
     it('applies runs in one call exactly as one applyBatch each', async () => {
       const { store } = await create()
       const other = store.withNamespace('runs2')

@@ -7,6 +7,7 @@ import {
   type Contribution,
   createIndicatorKeys,
   createIndicatorState,
+  type FoldedContribution,
   foldRareScopes,
   type IndicatorState,
   type IndicatorStore,
@@ -77,7 +78,9 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         admitted.set(kind, new Set(list.filter((_, i) => flags[i]).map((c) => c.id)))
       }
       const byKey = new Map<string, Contribution[]>()
-      for (const c of foldRareScopes(contributions, (s) => admitted.get(s.kind)?.has(s.id) ?? false)) {
+      const folded: FoldedContribution[] = []
+      const isAdmitted = (s: Scope) => admitted.get(s.kind)?.has(s.id) ?? false
+      for (const c of foldRareScopes(contributions, isAdmitted, folded)) {
         const k = indicatorKey(c.dimension, c.scope)
         const group = byKey.get(k)
         if (group) group.push(c)
@@ -97,6 +100,7 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs
         states.set(k, { value: state, expiresAtMs })
       }
+      if (folded.length > 0) result.folded = folded
       return result
     }
 

@@ -4,6 +4,7 @@ import {
   type ApplyBatchResult,
   type Contribution,
   createIndicatorKeys,
+  type FoldedContribution,
   foldRareScopes,
   type IndicatorStore,
   type LateContribution,
@@ -179,8 +180,10 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           for (let i = 1; i < run.length && sorted; i++) sorted = run[i]!.eventMs >= run[i - 1]!.eventMs
           const cuttable =
             sorted && run.length > 0 && run[run.length - 1]!.eventMs - run[0]!.eventMs <= config.graceMs
-          const folded = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false)
-          for (const c of folded) {
+          const folded: FoldedContribution[] = []
+          const applied = foldRareScopes(run, (s) => kinds.get(s.kind)?.has(s.id) ?? false, folded)
+          if (folded.length > 0) results[r]!.folded = folded
+          for (const c of applied) {
             const tag = scopeTag(c.scope)
             let pieces = byScope.get(tag)
             if (!pieces) {
