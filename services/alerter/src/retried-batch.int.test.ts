@@ -70,6 +70,20 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
     await producer.disconnect()
     await redis.quit()
   })
+  const redisStore = () =>
+    createRedisAlertStore(redis, {
+      prefix: randomName('alerts'),
+      dedupWindowMs: 7 * DAY,
+      hysteresisTtlMs: 7 * DAY,
+    })
+  /** Publishes to Kafka, but the first call fails as Kafka down would. */
+  const failingOnce = () => {
+    let faults = 1
+    return async (out: Parameters<typeof produceAll>[1]) => {
+      if (faults-- > 0) throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+      await produceAll(producer, out)
+    }
+  }
 
   it('sends the alert the failed attempt claimed, by the rules it claimed under, though the rules were reloaded before the retry, and decides later batches by the new rules', async () => {
     const topics = createTopicCatalogue(`${randomName('reload')}.`)
@@ -77,20 +91,11 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
     try {
       let rules = tariffRule(0.7)
-      let faults = 1
       const { handler } = testAlerterHandler({
         topics,
         rules: () => rules,
-        store: createRedisAlertStore(redis, {
-          prefix: randomName('alerts'),
-          dedupWindowMs: 7 * DAY,
-          hysteresisTtlMs: 7 * DAY,
-        }),
-        publish: async (out) => {
-          if (faults-- > 0)
-            throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
-          await produceAll(producer, out)
-        },
+        store: redisStore(),
+        publish: failingOnce(),
       })
       let offset = 0
       const record = (h: ScoredHeadline): InRecord => ({
@@ -127,20 +132,11 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
     await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
     try {
-      let faults = 1
       const { handler, registry } = testAlerterHandler({
         topics,
         rules: tariffRule(0.7),
-        store: createRedisAlertStore(redis, {
-          prefix: randomName('alerts'),
-          dedupWindowMs: 7 * DAY,
-          hysteresisTtlMs: 7 * DAY,
-        }),
-        publish: async (out) => {
-          if (faults-- > 0)
-            throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
-          await produceAll(producer, out)
-        },
+        store: redisStore(),
+        publish: failingOnce(),
       })
       // Three headlines past the line, each in its own hour: three alerts.
       const batch = [0, 1, 2].map(
