@@ -120,6 +120,23 @@ describe('sessionTimeoutRefusal', () => {
   })
 })
 
+describe('batch runner health before its start', () => {
+  it('is starting (degraded, not ready), not failed, until start is called, so /healthz stays 200', async () => {
+    const { kafka, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      capturedLog().log,
+      createMetrics('probe'),
+    )
+    expect(await runner.health()).toEqual({ status: 'degraded', ready: false, detail: 'starting' })
+    await expect(runner.start()).rejects.toThrow(MESSAGE)
+    expect(await runner.health()).toMatchObject({ status: 'failed', ready: false, detail: 'not running' })
+  })
+})
+
 describe('batch runner on a consumer crash', () => {
   it('fails its start on a refused session timeout, stopped, without logging a crash', async () => {
     const { kafka, made, producer, fakeProducer } = crashingKafka({ error: refusal(), restart: false })

@@ -169,6 +169,9 @@ export function createBatchRunner(
   // eachBatch calls under way, so that a stop can let them settle before the last commit.
   const active = new Set<Promise<void>>()
   let running = false
+  // Whether start() was ever called: before it, a worker is starting (ensuring topics, connecting), not
+  // failed, so a liveness probe does not restart a slow start.
+  let startCalled = false
   let stopping: Promise<void> | undefined
   /** A refusal of the session timeout at the first join: the start fails with it (sessionTimeoutRefusal). */
   let refused: TradepulseError | undefined
@@ -877,6 +880,7 @@ export function createBatchRunner(
     async start() {
       if (running) return
       running = true
+      startCalled = true
       consumer = kafka.consumer({
         groupId: cfg.groupId,
         sessionTimeout: cfg.sessionTimeoutMs,
@@ -1027,7 +1031,11 @@ export function createBatchRunner(
       return () => positionListeners.delete(listener)
     },
     health: async () => {
-      if (!running) return { status: 'failed', ready: false, detail: 'not running' }
+      if (!running) {
+        return startCalled
+          ? { status: 'failed', ready: false, detail: 'not running' }
+          : { status: 'degraded', ready: false, detail: 'starting' }
+      }
       if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
         return {
           status: 'failed',
