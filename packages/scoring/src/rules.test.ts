@@ -2451,3 +2451,19 @@ describe('the review of 2.0.52 (2.0.53)', () => {
     },
   )
 })
+
+describe('issue #3: round 29, from probe 13 (2.0.54)', () => {
+  it.each([
+    ['Mnuchin says U.S. ready to move forward with tariffs if no deal', 'negative'],
+    ['U.S. moves forward with trade deal', 'positive'],
+    ['EU says it will not cave on agriculture in U.S. trade talks', 'negative'],
+    ['EU caves on tariffs', 'positive'],
+    ['Chinese state media strikes conciliatory tone on trade', 'positive'],
+    ['Xi says China will not be bullied on trade', 'negative'],
+  ])(
+    '%s: going ahead with what is named, giving in or not, a conciliatory tone, defiance (%s)',
+    (h, want) => {
+      expect(tariff(h).label).toBe(want)
+    },
+  )
+})

@@ -1252,6 +1252,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /** True when the word right before token j is the word `id`. */
+  /** Whether the word at token j ends in "ing" ("easing", "imposing"). */
+  function endsInIng(j: number): boolean {
+    const e = tb.end[j] as number
+    return (
+      e - (tb.start[j] as number) > 4 &&
+      text0.charCodeAt(e - 1) === 103 &&
+      text0.charCodeAt(e - 2) === 110 &&
+      text0.charCodeAt(e - 3) === 105
+    )
+  }
+
   function wordBefore(j: number, id: number): boolean {
     return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === id
   }
@@ -2174,14 +2185,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const y = it.idx[k + 1] as number
       if (((entInts[y << 4] as number) & F_PRED) === 0) continue
       const act = predAt(y)
-      const end = tb.end[it.s[k + 1] as number] as number
-      if (
-        act.sign === 0 ||
-        text0.charCodeAt(end - 1) !== 103 ||
-        text0.charCodeAt(end - 2) !== 110 ||
-        text0.charCodeAt(end - 3) !== 105
-      )
-        continue
+      if (act.sign === 0 || !endsInIng(it.s[k + 1] as number)) continue
       // A cut put off ("delays cutting tariffs on lobster") is not done: the cut, negated, is the act; so
       // is relief of a fixed direction ("delays exempting Canadian energy from tariffs") and tightening.
       // A blow put off ("postpones hitting China with new tariffs") puts off the measure, as a rise does.

@@ -2865,10 +2865,7 @@ export const PREDICATES = [
       'n fix for',
       // Pulling back from a contest ("Trump may retreat from the cost of the trade war").
       'v retreat from',
-      // Giving in ("if the EU caves on tariffs", "China blinking in the trade war").
-      'v cave on',
-      'v cave in on',
-      'v cave in',
+      // Giving in ("China blinking in the trade war").
       // "will not bow to U.S. pressure on trade".
       'v bow to',
       'v blink',
@@ -3540,6 +3537,8 @@ export const PREDICATES = [
       'encouraged',
       'heartened',
       'v appreciate',
+      // "strikes conciliatory tone on trade".
+      'conciliatory',
       'v tout',
       'able to',
       'v be able to',
@@ -3571,6 +3570,16 @@ export const PREDICATES = [
     strength: 0.8,
     words: [
       'at odds',
+      // Defiance and hard bargaining ("China will not be bullied on trade", "won't negotiate with a gun to
+      // our head", "U.S. to play hardball on trade").
+      'not be bullied',
+      'v play hardball',
+      'v play hardball on',
+      'gun to our head',
+      'gun to its head',
+      'gun to their head',
+      'knife to its neck',
+      'knife to our neck',
       // Regret at a move is a complaint about it ("China expresses regret at U.S. move").
       'regret at',
       'regret over',
@@ -3761,8 +3770,11 @@ export const PREDICATES = [
       'v tighten ties',
       'v tighten trade ties',
       'v tighten economic ties',
-      // Giving ground on a matter ("China budges on subsidies"); denied, none given ("U.S. won't budge on
-      // tariffs").
+      // Giving ground on a matter ("China budges on subsidies", "if the EU caves on tariffs"); denied, none
+      // given ("U.S. won't budge on tariffs", "EU will not cave on agriculture in trade talks").
+      'v cave on',
+      'v cave in on',
+      'v cave in',
       'v budge',
       'v budge on',
       'v narrow differences',
@@ -3824,6 +3836,9 @@ export const PREDICATES = [
     strength: 1,
     words: [
       'v reach',
+      // Going ahead with what it names: a deal or a measure ("ready to move forward with tariffs if no
+      // deal"), where "move forward" alone is progress.
+      'v move forward with',
       // Inviting a partner to talks ("invites China to trade talks as tariffs loom").
       'v invite',
       'v strike',
