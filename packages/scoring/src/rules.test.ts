@@ -2458,12 +2458,17 @@ describe('issue #3: round 29, from probe 13 (2.0.54)', () => {
     ['U.S. moves forward with trade deal', 'positive'],
     ['EU says it will not cave on agriculture in U.S. trade talks', 'negative'],
     ['EU caves on tariffs', 'positive'],
-    ['Chinese state media strikes conciliatory tone on trade', 'positive'],
     ['Xi says China will not be bullied on trade', 'negative'],
-  ])(
-    '%s: going ahead with what is named, giving in or not, a conciliatory tone, defiance (%s)',
-    (h, want) => {
-      expect(tariff(h).label).toBe(want)
-    },
-  )
+  ])('%s: going ahead with what is named, giving in or not, defiance (%s)', (h, want) => {
+    expect(tariff(h).label).toBe(want)
+  })
+  it('the review of 2.0.54: defiance denied and a tone denied are no relief of their own', () => {
+    const h = "China says it won't negotiate with a gun to its head in trade talks"
+    expect(
+      score(h)
+        .explanation.filter((c) => c.weight > 0.3)
+        .map((c) => c.cue),
+    ).toEqual([])
+    expect(tariff("China's Xi in no mood to be conciliatory on trade, says envoy").label).not.toBe('positive')
+  })
 })

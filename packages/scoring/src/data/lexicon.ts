@@ -3537,8 +3537,6 @@ export const PREDICATES = [
       'encouraged',
       'heartened',
       'v appreciate',
-      // "strikes conciliatory tone on trade".
-      'conciliatory',
       'v tout',
       'able to',
       'v be able to',
@@ -3570,16 +3568,11 @@ export const PREDICATES = [
     strength: 0.8,
     words: [
       'at odds',
-      // Defiance and hard bargaining ("China will not be bullied on trade", "won't negotiate with a gun to
-      // our head", "U.S. to play hardball on trade").
+      // Defiance and hard bargaining ("China will not be bullied on trade", "U.S. to play hardball on
+      // trade"). Not "a gun to our head": it comes negated ("won't negotiate with a gun to its head").
       'not be bullied',
       'v play hardball',
       'v play hardball on',
-      'gun to our head',
-      'gun to its head',
-      'gun to their head',
-      'knife to its neck',
-      'knife to our neck',
       // Regret at a move is a complaint about it ("China expresses regret at U.S. move").
       'regret at',
       'regret over',
