@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream'
 import type { DeadLetter } from '@tradepulse/contracts'
 import {
   BaseConfig,
   type BatchHandler,
   type BatchRunnerConfig,
   createBatchRunner,
+  createCapturingLogger,
   createKafka,
   createKafkaTransport,
   createKafkaWorker,
@@ -651,14 +651,7 @@ describe('batch runner on Kafka', () => {
   describe("event-time alignment when the partitions' ends cannot be read at an assignment", () => {
     /** Records the runner's log lines (as parsed objects) for the assertions. */
     function capture() {
-      const lines: { msg: string; attempts?: number; partitions?: string[] }[] = []
-      const sink = new Writable({
-        write(chunk, _enc, done) {
-          for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line))
-          done()
-        },
-      })
-      return { lines, log: createLogger({ level: 'info' }, sink) }
+      return createCapturingLogger<{ msg: string; attempts?: number; partitions?: string[] }>()
     }
     /** Its offsets requests (fetchTopicOffsets) fail with `fault` while `failing()` says so. */
     const failingEnds =

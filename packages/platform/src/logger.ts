@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import { type Logger, type LoggerOptions, pino } from 'pino'
 
 export type { Logger } from 'pino'
@@ -34,4 +35,27 @@ export function createLogger(cfg: LoggerConfig, destination?: NodeJS.WritableStr
   }
   // Logs go to stderr so that stdout stays free for command output (NDJSON, tables).
   return pino(options, pino.destination({ fd: 2, sync: false }))
+}
+
+/** A log line as parsed back from JSON: pino's level and message, and whatever else was logged. */
+export type LogLine = { level: number; msg: string } & Record<string, unknown>
+
+/**
+ * A logger whose lines are kept, parsed, in `lines` as they are written (tests, and anything that
+ * inspects what was logged). A line cut across writes is joined before it is parsed.
+ */
+export function createCapturingLogger<T extends object = LogLine>(
+  level = 'info',
+): { log: Logger; lines: T[] } {
+  const lines: T[] = []
+  let rest = ''
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      const parts = (rest + String(chunk)).split('\n')
+      rest = parts.pop() ?? ''
+      for (const line of parts) if (line) lines.push(JSON.parse(line) as T)
+      done()
+    },
+  })
+  return { log: createLogger({ level }, sink), lines }
 }

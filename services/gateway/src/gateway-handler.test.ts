@@ -1,5 +1,4 @@
-import { Writable } from 'node:stream'
-import { createLogger, type InRecord } from '@tradepulse/platform'
+import { createCapturingLogger, type InRecord } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import { testAlert } from './fixtures.ts'
@@ -26,14 +25,7 @@ function alertOfSize(id: string, bytes: number): string {
 describe('gateway handler', () => {
   it('skips a record over MAX_ALERT_BYTES, logged and counted invalid, and holds one at the limit', async () => {
     const feed = createAlertFeed(10)
-    const lines: Record<string, unknown>[] = []
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-        done()
-      },
-    })
-    const log = createLogger({ level: 'error' }, sink)
+    const { log, lines } = createCapturingLogger('error')
     const results: string[] = []
     const handle = createGatewayHandler({ feed, log, onAlert: (r) => results.push(r) })
     const outcomes = await handle(

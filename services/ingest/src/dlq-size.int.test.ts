@@ -1,6 +1,5 @@
-import { PassThrough } from 'node:stream'
 import { createTopicCatalogue, DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
-import { createLogger, loadConfig } from '@tradepulse/platform'
+import { createCapturingLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
@@ -20,11 +19,7 @@ describe('ingest: the dead letter of a record as large as the broker takes', () 
       kafkaBrokers,
       listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
     )
-    const lines: Record<string, unknown>[] = []
-    const stream = new PassThrough()
-    stream.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-    })
+    const { log, lines } = createCapturingLogger('warn')
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -35,7 +30,7 @@ describe('ingest: the dead letter of a record as large as the broker takes', () 
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
     })
-    const app = buildIngestApp(config, { log: createLogger({ level: 'warn' }, stream) })
+    const app = buildIngestApp(config, { log })
     cleanups.push(() => app.stop())
     await app.start()
     const headlines = await collectTopic(kafkaBrokers, topics.headlines.name)

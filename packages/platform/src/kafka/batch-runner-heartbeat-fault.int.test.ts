@@ -1,8 +1,7 @@
 import net from 'node:net'
-import { PassThrough } from 'node:stream'
 import { type ISocketFactory, logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger, createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import {
@@ -51,15 +50,6 @@ function droppingHeartbeats() {
   return { state, socketFactory }
 }
 
-function capturedLog() {
-  const stream = new PassThrough()
-  const lines: { level: number; msg: string }[] = []
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-  })
-  return { log: createLogger({ level: 'info' }, stream), lines }
-}
-
 describe('batch runner through a heartbeat fault that is no rebalance', () => {
   const brokers = kafkaBrokers()
   const { cleanups, connected } = testCleanups()
@@ -105,7 +95,7 @@ describe('batch runner through a heartbeat fault that is no rebalance', () => {
       }
       return records.map(() => ({ kind: 'ok' as const }))
     }
-    const { log, lines } = capturedLog()
+    const { log, lines } = createCapturingLogger()
     const runner = createBatchRunner(
       kafka,
       createProducer(kafka, silent),

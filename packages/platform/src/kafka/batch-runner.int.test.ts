@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process'
-import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BaseConfig, loadConfig } from '../config.ts'
 import { TradepulseError } from '../errors.ts'
 import { EXIT_CONFIG } from '../lifecycle.ts'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
@@ -44,12 +43,7 @@ describe('batch runner with a session timeout the broker refuses', () => {
 
   it('fails its start with a configuration error naming KAFKA_SESSION_TIMEOUT_MS, and never restarts', async () => {
     const topic = await inputTopic()
-    const stream = new PassThrough()
-    const lines: { level: number; msg: string }[] = []
-    stream.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-    })
-    const log = createLogger({ level: 'debug' }, stream)
+    const { log, lines } = createCapturingLogger('debug')
     const kafka = createKafka({ brokers, clientId: randomName('session-timeout') }, log)
     const runner = createBatchRunner(
       kafka,

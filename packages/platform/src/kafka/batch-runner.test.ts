@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream'
 import {
   type ConsumerConfig,
   type Kafka,
@@ -8,7 +7,7 @@ import {
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner, sessionTimeoutRefusal } from './batch-runner.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
@@ -91,15 +90,6 @@ const cfg: BatchRunnerConfig = {
   commitIntervalMs: 1_000,
 }
 
-function capturedLog() {
-  const stream = new PassThrough()
-  const lines: { level: number; msg: string }[] = []
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-  })
-  return { log: createLogger({ level: 'info' }, stream), lines }
-}
-
 describe('sessionTimeoutRefusal', () => {
   it('names KAFKA_SESSION_TIMEOUT_MS, the value and the usual bounds for INVALID_SESSION_TIMEOUT', () => {
     const err = sessionTimeoutRefusal(refusal(), 1_900_000)
@@ -128,7 +118,7 @@ describe('batch runner health before its start', () => {
       fakeProducer,
       async () => [],
       cfg,
-      capturedLog().log,
+      createCapturingLogger().log,
       createMetrics('probe'),
     )
     expect(await runner.health()).toEqual({ status: 'degraded', ready: false, detail: 'starting' })
@@ -140,7 +130,7 @@ describe('batch runner health before its start', () => {
 describe('batch runner on a consumer crash', () => {
   it('fails its start on a refused session timeout, stopped, without logging a crash', async () => {
     const { kafka, made, producer, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
-    const { log, lines } = capturedLog()
+    const { log, lines } = createCapturingLogger()
     const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
     await expect(runner.start()).rejects.toThrow(MESSAGE)
     expect(made).toHaveLength(1)
@@ -156,7 +146,7 @@ describe('batch runner on a consumer crash', () => {
   it('keeps restarting on any other crash: the start goes on, degraded, the crash logged', async () => {
     const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
     const { kafka, made, fakeProducer } = crashingKafka({ error, restart: true })
-    const { log, lines } = capturedLog()
+    const { log, lines } = createCapturingLogger()
     const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
     await runner.start()
     expect(await runner.health()).toMatchObject({
@@ -170,7 +160,7 @@ describe('batch runner on a consumer crash', () => {
 
   it('reports a session timeout refused at a rejoin after the start as failed(), naming the variable', async () => {
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error: refusal(), restart: false }, true)
-    const { log, lines } = capturedLog()
+    const { log, lines } = createCapturingLogger()
     const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
     await runner.start()
     let failed: Error | undefined
@@ -190,7 +180,7 @@ describe('batch runner on a consumer crash', () => {
   it('does not report failed() for a crash kafkajs restarts from', async () => {
     const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: true }, true)
-    const { log } = capturedLog()
+    const { log } = createCapturingLogger()
     const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
     await runner.start()
     let failed: Error | undefined

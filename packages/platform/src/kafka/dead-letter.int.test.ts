@@ -1,11 +1,10 @@
-import { PassThrough } from 'node:stream'
 import { DeadLetter } from '@tradepulse/contracts'
 import { type Admin, type Consumer, type IHeaders, Kafka, type KafkaMessage, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { BaseConfig, KAFKA_MAX_TOPIC_CHARS, loadConfig, MAX_TOPIC_PREFIX_CHARS } from '../config.ts'
 import { createKafkaWorker } from '../kafka-worker.ts'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger } from '../logger.ts'
 import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createTopicsWithLeaders } from './kafka-client.ts'
 import { parseJsonRecord } from './parse-record.ts'
@@ -52,12 +51,7 @@ describe('dead letters on the real broker', () => {
 
   /** A worker on `input` that dead-letters what parseJsonRecord refuses and echoes the rest to `output`. */
   async function startWorker(input: string, output: string, dlq: string) {
-    const lines: Record<string, unknown>[] = []
-    const stream = new PassThrough()
-    stream.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-    })
-    const log = createLogger({ level: 'info' }, stream)
+    const { log, lines } = createCapturingLogger()
     const config = loadConfig(BaseConfig, {
       KAFKA_BROKERS: brokers.join(','),
       KAFKA_GROUP_ID: randomName('dlq-worker'),

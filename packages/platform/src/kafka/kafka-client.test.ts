@@ -1,9 +1,8 @@
-import { PassThrough } from 'node:stream'
 import type { TopicSpec } from '@tradepulse/contracts'
 import { type Admin, type Kafka, KafkaJSProtocolError, logLevel, type Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger } from '../logger.ts'
 import {
   createProducer,
   ensureTopics,
@@ -143,12 +142,8 @@ describe('kafkaErrorType', () => {
 
 describe('kafkaLogCreator', () => {
   it("keeps kafkajs's crash line for a refused session timeout at debug (the runner reports it), others at error", () => {
-    const stream = new PassThrough()
-    const lines: { level: number; msg: string }[] = []
-    stream.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-    })
-    const write = kafkaLogCreator(createLogger({ level: 'debug' }, stream))()
+    const { log, lines } = createCapturingLogger('debug')
+    const write = kafkaLogCreator(log)()
     const crash = (message: string) =>
       write({ namespace: 'Consumer', level: logLevel.ERROR, log: { message: `Crash: ${message}` } })
     crash(

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto'
-import { PassThrough } from 'node:stream'
 import { Redis } from 'ioredis'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, inject, it } from 'vitest'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger } from '../logger.ts'
 import { createKeys } from './keys.ts'
 import { type RedisStateWatch, watchRedisState } from './state-watch.ts'
 
@@ -15,12 +14,8 @@ function redisUrl(): string {
 
 /** A logger whose error lines are kept, parsed. */
 function capturedLog() {
-  const stream = new PassThrough()
-  const lines: { level: number; msg: string; marker?: string }[] = []
-  stream.on('data', (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line))
-  })
-  return { log: createLogger({ level: 'info' }, stream), errors: () => lines.filter((l) => l.level >= 50) }
+  const { log, lines } = createCapturingLogger()
+  return { log, errors: () => lines.filter((l) => l.level >= 50) }
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
