@@ -350,15 +350,21 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
     })
   })
 
-  it('stdin: one at the start of the input or of a later line is skipped, and the headlines after it taken, with the lines named as before', async () => {
+  /** --follow's stdin reader over these chunks: the records produced and the error lines. */
+  async function take(chunks: (string | Buffer)[]) {
     const produced: RawRecord[] = []
     const errors: string[] = []
     await takeLines(
-      Readable.from([BOM, `${a}\n{"id":"m3","headline":"---"}\n`, BOM, `${b}\n`]),
+      Readable.from(chunks),
       check,
       (r) => produced.push(...r),
       (line) => errors.push(line),
     )
+    return { produced, errors }
+  }
+
+  it('stdin: one at the start of the input or of a later line is skipped, and the headlines after it taken, with the lines named as before', async () => {
+    const { produced, errors } = await take([BOM, `${a}\n{"id":"m3","headline":"---"}\n`, BOM, `${b}\n`])
     // The later line's mark is skipped as the line is read (readLines), as score --ndjson and replay skip it.
     expect(produced).toEqual([
       { key: 'm1', value: a },
@@ -370,14 +376,7 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
   })
 
   it('stdin: CR line ends (old Mac style) end lines, numbered as such', async () => {
-    const produced: RawRecord[] = []
-    const errors: string[] = []
-    await takeLines(
-      Readable.from([`${a}\r{"id":"m3","headline":"---"}\r`, `\n${b}\r`]),
-      check,
-      (r) => produced.push(...r),
-      (line) => errors.push(line),
-    )
+    const { produced, errors } = await take([`${a}\r{"id":"m3","headline":"---"}\r`, `\n${b}\r`])
     expect(produced).toEqual([
       { key: 'm1', value: a },
       { key: 'm2', value: b },
