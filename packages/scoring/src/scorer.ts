@@ -1251,7 +1251,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).contest
   }
 
-  /** True when the word right before token j is the word `id`. */
   /** Whether the word at token j ends in "ing" ("easing", "imposing"). */
   function endsInIng(j: number): boolean {
     const e = tb.end[j] as number
@@ -1263,6 +1262,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     )
   }
 
+  /** True when the word right before token j is the word `id`. */
   function wordBefore(j: number, id: number): boolean {
     return j > 0 && tb.kind[j - 1] === WORD && tb.id[j - 1] === id
   }
