@@ -3757,8 +3757,6 @@ export const PREDICATES = [
       'v resolve the issues',
       'v resolve outstanding issues',
       'v resolve differences',
-      // Gaps between the sides closed ("negotiators narrow differences in talks"), where "narrow"
-      // alone is less of what follows.
       // Closer ties ("EU tightens trade ties with Mercosur"), where tightening is otherwise a curb.
       'v tighten ties',
       'v tighten trade ties',
@@ -3770,6 +3768,8 @@ export const PREDICATES = [
       'v cave in',
       'v budge',
       'v budge on',
+      // Gaps between the sides closed ("negotiators narrow differences in talks"), where "narrow"
+      // alone is less of what follows.
       'v narrow differences',
       'v narrow their differences',
       'v narrow the differences',
