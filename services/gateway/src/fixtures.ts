@@ -52,6 +52,7 @@ export type ApiBody = {
   held: number
   error: string
   message: string
+  requestId: string
   asOf: string
   namespace: string
   indicators: IndicatorUpdate[]

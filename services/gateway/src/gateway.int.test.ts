@@ -1,4 +1,4 @@
-import { connect } from 'node:net'
+import { type AddressInfo, connect, createServer } from 'node:net'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
@@ -307,5 +307,28 @@ describe('gateway on Kafka and Redis', () => {
     const after = await get('/api/indicators/top?dimension=tariff&kind=region')
     expect(after.namespace).toBe('r2')
     expect(after.indicators.map((u) => u.scope.id)).toEqual(['JP'])
+  })
+
+  it('answers the indicators with a 503 that names no Redis detail while Redis is unreachable; the alerts are still served', async () => {
+    const { send, start } = await setup()
+    await send([testAlert('served')])
+    // A port nothing listens on: ioredis retries, then fails the read.
+    const closed = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const port = (server.address() as AddressInfo).port
+        server.close(() => resolve(port))
+      })
+    })
+    const { base, get } = await start({ REDIS_URL: `redis://127.0.0.1:${closed}`, REDIS_TIMEOUT_MS: '500' })
+    await waitFor(async () => (await get('/api/alerts')).alerts?.length === 1, { what: 'the alert served' })
+    const res = await fetch(`${base}/api/indicators/top`)
+    const text = await res.text()
+    expect(res.status).toBe(503)
+    expect(JSON.parse(text)).toEqual({
+      error: 'unavailable',
+      message: 'the indicators cannot be read now; try again later',
+      requestId: res.headers.get('x-request-id'),
+    })
+    expect(text).not.toContain(String(closed))
   })
 })

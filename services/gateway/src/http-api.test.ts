@@ -1,16 +1,17 @@
 import type { Server } from 'node:http'
 import type { Alert } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   closeServer,
+  createCapturingLogger,
   createHealthServer,
-  createLogger,
   createMemoryIndicatorStore,
   listen,
 } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createAlertFeed } from './alert-feed.ts'
+import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams } from './alert-stream.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
 import { createApiRoutes, STREAM_RETRY_AFTER_S } from './http-api.ts'
@@ -25,7 +26,15 @@ describe('gateway HTTP API', () => {
   })
 
   async function serve(
-    opts: { maxStreams?: number; heartbeatMs?: number; capacity?: number; catchUp?: CatchUpGate } = {},
+    opts: {
+      maxStreams?: number
+      heartbeatMs?: number
+      capacity?: number
+      catchUp?: CatchUpGate
+      /** What the routes are given in place of the feed and the store (both still returned). */
+      feedFor?: (feed: AlertFeed) => AlertFeed
+      indicatorsFor?: (store: IndicatorStore) => IndicatorStore
+    } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
     const counts = { opened: 0, closed: 0, stalled: 0 }
@@ -36,11 +45,12 @@ describe('gateway HTTP API', () => {
       opts.catchUp,
     )
     const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
+    const { log, lines: logged } = createCapturingLogger()
     const routes = createApiRoutes({
-      feed,
+      feed: opts.feedFor?.(feed) ?? feed,
       streams,
-      indicators,
-      log: createLogger({ level: 'silent' }),
+      indicators: opts.indicatorsFor?.(indicators) ?? indicators,
+      log,
       now: () => T0,
       ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
     })
@@ -69,6 +79,7 @@ describe('gateway HTTP API', () => {
       streams,
       indicators,
       counts,
+      logged,
       get,
       url: (path: string) => `http://127.0.0.1:${port}${path}`,
     }
@@ -333,5 +344,74 @@ describe('gateway HTTP API', () => {
     expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
     expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)
+  })
+
+  it('answers a store that fails with a 503 naming no host nor error, and a request id the log line has with the error', async () => {
+    // What ioredis says of a Redis it cannot reach: where it looked, for the log, not for every caller.
+    const refused = Object.assign(
+      new Error('connect ECONNREFUSED 10.20.30.40:6379 (redis-primary.internal)'),
+      {
+        code: 'ECONNREFUSED',
+      },
+    )
+    const { get, logged } = await serve({
+      indicatorsFor: (store) =>
+        Object.assign(Object.create(store) as IndicatorStore, {
+          activeNamespace: () => Promise.reject(refused),
+        }),
+    })
+    for (const path of ['/api/indicators/top', '/api/indicators?dimension=tariff&scope=region:CN']) {
+      const r = await get(path)
+      expect(r.status).toBe(503)
+      expect(r.body).toEqual({
+        error: 'unavailable',
+        message: 'the indicators cannot be read now; try again later',
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      })
+      expect(r.headers.get('x-request-id')).toBe(r.body.requestId)
+      expect(r.text).not.toMatch(/10\.20\.30\.40|6379|redis-primary|ECONNREFUSED/)
+      const line = logged.find((l) => l.requestId === r.body.requestId)
+      expect(line).toMatchObject({
+        level: 40,
+        msg: 'indicators unavailable',
+        path: path.split('?')[0],
+        err: { message: expect.stringContaining('10.20.30.40:6379') },
+      })
+    }
+    // A request id a proxy set is kept (one of a safe form), so its log and ours meet.
+    const proxied = await get('/api/indicators/top', { headers: { 'x-request-id': 'lb-7f3a.1' } })
+    expect([proxied.body.requestId, proxied.headers.get('x-request-id')]).toEqual(['lb-7f3a.1', 'lb-7f3a.1'])
+    const odd = await get('/api/indicators/top', { headers: { 'x-request-id': 'a b\u00e9' } })
+    expect(odd.body.requestId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('answers a route that throws with a 500 of a stable code and a request id, the error in the log only', async () => {
+    const { get, logged } = await serve({
+      feedFor: (feed) =>
+        Object.assign(Object.create(feed) as AlertFeed, {
+          recent: () => {
+            throw new TypeError(
+              "Cannot read properties of undefined (reading 'seq') at /srv/gateway/alert-feed.ts:88",
+            )
+          },
+        }),
+    })
+    const r = await get('/api/alerts')
+    expect(r.status).toBe(500)
+    expect(r.body).toEqual({
+      error: 'internal',
+      message: 'internal error',
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    })
+    expect(r.text).not.toMatch(/seq|srv|alert-feed|TypeError/)
+    expect(r.headers.get('x-request-id')).toBe(r.body.requestId)
+    expect(logged.find((l) => l.requestId === r.body.requestId)).toMatchObject({
+      level: 50,
+      msg: 'request failed',
+      path: '/api/alerts',
+      err: { type: 'TypeError', message: expect.stringContaining("reading 'seq'") },
+    })
+    // A caller's own mistake still says what it is.
+    expect((await get('/api/alerts?limit=0')).body.message).toMatch(/^limit: at least 1/)
   })
 })

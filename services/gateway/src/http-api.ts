@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -9,7 +10,6 @@ import {
   type HttpRoute,
   type IndicatorAsOf,
   type Logger,
-  normalizeError,
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
@@ -45,6 +45,26 @@ const json = (res: ServerResponse, status: number, body: unknown, extra: Record<
 }
 const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
+
+/**
+ * What a 5xx the gateway answers for a fault of its own says: a stable code and a fixed message, never the
+ * error's text (a Redis or Kafka client's names hosts, ports, keys and its own options: for the log, not
+ * for every caller). The request id in the body and in `x-request-id` is on the log line that has the error.
+ */
+const FAULTS = {
+  unavailable: { status: 503, message: 'the indicators cannot be read now; try again later' },
+  internal: { status: 500, message: 'internal error' },
+} as const
+
+/** A request id a proxy sets (`x-request-id`) is kept when of this form, so its log and ours meet. */
+const PROXY_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The id of a request for the log and its answer: the proxy's, else a new one. */
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && PROXY_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
 /** A 200 with `head` and no body: a HEAD's answer where the GET's would be a 200. */
 const headers = (res: ServerResponse, head: Record<string, string>) => {
   res.writeHead(200, head)
@@ -120,7 +140,8 @@ export type ApiDeps = {
  *   sent first, `Last-Event-ID` to resume);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
- * A bad parameter is a 400 naming it; Redis unreachable is a 503.
+ * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
+ * fixed message and a request id only (FAULTS), its error in the log.
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
@@ -132,8 +153,23 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     return { store, asOfMs: at.ms }
   }
 
+  /**
+   * Logs `err` with the request's id, and answers the fault's status with its code, fixed message and
+   * that id; a response already under way (a stream) is cut instead.
+   */
+  function fault(req: IncomingMessage, res: ServerResponse, code: keyof typeof FAULTS, err: unknown) {
+    const requestId = requestIdOf(req)
+    const path = (req.url ?? '/').split('?')[0]
+    if (code === 'unavailable') deps.log.warn({ err, requestId, path }, 'indicators unavailable')
+    else deps.log.error({ err, requestId, path }, 'request failed')
+    if (res.headersSent) return void res.destroy()
+    const { status, message } = FAULTS[code]
+    json(res, status, { error: code, message, requestId }, { 'x-request-id': requestId })
+  }
+
   /** Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503. */
   async function indicators(
+    req: IncomingMessage,
     res: ServerResponse,
     read: () => Promise<{ body: unknown } | { tooEarly: string }>,
   ) {
@@ -142,9 +178,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if ('body' in r) json(res, 200, r.body)
       else badRequest(res, r.tooEarly)
     } catch (err) {
-      const e = normalizeError(err)
-      deps.log.warn({ err: e }, 'indicators unavailable')
-      json(res, 503, { error: 'unavailable', message: `indicators unavailable: ${e.message}` })
+      fault(req, res, 'unavailable', err)
     }
   }
 
@@ -196,12 +230,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       })
       if (!opened) tooManyStreams(res)
     },
-    '/api/indicators/top': (_req, res, q, head) => {
+    '/api/indicators/top': (req, res, q, head) => {
       const p = parseQuery(TopQuery, q)
       if (!p.ok) return badRequest(res, p.error)
       if (head) return headers(res, JSON_HEADERS)
       const { dimension, kind, by, n, asOf } = p.value
-      return indicators(res, async () => {
+      return indicators(req, res, async () => {
         const { store, asOfMs } = await readAt(asOf)
         // A time given: the ranking is of that time only from the aggregator's event time on.
         const watermark = typeof asOf === 'number' ? await store.watermark() : undefined
@@ -215,12 +249,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         }
       })
     },
-    '/api/indicators': (_req, res, q, head) => {
+    '/api/indicators': (req, res, q, head) => {
       const p = parseQuery(OneQuery, q)
       if (!p.ok) return badRequest(res, p.error)
       if (head) return headers(res, JSON_HEADERS)
       const { dimension, scope, asOf } = p.value
-      return indicators(res, async () => {
+      return indicators(req, res, async () => {
         const { store, asOfMs } = await readAt(asOf)
         const indicator = (await store.get(dimension, scope, asOfMs)) ?? null
         // A time given before this indicator's newest headline: the store read it at that headline.
@@ -249,7 +283,11 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         res.end(JSON.stringify({ error: 'method_not_allowed' }))
         return true
       }
-      await route(req, res, url.searchParams, req.method === 'HEAD')
+      try {
+        await route(req, res, url.searchParams, req.method === 'HEAD')
+      } catch (err) {
+        fault(req, res, 'internal', err)
+      }
       return true
     },
   ]
