@@ -29,6 +29,7 @@ describe('gateway HTTP API', () => {
     opts: {
       maxStreams?: number
       heartbeatMs?: number
+      stallMs?: number
       capacity?: number
       catchUp?: CatchUpGate
       /** What the routes are given in place of the feed and the store (both still returned). */
@@ -40,7 +41,11 @@ describe('gateway HTTP API', () => {
     const counts = { opened: 0, closed: 0, stalled: 0 }
     const streams = createAlertStreams(
       feed,
-      { maxStreams: opts.maxStreams ?? 10, heartbeatMs: opts.heartbeatMs ?? 60_000, stallMs: 60_000 },
+      {
+        maxStreams: opts.maxStreams ?? 10,
+        heartbeatMs: opts.heartbeatMs ?? 60_000,
+        stallMs: opts.stallMs ?? 60_000,
+      },
       { opened: () => counts.opened++, closed: () => counts.closed++, stalled: () => counts.stalled++ },
       opts.catchUp,
     )
@@ -225,6 +230,18 @@ describe('gateway HTTP API', () => {
     await waitFor(() => first.ended, { what: 'the stream ended by the gateway' })
     expect(streams.size).toBe(0)
     await first.close()
+  })
+
+  it('keeps an idle stream whose reader takes what comes open with heartbeats rarer than the stall limit', async () => {
+    // The stall limit runs only while the socket is full: an idle stream's heartbeats, however rare,
+    // never start it, so GATEWAY_STREAM_HEARTBEAT_MS at or above GATEWAY_STREAM_STALL_MS cuts no one.
+    const { url, streams, counts } = await serve({ heartbeatMs: 300, stallMs: 100 })
+    const idle = await readEvents(url('/api/alerts/stream'))
+    await waitFor(() => idle.comments.filter((c) => c === 'alive').length >= 3, {
+      what: 'three heartbeats, each three stall limits apart',
+    })
+    expect([idle.ended, streams.size, counts.stalled, counts.closed]).toEqual([false, 1, 0, 0])
+    await idle.close()
   })
 
   it('answers a HEAD as the GET would: 400 for a bad parameter, 503 over the stream limit, with no body', async () => {
