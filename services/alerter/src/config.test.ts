@@ -54,4 +54,15 @@ describe('AlerterConfig', () => {
     )
     expect(refusal({ ALERTER_MAX_EVENT_AGE_MS: '-1' })).toMatch(/ALERTER_MAX_EVENT_AGE_MS/)
   })
+
+  it('refuses ALERTER_HYSTERESIS_TTL_MS below 24 h (the longest half-life and volume window of the indicators), naming it', () => {
+    // Forgotten sooner, a line re-arms while the measure it watches still holds most of what made it
+    // fire, and the scope's next headline pages again for the same episode.
+    for (const short of ['1000', '60000', '86399999'])
+      expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: short })).toBe(
+        `invalid configuration:\n  ALERTER_HYSTERESIS_TTL_MS: at least 86400000 ms (24 h, the longest half-life and volume window of the indicators: a line forgotten sooner re-arms while its measure still holds what made it fire) (got "${short}")`,
+      )
+    expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '86400000' })).toBe('accepted')
+    expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_TTL_MS).toBe(7 * 86_400_000)
+  })
 })

@@ -1,4 +1,5 @@
 import { RULE_FILES } from '@tradepulse/alerting'
+import { DEFAULT_INDICATOR_CONFIG } from '@tradepulse/indicators'
 import { baseConfigShape, durationMs, MAX_TIMER_MS, timerMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
@@ -8,6 +9,20 @@ const ms = (def: number, min = 0) => durationMs(min).default(def)
 /** A delay that sets a timer: bounded at the longest one Node keeps (a longer one would fire at once). */
 const timer = (def: number, min = 0) => timerMs(min).default(def)
 const DAY_MS = 86_400_000
+
+/**
+ * The shortest ALERTER_HYSTERESIS_TTL_MS: the longest half-life and volume window of the indicators the
+ * rules watch (24 h; the alerter reads the aggregator's indicator config). A line that fired stays
+ * disarmed until its measure is back past it, on an update or through a silence of the scope before one
+ * (packages/alerting silence.ts), which needs the line's entry; an entry expired re-arms the line. Over a quiet spell
+ * shorter than that window the 24 h mean and volume, and momentum (1 h against 24 h), still hold most of
+ * what made the line fire, so the scope's next headline would page again for the same episode. Cooldowns
+ * are no bound here: a crossing held back by one leaves its line armed (alerter-handler.ts).
+ */
+export const HYSTERESIS_TTL_MIN_MS = Math.max(
+  ...Object.values(DEFAULT_INDICATOR_CONFIG.halfLivesMs),
+  ...Object.values(DEFAULT_INDICATOR_CONFIG.windowsMs),
+)
 
 export const alerterConfigShape = {
   ...baseConfigShape,
@@ -27,9 +42,15 @@ export const alerterConfigShape = {
   ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
     'an alert id already sent within this time is not sent again (replays, redeliveries, restarts)',
   ),
-  ALERTER_HYSTERESIS_TTL_MS: ms(7 * DAY_MS, 1_000).describe(
-    'hysteresis state of an indicator untouched this long expires (its rules re-arm)',
-  ),
+  ALERTER_HYSTERESIS_TTL_MS: durationMs()
+    .min(
+      HYSTERESIS_TTL_MIN_MS,
+      `at least ${HYSTERESIS_TTL_MIN_MS} ms (${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the longest half-life and volume window of the indicators: a line forgotten sooner re-arms while its measure still holds what made it fire)`,
+    )
+    .default(7 * DAY_MS)
+    .describe(
+      `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode`,
+    ),
   ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),
