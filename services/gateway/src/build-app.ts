@@ -24,6 +24,7 @@ import { type CatchUp, createCatchUp } from './catch-up.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
 import { createApiRoutes } from './http-api.ts'
+import { deleteOwnGroup } from './own-group.ts'
 
 export type GatewayDeps = WorkerDeps & {
   /** The indicators read; Redis from config when absent. */
@@ -35,7 +36,8 @@ export type GatewayApp = KafkaWorker & { feed: AlertFeed }
 /**
  * Each gateway reads every alert (it serves them all), so each has a consumer group of its own, new at
  * every start: it reads the alerts the topic still holds from the oldest, keeping the newest
- * GATEWAY_RECENT_ALERTS, then follows. KAFKA_GROUP_ID set instead resumes after its last commit.
+ * GATEWAY_RECENT_ALERTS, then follows; a clean stop deletes it (own-group.ts). KAFKA_GROUP_ID set instead
+ * resumes after its last commit, and that group is the operator's: never deleted.
  */
 export function gatewayGroupId(config: Pick<GatewayConfig, 'KAFKA_GROUP_ID' | 'TRADEPULSE_TOPIC_PREFIX'>) {
   return (
@@ -114,6 +116,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       }
     : handle
   const groupId = gatewayGroupId(config)
+  // A group the gateway named itself is its own, of no use once it has stopped: deleted at a stop.
+  const ownGroup = !deps.transport && config.KAFKA_GROUP_ID === undefined
+  let started = false
   let stopped = false
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1_000).unref())
   /**
@@ -172,10 +177,28 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       ...(redisCheck ? { redis: redisCheck } : {}),
       ...(catchUp ? { alerts: catchUp.health } : {}),
     },
+    // After the runner's stop: the consumer has committed and left its group, which is then empty.
     onStop: async () => {
       stopped = true
       streams.closeAll()
-      if (redis) await closeRedis(redis)
+      await Promise.all([
+        redis ? closeRedis(redis) : undefined,
+        ownGroup && started
+          ? deleteOwnGroup(
+              createKafka(
+                {
+                  brokers: config.KAFKA_BROKERS,
+                  clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-group`,
+                },
+                log,
+                // Few retries: an attempt the stop stopped waiting for ends soon after.
+                { retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 } },
+              ).admin(),
+              groupId,
+              log,
+            )
+          : undefined,
+      ])
     },
   })
   // Where the consumer reads next, past transaction markers no handler sees: a partition ending in one
@@ -185,6 +208,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     ...app,
     feed,
     async start() {
+      started = true
       await app.start()
       if (catchUp) void readEnds(catchUp)
     },

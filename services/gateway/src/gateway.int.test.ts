@@ -192,6 +192,50 @@ describe('gateway on Kafka and Redis', () => {
     })
   })
 
+  it('deletes the consumer group it made for itself at a stop; one named with KAFKA_GROUP_ID stays', async () => {
+    const { prefix, topics, send, start } = await setup()
+    await send([testAlert('a'), testAlert('b', { scope: { kind: 'region', id: 'US' } })])
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const ends = await admin.fetchTopicOffsets(topics.alerts.name)
+    const groups = async () => (await admin.listGroups()).groups.map((g) => g.groupId)
+    const generated = async () => (await groups()).filter((g) => g.startsWith(`${prefix}gateway.`))
+    // Committed to the end of every partition: a group left behind then stays (empty, with its offsets)
+    // until Kafka's offsets.retention.minutes.
+    const committedToEnd = (groupId: string) =>
+      waitFor(
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.alerts.name] })
+          return ends.every((e) => {
+            const c = committed?.partitions.find((p) => p.partition === e.partition)
+            return Number(c?.offset ?? -1) >= Number(e.high)
+          })
+        },
+        { what: `${groupId} committed to the end of every partition` },
+      )
+
+    const own = await start({ KAFKA_COMMIT_INTERVAL_MS: '100' })
+    const ownGroup = await waitFor(async () => (await generated())[0], { what: "the gateway's own group" })
+    expect(ownGroup.startsWith(`${prefix}gateway.`) && ownGroup.split('.').at(-2)).toBe(String(process.pid))
+    await committedToEnd(ownGroup)
+    await own.app.stop()
+    // Deleted within the stop: gone once it returns.
+    expect(await groups()).not.toContain(ownGroup)
+    expect((await admin.describeGroups([ownGroup])).groups[0]?.state).toBe('Dead')
+
+    // The operator's group: kept for the next start to resume at its commits.
+    const named = `${prefix}gateway-named`
+    const fixed = await start({ KAFKA_GROUP_ID: named, KAFKA_COMMIT_INTERVAL_MS: '100' })
+    await waitFor(async () => (await fetch(`${fixed.base}/readyz`)).status === 200, { what: 'ready' })
+    await committedToEnd(named)
+    await fixed.app.stop()
+    expect(await groups()).toContain(named)
+    expect((await admin.describeGroups([named])).groups[0]?.state).toBe('Empty')
+    await committedToEnd(named)
+    expect(await generated()).toEqual([])
+  })
+
   it('is ready, and serves what the topic held, when its partitions end in transaction markers', async () => {
     const { topics, start } = await setup()
     // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): partition 0 ends in the
