@@ -2472,3 +2472,47 @@ describe('issue #3: round 29, from probe 13 (2.0.54)', () => {
     expect(tariff("China's Xi in no mood to be conciliatory on trade, says envoy").label).not.toBe('positive')
   })
 })
+
+describe('issue #3: round 30, from probes 14 and 15 and their review (2.0.56)', () => {
+  it.each([
+    'GoPro to move U.S.-bound camera production out of China to avoid tariffs',
+    'Honeywell eyes supplier shift to avoid tariff hit',
+  ])('%s: a firm making things elsewhere to avoid a measure copes with it (no relief)', (h) => {
+    expect(tariff(h).label).not.toBe('positive')
+    expect(score(h).explanation.some((c) => c.dimension === 'tariff' && c.cue.startsWith('avoid'))).toBe(
+      false,
+    )
+  })
+  tariffCases([
+    // Moving alone, an offer, or another clause: the avoiding is averting.
+    ['EU moves quickly to avoid trade war with U.S.', 'positive'],
+    ['Brazil agrees to steel output quota to avoid U.S. tariffs', 'positive'],
+    ['Steel output rises after Mexico avoids U.S. tariffs', 'positive'],
+    // A threat given up, and refusing to give it up.
+    ['Trump walks back threat to raise tariffs', 'positive'],
+    ['Trump backs away from threat to impose tariffs on European cars', 'positive'],
+    ['Trump refuses to drop threat to raise tariffs on China', 'negative'],
+    ['Trump has no plans to drop threat of new tariffs on China', 'negative'],
+    // What is agreed, broken; "break" in other senses is not.
+    ["Trump says China 'broke the deal'", 'negative'],
+    ['Trump says China will not break the trade truce', 'positive'],
+    ['U.S. and China break the deadlock in trade talks', 'positive'],
+    ['Trade war broke out in 2018, hurting farmers', 'negative'],
+    // Duty and tariffs in other senses; duty-free access for goods is a relief.
+    ['Firefighter killed on duty in California blaze', null],
+    ['India cuts excise duty on petrol and diesel', null],
+    ['Duty-free sales surge at Heathrow', null],
+    ['Reliance Jio hikes prepaid tariffs by up to 40%', null],
+    ['Palm oil futures rise on duty cut hopes', 'positive'],
+    ['Business groups call tariffs a tax on Americans', 'negative'],
+    ['Trump scraps de minimis duty-free treatment for all countries', 'negative'],
+    ['U.S. restores duty-free status for Indian goods', 'positive'],
+    ['U.S. delays end of duty-free treatment for India', 'positive'],
+    ['CFTC lowers de minimis threshold for swap dealers', null],
+    // Negation of talks, a tightening denied, a negotiator named by the measure.
+    ['Mnuchin says no plans for more talks with China for now', 'negative'],
+    ['Chinese state media says Beijing has no interest in continuing talks', 'negative'],
+    ["Japan's Abe says no plan to tighten export controls on South Korea further", 'positive'],
+    ["Japan's tariff negotiator says sides 'closer to agreement'", 'positive'],
+  ] as [string, string][])
+})

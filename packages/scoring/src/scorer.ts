@@ -610,6 +610,63 @@ const MEASURE_HEADS: WordsByLength = byLength([
   'levy',
   'quotas',
 ])
+/** "avoid" as a verb (see avoidedByMaking). */
+const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoiding'])
+/**
+ * Words of a firm making things elsewhere ("shift production", "move output", "new plants", "more
+ * deliveries from Mobile"): what it does "to avoid tariffs" copes with the measure, which stays. Not
+ * "move" or "shift" alone ("EU moves to avoid trade war", "Canada shifts stance to avoid tariffs").
+ */
+const MAKING_WORDS: WordsByLength = byLength([
+  'relocate',
+  'relocates',
+  'relocated',
+  'relocating',
+  'relocation',
+  'production',
+  'output',
+  'manufacturing',
+  'assembly',
+  'factory',
+  'factories',
+  'plant',
+  'plants',
+  'deliveries',
+  'supplier',
+  'suppliers',
+  'stockpile',
+  'stockpiles',
+])
+/**
+ * Words that end the search for MAKING_WORDS before "avoid": another clause ("output rises after Mexico
+ * avoids tariffs") or an offer that does the avoiding ("agrees to steel output quota to avoid tariffs").
+ */
+const AVOID_STOPS: WordsByLength = byLength([
+  'as',
+  'after',
+  'while',
+  'when',
+  'amid',
+  'because',
+  'since',
+  'help',
+  'helps',
+  'let',
+  'lets',
+  'allow',
+  'allows',
+  'agree',
+  'agrees',
+  'agreed',
+  'pledge',
+  'pledges',
+  'pledged',
+  'deal',
+  'quota',
+  'quotas',
+  'offer',
+  'offers',
+])
 /** Negators of refusal, which pass over the other side's measure (see attachModifiers). */
 const REFUSE_WORDS: WordsByLength = byLength([
   'refuse',
@@ -1200,12 +1257,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       if ((f & F_LIGHT) !== 0 && isPred && itPredOn[k] === 1) lightItem = k
       if ((f & F_NEGATOR) !== 0) {
-        negEnd = itE[k] as number
-        // ("refuses to ban Huawei" refuses an act: negated as any.)
-        negRefuse = wordIn(s, REFUSE_WORDS) && tb.id[(itE[k] as number) - 1] !== toId
-        negClause = clause
-        negShort = (f & F_SHORT_NEG) !== 0
-        negScope = negShort ? RULES.determinerScopeTokens : scope
+        // "refuses to drop threat to raise tariffs", "did not rule out tariffs", "not unwilling to": a
+        // negation reaching another negator cancels it, and what follows is affirmed.
+        if (
+          negEnd >= 0 &&
+          clause === negClause &&
+          s - negEnd <= negScope &&
+          !(negShort && prepBetween(negEnd, s))
+        )
+          negEnd = -1
+        else {
+          negEnd = itE[k] as number
+          // ("refuses to ban Huawei" refuses an act: negated as any.)
+          negRefuse = wordIn(s, REFUSE_WORDS) && tb.id[(itE[k] as number) - 1] !== toId
+          negClause = clause
+          negShort = (f & F_SHORT_NEG) !== 0
+          negScope = negShort ? RULES.determinerScopeTokens : scope
+        }
       }
       if ((f & F_HEDGE) !== 0) {
         // "will not sit idly by if U.S. escalates trade war": a negation does not reach into the
@@ -1662,7 +1730,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         it.intens[k] = (it.intens[k] as number) * RULES.attributiveWeight
       // The nouns of the compound before a head taken on the right are bound with it.
       if (t === right) for (let m = rightFirst; m < t; m++) if (itBound[m] === 0) itBound[m] = 3
-      if (pred.kind === 'cope' || deniedHold(pred, k, t)) it.held[t] = k + 1
+      if (pred.kind === 'cope' || deniedHold(pred, k, t) || avoidedByMaking(pred, k)) it.held[t] = k + 1
     }
     // "tariffs have not hurt its margins": a denied harm also holds the measure that is its subject.
     if (left >= 0 && left !== t && itBound[left] === 0 && deniedHold(pred, k, left)) {
@@ -2040,6 +2108,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    */
   function deniedHold(pred: PredRole, k: number, t: number): boolean {
     return pred.deniedHolds && it.neg[k] === 1 && targetAt(it.idx[t] as number).polarity < 0
+  }
+
+  /**
+   * "GoPro to move camera production out of China to avoid tariffs", "Honeywell eyes supplier shift to
+   * avoid tariff hit": a firm making things elsewhere, earlier in the clause, to avoid a measure copes
+   * with it (the measure stays), where a deal or talks "to avoid tariffs" avert it.
+   */
+  function avoidedByMaking(pred: PredRole, k: number): boolean {
+    if (pred.kind !== 'less') return false
+    const s = it.s[k] as number
+    if (!wordIn(s, AVOID_WORDS)) return false
+    for (let j = s - 1; j >= 0 && tb.kind[j] !== BREAK; j--) {
+      if (tb.kind[j] !== WORD) continue
+      if (wordIn(j, AVOID_STOPS)) return false
+      if (wordIn(j, MAKING_WORDS)) return true
+    }
+    return false
   }
 
   /**
@@ -2622,7 +2707,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
-        if (deniedHold(pred, k, t)) continue
+        if (deniedHold(pred, k, t) || avoidedByMaking(pred, k)) continue
         // "China will halt new car tariffs": a verb further left takes the noun phrase whole, and
         // the word right before the noun only describes what it acts on.
         if (t > k && adjectiveOf(k) && takenWhole(k, t)) continue

@@ -158,6 +158,29 @@ const LOAD_RELIEF = ['v ease', 'v relieve', 'v alleviate', 'v lessen', 'v reduce
   ),
 )
 
+/** "broke the deal", "breaking its promises", "broken trade truce" (see the pledge_broken target). */
+const BROKEN_PLEDGES = ['break', 'breaks', 'broke', 'broken', 'breaking'].flatMap((verb) =>
+  ['', 'the ', 'its ', 'their ', 'his ', 'our ', 'a ', 'trade ', 'the trade ', 'its trade '].flatMap(
+    (owner) =>
+      [
+        'deal',
+        'deals',
+        'agreement',
+        'agreements',
+        'truce',
+        'ceasefire',
+        'consensus',
+        'pact',
+        'promise',
+        'promises',
+        'pledge',
+        'pledges',
+        'commitment',
+        'commitments',
+      ].map((what) => `${verb} ${owner}${what}`),
+  ),
+)
+
 export const TARGETS = [
   {
     id: 'tariff',
@@ -646,8 +669,8 @@ export const TARGETS = [
       // Tightening exports restricts them ("Japan to tighten exports of chip materials"), as do rules on
       // exports tightened or new ("tightens rules on exports of chip technology"; "rules on" alone is
       // also a ruling: "WTO panel rules on export subsidies").
+      // (Not "tighten export": "tighten export controls" tightens the controls.)
       'v tighten exports',
-      'v tighten export',
       'v tighten rules on exports',
       'v tighten rules on export',
       'new rules on exports',
@@ -1086,6 +1109,18 @@ export const TARGETS = [
     ],
   },
   {
+    // What was agreed, broken ("China broke the deal", "accuses Beijing of breaking its promises"; "will
+    // not break the truce" negated): a setback of its own. Only with what is agreed right after it:
+    // "trade war broke out", "tariffs have broken the system", "a break in talks" are not this.
+    id: 'pledge_broken',
+    polarity: -1,
+    bare: 0.6,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 0.1 },
+    events: { bare: 'talks_breakdown', less: 'deal' },
+    words: BROKEN_PLEDGES,
+  },
+  {
     id: 'trade_deal',
     polarity: 1,
     // A deal named is mostly news of one in reach or in force; "how the trade deal will affect
@@ -1225,6 +1260,9 @@ export const TARGETS = [
     words: [
       'deal close',
       'deal is close',
+      // "says deals with several countries 'close'".
+      'deals close',
+      'deals are close',
       'deal near',
       'deal within reach',
       'deal in sight',
@@ -1797,6 +1835,24 @@ export const TARGETS = [
       'n loophole',
       'tariff free',
       'free of tariffs',
+      // Goods let in free of duty ("scraps de minimis duty-free treatment", "restores duty-free status for
+      // Indian goods"): a relief, where a bare "duty" would be the measure.
+      'duty free treatment',
+      'duty free access',
+      'duty free status',
+      'duty free entry',
+      'duty free quota',
+      'duty free quotas',
+      'duty free benefits',
+      'duty free threshold',
+      // The low-value parcel exemption ("ends de minimis exemption", "closes the de minimis loophole"), not
+      // a bare "de minimis" (a swap dealers' or a tax threshold).
+      'n de minimis exemption',
+      'de minimis rule',
+      'de minimis rules',
+      'de minimis loophole',
+      'de minimis treatment',
+      'de minimis provision',
       // "grants quota-free exemption to Brazil".
       'quota free',
       'tariff exempt',
@@ -2579,6 +2635,13 @@ export const PREDICATES = [
       'v renew',
       'v prolong',
       'extension',
+      // Putting off the end of a relief keeps it ("U.S. delays end of duty-free treatment for India").
+      'v delay end of',
+      'v delay the end of',
+      'v postpone end of',
+      'v postpone the end of',
+      'v push back end of',
+      'v push back the end of',
     ],
   },
   {
@@ -3986,6 +4049,9 @@ const GOING_BACK_ON = [
 const ATTEMPTS = [
   'plans',
   'plan',
+  // A threat withdrawn ("walks back threat to raise tariffs", "backs away from threat to impose tariffs").
+  'threat',
+  'threats',
   'bid',
   'bids',
   'proposal',
@@ -4068,6 +4134,10 @@ export const NEGATORS = [
   'v second guess',
   'no plans to',
   'no plan to',
+  // "no plans for more talks", "no interest in continuing talks".
+  'no plans for',
+  'no plan for',
+  'no interest in',
   // "no decision to impose tariffs": the act is not done. (Not "no deal to": a no-deal Brexit "to raise
   // tariffs on UK food" is what it names.)
   'no decision to',
@@ -6103,6 +6173,26 @@ export const INERT = [
   'fuel duty',
   'line of duty',
   'duty of care',
+  // Duty in other senses ("firefighter killed on duty", "off-duty officer"; not "rises on duty cut"), a home tax on goods ("cuts
+  // excise duty on petrol"), and shops selling free of home taxes ("duty-free sales surge at Heathrow").
+  'killed on duty',
+  'died on duty',
+  'while on duty',
+  'officer on duty',
+  'officers on duty',
+  'off duty',
+  'n excise duty',
+  'excise duties',
+  'n duty free shop',
+  'n duty free store',
+  'n duty free retailer',
+  'n duty free operator',
+  'duty free sales',
+  'duty free spending',
+  'duty free business',
+  'duty free shopping',
+  'duty free allowance',
+  'offshore duty free',
   'n latte levy',
   'n plastic bag levy',
   'n bag levy',
@@ -6151,6 +6241,13 @@ export const INERT = [
   'n feed in tariff',
   'n broadband tariff',
   'n mobile tariff',
+  // Phone and water price plans ("Reliance Jio hikes prepaid tariffs", "cuts mobile data tariffs").
+  'n mobile data tariff',
+  'n prepaid tariff',
+  'n postpaid tariff',
+  'n roaming tariff',
+  'n telecom tariff',
+  'n water tariff',
   // Chambers of parliament ("Japan lower house passes U.S. trade deal").
   'n lower house',
   'n upper house',
@@ -6387,6 +6484,9 @@ export const TOPICS = {
         'n trade adviser',
         'n trade advisor',
         'n trade negotiator',
+        // "Japan's tariff negotiator says sides closer to agreement": a person, not a tariff.
+        'n tariff negotiator',
+        'n tariff envoy',
         'n trade team',
         'n trade relation',
         'n trade tie',
