@@ -1,6 +1,9 @@
+import { ReplyError } from 'ioredis'
+
 /**
  * Stable error codes. `retriable` says whether trying the same thing again can succeed: infrastructure
- * faults are retriable; bad input and programmer errors are not, and are never retried.
+ * faults are retriable; bad input and programmer errors are not, and are never retried. A Redis reply
+ * that is the same on every try (WRONGTYPE, a wrong argument count…) keeps INFRA_REDIS, not retriable.
  */
 export const ERROR_CODES = {
   CONFIG_INVALID: { retriable: false, message: 'invalid configuration' },
@@ -24,8 +27,18 @@ export class TradepulseError extends Error {
   }
 }
 
-const REDIS_ERROR_NAMES = new Set(['MaxRetriesPerRequestError', 'ReplyError'])
-/** Redis error prefixes of a server state that passes: retried even when raised inside a script. */
+/**
+ * redis-errors's RedisError: the class of every error ioredis makes of its own (a reply, a command given
+ * up as its connection closed, retries spent…), found as the parent of the ReplyError ioredis exports.
+ */
+const RedisError = Object.getPrototypeOf(ReplyError.prototype).constructor as abstract new (
+  ...args: never[]
+) => Error
+const isIoredisError = (err: Error): boolean => err instanceof RedisError
+/**
+ * Reply codes (a reply's first word) of a server state that passes: waited out, even when raised inside a
+ * script (Redis 7 gives a command's own code when a script's call of it fails).
+ */
 const REDIS_TRANSIENT = new Set([
   'BUSY',
   'OOM',
@@ -37,6 +50,46 @@ const REDIS_TRANSIENT = new Set([
   'NOREPLICAS',
   'MISCONF',
 ])
+/**
+ * Reply codes refusing this client rather than a command: the deployment's credentials or ACL. No record
+ * is to blame, so they are waited out (health degraded, the reason logged), as a Kafka topic a worker may
+ * not write is, rather than dead-letter every record until someone fixes REDIS_URL or the ACL.
+ */
+const REDIS_ACCESS = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM'])
+/** Redis's refusal of a connection over maxclients: an ERR, yet a server state that passes. */
+const REDIS_MAX_CLIENTS = 'ERR max number of clients reached'
+/**
+ * ioredis's plain Errors for a connection that is gone, was never made or stopped answering (its
+ * CONNECTION_CLOSED_ERROR_MSG; commandTimeout; an offline queue turned off), matched whole. The
+ * socketTimeout's message ends with the timeout: matched by its start (isSocketTimeout).
+ */
+const IOREDIS_OUTAGE_MESSAGES = new Set([
+  'Connection is closed.',
+  'Command timed out',
+  "Stream isn't writeable and enableOfflineQueue options is false",
+])
+const isSocketTimeout = (message: string) => message.startsWith('Socket timeout. Expecting data')
+
+/**
+ * Whether trying a Redis error reply again can succeed, judged by its code: a server state that passes
+ * or a refusal of the deployment's access is waited out; anything else (WRONGTYPE, ERR for a wrong
+ * argument count, an unknown command, a value that is not an integer, a syntax error, a script's own
+ * error, NOSCRIPT for a script never loaded, CROSSSLOT…) is the same on every try, and retrying it
+ * would stall the partition for good. An EXECABORT is the refusal of a command queued in the
+ * transaction, which ioredis gives as its previousErrors: judged by those.
+ * (NOSCRIPT never reaches us from a script defined with defineCommand: ioredis sends the script itself
+ * when Redis does not know its SHA. Were one to, from a cache flushed twice in a race, the one-record-at-
+ * a-time pass that follows a failure that is not retriable would send it again.)
+ */
+function redisReplyRetriable(e: Error & { previousErrors?: unknown }): boolean {
+  const code = e.message.split(' ', 1)[0] ?? ''
+  if (REDIS_TRANSIENT.has(code) || REDIS_ACCESS.has(code)) return true
+  if (e.message.startsWith(REDIS_MAX_CLIENTS)) return true
+  if (code === 'EXECABORT' && Array.isArray(e.previousErrors))
+    return e.previousErrors.some((p) => normalizeError(p).retriable)
+  return false
+}
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -69,23 +122,21 @@ export function normalizeError(err: unknown): TradepulseError {
       e.name === 'KafkaJSNumberOfRetriesExceeded' ? (cause?.retriable ?? true) : (e.retriable ?? true)
     return new TradepulseError('INFRA_KAFKA', e.message, { cause: err, retriable })
   }
+  // Judged by ioredis's error classes and its own messages, never by a message that merely mentions
+  // Redis: a record's TypeError "(reading 'Redis')", taken for an outage, was retried for ever.
+  // A reply is known by the name its class gives (redis-errors's ReplyError, ioredis's SimpleError).
+  if (e.name === 'ReplyError')
+    return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: redisReplyRetriable(e) })
+  // Any other error of ioredis's own: a command aborted as its connection closed (AbortError), an
+  // interrupted one, retries per request spent while disconnected (MaxRetriesPerRequestError, also
+  // known by its name, which nothing else uses), every cluster node failing. An outage to wait out.
   if (
-    REDIS_ERROR_NAMES.has(e.name) ||
-    e.message.includes('Connection is closed') ||
-    // ioredis's commandTimeout and socketTimeout (createRedis): a Redis that stopped answering.
-    e.message === 'Command timed out' ||
-    e.message.startsWith('Socket timeout') ||
-    e.message.includes('Redis')
-  ) {
-    // A Lua script's own error (ReplyError with ERR ... script) is a bug, not an outage; but Redis names
-    // the script in every error raised inside one, and a server busy, out of memory, read-only (a
-    // demoted primary after a failover) or loading is an outage to wait out, script or not.
-    const isScriptBug =
-      e.name === 'ReplyError' &&
-      !REDIS_TRANSIENT.has(e.message.split(' ', 1)[0] as string) &&
-      /script|user_script/i.test(e.message)
-    return new TradepulseError('INFRA_REDIS', e.message, { cause: err, retriable: !isScriptBug })
-  }
+    isIoredisError(e) ||
+    e.name === 'MaxRetriesPerRequestError' ||
+    IOREDIS_OUTAGE_MESSAGES.has(e.message) ||
+    isSocketTimeout(e.message)
+  )
+    return new TradepulseError('INFRA_REDIS', e.message, { cause: err })
   // A socket's or a host lookup's own error says nothing of whose it is (Kafka's and Redis's clients
   // wrap theirs, above): an unavailable dependency, retried, not a Redis outage. A health server's
   // HTTP_HOST that cannot be looked up was reported as "cannot reach Redis".

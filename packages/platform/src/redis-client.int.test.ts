@@ -168,3 +168,58 @@ describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', 
     expect(client(url, 0).options.socketTimeout).toBeUndefined()
   })
 })
+
+describe("a real Redis's error replies, as normalizeError judges them", () => {
+  const cleanups: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  function connect(): { redis: Redis; key: string } {
+    const target = redisTarget()
+    const redis = createRedis(
+      `redis://${target.host}:${target.port}`,
+      createLogger({ level: 'silent' }, new PassThrough()),
+      'redis-replies-test',
+    )
+    const key = `tp-replies-${randomBytes(6).toString('hex')}`
+    cleanups.push(async () => {
+      await redis.del(key, `${key}:tx`)
+      await closeRedis(redis)
+    })
+    return { redis, key }
+  }
+  const failure = (reply: Promise<unknown>) =>
+    reply.then(
+      (value) => {
+        throw new Error(`expected an error reply, got ${String(value)}`)
+      },
+      (err: unknown) => err,
+    )
+
+  // Each is the same on every try: retried, it stalled the partition for good (a ReplyError outside a
+  // script was taken for an outage). Not retriable, the record goes to the dlq instead.
+  it.each([
+    ['WRONGTYPE', /^WRONGTYPE /, (r: Redis, k: string) => r.hget(k, 'f')],
+    [
+      'a wrong number of arguments',
+      /^ERR wrong number of arguments/,
+      (r: Redis, k: string) => r.call('hset', k),
+    ],
+    ['an unknown command', /^ERR unknown command/, (r: Redis, k: string) => r.call('tpnosuchcommand', k)],
+    ['a value that is not an integer', /^ERR value is not an integer/, (r: Redis, k: string) => r.incr(k)],
+    ['an EVALSHA of a script never loaded', /^NOSCRIPT /, (r: Redis) => r.evalsha('0'.repeat(40), 0)],
+    [
+      'a transaction with a refused command',
+      /^EXECABORT /,
+      (r: Redis, k: string) => r.multi().set(`${k}:tx`, 'x').call('hset', k).exec(),
+    ],
+  ])('%s: a Redis error, not retriable', async (_what, message, command) => {
+    const { redis, key } = connect()
+    await redis.set(key, 'a string')
+    const err = await failure(command(redis, key))
+    expect(err).toMatchObject({ name: 'ReplyError', message: expect.stringMatching(message) })
+    expect(normalizeError(err)).toMatchObject({ code: 'INFRA_REDIS', retriable: false })
+    expect(await redis.exists(`${key}:tx`)).toBe(0) // the transaction wrote nothing
+  })
+})

@@ -47,6 +47,19 @@ function waitedOut(raw: unknown): TradepulseError {
     : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
 }
 
+/**
+ * A dead letter's message for a handler's failure: its code and the class of what was thrown, then what
+ * it said ("INFRA_REDIS (ReplyError): WRONGTYPE Operation against a key…", "INTERNAL (TypeError): …").
+ */
+function failureMessage(err: TradepulseError): string {
+  const { cause } = err
+  const thrown =
+    cause instanceof Error && !(cause instanceof TradepulseError) && cause.name !== 'Error'
+      ? ` (${cause.name})`
+      : ''
+  return `${err.code}${thrown}: ${err.message}`
+}
+
 /** The most characters of a key or id a dlq line shows. */
 const LOGGED_ID_CHARS = 200
 /** A payload larger than this is not parsed again for its id on the dlq line. */
@@ -104,10 +117,11 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     } catch (raw) {
       const err = normalizeError(raw)
       if (err.retriable) throw err
-      // A bug triggered by some record: find it by handling one at a time, so the others still pass.
+      // A bug triggered by some record, or a fault retrying cannot mend (a Redis WRONGTYPE on its key):
+      // find it by handling one at a time, so the others still pass and the partition never stalls on it.
       if (records.length === 1) {
         log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
-        return [{ kind: 'dlq', reason: 'handler_error', message: err.message }]
+        return [{ kind: 'dlq', reason: 'handler_error', message: failureMessage(err) }]
       }
       const outcomes: Outcome[] = []
       for (const r of records) outcomes.push(...(await handleWithIsolation([r], defer)))
