@@ -53,6 +53,60 @@ describe('alert feed', () => {
     expect(feed.entryOf('a19')).toBeUndefined()
   })
 
+  it('evicts the oldest alerts past its byte budget, as past its count, and says why', () => {
+    const reasons: string[] = []
+    const feed = createAlertFeed(4, { maxBytes: 1_000, evicted: (r) => reasons.push(r) })
+    const ids = () => feed.after(0).map((e) => e.alert.id)
+    for (const id of ['a', 'b', 'c']) feed.add(testAlert(id), 300)
+    expect([ids(), feed.bytes, reasons]).toEqual([['a', 'b', 'c'], 900, []])
+    // 1,200 bytes: the oldest goes.
+    feed.add(testAlert('d'), 300)
+    expect([ids(), feed.bytes, feed.firstSeq, reasons]).toEqual([['b', 'c', 'd'], 900, 2, ['bytes']])
+    expect(feed.entryOf('a')).toBeUndefined()
+    // As many go as it takes.
+    feed.add(testAlert('e'), 700)
+    expect([ids(), feed.bytes, feed.size, feed.firstSeq]).toEqual([['d', 'e'], 1_000, 2, 4])
+    expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['e', 'd'])
+    expect(reasons).toEqual(['bytes', 'bytes', 'bytes'])
+    // An alert heavier than the whole budget is held, alone, until the next.
+    feed.add(testAlert('f'), 5_000)
+    expect([ids(), feed.bytes, feed.size]).toEqual([['f'], 5_000, 1])
+    feed.add(testAlert('g'), 10)
+    expect([ids(), feed.bytes]).toEqual([['g'], 10])
+    // Small ones meet the count bound first.
+    reasons.length = 0
+    for (const id of ['h', 'i', 'j', 'k']) feed.add(testAlert(id), 10)
+    expect([ids(), feed.bytes, reasons]).toEqual([['h', 'i', 'j', 'k'], 40, ['count']])
+    // A byte-evicted id is no longer known: it comes back as a new entry.
+    expect(feed.add(testAlert('a'), 10)).toBe(true)
+    // Each weighed as its JSON when not told.
+    const plain = createAlertFeed(10, { maxBytes: 10_000 })
+    plain.add(testAlert('x'))
+    expect(plain.bytes).toBe(Buffer.byteLength(JSON.stringify(testAlert('x'))))
+  })
+
+  it('holds what a plain list within both bounds holds, across many turns of its ring', () => {
+    let state = 7
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
+      return state / 2_147_483_648
+    }
+    const feed = createAlertFeed(8, { maxBytes: 2_000 })
+    let model: { id: string; bytes: number }[] = []
+    for (let i = 0; i < 500; i++) {
+      const bytes = 1 + Math.floor(next() * (next() < 0.1 ? 2_500 : 400))
+      feed.add(testAlert(`a${i}`), bytes)
+      model.push({ id: `a${i}`, bytes })
+      if (model.length > 8) model = model.slice(1)
+      while (model.length > 1 && model.reduce((n, m) => n + m.bytes, 0) > 2_000) model = model.slice(1)
+      expect(feed.after(0).map((e) => e.alert.id)).toEqual(model.map((m) => m.id))
+      expect(feed.bytes).toBe(model.reduce((n, m) => n + m.bytes, 0))
+      expect(feed.firstSeq).toBe(i + 2 - model.length)
+      expect(feed.entryOf(model[0]!.id)?.seq).toBe(feed.firstSeq)
+      if (i >= model.length) expect(feed.entryOf(`a${i - model.length}`)).toBeUndefined()
+    }
+  })
+
   it('gives the newest matching alerts first, at most the limit', () => {
     const feed = createAlertFeed(10)
     feed.add(testAlert('1', { severity: 'info', scope: { kind: 'region', id: 'US' } }))

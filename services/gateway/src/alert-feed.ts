@@ -64,14 +64,31 @@ export type FeedEntry = { seq: number; alert: Alert }
 
 export type Subscriber = (entry: FeedEntry) => void
 
+/** Why the feed let an alert go: the count bound (`capacity`) or the byte budget (`maxBytes`). */
+export type EvictionReason = 'count' | 'bytes'
+
+export type AlertFeedOptions = {
+  /**
+   * The bytes the held alerts may weigh together (GATEWAY_RECENT_ALERTS_MAX_BYTES), each as `add` is
+   * told (its record's size); unbounded when absent. The newest alert is held whatever it weighs.
+   */
+  maxBytes?: number
+  /** Told of each alert evicted, with why (a metric counts them). */
+  evicted?: (reason: EvictionReason) => void
+}
+
 /**
- * The recent alerts, newest last, at most `capacity`; each alert id once (the alerter may send an alert
- * again after a crash, with the same id, and a consumer rereads what followed its last commit), and
- * subscribers told of each new one in order.
+ * The recent alerts, newest last, at most `capacity` and at most `maxBytes` together (the oldest go
+ * first, whichever bound an add crosses); each alert id once (the alerter may send an alert again after a
+ * crash, with the same id, and a consumer rereads what followed its last commit), and subscribers told
+ * of each new one in order.
  */
 export type AlertFeed = {
-  /** Adds an alert; false (and nothing told) when its id is already held. */
-  add(alert: Alert): boolean
+  /**
+   * Adds an alert weighing `bytes` (its record's size; its JSON's when not given); false (and nothing
+   * told) when its id is already held.
+   */
+  add(alert: Alert, bytes?: number): boolean
   /** The held alerts matching `filter`, newest first, at most `limit`. */
   recent(filter: AlertFilter, limit: number): Alert[]
   /** The held entries after `seq`, oldest first, at most `max` (a stream's next ones). */
@@ -80,38 +97,57 @@ export type AlertFeed = {
   entryOf(id: string): FeedEntry | undefined
   subscribe(s: Subscriber): () => void
   readonly size: number
+  /** What the held alerts weigh together, in bytes (as `add` was told). */
+  readonly bytes: number
   /** The newest entry's seq (0 before any). */
   readonly lastSeq: number
   /** The oldest held entry's seq (lastSeq + 1 when none is held): entries before it were evicted. */
   readonly firstSeq: number
 }
 
-export function createAlertFeed(capacity: number): AlertFeed {
+export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}): AlertFeed {
   if (!Number.isInteger(capacity) || capacity < 1)
     throw new Error(`feed capacity must be ≥ 1, got ${capacity}`)
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY
+  if (!(maxBytes > 0)) throw new Error(`feed byte budget must be > 0, got ${maxBytes}`)
   // A ring indexed by seq: seqs are consecutive, so entry `s` sits in slot (s − 1) mod capacity and an
-  // add overwrites the one it evicts (an array's shift() cost O(capacity) per add once full).
+  // add overwrites the one it evicts (an array's shift() cost O(capacity) per add once full). The held
+  // entries are first..seq: at most capacity of them, fewer when the byte budget evicted more.
   const slots: (FeedEntry | undefined)[] = new Array(capacity)
+  const sizes = new Float64Array(capacity)
   const ids = new Map<string, FeedEntry>()
   const subscribers = new Set<Subscriber>()
   let seq = 0
-  const first = () => Math.max(1, seq - capacity + 1)
+  let first = 1
+  let bytes = 0
   const at = (s: number) => slots[(s - 1) % capacity]!
+  const evictOldest = (reason: EvictionReason) => {
+    const slot = (first - 1) % capacity
+    ids.delete(slots[slot]!.alert.id)
+    slots[slot] = undefined
+    bytes -= sizes[slot]!
+    sizes[slot] = 0
+    first++
+    options.evicted?.(reason)
+  }
   return {
-    add(alert) {
+    add(alert, size = Buffer.byteLength(JSON.stringify(alert))) {
       if (ids.has(alert.id)) return false
+      if (seq - first + 1 === capacity) evictOldest('count')
       const entry = { seq: ++seq, alert }
       const slot = (seq - 1) % capacity
-      const evicted = slots[slot]
-      if (evicted) ids.delete(evicted.alert.id)
       slots[slot] = entry
+      sizes[slot] = size
+      bytes += size
       ids.set(alert.id, entry)
+      // The newest stays: an alert heavier than the whole budget is held alone.
+      while (bytes > maxBytes && first < seq) evictOldest('bytes')
       for (const s of subscribers) s(entry)
       return true
     },
     recent(filter, limit) {
       const out: Alert[] = []
-      for (let s = seq, oldest = first(); s >= oldest && out.length < limit; s--) {
+      for (let s = seq; s >= first && out.length < limit; s--) {
         const a = at(s).alert
         if (matches(filter, a)) out.push(a)
       }
@@ -119,7 +155,7 @@ export function createAlertFeed(capacity: number): AlertFeed {
     },
     after(after, max = Number.POSITIVE_INFINITY) {
       const out: FeedEntry[] = []
-      for (let s = Math.max(after + 1, first()); s <= seq && out.length < max; s++) out.push(at(s))
+      for (let s = Math.max(after + 1, first); s <= seq && out.length < max; s++) out.push(at(s))
       return out
     },
     entryOf(id) {
@@ -130,13 +166,16 @@ export function createAlertFeed(capacity: number): AlertFeed {
       return () => subscribers.delete(s)
     },
     get size() {
-      return seq - first() + 1
+      return seq - first + 1
+    },
+    get bytes() {
+      return bytes
     },
     get lastSeq() {
       return seq
     },
     get firstSeq() {
-      return first()
+      return first
     },
   }
 }

@@ -74,6 +74,26 @@ describe('alert streams', () => {
     expect(reader.ids().slice(sent.length)).toEqual(['a7', 'a8', 'a9', 'a10', 'a11'])
   })
 
+  it('gives the same gap for alerts the byte budget evicted as for those the count did', () => {
+    // Room for 100 alerts, but bytes for 5 of these.
+    const feed = createAlertFeed(100, { maxBytes: 5 * 600 })
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const reader = fakeResponse(1_500)
+    streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+    for (let i = 0; i < 12; i++) feed.add(testAlert(`a${i}`), 600)
+    const sent = reader.ids()
+    expect(sent.length).toBeLessThan(7)
+    reader.drain(1_000_000)
+    expect(reader.gaps()).toEqual([
+      { lastEventId: sent.at(-1), reason: 'behind: alerts evicted before they were sent' },
+    ])
+    expect(reader.ids().slice(sent.length)).toEqual(['a7', 'a8', 'a9', 'a10', 'a11'])
+    // Resuming after one evicted: not held, as after the count's.
+    const resumed = fakeResponse(1_000_000)
+    streams.open(resumed.req, resumed.res, { filter: {}, recent: 0, lastEventId: 'a2' })
+    expect([resumed.gaps(), resumed.ids()]).toEqual([[{ lastEventId: 'a2', reason: 'not held' }], []])
+  })
+
   it('starts with the recent matching alerts, or after the last seen one', () => {
     const feed = createAlertFeed(100)
     for (let i = 0; i < 6; i++)

@@ -54,7 +54,25 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   const log = deps.log.child({ component: 'gateway' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const metrics = createMetrics('gateway')
-  const feed = createAlertFeed(config.GATEWAY_RECENT_ALERTS)
+  const evicted = new Counter({
+    name: 'tradepulse_gateway_feed_evicted_total',
+    help: 'alerts the feed let go, the oldest first: past GATEWAY_RECENT_ALERTS (reason="count") or past GATEWAY_RECENT_ALERTS_MAX_BYTES (reason="bytes"); a stream resuming after one gets a gap event',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  })
+  for (const reason of ['count', 'bytes']) evicted.inc({ reason }, 0)
+  const feed = createAlertFeed(config.GATEWAY_RECENT_ALERTS, {
+    maxBytes: config.GATEWAY_RECENT_ALERTS_MAX_BYTES,
+    evicted: (reason) => evicted.inc({ reason }),
+  })
+  new Gauge({
+    name: 'tradepulse_gateway_feed_bytes',
+    help: "what the alerts held weigh together, each as its record's size (GATEWAY_RECENT_ALERTS_MAX_BYTES bounds it)",
+    registers: [metrics.registry],
+    collect() {
+      this.set(feed.bytes)
+    },
+  })
   const alerts = new Counter({
     name: 'tradepulse_gateway_alerts_total',
     help: 'records read from the alerts topic: a new alert, a duplicate of one held (same id), or invalid (not an alert, or a record over 64 KB: skipped, logged)',

@@ -1,5 +1,6 @@
 import { baseConfigShape, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
+import { MAX_ALERT_BYTES } from './gateway-handler.ts'
 
 const count = (fallback: number, min: number, max: number, description: string) =>
   z.coerce.number().int().min(min).max(max).default(fallback).describe(description)
@@ -10,7 +11,14 @@ export const gatewayConfigShape = {
     1_000,
     1,
     100_000,
-    'alerts the gateway holds in memory for GET /api/alerts and for streams that resume (newest kept); a record over 64 KB is skipped as no alert, so they take at most 64 KB each (64 MB at the default)',
+    'alerts the gateway holds in memory for GET /api/alerts and for streams that resume (newest kept), within GATEWAY_RECENT_ALERTS_MAX_BYTES; a record over 64 KB is skipped as no alert, so they take at most 64 KB each (64 MB at the default)',
+  ),
+  // At most 8 GiB: more than the count bound ever holds (100,000 alerts of 64 KiB, 6.1 GiB).
+  GATEWAY_RECENT_ALERTS_MAX_BYTES: count(
+    256 * 1024 * 1024,
+    MAX_ALERT_BYTES,
+    8 * 1024 * 1024 * 1024,
+    'bytes the alerts the gateway holds may weigh together, each counted as its record\'s size: past it the oldest are evicted as past GATEWAY_RECENT_ALERTS (tradepulse_gateway_feed_evicted_total{reason="bytes"}); their heap is about 1 to 2 times this; at least 65536, one alert at the 64 KB limit',
   ),
   GATEWAY_MAX_STREAMS: count(
     200,

@@ -33,7 +33,8 @@ describe('gateway handler', () => {
         record(0, alertOfSize('huge', 900_000)),
         record(1, alertOfSize('over', MAX_ALERT_BYTES + 1)),
         record(2, alertOfSize('at-limit', MAX_ALERT_BYTES)),
-        record(3, JSON.stringify(testAlert('usual'))),
+        // Indented: weighed as the record, not as the alert's compact JSON.
+        record(3, JSON.stringify(testAlert('usual'), null, 2)),
       ],
       { signal: new AbortController().signal },
     )
@@ -45,6 +46,8 @@ describe('gateway handler', () => {
     ])
     expect(results).toEqual(['invalid', 'invalid', 'new', 'new'])
     expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['usual', 'at-limit'])
+    // Each weighed as its record, for the feed's byte budget.
+    expect(feed.bytes).toBe(MAX_ALERT_BYTES + Buffer.byteLength(JSON.stringify(testAlert('usual'), null, 2)))
     expect(lines).toMatchObject([
       {
         msg: 'not an alert: skipped',

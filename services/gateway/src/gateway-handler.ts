@@ -54,7 +54,8 @@ export function createGatewayHandler(deps: {
         deps.onAlert?.('invalid')
         return { kind: 'drop', reason }
       }
-      const fresh = deps.feed.add(parsed.value)
+      // Weighed as its record: the feed's byte budget counts what Kafka carried.
+      const fresh = deps.feed.add(parsed.value, size)
       deps.onAlert?.(fresh ? 'new' : 'duplicate')
       return fresh ? { kind: 'ok' } : { kind: 'drop', reason: 'duplicate' }
     })

@@ -236,6 +236,26 @@ describe('gateway on Kafka and Redis', () => {
     expect(await generated()).toEqual([])
   })
 
+  it('holds no more alerts than GATEWAY_RECENT_ALERTS_MAX_BYTES takes, the oldest evicted and counted', async () => {
+    const { send, start } = await setup()
+    // 200 alerts of 1,000 bytes each as records: 65 fit the smallest budget, though the count takes 1,000.
+    const alert = (i: number) => {
+      const a = testAlert(`a${i}`, { message: '' })
+      const pad = 1_000 - Buffer.byteLength(JSON.stringify(a))
+      return testAlert(`a${i}`, { message: 'x'.repeat(pad) })
+    }
+    expect(Buffer.byteLength(JSON.stringify(alert(150)))).toBe(1_000)
+    await send(Array.from({ length: 200 }, (_, i) => alert(i)))
+    const { base, get } = await start({ GATEWAY_RECENT_ALERTS_MAX_BYTES: '65536' })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    const body = await get('/api/alerts?limit=1000')
+    expect([body.held, body.alerts.length]).toEqual([65, 65])
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toMatch(/tradepulse_gateway_feed_evicted_total\{[^}]*reason="bytes"[^}]*\} 135\n/)
+    expect(metrics).toMatch(/tradepulse_gateway_feed_evicted_total\{[^}]*reason="count"[^}]*\} 0\n/)
+    expect(metrics).toMatch(/tradepulse_gateway_feed_bytes\{[^}]*\} 65000\n/)
+  })
+
   it('is ready, and serves what the topic held, when its partitions end in transaction markers', async () => {
     const { topics, start } = await setup()
     // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): partition 0 ends in the
