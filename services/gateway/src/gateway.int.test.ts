@@ -123,7 +123,7 @@ describe('gateway on Kafka and Redis', () => {
   })
 
   it('a stream opened while the gateway catches up starts once it has: nothing it read meanwhile is sent as live', async () => {
-    const { send, build } = await setup()
+    const { send, build, topics } = await setup()
     // Two minutes apart: a resumed stream sends none of them again (RESUME_SLACK_MS).
     const t0 = Date.parse('2026-03-01T00:00:00Z')
     for (let b = 0; b < 30; b++)
@@ -134,6 +134,23 @@ describe('gateway on Kafka and Redis', () => {
           }),
         ),
       )
+    // An open transaction holds one more: the gateway reads committed records only, so it cannot catch
+    // up past it until the test ends it (aborted: the record is never read). The checks below come while
+    // it catches up, however fast the 3,000 are read (a loaded machine had sometimes read them all
+    // before the first check).
+    const txProducer = testKafka(kafkaBrokers).producer({
+      transactionalId: randomName('gw-tx'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    })
+    await txProducer.connect()
+    cleanups.push(() => txProducer.disconnect())
+    const tx = await txProducer.transaction()
+    const pending = testAlert('pending', { detectedAt: new Date(t0 + 3_000 * 120_000).toISOString() })
+    await tx.send({
+      topic: topics.alerts.name,
+      messages: [{ key: `${pending.scope.kind}:${pending.scope.id}`, value: JSON.stringify(pending) }],
+    })
     const app = build()
     const starting = app.start()
     // HTTP listens before the consumer joins: a browser reconnecting after a restart comes then.
@@ -149,8 +166,10 @@ describe('gateway on Kafka and Redis', () => {
     )
     expect([fresh.status, resumed.status]).toEqual([200, 200])
     await starting
+    expect((await fetch(`${base}/readyz`)).status).toBe(503)
+    await tx.abort()
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
-    await send([testAlert('live', { detectedAt: new Date(t0 + 3_000 * 120_000).toISOString() })])
+    await send([testAlert('live', { detectedAt: new Date(t0 + 3_001 * 120_000).toISOString() })])
     await waitFor(() => fresh.events.length >= 1 && resumed.events.length >= 1, { what: 'the live alert' })
     expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
     expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
