@@ -3,6 +3,8 @@ import {
   closeRedis,
   createKafka,
   createRedis,
+  type KafkaConnectionSettings,
+  kafkaClientConfig,
   type Logger,
   normalizeError,
   TradepulseError,
@@ -24,8 +26,8 @@ function clientLog(log: Logger): Logger {
  * (five retries, 100 ms doubling to 2 s) instead of the workers' 17 s: a person is waiting, and a worker's
  * patience for a broker restart is not theirs.
  */
-export function cliKafka(config: Pick<BaseConfig, 'KAFKA_BROKERS'>, clientId: string, log: Logger): Kafka {
-  return createKafka({ brokers: config.KAFKA_BROKERS, clientId }, clientLog(log), {
+export function cliKafka(config: KafkaConnectionSettings, clientId: string, log: Logger): Kafka {
+  return createKafka(kafkaClientConfig(config, clientId), clientLog(log), {
     retry: { initialRetryTime: 100, retries: 5, maxRetryTime: 2_000 },
   })
 }
@@ -66,7 +68,7 @@ export async function withRedis<T>(
  * workers' own 17 s of retries, each logged.
  */
 export async function checkReachable(
-  config: Pick<BaseConfig, 'KAFKA_BROKERS' | 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
+  config: KafkaConnectionSettings & Pick<BaseConfig, 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
   log: Logger,
   opts: { redis: boolean } = { redis: true },
 ): Promise<void> {

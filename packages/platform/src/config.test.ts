@@ -105,6 +105,28 @@ describe('loadConfig', () => {
     )
     expect(message('a:1,,b:2')).toMatch(/KAFKA_BROKERS: an empty entry \(got "a:1,,b:2"\)$/)
   })
+  it('takes an IPv6 broker in brackets, port required, and refuses other IPv6 forms naming the entry', () => {
+    expect(
+      loadConfig(BaseConfig, { KAFKA_BROKERS: '[::1]:9092, [2001:db8::7]:19092,kafka-0:9092' }).KAFKA_BROKERS,
+    ).toEqual(['[::1]:9092', '[2001:db8::7]:19092', 'kafka-0:9092'])
+    const message = (value: string) => refusal({ KAFKA_BROKERS: value })
+    expect(message('[::1]')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "[::1]" has no port ([address]:port)',
+    )
+    expect(message('::1:9092')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "::1:9092" is not host:port (an IPv6 address goes in brackets: [2001:db8::1]:9092)',
+    )
+    expect(message('[kafka-0]:9092')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "[kafka-0]:9092" has no IPv6 address in its brackets',
+    )
+    expect(message('[::1]:99999')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "[::1]:99999" has a port outside 1 to 65535',
+    )
+    expect(message('a:1,[::1:9092')).toBe(
+      'invalid configuration:\n  KAFKA_BROKERS: "[::1:9092" is not host:port (got "a:1,[::1:9092")',
+    )
+    expect(message('[]:9092')).toMatch(/"\[\]:9092" has no IPv6 address in its brackets/)
+  })
   it('treats an empty or blank variable as unset', () => {
     expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: '' }).KAFKA_MAX_BATCH).toBe(2_000)
     // A blank port used to coerce to 0 (any free port); a blank list or URL to a bad value.

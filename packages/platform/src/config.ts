@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { isIPv6 } from 'node:net'
+import { createSecureContext } from 'node:tls'
 import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, listTopics } from '@tradepulse/contracts'
 import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
@@ -83,6 +86,76 @@ export const LONGEST_TOPIC_SUFFIX_CHARS = (() => {
 /** The longest TRADEPULSE_TOPIC_PREFIX: with the longest suffix, a name Kafka still takes. */
 export const MAX_TOPIC_PREFIX_CHARS = KAFKA_MAX_TOPIC_CHARS - LONGEST_TOPIC_SUFFIX_CHARS
 
+/** The SASL mechanisms KAFKA_SASL_MECHANISM takes (kafkajs's own; aws and oauthbearer need code of ours). */
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
+
+/** host:port, or [IPv6 address]:port: the brackets keep the address's colons from the port's. */
+const BROKER_ENTRY = /^(?:\[([^\]\s]*)\]|([^:\s[\]]+)):(\d{1,5})$/
+
+/** What is wrong with one KAFKA_BROKERS entry, or undefined when it is a broker address. */
+function brokerProblem(b: string): string | undefined {
+  if (b === '') return 'an empty entry'
+  const q = JSON.stringify(b)
+  const m = BROKER_ENTRY.exec(b)
+  if (!m) {
+    if (/^\[[^\]]*\]$/.test(b)) return `${q} has no port ([address]:port)`
+    // A bare IPv6 address: its last group would read as a port ("::1:9092" is ::1 port 9092, or ::1:9092).
+    if (!b.startsWith('[') && b.split(':').length > 2)
+      return `${q} is not host:port (an IPv6 address goes in brackets: [2001:db8::1]:9092)`
+    return `${q} is not host:port`
+  }
+  if (m[1] !== undefined && !isIPv6(m[1])) return `${q} has no IPv6 address in its brackets`
+  const port = Number(m[3])
+  return port >= 1 && port <= 65_535 ? undefined : `${q} has a port outside 1 to 65535`
+}
+
+/**
+ * A PEM file read when the configuration is loaded. Its contents stay out of JSON and of util.inspect
+ * (a private field): a configuration logged whole shows the path, never a private key.
+ */
+export class PemFile {
+  readonly path: string
+  readonly #pem: string
+  constructor(path: string, pem: string) {
+    this.path = path
+    this.#pem = pem
+  }
+  get pem(): string {
+    return this.#pem
+  }
+  toJSON(): string {
+    return this.path
+  }
+}
+
+/** A variable naming a PEM file: read at once, so a missing, unreadable or non-PEM file is a config error. */
+const pemFile = () =>
+  z.string().transform((raw, ctx) => {
+    const path = raw.trim()
+    let text: string
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException
+      const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message
+      ctx.addIssue({
+        code: 'custom',
+        message: `cannot read ${JSON.stringify(path)}: ${why}`,
+        params: { namesValue: true },
+      })
+      return z.NEVER
+    }
+    if (!text.includes('-----BEGIN ')) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(path)} is not a PEM file (no -----BEGIN line)`,
+        params: { namesValue: true },
+      })
+      return z.NEVER
+    }
+    return new PemFile(path, text)
+  })
+
 /**
  * Settings every worker shares, read from the environment. Names carry their units. Each key is also
  * the environment variable's name, so an error can name the variable.
@@ -106,10 +179,8 @@ export const baseConfigShape = {
       // quoting the whole value ("nohost" two lines, "a:99999,b" three).
       const brokers = s.split(',').map((b) => b.trim())
       const bad = brokers.flatMap((b) => {
-        const m = /^([^:\s]+):(\d{1,5})$/.exec(b)
-        if (!m) return [b === '' ? 'an empty entry' : `${JSON.stringify(b)} is not host:port`]
-        const port = Number(m[2])
-        return port >= 1 && port <= 65_535 ? [] : [`${JSON.stringify(b)} has a port outside 1 to 65535`]
+        const problem = brokerProblem(b)
+        return problem ? [problem] : []
       })
       if (bad.length > 0) {
         ctx.addIssue({
@@ -122,7 +193,48 @@ export const baseConfigShape = {
       return brokers
     })
     .default(DEFAULT_KAFKA_BROKERS.split(','))
-    .describe('comma-separated Kafka bootstrap brokers (host:port)'),
+    .describe(
+      'comma-separated Kafka bootstrap brokers (host:port; an IPv6 address in brackets, [2001:db8::1]:9092)',
+    ),
+  KAFKA_SSL: bool
+    .default(false)
+    .describe(
+      "connect to Kafka over TLS (the brokers' SSL or SASL_SSL listeners), verifying the brokers against the system's CAs or KAFKA_SSL_CA_FILE",
+    ),
+  KAFKA_SSL_CA_FILE: pemFile()
+    .optional()
+    .describe(
+      "PEM file of the CA certificates that verify the brokers, instead of the system's (read at start; needs KAFKA_SSL=true)",
+    ),
+  KAFKA_SSL_CERT_FILE: pemFile()
+    .optional()
+    .describe(
+      'PEM file of the client certificate (mutual TLS), with KAFKA_SSL_KEY_FILE (read at start; needs KAFKA_SSL=true)',
+    ),
+  KAFKA_SSL_KEY_FILE: pemFile()
+    .optional()
+    .describe(
+      "PEM file of the client certificate's private key, unencrypted, with KAFKA_SSL_CERT_FILE (read at start; needs KAFKA_SSL=true)",
+    ),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: bool
+    .default(true)
+    .describe(
+      'refuse a broker whose certificate does not verify (false: encrypted, but any broker is trusted; never in production; needs KAFKA_SSL=true)',
+    ),
+  KAFKA_SASL_MECHANISM: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(SASL_MECHANISMS))
+    .optional()
+    .describe(
+      'SASL mechanism: plain, scram-sha-256 or scram-sha-512, with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (unset: no SASL); plain sends the password as it is, so use it with KAFKA_SSL=true',
+    ),
+  KAFKA_SASL_USERNAME: z.string().optional().describe('SASL user name (with KAFKA_SASL_MECHANISM)'),
+  KAFKA_SASL_PASSWORD: z
+    .string()
+    .optional()
+    .describe('SASL password (with KAFKA_SASL_MECHANISM); never logged nor shown in an error'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
   KAFKA_GROUP_ID: z
     .string()
@@ -265,6 +377,78 @@ const ORDERED: readonly [string, string, boolean][] = [
   ['RETRY_BASE_MS', 'RETRY_MAX_MS', false],
 ]
 
+const SSL_SETTINGS = [
+  'KAFKA_SSL_CA_FILE',
+  'KAFKA_SSL_CERT_FILE',
+  'KAFKA_SSL_KEY_FILE',
+  'KAFKA_SSL_REJECT_UNAUTHORIZED',
+] as const
+
+/**
+ * The Kafka TLS and SASL settings that do not fit together, one line each naming the variables (never a
+ * password). Checked only for a schema that has them (every worker's does). A TLS setting without
+ * KAFKA_SSL, or SASL credentials without a mechanism, would be quietly ignored and the client refused by
+ * the broker with a far less helpful message; the CA, certificate and key are loaded as the client will
+ * load them, so a key that is not the certificate's fails here, not at the first connection.
+ */
+function kafkaSecurityProblems(c: Record<string, unknown>, given: Record<string, string>): string[] {
+  if (typeof c.KAFKA_SSL !== 'boolean') return []
+  const problems: string[] = []
+  if (!c.KAFKA_SSL) {
+    for (const name of SSL_SETTINGS)
+      if (given[name] !== undefined)
+        problems.push(`${name}: takes effect only with KAFKA_SSL=true (set KAFKA_SSL=true, or unset ${name})`)
+  }
+  const [ca, cert, key] = [c.KAFKA_SSL_CA_FILE, c.KAFKA_SSL_CERT_FILE, c.KAFKA_SSL_KEY_FILE] as (
+    | PemFile
+    | undefined
+  )[]
+  if ((cert === undefined) !== (key === undefined))
+    problems.push(
+      `${cert ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE'}: required with ${cert ? 'KAFKA_SSL_CERT_FILE' : 'KAFKA_SSL_KEY_FILE'} (a client certificate and its key go together)`,
+    )
+  if (c.KAFKA_SSL && ca) {
+    // Node takes a PEM file without a certificate as a CA list of none: every broker would be refused.
+    const why = ca.pem.includes('-----BEGIN CERTIFICATE-----')
+      ? secureContextError({ ca: ca.pem })
+      : 'no -----BEGIN CERTIFICATE----- in it'
+    if (why)
+      problems.push(`KAFKA_SSL_CA_FILE: ${JSON.stringify(ca.path)} holds no usable CA certificate: ${why}`)
+  }
+  if (c.KAFKA_SSL && cert && key) {
+    const why = secureContextError({ cert: cert.pem, key: key.pem })
+    if (why)
+      problems.push(
+        `KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE: ${JSON.stringify(cert.path)} and ${JSON.stringify(key.path)} are not a certificate and its unencrypted key: ${why}`,
+      )
+  }
+  const mechanism = c.KAFKA_SASL_MECHANISM as string | undefined
+  if (mechanism) {
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'])
+      if (c[name] === undefined)
+        problems.push(`${name}: required with KAFKA_SASL_MECHANISM=${mechanism} (not set)`)
+  } else {
+    const set = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'].filter((n) => c[n] !== undefined)
+    if (set.length > 0)
+      problems.push(
+        `KAFKA_SASL_MECHANISM: required with ${set.join(' and ')} set (${SASL_MECHANISMS.join(', ')}; not set)`,
+      )
+  }
+  return problems
+}
+
+/** OpenSSL's complaint about a CA, or a certificate and key, as Node's TLS would load them; undefined when none. */
+function secureContextError(options: { ca?: string; cert?: string; key?: string }): string | undefined {
+  try {
+    createSecureContext(options)
+    return undefined
+  } catch (err) {
+    // OpenSSL's "error:05800074:x509 certificate routines::key values mismatch": the reason is the last part.
+    const message = err instanceof Error ? err.message : String(err)
+    return message.replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/, '')
+  }
+}
+
 /**
  * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
  * variables are ignored (the environment holds far more than ours).
@@ -285,6 +469,7 @@ export function loadConfig<S extends z.ZodObject>(
         `${lower}: must be ${strict ? 'below' : 'at most'} ${upper} (got ${shown(lower, a)} and ${shown(upper, b)})`,
       ]
     })
+    bad.push(...kafkaSecurityProblems(c, cleaned))
     if (bad.length > 0)
       throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
     return result.data

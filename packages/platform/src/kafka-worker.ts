@@ -13,6 +13,7 @@ import {
   listenFailure,
 } from './http/health-server.ts'
 import type { BatchRunner, BatchRunnerConfig } from './kafka/batch-runner.ts'
+import { kafkaClientConfig } from './kafka/kafka-client.ts'
 import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
 import type { Logger } from './logger.ts'
@@ -77,7 +78,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   const transport =
     spec.transport ??
     createKafkaTransport(
-      { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}` },
+      kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? `tradepulse-${spec.worker}`),
       log,
     )
   const runner = transport.createRunner(

@@ -12,6 +12,9 @@ const REDACT = [
   '*.webhookSecret',
   'config.REDIS_URL',
   'config.WEBHOOK_SECRET',
+  'config.KAFKA_SASL_PASSWORD',
+  'sasl.password',
+  '*.sasl.password',
   'headers.authorization',
 ]
 

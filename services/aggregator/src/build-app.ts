@@ -10,6 +10,7 @@ import {
   createRedisIndicatorStore,
   defaultGroupId,
   type KafkaWorker,
+  kafkaClientConfig,
   type OutRecord,
   redisAlignmentExchange,
   redisHealth,
@@ -50,10 +51,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const store = deps.store ?? createRedisIndicatorStore(redis!, indicatorStoreOptions(config))
   const transport =
     deps.transport ??
-    createKafkaTransport(
-      { brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator' },
-      log,
-    )
+    createKafkaTransport(kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? 'tradepulse-aggregator'), log)
   const metrics = createMetrics('aggregator')
   const state =
     redis &&

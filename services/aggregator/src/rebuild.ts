@@ -1,5 +1,12 @@
 import type { Contribution, IndicatorStore } from '@tradepulse/indicators'
-import { createKafka, createPartitionAligner, type Logger, normalizeError, retry } from '@tradepulse/platform'
+import {
+  createKafka,
+  createPartitionAligner,
+  type KafkaClientConfig,
+  type Logger,
+  normalizeError,
+  retry,
+} from '@tradepulse/platform'
 import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { parseScoredRecord } from './aggregator-handler.ts'
@@ -11,6 +18,8 @@ import { createEventTimeMerger } from './event-time-merger.ts'
 
 export type RebuildOptions = {
   brokers: string[]
+  /** TLS and SASL of the cluster (kafkaSecurity(config): KAFKA_SSL*, KAFKA_SASL*); none when absent. */
+  security?: Pick<KafkaClientConfig, 'ssl' | 'sasl'>
   /** headlines.scored */
   topic: string
   /** Replay records appended at or after this time (Kafka record time, epoch ms). */
@@ -137,7 +146,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   await target.clear()
 
   const kafka = createKafka(
-    { brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' },
+    { ...options.security, brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' },
     log,
   )
   const admin: Admin = kafka.admin()

@@ -13,6 +13,7 @@ import {
   type InRecord,
   indicatorAsOfMs,
   type KafkaWorker,
+  kafkaClientConfig,
   type OutRecord,
   publishedAtMs,
   redisHealth,
@@ -92,8 +93,8 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     })
   const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-alerter'
   const groupId = defaultGroupId(config, 'alerter')
-  const transport = deps.transport ?? createKafkaTransport({ brokers: config.KAFKA_BROKERS, clientId }, log)
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-alerts` }, log)
+  const transport = deps.transport ?? createKafkaTransport(kafkaClientConfig(config, clientId), log)
+  const kafka = createKafka(kafkaClientConfig(config, `${clientId}-alerts`), log)
   // The handler publishes alerts itself: they must be acknowledged before it marks them sent.
   const publisher = transport.createPublisher()
   const count = (records: readonly OutRecord[]) => {
@@ -112,7 +113,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   }
 
   const webhooks = createWebhookDispatcher({
-    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${clientId}-webhooks` }, log),
+    kafka: createKafka(kafkaClientConfig(config, `${clientId}-webhooks`), log),
     producer: createProducer(kafka, log),
     groupId: `${groupId}.webhooks`,
     targets: desks.webhooks.map((w) => ({ ...w, topic: topics.deskAlerts(w.deskId).name })),

@@ -15,6 +15,7 @@ import {
   defaultGroupId,
   eventTimeOf,
   type IndicatorAsOf,
+  kafkaSecurity,
   loadConfig,
   TradepulseError,
 } from '@tradepulse/platform'
@@ -238,6 +239,7 @@ export function registerIndicators(program: Command): void {
         let lastReport = 0
         const r = await rebuildIndicators({
           brokers: config.KAFKA_BROKERS,
+          security: kafkaSecurity(config),
           topic: createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).scored.name,
           sinceMs,
           store,

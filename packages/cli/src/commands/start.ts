@@ -3,9 +3,12 @@ import { RULE_FILES } from '@tradepulse/alerting'
 import { Alert, createTopicCatalogue, ScoredHeadline } from '@tradepulse/contracts'
 import {
   BaseConfig,
+  createKafka,
   createLogger,
   EXIT_CONFIG,
+  type KafkaConnectionSettings,
   type KafkaWorker,
+  kafkaClientConfig,
   type Logger,
   loadConfig,
   setValue,
@@ -13,7 +16,7 @@ import {
 } from '@tradepulse/platform'
 import { type Infra, startInfra } from '@tradepulse/testing/infra'
 import type { Command } from 'commander'
-import { Kafka, logLevel, Partitioners } from 'kafkajs'
+import { logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
@@ -339,17 +342,11 @@ async function startOnKafka(
     // Only for a run that stays up: without --follow it ends once the sample has played.
     if (gateway >= 0 && opts.follow) process.stderr.write(`${dashboardLine(apps[gateway]!)}\n`)
     if (opts.sample !== false && names.includes('ingest')) {
-      const base = loadConfig(WORKERS.ingest!.config, env) as {
-        KAFKA_BROKERS: string[]
+      const base = loadConfig(WORKERS.ingest!.config, env) as KafkaConnectionSettings & {
         TRADEPULSE_TOPIC_PREFIX: string
       }
       const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(env.ALERTER_RULES_FILE)))
-      await playSampleOnKafka(
-        base.KAFKA_BROKERS,
-        base.TRADEPULSE_TOPIC_PREFIX,
-        names.includes('scorer'),
-        ruleWidth,
-      )
+      await playSampleOnKafka(base, base.TRADEPULSE_TOPIC_PREFIX, names.includes('scorer'), ruleWidth)
     }
   } catch (err) {
     // A failure on the way up (Kafka or Redis unreachable, a topic missing): what did start stops, and
@@ -364,14 +361,20 @@ async function startOnKafka(
 
 /** Produces the sample feed to headlines.raw; prints scored headlines and alerts as they come out. */
 async function playSampleOnKafka(
-  brokers: string[],
+  config: KafkaConnectionSettings,
   prefix: string,
   expectScored: boolean,
   ruleWidth: number,
 ): Promise<void> {
   const topics = createTopicCatalogue(prefix)
   const feed = loadSampleFeed()
-  const kafka = new Kafka({ clientId: 'tradepulse-start', brokers, logLevel: logLevel.NOTHING })
+  const kafka = createKafka(
+    kafkaClientConfig(config, 'tradepulse-start'),
+    createLogger({ level: 'silent' }),
+    {
+      logLevel: logLevel.NOTHING,
+    },
+  )
   const ids = new Set(feed.map((h) => h.id))
   const seen = new Set<string>()
   let lastAlertAt = Date.now()

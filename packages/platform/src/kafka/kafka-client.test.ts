@@ -1,12 +1,17 @@
+import { createServer, type Socket } from 'node:net'
 import type { TopicSpec } from '@tradepulse/contracts'
 import { type Admin, type Kafka, KafkaJSProtocolError, logLevel, type Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { createCapturingLogger } from '../logger.ts'
+import { createCapturingLogger, createLogger } from '../logger.ts'
 import {
+  brokerSocket,
+  connectHost,
+  createKafka,
   createProducer,
   ensureTopics,
   kafkaErrorType,
+  kafkajsBrokers,
   kafkaLogCreator,
   RECORD_REFUSALS,
 } from './kafka-client.ts'
@@ -202,5 +207,87 @@ describe('ensureTopics', () => {
     const all = loadedBrokerAdmin(0, ['a', 'b'])
     expect(await ensureTopics(all.admin, [spec('a'), spec('b')])).toEqual([])
     expect(all.calls.created).toEqual([])
+  })
+})
+
+describe('IPv6 bootstrap brokers', () => {
+  it('are given to kafkajs as names without colons that it splits right, and turned back into addresses', () => {
+    const given = [
+      '[::1]:9092',
+      '[2001:db8::7]:19092',
+      '[fe80::1%eth-0]:9092',
+      '10.0.0.5:9092',
+      'kafka-0:9092',
+    ]
+    const passed = kafkajsBrokers(given)
+    expect(passed).toEqual([
+      '--1.ipv6-literal.invalid:9092',
+      '2001-db8--7.ipv6-literal.invalid:19092',
+      'fe80--1seth-0.ipv6-literal.invalid:9092',
+      '10.0.0.5:9092',
+      'kafka-0:9092',
+    ])
+    // kafkajs's own split (connectionPoolBuilder): host before the first colon, port after it.
+    const split = passed.map((b) => [connectHost(b.split(':')[0]!), Number(b.split(':')[1])])
+    expect(split).toEqual([
+      ['::1', 9092],
+      ['2001:db8::7', 19092],
+      ['fe80::1%eth-0', 9092],
+      ['10.0.0.5', 9092],
+      ['kafka-0', 9092],
+    ])
+  })
+
+  /** A TCP server on [::1] that counts the connections it is given and closes them. */
+  async function ipv6Listener() {
+    const peers: string[] = []
+    const server = createServer((socket: Socket) => {
+      peers.push(String(socket.remoteAddress))
+      socket.destroy()
+    })
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '::1', resolve))
+    const { port } = server.address() as { port: number }
+    return { port, peers, close: () => new Promise((r) => server.close(r)) }
+  }
+
+  it("connects to the address a kafkajs host stands for (the client's socket factory)", async () => {
+    const listener = await ipv6Listener()
+    try {
+      const [host, port] = kafkajsBrokers([`[::1]:${listener.port}`])[0]!.split(':') as [string, string]
+      const socket = await new Promise<Socket>((resolve, reject) => {
+        const s = brokerSocket({
+          host,
+          port: Number(port),
+          ssl: undefined as never,
+          onConnect: () => resolve(s),
+        })
+        s.once('error', reject)
+      })
+      expect(socket.remoteAddress).toBe('::1')
+      socket.destroy()
+    } finally {
+      await listener.close()
+    }
+  })
+
+  it('reach a broker at [::1]:port through createKafka (kafkajs alone looked up the host "[")', async () => {
+    const listener = await ipv6Listener()
+    try {
+      const kafka = createKafka(
+        { brokers: [`[::1]:${listener.port}`], clientId: 'v6' },
+        createLogger({ level: 'silent' }),
+        {
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 0 },
+        },
+      )
+      const admin = kafka.admin()
+      // Not a broker: the connection is closed at once, and the connect fails; but it reached [::1].
+      await expect(admin.connect()).rejects.toThrow()
+      await admin.disconnect()
+      expect(listener.peers).toEqual(['::1'])
+    } finally {
+      await listener.close()
+    }
   })
 })

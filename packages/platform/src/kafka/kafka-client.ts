@@ -1,14 +1,19 @@
+import { isIP, connect as netConnect } from 'node:net'
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls'
 import type { TopicSpec } from '@tradepulse/contracts'
 import kafkajs, {
   type Admin,
   CompressionTypes,
+  type ISocketFactory,
   type ITopicConfig,
   Kafka,
   type KafkaConfig,
   logLevel,
   Partitioners,
   type Producer,
+  type SASLOptions,
 } from 'kafkajs'
+import type { BaseConfig } from '../config.ts'
 import type { Logger } from '../logger.ts'
 import { gzipCodec } from './gzip-codec.ts'
 import { snappyCodec } from './snappy-codec.ts'
@@ -59,12 +64,116 @@ export function kafkaLogCreator(log: Logger) {
     }
 }
 
-export type KafkaClientConfig = { brokers: string[]; clientId: string }
+/**
+ * What a client needs to reach the cluster: the bootstrap brokers (KAFKA_BROKERS's form: host:port, or
+ * [IPv6 address]:port), TLS (`ssl`: kafkajs's, true or Node's tls options) and SASL.
+ */
+export type KafkaClientConfig = {
+  brokers: string[]
+  clientId: string
+  ssl?: ConnectionOptions | boolean
+  sasl?: SASLOptions
+}
+
+/** The settings kafkaClientConfig reads. */
+export type KafkaConnectionSettings = Pick<
+  BaseConfig,
+  | 'KAFKA_BROKERS'
+  | 'KAFKA_SSL'
+  | 'KAFKA_SSL_CA_FILE'
+  | 'KAFKA_SSL_CERT_FILE'
+  | 'KAFKA_SSL_KEY_FILE'
+  | 'KAFKA_SSL_REJECT_UNAUTHORIZED'
+  | 'KAFKA_SASL_MECHANISM'
+  | 'KAFKA_SASL_USERNAME'
+  | 'KAFKA_SASL_PASSWORD'
+>
+
+/**
+ * A client's settings from the configuration: brokers, TLS and SASL. Every client the workers and the
+ * CLI make of the configuration is made from this, so none reaches a secured cluster without them.
+ */
+export function kafkaClientConfig(config: KafkaConnectionSettings, clientId: string): KafkaClientConfig {
+  return { brokers: config.KAFKA_BROKERS, clientId, ...kafkaSecurity(config) }
+}
+
+/** KAFKA_SSL* and KAFKA_SASL* as kafkajs takes them; empty when neither is on. */
+export function kafkaSecurity(
+  config: Omit<KafkaConnectionSettings, 'KAFKA_BROKERS'>,
+): Pick<KafkaClientConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaClientConfig, 'ssl' | 'sasl'> = {}
+  if (config.KAFKA_SSL) {
+    const tls: ConnectionOptions = { rejectUnauthorized: config.KAFKA_SSL_REJECT_UNAUTHORIZED }
+    if (config.KAFKA_SSL_CA_FILE) tls.ca = config.KAFKA_SSL_CA_FILE.pem
+    if (config.KAFKA_SSL_CERT_FILE) tls.cert = config.KAFKA_SSL_CERT_FILE.pem
+    if (config.KAFKA_SSL_KEY_FILE) tls.key = config.KAFKA_SSL_KEY_FILE.pem
+    out.ssl = tls
+  }
+  const {
+    KAFKA_SASL_MECHANISM: mechanism,
+    KAFKA_SASL_USERNAME: username,
+    KAFKA_SASL_PASSWORD: password,
+  } = config
+  // loadConfig refuses a mechanism without both; a config made otherwise gets no SASL rather than half of it.
+  if (mechanism && username !== undefined && password !== undefined)
+    out.sasl = { mechanism, username, password } as SASLOptions
+  return out
+}
+
+/**
+ * The host kafkajs is given for an IPv6 address: kafkajs splits a bootstrap broker at its first colon
+ * ("[::1]:9092" became host "[" and port NaN), so the address goes to it without colons, in the form
+ * Windows gives IPv6 literals as names ("2001-db8--1", a zone after "s") under a domain that is never a
+ * real host's (.invalid, RFC 2606), and brokerSocket turns it back into the address to connect to.
+ * Only the bootstrap list needs this: brokers found in the cluster's metadata come with host and port apart.
+ */
+const IPV6_HOST_SUFFIX = '.ipv6-literal.invalid'
+
+/** KAFKA_BROKERS's entries in the form kafkajs splits right: [IPv6 address]:port as ipv6Host:port. */
+export function kafkajsBrokers(brokers: string[]): string[] {
+  return brokers.map((b) => {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(b)
+    if (!m) return b
+    const [address, zone] = m[1]!.split('%', 2) as [string, string | undefined]
+    return `${address.replaceAll(':', '-')}${zone === undefined ? '' : `s${zone}`}${IPV6_HOST_SUFFIX}:${m[2]}`
+  })
+}
+
+/** The address a host of kafkajsBrokers stands for (an IPv6 address), or the host itself. */
+export function connectHost(host: string): string {
+  if (!host.endsWith(IPV6_HOST_SUFFIX)) return host
+  const name = host.slice(0, -IPV6_HOST_SUFFIX.length)
+  const s = name.indexOf('s')
+  return s < 0 ? name.replaceAll('-', ':') : `${name.slice(0, s).replaceAll('-', ':')}%${name.slice(s + 1)}`
+}
+
+/** How long a connection may be idle before TCP keep-alive probes it: kafkajs's own socket factory's value. */
+const KEEP_ALIVE_DELAY_MS = 60_000
+
+/**
+ * kafkajs's own socket factory, but for a host of kafkajsBrokers, which it connects to as the IPv6
+ * address it stands for. Over TLS, a broker named by a host name is asked for its certificate by that
+ * name (SNI), as kafkajs does; one given as an address is checked against the certificate's IP entries.
+ */
+export const brokerSocket: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const address = connectHost(host)
+  const socket = ssl
+    ? tlsConnect(
+        { host: address, port, ...(isIP(address) ? {} : { servername: address }), ...ssl },
+        onConnect,
+      )
+    : netConnect({ host: address, port }, onConnect)
+  socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS)
+  return socket
+}
 
 export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
     clientId: cfg.clientId,
-    brokers: cfg.brokers,
+    brokers: kafkajsBrokers(cfg.brokers),
+    ...(cfg.ssl ? { ssl: cfg.ssl } : {}),
+    ...(cfg.sasl ? { sasl: cfg.sasl } : {}),
+    socketFactory: brokerSocket,
     logLevel: logLevel.INFO,
     logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
