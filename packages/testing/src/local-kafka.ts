@@ -22,6 +22,8 @@ const CACHE_DIR = join(REPO_ROOT, '.kafka')
 
 export type LocalKafka = {
   brokers: string[]
+  /** The address of each of options.listeners, by name: host:port, or [::1]:port. */
+  listeners: Record<string, string>
   pid: number
   dataDir: string
   logFile: string
@@ -37,7 +39,32 @@ export type LocalKafkaOptions = {
   detached?: boolean
   heapMb?: number
   readyTimeoutMs?: number
+  /**
+   * Listeners besides the PLAINTEXT one of `brokers` (which readiness uses): a secured one (SASL, TLS)
+   * or one on IPv6 loopback, each on a free port and advertised at its own address. Their settings
+   * (JAAS, keystores: `listener.name.<name lower-cased>.…`) go in `properties`.
+   */
+  listeners?: LocalListener[]
+  /** More server.properties, after the defaults (a key given here replaces the default's). */
+  properties?: Record<string, string>
+  /**
+   * SCRAM credentials stored when the storage is formatted (StorageTool's --add-scram), as
+   * `SCRAM-SHA-512=[name=alice,password=secret]`; the listener's mechanisms go in `properties`.
+   */
+  scramCredentials?: string[]
 }
+
+export type LocalListener = {
+  /** Kafka's listener name: capital letters, digits and underscores, not PLAINTEXT or CONTROLLER. */
+  name: string
+  protocol: 'PLAINTEXT' | 'SASL_PLAINTEXT' | 'SSL' | 'SASL_SSL'
+  /** Where it binds and what it advertises: 127.0.0.1 (default) or ::1. */
+  host?: '127.0.0.1' | '::1'
+}
+
+/** host:port as Kafka's listeners and KAFKA_BROKERS write it: an IPv6 address in brackets. */
+const hostPort = (host: string, port: number) =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
 
 function need(cmd: string, hint: string): void {
   try {
@@ -107,13 +134,30 @@ export const BROKER_SETTINGS: Readonly<Record<string, string>> = {
   'num.io.threads': '4',
 }
 
-function serverProperties(port: number, controllerPort: number, logDir: string): string {
+function serverProperties(
+  port: number,
+  controllerPort: number,
+  logDir: string,
+  extra: { listener: LocalListener; port: number }[] = [],
+  properties: Record<string, string> = {},
+): string {
+  const at = (l: { listener: LocalListener; port: number }) =>
+    `${l.listener.name}://${hostPort(l.listener.host ?? '127.0.0.1', l.port)}`
   return Object.entries({
     ...BROKER_SETTINGS,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: [
+      `PLAINTEXT://127.0.0.1:${port}`,
+      `CONTROLLER://127.0.0.1:${controllerPort}`,
+      ...extra.map(at),
+    ].join(','),
+    'advertised.listeners': [`PLAINTEXT://127.0.0.1:${port}`, ...extra.map(at)].join(','),
+    'listener.security.protocol.map': [
+      BROKER_SETTINGS['listener.security.protocol.map'],
+      ...extra.map((l) => `${l.listener.name}:${l.listener.protocol}`),
+    ].join(','),
     'log.dirs': logDir,
+    ...properties,
   })
     .map(([k, v]) => `${k}=${v}`)
     .join('\n')
@@ -182,8 +226,19 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   mkdirSync(dataDir, { recursive: true })
   const port = options.port ?? (await freePort())
   const controllerPort = await freePort()
+  const extra: { listener: LocalListener; port: number }[] = []
+  for (const listener of options.listeners ?? []) {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(listener.name) || ['PLAINTEXT', 'CONTROLLER'].includes(listener.name))
+      throw new Error(
+        `listener name ${JSON.stringify(listener.name)}: capital letters, digits and _, not PLAINTEXT or CONTROLLER`,
+      )
+    extra.push({ listener, port: await freePort() })
+  }
   const props = join(dataDir, 'server.properties')
-  writeFileSync(props, serverProperties(port, controllerPort, join(dataDir, 'logs')))
+  writeFileSync(
+    props,
+    serverProperties(port, controllerPort, join(dataDir, 'logs'), extra, options.properties),
+  )
   const java = [
     '-cp',
     classpath,
@@ -205,7 +260,17 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url')
   execFileSync(
     'java',
-    [...java, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'],
+    [
+      ...java,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId,
+      '-c',
+      props,
+      '--ignore-formatted',
+      ...(options.scramCredentials ?? []).flatMap((c) => ['--add-scram', c]),
+    ],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -239,7 +304,10 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     await stop()
     throw err
   }
-  return { brokers, pid: child.pid ?? -1, dataDir, logFile, stop }
+  const listeners = Object.fromEntries(
+    extra.map((l) => [l.listener.name, hostPort(l.listener.host ?? '127.0.0.1', l.port)]),
+  )
+  return { brokers, listeners, pid: child.pid ?? -1, dataDir, logFile, stop }
 }
 
 export async function waitForAdmin(brokers: string[], timeoutMs = 60_000): Promise<void> {

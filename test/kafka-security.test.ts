@@ -1,0 +1,277 @@
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TopicSpec } from '@tradepulse/contracts'
+import {
+  BaseConfig,
+  createKafka,
+  createKafkaWorker,
+  createLogger,
+  describeInfraFailure,
+  type KafkaWorker,
+  kafkaClientConfig,
+  loadConfig,
+  normalizeError,
+} from '@tradepulse/platform'
+import { type LocalKafka, randomName, startLocalKafka, waitFor } from '@tradepulse/testing'
+import { type Kafka, logLevel, Partitioners } from 'kafkajs'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+
+/**
+ * A second broker of this run's own, secured as production clusters are: SASL/PLAIN on IPv6 loopback
+ * ([::1]), and SASL/PLAIN over TLS with client certificates required on 127.0.0.1, its certificates from
+ * a CA made here. The workers' clients reach it with the KAFKA_* settings alone (loadConfig, then
+ * kafkaClientConfig), as a deployment's would.
+ */
+
+const silent = createLogger({ level: 'silent' })
+const USER = 'tradepulse'
+const PASSWORD = `pw-${randomName('sasl')}`
+
+/** A CA, a broker certificate for 127.0.0.1, ::1 and localhost, and a client certificate, made by openssl in `dir`. */
+function makeCertificates(dir: string) {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test CA')
+  for (const [name, ext] of [
+    ['broker', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    openssl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`)
+    writeFileSync(join(dir, `${name}.ext`), ext)
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      `${name}.pem`,
+      '-extfile',
+      `${name}.ext`,
+    )
+  }
+  // Kafka's PEM key store: the private key (PKCS#8, as openssl 3 writes it), then the certificate.
+  const keystore = join(dir, 'broker-keystore.pem')
+  writeFileSync(
+    keystore,
+    readFileSync(join(dir, 'broker.key'), 'utf8') + readFileSync(join(dir, 'broker.pem'), 'utf8'),
+  )
+  return {
+    ca: join(dir, 'ca.pem'),
+    keystore,
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client.key'),
+  }
+}
+
+let dir: string
+let certs: ReturnType<typeof makeCertificates>
+let broker: LocalKafka
+const cleanups: (() => Promise<unknown>)[] = []
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tradepulse-kafka-security-'))
+  certs = makeCertificates(dir)
+  const jaas = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${USER}="${PASSWORD}";`
+  broker = await startLocalKafka({
+    heapMb: 512,
+    listeners: [
+      { name: 'V6', protocol: 'SASL_PLAINTEXT', host: '::1' },
+      { name: 'SECURE', protocol: 'SASL_SSL' },
+    ],
+    scramCredentials: [`SCRAM-SHA-512=[name=${USER},password=${PASSWORD}]`],
+    properties: {
+      'listener.name.v6.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
+      'listener.name.secure.sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.v6.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.v6.plain.sasl.jaas.config': jaas,
+      'listener.name.secure.plain.sasl.jaas.config': jaas,
+      'ssl.keystore.type': 'PEM',
+      'ssl.keystore.location': certs.keystore,
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': certs.ca,
+      'listener.name.secure.ssl.client.auth': 'required',
+    },
+  })
+}, 120_000)
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => {})
+})
+
+afterAll(async () => {
+  await broker?.stop()
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const spec = (name: string): TopicSpec => ({
+  name,
+  partitions: 1,
+  retentionMs: 3_600_000,
+  compacted: false,
+  schema: undefined as never,
+})
+
+/** A client of the configuration `env` gives, as the workers make theirs; connecting tried once only. */
+function client(env: Record<string, string>): Kafka {
+  const config = loadConfig(BaseConfig, env)
+  return createKafka(kafkaClientConfig(config, randomName('security')), silent, {
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+  })
+}
+
+/** The brokers `kafka`'s cluster metadata names, as host:port, or the error connecting gave. */
+async function describeCluster(kafka: Kafka): Promise<string[]> {
+  const admin = kafka.admin()
+  try {
+    await admin.connect()
+    return (await admin.describeCluster()).brokers.map((b) => `${b.host}:${b.port}`)
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+}
+
+describe('a worker on a secured Kafka', () => {
+  const sasl = (password = PASSWORD) => ({
+    KAFKA_SASL_MECHANISM: 'PLAIN',
+    KAFKA_SASL_USERNAME: USER,
+    KAFKA_SASL_PASSWORD: password,
+  })
+
+  it('reaches a broker at KAFKA_BROKERS=[::1]:port with SASL/PLAIN: topics made, a record consumed and produced', async () => {
+    const address = broker.listeners.V6!
+    expect(address).toMatch(/^\[::1\]:\d+$/)
+    const env = { KAFKA_BROKERS: address, ...sasl(), HTTP_PORT: '0' }
+    // The cluster's metadata names the broker by its IPv6 address: kafkajs's later connections go there.
+    expect(await describeCluster(client(env))).toEqual([`::1:${address.split(']:')[1]}`])
+
+    const name = randomName('secured')
+    const [input, output, dlq] = [`${name}.in`, `${name}.out`, `${name}.dlq`]
+    const seen: string[] = []
+    const worker: KafkaWorker = createKafkaWorker({
+      worker: 'secured',
+      config: loadConfig(BaseConfig, { ...env, KAFKA_GROUP_ID: name }),
+      log: silent,
+      inputTopics: [input],
+      dlqTopic: dlq,
+      defaultHttpPort: 0,
+      ensureTopics: [spec(input), spec(output), spec(dlq)],
+      handler: async (records) =>
+        records.map((r) => {
+          seen.push(String(r.value))
+          return {
+            kind: 'ok' as const,
+            out: [{ topic: output, key: null, value: `seen ${String(r.value)}` }],
+          }
+        }),
+    })
+    cleanups.push(() => worker.stop())
+    await worker.start()
+
+    const kafka = client(env)
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    cleanups.push(() => producer.disconnect())
+    await producer.send({ topic: input, messages: [{ value: 'over ipv6 and sasl' }] })
+    await waitFor(() => seen.length > 0 && seen, {
+      what: 'the worker to consume the record',
+      timeoutMs: 30_000,
+    })
+    expect(seen).toEqual(['over ipv6 and sasl'])
+    const admin = kafka.admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    await waitFor(async () => (await admin.fetchTopicOffsets(output)).some((p) => Number(p.high) === 1), {
+      what: "the worker's output record",
+    })
+  })
+
+  it('fails to start at once with a wrong password, as a fault retrying cannot mend, naming no password', async () => {
+    const wrong = 'not-the-password'
+    const env = { KAFKA_BROKERS: broker.listeners.V6!, ...sasl(wrong), HTTP_PORT: '0' }
+    const name = randomName('secured-refused')
+    const worker = createKafkaWorker({
+      worker: 'secured',
+      config: loadConfig(BaseConfig, { ...env, KAFKA_GROUP_ID: name }),
+      log: silent,
+      inputTopics: [`${name}.in`],
+      dlqTopic: `${name}.dlq`,
+      defaultHttpPort: 0,
+      ensureTopics: [spec(`${name}.in`)],
+      handler: async () => [],
+    })
+    cleanups.push(() => worker.stop())
+    const started = Date.now()
+    const err = await worker.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    const tookMs = Date.now() - started
+    expect((err as Error | undefined)?.name).toBe('KafkaJSSASLAuthenticationError')
+    expect((err as Error).message).toMatch(/SASL PLAIN authentication failed/)
+    // Not retried as an outage: the worker client's retries (createKafka) would take 15 s and more.
+    expect(tookMs).toBeLessThan(5_000)
+    expect(normalizeError(err)).toMatchObject({ code: 'INFRA_KAFKA', retriable: false })
+    const line = describeInfraFailure(err, env)
+    expect(line).toMatch(/\(KAFKA_BROKERS\) failed: .*authentication failed/i)
+    expect(line).not.toContain(wrong)
+    expect(String((err as Error).stack)).not.toContain(wrong)
+  })
+
+  it('authenticates with SCRAM-SHA-512 too, and is refused with a wrong password', async () => {
+    const scram = (password: string) => ({
+      KAFKA_BROKERS: broker.listeners.V6!,
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: USER,
+      KAFKA_SASL_PASSWORD: password,
+    })
+    expect(await describeCluster(client(scram(PASSWORD)))).toHaveLength(1)
+    const refused = await describeCluster(client(scram(`${PASSWORD}x`))).catch((e: Error) => e)
+    expect(refused).toMatchObject({ name: 'KafkaJSSASLAuthenticationError' })
+    expect((refused as Error).message).toMatch(/SCRAM SHA512 authentication failed/)
+  })
+
+  it('reaches the TLS listener with KAFKA_SSL, its CA and a client certificate; refuses without either', async () => {
+    const tls = {
+      KAFKA_BROKERS: broker.listeners.SECURE!,
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: certs.ca,
+      KAFKA_SSL_CERT_FILE: certs.clientCert,
+      KAFKA_SSL_KEY_FILE: certs.clientKey,
+      ...sasl(),
+    }
+    expect(await describeCluster(client(tls))).toEqual([broker.listeners.SECURE])
+
+    // The broker's certificate verified against the system's CAs: refused by the client.
+    const { KAFKA_SSL_CA_FILE: _ca, ...systemCas } = tls
+    await expect(describeCluster(client(systemCas))).rejects.toThrow(
+      /unable to verify the first certificate|self[- ]signed certificate|unable to get local issuer certificate/,
+    )
+    // …unless told to trust any broker.
+    expect(await describeCluster(client({ ...systemCas, KAFKA_SSL_REJECT_UNAUTHORIZED: 'false' }))).toEqual([
+      broker.listeners.SECURE,
+    ])
+    // No client certificate: refused by the broker (ssl.client.auth=required).
+    const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = tls
+    await expect(describeCluster(client(noClientCert))).rejects.toThrow()
+    // Plain TCP to the TLS listener: no answer kafkajs understands.
+    const {
+      KAFKA_SSL: _s,
+      KAFKA_SSL_CA_FILE: _a,
+      KAFKA_SSL_CERT_FILE: _b,
+      KAFKA_SSL_KEY_FILE: _d,
+      ...plain
+    } = tls
+    await expect(describeCluster(client(plain))).rejects.toThrow()
+  })
+})
