@@ -17,6 +17,7 @@ import {
   NEGATORS,
   NOT_NEGATIONS,
   PREDICATES,
+  REPORT_DENIALS,
   SETTINGS,
   TARGETS,
   TONE,
@@ -102,6 +103,8 @@ export interface Entry {
   clauseBreak: boolean
   /** A contrast word ("but", "however"): what comes before it weighs less than what follows. */
   contrast: boolean
+  /** Denies, after it, what a report said (REPORT_DENIALS: "reports of talks collapse 'untrue'"). */
+  deniesReport: boolean
   /** A concessive word ("despite"): the clause after it is background and weighs little. */
   concessive: boolean
   /** A setting word ("after", "amid"): opening the field, its clause sets the scene (see SETTINGS). */
@@ -194,6 +197,8 @@ export const F_CAPITALISED = 8388608
 export const F_ANSWERS = 16777216
 /** A predicate that puts off what it takes (kind `pause`: "delays", "holds off"). */
 export const F_PAUSE = 33554432
+/** See Entry.deniesReport. */
+export const F_DENIES_REPORT = 67108864
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -281,6 +286,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.hasTone) f |= F_TONE
     if (e.clauseBreak) f |= F_CLAUSE_BREAK
     if (e.contrast) f |= F_CONTRAST
+    if (e.deniesReport) f |= F_DENIES_REPORT
     if (e.concessive) f |= F_CONCESSIVE
     if (e.setting) f |= F_SETTING
     if (e.condition !== 0) f |= F_CONDITION
@@ -421,6 +427,7 @@ export function newEntry(key: string): Entry {
     hasTone: false,
     clauseBreak: false,
     contrast: false,
+    deniesReport: false,
     concessive: false,
     setting: false,
     condition: 0,
@@ -719,6 +726,10 @@ function buildLexicon(): Lexicon {
       }
     })
   }
+  eachForm(REPORT_DENIALS, (f) => {
+    const e = add(f)
+    if (e) e.deniesReport = true
+  })
   eachForm(CONTRASTS, (f) => {
     const e = add(f)
     if (e) {

@@ -2516,3 +2516,24 @@ describe('issue #3: round 30, from probes 14 and 15 and their review (2.0.56)', 
     ["Japan's tariff negotiator says sides 'closer to agreement'", 'positive'],
   ] as [string, string][])
 })
+
+describe('issue #3: round 31, from probes 16 and 17 (2.0.57)', () => {
+  tariffCases([
+    // A report denied, before it or after it.
+    ['USTR rejects report that China tariffs will be rolled back', 'negative'],
+    ["Report that U.S. will ease chip curbs 'untrue', Commerce says", 'negative'],
+    // Going ahead as planned takes the direction of what goes ahead.
+    ['Mexico tariffs still on track', 'negative'],
+    ['U.S.-China trade talks on track, Kudlow says', 'positive'],
+    // A harder line.
+    ['China takes harder line on rare earth exports', 'negative'],
+  ] as [string, string][])
+  it('a denial after a report reverses what the report said, and only that', () => {
+    const denied = tariff("Commerce says report that U.S. will lift chip curbs is 'false'")
+    const reported = tariff('Commerce says report that U.S. will lift chip curbs')
+    expect(Math.sign(denied.score)).toBe(-Math.sign(reported.score))
+    expect(reported.score).toBeGreaterThan(0)
+    // No report word before it: "false" alone denies nothing.
+    expect(tariff('Trump tariffs based on false claims about China').score).toBeLessThan(0)
+  })
+})

@@ -66,6 +66,7 @@ const F_CONTRAST = lex.F_CONTRAST
 const F_ENTITY = lex.F_ENTITY
 const F_ANSWERS = lex.F_ANSWERS
 const F_PAUSE = lex.F_PAUSE
+const F_DENIES_REPORT = lex.F_DENIES_REPORT
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
 const F_INTENS = lex.F_INTENS
@@ -609,6 +610,20 @@ const MEASURE_HEADS: WordsByLength = byLength([
   'levies',
   'levy',
   'quotas',
+])
+/** Words of a report whose content a later REPORT_DENIALS word denies (see deniedReports). */
+const REPORT_WORDS: WordsByLength = byLength([
+  'report',
+  'reports',
+  'reported',
+  'claim',
+  'claims',
+  'rumor',
+  'rumors',
+  'rumour',
+  'rumours',
+  'speculation',
+  'story',
 ])
 /** "avoid" as a verb (see avoidedByMaking). */
 const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoiding'])
@@ -2192,6 +2207,28 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return id >= 0 && (id === notId || id === noId)
   }
 
+  /**
+   * "China says reports of talks collapse 'untrue'", "Report that U.S. will ease chip curbs 'wrong'"... :
+   * a denial word (REPORT_DENIALS) after a report word (REPORT_WORDS) of its clause negates what stands
+   * between them, as "denies reports that" before it does.
+   */
+  function deniedReports(): void {
+    for (let d = 0; d < items; d++) {
+      if (((entInts[(it.idx[d] as number) << 4] as number) & F_DENIES_REPORT) === 0) continue
+      let r = -1
+      for (let j = (it.s[d] as number) - 1; j >= 0 && tb.kind[j] !== BREAK; j--)
+        if (tb.kind[j] === WORD && wordIn(j, REPORT_WORDS)) {
+          r = j
+          break
+        }
+      if (r < 0) continue
+      for (let k = d - 1; k >= 0 && (it.s[k] as number) > r; k--) {
+        const f = entInts[(it.idx[k] as number) << 4] as number
+        if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) it.neg[k] = it.neg[k] === 1 ? 0 : 1
+      }
+    }
+  }
+
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */
   const dualItems: number[] = []
 
@@ -2922,6 +2959,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     matchField()
     // Only negators, hedges, intensifiers and light verbs attach to what follows them.
     if ((flagsSeen & (F_NEGATOR | F_HEDGE | F_INTENS | F_LIGHT)) !== 0) attachModifiers()
+    if ((flagsSeen & F_DENIES_REPORT) !== 0) deniedReports()
     bindPredicates()
     if (conditionSeen) markConditions()
     emit(acc, field)

@@ -863,6 +863,13 @@ export const TARGETS = [
       'hard line',
       'n tough stance',
       'n hard stance',
+      // Comparatives of the same ("Beijing takes tougher stance in trade talks", "harder line on rare
+      // earth exports").
+      'n tougher stance',
+      'n harder stance',
+      'n hardline stance',
+      'harder line',
+      'tougher line',
     ],
   },
   {
@@ -3855,6 +3862,13 @@ export const PREDICATES = [
       'v soften its stance on',
       'v soften position on',
       'v soften its position on',
+      // The same with no matter named ("Beijing softens stance", "offers softer terms to Mexico").
+      'v soften stance',
+      'v soften its stance',
+      'v soften position',
+      'v soften its position',
+      'n softer stance',
+      'n softer terms',
       'v progress',
       'v make progress',
       'v see progress',
@@ -3872,8 +3886,6 @@ export const PREDICATES = [
       'successful',
       'progress',
       'breakthrough',
-      'on track',
-      'back on track',
       'step forward',
       'n step forward',
       'steps towards',
@@ -3895,6 +3907,10 @@ export const PREDICATES = [
       // Going ahead with what it names: a deal or a measure ("ready to move forward with tariffs if no
       // deal"), where "move forward" alone is progress.
       'v move forward with',
+      // Going ahead as planned takes the direction of what goes ahead ("talks on track", "Mexico tariffs
+      // still on track").
+      'on track',
+      'back on track',
       // Inviting a partner to talks ("invites China to trade talks as tariffs loom").
       'v invite',
       'v strike',
@@ -4116,6 +4132,14 @@ export const NEGATORS = [
   // "crisis unless Trump backs off": what follows has not happened.
   'unless',
   'v deny',
+  // A report denied covers what was reported ("rejects report that tariffs will be rolled back",
+  // "dismisses reports of new export curbs"); see also REPORT_DENIED_AFTER.
+  ...['v deny', 'v reject', 'v dismiss', 'v refute'].flatMap((verb) =>
+    ['report', 'reports', 'the report', 'media report', 'media reports'].flatMap((what) => [
+      `${verb} ${what} that`,
+      `${verb} ${what} of`,
+    ]),
+  ),
   // The denial covers what was said ("denies he said China tariffs on hold"), where "said" alone
   // would end the clause.
   'v deny he said',
@@ -5882,6 +5906,23 @@ export const CONCESSIVES = [
  * slams tariffs"), so cues before the last of them weigh RULES.contrastBeforeWeight.
  */
 export const CONTRASTS = ['but', 'however']
+
+/**
+ * Words that deny what a report said, after it ("China says reports of talks collapse 'untrue'", "Kudlow:
+ * reports talks have stalled are 'false'"): what stands between a report word (REPORT_WORDS in the
+ * scorer) and one of these, in one clause, is negated.
+ */
+export const REPORT_DENIALS = [
+  'untrue',
+  'not true',
+  'false',
+  'baseless',
+  'groundless',
+  'unfounded',
+  'fake news',
+  'inaccurate',
+  'incorrect',
+]
 
 /**
  * Conditions: relief or an easing named right before one of these words is made to depend on what
