@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createMemoryBus } from './bus/memory-bus.ts'
+import { createMemoryTransport } from './bus/memory-transport.ts'
+import { BaseConfig, loadConfig } from './config.ts'
+import { createKafkaWorker } from './kafka-worker.ts'
 import { EXIT_CONFIG } from './lifecycle.ts'
+import { createCapturingLogger } from './logger.ts'
 
 const index = fileURLToPath(new URL('./index.ts', import.meta.url))
 
@@ -97,5 +102,65 @@ describe('a worker that cannot start as configured', () => {
     const { code, output } = await runWorker({ HTTP_PORT: '0' })
     expect(output).toContain('stopped cleanly')
     expect(code, output).toBe(0)
+  })
+})
+
+describe("a worker's health server", () => {
+  it('answers a route or a health check that throws with no error text, the error in the worker log', async () => {
+    const { log, lines } = createCapturingLogger()
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    const leak = 'connect ECONNREFUSED 10.20.30.40:6379'
+    const app = createKafkaWorker({
+      worker: 'probe',
+      config: loadConfig(BaseConfig, { HTTP_PORT: '0' }),
+      log,
+      inputTopics: ['in'],
+      dlqTopic: 'in',
+      defaultHttpPort: 0,
+      handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
+      transport: createMemoryTransport(bus),
+      healthChecks: {
+        broken: async () => {
+          throw new Error(leak)
+        },
+      },
+      routes: [
+        (req) => {
+          if (req.url === '/boom') throw new Error(leak)
+          return false
+        },
+      ],
+    })
+    await app.start()
+    try {
+      const url = (path: string) => `http://127.0.0.1:${app.httpPort()}${path}`
+      const boom = await fetch(url('/boom'))
+      const body = (await boom.json()) as { requestId: string }
+      expect([boom.status, body]).toEqual([
+        500,
+        { error: 'internal', message: 'internal error', requestId: expect.any(String) },
+      ])
+      expect(lines.find((l) => l.msg === 'request failed')).toMatchObject({
+        requestId: body.requestId,
+        path: '/boom',
+        err: { message: leak },
+      })
+      for (let i = 0; i < 3; i++) {
+        const readyz = await fetch(url('/readyz'))
+        const text = await readyz.text()
+        expect(text).not.toContain('10.20.30.40')
+        expect(JSON.parse(text).checks.broken).toEqual({
+          status: 'failed',
+          detail: 'the check threw: unexpected error',
+        })
+      }
+      // Once, not at every probe.
+      expect(lines.filter((l) => l.msg === 'health check broken: the check threw: unexpected error')).toEqual(
+        [expect.objectContaining({ level: 40, err: expect.objectContaining({ message: leak }) })],
+      )
+    } finally {
+      await app.stop()
+    }
   })
 })

@@ -4,7 +4,7 @@ import type { App } from './app.ts'
 import type { Transport } from './bus/transport.ts'
 import { type BaseConfig, defaultGroupId } from './config.ts'
 import { TradepulseError } from './errors.ts'
-import { combineHealth, type Health, type HealthCheck } from './health.ts'
+import { combineHealth, HEALTH_CHECK_TIMEOUT_MS, type Health, type HealthCheck } from './health.ts'
 import {
   closeServer,
   createHealthServer,
@@ -103,7 +103,9 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     log.child({ component: 'runner' }),
     metrics,
   )
-  const health = (): Promise<Health> => combineHealth({ consumer: runner.health, ...spec.healthChecks })
+  // A check that throws is logged once per change of state; its body has only a short reason.
+  const health = (): Promise<Health> =>
+    combineHealth({ consumer: runner.health, ...spec.healthChecks }, HEALTH_CHECK_TIMEOUT_MS, log)
   let server: Server | undefined
   let port: number | undefined
   let starting: Promise<void> | undefined
@@ -117,7 +119,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     failed: () => runner.failed(),
     start() {
       starting ??= (async () => {
-        server = createHealthServer(health, metrics.registry, spec.routes)
+        server = createHealthServer(health, metrics.registry, spec.routes, { log })
         const at = config.HTTP_PORT ?? spec.defaultHttpPort
         // A port in use or a host that is none is the configuration's: exit 78 naming the variable.
         port = await listen(server, at, config.HTTP_HOST).catch((err: unknown) => {

@@ -2,10 +2,13 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type Server, Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import type { Redis } from 'ioredis'
+import { Registry } from 'prom-client'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { BaseConfig, loadConfig, MAX_TIMER_MS } from './config.ts'
 import { normalizeError } from './errors.ts'
-import { createLogger } from './logger.ts'
+import { combineHealth } from './health.ts'
+import { closeServer, createHealthServer, listen } from './http/health-server.ts'
+import { createCapturingLogger, createLogger } from './logger.ts'
 import { closeRedis, createRedis, redisHealth } from './redis-client.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
@@ -113,7 +116,12 @@ describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', 
     const normalized = normalizeError(err)
     expect(normalized.code).toBe('INFRA_REDIS')
     expect(normalized.retriable).toBe(true)
-    expect(await redisHealth(redis)()).toMatchObject({ ready: false, status: 'degraded' })
+    const frozen = await redisHealth(redis)()
+    expect(frozen).toMatchObject({ ready: false, status: 'degraded' })
+    // A short reason (the ping timed out, or the silent connection was dropped), never the client's text.
+    expect(frozen.detail).toMatch(
+      /^Redis: (timeout|disconnected|not connected)( \((reconnecting|connecting)\))?$/,
+    )
 
     proxy.thaw()
     // The silent connection was dropped; the client reconnects and commands succeed again.
@@ -221,5 +229,97 @@ describe("a real Redis's error replies, as normalizeError judges them", () => {
     expect(err).toMatchObject({ name: 'ReplyError', message: expect.stringMatching(message) })
     expect(normalizeError(err)).toMatchObject({ code: 'INFRA_REDIS', retriable: false })
     expect(await redis.exists(`${key}:tx`)).toBe(0) // the transaction wrote nothing
+  })
+})
+
+/** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (!address || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+describe('Redis health on /readyz, as anyone who reaches the port reads it', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /** A worker's health server with only the Redis check, as kafka-worker wires it. */
+  async function serveHealth(url: string) {
+    const { log, lines } = createCapturingLogger()
+    const redis = createRedis(url, log, 'redis-health-test', { timeoutMs: 300 })
+    cleanups.push(() => closeRedis(redis))
+    const check = redisHealth(redis)
+    const server = createHealthServer(() => combineHealth({ redis: check }, 500, log), new Registry(), [], {
+      log,
+    })
+    const port = await listen(server, 0, '127.0.0.1')
+    cleanups.push(() => closeServer(server))
+    const get = async (path: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`)
+      const text = await res.text()
+      return { status: res.status, text, body: JSON.parse(text) as Record<string, unknown> }
+    }
+    return { redis, check, get, lines }
+  }
+
+  it('a Redis on a closed port: 503, "Redis: unreachable", no host or port in the body; the error logged once, whole', async () => {
+    const port = await closedPort()
+    const { check, get, lines } = await serveHealth(`redis://127.0.0.1:${port}`)
+    // The first probe, while the client still tries its first connection: its ping is given up.
+    expect(await check()).toEqual({ status: 'degraded', ready: false, detail: 'Redis: unreachable' })
+    // Then every probe says it at once, with the client's state, whichever moment of the reconnection
+    // loop it lands on.
+    const bodies: string[] = []
+    await until(async () => {
+      const readyz = await get('/readyz')
+      expect(readyz.status).toBe(503)
+      bodies.push(readyz.text)
+      return bodies.length >= 12
+    }, 'twelve probes')
+    for (const text of bodies) {
+      expect(text).not.toContain(String(port))
+      expect(text).not.toContain('127.0.0.1')
+      expect(JSON.parse(text)).toEqual({
+        status: 'degraded',
+        ready: false,
+        checks: {
+          redis: {
+            status: 'degraded',
+            detail: expect.stringMatching(/^Redis: unreachable \((reconnecting|connecting)\)$/),
+          },
+        },
+      })
+    }
+    const healthz = await get('/healthz')
+    expect([healthz.status, healthz.text.includes(String(port))]).toEqual([200, false])
+    // The operator's log has the error whole, once for the outage, not once per probe or reconnection.
+    const errors = lines.filter((l) => l.msg === 'Redis connection error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({
+      level: 40,
+      reason: 'unreachable',
+      err: expect.objectContaining({ message: expect.stringContaining(String(port)) }),
+    })
+    expect(lines.filter((l) => l.level >= 40)).toHaveLength(1) // nothing else: the pings given up say no more
+  })
+
+  it('the real Redis: 200 and ok on /readyz and /healthz, nothing logged', async () => {
+    const target = redisTarget()
+    const { redis, get, lines } = await serveHealth(`redis://${target.host}:${target.port}`)
+    await until(async () => redis.status === 'ready', 'connected')
+    for (const path of ['/readyz', '/healthz']) {
+      const res = await get(path)
+      expect([path, res.status, res.body]).toEqual([
+        path,
+        200,
+        { status: 'ok', ready: true, checks: { redis: { status: 'ok' } } },
+      ])
+    }
+    expect(lines.filter((l) => l.level >= 40)).toEqual([])
   })
 })

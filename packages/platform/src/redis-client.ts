@@ -1,6 +1,13 @@
 import { Redis } from 'ioredis'
+import { faultReason, healthTransitions } from './fault-reason.ts'
 import type { HealthCheck } from './health.ts'
 import type { Logger } from './logger.ts'
+
+/**
+ * What createRedis knows of its client's connection for redisHealth: its logger, and the reason of the
+ * last connection error while the connection is down (none once it is ready again).
+ */
+const CONNECTIONS = new WeakMap<Redis, { log: Logger; downReason?: string }>()
 
 /**
  * The one Redis client factory. Commands fail fast while Redis is down (two retries), so the batch
@@ -36,32 +43,61 @@ export function createRedis(
     // connection (the name may lead to the new primary); an error reply about the command itself does not.
     reconnectOnError: (err) => /^(READONLY|MASTERDOWN|LOADING)\b/.test(err.message),
   })
-  let down = false
+  // Logged once per change of state (the first error of an outage, a change of its reason, the return),
+  // not at every reconnection attempt: the whole error here, its reason alone in the health body.
+  const connection: { log: Logger; downReason?: string } = { log }
+  CONNECTIONS.set(redis, connection)
   redis.on('error', (err) => {
-    if (!down) log.warn({ err }, 'Redis connection error')
-    down = true
+    const reason = faultReason(err)
+    if (reason !== connection.downReason) log.warn({ err, reason }, 'Redis connection error')
+    connection.downReason = reason
   })
   redis.on('ready', () => {
-    if (down) log.info('Redis connection restored')
-    down = false
+    if (connection.downReason !== undefined) log.info('Redis connection restored')
+    delete connection.downReason
   })
   return redis
 }
 
-export function redisHealth(redis: Redis): HealthCheck {
+/**
+ * Redis's health: ok when it answers a PING; else degraded and not ready, the detail `Redis: <reason>`
+ * with a short, stable reason (faultReason: `unreachable`, `timeout`, `auth refused`, `loading`…) and
+ * never the client's message, which names hosts and ports and is readable by anyone who can reach the
+ * health port. The error itself is logged (`log`, else the logger the client was made with) once per
+ * change of state, not at every probe: the connection's errors by createRedis, a PING that fails on a
+ * connection that is up here, with the return to health.
+ */
+export function redisHealth(redis: Redis, opts: { log?: Logger } = {}): HealthCheck {
+  const log = opts.log ?? CONNECTIONS.get(redis)?.log
+  const transitions = log ? healthTransitions(log, 'Redis health check') : undefined
   return async () => {
-    // Not connected: said at once, rather than after a ping has waited out the reconnection.
-    if (redis.status === 'reconnecting' || redis.status === 'close' || redis.status === 'end')
-      return { status: 'degraded', ready: false, detail: `Redis: not connected (${redis.status})` }
-    try {
-      await redis.ping()
-      return { status: 'ok', ready: true }
-    } catch (err) {
+    const downReason = CONNECTIONS.get(redis)?.downReason
+    // Not connected: said at once, rather than after a ping has waited out the reconnection; so is a
+    // reconnection under way after an error (its ping would wait in the offline queue).
+    if (
+      redis.status === 'reconnecting' ||
+      redis.status === 'close' ||
+      redis.status === 'end' ||
+      (redis.status === 'connecting' && downReason !== undefined)
+    )
       return {
         status: 'degraded',
         ready: false,
-        detail: `Redis: ${err instanceof Error ? err.message : String(err)}`,
+        detail: `Redis: ${downReason ?? 'not connected'} (${redis.status})`,
       }
+    try {
+      await redis.ping()
+      transitions?.ok()
+      return { status: 'ok', ready: true }
+    } catch (err) {
+      // A ping given up because the connection is down says no more than the connection's error, which
+      // createRedis logged: that reason, and nothing logged here.
+      const connectionReason = CONNECTIONS.get(redis)?.downReason
+      if (connectionReason !== undefined)
+        return { status: 'degraded', ready: false, detail: `Redis: ${connectionReason}` }
+      const reason = faultReason(err)
+      transitions?.failing(reason, err)
+      return { status: 'degraded', ready: false, detail: `Redis: ${reason}` }
     }
   }
 }

@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest'
-import { listenFailure } from './health-server.ts'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Health } from '../health.ts'
+import { createCapturingLogger } from '../logger.ts'
+import { closeServer, createHealthServer, type HttpRoute, listen, listenFailure } from './health-server.ts'
 
 const err = (code: string, message: string, extra: object = {}) =>
   Object.assign(new Error(message), { code, ...extra })
@@ -50,5 +53,109 @@ describe('listenFailure', () => {
     ).toBe(
       'invalid configuration: HTTP_HOST="10.9.9.9": not an address of this machine (listen EADDRNOTAVAIL: address not available 10.9.9.9)',
     )
+  })
+})
+
+describe('createHealthServer: a route or page that throws', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  // What a client's error says: a host, a port and the client's own wording, for the log only.
+  const leaky = () => new Error('connect ECONNREFUSED 10.20.30.40:6379 (redis-primary.internal)')
+  const LEAKS = /10\.20\.30\.40|6379|redis-primary|ECONNREFUSED/
+
+  async function serve(
+    opts: { health?: () => Promise<Health>; registry?: Registry; routes?: HttpRoute[] } = {},
+  ) {
+    const { log, lines } = createCapturingLogger()
+    const server = createHealthServer(
+      opts.health ?? (async () => ({ status: 'ok', ready: true, checks: {} })),
+      opts.registry ?? new Registry(),
+      opts.routes ?? [],
+      { log },
+    )
+    const port = await listen(server, 0, '127.0.0.1')
+    cleanups.push(() => closeServer(server))
+    const get = async (path: string, init?: RequestInit) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, init)
+      return { status: res.status, headers: res.headers, text: await res.text() }
+    }
+    return { get, lines }
+  }
+
+  const throwingRoute: HttpRoute = (req) => {
+    if ((req.url ?? '').startsWith('/boom')) throw leaky()
+    return false
+  }
+
+  it('answers 500 with a fixed body and a request id, the error only in the log line with that id', async () => {
+    const { get, lines } = await serve({ routes: [throwingRoute] })
+    const res = await get('/boom?x=1')
+    expect(res.status).toBe(500)
+    expect(res.text).not.toMatch(LEAKS)
+    const body = JSON.parse(res.text)
+    expect(body).toEqual({ error: 'internal', message: 'internal error', requestId: expect.any(String) })
+    expect(body.requestId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(res.headers.get('x-request-id')).toBe(body.requestId)
+    const failed = lines.filter((l) => l.msg === 'request failed')
+    expect(failed).toEqual([
+      expect.objectContaining({
+        level: 50,
+        requestId: body.requestId,
+        method: 'GET',
+        path: '/boom',
+        err: expect.objectContaining({ message: leaky().message }),
+      }),
+    ])
+    // Each request its own id.
+    expect(JSON.parse((await get('/boom')).text).requestId).not.toBe(body.requestId)
+  })
+
+  it('keeps a proxy x-request-id of a safe form, and replaces any other', async () => {
+    const { get, lines } = await serve({ routes: [throwingRoute] })
+    const kept = await get('/boom', { headers: { 'x-request-id': 'edge-7f3a.91:2' } })
+    expect(JSON.parse(kept.text).requestId).toBe('edge-7f3a.91:2')
+    expect(kept.headers.get('x-request-id')).toBe('edge-7f3a.91:2')
+    const replaced = await get('/boom', { headers: { 'x-request-id': 'a b<script>' } })
+    expect(JSON.parse(replaced.text).requestId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(lines.map((l) => l.requestId)).toEqual(['edge-7f3a.91:2', JSON.parse(replaced.text).requestId])
+  })
+
+  it('answers /metrics and /readyz that throw the same way', async () => {
+    const registry = new Registry()
+    registry.metrics = async () => {
+      throw leaky()
+    }
+    const { get, lines } = await serve({
+      registry,
+      health: async () => {
+        throw leaky()
+      },
+    })
+    for (const path of ['/metrics', '/readyz', '/healthz']) {
+      const res = await get(path)
+      expect(res.status, path).toBe(500)
+      expect(res.text, path).not.toMatch(LEAKS)
+      expect(JSON.parse(res.text)).toMatchObject({ error: 'internal', message: 'internal error' })
+    }
+    expect(lines.map((l) => l.path)).toEqual(['/metrics', '/readyz', '/healthz'])
+  })
+
+  it('cuts a response already under way rather than appending a JSON body to it', async () => {
+    const halfway: HttpRoute = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write('partial ')
+      throw leaky()
+    }
+    const { get, lines } = await serve({ routes: [halfway] })
+    const res = await get('/any').then(
+      (r) => r,
+      (err: unknown) => err,
+    )
+    // The body is cut (fetch fails reading it), never completed with the error.
+    expect(res).toBeInstanceOf(Error)
+    expect(lines.map((l) => l.msg)).toEqual(['request failed'])
   })
 })

@@ -2,18 +2,40 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from 'prom-client'
 import { TradepulseError } from '../errors.ts'
 import type { Health } from '../health.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import { answerFault, INTERNAL_FAULT } from './fault.ts'
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => Promise<boolean> | boolean
+
+export type HealthServerOptions = {
+  /**
+   * Where a request that failed is logged, with its error and request id (the worker's logger). Without
+   * it, a logger of its own on stderr: the error is never lost, nor put in the answer.
+   */
+  log?: Logger
+}
 
 /**
  * /healthz (200 unless failed), /readyz (200 only when ready: group joined, Redis answers) and
  * /metrics (Prometheus). Extra routes may be given by a worker (for example POST /headlines).
+ *
+ * Anything that throws (a route, the health checks, a metric's collect) is a 500 of
+ * `{ error: 'internal', message: 'internal error', requestId }`, the id also in `x-request-id` and on the
+ * error-level 'request failed' log line that carries the error: its text (a client's, naming hosts and
+ * ports) is never in the answer, which anyone who can reach the port may read. A response already under
+ * way is cut instead.
  */
 export function createHealthServer(
   health: () => Promise<Health>,
   registry: Registry,
   routes: HttpRoute[] = [],
+  opts: HealthServerOptions = {},
 ): Server {
+  let log = opts.log
+  const logger = (): Logger => {
+    log ??= createLogger({ level: 'info', pretty: false }).child({ component: 'health-server' })
+    return log
+  }
   return createServer(async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0]
@@ -25,18 +47,17 @@ export function createHealthServer(
         return
       }
       if (req.method === 'GET' && path === '/metrics') {
+        // Collected before the head is written: a collect that throws is a 500, not a 200 cut short.
+        const text = await registry.metrics()
         res.writeHead(200, { 'content-type': registry.contentType })
-        res.end(await registry.metrics())
+        res.end(text)
         return
       }
       for (const route of routes) if (await route(req, res)) return
       res.writeHead(404, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ error: 'not_found' }))
     } catch (err) {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(
-        JSON.stringify({ error: 'internal', message: err instanceof Error ? err.message : String(err) }),
-      )
+      answerFault(req, res, INTERNAL_FAULT, err, logger())
     }
   })
 }
