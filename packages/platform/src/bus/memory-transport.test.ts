@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { TradepulseError } from '../errors.ts'
 import type { BatchRunnerConfig } from '../kafka/batch-runner.ts'
+import { until } from '../kafka/int-test-support.ts'
 import type { BatchHandler } from '../kafka/records.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
@@ -242,5 +244,44 @@ describe('in-memory runners on a bus that drops what is consumed (keepConsumed)'
     const first = bus.read('in', 0, 0, 1)[0]!.offset
     expect(first).toBeGreaterThan(5_000 - 100 - 1_024)
     expect(first).toBeLessThanOrEqual(5_000 - 100)
+  })
+})
+
+describe('in-memory runner health while it waits a fault out', () => {
+  it('says the code, a short reason and the attempt, never the error text', async () => {
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    bus.createTopic('dlq', 1)
+    bus.produce([{ topic: 'in', key: 'k', value: 'v' }])
+    let failing = true
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.20.30.40:6379'), {
+      code: 'ECONNREFUSED',
+    })
+    const handler: BatchHandler = async (records) => {
+      if (failing)
+        throw new TradepulseError('INFRA_REDIS', `Redis at 10.20.30.40:6379: ${refused.message}`, {
+          cause: refused,
+        })
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const runner = createMemoryTransport(bus).createRunner(
+      handler,
+      runnerConfig('health', 10),
+      createLogger({ level: 'silent' }),
+      createMetrics('health'),
+    )
+    await runner.start()
+    try {
+      let detail: string | undefined
+      await until(async () => {
+        detail = (await runner.health()).detail
+        return /attempt [2-9]/.test(detail ?? '')
+      }, 'a few attempts')
+      expect(detail).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
+      failing = false
+      await until(async () => (await runner.health()).status === 'ok', 'ok again')
+    } finally {
+      await runner.stop()
+    }
   })
 })

@@ -1,4 +1,5 @@
 import type { TopicSpec } from '@tradepulse/contracts'
+import { faultReason } from '../fault-reason.ts'
 import type { HealthStatus } from '../health.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
 import type { BatchRunner } from '../kafka/batch-runner.ts'
@@ -71,7 +72,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
             tickMs: 50,
             shouldStop: () => !running,
             onRetry: (err, attempt, delayMs) => {
-              state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+              state = { status: 'degraded', detail: `${err.code}: ${faultReason(err)} (attempt ${attempt})` }
               metrics.retries.inc({ code: err.code })
               log.warn({ err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
             },
@@ -170,7 +171,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
                 if (!(await pass())) await bus.waitForData(100)
               } catch (err) {
                 // A bug in the handler's contract (not a record's fault): report it and keep the loop alive.
-                state = { status: 'failed', detail: (err as Error).message }
+                state = { status: 'failed', detail: `pass failed: ${faultReason(err)}` }
                 log.error({ err }, 'memory runner pass failed')
                 await new Promise((r) => setTimeout(r, cfg.retryMaxMs))
               }

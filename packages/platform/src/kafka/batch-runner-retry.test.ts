@@ -11,7 +11,7 @@ import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
-import { waitFor } from './int-test-support.ts'
+import { until, waitFor } from './int-test-support.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
@@ -323,4 +323,31 @@ describe('batch runner heartbeating between the chunks of a batch', () => {
       expect(commits).toEqual([{ topic: 'in', partition: 0, offset: '2' }])
     },
   )
+})
+
+describe('batch runner health while it waits a fault out', () => {
+  it('says the code, a short reason and the attempt, never the error text', async () => {
+    let failing = true
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.20.30.40:6379'), {
+      code: 'ECONNREFUSED',
+    })
+    const { runner, batch, resolved } = await started(async (records, ctx) => {
+      if (failing)
+        throw new TradepulseError('INFRA_REDIS', `Redis at 10.20.30.40:6379: ${refused.message}`, {
+          cause: refused,
+        })
+      return ok(records, ctx)
+    })
+    const { run } = batch(['v0'], async () => {})
+    let detail: string | undefined
+    await until(async () => {
+      detail = (await runner.health()).detail
+      return /attempt [2-9]/.test(detail ?? '')
+    }, 'a few attempts')
+    expect(detail).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
+    failing = false
+    await run
+    expect(resolved).toEqual(['0'])
+    await runner.stop()
+  })
 })

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import { normalizeError, TradepulseError } from '../errors.ts'
+import { faultReason } from '../fault-reason.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -740,7 +741,8 @@ export function createBatchRunner(
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
             faulted = true
-            state = { status: 'degraded', detail: `${err.code}: ${err.message} (attempt ${attempt})` }
+            // The health body has the code and a short reason; the error whole is in the warning below.
+            state = { status: 'degraded', detail: `${err.code}: ${faultReason(err)} (attempt ${attempt})` }
             metrics.retries.inc({ code: err.code })
             log.warn(
               { err, attempt, delayMs, partition: batch.partition },
@@ -954,7 +956,7 @@ export function createBatchRunner(
         }
         state = {
           status: e.payload.restart ? 'degraded' : 'failed',
-          detail: `consumer crashed: ${err.message}`,
+          detail: `consumer crashed: ${faultReason(err)}`,
         }
         log.error({ err, restart: e.payload.restart }, 'consumer crashed')
       })
