@@ -2522,9 +2522,10 @@ describe('issue #3: round 31, from probes 16 and 17 (2.0.57)', () => {
     // A report denied, before it or after it.
     ['USTR rejects report that China tariffs will be rolled back', 'negative'],
     ["Report that U.S. will ease chip curbs 'untrue', Commerce says", 'negative'],
-    // Going ahead as planned takes the direction of what goes ahead.
-    ['Mexico tariffs still on track', 'negative'],
+    // Progress ("on track" stays progress: a relief on track, "plan to lift steel tariffs on track", is
+    // more common than a measure on track).
     ['U.S.-China trade talks on track, Kudlow says', 'positive'],
+    ['Plan to lift steel tariffs on Canada and Mexico on track', 'positive'],
     // A harder line.
     ['China takes harder line on rare earth exports', 'negative'],
   ] as [string, string][])
@@ -2535,5 +2536,13 @@ describe('issue #3: round 31, from probes 16 and 17 (2.0.57)', () => {
     expect(reported.score).toBeGreaterThan(0)
     // No report word before it: "false" alone denies nothing.
     expect(tariff('Trump tariffs based on false claims about China').score).toBeLessThan(0)
+  })
+  it('the review of 2.0.57: a denial word before a noun, or past another clause, denies nothing', () => {
+    const plain = tariff('Watchdog report says tariff exclusions were granted').score
+    expect(tariff('Watchdog report says tariff exclusions were granted on inaccurate data').score).toBe(plain)
+    // The report's delay stays a delay: the denial is of the fears, in the "as" clause.
+    expect(
+      tariff("Report of tariff delay lifts stocks as Trump calls China trade fears 'fake news'").score,
+    ).toBe(tariff('Report of tariff delay lifts stocks as Trump calls China trade fears overblown').score)
   })
 })

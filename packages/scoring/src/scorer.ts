@@ -611,20 +611,25 @@ const MEASURE_HEADS: WordsByLength = byLength([
   'levy',
   'quotas',
 ])
-/** Words of a report whose content a later REPORT_DENIALS word denies (see deniedReports). */
+/**
+ * Words of a report whose content a later REPORT_DENIALS word denies (see deniedReports). Not "claims"
+ * ("claims for tariff refunds") or "story" ("story stock").
+ */
 const REPORT_WORDS: WordsByLength = byLength([
   'report',
   'reports',
   'reported',
-  'claim',
-  'claims',
   'rumor',
   'rumors',
   'rumour',
   'rumours',
-  'speculation',
-  'story',
 ])
+/** Words that open another clause, where the search for a report word stops (see deniedReports). */
+const CLAUSE_OPENERS: WordsByLength = byLength(['as', 'while', 'after', 'amid', 'when', 'because'])
+/** Words that may stand between what a report said and its denial ("reports talks stalled are false"). */
+const COPULAS: WordsByLength = byLength(['is', 'are', 'was', 'were', 'be', 'been', 'being'])
+/** Verbs of saying, which may follow a denial word ("untrue, says ministry"). */
+const SAY_WORDS: WordsByLength = byLength(['says', 'say', 'said', 'saying'])
 /** "avoid" as a verb (see avoidedByMaking). */
 const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoiding'])
 /**
@@ -2208,25 +2213,41 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * "China says reports of talks collapse 'untrue'", "Report that U.S. will ease chip curbs 'wrong'"... :
-   * a denial word (REPORT_DENIALS) after a report word (REPORT_WORDS) of its clause negates what stands
-   * between them, as "denies reports that" before it does.
+   * "China says reports of talks collapse 'untrue'", "Report that U.S. will ease chip curbs 'false'": a
+   * denial word (REPORT_DENIALS) after a report word (REPORT_WORDS) of its clause negates what the report
+   * said, as "denies reports that" before it does: its verbs and tone words, and a measure or deal only
+   * where it is all the report said, right before the denial ("reports of new export curbs untrue"; not
+   * "story that China deal is dead is untrue", where "dead" said it). A denial word before a noun
+   * describes it ("incorrect data") and denies nothing.
    */
   function deniedReports(): void {
     for (let d = 0; d < items; d++) {
       if (((entInts[(it.idx[d] as number) << 4] as number) & F_DENIES_REPORT) === 0) continue
+      const after = it.e[d] as number
+      if (after < tb.count && tb.kind[after] === WORD && !wordIn(after, SAY_WORDS)) continue
       let r = -1
-      for (let j = (it.s[d] as number) - 1; j >= 0 && tb.kind[j] !== BREAK; j--)
-        if (tb.kind[j] === WORD && wordIn(j, REPORT_WORDS)) {
+      for (let j = (it.s[d] as number) - 1; j >= 0 && tb.kind[j] !== BREAK; j--) {
+        if (tb.kind[j] !== WORD) continue
+        if (wordIn(j, CLAUSE_OPENERS)) break
+        if (wordIn(j, REPORT_WORDS)) {
           r = j
           break
         }
+      }
       if (r < 0) continue
       for (let k = d - 1; k >= 0 && (it.s[k] as number) > r; k--) {
         const f = entInts[(it.idx[k] as number) << 4] as number
-        if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) it.neg[k] = it.neg[k] === 1 ? 0 : 1
+        const act = (f & (F_PRED | F_TONE)) !== 0
+        if (act || ((f & F_TARGET) !== 0 && onlyCopulasBetween(it.e[k] as number, it.s[d] as number)))
+          it.neg[k] = it.neg[k] === 1 ? 0 : 1
       }
     }
+  }
+
+  /** No word but a copula ("is", "are") among tokens [from, to). */
+  function onlyCopulasBetween(from: number, to: number): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && !wordIn(j, COPULAS)) return false
+    return true
   }
 
   /** Scratch for bindPredicates: the verb-and-noun items of the field. */

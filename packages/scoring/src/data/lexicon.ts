@@ -3886,6 +3886,8 @@ export const PREDICATES = [
       'successful',
       'progress',
       'breakthrough',
+      'on track',
+      'back on track',
       'step forward',
       'n step forward',
       'steps towards',
@@ -3907,10 +3909,6 @@ export const PREDICATES = [
       // Going ahead with what it names: a deal or a measure ("ready to move forward with tariffs if no
       // deal"), where "move forward" alone is progress.
       'v move forward with',
-      // Going ahead as planned takes the direction of what goes ahead ("talks on track", "Mexico tariffs
-      // still on track").
-      'on track',
-      'back on track',
       // Inviting a partner to talks ("invites China to trade talks as tariffs loom").
       'v invite',
       'v strike',
