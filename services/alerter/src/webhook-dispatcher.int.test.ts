@@ -12,7 +12,7 @@ import {
   waitFor,
 } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
-import { type Admin, AssignerProtocol, type Producer } from 'kafkajs'
+import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type AlerterMetrics, createAlerterMetrics } from './alerter-metrics.ts'
@@ -276,7 +276,11 @@ describe('webhook dispatcher on Kafka', () => {
         sendBatch: async (batch) => {
           if (fault.down) {
             fault.refused++
-            throw new Error('dlq unreachable (test fault)')
+            // As kafkajs says it: the broker's host and port in the message, for the log only.
+            throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 10.20.30.40:9092', {
+              broker: '10.20.30.40:9092',
+              code: 'ECONNREFUSED',
+            })
           }
           return real.sendBatch(batch)
         },
@@ -300,9 +304,10 @@ describe('webhook dispatcher on Kafka', () => {
       )
       expect(health.detail).toMatch(
         new RegExp(
-          `desk ${DESK} cannot write its webhook dead letters to ${dlqTopic} \\(1 failed delivery waiting, retried with backoff\\): dlq unreachable \\(test fault\\)`,
+          `^desk ${DESK} cannot write its webhook dead letters to ${dlqTopic} \\(1 failed delivery waiting, retried with backoff\\): unreachable$`,
         ),
       )
+      expect(health.detail).not.toContain('10.20.30.40')
       // Five refusals in, each alert was posted once: the ones after the failed delivery were not again.
       expect(['gone', 'ok1', 'ok2'].map((id) => hook.of(id).length)).toEqual([1, 1, 1])
       expect(await committed()).toEqual([-1, -1])

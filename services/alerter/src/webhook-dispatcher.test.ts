@@ -1,5 +1,10 @@
+import { createCapturingLogger } from '@tradepulse/platform'
+import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
+import { createAlerterMetrics } from './alerter-metrics.ts'
 import {
+  createWebhookDispatcher,
   drainBody,
   nextAttemptDelayMs,
   parseRetryAfter,
@@ -87,5 +92,68 @@ describe('drainBody', () => {
       },
     })
     await expect(drainBody(new Response(body), RESPONSE_BODY_MAX_BYTES)).resolves.toBeUndefined()
+  })
+})
+
+describe('webhook dispatcher health when a desk consumer stops', () => {
+  it('names the desk and a short reason, never the error text; the error whole in the log', async () => {
+    const crash = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 10.20.30.40:9092', {
+      broker: '10.20.30.40:9092',
+      code: 'ECONNREFUSED',
+    })
+    // A consumer that crashes for good at its run, as kafkajs reports it (restart: false).
+    const kafka = {
+      admin: () => ({
+        connect: async () => {},
+        fetchOffsets: async () => [],
+        disconnect: async () => {},
+      }),
+      consumer: () => {
+        const listeners = new Map<string, (e: unknown) => void>()
+        return {
+          events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+          on: (event: string, fn: (e: unknown) => void) => void listeners.set(event, fn),
+          connect: async () => {},
+          subscribe: async () => {},
+          run: async () =>
+            listeners.get('crash')?.({ payload: { error: crash, restart: false, groupId: 'g' } }),
+          disconnect: async () => {},
+        }
+      },
+    } as unknown as Kafka
+    const { log, lines } = createCapturingLogger()
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: { connect: async () => {}, disconnect: async () => {}, sendBatch: async () => [] },
+      groupId: 'g',
+      targets: [{ deskId: 'tariff', url: 'http://127.0.0.1:1/hook', secret: 's', topic: 'desk' }],
+      dlqTopic: 'dlq',
+      options: {
+        timeoutMs: 1_000,
+        maxAttempts: 1,
+        backoffBaseMs: 10,
+        backoffMaxMs: 10,
+        concurrency: 1,
+        queueMax: 1,
+        maxAgeMs: 60_000,
+        retryAfterMaxMs: 1_000,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log,
+      metrics: createAlerterMetrics(new Registry()),
+    })
+    await dispatcher.start()
+    try {
+      expect(await dispatcher.health()).toEqual({
+        status: 'degraded',
+        ready: true,
+        detail: 'webhook consumer of desk tariff stopped: unreachable',
+      })
+      expect(lines.filter((l) => l.msg === 'webhook consumer crashed')).toEqual([
+        expect.objectContaining({ err: expect.objectContaining({ message: crash.message }) }),
+      ])
+    } finally {
+      await dispatcher.stop()
+    }
   })
 })

@@ -1,6 +1,7 @@
 import {
   backoffDelay,
   deadLetterRecord,
+  faultReason,
   type HealthCheck,
   headersToStrings,
   type InRecord,
@@ -197,7 +198,8 @@ function createLane(
   // stops batches of the same fetch that start after it, before they post anything.
   let rebalances = 0
   let rejoining = false
-  // Failed deliveries whose dead letter cannot be written yet, and the last error: health is degraded meanwhile.
+  // Failed deliveries whose dead letter cannot be written yet, and the last error's reason (faultReason):
+  // health is degraded meanwhile.
   let deadLettersWaiting = 0
   let deadLetterError = ''
 
@@ -349,7 +351,8 @@ function createLane(
         } catch (err) {
           if (failures === 0) deadLettersWaiting++
           failures++
-          deadLetterError = err instanceof Error ? err.message : String(err)
+          // A short reason for the health body (the error whole is in the warning below).
+          deadLetterError = faultReason(err)
           // One warning per delivery; its retries (one per backoff, for as long as Kafka refuses) at debug.
           log[failures === 1 ? 'warn' : 'debug'](
             { err, alertId, failures },
@@ -546,7 +549,8 @@ function createLane(
         rejoining = false
       })
       c.on(c.events.CRASH, (e) => {
-        crashed = e.payload.restart ? undefined : e.payload.error.message
+        // A short reason for the health body; the error whole is in the log line below.
+        crashed = e.payload.restart ? undefined : faultReason(e.payload.error)
         log.error({ err: e.payload.error, restart: e.payload.restart }, 'webhook consumer crashed')
       })
       await c.connect()
