@@ -139,4 +139,11 @@ describe('redisHealth on a ping that fails', () => {
       [40, 'Redis health check: timeout', 'Command timed out'],
     ])
   })
+
+  it('logs once per change even when the check is made anew at every probe (as the gateway wraps it)', async () => {
+    const { log, lines } = createCapturingLogger()
+    const redis = failing(new Error('Command timed out'))
+    for (let i = 0; i < 3; i++) await redisHealth(redis, { log })()
+    expect(lines.map((l) => l.msg)).toEqual(['Redis health check: timeout'])
+  })
 })

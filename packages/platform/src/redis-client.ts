@@ -60,6 +60,19 @@ export function createRedis(
 }
 
 /**
+ * The state the health check logs changes of, one per client and logger: a check made anew at every
+ * probe (the gateway wraps it so) would otherwise log every failing probe.
+ */
+const TRANSITIONS = new WeakMap<Redis, WeakMap<Logger, ReturnType<typeof healthTransitions>>>()
+function transitionsOf(redis: Redis, log: Logger) {
+  const byLog = TRANSITIONS.get(redis) ?? new WeakMap<Logger, ReturnType<typeof healthTransitions>>()
+  TRANSITIONS.set(redis, byLog)
+  const t = byLog.get(log) ?? healthTransitions(log, 'Redis health check')
+  byLog.set(log, t)
+  return t
+}
+
+/**
  * Redis's health: ok when it answers a PING; else degraded and not ready, the detail `Redis: <reason>`
  * with a short, stable reason (faultReason: `unreachable`, `timeout`, `auth refused`, `loading`…) and
  * never the client's message, which names hosts and ports and is readable by anyone who can reach the
@@ -69,7 +82,7 @@ export function createRedis(
  */
 export function redisHealth(redis: Redis, opts: { log?: Logger } = {}): HealthCheck {
   const log = opts.log ?? CONNECTIONS.get(redis)?.log
-  const transitions = log ? healthTransitions(log, 'Redis health check') : undefined
+  const transitions = log ? transitionsOf(redis, log) : undefined
   return async () => {
     const downReason = CONNECTIONS.get(redis)?.downReason
     // Not connected: said at once, rather than after a ping has waited out the reconnection; so is a
