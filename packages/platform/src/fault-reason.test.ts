@@ -3,6 +3,7 @@ import {
   KafkaJSConnectionError,
   KafkaJSError,
   KafkaJSNonRetriableError,
+  KafkaJSNotImplemented,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
   KafkaJSRequestTimeoutError,
@@ -74,6 +75,19 @@ describe('faultReason', () => {
     ],
     ['a Kafka ACL', protocol('TOPIC_AUTHORIZATION_FAILED'), 'not permitted'],
     ['another Kafka protocol error', protocol('LEADER_NOT_AVAILABLE'), 'leader not available'],
+    [
+      'a batch in LZ4',
+      new (KafkaJSNotImplemented as unknown as new (message: string) => Error)(
+        'LZ4 compression not implemented',
+      ),
+      'LZ4 compression not supported',
+    ],
+    ['a corrupt Snappy batch', new Error('Snappy (xerial): block runs past the end'), 'unreadable batch'],
+    [
+      'a GZIP bomb',
+      new Error('GZIP: batch inflates to more than the 67108864 bytes allowed'),
+      'unreadable batch',
+    ],
     ['anything else', new Error('something at 10.0.3.7:6379 went wrong'), 'unexpected error'],
     ['not an error', 'a string', 'unexpected error'],
     ['a plain KafkaJSError', new KafkaJSError('Connection error: connect ECONNREFUSED'), 'unexpected error'],

@@ -20,6 +20,8 @@ import type { Logger } from './logger.ts'
  *   `too many clients`, `primary down`, `cluster down`, `try again`, `no replicas`, `persistence failing`;
  * - another Redis reply: `reply <CODE>` (its first word: `reply WRONGTYPE`, `reply ERR`);
  * - another Kafka protocol error: its type, in words (`leader not available`);
+ * - a batch the consumer cannot read: `LZ4 compression not supported` (and Snappy, ZSTD), `unreadable
+ *   batch` (our Snappy and GZIP codecs' refusals: corrupt, or inflating past the bound);
  * - anything else: `unexpected error`.
  */
 export function faultReason(err: unknown): string {
@@ -130,6 +132,11 @@ function ownReason(e: FaultLike): string | undefined {
       if (/^[A-Z][A-Z0-9_]{1,60}$/.test(type)) return type.toLowerCase().replaceAll('_', ' ')
     }
     if (KAFKAJS_NAMES[name]) return KAFKAJS_NAMES[name]
+    // A batch in a codec kafkajs has none for (README, Topics and payloads): the codec is one of a few.
+    if (name === 'KafkaJSNotImplemented') {
+      const codec = /^(Snappy|LZ4|ZSTD) compression not implemented$/.exec(message)?.[1]
+      return codec ? `${codec} compression not supported` : 'not supported by the client'
+    }
     if (name === 'KafkaJSConnectionError')
       return message === 'Connection timeout'
         ? 'timeout'
@@ -152,6 +159,8 @@ function ownReason(e: FaultLike): string | undefined {
     return 'disconnected'
   if (IOREDIS_MESSAGES[message]) return IOREDIS_MESSAGES[message]
   if (message.startsWith('Socket timeout. Expecting data')) return 'timeout'
+  // Our codecs' refusals of a batch (kafka/snappy-codec.ts, kafka/gzip-codec.ts), by their fixed prefix.
+  if (/^(Snappy( \(xerial\))?|GZIP): /.test(message)) return 'unreadable batch'
   return undefined
 }
 
