@@ -12,6 +12,7 @@ import {
   createRedisIndicatorStore,
   defaultGroupId,
   type HealthCheck,
+  type InRecord,
   type KafkaWorker,
   redisHealth,
   topicsAtStart,
@@ -29,6 +30,13 @@ import { deleteOwnGroup } from './own-group.ts'
 export type GatewayDeps = WorkerDeps & {
   /** The indicators read; Redis from config when absent. */
   indicators?: IndicatorStore
+  /**
+   * Awaited before each chunk of records goes into the feed, as a slow handler would be. For tests: the
+   * gateway held in its catch-up at a chosen record. Nothing on Kafka's side holds it so for sure: not
+   * the time reading takes, nor a transaction left open, as the topic's ends are read at their last
+   * stable offset (as far as a read-committed consumer reads), before the open transaction's records.
+   */
+  beforeFeed?: (records: readonly InRecord[]) => Promise<void>
 }
 
 export type GatewayApp = KafkaWorker & { feed: AlertFeed }
@@ -126,13 +134,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   const redisCheck: HealthCheck | undefined =
     redis && (async () => ({ ...(await redisHealth(redis)()), ready: true }))
   const handle = createGatewayHandler({ feed, log, onAlert: (result) => alerts.inc({ result }) })
-  const handler: BatchHandler = catchUp
-    ? async (records, ctx) => {
-        const outcomes = await handle(records, ctx)
-        catchUp.handled(records)
-        return outcomes
-      }
-    : handle
+  const { beforeFeed } = deps
+  const handler: BatchHandler =
+    catchUp || beforeFeed
+      ? async (records, ctx) => {
+          await beforeFeed?.(records)
+          const outcomes = await handle(records, ctx)
+          catchUp?.handled(records)
+          return outcomes
+        }
+      : handle
   const groupId = gatewayGroupId(config)
   // A group the gateway named itself is its own, of no use once it has stopped: deleted at a stop.
   const ownGroup = !deps.transport && config.KAFKA_GROUP_ID === undefined

@@ -1,10 +1,11 @@
 import { type AddressInfo, connect, createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import { createLogger, createRedisIndicatorStore, type InRecord, loadConfig } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildGatewayApp } from './build-app.ts'
+import { buildGatewayApp, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
 import { readEvents } from './sse-client.ts'
@@ -35,7 +36,7 @@ describe('gateway on Kafka and Redis', () => {
             : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) },
         ),
       })
-    const build = (env: Record<string, string> = {}) => {
+    const build = (env: Record<string, string> = {}, deps: Omit<GatewayDeps, 'log'> = {}) => {
       const config = loadConfig(GatewayConfig, {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         REDIS_URL: redisUrl,
@@ -45,7 +46,7 @@ describe('gateway on Kafka and Redis', () => {
         TOPICS_AUTO_CREATE: 'false',
         ...env,
       })
-      const app = buildGatewayApp(config, { log: createLogger({ level: 'silent' }) })
+      const app = buildGatewayApp(config, { log: createLogger({ level: 'silent' }), ...deps })
       cleanups.push(() => app.stop())
       return app
     }
@@ -60,6 +61,34 @@ describe('gateway on Kafka and Redis', () => {
       }
     }
     return { prefix, keyPrefix, topics, send, build, start }
+  }
+
+  /**
+   * Holds the gateway's handler at the chunk of records holding alert `id` until released, as a slow
+   * handler would: the gateway is then still catching up, however fast it reads the rest. (An open
+   * transaction holds nothing: the topic's ends are read past committed records only, as far as a
+   * read-committed consumer reads, so the records of one still open are not among them.) Its release
+   * goes in the cleanups after the gateway's stop, so that it runs first: a stop waits for the chunk.
+   */
+  function holdAt(id: string) {
+    let release = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let held: readonly InRecord[] | undefined
+    const beforeFeed = async (records: readonly InRecord[]) => {
+      if (!records.some((r) => String(r.value).includes(`"id":${JSON.stringify(id)}`))) return
+      held ??= records
+      await released
+    }
+    return {
+      beforeFeed,
+      /** The chunk held, once the handler has reached it. */
+      get held() {
+        return held
+      },
+      release,
+    }
   }
 
   it('serves the alerts it reads, streamed as they arrive, each id once; a record that is no alert is skipped, counted', async () => {
@@ -123,7 +152,7 @@ describe('gateway on Kafka and Redis', () => {
   })
 
   it('a stream opened while the gateway catches up starts once it has: nothing it read meanwhile is sent as live', async () => {
-    const { send, build, topics } = await setup()
+    const { send, build } = await setup()
     // Two minutes apart: a resumed stream sends none of them again (RESUME_SLACK_MS).
     const t0 = Date.parse('2026-03-01T00:00:00Z')
     for (let b = 0; b < 30; b++)
@@ -134,24 +163,13 @@ describe('gateway on Kafka and Redis', () => {
           }),
         ),
       )
-    // An open transaction holds one more: the gateway reads committed records only, so it cannot catch
-    // up past it until the test ends it (aborted: the record is never read). The checks below come while
-    // it catches up, however fast the 3,000 are read (a loaded machine had sometimes read them all
-    // before the first check).
-    const txProducer = testKafka(kafkaBrokers).producer({
-      transactionalId: randomName('gw-tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    })
-    await txProducer.connect()
-    cleanups.push(() => txProducer.disconnect())
-    const tx = await txProducer.transaction()
-    const pending = testAlert('pending', { detectedAt: new Date(t0 + 3_000 * 120_000).toISOString() })
-    await tx.send({
-      topic: topics.alerts.name,
-      messages: [{ key: `${pending.scope.kind}:${pending.scope.id}`, value: JSON.stringify(pending) }],
-    })
-    const app = build()
+    // The handler held at the last of them until the test lets it go: the checks below come while the
+    // gateway catches up, however fast the 3,000 are read (a loaded machine had sometimes read them all
+    // before the first check; an open transaction after them held nothing, as its records are past the
+    // ends the gateway reads).
+    const hold = holdAt('old-2999')
+    const app = build({}, { beforeFeed: hold.beforeFeed })
+    cleanups.push(async () => hold.release())
     const starting = app.start()
     // HTTP listens before the consumer joins: a browser reconnecting after a restart comes then.
     const base = await waitFor(() => app.httpPort() !== undefined && `http://127.0.0.1:${app.httpPort()}`, {
@@ -166,14 +184,100 @@ describe('gateway on Kafka and Redis', () => {
     )
     expect([fresh.status, resumed.status]).toEqual([200, 200])
     await starting
+    await waitFor(() => hold.held, { what: 'the last chunk held' })
     expect((await fetch(`${base}/readyz`)).status).toBe(503)
-    await tx.abort()
+    hold.release()
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
     await send([testAlert('live', { detectedAt: new Date(t0 + 3_001 * 120_000).toISOString() })])
     await waitFor(() => fresh.events.length >= 1 && resumed.events.length >= 1, { what: 'the live alert' })
     expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
     expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
   })
+
+  it.each([
+    ['its last records and commit marker fetched together', {}],
+    ['its last records handled in chunks (KAFKA_MAX_BATCH)', { KAFKA_MAX_BATCH: '40' }],
+    [
+      'each record batch fetched alone: the commit marker passed over in a fetch of its own',
+      { KAFKA_MAX_BYTES_PER_PARTITION: '1' },
+    ],
+  ])(
+    'a topic written in transactions, its partitions ending in commit markers: a stream opened while the gateway catches up is sent none of what it held as live (%s)',
+    async (_, env: Record<string, string>) => {
+      const { build, topics } = await setup()
+      // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): every alert committed
+      // before the gateway starts, each partition ending in the marker after its last alert.
+      const producer = testKafka(kafkaBrokers).producer({
+        transactionalId: randomName('gw-tx'),
+        idempotent: true,
+        maxInFlightRequests: 1,
+      })
+      await producer.connect()
+      cleanups.push(() => producer.disconnect())
+      const commit = async (partition: number, alerts: Alert[]) => {
+        const tx = await producer.transaction()
+        await tx.send({
+          topic: topics.alerts.name,
+          messages: alerts.map((a) => ({
+            partition,
+            key: `${a.scope.kind}:${a.scope.id}`,
+            value: JSON.stringify(a),
+          })),
+        })
+        await tx.commit()
+      }
+      // Two minutes apart: a stream resumed at the last sends none of them again (RESUME_SLACK_MS).
+      const t0 = Date.parse('2026-03-01T00:00:00Z')
+      const at = (id: string, i: number) =>
+        testAlert(id, { detectedAt: new Date(t0 + i * 120_000).toISOString() })
+      for (let b = 0; b < 3; b++)
+        await commit(
+          b % 2,
+          Array.from({ length: 100 }, (_, i) => at(`old-${b * 100 + i}`, b * 100 + i)),
+        )
+      await commit(1, [at('final', 300)])
+      // The handler held at the chunk with the final alert, its commit marker past it: were the consumer's
+      // position past the marker told before that chunk is in the feed, the gateway would be caught up
+      // early, and a stream begun then would be sent the chunk as live.
+      const hold = holdAt('final')
+      const app = build(env, { beforeFeed: hold.beforeFeed })
+      cleanups.push(async () => hold.release())
+      await app.start()
+      const base = `http://127.0.0.1:${app.httpPort()}`
+      const held = await waitFor(() => hold.held, { what: 'the final chunk held' })
+      expect(held.at(-1)?.value?.toString()).toContain('"id":"final"')
+      // The other partition's alerts may be read yet or not (the consumer fetches again only once every
+      // batch of its last fetch is handled): the gateway is caught up only once every partition is read
+      // to its end either way.
+      for (let i = 0; i < 10; i++) {
+        expect((await fetch(`${base}/readyz`)).status).toBe(503)
+        await sleep(100)
+      }
+      const fresh = await readEvents(`${base}/api/alerts/stream`)
+      const resumed = await readEvents(`${base}/api/alerts/stream`, { 'last-event-id': 'final' })
+      cleanups.push(
+        () => fresh.close(),
+        () => resumed.close(),
+      )
+      expect([fresh.status, resumed.status]).toEqual([200, 200])
+      await sleep(300)
+      expect([fresh.events, resumed.events]).toEqual([[], []])
+      expect((await fetch(`${base}/readyz`)).status).toBe(503)
+      hold.release()
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
+      expect(app.feed.size).toBe(301)
+      // Alerts of the other partition read after the final one are sent to the stream resumed at it,
+      // as what it had not seen: none is sent to the new stream, which starts at what comes next.
+      const final = app.feed.entryOf('final')!
+      const unseen = app.feed.after(final.seq).map((e) => `alert ${e.alert.id}`)
+      await commit(0, [at('live', 301)])
+      const gotLive = (s: typeof fresh) => s.events.some((e) => e.id === 'live')
+      await waitFor(() => gotLive(fresh) && gotLive(resumed), { what: 'the live alert' })
+      await sleep(200)
+      expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
+      expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual([...unseen, 'alert live'])
+    },
+  )
 
   it('with KAFKA_GROUP_ID, a gateway restarted where its group had read everything is ready', async () => {
     const { prefix, topics, send, start } = await setup()
