@@ -14,7 +14,16 @@ import {
   loadConfig,
   normalizeError,
 } from '@tradepulse/platform'
-import { type LocalKafka, randomName, startLocalKafka, waitFor } from '@tradepulse/testing'
+import {
+  freePort,
+  type LocalKafka,
+  randomName,
+  spawnWorker,
+  startLocalKafka,
+  testInfra,
+  type WorkerProcess,
+  waitFor,
+} from '@tradepulse/testing'
 import { type Kafka, logLevel, Partitioners } from 'kafkajs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 
@@ -194,6 +203,37 @@ describe('a worker on a secured Kafka', () => {
     await waitFor(async () => (await admin.fetchTopicOffsets(output)).some((p) => Number(p.high) === 1), {
       what: "the worker's output record",
     })
+  })
+
+  it('runs the gateway (its own process, KAFKA_* settings alone) at [::1] with SASL: it becomes ready, and deletes its own group at a stop', async () => {
+    const port = await freePort()
+    const prefix = `${randomName('secured-gw')}.`
+    const gateway: WorkerProcess = spawnWorker('services/gateway/src/main.ts', {
+      KAFKA_BROKERS: broker.listeners.V6!,
+      ...sasl(),
+      REDIS_URL: testInfra().redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      TOPICS_AUTO_CREATE: 'true',
+      HTTP_PORT: String(port),
+      LOG_LEVEL: 'info',
+    })
+    cleanups.push(async () => {
+      if (gateway.child.exitCode === null) gateway.child.kill('SIGKILL')
+    })
+    // Ready once it has read the alerts topic's ends, which its own admin client reads (brokers alone, it
+    // never did on a secured cluster: not ready for ever, warning every second).
+    await waitFor(
+      async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+      { what: 'the gateway ready', timeoutMs: 30_000 },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; the gateway's output, its end:\n${gateway.output().slice(-4_000)}`)
+    })
+    gateway.child.kill('SIGTERM')
+    expect((await gateway.exited).code).toBe(0)
+    // Its group, of its own name, deleted by its other admin client.
+    expect(gateway.output()).toContain('consumer group deleted')
+    expect(gateway.output()).not.toContain(PASSWORD)
   })
 
   it('fails to start at once with a wrong password, as a fault retrying cannot mend, naming no password', async () => {

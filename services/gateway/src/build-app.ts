@@ -14,6 +14,7 @@ import {
   type HealthCheck,
   type InRecord,
   type KafkaWorker,
+  kafkaClientConfig,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -37,9 +38,18 @@ export type GatewayDeps = WorkerDeps & {
    * stable offset (as far as a read-committed consumer reads), before the open transaction's records.
    */
   beforeFeed?: (records: readonly InRecord[]) => Promise<void>
+  /**
+   * Makes the Kafka clients of the gateway's own admin clients (the alerts topic's ends at the start, the
+   * deletion of its own group at a stop), from the settings kafkaClientConfig gives; createKafka when
+   * absent. For tests: what those clients are made with.
+   */
+  kafka?: (...args: Parameters<typeof createKafka>) => Pick<ReturnType<typeof createKafka>, 'admin'>
 }
 
 export type GatewayApp = KafkaWorker & { feed: AlertFeed }
+
+/** A kafkajs admin client, as createKafka's clients make them. */
+type Admin = ReturnType<ReturnType<typeof createKafka>['admin']>
 
 /**
  * Each gateway reads every alert (it serves them all), so each has a consumer group of its own, new at
@@ -147,8 +157,23 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   const groupId = gatewayGroupId(config)
   // A group the gateway named itself is its own, of no use once it has stopped: deleted at a stop.
   const ownGroup = !deps.transport && config.KAFKA_GROUP_ID === undefined
+  // The admin clients of the gateway's own, made here (none connects before it is used) of the
+  // configuration's brokers, TLS and SASL, as the worker's consumer and producer are: with brokers alone,
+  // a gateway on a secured cluster never read the alerts topic's ends, so never became ready.
+  const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'
+  const makeKafka = deps.kafka ?? createKafka
+  const endsAdmin = catchUp && makeKafka(kafkaClientConfig(config, `${clientId}-ends`), log).admin()
+  const groupAdmin = ownGroup
+    ? makeKafka(
+        kafkaClientConfig(config, `${clientId}-group`),
+        log,
+        // Few retries: an attempt the stop stopped waiting for ends soon after.
+        { retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 } },
+      ).admin()
+    : undefined
   let started = false
   let stopped = false
+  let readingEnds: Promise<void> | undefined
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1_000).unref())
   /**
    * The alerts topic's offsets, into catchUp; retried every second until read or stopped. Then, for a
@@ -156,11 +181,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * resumes at them, so a gateway restarted where it had read everything is handed no record, and
    * partitions other members of the group read are never handed to this one.
    */
-  async function readEnds(tracker: CatchUp): Promise<void> {
-    const admin = createKafka(
-      { brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-ends` },
-      log,
-    ).admin()
+  async function readEnds(tracker: CatchUp, admin: Admin): Promise<void> {
     while (!stopped) {
       try {
         await admin.connect()
@@ -212,21 +233,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       streams.closeAll()
       await Promise.all([
         redis ? closeRedis(redis) : undefined,
-        ownGroup && started
-          ? deleteOwnGroup(
-              createKafka(
-                {
-                  brokers: config.KAFKA_BROKERS,
-                  clientId: `${config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'}-group`,
-                },
-                log,
-                // Few retries: an attempt the stop stopped waiting for ends soon after.
-                { retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 } },
-              ).admin(),
-              groupId,
-              log,
-            )
-          : undefined,
+        groupAdmin && started ? deleteOwnGroup(groupAdmin, groupId, log) : undefined,
       ])
     },
   })
@@ -239,7 +246,8 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     async start() {
       started = true
       await app.start()
-      if (catchUp) void readEnds(catchUp)
+      // Once, a start called again included: the reading has the one admin client.
+      if (catchUp && endsAdmin && !readingEnds) readingEnds = readEnds(catchUp, endsAdmin)
     },
   }
 }
