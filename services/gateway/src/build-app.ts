@@ -141,8 +141,10 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       namespace: config.AGGREGATOR_REDIS_NAMESPACE,
     })
   // Redis serves the indicators only: without it the alerts are still served, so the gateway stays ready.
+  // The check made once, as the other workers' are, not anew at every probe.
+  const redisPing = redis && redisHealth(redis)
   const redisCheck: HealthCheck | undefined =
-    redis && (async () => ({ ...(await redisHealth(redis)()), ready: true }))
+    redisPing && (async () => ({ ...(await redisPing()), ready: true }))
   const handle = createGatewayHandler({ feed, log, onAlert: (result) => alerts.inc({ result }) })
   const { beforeFeed } = deps
   const handler: BatchHandler =
