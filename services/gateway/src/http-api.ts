@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -6,8 +5,11 @@ import { Dimension, ScopeKind } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
+  answerFault,
   eventTimeOf,
+  type HttpFault,
   type HttpRoute,
+  INTERNAL_FAULT,
   type IndicatorAsOf,
   type Logger,
 } from '@tradepulse/platform'
@@ -47,22 +49,14 @@ const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
 
 /**
- * What a 5xx the gateway answers for a fault of its own says: a stable code and a fixed message, never the
- * error's text (a Redis or Kafka client's names hosts, ports, keys and its own options: for the log, not
- * for every caller). The request id in the body and in `x-request-id` is on the log line that has the error.
+ * The 503 of the indicators while the store cannot be read (Redis unreachable): answered, as any other
+ * fault's 500 (INTERNAL_FAULT), by platform's answerFault, with a stable code, a fixed message and a
+ * request id, never the error's text, which goes to the log line with that id.
  */
-const FAULTS = {
-  unavailable: { status: 503, message: 'the indicators cannot be read now; try again later' },
-  internal: { status: 500, message: 'internal error' },
-} as const
-
-/** A request id a proxy sets (`x-request-id`) is kept when of this form, so its log and ours meet. */
-const PROXY_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
-
-/** The id of a request for the log and its answer: the proxy's, else a new one. */
-function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id']
-  return typeof given === 'string' && PROXY_REQUEST_ID.test(given) ? given : randomUUID()
+const INDICATORS_UNAVAILABLE: HttpFault = {
+  status: 503,
+  error: 'unavailable',
+  message: 'the indicators cannot be read now; try again later',
 }
 
 /** A 200 with `head` and no body: a HEAD's answer where the GET's would be a 200. */
@@ -141,7 +135,7 @@ export type ApiDeps = {
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
- * fixed message and a request id only (FAULTS), its error in the log.
+ * fixed message and a request id only (answerFault), its error in the log.
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
@@ -151,20 +145,6 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     const store = await activeIndicatorStore(deps.indicators)
     const at = await eventTimeOf(asOf, store, now)
     return { store, asOfMs: at.ms }
-  }
-
-  /**
-   * Logs `err` with the request's id, and answers the fault's status with its code, fixed message and
-   * that id; a response already under way (a stream) is cut instead.
-   */
-  function fault(req: IncomingMessage, res: ServerResponse, code: keyof typeof FAULTS, err: unknown) {
-    const requestId = requestIdOf(req)
-    const path = (req.url ?? '/').split('?')[0]
-    if (code === 'unavailable') deps.log.warn({ err, requestId, path }, 'indicators unavailable')
-    else deps.log.error({ err, requestId, path }, 'request failed')
-    if (res.headersSent) return void res.destroy()
-    const { status, message } = FAULTS[code]
-    json(res, status, { error: code, message, requestId }, { 'x-request-id': requestId })
   }
 
   /** Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503. */
@@ -178,7 +158,10 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if ('body' in r) json(res, 200, r.body)
       else badRequest(res, r.tooEarly)
     } catch (err) {
-      fault(req, res, 'unavailable', err)
+      answerFault(req, res, INDICATORS_UNAVAILABLE, err, deps.log, {
+        level: 'warn',
+        msg: 'indicators unavailable',
+      })
     }
   }
 
@@ -286,7 +269,8 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       try {
         await route(req, res, url.searchParams, req.method === 'HEAD')
       } catch (err) {
-        fault(req, res, 'internal', err)
+        // A response under way (a stream) is cut instead.
+        answerFault(req, res, INTERNAL_FAULT, err, deps.log)
       }
       return true
     },
