@@ -2546,3 +2546,17 @@ describe('issue #3: round 31, from probes 16 and 17 (2.0.57)', () => {
     ).toBe(tariff('Report of tariff delay lifts stocks as Trump calls China trade fears overblown').score)
   })
 })
+
+describe('issue #3: round 32, from probes 18 and 19 (2.0.59)', () => {
+  tariffCases([
+    // Said to be finished: less of what is named.
+    ["Navarro says China trade deal is 'over'", 'negative'],
+    ['Greece relaxes capital controls to prove worst of turmoil is over', null],
+    ['Trade deal hangs by a thread', 'negative'],
+    // A surcharge on a partner's goods is a tariff; a fuel surcharge is not.
+    ['Canada slaps 25% surcharge on U.S. steel imports', 'negative'],
+    ['Airline adds fuel surcharge', null],
+    // "no extensions" as "no extension".
+    ['U.S. says no extensions for tariff deadline', 'negative'],
+  ] as [string, string][])
+})

@@ -203,7 +203,9 @@ export const TARGETS = [
       // A surtax on imports or on a partner's goods ("imposes 100% surtax on Chinese electric vehicles");
       // not one on incomes or profits.
       'n import surtax',
-      ...['surtax', 'surtaxes'].flatMap((w) =>
+      // And a surcharge so named ("Canada slaps 25% surcharge on U.S. steel imports"); not a fuel or card one.
+      'n import surcharge',
+      ...['surtax', 'surtaxes', 'surcharge', 'surcharges'].flatMap((w) =>
         ['imports', 'chinese', 'china', 'us', 'american', 'canadian', 'mexican', 'eu', 'european'].map(
           (on) => `${w} on ${on}`,
         ),
@@ -1125,7 +1127,19 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: { tariff: 0.1 },
     events: { bare: 'talks_breakdown', less: 'deal' },
-    words: BROKEN_PLEDGES,
+    // And a deal or talks said to be over ("Navarro says trade deal with China is 'over'").
+    words: [
+      ...BROKEN_PLEDGES,
+      'deal is over',
+      'trade deal is over',
+      'talks are over',
+      'trade talks are over',
+      'negotiations are over',
+      'deal is dead',
+      'trade deal is dead',
+      'talks are dead',
+      'trade talks are dead',
+    ],
   },
   {
     id: 'trade_deal',
@@ -2642,6 +2656,7 @@ export const PREDICATES = [
       'v renew',
       'v prolong',
       'extension',
+      'extensions',
       // Putting off the end of a relief keeps it ("U.S. delays end of duty-free treatment for India").
       'v delay end of',
       'v delay the end of',
@@ -3783,6 +3798,11 @@ export const PREDICATES = [
       'in peril',
       'on the rocks',
       'doomed',
+      // Hanging by a thread ("trade deal hangs by a thread"; a deal or talks "over" or "dead" are in
+      // pledge_broken: a bare "is over" also ends turmoil, and "is dead" people).
+      'dead in the water',
+      'hangs by a thread',
+      'hanging by a thread',
       // A distant prospect ("trade deal still far off", "a deal remains elusive").
       'far off',
       'not imminent',
