@@ -61,7 +61,7 @@ export function createRedis(
 
 /**
  * The state the health check logs changes of, one per client and logger: a check made anew at every
- * probe (the gateway wraps it so) would otherwise log every failing probe.
+ * probe (as a caller may make it) would otherwise log every failing probe.
  */
 const TRANSITIONS = new WeakMap<Redis, WeakMap<Logger, ReturnType<typeof healthTransitions>>>()
 function transitionsOf(redis: Redis, log: Logger) {
