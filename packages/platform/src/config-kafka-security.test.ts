@@ -5,18 +5,9 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BaseConfig, describeConfig, loadConfig, PemFile } from './config.ts'
+import { refusal } from './config-test-support.ts'
 import { kafkaClientConfig, kafkaSecurity } from './kafka/kafka-client.ts'
 import { createCapturingLogger } from './logger.ts'
-
-/** The error loadConfig throws for `env`, as text ('accepted' when it throws none). */
-function refusal(env: Record<string, string>): string {
-  try {
-    loadConfig(BaseConfig, env)
-  } catch (err) {
-    return (err as Error).message
-  }
-  return 'accepted'
-}
 
 const PASSWORD = 'Hunter2-s3cret#pw'
 

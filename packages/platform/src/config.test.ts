@@ -14,16 +14,7 @@ import {
   MAX_DURATION_MS,
   MAX_TOPIC_PREFIX_CHARS,
 } from './config.ts'
-
-/** The error loadConfig throws for `env`, as text ('accepted' when it throws none). */
-function refusal(env: Record<string, string>): string {
-  try {
-    loadConfig(BaseConfig, env)
-  } catch (err) {
-    return (err as Error).message
-  }
-  return 'accepted'
-}
+import { refusal } from './config-test-support.ts'
 
 describe('loadConfig', () => {
   it('gives working defaults for one machine', () => {
