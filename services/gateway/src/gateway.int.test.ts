@@ -60,7 +60,34 @@ describe('gateway on Kafka and Redis', () => {
         get: async (path: string) => (await (await fetch(`${base}${path}`)).json()) as ApiBody,
       }
     }
-    return { prefix, keyPrefix, topics, send, build, start }
+    let txProducer: ReturnType<ReturnType<typeof testKafka>['producer']> | undefined
+    /**
+     * Alerts written to one partition in one transaction, then committed or aborted, as a transactional
+     * writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect) leaves them: each followed by its marker.
+     */
+    const inTransaction = async (partition: number, alerts: Alert[], end: 'commit' | 'abort' = 'commit') => {
+      if (!txProducer) {
+        const p = testKafka(kafkaBrokers).producer({
+          transactionalId: randomName('gw-tx'),
+          idempotent: true,
+          maxInFlightRequests: 1,
+        })
+        await p.connect()
+        cleanups.push(() => p.disconnect())
+        txProducer = p
+      }
+      const tx = await txProducer.transaction()
+      await tx.send({
+        topic: topics.alerts.name,
+        messages: alerts.map((a) => ({
+          partition,
+          key: `${a.scope.kind}:${a.scope.id}`,
+          value: JSON.stringify(a),
+        })),
+      })
+      await tx[end]()
+    }
+    return { prefix, keyPrefix, topics, send, build, start, inTransaction }
   }
 
   /**
@@ -204,28 +231,10 @@ describe('gateway on Kafka and Redis', () => {
   ])(
     'a topic written in transactions, its partitions ending in commit markers: a stream opened while the gateway catches up is sent none of what it held as live (%s)',
     async (_, env: Record<string, string>) => {
-      const { build, topics } = await setup()
-      // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): every alert committed
-      // before the gateway starts, each partition ending in the marker after its last alert.
-      const producer = testKafka(kafkaBrokers).producer({
-        transactionalId: randomName('gw-tx'),
-        idempotent: true,
-        maxInFlightRequests: 1,
-      })
-      await producer.connect()
-      cleanups.push(() => producer.disconnect())
-      const commit = async (partition: number, alerts: Alert[]) => {
-        const tx = await producer.transaction()
-        await tx.send({
-          topic: topics.alerts.name,
-          messages: alerts.map((a) => ({
-            partition,
-            key: `${a.scope.kind}:${a.scope.id}`,
-            value: JSON.stringify(a),
-          })),
-        })
-        await tx.commit()
-      }
+      const { build, inTransaction } = await setup()
+      // A transactional writer: every alert committed before the gateway starts, each partition ending
+      // in the marker after its last alert.
+      const commit = (partition: number, alerts: Alert[]) => inTransaction(partition, alerts)
       // Two minutes apart: a stream resumed at the last sends none of them again (RESUME_SLACK_MS).
       const t0 = Date.parse('2026-03-01T00:00:00Z')
       const at = (id: string, i: number) =>
@@ -380,27 +389,11 @@ describe('gateway on Kafka and Redis', () => {
   })
 
   it('is ready, and serves what the topic held, when its partitions end in transaction markers', async () => {
-    const { topics, start } = await setup()
-    // A transactional writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect): partition 0 ends in the
-    // commit marker after its alert, partition 1 holds only an aborted alert and its abort marker. No
-    // handler sees either marker.
-    const producer = testKafka(kafkaBrokers).producer({
-      transactionalId: randomName('gw-tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    })
-    await producer.connect()
-    cleanups.push(() => producer.disconnect())
-    const inTransaction = async (partition: number, alert: Alert, end: 'commit' | 'abort') => {
-      const tx = await producer.transaction()
-      await tx.send({
-        topic: topics.alerts.name,
-        messages: [{ partition, key: `${alert.scope.kind}:${alert.scope.id}`, value: JSON.stringify(alert) }],
-      })
-      await tx[end]()
-    }
-    await inTransaction(0, testAlert('committed'), 'commit')
-    await inTransaction(1, testAlert('aborted'), 'abort')
+    const { start, inTransaction } = await setup()
+    // A transactional writer: partition 0 ends in the commit marker after its alert, partition 1 holds
+    // only an aborted alert and its abort marker. No handler sees either marker.
+    await inTransaction(0, [testAlert('committed')], 'commit')
+    await inTransaction(1, [testAlert('aborted')], 'abort')
     const { base, get } = await start()
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, {
       what: 'ready past the markers',
