@@ -630,6 +630,8 @@ const CLAUSE_OPENERS: WordsByLength = byLength(['as', 'while', 'after', 'amid', 
 const COPULAS: WordsByLength = byLength(['is', 'are', 'was', 'were', 'be', 'been', 'being'])
 /** Verbs of saying, which may follow a denial word ("untrue, says ministry"). */
 const SAY_WORDS: WordsByLength = byLength(['says', 'say', 'said', 'saying'])
+/** Tokens that avoidedByMaking and deniedReports look back over at most: a headline's clause. */
+const LOOK_BACK_TOKENS = 16
 /** "avoid" as a verb (see avoidedByMaking). */
 const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoiding'])
 /**
@@ -2139,7 +2141,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (pred.kind !== 'less') return false
     const s = it.s[k] as number
     if (!wordIn(s, AVOID_WORDS)) return false
-    for (let j = s - 1; j >= 0 && tb.kind[j] !== BREAK; j--) {
+    // (At most LOOK_BACK_TOKENS back, so that the look stays constant in the field's length.)
+    for (let j = s - 1; j >= 0 && j >= s - LOOK_BACK_TOKENS && tb.kind[j] !== BREAK; j--) {
       if (tb.kind[j] !== WORD) continue
       if (wordIn(j, AVOID_STOPS)) return false
       if (wordIn(j, MAKING_WORDS)) return true
@@ -2226,7 +2229,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const after = it.e[d] as number
       if (after < tb.count && tb.kind[after] === WORD && !wordIn(after, SAY_WORDS)) continue
       let r = -1
-      for (let j = (it.s[d] as number) - 1; j >= 0 && tb.kind[j] !== BREAK; j--) {
+      // (At most LOOK_BACK_TOKENS back: the look, and the items negated, stay constant in the length.)
+      const from = it.s[d] as number
+      for (let j = from - 1; j >= 0 && j >= from - LOOK_BACK_TOKENS && tb.kind[j] !== BREAK; j--) {
         if (tb.kind[j] !== WORD) continue
         if (wordIn(j, CLAUSE_OPENERS)) break
         if (wordIn(j, REPORT_WORDS)) {
