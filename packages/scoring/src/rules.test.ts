@@ -2560,3 +2560,23 @@ describe('issue #3: round 32, from probes 18 and 19 (2.0.59)', () => {
     ['U.S. says no extensions for tariff deadline', 'negative'],
   ] as [string, string][])
 })
+
+describe('issue #3: round 33, from probes 20 and 21 (2.0.61)', () => {
+  tariffCases([
+    // A deal or truce acting on an object of its own is not taken away by the verb.
+    ["Ifo index climbs as U.S.-China truce lifts exporters' mood", 'positive'],
+    ['World Bank says U.S.-China truce removes a major drag on growth', 'positive'],
+    ['Trade truce ends in failure', 'negative'],
+    // Hopes dimming.
+    ['Trade deal hopes dim as talks stall', 'negative'],
+    // The other agreements by name.
+    ['Peru ratifies CPTPP', 'positive'],
+    ['France says it will not ratify EU-Mercosur deal', 'negative'],
+    // A date after "until end of" ends nothing; duty-free imports and a duty moratorium are reliefs.
+    ['Russia extends ban on Western food imports until end of 2020', 'negative'],
+    ['WTO members agree to extend e-commerce duty moratorium', 'positive'],
+  ] as [string, string][])
+  it('a flow of goods stopped is still stopped whatever follows the verb', () => {
+    expect(supply('GM Canada says Oshawa production stopped due to supplier strike').label).toBe('negative')
+  })
+})

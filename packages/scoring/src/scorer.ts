@@ -1664,7 +1664,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     //   of that quantity; the subject is its cause, named in its own right;
     // - "trade worries dampen upbeat earnings": a word right before its noun, with a verb between it
     //   and the noun on its left, describes the noun after it; the verb has the one before. A word of
-    //   stance there is an adjective whatever comes between ("worries overshadow upbeat earnings").
+    //   stance there is an adjective whatever comes between ("worries overshadow upbeat earnings");
+    // - "truce lifts exporters' mood", "USMCA deal eases uncertainty": a good thing on the left of a
+    //   verb of less in -s or -ed with an object right after it (no trade target there) is its subject,
+    //   which acts; it is not taken away (goodSubjectActing).
     if (
       left >= 0 &&
       ((right >= 0 &&
@@ -1674,7 +1677,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         (right === k + 1 || rightD - (pred.policy ? 0 : penalty) <= 1) &&
         causedQuantity(left, right)) ||
         (targetRightAfter(k) && (pred.kind === 'stance' || predBetween(left, k))) ||
-        (!participle && namedObjectAfter(pred, left, k, right)))
+        (!participle && namedObjectAfter(pred, left, k, right)) ||
+        goodSubjectActing(pred, left, k, right))
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -1767,6 +1771,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * by a name it takes as its object (or anyone it keeps "from" something), has the measure as its
    * subject, which it does not undo.
    */
+  /** See bindOne: a deal or truce on the left acting on an object of its own. */
+  function goodSubjectActing(pred: PredRole, left: number, k: number, right: number): boolean {
+    if (right >= 0 || pred.kind !== 'less' || pred.fixed !== 0) return false
+    if (((entInts[(it.idx[k] as number) << 4] as number) & (F_PRESENT_S | F_PAST)) === 0) return false
+    // A deal or truce (not a flow of goods, "production stopped due to a strike", nor a hope).
+    const subject = targetAt(it.idx[left] as number)
+    if (subject.polarity <= 0 || subject.tariff === 0 || subject.supply !== 0 || subject.frame) return false
+    const j = it.e[k] as number
+    if (!objectWordAt(j)) return false
+    const start = tb.start[j] as number
+    // A date is when ("truce ends Friday"), not what.
+    return !DATE_WORDS.has(text0.slice(start, tb.end[j] as number).toLowerCase())
+  }
+
   function namedObjectAfter(pred: PredRole, left: number, k: number, right: number): boolean {
     if (pred.kind !== 'less' || pred.fixed !== 0 || !pred.policy) return false
     const subject = targetAt(it.idx[left] as number)

@@ -1214,7 +1214,25 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 1.2 },
     events: { bare: 'deal', more: 'deal', less: 'talks_breakdown' },
-    words: ['usmca', 'nafta', 'new nafta'],
+    words: [
+      'usmca',
+      'nafta',
+      'new nafta',
+      // The other agreements in the news ("Peru ratifies CPTPP", "RCEP talks miss deadline", "France will
+      // not ratify EU-Mercosur deal", "stalls CETA ratification").
+      'cptpp',
+      'tpp',
+      'trans pacific partnership',
+      'rcep',
+      'regional comprehensive economic partnership',
+      'ceta',
+      'afcfta',
+      'mercosur deal',
+      'mercosur agreement',
+      'mercosur trade deal',
+      'mercosur trade agreement',
+      'n economic partnership agreement',
+    ],
   },
   {
     id: 'truce',
@@ -1862,6 +1880,10 @@ export const TARGETS = [
       'duty free access',
       'duty free status',
       'duty free entry',
+      'duty free import',
+      'duty free imports',
+      // "agree to extend e-commerce duty moratorium".
+      'n duty moratorium',
       'duty free quota',
       'duty free quotas',
       'duty free benefits',
@@ -2697,6 +2719,11 @@ export const PREDICATES = [
       'v drop',
       'v decline',
       'v wane',
+      // "Trade deal hopes dim".
+      'dim',
+      'dims',
+      'dimmed',
+      'dimming',
       // "Mexico sees diminished threat of U.S. tariffs".
       'v diminish',
       'v decrease',
@@ -6372,9 +6399,14 @@ export const INERT = [
   'rose garden',
   'co founder',
   'co founders',
-  // Dates: "by end of 2027", "by the end of this year".
+  // Dates: "by end of 2027", "by the end of this year", "extends ban on food imports until end of 2020".
   'by end of',
   'by the end of',
+  'until end of',
+  'until the end of',
+  'till the end of',
+  'through the end of',
+  'through end of',
   // The noun, not the verb: "testing the resolve of consumers".
   'resolve of',
   // Watching, not weighing: "stocks rise with eyes on trade talks".
