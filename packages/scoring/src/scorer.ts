@@ -1665,7 +1665,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // - "trade worries dampen upbeat earnings": a word right before its noun, with a verb between it
     //   and the noun on its left, describes the noun after it; the verb has the one before. A word of
     //   stance there is an adjective whatever comes between ("worries overshadow upbeat earnings");
-    // - "truce lifts exporters' mood", "USMCA deal eases uncertainty": a good thing on the left of a
+    // - "truce lifts exporters' mood", "truce removes a major drag on growth": a good thing on the left of a
     //   verb of less in -s or -ed with an object right after it (no trade target there) is its subject,
     //   which acts; it is not taken away (goodSubjectActing).
     if (
@@ -1773,11 +1773,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    */
   /** See bindOne: a deal or truce on the left acting on an object of its own. */
   function goodSubjectActing(pred: PredRole, left: number, k: number, right: number): boolean {
+    // (Not the verbs of cut, "ease", "stall": "trade deal stalled because of Hong Kong legislation".)
     if (right >= 0 || pred.kind !== 'less' || pred.fixed !== 0) return false
     if (((entInts[(it.idx[k] as number) << 4] as number) & (F_PRESENT_S | F_PAST)) === 0) return false
-    // A deal or truce (not a flow of goods, "production stopped due to a strike", nor a hope).
-    const subject = targetAt(it.idx[left] as number)
+    // A deal or truce with some weight as trade's topic (a truce, a trade deal; not a bare "deal",
+    // "ceasefire deal ends fighting in Gaza"), and not a flow of goods ("production stopped due to a
+    // strike") nor a hope.
+    const x = it.idx[left] as number
+    const subject = targetAt(x)
     if (subject.polarity <= 0 || subject.tariff === 0 || subject.supply !== 0 || subject.frame) return false
+    if ((entData[(x << 3) + E_TOPIC_T] as number) < 0.4) return false
     const j = it.e[k] as number
     if (!objectWordAt(j)) return false
     const start = tb.start[j] as number

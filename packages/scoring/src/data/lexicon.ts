@@ -203,9 +203,12 @@ export const TARGETS = [
       // A surtax on imports or on a partner's goods ("imposes 100% surtax on Chinese electric vehicles");
       // not one on incomes or profits.
       'n import surtax',
-      // And a surcharge so named ("Canada slaps 25% surcharge on U.S. steel imports"); not a fuel or card one.
+      // And a surcharge on imports ("Canada slaps 25% surcharge on imports of U.S. steel"); not on a
+      // partner's name alone ("surcharge on U.S. flights", "on Chinese routes", "on European transactions").
       'n import surcharge',
-      ...['surtax', 'surtaxes', 'surcharge', 'surcharges'].flatMap((w) =>
+      'surcharge on imports',
+      'surcharges on imports',
+      ...['surtax', 'surtaxes'].flatMap((w) =>
         ['imports', 'chinese', 'china', 'us', 'american', 'canadian', 'mexican', 'eu', 'european'].map(
           (on) => `${w} on ${on}`,
         ),
@@ -1127,19 +1130,7 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: { tariff: 0.1 },
     events: { bare: 'talks_breakdown', less: 'deal' },
-    // And a deal or talks said to be over ("Navarro says trade deal with China is 'over'").
-    words: [
-      ...BROKEN_PLEDGES,
-      'deal is over',
-      'trade deal is over',
-      'talks are over',
-      'trade talks are over',
-      'negotiations are over',
-      'deal is dead',
-      'trade deal is dead',
-      'talks are dead',
-      'trade talks are dead',
-    ],
+    words: BROKEN_PLEDGES,
   },
   {
     id: 'trade_deal',
@@ -1221,6 +1212,7 @@ export const TARGETS = [
       // The other agreements in the news ("Peru ratifies CPTPP", "RCEP talks miss deadline", "France will
       // not ratify EU-Mercosur deal", "stalls CETA ratification").
       'cptpp',
+      // (Not "Dadri TPP unit", a thermal power plant: see INERT.)
       'tpp',
       'trans pacific partnership',
       'rcep',
@@ -1880,8 +1872,8 @@ export const TARGETS = [
       'duty free access',
       'duty free status',
       'duty free entry',
+      // ("allows duty-free import of corn"; not "duty-free imports surge", a flow.)
       'duty free import',
-      'duty free imports',
       // "agree to extend e-commerce duty moratorium".
       'n duty moratorium',
       'duty free quota',
@@ -2678,7 +2670,6 @@ export const PREDICATES = [
       'v renew',
       'v prolong',
       'extension',
-      'extensions',
       // Putting off the end of a relief keeps it ("U.S. delays end of duty-free treatment for India").
       'v delay end of',
       'v delay the end of',
@@ -2719,9 +2710,8 @@ export const PREDICATES = [
       'v drop',
       'v decline',
       'v wane',
-      // "Trade deal hopes dim".
-      'dim',
-      'dims',
+      // "Trade deal hopes dimmed", "dimming hopes" (not "dim" or "dims": "take a dim view of tariffs",
+      // "tariffs dim prospects for automakers", "truce dims appeal of gold").
       'dimmed',
       'dimming',
       // "Mexico sees diminished threat of U.S. tariffs".
@@ -3825,10 +3815,11 @@ export const PREDICATES = [
       'in peril',
       'on the rocks',
       'doomed',
-      // Hanging by a thread ("trade deal hangs by a thread"; a deal or talks "over" or "dead" are in
-      // pledge_broken: a bare "is over" also ends turmoil, and "is dead" people).
+      // Hanging by a thread ("trade deal hangs by a thread"; not a bare "is over", which also ends
+      // turmoil, nor "is dead", people).
       'dead in the water',
       'hangs by a thread',
+      'hang by a thread',
       'hanging by a thread',
       // A distant prospect ("trade deal still far off", "a deal remains elusive").
       'far off',
@@ -6404,6 +6395,9 @@ export const INERT = [
   'by the end of',
   'until end of',
   'until the end of',
+  // A thermal power plant ("NTPC's Dadri TPP unit trips"), not the Trans-Pacific Partnership.
+  'n tpp unit',
+  'tpp plant',
   'till the end of',
   'through the end of',
   'through end of',
