@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
 import type { BatchRunnerConfig } from '../kafka/batch-runner.ts'
-import { until } from '../kafka/int-test-support.ts'
+import { retryingDetail, until } from '../kafka/int-test-support.ts'
 import type { BatchHandler } from '../kafka/records.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
@@ -272,12 +272,7 @@ describe('in-memory runner health while it waits a fault out', () => {
     )
     await runner.start()
     try {
-      let detail: string | undefined
-      await until(async () => {
-        detail = (await runner.health()).detail
-        return /attempt [2-9]/.test(detail ?? '')
-      }, 'a few attempts')
-      expect(detail).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
+      expect(await retryingDetail(runner)).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
       failing = false
       await until(async () => (await runner.health()).status === 'ok', 'ok again')
     } finally {

@@ -11,7 +11,7 @@ import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
-import { until, waitFor } from './int-test-support.ts'
+import { retryingDetail, waitFor } from './int-test-support.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
@@ -339,12 +339,7 @@ describe('batch runner health while it waits a fault out', () => {
       return ok(records, ctx)
     })
     const { run } = batch(['v0'], async () => {})
-    let detail: string | undefined
-    await until(async () => {
-      detail = (await runner.health()).detail
-      return /attempt [2-9]/.test(detail ?? '')
-    }, 'a few attempts')
-    expect(detail).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
+    expect(await retryingDetail(runner)).toMatch(/^INFRA_REDIS: unreachable \(attempt \d+\)$/)
     failing = false
     await run
     expect(resolved).toEqual(['0'])

@@ -45,6 +45,18 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
   }
 }
 
+/** A runner's health detail once it is retrying a fault a second time or more ("… (attempt 2)"). */
+export async function retryingDetail(runner: {
+  health(): Promise<{ detail?: string }>
+}): Promise<string | undefined> {
+  let detail: string | undefined
+  await until(async () => {
+    detail = (await runner.health()).detail
+    return /attempt [2-9]/.test(detail ?? '')
+  }, 'a few attempts')
+  return detail
+}
+
 /** The batch runner settings of platform's Kafka tests on `topic`: small batches, fast heartbeats, retries and commits. */
 export function probeRunnerConfig(
   topic: string,
