@@ -36,39 +36,41 @@ const RedisError = Object.getPrototypeOf(ReplyError.prototype).constructor as ab
 ) => Error
 const isIoredisError = (err: Error): boolean => err instanceof RedisError
 /**
- * Reply codes (a reply's first word) of a server state that passes: waited out, even when raised inside a
- * script (Redis 7 gives a command's own code when a script's call of it fails).
+ * Reply codes (a reply's first word) that are waited out, with the short reason health gives for each
+ * (fault-reason.ts): a server state that passes, waited out even when raised inside a script (Redis 7
+ * gives a command's own code when a script's call of it fails); and refusals of this client rather than
+ * of a command, the deployment's credentials or ACL (NOAUTH, WRONGPASS, NOPERM): no record is to blame,
+ * so they are waited out (health degraded, the reason logged), as a Kafka topic a worker may not write
+ * is, rather than dead-letter every record until someone fixes REDIS_URL or the ACL.
  */
-const REDIS_TRANSIENT = new Set([
-  'BUSY',
-  'OOM',
-  'READONLY',
-  'LOADING',
-  'MASTERDOWN',
-  'TRYAGAIN',
-  'CLUSTERDOWN',
-  'NOREPLICAS',
-  'MISCONF',
-])
-/**
- * Reply codes refusing this client rather than a command: the deployment's credentials or ACL. No record
- * is to blame, so they are waited out (health degraded, the reason logged), as a Kafka topic a worker may
- * not write is, rather than dead-letter every record until someone fixes REDIS_URL or the ACL.
- */
-const REDIS_ACCESS = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM'])
+export const REDIS_WAITED_OUT: Readonly<Record<string, string>> = {
+  BUSY: 'busy',
+  OOM: 'out of memory',
+  READONLY: 'read only',
+  LOADING: 'loading',
+  MASTERDOWN: 'primary down',
+  TRYAGAIN: 'try again',
+  CLUSTERDOWN: 'cluster down',
+  NOREPLICAS: 'no replicas',
+  MISCONF: 'persistence failing',
+  NOAUTH: 'auth refused',
+  WRONGPASS: 'auth refused',
+  NOPERM: 'not permitted',
+}
 /** Redis's refusal of a connection over maxclients: an ERR, yet a server state that passes. */
-const REDIS_MAX_CLIENTS = 'ERR max number of clients reached'
+export const REDIS_MAX_CLIENTS = 'ERR max number of clients reached'
 /**
  * ioredis's plain Errors for a connection that is gone, was never made or stopped answering (its
- * CONNECTION_CLOSED_ERROR_MSG; commandTimeout; an offline queue turned off), matched whole. The
- * socketTimeout's message ends with the timeout: matched by its start (isSocketTimeout).
+ * CONNECTION_CLOSED_ERROR_MSG; commandTimeout; an offline queue turned off), matched whole, with health's
+ * reason for each. The socketTimeout's message ends with the timeout: matched by its start
+ * (isSocketTimeout).
  */
-const IOREDIS_OUTAGE_MESSAGES = new Set([
-  'Connection is closed.',
-  'Command timed out',
-  "Stream isn't writeable and enableOfflineQueue options is false",
-])
-const isSocketTimeout = (message: string) => message.startsWith('Socket timeout. Expecting data')
+export const IOREDIS_OUTAGES: Readonly<Record<string, string>> = {
+  'Connection is closed.': 'disconnected',
+  'Command timed out': 'timeout',
+  "Stream isn't writeable and enableOfflineQueue options is false": 'disconnected',
+}
+export const isSocketTimeout = (message: string) => message.startsWith('Socket timeout. Expecting data')
 
 /**
  * Whether trying a Redis error reply again can succeed, judged by its code: a server state that passes
@@ -83,7 +85,7 @@ const isSocketTimeout = (message: string) => message.startsWith('Socket timeout.
  */
 function redisReplyRetriable(e: Error & { previousErrors?: unknown }): boolean {
   const code = e.message.split(' ', 1)[0] ?? ''
-  if (REDIS_TRANSIENT.has(code) || REDIS_ACCESS.has(code)) return true
+  if (Object.hasOwn(REDIS_WAITED_OUT, code)) return true
   if (e.message.startsWith(REDIS_MAX_CLIENTS)) return true
   if (code === 'EXECABORT' && Array.isArray(e.previousErrors))
     return e.previousErrors.some((p) => normalizeError(p).retriable)
@@ -133,7 +135,7 @@ export function normalizeError(err: unknown): TradepulseError {
   if (
     isIoredisError(e) ||
     e.name === 'MaxRetriesPerRequestError' ||
-    IOREDIS_OUTAGE_MESSAGES.has(e.message) ||
+    Object.hasOwn(IOREDIS_OUTAGES, e.message) ||
     isSocketTimeout(e.message)
   )
     return new TradepulseError('INFRA_REDIS', e.message, { cause: err })

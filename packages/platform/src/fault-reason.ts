@@ -1,3 +1,4 @@
+import { IOREDIS_OUTAGES, isSocketTimeout, REDIS_MAX_CLIENTS, REDIS_WAITED_OUT } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -72,26 +73,9 @@ const SOCKET_CODES: Record<string, string> = {
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/
 
 /** A Redis reply's first word: the server states that pass and the refusals of the client, in words. */
-const REDIS_REPLIES: Record<string, string> = {
-  NOAUTH: 'auth refused',
-  WRONGPASS: 'auth refused',
-  NOPERM: 'not permitted',
-  LOADING: 'loading',
-  READONLY: 'read only',
-  BUSY: 'busy',
-  OOM: 'out of memory',
-  MASTERDOWN: 'primary down',
-  CLUSTERDOWN: 'cluster down',
-  TRYAGAIN: 'try again',
-  NOREPLICAS: 'no replicas',
-  MISCONF: 'persistence failing',
-}
-
 /** ioredis's own plain errors, known by their whole message (as normalizeError knows them). */
-const IOREDIS_MESSAGES: Record<string, string> = {
-  'Connection is closed.': 'disconnected',
-  'Command timed out': 'timeout',
-  "Stream isn't writeable and enableOfflineQueue options is false": 'disconnected',
+const IOREDIS_MESSAGES: Readonly<Record<string, string>> = {
+  ...IOREDIS_OUTAGES,
   'None of startup nodes is available': 'unreachable',
 }
 
@@ -148,8 +132,8 @@ function ownReason(e: FaultLike): string | undefined {
   // Redis: a reply by its first word; ioredis's own errors by class or whole message.
   if (name === 'ReplyError' || name === 'SimpleError') {
     const word = message.split(' ', 1)[0] ?? ''
-    if (REDIS_REPLIES[word]) return REDIS_REPLIES[word]
-    if (message.startsWith('ERR max number of clients reached')) return 'too many clients'
+    if (Object.hasOwn(REDIS_WAITED_OUT, word)) return REDIS_WAITED_OUT[word]
+    if (message.startsWith(REDIS_MAX_CLIENTS)) return 'too many clients'
     if (/^[A-Z]{2,20}$/.test(word)) return `reply ${word}`
     return 'reply error'
   }
@@ -157,8 +141,8 @@ function ownReason(e: FaultLike): string | undefined {
   // redis-errors's AbortError: commands given up as their connection closed.
   if ((name === 'AbortError' || name === 'InterruptError') && /connection/i.test(message))
     return 'disconnected'
-  if (IOREDIS_MESSAGES[message]) return IOREDIS_MESSAGES[message]
-  if (message.startsWith('Socket timeout. Expecting data')) return 'timeout'
+  if (Object.hasOwn(IOREDIS_MESSAGES, message)) return IOREDIS_MESSAGES[message]
+  if (isSocketTimeout(message)) return 'timeout'
   // Our codecs' refusals of a batch (kafka/snappy-codec.ts, kafka/gzip-codec.ts), by their fixed prefix.
   if (/^(Snappy( \(xerial\))?|GZIP): /.test(message)) return 'unreadable batch'
   return undefined
