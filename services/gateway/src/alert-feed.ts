@@ -59,8 +59,14 @@ export function matches(filter: AlertFilter, a: Alert): boolean {
   return true
 }
 
-/** An alert as the feed holds it: `seq` orders the feed (an SSE event id, for resuming). */
-export type FeedEntry = { seq: number; alert: Alert }
+/** Where an alert was read: its record's partition and offset in the alerts topic. */
+export type FeedOrigin = { partition: number; offset: number }
+
+/**
+ * An alert as the feed holds it: `seq` orders the feed (an SSE event id, for resuming); `origin` is
+ * where it was read (absent off Kafka), so that a stream can tell what was written after the start.
+ */
+export type FeedEntry = { seq: number; alert: Alert; origin?: FeedOrigin }
 
 export type Subscriber = (entry: FeedEntry) => void
 
@@ -85,10 +91,10 @@ export type AlertFeedOptions = {
  */
 export type AlertFeed = {
   /**
-   * Adds an alert weighing `bytes` (its record's size; its JSON's when not given); false (and nothing
-   * told) when its id is already held.
+   * Adds an alert weighing `bytes` (its record's size; its JSON's when not given), read at `origin`;
+   * false (and nothing told) when its id is already held.
    */
-  add(alert: Alert, bytes?: number): boolean
+  add(alert: Alert, bytes?: number, origin?: FeedOrigin): boolean
   /** The held alerts matching `filter`, newest first, at most `limit`. */
   recent(filter: AlertFilter, limit: number): Alert[]
   /** The held entries after `seq`, oldest first, at most `max` (a stream's next ones). */
@@ -131,10 +137,10 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
     options.evicted?.(reason)
   }
   return {
-    add(alert, size = Buffer.byteLength(JSON.stringify(alert))) {
+    add(alert, size = Buffer.byteLength(JSON.stringify(alert)), origin) {
       if (ids.has(alert.id)) return false
       if (seq - first + 1 === capacity) evictOldest('count')
-      const entry = { seq: ++seq, alert }
+      const entry: FeedEntry = origin ? { seq: ++seq, alert, origin } : { seq: ++seq, alert }
       const slot = (seq - 1) % capacity
       slots[slot] = entry
       sizes[slot] = size

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams, STREAM_KEEPALIVE_MS } from './alert-stream.ts'
+import { createCatchUp } from './catch-up.ts'
 import { testAlert } from './fixtures.ts'
 
 /** A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. */
@@ -255,6 +256,7 @@ describe('alert streams', () => {
         waiting.add(f)
         return () => waiting.delete(f)
       },
+      isNews: () => false,
     }
     const feed = createAlertFeed(100)
     // Ten minutes apart: a resumed stream sends none again (see RESUME_SLACK_MS).
@@ -291,5 +293,59 @@ describe('alert streams', () => {
     expect(later.ids()).toEqual(['live'])
     streams.closeAll()
     expect(waiting.size).toBe(0)
+  })
+
+  it('sends a stream opened during the catch-up, not resuming, what was written after the start but read before it ended; one opened after, not', () => {
+    const catchUp = createCatchUp()
+    // Partition 0 held offsets 0-4 at the start, partition 1 offsets 0-2; partition 2 came later.
+    catchUp.setEnds([
+      { partition: 0, low: 0, high: 5 },
+      { partition: 1, low: 0, high: 3 },
+    ])
+    const feed = createAlertFeed(100)
+    const streams = createAlertStreams(feed, limits, noEvents, catchUp)
+    const fresh = fakeResponse(1_000_000)
+    const us = fakeResponse(1_000_000)
+    const recent = fakeResponse(1_000_000)
+    streams.open(fresh.req, fresh.res, { filter: {}, recent: 0 })
+    streams.open(us.req, us.res, { filter: { scope: ['region:US'] }, recent: 0 })
+    streams.open(recent.req, recent.res, { filter: {}, recent: 2 })
+    const US = { scope: { kind: 'region' as const, id: 'US' } }
+    // Partitions read in step: news of partition 1 (and of the new partition 2) comes before the last
+    // of partition 0's history, and partition 0's news in its batch.
+    const read: [string, number, number, object?][] = [
+      ['h0', 0, 0],
+      ['k0', 1, 0],
+      ['k1', 1, 1],
+      ['k2', 1, 2, US],
+      ['n1', 1, 3, US],
+      ['n2', 2, 0],
+      ['h1', 0, 1],
+      ['h2', 0, 2],
+      ['h3', 0, 3],
+      ['h4', 0, 4],
+      ['n0', 0, 5],
+      // The alerter sent n1 again: held once, sent once.
+      ['n1', 0, 6, US],
+    ]
+    for (const [id, partition, offset, over] of read)
+      feed.add(testAlert(id, over), undefined, { partition, offset })
+    for (const r of [fresh, us, recent]) expect(r.ids()).toEqual([])
+    catchUp.position(1, 4)
+    catchUp.position(0, 7)
+    expect(catchUp.caughtUp).toBe(true)
+    // In feed order, each once; `recent` with the news before its newest two.
+    expect(fresh.ids()).toEqual(['n1', 'n2', 'n0'])
+    expect(us.ids()).toEqual(['n1'])
+    expect(recent.ids()).toEqual(['n1', 'n2', 'h4', 'n0'])
+    feed.add(testAlert('live'), undefined, { partition: 0, offset: 7 })
+    const later = fakeResponse(1_000_000)
+    streams.open(later.req, later.res, { filter: {}, recent: 0 })
+    feed.add(testAlert('next'), undefined, { partition: 1, offset: 4 })
+    expect(fresh.ids()).toEqual(['n1', 'n2', 'n0', 'live', 'next'])
+    expect(recent.ids()).toEqual(['n1', 'n2', 'h4', 'n0', 'live', 'next'])
+    // Opened once caught up: what comes next, the news read during the catch-up being history by then.
+    expect(later.ids()).toEqual(['next'])
+    streams.closeAll()
   })
 })

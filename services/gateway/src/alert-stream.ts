@@ -46,6 +46,8 @@ export type CatchUpGate = {
   readonly caughtUp: boolean
   /** Calls `f` once when caught up; returns what stops that. */
   onCaughtUp(f: () => void): () => void
+  /** Whether a record was written after the start: past its partition's end then (catch-up.ts). */
+  isNews(partition: number, offset: number): boolean
 }
 
 /** Entries written per step of a stream before it looks at its socket again. */
@@ -71,7 +73,9 @@ const gapEvent = (lastEventId: string | undefined, reason: string) =>
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
  * at once, a new reader would be sent every alert read during the catch-up as if live, and a resumed one
- * a `gap` for an id about to be read.
+ * a `gap` for an id about to be read. What was written after the start but read before the catch-up
+ * ended (with the last of what the topic held, in the same batch) is news all the same: such a stream
+ * not resuming is sent it first (see startOf).
  */
 export function createAlertStreams(
   feed: AlertFeed,
@@ -88,11 +92,18 @@ export function createAlertStreams(
    * an alert after the last seen one may now stand before it: those held before it and detected from
    * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the id, as every
    * alert consumer does). An id not held gives a `gap` event: the reader fetches GET /api/alerts.
+   *
+   * A stream that `waited` for the catch-up and does not resume is also sent first, in feed order, the
+   * held alerts before its cursor that were written after the gateway's start: they reached the feed
+   * during the catch-up, interleaved with the last of what the topic held (partitions are read in step,
+   * a batch holds records from both sides of a partition's end), and are live news to this reader.
+   * Opened after the catch-up, a stream starts at what comes next: by then they are history.
    */
   function startOf(
     lastId: string | undefined,
     recent: number,
     filter: AlertFilter,
+    waited: boolean,
   ): { cursor: number; before: FeedEntry[]; gap?: string } {
     if (lastId !== undefined) {
       const last = feed.entryOf(lastId)
@@ -105,7 +116,16 @@ export function createAlertStreams(
     }
     const newest = recent > 0 ? feed.recent(filter, recent) : []
     const oldest = newest.length > 0 ? feed.entryOf(newest.at(-1)!.id) : undefined
-    return { cursor: oldest ? oldest.seq - 1 : feed.lastSeq, before: [] }
+    const cursor = oldest ? oldest.seq - 1 : feed.lastSeq
+    const before =
+      waited && gate
+        ? feed
+            .after(feed.firstSeq - 1, cursor - feed.firstSeq + 1)
+            .filter(
+              (e) => e.origin && gate.isNews(e.origin.partition, e.origin.offset) && matches(filter, e.alert),
+            )
+        : []
+    return { cursor, before }
   }
 
   return {
@@ -194,9 +214,9 @@ export function createAlertStreams(
         stall = undefined
         pump()
       }
-      const begin = () => {
+      const begin = (waited: boolean) => {
         if (ended) return
-        const start = startOf(opts.lastEventId, opts.recent, opts.filter)
+        const start = startOf(opts.lastEventId, opts.recent, opts.filter, waited)
         cursor = start.cursor
         before = start.before
         started = true
@@ -219,10 +239,10 @@ export function createAlertStreams(
       req.on('close', () => end())
       res.on('error', () => end())
       write('retry: 3000\n\n')
-      if (!gate || gate.caughtUp) begin()
+      if (!gate || gate.caughtUp) begin(false)
       else {
         write(': catching up\n\n')
-        unwait = gate.onCaughtUp(begin)
+        unwait = gate.onCaughtUp(() => begin(true))
       }
       return true
     },

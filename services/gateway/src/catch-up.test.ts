@@ -75,4 +75,20 @@ describe('catch-up', () => {
     c.onCaughtUp(() => told.push('later'))
     expect(told).toEqual(['first', 'later'])
   })
+
+  it("tells a record written after the start: at or past its partition's end then, or in a partition added since", () => {
+    const c = createCatchUp()
+    expect(c.isNews(0, 100)).toBe(false) // the ends not yet known
+    c.setEnds([
+      { partition: 0, low: 0, high: 5 },
+      { partition: 1, low: 7, high: 7 }, // empty at the start, records deleted before it
+    ])
+    expect([c.isNews(0, 4), c.isNews(0, 5), c.isNews(1, 6), c.isNews(1, 7), c.isNews(2, 0)]).toEqual([
+      false,
+      true,
+      false,
+      true,
+      true,
+    ])
+  })
 })

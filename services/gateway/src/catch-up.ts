@@ -14,6 +14,9 @@ export type PartitionOffsets = { partition: number; low: number; high: number }
  * at its commits, so records read before it are not handed to it again).
  */
 export function createCatchUp() {
+  // Every partition's end at the start, the empty ones' too: a record past it was written after the start.
+  let atStart: Map<number, number> | undefined
+  // The partitions holding records at the start, with their ends: the ones to read.
   let ends: Map<number, number> | undefined
   const read = new Map<number, number>()
   let caughtUp = false
@@ -37,8 +40,18 @@ export function createCatchUp() {
   return {
     /** The topic's offsets at the start (partitions holding nothing need no reading). */
     setEnds(offsets: readonly PartitionOffsets[]) {
+      atStart = new Map(offsets.map((o) => [o.partition, o.high]))
       ends = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]))
       check()
+    },
+    /**
+     * Whether a record was written after the start: at or past its partition's end then (a partition
+     * the topic did not have then: any record). An alert read during the catch-up may be one, read with
+     * the last of what the topic held; a stream opened meanwhile is sent it as live (alert-stream.ts).
+     * False while the ends are unknown.
+     */
+    isNews(partition: number, offset: number): boolean {
+      return atStart !== undefined && offset >= (atStart.get(partition) ?? 0)
     },
     /** The group's committed offsets (the next offset each partition's reader takes; < 0: none). */
     committed(offsets: readonly { partition: number; offset: number }[]) {

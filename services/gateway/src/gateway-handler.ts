@@ -54,8 +54,9 @@ export function createGatewayHandler(deps: {
         deps.onAlert?.('invalid')
         return { kind: 'drop', reason }
       }
-      // Weighed as its record: the feed's byte budget counts what Kafka carried.
-      const fresh = deps.feed.add(parsed.value, size)
+      // Weighed as its record: the feed's byte budget counts what Kafka carried. Its offset tells a
+      // stream opened during the catch-up whether it was written after the start (alert-stream.ts).
+      const fresh = deps.feed.add(parsed.value, size, { partition: r.partition, offset: Number(r.offset) })
       deps.onAlert?.(fresh ? 'new' : 'duplicate')
       return fresh ? { kind: 'ok' } : { kind: 'drop', reason: 'duplicate' }
     })

@@ -27,14 +27,16 @@ describe('gateway on Kafka and Redis', () => {
     )
     const producer = await testProducer(kafkaBrokers)
     cleanups.push(() => producer.disconnect())
-    const send = (alerts: (Alert | string)[]) =>
+    /** Alerts in one request: to the partition of their key, or to `partition` when given. */
+    const send = (alerts: (Alert | string)[], partition?: number) =>
       producer.send({
         topic: topics.alerts.name,
-        messages: alerts.map((a) =>
-          typeof a === 'string'
+        messages: alerts.map((a) => ({
+          ...(partition === undefined ? {} : { partition }),
+          ...(typeof a === 'string'
             ? { key: 'bad', value: a }
-            : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) },
-        ),
+            : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) }),
+        })),
       })
     const build = (env: Record<string, string> = {}, deps: Omit<GatewayDeps, 'log'> = {}) => {
       const config = loadConfig(GatewayConfig, {
@@ -65,7 +67,7 @@ describe('gateway on Kafka and Redis', () => {
      * Alerts written to one partition in one transaction, then committed or aborted, as a transactional
      * writer (MirrorMaker 2 exactly-once, Kafka Streams, Connect) leaves them: each followed by its marker.
      */
-    const inTransaction = async (partition: number, alerts: Alert[], end: 'commit' | 'abort' = 'commit') => {
+    const openTransaction = async (partition: number, alerts: Alert[]) => {
       if (!txProducer) {
         const p = testKafka(kafkaBrokers).producer({
           transactionalId: randomName('gw-tx'),
@@ -85,9 +87,13 @@ describe('gateway on Kafka and Redis', () => {
           value: JSON.stringify(a),
         })),
       })
+      return tx
+    }
+    const inTransaction = async (partition: number, alerts: Alert[], end: 'commit' | 'abort' = 'commit') => {
+      const tx = await openTransaction(partition, alerts)
       await tx[end]()
     }
-    return { prefix, keyPrefix, topics, send, build, start, inTransaction }
+    return { prefix, keyPrefix, topics, send, build, start, openTransaction, inTransaction }
   }
 
   /**
@@ -103,7 +109,9 @@ describe('gateway on Kafka and Redis', () => {
       release = resolve
     })
     let held: readonly InRecord[] | undefined
+    const chunks: string[][] = []
     const beforeFeed = async (records: readonly InRecord[]) => {
+      chunks.push(records.map((r) => String(r.value).match(/^\{"id":"([^"]*)"/)?.[1] ?? ''))
       if (!records.some((r) => String(r.value).includes(`"id":${JSON.stringify(id)}`))) return
       held ??= records
       await released
@@ -114,6 +122,8 @@ describe('gateway on Kafka and Redis', () => {
       get held() {
         return held
       },
+      /** The alert ids of each chunk the handler was given, in the order given. */
+      chunks,
       release,
     }
   }
@@ -285,6 +295,80 @@ describe('gateway on Kafka and Redis', () => {
       await sleep(200)
       expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
       expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual([...unseen, 'alert live'])
+    },
+  )
+
+  it.each([
+    ['a plain producer', 'plain'],
+    ['a transactional writer', 'transactions'],
+    ['a transaction open at the start, committed during the catch-up: past the ends, read committed', 'open'],
+  ] as const)(
+    'an alert written after the gateway started but read while it catches up is sent live to a new stream opened meanwhile; none the topic held at the start is (%s)',
+    async (_, writer) => {
+      const { topics, send, build, inTransaction, openTransaction } = await setup()
+      // Records of 1,000 bytes, 40 to a request: each request one record batch of about 40 KB.
+      const alert = (id: string) => {
+        const pad = 1_000 - Buffer.byteLength(JSON.stringify(testAlert(id, { message: '' })))
+        return testAlert(id, { message: 'x'.repeat(pad) })
+      }
+      const write = (partition: number, alerts: Alert[]) =>
+        writer === 'transactions' ? inTransaction(partition, alerts) : send(alerts, partition)
+      for (let b = 0; b < 3; b++)
+        await write(
+          0,
+          Array.from({ length: 40 }, (_, i) => alert(`old-${b * 40 + i}`)),
+        )
+      await write(1, [alert('old-p1')])
+      // Open at the start: the topic's end is its last stable offset, before this transaction's records.
+      const open = writer === 'open' ? await openTransaction(0, [alert('new-0')]) : undefined
+      const admin = testKafka(kafkaBrokers).admin()
+      await admin.connect()
+      cleanups.push(() => admin.disconnect())
+      // Partition 0's end as a read-committed consumer sees it (its last stable offset).
+      const end0 = async () =>
+        Number((await admin.fetchTopicOffsets(topics.alerts.name)).find((o) => o.partition === 0)?.high)
+      const endAtStart = await end0()
+      // Fetches of at most 100,000 bytes a partition: the first takes two of partition 0's record batches,
+      // the next its third and what was written since, in one batch: the last of what the topic held at
+      // the start and the news after it. The handler held at the first chunk meanwhile.
+      const hold = holdAt('old-0')
+      const app = build({ KAFKA_MAX_BYTES_PER_PARTITION: '100000' }, { beforeFeed: hold.beforeFeed })
+      cleanups.push(async () => hold.release())
+      await app.start()
+      const base = `http://127.0.0.1:${app.httpPort()}`
+      await waitFor(() => hold.held, { what: 'the first chunk held' })
+      await waitFor(async () => /still being read/.test(await (await fetch(`${base}/readyz`)).text()), {
+        what: "the topic's ends at the start read",
+      })
+      const fresh = await readEvents(`${base}/api/alerts/stream`)
+      cleanups.push(() => fresh.close())
+      // News: on the partition still being read, and on the one read to its end.
+      if (open) await open.commit()
+      else await write(0, [alert('new-0')])
+      await write(1, [alert('new-1')])
+      // A commit returns before its markers are written: until then the news is past the end a
+      // read-committed fetch reaches, and would come in a fetch of its own.
+      await waitFor(async () => (await end0()) > endAtStart, { what: 'new-0 readable' })
+      hold.release()
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
+      // The case at hand: the news read with the last of what the topic held, so before the catch-up ended.
+      const chunks = hold.chunks.map((ids) => `${ids[0]}..${ids.at(-1)} (${ids.length})`).join(', ')
+      expect(
+        hold.chunks.some((ids) => ids.includes('old-119') && ids.includes('new-0')),
+        chunks,
+      ).toBe(true)
+      const late = await readEvents(`${base}/api/alerts/stream`)
+      cleanups.push(() => late.close())
+      await write(0, [alert('next')])
+      const gotNext = (s: typeof fresh) => s.events.some((e) => e.id === 'next')
+      await waitFor(() => gotNext(fresh) && gotNext(late), { what: 'the next alert' })
+      // Each once, 'next' last: the stream sends in feed order.
+      const sent = fresh.events.map((e) => `${e.event} ${e.id}`)
+      expect([...sent.slice(0, -1)].sort()).toEqual(['alert new-0', 'alert new-1'])
+      expect(sent.at(-1)).toBe('alert next')
+      // Opened once caught up: what comes next, the news read during the catch-up being history by then.
+      expect(late.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert next'])
+      expect(app.feed.size).toBe(124)
     },
   )
 

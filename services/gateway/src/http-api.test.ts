@@ -185,6 +185,7 @@ describe('gateway HTTP API', () => {
         waiting.add(f)
         return () => waiting.delete(f)
       },
+      isNews: () => false,
     }
     const { feed, get, url } = await serve({ catchUp })
     feed.add(testAlert('old'))
