@@ -2582,3 +2582,47 @@ describe('issue #3: round 33, from probes 20 and 21 (2.0.61)', () => {
     expect(supply('GM Canada says Oshawa production stopped due to supplier strike').label).toBe('negative')
   })
 })
+
+describe('issue #3: round 34, from probes 22 and 23 (2.0.63)', () => {
+  tariffCases([
+    // A deadline put off is more time before the measure, as one extended is; one not put off is not.
+    ['White House delays the tariff deadline by two weeks', 'positive'],
+    ['Trump postpones trade deal deadline', 'positive'],
+    ['Trump will not delay tariff deadline, aide says', 'negative'],
+    // A verb of more time acts on the deadline a measure is named with, not on the measure.
+    ['U.S. extends March 1 deadline for tariff hike on Chinese goods', 'positive'],
+    ['Commerce extends Huawei ban deadline again', 'positive'],
+    ['U.S. extends tariffs on Chinese solar panels', 'negative'],
+    // A rate set and compared with a higher one is a cut; compared with a lower one, a rise.
+    ['Deal sets tariff on Japanese cars at 15%, down from 27.5%', 'positive'],
+    ['Korea tariff set at 15%, lower than the 25% threatened', 'positive'],
+    ['EU steel duty set at 15%, well short of the 50% feared', 'positive'],
+    ['U.S. sets tariff on Canadian lumber at 20%, up from 14%', 'negative'],
+    // A stop put on an act: the act not done.
+    ['Commerce tells chipmakers to stop shipping AI chips to China', 'negative'],
+    ['Beijing orders state firms to stop buying U.S. farm goods', 'negative'],
+    ['India to stop cutting import duties on electronics', 'negative'],
+    // A participle of letting after a noun says what the noun allows.
+    ['U.S. revokes waivers allowing Samsung to ship chip tools to China', 'negative'],
+    // Refunds of duties, anti-dumping margins.
+    ['Customs approves refunds of duties paid on excluded goods', 'positive'],
+    ['Commerce lowers final anti-dumping margin on Vietnamese shrimp to 2%', 'positive'],
+    ['Commerce sets preliminary dumping margins of 90% on Chinese quartz', 'negative'],
+    // Put off to a date.
+    ['Aug 1 tariffs pushed to Aug 7 as talks continue', 'positive'],
+    // A measure named as a compound with a plain noun inside.
+    ['Japan scales back planned chip tool curbs', 'positive'],
+    // A passive after "be" is said of the measure that opens its clause.
+    ['Tariffs on $200 billion of Chinese goods will be lifted, official says', 'positive'],
+    ['Sanctions on Russian aluminium giant Rusal to be removed', 'positive'],
+    ['Tariffs on $34 billion of Chinese goods will be raised on Friday', 'negative'],
+  ] as [string, string][])
+  it('a figure compared with another keeps its market tone where no trade measure precedes it', () => {
+    const r = score('Net sales EUR 5 mn, down from EUR 7 mn')
+    expect(r.scores.tariff.label).toBeNull()
+    expect(r.scores.market.label).toBe('negative')
+  })
+  it('a passive reached past a verb of its own is not said of the measure', () => {
+    expect(tariff('Tariffs hurt farmers who will be compensated').label).not.toBe('positive')
+  })
+})

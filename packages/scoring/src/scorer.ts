@@ -160,6 +160,13 @@ const BASE_ENTRIES: readonly Entry[] = [
 ]
 const BASE_TABLE = entryTable(BASE_ENTRIES)
 
+/** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineFor). */
+const DEADLINE_ROLE: TargetRole = (() => {
+  const role = LEXICON.entries.find((e) => e.target?.id === 'tariff_deadline')?.target
+  if (!role) throw new Error('lexicon: no tariff_deadline target')
+  return role
+})()
+
 /** The entries of a (watchlist) trie, each once. */
 function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
   const out: Entry[] = []
@@ -516,6 +523,44 @@ const LEVEL_WORDS: WordsByLength = byLength([
   'bottom',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
+/** Verbs that give a deadline more time ("extends March 1 deadline for tariff hike"; see deadlineFor). */
+const EXTEND_WORDS: WordsByLength = byLength([
+  'extend',
+  'extends',
+  'extended',
+  'extending',
+  'renew',
+  'renews',
+  'renewed',
+  'prolong',
+  'prolongs',
+  'prolonged',
+])
+/** Words that join noun phrases rather than stand inside one (see plainWordBetween). */
+const LINKING_WORDS: WordsByLength = byLength([
+  'and',
+  'or',
+  'as',
+  'amid',
+  'after',
+  'before',
+  'under',
+  'than',
+  'but',
+  'while',
+  'despite',
+  'until',
+  'via',
+  'vs',
+  'if',
+  'that',
+  'which',
+  'who',
+])
+/** A deadline named before or after the measure it is set for (see deadlineFor). */
+const DEADLINE_WORDS: WordsByLength = byLength(['deadline', 'deadlines'])
+const FOR_ON_WORDS: WordsByLength = byLength(['for', 'on'])
+
 const PERMIT_WORDS: WordsByLength = byLength([
   'allow',
   'allows',
@@ -839,6 +884,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
+  const idsOf = (words: readonly string[]) =>
+    new Set(words.map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0))
+  /** Words of direction that compare a figure with another after it ("20%, down from 46%"). */
+  const FIGURE_COMPARATIVES = idsOf(['down', 'up', 'lower', 'higher', 'below', 'above', 'less', 'short'])
+  /** Degree words before such a comparative ("far below", "well short of"). */
+  const FIGURE_DEGREES = idsOf(['far', 'well', 'much', 'sharply', 'slightly', 'significantly'])
+  /** What links the comparative to the other figure ("lower than", "down from", "short of"). */
+  const FIGURE_LINKS = idsOf(['than', 'from', 'of'])
   /** Tokens between an adjective and its noun that adjectiveOf looks across at most. */
   const ADJECTIVE_REACH = 6
   /** Words that name what talks are about ("talks on export curbs"; see markTalkTopics). */
@@ -957,7 +1010,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * EUR 2 mn": a figure, a comparison word, fillers, another figure. Returns the index after the
    * pattern (numberDir set) or i.
    */
-  function matchComparison(i: number, count: number): number {
+  function matchComparison(i: number, count: number, comparatives: boolean): number {
     if (isYear(i, count)) return i
     const a = (tb.num[i] as number) * scaleAfter(i + 1, count)
     let j = skipUnits(i + 1, count)
@@ -966,7 +1019,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const link = tb.id[j] as number
     if (link === comparedId) j++
     else if (link >= 0 && ((wordFlags[link] as number) & W_COMPARE) !== 0) j++
-    else return i
+    else if (comparatives) {
+      // "sets tariff at 20%, down from 46%", "15%, lower than the 25% threatened", "17%, far below
+      // the 60% preliminary rate": the figure set against a figure it is compared with.
+      if (FIGURE_DEGREES.has(link) && j + 1 < count && tb.kind[j + 1] === WORD) j++
+      if (!FIGURE_COMPARATIVES.has(tb.id[j] as number)) return i
+      j++
+      if (j < count && tb.kind[j] === WORD && FIGURE_LINKS.has(tb.id[j] as number)) j++
+    } else return i
     let negative = false
     let skipped = 0
     while (j < count && skipped < 5 && (wordFlagsAt(j) & W_FILLER) !== 0) {
@@ -1020,7 +1080,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       let best = -1
       let bestEnd = i
       if (kind === NUMBER) {
-        const end = matchComparison(i, count)
+        // The figure compared with a word of direction ("20%, down from 46%") only after a trade
+        // measure of its clause; elsewhere those words keep their own market tone ("sales ... down from").
+        let measureBefore = false
+        for (let m = n - 1; m >= 0 && m >= n - 4 && itClause[m] === clause; m--) {
+          const mx = itIdx[m] as number
+          if (((entInts[mx << 4] as number) & F_TARGET) !== 0 && targetAt(mx).tariff !== 0)
+            measureBefore = true
+        }
+        const end = matchComparison(i, count, measureBefore)
         if (end > i) {
           best = numberDir > 0 ? NUM_UP_ENTRY.index : NUM_DOWN_ENTRY.index
           bestEnd = end
@@ -1535,6 +1603,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
+    // "ends waivers allowing Samsung to ship tools": a participle of letting right after a noun, with
+    // an object of its own, says what the noun allows; the noun is not what is allowed.
+    if (left >= 0 && itE[left] === s && endsInIng(s) && objectWordAt(end) && wordIn(s, PERMIT_WORDS)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // A bare deal or talks that a verb before it took as its object are not the subject of a verb
     // after them ("secures deal to open stores", "signs deal backing vaccine": the deal is secured,
     // it opens nothing).
@@ -1573,6 +1647,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
+    }
+    // "Tariffs on $200 billion of Chinese goods will be raised", "Sanctions on Russian aluminium giant
+    // Rusal to be lifted": a participle after "be" is said of its clause's subject, a measure named
+    // first, however much of what it covers stands between.
+    if (past && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && (left < 0 || !isMeasure(left))) {
+      const l = measureSubject(pred, k)
+      if (l >= 0) {
+        if (left >= 0 && itBound[left] === 0) itBound[left] = 3
+        left = l
+        leftD = 0
+      }
     }
     const passive = past && left >= 0 && (itE[left] === s || (s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0))
     // "tariffs on Chinese imports may be averted": a flow right after a measure names what the
@@ -1639,12 +1724,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         rightD = gap - (tradeSubject ? amountTokens(end, itS[r] as number) : 0) + (pred.policy ? 0 : penalty)
         // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
         // the waivers): the verb takes the head, and the nouns before it only name what it covers.
+        // So is one with a plain noun inside ("scales back chip tool curbs"): a measure one plain word on
+        // from a noun that names no act when bare (a good, not a relief: "extends tariff pause citing").
         while (
           right + 1 < items &&
-          itS[right + 1] === itE[right] &&
           itClause[right + 1] === clause &&
+          (itS[right + 1] === itE[right] ||
+            plainWordBetween(itE[right] as number, itS[right + 1] as number)) &&
           bindable(pred, right + 1) &&
-          targetAt(itIdx[right + 1] as number).tariff !== 0
+          targetAt(itIdx[right + 1] as number).tariff !== 0 &&
+          (itS[right + 1] === itE[right] ||
+            (targetAt(itIdx[right + 1] as number).polarity < 0 &&
+              targetAt(itIdx[right] as number).bare === 0 &&
+              !endsInIng(itE[right] as number)))
         )
           right++
         if (right + 1 < items) right = headAfter(pred, right)
@@ -2085,6 +2177,30 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
+  /**
+   * The measure that opens item k's clause as its subject (see bindOne), at most LOOK_BACK_TOKENS
+   * before k, with no verb of its own between: its item, or -1.
+   */
+  function measureSubject(pred: PredRole, k: number): number {
+    const clause = it.clause[k]
+    const s = it.s[k] as number
+    let first = -1
+    for (
+      let m = k - 1;
+      m >= 0 && it.clause[m] === clause && s - (it.e[m] as number) <= LOOK_BACK_TOKENS;
+      m--
+    ) {
+      const f = entInts[(it.idx[m] as number) << 4] as number
+      // "Tariffs hurt firms that will be hit": another verb takes the subject.
+      if (it.predOn[m] === 1 && (f & F_TARGET) === 0) return -1
+      if ((f & F_TARGET) !== 0) first = m
+    }
+    if (first < 0 || !isMeasure(first) || !bindable(pred, first)) return -1
+    // The subject opens the clause: nothing but its own words before it.
+    const start = it.s[first] as number
+    return start === 0 || tb.kind[start - 1] === BREAK || wordFlagsAt(start - 1) === 0 ? first : -1
+  }
+
   function isMeasure(r: number): boolean {
     const x = it.idx[r] as number
     if (((entInts[x << 4] as number) & F_TARGET) === 0) return false
@@ -2229,6 +2345,46 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return true
   }
 
+  /**
+   * "extends March 1 deadline for China tariff hike", "Trump extends TikTok ban deadline", "delays the
+   * sanctions deadline": a verb of more time (extend, or a pause) whose measure is named with its
+   * deadline acts on the deadline (DEADLINE_ROLE), not on the measure.
+   */
+  function deadlineFor(pred: PredRole, k: number, t: number): boolean {
+    if (pred.fixed !== 0 || (pred.kind !== 'pause' && !wordIn(it.s[k] as number, EXTEND_WORDS))) return false
+    const after = it.e[t] as number
+    if (after < tb.count && tb.kind[after] === WORD && wordIn(after, DEADLINE_WORDS)) return true
+    if (t < k) return false
+    // "deadline for" up to two words (a partner, a date) before the measure, after the verb.
+    const from = Math.max(it.e[k] as number, (it.s[t] as number) - 4)
+    for (let j = (it.s[t] as number) - 2; j >= from; j--) {
+      if (tb.kind[j] !== WORD || tb.kind[j + 1] !== WORD) continue
+      if (wordIn(j, DEADLINE_WORDS) && wordIn(j + 1, FOR_ON_WORDS)) return true
+    }
+    return false
+  }
+
+  /**
+   * Whether tokens [from, to) are one plain word: one the lexicon does not know or names nothing by
+   * ("chip tool curbs", "chip material export curbs"), and no linking word ("tariffs under threat").
+   */
+  function plainWordBetween(from: number, to: number): boolean {
+    if (to !== from + 1 || tb.kind[from] !== WORD) return false
+    const id = tb.id[from] as number
+    if (id < 0) return true
+    return (wordInfo[id * 2] as number) < 0 && (wordFlags[id] as number) === 0 && !wordIn(from, LINKING_WORDS)
+  }
+
+  /** Whether a figure compared with another ("to 25% from 10%", "20%, down from 46%") acts on item t. */
+  function figureBinds(k: number, t: number): boolean {
+    for (let m = 0; m < items; m++) {
+      if (m === k || it.predOn[m] !== 1 || it.target[m] !== t) continue
+      const x = it.idx[m] as number
+      if (x === NUM_UP_ENTRY.index || x === NUM_DOWN_ENTRY.index) return true
+    }
+    return false
+  }
+
   /** Item m is a request or obligation hedge with "not" or "no" right before it. */
   function deniedAsk(m: number): boolean {
     if (((entInts[(it.idx[m] as number) << 4] as number) & F_HEDGE) === 0) return false
@@ -2352,7 +2508,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function pausedActs(): void {
     for (let k = 0; k + 1 < items; k++) {
       if (it.predOn[k] !== 1 || it.predOn[k + 1] !== 1 || it.e[k] !== it.s[k + 1]) continue
-      if (((entInts[(it.idx[k] as number) << 4] as number) & F_PAUSE) === 0) continue
+      // A stop is put on an act as a delay is ("told to stop shipping A100 chips", "halts selling").
+      const kx = it.idx[k] as number
+      if (((entInts[kx << 4] as number) & F_PAUSE) === 0 && predAt(kx).id !== 'halt') continue
       const y = it.idx[k + 1] as number
       if (((entInts[y << 4] as number) & F_PRED) === 0) continue
       const act = predAt(y)
@@ -2406,7 +2564,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     markTalkTopics()
-    if ((flagsSeen & F_PAUSE) !== 0) pausedActs()
+    if (preds) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
@@ -2789,7 +2947,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const pred = predAt(x)
         const tx = itIdx[t] as number
         const tkey = colKey[tx] as string
-        const target = targetAt(tx)
+        const target = deadlineFor(pred, k, t) ? DEADLINE_ROLE : targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
@@ -2803,11 +2961,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "delay the digital tax plan": a plan named right after its measure heads the noun phrase,
         // and the verb before it acts on the plan, not the plan on the measure.
         if (pred.threat && pred.fixed === 0 && t < k && itE[t] === itS[k] && takenWhole(k, t)) continue
+        // "deal sets tariff at 20%, down from 46%": a verb that only brings the rate about leaves its
+        // direction to the figure that compares it with the rate before.
+        if (pred.kind === 'impose' && pred.fixed === 0 && figureBinds(k, t)) continue
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
         const marketTarget = target.tariff === 0 && target.supply === 0
-        const sign =
-          marketTarget && pred.marketSign !== 0 ? pred.marketSign : t > k ? pred.rightSign : pred.sign
+        // "delays the tariff deadline", "pushes back trade deal deadline": a deadline put off is more
+        // time before the measure, as one extended is (a deadline is the one target a pause adds to).
+        const deadlinePutOff = pred.kind === 'pause' && target.id === DEADLINE_ROLE.id
+        const sign = deadlinePutOff
+          ? 1
+          : marketTarget && pred.marketSign !== 0
+            ? pred.marketSign
+            : t > k
+              ? pred.rightSign
+              : pred.sign
         // "negotiate lower tariffs", "agree on reduced duties": a verb that only brings its object about
         // takes the measure as the word right before it describes it, and lower tariffs agreed are
         // tariffs cut.

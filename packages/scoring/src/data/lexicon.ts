@@ -227,6 +227,11 @@ export const TARGETS = [
       // "sanctions over dumping duties": the duties, not a verb dumping them.
       'n dumping duty',
       'dumping duties',
+      // The rate an anti-dumping duty is set at ("lowers final anti-dumping margin to 4%", "sets
+      // preliminary dumping margins of 20%"): the duty itself, raised, set or cut.
+      'n anti dumping margin',
+      'n antidumping margin',
+      'n dumping margin',
       // Measures named by their kind ("anti-dumping measures", "retaliatory measures").
       'n anti dumping measure',
       'n antidumping measure',
@@ -329,6 +334,10 @@ export const TARGETS = [
       'n tariff refund',
       'n duty refund',
       'n duty drawback',
+      // The same with the duties after it ("approves $3 billion in refunds of duties").
+      ...['refund', 'refunds'].flatMap((r) =>
+        ['tariffs', 'duties', 'the tariffs', 'the duties'].flatMap((m) => [`${r} of ${m}`, `${r} on ${m}`]),
+      ),
       // Goods let in free of duty ("allows a tariff-free quota for UK steel").
       // No tariff at all as the goal or the deal ("work toward zero tariffs").
       'n zero tariff',
@@ -3133,6 +3142,36 @@ export const PREDICATES = [
     tone: 0,
     strength: 1,
     words: [
+      // Put off to a date ("Aug 1 tariffs pushed to Aug 7"; "pushed to 25%" is a rise).
+      ...['pushed to', 'pushed until', 'pushed back to'].flatMap((p) =>
+        [
+          'january',
+          'february',
+          'march',
+          'april',
+          'june',
+          'july',
+          'august',
+          'september',
+          'october',
+          'november',
+          'december',
+          'jan',
+          'feb',
+          'mar',
+          'apr',
+          'jun',
+          'jul',
+          'aug',
+          'sept',
+          'sep',
+          'oct',
+          'nov',
+          'dec',
+          'next',
+          'later',
+        ].map((d) => `${p} ${d}`),
+      ),
       'v suspend',
       'suspension',
       'v delay',
