@@ -8,17 +8,49 @@
 //   "rose"         exactly this form
 // Hyphens and possessives are removed by the tokenizer, so "rare-earth" is written "rare earth".
 
+/** Months as written short ("Dec. 15"): dates (DATE_NAMES) and abbreviations (ABBREVIATIONS). */
+const MONTH_ABBREVIATIONS = [
+  'jan',
+  'feb',
+  'mar',
+  'apr',
+  'jun',
+  'jul',
+  'aug',
+  'sep',
+  'sept',
+  'oct',
+  'nov',
+  'dec',
+]
+
 /**
- * Things that can move. `polarity` is the sign of "more of it" for its dimension: more tariffs is
- * escalation (-1), more exports is easing (+1), a wider loss is bad (-1). A predicate's sign times
- * the target's polarity gives the direction, which is how "cuts tariffs" and "cuts output" come out
- * opposite without a rule for each pair.
+ * Days and months: a capital does not make them a name ("sanctions end Monday" ends the sanctions; in
+ * "sanctions prevent Rusal from paying" the name is whom the verb stops).
  */
-/**
- * Doubt over trade as markets feel it ("stocks close lower as trade uncertainty lingers", "oil falls on
- * trade deal doubts"): a worry of the trade contest (TARGETS trade_war) that keeps its uncertainty
- * weight (UNCERTAINTY), so both lists take these phrases.
- */
+export const DATE_NAMES: readonly string[] = [
+  'monday',
+  'tuesday',
+  'wednesday',
+  'thursday',
+  'friday',
+  'saturday',
+  'sunday',
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+  ...MONTH_ABBREVIATIONS,
+]
+
 /** Events of a flow that trade policy moves (exports, sales to a blacklisted firm). */
 const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' }
 /** Events of talks moving on or breaking down (talks named, trade talks, talks offered). */
@@ -35,6 +67,11 @@ const PRODUCTION_EVENTS = {
   cut: 'capacity_cut',
 }
 
+/**
+ * Doubt over trade as markets feel it ("stocks close lower as trade uncertainty lingers", "oil falls on
+ * trade deal doubts"): a worry of the trade contest (TARGETS trade_war) that keeps its uncertainty
+ * weight (UNCERTAINTY), so both lists take these phrases.
+ */
 const TRADE_DOUBT = [
   'trade uncertainty',
   'trade uncertainties',
@@ -181,6 +218,12 @@ const BROKEN_PLEDGES = ['break', 'breaks', 'broke', 'broken', 'breaking'].flatMa
   ),
 )
 
+/**
+ * Things that can move. `polarity` is the sign of "more of it" for its dimension: more tariffs is
+ * escalation (-1), more exports is easing (+1), a wider loss is bad (-1). A predicate's sign times
+ * the target's polarity gives the direction, which is how "cuts tariffs" and "cuts output" come out
+ * opposite without a rule for each pair.
+ */
 export const TARGETS = [
   {
     id: 'tariff',
@@ -3144,33 +3187,7 @@ export const PREDICATES = [
     words: [
       // Put off to a date ("Aug 1 tariffs pushed to Aug 7"; "pushed to 25%" is a rise).
       ...['pushed to', 'pushed until', 'pushed back to'].flatMap((p) =>
-        [
-          'january',
-          'february',
-          'march',
-          'april',
-          'june',
-          'july',
-          'august',
-          'september',
-          'october',
-          'november',
-          'december',
-          'jan',
-          'feb',
-          'mar',
-          'apr',
-          'jun',
-          'jul',
-          'aug',
-          'sept',
-          'sep',
-          'oct',
-          'nov',
-          'dec',
-          'next',
-          'later',
-        ].map((d) => `${p} ${d}`),
+        [...DATE_NAMES, 'next', 'later'].map((d) => `${p} ${d}`),
       ),
       'v suspend',
       'suspension',
@@ -6150,49 +6167,6 @@ export const LIST_COUNTS: readonly string[] = [
 
 /** Words that name who spoke (", Treasury says"): a comma before a name and one of these ends a clause. */
 export const SPEECH_WORDS: readonly string[] = ['says', 'said']
-
-/** Months as written short ("Dec. 15"): dates (DATE_NAMES) and abbreviations (ABBREVIATIONS). */
-const MONTH_ABBREVIATIONS = [
-  'jan',
-  'feb',
-  'mar',
-  'apr',
-  'jun',
-  'jul',
-  'aug',
-  'sep',
-  'sept',
-  'oct',
-  'nov',
-  'dec',
-]
-
-/**
- * Days and months: a capital does not make them a name ("sanctions end Monday" ends the sanctions; in
- * "sanctions prevent Rusal from paying" the name is whom the verb stops).
- */
-export const DATE_NAMES: readonly string[] = [
-  'monday',
-  'tuesday',
-  'wednesday',
-  'thursday',
-  'friday',
-  'saturday',
-  'sunday',
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-  ...MONTH_ABBREVIATIONS,
-]
 
 /**
  * Words written with a full stop that ends no sentence ("Wall St.", "Dec. 15", "Sen. Grassley"): the
