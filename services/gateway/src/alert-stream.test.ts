@@ -42,6 +42,13 @@ function fakeResponse(room: number) {
 const noEvents = { opened() {}, closed() {}, stalled() {} }
 const limits = { maxStreams: 10, heartbeatMs: 60_000, stallMs: 60_000 }
 
+/** fakeResponse(room), its request from `address` (the connection's remote address). */
+function readerFrom(address: string, room = 1_000_000) {
+  const reader = fakeResponse(room)
+  Object.assign(reader.req, { socket: { remoteAddress: address, setKeepAlive() {} } })
+  return reader
+}
+
 describe('alert streams', () => {
   it('sends a burst bigger than the socket takes whole, as the reader drains, holding only a cursor', () => {
     const feed = createAlertFeed(10_000)
@@ -130,7 +137,7 @@ describe('alert streams', () => {
     expect(streams.open(reader.req, reader.res, { filter: {}, recent: 0 })).toBe(true)
     feed.add(testAlert('big', { message: 'x'.repeat(500) }))
     const other = fakeResponse(100)
-    expect(streams.open(other.req, other.res, { filter: {}, recent: 0 })).toBe(false)
+    expect(streams.open(other.req, other.res, { filter: {}, recent: 0 })).toBe('total')
     await new Promise<void>((resolve) => {
       const check = setInterval(() => {
         if (reader.state.destroyed) {
@@ -347,5 +354,95 @@ describe('alert streams', () => {
     // Opened once caught up: what comes next, the news read during the catch-up being history by then.
     expect(later.ids()).toEqual(['next'])
     streams.closeAll()
+  })
+
+  it("refuses a client's stream past its limit while another client's is opened; refuses at the total past it", () => {
+    const feed = createAlertFeed(100)
+    const refused: string[] = []
+    const streams = createAlertStreams(
+      feed,
+      { ...limits, maxStreams: 3, maxStreamsPerClient: 2 },
+      { ...noEvents, refused: (why) => refused.push(why) },
+    )
+    const open = (r: ReturnType<typeof fakeResponse>) => streams.open(r.req, r.res, { filter: {}, recent: 0 })
+    const a = [readerFrom('10.0.0.1'), readerFrom('10.0.0.1'), readerFrom('10.0.0.1')]
+    expect(a.map(open)).toEqual([true, true, 'client'])
+    // Refused before anything was written: the route answers 429 on the same response.
+    expect(a[2]!.state.text).toBe('')
+    expect(streams.refusal(readerFrom('10.0.0.1').req)).toBe('client')
+    expect(streams.refusal(readerFrom('10.0.0.2').req)).toBeUndefined()
+    const b = [readerFrom('10.0.0.2'), readerFrom('10.0.0.2')]
+    // The third stream fills the gateway: the next is refused at the total, whoever asks (its client under its
+    // own limit, or at it).
+    expect(b.map(open)).toEqual([true, 'total'])
+    expect(streams.refusal(readerFrom('10.0.0.1').req)).toBe('total')
+    expect([streams.size, streams.openBy('10.0.0.1'), streams.openBy('10.0.0.2'), streams.clients]).toEqual([
+      3, 2, 1, 2,
+    ])
+    expect(refused).toEqual(['client', 'total'])
+    streams.closeAll()
+  })
+
+  it("gives a client's place back however its stream ends: reader gone, socket error, stall, age, stop", () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(100)
+      const streams = createAlertStreams(
+        feed,
+        {
+          maxStreams: 10,
+          maxStreamsPerClient: 5,
+          heartbeatMs: 3_600_000,
+          stallMs: 1_000,
+          maxAgeMs: 10_000,
+          random: () => 0,
+        },
+        noEvents,
+      )
+      const client = '10.0.0.1'
+      const open = (r: ReturnType<typeof fakeResponse>) =>
+        streams.open(r.req, r.res, { filter: {}, recent: 0 })
+      const [gone, failed, stalled, aged] = [
+        readerFrom(client),
+        readerFrom(client),
+        readerFrom(client, 100),
+        readerFrom(client),
+      ]
+      for (const r of [gone, failed, stalled, aged]) expect(open(r)).toBe(true)
+      expect([streams.openBy(client), streams.clients]).toEqual([4, 1])
+      ;(gone.req as unknown as EventEmitter).emit('close')
+      // A second close (the response's error after the request's close) gives back nothing more.
+      ;(gone.req as unknown as EventEmitter).emit('close')
+      expect(streams.openBy(client)).toBe(3)
+      ;(failed.res as unknown as EventEmitter).emit('error', new Error('EPIPE'))
+      expect(streams.openBy(client)).toBe(2)
+      // Its socket full: closed after the stall time.
+      feed.add(testAlert('big', { message: 'x'.repeat(500) }))
+      vi.advanceTimersByTime(1_000)
+      expect([stalled.state.destroyed, streams.openBy(client)]).toEqual([true, 1])
+      vi.advanceTimersByTime(9_000)
+      expect([aged.state.ended, streams.openBy(client), streams.clients]).toEqual([true, 0, 0])
+      // The client's places are all free again; the gateway's stop (closeAll) gives them back too.
+      const again = Array.from({ length: 5 }, () => readerFrom(client))
+      expect(again.map(open)).toEqual([true, true, true, true, true])
+      expect(open(readerFrom(client))).toBe('client')
+      streams.closeAll()
+      expect([streams.size, streams.openBy(client), streams.clients]).toEqual([0, 0, 0])
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('limits no client when maxStreamsPerClient is absent, and keeps no client once its streams are gone', () => {
+    const feed = createAlertFeed(100)
+    const streams = createAlertStreams(feed, { ...limits, maxStreams: 3 }, noEvents)
+    const readers = [readerFrom('10.0.0.1'), readerFrom('10.0.0.1'), readerFrom('10.0.0.1')]
+    expect(readers.map((r) => streams.open(r.req, r.res, { filter: {}, recent: 0 }))).toEqual([
+      true,
+      true,
+      true,
+    ])
+    for (const r of readers) (r.req as unknown as EventEmitter).emit('close')
+    expect([streams.size, streams.clients]).toEqual([0, 0])
   })
 })

@@ -4,6 +4,12 @@ import { matches } from './alert-feed.ts'
 
 export type StreamLimits = {
   maxStreams: number
+  /**
+   * Streams one client (clientOf) may hold open at once (GATEWAY_MAX_STREAMS_PER_CLIENT; none when absent):
+   * one reader in a reconnect loop, or a script opening streams in a loop, would otherwise take every
+   * place and lock every desk out.
+   */
+  maxStreamsPerClient?: number
   heartbeatMs: number
   /** How long a reader may take nothing (its socket full) before its stream is closed. */
   stallMs: number
@@ -19,8 +25,13 @@ export type StreamLimits = {
   random?: () => number
 }
 
+/** Why a stream was refused: the gateway's streams at maxStreams, or the client's at maxStreamsPerClient. */
+export type StreamRefusal = 'total' | 'client'
+
 export type StreamEvents = {
   opened(): void
+  /** A stream not opened (nothing written to its response). */
+  refused?(reason: StreamRefusal): void
   closed(): void
   /** A stream closed because its reader took nothing for stallMs. */
   stalled(): void
@@ -50,6 +61,13 @@ export type CatchUpGate = {
   isNews(partition: number, offset: number): boolean
 }
 
+/**
+ * Who a stream's reader is, for maxStreamsPerClient: the connection's remote address. No forwarded header
+ * is read: the gateway has no setting naming a proxy to trust, and a header any reader can set would let
+ * one in a loop pass for as many clients as it likes. Behind a proxy every reader has its address.
+ */
+export const clientOf = (req: IncomingMessage): string => req.socket?.remoteAddress ?? ''
+
 /** Entries written per step of a stream before it looks at its socket again. */
 const CHUNK = 64
 
@@ -68,7 +86,9 @@ const gapEvent = (lastEventId: string | undefined, reason: string) =>
  * back nobody. A reader so slow that the feed evicted alerts it had not been sent gets a `gap` event and
  * goes on from the oldest held; one that takes nothing for `stallMs` once its socket is full is closed,
  * and every stream is closed after at most `maxAgeMs` (the reader resumes where it was, with
- * Last-Event-ID): a reader that takes nothing holds its place no longer. At most `maxStreams`.
+ * Last-Event-ID): a reader that takes nothing holds its place no longer. At most `maxStreams`, and at
+ * most `maxStreamsPerClient` of one client; a client's count is given back when its stream ends, whatever
+ * ends it (the reader gone, a stall, the age, closeAll at a stop).
  *
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
@@ -84,6 +104,20 @@ export function createAlertStreams(
   gate?: CatchUpGate,
 ) {
   const open = new Map<ServerResponse, () => void>()
+  /** Open streams by client (clientOf); a client is deleted with its last stream, so none is kept for good. */
+  const byClient = new Map<string, number>()
+
+  /**
+   * Why one more stream from `client` would be refused, if it would. The total first: a full gateway is
+   * answered as before whoever asks (behind a proxy every reader is one client, its limit the total), and
+   * 'client' means that others would still get a place.
+   */
+  const refusalOf = (client: string): StreamRefusal | undefined => {
+    if (open.size >= limits.maxStreams) return 'total'
+    if (limits.maxStreamsPerClient !== undefined && (byClient.get(client) ?? 0) >= limits.maxStreamsPerClient)
+      return 'client'
+    return undefined
+  }
 
   /**
    * Where a new stream starts: after the held alert it last saw (`Last-Event-ID`, an alert id), else
@@ -136,13 +170,30 @@ export function createAlertStreams(
     get full() {
       return open.size >= limits.maxStreams
     },
-    /** Opens a stream on `res`; false (nothing written) when the limit is reached. */
+    /** The streams `client` holds open (clientOf). */
+    openBy(client: string): number {
+      return byClient.get(client) ?? 0
+    },
+    /** How many clients hold a stream open. */
+    get clients() {
+      return byClient.size
+    },
+    /** Why a stream from `req`'s client would be refused now, if it would (a HEAD's answer). */
+    refusal(req: IncomingMessage): StreamRefusal | undefined {
+      return refusalOf(clientOf(req))
+    },
+    /** Opens a stream on `res`: true, or why it was refused (nothing written then). */
     open(
       req: IncomingMessage,
       res: ServerResponse,
       opts: { filter: AlertFilter; lastEventId?: string; recent: number },
-    ): boolean {
-      if (open.size >= limits.maxStreams) return false
+    ): true | StreamRefusal {
+      const client = clientOf(req)
+      const refused = refusalOf(client)
+      if (refused) {
+        events.refused?.(refused)
+        return refused
+      }
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -168,6 +219,9 @@ export function createAlertStreams(
         if (ended) return
         ended = true
         open.delete(res)
+        const held = (byClient.get(client) ?? 0) - 1
+        if (held > 0) byClient.set(client, held)
+        else byClient.delete(client)
         unsubscribe()
         unwait()
         clearInterval(beat)
@@ -236,6 +290,7 @@ export function createAlertStreams(
       }, limits.heartbeatMs)
       beat.unref()
       open.set(res, () => end())
+      byClient.set(client, (byClient.get(client) ?? 0) + 1)
       req.on('close', () => end())
       res.on('error', () => end())
       write('retry: 3000\n\n')

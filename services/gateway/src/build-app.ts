@@ -23,7 +23,7 @@ import { Counter, Gauge } from 'prom-client'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
 import { type CatchUp, createCatchUp } from './catch-up.ts'
-import { GATEWAY_HTTP_PORT, type GatewayConfig } from './config.ts'
+import { GATEWAY_HTTP_PORT, type GatewayConfig, streamsPerClient } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
 import { createApiRoutes } from './http-api.ts'
 import { deleteOwnGroup } from './own-group.ts'
@@ -107,6 +107,13 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'alert streams closed because their reader took nothing for GATEWAY_STREAM_STALL_MS',
     registers: [metrics.registry],
   })
+  const refused = new Counter({
+    name: 'tradepulse_gateway_streams_refused_total',
+    help: 'alert streams refused: the gateway at GATEWAY_MAX_STREAMS (reason="total", 503), or the client at GATEWAY_MAX_STREAMS_PER_CLIENT (reason="client", 429)',
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  })
+  for (const reason of ['total', 'client']) refused.inc({ reason }, 0)
   const aged = new Counter({
     name: 'tradepulse_gateway_streams_aged_total',
     help: 'alert streams closed because they had been open for GATEWAY_STREAM_MAX_AGE_MS (their readers resume)',
@@ -119,12 +126,14 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     feed,
     {
       maxStreams: config.GATEWAY_MAX_STREAMS,
+      maxStreamsPerClient: streamsPerClient(config),
       heartbeatMs: config.GATEWAY_STREAM_HEARTBEAT_MS,
       stallMs: config.GATEWAY_STREAM_STALL_MS,
       maxAgeMs: config.GATEWAY_STREAM_MAX_AGE_MS,
     },
     {
       opened: () => open.inc(),
+      refused: (reason) => refused.inc({ reason }),
       closed: () => open.dec(),
       stalled: () => stalled.inc(),
       aged: () => aged.inc(),

@@ -5,6 +5,11 @@ import { MAX_ALERT_BYTES } from './gateway-handler.ts'
 const count = (fallback: number, min: number, max: number, description: string) =>
   z.coerce.number().int().min(min).max(max).default(fallback).describe(description)
 
+/** GATEWAY_MAX_STREAMS_PER_CLIENT unset: a desk's tabs and scripts, far from the 200 streams of a gateway. */
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20
+/** The most streams GATEWAY_MAX_STREAMS and GATEWAY_MAX_STREAMS_PER_CLIENT take. */
+const MAX_STREAMS = 10_000
+
 export const gatewayConfigShape = {
   ...baseConfigShape,
   GATEWAY_RECENT_ALERTS: count(
@@ -23,9 +28,20 @@ export const gatewayConfigShape = {
   GATEWAY_MAX_STREAMS: count(
     200,
     1,
-    10_000,
+    MAX_STREAMS,
     'open alert streams (server-sent events) at once; one more is refused with 503',
   ),
+  // Optional, not defaulted in the schema: the default depends on GATEWAY_MAX_STREAMS (streamsPerClient),
+  // so a gateway configured with fewer streams in all than that is not refused for a value nobody set.
+  GATEWAY_MAX_STREAMS_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_STREAMS)
+    .optional()
+    .describe(
+      `open alert streams of one client (its connection's remote address; no forwarded header is read) at once, so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy every reader has the proxy's address: set it to GATEWAY_MAX_STREAMS there`,
+    ),
   GATEWAY_STREAM_HEARTBEAT_MS: count(
     15_000,
     1_000,
@@ -48,6 +64,22 @@ export const gatewayConfigShape = {
   AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
-export const GatewayConfig = z.object(gatewayConfigShape)
+export const GatewayConfig = z.object(gatewayConfigShape).superRefine((c, ctx) => {
+  // Above the total it would never bind: set so, the operator expects something it does not do. Zod runs
+  // this also when a field failed: only two valid counts are compared.
+  const [perClient, total] = [c.GATEWAY_MAX_STREAMS_PER_CLIENT, c.GATEWAY_MAX_STREAMS]
+  if (perClient !== undefined && perClient <= MAX_STREAMS && total <= MAX_STREAMS && perClient > total)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GATEWAY_MAX_STREAMS_PER_CLIENT'],
+      message: `must be at most GATEWAY_MAX_STREAMS (got ${perClient} and ${total})`,
+      params: { namesValue: true },
+    })
+})
 export type GatewayConfig = z.infer<typeof GatewayConfig>
+
+/** The streams one client may hold open at once: GATEWAY_MAX_STREAMS_PER_CLIENT, else the default or the total if lower. */
+export const streamsPerClient = (
+  c: Pick<GatewayConfig, 'GATEWAY_MAX_STREAMS' | 'GATEWAY_MAX_STREAMS_PER_CLIENT'>,
+) => c.GATEWAY_MAX_STREAMS_PER_CLIENT ?? Math.min(DEFAULT_MAX_STREAMS_PER_CLIENT, c.GATEWAY_MAX_STREAMS)
 export const GATEWAY_HTTP_PORT = 9405

@@ -535,6 +535,39 @@ describe('gateway on Kafka and Redis', () => {
     )
   })
 
+  it('refuses a client past GATEWAY_MAX_STREAMS_PER_CLIENT with 429, counted by reason, and gives its place back', async () => {
+    const { start } = await setup()
+    const { base } = await start({ GATEWAY_MAX_STREAMS: '3', GATEWAY_MAX_STREAMS_PER_CLIENT: '1' })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    const refusals = async () =>
+      Object.fromEntries(
+        [
+          ...(await (await fetch(`${base}/metrics`)).text()).matchAll(
+            /^tradepulse_gateway_streams_refused_total\{reason="(\w+)"[^}]*\} (\d+)$/gm,
+          ),
+        ].map((m) => [m[1], Number(m[2])]),
+      )
+    expect(await refusals()).toEqual({ total: 0, client: 0 })
+    const first = await readEvents(`${base}/api/alerts/stream`)
+    cleanups.push(() => first.close())
+    expect(first.status).toBe(200)
+    const refused = await fetch(`${base}/api/alerts/stream`)
+    expect([refused.status, refused.headers.get('retry-after')]).toEqual([429, '5'])
+    expect(await refused.json()).toMatchObject({ error: 'too_many_client_streams' })
+    expect(await refusals()).toEqual({ total: 0, client: 1 })
+    await first.close()
+    const next = await waitFor(
+      async () => {
+        const s = await readEvents(`${base}/api/alerts/stream`)
+        if (s.status === 200) return s
+        await s.close()
+        return false
+      },
+      { what: "the closed stream's place given back" },
+    )
+    cleanups.push(() => next.close())
+  })
+
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
     const { keyPrefix, start } = await setup()
     const redis = new Redis(redisUrl)

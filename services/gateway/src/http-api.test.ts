@@ -1,4 +1,4 @@
-import type { Server } from 'node:http'
+import { get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { Alert } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
@@ -28,6 +28,7 @@ describe('gateway HTTP API', () => {
   async function serve(
     opts: {
       maxStreams?: number
+      maxStreamsPerClient?: number
       heartbeatMs?: number
       stallMs?: number
       capacity?: number
@@ -38,15 +39,21 @@ describe('gateway HTTP API', () => {
     } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
-    const counts = { opened: 0, closed: 0, stalled: 0 }
+    const counts = { opened: 0, closed: 0, stalled: 0, refused: [] as string[] }
     const streams = createAlertStreams(
       feed,
       {
         maxStreams: opts.maxStreams ?? 10,
+        ...(opts.maxStreamsPerClient ? { maxStreamsPerClient: opts.maxStreamsPerClient } : {}),
         heartbeatMs: opts.heartbeatMs ?? 60_000,
         stallMs: opts.stallMs ?? 60_000,
       },
-      { opened: () => counts.opened++, closed: () => counts.closed++, stalled: () => counts.stalled++ },
+      {
+        opened: () => counts.opened++,
+        closed: () => counts.closed++,
+        stalled: () => counts.stalled++,
+        refused: (why) => counts.refused.push(why),
+      },
       opts.catchUp,
     )
     const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
@@ -79,6 +86,36 @@ describe('gateway HTTP API', () => {
         body: (type.includes('json') && text ? JSON.parse(text) : {}) as ApiBody,
       }
     }
+    /**
+     * A request from `localAddress` (any of 127.0.0.0/8 on loopback: another client to the gateway): its
+     * status and headers, the body of a refusal, and `close` to go away (a stream's reader gone).
+     */
+    const from = (localAddress: string, path: string, method = 'GET') =>
+      new Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown; close: () => void }>(
+        (resolve, reject) => {
+          const req = httpGet(
+            { host: '127.0.0.1', port, path, method, localAddress, agent: false },
+            (res) => {
+              const close = () => req.destroy()
+              cleanups.push(async () => close())
+              const status = res.statusCode ?? 0
+              if (status === 200) {
+                // A stream's reader, taking what comes.
+                res.resume()
+                return resolve({ status, headers: res.headers, body: undefined, close })
+              }
+              let text = ''
+              res.on('data', (b) => {
+                text += b
+              })
+              res.on('end', () =>
+                resolve({ status, headers: res.headers, body: text ? JSON.parse(text) : undefined, close }),
+              )
+            },
+          )
+          req.on('error', reject)
+        },
+      )
     return {
       feed,
       streams,
@@ -86,6 +123,7 @@ describe('gateway HTTP API', () => {
       counts,
       logged,
       get,
+      from,
       url: (path: string) => `http://127.0.0.1:${port}${path}`,
     }
   }
@@ -231,6 +269,38 @@ describe('gateway HTTP API', () => {
     await waitFor(() => first.ended, { what: 'the stream ended by the gateway' })
     expect(streams.size).toBe(0)
     await first.close()
+  })
+
+  it("refuses a client's stream past GATEWAY_MAX_STREAMS_PER_CLIENT with 429, admits another client's, and gives the place back when one closes", async () => {
+    const { from, streams, counts } = await serve({ maxStreams: 10, maxStreamsPerClient: 2 })
+    const stream = '/api/alerts/stream'
+    const first = [await from('127.0.0.1', stream), await from('127.0.0.1', stream)]
+    expect(first.map((s) => s.status)).toEqual([200, 200])
+    const refused = await from('127.0.0.1', stream)
+    expect([refused.status, refused.headers['retry-after'], refused.headers['content-type']]).toEqual([
+      429,
+      String(STREAM_RETRY_AFTER_S),
+      'application/json; charset=utf-8',
+    ])
+    expect(refused.body).toEqual({
+      error: 'too_many_client_streams',
+      message: 'this client has as many alert streams open as allowed (GATEWAY_MAX_STREAMS_PER_CLIENT)',
+    })
+    // A HEAD says so too, and is not counted as a refused stream.
+    expect((await from('127.0.0.1', stream, 'HEAD')).status).toBe(429)
+    expect(counts.refused).toEqual(['client'])
+    // Another client (another address) still gets a place.
+    const other = await from('127.0.0.2', stream)
+    expect(other.status).toBe(200)
+    expect([streams.size, streams.openBy('127.0.0.1'), streams.openBy('127.0.0.2')]).toEqual([3, 2, 1])
+    // One of the first client's readers goes: its place is given back.
+    first[0]!.close()
+    await waitFor(() => streams.openBy('127.0.0.1') === 1, { what: "the closed stream's place given back" })
+    expect((await from('127.0.0.1', stream)).status).toBe(200)
+    for (const s of [first[1]!, other]) s.close()
+    await waitFor(() => streams.size === 1, { what: 'the other streams closed' })
+    streams.closeAll()
+    expect([streams.size, streams.clients]).toEqual([0, 0])
   })
 
   it('keeps an idle stream whose reader takes what comes open with heartbeats rarer than the stall limit', async () => {

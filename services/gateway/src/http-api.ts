@@ -15,7 +15,7 @@ import {
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
-import type { AlertStreams, CatchUpGate } from './alert-stream.ts'
+import type { AlertStreams, CatchUpGate, StreamRefusal } from './alert-stream.ts'
 import { parseAsOf, readableFrom, tooEarly } from './as-of.ts'
 import { parseQuery } from './query.ts'
 
@@ -28,7 +28,7 @@ const PAGE_HEADERS = {
   'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
 }
 
-/** Retry-After of a stream refused at GATEWAY_MAX_STREAMS, in seconds. */
+/** Retry-After of a stream refused at GATEWAY_MAX_STREAMS or GATEWAY_MAX_STREAMS_PER_CLIENT, in seconds. */
 export const STREAM_RETRY_AFTER_S = 5
 /** Retry-After of GET /api/alerts while the gateway catches up (seconds at alert volumes), in seconds. */
 export const CATCHING_UP_RETRY_AFTER_S = 1
@@ -64,16 +64,27 @@ const headers = (res: ServerResponse, head: Record<string, string>) => {
   res.writeHead(200, head)
   res.end()
 }
-const tooManyStreams = (res: ServerResponse) =>
-  json(
-    res,
-    503,
-    {
-      error: 'too_many_streams',
-      message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
-    },
-    { 'retry-after': String(STREAM_RETRY_AFTER_S) },
-  )
+/**
+ * A stream refused: 503 when the gateway holds as many as it takes (any reader may get a place soon), 429
+ * when the reader's own client does (its own streams must close first: a tab in a reconnect loop, a script
+ * opening streams in a loop). A fixed message each, and no log line: a reader in a loop would flood it.
+ */
+const STREAM_REFUSALS: Record<StreamRefusal, { status: number; error: string; message: string }> = {
+  total: {
+    status: 503,
+    error: 'too_many_streams',
+    message: 'the gateway has as many alert streams open as allowed (GATEWAY_MAX_STREAMS)',
+  },
+  client: {
+    status: 429,
+    error: 'too_many_client_streams',
+    message: 'this client has as many alert streams open as allowed (GATEWAY_MAX_STREAMS_PER_CLIENT)',
+  },
+}
+const streamRefused = (res: ServerResponse, why: StreamRefusal) => {
+  const { status, ...body } = STREAM_REFUSALS[why]
+  json(res, status, body, { 'retry-after': String(STREAM_RETRY_AFTER_S) })
+}
 
 const whole = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -202,7 +213,10 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!recent.ok) return badRequest(res, recent.error)
       const filter = parseAlertFilter(q, ['recent', 'lastEventId'])
       if (!filter.ok) return badRequest(res, filter.error)
-      if (head) return deps.streams.full ? tooManyStreams(res) : headers(res, STREAM_HEAD)
+      if (head) {
+        const refused = deps.streams.refusal(req)
+        return refused ? streamRefused(res, refused) : headers(res, STREAM_HEAD)
+      }
       const header = req.headers['last-event-id']
       const lastEventId =
         (typeof header === 'string' ? header : undefined) ?? q.get('lastEventId') ?? undefined
@@ -211,7 +225,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         recent: recent.value.recent,
         ...(lastEventId ? { lastEventId } : {}),
       })
-      if (!opened) tooManyStreams(res)
+      if (opened !== true) streamRefused(res, opened)
     },
     '/api/indicators/top': (req, res, q, head) => {
       const p = parseQuery(TopQuery, q)

@@ -1,0 +1,43 @@
+import { loadConfig } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_MAX_STREAMS_PER_CLIENT, GatewayConfig, streamsPerClient } from './config.ts'
+
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(GatewayConfig, env)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return 'accepted'
+}
+
+describe('GatewayConfig', () => {
+  it('takes GATEWAY_MAX_STREAMS_PER_CLIENT, by default 20 or GATEWAY_MAX_STREAMS when that is lower', () => {
+    const perClient = (env: Record<string, string>) => streamsPerClient(loadConfig(GatewayConfig, env))
+    expect(perClient({})).toBe(DEFAULT_MAX_STREAMS_PER_CLIENT)
+    expect(DEFAULT_MAX_STREAMS_PER_CLIENT).toBe(20)
+    // A gateway set to fewer streams in all is not refused for a default nobody set.
+    expect(perClient({ GATEWAY_MAX_STREAMS: '5' })).toBe(5)
+    expect(perClient({ GATEWAY_MAX_STREAMS_PER_CLIENT: '3' })).toBe(3)
+    expect(perClient({ GATEWAY_MAX_STREAMS: '5', GATEWAY_MAX_STREAMS_PER_CLIENT: '5' })).toBe(5)
+    expect(perClient({ GATEWAY_MAX_STREAMS_PER_CLIENT: '200' })).toBe(200)
+  })
+
+  it('refuses GATEWAY_MAX_STREAMS_PER_CLIENT above GATEWAY_MAX_STREAMS, or not a count, naming it', () => {
+    expect(refusal({ GATEWAY_MAX_STREAMS: '10', GATEWAY_MAX_STREAMS_PER_CLIENT: '11' })).toBe(
+      'invalid configuration:\n  GATEWAY_MAX_STREAMS_PER_CLIENT: must be at most GATEWAY_MAX_STREAMS (got 11 and 10)',
+    )
+    expect(refusal({ GATEWAY_MAX_STREAMS_PER_CLIENT: '201' })).toBe(
+      'invalid configuration:\n  GATEWAY_MAX_STREAMS_PER_CLIENT: must be at most GATEWAY_MAX_STREAMS (got 201 and 200)',
+    )
+    for (const bad of ['0', '1.5', 'many'])
+      expect(refusal({ GATEWAY_MAX_STREAMS_PER_CLIENT: bad })).toMatch(
+        /^invalid configuration:\n {2}GATEWAY_MAX_STREAMS_PER_CLIENT: .+\(got "[^"]+"\)$/,
+      )
+    // Over the bound of both: one line for it, not a second comparing it with the total.
+    expect(refusal({ GATEWAY_MAX_STREAMS_PER_CLIENT: '20000' }).split('\n')).toEqual([
+      'invalid configuration:',
+      expect.stringMatching(/^ {2}GATEWAY_MAX_STREAMS_PER_CLIENT: .*10000/),
+    ])
+  })
+})
