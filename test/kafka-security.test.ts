@@ -9,6 +9,7 @@ import {
   createKafkaWorker,
   createLogger,
   describeInfraFailure,
+  faultReason,
   type KafkaWorker,
   kafkaClientConfig,
   loadConfig,
@@ -313,5 +314,102 @@ describe('a worker on a secured Kafka', () => {
       ...plain
     } = tls
     await expect(describeCluster(client(plain))).rejects.toThrow()
+  })
+
+  it('fails its start on a TLS setting that does not fit the listener with a line naming the cause and the variables, not "cannot reach"', async () => {
+    const tls = {
+      KAFKA_BROKERS: broker.listeners.SECURE!,
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: certs.ca,
+      KAFKA_SSL_CERT_FILE: certs.clientCert,
+      KAFKA_SSL_KEY_FILE: certs.clientKey,
+      ...sasl(),
+    }
+    const otherCa = join(dir, 'other-ca')
+    execFileSync('mkdir', ['-p', otherCa])
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=another CA',
+      ]),
+      { cwd: otherCa, stdio: 'pipe' },
+    )
+    const { KAFKA_SSL_CA_FILE: _ca, ...systemCas } = tls
+    const { KAFKA_SSL_CERT_FILE: _c, KAFKA_SSL_KEY_FILE: _k, ...noClientCert } = tls
+    const {
+      KAFKA_SSL: _s,
+      KAFKA_SSL_CA_FILE: _a,
+      KAFKA_SSL_CERT_FILE: _b,
+      KAFKA_SSL_KEY_FILE: _d,
+      ...plain
+    } = tls
+    const untrusted =
+      /certificate did not verify \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: .*KAFKA_SSL_CA_FILE.*KAFKA_SSL_REJECT_UNAUTHORIZED/
+    const cases: [string, Record<string, string>, RegExp][] = [
+      ["the system's CAs", systemCas, untrusted],
+      ['another CA', { ...tls, KAFKA_SSL_CA_FILE: join(otherCa, 'ca.pem') }, untrusted],
+      [
+        'no client certificate',
+        noClientCert,
+        /TLS handshake failed \(ERR_SSL_.*KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE/,
+      ],
+      [
+        'KAFKA_SSL on a SASL_PLAINTEXT listener',
+        { ...tls, KAFKA_BROKERS: broker.listeners.V6! },
+        /does not speak TLS there .*unset KAFKA_SSL/,
+      ],
+      [
+        'KAFKA_SSL on the PLAINTEXT listener',
+        { KAFKA_BROKERS: broker.brokers[0]!, KAFKA_SSL: 'true' },
+        /does not speak TLS there/,
+      ],
+      [
+        'no KAFKA_SSL on a SASL_SSL listener',
+        plain,
+        /answered with TLS, and KAFKA_SSL is off: set KAFKA_SSL=true/,
+      ],
+    ]
+    for (const [what, env, line] of cases) {
+      const err = await describeCluster(client(env)).then(
+        () => new Error(`${what}: connected`),
+        (e: unknown) => e,
+      )
+      const said = describeInfraFailure(err, env)
+      expect(said, what).toMatch(line)
+      expect(said, what).toMatch(
+        new RegExp(`^Kafka at ${env.KAFKA_BROKERS!.replace(/[[\]]/g, '\\$&')} \\(KAFKA_BROKERS\\)`),
+      )
+      expect(said, what).not.toMatch(/cannot reach/)
+      expect(said, what).not.toContain(PASSWORD)
+      expect(faultReason(err), what).toBe('tls failed')
+    }
+
+    // A worker as its own process exits 69 with that line, as for Kafka out of reach.
+    const prefix = `${randomName('tls-mismatch')}.`
+    const ingest: WorkerProcess = spawnWorker('services/ingest/src/main.ts', {
+      KAFKA_BROKERS: broker.listeners.V6!,
+      KAFKA_SSL: 'true',
+      KAFKA_SSL_CA_FILE: certs.ca,
+      ...sasl(),
+      REDIS_URL: testInfra().redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+    })
+    cleanups.push(async () => {
+      if (ingest.child.exitCode === null) ingest.child.kill('SIGKILL')
+    })
+    expect((await ingest.exited).code).toBe(69)
+    expect(ingest.output()).toMatch(
+      /does not speak TLS there \(ERR_TLS_KAFKA_LISTENER_NOT_TLS\), and KAFKA_SSL is on/,
+    )
+    expect(ingest.output()).not.toContain(PASSWORD)
   })
 })

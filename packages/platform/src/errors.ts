@@ -92,6 +92,26 @@ function redisReplyRetriable(e: Error & { previousErrors?: unknown }): boolean {
   return false
 }
 
+/**
+ * The code of a Kafka connection made with KAFKA_SSL whose broker accepted it and closed it before the
+ * TLS handshake ended: its listener speaks no TLS (PLAINTEXT, SASL_PLAINTEXT). Node gives that as
+ * ECONNRESET, as any reset; kafkajs keeps only an error's message and code.
+ */
+export const KAFKA_LISTENER_NOT_TLS = 'ERR_TLS_KAFKA_LISTENER_NOT_TLS'
+/** The code of a Kafka connection made without KAFKA_SSL whose broker answered with a TLS record: an SSL or SASL_SSL listener. */
+export const KAFKA_LISTENER_TLS = 'ERR_TLS_KAFKA_LISTENER_IS_TLS'
+
+/**
+ * OpenSSL's and Node's TLS error codes as a socket gives them: a certificate's verdict
+ * (UNABLE_TO_VERIFY_LEAF_SIGNATURE, SELF_SIGNED_CERT_IN_CHAIN, DEPTH_ZERO_SELF_SIGNED_CERT,
+ * CERT_HAS_EXPIRED…), ERR_TLS_* (ERR_TLS_CERT_ALTNAME_INVALID), ERR_SSL_* (an alert from the peer, a
+ * peer that speaks no TLS: ERR_SSL_WRONG_VERSION_NUMBER), and the two codes brokerSocket gives a Kafka
+ * connection whose listener speaks TLS or not against KAFKA_SSL (kafka-client.ts).
+ */
+export const isTlsCode = (code: unknown): code is string =>
+  typeof code === 'string' &&
+  /^(ERR_TLS_|ERR_SSL_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/.test(code)
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

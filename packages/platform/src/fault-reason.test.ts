@@ -10,7 +10,7 @@ import {
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { normalizeError, TradepulseError } from './errors.ts'
+import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
 import { faultReason } from './fault-reason.ts'
 
 const sock = (code: string, message: string) => Object.assign(new Error(message), { code })
@@ -27,6 +27,26 @@ describe('faultReason', () => {
     [
       'a TLS host name',
       sock('ERR_TLS_CERT_ALTNAME_INVALID', "Host: kafka.internal. is not in the cert's altnames"),
+      'tls failed',
+    ],
+    [
+      'a self-signed certificate',
+      sock('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'),
+      'tls failed',
+    ],
+    ['a peer speaking no TLS', sock('ERR_SSL_WRONG_VERSION_NUMBER', 'wrong version number'), 'tls failed'],
+    [
+      'a Kafka listener speaking no TLS (brokerSocket)',
+      new KafkaJSConnectionError('Connection error: Client network socket disconnected', {
+        code: KAFKA_LISTENER_NOT_TLS,
+      }),
+      'tls failed',
+    ],
+    [
+      'a Kafka listener speaking TLS (brokerSocket)',
+      new KafkaJSConnectionError('Connection error: the broker answered with TLS', {
+        code: KAFKA_LISTENER_TLS,
+      }),
       'tls failed',
     ],
     ['a Redis still loading', new ReplyError('LOADING Redis is loading the dataset in memory'), 'loading'],

@@ -1,4 +1,4 @@
-import { IOREDIS_OUTAGES, isSocketTimeout, REDIS_MAX_CLIENTS, REDIS_WAITED_OUT } from './errors.ts'
+import { IOREDIS_OUTAGES, isSocketTimeout, isTlsCode, REDIS_MAX_CLIENTS, REDIS_WAITED_OUT } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -69,9 +69,6 @@ const SOCKET_CODES: Record<string, string> = {
   UND_ERR_SOCKET: 'disconnected',
 }
 
-/** OpenSSL's certificate verdicts node gives as an error's code (besides ERR_TLS_* and ERR_SSL_*). */
-const TLS_CODE = /^(ERR_TLS_|ERR_SSL_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/
-
 /** A Redis reply's first word: the server states that pass and the refusals of the client, in words. */
 /** ioredis's own plain errors, known by their whole message (as normalizeError knows them). */
 const IOREDIS_MESSAGES: Readonly<Record<string, string>> = {
@@ -104,7 +101,7 @@ function ownReason(e: FaultLike): string | undefined {
   const message = typeof e.message === 'string' ? e.message : ''
   const code = typeof e.code === 'string' ? e.code : ''
   if (code && SOCKET_CODES[code]) return SOCKET_CODES[code]
-  if (code && TLS_CODE.test(code)) return 'tls failed'
+  if (isTlsCode(code)) return 'tls failed'
   if (name === 'TimeoutError') return 'timeout' // AbortSignal.timeout's
   // Kafka: a protocol error by its type, a client error by its class; a connection error by its socket's
   // code (above), else unreachable.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TradepulseError } from './errors.ts'
+import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, TradepulseError } from './errors.ts'
 import { describeInfraFailure, runUntilSignal } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 
@@ -26,6 +26,46 @@ describe('describeInfraFailure', () => {
     const err = kafkaError('KafkaJSProtocolError', 'This server does not host this topic-partition')
     expect(describeInfraFailure(err, { KAFKA_BROKERS: 'k:9092' })).toBe(
       'Kafka at k:9092 (KAFKA_BROKERS) failed: This server does not host this topic-partition; create the topics with `tradepulse topics create`',
+    )
+  })
+
+  it('names the TLS setting to check for a handshake that failed, by the socket code kafkajs keeps, never "cannot reach"', () => {
+    const tlsFailure = (code: string, message: string) => {
+      const conn = Object.assign(kafkaError('KafkaJSConnectionError', `Connection error: ${message}`), {
+        code,
+      })
+      return kafkaError('KafkaJSNumberOfRetriesExceeded', conn.message, conn)
+    }
+    const env = { KAFKA_BROKERS: 'k:9093' }
+    for (const code of [
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'SELF_SIGNED_CERT_IN_CHAIN',
+      'DEPTH_ZERO_SELF_SIGNED_CERT',
+      'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+      'CERT_HAS_EXPIRED',
+      'ERR_TLS_CERT_ALTNAME_INVALID',
+    ])
+      expect(describeInfraFailure(tlsFailure(code, 'x'), env)).toBe(
+        `Kafka at k:9093 (KAFKA_BROKERS): the broker's TLS certificate did not verify (${code}: Connection error: x); set KAFKA_SSL_CA_FILE to the CA that signed the brokers' certificates (unset: the system's CAs), check that the certificate names the host of KAFKA_BROKERS; KAFKA_SSL_REJECT_UNAUTHORIZED=false trusts any broker (tests only)`,
+      )
+    for (const code of [KAFKA_LISTENER_NOT_TLS, 'ERR_SSL_WRONG_VERSION_NUMBER'])
+      expect(describeInfraFailure(tlsFailure(code, 'x'), env)).toBe(
+        `Kafka at k:9093 (KAFKA_BROKERS) does not speak TLS there (${code}), and KAFKA_SSL is on: point KAFKA_BROKERS at the brokers' SSL or SASL_SSL listener, or unset KAFKA_SSL for a PLAINTEXT or SASL_PLAINTEXT one`,
+      )
+    expect(describeInfraFailure(tlsFailure(KAFKA_LISTENER_TLS, 'x'), env)).toMatch(
+      /^Kafka at k:9093 \(KAFKA_BROKERS\) answered with TLS, and KAFKA_SSL is off: set KAFKA_SSL=true/,
+    )
+    expect(
+      describeInfraFailure(
+        tlsFailure('ERR_SSL_SSL/TLS_ALERT_BAD_CERTIFICATE', 'tls alert bad certificate'),
+        env,
+      ),
+    ).toMatch(
+      /^Kafka at k:9093 \(KAFKA_BROKERS\): the TLS handshake failed \(ERR_SSL_SSL\/TLS_ALERT_BAD_CERTIFICATE: .*check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE/,
+    )
+    // A reset with no TLS code is still an outage.
+    expect(describeInfraFailure(tlsFailure('ECONNRESET', 'read ECONNRESET'), env)).toMatch(
+      /^cannot reach Kafka at k:9093/,
     )
   })
 

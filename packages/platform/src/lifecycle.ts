@@ -1,6 +1,12 @@
 import type { App } from './app.ts'
 import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl, setValue } from './config.ts'
-import { normalizeError, TradepulseError } from './errors.ts'
+import {
+  isTlsCode,
+  KAFKA_LISTENER_NOT_TLS,
+  KAFKA_LISTENER_TLS,
+  normalizeError,
+  TradepulseError,
+} from './errors.ts'
 import type { Logger } from './logger.ts'
 
 export const EXIT_CONFIG = 78 // EX_CONFIG from sysexits.h: "configuration error"
@@ -101,6 +107,33 @@ function redisHost(env: Record<string, string | undefined>): string | undefined 
   }
 }
 
+/** Certificate verdicts: the broker's certificate is not one the client trusts. */
+const CERTIFICATE_NOT_TRUSTED =
+  /^(UNABLE_TO_|SELF_SIGNED|DEPTH_ZERO_SELF_SIGNED|CERT_|ERR_TLS_CERT_ALTNAME_INVALID$|HOSTNAME_MISMATCH$)/
+/** The peer spoke no TLS (Node gives a plaintext answer to a ClientHello so). */
+const NOT_TLS = new Set([
+  KAFKA_LISTENER_NOT_TLS,
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+])
+
+/**
+ * The line for a Kafka failure that is the TLS settings', naming the variables to check, judged by its
+ * socket's code (the `code` kafkajs keeps of it); undefined for any other.
+ * Never a password nor a key: only the variables' names and the client's message.
+ */
+function kafkaSecurityFailure(chain: Error[], at: string, reason: string): string | undefined {
+  const code = chain.map((e) => (e as { code?: unknown }).code).find(isTlsCode)
+  if (code === undefined) return undefined
+  if (code === KAFKA_LISTENER_TLS)
+    return `Kafka at ${at} (KAFKA_BROKERS) answered with TLS, and KAFKA_SSL is off: set KAFKA_SSL=true (with KAFKA_SSL_CA_FILE for a private CA), or point KAFKA_BROKERS at a PLAINTEXT or SASL_PLAINTEXT listener`
+  if (NOT_TLS.has(code))
+    return `Kafka at ${at} (KAFKA_BROKERS) does not speak TLS there (${code}), and KAFKA_SSL is on: point KAFKA_BROKERS at the brokers' SSL or SASL_SSL listener, or unset KAFKA_SSL for a PLAINTEXT or SASL_PLAINTEXT one`
+  if (CERTIFICATE_NOT_TRUSTED.test(code))
+    return `Kafka at ${at} (KAFKA_BROKERS): the broker's TLS certificate did not verify (${code}: ${reason}); set KAFKA_SSL_CA_FILE to the CA that signed the brokers' certificates (unset: the system's CAs), check that the certificate names the host of KAFKA_BROKERS; KAFKA_SSL_REJECT_UNAUTHORIZED=false trusts any broker (tests only)`
+  return `Kafka at ${at} (KAFKA_BROKERS): the TLS handshake failed (${code}: ${reason}); check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE (a listener may require a client certificate its CA signed) and KAFKA_SSL_CA_FILE`
+}
+
 /**
  * One line for a failure of Kafka or Redis, naming the address and the variable that sets it (the
  * reader's first question is "which Kafka?"), or for a socket or lookup error of another host, naming
@@ -134,6 +167,8 @@ export function describeInfraFailure(
     chain.some((e) => UNREACHABLE.test(e.message) || UNREACHABLE.test(String((e as { code?: unknown }).code)))
   if (isKafka) {
     const at = setValue(env.KAFKA_BROKERS) ?? DEFAULT_KAFKA_BROKERS
+    const security = kafkaSecurityFailure(chain, at, reason)
+    if (security) return security
     if (unreachable)
       return `cannot reach Kafka at ${at} (KAFKA_BROKERS): ${reason}; start it (pnpm infra:up) or set KAFKA_BROKERS`
     const hint = /does not host this topic-partition|UNKNOWN_TOPIC/i.test(

@@ -1,5 +1,5 @@
-import { isIP, connect as netConnect } from 'node:net'
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls'
+import { isIP, connect as netConnect, type Socket } from 'node:net'
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import type { TopicSpec } from '@tradepulse/contracts'
 import kafkajs, {
   type Admin,
@@ -14,6 +14,7 @@ import kafkajs, {
   type SASLOptions,
 } from 'kafkajs'
 import type { BaseConfig } from '../config.ts'
+import { isTlsCode, KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { gzipCodec } from './gzip-codec.ts'
 import { snappyCodec } from './snappy-codec.ts'
@@ -157,14 +158,53 @@ const KEEP_ALIVE_DELAY_MS = 60_000
  */
 export const brokerSocket: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   const address = connectHost(host)
-  const socket = ssl
-    ? tlsConnect(
-        { host: address, port, ...(isIP(address) ? {} : { servername: address }), ...ssl },
-        onConnect,
-      )
-    : netConnect({ host: address, port }, onConnect)
+  if (ssl) {
+    const socket = tlsConnect(
+      { host: address, port, ...(isIP(address) ? {} : { servername: address }), ...ssl },
+      onConnect,
+    )
+    socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS)
+    markPlainListener(socket)
+    return socket
+  }
+  const socket = netConnect({ host: address, port }, onConnect)
   socket.setKeepAlive(true, KEEP_ALIVE_DELAY_MS)
+  markTlsListener(socket)
   return socket
+}
+
+/** A TLS socket's error after the TCP connection and before the handshake ended, not TLS's own: KAFKA_LISTENER_NOT_TLS. */
+function markPlainListener(socket: TLSSocket): void {
+  let connected = false
+  let secured = false
+  socket.once('connect', () => {
+    connected = true
+  })
+  socket.once('secureConnect', () => {
+    secured = true
+  })
+  // Registered before kafkajs's own listener (added once this factory returns): it reads the code set here.
+  socket.once('error', (err: Error & { code?: unknown; socketCode?: unknown }) => {
+    if (!connected || secured || isTlsCode(err.code)) return
+    err.socketCode = err.code
+    err.code = KAFKA_LISTENER_NOT_TLS
+  })
+}
+
+/**
+ * A plain socket whose first bytes are a TLS record's header (an alert or a handshake, version 3.x) is
+ * talking to a TLS listener, which answers a Kafka request with an alert: destroyed with
+ * KAFKA_LISTENER_TLS. No Kafka response starts so (its size would be over 350 MB).
+ */
+function markTlsListener(socket: Socket): void {
+  socket.once('data', (chunk: Buffer) => {
+    if (chunk.length >= 2 && (chunk[0] === 0x15 || chunk[0] === 0x16) && chunk[1] === 0x03)
+      socket.destroy(
+        Object.assign(new Error('the broker answered with TLS: its listener is SSL or SASL_SSL'), {
+          code: KAFKA_LISTENER_TLS,
+        }),
+      )
+  })
 }
 
 export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
