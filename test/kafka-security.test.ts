@@ -5,9 +5,13 @@ import { join } from 'node:path'
 import type { TopicSpec } from '@tradepulse/contracts'
 import {
   BaseConfig,
+  type BatchHandler,
+  createBatchRunner,
   createKafka,
   createKafkaWorker,
   createLogger,
+  createMetrics,
+  createProducer,
   describeInfraFailure,
   faultReason,
   type KafkaWorker,
@@ -17,6 +21,7 @@ import {
 } from '@tradepulse/platform'
 import {
   freePort,
+  kafkaClasspath,
   type LocalKafka,
   randomName,
   spawnWorker,
@@ -31,13 +36,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 /**
  * A second broker of this run's own, secured as production clusters are: SASL/PLAIN on IPv6 loopback
  * ([::1]), and SASL/PLAIN over TLS with client certificates required on 127.0.0.1, its certificates from
- * a CA made here. The workers' clients reach it with the KAFKA_* settings alone (loadConfig, then
+ * a CA made here; and SCRAM on 127.0.0.1 with re-authentication every 12 s (kafkajs re-authenticates
+ * 10 s before a session ends: every 2 s), where a credential removed reaches the clients connected. The workers' clients reach it with the KAFKA_* settings alone (loadConfig, then
  * kafkaClientConfig), as a deployment's would.
  */
 
 const silent = createLogger({ level: 'silent' })
 const USER = 'tradepulse'
 const PASSWORD = `pw-${randomName('sasl')}`
+/** SCRAM users of the REVOKE listener whose credential a test removes while a worker runs. */
+const REVOKED = { consumer: 'revoked-consumer', producer: 'revoked-producer' }
 
 /** A CA, a broker certificate for 127.0.0.1, ::1 and localhost, and a client certificate, made by openssl in `dir`. */
 function makeCertificates(dir: string) {
@@ -96,8 +104,11 @@ beforeAll(async () => {
     listeners: [
       { name: 'V6', protocol: 'SASL_PLAINTEXT', host: '::1' },
       { name: 'SECURE', protocol: 'SASL_SSL' },
+      { name: 'REVOKE', protocol: 'SASL_PLAINTEXT' },
     ],
-    scramCredentials: [`SCRAM-SHA-512=[name=${USER},password=${PASSWORD}]`],
+    scramCredentials: [USER, REVOKED.consumer, REVOKED.producer].map(
+      (name) => `SCRAM-SHA-512=[name=${name},password=${PASSWORD}]`,
+    ),
     properties: {
       'listener.name.v6.sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-512',
       'listener.name.secure.sasl.enabled.mechanisms': 'PLAIN',
@@ -105,6 +116,10 @@ beforeAll(async () => {
         'org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.v6.plain.sasl.jaas.config': jaas,
       'listener.name.secure.plain.sasl.jaas.config': jaas,
+      'listener.name.revoke.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.revoke.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.revoke.scram-sha-512.connections.max.reauth.ms': '12000',
       'ssl.keystore.type': 'PEM',
       'ssl.keystore.location': certs.keystore,
       'ssl.truststore.type': 'PEM',
@@ -138,6 +153,72 @@ function client(env: Record<string, string>): Kafka {
     logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
   })
+}
+
+/** A client of the PLAINTEXT listener, with kafkajs's retries (a group's coordinator is found only with them). */
+const plaintext = () =>
+  createKafka(
+    kafkaClientConfig(loadConfig(BaseConfig, { KAFKA_BROKERS: broker.brokers[0]! }), randomName('plaintext')),
+    silent,
+    { logLevel: logLevel.NOTHING },
+  )
+
+/** Removes `user`'s SCRAM credential on the broker (kafka-configs, through its PLAINTEXT listener). */
+function revoke(user: string): void {
+  execFileSync(
+    'java',
+    [
+      '-cp',
+      kafkaClasspath(),
+      'kafka.admin.ConfigCommand',
+      '--bootstrap-server',
+      broker.brokers[0]!,
+      '--alter',
+      '--delete-config',
+      'SCRAM-SHA-512',
+      '--entity-type',
+      'users',
+      '--entity-name',
+      user,
+    ],
+    { stdio: 'pipe', timeout: 60_000 },
+  )
+}
+
+/** The next offset `groupId` committed on partition 0 of `topic` (-1: none), read on the PLAINTEXT listener. */
+async function committed(groupId: string, topic: string): Promise<number> {
+  const admin = plaintext().admin()
+  await admin.connect()
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
+    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? -1)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** The values on partition 0 of `topic`, read on the PLAINTEXT listener. */
+async function valuesOf(topic: string): Promise<string[]> {
+  const admin = plaintext().admin()
+  await admin.connect()
+  const high = Number((await admin.fetchTopicOffsets(topic)).find((p) => p.partition === 0)?.high ?? 0)
+  await admin.disconnect()
+  if (high === 0) return []
+  const consumer = plaintext().consumer({ groupId: randomName('reader') })
+  const values: string[] = []
+  await consumer.connect()
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(String(message.value))
+      },
+    })
+    await waitFor(() => values.length >= high, { what: `${high} records of ${topic}`, timeoutMs: 20_000 })
+  } finally {
+    await consumer.disconnect()
+  }
+  return values
 }
 
 /** The brokers `kafka`'s cluster metadata names, as host:port, or the error connecting gave. */
@@ -262,9 +343,11 @@ describe('a worker on a secured Kafka', () => {
     expect((err as Error).message).toMatch(/SASL PLAIN authentication failed/)
     // Not retried as an outage: the worker client's retries (createKafka) would take 15 s and more.
     expect(tookMs).toBeLessThan(5_000)
-    expect(normalizeError(err)).toMatchObject({ code: 'INFRA_KAFKA', retriable: false })
+    expect(normalizeError(err)).toMatchObject({ code: 'KAFKA_AUTH', retriable: false })
     const line = describeInfraFailure(err, env)
-    expect(line).toMatch(/\(KAFKA_BROKERS\) failed: .*authentication failed/i)
+    expect(line).toMatch(
+      /\(KAFKA_BROKERS\) refused the credentials: .*authentication failed.*; check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/i,
+    )
     expect(line).not.toContain(wrong)
     expect(String((err as Error).stack)).not.toContain(wrong)
   })
@@ -411,5 +494,163 @@ describe('a worker on a secured Kafka', () => {
       /does not speak TLS there \(ERR_TLS_KAFKA_LISTENER_NOT_TLS\), and KAFKA_SSL is on/,
     )
     expect(ingest.output()).not.toContain(PASSWORD)
+  })
+
+  /** A worker's settings on the REVOKE listener as `user`. */
+  const scramEnv = (user: string) => ({
+    KAFKA_BROKERS: broker.listeners.REVOKE!,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: user,
+    KAFKA_SASL_PASSWORD: PASSWORD,
+    HTTP_PORT: '0',
+  })
+  const passThrough =
+    (output: string): BatchHandler =>
+    async (records) =>
+      records.map((r) => ({
+        kind: 'ok' as const,
+        out: [{ topic: output, key: null, value: `seen ${String(r.value)}` }],
+      }))
+
+  /** Topics in and out on the broker, and a producer to `in` on the PLAINTEXT listener. */
+  async function pipe(name: string) {
+    const kafka = plaintext()
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.createTopics({
+      topics: [{ topic: `${name}.in` }, { topic: `${name}.out` }, { topic: `${name}.dlq` }],
+    })
+    await admin.disconnect()
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    cleanups.push(() => producer.disconnect())
+    return {
+      input: `${name}.in`,
+      output: `${name}.out`,
+      dlq: `${name}.dlq`,
+      send: (value: string) => producer.send({ topic: `${name}.in`, messages: [{ value }] }),
+    }
+  }
+
+  it('stops a running worker whose credential the broker removed (its consumer refused): failed() at once, naming the variables; restarted with valid credentials, it goes on from its commit', async () => {
+    const name = randomName('revoked-consumer')
+    const { input, output, dlq, send } = await pipe(name)
+    const env = scramEnv(REVOKED.consumer)
+    const config = loadConfig(BaseConfig, { ...env, KAFKA_GROUP_ID: name, KAFKA_COMMIT_INTERVAL_MS: '100' })
+    const make = (cfg: BaseConfig) =>
+      createKafkaWorker({
+        worker: 'revoked',
+        config: cfg,
+        log: silent,
+        inputTopics: [input],
+        dlqTopic: dlq,
+        defaultHttpPort: 0,
+        handler: passThrough(output),
+      })
+    const worker = make(config)
+    cleanups.push(() => worker.stop())
+    await worker.start()
+    await send('first')
+    await waitFor(async () => (await committed(name, input)) === 1, { what: 'the first record committed' })
+
+    // No batch under way: the consumer's fetches are the first to re-authenticate, and are refused (with
+    // a batch retrying its output, that is the next test's bounded wait).
+    revoke(REVOKED.consumer)
+    const err = await Promise.race([
+      worker.failed!(),
+      waitFor<never>(() => false, { what: 'failed() to report the refused credentials', timeoutMs: 30_000 }),
+    ])
+    expect(err).toMatchObject({ code: 'KAFKA_AUTH' })
+    expect(err.message).toMatch(/^Kafka refused the credentials \(KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD\)/)
+    const health = await worker.health()
+    expect(health.checks.consumer?.detail).toMatch(/auth refused \(KAFKA_SASL_USERNAME/)
+    const line = describeInfraFailure(err, env)
+    expect(line).toMatch(/refused the credentials: .*check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/)
+    expect(line).not.toContain(PASSWORD)
+    await worker.stop()
+    expect(await committed(name, input)).toBe(1)
+
+    // Restarted with credentials the broker takes (another user of the same group), nothing is lost.
+    const restarted = make(
+      loadConfig(BaseConfig, {
+        ...env,
+        KAFKA_BROKERS: broker.listeners.V6!,
+        ...sasl(),
+        KAFKA_GROUP_ID: name,
+      }),
+    )
+    cleanups.push(() => restarted.stop())
+    await restarted.start()
+    await send('second')
+    await waitFor(async () => (await committed(name, input)) === 2, { what: 'the second record committed' })
+    expect(new Set(await valuesOf(output))).toEqual(new Set(['seen first', 'seen second']))
+  })
+
+  it("retries a running worker's output refused for its credentials for a bounded time, degraded with its own reason, then reports failed(); nothing unhandled committed", async () => {
+    const name = randomName('revoked-producer')
+    const { input, output, dlq, send } = await pipe(name)
+    // The consumer's credentials still hold (another user, on [::1]); only the producer's are removed.
+    const consumerKafka = createKafka(
+      kafkaClientConfig(loadConfig(BaseConfig, { KAFKA_BROKERS: broker.listeners.V6!, ...sasl() }), name),
+      silent,
+    )
+    const env = scramEnv(REVOKED.producer)
+    const producerKafka = createKafka(kafkaClientConfig(loadConfig(BaseConfig, env), name), silent)
+    const runner = createBatchRunner(
+      consumerKafka,
+      createProducer(producerKafka),
+      passThrough(output),
+      {
+        worker: 'revoked',
+        groupId: name,
+        topics: [input],
+        dlqTopic: dlq,
+        maxBatch: 100,
+        fetchMaxWaitMs: 100,
+        commitIntervalMs: 100,
+        sessionTimeoutMs: 10_000,
+        heartbeatIntervalMs: 1_000,
+        maxBytesPerPartition: 1_048_576,
+        partitionsConcurrency: 1,
+        retryBaseMs: 100,
+        retryMaxMs: 500,
+        credentialsRefusedMs: 5_000,
+      },
+      silent,
+      createMetrics('revoked'),
+    )
+    cleanups.push(() => runner.stop())
+    await runner.start()
+    await send('first')
+    await waitFor(async () => (await committed(name, input)) === 1, { what: 'the first record committed' })
+
+    revoke(REVOKED.producer)
+    await send('second')
+    // Waited out for a while, with a reason of its own naming the variable…
+    await waitFor(
+      async () =>
+        (await runner.health()).detail?.match(
+          /^KAFKA_AUTH: auth refused \(KAFKA_SASL_USERNAME, attempt \d+\)$/,
+        ),
+      {
+        what: 'health to say the credentials are refused',
+        timeoutMs: 20_000,
+      },
+    )
+    expect(await runner.health()).toMatchObject({ status: 'degraded', ready: false })
+    // …then given up.
+    const err = await Promise.race([
+      runner.failed(),
+      waitFor<never>(() => false, { what: 'failed() to report the refused credentials', timeoutMs: 20_000 }),
+    ])
+    expect(err.message).toMatch(
+      /^Kafka refused the credentials \(KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD\) for 5000 ms: /,
+    )
+    expect(describeInfraFailure(err, env)).toMatch(/check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/)
+    expect(await runner.health()).toMatchObject({ status: 'failed', ready: false })
+    await runner.stop()
+    // The second record's output was never acknowledged: not committed, it comes again after a restart.
+    expect(await valuesOf(output)).toEqual(['seen first'])
+    expect(await committed(name, input)).toBe(1)
   })
 })

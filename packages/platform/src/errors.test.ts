@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
-import { normalizeError, TradepulseError } from './errors.ts'
+import { isKafkaAuthRefusal, normalizeError, TradepulseError } from './errors.ts'
 
 // ioredis's own error classes, as it throws them: a reply is its SimpleError (a redis-errors ReplyError),
 // a command given up as the connection closed a redis-errors AbortError.
@@ -67,6 +67,32 @@ describe('normalizeError', () => {
         Object.assign(new Error('too large'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: bad }),
       ),
     ).toMatchObject({ retriable: false })
+  })
+
+  it('gives a refusal of the Kafka credentials its own code, not retriable, wherever kafkajs wraps it', () => {
+    const sasl = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: invalid credentials'), {
+      name: 'KafkaJSSASLAuthenticationError',
+      retriable: false,
+    })
+    const wrapped = Object.assign(new Error(sasl.message, { cause: sasl }), {
+      name: 'KafkaJSNonRetriableError',
+    })
+    const byType = Object.assign(new Error('Request is not valid given the current SASL state'), {
+      name: 'KafkaJSProtocolError',
+      type: 'SASL_AUTHENTICATION_FAILED',
+    })
+    for (const e of [sasl, wrapped, byType]) {
+      expect(isKafkaAuthRefusal(e)).toBe(true)
+      expect(normalizeError(e)).toMatchObject({ code: 'KAFKA_AUTH', retriable: false })
+    }
+    // An ACL's refusal: the credentials hold; not this code.
+    const acl = Object.assign(new Error('Not authorized to access topics'), {
+      name: 'KafkaJSProtocolError',
+      type: 'TOPIC_AUTHORIZATION_FAILED',
+      retriable: false,
+    })
+    expect(isKafkaAuthRefusal(acl)).toBe(false)
+    expect(normalizeError(acl)).toMatchObject({ code: 'INFRA_KAFKA' })
   })
 
   // Messages as Redis 7 gives them, inside a script or not: a server state that passes, not a bug of ours.

@@ -8,6 +8,8 @@ import { ReplyError } from 'ioredis'
 export const ERROR_CODES = {
   CONFIG_INVALID: { retriable: false, message: 'invalid configuration' },
   INFRA_KAFKA: { retriable: true, message: 'Kafka request failed' },
+  // The brokers refused KAFKA_SASL_USERNAME's credentials: the same on every try with the same ones.
+  KAFKA_AUTH: { retriable: false, message: 'Kafka refused the credentials' },
   INFRA_REDIS: { retriable: true, message: 'Redis request failed' },
   INFRA_HTTP: { retriable: true, message: 'HTTP request failed' },
   INFRA_DEPENDENCY: { retriable: true, message: 'a dependency is unavailable' },
@@ -93,6 +95,32 @@ function redisReplyRetriable(e: Error & { previousErrors?: unknown }): boolean {
 }
 
 /**
+ * Kafka's refusals of the credentials (KAFKA_SASL_*), by kafkajs's class or a protocol error's type, with
+ * the short reason health gives (fault-reason.ts): a wrong or revoked password, an unknown user, a
+ * mechanism the listener does not take. Not an ACL's refusal (*_AUTHORIZATION_FAILED): the credentials
+ * hold, and an ACL granted applies at once, so that is waited out; new credentials need a new process.
+ */
+export const KAFKA_AUTH_REFUSALS: Readonly<Record<string, string>> = {
+  KafkaJSSASLAuthenticationError: 'auth refused',
+  SASL_AUTHENTICATION_FAILED: 'auth refused',
+  ILLEGAL_SASL_STATE: 'auth refused',
+  UNSUPPORTED_SASL_MECHANISM: 'auth refused',
+}
+
+/** Whether `err` or an error it wraps (kafkajs's retrier, ours) is a refusal of the Kafka credentials. */
+export function isKafkaAuthRefusal(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  for (let e = err; e instanceof Error && seen.size < 8 && !seen.has(e); e = e.cause) {
+    seen.add(e)
+    if (e instanceof TradepulseError && e.code === 'KAFKA_AUTH') return true
+    const { type } = e as { type?: unknown }
+    if (Object.hasOwn(KAFKA_AUTH_REFUSALS, e.name)) return true
+    if (typeof type === 'string' && Object.hasOwn(KAFKA_AUTH_REFUSALS, type)) return true
+  }
+  return false
+}
+
+/**
  * The code of a Kafka connection made with KAFKA_SSL whose broker accepted it and closed it before the
  * TLS handshake ended: its listener speaks no TLS (PLAINTEXT, SASL_PLAINTEXT). Node gives that as
  * ECONNRESET, as any reset; kafkajs keeps only an error's message and code.
@@ -139,6 +167,7 @@ export function normalizeError(err: unknown): TradepulseError {
   if (e.name.startsWith('KafkaJS')) {
     // kafkajs gives up on a retriable fault after its own retries and marks that final error not
     // retriable; for us it is still an outage to wait out (the batch runner backs off and tries again).
+    if (isKafkaAuthRefusal(e)) return new TradepulseError('KAFKA_AUTH', e.message, { cause: err })
     const cause = (e as { cause?: { retriable?: boolean } }).cause
     const retriable =
       e.name === 'KafkaJSNumberOfRetriesExceeded' ? (cause?.retriable ?? true) : (e.retriable ?? true)

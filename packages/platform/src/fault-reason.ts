@@ -1,4 +1,11 @@
-import { IOREDIS_OUTAGES, isSocketTimeout, isTlsCode, REDIS_MAX_CLIENTS, REDIS_WAITED_OUT } from './errors.ts'
+import {
+  IOREDIS_OUTAGES,
+  isSocketTimeout,
+  isTlsCode,
+  KAFKA_AUTH_REFUSALS,
+  REDIS_MAX_CLIENTS,
+  REDIS_WAITED_OUT,
+} from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -81,7 +88,7 @@ const KAFKAJS_NAMES: Record<string, string> = {
   KafkaJSRequestTimeoutError: 'timeout',
   KafkaJSTimeout: 'timeout',
   KafkaJSLockTimeout: 'timeout',
-  KafkaJSSASLAuthenticationError: 'auth refused',
+  ...KAFKA_AUTH_REFUSALS,
   KafkaJSBrokerNotFound: 'unreachable',
   KafkaJSGroupCoordinatorNotFound: 'coordinator not found',
   KafkaJSServerDoesNotSupportApiKey: 'unsupported by the broker',
@@ -90,9 +97,7 @@ const KAFKAJS_NAMES: Record<string, string> = {
 }
 
 const KAFKA_TYPES: Record<string, string> = {
-  SASL_AUTHENTICATION_FAILED: 'auth refused',
-  ILLEGAL_SASL_STATE: 'auth refused',
-  UNSUPPORTED_SASL_MECHANISM: 'auth refused',
+  ...KAFKA_AUTH_REFUSALS,
   REQUEST_TIMED_OUT: 'timeout',
 }
 

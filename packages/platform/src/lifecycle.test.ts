@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, TradepulseError } from './errors.ts'
+import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
 import { describeInfraFailure, runUntilSignal } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 
@@ -67,6 +67,24 @@ describe('describeInfraFailure', () => {
     expect(describeInfraFailure(tlsFailure('ECONNRESET', 'read ECONNRESET'), env)).toMatch(
       /^cannot reach Kafka at k:9093/,
     )
+  })
+
+  it('names the SASL variables for refused credentials, at the start or while running', () => {
+    const sasl = kafkaError(
+      'KafkaJSSASLAuthenticationError',
+      'SASL SCRAM SHA512 authentication failed: invalid credentials',
+    )
+    const line =
+      'Kafka at k:9092 (KAFKA_BROKERS) refused the credentials: SASL SCRAM SHA512 authentication failed: invalid credentials; check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (and KAFKA_SASL_MECHANISM, the one the listener takes)'
+    expect(
+      describeInfraFailure(kafkaError('KafkaJSNonRetriableError', sasl.message, sasl), {
+        KAFKA_BROKERS: 'k:9092',
+      }),
+    ).toBe(line)
+    const running = new TradepulseError('KAFKA_AUTH', 'Kafka refused the credentials … for 30000 ms', {
+      cause: normalizeError(sasl),
+    })
+    expect(describeInfraFailure(running, { KAFKA_BROKERS: 'k:9092' })).toBe(line)
   })
 
   it('names Redis and REDIS_URL with its credentials hidden', () => {

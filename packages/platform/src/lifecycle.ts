@@ -1,6 +1,7 @@
 import type { App } from './app.ts'
 import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl, setValue } from './config.ts'
 import {
+  isKafkaAuthRefusal,
   isTlsCode,
   KAFKA_LISTENER_NOT_TLS,
   KAFKA_LISTENER_TLS,
@@ -118,11 +119,13 @@ const NOT_TLS = new Set([
 ])
 
 /**
- * The line for a Kafka failure that is the TLS settings', naming the variables to check, judged by its
- * socket's code (the `code` kafkajs keeps of it); undefined for any other.
+ * The line for a Kafka failure that is the security settings', naming the variables to check, judged by
+ * the error's class and its socket's code (the `code` kafkajs keeps of it); undefined for any other.
  * Never a password nor a key: only the variables' names and the client's message.
  */
 function kafkaSecurityFailure(chain: Error[], at: string, reason: string): string | undefined {
+  if (chain.some(isKafkaAuthRefusal))
+    return `Kafka at ${at} (KAFKA_BROKERS) refused the credentials: ${reason}; check KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (and KAFKA_SASL_MECHANISM, the one the listener takes)`
   const code = chain.map((e) => (e as { code?: unknown }).code).find(isTlsCode)
   if (code === undefined) return undefined
   if (code === KAFKA_LISTENER_TLS)
@@ -151,7 +154,9 @@ export function describeInfraFailure(
   // ioredis wrap it in "retries exceeded" and the like.
   const reason = chain[chain.length - 1]!.message.replace(/\s+/g, ' ').trim()
   const isKafka = chain.some(
-    (e) => e.name.startsWith('KafkaJS') || (e instanceof TradepulseError && e.code === 'INFRA_KAFKA'),
+    (e) =>
+      e.name.startsWith('KafkaJS') ||
+      (e instanceof TradepulseError && (e.code === 'INFRA_KAFKA' || e.code === 'KAFKA_AUTH')),
   )
   let isRedis = !isKafka && chain.some((e) => normalizeError(e).code === 'INFRA_REDIS')
   if (!isKafka && !isRedis) {

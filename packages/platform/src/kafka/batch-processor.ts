@@ -42,9 +42,13 @@ export type PreparedBatch = {
  */
 function waitedOut(raw: unknown): TradepulseError {
   const err = normalizeError(raw)
+  // Refused credentials keep their code: the runner waits them out for a bounded time only.
   return err.retriable
     ? err
-    : new TradepulseError('INFRA_KAFKA', err.message, { cause: raw, retriable: true })
+    : new TradepulseError(err.code === 'KAFKA_AUTH' ? 'KAFKA_AUTH' : 'INFRA_KAFKA', err.message, {
+        cause: raw,
+        retriable: true,
+      })
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   KafkaJSError,
   KafkaJSNonRetriableError,
   KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
@@ -184,6 +185,39 @@ describe('batch runner on a consumer crash', () => {
     expect(failed).toMatchObject({ code: 'CONFIG_INVALID', message: MESSAGE })
     expect(await runner.health()).toMatchObject({ status: 'failed', detail: MESSAGE })
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([MESSAGE])
+    await runner.stop()
+  })
+
+  it('reports credentials the broker refused to the running consumer as failed() at once, naming the variables, and restarts nothing', async () => {
+    // kafkajs's types give this class no constructor arguments; it takes a message as every KafkaJSError.
+    const error = new (KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
+      'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+    )
+    const { kafka, made, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
+    const { log, lines } = createCapturingLogger()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await runner.start()
+    let failed: Error | undefined
+    void runner.failed().then((err) => {
+      failed = err
+    })
+    crashNow()
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toMatchObject({
+      code: 'KAFKA_AUTH',
+      message: `Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) to the consumer: ${error.message}`,
+    })
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      detail: 'consumer crashed: auth refused (KAFKA_SASL_USERNAME)',
+    })
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([failed!.message])
+    // Were kafkajs to ask (a refusal wrapped in its retrier's error), it is not restarted either.
+    const exceeded = Object.assign(new KafkaJSError(error.message), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      cause: error,
+    })
+    expect(await made[0]!.config.retry!.restartOnFailure!(exceeded)).toBe(false)
     await runner.stop()
   })
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
-import { normalizeError, TradepulseError } from '../errors.ts'
+import { isKafkaAuthRefusal, normalizeError, TradepulseError } from '../errors.ts'
 import { faultReason } from '../fault-reason.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
@@ -43,6 +43,11 @@ export type BatchRunnerConfig = {
   fromBeginning?: boolean
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
   stallAfterMs?: number
+  /**
+   * How long the brokers may refuse the credentials (KAFKA_AUTH: a password changed or a user removed
+   * on the cluster) to a running worker's output before failed() reports it; default CREDENTIALS_REFUSED_MS.
+   */
+  credentialsRefusedMs?: number
   /**
    * How long the partition ends are asked for again at an assignment while Kafka fails (learnEnds);
    * default 30 s, or the session timeout if longer.
@@ -102,6 +107,36 @@ const HELD_SWAP_MS = 10
 const FINAL_COMMIT_MS = 5_000
 
 const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
+
+/**
+ * How long a running worker's output is retried while the brokers refuse its credentials before it
+ * gives up (failed(): exit 69, naming the variables): long enough for a rotation to reach every broker,
+ * short enough that a revoked credential is a restart with the current secrets, not an outage waited out
+ * for ever. Nothing unhandled is committed meanwhile: its records come again after the restart.
+ */
+export const CREDENTIALS_REFUSED_MS = 30_000
+
+/**
+ * The error failed() reports for credentials the brokers refused to a running worker (`err`, kafkajs's
+ * KafkaJSSASLAuthenticationError or SASL_AUTHENTICATION_FAILED), or undefined for any other error.
+ */
+export function credentialsRefusal(err: unknown, forMs?: number): TradepulseError | undefined {
+  if (!isKafkaAuthRefusal(err)) return undefined
+  const how = forMs === undefined ? 'to the consumer' : `for ${forMs} ms`
+  return new TradepulseError(
+    'KAFKA_AUTH',
+    `Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) ${how}: ${normalizeError(err).message}`,
+    { cause: err },
+  )
+}
+
+/** A refusal of the credentials, made retriable: the stages wait it out, for credentialsRefusedMs at most. */
+function waitedOutRefusal(raw: unknown): TradepulseError {
+  const err = normalizeError(raw)
+  return err.code === 'KAFKA_AUTH' && !err.retriable
+    ? new TradepulseError('KAFKA_AUTH', err.message, { cause: raw, retriable: true })
+    : err
+}
 
 /**
  * A heartbeat's answers that the group is rebalancing or no longer has this member (kafkajs's names;
@@ -203,6 +238,31 @@ export function createBatchRunner(
     joinedResolve = r
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
+  const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
+  /** While the brokers refuse the credentials: what failed() reports once credentialsRefusedMs pass. */
+  let credentialsTimer: NodeJS.Timeout | undefined
+  /** Given up on refused credentials: health stays failed while the retries under way end. */
+  let credentialsGivenUp = false
+  /**
+   * A stage's fault: a refusal of the credentials starts the clock (once), anything else leaves it. Only
+   * output acknowledged stops it (a join says nothing of the producer's connections).
+   */
+  const credentialsFault = (err: TradepulseError) => {
+    if (err.code !== 'KAFKA_AUTH' || credentialsTimer) return
+    credentialsTimer = setTimeout(() => {
+      const refusal = credentialsRefusal(err, credentialsRefusedMs)!
+      credentialsGivenUp = true
+      state = { status: 'failed', detail: 'KAFKA_AUTH: auth refused (KAFKA_SASL_USERNAME)' }
+      log.error({ err }, refusal.message)
+      if (running) failedResolve(refusal)
+    }, credentialsRefusedMs)
+    credentialsTimer.unref()
+  }
+  /** Output acknowledged (or a stop): the clock of refused credentials stops. */
+  const credentialsTaken = () => {
+    clearTimeout(credentialsTimer)
+    credentialsTimer = undefined
+  }
 
   // Deferred batches (HandlerContext.defer): per partition, the chain of batches resolved in kafkajs
   // but not yet done, each link true once done. A failed link reads the partition again from its first
@@ -274,23 +334,28 @@ export function createBatchRunner(
         if (out.length > 0) {
           // A Kafka fault is retried here, with backoff, as the publish stage does: reading the whole
           // batch again would redo its work for an output that only needs sending.
-          const sent = await retry(() => queue.send(out), {
-            baseMs: cfg.retryBaseMs,
-            maxMs: cfg.retryMaxMs,
-            shouldStop: () => !running || (epochs.get(key) ?? 0) !== epoch || since !== assignment,
-            onWait: () => {
-              lastProgress = Date.now() // waiting out a fault, not stalled
+          const sent = await retry(
+            () => queue.send(out).catch((raw) => Promise.reject(waitedOutRefusal(raw))),
+            {
+              baseMs: cfg.retryBaseMs,
+              maxMs: cfg.retryMaxMs,
+              shouldStop: () => !running || (epochs.get(key) ?? 0) !== epoch || since !== assignment,
+              onWait: () => {
+                lastProgress = Date.now() // waiting out a fault, not stalled
+              },
+              onRetry: (err, attempt, delayMs) => {
+                credentialsFault(err)
+                metrics.retries.inc({ code: err.code })
+                log.warn(
+                  { err, attempt, delayMs, partition },
+                  "infrastructure fault; retrying a deferred batch's output",
+                )
+              },
             },
-            onRetry: (err, attempt, delayMs) => {
-              metrics.retries.inc({ code: err.code })
-              log.warn(
-                { err, attempt, delayMs, partition },
-                "infrastructure fault; retrying a deferred batch's output",
-              )
-            },
-          })
+          )
           if (!sent.ok)
             throw new TradepulseError('INFRA_KAFKA', "stopped before a deferred batch's output was sent")
+          credentialsTaken()
           countOut(metrics, out)
         }
       } catch (err) {
@@ -741,8 +806,15 @@ export function createBatchRunner(
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
             faulted = true
-            // The health body has the code and a short reason; the error whole is in the warning below.
-            state = { status: 'degraded', detail: `${err.code}: ${faultReason(err)} (attempt ${attempt})` }
+            credentialsFault(err)
+            // The health body has the code and a short reason (for refused credentials, the variable to
+            // check); the error whole is in the warning below.
+            const what = err.code === 'KAFKA_AUTH' ? 'KAFKA_SASL_USERNAME, ' : ''
+            if (!credentialsGivenUp)
+              state = {
+                status: 'degraded',
+                detail: `${err.code}: ${faultReason(err)} (${what}attempt ${attempt})`,
+              }
             metrics.retries.inc({ code: err.code })
             log.warn(
               { err, attempt, delayMs, partition: batch.partition },
@@ -799,6 +871,7 @@ export function createBatchRunner(
         log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
       }
       state = { status: 'ok' }
+      credentialsTaken()
       lastProgress = Date.now()
       const deferred = deferredOf[k]!
       if (superseded()) {
@@ -898,7 +971,8 @@ export function createBatchRunner(
           retries: 10,
           initialRetryTime: 300,
           maxRetryTime: 10_000,
-          restartOnFailure: async (err) => running && !sessionTimeoutRefusal(err, cfg.sessionTimeoutMs),
+          restartOnFailure: async (err) =>
+            running && !sessionTimeoutRefusal(err, cfg.sessionTimeoutMs) && !isKafkaAuthRefusal(err),
         },
       })
       const c = consumer
@@ -944,10 +1018,17 @@ export function createBatchRunner(
       c.on(c.events.CRASH, (e) => {
         group = undefined // out of the group until kafkajs restarts it and it joins again
         const err = e.payload.error
-        const refusal = sessionTimeoutRefusal(err, cfg.sessionTimeoutMs)
+        // Refused credentials: kafkajs does not restart the consumer either (they are the same at every try).
+        const refusal = sessionTimeoutRefusal(err, cfg.sessionTimeoutMs) ?? credentialsRefusal(err)
         if (refusal) {
           // kafkajs does not restart the consumer; at the first join (within run, below) the start fails.
-          state = { status: 'failed', detail: refusal.message }
+          state = {
+            status: 'failed',
+            detail:
+              refusal.code === 'KAFKA_AUTH'
+                ? 'consumer crashed: auth refused (KAFKA_SASL_USERNAME)'
+                : refusal.message,
+          }
           if (started) {
             log.error({ err }, refusal.message)
             if (running) failedResolve(refusal)
@@ -1003,6 +1084,7 @@ export function createBatchRunner(
       stopping ??= (async () => {
         running = false
         clearTimeout(swapTimer)
+        credentialsTaken()
         abort.abort()
         // Fetch nothing more while the last commit is made (the batches returning early would otherwise
         // have their records fetched again and again).
