@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AlertFeed, AlertFilter, FeedEntry } from './alert-feed.ts'
 import { matches } from './alert-feed.ts'
+import { createClientOf } from './client-address.ts'
 
 export type StreamLimits = {
   maxStreams: number
@@ -10,6 +11,11 @@ export type StreamLimits = {
    * place and lock every desk out.
    */
   maxStreamsPerClient?: number
+  /**
+   * Who a stream's reader is (client-address.ts, with GATEWAY_TRUSTED_PROXIES): the connection's remote
+   * address when absent, no forwarded header read.
+   */
+  clientOf?: (req: IncomingMessage) => string
   heartbeatMs: number
   /** How long a reader may take nothing (its socket full) before its stream is closed. */
   stallMs: number
@@ -61,13 +67,6 @@ export type CatchUpGate = {
   isNews(partition: number, offset: number): boolean
 }
 
-/**
- * Who a stream's reader is, for maxStreamsPerClient: the connection's remote address. No forwarded header
- * is read: the gateway has no setting naming a proxy to trust, and a header any reader can set would let
- * one in a loop pass for as many clients as it likes. Behind a proxy every reader has its address.
- */
-export const clientOf = (req: IncomingMessage): string => req.socket?.remoteAddress ?? ''
-
 /** Entries written per step of a stream before it looks at its socket again. */
 const CHUNK = 64
 
@@ -104,13 +103,14 @@ export function createAlertStreams(
   gate?: CatchUpGate,
 ) {
   const open = new Map<ServerResponse, () => void>()
+  const clientOf = limits.clientOf ?? createClientOf()
   /** Open streams by client (clientOf); a client is deleted with its last stream, so none is kept for good. */
   const byClient = new Map<string, number>()
 
   /**
    * Why one more stream from `client` would be refused, if it would. The total first: a full gateway is
-   * answered as before whoever asks (behind a proxy every reader is one client, its limit the total), and
-   * 'client' means that others would still get a place.
+   * answered as before whoever asks (behind a proxy not trusted every reader is one client), and 'client'
+   * means that others would still get a place.
    */
   const refusalOf = (client: string): StreamRefusal | undefined => {
     if (open.size >= limits.maxStreams) return 'total'

@@ -23,6 +23,7 @@ import { Counter, Gauge } from 'prom-client'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { createAlertStreams } from './alert-stream.ts'
 import { type CatchUp, createCatchUp } from './catch-up.ts'
+import { createClientOf } from './client-address.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig, streamsPerClient } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
 import { createApiRoutes } from './http-api.ts'
@@ -127,6 +128,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     {
       maxStreams: config.GATEWAY_MAX_STREAMS,
       maxStreamsPerClient: streamsPerClient(config),
+      clientOf: createClientOf(config.GATEWAY_TRUSTED_PROXIES),
       heartbeatMs: config.GATEWAY_STREAM_HEARTBEAT_MS,
       stallMs: config.GATEWAY_STREAM_STALL_MS,
       maxAgeMs: config.GATEWAY_STREAM_MAX_AGE_MS,

@@ -40,4 +40,24 @@ describe('GatewayConfig', () => {
       expect.stringMatching(/^ {2}GATEWAY_MAX_STREAMS_PER_CLIENT: .*10000/),
     ])
   })
+  it('takes GATEWAY_TRUSTED_PROXIES, none when unset or blank, and refuses a bad entry naming it', () => {
+    expect(loadConfig(GatewayConfig, {}).GATEWAY_TRUSTED_PROXIES).toBeUndefined()
+    expect(
+      loadConfig(GatewayConfig, { GATEWAY_TRUSTED_PROXIES: '  ' }).GATEWAY_TRUSTED_PROXIES,
+    ).toBeUndefined()
+    const t = loadConfig(GatewayConfig, { GATEWAY_TRUSTED_PROXIES: '10.0.0.0/8, 2001:db8::/32' })
+      .GATEWAY_TRUSTED_PROXIES!
+    expect([t.entries, t.has('10.1.2.3'), t.has('2001:db8::1'), t.has('192.0.2.1')]).toEqual([
+      ['10.0.0.0/8', '2001:db8::/32'],
+      true,
+      true,
+      false,
+    ])
+    expect(refusal({ GATEWAY_TRUSTED_PROXIES: '10.0.0.0/8,10.0.0.0/40,lb' })).toBe(
+      'invalid configuration:\n  GATEWAY_TRUSTED_PROXIES: "10.0.0.0/40" needs a prefix length from 1 to 32, "lb" is not an IP address or CIDR range (10.0.0.0/8, 2001:db8::/32; names are not resolved)',
+    )
+    expect(refusal({ GATEWAY_TRUSTED_PROXIES: '0.0.0.0/0' })).toBe(
+      `invalid configuration:\n  GATEWAY_TRUSTED_PROXIES: "0.0.0.0/0" trusts every address (name the proxies' addresses or ranges)`,
+    )
+  })
 })

@@ -1,6 +1,7 @@
 import { baseConfigShape, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 import { MAX_ALERT_BYTES } from './gateway-handler.ts'
+import { parseTrustedProxies } from './trusted-proxies.ts'
 
 const count = (fallback: number, min: number, max: number, description: string) =>
   z.coerce.number().int().min(min).max(max).default(fallback).describe(description)
@@ -40,7 +41,20 @@ export const gatewayConfigShape = {
     .max(MAX_STREAMS)
     .optional()
     .describe(
-      `open alert streams of one client (its connection's remote address; no forwarded header is read) at once, so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy every reader has the proxy's address: set it to GATEWAY_MAX_STREAMS there`,
+      `open alert streams of one client at once (its connection's remote address, or behind a proxy named in GATEWAY_TRUSTED_PROXIES the address that proxy forwards for), so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy or load balancer set GATEWAY_TRUSTED_PROXIES: else every reader has the proxy's address and all share this many`,
+    ),
+  // Optional, no default in the schema: unset, no forwarded header is read (the README table shows none).
+  GATEWAY_TRUSTED_PROXIES: z
+    .string()
+    .transform((s, ctx) => {
+      const p = parseTrustedProxies(s)
+      if (p.ok) return p.value
+      ctx.addIssue({ code: 'custom', message: p.error, params: { namesValue: true } })
+      return z.NEVER
+    })
+    .optional()
+    .describe(
+      'comma-separated IP addresses and CIDR ranges (IPv4 and IPv6: 10.0.0.0/8,2001:db8::/32) of the proxies or load balancers in front of the gateway, each appending to X-Forwarded-For: a stream from one of them is counted for GATEWAY_MAX_STREAMS_PER_CLIENT as the first address of that header, read right to left, that is none of them; unset: none, the header is never read (any reader could set it and pass for many clients)',
     ),
   GATEWAY_STREAM_HEARTBEAT_MS: count(
     15_000,

@@ -568,6 +568,25 @@ describe('gateway on Kafka and Redis', () => {
     cleanups.push(() => next.close())
   })
 
+  it('counts each reader behind a proxy named in GATEWAY_TRUSTED_PROXIES as its own client', async () => {
+    const { start } = await setup()
+    const { base } = await start({
+      GATEWAY_MAX_STREAMS: '3',
+      GATEWAY_MAX_STREAMS_PER_CLIENT: '1',
+      GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
+    })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    // This test connects from 127.0.0.1, the trusted proxy, forwarding for each desk.
+    const desk = async (address: string) => {
+      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': address })
+      cleanups.push(() => s.close())
+      return s.status
+    }
+    expect([await desk('203.0.113.7'), await desk('2001:db8::8'), await desk('203.0.113.7')]).toEqual([
+      200, 200, 429,
+    ])
+  })
+
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
     const { keyPrefix, start } = await setup()
     const redis = new Redis(redisUrl)

@@ -13,11 +13,19 @@ import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams } from './alert-stream.ts'
+import { createClientOf } from './client-address.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
 import { createApiRoutes, STREAM_RETRY_AFTER_S } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
+import { parseTrustedProxies } from './trusted-proxies.ts'
 
 const T0 = Date.parse('2026-03-02T14:00:00.000Z')
+
+function trusted(text: string) {
+  const p = parseTrustedProxies(text)
+  if (!p.ok) throw new Error(p.error)
+  return p.value
+}
 
 describe('gateway HTTP API', () => {
   const cleanups: (() => Promise<unknown>)[] = []
@@ -29,6 +37,8 @@ describe('gateway HTTP API', () => {
     opts: {
       maxStreams?: number
       maxStreamsPerClient?: number
+      /** GATEWAY_TRUSTED_PROXIES. */
+      trustedProxies?: string
       heartbeatMs?: number
       stallMs?: number
       capacity?: number
@@ -45,6 +55,7 @@ describe('gateway HTTP API', () => {
       {
         maxStreams: opts.maxStreams ?? 10,
         ...(opts.maxStreamsPerClient ? { maxStreamsPerClient: opts.maxStreamsPerClient } : {}),
+        ...(opts.trustedProxies ? { clientOf: createClientOf(trusted(opts.trustedProxies)) } : {}),
         heartbeatMs: opts.heartbeatMs ?? 60_000,
         stallMs: opts.stallMs ?? 60_000,
       },
@@ -87,14 +98,15 @@ describe('gateway HTTP API', () => {
       }
     }
     /**
-     * A request from `localAddress` (any of 127.0.0.0/8 on loopback: another client to the gateway): its
-     * status and headers, the body of a refusal, and `close` to go away (a stream's reader gone).
+     * A request from `localAddress` (any of 127.0.0.0/8 on loopback: another client to the gateway), with
+     * `headers`: its status and headers, the body of a refusal, and `close` to go away (a stream's reader
+     * gone).
      */
-    const from = (localAddress: string, path: string, method = 'GET') =>
+    const from = (localAddress: string, path: string, method = 'GET', headers: Record<string, string> = {}) =>
       new Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown; close: () => void }>(
         (resolve, reject) => {
           const req = httpGet(
-            { host: '127.0.0.1', port, path, method, localAddress, agent: false },
+            { host: '127.0.0.1', port, path, method, localAddress, headers, agent: false },
             (res) => {
               const close = () => req.destroy()
               cleanups.push(async () => close())
@@ -299,6 +311,46 @@ describe('gateway HTTP API', () => {
     expect((await from('127.0.0.1', stream)).status).toBe(200)
     for (const s of [first[1]!, other]) s.close()
     await waitFor(() => streams.size === 1, { what: 'the other streams closed' })
+    streams.closeAll()
+    expect([streams.size, streams.clients]).toEqual([0, 0])
+  })
+
+  it('counts each reader behind a trusted proxy as its own client, and a spoofed X-Forwarded-For from any other peer as the peer', async () => {
+    // 127.0.0.1 is the proxy; 127.0.0.2 a reader connected directly, setting the header itself.
+    const { from, streams, counts } = await serve({
+      maxStreams: 10,
+      maxStreamsPerClient: 2,
+      trustedProxies: '127.0.0.1',
+    })
+    const stream = '/api/alerts/stream'
+    const via = (reader: string) => from('127.0.0.1', stream, 'GET', { 'x-forwarded-for': reader })
+    const desk1 = [await via('203.0.113.7'), await via('203.0.113.7')]
+    const desk2 = [await via('203.0.113.8'), await via('203.0.113.8')]
+    expect([...desk1, ...desk2].map((s) => s.status)).toEqual([200, 200, 200, 200])
+    // Four streams through one proxy address, two per desk: the proxy itself holds none.
+    expect([
+      streams.openBy('203.0.113.7'),
+      streams.openBy('203.0.113.8'),
+      streams.openBy('127.0.0.1'),
+    ]).toEqual([2, 2, 0])
+    // A desk at its limit is refused, whatever it puts left of what the proxy appended.
+    const again = await from('127.0.0.1', stream, 'GET', { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' })
+    expect([again.status, again.body]).toEqual([
+      429,
+      expect.objectContaining({ error: 'too_many_client_streams' }),
+    ])
+    // A peer not trusted passes for no one else by naming another address each time.
+    const spoofed = [1, 2, 3].map((i) => ({ 'x-forwarded-for': `198.51.100.${i}` }))
+    const direct = [] as Awaited<ReturnType<typeof from>>[]
+    for (const headers of spoofed) direct.push(await from('127.0.0.2', stream, 'GET', headers))
+    expect(direct.map((s) => s.status)).toEqual([200, 200, 429])
+    expect((await from('127.0.0.2', stream, 'HEAD', { 'x-forwarded-for': '198.51.100.4' })).status).toBe(429)
+    expect([streams.size, streams.openBy('127.0.0.2'), streams.clients]).toEqual([6, 2, 3])
+    expect(counts.refused).toEqual(['client', 'client'])
+    // A desk's reader gone gives its place back to that desk.
+    desk1[0]!.close()
+    await waitFor(() => streams.openBy('203.0.113.7') === 1, { what: "the closed stream's place given back" })
+    expect((await via('203.0.113.7')).status).toBe(200)
     streams.closeAll()
     expect([streams.size, streams.clients]).toEqual([0, 0])
   })

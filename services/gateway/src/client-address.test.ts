@@ -1,0 +1,78 @@
+import type { IncomingMessage } from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { createClientOf } from './client-address.ts'
+import { parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts'
+
+function trusted(text: string): TrustedProxies {
+  const p = parseTrustedProxies(text)
+  if (!p.ok) throw new Error(p.error)
+  return p.value
+}
+
+/** A request from `peer` (its connection's remote address) with these X-Forwarded-For lines, if any. */
+function request(peer: string | undefined, forwardedFor?: string): IncomingMessage {
+  return {
+    socket: { remoteAddress: peer },
+    headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+  } as unknown as IncomingMessage
+}
+
+describe('createClientOf', () => {
+  const proxies = trusted('10.0.0.0/8,2001:db8:1::/48')
+  const clientOf = createClientOf(proxies)
+
+  it('is the remote address when no proxy is trusted: a forwarded header is never read', () => {
+    const plain = createClientOf()
+    expect(plain(request('10.0.0.5', '203.0.113.7'))).toBe('10.0.0.5')
+    expect(plain(request('::ffff:10.0.0.5'))).toBe('10.0.0.5')
+    expect(plain(request(undefined))).toBe('')
+  })
+
+  it('ignores the header of a peer that is not a trusted proxy, whatever it says', () => {
+    expect(clientOf(request('198.51.100.9', '203.0.113.7'))).toBe('198.51.100.9')
+    expect(clientOf(request('198.51.100.9', '10.0.0.1'))).toBe('198.51.100.9')
+    expect(clientOf(request('2001:db8:2::9', '203.0.113.7'))).toBe('2001:db8:2::9')
+  })
+
+  it("takes a trusted proxy's forwarded address, and the proxy's own when it forwards none", () => {
+    expect(clientOf(request('10.0.0.1', '203.0.113.7'))).toBe('203.0.113.7')
+    expect(clientOf(request('10.0.0.1'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.1', ''))).toBe('10.0.0.1')
+  })
+
+  it('reads right to left through trusted proxies, to the first address that is not one', () => {
+    // The reader, then the edge proxy, then the inner one the gateway is connected to.
+    expect(clientOf(request('10.0.0.2', '203.0.113.7, 10.0.0.1'))).toBe('203.0.113.7')
+    // Repeated header lines (node joins them with ", ") are one list, in order.
+    expect(clientOf(request('10.0.0.2', '203.0.113.7,10.0.0.3, 10.0.0.1'))).toBe('203.0.113.7')
+    // What a reader set itself stands left of what its first proxy appended: never reached.
+    expect(clientOf(request('10.0.0.2', '1.2.3.4, 5.6.7.8, 203.0.113.7, 10.0.0.1'))).toBe('203.0.113.7')
+    expect(clientOf(request('10.0.0.2', '10.0.0.9, 203.0.113.7, 10.0.0.1'))).toBe('203.0.113.7')
+    // Every hop trusted: the one farthest from the gateway (a request from the proxies' own network).
+    expect(clientOf(request('10.0.0.2', '10.0.0.9, 10.0.0.1'))).toBe('10.0.0.9')
+  })
+
+  it('reads IPv6 peers and hops, writing each address one way', () => {
+    expect(clientOf(request('2001:db8:1::1', '2001:DB8:AB:0::7'))).toBe('2001:db8:ab::7')
+    expect(clientOf(request('2001:db8:1::1', '2001:db8:ab::7, 10.0.0.1'))).toBe('2001:db8:ab::7')
+    expect(clientOf(request('10.0.0.1', '2001:db8:ab::7, 2001:db8:1::5'))).toBe('2001:db8:ab::7')
+    // A link-local proxy with its zone: the zone is this host's interface, not part of the address.
+    expect(createClientOf(trusted('fe80::/10'))(request('fe80::1%eth0', '203.0.113.7'))).toBe('203.0.113.7')
+  })
+
+  it('matches an IPv4-mapped peer or hop against the IPv4 ranges, and counts it as its IPv4 address', () => {
+    expect(clientOf(request('::ffff:10.0.0.1', '203.0.113.7'))).toBe('203.0.113.7')
+    expect(clientOf(request('::ffff:10.0.0.1', '::ffff:203.0.113.7'))).toBe('203.0.113.7')
+    expect(clientOf(request('::ffff:10.0.0.2', '203.0.113.7, ::ffff:10.0.0.1'))).toBe('203.0.113.7')
+    expect(clientOf(request('::ffff:198.51.100.9', '203.0.113.7'))).toBe('198.51.100.9')
+  })
+
+  it('stops at an entry that is no address: the trusted hop that handed it on is the client', () => {
+    expect(clientOf(request('10.0.0.1', 'unknown'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.1', '203.0.113.7:51234'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.2', '203.0.113.7, garbage, 10.0.0.1'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.2', '203.0.113.7, 10.0.0.1,'))).toBe('10.0.0.2')
+    // Past the client, a malformed entry is never reached.
+    expect(clientOf(request('10.0.0.1', 'garbage, 203.0.113.7'))).toBe('203.0.113.7')
+  })
+})
