@@ -2605,7 +2605,7 @@ describe('issue #3: round 34, from probes 22 and 23 (2.0.63)', () => {
     // A participle of letting after a noun says what the noun allows.
     ['U.S. revokes waivers allowing Samsung to ship chip tools to China', 'negative'],
     // Refunds of duties, anti-dumping margins.
-    ['Customs approves refunds of duties paid on excluded goods', 'positive'],
+    ['Customs approves refunds of import duties paid on excluded goods', 'positive'],
     ['Commerce lowers final anti-dumping margin on Vietnamese shrimp to 2%', 'positive'],
     ['Commerce sets preliminary dumping margins of 90% on Chinese quartz', 'negative'],
     // Put off to a date.
@@ -2622,7 +2622,51 @@ describe('issue #3: round 34, from probes 22 and 23 (2.0.63)', () => {
     expect(r.scores.tariff.label).toBeNull()
     expect(r.scores.market.label).toBe('negative')
   })
+  it('refunds of duties that are not customs duties are no trade relief', () => {
+    expect(tariff('Treasury approves refunds of duties on fuel').label).not.toBe('positive')
+  })
   it('a passive reached past a verb of its own is not said of the measure', () => {
     expect(tariff('Tariffs hurt farmers who will be compensated').label).not.toBe('positive')
+  })
+})
+
+describe('issue #3: round 34 review (2.0.64)', () => {
+  tariffCases([
+    // A rate compared with another partner's, or with what an industry sought, is no cut.
+    ['U.S. sets UK tariff at 10%, lower than the 20% on EU goods', 'negative'],
+    ['Anti-dumping duty on Chinese steel set at 25%, lower than the 30% sought by industry', 'negative'],
+    // A deal's deadline extended gives the deal more time; a measure in force ends at its deadline.
+    ['Trump extends deadline for China trade deal', 'positive'],
+    ['Trump delays deadline for auto tariffs by six months', 'positive'],
+    ['EU extends steel safeguard deadline by two years', 'negative'],
+    // A participle after a measure another verb took describes it.
+    ['Trump says he will delay tariff hike on Chinese goods set for March 1', 'positive'],
+    // A passive after "be" said of a trade relief or truce that opens the clause.
+    ['Tariff exclusions for Chinese medical gear will be extended', 'positive'],
+    ['Trade truce with China not expected to be extended, officials say', 'negative'],
+    // Closing a deal completes it; closing the door on one does not.
+    ['U.S. closes trade deal with Japan', 'positive'],
+    ['Trump closes door on trade deal', 'negative'],
+  ] as [string, string][])
+  it('a deadline of a ban that is no trade measure is not made one', () => {
+    expect(tariff('EU delays combustion engine ban deadline').label).toBeNull()
+  })
+  it('a passive is not said of a name that opens a clause with a verb of its own', () => {
+    expect(supply('Cobalt Air warns passengers that all flights are cancelled').label).toBeNull()
+  })
+  it('an act still to be decided is not read as done against the deal', () => {
+    expect(tariff('Trump says yet to decide whether to close trade deal with China').label).not.toBe(
+      'negative',
+    )
+  })
+  it('domestic curbs are not reached past a good', () => {
+    expect(tariff('China relaxes coal mine safety curbs').label).toBeNull()
+  })
+  it('stopping a misdeed is not undoing it', () => {
+    expect(tariff('EU moves to stop dumping of Chinese steel').label).not.toBe('positive')
+  })
+  it('a verb in its own right after a measure taken by another is still an act', () => {
+    const r = score('Approval of AI chip sales to China triggers national security concerns')
+    expect(r.explanation.some((c) => c.cue.startsWith('triggers +'))).toBe(true)
   })
 })

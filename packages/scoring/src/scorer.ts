@@ -160,7 +160,7 @@ const BASE_ENTRIES: readonly Entry[] = [
 ]
 const BASE_TABLE = entryTable(BASE_ENTRIES)
 
-/** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineFor). */
+/** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
 const DEADLINE_ROLE: TargetRole = (() => {
   const role = LEXICON.entries.find((e) => e.target?.id === 'tariff_deadline')?.target
   if (!role) throw new Error('lexicon: no tariff_deadline target')
@@ -523,7 +523,7 @@ const LEVEL_WORDS: WordsByLength = byLength([
   'bottom',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
-/** Verbs that give a deadline more time ("extends March 1 deadline for tariff hike"; see deadlineFor). */
+/** Verbs that give a deadline more time ("extends March 1 deadline for tariff hike"; see deadlineOf). */
 const EXTEND_WORDS: WordsByLength = byLength([
   'extend',
   'extends',
@@ -536,6 +536,16 @@ const EXTEND_WORDS: WordsByLength = byLength([
   'prolongs',
   'prolonged',
 ])
+/** What the measure opening a clause covers starts with these (see measureSubject). */
+const SUBJECT_COVERAGE_WORDS: WordsByLength = byLength(['on', 'for', 'against', 'of', 'with', 'from', 'over'])
+/** What a measure covers starts with these (see coverageBetween). */
+const COVERAGE_WORDS: WordsByLength = byLength(['on', 'for', 'against'])
+/** Closing, which a deal is brought to, not shut by (see emit). */
+const CLOSE_WORDS: WordsByLength = byLength(['close', 'closes', 'closed', 'closing'])
+/** "set", whose participle has no -ed (see emit). */
+const SET_WORDS: WordsByLength = byLength(['set'])
+/** Acts that stopping counters rather than undoes (see pausedActs). */
+const MISDEED_WORDS: WordsByLength = byLength(['dumping', 'stealing', 'cheating', 'smuggling'])
 /** Words that join noun phrases rather than stand inside one (see plainWordBetween). */
 const LINKING_WORDS: WordsByLength = byLength([
   'and',
@@ -557,9 +567,61 @@ const LINKING_WORDS: WordsByLength = byLength([
   'which',
   'who',
 ])
-/** A deadline named before or after the measure it is set for (see deadlineFor). */
+/**
+ * Words that make curbs a domestic rule ("relaxes coal mine safety curbs", "steel output curbs"), which a
+ * compound past a good does not reach across (see plainWordBetween).
+ */
+const DOMESTIC_RULE_WORDS: WordsByLength = byLength([
+  'safety',
+  'output',
+  'production',
+  'capacity',
+  'pollution',
+  'environmental',
+  'emission',
+  'emissions',
+  'purchase',
+  'buying',
+  'lending',
+  'lockdown',
+  'price',
+  'mining',
+  'plant',
+  'mill',
+  'home',
+  'property',
+  'housing',
+  'credit',
+  'smoking',
+  'lottery',
+])
+/** A deadline named before or after the measure it is set for (see deadlineOf). */
 const DEADLINE_WORDS: WordsByLength = byLength(['deadline', 'deadlines'])
 const FOR_ON_WORDS: WordsByLength = byLength(['for', 'on'])
+/**
+ * What a figure compared by "lower than" or "below" must be said to be: threatened or proposed, not
+ * another partner's or what an industry sought (see matchComparison).
+ */
+const FIGURE_STATUS_WORDS: WordsByLength = byLength([
+  'threatened',
+  'feared',
+  'proposed',
+  'provisional',
+  'preliminary',
+  'planned',
+  'announced',
+  'initially',
+  'initial',
+  'originally',
+  'earlier',
+  'previous',
+  'previously',
+  'current',
+  'existing',
+  'expected',
+])
+/** Measures in force, whose deadline is their end (see deadlineOf). */
+const IN_FORCE_WORDS: WordsByLength = byLength(['safeguard', 'safeguards', 'quota', 'quotas'])
 
 const PERMIT_WORDS: WordsByLength = byLength([
   'allow',
@@ -953,6 +1015,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   // Entity ids found so far in this call (lexicon strings, so nothing the call made is kept here):
   // the lists are reused and copied out at the end at their exact size.
   const entityLists: string[][] = [[], [], [], []]
+  /** Deadline roles by the target they are the deadline of (see deadlineRole). */
+  const deadlineRoles = new Map<TargetRole, TargetRole>()
   const entityCounts = new Int32Array(4)
 
   /** Skips unit words (and currency codes) from token j, at most 3. */
@@ -1017,6 +1081,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (j < count && tb.kind[j] === BREAK) j++
     if (j >= count || tb.kind[j] !== WORD) return i
     const link = tb.id[j] as number
+    // Set where a figure is compared with one that was only threatened or proposed, not with one
+    // before it ("lower than the 25% threatened", not "lower than the 20% on EU goods").
+    let againstStatus = false
     if (link === comparedId) j++
     else if (link >= 0 && ((wordFlags[link] as number) & W_COMPARE) !== 0) j++
     else if (comparatives) {
@@ -1025,7 +1092,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (FIGURE_DEGREES.has(link) && j + 1 < count && tb.kind[j + 1] === WORD) j++
       if (!FIGURE_COMPARATIVES.has(tb.id[j] as number)) return i
       j++
-      if (j < count && tb.kind[j] === WORD && FIGURE_LINKS.has(tb.id[j] as number)) j++
+      const linkWord = j < count && tb.kind[j] === WORD ? (tb.id[j] as number) : -1
+      if (FIGURE_LINKS.has(linkWord)) j++
+      // "down from", "up from": the figure before; "lower than", "below": one named as threatened.
+      againstStatus = linkWord !== fromId
     } else return i
     let negative = false
     let skipped = 0
@@ -1037,8 +1107,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (j >= count || tb.kind[j] !== NUMBER || isYear(j, count)) return i
     const b = (tb.num[j] as number) * scaleAfter(j + 1, count) * (negative ? -1 : 1)
     if (a === b) return i
+    const end = skipUnits(j + 1, count)
+    if (againstStatus && !(end < count && tb.kind[end] === WORD && wordIn(end, FIGURE_STATUS_WORDS))) return i
     numberDir = a > b ? 1 : -1
-    return skipUnits(j + 1, count)
+    return againstStatus ? end + 1 : end
   }
 
   function matchField(): void {
@@ -1652,6 +1724,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // Rusal to be lifted": a participle after "be" is said of its clause's subject, a measure named
     // first, however much of what it covers stands between.
     if (past && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && (left < 0 || !isMeasure(left))) {
+      // (A trade target in reach binds as it did: "Huawei ban to be lifted".)
       const l = measureSubject(pred, k)
       if (l >= 0) {
         if (left >= 0 && itBound[left] === 0) itBound[left] = 3
@@ -2178,7 +2251,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** Item r is a trade measure (a tariff, a ban, a curb): no contest, no frame of one. */
   /**
-   * The measure that opens item k's clause as its subject (see bindOne), at most LOOK_BACK_TOKENS
+   * The measure (or trade relief or deal) that opens item k's clause as its subject (see bindOne), at most LOOK_BACK_TOKENS
    * before k, with no verb of its own between: its item, or -1.
    */
   function measureSubject(pred: PredRole, k: number): number {
@@ -2195,10 +2268,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (it.predOn[m] === 1 && (f & F_TARGET) === 0) return -1
       if ((f & F_TARGET) !== 0) first = m
     }
-    if (first < 0 || !isMeasure(first) || !bindable(pred, first)) return -1
-    // The subject opens the clause: nothing but its own words before it.
+    if (first < 0 || !bindable(pred, first)) return -1
+    // A measure, or a relief or deal of trade ("Tariff exclusions for medical gear will be extended").
+    const role = targetAt(it.idx[first] as number)
+    if (role.tariff === 0 || role.polarity === 0 || role.contest || role.frame) return -1
+    // The subject opens the clause (nothing but its own words before it) and what it covers follows it
+    // ("Tariffs on ...", "truce with China"), with no clause of its own ("that", "which").
     const start = it.s[first] as number
-    return start === 0 || tb.kind[start - 1] === BREAK || wordFlagsAt(start - 1) === 0 ? first : -1
+    if (!(start === 0 || tb.kind[start - 1] === BREAK || wordFlagsAt(start - 1) === 0)) return -1
+    const after = it.e[first] as number
+    if (!wordIn(after, SUBJECT_COVERAGE_WORDS)) return -1
+    for (let j = after; j < s; j++) if (tb.kind[j] === BREAK || wordIn(j, LINKING_WORDS)) return -1
+    return first
   }
 
   function isMeasure(r: number): boolean {
@@ -2346,22 +2427,51 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * "extends March 1 deadline for China tariff hike", "Trump extends TikTok ban deadline", "delays the
-   * sanctions deadline": a verb of more time (extend, or a pause) whose measure is named with its
-   * deadline acts on the deadline (DEADLINE_ROLE), not on the measure.
+   * "extends March 1 deadline for China tariff hike", "Trump extends TikTok ban deadline", "delays
+   * deadline for auto tariffs", "extends deadline for China trade deal": a verb of more time (extend, or
+   * a pause) that acts on a measure's or a deal's deadline gives it more time. Returns the item whose
+   * measure or deal the deadline is for (its weights are kept: see deadlineRole), or -1 when the verb
+   * acts on no deadline.
    */
-  function deadlineFor(pred: PredRole, k: number, t: number): boolean {
-    if (pred.fixed !== 0 || (pred.kind !== 'pause' && !wordIn(it.s[k] as number, EXTEND_WORDS))) return false
+  function deadlineOf(pred: PredRole, k: number, t: number): number {
+    if (pred.fixed !== 0 || (pred.kind !== 'pause' && !wordIn(it.s[k] as number, EXTEND_WORDS))) return -1
+    // A pause phrase with the deadline in it ("extend deadline for", "push back deadline").
+    if (pred.kind === 'pause' && (colKey[it.idx[k] as number] as string).includes('deadline')) return t
+    const s = it.s[t] as number
     const after = it.e[t] as number
-    if (after < tb.count && tb.kind[after] === WORD && wordIn(after, DEADLINE_WORDS)) return true
-    if (t < k) return false
-    // "deadline for" up to two words (a partner, a date) before the measure, after the verb.
-    const from = Math.max(it.e[k] as number, (it.s[t] as number) - 4)
-    for (let j = (it.s[t] as number) - 2; j >= from; j--) {
-      if (tb.kind[j] !== WORD || tb.kind[j + 1] !== WORD) continue
-      if (wordIn(j, DEADLINE_WORDS) && wordIn(j + 1, FOR_ON_WORDS)) return true
+    if (after < tb.count && tb.kind[after] === WORD && wordIn(after, DEADLINE_WORDS)) {
+      // A measure in force ends at its deadline ("extends steel safeguard deadline" lengthens it).
+      return wordIn(after - 1, IN_FORCE_WORDS) ? -1 : t
     }
-    return false
+    if (t < k) return -1
+    // The bare word bound ("delays deadline for auto tariffs"): the measure after "for" or "on".
+    if (wordIn(s, DEADLINE_WORDS) && after + 1 < tb.count && wordIn(after, FOR_ON_WORDS)) {
+      for (let m = t + 1; m < items && (it.s[m] as number) <= after + 3; m++)
+        if (((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0) {
+          if (targetAt(it.idx[m] as number).tariff === 0) return -1
+          it.bound[m] = 3
+          return m
+        }
+      return -1
+    }
+    // "deadline for" up to two words (a partner, a date) before the measure, after the verb.
+    const from = Math.max(it.e[k] as number, s - 4)
+    for (let j = s - 2; j >= from; j--) {
+      if (tb.kind[j] !== WORD || tb.kind[j + 1] !== WORD) continue
+      if (wordIn(j, DEADLINE_WORDS) && wordIn(j + 1, FOR_ON_WORDS)) return t
+    }
+    return -1
+  }
+
+  /** The deadline of what item m names, with that item's weights (a deadline of a non-trade ban stays so). */
+  function deadlineRole(m: number): TargetRole {
+    const of = targetAt(it.idx[m] as number)
+    let role = deadlineRoles.get(of)
+    if (role === undefined) {
+      role = { ...DEADLINE_ROLE, tariff: of.tariff, supply: of.supply, market: of.market }
+      deadlineRoles.set(of, role)
+    }
+    return role
   }
 
   /**
@@ -2371,8 +2481,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function plainWordBetween(from: number, to: number): boolean {
     if (to !== from + 1 || tb.kind[from] !== WORD) return false
     const id = tb.id[from] as number
+    if (wordIn(from, DOMESTIC_RULE_WORDS)) return false
     if (id < 0) return true
     return (wordInfo[id * 2] as number) < 0 && (wordFlags[id] as number) === 0 && !wordIn(from, LINKING_WORDS)
+  }
+
+  /**
+   * Whether tokens [from, to) name what a measure covers: "on", "for" or "against" and at most four
+   * words more, no clause break ("tariff hike on Chinese goods set for March 1").
+   */
+  function coverageBetween(from: number, to: number): boolean {
+    if (to - from < 2 || to - from > 5 || !wordIn(from, COVERAGE_WORDS)) return false
+    for (let j = from; j < to; j++) if (tb.kind[j] === BREAK) return false
+    return true
   }
 
   /** Whether a figure compared with another ("to 25% from 10%", "20%, down from 46%") acts on item t. */
@@ -2508,9 +2629,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function pausedActs(): void {
     for (let k = 0; k + 1 < items; k++) {
       if (it.predOn[k] !== 1 || it.predOn[k + 1] !== 1 || it.e[k] !== it.s[k + 1]) continue
-      // A stop is put on an act as a delay is ("told to stop shipping A100 chips", "halts selling").
+      // A stop is put on an act as a delay is ("told to stop shipping A100 chips", "halts selling"):
+      // where what the act takes follows it (past at most two words or figures the lexicon does not
+      // know: "A100"), and the act is no misdeed
+      // ("stop dumping steel" is a measure against the dumping).
       const kx = it.idx[k] as number
-      if (((entInts[kx << 4] as number) & F_PAUSE) === 0 && predAt(kx).id !== 'halt') continue
+      if (((entInts[kx << 4] as number) & F_PAUSE) === 0) {
+        if (predAt(kx).id !== 'halt' || k + 2 >= items || wordIn(it.s[k + 1] as number, MISDEED_WORDS))
+          continue
+        const next = it.s[k + 2] as number
+        const actEnd = it.e[k + 1] as number
+        if (((entInts[(it.idx[k + 2] as number) << 4] as number) & F_TARGET) === 0) continue
+        if (next - actEnd > 2) continue
+        let plain = true
+        for (let j = actEnd; j < next; j++)
+          if (!(tb.kind[j] === NUMBER || (tb.kind[j] === WORD && (tb.id[j] as number) < 0))) plain = false
+        if (!plain) continue
+      }
       const y = it.idx[k + 1] as number
       if (((entInts[y << 4] as number) & F_PRED) === 0) continue
       const act = predAt(y)
@@ -2947,7 +3082,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const pred = predAt(x)
         const tx = itIdx[t] as number
         const tkey = colKey[tx] as string
-        const target = deadlineFor(pred, k, t) ? DEADLINE_ROLE : targetAt(tx)
+        const deadlineItem = deadlineOf(pred, k, t)
+        const target = deadlineItem >= 0 ? deadlineRole(deadlineItem) : targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
@@ -2961,6 +3097,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "delay the digital tax plan": a plan named right after its measure heads the noun phrase,
         // and the verb before it acts on the plan, not the plan on the measure.
         if (pred.threat && pred.fixed === 0 && t < k && itE[t] === itS[k] && takenWhole(k, t)) continue
+        // "will delay tariff hike set for March 1", "lifts duties imposed on steel": a participle of
+        // bringing about right after a measure another verb took describes the measure; it is no act of
+        // its own (a verb in its own right is: "Approval of chip sales triggers concerns").
+        if (
+          pred.kind === 'impose' &&
+          t < k &&
+          (itE[t] === itS[k] || coverageBetween(itE[t] as number, itS[k] as number)) &&
+          ((f & F_PAST) !== 0 || wordIn(itS[k] as number, SET_WORDS)) &&
+          takerFromLeft(t, k) >= 0
+        )
+          continue
         // "deal sets tariff at 20%, down from 46%": a verb that only brings the rate about leaves its
         // direction to the figure that compares it with the rate before.
         if (pred.kind === 'impose' && pred.fixed === 0 && figureBinds(k, t)) continue
@@ -2970,13 +3117,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "delays the tariff deadline", "pushes back trade deal deadline": a deadline put off is more
         // time before the measure, as one extended is (a deadline is the one target a pause adds to).
         const deadlinePutOff = pred.kind === 'pause' && target.id === DEADLINE_ROLE.id
-        const sign = deadlinePutOff
-          ? 1
-          : marketTarget && pred.marketSign !== 0
-            ? pred.marketSign
-            : t > k
-              ? pred.rightSign
-              : pred.sign
+        // "to close trade deal": closing a deal (its object, at most an article between) completes it
+        // ("closes door on trade deal" shuts the door).
+        const dealClosed =
+          pred.id === 'halt' &&
+          (target.id === 'deal' || target.id === 'trade_deal') &&
+          t > k &&
+          (itS[t] as number) - (itE[k] as number) <= 1 &&
+          wordIn(itS[k] as number, CLOSE_WORDS)
+        const sign =
+          deadlinePutOff || dealClosed
+            ? 1
+            : marketTarget && pred.marketSign !== 0
+              ? pred.marketSign
+              : t > k
+                ? pred.rightSign
+                : pred.sign
         // "negotiate lower tariffs", "agree on reduced duties": a verb that only brings its object about
         // takes the measure as the word right before it describes it, and lower tariffs agreed are
         // tariffs cut.

@@ -377,9 +377,13 @@ export const TARGETS = [
       'n tariff refund',
       'n duty refund',
       'n duty drawback',
-      // The same with the duties after it ("approves $3 billion in refunds of duties").
+      // The same with the tariffs after it ("approves $3 billion in refunds of tariffs"); duties only
+      // as customs or import duties ("refunds of duties on fuel" are excise).
       ...['refund', 'refunds'].flatMap((r) =>
-        ['tariffs', 'duties', 'the tariffs', 'the duties'].flatMap((m) => [`${r} of ${m}`, `${r} on ${m}`]),
+        ['tariffs', 'the tariffs', 'customs duties', 'import duties'].flatMap((m) => [
+          `${r} of ${m}`,
+          `${r} on ${m}`,
+        ]),
       ),
       // Goods let in free of duty ("allows a tariff-free quota for UK steel").
       // No tariff at all as the goal or the deal ("work toward zero tariffs").
@@ -4412,6 +4416,10 @@ export const HEDGES = [
     pred: 'more',
     words: [
       'v consider',
+      // A decision still open on an act ("Trump says yet to decide whether to close trade deal").
+      'yet to decide whether to',
+      'yet to decide on',
+      'yet to decide if',
       // A measure debated is still being weighed ("Mexico's Senate to debate USMCA ratification").
       'v debate',
       // Not ruling something out keeps it possible: a hedge on it, not its negation.
