@@ -523,8 +523,19 @@ const LEVEL_WORDS: WordsByLength = byLength([
   'bottom',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
+/** Vocabulary ids of words the lexicon knows, for checks by token id (one load, no text compare). */
+function lexiconIds(words: readonly string[]): ReadonlySet<number> {
+  const ids = new Set<number>()
+  for (const w of words) {
+    const id = lookupWord(LEXICON.vocab, w)
+    if (id < 0) throw new Error(`lexicon: "${w}" is no word of the vocabulary`)
+    ids.add(id)
+  }
+  return ids
+}
+
 /** Verbs that give a deadline more time ("extends March 1 deadline for tariff hike"; see deadlineOf). */
-const EXTEND_WORDS: WordsByLength = byLength([
+const EXTEND_WORDS: ReadonlySet<number> = lexiconIds([
   'extend',
   'extends',
   'extended',
@@ -537,13 +548,21 @@ const EXTEND_WORDS: WordsByLength = byLength([
   'prolonged',
 ])
 /** What the measure opening a clause covers starts with these (see measureSubject). */
-const SUBJECT_COVERAGE_WORDS: WordsByLength = byLength(['on', 'for', 'against', 'of', 'with', 'from', 'over'])
+const SUBJECT_COVERAGE_WORDS: ReadonlySet<number> = lexiconIds([
+  'on',
+  'for',
+  'against',
+  'of',
+  'with',
+  'from',
+  'over',
+])
 /** What a measure covers starts with these (see coverageBetween). */
-const COVERAGE_WORDS: WordsByLength = byLength(['on', 'for', 'against'])
+const COVERAGE_WORDS: ReadonlySet<number> = lexiconIds(['on', 'for', 'against'])
 /** Closing, which a deal is brought to, not shut by (see emit). */
-const CLOSE_WORDS: WordsByLength = byLength(['close', 'closes', 'closed', 'closing'])
+const CLOSE_WORDS: ReadonlySet<number> = lexiconIds(['close', 'closes', 'closed', 'closing'])
 /** "set", whose participle has no -ed (see emit). */
-const SET_WORDS: WordsByLength = byLength(['set'])
+const SET_WORDS: ReadonlySet<number> = lexiconIds(['set'])
 /** Acts that stopping counters rather than undoes (see pausedActs). */
 const MISDEED_WORDS: WordsByLength = byLength(['dumping', 'stealing', 'cheating', 'smuggling'])
 /** Words that join noun phrases rather than stand inside one (see plainWordBetween). */
@@ -596,8 +615,8 @@ const DOMESTIC_RULE_WORDS: WordsByLength = byLength([
   'lottery',
 ])
 /** A deadline named before or after the measure it is set for (see deadlineOf). */
-const DEADLINE_WORDS: WordsByLength = byLength(['deadline', 'deadlines'])
-const FOR_ON_WORDS: WordsByLength = byLength(['for', 'on'])
+const DEADLINE_WORDS: ReadonlySet<number> = lexiconIds(['deadline', 'deadlines'])
+const FOR_ON_WORDS: ReadonlySet<number> = lexiconIds(['for', 'on'])
 /**
  * What a figure compared by "lower than" or "below" must be said to be: threatened or proposed, not
  * another partner's or what an industry sought (see matchComparison).
@@ -965,6 +984,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     ['a', 'an', 'the'].map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0),
   )
   /** The word flags (W_UNIT...) of token j, 0 for numbers, breaks and unknown words. */
+  /** Whether token j is a word whose vocabulary id is in `ids`. */
+  function idIn(j: number, ids: ReadonlySet<number>): boolean {
+    return tb.kind[j] === WORD && ids.has(tb.id[j] as number)
+  }
+
   function wordFlagsAt(j: number): number {
     const id = tb.id[j] as number
     return id >= 0 && tb.kind[j] === WORD ? (wordFlags[id] as number) : 0
@@ -1802,14 +1826,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         while (
           right + 1 < items &&
           itClause[right + 1] === clause &&
-          (itS[right + 1] === itE[right] ||
-            plainWordBetween(itE[right] as number, itS[right + 1] as number)) &&
+          (itS[right + 1] === itE[right] || itS[right + 1] === (itE[right] as number) + 1) &&
           bindable(pred, right + 1) &&
           targetAt(itIdx[right + 1] as number).tariff !== 0 &&
           (itS[right + 1] === itE[right] ||
             (targetAt(itIdx[right + 1] as number).polarity < 0 &&
               targetAt(itIdx[right] as number).bare === 0 &&
-              !endsInIng(itE[right] as number)))
+              !endsInIng(itE[right] as number) &&
+              plainWordBetween(itE[right] as number, itS[right + 1] as number)))
         )
           right++
         if (right + 1 < items) right = headAfter(pred, right)
@@ -2277,7 +2301,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const start = it.s[first] as number
     if (!(start === 0 || tb.kind[start - 1] === BREAK || wordFlagsAt(start - 1) === 0)) return -1
     const after = it.e[first] as number
-    if (!wordIn(after, SUBJECT_COVERAGE_WORDS)) return -1
+    if (!idIn(after, SUBJECT_COVERAGE_WORDS)) return -1
     for (let j = after; j < s; j++) if (tb.kind[j] === BREAK || wordIn(j, LINKING_WORDS)) return -1
     return first
   }
@@ -2434,18 +2458,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * acts on no deadline.
    */
   function deadlineOf(pred: PredRole, k: number, t: number): number {
-    if (pred.fixed !== 0 || (pred.kind !== 'pause' && !wordIn(it.s[k] as number, EXTEND_WORDS))) return -1
+    if (pred.fixed !== 0 || (pred.kind !== 'pause' && !idIn(it.s[k] as number, EXTEND_WORDS))) return -1
     // A pause phrase with the deadline in it ("extend deadline for", "push back deadline").
     if (pred.kind === 'pause' && (colKey[it.idx[k] as number] as string).includes('deadline')) return t
     const s = it.s[t] as number
     const after = it.e[t] as number
-    if (after < tb.count && tb.kind[after] === WORD && wordIn(after, DEADLINE_WORDS)) {
+    if (after < tb.count && tb.kind[after] === WORD && idIn(after, DEADLINE_WORDS)) {
       // A measure in force ends at its deadline ("extends steel safeguard deadline" lengthens it).
       return wordIn(after - 1, IN_FORCE_WORDS) ? -1 : t
     }
     if (t < k) return -1
     // The bare word bound ("delays deadline for auto tariffs"): the measure after "for" or "on".
-    if (wordIn(s, DEADLINE_WORDS) && after + 1 < tb.count && wordIn(after, FOR_ON_WORDS)) {
+    if (idIn(s, DEADLINE_WORDS) && after + 1 < tb.count && idIn(after, FOR_ON_WORDS)) {
       for (let m = t + 1; m < items && (it.s[m] as number) <= after + 3; m++)
         if (((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0) {
           if (targetAt(it.idx[m] as number).tariff === 0) return -1
@@ -2458,7 +2482,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const from = Math.max(it.e[k] as number, s - 4)
     for (let j = s - 2; j >= from; j--) {
       if (tb.kind[j] !== WORD || tb.kind[j + 1] !== WORD) continue
-      if (wordIn(j, DEADLINE_WORDS) && wordIn(j + 1, FOR_ON_WORDS)) return t
+      if (idIn(j, DEADLINE_WORDS) && idIn(j + 1, FOR_ON_WORDS)) return t
     }
     return -1
   }
@@ -2481,9 +2505,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function plainWordBetween(from: number, to: number): boolean {
     if (to !== from + 1 || tb.kind[from] !== WORD) return false
     const id = tb.id[from] as number
-    if (wordIn(from, DOMESTIC_RULE_WORDS)) return false
-    if (id < 0) return true
-    return (wordInfo[id * 2] as number) < 0 && (wordFlags[id] as number) === 0 && !wordIn(from, LINKING_WORDS)
+    if (id >= 0 && ((wordInfo[id * 2] as number) >= 0 || (wordFlags[id] as number) !== 0)) return false
+    return !wordIn(from, DOMESTIC_RULE_WORDS) && !(id >= 0 && wordIn(from, LINKING_WORDS))
   }
 
   /**
@@ -2491,7 +2514,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * words more, no clause break ("tariff hike on Chinese goods set for March 1").
    */
   function coverageBetween(from: number, to: number): boolean {
-    if (to - from < 2 || to - from > 5 || !wordIn(from, COVERAGE_WORDS)) return false
+    if (to - from < 2 || to - from > 5 || !idIn(from, COVERAGE_WORDS)) return false
     for (let j = from; j < to; j++) if (tb.kind[j] === BREAK) return false
     return true
   }
@@ -3104,7 +3127,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           pred.kind === 'impose' &&
           t < k &&
           (itE[t] === itS[k] || coverageBetween(itE[t] as number, itS[k] as number)) &&
-          ((f & F_PAST) !== 0 || wordIn(itS[k] as number, SET_WORDS)) &&
+          ((f & F_PAST) !== 0 || idIn(itS[k] as number, SET_WORDS)) &&
           takerFromLeft(t, k) >= 0
         )
           continue
@@ -3124,7 +3147,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           (target.id === 'deal' || target.id === 'trade_deal') &&
           t > k &&
           (itS[t] as number) - (itE[k] as number) <= 1 &&
-          wordIn(itS[k] as number, CLOSE_WORDS)
+          idIn(itS[k] as number, CLOSE_WORDS)
         const sign =
           deadlinePutOff || dealClosed
             ? 1
