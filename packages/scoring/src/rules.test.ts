@@ -2670,3 +2670,29 @@ describe('issue #3: round 34 review (2.0.64)', () => {
     expect(r.explanation.some((c) => c.cue.startsWith('triggers +'))).toBe(true)
   })
 })
+
+describe('issue #3: round 35, probe 25 and the review of 2.0.64 (2.0.65)', () => {
+  tariffCases([
+    // A compared figure said to be announced or levied before, past a name; not another partner's.
+    ['U.S. sets Vietnam tariff at 20%, lower than the 46% Trump announced in April', 'positive'],
+    ['Swiss tariff set at 15%, lower than the 39% levied in August', 'positive'],
+    ['U.S. sets UK tariff at 10%, lower than the 20% imposed on EU goods', 'negative'],
+    // A passive after "be" is said of the relief that opens its clause, not the measure it spares.
+    ['Exemptions from steel tariffs for Canada to be scrapped', 'negative'],
+    ['Tariffs on Chinese laptops, phones to be delayed until Dec. 15', 'positive'],
+    // An adjective of more with a plain word of its noun phrase is taken with it.
+    ['Trump pauses higher reciprocal tariffs for 90 days', 'positive'],
+    // A decision taken back; a measure ruled illegal.
+    ['Trump reverses decision to lift tariffs on Canadian aluminum', 'negative'],
+    ['Appeals court rules most of Trump global tariffs illegal', 'positive'],
+  ] as [string, string][])
+  it('"illegal" before its noun describes it', () => {
+    expect(tariff('Court hears challenge to illegal tariffs').label).not.toBe('positive')
+  })
+  it('a deal of any kind gets no trade deadline', () => {
+    expect(tariff('Musk wins deadline extension for Twitter deal').label).not.toBe('positive')
+  })
+  it('closing a deal other than a trade deal is no trade news', () => {
+    expect(tariff('Thomson Reuters closes deal with Blackstone').label).toBeNull()
+  })
+})

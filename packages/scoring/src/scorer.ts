@@ -618,8 +618,8 @@ const DOMESTIC_RULE_WORDS: WordsByLength = byLength([
 const DEADLINE_WORDS: ReadonlySet<number> = lexiconIds(['deadline', 'deadlines'])
 const FOR_ON_WORDS: ReadonlySet<number> = lexiconIds(['for', 'on'])
 /**
- * What a figure compared by "lower than" or "below" must be said to be: threatened or proposed, not
- * another partner's or what an industry sought (see matchComparison).
+ * What a figure compared by "lower than" or "below" must be said to be: threatened, proposed or in force
+ * before, not another partner's or what an industry sought (see figureStatusAt).
  */
 const FIGURE_STATUS_WORDS: WordsByLength = byLength([
   'threatened',
@@ -638,6 +638,8 @@ const FIGURE_STATUS_WORDS: WordsByLength = byLength([
   'current',
   'existing',
   'expected',
+  'imposed',
+  'levied',
 ])
 /** Measures in force, whose deadline is their end (see deadlineOf). */
 const IN_FORCE_WORDS: WordsByLength = byLength(['safeguard', 'safeguards', 'quota', 'quotas'])
@@ -1131,10 +1133,30 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (j >= count || tb.kind[j] !== NUMBER || isYear(j, count)) return i
     const b = (tb.num[j] as number) * scaleAfter(j + 1, count) * (negative ? -1 : 1)
     if (a === b) return i
-    const end = skipUnits(j + 1, count)
-    if (againstStatus && !(end < count && tb.kind[end] === WORD && wordIn(end, FIGURE_STATUS_WORDS))) return i
+    let end = skipUnits(j + 1, count)
+    if (againstStatus) {
+      const status = figureStatusAt(end, count)
+      if (status < 0) return i
+      end = status + 1
+    }
     numberDir = a > b ? 1 : -1
-    return againstStatus ? end + 1 : end
+    return end
+  }
+
+  /**
+   * The word saying a compared figure was only threatened, proposed or in force before ("the 25%
+   * threatened", "the 46% Trump announced in April", "the 39% levied in August"), at most three words
+   * after the figure and before any "on", "for" or "against" (another partner's rate: "the 20% on EU
+   * goods", "the 20% imposed on EU goods"): its token, or -1.
+   */
+  function figureStatusAt(from: number, count: number): number {
+    for (let j = from; j < count && j < from + 3; j++) {
+      if (tb.kind[j] !== WORD || idIn(j, COVERAGE_WORDS)) return -1
+      if (!wordIn(j, FIGURE_STATUS_WORDS)) continue
+      const next = j + 1
+      return next < count && tb.kind[next] === WORD && idIn(next, COVERAGE_WORDS) ? -1 : j
+    }
+    return -1
   }
 
   function matchField(): void {
@@ -1747,13 +1769,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // "Tariffs on $200 billion of Chinese goods will be raised", "Sanctions on Russian aluminium giant
     // Rusal to be lifted": a participle after "be" is said of its clause's subject, a measure named
     // first, however much of what it covers stands between.
-    if (past && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && (left < 0 || !isMeasure(left))) {
-      // (A trade target in reach binds as it did: "Huawei ban to be lifted".)
+    // A measure in reach binds as it did ("Huawei ban to be lifted"), unless it is what the subject covers
+    // ("Exemptions from steel tariffs to be scrapped").
+    if (past && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0) {
       const l = measureSubject(pred, k)
-      if (l >= 0) {
+      if (
+        l >= 0 &&
+        l !== left &&
+        (left < 0 || !isMeasure(left) || (itS[left] as number) > (itE[l] as number))
+      ) {
         if (left >= 0 && itBound[left] === 0) itBound[left] = 3
         left = l
         leftD = 0
+      }
+    }
+    // "Exclusions from China tariffs allowed to expire": a relief named with the measure it spares after
+    // "from" heads the phrase; the verb acts on the relief.
+    if (left > 0 && isMeasure(left)) {
+      const r = reliefBefore(left)
+      if (r >= 0 && bindable(pred, r)) {
+        if (itBound[left] === 0) itBound[left] = 3
+        left = r
       }
     }
     const passive = past && left >= 0 && (itE[left] === s || (s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0))
@@ -2177,9 +2213,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       q++
     if (q >= items || ((entInts[(it.idx[q] as number) << 4] as number) & F_TARGET) === 0) return false
     const gap = (it.s[q] as number) - (it.e[m] as number) - amountTokens(it.e[m] as number, it.s[q] as number)
-    // A word of more that only takes what follows ("new", "extra") may have a noun between.
+    // A word of more that only takes what follows ("new", "extra") may have a noun between; an adjective
+    // of more, a plain word of the noun phrase ("pauses higher reciprocal tariffs").
     const p = predAt(it.idx[m] as number)
-    return gap === 0 || (gap === 1 && p.kind === 'more' && p.objectOnly)
+    if (gap === 0) return true
+    if (gap !== 1 || p.kind !== 'more') return false
+    if (p.objectOnly) return true
+    // (One word, no verb form: "higher", not "raises", "plans to".)
+    const f = entInts[(it.idx[m] as number) << 4] as number
+    return (
+      (it.e[m] as number) - (it.s[m] as number) === 1 &&
+      (f & (F_PRESENT_S | F_PAST)) === 0 &&
+      !endsInIng(it.s[m] as number) &&
+      plainWordBetween(it.e[m] as number, it.s[q] as number)
+    )
   }
 
   /**
@@ -2302,8 +2349,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (!(start === 0 || tb.kind[start - 1] === BREAK || wordFlagsAt(start - 1) === 0)) return -1
     const after = it.e[first] as number
     if (!idIn(after, SUBJECT_COVERAGE_WORDS)) return -1
-    for (let j = after; j < s; j++) if (tb.kind[j] === BREAK || wordIn(j, LINKING_WORDS)) return -1
+    // (A comma of a list of goods is no break: "Tariffs on Chinese laptops, phones to be delayed".)
+    for (let j = after; j < s; j++)
+      if ((tb.kind[j] === BREAK && !goodsListComma(j)) || wordIn(j, LINKING_WORDS)) return -1
     return first
+  }
+
+  /**
+   * The trade relief right before "from" and measure item m (at most two words between "from" and the
+   * measure: "exemptions from steel tariffs", "exclusions from China tariffs"), or -1.
+   */
+  function reliefBefore(m: number): number {
+    const r = m - 1
+    if (r < 0 || it.clause[r] !== it.clause[m]) return -1
+    const from = it.e[r] as number
+    if (!(from < tb.count && tb.kind[from] === WORD && tb.id[from] === fromId)) return -1
+    if ((it.s[m] as number) - from > 3) return -1
+    if (((entInts[(it.idx[r] as number) << 4] as number) & F_TARGET) === 0) return -1
+    const role = targetAt(it.idx[r] as number)
+    return role.polarity > 0 && role.tariff !== 0 && !role.frame ? r : -1
   }
 
   function isMeasure(r: number): boolean {
@@ -2459,14 +2523,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    */
   function deadlineOf(pred: PredRole, k: number, t: number): number {
     if (pred.fixed !== 0 || (pred.kind !== 'pause' && !idIn(it.s[k] as number, EXTEND_WORDS))) return -1
-    // A pause phrase with the deadline in it ("extend deadline for", "push back deadline").
-    if (pred.kind === 'pause' && (colKey[it.idx[k] as number] as string).includes('deadline')) return t
+    // A deal of any kind is no trade's ("Musk wins deadline extension for Twitter deal"); a measure in
+    // force ends at its deadline ("extends steel safeguard deadline" lengthens it).
+    if (targetAt(it.idx[t] as number).id === 'deal' || wordIn((it.e[t] as number) - 1, IN_FORCE_WORDS))
+      return -1
     const s = it.s[t] as number
     const after = it.e[t] as number
-    if (after < tb.count && tb.kind[after] === WORD && idIn(after, DEADLINE_WORDS)) {
-      // A measure in force ends at its deadline ("extends steel safeguard deadline" lengthens it).
-      return wordIn(after - 1, IN_FORCE_WORDS) ? -1 : t
-    }
+    // A pause phrase with the deadline in it ("extend deadline for", "push back deadline"), its measure
+    // or deal at most two words on (not "deadline for comments on tariffs").
+    if (pred.kind === 'pause' && (colKey[it.idx[k] as number] as string).includes('deadline'))
+      return t > k && s - (it.e[k] as number) <= 2 ? t : -1
+    if (after < tb.count && tb.kind[after] === WORD && idIn(after, DEADLINE_WORDS)) return t
     if (t < k) return -1
     // The bare word bound ("delays deadline for auto tariffs"): the measure after "for" or "on".
     if (idIn(s, DEADLINE_WORDS) && after + 1 < tb.count && idIn(after, FOR_ON_WORDS)) {
@@ -3144,7 +3211,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // ("closes door on trade deal" shuts the door).
         const dealClosed =
           pred.id === 'halt' &&
-          (target.id === 'deal' || target.id === 'trade_deal') &&
+          target.id === 'trade_deal' &&
           t > k &&
           (itS[t] as number) - (itE[k] as number) <= 1 &&
           idIn(itS[k] as number, CLOSE_WORDS)

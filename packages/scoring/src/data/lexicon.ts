@@ -3057,12 +3057,24 @@ export const PREDICATES = [
     // panel, "rules"): "Macron says U.S. tariffs are illegal" is a complaint about a measure in force.
     id: 'ruled_illegal',
     sign: -1,
+    // Said of the measure before it only ("rules most of Trump's tariffs illegal"); before its noun it
+    // describes it ("hears challenge to illegal tariffs").
+    rightSign: 0,
     kind: 'less',
     policy: true,
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: ['are illegal', 'is illegal', 'were illegal', 'are unlawful', 'is unlawful', 'were unlawful'],
+    words: [
+      'are illegal',
+      'is illegal',
+      'were illegal',
+      'are unlawful',
+      'is unlawful',
+      'were unlawful',
+      'illegal',
+      'unlawful',
+    ],
   },
   {
     // Coping with a measure ("adapt to tariffs", "find a way around sanctions", "rush to beat the
@@ -4172,6 +4184,8 @@ const ATTEMPTS = [
   'effort',
   'efforts',
   'attempt',
+  // A decision taken back ("reverses decision to lift tariffs on Canadian aluminum").
+  'decision',
 ]
 const PLANS_FOR = ['plan', 'plans', 'proposal', 'proposals']
 const PLEDGES = [
@@ -4418,8 +4432,6 @@ export const HEDGES = [
       'v consider',
       // A decision still open on an act ("Trump says yet to decide whether to close trade deal").
       'yet to decide whether to',
-      'yet to decide on',
-      'yet to decide if',
       // A measure debated is still being weighed ("Mexico's Senate to debate USMCA ratification").
       'v debate',
       // Not ruling something out keeps it possible: a hedge on it, not its negation.
