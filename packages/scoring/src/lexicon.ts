@@ -199,6 +199,8 @@ export const F_ANSWERS = 16777216
 export const F_PAUSE = 33554432
 /** See Entry.deniesReport. */
 export const F_DENIES_REPORT = 67108864
+/** A predicate that stops what it takes (the `halt` role: "stops", "halts"; see pausedActs). */
+export const F_HALT = 134217728
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -281,6 +283,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.target?.answers) f |= F_ANSWERS
     if (e.light) f |= F_LIGHT
     if (e.pred?.kind === 'pause') f |= F_PAUSE
+    if (e.pred?.id === 'halt') f |= F_HALT
     if (e.negator) f |= F_NEGATOR
     if (e.shortNegator) f |= F_SHORT_NEG
     if (e.hasTone) f |= F_TONE

@@ -66,6 +66,7 @@ const F_CONTRAST = lex.F_CONTRAST
 const F_ENTITY = lex.F_ENTITY
 const F_ANSWERS = lex.F_ANSWERS
 const F_PAUSE = lex.F_PAUSE
+const F_HALT = lex.F_HALT
 const F_DENIES_REPORT = lex.F_DENIES_REPORT
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
@@ -2724,9 +2725,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // know: "A100"), and the act is no misdeed
       // ("stop dumping steel" is a measure against the dumping).
       const kx = it.idx[k] as number
-      if (((entInts[kx << 4] as number) & F_PAUSE) === 0) {
-        if (predAt(kx).id !== 'halt' || k + 2 >= items || wordIn(it.s[k + 1] as number, MISDEED_WORDS))
-          continue
+      const kf = entInts[kx << 4] as number
+      if ((kf & F_PAUSE) === 0) {
+        if ((kf & F_HALT) === 0 || k + 2 >= items || wordIn(it.s[k + 1] as number, MISDEED_WORDS)) continue
         const next = it.s[k + 2] as number
         const actEnd = it.e[k + 1] as number
         if (((entInts[(it.idx[k + 2] as number) << 4] as number) & F_TARGET) === 0) continue
@@ -2789,7 +2790,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     markTalkTopics()
-    if (preds) pausedActs()
+    if ((flagsSeen & (F_PAUSE | F_HALT)) !== 0) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
