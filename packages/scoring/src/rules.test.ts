@@ -2685,7 +2685,12 @@ describe('issue #3: round 35, probe 25 and the review of 2.0.64 (2.0.65)', () =>
     // A decision taken back; a measure ruled illegal.
     ['Trump reverses decision to lift tariffs on Canadian aluminum', 'negative'],
     ['Appeals court rules most of Trump global tariffs illegal', 'positive'],
+    // A policy act on sales bound for China is one on exports.
+    ['U.S. restricts sales of chip design software to China', 'negative'],
   ] as [string, string][])
+  it('a firm halting its own sales elsewhere is no trade measure', () => {
+    expect(tariff('Apple halts sales of iPhones in Germany').label).toBeNull()
+  })
   it('"illegal" before its noun describes it', () => {
     expect(tariff('Court hears challenge to illegal tariffs').label).not.toBe('positive')
   })

@@ -161,12 +161,18 @@ const BASE_ENTRIES: readonly Entry[] = [
 ]
 const BASE_TABLE = entryTable(BASE_ENTRIES)
 
-/** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
-const DEADLINE_ROLE: TargetRole = (() => {
-  const role = LEXICON.entries.find((e) => e.target?.id === 'tariff_deadline')?.target
-  if (!role) throw new Error('lexicon: no tariff_deadline target')
+/** The target role of lexicon id `id` (the roles the scorer puts in place of another's). */
+function roleOf(id: string): TargetRole {
+  const role = LEXICON.entries.find((e) => e.target?.id === id)?.target
+  if (!role) throw new Error(`lexicon: no ${id} target`)
   return role
-})()
+}
+/** Exports, and sales to a blacklisted firm (see salesRole). */
+const EXPORTS_ROLE = roleOf('exports')
+const LISTED_SALES_ROLE = roleOf('listed_sales')
+
+/** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
+const DEADLINE_ROLE: TargetRole = roleOf('tariff_deadline')
 
 /** The entries of a (watchlist) trie, each once. */
 function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
@@ -560,6 +566,9 @@ const SUBJECT_COVERAGE_WORDS: ReadonlySet<number> = lexiconIds([
 ])
 /** What a measure covers starts with these (see coverageBetween). */
 const COVERAGE_WORDS: ReadonlySet<number> = lexiconIds(['on', 'for', 'against'])
+/** Where sales bound are exports a policy act moves (see salesRole). */
+const CHINA_WORDS: WordsByLength = byLength(['china', 'chinese', 'beijing', 'russia', 'iran'])
+const LISTED_FIRMS: WordsByLength = byLength(['huawei', 'zte', 'smic'])
 /** Closing, which a deal is brought to, not shut by (see emit). */
 const CLOSE_WORDS: ReadonlySet<number> = lexiconIds(['close', 'closes', 'closed', 'closing'])
 /** "set", whose participle has no -ed (see emit). */
@@ -2555,6 +2564,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return -1
   }
 
+  /**
+   * "restricts sales of chip design software to China", "allows H200 sales to China", "blocks sales of
+   * chips to Huawei": a policy act on a firm's sales bound for China or a blacklisted firm (named within
+   * six words after them) acts on exports (EXPORTS_ROLE, LISTED_SALES_ROLE); other sales are the
+   * market's. Item t's role otherwise.
+   */
+  function salesRole(t: number, tx: number): TargetRole {
+    const role = targetAt(tx)
+    const key = colKey[tx] as string
+    if (key !== 'sales' && key !== 'sale') return role
+    const from = it.e[t] as number
+    for (let j = from; j < tb.count && j < from + 6 && tb.kind[j] === WORD; j++) {
+      if (tb.id[j] !== toId || j + 1 >= tb.count || tb.kind[j + 1] !== WORD) continue
+      if (wordIn(j + 1, LISTED_FIRMS)) return LISTED_SALES_ROLE
+      if (wordIn(j + 1, CHINA_WORDS)) return EXPORTS_ROLE
+    }
+    return role
+  }
+
   /** The deadline of what item m names, with that item's weights (a deadline of a non-trade ban stays so). */
   function deadlineRole(m: number): TargetRole {
     const of = targetAt(it.idx[m] as number)
@@ -3174,7 +3202,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const tx = itIdx[t] as number
         const tkey = colKey[tx] as string
         const deadlineItem = deadlineOf(pred, k, t)
-        const target = deadlineItem >= 0 ? deadlineRole(deadlineItem) : targetAt(tx)
+        const target =
+          deadlineItem >= 0 ? deadlineRole(deadlineItem) : pred.policy ? salesRole(t, tx) : targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
