@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import {
-  Alert,
+  type Alert,
+  AlertReader,
   type Clock,
   createTopicCatalogue,
   LIMITS,
@@ -166,7 +167,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       const from = readOffsets.get(p) ?? 0
       const records = bus.read(topics.alerts.name, p, from, 10_000)
       for (const r of records) {
-        const parsed = Alert.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
+        const parsed = AlertReader.safeParse(JSON.parse(r.value?.toString() ?? 'null'))
         if (parsed.success) drained.push(parsed.data)
       }
       if (records.length > 0) readOffsets.set(p, records.at(-1)!.offset + 1)

@@ -1,4 +1,5 @@
 export * from './clock.ts'
 export * from './json-schema.ts'
+export * from './reader.ts'
 export * from './schemas.ts'
 export * from './topics.ts'

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { readerOf } from './reader.ts'
 
 // Limits shared by producers and workers. Bytes are UTF-8 bytes of the Kafka record value.
 export const LIMITS = {
@@ -144,19 +145,22 @@ export const ScoredHeadline = z.strictObject({
 export type ScoredHeadline = z.infer<typeof ScoredHeadline>
 
 /**
- * The part of a headlines.scored record that indicators are computed from: a tolerant reader for the
- * aggregator, which checks the fields it uses as strictly as ScoredHeadline does and skips the rest
- * (text, events, explanation: most of a record, and most of the cost of checking it). A record bad
- * only elsewhere still counts in the indicators; the alerter, which reads all of it, dead-letters it.
+ * The part of a headlines.scored record that indicators are computed from: the aggregator's reader,
+ * which checks the fields it uses as strictly as ScoredHeadline does and skips the rest (text, events,
+ * explanation: most of a record, and most of the cost of checking it). A record bad only elsewhere still
+ * counts in the indicators; the alerter, which reads all of it, dead-letters it. Fields it does not
+ * know, inside `scores` and `entities` too, are dropped (readerOf).
  */
-export const ScoredIndicatorInput = z.object({
-  id: Headline.shape.id,
-  publishedAt: Headline.shape.publishedAt,
-  /** Only carried on to IndicatorUpdate.ingestedAt; a record without it still counts. */
-  ingestedAt: Headline.shape.ingestedAt.optional(),
-  scores: Scores,
-  entities: Entities,
-})
+export const ScoredIndicatorInput = readerOf(
+  z.object({
+    id: Headline.shape.id,
+    publishedAt: Headline.shape.publishedAt,
+    /** Only carried on to IndicatorUpdate.ingestedAt; a record without it still counts. */
+    ingestedAt: Headline.shape.ingestedAt.optional(),
+    scores: Scores,
+    entities: Entities,
+  }),
+)
 export type ScoredIndicatorInput = z.infer<typeof ScoredIndicatorInput>
 
 export const Scope = z.strictObject({ kind: ScopeKind, id: z.string().min(1) })
@@ -229,15 +233,16 @@ export const Alert = z.strictObject({
 export type Alert = z.infer<typeof Alert>
 
 /**
- * Not strict, unlike the stream's payloads: dead letters gain fields as operators need them (the key
- * and headers came later), and a reader must not refuse a letter over a field it does not know.
+ * A reader only, unlike the stream's payloads (a strict schema and its reader): dead letters gain fields
+ * as operators need them (the key and headers came later), and a reader must not refuse a letter over a
+ * field it does not know, at any depth.
  */
 export const DeadLetter = z.object({
   /** Stable reason code, for example `invalid_json` (see the error catalogue in platform). */
   reason: z.string(),
   message: z.string(),
   worker: z.string(),
-  origin: z.strictObject({ topic: z.string(), partition: z.int().min(0), offset: z.string() }),
+  origin: z.object({ topic: z.string(), partition: z.int().min(0), offset: z.string() }),
   failedAt: isoTime,
   /** The original record value: utf8 when it decodes cleanly, else base64. */
   payload: z.string(),
@@ -259,3 +264,16 @@ export const DeadLetter = z.object({
   headers: z.record(z.string(), z.string()).optional(),
 })
 export type DeadLetter = z.infer<typeof DeadLetter>
+
+/*
+ * Readers: what a service parses a record it consumes with (see readerOf). A field it does not know, at
+ * any depth, is dropped, never passed on: what a service writes is what its own version knows, and is
+ * checked against the strict schema above. A change that is not one new optional field (a field renamed,
+ * removed, made required or of another type, a new enum value) is no minor change: readers go first, or
+ * the payload moves to a new topic version (TOPIC_VERSION_SUFFIX).
+ */
+export const RawHeadlineReader = readerOf(RawHeadline)
+export const HeadlineReader = readerOf(Headline)
+export const ScoredHeadlineReader = readerOf(ScoredHeadline)
+export const IndicatorUpdateReader = readerOf(IndicatorUpdate)
+export const AlertReader = readerOf(Alert)

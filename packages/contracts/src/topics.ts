@@ -7,6 +7,7 @@ const DAY_MS = 24 * HOUR_MS
 export type TopicSpec<S extends z.ZodType = z.ZodType> = {
   /** Full name: prefix + base + version suffix. */
   name: string
+  /** The strict contract of what is written to the topic; consumers parse with its reader (readerOf). */
   schema: S
   partitions: number
   retentionMs: number

@@ -664,6 +664,36 @@ describe('aggregator worker on Kafka and Redis', () => {
     })
   })
 
+  it('reads what a newer scorer wrote, new fields at the top and nested, as without them; a known field of the wrong type still dead-letters', async () => {
+    const topics = await setup(1) // one partition: the order produced is the order applied
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    const series = scoredSeries(200, { startMs: T0, spanMs: HOUR_MS, seed: 21 })
+    // One optional field more, as a rolling deploy of the scorer brings it, where a reader might trip.
+    const newer = series.map((h) => ({
+      ...h,
+      sentiment: { v2: 0.1, model: 'next' },
+      scores: { ...h.scores, sentimentV2: -0.2, tariff: { ...h.scores.tariff, calibrated: true } },
+      entities: { ...h.entities, people: ['Lutnick'] },
+    }))
+    const wrong = { ...newer[0]!, id: 'wrong-type', scores: { ...newer[0]!.scores, uncertainty: 'high' } }
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [...newer, wrong].map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+    const { store } = await startAggregator()
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all scored headlines committed' })
+    const ref = await cleanRun(series, 600_000)
+    const targets = targetsOf(series)
+    expect(targets.length).toBeGreaterThan(20)
+    expect(await compareStores(ref, store, targets, T0 + HOUR_MS)).toEqual([])
+    await waitFor(() => dlq.messages.length >= 1, { what: 'the dead letter' })
+    const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+    expect(letters.map((l) => [l.reason, l.origin.offset, l.message])).toEqual([
+      ['schema_invalid', String(newer.length), expect.stringMatching(/^scores\.uncertainty: /)],
+    ])
+  })
+
   it('rebuilds a wiped namespace from Kafka, also while the live aggregator keeps applying', async () => {
     const topics = await setup(3)
     const GRACE = String(4 * HOUR_MS) // three partitions: no lateness from partition skew in this test

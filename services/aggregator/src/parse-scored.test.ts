@@ -27,6 +27,21 @@ describe('parseScoredRecord (what indicators read of a scored headline)', () => 
     expect(parsed.ok).toBe(true)
   })
 
+  it('reads a record a newer scorer wrote, with fields it does not know at any depth, as without them', () => {
+    const newer = {
+      ...good,
+      sentiment: { v2: 0.3 },
+      scores: {
+        ...good!.scores,
+        sentimentV2: -0.4,
+        tariff: { ...good!.scores.tariff, calibrated: true },
+      },
+      entities: { ...good!.entities, people: ['Lutnick'] },
+    }
+    const parsed = parseScoredRecord(record(newer))
+    expect(parsed).toEqual(parseScoredRecord(record(good)))
+  })
+
   it('checks the fields it uses as strictly as the full contract, naming them', () => {
     const cases: [unknown, RegExp][] = [
       [{ ...good, publishedAt: 'yesterday' }, /publishedAt/],
@@ -36,7 +51,10 @@ describe('parseScoredRecord (what indicators read of a scored headline)', () => 
         { ...good, scores: { ...good!.scores, tariff: { ...good!.scores.tariff, relevance: 2 } } },
         /scores\.tariff/,
       ],
-      [{ ...good, scores: { ...good!.scores, extra: 1 } }, /scores/],
+      [
+        { ...good, scores: { ...good!.scores, market: { score: '0.2', label: 'positive' } } },
+        /scores\.market/,
+      ],
       [{ ...good, entities: { ...good!.entities, regions: 'US' } }, /entities\.regions/],
     ]
     for (const [value, field] of cases) {

@@ -11,8 +11,9 @@ import {
 import {
   type Alert,
   type Clock,
-  IndicatorUpdate,
-  ScoredHeadline,
+  type IndicatorUpdate,
+  IndicatorUpdateReader,
+  ScoredHeadlineReader,
   systemClock,
   type TopicCatalogue,
 } from '@tradepulse/contracts'
@@ -190,7 +191,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       const origin = originOf(r)
       const { ruleSet, nowMs } = evaluationOf(origin)
       if (r.topic === scoredTopic) {
-        const p = parseJsonRecord(ScoredHeadline, r.value)
+        const p = parseJsonRecord(ScoredHeadlineReader, r.value)
         if (!p.ok) {
           dlq(i, p)
           continue
@@ -206,7 +207,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         for (const candidate of ev.candidates)
           pending.push({ candidate, traceparent, eventMs, origin, index: i, headline: p.value.id })
       } else if (r.topic === indicatorsTopic) {
-        const p = parseJsonRecord(IndicatorUpdate, r.value)
+        const p = parseJsonRecord(IndicatorUpdateReader, r.value)
         if (!p.ok) {
           dlq(i, p)
           continue

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import {
-  type Alert,
+  Alert,
   createTopicCatalogue,
   type DeadLetter,
   listTopics,
@@ -320,6 +320,67 @@ describe('alerter on Kafka and Redis', () => {
     const stages = [headlineAlerts, [...SCENARIO_EXPECTED.filter(isIndicatorAlert), ...sentinel1], sentinel2]
     expectScriptOrder('alerts.v1', alerts.messages, stages)
     for (const [desk, c] of Object.entries(desks)) expectScriptOrder(`desk ${desk}`, c.messages, stages)
+  })
+
+  it('reads what a newer scorer and aggregator wrote, new fields at the top and nested, as without them; a known field of the wrong type still dead-letters', async () => {
+    const { app, topics } = start()
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(alerts.stop, dlq.stop)
+    await app.start()
+    await app.runner.joined()
+    const now = Date.now()
+    // One optional field more, as a rolling deploy of the producers brings it, where a reader might trip.
+    const headlines = scenarioHeadlines(now).map((h) => ({
+      ...h,
+      sentiment: { v2: 0.1 },
+      scores: { ...h.scores, sentimentV2: -0.3, tariff: { ...h.scores.tariff, calibrated: true } },
+      events: h.events.map((e) => ({ ...e, certainty: 0.5 })),
+      entities: { ...h.entities, people: ['Lutnick'] },
+    }))
+    const wrongHeadline = {
+      ...headlines[0]!,
+      id: 'wrong-type',
+      scores: { ...headlines[0]!.scores, uncertainty: 'high' },
+    }
+    await producer.send({
+      topic: topics.scored.name,
+      messages: [wrongHeadline, ...headlines].map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+    const headlineAlerts = SCENARIO_EXPECTED.filter((e) => !isIndicatorAlert(e))
+    await waitFor(() => alerts.messages.length >= headlineAlerts.length, { what: 'headline alerts' })
+    const updates = scenarioUpdates(now).map((u) => ({
+      ...u,
+      variance: { '1h': 0.01 },
+      scope: { ...u.scope, label: 'a name' },
+    }))
+    const wrongUpdate = { ...updates[0]!, count: 'many' }
+    await producer.send({
+      topic: topics.indicators.name,
+      messages: [wrongUpdate, ...updates].map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+    })
+    // The sentinels come last on both inputs: once they are out, everything before them was decided.
+    const sentinel = await produceSentinel(topics, 200, 'sentinel-newer')
+    const expected = [...SCENARIO_EXPECTED, ...sentinel]
+    await waitFor(
+      () => sentinel.every((s) => alerts.messages.map((m) => describeAlert(alertOf(m))).includes(s)),
+      { what: 'sentinel alerts' },
+    )
+    // The alerts of the scenario as written without the new fields (the test above), with its evidence.
+    expect(alerts.messages.map((m) => describeAlert(alertOf(m))).sort()).toEqual([...expected].sort())
+    const written = alerts.messages.map(alertOf)
+    const level = written.find((a) => describeAlert(a) === 'tariff_level_cn region:CN tariff down @75')
+    expect(level?.evidence.map((e) => e.headlineId)).toEqual(['esc1', 'esc2', 'curb'])
+    // Nothing it does not know is passed on: what it writes meets the strict contract.
+    for (const a of written) expect(Alert.safeParse(a).error?.issues ?? []).toEqual([])
+    await waitFor(() => dlq.messages.length >= 2, { what: 'dead letters' })
+    const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+    expect(letters.map((l) => [l.origin.topic, l.reason, l.message]).sort()).toEqual(
+      [
+        [topics.scored.name, 'schema_invalid', expect.stringMatching(/^scores\.uncertainty: /)],
+        [topics.indicators.name, 'schema_invalid', expect.stringMatching(/^count: /)],
+      ].sort(),
+    )
   })
 
   it('refuses an invalid rules file with the field and reason, keeps the old rules, and takes a valid one', async () => {

@@ -23,6 +23,29 @@ function alertOfSize(id: string, bytes: number): string {
 }
 
 describe('gateway handler', () => {
+  it('holds an alert a newer alerter wrote with fields it does not know, as without them; a wrong type is skipped', async () => {
+    const feed = createAlertFeed(10)
+    const { log, lines } = createCapturingLogger('error')
+    const handle = createGatewayHandler({ feed, log })
+    const plain = testAlert('newer')
+    const newer = {
+      ...plain,
+      runbook: 'https://runbooks/tariff',
+      scope: { ...plain.scope, parent: 'global' },
+      evidence: plain.evidence.map((e) => ({ ...e, url: 'https://example.com' })),
+    }
+    const outcomes = await handle(
+      [
+        record(0, JSON.stringify(newer)),
+        record(1, JSON.stringify({ ...testAlert('bad'), runbook: 'x', value: 'high' })),
+      ],
+      { signal: new AbortController().signal },
+    )
+    expect(outcomes).toEqual([{ kind: 'ok' }, { kind: 'drop', reason: 'schema_invalid' }])
+    // Served as this version knows an alert: what it does not know is not passed on.
+    expect(feed.recent({}, 10)).toEqual([plain])
+    expect(lines).toMatchObject([{ reason: 'schema_invalid', message: expect.stringMatching(/^value: /) }])
+  })
   it('skips a record over MAX_ALERT_BYTES, logged and counted invalid, and holds one at the limit', async () => {
     const feed = createAlertFeed(10)
     const { log, lines } = createCapturingLogger('error')

@@ -1,4 +1,4 @@
-import { Alert } from '@tradepulse/contracts'
+import { AlertReader } from '@tradepulse/contracts'
 import { type BatchHandler, type Logger, type Outcome, parseJsonRecord } from '@tradepulse/platform'
 import type { AlertFeed } from './alert-feed.ts'
 
@@ -38,7 +38,7 @@ export function createGatewayHandler(deps: {
         deps.onAlert?.('invalid')
         return { kind: 'drop', reason: 'too_large' }
       }
-      const parsed = parseJsonRecord(Alert, r.value)
+      const parsed = parseJsonRecord(AlertReader, r.value)
       // An event id is one line of the stream: a line break would let a record write its own fields.
       const bad = !parsed.ok
         ? parsed

@@ -17,6 +17,22 @@ describe('parseRawRecord', () => {
       truncated: false,
     })
   })
+  it('ignores a field it does not know (a feed that adds one goes on) and passes none on', () => {
+    const plain = { id: 'f-1', headline: 'EU weighs tariffs', publishedAt: '2025-01-02T03:00:00Z' }
+    const r = parse(JSON.stringify({ ...plain, lang: 'en', meta: { desk: 'fx', text: '\ud800' } }))
+    expect(r).toEqual(parse(JSON.stringify(plain)))
+    // A known field is still checked: of the wrong type, or missing, it is refused with its name.
+    expect(parse(JSON.stringify({ ...plain, lang: 'en', publishedAt: 3 }))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+      message: expect.stringMatching(/^publishedAt: /),
+    })
+    expect(parse(JSON.stringify({ id: 'f-1', lang: 'en' }))).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+      message: expect.stringMatching(/^headline: /),
+    })
+  })
   it('skips a UTF-8 byte-order mark before the JSON, and still refuses invalid UTF-8 after one', () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf])
     const r = parse(
@@ -87,7 +103,6 @@ describe('parseRawRecord', () => {
     ['invalid_json', 'not json'],
     ['schema_invalid', '[]'],
     ['schema_invalid', JSON.stringify({ headline: '' })],
-    ['schema_invalid', JSON.stringify({ headline: 'x', extra: 1 })],
     ['schema_invalid', JSON.stringify({ headline: 'x', publishedAt: 'yesterday' })],
     ['invalid_text', '{"headline":"a\\udc00b"}'],
     ['empty_headline', JSON.stringify({ headline: '\u200b' })],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { Headline, LIMITS, RawHeadline } from '@tradepulse/contracts'
+import { Headline, LIMITS, RawHeadlineReader } from '@tradepulse/contracts'
 import { formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
 import { normalizeText, truncate } from './normalize.ts'
 
@@ -117,7 +117,7 @@ export function parseRawRecord(
   }
   // A byte-order mark before the JSON (some Windows tools write one) is skipped, as a UTF-8 decoder would:
   // the rule of every line the command line reads (skipBom), so a line it takes is a record ingest takes.
-  const parsed = parseJsonRecord(RawHeadline, skipBom(value))
+  const parsed = parseJsonRecord(RawHeadlineReader, skipBom(value))
   if (!parsed.ok) return reject(parsed.reason as IngestRejection, parsed.message)
   const raw = parsed.value
   // The id is kept as given (normalising it would merge distinct ids, and the second headline would be

@@ -1,4 +1,4 @@
-import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
+import { createTopicCatalogue, type Headline, ScoredHeadline } from '@tradepulse/contracts'
 import type { InRecord, Outcome } from '@tradepulse/platform'
 import { createScorer } from '@tradepulse/scoring'
 import { describe, expect, it } from 'vitest'
@@ -46,6 +46,24 @@ describe('scorer handler', () => {
       ctx,
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
+  })
+  it('scores a headline a newer ingest wrote with a field it does not know, and writes none it does not know', async () => {
+    const fixed = createScorerHandler({ topics, scorer: createScorer(), now: () => new Date(AT) })
+    const newer = JSON.stringify({ ...JSON.parse(headline('n')), lang: 'en', meta: { feed: 'x' } })
+    const [plain, read] = await fixed([record(0, headline('n')), record(1, newer)], ctx)
+    expect(read).toEqual(plain)
+    const value = read?.kind === 'ok' ? JSON.parse(String(read.out?.[0]?.value)) : undefined
+    // What the scorer writes passes the strict contract every producer is held to.
+    expect(ScoredHeadline.safeParse(value).success).toBe(true)
+  })
+  it('dead-letters a headline with a known field of the wrong type, naming it', async () => {
+    const wrong = JSON.stringify({ ...JSON.parse(headline('w')), lang: 'en', truncated: 'no' })
+    const [outcome] = await handler([record(0, wrong)], ctx)
+    expect(outcome).toMatchObject({
+      kind: 'dlq',
+      reason: 'schema_invalid',
+      message: expect.stringMatching(/^truncated: /),
+    })
   })
   it('dead-letters a headline that is not valid UTF-8 as invalid_utf8 instead of scoring it', async () => {
     const bytes = Buffer.from(headline('bad'))

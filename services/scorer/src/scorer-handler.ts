@@ -1,4 +1,4 @@
-import { Headline, type TopicCatalogue } from '@tradepulse/contracts'
+import { HeadlineReader, type TopicCatalogue } from '@tradepulse/contracts'
 import { type BatchHandler, type Outcome, parseJsonRecord, traceHeaders } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
@@ -13,7 +13,7 @@ export function createScorerHandler(deps: {
   const now = deps.now ?? (() => new Date())
   return async (records) =>
     records.map((r): Outcome => {
-      const parsed = parseJsonRecord(Headline, r.value)
+      const parsed = parseJsonRecord(HeadlineReader, r.value)
       if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
       const scored = scoreHeadline(deps.scorer, parsed.value, now())
       // Only a valid trace context is carried on: an unchecked header of any size would be copied.

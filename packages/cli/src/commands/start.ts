@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs'
 import { RULE_FILES } from '@tradepulse/alerting'
-import { Alert, createTopicCatalogue, ScoredHeadline } from '@tradepulse/contracts'
+import { AlertReader, createTopicCatalogue, ScoredHeadlineReader } from '@tradepulse/contracts'
 import {
   BaseConfig,
   createKafka,
@@ -386,7 +386,7 @@ async function playSampleOnKafka(
     eachMessage: async ({ topic, message }) => {
       const json = JSON.parse(message.value?.toString() ?? 'null') as unknown
       if (topic === topics.alerts.name) {
-        const a = Alert.safeParse(json)
+        const a = AlertReader.safeParse(json)
         if (a.success) {
           lastAlertAt = Date.now()
           // The headline's time, as the embedded default prints it: the sample's timeline.
@@ -394,7 +394,7 @@ async function playSampleOnKafka(
         }
         return
       }
-      const s = ScoredHeadline.safeParse(json)
+      const s = ScoredHeadlineReader.safeParse(json)
       if (s.success && ids.has(s.data.id)) seen.add(s.data.id)
     },
   })

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
-import { Alert, createTopicCatalogue } from '@tradepulse/contracts'
+import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contracts'
 import { BaseConfig, createLogger, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
@@ -118,9 +118,9 @@ export function registerTail(program: Command): void {
         autoCommit: false,
         eachMessage: async ({ message }) => {
           const text = message.value?.toString('utf8') ?? ''
-          let parsed: ReturnType<typeof Alert.safeParse> | undefined
+          let parsed: ReturnType<typeof AlertReader.safeParse> | undefined
           try {
-            parsed = Alert.safeParse(JSON.parse(text))
+            parsed = AlertReader.safeParse(JSON.parse(text))
           } catch {}
           if (!parsed?.success) {
             process.stderr.write(`(not an alert at offset ${message.offset}: ${text.slice(0, 120)})\n`)
