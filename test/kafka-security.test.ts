@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import type { TopicSpec } from '@tradepulse/contracts'
 import {
   BaseConfig,
@@ -14,6 +15,7 @@ import {
   createProducer,
   describeInfraFailure,
   faultReason,
+  isKafkaAuthRefusal,
   type KafkaWorker,
   kafkaClientConfig,
   loadConfig,
@@ -36,8 +38,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 /**
  * A second broker of this run's own, secured as production clusters are: SASL/PLAIN on IPv6 loopback
  * ([::1]), and SASL/PLAIN over TLS with client certificates required on 127.0.0.1, its certificates from
- * a CA made here; and SCRAM on 127.0.0.1 with re-authentication every 12 s (kafkajs re-authenticates
- * 10 s before a session ends: every 2 s), where a credential removed reaches the clients connected. The workers' clients reach it with the KAFKA_* settings alone (loadConfig, then
+ * a CA made here; and SCRAM on 127.0.0.1 with sessions of REAUTH_MS, where a credential removed reaches
+ * the clients connected: kafkajs re-authenticates a connection at its first request past
+ * KAFKAJS_REAUTH_THRESHOLD_MS before its session ends (every 2 s on a busy connection), and is refused
+ * then. The workers' clients reach it with the KAFKA_* settings alone (loadConfig, then
  * kafkaClientConfig), as a deployment's would.
  */
 
@@ -46,6 +50,10 @@ const USER = 'tradepulse'
 const PASSWORD = `pw-${randomName('sasl')}`
 /** SCRAM users of the REVOKE listener whose credential a test removes while a worker runs. */
 const REVOKED = { consumer: 'revoked-consumer', producer: 'revoked-producer' }
+/** The REVOKE listener's session lifetime (connections.max.reauth.ms). */
+const REAUTH_MS = 12_000
+/** How long before its session ends kafkajs re-authenticates a connection (its reauthenticationThreshold). */
+const KAFKAJS_REAUTH_THRESHOLD_MS = 10_000
 
 /** A CA, a broker certificate for 127.0.0.1, ::1 and localhost, and a client certificate, made by openssl in `dir`. */
 function makeCertificates(dir: string) {
@@ -119,7 +127,7 @@ beforeAll(async () => {
       'listener.name.revoke.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
       'listener.name.revoke.scram-sha-512.sasl.jaas.config':
         'org.apache.kafka.common.security.scram.ScramLoginModule required;',
-      'listener.name.revoke.scram-sha-512.connections.max.reauth.ms': '12000',
+      'listener.name.revoke.scram-sha-512.connections.max.reauth.ms': String(REAUTH_MS),
       'ssl.keystore.type': 'PEM',
       'ssl.keystore.location': certs.keystore,
       'ssl.truststore.type': 'PEM',
@@ -163,9 +171,22 @@ const plaintext = () =>
     { logLevel: logLevel.NOTHING },
   )
 
-/** Removes `user`'s SCRAM credential on the broker (kafka-configs, through its PLAINTEXT listener). */
-function revoke(user: string): void {
-  execFileSync(
+/** A worker's settings on the REVOKE listener as `user`. */
+const scramEnv = (user: string) => ({
+  KAFKA_BROKERS: broker.listeners.REVOKE!,
+  KAFKA_SASL_MECHANISM: 'scram-sha-512',
+  KAFKA_SASL_USERNAME: user,
+  KAFKA_SASL_PASSWORD: PASSWORD,
+  HTTP_PORT: '0',
+})
+
+/**
+ * Removes `user`'s SCRAM credential on the broker (kafka-configs, through its PLAINTEXT listener), and
+ * resolves once the broker refuses it to a new connection. Run aside: a JVM start of seconds (more under
+ * load) must not stop the event loop of the worker under test (its heartbeats, its fetches).
+ */
+async function revoke(user: string): Promise<void> {
+  await promisify(execFile)(
     'java',
     [
       '-cp',
@@ -181,7 +202,21 @@ function revoke(user: string): void {
       '--entity-name',
       user,
     ],
-    { stdio: 'pipe', timeout: 60_000 },
+    { timeout: 60_000 },
+  )
+  await waitFor(
+    async () => {
+      const admin = client(scramEnv(user)).admin()
+      try {
+        await admin.connect()
+        return false
+      } catch (err) {
+        return isKafkaAuthRefusal(err)
+      } finally {
+        await admin.disconnect().catch(() => {})
+      }
+    },
+    { what: `the broker to refuse ${user}'s removed credential`, timeoutMs: 20_000 },
   )
 }
 
@@ -496,14 +531,6 @@ describe('a worker on a secured Kafka', () => {
     expect(ingest.output()).not.toContain(PASSWORD)
   })
 
-  /** A worker's settings on the REVOKE listener as `user`. */
-  const scramEnv = (user: string) => ({
-    KAFKA_BROKERS: broker.listeners.REVOKE!,
-    KAFKA_SASL_MECHANISM: 'scram-sha-512',
-    KAFKA_SASL_USERNAME: user,
-    KAFKA_SASL_PASSWORD: PASSWORD,
-    HTTP_PORT: '0',
-  })
   const passThrough =
     (output: string): BatchHandler =>
     async (records) =>
@@ -555,7 +582,7 @@ describe('a worker on a secured Kafka', () => {
 
     // No batch under way: the consumer's fetches are the first to re-authenticate, and are refused (with
     // a batch retrying its output, that is the next test's bounded wait).
-    revoke(REVOKED.consumer)
+    await revoke(REVOKED.consumer)
     const err = await Promise.race([
       worker.failed!(),
       waitFor<never>(() => false, { what: 'failed() to report the refused credentials', timeoutMs: 30_000 }),
@@ -623,8 +650,18 @@ describe('a worker on a secured Kafka', () => {
     await runner.start()
     await send('first')
     await waitFor(async () => (await committed(name, input)) === 1, { what: 'the first record committed' })
+    // The output's connection made its last request (the first output, so its last authentication) before.
+    const outputLastAuthenticated = Date.now()
 
-    revoke(REVOKED.producer)
+    await revoke(REVOKED.producer)
+    // A request of a session younger than REAUTH_MS - KAFKAJS_REAUTH_THRESHOLD_MS goes on the session the
+    // broker granted, and is taken; the first past it re-authenticates, and is refused. The second
+    // record's output comes once the output's session is past that point (the removal nearly always takes
+    // longer already: a JVM's start).
+    await waitFor(() => Date.now() - outputLastAuthenticated >= REAUTH_MS - KAFKAJS_REAUTH_THRESHOLD_MS, {
+      what: "the output's session past its re-authentication point",
+      timeoutMs: REAUTH_MS,
+    })
     await send('second')
     // Waited out for a while, with a reason of its own naming the variable…
     await waitFor(

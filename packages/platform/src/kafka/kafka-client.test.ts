@@ -1,6 +1,13 @@
 import { createServer, type Socket } from 'node:net'
 import type { TopicSpec } from '@tradepulse/contracts'
-import { type Admin, type Kafka, KafkaJSProtocolError, logLevel, type Producer } from 'kafkajs'
+import {
+  type Admin,
+  type Kafka,
+  KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
+  logLevel,
+  type Producer,
+} from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { createCapturingLogger, createLogger } from '../logger.ts'
@@ -158,6 +165,31 @@ describe('kafkaLogCreator', () => {
     expect(lines.map((l) => [l.level, l.msg.split(':')[1]?.trim()])).toEqual([
       [20, 'KafkaJSProtocolError'],
       [50, 'KafkaJSNumberOfRetriesExceeded'],
+    ])
+  })
+
+  it('takes an Error given as the message (kafkajs does for a connection refused for good) without throwing into kafkajs', () => {
+    const { log, lines } = createCapturingLogger('debug')
+    const write = kafkaLogCreator(log)()
+    // kafkajs's types give this class no constructor arguments; it takes a message as every KafkaJSError.
+    const refusal = new (KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
+      'SASL SCRAM SHA512 authentication failed: Authentication failed during re-authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+    )
+    // As brokerPool's connectBroker logs it, just before it hands the error on.
+    expect(() =>
+      write({
+        namespace: 'BrokerPool',
+        level: logLevel.ERROR,
+        log: { message: refusal, retryCount: 0, retryTime: 300, stack: refusal.stack },
+      }),
+    ).not.toThrow()
+    expect(lines).toMatchObject([
+      {
+        level: 50,
+        kafka: 'BrokerPool',
+        msg: `KafkaJSSASLAuthenticationError: ${refusal.message}`,
+        err: { type: 'KafkaJSSASLAuthenticationError', message: refusal.message },
+      },
     ])
   })
 })

@@ -45,9 +45,15 @@ export function kafkaLogCreator(log: Logger) {
     }: {
       namespace: string
       level: number
-      log: { message: string } & Record<string, unknown>
+      log: { message: unknown } & Record<string, unknown>
     }) => {
-      const { message, timestamp: _t, logger: _l, ...rest } = entry
+      const { message: said, timestamp: _t, logger: _l, ...rest } = entry
+      // kafkajs gives its message as an Error itself in places: a broker's connection refused for good
+      // (brokerPool's connectBroker: refused credentials, at a reconnection or a re-authentication), just
+      // before it hands that error on. A line here must never throw: a TypeError thrown into kafkajs there
+      // took the refusal's place (the consumer crashed with a TypeError, not KAFKA_AUTH).
+      const err = said instanceof Error ? said : undefined
+      const message = typeof said === 'string' ? said : err ? `${err.name}: ${err.message}` : String(said)
       // kafkajs logs routine rebalances and connection churn at INFO; keep them at debug in ours.
       // Its warning about limited retries on an idempotent producer is expected: we bound retries so a
       // Kafka outage surfaces to the batch runner (which pauses and retries) instead of hanging a send.
@@ -61,7 +67,7 @@ export function kafkaLogCreator(log: Logger) {
         message.startsWith('Limiting retries for the idempotent producer') ||
         (message.startsWith('Crash: ') && message.includes('session timeout is not within the range'))
       const target = quiet ? 'debug' : (LEVEL_TO_PINO[level] ?? 'debug')
-      log[target]({ kafka: namespace, ...rest }, message)
+      log[target]({ kafka: namespace, ...(err ? { err } : {}), ...rest }, message)
     }
 }
 
