@@ -103,9 +103,11 @@ function redisReplyRetriable(e: Error & { previousErrors?: unknown }): boolean {
 export const KAFKA_AUTH_REFUSALS: Readonly<Record<string, string>> = {
   KafkaJSSASLAuthenticationError: 'auth refused',
   SASL_AUTHENTICATION_FAILED: 'auth refused',
-  ILLEGAL_SASL_STATE: 'auth refused',
   UNSUPPORTED_SASL_MECHANISM: 'auth refused',
 }
+// Not ILLEGAL_SASL_STATE: brokers also answer it to valid credentials re-authenticated twice within a
+// second (kafkajs re-authenticates before every request where connections.max.reauth.ms is 10 s or
+// less), so it is no refusal of the credentials; it is waited out as a fault of the connection.
 
 /** Whether `err` or an error it wraps (kafkajs's retrier, ours) is a refusal of the Kafka credentials. */
 export function isKafkaAuthRefusal(err: unknown): boolean {
