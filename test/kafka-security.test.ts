@@ -273,6 +273,15 @@ describe('a worker on a secured Kafka', () => {
     KAFKA_SASL_USERNAME: USER,
     KAFKA_SASL_PASSWORD: password,
   })
+  /** The SASL_SSL listener with its CA, a client certificate and SASL: every TLS setting that fits it. */
+  const tlsSettings = () => ({
+    KAFKA_BROKERS: broker.listeners.SECURE!,
+    KAFKA_SSL: 'true',
+    KAFKA_SSL_CA_FILE: certs.ca,
+    KAFKA_SSL_CERT_FILE: certs.clientCert,
+    KAFKA_SSL_KEY_FILE: certs.clientKey,
+    ...sasl(),
+  })
 
   it('reaches a broker at KAFKA_BROKERS=[::1]:port with SASL/PLAIN: topics made, a record consumed and produced', async () => {
     const address = broker.listeners.V6!
@@ -401,14 +410,7 @@ describe('a worker on a secured Kafka', () => {
   })
 
   it('reaches the TLS listener with KAFKA_SSL, its CA and a client certificate; refuses without either', async () => {
-    const tls = {
-      KAFKA_BROKERS: broker.listeners.SECURE!,
-      KAFKA_SSL: 'true',
-      KAFKA_SSL_CA_FILE: certs.ca,
-      KAFKA_SSL_CERT_FILE: certs.clientCert,
-      KAFKA_SSL_KEY_FILE: certs.clientKey,
-      ...sasl(),
-    }
+    const tls = tlsSettings()
     expect(await describeCluster(client(tls))).toEqual([broker.listeners.SECURE])
 
     // The broker's certificate verified against the system's CAs: refused by the client.
@@ -435,14 +437,7 @@ describe('a worker on a secured Kafka', () => {
   })
 
   it('fails its start on a TLS setting that does not fit the listener with a line naming the cause and the variables, not "cannot reach"', async () => {
-    const tls = {
-      KAFKA_BROKERS: broker.listeners.SECURE!,
-      KAFKA_SSL: 'true',
-      KAFKA_SSL_CA_FILE: certs.ca,
-      KAFKA_SSL_CERT_FILE: certs.clientCert,
-      KAFKA_SSL_KEY_FILE: certs.clientKey,
-      ...sasl(),
-    }
+    const tls = tlsSettings()
     const otherCa = join(dir, 'other-ca')
     execFileSync('mkdir', ['-p', otherCa])
     execFileSync(
