@@ -1777,8 +1777,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       leftD = Number.POSITIVE_INFINITY
     }
     // "Tariffs on $200 billion of Chinese goods will be raised", "Sanctions on Russian aluminium giant
-    // Rusal to be lifted": a participle after "be" is said of its clause's subject, a measure named
-    // first, however much of what it covers stands between.
+    // Rusal to be lifted": a participle after "be" is said of its clause's subject, the measure, relief
+    // or truce named first, however much of what it covers stands between.
     // A measure in reach binds as it did ("Huawei ban to be lifted"), unless it is what the subject covers
     // ("Exemptions from steel tariffs to be scrapped").
     if (past && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0) {
@@ -2750,8 +2750,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (it.predOn[k] !== 1 || it.predOn[k + 1] !== 1 || it.e[k] !== it.s[k + 1]) continue
       // A stop is put on an act as a delay is ("told to stop shipping A100 chips", "halts selling"):
       // where what the act takes follows it (past at most two words or figures the lexicon does not
-      // know: "A100"), and the act is no misdeed
-      // ("stop dumping steel" is a measure against the dumping).
+      // know: "A100"), and the act is no misdeed ("stop dumping steel" is a measure against it).
       const kx = it.idx[k] as number
       const kf = entInts[kx << 4] as number
       if ((kf & F_PAUSE) === 0) {
