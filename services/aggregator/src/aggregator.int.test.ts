@@ -877,12 +877,13 @@ describe('aggregator worker on Kafka and Redis', () => {
       return n
     }
     const holdsBefore = await holdsOf()
-    const series = scoredSeries(600, { startMs: T0, spanMs: 20 * MIN_MS, seed: 54 })
+    const series = scoredSeries(600, { startMs: T0, spanMs: 10 * MIN_MS, seed: 54 })
     for (let i = 0; i < series.length; i += 10) {
       await produceScored(producer, topics.scored.name, series.slice(i, i + 10))
-      // A steady stream over ~18 s, 20 s of event time a batch: a member would have to fall fifteen
-      // batches (half the grace, 4.5 s) behind the other to be held. At 1 min a batch (1.5 s behind) a
-      // member was held in 3 of 23 runs at load 5-6 and in one CI run (other suites run beside this one).
+      // A steady stream over ~18 s, 10 s of event time a batch: a member would have to fall thirty
+      // batches (half the grace, 9 s) behind the other to be held. At 1 min a batch (1.5 s behind) a
+      // member was held in 3 of 23 runs at load 5-6 and in one CI run (other suites run beside this one);
+      // at 20 s a batch (4.5 s behind) in one CI run of session 31.
       await new Promise((r) => setTimeout(r, 300))
     }
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
@@ -895,7 +896,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     }
     expect(await holdsOf()).toBe(holdsBefore)
     const ref = await cleanRun(series, 600_000)
-    expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 20 * MIN_MS)).toEqual([])
+    expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 10 * MIN_MS)).toEqual([])
   })
 
   // Sparse headlines, hours apart (far more than the grace), on three partitions, each partition's
