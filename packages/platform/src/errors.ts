@@ -123,6 +123,22 @@ export function isKafkaAuthRefusal(err: unknown): boolean {
 }
 
 /**
+ * Whether `err` or an error it wraps is Kafka's ACL refusing this client (a protocol error whose type is
+ * *_AUTHORIZATION_FAILED: a topic, the group, the cluster…): the credentials hold, the deployment's ACL
+ * does not grant what was asked. No record is to blame; an ACL granted applies at once, so it is waited out.
+ */
+export function isKafkaAclRefusal(err: unknown): boolean {
+  const seen = new Set<unknown>()
+  for (let e = err; e instanceof Error && seen.size < 8 && !seen.has(e); e = e.cause) {
+    seen.add(e)
+    const { type } = e as { type?: unknown }
+    if (e.name.startsWith('KafkaJS') && typeof type === 'string' && type.endsWith('_AUTHORIZATION_FAILED'))
+      return true
+  }
+  return false
+}
+
+/**
  * The code of a Kafka connection made with KAFKA_SSL whose broker accepted it and closed it before the
  * TLS handshake ended: its listener speaks no TLS (PLAINTEXT, SASL_PLAINTEXT). Node gives that as
  * ECONNRESET, as any reset; kafkajs keeps only an error's message and code.

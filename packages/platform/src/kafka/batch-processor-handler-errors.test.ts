@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import { DeadLetter } from '@tradepulse/contracts'
+import { KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
@@ -88,4 +89,38 @@ describe('batch processor: a handler failing on one record', () => {
     expect(handled).toEqual([['1', '2', '3']])
     expect(written).toEqual([])
   })
+
+  // A call the handler makes to Kafka (its own producer or admin) refused for the deployment's
+  // credentials or ACL: every record would be refused alike. Dead-lettered, the whole stream went to the dlq.
+  it.each([
+    [
+      'Kafka refusing the credentials',
+      () =>
+        new (KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
+          'SASL PLAIN authentication failed: Authentication failed: Invalid username or password',
+        ),
+      'KAFKA_AUTH',
+    ],
+    [
+      "Kafka's ACL refusing a topic",
+      () =>
+        new KafkaJSProtocolError(
+          Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), {
+            type: 'TOPIC_AUTHORIZATION_FAILED',
+            code: 29,
+            retriable: false,
+          }),
+        ),
+      'INFRA_KAFKA',
+    ],
+  ])(
+    "fails the batch retriable for %s in the handler's own call, dead-lettering nothing",
+    async (_what, fault, code) => {
+      const { process, written, handled } = failingOn2(fault)
+      const err = await process([rec(1), rec(2), rec(3)]).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code, retriable: true })
+      expect(handled).toEqual([['1', '2', '3']])
+      expect(written).toEqual([])
+    },
+  )
 })

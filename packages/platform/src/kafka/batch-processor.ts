@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { normalizeError, TradepulseError } from '../errors.ts'
+import { isKafkaAclRefusal, normalizeError, TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { deadLetterRecord } from './dead-letter.ts'
@@ -35,10 +35,10 @@ export type PreparedBatch = {
 }
 
 /**
- * A produce fault that is not a refusal of a record, as the runner's retries take it: retriable. Kafka's
- * faults already are; one it will not retry (a topic this worker may not write, one that does not
- * exist) is the deployment's, waited out with health degraded and the reason logged, rather than let
- * kafkajs stop the consumer for good.
+ * A produce fault that is not a refusal of a record, or a refusal of the deployment's credentials or ACL
+ * met by the handler, as the runner's retries take it: retriable. Kafka's faults already are; one it will
+ * not retry (a topic this worker may not write, one that does not exist) is the deployment's, waited out
+ * with health degraded and the reason logged, rather than let kafkajs stop the consumer for good.
  */
 function waitedOut(raw: unknown): TradepulseError {
   const err = normalizeError(raw)
@@ -121,6 +121,11 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     } catch (raw) {
       const err = normalizeError(raw)
       if (err.retriable) throw err
+      // Kafka refusing the credentials (KAFKA_AUTH) or the ACL refusing this client, in a call the
+      // handler made (its own producer, an admin request): the deployment's fault, which would refuse
+      // every record alike. Nothing is dead-lettered: the runner waits it out as it does the same
+      // refusals of the output (refused credentials for a bounded time, then failed(): exit 69).
+      if (err.code === 'KAFKA_AUTH' || isKafkaAclRefusal(raw)) throw waitedOut(raw)
       // A bug triggered by some record, or a fault retrying cannot mend (a Redis WRONGTYPE on its key):
       // find it by handling one at a time, so the others still pass and the partition never stalls on it.
       if (records.length === 1) {

@@ -45,7 +45,8 @@ export type BatchRunnerConfig = {
   stallAfterMs?: number
   /**
    * How long the brokers may refuse the credentials (KAFKA_AUTH: a password changed or a user removed
-   * on the cluster) to a running worker's output before failed() reports it; default CREDENTIALS_REFUSED_MS.
+   * on the cluster) to a running worker's output, or to a call its handler makes, on one partition before
+   * failed() reports it; default CREDENTIALS_REFUSED_MS.
    */
   credentialsRefusedMs?: number
   /**
@@ -241,14 +242,20 @@ export function createBatchRunner(
   const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
   /** While the brokers refuse the credentials: what failed() reports once credentialsRefusedMs pass. */
   let credentialsTimer: NodeJS.Timeout | undefined
+  /** The partitions (topic/partition) whose batch or deferred output a refusal of the credentials holds. */
+  const refusedFor = new Set<string>()
   /** Given up on refused credentials: health stays failed while the retries under way end. */
   let credentialsGivenUp = false
   /**
-   * A stage's fault: a refusal of the credentials starts the clock (once), anything else leaves it. Only
-   * output acknowledged stops it (a join says nothing of the producer's connections).
+   * A stage's fault on partition `key`: a refusal of the credentials (of the output, or of a call the
+   * handler made) starts the clock (once), anything else leaves it. Only the same partition's work going
+   * through stops it (a join says nothing of the producer's connections, nor another partition's output
+   * of the handler's calls: a handler may call Kafka for some records only).
    */
-  const credentialsFault = (err: TradepulseError) => {
-    if (err.code !== 'KAFKA_AUTH' || credentialsTimer) return
+  const credentialsFault = (err: TradepulseError, key: string) => {
+    if (err.code !== 'KAFKA_AUTH') return
+    refusedFor.add(key)
+    if (credentialsTimer) return
     credentialsTimer = setTimeout(() => {
       const refusal = credentialsRefusal(err, credentialsRefusedMs)!
       credentialsGivenUp = true
@@ -258,8 +265,14 @@ export function createBatchRunner(
     }, credentialsRefusedMs)
     credentialsTimer.unref()
   }
-  /** Output acknowledged (or a stop): the clock of refused credentials stops. */
-  const credentialsTaken = () => {
+  /**
+   * Partition `key`'s output acknowledged, or a partition no longer this member's (none given: a stop):
+   * once no partition is held by a refusal, the clock of refused credentials stops.
+   */
+  const credentialsTaken = (key?: string) => {
+    if (key === undefined) refusedFor.clear()
+    else refusedFor.delete(key)
+    if (refusedFor.size > 0) return
     clearTimeout(credentialsTimer)
     credentialsTimer = undefined
   }
@@ -344,7 +357,7 @@ export function createBatchRunner(
                 lastProgress = Date.now() // waiting out a fault, not stalled
               },
               onRetry: (err, attempt, delayMs) => {
-                credentialsFault(err)
+                credentialsFault(err, key)
                 metrics.retries.inc({ code: err.code })
                 log.warn(
                   { err, attempt, delayMs, partition },
@@ -355,7 +368,7 @@ export function createBatchRunner(
           )
           if (!sent.ok)
             throw new TradepulseError('INFRA_KAFKA', "stopped before a deferred batch's output was sent")
-          credentialsTaken()
+          credentialsTaken(key)
           countOut(metrics, out)
         }
       } catch (err) {
@@ -806,7 +819,7 @@ export function createBatchRunner(
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
             faulted = true
-            credentialsFault(err)
+            credentialsFault(err, key)
             // The health body has the code and a short reason (for refused credentials, the variable to
             // check); the error whole is in the warning below.
             const what = err.code === 'KAFKA_AUTH' ? 'KAFKA_SASL_USERNAME, ' : ''
@@ -871,7 +884,7 @@ export function createBatchRunner(
         log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
       }
       state = { status: 'ok' }
-      credentialsTaken()
+      credentialsTaken(key)
       lastProgress = Date.now()
       const deferred = deferredOf[k]!
       if (superseded()) {
@@ -980,6 +993,11 @@ export function createBatchRunner(
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
         nextFetch.clear()
+        // A partition another member has now: its refusal no longer holds this member.
+        for (const key of refusedFor) {
+          const [topic = '', partition = ''] = key.split(/\/(?=\d+$)/)
+          if (!e.payload.memberAssignment[topic]?.includes(Number(partition))) credentialsTaken(key)
+        }
         for (const [key, labels] of lagged)
           if (!e.payload.memberAssignment[labels.topic]?.includes(Number(labels.partition))) {
             metrics.lag.remove(labels)
