@@ -107,6 +107,21 @@ describe('alert feed', () => {
     }
   })
 
+  it('tells of each entry it evicts, the oldest first, past its count or its byte budget', () => {
+    const feed = createAlertFeed(3, { maxBytes: 1_000 })
+    const evicted: string[] = []
+    const stop = feed.onEvicted((e) => evicted.push(`${e.seq} ${e.alert.id}`))
+    for (const id of ['a', 'b', 'c', 'd']) feed.add(testAlert(id), 100)
+    expect(evicted).toEqual(['1 a'])
+    // Past the byte budget: two go for one.
+    feed.add(testAlert('e'), 850)
+    expect(evicted).toEqual(['1 a', '2 b', '3 c'])
+    stop()
+    feed.add(testAlert('f'), 100)
+    expect(evicted).toEqual(['1 a', '2 b', '3 c'])
+    expect(feed.after(0).map((e) => e.alert.id)).toEqual(['e', 'f'])
+  })
+
   it('gives the newest matching alerts first, at most the limit', () => {
     const feed = createAlertFeed(10)
     feed.add(testAlert('1', { severity: 'info', scope: { kind: 'region', id: 'US' } }))

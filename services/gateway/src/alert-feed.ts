@@ -102,6 +102,8 @@ export type AlertFeed = {
   /** The held entry of an alert id. */
   entryOf(id: string): FeedEntry | undefined
   subscribe(s: Subscriber): () => void
+  /** Tells `s` of each entry evicted, the oldest first, as it goes; returns what stops that. */
+  onEvicted(s: Subscriber): () => void
   readonly size: number
   /** What the held alerts weigh together, in bytes (as `add` was told). */
   readonly bytes: number
@@ -123,18 +125,21 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
   const sizes = new Float64Array(capacity)
   const ids = new Map<string, FeedEntry>()
   const subscribers = new Set<Subscriber>()
+  const evictedTo = new Set<Subscriber>()
   let seq = 0
   let first = 1
   let bytes = 0
   const at = (s: number) => slots[(s - 1) % capacity]!
   const evictOldest = (reason: EvictionReason) => {
     const slot = (first - 1) % capacity
-    ids.delete(slots[slot]!.alert.id)
+    const entry = slots[slot]!
+    ids.delete(entry.alert.id)
     slots[slot] = undefined
     bytes -= sizes[slot]!
     sizes[slot] = 0
     first++
     options.evicted?.(reason)
+    for (const s of evictedTo) s(entry)
   }
   return {
     add(alert, size = Buffer.byteLength(JSON.stringify(alert)), origin) {
@@ -170,6 +175,10 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
     subscribe(s) {
       subscribers.add(s)
       return () => subscribers.delete(s)
+    },
+    onEvicted(s) {
+      evictedTo.add(s)
+      return () => evictedTo.delete(s)
     },
     get size() {
       return seq - first + 1

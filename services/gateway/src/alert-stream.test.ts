@@ -356,6 +356,85 @@ describe('alert streams', () => {
     streams.closeAll()
   })
 
+  it('names in a gap event, sent first, the news the feed evicted during the catch-up before a stream waiting for it was sent it', () => {
+    const catchUp = createCatchUp()
+    // Partition 0 held offsets 0-2 at the start, partition 1 offset 0: anything after is news.
+    catchUp.setEnds([
+      { partition: 0, low: 0, high: 3 },
+      { partition: 1, low: 0, high: 1 },
+    ])
+    // Three held: news read during the catch-up is evicted by what is read after it.
+    const feed = createAlertFeed(3)
+    const streams = createAlertStreams(feed, limits, noEvents, catchUp)
+    const at = (minute: number) => `2026-03-02T14:0${minute}:00.000Z`
+    const US = { kind: 'region' as const, id: 'US' }
+    const read: [string, number, number, number, boolean?][] = [
+      ['k0', 1, 0, 0],
+      ['n0', 1, 1, 3],
+      ['h0', 0, 0, 0],
+      ['n1', 1, 2, 1],
+      ['h1', 0, 1, 0],
+      ['h2', 0, 2, 0],
+      ['n2', 0, 3, 2],
+      ['n3', 1, 3, 4],
+      ['n4', 0, 4, 5, true],
+      ['n5', 1, 4, 6],
+    ]
+    const add = ([id, partition, offset, minute, us]: (typeof read)[number]) =>
+      feed.add(testAlert(id, { detectedAt: at(minute), ...(us ? { scope: US } : {}) }), undefined, {
+        partition,
+        offset,
+      })
+    const fresh = fakeResponse(1_000_000)
+    streams.open(fresh.req, fresh.res, { filter: {}, recent: 0 })
+    for (const r of read.slice(0, 5)) add(r)
+    // Opened after n0 was evicted: news read before a stream opened is sent it all the same, so its loss
+    // is named to it too.
+    const us = fakeResponse(1_000_000)
+    const recent = fakeResponse(1_000_000)
+    const resumed = fakeResponse(1_000_000)
+    streams.open(us.req, us.res, { filter: { scope: ['region:US'] }, recent: 0 })
+    streams.open(recent.req, recent.res, { filter: {}, recent: 1 })
+    streams.open(resumed.req, resumed.res, { filter: {}, recent: 0, lastEventId: 'n3' })
+    for (const r of read.slice(5)) add(r)
+    expect(feed.after(0).map((e) => e.alert.id)).toEqual(['n3', 'n4', 'n5'])
+    for (const r of [fresh, us, recent, resumed]) expect([r.ids(), r.gaps()]).toEqual([[], []])
+    catchUp.position(0, 5)
+    catchUp.position(1, 5)
+    expect(catchUp.caughtUp).toBe(true)
+    const gap = {
+      lastEventId: null,
+      reason: 'catching up: alerts written after the start evicted before they were sent',
+      lost: {
+        alerts: 3,
+        firstId: 'n0',
+        lastId: 'n2',
+        detectedFrom: at(1),
+        detectedTo: at(3),
+        offsets: [
+          { partition: 1, from: 1, to: 2 },
+          { partition: 0, from: 3, to: 3 },
+        ],
+      },
+    }
+    // The gap before any alert, then the news held, in feed order.
+    const gapFirst = (r: ReturnType<typeof fakeResponse>) =>
+      r.state.text.indexOf('event: gap') < r.state.text.indexOf('id: ')
+    expect([fresh.gaps(), fresh.ids(), gapFirst(fresh)]).toEqual([[gap], ['n3', 'n4', 'n5'], true])
+    // Whatever its filter, as the gap of a reader fallen behind: what was lost is not held to be matched.
+    expect([us.gaps(), us.ids(), gapFirst(us)]).toEqual([[gap], ['n4'], true])
+    expect([recent.gaps(), recent.ids(), gapFirst(recent)]).toEqual([[gap], ['n3', 'n4', 'n5'], true])
+    // Resuming at a held alert: everything after it is held, nothing was lost to it.
+    expect([resumed.gaps(), resumed.ids()]).toEqual([[], ['n4', 'n5']])
+    // Opened after the catch-up: no gap, what comes next.
+    const later = fakeResponse(1_000_000)
+    streams.open(later.req, later.res, { filter: {}, recent: 0 })
+    feed.add(testAlert('live', { detectedAt: at(7) }), undefined, { partition: 0, offset: 5 })
+    expect([later.gaps(), later.ids()]).toEqual([[], ['live']])
+    expect(fresh.ids()).toEqual(['n3', 'n4', 'n5', 'live'])
+    streams.closeAll()
+  })
+
   it("refuses a client's stream past its limit while another client's is opened; refuses at the total past it", () => {
     const feed = createAlertFeed(100)
     const refused: string[] = []

@@ -74,8 +74,62 @@ const CHUNK = 64
 export const alertEvent = (e: FeedEntry) =>
   `id: ${e.alert.id}\nevent: alert\ndata: ${JSON.stringify(e.alert)}\n\n`
 
-const gapEvent = (lastEventId: string | undefined, reason: string) =>
-  `event: gap\ndata: ${JSON.stringify({ lastEventId: lastEventId ?? null, reason })}\n\n`
+const gapEvent = (lastEventId: string | undefined, reason: string, more: object = {}) =>
+  `event: gap\ndata: ${JSON.stringify({ lastEventId: lastEventId ?? null, reason, ...more })}\n\n`
+
+/**
+ * The alerts written after the gateway's start that its feed evicted during the catch-up (more read after
+ * them than it holds, or past its byte budget), before a stream waiting for the catch-up could be sent
+ * them: named in the `gap` event such a stream gets first (LOST_REASON), so its reader knows what it
+ * missed and can read it from Kafka. Of every filter: like the gap of a reader fallen behind, it is sent
+ * whatever the stream's filter (some of them may not match it).
+ */
+export type LostNews = {
+  /** How many. */
+  alerts: number
+  /** The ids of the first and the last of them, in feed order. */
+  firstId: string
+  lastId: string
+  /** Their earliest and latest detection times (`detectedAt`). */
+  detectedFrom: string
+  detectedTo: string
+  /**
+   * For each partition of the alerts topic, the offsets of the first and the last of them (inclusive):
+   * every alert at an offset between was one of them.
+   */
+  offsets: { partition: number; from: number; to: number }[]
+}
+
+/** The `reason` of the gap event naming LostNews. */
+export const LOST_REASON = 'catching up: alerts written after the start evicted before they were sent'
+
+/** `lost` with the evicted entry `e` (read at `origin`) added to it. */
+function addLost(lost: LostNews | undefined, e: FeedEntry, origin: { partition: number; offset: number }) {
+  const { id, detectedAt } = e.alert
+  if (!lost)
+    return {
+      alerts: 1,
+      firstId: id,
+      lastId: id,
+      detectedFrom: detectedAt,
+      detectedTo: detectedAt,
+      offsets: [{ partition: origin.partition, from: origin.offset, to: origin.offset }],
+    }
+  lost.alerts++
+  lost.lastId = id
+  if (Date.parse(detectedAt) < Date.parse(lost.detectedFrom)) lost.detectedFrom = detectedAt
+  if (Date.parse(detectedAt) > Date.parse(lost.detectedTo)) lost.detectedTo = detectedAt
+  const range = lost.offsets.find((o) => o.partition === origin.partition)
+  if (range) range.to = origin.offset
+  else lost.offsets.push({ partition: origin.partition, from: origin.offset, to: origin.offset })
+  return lost
+}
+
+/**
+ * What the catch-up read of the alerts written after the gateway's start (news to a stream waiting for
+ * it): those the feed still holds, in feed order, and what it evicted of them.
+ */
+type CaughtUpNews = { held: FeedEntry[]; lost?: LostNews }
 
 /**
  * The alert streams of one gateway: each an open response of server-sent events, given every alert of
@@ -94,7 +148,9 @@ const gapEvent = (lastEventId: string | undefined, reason: string) =>
  * at once, a new reader would be sent every alert read during the catch-up as if live, and a resumed one
  * a `gap` for an id about to be read. What was written after the start but read before the catch-up
  * ended (with the last of what the topic held, in the same batch) is news all the same: such a stream
- * not resuming is sent it first (see startOf).
+ * not resuming is sent it first (see startOf). What of it the feed evicted before the catch-up ended (more
+ * read after it than the feed holds) is named in a `gap` event sent first instead (LostNews): a desk never
+ * misses an alert without being told.
  */
 export function createAlertStreams(
   feed: AlertFeed,
@@ -106,6 +162,45 @@ export function createAlertStreams(
   const clientOf = limits.clientOf ?? createClientOf()
   /** Open streams by client (clientOf); a client is deleted with its last stream, so none is kept for good. */
   const byClient = new Map<string, number>()
+
+  /** The streams waiting for the catch-up: each begun, with what it read of the news, once it ends. */
+  const waiting = new Set<(news: CaughtUpNews) => void>()
+  if (gate && !gate.caughtUp) {
+    // Kept while the catch-up lasts, so that a waiting stream's start needs no scan of the feed: the news
+    // read (an entry is news or not at its add: a record read before the ends at the start were known
+    // lies before them), those of it held from `head` on, and what the feed evicted of it. Evictions go
+    // oldest first, so the news evicted is always the oldest held.
+    const news: FeedEntry[] = []
+    let head = 0
+    let lost: LostNews | undefined
+    const isNews = (e: FeedEntry) =>
+      e.origin !== undefined && gate.isNews(e.origin.partition, e.origin.offset)
+    const stopAdds = feed.subscribe((e) => {
+      if (isNews(e)) news.push(e)
+    })
+    const stopEvictions = feed.onEvicted((e) => {
+      if (!isNews(e)) return
+      lost = addLost(lost, e, e.origin!)
+      while (head < news.length && news[head]!.seq <= e.seq) head++
+      // Let the evicted go: they are not held in memory past the feed.
+      if (head > 64 && head * 2 > news.length) {
+        news.splice(0, head)
+        head = 0
+      }
+    })
+    let stopWaiting = () => {}
+    const caughtUp = () => {
+      stopAdds()
+      stopEvictions()
+      stopWaiting()
+      const read: CaughtUpNews = lost ? { held: news.slice(head), lost } : { held: news.slice(head) }
+      news.length = 0
+      const told = [...waiting]
+      waiting.clear()
+      for (const begin of told) begin(read)
+    }
+    stopWaiting = gate.onCaughtUp(caughtUp)
+  }
 
   /**
    * Why one more stream from `client` would be refused, if it would. The total first: a full gateway is
@@ -127,17 +222,20 @@ export function createAlertStreams(
    * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the id, as every
    * alert consumer does). An id not held gives a `gap` event: the reader fetches GET /api/alerts.
    *
-   * A stream that `waited` for the catch-up and does not resume is also sent first, in feed order, the
-   * held alerts before its cursor that were written after the gateway's start: they reached the feed
-   * during the catch-up, interleaved with the last of what the topic held (partitions are read in step,
-   * a batch holds records from both sides of a partition's end), and are live news to this reader.
-   * Opened after the catch-up, a stream starts at what comes next: by then they are history.
+   * A stream that waited for the catch-up and does not resume is also sent first, in feed order, the
+   * held alerts before its cursor that were written after the gateway's start (`news`): they reached the
+   * feed during the catch-up, interleaved with the last of what the topic held (partitions are read in
+   * step, a batch holds records from both sides of a partition's end), and are live news to this reader.
+   * Those the feed evicted before the catch-up ended are named in a `gap` event sent before them. Opened
+   * after the catch-up, a stream starts at what comes next: by then they are history.
+   * The news is the catch-up's own list, not a scan of the feed: at a catch-up's end every waiting stream
+   * starts at once.
    */
   function startOf(
     lastId: string | undefined,
     recent: number,
     filter: AlertFilter,
-    waited: boolean,
+    news: CaughtUpNews | undefined,
   ): { cursor: number; before: FeedEntry[]; gap?: string } {
     if (lastId !== undefined) {
       const last = feed.entryOf(lastId)
@@ -151,15 +249,11 @@ export function createAlertStreams(
     const newest = recent > 0 ? feed.recent(filter, recent) : []
     const oldest = newest.length > 0 ? feed.entryOf(newest.at(-1)!.id) : undefined
     const cursor = oldest ? oldest.seq - 1 : feed.lastSeq
-    const before =
-      waited && gate
-        ? feed
-            .after(feed.firstSeq - 1, cursor - feed.firstSeq + 1)
-            .filter(
-              (e) => e.origin && gate.isNews(e.origin.partition, e.origin.offset) && matches(filter, e.alert),
-            )
-        : []
-    return { cursor, before }
+    if (!news) return { cursor, before: [] }
+    const before = news.held.filter((e) => e.seq <= cursor && matches(filter, e.alert))
+    return news.lost
+      ? { cursor, before, gap: gapEvent(undefined, LOST_REASON, { lost: news.lost }) }
+      : { cursor, before }
   }
 
   return {
@@ -268,9 +362,9 @@ export function createAlertStreams(
         stall = undefined
         pump()
       }
-      const begin = (waited: boolean) => {
+      const begin = (news?: CaughtUpNews) => {
         if (ended) return
-        const start = startOf(opts.lastEventId, opts.recent, opts.filter, waited)
+        const start = startOf(opts.lastEventId, opts.recent, opts.filter, news)
         cursor = start.cursor
         before = start.before
         started = true
@@ -294,10 +388,11 @@ export function createAlertStreams(
       req.on('close', () => end())
       res.on('error', () => end())
       write('retry: 3000\n\n')
-      if (!gate || gate.caughtUp) begin(false)
+      if (!gate || gate.caughtUp) begin()
       else {
         write(': catching up\n\n')
-        unwait = gate.onCaughtUp(() => begin(true))
+        waiting.add(begin)
+        unwait = () => waiting.delete(begin)
       }
       return true
     },

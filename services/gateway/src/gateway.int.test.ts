@@ -372,6 +372,76 @@ describe('gateway on Kafka and Redis', () => {
     },
   )
 
+  it('a stream opened while the gateway catches up is told, in a gap event sent first, of the news the feed evicted before the catch-up ended', async () => {
+    const { topics, send, build } = await setup()
+    // Records of 1,000 bytes, 40 to a request: each request one record batch of about 40 KB.
+    const alert = (id: string, minute = 0) => {
+      const over = {
+        detectedAt: new Date(Date.parse('2026-03-02T14:00:00Z') + minute * 60_000).toISOString(),
+      }
+      const pad = 1_000 - Buffer.byteLength(JSON.stringify(testAlert(id, { ...over, message: '' })))
+      return testAlert(id, { ...over, message: 'x'.repeat(pad) })
+    }
+    for (let b = 0; b < 3; b++)
+      await send(
+        Array.from({ length: 40 }, (_, i) => alert(`old-${b * 40 + i}`)),
+        0,
+      )
+    await send([alert('old-p1')], 1)
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const end0 = async () =>
+      Number((await admin.fetchTopicOffsets(topics.alerts.name)).find((o) => o.partition === 0)?.high)
+    const endAtStart = await end0()
+    // As the test above: the next fetch after the held chunk takes the last of what partition 0 held and
+    // the news written meanwhile, ten alerts, in one chunk. The feed holds five: the first five of the
+    // news are evicted by the rest before the catch-up ends.
+    const hold = holdAt('old-0')
+    const app = build(
+      { KAFKA_MAX_BYTES_PER_PARTITION: '100000', GATEWAY_RECENT_ALERTS: '5' },
+      { beforeFeed: hold.beforeFeed },
+    )
+    cleanups.push(async () => hold.release())
+    await app.start()
+    const base = `http://127.0.0.1:${app.httpPort()}`
+    await waitFor(() => hold.held, { what: 'the first chunk held' })
+    await waitFor(async () => /still being read/.test(await (await fetch(`${base}/readyz`)).text()), {
+      what: "the topic's ends at the start read",
+    })
+    const fresh = await readEvents(`${base}/api/alerts/stream`)
+    cleanups.push(() => fresh.close())
+    await send(
+      Array.from({ length: 10 }, (_, i) => alert(`new-${i}`, 10 - i)),
+      0,
+    )
+    await waitFor(async () => (await end0()) === endAtStart + 10, { what: 'the news readable' })
+    hold.release()
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
+    const chunks = hold.chunks.map((ids) => `${ids[0]}..${ids.at(-1)} (${ids.length})`).join(', ')
+    expect(
+      hold.chunks.some((ids) => ids.includes('old-119') && ids.includes('new-9')),
+      chunks,
+    ).toBe(true)
+    await waitFor(() => fresh.events.some((e) => e.id === 'new-9'), { what: 'the news held' })
+    expect(fresh.events.map((e) => `${e.event} ${e.id ?? ''}`)).toEqual([
+      'gap ',
+      ...[5, 6, 7, 8, 9].map((i) => `alert new-${i}`),
+    ])
+    expect(JSON.parse(fresh.events[0]!.data)).toEqual({
+      lastEventId: null,
+      reason: 'catching up: alerts written after the start evicted before they were sent',
+      lost: {
+        alerts: 5,
+        firstId: 'new-0',
+        lastId: 'new-4',
+        detectedFrom: alert('new-4', 6).detectedAt,
+        detectedTo: alert('new-0', 10).detectedAt,
+        offsets: [{ partition: 0, from: endAtStart, to: endAtStart + 4 }],
+      },
+    })
+  })
+
   it('with KAFKA_GROUP_ID, a gateway restarted where its group had read everything is ready', async () => {
     const { prefix, topics, send, start } = await setup()
     await send([testAlert('a'), testAlert('b', { scope: { kind: 'region', id: 'US' } })])
