@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed, type FeedEntry, matches, parseAlertFilter } from './alert-feed.ts'
 import { testAlert } from './fixtures.ts'
 
@@ -120,6 +120,41 @@ describe('alert feed', () => {
     feed.add(testAlert('f'), 100)
     expect(evicted).toEqual(['1 a', '2 b', '3 c'])
     expect(feed.after(0).map((e) => e.alert.id)).toEqual(['e', 'f'])
+  })
+
+  it('finds the held entries before a seq detected from a time, as a scan of the feed would', () => {
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const t0 = Date.parse('2026-03-02T00:00:00Z')
+    const feed = createAlertFeed(200)
+    const parses = vi.spyOn(Date, 'parse')
+    try {
+      // Detection times rising a minute an alert, each up to 3 minutes off; one far ahead (a skewed clock).
+      for (let i = 0; i < 500; i++) {
+        const ms = i === 420 ? t0 + 10 ** 9 : t0 + i * 60_000 + Math.round((random() - 0.5) * 360_000)
+        feed.add(testAlert(`a${i}`, { detectedAt: new Date(ms).toISOString() }))
+      }
+      const scan = (fromMs: number, beforeSeq: number) =>
+        feed
+          .after(feed.firstSeq - 1)
+          .filter((e) => e.seq < beforeSeq && Date.parse(e.alert.detectedAt) >= fromMs)
+          .map((e) => e.alert.id)
+      for (let n = 0; n < 300; n++) {
+        const before = feed.firstSeq + Math.floor(random() * (feed.size + 5))
+        const from = t0 + Math.round(random() * 520 * 60_000)
+        expect(feed.detectedSince(from, before).map((e) => e.alert.id)).toEqual(scan(from, before))
+      }
+      expect(feed.detectedSince(Number.NaN, feed.lastSeq + 1)).toEqual([])
+      // Each time was parsed once, at its add: a lookup parses none.
+      parses.mockClear()
+      expect(feed.detectedSince(t0 + 400 * 60_000, feed.lastSeq).length).toBeGreaterThan(0)
+      expect(parses).not.toHaveBeenCalled()
+    } finally {
+      parses.mockRestore()
+    }
   })
 
   it('gives the newest matching alerts first, at most the limit', () => {

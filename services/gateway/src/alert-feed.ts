@@ -99,6 +99,12 @@ export type AlertFeed = {
   recent(filter: AlertFilter, limit: number): Alert[]
   /** The held entries after `seq`, oldest first, at most `max` (a stream's next ones). */
   after(seq: number, max?: number): FeedEntry[]
+  /**
+   * The held entries before `beforeSeq` detected at or after `fromMs`, oldest first (a resumed stream's
+   * slack). It looks back from `beforeSeq` only as far as an entry may be so detected: the cost is about
+   * what it returns while detection times rise with the feed, at worst a scan of the feed.
+   */
+  detectedSince(fromMs: number, beforeSeq: number): FeedEntry[]
   /** The held entry of an alert id. */
   entryOf(id: string): FeedEntry | undefined
   subscribe(s: Subscriber): () => void
@@ -123,6 +129,12 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
   // entries are first..seq: at most capacity of them, fewer when the byte budget evicted more.
   const slots: (FeedEntry | undefined)[] = new Array(capacity)
   const sizes = new Float64Array(capacity)
+  // Each entry's detection time, and the latest of any entry up to it since the feed began (not only the
+  // held ones: never less than theirs), so detectedSince knows where to stop looking back. A time that
+  // does not parse (NaN) is at or after no time, and raises nothing.
+  const detected = new Float64Array(capacity)
+  const latest = new Float64Array(capacity)
+  let latestEver = Number.NEGATIVE_INFINITY
   const ids = new Map<string, FeedEntry>()
   const subscribers = new Set<Subscriber>()
   const evictedTo = new Set<Subscriber>()
@@ -150,6 +162,10 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
       slots[slot] = entry
       sizes[slot] = size
       bytes += size
+      const ms = Date.parse(alert.detectedAt)
+      if (ms > latestEver) latestEver = ms
+      detected[slot] = ms
+      latest[slot] = latestEver
       ids.set(alert.id, entry)
       // The newest stays: an alert heavier than the whole budget is held alone.
       while (bytes > maxBytes && first < seq) evictOldest('bytes')
@@ -168,6 +184,16 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
       const out: FeedEntry[] = []
       for (let s = Math.max(after + 1, first); s <= seq && out.length < max; s++) out.push(at(s))
       return out
+    },
+    detectedSince(fromMs, beforeSeq) {
+      const out: FeedEntry[] = []
+      for (let s = Math.min(beforeSeq - 1, seq); s >= first; s--) {
+        const slot = (s - 1) % capacity
+        // None up to here was detected at or after fromMs (nor is any time at or after NaN).
+        if (!(latest[slot]! >= fromMs)) break
+        if (detected[slot]! >= fromMs) out.push(slots[slot]!)
+      }
+      return out.reverse()
     },
     entryOf(id) {
       return ids.get(id)

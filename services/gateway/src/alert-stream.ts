@@ -228,8 +228,10 @@ export function createAlertStreams(
    * step, a batch holds records from both sides of a partition's end), and are live news to this reader.
    * Those the feed evicted before the catch-up ended are named in a `gap` event sent before them. Opened
    * after the catch-up, a stream starts at what comes next: by then they are history.
-   * The news is the catch-up's own list, not a scan of the feed: at a catch-up's end every waiting stream
-   * starts at once.
+   *
+   * Each start costs what it sends, not a scan of the feed (at a catch-up's end every waiting stream
+   * starts at once): the slack of a resume looks back only as far as detection times reach
+   * (feed.detectedSince), the news is the catch-up's own list.
    */
   function startOf(
     lastId: string | undefined,
@@ -241,9 +243,7 @@ export function createAlertStreams(
       const last = feed.entryOf(lastId)
       if (!last) return { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
       const from = Date.parse(last.alert.detectedAt) - RESUME_SLACK_MS
-      const before = feed
-        .after(feed.firstSeq - 1, last.seq - feed.firstSeq)
-        .filter((e) => Date.parse(e.alert.detectedAt) >= from && matches(filter, e.alert))
+      const before = feed.detectedSince(from, last.seq).filter((e) => matches(filter, e.alert))
       return { cursor: last.seq, before }
     }
     const newest = recent > 0 ? feed.recent(filter, recent) : []
