@@ -521,6 +521,32 @@ describe('alert streams', () => {
     streams.closeAll()
   })
 
+  it('counts the streams of an IPv6 client by its /64, so rotating its addresses gets it no more; IPv4 by address, mapped or not', () => {
+    const feed = createAlertFeed(100)
+    const streams = createAlertStreams(feed, { ...limits, maxStreams: 10, maxStreamsPerClient: 2 }, noEvents)
+    const open = (address: string) => {
+      const r = readerFrom(address)
+      return streams.open(r.req, r.res, { filter: {}, recent: 0 })
+    }
+    expect(['2001:db8:1:2::1', '2001:db8:1:2::2', '2001:db8:1:2:ffff:ffff:ffff:3'].map(open)).toEqual([
+      true,
+      true,
+      'client',
+    ])
+    // The next /64 is another client.
+    expect(['2001:db8:1:3::1', '2001:db8:1:3::2'].map(open)).toEqual([true, true])
+    expect(['10.0.0.1', '::ffff:10.0.0.1', '10.0.0.1', '10.0.0.2'].map(open)).toEqual([
+      true,
+      true,
+      'client',
+      true,
+    ])
+    expect([streams.openBy('2001:db8:1:2::/64'), streams.openBy('10.0.0.1'), streams.clients]).toEqual([
+      2, 2, 4,
+    ])
+    streams.closeAll()
+  })
+
   it("gives a client's place back however its stream ends: reader gone, socket error, stall, age, stop", () => {
     vi.useFakeTimers()
     try {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { createClientOf } from './client-address.ts'
-import { parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts'
+import { clientKeyOf, createClientOf } from './client-address.ts'
+import { ipOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts'
 
 function trusted(text: string): TrustedProxies {
   const p = parseTrustedProxies(text)
@@ -31,7 +31,7 @@ describe('createClientOf', () => {
   it('ignores the header of a peer that is not a trusted proxy, whatever it says', () => {
     expect(clientOf(request('198.51.100.9', '203.0.113.7'))).toBe('198.51.100.9')
     expect(clientOf(request('198.51.100.9', '10.0.0.1'))).toBe('198.51.100.9')
-    expect(clientOf(request('2001:db8:2::9', '203.0.113.7'))).toBe('2001:db8:2::9')
+    expect(clientOf(request('2001:db8:2::9', '203.0.113.7'))).toBe('2001:db8:2::/64')
   })
 
   it("takes a trusted proxy's forwarded address, and the proxy's own when it forwards none", () => {
@@ -52,10 +52,10 @@ describe('createClientOf', () => {
     expect(clientOf(request('10.0.0.2', '10.0.0.9, 10.0.0.1'))).toBe('10.0.0.9')
   })
 
-  it('reads IPv6 peers and hops, writing each address one way', () => {
-    expect(clientOf(request('2001:db8:1::1', '2001:DB8:AB:0::7'))).toBe('2001:db8:ab::7')
-    expect(clientOf(request('2001:db8:1::1', '2001:db8:ab::7, 10.0.0.1'))).toBe('2001:db8:ab::7')
-    expect(clientOf(request('10.0.0.1', '2001:db8:ab::7, 2001:db8:1::5'))).toBe('2001:db8:ab::7')
+  it('reads IPv6 peers and hops, writing each /64 one way', () => {
+    expect(clientOf(request('2001:db8:1::1', '2001:DB8:AB:0::7'))).toBe('2001:db8:ab::/64')
+    expect(clientOf(request('2001:db8:1::1', '2001:db8:ab::7, 10.0.0.1'))).toBe('2001:db8:ab::/64')
+    expect(clientOf(request('10.0.0.1', '2001:db8:ab::7, 2001:db8:1::5'))).toBe('2001:db8:ab::/64')
     // A link-local proxy with its zone: the zone is this host's interface, not part of the address.
     expect(createClientOf(trusted('fe80::/10'))(request('fe80::1%eth0', '203.0.113.7'))).toBe('203.0.113.7')
   })
@@ -74,5 +74,63 @@ describe('createClientOf', () => {
     expect(clientOf(request('10.0.0.2', '203.0.113.7, 10.0.0.1,'))).toBe('10.0.0.2')
     // Past the client, a malformed entry is never reached.
     expect(clientOf(request('10.0.0.1', 'garbage, 203.0.113.7'))).toBe('203.0.113.7')
+  })
+
+  it('counts an IPv6 reader by its /64, whatever address in it it takes; an IPv4 one by its address, mapped or not', () => {
+    const plain = createClientOf()
+    const sameHost = [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2::2',
+      '2001:db8:1:2:a1b2:c3d4:e5f6:789',
+      '2001:DB8:1:2::ff',
+    ]
+    expect(sameHost.map((a) => plain(request(a)))).toEqual(sameHost.map(() => '2001:db8:1:2::/64'))
+    expect(plain(request('2001:db8:1:3::1'))).toBe('2001:db8:1:3::/64')
+    expect(plain(request('fe80::1%eth0'))).toBe('fe80::/64')
+    expect([
+      plain(request('10.0.0.1')),
+      plain(request('::ffff:10.0.0.1')),
+      plain(request('10.0.0.2')),
+    ]).toEqual(['10.0.0.1', '10.0.0.1', '10.0.0.2'])
+    // Forwarded for by a trusted proxy: the same.
+    expect(clientOf(request('10.0.0.1', '2001:db8:1:2:dead:beef::1'))).toBe('2001:db8:1:2::/64')
+    expect(clientOf(request('10.0.0.1', '::ffff:203.0.113.7'))).toBe('203.0.113.7')
+  })
+})
+
+describe('clientKeyOf', () => {
+  it('keys an IPv6 address by its /64 in one written form, an IPv4 address by itself', () => {
+    const key = (text: string) => clientKeyOf(ipOf(text)!)
+    expect(
+      [
+        '2001:db8:1:2:3:4:5:6',
+        '2001:db8::1',
+        '2001:db8:0:0:1::1',
+        '2001:0:0:1::',
+        '1::2:3:4:5:6',
+        '1:2:3:4:5:6:7::',
+        '::1',
+        '::',
+        '::1.2.3.4',
+        '64:ff9b::192.0.2.1',
+        'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        '10.0.0.1',
+        '::ffff:10.0.0.1',
+      ].map(key),
+    ).toEqual([
+      '2001:db8:1:2::/64',
+      '2001:db8::/64',
+      '2001:db8::/64',
+      '2001:0:0:1::/64',
+      '1:0:0:2::/64',
+      '1:2:3:4::/64',
+      '::/64',
+      '::/64',
+      '::/64',
+      '64:ff9b::/64',
+      'ffff:ffff:ffff:ffff::/64',
+      '10.0.0.1',
+      '10.0.0.1',
+    ])
   })
 })

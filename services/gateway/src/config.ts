@@ -41,7 +41,7 @@ export const gatewayConfigShape = {
     .max(MAX_STREAMS)
     .optional()
     .describe(
-      `open alert streams of one client at once (its connection's remote address, or behind a proxy named in GATEWAY_TRUSTED_PROXIES the address that proxy forwards for), so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy or load balancer set GATEWAY_TRUSTED_PROXIES: else every reader has the proxy's address and all share this many`,
+      `open alert streams of one client at once (its connection's remote address, or behind a proxy named in GATEWAY_TRUSTED_PROXIES the address that proxy forwards for; an IPv6 client is its /64, as a host may take any address in it), so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy or load balancer set GATEWAY_TRUSTED_PROXIES: else every reader has the proxy's address and all share this many`,
     ),
   // Optional, no default in the schema: unset, no forwarded header is read (the README table shows none).
   GATEWAY_TRUSTED_PROXIES: z

@@ -657,6 +657,34 @@ describe('gateway on Kafka and Redis', () => {
     ])
   })
 
+  it('counts an IPv6 reader by its /64 for GATEWAY_MAX_STREAMS_PER_CLIENT: rotating addresses within it gets no more streams', async () => {
+    const { start } = await setup()
+    const { base } = await start({
+      GATEWAY_MAX_STREAMS: '10',
+      GATEWAY_MAX_STREAMS_PER_CLIENT: '2',
+      GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
+    })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    // This test connects from 127.0.0.1, the trusted proxy, forwarding for each address.
+    const desk = async (address: string) => {
+      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': address })
+      cleanups.push(() => s.close())
+      return s.status
+    }
+    const statuses: number[] = []
+    for (const address of [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2::2',
+      '2001:db8:1:2:9f3a:11c2:4d5e:6f70',
+      '2001:db8:1:3::1',
+      '198.51.100.1',
+      '::ffff:198.51.100.1',
+      '198.51.100.1',
+    ])
+      statuses.push(await desk(address))
+    expect(statuses).toEqual([200, 200, 429, 200, 200, 200, 429])
+  })
+
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
     const { keyPrefix, start } = await setup()
     const redis = new Redis(redisUrl)
