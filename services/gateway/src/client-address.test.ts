@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { clientKeyOf, createClientOf } from './client-address.ts'
+import { clientKeyOf, createClientOf, forwardedAddressOf } from './client-address.ts'
 import { ipOf, parseTrustedProxies, type TrustedProxies } from './trusted-proxies.ts'
 
 function trusted(text: string): TrustedProxies {
@@ -69,11 +69,22 @@ describe('createClientOf', () => {
 
   it('stops at an entry that is no address: the trusted hop that handed it on is the client', () => {
     expect(clientOf(request('10.0.0.1', 'unknown'))).toBe('10.0.0.1')
-    expect(clientOf(request('10.0.0.1', '203.0.113.7:51234'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.1', '203.0.113.7:99999'))).toBe('10.0.0.1')
+    expect(clientOf(request('10.0.0.1', '[203.0.113.7]:80'))).toBe('10.0.0.1')
     expect(clientOf(request('10.0.0.2', '203.0.113.7, garbage, 10.0.0.1'))).toBe('10.0.0.1')
     expect(clientOf(request('10.0.0.2', '203.0.113.7, 10.0.0.1,'))).toBe('10.0.0.2')
     // Past the client, a malformed entry is never reached.
     expect(clientOf(request('10.0.0.1', 'garbage, 203.0.113.7'))).toBe('203.0.113.7')
+  })
+
+  it('reads an entry with the port it was connected from as its address, the port ignored', () => {
+    expect(clientOf(request('10.0.0.1', '203.0.113.7:51234'))).toBe('203.0.113.7')
+    expect(clientOf(request('10.0.0.1', '[2001:db8:ab::7]:443'))).toBe('2001:db8:ab::/64')
+    // Through trusted hops written with ports too, to the first that is not one.
+    expect(clientOf(request('10.0.0.2', '198.51.100.4:1, 203.0.113.7:5678, 10.0.0.1:8080'))).toBe(
+      '203.0.113.7',
+    )
+    expect(clientOf(request('10.0.0.2', '[2001:db8:ab::7]:443,[2001:db8:1::5]:80'))).toBe('2001:db8:ab::/64')
   })
 
   it('counts an IPv6 reader by its /64, whatever address in it it takes; an IPv4 one by its address, mapped or not', () => {
@@ -132,5 +143,59 @@ describe('clientKeyOf', () => {
       '10.0.0.1',
       '10.0.0.1',
     ])
+  })
+})
+
+describe('forwardedAddressOf', () => {
+  it('takes a bare address, an IPv4 one with a port, an IPv6 one in brackets with or without one', () => {
+    const of = (entry: string) => forwardedAddressOf(entry)?.address
+    expect(
+      [
+        '203.0.113.7',
+        '203.0.113.7:5678',
+        '203.0.113.7:0',
+        '203.0.113.7:65535',
+        '2001:db8::1',
+        '[2001:db8::1]:443',
+        '[2001:DB8:0::1]',
+        '[::ffff:203.0.113.7]:80',
+        // Unbracketed, the last group is the address's own.
+        '2001:db8::1:443',
+      ].map(of),
+    ).toEqual([
+      '203.0.113.7',
+      '203.0.113.7',
+      '203.0.113.7',
+      '203.0.113.7',
+      '2001:db8::1',
+      '2001:db8::1',
+      '2001:db8::1',
+      '203.0.113.7',
+      '2001:db8::1:443',
+    ])
+  })
+
+  it('takes nothing else', () => {
+    for (const bad of [
+      '',
+      'unknown',
+      '_hidden',
+      'proxy.internal:80',
+      '203.0.113.7:',
+      '203.0.113.7:65536',
+      '203.0.113.7:123456',
+      '203.0.113.7:http',
+      '203.0.113.7:80:90',
+      '[203.0.113.7]:80',
+      '[2001:db8::1',
+      '2001:db8::1]:443',
+      '[2001:db8::1]:',
+      '[2001:db8::1]:65536',
+      '[2001:db8::1]443',
+      '[fe80::1%eth0]:80',
+      '[[2001:db8::1]]:443',
+      '010.0.0.1:80',
+    ])
+      expect([bad, forwardedAddressOf(bad)]).toEqual([bad, undefined])
   })
 })

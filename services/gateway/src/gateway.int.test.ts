@@ -685,6 +685,27 @@ describe('gateway on Kafka and Redis', () => {
     expect(statuses).toEqual([200, 200, 429, 200, 200, 200, 429])
   })
 
+  it('reads an X-Forwarded-For entry with a port as its address, the port ignored', async () => {
+    const { start } = await setup()
+    const { base } = await start({
+      GATEWAY_MAX_STREAMS: '10',
+      GATEWAY_MAX_STREAMS_PER_CLIENT: '1',
+      GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
+    })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    // From 127.0.0.1, the trusted proxy, forwarding for each: were the ports malformed, every one would
+    // be the proxy's, one client.
+    const desk = async (forwardedFor: string) => {
+      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': forwardedFor })
+      cleanups.push(() => s.close())
+      return s.status
+    }
+    const statuses: number[] = []
+    for (const forwardedFor of ['203.0.113.7:5678', '[2001:db8::8]:443', '203.0.113.7', '2001:db8::9'])
+      statuses.push(await desk(forwardedFor))
+    expect(statuses).toEqual([200, 200, 429, 429])
+  })
+
   it('reads the indicators the aggregator keeps in Redis, from the namespace a rebuild activated', async () => {
     const { keyPrefix, start } = await setup()
     const redis = new Redis(redisUrl)
