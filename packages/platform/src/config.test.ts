@@ -81,6 +81,11 @@ describe('loadConfig', () => {
     expect(c.KAFKA_SESSION_TIMEOUT_MS).toBe(10_000)
     expect(c.KAFKA_HEARTBEAT_INTERVAL_MS * 3).toBeLessThanOrEqual(c.KAFKA_SESSION_TIMEOUT_MS)
   })
+  it('stops a worker after 10 records in a row fail on the same Redis reply to one key by default; 0 never stops it', () => {
+    expect(loadConfig(BaseConfig, {}).REDIS_REPLY_FAILURES_MAX).toBe(10)
+    expect(loadConfig(BaseConfig, { REDIS_REPLY_FAILURES_MAX: '0' }).REDIS_REPLY_FAILURES_MAX).toBe(0)
+    expect(refusal({ REDIS_REPLY_FAILURES_MAX: '-1' })).toMatch(/REDIS_REPLY_FAILURES_MAX: .*\(got "-1"\)/)
+  })
   it('names each bad KAFKA_BROKERS entry once, in one line', () => {
     const message = (value: string) => {
       try {

@@ -278,6 +278,11 @@ export const baseConfigShape = {
   REDIS_TIMEOUT_MS: ms(5_000).describe(
     'how long a Redis command waits for its reply before it fails as an outage (retried with backoff); a connection silent that long is dropped and reopened (0: wait for ever)',
   ),
+  // Per-record dead letters are right for a record's own key; a key every record writes that holds the
+  // wrong type would send the whole stream to the dlq, one record after another.
+  REDIS_REPLY_FAILURES_MAX: count(10, 0).describe(
+    'records in a row whose handling fails on the same Redis error reply to the same command and key (a key every record writes holding the wrong type) before the worker stops consuming and exits 69 naming the key and the reply, rather than dead-letter them all; the records from there on are neither dead-lettered nor committed (0: dead-letter every one)',
+  ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

@@ -99,6 +99,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       ...(spec.align ? { align: spec.align } : {}),
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
+      redisReplyFailuresMax: config.REDIS_REPLY_FAILURES_MAX,
     },
     log.child({ component: 'runner' }),
     metrics,

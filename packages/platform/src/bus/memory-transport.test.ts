@@ -280,3 +280,44 @@ describe('in-memory runner health while it waits a fault out', () => {
     }
   })
 })
+
+describe('in-memory runner on record after record failing on the same Redis reply to one key', () => {
+  it('stops as the Kafka runner does: failed() names the key, nothing dead-lettered or committed', async () => {
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    bus.createTopic('dlq', 1)
+    bus.produce(Array.from({ length: 5 }, (_, i) => ({ topic: 'in', key: null, value: `v${i}` })))
+    // A reply as ioredis gives it: its class's name, and the command it answered (over a real Redis:
+    // kafka/batch-processor-redis.int.test.ts).
+    const wrongType = () =>
+      Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+        name: 'ReplyError',
+        command: { name: 'hincrby', args: ['tp:v1:indicator', 'count', '1'] },
+      })
+    const handler: BatchHandler = async () => {
+      throw wrongType()
+    }
+    const runner = createMemoryTransport(bus).createRunner(
+      handler,
+      { ...runnerConfig('breaker', 10), redisReplyFailuresMax: 3 },
+      createLogger({ level: 'silent' }),
+      createMetrics('breaker'),
+    )
+    await runner.start()
+    try {
+      let failure: TradepulseError | undefined
+      void runner.failed().then((err) => {
+        failure = err
+      })
+      await until(async () => failure !== undefined, 'failed()')
+      expect(failure?.message).toMatch(
+        /^3 records in a row failed on the same Redis reply to HINCRBY on key "tp:v1:indicator": WRONGTYPE /,
+      )
+      expect(await runner.health()).toMatchObject({ status: 'failed' })
+      expect(bus.endOffset('dlq', 0)).toBe(0)
+      expect(bus.committed('breaker', 'in', 0)).toBe(0)
+    } finally {
+      await runner.stop()
+    }
+  })
+})

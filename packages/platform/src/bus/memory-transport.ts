@@ -1,10 +1,12 @@
 import type { TopicSpec } from '@tradepulse/contracts'
+import type { TradepulseError } from '../errors.ts'
 import { faultReason } from '../fault-reason.ts'
 import type { HealthStatus } from '../health.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
 import type { BatchRunner } from '../kafka/batch-runner.ts'
 import { createPartitionAligner } from '../kafka/partition-aligner.ts'
 import type { InRecord } from '../kafka/records.ts'
+import { RepeatedReplyError } from '../kafka/reply-breaker.ts'
 import { retry } from '../retry.ts'
 import type { MemoryBus } from './memory-bus.ts'
 import type { Transport } from './transport.ts'
@@ -29,6 +31,10 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
       let running = false
       let loop: Promise<void> | undefined
       let state: { status: HealthStatus; detail?: string } = { status: 'ok' }
+      let failedResolve: (err: TradepulseError) => void = () => {}
+      const failed = new Promise<TradepulseError>((r) => {
+        failedResolve = r
+      })
       const process = createBatchProcessor({
         handler,
         worker: cfg.worker,
@@ -37,6 +43,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         metrics,
         signal: abort.signal,
         produce: async (out) => bus.produce(out),
+        replyFailuresMax: cfg.redisReplyFailuresMax ?? 0,
       })
 
       /**
@@ -170,6 +177,16 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
               try {
                 if (!(await pass())) await bus.waitForData(100)
               } catch (err) {
+                // Record after record failing on the same Redis reply to one key: stop, as the Kafka runner does.
+                if (err instanceof RepeatedReplyError) {
+                  state = {
+                    status: 'failed',
+                    detail: `stopped: ${err.count} records in a row failed on the same Redis reply`,
+                  }
+                  log.error({ err }, err.message)
+                  failedResolve(err)
+                  return
+                }
                 // A bug in the handler's contract (not a record's fault): report it and keep the loop alive.
                 state = { status: 'failed', detail: `pass failed: ${faultReason(err)}` }
                 log.error({ err }, 'memory runner pass failed')
@@ -184,7 +201,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
           await loop
         },
         joined: async () => {},
-        failed: () => new Promise<never>(() => {}),
+        failed: () => failed,
         health: async () =>
           running
             ? { status: state.status, ready: state.status === 'ok', detail: state.detail }

@@ -6,6 +6,7 @@ import { deadLetterRecord } from './dead-letter.ts'
 import { kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
 import { topLevelKeyCount } from './parse-record.ts'
 import type { BatchHandler, HandlerContext, InRecord, Outcome, OutRecord } from './records.ts'
+import { createReplyBreaker } from './reply-breaker.ts'
 
 export type BatchProcessorDeps = {
   handler: BatchHandler
@@ -22,6 +23,12 @@ export type BatchProcessorDeps = {
    * Used to find which input's output Kafka refuses; `produce` when not given.
    */
   produceAlone?: (records: OutRecord[]) => Promise<void>
+  /**
+   * How many records in a row may fail on the same Redis reply to the same command and key (a key every
+   * record writes holding the wrong type) before the batch fails with a RepeatedReplyError instead of
+   * dead-lettering them (see createReplyBreaker); 0 or unset: never.
+   */
+  replyFailuresMax?: number
 }
 
 /** A handled batch whose output is not yet produced. */
@@ -111,13 +118,16 @@ export function createBatchStages(deps: BatchProcessorDeps): {
   publish(batch: PreparedBatch): Promise<void>
 } {
   const { handler, log, metrics } = deps
+  const breaker = createReplyBreaker(deps.replyFailuresMax ?? 0)
 
   async function handleWithIsolation(
     records: InRecord[],
     defer?: HandlerContext['defer'],
   ): Promise<Outcome[]> {
     try {
-      return await handler(records, { signal: deps.signal, ...(defer ? { defer } : {}) })
+      const outcomes = await handler(records, { signal: deps.signal, ...(defer ? { defer } : {}) })
+      if (outcomes.some((o) => o.kind === 'ok')) breaker.passed()
+      return outcomes
     } catch (raw) {
       const err = normalizeError(raw)
       if (err.retriable) throw err
@@ -129,6 +139,10 @@ export function createBatchStages(deps: BatchProcessorDeps): {
       // A bug triggered by some record, or a fault retrying cannot mend (a Redis WRONGTYPE on its key):
       // find it by handling one at a time, so the others still pass and the partition never stalls on it.
       if (records.length === 1) {
+        // Record after record failing on the same reply to the same key: no record's fault, but a key
+        // they all write. Nothing of the batch is dead-lettered; the runner stops consuming.
+        const repeated = breaker.failed(raw)
+        if (repeated) throw repeated
         log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
         return [{ kind: 'dlq', reason: 'handler_error', message: failureMessage(err) }]
       }

@@ -1,18 +1,27 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { type Admin, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, inject, it } from 'vitest'
 import type { TradepulseError } from '../errors.ts'
-import { describeInfraFailure } from '../lifecycle.ts'
+import { describeInfraFailure, EXIT_UNAVAILABLE } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
+import { closeRedis, createRedis } from '../redis-client.ts'
 import type { BatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, probeRunner, randomName, testCleanups, until } from './int-test-support.ts'
+import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
 import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
+import { RepeatedReplyError } from './reply-breaker.ts'
 
 // Faults of the deployment met while a batch is handled, on a real broker: no record is to blame, so
 // none is dead-lettered and nothing is committed; the worker stops (failed()) naming what to fix, for its
 // supervisor to restart it once that is fixed.
 
 const silent = createLogger({ level: 'silent' })
+
+function redisUrl(): string {
+  const provided = (inject as (key: string) => unknown)('redisUrl')
+  return typeof provided === 'string' ? provided : (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+}
 
 /** Resolves with what `runner.failed()` reports, or undefined if it has not within `ms`. */
 async function failedWithin(runner: BatchRunner, ms: number): Promise<TradepulseError | undefined> {
@@ -90,6 +99,121 @@ describe('batch runner on a fault of the deployment inside a batch', () => {
     expect(await runner.health()).toMatchObject({ status: 'failed' })
     expect(calls).toBeGreaterThan(1)
     await runner.stop()
+    expect(await t.dlqSize()).toBe(0)
+    expect(await t.committed()).toBe(-1)
+  })
+
+  it('stops consuming once records in a row fail on the same Redis reply to a key every record writes: nothing dead-lettered or committed, failed() naming the key', async () => {
+    const t = await topics(Array.from({ length: 20 }, (_, i) => `r${i}`))
+    const redis = createRedis(redisUrl(), silent, 'deploy-fault-test')
+    const shared = `${randomName('tp-deploy-fault')}:indicator`
+    cleanups.push(async () => {
+      await redis.del(shared)
+      await closeRedis(redis)
+    })
+    await redis.set(shared, 'a string, not a hash') // an operator's mistake
+    const handled: number[] = []
+    const handler: BatchHandler = async (records) => {
+      handled.push(records.length)
+      for (const _ of records) await redis.hincrby(shared, 'count', 1)
+      return records.map(() => ({ kind: 'ok' }))
+    }
+    const runner = probeRunner(kafka(), t.topic, t.groupId, handler, cleanups, {
+      over: { dlqTopic: t.dlq, redisReplyFailuresMax: 5 },
+    })
+    await runner.start()
+    const failure = await failedWithin(runner, 20_000)
+    expect(failure).toBeInstanceOf(RepeatedReplyError)
+    expect(failure?.message).toMatch(
+      new RegExp(
+        `^5 records in a row failed on the same Redis reply to HINCRBY on key "${shared}": WRONGTYPE Operation against a key holding the wrong kind of value\\.`,
+      ),
+    )
+    // The health body has no key; the line the worker exits 69 with has it.
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      detail: 'stopped: 5 records in a row failed on the same Redis reply (reply WRONGTYPE)',
+    })
+    expect(describeInfraFailure(failure, { REDIS_URL: 'redis://redis-1:6379' })).toBe(
+      `Redis at redis://redis-1:6379 (REDIS_URL) failed: ${failure!.message}`,
+    )
+    await runner.stop()
+    // The batch, then five of its records one at a time; nothing more once stopped.
+    expect(handled.filter((n) => n === 1)).toHaveLength(5)
+    expect(await t.dlqSize()).toBe(0)
+    expect(await t.committed()).toBe(-1)
+  })
+
+  it('exits a worker process 69 with the line naming the key and the reply, REDIS_REPLY_FAILURES_MAX from its environment', async () => {
+    const t = await topics(Array.from({ length: 10 }, (_, i) => `r${i}`))
+    const redis = createRedis(redisUrl(), silent, 'deploy-fault-test')
+    const shared = `${randomName('tp-deploy-fault')}:indicator`
+    cleanups.push(async () => {
+      await redis.del(shared)
+      await closeRedis(redis)
+    })
+    await redis.set(shared, 'a string, not a hash')
+    // A worker's main as the services' are (runUntilSignal, exitOnFatal), in a process of its own.
+    const index = fileURLToPath(new URL('../index.ts', import.meta.url))
+    const main = `
+      import { BaseConfig, closeRedis, createKafkaWorker, createLogger, createRedis, exitOnFatal, loadConfig, runUntilSignal } from ${JSON.stringify(index)}
+      const config = loadConfig(BaseConfig, process.env)
+      const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'probe' })
+      const redis = createRedis(config.REDIS_URL, log, 'probe')
+      const handler = async (records) => {
+        for (const _ of records) await redis.hincrby(process.env.PROBE_KEY, 'count', 1)
+        return records.map(() => ({ kind: 'ok' }))
+      }
+      const app = createKafkaWorker({ worker: 'probe', config, log, inputTopics: [process.env.PROBE_TOPIC], dlqTopic: process.env.PROBE_DLQ, defaultHttpPort: 0, handler, onStop: () => closeRedis(redis) })
+      await runUntilSignal(app, log, config.SHUTDOWN_DEADLINE_MS).catch((err) => exitOnFatal(err, log))
+    `
+    const env = {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: redisUrl(),
+      KAFKA_GROUP_ID: t.groupId,
+      REDIS_REPLY_FAILURES_MAX: '3',
+      HTTP_PORT: '0',
+      PROBE_TOPIC: t.topic,
+      PROBE_DLQ: t.dlq,
+      PROBE_KEY: shared,
+    }
+    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    child.stderr.on('data', (d) => {
+      output += d
+    })
+    let exit: number | null | undefined
+    child.once('exit', (code) => {
+      exit = code
+    })
+    try {
+      await waitFor(() => (exit !== undefined ? true : undefined), 'the worker process exiting', 60_000)
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its output:\n${output}`)
+    } finally {
+      if (exit === undefined) child.kill('SIGKILL')
+    }
+    expect(exit, output).toBe(EXIT_UNAVAILABLE)
+    const fatal = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 60)
+      .map((l) => l.msg)
+    expect(fatal).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^Redis at .* \\(REDIS_URL\\) failed: 3 records in a row failed on the same Redis reply to HINCRBY on key "${shared}": WRONGTYPE .*\\(REDIS_REPLY_FAILURES_MAX=3\\)$`,
+        ),
+      ),
+    ])
     expect(await t.dlqSize()).toBe(0)
     expect(await t.committed()).toBe(-1)
   })

@@ -18,6 +18,7 @@ import {
 import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
+import { RepeatedReplyError } from './reply-breaker.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -49,6 +50,13 @@ export type BatchRunnerConfig = {
    * failed() reports it; default CREDENTIALS_REFUSED_MS.
    */
   credentialsRefusedMs?: number
+  /**
+   * How many records in a row may fail on the same Redis reply to the same command and key (a key every
+   * record writes holding the wrong type) before the runner stops consuming and failed() reports it,
+   * rather than dead-letter every record (REDIS_REPLY_FAILURES_MAX; see createReplyBreaker); 0 or unset:
+   * never, each is dead-lettered.
+   */
+  redisReplyFailuresMax?: number
   /**
    * How long the partition ends are asked for again at an assignment while Kafka fails (learnEnds);
    * default 30 s, or the session timeout if longer.
@@ -83,8 +91,11 @@ export type BatchRunner = {
   joined(): Promise<void>
   /**
    * Resolves with an error the runner cannot recover from after its start: the broker refusing the
-   * session timeout at a later rejoin (kafkajs does not restart the consumer then). Never resolves
-   * otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does: exit 78).
+   * session timeout at a later rejoin (kafkajs does not restart the consumer then), refused credentials
+   * (at once for the consumer, after credentialsRefusedMs for the output or the handler's calls), record
+   * after record failing on the same Redis reply to one key (redisReplyFailuresMax). Never resolves
+   * otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does; exitOnFatal exits 78
+   * for a configuration error, 69 for Kafka's or Redis's).
    */
   failed(): Promise<TradepulseError>
   /**
@@ -277,6 +288,31 @@ export function createBatchRunner(
     credentialsTimer = undefined
   }
 
+  /** What stopped consuming while running (a RepeatedReplyError): failed() reports it. */
+  let stoppedBy: RepeatedReplyError | undefined
+  /**
+   * Stops consuming on a fault of the deployment no record is to blame for: no batch is started,
+   * published or resolved any more (the batch that met it dead-letters nothing), fetching is paused, and
+   * failed() reports it for whoever runs the worker to stop it (the last commit: only what was done
+   * before) and exit.
+   */
+  const halt = (err: RepeatedReplyError) => {
+    if (stoppedBy) return
+    stoppedBy = err
+    // Never the key in the health body (anyone reaching the port reads it): the log has it.
+    state = {
+      status: 'failed',
+      detail: `stopped: ${err.count} records in a row failed on the same Redis reply (${faultReason({ name: 'ReplyError', message: err.fault.reply })})`,
+    }
+    log.error({ err }, err.message)
+    try {
+      consumer?.pause(cfg.topics.map((topic) => ({ topic })))
+    } catch {
+      // not running any more
+    }
+    if (running) failedResolve(err)
+  }
+
   // Deferred batches (HandlerContext.defer): per partition, the chain of batches resolved in kafkajs
   // but not yet done, each link true once done. A failed link reads the partition again from its first
   // record (a new epoch: links of the old one mark nothing done) and handles it without deferral until
@@ -320,6 +356,7 @@ export function createBatchRunner(
     signal: abort.signal,
     produce: queue.send,
     produceAlone: (records) => produceAll(producer, records),
+    replyFailuresMax: cfg.redisReplyFailuresMax ?? 0,
   })
 
   /**
@@ -739,7 +776,8 @@ export function createBatchRunner(
     // for this one to rejoin. The stage's retry stops at its next wait, and the batch gives up as between
     // chunks: rethrown, kafkajs rejoins at once, nothing more is resolved and the records come again.
     let rebalance: unknown
-    const stopped = () => !running || !p.isRunning() || superseded() || rebalance !== undefined
+    const stopped = () =>
+      !running || stoppedBy !== undefined || !p.isRunning() || superseded() || rebalance !== undefined
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
     // The lag while this batch is handled, however long that takes (a fault retried for minutes, the
     // batch before it still under way): set only at the end, the gauge showed the last finished batch's
@@ -863,7 +901,15 @@ export function createBatchRunner(
     let resolved = 0
     let next = chunks.length > 0 && !stopped() ? prepare(0) : undefined
     for (let k = 0; k < chunks.length && next; k++) {
-      const prepared = await next
+      let prepared: Awaited<typeof next>
+      try {
+        prepared = await next
+      } catch (err) {
+        // Record after record failing on the same Redis reply to a key they all write: stop consuming.
+        if (!(err instanceof RepeatedReplyError)) throw err
+        halt(err)
+        return
+      }
       if (!prepared.ok) {
         // Stopping, sought back or rebalancing: nothing resolved, the records come again.
         if (rebalance !== undefined) throw giveUp()
