@@ -217,4 +217,27 @@ describe('batch runner on a fault of the deployment inside a batch', () => {
     expect(await t.dlqSize()).toBe(0)
     expect(await t.committed()).toBe(-1)
   })
+
+  it('fails on a consumer crash kafkajs does not restart from (a bug thrown out of a batch), naming it: nothing committed', async () => {
+    const t = await topics(['a', 'b', 'c'])
+    // Breaks the handler's contract (one outcome per record): the batch throws, not retriable, and
+    // kafkajs crashes the consumer for good. The worker stayed up, failed, for ever.
+    const runner = probeRunner(kafka(), t.topic, t.groupId, async () => [], cleanups, {
+      over: { dlqTopic: t.dlq },
+    })
+    await runner.start()
+    const failure = await failedWithin(runner, 20_000)
+    expect(failure).toMatchObject({
+      code: 'INTERNAL',
+      message:
+        'the Kafka consumer crashed and kafkajs does not restart it (unexpected error): handler returned 0 outcomes for 3 records',
+    })
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      detail: 'consumer crashed: unexpected error',
+    })
+    await runner.stop()
+    expect(await t.dlqSize()).toBe(0)
+    expect(await t.committed()).toBe(-1)
+  })
 })

@@ -9,6 +9,7 @@ import {
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
+import { describeInfraFailure } from '../lifecycle.ts'
 import { createCapturingLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner, sessionTimeoutRefusal } from './batch-runner.ts'
@@ -236,5 +237,98 @@ describe('batch runner on a consumer crash', () => {
     expect(failed).toBeUndefined()
     expect(await runner.health()).toMatchObject({ status: 'degraded' })
     await runner.stop()
+  })
+
+  // A crash kafkajs does not restart from for any other reason (a fault it takes as final, a bug thrown
+  // out of eachBatch): health said failed, and the process stayed up for ever, never restarted.
+  it('reports a crash kafkajs does not restart from as failed(), naming its cause: Kafka refusing the group (exit 69)', async () => {
+    const error = new KafkaJSProtocolError(
+      Object.assign(new Error('Not authorized to access group: Group authorization failed'), {
+        type: 'GROUP_AUTHORIZATION_FAILED',
+        code: 30,
+        retriable: false,
+      }),
+    )
+    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
+    const { log, lines } = createCapturingLogger()
+    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    await runner.start()
+    let failed: Error | undefined
+    void runner.failed().then((err) => {
+      failed = err
+    })
+    crashNow()
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toMatchObject({
+      code: 'INFRA_KAFKA',
+      message:
+        'the Kafka consumer crashed and kafkajs does not restart it (not permitted): Not authorized to access group: Group authorization failed',
+    })
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      detail: 'consumer crashed: not permitted',
+    })
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['consumer crashed'])
+    expect(describeInfraFailure(failed, { KAFKA_BROKERS: 'kafka-1:9092' })).toMatch(
+      /^Kafka at kafka-1:9092 \(KAFKA_BROKERS\) failed: /,
+    )
+    await runner.stop()
+  })
+
+  it("reports a bug thrown out of a batch, which kafkajs does not restart from, as failed() with the bug's own error (exit 1, not Kafka's)", async () => {
+    const bug = new Error('handler returned 2 outcomes for 3 records')
+    // As kafkajs's retrier wraps what eachBatch threw that is not retriable.
+    const error = Object.assign(new KafkaJSNonRetriableError(bug), { cause: bug })
+    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    await runner.start()
+    let failed: Error | undefined
+    void runner.failed().then((err) => {
+      failed = err
+    })
+    crashNow()
+    await new Promise((r) => setImmediate(r))
+    expect(failed).toMatchObject({
+      code: 'INTERNAL',
+      message:
+        'the Kafka consumer crashed and kafkajs does not restart it (unexpected error): handler returned 2 outcomes for 3 records',
+      cause: bug,
+    })
+    expect(describeInfraFailure(failed)).toBeUndefined()
+    await runner.stop()
+  })
+
+  it('fails its start on a crash at the first join that kafkajs does not restart from, stopped', async () => {
+    const error = new KafkaJSProtocolError(
+      Object.assign(new Error('Not authorized to access group: Group authorization failed'), {
+        type: 'GROUP_AUTHORIZATION_FAILED',
+        code: 30,
+        retriable: false,
+      }),
+    )
+    const { kafka, made, producer, fakeProducer } = crashingKafka({ error, restart: false })
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    await expect(runner.start()).rejects.toMatchObject({
+      code: 'INFRA_KAFKA',
+      message: expect.stringMatching(
+        /^the Kafka consumer crashed and kafkajs does not restart it \(not permitted\)/,
+      ),
+    })
+    expect(made[0]!.disconnected).toBe(true)
+    expect(producer.connected).toBe(false)
   })
 })

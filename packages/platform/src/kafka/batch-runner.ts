@@ -93,8 +93,8 @@ export type BatchRunner = {
    * Resolves with an error the runner cannot recover from after its start: the broker refusing the
    * session timeout at a later rejoin (kafkajs does not restart the consumer then), refused credentials
    * (at once for the consumer, after credentialsRefusedMs for the output or the handler's calls), record
-   * after record failing on the same Redis reply to one key (redisReplyFailuresMax). Never resolves
-   * otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does; exitOnFatal exits 78
+   * after record failing on the same Redis reply to one key (redisReplyFailuresMax), any other consumer
+   * crash kafkajs does not restart from (consumerStopped). Never resolves otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does; exitOnFatal exits 78
    * for a configuration error, 69 for Kafka's or Redis's).
    */
   failed(): Promise<TradepulseError>
@@ -182,6 +182,23 @@ export function sessionTimeoutRefusal(err: unknown, sessionTimeoutMs: number): T
   )
 }
 
+/**
+ * The error failed() reports for a consumer crash kafkajs does not restart from (other than the refusals
+ * above): Kafka's own fault (INFRA_KAFKA, wrapping the crash: exit 69 naming KAFKA_BROKERS), or what was
+ * thrown out of a batch (a bug: its own code and error, without kafkajs's wrapper, so that it is not
+ * reported as Kafka's).
+ */
+export function consumerStopped(err: unknown): TradepulseError {
+  let original = err
+  for (let depth = 0; depth < 8 && original instanceof Error && original.cause instanceof Error; depth++)
+    original = original.cause
+  const kafkas = original instanceof Error && original.name.startsWith('KafkaJS')
+  const message = `the Kafka consumer crashed and kafkajs does not restart it (${faultReason(err)}): ${normalizeError(original).message}`
+  return kafkas
+    ? new TradepulseError('INFRA_KAFKA', message, { cause: err, retriable: false })
+    : new TradepulseError(normalizeError(original).code, message, { cause: original, retriable: false })
+}
+
 function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
   return {
     topic,
@@ -221,7 +238,10 @@ export function createBatchRunner(
   // failed, so a liveness probe does not restart a slow start.
   let startCalled = false
   let stopping: Promise<void> | undefined
-  /** A refusal of the session timeout at the first join: the start fails with it (sessionTimeoutRefusal). */
+  /**
+   * A crash at the first join that kafkajs does not restart from (a refusal of the session timeout or the
+   * credentials, a fault it takes as final): the start fails with it.
+   */
   let refused: TradepulseError | undefined
   let started = false
   let failedResolve: (err: TradepulseError) => void = () => {}
@@ -1104,6 +1124,14 @@ export function createBatchRunner(
           detail: `consumer crashed: ${faultReason(err)}`,
         }
         log.error({ err, restart: e.payload.restart }, 'consumer crashed')
+        // Nor does kafkajs restart it after a fault it takes as final (an ACL refusing the group) or a bug
+        // thrown out of a batch: the worker stops, for its supervisor to start it again, rather than stay
+        // up failed for ever. (A crash while stopping is no failure: restartOnFailure said no to it.)
+        if (!e.payload.restart && running) {
+          const stopped = consumerStopped(err)
+          if (started) failedResolve(stopped)
+          else refused = stopped
+        }
       })
       await producer.connect()
       await c.connect()
