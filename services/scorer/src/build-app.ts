@@ -34,8 +34,8 @@ export function scorerAlignment(config: Pick<ScorerConfig, 'SCORER_ALIGN_AHEAD_M
   return { aheadMs: config.SCORER_ALIGN_AHEAD_MS, eventMs: (r: InRecord) => publishedAtMs(r.value) }
 }
 
-/** The scorer worker on Kafka. */
-export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWorker {
+/** The scorer worker on Kafka; `deps.scorer` in place of the one SCORER_WATCHLIST_FILE makes (tests). */
+export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps & { scorer?: Scorer }): KafkaWorker {
   const log = deps.log.child({ component: 'scorer' })
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   return createKafkaWorker({
@@ -47,7 +47,7 @@ export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps): KafkaWor
     defaultHttpPort: SCORER_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.scored.name, topics.dlq.name]),
-    handler: createScorerHandler({ topics, scorer: scorerFromConfig(config) }),
+    handler: createScorerHandler({ topics, scorer: deps.scorer ?? scorerFromConfig(config) }),
     align: scorerAlignment(config),
   })
 }

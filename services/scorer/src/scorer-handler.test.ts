@@ -1,6 +1,6 @@
 import { createTopicCatalogue, type Headline, ScoredHeadline } from '@tradepulse/contracts'
 import type { InRecord, Outcome } from '@tradepulse/platform'
-import { createScorer } from '@tradepulse/scoring'
+import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { describe, expect, it } from 'vitest'
 import { createScorerHandler } from './scorer-handler.ts'
 
@@ -75,5 +75,79 @@ describe('scorer handler', () => {
       reason: 'invalid_utf8',
       message: 'record value is not valid UTF-8',
     })
+  })
+
+  describe('a scorer that returns a result the contract refuses', () => {
+    const real = createScorer()
+    type Result = ReturnType<Scorer['score']>
+    /** The real scorer, its result changed by `fault` for a headline that says "faulty". */
+    const faulty = (fault: (r: Result) => Result): Scorer => ({
+      score: (input) => {
+        const r = real.score(input)
+        return input.headline.includes('faulty') ? fault(r) : r
+      },
+      features: (input) => real.features(input),
+    })
+    const faultyHeadline = (id: string) => headline(id).replace('US raises', 'US faulty raises')
+    const tariff = (r: Result, change: Partial<Result['scores']['tariff']>): Result => ({
+      ...r,
+      scores: { ...r.scores, tariff: { ...r.scores.tariff, ...change } },
+    })
+
+    it.each([
+      [
+        'a NaN score',
+        (r: Result) => tariff(r, { score: Number.NaN }),
+        'scores.tariff.score: Invalid input: expected number, received NaN',
+      ],
+      [
+        'a score out of [-1, 1]',
+        (r: Result) => tariff(r, { score: -1.5 }),
+        'scores.tariff.score: Too small: expected number to be >=-1',
+      ],
+      [
+        'a label not in the enum',
+        (r: Result) =>
+          ({
+            ...r,
+            scores: { ...r.scores, market: { ...r.scores.market, label: 'bearish' } },
+          }) as unknown as Result,
+        'scores.market.label: Invalid option: expected one of "negative"|"neutral"|"positive"',
+      ],
+      [
+        'a span outside the text',
+        (r: Result) => ({
+          ...r,
+          explanation: r.explanation.map((c) => ({
+            ...c,
+            span: { field: 'headline' as const, start: 0, end: 34 },
+          })),
+        }),
+        'explanation.0.span.end: 34 is past the end of the headline (33 characters)',
+      ],
+      [
+        'a field the contract does not know',
+        (r: Result) => ({ ...r, sentimentV2: 0.3 }),
+        '(root): Unrecognized key: "sentimentV2"',
+      ],
+    ])(
+      'dead-letters the headline as output_invalid for %s, naming the field, and goes on',
+      async (_, fault, problem) => {
+        const h = createScorerHandler({ topics, scorer: faulty(fault), now: () => new Date(AT) })
+        const outcomes = await h(
+          [record(0, headline('a')), record(1, faultyHeadline('f')), record(2, headline('b'))],
+          ctx,
+        )
+        expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'dlq', 'ok'])
+        expect(outcomes[1]).toEqual({
+          kind: 'dlq',
+          reason: 'output_invalid',
+          message: `${problem} (the scorer ${real.score({ headline: 'x' }).scorerVersion} gave a result that breaks the ScoredHeadline contract; nothing was written for this headline)`,
+          id: 'f',
+        })
+        const keys = outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : undefined))
+        expect(keys).toEqual(['a', undefined, 'b'])
+      },
+    )
   })
 })

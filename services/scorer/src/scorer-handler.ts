@@ -1,9 +1,16 @@
 import { HeadlineReader, type TopicCatalogue } from '@tradepulse/contracts'
 import { type BatchHandler, type Outcome, parseJsonRecord, traceHeaders } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
+import { scoredHeadlineProblem } from './check-scored.ts'
 import { scoreHeadline } from './score-headline.ts'
 
-/** headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. */
+/**
+ * headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. What it
+ * writes is held to the strict ScoredHeadline contract first: a result that breaks it (a scorer bug: a NaN
+ * or out-of-range score, a label not in its enum, a span outside the text) sends the headline to the dlq
+ * as `output_invalid`, naming the field, rather than have every consumer dead-letter the record or, worse,
+ * take a wrong number for a reading. The rest of the batch goes on.
+ */
 export function createScorerHandler(deps: {
   topics: TopicCatalogue
   scorer: Scorer
@@ -16,6 +23,17 @@ export function createScorerHandler(deps: {
       const parsed = parseJsonRecord(HeadlineReader, r.value)
       if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
       const scored = scoreHeadline(deps.scorer, parsed.value, now())
+      const problem = scoredHeadlineProblem(scored)
+      if (problem) {
+        const version =
+          typeof scored.scorerVersion === 'string' ? ` ${scored.scorerVersion.slice(0, 100)}` : ''
+        return {
+          kind: 'dlq',
+          reason: 'output_invalid',
+          message: `${problem} (the scorer${version} gave a result that breaks the ScoredHeadline contract; nothing was written for this headline)`,
+          id: parsed.value.id,
+        }
+      }
       // Only a valid trace context is carried on: an unchecked header of any size would be copied.
       const headers = traceHeaders(r.headers)
       return {

@@ -6,6 +6,7 @@ import {
   type ScoredHeadline,
 } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
+import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildScorerApp } from './build-app.ts'
@@ -19,7 +20,7 @@ describe('scorer worker on Kafka', () => {
   })
 
   /** A scorer on topics under `prefix` that it does not create (they must exist). */
-  function scorerApp(prefix: string) {
+  function scorerApp(prefix: string, scorer?: Scorer) {
     const config = loadConfig(ScorerConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -27,7 +28,10 @@ describe('scorer worker on Kafka', () => {
       HTTP_PORT: '0',
       TOPICS_AUTO_CREATE: 'false',
     })
-    const app = buildScorerApp(config, { log: createLogger({ level: 'silent' }) })
+    const app = buildScorerApp(config, {
+      log: createLogger({ level: 'silent' }),
+      ...(scorer ? { scorer } : {}),
+    })
     cleanups.push(() => app.stop())
     return app
   }
@@ -92,6 +96,67 @@ describe('scorer worker on Kafka', () => {
     expect(esc.ingestedAt).toBe(at)
     const reasons = dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason).sort()
     expect(reasons).toEqual(['invalid_json', 'schema_invalid'])
+  })
+  it('dead-letters a headline its scorer gives a NaN score for as output_invalid, naming the field, and scores the next', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+    )
+    // The real scorer, but a NaN tariff score for a headline that says "faulty".
+    const real = createScorer()
+    const faulty: Scorer = {
+      score: (input) => {
+        const r = real.score(input)
+        if (!input.headline.includes('faulty')) return r
+        return { ...r, scores: { ...r.scores, tariff: { ...r.scores.tariff, score: Number.NaN } } }
+      },
+      features: (input) => real.features(input),
+    }
+    const app = scorerApp(prefix, faulty)
+    await app.start()
+    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(scored.stop, dlq.stop)
+    const at = '2026-03-02T08:00:00.000Z'
+    const h = (id: string, headline: string): Headline => ({
+      id,
+      source: 't',
+      headline,
+      publishedAt: at,
+      ingestedAt: at,
+      truncated: false,
+    })
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const bad = JSON.stringify(h('bad', 'US faulty tariffs on Chinese steel'))
+    // One key: one partition, the faulty headline first.
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: [
+        { key: 'k', value: bad },
+        { key: 'k', value: JSON.stringify(h('good', 'US raises tariffs on Chinese steel to 25% from 10%')) },
+      ],
+    })
+    await waitFor(() => scored.messages.length >= 1 && dlq.messages.length >= 1, { what: 'scored and dlq' })
+    expect(scored.messages.map((m) => m.key?.toString())).toEqual(['good'])
+    const out = JSON.parse(scored.messages[0]!.value!.toString()) as ScoredHeadline
+    expect(out.scores.tariff.label).toBe('negative')
+    expect(dlq.messages).toHaveLength(1)
+    const letter = JSON.parse(dlq.messages[0]!.value!.toString()) as DeadLetter
+    expect(letter).toMatchObject({
+      reason: 'output_invalid',
+      message: expect.stringMatching(
+        /^scores\.tariff\.score: Invalid input: expected number, received NaN \(the scorer scoring-\S+ gave a result that breaks the ScoredHeadline contract/,
+      ),
+      worker: 'scorer',
+      origin: { topic: topics.headlines.name },
+      payload: bad,
+    })
+    expect(await app.metrics.registry.metrics()).toMatch(
+      /tradepulse_dlq_total\{[^}]*reason="output_invalid"[^}]*\} 1\n/,
+    )
   })
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const prefix = `${randomName('scorer')}.`
