@@ -201,6 +201,10 @@ export const F_PAUSE = 33554432
 export const F_DENIES_REPORT = 67108864
 /** A predicate that stops what it takes (the `halt` role: "stops", "halts"; see pausedActs). */
 export const F_HALT = 134217728
+/** A predicate of disapproval (the `stance_bad` role: "opposed to", "slams"; see pausedActs). */
+export const F_OPPOSE = 268435456
+/** A predicate of poor prospects (the `unlikely` role: "unlikely", "off the table"; see deniedActs). */
+export const F_PROSPECT = 536870912
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -284,6 +288,8 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.light) f |= F_LIGHT
     if (e.pred?.kind === 'pause') f |= F_PAUSE
     if (e.pred?.id === 'halt') f |= F_HALT
+    if (e.pred?.id === 'stance_bad') f |= F_OPPOSE
+    if (e.pred?.id === 'unlikely') f |= F_PROSPECT
     if (e.negator) f |= F_NEGATOR
     if (e.shortNegator) f |= F_SHORT_NEG
     if (e.hasTone) f |= F_TONE

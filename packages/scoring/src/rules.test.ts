@@ -2701,3 +2701,46 @@ describe('issue #3: round 35, probe 25 and the review of 2.0.64 (2.0.65)', () =>
     expect(tariff('Thomson Reuters closes deal with Blackstone').label).toBeNull()
   })
 })
+
+describe('issue #3: round 36, acts denied after them, opposed, and left open (2.0.67)', () => {
+  tariffCases([
+    // Poor prospects said after the act that takes a measure are the act's: new tariffs unlikely are
+    // relief; relief named as a noun and then ruled out is a setback.
+    ['New tariffs unlikely, says Mnuchin', 'positive'],
+    ['Higher tariffs off the table, says Lighthizer', 'positive'],
+    ['Lifting of sanctions on Russia off the table, says EU', 'negative'],
+    ['A rollback of tariffs is not on the table, says Navarro', 'negative'],
+    // "Ruled out" with nothing after it denies what its clause named before it.
+    ['Removal of tariffs ruled out', 'negative'],
+    ['Tariff rollback ruled out by White House', 'negative'],
+    ['New tariffs ruled out', 'positive'],
+    ['Tariff hike ruled out', 'positive'],
+    // Not the denial of what follows, which "rules out" still is.
+    ['Trump rules out tariff rollback', 'negative'],
+    // Disapproval of an act is friction over its object, whichever way the act would move it.
+    ['EU opposed to lifting tariffs', 'negative'],
+    ['Republican senator slams lifting of ban on ZTE', 'negative'],
+    ['Lawmakers oppose easing sanctions on ZTE', 'negative'],
+    // Openness to an act keeps it possible; not opposing it is no disapproval.
+    ['EU open to lifting tariffs on U.S. lobster', 'positive'],
+    ['EU not opposed to lifting tariffs on U.S. lobster', 'positive'],
+    ['EU not opposed to new tariffs on China', 'negative'],
+    // Not done so far.
+    ['U.S. has yet to grant Huawei licences', 'negative'],
+    ['China yet to lift ban on U.S. beef', 'negative'],
+    ['U.S. has yet to impose tariffs on Mexico', 'positive'],
+  ] as [string, string][])
+  it('an act disapproved of brings no market tone of its own', () => {
+    expect(score('EU opposed to lifting tariffs').explanation.some((c) => c.cue === 'lifting')).toBe(false)
+  })
+  it('poor prospects of the act take the place of its cue on the measure', () => {
+    const cues = score('New tariffs unlikely, says Mnuchin').explanation.map((c) => c.cue)
+    expect(cues).not.toContain('unlikely + tariffs')
+  })
+  it('"ruled out" before its object is not said of what came before', () => {
+    expect(tariff('After new tariffs, Beijing ruled out trade talks').label).toBe('negative')
+  })
+  it('what is still to come is not "yet to" done', () => {
+    expect(tariff('Best is yet to come for trade deal, says Trump').label).not.toBe('negative')
+  })
+})

@@ -67,6 +67,8 @@ const F_ENTITY = lex.F_ENTITY
 const F_ANSWERS = lex.F_ANSWERS
 const F_PAUSE = lex.F_PAUSE
 const F_HALT = lex.F_HALT
+const F_OPPOSE = lex.F_OPPOSE
+const F_PROSPECT = lex.F_PROSPECT
 const F_DENIES_REPORT = lex.F_DENIES_REPORT
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
@@ -2753,6 +2755,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // know: "A100"), and the act is no misdeed ("stop dumping steel" is a measure against it).
       const kx = it.idx[k] as number
       const kf = entInts[kx << 4] as number
+      // Disapproval of an act ("EU opposed to lifting sanctions", "slams raising tariffs") is friction
+      // over what the act takes, whichever way the act would move it: the act is not done, and the
+      // stance binds its object (the act's own reading, relief done, was the opposite of the news).
+      if ((kf & F_OPPOSE) !== 0) {
+        const y = it.idx[k + 1] as number
+        if (((entInts[y << 4] as number) & F_PRED) !== 0 && endsInIng(it.s[k + 1] as number)) {
+          it.predOn[k + 1] = 0
+          // Nor a market tone of its own ("lifting"): no weight at all.
+          it.intens[k + 1] = 0
+        }
+        continue
+      }
       if ((kf & F_PAUSE) === 0) {
         if ((kf & F_HALT) === 0 || k + 2 >= items || wordIn(it.s[k + 1] as number, MISDEED_WORDS)) continue
         const next = it.s[k + 2] as number
@@ -2800,6 +2814,54 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
   }
 
+  /**
+   * "New tariffs unlikely", "Lifting of sanctions off the table", "Tariff hike ruled out": poor prospects
+   * or a denial said after the act that takes a measure are said of the act, which is not done (where
+   * both had bound the measure, the new tariffs and their poor prospects cancelled out, and the relief
+   * named as a noun was read as done). "Ruled out" with nothing after it in its clause to deny (the
+   * denial of what follows: "rules out tariff cuts") denies what its clause named before it, as poor
+   * prospects do: the act that took it, or a measure or relief named bare ("Tariff rollback ruled out").
+   */
+  function deniedActs(): void {
+    const { idx: itIdx, clause: itClause, predOn: itPredOn, neg: itNeg } = it
+    for (let k = 1; k < items; k++) {
+      const x = itIdx[k] as number
+      const f = entInts[x << 4] as number
+      let t = -1
+      const prospect = (f & F_PROSPECT) !== 0
+      if (prospect) {
+        if (itPredOn[k] !== 1) continue
+        t = it.target[k] as number
+        if (t < 0 || t > k) continue
+      } else {
+        if ((f & F_NEGATOR) === 0 || colKey[x] !== 'ruled out') continue
+        let last = true
+        for (let r = k + 1; r < items && itClause[r] === itClause[k]; r++)
+          if (((entInts[(itIdx[r] as number) << 4] as number) & (F_TARGET | F_PRED)) !== 0) last = false
+        if (!last) continue
+        for (let m = k - 1; m >= 0 && itClause[m] === itClause[k]; m--) {
+          if (((entInts[(itIdx[m] as number) << 4] as number) & F_TARGET) !== 0 && itPredOn[m] === 0) {
+            t = m
+            break
+          }
+        }
+        if (t < 0) continue
+      }
+      const p = takerFromLeft(t, k)
+      if (p >= 0) {
+        const pred = predAt(itIdx[p] as number)
+        if ((pred.sign === 0 && pred.fixed === 0) || pred.kind === 'stance' || pred.threat) continue
+        itNeg[p] = itNeg[p] === 1 ? 0 : 1
+        if (prospect) {
+          itPredOn[k] = 0
+          it.intens[k] = 0
+        }
+      } else if (!prospect && it.bound[t] === 0 && targetAt(itIdx[t] as number).polarity !== 0) {
+        itNeg[t] = itNeg[t] === 1 ? 0 : 1
+      }
+    }
+  }
+
   function bindPredicates(): void {
     const { idx: itIdx, s: itS, e: itE, bound: itBound, predOn: itPredOn } = it
     // A word that is both a verb and a noun ("ban", "levy", "supplies", "license") is read as the
@@ -2817,7 +2879,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
     }
     markTalkTopics()
-    if ((flagsSeen & (F_PAUSE | F_HALT)) !== 0) pausedActs()
+    if ((flagsSeen & (F_PAUSE | F_HALT | F_OPPOSE)) !== 0) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
@@ -2849,6 +2911,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     if (preds) markFailedAttempts()
     if (preds) lettingActs()
+    if ((flagsSeen & (F_PROSPECT | F_NEGATOR)) !== 0) deniedActs()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.

@@ -3883,6 +3883,10 @@ export const PREDICATES = [
       'difficult',
       'in trouble',
       'off the table',
+      // "A rollback of tariffs is not on the table": what is on the table is an option (a hedge), what is
+      // not is off it.
+      'not on the table',
+      'no longer on the table',
       'in jeopardy',
       'in peril',
       'on the rocks',
@@ -4223,6 +4227,9 @@ export const NEGATORS = [
   'failure to',
   // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
   'not yet',
+  // "has yet to grant Huawei licences", "China yet to lift ban on U.S. beef": not done so far, as "not
+  // yet" ("yet to decide whether to" is a hedge: HEDGES).
+  'yet to',
   // "Trump says no need for new tariffs": what is not needed is not done.
   'no need for',
   'no need to',
@@ -4475,6 +4482,11 @@ export const HEDGES = [
       'v flirt with',
       'v open door to',
       'v open the door to',
+      // Openness to an act keeps it possible, as an open door does ("EU open to lifting tariffs"); so does
+      // not opposing it ("not opposed to a trade deal"), which is no disapproval of it (stance_bad).
+      'open to',
+      'not opposed to',
+      'not averse to',
     ],
   },
   {
@@ -6213,6 +6225,8 @@ export const ABBREVIATIONS: readonly string[] = [
 
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
+  // "The best is yet to come for trade deal": still ahead, not "yet to" done (NEGATORS).
+  'yet to come',
   // A growth target reached, not growth held back (GROWTH_HELD_BACK): "strive to hit growth target".
   'v hit growth target',
   'v hit growth targets',
