@@ -163,7 +163,7 @@ describe('topLevelKeyCount', () => {
 const T = Date.parse('2026-03-04T09:40:00Z')
 
 describe('jsonTimeField', () => {
-  it("reads a record's top-level time without parsing it, and with spaces around the colon by parsing it", () => {
+  it("reads a record's top-level time without parsing it, spaces around the colon included", () => {
     expect(
       publishedAtMs(Buffer.from(`{"id":"a","publishedAt":"2026-03-04T09:40:00.000Z","headline":"x"}`)),
     ).toBe(T)
@@ -186,5 +186,119 @@ describe('jsonTimeField', () => {
       publishedAt: '2026-03-04T09:40:00Z',
     })
     expect(publishedAtMs(Buffer.from(value))).toBe(T)
+  })
+})
+
+describe('jsonTimeField: the top-level key only', () => {
+  const OLD = '1999-01-01T00:00:00Z'
+  const NOW = '2026-03-04T09:40:00Z'
+
+  it.each([
+    ['a nested object', `{"id":"a","meta":{"publishedAt":"${OLD}"},"publishedAt":"${NOW}"}`],
+    ['a deeper nested object', `{"a":{"b":{"c":[{"publishedAt":"${OLD}"}]}},"publishedAt":"${NOW}"}`],
+    [
+      'an array of objects',
+      `{"history":[{"publishedAt":"${OLD}"},{"publishedAt":"${OLD}"}],"publishedAt":"${NOW}"}`,
+    ],
+    [
+      'an array of strings holding the key',
+      `{"notes":["\\"publishedAt\\":\\"${OLD}\\""],"publishedAt":"${NOW}"}`,
+    ],
+    [
+      'a string value holding the key',
+      `{"headline":"says \\"publishedAt\\":\\"${OLD}\\"","publishedAt":"${NOW}"}`,
+    ],
+    ['a key ending in the key after an escaped quote', `{"a\\"publishedAt":"${OLD}","publishedAt":"${NOW}"}`],
+    [
+      'a value ending in escaped backslashes',
+      `{"a":"\\\\\\\\","b":"x\\\\\\"publishedAt\\":","publishedAt":"${NOW}"}`,
+    ],
+    ['a nested key after an escaped quote', `{"m":{"x\\"publishedAt":"${OLD}"},"publishedAt":"${NOW}"}`],
+    ['white space everywhere', ` \n{ "m" : { "publishedAt" : "${OLD}" } ,\t"publishedAt"\r\n:  "${NOW}" } `],
+    ['the key spelt with an escape', `{"m":{"publishedAt":"${OLD}"},"\\u0070ublishedAt":"${NOW}"}`],
+    [
+      'the time spelt with an escape',
+      `{"m":{"publishedAt":"${OLD}"},"publishedAt":"2026-03-04T09:40:00\\u005a"}`,
+    ],
+  ])('reads the top-level publishedAt past %s', (_, text) => {
+    expect(JSON.parse(text).publishedAt).toMatch(/^2026/)
+    expect(publishedAtMs(Buffer.from(text))).toBe(T)
+  })
+
+  it.each([
+    ['only in a nested object', `{"id":"a","meta":{"publishedAt":"${NOW}"}}`],
+    ['only in an array', `{"id":"a","seen":[{"publishedAt":"${NOW}"}]}`],
+    ['only inside a string', `{"headline":"\\"publishedAt\\":\\"${NOW}\\""}`],
+    ['only the end of another key', `{"x\\"publishedAt":"${NOW}"}`],
+    ['in an object inside a top-level array', `[{"publishedAt":"${NOW}"}]`],
+    ['at the top with a number', `{"m":{"publishedAt":"${NOW}"},"publishedAt":1772617200000}`],
+    ['in a second object after the record (no JSON)', `{"a":1}{"b":1,"publishedAt":"${NOW}"}`],
+    ['after a quote left out (no JSON)', `{"a":"x,"publishedAt":"${NOW}"}`],
+  ])('is undefined when the key is %s', (_, text) => {
+    expect(publishedAtMs(Buffer.from(text))).toBeUndefined()
+  })
+
+  it("reads an indicator's asOf past a scope that carries one", () => {
+    const text = `{"key":"k","scope":{"kind":"region","id":"US","asOf":"${OLD}"},"asOf":"${NOW}","mean":{}}`
+    expect(indicatorAsOfMs(Buffer.from(text))).toBe(T)
+  })
+
+  it('agrees with JSON.parse on random records with the key at every depth, in strings and in other keys', () => {
+    let seed = 7
+    const rnd = (n: number) => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * n)
+    }
+    const pick = <X>(xs: X[]): X => xs[rnd(xs.length)]!
+    const space = () => pick(['', '', ' ', '\n', '\t '])
+    const time = () => new Date(Date.UTC(2000 + rnd(30), rnd(12), 1 + rnd(28), rnd(24))).toISOString()
+    const keys = ['publishedAt', 'a', 'x"publishedAt', 'publishedAt\\', '"publishedAt":"', 'publishedA']
+    function value(depth: number): unknown {
+      const kind = depth > 3 ? rnd(3) : rnd(6)
+      if (kind === 0) return time()
+      // Strings of every length around where the scan stops reading bytes one by one and searches (32).
+      if (kind === 1) return pick([1, null, true, '\\', 'x\\"', `${'a'.repeat(rnd(70))}"\\`])
+      if (kind === 2) return `say "publishedAt":"${time()}"\\`
+      if (kind === 3) return Array.from({ length: rnd(3) }, () => value(depth + 1))
+      return object(depth + 1)
+    }
+    function object(depth: number): Record<string, unknown> {
+      const o: Record<string, unknown> = {}
+      for (let i = rnd(5); i > 0; i--) o[pick(keys)] = value(depth)
+      return o
+    }
+    /** `v` as JSON with random white space between tokens and, at random, a key spelt with \u escapes. */
+    function write(v: unknown): string {
+      if (Array.isArray(v)) return `[${space()}${v.map(write).join(`${space()},${space()}`)}${space()}]`
+      if (typeof v !== 'object' || v === null) return JSON.stringify(v)
+      const members = Object.entries(v).map(([k, x]) => {
+        const key =
+          rnd(4) === 0
+            ? `"${[...k].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`
+            : JSON.stringify(k)
+        return `${key}${space()}:${space()}${write(x)}`
+      })
+      return `{${space()}${members.join(`${space()},${space()}`)}${space()}}`
+    }
+    let found = 0
+    let nestedOnly = 0
+    for (let run = 0; run < 3_000; run++) {
+      const record = object(0)
+      // Half the records have a time at the top, with more members after it at random.
+      if (rnd(2) === 0) Object.assign(record, { publishedAt: time() }, object(1))
+      const text = `${space()}${write(record)}${space()}`
+      const top = (JSON.parse(text) as Record<string, unknown>).publishedAt
+      const ms = typeof top === 'string' ? Date.parse(top) : Number.NaN
+      const expected = Number.isNaN(ms) ? undefined : ms
+      expect(publishedAtMs(Buffer.from(text)), text).toBe(expected)
+      if (expected !== undefined) found++
+      else if (text.includes('"publishedAt":"') || text.includes('"publishedAt" :')) nestedOnly++
+    }
+    // Both kinds are common: a top-level time, and the key's text elsewhere with none at the top.
+    expect(found).toBeGreaterThan(1_000)
+    expect(nestedOnly).toBeGreaterThan(300)
   })
 })

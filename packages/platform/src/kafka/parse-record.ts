@@ -212,32 +212,112 @@ export function duplicateKeyPath(text: string): (string | number)[] | undefined 
   return at < 0 ? undefined : pathTo(text, at)
 }
 
+const COLON = 0x3a
+
+/** Whether `c` is JSON white space (space, tab, line feed, carriage return). */
+const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/** Bytes of a string read one by one before the rest is searched with indexOf (a call costs as much as ~30). */
+const SHORT_STRING = 32
+
+/** stringEnd on bytes: the index of the quote that closes the JSON string opening at `from`, or -1. */
+function bytesStringEnd(bytes: Buffer, from: number): number {
+  const n = bytes.length
+  let end = from
+  for (;;) {
+    const short = Math.min(n, end + 1 + SHORT_STRING)
+    end++
+    while (end < short && bytes[end] !== QUOTE) end++
+    if (end === short) end = end < n ? bytes.indexOf(QUOTE, end) : -1
+    if (end < 0) return -1
+    let k = end - 1
+    while (bytes[k] === BACKSLASH) k--
+    if ((end - 1 - k) % 2 === 0) return end
+  }
+}
+
+/** Whether the JSON string at from..end (its quotes) has an escape: it is then read by escapedString. */
+function hasEscape(bytes: Buffer, from: number, end: number): boolean {
+  for (let i = from + 1; i < end; i++) if (bytes[i] === BACKSLASH) return true
+  return false
+}
+
+/** The JSON string at from..end (its quotes) as JSON.parse reads it; undefined for an escape it refuses. */
+function escapedString(bytes: Buffer, from: number, end: number): string | undefined {
+  try {
+    return JSON.parse(bytes.toString('utf8', from, end + 1)) as string
+  } catch {
+    return undefined // not JSON: the handler sends the record to the dlq
+  }
+}
+
+/**
+ * The index of the value of the top-level object's key `name` (the first of a key given twice, which
+ * parseJsonRecord dead-letters), or -1: no such key, a top level that is no object, or no JSON. Keys are
+ * compared as JSON.parse reads them ("\u0070ublishedAt" is publishedAt). One pass over the bytes up to the
+ * key, in the manner of topLevelKeyCount: string contents are skipped with indexOf (JSON escapes every
+ * quote inside a string, and UTF-8 never has an ASCII byte inside a longer character), and a key is a
+ * string right after the top-level object's `{` or one of its commas; a nested object or array only
+ * counts depth. Nothing is decoded but a key that holds an escape.
+ */
+function topLevelValueAt(bytes: Buffer, name: string, nameBytes: Buffer): number {
+  const n = bytes.length
+  let i = 0
+  while (isJsonSpace(bytes[i])) i++
+  if (bytes[i] !== OPEN_OBJECT) return -1
+  let depth = 1
+  let expectKey = true
+  for (i++; i < n; i++) {
+    const c = bytes[i]
+    if (c === QUOTE) {
+      const end = bytesStringEnd(bytes, i)
+      if (end < 0) return -1
+      if (expectKey) {
+        const isName = hasEscape(bytes, i, end)
+          ? escapedString(bytes, i, end) === name
+          : end - i - 1 === nameBytes.length &&
+            bytes.compare(nameBytes, 0, nameBytes.length, i + 1, end) === 0
+        if (isName) {
+          let at = end + 1
+          while (isJsonSpace(bytes[at])) at++
+          if (bytes[at] !== COLON) return -1
+          at++
+          while (isJsonSpace(bytes[at])) at++
+          return at
+        }
+        expectKey = false
+      }
+      i = end
+    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      depth++
+      expectKey = false
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
+      if (--depth === 0) return -1
+    } else if (c === COMMA) expectKey = depth === 1
+  }
+  return -1
+}
+
 /**
  * The time in ms of a record's top-level string field `field` (an ISO time), without parsing the record:
- * what the runner's event-time alignment needs of every record while catching up. Undefined for a record
- * that is not JSON with a valid time there (the handler then sends it to the dlq). JSON escapes the quotes
- * inside strings, so the key's pattern is found only as a key; a record written with spaces around the
- * colon is parsed instead. The field must be one no nested object of the record carries.
+ * what the runner's event-time alignment needs of every record while catching up. Only the top-level
+ * object's key counts: a field of that name in a nested object or an array (a newer producer's, which a
+ * tolerant reader drops), or the key's text inside a string, is not it. Linear in the bytes up to the key
+ * (topLevelValueAt), with no allocation but the time's few bytes. Undefined for a record that is not a JSON
+ * object with a valid time there (the handler then sends it to the dlq).
  */
 export function jsonTimeField(field: string): (value: Buffer | null) => number | undefined {
-  const key = Buffer.from(`"${field}":"`)
+  const nameBytes = Buffer.from(field)
   return (value) => {
     if (value === null) return undefined
-    let ms = Number.NaN
-    const at = value.indexOf(key)
-    if (at >= 0) {
-      const from = at + key.length
-      const to = value.indexOf(0x22, from)
-      if (to > from) ms = Date.parse(value.toString('latin1', from, to))
-    } else {
-      try {
-        const v = JSON.parse(value.toString('utf8')) as Record<string, unknown> | null
-        const text = v?.[field]
-        if (typeof text === 'string') ms = Date.parse(text)
-      } catch {
-        // not JSON: the handler sends it to the dlq
-      }
-    }
+    const at = topLevelValueAt(value, field, nameBytes)
+    if (at < 0 || value[at] !== QUOTE) return undefined
+    const end = bytesStringEnd(value, at)
+    if (end < 0) return undefined
+    const text = hasEscape(value, at, end)
+      ? escapedString(value, at, end)
+      : value.toString('latin1', at + 1, end)
+    const ms = text === undefined ? Number.NaN : Date.parse(text)
     return Number.isNaN(ms) ? undefined : ms
   }
 }
