@@ -2744,3 +2744,34 @@ describe('issue #3: round 36, acts denied after them, opposed, and left open (2.
     expect(tariff('Best is yet to come for trade deal, says Trump').label).not.toBe('negative')
   })
 })
+
+describe('issue #3: round 36 review, mended in 2.0.68', () => {
+  tariffCases([
+    // Poor prospects denied are none: the act keeps its own reading.
+    ['New tariffs not unlikely, Navarro says', 'negative'],
+    ['Lifting of tariffs on Chinese goods not unlikely, Mnuchin says', 'positive'],
+    ['New tariffs not in doubt, Trump says', 'negative'],
+    ['Lifting of sanctions far from off the table', 'positive'],
+    // "Not likely" is poor prospects.
+    ['Lifting of steel tariffs not likely, says Ross', 'negative'],
+    // A start still to come, a report or a word awaited: no act denied.
+    ['EU retaliatory tariffs yet to kick in', 'negative'],
+    ['New tariffs yet to take effect as talks continue', 'negative'],
+    ["Trump's biggest tariffs yet to hit Chinese consumer goods on Sunday", 'negative'],
+    // "Ruled out" past a phrase of place denies what came before it; past what is only answered too.
+    ['Removal of tariffs ruled out in trade talks with EU', 'negative'],
+    ['Retaliation against U.S. tariffs ruled out by Japan', 'positive'],
+    // A stance is taken on the act, whichever way the act went.
+    ['Exporters slam Commerce for denying tariff exclusions', 'negative'],
+  ] as [string, string][])
+  it('a threat of a measure is not denied by its poor prospects', () => {
+    expect(tariff("Trump's threat of new tariffs unlikely to materialize").label).not.toBe('negative')
+  })
+  it('a report or a date still awaited denies no act', () => {
+    expect(tariff('Customs yet to publish tariff refund rules').label).not.toBe('negative')
+    expect(tariff('China has yet to confirm date for trade talks').label).not.toBe('negative')
+  })
+  it('an explanation ruled out is no measure denied', () => {
+    expect(tariff('Tariffs ruled out as factor in Fed decision').label).not.toBe('positive')
+  })
+})

@@ -2830,27 +2830,38 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       let t = -1
       const prospect = (f & F_PROSPECT) !== 0
       if (prospect) {
-        if (itPredOn[k] !== 1) continue
+        // Poor prospects denied ("not unlikely", "far from off the table") are none.
+        if (itPredOn[k] !== 1 || itNeg[k] === 1) continue
         t = it.target[k] as number
         if (t < 0 || t > k) continue
       } else {
         if ((f & F_NEGATOR) === 0 || colKey[x] !== 'ruled out') continue
-        let last = true
-        for (let r = k + 1; r < items && itClause[r] === itClause[k]; r++)
-          if (((entInts[(itIdx[r] as number) << 4] as number) & (F_TARGET | F_PRED)) !== 0) last = false
-        if (!last) continue
+        // Its object: a phrase right after it, past at most a word that is no preposition ("ruled out
+        // new tariffs", not "ruled out in trade talks").
+        const r = k + 1
+        if (r < items && itClause[r] === itClause[k]) {
+          const gap = (it.s[r] as number) - (it.e[k] as number)
+          if (gap === 0 || (gap === 1 && (wordFlagsAt(it.e[k] as number) & W_PREP) === 0)) continue
+        }
+        // The nearest measure or relief before it, past one that only names what is answered
+        // ("Retaliation against U.S. tariffs ruled out").
         for (let m = k - 1; m >= 0 && itClause[m] === itClause[k]; m--) {
-          if (((entInts[(itIdx[m] as number) << 4] as number) & F_TARGET) !== 0 && itPredOn[m] === 0) {
+          const mf = entInts[(itIdx[m] as number) << 4] as number
+          if ((mf & F_TARGET) !== 0 && itPredOn[m] === 0 && it.bound[m] !== 3) {
             t = m
             break
           }
         }
         if (t < 0) continue
       }
+      // A measure or relief only threatened or hedged ("threat of new tariffs unlikely to materialize")
+      // is not denied by the verb's own reading.
+      if ((it.hedge[t] as number) < 1) continue
       const p = takerFromLeft(t, k)
       if (p >= 0) {
         const pred = predAt(itIdx[p] as number)
         if ((pred.sign === 0 && pred.fixed === 0) || pred.kind === 'stance' || pred.threat) continue
+        if ((it.hedge[p] as number) < 1) continue
         itNeg[p] = itNeg[p] === 1 ? 0 : 1
         if (prospect) {
           itPredOn[k] = 0
@@ -2911,7 +2922,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     if (preds) markFailedAttempts()
     if (preds) lettingActs()
-    if ((flagsSeen & (F_PROSPECT | F_NEGATOR)) !== 0) deniedActs()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
@@ -2966,6 +2976,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           itBound[k - 1] = 2
       }
     }
+    // Last: what is only answered is known by now.
+    if ((flagsSeen & (F_PROSPECT | F_NEGATOR)) !== 0) deniedActs()
   }
 
   /** True when token j is a relative pronoun ("that", "which", "who"), however written. */
@@ -3323,7 +3335,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
         const tightens = pred.kind === 'tighten'
         const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
-        const neg = negated || itNeg[t] === 1
+        // A stance is taken on the act, whichever way it went: "slams Commerce for denying tariff
+        // exclusions" is friction, as "slams tariffs" is (its own negation still counts: "does not oppose").
+        const neg = negated || (itNeg[t] === 1 && !(pred.kind === 'stance' && pred.fixed !== 0))
         const marketOnly = target.policyOnly && !pred.policy
         const hedged = Math.min(hedge, itHedge[t] as number)
         // Escalation made to depend on terms is not done yet ("new U.S. tariffs hinge on China

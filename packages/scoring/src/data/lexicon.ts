@@ -3887,6 +3887,7 @@ export const PREDICATES = [
       // not is off it.
       'not on the table',
       'no longer on the table',
+      'not likely',
       'in jeopardy',
       'in peril',
       'on the rocks',
@@ -6225,8 +6226,29 @@ export const ABBREVIATIONS: readonly string[] = [
 
 /** Fixed phrases with no role, matched whole so their words do not act alone ("more than", "up to"). */
 export const INERT = [
-  // "The best is yet to come for trade deal": still ahead, not "yet to" done (NEGATORS).
+  // "The best is yet to come for trade deal": still ahead, not "yet to" done (NEGATORS). Nor is a
+  // measure decided whose start is still to come ("tariffs yet to take effect", "biggest tariffs yet to
+  // hit consumer goods"), or a report or a word still awaited ("yet to publish", "yet to comment",
+  // "yet to confirm date for talks"): no act on it denied.
   'yet to come',
+  ...[
+    'take effect',
+    'kick in',
+    'come into force',
+    'enter into force',
+    'go into effect',
+    'hit',
+    'publish',
+    'release',
+    'announce',
+    'comment',
+    'confirm',
+    'say',
+    'respond',
+    'issue',
+  ].map((verb) => `yet to ${verb}`),
+  // "Tariffs ruled out as cause of price spike": an explanation excluded, no measure denied.
+  'ruled out as',
   // A growth target reached, not growth held back (GROWTH_HELD_BACK): "strive to hit growth target".
   'v hit growth target',
   'v hit growth targets',
