@@ -158,6 +158,20 @@ export const isTlsCode = (code: unknown): code is string =>
   typeof code === 'string' &&
   /^(ERR_TLS_|ERR_SSL_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME_MISMATCH/.test(code)
 
+/**
+ * The TLS code (isTlsCode) of a socket's error that `err` is or wraps (our errors, kafkajs's retrier and
+ * connection errors, which keep the socket's code), or undefined when none failed so.
+ */
+export function kafkaTlsCode(err: unknown): string | undefined {
+  const seen = new Set<unknown>()
+  for (let e = err; e instanceof Error && seen.size < 8 && !seen.has(e); e = e.cause) {
+    seen.add(e)
+    const { code } = e as { code?: unknown }
+    if (isTlsCode(code)) return code
+  }
+  return undefined
+}
+
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

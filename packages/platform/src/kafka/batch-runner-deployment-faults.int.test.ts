@@ -1,14 +1,28 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createServer as createTlsServer, connect as tlsConnect } from 'node:tls'
 import { fileURLToPath } from 'node:url'
-import { type Admin, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs'
+import { type Admin, type ISocketFactory, KafkaJSSASLAuthenticationError, logLevel } from 'kafkajs'
 import { describe, expect, inject, it } from 'vitest'
 import type { TradepulseError } from '../errors.ts'
 import { describeInfraFailure, EXIT_UNAVAILABLE } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
 import { closeRedis, createRedis } from '../redis-client.ts'
-import type { BatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
+import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
+import {
+  kafkaBrokers,
+  probeRunner,
+  probeRunnerConfig,
+  randomName,
+  testCleanups,
+  until,
+  waitFor,
+} from './int-test-support.ts'
+import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 import { RepeatedReplyError } from './reply-breaker.ts'
 
@@ -54,7 +68,7 @@ describe('batch runner on a fault of the deployment inside a batch', () => {
     ])
     cleanups.push(() => admin.deleteTopics({ topics: [topic, dlq] }))
     const producer = await connected(kafka().producer())
-    await producer.send({ topic, messages: values.map((value) => ({ value })) })
+    if (values.length > 0) await producer.send({ topic, messages: values.map((value) => ({ value })) })
     const groupId = randomName('deploy-fault')
     return {
       topic,
@@ -240,4 +254,104 @@ describe('batch runner on a fault of the deployment inside a batch', () => {
     expect(await t.dlqSize()).toBe(0)
     expect(await t.committed()).toBe(-1)
   })
+
+  it("fails once Kafka's TLS keeps failing to the output for the bound (a certificate rotated wrongly), naming the KAFKA_SSL variables: nothing committed", async () => {
+    const t = await topics([])
+    const out = `${t.topic}.out`
+    const admin = await connected(kafka().admin())
+    await createTopicsWithLeaders(admin, [{ topic: out, numPartitions: 1, replicationFactor: 1 }])
+    cleanups.push(() => admin.deleteTopics({ topics: [out] }))
+    // The output's connections, made anew once `broken`, go to a TLS server whose certificate no CA
+    // signed (a broker's rotated to one the workers do not trust): a real handshake, refused by Node.
+    const tlsServer = selfSignedTlsServer()
+    const port = await new Promise<number>((resolve) =>
+      tlsServer.listen(0, '127.0.0.1', () => resolve((tlsServer.address() as AddressInfo).port)),
+    )
+    cleanups.push(() => new Promise<void>((resolve) => tlsServer.close(() => resolve())))
+    const sockets = new Set<Socket>()
+    let broken = false
+    const socketFactory: ISocketFactory = ({ host, port: brokerPort, onConnect }) => {
+      const socket = broken
+        ? tlsConnect({ host: '127.0.0.1', port, servername: 'kafka-1' }, onConnect)
+        : netConnect({ host, port: brokerPort }, onConnect)
+      sockets.add(socket)
+      return socket
+    }
+    const outputKafka = createKafka({ brokers, clientId: randomName('deploy-fault') }, silent, {
+      logLevel: logLevel.NOTHING,
+      socketFactory,
+    })
+    const handler: BatchHandler = async (records) =>
+      records.map((r) => ({ kind: 'ok', out: [{ topic: out, key: null, value: r.value ?? '' }] }))
+    const runner = createBatchRunner(
+      kafka(),
+      createProducer(outputKafka, silent),
+      handler,
+      probeRunnerConfig(t.topic, t.groupId, { dlqTopic: t.dlq, credentialsRefusedMs: 1_500 }),
+      silent,
+      createMetrics('probe'),
+    )
+    cleanups.push(() => runner.stop())
+    await runner.start()
+    const producer = await connected(kafka().producer())
+    await producer.send({ topic: t.topic, messages: [{ value: 'before' }] })
+    await until(async () => Number((await admin.fetchTopicOffsets(out))[0]!.high) === 1, 'the first output')
+    await until(async () => (await t.committed()) === 1, 'the first record committed')
+
+    // The brokers restart with the new certificate: every connection is reset, and made anew.
+    broken = true
+    for (const s of sockets) s.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+    await producer.send({ topic: t.topic, messages: [{ value: 'after' }] })
+    const failure = await failedWithin(runner, 60_000)
+    expect(failure).toMatchObject({ code: 'INFRA_KAFKA' })
+    expect(failure?.message).toMatch(
+      /^Kafka's TLS failed for 1500 ms \(DEPTH_ZERO_SELF_SIGNED_CERT; KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE\): /,
+    )
+    expect(describeInfraFailure(failure, { KAFKA_BROKERS: 'kafka-1:9093' })).toMatch(
+      /^Kafka at kafka-1:9093 \(KAFKA_BROKERS\): the broker's TLS certificate did not verify \(DEPTH_ZERO_SELF_SIGNED_CERT: .*\); set KAFKA_SSL_CA_FILE/,
+    )
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      detail: 'INFRA_KAFKA: tls failed (KAFKA_SSL_*)',
+    })
+    await runner.stop()
+    expect(await t.committed()).toBe(1)
+    expect(await t.dlqSize()).toBe(0)
+  })
 })
+
+/** A TLS server with a certificate of its own signing (openssl, in a directory removed at once), closing every connection. */
+function selfSignedTlsServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'tradepulse-tls-'))
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=kafka-1',
+        '-addext',
+        'subjectAltName=DNS:kafka-1',
+      ],
+      { cwd: dir, stdio: 'pipe' },
+    )
+    return createTlsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (socket) => socket.destroy(),
+    )
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

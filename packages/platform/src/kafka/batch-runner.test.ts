@@ -74,7 +74,9 @@ function crashingKafka(crash: { error: Error; restart: boolean }, later = false)
     sendBatch: async () => [],
   }
   const crashNow = () => emit('crash', { payload: { ...crash, groupId: 'g' } })
-  return { kafka, made, producer, fakeProducer, crashNow }
+  /** A fetch answered, as kafkajs tells it after each one. */
+  const fetched = () => emit('fetch', { payload: { numberOfBatches: 0, duration: 1, nodeId: 0 } })
+  return { kafka, made, producer, fakeProducer, crashNow, fetched }
 }
 
 const cfg: BatchRunnerConfig = {
@@ -330,5 +332,83 @@ describe('batch runner on a consumer crash', () => {
     })
     expect(made[0]!.disconnected).toBe(true)
     expect(producer.connected).toBe(false)
+  })
+
+  // A certificate expired or rotated wrongly while the worker runs: kafkajs restarts the consumer from
+  // each crash, and it crashed again, for ever.
+  describe('whose TLS keeps failing', () => {
+    /** kafkajs's error for a connection whose handshake failed, after its retries, as it crashes with it. */
+    const tlsCrash = () =>
+      Object.assign(new KafkaJSError('Connection error: certificate has expired'), {
+        name: 'KafkaJSNumberOfRetriesExceeded',
+        cause: new KafkaJSConnectionError('Connection error: certificate has expired', {
+          broker: 'kafka-1:9093',
+          code: 'CERT_HAS_EXPIRED',
+        }),
+      })
+    const tlsCfg = { ...cfg, credentialsRefusedMs: 300 }
+
+    it('reports failed() once the bound passes with no fetch answered, naming the KAFKA_SSL variables (exit 69)', async () => {
+      const { kafka, fakeProducer, crashNow } = crashingKafka({ error: tlsCrash(), restart: true }, true)
+      const { log, lines } = createCapturingLogger()
+      const runner = createBatchRunner(
+        kafka,
+        fakeProducer,
+        async () => [],
+        tlsCfg,
+        log,
+        createMetrics('probe'),
+      )
+      await runner.start()
+      crashNow()
+      expect(await runner.health()).toMatchObject({
+        status: 'degraded',
+        detail: 'consumer crashed: tls failed',
+      })
+      const failed = await runner.failed()
+      expect(failed).toMatchObject({
+        code: 'INFRA_KAFKA',
+        message:
+          "Kafka's TLS failed for 300 ms (CERT_HAS_EXPIRED; KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE): Connection error: certificate has expired",
+      })
+      expect(await runner.health()).toMatchObject({
+        status: 'failed',
+        detail: 'INFRA_KAFKA: tls failed (KAFKA_SSL_*)',
+      })
+      expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+        'consumer crashed',
+        failed.message,
+      ])
+      expect(describeInfraFailure(failed, { KAFKA_BROKERS: 'kafka-1:9093' })).toMatch(
+        /^Kafka at kafka-1:9093 \(KAFKA_BROKERS\): the broker's TLS certificate did not verify \(CERT_HAS_EXPIRED: .*\); set KAFKA_SSL_CA_FILE/,
+      )
+      await runner.stop()
+    })
+
+    it('does not when a fetch is answered within the bound (the TLS fault passed)', async () => {
+      const { kafka, fakeProducer, crashNow, fetched } = crashingKafka(
+        { error: tlsCrash(), restart: true },
+        true,
+      )
+      const runner = createBatchRunner(
+        kafka,
+        fakeProducer,
+        async () => [],
+        tlsCfg,
+        createCapturingLogger().log,
+        createMetrics('probe'),
+      )
+      await runner.start()
+      let failed: Error | undefined
+      void runner.failed().then((err) => {
+        failed = err
+      })
+      crashNow()
+      await new Promise((r) => setTimeout(r, 100))
+      fetched()
+      await new Promise((r) => setTimeout(r, 500))
+      expect(failed).toBeUndefined()
+      await runner.stop()
+    })
   })
 })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
-import { isKafkaAuthRefusal, normalizeError, TradepulseError } from '../errors.ts'
+import { isKafkaAuthRefusal, kafkaTlsCode, normalizeError, TradepulseError } from '../errors.ts'
 import { faultReason } from '../fault-reason.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
@@ -47,7 +47,9 @@ export type BatchRunnerConfig = {
   /**
    * How long the brokers may refuse the credentials (KAFKA_AUTH: a password changed or a user removed
    * on the cluster) to a running worker's output, or to a call its handler makes, on one partition before
-   * failed() reports it; default CREDENTIALS_REFUSED_MS.
+   * failed() reports it; default CREDENTIALS_REFUSED_MS. The same bound holds Kafka connections whose TLS
+   * fails (a certificate expired or rotated to one not trusted): the output's, the handler's, and the
+   * consumer's while kafkajs restarts it without a fetch answered.
    */
   credentialsRefusedMs?: number
   /**
@@ -92,7 +94,8 @@ export type BatchRunner = {
   /**
    * Resolves with an error the runner cannot recover from after its start: the broker refusing the
    * session timeout at a later rejoin (kafkajs does not restart the consumer then), refused credentials
-   * (at once for the consumer, after credentialsRefusedMs for the output or the handler's calls), record
+   * (at once for the consumer, after credentialsRefusedMs for the output or the handler's calls), TLS
+   * failing for credentialsRefusedMs, record
    * after record failing on the same Redis reply to one key (redisReplyFailuresMax), any other consumer
    * crash kafkajs does not restart from (consumerStopped). Never resolves otherwise. Whoever runs the worker stops it and exits on it (runUntilSignal does; exitOnFatal exits 78
    * for a configuration error, 69 for Kafka's or Redis's).
@@ -121,10 +124,11 @@ const FINAL_COMMIT_MS = 5_000
 const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
 
 /**
- * How long a running worker's output is retried while the brokers refuse its credentials before it
- * gives up (failed(): exit 69, naming the variables): long enough for a rotation to reach every broker,
- * short enough that a revoked credential is a restart with the current secrets, not an outage waited out
- * for ever. Nothing unhandled is committed meanwhile: its records come again after the restart.
+ * How long a running worker's output is retried while the brokers refuse its credentials, or while its
+ * connections' TLS fails, before it gives up (failed(): exit 69, naming the variables): long enough for a
+ * rotation to reach every broker, short enough that a revoked credential or a certificate the workers do
+ * not trust is a restart with the current secrets, not an outage waited out for ever. Nothing unhandled
+ * is committed meanwhile: its records come again after the restart.
  */
 export const CREDENTIALS_REFUSED_MS = 30_000
 
@@ -139,6 +143,37 @@ export function credentialsRefusal(err: unknown, forMs?: number): TradepulseErro
     'KAFKA_AUTH',
     `Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) ${how}: ${normalizeError(err).message}`,
     { cause: err },
+  )
+}
+
+/** The faults of the deployment a running worker waits out for credentialsRefusedMs at most. */
+type SecurityFault = 'credentials' | 'tls'
+
+/** The key of the consumer's own connections among the partitions a security fault holds. */
+const CONSUMER = 'consumer'
+
+/**
+ * Whether `err` is a security fault waited out for a bound only: Kafka refusing the credentials
+ * (KAFKA_AUTH), or a connection whose TLS failed (a certificate expired, or rotated to one not trusted;
+ * a listener that speaks TLS or not against KAFKA_SSL), which no retry mends until the deployment does.
+ */
+function securityFault(err: TradepulseError): SecurityFault | undefined {
+  if (err.code === 'KAFKA_AUTH') return 'credentials'
+  return kafkaTlsCode(err) === undefined ? undefined : 'tls'
+}
+
+/**
+ * The error failed() reports for Kafka connections whose TLS kept failing for `forMs` (`err` names the
+ * socket's code), or undefined for any other error. The line the worker exits with names the variable
+ * to check for that code (describeInfraFailure).
+ */
+export function tlsFailure(err: unknown, forMs: number): TradepulseError | undefined {
+  const code = kafkaTlsCode(err)
+  if (code === undefined) return undefined
+  return new TradepulseError(
+    'INFRA_KAFKA',
+    `Kafka's TLS failed for ${forMs} ms (${code}; KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE): ${normalizeError(err).message}`,
+    { cause: err, retriable: false },
   )
 }
 
@@ -271,41 +306,60 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
   const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
-  /** While the brokers refuse the credentials: what failed() reports once credentialsRefusedMs pass. */
-  let credentialsTimer: NodeJS.Timeout | undefined
-  /** The partitions (topic/partition) whose batch or deferred output a refusal of the credentials holds. */
-  const refusedFor = new Set<string>()
-  /** Given up on refused credentials: health stays failed while the retries under way end. */
-  let credentialsGivenUp = false
   /**
-   * A stage's fault on partition `key`: a refusal of the credentials (of the output, or of a call the
-   * handler made) starts the clock (once), anything else leaves it. Only the same partition's work going
-   * through stops it (a join says nothing of the producer's connections, nor another partition's output
-   * of the handler's calls: a handler may call Kafka for some records only).
+   * The faults of the deployment waited out for credentialsRefusedMs at most (see securityFault), each
+   * with its clock: the partitions (topic/partition, or CONSUMER) it holds, and what failed() reports
+   * once the bound passes.
    */
-  const credentialsFault = (err: TradepulseError, key: string) => {
-    if (err.code !== 'KAFKA_AUTH') return
-    refusedFor.add(key)
-    if (credentialsTimer) return
-    credentialsTimer = setTimeout(() => {
-      const refusal = credentialsRefusal(err, credentialsRefusedMs)!
-      credentialsGivenUp = true
-      state = { status: 'failed', detail: 'KAFKA_AUTH: auth refused (KAFKA_SASL_USERNAME)' }
-      log.error({ err }, refusal.message)
-      if (running) failedResolve(refusal)
+  const clocks: Record<SecurityFault, { held: Set<string>; timer?: NodeJS.Timeout }> = {
+    credentials: { held: new Set() },
+    tls: { held: new Set() },
+  }
+  /** Given up on a security fault: health stays failed while the retries under way end. */
+  let securityGivenUp = false
+  /**
+   * A fault on partition `key` (CONSUMER: the consumer's crash): a refusal of the credentials or a TLS
+   * failure (of the output, of a call the handler made, of the consumer's connections) starts its clock
+   * (once), anything else leaves it. Only the same partition's work going through stops it (a join says
+   * nothing of the producer's connections, nor another partition's output of the handler's calls: a
+   * handler may call Kafka for some records only); the consumer's, a fetch answered.
+   */
+  const faultHeld = (err: TradepulseError, key: string) => {
+    const kind = securityFault(err)
+    if (!kind) return
+    const clock = clocks[kind]
+    clock.held.add(key)
+    if (clock.timer) return
+    clock.timer = setTimeout(() => {
+      const failure =
+        kind === 'credentials'
+          ? credentialsRefusal(err, credentialsRefusedMs)!
+          : tlsFailure(err, credentialsRefusedMs)!
+      securityGivenUp = true
+      state = {
+        status: 'failed',
+        detail:
+          kind === 'credentials'
+            ? 'KAFKA_AUTH: auth refused (KAFKA_SASL_USERNAME)'
+            : 'INFRA_KAFKA: tls failed (KAFKA_SSL_*)',
+      }
+      log.error({ err }, failure.message)
+      if (running) failedResolve(failure)
     }, credentialsRefusedMs)
-    credentialsTimer.unref()
+    clock.timer.unref()
   }
   /**
-   * Partition `key`'s output acknowledged, or a partition no longer this member's (none given: a stop):
-   * once no partition is held by a refusal, the clock of refused credentials stops.
+   * Partition `key`'s output acknowledged (CONSUMER: a fetch answered), or a partition no longer this
+   * member's (none given: a stop): a clock no partition is held by any more stops.
    */
-  const credentialsTaken = (key?: string) => {
-    if (key === undefined) refusedFor.clear()
-    else refusedFor.delete(key)
-    if (refusedFor.size > 0) return
-    clearTimeout(credentialsTimer)
-    credentialsTimer = undefined
+  const faultCleared = (key?: string) => {
+    for (const clock of Object.values(clocks)) {
+      if (key === undefined) clock.held.clear()
+      else clock.held.delete(key)
+      if (clock.held.size > 0) continue
+      clearTimeout(clock.timer)
+      clock.timer = undefined
+    }
   }
 
   /** What stopped consuming while running (a RepeatedReplyError): failed() reports it. */
@@ -414,7 +468,7 @@ export function createBatchRunner(
                 lastProgress = Date.now() // waiting out a fault, not stalled
               },
               onRetry: (err, attempt, delayMs) => {
-                credentialsFault(err, key)
+                faultHeld(err, key)
                 metrics.retries.inc({ code: err.code })
                 log.warn(
                   { err, attempt, delayMs, partition },
@@ -425,7 +479,7 @@ export function createBatchRunner(
           )
           if (!sent.ok)
             throw new TradepulseError('INFRA_KAFKA', "stopped before a deferred batch's output was sent")
-          credentialsTaken(key)
+          faultCleared(key)
           countOut(metrics, out)
         }
       } catch (err) {
@@ -877,11 +931,13 @@ export function createBatchRunner(
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
             faulted = true
-            credentialsFault(err, key)
+            faultHeld(err, key)
             // The health body has the code and a short reason (for refused credentials, the variable to
             // check); the error whole is in the warning below.
-            const what = err.code === 'KAFKA_AUTH' ? 'KAFKA_SASL_USERNAME, ' : ''
-            if (!credentialsGivenUp)
+            const kind = securityFault(err)
+            const what =
+              kind === 'credentials' ? 'KAFKA_SASL_USERNAME, ' : kind === 'tls' ? 'KAFKA_SSL_*, ' : ''
+            if (!securityGivenUp)
               state = {
                 status: 'degraded',
                 detail: `${err.code}: ${faultReason(err)} (${what}attempt ${attempt})`,
@@ -950,7 +1006,7 @@ export function createBatchRunner(
         log.info({ partition: batch.partition }, 'infrastructure fault cleared; consumption resumed')
       }
       state = { status: 'ok' }
-      credentialsTaken(key)
+      faultCleared(key)
       lastProgress = Date.now()
       const deferred = deferredOf[k]!
       if (superseded()) {
@@ -1059,11 +1115,13 @@ export function createBatchRunner(
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
         nextFetch.clear()
-        // A partition another member has now: its refusal no longer holds this member.
-        for (const key of refusedFor) {
-          const [topic = '', partition = ''] = key.split(/\/(?=\d+$)/)
-          if (!e.payload.memberAssignment[topic]?.includes(Number(partition))) credentialsTaken(key)
-        }
+        // A partition another member has now: its fault no longer holds this member.
+        for (const clock of Object.values(clocks))
+          for (const key of clock.held) {
+            if (key === CONSUMER) continue
+            const [topic = '', partition = ''] = key.split(/\/(?=\d+$)/)
+            if (!e.payload.memberAssignment[topic]?.includes(Number(partition))) faultCleared(key)
+          }
         for (const [key, labels] of lagged)
           if (!e.payload.memberAssignment[labels.topic]?.includes(Number(labels.partition))) {
             metrics.lag.remove(labels)
@@ -1091,6 +1149,7 @@ export function createBatchRunner(
       })
       c.on(c.events.FETCH, () => {
         lastProgress = Date.now()
+        faultCleared(CONSUMER) // its connections work again
       })
       c.on(c.events.END_BATCH_PROCESS, (e) => {
         const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload
@@ -1119,11 +1178,15 @@ export function createBatchRunner(
           } else refused = refusal
           return
         }
-        state = {
-          status: e.payload.restart ? 'degraded' : 'failed',
-          detail: `consumer crashed: ${faultReason(err)}`,
-        }
+        if (!securityGivenUp)
+          state = {
+            status: e.payload.restart ? 'degraded' : 'failed',
+            detail: `consumer crashed: ${faultReason(err)}`,
+          }
         log.error({ err, restart: e.payload.restart }, 'consumer crashed')
+        // A TLS failure kafkajs restarts the consumer from, and meets again at every restart while a
+        // certificate is wrong: waited out for credentialsRefusedMs at most, as the output's.
+        if (e.payload.restart && running) faultHeld(normalizeError(err), CONSUMER)
         // Nor does kafkajs restart it after a fault it takes as final (an ACL refusing the group) or a bug
         // thrown out of a batch: the worker stops, for its supervisor to start it again, rather than stay
         // up failed for ever. (A crash while stopping is no failure: restartOnFailure said no to it.)
@@ -1176,7 +1239,7 @@ export function createBatchRunner(
       stopping ??= (async () => {
         running = false
         clearTimeout(swapTimer)
-        credentialsTaken()
+        faultCleared()
         abort.abort()
         // Fetch nothing more while the last commit is made (the batches returning early would otherwise
         // have their records fetched again and again).
