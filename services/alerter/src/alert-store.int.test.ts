@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
-import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { claimedAlertFixture, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 const claim = (
@@ -118,6 +118,120 @@ describe('alert store: Redis and memory decide alike', () => {
       },
       ind2: {},
     })
+  })
+})
+
+/** One script of outbox writes, reads and settlements; both adapters must answer every read the same way. */
+async function outboxScenario(store: AlertStore) {
+  const T = Date.parse('2026-03-02T08:00:00Z')
+  const x1 = claimedAlertFixture('x1', T, { headline: 'h-x1' })
+  const x2 = claimedAlertFixture('x2', T + 60_000, { desks: [] })
+  const y1 = claimedAlertFixture('y1', T, { stream: 'level|tariff|region:CN|down', cooldownMs: 0 })
+  const [o1, o2, o3] = ['t.scored/0/7', 't.scored/0/8', 't.indicators/3/7']
+  const reads: Map<string, unknown>[] = []
+  const read = async (...origins: string[]) => reads.push(await store.claimedFor(origins))
+  await read(o1, o2, o3) // nothing held
+  await store.holdClaims(
+    new Map([
+      [o1, [x1, x2]],
+      [o3, [y1]],
+    ]),
+  )
+  await read(o1, o2, o3, o1) // each record's entry, in order; o2 absent; o1 asked twice
+  await store.holdClaims(new Map([[o1, [x2]]])) // replaces o1's entry
+  await read(o1)
+  await store.commit([], new Map(), [o1, o2]) // settles o1 (o2 had nothing)
+  await read(o1, o3)
+  await store.commit([{ stream: y1.stream, alertId: y1.alert.id, origin: o3 }], new Map(), [o3])
+  await read(o3)
+  return {
+    reads,
+    expected: [
+      new Map(),
+      new Map([
+        [o1, [x1, x2]],
+        [o3, [y1]],
+      ]),
+      new Map([[o1, [x2]]]),
+      new Map([[o3, [y1]]]),
+      new Map(),
+    ],
+  }
+}
+
+describe('alert store outbox: Redis and memory hold, read and settle the alerts claimed for a record alike', () => {
+  const redis = new Redis(testInfra().redisUrl)
+  afterAll(() => redis.quit())
+  const redisStore = (prefix = randomName('alerts'), dedupWindowMs = 24 * H) =>
+    createRedisAlertStore(redis, { prefix, dedupWindowMs, hysteresisTtlMs: 24 * H })
+
+  it('reads back what was held, per record, until the record is settled', async () => {
+    const viaRedis = await outboxScenario(redisStore())
+    expect(viaRedis.reads).toEqual(viaRedis.expected)
+    const viaMemory = await outboxScenario(
+      createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: createManualClock(0) }),
+    )
+    expect(viaMemory.reads).toEqual(viaMemory.expected)
+  })
+
+  it('on Redis: one key per record, tagged by its topic and partition, lasting the dedup window (or a longer cooldown)', async () => {
+    const prefix = randomName('alerts')
+    const store = redisStore(prefix)
+    const T = Date.parse('2026-03-02T08:00:00Z')
+    await store.holdClaims(
+      new Map([
+        ['t.scored/0/7', [claimedAlertFixture('a', T)]],
+        ['t.scored/0/8', [claimedAlertFixture('b', T), claimedAlertFixture('c', T, { cooldownMs: 48 * H })]],
+        ['t.indicators/2/7', [claimedAlertFixture('d', T)]],
+      ]),
+    )
+    const keys = (await redis.keys(`${prefix}:*`)).sort()
+    expect(keys).toEqual([
+      `${prefix}:alert:outbox:{t.indicators/2}:7`,
+      `${prefix}:alert:outbox:{t.scored/0}:7`,
+      `${prefix}:alert:outbox:{t.scored/0}:8`,
+    ])
+    const ttls = await Promise.all(keys.map((k) => redis.pttl(k)))
+    for (const [i, ttl] of ttls.entries()) {
+      const want = keys[i]!.endsWith(':8') ? 48 * H : 24 * H
+      expect(ttl).toBeGreaterThan(want - 60_000)
+      expect(ttl).toBeLessThanOrEqual(want)
+    }
+  })
+
+  it('on Redis: an entry that does not parse is skipped, the readable alerts of a record kept', async () => {
+    const prefix = randomName('alerts')
+    const store = redisStore(prefix)
+    const T = Date.parse('2026-03-02T08:00:00Z')
+    const ok = claimedAlertFixture('ok', T)
+    await redis.set(`${prefix}:alert:outbox:{t.scored/0}:1`, 'not json')
+    await redis.set(`${prefix}:alert:outbox:{t.scored/0}:2`, JSON.stringify([{ stream: 's' }, ok, 7]))
+    await redis.set(`${prefix}:alert:outbox:{t.scored/0}:3`, JSON.stringify({ alerts: [ok] }))
+    expect(await store.claimedFor(['t.scored/0/1', 't.scored/0/2', 't.scored/0/3'])).toEqual(
+      new Map([['t.scored/0/2', [ok]]]),
+    )
+  })
+
+  it('on Redis: a commit whose writes fail keeps the entries it was to settle (deleted only after the sent marks)', async () => {
+    const prefix = randomName('alerts')
+    const store = redisStore(prefix)
+    const held = claimedAlertFixture('a', Date.parse('2026-03-02T08:00:00Z'))
+    const origin = 't.scored/0/5'
+    await store.holdClaims(new Map([[origin, [held]]]))
+    expect(
+      await store.claim([
+        { stream: held.stream, alertId: 'a', eventMs: held.eventMs, cooldownMs: H, origin },
+      ]),
+    ).toEqual(['fire'])
+    // The hysteresis hash of an indicator is a string (an operator's mistake): the commit fails.
+    await redis.set(`${prefix}:alert:hys:{ind1}`, 'x')
+    const sent = [{ stream: held.stream, alertId: 'a', origin }]
+    const moved = new Map([['ind1', { f1: { armed: false, lastValue: -0.7, asOfMs: 5 } }]])
+    await expect(store.commit(sent, moved, [origin])).rejects.toThrow('WRONGTYPE')
+    expect(await store.claimedFor([origin])).toEqual(new Map([[origin, [held]]]))
+    await redis.del(`${prefix}:alert:hys:{ind1}`)
+    await store.commit(sent, moved, [origin])
+    expect(await store.claimedFor([origin])).toEqual(new Map())
   })
 })
 

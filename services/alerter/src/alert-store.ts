@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HysteresisValue } from '@tradepulse/alerting'
+import { type Alert, AlertReader } from '@tradepulse/contracts'
 import { createKeys } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
+import { z } from 'zod'
 
 // Versioned so a changed script never runs under an old cached SHA.
 const CLAIM_COMMAND = 'tpAlertClaimV2'
@@ -34,6 +36,62 @@ export type AlertClaim = {
 }
 
 /**
+ * An alert as an attempt claimed it for its input record: kept with the claim (the outbox, one entry per
+ * record) from just before the claim until the batch commits, so that any later attempt of that record, in
+ * this process or another, publishes exactly it, whatever its own rules and clock say by then (see
+ * createAlerterHandler). The claim's own fields (stream, event time, cooldown) are claimed again as they
+ * were: "resend" while the claim stands unconfirmed.
+ */
+export type ClaimedAlert = {
+  stream: string
+  eventMs: number
+  cooldownMs: number
+  alert: Alert
+  /** The desks it was routed to (routeAlert), before a headline's alerts are merged per desk. */
+  desks: string[]
+  traceparent: string
+  /** The scored headline that raised it (headline rules): a desk is paged once per rule and headline. */
+  headline?: string
+}
+
+/**
+ * One outbox entry as written (JSON, an array of these). Read leniently (a field this version does not
+ * know is dropped): an entry that does not parse is skipped, its record decided as if it had none.
+ */
+const ClaimedAlertReader = z.object({
+  stream: z.string(),
+  eventMs: z.number(),
+  cooldownMs: z.number(),
+  alert: AlertReader,
+  desks: z.array(z.string()),
+  traceparent: z.string(),
+  headline: z.string().optional(),
+})
+
+/** The outbox entries of one record as written; unreadable ones skipped. */
+export function readClaimedAlerts(raw: string): ClaimedAlert[] {
+  let list: unknown
+  try {
+    list = JSON.parse(raw)
+  } catch {
+    return []
+  }
+  if (!Array.isArray(list)) return []
+  const out: ClaimedAlert[] = []
+  for (const item of list) {
+    const parsed = ClaimedAlertReader.safeParse(item)
+    if (!parsed.success) continue
+    const { headline, ...rest } = parsed.data
+    out.push({ ...rest, ...(headline !== undefined ? { headline } : {}) })
+  }
+  return out
+}
+
+/** How long a record's outbox entry lasts: as its claims do (the dedup window, or a longer cooldown). */
+export const outboxTtlMs = (dedupWindowMs: number, alerts: readonly ClaimedAlert[]) =>
+  Math.max(dedupWindowMs, ...alerts.map((a) => a.cooldownMs))
+
+/**
  * The hysteresis hash of one indicator: hysteresisKey → line entry, and READING_FIELD → the indicator's
  * reading; null in a commit deletes the field.
  */
@@ -41,22 +99,38 @@ export type HysteresisFields = Record<string, HysteresisValue | null | undefined
 
 /**
  * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
- * auto-pipelined, so two alerts of one stream in a batch are decided one after the other), and
- * hysteresis hashes. The cooldown of a stream holds an alert back within the cooldown of any alert fired
- * on it, before or after it in event time (a late alert too), as far back as the dedup window behind the
- * newest one fired (see claim-alert-2.lua).
+ * auto-pipelined, so two alerts of one stream in a batch are decided one after the other), hysteresis
+ * hashes, and the outbox entries of the records whose alerts are claimed and not yet committed. The
+ * cooldown of a stream holds an alert back within the cooldown of any alert fired on it, before or after
+ * it in event time (a late alert too), as far back as the dedup window behind the newest one fired (see
+ * claim-alert-2.lua).
  */
 export type AlertStore = {
   claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
+  /**
+   * The outbox entries of these input records ("<topic>/<partition>/<offset>"): the alerts an earlier
+   * attempt claimed for each (see ClaimedAlert) and whose batch never committed. A record with none is
+   * absent.
+   */
+  claimedFor(origins: readonly string[]): Promise<Map<string, ClaimedAlert[]>>
+  /**
+   * Before claiming: writes each record's outbox entry, every alert about to be claimed for it (what an
+   * earlier attempt held too), in the order it raised them; replaces what the record held. Lasts the dedup
+   * window (or a longer cooldown of one of them), as the claims do.
+   */
+  holdClaims(byOrigin: ReadonlyMap<string, readonly ClaimedAlert[]>): Promise<void>
   /**
    * After the alerts are acknowledged by Kafka: marks them sent (naming the input record each was sent
    * for), and writes the hysteresis entries the batch moved. Both are idempotent, so a retry after a fault
    * repeats them harmlessly. Not atomic (the keys are in different slots): a crash may leave the sent marks
    * written and the hysteresis not; the redelivered record then claims "sent" and the commit is finished.
+   * Then, once the marks are written, deletes the outbox entries of the `settled` records (never before:
+   * a claim would be left with neither a sent mark nor an entry).
    */
   commit(
     sent: readonly { stream: string; alertId: string; origin: string }[],
     hysteresis: ReadonlyMap<string, HysteresisFields>,
+    settled?: readonly string[],
   ): Promise<void>
   readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
 }
@@ -67,6 +141,12 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   const keys = createKeys(opts.prefix)
   // The stream's fired set (claim-alert-2.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
   const firedKey = (stream: string) => `${keys.alertCooldown(stream)}:fired`
+  // The outbox entry of one input record (ClaimedAlert[] as JSON), tagged by its topic and partition: the
+  // records of a batch's partition are looked up by one MGET on Redis Cluster. A key no earlier version
+  // reads or writes (a previous version beside this one leaves it to its TTL).
+  const tagOf = (origin: string) => origin.slice(0, Math.max(0, origin.lastIndexOf('/')))
+  const outboxKey = (origin: string) =>
+    `${opts.prefix}:alert:outbox:{${tagOf(origin)}}:${origin.slice(origin.lastIndexOf('/') + 1)}`
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
   return {
     async claim(claims) {
@@ -95,8 +175,35 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
         return d
       })
     },
-    async commit(sent, hysteresis) {
-      if (sent.length === 0 && hysteresis.size === 0) return
+    async claimedFor(origins) {
+      const out = new Map<string, ClaimedAlert[]>()
+      const byTag = new Map<string, string[]>()
+      for (const origin of new Set(origins)) {
+        const tag = tagOf(origin)
+        const list = byTag.get(tag)
+        if (list) list.push(origin)
+        else byTag.set(tag, [origin])
+      }
+      // One MGET per partition, auto-pipelined: one round trip for the batch.
+      const groups = [...byTag.values()]
+      const replies = await Promise.all(groups.map((group) => redis.mget(...group.map(outboxKey))))
+      for (const [g, group] of groups.entries())
+        for (const [i, origin] of group.entries()) {
+          const raw = replies[g]![i]
+          if (raw == null) continue
+          const alerts = readClaimedAlerts(raw)
+          if (alerts.length > 0) out.set(origin, alerts)
+        }
+      return out
+    },
+    async holdClaims(byOrigin) {
+      await Promise.all(
+        [...byOrigin].map(([origin, alerts]) =>
+          redis.set(outboxKey(origin), JSON.stringify(alerts), 'PX', outboxTtlMs(opts.dedupWindowMs, alerts)),
+        ),
+      )
+    },
+    async commit(sent, hysteresis, settled = []) {
       const writes: Promise<unknown>[] = []
       // XX: a mark that expired meanwhile is not recreated; KEEPTTL: the dedup window runs from the claim.
       // Unconditional: only the claim's holder confirms, and a sent mark never goes back to claimed. The
@@ -116,6 +223,9 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
         writes.push(redis.hset(key, ...flat), redis.pexpire(key, opts.hysteresisTtlMs))
       }
       await Promise.all(writes)
+      // Once the sent marks are written (awaited above): an entry deleted first, then a fault, would
+      // leave a claim that neither says sent nor can be published by another process.
+      if (settled.length > 0) await Promise.all(settled.map((origin) => redis.del(outboxKey(origin))))
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()

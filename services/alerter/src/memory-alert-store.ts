@@ -1,5 +1,12 @@
 import type { Clock } from '@tradepulse/contracts'
-import type { AlertStore, ClaimDecision, HysteresisFields } from './alert-store.ts'
+import {
+  type AlertStore,
+  type ClaimDecision,
+  type ClaimedAlert,
+  type HysteresisFields,
+  outboxTtlMs,
+  readClaimedAlerts,
+} from './alert-store.ts'
 
 type Mark = { value: string; expiresAt: number }
 /** The fired set of a stream (claim-alert-2.lua, KEYS[3]): event times of the alerts fired, ascending. */
@@ -19,9 +26,10 @@ function firstAfter(times: readonly number[], t: number): number {
 
 /**
  * The alert store of the embedded default: the decisions of claim-alert-2.lua, in memory, for one
- * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first; the fired
- * sets, of the streams fired longest ago first, by their fired times all told), and each fired set as in the script:
- * a fire drops the times more than the dedup window and a cooldown older than the stream's newest.
+ * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first, and the
+ * oldest outbox entries; the fired sets, of the streams fired longest ago first, by their fired times all
+ * told), and each fired set as in the script: a fire drops the times more than the dedup window and a
+ * cooldown older than the stream's newest.
  */
 export function createMemoryAlertStore(opts: {
   dedupWindowMs: number
@@ -33,6 +41,8 @@ export function createMemoryAlertStore(opts: {
   const fired = new Map<string, Fired>()
   let firedTimes = 0 // all fired sets together
   const hysteresis = new Map<string, HysteresisFields>()
+  // The outbox entries of input records, by origin, as JSON (what Redis holds): a reader gets its own copy.
+  const outbox = new Map<string, Mark>()
   const get = (m: Map<string, Mark>, k: string) => {
     const v = m.get(k)
     if (v && v.expiresAt <= opts.clock.now()) {
@@ -115,12 +125,28 @@ export function createMemoryAlertStore(opts: {
         return 'fire'
       })
     },
-    async commit(sent, moved) {
+    async claimedFor(origins) {
+      const out = new Map<string, ClaimedAlert[]>()
+      for (const origin of origins) {
+        const raw = get(outbox, origin)
+        const alerts = raw === undefined ? [] : readClaimedAlerts(raw)
+        if (alerts.length > 0) out.set(origin, alerts)
+      }
+      return out
+    },
+    async holdClaims(byOrigin) {
+      for (const [origin, alerts] of byOrigin) {
+        outbox.delete(origin) // (re)inserted last: the oldest entries go first past the bound
+        set(outbox, origin, JSON.stringify(alerts), outboxTtlMs(opts.dedupWindowMs, alerts))
+      }
+    },
+    async commit(sent, moved, settled = []) {
       for (const s of sent) {
         const k = `${s.stream}\u0000${s.alertId}`
         const m = marks.get(k)
         if (m) m.value = `s|${s.origin}`
       }
+      for (const origin of settled) outbox.delete(origin)
       for (const [indicator, fields] of moved) {
         const entries = hysteresis.get(indicator) ?? {}
         for (const [f, e] of Object.entries(fields))

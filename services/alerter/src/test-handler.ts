@@ -5,7 +5,7 @@ import type { IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepuls
 import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
-import type { AlertStore } from './alert-store.ts'
+import type { AlertStore, ClaimedAlert } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
@@ -107,5 +107,46 @@ export function cnHeadline(
         : [{ dimension: 'tariff', cue: 'raises tariffs', weight: -1, span }],
     scorerVersion: 'scorer-test',
     scoredAt: at,
+  }
+}
+
+/**
+ * An outbox entry (what an attempt claimed for its record) of a tariff alert on region CN, id `id`, at
+ * `eventMs`, an hour's cooldown; `extra` overrides its fields.
+ */
+export function claimedAlertFixture(
+  id: string,
+  eventMs: number,
+  extra: Partial<ClaimedAlert> = {},
+): ClaimedAlert {
+  const at = new Date(eventMs).toISOString()
+  return {
+    stream: 'tariff_down|tariff|region:CN|down',
+    eventMs,
+    cooldownMs: 3_600_000,
+    alert: {
+      id,
+      rule: 'tariff_down',
+      ruleKind: 'headline_shock',
+      severity: 'warning',
+      dimension: 'tariff',
+      scope: { kind: 'region', id: 'CN' },
+      direction: 'down',
+      value: -0.8,
+      threshold: 0.7,
+      message: `tariff alert ${id}`,
+      evidence: [
+        { headlineId: `h-${id}`, headline: `headline ${id}`, score: -0.8, cues: ['raises tariffs'] },
+      ],
+      publishedAt: at,
+      ingestedAt: at,
+      detectedAt: at,
+      latencyMs: 12,
+      scorerVersion: 'scorer-test',
+      rulesVersion: 'r-1',
+    },
+    desks: ['cn'],
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    ...extra,
   }
 }
