@@ -509,4 +509,185 @@ ${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, reg
       ])
     })
   })
+
+  describe('a record claimed by a failed attempt, retried by another process (the outbox)', () => {
+    const DAY = 86_400_000
+    const kafkaDown = async () => {
+      throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+    }
+    const scenarioDeskList = () => {
+      const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
+      if (!parsedDesks.ok) throw new Error('scenario desks do not parse')
+      return parsedDesks.desks
+    }
+    /** Every record published: its topic and value (the trace context is new for each attempt). */
+    const recordsOf = (published: OutRecord[]) => published.map((r) => `${r.topic} ${r.value}`)
+
+    it('sends the alerts the failed attempt claimed, as it decided them and to its desks, though the headlines turned stale on the clock of the process that retries them', async () => {
+      const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
+      const batch = records()
+      // Without a fault: what the batch publishes, read the day it was published, with the desks.
+      const clean = testAlerterHandler({
+        topics,
+        rules,
+        desks: scenarioDeskList(),
+        store: createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } }),
+        nowMs: SCENARIO_T0 + DAY,
+        maxEventAgeMs: DAY,
+      })
+      await clean.handler(batch, ctx)
+      expect(clean.published.filter((r) => r.topic !== topics.alerts.name).length).toBeGreaterThan(0)
+      // Process A claims them the same day and fails to publish; process B gets the records a day later,
+      // when every headline is stale to it. B serves the same desks, each paged for critical alerts only
+      // there: the desk copies go where A routed them.
+      const a = testAlerterHandler({
+        topics,
+        rules,
+        desks: scenarioDeskList(),
+        store: shared,
+        nowMs: SCENARIO_T0 + DAY,
+        maxEventAgeMs: DAY,
+        publish: kafkaDown,
+      })
+      await expect(a.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+      const b = testAlerterHandler({
+        topics,
+        rules,
+        desks: scenarioDeskList().map((d) => ({ ...d, minSeverity: 'critical' as const })),
+        store: shared,
+        nowMs: SCENARIO_T0 + 2 * DAY,
+        maxEventAgeMs: DAY,
+      })
+      await b.handler(batch, ctx)
+      expect(recordsOf(b.published)).toEqual(recordsOf(clean.published))
+      // Committed: the outbox entries are gone, and the records again (a redelivery) send nothing.
+      expect(await shared.claimedFor(batch.map((r) => `${r.topic}/${r.partition}/${r.offset}`))).toEqual(
+        new Map(),
+      )
+      await b.handler(batch, ctx)
+      expect(recordsOf(b.published)).toEqual(recordsOf(clean.published))
+    })
+
+    it('sends the desk copies of the alerts held only to the desks the retrying process still serves', async () => {
+      const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
+      const batch = records()
+      const processOver = (store: AlertStore, desks: Desk[], publish?: () => Promise<void>) =>
+        testAlerterHandler({
+          topics,
+          rules,
+          desks,
+          store,
+          nowMs: SCENARIO_T0 + DAY,
+          ...(publish ? { publish } : {}),
+        })
+      const clean = processOver(
+        createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } }),
+        scenarioDeskList(),
+      )
+      await clean.handler(batch, ctx)
+      const a = processOver(shared, scenarioDeskList(), kafkaDown)
+      await expect(a.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+      // B's desks file no longer has the supply and risk desks.
+      const b = processOver(
+        shared,
+        scenarioDeskList().filter((d) => d.id === 'tariff'),
+      )
+      await b.handler(batch, ctx)
+      const kept = new Set([topics.alerts.name, topics.deskAlerts('tariff').name])
+      expect(clean.published.some((r) => !kept.has(r.topic))).toBe(true)
+      expect(recordsOf(b.published)).toEqual(recordsOf(clean.published.filter((r) => kept.has(r.topic))))
+    })
+
+    it('claims nothing for a record whose outbox entry could not be written, so a later alert of its id is not held back', async () => {
+      const tariffAt = (threshold: number) => {
+        const parsedRules = parseRules(
+          `version: r-${threshold}
+rules:
+  - id: tariff_down
+    kind: headline_shock
+    dimensions: [tariff]
+    scopes: [region:CN]
+    direction: down
+    threshold: ${threshold}
+    minRelevance: 0.5
+    severity: warning
+    cooldownMs: 3600000
+`,
+          'yaml',
+        )
+        if (!parsedRules.ok) throw new Error('rules do not parse')
+        return parsedRules
+      }
+      const T0 = Date.parse('2026-03-02T08:00:00Z')
+      let offset = 0
+      const record = (id: string, atMin: number, tariff: number): InRecord => ({
+        topic: topics.scored.name,
+        partition: 0,
+        offset: String(offset++),
+        key: Buffer.from(id),
+        value: Buffer.from(JSON.stringify(cnHeadline(id, T0 + atMin * 60_000, { tariff }))),
+        headers: {},
+        timestamp: T0,
+      })
+      const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => T0 } })
+      const failingHold: AlertStore = {
+        ...shared,
+        async holdClaims() {
+          throw new TradepulseError('INFRA_REDIS', 'Command timed out')
+        },
+      }
+      const first = [record('a', 1, -0.8)]
+      const a = testAlerterHandler({ topics, rules: tariffAt(0.7), store: failingHold, nowMs: T0 })
+      await expect(a.handler(first, ctx)).rejects.toThrow('Command timed out')
+      // Another process, rules at 0.95: 'a' raises nothing there; 'b', in the same hour (a's alert id), fires.
+      const b = testAlerterHandler({ topics, rules: tariffAt(0.95), store: shared, nowMs: T0 })
+      await b.handler(first, ctx)
+      await b.handler([record('b', 20, -0.97)], ctx)
+      expect(
+        b.published
+          .filter((r) => r.topic === topics.alerts.name)
+          .map((r) => (JSON.parse(r.value as string) as Alert).evidence[0]?.headlineId),
+      ).toEqual(['b'])
+    })
+
+    it('sends the indicator alert claimed under the old rules, and decides the stream by the new ones from there', async () => {
+      const levelAt = (threshold: number) => {
+        const parsedRules = parseRules(
+          `version: t${threshold}\nrules:\n${cnLevelRule(3_600_000).replace('threshold: -0.5', `threshold: ${threshold}`)}`,
+          'yaml',
+        )
+        if (!parsedRules.ok) throw new Error('rules do not parse')
+        return parsedRules
+      }
+      const T0 = Date.parse('2026-03-02T08:00:00Z')
+      const store = createMemoryAlertStore({ dedupWindowMs: DAY, clock: { now: () => T0 } })
+      let offset = 0
+      const update = (atMin: number, mean: number): InRecord => {
+        const u = cnTariffUpdate(T0, atMin, mean)
+        return {
+          topic: topics.indicators.name,
+          partition: 0,
+          offset: String(offset++),
+          key: Buffer.from(u.key),
+          value: Buffer.from(JSON.stringify(u)),
+          headers: {},
+          timestamp: T0,
+        }
+      }
+      const first = [update(50, -0.6)]
+      // A (line at -0.5): the update crosses, its alert is claimed; the publish fails and A is gone.
+      const a = testAlerterHandler({ topics, rules: levelAt(-0.5), store, nowMs: T0, publish: kafkaDown })
+      await expect(a.handler(first, ctx)).rejects.toThrow('Connection timeout')
+      // B (line at -0.8): -0.6 crosses nothing there, but A's alert goes out.
+      const b = testAlerterHandler({ topics, rules: levelAt(-0.8), store, nowMs: T0 })
+      await b.handler(first, ctx)
+      await b.handler([update(70, -0.85)], ctx) // crosses -0.8, 20 min after A's alert: held back, armed
+      await b.handler([update(130, -0.85)], ctx) // still past, the cooldown over: fires
+      const alerts = b.published
+        .filter((r) => r.topic === topics.alerts.name)
+        .map((r) => JSON.parse(r.value as string) as Alert)
+        .map((x) => `${x.publishedAt} ${x.threshold}`)
+      expect(alerts).toEqual(['2026-03-02T08:50:00.000Z -0.5', '2026-03-02T10:10:00.000Z -0.8'])
+    })
+  })
 })

@@ -27,7 +27,7 @@ import {
   parseJsonRecord,
 } from '@tradepulse/platform'
 import { alertRecords, traceparentFor } from './alert-records.ts'
-import type { AlertClaim, AlertStore, ClaimDecision, HysteresisFields } from './alert-store.ts'
+import type { AlertClaim, AlertStore, ClaimDecision, ClaimedAlert, HysteresisFields } from './alert-store.ts'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import type { HeadlineMemory } from './headline-memory.ts'
 
@@ -86,6 +86,10 @@ type Pending = {
   indicator?: string
   /** The scored headline that raised it (headline rules). */
   headline?: string
+  /** The desks it is routed to (routeAlert), as held in the outbox: set when it is held, or found there. */
+  desks?: string[]
+  /** In the record's outbox entry already (found there, or written by this attempt before its claim). */
+  held?: boolean
 }
 
 /**
@@ -96,9 +100,11 @@ type Pending = {
  *    or, for a record of a failed attempt, the rules and detection time that attempt used;
  * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order,
  *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it
- *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below);
+ *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below); each
+ *    record's candidates are first held in its outbox entry, and a record whose entry an earlier attempt
+ *    left raises those alerts again, as they were (see `withEarlier`);
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
- * 4. mark them sent and write the hysteresis state the batch moved.
+ * 4. mark them sent and write the hysteresis state the batch moved, then delete the batch's outbox entries.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
  * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A
  * fault in step 4 (Redis), or in step 3 after Kafka acknowledged some of the alerts (the publish's first
@@ -143,17 +149,81 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   // reload of the rules file between the fault and the retry (or a headline turning stale meanwhile)
   // would otherwise have the retry raise nothing for the record and commit, leaving its claims behind as
   // if sent: the alert id a duplicate and its stream cooling down around an alert that never went out.
-  // Pinning is the simpler of the two cures and keeps a batch's decisions whole; releasing the claims a
-  // retry no longer raises would also need a script that undoes a claim (its fired time, the stream's
-  // old cooldown key) and would unsend an alert the first attempt decided on. What pinning cannot cover:
-  // a record whose retry runs in another process (a crash, a rebalance after the fault) is decided by
-  // that process's rules; its claims are orphaned only if the rules changed meanwhile (at worst a
-  // cooldown's worth of alerts of that stream, as after any alert). Bounded: the oldest pins go first
-  // (those of a partition revoked in the middle of a fault are never released here).
+  // Pinning keeps a retry in this process whole: the same alerts, and the same hysteresis moves, as the
+  // failed attempt. A retry in another process (a crash, a rebalance after the fault) is decided by that
+  // process's rules and clock; what keeps its claims from being orphaned is the outbox (`withEarlier`),
+  // which covers this process's retries too. Bounded: the oldest pins go first (those of a partition
+  // revoked in the middle of a fault are never released here).
   const pinned = new Map<string, DecidedBy>()
   const pin = (origin: string, evaluation: DecidedBy) => {
     pinned.set(origin, evaluation)
     while (pinned.size > PINNED_MAX) pinned.delete(pinned.keys().next().value as string)
+  }
+  const claimedAlertOf = (p: Pending): ClaimedAlert => {
+    p.desks ??= routeAlert(p.candidate.alert, deps.desks)
+    return {
+      stream: p.candidate.cooldownKey,
+      eventMs: p.eventMs,
+      cooldownMs: p.candidate.cooldownMs,
+      alert: p.candidate.alert,
+      desks: p.desks,
+      traceparent: p.traceparent,
+      ...(p.headline !== undefined ? { headline: p.headline } : {}),
+    }
+  }
+  // The outbox. A claim (step 2) names its record and stays in Redis for the dedup window; whatever
+  // process handles that record next must send the alert claimed (or find it sent), or the alert id is a
+  // duplicate and its stream cools down around an alert that never went out. A retry in another process
+  // may not raise it by itself: the rules file was reloaded meanwhile, or the headline turned stale on its
+  // clock. So every record's candidates are held in Redis, payload and desk routing, in an entry of that
+  // record (ClaimedAlert[]), before they are claimed, and the entry is deleted once the batch commits
+  // (after the sent marks). A record whose entry is found raises exactly the alerts held there, as they
+  // were, whatever the rules and clock of this attempt say (each claimed again: "resend" while its claim
+  // stands, "sent" if it was confirmed, "duplicate" or "cooldown" as first decided), then whatever this
+  // attempt's own evaluation raises besides, decided against them as any other candidate: a record is
+  // decided as it would be by this process from scratch, and the alerts already claimed for it go out.
+  // An alert held goes to the desks the attempt that claimed it routed it to, those this process serves.
+  // Why this rather than releasing the claims a retry no longer raises (undoing the dedup mark, the
+  // fired-set member and the old cooldown key): a claim does not say whether its alert went out (a crash
+  // after Kafka's acknowledgement and before the sent mark leaves the same "p|" mark as a fault before
+  // the publish), and releasing one that did go out frees its id for another alert (which consumers
+  // deduplicating on the id would drop: lost) and its stream for a second page within the cooldown;
+  // undoing a fire also needs a new script that rolls the old cooldown key back (which the fired set's
+  // trim, and a previous version beside this one, may have moved on), and an index of the claims per
+  // record all the same. The outbox leaves the claim script and every key it reads as they are (a
+  // previous version beside this one decides as before, and ignores the entries, which expire), and at
+  // worst repeats the alert once with its id, as a crash between publish and mark already could. Not
+  // covered: a claim made by a previous version (it holds no entry), and an entry that no longer parses.
+  const withEarlier = (
+    earlier: readonly ClaimedAlert[] | undefined,
+    own: Pending[],
+    at: { origin: string; index: number; indicator?: string },
+  ): Pending[] => {
+    if (!earlier) return own
+    const ownById = new Map(own.map((p) => [p.candidate.alert.id, p]))
+    const out = earlier.map((e): Pending => {
+      // The line it disarmed, when this evaluation raised it too (its claim's decision re-arms it below).
+      const line = ownById.get(e.alert.id)?.candidate.hysteresisKey
+      return {
+        candidate: {
+          alert: e.alert,
+          cooldownKey: e.stream,
+          cooldownMs: e.cooldownMs,
+          ...(line !== undefined ? { hysteresisKey: line } : {}),
+        },
+        traceparent: e.traceparent,
+        eventMs: e.eventMs,
+        origin: at.origin,
+        index: at.index,
+        ...(at.indicator !== undefined ? { indicator: at.indicator } : {}),
+        ...(e.headline !== undefined ? { headline: e.headline } : {}),
+        desks: e.desks,
+        held: true,
+      }
+    })
+    const earlierIds = new Set(earlier.map((e) => e.alert.id))
+    for (const p of own) if (!earlierIds.has(p.candidate.alert.id)) out.push(p)
+    return out
   }
   return async (records: InRecord[]) => {
     const current: DecidedBy = { ruleSet: deps.rules(), nowMs: clock.now() }
@@ -175,6 +245,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   ): Promise<Outcome[]> {
     const outcomes: Outcome[] = records.map(() => ({ kind: 'ok' }))
     const pending: Pending[] = []
+    // The headlines' own candidates, by record, joined with their outbox entries once those are read.
+    const headlines: { origin: string; index: number; own: Pending[] }[] = []
     const updates: {
       update: IndicatorUpdate
       incoming: string | undefined
@@ -200,12 +272,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         const ev = evaluateHeadline(ruleSet, p.value, nowMs, { maxEventAgeMs: deps.maxEventAgeMs ?? 0 })
         bounded += ev.dropped
         stale += ev.stale
+        const own: Pending[] = []
+        headlines.push({ origin, index: i, own })
         if (ev.candidates.length === 0) continue
         // Made only for a record that raises something: a new trace costs random bytes.
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
         for (const candidate of ev.candidates)
-          pending.push({ candidate, traceparent, eventMs, origin, index: i, headline: p.value.id })
+          own.push({ candidate, traceparent, eventMs, origin, index: i, headline: p.value.id })
       } else if (r.topic === indicatorsTopic) {
         const p = parseJsonRecord(IndicatorUpdateReader, r.value)
         if (!p.ok) {
@@ -227,9 +301,30 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     // most batches take one round (a second only when one indicator raises twice in a batch).
     const hysteresis = new Map<string, HysteresisFields>()
     const decided: ClaimDecision[] = []
+    // The records whose outbox entry this batch holds (found, or written before a claim): deleted at commit.
+    const holding = new Set<string>()
     const claimPending = async (from: number) => {
-      decided.push(...(await deps.store.claim(pending.slice(from).map(claimOf))))
+      const claiming = pending.slice(from)
+      // Held before claimed (a crash between the two leaves an entry whose claim is made afresh on the
+      // retry, never a claim without an entry): the whole entry of each record with a candidate not held
+      // yet. A record's candidates are claimed in one round, so the entry is whole.
+      const hold = new Map<string, ClaimedAlert[]>()
+      for (const p of claiming) if (!p.held) hold.set(p.origin, [])
+      if (hold.size > 0) {
+        for (const p of claiming) {
+          const entry = hold.get(p.origin)
+          if (!entry) continue
+          entry.push(claimedAlertOf(p))
+          p.held = true
+          holding.add(p.origin)
+        }
+        await deps.store.holdClaims(hold)
+      }
+      decided.push(...(await deps.store.claim(claiming.map(claimOf))))
     }
+    // The outbox entries of the batch's records, read in the round trip of the hysteresis read (both
+    // issued in this turn: auto-pipelined together).
+    let reading: Promise<Map<string, HysteresisFields>> | undefined
     if (updates.length > 0) {
       const requests = new Map<string, Set<string>>()
       for (const { update, origin } of updates) {
@@ -237,7 +332,12 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         requests.set(update.key, set)
         for (const k of hysteresisKeysFor(evaluationOf(origin).ruleSet, update)) set.add(k)
       }
-      const state = await deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
+      reading = deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
+    }
+    const [earlier, state] = await Promise.all([deps.store.claimedFor(records.map(originOf)), reading])
+    for (const origin of earlier.keys()) holding.add(origin)
+    for (const h of headlines) pending.push(...withEarlier(earlier.get(h.origin), h.own, h))
+    if (state) {
       const scorerVersion = deps.memory.scorerVersion()
       let remaining = updates
       while (remaining.length > 0) {
@@ -263,12 +363,17 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
             state.set(update.key, fields)
             hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
           }
-          if (ev.candidates.length === 0) continue
+          const before = earlier.get(origin)
+          if (ev.candidates.length === 0 && !before) continue
           raised.add(update.key)
-          const traceparent = traceparentFor(incoming)
-          const eventMs = Date.parse(update.asOf)
-          for (const candidate of ev.candidates)
-            pending.push({ candidate, traceparent, eventMs, origin, index, indicator: update.key })
+          const own: Pending[] = []
+          if (ev.candidates.length > 0) {
+            const traceparent = traceparentFor(incoming)
+            const eventMs = Date.parse(update.asOf)
+            for (const candidate of ev.candidates)
+              own.push({ candidate, traceparent, eventMs, origin, index, indicator: update.key })
+          }
+          pending.push(...withEarlier(before, own, { origin, index, indicator: update.key }))
         }
         // The headlines' alerts go with the first round (other rules, so other streams and ids).
         await claimPending(decided.length)
@@ -315,7 +420,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const paged = new Set<string>()
     let merged = 0
     const desksFor = (p: Pending): string[] => {
-      const desks = routeAlert(p.candidate.alert, deps.desks)
+      // As held: the routing of the attempt that claimed it, to the desks this process serves (their
+      // topics are the ones it checked at start; a desk no longer in the desks file is no longer paged).
+      const desks = p.desks
+        ? p.desks.filter((desk) => deskTopics.has(desk))
+        : routeAlert(p.candidate.alert, deps.desks)
       if (p.headline === undefined) return desks
       return desks.filter((desk) => {
         const key = `${desk}\u0000${p.candidate.alert.rule}\u0000${p.headline}`
@@ -386,7 +495,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       for (const a of publishing) count(a)
     }
     for (const { alertId, origin } of sent) remember(alertId, { origin })
-    await deps.store.commit(sent, hysteresis)
+    await deps.store.commit(sent, hysteresis, [...holding])
     for (const { alertId } of sent) acknowledged.delete(alertId)
     // Counted once the batch is done, as the alerts are: a retried batch decides its records again.
     if (bounded > 0) metrics.suppressed.inc({ reason: 'bound' }, bounded)
