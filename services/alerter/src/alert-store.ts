@@ -141,12 +141,11 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   const keys = createKeys(opts.prefix)
   // The stream's fired set (claim-alert-2.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
   const firedKey = (stream: string) => `${keys.alertCooldown(stream)}:fired`
-  // The outbox entry of one input record (ClaimedAlert[] as JSON), tagged by its topic and partition: the
-  // records of a batch's partition are looked up by one MGET on Redis Cluster. A key no earlier version
-  // reads or writes (a previous version beside this one leaves it to its TTL).
+  // The outbox entry of one input record (ClaimedAlert[] as JSON; keys.alertOutbox). A key no earlier
+  // version reads or writes (a previous version beside this one leaves it to its TTL).
+  const outboxKey = keys.alertOutbox
+  // The topic and partition of an origin: its outbox key's hash tag, by which a batch's reads are grouped.
   const tagOf = (origin: string) => origin.slice(0, Math.max(0, origin.lastIndexOf('/')))
-  const outboxKey = (origin: string) =>
-    `${opts.prefix}:alert:outbox:{${tagOf(origin)}}:${origin.slice(origin.lastIndexOf('/') + 1)}`
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
   return {
     async claim(claims) {

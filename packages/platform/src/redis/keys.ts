@@ -29,6 +29,15 @@ export function createKeys(prefix: string) {
     alertCooldown: (stream: string) => `${prefix}:alert:cd:{${stream}}`,
     /** The alerter's dedup mark of one alert id ("p" claimed, "s" sent); same tag as its stream's cooldown. */
     alertSent: (stream: string, alertId: string) => `${prefix}:alert:sent:{${stream}}:${alertId}`,
+    /**
+     * The alerter's outbox entry of one input record ("<topic>/<partition>/<offset>"): the alerts an attempt
+     * claimed for it, as JSON, until its batch commits. Tagged by topic and partition, so a batch's records
+     * of one partition are read by one MGET on Redis Cluster.
+     */
+    alertOutbox: (origin: string) => {
+      const slash = origin.lastIndexOf('/')
+      return `${prefix}:alert:outbox:{${origin.slice(0, Math.max(0, slash))}}:${origin.slice(slash + 1)}`
+    },
     /** Hash of the alerter's hysteresis entries of one indicator (IndicatorUpdate.key), field = hysteresisKey. */
     alertHysteresis: (indicatorKey: string) => `${prefix}:alert:hys:{${indicatorKey}}`,
     /** Hash of the event-time points of a consumer group's partitions (redisAlignmentExchange), field = topic/partition. */
