@@ -6,10 +6,17 @@ import {
   type SentimentLabel,
 } from '@tradepulse/contracts'
 import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
-import { createLogger, createMemoryIndicatorStore, type InRecord } from '@tradepulse/platform'
+import {
+  createLogger,
+  createMemoryIndicatorStore,
+  type InRecord,
+  type OutRecord,
+  TradepulseError,
+} from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { createAggregator } from './aggregator-handler.ts'
+import { createAggregator, type SendUpdates } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { type AppliedOffsets, memoryAppliedOffsets } from './applied-offsets.ts'
 import { type DirtyKeys, memoryDirtyKeys } from './dirty-keys.ts'
@@ -32,11 +39,13 @@ describe('aggregator handler', () => {
     applied?: AppliedOffsets,
     publish: Partial<PublishThrottleOptions> = {},
     dirty?: DirtyKeys,
+    send?: SendUpdates,
   ) {
     const registry = new Registry()
     const aggregator = createAggregator({
       ...(applied ? { applied } : {}),
       ...(dirty ? { dirty } : {}),
+      ...(send ? { send } : {}),
       clock,
       topics,
       store,
@@ -97,6 +106,157 @@ describe('aggregator handler', () => {
     // Sent now: nothing pending any more.
     clock.advance(2_000)
     expect(await aggregator.flushDue(async () => {})).toBe(0)
+  })
+
+  describe('with its own send (the worker)', () => {
+    const MARKET = 'market|global:all'
+    const parse = (r: OutRecord) => IndicatorUpdate.parse(JSON.parse(String(r.value)))
+    const outputOf = (outcomes: Awaited<ReturnType<ReturnType<typeof setup>['handler']>>) =>
+      outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
+    /** Batches of `n` headlines of the series, at consecutive offsets from `from`. */
+    const series = scoredSeries(60, { startMs: T0, spanMs: 30 * MIN_MS, idPrefix: 's' })
+    const batch = (from: number, n: number) =>
+      recordsOf(0, series.slice(from, from + n)).map((r, i) => ({ ...r, offset: String(from + i) }))
+    /** A send that records what it is given and fails while `failWith` is set. */
+    function recordingSend() {
+      const sent: OutRecord[][] = []
+      const state: { failWith?: unknown } = {}
+      const send: SendUpdates = async (records) => {
+        if (state.failWith !== undefined) throw state.failWith
+        sent.push(records)
+      }
+      return { sent, state, send, keys: () => sent.flat().map((r) => String(r.key)) }
+    }
+
+    it("sends a batch's updates before the batch completes, none as its output, counted as sent", async () => {
+      const { sent, send, keys } = recordingSend()
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+      const { handler, counter } = setup(
+        2_000,
+        createManualClock(WALL_MS),
+        store,
+        undefined,
+        {},
+        undefined,
+        send,
+      )
+      const outcomes = await handler(batch(0, 20), ctx)
+      expect(outputOf(outcomes)).toEqual([])
+      expect(keys()).toContain(MARKET)
+      const market = parse(sent.flat().find((r) => r.key === MARKET)!)
+      expect(market.count).toBe(
+        (await store.get('market', { kind: 'global', id: 'all' }, Date.parse(market.asOf)))!.count,
+      )
+      expect(await counter('tradepulse_indicator_updates_total')).toBe(sent.flat().length)
+      expect(await counter('tradepulse_indicator_publish_waits_total')).toBe(0)
+    })
+
+    it('holds back the updates of a batch it cannot send: marked dirty, the batch done, the trailing edge publishes them as read then', async () => {
+      const clock = createManualClock(WALL_MS)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+      const dirty = memoryDirtyKeys(clock)
+      const marked: string[] = []
+      const spy: DirtyKeys = {
+        ...dirty,
+        mark: (keys, entered) => {
+          marked.push(...keys)
+          return dirty.mark(keys, entered)
+        },
+      }
+      const { sent, state, send, keys } = recordingSend()
+      const { aggregator, handler, counter } = setup(2_000, clock, store, undefined, {}, spy, send)
+      state.failWith = new TradepulseError('INFRA_KAFKA', 'broker unreachable')
+      const outcomes = await handler(batch(0, 20), ctx) // completes: nothing to read again
+      expect(outcomes.every((o) => o.kind === 'ok')).toBe(true)
+      expect(outputOf(outcomes)).toEqual([])
+      expect(marked).toContain(MARKET)
+      expect(await counter('tradepulse_indicator_updates_total')).toBe(0)
+      // Pending again, due at once: the trailing edge's next tick publishes them.
+      state.failWith = undefined
+      expect(await aggregator.flushDue()).toBeGreaterThan(0)
+      expect(keys()).toContain(MARKET)
+      expect(parse(sent.flat().find((r) => r.key === MARKET)!).count).toBe(20)
+      expect(await counter('tradepulse_indicator_updates_total')).toBe(sent.flat().length)
+      // Published: the marks are settled, none is left for another member to take.
+      await new Promise((r) => setImmediate(r))
+      expect(await dirty.claimStale(0, 100)).toEqual([])
+    })
+
+    it.each([
+      ['refused credentials', new TradepulseError('KAFKA_AUTH', 'SASL authentication failed')],
+      [
+        'TLS failing',
+        new TradepulseError('INFRA_KAFKA', 'Connection error: certificate has expired', {
+          cause: Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }),
+        }),
+      ],
+    ])(
+      'fails a batch whose updates fail for the deployment (%s: the runner waits it out, then stops), holding nothing back',
+      async (_, err) => {
+        const clock = createManualClock(WALL_MS)
+        const { sent, state, send } = recordingSend()
+        const { aggregator, handler } = setup(2_000, clock, undefined, undefined, {}, undefined, send)
+        state.failWith = err
+        await expect(handler(batch(0, 20), ctx)).rejects.toBe(err)
+        // The keys are pending again, due at once: the batch read again, or the trailing edge, publishes.
+        state.failWith = undefined
+        expect(await aggregator.flushDue()).toBeGreaterThan(0)
+        expect(sent.flat().map((r) => String(r.key))).toContain(MARKET)
+      },
+    )
+
+    it("gives the runner the updates Kafka refused as records, as the batch's output (dead-lettered there as output_refused)", async () => {
+      const { sent, state, send } = recordingSend()
+      const { handler } = setup(2_000, createManualClock(WALL_MS), undefined, undefined, {}, undefined, send)
+      state.failWith = Object.assign(new Error('Message too large'), { type: 'MESSAGE_TOO_LARGE' })
+      const outcomes = await handler(batch(0, 20), ctx)
+      expect(sent).toEqual([])
+      expect(outputOf(outcomes).map((r) => String(r.key))).toContain(MARKET)
+    })
+
+    it('reads a key only once the publish of it under way is acknowledged, so its updates land in the order read', async () => {
+      const clock = createManualClock(WALL_MS)
+      // Five minutes of news: the short window holds all of it.
+      const news = scoredSeries(42, { startMs: T0, spanMs: 5 * MIN_MS, idPrefix: 'o' })
+      const records = (from: number, n: number) =>
+        recordsOf(0, news.slice(from, from + n)).map((r, i) => ({ ...r, offset: String(from + i) }))
+      const landed: OutRecord[] = []
+      let release: (() => void) | undefined
+      const calls: OutRecord[][] = []
+      const send: SendUpdates = async (batch) => {
+        calls.push(batch)
+        // The trailing edge's send (the second) is slow: a leader moving, a fault retried.
+        if (calls.length === 2) await new Promise<void>((r) => (release = r))
+        landed.push(...batch)
+      }
+      // A burst (the short window's volume again within the interval) publishes at once.
+      const { aggregator, handler, counter } = setup(
+        2_000,
+        clock,
+        undefined,
+        undefined,
+        { largeChange: 2, burstFactor: 1 },
+        undefined,
+        send,
+      )
+      await handler(records(0, 10), ctx) // the keys' first update: at once
+      await handler(records(10, 2), ctx) // held back
+      clock.advance(2_000)
+      const trailing = aggregator.flushDue()
+      await waitFor(() => calls.length === 2, { what: 'the trailing send under way' })
+      // Thirty headlines: a burst, published at once, but only once the trailing update is acknowledged.
+      const burst = handler(records(12, 30), ctx)
+      await waitFor(async () => (await counter('tradepulse_indicator_publish_waits_total')) > 0, {
+        what: 'the batch waiting for the publish under way',
+        timeoutMs: 2_000,
+      })
+      expect(calls.length).toBe(2)
+      release!()
+      await Promise.all([trailing, burst])
+      expect(calls.length).toBe(3)
+      const counts = landed.filter((r) => r.key === MARKET).map((r) => parse(r).count)
+      expect(counts).toEqual([10, 12, 42])
+    })
   })
 
   describe('an update the throttle held back, its member gone before its trailing edge', () => {

@@ -17,11 +17,15 @@ import {
 import {
   type BatchHandler,
   type InRecord,
+  isKafkaAclRefusal,
+  kafkaTlsCode,
   type Logger,
+  normalizeError,
   type Outcome,
   type OutRecord,
   parseJsonRecord,
   publishedAtMs,
+  recordRefusal,
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import {
@@ -35,6 +39,7 @@ import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
+import { createKeyLocks } from './key-locks.ts'
 import {
   createPublishThrottle,
   type KeyActivity,
@@ -80,7 +85,27 @@ export type AggregatorDeps = {
    * placeEventTime), so it moves no indicator's newest event, and no other headline's lateness, past it.
    */
   maxAheadMs?: number
+  /**
+   * Where indicator updates go (the worker's own producer, resolving once Kafka acknowledged them). Given,
+   * every update goes through it, a batch's (before the batch completes) as much as the trailing edge's,
+   * and one key's updates are read and sent one at a time, so they land on the topic in the order of
+   * their readings (see createAggregator). Absent (the handler tested alone), a batch's updates are its
+   * output, produced by the runner, and flushDue and flushAll are given where to send theirs: the two
+   * go out with no order between them.
+   */
+  send?: SendUpdates
 }
+
+/** Produces indicator update records, resolving once they are acknowledged. */
+export type SendUpdates = (records: OutRecord[]) => Promise<void>
+
+/**
+ * Kafka refusing the credentials, the ACL refusing this client, or TLS failing: the deployment's fault,
+ * which the runner waits out for a bounded time and then stops the worker for, naming what to check. A
+ * batch whose updates fail so fails, rather than hold them back (which would hide it).
+ */
+const deploymentFault = (err: unknown): boolean =>
+  normalizeError(err).code === 'KAFKA_AUTH' || isKafkaAclRefusal(err) || kafkaTlsCode(err) !== undefined
 
 /** Most held-back keys of other members one trailing tick takes over. */
 const RECOVER_LIMIT = 1_000
@@ -158,16 +183,36 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * neither, so values, idempotence and order are the store's alone, and a record outside the range
  * (however old) is judged as before.
  *
- * The updates of keys the throttle picks are read back and returned with the deferred work (or as
- * `out` of the batch's last ok outcome), so they are produced and acknowledged before the offsets are
- * committed. Pending keys go out
- * on the trailing edge (`flushDue`), produced by the app's own producer. A batch that leaves keys
- * pending marks them dirty in the store (DirtyKeys) before it completes, so its offsets never commit
- * while its update lives only in this process: a member killed before its trailing edge leaves the
- * marks, and the trailing edge of any member publishes marks that old (`recovered`). A publish deletes
- * the marks it settles: the trailing edge once Kafka acknowledged the update; a batch once it read the
- * update for its output (should that output never be acknowledged, the batch is not committed, and its
- * records, read again by whoever owns the partition then, publish or mark the key again).
+ * The updates of keys the throttle picks are read back and sent (`deps.send`) before the batch
+ * completes (in the deferred work, or before the handler returns), so they are acknowledged before the
+ * offsets are committed. Pending keys go out on the trailing edge (`flushDue`), through the same `send`.
+ * A batch that leaves keys pending marks them dirty in the store (DirtyKeys) before it completes, so its
+ * offsets never commit while its update lives only in this process: a member killed before its trailing
+ * edge leaves the marks, and the trailing edge of any member publishes marks that old (`recovered`). A
+ * publish deletes the marks it settles, once Kafka acknowledged the update.
+ *
+ * Order per key: indicators.v1 is compacted, so a key's last record is what a restarted reader (the
+ * alerter, a desk) takes for its value, and it must be the newest reading. Batches of several
+ * partitions and the trailing edge publish the same keys concurrently, and a send can take long (a
+ * leader moving, a fault retried): one key's publishes are therefore one at a time (KeyLocks), from the
+ * read of the update to Kafka's acknowledgement of it, so a later publish reads the key after the
+ * earlier one's record is on the topic. The wait is a produce round trip, and only where another
+ * publish of the same key is under way (within one interval only a large change or a burst publishes a
+ * key the trailing edge or another batch is publishing). Before this, a batch's updates were its output,
+ * produced by the runner's producer after the batch's work, and the trailing edge's went through
+ * another producer: a trailing update read before a batch's newer one could land after it, and a
+ * batch's update whose produce was slow could land after the trailing edge's newer one, leaving an
+ * older reading last on the topic (publish-order.int.test.ts).
+ *
+ * A batch whose updates cannot be sent (a Kafka fault) marks their keys dirty and completes: they are
+ * pending again, and the trailing edge publishes them as it reads them then, as it does held-back
+ * updates (its records are not read and applied again for an output that only needs sending). Refused
+ * credentials, an ACL's refusal or TLS failing fail the batch (the runner waits them out, then stops the
+ * worker); a record Kafka refuses goes back to being the batch's output, which the runner dead-letters
+ * as `output_refused`.
+ *
+ * Without `deps.send` (the handler tested alone) a batch's updates are its output, as before: the
+ * runner produces them, and a publish deletes the marks it settles once it read the update for it.
  */
 export function createAggregator(deps: AggregatorDeps) {
   const clock = deps.clock ?? systemClock
@@ -178,6 +223,8 @@ export function createAggregator(deps: AggregatorDeps) {
   const applied = deps.applied ?? memoryAppliedOffsets()
   const dirty = deps.dirty ?? memoryDirtyKeys(clock)
   const recoverAfterMs = Math.max(deps.recoverAfterMs ?? 10_000, 3 * deps.publish.intervalMs)
+  /** One publish of a key at a time, from its read to its acknowledgement (see above). */
+  const locks = createKeyLocks(() => deps.metrics.publishWaits.inc())
   /** Headline ids of redelivered records being applied, with how many of their parts are in flight. */
   const redelivered = new Map<string, number>()
   const isRedelivered = (headlineId: string) => redelivered.has(headlineId)
@@ -316,9 +363,30 @@ export function createAggregator(deps: AggregatorDeps) {
     return { records, counts }
   }
 
-  async function publishPicked(picked: PickedKey[]): Promise<Updates> {
+  /**
+   * Reads the picked keys and sends their records, holding the keys' locks from the read to the
+   * acknowledgement, so no other publish of them reads or sends meanwhile. Resolves with the updates
+   * and, when only the send failed, its error (the caller decides what the records become); a failed
+   * read rejects, the keys pending again.
+   */
+  async function publishPicked(
+    picked: PickedKey[],
+    send: SendUpdates | undefined,
+  ): Promise<Updates & { sendFailed?: { err: unknown } }> {
     try {
-      return await updatesFor(picked)
+      return await locks.run(
+        picked.map((p) => p.key),
+        async () => {
+          const updates = await updatesFor(picked)
+          if (!send || updates.records.length === 0) return updates
+          try {
+            await send(updates.records)
+            return updates
+          } catch (err) {
+            return { ...updates, sendFailed: { err } }
+          }
+        },
+      )
     } catch (err) {
       throttle.retract(picked)
       throw err
@@ -341,22 +409,33 @@ export function createAggregator(deps: AggregatorDeps) {
     })
   }
 
-  async function trailing(
-    picked: PickedKey[],
-    send: (records: OutRecord[]) => Promise<void>,
-  ): Promise<number> {
-    const { records, counts } = await publishPicked(picked)
-    if (records.length > 0) {
-      try {
-        await send(records)
-      } catch (err) {
-        throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
-        throw err
-      }
-      countUpdates(counts) // acknowledged
+  async function trailing(picked: PickedKey[], send: SendUpdates): Promise<number> {
+    const { records, counts, sendFailed } = await publishPicked(picked, send)
+    if (sendFailed) {
+      throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
+      throw sendFailed.err
     }
+    countUpdates(counts) // acknowledged
     await settle(picked)
     return records.length
+  }
+
+  /**
+   * A batch's picked keys whose updates could not be sent: pending again, and marked dirty before the
+   * batch completes, so that the trailing edge (this member's, or any member's should this one die)
+   * publishes them as it reads them then. Their marks are those of held-back keys (each key's newest
+   * entry time); a mark that cannot be written fails the batch, which is then handled again.
+   */
+  async function holdBack(picked: readonly PickedKey[], err: unknown): Promise<void> {
+    throttle.retract(picked)
+    const keys = picked.map((p) => p.key)
+    const marking = dirty.mark(keys, new Map(picked.map((p) => [p.key, p.enteredMs])))
+    throttle.marking(keys, marking)
+    await marking
+    log.warn(
+      { err, keys: keys.length },
+      'could not send indicator updates; held back for the trailing edge, which publishes them once Kafka takes them',
+    )
   }
 
   let nextClaimMs = Number.NEGATIVE_INFINITY
@@ -410,6 +489,10 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const partSize = deps.partSize ?? 2_000
+  const sendOf = (send: SendUpdates | undefined): SendUpdates => {
+    if (!send) throw new Error('createAggregator: no send given for the trailing edge')
+    return send
+  }
 
   const handler: BatchHandler = async (records, ctx) => {
     const head = records[0]
@@ -558,14 +641,31 @@ export function createAggregator(deps: AggregatorDeps) {
           marking.catch(() => {}) // awaited below, after the reads (which may fail first)
           throttle.marking(held, marking)
         }
-        out = await publishPicked(picked)
+        const published = await publishPicked(picked, deps.send)
         await marking
-        void settle(picked) // not on the batch's way: a mark left over costs a publish again at most
+        const failed = published.sendFailed?.err
+        if (failed === undefined) {
+          // Acknowledged (with deps.send), or handed to the batch's output (the runner produces it,
+          // retrying a fault, before the batch counts as done). Either way the marks it covers can go:
+          // not on the batch's way, as a mark left over costs a publish again at most.
+          countUpdates(published.counts)
+          void settle(picked)
+          if (!deps.send) out = published
+        } else {
+          if (deploymentFault(failed)) {
+            throttle.retract(picked)
+            throw failed // the runner waits it out, then stops the worker naming what to check
+          }
+          if (recordRefusal(failed)) {
+            // Refused as records: the batch's output, which the runner produces input by input and
+            // dead-letters as output_refused, as any worker's.
+            countUpdates(published.counts)
+            void settle(picked)
+            out = published
+          } else await holdBack(picked, failed)
+        }
       }
       await recorded
-      // Handed to the batch's output: the runner produces it (retrying a fault) before the batch counts
-      // as done; acknowledgement is the runner's, not seen here.
-      if (out) countUpdates(out.counts)
       return out?.records ?? []
     }
     if (ctx.defer) {
@@ -583,12 +683,19 @@ export function createAggregator(deps: AggregatorDeps) {
     handler,
     /**
      * Sends the records of pending keys whose interval has passed (the trailing edge), and of keys left
-     * dirty long enough ago that no member will publish them otherwise, through `send`; keys whose read
-     * or send failed stay pending (dirty) for the next call. Resolves with the records sent.
+     * dirty long enough ago that no member will publish them otherwise, through `send` (by default
+     * `deps.send`); keys whose read or send failed stay pending (dirty) for the next call. Resolves with
+     * the records sent.
      */
-    flushDue: async (send: (records: OutRecord[]) => Promise<void>) => trailing(await due(), send),
+    flushDue: async (send: SendUpdates | undefined = deps.send) => {
+      const to = sendOf(send)
+      return trailing(await due(), to)
+    },
     /** The same for every pending key, whatever its interval (on stop). */
-    flushAll: (send: (records: OutRecord[]) => Promise<void>) => trailing(throttle.drain(clock.now()), send),
+    flushAll: async (send: SendUpdates | undefined = deps.send) => {
+      const to = sendOf(send)
+      return trailing(throttle.drain(clock.now()), to)
+    },
     watermarkMs: () => watermarkMs,
     /** The event time a record's headline is applied at, for the runner's alignment (see placeEventTime). */
     eventMsOf: (record: Pick<InRecord, 'value' | 'timestamp'>) => eventMsOf(record),

@@ -47,8 +47,17 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_updates_total',
-          help: "indicator updates published, by what triggered them: the throttle's trailing edge once Kafka acknowledged them (a failed send counts when it is sent again), a batch's when handed to its output, which the runner produces before committing the batch (a batch read again counts again)",
+          help: 'indicator updates published, by what triggered them, once Kafka acknowledged them (a failed send counts when it is sent again; a batch read again counts again)',
           labelNames: ['trigger'],
+          registers: [registry],
+        }),
+    ),
+    publishWaits: get(
+      'tradepulse_indicator_publish_waits_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_publish_waits_total',
+          help: "publishes (a batch's or the trailing edge's) that waited for another publish of one of their indicator keys to be acknowledged before reading it, so that a key's updates land in the order of their readings",
           registers: [registry],
         }),
     ),

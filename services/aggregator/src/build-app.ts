@@ -75,7 +75,18 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const dirty = redis
     ? redisDirtyKeys(redis, dirtyKeysKey(config.REDIS_KEY_PREFIX, groupId), resolved.ttlMs)
     : memoryDirtyKeys()
+  // Every indicator update, a batch's and the trailing edge's, goes through this one producer (see
+  // createAggregator: one key's updates are read and sent one at a time, so they land in the order of
+  // their readings). The trailing edge is not tied to a batch; a key it has not published yet is marked
+  // dirty in Redis, so a crash before it does leaves the update to any member's trailing edge,
+  // AGGREGATOR_PUBLISH_RECOVER_MS on.
+  const publisher = transport.createPublisher()
+  const send = async (records: OutRecord[]) => {
+    await publisher.send(records)
+    metrics.messagesOut.inc({ topic: topics.indicators.name }, records.length)
+  }
   const aggregator = createAggregator({
+    send,
     applied,
     dirty,
     recoverAfterMs: config.AGGREGATOR_PUBLISH_RECOVER_MS,
@@ -94,15 +105,9 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     },
   })
 
-  // The trailing edge of the throttle is not tied to a batch, so it has its own producer. What it
-  // publishes is a read of Redis; a key it has not published yet is marked dirty there, so a crash
-  // before it does leaves the update to any member's trailing edge, AGGREGATOR_PUBLISH_RECOVER_MS on.
-  const publisher = transport.createPublisher()
   let flushing: Promise<void> | undefined
   const flush = async (all: boolean) => {
-    const send = (records: OutRecord[]) => publisher.send(records)
-    const n = all ? await aggregator.flushAll(send) : await aggregator.flushDue(send)
-    if (n > 0) metrics.messagesOut.inc({ topic: topics.indicators.name }, n)
+    await (all ? aggregator.flushAll() : aggregator.flushDue())
   }
   const tickMs = Math.max(50, Math.floor(config.AGGREGATOR_PUBLISH_INTERVAL_MS / 4))
   const timer = setInterval(() => {
