@@ -2775,3 +2775,22 @@ describe('issue #3: round 36 review, mended in 2.0.68', () => {
     expect(tariff('Tariffs ruled out as factor in Fed decision').label).not.toBe('positive')
   })
 })
+
+describe('issue #3: round 37, probes 26 and 27 (2.0.69)', () => {
+  tariffCases([
+    // A regime or list of licences is the control requiring them; rules on chip sales are controls.
+    ['China to keep rare earth licensing regime in place indefinitely, ministry says', 'negative'],
+    ['White House scraps Biden-era chip rule', 'positive'],
+    ['Commerce rescinds AI diffusion rule', 'positive'],
+    // What is rebuffed is not done; none of a measure is no measure.
+    ["Lutnick rebuffs chipmakers' plea to loosen China export rules", 'negative'],
+    ['None of the threatened tariffs on European cars will take effect, White House says', 'positive'],
+    // A verb of bringing about takes the act named as a noun after it, which acts on the measure.
+    ['Britain secures cut in U.S. car tariffs', 'positive'],
+    ['EU wins reduction of steel duties', 'positive'],
+    ['Mexico wins delay of tariffs', 'positive'],
+  ] as [string, string][])
+  it('a probe or review of a plant is no act on it', () => {
+    expect(supply('California agency opens third probe into Tesla factory').label).not.toBe('negative')
+  })
+})

@@ -2423,6 +2423,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return p < items && it.s[p] === it.e[t] && it.predOn[p] === 1 && it.target[p] === t
   }
 
+  /**
+   * Item k + 1 is an act named as a noun right after predicate k (at most an article between), followed
+   * by a preposition ("cut in", "reduction of"), that took target t too.
+   */
+  function nounActTaken(k: number, t: number): boolean {
+    const a = k + 1
+    if (it.predOn[a] !== 1 || it.target[a] !== t || (it.s[a] as number) - (it.e[k] as number) > 1)
+      return false
+    const after = it.e[a] as number
+    return after < tb.count && tb.kind[after] === WORD && (wordFlagsAt(after) & W_PREP) !== 0
+  }
+
   /** The predicate left of target item t (and of item k), in its clause, that took t, or -1. */
   function takerFromLeft(t: number, k: number): number {
     for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
@@ -3305,6 +3317,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "deal sets tariff at 20%, down from 46%": a verb that only brings the rate about leaves its
         // direction to the figure that compares it with the rate before.
         if (pred.kind === 'impose' && pred.fixed === 0 && figureBinds(k, t)) continue
+        // "Britain secures cut in U.S. car tariffs", "wins a reduction of duties": a verb of bringing about
+        // right before an act named as a noun (a preposition after it) takes the act, which acts on the
+        // measure; the verb does not (it read the measure as brought about, the cut's opposite).
+        // (Trade measures only: "opens probe into factory", "launches review of supply chain" stay as read.)
+        if (pred.sign > 0 && pred.fixed === 0 && t > k + 1 && target.tariff !== 0 && nounActTaken(k, t))
+          continue
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
         const marketTarget = target.tariff === 0 && target.supply === 0

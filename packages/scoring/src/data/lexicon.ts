@@ -700,6 +700,17 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
+      // A regime or list of licences is the control that requires them ("China to keep rare earth licensing
+      // regime in place", "adds graphite to export licence list"), not licences granted.
+      'n licensing regime',
+      'n licence regime',
+      'n license regime',
+      'n export licence list',
+      'n export license list',
+      // Rules on which chips may be sold abroad ("White House scraps Biden-era chip rule", "rescinds AI
+      // diffusion rule").
+      'n chip rule',
+      'n diffusion rule',
       // Licences made a condition ("China to require export licences for graphite", "U.S. to require
       // licences for Nvidia chip sales"): a control, not a licence granted.
       ...['v require', 'v impose'].flatMap((verb) =>
@@ -4228,6 +4239,8 @@ export const NEGATORS = [
   'failure to',
   // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
   'not yet',
+  // "None of the threatened tariffs will take effect".
+  'none of',
   // "has yet to grant Huawei licences", "China yet to lift ban on U.S. beef": not done so far, as "not
   // yet" ("yet to decide whether to" is a hedge: HEDGES).
   'yet to',
@@ -4266,6 +4279,8 @@ export const NEGATORS = [
   'v deny they said',
   'denial',
   'v reject',
+  // "rebuffs chipmakers' plea to loosen export rules": what is rebuffed is not done.
+  'v rebuff',
   'v refuse to',
   // "refuses Huawei licence extension": what is refused is not done.
   'v refuse',
