@@ -32,6 +32,34 @@ describe('normalizeText', () => {
   it('keeps astral characters whole', () => {
     expect(normalizeText('chips 📉 fall')).toBe('chips 📉 fall')
   })
+  it('gives what the full pass gives for every character, alone, between letters, doubled and spaced', () => {
+    // The definition without its shortcuts (plain ASCII as it is; no pass over text that needs none).
+    const REMOVED = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/
+    const SPACE = /[\0-\x20\x7f-\x9f\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/
+    const BREAK = /[\n\v\f\r\x85\u2028\u2029]/
+    const full = (input: string, keepLines: boolean) => {
+      let out = ''
+      let pending = ''
+      for (const ch of input.normalize('NFKC')) {
+        if (REMOVED.test(ch)) continue
+        if (SPACE.test(ch)) {
+          if (out.length > 0 && pending !== '\n') pending = keepLines && BREAK.test(ch) ? '\n' : ' '
+          continue
+        }
+        out += pending + ch
+        pending = ''
+      }
+      return out
+    }
+    const texts: string[] = ['', 'US raises tariffs', 'Uber’s loan', '“Damson” défense', 'a  b', ' a', 'a ']
+    const chars = Array.from({ length: 0x10000 }, (_, cp) => String.fromCharCode(cp))
+    chars.push('📉', '\u{1d400}', '\u{e0041}', '\u{2f800}')
+    for (const ch of chars) texts.push(ch, `a${ch}b`, ` ${ch}${ch} `, `Tariffs ${ch}rise`)
+    const differ = texts.filter((t) =>
+      [false, true].some((keepLines) => normalizeText(t, keepLines) !== full(t, keepLines)),
+    )
+    expect(differ.map((t) => JSON.stringify(t)).slice(0, 10)).toEqual([])
+  })
 })
 
 describe('truncate', () => {

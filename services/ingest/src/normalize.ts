@@ -20,6 +20,25 @@ function isSpaceLike(cp: number): boolean {
   )
 }
 
+/**
+ * The common case: printable ASCII with single inner spaces and no spaces at the ends, which is already
+ * normal (NFKC leaves it as it is, and nothing is removed or collapsed), so it needs no copy. One
+ * precompiled test, faster than a loop over the characters.
+ */
+const PLAIN = /^[!-~]+(?: [!-~]+)*$/
+
+const NON_ASCII = /[^\0-\x7f]/
+
+/**
+ * What the pass after NFKC changes: a character REMOVED or isSpaceLike other than a single inner space
+ * (the two sets' union, in ranges; \p{Cc} is U+0000-U+001F and U+007F-U+009F), a space at either end, or
+ * two in a row. Text without any (most text beyond ASCII: curly quotes, accents, dashes) is already what
+ * the pass would make of it, and is returned as NFKC made it, without the pass's copy one character at a
+ * time.
+ */
+const NEEDS_WORK =
+  /[\p{Cc}\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufeff]|^ | $| {2}/u
+
 /** Line breaks: LF, VT, FF, CR, NEL and the Unicode line and paragraph separators. */
 function isLineBreak(cp: number): boolean {
   return (cp >= 0x0a && cp <= 0x0d) || cp === 0x85 || cp === 0x2028 || cp === 0x2029
@@ -35,8 +54,10 @@ function isLineBreak(cp: number): boolean {
  * with the rest of the run, and the break is a plain "\n" whatever the input used (CRLF, U+2029).
  */
 export function normalizeText(input: string, keepLines = false): string {
-  if (isPlainAscii(input)) return input
-  const s = input.normalize('NFKC')
+  if (PLAIN.test(input)) return input
+  // NFKC leaves ASCII as it is: only text with another character is normalised.
+  const s = NON_ASCII.test(input) ? input.normalize('NFKC') : input
+  if (!NEEDS_WORK.test(s)) return s
   let out = ''
   // What the white space run since the last kept character becomes: nothing, a space or a line break.
   let pending = ''
@@ -61,22 +82,4 @@ export function truncate(s: string, maxChars: number): { text: string; truncated
   const last = s.charCodeAt(end - 1)
   if (last >= 0xd800 && last <= 0xdbff) end--
   return { text: s.slice(0, end).trimEnd(), truncated: true }
-}
-
-/**
- * Fast path for the common case: printable ASCII with single inner spaces and no spaces at the ends is
- * already normal (NFKC leaves it as it is), so it needs no copy.
- */
-function isPlainAscii(s: string): boolean {
-  const n = s.length
-  if (n === 0 || s.charCodeAt(0) === 0x20 || s.charCodeAt(n - 1) === 0x20) return false
-  let prevSpace = false
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x20 || c > 0x7e) return false
-    const space = c === 0x20
-    if (space && prevSpace) return false
-    prevSpace = space
-  }
-  return true
 }
