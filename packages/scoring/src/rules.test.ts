@@ -2794,3 +2794,33 @@ describe('issue #3: round 37, probes 26 and 27 (2.0.69)', () => {
     expect(supply('California agency opens third probe into Tesla factory').label).not.toBe('negative')
   })
 })
+
+describe('issue #3: round 37, bodies and firms (2.0.70)', () => {
+  tariffCases([
+    // A trade framework is a deal's outline agreed.
+    ['EU and U.S. reach trade framework', 'positive'],
+    // Firms named by what they make are firms: the list grows or shrinks, not the chips.
+    ['U.S. adds Chinese chip firms to blacklist', 'negative'],
+    ['U.S. removes Chinese chip firms from entity list', 'positive'],
+  ] as [string, string][])
+  const tariffCues = (headline: string, body: string) =>
+    score(headline, body).explanation.filter((c) => c.dimension === 'tariff' && c.span.field === 'body')
+  it('an act a body tells in the past perfect is the background, weighing less than the news', () => {
+    const r = score(
+      'Britain secures cut in U.S. car tariffs',
+      'Up to 100,000 British cars a year will face a 10% tariff rather than 27.5%. Trump had imposed 25% tariffs on imported cars in April.',
+    ).scores.tariff
+    expect(r.label).toBe('positive')
+    const [cue] = tariffCues('Cars', 'Trump had imposed tariffs on cars in April.')
+    expect(cue?.cue).toBe('imposed + tariffs')
+    expect(Math.abs(cue?.weight ?? 1)).toBeLessThan(0.5)
+  })
+  it('a past perfect in reported speech is the news', () => {
+    const [cue] = tariffCues(
+      'Markets',
+      'China said Beijing and Washington had agreed to roll back tariffs in phases.',
+    )
+    expect(cue?.cue).toBe('roll back + tariffs')
+    expect(cue?.weight).toBeGreaterThanOrEqual(0.9)
+  })
+})

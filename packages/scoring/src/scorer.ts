@@ -575,6 +575,23 @@ const LISTED_FIRMS: WordsByLength = byLength(['huawei', 'zte', 'smic'])
 const CLOSE_WORDS: ReadonlySet<number> = lexiconIds(['close', 'closes', 'closed', 'closing'])
 /** "set", whose participle has no -ed (see emit). */
 const SET_WORDS: ReadonlySet<number> = lexiconIds(['set'])
+/** The past perfect's auxiliary, and what it may stand before (see backgroundActs). */
+const HAD_WORD: WordsByLength = byLength(['had'])
+const BEEN_WORD: WordsByLength = byLength(['been'])
+/** Verbs that report speech: a past perfect after them is the news told in it (see backgroundActs). */
+const REPORTING_WORDS: WordsByLength = byLength([
+  'said',
+  'says',
+  'told',
+  'announced',
+  'confirmed',
+  'stated',
+  'reported',
+  'added',
+  'noted',
+  'wrote',
+  'according',
+])
 /** Acts that stopping counters rather than undoes (see pausedActs). */
 const MISDEED_WORDS: WordsByLength = byLength(['dumping', 'stealing', 'cheating', 'smuggling'])
 /** Words that join noun phrases rather than stand inside one (see plainWordBetween). */
@@ -2435,6 +2452,34 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return after < tb.count && tb.kind[after] === WORD && (wordFlagsAt(after) & W_PREP) !== 0
   }
 
+  /**
+   * "President Trump had imposed 25% tariffs on imported cars in April": in a body, an act told in the past
+   * perfect ("had", "had been") is the background of the news, and weighs RULES.backgroundWeight; unless
+   * its sentence reports speech before it ("said it had rescinded the rule", "China said Beijing and
+   * Washington had agreed to roll back tariffs"), where the tense is only shifted back and the act is news.
+   */
+  function backgroundActs(): void {
+    for (let k = 0; k < items; k++) {
+      if (it.predOn[k] !== 1) continue
+      let j = (it.s[k] as number) - 1
+      if (j >= 0 && tb.kind[j] === WORD && wordIn(j, BEEN_WORD)) j--
+      if (j < 0 || tb.kind[j] !== WORD || !wordIn(j, HAD_WORD)) continue
+      let reported = false
+      for (let q = j - 1; q >= 0; q--) {
+        if (tb.kind[q] === BREAK) {
+          const c = text0.charCodeAt(tb.start[q] as number)
+          if (c === 46 || c === 10 || c === 33 || c === 63) break
+          continue
+        }
+        if (tb.kind[q] === WORD && wordIn(q, REPORTING_WORDS)) {
+          reported = true
+          break
+        }
+      }
+      if (!reported) it.intens[k] = (it.intens[k] as number) * RULES.backgroundWeight
+    }
+  }
+
   /** The predicate left of target item t (and of item k), in its clause, that took t, or -1. */
   function takerFromLeft(t: number, k: number): number {
     for (let p = t - 1; p >= 0 && it.clause[p] === it.clause[k]; p--)
@@ -3550,6 +3595,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if ((flagsSeen & F_DENIES_REPORT) !== 0) deniedReports()
     bindPredicates()
     if (conditionSeen) markConditions()
+    if (field === 'body') backgroundActs()
     emit(acc, field)
     // "After sanctions, X seeks payment in yuan": a measure named bare in the opening setting
     // clause, with no other trade cue and no market move against, is the scene of other news.

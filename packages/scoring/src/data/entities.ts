@@ -299,6 +299,22 @@ export const SECTORS: Record<string, readonly string[]> = {
   semiconductors: [
     'chipmaker',
     'chipmakers',
+    // Firms named by what they make are firms, not a supply of chips ("adds Chinese chip firms to
+    // blacklist": the list grows, not the chips).
+    'chip maker',
+    'chip makers',
+    'chip firm',
+    'chip firms',
+    'chip company',
+    'chip companies',
+    'chip designer',
+    'chip designers',
+    'semiconductor firm',
+    'semiconductor firms',
+    'semiconductor company',
+    'semiconductor companies',
+    'semiconductor maker',
+    'semiconductor makers',
     'chip industry',
     'semiconductor industry',
     'foundry',

@@ -1236,6 +1236,13 @@ export const TARGETS = [
       'n tariff deal',
       'n trade compromise',
       'n trade breakthrough',
+      // A framework is the outline of a deal agreed ahead of its text ("EU and U.S. reach trade framework",
+      // "agree framework trade deal").
+      'n trade framework',
+      'n framework trade deal',
+      'n framework trade agreement',
+      'framework agreement on trade',
+      'framework agreements on trade',
       'n us china deal',
       'n sino us deal',
     ],

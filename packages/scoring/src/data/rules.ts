@@ -31,6 +31,11 @@ export const RULES = {
    * clause opening it ("After sanctions, ..."; see SETTINGS).
    */
   settingWeight: 0.15,
+  /**
+   * Weight of an act a body tells in the past perfect outside reported speech ("Trump had imposed 25%
+   * tariffs on imported cars in April"): the background of the news, not the news (see backgroundActs).
+   */
+  backgroundWeight: 0.3,
   /** Body cues count this much against the headline's 1, and their sum is divided by sqrt(count). */
   bodyWeight: 0.5,
   /** Share of the tariff and supply-chain cue sums that also colours the market tone. */
