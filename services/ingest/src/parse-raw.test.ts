@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import { RawHeadlineReader } from '@tradepulse/contracts'
+import { duplicateKeyPath, parseJsonRecord } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { contentId, DEFAULT_INGEST_LIMITS, MIN_ENTRY_MS, parseRawRecord } from './parse-raw.ts'
 
@@ -247,5 +250,155 @@ describe('parseRawRecord', () => {
   it('names the invalid field in the message', () => {
     const r = parse(JSON.stringify({ headline: 'x', source: 7 }))
     expect(!r.ok && r.message).toMatch(/^source: /)
+  })
+  it("refuses what platform's parseJsonRecord refuses, with its reason and words", () => {
+    const values = [
+      '',
+      'not json',
+      '{"headline":',
+      '[]',
+      '"x"',
+      'null',
+      '{}',
+      '{"headline":3}',
+      '{"headline":""}',
+      '{"headline":"x","id":""}',
+      `{"headline":"x","id":"${'a'.repeat(201)}"}`,
+      `{"headline":"x","source":"${'s'.repeat(101)}"}`,
+      `{"headline":"x","url":"${'u'.repeat(2_001)}"}`,
+      '{"headline":"x","publishedAt":"2026-02-30T00:00:00Z"}',
+      '{"headline":"x","publishedAt":"2026-03-02T08:00:00"}',
+      '{"headline":"x","body":null,"source":7}',
+      '{"headline":"x","headline":"y"}',
+      '{"headline":"x", "headline" : "x"}',
+      '{"id":1,"headline":"x","id":"y"}',
+      '{"meta":{"a":"1"},"headline":"x","meta":"y"}',
+      '{"headline":"x","meta":{"a":"1","a":"2"}}',
+      '{"headline":"say \\"hi\\"","headline":"x"}',
+      '{"\\u0068eadline":"x","headline":"y"}',
+      '{"__proto__":"a","headline":"x","__proto__":"b"}',
+    ].map((v) => Buffer.from(v))
+    values.push(Buffer.from([0xc3, 0x28]))
+    for (const value of values) {
+      const platform = parseJsonRecord(RawHeadlineReader, value)
+      expect(platform.ok, value.toString()).toBe(false)
+      const r = parse(value)
+      expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual(
+        platform.ok ? 'ok' : [platform.reason, platform.message],
+      )
+    }
+  })
+  it('refuses a key given twice wherever it is, and takes records that give none twice', () => {
+    const twice = [
+      '{"headline":"a","headline":"b"}',
+      '{"headline":"a","id":"x","headline":"a"}',
+      '{ "headline" : "a" ,\n "headline" : "b" }',
+      '{"headline":"a","id":1,"id":"x"}',
+      // A number (no quote) in place of a string value where a key is given twice: as many quotes as
+      // an object of string values with none given twice.
+      '{"n":1,"m":2,"headline":"a","n":"x"}',
+      '{"x":{"k":"1"},"headline":"a","x":"y"}',
+      '{"x":["a","b"],"headline":"a","x":"y"}',
+      '{"x":null,"headline":"a","x":"y"}',
+      '{"headline":"a","x":{"k":"1","k":"2"}}',
+      '{"headline":"a","x":[{"k":"1","k":"2"}]}',
+      '{"headline":"\\"quoted\\"","headline":"b"}',
+      '{"\\u0069d":"x","headline":"a","id":"y"}',
+      `{"headline":"a",${Array.from({ length: 20 }, (_, i) => `"k${i}":"v"`).join(',')},"k3":"w"}`,
+    ]
+    for (const text of twice) {
+      const r = parse(text)
+      expect(r.ok ? 'ok' : [r.reason, r.message], text).toEqual([
+        'schema_invalid',
+        `${duplicateKeyPath(text)!.join('.')}: key given more than once in one object (JSON.parse would keep the last silently)`,
+      ])
+    }
+    const once = [
+      '{"headline":"a"}',
+      '{"headline":"a","id":"x","source":"s"}',
+      '{ "headline" : "a" , "id" : "x" }',
+      '{"headline":"a: \\"b\\"","x":{"headline":"c"}}',
+      '{"headline":"a","headlines":"b","x":{"k":"1"},"y":{"k":"1"}}',
+      `{"headline":"a",${Array.from({ length: 20 }, (_, i) => `"k${i}":"v"`).join(',')}}`,
+    ]
+    for (const text of once) expect(parse(text).ok, text).toBe(true)
+  })
+  it('refuses a lone surrogate in any text field, naming the first in the order of the schema', () => {
+    const message = (raw: Record<string, string>) => {
+      const r = parse(JSON.stringify(raw))
+      return r.ok ? 'ok' : [r.reason, r.message]
+    }
+    for (const field of ['source', 'headline', 'body', 'url'])
+      expect(message({ headline: 'x', [field]: 'a\ud800' })).toEqual([
+        'invalid_text',
+        `${field} contains a lone surrogate`,
+      ])
+    expect(message({ url: '\udc00', body: '\ud800', headline: 'x\udfff', source: 's' })).toEqual([
+      'invalid_text',
+      'headline contains a lone surrogate',
+    ])
+  })
+  it('gives the content id of the source, a NUL and the lower-cased headline, as one hash', () => {
+    const texts = [
+      '',
+      'x',
+      'Tariffs RISE',
+      'Ünïcödé',
+      '📈 chips',
+      '\ud83d',
+      'a\udc00',
+      'nul\u0000in',
+      '\u0130',
+    ]
+    for (const source of ['unknown', '', 'wire\ud800', '\udc00', 'Reuters 📰'])
+      for (const headline of texts) {
+        const threeUpdates = createHash('sha256')
+          .update(source)
+          .update('\u0000')
+          .update(headline.toLowerCase())
+          .digest('hex')
+          .slice(0, 32)
+        expect(contentId(source, headline)).toBe(`h${threeUpdates}`)
+      }
+  })
+  it('writes publishedAt as toISOString writes its time, whatever form it came in', () => {
+    let seed = 7
+    const random = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      return seed / 2 ** 32
+    }
+    // Every time a four-digit year can hold, 0000 to 9999 (Date.UTC takes year 0 as 1900).
+    const min = Date.parse('0000-01-01T00:00:00.000Z')
+    const max = Date.parse('9999-12-31T23:59:59.999Z')
+    const times = [
+      Date.parse('2024-02-29T23:59:59.999Z'),
+      Date.parse('2000-02-29T00:00:00.000Z'),
+      Date.parse('1900-03-01T00:00:00.000Z'),
+      min,
+      max,
+      ...Array.from({ length: 300 }, () => Math.floor(min + random() * (max - min))),
+    ]
+    for (const ms of times) {
+      const iso = new Date(ms).toISOString()
+      const forms = [
+        iso,
+        iso.replace(/\.\d{3}Z$/, 'Z'),
+        iso.replace(/\.(\d{3})Z$/, '.$10Z'),
+        iso.replace(/\.(\d)\d\dZ$/, '.$1Z'),
+        iso.replace(/Z$/, '+00:00'),
+        iso.replace(/Z$/, '-00:00'),
+      ]
+      for (const publishedAt of forms) {
+        const r = parseRawRecord(
+          Buffer.from(JSON.stringify({ headline: 'x', publishedAt })),
+          T,
+          { ...DEFAULT_INGEST_LIMITS, maxFutureMs: Number.POSITIVE_INFINITY },
+          'unknown',
+          T,
+        )
+        const expected = new Date(Date.parse(publishedAt)).toISOString()
+        expect(r.ok ? r.headline.publishedAt : r.message, publishedAt).toBe(expected)
+      }
+    }
   })
 })

@@ -1,0 +1,181 @@
+import { Headline, RawHeadlineReader } from '@tradepulse/contracts'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { fastAccepts, fastRead } from './fast-check.ts'
+
+const AT = '2026-03-02T08:00:00.000Z'
+const RAW = {
+  id: 'rt-1',
+  source: 'Reuters',
+  headline: 'US raises tariffs on Chinese steel',
+  body: 'Washington said on Monday.\nBeijing vowed to respond.',
+  url: 'https://example.com/a',
+  publishedAt: '2026-03-02T07:59:00+01:00',
+}
+const HEADLINE: Headline = {
+  id: 'rt-1',
+  source: 'Reuters',
+  headline: 'US raises tariffs on Chinese steel',
+  body: 'Washington said on Monday.\nBeijing vowed to respond.',
+  url: 'https://example.com/a',
+  publishedAt: AT,
+  ingestedAt: AT,
+  truncated: false,
+}
+const ASTRAL = '📈'
+/** Values of every kind, and strings at the length limits of both schemas, in UTF-16 units and in code points. */
+const VALUES: unknown[] = [
+  undefined,
+  null,
+  true,
+  false,
+  0,
+  1,
+  Number.NaN,
+  '',
+  'x',
+  ' ',
+  '\ud800',
+  ASTRAL,
+  'a'.repeat(100),
+  'a'.repeat(101),
+  ASTRAL.repeat(50),
+  ASTRAL.repeat(51),
+  `a${ASTRAL.repeat(50)}`,
+  'a'.repeat(200),
+  'a'.repeat(201),
+  ASTRAL.repeat(100),
+  `a${ASTRAL.repeat(100)}`,
+  'a'.repeat(1_000),
+  'a'.repeat(1_001),
+  ASTRAL.repeat(500),
+  ASTRAL.repeat(501),
+  'a'.repeat(2_001),
+  ASTRAL.repeat(1_000),
+  'a'.repeat(20_001),
+  ASTRAL.repeat(10_000),
+  AT,
+  '2026-03-02T08:00:00Z',
+  '2026-03-02T09:00:00+01:00',
+  '2026-02-30T08:00:00Z',
+  '2026-03-02 08:00:00Z',
+  '2026-03-02T08:00:00',
+  `${AT}\n`,
+  [],
+  ['x'],
+  {},
+  { x: 'y' },
+]
+const DELETE = Symbol('delete')
+
+/** `base` with each of its fields, and one unknown field, set to each value and deleted, and the whole replaced. */
+function variants(base: Record<string, unknown>): unknown[] {
+  const out: unknown[] = [base, ...VALUES]
+  for (const key of [...Object.keys(base), 'extra', '__proto__']) {
+    for (const v of [...VALUES, DELETE]) {
+      const copy: Record<string, unknown> = { ...base }
+      if (v === DELETE) delete copy[key]
+      else
+        Object.defineProperty(copy, key, { value: v, enumerable: true, writable: true, configurable: true })
+      out.push(copy)
+    }
+  }
+  // The same fields in the reverse order, as a producer may write them.
+  out.push(Object.fromEntries(Object.entries(base).reverse()))
+  return out
+}
+
+describe('fastRead(RawHeadlineReader)', () => {
+  const read = fastRead(RawHeadlineReader)
+
+  it('gives what zod gives, the same keys in the same order, or leaves the value to zod', () => {
+    let taken = 0
+    for (const v of variants(RAW)) {
+      const fast = read(v)
+      if (fast === undefined) continue
+      taken++
+      const parsed = RawHeadlineReader.safeParse(v)
+      expect(parsed.success, JSON.stringify(v)?.slice(0, 200)).toBe(true)
+      expect(JSON.stringify(Object.entries(fast))).toBe(JSON.stringify(Object.entries(parsed.data!)))
+    }
+    // Not a fast path that never runs: most variants of a valid record are taken without zod.
+    expect(taken).toBeGreaterThan(100)
+  })
+  it('takes the common records: every field, a few, unknown ones dropped, keys in any order', () => {
+    expect(read(RAW)).toEqual(RAW)
+    expect(read({ headline: 'x' })).toEqual({ headline: 'x' })
+    const reversed = read({ lang: 'en', publishedAt: AT, headline: 'x', id: 'a', meta: { x: 1 } })
+    expect(reversed && Object.keys(reversed)).toEqual(['id', 'headline', 'publishedAt'])
+  })
+  it('leaves to zod what only zod can decide: a field present as undefined, an id of 101 astral characters', () => {
+    expect(read({ headline: 'x', id: undefined })).toBeUndefined()
+    const astral = { headline: 'x', id: ASTRAL.repeat(101) }
+    expect(read(astral)).toBeUndefined()
+    // zod counts code points: 101 of them (202 UTF-16 units) is within the 200 an id may have.
+    expect(RawHeadlineReader.safeParse(astral).success).toBe(true)
+  })
+  it('never takes a string too short in code points, though long enough in UTF-16 units', () => {
+    const schema = z.object({ s: z.string().min(3) })
+    const read3 = fastRead(schema)
+    // Two astral characters: 4 units, 2 code points, which zod refuses.
+    for (const s of [
+      '',
+      'ab',
+      ASTRAL,
+      ASTRAL.repeat(2),
+      `a${ASTRAL}`,
+      'abc',
+      `ab${ASTRAL}`,
+      ASTRAL.repeat(3),
+    ]) {
+      const fast = read3({ s })
+      if (fast !== undefined) expect(schema.safeParse({ s }).success, s).toBe(true)
+    }
+    expect(read3({ s: 'abcde' })).toEqual({ s: 'abcde' })
+    expect(read3({ s: ASTRAL.repeat(2) })).toBeUndefined()
+  })
+})
+
+describe('fastAccepts(Headline)', () => {
+  const accepts = fastAccepts(Headline)
+
+  it('is true only of what zod accepts, and of the headlines ingest writes', () => {
+    let taken = 0
+    for (const v of variants(HEADLINE)) {
+      if (!accepts(v)) continue
+      taken++
+      expect(Headline.safeParse(v).success, JSON.stringify(v)?.slice(0, 200)).toBe(true)
+    }
+    expect(taken).toBeGreaterThan(50)
+    const { body: _b, url: _u, ...bare } = HEADLINE
+    expect([accepts(HEADLINE), accepts(bare)]).toEqual([true, true])
+  })
+  it('checks each time against its pattern, whatever time it passed last', () => {
+    const at = (ingestedAt: string) => accepts({ ...HEADLINE, ingestedAt })
+    const BAD = '2026-02-30T08:00:00.000Z'
+    expect([AT, BAD, BAD, AT, 'x', 'x', '2026-03-02T08:00:01.000Z', `${AT} `].map(at)).toEqual([
+      true,
+      false,
+      false,
+      true,
+      false,
+      false,
+      true,
+      false,
+    ])
+  })
+})
+
+describe('fast-check', () => {
+  it.each([
+    ['a number field', z.object({ n: z.number() })],
+    ['a nested object', z.object({ o: z.object({ s: z.string() }) })],
+    ['a refinement', z.object({ s: z.string().refine((s) => s !== 'x') })],
+    ['a url string', z.object({ s: z.url() })],
+    ['an object with a catchall', z.object({ s: z.string() }).catchall(z.string())],
+    ['not an object', z.string()],
+  ])('refuses to be made for %s, where it would not know zod’s verdict', (_, schema) => {
+    expect(() => fastRead(schema)).toThrow(/no fast path/)
+    expect(() => fastAccepts(schema)).toThrow(/no fast path/)
+  })
+})
