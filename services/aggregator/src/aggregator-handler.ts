@@ -26,6 +26,7 @@ import {
   parseJsonRecord,
   publishedAtMs,
   recordRefusal,
+  validTraceparent,
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import {
@@ -42,7 +43,9 @@ import { createEventTimeMerger } from './event-time-merger.ts'
 import { createKeyLocks } from './key-locks.ts'
 import {
   createPublishThrottle,
+  type HeadlineTrace,
   type KeyActivity,
+  newerTrace,
   type PickedKey,
   type PublishThrottleOptions,
   type PublishTrigger,
@@ -118,11 +121,15 @@ export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(Score
 /** A headlines.scored record's event time (its publishedAt) in ms, without parsing it (see publishedAtMs). */
 export const scoredEventMs = publishedAtMs
 
-/** Adds one headline's contributions to the per-key activity the publish throttle weighs. */
+/**
+ * Adds one headline's contributions to the per-key activity the publish throttle weighs (headlines in
+ * the order of their records: on a tie of entry times, the later one's trace is kept).
+ */
 function addActivity(
   out: Map<string, KeyActivity>,
   contributions: readonly Contribution[],
   enteredMs: number,
+  trace: HeadlineTrace | undefined,
 ): void {
   for (const c of contributions) {
     const k = indicatorKey(c.dimension, c.scope)
@@ -132,7 +139,15 @@ function addActivity(
       a.sumW += c.weight
       a.sumWX += c.weight * c.value
       if (enteredMs > a.enteredMs) a.enteredMs = enteredMs
-    } else out.set(k, { n: 1, sumW: c.weight, sumWX: c.weight * c.value, enteredMs })
+      if (trace && trace === newerTrace(a.trace, trace)) a.trace = trace
+    } else
+      out.set(k, {
+        n: 1,
+        sumW: c.weight,
+        sumWX: c.weight * c.value,
+        enteredMs,
+        ...(trace ? { trace } : {}),
+      })
   }
 }
 
@@ -190,6 +205,12 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * offsets never commit while its update lives only in this process: a member killed before its trailing
  * edge leaves the marks, and the trailing edge of any member publishes marks that old (`recovered`). A
  * publish deletes the marks it settles, once Kafka acknowledged the update.
+ *
+ * Trace context: an update's record carries the `traceparent` header of the newest headline, by entry
+ * time (ingestedAt, the later record on a tie), of those it is published for whose record carried a
+ * valid one, as the scorer passes a headline's on (a dirty mark keeps it for whoever publishes it), so
+ * an alert on the update traces back to that headline. None when none of them carried one: an earlier
+ * update's headline did not move this one, and a new trace would lead nowhere.
  *
  * Order per key: indicators.v1 is compacted, so a key's last record is what a restarted reader (the
  * alerter, a desk) takes for its value, and it must be the newest reading. Batches of several
@@ -352,13 +373,20 @@ export function createAggregator(deps: AggregatorDeps) {
     const counts = new Map<PublishTrigger, number>()
     updates.forEach((u: IndicatorUpdate | undefined, i) => {
       if (!u) return
-      const { key, trigger, enteredMs } = keys[i]!
+      const { key, trigger, enteredMs, trace } = keys[i]!
       throttle.published(key, u)
       counts.set(trigger, (counts.get(trigger) ?? 0) + 1)
       const update: IndicatorUpdate = Number.isFinite(enteredMs)
         ? { ...u, ingestedAt: new Date(enteredMs).toISOString() }
         : u
-      records.push({ topic: out, key, value: JSON.stringify(update) })
+      // The trace context of the newest headline it is published for that carried one (as the scorer
+      // passes a headline's on), so an alert on this update traces back to that headline.
+      records.push({
+        topic: out,
+        key,
+        value: JSON.stringify(update),
+        ...(trace ? { headers: { traceparent: trace.traceparent } } : {}),
+      })
     })
     return { records, counts }
   }
@@ -420,6 +448,13 @@ export function createAggregator(deps: AggregatorDeps) {
     return records.length
   }
 
+  /** Per key, the trace of those that have one (for their dirty marks). */
+  const tracesOf = (items: Iterable<{ key: string; trace?: HeadlineTrace | undefined }>) => {
+    const out = new Map<string, HeadlineTrace>()
+    for (const { key, trace } of items) if (trace) out.set(key, trace)
+    return out
+  }
+
   /**
    * A batch's picked keys whose updates could not be sent: pending again, and marked dirty before the
    * batch completes, so that the trailing edge (this member's, or any member's should this one die)
@@ -429,7 +464,7 @@ export function createAggregator(deps: AggregatorDeps) {
   async function holdBack(picked: readonly PickedKey[], err: unknown): Promise<void> {
     throttle.retract(picked)
     const keys = picked.map((p) => p.key)
-    const marking = dirty.mark(keys, new Map(picked.map((p) => [p.key, p.enteredMs])))
+    const marking = dirty.mark(keys, new Map(picked.map((p) => [p.key, p.enteredMs])), tracesOf(picked))
     throttle.marking(keys, marking)
     await marking
     log.warn(
@@ -461,22 +496,31 @@ export function createAggregator(deps: AggregatorDeps) {
    * The trailing edge: pending keys whose interval has passed, and the dirty marks old enough that the
    * member that made them will not publish them (taken over, restamped, so no other member takes them
    * too). A key that is both goes out once and settles both. A mark carries the newest entry time of
-   * the headlines it held back: the update's ingestedAt, as its own member would have given it (the
-   * newer of the two for a key that is both).
+   * the headlines it held back, and the trace of the newest that carried one: the update's ingestedAt
+   * and traceparent, as its own member would have given them (the newer of the two for a key that is
+   * both).
    */
   async function due(): Promise<PickedKey[]> {
     const taken = await claim()
     const picked = throttle.due(clock.now())
     if (taken.length === 0) return picked
     const byKey = new Map(picked.map((p) => [p.key, p]))
-    for (const { key, stamp, enteredMs = Number.NEGATIVE_INFINITY } of taken) {
+    for (const { key, stamp, enteredMs = Number.NEGATIVE_INFINITY, trace } of taken) {
       const mark = Promise.resolve(stamp)
       const own = byKey.get(key)
       if (own) {
         own.marks = [...(own.marks ?? []), mark]
         if (enteredMs > own.enteredMs) own.enteredMs = enteredMs
+        // This member's own on a tie (the newer, as far as anyone can tell).
+        if (trace && (!own.trace || trace.enteredMs > own.trace.enteredMs)) own.trace = trace
       } else {
-        const p: PickedKey = { key, trigger: 'recovered', enteredMs, marks: [mark] }
+        const p: PickedKey = {
+          key,
+          trigger: 'recovered',
+          enteredMs,
+          ...(trace ? { trace } : {}),
+          marks: [mark],
+        }
         byKey.set(key, p)
         picked.push(p)
       }
@@ -513,7 +557,7 @@ export function createAggregator(deps: AggregatorDeps) {
     const outcomes: Outcome[] = new Array(records.length)
     // Each applied headline's contributions and entry time: the throttle's activity is built from them
     // once the store has said which scopes it folded into `other` (a scope beyond its kind's cap).
-    const headlines: { own: Contribution[]; enteredMs: number }[] = []
+    const headlines: { own: Contribution[]; enteredMs: number; trace: HeadlineTrace | undefined }[] = []
     const folded = new Map<string, Set<string>>()
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
@@ -571,7 +615,10 @@ export function createAggregator(deps: AggregatorDeps) {
             if (placed.aheadMs > 0) ahead.push({ headlineId: parsed.value.id, aheadMs: placed.aheadMs })
             const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)
-            headlines.push({ own, enteredMs: enteredMsOf(parsed.value.ingestedAt) })
+            const enteredMs = enteredMsOf(parsed.value.ingestedAt)
+            // The record's trace context, when valid (a malformed one is not passed on).
+            const traceparent = validTraceparent(record.headers.traceparent)
+            headlines.push({ own, enteredMs, trace: traceparent ? { traceparent, enteredMs } : undefined })
             outcomes[i] = { kind: 'ok' }
             lastOk = i
           }
@@ -617,12 +664,13 @@ export function createAggregator(deps: AggregatorDeps) {
       // offers `other` (a headline once per kind, as the store counts it), not its own key, which holds
       // nothing of it (read back, it may not even exist).
       const activity = new Map<string, KeyActivity>()
-      for (const { own, enteredMs } of headlines) {
+      for (const { own, enteredMs, trace } of headlines) {
         const scopes = own.length > 0 ? folded.get(own[0]!.headlineId) : undefined
         addActivity(
           activity,
           scopes ? foldRareScopes(own, (scope) => !scopes.has(scopeTag(scope))) : own,
           enteredMs,
+          trace,
         )
       }
       let out: Updates | undefined
@@ -632,10 +680,15 @@ export function createAggregator(deps: AggregatorDeps) {
         // its offsets never commit while their update lives only in this process.
         const chosen = new Set(picked.map((p) => p.key))
         const held = [...activity.keys()].filter((k) => !chosen.has(k))
-        // Each with its newest entry time, for the ingestedAt of whoever publishes it should this member not.
+        // Each with its newest entry time and trace, for the ingestedAt and traceparent of whoever
+        // publishes it should this member not.
         const marking =
           held.length > 0
-            ? dirty.mark(held, new Map(held.map((k) => [k, activity.get(k)!.enteredMs])))
+            ? dirty.mark(
+                held,
+                new Map(held.map((k) => [k, activity.get(k)!.enteredMs])),
+                tracesOf(held.map((k) => ({ key: k, trace: activity.get(k)!.trace }))),
+              )
             : undefined
         if (marking) {
           marking.catch(() => {}) // awaited below, after the reads (which may fail first)

@@ -1,5 +1,5 @@
 import { createTopicCatalogue, IndicatorUpdate } from '@tradepulse/contracts'
-import { createLogger, createRedisIndicatorStore, type InRecord } from '@tradepulse/platform'
+import { createLogger, createRedisIndicatorStore, type InRecord, type OutRecord } from '@tradepulse/platform'
 import { randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { Registry } from 'prom-client'
@@ -11,6 +11,7 @@ import { type DirtyKeys, dirtyKeysKey, memoryDirtyKeys, redisDirtyKeys } from '.
 import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T08:00:00Z')
+const dirty_ = (redis: Redis, key: string) => redisDirtyKeys(redis, key, 60_000)
 
 describe('dirty keys in Redis', () => {
   const { redisUrl } = testInfra()
@@ -116,6 +117,68 @@ describe('dirty keys in Redis', () => {
     expect(await run(memoryDirtyKeys())).toEqual(inRedis)
   })
 
+  /**
+   * A mark keeps the trace context of the newest headline (by entry time) it holds back that carried
+   * one, whoever marked it, until it is cleared; a taken mark answers with it.
+   */
+  it('keeps with each mark the trace of its newest traced headline, until cleared, as the memory adapter does', async () => {
+    const tp = (n: number) => `00-${String(n).padStart(32, '0')}-${'1'.repeat(16)}-01`
+    const run = async (dirty: DirtyKeys) => {
+      const traces = (list: [string, number, number][]) =>
+        new Map(list.map(([k, n, enteredMs]) => [k, { traceparent: tp(n), enteredMs }]))
+      const taken = async () =>
+        Object.fromEntries(
+          (await dirty.claimStale(0, 10)).map((m) => [
+            m.key,
+            m.trace ? [m.trace.traceparent, m.trace.enteredMs] : null,
+          ]),
+        )
+      const log: unknown[] = []
+      // a: 1 at 2,000, then 2 at 1,000 (another member's older headline): keeps 1. b: 3 at 1,000, then
+      // 4 at 1,000 (a tie: the later mark's). c: 5 with no entry time, then 6 at 0: 6. d: none, then none
+      // given: none. e: 7 with no entry time, then nothing given: keeps 7.
+      await dirty.mark(
+        ['a', 'b', 'c', 'd', 'e'],
+        undefined,
+        traces([
+          ['a', 1, 2_000],
+          ['b', 3, 1_000],
+          ['c', 5, Number.NEGATIVE_INFINITY],
+          ['e', 7, Number.NEGATIVE_INFINITY],
+        ]),
+      )
+      await dirty.mark(
+        ['a', 'b', 'c', 'd', 'e'],
+        undefined,
+        traces([
+          ['a', 2, 1_000],
+          ['b', 4, 1_000],
+          ['c', 6, 0],
+        ]),
+      )
+      log.push(await taken())
+      // Cleared, then marked again: only the new headlines' trace (none, for a).
+      await dirty.clear((await dirty.claimStale(0, 10)).filter((m) => m.key === 'a' || m.key === 'b'))
+      await dirty.mark(['a', 'b'], undefined, traces([['b', 8, 500]]))
+      log.push(await taken())
+      await dirty.clear(await dirty.claimStale(0, 10))
+      log.push(await taken())
+      return log
+    }
+    const inRedis = await run(redisDirtyKeys(redis, key, 60_000))
+    const none = Number.NEGATIVE_INFINITY
+    expect(inRedis).toEqual([
+      { a: [tp(1), 2_000], b: [tp(4), 1_000], c: [tp(6), 0], d: null, e: [tp(7), none] },
+      { a: null, b: [tp(8), 500], c: [tp(6), 0], d: null, e: [tp(7), none] },
+      {},
+    ])
+    expect(await run(memoryDirtyKeys())).toEqual(inRedis)
+    // A trace Redis holds that is not one (written by hand, or by something else): none.
+    await dirty_(redis, key).mark(['f'])
+    await redis.hset(`${key}:trace`, 'f', '12 not-a-traceparent')
+    expect((await dirty_(redis, key).claimStale(0, 10)).find((m) => m.key === 'f')?.trace).toBeUndefined()
+  })
+
   it('publishes, from a member that never saw it, a key a member left held back when it died; each key once', async () => {
     const topics = createTopicCatalogue(`${prefix}.`)
     const store = createRedisIndicatorStore(redis, {
@@ -135,18 +198,19 @@ describe('dirty keys in Redis', () => {
         publish: { intervalMs, largeChange: 10, burstFactor: 0, shortLabel: '1h' },
       })
     const ctx = { signal: new AbortController().signal }
+    const series = scoredSeries(40, { startMs: T0, spanMs: 20 * MIN_MS, idPrefix: prefix })
+    // Each headline's trace context: its index in the trace id.
+    const traceOf = (i: number) => `00-${String(i + 1).padStart(32, '0')}-${'a'.repeat(16)}-01`
     const records = (from: number, n: number): InRecord[] =>
-      scoredSeries(40, { startMs: T0, spanMs: 20 * MIN_MS, idPrefix: prefix })
-        .slice(from, from + n)
-        .map((h, i) => ({
-          topic: topics.scored.name,
-          partition: 0,
-          offset: String(from + i),
-          key: Buffer.from(h.id),
-          value: Buffer.from(JSON.stringify(h)),
-          headers: {},
-          timestamp: Date.now(),
-        }))
+      series.slice(from, from + n).map((h, i) => ({
+        topic: topics.scored.name,
+        partition: 0,
+        offset: String(from + i),
+        key: Buffer.from(h.id),
+        value: Buffer.from(JSON.stringify(h)),
+        headers: { traceparent: traceOf(from + i) },
+        timestamp: Date.now(),
+      }))
     const outOf = (outcomes: Awaited<ReturnType<ReturnType<typeof member>['handler']>>) =>
       outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))
 
@@ -160,8 +224,13 @@ describe('dirty keys in Redis', () => {
     // intervals old, read from Redis.
     const b = member(1_000)
     const sent: IndicatorUpdate[] = []
-    const collect = async (records: { value: string | Buffer }[]) => {
-      for (const r of records) sent.push(IndicatorUpdate.parse(JSON.parse(String(r.value))))
+    const traces = new Map<string, unknown>()
+    const collect = async (records: OutRecord[]) => {
+      for (const r of records) {
+        const u = IndicatorUpdate.parse(JSON.parse(String(r.value)))
+        sent.push(u)
+        traces.set(u.key, r.headers?.traceparent)
+      }
     }
     await waitFor(async () => (await b.flushDue(collect)) > 0, {
       what: 'the held-back updates published',
@@ -170,11 +239,14 @@ describe('dirty keys in Redis', () => {
     const market = sent.find((u) => u.key === 'market|global:all')!
     const now = await store.get('market', { kind: 'global', id: 'all' }, Date.parse(market.asOf))
     // With the entry time of the newest headline A held back, as A's own trailing edge would have sent it.
-    const ingestedAt = scoredSeries(40, { startMs: T0, spanMs: 20 * MIN_MS, idPrefix: prefix })
+    const ingestedAt = series
       .slice(20)
       .map((h) => h.ingestedAt)
       .sort()
       .at(-1)
+    // And the trace context of that headline (the fixtures' entry times are distinct), as A's would.
+    const newest = series.findIndex((h, i) => i >= 20 && h.ingestedAt === ingestedAt)
+    expect(traces.get('market|global:all')).toBe(traceOf(newest))
     expect({ ...market, updatedAt: undefined }).toEqual({ ...now, updatedAt: undefined, ingestedAt })
     expect(sent.every((u) => u.ingestedAt !== undefined)).toBe(true)
     expect(market.count).toBe(40)

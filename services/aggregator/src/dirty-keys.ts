@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from '@tradepulse/contracts'
-import { normalized } from '@tradepulse/platform'
+import { normalized, validTraceparent } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
+import { type HeadlineTrace, newerTrace } from './publish-throttle.ts'
 
 /**
  * A key's dirty mark: its stamp, microseconds of the marking store's clock, strictly increasing per key
@@ -11,9 +12,11 @@ export type DirtyMark = { key: string; stamp: number }
 
 /**
  * A mark taken over (claimStale), with `enteredMs`: when the newest headline it holds back entered the
- * pipeline (its ingestedAt, epoch ms), for the update's own ingestedAt; absent when none carried one.
+ * pipeline (its ingestedAt, epoch ms), for the update's own ingestedAt; absent when none carried one;
+ * and `trace`: the trace context of the newest of them (by entry time) that carried one, for the
+ * update's traceparent; absent when none did.
  */
-export type ClaimedMark = DirtyMark & { enteredMs?: number }
+export type ClaimedMark = DirtyMark & { enteredMs?: number; trace?: HeadlineTrace }
 
 /**
  * Indicator keys whose newest headlines are applied in the store but not yet on the indicators topic:
@@ -37,6 +40,8 @@ export type ClaimedMark = DirtyMark & { enteredMs?: number }
  * the headlines applied since the key's last update (IndicatorUpdate.ingestedAt), and pipeline latency
  * counts the time the update waited for its recovery. A key marked again before its mark is cleared
  * keeps the newer of the two (the mark covers both batches' headlines); a cleared mark's goes with it.
+ * Likewise the trace context (traceparent) of the newest headline it holds back that carried one, so
+ * that the update carries the trace its own member would have given it.
  *
  * Publishing a key twice is harmless (the topic is compacted, and the alerter ignores an update older
  * than the one it saw, and never fires twice for one crossing), so every doubt is settled by publishing.
@@ -47,13 +52,18 @@ export type DirtyKeys = {
   /**
    * Marks `keys`; resolves once the marks are durable, with each key's stamp. `enteredMs`: per key, the
    * newest entry time (ms) of the headlines held back (a key missing, or not finite: none carried one).
+   * `traces`: per key, the trace of the newest of them that carried one (a key missing: none did).
    */
-  mark(keys: readonly string[], enteredMs?: ReadonlyMap<string, number>): Promise<ReadonlyMap<string, number>>
+  mark(
+    keys: readonly string[],
+    enteredMs?: ReadonlyMap<string, number>,
+    traces?: ReadonlyMap<string, HeadlineTrace>,
+  ): Promise<ReadonlyMap<string, number>>
   /** Deletes each mark still at the stamp given; a key marked again since keeps its mark. */
   clear(marks: readonly DirtyMark[]): Promise<void>
   /**
    * Takes up to `limit` marks older than `olderThanMs`, restamped now (theirs until that old again), each
-   * with the newest entry time it holds back, if any.
+   * with the newest entry time and trace it holds back, if any.
    */
   claimStale(olderThanMs: number, limit: number): Promise<ClaimedMark[]>
 }
@@ -65,6 +75,7 @@ const finiteOrUndefined = (ms: number | undefined): number | undefined =>
 export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
   const marks = new Map<string, number>()
   const entered = new Map<string, number>()
+  const traced = new Map<string, HeadlineTrace>()
   // The clock in µs, moving on by at least 1 µs a call (Redis's TIME has µs; a ms clock alone would
   // give two calls within one ms the same time).
   let last = Number.NEGATIVE_INFINITY
@@ -73,7 +84,7 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
     return last
   }
   return {
-    mark: async (keys, enteredMs) => {
+    mark: async (keys, enteredMs, traces) => {
       const now = nowUs()
       const out = new Map<string, number>()
       for (const key of keys) {
@@ -86,6 +97,9 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
         const e = kept === undefined || (given !== undefined && given > kept) ? given : kept
         if (e === undefined) entered.delete(key)
         else entered.set(key, e)
+        const t = newerTrace(old === undefined ? undefined : traced.get(key), traces?.get(key))
+        if (t === undefined) traced.delete(key)
+        else traced.set(key, t)
       }
       return out
     },
@@ -94,6 +108,7 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
         if (marks.get(key) === stamp) {
           marks.delete(key)
           entered.delete(key)
+          traced.delete(key)
         }
     },
     claimStale: async (olderThanMs, limit) => {
@@ -104,7 +119,13 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
         if (stamp > now - olderThanMs * 1_000) continue
         marks.set(key, now)
         const e = entered.get(key)
-        out.push(e === undefined ? { key, stamp: now } : { key, stamp: now, enteredMs: e })
+        const t = traced.get(key)
+        out.push({
+          key,
+          stamp: now,
+          ...(e === undefined ? {} : { enteredMs: e }),
+          ...(t ? { trace: t } : {}),
+        })
       }
       return out
     },
@@ -119,12 +140,18 @@ const NOW_US = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])`
 
 /**
- * KEYS[1] the sorted set, KEYS[2] the hash of entry times; ARGV[1] their TTL (ms), then key, entry time
- * pairs (an empty time: none). A key still marked keeps the newer entry time. Returns each key's stamp.
+ * KEYS[1] the sorted set, KEYS[2] the hash of entry times, KEYS[3] the hash of traces; ARGV[1] their TTL
+ * (ms), then key, entry time, trace triples (an empty time or trace: none; a trace is its headline's
+ * entry time, empty for none, a space and its traceparent). A key still marked keeps the newer entry
+ * time, and the newer trace by its entry time (the one given on a tie). Returns each key's stamp.
  */
 const MARK = `${NOW_US}
+local function at(trace)
+  local ms = string.match(trace, '^(%S*) ')
+  return (ms and tonumber(ms)) or -math.huge
+end
 local out = {}
-for i = 2, #ARGV, 2 do
+for i = 2, #ARGV, 3 do
   local k = ARGV[i]
   local s = now
   local old = redis.call('ZSCORE', KEYS[1], k)
@@ -138,19 +165,30 @@ for i = 2, #ARGV, 2 do
     if kept and (e == '' or tonumber(kept) > tonumber(e)) then e = kept end
   end
   if e == '' then redis.call('HDEL', KEYS[2], k) else redis.call('HSET', KEYS[2], k, e) end
+  local t = ARGV[i + 2]
+  if old then
+    local kept = redis.call('HGET', KEYS[3], k)
+    if kept and (t == '' or at(kept) > at(t)) then t = kept end
+  end
+  if t == '' then redis.call('HDEL', KEYS[3], k) else redis.call('HSET', KEYS[3], k, t) end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
 return out
 `
 
-/** KEYS[1] the sorted set, KEYS[2] the entry times; ARGV key, stamp pairs. Deletes each mark still at its stamp. */
+/**
+ * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces; ARGV key, stamp pairs. Deletes
+ * each mark still at its stamp.
+ */
 const CLEAR = `local n = 0
 for i = 1, #ARGV, 2 do
   local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if s and tonumber(s) == tonumber(ARGV[i + 1]) then
     redis.call('ZREM', KEYS[1], ARGV[i])
     redis.call('HDEL', KEYS[2], ARGV[i])
+    redis.call('HDEL', KEYS[3], ARGV[i])
     n = n + 1
   end
 end
@@ -158,8 +196,8 @@ return n
 `
 
 /**
- * KEYS[1] the sorted set, KEYS[2] the entry times; ARGV[1] the age (ms), ARGV[2] the limit. Returns
- * {stamp, keys taken, their entry times (false for none)}.
+ * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces; ARGV[1] the age (ms), ARGV[2] the
+ * limit. Returns {stamp, keys taken, their entry times, their traces (false for none)}.
  */
 const CLAIM = `${NOW_US}
 local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
@@ -167,50 +205,96 @@ local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, A
 local stamp = string.format('%.0f', now)
 for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
 local entered = {}
-if #stale > 0 then entered = redis.call('HMGET', KEYS[2], unpack(stale)) end
-return {stamp, stale, entered}
+local traces = {}
+if #stale > 0 then
+  entered = redis.call('HMGET', KEYS[2], unpack(stale))
+  traces = redis.call('HMGET', KEYS[3], unpack(stale))
+end
+return {stamp, stale, entered, traces}
 `
+
+/** A trace as the hash of traces holds it: its entry time (empty for none), a space, its traceparent. */
+const traceValue = (t: HeadlineTrace | undefined): string => {
+  if (!t) return ''
+  const ms = finiteOrUndefined(t.enteredMs)
+  return `${ms === undefined ? '' : Math.round(ms)} ${t.traceparent}`
+}
+/** A trace read back from the hash (a value not of that form, or not a valid traceparent: none). */
+const traceFrom = (value: string | null | undefined): HeadlineTrace | undefined => {
+  if (value == null) return undefined
+  const space = value.indexOf(' ')
+  const traceparent = space < 0 ? undefined : validTraceparent(value.slice(space + 1))
+  if (!traceparent) return undefined
+  const ms = value.slice(0, space)
+  const enteredMs = ms === '' ? Number.NEGATIVE_INFINITY : Number(ms)
+  return Number.isNaN(enteredMs) ? undefined : { traceparent, enteredMs }
+}
 
 /**
  * In Redis: one sorted set per consumer group, `<REDIS_KEY_PREFIX>:dirty:{<group>}`, indicator key →
- * stamp (Redis's clock, µs), and beside it the hash `…:entered` (same hash tag, same slot), indicator
- * key → the newest entry time its mark holds back (ms), both expiring `ttlMs` after their last mark.
- * Each call is one script, one round trip, however many keys. (Marks made before the hash existed
- * have no entry time: their updates go out without ingestedAt, as they did.)
+ * stamp (Redis's clock, µs), and beside it the hashes `…:entered` and `…:trace` (same hash tag, same
+ * slot), indicator key → the newest entry time its mark holds back (ms), and → the trace of the newest
+ * headline it holds back that carried one, all expiring `ttlMs` after their last mark. Each call is one
+ * script, one round trip, however many keys. (Marks made before a hash existed have no entry time or
+ * trace: their updates go out without ingestedAt or traceparent, as they did. A member of a version
+ * before the traces neither writes nor clears them: a key it marks again keeps the trace an earlier
+ * mark had, and one whose mark it clears keeps its trace until marked anew, a headline of an update
+ * before.)
  */
 export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyKeys {
   const enteredKey = `${key}:entered`
+  const traceKey = `${key}:trace`
   return {
-    mark: (keys, enteredMs) =>
+    mark: (keys, enteredMs, traces) =>
       normalized(async () => {
         if (keys.length === 0) return new Map()
         const args = keys.flatMap((k) => {
           const e = finiteOrUndefined(enteredMs?.get(k))
-          return [k, e === undefined ? '' : String(Math.round(e))]
+          return [k, e === undefined ? '' : String(Math.round(e)), traceValue(traces?.get(k))]
         })
-        const stamps = (await redis.eval(MARK, 2, key, enteredKey, String(ttlMs), ...args)) as string[]
+        const stamps = (await redis.eval(
+          MARK,
+          3,
+          key,
+          enteredKey,
+          traceKey,
+          String(ttlMs),
+          ...args,
+        )) as string[]
         return new Map(keys.map((k, i) => [k, Number(stamps[i])]))
       }),
     clear: (list) =>
       normalized(async () => {
         if (list.length === 0) return
-        await redis.eval(CLEAR, 2, key, enteredKey, ...list.flatMap((m) => [m.key, String(m.stamp)]))
+        await redis.eval(
+          CLEAR,
+          3,
+          key,
+          enteredKey,
+          traceKey,
+          ...list.flatMap((m) => [m.key, String(m.stamp)]),
+        )
       }),
     claimStale: (olderThanMs, limit) =>
       normalized(async () => {
-        const [stamp, keys, entered] = (await redis.eval(
+        const [stamp, keys, entered, traces] = (await redis.eval(
           CLAIM,
-          2,
+          3,
           key,
           enteredKey,
+          traceKey,
           String(olderThanMs),
           String(limit),
-        )) as [string, string[], (string | null)[]]
+        )) as [string, string[], (string | null)[], (string | null)[]]
         return keys.map((k, i): ClaimedMark => {
           const e = entered[i] == null ? undefined : finiteOrUndefined(Number(entered[i]))
-          return e === undefined
-            ? { key: k, stamp: Number(stamp) }
-            : { key: k, stamp: Number(stamp), enteredMs: e }
+          const t = traceFrom(traces[i])
+          return {
+            key: k,
+            stamp: Number(stamp),
+            ...(e === undefined ? {} : { enteredMs: e }),
+            ...(t ? { trace: t } : {}),
+          }
         })
       }),
   }

@@ -90,4 +90,44 @@ describe('createPublishThrottle', () => {
     t.marking(['k'], Promise.reject(new Error('Redis down')))
     expect(await stamps(t.offer(one(0), 4_200))).toEqual([12])
   })
+
+  it('publishes with a key the trace of its newest headline by entry time that carried one, whichever pick or edge publishes it', () => {
+    const t = createPublishThrottle(options)
+    const tp = (n: number) => `00-${String(n).padStart(32, '0')}-${'1'.repeat(16)}-01`
+    /** One headline on key k entered at `enteredMs`, with trace n (none when undefined). */
+    const traced = (enteredMs: number, n?: number) =>
+      new Map([
+        [
+          'k',
+          {
+            n: 1,
+            sumW: 1,
+            sumWX: 0,
+            enteredMs,
+            ...(n === undefined ? {} : { trace: { traceparent: tp(n), enteredMs } }),
+          },
+        ],
+      ])
+    const traceOfPick = (picked: { trace?: { traceparent: string } }[]) => picked[0]?.trace?.traceparent
+    expect(traceOfPick(t.offer(traced(5, 1), 0))).toBe(tp(1))
+    t.published('k', update(0, 100))
+    // Held back: 2 entered at 900, then 3 at 400 (came later, entered earlier), then one without a
+    // trace at 950: the trailing edge carries 2, the newest that had one (its ingestedAt 950).
+    t.offer(traced(900, 2), 100)
+    t.offer(traced(400, 3), 200)
+    t.offer(traced(950), 300)
+    const trailing = t.due(1_000)
+    expect(trailing).toMatchObject([{ trigger: 'trailing', enteredMs: 950 }])
+    expect(traceOfPick(trailing)).toBe(tp(2))
+    // Its send failed: pending again with its trace, due at once; the next batch takes it, and on a tie
+    // of entry times the later headline's trace goes.
+    t.retract(trailing)
+    const again = t.offer(traced(900, 4), 1_100)
+    expect(again).toMatchObject([{ trigger: 'interval', enteredMs: 950 }])
+    expect(traceOfPick(again)).toBe(tp(4))
+    // An interval pick takes what is still pending with it; none of them traced: none.
+    expect(t.offer(traced(3_000), 3_000)).toEqual([{ key: 'k', trigger: 'interval', enteredMs: 3_000 }])
+    t.offer(traced(3_100, 5), 3_100)
+    expect(traceOfPick(t.offer(traced(3_000), 4_100))).toBe(tp(5))
+  })
 })

@@ -1,19 +1,32 @@
 import type { IndicatorUpdate } from '@tradepulse/contracts'
 
 /**
- * What one batch brought to one indicator key: headlines, Σ weight and Σ weight·value, and the newest
- * pipeline entry time (ms) among those headlines (-Infinity when none carried one).
+ * What one batch brought to one indicator key: headlines, Σ weight and Σ weight·value, the newest
+ * pipeline entry time (ms) among those headlines (-Infinity when none carried one), and the trace
+ * context of the newest of them that carried a valid one (absent when none did).
  */
-export type KeyActivity = { n: number; sumW: number; sumWX: number; enteredMs: number }
+export type KeyActivity = { n: number; sumW: number; sumWX: number; enteredMs: number; trace?: HeadlineTrace }
 
 /**
- * A key picked to publish, why, and the newest entry time of the activity it publishes; `marks`: the
- * stamps of the dirty marks (see dirty-keys.ts) that publishing it settles, once known.
+ * A headline's W3C trace context (its record's valid `traceparent`) and its entry time (ms; -Infinity
+ * when it has none): an indicator update carries the newest, by entry time, of those of the headlines
+ * it is published for (the later one on a tie).
+ */
+export type HeadlineTrace = { traceparent: string; enteredMs: number }
+
+/** The newer of two traces by entry time, `b` on a tie (b is the later headline). */
+export const newerTrace = (a: HeadlineTrace | undefined, b: HeadlineTrace | undefined) =>
+  !b ? a : !a || b.enteredMs >= a.enteredMs ? b : a
+
+/**
+ * A key picked to publish, why, and the newest entry time and trace of the activity it publishes;
+ * `marks`: the stamps of the dirty marks (see dirty-keys.ts) that publishing it settles, once known.
  */
 export type PickedKey = {
   key: string
   trigger: PublishTrigger
   enteredMs: number
+  trace?: HeadlineTrace
   marks?: Promise<number | undefined>[]
 }
 
@@ -60,6 +73,9 @@ const newest = async (marks: readonly Promise<number | undefined>[]): Promise<nu
   return max
 }
 
+/** The trace of an activity or pick, as a property to spread (none when absent). */
+const traceOf = (trace: HeadlineTrace | undefined): { trace?: HeadlineTrace } => (trace ? { trace } : {})
+
 const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
   a
     ? {
@@ -67,6 +83,7 @@ const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
         sumW: a.sumW + b.sumW,
         sumWX: a.sumWX + b.sumWX,
         enteredMs: Math.max(a.enteredMs, b.enteredMs),
+        ...traceOf(newerTrace(a.trace, b.trace)),
       }
     : { ...b }
 
@@ -106,16 +123,23 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
         if (!e || nowMs - e.lastMs >= options.intervalMs) {
           // Activity still pending from before (its trailing edge not yet run) goes out with this one.
           const enteredMs = Math.max(e?.pending?.enteredMs ?? Number.NEGATIVE_INFINITY, a.enteredMs)
+          const trace = traceOf(newerTrace(e?.pending?.trace, a.trace))
           const marks = takeMark(e)
           entries.set(key, { ...e, lastMs: nowMs, pending: undefined })
-          out.push({ key, trigger: 'interval', enteredMs, ...marks })
+          out.push({ key, trigger: 'interval', enteredMs, ...trace, ...marks })
           continue
         }
         const pending = merge(e.pending, a)
         if (isLarge(e, pending)) {
           e.lastMs = nowMs
           e.pending = undefined
-          out.push({ key, trigger: 'large_change', enteredMs: pending.enteredMs, ...takeMark(e) })
+          out.push({
+            key,
+            trigger: 'large_change',
+            enteredMs: pending.enteredMs,
+            ...traceOf(pending.trace),
+            ...takeMark(e),
+          })
         } else {
           e.pending = pending
         }
@@ -152,10 +176,10 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
      * once, as nothing went out (the trailing edge's next tick takes them).
      */
     retract(picked: readonly PickedKey[]): void {
-      for (const { key, enteredMs, marks } of picked) {
+      for (const { key, enteredMs, trace, marks } of picked) {
         const e = entries.get(key)
         if (!e) continue
-        e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs })
+        e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs, ...traceOf(trace) })
         e.lastMs = Number.NEGATIVE_INFINITY
         // A mark written since the pick is newer than the pick's, and covers it.
         if (!e.mark && marks?.length) e.mark = newest(marks)
@@ -168,7 +192,8 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
       for (const [key, e] of entries) {
         if (nowMs - e.lastMs < options.intervalMs) continue
         if (e.pending) {
-          out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs, ...takeMark(e) })
+          const { enteredMs, trace } = e.pending
+          out.push({ key, trigger: 'trailing', enteredMs, ...traceOf(trace), ...takeMark(e) })
           e.lastMs = nowMs
           e.pending = undefined
         } else {
@@ -183,7 +208,8 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
       const out: PickedKey[] = []
       for (const [key, e] of entries) {
         if (!e.pending) continue
-        out.push({ key, trigger: 'trailing', enteredMs: e.pending.enteredMs, ...takeMark(e) })
+        const { enteredMs, trace } = e.pending
+        out.push({ key, trigger: 'trailing', enteredMs, ...traceOf(trace), ...takeMark(e) })
         e.lastMs = nowMs
         e.pending = undefined
       }

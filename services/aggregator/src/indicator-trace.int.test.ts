@@ -1,0 +1,156 @@
+import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import {
+  type CollectedMessage,
+  collectTopic,
+  createTopics,
+  randomName,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { buildAggregatorApp } from './build-app.ts'
+import { AggregatorConfig } from './config.ts'
+import { scoredSeries } from './scored-fixtures.ts'
+
+const silent = createLogger({ level: 'silent' })
+const MARKET = 'market|global:all'
+
+/** A W3C traceparent with a random trace id and parent id, sampled. */
+const traceparent = () => {
+  const hex = (n: number) =>
+    Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('')
+  return `00-${hex(32)}-${hex(16)}-01`
+}
+const traceIdOf = (tp: string | undefined) => tp?.split('-')[1]
+
+describe('aggregator: an indicator update carries the trace context of the newest headline that moved it', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let keyPrefix: string
+  let producer: Producer
+  let redis: Redis
+  let cleanups: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('aggtrace')}.`
+    keyPrefix = prefix.replace(/\W/g, '_')
+    cleanups = []
+    producer = await testProducer(kafkaBrokers)
+    redis = new Redis(redisUrl)
+    cleanups.push(
+      () => producer.disconnect(),
+      async () => {
+        const keys = await redis.keys(`${keyPrefix}*`)
+        if (keys.length) await redis.unlink(...keys)
+        await redis.quit()
+      },
+    )
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+  })
+
+  /** A live headline with a market score alone (no entities): market and uncertainty, global scope. */
+  const headline = (id: string, enteredMs: number): ScoredHeadline => {
+    const [h] = scoredSeries(1, { startMs: Date.now(), spanMs: 1, idPrefix: id })
+    return {
+      ...h!,
+      publishedAt: new Date().toISOString(),
+      ingestedAt: new Date(enteredMs).toISOString(),
+      scores: {
+        tariff: { score: 0, relevance: 0, confidence: 0, label: null },
+        supplyChain: { score: 0, relevance: 0, confidence: 0, label: null },
+        market: { score: 0.1, label: 'neutral' },
+        uncertainty: 0,
+      },
+      entities: { regions: [], commodities: [], sectors: [], companies: [] },
+    }
+  }
+
+  const updatesOf = (messages: readonly CollectedMessage[], key: string) =>
+    messages
+      .filter((m) => m.key === key)
+      .sort((a, b) => Number(a.offset) - Number(b.offset))
+      .map((m) => ({ update: IndicatorUpdate.parse(JSON.parse(m.value!.toString())), headers: m.headers }))
+
+  it('a scored headline with a traceparent in, the indicator update out with the same trace; held back, the newest by entry time', async () => {
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    cleanups.push(updates.stop)
+    const config = loadConfig(AggregatorConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      // Long enough that the headlines after the first are surely held back for the trailing edge.
+      AGGREGATOR_PUBLISH_INTERVAL_MS: '3000',
+      AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
+      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+    })
+    const app = buildAggregatorApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    await app.start()
+    await app.runner.joined()
+    const send = (headlines: { h: ScoredHeadline; traceparent?: string }[]) =>
+      producer.send({
+        topic: topics.scored.name,
+        messages: headlines.map(({ h, traceparent }) => ({
+          key: h.id,
+          value: JSON.stringify(h),
+          ...(traceparent ? { headers: { traceparent } } : {}),
+        })),
+      })
+    const t0 = Date.now() - 60_000
+
+    // One headline: its update (the key's first, published at once) carries its trace context.
+    const first = traceparent()
+    await send([{ h: headline('a', t0), traceparent: first }])
+    const [published] = await waitFor(() => {
+      const list = updatesOf(updates.messages, MARKET)
+      return list.length > 0 && list
+    })
+    expect(published!.update.count).toBe(1)
+    expect(published!.headers.traceparent).toBe(first)
+    expect(traceIdOf(published!.headers.traceparent)).toBe(traceIdOf(first))
+
+    // Two more within the interval, held back: the trailing update carries the trace of the newer by
+    // entry time (ingestedAt, as its own ingestedAt), not of the one read last.
+    const newer = traceparent()
+    const older = traceparent()
+    await send([
+      { h: headline('b', t0 + 2_000), traceparent: newer },
+      { h: headline('c', t0 + 1_000), traceparent: older },
+    ])
+    const trailing = await waitFor(
+      () => updatesOf(updates.messages, MARKET).find((u) => u.update.count === 3),
+      { what: 'the trailing update' },
+    )
+    expect(trailing.headers.traceparent).toBe(newer)
+    expect(trailing.update.ingestedAt).toBe(new Date(t0 + 2_000).toISOString())
+
+    // Headlines without a valid traceparent (none, or a malformed one): their update carries none, not
+    // an earlier headline's, and not a new, unrelated trace.
+    await send([
+      { h: headline('d', t0 + 3_000) },
+      { h: headline('e', t0 + 4_000), traceparent: `00-${'z'.repeat(32)}-${'0'.repeat(15)}1-01` },
+    ])
+    const untraced = await waitFor(
+      () => updatesOf(updates.messages, MARKET).find((u) => u.update.count === 5),
+      { what: 'the update of the untraced headlines' },
+    )
+    expect(untraced.headers.traceparent).toBeUndefined()
+  })
+})
