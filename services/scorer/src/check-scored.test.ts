@@ -128,7 +128,24 @@ describe('acceptsAs(ScoredHeadline)', () => {
       z.object({ a: z.string().optional() }),
       z.strictObject({ a: z.string().optional() }),
     ]
-    const values = [0, 1, 0.5, -1, 1.5, 2 ** 53, '', 'a', 'aa', 'aaaa', 'ab', '2026-02-29', '2024-02-29']
+    // Strings beyond the BMP: zod counts their length in code points, .length in UTF-16 units.
+    const astral = ['😀', '😀😀', '😀😀😀', 'a😀', '😀😀😀😀', '\ud83d', '\ud83d\ud83d\ud83d\ud83d']
+    const values = [
+      0,
+      1,
+      0.5,
+      -1,
+      1.5,
+      2 ** 53,
+      '',
+      'a',
+      'aa',
+      'aaaa',
+      'ab',
+      '2026-02-29',
+      '2024-02-29',
+      ...astral,
+    ]
     const more = [null, undefined, ['a', null], ['b'], {}, { a: 'x' }, { a: 1 }, { b: 1 }, { a: undefined }]
     for (const schema of schemas)
       for (const v of [...values, ...more])

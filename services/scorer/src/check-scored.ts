@@ -12,6 +12,21 @@ const unsupported = (what: string): never => {
   throw new Error(`acceptsAs: no fast check for ${what}; add it (and a case to check-scored.test.ts)`)
 }
 
+/** The code points of a string, as zod counts a string's length. */
+function codePoints(text: string): number {
+  let n = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    // A high surrogate followed by a low one is one code point.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) i++
+    }
+    n++
+  }
+  return n
+}
+
 /** A number as a JavaScript literal (only finite numbers are bounds zod takes for a number). */
 function literal(n: unknown): string {
   if (typeof n !== 'number' || !Number.isFinite(n)) return unsupported(`a bound ${String(n)}`)
@@ -42,10 +57,16 @@ export function acceptsAs(schema: z.core.$ZodType): (value: unknown) => boolean 
         return `if (${x} <${op} ${literal(c.value)}) return false\n`
       case 'less_than':
         return `if (${x} >${op} ${literal(c.value)}) return false\n`
-      case 'min_length':
-        return `if (${x}.length < ${literal(c.minimum)}) return false\n`
-      case 'max_length':
-        return `if (${x}.length > ${literal(c.maximum)}) return false\n`
+      // zod counts a string's length in code points (an emoji is one), an array's in elements; UTF-16
+      // units, what .length counts, are at least the code points, so they are counted only near the bound.
+      case 'min_length': {
+        const min = literal(c.minimum)
+        return `if (${x}.length < ${min} || (typeof ${x} === 'string' && ${x}.length < 2 * ${min} && ${pass(codePoints)}(${x}) < ${min})) return false\n`
+      }
+      case 'max_length': {
+        const max = literal(c.maximum)
+        return `if (${x}.length > ${max} && (typeof ${x} !== 'string' || ${pass(codePoints)}(${x}) > ${max})) return false\n`
+      }
       case 'string_format': {
         if (!PATTERN_FORMATS.has(c.format as string) || !(c.pattern instanceof RegExp))
           return unsupported(`a ${String(c.format)} string`)
