@@ -2782,9 +2782,8 @@ describe('issue #3: round 37, probes 26 and 27 (2.0.69)', () => {
     ['China to keep rare earth licensing regime in place indefinitely, ministry says', 'negative'],
     ['White House scraps Biden-era chip rule', 'positive'],
     ['Commerce rescinds AI diffusion rule', 'positive'],
-    // What is rebuffed is not done; none of a measure is no measure.
+    // What is rebuffed is not done.
     ["Lutnick rebuffs chipmakers' plea to loosen China export rules", 'negative'],
-    ['None of the threatened tariffs on European cars will take effect, White House says', 'positive'],
     // A verb of bringing about takes the act named as a noun after it, which acts on the measure.
     ['Britain secures cut in U.S. car tariffs', 'positive'],
     ['EU wins reduction of steel duties', 'positive'],
@@ -2822,5 +2821,39 @@ describe('issue #3: round 37, bodies and firms (2.0.70)', () => {
     )
     expect(cue?.cue).toBe('roll back + tariffs')
     expect(cue?.weight).toBeGreaterThanOrEqual(0.9)
+  })
+})
+
+describe('issue #3: round 37 review, mended in 2.0.71', () => {
+  tariffCases([
+    // A licence regime for exports or strategic goods is a control; the phrase beats "export licence".
+    ['Beijing eases export licence regime for rare earth magnets', 'positive'],
+    ['Trump to scrap AI chip rule', 'positive'],
+  ] as [string, string][])
+  it('a licence regime of no trade (alcohol, fishing) is no trade measure', () => {
+    expect(tariff('Scotland tightens alcohol licence regime for supermarkets').label).toBeNull()
+    expect(tariff('India tightens fishing licence regime in Arabian Sea').label).toBeNull()
+  })
+  it('"none of" does not flip a measure named as a modifier', () => {
+    expect(tariff('None of the tariff revenue will go to farmers, Bessent says').label).not.toBe('positive')
+  })
+  const bodyCue = (body: string) =>
+    score('Markets', body).explanation.find((c) => c.dimension === 'tariff' && c.span.field === 'body')
+  it('a past perfect reported by a verb after it in its sentence is the news', () => {
+    expect(
+      bodyCue('Washington had lifted the duties on Canadian steel, officials said.')?.weight,
+    ).toBeGreaterThanOrEqual(0.9)
+  })
+  it('a past perfect with an adverb or "not" before its participle is still background', () => {
+    expect(
+      Math.abs(bodyCue('Washington had quietly lifted the duties on Canadian steel.')?.weight ?? 1),
+    ).toBeLessThan(0.5)
+  })
+  it('"added" and "reported" are no reporting of speech when they take an object', () => {
+    expect(
+      Math.abs(
+        bodyCue('The company added 200 jobs after Washington had imposed duties on steel.')?.weight ?? 1,
+      ),
+    ).toBeLessThan(0.5)
   })
 })

@@ -582,15 +582,26 @@ const BEEN_WORD: WordsByLength = byLength(['been'])
 const REPORTING_WORDS: WordsByLength = byLength([
   'said',
   'says',
+  'say',
   'told',
   'announced',
   'confirmed',
   'stated',
-  'reported',
-  'added',
-  'noted',
   'wrote',
   'according',
+])
+/** Words that may stand between "had" and its participle ("had quietly lifted", "had not lifted"). */
+const PERFECT_GAP_WORDS: WordsByLength = byLength([
+  'not',
+  'already',
+  'also',
+  'just',
+  'previously',
+  'earlier',
+  'since',
+  'briefly',
+  'quietly',
+  'never',
 ])
 /** Acts that stopping counters rather than undoes (see pausedActs). */
 const MISDEED_WORDS: WordsByLength = byLength(['dumping', 'stealing', 'cheating', 'smuggling'])
@@ -2463,21 +2474,32 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (it.predOn[k] !== 1) continue
       let j = (it.s[k] as number) - 1
       if (j >= 0 && tb.kind[j] === WORD && wordIn(j, BEEN_WORD)) j--
+      if (j >= 0 && tb.kind[j] === WORD && wordIn(j, PERFECT_GAP_WORDS)) j--
       if (j < 0 || tb.kind[j] !== WORD || !wordIn(j, HAD_WORD)) continue
-      let reported = false
-      for (let q = j - 1; q >= 0; q--) {
-        if (tb.kind[q] === BREAK) {
-          const c = text0.charCodeAt(tb.start[q] as number)
-          if (c === 46 || c === 10 || c === 33 || c === 63) break
-          continue
-        }
-        if (tb.kind[q] === WORD && wordIn(q, REPORTING_WORDS)) {
-          reported = true
-          break
-        }
-      }
-      if (!reported) it.intens[k] = (it.intens[k] as number) * RULES.backgroundWeight
+      if (!reportedIn(j)) it.intens[k] = (it.intens[k] as number) * RULES.backgroundWeight
     }
+  }
+
+  /**
+   * Whether the sentence of token j reports speech, before it ("China said it had ...") or after it
+   * ("Washington had lifted the duties, officials said", "according to officials").
+   */
+  function reportedIn(j: number): boolean {
+    const endsSentence = (q: number) => {
+      const c = text0.charCodeAt(tb.start[q] as number)
+      return c === 46 || c === 10 || c === 33 || c === 63
+    }
+    for (let q = j - 1; q >= 0; q--) {
+      if (tb.kind[q] === BREAK) {
+        if (endsSentence(q)) break
+      } else if (tb.kind[q] === WORD && wordIn(q, REPORTING_WORDS)) return true
+    }
+    for (let q = j + 1; q < tb.count; q++) {
+      if (tb.kind[q] === BREAK) {
+        if (endsSentence(q)) break
+      } else if (tb.kind[q] === WORD && wordIn(q, REPORTING_WORDS)) return true
+    }
+    return false
   }
 
   /** The predicate left of target item t (and of item k), in its clause, that took t, or -1. */
@@ -3366,8 +3388,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // right before an act named as a noun (a preposition after it) takes the act, which acts on the
         // measure; the verb does not (it read the measure as brought about, the cut's opposite).
         // (Trade measures only: "opens probe into factory", "launches review of supply chain" stay as read.)
-        if (pred.sign > 0 && pred.fixed === 0 && t > k + 1 && target.tariff !== 0 && nounActTaken(k, t))
+        // Only hoped for or sought ("hopes to secure cut in car tariffs"), the act is too: the verb's hedge
+        // goes to it.
+        if (pred.sign > 0 && pred.fixed === 0 && t > k + 1 && target.tariff !== 0 && nounActTaken(k, t)) {
+          if (hedge < (itHedge[k + 1] as number)) itHedge[k + 1] = hedge
           continue
+        }
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.
         if ((target.polarity === 0 || pred.sign === 0) && pred.fixed === 0) continue
         const marketTarget = target.tariff === 0 && target.supply === 0

@@ -700,16 +700,21 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
-      // A regime or list of licences is the control that requires them ("China to keep rare earth licensing
-      // regime in place", "adds graphite to export licence list"), not licences granted.
-      'n licensing regime',
-      'n licence regime',
-      'n license regime',
+      // A regime or list of licences for exports or strategic goods is the control that requires them
+      // ("China to keep rare earth licensing regime in place", "adds graphite to export licence list"),
+      // not licences granted. Only so qualified: an alcohol or fishing licence regime is no trade measure.
+      ...['export', 'rare earth', 'chip', 'dual use', 'mineral'].flatMap((what) => [
+        `n ${what} licensing regime`,
+        `n ${what} licence regime`,
+        `n ${what} license regime`,
+      ]),
       'n export licence list',
       'n export license list',
       // Rules on which chips may be sold abroad ("White House scraps Biden-era chip rule", "rescinds AI
       // diffusion rule").
       'n chip rule',
+      'n ai chip rule',
+      'n chip export rule',
       'n diffusion rule',
       // Licences made a condition ("China to require export licences for graphite", "U.S. to require
       // licences for Nvidia chip sales"): a control, not a licence granted.
@@ -4246,8 +4251,6 @@ export const NEGATORS = [
   'failure to',
   // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
   'not yet',
-  // "None of the threatened tariffs will take effect".
-  'none of',
   // "has yet to grant Huawei licences", "China yet to lift ban on U.S. beef": not done so far, as "not
   // yet" ("yet to decide whether to" is a hedge: HEDGES).
   'yet to',
