@@ -1,7 +1,6 @@
-import { isUtf8 } from 'node:buffer'
 import { hash } from 'node:crypto'
 import { Headline, LIMITS, type RawHeadline, RawHeadlineReader } from '@tradepulse/contracts'
-import { duplicateKeyPath, formatIssues, skipBom } from '@tradepulse/platform'
+import { formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
 import { fastAccepts, fastRead } from './fast-check.ts'
 import { normalizeText, truncate } from './normalize.ts'
 
@@ -88,67 +87,17 @@ function reject(reason: IngestRejection, message: string): ParseResult {
 const readRaw = fastRead(RawHeadlineReader)
 const headlineAccepts = fastAccepts(Headline)
 
-/** `^[^"]*(?:"[^"]*){n}$`: text with exactly n quotes, by n (made when first needed). */
-const QUOTES: RegExp[] = []
-
-/**
- * True when `text`, which JSON.parse read as `json`, certainly names no key twice in any object; false
- * when it may (duplicateKeyPath then scans it). Most raw records are one object of string fields. Each
- * quote of a JSON text opens or closes a string or is escaped inside one, so an object of k keys, every
- * value a string, written with no key twice, holds exactly 4k quotes, plus any escaped ones. A key given
- * twice adds its second string and its earlier value (a string, an object, a number...) to the text but
- * not to the object: more than 4k quotes. So exactly 4k quotes means no key twice, and is one precompiled
- * count, where the scan finds and compares every key (a third of a record's parse, measured). A value
- * that is no string could hide a key given twice (a number holds no quote): such objects are scanned.
- */
-function namesNoKeyTwice(json: unknown, text: string): boolean {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return false
-  let keys = 0
-  for (const key in json) {
-    if (typeof (json as Record<string, unknown>)[key] !== 'string') return false
-    keys++
-  }
-  if (keys > 16) return false
-  const quotes = 4 * keys
-  QUOTES[quotes] ??= new RegExp(`^[^"]*(?:"[^"]*){${quotes}}$`)
-  return QUOTES[quotes].test(text)
-}
-
 /**
  * A raw record's bytes → the RawHeadline they hold, or why not: platform's parseJsonRecord with
- * RawHeadlineReader, step for step and word for word (checked against it in parse-raw.test.ts), but with
- * the reader's fast path (fastRead); zod runs only on a record the fast path does not take, to accept it
- * or name what is wrong.
+ * RawHeadlineReader and the reader's fast path (fastRead); zod runs only on a record the fast path does
+ * not take, to accept it or name what is wrong.
  */
 function parseRawJson(
   value: Buffer,
 ): { ok: true; value: RawHeadline } | { ok: false; reason: IngestRejection; message: string } {
-  if (value.length === 0) return { ok: false, reason: 'empty_record', message: 'record has no value' }
-  if (!isUtf8(value)) return { ok: false, reason: 'invalid_utf8', message: 'record value is not valid UTF-8' }
-  let json: unknown
-  const text = value.toString('utf8')
-  try {
-    json = JSON.parse(text)
-  } catch (err) {
-    return {
-      ok: false,
-      reason: 'invalid_json',
-      message: `record value is not JSON: ${(err as Error).message}`,
-    }
-  }
-  const dup = namesNoKeyTwice(json, text) ? undefined : duplicateKeyPath(text)
-  if (dup) {
-    return {
-      ok: false,
-      reason: 'schema_invalid',
-      message: `${dup.join('.')}: key given more than once in one object (JSON.parse would keep the last silently)`,
-    }
-  }
-  const fast = readRaw(json)
-  if (fast) return { ok: true, value: fast }
-  const parsed = RawHeadlineReader.safeParse(json)
-  if (!parsed.success) return { ok: false, reason: 'schema_invalid', message: formatIssues(parsed.error) }
-  return { ok: true, value: parsed.data }
+  return parseJsonRecord(RawHeadlineReader, value, readRaw) as
+    | { ok: true; value: RawHeadline }
+    | { ok: false; reason: IngestRejection; message: string }
 }
 
 /** A stable id for a headline without a source id: the same source and text always give the same id. */

@@ -46,6 +46,36 @@ describe('parseJsonRecord', () => {
   })
 })
 
+describe('parseJsonRecord: a fast path and a quote count', () => {
+  const buf = (text: string) => Buffer.from(text, 'utf8')
+  it('takes what the fast path returns, and leaves zod to decide what it does not', () => {
+    const fast = (json: unknown) =>
+      typeof json === 'object' && json !== null && (json as { text?: unknown }).text === 'fast'
+        ? { text: 'fast' }
+        : undefined
+    expect(parseJsonRecord(Payload, buf('{"text":"fast"}'), fast)).toEqual({
+      ok: true,
+      value: { text: 'fast' },
+    })
+    expect(parseJsonRecord(Payload, buf('{"text":"slow"}'), fast)).toEqual({
+      ok: true,
+      value: { text: 'slow' },
+    })
+    expect(parseJsonRecord(Payload, buf('{"text":1}'), fast)).toMatchObject({
+      ok: false,
+      reason: 'schema_invalid',
+    })
+  })
+  it('still finds a key given twice where the object holds only strings (the quote count says no)', () => {
+    for (const text of ['{"text":"a","text":"b"}', '{"text":"a","text":1}', '{"text":"a\\"","text":"b"}'])
+      expect(parseJsonRecord(Payload, buf(text)), text).toMatchObject({ ok: false, reason: 'schema_invalid' })
+    expect(parseJsonRecord(Payload, buf('{"text":"a \\"quoted\\" b"}'))).toEqual({
+      ok: true,
+      value: { text: 'a "quoted" b' },
+    })
+  })
+})
+
 describe('parseJsonRecord: a key given twice', () => {
   const Headlineish = z.strictObject({ id: z.string(), headline: z.string() })
   const Loose = z.record(z.string(), z.unknown())
