@@ -28,18 +28,16 @@ import {
   randomName,
   restartEmptyUntilReported,
   startLocalRedis,
-  testInfra,
-  testProducer,
   waitFor,
 } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
-import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
+import { useAggregatorTestContext } from './int-test-context.ts'
 import { rebuildIndicators } from './rebuild.ts'
 import {
   aheadOfClockStream,
@@ -59,34 +57,11 @@ const silent = createLogger({ level: 'silent' })
 const T0 = Date.UTC(2025, 5, 2, 8)
 
 describe('aggregator worker on Kafka and Redis', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let keyPrefix: string
-  let producer: Producer
-  let redis: Redis
-  let cleanups: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('agg')}.`
-    keyPrefix = prefix.replace(/\W/g, '_')
-    cleanups = []
-    producer = await testProducer(kafkaBrokers)
-    redis = new Redis(redisUrl)
-    cleanups.push(
-      () => producer.disconnect(),
-      async () => {
-        const keys = await redis.keys(`${keyPrefix}*`)
-        if (keys.length) await redis.unlink(...keys)
-        await redis.quit()
-      },
-    )
-  })
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c()
-  })
+  const ctx = useAggregatorTestContext('agg')
+  const { kafkaBrokers, redisUrl } = ctx
 
   async function setup(partitions: number) {
-    const topics = createTopicCatalogue(prefix)
+    const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(
       kafkaBrokers,
       listTopics(topics).map((t) => ({
@@ -101,9 +76,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     return {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      REDIS_KEY_PREFIX: ctx.keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
+      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
       HTTP_PORT: '0',
       TOPICS_AUTO_CREATE: 'false',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -115,10 +90,10 @@ describe('aggregator worker on Kafka and Redis', () => {
   async function startAggregator(extra: Record<string, string> = {}, log = silent) {
     const config = loadConfig(AggregatorConfig, env(extra))
     const app = buildAggregatorApp(config, { log })
-    cleanups.push(() => app.stop())
+    ctx.cleanups.push(() => app.stop())
     await app.start()
-    const store = createRedisIndicatorStore(redis, {
-      prefix: keyPrefix,
+    const store = createRedisIndicatorStore(ctx.redis, {
+      prefix: ctx.keyPrefix,
       config: indicatorOverrides(config),
     })
     return { app, config, store }
@@ -126,8 +101,8 @@ describe('aggregator worker on Kafka and Redis', () => {
 
   /** The clean in-order run: the same headlines applied in event-time order to a store of their own. */
   async function cleanRun(headlines: readonly ScoredHeadline[], graceMs: number): Promise<IndicatorStore> {
-    const ref = createRedisIndicatorStore(redis, {
-      prefix: `${keyPrefix}ref`,
+    const ref = createRedisIndicatorStore(ctx.redis, {
+      prefix: `${ctx.keyPrefix}ref`,
       config: indicatorOverrides({ AGGREGATOR_GRACE_MS: graceMs }),
     })
     for (let i = 0; i < headlines.length; i += 20) {
@@ -138,7 +113,7 @@ describe('aggregator worker on Kafka and Redis', () => {
   }
 
   const progressAtEnd = async (topic: string) =>
-    (await groupProgress(kafkaBrokers, `${prefix}aggregator`, topic)).atEnd
+    (await groupProgress(kafkaBrokers, `${ctx.prefix}aggregator`, topic)).atEnd
 
   const activeStore = async (store: IndicatorStore) =>
     store.withNamespace((await store.activeNamespace()) ?? store.namespace)
@@ -148,7 +123,7 @@ describe('aggregator worker on Kafka and Redis', () => {
    * metrics: the result, the store, and how many contributions it counted late.
    */
   async function rebuildCountingLate(topic: string, extra: Partial<Parameters<typeof rebuildIndicators>[0]>) {
-    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const store = createRedisIndicatorStore(ctx.redis, { prefix: ctx.keyPrefix })
     const metrics = createAggregatorMetrics(new Registry())
     const r = await rebuildIndicators({
       brokers: kafkaBrokers,
@@ -169,7 +144,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(1_500, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 11 })
     const stream = doubledAndShuffled(series, seededRandom(12))
     expect(stream).toHaveLength(3_000)
-    await produceScored(producer, topics.scored.name, stream)
+    await produceScored(ctx.producer, topics.scored.name, stream)
     const { app, store } = await startAggregator({ KAFKA_MAX_BATCH: '150' })
     await waitFor(() => progressAtEnd(topics.scored.name), {
       timeoutMs: 60_000,
@@ -192,7 +167,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     // Four hours of event time: a redelivery of all of it reaches back three hours past the hour of
     // headline ids the store remembers (as a replay packing hours into seconds redelivers after a kill).
     const series = scoredSeries(600, { startMs: T0, spanMs: 4 * HOUR_MS, seed: 31 })
-    await produceScored(producer, topics.scored.name, series)
+    await produceScored(ctx.producer, topics.scored.name, series)
     const first = await startAggregator()
     await waitFor(() => progressAtEnd(topics.scored.name), {
       timeoutMs: 60_000,
@@ -225,13 +200,13 @@ describe('aggregator worker on Kafka and Redis', () => {
     const admin = createKafka({ brokers: kafkaBrokers, clientId: 'agg-test' }, silent).admin()
     await admin.connect()
     await admin.setOffsets({
-      groupId: `${prefix}aggregator`,
+      groupId: `${ctx.prefix}aggregator`,
       topic: topics.scored.name,
       partitions: [{ partition: 0, offset: '0' }],
     })
     await admin.disconnect()
     const late = scoredSeries(20, { startMs: T0 + HOUR_MS, spanMs: 10 * MIN_MS, seed: 32, idPrefix: 'late' })
-    await produceScored(producer, topics.scored.name, late)
+    await produceScored(ctx.producer, topics.scored.name, late)
 
     const second = await startAggregator()
     await waitFor(() => progressAtEnd(topics.scored.name), {
@@ -249,9 +224,9 @@ describe('aggregator worker on Kafka and Redis', () => {
     const topics = await setup(1)
     const first = await startLocalRedis()
     let server = first
-    cleanups.push(() => server.stop())
+    ctx.cleanups.push(() => server.stop())
     const series = scoredSeries(40, { startMs: T0, spanMs: HOUR_MS, seed: 21 })
-    await produceScored(producer, topics.scored.name, series.slice(0, 20))
+    await produceScored(ctx.producer, topics.scored.name, series.slice(0, 20))
     const { app } = await startAggregator({ REDIS_URL: first.url })
     const applied = async () =>
       Number(
@@ -270,17 +245,17 @@ describe('aggregator worker on Kafka and Redis', () => {
       /^Redis lost its data at .+: indicators incomplete until .+\. Run `tradepulse indicators rebuild` to restore them from Kafka$/,
     )
     // The stream goes on into the empty Redis.
-    await produceScored(producer, topics.scored.name, series.slice(20))
+    await produceScored(ctx.producer, topics.scored.name, series.slice(20))
     await waitFor(async () => (await applied()) > before, { what: 'headlines applied after the loss' })
     const fresh = new Redis(server.url)
-    cleanups.push(() => fresh.quit())
+    ctx.cleanups.push(() => fresh.quit())
     expect(await fresh.dbsize()).toBeGreaterThan(1)
   })
 
   it('publishes throttled updates keyed by indicator key, the last one of each key current', async () => {
     const topics = await setup(2)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     // Large-change publishing off, so the interval alone decides.
     const { app, store } = await startAggregator({
       AGGREGATOR_PUBLISH_INTERVAL_MS: '1000',
@@ -294,7 +269,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(600, { startMs: T0, spanMs: 4 * MIN_MS, seed: 3 })
     const started = Date.now()
     for (let i = 0; i < series.length; i += 30) {
-      await produceScored(producer, topics.scored.name, series.slice(i, i + 30))
+      await produceScored(ctx.producer, topics.scored.name, series.slice(i, i + 30))
       await new Promise((r) => setTimeout(r, 150))
     }
     await waitFor(() => progressAtEnd(topics.scored.name), {
@@ -357,7 +332,7 @@ describe('aggregator worker on Kafka and Redis', () => {
   it("publishes the scopes folded beyond AGGREGATOR_MAX_SCOPES_PER_KIND as their kind's other indicator", async () => {
     const topics = await setup(1)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const { app, store } = await startAggregator({
       AGGREGATOR_MAX_SCOPES_PER_KIND: '2',
       AGGREGATOR_PUBLISH_INTERVAL_MS: '1000',
@@ -367,7 +342,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(10, { startMs: T0, spanMs: MIN_MS, seed: 5, idPrefix: 'fold' }).map(
       (h, i) => ({ ...h, entities: { ...h.entities, regions: [`R${i}`] } }),
     )
-    await produceScored(producer, topics.scored.name, series)
+    await produceScored(ctx.producer, topics.scored.name, series)
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
     const other = { kind: 'region', id: 'other' } as const
     const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
@@ -391,11 +366,11 @@ describe('aggregator worker on Kafka and Redis', () => {
   it("publishes the decayed weight behind each mean, the headlines' own, telling what the mean reads later", async () => {
     const topics = await setup(2)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const { app, store } = await startAggregator()
     await app.runner.joined()
     const series = scoredSeries(300, { startMs: T0, spanMs: 2 * HOUR_MS, seed: 5 })
-    await produceScored(producer, topics.scored.name, series)
+    await produceScored(ctx.producer, topics.scored.name, series)
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
     const asOf = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
     const targets = targetsOf(series)
@@ -448,12 +423,12 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('holds the event-time watermark at the wall clock against one feed stamped minutes ahead: other scopes keep their readings', async () => {
     const topics = await setup(1)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const { app, store } = await startAggregator()
     await app.runner.joined()
     // Live: the stream of a feed whose clock runs six minutes ahead (aheadOfClockStream).
-    const { base, headlines } = aheadOfClockStream(prefix)
-    await produceScored(producer, topics.scored.name, headlines)
+    const { base, headlines } = aheadOfClockStream(ctx.prefix)
+    await produceScored(ctx.producer, topics.scored.name, headlines)
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
     const lastOf = (key: string) =>
       updates.messages
@@ -488,11 +463,11 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('applies a headline stamped minutes ahead at the bound: one published minutes ago is still on time in the global scope, live and rebuilt', async () => {
     const topics = await setup(1)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const { app, store } = await startAggregator({ AGGREGATOR_PUBLISH_INTERVAL_MS: '0' })
     await app.runner.joined()
     const now = Date.now()
-    const [a, b, c] = scoredSeries(3, { startMs: now, spanMs: 1, idPrefix: prefix })
+    const [a, b, c] = scoredSeries(3, { startMs: now, spanMs: 1, idPrefix: ctx.prefix })
     const at = (h: ScoredHeadline, ms: number, regions: string[]): ScoredHeadline => ({
       ...h,
       publishedAt: new Date(ms).toISOString(),
@@ -500,7 +475,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     })
     // One at a time, each applied before the next is sent: as a live stream brings them.
     const send = async (h: ScoredHeadline, applied: number) => {
-      await produceScored(producer, topics.scored.name, [h])
+      await produceScored(ctx.producer, topics.scored.name, [h])
       await waitFor(
         async () => (await store.get('market', { kind: 'global', id: 'all' }, 0))?.count === applied,
         {
@@ -549,35 +524,35 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('dead-letters a headline stamped in 2099 as event_time_ahead: indicators and scope registries go on as without it', async () => {
     const topics = await setup(1)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(dlq.stop)
+    ctx.cleanups.push(dlq.stop)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const { app, store } = await startAggregator({ AGGREGATOR_PUBLISH_INTERVAL_MS: '0' })
     await app.runner.joined()
     const now = Date.now()
     const inRegion = (hs: ScoredHeadline[], region: (i: number) => string) =>
       hs.map((h, i) => ({ ...h, entities: { ...h.entities, regions: [region(i)] } }))
     const before = inRegion(
-      scoredSeries(5, { startMs: now - 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: `${prefix}a` }),
+      scoredSeries(5, { startMs: now - 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: `${ctx.prefix}a` }),
       (i) => `R${i}`,
     )
-    const [p] = scoredSeries(1, { startMs: now, spanMs: 1, idPrefix: `${prefix}poison` })
+    const [p] = scoredSeries(1, { startMs: now, spanMs: 1, idPrefix: `${ctx.prefix}poison` })
     const poison = {
       ...p!,
       publishedAt: '2099-01-01T00:00:00.000Z',
       entities: { ...p!.entities, regions: ['ZZ'] },
     }
     const after = inRegion(
-      scoredSeries(6, { startMs: now - 5 * MIN_MS, spanMs: 5 * MIN_MS, idPrefix: `${prefix}b` }),
+      scoredSeries(6, { startMs: now - 5 * MIN_MS, spanMs: 5 * MIN_MS, idPrefix: `${ctx.prefix}b` }),
       (i) => `S${i % 3}`,
     )
     const global = { kind: 'global', id: 'all' } as const
     // Each applied before the next is sent, as a live stream brings them.
-    await produceScored(producer, topics.scored.name, before)
+    await produceScored(ctx.producer, topics.scored.name, before)
     await waitFor(async () => (await store.get('market', global, 0))?.count === 5, { what: 'the first five' })
-    await produceScored(producer, topics.scored.name, [poison])
+    await produceScored(ctx.producer, topics.scored.name, [poison])
     await waitFor(() => dlq.messages.length >= 1, { what: 'the dead letter' })
-    await produceScored(producer, topics.scored.name, after)
+    await produceScored(ctx.producer, topics.scored.name, after)
     await waitFor(async () => (await store.get('market', global, 0))?.count === 11, { what: 'all eleven' })
     await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed' })
     const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
@@ -607,10 +582,10 @@ describe('aggregator worker on Kafka and Redis', () => {
   })
 
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
-    const topics = createTopicCatalogue(prefix)
+    const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(kafkaBrokers, [{ name: topics.scored.name, partitions: 1 }])
     const app = buildAggregatorApp(loadConfig(AggregatorConfig, env()), { log: silent })
-    cleanups.push(() => app.stop())
+    ctx.cleanups.push(() => app.stop())
     const err = await app.start().catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
     expect(String(err)).toContain(`topics missing: ${topics.indicators.name}, ${topics.dlq.name} (`)
@@ -620,7 +595,7 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('warns at its assignment when its partitions cannot come in one fetch, naming the variable', async () => {
     const topics = await setup(2)
     // A backlog to catch up: without one there is nothing to align, and nothing is said.
-    await produceScored(producer, topics.scored.name, scoredSeries(4, { startMs: T0, spanMs: MIN_MS }))
+    await produceScored(ctx.producer, topics.scored.name, scoredSeries(4, { startMs: T0, spanMs: MIN_MS }))
     const out = new PassThrough()
     let logged = ''
     out.on('data', (chunk: Buffer) => {
@@ -640,11 +615,11 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('sends an invalid scored headline to the dlq with its reason and applies the rest', async () => {
     const topics = await setup(1)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(dlq.stop)
+    ctx.cleanups.push(dlq.stop)
     const { store } = await startAggregator()
     const [good] = scoredSeries(1, { startMs: T0, spanMs: MIN_MS })
     const { scores: _scores, ...noScores } = good!
-    await producer.send({
+    await ctx.producer.send({
       topic: topics.scored.name,
       messages: [
         { value: '{"id": "truncated' },
@@ -667,7 +642,7 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('reads what a newer scorer wrote, new fields at the top and nested, as without them; a known field of the wrong type still dead-letters', async () => {
     const topics = await setup(1) // one partition: the order produced is the order applied
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(dlq.stop)
+    ctx.cleanups.push(dlq.stop)
     const series = scoredSeries(200, { startMs: T0, spanMs: HOUR_MS, seed: 21 })
     // One optional field more, as a rolling deploy of the scorer brings it, where a reader might trip.
     const newer = series.map((h) => ({
@@ -677,7 +652,7 @@ describe('aggregator worker on Kafka and Redis', () => {
       entities: { ...h.entities, people: ['Lutnick'] },
     }))
     const wrong = { ...newer[0]!, id: 'wrong-type', scores: { ...newer[0]!.scores, uncertainty: 'high' } }
-    await producer.send({
+    await ctx.producer.send({
       topic: topics.scored.name,
       messages: [...newer, wrong].map((h) => ({ key: h.id, value: JSON.stringify(h) })),
     })
@@ -701,7 +676,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const first = series.slice(0, 1_000)
     const second = series.slice(1_000)
     const since = Date.now() - 1_000
-    await produceScored(producer, topics.scored.name, first)
+    await produceScored(ctx.producer, topics.scored.name, first)
     const { store, config } = await startAggregator({ AGGREGATOR_GRACE_MS: GRACE })
     const committed = () => progressAtEnd(topics.scored.name)
     await waitFor(committed, { what: 'first half committed' })
@@ -727,7 +702,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     // Again, while the second half streams in to the live worker.
     const streaming = (async () => {
       for (let i = 0; i < second.length; i += 50) {
-        await produceScored(producer, topics.scored.name, second.slice(i, i + 50))
+        await produceScored(ctx.producer, topics.scored.name, second.slice(i, i + 50))
         await new Promise((r) => setTimeout(r, 40))
       }
     })()
@@ -759,20 +734,20 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(r2.previous).toBe(r1.namespace)
     const ref = await cleanRun(series, config.AGGREGATOR_GRACE_MS)
     expect(await compareStores(ref, store.withNamespace(r2.namespace), targetsOf(series), asOf)).toEqual([])
-    expect(await redis.keys(`${keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
+    expect(await ctx.redis.keys(`${ctx.keyPrefix}:${r1.namespace}:ind:*`)).toEqual([])
   })
 
   it('gives up a rebuild that does not catch up with the live stream, leaving readers where they were', async () => {
     const topics = await setup(3)
     const series = scoredSeries(20_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 23 })
     const since = Date.now() - 1_000
-    await produceScored(producer, topics.scored.name, series.slice(0, 500))
+    await produceScored(ctx.producer, topics.scored.name, series.slice(0, 500))
     const { store, config } = await startAggregator({ AGGREGATOR_GRACE_MS: String(4 * HOUR_MS) })
     // The stream goes on for as long as the rebuild runs: every catch-up pass finds new records.
     let rebuilding = true
     const streaming = (async () => {
       for (let i = 500; rebuilding && i < series.length; i += 20) {
-        await produceScored(producer, topics.scored.name, series.slice(i, i + 20))
+        await produceScored(ctx.producer, topics.scored.name, series.slice(i, i + 20))
         await new Promise((r) => setTimeout(r, 20))
       }
     })()
@@ -797,12 +772,12 @@ describe('aggregator worker on Kafka and Redis', () => {
     )
     await streaming
     expect(await store.activeNamespace()).toBeUndefined()
-    expect(await redis.keys(`${keyPrefix}:${namespace}:*`)).toEqual([])
+    expect(await ctx.redis.keys(`${ctx.keyPrefix}:${namespace}:*`)).toEqual([])
   })
 
   /** Partition 0 gets every tenth headline: a fetch of it spans far more event time than one of the others. */
   function produceUneven(topic: string, series: readonly ScoredHeadline[]) {
-    return produceScored(producer, topic, series, {
+    return produceScored(ctx.producer, topic, series, {
       perRequest: 300,
       partitionOf: (n) => (n % 10 === 0 ? 0 : 1 + (n % 2)),
     })
@@ -834,7 +809,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     // partition; alone, the one with partition 0 would read its two hours in a fetch or two while the
     // other reads minutes a fetch, and most of partition 1 would come late.
     const series = scoredSeries(6_000, { startMs: T0, spanMs: 2 * HOUR_MS, seed: 53 })
-    await produceScored(producer, topics.scored.name, series, {
+    await produceScored(ctx.producer, topics.scored.name, series, {
       perRequest: 300,
       partitionOf: (n) => (n % 10 === 0 ? 0 : 1),
     })
@@ -868,8 +843,8 @@ describe('aggregator worker on Kafka and Redis', () => {
     await Promise.all(members.map(({ app }) => app.runner.joined()))
     // Both members have swapped points once (each swap writes its partition's field): until then a
     // member that has just joined holds everything.
-    const pointsKey = createKeys(keyPrefix).alignPoints(`${prefix}aggregator`)
-    await waitFor(async () => (await redis.hlen(pointsKey)) === 2, { what: "both members' points" })
+    const pointsKey = createKeys(ctx.keyPrefix).alignPoints(`${ctx.prefix}aggregator`)
+    await waitFor(async () => (await ctx.redis.hlen(pointsKey)) === 2, { what: "both members' points" })
     const holdsOf = async () => {
       let n = 0
       for (const { app } of members)
@@ -879,7 +854,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const holdsBefore = await holdsOf()
     const series = scoredSeries(600, { startMs: T0, spanMs: 10 * MIN_MS, seed: 54 })
     for (let i = 0; i < series.length; i += 10) {
-      await produceScored(producer, topics.scored.name, series.slice(i, i + 10))
+      await produceScored(ctx.producer, topics.scored.name, series.slice(i, i + 10))
       // A steady stream over ~18 s, 10 s of event time a batch: a member would have to fall thirty
       // batches (half the grace, 9 s) behind the other to be held. At 1 min a batch (1.5 s behind) a
       // member was held in 3 of 23 runs at load 5-6 and in one CI run (other suites run beside this one);
@@ -907,7 +882,7 @@ describe('aggregator worker on Kafka and Redis', () => {
     const series = scoredSeries(400, { startMs: T0, spanMs: SPARSE_DAYS * 24 * HOUR_MS, seed: 55 })
     const order = [...series]
     for (let i = 0; i + 3 < order.length; i += 10) [order[i], order[i + 3]] = [order[i + 3]!, order[i]!]
-    await produceScored(producer, topic, order, { perRequest: 6, partitionOf: (n) => n % 3 })
+    await produceScored(ctx.producer, topic, order, { perRequest: 6, partitionOf: (n) => n % 3 })
     return series
   }
 
@@ -954,9 +929,9 @@ describe('aggregator worker on Kafka and Redis', () => {
   it("gives the rebuilt namespace an event-time watermark: the newest headline applied, or the previous namespace's if newer", async () => {
     const topics = await setup(2)
     const series = scoredSeries(60, { startMs: T0, spanMs: 5 * 24 * HOUR_MS, seed: 56 })
-    await produceScored(producer, topics.scored.name, series)
+    await produceScored(ctx.producer, topics.scored.name, series)
     const newest = Math.max(...series.map((h) => Date.parse(h.publishedAt)))
-    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const store = createRedisIndicatorStore(ctx.redis, { prefix: ctx.keyPrefix })
     const rebuild = (namespace: string) =>
       rebuildIndicators({
         brokers: kafkaBrokers,
@@ -980,10 +955,13 @@ describe('aggregator worker on Kafka and Redis', () => {
   })
 
   it("publishes a key another member has applied newer headlines to at that key's newest event, on Redis", async () => {
-    const topics = createTopicCatalogue(prefix)
+    const topics = createTopicCatalogue(ctx.prefix)
     // Two members, each with its own store on the one namespace; B throttles the key after its first update.
     const member = (largeChange: number) => {
-      const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config: { graceMs: 600_000 } })
+      const store = createRedisIndicatorStore(ctx.redis, {
+        prefix: ctx.keyPrefix,
+        config: { graceMs: 600_000 },
+      })
       const aggregator = createAggregator({
         clock: createManualClock(T0 + 24 * HOUR_MS), // a day past the news: the watermark's bound never binds
         topics,
@@ -1009,10 +987,10 @@ describe('aggregator worker on Kafka and Redis', () => {
       const record = out.find((r) => r.key === 'market|global:all')
       return record && IndicatorUpdate.parse(JSON.parse(String(record.value)))
     }
-    const ctx = { signal: new AbortController().signal }
-    expect(marketOf(await b.handler(batch(1, 'b0', T0 - 20 * MIN_MS, 0), ctx))).toBeDefined()
-    expect(marketOf(await b.handler(batch(1, 'b1', T0 + 5 * MIN_MS, 1), ctx))).toBeUndefined()
-    const published = marketOf(await a.handler(batch(0, 'a1', T0, 0), ctx))
+    const run = { signal: new AbortController().signal }
+    expect(marketOf(await b.handler(batch(1, 'b0', T0 - 20 * MIN_MS, 0), run))).toBeDefined()
+    expect(marketOf(await b.handler(batch(1, 'b1', T0 + 5 * MIN_MS, 1), run))).toBeUndefined()
+    const published = marketOf(await a.handler(batch(0, 'a1', T0, 0), run))
     expect(published?.asOf).toBe(new Date(T0 + 5 * MIN_MS).toISOString())
     const atNewest = await a.store.get('market', { kind: 'global', id: 'all' }, T0 + 5 * MIN_MS)
     expect({ ...published, ingestedAt: undefined }).toEqual({ ...atNewest, ingestedAt: undefined })

@@ -1,19 +1,10 @@
 import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
-import {
-  type CollectedMessage,
-  collectTopic,
-  createTopics,
-  randomName,
-  testInfra,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
-import { Redis } from 'ioredis'
-import type { Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type CollectedMessage, collectTopic, createTopics, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig } from './config.ts'
+import { useAggregatorTestContext } from './int-test-context.ts'
 import { scoredSeries } from './scored-fixtures.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -28,31 +19,8 @@ const traceparent = () => {
 const traceIdOf = (tp: string | undefined) => tp?.split('-')[1]
 
 describe('aggregator: an indicator update carries the trace context of the newest headline that moved it', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let keyPrefix: string
-  let producer: Producer
-  let redis: Redis
-  let cleanups: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('aggtrace')}.`
-    keyPrefix = prefix.replace(/\W/g, '_')
-    cleanups = []
-    producer = await testProducer(kafkaBrokers)
-    redis = new Redis(redisUrl)
-    cleanups.push(
-      () => producer.disconnect(),
-      async () => {
-        const keys = await redis.keys(`${keyPrefix}*`)
-        if (keys.length) await redis.unlink(...keys)
-        await redis.quit()
-      },
-    )
-  })
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c()
-  })
+  const ctx = useAggregatorTestContext('aggtrace')
+  const { kafkaBrokers, redisUrl } = ctx
 
   /** A live headline with a market score alone (no entities): market and uncertainty, global scope. */
   const headline = (id: string, enteredMs: number): ScoredHeadline => {
@@ -78,19 +46,19 @@ describe('aggregator: an indicator update carries the trace context of the newes
       .map((m) => ({ update: IndicatorUpdate.parse(JSON.parse(m.value!.toString())), headers: m.headers }))
 
   it('a scored headline with a traceparent in, the indicator update out with the same trace; held back, the newest by entry time', async () => {
-    const topics = createTopicCatalogue(prefix)
+    const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(
       kafkaBrokers,
       listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
     )
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const config = loadConfig(AggregatorConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      REDIS_KEY_PREFIX: ctx.keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
+      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
       HTTP_PORT: '0',
       TOPICS_AUTO_CREATE: 'false',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -101,11 +69,11 @@ describe('aggregator: an indicator update carries the trace context of the newes
       AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
     })
     const app = buildAggregatorApp(config, { log: silent })
-    cleanups.push(() => app.stop())
+    ctx.cleanups.push(() => app.stop())
     await app.start()
     await app.runner.joined()
     const send = (headlines: { h: ScoredHeadline; traceparent?: string }[]) =>
-      producer.send({
+      ctx.producer.send({
         topic: topics.scored.name,
         messages: headlines.map(({ h, traceparent }) => ({
           key: h.id,

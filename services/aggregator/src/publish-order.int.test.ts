@@ -14,16 +14,13 @@ import {
   collectTopic,
   createTopics,
   randomName,
-  testInfra,
   testKafka,
-  testProducer,
   waitFor,
 } from '@tradepulse/testing'
-import { Redis } from 'ioredis'
-import type { Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides } from './config.ts'
+import { useAggregatorTestContext } from './int-test-context.ts'
 import { groupProgress, produceScored, scoredSeries } from './scored-fixtures.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -123,34 +120,11 @@ const sentCounts = (sends: readonly { records: OutRecord[] }[], key: string) =>
   )
 
 describe('aggregator: the last indicator update of a key on the topic is its newest reading', () => {
-  const { kafkaBrokers, redisUrl } = testInfra()
-  let prefix: string
-  let keyPrefix: string
-  let producer: Producer
-  let redis: Redis
-  let cleanups: (() => Promise<unknown>)[]
-
-  beforeEach(async () => {
-    prefix = `${randomName('aggord')}.`
-    keyPrefix = prefix.replace(/\W/g, '_')
-    cleanups = []
-    producer = await testProducer(kafkaBrokers)
-    redis = new Redis(redisUrl)
-    cleanups.push(
-      () => producer.disconnect(),
-      async () => {
-        const keys = await redis.keys(`${keyPrefix}*`)
-        if (keys.length) await redis.unlink(...keys)
-        await redis.quit()
-      },
-    )
-  })
-  afterEach(async () => {
-    for (const c of cleanups.reverse()) await c()
-  })
+  const ctx = useAggregatorTestContext('aggord')
+  const { kafkaBrokers, redisUrl } = ctx
 
   async function start(extra: Record<string, string>) {
-    const topics = createTopicCatalogue(prefix)
+    const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(
       kafkaBrokers,
       listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
@@ -158,9 +132,9 @@ describe('aggregator: the last indicator update of a key on the topic is its new
     const config = loadConfig(AggregatorConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}aggregator`,
+      REDIS_KEY_PREFIX: ctx.keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
+      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
       HTTP_PORT: '0',
       TOPICS_AUTO_CREATE: 'false',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -170,16 +144,19 @@ describe('aggregator: the last indicator update of a key on the topic is its new
     })
     const gated = gatedTransport(config)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
-    cleanups.push(updates.stop)
+    ctx.cleanups.push(updates.stop)
     const app = buildAggregatorApp(config, { log: silent, transport: gated.transport })
-    cleanups.push(async () => {
+    ctx.cleanups.push(async () => {
       gated.producer.open()
       gated.deferred.open()
       await app.stop()
     })
     await app.start()
     await app.runner.joined()
-    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, config: indicatorOverrides(config) })
+    const store = createRedisIndicatorStore(ctx.redis, {
+      prefix: ctx.keyPrefix,
+      config: indicatorOverrides(config),
+    })
     return { app, topics, gated, updates, store }
   }
 
@@ -219,7 +196,7 @@ describe('aggregator: the last indicator update of a key on the topic is its new
       return await waitFor(
         async () => {
           await Promise.all(gated.sends.map((s) => s.settled))
-          if (!(await groupProgress(kafkaBrokers, `${prefix}aggregator`, topics.scored.name)).atEnd)
+          if (!(await groupProgress(kafkaBrokers, `${ctx.prefix}aggregator`, topics.scored.name)).atEnd)
             return false
           const [end] = await admin.fetchTopicOffsets(topics.indicators.name)
           const read =
@@ -256,19 +233,19 @@ describe('aggregator: the last indicator update of a key on the topic is its new
     const { app, topics, gated, updates, store } = env
     // 0.3 then 0.3 moves the short mean by about 0.08 (held back); -0.9 then by about 0.37 (at once).
     const h = [headline('a', 0.3), headline('b', 0.3), headline('c', -0.9)]
-    await produceScored(producer, topics.scored.name, [h[0]!])
+    await produceScored(ctx.producer, topics.scored.name, [h[0]!])
     await waitFor(() => updatesOf(updates.messages, MARKET).length === 1, { what: 'the first update' })
     // The trailing edge's producer stalls; the second headline is held back, then published by the
     // trailing edge, whose send waits.
     gated.producer.close()
-    await produceScored(producer, topics.scored.name, [h[1]!])
+    await produceScored(ctx.producer, topics.scored.name, [h[1]!])
     await waitFor(() => sentCounts(gated.sends, MARKET).includes(2), {
       what: 'the trailing update of the second headline, in flight',
     })
     // A large change: the batch of the third headline publishes at once, with the newer reading. Before
     // the fix its update went out through the runner's producer and landed; now the batch waits for the
     // update in flight to be acknowledged before reading the key (counted in publish waits).
-    await produceScored(producer, topics.scored.name, [h[2]!])
+    await produceScored(ctx.producer, topics.scored.name, [h[2]!])
     await waitFor(
       async () =>
         updatesOf(updates.messages, MARKET).some((u) => u.count === 3) ||
@@ -297,10 +274,10 @@ describe('aggregator: the last indicator update of a key on the topic is its new
     const h = [headline('a', 0.5), headline('b', -0.5)]
     gated.holdBatchOf(h[0]!.id)
     gated.deferred.close()
-    await produceScored(producer, topics.scored.name, [h[0]!])
+    await produceScored(ctx.producer, topics.scored.name, [h[0]!])
     // The batch read its update (its key's first: published at once) and its end is held.
     await waitFor(() => gated.held(), { what: 'the first batch held' })
-    await produceScored(producer, topics.scored.name, [h[1]!])
+    await produceScored(ctx.producer, topics.scored.name, [h[1]!])
     // Within the interval: held back, then published by the trailing edge.
     await waitFor(() => updatesOf(updates.messages, MARKET).some((u) => u.count === 2), {
       what: 'the trailing update of the second headline',

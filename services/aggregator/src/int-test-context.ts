@@ -1,0 +1,53 @@
+// What every aggregator test on Kafka and Redis sets up before each test: a random topic prefix and Redis
+// key prefix, a producer and a Redis client; and, after each, its cleanups run last first (the prefix's
+// Redis keys deleted, the clients closed). Tests push their own cleanups (apps, consumers) onto it.
+import { randomName, testInfra, testProducer } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach } from 'vitest'
+
+export interface AggregatorTestContext {
+  readonly kafkaBrokers: ReturnType<typeof testInfra>['kafkaBrokers']
+  readonly redisUrl: string
+  /** Topic prefix of this test ("<name>-r<run>-<hex>."). */
+  prefix: string
+  /** Redis key prefix of this test (the topic prefix with non-word characters as "_"). */
+  keyPrefix: string
+  producer: Producer
+  redis: Redis
+  cleanups: (() => Promise<unknown>)[]
+}
+
+/** Registers the setup and cleanup around each test of the enclosing describe; `name` starts the prefixes. */
+export function useAggregatorTestContext(name: string): AggregatorTestContext {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const ctx = {
+    kafkaBrokers,
+    redisUrl,
+    prefix: '',
+    keyPrefix: '',
+    cleanups: [],
+  } as unknown as AggregatorTestContext
+  beforeEach(async () => {
+    ctx.prefix = `${randomName(name)}.`
+    ctx.keyPrefix = ctx.prefix.replace(/\W/g, '_')
+    ctx.cleanups = []
+    const producer = await testProducer(kafkaBrokers)
+    const redis = new Redis(redisUrl)
+    const keyPrefix = ctx.keyPrefix
+    ctx.producer = producer
+    ctx.redis = redis
+    ctx.cleanups.push(
+      () => producer.disconnect(),
+      async () => {
+        const keys = await redis.keys(`${keyPrefix}*`)
+        if (keys.length) await redis.unlink(...keys)
+        await redis.quit()
+      },
+    )
+  })
+  afterEach(async () => {
+    for (const c of ctx.cleanups.reverse()) await c()
+  })
+  return ctx
+}
