@@ -2830,6 +2830,11 @@ describe('issue #3: round 37 review, mended in 2.0.71', () => {
     ['Beijing eases export licence regime for rare earth magnets', 'positive'],
     ['Trump to scrap AI chip rule', 'positive'],
   ] as [string, string][])
+  it('"ruled out" said of what came before it negates nothing after it', () => {
+    const r = score('Tariff hike ruled out in talks with China')
+    expect(r.scores.tariff.label).toBe('positive')
+    expect(r.explanation.some((c) => c.cue === 'talks' && c.weight < 0)).toBe(false)
+  })
   it('a licence regime of no trade (alcohol, fishing) is no trade measure', () => {
     expect(tariff('Scotland tightens alcohol licence regime for supermarkets').label).toBeNull()
     expect(tariff('India tightens fishing licence regime in Arabian Sea').label).toBeNull()

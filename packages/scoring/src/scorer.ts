@@ -2465,9 +2465,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /**
    * "President Trump had imposed 25% tariffs on imported cars in April": in a body, an act told in the past
-   * perfect ("had", "had been") is the background of the news, and weighs RULES.backgroundWeight; unless
-   * its sentence reports speech before it ("said it had rescinded the rule", "China said Beijing and
-   * Washington had agreed to roll back tariffs"), where the tense is only shifted back and the act is news.
+   * perfect ("had", "had been", one adverb or "not" between) is the background of the news, and weighs
+   * RULES.backgroundWeight; unless its sentence reports speech ("said it had rescinded the rule", "China
+   * said Beijing and Washington had agreed to roll back tariffs", "had lifted the duties, officials said"),
+   * where the tense is only shifted back and the act is news.
    */
   function backgroundActs(): void {
     for (let k = 0; k < items; k++) {
@@ -2932,6 +2933,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           }
         }
         if (t < 0) continue
+        // What it negated after it ("ruled out in talks with China"), it does not: its denial goes back.
+        for (let r = k + 1; r < items && itClause[r] === itClause[k]; r++) {
+          if (((entInts[(itIdx[r] as number) << 4] as number) & F_NEGATOR) !== 0) break
+          itNeg[r] = 0
+        }
       }
       // A measure or relief only threatened or hedged ("threat of new tariffs unlikely to materialize")
       // is not denied by the verb's own reading.
