@@ -568,6 +568,64 @@ ${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, reg
       expect(recordsOf(b.published)).toEqual(recordsOf(clean.published))
     })
 
+    it('sends the alerts claimed for a record though the retry dead-letters it, the record still dead-lettered', async () => {
+      const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
+      const batch = records()
+      const over = (store: AlertStore, consumed = topics, publish?: () => Promise<void>) =>
+        testAlerterHandler({
+          topics: consumed,
+          rules,
+          desks: [],
+          store,
+          nowMs: SCENARIO_T0 + DAY,
+          ...(publish ? { publish } : {}),
+        })
+      const clean = over(createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } }))
+      await clean.handler(batch, ctx)
+      const alertValues = (published: OutRecord[], alertsTopic: string) =>
+        published.filter((r) => r.topic === alertsTopic).map((r) => String(r.value))
+      expect(alertValues(clean.published, topics.alerts.name).length).toBeGreaterThan(0)
+      await expect(over(shared, topics, kafkaDown).handler(batch, ctx)).rejects.toThrow('Connection timeout')
+      // B no longer consumes the topics those records came from: each is dead-lettered as unknown_topic.
+      const moved = createTopicCatalogue('moved.')
+      const b = over(shared, moved)
+      const outcomes = await b.handler(batch, ctx)
+      expect(outcomes.every((o) => o.kind === 'dlq')).toBe(true)
+      expect(alertValues(b.published, moved.alerts.name)).toEqual(
+        alertValues(clean.published, topics.alerts.name),
+      )
+      expect(await shared.claimedFor(batch.map((r) => `${r.topic}/${r.partition}/${r.offset}`))).toEqual(
+        new Map(),
+      )
+    })
+
+    it('sends the held alert, not a second of the same event under another id, after a reload changed its cooldown', async () => {
+      const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
+      const batch = records()
+      const over = (ruleSet: RuleSet, publish?: () => Promise<void>) =>
+        testAlerterHandler({
+          topics,
+          rules: ruleSet,
+          desks: [],
+          store: shared,
+          nowMs: SCENARIO_T0 + DAY,
+          ...(publish ? { publish } : {}),
+        })
+      await expect(over(rules, kafkaDown).handler(batch, ctx)).rejects.toThrow('Connection timeout')
+      const noCooldown: RuleSet = { ...rules, rules: rules.rules.map((r) => ({ ...r, cooldownMs: 0 })) }
+      const b = over(noCooldown)
+      await b.handler(batch, ctx)
+      const sent = b.published
+        .filter((r) => r.topic === topics.alerts.name)
+        .map((r) => JSON.parse(String(r.value)) as Alert)
+      // One alert an event of a stream: rule, dimension, scope, direction and the event's time.
+      const events = sent.map(
+        (a) => `${a.rule}|${a.dimension}|${JSON.stringify(a.scope)}|${a.direction}|${a.publishedAt}`,
+      )
+      expect(sent.length).toBeGreaterThan(0)
+      expect(new Set(events).size).toBe(events.length)
+    })
+
     it('sends the desk copies of the alerts held only to the desks the retrying process still serves', async () => {
       const shared = createMemoryAlertStore({ dedupWindowMs: 7 * DAY, clock: { now: () => Date.now() } })
       const batch = records()

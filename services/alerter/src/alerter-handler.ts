@@ -200,10 +200,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     at: { origin: string; index: number; indicator?: string },
   ): Pending[] => {
     if (!earlier) return own
+    // This evaluation's alert of the same event on the same stream is the held one, even under another id
+    // (a reload changed the rule's cooldown, which the id's time bucket is made from): one alert an event.
+    const eventOf = (stream: string, eventMs: number) => `${eventMs}|${stream}`
     const ownById = new Map(own.map((p) => [p.candidate.alert.id, p]))
+    const ownByEvent = new Map(own.map((p) => [eventOf(p.candidate.cooldownKey, p.eventMs), p]))
     const out = earlier.map((e): Pending => {
       // The line it disarmed, when this evaluation raised it too (its claim's decision re-arms it below).
-      const line = ownById.get(e.alert.id)?.candidate.hysteresisKey
+      const line = (ownById.get(e.alert.id) ?? ownByEvent.get(eventOf(e.stream, e.eventMs)))?.candidate
+        .hysteresisKey
       return {
         candidate: {
           alert: e.alert,
@@ -222,7 +227,13 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       }
     })
     const earlierIds = new Set(earlier.map((e) => e.alert.id))
-    for (const p of own) if (!earlierIds.has(p.candidate.alert.id)) out.push(p)
+    const earlierEvents = new Set(earlier.map((e) => eventOf(e.stream, e.eventMs)))
+    for (const p of own)
+      if (
+        !earlierIds.has(p.candidate.alert.id) &&
+        !earlierEvents.has(eventOf(p.candidate.cooldownKey, p.eventMs))
+      )
+        out.push(p)
     return out
   }
   return async (records: InRecord[]) => {
@@ -337,6 +348,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const [earlier, state] = await Promise.all([deps.store.claimedFor(records.map(originOf)), reading])
     for (const origin of earlier.keys()) holding.add(origin)
     for (const h of headlines) pending.push(...withEarlier(earlier.get(h.origin), h.own, h))
+    // A record dead-lettered this time (a reader stricter than the one that claimed for it, a topic no
+    // longer consumed) still has its claimed alerts sent: they were decided, and their claims would
+    // otherwise hold their ids and streams for the dedup window. Its outcome stays the dead letter.
+    const evaluated = new Set([...headlines.map((h) => h.origin), ...updates.map((u) => u.origin)])
+    for (const [index, r] of records.entries()) {
+      const origin = originOf(r)
+      const held = earlier.get(origin)
+      if (held && !evaluated.has(origin)) pending.push(...withEarlier(held, [], { origin, index }))
+    }
     if (state) {
       const scorerVersion = deps.memory.scorerVersion()
       let remaining = updates
