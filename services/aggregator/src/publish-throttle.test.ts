@@ -56,6 +56,16 @@ describe('createPublishThrottle', () => {
     expect(t.drain(1_100)).toEqual([])
   })
 
+  it('hands a retracted key to the trailing edge though the edge dropped its entry while its send was slow', () => {
+    const t = createPublishThrottle(options)
+    const picked = t.offer(one(0, 1, 7), 0)
+    // The send takes longer than an interval: the trailing edge finds the key clean and aged out.
+    expect(t.due(2_500)).toEqual([])
+    expect(t.size()).toBe(0)
+    t.retract(picked) // the send failed: pending again, due at the next tick
+    expect(t.due(2_600)).toEqual([{ key: 'k', trigger: 'trailing', enteredMs: 7 }])
+  })
+
   it('publishes what an interval pick finds still pending with it, and drains every pending key on stop', () => {
     const t = createPublishThrottle(options)
     t.offer(one(0, 1, 0), 0)

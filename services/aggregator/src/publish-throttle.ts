@@ -177,8 +177,14 @@ export function createPublishThrottle(options: PublishThrottleOptions) {
      */
     retract(picked: readonly PickedKey[]): void {
       for (const { key, enteredMs, trace, marks } of picked) {
-        const e = entries.get(key)
-        if (!e) continue
+        // An entry the trailing edge dropped while its send was under way (clean and aged out by then, a
+        // send slower than an interval) is made again: else nothing would be pending in the process and
+        // the key would wait for another member to recover its mark.
+        let e = entries.get(key)
+        if (!e) {
+          e = { lastMs: Number.NEGATIVE_INFINITY }
+          entries.set(key, e)
+        }
         e.pending = merge(e.pending, { n: 0, sumW: 0, sumWX: 0, enteredMs, ...traceOf(trace) })
         e.lastMs = Number.NEGATIVE_INFINITY
         // A mark written since the pick is newer than the pick's, and covers it.
