@@ -115,6 +115,22 @@ describe('sessionTimeoutRefusal', () => {
   })
 })
 
+/** A runner over `kafka` handling nothing, started; `seen.failed` is what its failed() resolved to, once it has. */
+async function startedRunner(
+  kafka: Parameters<typeof createBatchRunner>[0],
+  producer: Parameters<typeof createBatchRunner>[1],
+  config: Parameters<typeof createBatchRunner>[3],
+  log: Parameters<typeof createBatchRunner>[4],
+) {
+  const runner = createBatchRunner(kafka, producer, async () => [], config, log, createMetrics('probe'))
+  await runner.start()
+  const seen: { failed?: Error } = {}
+  void runner.failed().then((err) => {
+    seen.failed = err
+  })
+  return { runner, seen }
+}
+
 describe('batch runner health before its start', () => {
   it('is starting (degraded, not ready), not failed, until start is called, so /healthz stays 200', async () => {
     const { kafka, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
@@ -175,17 +191,12 @@ describe('batch runner on a consumer crash', () => {
   it('reports a session timeout refused at a rejoin after the start as failed(), naming the variable', async () => {
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error: refusal(), restart: false }, true)
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
-    await runner.start()
-    let failed: Error | undefined
-    void runner.failed().then((err) => {
-      failed = err
-    })
+    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
     await new Promise((r) => setImmediate(r))
-    expect(failed).toBeUndefined()
+    expect(seen.failed).toBeUndefined()
     crashNow()
     await new Promise((r) => setImmediate(r))
-    expect(failed).toMatchObject({ code: 'CONFIG_INVALID', message: MESSAGE })
+    expect(seen.failed).toMatchObject({ code: 'CONFIG_INVALID', message: MESSAGE })
     expect(await runner.health()).toMatchObject({ status: 'failed', detail: MESSAGE })
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([MESSAGE])
     await runner.stop()
@@ -198,15 +209,10 @@ describe('batch runner on a consumer crash', () => {
     )
     const { kafka, made, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
-    await runner.start()
-    let failed: Error | undefined
-    void runner.failed().then((err) => {
-      failed = err
-    })
+    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
     crashNow()
     await new Promise((r) => setImmediate(r))
-    expect(failed).toMatchObject({
+    expect(seen.failed).toMatchObject({
       code: 'KAFKA_AUTH',
       message: `Kafka refused the credentials (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD) to the consumer: ${error.message}`,
     })
@@ -214,7 +220,7 @@ describe('batch runner on a consumer crash', () => {
       status: 'failed',
       detail: 'consumer crashed: auth refused (KAFKA_SASL_USERNAME)',
     })
-    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([failed!.message])
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([seen.failed!.message])
     // Were kafkajs to ask (a refusal wrapped in its retrier's error), it is not restarted either.
     const exceeded = Object.assign(new KafkaJSError(error.message), {
       name: 'KafkaJSNumberOfRetriesExceeded',
@@ -228,15 +234,10 @@ describe('batch runner on a consumer crash', () => {
     const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: true }, true)
     const { log } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
-    await runner.start()
-    let failed: Error | undefined
-    void runner.failed().then((err) => {
-      failed = err
-    })
+    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
     crashNow()
     await new Promise((r) => setImmediate(r))
-    expect(failed).toBeUndefined()
+    expect(seen.failed).toBeUndefined()
     expect(await runner.health()).toMatchObject({ status: 'degraded' })
     await runner.stop()
   })
@@ -253,15 +254,10 @@ describe('batch runner on a consumer crash', () => {
     )
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
-    await runner.start()
-    let failed: Error | undefined
-    void runner.failed().then((err) => {
-      failed = err
-    })
+    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
     crashNow()
     await new Promise((r) => setImmediate(r))
-    expect(failed).toMatchObject({
+    expect(seen.failed).toMatchObject({
       code: 'INFRA_KAFKA',
       message:
         'the Kafka consumer crashed and kafkajs does not restart it (not permitted): Not authorized to access group: Group authorization failed',
@@ -271,7 +267,7 @@ describe('batch runner on a consumer crash', () => {
       detail: 'consumer crashed: not permitted',
     })
     expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual(['consumer crashed'])
-    expect(describeInfraFailure(failed, { KAFKA_BROKERS: 'kafka-1:9092' })).toMatch(
+    expect(describeInfraFailure(seen.failed, { KAFKA_BROKERS: 'kafka-1:9092' })).toMatch(
       /^Kafka at kafka-1:9092 \(KAFKA_BROKERS\) failed: /,
     )
     await runner.stop()
@@ -282,28 +278,16 @@ describe('batch runner on a consumer crash', () => {
     // As kafkajs's retrier wraps what eachBatch threw that is not retriable.
     const error = Object.assign(new KafkaJSNonRetriableError(bug), { cause: bug })
     const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
-    await runner.start()
-    let failed: Error | undefined
-    void runner.failed().then((err) => {
-      failed = err
-    })
+    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, createCapturingLogger().log)
     crashNow()
     await new Promise((r) => setImmediate(r))
-    expect(failed).toMatchObject({
+    expect(seen.failed).toMatchObject({
       code: 'INTERNAL',
       message:
         'the Kafka consumer crashed and kafkajs does not restart it (unexpected error): handler returned 2 outcomes for 3 records',
       cause: bug,
     })
-    expect(describeInfraFailure(failed)).toBeUndefined()
+    expect(describeInfraFailure(seen.failed)).toBeUndefined()
     await runner.stop()
   })
 
@@ -390,24 +374,12 @@ describe('batch runner on a consumer crash', () => {
         { error: tlsCrash(), restart: true },
         true,
       )
-      const runner = createBatchRunner(
-        kafka,
-        fakeProducer,
-        async () => [],
-        tlsCfg,
-        createCapturingLogger().log,
-        createMetrics('probe'),
-      )
-      await runner.start()
-      let failed: Error | undefined
-      void runner.failed().then((err) => {
-        failed = err
-      })
+      const { runner, seen } = await startedRunner(kafka, fakeProducer, tlsCfg, createCapturingLogger().log)
       crashNow()
       await new Promise((r) => setTimeout(r, 100))
       fetched()
       await new Promise((r) => setTimeout(r, 500))
-      expect(failed).toBeUndefined()
+      expect(seen.failed).toBeUndefined()
       await runner.stop()
     })
   })
