@@ -52,6 +52,12 @@ export interface TargetRole {
    * bare deals and talks, whose next verb is mostly a purpose or a relative clause.
    */
   objectOnce: boolean
+  /**
+   * An allowance that a measure sets (an import quota): a level raised lets more in, a level cut lets
+   * less in, the opposite of a measure's own level ("cuts import quota" tightens, "raises quota" eases),
+   * while imposing or lifting it acts as on any measure.
+   */
+  allowance: boolean
   events: Readonly<Record<string, EventType | undefined>>
 }
 
@@ -598,6 +604,7 @@ function buildLexicon(): Lexicon {
       answers: 'answers' in t ? t.answers : false,
       stanceOnly: 'stanceOnly' in t ? t.stanceOnly : false,
       objectOnce: 'objectOnce' in t ? t.objectOnce : false,
+      allowance: 'allowance' in t ? t.allowance : false,
       events: t.events as Record<string, EventType | undefined>,
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }

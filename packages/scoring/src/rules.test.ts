@@ -2862,3 +2862,45 @@ describe('issue #3: round 37 review, mended in 2.0.71', () => {
     ).toBeLessThan(0.5)
   })
 })
+
+describe('issue #3: round 38, quotas, fewer, an article after the verb, "declines to"', () => {
+  tariffCases([
+    // A quota's level is what it lets in: cut, less gets in; raised, more does.
+    ['U.S. cuts import quota for Mexican sugar', 'negative'],
+    ['Washington slashes sugar quota for Dominican Republic', 'negative'],
+    ['Quota for Korean steel cut by 30%', 'negative'],
+    ['U.S. raises sugar import quota', 'positive'],
+    ['Japan expands rice import quota in trade deal', 'positive'],
+    // Imposing or lifting a quota acts on it as on any measure.
+    ['China imposes import quotas on U.S. soybeans', 'negative'],
+    ['U.S. lifts steel quotas on Brazil', 'positive'],
+    // "fewer" before what is granted or imposed, as "lower" before it.
+    ['Commerce grants fewer exemptions from steel tariffs', 'negative'],
+    ['Trump imposes fewer tariffs than expected', 'positive'],
+    ['U.S. grants reduced duties on Japanese cars', 'positive'],
+    // An article right after the verb opens its object; the noun on its left is not what it acts on.
+    ['Trump order postponing the higher tariffs on Chinese goods', 'positive'],
+    // "declines to" refuses the act after it.
+    ['China declines to lift tariffs on U.S. soybeans', 'negative'],
+    ['Court declines to block Trump tariffs', 'negative'],
+    ['U.S. trade judge declines to block iPhone imports', 'positive'],
+    ['U.S. declines to impose tariffs on Mexican tomatoes', 'positive'],
+  ] as [string, string][])
+  it('a fall "to" a level, a figure or a place is no refusal', () => {
+    for (const h of [
+      'Chinese exports to U.S. declined to a record low',
+      "China's exports to U.S. declined to lowest since 2016",
+      'Steel imports declined to $5 billion',
+    ])
+      expect(
+        score(h).explanation.some((c) => c.cue.startsWith('declined to')),
+        h,
+      ).toBe(false)
+  })
+  it('a word declined is no act refused', () => {
+    expect(tariff('Treasury declines to comment on tariffs').label).not.toBe('positive')
+  })
+  it('oil output quotas are no trade quotas', () => {
+    expect(tariff('OPEC oil quotas cut by 1.2 million bpd').label).toBeNull()
+  })
+})

@@ -162,6 +162,10 @@ const BASE_ENTRIES: readonly Entry[] = [
   PCT_DOWN_ENTRY,
 ]
 const BASE_TABLE = entryTable(BASE_ENTRIES)
+/** The entries of "decline(s) to", a refusal only before a verb (see LEVEL_LEADS). */
+const DECLINE_TO_ENTRIES: ReadonlySet<number> = new Set(
+  BASE_ENTRIES.filter((e) => /^declin(e|es|ed|ing) to$/.test(e.key)).map((e) => e.index),
+)
 
 /** The target role of lexicon id `id` (the roles the scorer puts in place of another's). */
 function roleOf(id: string): TargetRole {
@@ -175,6 +179,8 @@ const LISTED_SALES_ROLE = roleOf('listed_sales')
 
 /** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
 const DEADLINE_ROLE: TargetRole = roleOf('tariff_deadline')
+/** Predicates of a level raised or cut, which move an allowance the other way (TargetRole.allowance). */
+const LEVEL_PREDS: ReadonlySet<string> = new Set(['raise', 'cut', 'rise', 'fall', 'rate-up', 'rate-down'])
 
 /** The entries of a (watchlist) trie, each once. */
 function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
@@ -530,6 +536,38 @@ const LEVEL_WORDS: WordsByLength = byLength([
   'peak',
   'record',
   'bottom',
+])
+/**
+ * Words after "declined to" that make it a fall to a level, not a refusal ("declined to a record low",
+ * "declines to lowest since 2016", "declined to about $5 billion"; a figure does too).
+ */
+const LEVEL_LEADS: WordsByLength = byLength([
+  ...[...LEVEL_WORDS.values()].flat(),
+  'a',
+  'an',
+  'the',
+  'its',
+  'their',
+  'near',
+  'about',
+  'around',
+  'nearly',
+  'roughly',
+  'just',
+  'below',
+  'under',
+  'zero',
+  'multi',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
 /** Vocabulary ids of words the lexicon knows, for checks by token id (one load, no text compare). */
@@ -1299,6 +1337,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               }
             }
           }
+          // "exports declined to $5 billion", "declined to China": a fall to a level or a place, no
+          // refusal; the verb alone (in Title Case too, where a verb after it has its capital).
+          if (
+            best >= 0 &&
+            bestEnd === i + 2 &&
+            DECLINE_TO_ENTRIES.has(best) &&
+            (bestEnd >= count ||
+              tKind[bestEnd] !== WORD ||
+              isCapital(text0.charCodeAt(tb.start[bestEnd] as number)) ||
+              wordIn(bestEnd, LEVEL_LEADS))
+          ) {
+            best = wordInfo[id * 2] as number
+            bestEnd = i + 1
+          }
           if (
             best < 0 ||
             (id === usId &&
@@ -1948,6 +2000,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
+    // "order postponing the higher tariffs": an article right after the verb opens its object, which
+    // it takes over the noun on its left (a measure's adjective between them left the object further).
+    if (left >= 0 && right >= 0 && !passive && end < tb.count && idIn(end, ARTICLES)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     let t = -1
     // An act in the present tense has its subject on the left and its object on the right
     // ("trade war ends the jobs promise"): it takes the object when there is one.
@@ -2569,7 +2627,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /**
    * True when target t, right of predicate k, has right before it (after k) a word of decrease that
-   * describes it ("lower" in "negotiate lower tariffs").
+   * describes it ("lower" in "negotiate lower tariffs", "fewer" in "grants fewer exemptions").
    */
   function cutRightBefore(k: number, t: number): boolean {
     const m = t - 1
@@ -2577,7 +2635,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const x = it.idx[m] as number
     if (((entInts[x << 4] as number) & F_PRED) === 0) return false
     const p = predAt(x)
-    return p.kind === 'cut' && p.sign < 0
+    return (p.kind === 'cut' && p.sign < 0) || p.id === 'fewer'
   }
 
   /**
@@ -3426,10 +3484,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // takes the measure as the word right before it describes it, and lower tariffs agreed are
         // tariffs cut.
         const lowered =
-          pred.fixed === 0 && (pred.kind === 'more' || pred.kind === 'impose') && cutRightBefore(k, t)
+          pred.fixed === 0 &&
+          (pred.kind === 'more' || pred.kind === 'impose' || pred.kind === 'grant') &&
+          cutRightBefore(k, t)
         const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
         const tightens = pred.kind === 'tighten'
-        const base = (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) * (lowered || raisedTo ? -1 : 1)
+        // "cuts sugar import quota": the level of an allowance is what it lets in (TargetRole.allowance).
+        const allowanceLevel = target.allowance && pred.fixed === 0 && LEVEL_PREDS.has(pred.id)
+        const base =
+          (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) *
+          (lowered || raisedTo ? -1 : 1) *
+          (allowanceLevel ? -1 : 1)
         // A stance is taken on the act, whichever way it went: "slams Commerce for denying tariff
         // exclusions" is friction, as "slams tariffs" is (its own negation still counts: "does not oppose").
         const neg = negated || (itNeg[t] === 1 && !(pred.kind === 'stance' && pred.fixed !== 0))
@@ -3486,7 +3551,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // A fixed good direction (progress, clearing) eases whatever it acts on: more of a good
           // thing, less of a bad one. Tightening is the adverse twin: more of a measure, less of a flow.
           const type =
-            (raisedTo || (tightens && target.polarity < 0) ? target.events.more : target.events[pred.kind]) ??
+            (allowanceLevel
+              ? sign < 0
+                ? target.events.more
+                : target.events.less
+              : raisedTo || (tightens && target.polarity < 0)
+                ? target.events.more
+                : target.events[pred.kind]) ??
             (pred.fixed > 0
               ? target.polarity > 0
                 ? target.events.more

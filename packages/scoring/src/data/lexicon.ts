@@ -513,6 +513,8 @@ export const TARGETS = [
     id: 'quota',
     polarity: -1,
     bare: 0.1,
+    // A quota's level is what it lets in: cut, it lets in less ("cuts sugar import quota").
+    allowance: true,
     dims: { tariff: 1 },
     topic: { tariff: 0.4 },
     events: { more: 'import_restriction', less: 'licence_granted' },
@@ -4292,6 +4294,9 @@ export const NEGATORS = [
   // "rebuffs chipmakers' plea to loosen export rules": what is rebuffed is not done.
   'v rebuff',
   'v refuse to',
+  // "declines to lift tariffs", "court declines to block tariffs": refused, as "refuses to" (not before a
+  // level: "exports declined to $5 billion", "declined to a record low"; see the scorer's declinedTo).
+  'v decline to',
   // "refuses Huawei licence extension": what is refused is not done.
   'v refuse',
   'unable to',
@@ -6272,6 +6277,18 @@ export const INERT = [
     'respond',
     'issue',
   ].map((verb) => `yet to ${verb}`),
+  // A word declined is no act refused ("declines to comment on tariffs").
+  ...[
+    'comment',
+    'confirm',
+    'say',
+    'respond',
+    'elaborate',
+    'discuss',
+    'disclose',
+    'specify',
+    'give details',
+  ].map((verb) => `v decline to ${verb}`),
   // "Tariffs ruled out as cause of price spike": an explanation excluded, no measure denied.
   'ruled out as',
   // A growth target reached, not growth held back (GROWTH_HELD_BACK): "strive to hit growth target".
@@ -6287,6 +6304,9 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
+  // Oil output quotas (OPEC's) are production quotas.
+  'n oil quota',
+  'n opec quota',
   // Taking back one's words is no undoing of what they were about ("walks back on comments China trade
   // deal 'over'").
   'v walk back on',
