@@ -4,3 +4,9 @@
  * summary on stderr, so a script sees that something was left out. 0 means every line was taken.
  */
 export const EXIT_DATA_ERROR = 65
+
+/**
+ * EX_SOFTWARE (sysexits.h): the program itself went wrong, not its input: the scorer gave a result that
+ * breaks the ScoredHeadline contract. A bug to report, where 65 asks the user to fix the input.
+ */
+export const EXIT_SOFTWARE = 70

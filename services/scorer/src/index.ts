@@ -1,5 +1,4 @@
 export * from './build-app.ts'
-export * from './check-scored.ts'
 export * from './config.ts'
 export * from './score-headline.ts'
 export * from './scorer-handler.ts'

@@ -1,7 +1,6 @@
-import { HeadlineReader, type TopicCatalogue } from '@tradepulse/contracts'
+import { HeadlineReader, scoredHeadlineProblem, type TopicCatalogue } from '@tradepulse/contracts'
 import { type BatchHandler, type Outcome, parseJsonRecord, traceHeaders } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
-import { scoredHeadlineProblem } from './check-scored.ts'
 import { scoreHeadline } from './score-headline.ts'
 
 /**

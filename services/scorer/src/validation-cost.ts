@@ -9,9 +9,9 @@ import {
   type Headline,
   type ScoredHeadline,
   ScoredHeadline as ScoredHeadlineSchema,
+  scoredHeadlineProblem,
 } from '@tradepulse/contracts'
 import { createScorer } from '@tradepulse/scoring'
-import { scoredHeadlineProblem } from './check-scored.ts'
 import { scoreHeadline } from './score-headline.ts'
 
 const PASSES = 9

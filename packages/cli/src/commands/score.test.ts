@@ -1,20 +1,23 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import { createScorer } from '@tradepulse/scoring'
+import type { ScoreResult } from '@tradepulse/contracts'
+import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
-import { formatScore, scoreNdjson } from './score.ts'
+import { formatScore, scoreNdjson, scoreOne } from './score.ts'
 
 const MAIN = join(import.meta.dirname, '..', 'main.ts')
 
 /** Scores NDJSON input in process: the counts and the output lines, parsed. */
-async function scored(input: NodeJS.ReadableStream) {
+const scored = (input: NodeJS.ReadableStream) => scoredWith(createScorer(), input)
+
+async function scoredWith(scorer: Scorer, input: NodeJS.ReadableStream | string) {
   const out = new PassThrough()
   const chunks: string[] = []
   out.on('data', (d) => chunks.push(String(d)))
-  const counts = await scoreNdjson(createScorer(), input, out)
+  const counts = await scoreNdjson(scorer, typeof input === 'string' ? Readable.from([input]) : input, out)
   const lines = chunks
     .join('')
     .split('\n')
@@ -22,6 +25,19 @@ async function scored(input: NodeJS.ReadableStream) {
     .map((l) => JSON.parse(l))
   return { counts, lines }
 }
+
+/** The real scorer, its result changed by `fault` for a headline that holds `marker` (a scorer bug, made to order). */
+function faultyScorer(marker: string, fault: (r: ScoreResult) => unknown): Scorer {
+  const real = createScorer()
+  return {
+    ...real,
+    score: (input) => {
+      const r = real.score(input)
+      return (input.headline.includes(marker) ? fault(r) : r) as ScoreResult
+    },
+  }
+}
+const BREAKS = '(the scorer scoring-'
 
 /** `tradepulse score ...` as a process with only the given environment, `input` written to its stdin. */
 function run(args: string[], input: string | Buffer, env: Record<string, string> = {}) {
@@ -286,5 +302,119 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     expect(none.stderr).toBe(
       'score: ingest would refuse this headline: headline has no letter or digit after normalisation (empty_headline)\n',
     )
+  })
+})
+
+describe('tradepulse score, on a result that breaks the ScoredHeadline contract', () => {
+  const nan = faultyScorer('steel', (r) => ({
+    ...r,
+    scores: { ...r.scores, tariff: { ...r.scores.tariff, score: Number.NaN } },
+  }))
+
+  it('--ndjson: answers its line with { id, line, error } naming the field and the scorer, and goes on', async () => {
+    const out = new PassThrough()
+    const chunks: string[] = []
+    out.on('data', (d) => chunks.push(String(d)))
+    const input = Readable.from([
+      '{"id":"a","headline":"EU lifts duties on US whiskey"}\n{"id":"b","headline":"US raises tariffs on steel"}\n',
+      '{"id":"c","headline":"China resumes rare earth exports"}\n',
+    ])
+    const counts = await scoreNdjson(nan, input, out)
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(counts).toEqual({ ok: 2, bad: 1 })
+    expect(lines.map((l) => l.id)).toEqual(['a', 'b', 'c'])
+    expect(lines[1]).toEqual({
+      id: 'b',
+      line: 2,
+      error: `scores.tariff.score: Invalid input: expected number, received NaN (the scorer ${createScorer().score({ headline: 'x' }).scorerVersion} gave a result that breaks the ScoredHeadline contract)`,
+    })
+    expect(lines[0].scores.tariff.label).toBe('positive')
+    expect(lines[2].scores.supplyChain.label).toBe('positive')
+  })
+
+  it.each([
+    [
+      'a span past the end of the headline',
+      (r: ScoreResult) => ({
+        ...r,
+        explanation: [{ ...r.explanation[0]!, span: { field: 'headline', start: 0, end: 500 } }],
+      }),
+      /^explanation\.0\.span\.end: 500 is past the end of the headline \(26 characters\) /,
+    ],
+    [
+      'a span into a body the headline has not',
+      (r: ScoreResult) => ({
+        ...r,
+        events: [{ ...r.events[0]!, span: { field: 'body', start: 0, end: 1 } }],
+      }),
+      /^events\.0\.span\.field: body, and the headline has none /,
+    ],
+    [
+      'a label not in its enum',
+      (r: ScoreResult) => ({
+        ...r,
+        scores: { ...r.scores, market: { ...r.scores.market, label: 'bearish' } },
+      }),
+      /^scores\.market\.label: Invalid option: expected one of "negative"\|"neutral"\|"positive" /,
+    ],
+    [
+      'a score out of range',
+      (r: ScoreResult) => ({ ...r, scores: { ...r.scores, uncertainty: 1.5 } }),
+      /^scores\.uncertainty: Too big: expected number to be <=1 /,
+    ],
+    [
+      'a field the contract does not have',
+      (r: ScoreResult) => ({ ...r, sentimentV2: 0 }),
+      /^\(root\): Unrecognized key: "sentimentV2" /,
+    ],
+    [
+      'a field missing',
+      ({ entities: _, ...r }: ScoreResult) => r,
+      /^entities: Invalid input: expected object, received undefined /,
+    ],
+  ])('--ndjson: names %s', async (_, fault, error) => {
+    const { lines } = await scoredWith(
+      faultyScorer('steel', fault),
+      '{"id":"s","headline":"US raises tariffs on steel"}\n',
+    )
+    expect(lines).toEqual([{ id: 's', line: 1, error: expect.stringMatching(error) }])
+    expect(lines[0].error).toContain(BREAKS)
+  })
+
+  it('"headline": prints no scores, and one error line naming the field; the exit code is 70 (a scorer bug)', () => {
+    const r = scoreOne(nan, { words: ['US', 'raises', 'tariffs', 'on', 'steel'] })
+    expect(r.code).toBe(70)
+    expect(r.text).toMatch(
+      /^score: no scores shown: scores\.tariff\.score: Invalid input: expected number, received NaN \(the scorer scoring-\S+ gave a result that breaks the ScoredHeadline contract\)\n$/,
+    )
+    expect(scoreOne(nan, { words: ['US raises tariffs on steel'], json: true }).code).toBe(70)
+  })
+
+  it('"headline": the same scorer still prints a headline it gives a sound result for, and --json', () => {
+    const r = scoreOne(nan, { words: ['EU lifts duties on US whiskey'] })
+    expect(r.code).toBe(0)
+    expect(r.text).toMatch(/^EU lifts duties on US whiskey\n\s+tariff\s+ 0\.\d\d\s+positive/)
+    const json = scoreOne(nan, { words: ['EU lifts duties'], body: 'Shipments restart.', json: true })
+    expect(json.code).toBe(0)
+    expect(Object.keys(JSON.parse(json.text))).toEqual([
+      'scores',
+      'events',
+      'entities',
+      'explanation',
+      'scorerVersion',
+      'truncated',
+    ])
+  })
+
+  it('"headline": keeps its answers to no headline (2) and one ingest refuses (65)', () => {
+    expect(scoreOne(nan, { words: [' '] }).code).toBe(2)
+    expect(scoreOne(nan, { words: ['\u2800'] })).toEqual({
+      code: 65,
+      text: 'score: ingest would refuse this headline: headline has no letter or digit after normalisation (empty_headline)\n',
+    })
   })
 })

@@ -1,4 +1,9 @@
-import type { Headline, ScoredHeadline, ScoreResult } from '@tradepulse/contracts'
+import {
+  type Headline,
+  type ScoredHeadline,
+  type ScoreResult,
+  scoredHeadlineProblem,
+} from '@tradepulse/contracts'
 import {
   DEFAULT_INGEST_LIMITS,
   type IngestLimits,
@@ -6,11 +11,11 @@ import {
   parseRawRecord,
 } from '@tradepulse/ingest'
 import { formatIssues, loadConfig } from '@tradepulse/platform'
-import { scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
+import { scoreHeadline, scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
 import { z } from 'zod'
-import { EXIT_DATA_ERROR } from '../exit-codes.ts'
+import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '../exit-codes.ts'
 import { readLines } from '../read-lines.ts'
 
 // Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
@@ -45,12 +50,29 @@ export function asIngested(
   return r.ok ? { ok: true, headline: r.headline } : { ok: false, error: `${r.message} (${r.reason})` }
 }
 
-/** Scores of a headline ingest has taken; `truncated` when ingest or the scorer cut text, as the scorer's. */
-function scoreIngested(scorer: Scorer, h: Headline): ScoreResult {
-  const r = scorer.score(
-    h.body === undefined ? { headline: h.headline } : { headline: h.headline, body: h.body },
-  )
-  return { ...r, truncated: h.truncated || r.truncated }
+/**
+ * Scores of a headline ingest has taken, as the scorer worker would write them (scoreHeadline: `truncated`
+ * when ingest or the scorer cut text) and held to the same check (scoredHeadlineProblem), or why they are
+ * not shown: a result that breaks the ScoredHeadline contract (a NaN, a score out of range, a span past
+ * the text), where the worker dead-letters the headline as `output_invalid`. Printed, such a result would
+ * read as a score.
+ */
+function scoreIngested(
+  scorer: Scorer,
+  h: Headline,
+): { ok: true; result: ScoreResult } | { ok: false; error: string } {
+  const scored = scoreHeadline(scorer, h, new Date())
+  const problem = scoredHeadlineProblem(scored)
+  if (problem) {
+    // A broken result may have any scorerVersion, or none: only a string, cut short, is named.
+    const version = typeof scored.scorerVersion === 'string' ? ` ${scored.scorerVersion.slice(0, 100)}` : ''
+    return {
+      ok: false,
+      error: `${problem} (the scorer${version} gave a result that breaks the ScoredHeadline contract)`,
+    }
+  }
+  const { scores, events, entities, explanation, scorerVersion, truncated } = scored
+  return { ok: true, result: { scores, events, entities, explanation, scorerVersion, truncated } }
 }
 
 const fmt = (n: number) => (n >= 0 ? ' ' : '') + n.toFixed(2)
@@ -96,7 +118,8 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
  * NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, line, error }` in its place
  * (a line that is not valid UTF-8, or longer than MAX_LINE_BYTES, among them: the input goes on after
  * it). Blank lines are skipped (a trailing newline or a spacer is not an input). Each headline is
- * scored as the pipeline would score it, or refused as ingest would refuse it (asIngested).
+ * scored as the pipeline would score it, or refused as ingest would refuse it (asIngested); a result the
+ * scorer worker would dead-letter as `output_invalid` is answered as a bad line too (scoreIngested).
  */
 export async function scoreNdjson(
   scorer: Scorer,
@@ -123,7 +146,9 @@ export async function scoreNdjson(
         limits,
       )
       if (!checked.ok) throw new Error(checked.error)
-      result = { id: pid, ...scoreIngested(scorer, checked.headline) }
+      const r = scoreIngested(scorer, checked.headline)
+      if (!r.ok) throw new Error(r.error)
+      result = { id: pid, ...r.result }
       counts.ok++
     } catch (err) {
       result = { id: typeof id === 'string' ? id : null, line: l.line, error: (err as Error).message }
@@ -134,6 +159,35 @@ export async function scoreNdjson(
   return counts
 }
 
+/**
+ * `tradepulse score "headline"`: the exit code and what to print, the scores on stdout (code 0) or one
+ * error line on stderr: no headline (2), one ingest would refuse (EXIT_DATA_ERROR), or a result that
+ * breaks the contract (EXIT_SOFTWARE: a scorer bug, not the input's fault).
+ */
+export function scoreOne(
+  scorer: Scorer,
+  args: { words: string[]; body?: string | undefined; json?: boolean | undefined },
+  limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+): { code: number; text: string } {
+  const headline = args.words.join(' ').trim()
+  if (!headline)
+    return {
+      code: 2,
+      text: 'score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson\n',
+    }
+  const checked = asIngested(args.body === undefined ? { headline } : { headline, body: args.body }, limits)
+  if (!checked.ok)
+    return { code: EXIT_DATA_ERROR, text: `score: ingest would refuse this headline: ${checked.error}\n` }
+  const r = scoreIngested(scorer, checked.headline)
+  if (!r.ok) return { code: EXIT_SOFTWARE, text: `score: no scores shown: ${r.error}\n` }
+  return {
+    code: 0,
+    text: args.json
+      ? `${JSON.stringify(r.result, null, 2)}\n`
+      : `${formatScore(checked.headline.headline, r.result)}\n`,
+  }
+}
+
 export function registerScore(program: Command): void {
   program
     .command('score')
@@ -142,7 +196,7 @@ export function registerScore(program: Command): void {
     .option('--body <text>', 'body text scored together with the headline')
     .option(
       '--ndjson',
-      `read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
+      `read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line, or one the scorer gives a result that breaks the ScoredHeadline contract, gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
     )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
@@ -160,27 +214,9 @@ export function registerScore(program: Command): void {
         }
         return
       }
-      const headline = words.join(' ').trim()
-      if (!headline) {
-        process.stderr.write(
-          'score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson\n',
-        )
-        process.exitCode = 2
-        return
-      }
-      const checked = asIngested(
-        opts.body === undefined ? { headline } : { headline, body: opts.body },
-        limits,
-      )
-      if (!checked.ok) {
-        process.stderr.write(`score: ingest would refuse this headline: ${checked.error}\n`)
-        process.exitCode = EXIT_DATA_ERROR
-        return
-      }
-      const r = scoreIngested(scorer, checked.headline)
-      process.stdout.write(
-        opts.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatScore(checked.headline.headline, r)}\n`,
-      )
+      const r = scoreOne(scorer, { words, body: opts.body, json: opts.json }, limits)
+      process[r.code === 0 ? 'stdout' : 'stderr'].write(r.text)
+      process.exitCode = r.code
     })
 }
 

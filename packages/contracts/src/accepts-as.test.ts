@@ -1,38 +1,8 @@
-import { type Headline, ScoredHeadline } from '@tradepulse/contracts'
-import { createScorer } from '@tradepulse/scoring'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { acceptsAs, scoredHeadlineProblem } from './check-scored.ts'
-import { scoreHeadline } from './score-headline.ts'
-
-const AT = '2026-03-02T08:00:00.000Z'
-const headline = (id: string, text: string, body?: string): Headline => ({
-  id,
-  source: 't',
-  headline: text,
-  ...(body === undefined ? {} : { body }),
-  publishedAt: AT,
-  ingestedAt: AT,
-  truncated: false,
-})
-const TEXTS: [string, string?][] = [
-  ['US raises tariffs on Chinese steel to 25% from 10%'],
-  ['US and China agree to suspend tariffs for 90 days'],
-  [
-    'China halts exports of rare earths to US automakers',
-    'Beijing said the curbs would stay until talks resume. Shipments of gallium were also suspended.',
-  ],
-  [
-    'Chipmaker warns of shortage',
-    'Factories in Taiwan cut capacity after the drought; the EU threatens duties.',
-  ],
-  ['Local bakery wins regional bread award', ''],
-]
-/** What the scorer writes for a few headlines, some with a body, some cut to the scorer's length limit. */
-const written = (): ScoredHeadline[] =>
-  [createScorer(), createScorer({ maxChars: 40 })].flatMap((scorer) =>
-    TEXTS.map(([text, body], i) => scoreHeadline(scorer, headline(`h${i}`, text, body), new Date(AT))),
-  )
+import { acceptsAs } from './accepts-as.ts'
+import { ScoredHeadline } from './schemas.ts'
+import { SCORED } from './test-fixtures.ts'
 
 describe('acceptsAs(ScoredHeadline)', () => {
   const accepts = acceptsAs(ScoredHeadline)
@@ -98,7 +68,7 @@ describe('acceptsAs(ScoredHeadline)', () => {
   it("agrees with zod's safeParse on every field of what the scorer writes, each replaced by a value of every kind", () => {
     let refused = 0
     let cases = 0
-    for (const s of written()) {
+    for (const s of SCORED) {
       expect(accepts(s)).toBe(true)
       for (const path of paths(s)) {
         for (const to of [...REPLACEMENTS, DELETE, EXTRA]) {
@@ -158,47 +128,5 @@ describe('acceptsAs(ScoredHeadline)', () => {
     expect(() => acceptsAs(z.object({}).catchall(z.number()))).toThrow(/an object with a catchall/)
     expect(() => acceptsAs(z.string().refine((s) => s !== 'x'))).toThrow(/no fast check for a custom check/)
     expect(() => acceptsAs(z.int32())).toThrow(/no fast check for a int32 number/)
-  })
-})
-
-describe('scoredHeadlineProblem', () => {
-  it('finds nothing wrong with what the scorer writes, spans into a body and text cut to its limit included', () => {
-    const all = written()
-    expect(all.some((s) => s.explanation.some((c) => c.span.field === 'body'))).toBe(true)
-    expect(all.some((s) => s.truncated)).toBe(true)
-    for (const s of all) expect(scoredHeadlineProblem(s), s.headline).toBeUndefined()
-  })
-
-  const [scored] = written()
-  const withSpan = (span: { field: 'headline' | 'body'; start: number; end: number }) => ({
-    ...scored!,
-    explanation: [scored!.explanation[0]!, { ...scored!.explanation[0]!, span }],
-  })
-  const length = scored!.headline.length
-
-  it.each([
-    [
-      'past the end of the text',
-      { field: 'headline', start: 3, end: length + 1 },
-      `explanation.1.span.end: ${length + 1} is past the end of the headline (${length} characters)`,
-    ],
-    ['reversed', { field: 'headline', start: 9, end: 4 }, 'explanation.1.span: start 9 is after end 4'],
-    [
-      'in a body the headline has not',
-      { field: 'body', start: 0, end: 1 },
-      'explanation.1.span.field: body, and the headline has none',
-    ],
-  ] as const)('names a span %s', (_, span, problem) => {
-    expect(scoredHeadlineProblem(withSpan(span))).toBe(problem)
-  })
-
-  it('takes a span that ends at the end of the text, or is empty', () => {
-    expect(scoredHeadlineProblem(withSpan({ field: 'headline', start: 0, end: length }))).toBeUndefined()
-    expect(scoredHeadlineProblem(withSpan({ field: 'headline', start: length, end: length }))).toBeUndefined()
-  })
-
-  it("names a field the contract refuses with zod's words", () => {
-    const s = { ...scored!, scores: { ...scored!.scores, uncertainty: Number.NaN } }
-    expect(scoredHeadlineProblem(s)).toBe('scores.uncertainty: Invalid input: expected number, received NaN')
   })
 })
