@@ -2863,7 +2863,7 @@ describe('issue #3: round 37 review, mended in 2.0.71', () => {
   })
 })
 
-describe('issue #3: round 38, quotas, fewer, an article after the verb, "declines to"', () => {
+describe('issue #3: round 38, quotas, fewer, an article after the verb, "declines to", milder than feared, "hopes to"', () => {
   tariffCases([
     // A quota's level is what it lets in: cut, less gets in; raised, more does.
     ['U.S. cuts import quota for Mexican sugar', 'negative'],
@@ -2885,7 +2885,19 @@ describe('issue #3: round 38, quotas, fewer, an article after the verb, "decline
     ['Court declines to block Trump tariffs', 'negative'],
     ['U.S. trade judge declines to block iPhone imports', 'positive'],
     ['U.S. declines to impose tariffs on Mexican tomatoes', 'positive'],
+    // A measure milder or harsher than was feared, read by the comparison alone ("new" was expected).
+    ['New export rules less restrictive than feared', 'positive'],
+    ['U.S. chip curbs softer than expected', 'positive'],
+    ["China's retaliation less severe than expected", 'positive'],
+    ['Huawei curbs tougher than expected, shares fall', 'negative'],
+    // Hoping to do it is asking for it: relief hoped for is no relief, a measure hoped for a threat.
+    ['Japan hopes to cut tariffs on U.S. beef', 'neutral'],
+    ['Japan hopes to secure cut in car tariffs', 'neutral'],
+    ['U.S. hopes to impose tariffs on French wine', 'negative'],
   ] as [string, string][])
+  it('a market rising on hopes keeps its reading of what is hoped for', () => {
+    expect(tariff('Stocks rise on hopes to end trade war').label).toBe('positive')
+  })
   it('a fall "to" a level, a figure or a place is no refusal', () => {
     for (const h of [
       'Chinese exports to U.S. declined to a record low',

@@ -179,6 +179,8 @@ const LISTED_SALES_ROLE = roleOf('listed_sales')
 
 /** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
 const DEADLINE_ROLE: TargetRole = roleOf('tariff_deadline')
+/** A measure's severity compared with what was expected ("softer than feared"; see bindOne). */
+const COMPARED_PREDS: ReadonlySet<string> = new Set(['milder_than_feared', 'harsher_than_feared'])
 /** Predicates of a level raised or cut, which move an allowance the other way (TargetRole.allowance). */
 const LEVEL_PREDS: ReadonlySet<string> = new Set(['raise', 'cut', 'rise', 'fall', 'rate-up', 'rate-down'])
 
@@ -2080,6 +2082,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // The nouns of the compound before a head taken on the right are bound with it.
       if (t === right) for (let m = rightFirst; m < t; m++) if (itBound[m] === 0) itBound[m] = 3
       if (pred.kind === 'cope' || deniedHold(pred, k, t) || avoidedByMaking(pred, k)) it.held[t] = k + 1
+      // "new export rules less restrictive than feared": the measure compared with what was expected is
+      // read by the comparison alone ("new" was part of what was expected).
+      else if (COMPARED_PREDS.has(pred.id)) it.held[t] = k + 1
     }
     // "tariffs have not hurt its margins": a denied harm also holds the measure that is its subject.
     if (left >= 0 && left !== t && itBound[left] === 0 && deniedHold(pred, k, left)) {
@@ -3455,7 +3460,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // Only hoped for or sought ("hopes to secure cut in car tariffs"), the act is too: the verb's hedge
         // goes to it.
         if (pred.sign > 0 && pred.fixed === 0 && t > k + 1 && target.tariff !== 0 && nounActTaken(k, t)) {
-          if (hedge < (itHedge[k + 1] as number)) itHedge[k + 1] = hedge
+          if (hedge < (itHedge[k + 1] as number)) {
+            itHedge[k + 1] = hedge
+            // With its source, so that relief only asked for stays asked for ("hopes to secure cut").
+            itHedgeSrc[k + 1] = itHedgeSrc[k] as number
+          }
           continue
         }
         // A quantity with no direction, or a change in no direction ("amend the ban"): bound, no cue.

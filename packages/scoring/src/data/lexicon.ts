@@ -2395,6 +2395,15 @@ const CONDITION_WORDS = [
  * (rise, fall), which matters for targets such as exports (`policyOnly`).
  * `tone` is the market tone the word carries on its own when no target is in reach.
  */
+/** A measure's severity against what was expected: each degree word before "than expected/feared/...". */
+function MEASURE_COMPARED(degrees: readonly string[]): string[] {
+  return degrees.flatMap((d) =>
+    ['expected', 'feared', 'anticipated', 'thought', 'many feared', 'initially feared'].map(
+      (e) => `${d} than ${e}`,
+    ),
+  )
+}
+
 export const PREDICATES = [
   {
     id: 'rise',
@@ -3284,6 +3293,54 @@ export const PREDICATES = [
       'v push back deadline',
       'n deadline extension',
     ],
+  },
+  {
+    // A measure milder than was feared is relief over it ("new export rules less restrictive than feared",
+    // "chip curbs softer than expected"): less of the measure than the market had taken in.
+    id: 'milder_than_feared',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0.3,
+    strength: 0.8,
+    words: MEASURE_COMPARED([
+      'less restrictive',
+      'less severe',
+      'less harsh',
+      'less onerous',
+      'less aggressive',
+      'less punitive',
+      'less stringent',
+      'less strict',
+      'less sweeping',
+      'less tough',
+      'softer',
+      'milder',
+      'narrower',
+    ]),
+  },
+  {
+    // ... and one harsher than was expected is more of it ("tariffs tougher than expected").
+    id: 'harsher_than_feared',
+    sign: 1,
+    kind: 'more',
+    policy: true,
+    marketOk: false,
+    tone: -0.3,
+    strength: 0.8,
+    words: MEASURE_COMPARED([
+      'more restrictive',
+      'more severe',
+      'more aggressive',
+      'more punitive',
+      'more stringent',
+      'more sweeping',
+      'harsher',
+      'tougher',
+      'stricter',
+      'broader',
+    ]),
   },
   {
     // A deal or talks not close are a setback ("China trade deal 'not even close'"). Only talks and
@@ -4536,6 +4593,9 @@ export const HEDGES = [
       // Winning others over to an act ("hopes to convince G7 leaders to halt the trade war").
       'v convince',
       'v persuade',
+      // Hoping to do it is wanting it done ("Japan hopes to secure cut in car tariffs"; not "on hopes for",
+      // a market's stance).
+      'v hope to',
       'v call for',
       'v call on',
       'v push for',
