@@ -126,7 +126,7 @@ function compile<T>(
  * accepts or names what is wrong; every value this accepts, zod accepts as the same object.
  *
  * Made once from the schema's definition into the source of one function of straight-line checks, each
- * field read by its name, as the scorer's acceptsAs is (composed closures measured twice as slow); a kind
+ * field read by its name, as the contracts' acceptsAs is (composed closures measured twice as slow); a kind
  * of schema or check it does not know stops it where it is made (at import, which every test does).
  */
 export function fastRead<S extends z.core.$ZodType>(schema: S): (value: unknown) => z.infer<S> | undefined {

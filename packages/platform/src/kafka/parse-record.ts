@@ -1,12 +1,9 @@
 import { isUtf8 } from 'node:buffer'
+import { formatIssues } from '@tradepulse/contracts'
 import type { z } from 'zod'
 
-/** A zod error's issues on one line, each naming its field: `path: message; ...` (`(root)` for the whole value). */
-export function formatIssues(error: {
-  issues: readonly { path: readonly PropertyKey[]; message: string }[]
-}): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')
-}
+// One way to name a record's faults, the contracts' (the scorer's output check uses it too).
+export { formatIssues }
 
 export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
 
