@@ -121,6 +121,82 @@ describe('alert store: Redis and memory decide alike', () => {
   })
 })
 
+/** Claims as resends only, and releases of refused alerts; both adapters must decide every step alike. */
+async function resendAndReleaseScenario(store: AlertStore) {
+  const d: string[] = []
+  const step = async (c: AlertClaim) => d.push(...(await store.claim([c])))
+  const resend = (c: AlertClaim): AlertClaim => ({ ...c, resendOnly: true })
+  await step(resend(claim('r1', 'a1', 10 * H, 'o/0/1'))) // held, never claimed: unclaimed, nothing written
+  await step(claim('r1', 'a2', 10.5 * H, 'o/0/2')) // so nothing holds this one back: fire
+  await step(resend(claim('r1', 'a2', 10.5 * H, 'o/0/2'))) // its record's claim stands: resend
+  await step(resend(claim('r1', 'a2', 10.5 * H, 'o/0/3'))) // another record's claim: duplicate
+  await step(claim('r1', 'a3', 11 * H, 'o/0/4')) // within a2's cooldown: suppressed
+  await step(resend(claim('r1', 'a3', 11 * H, 'o/0/4'))) // as first decided
+  await step(resend(claim('r1', 'a3', 12 * H, 'o/0/5'))) // held back once, past its holder: not claimed now
+  await store.commit([{ stream: 'r1', alertId: 'a2', origin: 'o/0/2' }], new Map())
+  await step(resend(claim('r1', 'a2', 10.5 * H, 'o/0/2'))) // sent for it
+  await step(claim('r2', 'b1', 10 * H, 'o/1/1')) // fire
+  await step(claim('r2', 'b2', 12 * H, 'o/1/2')) // fire
+  await store.release([{ stream: 'r2', alertId: 'b2', eventMs: 12 * H, origin: 'o/1/9' }]) // not its claim
+  await step(claim('r2', 'b3', 12.5 * H, 'o/1/3')) // b2 still holds it back: suppressed
+  await store.release([{ stream: 'r2', alertId: 'b2', eventMs: 12 * H, origin: 'o/1/2' }]) // refused: released
+  await step(claim('r2', 'b4', 12.4 * H, 'o/1/4')) // b2 gone, b1 2.4 h before: fire
+  await step(claim('r2', 'b2', 12 * H, 'o/1/2')) // the released id, decided afresh: within b4's cooldown
+  await step(claim('r2', 'b5', 10.5 * H, 'o/1/5')) // within b1's: suppressed
+  await store.commit([{ stream: 'r2', alertId: 'b1', origin: 'o/1/1' }], new Map())
+  await store.release([{ stream: 'r2', alertId: 'b1', eventMs: 10 * H, origin: 'o/1/1' }]) // sent: kept
+  await step(claim('r2', 'b1', 10 * H, 'o/1/1')) // sent for it
+  await step(claim('r2', 'b6', 10.9 * H, 'o/1/6')) // b1 still holds its stream: suppressed
+  return d
+}
+
+describe('alert store: resend-only claims and releases, Redis and memory alike', () => {
+  const redis = new Redis(testInfra().redisUrl)
+  afterAll(() => redis.quit())
+  const redisStore = (prefix: string) =>
+    createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+
+  it('claims a held alert only as a resend, and undoes the unconfirmed claim of a refused one', async () => {
+    const viaRedis = await resendAndReleaseScenario(redisStore(randomName('alerts')))
+    const viaMemory = await resendAndReleaseScenario(
+      createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: createManualClock(0) }),
+    )
+    expect(viaRedis).toEqual([
+      'unclaimed',
+      'fire',
+      'resend',
+      'duplicate',
+      'cooldown',
+      'cooldown',
+      'unclaimed',
+      'sent',
+      'fire',
+      'fire',
+      'cooldown',
+      'fire',
+      'cooldown',
+      'cooldown',
+      'sent',
+      'cooldown',
+    ])
+    expect(viaMemory).toEqual(viaRedis)
+  })
+
+  it("on Redis: a release puts the stream's old cooldown key back on the newest alert left (a previous version reads only it), or deletes it", async () => {
+    const prefix = randomName('alerts')
+    const store = redisStore(prefix)
+    const oldKey = `${prefix}:alert:cd:{s}`
+    await store.claim([claim('s', 'x1', 10 * H, 'o/0/1'), claim('s', 'x2', 12 * H, 'o/0/2')])
+    expect(await redis.get(oldKey)).toBe(`${12 * H}|x2`)
+    await store.release([{ stream: 's', alertId: 'x2', eventMs: 12 * H, origin: 'o/0/2' }])
+    expect(await redis.get(oldKey)).toBe(`${10 * H}|x1`)
+    expect(await redis.pttl(oldKey)).toBeGreaterThan(23 * H)
+    expect(await redis.exists(`${prefix}:alert:sent:{s}:x2`)).toBe(0)
+    await store.release([{ stream: 's', alertId: 'x1', eventMs: 10 * H, origin: 'o/0/1' }])
+    expect(await redis.keys(`${prefix}:*`)).toEqual([])
+  })
+})
+
 /** One script of outbox writes, reads and settlements; both adapters must answer every read the same way. */
 async function outboxScenario(store: AlertStore) {
   const T = Date.parse('2026-03-02T08:00:00Z')

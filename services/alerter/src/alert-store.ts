@@ -6,24 +6,30 @@ import { createKeys } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 
-// Versioned so a changed script never runs under an old cached SHA.
-const CLAIM_COMMAND = 'tpAlertClaimV2'
-const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-2.lua'), 'utf8')
+// Versioned so a changed script never runs under an old cached SHA. Version 3 (resend only, and the
+// release of a refused alert) reads and writes the same keys, in the same forms, as version 2.
+const CLAIM_COMMAND = 'tpAlertClaimV3'
+const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-3.lua'), 'utf8')
+const RELEASE_COMMAND = 'tpAlertReleaseV3'
+const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-alert-3.lua'), 'utf8')
 
-type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
+type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
 
 /**
- * What the claim script decided for one alert; the numeric codes of claim-alert-2.lua, mapped once here.
+ * What the claim script decided for one alert; the numeric codes of claim-alert-3.lua, mapped once here.
  * "sent": already marked sent for this same input record (its redelivery, after the commit's sent mark and
  * perhaps before its hysteresis write): nothing to publish, but the alert went out for this record.
+ * "unclaimed": a resend-only claim (see AlertClaim) of an id this record holds no claim of: nothing
+ * written, nothing to publish.
  */
-export type ClaimDecision = 'fire' | 'resend' | 'sent' | 'duplicate' | 'cooldown'
+export type ClaimDecision = 'fire' | 'resend' | 'sent' | 'duplicate' | 'cooldown' | 'unclaimed'
 const DECISIONS: Record<string, ClaimDecision> = {
   '1': 'fire',
   '2': 'resend',
   '3': 'sent',
   '0': 'duplicate',
   '-1': 'cooldown',
+  '4': 'unclaimed',
 }
 
 export type AlertClaim = {
@@ -33,7 +39,16 @@ export type AlertClaim = {
   cooldownMs: number
   /** The input record that raised it, "<topic>/<partition>/<offset>": its redelivery may claim again. */
   origin: string
+  /**
+   * Only a claim this record already holds is answered (resend, sent, or as first decided): an id it holds
+   * no claim of is not claimed ("unclaimed"). For an alert found in the record's outbox entry that this
+   * attempt does not raise itself: the attempt that held it may have failed before its claim ran.
+   */
+  resendOnly?: boolean
 }
+
+/** A claim to undo: an alert Kafka refused for good, claimed by `origin` and never sent. */
+export type AlertRelease = { stream: string; alertId: string; eventMs: number; origin: string }
 
 /**
  * An alert as an attempt claimed it for its input record: kept with the claim (the outbox, one entry per
@@ -103,10 +118,16 @@ export type HysteresisFields = Record<string, HysteresisValue | null | undefined
  * hashes, and the outbox entries of the records whose alerts are claimed and not yet committed. The
  * cooldown of a stream holds an alert back within the cooldown of any alert fired on it, before or after
  * it in event time (a late alert too), as far back as the dedup window behind the newest one fired (see
- * claim-alert-2.lua).
+ * claim-alert-3.lua).
  */
 export type AlertStore = {
   claim(claims: readonly AlertClaim[]): Promise<ClaimDecision[]>
+  /**
+   * Undoes the claims of alerts Kafka refused for good (none of their records written): the dedup mark,
+   * the stream's fired time, and the old cooldown key where it names the alert. Only a claim the record
+   * still holds unconfirmed is undone (release-alert-3.lua).
+   */
+  release(releases: readonly AlertRelease[]): Promise<void>
   /**
    * The outbox entries of these input records ("<topic>/<partition>/<offset>"): the alerts an earlier
    * attempt claimed for each (see ClaimedAlert) and whose batch never committed. A record with none is
@@ -139,7 +160,7 @@ export type AlertStoreOptions = { prefix: string; dedupWindowMs: number; hystere
 
 export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): AlertStore {
   const keys = createKeys(opts.prefix)
-  // The stream's fired set (claim-alert-2.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
+  // The stream's fired set (claim-alert-3.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
   const firedKey = (stream: string) => `${keys.alertCooldown(stream)}:fired`
   // The outbox entry of one input record (ClaimedAlert[] as JSON; keys.alertOutbox). A key no earlier
   // version reads or writes (a previous version beside this one leaves it to its TTL).
@@ -147,10 +168,12 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   // The topic and partition of an origin: its outbox key's hash tag, by which a batch's reads are grouped.
   const tagOf = (origin: string) => origin.slice(0, Math.max(0, origin.lastIndexOf('/')))
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
+  if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_LUA })
+  const command = (name: string) => (redis as unknown as Record<string, ScriptCommand>)[name]!.bind(redis)
   return {
     async claim(claims) {
       if (claims.length === 0) return []
-      const claim = (redis as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!.bind(redis)
+      const claim = command(CLAIM_COMMAND)
       // One call per alert, issued in order: ioredis's auto-pipelining sends them, with whatever the
       // batches of other partitions issue in the same turn, as one write (and Redis runs them in order).
       const replies = await Promise.all(
@@ -165,6 +188,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
             c.cooldownMs,
             Math.max(opts.dedupWindowMs, c.cooldownMs),
             c.origin,
+            c.resendOnly ? 1 : 0,
           ),
         ),
       )
@@ -173,6 +197,22 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
         if (!d) throw new Error(`claim-alert script returned ${String(r)}`)
         return d
       })
+    },
+    async release(releases) {
+      const release = command(RELEASE_COMMAND)
+      await Promise.all(
+        releases.map((r) =>
+          release(
+            3,
+            keys.alertCooldown(r.stream),
+            keys.alertSent(r.stream, r.alertId),
+            firedKey(r.stream),
+            r.alertId,
+            r.eventMs,
+            r.origin,
+          ),
+        ),
+      )
     },
     async claimedFor(origins) {
       const out = new Map<string, ClaimedAlert[]>()

@@ -510,6 +510,70 @@ ${cnLevelRule(3_600_000).replace('scopes: [region:CN]', 'scopes: [region:CN, reg
     })
   })
 
+  it('keeps as sent an alert whose desk copy Kafka refuses for good while its alerts.v1 record went out, and dead-letters its record', async () => {
+    const tariff = parseRules(
+      `version: r-1
+rules:
+  - id: tariff_down
+    kind: headline_shock
+    dimensions: [tariff]
+    scopes: [region:CN]
+    direction: down
+    threshold: 0.7
+    minRelevance: 0.5
+    severity: warning
+    cooldownMs: 3600000
+`,
+      'yaml',
+    )
+    const desks = parseDesks('version: 1\ndesks:\n  - id: cn\n    scopes: [region:CN]\n', 'yaml')
+    if (!tariff.ok || !desks.ok) throw new Error('rules or desks do not parse')
+    const deskTopic = topics.deskAlerts('cn').name
+    const written: OutRecord[] = []
+    // The desk topic takes no record this large (its max.message.bytes lower than alerts.v1's).
+    const tooLarge = () =>
+      Object.assign(new Error('The request included a message larger than the max message size'), {
+        type: 'MESSAGE_TOO_LARGE',
+      })
+    const publish = async (out: OutRecord[]) => {
+      if (out.length > 1 && out.some((r) => r.topic === deskTopic)) throw tooLarge()
+      if (out[0]?.topic === deskTopic) throw tooLarge()
+      written.push(...out)
+    }
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    const record = (id: string, atMin: number, offset: number): InRecord => ({
+      topic: topics.scored.name,
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from(id),
+      value: Buffer.from(JSON.stringify(cnHeadline(id, T0 + atMin * 60_000, { tariff: -0.8 }))),
+      headers: {},
+      timestamp: T0,
+    })
+    const { handler } = testAlerterHandler({
+      topics,
+      rules: tariff,
+      desks: desks.desks,
+      store: createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => T0 } }),
+      nowMs: T0,
+      publish,
+    })
+    const first = record('a', 1, 0)
+    const outcomes = await handler([first], ctx)
+    expect(outcomes).toEqual([
+      expect.objectContaining({
+        kind: 'dlq',
+        reason: 'output_refused',
+        message: expect.stringMatching(/other records were sent/),
+      }),
+    ])
+    expect(written.map((r) => r.topic)).toEqual([topics.alerts.name])
+    // Sent: a redelivery of the record, or another headline in its id's hour, sends nothing more.
+    expect(await handler([first], ctx)).toEqual([{ kind: 'ok' }])
+    await handler([record('b', 20, 1)], ctx)
+    expect(written.map((r) => r.topic)).toEqual([topics.alerts.name])
+  })
+
   describe('a record claimed by a failed attempt, retried by another process (the outbox)', () => {
     const DAY = 86_400_000
     const kafkaDown = async () => {

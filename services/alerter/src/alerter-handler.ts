@@ -25,9 +25,17 @@ import {
   type Outcome,
   type OutRecord,
   parseJsonRecord,
+  recordRefusal,
 } from '@tradepulse/platform'
 import { alertRecords, traceparentFor } from './alert-records.ts'
-import type { AlertClaim, AlertStore, ClaimDecision, ClaimedAlert, HysteresisFields } from './alert-store.ts'
+import type {
+  AlertClaim,
+  AlertRelease,
+  AlertStore,
+  ClaimDecision,
+  ClaimedAlert,
+  HysteresisFields,
+} from './alert-store.ts'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import type { HeadlineMemory } from './headline-memory.ts'
 
@@ -47,6 +55,12 @@ export type AlerterHandlerDeps = {
    * a publish that does not is taken to have written nothing).
    */
   publish: (records: OutRecord[]) => Promise<void>
+  /**
+   * The same, for these records alone: never in one request with records of other calls (a request
+   * spanning several callers' records would blame one's refused record on the others). Used one record
+   * at a time, after Kafka refused a record of a publish for good, to find which; `publish` when absent.
+   */
+  publishAlone?: (records: OutRecord[]) => Promise<void>
   log: Logger
   metrics: AlerterMetrics
   clock?: Clock
@@ -90,6 +104,16 @@ type Pending = {
   desks?: string[]
   /** In the record's outbox entry already (found there, or written by this attempt before its claim). */
   held?: boolean
+  /**
+   * Found in the record's outbox entry: claimed only as a resend (see AlertClaim.resendOnly), since the
+   * attempt that held it may have failed before its claim ran.
+   */
+  resendOnly?: boolean
+  /**
+   * This attempt's own alert of the same event (same id, or same stream and event time), when held: what
+   * is claimed instead if the held one turns out never to have been claimed ("unclaimed").
+   */
+  fallback?: Pending
 }
 
 /**
@@ -103,7 +127,8 @@ type Pending = {
  *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below); each
  *    record's candidates are first held in its outbox entry, and a record whose entry an earlier attempt
  *    left raises those alerts again, as they were (see `withEarlier`);
- * 3. publish the claimed alerts and wait for Kafka's acknowledgement;
+ * 3. publish the claimed alerts and wait for Kafka's acknowledgement (an alert Kafka refuses for good, none
+ *    of its records written, has its claim released and its record dead-lettered: see `refused`);
  * 4. mark them sent and write the hysteresis state the batch moved, then delete the batch's outbox entries.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
  * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A
@@ -141,6 +166,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     eventMs: p.eventMs,
     cooldownMs: p.candidate.cooldownMs,
     origin: p.origin,
+    ...(p.resendOnly ? { resendOnly: true } : {}),
   })
   // The evaluation each input record of a failed attempt was decided by (the rules, and the time it was
   // detected at), pinned until a batch holding that record commits. Why: a claim (step 2) is made
@@ -178,10 +204,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   // clock. So every record's candidates are held in Redis, payload and desk routing, in an entry of that
   // record (ClaimedAlert[]), before they are claimed, and the entry is deleted once the batch commits
   // (after the sent marks). A record whose entry is found raises exactly the alerts held there, as they
-  // were, whatever the rules and clock of this attempt say (each claimed again: "resend" while its claim
-  // stands, "sent" if it was confirmed, "duplicate" or "cooldown" as first decided), then whatever this
-  // attempt's own evaluation raises besides, decided against them as any other candidate: a record is
-  // decided as it would be by this process from scratch, and the alerts already claimed for it go out.
+  // were, whatever the rules and clock of this attempt say (each claimed again, as a resend only:
+  // "resend" while its claim stands, "sent" if it was confirmed, "duplicate" or "cooldown" as first
+  // decided), then whatever this attempt's own evaluation raises besides, decided against them as any
+  // other candidate: a record is decided as it would be by this process from scratch, and the alerts
+  // already claimed for it go out. An entry is written before its claims, so a fault (or a crash) between
+  // the two leaves alerts held and never claimed: decided by nobody, sent by nobody. Those are not claimed
+  // by the retry ("unclaimed"): its own evaluation decides the record, and its own alert of the same event
+  // is claimed in their place; claimed afresh, they went out though the retry's rules (reloaded
+  // meanwhile) no longer raised them, and took their ids and streams from the alerts those rules raise.
   // An alert held goes to the desks the attempt that claimed it routed it to, those this process serves.
   // Why this rather than releasing the claims a retry no longer raises (undoing the dedup mark, the
   // fired-set member and the old cooldown key): a claim does not say whether its alert went out (a crash
@@ -192,8 +223,10 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   // trim, and a previous version beside this one, may have moved on), and an index of the claims per
   // record all the same. The outbox leaves the claim script and every key it reads as they are (a
   // previous version beside this one decides as before, and ignores the entries, which expire), and at
-  // worst repeats the alert once with its id, as a crash between publish and mark already could. Not
-  // covered: a claim made by a previous version (it holds no entry), and an entry that no longer parses.
+  // worst repeats the alert once with its id, as a crash between publish and mark already could. (An
+  // alert Kafka refuses for good is the exception: it is known not to have gone out, and its claim is
+  // released; see the publish below.) Not covered: a claim made by a previous version (it holds no
+  // entry), and an entry that no longer parses.
   const withEarlier = (
     earlier: readonly ClaimedAlert[] | undefined,
     own: Pending[],
@@ -206,9 +239,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const ownById = new Map(own.map((p) => [p.candidate.alert.id, p]))
     const ownByEvent = new Map(own.map((p) => [eventOf(p.candidate.cooldownKey, p.eventMs), p]))
     const out = earlier.map((e): Pending => {
+      const mine = ownById.get(e.alert.id) ?? ownByEvent.get(eventOf(e.stream, e.eventMs))
       // The line it disarmed, when this evaluation raised it too (its claim's decision re-arms it below).
-      const line = (ownById.get(e.alert.id) ?? ownByEvent.get(eventOf(e.stream, e.eventMs)))?.candidate
-        .hysteresisKey
+      const line = mine?.candidate.hysteresisKey
       return {
         candidate: {
           alert: e.alert,
@@ -224,6 +257,8 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         ...(e.headline !== undefined ? { headline: e.headline } : {}),
         desks: e.desks,
         held: true,
+        resendOnly: true,
+        ...(mine ? { fallback: mine } : {}),
       }
     })
     const earlierIds = new Set(earlier.map((e) => e.alert.id))
@@ -314,24 +349,45 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const decided: ClaimDecision[] = []
     // The records whose outbox entry this batch holds (found, or written before a claim): deleted at commit.
     const holding = new Set<string>()
+    // Held before claimed (a crash between the two leaves an entry without its claim, never a claim
+    // without an entry): the whole entry of each record with a candidate not held yet. A record's
+    // candidates are claimed in one round, so the entry is whole.
+    const hold = async (claiming: readonly Pending[]) => {
+      const entries = new Map<string, ClaimedAlert[]>()
+      for (const p of claiming) if (!p.held) entries.set(p.origin, [])
+      if (entries.size === 0) return
+      for (const p of claiming) {
+        const entry = entries.get(p.origin)
+        if (!entry) continue
+        entry.push(claimedAlertOf(p))
+        p.held = true
+        holding.add(p.origin)
+      }
+      await deps.store.holdClaims(entries)
+    }
     const claimPending = async (from: number) => {
       const claiming = pending.slice(from)
-      // Held before claimed (a crash between the two leaves an entry whose claim is made afresh on the
-      // retry, never a claim without an entry): the whole entry of each record with a candidate not held
-      // yet. A record's candidates are claimed in one round, so the entry is whole.
-      const hold = new Map<string, ClaimedAlert[]>()
-      for (const p of claiming) if (!p.held) hold.set(p.origin, [])
-      if (hold.size > 0) {
-        for (const p of claiming) {
-          const entry = hold.get(p.origin)
-          if (!entry) continue
-          entry.push(claimedAlertOf(p))
-          p.held = true
-          holding.add(p.origin)
-        }
-        await deps.store.holdClaims(hold)
+      await hold(claiming)
+      const decisions = await deps.store.claim(claiming.map(claimOf))
+      // A held alert this record holds no claim of: the attempt that held it failed before its claim ran,
+      // so nothing was decided for it and it never went out. It is not sent; where this attempt raises the
+      // same event itself, its own alert is decided instead (held first, replacing the held one in the
+      // entry: a second round trip, only after such a failure).
+      const instead: number[] = []
+      const taken = new Set<Pending>()
+      for (const [k, d] of decisions.entries()) {
+        const own = claiming[k]!.fallback
+        if (d !== 'unclaimed' || !own || taken.has(own)) continue
+        taken.add(own)
+        instead.push(k)
       }
-      decided.push(...(await deps.store.claim(claiming.map(claimOf))))
+      if (instead.length > 0) {
+        for (const k of instead) claiming[k] = pending[from + k] = claiming[k]!.fallback!
+        await hold(claiming)
+        const again = await deps.store.claim(instead.map((k) => claimOf(claiming[k]!)))
+        for (const [j, k] of instead.entries()) decisions[k] = again[j]!
+      }
+      decided.push(...decisions)
     }
     // The outbox entries of the batch's records, read in the round trip of the hysteresis read (both
     // issued in this turn: auto-pipelined together).
@@ -429,6 +485,10 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const publishing: {
       alert: Alert
       origin: string
+      /** Index of the record that raised it in the batch. */
+      index: number
+      stream: string
+      eventMs: number
       records: OutRecord[]
       before?: ReadonlySet<string>
     }[] = []
@@ -481,6 +541,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       publishing.push({
         alert,
         origin: p.origin,
+        index: p.index,
+        stream: p.candidate.cooldownKey,
+        eventMs: p.eventMs,
         records,
         ...(acked?.topics ? { before: acked.topics } : {}),
       })
@@ -495,13 +558,35 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       metrics.alerts.inc({ rule: a.alert.rule, severity: a.alert.severity })
       metrics.latency.observe(a.alert.latencyMs / 1_000)
     }
+    // Records Kafka refused for good (too large for a topic, an invalid record), found one by one.
+    const refused = new Map<OutRecord, string>()
     if (out.length > 0) {
+      const done = new Set<OutRecord>()
       try {
-        await deps.publish(out)
+        try {
+          await deps.publish(out)
+        } catch (err) {
+          for (const r of acknowledgedBefore(err, out)) done.add(r)
+          if (recordRefusal(err) === undefined) throw err
+          // Sending again what the refused request held can never succeed for the refused record, and its
+          // error does not say which it was: each record not acknowledged is sent alone, to find out (those
+          // of the failed request that some broker had written may come twice, with their ids).
+          const alone = deps.publishAlone ?? deps.publish
+          for (const r of out) {
+            if (done.has(r)) continue
+            try {
+              await alone([r])
+              done.add(r)
+            } catch (err2) {
+              const refusal = recordRefusal(err2)
+              if (refusal === undefined) throw err2
+              refused.set(r, refusal)
+            }
+          }
+        }
       } catch (err) {
         // Part of it acknowledged (the requests before the one that failed): remembered, so the retry
         // publishes only the rest. Nothing is marked in Redis: the retry's claims are "resend" as before.
-        const done = new Set(acknowledgedBefore(err, out))
         if (done.size > 0)
           for (const a of publishing) {
             count(a, done)
@@ -512,7 +597,38 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           }
         throw err
       }
-      for (const a of publishing) count(a)
+      for (const a of publishing) count(a, refused.size > 0 ? done : undefined)
+    }
+    // An alert Kafka refused for good: if none of its records went out (now or in an earlier attempt), it
+    // was not sent and never can be, so its claim is released (its id free, its stream no longer cooling
+    // down around it) before the commit settles its outbox entry (a crash between the two finds the entry
+    // unclaimed: a resend-only claim sends nothing); if some did, it was sent, and only the refused copies
+    // are lost. Either way the record that raised it is dead-lettered, saying so, as any worker's record
+    // whose output Kafka refuses is (output_refused), and the batch goes on.
+    const releases: AlertRelease[] = []
+    if (refused.size > 0)
+      for (const a of publishing) {
+        const lost = a.records.filter((r) => refused.has(r))
+        if (lost.length === 0) continue
+        const refusal = refused.get(lost[0]!)!
+        const topics = lost.map((r) => r.topic).join(', ')
+        const unsent = lost.length === a.records.length && !a.before?.size
+        if (unsent)
+          releases.push({ stream: a.stream, alertId: a.alert.id, eventMs: a.eventMs, origin: a.origin })
+        const message = unsent
+          ? `Kafka refused alert ${a.alert.id} (${refusal}) on ${topics}: not sent, its claim released`
+          : `Kafka refused alert ${a.alert.id} (${refusal}) on ${topics}; its other records were sent`
+        deps.log.error(
+          { alertId: a.alert.id, rule: a.alert.rule, origin: a.origin, refusal, topics, sent: !unsent },
+          'Kafka refused an alert for good; its record is dead-lettered',
+        )
+        if (outcomes[a.index]!.kind === 'ok') dlq(a.index, { reason: 'output_refused', message })
+      }
+    if (releases.length > 0) {
+      const released = new Set(releases.map((r) => `${r.origin}\u0000${r.alertId}`))
+      for (let i = sent.length - 1; i >= 0; i--)
+        if (released.has(`${sent[i]!.origin}\u0000${sent[i]!.alertId}`)) sent.splice(i, 1)
+      await deps.store.release(releases)
     }
     for (const { alertId, origin } of sent) remember(alertId, { origin })
     await deps.store.commit(sent, hysteresis, [...holding])

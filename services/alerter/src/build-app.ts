@@ -111,6 +111,18 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     }
     count(records)
   }
+  // After Kafka refused a record of a publish for good, the handler sends the rest one record at a time
+  // to find which: on a publisher of their own, one send after another, so no request holds another
+  // partition's records (the shared publisher's queue merges them, and one refused record would fail
+  // them all alike). Only the Kafka transport refuses records.
+  const alonePublisher = transport.kind === 'kafka' ? transport.createPublisher() : undefined
+  let aloneChain: Promise<unknown> = Promise.resolve()
+  const publishAlone = async (records: OutRecord[]) => {
+    const sending = aloneChain.then(() => alonePublisher!.send(records))
+    aloneChain = sending.catch(() => {})
+    await sending
+    count(records)
+  }
 
   const webhooks = createWebhookDispatcher({
     kafka: createKafka(kafkaClientConfig(config, `${clientId}-webhooks`), log),
@@ -177,6 +189,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
           perScope: config.ALERTER_EVIDENCE_PER_SCOPE,
         }),
         publish,
+        ...(alonePublisher ? { publishAlone } : {}),
         log,
         metrics: alerterMetrics,
         maxEventAgeMs: config.ALERTER_MAX_EVENT_AGE_MS,
@@ -192,6 +205,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       rules.close()
       await webhooks.stop()
       await publisher.close()
+      await alonePublisher?.close()
       if (redis) await closeRedis(redis)
     },
   })

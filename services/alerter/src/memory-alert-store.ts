@@ -9,7 +9,7 @@ import {
 } from './alert-store.ts'
 
 type Mark = { value: string; expiresAt: number }
-/** The fired set of a stream (claim-alert-2.lua, KEYS[3]): event times of the alerts fired, ascending. */
+/** The fired set of a stream (claim-alert-3.lua, KEYS[3]): event times of the alerts fired, ascending. */
 type Fired = { times: number[]; expiresAt: number }
 
 /** Index of the first of the ascending `times` greater than `t`. */
@@ -25,7 +25,7 @@ function firstAfter(times: readonly number[], t: number): number {
 }
 
 /**
- * The alert store of the embedded default: the decisions of claim-alert-2.lua, in memory, for one
+ * The alert store of the embedded default: the decisions of claim-alert-3.lua, in memory, for one
  * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first, and the
  * oldest outbox entries; the fired sets, of the streams fired longest ago first, by their fired times all
  * told), and each fired set as in the script: a fire drops the times more than the dedup window and a
@@ -112,6 +112,7 @@ export function createMemoryAlertStore(opts: {
           mark = undefined
         }
         if (mark !== undefined) return mark === `p|${c.origin}` ? 'resend' : 'duplicate'
+        if (c.resendOnly) return 'unclaimed'
         if (c.cooldownMs > 0) {
           const f = firedOf(c.stream)
           const held = f && holderOf(f.times, c.eventMs, c.cooldownMs)
@@ -124,6 +125,20 @@ export function createMemoryAlertStore(opts: {
         set(marks, markKey, `p|${c.origin}`, ttl)
         return 'fire'
       })
+    },
+    async release(releases) {
+      for (const r of releases) {
+        const markKey = `${r.stream}\u0000${r.alertId}`
+        if (get(marks, markKey) !== `p|${r.origin}`) continue
+        marks.delete(markKey)
+        const f = firedOf(r.stream)
+        if (!f) continue
+        const i = firstAfter(f.times, r.eventMs) - 1
+        if (f.times[i] !== r.eventMs) continue
+        f.times.splice(i, 1)
+        firedTimes--
+        if (f.times.length === 0) dropFired(r.stream)
+      }
     },
     async claimedFor(origins) {
       const out = new Map<string, ClaimedAlert[]>()

@@ -5,7 +5,7 @@ import {
   type ScoredHeadline,
   type TopicCatalogue,
 } from '@tradepulse/contracts'
-import { type InRecord, produceAll, TradepulseError } from '@tradepulse/platform'
+import { type InRecord, type Outcome, produceAll, TradepulseError } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
@@ -18,10 +18,13 @@ const DAY = 1_440 * MIN
 const T0 = Date.parse('2026-03-02T08:00:00Z')
 const ctx = { signal: new AbortController().signal }
 
-/** One headline rule on CN tariffs, its threshold as given, an hour's cooldown (and id bucket). */
-function tariffRule(threshold: number): RuleSet {
+/**
+ * One headline rule on CN tariffs, its threshold as given, an hour's cooldown (and id bucket) unless
+ * given; its version names both ("r-0.7", "r-0.7-120m").
+ */
+function tariffRule(threshold: number, cooldownMs = 60 * MIN): RuleSet {
   const parsed = parseRules(
-    `version: r-${threshold}
+    `version: r-${threshold}${cooldownMs === 60 * MIN ? '' : `-${cooldownMs / MIN}m`}
 rules:
   - id: tariff_down
     kind: headline_shock
@@ -31,7 +34,7 @@ rules:
     threshold: ${threshold}
     minRelevance: 0.5
     severity: warning
-    cooldownMs: 3600000
+    cooldownMs: ${cooldownMs}
 `,
     'yaml',
   )
@@ -206,6 +209,96 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       await Promise.all([alerts.stop(), desk.stop(), redisA.quit(), redisB.quit()])
     }
   })
+  /** An alert store over its own connection to Redis, under `prefix`, whose claims fail (Redis timing out). */
+  const claimFailingOver = (r: Redis, prefix: string) => ({
+    ...createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY }),
+    async claim(): Promise<never> {
+      throw new TradepulseError('INFRA_REDIS', 'Command timed out')
+    },
+  })
+
+  it('does not send an alert held for a record whose claim never ran, when the process retrying the record no longer raises it', async () => {
+    const topics = createTopicCatalogue(`${randomName('unclaimed')}.`)
+    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const prefix = randomName('alerts')
+    const [redisA, redisB] = [new Redis(redisUrl), new Redis(redisUrl)]
+    try {
+      // Process A (line at 0.7) holds a's alert in the record's outbox entry, then its claim fails, and A is
+      // gone (a crash, a rebalance) before retrying: nothing was claimed, nothing sent.
+      const a = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.7),
+        store: claimFailingOver(redisA, prefix),
+      })
+      // Process B, the rules reloaded meanwhile (0.95): 'a' raises nothing there.
+      const b = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.95),
+        store: createRedisAlertStore(redisB, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY }),
+        publish: (out) => produceAll(producer, out),
+      })
+      const record = scoredRecords(topics)
+      const first = [record(headline('a', 1, -0.8))]
+      await expect(a.handler(first, ctx)).rejects.toThrow('Command timed out') // held, never claimed
+      await b.handler(first, ctx) // decided by B's rules: nothing
+      await b.handler([record(headline('b', 20, -0.97))], ctx) // a's alert id (same hour), free: fires
+      await waitFor(() => sentOf(alerts.messages).some((s) => s.startsWith('b ')), {
+        what: "b's alert on alerts.v1",
+      })
+      expect(sentOf(alerts.messages)).toEqual(['b r-0.95'])
+    } finally {
+      await Promise.all([alerts.stop(), redisA.quit(), redisB.quit()])
+    }
+  })
+
+  it("claims in place of an alert held and never claimed the retry's own alert of that event, held so that a later retry sends it", async () => {
+    const topics = createTopicCatalogue(`${randomName('instead')}.`)
+    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const prefix = randomName('alerts')
+    const [redisA, redisB, redisC] = [new Redis(redisUrl), new Redis(redisUrl), new Redis(redisUrl)]
+    const storeOver = (r: Redis) =>
+      createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY })
+    try {
+      // A holds a's alert (an hour's cooldown) and its claim fails; A is gone.
+      const a = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.7),
+        store: claimFailingOver(redisA, prefix),
+      })
+      // B raises a's event too, under another id (a two hours' cooldown: another time bucket); it claims
+      // that alert, its publish fails (Kafka down), and B is gone too.
+      const b = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.7, 120 * MIN),
+        store: storeOver(redisB),
+        publish: async () => {
+          throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+        },
+      })
+      // C's rules (0.95) raise nothing for 'a': what goes out is the alert B claimed, from its entry.
+      const c = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.95),
+        store: storeOver(redisC),
+        publish: (out) => produceAll(producer, out),
+      })
+      const record = scoredRecords(topics)
+      const first = [record(headline('a', 1, -0.8))]
+      await expect(a.handler(first, ctx)).rejects.toThrow('Command timed out')
+      await expect(b.handler(first, ctx)).rejects.toThrow('Connection timeout')
+      await c.handler(first, ctx)
+      await c.handler([record(headline('d', 300, -0.97))], ctx) // past every cooldown: fires
+      await waitFor(() => sentOf(alerts.messages).some((s) => s.startsWith('d ')), {
+        what: "d's alert on alerts.v1",
+      })
+      expect(sentOf(alerts.messages)).toEqual(['a r-0.7-120m', 'd r-0.95'])
+    } finally {
+      await Promise.all([alerts.stop(), redisA.quit(), redisB.quit(), redisC.quit()])
+    }
+  })
+
   it('counts each alert once in tradepulse_alerts_total when its batch is retried after a Kafka fault', async () => {
     const topics = createTopicCatalogue(`${randomName('count')}.`)
     await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
@@ -244,6 +337,62 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       expect(counted).toBe(3)
     } finally {
       await alerts.stop()
+    }
+  })
+})
+
+describe('alerter: an alert Kafka refuses for good, on Kafka and Redis', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let redis: Redis
+  beforeAll(() => {
+    redis = new Redis(redisUrl)
+  })
+  afterAll(() => redis.quit())
+
+  it('dead-letters the record of an alert too large for alerts.v1 and releases its claim: its id and stream are free for the next alert; the rest of the batch goes out', async () => {
+    const topics = createTopicCatalogue(`${randomName('refused')}.`)
+    // An alert of a short headline is about 1 KB on the wire, one of a 900-character headline about 2 KB.
+    await createTopics(kafkaBrokers, [{ name: topics.alerts.name, config: { 'max.message.bytes': '1600' } }])
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      const { handler } = testAlerterHandler({
+        topics,
+        rules: tariffRule(0.7),
+        store: createRedisAlertStore(redis, {
+          prefix: randomName('alerts'),
+          dedupWindowMs: 7 * DAY,
+          hysteresisTtlMs: 7 * DAY,
+        }),
+        publish: (out) => produceAll(producer, out),
+      })
+      const record = scoredRecords(topics)
+      const large = (id: string, atMin: number) => ({
+        ...headline(id, atMin, -0.8),
+        headline: 'x'.repeat(900),
+      })
+      const outcomes = (list: Outcome[]) => list.map((o) => (o.kind === 'dlq' ? `dlq ${o.reason}` : o.kind))
+
+      expect(outcomes(await handler([record(large('a', 1))], ctx))).toEqual(['dlq output_refused'])
+      // a's alert id (same hour), 29 min after it: a's claim released, so it fires.
+      expect(outcomes(await handler([record(headline('b', 30, -0.8))], ctx))).toEqual(['ok'])
+      await handler([record(headline('c', 80, -0.8))], ctx) // 50 min after b: held back
+      // A batch whose alerts go out in one request, refused as a whole (two alerts are over the limit):
+      // each is sent alone, the large one refused, the others sent.
+      const batch = [headline('d', 200, -0.8), large('e', 300), headline('f', 400, -0.8)].map(record)
+      expect(outcomes(await handler(batch, ctx))).toEqual(['ok', 'dlq output_refused', 'ok'])
+      await handler([record(headline('g', 320, -0.8))], ctx) // 20 min after e, refused: fires
+
+      await producer.send({ topic: topics.alerts.name, messages: [{ key: 'end', value: '{}' }] })
+      await waitFor(() => alerts.messages.some((m) => m.key === 'end'), { what: 'the marker on alerts.v1' })
+      expect(sentOf(alerts.messages.filter((m) => m.key !== 'end'))).toEqual([
+        'b r-0.7',
+        'd r-0.7',
+        'f r-0.7',
+        'g r-0.7',
+      ])
+    } finally {
+      await Promise.all([alerts.stop(), producer.disconnect()])
     }
   })
 })

@@ -31,6 +31,10 @@
   ARGV[3]  the rule's cooldown, ms (0: no cooldown, every alert id stands alone)
   ARGV[4]  how long the dedup mark lasts, ms (the dedup window, at least the cooldown)
   ARGV[5]  origin of the claiming input record: "<topic>/<partition>/<offset>"
+  ARGV[6]  "1": resend only (an alert held in the record's outbox entry and not raised by this attempt's
+           own evaluation): answered as below when the id is decided already, but an id this record has
+           not claimed (no mark: the attempt that held it failed between the entry and the claim) is not
+           claimed now: 4. Absent or anything else: claim (version 2 took five arguments).
 
   Returns  1  claimed now: publish
            2  claimed before by this same record but never confirmed sent (a crash or a fault between
@@ -39,9 +43,11 @@
               hysteresis state of the alerter's commit perhaps not): skip, but the alert went out for it
            0  already sent for another record, or claimed by another record that is publishing it now: skip
           -1  another alert of the stream within the cooldown (event time), now or when first decided: suppress
+           4  resend only, and this record holds no claim of the id: nothing written, nothing to send
 ]]
 local eventMs = tonumber(ARGV[2])
 local cooldownMs = tonumber(ARGV[3])
+local resendOnly = ARGV[6] == '1'
 local mark = redis.call('GET', KEYS[2])
 if mark == 's' then return 0 end
 if mark and string.sub(mark, 1, 2) == 's|' then
@@ -57,6 +63,7 @@ if mark then
   if mark == 'p|' .. ARGV[5] then return 2 end
   return 0
 end
+if resendOnly then return 4 end
 
 -- The event time of a member "<eventMs>|<alertId>" (the old key's value has the same form), as written.
 local function timeOf(member)
