@@ -2916,3 +2916,40 @@ describe('issue #3: round 38, quotas, fewer, an article after the verb, "decline
     expect(tariff('OPEC oil quotas cut by 1.2 million bpd').label).toBeNull()
   })
 })
+
+describe('issue #3: round 38, probe 28 (Reuters-style 2018-2020 trade headlines)', () => {
+  tariffCases([
+    // An act named as a noun that stalls is not done.
+    ['USMCA ratification stalls in Congress as Democrats demand labour changes', 'negative'],
+    ['Ratification of the USMCA stalls', 'negative'],
+    ['Tariff cut stalls', 'negative'],
+    // The measure a truce is on is what it covers: "new" only describes it.
+    ['U.S., China agree to 90-day truce on new tariffs at G20 dinner', 'positive'],
+    ['China, U.S. extend truce on new tariffs', 'positive'],
+    ['Truce on new tariffs collapses', 'negative'],
+    // Hopes dashed or dimmed.
+    ['Chinese delegation cancels U.S. farm visits, dashing trade hopes', 'negative'],
+    ['Huawei curbs dim hopes for trade deal', 'negative'],
+    // A firm named by its trade ships nothing.
+    ['U.S. lifts sanctions on Chinese shipping giant COSCO unit', 'positive'],
+    // Time to comply is a reprieve.
+    ['U.S. gives Rusal more time to comply with sanctions', 'positive'],
+    ['Treasury grants extra time to comply with Venezuela sanctions', 'positive'],
+    // What "until" names has not happened.
+    ["China won't resume soybean purchases until tariffs are lifted -sources", 'negative'],
+    ['U.S. to suspend tariffs until deal is reached', 'positive'],
+  ] as [string, string][])
+  it('a pause far from an act on the same noun does not stop it ("sale of shut refinery ... delayed")', () => {
+    expect(
+      score('Sale of shut Philly refinery to real estate developer delayed').scores.supplyChain.label,
+    ).toBe('negative')
+  })
+  it('an act before an adjective of stopping and its noun is no stalled act', () => {
+    expect(tariff('India asks telcos to block banned Chinese apps').label).not.toBe('positive')
+  })
+  it('"until further notice" is no trade reading', () => {
+    expect(
+      tariff("China's Tianjin closes schools, firms until further notice to curb virus").label,
+    ).toBeNull()
+  })
+})

@@ -452,6 +452,8 @@ function byLength(words: readonly string[]): WordsByLength {
   return out
 }
 const ON_WORD = byLength(['on'])
+const OF_WORD = byLength(['of'])
+const OVER_WORD = byLength(['over'])
 /**
  * Nouns of an attempt at an act ("bid to end the trade war", "push to lift tariffs"): when the attempt
  * then fails, the act is undone (see markFailedAttempts).
@@ -570,6 +572,15 @@ const LEVEL_LEADS: WordsByLength = byLength([
   'eight',
   'nine',
   'ten',
+])
+/** Verbs of an effort stalling, which stop an act named before them as a pause does (see stalledActs). */
+const STALL_WORDS: WordsByLength = byLength([
+  'stalls',
+  'stalled',
+  'falters',
+  'faltered',
+  'founders',
+  'foundered',
 ])
 /** Verbs of letting or making, whose object is the subject of the verb after "to". */
 /** Vocabulary ids of words the lexicon knows, for checks by token id (one load, no text compare). */
@@ -2938,6 +2949,49 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
+   * "USMCA ratification stalls", "Ratification of trade pact delayed", "tariff cut stalls": a pause or halt
+   * said of an act named as a noun just before it, both bound to one target, stops that act (as
+   * pausedActs does for a pause right before an act in -ing): where both had bound the target and
+   * cancelled out. A cut or relief stopped is not done (the act, negated, is the reading); a rise
+   * stopped is the pause's own reading of the target.
+   */
+  function stalledActs(): void {
+    for (let k = 1; k < items; k++) {
+      const t = it.target[k] as number
+      if (it.predOn[k] !== 1 || t < 0) continue
+      const kf = entInts[(it.idx[k] as number) << 4] as number
+      if ((kf & (F_PRESENT_S | F_PAST)) === 0) continue
+      if ((kf & (F_PAUSE | F_HALT)) === 0 && !wordIn(it.s[k] as number, STALL_WORDS)) continue
+      // The act: right before the verb, with its target right before it ("USMCA ratification stalls"),
+      // or with "of" and its target between it and the verb ("ratification of USMCA stalls").
+      let j = -1
+      if (t === k - 2 && it.e[t] === it.s[k - 1] && it.e[k - 1] === it.s[k]) j = k - 1
+      else if (t === k - 1 && t > 0 && it.e[t] === it.s[k]) {
+        const of = it.e[t - 1] as number
+        const gap = (it.s[t] as number) - of
+        if (
+          (gap === 1 || (gap === 2 && idIn(of + 1, ARTICLES))) &&
+          tb.kind[of] === WORD &&
+          wordIn(of, OF_WORD)
+        )
+          j = t - 1
+      }
+      if (j < 0 || it.predOn[j] !== 1 || it.target[j] !== t) continue
+      if (endsInIng(it.s[j] as number)) continue
+      const jf = entInts[(it.idx[j] as number) << 4] as number
+      if ((jf & (F_PRESENT_S | F_PAST)) !== 0) continue
+      const act = predAt(it.idx[j] as number)
+      if (act.sign === 0) continue
+      const undone = act.fixed === 0 ? act.sign < 0 : act.fixed > 0 || act.kind === 'tighten'
+      if (!undone) it.predOn[j] = 0
+      else {
+        it.predOn[k] = 0
+        it.neg[j] = it.neg[j] === 1 ? 0 : 1
+      }
+    }
+  }
+
+  /**
    * "allows tariff truce to lapse", "lets exclusions expire", "forces China to cut tariffs": a verb of
    * letting or making whose object the verb after it also takes is no act of its own; the act is that
    * verb's, where both had bound the measure and cancelled out (a verb of less after it).
@@ -3070,6 +3124,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     if (preds) markFailedAttempts()
     if (preds) lettingActs()
+    if (preds) stalledActs()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
@@ -3122,6 +3177,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           (p.tariff !== 0 || p.supply !== 0)
         )
           itBound[k - 1] = 2
+      }
+    }
+    // "agree to truce on new tariffs": the measure a truce is on is what the truce covers, the phrase's
+    // head is the truce. The measure is bound with it (no reading of its own), a word of more right
+    // before it only describes it, and a verb that took the measure takes the truce.
+    for (let k = 0; k + 1 < items; k++) {
+      if (!isTruce(k)) continue
+      let r = k + 1
+      while (r < items && ((entInts[(itIdx[r] as number) << 4] as number) & F_TARGET) === 0) r++
+      if (r >= items || (itS[r] as number) - (itE[k] as number) > 3) continue
+      if (it.clause[r] !== it.clause[k] || !isMeasure(r) || itPredOn[r] === 1) continue
+      const on = itE[k] as number
+      if (!(tb.kind[on] === WORD && (tb.id[on] === onId || wordIn(on, OVER_WORD)))) continue
+      itBound[r] = 3
+      for (let a = 0; a < items; a++) {
+        if (a === k || itPredOn[a] !== 1 || it.target[a] !== r) continue
+        if (a > k && a < r) itPredOn[a] = 0
+        else {
+          it.target[a] = k
+          itBound[k] = 1
+        }
       }
     }
     // Last: what is only answered is known by now.

@@ -101,6 +101,7 @@ const GROWTH_HELD_BACK = [
   'v hurt',
   'v hit',
   'v dent',
+  'v dim',
   'v curb',
   'v damp',
   'v dampen',
@@ -224,6 +225,11 @@ const BROKEN_PLEDGES = ['break', 'breaks', 'broke', 'broken', 'breaking'].flatMa
  * the target's polarity gives the direction, which is how "cuts tariffs" and "cuts output" come out
  * opposite without a rule for each pair.
  */
+/** Time given to comply with or wind down before a measure bites: a reprieve ("gives Rusal more time to comply with sanctions"). */
+const MORE_TIME = ['more', 'extra', 'additional'].flatMap((m) =>
+  ['comply with', 'comply', 'wind down', 'wind down business with'].map((v) => `${m} time to ${v}`),
+)
+
 export const TARGETS = [
   {
     id: 'tariff',
@@ -1404,6 +1410,8 @@ export const TARGETS = [
     words: [
       'n trade truce',
       'n tariff truce',
+      'n tariff moratorium',
+      'n tariff standstill',
       'n trade ceasefire',
       'n tariff detente',
       'n trade detente',
@@ -1937,6 +1945,7 @@ export const TARGETS = [
       'n waiver',
       'n exemption',
       'n exclusion',
+      ...MORE_TIME,
       'n tariff exemption',
       'n tariff exclusion',
       'n tariff waiver',
@@ -3542,6 +3551,9 @@ export const PREDICATES = [
       'bitten',
       'v pinch',
       'v dent',
+      // "dashing trade hopes", "dims hopes for a deal".
+      'v dash',
+      'v dim',
       'v damage',
       'v batter',
       'v pummel',
@@ -3659,7 +3671,16 @@ export const PREDICATES = [
     strength: 0.8,
     // Relief over a measure or a contest eases it ("targeted relief on steel quotas", "a relief rally
     // over the trade spat").
-    words: ['n exemption', 'n exclusion', 'n waiver', 'n reprieve', 'n carve out', 'n carveout', 'n relief'],
+    words: [
+      'n exemption',
+      'n exclusion',
+      'n waiver',
+      'n reprieve',
+      'n carve out',
+      'n carveout',
+      'n relief',
+      ...MORE_TIME,
+    ],
   },
   {
     // Clearing is easing whatever is cleared: "clears chip exports" is an approval, "the backlog
@@ -4331,6 +4352,8 @@ export const NEGATORS = [
   'v rule out',
   // "crisis unless Trump backs off": what follows has not happened.
   'unless',
+  // "won't resume purchases until tariffs are lifted": nor has it here.
+  'until',
   'v deny',
   // A report denied covers what was reported ("rejects report that tariffs will be rolled back",
   // "dismisses reports of new export curbs"); see also REPORT_DENIED_AFTER.
@@ -6337,6 +6360,11 @@ export const INERT = [
     'respond',
     'issue',
   ].map((verb) => `yet to ${verb}`),
+  // A firm named by its trade ("sanctions on Chinese shipping giant COSCO"): no goods shipped.
+  'shipping giant',
+  'shipping giants',
+  'shipping major',
+  'shipping conglomerate',
   // A word declined is no act refused ("declines to comment on tariffs").
   ...[
     'comment',
