@@ -23,7 +23,7 @@ export function createKeys(prefix: string) {
     /**
      * The alerter's cooldown for one alert stream (packages/alerting cooldownKey: rule|dimension|scope|side):
      * the event time and id of the newest alert fired on it; beside it, `<this key>:fired` holds the event
-     * times of all alerts fired within the dedup window (claim-alert-2.lua). Tagged by the stream, like
+     * times of all alerts fired within the dedup window (claim-alert-3.lua). Tagged by the stream, like
      * alertSent.
      */
     alertCooldown: (stream: string) => `${prefix}:alert:cd:{${stream}}`,
