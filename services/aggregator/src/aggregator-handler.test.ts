@@ -205,13 +205,121 @@ describe('aggregator handler', () => {
       },
     )
 
-    it("gives the runner the updates Kafka refused as records, as the batch's output (dead-lettered there as output_refused)", async () => {
-      const { sent, state, send } = recordingSend()
-      const { handler } = setup(2_000, createManualClock(WALL_MS), undefined, undefined, {}, undefined, send)
-      state.failWith = Object.assign(new Error('Message too large'), { type: 'MESSAGE_TOO_LARGE' })
+    /**
+     * A send as Kafka's with a small max.message.bytes: a request of several records is refused whole
+     * (MESSAGE_TOO_LARGE), one record alone passes but the update of `refusedKey`, refused alone too.
+     */
+    function refusingSend(refusedKey: string) {
+      const landed: OutRecord[] = []
+      const requests: number[] = []
+      const tooLarge = () => Object.assign(new Error('Message too large'), { type: 'MESSAGE_TOO_LARGE' })
+      const send: SendUpdates = async (records) => {
+        requests.push(records.length)
+        if (records.length > 1 || records[0]?.key === refusedKey) throw tooLarge()
+        landed.push(...records)
+      }
+      return { landed, requests, send }
+    }
+
+    it('sends the updates of a request Kafka refused one by one under their locks, leaving out only the record refused alone: nothing goes to the runner', async () => {
+      const clock = createManualClock(WALL_MS)
+      const dirty = memoryDirtyKeys(clock)
+      const refusedKey = 'tariff|global:all'
+      const { landed, send } = refusingSend(refusedKey)
+      const { aggregator, handler, counter } = setup(2_000, clock, undefined, undefined, {}, dirty, send)
       const outcomes = await handler(batch(0, 20), ctx)
-      expect(sent).toEqual([])
-      expect(outputOf(outcomes).map((r) => String(r.key))).toContain(MARKET)
+      // The batch completes with no output: the runner dead-letters nothing and produces nothing.
+      expect(outcomes.every((o) => o.kind === 'ok')).toBe(true)
+      expect(outputOf(outcomes)).toEqual([])
+      const keys = landed.map((r) => String(r.key))
+      expect(keys).toContain(MARKET)
+      expect(keys).not.toContain(refusedKey)
+      expect(new Set(keys).size).toBe(keys.length)
+      expect(await counter('tradepulse_indicator_updates_total')).toBe(landed.length)
+      expect(await counter('tradepulse_indicator_updates_refused_total')).toBe(1)
+      // Held back now: the trailing edge sends them as the batch would, and the refused one is not
+      // retried at every tick (nor the keys due with it).
+      await handler(batch(20, 20), ctx)
+      clock.advance(2_000)
+      expect(await aggregator.flushDue()).toBeGreaterThan(0)
+      expect(landed.filter((r) => r.key === MARKET).map((r) => parse(r).count)).toEqual([20, 40])
+      expect(landed.map((r) => String(r.key))).not.toContain(refusedKey)
+      expect(await counter('tradepulse_indicator_updates_total')).toBe(landed.length)
+      expect(await counter('tradepulse_indicator_updates_refused_total')).toBe(2)
+      clock.advance(2_000)
+      expect(await aggregator.flushDue()).toBe(0)
+      await new Promise((r) => setImmediate(r))
+      expect(await dirty.claimStale(0, 100)).toEqual([])
+    })
+
+    it('counts sends Kafka did not take for a fault, and turns indicatorPublish degraded once they have failed AGGREGATOR_PUBLISH_FAILING_MS, ok again at the first acknowledged', async () => {
+      const clock = createManualClock(WALL_MS)
+      const registry = new Registry()
+      const { sent, state, send } = recordingSend()
+      const aggregator = createAggregator({
+        clock,
+        topics,
+        store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+        log: createLogger({ level: 'silent' }),
+        metrics: createAggregatorMetrics(registry),
+        graceMs: GRACE,
+        publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+        send,
+        publishFailingMs: 5_000,
+      })
+      const failures = async () =>
+        (await registry.getSingleMetricAsString('tradepulse_indicator_publish_failures_total')).match(
+          /code="INFRA_KAFKA"} (\d+)/,
+        )?.[1]
+      expect(await aggregator.publishHealth()).toEqual({ status: 'ok', ready: true })
+      state.failWith = new TradepulseError('INFRA_KAFKA', 'broker unreachable')
+      await aggregator.handler(batch(0, 20), ctx) // held back
+      expect(await failures()).toBe('1')
+      clock.advance(4_999)
+      await expect(aggregator.flushDue()).rejects.toThrow('broker unreachable')
+      expect(await failures()).toBe('2')
+      expect((await aggregator.publishHealth()).status).toBe('ok')
+      clock.advance(1)
+      expect(await aggregator.publishHealth()).toEqual({
+        status: 'degraded',
+        ready: false,
+        detail: 'indicator updates not published for 5000 ms: unexpected error',
+      })
+      state.failWith = undefined
+      clock.advance(1_000)
+      expect(await aggregator.flushDue()).toBeGreaterThan(0)
+      expect(sent.length).toBeGreaterThan(0)
+      expect(await aggregator.publishHealth()).toEqual({ status: 'ok', ready: true })
+    })
+
+    it('turns indicatorPublish degraded while one send has been under way AGGREGATOR_PUBLISH_FAILING_MS (a broker that never answers)', async () => {
+      const clock = createManualClock(WALL_MS)
+      let release: (() => void) | undefined
+      const send: SendUpdates = () => new Promise<void>((r) => (release = r))
+      const aggregator = createAggregator({
+        clock,
+        topics,
+        store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+        log: createLogger({ level: 'silent' }),
+        metrics: createAggregatorMetrics(new Registry()),
+        graceMs: GRACE,
+        publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+        send,
+        publishFailingMs: 5_000,
+      })
+      const handled = aggregator.handler(batch(0, 20), ctx)
+      await waitFor(() => release !== undefined, { what: 'the send under way' })
+      expect((await aggregator.publishHealth()).status).toBe('ok')
+      clock.advance(5_000)
+      await waitFor(async () => (await aggregator.publishHealth()).status === 'degraded', {
+        what: 'degraded with the send under way',
+      })
+      expect((await aggregator.publishHealth()).detail).toBe(
+        'indicator updates not published for 5000 ms: send under way',
+      )
+      release!()
+      await handled
+      expect((await aggregator.publishHealth()).status).toBe('ok')
     })
 
     it('reads a key only once the publish of it under way is acknowledged, so its updates land in the order read', async () => {
@@ -504,6 +612,70 @@ describe('aggregator handler', () => {
     })
   })
 
+  describe('a late headline (outside the grace), which moves no indicator', () => {
+    const MARKET = 'market|global:all'
+    /** A headline of the market dimension alone (global scope), published and entered at the times given. */
+    const marketOnly = (id: string, publishedMs: number, enteredMs: number): ScoredHeadline => ({
+      ...scoredSeries(1, { startMs: publishedMs, spanMs: 1, idPrefix: id })[0]!,
+      publishedAt: new Date(publishedMs).toISOString(),
+      ingestedAt: new Date(enteredMs).toISOString(),
+      scores: {
+        tariff: { score: 0, relevance: 0, confidence: 0, label: null },
+        supplyChain: { score: 0, relevance: 0, confidence: 0, label: null },
+        market: { score: 0.3, label: 'positive' },
+        uncertainty: 0,
+      },
+      entities: { regions: [], commodities: [], sectors: [], companies: [] },
+    })
+    const tp = (n: number) => `00-${String(n).padStart(32, 'a')}-${String(n).padStart(16, 'b')}-01`
+    const traced = (offset: number, h: ScoredHeadline, traceparent: string): InRecord => ({
+      ...recordsOf(0, [h])[0]!,
+      offset: String(offset),
+      headers: { traceparent },
+    })
+    const parse = (r: OutRecord) => IndicatorUpdate.parse(JSON.parse(String(r.value)))
+
+    it('gives an update neither its entry time nor its trace, and publishes no key for it alone', async () => {
+      const clock = createManualClock(WALL_MS)
+      const { aggregator, handler, late } = setup(2_000, clock)
+      const sent: OutRecord[] = []
+      const collect: SendUpdates = async (records) => {
+        sent.push(...records)
+      }
+      const at = T0 + 30 * MIN_MS
+      // The key's first headline: published at once (the batch's output, the handler alone).
+      const first = await handler([traced(0, marketOnly('a', at, at), tp(1))], ctx)
+      expect(first.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : [])).map((r) => r.key)).toContain(MARKET)
+      // Within the interval: one on time, entered earlier, and one 20 minutes older than the key's newest
+      // event (late: the grace is 10), entered last. The update is the on-time one's.
+      await handler(
+        [
+          traced(1, marketOnly('b', at + MIN_MS, at + MIN_MS), tp(2)),
+          traced(2, marketOnly('late', at - 20 * MIN_MS, at + 2 * MIN_MS), tp(3)),
+        ],
+        ctx,
+      )
+      expect(await late()).toBe(1)
+      clock.advance(2_000)
+      await aggregator.flushDue(collect)
+      const market = sent.filter((r) => r.key === MARKET)
+      expect(market.map((r) => parse(r).count)).toEqual([2])
+      expect(market[0]!.headers).toEqual({ traceparent: tp(2) })
+      expect(parse(market[0]!).ingestedAt).toBe(new Date(at + MIN_MS).toISOString())
+      // A late headline alone changes nothing: no update for it, on the batch or on the trailing edge.
+      clock.advance(2_000)
+      const alone = await handler(
+        [traced(3, marketOnly('late2', at - 25 * MIN_MS, at + 3 * MIN_MS), tp(4))],
+        ctx,
+      )
+      expect(await late()).toBe(2)
+      expect(alone.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : []))).toEqual([])
+      clock.advance(2_000)
+      expect(await aggregator.flushDue(collect)).toBe(0)
+      expect(sent.filter((r) => r.key === MARKET)).toHaveLength(1)
+    })
+  })
+
   it('counts trailing updates once sent: a failed send not, its resend once', async () => {
     const clock = createManualClock(WALL_MS)
     const { aggregator, handler, counter } = setup(2_000, clock)
@@ -665,14 +837,15 @@ describe('aggregator handler', () => {
       const update = out.find((r) => r.key === 'market|global:all')
       return Date.parse(JSON.parse(String(update?.value)).asOf)
     }
-    // Member A reads its partition up to T0 + 30 min; member B, on the other, is only at T0 + 5 min.
+    // Member A reads its partition up to T0 + 30 min; member B, on the other, is only at T0 + 25 min
+    // (within the grace: its headlines move the indicator, so it publishes it).
     const ahead = await asOfOf(
       a.handler,
       recordsOf(0, scoredSeries(10, { startMs: T0 + 20 * MIN_MS, spanMs: 10 * MIN_MS, idPrefix: 'a' })),
     )
     const behind = await asOfOf(
       b.handler,
-      recordsOf(1, scoredSeries(10, { startMs: T0, spanMs: 5 * MIN_MS, idPrefix: 'b' })),
+      recordsOf(1, scoredSeries(10, { startMs: T0 + 21 * MIN_MS, spanMs: 4 * MIN_MS, idPrefix: 'b' })),
     )
     expect(ahead).toBeGreaterThanOrEqual(T0 + 29 * MIN_MS)
     expect(behind).toBe(ahead)

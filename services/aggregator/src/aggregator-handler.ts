@@ -7,14 +7,15 @@ import {
 } from '@tradepulse/contracts'
 import {
   type Contribution,
-  type FoldedContribution,
   foldRareScopes,
   type IndicatorStore,
   indicatorKey,
+  type LateContribution,
   parseIndicatorKey,
   scopeTag,
 } from '@tradepulse/indicators'
 import {
+  acknowledgedBefore,
   type BatchHandler,
   type InRecord,
   isKafkaAclRefusal,
@@ -36,11 +37,12 @@ import {
   memoryAppliedOffsets,
 } from './applied-offsets.ts'
 import { applyInRuns } from './apply-contributions.ts'
-import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
+import { DEFAULT_MAX_AHEAD_MS, DEFAULT_PUBLISH_FAILING_MS } from './config.ts'
 import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
 import { createKeyLocks } from './key-locks.ts'
+import { createPublishHealth } from './publish-health.ts'
 import {
   createPublishThrottle,
   type HeadlineTrace,
@@ -97,6 +99,11 @@ export type AggregatorDeps = {
    * go out with no order between them.
    */
   send?: SendUpdates
+  /**
+   * How long indicator updates may go unpublished for a Kafka fault (sends failing, or one under way)
+   * before the `publishHealth` check is degraded and not ready (AGGREGATOR_PUBLISH_FAILING_MS; default 30 s).
+   */
+  publishFailingMs?: number
 }
 
 /** Produces indicator update records, resolving once they are acknowledged. */
@@ -123,16 +130,20 @@ export const scoredEventMs = publishedAtMs
 
 /**
  * Adds one headline's contributions to the per-key activity the publish throttle weighs (headlines in
- * the order of their records: on a tie of entry times, the later one's trace is kept).
+ * the order of their records: on a tie of entry times, the later one's trace is kept). A contribution
+ * the store took as late (in `late`, by lateKey) moved nothing: it is left out, so neither its entry
+ * time nor its trace goes on an update, and a key only late headlines came to is not published.
  */
 function addActivity(
   out: Map<string, KeyActivity>,
   contributions: readonly Contribution[],
   enteredMs: number,
   trace: HeadlineTrace | undefined,
+  late: ReadonlySet<string>,
 ): void {
   for (const c of contributions) {
     const k = indicatorKey(c.dimension, c.scope)
+    if (late.size > 0 && late.has(lateKey(k, c.headlineId))) continue
     const a = out.get(k)
     if (a) {
       a.n++
@@ -152,17 +163,31 @@ function addActivity(
 }
 
 /**
- * Per headline id, the scopes (scopeTag) the store folded its contributions from into their kind's
- * `other` scope.
+ * What the store said of a headline's contribution in a merged round: folded into its kind's `other`
+ * scope (the scope it named), or not applied, late (in the key it was applied to, `other` for a folded
+ * scope; a redelivered record's late contributions count as duplicates and are not among these).
  */
-function foldedScopes(folded: readonly FoldedContribution[], into: Map<string, Set<string>>): void {
-  for (const f of folded) {
-    let scopes = into.get(f.headlineId)
+type RoundNote = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'> & { kind: 'folded' | 'late' }
+
+/** The key of one headline's contribution to one indicator key (for the late ones). */
+const lateKey = (key: string, headlineId: string) => `${key}\u0000${headlineId}`
+
+/**
+ * Per headline id, the scopes (scopeTag) the store folded its contributions from into their kind's
+ * `other` scope; and, into `late`, the contributions it did not apply, as late (lateKey).
+ */
+function takeNotes(notes: readonly RoundNote[], into: Map<string, Set<string>>, late: Set<string>): void {
+  for (const n of notes) {
+    if (n.kind === 'late') {
+      late.add(lateKey(indicatorKey(n.dimension, n.scope), n.headlineId))
+      continue
+    }
+    let scopes = into.get(n.headlineId)
     if (!scopes) {
       scopes = new Set()
-      into.set(f.headlineId, scopes)
+      into.set(n.headlineId, scopes)
     }
-    scopes.add(scopeTag(f.scope))
+    scopes.add(scopeTag(n.scope))
   }
 }
 
@@ -210,7 +235,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * time (ingestedAt, the later record on a tie), of those it is published for whose record carried a
  * valid one, as the scorer passes a headline's on (a dirty mark keeps it for whoever publishes it), so
  * an alert on the update traces back to that headline. None when none of them carried one: an earlier
- * update's headline did not move this one, and a new trace would lead nowhere.
+ * update's headline did not move this one, and a new trace would lead nowhere. A headline the store
+ * took as late in a key (older than the grace behind its newest event: not applied) moved nothing
+ * there: it gives the key's update neither its trace nor its ingestedAt, and a key only late headlines
+ * came to is not published (a redelivered record's, counted as duplicates, still publishes: the update
+ * it once caused may never have gone out).
  *
  * Order per key: indicators.v1 is compacted, so a key's last record is what a restarted reader (the
  * alerter, a desk) takes for its value, and it must be the newest reading. Batches of several
@@ -227,10 +256,13 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  *
  * A batch whose updates cannot be sent (a Kafka fault) marks their keys dirty and completes: they are
  * pending again, and the trailing edge publishes them as it reads them then, as it does held-back
- * updates (its records are not read and applied again for an output that only needs sending). Refused
+ * updates (its records are not read and applied again for an output that only needs sending). Each
+ * such send is counted (tradepulse_indicator_publish_failures_total), and the `publishHealth` check is
+ * degraded and not ready once updates have gone unpublished for `publishFailingMs`. Refused
  * credentials, an ACL's refusal or TLS failing fail the batch (the runner waits them out, then stops the
- * worker); a record Kafka refuses goes back to being the batch's output, which the runner dead-letters
- * as `output_refused`.
+ * worker). When Kafka refuses a record (a request of several fails whole for it), the records are sent
+ * again one at a time under the same locks, and only one refused alone is left out (sendUpdates): a
+ * batch's updates never go to the runner's output, which would produce them outside the locks.
  *
  * Without `deps.send` (the handler tested alone) a batch's updates are its output, as before: the
  * runner produces them, and a publish deletes the marks it settles once it read the update for it.
@@ -244,6 +276,12 @@ export function createAggregator(deps: AggregatorDeps) {
   const applied = deps.applied ?? memoryAppliedOffsets()
   const dirty = deps.dirty ?? memoryDirtyKeys(clock)
   const recoverAfterMs = Math.max(deps.recoverAfterMs ?? 10_000, 3 * deps.publish.intervalMs)
+  /** Whether indicator updates reach Kafka (the worker's indicatorPublish health check). */
+  const publishHealth = createPublishHealth({
+    failingMs: deps.publishFailingMs ?? DEFAULT_PUBLISH_FAILING_MS,
+    clock,
+    log,
+  })
   /** One publish of a key at a time, from its read to its acknowledgement (see above). */
   const locks = createKeyLocks(() => deps.metrics.publishWaits.inc())
   /** Headline ids of redelivered records being applied, with how many of their parts are in flight. */
@@ -311,14 +349,16 @@ export function createAggregator(deps: AggregatorDeps) {
     return store
   }
 
-  const merger = createEventTimeMerger(
+  const merger = createEventTimeMerger<RoundNote>(
     async (round) => {
       const store = await activeStore()
+      const late: LateContribution[] = []
       const folded = await applyInRuns(store, round, {
         log,
         metrics: deps.metrics,
         graceMs: deps.graceMs,
         redelivered: isRedelivered,
+        late,
       })
       // Contributions are at most maxAheadMs past their record's time (placeEventTime); the wall clock
       // bounds the watermark too, should a record's time be ahead of this member's clock.
@@ -327,14 +367,22 @@ export function createAggregator(deps: AggregatorDeps) {
         const t = Math.min(c.eventMs, limit)
         if (t > watermarkMs) watermarkMs = t
       }
-      return folded
+      const notes: RoundNote[] = []
+      for (const { dimension, scope, headlineId } of folded)
+        notes.push({ kind: 'folded', dimension, scope, headlineId })
+      for (const { dimension, scope, headlineId } of late)
+        notes.push({ kind: 'late', dimension, scope, headlineId })
+      return notes
     },
     { graceMs: deps.graceMs },
   )
 
-  /** Records of indicator updates and how many of them each trigger made (counted once they are out). */
-  type Updates = { records: OutRecord[]; counts: Map<PublishTrigger, number> }
-  const countUpdates = (counts: ReadonlyMap<PublishTrigger, number>) => {
+  /** Records of indicator updates, each with the pick it is for (`picks[i]`: `records[i]`'s). */
+  type Updates = { records: OutRecord[]; picks: PickedKey[] }
+  /** Counts the updates of these picks by trigger (once they are out). */
+  const countUpdates = (picks: readonly PickedKey[]) => {
+    const counts = new Map<PublishTrigger, number>()
+    for (const { trigger } of picks) counts.set(trigger, (counts.get(trigger) ?? 0) + 1)
     for (const [trigger, n] of counts) deps.metrics.updates.inc({ trigger }, n)
   }
 
@@ -343,7 +391,7 @@ export function createAggregator(deps: AggregatorDeps) {
    * rebuild's switch) is skipped.
    */
   async function updatesFor(keys: PickedKey[]): Promise<Updates> {
-    if (keys.length === 0) return { records: [], counts: new Map() }
+    if (keys.length === 0) return { records: [], picks: [] }
     const store = await activeStore()
     // The members' shared watermark, not this one's alone: a member that has read less must not publish
     // an indicator at an older asOf than another member did (the alerter would drop it as stale). One
@@ -370,12 +418,12 @@ export function createAggregator(deps: AggregatorDeps) {
     newest = Math.min(newest, watermarkLimit())
     if (newest > asOf) await store.advanceWatermark(newest)
     const records: OutRecord[] = []
-    const counts = new Map<PublishTrigger, number>()
+    const picks: PickedKey[] = []
     updates.forEach((u: IndicatorUpdate | undefined, i) => {
       if (!u) return
-      const { key, trigger, enteredMs, trace } = keys[i]!
+      const { key, enteredMs, trace } = keys[i]!
       throttle.published(key, u)
-      counts.set(trigger, (counts.get(trigger) ?? 0) + 1)
+      picks.push(keys[i]!)
       const update: IndicatorUpdate = Number.isFinite(enteredMs)
         ? { ...u, ingestedAt: new Date(enteredMs).toISOString() }
         : u
@@ -388,31 +436,99 @@ export function createAggregator(deps: AggregatorDeps) {
         ...(trace ? { headers: { traceparent: trace.traceparent } } : {}),
       })
     })
-    return { records, counts }
+    return { records, picks }
+  }
+
+  /**
+   * What a publish came to: `records`, those on the topic (acknowledged; without a send, read and to be
+   * produced by the runner), with `picks`, theirs; `failed`, the picks whose records Kafka did not take
+   * for a fault (after the producer's retries), with the error. Picks of neither were settled too: a key
+   * that does not exist, or an update Kafka refused as a record (counted and logged at error here).
+   */
+  type Published = Updates & { failed?: { err: unknown; picks: PickedKey[] } }
+
+  /** Sends one publish's records, each attempt seen by the health check and a fault counted. */
+  const tracked = (send: SendUpdates, records: OutRecord[]) =>
+    publishHealth.track(
+      () => send(records),
+      (err) => deps.metrics.publishFailures.inc({ code: normalizeError(err).code }),
+    )
+
+  /**
+   * Sends the records of a publish (under its keys' locks). When Kafka refuses a record (too large, say:
+   * and a request of several records fails whole for one of them), those not acknowledged before the
+   * refusal are sent again one at a time, still under the locks, so the others go out, in the order
+   * read, and only a record refused alone is left out: not on the topic, counted
+   * (tradepulse_indicator_updates_refused_total) and logged at error, its key's mark settled (sent again
+   * it would be refused again, each tick). Before, the whole publish went back to the batch's output,
+   * produced by the runner after the locks were released, and a batch's refused output dead-lettered its
+   * last input and every update with it; on the trailing edge it was retried every tick, for ever, with
+   * every key due with it.
+   */
+  async function sendUpdates(updates: Updates, send: SendUpdates): Promise<Published> {
+    const { records, picks } = updates
+    try {
+      await tracked(send, records)
+      return updates
+    } catch (err) {
+      const acked = new Set(acknowledgedBefore(err, records))
+      const sent: Updates = { records: [], picks: [] }
+      const failed: PickedKey[] = []
+      records.forEach((r, i) => {
+        if (acked.has(r)) {
+          sent.records.push(r)
+          sent.picks.push(picks[i]!)
+        } else failed.push(picks[i]!)
+      })
+      if (!recordRefusal(err)) return { ...sent, failed: { err, picks: failed } }
+      const refused: { key: string; refusal: string }[] = []
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!
+        if (acked.has(r)) continue
+        try {
+          await tracked(send, [r])
+          sent.records.push(r)
+          sent.picks.push(picks[i]!)
+        } catch (alone) {
+          const refusal = recordRefusal(alone)
+          if (refusal === undefined) {
+            const rest = records.flatMap((x, j) => (j >= i && !acked.has(x) ? [picks[j]!] : []))
+            reportRefused(refused)
+            return { ...sent, failed: { err: alone, picks: rest } }
+          }
+          refused.push({ key: picks[i]!.key, refusal })
+        }
+      }
+      reportRefused(refused)
+      return sent
+    }
+  }
+
+  function reportRefused(refused: readonly { key: string; refusal: string }[]): void {
+    if (refused.length === 0) return
+    const byRefusal = new Map<string, number>()
+    for (const { refusal } of refused) byRefusal.set(refusal, (byRefusal.get(refusal) ?? 0) + 1)
+    for (const [refusal, n] of byRefusal) deps.metrics.refused.inc({ refusal }, n)
+    log.error(
+      { updates: refused.length, sample: refused.slice(0, 5), topic: out },
+      'Kafka refused indicator updates as records; they are not on the topic (the next update of their keys is sent as usual)',
+    )
   }
 
   /**
    * Reads the picked keys and sends their records, holding the keys' locks from the read to the
-   * acknowledgement, so no other publish of them reads or sends meanwhile. Resolves with the updates
-   * and, when only the send failed, its error (the caller decides what the records become); a failed
-   * read rejects, the keys pending again.
+   * acknowledgement, so no other publish of them reads or sends meanwhile. Resolves with what it came
+   * to (Published: the caller decides what becomes of the picks Kafka did not take); a failed read
+   * rejects, the keys pending again.
    */
-  async function publishPicked(
-    picked: PickedKey[],
-    send: SendUpdates | undefined,
-  ): Promise<Updates & { sendFailed?: { err: unknown } }> {
+  async function publishPicked(picked: PickedKey[], send: SendUpdates | undefined): Promise<Published> {
     try {
       return await locks.run(
         picked.map((p) => p.key),
         async () => {
           const updates = await updatesFor(picked)
           if (!send || updates.records.length === 0) return updates
-          try {
-            await send(updates.records)
-            return updates
-          } catch (err) {
-            return { ...updates, sendFailed: { err } }
-          }
+          return sendUpdates(updates, send)
         },
       )
     } catch (err) {
@@ -437,13 +553,21 @@ export function createAggregator(deps: AggregatorDeps) {
     })
   }
 
+  /** The picks of `picked` but those of `failed` (the ones a publish settled). */
+  const settled = (picked: readonly PickedKey[], failed: Published['failed']) => {
+    if (!failed) return picked
+    const left = new Set(failed.picks)
+    return picked.filter((p) => !left.has(p))
+  }
+
   async function trailing(picked: PickedKey[], send: SendUpdates): Promise<number> {
-    const { records, counts, sendFailed } = await publishPicked(picked, send)
-    if (sendFailed) {
-      throttle.retract(picked) // not on the topic: the next tick publishes them (and counts them then)
-      throw sendFailed.err
+    const { records, picks, failed } = await publishPicked(picked, send)
+    countUpdates(picks) // acknowledged
+    if (failed) {
+      throttle.retract(failed.picks) // not on the topic: the next tick publishes them (and counts them then)
+      await settle(settled(picked, failed))
+      throw failed.err
     }
-    countUpdates(counts) // acknowledged
     await settle(picked)
     return records.length
   }
@@ -559,6 +683,7 @@ export function createAggregator(deps: AggregatorDeps) {
     // once the store has said which scopes it folded into `other` (a scope beyond its kind's cap).
     const headlines: { own: Contribution[]; enteredMs: number; trace: HeadlineTrace | undefined }[] = []
     const folded = new Map<string, Set<string>>()
+    const late = new Set<string>()
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let lastOk = -1
@@ -638,7 +763,7 @@ export function createAggregator(deps: AggregatorDeps) {
               token,
               rest !== undefined && Number.isFinite(rest) ? rest : undefined,
             )
-            .then((f) => foldedScopes(f, folded))
+            .then((notes) => takeNotes(notes, folded, late))
             .catch((err: unknown) => {
               failed ??= { err }
             })
@@ -671,6 +796,7 @@ export function createAggregator(deps: AggregatorDeps) {
           scopes ? foldRareScopes(own, (scope) => !scopes.has(scopeTag(scope))) : own,
           enteredMs,
           trace,
+          late,
         )
       }
       let out: Updates | undefined
@@ -696,26 +822,20 @@ export function createAggregator(deps: AggregatorDeps) {
         }
         const published = await publishPicked(picked, deps.send)
         await marking
-        const failed = published.sendFailed?.err
-        if (failed === undefined) {
-          // Acknowledged (with deps.send), or handed to the batch's output (the runner produces it,
-          // retrying a fault, before the batch counts as done). Either way the marks it covers can go:
-          // not on the batch's way, as a mark left over costs a publish again at most.
-          countUpdates(published.counts)
-          void settle(picked)
-          if (!deps.send) out = published
-        } else {
-          if (deploymentFault(failed)) {
-            throttle.retract(picked)
-            throw failed // the runner waits it out, then stops the worker naming what to check
+        const { failed } = published
+        // Acknowledged (with deps.send), or handed to the batch's output (the runner produces it,
+        // retrying a fault, before the batch counts as done), or refused as records (left out, counted).
+        // Either way the marks they cover can go: not on the batch's way, as a mark left over costs a
+        // publish again at most.
+        countUpdates(published.picks)
+        void settle(settled(picked, failed))
+        if (!deps.send) out = published
+        if (failed) {
+          if (deploymentFault(failed.err)) {
+            throttle.retract(failed.picks)
+            throw failed.err // the runner waits it out, then stops the worker naming what to check
           }
-          if (recordRefusal(failed)) {
-            // Refused as records: the batch's output, which the runner produces input by input and
-            // dead-letters as output_refused, as any worker's.
-            countUpdates(published.counts)
-            void settle(picked)
-            out = published
-          } else await holdBack(picked, failed)
+          await holdBack(failed.picks, failed.err)
         }
       }
       await recorded
@@ -750,6 +870,8 @@ export function createAggregator(deps: AggregatorDeps) {
       return trailing(throttle.drain(clock.now()), to)
     },
     watermarkMs: () => watermarkMs,
+    /** Degraded and not ready while indicator updates have not reached Kafka for too long (publish-health.ts). */
+    publishHealth: publishHealth.check,
     /** The event time a record's headline is applied at, for the runner's alignment (see placeEventTime). */
     eventMsOf: (record: Pick<InRecord, 'value' | 'timestamp'>) => eventMsOf(record),
   }

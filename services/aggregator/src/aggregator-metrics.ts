@@ -61,6 +61,26 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    publishFailures: get(
+      'tradepulse_indicator_publish_failures_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_publish_failures_total',
+          help: "sends of indicator updates (a batch's or the trailing edge's) that Kafka did not acknowledge for a fault, after the producer's own retries, by error code: their updates are held back and sent again by the trailing edge, each tick while the fault lasts (the check indicatorPublish turns degraded past AGGREGATOR_PUBLISH_FAILING_MS)",
+          labelNames: ['code'],
+          registers: [registry],
+        }),
+    ),
+    refused: get(
+      'tradepulse_indicator_updates_refused_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_updates_refused_total',
+          help: 'indicator updates Kafka refused as records when sent alone (MESSAGE_TOO_LARGE, INVALID_RECORD…), by refusal: never on the topic, logged at error; the key is published again at its next change',
+          labelNames: ['refusal'],
+          registers: [registry],
+        }),
+    ),
     ahead: get(
       'tradepulse_indicator_ahead_total',
       () =>

@@ -3,6 +3,7 @@ import type {
   Contribution,
   FoldedContribution,
   IndicatorStore,
+  LateContribution,
 } from '@tradepulse/indicators'
 import type { Logger } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
@@ -45,6 +46,12 @@ export type ApplyDeps = {
    * contributions are counted as duplicates, not late. None when absent (the rebuild).
    */
   redelivered?: (headlineId: string) => boolean
+  /**
+   * Where the late contributions the store did not apply go (those counted late, not those of
+   * redelivered records, which count as duplicates): they moved no indicator, so the aggregator gives
+   * an update neither their entry time nor their trace, nor publishes a key for them alone.
+   */
+  late?: LateContribution[]
 }
 
 /**
@@ -87,6 +94,7 @@ function report(store: IndicatorStore, r: ApplyBatchResult, deps: ApplyDeps): vo
       again++
       continue
     }
+    deps.late?.push(c)
     byDimension.set(c.dimension, (byDimension.get(c.dimension) ?? 0) + 1)
     headlines.set(c.headlineId, c.eventMs)
   }

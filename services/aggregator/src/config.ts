@@ -10,6 +10,8 @@ import { z } from 'zod'
 
 /** The default of AGGREGATOR_MAX_AHEAD_MS, and of the handler's and the rebuild's maxAheadMs. */
 export const DEFAULT_MAX_AHEAD_MS = 30_000
+/** The default of AGGREGATOR_PUBLISH_FAILING_MS, and of the handler's publishFailingMs. */
+export const DEFAULT_PUBLISH_FAILING_MS = 30_000
 
 export const aggregatorConfigShape = {
   ...baseConfigShape,
@@ -94,6 +96,13 @@ export const aggregatorConfigShape = {
     .default(10_000)
     .describe(
       'an update the interval held back, applied and committed but still unpublished this long after (its member was killed, or cannot reach Kafka), is published by any member; at least three intervals are used',
+    ),
+  // A send fails only after the producer's own retries (seconds), and a leader moving takes seconds:
+  // half a minute of nothing acknowledged is a fault to show, not a blip.
+  AGGREGATOR_PUBLISH_FAILING_MS: durationMs(0)
+    .default(DEFAULT_PUBLISH_FAILING_MS)
+    .describe(
+      "indicator updates unpublished this long for a Kafka fault (every send failing since, after the producer's retries, or one under way that long) make the health check indicatorPublish degraded and the worker not ready, until a send is acknowledged; the updates are held back and sent again meanwhile (0: at the first failure)",
     ),
   AGGREGATOR_MAX_AHEAD_MS: durationMs(0)
     .default(DEFAULT_MAX_AHEAD_MS)

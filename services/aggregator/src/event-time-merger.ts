@@ -1,7 +1,14 @@
 import type { Contribution, FoldedContribution } from '@tradepulse/indicators'
 import { TradepulseError } from '@tradepulse/platform'
 
-export type EventTimeMerger = {
+/**
+ * What the store said of a headline's contributions in a round (the contributions it folded into their
+ * kind's `other` scope, and any other per-headline note the caller's `apply` gives), handed back to the
+ * submission that brought the headline.
+ */
+export type HeadlineNote = { headlineId: string }
+
+export type EventTimeMerger<N extends HeadlineNote = FoldedContribution> = {
   /**
    * Marks a source (a partition) as in flight: until its submission is done, nothing newer than half a
    * grace past its progress is applied. Call it first thing in the handler, before parsing.
@@ -9,8 +16,8 @@ export type EventTimeMerger = {
   begin(source: string): number
   /**
    * Resolves once every contribution given has been applied, in event-time order with what the other
-   * in-flight sources submit, with the contributions of its headlines that the store folded into their
-   * kind's `other` scope (what `apply` resolved with, for this submission's headlines); rejects if a
+   * in-flight sources submit, with the notes `apply` resolved with for this submission's headlines (by
+   * default the contributions the store folded into their kind's `other` scope); rejects if a
    * round holding some of them failed, or, given the token its
    * `begin` returned, at once if a round of the source failed since that `begin` (a batch handled while
    * the one before was still being applied must not be applied after that one failed: it would make
@@ -24,17 +31,17 @@ export type EventTimeMerger = {
     source: string,
     token?: number,
     restOldestMs?: number,
-  ): Promise<FoldedContribution[]>
+  ): Promise<N[]>
 }
 
-type Pending = {
+type Pending<N> = {
   source: string
   items: Contribution[]
   /** items[0 .. next) have been handed to a round. */
   next: number
-  /** What the rounds applied so far folded of items[0 .. next). */
-  folded: FoldedContribution[]
-  resolve: (folded: FoldedContribution[]) => void
+  /** What the rounds applied so far noted of items[0 .. next). */
+  folded: N[]
+  resolve: (folded: N[]) => void
   reject: (err: unknown) => void
 }
 
@@ -72,11 +79,11 @@ type Pending = {
  * submissions pending: the handler submits a large batch in parts, parsing one while the one before is
  * being applied.
  */
-export function createEventTimeMerger(
-  apply: (round: Contribution[]) => Promise<readonly FoldedContribution[] | undefined>,
+export function createEventTimeMerger<N extends HeadlineNote = FoldedContribution>(
+  apply: (round: Contribution[]) => Promise<readonly N[] | undefined>,
   options: { graceMs: number },
-): EventTimeMerger {
-  const pending: Pending[] = []
+): EventTimeMerger<N> {
+  const pending: Pending<N>[] = []
   /** In-flight sources: progress, or −∞ while begun but not submitted. */
   const inFlight = new Map<string, number>()
   /** Begins not yet submitted, per source: a source parsing stays in flight. */
@@ -107,7 +114,7 @@ export function createEventTimeMerger(
     })
   }
 
-  const finish = (p: Pending) => {
+  const finish = (p: Pending<N>) => {
     const i = pending.indexOf(p)
     if (i >= 0) pending.splice(i, 1)
     endFlightIfIdle(p.source)
@@ -122,14 +129,14 @@ export function createEventTimeMerger(
         for (const [source, progress] of inFlight) w = Math.min(w, progress, rest.get(source) ?? w)
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
-        const members: { p: Pending; from: number }[] = []
+        const members: { p: Pending<N>; from: number }[] = []
         for (const p of pending) {
           const from = p.next
           while (p.next < p.items.length && p.items[p.next]!.eventMs <= upTo) round.push(p.items[p.next++]!)
           if (p.next > from) members.push({ p, from })
         }
         if (round.length === 0) return // a source still parsing holds the rest; its submit pumps again
-        let folded: readonly FoldedContribution[] | undefined
+        let folded: readonly N[] | undefined
         try {
           folded = await apply(round)
         } catch (err) {
@@ -185,7 +192,7 @@ export function createEventTimeMerger(
       const items = [...contributions].sort((a, b) => a.eventMs - b.eventMs)
       const newest = items[items.length - 1]!.eventMs
       inFlight.set(source, Math.max(inFlight.get(source) ?? Number.NEGATIVE_INFINITY, newest))
-      return new Promise<FoldedContribution[]>((resolve, reject) => {
+      return new Promise<N[]>((resolve, reject) => {
         pending.push({ source, items, next: 0, folded: [], resolve, reject })
         schedule()
       })
@@ -193,9 +200,12 @@ export function createEventTimeMerger(
   }
 }
 
-/** Gives each member of a round the folded contributions of the headlines it handed to the round. */
-function attribute(folded: readonly FoldedContribution[], members: { p: Pending; from: number }[]): void {
-  const byHeadline = new Map<string, FoldedContribution[]>()
+/** Gives each member of a round the notes of the headlines it handed to the round. */
+function attribute<N extends HeadlineNote>(
+  folded: readonly N[],
+  members: { p: Pending<N>; from: number }[],
+): void {
+  const byHeadline = new Map<string, N[]>()
   for (const f of folded) {
     const list = byHeadline.get(f.headlineId)
     if (list) list.push(f)

@@ -45,7 +45,8 @@ describe('aggregator: an indicator update carries the trace context of the newes
       .sort((a, b) => Number(a.offset) - Number(b.offset))
       .map((m) => ({ update: IndicatorUpdate.parse(JSON.parse(m.value!.toString())), headers: m.headers }))
 
-  it('a scored headline with a traceparent in, the indicator update out with the same trace; held back, the newest by entry time', async () => {
+  /** An aggregator on the test's topics and Redis, and what it publishes; `send` produces scored headlines. */
+  async function start() {
     const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(
       kafkaBrokers,
@@ -81,6 +82,11 @@ describe('aggregator: an indicator update carries the trace context of the newes
           ...(traceparent ? { headers: { traceparent } } : {}),
         })),
       })
+    return { updates, send }
+  }
+
+  it('a scored headline with a traceparent in, the indicator update out with the same trace; held back, the newest by entry time', async () => {
+    const { updates, send } = await start()
     const t0 = Date.now() - 60_000
 
     // One headline: its update (the key's first, published at once) carries its trace context.
@@ -120,5 +126,44 @@ describe('aggregator: an indicator update carries the trace context of the newes
       { what: 'the update of the untraced headlines' },
     )
     expect(untraced.headers.traceparent).toBeUndefined()
+  })
+
+  it('a late headline (outside the grace) gives an update neither its trace nor its entry time, and alone publishes nothing', async () => {
+    const { updates, send } = await start()
+    const t0 = Date.now() - 60_000
+    /** Published `agoMs` before now (AGGREGATOR_GRACE_MS is 10 min by default: 20 min ago is late). */
+    const published = (h: ScoredHeadline, agoMs: number) => ({
+      ...h,
+      publishedAt: new Date(Date.now() - agoMs).toISOString(),
+    })
+    const first = traceparent()
+    await send([{ h: headline('a', t0), traceparent: first }])
+    await waitFor(() => updatesOf(updates.messages, MARKET).length > 0, { what: 'the first update' })
+    // Held back together: an on-time headline, and a late one entered after it. The trailing update is the
+    // on-time one's: its trace and its entry time, not the late one's, which moved nothing.
+    const onTime = traceparent()
+    const lateTrace = traceparent()
+    await send([
+      { h: headline('b', t0 + 1_000), traceparent: onTime },
+      { h: published(headline('late', t0 + 2_000), 20 * 60_000), traceparent: lateTrace },
+    ])
+    const trailing = await waitFor(
+      () => updatesOf(updates.messages, MARKET).find((u) => u.update.count === 2),
+      { what: 'the trailing update' },
+    )
+    expect(trailing.headers.traceparent).toBe(onTime)
+    expect(trailing.update.ingestedAt).toBe(new Date(t0 + 1_000).toISOString())
+    // A late headline alone, entered last, then an on-time one: the only update after is the on-time
+    // one's, with its trace (an update for the late one would be on the topic before it, one partition,
+    // or, held back with it, carry the late one's trace, the newer by entry time).
+    const lateAlone = traceparent()
+    await send([{ h: published(headline('late2', t0 + 5_000), 25 * 60_000), traceparent: lateAlone }])
+    const last = traceparent()
+    await send([{ h: headline('c', t0 + 4_000), traceparent: last }])
+    await waitFor(() => updatesOf(updates.messages, MARKET).find((u) => u.update.count === 3), {
+      what: 'the update of the last on-time headline',
+    })
+    const traces = updatesOf(updates.messages, MARKET).map((u) => u.headers.traceparent)
+    expect(traces).toEqual([first, onTime, last])
   })
 })

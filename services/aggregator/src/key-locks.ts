@@ -6,6 +6,15 @@
  *
  * `onWait` is called for each run that has to wait. Memory: one entry per key held or waited for; a
  * key's entry goes when its last run settles.
+ *
+ * No timeout of its own, on purpose. A run is the aggregator's publish of some keys, from the read in
+ * Redis to Kafka's acknowledgement: freeing its keys while it is still under way would let a later
+ * publish read and send before it, and its older reading land last, the very race the lock is for. Its
+ * time is bounded where it is spent: Redis commands by REDIS_TIMEOUT_MS, a send by the producer's
+ * retries (5, backoff up to 3 s) and request timeout; a wait is the runs before it. And a send that
+ * hangs holds every later send of the worker's one producer (one request in flight, in order), locked
+ * or not, so a timeout here would free nothing. What a hang needs is to be seen: the aggregator's
+ * indicatorPublish health check counts a send under way as unpublished (publish-health.ts).
  */
 export function createKeyLocks(onWait?: () => void) {
   const tails = new Map<string, Promise<void>>()
