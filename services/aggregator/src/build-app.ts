@@ -9,6 +9,8 @@ import {
   createRedis,
   createRedisIndicatorStore,
   defaultGroupId,
+  faultReason,
+  healthTransitions,
   type KafkaWorker,
   kafkaClientConfig,
   type OutRecord,
@@ -111,9 +113,16 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
     await (all ? aggregator.flushAll() : aggregator.flushDue())
   }
   const tickMs = Math.max(50, Math.floor(config.AGGREGATOR_PUBLISH_INTERVAL_MS / 4))
+  // A fault the trailing edge meets again at every tick (a quarter interval) while it lasts: warned when
+  // it starts and when its reason changes, and once at info when a tick goes through again, not four
+  // times a second (the indicatorPublish check and tradepulse_indicator_publish_failures_total say it lasts).
+  const trailingFaults = healthTransitions(log, 'trailing indicator updates failed, retried every tick')
   const timer = setInterval(() => {
     flushing ??= flush(false)
-      .catch((err) => log.warn({ err }, 'trailing indicator updates failed; retrying on the next tick'))
+      .then(
+        () => trailingFaults.ok(),
+        (err: unknown) => trailingFaults.failing(faultReason(err), err),
+      )
       .finally(() => {
         flushing = undefined
       })

@@ -1,6 +1,7 @@
+import { PassThrough } from 'node:stream'
 import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
-import { createLogger, loadConfig } from '@tradepulse/platform'
+import { createLogger, type Logger, loadConfig } from '@tradepulse/platform'
 import { type CollectedMessage, collectTopic, createTopics, testKafka, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { buildAggregatorApp } from './build-app.ts'
@@ -15,7 +16,11 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
   const ctx = useAggregatorTestContext('aggpubf')
   const { kafkaBrokers, redisUrl } = ctx
 
-  async function start(indicatorsConfig: Record<string, string>, extra: Record<string, string>) {
+  async function start(
+    indicatorsConfig: Record<string, string>,
+    extra: Record<string, string>,
+    log: Logger = silent,
+  ) {
     const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(
       kafkaBrokers,
@@ -39,7 +44,7 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
       ...extra,
     })
-    const app = buildAggregatorApp(config, { log: silent })
+    const app = buildAggregatorApp(config, { log })
     ctx.cleanups.push(() => app.stop())
     await app.start()
     await app.runner.joined()
@@ -123,10 +128,22 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
   })
 
   it('counts sends to an indicators topic gone, and reports indicatorPublish degraded and not ready past AGGREGATOR_PUBLISH_FAILING_MS, ok once it is back', async () => {
+    const out = new PassThrough()
+    let logged = ''
+    out.on('data', (chunk: Buffer) => {
+      logged += chunk.toString()
+    })
     const { app, topics, send, metric } = await start(
       {},
       { AGGREGATOR_PUBLISH_INTERVAL_MS: '500', AGGREGATOR_PUBLISH_FAILING_MS: '1000' },
+      createLogger({ level: 'info' }, out),
     )
+    const linesOf = (msg: RegExp) =>
+      logged
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => msg.test(l.msg))
     await send(live('a', 2))
     await waitFor(async () => (await metric('tradepulse_indicator_updates_total')) > 0, {
       what: 'the first updates',
@@ -150,10 +167,16 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       )
       // The consumer goes on: its batches hold their updates back and complete.
       expect(degraded.checks.consumer!.status).toBe('ok')
-      await waitFor(async () => (await metric('tradepulse_indicator_publish_failures_total')) > 0, {
+      // Several ticks of the trailing edge failing: warned as it starts (again only should its reason
+      // change, as the topic's deletion goes through), not at every tick.
+      await waitFor(async () => (await metric('tradepulse_indicator_publish_failures_total')) >= 6, {
         what: 'the failed sends counted',
         timeoutMs: 30_000,
       })
+      const warned = linesOf(/^trailing indicator updates failed/)
+      expect(warned.length).toBeGreaterThan(0)
+      expect(warned.length).toBeLessThanOrEqual(2)
+      expect(warned.every((l) => l.level === 40)).toBe(true)
       await createTopics(kafkaBrokers, [{ name: topics.indicators.name, partitions: 1 }])
     } finally {
       await admin.disconnect()
@@ -168,5 +191,10 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       what: 'indicatorPublish ok again',
     })
     expect((await app.health()).ready).toBe(true)
+    // Once at info when it goes through again.
+    await waitFor(() => linesOf(/^trailing indicator updates failed/).some((l) => l.level === 30), {
+      what: 'the trailing edge said to go through again',
+    })
+    expect(linesOf(/^trailing indicator updates failed/).filter((l) => l.level === 30)).toHaveLength(1)
   })
 })
