@@ -2938,7 +2938,19 @@ describe('issue #3: round 38, probe 28 (Reuters-style 2018-2020 trade headlines)
     // What "until" names has not happened.
     ["China won't resume soybean purchases until tariffs are lifted -sources", 'negative'],
     ['U.S. to suspend tariffs until deal is reached', 'positive'],
+    // Put on hold past what the object is with or against.
+    ['Seoul puts WTO dispute with Tokyo on hold, citing dialogue on chip materials', 'positive'],
+    ['Trump puts tariffs on China on hold', 'positive'],
+    ['Trump puts new tariffs on China', 'negative'],
+    // A complaint at the WTO is a trade dispute, no company's cost.
+    ['Canada withdraws WTO complaint over steel tariffs', 'positive'],
+    ['China files WTO complaint', 'negative'],
   ] as [string, string][])
+  it('plants kept suspended are a disruption kept', () => {
+    expect(
+      score('Honda to keep vehicle plants in Wuhan suspended through Feb. 13').scores.supplyChain.label,
+    ).toBe('negative')
+  })
   it('a pause far from an act on the same noun does not stop it ("sale of shut refinery ... delayed")', () => {
     expect(
       score('Sale of shut Philly refinery to real estate developer delayed').scores.supplyChain.label,
@@ -2951,5 +2963,36 @@ describe('issue #3: round 38, probe 28 (Reuters-style 2018-2020 trade headlines)
     expect(
       tariff("China's Tianjin closes schools, firms until further notice to curb virus").label,
     ).toBeNull()
+  })
+})
+
+describe('issue #3: round 38, probe 29 (Reuters wire forms of 2018-2020)', () => {
+  tariffCases([
+    // Palm oil is a farm good, not crude: the cut takes the duty after it.
+    ['India cuts crude palm oil import duty to 27.5%', 'positive'],
+    // Found to break trade rules is ruled illegal.
+    ['WTO panel rules U.S. tariffs on Chinese goods broke trade rules', 'positive'],
+    ['China says U.S. tariffs break WTO rules', 'negative'],
+    // A ruling voids the act it names, as a stall stops it.
+    ["U.S. trade court rules Trump's doubling of Turkish steel tariffs unlawful", 'positive'],
+    ['Court rules cut of tariffs unlawful', 'negative'],
+    // Coming into force is the act named before it done.
+    ["Japan's removal of South Korea from trade white list takes effect", 'negative'],
+    ['Removal of tariffs takes effect', 'positive'],
+    ['Doubling of steel tariffs takes effect', 'negative'],
+    // A list of trusted trading partners is a preference.
+    ['Japan removes South Korea from white list of trusted trading partners', 'negative'],
+    ['Japan restores South Korea to trade white list', 'positive'],
+    // Sales to a blacklisted firm let again.
+    ['Trump says U.S. companies can sell to Huawei again', 'positive'],
+  ] as [string, string][])
+  it('a restart put off is a disruption kept', () => {
+    expect(
+      score('Volkswagen says restart of some China plants postponed until February 17').scores.supplyChain
+        .label,
+    ).toBe('negative')
+  })
+  it('palm oil is a farm good', () => {
+    expect(score('India cuts crude palm oil import duty').entities.commodities).toEqual(['farm_goods'])
   })
 })

@@ -3,7 +3,7 @@
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
 import { NAME_LEADS } from './data/entities.ts'
-import { DATE_NAMES, RELATIVE_PRONOUNS } from './data/lexicon.ts'
+import { DATE_NAMES, LIST_COUNTS, RELATIVE_PRONOUNS } from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
@@ -563,15 +563,32 @@ const LEVEL_LEADS: WordsByLength = byLength([
   'zero',
   'multi',
   'one',
-  'two',
-  'three',
-  'four',
-  'five',
-  'six',
-  'seven',
-  'eight',
-  'nine',
-  'ten',
+  // Counts ("declined to two-year low").
+  ...LIST_COUNTS,
+])
+/** First words of coming into force ("takes effect", "kicks in", "enters into force"; see stalledActs). */
+const IN_FORCE_LEADS: WordsByLength = byLength([
+  'take',
+  'takes',
+  'took',
+  'taken',
+  'taking',
+  'kick',
+  'kicks',
+  'kicked',
+  'kicking',
+  'come',
+  'comes',
+  'came',
+  'coming',
+  'enter',
+  'enters',
+  'entered',
+  'entering',
+  'go',
+  'goes',
+  'went',
+  'going',
 ])
 /** Verbs of an effort stalling, which stop an act named before them as a pause does (see stalledActs). */
 const STALL_WORDS: WordsByLength = byLength([
@@ -2163,8 +2180,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** True when the item right after item t is a pause said of it ("tariffs on hold"). */
   function pausedAfter(t: number): boolean {
-    const p = t + 1
-    if (p >= items || it.s[p] !== it.e[t] || it.predOn[p] !== 1) return false
+    // Right after the object, or after what it is with or against ("puts WTO dispute with Tokyo on hold").
+    let p = t + 1
+    while (p < items && it.predOn[p] !== 1 && (it.s[p] as number) - (it.e[t] as number) <= 3) p++
+    if (p >= items || it.predOn[p] !== 1) return false
+    const from = it.e[t] as number
+    const gap = (it.s[p] as number) - from
+    if (gap !== 0) {
+      if (gap > 3 || (wordFlagsAt(from) & W_PREP) === 0) return false
+      for (let j = from; j < (it.s[p] as number); j++) if (tb.kind[j] === BREAK) return false
+    }
     const x = it.idx[p] as number
     return ((entInts[x << 4] as number) & F_PRED) !== 0 && predAt(x).kind === 'pause'
   }
@@ -2960,28 +2985,38 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const t = it.target[k] as number
       if (it.predOn[k] !== 1 || t < 0) continue
       const kf = entInts[(it.idx[k] as number) << 4] as number
-      if ((kf & (F_PRESENT_S | F_PAST)) === 0) continue
-      if ((kf & (F_PAUSE | F_HALT)) === 0 && !wordIn(it.s[k] as number, STALL_WORDS)) continue
+      // (A ruling voids an act as a stall stops it: "rules doubling of steel tariffs unlawful".)
+      const kp = predAt(it.idx[k] as number)
+      const ruled = kp.id === 'ruled_illegal'
+      // (Coming into force is the act done: "removal of tariffs takes effect" removes them.)
+      const inForce = kp.kind === 'impose' && wordIn(it.s[k] as number, IN_FORCE_LEADS)
+      if (!ruled && !inForce) {
+        if ((kf & (F_PRESENT_S | F_PAST)) === 0) continue
+        if ((kf & (F_PAUSE | F_HALT)) === 0 && !wordIn(it.s[k] as number, STALL_WORDS)) continue
+      }
       // The act: right before the verb, with its target right before it ("USMCA ratification stalls"),
       // or with "of" and its target between it and the verb ("ratification of USMCA stalls").
       let j = -1
       if (t === k - 2 && it.e[t] === it.s[k - 1] && it.e[k - 1] === it.s[k]) j = k - 1
       else if (t === k - 1 && t > 0 && it.e[t] === it.s[k]) {
-        const of = it.e[t - 1] as number
-        const gap = (it.s[t] as number) - of
-        if (
-          (gap === 1 || (gap === 2 && idIn(of + 1, ARTICLES))) &&
-          tb.kind[of] === WORD &&
-          wordIn(of, OF_WORD)
-        )
-          j = t - 1
+        // (Names between "of" and the target: "doubling of Turkish steel tariffs ruled unlawful".)
+        let a = t - 1
+        while (a > 0 && it.predOn[a] !== 1 && (it.s[t] as number) - (it.e[a - 1] as number) <= 4) a--
+        const of = it.e[a] as number
+        if (of < tb.count && tb.kind[of] === WORD && wordIn(of, OF_WORD) && (it.s[t] as number) - of <= 4)
+          j = a
       }
       if (j < 0 || it.predOn[j] !== 1 || it.target[j] !== t) continue
-      if (endsInIng(it.s[j] as number)) continue
+      // (An -ing form before "of" is a noun: "doubling of steel tariffs".)
+      if (j === k - 1 && endsInIng(it.s[j] as number)) continue
       const jf = entInts[(it.idx[j] as number) << 4] as number
       if ((jf & (F_PRESENT_S | F_PAST)) !== 0) continue
       const act = predAt(it.idx[j] as number)
       if (act.sign === 0) continue
+      if (inForce) {
+        it.predOn[k] = 0
+        continue
+      }
       const undone = act.fixed === 0 ? act.sign < 0 : act.fixed > 0 || act.kind === 'tighten'
       if (!undone) it.predOn[j] = 0
       else {

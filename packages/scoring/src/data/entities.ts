@@ -260,6 +260,10 @@ export const COMMODITIES: Record<string, readonly string[]> = {
     'dairy',
     // Not crude: "tariffs on olive oil" is a farm good.
     'olive oil',
+    'palm oil',
+    'crude palm oil',
+    'soyoil',
+    'soybean oil',
   ],
   oil: ['oil', 'crude', 'crude oil', 'brent', 'wti'],
   lng: ['lng', 'liquefied natural gas', 'natural gas', 'gas'],

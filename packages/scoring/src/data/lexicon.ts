@@ -365,6 +365,16 @@ export const TARGETS = [
       'n gsp benefit',
       'n gsp status',
       'n gsp program',
+      // A list of trusted trading partners eased export checks for ("Japan removes South Korea from
+      // white list": tightened).
+      // (Not a white list bare: "Google adds new domains to email whitelist".)
+      'n trade white list',
+      'n trade whitelist',
+      'n export white list',
+      'n export whitelist',
+      'white list of trusted trading partners',
+      'list of trusted trading partners',
+      'n trusted trading partner',
       'n preferential trade program',
       'n preferential trade programme',
       'n trade preference',
@@ -840,6 +850,10 @@ export const TARGETS = [
       'n trade war',
       'n tariff war',
       'n trade dispute',
+      // A complaint at the WTO is a dispute, no customer's complaint (a company's cost): "Canada withdraws
+      // WTO complaint over steel tariffs", "EU files WTO complaint against Colombia".
+      'n wto complaint',
+      'n trade complaint',
       'n trade conflict',
       'n trade battle',
       'n trade fight',
@@ -1927,6 +1941,8 @@ export const TARGETS = [
       // Firms allowed to deal with a blacklisted one ("rule to allow Huawei and U.S. firms to work
       // together").
       'v allow huawei',
+      // Sales to a blacklisted firm let again ("U.S. companies can sell to Huawei again").
+      ...['huawei', 'zte'].flatMap((firm) => [`can sell to ${firm}`, `can resume sales to ${firm}`]),
       'n export licence',
       'n export license',
       // Export rules eased ("U.S. eases rules on exports to Huawei").
@@ -3117,6 +3133,13 @@ export const PREDICATES = [
       'were unlawful',
       'illegal',
       'unlawful',
+      // "WTO panel rules U.S. tariffs broke trade rules".
+      ...['v break', 'v violate', 'v breach', 'broke', 'broken'].flatMap((verb) =>
+        ['trade rules', 'wto rules', 'global trade rules', 'international trade rules'].map(
+          (r) => `${verb} ${r}`,
+        ),
+      ),
+      'inconsistent with wto rules',
     ],
   },
   {
