@@ -2983,8 +2983,9 @@ describe('issue #3: round 38, probe 29 (Reuters wire forms of 2018-2020)', () =>
     // A list of trusted trading partners is a preference.
     ['Japan removes South Korea from white list of trusted trading partners', 'negative'],
     ['Japan restores South Korea to trade white list', 'positive'],
-    // Sales to a blacklisted firm let again.
-    ['Trump says U.S. companies can sell to Huawei again', 'positive'],
+    // "until" ends what the measure before it is said to do.
+    ['Tariffs to remain until China meets demands', 'negative'],
+    ['Tariffs to remain until China agrees to reforms', 'negative'],
   ] as [string, string][])
   it('a restart put off is a disruption kept', () => {
     expect(

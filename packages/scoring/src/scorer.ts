@@ -162,6 +162,8 @@ const BASE_ENTRIES: readonly Entry[] = [
   PCT_DOWN_ENTRY,
 ]
 const BASE_TABLE = entryTable(BASE_ENTRIES)
+/** The entry of "until" (see bindOne). */
+const untilEntry = BASE_ENTRIES.find((e) => e.key === 'until')?.index ?? -1
 /** The entries of "decline(s) to", a refusal only before a verb (see LEVEL_LEADS). */
 const DECLINE_TO_ENTRIES: ReadonlySet<number> = new Set(
   BASE_ENTRIES.filter((e) => /^declin(e|es|ed|ing) to$/.test(e.key)).map((e) => e.index),
@@ -182,7 +184,16 @@ const DEADLINE_ROLE: TargetRole = roleOf('tariff_deadline')
 /** A measure's severity compared with what was expected ("softer than feared"; see bindOne). */
 const COMPARED_PREDS: ReadonlySet<string> = new Set(['milder_than_feared', 'harsher_than_feared'])
 /** Predicates of a level raised or cut, which move an allowance the other way (TargetRole.allowance). */
-const LEVEL_PREDS: ReadonlySet<string> = new Set(['raise', 'cut', 'rise', 'fall', 'rate-up', 'rate-down'])
+const LEVEL_PREDS: ReadonlySet<string> = new Set([
+  'raise',
+  'cut',
+  'rise',
+  'fall',
+  'rate-up',
+  'rate-down',
+  // An allowance granted lets more in ("US grants additional sugar quota to Mexico").
+  'grant',
+])
 
 /** The entries of a (watchlist) trie, each once. */
 function trieEntries(root: readonly (TrieNode | undefined)[]): Entry[] {
@@ -1818,6 +1829,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         ((entInts[(itIdx[l] as number) << 4] as number) & (F_CONDITION | F_CONDITION_NEAR)) === F_CONDITION
       )
         break
+      // "Tariffs to remain until China meets demands": a verb after "until" is said in its own clause,
+      // not of the measure before it.
+      if (itIdx[l] === untilEntry) break
       // "Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall": a reported move after a comma is said
       // of what follows the comma (the market's reaction), not of a measure before it. The tokenizer
       // keeps such a comma between capitalised words in one clause (it may list names). Checked only at
@@ -2998,7 +3012,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // or with "of" and its target between it and the verb ("ratification of USMCA stalls").
       let j = -1
       if (t === k - 2 && it.e[t] === it.s[k - 1] && it.e[k - 1] === it.s[k]) j = k - 1
-      else if (t === k - 1 && t > 0 && it.e[t] === it.s[k]) {
+      else if (t > 0 && t < k && nothingActsBetween(t, k)) {
         // (Names between "of" and the target: "doubling of Turkish steel tariffs ruled unlawful".)
         let a = t - 1
         while (a > 0 && it.predOn[a] !== 1 && (it.s[t] as number) - (it.e[a - 1] as number) <= 4) a--
@@ -3024,6 +3038,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         it.neg[j] = it.neg[j] === 1 ? 0 : 1
       }
     }
+  }
+
+  /**
+   * Target t and predicate k after it are one phrase and its verb: right next to each other, or with only
+   * what t is on between them ("Lifting of sanctions on Iran paused": a preposition, at most three words,
+   * no act or other target among them).
+   */
+  function nothingActsBetween(t: number, k: number): boolean {
+    const from = it.e[t] as number
+    const gap = (it.s[k] as number) - from
+    if (gap === 0) return t === k - 1
+    if (gap > 3 || (wordFlagsAt(from) & W_PREP) === 0) return false
+    for (let m = t + 1; m < k; m++)
+      if (it.predOn[m] === 1 || ((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0) return false
+    for (let j = from; j < (it.s[k] as number); j++) if (tb.kind[j] === BREAK) return false
+    return true
   }
 
   /**

@@ -1426,6 +1426,8 @@ export const TARGETS = [
       'n tariff truce',
       'n tariff moratorium',
       'n tariff standstill',
+      // Named with what they freeze (the measure is then part of the truce's name).
+      ...['moratorium', 'standstill', 'freeze'].flatMap((t) => [`${t} on new tariffs`, `${t} on tariffs`]),
       'n trade ceasefire',
       'n tariff detente',
       'n trade detente',
@@ -1941,8 +1943,6 @@ export const TARGETS = [
       // Firms allowed to deal with a blacklisted one ("rule to allow Huawei and U.S. firms to work
       // together").
       'v allow huawei',
-      // Sales to a blacklisted firm let again ("U.S. companies can sell to Huawei again").
-      ...['huawei', 'zte'].flatMap((firm) => [`can sell to ${firm}`, `can resume sales to ${firm}`]),
       'n export licence',
       'n export license',
       // Export rules eased ("U.S. eases rules on exports to Huawei").
@@ -6415,9 +6415,33 @@ export const INERT = [
   'n biofuel quota',
   'n biofuels quota',
   'n blending quota',
-  // Oil output quotas (OPEC's) are production quotas.
+  // Oil output quotas (OPEC's) are production quotas; nor are these trade quotas.
   'n oil quota',
   'n opec quota',
+  ...[
+    'refugee',
+    'migrant',
+    'lending',
+    'loan',
+    'credit',
+    'api',
+    'data',
+    'visa',
+    'diversity',
+    'gender',
+    'fishing',
+    'fish',
+    'catch',
+    'hunting',
+    'emission',
+    'emissions',
+    'carbon',
+    'mining',
+    'water',
+    'tv',
+    'content',
+    'sales',
+  ].map((w) => `n ${w} quota`),
   // Taking back one's words is no undoing of what they were about ("walks back on comments China trade
   // deal 'over'").
   'v walk back on',
