@@ -2871,11 +2871,14 @@ describe('issue #3: round 38, quotas, fewer, an article after the verb, "decline
     ['Quota for Korean steel cut by 30%', 'negative'],
     ['U.S. raises sugar import quota', 'positive'],
     ['Japan expands rice import quota in trade deal', 'positive'],
+    ['US grants additional sugar quota to Mexico', 'positive'],
     // Imposing or lifting a quota acts on it as on any measure.
     ['China imposes import quotas on U.S. soybeans', 'negative'],
     ['U.S. lifts steel quotas on Brazil', 'positive'],
     // "fewer" before what is granted or imposed, as "lower" before it.
     ['Commerce grants fewer exemptions from steel tariffs', 'negative'],
+    ['Commerce grants fewer steel tariff exclusions', 'negative'],
+    ['U.S. grants fewer Chinese steel exclusions', 'negative'],
     ['Trump imposes fewer tariffs than expected', 'positive'],
     ['U.S. grants reduced duties on Japanese cars', 'positive'],
     // An article right after the verb opens its object; the noun on its left is not what it acts on.
@@ -2912,8 +2915,19 @@ describe('issue #3: round 38, quotas, fewer, an article after the verb, "decline
   it('a word declined is no act refused', () => {
     expect(tariff('Treasury declines to comment on tariffs').label).not.toBe('positive')
   })
-  it('oil output quotas are no trade quotas', () => {
-    expect(tariff('OPEC oil quotas cut by 1.2 million bpd').label).toBeNull()
+  it('a word of decrease that may be a verb describes only the noun right after it', () => {
+    const cue = score('Intel data center rebound eases U.S.-China trade war worries').explanation.find(
+      (c) => c.cue === 'rebound + trade war',
+    )
+    expect(cue?.weight).toBeLessThan(0)
+  })
+  it('oil output quotas and quotas of no trade are no trade quotas', () => {
+    for (const h of [
+      'OPEC oil quotas cut by 1.2 million bpd',
+      'Google cuts API quota',
+      'Germany cuts refugee quota',
+    ])
+      expect(tariff(h).label, h).toBeNull()
   })
 })
 
@@ -2927,6 +2941,8 @@ describe('issue #3: round 38, probe 28 (Reuters-style 2018-2020 trade headlines)
     ['U.S., China agree to 90-day truce on new tariffs at G20 dinner', 'positive'],
     ['China, U.S. extend truce on new tariffs', 'positive'],
     ['Truce on new tariffs collapses', 'negative'],
+    ['EU and US agree standstill on new tariffs', 'positive'],
+    ['Lifting of sanctions on Iran paused', 'negative'],
     // Hopes dashed or dimmed.
     ['Chinese delegation cancels U.S. farm visits, dashing trade hopes', 'negative'],
     ['Huawei curbs dim hopes for trade deal', 'negative'],

@@ -2685,8 +2685,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * describes it ("lower" in "negotiate lower tariffs", "fewer" in "grants fewer exemptions").
    */
   function cutRightBefore(k: number, t: number): boolean {
-    const m = t - 1
-    if (m <= k || it.e[m] !== it.s[t]) return false
+    let m = t - 1
+    // "fewer", which is no verb, past names and goods of the noun phrase ("grants fewer steel tariff
+    // exclusions"); a word that may be a verb only right before the noun ("eases U.S.-China trade war").
+    while (m > k && it.predOn[m] !== 1 && it.e[m] === it.s[m + 1]) {
+      if (((entInts[(it.idx[m] as number) << 4] as number) & F_PRED) !== 0) break
+      m--
+    }
+    if (m <= k) return false
+    if (m !== t - 1) {
+      const mx = it.idx[m] as number
+      if (((entInts[mx << 4] as number) & F_PRED) === 0 || predAt(mx).id !== 'fewer') return false
+      if (it.e[m] !== it.s[m + 1]) return false
+    } else if (it.e[m] !== it.s[t]) return false
     const x = it.idx[m] as number
     if (((entInts[x << 4] as number) & F_PRED) === 0) return false
     const p = predAt(x)
@@ -3051,7 +3062,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (gap === 0) return t === k - 1
     if (gap > 3 || (wordFlagsAt(from) & W_PREP) === 0) return false
     for (let m = t + 1; m < k; m++)
-      if (it.predOn[m] === 1 || ((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0) return false
+      if (it.predOn[m] === 1 || ((entInts[(it.idx[m] as number) << 4] as number) & F_TARGET) !== 0)
+        return false
     for (let j = from; j < (it.s[k] as number); j++) if (tb.kind[j] === BREAK) return false
     return true
   }
