@@ -525,6 +525,45 @@ describe('gateway HTTP API', () => {
     expect(odd.body.requestId).toMatch(/^[0-9a-f-]{36}$/)
   })
 
+  it('answers a store fault that is no outage (a bug, a reply that is the same at every try) with a 500, not a 503 to try again', async () => {
+    // A reply Redis gives at every try (a key of another type): no outage, trying again changes nothing.
+    const wrongType = Object.assign(
+      new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
+      { name: 'ReplyError' },
+    )
+    const bug = new TypeError("Cannot read properties of undefined (reading 'mean')")
+    for (const err of [bug, wrongType]) {
+      const { get, logged } = await serve({
+        indicatorsFor: (store) =>
+          Object.assign(Object.create(store) as IndicatorStore, {
+            activeNamespace: () => Promise.reject(err),
+          }),
+      })
+      for (const path of ['/api/indicators/top', '/api/indicators?dimension=tariff&scope=region:CN']) {
+        const r = await get(path)
+        expect([r.status, r.body.error, r.body.message]).toEqual([500, 'internal', 'internal error'])
+        expect(r.text).not.toMatch(/WRONGTYPE|mean/)
+        expect(logged.find((l) => l.requestId === r.body.requestId)).toMatchObject({
+          level: 50,
+          msg: 'request failed',
+          path: path.split('?')[0],
+          err: { message: err.message },
+        })
+      }
+    }
+    // An outage of ioredis's own (commands given up while disconnected) stays a 503.
+    const gone = Object.assign(new Error('Reached the max retries per request limit (which is 1).'), {
+      name: 'MaxRetriesPerRequestError',
+    })
+    const { get } = await serve({
+      indicatorsFor: (store) =>
+        Object.assign(Object.create(store) as IndicatorStore, {
+          activeNamespace: () => Promise.reject(gone),
+        }),
+    })
+    expect((await get('/api/indicators/top')).status).toBe(503)
+  })
+
   it('answers a route that throws with a 500 of a stable code and a request id, the error in the log only', async () => {
     const { get, logged } = await serve({
       feedFor: (feed) =>

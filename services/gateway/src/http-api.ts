@@ -12,6 +12,7 @@ import {
   INTERNAL_FAULT,
   type IndicatorAsOf,
   type Logger,
+  normalizeError,
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
@@ -49,9 +50,10 @@ const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
 
 /**
- * The 503 of the indicators while the store cannot be read (Redis unreachable): answered, as any other
- * fault's 500 (INTERNAL_FAULT), by platform's answerFault, with a stable code, a fixed message and a
- * request id, never the error's text, which goes to the log line with that id.
+ * The 503 of the indicators while the store cannot be read (Redis unreachable: an outage, retriable as
+ * normalizeError judges it): answered, as any other fault's 500 (INTERNAL_FAULT), by platform's
+ * answerFault, with a stable code, a fixed message and a request id, never the error's text, which goes
+ * to the log line with that id.
  */
 const INDICATORS_UNAVAILABLE: HttpFault = {
   status: 503,
@@ -158,7 +160,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     return { store, asOfMs: at.ms }
   }
 
-  /** Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503. */
+  /**
+   * Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503 while
+   * Redis cannot be reached. Any other fault (a bug, a reply Redis gives at every try such as WRONGTYPE)
+   * is thrown on, to the route's 500 and its error line: answered 503 "try again later" and logged as a
+   * warning, it was retried by every reader and never paged anyone.
+   */
   async function indicators(
     req: IncomingMessage,
     res: ServerResponse,
@@ -169,6 +176,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if ('body' in r) json(res, 200, r.body)
       else badRequest(res, r.tooEarly)
     } catch (err) {
+      if (!normalizeError(err).retriable) throw err
       answerFault(req, res, INDICATORS_UNAVAILABLE, err, deps.log, {
         level: 'warn',
         msg: 'indicators unavailable',
