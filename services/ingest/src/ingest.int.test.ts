@@ -123,8 +123,8 @@ describe('ingest worker on Kafka and Redis', () => {
   })
 
   /** The worker started, and what it writes to headlines collected. */
-  async function startCollecting() {
-    const started = await startIngest()
+  async function startCollecting(extra: Record<string, string> = {}) {
+    const started = await startIngest(extra)
     const out = await collectTopic(kafkaBrokers, started.topics.headlines.name)
     cleanups.push(out.stop)
     return { ...started, out }
@@ -264,6 +264,26 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_implausible_timestamp_total'),
     ).toMatch(/ 3$/m)
+  })
+
+  it('passes on a record of a long run of combining marks at once, cut, and goes on: it no longer holds the partition', async () => {
+    // A 1 MB record of alternating marks held the event loop for 90 s in NFKC's sort, past the session
+    // timeout: the member left the group and whoever took the partition next met the same record.
+    const { topics, out } = await startCollecting({ INGEST_MAX_RECORD_BYTES: '1048576' })
+    const marks = '\u0301\u0316'.repeat(240_000)
+    const send = (id: string, headline: string) =>
+      producer.send({
+        topic: topics.raw.name,
+        messages: [{ key: 'k', value: JSON.stringify({ id, headline }) }],
+      })
+    await send('marks', `Tariffs${marks} rise`)
+    await send('after', 'Tariffs rise again')
+    await waitFor(() => out.messages.length >= 2, { what: 'both headlines out', timeoutMs: 30_000 })
+    const byId = new Map(
+      out.messages.map((m) => [String(m.key), JSON.parse(m.value!.toString()) as Headline]),
+    )
+    expect([...byId.keys()]).toEqual(['marks', 'after'])
+    expect(byId.get('marks')!.headline).toBe(`Tariffs${'\u0301\u0316'.repeat(15)} rise`.normalize('NFKC'))
   })
 
   it.each([

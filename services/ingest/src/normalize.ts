@@ -39,6 +39,66 @@ const NON_ASCII = /[^\0-\x7f]/
 const NEEDS_WORK =
   /[\p{Cc}\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u2069\u3000\ufeff]|^ | $| {2}/u
 
+/**
+ * A combining mark, or a half-width katakana sound mark (NFKC makes it a combining one): what may stand in
+ * a run of non-starters, which NFKC puts in canonical order by an insertion sort, quadratic in the run.
+ */
+const MARK = /[\p{M}\uff9e\uff9f]/u
+/** The longest run of marks kept: Unicode's stream-safe bound (UAX #15), more than any script needs. */
+const MAX_MARK_RUN = 30
+const MARK_RUN_TAIL = new RegExp(`(${MARK.source}{${MAX_MARK_RUN}})${MARK.source}+`, 'gu')
+/** The BMP's marks, looked up by code unit (a regex over the text costs ten times the NFKC it guards). */
+const BMP_MARKS = new Uint8Array(0x10000)
+for (let c = 0x300; c < 0xd800; c++) if (MARK.test(String.fromCharCode(c))) BMP_MARKS[c] = 1
+for (let c = 0xe000; c < 0x10000; c++) if (MARK.test(String.fromCharCode(c))) BMP_MARKS[c] = 1
+
+const isSurrogate = (c: number, lo: number) => c >= lo && c <= lo + 0x3ff
+
+/** The length in code units (1 or 2) of the mark that starts at `i`, or 0 when none does. */
+function markAt(s: string, i: number): number {
+  const c = s.charCodeAt(i)
+  if (c < 0x300) return 0
+  if (!isSurrogate(c, 0xd800)) return BMP_MARKS[c]!
+  return isSurrogate(s.charCodeAt(i + 1), 0xdc00) && MARK.test(s.slice(i, i + 2)) ? 2 : 0
+}
+
+/** The length in code units (1 or 2) of the mark that ends just before `end`, or 0 when none does. */
+function markBefore(s: string, end: number): number {
+  const c = s.charCodeAt(end - 1)
+  if (c < 0x300) return 0
+  if (!isSurrogate(c, 0xdc00)) return BMP_MARKS[c]!
+  return end >= 2 && isSurrogate(s.charCodeAt(end - 2), 0xd800) && MARK.test(s.slice(end - 2, end)) ? 2 : 0
+}
+
+/**
+ * Whether a run of more than MAX_MARK_RUN marks stands in `s`. Such a run covers one of every
+ * MAX_MARK_RUN + 1 code units, so only those are looked at, and the run around one that is a mark is
+ * counted: a few lookups a headline, and at most three a unit, whatever the text.
+ */
+function hasLongMarkRun(s: string): boolean {
+  for (let i = MAX_MARK_RUN; i < s.length; i += MAX_MARK_RUN + 1) {
+    // The low half of an astral character: the character starts one unit before.
+    const at = isSurrogate(s.charCodeAt(i), 0xdc00) && i > 0 ? i - 1 : i
+    const n = markAt(s, at)
+    if (n === 0) continue
+    let run = 1
+    for (let end = at + n, m = markAt(s, end); m > 0; end += m, m = markAt(s, end)) run++
+    for (let start = at, m = markBefore(s, start); m > 0; start -= m, m = markBefore(s, start)) run++
+    if (run > MAX_MARK_RUN) return true
+  }
+  return false
+}
+
+/**
+ * Runs of more than MAX_MARK_RUN marks cut to their first MAX_MARK_RUN. NFKC sorts a run in time
+ * quadratic in its length: one record's headline of 250,000 alternating marks (a 1 MB record) held the
+ * event loop for 90 s, past the session timeout, and the partition went from member to member for ever;
+ * 64 KB of them took 0.37 s a record.
+ */
+function capMarkRuns(s: string): string {
+  return hasLongMarkRun(s) ? s.replace(MARK_RUN_TAIL, '$1') : s
+}
+
 /** Line breaks: LF, VT, FF, CR, NEL and the Unicode line and paragraph separators. */
 function isLineBreak(cp: number): boolean {
   return (cp >= 0x0a && cp <= 0x0d) || cp === 0x85 || cp === 0x2028 || cp === 0x2029
@@ -46,7 +106,7 @@ function isLineBreak(cp: number): boolean {
 
 /**
  * Unicode NFKC; zero-width and bidi characters removed; controls and whitespace runs collapsed to one
- * space; trimmed. One pass after normalisation: linear in the text's length.
+ * space; trimmed; a run of combining marks cut to 30 first (capMarkRuns). Linear in the text's length.
  *
  * With `keepLines` (a body), a run of white space that holds a line break becomes one "\n" instead:
  * the scorer ends a clause at a line break, and a body's lines are its sentences and paragraphs, which
@@ -56,7 +116,7 @@ function isLineBreak(cp: number): boolean {
 export function normalizeText(input: string, keepLines = false): string {
   if (PLAIN.test(input)) return input
   // NFKC leaves ASCII as it is: only text with another character is normalised.
-  const s = NON_ASCII.test(input) ? input.normalize('NFKC') : input
+  const s = NON_ASCII.test(input) ? capMarkRuns(input).normalize('NFKC') : input
   if (!NEEDS_WORK.test(s)) return s
   let out = ''
   // What the white space run since the last kept character becomes: nothing, a space or a line break.
