@@ -52,6 +52,11 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     help: 'headlines whose publishedAt was ahead of their entry by more than INGEST_MAX_FUTURE_MS, taken at their entry time',
     registers: [metrics.registry],
   })
+  const past = new Counter({
+    name: 'tradepulse_ingest_past_published_total',
+    help: "headlines whose publishedAt was before 2000 (a producer's zero time: 0001-01-01, 1970-01-01), taken at their entry time",
+    registers: [metrics.registry],
+  })
   const implausible = new Counter({
     name: 'tradepulse_ingest_implausible_timestamp_total',
     help: 'raw records whose Kafka timestamp was not a plausible entry time (before 2000, or ahead of the wall clock by more than INGEST_MAX_FUTURE_MS), taken at the wall clock',
@@ -78,6 +83,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
         maxFutureMs: config.INGEST_MAX_FUTURE_MS,
       },
       onFuture: (n) => future.inc(n),
+      onPast: (n) => past.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
     }),
     ...(redis && state ? { healthChecks: { redis: redisHealth(redis), redisState: state.health } } : {}),

@@ -74,6 +74,47 @@ describe('ingest handler', () => {
     expect(ingestedAt).toEqual([now - 1_000, now, now].map((ms) => new Date(ms).toISOString()))
     expect(counted).toEqual([2])
   })
+  it("counts the headlines whose publishedAt was a producer's zero time, once each, and stamps them with their entry", async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const h = createIngestHandler({
+      topics,
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onPast: (n) => counted.push(n),
+    })
+    const given = [
+      '0001-01-01T00:00:00Z',
+      '1970-01-01T00:00:00Z',
+      '2026-03-02T07:00:00Z',
+      '0001-01-01T00:00:00Z',
+    ]
+    const outcomes = await h(
+      given.map((publishedAt, i) => ({
+        ...record(i, {}),
+        value: Buffer.from(
+          JSON.stringify({ id: i === 3 ? 'h-0' : `h-${i}`, headline: 'Tariffs rise', publishedAt }),
+        ),
+        timestamp: now,
+      })),
+      ctx,
+    )
+    const publishedAt = outcomes.map((o) =>
+      o.kind === 'ok'
+        ? (JSON.parse(String(o.out?.[0]?.value)) as { publishedAt: string }).publishedAt
+        : o.kind,
+    )
+    expect(publishedAt).toEqual([
+      new Date(now).toISOString(),
+      new Date(now).toISOString(),
+      '2026-03-02T07:00:00.000Z',
+      'drop',
+    ])
+    // The repeat of h-0 is a duplicate: not counted.
+    expect(counted).toEqual([2])
+  })
   it('counts them once the claims are made: not for a batch that failed on a Redis fault and is retried', async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')
     const counted: number[] = []

@@ -9,6 +9,8 @@ export type IngestHandlerDeps = {
   defaultSource: string
   /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
   onFuture?: (n: number) => void
+  /** How many headlines of a batch had their publishedAt replaced, being before 2000 (a metric). */
+  onPast?: (n: number) => void
   /** How many records of a batch had an implausible timestamp, the wall clock taken instead (a metric). */
   onImplausibleTimestamp?: (n: number) => void
   /** The wall clock, in ms (Date.now when absent). */
@@ -29,6 +31,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       headline: Headline
       origin: string
       future: boolean
+      past: boolean
       implausible: boolean
     }[] = []
     const nowMs = now()
@@ -40,6 +43,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
           headline: parsed.headline,
           origin: `${r.topic}/${r.partition}/${r.offset}`,
           future: parsed.futureMs !== undefined,
+          past: parsed.pastMs !== undefined,
           implausible: parsed.implausibleTimestamp !== undefined,
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
@@ -48,13 +52,16 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     // Counted once the claims are made, for the headlines taken: a batch that failed on a Redis fault and
     // is retried counts once, and a duplicate of another record not at all.
     let future = 0
+    let past = 0
     let implausible = 0
     valid.forEach((v, i) => {
       if (!fresh[i]) return
       if (v.future) future++
+      if (v.past) past++
       if (v.implausible) implausible++
     })
     if (future > 0) deps.onFuture?.(future)
+    if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
     valid.forEach((v, i) => {
       outcomes[v.index] = fresh[i]

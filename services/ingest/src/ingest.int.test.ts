@@ -198,6 +198,29 @@ describe('ingest worker on Kafka and Redis', () => {
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
     ).toMatch(/ 1$/m)
   })
+  it("takes a producer's zero publishedAt (0001-01-01) as its entry time, and counts it", async () => {
+    const { app, topics, out } = await startCollecting()
+    const ts = Date.parse('2025-06-06T12:00:00Z')
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        {
+          value: JSON.stringify({
+            id: 'zero',
+            headline: 'Tariffs rise',
+            publishedAt: '0001-01-01T00:00:00Z',
+          }),
+          timestamp: String(ts),
+        },
+      ],
+    })
+    const [m] = await waitFor(() => out.messages.length >= 1 && out.messages, { what: 'headline out' })
+    const h = JSON.parse(m!.value!.toString()) as Headline
+    expect([h.publishedAt, h.ingestedAt]).toEqual(['2025-06-06T12:00:00.000Z', '2025-06-06T12:00:00.000Z'])
+    expect(
+      await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_past_published_total'),
+    ).toMatch(/ 1$/m)
+  })
   it('takes the wall clock as the entry time of a record whose timestamp is implausible, and counts it', async () => {
     const { app, topics, out } = await startCollecting()
     // Brokers since Kafka 3.6 refuse a timestamp more than an hour ahead (message.timestamp.after.max.ms);

@@ -142,6 +142,23 @@ describe('parseRawRecord', () => {
       undefined,
     ])
   })
+  it("takes a publishedAt before 2000, a producer's zero time, as the entry time, and says so", () => {
+    const at = (publishedAt: string) => parse(JSON.stringify({ headline: 'x', publishedAt }))
+    const iso = (ms: number) => new Date(ms).toISOString()
+    for (const zero of ['0001-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '1999-12-31T23:59:59.999Z']) {
+      const r = at(zero)
+      expect(r.ok && [r.headline.publishedAt, r.pastMs, r.futureMs], zero).toEqual([
+        iso(T),
+        Date.parse(zero),
+        undefined,
+      ])
+    }
+    const from = at('2000-01-01T00:00:00Z')
+    expect(from.ok && [from.headline.publishedAt, from.pastMs]).toEqual([
+      '2000-01-01T00:00:00.000Z',
+      undefined,
+    ])
+  })
   it.each([
     ['Hangul filler U+3164', '\u3164'],
     ['halfwidth Hangul filler U+FFA0', '\uffa0 \uffa0'],
@@ -396,7 +413,8 @@ describe('parseRawRecord', () => {
           'unknown',
           T,
         )
-        const expected = new Date(Date.parse(publishedAt)).toISOString()
+        // Before 2000 a time is a producer's zero time, taken as the entry time (the test above).
+        const expected = new Date(ms < MIN_ENTRY_MS ? T : Date.parse(publishedAt)).toISOString()
         expect(r.ok ? r.headline.publishedAt : r.message, publishedAt).toBe(expected)
       }
     }

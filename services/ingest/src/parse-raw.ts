@@ -21,6 +21,8 @@ export type ParseResult =
       ok: true
       headline: Headline /** The publishedAt given, when it was too far ahead and replaced. */
       futureMs?: number
+      /** The publishedAt given, when it was before MIN_ENTRY_MS (a producer's zero time) and replaced. */
+      pastMs?: number
       /** The record's timestamp, when it was not a plausible entry time and the wall clock was taken. */
       implausibleTimestamp?: number
     }
@@ -177,6 +179,10 @@ export function parseRawRecord(
   const ingestedAt = isoOf(entry.ms)
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms
   const ahead = givenMs - entry.ms > limits.maxFutureMs
+  // Before 2000: a producer's zero time (Go's time.Time{}, 0001-01-01; .NET's DateTime.MinValue; the Unix
+  // epoch of a timestamp left 0), not when the news came out. Taken as given, the headline sat centuries
+  // behind every other in event time and every indicator dropped it as late; it is taken as unknown.
+  const early = givenMs < MIN_ENTRY_MS
   // Built field by field in the order the spread literal had (id, source, headline, body, url, publishedAt,
   // ingestedAt, truncated): the order JSON.stringify writes them in.
   const headline = {
@@ -186,7 +192,7 @@ export function parseRawRecord(
   } as Headline
   if (bodyNorm) headline.body = body.text
   if (raw.url) headline.url = raw.url
-  headline.publishedAt = raw.publishedAt && !ahead ? isoTime(raw.publishedAt, givenMs) : ingestedAt
+  headline.publishedAt = raw.publishedAt && !ahead && !early ? isoTime(raw.publishedAt, givenMs) : ingestedAt
   headline.ingestedAt = ingestedAt
   headline.truncated = head.truncated || body.truncated
   // Normalising can take a field past the Headline schema that the raw one met (NFKC expands some
@@ -197,11 +203,12 @@ export function parseRawRecord(
     if (!checked.success)
       return reject('schema_invalid', `after normalisation: ${formatIssues(checked.error)}`)
   }
-  if (!ahead && entry.plausible) return { ok: true, headline }
+  if (!ahead && !early && entry.plausible) return { ok: true, headline }
   return {
     ok: true,
     headline,
     ...(ahead ? { futureMs: givenMs } : {}),
+    ...(early ? { pastMs: givenMs } : {}),
     ...(entry.plausible ? {} : { implausibleTimestamp: recordTimestampMs }),
   }
 }
