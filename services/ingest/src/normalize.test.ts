@@ -48,6 +48,17 @@ describe('normalizeText', () => {
       expect(normalizeText(text)).toBe(text.normalize('NFKC'))
     }
   })
+  it('composes what an invisible character removed from inside a combining sequence had kept apart', () => {
+    for (const invisible of ['\u200b', '\u00ad', '\u200f', '\u202e', '\u2066', '\ufeff', '\u200d']) {
+      expect(normalizeText(`Me${invisible}\u0301xico tariffs`), JSON.stringify(invisible)).toBe(
+        'M\u00e9xico tariffs',
+      )
+      expect(normalizeText(`\u1100${invisible}\u1161`), JSON.stringify(invisible)).toBe('\uac00')
+    }
+    // Runs of marks kept apart by invisible characters are one run once these go: cut, as any other.
+    const joined = normalizeText(`a${`${'\u0301\u0316'.repeat(15)}\u200b`.repeat(2_000)}`)
+    expect([LONG_RUN.test(joined), joined.length]).toEqual([false, 31])
+  })
   it('finds a long run of marks wherever it stands, of any marks, BMP or astral', () => {
     const marks = ['\u0301', '\u0316', '\u{1d167}', '\u{11046}', '\uff9e', '\u05b0']
     const others = ['a', 'é', '漢', '📉', ' ', '\u0915']
@@ -89,7 +100,7 @@ describe('normalizeText', () => {
         out += pending + ch
         pending = ''
       }
-      return out
+      return out.replace(MARK_RUN_TAIL, '$1').normalize('NFKC')
     }
     const texts: string[] = ['', 'US raises tariffs', 'Uber’s loan', '“Damson” défense', 'a  b', ' a', 'a ']
     const chars = Array.from({ length: 0x10000 }, (_, cp) => String.fromCharCode(cp))

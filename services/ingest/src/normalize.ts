@@ -121,9 +121,13 @@ export function normalizeText(input: string, keepLines = false): string {
   let out = ''
   // What the white space run since the last kept character becomes: nothing, a space or a line break.
   let pending = ''
+  let removed = false
   for (const ch of s) {
     const cp = ch.codePointAt(0)!
-    if (REMOVED.has(cp)) continue
+    if (REMOVED.has(cp)) {
+      removed = true
+      continue
+    }
     if (isSpaceLike(cp)) {
       if (out.length > 0 && pending !== '\n') pending = keepLines && isLineBreak(cp) ? '\n' : ' '
       continue
@@ -132,7 +136,10 @@ export function normalizeText(input: string, keepLines = false): string {
     pending = ''
     out += ch
   }
-  return out
+  // A character removed from inside a combining sequence had kept NFKC from composing it: "Me\u00ad\u0301xico"
+  // came out as "Me\u0301xico", not "México", another content id and another word to the scorer. Composed
+  // again, its marks capped again (removing joins the runs either side).
+  return removed && NON_ASCII.test(out) ? capMarkRuns(out).normalize('NFKC') : out
 }
 
 /** Cuts to at most `maxChars` UTF-16 units without splitting a surrogate pair. */

@@ -68,6 +68,14 @@ describe('parseRawRecord', () => {
     )
     expect(r.ok && [r.headline.id, r.headline.publishedAt]).toEqual(['rt-1', '2024-12-31T22:00:00.000Z'])
   })
+  it('gives the same content id to a headline with an invisible character inside an accented letter', () => {
+    const id = (headline: string) => {
+      const r = parse(JSON.stringify({ headline, source: 'wire' }))
+      return r.ok ? [r.headline.headline, r.headline.id] : r.reason
+    }
+    expect(id('Me\u00ad\u0301xico raises tariffs')).toEqual(id('M\u00e9xico raises tariffs'))
+    expect(id('Me\u200b\u0301xico raises tariffs')).toEqual(id('Me\u0301xico raises tariffs'))
+  })
   it('gives the same content id whatever the case and spacing', () => {
     const a = parse(JSON.stringify({ headline: 'China  HALTS rare earth exports' }))
     const b = parse(JSON.stringify({ headline: 'china halts rare earth exports' }))
