@@ -120,6 +120,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'alert streams closed because they had been open for GATEWAY_STREAM_MAX_AGE_MS (their readers resume)',
     registers: [metrics.registry],
   })
+  const listsRefused = new Counter({
+    name: 'tradepulse_gateway_alert_lists_refused_total',
+    help: 'GET /api/alerts answered 503 busy: the answers not yet taken by their readers at GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES',
+    registers: [metrics.registry],
+  })
+  const listsCut = new Counter({
+    name: 'tradepulse_gateway_alert_lists_cut_total',
+    help: 'GET /api/alerts answers cut because their readers had not taken them within 60 s',
+    registers: [metrics.registry],
+  })
   // On Kafka: not ready until what the alerts topic held at the start has been read (catch-up.ts); streams
   // opened before then start once it has, and the alert list answers 503.
   const catchUp = deps.transport ? undefined : createCatchUp()
@@ -235,7 +245,15 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     // Catching up, partitions are read in step by their records' times, so the feed (which keeps the
     // newest it read) ends with the newest alerts of every partition, not of the last one read.
     align: { aheadMs: 60_000, eventMs: (r) => r.timestamp },
-    routes: createApiRoutes({ feed, streams, indicators, log, ...(catchUp ? { catchUp } : {}) }),
+    routes: createApiRoutes({
+      feed,
+      streams,
+      indicators,
+      log,
+      ...(catchUp ? { catchUp } : {}),
+      maxUnsentBytes: config.GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES,
+      answers: { refused: () => listsRefused.inc(), cut: () => listsCut.inc() },
+    }),
     healthChecks: {
       ...(redisCheck ? { redis: redisCheck } : {}),
       ...(catchUp ? { alerts: catchUp.health } : {}),

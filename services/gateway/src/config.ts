@@ -26,6 +26,12 @@ export const gatewayConfigShape = {
     8 * 1024 * 1024 * 1024,
     'bytes the alerts the gateway holds may weigh together, each counted as its record\'s size: past it the oldest are evicted as past GATEWAY_RECENT_ALERTS (tradepulse_gateway_feed_evicted_total{reason="bytes"}); their heap is about 1 to 2 times this; at least 65536, one alert at the 64 KB limit',
   ),
+  GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES: count(
+    64 * 1024 * 1024,
+    1024 * 1024,
+    8 * 1024 * 1024 * 1024,
+    'bytes of GET /api/alerts answers the gateway holds before their readers have taken them (each is held whole until sent: readers that take nothing would otherwise grow its memory without bound); while this much is held another list is a 503 {"error":"busy"} with Retry-After: 1 (tradepulse_gateway_alert_lists_refused_total), so at most this plus one answer (1,000 alerts) is held; an answer not sent within 60 s is cut (tradepulse_gateway_alert_lists_cut_total)',
+  ),
   GATEWAY_MAX_STREAMS: count(
     200,
     1,

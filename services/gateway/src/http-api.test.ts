@@ -1,4 +1,5 @@
 import { get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http'
+import { connect } from 'node:net'
 import type { Alert } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
@@ -46,6 +47,8 @@ describe('gateway HTTP API', () => {
       /** What the routes are given in place of the feed and the store (both still returned). */
       feedFor?: (feed: AlertFeed) => AlertFeed
       indicatorsFor?: (store: IndicatorStore) => IndicatorStore
+      /** GATEWAY_ANSWERS_MAX_UNSENT_BYTES, and how long an answer may take to be sent. */
+      answers?: { maxUnsentBytes: number; sendTimeoutMs: number }
     } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
@@ -76,6 +79,7 @@ describe('gateway HTTP API', () => {
       log,
       now: () => T0,
       ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
+      ...(opts.answers ?? {}),
     })
     const server: Server = createHealthServer(
       async () => ({ status: 'ok', ready: true, checks: {} }),
@@ -129,6 +133,7 @@ describe('gateway HTTP API', () => {
         },
       )
     return {
+      port,
       feed,
       streams,
       indicators,
@@ -390,6 +395,37 @@ describe('gateway HTTP API', () => {
     expect(await head('/api/alerts/stream')).toEqual([503, json, ''])
     expect(streams.size).toBe(1)
     await first.close()
+  })
+
+  it('holds no more unsent alert-list answers than its budget: readers that take nothing get their answers cut, and others a 503 meanwhile', async () => {
+    const { port, feed, get } = await serve({
+      capacity: 1_000,
+      answers: { maxUnsentBytes: 1024 * 1024, sendTimeoutMs: 1_000 },
+    })
+    // 1,000 alerts of 40 KB: an answer of 40 MB, far more than the sockets' buffers take.
+    for (let i = 0; i < 1_000; i++) feed.add(testAlert(`a${i}`, { message: 'x'.repeat(40_000) }))
+    // A reader that asks for the whole list and takes none of it (a hung script, a hostile client).
+    const stuck = connect(port, '127.0.0.1')
+    stuck.write('GET /api/alerts?limit=1000 HTTP/1.1\r\nhost: gateway\r\n\r\n')
+    stuck.on('error', () => {})
+    cleanups.push(async () => stuck.destroy())
+    // Read into its buffer (16 KB), never taken from it.
+    await new Promise((resolve) => stuck.once('readable', resolve))
+    // Its answer is held until it is sent: past the budget, other readers are told to come back, and
+    // each one more such reader costs no more memory.
+    for (let i = 0; i < 3; i++) {
+      const busy = await get('/api/alerts?limit=1000')
+      expect([busy.status, busy.body.error, busy.headers.get('retry-after')]).toEqual([503, 'busy', '1'])
+    }
+    // An answer not sent in time is cut: what it held is let go, and the list is served again.
+    const served = await waitFor(
+      async () => {
+        const r = await get('/api/alerts?limit=1')
+        return r.status === 200 && r
+      },
+      { what: 'the list served again' },
+    )
+    expect(served.body.alerts.map((a) => a.id)).toEqual(['a999'])
   })
 
   it('reads indicators from the active namespace, as of the watermark by default', async () => {

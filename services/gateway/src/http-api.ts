@@ -34,6 +34,14 @@ export const STREAM_RETRY_AFTER_S = 5
 /** Retry-After of GET /api/alerts while the gateway catches up (seconds at alert volumes), in seconds. */
 export const CATCHING_UP_RETRY_AFTER_S = 1
 
+/** Retry-After of GET /api/alerts past GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES, in seconds. */
+export const BUSY_RETRY_AFTER_S = 1
+/**
+ * Longest a GET /api/alerts answer may take to be sent, in ms: 1,000 alerts of 2 KB at 35 KB/s. Past it
+ * the connection is cut (its reader asks again), and what it held is let go.
+ */
+export const ANSWER_SEND_TIMEOUT_MS = 60_000
+
 /** GET /api/alerts: how many alerts at most, and at most what a request may ask for. */
 export const ALERTS_LIMIT = { default: 100, max: 1_000 }
 
@@ -137,6 +145,18 @@ export type ApiDeps = {
   now?: () => number
   /** Whether the feed holds what the alerts topic held at the start; always, when absent. */
   catchUp?: Pick<CatchUpGate, 'caughtUp'>
+  /**
+   * GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES: the bytes of GET /api/alerts answers not yet handed to the
+   * network that the gateway holds at once (unbounded when absent). Each answer is held whole until its
+   * reader takes it: readers that take nothing, each asking for up to 1,000 alerts, would otherwise grow
+   * the heap without bound. While this much is held, another list is a 503 `busy` (so at most this plus
+   * one answer is held).
+   */
+  maxUnsentBytes?: number
+  /** How long an alert list may take to be sent before it is cut (ANSWER_SEND_TIMEOUT_MS when absent). */
+  sendTimeoutMs?: number
+  /** Told of each list refused past maxUnsentBytes, and each cut at sendTimeoutMs (metrics count them). */
+  answers?: { refused(): void; cut(): void }
 }
 
 /**
@@ -152,6 +172,34 @@ export type ApiDeps = {
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
+  const maxUnsent = deps.maxUnsentBytes ?? Number.POSITIVE_INFINITY
+  const sendTimeoutMs = deps.sendTimeoutMs ?? ANSWER_SEND_TIMEOUT_MS
+  /** The bytes of the alert lists answered and not yet handed to the network (their readers behind). */
+  let unsent = 0
+
+  /**
+   * Counts `body` as unsent until its response is done (handed to the network, or its connection gone),
+   * and cuts the response if that takes more than sendTimeoutMs: a reader that takes nothing would
+   * otherwise hold it, and its place in the budget, for as long as its connection lives.
+   */
+  function hold(res: ServerResponse, body: string) {
+    const bytes = Buffer.byteLength(body)
+    unsent += bytes
+    const timer = setTimeout(() => {
+      deps.answers?.cut()
+      res.destroy()
+    }, sendTimeoutMs)
+    timer.unref()
+    let held = true
+    const release = () => {
+      if (!held) return
+      held = false
+      unsent -= bytes
+      clearTimeout(timer)
+    }
+    res.once('finish', release)
+    res.once('close', release)
+  }
 
   /** The store of the active namespace and the event time `asOf` stands for. */
   async function readAt(asOf: IndicatorAsOf): Promise<{ store: IndicatorStore; asOfMs: number }> {
@@ -213,8 +261,29 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
           },
           { 'retry-after': String(CATCHING_UP_RETRY_AFTER_S) },
         )
+      // Past the budget a reader is told to come back rather than have one more answer held for it. (A
+      // HEAD is answered as the GET would be, and counted as none.)
+      if (unsent >= maxUnsent) {
+        if (!head) deps.answers?.refused()
+        return json(
+          res,
+          503,
+          {
+            error: 'busy',
+            message:
+              'the gateway holds as many alert lists not yet taken by their readers as allowed (GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES)',
+          },
+          { 'retry-after': String(BUSY_RETRY_AFTER_S) },
+        )
+      }
       if (head) return headers(res, JSON_HEADERS)
-      json(res, 200, { alerts: deps.feed.recent(filter.value, limit.value.limit), held: deps.feed.size })
+      const body = JSON.stringify({
+        alerts: deps.feed.recent(filter.value, limit.value.limit),
+        held: deps.feed.size,
+      })
+      hold(res, body)
+      res.writeHead(200, JSON_HEADERS)
+      res.end(body)
     },
     '/api/alerts/stream': (req, res, q, head) => {
       const recent = parseQuery(z.object({ recent: whole(0, ALERTS_LIMIT.max, 0) }), q)
