@@ -65,3 +65,20 @@ describe("the gateway's own admin clients", () => {
     expect(made).toEqual([])
   })
 })
+
+describe("the gateway's metrics", () => {
+  it('shows every result of the alerts read from the start, at 0: the first invalid record after a start is an increase', async () => {
+    const config = loadConfig(GatewayConfig, { HTTP_PORT: '0' })
+    const { log } = createCapturingLogger('warn')
+    const app = buildGatewayApp(config, {
+      log,
+      indicators: createMemoryIndicatorStore({ clock: { now: () => 0 } }),
+      transport: createMemoryTransport(createMemoryBus()),
+    })
+    const text = await app.metrics.registry.metrics()
+    for (const result of ['new', 'duplicate', 'invalid'])
+      expect(text).toMatch(
+        new RegExp(`tradepulse_gateway_alerts_total\\{[^}]*result="${result}"[^}]*\\} 0\n`),
+      )
+  })
+})

@@ -98,6 +98,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     labelNames: ['result'],
     registers: [metrics.registry],
   })
+  // Shown at 0 from the start: a series that first appears at 1 is no increase to rate() or increase(),
+  // so an alert on invalid records missed the first one after every start.
+  for (const result of ['new', 'duplicate', 'invalid']) alerts.inc({ result }, 0)
   const open = new Gauge({
     name: 'tradepulse_gateway_streams',
     help: 'alert streams (server-sent events) open',
