@@ -67,6 +67,18 @@ export type CatchUpGate = {
   isNews(partition: number, offset: number): boolean
 }
 
+/**
+ * The headers of a stream's answer, and of a HEAD's (http-api.ts): `x-accel-buffering: no` keeps nginx
+ * from holding the events back in its buffer.
+ */
+export const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+  'x-accel-buffering': 'no',
+  'x-content-type-options': 'nosniff',
+}
+
 /** Entries written per step of a stream before it looks at its socket again. */
 const CHUNK = 64
 
@@ -288,13 +300,7 @@ export function createAlertStreams(
         events.refused?.(refused)
         return refused
       }
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-        'x-content-type-options': 'nosniff',
-      })
+      res.writeHead(200, STREAM_HEADERS)
       events.opened()
       // Set by begin(), once the feed is caught up.
       let cursor = 0

@@ -391,7 +391,14 @@ describe('gateway HTTP API', () => {
       '',
     ])
     expect(streams.size).toBe(0)
+    // The headers a GET's stream has, those a proxy reads (x-accel-buffering: no keeps nginx from
+    // buffering it) included; only the framing differs, as a HEAD has no body.
+    const framing = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding'])
+    const headersOf = (res: Response) =>
+      Object.fromEntries([...res.headers].filter(([name]) => !framing.has(name)))
+    const headOnly = await fetch(url('/api/alerts/stream'), { method: 'HEAD' })
     const first = await readEvents(url('/api/alerts/stream'))
+    expect(headersOf(headOnly)).toEqual(headersOf(first.res))
     expect(await head('/api/alerts/stream')).toEqual([503, json, ''])
     expect(streams.size).toBe(1)
     await first.close()

@@ -16,7 +16,7 @@ import {
 } from '@tradepulse/platform'
 import { z } from 'zod'
 import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
-import type { AlertStreams, CatchUpGate, StreamRefusal } from './alert-stream.ts'
+import { type AlertStreams, type CatchUpGate, STREAM_HEADERS, type StreamRefusal } from './alert-stream.ts'
 import { parseAsOf, readableFrom, tooEarly } from './as-of.ts'
 import { parseQuery } from './query.ts'
 
@@ -54,7 +54,6 @@ const json = (res: ServerResponse, status: number, body: unknown, extra: Record<
   res.writeHead(status, { ...JSON_HEADERS, ...extra })
   res.end(JSON.stringify(body))
 }
-const STREAM_HEAD = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }
 const badRequest = (res: ServerResponse, message: string) => json(res, 400, { error: 'bad_request', message })
 
 /**
@@ -292,7 +291,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!filter.ok) return badRequest(res, filter.error)
       if (head) {
         const refused = deps.streams.refusal(req)
-        return refused ? streamRefused(res, refused) : headers(res, STREAM_HEAD)
+        return refused ? streamRefused(res, refused) : headers(res, STREAM_HEADERS)
       }
       const header = req.headers['last-event-id']
       const lastEventId =
