@@ -552,6 +552,8 @@ describe('gateway HTTP API', () => {
         requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       })
       expect(r.headers.get('x-request-id')).toBe(r.body.requestId)
+      // As the gateway's other 503s (catching_up, busy, too_many_streams): when to try again.
+      expect(r.headers.get('retry-after')).toBe('1')
       expect(r.text).not.toMatch(/10\.20\.30\.40|6379|redis-primary|ECONNREFUSED/)
       const line = logged.find((l) => l.requestId === r.body.requestId)
       expect(line).toMatchObject({

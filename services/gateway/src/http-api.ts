@@ -34,6 +34,8 @@ export const STREAM_RETRY_AFTER_S = 5
 /** Retry-After of GET /api/alerts while the gateway catches up (seconds at alert volumes), in seconds. */
 export const CATCHING_UP_RETRY_AFTER_S = 1
 
+/** Retry-After of the indicators' 503 while Redis cannot be reached, in seconds. */
+export const UNAVAILABLE_RETRY_AFTER_S = 1
 /** Retry-After of GET /api/alerts past GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES, in seconds. */
 export const BUSY_RETRY_AFTER_S = 1
 /**
@@ -224,6 +226,8 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       else badRequest(res, r.tooEarly)
     } catch (err) {
       if (!normalizeError(err).retriable) throw err
+      // answerFault writes the head with what was set: a 503 says when to come back, as the others do.
+      if (!res.headersSent) res.setHeader('retry-after', String(UNAVAILABLE_RETRY_AFTER_S))
       answerFault(req, res, INDICATORS_UNAVAILABLE, err, deps.log, {
         level: 'warn',
         msg: 'indicators unavailable',
