@@ -529,6 +529,62 @@ describe('gateway HTTP API', () => {
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)
   })
 
+  it('takes a numeric parameter in plain decimal digits within its range only, on every route, and answers anything else with a 400 naming it', async () => {
+    const { feed, get } = await serve()
+    feed.add(testAlert('a'))
+    // Each numeric parameter of each route, with its documented range.
+    const params = [
+      { path: '/api/alerts', name: 'limit', min: 1, max: 1000 },
+      { path: '/api/alerts/stream', name: 'recent', min: 0, max: 1000 },
+      { path: '/api/indicators/top', name: 'n', min: 1, max: 100 },
+    ]
+    // What Number() (and so z.coerce) reads as a number, none of them plain decimal digits.
+    const lenient = [
+      '1e2',
+      '0x10',
+      '0b11',
+      '0o7',
+      ' 3',
+      '3 ',
+      '\t3',
+      '3\n',
+      '1.0',
+      '2.',
+      '.5',
+      '+5',
+      '-0',
+      'Infinity',
+    ]
+    const notDecimal = [...lenient, '1_0', '1,2', '\u0663', 'ten']
+    for (const { path, name, min, max } of params) {
+      const range = `a whole number from ${min} to ${max}`
+      for (const method of ['GET', 'HEAD']) {
+        for (const v of notDecimal) {
+          const r = await get(`${path}?${name}=${encodeURIComponent(v)}`, { method })
+          expect([v, method, r.status]).toEqual([v, method, 400])
+          if (method === 'GET')
+            expect([v, r.body]).toEqual([
+              v,
+              { error: 'bad_request', message: `${name}: ${range} in decimal digits (0-9) only` },
+            ])
+        }
+        const empty = await get(`${path}?${name}=`, { method })
+        expect([method, empty.status]).toEqual([method, 400])
+        if (method === 'GET') expect(empty.body.message).toBe(`${name}: empty; give ${range}`)
+      }
+      // Digits out of range say which bound; the bounds themselves, and leading zeros, are taken.
+      if (min > 0)
+        expect((await get(`${path}?${name}=${min - 1}`)).body.message).toBe(`${name}: at least ${min}`)
+      expect((await get(`${path}?${name}=${max + 1}`)).body.message).toBe(`${name}: at most ${max}`)
+      expect((await get(`${path}?${name}=99999999999999999999999`)).body.message).toBe(
+        `${name}: at most ${max}`,
+      )
+      for (const v of [String(min), String(max), `00${max}`])
+        expect([v, (await get(`${path}?${name}=${v}`, { method: 'HEAD' })).status]).toEqual([v, 200])
+    }
+    expect((await get('/api/alerts?limit=001')).body.alerts.map((a) => a.id)).toEqual(['a'])
+  })
+
   it('answers a store that fails with a 503 naming no host nor error, and a request id the log line has with the error', async () => {
     // What ioredis says of a Redis it cannot reach: where it looked, for the log, not for every caller.
     const refused = Object.assign(

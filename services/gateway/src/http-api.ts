@@ -97,12 +97,29 @@ const streamRefused = (res: ServerResponse, why: StreamRefusal) => {
   json(res, status, body, { 'retry-after': String(STREAM_RETRY_AFTER_S) })
 }
 
+/**
+ * A numeric query parameter: plain decimal digits (0-9) from `min` to `max`, `fallback` when not given.
+ * Nothing else is read as a number: `Number()` (z.coerce) takes `1e2`, `0x10`, ` 3`, `1.0`, `+5` and
+ * reads an empty value as 0, so a typo or a value meant for another reader would be served as some other
+ * number instead of the 400 that names it.
+ */
 const whole = (min: number, max: number, fallback: number) =>
-  z.coerce
-    .number({ error: `a whole number from ${min} to ${max}` })
-    .int(`a whole number from ${min} to ${max}`)
-    .min(min, `at least ${min}`)
-    .max(max, `at most ${max}`)
+  z
+    .string()
+    .transform((s, ctx) => {
+      const range = `a whole number from ${min} to ${max}`
+      if (!/^[0-9]+$/.test(s)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: s === '' ? `empty; give ${range}` : `${range} in decimal digits (0-9) only`,
+        })
+        return z.NEVER
+      }
+      const n = Number(s)
+      if (n < min) ctx.addIssue({ code: 'custom', message: `at least ${min}` })
+      else if (n > max) ctx.addIssue({ code: 'custom', message: `at most ${max}` })
+      return n
+    })
     .default(fallback)
 
 /**
