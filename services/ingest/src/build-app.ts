@@ -1,13 +1,21 @@
 import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
   closeRedis,
+  createBatchRunner,
+  createKafka,
+  createKafkaTransport,
   createKafkaWorker,
   createMetrics,
+  createProducer,
   createRedis,
   createRedisDedupStore,
   type DedupStore,
   type KafkaWorker,
+  kafkaClientConfig,
+  type Logger,
   redisHealth,
+  type TradepulseProducer,
+  type Transport,
   topicsAtStart,
   type WorkerDeps,
   watchRedisState,
@@ -15,10 +23,37 @@ import {
 import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
+import { createRedisClaimRelease, watchRefusedHeadlines } from './refused-headlines.ts'
 
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent. */
   dedup?: DedupStore
+}
+
+/**
+ * The Kafka transport, as createKafkaWorker makes it, but for the runner's producer, which `watch` wraps
+ * (watchRefusedHeadlines: the claims of headlines Kafka refuses for good are released).
+ */
+function watchedKafkaTransport(
+  config: IngestConfig,
+  log: Logger,
+  watch: (producer: TradepulseProducer) => TradepulseProducer,
+): Transport {
+  const clientConfig = kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? 'tradepulse-ingest')
+  const base = createKafkaTransport(clientConfig, log)
+  const kafka = createKafka(clientConfig, log)
+  return {
+    ...base,
+    createRunner: (handler, runnerConfig, runnerLog, metrics) =>
+      createBatchRunner(
+        kafka,
+        watch(createProducer(kafka, runnerLog)),
+        handler,
+        runnerConfig,
+        runnerLog,
+        metrics,
+      ),
+  }
 }
 
 /** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
@@ -62,6 +97,22 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     help: 'raw records whose Kafka timestamp was not a plausible entry time (before 2000, or ahead of the wall clock by more than INGEST_MAX_FUTURE_MS), taken at the wall clock',
     registers: [metrics.registry],
   })
+  // A headline Kafka refuses for good (output_refused) has its claim released before its batch commits,
+  // so a re-send of it within the dedup window is taken. Only Kafka refuses records, and only the Redis
+  // store made here is released from (a bus or store given is used as it is).
+  const transport =
+    deps.transport ??
+    (redis
+      ? watchedKafkaTransport(config, log, (producer) =>
+          watchRefusedHeadlines(producer, {
+            headlinesTopic: topics.headlines.name,
+            dlqTopic: topics.dlq.name,
+            worker: 'ingest',
+            release: createRedisClaimRelease(redis, { prefix: config.REDIS_KEY_PREFIX }),
+            log,
+          }),
+        )
+      : undefined)
   return createKafkaWorker({
     worker: 'ingest',
     config,
@@ -70,7 +121,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     inputTopics: [topics.raw.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: INGEST_HTTP_PORT,
-    ...(deps.transport ? { transport: deps.transport } : {}),
+    ...(transport ? { transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.headlines.name, topics.dlq.name]),
     handler: createIngestHandler({
       topics,

@@ -1,0 +1,127 @@
+import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
+import { closeRedis, createKeys, createLogger, createRedis, loadConfig } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import type { Producer } from 'kafkajs'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { buildIngestApp } from './build-app.ts'
+import { IngestConfig } from './config.ts'
+import { createRedisClaimRelease } from './refused-headlines.ts'
+
+const silent = createLogger({ level: 'silent' })
+
+describe('ingest: a headline Kafka refuses for good', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  let prefix: string
+  let keyPrefix: string
+  let producer: Producer
+  let redis: Redis
+  let cleanups: (() => Promise<unknown>)[]
+
+  beforeEach(async () => {
+    prefix = `${randomName('ingest')}.`
+    keyPrefix = prefix.replace(/\W/g, '_')
+    cleanups = []
+    producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    redis = new Redis(redisUrl)
+    cleanups.push(() => redis.quit())
+  })
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+  })
+
+  it('is dead-lettered and its claim released, so a re-send of it within the dedup window is published', async () => {
+    const topics = createTopicCatalogue(prefix)
+    // The headlines topic takes records of at most 4 KB: a headline with a longer body is refused for good.
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({
+        name: t.name,
+        partitions: 2,
+        ...(t.name === topics.headlines.name ? { config: { 'max.message.bytes': '4096' } } : {}),
+      })),
+    )
+    const config = loadConfig(IngestConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    })
+    const app = buildIngestApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    await app.start()
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(out.stop, dlq.stop)
+    const ids = () => new Set(out.messages.map((m) => m.key))
+    const raw = (id: string, body?: string) => ({
+      key: 'k', // one raw partition: handled in order
+      value: JSON.stringify({ id, source: 'wire', headline: `US raises tariffs on steel (${id})`, body }),
+    })
+
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [raw('before'), raw('big', 'Steel tariffs rise. '.repeat(400)), raw('after')],
+    })
+    const [letter] = await waitFor(
+      () => {
+        const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+        return ids().has('before') && ids().has('after') && letters.length >= 1 && letters
+      },
+      { what: 'the refused headline dead-lettered, the others published' },
+    )
+    expect(letter).toMatchObject({ reason: 'output_refused', worker: 'ingest' })
+    expect(letter!.message).toMatch(/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/)
+    expect((JSON.parse(letter!.payload) as { id: string }).id).toBe('big')
+    expect(ids().has('big')).toBe(false)
+    // Only the refused headline's claim is released (soft: before the fix, the re-send below shows it too).
+    const keys = createKeys(keyPrefix)
+    expect.soft(await redis.exists(keys.dedup('big'))).toBe(0)
+    expect(await redis.exists(keys.dedup('before'), keys.dedup('after'))).toBe(2)
+
+    // The feed sends the headline again, within the dedup window, with a body the topic takes; and a
+    // true repeat of a headline published before, which is still a duplicate.
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [raw('big', 'Steel tariffs rise.'), raw('before')],
+    })
+    await waitFor(
+      async () =>
+        /outcome="drop",reason="duplicate"[^\n]* 1(\n|$)/.test(
+          await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total'),
+        ),
+      { what: 'the repeat of "before" dropped as a duplicate' },
+    )
+    const [published] = await waitFor(
+      () => {
+        const found = out.messages.filter((m) => m.key === 'big')
+        return found.length > 0 && found
+      },
+      { what: 'the re-sent headline published' },
+    )
+    expect((JSON.parse(published!.value!.toString()) as Headline).body).toBe('Steel tariffs rise.')
+    expect(ids()).toEqual(new Set(['before', 'after', 'big']))
+    expect(dlq.messages).toHaveLength(1)
+    expect(await redis.get(keys.dedup('big'))).toMatch(
+      new RegExp(`^${topics.raw.name.replace(/\./g, '\\.')}/`),
+    )
+  })
+
+  it('releases a claim only when the refused record holds it', async () => {
+    const client = createRedis(redisUrl, silent, 'ingest-release-test')
+    cleanups.push(() => closeRedis(client))
+    const release = createRedisClaimRelease(client, { prefix: keyPrefix })
+    const keys = createKeys(keyPrefix)
+    await redis.set(keys.dedup('mine'), 'raw/0/7', 'PX', 60_000)
+    await redis.set(keys.dedup('theirs'), 'raw/1/3', 'PX', 60_000)
+    expect(await release('raw/0/7', ['theirs', 'mine', 'none'])).toEqual(['other', 'released', 'absent'])
+    expect(await redis.exists(keys.dedup('mine'))).toBe(0)
+    expect(await redis.get(keys.dedup('theirs'))).toBe('raw/1/3')
+    expect(await release('raw/0/7', ['mine'])).toEqual(['absent'])
+  })
+})
