@@ -58,7 +58,7 @@ const T0 = Date.UTC(2025, 5, 2, 8)
 
 describe('aggregator worker on Kafka and Redis', () => {
   const ctx = useAggregatorTestContext('agg')
-  const { kafkaBrokers, redisUrl } = ctx
+  const { kafkaBrokers } = ctx
 
   async function setup(partitions: number) {
     const topics = createTopicCatalogue(ctx.prefix)
@@ -72,23 +72,8 @@ describe('aggregator worker on Kafka and Redis', () => {
     return topics
   }
 
-  function env(extra: Record<string, string> = {}) {
-    return {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
-      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-      ...extra,
-    }
-  }
-
   async function startAggregator(extra: Record<string, string> = {}, log = silent) {
-    const config = loadConfig(AggregatorConfig, env(extra))
+    const config = loadConfig(AggregatorConfig, ctx.workerEnv(extra))
     const app = buildAggregatorApp(config, { log })
     ctx.cleanups.push(() => app.stop())
     await app.start()
@@ -584,7 +569,7 @@ describe('aggregator worker on Kafka and Redis', () => {
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const topics = createTopicCatalogue(ctx.prefix)
     await createTopics(kafkaBrokers, [{ name: topics.scored.name, partitions: 1 }])
-    const app = buildAggregatorApp(loadConfig(AggregatorConfig, env()), { log: silent })
+    const app = buildAggregatorApp(loadConfig(AggregatorConfig, ctx.workerEnv()), { log: silent })
     ctx.cleanups.push(() => app.stop())
     const err = await app.start().catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' })

@@ -20,7 +20,7 @@ const traceIdOf = (tp: string | undefined) => tp?.split('-')[1]
 
 describe('aggregator: an indicator update carries the trace context of the newest headline that moved it', () => {
   const ctx = useAggregatorTestContext('aggtrace')
-  const { kafkaBrokers, redisUrl } = ctx
+  const { kafkaBrokers } = ctx
 
   /** A live headline with a market score alone (no entities): market and uncertainty, global scope. */
   const headline = (id: string, enteredMs: number): ScoredHeadline => {
@@ -54,21 +54,15 @@ describe('aggregator: an indicator update carries the trace context of the newes
     )
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
     ctx.cleanups.push(updates.stop)
-    const config = loadConfig(AggregatorConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
-      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-      // Long enough that the headlines after the first are surely held back for the trailing edge.
-      AGGREGATOR_PUBLISH_INTERVAL_MS: '3000',
-      AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
-      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
-    })
+    const config = loadConfig(
+      AggregatorConfig,
+      ctx.workerEnv({
+        // Long enough that the headlines after the first are surely held back for the trailing edge.
+        AGGREGATOR_PUBLISH_INTERVAL_MS: '3000',
+        AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
+        AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+      }),
+    )
     const app = buildAggregatorApp(config, { log: silent })
     ctx.cleanups.push(() => app.stop())
     await app.start()

@@ -16,6 +16,8 @@ export interface AggregatorTestContext {
   producer: Producer
   redis: Redis
   cleanups: (() => Promise<unknown>)[]
+  /** The worker's environment for this test (its topics, keys and group; no topic creation, quick heartbeats), with `extra` over it. */
+  workerEnv(extra?: Record<string, string>): Record<string, string>
 }
 
 /** Registers the setup and cleanup around each test of the enclosing describe; `name` starts the prefixes. */
@@ -27,6 +29,18 @@ export function useAggregatorTestContext(name: string): AggregatorTestContext {
     prefix: '',
     keyPrefix: '',
     cleanups: [],
+    workerEnv: (extra: Record<string, string> = {}) => ({
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: ctx.keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
+      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      ...extra,
+    }),
   } as unknown as AggregatorTestContext
   beforeEach(async () => {
     ctx.prefix = `${randomName(name)}.`

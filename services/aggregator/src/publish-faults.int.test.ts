@@ -14,7 +14,7 @@ const MARKET = 'market|global:all'
 
 describe('aggregator: indicator updates Kafka refuses or does not take', () => {
   const ctx = useAggregatorTestContext('aggpubf')
-  const { kafkaBrokers, redisUrl } = ctx
+  const { kafkaBrokers } = ctx
 
   async function start(
     indicatorsConfig: Record<string, string>,
@@ -30,20 +30,14 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
         ...(t.name === topics.indicators.name ? { config: indicatorsConfig } : {}),
       })),
     )
-    const config = loadConfig(AggregatorConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
-      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-      AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
-      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
-      ...extra,
-    })
+    const config = loadConfig(
+      AggregatorConfig,
+      ctx.workerEnv({
+        AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
+        AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+        ...extra,
+      }),
+    )
     const app = buildAggregatorApp(config, { log })
     ctx.cleanups.push(() => app.stop())
     await app.start()

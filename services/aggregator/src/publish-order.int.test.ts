@@ -121,7 +121,7 @@ const sentCounts = (sends: readonly { records: OutRecord[] }[], key: string) =>
 
 describe('aggregator: the last indicator update of a key on the topic is its newest reading', () => {
   const ctx = useAggregatorTestContext('aggord')
-  const { kafkaBrokers, redisUrl } = ctx
+  const { kafkaBrokers } = ctx
 
   async function start(extra: Record<string, string>) {
     const topics = createTopicCatalogue(ctx.prefix)
@@ -129,19 +129,13 @@ describe('aggregator: the last indicator update of a key on the topic is its new
       kafkaBrokers,
       listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
     )
-    const config = loadConfig(AggregatorConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: ctx.keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: ctx.prefix,
-      KAFKA_GROUP_ID: `${ctx.prefix}aggregator`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      KAFKA_SESSION_TIMEOUT_MS: '6000',
-      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-      AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
-      ...extra,
-    })
+    const config = loadConfig(
+      AggregatorConfig,
+      ctx.workerEnv({
+        AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+        ...extra,
+      }),
+    )
     const gated = gatedTransport(config)
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
     ctx.cleanups.push(updates.stop)
