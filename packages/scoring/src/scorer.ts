@@ -3003,7 +3003,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * said of an act named as a noun just before it, both bound to one target, stops that act (as
    * pausedActs does for a pause right before an act in -ing): where both had bound the target and
    * cancelled out. A cut or relief stopped is not done (the act, negated, is the reading); a rise
-   * stopped is the pause's own reading of the target.
+   * stopped is the pause's own reading of the target. A ruling voids the act the same way ("rules
+   * doubling of steel tariffs unlawful"), and coming into force does it ("removal of tariffs takes effect":
+   * the act's reading stands, the verb's is dropped).
    */
   function stalledActs(): void {
     for (let k = 1; k < items; k++) {
