@@ -1,21 +1,15 @@
 import { createTopicCatalogue, LIMITS, listTopics } from '@tradepulse/contracts'
 import {
   closeRedis,
-  createBatchRunner,
-  createKafka,
   createKafkaTransport,
   createKafkaWorker,
   createMetrics,
-  createProducer,
   createRedis,
   createRedisDedupStore,
   type DedupStore,
   type KafkaWorker,
   kafkaClientConfig,
-  type Logger,
   redisHealth,
-  type TradepulseProducer,
-  type Transport,
   topicsAtStart,
   type WorkerDeps,
   watchRedisState,
@@ -28,32 +22,6 @@ import { createRedisClaimRelease, watchRefusedHeadlines } from './refused-headli
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent. */
   dedup?: DedupStore
-}
-
-/**
- * The Kafka transport, as createKafkaWorker makes it, but for the runner's producer, which `watch` wraps
- * (watchRefusedHeadlines: the claims of headlines Kafka refuses for good are released).
- */
-function watchedKafkaTransport(
-  config: IngestConfig,
-  log: Logger,
-  watch: (producer: TradepulseProducer) => TradepulseProducer,
-): Transport {
-  const clientConfig = kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? 'tradepulse-ingest')
-  const base = createKafkaTransport(clientConfig, log)
-  const kafka = createKafka(clientConfig, log)
-  return {
-    ...base,
-    createRunner: (handler, runnerConfig, runnerLog, metrics) =>
-      createBatchRunner(
-        kafka,
-        watch(createProducer(kafka, runnerLog)),
-        handler,
-        runnerConfig,
-        runnerLog,
-        metrics,
-      ),
-  }
 }
 
 /** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
@@ -103,15 +71,16 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
   const transport =
     deps.transport ??
     (redis
-      ? watchedKafkaTransport(config, log, (producer) =>
-          watchRefusedHeadlines(producer, {
-            headlinesTopic: topics.headlines.name,
-            dlqTopic: topics.dlq.name,
-            worker: 'ingest',
-            release: createRedisClaimRelease(redis, { prefix: config.REDIS_KEY_PREFIX }),
-            log,
-          }),
-        )
+      ? createKafkaTransport(kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? 'tradepulse-ingest'), log, {
+          wrapRunnerProducer: (producer) =>
+            watchRefusedHeadlines(producer, {
+              headlinesTopic: topics.headlines.name,
+              dlqTopic: topics.dlq.name,
+              worker: 'ingest',
+              release: createRedisClaimRelease(redis, { prefix: config.REDIS_KEY_PREFIX }),
+              log,
+            }),
+        })
       : undefined)
   return createKafkaWorker({
     worker: 'ingest',

@@ -3,16 +3,42 @@ import type { Transport } from '../bus/transport.ts'
 import { TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { createBatchRunner } from './batch-runner.ts'
-import { createKafka, createProducer, ensureTopics, type KafkaClientConfig } from './kafka-client.ts'
+import {
+  createKafka,
+  createProducer,
+  ensureTopics,
+  type KafkaClientConfig,
+  type TradepulseProducer,
+} from './kafka-client.ts'
 import { createProduceQueue } from './produce.ts'
 
+export interface KafkaTransportOptions {
+  /**
+   * Wraps each runner's producer, to watch what it sends (ingest releases the dedup claim of a headline
+   * Kafka refuses for good: services/ingest/src/refused-headlines.ts).
+   */
+  wrapRunnerProducer?: (producer: TradepulseProducer) => TradepulseProducer
+}
+
 /** The Kafka transport: one client per worker, one idempotent producer per runner. */
-export function createKafkaTransport(cfg: KafkaClientConfig, log: Logger): Transport {
+export function createKafkaTransport(
+  cfg: KafkaClientConfig,
+  log: Logger,
+  options: KafkaTransportOptions = {},
+): Transport {
   const kafka = createKafka(cfg, log)
+  const wrap = options.wrapRunnerProducer ?? ((producer: TradepulseProducer) => producer)
   return {
     kind: 'kafka',
     createRunner: (handler, runnerCfg, runnerLog, metrics) =>
-      createBatchRunner(kafka, createProducer(kafka, runnerLog), handler, runnerCfg, runnerLog, metrics),
+      createBatchRunner(
+        kafka,
+        wrap(createProducer(kafka, runnerLog)),
+        handler,
+        runnerCfg,
+        runnerLog,
+        metrics,
+      ),
     createPublisher() {
       const producer = createProducer(kafka, log)
       const queue = createProduceQueue(producer)
