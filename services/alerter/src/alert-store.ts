@@ -162,6 +162,9 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   const keys = createKeys(opts.prefix)
   // The stream's fired set (claim-alert-3.lua, KEYS[3]): the cooldown key's name and hash tag, suffixed.
   const firedKey = (stream: string) => `${keys.alertCooldown(stream)}:fired`
+  /** The three keys the claim and release scripts take, in their order (KEYS[1..3]). */
+  const scriptKeys = (stream: string, alertId: string) =>
+    [keys.alertCooldown(stream), keys.alertSent(stream, alertId), firedKey(stream)] as const
   // The outbox entry of one input record (ClaimedAlert[] as JSON; keys.alertOutbox). A key no earlier
   // version reads or writes (a previous version beside this one leaves it to its TTL).
   const outboxKey = keys.alertOutbox
@@ -180,9 +183,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
         claims.map((c) =>
           claim(
             3,
-            keys.alertCooldown(c.stream),
-            keys.alertSent(c.stream, c.alertId),
-            firedKey(c.stream),
+            ...scriptKeys(c.stream, c.alertId),
             c.alertId,
             c.eventMs,
             c.cooldownMs,
@@ -201,17 +202,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
     async release(releases) {
       const release = command(RELEASE_COMMAND)
       await Promise.all(
-        releases.map((r) =>
-          release(
-            3,
-            keys.alertCooldown(r.stream),
-            keys.alertSent(r.stream, r.alertId),
-            firedKey(r.stream),
-            r.alertId,
-            r.eventMs,
-            r.origin,
-          ),
-        ),
+        releases.map((r) => release(3, ...scriptKeys(r.stream, r.alertId), r.alertId, r.eventMs, r.origin)),
       )
     },
     async claimedFor(origins) {

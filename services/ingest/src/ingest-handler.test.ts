@@ -4,10 +4,23 @@ import { describe, expect, it } from 'vitest'
 import { createIngestHandler } from './ingest-handler.ts'
 import { DEFAULT_INGEST_LIMITS } from './parse-raw.ts'
 
+const topics = createTopicCatalogue('t.')
+
+/** A handler whose clock (and dedup store's) reads `now`, with `extra` options. */
+function handlerAt(now: number, extra: Partial<Parameters<typeof createIngestHandler>[0]>) {
+  return createIngestHandler({
+    topics,
+    dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
+    limits: DEFAULT_INGEST_LIMITS,
+    defaultSource: 'unknown',
+    now: () => now,
+    ...extra,
+  })
+}
+
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
 
 describe('ingest handler', () => {
-  const topics = createTopicCatalogue('t.')
   const ctx = { signal: new AbortController().signal }
   const handler = () =>
     createIngestHandler({
@@ -53,14 +66,7 @@ describe('ingest handler', () => {
   it('counts the records whose timestamp was implausible and stamps them with the wall clock', async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')
     const counted: number[] = []
-    const h = createIngestHandler({
-      topics,
-      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
-      limits: DEFAULT_INGEST_LIMITS,
-      defaultSource: 'unknown',
-      now: () => now,
-      onImplausibleTimestamp: (n) => counted.push(n),
-    })
+    const h = handlerAt(now, { onImplausibleTimestamp: (n) => counted.push(n) })
     const outcomes = await h(
       [now - 1_000, now * 1_000_000, now + 365 * 86_400_000].map((timestamp, i) => ({
         ...record(i, {}),
@@ -77,14 +83,7 @@ describe('ingest handler', () => {
   it("counts the headlines whose publishedAt was a producer's zero time, once each, and stamps them with their entry", async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')
     const counted: number[] = []
-    const h = createIngestHandler({
-      topics,
-      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
-      limits: DEFAULT_INGEST_LIMITS,
-      defaultSource: 'unknown',
-      now: () => now,
-      onPast: (n) => counted.push(n),
-    })
+    const h = handlerAt(now, { onPast: (n) => counted.push(n) })
     const given = [
       '0001-01-01T00:00:00Z',
       '1970-01-01T00:00:00Z',
