@@ -161,8 +161,6 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
     // Two processes: each its own Redis connection, over the same keys.
     const prefix = randomName('alerts')
     const [redisA, redisB] = [new Redis(redisUrl), new Redis(redisUrl)]
-    const storeOver = (r: Redis) =>
-      createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY })
     try {
       // Process A: rules at 0.7, the CN desk; its publish fails (Kafka down), then it is gone (a crash,
       // or its partition given to B at a rebalance): its claim is never confirmed, nor retried there.
@@ -170,7 +168,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
         topics,
         rules: tariffRule(0.7),
         desks: cnDesk(),
-        store: storeOver(redisA),
+        store: storeOver(redisA, prefix),
         publish: async () => {
           throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
         },
@@ -181,7 +179,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
         topics,
         rules: tariffRule(0.95),
         desks: cnDesk('critical'),
-        store: storeOver(redisB),
+        store: storeOver(redisB, prefix),
         publish: (out) => produceAll(producer, out),
       })
       const record = scoredRecords(topics)
@@ -209,9 +207,12 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       await Promise.all([alerts.stop(), desk.stop(), redisA.quit(), redisB.quit()])
     }
   })
-  /** An alert store over its own connection to Redis, under `prefix`, whose claims fail (Redis timing out). */
+  /** An alert store over its own connection to Redis (one process's), under `prefix`. */
+  const storeOver = (r: Redis, prefix: string) =>
+    createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY })
+  /** The same, whose claims fail (Redis timing out). */
   const claimFailingOver = (r: Redis, prefix: string) => ({
-    ...createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY }),
+    ...storeOver(r, prefix),
     async claim(): Promise<never> {
       throw new TradepulseError('INFRA_REDIS', 'Command timed out')
     },
@@ -235,7 +236,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       const b = testAlerterHandler({
         topics,
         rules: tariffRule(0.95),
-        store: createRedisAlertStore(redisB, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY }),
+        store: storeOver(redisB, prefix),
         publish: (out) => produceAll(producer, out),
       })
       const record = scoredRecords(topics)
@@ -258,8 +259,6 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
     const prefix = randomName('alerts')
     const [redisA, redisB, redisC] = [new Redis(redisUrl), new Redis(redisUrl), new Redis(redisUrl)]
-    const storeOver = (r: Redis) =>
-      createRedisAlertStore(r, { prefix, dedupWindowMs: 7 * DAY, hysteresisTtlMs: 7 * DAY })
     try {
       // A holds a's alert (an hour's cooldown) and its claim fails; A is gone.
       const a = testAlerterHandler({
@@ -272,7 +271,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       const b = testAlerterHandler({
         topics,
         rules: tariffRule(0.7, 120 * MIN),
-        store: storeOver(redisB),
+        store: storeOver(redisB, prefix),
         publish: async () => {
           throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
         },
@@ -281,7 +280,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       const c = testAlerterHandler({
         topics,
         rules: tariffRule(0.95),
-        store: storeOver(redisC),
+        store: storeOver(redisC, prefix),
         publish: (out) => produceAll(producer, out),
       })
       const record = scoredRecords(topics)
