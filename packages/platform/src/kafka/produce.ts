@@ -41,14 +41,6 @@ export async function produceAll(
 }
 
 /**
- * Records `acked` as what Kafka acknowledged before the failure that threw `err` (what acknowledgedBefore
- * then gives), for a caller that sent records in several calls (sendFindingRefused).
- */
-export function noteAcknowledgedBefore(err: unknown, acked: ReadonlySet<OutRecord>): void {
-  if (typeof err === 'object' && err !== null) ackedBeforeFailure.set(err, acked)
-}
-
-/**
  * Those of `records` (by identity: the objects given to produceAll or ProduceQueue.send) that Kafka
  * acknowledged before the failure that threw `err`; empty for any other error. Records of other callers
  * that shared the request (ProduceQueue) are left out, as they are not in `records`.
