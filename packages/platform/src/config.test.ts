@@ -205,6 +205,38 @@ describe('loadConfig: values past what they feed', () => {
     )
   })
 
+  it('reads numbers in decimal notation only, naming a variable given another (hex, exponent, sign)', () => {
+    // Number() took all of these: KAFKA_MAX_BATCH=0x10 ran with batches of 16, HTTP_PORT=0b11 listened on 3.
+    for (const [name, v] of [
+      ['KAFKA_MAX_BATCH', '0x10'],
+      ['HTTP_PORT', '0b11'],
+      ['RETRY_MAX_MS', '1e3'],
+      ['SHUTDOWN_DEADLINE_MS', '+500'],
+      ['KAFKA_SESSION_TIMEOUT_MS', '0o17777'],
+      ['REDIS_TIMEOUT_MS', 'Infinity'],
+      ['KAFKA_FETCH_MIN_BYTES', '1 000'],
+    ] as const)
+      expect(refusal({ [name]: v })).toBe(
+        `invalid configuration:\n  ${name}: a whole number in decimal digits (0-9) only (got "${v}")`,
+      )
+    // One line per variable, with the others' issues.
+    expect(refusal({ KAFKA_MAX_BATCH: '1e3', LOG_LEVEL: 'loud' })).toMatch(
+      /^invalid configuration:\n {2}KAFKA_MAX_BATCH: a whole number in decimal digits \(0-9\) only \(got "1e3"\)\n {2}LOG_LEVEL: [^\n]*$/,
+    )
+    // Plain digits, blanks around them (trimmed) and a leading minus (refused by the bound) read as before.
+    expect(loadConfig(BaseConfig, { KAFKA_MAX_BATCH: ' 0016 ', HTTP_PORT: '0' })).toMatchObject({
+      KAFKA_MAX_BATCH: 16,
+      HTTP_PORT: 0,
+    })
+    expect(refusal({ KAFKA_MAX_BATCH: '-5' })).toMatch(/KAFKA_MAX_BATCH: Too small/)
+    // A worker's own numbers too, fractions where they are taken.
+    const Own = BaseConfig.extend({ SOME_RATIO: z.coerce.number().min(0).default(0.2) })
+    expect(loadConfig(Own, { SOME_RATIO: '0.25' }).SOME_RATIO).toBe(0.25)
+    expect(() => loadConfig(Own, { SOME_RATIO: '.5e1' })).toThrow(
+      'invalid configuration:\n  SOME_RATIO: a number in decimal notation (digits, one point) only (got ".5e1")',
+    )
+  })
+
   it('refuses a backoff base above its cap, naming both (the default when unset)', () => {
     expect(refusal({ RETRY_BASE_MS: '10000', RETRY_MAX_MS: '100' })).toBe(
       'invalid configuration:\n  RETRY_BASE_MS: must be at most RETRY_MAX_MS (got 10000 and 100)',

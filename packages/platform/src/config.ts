@@ -454,6 +454,42 @@ function secureContextError(options: { ca?: string; cert?: string; key?: string 
   }
 }
 
+/** The number a variable's schema coerces its text to, under its default, optional and pipe wrappers. */
+function coercedNumber(field: unknown): z.ZodNumber | undefined {
+  let t = field as z.ZodType | undefined
+  for (let depth = 0; t && depth < 10; depth++) {
+    const def = t._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; coerce?: boolean }
+    if (def.type === 'number') return def.coerce ? (t as z.ZodNumber) : undefined
+    t = def.innerType ?? (def.type === 'pipe' ? def.in : undefined)
+  }
+  return undefined
+}
+
+const WHOLE_DECIMAL = /^-?[0-9]+$/
+const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?$/
+
+/**
+ * The numeric variables of `schema` set in `given` in another notation than plain decimal, one line each.
+ * z.coerce reads with Number(), which takes 0x10, 0b11, 0o17, 1e3, +5, Infinity and "1 000" is NaN but
+ * "1_000" too: KAFKA_MAX_BATCH=0x10 ran batches of 16 and HTTP_PORT=0b11 listened on port 3, where a
+ * typo or a value meant for another reader must stop the start naming the variable.
+ */
+function numberNotationProblems(schema: z.ZodObject, given: Record<string, string>): Map<string, string> {
+  const problems = new Map<string, string>()
+  for (const [name, field] of Object.entries(schema.shape)) {
+    const raw = given[name]
+    const number = raw === undefined ? undefined : coercedNumber(field)
+    if (!number || raw === undefined) continue
+    const whole = number.format?.includes('int') === true
+    if ((whole ? WHOLE_DECIMAL : DECIMAL).test(raw.trim())) continue
+    problems.set(
+      name,
+      `${name}: ${whole ? 'a whole number in decimal digits (0-9) only' : 'a number in decimal notation (digits, one point) only'} (got ${shownValue(name, raw)})`,
+    )
+  }
+  return problems
+}
+
 /**
  * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
  * variables are ignored (the environment holds far more than ours).
@@ -463,7 +499,13 @@ export function loadConfig<S extends z.ZodObject>(
   env: Record<string, string | undefined>,
 ): z.infer<S> {
   const cleaned = setVariables(env)
+  const notation = numberNotationProblems(schema, cleaned)
   const result = schema.safeParse(cleaned)
+  if (result.success && notation.size > 0)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `invalid configuration:\n  ${[...notation.values()].join('\n  ')}`,
+    )
   if (result.success) {
     const c = result.data as Record<string, unknown>
     const bad = ORDERED.flatMap(([lower, upper, strict]) => {
@@ -479,7 +521,11 @@ export function loadConfig<S extends z.ZodObject>(
       throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
     return result.data
   }
-  const lines = result.error.issues.map((i) => describeIssue(i, env))
+  // A variable in another notation is named once, for that; the others' issues as zod gives them.
+  const lines = [
+    ...notation.values(),
+    ...result.error.issues.filter((i) => !notation.has(String(i.path[0]))).map((i) => describeIssue(i, env)),
+  ]
   throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`)
 }
 
