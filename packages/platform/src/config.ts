@@ -470,9 +470,9 @@ const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?$/
 
 /**
  * The numeric variables of `schema` set in `given` in another notation than plain decimal, one line each.
- * z.coerce reads with Number(), which takes 0x10, 0b11, 0o17, 1e3, +5, Infinity and "1 000" is NaN but
- * "1_000" too: KAFKA_MAX_BATCH=0x10 ran batches of 16 and HTTP_PORT=0b11 listened on port 3, where a
- * typo or a value meant for another reader must stop the start naming the variable.
+ * z.coerce reads with Number(), which takes 0x10, 0b11, 0o17, 1e3 and +5: KAFKA_MAX_BATCH=0x10 ran
+ * batches of 16 and HTTP_PORT=0b11 listened on port 3, where a typo or a value meant for another reader
+ * must stop the start naming the variable.
  */
 function numberNotationProblems(schema: z.ZodObject, given: Record<string, string>): Map<string, string> {
   const problems = new Map<string, string>()
