@@ -30,4 +30,10 @@ describe('indicator keys', () => {
     expect(keys.activeNamespace.startsWith(keys.pattern.slice(0, -1))).toBe(false)
     expect(createIndicatorKeys('tp', 'indicators2').pattern).toBe('tp:indicators2:*')
   })
+
+  it("rejects a namespace named dirty, whose clearing would delete the aggregator's held-back update marks", () => {
+    // The aggregator keeps `<prefix>:dirty:{<group>}` (services/aggregator dirty-keys.ts), which a
+    // namespace `dirty`'s pattern `<prefix>:dirty:*` matches.
+    expect(() => createIndicatorKeys('tp', 'dirty')).toThrow(/is reserved/)
+  })
 })

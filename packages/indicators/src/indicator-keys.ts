@@ -36,7 +36,7 @@ export function scopeTag(scope: Scope): string {
  * `<prefix>:<namespace>:…`, and clearing one deletes `<prefix>:<namespace>:*`, so a namespace named
  * `indicators` took the readers' active-namespace pointer with it, and one named after the alerter's,
  * ingest's or the aggregator's keys would wipe their state (platform's createKeys: alert, align, dedup,
- * state-marker; the aggregator's applied offsets: applied).
+ * state-marker; the aggregator's applied offsets: applied, and its held-back updates' marks: dirty).
  */
 export const RESERVED_NAMESPACES: readonly string[] = [
   'indicators',
@@ -45,6 +45,7 @@ export const RESERVED_NAMESPACES: readonly string[] = [
   'applied',
   'dedup',
   'state-marker',
+  'dirty',
 ]
 
 /**
