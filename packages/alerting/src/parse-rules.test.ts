@@ -307,6 +307,36 @@ rules:
     })
   })
 
+  it('refuses a key written twice in one JSON object, as YAML does, rather than keep the last silently', () => {
+    // The second threshold made a "down at -0.5" rule a "down at 0.5" one: firing on nearly every update.
+    const text = `{
+  "version": "1",
+  "rules": [
+    {"id": "cn_tone", "kind": "level", "dimensions": ["tariff"], "severity": "info",
+     "direction": "down", "threshold": -0.5,
+     "threshold": 0.5}
+  ]
+}`
+    expect(errorsOf(text, 'json')).toEqual([
+      {
+        path: 'rules[0].threshold',
+        message:
+          'invalid JSON: key written twice in one object (lines 5 and 6), and JSON would keep the last',
+      },
+    ])
+    // Escapes are read as JSON reads them: "a" and "\u0061" are one key.
+    expect(errorsOf('{"version": "1", "rules": [], "\\u0076ersion": "2"}', 'json')).toEqual([
+      {
+        path: 'version',
+        message:
+          'invalid JSON: key written twice in one object (lines 1 and 1), and JSON would keep the last',
+      },
+    ])
+    // The same key in two objects, or as a string value, is no repeat.
+    const twice = { version: '1', rules: [shock, { ...shock, id: 'b', description: 'threshold' }] }
+    expect(parseRules(JSON.stringify(twice, null, '\t'), 'json').ok).toBe(true)
+  })
+
   it('refuses a file beyond the size limit before parsing it', () => {
     const errors = errorsOf(' '.repeat(ALERTING_DEFAULTS.maxFileChars + 1))
     expect(errors[0]?.message).toMatch(/longer than/)

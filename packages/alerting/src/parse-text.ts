@@ -34,11 +34,14 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
     }
   }
   if (format === 'json') {
+    let value: unknown
     try {
-      return { ok: true, value: JSON.parse(text) as unknown }
+      value = JSON.parse(text) as unknown
     } catch (err) {
       return { ok: false, errors: [{ path: ROOT, message: `invalid JSON: ${(err as Error).message}` }] }
     }
+    const repeated = repeatedJsonKey(text)
+    return repeated ? { ok: false, errors: [repeated] } : { ok: true, value }
   }
   // uniqueKeys catches a key written twice in one mapping, which YAML would otherwise resolve silently.
   const doc = parseDocument(text, { uniqueKeys: true })
@@ -58,6 +61,67 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
   } catch (err) {
     return { ok: false, errors: [{ path: ROOT, message: `invalid YAML: ${(err as Error).message}` }] }
   }
+}
+
+/** 1-based line of a character offset. */
+const lineAt = (text: string, offset: number) => {
+  let line = 1
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++
+  return line
+}
+
+type JsonFrame =
+  | {
+      kind: 'object'
+      path: PropertyKey[]
+      keys: Map<string, number>
+      key: string | undefined
+      isKeyNext: boolean
+    }
+  | { kind: 'array'; path: PropertyKey[]; index: number }
+
+/**
+ * The first key written twice in one object of `text` (valid JSON), or undefined. JSON.parse keeps the
+ * last silently, so a second `threshold` further down a rule replaced the first unseen; YAML refuses it
+ * (uniqueKeys), and JSON files are refused alike. A scan rather than a recursive walk: no nesting depth
+ * JSON.parse takes can overflow the stack here.
+ */
+function repeatedJsonKey(text: string): ConfigError | undefined {
+  const stack: JsonFrame[] = []
+  /** The path of the value starting at the current position. */
+  const valuePath = (): PropertyKey[] => {
+    const top = stack.at(-1)
+    if (!top) return []
+    return top.kind === 'array' ? [...top.path, top.index] : [...top.path, top.key ?? '']
+  }
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]
+    const top = stack.at(-1)
+    if (ch === '{')
+      stack.push({ kind: 'object', path: valuePath(), keys: new Map(), key: undefined, isKeyNext: true })
+    else if (ch === '[') stack.push({ kind: 'array', path: valuePath(), index: 0 })
+    else if (ch === '}' || ch === ']') stack.pop()
+    else if (ch === ',' && top) {
+      if (top.kind === 'array') top.index++
+      else top.isKeyNext = true
+    } else if (ch === '"') {
+      const start = i
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++
+      if (top?.kind !== 'object' || !top.isKeyNext) continue
+      const key = JSON.parse(text.slice(start, i + 1)) as string
+      const first = top.keys.get(key)
+      if (first !== undefined) {
+        return {
+          path: formatPath([...top.path, key]),
+          message: `invalid JSON: key written twice in one object (lines ${lineAt(text, first)} and ${lineAt(text, start)}), and JSON would keep the last`,
+        }
+      }
+      top.keys.set(key, start)
+      top.key = key
+      top.isKeyNext = false
+    }
+  }
+  return undefined
 }
 
 /** The value at a path of the parsed input, or undefined when any step is missing. */
