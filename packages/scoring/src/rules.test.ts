@@ -3013,3 +3013,41 @@ describe('issue #3: round 38, probe 29 (Reuters wire forms of 2018-2020)', () =>
     expect(score('India cuts crude palm oil import duty').entities.commodities).toEqual(['farm_goods'])
   })
 })
+
+describe('issue #3: round 39 (session 34)', () => {
+  tariffCases([
+    // A modal after a verb of intent: the verb waits for the act after the modal, which takes its
+    // object ("signals + tariffs" had read "lift tariffs" as more of them).
+    ['U.S. signals it may lift tariffs', 'positive'],
+    ['China signals it could halt soybean purchases', 'negative'],
+    ['China considers it may halt soybean purchases', 'negative'],
+    ['China signals it may raise tariffs', 'negative'],
+    ['China signals it may cut tariffs', 'positive'],
+    ['Trump threatens he could raise tariffs', 'negative'],
+    // Made a weapon of: used against a partner, whichever side it stands on.
+    ['China signals it may weaponise rare earth exports', 'negative'],
+    ['Beijing accuses U.S. of weaponizing tariffs', 'negative'],
+    // Kept out: spared by a measure, shut out of a deal.
+    ['Canada could be left out of new NAFTA, U.S. officials say', 'negative'],
+    ['Mexico excluded from trade deal', 'negative'],
+    ['EU steel excluded from new U.S. tariffs', 'positive'],
+    // A market reopened or closed to a partner's goods.
+    ['China reopens market to Argentine beef', 'positive'],
+    ['China to reopen its market to Canadian canola', 'positive'],
+    ['China closes market to Canadian canola', 'negative'],
+    // A hearing is a procedure: the verb after it sets the hearing, not the measure.
+    ['Tariff hearings begin in Washington', 'neutral'],
+    ['Trade dispute hearing set for May', 'neutral'],
+  ] as [string, string][])
+  it('a stock market reopening is no trade news', () => {
+    expect(tariff('Stock market reopens after holiday').label).toBeNull()
+  })
+  it('weaponising rare earth exports is a supply threat', () => {
+    expect(supply('China signals it may weaponise rare earth exports').label).toBe('negative')
+  })
+  it('the verb of intent hands its hedge to the act after the modal', () => {
+    const cues = score('U.S. signals it may lift tariffs').explanation.map((c) => c.cue)
+    expect(cues).toContain('lift + tariffs')
+    expect(cues).not.toContain('signals + tariffs')
+  })
+})

@@ -1620,11 +1620,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "will not sit idly by if U.S. escalates trade war": a negation does not reach into the
         // condition after "if" ("unless" is a negator of its own).
         if (tb.id[itS[k] as number] === ifId) negEnd = -1
-        hedge = entData[(x << 3) + E_HEDGE] as number
+        const h = entData[(x << 3) + E_HEDGE] as number
+        // "signals it may halt soybean purchases", "threatens he could raise tariffs": a modal after a
+        // verb of intent, before its act, keeps that verb waiting for the act (which it hands its
+        // hedge to), where the modal had taken its place and the verb the act's object.
+        const chained =
+          hedgeItem >= 0 &&
+          (f & (F_THREAT | F_PRED | F_TARGET)) === 0 &&
+          hedgeEnd >= 0 &&
+          clause === hedgeClause &&
+          s - hedgeEnd <= scope
+        hedge = chained ? Math.min(hedge, h) : h
         hedgeEnd = itE[k] as number
         hedgeClause = clause
-        hedgeItem = (f & F_THREAT) !== 0 ? k : -1
-        hedgeSrc = k
+        if (!chained) {
+          hedgeItem = (f & F_THREAT) !== 0 ? k : -1
+          hedgeSrc = k
+        }
       }
       if ((f & F_INTENS) !== 0 && !isPred && !isTarget) {
         intens = entData[(x << 3) + E_INTENS] as number

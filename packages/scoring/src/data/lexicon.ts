@@ -497,6 +497,31 @@ export const TARGETS = [
       'v open up its market',
       'v open up its economy',
       'v open its economy',
+      // Reopened to a partner's goods ("China reopens market to Argentine beef"); with "to" only:
+      // "stock market reopens" is a trading day.
+      'v reopen markets',
+      'v reopen its markets',
+      'v reopen its market',
+      'v reopen market to',
+      'v reopen its market to',
+      'v open market to',
+    ],
+  },
+  {
+    // ... and closed to them, the opposite ("China closes market to Canadian canola").
+    id: 'market_closing',
+    polarity: -1,
+    bare: 0.5,
+    dims: { tariff: 0.8 },
+    topic: { tariff: 0.8 },
+    events: {},
+    words: [
+      'v close market to',
+      'v close its market to',
+      'v close markets to',
+      'v close its markets to',
+      'v shut market to',
+      'v shut its market to',
     ],
   },
   {
@@ -1093,6 +1118,14 @@ export const TARGETS = [
       'tariff policies',
       'n trade policy',
       'trade policies',
+      // A hearing is a procedure, whatever it is on: the verb after it sets or opens the hearing,
+      // not the measure ("WTO complaint hearing set for next month", "tariff hearings begin").
+      'n tariff hearing',
+      'n trade hearing',
+      'n wto hearing',
+      'n wto complaint hearing',
+      'n trade complaint hearing',
+      'n trade dispute hearing',
       // Who wins the contest is a judgement of it, not more or less of it ("we've already lost the
       // trade war").
       'lost the trade war',
@@ -3017,6 +3050,12 @@ export const PREDICATES = [
       'v remove',
       'removal',
       'v drop from',
+      // Kept out of what it names: a measure spares it ("steel excluded from tariffs"), a deal or
+      // list of favour does not take it ("could be left out of new NAFTA", "excluded from trade deal").
+      'v exclude from',
+      'left out of',
+      'v leave out of',
+      'v shut out of',
       'v scrap',
       'v end',
       'v eliminate',
@@ -3235,16 +3274,7 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: [
-      'v waive',
-      'v exempt',
-      'exempt from',
-      'v exclude from',
-      'exclude',
-      'excludes',
-      'excluded',
-      'v spare',
-    ],
+    words: ['v waive', 'v exempt', 'exempt from', 'exclude', 'excludes', 'excluded', 'v spare'],
   },
   {
     // "lift" takes a measure away ("lifts tariffs") but raises a quantity ("profit lifted by sales").
@@ -3528,6 +3558,12 @@ export const PREDICATES = [
       'v meet opposition',
       'v drag its feet',
       'v drag their feet',
+      // Made a weapon of ("may weaponise rare earth exports", "weaponizing tariffs"): used against a
+      // partner, whichever side the thing stands on.
+      'v weaponize',
+      'v weaponise',
+      'weaponization of',
+      'weaponisation of',
       'v drag its feet in',
       'v drag its feet on',
       'v stymie',
