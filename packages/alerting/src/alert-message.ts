@@ -37,7 +37,11 @@ export function scopePhrase(scope: Scope): string {
 export function quoteHeadline(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim()
   const max = ALERTING_DEFAULTS.messageHeadlineChars
-  return `"${flat.length > max ? `${flat.slice(0, max - 1)}…` : flat}"`
+  if (flat.length <= max) return `"${flat}"`
+  // Not between the two halves of a surrogate pair (an emoji): a lone half is no text.
+  const last = flat.charCodeAt(max - 2)
+  const cut = last >= 0xd800 && last <= 0xdbff ? max - 2 : max - 1
+  return `"${flat.slice(0, cut)}…"`
 }
 
 /** "fell to -0.62, below -0.5" / "rose to 0.61, above 0.5". */
