@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { formatPair, headlineMessage, quoteHeadline } from './alert-message.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
 describe('alert messages', () => {
   it('word a headline by its side and tell a value just past the line from the line', () => {
