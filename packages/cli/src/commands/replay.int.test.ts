@@ -259,6 +259,28 @@ describe('tradepulse replay on Kafka', () => {
     expect(limited.stderr).toMatch(/2 produced to /)
     expect(await times(limited.topic, 2)).toEqual(['2017-12-04T14:05:00.000Z', '2020-03-03T17:15:00.000Z'])
   })
+  it('reads NDJSON through a pipe (replay <(zcat feed.ndjson.gz): a name with no extension) as NDJSON', async () => {
+    const feed = [
+      JSON.stringify({ id: 'p1', headline: 'Steel tariffs rise', publishedAt: '2020-01-01T00:00:00Z' }),
+      'not json',
+      JSON.stringify({ id: 'p2', headline: 'Ports reopen', publishedAt: '2020-01-01T00:01:00Z' }),
+    ].join('\n')
+    const { code, stderr, topic } = await replay('feed.ndjson', `\ufeff${feed}\n`, { piped: true })
+    expect(stderr).toMatch(/\/dev\/fd\/\d+:2: skipped: invalid JSON/)
+    expect(stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
+    expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'Ports reopen'])
+    expect(code).toBe(65)
+  })
+  it('refuses a piped CSV without a headline column in one line naming it (exit 78)', async () => {
+    const { code, stderr } = await replay('feed.csv', 'date,title\n2020-01-01,Steel tariffs rise\n', {
+      piped: true,
+    })
+    expect(stderr.trimEnd().split('\n'), stderr).toHaveLength(1)
+    expect(stderr.trimEnd()).toMatch(
+      /^tradepulse: replay: \/dev\/fd\/\d+: no "headline" column \(columns: date, title\)$/,
+    )
+    expect(code).toBe(78)
+  })
   it('produces a pipe as it comes and warns once where its time runs backwards', async () => {
     const { stderr, topic } = await replay('piped.csv', newestFirst, { piped: true })
     expect(stderr.match(/warning: time runs backwards/g)).toHaveLength(1)

@@ -13,7 +13,7 @@ import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka } from '../infra.ts'
-import { readReplayRows } from '../replay/read-rows.ts'
+import { ReplayFileError, readReplayRows } from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
 
 /**
@@ -72,6 +72,14 @@ export async function replayFile(
   }
   // The rows that can be sent, as read; a bad one is reported (by line, in file order) and left out.
   async function* readable(): AsyncGenerator<Prepared> {
+    try {
+      yield* readableRows()
+    } catch (err) {
+      // A file refused whole (a pipe is checked only as it is read): one line naming it, exit 78.
+      throw err instanceof ReplayFileError ? usage(err.message) : err
+    }
+  }
+  async function* readableRows(): AsyncGenerator<Prepared> {
     for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
       if ('error' in row) {
         skip(row.line, row.error)

@@ -225,6 +225,18 @@ describe('readReplayRows', () => {
       { line: 4, raw: { headline: 'b' } },
     ])
   })
+  it('tells NDJSON from CSV by the first character when the name says neither (a pipe: /dev/fd/63)', async () => {
+    const ndjson = await rows('feed', '\ufeff\n  {"headline":"a"}\nnope\n')
+    expect(ndjson).toEqual([
+      { line: 2, raw: { headline: 'a' } },
+      { line: 3, error: expect.stringMatching(/^invalid JSON/) },
+    ])
+    expect(await rows('feed-csv', 'date,headline\n2018-03-20,b\n')).toEqual([
+      { line: 2, raw: { headline: 'b', publishedAt: '2018-03-20T00:00:00.000Z' } },
+    ])
+    // A name that says CSV is read as CSV whatever it holds.
+    await expect(rows('named.csv', '{"headline":"a"}\n')).rejects.toThrow(/header line cannot be read/)
+  })
   it('refuses a CSV whose header line cannot be read', async () => {
     await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
       /header.*Invalid Opening Quote/,

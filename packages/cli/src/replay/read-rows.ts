@@ -6,6 +6,78 @@ import { type CsvError, parse } from 'csv-parse'
 import { MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
 import { parseStreamTime } from './stream-times.ts'
 
+/**
+ * A file replay refuses whole, its name first (a CSV without a headline column, or whose header line
+ * cannot be read): the command reports it in one line as a usage error, not as a fault of its own.
+ */
+export class ReplayFileError extends Error {
+  override name = 'ReplayFileError'
+}
+
+/** Names that say what a file holds; any other name (a pipe's, /dev/fd/63) is told by its content. */
+const NDJSON_NAME = /\.(nd)?jsonl?$/i
+const CSV_NAME = /\.csv$/i
+/** How far into a file of no telling name its first character is looked for (white space before it). */
+const SNIFF_MAX_BYTES = 64 * 1024
+
+/**
+ * The first byte of `head` that is not white space (space, tab, CR, LF) or part of a UTF-8 byte-order
+ * mark, or undefined when there is none.
+ */
+function firstTextByte(head: Buffer): number | undefined {
+  for (let i = 0; i < head.length; i++) {
+    const b = head[i]!
+    if (b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a) continue
+    if (b === 0xef && head[i + 1] === 0xbb && head[i + 2] === 0xbf) {
+      i += 2
+      continue
+    }
+    return b
+  }
+  return undefined
+}
+
+/**
+ * The file opened once, and whether it is NDJSON or CSV: by its name when that says (.ndjson, .json,
+ * .jsonl; .csv), else by its first character, "{" for NDJSON (a CSV's header line cannot start with one).
+ * A pipe has no telling name (`replay <(zcat feed.ndjson.gz)` gives /dev/fd/63) and can be read once
+ * only, so what is read to tell is given again first: NDJSON on a pipe was parsed as CSV and refused.
+ */
+async function openReplayFile(
+  file: string,
+): Promise<{ format: 'ndjson' | 'csv'; bytes: AsyncIterable<Buffer> }> {
+  const stream = createReadStream(file)
+  if (NDJSON_NAME.test(file)) return { format: 'ndjson', bytes: stream }
+  if (CSV_NAME.test(file)) return { format: 'csv', bytes: stream }
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const head: Buffer[] = []
+  let first: number | undefined
+  let done = false
+  for (let seen = 0; first === undefined && seen < SNIFF_MAX_BYTES; ) {
+    const next = await it.next()
+    if (next.done) {
+      done = true
+      break
+    }
+    head.push(next.value)
+    seen += next.value.length
+    first = firstTextByte(Buffer.concat(head))
+  }
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      yield* head
+      while (!done) {
+        const next = await it.next()
+        if (next.done) return
+        yield next.value
+      }
+    } finally {
+      await it.return?.()
+    }
+  }
+  return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: bytes() }
+}
+
 /** One replayable row: the raw headline object to produce, or why the row was skipped. */
 export type ReplayRow = { line: number; raw: Record<string, unknown> } | { line: number; error: string }
 
@@ -18,14 +90,16 @@ const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
  * line that is not valid UTF-8 (its text would reach headlines.raw with U+FFFD in place of the bad
  * bytes, where ingest refuses the bytes themselves) and a line longer than MAX_LINE_BYTES (read and
  * dropped as it comes, memory bounded) among them, each named by its own line. The header line of a
- * CSV must be readable: the file is refused otherwise.
+ * CSV must be readable: the file is refused otherwise (ReplayFileError). Which of the two a file holds is
+ * told by its name, else by its first character (openReplayFile): a pipe's name tells nothing.
  */
 export async function* readReplayRows(
   file: string,
   opts: { source?: string } = {},
 ): AsyncGenerator<ReplayRow> {
-  if (/\.(nd)?jsonl?$/i.test(file) || /\.ndjson$/i.test(file)) {
-    for await (const l of readLines(createReadStream(file))) {
+  const { format, bytes } = await openReplayFile(file)
+  if (format === 'ndjson') {
+    for await (const l of readLines(bytes)) {
       const line = l.line
       if (!('text' in l)) {
         yield { line, error: l.error }
@@ -49,7 +123,7 @@ export async function* readReplayRows(
     if (checked) return
     checked = true
     if (!cols.includes('headline'))
-      throw new Error(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
+      throw new ReplayFileError(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
     timeColumn = TIME_COLUMNS.find((c) => cols.includes(c))
   }
   // Records csv-parse could not read, by their first line, in file order: they are given out before the
@@ -72,7 +146,7 @@ export async function* readReplayRows(
         to: number
       }
     | undefined
-  const lines = new CsvLines(file)
+  const lines = new CsvLines(file, bytes)
   const parser = parse({
     columns: true,
     // CsvLines skips one byte-order mark at the start of every line, the first among them.
@@ -95,7 +169,7 @@ export async function* readReplayRows(
         columns: { name: string }[] | boolean
       }
       if (!Array.isArray(at.columns))
-        throw new Error(`${file}: the header line cannot be read: ${err.message}`)
+        throw new ReplayFileError(`${file}: the header line cannot be read: ${err.message}`)
       useColumns(at.columns.map((c) => c.name))
       // Lines are physical lines, ending at LF, CRLF or a lone CR as everywhere else (a line number of
       // csv-parse counts each CR and LF in a quoted field, and names a record by the line it is at). The
@@ -213,9 +287,11 @@ class CsvLines {
   private base = 1
 
   private readonly file: string
+  private readonly input: AsyncIterable<Buffer>
 
-  constructor(file: string) {
+  constructor(file: string, input: AsyncIterable<Buffer>) {
     this.file = file
+    this.input = input
   }
 
   async *bytes(): AsyncGenerator<Buffer> {
@@ -223,7 +299,7 @@ class CsvLines {
     let header = true
     let batch: Buffer[] = []
     let batched = 0
-    for await (const l of readByteLines(createReadStream(this.file))) {
+    for await (const l of readByteLines(this.input)) {
       this.starts.push(offset)
       let bytes = skipBom(l.bytes)
       const blank = bytes.length === 0
@@ -235,7 +311,9 @@ class CsvLines {
         header = false
         const problem = this.bad.get(l.line)
         if (problem)
-          throw new Error(`${this.file}: the header line cannot be read: ${problem} (line ${l.line})`)
+          throw new ReplayFileError(
+            `${this.file}: the header line cannot be read: ${problem} (line ${l.line})`,
+          )
       }
       const end = LINE_ENDS[l.end]
       batch.push(bytes, end)
