@@ -105,6 +105,56 @@ describe('a worker that cannot start as configured', () => {
   })
 })
 
+// The same main on Kafka (the transport from KAFKA_BROKERS), creating its topics at start.
+const kafkaMain = `
+  import { BaseConfig, createKafkaWorker, createLogger, exitOnFatal, loadConfig, runUntilSignal } from ${JSON.stringify(index)}
+  try {
+    const config = loadConfig(BaseConfig, process.env)
+    const log = createLogger({ level: config.LOG_LEVEL, pretty: false, name: 'probe' })
+    const app = createKafkaWorker({ worker: 'probe', config, log, inputTopics: ['probe.in'], dlqTopic: 'probe.in', defaultHttpPort: 0, handler: async (rs) => rs.map(() => ({ kind: 'ok' })), ensureTopics: [{ name: 'probe.in', partitions: 1, config: {} }] })
+    await runUntilSignal(app, log, config.SHUTDOWN_DEADLINE_MS).catch((err) => exitOnFatal(err, log))
+  } catch (err) {
+    exitOnFatal(err)
+  }
+`
+
+describe('a worker stopped while it is still starting', () => {
+  it('stops at once on SIGTERM while Kafka cannot be reached yet, exit 0, not waiting out its connection retries', async () => {
+    // Before: the stop waited for the start, which gave up on Kafka only after kafkajs's retries
+    // (about 12 s), and the worker then exited 69 for a Kafka it had been told to stop waiting for
+    // (or 1 at SHUTDOWN_DEADLINE_MS, "graceful stop exceeded its deadline", with a shorter one).
+    const child = spawn(process.execPath, ['--input-type=module', '-e', kafkaMain], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        LOG_PRETTY: 'false',
+        HTTP_PORT: '0',
+        KAFKA_BROKERS: '127.0.0.1:1',
+        SHUTDOWN_DEADLINE_MS: '60000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    let signalled = false
+    const take = (d: Buffer) => {
+      output += d
+      // Listening, then trying Kafka: the start is under way.
+      if (!signalled && output.includes('health and metrics listening') && output.includes('ECONNREFUSED')) {
+        signalled = true
+        child.kill('SIGTERM')
+      }
+    }
+    child.stdout.on('data', take)
+    child.stderr.on('data', take)
+    const killer = setTimeout(() => child.kill('SIGKILL'), 40_000)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    clearTimeout(killer)
+    expect(signalled, output).toBe(true)
+    expect(output).not.toMatch(/cannot reach Kafka|exceeded its deadline/)
+    expect(output).toContain('stopped cleanly')
+    expect(code, output).toBe(0)
+  }, 45_000)
+})
+
 describe("a worker's health server", () => {
   it('answers a route or a health check that throws with no error text, the error in the worker log', async () => {
     const { log, lines } = createCapturingLogger()

@@ -69,6 +69,9 @@ export function topicsAtStart(
       }
 }
 
+/** What a step of the start gives when a stop was asked for before it finished. */
+const STOP_ASKED: unique symbol = Symbol('stop asked')
+
 export type KafkaWorker = App & { metrics: Metrics; httpPort(): number | undefined; runner: BatchRunner }
 
 /** Wires one worker: consumer runner, producer, health and metrics server, ordered start and stop. */
@@ -111,6 +114,20 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   let port: number | undefined
   let starting: Promise<void> | undefined
   let stopping: Promise<void> | undefined
+  // A stop asked for while the start is under way ends the start at its current step. A step waiting on
+  // Kafka (creating topics, connecting) does not end when its client disconnects: kafkajs goes on with its
+  // connection retries, about 12 s against a Kafka that is down, and a SIGTERM then waited them out and
+  // exited 69 for a Kafka it had been told to stop waiting for.
+  let stopAsked = false
+  let askStop: () => void = () => {}
+  const stopRequest = new Promise<typeof STOP_ASKED>((resolve) => {
+    askStop = () => resolve(STOP_ASKED)
+  })
+  /** A step of the start, or STOP_ASKED once a stop is asked for first (the step is left to settle on its own). */
+  const step = <T>(work: Promise<T>): Promise<T | typeof STOP_ASKED> => {
+    work.catch(() => {})
+    return Promise.race([work, stopRequest])
+  }
 
   return {
     metrics,
@@ -131,19 +148,26 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
           })
         })
         log.info({ port, host: config.HTTP_HOST }, 'health and metrics listening')
+        const givenUp = () => log.info(`${spec.worker} stopped while starting`)
+        if (stopAsked) return givenUp()
         if (spec.ensureTopics?.length) {
-          const created = await transport.ensureTopics(spec.ensureTopics)
+          const created = await step(transport.ensureTopics(spec.ensureTopics))
+          if (created === STOP_ASKED) return givenUp()
           if (created.length) log.info({ created }, 'created missing topics')
         }
         if (spec.requireTopics?.names.length) {
-          const missing = await transport.missingTopics(spec.requireTopics.names)
+          const missing = await step(transport.missingTopics(spec.requireTopics.names))
+          if (missing === STOP_ASKED) return givenUp()
           if (missing.length)
             throw new TradepulseError(
               'CONFIG_INVALID',
               `${spec.worker}: topics missing: ${missing.join(', ')} (${spec.requireTopics.hint})`,
             )
         }
-        await runner.start()
+        if (stopAsked) return givenUp()
+        // The runner's start given up goes on connecting; the runner's stop (below) makes it disconnect
+        // whatever it connected meanwhile.
+        if ((await step(runner.start())) === STOP_ASKED) return givenUp()
         log.info({ topics: spec.inputTopics }, `${spec.worker} started`)
       })()
       return starting
@@ -151,6 +175,8 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     stop() {
       stopping ??= (async () => {
         // Reverse order of start: drain and commit, flush the producer, release stores, then HTTP.
+        stopAsked = true
+        askStop()
         await starting?.catch(() => {})
         await runner.stop()
         await spec.onStop?.()

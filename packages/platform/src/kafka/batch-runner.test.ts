@@ -384,3 +384,62 @@ describe('batch runner on a consumer crash', () => {
     })
   })
 })
+
+describe('batch runner stopped while its start waits on Kafka', () => {
+  it('disconnects what connected after the stop, and never joins the group', async () => {
+    // kafkajs goes on connecting a client disconnected while it connects: a stop during the start
+    // (SIGTERM while Kafka is slow to answer) left the producer connected and the consumer joining.
+    const state = { consumerConnected: false, ran: false }
+    let connectProducer: () => void = () => {}
+    const kafka = {
+      consumer: () => ({
+        events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
+        on() {},
+        async connect() {
+          state.consumerConnected = true
+        },
+        async subscribe() {},
+        async run() {
+          state.ran = true
+        },
+        pause() {
+          throw new Error('not running')
+        },
+        async disconnect() {
+          state.consumerConnected = false
+        },
+      }),
+    } as unknown as Kafka
+    const producer = { connected: false }
+    const fakeProducer: TradepulseProducer = {
+      connect: () =>
+        new Promise<void>((resolve) => {
+          connectProducer = () => {
+            producer.connected = true
+            resolve()
+          }
+        }),
+      disconnect: async () => {
+        producer.connected = false
+      },
+      sendBatch: async () => [],
+    }
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    const starting = runner.start()
+    await runner.stop()
+    connectProducer() // Kafka answers at last
+    await starting
+    expect({ producer: producer.connected, ...state }).toEqual({
+      producer: false,
+      consumerConnected: false,
+      ran: false,
+    })
+  })
+})

@@ -1196,8 +1196,18 @@ export function createBatchRunner(
           else refused = stopped
         }
       })
+      // A stop while this start waits on Kafka (connecting, joining) disconnected clients not yet
+      // connected, which kafkajs goes on connecting: whatever connected since is disconnected here.
+      const stoppedWhileStarting = async () => {
+        if (running) return false
+        await c.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
+        await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+        return true
+      }
       await producer.connect()
+      if (await stoppedWhileStarting()) return
       await c.connect()
+      if (await stoppedWhileStarting()) return
       for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
       await c.run({
         autoCommit: committer === undefined,
@@ -1220,6 +1230,7 @@ export function createBatchRunner(
         await runner.stop()
         throw refused
       }
+      if (await stoppedWhileStarting()) return
       started = true
       committer?.start()
       if (cfg.align?.exchange) {
