@@ -181,6 +181,81 @@ rules:
       /headline only/,
     ],
     [
+      'hysteresis on a headline uncertainty rule, which no volume or band holds back',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'headline',
+          threshold: 0.5,
+          severity: 'info',
+          hysteresis: 0.1,
+        },
+      ],
+      'rules[0].hysteresis',
+      /hysteresis applies to source indicator only/,
+    ],
+    [
+      'minVolume on a headline uncertainty rule, which no volume or band holds back',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'headline',
+          threshold: 0.5,
+          severity: 'info',
+          minVolume: 3,
+        },
+      ],
+      'rules[0].minVolume',
+      /minVolume applies to source indicator only/,
+    ],
+    [
+      'volumeWindow on a headline uncertainty rule, which no volume or band holds back',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'headline',
+          threshold: 0.5,
+          severity: 'info',
+          volumeWindow: '1h',
+        },
+      ],
+      'rules[0].volumeWindow',
+      /volumeWindow applies to source indicator only/,
+    ],
+    [
+      'minRelevance on an indicator uncertainty rule',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'indicator',
+          minRelevance: 0.6,
+          threshold: 0.5,
+          severity: 'info',
+        },
+      ],
+      'rules[0].minRelevance',
+      /source headline with relevantTo only/,
+    ],
+    [
+      'minRelevance on a headline uncertainty rule without relevantTo, where no relevance is read',
+      [
+        {
+          id: 'u',
+          kind: 'uncertainty_spike',
+          source: 'headline',
+          minRelevance: 0.6,
+          threshold: 0.5,
+          severity: 'info',
+        },
+      ],
+      'rules[0].minRelevance',
+      /source headline with relevantTo only/,
+    ],
+    [
       'a diffusion level beyond 1',
       [{ ...level, field: 'diffusion', direction: 'up', threshold: 3 }],
       'rules[0].threshold',

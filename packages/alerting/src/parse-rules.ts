@@ -145,8 +145,15 @@ function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
   return errors
 }
 
-/** Checks that span fields, or need the whole file (duplicate ids, known labels). */
-function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigError[] {
+/**
+ * Checks that span fields, or need the whole file (duplicate ids, known labels). `written(i, field)`: the
+ * file gives that field of rule i itself (the schema fills defaults, so a rule alone cannot tell).
+ */
+function crossCheck(
+  rules: readonly Rule[],
+  options: ParseRulesOptions,
+  written: (i: number, field: string) => boolean,
+): ConfigError[] {
   const errors: ConfigError[] = []
   const firstIndex = new Map<string, number>()
   const halfLives = options.halfLifeLabels && new Set(options.halfLifeLabels)
@@ -199,6 +206,20 @@ function crossCheck(rules: readonly Rule[], options: ParseRulesOptions): ConfigE
       if (rule.source === 'indicator' && rule.relevantTo !== undefined) {
         errors.push({ path: at('relevantTo'), message: 'relevantTo applies to source headline only' })
       }
+      // Fields the other source's evaluation reads and this one never does: given, they would seem to
+      // hold alerts back (a volume floor, a band, a relevance) while nothing does.
+      const ignored =
+        rule.source === 'headline' ? ['hysteresis', 'minVolume', 'volumeWindow'] : ['minRelevance']
+      if (rule.source === 'headline' && rule.relevantTo === undefined) ignored.push('minRelevance')
+      for (const field of ignored.filter((f) => written(i, f))) {
+        errors.push({
+          path: at(field),
+          message:
+            field === 'minRelevance'
+              ? 'minRelevance applies to source headline with relevantTo only (the relevance of those dimensions)'
+              : `${field} applies to source indicator only`,
+        })
+      }
       checkLabel(i, 'window', rule.window, halfLives)
     }
   })
@@ -219,7 +240,9 @@ export function parseRules(
   const result = RulesFile.safeParse(parsed.value)
   if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues, parsed.value) }
   const rules = result.data.rules.map(normalise)
-  const errors = crossCheck(rules, options)
+  // The schema passed: `rules` is a list of objects, in the order of the parsed ones.
+  const given = (parsed.value as { rules: Record<string, unknown>[] }).rules
+  const errors = crossCheck(rules, options, (i, field) => given[i]?.[field] !== undefined)
   if (errors.length > 0) return { ok: false, errors }
   const version = result.data.version
   const hash = createHash('sha256').update(JSON.stringify(rules)).digest('hex').slice(0, 12)
