@@ -20,12 +20,33 @@ const REDACT = [
 
 export type LoggerConfig = { level: string; pretty?: boolean; name?: string }
 
+/** A top-level "component" binding as pino writes it: a quote after a comma is never inside a JSON string. */
+const COMPONENT_BINDING = /,"component":("(?:[^"\\]|\\.)*")/g
+
+/**
+ * A child's component under its parent's, as one key: pino appends a child's bindings to its parent's,
+ * so log.child({ component: 'scorer' }).child({ component: 'runner' }) wrote "component" twice in every
+ * line, a JSON object that strict log shippers refuse (Elasticsearch: "Duplicate field") and others read
+ * as either value. The line says "scorer/runner": which worker, and which part of it.
+ */
+function nestComponents(child: Logger): void {
+  const key = pino.symbols.chindingsSym
+  const bindings = (child as unknown as Record<symbol, string>)[key]
+  if (typeof bindings !== 'string') return
+  const components = [...bindings.matchAll(COMPONENT_BINDING)].map((m) => JSON.parse(m[1]!) as string)
+  if (components.length < 2) return
+  const rest = bindings.replace(COMPONENT_BINDING, '')
+  ;(child as unknown as Record<symbol, string>)[key] =
+    `${rest},"component":${JSON.stringify(components.join('/'))}`
+}
+
 /** The root logger: made once in `main`; components get `log.child({ component })`. */
 export function createLogger(cfg: LoggerConfig, destination?: NodeJS.WritableStream): Logger {
   const options: LoggerOptions = {
     level: cfg.level,
     base: { name: cfg.name ?? 'tradepulse', pid: process.pid },
     redact: { paths: REDACT, censor: '[redacted]' },
+    onChild: nestComponents,
     timestamp: pino.stdTimeFunctions.isoTime,
   }
   const pretty = cfg.pretty ?? Boolean(process.stdout.isTTY)
