@@ -59,6 +59,38 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     })
   })
 
+  it('refuses a flag, argument or command it does not know, or without its value, in one line (exit 78)', async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ['score', '--bogus', 'US raises tariffs'],
+        /^tradepulse: score: unknown option '--bogus' \(see tradepulse score --help\)$/,
+      ],
+      [
+        ['score', '--bdy', 'x'],
+        /^tradepulse: score: unknown option '--bdy' \(Did you mean --body\?\) \(see tradepulse score --help\)$/,
+      ],
+      [['score', '--body'], /^tradepulse: score: option '--body <text>' argument missing \(see /],
+      [['replay'], /^tradepulse: replay: missing required argument 'file' \(see tradepulse replay --help\)$/],
+      [
+        ['indicators', '--by', 'size'],
+        /^tradepulse: indicators: option '--by <what>' argument 'size' is invalid/,
+      ],
+      [['topics', 'list', 'extra'], /^tradepulse: topics list: too many arguments for 'list'/],
+      [['tail', 'alerts', '--desk'], /^tradepulse: tail alerts: option '--desk <id>' argument missing/],
+      [['scorr'], /^tradepulse: unknown command 'scorr' \(Did you mean score\?\) \(see tradepulse --help\)$/],
+    ]
+    const runs = await Promise.all(cases.map(([args]) => cli(args, { KAFKA_BROKERS: NO_KAFKA })))
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(78)
+      expectOneLine(r.stderr, cases[i]![1])
+      expect(r.stdout).toBe('')
+    })
+    // Help asked for is still help, on stdout, exit 0.
+    const help = await cli(['score', '--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: tradepulse score \[options\] \[headline\.\.\.\]/)
+  })
+
   it('replay takes a named pipe (process substitution) as a file: on to Kafka, not "not a file"', async () => {
     const fifo = join(dir, 'feed.fifo')
     execFileSync('mkfifo', [fifo])

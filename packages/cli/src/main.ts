@@ -15,6 +15,7 @@ const [
   { registerStart },
   { registerTail },
   { registerTopics },
+  { usageErrorsInOneLine },
 ] = await Promise.all([
   import('@tradepulse/platform'),
   import('commander'),
@@ -24,6 +25,7 @@ const [
   import('./commands/start.ts'),
   import('./commands/tail.ts'),
   import('./commands/topics.ts'),
+  import('./usage-errors.ts'),
 ])
 
 // A closed pipe (`tradepulse topics list | head`) is the reader's choice, not an error.
@@ -35,13 +37,13 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const program = new Command()
   .name('tradepulse')
   .description('Trade-policy and supply-chain sentiment from news headlines, over Kafka and Redis')
-  .showHelpAfterError()
 registerStart(program)
 registerScore(program)
 registerReplay(program)
 registerTopics(program)
 registerTail(program)
 registerIndicators(program)
+usageErrorsInOneLine(program)
 
 try {
   await program.parseAsync(process.argv)
