@@ -3039,6 +3039,15 @@ describe('issue #3: round 39 (session 34)', () => {
     ['Tariff hearings begin in Washington', 'neutral'],
     ['Trade dispute hearing set for May', 'neutral'],
   ] as [string, string][])
+  it('a hearing set is no measure set', () => {
+    const cues = score('Trade dispute hearing set for May').explanation.map((c) => c.cue)
+    expect(cues).not.toContain('set + trade dispute')
+  })
+  it('the verb after a noun phrase is said of its head, not of what the head is on or of', () => {
+    expect(supply('Shortage of chips eases').label).toBe('positive')
+    expect(supply('Shortage of semiconductors worsens').label).toBe('negative')
+    expect(score('Shortage of chips eases').explanation.map((c) => c.cue)).toContain('eases + shortage')
+  })
   it('a stock market reopening is no trade news', () => {
     expect(tariff('Stock market reopens after holiday').label).toBeNull()
   })
@@ -3049,5 +3058,22 @@ describe('issue #3: round 39 (session 34)', () => {
     const cues = score('U.S. signals it may lift tariffs').explanation.map((c) => c.cue)
     expect(cues).toContain('lift + tariffs')
     expect(cues).not.toContain('signals + tariffs')
+  })
+})
+
+describe('issue #3: round 39, probe 30 (grammar varied)', () => {
+  tariffCases([
+    // Collapsed, said after it.
+    ['Trade truce in tatters as U.S. accuses China of violating Geneva deal', 'negative'],
+    ['Trade deal in tatters', 'negative'],
+    // Licensing of exports imposed is a control; eased, relief.
+    ['China imposes export licensing on seven rare earth elements', 'negative'],
+    ['U.S. eases export licensing for chips to Gulf states', 'positive'],
+    // Refused after what was asked.
+    ['Request for tariff relief on Canadian lumber rejected by Commerce', 'negative'],
+    ['Trade deal rejected by European Parliament', 'negative'],
+  ] as [string, string][])
+  it('a collapse of no trade is no trade news', () => {
+    expect(tariff('Global economy in tatters').label).toBeNull()
   })
 })

@@ -1855,6 +1855,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
+    // "Shortage of chips eases", "Curbs on rare earth exports eased": the verb after a noun phrase is
+    // said of its head, the trade or supply condition before the preposition, not of what that covers.
+    if (left > 0 && itBound[left] === 0) {
+      const h = headBeforePrep(pred, left, k)
+      if (h >= 0) {
+        itBound[left] = 3
+        left = h
+        leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
+      }
+    }
     // "U.S. tariffs depend on Congress vote": a condition word (CONDITIONS) takes only its terms, on its
     // right; the noun phrase before it is what depends (see markConditions), read in its own right.
     if (left >= 0 && ((entInts[(itIdx[k] as number) << 4] as number) & F_CONDITION) !== 0) {
@@ -2533,6 +2543,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (((entInts[(it.idx[r] as number) << 4] as number) & F_TARGET) === 0) return -1
     const role = targetAt(it.idx[r] as number)
     return role.polarity > 0 && role.tariff !== 0 && !role.frame ? r : -1
+  }
+
+  /**
+   * The head of the noun phrase that item `left` ends, when predicate k follows that phrase (right
+   * after it, or past auxiliaries, modals and "to"): a trade or supply target right before a
+   * preposition right before `left` ("shortage of chips", "curbs on rare earth exports"), which k may
+   * take and nothing has taken; or -1.
+   */
+  function headBeforePrep(pred: PredRole, left: number, k: number): number {
+    const h = left - 1
+    const at = it.e[h] as number
+    if (it.clause[h] !== it.clause[left] || (it.s[left] as number) !== at + 1) return -1
+    if (tb.kind[at] !== WORD || (wordFlagsAt(at) & W_PREP) === 0) return -1
+    for (let j = it.e[left] as number; j < (it.s[k] as number); j++)
+      if (tb.kind[j] !== WORD || ((wordFlagsAt(j) & (W_AUX | W_MODAL)) === 0 && tb.id[j] !== toId)) return -1
+    if (((entInts[(it.idx[h] as number) << 4] as number) & F_TARGET) === 0) return -1
+    if (it.predOn[h] === 1 || it.bound[h] !== 0 || !bindable(pred, h)) return -1
+    const role = targetAt(it.idx[h] as number)
+    return role.tariff !== 0 || role.supply !== 0 ? h : -1
   }
 
   function isMeasure(r: number): boolean {

@@ -743,6 +743,9 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
+      // Licensing of exports imposed is the control ("China imposes export licensing on seven rare
+      // earth elements"), not licences granted.
+      'export licensing',
       // A regime or list of licences for exports or strategic goods is the control that requires them
       // ("China to keep rare earth licensing regime in place", "adds graphite to export licence list"),
       // not licences granted. Only so qualified: an alcohol or fishing licence regime is no trade measure.
@@ -2895,6 +2898,9 @@ export const PREDICATES = [
       'lost',
       'v crash',
       'v collapse',
+      // "Trade truce in tatters as U.S. accuses China": collapsed.
+      'in tatters',
+      'in shambles',
       'v tank',
       'v sag',
       'v shed',
@@ -3056,6 +3062,12 @@ export const PREDICATES = [
       'left out of',
       'v leave out of',
       'v shut out of',
+      // Refused, said after what was asked ("Request for tariff relief rejected by Commerce", "tariff
+      // plan voted down by Senate"): the relief or the measure does not come.
+      'rejected by',
+      'denied by',
+      'turned down by',
+      'voted down by',
       'v scrap',
       'v end',
       'v eliminate',
