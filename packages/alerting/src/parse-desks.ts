@@ -1,6 +1,6 @@
 import type { Desk } from './desk-schema.ts'
 import { DesksFile } from './desk-schema.ts'
-import { type ConfigError, type ConfigFormat, issuesToErrors, parseText } from './parse-text.ts'
+import { type ConfigError, type ConfigFormat, issuesToErrors, parseText, withLines } from './parse-text.ts'
 
 export type DeskSet = { version: string; desks: Desk[] }
 
@@ -11,7 +11,8 @@ export function parseDesks(text: string, format: ConfigFormat): ParseDesksResult
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
   const result = DesksFile.safeParse(parsed.value)
-  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues, parsed.value) }
+  if (!result.success)
+    return { ok: false, errors: withLines(issuesToErrors(result.error.issues, parsed.value), parsed.lineOf) }
   const errors: ConfigError[] = []
   const firstIndex = new Map<string, number>()
   result.data.desks.forEach((desk, i) => {
@@ -23,6 +24,6 @@ export function parseDesks(text: string, format: ConfigFormat): ParseDesksResult
         message: `duplicate desk id "${desk.id}" (first at desks[${first}])`,
       })
   })
-  if (errors.length > 0) return { ok: false, errors }
+  if (errors.length > 0) return { ok: false, errors: withLines(errors, parsed.lineOf) }
   return { ok: true, version: result.data.version, desks: result.data.desks }
 }

@@ -412,6 +412,43 @@ rules:
     expect(parseRules(JSON.stringify(twice, null, '\t'), 'json').ok).toBe(true)
   })
 
+  it('names the line of a refused field in a YAML file, where counting rules to the nth is no help', () => {
+    const text = `version: "1"
+rules:
+  - id: cn_tone
+    kind: level
+    dimensions: [tariff]
+    direction: down
+    threshold: -0.5
+    severity: warning
+  - id: cn_turn
+    kind: momentum_shift
+    dimensions: [tariff]
+    threshold: 2.5
+    severity: info
+  - id: cn_shock
+    kind: headline_shock
+    dimensions: [tariff]
+    treshold: 0.7
+    severity: info
+  - id: cn_tone
+    kind: buzz_spike
+    dimensions: [tariff]
+    threshold: 3
+`
+    expect(errorsOf(text, 'yaml')).toEqual([
+      { path: 'rules[1].threshold', message: expect.stringMatching(/^Too big: .* \(line 12\)$/) },
+      { path: 'rules[2].threshold', message: 'required (line 14)' },
+      { path: 'rules[2].treshold', message: 'unknown field (line 17)' },
+      { path: 'rules[3].severity', message: 'required (line 19)' },
+    ])
+    // Checks across fields and rules, after the schema: the line of the field they name.
+    const crossed = text.replace('threshold: 2.5', 'threshold: 0.5').replace('treshold', 'threshold')
+    expect(errorsOf(crossed.replace('threshold: 3\n', 'threshold: 3\n    severity: info\n'), 'yaml')).toEqual(
+      [{ path: 'rules[3].id', message: 'duplicate rule id "cn_tone" (first at rules[0]) (line 19)' }],
+    )
+  })
+
   it('refuses a file beyond the size limit before parsing it', () => {
     const errors = errorsOf(' '.repeat(ALERTING_DEFAULTS.maxFileChars + 1))
     expect(errors[0]?.message).toMatch(/longer than/)

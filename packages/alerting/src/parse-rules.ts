@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Dimension } from '@tradepulse/contracts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
-import { type ConfigError, type ConfigFormat, issuesToErrors, parseText } from './parse-text.ts'
+import { type ConfigError, type ConfigFormat, issuesToErrors, parseText, withLines } from './parse-text.ts'
 import { type IndicatorRule, type Rule, RulesFile } from './rule-schema.ts'
 
 /** Parsed, validated rules with the versions every alert they make will carry. */
@@ -238,12 +238,13 @@ export function parseRules(
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
   const result = RulesFile.safeParse(parsed.value)
-  if (!result.success) return { ok: false, errors: issuesToErrors(result.error.issues, parsed.value) }
+  if (!result.success)
+    return { ok: false, errors: withLines(issuesToErrors(result.error.issues, parsed.value), parsed.lineOf) }
   const rules = result.data.rules.map(normalise)
   // The schema passed: `rules` is a list of objects, in the order of the parsed ones.
   const given = (parsed.value as { rules: Record<string, unknown>[] }).rules
   const errors = crossCheck(rules, options, (i, field) => given[i]?.[field] !== undefined)
-  if (errors.length > 0) return { ok: false, errors }
+  if (errors.length > 0) return { ok: false, errors: withLines(errors, parsed.lineOf) }
   const version = result.data.version
   const hash = createHash('sha256').update(JSON.stringify(rules)).digest('hex').slice(0, 12)
   return { ok: true, version, rulesVersion: `${version}+${hash}`, rules }

@@ -1,4 +1,4 @@
-import { parseDocument } from 'yaml'
+import { isAlias, isCollection, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
@@ -7,7 +7,14 @@ export type ConfigFormat = 'yaml' | 'json'
 /** One reason a rules or desks file was refused: the field (`rules[3].threshold`) and why. */
 export type ConfigError = { path: string; message: string }
 
-export type TextParseResult = { ok: true; value: unknown } | { ok: false; errors: ConfigError[] }
+export type TextParseResult =
+  | {
+      ok: true
+      value: unknown
+      /** The line of the text a field path (`rules[3].threshold`) names, when the format keeps lines (YAML). */
+      lineOf?: (path: string) => number | undefined
+    }
+  | { ok: false; errors: ConfigError[] }
 
 const ROOT = '(root)'
 
@@ -44,7 +51,8 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
     return repeated ? { ok: false, errors: [repeated] } : { ok: true, value }
   }
   // uniqueKeys catches a key written twice in one mapping, which YAML would otherwise resolve silently.
-  const doc = parseDocument(text, { uniqueKeys: true })
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { uniqueKeys: true, lineCounter })
   if (doc.errors.length > 0) {
     return {
       ok: false,
@@ -57,7 +65,18 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
   }
   try {
     // maxAliasCount bounds alias expansion ("billion laughs").
-    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown }
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown
+    const lineOf = (path: string) => {
+      // The node the path names, else its nearest ancestor there is (a missing field: its mapping).
+      let node: Node | null = doc.contents
+      for (const [, index, key] of path.matchAll(/\[(\d+)\]|\.?([^.[]+)/g)) {
+        const child: unknown = isCollection(node) ? node.get(index ?? key, true) : undefined
+        if (!child) break
+        node = isAlias(child) ? (child.resolve(doc) ?? null) : (child as Node)
+      }
+      return node?.range ? lineCounter.linePos(node.range[0]).line : undefined
+    }
+    return { ok: true, value, lineOf }
   } catch (err) {
     return { ok: false, errors: [{ path: ROOT, message: `invalid YAML: ${(err as Error).message}` }] }
   }
@@ -122,6 +141,18 @@ function repeatedJsonKey(text: string): ConfigError | undefined {
     }
   }
   return undefined
+}
+
+/**
+ * Each error with the line of the field it names, when the text keeps lines (YAML): `rules[17]` is no
+ * help in a file of 300 lines. Errors about the whole file are left as they are.
+ */
+export function withLines(errors: ConfigError[], lineOf: ((path: string) => number | undefined) | undefined) {
+  if (!lineOf) return errors
+  return errors.map((e) => {
+    const line = e.path === ROOT ? undefined : lineOf(e.path)
+    return line === undefined ? e : { ...e, message: `${e.message} (line ${line})` }
+  })
 }
 
 /** The value at a path of the parsed input, or undefined when any step is missing. */

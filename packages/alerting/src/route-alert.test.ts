@@ -116,6 +116,13 @@ describe('parseDesks', () => {
     ])
   })
 
+  it('names the line of a refused field in a YAML desks file', () => {
+    const r = parseDesks(desksYaml.replace('minSeverity: warning', 'minSeverity: urgent'), 'yaml')
+    expect(r.ok ? [] : r.errors).toEqual([
+      { path: 'desks[1].minSeverity', message: expect.stringMatching(/ \(line 11\)$/) },
+    ])
+  })
+
   it('keeps the webhook as given', () => {
     const webhook = { url: 'https://hooks.example.com/t', secretEnv: 'DESK_T_SECRET' }
     const r = parseDesks(JSON.stringify({ version: '1', desks: [{ id: 'a', webhook }] }), 'json')
