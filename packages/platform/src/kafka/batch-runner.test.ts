@@ -443,3 +443,88 @@ describe('batch runner stopped while its start waits on Kafka', () => {
     })
   })
 })
+
+describe('batch runner health while it stops', () => {
+  /** A Kafka whose consumer joins at run and whose disconnect waits for `finish` (a graceful stop draining). */
+  function drainingKafka() {
+    let emit: (event: string, e: unknown) => void = () => {}
+    let finished = false
+    let finish: () => void = () => {
+      finished = true
+    }
+    const kafka = {
+      consumer: () => {
+        const listeners = new Map<string, ((e: unknown) => void)[]>()
+        emit = (event, e) => {
+          for (const fn of listeners.get(event) ?? []) fn(e)
+        }
+        return {
+          events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
+          on(event: string, fn: (e: unknown) => void) {
+            listeners.set(event, [...(listeners.get(event) ?? []), fn])
+          },
+          async connect() {},
+          async subscribe() {},
+          async run() {
+            emit('join', { payload: { memberAssignment: { in: [0] } } })
+          },
+          pause() {},
+          disconnect: () =>
+            new Promise<void>((resolve) => {
+              if (finished) resolve()
+              finish = resolve
+            }),
+        }
+      },
+    } as unknown as Kafka
+    const fakeProducer: TradepulseProducer = {
+      connect: async () => {},
+      disconnect: async () => {},
+      sendBatch: async () => [],
+    }
+    return { kafka, fakeProducer, finish: () => finish(), crash: (e: unknown) => emit('crash', e) }
+  }
+
+  it('is stopping (degraded, not ready) while a graceful stop drains, so /healthz stays 200', async () => {
+    // A SIGTERM's stop reported failed ("not running") for as long as the drain took (up to
+    // SHUTDOWN_DEADLINE_MS): /healthz 503, a liveness probe's failure for a worker doing as it was told.
+    const { kafka, fakeProducer, finish } = drainingKafka()
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    await runner.start()
+    expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+    const stopping = runner.stop()
+    expect(await runner.health()).toEqual({ status: 'degraded', ready: false, detail: 'stopping' })
+    finish()
+    await stopping
+    expect(await runner.health()).toMatchObject({ status: 'failed', ready: false, detail: 'not running' })
+  })
+
+  it('stays failed with its reason while a stop after a fault drains', async () => {
+    const { kafka, fakeProducer, finish, crash } = drainingKafka()
+    const runner = createBatchRunner(
+      kafka,
+      fakeProducer,
+      async () => [],
+      cfg,
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    await runner.start()
+    crash({ payload: { error: new TypeError('a bug'), restart: false, groupId: 'g' } })
+    const stopping = runner.stop()
+    expect(await runner.health()).toMatchObject({
+      status: 'failed',
+      ready: false,
+      detail: expect.stringMatching(/^consumer crashed/),
+    })
+    finish()
+    await stopping
+  })
+})

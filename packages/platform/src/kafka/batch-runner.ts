@@ -273,6 +273,8 @@ export function createBatchRunner(
   // failed, so a liveness probe does not restart a slow start.
   let startCalled = false
   let stopping: Promise<void> | undefined
+  /** Whether the stop has finished (the consumer and producer disconnected). */
+  let stopped = false
   /**
    * A crash at the first join that kafkajs does not restart from (a refusal of the session timeout or the
    * credentials, a fault it takes as final): the start fails with it.
@@ -1271,6 +1273,7 @@ export function createBatchRunner(
         }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
         await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+        stopped = true
       })()
       return stopping
     },
@@ -1282,9 +1285,15 @@ export function createBatchRunner(
     },
     health: async () => {
       if (!running) {
-        return startCalled
-          ? { status: 'failed', ready: false, detail: 'not running' }
-          : { status: 'degraded', ready: false, detail: 'starting' }
+        if (!startCalled) return { status: 'degraded', ready: false, detail: 'starting' }
+        // A stop draining (a SIGTERM's, up to SHUTDOWN_DEADLINE_MS) is the worker doing as told, not a
+        // failure for a liveness probe to act on; a stop after a fault keeps saying the fault.
+        if (stopping && !stopped) {
+          return state.status === 'failed'
+            ? { status: 'failed', ready: false, detail: state.detail }
+            : { status: 'degraded', ready: false, detail: 'stopping' }
+        }
+        return { status: 'failed', ready: false, detail: 'not running' }
       }
       if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
         return {
