@@ -192,6 +192,29 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     ])
     expect(lines[6]).toMatchObject({ id: 'long', scores: { tariff: { label: 'negative' } }, truncated: true })
   })
+  it('refuses a line naming id, headline or body twice, as ingest does (schema_invalid), where it scored the last', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        [
+          '{"id":"h","headline":"Tariffs lifted","headline":"US raises tariffs on steel"}',
+          '{"id":"b","headline":"US raises tariffs","body":"a","\u0062ody":"b"}',
+          '{"id":"x","id":"y","headline":"US raises tariffs"}',
+          // Other fields are ignored, a key given twice inside them too; a nested "headline" is no field.
+          '{"id":"ok","headline":"US raises tariffs","meta":{"headline":"a","headline":"b"}}',
+        ].join('\n'),
+      ]),
+    )
+    const twice = (key: string) =>
+      `${key}: key given more than once in one object (JSON.parse would keep the last silently) (schema_invalid)`
+    expect(counts).toEqual({ ok: 1, bad: 3 })
+    expect(lines.slice(0, 3)).toEqual([
+      { id: 'h', line: 1, error: twice('headline') },
+      { id: 'b', line: 2, error: twice('body') },
+      // Which of two ids the line meant no one can tell: none is named, as on ingest's dead letter.
+      { id: null, line: 3, error: twice('id') },
+    ])
+    expect(lines[3]).toMatchObject({ id: 'ok', scores: { tariff: { label: 'negative' } } })
+  })
   it('answers a line that is not valid UTF-8 with an error line naming it, and goes on', async () => {
     const { counts, lines } = await scored(
       Readable.from([

@@ -10,7 +10,7 @@ import {
   ingestConfigShape,
   parseRawRecord,
 } from '@tradepulse/ingest'
-import { formatIssues, loadConfig } from '@tradepulse/platform'
+import { formatIssues, loadConfig, topLevelKeyCount } from '@tradepulse/platform'
 import { scoreHeadline, scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
@@ -25,6 +25,9 @@ const NdjsonInput = z.object({
   headline: z.string(),
   body: z.string().optional(),
 })
+
+/** The fields scored; a line naming one twice is refused, as ingest refuses such a record. */
+const TAKEN_FIELDS = ['id', 'headline', 'body'] as const
 
 /**
  * The variables score reads, as the workers read them (loadConfig: a blank one counts as unset): the
@@ -135,7 +138,14 @@ export async function scoreNdjson(
     try {
       if (!('text' in l)) throw new Error(l.error)
       const json = JSON.parse(l.text) as unknown
-      if (json && typeof json === 'object' && 'id' in json) id = (json as { id: unknown }).id
+      // A field named twice: JSON.parse keeps the last silently, where ingest refuses the record.
+      const twice = TAKEN_FIELDS.find((key) => topLevelKeyCount(l.text, key) > 1)
+      if (json && typeof json === 'object' && 'id' in json && twice !== 'id')
+        id = (json as { id: unknown }).id
+      if (twice)
+        throw new Error(
+          `${twice}: key given more than once in one object (JSON.parse would keep the last silently) (schema_invalid)`,
+        )
       const parsed = NdjsonInput.safeParse(json)
       if (!parsed.success) {
         throw new Error(formatIssues(parsed.error))
