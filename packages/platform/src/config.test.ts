@@ -56,6 +56,17 @@ describe('loadConfig', () => {
     expect(err).toThrow(/WEBHOOK_SECRET: .*\(got \[redacted\]\)/)
     expect(err).not.toThrow(/S3cr|short-but/)
   })
+  it('refuses a REDIS_URL whose path is no database number, naming it without the password', () => {
+    // ioredis sends SELECT with the path as a number: /abc sent SELECT NaN and the worker died on an
+    // uncaught reply error naming nothing; /-1 failed its SELECT and went on in database 0 (another
+    // deployment's keys), /1.5 and /2/x used databases 1 and 2.
+    for (const path of ['/abc', '/-1', '/1.5', '/2/x', '/0x1'])
+      expect(refusal({ REDIS_URL: `redis://:s3cret@redis.prod:6379${path}` })).toBe(
+        `invalid configuration:\n  REDIS_URL: the path is a database number (redis://host:6379/2) or nothing (got "redis://[redacted]@redis.prod:6379${path}")`,
+      )
+    for (const url of ['redis://h:6379', 'redis://h:6379/', 'rediss://u:p@h:6380/15', 'redis://h/0'])
+      expect(loadConfig(BaseConfig, { REDIS_URL: url }).REDIS_URL).toBe(url)
+  })
   it('refuses a broker port out of range and a heartbeat not below the session timeout, naming them', () => {
     expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:9092,b:99999' })).toThrow(
       /KAFKA_BROKERS: "b:99999" has a port outside 1 to 65535 \(got "a:9092,b:99999"\)/,

@@ -268,6 +268,11 @@ export const baseConfigShape = {
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
+    // ioredis takes the path as the database to SELECT: /abc sent SELECT NaN (the worker died on an uncaught
+    // reply), /-1 failed its SELECT and went on in database 0, /1.5 and /2/x used databases 1 and 2.
+    .refine((url) => !URL.canParse(url) || /^(?:\/[0-9]{0,9})?$/.test(new URL(url).pathname), {
+      message: 'the path is a database number (redis://host:6379/2) or nothing',
+    })
     .default(DEFAULT_REDIS_URL)
     .describe('Redis server URL'),
   REDIS_KEY_PREFIX: z
