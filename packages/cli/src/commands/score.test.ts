@@ -282,6 +282,19 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     const good = await run(['--ndjson'], '{"id":"x","headline":"EU lifts duties on US whiskey"}\n\n')
     expect([good.code, good.stderr, good.stdout.trim().split('\n').length]).toEqual([0, '', 1])
   })
+  it('--ndjson refuses a headline or --body given as well in one line (exit 78), where it dropped them unseen', async () => {
+    const input = '{"id":"x","headline":"EU lifts duties on US whiskey"}\n'
+    const words = await run(['--ndjson', 'US raises tariffs on steel'], input)
+    expect([words.code, words.stdout]).toEqual([78, ''])
+    expect(words.stderr).toBe(
+      'tradepulse: score: --ndjson reads the headlines from stdin: give no headline as well (see tradepulse score --help)\n',
+    )
+    const body = await run(['--ndjson', '--body', 'Duties rise'], input)
+    expect([body.code, body.stdout]).toEqual([78, ''])
+    expect(body.stderr).toBe(
+      'tradepulse: score: --body is for one headline given as an argument: with --ndjson give each line a "body" (see tradepulse score --help)\n',
+    )
+  })
   it('--ndjson: scores a CR-ended input joined to a file with a byte-order mark line by line', async () => {
     const r = await run(
       ['--ndjson'],

@@ -10,7 +10,7 @@ import {
   ingestConfigShape,
   parseRawRecord,
 } from '@tradepulse/ingest'
-import { formatIssues, loadConfig, topLevelKeyCount } from '@tradepulse/platform'
+import { formatIssues, loadConfig, TradepulseError, topLevelKeyCount } from '@tradepulse/platform'
 import { scoreHeadline, scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
@@ -198,18 +198,29 @@ export function scoreOne(
   }
 }
 
+const usage = (message: string) =>
+  new TradepulseError('CONFIG_INVALID', `score: ${message} (see tradepulse score --help)`)
+
 export function registerScore(program: Command): void {
   program
     .command('score')
     .description('score a headline (or NDJSON lines on stdin with --ndjson) and explain the scores')
     .argument('[headline...]', 'the headline text')
-    .option('--body <text>', 'body text scored together with the headline')
+    .option(
+      '--body <text>',
+      'body text scored together with the headline (with --ndjson: each line\'s "body")',
+    )
     .option(
       '--ndjson',
       `read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line, or one the scorer gives a result that breaks the ScoredHeadline contract, gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
     )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
+      // --ndjson reads stdin only: a headline or body given as well would be dropped unseen.
+      if (opts.ndjson && words.length > 0)
+        throw usage('--ndjson reads the headlines from stdin: give no headline as well')
+      if (opts.ndjson && opts.body !== undefined)
+        throw usage('--body is for one headline given as an argument: with --ndjson give each line a "body"')
       const config = loadConfig(ScoreConfig, process.env)
       const scorer = scorerFromConfig(config)
       const limits: IngestLimits = {
