@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fullRebuildSince, parseAsOf, rebuildSinceWarning, resolveAsOf } from './indicators.ts'
+import { fullRebuildSince, parseAsOf, parseDuration, rebuildSinceWarning, resolveAsOf } from './indicators.ts'
 
 describe('--as-of', () => {
   const now = () => Date.parse('2026-03-02T00:00:00Z')
@@ -48,6 +48,15 @@ describe('rebuild --since', () => {
     })
     // A grace of a day reaches a day further.
     expect(fullRebuildSince({ AGGREGATOR_GRACE_MS: DAY }).text).toBe('9d')
+  })
+
+  it('refuses a span of nothing, which replayed nothing and switched readers to an empty namespace', () => {
+    expect(parseDuration('90m')).toBe(5_400_000)
+    expect(parseDuration('1.5h')).toBe(5_400_000)
+    for (const text of ['0m', '0d', '0.0001ms', '0.0s'])
+      expect(() => parseDuration(text), text).toThrow(
+        `--since: a duration above 0, got ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
+      )
   })
 
   it('warns of a shorter one, saying what differs and what to use, and of no other', () => {

@@ -39,7 +39,15 @@ export function parseDuration(text: string, flag = '--since'): number {
       'CONFIG_INVALID',
       `${flag}: not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
     )
-  return Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
+  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
+  // A span of nothing replays nothing: a rebuild would switch readers to an empty namespace and clear
+  // the one they read.
+  if (ms < 1)
+    throw new TradepulseError(
+      'CONFIG_INVALID',
+      `${flag}: a duration above 0, got ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
+    )
+  return ms
 }
 
 const DAY_MS = UNIT_MS.d!
