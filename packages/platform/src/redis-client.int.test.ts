@@ -323,3 +323,30 @@ describe('Redis health on /readyz, as anyone who reaches the port reads it', () 
     expect(lines.filter((l) => l.level >= 40)).toEqual([])
   })
 })
+
+describe('createRedis with a database the server does not have', () => {
+  it('runs no command in database 0: they fail, health says why, the log names REDIS_URL', async () => {
+    // ioredis logs a SELECT the server refuses (REDIS_URL=redis://host:6379/99 with 16 databases) and
+    // goes on with the connection in database 0: the worker wrote its keys among another deployment's.
+    const { host, port } = redisTarget()
+    const { log, lines } = createCapturingLogger()
+    const redis = createRedis(`redis://${host}:${port}/9999`, log, 'probe', { timeoutMs: 2_000 })
+    const db0 = createRedis(`redis://${host}:${port}/0`, createLogger({ level: 'silent' }), 'probe-db0')
+    const key = `tp-test:wrong-db:${randomBytes(6).toString('hex')}`
+    try {
+      await expect(redis.set(key, 'x')).rejects.toThrow()
+      expect(await db0.exists(key)).toBe(0)
+      const health = await redisHealth(redis)()
+      expect(health).toMatchObject({
+        status: 'degraded',
+        ready: false,
+        detail: expect.stringContaining('database refused'),
+      })
+      expect(lines.find((l) => l.level === 50)?.msg).toMatch(/REDIS_URL/)
+    } finally {
+      await db0.del(key)
+      await closeRedis(db0)
+      redis.disconnect()
+    }
+  })
+})

@@ -9,6 +9,9 @@ import type { Logger } from './logger.ts'
  */
 const CONNECTIONS = new WeakMap<Redis, { log: Logger; downReason?: string }>()
 
+/** The health detail of a client whose database the server refused (REDIS_URL's path). */
+const DATABASE_REFUSED = 'database refused (REDIS_URL)'
+
 /**
  * The one Redis client factory. Commands fail fast while Redis is down (two retries), so the batch
  * runner sees an infrastructure fault and pauses instead of piling work into an offline queue;
@@ -48,11 +51,26 @@ export function createRedis(
   const connection: { log: Logger; downReason?: string } = { log }
   CONNECTIONS.set(redis, connection)
   redis.on('error', (err) => {
+    // ioredis reports a SELECT of the URL's database that the server refuses (out of its `databases`) and
+    // goes on with the connection in database 0, where the worker would read and write among another
+    // deployment's keys. Reported here during the connection's setup, before any command of ours is
+    // sent: the connection is closed for good instead, its commands fail, and the health says why.
+    if ((err as { command?: { name?: unknown } }).command?.name === 'select') {
+      if (connection.downReason !== DATABASE_REFUSED)
+        log.error(
+          { err, db: redis.options.db },
+          `Redis refused the database of REDIS_URL (${redis.options.db}); not using it, as its commands would run in database 0: give a database the server has (its databases setting), or none`,
+        )
+      connection.downReason = DATABASE_REFUSED
+      redis.disconnect(false)
+      return
+    }
     const reason = faultReason(err)
     if (reason !== connection.downReason) log.warn({ err, reason }, 'Redis connection error')
     connection.downReason = reason
   })
   redis.on('ready', () => {
+    if (connection.downReason === DATABASE_REFUSED) return
     if (connection.downReason !== undefined) log.info('Redis connection restored')
     delete connection.downReason
   })
