@@ -3077,3 +3077,32 @@ describe('issue #3: round 39, probe 30 (grammar varied)', () => {
     expect(tariff('Global economy in tatters').label).toBeNull()
   })
 })
+
+describe('issue #3: round 39, probe 31 (market news)', () => {
+  tariffCases([
+    // Not hesitating is doing.
+    ['Mnuchin: U.S. will not hesitate to put tariffs on additional Chinese goods', 'negative'],
+    ["U.S. won't hesitate to impose more tariffs, Ross says", 'negative'],
+  ] as [string, string][])
+  it.each([
+    // A supply that stays short: "remain" alone had read it as more supply.
+    ['Chip supply remains tight', 'negative'],
+    ['Intel says chip supply for personal computers remains tight', 'negative'],
+    ['Chip supply remains ample', 'positive'],
+    // A carmaker's name lands nothing ("land + shipments").
+    ['Jaguar Land Rover halts shipments to U.S. in response to Trump tariffs', 'negative'],
+    // Miners striking is a stoppage, no deal struck.
+    ['Copper jumps on supply fears as Chilean mine workers strike', 'negative'],
+    // A canal's limits lifted.
+    ['Panama Canal lifts draft limits as water levels recover', 'positive'],
+    ['Panama Canal imposes draft limits amid drought', 'negative'],
+    // A supply condition after an input heads the phrase: the shortage eases, not the input's price.
+    ['China eases rare earth shortage', 'positive'],
+    ['China approves rare earth export licenses, easing auto industry magnet shortage', 'positive'],
+  ])('%s → supply %s', (h, want) => {
+    expect(supply(h).label).toBe(want)
+  })
+  it('a shortage named after staff cuts is no shortage cut', () => {
+    expect(supply("Sainsbury's blames staff cuts and UK heatwave for stock shortages").label).toBe('negative')
+  })
+})

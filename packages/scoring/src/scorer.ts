@@ -2015,6 +2015,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         rightD = gap - (tradeSubject ? amountTokens(end, itS[r] as number) : 0) + (pred.policy ? 0 : penalty)
         // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
         // the waivers): the verb takes the head, and the nouns before it only name what it covers.
+        // A supply condition after an input likewise ("eases rare earth shortage": the shortage eases).
         // So is one with a plain noun inside ("scales back chip tool curbs"): a measure one plain word on
         // from a noun that names no act when bare (a good, not a relief: "extends tariff pause citing").
         while (
@@ -2022,7 +2023,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           itClause[right + 1] === clause &&
           (itS[right + 1] === itE[right] || itS[right + 1] === (itE[right] as number) + 1) &&
           bindable(pred, right + 1) &&
-          targetAt(itIdx[right + 1] as number).tariff !== 0 &&
+          (targetAt(itIdx[right + 1] as number).tariff !== 0 ||
+            // (A supply condition right after a good heads it too: "eases rare earth shortage".)
+            (itS[right + 1] === itE[right] &&
+              targetAt(itIdx[right] as number).supply !== 0 &&
+              targetAt(itIdx[right] as number).bare === 0 &&
+              targetAt(itIdx[right + 1] as number).supply !== 0 &&
+              targetAt(itIdx[right + 1] as number).polarity !== 0)) &&
           (itS[right + 1] === itE[right] ||
             (targetAt(itIdx[right + 1] as number).polarity < 0 &&
               targetAt(itIdx[right] as number).bare === 0 &&

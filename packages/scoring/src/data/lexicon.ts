@@ -1901,6 +1901,11 @@ export const TARGETS = [
       'n port congestion',
       'n congestion',
       'n shipping disruption',
+      // A canal's limits on ships ("Panama Canal lifts draft limits as water levels recover").
+      'n draft limit',
+      'n draft restriction',
+      'n transit limit',
+      'n transit restriction',
       // Attacks on shipping and the detours they force ("Houthi attacks force shipping giants to avoid
       // Red Sea", "ships divert around the Cape of Good Hope"). What shipping costs is in shipping_cost.
       ...['red sea', 'the red sea', 'suez', 'the suez canal', 'suez canal'].map((sea) => `v avoid ${sea}`),
@@ -1927,6 +1932,10 @@ export const TARGETS = [
       // threatens supply"): the stoppage, never "strike" as in striking a deal.
       'dockworkers strike',
       'dock workers strike',
+      'mine workers strike',
+      'miners strike',
+      'auto workers strike',
+      'port workers strike',
       'dockers strike',
       'n dockworker strike',
       'truckers strike',
@@ -3570,6 +3579,23 @@ export const PREDICATES = [
       'v meet opposition',
       'v drag its feet',
       'v drag their feet',
+      // A supply or a port that stays short or jammed ("chip supply remains tight", "ports remain
+      // congested"): "remain" alone is more of what it names.
+      ...['remain', 'stay'].flatMap((v) =>
+        [
+          'tight',
+          'scarce',
+          'short',
+          'in short supply',
+          'limited',
+          'strained',
+          'stretched',
+          'snarled',
+          'disrupted',
+          'clogged',
+          'congested',
+        ].map((a) => `v ${v} ${a}`),
+      ),
       // Made a weapon of ("may weaponise rare earth exports", "weaponizing tariffs"): used against a
       // partner, whichever side the thing stands on.
       'v weaponize',
@@ -6431,6 +6457,12 @@ export const INERT = [
     'respond',
     'issue',
   ].map((verb) => `yet to ${verb}`),
+  // A carmaker's name: no goods landed ("Jaguar Land Rover halts shipments to U.S.").
+  'jaguar land rover',
+  'land rover',
+  // Not hesitating is doing: "will not hesitate to put tariffs on" puts them.
+  'not hesitate to',
+  'not hesitate',
   // A firm named by its trade ("sanctions on Chinese shipping giant COSCO"): no goods shipped.
   'shipping giant',
   'shipping giants',
