@@ -20,6 +20,20 @@ describe('README configuration table', () => {
     expect(table).toMatch(/\| `KAFKA_BROKERS` \| `\["127.0.0.1:9092"\]` \| all \|/)
     expect(table).toMatch(/\| `INGEST_DEDUP_WINDOW_MS` \| `86400000` \| ingest \|/)
   })
+  it("gives a worker's own description of a shared variable beside the common one, as its own default", () => {
+    const row = (name: string) =>
+      renderConfigTable()
+        .split('\n')
+        .find((l) => l.startsWith(`| \`${name}\` |`))
+    expect(row('KAFKA_PARTITIONS_CONCURRENCY')).toMatch(
+      /\| all \| partitions handled at once per worker: .*; scorer, aggregator: partitions handled at once \(set it to the partitions one worker is assigned\) \|$/,
+    )
+    expect(row('KAFKA_MAX_BYTES_PER_PARTITION')).toMatch(
+      /\| fetch size per partition; aggregator: fetch size per partition \(a scored headline is about 1 KB; .*\) \|$/,
+    )
+    // One description for all: shown once.
+    expect(row('KAFKA_BROKERS')).not.toMatch(/; (ingest|scorer|aggregator|alerter|gateway)(, \w+)*: /)
+  })
   it('says "unchanged" and leaves the file alone when the table is up to date', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'config-docs-')), 'README.md')
     writeFileSync(file, `# x\n${CONFIG_BEGIN}\nold table\n${CONFIG_END}\n`)

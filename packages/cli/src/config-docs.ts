@@ -11,17 +11,28 @@ export const CONFIG_END = '<!-- config-table:end -->'
 /** The README's configuration table: every environment variable any worker reads, from the zod schemas. */
 const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 
+/** The value most workers give (the first such, on a tie). */
+function mostCommon(byWorker: Map<string, string>): string {
+  const counts = new Map<string, number>()
+  for (const v of byWorker.values()) counts.set(v, (counts.get(v) ?? 0) + 1)
+  return [...counts].sort((a, b) => b[1] - a[1])[0]![0]
+}
+
 export function renderConfigTable(): string {
-  const rows = new Map<string, { description: string; defaults: Map<string, string>; workers: string[] }>()
+  const rows = new Map<
+    string,
+    { descriptions: Map<string, string>; defaults: Map<string, string>; workers: string[] }
+  >()
   for (const [worker, { config }] of Object.entries(WORKERS)) {
     for (const v of describeConfig(config as z.ZodObject)) {
       const row = rows.get(v.name) ?? {
-        description: v.description,
+        descriptions: new Map<string, string>(),
         defaults: new Map<string, string>(),
         workers: [] as string[],
       }
       row.workers.push(worker)
       row.defaults.set(worker, v.default)
+      row.descriptions.set(worker, v.description)
       rows.set(v.name, row)
     }
   }
@@ -36,13 +47,17 @@ export function renderConfigTable(): string {
     const workers = r.workers.length === all ? 'all' : r.workers.join(', ')
     // A worker may override a shared default (the aggregator takes larger batches): the most common
     // default first, then each worker's own.
-    const counts = new Map<string, number>()
-    for (const d of r.defaults.values()) counts.set(d, (counts.get(d) ?? 0) + 1)
-    const common = [...counts].sort((a, b) => b[1] - a[1])[0]![0]
+    const common = mostCommon(r.defaults)
     const own = [...r.defaults].filter(([, d]) => d !== common).map(([w, d]) => `${w}: ${shown(d)}`)
     const def =
       common || own.length > 0 ? `${shown(common)}${own.length > 0 ? ` (${own.join(', ')})` : ''}` : ''
-    lines.push(`| \`${name}\` | ${def} | ${workers} | ${r.description.replaceAll('|', '\\|')} |`)
+    // A worker may describe it in its own terms (the scorer's partitions: set it to those assigned): the
+    // most common description, then each other with the workers that give it, which were left out.
+    const said = mostCommon(r.descriptions)
+    const others = new Map<string, string[]>()
+    for (const [w, d] of r.descriptions) if (d !== said) others.set(d, [...(others.get(d) ?? []), w])
+    const description = [said, ...[...others].map(([d, ws]) => `${ws.join(', ')}: ${d}`)].join('; ')
+    lines.push(`| \`${name}\` | ${def} | ${workers} | ${description.replaceAll('|', '\\|')} |`)
   }
   return lines.join('\n')
 }
