@@ -3031,14 +3031,16 @@ describe('issue #3: round 39 (session 34)', () => {
     ['Canada could be left out of new NAFTA, U.S. officials say', 'negative'],
     ['Mexico excluded from trade deal', 'negative'],
     ['EU steel excluded from new U.S. tariffs', 'positive'],
-    // A market reopened or closed to a partner's goods.
-    ['China reopens market to Argentine beef', 'positive'],
-    ['China to reopen its market to Canadian canola', 'positive'],
-    ['China closes market to Canadian canola', 'negative'],
-    // A hearing is a procedure: the verb after it sets the hearing, not the measure.
+    // A market reopened to a partner's goods: the verb takes them; to traders or tourists, no trade.
+    ['Saudi Arabia reopens markets to Qatari imports', 'positive'],
+    ['NYSE reopens its market to floor traders', null],
+    // A hearing is a procedure: the verb after it sets the hearing, not the measure (nor the measure it
+    // is on).
     ['Tariff hearings begin in Washington', 'neutral'],
     ['Trade dispute hearing set for May', 'neutral'],
-  ] as [string, string][])
+    ['Trade hearing on Chinese tariffs set for June', 'neutral'],
+    ['WTO hearing on U.S. steel tariffs opens in Geneva', 'neutral'],
+  ] as [string, string | null][])
   it('a hearing set is no measure set', () => {
     const cues = score('Trade dispute hearing set for May').explanation.map((c) => c.cue)
     expect(cues).not.toContain('set + trade dispute')
@@ -3066,12 +3068,8 @@ describe('issue #3: round 39, probe 30 (grammar varied)', () => {
     // Collapsed, said after it.
     ['Trade truce in tatters as U.S. accuses China of violating Geneva deal', 'negative'],
     ['Trade deal in tatters', 'negative'],
-    // Licensing of exports imposed is a control; eased, relief.
-    ['China imposes export licensing on seven rare earth elements', 'negative'],
-    ['U.S. eases export licensing for chips to Gulf states', 'positive'],
-    // Refused after what was asked.
-    ['Request for tariff relief on Canadian lumber rejected by Commerce', 'negative'],
-    ['Trade deal rejected by European Parliament', 'negative'],
+    // (Refusals said after an offer to cut were tried and dropped: the cut offered is what is refused.)
+    ['EU offer to cut car tariffs rejected by Washington', 'negative'],
   ] as [string, string][])
   it('a collapse of no trade is no trade news', () => {
     expect(tariff('Global economy in tatters').label).toBeNull()
@@ -3091,16 +3089,17 @@ describe('issue #3: round 39, probe 31 (market news)', () => {
     ['Chip supply remains ample', 'positive'],
     // A carmaker's name lands nothing ("land + shipments").
     ['Jaguar Land Rover halts shipments to U.S. in response to Trump tariffs', 'negative'],
-    // Miners striking is a stoppage, no deal struck.
-    ['Copper jumps on supply fears as Chilean mine workers strike', 'negative'],
-    // A canal's limits lifted.
-    ['Panama Canal lifts draft limits as water levels recover', 'positive'],
-    ['Panama Canal imposes draft limits amid drought', 'negative'],
+    // A courier strike is a stoppage.
+    ['NHS blood deliveries could be hit by courier strike', 'negative'],
     // A supply condition after an input heads the phrase: the shortage eases, not the input's price.
     ['China eases rare earth shortage', 'positive'],
     ['China approves rare earth export licenses, easing auto industry magnet shortage', 'positive'],
   ])('%s → supply %s', (h, want) => {
     expect(supply(h).label).toBe(want)
+  })
+  it('"strike" strikes only what follows it: workers striking at a mine strike no deal there', () => {
+    expect(supply('Copper jumps on supply fears as Chilean mine workers strike').label).not.toBe('positive')
+    expect(tariff('U.S., China strike trade deal').label).toBe('positive')
   })
   it('a shortage named after staff cuts is no shortage cut', () => {
     expect(supply("Sainsbury's blames staff cuts and UK heatwave for stock shortages").label).toBe('negative')

@@ -1859,7 +1859,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // said of its head, the trade or supply condition before the preposition, not of what that covers.
     if (left > 0 && itBound[left] === 0) {
       const h = headBeforePrep(pred, left, k)
-      if (h >= 0) {
+      if (h === -2) {
+        itBound[left] = 3
+        left = -1
+        leftD = Number.POSITIVE_INFINITY
+      } else if (h >= 0) {
         itBound[left] = 3
         left = h
         leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
@@ -2143,6 +2147,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "put the trade war on hold": the phrase after the object is the act; putting only places it.
     if (t >= 0 && t === right && pred.kind === 'impose' && pausedAfter(t)) t = -1
+    // "as Chilean mine workers strike": "strike" strikes only what follows it ("strike trade deal"); what
+    // stands before it is where the strikers work, no deal struck there.
+    if (t >= 0 && t < k && pred.id === 'progress' && STRIKE_WORDS.has(tb.id[s] as number)) t = -1
     if (t >= 0) {
       itTarget[k] = t
       itBound[t] = 1
@@ -2556,19 +2563,32 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * The head of the noun phrase that item `left` ends, when predicate k follows that phrase (right
    * after it, or past auxiliaries, modals and "to"): a trade or supply target right before a
    * preposition right before `left` ("shortage of chips", "curbs on rare earth exports"), which k may
-   * take and nothing has taken; or -1.
+   * take and nothing has taken; -2 when that head is trade policy of no direction (a hearing), which
+   * the verb is said of and cannot move; or -1.
    */
   function headBeforePrep(pred: PredRole, left: number, k: number): number {
-    const h = left - 1
+    // (Names and places of the phrase first: "hearing on Chinese tariffs".)
+    let a = left
+    while (
+      a > 1 &&
+      it.e[a - 1] === it.s[a] &&
+      ((entInts[(it.idx[a - 1] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0
+    )
+      a--
+    const h = a - 1
     const at = it.e[h] as number
-    if (it.clause[h] !== it.clause[left] || (it.s[left] as number) !== at + 1) return -1
+    if (it.clause[h] !== it.clause[left] || (it.s[a] as number) !== at + 1) return -1
     if (tb.kind[at] !== WORD || (wordFlagsAt(at) & W_PREP) === 0) return -1
     for (let j = it.e[left] as number; j < (it.s[k] as number); j++)
       if (tb.kind[j] !== WORD || ((wordFlagsAt(j) & (W_AUX | W_MODAL)) === 0 && tb.id[j] !== toId)) return -1
     if (((entInts[(it.idx[h] as number) << 4] as number) & F_TARGET) === 0) return -1
-    if (it.predOn[h] === 1 || it.bound[h] !== 0 || !bindable(pred, h)) return -1
+    if (it.predOn[h] === 1 || it.bound[h] !== 0) return -1
     const role = targetAt(it.idx[h] as number)
-    return role.tariff !== 0 || role.supply !== 0 ? h : -1
+    if (role.tariff === 0 && role.supply === 0) return -1
+    // A head of no direction ("Trade hearing on Chinese tariffs set for June"): the verb is said of it
+    // and moves nothing.
+    if (role.polarity === 0) return -2
+    return bindable(pred, h) ? h : -1
   }
 
   function isMeasure(r: number): boolean {

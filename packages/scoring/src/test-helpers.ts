@@ -13,8 +13,8 @@ export function scorerHelpers(scorer: Scorer) {
     tariff,
     supply: (h: string) => score(h).scores.supplyChain,
     market: (h: string) => score(h).scores.market,
-    /** One test per [headline, expected tariff label] pair. */
-    tariffCases(cases: [string, string][]): void {
+    /** One test per [headline, expected tariff label (null: not about trade policy)] pair. */
+    tariffCases(cases: [string, string | null][]): void {
       it.each(cases)('%s → %s', (h, want) => {
         expect(tariff(h).label).toBe(want)
       })

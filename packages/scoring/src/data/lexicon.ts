@@ -497,31 +497,6 @@ export const TARGETS = [
       'v open up its market',
       'v open up its economy',
       'v open its economy',
-      // Reopened to a partner's goods ("China reopens market to Argentine beef"); with "to" only:
-      // "stock market reopens" is a trading day.
-      'v reopen markets',
-      'v reopen its markets',
-      'v reopen its market',
-      'v reopen market to',
-      'v reopen its market to',
-      'v open market to',
-    ],
-  },
-  {
-    // ... and closed to them, the opposite ("China closes market to Canadian canola").
-    id: 'market_closing',
-    polarity: -1,
-    bare: 0.5,
-    dims: { tariff: 0.8 },
-    topic: { tariff: 0.8 },
-    events: {},
-    words: [
-      'v close market to',
-      'v close its market to',
-      'v close markets to',
-      'v close its markets to',
-      'v shut market to',
-      'v shut its market to',
     ],
   },
   {
@@ -743,9 +718,6 @@ export const TARGETS = [
       'n license requirement',
       'n licensing requirement',
       'n licensing rule',
-      // Licensing of exports imposed is the control ("China imposes export licensing on seven rare
-      // earth elements"), not licences granted.
-      'export licensing',
       // A regime or list of licences for exports or strategic goods is the control that requires them
       // ("China to keep rare earth licensing regime in place", "adds graphite to export licence list"),
       // not licences granted. Only so qualified: an alcohol or fishing licence regime is no trade measure.
@@ -1901,11 +1873,6 @@ export const TARGETS = [
       'n port congestion',
       'n congestion',
       'n shipping disruption',
-      // A canal's limits on ships ("Panama Canal lifts draft limits as water levels recover").
-      'n draft limit',
-      'n draft restriction',
-      'n transit limit',
-      'n transit restriction',
       // Attacks on shipping and the detours they force ("Houthi attacks force shipping giants to avoid
       // Red Sea", "ships divert around the Cape of Good Hope"). What shipping costs is in shipping_cost.
       ...['red sea', 'the red sea', 'suez', 'the suez canal', 'suez canal'].map((sea) => `v avoid ${sea}`),
@@ -1932,10 +1899,6 @@ export const TARGETS = [
       // threatens supply"): the stoppage, never "strike" as in striking a deal.
       'dockworkers strike',
       'dock workers strike',
-      'mine workers strike',
-      'miners strike',
-      'auto workers strike',
-      'port workers strike',
       'dockers strike',
       'n dockworker strike',
       'truckers strike',
@@ -3071,12 +3034,6 @@ export const PREDICATES = [
       'left out of',
       'v leave out of',
       'v shut out of',
-      // Refused, said after what was asked ("Request for tariff relief rejected by Commerce", "tariff
-      // plan voted down by Senate"): the relief or the measure does not come.
-      'rejected by',
-      'denied by',
-      'turned down by',
-      'voted down by',
       'v scrap',
       'v end',
       'v eliminate',
