@@ -3045,6 +3045,11 @@ describe('issue #3: round 39 (session 34)', () => {
     const cues = score('Trade dispute hearing set for May').explanation.map((c) => c.cue)
     expect(cues).not.toContain('set + trade dispute')
   })
+  it('the head is found past the goods of the phrase ("ban on chip exports")', () => {
+    expect(tariff('Ban on chip exports lifted').label).toBe('positive')
+    expect(tariff('Ban on rare earth exports lifted').label).toBe('positive')
+    expect(score('Ban on chip exports lifted').explanation.map((c) => c.cue)).toContain('lifted + ban')
+  })
   it('the verb after a noun phrase is said of its head, not of what the head is on or of', () => {
     expect(supply('Shortage of chips eases').label).toBe('positive')
     expect(supply('Shortage of semiconductors worsens').label).toBe('negative')

@@ -2567,14 +2567,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * the verb is said of and cannot move; or -1.
    */
   function headBeforePrep(pred: PredRole, left: number, k: number): number {
-    // (Names and places of the phrase first: "hearing on Chinese tariffs".)
+    // (Names, places and goods of the phrase first: "hearing on Chinese tariffs", "ban on chip exports".)
     let a = left
-    while (
-      a > 1 &&
-      it.e[a - 1] === it.s[a] &&
-      ((entInts[(it.idx[a - 1] as number) << 4] as number) & (F_TARGET | F_PRED)) === 0
-    )
+    while (a > 1 && it.e[a - 1] === it.s[a] && it.predOn[a - 1] !== 1) {
+      const f = entInts[(it.idx[a - 1] as number) << 4] as number
+      if ((f & F_PRED) !== 0) break
+      if ((f & F_TARGET) !== 0) {
+        const g = targetAt(it.idx[a - 1] as number)
+        if (g.bare !== 0 || g.polarity < 0) break
+      }
       a--
+    }
     const h = a - 1
     const at = it.e[h] as number
     if (it.clause[h] !== it.clause[left] || (it.s[a] as number) !== at + 1) return -1
