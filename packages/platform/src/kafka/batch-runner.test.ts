@@ -28,17 +28,41 @@ const refusal = () =>
 const MESSAGE =
   "invalid configuration: KAFKA_SESSION_TIMEOUT_MS=1900000 refused by the Kafka broker (INVALID_SESSION_TIMEOUT): it must lie within the broker's group.min.session.timeout.ms..group.max.session.timeout.ms (usually the defaults, 6000..1800000)"
 
+/** A consumer crash as kafkajs tells it: the error, and whether it restarts the consumer. */
+type Crash = { error: Error; restart: boolean }
+
 /**
- * A Kafka whose consumer crashes at its join (within run) with `crash`, as kafkajs does; with `later`,
- * run joins and the crash comes when `crashNow` is called (a rejoin after the start).
+ * A fake Kafka and producer. Each consumer made is recorded in `made` (its config, whether it is
+ * connected, has run, was disconnected); at run it joins the group (partition 0 of `in`), crashes with
+ * `crash` (a crash at the first join, within run, as kafkajs does) or does nothing. `crashNow` crashes it
+ * later (a rejoin after the start); `fetched` tells of a fetch answered, as kafkajs does after each one.
+ * With `drains`, disconnect waits for `finish` (a graceful stop draining); with `producerWaits`, the
+ * producer's connect waits for `connectProducer` (Kafka slow to answer). `newRunner` makes a runner
+ * over them handling nothing.
  */
-function crashingKafka(crash: { error: Error; restart: boolean }, later = false) {
-  const made: { config: ConsumerConfig; disconnected: boolean }[] = []
+function fakeKafka({
+  atRun,
+  crash,
+  drains = false,
+  producerWaits = false,
+}: {
+  atRun: 'join' | 'crash' | 'nothing'
+  crash?: Crash
+  drains?: boolean
+  producerWaits?: boolean
+}) {
+  const made: { config: ConsumerConfig; connected: boolean; ran: boolean; disconnected: boolean }[] = []
   let emit: (event: string, e: unknown) => void = () => {}
+  const crashNow = () => emit('crash', { payload: { ...crash, groupId: 'g' } })
+  // A finish before the disconnect lets it end at once.
+  let finished = false
+  let finish = () => {
+    finished = true
+  }
   const kafka = {
     consumer(config: ConsumerConfig) {
       const listeners = new Map<string, ((e: unknown) => void)[]>()
-      const state = { config, disconnected: false }
+      const state = { config, connected: false, ran: false, disconnected: false }
       made.push(state)
       emit = (event, e) => {
         for (const fn of listeners.get(event) ?? []) fn(e)
@@ -48,24 +72,40 @@ function crashingKafka(crash: { error: Error; restart: boolean }, later = false)
         on(event: string, fn: (e: unknown) => void) {
           listeners.set(event, [...(listeners.get(event) ?? []), fn])
         },
-        async connect() {},
+        async connect() {
+          state.connected = true
+        },
         async subscribe() {},
         async run() {
-          if (later) emit('join', { payload: { memberAssignment: { in: [0] } } })
-          else emit('crash', { payload: { ...crash, groupId: 'g' } })
+          state.ran = true
+          if (atRun === 'join') emit('join', { payload: { memberAssignment: { in: [0] } } })
+          else if (atRun === 'crash') crashNow()
         },
+        // As kafkajs's, before run.
         pause() {
-          throw new Error('not running')
+          if (!state.ran) throw new Error('not running')
         },
         async disconnect() {
+          if (drains && !finished) {
+            await new Promise<void>((resolve) => {
+              finish = resolve
+            })
+          }
+          state.connected = false
           state.disconnected = true
         },
       }
     },
   } as unknown as Kafka
   const producer = { connected: false }
+  let connectProducer = () => {}
   const fakeProducer: TradepulseProducer = {
     connect: async () => {
+      if (producerWaits) {
+        await new Promise<void>((resolve) => {
+          connectProducer = resolve
+        })
+      }
       producer.connected = true
     },
     disconnect: async () => {
@@ -73,10 +113,17 @@ function crashingKafka(crash: { error: Error; restart: boolean }, later = false)
     },
     sendBatch: async () => [],
   }
-  const crashNow = () => emit('crash', { payload: { ...crash, groupId: 'g' } })
-  /** A fetch answered, as kafkajs tells it after each one. */
   const fetched = () => emit('fetch', { payload: { numberOfBatches: 0, duration: 1, nodeId: 0 } })
-  return { kafka, made, producer, fakeProducer, crashNow, fetched }
+  return {
+    made,
+    producer,
+    crashNow,
+    fetched,
+    finish: () => finish(),
+    connectProducer: () => connectProducer(),
+    newRunner: (config = cfg, log = createCapturingLogger().log) =>
+      createBatchRunner(kafka, fakeProducer, async () => [], config, log, createMetrics('probe')),
+  }
 }
 
 const cfg: BatchRunnerConfig = {
@@ -115,14 +162,8 @@ describe('sessionTimeoutRefusal', () => {
   })
 })
 
-/** A runner over `kafka` handling nothing, started; `seen.failed` is what its failed() resolved to, once it has. */
-async function startedRunner(
-  kafka: Parameters<typeof createBatchRunner>[0],
-  producer: Parameters<typeof createBatchRunner>[1],
-  config: Parameters<typeof createBatchRunner>[3],
-  log: Parameters<typeof createBatchRunner>[4],
-) {
-  const runner = createBatchRunner(kafka, producer, async () => [], config, log, createMetrics('probe'))
+/** `runner` started; `seen.failed` is what its failed() resolved to, once it has. */
+async function startedRunner(runner: ReturnType<typeof createBatchRunner>) {
   await runner.start()
   const seen: { failed?: Error } = {}
   void runner.failed().then((err) => {
@@ -133,15 +174,8 @@ async function startedRunner(
 
 describe('batch runner health before its start', () => {
   it('is starting (degraded, not ready), not failed, until start is called, so /healthz stays 200', async () => {
-    const { kafka, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
+    const { newRunner } = fakeKafka({ atRun: 'crash', crash: { error: refusal(), restart: false } })
+    const runner = newRunner()
     expect(await runner.health()).toEqual({ status: 'degraded', ready: false, detail: 'starting' })
     await expect(runner.start()).rejects.toThrow(MESSAGE)
     expect(await runner.health()).toMatchObject({ status: 'failed', ready: false, detail: 'not running' })
@@ -150,9 +184,12 @@ describe('batch runner health before its start', () => {
 
 describe('batch runner on a consumer crash', () => {
   it('fails its start on a refused session timeout, stopped, without logging a crash', async () => {
-    const { kafka, made, producer, fakeProducer } = crashingKafka({ error: refusal(), restart: false })
+    const { made, producer, newRunner } = fakeKafka({
+      atRun: 'crash',
+      crash: { error: refusal(), restart: false },
+    })
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    const runner = newRunner(cfg, log)
     await expect(runner.start()).rejects.toThrow(MESSAGE)
     expect(made).toHaveLength(1)
     expect(made[0]!.disconnected).toBe(true)
@@ -169,9 +206,9 @@ describe('batch runner on a consumer crash', () => {
       broker: '10.20.30.40:9092',
       code: 'ECONNREFUSED',
     })
-    const { kafka, made, fakeProducer } = crashingKafka({ error, restart: true })
+    const { made, newRunner } = fakeKafka({ atRun: 'crash', crash: { error, restart: true } })
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(kafka, fakeProducer, async () => [], cfg, log, createMetrics('probe'))
+    const runner = newRunner(cfg, log)
     await runner.start()
     // A short reason in the health body (anyone reaching the port reads it), the error whole in the log.
     expect(await runner.health()).toMatchObject({
@@ -189,9 +226,12 @@ describe('batch runner on a consumer crash', () => {
   })
 
   it('reports a session timeout refused at a rejoin after the start as failed(), naming the variable', async () => {
-    const { kafka, fakeProducer, crashNow } = crashingKafka({ error: refusal(), restart: false }, true)
+    const { newRunner, crashNow } = fakeKafka({
+      atRun: 'join',
+      crash: { error: refusal(), restart: false },
+    })
     const { log, lines } = createCapturingLogger()
-    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
+    const { runner, seen } = await startedRunner(newRunner(cfg, log))
     await new Promise((r) => setImmediate(r))
     expect(seen.failed).toBeUndefined()
     crashNow()
@@ -207,9 +247,12 @@ describe('batch runner on a consumer crash', () => {
     const error = new (KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error)(
       'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
     )
-    const { kafka, made, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
+    const { made, newRunner, crashNow } = fakeKafka({
+      atRun: 'join',
+      crash: { error, restart: false },
+    })
     const { log, lines } = createCapturingLogger()
-    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
+    const { runner, seen } = await startedRunner(newRunner(cfg, log))
     crashNow()
     await new Promise((r) => setImmediate(r))
     expect(seen.failed).toMatchObject({
@@ -232,9 +275,9 @@ describe('batch runner on a consumer crash', () => {
 
   it('does not report failed() for a crash kafkajs restarts from', async () => {
     const error = new KafkaJSError('Connection error: connect ECONNREFUSED')
-    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: true }, true)
+    const { newRunner, crashNow } = fakeKafka({ atRun: 'join', crash: { error, restart: true } })
     const { log } = createCapturingLogger()
-    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
+    const { runner, seen } = await startedRunner(newRunner(cfg, log))
     crashNow()
     await new Promise((r) => setImmediate(r))
     expect(seen.failed).toBeUndefined()
@@ -252,9 +295,9 @@ describe('batch runner on a consumer crash', () => {
         retriable: false,
       }),
     )
-    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
+    const { newRunner, crashNow } = fakeKafka({ atRun: 'join', crash: { error, restart: false } })
     const { log, lines } = createCapturingLogger()
-    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, log)
+    const { runner, seen } = await startedRunner(newRunner(cfg, log))
     crashNow()
     await new Promise((r) => setImmediate(r))
     expect(seen.failed).toMatchObject({
@@ -277,8 +320,8 @@ describe('batch runner on a consumer crash', () => {
     const bug = new Error('handler returned 2 outcomes for 3 records')
     // As kafkajs's retrier wraps what eachBatch threw that is not retriable.
     const error = Object.assign(new KafkaJSNonRetriableError(bug), { cause: bug })
-    const { kafka, fakeProducer, crashNow } = crashingKafka({ error, restart: false }, true)
-    const { runner, seen } = await startedRunner(kafka, fakeProducer, cfg, createCapturingLogger().log)
+    const { newRunner, crashNow } = fakeKafka({ atRun: 'join', crash: { error, restart: false } })
+    const { runner, seen } = await startedRunner(newRunner())
     crashNow()
     await new Promise((r) => setImmediate(r))
     expect(seen.failed).toMatchObject({
@@ -299,15 +342,11 @@ describe('batch runner on a consumer crash', () => {
         retriable: false,
       }),
     )
-    const { kafka, made, producer, fakeProducer } = crashingKafka({ error, restart: false })
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
+    const { made, producer, newRunner } = fakeKafka({
+      atRun: 'crash',
+      crash: { error, restart: false },
+    })
+    const runner = newRunner()
     await expect(runner.start()).rejects.toMatchObject({
       code: 'INFRA_KAFKA',
       message: expect.stringMatching(
@@ -333,16 +372,12 @@ describe('batch runner on a consumer crash', () => {
     const tlsCfg = { ...cfg, credentialsRefusedMs: 300 }
 
     it('reports failed() once the bound passes with no fetch answered, naming the KAFKA_SSL variables (exit 69)', async () => {
-      const { kafka, fakeProducer, crashNow } = crashingKafka({ error: tlsCrash(), restart: true }, true)
+      const { newRunner, crashNow } = fakeKafka({
+        atRun: 'join',
+        crash: { error: tlsCrash(), restart: true },
+      })
       const { log, lines } = createCapturingLogger()
-      const runner = createBatchRunner(
-        kafka,
-        fakeProducer,
-        async () => [],
-        tlsCfg,
-        log,
-        createMetrics('probe'),
-      )
+      const runner = newRunner(tlsCfg, log)
       await runner.start()
       crashNow()
       expect(await runner.health()).toMatchObject({
@@ -370,11 +405,11 @@ describe('batch runner on a consumer crash', () => {
     })
 
     it('does not when a fetch is answered within the bound (the TLS fault passed)', async () => {
-      const { kafka, fakeProducer, crashNow, fetched } = crashingKafka(
-        { error: tlsCrash(), restart: true },
-        true,
-      )
-      const { runner, seen } = await startedRunner(kafka, fakeProducer, tlsCfg, createCapturingLogger().log)
+      const { newRunner, crashNow, fetched } = fakeKafka({
+        atRun: 'join',
+        crash: { error: tlsCrash(), restart: true },
+      })
+      const { runner, seen } = await startedRunner(newRunner(tlsCfg))
       crashNow()
       await new Promise((r) => setTimeout(r, 100))
       fetched()
@@ -389,54 +424,20 @@ describe('batch runner stopped while its start waits on Kafka', () => {
   it('disconnects what connected after the stop, and never joins the group', async () => {
     // kafkajs goes on connecting a client disconnected while it connects: a stop during the start
     // (SIGTERM while Kafka is slow to answer) left the producer connected and the consumer joining.
-    const state = { consumerConnected: false, ran: false }
-    let connectProducer: () => void = () => {}
-    const kafka = {
-      consumer: () => ({
-        events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
-        on() {},
-        async connect() {
-          state.consumerConnected = true
-        },
-        async subscribe() {},
-        async run() {
-          state.ran = true
-        },
-        pause() {
-          throw new Error('not running')
-        },
-        async disconnect() {
-          state.consumerConnected = false
-        },
-      }),
-    } as unknown as Kafka
-    const producer = { connected: false }
-    const fakeProducer: TradepulseProducer = {
-      connect: () =>
-        new Promise<void>((resolve) => {
-          connectProducer = () => {
-            producer.connected = true
-            resolve()
-          }
-        }),
-      disconnect: async () => {
-        producer.connected = false
-      },
-      sendBatch: async () => [],
-    }
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
+    const { made, producer, newRunner, connectProducer } = fakeKafka({
+      atRun: 'nothing',
+      producerWaits: true,
+    })
+    const runner = newRunner()
     const starting = runner.start()
     await runner.stop()
     connectProducer() // Kafka answers at last
     await starting
-    expect({ producer: producer.connected, ...state }).toEqual({
+    expect({
+      producer: producer.connected,
+      consumerConnected: made[0]!.connected,
+      ran: made[0]!.ran,
+    }).toEqual({
       producer: false,
       consumerConnected: false,
       ran: false,
@@ -445,58 +446,11 @@ describe('batch runner stopped while its start waits on Kafka', () => {
 })
 
 describe('batch runner health while it stops', () => {
-  /** A Kafka whose consumer joins at run and whose disconnect waits for `finish` (a graceful stop draining). */
-  function drainingKafka() {
-    let emit: (event: string, e: unknown) => void = () => {}
-    let finished = false
-    let finish: () => void = () => {
-      finished = true
-    }
-    const kafka = {
-      consumer: () => {
-        const listeners = new Map<string, ((e: unknown) => void)[]>()
-        emit = (event, e) => {
-          for (const fn of listeners.get(event) ?? []) fn(e)
-        }
-        return {
-          events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', FETCH: 'fetch', CRASH: 'crash' },
-          on(event: string, fn: (e: unknown) => void) {
-            listeners.set(event, [...(listeners.get(event) ?? []), fn])
-          },
-          async connect() {},
-          async subscribe() {},
-          async run() {
-            emit('join', { payload: { memberAssignment: { in: [0] } } })
-          },
-          pause() {},
-          disconnect: () =>
-            new Promise<void>((resolve) => {
-              if (finished) resolve()
-              finish = resolve
-            }),
-        }
-      },
-    } as unknown as Kafka
-    const fakeProducer: TradepulseProducer = {
-      connect: async () => {},
-      disconnect: async () => {},
-      sendBatch: async () => [],
-    }
-    return { kafka, fakeProducer, finish: () => finish(), crash: (e: unknown) => emit('crash', e) }
-  }
-
   it('is stopping (degraded, not ready) while a graceful stop drains, so /healthz stays 200', async () => {
     // A SIGTERM's stop reported failed ("not running") for as long as the drain took (up to
     // SHUTDOWN_DEADLINE_MS): /healthz 503, a liveness probe's failure for a worker doing as it was told.
-    const { kafka, fakeProducer, finish } = drainingKafka()
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
+    const { newRunner, finish } = fakeKafka({ atRun: 'join', drains: true })
+    const runner = newRunner()
     await runner.start()
     expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
     const stopping = runner.stop()
@@ -507,17 +461,14 @@ describe('batch runner health while it stops', () => {
   })
 
   it('stays failed with its reason while a stop after a fault drains', async () => {
-    const { kafka, fakeProducer, finish, crash } = drainingKafka()
-    const runner = createBatchRunner(
-      kafka,
-      fakeProducer,
-      async () => [],
-      cfg,
-      createCapturingLogger().log,
-      createMetrics('probe'),
-    )
+    const { newRunner, finish, crashNow } = fakeKafka({
+      atRun: 'join',
+      crash: { error: new TypeError('a bug'), restart: false },
+      drains: true,
+    })
+    const runner = newRunner()
     await runner.start()
-    crash({ payload: { error: new TypeError('a bug'), restart: false, groupId: 'g' } })
+    crashNow()
     const stopping = runner.stop()
     expect(await runner.health()).toMatchObject({
       status: 'failed',
