@@ -3110,3 +3110,21 @@ describe('issue #3: round 39, probe 31 (market news)', () => {
     expect(supply("Sainsbury's blames staff cuts and UK heatwave for stock shortages").label).toBe('negative')
   })
 })
+
+describe('issue #3: round 39, probe 32 (Guardian and finance tweets)', () => {
+  tariffCases([
+    // A start date starts nothing before it: "starting + imports" had read more imports.
+    ['$SPY dumps as Trump tweets 10% tariffs on $300B more Chinese imports starting Sept 1', 'negative'],
+    ['Tariffs to rise starting next month', 'negative'],
+    // An end put to what follows, not to a noun before it ("end + orders").
+    ["Trump orders end to Hong Kong's special trade status", 'negative'],
+    ['U.S. and China agree to end to tariffs', 'positive'],
+    ['Trump orders an end to tariff exemptions', 'negative'],
+  ] as [string, string | null][])
+  it('a plant idled from a date is idled', () => {
+    expect(supply('BMW will idle South Carolina plant for two weeks starting April 3').label).toBe('negative')
+  })
+  it('"China starting to buy" still starts buying', () => {
+    expect(tariff('China starting to buy U.S. soybeans').label).toBe('positive')
+  })
+})

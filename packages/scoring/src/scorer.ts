@@ -2113,6 +2113,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       leftD = Number.POSITIVE_INFINITY
     }
     if (pred.objectOnly && right < 0 && !passive) t = -1
+    // (An end put to what follows takes it over a nearer noun before it: "orders end to Hong Kong's special
+    // trade status".)
+    else if (pred.id === 'end_to' && right >= 0) t = right
     else if (passive) t = left
     else if ((active || past || transitive) && right >= 0) t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left

@@ -3267,6 +3267,19 @@ export const PREDICATES = [
     words: ['v lift'],
   },
   {
+    // An end put to what follows ("orders end to Hong Kong's special trade status", "calls for an end to
+    // tariffs"): removed, and only what follows ("orders" before it are no goods ended).
+    id: 'end_to',
+    sign: -1,
+    kind: 'less',
+    policy: true,
+    marketOk: false,
+    tone: 0,
+    strength: 1,
+    objectOnly: true,
+    words: ['end to', 'an end to', 'v put an end to', 'v bring an end to'],
+  },
+  {
     id: 'pause',
     sign: -1,
     kind: 'pause',
@@ -6414,6 +6427,11 @@ export const INERT = [
     'respond',
     'issue',
   ].map((verb) => `yet to ${verb}`),
+  // A start date is no start of what comes before it ("10% tariffs on $300B more Chinese imports starting
+  // Sept 1").
+  ...['starting', 'beginning'].flatMap((w) =>
+    [...DATE_NAMES, 'next', 'today', 'tomorrow', 'this', 'from', 'on'].map((d) => `${w} ${d}`),
+  ),
   // A carmaker's name: no goods landed ("Jaguar Land Rover halts shipments to U.S.").
   'jaguar land rover',
   'land rover',
