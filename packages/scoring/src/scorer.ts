@@ -1855,8 +1855,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
-    // "Shortage of chips eases", "Curbs on rare earth exports eased": the verb after a noun phrase is
-    // said of its head, the trade or supply condition before the preposition, not of what that covers.
+    // "Shortage of chips eases", "Ban on chip exports lifted": the verb after a noun phrase is said of its
+    // head, the trade or supply condition before the preposition, not of what that covers.
     if (left > 0 && itBound[left] === 0) {
       const h = headBeforePrep(pred, left, k)
       if (h === -2) {
@@ -2028,7 +2028,6 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           (itS[right + 1] === itE[right] || itS[right + 1] === (itE[right] as number) + 1) &&
           bindable(pred, right + 1) &&
           (targetAt(itIdx[right + 1] as number).tariff !== 0 ||
-            // (A supply condition right after a good heads it too: "eases rare earth shortage".)
             (itS[right + 1] === itE[right] &&
               targetAt(itIdx[right] as number).supply !== 0 &&
               targetAt(itIdx[right] as number).bare === 0 &&
@@ -2565,7 +2564,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   /**
    * The head of the noun phrase that item `left` ends, when predicate k follows that phrase (right
    * after it, or past auxiliaries, modals and "to"): a trade or supply target right before a
-   * preposition right before `left` ("shortage of chips", "curbs on rare earth exports"), which k may
+   * preposition right before `left` ("shortage of chips", "ban on chip exports"), which k may
    * take and nothing has taken; -2 when that head is trade policy of no direction (a hearing), which
    * the verb is said of and cannot move; or -1.
    */
