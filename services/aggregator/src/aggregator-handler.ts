@@ -15,7 +15,6 @@ import {
   scopeTag,
 } from '@tradepulse/indicators'
 import {
-  acknowledgedBefore,
   type BatchHandler,
   type InRecord,
   isKafkaAclRefusal,
@@ -26,7 +25,7 @@ import {
   type OutRecord,
   parseJsonRecord,
   publishedAtMs,
-  recordRefusal,
+  sendFindingRefused,
   validTraceparent,
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
@@ -467,41 +466,21 @@ export function createAggregator(deps: AggregatorDeps) {
    */
   async function sendUpdates(updates: Updates, send: SendUpdates): Promise<Published> {
     const { records, picks } = updates
-    try {
-      await tracked(send, records)
-      return updates
-    } catch (err) {
-      const acked = new Set(acknowledgedBefore(err, records))
-      const sent: Updates = { records: [], picks: [] }
-      const failed: PickedKey[] = []
-      records.forEach((r, i) => {
-        if (acked.has(r)) {
-          sent.records.push(r)
-          sent.picks.push(picks[i]!)
-        } else failed.push(picks[i]!)
-      })
-      if (!recordRefusal(err)) return { ...sent, failed: { err, picks: failed } }
-      const refused: { key: string; refusal: string }[] = []
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!
-        if (acked.has(r)) continue
-        try {
-          await tracked(send, [r])
-          sent.records.push(r)
-          sent.picks.push(picks[i]!)
-        } catch (alone) {
-          const refusal = recordRefusal(alone)
-          if (refusal === undefined) {
-            const rest = records.flatMap((x, j) => (j >= i && !acked.has(x) ? [picks[j]!] : []))
-            reportRefused(refused)
-            return { ...sent, failed: { err: alone, picks: rest } }
-          }
-          refused.push({ key: picks[i]!.key, refusal })
-        }
-      }
-      reportRefused(refused)
-      return sent
-    }
+    const { acknowledged, refused, fault } = await sendFindingRefused((rs) => tracked(send, rs), records)
+    if (fault === undefined && refused.size === 0) return updates
+    const sent: Updates = { records: [], picks: [] }
+    const failed: PickedKey[] = []
+    const refusedKeys: { key: string; refusal: string }[] = []
+    records.forEach((r, i) => {
+      const refusal = refused.get(r)
+      if (refusal !== undefined) refusedKeys.push({ key: picks[i]!.key, refusal })
+      else if (acknowledged.has(r)) {
+        sent.records.push(r)
+        sent.picks.push(picks[i]!)
+      } else failed.push(picks[i]!)
+    })
+    reportRefused(refusedKeys)
+    return fault === undefined ? sent : { ...sent, failed: { err: fault, picks: failed } }
   }
 
   function reportRefused(refused: readonly { key: string; refusal: string }[]): void {

@@ -18,14 +18,13 @@ import {
   type TopicCatalogue,
 } from '@tradepulse/contracts'
 import {
-  acknowledgedBefore,
   type BatchHandler,
   type InRecord,
   type Logger,
   type Outcome,
   type OutRecord,
   parseJsonRecord,
-  recordRefusal,
+  sendFindingRefused,
 } from '@tradepulse/platform'
 import { alertRecords, traceparentFor } from './alert-records.ts'
 import type {
@@ -561,30 +560,12 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     // Records Kafka refused for good (too large for a topic, an invalid record), found one by one.
     const refused = new Map<OutRecord, string>()
     if (out.length > 0) {
-      const done = new Set<OutRecord>()
-      try {
-        try {
-          await deps.publish(out)
-        } catch (err) {
-          for (const r of acknowledgedBefore(err, out)) done.add(r)
-          if (recordRefusal(err) === undefined) throw err
-          // Sending again what the refused request held can never succeed for the refused record, and its
-          // error does not say which it was: each record not acknowledged is sent alone, to find out (those
-          // of the failed request that some broker had written may come twice, with their ids).
-          const alone = deps.publishAlone ?? deps.publish
-          for (const r of out) {
-            if (done.has(r)) continue
-            try {
-              await alone([r])
-              done.add(r)
-            } catch (err2) {
-              const refusal = recordRefusal(err2)
-              if (refusal === undefined) throw err2
-              refused.set(r, refusal)
-            }
-          }
-        }
-      } catch (err) {
+      // Sending again what the refused request held can never succeed for the refused record, and its
+      // error does not say which it was: each record not acknowledged is sent alone, to find out (those
+      // of the failed request that some broker had written may come twice, with their ids).
+      const found = await sendFindingRefused(deps.publish, out, deps.publishAlone ?? deps.publish)
+      const done = found.acknowledged
+      if (found.fault !== undefined) {
         // Part of it acknowledged (the requests before the one that failed): remembered, so the retry
         // publishes only the rest. Nothing is marked in Redis: the retry's claims are "resend" as before.
         if (done.size > 0)
@@ -595,8 +576,9 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
             else if (topics.length > 0)
               remember(a.alert.id, { origin: a.origin, topics: new Set([...(a.before ?? []), ...topics]) })
           }
-        throw err
+        throw found.fault
       }
+      for (const [r, refusal] of found.refused) refused.set(r, refusal)
       for (const a of publishing) count(a, refused.size > 0 ? done : undefined)
     }
     // An alert Kafka refused for good: if none of its records went out (now or in an earlier attempt), it
