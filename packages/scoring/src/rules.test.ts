@@ -6,7 +6,7 @@ import * as lexiconData from './data/lexicon.ts'
 import { createScorer } from './index.ts'
 import { scorerHelpers, WATCHLIST } from './test-helpers.ts'
 
-const { score, tariff, supply, market, tariffCases } = scorerHelpers(
+const { score, tariff, supply, market, tariffCases, supplyCases } = scorerHelpers(
   createScorer({ watchlist: WATCHLIST, learned: false }),
 )
 
@@ -564,7 +564,7 @@ describe('issue #3: thirteenth round, from the eleventh draw', () => {
 })
 
 describe('issue #3: thirteenth round, supply chain', () => {
-  it.each([
+  supplyCases([
     ['Dockworkers strike halts operations at Oakland port', 'negative'],
     ['Copper mine strike threatens supply', 'negative'],
     ['Suez Canal blocked by stranded ship, halting traffic', 'negative'],
@@ -578,9 +578,7 @@ describe('issue #3: thirteenth round, supply chain', () => {
     ['Steel workers at Dutch plant vote to strike', 'negative'],
     ['Employees hold further strike actions at the plant', 'negative'],
     ['Carmaker invests in three new U.S. plants', 'positive'],
-  ])('%s → supply %s', (h, want) => {
-    expect(supply(h).label).toBe(want)
-  })
+  ] as [string, string | null][])
 
   it('reads port curbs on a partner as a trade measure and a logistics disruption at once', () => {
     const r = score("China's coal imports slump on port curbs")
@@ -3087,7 +3085,7 @@ describe('issue #3: round 39, probe 31 (market news)', () => {
     ['Mnuchin: U.S. will not hesitate to put tariffs on additional Chinese goods', 'negative'],
     ["U.S. won't hesitate to impose more tariffs, Ross says", 'negative'],
   ] as [string, string][])
-  it.each([
+  supplyCases([
     // A supply that stays short: "remain" alone had read it as more supply.
     ['Chip supply remains tight', 'negative'],
     ['Intel says chip supply for personal computers remains tight', 'negative'],
@@ -3099,9 +3097,7 @@ describe('issue #3: round 39, probe 31 (market news)', () => {
     // A supply condition after an input heads the phrase: the shortage eases, not the input's price.
     ['China eases rare earth shortage', 'positive'],
     ['China approves rare earth export licenses, easing auto industry magnet shortage', 'positive'],
-  ])('%s → supply %s', (h, want) => {
-    expect(supply(h).label).toBe(want)
-  })
+  ] as [string, string | null][])
   it('"strike" strikes only what follows it: workers striking at a mine strike no deal there', () => {
     expect(supply('Copper jumps on supply fears as Chilean mine workers strike').label).not.toBe('positive')
     expect(tariff('U.S., China strike trade deal').label).toBe('positive')

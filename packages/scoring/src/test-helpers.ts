@@ -19,5 +19,11 @@ export function scorerHelpers(scorer: Scorer) {
         expect(tariff(h).label).toBe(want)
       })
     },
+    /** One test per [headline, expected supply-chain label (null: not about supply chains)] pair. */
+    supplyCases(cases: [string, string | null][]): void {
+      it.each(cases)('%s → supply %s', (h, want) => {
+        expect(score(h).scores.supplyChain.label).toBe(want)
+      })
+    },
   }
 }
