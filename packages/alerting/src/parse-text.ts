@@ -1,3 +1,4 @@
+import { duplicateKey } from '@tradepulse/contracts'
 import { isAlias, isCollection, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
@@ -89,58 +90,18 @@ const lineAt = (text: string, offset: number) => {
   return line
 }
 
-type JsonFrame =
-  | {
-      kind: 'object'
-      path: PropertyKey[]
-      keys: Map<string, number>
-      key: string | undefined
-      isKeyNext: boolean
-    }
-  | { kind: 'array'; path: PropertyKey[]; index: number }
-
 /**
  * The first key written twice in one object of `text` (valid JSON), or undefined. JSON.parse keeps the
  * last silently, so a second `threshold` further down a rule replaced the first unseen; YAML refuses it
- * (uniqueKeys), and JSON files are refused alike. A scan rather than a recursive walk: no nesting depth
- * JSON.parse takes can overflow the stack here.
+ * (uniqueKeys), and JSON files are refused alike, by the scan the pipeline's records get (contracts).
  */
 function repeatedJsonKey(text: string): ConfigError | undefined {
-  const stack: JsonFrame[] = []
-  /** The path of the value starting at the current position. */
-  const valuePath = (): PropertyKey[] => {
-    const top = stack.at(-1)
-    if (!top) return []
-    return top.kind === 'array' ? [...top.path, top.index] : [...top.path, top.key ?? '']
+  const dup = duplicateKey(text)
+  if (!dup) return undefined
+  return {
+    path: formatPath(dup.path),
+    message: `invalid JSON: key written twice in one object (lines ${lineAt(text, dup.first)} and ${lineAt(text, dup.second)}), and JSON would keep the last`,
   }
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]
-    const top = stack.at(-1)
-    if (ch === '{')
-      stack.push({ kind: 'object', path: valuePath(), keys: new Map(), key: undefined, isKeyNext: true })
-    else if (ch === '[') stack.push({ kind: 'array', path: valuePath(), index: 0 })
-    else if (ch === '}' || ch === ']') stack.pop()
-    else if (ch === ',' && top) {
-      if (top.kind === 'array') top.index++
-      else top.isKeyNext = true
-    } else if (ch === '"') {
-      const start = i
-      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++
-      if (top?.kind !== 'object' || !top.isKeyNext) continue
-      const key = JSON.parse(text.slice(start, i + 1)) as string
-      const first = top.keys.get(key)
-      if (first !== undefined) {
-        return {
-          path: formatPath([...top.path, key]),
-          message: `invalid JSON: key written twice in one object (lines ${lineAt(text, first)} and ${lineAt(text, start)}), and JSON would keep the last`,
-        }
-      }
-      top.keys.set(key, start)
-      top.key = key
-      top.isKeyNext = false
-    }
-  }
-  return undefined
 }
 
 /**

@@ -1,9 +1,10 @@
 import { isUtf8 } from 'node:buffer'
-import { formatIssues } from '@tradepulse/contracts'
+import { duplicateKeyPath, formatIssues, JSON_CHAR, topLevelKeyCount } from '@tradepulse/contracts'
 import type { z } from 'zod'
 
-// One way to name a record's faults, the contracts' (the scorer's output check uses it too).
-export { formatIssues }
+// One way to name a record's faults, the contracts' (the scorer's output check uses it too); one scan for
+// keys given twice, the contracts' (alert rules files use it too).
+export { duplicateKeyPath, formatIssues, topLevelKeyCount }
 
 export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
 
@@ -79,165 +80,7 @@ function namesNoKeyTwice(json: unknown, text: string): boolean {
   return QUOTES[quotes].test(text)
 }
 
-const QUOTE = 0x22
-const BACKSLASH = 0x5c
-const COMMA = 0x2c
-const OPEN_OBJECT = 0x7b
-const CLOSE_OBJECT = 0x7d
-const OPEN_ARRAY = 0x5b
-const CLOSE_ARRAY = 0x5d
-
-/** The index of the quote that closes the JSON string opening at `from`, or -1 (not JSON). */
-function stringEnd(text: string, from: number): number {
-  let end = from
-  for (;;) {
-    end = text.indexOf('"', end + 1)
-    if (end < 0) return -1
-    // Escaped only after an odd run of backslashes ("a\\" ends at its second quote).
-    let k = end - 1
-    while (text.charCodeAt(k) === BACKSLASH) k--
-    if ((end - 1 - k) % 2 === 0) return end
-  }
-}
-
-/** The key a JSON string at from..end (its quotes) names, as JSON.parse reads it. */
-function keyAt(text: string, from: number, end: number): string {
-  const raw = text.slice(from + 1, end)
-  return raw.includes('\\') ? (JSON.parse(text.slice(from, end + 1)) as string) : raw
-}
-
-/** An object with more keys than this keeps them in a Set (fewer: an array, faster to make and search). */
-const SMALL_OBJECT_KEYS = 16
-
-/**
- * The keys an object of the scan holds so far: none yet (`undefined`), its first alone (no array made for
- * an object of one key, however deeply nested), then an array, then a Set. `null` outside any object.
- */
-type Keys = undefined | string | string[] | Set<string> | null
-
-/**
- * The index of the opening quote of the first key that some object of `text` names twice, or -1.
- * In valid JSON a string right after `{`, or after a `,` inside an object, is a key; every other
- * character outside strings is skipped.
- */
-function duplicateKeyAt(text: string): number {
-  // The keys of the object the scan is in, and of the ones around it.
-  let keys: Keys = null
-  const outer: Keys[] = []
-  let expectKey = false
-  const n = text.length
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === QUOTE) {
-      const end = stringEnd(text, i)
-      if (end < 0) return -1 // not JSON: JSON.parse would have refused it
-      if (expectKey) {
-        expectKey = false
-        const key = keyAt(text, i, end)
-        if (keys === undefined) keys = key
-        else if (typeof keys === 'string') {
-          if (keys === key) return i
-          keys = [keys, key]
-        } else if (Array.isArray(keys)) {
-          if (keys.includes(key)) return i
-          keys.push(key)
-          if (keys.length > SMALL_OBJECT_KEYS) keys = new Set(keys)
-        } else if (keys !== null) {
-          if (keys.has(key)) return i
-          keys.add(key)
-        }
-      }
-      i = end
-    } else if (c === OPEN_OBJECT) {
-      outer.push(keys)
-      keys = undefined
-      expectKey = true
-    } else if (c === OPEN_ARRAY) {
-      outer.push(keys)
-      keys = null
-      expectKey = false
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      keys = outer.pop() ?? null
-      expectKey = false
-    } else if (c === COMMA) expectKey = keys !== null
-  }
-  return -1
-}
-
-/** The path to the key whose opening quote is at `at`: object keys and array indexes, outermost first. */
-function pathTo(text: string, at: number): (string | number)[] {
-  const path: (string | number)[] = []
-  // Per level: whether it is an array; the last element of `path` is that level's key or index.
-  const isArray: boolean[] = []
-  let expectKey = false
-  for (let i = 0; i < at; i++) {
-    const c = text.charCodeAt(i)
-    if (c === QUOTE) {
-      const end = stringEnd(text, i)
-      if (expectKey) {
-        expectKey = false
-        path[path.length - 1] = keyAt(text, i, end)
-      }
-      i = end
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      isArray.push(c === OPEN_ARRAY)
-      path.push(c === OPEN_ARRAY ? 0 : '')
-      expectKey = c === OPEN_OBJECT
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      isArray.pop()
-      path.pop()
-      expectKey = false
-    } else if (c === COMMA) {
-      if (isArray[isArray.length - 1]) path[path.length - 1] = (path[path.length - 1] as number) + 1
-      else expectKey = isArray.length > 0
-    }
-  }
-  path[path.length - 1] = keyAt(text, at, stringEnd(text, at))
-  return path
-}
-
-/** How many times the top-level object of `text` (JSON that JSON.parse took) names `key`; 0 for another value. */
-export function topLevelKeyCount(text: string, key: string): number {
-  let depth = 0
-  let topIsObject = false
-  let expectKey = false
-  let count = 0
-  const n = text.length
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === QUOTE) {
-      const end = stringEnd(text, i)
-      if (end < 0) return count
-      if (expectKey && keyAt(text, i, end) === key) count++
-      expectKey = false
-      i = end
-    } else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
-      if (depth === 0) topIsObject = c === OPEN_OBJECT
-      depth++
-      expectKey = depth === 1 && topIsObject
-    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) {
-      depth--
-      expectKey = false
-    } else if (c === COMMA) expectKey = depth === 1 && topIsObject
-  }
-  return count
-}
-
-/**
- * The path (`["evidence", 0, "headline"]`) to the first key that some object of `text` names twice, or
- * undefined when none does. `text` must be JSON that JSON.parse took; on anything else the answer means
- * nothing. Keys are compared as JSON.parse sees them: `"a"` and `"\u0061"` are the same key.
- *
- * Linear in the text's length, with no regular expression and no recursion (nesting costs heap, not
- * stack): string contents are skipped with indexOf, each run of backslashes before a quote is looked at
- * once, and only the few characters between strings are read one by one. A small object's keys are
- * searched in an array, a larger one's in a Set. The path is worked out only for a duplicate, by a
- * second pass up to it.
- */
-export function duplicateKeyPath(text: string): (string | number)[] | undefined {
-  const at = duplicateKeyAt(text)
-  return at < 0 ? undefined : pathTo(text, at)
-}
+const { QUOTE, BACKSLASH, COMMA, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY } = JSON_CHAR
 
 const COLON = 0x3a
 
