@@ -23,19 +23,19 @@ export type IndicatorConfig = {
   /** Buzz compares the volume of the last `buzzWindowMs` with the coarse buckets of this baseline. */
   baselineMs: number
   buzzWindowMs: number
-  /** Floor of the baseline's standard deviation, so a quiet baseline (all zeros) gives a finite z-score. */
+  /** Floor of the baseline's standard deviation (above 0), so a quiet baseline (all zeros) gives a finite z-score. */
   minBuzzSd: number
   /** Diffusion counts positive and negative headlines over this window. */
   diffusionWindowMs: number
   /**
-   * Momentum: short minus long, by half-life label; the short half-life's evidence is shrunk toward the
+   * Momentum: short minus long, by half-life label (short the shorter of the two); the short half-life's evidence is shrunk toward the
    * long mean rather than toward 0 (see read-indicator.ts).
    */
   momentum: { short: string; long: string }
   /**
    * Weight of a neutral (0) pseudo-observation added to every decayed mean, in units of one
    * full-relevance headline: a scope with a single old headline reads near 0 instead of that
-   * headline's score forever. 0 gives the plain ratio Σw·x / Σw.
+   * headline's score forever. 0 gives the plain ratio Σw·x / Σw; below 0 is refused.
    */
   priorWeight: number
 }
@@ -72,35 +72,71 @@ export type ResolvedIndicatorConfig = IndicatorConfig & {
   ttlMs: number
 }
 
+/**
+ * The config with its derived values, or an Error naming every field that makes no sense. Durations are
+ * whole ms above 0: the Redis store hands them to PEXPIRE and bucket arithmetic, which refuse a
+ * fraction (every apply failed on a grace of 600000.5), and a window of 0 or less reads nothing (a
+ * diffusion window of 0 gave 0 forever).
+ */
 export function resolveIndicatorConfig(overrides: Partial<IndicatorConfig> = {}): ResolvedIndicatorConfig {
   const c: IndicatorConfig = { ...DEFAULT_INDICATOR_CONFIG, ...overrides }
   const problems: string[] = []
-  const positive = (name: string, v: number) => {
-    if (!Number.isFinite(v) || v <= 0) problems.push(`${name} must be a positive number of ms`)
+  const isDuration = (v: number) => Number.isSafeInteger(v) && v > 0
+  const duration = (name: string, v: number) => {
+    if (!isDuration(v)) problems.push(`${name} must be a whole number of ms above 0 (got ${v})`)
   }
-  for (const [k, v] of Object.entries(c.halfLivesMs)) positive(`halfLivesMs.${k}`, v)
-  for (const [k, v] of Object.entries(c.windowsMs)) positive(`windowsMs.${k}`, v)
+  for (const [k, v] of Object.entries(c.halfLivesMs)) duration(`halfLivesMs.${k}`, v)
+  for (const [k, v] of Object.entries(c.windowsMs)) duration(`windowsMs.${k}`, v)
   for (const k of [
     'graceMs',
+    'dedupRetentionMs',
     'fineBucketMs',
     'fineHorizonMs',
     'coarseBucketMs',
     'baselineMs',
     'buzzWindowMs',
+    'diffusionWindowMs',
   ] as const) {
-    positive(k, c[k])
+    duration(k, c[k])
+  }
+  if (!(Number.isFinite(c.minBuzzSd) && c.minBuzzSd > 0)) {
+    // Buzz divides by it whenever the baseline is quiet (its standard deviation 0): 0 or less gave an
+    // infinite buzz (every buzz spike rule firing on a scope's first headline) or NaN.
+    problems.push(
+      `minBuzzSd must be a number above 0 (got ${c.minBuzzSd}): buzz divides by it when the baseline's standard deviation is below it, and a quiet baseline's is 0`,
+    )
+  }
+  if (!(Number.isFinite(c.priorWeight) && c.priorWeight >= 0)) {
+    // Every mean divides by Σw + priorWeight: a negative weight takes means past ±1 or to 0/0.
+    problems.push(
+      `priorWeight must be a number of at least 0 (got ${c.priorWeight}): it is the weight of a neutral headline in every mean, whose denominator is the headlines' weight plus it`,
+    )
   }
   if (Object.keys(c.halfLivesMs).length === 0) problems.push('halfLivesMs needs at least one half-life')
   if (c.dedupRetentionMs < c.graceMs)
     problems.push('dedupRetentionMs must be ≥ graceMs, or a redelivery could apply twice')
-  if (!(c.momentum.short in c.halfLivesMs) || !(c.momentum.long in c.halfLivesMs)) {
+  const short = c.halfLivesMs[c.momentum.short]
+  const long = c.halfLivesMs[c.momentum.long]
+  if (!Object.hasOwn(c.halfLivesMs, c.momentum.short) || !Object.hasOwn(c.halfLivesMs, c.momentum.long)) {
     problems.push('momentum.short and momentum.long must be labels of halfLivesMs')
+  } else if (!(short! < long!)) {
+    // Short minus long: the other way round a turn reads with the wrong sign, and one label reads none.
+    problems.push(
+      `momentum.short must be a shorter half-life than momentum.long (got ${c.momentum.short}, ${short} ms, and ${c.momentum.long}, ${long} ms)`,
+    )
   }
   const multiple = (name: string, v: number, of: number) => {
-    if (v % of !== 0) problems.push(`${name} must be a multiple of ${of} ms so windows align with buckets`)
+    if (isDuration(v) && isDuration(of) && v % of !== 0)
+      problems.push(`${name} must be a multiple of ${of} ms so windows align with buckets`)
   }
   multiple('fineHorizonMs', c.fineHorizonMs, c.fineBucketMs)
   multiple('baselineMs', c.baselineMs, c.coarseBucketMs)
+  if (isDuration(c.baselineMs) && isDuration(c.coarseBucketMs) && c.baselineMs < 2 * c.coarseBucketMs) {
+    // Buzz is a z-score against the baseline's buckets: the standard deviation of one is always 0.
+    problems.push(
+      `baselineMs must span at least 2 buckets of coarseBucketMs (${2 * c.coarseBucketMs} ms; got ${c.baselineMs}): buzz is a z-score against the baseline's buckets, and the standard deviation of one bucket is always 0`,
+    )
+  }
   if (c.buzzWindowMs > c.fineHorizonMs) problems.push('buzzWindowMs must be ≤ fineHorizonMs')
   if (c.diffusionWindowMs > c.fineHorizonMs) problems.push('diffusionWindowMs must be ≤ fineHorizonMs')
   multiple('buzzWindowMs', c.buzzWindowMs, c.fineBucketMs)
