@@ -1,7 +1,7 @@
 import { Dimension, Severity } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
-import { RuleId } from './rule-schema.ts'
+import { FileVersion, RuleId } from './rule-schema.ts'
 import { ScopeFilter } from './scope-filter.ts'
 
 /** Desk ids name Kafka topics (alerts.desk.<id>), so they keep to topic-safe characters. */
@@ -37,7 +37,7 @@ export const Desk = z.strictObject({
 export type Desk = z.infer<typeof Desk>
 
 export const DesksFile = z.strictObject({
-  version: z.union([z.string().min(1).max(64), z.number().transform(String)]),
+  version: FileVersion,
   desks: z.array(Desk).max(ALERTING_DEFAULTS.maxDesks),
 })
 export type DesksFile = z.infer<typeof DesksFile>

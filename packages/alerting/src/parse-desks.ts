@@ -1,6 +1,13 @@
 import type { Desk } from './desk-schema.ts'
 import { DesksFile } from './desk-schema.ts'
-import { type ConfigError, type ConfigFormat, issuesToErrors, parseText, withLines } from './parse-text.ts'
+import {
+  type ConfigError,
+  type ConfigFormat,
+  issuesToErrors,
+  parseText,
+  versionAsWritten,
+  withLines,
+} from './parse-text.ts'
 
 export type DeskSet = { version: string; desks: Desk[] }
 
@@ -10,7 +17,7 @@ export type ParseDesksResult = ({ ok: true } & DeskSet) | { ok: false; errors: C
 export function parseDesks(text: string, format: ConfigFormat): ParseDesksResult {
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
-  const result = DesksFile.safeParse(parsed.value)
+  const result = DesksFile.safeParse(versionAsWritten(parsed))
   if (!result.success)
     return { ok: false, errors: withLines(issuesToErrors(result.error.issues, parsed.value), parsed.lineOf) }
   const errors: ConfigError[] = []

@@ -75,6 +75,31 @@ rules:
     expect(r.ok && r.version).toBe('3')
   })
 
+  it('takes a version written as a number as the author wrote it, where YAML and JSON read 1.10 as 1.1', () => {
+    const version = (text: string, format: 'yaml' | 'json') => {
+      const r = parseRules(text, format)
+      return r.ok ? [r.version, r.rulesVersion.split('+')[0]] : r.errors
+    }
+    expect(version('version: 1.10\nrules: []\n', 'yaml')).toEqual(['1.10', '1.10'])
+    expect(version('version: 2.0 # the second\nrules: []\n', 'yaml')).toEqual(['2.0', '2.0'])
+    expect(version('{version: 1.20, rules: []}', 'yaml')).toEqual(['1.20', '1.20'])
+    expect(version('{"version": 1.10, "rules": []}', 'json')).toEqual(['1.10', '1.10'])
+    expect(version('{"rules": [], "version": 1e3}', 'json')).toEqual(['1e3', '1e3'])
+    // A number elsewhere in the file is no version: only the top level's is read as text.
+    expect(version(json([{ ...shock, threshold: 0.7 }], '2'), 'json')).toEqual(['2', '2'])
+    // Quoted, a version was always text.
+    expect(version('version: "1.10"\nrules: []\n', 'yaml')).toEqual(['1.10', '1.10'])
+  })
+
+  it('refuses a version that is neither text nor a number, saying to quote it', () => {
+    expect(errorsOf('version: true\nrules: []\n', 'yaml')).toEqual([
+      { path: 'version', message: 'expected the version as text, such as "2025.1" (in quotes) (line 1)' },
+    ])
+    expect(errorsOf('{"version": ["1"], "rules": []}', 'json')).toEqual([
+      { path: 'version', message: 'expected the version as text, such as "2025.1" (in quotes)' },
+    ])
+  })
+
   it.each([
     ['a wrong type', [{ ...shock, threshold: 'high' }], 'rules[0].threshold', /expected number/],
     ['a missing field', [{ ...shock, severity: undefined }], 'rules[0].severity', /required/],

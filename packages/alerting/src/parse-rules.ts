@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto'
 import type { Dimension } from '@tradepulse/contracts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
-import { type ConfigError, type ConfigFormat, issuesToErrors, parseText, withLines } from './parse-text.ts'
+import {
+  type ConfigError,
+  type ConfigFormat,
+  issuesToErrors,
+  parseText,
+  versionAsWritten,
+  withLines,
+} from './parse-text.ts'
 import { type IndicatorRule, type Rule, RulesFile } from './rule-schema.ts'
 
 /** Parsed, validated rules with the versions every alert they make will carry. */
@@ -237,7 +244,7 @@ export function parseRules(
 ): ParseRulesResult {
   const parsed = parseText(text, format)
   if (!parsed.ok) return parsed
-  const result = RulesFile.safeParse(parsed.value)
+  const result = RulesFile.safeParse(versionAsWritten(parsed))
   if (!result.success)
     return { ok: false, errors: withLines(issuesToErrors(result.error.issues, parsed.value), parsed.lineOf) }
   const rules = result.data.rules.map(normalise)

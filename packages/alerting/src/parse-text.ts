@@ -1,5 +1,5 @@
 import { duplicateKey } from '@tradepulse/contracts'
-import { isAlias, isCollection, LineCounter, type Node, parseDocument } from 'yaml'
+import { isAlias, isCollection, isScalar, LineCounter, type Node, parseDocument } from 'yaml'
 import type { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
@@ -14,6 +14,11 @@ export type TextParseResult =
       value: unknown
       /** The line of the text a field path (`rules[3].threshold`) names, when the format keeps lines (YAML). */
       lineOf?: (path: string) => number | undefined
+      /**
+       * The text a number at a field path was written as (`1.10`, which both formats read as 1.1), or
+       * undefined when the path names no number.
+       */
+      numberText: (path: string) => string | undefined
     }
   | { ok: false; errors: ConfigError[] }
 
@@ -49,7 +54,9 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
       return { ok: false, errors: [{ path: ROOT, message: `invalid JSON: ${(err as Error).message}` }] }
     }
     const repeated = repeatedJsonKey(text)
-    return repeated ? { ok: false, errors: [repeated] } : { ok: true, value }
+    return repeated
+      ? { ok: false, errors: [repeated] }
+      : { ok: true, value, numberText: jsonNumberText(text) }
   }
   // uniqueKeys catches a key written twice in one mapping, which YAML would otherwise resolve silently.
   const lineCounter = new LineCounter()
@@ -67,20 +74,87 @@ export function parseText(text: string, format: ConfigFormat): TextParseResult {
   try {
     // maxAliasCount bounds alias expansion ("billion laughs").
     const value = doc.toJS({ maxAliasCount: 100 }) as unknown
-    const lineOf = (path: string) => {
-      // The node the path names, else its nearest ancestor there is (a missing field: its mapping).
+    // The node the path names, else its nearest ancestor there is (a missing field: its mapping).
+    const nodeAt = (path: string) => {
       let node: Node | null = doc.contents
-      for (const [, index, key] of path.matchAll(/\[(\d+)\]|\.?([^.[]+)/g)) {
+      let found = true
+      for (const [, index, key] of steps(path)) {
         const child: unknown = isCollection(node) ? node.get(index ?? key, true) : undefined
-        if (!child) break
+        if (!child) {
+          found = false
+          break
+        }
         node = isAlias(child) ? (child.resolve(doc) ?? null) : (child as Node)
       }
+      return { node, found }
+    }
+    const lineOf = (path: string) => {
+      const { node } = nodeAt(path)
       return node?.range ? lineCounter.linePos(node.range[0]).line : undefined
     }
-    return { ok: true, value, lineOf }
+    const numberText = (path: string) => {
+      const { node, found } = nodeAt(path)
+      return found && isScalar(node) && typeof node.value === 'number' ? node.source : undefined
+    }
+    return { ok: true, value, lineOf, numberText }
   } catch (err) {
     return { ok: false, errors: [{ path: ROOT, message: `invalid YAML: ${(err as Error).message}` }] }
   }
+}
+
+/** The steps of a field path (`rules[3].threshold`): each match an index (group 1) or a key (group 2). */
+const steps = (path: string) => path.matchAll(/\[(\d+)\]|\.?([^.[]+)/g)
+
+/**
+ * What numberText is for a JSON text: reads it again, keeping each number's source text (JSON.parse's
+ * reviver is given it), only when asked.
+ */
+function jsonNumberText(text: string): (path: string) => string | undefined {
+  let sources: WeakMap<object, Map<string, string>> | undefined
+  let root: unknown
+  return (path) => {
+    if (!sources) {
+      const found = new WeakMap<object, Map<string, string>>()
+      root = JSON.parse(text, function (
+        this: object,
+        key: string,
+        value: unknown,
+        context?: { source?: string },
+      ) {
+        if (typeof value === 'number' && context?.source !== undefined) {
+          const own = found.get(this) ?? new Map<string, string>()
+          own.set(key, context.source)
+          found.set(this, own)
+        }
+        return value
+      } as (key: string, value: unknown) => unknown)
+      sources = found
+    }
+    let holder: unknown = { '': root }
+    let last = ''
+    for (const [, index, key] of steps(path)) {
+      holder = (holder as Record<string, unknown>)[last]
+      if (holder === null || typeof holder !== 'object') return undefined
+      last = index ?? key ?? ''
+    }
+    return sources.get(holder as object)?.get(last)
+  }
+}
+
+/**
+ * The parsed file with its `version` as the author wrote it. A version is a label, and both formats read
+ * an unquoted 1.10 as the number 1.1 (and 2.0 as 2), so alerts, metrics and logs named a version nobody
+ * wrote: a number is taken as the text it was written as.
+ */
+export function versionAsWritten(parsed: {
+  value: unknown
+  numberText: (path: string) => string | undefined
+}) {
+  const v = parsed.value
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
+  const version = (v as Record<string, unknown>).version
+  if (typeof version !== 'number') return v
+  return { ...v, version: parsed.numberText('version') ?? version }
 }
 
 /** 1-based line of a character offset. */

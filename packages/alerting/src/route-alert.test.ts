@@ -109,6 +109,14 @@ describe('parseDesks', () => {
     expect(r.ok ? [] : r.errors.map((e) => e.path)).toContain(path)
   })
 
+  it('takes a version written as a number as the author wrote it (1.10, not 1.1)', () => {
+    const r = parseDesks(desksYaml.replace('version: 1\n', 'version: 1.10\n'), 'yaml')
+    expect(r.ok && r.version).toBe('1.10')
+    const j = parseDesks('{"version": 2.50, "desks": []}', 'json')
+    expect(j.ok && j.version).toBe('2.50')
+    expect(parseDesks(desksYaml, 'yaml')).toMatchObject({ ok: true, version: '1' })
+  })
+
   it('refuses duplicate desk ids', () => {
     const r = parseDesks(JSON.stringify({ version: '1', desks: [{ id: 'a' }, { id: 'a' }] }), 'json')
     expect(r.ok ? [] : r.errors).toEqual([

@@ -155,9 +155,21 @@ export type Rule = z.infer<typeof Rule>
 export type RuleKind = Rule['kind']
 export type IndicatorRule = LevelRule | MomentumShiftRule | BuzzSpikeRule | UncertaintySpikeRule
 
+/**
+ * The author's version of a rules or desks file, a label. Written unquoted, a number is taken as its text
+ * (parseRules, parseDesks: `1.10` stays "1.10", where YAML and JSON read 1.1); here it is text.
+ */
+export const FileVersion = z
+  .string({
+    error: (issue) =>
+      issue.input === undefined ? undefined : 'expected the version as text, such as "2025.1" (in quotes)',
+  })
+  .min(1)
+  .max(64)
+
 export const RulesFile = z.strictObject({
   /** The author's version of the file; rulesVersion adds a content hash. */
-  version: z.union([z.string().min(1).max(64), z.number().transform(String)]),
+  version: FileVersion,
   rules: z.array(Rule).max(D.maxRules),
 })
 export type RulesFile = z.infer<typeof RulesFile>
