@@ -172,7 +172,15 @@ describe('evaluateHeadline: headline_shock', () => {
   })
 
   it('watches market tone with relevance 1', () => {
-    const rules = rulesOf({ ...shock, dimensions: ['market'], scopes: ['global:all'], minRelevance: 1 })
+    // The default minRelevance (0.5) is met: a market score has no relevance of its own. (Written on a
+    // market-only rule, minRelevance is refused by parseRules; undefined leaves it out of the JSON.)
+    const rules = rulesOf({
+      ...shock,
+      dimensions: ['market'],
+      scopes: ['global:all'],
+      minRelevance: undefined,
+    })
+    expect(rules.rules[0]).toMatchObject({ minRelevance: ALERTING_DEFAULTS.minRelevance })
     const [alert] = evaluateHeadline(rules, escalation('h', { market: -0.9 }), T0).candidates.map(
       (c) => c.alert,
     )

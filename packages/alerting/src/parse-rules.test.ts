@@ -374,6 +374,46 @@ rules:
       /never re-arm/,
     ],
     [
+      'direction both on volume, whose down line is never reached',
+      [
+        {
+          ...level,
+          id: 'busy',
+          field: 'volume',
+          window: '1h',
+          direction: 'both',
+          threshold: 5,
+          hysteresis: 2,
+        },
+      ],
+      'rules[0].direction',
+      /^rule "busy": with direction both, the down line at -5 can never be reached \(volume on tariff is at least 0\), so only the up line would fire: use direction up$/,
+    ],
+    [
+      'direction both on the uncertainty mean, which is never negative',
+      [{ ...level, dimensions: ['uncertainty'], direction: 'both', threshold: 0.4, hysteresis: 0.1 }],
+      'rules[0].direction',
+      /the down line at -0.4 can never be reached \(mean on uncertainty is \[0, 1\)\).*use direction up/,
+    ],
+    [
+      'minRelevance on a market-only headline rule (a market score has no relevance)',
+      [{ ...shock, dimensions: ['market'], minRelevance: 0.8 }],
+      'rules[0].minRelevance',
+      /^minRelevance applies to tariff and supplyChain, and this rule watches market only: a market score has no relevance/,
+    ],
+    [
+      'minConfidence on a market-only headline rule',
+      [{ ...shock, dimensions: ['market'], minConfidence: 0.5 }],
+      'rules[0].minConfidence',
+      /^minConfidence applies to tariff and supplyChain, .*no confidence/,
+    ],
+    [
+      'includeThreats on a market-only headline rule without eventTypes',
+      [{ ...shock, dimensions: ['market'], includeThreats: false }],
+      'rules[0].includeThreats',
+      /^includeThreats applies to eventTypes, or without them to tariff and supplyChain, .*never on market/,
+    ],
+    [
       'cooldownBy event without eventTypes',
       [{ ...shock, cooldownBy: 'event' }],
       'rules[0].cooldownBy',
@@ -510,6 +550,52 @@ rules:
     ]
     const r = parseRules(json(rules), 'json')
     expect(r.ok ? 'ok' : r.errors).toBe('ok')
+  })
+
+  it('keeps the fields a market rule reads, and those others read on a rule with market among its dimensions', () => {
+    const rules = [
+      // Relevance, confidence and threats are read on tariff.
+      {
+        ...shock,
+        dimensions: ['tariff', 'market'],
+        minRelevance: 0.6,
+        minConfidence: 0.4,
+        includeThreats: false,
+      },
+      // With eventTypes, includeThreats drops threatened events, whatever the dimension.
+      { ...shock, id: 'm', dimensions: ['market'], eventTypes: ['tariff_raised'], includeThreats: false },
+      // A volume line going up, and a floor turned off with its window left in place.
+      {
+        ...level,
+        id: 'v',
+        field: 'volume',
+        window: '1h',
+        direction: 'up',
+        threshold: 5,
+        hysteresis: 2,
+        minVolume: 0,
+        volumeWindow: '24h',
+      },
+    ]
+    const r = parseRules(json(rules), 'json')
+    expect(r.ok ? 'ok' : r.errors).toBe('ok')
+  })
+
+  it('names the line of a direction that watches one side only, in a YAML file', () => {
+    const text = `version: "1"
+rules:
+  - id: cn_busy
+    kind: level
+    dimensions: [tariff]
+    field: volume
+    window: 1h
+    direction: both
+    threshold: 10
+    severity: info
+`
+    expect(errorsOf(text, 'yaml')).toEqual([
+      { path: 'rules[0].direction', message: expect.stringMatching(/use direction up \(line 8\)$/) },
+    ])
   })
 
   it('names a never-firing dimension once when several share its range', () => {

@@ -106,8 +106,9 @@ function linesOf(rule: IndicatorRule): { side: 'up' | 'down'; line: number }[] {
  * A rule that can never fire, or that fires once and never re-arms, is refused: on one of its
  * dimensions no line can be reached (a diffusion level at 3, a downward line on volume below 0, a mean
  * at -1), or a line's re-arm point lies outside the measure's range (an up line re-arms below
- * line − hysteresis, a down line above line + hysteresis), so the first alert would be its last; and
- * any line on count, which only grows.
+ * line − hysteresis, a down line above line + hysteresis), so the first alert would be its last;
+ * any line on count, which only grows; and direction both with one side out of reach on every
+ * dimension (a volume below -t), which watches the other side only.
  */
 function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
   if (rule.kind === 'headline_shock' || (rule.kind === 'uncertainty_spike' && rule.source === 'headline'))
@@ -131,9 +132,14 @@ function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
     byRange.set(range, [...(byRange.get(range) ?? []), d])
   }
   const errors: ConfigError[] = []
+  // The sides some dimension's measure can reach, and what each dimension's range is.
+  const reachedSides = new Set<'up' | 'down'>()
+  const ons: string[] = []
   for (const [range, dimensions] of byRange) {
     const on = `${measure} on ${dimensions.join(', ')} is ${range.text}`
+    ons.push(on)
     const lines = linesOf(rule).filter((l) => reaches(range, l.side, l.line))
+    for (const l of lines) reachedSides.add(l.side)
     if (lines.length === 0) {
       errors.push({ path: at('threshold'), message: `rule "${rule.id}" can never be reached: ${on}` })
       continue
@@ -148,6 +154,16 @@ function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
       })
       break
     }
+  }
+  if (rule.direction === 'both' && reachedSides.size === 1) {
+    // One side out of reach on every dimension (a volume, or the uncertainty mean, below -t): "both"
+    // watched one side only, silently.
+    const [side] = reachedSides
+    const other = linesOf(rule).find((l) => l.side !== side)!
+    errors.push({
+      path: at('direction'),
+      message: `rule "${rule.id}": with direction both, the ${other.side} line at ${other.line} can never be reached (${ons.join('; ')}), so only the ${side} line would fire: use direction ${side}`,
+    })
   }
   return errors
 }
@@ -205,6 +221,28 @@ function crossCheck(
     errors.push(...reachCheck(rule, at))
     if (rule.kind === 'headline_shock' && rule.cooldownBy === 'event' && !rule.eventTypes) {
       errors.push({ path: at('cooldownBy'), message: 'cooldownBy event needs eventTypes to key by' })
+    }
+    if (rule.kind === 'headline_shock' && rule.dimensions.every((d) => d === 'market')) {
+      // A market score has no relevance or confidence (both read as 1), and no event is on the market
+      // dimension: given on a market-only rule, these seemed to hold alerts back while nothing did.
+      const ignored: [string, string][] = [
+        [
+          'minRelevance',
+          'minRelevance applies to tariff and supplyChain, and this rule watches market only: a market score has no relevance (it reads as 1)',
+        ],
+        [
+          'minConfidence',
+          'minConfidence applies to tariff and supplyChain, and this rule watches market only: a market score has no confidence (it reads as 1)',
+        ],
+      ]
+      if (!rule.eventTypes)
+        ignored.push([
+          'includeThreats',
+          'includeThreats applies to eventTypes, or without them to tariff and supplyChain, and this rule watches market only: threatened events are on tariff or supplyChain, never on market (give eventTypes to drop threatened ones)',
+        ])
+      for (const [field, message] of ignored.filter(([f]) => written(i, f))) {
+        errors.push({ path: at(field), message })
+      }
     }
     if (rule.kind === 'uncertainty_spike') {
       if (rule.source === 'headline' && rule.window !== undefined) {
