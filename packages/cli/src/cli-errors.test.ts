@@ -47,9 +47,18 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
         ['replay', noHeadline],
         /^tradepulse: replay: .*no-headline\.csv: no "headline" column \(columns: date, title\)$/,
       ],
-      [['replay', SAMPLE, '--rate', 'fast'], /^tradepulse: replay: --rate: .*got "fast"$/],
-      [['replay', SAMPLE, '--limit', '0'], /^tradepulse: replay: --limit: a positive whole number, got "0"$/],
-      [['replay', SAMPLE, '--batch', 'x'], /^tradepulse: replay: --batch: a positive whole number, got "x"$/],
+      [
+        ['replay', SAMPLE, '--rate', 'fast'],
+        /^tradepulse: replay: option '--rate <n>' argument 'fast' is invalid\. Expected a number .*, or "max"\. \(see tradepulse replay --help\)$/,
+      ],
+      [
+        ['replay', SAMPLE, '--limit', '0'],
+        /^tradepulse: replay: option '--limit <n>' argument '0' is invalid\. Expected a whole number of at least 1, in decimal digits \(0-9\)\. \(see tradepulse replay --help\)$/,
+      ],
+      [
+        ['replay', SAMPLE, '--batch', 'x'],
+        /^tradepulse: replay: option '--batch <n>' argument 'x' is invalid\. Expected a whole number of at least 1/,
+      ],
     ]
     // Kafka unreachable: were it tried first, the answer would be the unreachable broker (exit 69).
     const runs = await Promise.all(cases.map(([args]) => cli(args, { KAFKA_BROKERS: NO_KAFKA })))
@@ -78,6 +87,56 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     const help = await cli(['score', '--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: tradepulse score \[options\] \[headline\.\.\.\]/)
+  })
+
+  it('reads every numeric option in plain decimal only, as the workers read their variables (exit 78)', async () => {
+    // Each was taken as Number() reads it (--top 0x10 showed 16 rows; --limit 1e3 sent 1000), so each
+    // went on to the unreachable Kafka or Redis (69), or to another refusal (start: REDIS_URL not set).
+    const cases: [string[], RegExp][] = [
+      [
+        ['indicators', '--top', '0x10'],
+        /^tradepulse: indicators: option '--top <n>' argument '0x10' is invalid\. /,
+      ],
+      [
+        ['replay', SAMPLE, '--limit', '1e3'],
+        /^tradepulse: replay: option '--limit <n>' argument '1e3' is invalid\. /,
+      ],
+      [
+        ['replay', SAMPLE, '--batch', '+5'],
+        /^tradepulse: replay: option '--batch <n>' argument '\+5' is invalid\. /,
+      ],
+      [
+        ['replay', SAMPLE, '--rate', '0b11'],
+        /^tradepulse: replay: option '--rate <n>' argument '0b11' is invalid\. /,
+      ],
+      [['start', '--speed', '1e3'], /^tradepulse: start: option '--speed <n>' argument '1e3' is invalid\. /],
+      [
+        ['start', '--http-port', ' 5'],
+        /^tradepulse: start: option '--http-port <n>' argument ' 5' is invalid\. /,
+      ],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(args, {
+        KAFKA_BROKERS: NO_KAFKA,
+        REDIS_URL: NO_REDIS.replace('desk:pa55word@', ''),
+      })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(78)
+      expectOneLine(r.stderr, pattern)
+      expect(r.stdout).toBe('')
+    }
+  })
+
+  it("refuses a --rate so slow that the wait between two sends would overflow Node's timer, and takes the slowest one that fits", async () => {
+    // --rate 0.0000001 waited 10^10 ms between sends: Node warned (TimeoutOverflowWarning) and sent at once.
+    const slow = await cli(['replay', SAMPLE, '--rate', '0.0000001'], { KAFKA_BROKERS: NO_KAFKA })
+    expect(slow.code, slow.stderr).toBe(78)
+    expectOneLine(
+      slow.stderr,
+      /^tradepulse: replay: option '--rate <n>' argument '0\.0000001' is invalid\. Expected a number of at least 0\.000001 \(one headline in 11\.6 days; Node's timers wait at most 24\.8 days\), in decimal notation \(digits, one point\), or "max"\. \(see tradepulse replay --help\)$/,
+    )
+    const slowest = await cli(['replay', SAMPLE, '--rate', '0.000001'], { KAFKA_BROKERS: NO_KAFKA })
+    expect(slowest.code, slowest.stderr).toBe(69)
+    expectOneLine(slowest.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
   })
 
   it('replay takes a named pipe (process substitution) as a file: on to Kafka, not "not a file"', async () => {

@@ -4,16 +4,21 @@ import { describe, expect, it } from 'vitest'
 import { registerIndicators } from './commands/indicators.ts'
 import { registerReplay } from './commands/replay.ts'
 import { registerScore } from './commands/score.ts'
+import { registerStart } from './commands/start.ts'
 import { registerTail } from './commands/tail.ts'
 import { registerTopics } from './commands/topics.ts'
 import { usageErrorsInOneLine } from './usage-errors.ts'
 
-/** The command line as main.ts builds it (but start, which listens for signals), its output kept. */
-function program() {
+/**
+ * The command line as main.ts builds it, its output kept; without start, which listens for signals once it
+ * runs, unless `withStart` (for what start refuses as its options are read, before it runs).
+ */
+function program({ withStart = false } = {}) {
   const out: string[] = []
   const p = new Command().name('tradepulse')
   for (const register of [registerScore, registerReplay, registerTopics, registerTail, registerIndicators])
     register(p)
+  if (withStart) registerStart(p)
   usageErrorsInOneLine(p)
   // Whatever commander would still write (it wrote each error, then the whole help).
   const keep = { writeOut: (s: string) => out.push(s), writeErr: (s: string) => out.push(s) }
@@ -25,8 +30,8 @@ function program() {
   return { p, out }
 }
 
-async function refusal(args: string[]): Promise<{ error: unknown; out: string[] }> {
-  const { p, out } = program()
+async function refusal(args: string[], opts: { withStart?: boolean } = {}) {
+  const { p, out } = program(opts)
   try {
     await p.parseAsync(args, { from: 'user' })
   } catch (error) {
@@ -66,4 +71,67 @@ describe('usage errors commander finds', () => {
       expect(out).toEqual([])
     },
   )
+})
+
+describe('numeric options', () => {
+  const SAMPLE = 'packages/cli/sample/sample-feed.ndjson'
+  const WHOLE_FROM_1 = 'Expected a whole number of at least 1, in decimal digits (0-9).'
+  const options: [string[], string, string][] = [
+    [['indicators'], '--top <n>', WHOLE_FROM_1],
+    [['replay', SAMPLE], '--limit <n>', WHOLE_FROM_1],
+    [['replay', SAMPLE], '--batch <n>', WHOLE_FROM_1],
+    [
+      ['replay', SAMPLE],
+      '--rate <n>',
+      'Expected a number of at least 0.000001 (one headline in 11.6 days; Node\'s timers wait at most 24.8 days), in decimal notation (digits, one point), or "max".',
+    ],
+    [
+      ['start'],
+      '--speed <n>',
+      'Expected a number of at least 1 (real time), in decimal notation (digits, one point), or "max".',
+    ],
+    [
+      ['start'],
+      '--http-port <n>',
+      'Expected a whole number from 0 to 65535 (0: any free port), in decimal digits (0-9).',
+    ],
+  ]
+  // What Number() took: hex, binary, octal, an exponent, a sign, white space, Infinity; and no digits.
+  const notations = ['0x10', '0b11', '0o17', '1e3', '+5', ' 5', '5 ', '-5', 'Infinity', '', '1_000', '.5']
+  it.each(
+    options.flatMap(([command, flags, expected]) =>
+      notations.map((value) => [command, flags, value, expected]),
+    ),
+  )(
+    '%j %s %j: refused, naming the command, the option and the value (exit 78)',
+    async (command, flags, value, expected) => {
+      const where = command[0]
+      const { error, out } = await refusal([...command, flags.split(' ')[0]!, value], { withStart: true })
+      expect(error).toBeInstanceOf(TradepulseError)
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: `${where}: option '${flags}' argument '${value}' is invalid. ${expected} (see tradepulse ${where} --help)`,
+      })
+      expect(out).toEqual([])
+    },
+  )
+
+  it.each([
+    [['indicators', '--top', '1.5'], '--top <n>'],
+    [['indicators', '--top', '0'], '--top <n>'],
+    [['indicators', '--top', '9007199254740992'], '--top <n>'],
+    [['replay', SAMPLE, '--limit', '00'], '--limit <n>'],
+    [['replay', SAMPLE, '--rate', '0'], '--rate <n>'],
+    [['replay', SAMPLE, '--rate', '0.0000009'], '--rate <n>'],
+    [['replay', SAMPLE, '--rate', '1.'], '--rate <n>'],
+    [['replay', SAMPLE, '--rate', 'MAX'], '--rate <n>'],
+    [['start', '--speed', '0.5'], '--speed <n>'],
+    [['start', '--http-port', '65536'], '--http-port <n>'],
+  ])('%j: out of range or not the form, refused naming %s', async (args, flags) => {
+    const { error } = await refusal(args, { withStart: true })
+    expect(error).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining(`option '${flags}' argument '${args.at(-1)}' is invalid. Expected `),
+    })
+  })
 })

@@ -285,7 +285,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       }).catch((e: { code: number; stderr: string }) => e)
       expect(err, args.join(' ')).toMatchObject({ code: 78 })
       expect((err as { stderr: string }).stderr).toMatch(
-        /^tradepulse: (--top: a positive whole number, got "0"|--since: not a duration: "soon")/,
+        /^tradepulse: (indicators: option '--top <n>' argument '0' is invalid\. Expected a whole number of at least 1|--since: not a duration: "soon")/,
       )
     }
   })

@@ -21,6 +21,7 @@ import {
 } from '@tradepulse/platform'
 import { type Command, Option } from 'commander'
 import { withRedis } from '../infra.ts'
+import { wholeNumber } from '../option-values.ts'
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,
@@ -158,7 +159,7 @@ type ShowOptions = {
   dimension: Dimension
   scopeKind: ScopeKind
   by: 'momentum' | 'buzz'
-  top: string
+  top: number
   asOf: string
 }
 
@@ -178,7 +179,7 @@ export function registerIndicators(program: Command): void {
         .default('region'),
     )
     .addOption(new Option('--by <what>', 'rank by').choices(['momentum', 'buzz']).default('momentum'))
-    .option('--top <n>', 'how many scopes', '10')
+    .option('--top <n>', 'how many scopes', wholeNumber({ min: 1 }), 10)
     .option(
       '--as-of <time>',
       'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), not before the aggregator\'s event time (the indicators are kept as of their newest headline, not as a history)',
@@ -186,12 +187,7 @@ export function registerIndicators(program: Command): void {
     )
     .action(async (opts: ShowOptions) => {
       const config = loadConfig(AggregatorConfig, process.env)
-      const top = Number(opts.top)
-      if (!Number.isInteger(top) || top < 1)
-        throw new TradepulseError(
-          'CONFIG_INVALID',
-          `--top: a positive whole number, got ${JSON.stringify(opts.top)}`,
-        )
+      const top = opts.top
       const asOf = parseAsOf(opts.asOf)
       const log = createLogger({
         level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,

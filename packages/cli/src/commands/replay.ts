@@ -13,6 +13,7 @@ import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka } from '../infra.ts'
+import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { ReplayFileError, readReplayRows } from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
 
@@ -27,7 +28,7 @@ import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../
  */
 export const MAX_REPLAY_RECORD_BYTES = 1_000_000
 
-type ReplayOptions = { rate: string; limit?: string; source?: string; batch: string }
+type ReplayOptions = { rate: number | 'max'; limit?: number; source?: string; batch: number }
 
 export type ReplaySummary = {
   produced: number
@@ -154,26 +155,11 @@ export async function replayFile(
 
 const usage = (message: string) => new TradepulseError('CONFIG_INVALID', `replay: ${message}`)
 
-/** --rate, --limit and --batch as numbers, or a one-line error naming the flag. */
-export function parseReplayOptions(opts: ReplayOptions): {
-  rate: number | 'max'
-  limit: number | undefined
-  batch: number
-} {
-  const rate = opts.rate === 'max' ? 'max' : Number(opts.rate)
-  if (rate !== 'max' && !(rate > 0 && Number.isFinite(rate)))
-    throw usage(
-      `--rate: a positive number of headlines per second or "max", got ${JSON.stringify(opts.rate)}`,
-    )
-  const positiveInteger = (flag: string, text: string) => {
-    const n = Number(text)
-    if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-      throw usage(`${flag}: a positive whole number, got ${JSON.stringify(text)}`)
-    return n
-  }
-  const limit = opts.limit === undefined ? undefined : positiveInteger('--limit', opts.limit)
-  return { rate, limit, batch: positiveInteger('--batch', opts.batch) }
-}
+/**
+ * The slowest --rate: one headline in 11.6 days. A slower one would wait longer between two sends than
+ * Node keeps a timer (MAX_TIMER_MS, 24.8 days), and such a timer fires at once.
+ */
+export const MIN_REPLAY_RATE = 0.000001
 
 /**
  * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
@@ -216,13 +202,26 @@ export function registerReplay(program: Command): void {
       '<file>',
       'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines',
     )
-    .option('--rate <n>', 'headlines per second, or "max"', 'max')
-    .option('--limit <n>', 'stop after this many headlines (of a regular file: its oldest, by time)')
+    .option(
+      '--rate <n>',
+      `headlines per second (at least ${MIN_REPLAY_RATE}), or "max"`,
+      decimalNumberOrMax({
+        min: MIN_REPLAY_RATE,
+        note: "one headline in 11.6 days; Node's timers wait at most 24.8 days",
+      }),
+      'max' as const,
+    )
+    .option(
+      '--limit <n>',
+      'stop after this many headlines (of a regular file: its oldest, by time)',
+      wholeNumber({ min: 1 }),
+    )
     .option('--source <name>', 'source to stamp on CSV rows')
-    .option('--batch <n>', 'records per produce request', '500')
+    .option('--batch <n>', 'records per produce request', wholeNumber({ min: 1 }), 500)
     .action(async (file: string, opts: ReplayOptions) => {
-      // Flags and the file are checked before anything connects: a typo should not wait on Kafka.
-      const { rate, limit, batch } = parseReplayOptions(opts)
+      // Flags (as commander reads them) and the file are checked before anything connects: a typo should
+      // not wait on Kafka.
+      const { rate, limit, batch } = opts
       const kind = await checkReplayFile(file, opts.source)
       const config = loadConfig(BaseConfig, process.env)
       const log = createLogger({

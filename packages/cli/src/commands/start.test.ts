@@ -1,13 +1,31 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { randomName, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
+import { MAX_TIMER_MS } from '../option-values.ts'
+import { loadSampleFeed } from '../sample-feed.ts'
 import { cli, expectOneLine, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
+import { MIN_SPEED } from './start.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
-      [['start', '--http-port', 'abc'], {}, /^tradepulse: --http-port: a port from 0 to 65535 .*got "abc"$/],
-      [['start', '--speed', 'fast'], {}, /^tradepulse: --speed: a positive number or "max", got "fast"$/],
+      [
+        ['start', '--http-port', 'abc'],
+        {},
+        /^tradepulse: start: option '--http-port <n>' argument 'abc' is invalid\. Expected a whole number from 0 to 65535 \(0: any free port\), in decimal digits \(0-9\)\. \(see tradepulse start --help\)$/,
+      ],
+      [
+        ['start', '--speed', 'fast'],
+        {},
+        /^tradepulse: start: option '--speed <n>' argument 'fast' is invalid\. Expected a number of at least 1 \(real time\), in decimal notation \(digits, one point\), or "max"\. \(see tradepulse start --help\)$/,
+      ],
+      // A speed under real time, waiting for a headline its gap over the speed: at 0.0000001 every wait
+      // overflowed Node's timer (TimeoutOverflowWarning) and the sample played at once.
+      [
+        ['start', '--speed', '0.0000001'],
+        {},
+        /^tradepulse: start: option '--speed <n>' argument '0\.0000001' is invalid\. /,
+      ],
       [
         ['start'],
         { LOG_LEVEL: 'loud' },
@@ -20,6 +38,12 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
       expect(r.stderr.trimEnd()).toMatch(cases[i]![2])
       expect(r.stderr).not.toMatch(/^\s+at /m)
     })
+  })
+
+  it("the slowest --speed waits for none of the sample's headlines longer than a Node timer can", () => {
+    const times = loadSampleFeed().map((h) => Date.parse(h.publishedAt))
+    const longestGap = Math.max(...times.slice(1).map((t, i) => t - times[i]!))
+    expect(longestGap / MIN_SPEED).toBeLessThanOrEqual(MAX_TIMER_MS)
   })
 
   it('start refuses, before printing or playing anything, one of KAFKA_BROKERS / REDIS_URL alone, a subset of workers, a bad variable (exit 78)', async () => {

@@ -19,6 +19,7 @@ import type { Command } from 'commander'
 import { logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
+import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
@@ -30,9 +31,9 @@ type StartOptions = {
   workers?: string
   follow?: boolean
   sample?: boolean
-  speed: string
+  speed: number | 'max'
   localInfra?: boolean
-  httpPort: string
+  httpPort: number
 }
 
 function parseWorkers(list: string | undefined): string[] {
@@ -69,27 +70,13 @@ export function startMode(env: Record<string, string | undefined>): 'kafka' | 'e
   return kafka ? 'kafka' : 'embedded'
 }
 
-/** --speed: a positive number of simulated seconds per real second, or "max". */
-function parseSpeed(text: string): number | 'max' {
-  const speed = text === 'max' ? 'max' : Number(text)
-  if (speed !== 'max' && !(speed > 0 && Number.isFinite(speed)))
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `--speed: a positive number or "max", got ${JSON.stringify(text)}`,
-    )
-  return speed
-}
-
-/** --http-port: a whole number from 0 to 65535 (Node would fail later with ERR_SOCKET_BAD_PORT). */
-function parsePort(text: string): number {
-  const port = Number(text)
-  if (!/^\s*\d+\s*$/.test(text) || port > 65_535)
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `--http-port: a port from 0 to 65535 (0: any free port), got ${JSON.stringify(text)}`,
-    )
-  return port
-}
+/**
+ * The slowest --speed: real time (the sample's 90 hours in 90 hours); a slower one shows nothing more.
+ * The wait for a headline, its gap in the feed over the speed, must stay within a Node timer
+ * (MAX_TIMER_MS, 24.8 days; a longer one fires at once): below about 0.002 the sample's longest gap,
+ * 80 minutes, would not.
+ */
+export const MIN_SPEED = 1
 
 /**
  * The CLI's log level: LOG_LEVEL checked as the workers check it (a bad one is a configuration error
@@ -136,10 +123,16 @@ export function registerStart(program: Command): void {
     .option('--no-sample', 'do not play the bundled sample feed')
     .option(
       '--speed <n>',
-      'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s), or "max" (as fast as the workers take it, about a second); every speed gives the same alerts',
-      '30000',
+      'embedded sample feed: simulated seconds per real second (30000: four days in about 12 s; at least 1, real time), or "max" (as fast as the workers take it, about a second); every speed gives the same alerts',
+      decimalNumberOrMax({ min: MIN_SPEED, note: 'real time' }),
+      30_000 as number | 'max',
     )
-    .option('--http-port <n>', 'embedded --follow: port of POST /headlines (0: any free port)', '9400')
+    .option(
+      '--http-port <n>',
+      'embedded --follow: port of POST /headlines (0: any free port)',
+      wholeNumber({ min: 0, max: 65_535, note: '0: any free port' }),
+      9400,
+    )
     .option(
       '--local-infra',
       'start a local Kafka broker and Redis server for this run instead of the in-memory bus',
@@ -151,8 +144,7 @@ export function registerStart(program: Command): void {
       const env: Record<string, string | undefined> = { ...process.env }
       const level = logLevelOf(env)
       const names = parseWorkers(opts.workers)
-      const speed = parseSpeed(opts.speed)
-      const httpPort = parsePort(opts.httpPort)
+      const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
       if (names.includes('alerter')) checkAlerterFiles(env)
       if (!onKafka && !opts.localInfra) {

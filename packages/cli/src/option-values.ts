@@ -1,0 +1,60 @@
+import { InvalidArgumentError } from 'commander'
+
+/*
+ * The numeric options of every command (--top, --rate, --limit, --batch, --speed, --http-port), read as
+ * commander reads them (each option's argParser): a bad value is a usage error like every other commander
+ * finds (usage-errors.ts), one line naming the command, the option and the value, exit 78, before the
+ * command does anything. Numbers are plain decimal, as the workers read their variables (loadConfig in
+ * packages/platform): Number() took 0x10 as 16, 0b11 as 3, 1e3 as 1000, ' 5' and +5 as 5.
+ */
+
+/** The longest delay Node keeps a timer for (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647
+
+const WHOLE = /^[0-9]+$/
+const DECIMAL = /^[0-9]+(?:\.[0-9]+)?$/
+
+export type NumberRange = {
+  min: number
+  /** Largest value taken; Number.MAX_SAFE_INTEGER (a whole number) or any finite number when left out. */
+  max?: number
+  /** Said after the range, in brackets: what a bound means or why it is there. */
+  note?: string
+}
+
+function expected(what: string, { min, max, note }: NumberRange, notation: string, or = ''): string {
+  const range = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`
+  return `Expected ${what} ${range}${note ? ` (${note})` : ''}, in ${notation}${or}.`
+}
+
+/** An option's whole number: decimal digits only, within the range. */
+export function wholeNumber(range: NumberRange): (text: string) => number {
+  const max = range.max ?? Number.MAX_SAFE_INTEGER
+  const message = expected('a whole number', range, 'decimal digits (0-9)')
+  return (text) => {
+    const n = Number(text)
+    if (!WHOLE.test(text) || n < range.min || n > max) throw new InvalidArgumentError(message)
+    return n
+  }
+}
+
+/** An option's number, a fraction allowed: decimal digits with at most one point, within the range. */
+export function decimalNumber(range: NumberRange): (text: string) => number {
+  return decimal(range, '')
+}
+
+/** As decimalNumber, or the word "max". */
+export function decimalNumberOrMax(range: NumberRange): (text: string) => number | 'max' {
+  const parse = decimal(range, ', or "max"')
+  return (text) => (text === 'max' ? 'max' : parse(text))
+}
+
+function decimal(range: NumberRange, or: string): (text: string) => number {
+  const max = range.max ?? Number.MAX_VALUE
+  const message = expected('a number', range, 'decimal notation (digits, one point)', or)
+  return (text) => {
+    const n = Number(text)
+    if (!DECIMAL.test(text) || n < range.min || n > max) throw new InvalidArgumentError(message)
+    return n
+  }
+}
