@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryBus } from './bus/memory-bus.ts'
 import { createMemoryTransport } from './bus/memory-transport.ts'
 import { BaseConfig, loadConfig } from './config.ts'
+import { TradepulseError } from './errors.ts'
 import { createKafkaWorker } from './kafka-worker.ts'
 import { EXIT_CONFIG } from './lifecycle.ts'
 import { createCapturingLogger } from './logger.ts'
@@ -209,6 +210,49 @@ describe("a worker's health server", () => {
       expect(lines.filter((l) => l.msg === 'health check broken: the check threw: unexpected error')).toEqual(
         [expect.objectContaining({ level: 40, err: expect.objectContaining({ message: leak }) })],
       )
+    } finally {
+      await app.stop()
+    }
+  })
+})
+
+describe('a worker with a failure of its own that it cannot recover from (fatal)', () => {
+  const probe = (fatal: Promise<Error>) => {
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    return createKafkaWorker({
+      worker: 'probe',
+      config: loadConfig(BaseConfig, { HTTP_PORT: '0' }),
+      log: createCapturingLogger().log,
+      inputTopics: ['in'],
+      dlqTopic: 'in',
+      defaultHttpPort: 0,
+      handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
+      transport: createMemoryTransport(bus),
+      fatal: [fatal],
+    })
+  }
+  const refusal = new TradepulseError('CONFIG_INVALID', 'Redis at … (REDIS_URL) refused its database 99')
+
+  it('fails its start with it when it comes first (a Redis database refused at the first connection)', async () => {
+    // The start went on, and the worker retried every batch on a Redis client closed for good.
+    const app = probe(Promise.resolve(refusal))
+    try {
+      await expect(app.start()).rejects.toBe(refusal)
+      // No step further: the consumer was never started.
+      expect(await app.runner.health()).toMatchObject({ detail: 'not running' })
+    } finally {
+      await app.stop()
+    }
+  })
+
+  it('reports it through failed() once started, for whoever runs the worker to stop it', async () => {
+    let fail: (err: Error) => void = () => {}
+    const app = probe(new Promise<Error>((resolve) => (fail = resolve)))
+    try {
+      await app.start()
+      fail(refusal)
+      expect(await app.failed?.()).toBe(refusal)
     } finally {
       await app.stop()
     }

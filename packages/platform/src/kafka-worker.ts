@@ -45,6 +45,16 @@ export type KafkaWorkerSpec = {
   transport?: Transport
   /** Releases the worker's own resources (Redis, stores) after the consumer has drained and committed. */
   onStop?: () => Promise<void>
+  /**
+   * Failures of the worker's own resources that it cannot recover from, each resolving with its error if
+   * it comes (redisDatabaseRefused: a Redis database the server refuses, its client closed for good). One
+   * that comes while the worker starts fails the start with it, at the step under way; once started,
+   * failed() reports it, for whoever runs the worker to stop it (exit 78 for CONFIG_INVALID). Stopping
+   * rather than running degraded: nothing the worker does would end it, its partitions would be retried
+   * for ever with the reason in the health body only, and the cure is a change to the deployment that
+   * a restart then picks up.
+   */
+  fatal?: Promise<Error>[]
 }
 
 /**
@@ -123,10 +133,31 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   const stopRequest = new Promise<typeof STOP_ASKED>((resolve) => {
     askStop = () => resolve(STOP_ASKED)
   })
-  /** A step of the start, or STOP_ASKED once a stop is asked for first (the step is left to settle on its own). */
-  const step = <T>(work: Promise<T>): Promise<T | typeof STOP_ASKED> => {
+  // The first of spec.fatal to come, kept for the start to throw at its next step.
+  let fatalError: Error | undefined
+  const fatal = spec.fatal?.length
+    ? Promise.race(spec.fatal).then((err) => {
+        fatalError = err
+        return err
+      })
+    : undefined
+  const fatalAtStart = fatal?.then((err): never => {
+    throw err
+  })
+  fatalAtStart?.catch(() => {})
+  /** Throws the fatal failure once it has come, so that the start goes no step further. */
+  const noFatal = () => {
+    if (fatalError) throw fatalError
+  }
+  /**
+   * A step of the start, or STOP_ASKED once a stop is asked for first; the fatal failure, thrown, when it
+   * comes first or by the step's end (the step is left to settle on its own).
+   */
+  const step = async <T>(work: Promise<T>): Promise<T | typeof STOP_ASKED> => {
     work.catch(() => {})
-    return Promise.race([work, stopRequest])
+    const done = await Promise.race([work, stopRequest, ...(fatalAtStart ? [fatalAtStart] : [])])
+    if (done !== STOP_ASKED) noFatal()
+    return done
   }
 
   return {
@@ -134,7 +165,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     runner,
     httpPort: () => port,
     health,
-    failed: () => runner.failed(),
+    failed: () => (fatal ? Promise.race([runner.failed(), fatal]) : runner.failed()),
     start() {
       starting ??= (async () => {
         server = createHealthServer(health, metrics.registry, spec.routes, { log })
@@ -150,6 +181,7 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
         log.info({ port, host: config.HTTP_HOST }, 'health and metrics listening')
         const givenUp = () => log.info(`${spec.worker} stopped while starting`)
         if (stopAsked) return givenUp()
+        noFatal()
         if (spec.ensureTopics?.length) {
           const created = await step(transport.ensureTopics(spec.ensureTopics))
           if (created === STOP_ASKED) return givenUp()

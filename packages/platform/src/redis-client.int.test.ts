@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
@@ -9,7 +10,7 @@ import { normalizeError } from './errors.ts'
 import { combineHealth } from './health.ts'
 import { closeServer, createHealthServer, listen } from './http/health-server.ts'
 import { createCapturingLogger, createLogger } from './logger.ts'
-import { closeRedis, createRedis, redisHealth } from './redis-client.ts'
+import { closeRedis, createRedis, redisDatabaseRefused, redisHealth } from './redis-client.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
 // is read from what its global setup provides, as in the indicator store's test.
@@ -232,6 +233,19 @@ describe("a real Redis's error replies, as normalizeError judges them", () => {
   })
 })
 
+/** What `p` resolves with, or a failure naming `what` if it has not within `timeoutMs`. */
+async function within<T>(p: Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not within ${timeoutMs} ms`)), timeoutMs)
+  })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
 async function closedPort(): Promise<number> {
   const server = createServer()
@@ -324,7 +338,53 @@ describe('Redis health on /readyz, as anyone who reaches the port reads it', () 
   })
 })
 
+/** A redis-server of a test's own on a free port, with `databases` databases; stopped in the clean-ups. */
+async function ownRedis(
+  databases: number,
+  cleanups: (() => Promise<unknown>)[],
+  port?: number,
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const at = port ?? (await closedPort())
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(at),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--databases',
+      String(databases),
+    ],
+    { stdio: 'ignore' },
+  )
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await exited
+  }
+  cleanups.push(stop)
+  const probe = createRedis(`redis://127.0.0.1:${at}`, createLogger({ level: 'silent' }), 'probe', {
+    timeoutMs: 500,
+  })
+  try {
+    await until(async () => (await probe.ping()) === 'PONG', `redis-server on port ${at}`)
+  } finally {
+    probe.disconnect()
+  }
+  return { port: at, stop }
+}
+
 describe('createRedis with a database the server does not have', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
   it('runs no command in database 0: they fail, health says why, the log names REDIS_URL', async () => {
     // ioredis logs a SELECT the server refuses (REDIS_URL=redis://host:6379/99 with 16 databases) and
     // goes on with the connection in database 0: the worker wrote its keys among another deployment's.
@@ -348,5 +408,63 @@ describe('createRedis with a database the server does not have', () => {
       await closeRedis(db0)
       redis.disconnect()
     }
+  })
+
+  it('says so to whoever waits for it (redisDatabaseRefused), naming REDIS_URL and the database, and then logs nothing of it', async () => {
+    // A worker waits for it to exit 78; before, the client was closed with nothing but a health detail,
+    // and the worker retried its batches for ever.
+    const { host, port } = redisTarget()
+    const { log, lines } = createCapturingLogger()
+    const redis = createRedis(`redis://:pw-9@${host}:${port}/99`, log, 'probe', { timeoutMs: 2_000 })
+    cleanups.push(async () => redis.disconnect())
+    const refusal = await within(redisDatabaseRefused(redis), 'the refusal')
+    expect(refusal).toMatchObject({ name: 'TradepulseError', code: 'CONFIG_INVALID' })
+    expect(refusal.message).toBe(
+      `Redis at redis://[redacted]@${host}:${port}/99 (REDIS_URL) refused its database 99 (ERR DB index is out of range): set REDIS_URL to a database the server has (its databases setting), or to none for database 0`,
+    )
+    await until(async () => redis.status === 'end', 'the client closed for good')
+    // One line, the waiter's (a worker's exit line), not a second one here.
+    expect(lines.filter((l) => l.level >= 40)).toEqual([])
+  })
+
+  it('says so at a reconnection to a server restarted with fewer databases: the client closes for good', async () => {
+    const server = await ownRedis(16, cleanups)
+    const redis = createRedis(
+      `redis://127.0.0.1:${server.port}/5`,
+      createLogger({ level: 'silent' }),
+      'probe',
+      {
+        timeoutMs: 1_000,
+      },
+    )
+    cleanups.push(async () => redis.disconnect())
+    const refused = redisDatabaseRefused(redis)
+    let refusal: Error | undefined
+    void refused.then((err) => {
+      refusal = err
+    })
+    expect(await redis.set('k', 'in database 5')).toBe('OK')
+    expect(await redisHealth(redis)()).toEqual({ status: 'ok', ready: true })
+
+    await server.stop()
+    await ownRedis(2, cleanups, server.port)
+    await until(async () => refusal !== undefined, 'the refusal at the reconnection')
+    expect(refusal?.message).toMatch(
+      /^Redis at redis:\/\/127\.0\.0\.1:\d+\/5 \(REDIS_URL\) refused its database 5 /,
+    )
+    expect(await redisHealth(redis)()).toEqual({
+      status: 'degraded',
+      ready: false,
+      detail: 'Redis: database refused (REDIS_URL) (end)',
+    })
+    // Nothing was written to database 0 of the new server.
+    const db0 = createRedis(
+      `redis://127.0.0.1:${server.port}`,
+      createLogger({ level: 'silent' }),
+      'probe-db0',
+    )
+    cleanups.push(() => closeRedis(db0))
+    await expect(redis.set('k', 'x')).rejects.toThrow()
+    expect(await db0.dbsize()).toBe(0)
   })
 })

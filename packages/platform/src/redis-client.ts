@@ -1,13 +1,23 @@
 import { Redis } from 'ioredis'
+import { redactUrl } from './config.ts'
+import { TradepulseError } from './errors.ts'
 import { faultReason, healthTransitions } from './fault-reason.ts'
 import type { HealthCheck } from './health.ts'
 import type { Logger } from './logger.ts'
 
 /**
- * What createRedis knows of its client's connection for redisHealth: its logger, and the reason of the
- * last connection error while the connection is down (none once it is ready again).
+ * What createRedis knows of its client's connection: its logger and the reason of the last connection
+ * error while the connection is down (none once it is ready again), for redisHealth; the refusal of its
+ * database, for redisDatabaseRefused, and whether anyone waits for it (who then reports it).
  */
-const CONNECTIONS = new WeakMap<Redis, { log: Logger; downReason?: string }>()
+type Connection = {
+  log: Logger
+  downReason?: string
+  refused: Promise<TradepulseError>
+  refuse(err: TradepulseError): void
+  watched: boolean
+}
+const CONNECTIONS = new WeakMap<Redis, Connection>()
 
 /** The health detail of a client whose database the server refused (REDIS_URL's path). */
 const DATABASE_REFUSED = 'database refused (REDIS_URL)'
@@ -46,23 +56,33 @@ export function createRedis(
     // connection (the name may lead to the new primary); an error reply about the command itself does not.
     reconnectOnError: (err) => /^(READONLY|MASTERDOWN|LOADING)\b/.test(err.message),
   })
+  let refuse: (err: TradepulseError) => void = () => {}
+  const refused = new Promise<TradepulseError>((resolve) => {
+    refuse = resolve
+  })
   // Logged once per change of state (the first error of an outage, a change of its reason, the return),
   // not at every reconnection attempt: the whole error here, its reason alone in the health body.
-  const connection: { log: Logger; downReason?: string } = { log }
+  const connection: Connection = { log, refused, refuse, watched: false }
   CONNECTIONS.set(redis, connection)
   redis.on('error', (err) => {
     // ioredis reports a SELECT of the URL's database that the server refuses (out of its `databases`) and
     // goes on with the connection in database 0, where the worker would read and write among another
     // deployment's keys. Reported here during the connection's setup, before any command of ours is
-    // sent: the connection is closed for good instead, its commands fail, and the health says why.
+    // sent, at the first connection or a reconnection (a server restarted with fewer databases): the
+    // connection is closed for good instead, its commands fail, the health says why, and
+    // redisDatabaseRefused resolves for whoever runs the client to stop (a worker exits 78).
     if ((err as { command?: { name?: unknown } }).command?.name === 'select') {
-      if (connection.downReason !== DATABASE_REFUSED)
-        log.error(
-          { err, db: redis.options.db },
-          `Redis refused the database of REDIS_URL (${redis.options.db}); not using it, as its commands would run in database 0: give a database the server has (its databases setting), or none`,
-        )
+      if (connection.downReason === DATABASE_REFUSED) return
       connection.downReason = DATABASE_REFUSED
       redis.disconnect(false)
+      const refusal = new TradepulseError(
+        'CONFIG_INVALID',
+        `Redis at ${redactUrl(url)} (REDIS_URL) refused its database ${redis.options.db} (${err.message}): set REDIS_URL to a database the server has (its databases setting), or to none for database 0`,
+        { cause: err },
+      )
+      // One line, not two: whoever waits for the refusal reports it (a worker's exit line).
+      if (!connection.watched) log.error({ err }, refusal.message)
+      refuse(refusal)
       return
     }
     const reason = faultReason(err)
@@ -75,6 +95,20 @@ export function createRedis(
     delete connection.downReason
   })
   return redis
+}
+
+/**
+ * Resolves with a CONFIG_INVALID error naming REDIS_URL and the database once the server refuses the
+ * database of the client's URL, at its first connection or at a reconnection; never otherwise, nor for a
+ * client createRedis did not make. The client is closed for good by then, so a worker stops on it
+ * (createKafkaWorker's `fatal`) rather than retry for ever; it is then the one to report it, and createRedis
+ * logs nothing of it.
+ */
+export function redisDatabaseRefused(redis: Redis): Promise<TradepulseError> {
+  const connection = CONNECTIONS.get(redis)
+  if (!connection) return new Promise(() => {})
+  connection.watched = true
+  return connection.refused
 }
 
 /**

@@ -599,6 +599,19 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(String(err)).toContain('tradepulse topics create')
   })
 
+  it('refuses to start, naming REDIS_URL and the database, when the Redis server refuses its database', async () => {
+    // It started, and retried every batch for ever on a Redis client closed for good.
+    await setup(1)
+    const url = `redis://${new URL(ctx.redisUrl).host}/99`
+    const app = buildAggregatorApp(loadConfig(AggregatorConfig, ctx.workerEnv({ REDIS_URL: url })), {
+      log: silent,
+    })
+    ctx.cleanups.push(() => app.stop())
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`Redis at ${url} (REDIS_URL) refused its database 99 (`)
+  })
+
   it('warns at its assignment when its partitions cannot come in one fetch, naming the variable', async () => {
     const topics = await setup(2)
     // A backlog to catch up: without one there is nothing to align, and nothing is said.

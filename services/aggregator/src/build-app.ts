@@ -15,6 +15,7 @@ import {
   kafkaClientConfig,
   type OutRecord,
   redisAlignmentExchange,
+  redisDatabaseRefused,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -165,6 +166,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
       indicatorPublish: aggregator.publishHealth,
       ...(redis && state ? { redis: redisHealth(redis), redisState: state.health } : {}),
     },
+    ...(redis ? { fatal: [redisDatabaseRefused(redis)] } : {}),
     onStop: async () => {
       state?.stop()
       clearInterval(timer)

@@ -723,6 +723,15 @@ desks:
     expect(String(err)).toContain('tradepulse topics create --desks')
   })
 
+  it('refuses to start, naming REDIS_URL and the database, when the Redis server refuses its database', async () => {
+    // It started, and retried every batch for ever on a Redis client closed for good.
+    const url = `redis://${new URL(redisUrl).host}/99`
+    const { app } = start({ extra: { REDIS_URL: url } })
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`Redis at ${url} (REDIS_URL) refused its database 99 (`)
+  })
+
   it('refuses a desk whose webhook secret variable is not set, naming it', () => {
     expect(() =>
       start({ desks: scenarioDesks('http://127.0.0.1:1/x', 'MISSING_SECRET_VAR'), env: {} }),

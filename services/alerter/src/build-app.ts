@@ -16,6 +16,7 @@ import {
   kafkaClientConfig,
   type OutRecord,
   publishedAtMs,
+  redisDatabaseRefused,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -200,6 +201,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       ...(redis && state ? { redis: redisHealth(redis), redisState: state.health } : {}),
       webhooks: webhooks.health,
     },
+    ...(redis ? { fatal: [redisDatabaseRefused(redis)] } : {}),
     onStop: async () => {
       state?.stop()
       rules.close()

@@ -15,6 +15,7 @@ import {
   type InRecord,
   type KafkaWorker,
   kafkaClientConfig,
+  redisDatabaseRefused,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -261,6 +262,10 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       ...(redisCheck ? { redis: redisCheck } : {}),
       ...(catchUp ? { alerts: catchUp.health } : {}),
     },
+    // Unlike an outage, which the gateway serves its alerts through, a database the server refuses is
+    // the configuration's and ends only with a change to it: the gateway stops (exit 78) as the others do,
+    // rather than answer every indicator read 503 for good.
+    ...(redis ? { fatal: [redisDatabaseRefused(redis)] } : {}),
     // After the runner's stop: the consumer has committed and left its group, which is then empty.
     onStop: async () => {
       stopped = true

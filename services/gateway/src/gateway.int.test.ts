@@ -766,4 +766,15 @@ describe('gateway on Kafka and Redis', () => {
     })
     expect(text).not.toContain(String(closed))
   })
+
+  it('refuses to start, naming REDIS_URL and the database, when the Redis server refuses its database: unlike an outage, no serving without it', async () => {
+    // It started, and answered every indicator read 503 for good, its health ready.
+    const { build } = await setup()
+    const url = `redis://${new URL(redisUrl).host}/99`
+    const err = await build({ REDIS_URL: url })
+      .start()
+      .catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    expect(String(err)).toContain(`Redis at ${url} (REDIS_URL) refused its database 99 (`)
+  })
 })

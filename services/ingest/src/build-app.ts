@@ -9,6 +9,7 @@ import {
   type DedupStore,
   type KafkaWorker,
   kafkaClientConfig,
+  redisDatabaseRefused,
   redisHealth,
   topicsAtStart,
   type WorkerDeps,
@@ -106,7 +107,12 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       onPast: (n) => past.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
     }),
-    ...(redis && state ? { healthChecks: { redis: redisHealth(redis), redisState: state.health } } : {}),
+    ...(redis && state
+      ? {
+          healthChecks: { redis: redisHealth(redis), redisState: state.health },
+          fatal: [redisDatabaseRefused(redis)],
+        }
+      : {}),
     onStop: async () => {
       state?.stop()
       await dedup.close()

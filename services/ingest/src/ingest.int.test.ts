@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
 import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import {
@@ -5,6 +6,7 @@ import {
   createTopics,
   randomName,
   restartEmptyUntilReported,
+  spawnWorker,
   startLocalRedis,
   testInfra,
   testProducer,
@@ -379,5 +381,112 @@ describe('ingest worker on Kafka and Redis', () => {
     await send('after')
     await waitFor(() => out.messages.length >= 3, { what: 'headlines after the loss' })
     expect(out.messages.map((m) => m.key)).toEqual(['before', 'before', 'after'])
+  })
+})
+
+/** A redis-server of the test's own on `port` with `databases` databases, answering; stop() ends it. */
+async function redisWithDatabases(port: number, databases: number): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--databases',
+      String(databases),
+    ],
+    { stdio: 'ignore' },
+  )
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await exited
+  }
+  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 })
+  probe.on('error', () => {}) // refused until the server listens
+  try {
+    await waitFor(async () => (await probe.ping()) === 'PONG', { what: `redis-server on port ${port}` })
+  } catch (err) {
+    await stop()
+    throw err
+  } finally {
+    probe.disconnect()
+  }
+  return { stop }
+}
+
+describe('ingest with a Redis database the server refuses (REDIS_URL)', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /** The ingest process (its main, as deployed) on `url`; killed in the clean-ups if still running. */
+  function runIngest(url: string) {
+    const prefix = `${randomName('ingest-db')}.`
+    const worker = spawnWorker('services/ingest/src/main.ts', {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: url,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+    })
+    cleanups.push(async () => {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL')
+    })
+    return { worker, prefix }
+  }
+  /** The lines of the process's output that name REDIS_URL. */
+  const naming = (output: string) => output.split('\n').filter((l) => l.includes('REDIS_URL'))
+
+  it('exits 78 at start with one line naming REDIS_URL and the database', async () => {
+    // It started, and retried every batch for ever on a client closed for good, health the only sign.
+    const url = new URL(redisUrl)
+    const { worker } = runIngest(`redis://${url.host}/99`)
+    const { code } = await worker.exited
+    expect(code, worker.output()).toBe(78)
+    expect(naming(worker.output())).toEqual([
+      `tradepulse: Redis at redis://${url.host}/99 (REDIS_URL) refused its database 99 (ERR DB index is out of range): set REDIS_URL to a database the server has (its databases setting), or to none for database 0`,
+    ])
+  })
+
+  it('stops and exits 78 with that line when a reconnection finds the database refused (the server restarted with fewer)', async () => {
+    const server = await startLocalRedis()
+    let current: { stop(): Promise<unknown> } = server
+    cleanups.push(() => current.stop())
+    const { worker, prefix } = runIngest(`${server.url}/5`)
+    await waitFor(() => worker.output().includes('"msg":"ingest started"'), { what: 'ingest started' })
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const send = (id: string) =>
+      producer.send({
+        topic: `${prefix}headlines.raw.v1`,
+        messages: [{ value: JSON.stringify({ id, headline: `US raises tariffs, ${id}` }) }],
+      })
+    await send('before')
+    const db5 = new Redis(`${server.url}/5`)
+    cleanups.push(async () => db5.disconnect())
+    await waitFor(async () => (await db5.dbsize()) > 0, { what: 'the dedup claim in database 5' })
+    db5.disconnect()
+
+    await server.stop()
+    current = await redisWithDatabases(server.port, 2)
+    await send('after') // a batch under way when the refusal comes
+    const { code } = await worker.exited
+    expect(code, worker.output()).toBe(78)
+    expect(naming(worker.output())).toEqual([
+      `tradepulse: Redis at ${server.url}/5 (REDIS_URL) refused its database 5 (ERR DB index is out of range): set REDIS_URL to a database the server has (its databases setting), or to none for database 0`,
+    ])
+    expect(worker.output()).toContain('"msg":"ingest stopped"')
+    // Nothing went to database 0 of the new server.
+    const db0 = new Redis(server.url)
+    cleanups.push(async () => db0.disconnect())
+    expect(await db0.dbsize()).toBe(0)
   })
 })
