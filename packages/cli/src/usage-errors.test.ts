@@ -100,7 +100,7 @@ describe('numeric options', () => {
   const notations = ['0x10', '0b11', '0o17', '1e3', '+5', ' 5', '5 ', '-5', 'Infinity', '', '1_000', '.5']
   it.each(
     options.flatMap(([command, flags, expected]) =>
-      notations.map((value) => [command, flags, value, expected]),
+      notations.map((value): [string[], string, string, string] => [command, flags, value, expected]),
     ),
   )(
     '%j %s %j: refused, naming the command, the option and the value (exit 78)',
