@@ -3124,3 +3124,56 @@ describe('issue #3: round 39, probe 32 (Guardian and finance tweets)', () => {
     expect(tariff('China starting to buy U.S. soybeans').label).toBe('positive')
   })
 })
+
+describe('issue #3: round 40, probes 33 and 34 (trade outside the U.S.-China axis; direction against the words)', () => {
+  tariffCases([
+    // A country that halts, caps or resumes its exports sets an export control (tariff relevance was
+    // the exports' half weight, under the line); a firm's halted exports stay its business.
+    ['Vietnam halts rice exports to secure domestic supply', 'negative'],
+    ['Indonesia halts nickel ore exports two months early', 'negative'],
+    ['Russia to cap grain exports to protect domestic market', 'negative'],
+    ['Vietnam resumes rice exports', 'positive'],
+    ['Toyota halts exports to Iran', null],
+    // A list of trusted partners: taken off it is a control, put back on it relief.
+    ['Japan removes South Korea from white list of trusted trade partners', 'negative'],
+    ['Japan cabinet approves removing South Korea from trusted trade partner list', 'negative'],
+    ['Japan to restore South Korea to export whitelist', 'positive'],
+    // A halt of exports named as a measure, lifted ("lifts + export" had read the exports cut).
+    ['Argentina lifts corn export halt after talks with farmers', 'positive'],
+    // A partner's goods the other side buys or curbs.
+    ['Canadian canola runs into Chinese delays after Huawei arrest', 'negative'],
+    ['China halts Australian barley imports', 'negative'],
+    // Held back is held up.
+    ['Dutch government holds back ASML machine shipment to China under U.S. pressure', 'negative'],
+    // A measure that delays something is no measure delayed.
+    ['Indian solar developers say safeguard duty is delaying projects', 'negative'],
+    ['Tariff hike is delayed', 'positive'],
+    ['Tariffs are hurting farmers', 'negative'],
+  ] as [string, string | null][])
+  supplyCases([
+    // The worry after a supply target is what a verb eases or stokes ("easing + chip supply" had read
+    // the supply cut).
+    ['Japan lifts curbs on photoresist exports to South Korea, easing chip supply worries', 'positive'],
+    ['Russia, Ukraine sign gas transit deal, easing European supply fears', 'positive'],
+    ['Deal eases supply fears', 'positive'],
+    // "Lift" raises a supply or an output after it; it takes away only a measure.
+    ['Vale restarts Brucutu mine, lifting iron ore supply', 'positive'],
+    ['Toyota lifts output at Kentucky plant', 'positive'],
+    ['India lifts export ban on paracetamol ingredients', null],
+    ['Safran CEO cautious on supply chain once Boeing grounding lifted', 'negative'],
+    // What is struggled for is not done.
+    ['Airbus struggles to raise jet output', 'negative'],
+    // Furnaces and potlines are plants; a stoppage called off ends.
+    ['U.S. Steel restarts Granite City furnaces, crediting Trump tariffs', 'positive'],
+    ['Century Aluminum to restart Kentucky potlines', 'positive'],
+    ['Union calls off strike at BHP Escondida after pay deal', 'positive'],
+    ['CN Rail workers end strike, trains rolling again', 'positive'],
+    ['GM strike ends after 40 days', 'positive'],
+    ['Trump strikes deal with Xi', null],
+  ] as [string, string | null][])
+  it('a frame after a trade target still passes its move on ("eases trade war fears")', () => {
+    expect(tariff('Deal eases trade war fears').label).toBe('positive')
+    expect(tariff('Report dims trade deal hopes').label).toBe('negative')
+    expect(tariff('Kudlow eases trade deal fears').label).toBe('positive')
+  })
+})

@@ -177,10 +177,26 @@ function roleOf(id: string): TargetRole {
 }
 /** Exports, and sales to a blacklisted firm (see salesRole). */
 const EXPORTS_ROLE = roleOf('exports')
+/**
+ * Exports that a country halts, caps, bans or resumes: an export control, trade policy in full ("Vietnam
+ * halts rice exports", "Russia to cap grain exports"), where a firm's halted exports are its business.
+ */
+const CONTROLLED_EXPORTS_ROLE: TargetRole = { ...EXPORTS_ROLE, tariff: 1 }
 const LISTED_SALES_ROLE = roleOf('listed_sales')
 
 /** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
 const DEADLINE_ROLE: TargetRole = roleOf('tariff_deadline')
+/**
+ * Quantities of supply that a verb of taking away raises when they follow it, as it raises the market's
+ * ("lifts output", "lifting iron ore supply"): none is a measure to take away. (Exports and imports are
+ * not here: a verb of policy on them is an act of policy, see TargetRole.policyOnly. Nor a supply chain
+ * before the verb: "cautious on supply chain once Boeing grounding lifted".)
+ */
+const RAISED_BY_LIFT: ReadonlySet<TargetRole> = new Set([
+  roleOf('supply'),
+  roleOf('production'),
+  roleOf('delivery_any'),
+])
 /** A measure's severity compared with what was expected ("softer than feared"; see bindOne). */
 const COMPARED_PREDS: ReadonlySet<string> = new Set(['milder_than_feared', 'harsher_than_feared'])
 /** Predicates of a level raised or cut, which move an allowance the other way (TargetRole.allowance). */
@@ -1869,6 +1885,22 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
       }
     }
+    // "Safeguard duty is delaying solar projects": a verb in the -ing form after an auxiliary, with an
+    // object of its own after it, is said by the noun before it, which does the delaying ("tariff hike
+    // is delayed" and "exports are falling" still take it). A verb of harm keeps it: its direction is
+    // its own, and the measure that hurts is the news ("tariffs are hurting farmers").
+    if (
+      left >= 0 &&
+      pred.fixed === 0 &&
+      end - s === 1 &&
+      s > 0 &&
+      (wordFlagsAt(s - 1) & W_AUX) !== 0 &&
+      endsInIng(s) &&
+      objectWordAt(end)
+    ) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // "U.S. tariffs depend on Congress vote": a condition word (CONDITIONS) takes only its terms, on its
     // right; the noun phrase before it is what depends (see markConditions), read in its own right.
     if (left >= 0 && ((entInts[(itIdx[k] as number) << 4] as number) & F_CONDITION) !== 0) {
@@ -2022,12 +2054,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // A supply condition after an input likewise ("eases rare earth shortage": the shortage eases).
         // So is one with a plain noun inside ("scales back chip tool curbs"): a measure one plain word on
         // from a noun that names no act when bare (a good, not a relief: "extends tariff pause citing").
+        // And a frame right after a trade or supply target ("easing chip supply worries", "stokes trade
+        // deal fears"): the verb moves the worry or the hope, which passes it on (see emit).
         while (
           right + 1 < items &&
           itClause[right + 1] === clause &&
           (itS[right + 1] === itE[right] || itS[right + 1] === (itE[right] as number) + 1) &&
           bindable(pred, right + 1) &&
           (targetAt(itIdx[right + 1] as number).tariff !== 0 ||
+            (itS[right + 1] === itE[right] &&
+              targetAt(itIdx[right + 1] as number).frame &&
+              (targetAt(itIdx[right] as number).tariff !== 0 ||
+                targetAt(itIdx[right] as number).supply !== 0)) ||
             (itS[right + 1] === itE[right] &&
               targetAt(itIdx[right] as number).supply !== 0 &&
               targetAt(itIdx[right] as number).bare === 0 &&
@@ -2862,6 +2900,24 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return role
   }
 
+  /**
+   * Exports moved by an act of policy whose subject is a country: the country named right before
+   * predicate k (only "to", a modal or an auxiliary between), opening its clause (see CONTROLLED_EXPORTS_ROLE).
+   */
+  function exportsRole(role: TargetRole, k: number): TargetRole {
+    if (role !== EXPORTS_ROLE || k === 0) return role
+    const m = k - 1
+    if (it.clause[m] !== it.clause[k]) return role
+    for (let j = it.e[m] as number; j < (it.s[k] as number); j++)
+      if ((wordFlagsAt(j) & (W_AUX | W_MODAL)) === 0 && tb.id[j] !== toId) return role
+    const start = it.s[m] as number
+    if (start !== 0 && tb.kind[start - 1] !== BREAK) return role
+    const x = it.idx[m] as number
+    const last = entAt[x + 1] as number
+    for (let q = entAt[x] as number; q < last; q++) if (entSlot[q] === REGIONS) return CONTROLLED_EXPORTS_ROLE
+    return role
+  }
+
   /** The deadline of what item m names, with that item's weights (a deadline of a non-trade ban stays so). */
   function deadlineRole(m: number): TargetRole {
     const of = targetAt(it.idx[m] as number)
@@ -3653,7 +3709,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const tkey = colKey[tx] as string
         const deadlineItem = deadlineOf(pred, k, t)
         const target =
-          deadlineItem >= 0 ? deadlineRole(deadlineItem) : pred.policy ? salesRole(t, tx) : targetAt(tx)
+          deadlineItem >= 0
+            ? deadlineRole(deadlineItem)
+            : pred.policy
+              ? exportsRole(salesRole(t, tx), k)
+              : targetAt(tx)
         // "adapt to higher duties": the measure is in force and coped with, whatever describes it.
         if ((itHeld[t] as number) > 0 && k !== (itHeld[t] as number) - 1) continue
         // "tariffs won't hurt us": a denied harm holds the measure, in no direction.
@@ -3712,7 +3772,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const sign =
           deadlinePutOff || dealClosed
             ? 1
-            : marketTarget && pred.marketSign !== 0
+            : (marketTarget || (t > k && RAISED_BY_LIFT.has(target))) && pred.marketSign !== 0
               ? pred.marketSign
               : t > k
                 ? pred.rightSign

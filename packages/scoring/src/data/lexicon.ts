@@ -322,6 +322,33 @@ export const TARGETS = [
     ],
   },
   {
+    // A list of trusted trade partners, whose exports need fewer licences ("Japan removes South Korea
+    // from white list", "Seoul strikes Tokyo off its fast-track export list"): being taken off it is an
+    // export control; named bare, it moves nothing.
+    id: 'trusted_list',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 1 },
+    topic: { tariff: 1 },
+    events: { more: 'licence_granted', less: 'export_control' },
+    // (Named as a list of trade partners or exports: an email whitelist is none.)
+    words: [
+      ...['white list', 'whitelist'].flatMap((list) => [
+        `n trade ${list}`,
+        `n export ${list}`,
+        ...['trade partners', 'trading partners', 'trusted trade partners', 'trusted trading partners'].map(
+          (of) => `${list} of ${of}`,
+        ),
+      ]),
+      'n trusted trade partner list',
+      'n trusted trading partner list',
+      'list of trusted trade partners',
+      'list of trusted trading partners',
+      'n fast track export list',
+      'n preferred trading partner list',
+    ],
+  },
+  {
     id: 'tariff_relief',
     polarity: 1,
     bare: 0.6,
@@ -710,6 +737,10 @@ export const TARGETS = [
       'n export control',
       'n export curb',
       'n export ban',
+      // "Argentina lifts corn export halt": a halt of exports named as a measure.
+      'n export halt',
+      'n export suspension',
+      'n export freeze',
       'n export restriction',
       'n export limit',
       'n export licence requirement',
@@ -1577,6 +1608,13 @@ export const TARGETS = [
       'us poultry',
       'us chicken',
       'american beef',
+      // Other farm and energy goods a partner buys from the U.S., and the goods China curbed from
+      // Australia and Canada in 2019-2020 ("halts purchases of U.S. wheat", "halts Australian barley").
+      // (Not goods whose home plants are news of their own: "closes U.S. pork plant", "U.S. crude build",
+      // "Australian coal mine".)
+      ...['corn', 'wheat', 'cotton', 'soybean', 'lobster', 'lobsters'].map((good) => `us ${good}`),
+      ...['barley', 'wine', 'lobster', 'lobsters', 'timber'].map((good) => `australian ${good}`),
+      'canadian canola',
       'chinese apps',
       'n chinese app',
       'chinese social media apps',
@@ -1641,6 +1679,10 @@ export const TARGETS = [
       'n smelter',
       'n refinery',
       'refineries',
+      // "U.S. Steel restarts Granite City furnaces", "to restart idle potlines".
+      'n blast furnace',
+      'n furnace',
+      'n potline',
       'n mill',
       'n fab',
       'n foundry',
@@ -1860,6 +1902,28 @@ export const TARGETS = [
       'n freight cost',
       'n war risk premium',
       'n war risk insurance',
+    ],
+  },
+  {
+    // A stoppage called off ("Union calls off strike at Escondida", "CN Rail workers end strike"): work
+    // resumes. A strike named alone is not here: "strike" is as often a deal struck or an attack.
+    id: 'stoppage_ended',
+    polarity: 1,
+    bare: 0.8,
+    dims: { supplyChain: 1 },
+    topic: { supplyChain: 0.8 },
+    events: { bare: 'supply_restored', more: 'supply_restored', less: 'supply_halt' },
+    words: [
+      ...['strike', 'walkout', 'stoppage'].flatMap((what) =>
+        ['', 'the ', 'its ', 'their ', 'a '].flatMap((det) => [
+          `v end ${det}${what}`,
+          `v call off ${det}${what}`,
+        ]),
+      ),
+      'strike ends',
+      'strike ended',
+      'walkout ends',
+      'walkout ended',
     ],
   },
   {
@@ -3327,8 +3391,9 @@ export const PREDICATES = [
       'v delay decision on',
       'v delay a decision on',
       'v delay the decision on',
-      // "India holds up imports from China".
+      // "India holds up imports from China", "Dutch government holds back ASML machine shipment".
       'v hold up',
+      'v hold back',
       'v freeze',
       'froze',
       'frozen',
@@ -4396,6 +4461,8 @@ export const NEGATORS = [
   'neither country',
   'v fail to',
   'failure to',
+  // "Airbus struggles to lift jet output": what is struggled for is not done, as after "fail to".
+  'v struggle to',
   // "China not yet ready to resume buying U.S. soybeans": "yet" keeps the negation on what follows.
   'not yet',
   // "has yet to grant Huawei licences", "China yet to lift ban on U.S. beef": not done so far, as "not
