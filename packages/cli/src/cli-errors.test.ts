@@ -89,6 +89,32 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     expect(help.stdout).toMatch(/^Usage: tradepulse score \[options\] \[headline\.\.\.\]/)
   })
 
+  it('refuses a command group without its subcommand in one line naming them (exit 78); help asked for is still help', async () => {
+    // Commander printed the group's whole help on stderr and exited 1.
+    const cases: [string[], RegExp][] = [
+      [['tail'], /^tradepulse: tail: missing subcommand: alerts \(see tradepulse tail --help\)$/],
+      [
+        ['topics'],
+        /^tradepulse: topics: missing subcommand: list or create \(see tradepulse topics --help\)$/,
+      ],
+      [
+        [],
+        /^tradepulse: missing command: start, score, replay, topics, tail or indicators \(see tradepulse --help\)$/,
+      ],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(args)
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(78)
+      expectOneLine(r.stderr, pattern)
+      expect(r.stdout).toBe('')
+    }
+    for (const args of [['help'], ['tail', '--help'], ['topics', 'help']]) {
+      const r = await cli(args)
+      expect([r.code, r.stderr], args.join(' ')).toEqual([0, ''])
+      expect(r.stdout).toMatch(/^Usage: tradepulse /)
+    }
+  })
+
   it('reads every numeric option in plain decimal only, as the workers read their variables (exit 78)', async () => {
     // Each was taken as Number() reads it (--top 0x10 showed 16 rows; --limit 1e3 sent 1000), so each
     // went on to the unreachable Kafka or Redis (69), or to another refusal (start: REDIS_URL not set).

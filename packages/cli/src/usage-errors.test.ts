@@ -62,6 +62,14 @@ describe('usage errors commander finds', () => {
       "tail alerts: option '--desk <id>' argument missing (see tradepulse tail alerts --help)",
     ],
     [['scorr'], "unknown command 'scorr' (Did you mean score?) (see tradepulse --help)"],
+    // A group without its subcommand, or help of one it does not have: commander wrote the group's whole
+    // help on stderr and exited 1.
+    [['tail'], 'tail: missing subcommand: alerts (see tradepulse tail --help)'],
+    [['topics'], 'topics: missing subcommand: list or create (see tradepulse topics --help)'],
+    [['topics', '--bogus'], "topics: unknown option '--bogus' (see tradepulse topics --help)"],
+    [[], 'missing command: score, replay, topics, tail or indicators (see tradepulse --help)'],
+    [['help', 'scorr'], "unknown command 'scorr' (see tradepulse --help)"],
+    [['tail', 'help', 'alert'], "tail: unknown command 'alert' (see tradepulse tail --help)"],
   ])(
     '%j: one line naming the command, a configuration error (exit 78), nothing else written',
     async (args, message) => {

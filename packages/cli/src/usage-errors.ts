@@ -1,5 +1,5 @@
 import { TradepulseError } from '@tradepulse/platform'
-import type { Command } from 'commander'
+import type { Command, HelpContext } from 'commander'
 
 /** What commander ends with that is no error: help or a version asked for (its own exit code, 0). */
 const NOT_ERRORS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version'])
@@ -31,5 +31,32 @@ export function usageErrorsInOneLine(cmd: Command): void {
       `${where ? `${where}: ` : ''}${message} (see ${path.join(' ')} --help)`,
     )
   })
+  if (cmd.commands.length > 0) missingSubcommandInOneLine(cmd)
   for (const sub of cmd.commands) usageErrorsInOneLine(sub)
+}
+
+/** "a", "a or b", "a, b or c" */
+const oneOf = (names: string[]) =>
+  names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : (names[0] ?? '')
+
+/**
+ * A group given without its subcommand (`tradepulse tail`, `tradepulse topics`, `tradepulse` alone), or
+ * `help` of one it does not have, is a usage error like the others: one line naming the subcommands, exit
+ * 78. Commander printed the group's whole help on stderr for it and exited 1 (its help({ error: true }),
+ * called only there); help asked for (`--help`, `help`) is still the help, on stdout, exit 0.
+ */
+function missingSubcommandInOneLine(cmd: Command): void {
+  const help = cmd.help.bind(cmd)
+  // Commander's help() also takes a callback (deprecated), which it never passes itself.
+  cmd.help = ((context?: HelpContext): never => {
+    if (!context?.error) return help(context)
+    const [word, name] = cmd.args
+    const names = cmd.commands.map((c) => c.name())
+    cmd.error(
+      word === 'help' && name !== undefined && !names.includes(name)
+        ? `unknown command '${name}'`
+        : `missing ${cmd.parent ? 'subcommand' : 'command'}: ${oneOf(names)}`,
+      { code: 'tradepulse.usage' },
+    )
+  }) as Command['help']
 }
