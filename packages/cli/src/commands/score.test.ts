@@ -295,6 +295,15 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
       'tradepulse: score: --body is for one headline given as an argument: with --ndjson give each line a "body" (see tradepulse score --help)\n',
     )
   })
+  it('without a headline or --ndjson refuses in one line as every usage error (exit 78), where it exited 2', async () => {
+    for (const args of [[], [' '], ['--body', 'Duties rise'], ['--json']]) {
+      const r = await run(args, '')
+      expect([r.code, r.stdout], args.join(' ')).toEqual([78, ''])
+      expect(r.stderr).toBe(
+        'tradepulse: score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson (see tradepulse score --help)\n',
+      )
+    }
+  })
   it('--ndjson: scores a CR-ended input joined to a file with a byte-order mark line by line', async () => {
     const r = await run(
       ['--ndjson'],
@@ -446,8 +455,15 @@ describe('tradepulse score, on a result that breaks the ScoredHeadline contract'
     ])
   })
 
-  it('"headline": keeps its answers to no headline (2) and one ingest refuses (65)', () => {
-    expect(scoreOne(nan, { words: [' '] }).code).toBe(2)
+  it('"headline": keeps its answers to no headline (a usage error, thrown: exit 78) and one ingest refuses (65)', () => {
+    // No headline was exit 2, a code of its own; every other usage error is 78 (README: a bad flag, file or
+    // variable exits 78 with one line naming it).
+    expect(() => scoreOne(nan, { words: [' '] })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringMatching(/^score: give a headline/),
+      }),
+    )
     expect(scoreOne(nan, { words: ['\u2800'] })).toEqual({
       code: 65,
       text: 'score: ingest would refuse this headline: headline has no letter or digit after normalisation (empty_headline)\n',

@@ -169,10 +169,14 @@ export async function scoreNdjson(
   return counts
 }
 
+const usage = (message: string) =>
+  new TradepulseError('CONFIG_INVALID', `score: ${message} (see tradepulse score --help)`)
+
 /**
  * `tradepulse score "headline"`: the exit code and what to print, the scores on stdout (code 0) or one
- * error line on stderr: no headline (2), one ingest would refuse (EXIT_DATA_ERROR), or a result that
- * breaks the contract (EXIT_SOFTWARE: a scorer bug, not the input's fault).
+ * error line on stderr: one ingest would refuse (EXIT_DATA_ERROR), or a result that breaks the contract
+ * (EXIT_SOFTWARE: a scorer bug, not the input's fault). No headline (none given, or only white space) is
+ * a usage error, thrown.
  */
 export function scoreOne(
   scorer: Scorer,
@@ -180,11 +184,10 @@ export function scoreOne(
   limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ): { code: number; text: string } {
   const headline = args.words.join(' ').trim()
+  // Neither a headline nor --ndjson: a usage error as every other (one line, exit 78), where it exited 2
+  // on a line of its own.
   if (!headline)
-    return {
-      code: 2,
-      text: 'score: give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson\n',
-    }
+    throw usage('give a headline, e.g. tradepulse score "US raises tariffs on steel", or use --ndjson')
   const checked = asIngested(args.body === undefined ? { headline } : { headline, body: args.body }, limits)
   if (!checked.ok)
     return { code: EXIT_DATA_ERROR, text: `score: ingest would refuse this headline: ${checked.error}\n` }
@@ -197,9 +200,6 @@ export function scoreOne(
       : `${formatScore(checked.headline.headline, r.result)}\n`,
   }
 }
-
-const usage = (message: string) =>
-  new TradepulseError('CONFIG_INVALID', `score: ${message} (see tradepulse score --help)`)
 
 export function registerScore(program: Command): void {
   program
