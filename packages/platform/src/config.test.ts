@@ -4,6 +4,7 @@ import { z } from 'zod'
 import {
   BaseConfig,
   baseConfigShape,
+  decimal,
   defaultGroupId,
   describeConfig,
   durationMs,
@@ -14,7 +15,7 @@ import {
   MAX_DURATION_MS,
   MAX_TOPIC_PREFIX_CHARS,
 } from './config.ts'
-import { refusal } from './config-test-support.ts'
+import { numberNotations, refusal } from './config-test-support.ts'
 
 describe('loadConfig', () => {
   it('gives working defaults for one machine', () => {
@@ -241,11 +242,45 @@ describe('loadConfig: values past what they feed', () => {
     })
     expect(refusal({ KAFKA_MAX_BATCH: '-5' })).toMatch(/KAFKA_MAX_BATCH: Too small/)
     // A worker's own numbers too, fractions where they are taken.
-    const Own = BaseConfig.extend({ SOME_RATIO: z.coerce.number().min(0).default(0.2) })
+    const Own = BaseConfig.extend({ SOME_RATIO: decimal(z.number().min(0)).default(0.2) })
     expect(loadConfig(Own, { SOME_RATIO: '0.25' }).SOME_RATIO).toBe(0.25)
     expect(() => loadConfig(Own, { SOME_RATIO: '.5e1' })).toThrow(
       'invalid configuration:\n  SOME_RATIO: a number in decimal notation (digits, one point) only (got ".5e1")',
     )
+  })
+
+  it('reads every numeric variable with one reader, the schema itself: no parse of it takes another notation', () => {
+    // The durations (durationMs) and the other numbers read with Number() (z.coerce), decimal only when
+    // loadConfig checked the text besides: the schema alone took 1e4, 0x10 and +5.
+    for (const [schema, min] of [
+      [durationMs(), 0],
+      [durationMs(1_000), 1_000],
+    ] as const) {
+      for (const v of ['1e4', '0x2710', '+10000', 'Infinity'])
+        expect(schema.safeParse(v).error?.issues.map((i) => i.message)).toEqual([
+          'a whole number in decimal digits (0-9) only',
+        ])
+      expect(schema.parse(' 10000 ')).toBe(10_000)
+      expect(schema.safeParse(String(min - 1)).success).toBe(false)
+    }
+    const { numeric, taken } = numberNotations(BaseConfig)
+    expect(numeric).toEqual([
+      'KAFKA_FETCH_MAX_WAIT_MS',
+      'KAFKA_FETCH_MIN_BYTES',
+      'KAFKA_COMMIT_INTERVAL_MS',
+      'KAFKA_SESSION_TIMEOUT_MS',
+      'KAFKA_HEARTBEAT_INTERVAL_MS',
+      'KAFKA_MAX_BATCH',
+      'KAFKA_PARTITIONS_CONCURRENCY',
+      'KAFKA_MAX_BYTES_PER_PARTITION',
+      'REDIS_TIMEOUT_MS',
+      'REDIS_REPLY_FAILURES_MAX',
+      'HTTP_PORT',
+      'SHUTDOWN_DEADLINE_MS',
+      'RETRY_BASE_MS',
+      'RETRY_MAX_MS',
+    ])
+    expect(taken).toEqual([])
   })
 
   it('refuses a backoff base above its cap, naming both (the default when unset)', () => {

@@ -20,13 +20,41 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
  */
 export const MAX_TIMER_MS = 2_147_483_647
 
-/** A duration in ms that sets a timer: 0 up to MAX_TIMER_MS (error naming the bound). */
+const WHOLE_DECIMAL = /^-?[0-9]+$/
+const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?$/
+
+/**
+ * A numeric variable, `number` read from its text in decimal notation only: decimal digits for a whole
+ * number (`number` made with .int()), else digits with at most one point; blanks around them are
+ * trimmed and a leading minus is left to the bounds. Every numeric variable is read with it. z.coerce
+ * reads with Number(), which takes 0x10, 0b11, 0o17, 1e3, +5 and Infinity: KAFKA_MAX_BATCH=0x10 ran
+ * batches of 16 and HTTP_PORT=0b11 listened on port 3, where a typo or a value meant for another reader
+ * must stop the start naming the variable. The check is the schema's own, so no reader of it can skip it.
+ */
+export function decimal<T extends z.ZodNumber>(number: T) {
+  const whole = number.format?.includes('int') === true
+  return z
+    .string()
+    .trim()
+    .regex(
+      whole ? WHOLE_DECIMAL : DECIMAL,
+      whole
+        ? 'a whole number in decimal digits (0-9) only'
+        : 'a number in decimal notation (digits, one point) only',
+    )
+    .transform(Number)
+    .pipe(number)
+}
+
+/** A duration in ms that sets a timer: `min` up to MAX_TIMER_MS (error naming the bound). */
 export const timerMs = (min = 0) =>
-  z.coerce
-    .number()
-    .int()
-    .min(min)
-    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`)
+  decimal(
+    z
+      .number()
+      .int()
+      .min(min)
+      .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer Node keeps`),
+  )
 
 /** The latest time a JavaScript Date holds, in ms: +275760-09-13T00:00:00Z. */
 export const MAX_DATE_MS = 8_640_000_000_000_000
@@ -43,27 +71,29 @@ export const MAX_DATE_MS = 8_640_000_000_000_000
  */
 export const MAX_DURATION_MS = MAX_DATE_MS - Date.UTC(10_000, 0, 1)
 
-/** A duration in ms that sets no timer: `min` up to MAX_DURATION_MS (error naming the bound). */
-export const durationMs = (min = 0) =>
-  z.coerce
-    .number()
-    .int()
-    .min(min)
-    .max(
-      MAX_DURATION_MS,
-      `at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13)`,
-    )
+/**
+ * A duration in ms that sets no timer: `min` (refused with `minMessage` when given) up to MAX_DURATION_MS
+ * (error naming the bound).
+ */
+export const durationMs = (min = 0, minMessage?: string) =>
+  decimal(
+    z
+      .number()
+      .int()
+      .min(min, minMessage)
+      .max(
+        MAX_DURATION_MS,
+        `at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13)`,
+      ),
+  )
 
 /** A delay or timeout in ms that sets a timer. */
 const ms = (def: number, min = 0) => timerMs(min).default(def)
 /** A count or size; bounded as Kafka's 32-bit fields and Node's timers are. */
 const count = (def: number, min = 1) =>
-  z.coerce
-    .number()
-    .int()
-    .min(min)
-    .max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (a 32-bit integer)`)
-    .default(def)
+  decimal(z.number().int().min(min).max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (a 32-bit integer)`)).default(
+    def,
+  )
 
 /** Kafka's longest topic name. */
 export const KAFKA_MAX_TOPIC_CHARS = 249
@@ -294,11 +324,7 @@ export const baseConfigShape = {
     .describe('pino log level'),
   LOG_PRETTY: bool.optional().describe('human-readable logs (default: when stdout is a terminal)'),
   HTTP_HOST: z.string().default('127.0.0.1').describe('address of the health and metrics server'),
-  HTTP_PORT: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65_535)
+  HTTP_PORT: decimal(z.number().int().min(0).max(65_535))
     .optional()
     .describe('port of the health and metrics server (0: any free port; unset: per-worker default)'),
   SHUTDOWN_DEADLINE_MS: ms(15_000, 1).describe('longest a graceful stop may take before the process exits'),
@@ -459,42 +485,6 @@ function secureContextError(options: { ca?: string; cert?: string; key?: string 
   }
 }
 
-/** The number a variable's schema coerces its text to, under its default, optional and pipe wrappers. */
-function coercedNumber(field: unknown): z.ZodNumber | undefined {
-  let t = field as z.ZodType | undefined
-  for (let depth = 0; t && depth < 10; depth++) {
-    const def = t._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; coerce?: boolean }
-    if (def.type === 'number') return def.coerce ? (t as z.ZodNumber) : undefined
-    t = def.innerType ?? (def.type === 'pipe' ? def.in : undefined)
-  }
-  return undefined
-}
-
-const WHOLE_DECIMAL = /^-?[0-9]+$/
-const DECIMAL = /^-?[0-9]+(?:\.[0-9]+)?$/
-
-/**
- * The numeric variables of `schema` set in `given` in another notation than plain decimal, one line each.
- * z.coerce reads with Number(), which takes 0x10, 0b11, 0o17, 1e3 and +5: KAFKA_MAX_BATCH=0x10 ran
- * batches of 16 and HTTP_PORT=0b11 listened on port 3, where a typo or a value meant for another reader
- * must stop the start naming the variable.
- */
-function numberNotationProblems(schema: z.ZodObject, given: Record<string, string>): Map<string, string> {
-  const problems = new Map<string, string>()
-  for (const [name, field] of Object.entries(schema.shape)) {
-    const raw = given[name]
-    const number = raw === undefined ? undefined : coercedNumber(field)
-    if (!number || raw === undefined) continue
-    const whole = number.format?.includes('int') === true
-    if ((whole ? WHOLE_DECIMAL : DECIMAL).test(raw.trim())) continue
-    problems.set(
-      name,
-      `${name}: ${whole ? 'a whole number in decimal digits (0-9) only' : 'a number in decimal notation (digits, one point) only'} (got ${shownValue(name, raw)})`,
-    )
-  }
-  return problems
-}
-
 /**
  * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
  * variables are ignored (the environment holds far more than ours).
@@ -504,13 +494,7 @@ export function loadConfig<S extends z.ZodObject>(
   env: Record<string, string | undefined>,
 ): z.infer<S> {
   const cleaned = setVariables(env)
-  const notation = numberNotationProblems(schema, cleaned)
   const result = schema.safeParse(cleaned)
-  if (result.success && notation.size > 0)
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `invalid configuration:\n  ${[...notation.values()].join('\n  ')}`,
-    )
   if (result.success) {
     const c = result.data as Record<string, unknown>
     const bad = ORDERED.flatMap(([lower, upper, strict]) => {
@@ -526,11 +510,7 @@ export function loadConfig<S extends z.ZodObject>(
       throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
     return result.data
   }
-  // A variable in another notation is named once, for that; the others' issues as zod gives them.
-  const lines = [
-    ...notation.values(),
-    ...result.error.issues.filter((i) => !notation.has(String(i.path[0]))).map((i) => describeIssue(i, env)),
-  ]
+  const lines = result.error.issues.map((i) => describeIssue(i, env))
   throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`)
 }
 

@@ -1,4 +1,5 @@
 import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
+import { numberNotations } from '@tradepulse/platform/config-test-support'
 import { describe, expect, it } from 'vitest'
 import { AggregatorConfig } from './config.ts'
 
@@ -29,5 +30,33 @@ describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE', () => {
       loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '2' }).AGGREGATOR_PUBLISH_LARGE_CHANGE,
     ).toBe(2)
     expect(loadConfig(AggregatorConfig, {}).AGGREGATOR_PUBLISH_LARGE_CHANGE).toBe(0.2)
+  })
+})
+
+describe('AggregatorConfig: numeric variables', () => {
+  it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
+    // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text
+    // besides refused them.
+    const { numeric, taken } = numberNotations(AggregatorConfig)
+    expect(numeric).toEqual(
+      expect.arrayContaining([
+        'AGGREGATOR_GRACE_MS',
+        'AGGREGATOR_PART_SIZE',
+        'AGGREGATOR_PUBLISH_INTERVAL_MS',
+        'AGGREGATOR_PUBLISH_LARGE_CHANGE',
+        'AGGREGATOR_PUBLISH_BURST_FACTOR',
+        'AGGREGATOR_PUBLISH_RECOVER_MS',
+        'AGGREGATOR_PUBLISH_FAILING_MS',
+        'AGGREGATOR_MAX_AHEAD_MS',
+        'AGGREGATOR_MAX_SCOPES_PER_KIND',
+        'AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL',
+      ]),
+    )
+    expect(taken).toEqual([])
+    expect(() =>
+      loadConfig(AggregatorConfig, { AGGREGATOR_GRACE_MS: '6e5', AGGREGATOR_PUBLISH_LARGE_CHANGE: '2e-1' }),
+    ).toThrow(
+      'invalid configuration:\n  AGGREGATOR_GRACE_MS: a whole number in decimal digits (0-9) only (got "6e5")\n  AGGREGATOR_PUBLISH_LARGE_CHANGE: a number in decimal notation (digits, one point) only (got "2e-1")',
+    )
   })
 })

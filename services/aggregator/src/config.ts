@@ -1,5 +1,6 @@
 import {
   baseConfigShape,
+  decimal,
   durationMs,
   indicatorNamespace,
   ownDefault,
@@ -64,10 +65,7 @@ export const aggregatorConfigShape = {
     .describe(
       "a headline older than its indicator's newest event minus this is late: counted and logged, not applied",
     ),
-  AGGREGATOR_PART_SIZE: z.coerce
-    .number()
-    .int()
-    .min(1)
+  AGGREGATOR_PART_SIZE: decimal(z.number().int().min(1))
     .default(2_000)
     .describe(
       'records of a batch parsed and applied as one part; the next part is parsed while Redis applies it',
@@ -75,19 +73,19 @@ export const aggregatorConfigShape = {
   AGGREGATOR_PUBLISH_INTERVAL_MS: timerMs()
     .default(1_000)
     .describe('at most one update per indicator key on the indicators topic in this time (0: every batch)'),
-  AGGREGATOR_PUBLISH_LARGE_CHANGE: z.coerce
-    .number()
-    .min(0)
-    // Means are in [-1, 1] and the estimate stays short of 2 (publish-throttle.ts), so 2 turns it off; a
-    // larger value did the same silently, and is refused.
-    .max(2, { message: 'at most 2 (2: off): means are in [-1, 1], so no shift is larger' })
+  AGGREGATOR_PUBLISH_LARGE_CHANGE: decimal(
+    z
+      .number()
+      .min(0)
+      // Means are in [-1, 1] and the estimate stays short of 2 (publish-throttle.ts), so 2 turns it off; a
+      // larger value did the same silently, and is refused.
+      .max(2, { message: 'at most 2 (2: off): means are in [-1, 1], so no shift is larger' }),
+  )
     .default(0.2)
     .describe(
       'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval; at most 2, which turns it off (means are in [-1, 1])',
     ),
-  AGGREGATOR_PUBLISH_BURST_FACTOR: z.coerce
-    .number()
-    .min(0)
+  AGGREGATOR_PUBLISH_BURST_FACTOR: decimal(z.number().min(0))
     .default(1)
     .describe(
       "headlines since the last update, as a multiple of the short window's volume (at least 10), that publish at once (0: off)",
@@ -109,16 +107,10 @@ export const aggregatorConfigShape = {
     .describe(
       "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast) is applied at this bound past its Kafka record's time, so it makes no on-time headline late, and one more than this plus AGGREGATOR_GRACE_MS ahead goes to the dlq (event_time_ahead); event time behind the clock (replays) is never bound",
     ),
-  AGGREGATOR_MAX_SCOPES_PER_KIND: z.coerce
-    .number()
-    .int()
-    .min(1)
+  AGGREGATOR_MAX_SCOPES_PER_KIND: decimal(z.number().int().min(1))
     .default(1_000)
     .describe('most scope ids per kind (region, commodity…); rarer ones fold into "other"'),
-  AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL: z.coerce
-    .number()
-    .int()
-    .min(1)
+  AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL: decimal(z.number().int().min(1))
     .default(10_000)
     .describe(
       'most contributions one Redis script call applies (a larger scope in several): bounds how long a catch-up holds Redis for its other clients',

@@ -1,4 +1,5 @@
 import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
+import { numberNotations } from '@tradepulse/platform/config-test-support'
 import { describe, expect, it } from 'vitest'
 import { AlerterConfig } from './config.ts'
 
@@ -64,5 +65,41 @@ describe('AlerterConfig', () => {
       )
     expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '86400000' })).toBe('accepted')
     expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_TTL_MS).toBe(7 * 86_400_000)
+  })
+})
+
+describe('AlerterConfig: numeric variables', () => {
+  it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
+    // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text
+    // besides refused them.
+    const { numeric, taken } = numberNotations(AlerterConfig)
+    expect(numeric).toEqual(
+      expect.arrayContaining([
+        'ALERTER_RULES_RELOAD_DEBOUNCE_MS',
+        'ALERTER_DEDUP_WINDOW_MS',
+        'ALERTER_HYSTERESIS_TTL_MS',
+        'ALERTER_ALIGN_AHEAD_MS',
+        'ALERTER_MAX_EVENT_AGE_MS',
+        'ALERTER_EVIDENCE_SCOPES',
+        'ALERTER_EVIDENCE_PER_SCOPE',
+        'ALERTER_WEBHOOK_TIMEOUT_MS',
+        'ALERTER_WEBHOOK_MAX_ATTEMPTS',
+        'ALERTER_WEBHOOK_BACKOFF_BASE_MS',
+        'ALERTER_WEBHOOK_BACKOFF_MAX_MS',
+        'ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS',
+        'ALERTER_WEBHOOK_CONCURRENCY',
+        'ALERTER_WEBHOOK_QUEUE_MAX',
+        'ALERTER_WEBHOOK_MAX_AGE_MS',
+      ]),
+    )
+    expect(taken).toEqual([])
+    expect(() =>
+      loadConfig(AlerterConfig, {
+        ALERTER_HYSTERESIS_TTL_MS: '0x240C8400',
+        ALERTER_WEBHOOK_MAX_ATTEMPTS: '+5',
+      }),
+    ).toThrow(
+      'invalid configuration:\n  ALERTER_HYSTERESIS_TTL_MS: a whole number in decimal digits (0-9) only (got "0x240C8400")\n  ALERTER_WEBHOOK_MAX_ATTEMPTS: a whole number in decimal digits (0-9) only (got "+5")',
+    )
   })
 })

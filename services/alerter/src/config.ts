@@ -1,9 +1,16 @@
 import { RULE_FILES } from '@tradepulse/alerting'
 import { DEFAULT_INDICATOR_CONFIG } from '@tradepulse/indicators'
-import { baseConfigShape, durationMs, MAX_TIMER_MS, timerMs, topicsAutoCreate } from '@tradepulse/platform'
+import {
+  baseConfigShape,
+  decimal,
+  durationMs,
+  MAX_TIMER_MS,
+  timerMs,
+  topicsAutoCreate,
+} from '@tradepulse/platform'
 import { z } from 'zod'
 
-const count = (def: number, min = 0) => z.coerce.number().int().min(min).default(def)
+const count = (def: number, min = 0) => decimal(z.number().int().min(min)).default(def)
 /** A duration that sets no timer: bounded where a date moved by it is still a Date. */
 const ms = (def: number, min = 0) => durationMs(min).default(def)
 /** A delay that sets a timer: bounded at the longest one Node keeps (a longer one would fire at once). */
@@ -42,11 +49,10 @@ export const alerterConfigShape = {
   ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
     'an alert id already sent within this time is not sent again (replays, redeliveries, restarts)',
   ),
-  ALERTER_HYSTERESIS_TTL_MS: durationMs()
-    .min(
-      HYSTERESIS_TTL_MIN_MS,
-      `at least ${HYSTERESIS_TTL_MIN_MS} ms (${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the longest half-life and volume window of the indicators: a line forgotten sooner re-arms while its measure still holds what made it fire)`,
-    )
+  ALERTER_HYSTERESIS_TTL_MS: durationMs(
+    HYSTERESIS_TTL_MIN_MS,
+    `at least ${HYSTERESIS_TTL_MIN_MS} ms (${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the longest half-life and volume window of the indicators: a line forgotten sooner re-arms while its measure still holds what made it fire)`,
+  )
     .default(7 * DAY_MS)
     .describe(
       `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode`,

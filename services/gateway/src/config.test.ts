@@ -1,4 +1,5 @@
 import { loadConfig } from '@tradepulse/platform'
+import { numberNotations } from '@tradepulse/platform/config-test-support'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_MAX_STREAMS_PER_CLIENT, GatewayConfig, streamsPerClient } from './config.ts'
 
@@ -58,6 +59,35 @@ describe('GatewayConfig', () => {
     )
     expect(refusal({ GATEWAY_TRUSTED_PROXIES: '0.0.0.0/0' })).toBe(
       `invalid configuration:\n  GATEWAY_TRUSTED_PROXIES: "0.0.0.0/0" trusts every address (name the proxies' addresses or ranges)`,
+    )
+  })
+})
+
+describe('GatewayConfig: numeric variables', () => {
+  it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
+    // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text
+    // besides refused them.
+    const { numeric, taken } = numberNotations(GatewayConfig)
+    expect(numeric).toEqual(
+      expect.arrayContaining([
+        'GATEWAY_RECENT_ALERTS',
+        'GATEWAY_RECENT_ALERTS_MAX_BYTES',
+        'GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES',
+        'GATEWAY_MAX_STREAMS',
+        'GATEWAY_MAX_STREAMS_PER_CLIENT',
+        'GATEWAY_STREAM_HEARTBEAT_MS',
+        'GATEWAY_STREAM_STALL_MS',
+        'GATEWAY_STREAM_MAX_AGE_MS',
+      ]),
+    )
+    expect(taken).toEqual([])
+    expect(() =>
+      loadConfig(GatewayConfig, {
+        GATEWAY_STREAM_MAX_AGE_MS: '36e5',
+        GATEWAY_MAX_STREAMS_PER_CLIENT: '0x10',
+      }),
+    ).toThrow(
+      'invalid configuration:\n  GATEWAY_MAX_STREAMS_PER_CLIENT: a whole number in decimal digits (0-9) only (got "0x10")\n  GATEWAY_STREAM_MAX_AGE_MS: a whole number in decimal digits (0-9) only (got "36e5")',
     )
   })
 })

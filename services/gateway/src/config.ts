@@ -1,10 +1,10 @@
-import { baseConfigShape, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, decimal, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 import { MAX_ALERT_BYTES } from './gateway-handler.ts'
 import { parseTrustedProxies } from './trusted-proxies.ts'
 
 const count = (fallback: number, min: number, max: number, description: string) =>
-  z.coerce.number().int().min(min).max(max).default(fallback).describe(description)
+  decimal(z.number().int().min(min).max(max)).default(fallback).describe(description)
 
 /** GATEWAY_MAX_STREAMS_PER_CLIENT unset: a desk's tabs and scripts, far from the 200 streams of a gateway. */
 export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20
@@ -40,11 +40,7 @@ export const gatewayConfigShape = {
   ),
   // Optional, not defaulted in the schema: the default depends on GATEWAY_MAX_STREAMS (streamsPerClient),
   // so a gateway configured with fewer streams in all than that is not refused for a value nobody set.
-  GATEWAY_MAX_STREAMS_PER_CLIENT: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_STREAMS)
+  GATEWAY_MAX_STREAMS_PER_CLIENT: decimal(z.number().int().min(1).max(MAX_STREAMS))
     .optional()
     .describe(
       `open alert streams of one client at once (its connection's remote address, or behind a proxy named in GATEWAY_TRUSTED_PROXIES the address that proxy forwards for; an IPv6 client is its /64, as a host may take any address in it), so one in a reconnect loop cannot take every place; one more is refused with 429 while the gateway has room; unset: ${DEFAULT_MAX_STREAMS_PER_CLIENT}, or GATEWAY_MAX_STREAMS if lower; at most GATEWAY_MAX_STREAMS. Behind a proxy or load balancer set GATEWAY_TRUSTED_PROXIES: else every reader has the proxy's address and all share this many`,

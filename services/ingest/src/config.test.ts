@@ -1,4 +1,5 @@
 import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
+import { numberNotations } from '@tradepulse/platform/config-test-support'
 import { describe, expect, it } from 'vitest'
 import { IngestConfig } from './config.ts'
 
@@ -52,4 +53,21 @@ describe('IngestConfig: durations that set no timer', () => {
       ).toBe(MAX_DURATION_MS)
     },
   )
+})
+
+describe('IngestConfig: numeric variables', () => {
+  it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
+    // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text
+    // besides refused them.
+    const { numeric, taken } = numberNotations(IngestConfig)
+    expect(numeric).toEqual(
+      expect.arrayContaining(['INGEST_DEDUP_WINDOW_MS', 'INGEST_MAX_RECORD_BYTES', 'INGEST_MAX_FUTURE_MS']),
+    )
+    expect(taken).toEqual([])
+    expect(() =>
+      loadConfig(IngestConfig, { INGEST_DEDUP_WINDOW_MS: '1e4', INGEST_MAX_FUTURE_MS: '0x10' }),
+    ).toThrow(
+      'invalid configuration:\n  INGEST_DEDUP_WINDOW_MS: a whole number in decimal digits (0-9) only (got "1e4")\n  INGEST_MAX_FUTURE_MS: a whole number in decimal digits (0-9) only (got "0x10")',
+    )
+  })
 })

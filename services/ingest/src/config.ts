@@ -1,5 +1,5 @@
 import { LIMITS } from '@tradepulse/contracts'
-import { baseConfigShape, durationMs, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, decimal, durationMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 import { normalizeText } from './normalize.ts'
 
@@ -11,11 +11,7 @@ export const ingestConfigShape = {
   INGEST_DEDUP_WINDOW_MS: durationMs(1_000)
     .default(24 * 3_600_000)
     .describe('a repeat of a headline id within this window is dropped'),
-  INGEST_MAX_RECORD_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1_024)
-    .max(1_048_576)
+  INGEST_MAX_RECORD_BYTES: decimal(z.number().int().min(1_024).max(1_048_576))
     .default(LIMITS.maxRecordBytes)
     .describe('larger raw records go to the dlq'),
   INGEST_MAX_FUTURE_MS: durationMs()
