@@ -173,10 +173,57 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     expectOneLine(r.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
   })
 
-  it('tail names --desk in one line for a desk id that cannot be one (exit 78)', async () => {
-    const r = await cli(['tail', 'alerts', '--desk', 'Bad Desk'], { KAFKA_BROKERS: NO_KAFKA })
+  it('tail alerts and topics create name --desk in one line for a desk id that cannot be one, before connecting (exit 78)', async () => {
+    // The rule as the topic catalogue applies it: its own words ("use [a-z0-9_-], 1-63 chars") were met by
+    // "_emea"; "" followed alerts.v1 as if no desk were given; topics create threw with a stack (exit 1).
+    const rule =
+      'Expected a desk id: 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit \\(it names the topic alerts\\.desk\\.<id>\\.v1\\)\\.'
+    const cases: [string[], RegExp][] = [
+      [
+        ['tail', 'alerts', '--desk', 'Bad Desk'],
+        new RegExp(
+          `^tradepulse: tail alerts: option '--desk <id>' argument 'Bad Desk' is invalid\\. ${rule} \\(see tradepulse tail alerts --help\\)$`,
+        ),
+      ],
+      [
+        ['tail', 'alerts', '--desk', ''],
+        /^tradepulse: tail alerts: option '--desk <id>' argument '' is invalid\. /,
+      ],
+      [
+        ['tail', 'alerts', '--desk', '_emea'],
+        /^tradepulse: tail alerts: option '--desk <id>' argument '_emea' is invalid\. /,
+      ],
+      [
+        ['topics', 'create', '--desk', 'fx', '--desk', 'Bad'],
+        new RegExp(
+          `^tradepulse: topics create: option '--desk <id\\.\\.\\.>' argument 'Bad' is invalid\\. ${rule} \\(see tradepulse topics create --help\\)$`,
+        ),
+      ],
+      [
+        ['topics', 'create', '--desk', 'a'.repeat(64)],
+        /^tradepulse: topics create: option '--desk <id\.\.\.>' argument 'a{64}' is invalid\. /,
+      ],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(args, { KAFKA_BROKERS: NO_KAFKA })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(78)
+      expectOneLine(r.stderr, pattern)
+    }
+  })
+
+  it('topics create --desks names a desk of the file whose id cannot name a topic, in one line (exit 78)', async () => {
+    // The desks file's schema takes "_x" and 64 characters; the topic catalogue does not, and threw.
+    const file = join(dir, 'underscore-desks.yaml')
+    writeFileSync(
+      file,
+      'version: "1"\ndesks:\n  - id: fx\n    scopes: ["*"]\n  - id: _x\n    scopes: ["*"]\n',
+    )
+    const r = await cli(['topics', 'create', '--desks', file], { KAFKA_BROKERS: NO_KAFKA })
     expect(r.code, r.stderr).toBe(78)
-    expectOneLine(r.stderr, /^tradepulse: tail: --desk: invalid desk id "Bad Desk"/)
+    expectOneLine(
+      r.stderr,
+      /^tradepulse: --desks .*underscore-desks\.yaml: desk "_x" cannot have a topic: a desk id is 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit/,
+    )
   })
 
   it('topics create --desks names the flag, not ALERTER_DESKS_FILE, for the file it was given', async () => {

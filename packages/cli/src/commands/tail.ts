@@ -3,7 +3,9 @@ import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/
 import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contracts'
 import { BaseConfig, createLogger, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
+import type { Kafka } from 'kafkajs'
 import { cliKafka } from '../infra.ts'
+import { deskId } from '../option-values.ts'
 
 const SEVERITY_MARK: Record<Alert['severity'], string> = { info: 'INFO', warning: 'WARN', critical: 'CRIT' }
 const num = (n: number, digits = 2) => String(Number(n.toFixed(digits)))
@@ -67,6 +69,42 @@ export function formatAlert(a: Alert, opts: FormatAlertOptions = {}): string {
   return lines.join('\n')
 }
 
+/**
+ * Refuses a desk whose topic Kafka does not have, naming the desks it has topics for: a mistyped or unknown
+ * desk id, or a desk whose topic nobody created yet (the alerter creates one for each desk of its
+ * ALERTER_DESKS_FILE unless TOPICS_AUTO_CREATE=false). Kafka's own answer, "This server does not host
+ * this topic-partition" with a hint to run `tradepulse topics create`, said neither which topic nor that
+ * a desk's is created only with --desk or --desks.
+ */
+async function checkDeskTopic(
+  kafka: Kafka,
+  config: Pick<BaseConfig, 'KAFKA_BROKERS' | 'TRADEPULSE_TOPIC_PREFIX'>,
+  desk: string,
+  topic: string,
+): Promise<void> {
+  const admin = kafka.admin()
+  await admin.connect()
+  let names: string[]
+  try {
+    names = await admin.listTopics()
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+  if (names.includes(topic)) return
+  // A desk topic's name around its id: the prefix and "alerts.desk." before, the version suffix after.
+  const probe = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).deskAlerts('desk').name
+  const before = probe.slice(0, probe.lastIndexOf('desk'))
+  const after = probe.slice(probe.lastIndexOf('desk') + 'desk'.length)
+  const desks = names
+    .filter((n) => n.length > before.length + after.length && n.startsWith(before) && n.endsWith(after))
+    .map((n) => n.slice(before.length, n.length - after.length))
+    .sort()
+  throw new TradepulseError(
+    'CONFIG_INVALID',
+    `tail alerts: --desk ${desk}: Kafka at ${config.KAFKA_BROKERS.join(',')} (KAFKA_BROKERS) has no topic ${topic}; ${desks.length ? `desks with a topic there: ${desks.slice(0, 20).join(', ')}${desks.length > 20 ? `, … (${desks.length})` : ''}` : 'no desk has a topic there'} (the alerter creates one for each desk of its ALERTER_DESKS_FILE; tradepulse topics create --desk ${desk} creates this one)`,
+  )
+}
+
 export function registerTail(program: Command): void {
   const tail = program
     .command('tail')
@@ -74,7 +112,7 @@ export function registerTail(program: Command): void {
   tail
     .command('alerts')
     .description('print alerts as they arrive (alerts.v1, or one desk topic with --desk)')
-    .option('--desk <id>', "follow this desk's topic, alerts.desk.<id>.v1")
+    .option('--desk <id>', "follow this desk's topic, alerts.desk.<id>.v1", deskId)
     .option('--from-beginning', 'start from the oldest retained alert instead of new ones')
     .option('--json', 'print each alert as one JSON line')
     .option('--no-evidence', 'leave out the evidence headlines')
@@ -86,19 +124,15 @@ export function registerTail(program: Command): void {
       })
       const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(process.env.ALERTER_RULES_FILE)))
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-      let topic = catalogue.alerts.name
-      if (opts.desk) {
-        try {
-          topic = catalogue.deskAlerts(opts.desk).name
-        } catch (err) {
-          throw new TradepulseError('CONFIG_INVALID', `tail: --desk: ${(err as Error).message}`)
-        }
-      }
+      const topic = opts.desk === undefined ? catalogue.alerts.name : catalogue.deskAlerts(opts.desk).name
       const kafka = cliKafka(config, 'tradepulse-tail', log)
-      // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records.
+      if (opts.desk !== undefined) await checkDeskTopic(kafka, config, opts.desk, topic)
+      // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records. It
+      // creates no topic: on a broker that creates topics on first use, a mistyped desk would make one.
       const consumer = kafka.consumer({
         groupId: `tradepulse-tail-${process.pid}-${Date.now()}`,
         maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
+        allowAutoTopicCreation: false,
       })
       let closing = false
       const close = async () => {

@@ -4,6 +4,7 @@ import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { BaseConfig, createLogger, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
+import { DESK_ID_RULE, deskId, deskIds } from '../option-values.ts'
 
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('the topic catalogue')
@@ -24,7 +25,7 @@ export function registerTopics(program: Command): void {
     .description(
       'create every topic of the catalogue that does not exist yet (running it again changes nothing)',
     )
-    .option('--desk <id...>', 'also create alerts.desk.<id> topics')
+    .option('--desk <id...>', 'also create alerts.desk.<id> topics', deskIds)
     .option(
       '--desks [file]',
       'also create the alerts.desk.<id> topic of every desk in the desks file (default: ALERTER_DESKS_FILE, else the bundled one)',
@@ -33,7 +34,7 @@ export function registerTopics(program: Command): void {
       const config = loadConfig(BaseConfig, process.env)
       const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
-      const deskIds = [...(opts.desk ?? [])]
+      const ids = [...(opts.desk ?? [])]
       if (opts.desks) {
         const fromFlag = typeof opts.desks === 'string'
         const fromEnv = process.env.ALERTER_DESKS_FILE?.trim()
@@ -49,9 +50,21 @@ export function registerTopics(program: Command): void {
           if (!fromFlag || !message.startsWith(prefix)) throw err
           throw new TradepulseError('CONFIG_INVALID', `--desks ${file}: ${message.slice(prefix.length)}`)
         }
-        for (const d of desks) if (!deskIds.includes(d.id)) deskIds.push(d.id)
+        for (const d of desks) {
+          // The desks file takes ids the topic catalogue refuses ("_emea", 64 characters): named here
+          // in one line, where the catalogue's error went out with a stack trace (exit 1).
+          try {
+            deskId(d.id)
+          } catch {
+            throw new TradepulseError(
+              'CONFIG_INVALID',
+              `${fromFlag ? `--desks ${file}` : `ALERTER_DESKS_FILE (${file})`}: desk ${JSON.stringify(d.id)} cannot have a topic: a desk id is ${DESK_ID_RULE}`,
+            )
+          }
+          if (!ids.includes(d.id)) ids.push(d.id)
+        }
       }
-      const specs = [...listTopics(catalogue), ...deskIds.map((d) => catalogue.deskAlerts(d))]
+      const specs = [...listTopics(catalogue), ...ids.map((d) => catalogue.deskAlerts(d))]
       const admin = cliKafka(config, 'tradepulse-cli', log).admin()
       await admin.connect()
       try {
