@@ -59,4 +59,64 @@ describe('createLogger', () => {
     log.info({ config: { REDIS_URL: 'redis://:pw-2@h:6379', KAFKA_SASL_PASSWORD: 'pw-3' } }, 'b')
     expect(raw.join('\n')).not.toMatch(/pw-/)
   })
+
+  it('keeps secrets out at the top level of a line too, where a wildcard path does not reach', () => {
+    const { raw, sink } = rawSink()
+    const log = createLogger({ level: 'info' }, sink)
+    log.info({ password: 'pw-1', secret: 'pw-2', token: 'pw-3', authorization: 'Bearer pw-4', n: 1 }, 'a')
+    expect(raw.join('\n')).not.toMatch(/pw-/)
+    expect(JSON.parse(raw[0]!)).toMatchObject({ password: '[redacted]', n: 1, msg: 'a' })
+  })
+
+  it("keeps credentials out of a logged error: a URL's in its text at any depth, a Redis AUTH's arguments", () => {
+    // The error serializer copied them as they were: ioredis's error keeps the command it answered, and
+    // the HELLO (or AUTH) that sets up a connection carries REDIS_URL's password; a message or a field
+    // may quote a URL with its credentials (fetch's refusal of one quotes it whole).
+    const { raw, sink } = rawSink()
+    const log = createLogger({ level: 'info' }, sink)
+    const refused = Object.assign(
+      new Error('WRONGPASS invalid username-password pair or user is disabled.'),
+      {
+        name: 'ReplyError',
+        command: { name: 'hello', args: ['3', 'AUTH', 'default', 'pw-1'] },
+      },
+    )
+    log.warn({ err: refused }, 'Redis connection error')
+    log.error({ err: new Error('wrapped', { cause: refused }) }, 'cause')
+    log.error({ err: Object.assign(new Error('EXECABORT'), { previousErrors: [refused] }) }, 'transaction')
+    const fetchRefusal = new TypeError(
+      'Request cannot be constructed from a URL that includes credentials: https://desk:pw-2@hooks.example/x',
+    )
+    log.error({ err: Object.assign(fetchRefusal, { url: 'redis://:pw-3%2F@h:6379/0' }) }, 'url')
+    log.error({ err: new AggregateError([new Error('rediss://u:pw-4@h down')], 'all failed') }, 'aggregate')
+    // An error logged alone has its message for the line's; a message may quote a URL itself.
+    log.error(new Error('given alone, redis://:pw-5@h'))
+    log.warn({ desk: 'fx' }, 'POST https://desk:pw-6@hooks.example/x failed')
+    expect(raw.join('\n')).not.toMatch(/pw-/)
+    const lines = raw.map((l) => JSON.parse(l) as { err: Record<string, unknown> })
+    // The rest of the error is as it was: what failed and where, the command's name.
+    expect(lines[0]!.err).toMatchObject({
+      type: 'Error',
+      message: 'WRONGPASS invalid username-password pair or user is disabled.',
+      command: { name: 'hello', args: '[redacted]' },
+    })
+    expect(lines[2]!.err.previousErrors).toEqual([
+      expect.objectContaining({ message: refused.message, command: { name: 'hello', args: '[redacted]' } }),
+    ])
+    expect(lines[3]!.err).toMatchObject({
+      message:
+        'Request cannot be constructed from a URL that includes credentials: https://[redacted]@hooks.example/x',
+      url: 'redis://[redacted]@h:6379/0',
+    })
+    // A path's "@" is no credentials: stacks keep their frames (pnpm's paths name versions so).
+    const frame = 'at file:///app/node_modules/.pnpm/ioredis@6.0.0/node_modules/ioredis/built/x.js:1:2'
+    log.error({ err: new Error(`failed ${frame}`) }, 'frame')
+    expect(JSON.parse(raw.at(-1)!).err.message).toBe(`failed ${frame}`)
+    // Other commands keep their arguments (the key of a WRONGTYPE is what an operator needs).
+    log.error(
+      { err: Object.assign(new Error('WRONGTYPE'), { command: { name: 'hget', args: ['k', 'f'] } }) },
+      'k',
+    )
+    expect(JSON.parse(raw.at(-1)!).err.command).toEqual({ name: 'hget', args: ['k', 'f'] })
+  })
 })

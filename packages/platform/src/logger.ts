@@ -1,10 +1,15 @@
 import { Writable } from 'node:stream'
-import { type Logger, type LoggerOptions, pino } from 'pino'
+import { type LogFn, type Logger, type LoggerOptions, pino } from 'pino'
 
 export type { Logger } from 'pino'
 
-// Secrets never reach a log line, whatever component logs the object.
+// Secrets never reach a log line, whatever component logs the object. A wildcard path matches a key one
+// level down only: the top-level keys are named besides.
 const REDACT = [
+  'password',
+  'secret',
+  'token',
+  'authorization',
   '*.password',
   '*.secret',
   '*.token',
@@ -19,6 +24,58 @@ const REDACT = [
 ]
 
 export type LoggerConfig = { level: string; pretty?: boolean; name?: string }
+
+const CENSOR = '[redacted]'
+
+/**
+ * A URL's credentials within text: scheme://, then the authority up to its "@" ("redis://:pw@host",
+ * "https://user:pw@host/hook"). The authority ends at the first "/", "?" or "#", so a path's "@" is left
+ * alone: file:///app/node_modules/.pnpm/ioredis@6.0.0/… in a stack. (A REDIS_URL or webhook URL whose
+ * password holds one of those unencoded is no URL: the configuration refuses it.)
+ */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi
+
+/**
+ * ioredis keeps on its error the command that failed, arguments included: the AUTH, or the HELLO with
+ * AUTH, that sets up every connection carries REDIS_URL's password, and a refused one ("WRONGPASS") was
+ * logged with it.
+ */
+const CREDENTIAL_COMMANDS = new Set(['auth', 'hello'])
+
+/** A serialised error with its secrets hidden, at any depth (causes, an aggregate's errors, a transaction's previousErrors). */
+function hideSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(URL_CREDENTIALS, `$1${CENSOR}@`)
+  if (depth > 8 || value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return value.map((v) => hideSecrets(v, depth + 1))
+  // An error kept in a field the serializer leaves alone (previousErrors) is serialised too.
+  if (value instanceof Error) return hideSecrets(pino.stdSerializers.err(value), depth + 1)
+  // What JSON writes by its toJSON (a Buffer, a Date, a PemFile's path) is left to it; anything else is
+  // written as its own fields, as JSON would (pino's serialised errors included).
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(value)) out[k] = hideSecrets(v, depth + 1)
+  const command = out.command as { name?: unknown } | undefined
+  if (typeof command?.name === 'string' && CREDENTIAL_COMMANDS.has(command.name.toLowerCase()))
+    out.command = { ...command, args: CENSOR }
+  return out
+}
+
+/** pino's error serializer, with the credentials an error may carry hidden (hideSecrets). */
+const errSerializer = (err: unknown) => hideSecrets(pino.stdSerializers.err(err as Error))
+
+/**
+ * A line's message with a URL's credentials hidden, as an error's are: an error logged alone has its
+ * message for the line's, and a message may quote a URL.
+ */
+function logMethod(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const [first, ...rest] = args as unknown[]
+  const text = (v: unknown) => (typeof v === 'string' ? (hideSecrets(v) as string) : v)
+  const given =
+    first instanceof Error && typeof rest[0] !== 'string'
+      ? [first, text(first.message), ...rest]
+      : args.map(text)
+  method.apply(this, given as Parameters<LogFn>)
+}
 
 /** A top-level "component" binding as pino writes it: a quote after a comma is never inside a JSON string. */
 const COMPONENT_BINDING = /,"component":("(?:[^"\\]|\\.)*")/g
@@ -45,7 +102,9 @@ export function createLogger(cfg: LoggerConfig, destination?: NodeJS.WritableStr
   const options: LoggerOptions = {
     level: cfg.level,
     base: { name: cfg.name ?? 'tradepulse', pid: process.pid },
-    redact: { paths: REDACT, censor: '[redacted]' },
+    redact: { paths: REDACT, censor: CENSOR },
+    serializers: { err: errSerializer },
+    hooks: { logMethod },
     onChild: nestComponents,
     timestamp: pino.stdTimeFunctions.isoTime,
   }

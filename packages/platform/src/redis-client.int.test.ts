@@ -338,29 +338,19 @@ describe('Redis health on /readyz, as anyone who reaches the port reads it', () 
   })
 })
 
-/** A redis-server of a test's own on a free port, with `databases` databases; stopped in the clean-ups. */
+/**
+ * A redis-server of a test's own, on `port` or a free one, with `databases` databases (16 by default) and
+ * `password` asked of every client (none by default); stopped in the clean-ups.
+ */
 async function ownRedis(
-  databases: number,
   cleanups: (() => Promise<unknown>)[],
-  port?: number,
+  opts: { databases?: number; password?: string; port?: number } = {},
 ): Promise<{ port: number; stop(): Promise<void> }> {
-  const at = port ?? (await closedPort())
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(at),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--databases',
-      String(databases),
-    ],
-    { stdio: 'ignore' },
-  )
+  const at = opts.port ?? (await closedPort())
+  const args = ['--port', String(at), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  args.push('--databases', String(opts.databases ?? 16))
+  if (opts.password !== undefined) args.push('--requirepass', opts.password)
+  const child = spawn('redis-server', args, { stdio: 'ignore' })
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((r) => child.once('exit', r))
@@ -368,7 +358,8 @@ async function ownRedis(
     await exited
   }
   cleanups.push(stop)
-  const probe = createRedis(`redis://127.0.0.1:${at}`, createLogger({ level: 'silent' }), 'probe', {
+  const auth = opts.password === undefined ? '' : `:${opts.password}@`
+  const probe = createRedis(`redis://${auth}127.0.0.1:${at}`, createLogger({ level: 'silent' }), 'probe', {
     timeoutMs: 500,
   })
   try {
@@ -428,7 +419,7 @@ describe('createRedis with a database the server does not have', () => {
   })
 
   it('says so at a reconnection to a server restarted with fewer databases: the client closes for good', async () => {
-    const server = await ownRedis(16, cleanups)
+    const server = await ownRedis(cleanups)
     const redis = createRedis(
       `redis://127.0.0.1:${server.port}/5`,
       createLogger({ level: 'silent' }),
@@ -447,7 +438,7 @@ describe('createRedis with a database the server does not have', () => {
     expect(await redisHealth(redis)()).toEqual({ status: 'ok', ready: true })
 
     await server.stop()
-    await ownRedis(2, cleanups, server.port)
+    await ownRedis(cleanups, { databases: 2, port: server.port })
     await until(async () => refusal !== undefined, 'the refusal at the reconnection')
     expect(refusal?.message).toMatch(
       /^Redis at redis:\/\/127\.0\.0\.1:\d+\/5 \(REDIS_URL\) refused its database 5 /,
@@ -466,5 +457,40 @@ describe('createRedis with a database the server does not have', () => {
     cleanups.push(() => closeRedis(db0))
     await expect(redis.set('k', 'x')).rejects.toThrow()
     expect(await db0.dbsize()).toBe(0)
+  })
+})
+
+describe('createRedis against a Redis that refuses its password', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  it('logs the refusal once, with the command it answered but none of its arguments: the password stays out', async () => {
+    // ioredis keeps the failed command on its error, arguments included: the connection's HELLO 3 AUTH
+    // default <password> was logged whole in the "Redis connection error" warning.
+    const server = await ownRedis(cleanups, { password: 'the-server-password' })
+    const { log, lines } = createCapturingLogger()
+    const redis = createRedis(`redis://:wrong-pw-7f3a@127.0.0.1:${server.port}`, log, 'probe', {
+      timeoutMs: 500,
+    })
+    cleanups.push(async () => redis.disconnect())
+    await until(async () => lines.some((l) => l.msg === 'Redis connection error'), 'the refusal logged')
+    expect(await redisHealth(redis)()).toMatchObject({
+      ready: false,
+      detail: expect.stringMatching(/^Redis: auth refused/),
+    })
+    const refused = lines.filter((l) => l.msg === 'Redis connection error')
+    expect(refused).toEqual([
+      expect.objectContaining({
+        level: 40,
+        reason: 'auth refused',
+        err: expect.objectContaining({
+          message: expect.stringMatching(/^WRONGPASS /),
+          command: { name: 'hello', args: '[redacted]' },
+        }),
+      }),
+    ])
+    expect(JSON.stringify(lines)).not.toContain('wrong-pw-7f3a')
   })
 })
