@@ -46,6 +46,32 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     expect(longestGap / MIN_SPEED).toBeLessThanOrEqual(MAX_TIMER_MS)
   })
 
+  it('start --workers names what it cannot run: an Object property is no worker, and an empty list names none (exit 78)', async () => {
+    // On Kafka, --workers constructor ran no worker at all and exited 0 ('constructor' in WORKERS); an empty
+    // list said "unknown worker(s) ;".
+    const env = { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS }
+    const cases: [string[], RegExp][] = [
+      [
+        ['start', '--workers', 'constructor'],
+        /^tradepulse: --workers: unknown worker\(s\) constructor; choose from ingest, scorer, aggregator, alerter, gateway$/,
+      ],
+      [
+        ['start', '--workers', 'scorer,toString'],
+        /^tradepulse: --workers: unknown worker\(s\) toString; choose from /,
+      ],
+      [
+        ['start', '--workers', ' , '],
+        /^tradepulse: --workers: no worker named in " , "; choose from ingest, scorer, aggregator, alerter, gateway$/,
+      ],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(args, env)
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(78)
+      expectOneLine(r.stderr, pattern)
+      expect(r.stdout).toBe('')
+    }
+  })
+
   it('start refuses, before printing or playing anything, one of KAFKA_BROKERS / REDIS_URL alone, a subset of workers, a bad variable (exit 78)', async () => {
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['start'], { KAFKA_BROKERS: NO_KAFKA }, /^tradepulse: REDIS_URL is not set but KAFKA_BROKERS is: /],

@@ -41,11 +41,11 @@ function parseWorkers(list: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-  const unknown = names.filter((n) => !(n in WORKERS))
+  const unknown = names.filter((n) => !Object.hasOwn(WORKERS, n))
   if (unknown.length || names.length === 0) {
     throw new TradepulseError(
       'CONFIG_INVALID',
-      `--workers: unknown worker(s) ${unknown.join(', ')}; choose from ${Object.keys(WORKERS).join(', ')}`,
+      `--workers: ${unknown.length ? `unknown worker(s) ${unknown.join(', ')}` : `no worker named in ${JSON.stringify(list)}`}; choose from ${Object.keys(WORKERS).join(', ')}`,
     )
   }
   // Pipeline order, whatever the order given: the embedded default stops them in it.
