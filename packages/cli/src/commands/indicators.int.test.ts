@@ -275,6 +275,47 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     }
   })
 
+  it('rebuild --since reaching back before 1970 replays the whole topic, as 1970 does', async () => {
+    // --since 100000d asked Kafka for the offsets of a time before 1970: "The version of API is not
+    // supported" (exit 69).
+    const prefix = `${randomName('cli-since')}.`
+    await createTopics(kafkaBrokers, [{ name: createTopicCatalogue(prefix).scored.name }])
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await produceScored(
+        producer,
+        createTopicCatalogue(prefix).scored.name,
+        scoredSeries(20, { startMs: Date.now() - HOUR_MS, spanMs: 30 * MIN_MS }),
+      )
+    } finally {
+      await producer.disconnect()
+    }
+    const keyPrefix = prefix.replaceAll('.', '_')
+    const env = {
+      ...process.env,
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+    }
+    try {
+      for (const since of ['100000d', '99999999999999999999w']) {
+        const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', since], {
+          env,
+        })
+        expect(rebuilt.stdout, since).toMatch(
+          /^rebuilt 20 headlines \(20 records, 0 invalid\) since 1970-01-01T00:00:00\.000Z into namespace /,
+        )
+      }
+    } finally {
+      const redis = new Redis(redisUrl)
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    }
+  })
+
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {
     for (const args of [
       ['indicators', '--top', '0'],

@@ -232,7 +232,10 @@ export function registerIndicators(program: Command): void {
       const sinceSpanMs = parseDuration(since)
       const warning = rebuildSinceWarning(since, sinceSpanMs, config)
       if (warning) process.stderr.write(`tradepulse: warning: ${warning}\n`)
-      const sinceMs = Date.now() - sinceSpanMs
+      // Reaching back past 1970 (--since 100000d) reads from a time before any record's: from the start of
+      // the topic, as 1970 itself does. Kafka refused the negative time with "The version of API is not
+      // supported" (exit 69).
+      const sinceMs = Math.max(0, Date.now() - sinceSpanMs)
       const log = createLogger({
         level: config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
