@@ -132,6 +132,43 @@ describe('ingest worker on Kafka and Redis', () => {
     return { ...started, out }
   }
 
+  it('tells a tombstone from an empty value in their dead letters, by the reason and the message (the payload, which has no null, is empty in both)', async () => {
+    // Both went to the dlq as empty_record, "record has no value": two letters alike for two faults.
+    const { topics } = await startIngest()
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        { key: 'deleted', value: null },
+        { key: 'blank', value: Buffer.alloc(0) },
+      ],
+    })
+    await waitFor(() => dlq.messages.length >= 2, { what: 'both dead letters' })
+    const letters = Object.fromEntries(
+      dlq.messages.map((m) => {
+        const letter = JSON.parse(m.value!.toString()) as DeadLetter
+        return [letter.key, { letter, reason: m.headers['tp-dlq-reason'] }]
+      }),
+    )
+    expect(letters.deleted).toEqual({
+      reason: 'tombstone',
+      letter: expect.objectContaining({
+        reason: 'tombstone',
+        message: 'record is a tombstone: its value is null (not empty)',
+        payload: '',
+      }),
+    })
+    expect(letters.blank).toEqual({
+      reason: 'empty_record',
+      letter: expect.objectContaining({
+        reason: 'empty_record',
+        message: 'record value is empty (0 bytes)',
+        payload: '',
+      }),
+    })
+  })
+
   it('normalises text, keeps a stable content id, and stamps ingestedAt from the raw record', async () => {
     const started = await startCollecting()
     const { topics, out } = started

@@ -107,7 +107,7 @@ describe('parseRawRecord', () => {
     ])
   })
   it.each([
-    ['empty_record', null],
+    ['tombstone', null],
     ['empty_record', ''],
     ['too_large', JSON.stringify({ headline: 'x'.repeat(70_000) })],
     ['invalid_utf8', Buffer.from([0xc3, 0x28])],

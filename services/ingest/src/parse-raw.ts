@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto'
 import { Headline, LIMITS, type RawHeadline, RawHeadlineReader } from '@tradepulse/contracts'
-import { formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
+import { emptyValueRejection, formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
 import { fastAccepts, fastRead } from './fast-check.ts'
 import { normalizeText, truncate } from './normalize.ts'
 
@@ -30,6 +30,7 @@ export type ParseResult =
 
 /** Why a raw record went to the dlq; stable codes that dashboards and consumers of the dlq rely on. */
 export type IngestRejection =
+  | 'tombstone'
   | 'empty_record'
   | 'too_large'
   | 'invalid_utf8'
@@ -145,7 +146,10 @@ export function parseRawRecord(
   defaultSource: string,
   nowMs: number = Date.now(),
 ): ParseResult {
-  if (!value || value.length === 0) return reject('empty_record', 'record has no value')
+  if (value === null || value.length === 0) {
+    const { reason, message } = emptyValueRejection(value)
+    return reject(reason, message)
+  }
   if (value.length > limits.maxRecordBytes) {
     return reject('too_large', `record is ${value.length} bytes; the limit is ${limits.maxRecordBytes}`)
   }

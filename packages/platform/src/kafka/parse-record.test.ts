@@ -36,8 +36,22 @@ describe('parseJsonRecord', () => {
     })
   })
 
+  it('tells a tombstone (a null value) from an empty value, in the reason and the message', () => {
+    // Both were empty_record, "record has no value": their dead letters were the same.
+    expect(parseJsonRecord(Payload, null)).toEqual({
+      ok: false,
+      reason: 'tombstone',
+      message: 'record is a tombstone: its value is null (not empty)',
+    })
+    expect(parseJsonRecord(Payload, Buffer.alloc(0))).toEqual({
+      ok: false,
+      reason: 'empty_record',
+      message: 'record value is empty (0 bytes)',
+    })
+  })
+
   it.each([
-    ['empty_record', null],
+    ['tombstone', null],
     ['empty_record', Buffer.alloc(0)],
     ['invalid_json', Buffer.from('{"text":')],
     ['schema_invalid', Buffer.from('{"text":7}')],

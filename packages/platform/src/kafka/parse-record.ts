@@ -9,9 +9,25 @@ export { duplicateKeyPath, formatIssues, topLevelKeyCount }
 export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
 
 /**
- * A record value → its payload, validated by the topic's schema, or the dlq reason (`empty_record`,
- * `invalid_utf8`, `invalid_json`, `schema_invalid`) with a message naming every invalid field. An object
- * that names a key twice, at any depth, is `schema_invalid` with the key's path.
+ * The dlq reason and message of a record with nothing in its value: a tombstone (a null value, Kafka's
+ * mark that a key is deleted, which a compacted topic keeps for a while) is `tombstone`, a value of no
+ * bytes `empty_record`. The letter's payload is empty for both (its contract has no null), so the reason
+ * and the message are what tell them apart: a producer deleting keys on a topic that is no table, and one
+ * sending empty messages, are two different faults to chase.
+ */
+export function emptyValueRejection(value: Buffer | null): {
+  reason: 'tombstone' | 'empty_record'
+  message: string
+} {
+  return value === null
+    ? { reason: 'tombstone', message: 'record is a tombstone: its value is null (not empty)' }
+    : { reason: 'empty_record', message: 'record value is empty (0 bytes)' }
+}
+
+/**
+ * A record value → its payload, validated by the topic's schema, or the dlq reason (`tombstone`,
+ * `empty_record`, `invalid_utf8`, `invalid_json`, `schema_invalid`) with a message naming every invalid
+ * field. An object that names a key twice, at any depth, is `schema_invalid` with the key's path.
  */
 export function parseJsonRecord<S extends z.ZodType>(
   schema: S,
@@ -19,8 +35,7 @@ export function parseJsonRecord<S extends z.ZodType>(
   /** A fast path that returns the value exactly when the schema would accept it, else undefined (zod decides). */
   fastRead?: (json: unknown) => z.infer<S> | undefined,
 ): ParsedRecord<z.infer<S>> {
-  if (!value || value.length === 0)
-    return { ok: false, reason: 'empty_record', message: 'record has no value' }
+  if (value === null || value.length === 0) return { ok: false, ...emptyValueRejection(value) }
   // Decoded strictly: a lenient decode turns invalid bytes into U+FFFD, and the record would be handled
   // (scored, counted) as text no producer wrote. isUtf8 is one native pass, cheaper than a fatal decode.
   if (!isUtf8(value)) return { ok: false, reason: 'invalid_utf8', message: 'record value is not valid UTF-8' }
