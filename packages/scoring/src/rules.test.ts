@@ -3134,14 +3134,15 @@ describe('issue #3: round 40, probes 33 and 34 (trade outside the U.S.-China axi
     ['Russia to cap grain exports to protect domestic market', 'negative'],
     ['Vietnam resumes rice exports', 'positive'],
     ['Toyota halts exports to Iran', null],
+    // (Review: only by a verb of control, and not with a cause of disruption named: exports a storm halts
+    // or a country boosts are the market's.)
+    ['Kazakhstan suspends oil exports via CPC after storm', null],
+    ['Chile resumes copper exports after port strike', null],
+    ['Russia boosts seaborne oil exports to record', null],
     // A list of trusted partners: taken off it is a control, put back on it relief.
     ['Japan removes South Korea from white list of trusted trade partners', 'negative'],
     ['Japan cabinet approves removing South Korea from trusted trade partner list', 'negative'],
     ['Japan to restore South Korea to export whitelist', 'positive'],
-    // A halt of exports named as a measure, lifted ("lifts + export" had read the exports cut).
-    ['Argentina lifts corn export halt after talks with farmers', 'positive'],
-    // A partner's goods the other side buys or curbs.
-    ['Canadian canola runs into Chinese delays after Huawei arrest', 'negative'],
     ['China halts Australian barley imports', 'negative'],
     // Held back is held up.
     ['Dutch government holds back ASML machine shipment to China under U.S. pressure', 'negative'],
@@ -3149,6 +3150,14 @@ describe('issue #3: round 40, probes 33 and 34 (trade outside the U.S.-China axi
     ['Indian solar developers say safeguard duty is delaying projects', 'negative'],
     ['Tariff hike is delayed', 'positive'],
     ['Tariffs are hurting farmers', 'negative'],
+    // A noun that is a verb as well, after a preposition, is the noun ("supplies + import tariffs" had
+    // read more tariffs; "in U.S. ban" a ban on the row).
+    ['Brazil cuts import tariffs on medical supplies to fight coronavirus', 'positive'],
+    ['Beijing waives retaliatory tariffs on U.S. medical supplies amid outbreak', 'positive'],
+    ['ZTE tells suppliers China trade row may be factor in U.S. ban: source', 'negative'],
+    // ... but not past a measure or a contest of its phrase, nor after "to".
+    ['Markets jump on trade war breakthrough hopes', 'positive'],
+    ['Qualcomm wins deal to supply chips to Huawei', 'positive'],
   ] as [string, string | null][])
   supplyCases([
     // The worry after a supply target is what a verb eases or stokes ("easing + chip supply" had read
@@ -3156,6 +3165,8 @@ describe('issue #3: round 40, probes 33 and 34 (trade outside the U.S.-China axi
     ['Japan lifts curbs on photoresist exports to South Korea, easing chip supply worries', 'positive'],
     ['Russia, Ukraine sign gas transit deal, easing European supply fears', 'positive'],
     ['Deal eases supply fears', 'positive'],
+    // (Review: not a frame word that is the verb, with its object after it.)
+    ['Cut in Russian gas supply worries German industry', 'negative'],
     // "Lift" raises a supply or an output after it; it takes away only a measure.
     ['Vale restarts Brucutu mine, lifting iron ore supply', 'positive'],
     ['Toyota lifts output at Kentucky plant', 'positive'],
@@ -3163,13 +3174,28 @@ describe('issue #3: round 40, probes 33 and 34 (trade outside the U.S.-China axi
     ['Safran CEO cautious on supply chain once Boeing grounding lifted', 'negative'],
     // What is struggled for is not done.
     ['Airbus struggles to raise jet output', 'negative'],
-    // Furnaces and potlines are plants; a stoppage called off ends.
-    ['U.S. Steel restarts Granite City furnaces, crediting Trump tariffs', 'positive'],
+    // (Review: an -ing verb after an auxiliary keeps a shortage before it; the rule is a measure's.)
+    ['Chip shortage is easing faster than expected', 'positive'],
+    // Blast furnaces and potlines are plants (a bare furnace is as often a home's); a stoppage called off
+    // ends, unless the field says the strikers stop no supply, or the strike is an attack.
+    ['U.S. Steel restarts Granite City blast furnaces, crediting Trump tariffs', 'positive'],
+    ['Lennox raises furnace prices', null],
     ['Century Aluminum to restart Kentucky potlines', 'positive'],
+    ['Junior doctors call off strike', null],
+    ["Hollywood writers' strike ends", null],
+    ['Trump says he called off strike on Iran', null],
     ['Union calls off strike at BHP Escondida after pay deal', 'positive'],
     ['CN Rail workers end strike, trains rolling again', 'positive'],
     ['GM strike ends after 40 days', 'positive'],
     ['Trump strikes deal with Xi', null],
+    // Probe 35: supplies of money, homes or bonds are no supply chain; a place's falls fall nothing;
+    // shelves stocked shelve nothing; ground broken on a plant builds it.
+    ['Money supply surges at record pace as Fed pumps liquidity into markets', null],
+    ['U.S. housing supply falls to record low, pushing prices higher', null],
+    ['Smithfield reopens Sioux Falls pork plant', 'positive'],
+    ['Kimberly-Clark ramps up toilet paper output to restock shelves', 'positive'],
+    ['Foxconn breaks ground on Wisconsin LCD plant', 'positive'],
+    ['GM shelves plan for new plant', 'negative'],
   ] as [string, string | null][])
   it('a frame after a trade target still passes its move on ("eases trade war fears")', () => {
     expect(tariff('Deal eases trade war fears').label).toBe('positive')

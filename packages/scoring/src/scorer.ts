@@ -169,6 +169,23 @@ const DECLINE_TO_ENTRIES: ReadonlySet<number> = new Set(
   BASE_ENTRIES.filter((e) => /^declin(e|es|ed|ing) to$/.test(e.key)).map((e) => e.index),
 )
 
+/** 1 at the entries of a stoppage called off (lexicon `stoppage_ended`; see matchField). */
+const STOPPAGE_ENDED_AT: Uint8Array = (() => {
+  const at = new Uint8Array(BASE_ENTRIES.length)
+  for (const e of BASE_ENTRIES) if (e.target?.id === 'stoppage_ended') at[e.index] = 1
+  return at
+})()
+/**
+ * Strikers whose strike stops no supply ("Junior doctors call off strike", "Hollywood writers' strike
+ * ends"), a hunger strike, and a strike that is an attack ("called off strike on Iran").
+ */
+const NOT_SUPPLY_STRIKES: WordsByLength = byLength([
+  ...['teacher', 'teachers', 'doctor', 'doctors', 'nurse', 'nurses', 'actor', 'actors', 'writer', 'writers'],
+  ...['pilot', 'pilots', 'crew', 'lecturers', 'students', 'civil', 'hunger', 'school', 'schools'],
+  ...['hospital', 'hospitals', 'nhs', 'hollywood', 'sag', 'airline', 'airlines', 'university', 'military'],
+  ...['air', 'drone', 'missile'],
+])
+
 /** The target role of lexicon id `id` (the roles the scorer puts in place of another's). */
 function roleOf(id: string): TargetRole {
   const role = LEXICON.entries.find((e) => e.target?.id === id)?.target
@@ -182,6 +199,37 @@ const EXPORTS_ROLE = roleOf('exports')
  * halts rice exports", "Russia to cap grain exports"), where a firm's halted exports are its business.
  */
 const CONTROLLED_EXPORTS_ROLE: TargetRole = { ...EXPORTS_ROLE, tariff: 1 }
+/**
+ * The verbs of control that make a country's exports an export control: not volume moves ("Russia boosts
+ * seaborne oil exports", "Vietnam cuts coffee exports"), which are the market's.
+ */
+const CONTROL_VERBS: WordsByLength = byLength(
+  [
+    ['ban', 'bans', 'banned', 'banning'],
+    ['halt', 'halts', 'halted', 'halting'],
+    ['suspend', 'suspends', 'suspended', 'suspending'],
+    ['cap', 'caps', 'capped', 'capping'],
+    ['restrict', 'restricts', 'restricted', 'restricting'],
+    ['curb', 'curbs', 'curbed', 'curbing'],
+    ['block', 'blocks', 'blocked', 'blocking'],
+    ['stop', 'stops', 'stopped', 'stopping'],
+    ['freeze', 'freezes', 'froze', 'frozen', 'freezing'],
+    ['resume', 'resumes', 'resumed', 'resuming'],
+    ['allow', 'allows', 'allowed', 'allowing'],
+    ['permit', 'permits', 'permitted', 'permitting'],
+  ].flat(),
+)
+/**
+ * Causes that make a halt of exports a disruption, not a policy ("Nigeria halts Forcados crude exports
+ * after pipeline leak", "Chile resumes copper exports after port strike").
+ */
+const DISRUPTION_CAUSES: WordsByLength = byLength([
+  ...['storm', 'storms', 'hurricane', 'typhoon', 'cyclone', 'flood', 'floods', 'flooding', 'drought'],
+  ...['leak', 'leaks', 'spill', 'outage', 'outages', 'blackout', 'blackouts', 'fire', 'explosion'],
+  ...['attack', 'attacks', 'missile', 'strike', 'strikes', 'war', 'sabotage', 'blockade', 'blockades'],
+  ...['repair', 'repairs', 'damage', 'damaged', 'maintenance', 'accident', 'majeure', 'pipeline', 'weather'],
+  ...['protest', 'protests'],
+])
 const LISTED_SALES_ROLE = roleOf('listed_sales')
 
 /** The date a tariff takes effect or a deal is due (lexicon `tariff_deadline`; see deadlineOf). */
@@ -1408,6 +1456,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             best = wordInfo[id * 2] as number
             bestEnd = i + 1
           }
+          // A stoppage called off is one of supply unless the field says whose it is not (NOT_SUPPLY_STRIKES).
+          if (best >= 0 && STOPPAGE_ENDED_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
           if (
             best < 0 ||
             (id === usId &&
@@ -1885,13 +1935,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
       }
     }
+    // "cuts import tariffs on medical supplies": a word that is a noun as well as a verb, after a
+    // preposition (at most two words of its phrase between), is that noun, which takes nothing before the
+    // preposition ("supplies + import tariffs" had read more tariffs; "factor in U.S. ban" banned the row
+    // before it). It may act on its own phrase ("talk of trade deal breakthrough") and on what follows
+    // it ("exemption from soybean tariffs"). Not after "to", where it is the verb ("deal to supply chips").
+    if (left >= 0 && ((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0) {
+      const p = prepBefore(s)
+      if (p >= 0 && (itE[left] as number) <= p) {
+        left = -1
+        leftD = Number.POSITIVE_INFINITY
+      }
+    }
     // "Safeguard duty is delaying solar projects": a verb in the -ing form after an auxiliary, with an
-    // object of its own after it, is said by the noun before it, which does the delaying ("tariff hike
-    // is delayed" and "exports are falling" still take it). A verb of harm keeps it: its direction is
+    // object of its own after it, is said by the measure before it, which does the delaying ("tariff hike
+    // is delayed" still takes it; only a measure: in "chip shortage is easing faster" the word after the
+    // verb is an adverb, which the object check cannot tell from a noun). A verb of harm keeps it: its direction is
     // its own, and the measure that hurts is the news ("tariffs are hurting farmers").
     if (
       left >= 0 &&
       pred.fixed === 0 &&
+      isMeasure(left) &&
       end - s === 1 &&
       s > 0 &&
       (wordFlagsAt(s - 1) & W_AUX) !== 0 &&
@@ -2055,7 +2119,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // So is one with a plain noun inside ("scales back chip tool curbs"): a measure one plain word on
         // from a noun that names no act when bare (a good, not a relief: "extends tariff pause citing").
         // And a frame right after a trade or supply target ("easing chip supply worries", "stokes trade
-        // deal fears"): the verb moves the worry or the hope, which passes it on (see emit).
+        // deal fears"): the verb moves the worry or the hope, which passes it on (see emit). Not a frame
+        // word that is itself the verb, an object after it ("Cut in Russian gas supply worries German industry").
         while (
           right + 1 < items &&
           itClause[right + 1] === clause &&
@@ -2064,6 +2129,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           (targetAt(itIdx[right + 1] as number).tariff !== 0 ||
             (itS[right + 1] === itE[right] &&
               targetAt(itIdx[right + 1] as number).frame &&
+              !objectWordAt(itE[right + 1] as number) &&
               (targetAt(itIdx[right] as number).tariff !== 0 ||
                 targetAt(itIdx[right] as number).supply !== 0)) ||
             (itS[right + 1] === itE[right] &&
@@ -2381,6 +2447,27 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       return false
     // By its text: most of these words are in no lexicon phrase, so they have no vocabulary id.
     return !NOT_OBJECT_WORDS.has(text0.slice(tb.start[j] as number, tb.end[j] as number).toLowerCase())
+  }
+
+  /**
+   * The preposition (not "to") that token j follows, at most two words of its phrase between: its token,
+   * or -1 (see bindOne).
+   */
+  function prepBefore(j: number): number {
+    for (let i = j - 1; i >= 0 && i >= j - 3; i--) {
+      if (tb.kind[i] !== WORD) return -1
+      const flags = wordFlagsAt(i)
+      if ((flags & W_PREP) !== 0) return tb.id[i] === toId ? -1 : i
+      if ((flags & (W_AUX | W_MODAL)) !== 0) return -1
+    }
+    return -1
+  }
+
+  /** A word of NOT_SUPPLY_STRIKES in the field, or "on" at token `after` (see matchField). */
+  function notSupplyStrike(after: number): boolean {
+    if (after < tb.count && tb.id[after] === onId) return true
+    for (let j = 0; j < tb.count; j++) if (tb.kind[j] === WORD && wordIn(j, NOT_SUPPLY_STRIKES)) return true
+    return false
   }
 
   /** Item t is a truce (its bare event is one): a ceasefire, a detente, a thaw. */
@@ -2901,11 +2988,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /**
-   * Exports moved by an act of policy whose subject is a country: the country named right before
-   * predicate k (only "to", a modal or an auxiliary between), opening its clause (see CONTROLLED_EXPORTS_ROLE).
+   * Exports moved by an act of policy whose subject is a country: a verb of control (CONTROL_VERBS), the
+   * country named right before it (only "to", a modal or an auxiliary between), opening its clause, and
+   * no cause of disruption named in the field (see CONTROLLED_EXPORTS_ROLE).
    */
   function exportsRole(role: TargetRole, k: number): TargetRole {
-    if (role !== EXPORTS_ROLE || k === 0) return role
+    if (role !== EXPORTS_ROLE || k === 0 || !wordIn(it.s[k] as number, CONTROL_VERBS)) return role
+    for (let j = 0; j < tb.count; j++) if (tb.kind[j] === WORD && wordIn(j, DISRUPTION_CAUSES)) return role
     const m = k - 1
     if (it.clause[m] !== it.clause[k]) return role
     for (let j = it.e[m] as number; j < (it.s[k] as number); j++)

@@ -737,10 +737,6 @@ export const TARGETS = [
       'n export control',
       'n export curb',
       'n export ban',
-      // "Argentina lifts corn export halt": a halt of exports named as a measure.
-      'n export halt',
-      'n export suspension',
-      'n export freeze',
       'n export restriction',
       'n export limit',
       'n export licence requirement',
@@ -1608,13 +1604,6 @@ export const TARGETS = [
       'us poultry',
       'us chicken',
       'american beef',
-      // Other farm and energy goods a partner buys from the U.S., and the goods China curbed from
-      // Australia and Canada in 2019-2020 ("halts purchases of U.S. wheat", "halts Australian barley").
-      // (Not goods whose home plants are news of their own: "closes U.S. pork plant", "U.S. crude build",
-      // "Australian coal mine".)
-      ...['corn', 'wheat', 'cotton', 'soybean', 'lobster', 'lobsters'].map((good) => `us ${good}`),
-      ...['barley', 'wine', 'lobster', 'lobsters', 'timber'].map((good) => `australian ${good}`),
-      'canadian canola',
       'chinese apps',
       'n chinese app',
       'chinese social media apps',
@@ -1679,9 +1668,8 @@ export const TARGETS = [
       'n smelter',
       'n refinery',
       'refineries',
-      // "U.S. Steel restarts Granite City furnaces", "to restart idle potlines".
+      // "to restart idle potlines" (not a bare furnace: as often a home's, "Lennox raises furnace prices").
       'n blast furnace',
-      'n furnace',
       'n potline',
       'n mill',
       'n fab',
@@ -3752,6 +3740,8 @@ export const PREDICATES = [
       'begun to',
       'v open',
       'v build',
+      // "Foxconn breaks ground on Wisconsin LCD plant".
+      'v break ground on',
       'built',
       'v invest in',
       // Money put into plants is new capacity ("invests in five U.S. plants"). Not "investment in":
@@ -6498,6 +6488,30 @@ export const INERT = [
   // Sept 1").
   ...['starting', 'beginning'].flatMap((w) =>
     [...DATE_NAMES, 'next', 'today', 'tomorrow', 'this', 'from', 'on'].map((d) => `${w} ${d}`),
+  ),
+  // Supplies of money, homes or bonds are no supply chain ("Money supply surges", "U.S. housing supply
+  // falls to record low", "Surge in Treasury bill supply").
+  ...[
+    'money',
+    'housing',
+    'home',
+    'bond',
+    'bill',
+    'treasury',
+    'treasury bill',
+    'reserve',
+    'credit',
+    'cash',
+  ].map((what) => `${what} supply`),
+  'supply of reserves',
+  'supply of money',
+  // Places named for falls ("Smithfield reopens Sioux Falls pork plant"): nothing falls.
+  ...['sioux', 'niagara', 'great', 'idaho', 'wichita', 'cedar', 'klamath', 'twin'].map(
+    (place) => `${place} falls`,
+  ),
+  // Shelves stocked or emptied are the stores', nothing shelved ("ramps up output to restock shelves").
+  ...['restock', 'stock', 'empty', 'bare', 'store', 'supermarket', 'grocery', 'the'].map(
+    (w) => `${w} shelves`,
   ),
   // A carmaker's name: no goods landed ("Jaguar Land Rover halts shipments to U.S.").
   'jaguar land rover',
