@@ -1949,9 +1949,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "Safeguard duty is delaying solar projects": a verb in the -ing form after an auxiliary, with an
     // object of its own after it, is said by the measure before it, which does the delaying ("tariff hike
-    // is delayed" still takes it; only a measure: in "chip shortage is easing faster" the word after the
-    // verb is an adverb, which the object check cannot tell from a noun). A verb of harm keeps it: its direction is
-    // its own, and the measure that hurts is the news ("tariffs are hurting farmers").
+    // is delayed" still takes it). Only a measure: in "chip shortage is easing faster" the word after the
+    // verb is an adverb, which the object check cannot tell from a noun. A verb of harm keeps it: its
+    // direction is its own, and the measure that hurts is the news ("tariffs are hurting farmers").
     if (
       left >= 0 &&
       pred.fixed === 0 &&
@@ -3861,7 +3861,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const sign =
           deadlinePutOff || dealClosed
             ? 1
-            : (marketTarget || (t > k && RAISED_BY_LIFT.has(target))) && pred.marketSign !== 0
+            : pred.marketSign !== 0 && (marketTarget || (t > k && RAISED_BY_LIFT.has(target)))
               ? pred.marketSign
               : t > k
                 ? pred.rightSign
