@@ -28,7 +28,13 @@ export function numberNotations(schema: z.ZodObject): { numeric: string[]; taken
     ) as number | undefined
     if (value === undefined) continue
     numeric.push(name)
-    for (const text of [`0x${value.toString(16)}`, `${value}e0`, `+${value}`, ` ${value / 10}e1 `, 'Infinity'])
+    for (const text of [
+      `0x${value.toString(16)}`,
+      `${value}e0`,
+      `+${value}`,
+      ` ${value / 10}e1 `,
+      'Infinity',
+    ])
       if (field.safeParse(text).success) taken.push(`${name}=${JSON.stringify(text)}`)
   }
   return { numeric, taken }
