@@ -166,6 +166,9 @@ export const SCENARIO_EXPECTED = [
   'export_curb commodity:semiconductors supplyChain down curb',
   'tariff_up region:US tariff up truce',
   'tariff_up region:CN tariff up truce',
+  // China's halt of its rare earth exports is an export control on trade as well (scorer 2.0.85).
+  'tariff_down region:US tariff down halt',
+  'tariff_down region:CN tariff down halt',
   'supply_down commodity:rare_earths supplyChain down halt',
   'supply_down sector:autos supplyChain down halt',
   'export_curb commodity:rare_earths tariff down halt',
