@@ -186,6 +186,10 @@ const NOT_SUPPLY_STRIKES: WordsByLength = byLength([
   ...['air', 'drone', 'missile'],
 ])
 
+/** Verbs of a start said after "since" (see bindOne). */
+const BEGAN_WORDS: WordsByLength = byLength(['began', 'begun', 'started', 'erupted', 'broke'])
+const SINCE_WORDS: WordsByLength = byLength(['since'])
+
 /** The target role of lexicon id `id` (the roles the scorer puts in place of another's). */
 function roleOf(id: string): TargetRole {
   const role = LEXICON.entries.find((e) => e.target?.id === id)?.target
@@ -1935,6 +1939,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
       }
     }
+    // "COFCO buys U.S. wheat for first time since trade war began": what began after "since" is the time
+    // of the news, not news of its own.
+    if (left >= 0 && wordIn(s, BEGAN_WORDS) && sinceBefore(itS[left] as number)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // "cuts import tariffs on medical supplies": a word that is a noun as well as a verb, after a
     // preposition (at most two words of its phrase between), is that noun, which takes nothing before the
     // preposition ("supplies + import tariffs" had read more tariffs; "factor in U.S. ban" banned the row
@@ -1947,20 +1957,21 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         leftD = Number.POSITIVE_INFINITY
       }
     }
-    // "Safeguard duty is delaying solar projects": a verb in the -ing form after an auxiliary, with an
-    // object of its own after it, is said by the measure before it, which does the delaying ("tariff hike
-    // is delayed" still takes it). Only a measure: in "chip shortage is easing faster" the word after the
-    // verb is an adverb, which the object check cannot tell from a noun. A verb of harm keeps it: its
-    // direction is its own, and the measure that hurts is the news ("tariffs are hurting farmers").
+    // "Safeguard duty is delaying solar projects", "China tariffs shut out top buyer", "tariffs cut U.S.
+    // manufacturing employment": a verb with an object of its own after it, in the -ing form after an
+    // auxiliary or in no past form right after the measure, is said by the measure, which does the
+    // delaying ("tariff hike is delayed", "tariffs cut on 300 goods" and "tariffs lifted Friday" still
+    // take it; a singular measure before a bare verb names a compound: "tariff drop a salve for traders").
+    // Only a measure: in "chip shortage is easing faster" the word after the verb is an adverb,
+    // which the object check cannot tell from a noun. A verb of harm keeps it: its direction is its own,
+    // and the measure that hurts is the news ("tariffs are hurting farmers").
     if (
       left >= 0 &&
       pred.fixed === 0 &&
       isMeasure(left) &&
-      end - s === 1 &&
-      s > 0 &&
-      (wordFlagsAt(s - 1) & W_AUX) !== 0 &&
-      endsInIng(s) &&
-      objectWordAt(end)
+      objectWordAt(end) &&
+      ((end - s === 1 && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && endsInIng(s)) ||
+        (itE[left] === s && !endsInIng(s) && presentAfter(left, k)))
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -2463,6 +2474,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return -1
   }
 
+  /**
+   * Predicate k right after item l reads as a verb in the present said by it: in the -s form, or bare
+   * after a plural ("tariffs cut", not "tariff drop"); never in a past form (see bindOne).
+   */
+  function presentAfter(l: number, k: number): boolean {
+    const f = entInts[(it.idx[k] as number) << 4] as number
+    if ((f & F_PAST) !== 0) return false
+    if ((f & F_PRESENT_S) !== 0) return true
+    const last = (tb.end[(it.e[l] as number) - 1] as number) - 1
+    return text0.charCodeAt(last) === 115 || text0.charCodeAt(last) === 83
+  }
+
+  /** "since" within the two words before token j ("since trade war began", "since the curbs began"). */
+  function sinceBefore(j: number): boolean {
+    for (let i = j - 1; i >= 0 && i >= j - 2; i--)
+      if (tb.kind[i] === WORD && wordIn(i, SINCE_WORDS)) return true
+    return false
+  }
+
   /** A word of NOT_SUPPLY_STRIKES in the field, or "on" at token `after` (see matchField). */
   function notSupplyStrike(after: number): boolean {
     if (after < tb.count && tb.id[after] === onId) return true
@@ -2709,8 +2739,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const at = it.e[h] as number
     if (it.clause[h] !== it.clause[left] || (it.s[a] as number) !== at + 1) return -1
     if (tb.kind[at] !== WORD || (wordFlagsAt(at) & W_PREP) === 0) return -1
-    for (let j = it.e[left] as number; j < (it.s[k] as number); j++)
+    // (The rest of a list of goods may stand between: "Tariffs on U.S. soybeans, cars to take effect".)
+    for (let j = it.e[left] as number; j < (it.s[k] as number); j++) {
+      if (tb.kind[j] !== WORD && goodsListComma(j)) {
+        j++
+        continue
+      }
       if (tb.kind[j] !== WORD || ((wordFlagsAt(j) & (W_AUX | W_MODAL)) === 0 && tb.id[j] !== toId)) return -1
+    }
     if (((entInts[(it.idx[h] as number) << 4] as number) & F_TARGET) === 0) return -1
     if (it.predOn[h] === 1 || it.bound[h] !== 0) return -1
     const role = targetAt(it.idx[h] as number)

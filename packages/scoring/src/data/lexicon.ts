@@ -357,6 +357,9 @@ export const TARGETS = [
     events: { bare: 'tariff_cut', more: 'tariff_cut', less: 'tariff_raised' },
     words: [
       'n tariff cut',
+      // Named as an adjective ("first bilateral tariff-cutting deal").
+      'tariff cutting',
+      'duty cutting',
       'n tariff reduction',
       'n tariff relief',
       // A measure taken back ("Trump's tariff U-turn sends stocks soaring").
@@ -737,6 +740,8 @@ export const TARGETS = [
       'n export control',
       'n export curb',
       'n export ban',
+      // "Vietnam lifts rice export cap".
+      'n export cap',
       'n export restriction',
       'n export limit',
       'n export licence requirement',
@@ -781,6 +786,11 @@ export const TARGETS = [
           'licenses for chip',
           'licences for chips',
           'licenses for chips',
+          // Approval made a condition of imports or exports ("India to require prior approval for
+          // Chinese power equipment imports").
+          'prior approval for',
+          'approval for imports',
+          'approval for exports',
         ].map((what) => `${verb} ${what}`),
       ),
       // "halts exports pending new licence rules": rules that require licences, not a licence granted.
@@ -2960,6 +2970,8 @@ export const PREDICATES = [
       'v deplete',
       'v stumble',
       'v break down',
+      // "Trade talks break up in Washington with no deal" ("up" alone had read a rise of the talks).
+      'v break up',
       'breakdown',
       'v fall apart',
       'v fall through',
