@@ -1,15 +1,8 @@
-import { Dimension, Severity } from '@tradepulse/contracts'
+import { DeskId, Dimension, Severity } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { FileVersion, RuleId } from './rule-schema.ts'
 import { ScopeFilter } from './scope-filter.ts'
-
-/** Desk ids name Kafka topics (alerts.desk.<id>), so they keep to topic-safe characters. */
-export const DeskId = z
-  .string()
-  .regex(/^[a-z0-9_-]+$/, { message: 'use only lower-case letters, digits, "_" and "-"' })
-  .min(1)
-  .max(64)
 
 export const DeskWebhook = z.strictObject({
   url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
@@ -21,6 +14,7 @@ export const DeskWebhook = z.strictObject({
 export type DeskWebhook = z.infer<typeof DeskWebhook>
 
 export const Desk = z.strictObject({
+  /** Names the desk's topic, alerts.desk.<id>.v1: the topic catalogue's rule (contracts' DeskId). */
   id: DeskId,
   description: z.string().max(500).optional(),
   /** Dimensions the desk follows; all when left out. */

@@ -1,4 +1,4 @@
-import type { Alert } from '@tradepulse/contracts'
+import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { parseDesks } from './parse-desks.ts'
 import { routeAlert } from './route-alert.ts'
@@ -129,6 +129,28 @@ describe('parseDesks', () => {
     expect(r.ok ? [] : r.errors).toEqual([
       { path: 'desks[1].minSeverity', message: expect.stringMatching(/ \(line 11\)$/) },
     ])
+  })
+
+  it.each(['_emea', '-x', 'd'.repeat(64)])(
+    'refuses the desk id %s, which can name no topic, naming the id, the rule and the line',
+    (id) => {
+      // The schema took these, and the alerter then threw building the desk's topic (exit 1, a stack trace).
+      const r = parseDesks(desksYaml.replace('id: risk', `id: "${id}"`), 'yaml')
+      expect(r.ok ? [] : r.errors).toEqual([
+        {
+          path: 'desks[2].id',
+          message: `invalid desk id "${id}": a desk id is 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit (it names the topic alerts.desk.<id>.v1) (line 12)`,
+        },
+      ])
+    },
+  )
+
+  it('takes every desk id the topic catalogue takes, up to 63 characters', () => {
+    for (const id of ['0', 'fx', 'a_-', 'd'.repeat(63)]) {
+      const r = parseDesks(desksYaml.replace('id: risk', `id: "${id}"`), 'yaml')
+      expect(r.ok && r.desks[2]!.id).toBe(id)
+      expect(createTopicCatalogue('').deskAlerts(id).name).toBe(`alerts.desk.${id}.v1`)
+    }
   })
 
   it('keeps the webhook as given', () => {

@@ -211,8 +211,9 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     }
   })
 
-  it('topics create --desks names a desk of the file whose id cannot name a topic, in one line (exit 78)', async () => {
-    // The desks file's schema takes "_x" and 64 characters; the topic catalogue does not, and threw.
+  it('topics create --desks refuses a desks file with an id that cannot name a topic, as any invalid desks file, in one line (exit 78)', async () => {
+    // The desks file's schema took "_x" and 64 characters; the topic catalogue did not, and threw. The
+    // file is now refused by its own schema, naming the field, the id, the rule and the line.
     const file = join(dir, 'underscore-desks.yaml')
     writeFileSync(
       file,
@@ -220,9 +221,9 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     )
     const r = await cli(['topics', 'create', '--desks', file], { KAFKA_BROKERS: NO_KAFKA })
     expect(r.code, r.stderr).toBe(78)
-    expectOneLine(
-      r.stderr,
-      /^tradepulse: --desks .*underscore-desks\.yaml: desk "_x" cannot have a topic: a desk id is 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit/,
+    expectOneLine(r.stderr, /^tradepulse: --desks /)
+    expect(r.stderr).toBe(
+      `tradepulse: --desks ${file}: desks[1].id: invalid desk id "_x": a desk id is 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit (it names the topic alerts.desk.<id>.v1) (line 5)\n`,
     )
   })
 

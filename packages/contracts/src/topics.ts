@@ -1,4 +1,4 @@
-import type { z } from 'zod'
+import { z } from 'zod'
 import { Alert, DeadLetter, Headline, IndicatorUpdate, RawHeadline, ScoredHeadline } from './schemas.ts'
 
 const HOUR_MS = 3_600_000
@@ -57,7 +57,27 @@ export type TopicCatalogue = { [K in TopicId]: TopicSpec<Bases[K]['schema']> } &
   deskAlerts(deskId: string): TopicSpec<typeof Alert>
 }
 
-const DESK_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/
+/** The longest desk id; platform bounds TRADEPULSE_TOPIC_PREFIX so that alerts.desk.<id>.v1 with it fits Kafka. */
+export const DESK_ID_MAX_CHARS = 63
+
+/**
+ * What a desk id is, in words: the one rule, for the desks file (alerting's schema), the CLI's --desk and
+ * the topic catalogue alike. Each id names a topic, alerts.desk.<id>.v1.
+ */
+export const DESK_ID_RULE = `1 to ${DESK_ID_MAX_CHARS} characters of a-z, 0-9, "_" and "-", the first a letter or digit (it names the topic alerts.desk.<id>.v1)`
+
+const DESK_ID_PATTERN = new RegExp(`^[a-z0-9][a-z0-9_-]{0,${DESK_ID_MAX_CHARS - 1}}$`)
+
+/** Whether `text` is a desk id (DESK_ID_RULE). */
+export const isDeskId = (text: string): boolean => DESK_ID_PATTERN.test(text)
+
+/** Why `id` is refused as a desk id: the id and the rule, in one line. */
+export const deskIdRefusal = (id: unknown): string =>
+  `invalid desk id ${JSON.stringify(id)}: a desk id is ${DESK_ID_RULE}`
+
+/** A desk id in a schema (the desks file): refused with deskIdRefusal's words. */
+export const DeskId = z.string().regex(DESK_ID_PATTERN, { error: (issue) => deskIdRefusal(issue.input) })
+export type DeskId = z.infer<typeof DeskId>
 
 export function createTopicCatalogue(prefix: string = DEFAULT_TOPIC_PREFIX): TopicCatalogue {
   const full = (base: string) => `${prefix}${base}${TOPIC_VERSION_SUFFIX}`
@@ -65,8 +85,7 @@ export function createTopicCatalogue(prefix: string = DEFAULT_TOPIC_PREFIX): Top
   return {
     ...(Object.fromEntries(entries) as { [K in TopicId]: TopicSpec<Bases[K]['schema']> }),
     deskAlerts(deskId: string) {
-      if (!DESK_ID.test(deskId))
-        throw new Error(`invalid desk id ${JSON.stringify(deskId)}: use [a-z0-9_-], 1-63 chars`)
+      if (!isDeskId(deskId)) throw new Error(deskIdRefusal(deskId))
       return {
         name: full(`alerts.desk.${deskId}`),
         schema: Alert,

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { createTopicCatalogue, DESK_ID_RULE, DeskId } from './topics.ts'
+
+describe('desk ids', () => {
+  const catalogue = createTopicCatalogue('')
+  const refusal = (id: string) =>
+    `invalid desk id ${JSON.stringify(id)}: a desk id is 1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit (it names the topic alerts.desk.<id>.v1)`
+
+  it('states the rule the catalogue applies', () => {
+    // It said "use [a-z0-9_-], 1-63 chars", which "_emea" and "-x" meet, and refused them.
+    expect(DESK_ID_RULE).toBe(
+      '1 to 63 characters of a-z, 0-9, "_" and "-", the first a letter or digit (it names the topic alerts.desk.<id>.v1)',
+    )
+    for (const id of ['_emea', '-x', 'd'.repeat(64), '', 'Fx', 'a b', 'a.b'])
+      expect(() => catalogue.deskAlerts(id), id).toThrow(new Error(refusal(id)))
+  })
+
+  it('is one rule for the schema (desks file) and the topic catalogue', () => {
+    for (const id of ['_emea', '-x', 'd'.repeat(64), '', 'Fx', 'a b', 'a.b']) {
+      const r = DeskId.safeParse(id)
+      expect(r.success ? [] : r.error.issues.map((i) => i.message), id).toEqual([refusal(id)])
+    }
+    for (const id of ['0', 'fx', 'a_-', 'd'.repeat(63)]) {
+      expect(DeskId.parse(id)).toBe(id)
+      expect(catalogue.deskAlerts(id).name).toBe(`alerts.desk.${id}.v1`)
+    }
+  })
+})
