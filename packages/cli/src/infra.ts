@@ -7,6 +7,7 @@ import {
   kafkaClientConfig,
   type Logger,
   normalizeError,
+  redisDatabaseRefused,
   TradepulseError,
 } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
@@ -34,7 +35,10 @@ export function cliKafka(config: KafkaConnectionSettings, clientId: string, log:
 
 /**
  * Runs `use` with a Redis client and closes it. A command failing while Redis is unreachable fails with
- * the socket's error (ECONNREFUSED, ENOTFOUND…): ioredis itself only says "max retries per request".
+ * the socket's error (ECONNREFUSED, ENOTFOUND…): ioredis itself only says "max retries per request". A
+ * server refusing the database of REDIS_URL (`/99` of a server with 16) is a configuration error, as the
+ * workers take it (exit 78, one line naming REDIS_URL and the database), not an unreachable Redis: the
+ * client is closed for good then (createRedis), and `use` is given up.
  */
 export async function withRedis<T>(
   config: Pick<BaseConfig, 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
@@ -50,9 +54,20 @@ export async function withRedis<T>(
   redis.on('ready', () => {
     lastError = undefined
   })
+  let refusal: TradepulseError | undefined
+  const refused = redisDatabaseRefused(redis).then((err) => {
+    refusal = err
+    throw err
+  })
+  const using = use(redis)
+  // Given up on a refusal: its own failure (the closed client's) is then not the one reported.
+  using.catch(() => {})
   try {
-    return await use(redis)
+    return await Promise.race([using, refused])
   } catch (err) {
+    // The refusal, when it came: the command's own failure on the closed client may be reported first.
+    await new Promise((resolve) => setImmediate(resolve))
+    if (refusal) throw refusal
     if (lastError && normalizeError(err).code === 'INFRA_REDIS')
       throw new TradepulseError('INFRA_REDIS', lastError.message, { cause: lastError })
     throw err
