@@ -318,7 +318,7 @@ describe('loadConfig: values past what they feed', () => {
     expect(Math.max(...names.map((n) => n.length))).toBe(KAFKA_MAX_TOPIC_CHARS)
     for (const n of names) expect(n).toMatch(/^[a-zA-Z0-9._-]{1,249}$/)
     // The desk id bound the limit counts on: the catalogue refuses a longer one.
-    expect(() => catalogue.deskAlerts('d'.repeat(64))).toThrow(/1-63 chars/)
+    expect(() => catalogue.deskAlerts('d'.repeat(64))).toThrow(/1 to 63 characters/)
   })
 
   it('shows the invisible characters of a refused value as escapes', () => {

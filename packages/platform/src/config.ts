@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
 import { createSecureContext } from 'node:tls'
-import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, listTopics } from '@tradepulse/contracts'
+import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, DESK_ID_MAX_CHARS, listTopics } from '@tradepulse/contracts'
 import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
@@ -97,8 +97,6 @@ const count = (def: number, min = 1) =>
 
 /** Kafka's longest topic name. */
 export const KAFKA_MAX_TOPIC_CHARS = 249
-/** The longest desk id a desk alert topic takes (DESK_ID in packages/contracts' topic catalogue). */
-const MAX_DESK_ID_CHARS = 63
 
 /**
  * The longest topic name less its prefix: every topic of the catalogue, and the desk alert topics with
@@ -109,7 +107,7 @@ export const LONGEST_TOPIC_SUFFIX_CHARS = (() => {
   const catalogue = createTopicCatalogue('')
   return Math.max(
     ...listTopics(catalogue).map((t) => t.name.length),
-    catalogue.deskAlerts('a'.repeat(MAX_DESK_ID_CHARS)).name.length,
+    catalogue.deskAlerts('a'.repeat(DESK_ID_MAX_CHARS)).name.length,
   )
 })()
 
