@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
 import { createSecureContext } from 'node:tls'
-import { createTopicCatalogue, DEFAULT_TOPIC_PREFIX, DESK_ID_MAX_CHARS, listTopics } from '@tradepulse/contracts'
+import {
+  createTopicCatalogue,
+  DEFAULT_TOPIC_PREFIX,
+  DESK_ID_MAX_CHARS,
+  listTopics,
+} from '@tradepulse/contracts'
 import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
