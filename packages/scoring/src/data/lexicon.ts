@@ -357,9 +357,12 @@ export const TARGETS = [
     events: { bare: 'tariff_cut', more: 'tariff_cut', less: 'tariff_raised' },
     words: [
       'n tariff cut',
-      // Named as an adjective ("first bilateral tariff-cutting deal").
-      'tariff cutting',
-      'duty cutting',
+      // Named as an adjective ("first bilateral tariff-cutting deal"; not "tariff cutting into margins").
+      ...['tariff', 'duty'].flatMap((what) =>
+        ['deal', 'pact', 'agreement', 'accord', 'plan', 'package', 'budget'].map(
+          (n) => `n ${what} cutting ${n}`,
+        ),
+      ),
       'n tariff reduction',
       'n tariff relief',
       // A measure taken back ("Trump's tariff U-turn sends stocks soaring").
@@ -786,9 +789,10 @@ export const TARGETS = [
           'licenses for chip',
           'licences for chips',
           'licenses for chips',
-          // Approval made a condition of imports or exports ("India to require prior approval for
-          // Chinese power equipment imports").
-          'prior approval for',
+          // Approval made a condition of imports or exports ("to require prior approval for imports"; not
+          // "prior approval for big bank buybacks").
+          'prior approval for imports',
+          'prior approval for exports',
           'approval for imports',
           'approval for exports',
         ].map((what) => `${verb} ${what}`),
@@ -1270,6 +1274,19 @@ export const TARGETS = [
     topic: { tariff: 0.1 },
     events: { bare: 'talks_breakdown', less: 'deal' },
     words: BROKEN_PLEDGES,
+  },
+  {
+    // Talks that break up have broken down ("Trade talks break up in Washington with no deal"); only talks
+    // do: "threaten to break up supply chains", "break up Google".
+    id: 'talks_broken_up',
+    polarity: -1,
+    bare: 0.9,
+    dims: { tariff: 1 },
+    topic: { tariff: 1 },
+    events: { bare: 'talks_breakdown', less: 'deal' },
+    words: ['talks', 'trade talks', 'negotiations', 'trade negotiations', 'nafta talks'].flatMap((talks) =>
+      ['break up', 'broke up', 'broken up'].map((up) => `${talks} ${up}`),
+    ),
   },
   {
     id: 'trade_deal',
@@ -2970,8 +2987,6 @@ export const PREDICATES = [
       'v deplete',
       'v stumble',
       'v break down',
-      // "Trade talks break up in Washington with no deal" ("up" alone had read a rise of the talks).
-      'v break up',
       'breakdown',
       'v fall apart',
       'v fall through',
