@@ -3236,3 +3236,23 @@ describe('issue #3: round 40, probes 36 and 37 (numbers; Asian and state media)'
     ['Tariffs on Chinese laptops, phones delayed', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 40, probes 38 and 39 (sanctions; supply news)', () => {
+  tariffCases([
+    // Sanctions on people for wrongs of no trade, named as the reason.
+    ['U.S. sanctions Myanmar military chief over Rohingya abuses', null],
+    ['U.S. imposes sanctions on Iranian officials over crackdown on protesters', null],
+    ['EU imposes first cyber sanctions on Russian, Chinese hackers', null],
+    ['U.S. imposes sanctions on Venezuelan oil company PDVSA', 'negative'],
+    // ... but a trade story that names rights or visas stays one.
+    ['EU, China stumble over trade, human rights ahead of summit', 'neutral'],
+    // Selling to a listed firm, as a verb.
+    ['Qualcomm stops selling to Huawei', 'negative'],
+  ] as [string, string | null][])
+  supplyCases([
+    // A verb after "forces X to" acts on no cause before "forces".
+    ['Capacitor shortage forces electronics makers to delay product launches', 'negative'],
+    ['Emissions test backlog forces Volkswagen to idle Wolfsburg lines', 'negative'],
+    ['Shortage of chips forces automakers to halt production', 'negative'],
+  ] as [string, string | null][])
+})

@@ -191,6 +191,12 @@ const NP_STARTS: WordsByLength = byLength([
   ...['a', 'an', 'the', 'its', 'their', 'his', 'her', 'our', 'some', 'many', 'most', 'all'],
   ...['top', 'key', 'major', 'biggest', 'largest', 'more', 'thousands', 'millions', 'billions', 'jobs'],
 ])
+/** Verbs that make another do something ("shortage forces automakers to idle plants"; see bindOne). */
+const CAUSATIVES: WordsByLength = byLength([
+  ...['force', 'forces', 'forced', 'forcing', 'prompt', 'prompts', 'prompted', 'prompting'],
+  ...['cause', 'causes', 'caused', 'causing', 'compel', 'compels', 'compelled', 'compelling'],
+  ...['lead', 'leads', 'led', 'leading', 'push', 'pushes', 'pushed', 'pushing'],
+])
 /** Particles of a phrasal verb (see nounPhraseAt). */
 const PARTICLES: WordsByLength = byLength(['out', 'off', 'up', 'down', 'back', 'away'])
 /** Verbs of a start said after "since" (see bindOne). */
@@ -1946,6 +1952,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         leftD = s - (itE[h] as number) + (pred.policy ? penalty : 0)
       }
     }
+    // "Capacitor shortage forces electronics makers to delay product launches": what a verb after "forces X
+    // to" acts on is not the cause before "forces".
+    if (left >= 0 && causativeBetween(itE[left] as number, s)) {
+      left = -1
+      leftD = Number.POSITIVE_INFINITY
+    }
     // "COFCO buys U.S. wheat for first time since trade war began": what began after "since" is the time
     // of the news, not news of its own.
     if (left >= 0 && wordIn(s, BEGAN_WORDS) && sinceBefore(itS[left] as number)) {
@@ -1971,17 +1983,21 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // take it; a singular measure before a bare verb names a compound: "tariff drop a salve for traders").
     // After a verb in the present the object must start as a noun phrase does (NP_STARTS, a name, a place
     // or a target): "tariffs ease slightly", "duties fall ten percent" and "tariffs delay gives retailers
-    // breathing room" still take the measure.
+    // breathing room" still take the measure. A disruption likewise ("Protest blockades halt CN Rail's
+    // network"), after a verb in the present only.
     // Only a measure: in "chip shortage is easing faster" the word after the verb is an adverb,
     // which the object check cannot tell from a noun. A verb of harm keeps it: its direction is its own,
     // and the measure that hurts is the news ("tariffs are hurting farmers").
     if (
       left >= 0 &&
       pred.fixed === 0 &&
-      isMeasure(left) &&
       objectWordAt(end) &&
-      ((end - s === 1 && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && endsInIng(s)) ||
-        (itE[left] === s && !endsInIng(s) && presentAfter(left, k) && nounPhraseAt(k, end)))
+      ((isMeasure(left) && end - s === 1 && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && endsInIng(s)) ||
+        ((isMeasure(left) || isDisruption(left)) &&
+          itE[left] === s &&
+          !endsInIng(s) &&
+          presentAfter(left, k) &&
+          nounPhraseAt(k, end)))
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
@@ -2512,6 +2528,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       ((entInts[(it.idx[m] as number) << 4] as number) & (F_TARGET | F_ENTITY)) !== 0 &&
       ((entInts[(it.idx[m] as number) << 4] as number) & F_PRED) === 0
     )
+  }
+
+  /** A causative verb (CAUSATIVES) among tokens [from, to). */
+  function causativeBetween(from: number, to: number): boolean {
+    for (let j = from; j < to; j++) if (tb.kind[j] === WORD && wordIn(j, CAUSATIVES)) return true
+    return false
   }
 
   /** "since" within the two words before token j ("since trade war began", "since the curbs began"). */

@@ -1555,6 +1555,13 @@ export const TARGETS = [
     words: [
       'sale to huawei',
       'sales to huawei',
+      // Sold to a listed firm, as a verb ("Trump says U.S. firms can sell to Huawei", "Intel freezes supplies
+      // to Huawei" is the noun's).
+      ...['huawei', 'zte', 'smic'].flatMap((firm) => [
+        `v sell to ${firm}`,
+        `v ship to ${firm}`,
+        `v supply ${firm}`,
+      ]),
       'supply to huawei',
       'supplies to huawei',
       'sale to zte',
@@ -6172,6 +6179,48 @@ export const CONTEXT_MARKERS = [
       'crypto',
       'v face a fine',
       'v face fines',
+    ],
+  },
+  {
+    // Sanctions on people for wrongs of no trade: rights abuses, hacking, corruption, a poisoning ("U.S.
+    // sanctions Myanmar military chief over Rohingya abuses", "EU imposes first cyber sanctions on Russian,
+    // Chinese hackers"). Not the reasons of trade sanctions (a nuclear programme, forced labour in goods).
+    direction: 1,
+    supplyChain: 1,
+    trade: 0.2,
+    // (Named as the reason, after "over" or "for": "EU, China stumble over trade, human rights" and
+    // "visa restrictions fuel U.S.-China worries" are trade news.)
+    words: [
+      ...['over', 'for'].flatMap((why) =>
+        [
+          'human rights',
+          'rights abuses',
+          'human rights abuses',
+          'abuses',
+          'corruption',
+          'hacking',
+          'cyber attacks',
+          'cyberattacks',
+          'crackdown',
+          'the crackdown',
+          'repression',
+        ].map((what) => `${why} ${what}`),
+      ),
+      'magnitsky',
+      'n hacker',
+      'n cyber sanction',
+      'malware',
+      'ransomware',
+      'election interference',
+      'election meddling',
+      'election hacking',
+      'crackdown on protesters',
+      'n protest crackdown',
+      'rohingya',
+      'khashoggi',
+      'navalny',
+      'n poisoning',
+      'hezbollah',
     ],
   },
   {
