@@ -199,8 +199,8 @@ const CAUSATIVES: WordsByLength = byLength([
 ])
 /** Particles of a phrasal verb (see nounPhraseAt). */
 const PARTICLES: WordsByLength = byLength(['out', 'off', 'up', 'down', 'back', 'away'])
-/** Verbs of a start said after "since" (see bindOne). */
-const BEGAN_WORDS: WordsByLength = byLength(['began', 'begun', 'started', 'erupted', 'broke'])
+/** Verbs of a start said after "since" (the lexicon's `resume` predicates; see bindOne). */
+const BEGAN_WORDS: WordsByLength = byLength(['began', 'begun', 'started'])
 const SINCE_WORDS: WordsByLength = byLength(['since'])
 
 /** The target role of lexicon id `id` (the roles the scorer puts in place of another's). */
@@ -1954,13 +1954,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     }
     // "Capacitor shortage forces electronics makers to delay product launches": what a verb after "forces X
     // to" acts on is not the cause before "forces".
-    if (left >= 0 && causativeBetween(itE[left] as number, s)) {
+    if (left >= 0 && wordBefore(s, toId) && causativeBetween(itE[left] as number, s)) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
     // "COFCO buys U.S. wheat for first time since trade war began": what began after "since" is the time
     // of the news, not news of its own.
-    if (left >= 0 && wordIn(s, BEGAN_WORDS) && sinceBefore(itS[left] as number)) {
+    if (left >= 0 && pred.id === 'resume' && wordIn(s, BEGAN_WORDS) && sinceBefore(itS[left] as number)) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
     }
@@ -1991,13 +1991,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (
       left >= 0 &&
       pred.fixed === 0 &&
-      objectWordAt(end) &&
-      ((isMeasure(left) && end - s === 1 && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && endsInIng(s)) ||
-        ((isMeasure(left) || isDisruption(left)) &&
-          itE[left] === s &&
+      ((end - s === 1 && s > 0 && (wordFlagsAt(s - 1) & W_AUX) !== 0 && isMeasure(left) && endsInIng(s)) ||
+        (itE[left] === s &&
+          (isMeasure(left) || isDisruption(left)) &&
           !endsInIng(s) &&
           presentAfter(left, k) &&
-          nounPhraseAt(k, end)))
+          nounPhraseAt(k, end))) &&
+      objectWordAt(end)
     ) {
       left = -1
       leftD = Number.POSITIVE_INFINITY
