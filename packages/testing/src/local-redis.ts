@@ -8,9 +8,12 @@ import { waitFor } from './wait-for.ts'
 
 export type LocalRedis = { url: string; port: number; pid: number; stop(): Promise<void> }
 
-/** Starts `redis-server` on a free port with no persistence, for an isolated test run. */
+/**
+ * Starts `redis-server` on a free port with no persistence, for an isolated test run; `databases` sets
+ * how many databases it has (16 by default), for a test of a database it refuses.
+ */
 export async function startLocalRedis(
-  options: { port?: number; detached?: boolean } = {},
+  options: { port?: number; detached?: boolean; databases?: number } = {},
 ): Promise<LocalRedis> {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
@@ -21,7 +24,10 @@ export async function startLocalRedis(
   const dir = mkdtempSync(join(tmpdir(), 'tradepulse-redis-'))
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+      ...(options.databases === undefined ? [] : ['--databases', String(options.databases)]),
+    ],
     { stdio: 'ignore', detached: options.detached ?? false },
   )
   if (options.detached) child.unref()

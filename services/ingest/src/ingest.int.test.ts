@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
 import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import {
@@ -421,43 +420,6 @@ describe('ingest worker on Kafka and Redis', () => {
   })
 })
 
-/** A redis-server of the test's own on `port` with `databases` databases, answering; stop() ends it. */
-async function redisWithDatabases(port: number, databases: number): Promise<{ stop(): Promise<void> }> {
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--databases',
-      String(databases),
-    ],
-    { stdio: 'ignore' },
-  )
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0 })
-  probe.on('error', () => {}) // refused until the server listens
-  try {
-    await waitFor(async () => (await probe.ping()) === 'PONG', { what: `redis-server on port ${port}` })
-  } catch (err) {
-    await stop()
-    throw err
-  } finally {
-    probe.disconnect()
-  }
-  return { stop }
-}
-
 describe('ingest with a Redis database the server refuses (REDIS_URL)', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
   const cleanups: (() => Promise<unknown>)[] = []
@@ -513,7 +475,7 @@ describe('ingest with a Redis database the server refuses (REDIS_URL)', () => {
     db5.disconnect()
 
     await server.stop()
-    current = await redisWithDatabases(server.port, 2)
+    current = await startLocalRedis({ port: server.port, databases: 2 })
     await send('after') // a batch under way when the refusal comes
     const { code } = await worker.exited
     expect(code, worker.output()).toBe(78)
