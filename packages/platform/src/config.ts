@@ -351,7 +351,6 @@ export function ownDefault(key: NumericBaseKey, value: number, description: stri
 export const BaseConfig = z.object(baseConfigShape)
 export type BaseConfig = z.infer<typeof BaseConfig>
 
-/** Variables whose value is never echoed in an error. */
 /**
  * A variable's value, trimmed, or undefined when it is unset: empty or blank (white space only) counts
  * as unset, as shells and compose files often export FOO= for "no value", and a blank one would

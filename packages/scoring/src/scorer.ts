@@ -691,7 +691,6 @@ const STALL_WORDS: WordsByLength = byLength([
   'founders',
   'foundered',
 ])
-/** Verbs of letting or making, whose object is the subject of the verb after "to". */
 /** Vocabulary ids of words the lexicon knows, for checks by token id (one load, no text compare). */
 function lexiconIds(words: readonly string[]): ReadonlySet<number> {
   const ids = new Set<number>()
