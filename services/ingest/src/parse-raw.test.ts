@@ -68,6 +68,28 @@ describe('parseRawRecord', () => {
     )
     expect(r.ok && [r.headline.id, r.headline.publishedAt]).toEqual(['rt-1', '2024-12-31T22:00:00.000Z'])
   })
+  it('takes a source that shows nothing after normalisation as none: the default source, as INGEST_DEFAULT_SOURCE is held to', () => {
+    const none = parse(JSON.stringify({ headline: 'EU weighs tariffs' }))
+    // White space was already none; a Hangul filler (NFKC: U+1160), the braille blank, zero-width and
+    // bidi characters, a variation selector and tag characters came out as a source no reader can see.
+    for (const source of [
+      '   ',
+      '\u3164',
+      '\u200b\u2800',
+      '\u2800',
+      '\u115f',
+      '\ufe0f',
+      '\u{e0041}',
+      '\u200e \u3164',
+    ])
+      expect([source, parse(JSON.stringify({ headline: 'EU weighs tariffs', source }))]).toEqual([
+        source,
+        none,
+      ])
+    // A source with something to see keeps it, its invisible characters removed as before.
+    const r = parse(JSON.stringify({ headline: 'EU weighs tariffs', source: '\u200bwire\u2800' }))
+    expect(r.ok && r.headline.source).toBe('wire\u2800')
+  })
   it('gives the same content id to a headline with an invisible character inside an accented letter', () => {
     const id = (headline: string) => {
       const r = parse(JSON.stringify({ headline, source: 'wire' }))

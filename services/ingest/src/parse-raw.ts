@@ -178,7 +178,11 @@ export function parseRawRecord(
     return reject('empty_headline', 'headline has no letter or digit after normalisation')
   const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
-  const source = raw.source ? normalizeText(raw.source) || defaultSource : defaultSource
+  // A source that shows nothing once normalised (white space, a Hangul filler, the braille blank, zero-width
+  // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
+  // than a source no reader can see, and another content id for the same headline.
+  const given = raw.source === undefined ? '' : normalizeText(raw.source)
+  const source = given === '' || BLANK.test(given) ? defaultSource : given
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
   const ingestedAt = isoOf(entry.ms)
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms
