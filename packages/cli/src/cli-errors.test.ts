@@ -68,6 +68,20 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     })
   })
 
+  it('indicators rebuild refuses a --since with white space around it in one line naming the flag, before connecting (exit 78)', async () => {
+    // ' 2d ' was read as 2d (the only option that trimmed its value) and went on to the unreachable Redis (69).
+    const r = await cli(['indicators', 'rebuild', '--since', ' 2d '], {
+      KAFKA_BROKERS: NO_KAFKA,
+      REDIS_URL: NO_REDIS,
+    })
+    expect(r.code, r.stderr).toBe(78)
+    expectOneLine(
+      r.stderr,
+      /^tradepulse: indicators rebuild: option '--since <duration>' argument ' 2d ' is invalid\. Expected a duration of at least 1 ms: .* \(30m, 12h, 7d\)\. \(see tradepulse indicators rebuild --help\)$/,
+    )
+    expect(r.stdout).toBe('')
+  })
+
   it('refuses a flag or command it does not know in one line (exit 78); help asked for is still help', async () => {
     // Each usage error commander finds: usage-errors.test.ts. Here, main.ts wires it in, one at a time
     // (several CLI processes at once on a loaded machine outran the 30 s each has).

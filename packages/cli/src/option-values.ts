@@ -72,3 +72,31 @@ export function deskId(text: string): string {
 
 /** deskId for an option given several times or with several values (`--desk a b`). */
 export const deskIds = (text: string, previous: string[] = []): string[] => [...previous, deskId(text)]
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)$/
+
+/** The units of a duration option, in ms. */
+export const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
+
+/**
+ * A duration option (indicators rebuild --since) in ms: decimal digits, at most one point, and a unit,
+ * nothing around them (' 2d ' was taken as 2d, where every other option refuses white space), at least
+ * 1 ms. A span of nothing replays nothing: a rebuild would switch readers to an empty namespace and clear
+ * the one they read.
+ */
+export function duration(text: string): number {
+  const m = DURATION.exec(text)
+  const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2]!]!) : 0
+  if (!(ms >= 1))
+    throw new InvalidArgumentError(
+      'Expected a duration of at least 1 ms: decimal digits (one point allowed) and a unit, ms, s, m, h, d or w, nothing around them (30m, 12h, 7d).',
+    )
+  return ms
+}

@@ -81,6 +81,43 @@ describe('usage errors commander finds', () => {
   )
 })
 
+describe('indicators rebuild --since', () => {
+  const expected =
+    'Expected a duration of at least 1 ms: decimal digits (one point allowed) and a unit, ms, s, m, h, d or w, nothing around them (30m, 12h, 7d).'
+  // ' 2d ' and '2d\t' were read as 2d (trimmed), where every other option refuses white space around
+  // its value; the others were refused, but as "--since: not a duration", naming neither the command nor
+  // its help, unlike every other bad option value.
+  it.each([
+    ' 2d ',
+    ' 2d',
+    '2d ',
+    '2d\t',
+    '\t7d',
+    '2 d',
+    'soon',
+    '',
+    '2',
+    'd',
+    '2D',
+    '+2d',
+    '1e3s',
+    '.5h',
+    '0m',
+    '0.0001ms',
+  ])(
+    '%j: refused naming the command, the option and the value (exit 78), before the command runs',
+    async (value) => {
+      const { error, out } = await refusal(['indicators', 'rebuild', '--since', value])
+      expect(error).toBeInstanceOf(TradepulseError)
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: `indicators rebuild: option '--since <duration>' argument '${value}' is invalid. ${expected} (see tradepulse indicators rebuild --help)`,
+      })
+      expect(out).toEqual([])
+    },
+  )
+})
+
 describe('numeric options', () => {
   const SAMPLE = 'packages/cli/sample/sample-feed.ndjson'
   const WHOLE_FROM_1 = 'Expected a whole number of at least 1, in decimal digits (0-9).'

@@ -326,7 +326,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       }).catch((e: { code: number; stderr: string }) => e)
       expect(err, args.join(' ')).toMatchObject({ code: 78 })
       expect((err as { stderr: string }).stderr).toMatch(
-        /^tradepulse: (indicators: option '--top <n>' argument '0' is invalid\. Expected a whole number of at least 1|--since: not a duration: "soon")/,
+        /^tradepulse: (indicators: option '--top <n>' argument '0' is invalid\. Expected a whole number of at least 1|indicators rebuild: option '--since <duration>' argument 'soon' is invalid\. Expected a duration)/,
       )
     }
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fullRebuildSince, parseAsOf, parseDuration, rebuildSinceWarning, resolveAsOf } from './indicators.ts'
+import { fullRebuildSince, parseAsOf, rebuildSinceWarning, resolveAsOf, sinceOption } from './indicators.ts'
 
 describe('--as-of', () => {
   const now = () => Date.parse('2026-03-02T00:00:00Z')
@@ -50,12 +50,16 @@ describe('rebuild --since', () => {
     expect(fullRebuildSince({ AGGREGATOR_GRACE_MS: DAY }).text).toBe('9d')
   })
 
+  it('reads a number and a unit into its text and span', () => {
+    expect(sinceOption('90m')).toEqual({ text: '90m', ms: 5_400_000 })
+    expect(sinceOption('1.5h')).toEqual({ text: '1.5h', ms: 5_400_000 })
+    expect(sinceOption('250ms')).toEqual({ text: '250ms', ms: 250 })
+  })
+
   it('refuses a span of nothing, which replayed nothing and switched readers to an empty namespace', () => {
-    expect(parseDuration('90m')).toBe(5_400_000)
-    expect(parseDuration('1.5h')).toBe(5_400_000)
     for (const text of ['0m', '0d', '0.0001ms', '0.0s'])
-      expect(() => parseDuration(text), text).toThrow(
-        `--since: a duration above 0, got ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
+      expect(() => sinceOption(text), text).toThrow(
+        'Expected a duration of at least 1 ms: decimal digits (one point allowed) and a unit, ms, s, m, h, d or w, nothing around them (30m, 12h, 7d).',
       )
   })
 

@@ -21,35 +21,13 @@ import {
 } from '@tradepulse/platform'
 import { type Command, Option } from 'commander'
 import { withRedis } from '../infra.ts'
-import { wholeNumber } from '../option-values.ts'
+import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1_000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-}
+/** --since: its text (named in the warning) and its span, read as every option is (option-values.ts). */
+export type Since = { text: string; ms: number }
 
-/** "30m", "12h", "7d", "1.5h" → milliseconds; `flag` names the option in the error. */
-export function parseDuration(text: string, flag = '--since'): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(text.trim())
-  if (!m)
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `${flag}: not a duration: ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
-    )
-  const ms = Math.round(Number(m[1]) * UNIT_MS[m[2]!]!)
-  // A span of nothing replays nothing: a rebuild would switch readers to an empty namespace and clear
-  // the one they read.
-  if (ms < 1)
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `${flag}: a duration above 0, got ${JSON.stringify(text)} (use 30m, 12h, 7d)`,
-    )
-  return ms
-}
+/** --since's value: a duration (option-values.ts), refused as every bad option value is. */
+export const sinceOption = (text: string): Since => ({ text, ms: duration(text) })
 
 const DAY_MS = UNIT_MS.d!
 
@@ -224,12 +202,12 @@ export function registerIndicators(program: Command): void {
     .option(
       '--since <duration>',
       "how far back to replay, by Kafka record time: 30m, 12h, 7d (default: the indicators' reach in whole days, 8d with the default grace; shorter is warned: buzz then differs from the live path's)",
+      sinceOption,
     )
     .option('--keep-previous', 'keep the previous namespace instead of clearing it')
-    .action(async (opts: { since?: string; keepPrevious?: boolean }) => {
+    .action(async (opts: { since?: Since; keepPrevious?: boolean }) => {
       const config = loadConfig(AggregatorConfig, process.env)
-      const since = opts.since ?? fullRebuildSince(config).text
-      const sinceSpanMs = parseDuration(since)
+      const { text: since, ms: sinceSpanMs } = opts.since ?? fullRebuildSince(config)
       const warning = rebuildSinceWarning(since, sinceSpanMs, config)
       if (warning) process.stderr.write(`tradepulse: warning: ${warning}\n`)
       // Reaching back past 1970 (--since 100000d) reads from a time before any record's: from the start of
