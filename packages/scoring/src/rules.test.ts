@@ -3256,3 +3256,27 @@ describe('issue #3: round 40, probes 38 and 39 (sanctions; supply news)', () => 
     ['Shortage of chips forces automakers to halt production', 'negative'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 41, probes 40-42 (lists of goods, force majeure, price plans)', () => {
+  tariffCases([
+    // A list of goods after "<measure> on" stands between the measure and its verb, on either side.
+    ['Curbs on gallium, germanium to start August 1', 'negative'],
+    ["China's curbs on gallium, germanium hit chipmakers", 'negative'],
+    ['Export curbs on rice, sugar eased', 'positive'],
+    ['Trump lifts tariffs on steel, aluminum, stocks rally', 'positive'],
+    // (A comma that lists no goods still parts a move from what went before.)
+    ['Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall', 'negative'],
+    // Price plans of energy suppliers, workers' unions and sanctions over trafficking are no trade.
+    ['British Gas cuts standard tariff for 4 million households', null],
+    ['Tariff on electricity bills rises in UK as energy price cap lifted', null],
+    ["Trade union calls strike at Amazon's German warehouses", null],
+    ['EU sanctions Chinese officials over Xinjiang abuses', null],
+    ['U.S. sanctions Mexican cartel leaders over drug trafficking', null],
+  ] as [string, string | null][])
+  supplyCases([
+    // Force majeure declared is a supply stopped; lifted, deliveries resume.
+    ['Dow declares force majeure on polyethylene after Texas freeze', 'negative'],
+    ['Chemours lifts force majeure on titanium dioxide -company', 'positive'],
+    ['Glencore chrome venture declares force majeure', 'negative'],
+  ] as [string, string | null][])
+})

@@ -927,6 +927,22 @@ const LISTED_GOODS: WordsByLength = byLength([
   'electronics',
   'computers',
   'consoles',
+  'gallium',
+  'germanium',
+  'graphite',
+  'antimony',
+  'rice',
+  'wheat',
+  'corn',
+  'sugar',
+  'seafood',
+  'poultry',
+  'nickel',
+  'cobalt',
+  'lithium',
+  'magnets',
+  'batteries',
+  'drones',
 ])
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
 const MEASURE_HEADS: WordsByLength = byLength([
@@ -937,6 +953,12 @@ const MEASURE_HEADS: WordsByLength = byLength([
   'levies',
   'levy',
   'quotas',
+  'curbs',
+  'bans',
+  'ban',
+  'restrictions',
+  'controls',
+  'embargo',
 ])
 /**
  * Words of a report whose content a later REPORT_DENIALS word denies (see deniedReports). Not "claims"
@@ -2422,9 +2444,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
 
   /** True when a comma stands between token `from - 1` and token `to` (from <= to). */
   function commaBetween(from: number, to: number): boolean {
+    let commas = 0
     for (let c = tb.end[from - 1] as number; c < (tb.start[to] as number); c++)
-      if (text0.charCodeAt(c) === 44) return true
-    return false
+      if (text0.charCodeAt(c) === 44) commas++
+    // (Not one in a list of goods: "Export curbs on rice, sugar eased".)
+    for (let j = from; commas > 0 && j < to; j++) if (tb.kind[j] !== WORD && goodsListComma(j)) commas--
+    return commas > 0
   }
 
   /** Item r is a relief noun acting as a predicate ("relief", "exemptions": see the exempt_noun role). */
@@ -2775,6 +2800,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function headBeforePrep(pred: PredRole, left: number, k: number): number {
     // (Names, places and goods of the phrase first: "hearing on Chinese tariffs", "ban on chip exports".)
     let a = left
+    // (Back over a list of goods first: "Curbs on gallium, germanium to start August 1".)
+    while (
+      a > 1 &&
+      (it.e[a - 1] as number) + 1 === it.s[a] &&
+      goodsListComma(it.e[a - 1] as number) &&
+      it.predOn[a - 1] !== 1
+    )
+      a--
     while (a > 1 && it.e[a - 1] === it.s[a] && it.predOn[a - 1] !== 1) {
       const f = entInts[(it.idx[a - 1] as number) << 4] as number
       if ((f & F_PRED) !== 0) break

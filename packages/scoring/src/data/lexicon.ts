@@ -1861,6 +1861,9 @@ export const TARGETS = [
       'n supply bottleneck',
       'n bottleneck',
       'n scarcity',
+      // A supplier released from its deliveries by events ("declares force majeure on exports after
+      // pipeline leak"); lifted, deliveries resume.
+      'force majeure',
       'n production halt',
       'n production stoppage',
       'n production shutdown',
@@ -6204,6 +6207,12 @@ export const CONTEXT_MARKERS = [
           'crackdown',
           'the crackdown',
           'repression',
+          'xinjiang abuses',
+          'uighur abuses',
+          'rights violations',
+          'drug trafficking',
+          'human trafficking',
+          'narcotics trafficking',
         ].map((what) => `${why} ${what}`),
       ),
       'magnitsky',
@@ -6779,6 +6788,17 @@ export const INERT = [
   'n feed in tariff',
   'n broadband tariff',
   'n mobile tariff',
+  // A supplier's default price plan ("cuts standard tariff for 4 million households").
+  'n standard tariff',
+  'n default tariff',
+  'n prepayment tariff',
+  'n cheapest tariff',
+  'tariff on electricity bills',
+  'tariffs on electricity bills',
+  'tariff on energy bills',
+  'tariffs on energy bills',
+  // A workers' union is no trade ("Trade union calls strike at Amazon's German warehouses").
+  'n trade union',
   // Phone and water price plans ("Reliance Jio hikes prepaid tariffs", "cuts mobile data tariffs").
   'n mobile data tariff',
   'n prepaid tariff',
