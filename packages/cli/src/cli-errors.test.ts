@@ -82,6 +82,27 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     expect(r.stdout).toBe('')
   })
 
+  it('replay --source and topics create --desks refuse an empty value in one line naming the flag, before connecting (exit 78)', async () => {
+    // Each empty value was taken as the option not given and went on to the unreachable Kafka (69): replay
+    // would have sent its rows with no source, topics create made no desk topic.
+    const cases: [string[], RegExp][] = [
+      [
+        ['replay', SAMPLE, '--source', ''],
+        /^tradepulse: replay: option '--source <name>' argument '' is invalid\. Expected a source name of 1 to 100 characters, not white space only \(ingest sends a headline whose source is longer to the dlq\)\. \(see tradepulse replay --help\)$/,
+      ],
+      [
+        ['topics', 'create', '--desks', ''],
+        /^tradepulse: topics create: option '--desks \[file\]' argument '' is invalid\. Expected a desks file, not empty or white space only\. \(see tradepulse topics create --help\)$/,
+      ],
+    ]
+    for (const [args, pattern] of cases) {
+      const r = await cli(args, { KAFKA_BROKERS: NO_KAFKA })
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(78)
+      expectOneLine(r.stderr, pattern)
+      expect(r.stdout).toBe('')
+    }
+  })
+
   it('refuses a flag or command it does not know in one line (exit 78); help asked for is still help', async () => {
     // Each usage error commander finds: usage-errors.test.ts. Here, main.ts wires it in, one at a time
     // (several CLI processes at once on a loaded machine outran the 30 s each has).

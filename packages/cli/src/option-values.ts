@@ -1,4 +1,4 @@
-import { DESK_ID_RULE, isDeskId } from '@tradepulse/contracts'
+import { DESK_ID_RULE, isDeskId, LIMITS } from '@tradepulse/contracts'
 import { InvalidArgumentError } from 'commander'
 
 /*
@@ -72,6 +72,36 @@ export function deskId(text: string): string {
 
 /** deskId for an option given several times or with several values (`--desk a b`). */
 export const deskIds = (text: string, previous: string[] = []): string[] => [...previous, deskId(text)]
+
+/*
+ * The text options (--source, --desks): a value given empty, or white space only, is refused like any
+ * other bad value. `replay --source ''` replayed with no source at all and `topics create --desks ''` created
+ * no desk topic, each silently: the command read the empty value as the option not given.
+ */
+
+const BLANK = /^\s*$/
+
+/** A text option's value: anything but empty or white space only; `what` names what it is. */
+export function someText(what: string): (text: string) => string {
+  const message = `Expected ${what}, not empty or white space only.`
+  return (text) => {
+    if (BLANK.test(text)) throw new InvalidArgumentError(message)
+    return text
+  }
+}
+
+/**
+ * A source name (replay --source): some text of at most LIMITS.maxSourceChars (100) characters. Ingest sends
+ * a headline whose source is longer to the dlq (schema_invalid), so every row stamped with it was lost; one
+ * of white space only it replaced by its INGEST_DEFAULT_SOURCE.
+ */
+export function sourceName(text: string): string {
+  if (BLANK.test(text) || text.length > LIMITS.maxSourceChars)
+    throw new InvalidArgumentError(
+      `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space only (ingest sends a headline whose source is longer to the dlq).`,
+    )
+  return text
+}
 
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)$/
 

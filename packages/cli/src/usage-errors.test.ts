@@ -7,6 +7,7 @@ import { registerScore } from './commands/score.ts'
 import { registerStart } from './commands/start.ts'
 import { registerTail } from './commands/tail.ts'
 import { registerTopics } from './commands/topics.ts'
+import { sourceName } from './option-values.ts'
 import { usageErrorsInOneLine } from './usage-errors.ts'
 
 /**
@@ -116,6 +117,39 @@ describe('indicators rebuild --since', () => {
       expect(out).toEqual([])
     },
   )
+})
+
+describe('text options', () => {
+  const SAMPLE = 'packages/cli/sample/sample-feed.ndjson'
+  const SOURCE =
+    'Expected a source name of 1 to 100 characters, not white space only (ingest sends a headline whose source is longer to the dlq).'
+  // Each was taken as the option not given: replay --source '' stamped no source, topics create --desks ''
+  // created no desk topic; --source of white space only became ingest's default source, and one over 100
+  // characters sent every row to the dlq.
+  it.each([
+    [['replay', SAMPLE], '--source <name>', '', SOURCE],
+    [['replay', SAMPLE], '--source <name>', ' ', SOURCE],
+    [['replay', SAMPLE], '--source <name>', 'x'.repeat(101), SOURCE],
+    [['topics', 'create'], '--desks [file]', '', 'Expected a desks file, not empty or white space only.'],
+    [['topics', 'create'], '--desks [file]', '  ', 'Expected a desks file, not empty or white space only.'],
+  ])(
+    '%j %s %j: refused naming the command, the option and the value (exit 78)',
+    async (command, flags, value, expected) => {
+      const where = command.filter((w) => w !== SAMPLE).join(' ')
+      const { error, out } = await refusal([...command, flags.split(' ')[0]!, value])
+      expect(error).toBeInstanceOf(TradepulseError)
+      expect(error).toMatchObject({
+        code: 'CONFIG_INVALID',
+        message: `${where}: option '${flags}' argument '${value}' is invalid. ${expected} (see tradepulse ${where} --help)`,
+      })
+      expect(out).toEqual([])
+    },
+  )
+
+  it('takes a source name of 1 to 100 characters as given', () => {
+    for (const name of ['r', 'reuters', 'x'.repeat(100), ' reuters wire '])
+      expect(sourceName(name)).toBe(name)
+  })
 })
 
 describe('numeric options', () => {

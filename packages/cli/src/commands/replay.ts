@@ -13,7 +13,7 @@ import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka } from '../infra.ts'
-import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
+import { decimalNumberOrMax, sourceName, wholeNumber } from '../option-values.ts'
 import { ReplayFileError, readReplayRows } from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
 
@@ -216,7 +216,7 @@ export function registerReplay(program: Command): void {
       'stop after this many headlines (of a regular file: its oldest, by time)',
       wholeNumber({ min: 1 }),
     )
-    .option('--source <name>', 'source to stamp on CSV rows')
+    .option('--source <name>', 'source to stamp on CSV rows (1 to 100 characters)', sourceName)
     .option('--batch <n>', 'records per produce request', wholeNumber({ min: 1 }), 500)
     .action(async (file: string, opts: ReplayOptions) => {
       // Flags (as commander reads them) and the file are checked before anything connects: a typo should
@@ -252,7 +252,7 @@ export function registerReplay(program: Command): void {
             batch,
             order: kind === 'file' ? 'time' : 'file',
             ...(limit !== undefined ? { limit } : {}),
-            ...(opts.source ? { source: opts.source } : {}),
+            ...(opts.source !== undefined ? { source: opts.source } : {}),
           },
           (records) => produceAll(producer, records),
           topic,

@@ -4,7 +4,7 @@ import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { BaseConfig, createLogger, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka } from '../infra.ts'
-import { deskIds } from '../option-values.ts'
+import { deskIds, someText } from '../option-values.ts'
 
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('the topic catalogue')
@@ -29,6 +29,7 @@ export function registerTopics(program: Command): void {
     .option(
       '--desks [file]',
       'also create the alerts.desk.<id> topic of every desk in the desks file (default: ALERTER_DESKS_FILE, else the bundled one)',
+      someText('a desks file'),
     )
     .action(async (opts: { desk?: string[]; desks?: string | boolean }) => {
       const config = loadConfig(BaseConfig, process.env)
