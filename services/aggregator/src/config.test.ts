@@ -33,6 +33,19 @@ describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE', () => {
   })
 })
 
+describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE of 0', () => {
+  it('refuses 0, which made every change large (the throttle off), naming the range and what publishes every batch', () => {
+    for (const value of ['0', '0.0', '0.000'])
+      expect(() => loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: value }), value).toThrow(
+        `invalid configuration:\n  AGGREGATOR_PUBLISH_LARGE_CHANGE: above 0 and at most 2 (0 counted every change as large: AGGREGATOR_PUBLISH_INTERVAL_MS=0 publishes every batch; 2 turns this off) (got "${value}")`,
+      )
+    expect(
+      loadConfig(AggregatorConfig, { AGGREGATOR_PUBLISH_LARGE_CHANGE: '0.001' })
+        .AGGREGATOR_PUBLISH_LARGE_CHANGE,
+    ).toBe(0.001)
+  })
+})
+
 describe('AggregatorConfig: numeric variables', () => {
   it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
     // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text

@@ -76,14 +76,20 @@ export const aggregatorConfigShape = {
   AGGREGATOR_PUBLISH_LARGE_CHANGE: decimal(
     z
       .number()
-      .min(0)
+      // 0 made every change large (any shift is at least 0): each batch published, the interval no throttle
+      // at all, where 0 turns AGGREGATOR_PUBLISH_BURST_FACTOR off. Publishing every batch is
+      // AGGREGATOR_PUBLISH_INTERVAL_MS=0; 0 here is refused.
+      .gt(0, {
+        message:
+          'above 0 and at most 2 (0 counted every change as large: AGGREGATOR_PUBLISH_INTERVAL_MS=0 publishes every batch; 2 turns this off)',
+      })
       // Means are in [-1, 1] and the estimate stays short of 2 (publish-throttle.ts), so 2 turns it off; a
       // larger value did the same silently, and is refused.
       .max(2, { message: 'at most 2 (2: off): means are in [-1, 1], so no shift is larger' }),
   )
     .default(0.2)
     .describe(
-      'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval; at most 2, which turns it off (means are in [-1, 1])',
+      'estimated shift of the short decayed mean (sentiment units) that publishes at once, whatever the interval; above 0 and at most 2, which turns it off (means are in [-1, 1]; to publish every batch set AGGREGATOR_PUBLISH_INTERVAL_MS=0)',
     ),
   AGGREGATOR_PUBLISH_BURST_FACTOR: decimal(z.number().min(0))
     .default(1)
