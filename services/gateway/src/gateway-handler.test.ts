@@ -81,4 +81,42 @@ describe('gateway handler', () => {
       { reason: 'too_large', origin: { offset: '1' } },
     ])
   })
+  it('skips an alert whose id cannot be a stream event id: empty, or holding a NUL or a line break', async () => {
+    // An event's id is what an EventSource resumes after (Last-Event-ID). `id:` with nothing after it sets
+    // the reader's last event id to none, so its next reconnect resumed nowhere and missed every alert sent
+    // while it was away, with no gap event; an id holding a NUL is ignored by the reader (the last one
+    // stays); a line break would end the field and let the record write its own. Two alerts of id '' also
+    // passed for one (the second dropped as a duplicate).
+    const feed = createAlertFeed(10)
+    const { log, lines } = createCapturingLogger('error')
+    const results: string[] = []
+    const handle = createGatewayHandler({ feed, log, onAlert: (r) => results.push(r) })
+    const outcomes = await handle(
+      [
+        record(0, JSON.stringify(testAlert(''))),
+        record(1, JSON.stringify(testAlert('a\u0000b'))),
+        record(2, JSON.stringify(testAlert('a\nid: b'))),
+        record(3, JSON.stringify(testAlert('a\rb'))),
+        record(4, JSON.stringify(testAlert('ok'))),
+      ],
+      { signal: new AbortController().signal },
+    )
+    expect(outcomes).toEqual([
+      { kind: 'drop', reason: 'schema_invalid' },
+      { kind: 'drop', reason: 'schema_invalid' },
+      { kind: 'drop', reason: 'schema_invalid' },
+      { kind: 'drop', reason: 'schema_invalid' },
+      { kind: 'ok' },
+    ])
+    expect(results).toEqual(['invalid', 'invalid', 'invalid', 'invalid', 'new'])
+    expect(feed.recent({}, 10).map((a) => a.id)).toEqual(['ok'])
+    expect(
+      lines.map((l) => [l.msg, l.message, (l.origin as { offset?: string } | undefined)?.offset]),
+    ).toEqual([
+      ['not an alert: skipped', 'id: empty', '0'],
+      ['not an alert: skipped', 'id: holds a NUL (U+0000)', '1'],
+      ['not an alert: skipped', 'id: holds a line break', '2'],
+      ['not an alert: skipped', 'id: holds a line break', '3'],
+    ])
+  })
 })

@@ -12,6 +12,20 @@ import type { AlertFeed } from './alert-feed.ts'
 export const MAX_ALERT_BYTES = 64 * 1024
 
 /**
+ * Why an alert id cannot be the id of a server-sent event, which a reader resumes after (Last-Event-ID),
+ * or undefined. Empty: `id:` with nothing after it sets the reader's last event id to none, so its next
+ * reconnect resumes nowhere and misses what was sent meanwhile, with no gap event (and two such alerts
+ * pass for one). A NUL: a reader ignores the whole field. A line break: it would end the field, letting
+ * the record write fields of its own.
+ */
+function eventIdProblem(id: string): string | undefined {
+  if (id === '') return 'empty'
+  if (id.includes('\u0000')) return 'holds a NUL (U+0000)'
+  if (/[\r\n]/.test(id)) return 'holds a line break'
+  return undefined
+}
+
+/**
  * alerts → the gateway's feed (and through it every open stream). An alert already held is dropped as a
  * duplicate. A record that is not an alert, or is larger than MAX_ALERT_BYTES (`too_large`), is dropped
  * with an error line naming its origin and what is wrong (`tradepulse_outcomes_total{outcome="drop",reason}` counts it): the gateway reads a topic it does
@@ -39,11 +53,11 @@ export function createGatewayHandler(deps: {
         return { kind: 'drop', reason: 'too_large' }
       }
       const parsed = parseJsonRecord(AlertReader, r.value)
-      // An event id is one line of the stream: a line break would let a record write its own fields.
+      const idProblem = parsed.ok ? eventIdProblem(parsed.value.id) : undefined
       const bad = !parsed.ok
         ? parsed
-        : /[\r\n]/.test(parsed.value.id)
-          ? { reason: 'schema_invalid', message: 'id: holds a line break' }
+        : idProblem
+          ? { reason: 'schema_invalid', message: `id: ${idProblem}` }
           : undefined
       if (bad || !parsed.ok) {
         const { reason, message } = bad ?? { reason: 'schema_invalid', message: 'not an alert' }
