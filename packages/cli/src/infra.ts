@@ -18,7 +18,7 @@ import type { Kafka } from 'kafkajs'
  * or trace. A command that cannot reach Kafka or Redis fails with one line naming the address and the
  * variable (exitOnFatal); a retry log line every few seconds before it, raw JSON at that, says nothing more.
  */
-function clientLog(log: Logger): Logger {
+export function clientLog(log: Logger): Logger {
   return log.isLevelEnabled('debug') ? log : log.child({}, { level: 'fatal' })
 }
 
@@ -87,11 +87,23 @@ export async function checkReachable(
   log: Logger,
   opts: { redis: boolean } = { redis: true },
 ): Promise<void> {
-  const admin = cliKafka(config, 'tradepulse-start-check', log).admin()
+  await checkKafkaReachable(config, 'tradepulse-start-check', log)
+  if (opts.redis) await withRedis(config, 'tradepulse-start-check', log, (redis) => redis.ping())
+}
+
+/**
+ * Connects to Kafka once, quietly, as a one-shot command's client does (cliKafka): fails within seconds
+ * with one line naming the address and KAFKA_BROKERS (exitOnFatal) when it cannot be reached.
+ */
+export async function checkKafkaReachable(
+  config: KafkaConnectionSettings,
+  clientId: string,
+  log: Logger,
+): Promise<void> {
+  const admin = cliKafka(config, clientId, log).admin()
   try {
     await admin.connect()
   } finally {
     await admin.disconnect().catch(() => {})
   }
-  if (opts.redis) await withRedis(config, 'tradepulse-start-check', log, (redis) => redis.ping())
 }

@@ -27,6 +27,11 @@ export type RebuildOptions = {
   /** The store in the live configuration: the rebuild writes to `store.withNamespace(namespace)`. */
   store: IndicatorStore
   log: Logger
+  /**
+   * The log of the Kafka client itself (kafkajs: connections, retries, the group); default `log`. The CLI
+   * passes one that is quiet unless LOG_LEVEL is debug, as for its other commands: a person is reading.
+   */
+  kafkaLog?: Logger
   /** The store's grace period (AGGREGATOR_GRACE_MS): the replay is applied in event-time runs no longer than this. */
   graceMs: number
   /** The fresh namespace; default `r<now in base 36>`. It is cleared before the replay starts. */
@@ -147,7 +152,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
 
   const kafka = createKafka(
     { ...options.security, brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' },
-    log,
+    options.kafkaLog ? options.kafkaLog.child({ component: 'rebuild' }) : log,
   )
   const admin: Admin = kafka.admin()
   await admin.connect()

@@ -50,6 +50,12 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     }
     const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '1h'], { env })
     expect(rebuilt.stdout).toMatch(/^rebuilt 200 headlines \(200 records, 0 invalid\)/)
+    // Its own output only: the warning of a short --since and its progress, no log line ("rebuild:
+    // replaying", "rebuild: done" and kafkajs's were written as JSON on stderr at the default LOG_LEVEL).
+    for (const line of rebuilt.stderr.trimEnd().split('\n'))
+      expect(line, rebuilt.stderr).toMatch(
+        /^(tradepulse: warning: --since 1h is shorter|(replay|catch-up|final): \d+ records)/,
+      )
     const asOf = new Date(start + 6 * HOUR_MS).toISOString()
     const shown = await run(
       process.execPath,
@@ -314,6 +320,21 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       if (keys.length) await redis.unlink(...keys)
       await redis.quit()
     }
+  })
+
+  it('rebuild with Kafka unreachable and Redis up says so in one line within seconds (exit 69), no log lines', async () => {
+    // The rebuild's own Kafka client retried for 17 s, writing a JSON error line for each retry.
+    const started = Date.now()
+    const err = await run(process.execPath, [MAIN, 'indicators', 'rebuild'], {
+      env: { PATH: process.env.PATH ?? '', KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: redisUrl },
+    }).catch((e: { code: number; stdout: string; stderr: string }) => e)
+    expect(err).toMatchObject({
+      code: 69,
+      stdout: '',
+      stderr:
+        'tradepulse: cannot reach Kafka at 127.0.0.1:1 (KAFKA_BROKERS): Connection error: connect ECONNREFUSED 127.0.0.1:1; start it (pnpm infra:up) or set KAFKA_BROKERS\n',
+    })
+    expect(Date.now() - started).toBeLessThan(12_000)
   })
 
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {

@@ -20,7 +20,7 @@ import {
   TradepulseError,
 } from '@tradepulse/platform'
 import { type Command, Option } from 'commander'
-import { withRedis } from '../infra.ts'
+import { checkKafkaReachable, clientLog, withRedis } from '../infra.ts'
 import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
 
 /** --since: its text (named in the warning) and its span, read as every option is (option-values.ts). */
@@ -214,11 +214,17 @@ export function registerIndicators(program: Command): void {
       // the topic, as 1970 itself does. Kafka refused the negative time with "The version of API is not
       // supported" (exit 69).
       const sinceMs = Math.max(0, Date.now() - sinceSpanMs)
+      // Warnings and errors only, as the other commands log (LOG_LEVEL=debug shows more): the rebuild's own
+      // info lines ("rebuild: replaying", "rebuild: done"), raw JSON on stderr, said no more than the
+      // progress and the summary printed below.
       const log = createLogger({
-        level: config.LOG_LEVEL,
+        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
         pretty: config.LOG_PRETTY,
         name: 'tradepulse-rebuild',
       })
+      // Kafka first, quickly, as replay, tail and topics reach it: unreachable, the rebuild's own client
+      // retried for 17 s, each retry a JSON error line on stderr, before the same one-line error.
+      await checkKafkaReachable(config, 'tradepulse-rebuild', log)
       await withRedis(config, 'tradepulse-rebuild', log, async (redis) => {
         const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         let lastReport = 0
@@ -229,6 +235,8 @@ export function registerIndicators(program: Command): void {
           sinceMs,
           store,
           log,
+          // kafkajs's own logs only with LOG_LEVEL=debug, as for the other commands (infra.ts).
+          kafkaLog: clientLog(log),
           // The live worker's grace and watermark bound (AGGREGATOR_MAX_AHEAD_MS), read as it reads them.
           ...eventTimeOptions(config),
           groupPrefix: defaultGroupId(config, 'aggregator'),
