@@ -1,6 +1,6 @@
 import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { parseDesks } from './parse-desks.ts'
+import { parseDesks, unknownDeskRules } from './parse-desks.ts'
 import { routeAlert } from './route-alert.ts'
 
 const desksYaml = `
@@ -157,5 +157,49 @@ describe('parseDesks', () => {
     const webhook = { url: 'https://hooks.example.com/t', secretEnv: 'DESK_T_SECRET' }
     const r = parseDesks(JSON.stringify({ version: '1', desks: [{ id: 'a', webhook }] }), 'json')
     expect(r.ok && r.desks[0]!.webhook).toEqual(webhook)
+  })
+
+  it("refuses a desk naming a rule the rules file does not have, naming the desk, the rule, the file's rules and the line", () => {
+    // Taken, the desk got nothing of the rule it asked for (a typo, a rule renamed), and nothing said so.
+    const text = desksYaml.replace('rules: [tariff_turn]', 'rules: [tariff_up, tarif_turn]')
+    const r = parseDesks(text, 'yaml', { ruleIds: ['tariff_up', 'tariff_turn'] })
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[3].rules[1]',
+        message:
+          'desk "momentum_only" names rule "tarif_turn", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up, tariff_turn) (line 18)',
+      },
+    ])
+    // Every rule it names known (a disabled one is still in the file): taken; without the rules file's ids
+    // (the CLI's topics create --desks), not checked.
+    expect(parseDesks(desksYaml, 'yaml', { ruleIds: ['tariff_turn'] }).ok).toBe(true)
+    expect(parseDesks(text, 'yaml').ok).toBe(true)
+  })
+
+  it("lists at most 20 of the rules file's ids, and says when it has none", () => {
+    const ids = Array.from({ length: 25 }, (_, i) => `r${i}`)
+    const [many] = unknownDeskRules([{ id: 'a', rules: ['x'] }], ids)
+    expect(many!.message).toMatch(/\(its rules: r0, r1, .*, r19, … \(25\)\)$/)
+    const [none] = unknownDeskRules([{ id: 'a', rules: ['x'] }], [])
+    expect(none!.message).toMatch(/\(it has none\)$/)
+  })
+
+  it('refuses a webhook URL with credentials in it, naming the desk and the line, never the password', () => {
+    // Taken, every POST failed (fetch sends no such request), and the failure's warning and dead letter
+    // quoted the URL whole, the password in it. Only the alerter refused it, and only with webhooks on.
+    const text = `${desksYaml}    webhook:\n      url: https://desk:hook-pw-1@hooks.example.com/t\n      secretEnv: DESK_SECRET\n`
+    const r = parseDesks(text, 'yaml')
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[3].webhook.url',
+        message:
+          'desk "momentum_only" has credentials in its URL (user:password@), which fetch never sends, so every POST would fail (take them out: the webhook is signed with its secretEnv; a token the endpoint needs goes in its path) (line 20)',
+      },
+    ])
+    expect(JSON.stringify(r)).not.toContain('hook-pw-1')
+    // A user name alone, too; said beside the desk's other faults, not after they are mended.
+    const desk = { id: 'a', minSeverity: 'high', webhook: { url: 'http://desk@x.test/h', secretEnv: 'X' } }
+    const j = parseDesks(JSON.stringify({ version: '1', desks: [desk] }), 'json')
+    expect(j.ok ? [] : j.errors.map((e) => e.path)).toEqual(['desks[0].minSeverity', 'desks[0].webhook.url'])
   })
 })

@@ -26,7 +26,7 @@ import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { ALERTER_HTTP_PORT, type AlerterConfig } from './config.ts'
-import { loadDeskConfig } from './desk-config.ts'
+import { desksRefusingRules, loadDeskConfig } from './desk-config.ts'
 import { gateInEventTime } from './event-time-gate.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
 import { createRulesSource, type ReloadResult, type RulesSource } from './rules-source.ts'
@@ -55,17 +55,21 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const metrics = createMetrics('alerter')
   const alerterMetrics = createAlerterMetrics(metrics.registry)
-  // Both files are read before anything connects: a bad file is a configuration error at start.
+  // Both files are read before anything connects: a bad file is a configuration error at start, a desk
+  // naming a rule the rules file does not have included (the desks file is refused). A reload of the
+  // rules that drops a rule a desk names is refused alike, and the running rules stay.
   const rules = createRulesSource({
     file: config.ALERTER_RULES_FILE,
     debounceMs: config.ALERTER_RULES_RELOAD_DEBOUNCE_MS,
     log: log.child({ component: 'rules' }),
     metrics: alerterMetrics,
+    check: (ruleSet) => desksRefusingRules(config.ALERTER_DESKS_FILE, desks.desks, ruleSet),
   })
   const desks = loadDeskConfig(
     config.ALERTER_DESKS_FILE,
     deps.env ?? process.env,
     config.ALERTER_WEBHOOKS_ENABLED,
+    rules.current().rules.map((r) => r.id),
   )
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Desk, RuleSet } from '@tradepulse/alerting'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadDeskConfig } from './desk-config.ts'
+import { desksRefusingRules, loadDeskConfig } from './desk-config.ts'
 import { scenarioDesks } from './scenario-fixtures.ts'
 
 describe('loadDeskConfig', () => {
@@ -17,30 +18,32 @@ describe('loadDeskConfig', () => {
     writeFileSync(join(dir, 'desks.yaml'), text)
     return join(dir, 'desks.yaml')
   }
-  const refusal = (file: string, env: Record<string, string>) => {
+  const refusal = (file: string, env: Record<string, string>, webhooks = true, ruleIds?: string[]) => {
     try {
-      loadDeskConfig(file, env, true)
+      loadDeskConfig(file, env, webhooks, ruleIds)
     } catch (err) {
       return err as Error & { code?: string }
     }
     throw new Error('accepted')
   }
 
-  it('refuses a webhook URL with credentials in it, naming the desk and never the password', () => {
+  it('refuses a webhook URL with credentials in it, naming the desk and its line, never the password', () => {
     // Taken, every alert's POST failed (fetch sends no such request), and the warning and the dead letter
-    // quoted the URL whole, fetch's own message again: the password twice in each.
+    // quoted the URL whole, fetch's own message again: the password twice in each. The desks schema refuses
+    // it now, so it is refused whether webhooks are on or not, and by every reader of the file.
     const file = desksFile(scenarioDesks('https://desk:hook-pw-1@hooks.example/tariff', 'TARIFF_SECRET'))
-    const err = refusal(file, { TARIFF_SECRET: 's' })
-    expect(err.code).toBe('CONFIG_INVALID')
-    expect(err.message).toBe(
-      `ALERTER_DESKS_FILE (${file}): desks[0].webhook.url: desk "tariff" has credentials in its URL (user:password@), which fetch never sends, so every POST would fail (take them out: the webhook is signed with its secretEnv; a token the endpoint needs goes in its path)`,
-    )
-    expect(err.message).not.toContain('hook-pw-1')
-    // With the secret also missing, both are said; without webhooks the URL is not used, nor refused.
-    expect(refusal(file, {}).message).toMatch(
-      /webhook\.url: .*; desks\[0\]\.webhook\.secretEnv: .*TARIFF_SECRET/,
-    )
-    expect(loadDeskConfig(file, {}, false).webhooks).toEqual([])
+    const line = scenarioDesks().split('\n').indexOf('    minSeverity: info') + 3
+    const expected = `ALERTER_DESKS_FILE (${file}): desks[0].webhook.url: desk "tariff" has credentials in its URL (user:password@), which fetch never sends, so every POST would fail (take them out: the webhook is signed with its secretEnv; a token the endpoint needs goes in its path) (line ${line})`
+    for (const [env, enabled] of [
+      [{ TARIFF_SECRET: 's' }, true],
+      [{}, true],
+      [{}, false],
+    ] as const) {
+      const err = refusal(file, env, enabled)
+      expect(err.code).toBe('CONFIG_INVALID')
+      expect(err.message).toBe(expected)
+      expect(err.message).not.toContain('hook-pw-1')
+    }
     expect(
       loadDeskConfig(
         desksFile(scenarioDesks('https://hooks.example/t0k3n', 'TARIFF_SECRET')),
@@ -48,5 +51,44 @@ describe('loadDeskConfig', () => {
         true,
       ).webhooks,
     ).toEqual([{ deskId: 'tariff', url: 'https://hooks.example/t0k3n', secret: 's' }])
+  })
+
+  it('refuses a desk naming a rule the rules file does not have, in one line with the desk, the rule and its line', () => {
+    // Taken, the desk silently got no alert of that rule (a typo, a rule renamed in the rules file).
+    const text = scenarioDesks().replace(
+      '    minSeverity: critical\n',
+      '    minSeverity: critical\n    rules: [export_curb, export_crub]\n',
+    )
+    const file = desksFile(text)
+    const line = text.split('\n').indexOf('    rules: [export_curb, export_crub]') + 1
+    const err = refusal(file, {}, false, ['tariff_down', 'export_curb'])
+    expect(err.code).toBe('CONFIG_INVALID')
+    expect(err.message).toBe(
+      `ALERTER_DESKS_FILE (${file}): desks[2].rules[1]: desk "risk" names rule "export_crub", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_down, export_curb) (line ${line})`,
+    )
+    expect(loadDeskConfig(file, {}, false, ['export_crub', 'export_curb']).desks[2]!.rules).toEqual([
+      'export_curb',
+      'export_crub',
+    ])
+  })
+})
+
+describe('desksRefusingRules', () => {
+  it('refuses a reloaded rule set without a rule a desk names, naming the desks file, the desk and the rule', () => {
+    const desks = [{ id: 'tariff', rules: ['tariff_up', 'tariff_down'] }, { id: 'risk' }] as Desk[]
+    const ruleSet = {
+      version: '2',
+      rulesVersion: '2+abc',
+      rules: [{ id: 'tariff_up' }],
+    } as unknown as RuleSet
+    expect(desksRefusingRules('/etc/desks.yaml', desks, ruleSet)).toEqual([
+      {
+        path: '',
+        message:
+          'ALERTER_DESKS_FILE (/etc/desks.yaml) desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up); the desks file is read at start only: keep the rule, or change both files and restart',
+      },
+    ])
+    const both = { ...ruleSet, rules: [{ id: 'tariff_down' }, { id: 'tariff_up' }] } as unknown as RuleSet
+    expect(desksRefusingRules('/etc/desks.yaml', desks, both)).toEqual([])
   })
 })

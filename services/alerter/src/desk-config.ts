@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { type Desk, formatFromPath, parseDesks } from '@tradepulse/alerting'
+import {
+  type ConfigError,
+  type Desk,
+  formatFromPath,
+  parseDesks,
+  type RuleSet,
+  unknownDeskRules,
+} from '@tradepulse/alerting'
 import { TradepulseError } from '@tradepulse/platform'
 import { formatErrors } from './rules-source.ts'
 
@@ -10,14 +17,15 @@ export type DeskConfig = { version: string; desks: Desk[]; webhooks: DeskWebhook
 /**
  * The desks file, read once at start. With webhooks enabled every desk's secret variable must be set:
  * a desk that could never sign its webhook is a configuration error naming the variable, not a dlq of
- * every alert it gets. So is a webhook URL with credentials in it (https://user:password@host/…): fetch
- * refuses to send such a request, and every alert's failure was logged and dead-lettered with the URL
- * whole, the password in it. The error names the desk, never the URL.
+ * every alert it gets. A webhook URL with credentials in it (https://user:password@host/…) is refused by
+ * the desks schema itself (alerting's desk-schema.ts), naming the desk, never the URL. Given `ruleIds`
+ * (the rules file's), a desk naming a rule not among them is refused too: it would get nothing of it.
  */
 export function loadDeskConfig(
   file: string,
   env: Record<string, string | undefined>,
   webhooksEnabled: boolean,
+  ruleIds?: readonly string[],
 ): DeskConfig {
   let text: string
   try {
@@ -25,7 +33,7 @@ export function loadDeskConfig(
   } catch (err) {
     throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${(err as Error).message}`)
   }
-  const r = parseDesks(text, formatFromPath(file))
+  const r = parseDesks(text, formatFromPath(file), ruleIds ? { ruleIds } : {})
   if (!r.ok)
     throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${formatErrors(r.errors)}`)
   const webhooks: DeskWebhookTarget[] = []
@@ -33,21 +41,31 @@ export function loadDeskConfig(
   if (webhooksEnabled) {
     r.desks.forEach((desk, i) => {
       if (!desk.webhook) return
-      const url = new URL(desk.webhook.url)
-      const withCredentials = url.username !== '' || url.password !== ''
-      if (withCredentials)
-        problems.push(
-          `desks[${i}].webhook.url: desk "${desk.id}" has credentials in its URL (user:password@), which fetch never sends, so every POST would fail (take them out: the webhook is signed with its secretEnv; a token the endpoint needs goes in its path)`,
-        )
       const secret = env[desk.webhook.secretEnv]
-      if (!secret)
+      if (secret) webhooks.push({ deskId: desk.id, url: desk.webhook.url, secret })
+      else
         problems.push(
           `desks[${i}].webhook.secretEnv: desk "${desk.id}" signs its webhook with ${desk.webhook.secretEnv}, which is not set (set it, or ALERTER_WEBHOOKS_ENABLED=false)`,
         )
-      if (secret && !withCredentials) webhooks.push({ deskId: desk.id, url: desk.webhook.url, secret })
     })
   }
   if (problems.length)
     throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${problems.join('; ')}`)
   return { version: r.version, desks: r.desks, webhooks }
+}
+
+/**
+ * Why a reloaded rule set is refused for the desks read at start: each rule a desk names that the set no
+ * longer has (a rule removed or renamed). Taken, that desk would silently get nothing of it until a
+ * restart refused the pair of files; the desks file is read at start only, so the fix is to keep the
+ * rule, or change both files and restart.
+ */
+export function desksRefusingRules(file: string, desks: readonly Desk[], ruleSet: RuleSet): ConfigError[] {
+  return unknownDeskRules(
+    desks,
+    ruleSet.rules.map((r) => r.id),
+  ).map((e) => ({
+    path: '',
+    message: `ALERTER_DESKS_FILE (${file}) ${e.path}: ${e.message}; the desks file is read at start only: keep the rule, or change both files and restart`,
+  }))
 }

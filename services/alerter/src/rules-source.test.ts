@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger } from '@tradepulse/platform'
+import { createCapturingLogger, createLogger } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
@@ -28,5 +28,40 @@ describe('rules source at start', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yaml')
     writeFileSync(file, 'version: "1"\nrules:\n  - id: Bad Id\n    kind: headline_shock\n')
     expect(() => open(file)).toThrow(/ALERTER_RULES_FILE \(.*\): rules\[0\]\.id: /)
+  })
+})
+
+describe('rules source reload with a check', () => {
+  it('refuses a reload the check refuses: the running rules stay, with an error line and the invalid count', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yaml')
+    const rule = (id: string) =>
+      `  - id: ${id}\n    kind: headline_shock\n    dimensions: [tariff]\n    threshold: 0.5\n    severity: info\n`
+    writeFileSync(file, `version: "1"\nrules:\n${rule('keep_me')}${rule('other')}`)
+    const { log, lines } = createCapturingLogger()
+    const registry = new Registry()
+    const source = createRulesSource({
+      file,
+      debounceMs: 10,
+      log,
+      metrics: createAlerterMetrics(registry),
+      check: (ruleSet) =>
+        ruleSet.rules.some((r) => r.id === 'keep_me') ? [] : [{ path: '', message: 'keep_me is gone' }],
+    })
+    const before = source.current().rulesVersion
+    writeFileSync(file, `version: "2"\nrules:\n${rule('other')}`)
+    expect(source.reload('test')).toEqual({
+      result: 'invalid',
+      errors: [{ path: '', message: 'keep_me is gone' }],
+    })
+    expect(source.current().rulesVersion).toBe(before)
+    expect(lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([
+      'rules file refused, the running rules stay in force: keep_me is gone',
+    ])
+    expect(await registry.getSingleMetricAsString('tradepulse_alerter_rules_reloads_total')).toMatch(
+      /result="invalid"} 1/,
+    )
+    // A file the check takes is taken.
+    writeFileSync(file, `version: "3"\nrules:\n${rule('keep_me')}`)
+    expect(source.reload('test')).toMatchObject({ result: 'ok', rules: 1 })
   })
 })

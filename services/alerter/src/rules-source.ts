@@ -49,12 +49,15 @@ function load(
 /**
  * The rules file: parsed at start (an invalid file is a configuration error), then reloaded on change
  * or on demand. A reload that fails keeps the running rules and says which field is wrong and why.
+ * `check` is asked about each reloaded rule set (not the first: the caller checks that against what it
+ * reads next, the desks file): what it answers refuses the reload as an invalid file.
  */
 export function createRulesSource(opts: {
   file: string
   debounceMs: number
   log: Logger
   metrics: AlerterMetrics
+  check?: (ruleSet: RuleSet) => ConfigError[]
 }): RulesSource {
   const { file, log, metrics } = opts
   const first = load(file)
@@ -68,7 +71,10 @@ export function createRulesSource(opts: {
   let timer: NodeJS.Timeout | undefined
 
   const reload = (reason: string): ReloadResult => {
-    const r = load(file)
+    const loaded = load(file)
+    const refused = loaded.ok ? (opts.check?.(loaded.ruleSet) ?? []) : []
+    const r: ReturnType<typeof load> =
+      refused.length > 0 ? { ok: false, unreadable: false, errors: refused } : loaded
     if (!r.ok) {
       const result = r.unreadable ? 'unreadable' : 'invalid'
       metrics.rulesReloads.inc({ result })

@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  createCapturingLogger,
+  createMemoryBus,
+  createMemoryTransport,
+  type LogLine,
+  loadConfig,
+} from '@tradepulse/platform'
+import { spawnWorker } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { buildAlerterApp } from './build-app.ts'
+import { AlerterConfig } from './config.ts'
+import { createMemoryAlertStore } from './memory-alert-store.ts'
+
+const rule = (id: string) =>
+  `  - id: ${id}\n    kind: headline_shock\n    dimensions: [tariff]\n    threshold: 0.5\n    severity: info\n`
+const rulesOf = (...ids: string[]) => `version: "1"\nrules:\n${ids.map(rule).join('')}`
+const DESKS = 'version: "1"\ndesks:\n  - id: tariff\n    rules: [tariff_up, tariff_down]\n'
+
+/** The alerter built (not started) on an in-memory bus and store, over a rules and a desks file. */
+function build(rules: string, desks: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'alerter-app-'))
+  writeFileSync(join(dir, 'rules.yaml'), rules)
+  writeFileSync(join(dir, 'desks.yaml'), desks)
+  const config = loadConfig(AlerterConfig, {
+    KAFKA_BROKERS: '127.0.0.1:1',
+    REDIS_URL: 'redis://127.0.0.1:1',
+    HTTP_PORT: '0',
+    ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+    ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    ALERTER_WEBHOOKS_ENABLED: 'false',
+  })
+  const { log, lines } = createCapturingLogger<LogLine & { level: number }>()
+  const make = () =>
+    buildAlerterApp(config, {
+      log,
+      transport: createMemoryTransport(createMemoryBus()),
+      store: createMemoryAlertStore({ dedupWindowMs: 60_000, clock: { now: () => Date.now() } }),
+    })
+  return { dir, config, lines, make }
+}
+
+describe('the alerter app on desks naming rules', () => {
+  it('refuses at start a desks file naming a rule the rules file does not have', () => {
+    const { config, make } = build(rulesOf('tariff_up'), DESKS)
+    expect(make).toThrow(
+      `ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up) (line 4)`,
+    )
+  })
+
+  it('refuses a rules reload that drops a rule a desk names; the running rules stay', () => {
+    const { config, lines, make } = build(rulesOf('tariff_up', 'tariff_down'), DESKS)
+    const app = make()
+    const before = app.rules.current().rulesVersion
+    writeFileSync(config.ALERTER_RULES_FILE, rulesOf('tariff_up', 'tariff_surge'))
+    expect(app.reloadRules()).toMatchObject({ result: 'invalid' })
+    expect(app.rules.current().rulesVersion).toBe(before)
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+      `rules file refused, the running rules stay in force: ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}) desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up, tariff_surge); the desks file is read at start only: keep the rule, or change both files and restart`,
+    ])
+    // A rules file keeping both is taken.
+    writeFileSync(config.ALERTER_RULES_FILE, rulesOf('tariff_down', 'tariff_up', 'tariff_surge'))
+    expect(app.reloadRules()).toMatchObject({ result: 'ok', rules: 3 })
+  })
+})
+
+describe('the alerter process (its main) on a desks file naming an unknown rule', () => {
+  it('exits 78 with one line naming the desk, the rule and its line, before connecting to anything', async () => {
+    // The addresses answer nothing: the files are refused before any connection is tried.
+    const { config } = build(rulesOf('tariff_up'), DESKS)
+    const worker = spawnWorker('services/alerter/src/main.ts', {
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      HTTP_PORT: '0',
+      ALERTER_RULES_FILE: config.ALERTER_RULES_FILE,
+      ALERTER_DESKS_FILE: config.ALERTER_DESKS_FILE,
+      LOG_LEVEL: 'warn',
+    })
+    const { code } = await worker.exited
+    expect(code, worker.output()).toBe(78)
+    expect(worker.output()).toBe(
+      `tradepulse: ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up) (line 4)\n`,
+    )
+  })
+})
