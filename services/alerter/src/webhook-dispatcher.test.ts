@@ -1,3 +1,4 @@
+import type { DeadLetter } from '@tradepulse/contracts'
 import { createCapturingLogger } from '@tradepulse/platform'
 import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -9,6 +10,7 @@ import {
   nextAttemptDelayMs,
   parseRetryAfter,
   RESPONSE_BODY_MAX_BYTES,
+  webhookUrlForLogs,
 } from './webhook-dispatcher.ts'
 
 const NOW = Date.parse('2025-03-04T10:00:00.000Z')
@@ -155,5 +157,128 @@ describe('webhook dispatcher health when a desk consumer stops', () => {
     } finally {
       await dispatcher.stop()
     }
+  })
+})
+
+describe('webhookUrlForLogs', () => {
+  it('keeps the origin and hides a path or query behind "/…"', () => {
+    expect(webhookUrlForLogs('https://hooks.example.com/services/T000/B000/XXXXSECRET')).toBe(
+      'https://hooks.example.com/…',
+    )
+    expect(webhookUrlForLogs('https://hooks.example.com/?token=abc')).toBe('https://hooks.example.com/…')
+    expect(webhookUrlForLogs('http://10.0.0.5:8080/hook#x')).toBe('http://10.0.0.5:8080/…')
+    expect(webhookUrlForLogs('https://hooks.example.com')).toBe('https://hooks.example.com')
+    expect(webhookUrlForLogs('not a url')).toBe('(an unreadable URL)')
+  })
+})
+
+describe('a failed webhook delivery, logged and dead-lettered', () => {
+  const SECRET_URL = 'https://hooks.example.com/services/T000/B000/XXXXSECRET?token=abc'
+
+  /** One alert through a tariff lane posting to SECRET_URL with `fetch`: the warnings and the dead letters. */
+  async function failedDelivery(doFetch: typeof fetch) {
+    let batch: Promise<void> | undefined
+    const kafka = {
+      admin: () => ({ connect: async () => {}, fetchOffsets: async () => [], disconnect: async () => {} }),
+      consumer: () => ({
+        events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+        on: () => {},
+        connect: async () => {},
+        subscribe: async () => {},
+        // One batch of one alert, as kafkajs hands it to the lane.
+        run: async ({ eachBatch }: { eachBatch: (p: unknown) => Promise<void> }) => {
+          batch = eachBatch({
+            batch: {
+              topic: 'desk',
+              partition: 0,
+              messages: [
+                {
+                  offset: '0',
+                  key: Buffer.from('k'),
+                  value: Buffer.from('{"id":"a1"}'),
+                  headers: { ce_id: Buffer.from('a1') },
+                  timestamp: String(Date.now()),
+                },
+              ],
+            },
+            isRunning: () => true,
+            isStale: () => false,
+            heartbeat: async () => {},
+            resolveOffset: () => {},
+            commitOffsetsIfNecessary: async () => {},
+          })
+        },
+        disconnect: async () => {},
+      }),
+    } as unknown as Kafka
+    const sent: { topic: string; messages: { value: string | Buffer }[] }[] = []
+    const { log, lines } = createCapturingLogger()
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: {
+        connect: async () => {},
+        disconnect: async () => {},
+        sendBatch: async (b: { topicMessages: typeof sent }) => {
+          sent.push(...b.topicMessages)
+          return []
+        },
+      } as never,
+      groupId: 'g',
+      targets: [{ deskId: 'tariff', url: SECRET_URL, secret: 's', topic: 'desk' }],
+      dlqTopic: 'dlq',
+      options: {
+        timeoutMs: 1_000,
+        maxAttempts: 1,
+        backoffBaseMs: 10,
+        backoffMaxMs: 10,
+        concurrency: 1,
+        queueMax: 1,
+        maxAgeMs: 60_000,
+        retryAfterMaxMs: 1_000,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log,
+      metrics: createAlerterMetrics(new Registry()),
+      fetch: doFetch,
+    })
+    await dispatcher.start()
+    await batch
+    await dispatcher.stop()
+    const warnings = lines.filter((l) => l.level === 40).map((l) => JSON.stringify(l))
+    const letters = sent
+      .filter((t) => t.topic === 'dlq')
+      .flatMap((t) => t.messages.map((m) => String(m.value)))
+    return { warnings, letters }
+  }
+
+  it("names the desk and the hook's origin, never its path or query, in the warning and the dead letter", async () => {
+    // Both quoted the URL whole: a token in its path or query went to the logs and the dlq.
+    const { warnings, letters } = await failedDelivery(async () => new Response('no', { status: 403 }))
+    const message = 'desk tariff: POST https://hooks.example.com/… failed after 1 attempt(s): HTTP 403'
+    expect(warnings).toEqual([expect.stringContaining(`"msg":"${message}"`)])
+    expect(letters.map((l) => (JSON.parse(l) as DeadLetter).message)).toEqual([message])
+    for (const text of [...warnings, ...letters]) {
+      expect(text).not.toContain('XXXXSECRET')
+      expect(text).not.toContain('token=abc')
+    }
+  })
+
+  it("hides the URL in fetch's own error text, and a redirect's target as the hook's own", async () => {
+    const network = await failedDelivery(async () => {
+      throw new TypeError('fetch failed', {
+        cause: new Error(`request to ${SECRET_URL} failed, reason: reset`),
+      })
+    })
+    expect(network.letters.map((l) => (JSON.parse(l) as DeadLetter).message)).toEqual([
+      'desk tariff: POST https://hooks.example.com/… failed after 1 attempt(s): fetch failed: request to https://hooks.example.com/… failed, reason: reset',
+    ])
+    const moved = await failedDelivery(
+      async () => new Response(null, { status: 301, headers: { location: '/services/T000/B000/NEWSECRET' } }),
+    )
+    expect(moved.letters.map((l) => (JSON.parse(l) as DeadLetter).message)).toEqual([
+      "desk tariff: POST https://hooks.example.com/… failed after 1 attempt(s): HTTP 301 (a redirect to https://hooks.example.com/…, not followed: fix the desk's webhook url)",
+    ])
+    for (const text of [...network.warnings, ...network.letters, ...moved.warnings, ...moved.letters])
+      expect(text).not.toMatch(/SECRET|token=abc/)
   })
 })

@@ -93,6 +93,18 @@ export function nextAttemptDelayMs(
 }
 
 /**
+ * A webhook URL as the failure warning and the dead letter show it: its origin, with "/…" standing for a
+ * path or query, which often carry the receiver's token (https://hooks.slack.com/services/T…/B…/<secret>,
+ * ?token=…): those lines go to log stores and the dlq, which more people read than the desks file.
+ * The desk id they also name tells which hook it is (a desk has one).
+ */
+export function webhookUrlForLogs(url: string): string {
+  if (!URL.canParse(url)) return '(an unreadable URL)'
+  const u = new URL(url)
+  return `${u.origin}${u.pathname !== '/' || u.search !== '' ? '/…' : ''}`
+}
+
+/**
  * Reads at most about `maxBytes` of a response body, then cancels the rest. The read stops, too, when the
  * fetch's signal aborts (the timeout): fetch errors the body stream then, so a body that stalls or trickles
  * never holds an attempt past its timeout. What the body says does not change the attempt's outcome.
@@ -184,6 +196,14 @@ function createLane(
 ) {
   const { options: o, metrics } = deps
   const log = deps.log.child({ desk: target.deskId })
+  // The URL as logs and dead letters show it, and what hides it in an error's text (fetch's own messages
+  // may quote it whole, as written or as parsed).
+  const shownUrl = webhookUrlForLogs(target.url)
+  const hideUrl = (text: string) => {
+    let out = text.replaceAll(target.url, shownUrl)
+    if (URL.canParse(target.url)) out = out.replaceAll(new URL(target.url).href, shownUrl)
+    return out
+  }
   const doFetch = deps.fetch ?? fetch
   const now = deps.now ?? Date.now
   const groupId = `${deps.groupId}.${target.deskId}`
@@ -263,7 +283,8 @@ function createLane(
       return {
         ok: false,
         permanent: !isRetriableStatus(res.status),
-        detail: `HTTP ${res.status}${location !== null ? ` (a redirect to ${location.slice(0, 200)}, not followed: fix the desk's webhook url)` : ''}`,
+        // Where it pointed shown as the URL is (origin only): a receiver moved often keeps the token.
+        detail: `HTTP ${res.status}${location !== null ? ` (a redirect to ${URL.canParse(location, target.url) ? webhookUrlForLogs(new URL(location, target.url).href) : 'an unreadable location'}, not followed: fix the desk's webhook url)` : ''}`,
         outcome: `${res.status}`,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       }
@@ -276,7 +297,7 @@ function createLane(
         permanent: false,
         detail: isTimeout
           ? `no answer within ${o.timeoutMs} ms`
-          : `${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`,
+          : hideUrl(`${e.message}${e.cause ? `: ${(e.cause as Error).message}` : ''}`),
         outcome: isTimeout ? 'timeout' : 'network',
       }
     }
@@ -326,7 +347,7 @@ function createLane(
       await sleep(delayMs, signal)
     }
     if (signal.aborted) return 'aborted'
-    const message = `desk ${target.deskId}: POST ${target.url} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}`
+    const message = `desk ${target.deskId}: POST ${shownUrl} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}`
     log.warn({ alertId, attempts }, message)
     const letter = deadLetterRecord(deps.dlqTopic, 'alerter', rec, 'webhook_failed', message, new Date(now()))
     return (await writeDeadLetter(letter, alertId, signal)) ? 'done' : 'aborted'
