@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
+import { parseDesks } from './parse-desks.ts'
 import { parseRules } from './parse-rules.ts'
 
 const shock = {
@@ -605,5 +606,24 @@ rules:
     expect(errors).toEqual([
       { path: 'rules[0].hysteresis', message: expect.stringMatching(/mean on tariff, market is \(-1, 1\)/) },
     ])
+  })
+})
+
+describe('a rules or desks file with a byte-order mark', () => {
+  it('reads a JSON file starting with one as it reads the file without it', () => {
+    // Windows editors save one; JSON.parse refused it: "invalid JSON: Unexpected token '﻿'", the mark unseen.
+    const text = `\uFEFF${json([shock], 1.1)}`
+    expect(parseRules(text, 'json')).toEqual(parseRules(json([shock], 1.1), 'json'))
+    expect(parseRules(text, 'json')).toMatchObject({ ok: true, version: '1.1' })
+    const desks = parseDesks('\uFEFF{"version": "1", "desks": [{"id": "a"}]}', 'json')
+    expect(desks.ok && desks.desks.map((d) => d.id)).toEqual(['a'])
+    // A key written twice is still found, at its own lines.
+    expect(errorsOf(`\uFEFF{"version": "1",\n"version": "2", "rules": []}`)).toEqual([
+      { path: 'version', message: expect.stringContaining('(lines 1 and 2)') },
+    ])
+  })
+
+  it('reads the mark as text anywhere else', () => {
+    expect(errorsOf(`\uFEFF\uFEFF${json([shock])}`)[0]!.message).toMatch(/^invalid JSON: /)
   })
 })

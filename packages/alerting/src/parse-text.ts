@@ -38,8 +38,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .replace(/^\./, '')
 }
 
-/** Text to a plain value. Syntax errors carry the line, since there is no field yet to name. */
-export function parseText(text: string, format: ConfigFormat): TextParseResult {
+/**
+ * Text to a plain value. Syntax errors carry the line, since there is no field yet to name. One
+ * byte-order mark at the very start (Windows editors write one) is skipped, as platform's skipBom does
+ * for line input: JSON.parse took none, and a JSON rules or desks file saved so was refused as
+ * `invalid JSON: Unexpected token '﻿'`, the mark invisible in the message.
+ */
+export function parseText(input: string, format: ConfigFormat): TextParseResult {
+  const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input
   if (text.length > ALERTING_DEFAULTS.maxFileChars) {
     return {
       ok: false,
