@@ -106,6 +106,21 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     }
   })
 
+  it('replay refuses --source for an NDJSON file (told by name or content), which it stamps no row of, in one line before connecting (exit 78)', async () => {
+    // --source stamps CSV rows only: given for NDJSON it was dropped unseen (every row sent without it,
+    // exit 0), and here went on to the unreachable Kafka (69).
+    // NDJSON by its name, and by its content (a name that tells nothing, as a pipe's).
+    const unnamed = join(dir, 'feed-without-extension')
+    writeFileSync(unnamed, '{"headline":"US raises tariffs on steel"}\n')
+    for (const file of [SAMPLE, unnamed]) {
+      const r = await cli(['replay', file, '--source', 'reuters'], { KAFKA_BROKERS: NO_KAFKA })
+      expect(r.code, `${file}: ${r.stderr}`).toBe(78)
+      expect(r.stderr).toBe(
+        `tradepulse: replay: ${file}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead\n`,
+      )
+    }
+  })
+
   it('refuses a flag or command it does not know in one line (exit 78); help asked for is still help', async () => {
     // Each usage error commander finds: usage-errors.test.ts. Here, main.ts wires it in, one at a time
     // (several CLI processes at once on a loaded machine outran the 30 s each has).

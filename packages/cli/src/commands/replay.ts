@@ -81,7 +81,7 @@ export async function replayFile(
     }
   }
   async function* readableRows(): AsyncGenerator<Prepared> {
-    for await (const row of readReplayRows(file, opts.source ? { source: opts.source } : {})) {
+    for await (const row of readReplayRows(file, opts.source !== undefined ? { source: opts.source } : {})) {
       if ('error' in row) {
         skip(row.line, row.error)
         continue
@@ -180,7 +180,7 @@ export async function checkReplayFile(file: string, source?: string): Promise<'f
   if (kind === 'other') throw usage(`not a file: ${file}`)
   // A pipe (`replay <(zcat feed.ndjson.gz)`) can be read once only: its rows are checked as they come.
   if (kind === 'pipe') return kind
-  const rows = readReplayRows(file, source ? { source } : {})
+  const rows = readReplayRows(file, source !== undefined ? { source } : {})
   try {
     await rows.next()
   } catch (err) {
@@ -216,7 +216,11 @@ export function registerReplay(program: Command): void {
       'stop after this many headlines (of a regular file: its oldest, by time)',
       wholeNumber({ min: 1 }),
     )
-    .option('--source <name>', 'source to stamp on CSV rows (1 to 100 characters)', sourceName)
+    .option(
+      '--source <name>',
+      'source to stamp on CSV rows (1 to 100 characters; an NDJSON file gives each line its own)',
+      sourceName,
+    )
     .option('--batch <n>', 'records per produce request', wholeNumber({ min: 1 }), 500)
     .action(async (file: string, opts: ReplayOptions) => {
       // Flags (as commander reads them) and the file are checked before anything connects: a typo should

@@ -32,6 +32,16 @@ describe('readReplayRows', () => {
       { line: 4, error: 'empty headline' },
     ])
   })
+  it("refuses a source for NDJSON, which it stamps on no row, a pipe's (told by content) too", async () => {
+    // Dropped unseen: every row went out without it.
+    for (const name of ['feed.ndjson', 'feed-from-a-pipe'])
+      await expect(rows(name, '{"headline":"Steel tariffs rise"}\n', 'reuters'), name).rejects.toThrow(
+        `${join(dir, name)}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead`,
+      )
+    expect(await rows('feed-without-source.ndjson', '{"headline":"Steel tariffs rise"}\n')).toEqual([
+      { line: 1, raw: { headline: 'Steel tariffs rise' } },
+    ])
+  })
   it('takes a description column as the body', async () => {
     const r = await rows(
       'c.csv',

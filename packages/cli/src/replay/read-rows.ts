@@ -98,6 +98,14 @@ export async function* readReplayRows(
   opts: { source?: string } = {},
 ): AsyncGenerator<ReplayRow> {
   const { format, bytes } = await openReplayFile(file)
+  // --source stamps CSV rows only: given for NDJSON it was dropped unseen, every row sent without it.
+  if (format === 'ndjson' && opts.source !== undefined) {
+    // Started and left, so the file is closed (a generator never started runs no finally).
+    for await (const _ of bytes) break
+    throw new ReplayFileError(
+      `${file}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead`,
+    )
+  }
   if (format === 'ndjson') {
     for await (const l of readLines(bytes)) {
       const line = l.line
