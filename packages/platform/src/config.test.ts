@@ -68,6 +68,42 @@ describe('loadConfig', () => {
     for (const url of ['redis://h:6379', 'redis://h:6379/', 'rediss://u:p@h:6380/15', 'redis://h/0'])
       expect(loadConfig(BaseConfig, { REDIS_URL: url }).REDIS_URL).toBe(url)
   })
+  it('refuses a REDIS_URL with a query or a fragment, naming it without what the query holds', () => {
+    // ioredis reads every query parameter as a client option, over the worker's own: ?db=abc sent SELECT
+    // NaN and the worker died on an uncaught reply (a stack trace, no variable named), ?db=1.5 used
+    // database 1, ?maxRetriesPerRequest=0 and ?commandTimeout=1 replaced the worker's retry and timeout,
+    // and ?password=… was taken as the password and shown in every line naming REDIS_URL.
+    for (const rest of [
+      '?db=abc',
+      '?db=1.5',
+      '/2?db=5',
+      '?password=hunter2',
+      '?maxRetriesPerRequest=0',
+      '?commandTimeout=1',
+      '?',
+      '#hunter2',
+    ]) {
+      const message = refusal({ REDIS_URL: `redis://:s3cret@redis.prod:6379${rest}` })
+      expect(message).toMatch(
+        /^invalid configuration:\n {2}REDIS_URL: takes no query \(\?…\) nor fragment \(#…\)/,
+      )
+      expect(message).toContain('(got "redis://[redacted]@redis.prod:6379')
+      expect(message).not.toMatch(/s3cret|hunter2|maxRetries|commandTimeout|db=/)
+    }
+  })
+  it('refuses a consumer group or client id with white space around it or control characters, naming it', () => {
+    // Taken as given, " tradepulse.aggregator" (a quoted compose value, a stray space) joined another
+    // consumer group than the deployment's, silently: it starts at the topic's end or its start.
+    for (const name of ['KAFKA_GROUP_ID', 'KAFKA_CLIENT_ID'])
+      for (const value of [' tradepulse.aggregator', 'tradepulse.aggregator ', 'a\tb', 'a\nb', '\u200Bgroup'])
+        expect(refusal({ [name]: value })).toMatch(
+          new RegExp(
+            `^invalid configuration:\\n {2}${name}: no white space around it nor control or invisible characters`,
+          ),
+        )
+    const c = loadConfig(BaseConfig, { KAFKA_GROUP_ID: 'desk a.aggregator', KAFKA_CLIENT_ID: 'tp-1' })
+    expect([c.KAFKA_GROUP_ID, c.KAFKA_CLIENT_ID]).toEqual(['desk a.aggregator', 'tp-1'])
+  })
   it('refuses a broker port out of range and a heartbeat not below the session timeout, naming them', () => {
     expect(() => loadConfig(BaseConfig, { KAFKA_BROKERS: 'a:9092,b:99999' })).toThrow(
       /KAFKA_BROKERS: "b:99999" has a port outside 1 to 65535 \(got "a:9092,b:99999"\)/,

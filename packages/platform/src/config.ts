@@ -143,6 +143,20 @@ function brokerProblem(b: string): string | undefined {
 }
 
 /**
+ * A Kafka consumer group or client id as given, refused (naming the variable) with white space around it
+ * or a control or invisible character in it: Kafka takes any text, so " tradepulse.aggregator" (a stray
+ * space, a quoted compose value) joined another group than the deployment's, silently, and started at
+ * the topics' end or their start. A plain space inside is the operator's to choose.
+ */
+const kafkaId = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((v) => v === v.trim() && !/[\p{Cc}\p{Default_Ignorable_Code_Point}\u2800]|[^\S ]/u.test(v), {
+      message: `no white space around it nor control or invisible characters: Kafka would take it as another ${what} than the one meant`,
+    })
+
+/**
  * A PEM file read when the configuration is loaded. Its contents stay out of JSON and of util.inspect
  * (a private field): a configuration logged whole shows the path, never a private key.
  */
@@ -268,10 +282,8 @@ export const baseConfigShape = {
     .string()
     .optional()
     .describe('SASL password (with KAFKA_SASL_MECHANISM); never logged nor shown in an error'),
-  KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (default: tradepulse-WORKER)'),
-  KAFKA_GROUP_ID: z
-    .string()
-    .min(1)
+  KAFKA_CLIENT_ID: kafkaId('client id').optional().describe('Kafka client id (default: tradepulse-WORKER)'),
+  KAFKA_GROUP_ID: kafkaId('consumer group')
     .optional()
     .describe('consumer group (default: the topic prefix and the worker, tradepulse.WORKER)'),
   // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
@@ -305,6 +317,14 @@ export const baseConfigShape = {
     // reply), /-1 failed its SELECT and went on in database 0, /1.5 and /2/x used databases 1 and 2.
     .refine((url) => !URL.canParse(url) || /^(?:\/[0-9]{0,9})?$/.test(new URL(url).pathname), {
       message: 'the path is a database number (redis://host:6379/2) or nothing',
+    })
+    // ioredis reads every query parameter as a client option, over the worker's own: ?db=abc sent SELECT
+    // NaN (the worker died on an uncaught reply), ?db=1.5 used database 1, ?commandTimeout=1 and
+    // ?maxRetriesPerRequest=0 replaced REDIS_TIMEOUT_MS and the retries, and ?password=… was the password,
+    // shown wherever the URL is. A "?" or "#" outside the userinfo starts a query or a fragment.
+    .refine((url) => !/[?#]/.test(url), {
+      message:
+        "takes no query (?…) nor fragment (#…): the Redis client would read its parameters as options over the worker's own; give the database as the path (redis://host:6379/2) and the credentials before the host (redis://user:password@host:6379), a ? # or / in a password written %3F %23 %2F",
     })
     .default(DEFAULT_REDIS_URL)
     .describe('Redis server URL'),
@@ -370,11 +390,12 @@ export function setVariables(env: Record<string, string | undefined>): Record<st
 const SECRET_NAME = /SECRET|PASSWORD|TOKEN/i
 
 /**
- * A URL with its credentials (all up to its last "@") hidden, as a password with "#" or "/" in it is
+ * A URL with its credentials (all up to its last "@", and any query or fragment) hidden, as a password with "#" or "/" in it is
  * what typically makes the URL invalid, so an invalid URL is cut the same way.
  */
 export function redactUrl(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@')
+  // A query or a fragment is hidden too: a client may read a password from it (ioredis's ?password=).
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/).*@/is, '$1[redacted]@').replace(/([?#]).*$/s, '$1[redacted]')
 }
 
 /** A bad value as an error may show it: a secret variable's not at all, a URL's without credentials. */
