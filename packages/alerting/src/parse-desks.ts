@@ -8,44 +8,57 @@ import {
   versionAsWritten,
   withLines,
 } from './parse-text.ts'
+import { isAtLeast } from './route-alert.ts'
+import type { Rule } from './rule-schema.ts'
 
 export type DeskSet = { version: string; desks: Desk[] }
 
 export type ParseDesksResult = ({ ok: true } & DeskSet) | { ok: false; errors: ConfigError[] }
 
+/** What of a rule decides whether its alerts can reach a desk. */
+export type DeskRuleFacts = Pick<Rule, 'id' | 'dimensions' | 'severity'>
+
 export type ParseDesksOptions = {
   /**
-   * The ids of the rules file the desks go with. Given, a desk whose `rules:` names a rule not among them
-   * is refused: it would silently get nothing of it (an alert reaches a desk only by a rule it names).
+   * The rules of the rules file the desks go with. Given, a desk whose `rules:` names a rule not among
+   * them, or one whose alerts it can never take, is refused: it would silently get nothing of it.
    */
-  ruleIds?: readonly string[]
+  rules?: readonly DeskRuleFacts[]
 }
 
 /** Most rule ids an unknown-rule refusal lists (a rules file may hold hundreds). */
 const RULE_IDS_LISTED = 20
 
 /**
- * Each rule a desk names in `rules:` that `ruleIds` (the rules file's) does not have, at its field
- * (`desks[0].rules[1]`), naming the desk, the rule and the rules there are. A rule there but disabled
- * (`enabled: false`) is known: the desk gets its alerts again when it is enabled.
+ * Each rule a desk names in `rules:` that the desk would get nothing of, at its field (`desks[0].rules[1]`),
+ * naming the desk and the rule: one the rules file does not have (listing those it has), one alerting on
+ * none of the desk's dimensions, or one whose severity is below the desk's minSeverity (an alert has its
+ * rule's severity). A rule there but disabled (`enabled: false`) is known: the desk gets its alerts again
+ * when it is enabled.
  */
-export function unknownDeskRules(
-  desks: readonly Pick<Desk, 'id' | 'rules'>[],
-  ruleIds: readonly string[],
+export function deskRuleRefusals(
+  desks: readonly Pick<Desk, 'id' | 'rules' | 'dimensions' | 'minSeverity'>[],
+  rules: readonly DeskRuleFacts[],
 ): ConfigError[] {
-  const known = new Set(ruleIds)
+  const byId = new Map(rules.map((r) => [r.id, r]))
+  const ids = rules.map((r) => r.id)
   const listed =
-    ruleIds.length === 0
+    ids.length === 0
       ? 'it has none'
-      : `its rules: ${ruleIds.slice(0, RULE_IDS_LISTED).join(', ')}${ruleIds.length > RULE_IDS_LISTED ? `, … (${ruleIds.length})` : ''}`
+      : `its rules: ${ids.slice(0, RULE_IDS_LISTED).join(', ')}${ids.length > RULE_IDS_LISTED ? `, … (${ids.length})` : ''}`
   const errors: ConfigError[] = []
   desks.forEach((desk, i) => {
-    desk.rules?.forEach((rule, j) => {
-      if (!known.has(rule))
-        errors.push({
-          path: `desks[${i}].rules[${j}]`,
-          message: `desk "${desk.id}" names rule "${rule}", which the rules file does not have, so the desk would get nothing of it (${listed})`,
-        })
+    desk.rules?.forEach((id, j) => {
+      const rule = byId.get(id)
+      const names = `desk "${desk.id}" names rule "${id}"`
+      const why = !rule
+        ? `which the rules file does not have, so the desk would get nothing of it (${listed})`
+        : !rule.dimensions.some((d) => desk.dimensions.includes(d))
+          ? `which alerts on ${rule.dimensions.join(', ')} and the desk follows ${desk.dimensions.join(', ')} only, so the desk would get nothing of it`
+          : !isAtLeast(rule.severity, desk.minSeverity)
+            ? `whose alerts are ${rule.severity}, below the desk's minSeverity ${desk.minSeverity}, so the desk would get nothing of it`
+            : undefined
+      if (why) errors.push({ path: `desks[${i}].rules[${j}]`, message: `${names}, ${why}` })
     })
   })
   return errors
@@ -73,7 +86,7 @@ export function parseDesks(
         message: `duplicate desk id "${desk.id}" (first at desks[${first}])`,
       })
   })
-  if (options.ruleIds) errors.push(...unknownDeskRules(result.data.desks, options.ruleIds))
+  if (options.rules) errors.push(...deskRuleRefusals(result.data.desks, options.rules))
   if (errors.length > 0) return { ok: false, errors: withLines(errors, parsed.lineOf) }
   return { ok: true, version: result.data.version, desks: result.data.desks }
 }

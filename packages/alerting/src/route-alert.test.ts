@@ -1,6 +1,6 @@
 import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { parseDesks, unknownDeskRules } from './parse-desks.ts'
+import { type DeskRuleFacts, deskRuleRefusals, parseDesks } from './parse-desks.ts'
 import { routeAlert } from './route-alert.ts'
 
 const desksYaml = `
@@ -28,6 +28,10 @@ function desks() {
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   return r.desks
 }
+
+/** Rules of the rules file as the desks check reads them: a tariff rule of `severity` per id. */
+const rulesOf = (ids: string[], severity: DeskRuleFacts['severity'] = 'info'): DeskRuleFacts[] =>
+  ids.map((id) => ({ id, dimensions: ['tariff'], severity }))
 
 const alert = (over: Partial<Alert>): Pick<Alert, 'dimension' | 'scope' | 'severity' | 'rule'> => ({
   dimension: 'tariff',
@@ -162,7 +166,7 @@ describe('parseDesks', () => {
   it("refuses a desk naming a rule the rules file does not have, naming the desk, the rule, the file's rules and the line", () => {
     // Taken, the desk got nothing of the rule it asked for (a typo, a rule renamed), and nothing said so.
     const text = desksYaml.replace('rules: [tariff_turn]', 'rules: [tariff_up, tarif_turn]')
-    const r = parseDesks(text, 'yaml', { ruleIds: ['tariff_up', 'tariff_turn'] })
+    const r = parseDesks(text, 'yaml', { rules: rulesOf(['tariff_up', 'tariff_turn']) })
     expect(r.ok ? [] : r.errors).toEqual([
       {
         path: 'desks[3].rules[1]',
@@ -172,16 +176,43 @@ describe('parseDesks', () => {
     ])
     // Every rule it names known (a disabled one is still in the file): taken; without the rules file's ids
     // (the CLI's topics create --desks), not checked.
-    expect(parseDesks(desksYaml, 'yaml', { ruleIds: ['tariff_turn'] }).ok).toBe(true)
+    expect(parseDesks(desksYaml, 'yaml', { rules: rulesOf(['tariff_turn']) }).ok).toBe(true)
     expect(parseDesks(text, 'yaml').ok).toBe(true)
   })
 
   it("lists at most 20 of the rules file's ids, and says when it has none", () => {
-    const ids = Array.from({ length: 25 }, (_, i) => `r${i}`)
-    const [many] = unknownDeskRules([{ id: 'a', rules: ['x'] }], ids)
+    const desk = { id: 'a', rules: ['x'], dimensions: ['tariff' as const], minSeverity: 'info' as const }
+    const [many] = deskRuleRefusals([desk], rulesOf(Array.from({ length: 25 }, (_, i) => `r${i}`)))
     expect(many!.message).toMatch(/\(its rules: r0, r1, .*, r19, … \(25\)\)$/)
-    const [none] = unknownDeskRules([{ id: 'a', rules: ['x'] }], [])
+    const [none] = deskRuleRefusals([desk], [])
     expect(none!.message).toMatch(/\(it has none\)$/)
+  })
+
+  it('refuses a desk naming a rule that alerts on none of its dimensions, or below its minSeverity', () => {
+    // Taken, the desk got nothing of it: an alert is on one of its rule's dimensions, with its rule's
+    // severity, and the desk takes only its own dimensions from minSeverity up.
+    const text = desksYaml.replace(
+      'rules: [tariff_turn]',
+      'minSeverity: warning\n    rules: [supply_turn, tariff_turn, tariff_info]',
+    )
+    const rules: DeskRuleFacts[] = [
+      { id: 'supply_turn', dimensions: ['supplyChain', 'market'], severity: 'critical' },
+      { id: 'tariff_turn', dimensions: ['supplyChain', 'tariff'], severity: 'warning' },
+      { id: 'tariff_info', dimensions: ['tariff'], severity: 'info' },
+    ]
+    const r = parseDesks(text, 'yaml', { rules })
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[3].rules[0]',
+        message:
+          'desk "momentum_only" names rule "supply_turn", which alerts on supplyChain, market and the desk follows tariff only, so the desk would get nothing of it (line 19)',
+      },
+      {
+        path: 'desks[3].rules[2]',
+        message:
+          'desk "momentum_only" names rule "tariff_info", whose alerts are info, below the desk\'s minSeverity warning, so the desk would get nothing of it (line 19)',
+      },
+    ])
   })
 
   it('refuses a webhook URL with credentials in it, naming the desk and the line, never the password', () => {

@@ -56,8 +56,9 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   const metrics = createMetrics('alerter')
   const alerterMetrics = createAlerterMetrics(metrics.registry)
   // Both files are read before anything connects: a bad file is a configuration error at start, a desk
-  // naming a rule the rules file does not have included (the desks file is refused). A reload of the
-  // rules that drops a rule a desk names is refused alike, and the running rules stay.
+  // naming a rule it would get nothing of included (one the rules file does not have, or whose dimensions
+  // or severity never reach the desk: the desks file is refused). A reload of the rules that would leave
+  // such a desk is refused alike, and the running rules stay.
   const rules = createRulesSource({
     file: config.ALERTER_RULES_FILE,
     debounceMs: config.ALERTER_RULES_RELOAD_DEBOUNCE_MS,
@@ -69,7 +70,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     config.ALERTER_DESKS_FILE,
     deps.env ?? process.env,
     config.ALERTER_WEBHOOKS_ENABLED,
-    rules.current().rules.map((r) => r.id),
+    rules.current().rules,
   )
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 

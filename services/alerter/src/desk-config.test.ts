@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Desk, RuleSet } from '@tradepulse/alerting'
+import type { Desk, DeskRuleFacts, RuleSet } from '@tradepulse/alerting'
 import { afterEach, describe, expect, it } from 'vitest'
 import { desksRefusingRules, loadDeskConfig } from './desk-config.ts'
 import { scenarioDesks } from './scenario-fixtures.ts'
+
+/** Rules as the desks check reads them: critical tariff rules (the scenario's risk desk takes critical only). */
+const criticalRules = (...ids: string[]): DeskRuleFacts[] =>
+  ids.map((id) => ({ id, dimensions: ['tariff'], severity: 'critical' }))
 
 describe('loadDeskConfig', () => {
   const dirs: string[] = []
@@ -18,9 +22,9 @@ describe('loadDeskConfig', () => {
     writeFileSync(join(dir, 'desks.yaml'), text)
     return join(dir, 'desks.yaml')
   }
-  const refusal = (file: string, env: Record<string, string>, webhooks = true, ruleIds?: string[]) => {
+  const refusal = (file: string, env: Record<string, string>, webhooks = true, rules?: DeskRuleFacts[]) => {
     try {
-      loadDeskConfig(file, env, webhooks, ruleIds)
+      loadDeskConfig(file, env, webhooks, rules)
     } catch (err) {
       return err as Error & { code?: string }
     }
@@ -61,34 +65,57 @@ describe('loadDeskConfig', () => {
     )
     const file = desksFile(text)
     const line = text.split('\n').indexOf('    rules: [export_curb, export_crub]') + 1
-    const err = refusal(file, {}, false, ['tariff_down', 'export_curb'])
+    const err = refusal(file, {}, false, criticalRules('tariff_down', 'export_curb'))
     expect(err.code).toBe('CONFIG_INVALID')
     expect(err.message).toBe(
       `ALERTER_DESKS_FILE (${file}): desks[2].rules[1]: desk "risk" names rule "export_crub", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_down, export_curb) (line ${line})`,
     )
-    expect(loadDeskConfig(file, {}, false, ['export_crub', 'export_curb']).desks[2]!.rules).toEqual([
-      'export_curb',
-      'export_crub',
-    ])
+    expect(
+      loadDeskConfig(file, {}, false, criticalRules('export_crub', 'export_curb')).desks[2]!.rules,
+    ).toEqual(['export_curb', 'export_crub'])
   })
 })
 
 describe('desksRefusingRules', () => {
+  const desks = [
+    { id: 'tariff', rules: ['tariff_up', 'tariff_down'], dimensions: ['tariff'], minSeverity: 'warning' },
+    { id: 'risk', dimensions: ['tariff'], minSeverity: 'critical' },
+  ] as Desk[]
+  const ruleSet = (...rules: DeskRuleFacts[]) =>
+    ({ version: '2', rulesVersion: '2+abc', rules }) as unknown as RuleSet
+  const tariff = (id: string, severity: DeskRuleFacts['severity'] = 'warning'): DeskRuleFacts => ({
+    id,
+    dimensions: ['tariff'],
+    severity,
+  })
+
   it('refuses a reloaded rule set without a rule a desk names, naming the desks file, the desk and the rule', () => {
-    const desks = [{ id: 'tariff', rules: ['tariff_up', 'tariff_down'] }, { id: 'risk' }] as Desk[]
-    const ruleSet = {
-      version: '2',
-      rulesVersion: '2+abc',
-      rules: [{ id: 'tariff_up' }],
-    } as unknown as RuleSet
-    expect(desksRefusingRules('/etc/desks.yaml', desks, ruleSet)).toEqual([
+    expect(desksRefusingRules('/etc/desks.yaml', desks, ruleSet(tariff('tariff_up')))).toEqual([
       {
         path: '',
         message:
           'ALERTER_DESKS_FILE (/etc/desks.yaml) desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up); the desks file is read at start only: keep the rule, or change both files and restart',
       },
     ])
-    const both = { ...ruleSet, rules: [{ id: 'tariff_down' }, { id: 'tariff_up' }] } as unknown as RuleSet
-    expect(desksRefusingRules('/etc/desks.yaml', desks, both)).toEqual([])
+    expect(
+      desksRefusingRules('/etc/desks.yaml', desks, ruleSet(tariff('tariff_down'), tariff('tariff_up'))),
+    ).toEqual([])
+  })
+
+  it("refuses one whose named rule no longer reaches the desk: its severity below the desk's minimum", () => {
+    expect(
+      desksRefusingRules(
+        '/etc/desks.yaml',
+        desks,
+        ruleSet(tariff('tariff_down'), tariff('tariff_up', 'info')),
+      ),
+    ).toEqual([
+      {
+        path: '',
+        message: expect.stringMatching(
+          /^ALERTER_DESKS_FILE \(\/etc\/desks\.yaml\) desks\[0\]\.rules\[0\]: desk "tariff" names rule "tariff_up", whose alerts are info, below the desk's minSeverity warning, so the desk would get nothing of it; /,
+        ),
+      },
+    ])
   })
 })
