@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TradepulseError } from './errors.ts'
 import { backoffDelay, retry } from './retry.ts'
 
@@ -48,6 +48,30 @@ describe('retry', () => {
       ),
     ).rejects.toThrow('still down')
   })
+  it('waits its backoff by a monotonic clock: a wall clock set back an hour does not hold the retry an hour', async () => {
+    // The wait ran until Date.now() reached the end it computed: an NTP step or an operator setting the
+    // clock back during an outage left the partition paused that much longer after the fault cleared.
+    const realNow = Date.now.bind(Date)
+    let calls = 0
+    try {
+      const r = await retry(
+        async () => {
+          calls++
+          if (calls === 1) {
+            // The clock steps back an hour just after the wait begins (its first reading is the step's eve).
+            let readings = 0
+            vi.spyOn(Date, 'now').mockImplementation(() => realNow() - (readings++ === 0 ? 0 : 3_600_000))
+            throw new TradepulseError('INFRA_REDIS', 'down')
+          }
+          return 'done'
+        },
+        { baseMs: 20, maxMs: 20, tickMs: 5 },
+      )
+      expect(r).toEqual({ ok: true, value: 'done', attempts: 2 })
+    } finally {
+      vi.restoreAllMocks()
+    }
+  }, 2_000)
   it('backs off exponentially with jitter, capped', () => {
     expect(backoffDelay(0, 100, 5_000, () => 1)).toBe(100)
     expect(backoffDelay(3, 100, 5_000, () => 1)).toBe(800)

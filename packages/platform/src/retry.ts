@@ -42,11 +42,13 @@ export async function retry<T>(
       if (!err.retriable || attempt + 1 >= maxAttempts) throw err
       const delay = backoffDelay(attempt, opts.baseMs, opts.maxMs, opts.random)
       opts.onRetry?.(err, attempt + 1, delay)
-      const until = Date.now() + delay
-      while (Date.now() < until) {
+      // Measured by the monotonic clock: the wall clock set back (an NTP step, a VM resumed) held the
+      // retry, and the partition, paused for as long as the step after the fault had cleared.
+      const until = performance.now() + delay
+      while (performance.now() < until) {
         if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
         await new Promise((r) =>
-          setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - Date.now()))),
+          setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - performance.now()))),
         )
         await opts.onWait?.()
       }
