@@ -3257,7 +3257,7 @@ describe('issue #3: round 40, probes 38 and 39 (sanctions; supply news)', () => 
   ] as [string, string | null][])
 })
 
-describe('issue #3: round 41, probes 40-42 (lists of goods, force majeure, price plans)', () => {
+describe('issue #3: round 41, probes 40-44 (lists of goods, force majeure, price plans, no-deal Brexit)', () => {
   tariffCases([
     // A list of goods after "<measure> on" stands between the measure and its verb, on either side.
     ['Curbs on gallium, germanium to start August 1', 'negative'],
@@ -3267,16 +3267,29 @@ describe('issue #3: round 41, probes 40-42 (lists of goods, force majeure, price
     // (A comma that lists no goods still parts a move from what went before.)
     ['Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall', 'negative'],
     // Price plans of energy suppliers, workers' unions and sanctions over trafficking are no trade.
-    ['British Gas cuts standard tariff for 4 million households', null],
+    ['Ofgem orders suppliers to refund customers on prepayment tariffs', null],
     ['Tariff on electricity bills rises in UK as energy price cap lifted', null],
     ["Trade union calls strike at Amazon's German warehouses", null],
-    ['EU sanctions Chinese officials over Xinjiang abuses', null],
-    ['U.S. sanctions Mexican cartel leaders over drug trafficking', null],
+    // (Review: a country's standard or default tariff is its import duty; measures over abuses or
+    // trafficking stay trade measures.)
+    ['Brazil raises standard tariff on imported cars to 35%', 'negative'],
+    ['UK exporters face default tariff on cars if talks fail', 'negative'],
+    ['U.S. adds 11 Chinese firms to entity list over Xinjiang abuses', 'negative'],
+    ['Trump to impose tariffs on Mexico over drug trafficking, migrants', 'negative'],
+    // Longer lists, and a flow named before the measure.
+    ['Curbs on gallium, germanium, graphite to start August 1', 'negative'],
+    ['India eases rice, sugar export curbs', 'positive'],
+    // Britain leaving the EU with no trade deal is trade news; averted, relief.
+    ['Sky warns Disney and Discovery of no-deal Brexit blackout', 'negative'],
+    ['Britain will avoid no-deal Brexit', 'positive'],
   ] as [string, string | null][])
   supplyCases([
     // Force majeure declared is a supply stopped; lifted, deliveries resume.
     ['Dow declares force majeure on polyethylene after Texas freeze', 'negative'],
     ['Chemours lifts force majeure on titanium dioxide -company', 'positive'],
     ['Glencore chrome venture declares force majeure', 'negative'],
+    // (Review: force majeure as a point of law is no supply stopped.)
+    ['Court rejects force majeure claim in LNG contract dispute', null],
+    ['Force majeure clauses: what companies need to know about coronavirus', null],
   ] as [string, string | null][])
 })

@@ -944,6 +944,8 @@ const LISTED_GOODS: WordsByLength = byLength([
   'batteries',
   'drones',
 ])
+/** Flows a measure after a list of goods may name first ("rice, sugar export curbs"). */
+const TRADE_FLOWS: WordsByLength = byLength(['export', 'exports', 'import', 'imports'])
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
 const MEASURE_HEADS: WordsByLength = byLength([
   'tariff',
@@ -1558,7 +1560,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (j < 1 || j + 2 >= tb.count || text0.charCodeAt(tb.start[j] as number) !== 44) return false
     if (tb.kind[j - 1] !== WORD || tb.kind[j + 1] !== WORD) return false
     if (!wordIn(j - 1, LISTED_GOODS) || !wordIn(j + 1, LISTED_GOODS)) return false
-    // After "<measure> on" and at most one word ("Tariffs on Chinese laptops, phones delayed").
+    if (measureOnBefore(j)) return true
+    if (tb.kind[j + 2] !== WORD) return goodsListComma(j + 2)
+    // The measure right after the list, or after "export"/"import" ("rice, sugar export curbs").
+    return (
+      wordIn(j + 2, MEASURE_HEADS) ||
+      (j + 3 < tb.count &&
+        tb.kind[j + 3] === WORD &&
+        wordIn(j + 2, TRADE_FLOWS) &&
+        wordIn(j + 3, MEASURE_HEADS))
+    )
+  }
+
+  /**
+   * The goods-list comma j stands after "<measure> on" and at most one word ("Tariffs on Chinese
+   * laptops, phones delayed"), or after an earlier comma of the same list ("curbs on rice, sugar, wheat").
+   */
+  function measureOnBefore(j: number): boolean {
     for (let q = j - 2; q >= 1 && q >= j - 3; q--)
       if (
         tb.kind[q] === WORD &&
@@ -1567,7 +1585,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         wordIn(q - 1, MEASURE_HEADS)
       )
         return true
-    return tb.kind[j + 2] === WORD ? wordIn(j + 2, MEASURE_HEADS) : goodsListComma(j + 2)
+    const c = j - 2
+    return (
+      c >= 1 &&
+      tb.kind[c] !== WORD &&
+      text0.charCodeAt(tb.start[c] as number) === 44 &&
+      tb.kind[c - 1] === WORD &&
+      wordIn(c - 1, LISTED_GOODS) &&
+      measureOnBefore(c)
+    )
   }
 
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
@@ -2800,15 +2826,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function headBeforePrep(pred: PredRole, left: number, k: number): number {
     // (Names, places and goods of the phrase first: "hearing on Chinese tariffs", "ban on chip exports".)
     let a = left
-    // (Back over a list of goods first: "Curbs on gallium, germanium to start August 1".)
-    while (
-      a > 1 &&
-      (it.e[a - 1] as number) + 1 === it.s[a] &&
-      goodsListComma(it.e[a - 1] as number) &&
-      it.predOn[a - 1] !== 1
-    )
-      a--
-    while (a > 1 && it.e[a - 1] === it.s[a] && it.predOn[a - 1] !== 1) {
+    // The phrase's first token.
+    let from = it.s[a] as number
+    // (Back over a list of goods first, a good a comma: "Curbs on gallium, germanium, graphite to start";
+    // the goods need not be phrases of their own.)
+    while (from >= 2 && tb.kind[from - 1] !== WORD && goodsListComma(from - 1)) {
+      from -= 2
+      while (a > 1 && (it.s[a - 1] as number) >= from) {
+        if (it.predOn[a - 1] === 1) return -1
+        a--
+      }
+    }
+    while (a > 1 && it.e[a - 1] === from && it.predOn[a - 1] !== 1) {
       const f = entInts[(it.idx[a - 1] as number) << 4] as number
       if ((f & F_PRED) !== 0) break
       if ((f & F_TARGET) !== 0) {
@@ -2816,10 +2845,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (g.bare !== 0 || g.polarity < 0) break
       }
       a--
+      from = it.s[a] as number
     }
     const h = a - 1
     const at = it.e[h] as number
-    if (it.clause[h] !== it.clause[left] || (it.s[a] as number) !== at + 1) return -1
+    if (it.clause[h] !== it.clause[left] || from !== at + 1) return -1
     if (tb.kind[at] !== WORD || (wordFlagsAt(at) & W_PREP) === 0) return -1
     // (The rest of a list of goods may stand between: "Tariffs on U.S. soybeans, cars to take effect".)
     for (let j = it.e[left] as number; j < (it.s[k] as number); j++) {

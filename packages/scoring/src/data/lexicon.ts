@@ -958,6 +958,12 @@ export const TARGETS = [
       'n trade storm',
       'n trade action',
       'n delisting threat',
+      // Britain leaving the EU with no trade deal is the trade relation broken off ("airlines warn of
+      // no-deal Brexit chaos", "prepare for a no-deal Brexit": coping, as with a trade war).
+      'no deal brexit',
+      'hard brexit',
+      'disorderly brexit',
+      'cliff edge brexit',
       'n trade standoff',
       'n trade clash',
       'n trade hostility',
@@ -6207,12 +6213,6 @@ export const CONTEXT_MARKERS = [
           'crackdown',
           'the crackdown',
           'repression',
-          'xinjiang abuses',
-          'uighur abuses',
-          'rights violations',
-          'drug trafficking',
-          'human trafficking',
-          'narcotics trafficking',
         ].map((what) => `${why} ${what}`),
       ),
       'magnitsky',
@@ -6788,15 +6788,22 @@ export const INERT = [
   'n feed in tariff',
   'n broadband tariff',
   'n mobile tariff',
-  // A supplier's default price plan ("cuts standard tariff for 4 million households").
-  'n standard tariff',
-  'n default tariff',
+  // A supplier's price plans ("refund customers on prepayment tariffs"; not "standard" or "default"
+  // tariffs, which are also a country's import duties: "Brazil raises standard tariff on imported cars").
   'n prepayment tariff',
+  'default tariff cap',
   'n cheapest tariff',
   'tariff on electricity bills',
   'tariffs on electricity bills',
   'tariff on energy bills',
   'tariffs on energy bills',
+  // Force majeure as a point of law, not a supply declared stopped ("Court rejects force majeure
+  // claim", "force majeure clauses: what companies need to know").
+  'n force majeure claim',
+  'n force majeure clause',
+  'force majeure defence',
+  'force majeure defense',
+  'n force majeure certificate',
   // A workers' union is no trade ("Trade union calls strike at Amazon's German warehouses").
   'n trade union',
   // Phone and water price plans ("Reliance Jio hikes prepaid tariffs", "cuts mobile data tariffs").
