@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
 import { describeInfraFailure, runUntilSignal } from './lifecycle.ts'
@@ -171,6 +176,34 @@ describe('runUntilSignal', () => {
     await expect(runUntilSignal(app, silent, 50)).rejects.toBe(error)
   })
 
+  it('exits 1 with an error line when the stop a signal asked for hangs on nothing that keeps the process alive', async () => {
+    // The deadline's timer was unref'd: with the stop waiting on a promise nothing would settle (and the
+    // consumer's sockets closed), the process ran out of work and exited 0 after "stopping", with no
+    // line: to its supervisor a clean stop, whatever the stop had left undone.
+    const dir = mkdtempSync(join(tmpdir(), 'tp-lifecycle-'))
+    const script = join(dir, 'hang.mjs')
+    writeFileSync(
+      script,
+      `import { runUntilSignal } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'lifecycle.ts')).href)}
+import { createLogger } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'logger.ts')).href)}
+let keep
+const app = {
+  start: async () => { keep = setInterval(() => {}, 1000) },
+  stop: async () => { clearInterval(keep); await new Promise(() => {}) },
+  health: async () => ({ status: 'ok', ready: true, checks: {} }),
+}
+setTimeout(() => process.kill(process.pid, 'SIGTERM'), 100)
+await runUntilSignal(app, createLogger({ level: 'info', pretty: false }), 300)
+`,
+    )
+    try {
+      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 10_000 })
+      expect(r.stderr).toContain('graceful stop exceeded its deadline; exiting')
+      expect(r.status).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 15_000)
   it('resolves once started for an app that cannot fail while running', async () => {
     const app = {
       start: async () => {},

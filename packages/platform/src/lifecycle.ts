@@ -25,11 +25,13 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
       process.exit(130)
     }
     log.info({ signal, deadlineMs }, 'stopping')
+    // Not unref'd (as stopWithin's): a stop hanging on nothing that keeps the process alive ended the
+    // process with status 0 and no line, which its supervisor took for a clean stop.
     const timer = setTimeout(() => {
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
+      log.flush?.()
       process.exit(1)
     }, deadlineMs)
-    timer.unref()
     try {
       await app.stop()
       clearTimeout(timer)
