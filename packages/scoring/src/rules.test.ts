@@ -3293,3 +3293,24 @@ describe('issue #3: round 41, probes 40-44 (lists of goods, force majeure, price
     ['Force majeure clauses: what companies need to know about coronavirus', null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 41, probe 43 (who says what about a measure)', () => {
+  tariffCases([
+    // A relief blocked, stopped or cancelled, named as a noun after "of", is not done.
+    ['U.S. Senate votes to block lifting of ZTE sanctions', 'negative'],
+    ['Court blocks removal of steel tariffs', 'negative'],
+    ['China halts purchases of U.S. soybeans', 'negative'],
+    // A predicate in a noun's form after a preposition takes nothing before it.
+    ['India says it has no plans to retaliate against U.S. GSP withdrawal', 'positive'],
+    ['India retaliates against U.S. GSP withdrawal', 'negative'],
+    // What follows "if" is the condition, not the object.
+    ['Kudlow says tariffs on Chinese goods could be dropped if talks go well', 'positive'],
+    ['China to retaliate if U.S. imposes tariffs', 'negative'],
+    // A measure not accepted is defied; a deal not ready is a setback; "not ready to" negates.
+    ["China says it will 'never accept' unilateral tariffs", 'negative'],
+    ['China refuses to accept U.S. tariffs', 'negative'],
+    ["Trump says China deal 'not ready' and Beijing must 'pay up'", 'negative'],
+    ['KUDLOW SAYS TRUMP IS NOT READY TO SIGN ANY TRADE DEAL WITH CHINA', 'negative'],
+  ] as [string, string | null][])
+  supplyCases([['Factory not ready to restart', 'negative']] as [string, string | null][])
+})

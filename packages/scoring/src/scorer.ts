@@ -1181,6 +1181,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
+  const ofId = lookupWord(LEXICON.vocab, 'of')
   const ifId = lookupWord(LEXICON.vocab, 'if')
   const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
   const hitId = lookupWord(LEXICON.vocab, 'hit')
@@ -1803,6 +1804,32 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   /** Whether the word at token j ends in "ing" ("easing", "imposing"). */
+  /**
+   * Item k ends in a noun's ending ("withdrawal", "suspension", "postponement", and their plurals),
+   * which no verb form of a predicate has.
+   */
+  function nounForm(k: number): boolean {
+    let e = tb.end[(it.e[k] as number) - 1] as number
+    const st = tb.start[(it.e[k] as number) - 1] as number
+    if (e - st < 5) return false
+    if ((text0.charCodeAt(e - 1) | 32) === 115) e--
+    const c1 = text0.charCodeAt(e - 1) | 32
+    const c2 = text0.charCodeAt(e - 2) | 32
+    const c3 = text0.charCodeAt(e - 3) | 32
+    const c4 = text0.charCodeAt(e - 4) | 32
+    // -al, -ion, -ment
+    return (
+      (c1 === 108 && c2 === 97) ||
+      (c1 === 110 && c2 === 111 && c3 === 105) ||
+      (c1 === 116 && c2 === 110 && c3 === 101 && c4 === 109)
+    )
+  }
+
+  /** Item t is a name or a topic word (a firm, a place), neither a predicate nor a target. */
+  function nameOnly(t: number): boolean {
+    return ((entInts[(it.idx[t] as number) << 4] as number) & (F_PRED | F_TARGET)) === 0
+  }
+
   function endsInIng(j: number): boolean {
     const e = tb.end[j] as number
     return (
@@ -2016,7 +2043,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // preposition ("supplies + import tariffs" had read more tariffs; "factor in U.S. ban" banned the row
     // before it). It may act on its own phrase ("talk of trade deal breakthrough") and on what follows
     // it ("exemption from soybean tariffs"). Not after "to", where it is the verb ("deal to supply chips").
-    if (left >= 0 && ((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0) {
+    // So is a predicate in a noun's form ("has no plans to retaliate against U.S. GSP withdrawal").
+    if (left >= 0 && (((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0 || nounForm(k))) {
       const p = prepBefore(s)
       if (p >= 0 && (itE[left] as number) <= p) {
         left = -1
@@ -2169,6 +2197,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // "shares slump on Brexit fears", "stocks ease on the trade deal": after a reported move,
       // "on"/"over" introduces its cause, which the move does not act on.
       if (!pred.policy && causeBefore(end, itS[r] as number)) break
+      // "tariffs could be dropped if talks go well": what follows "if" is the condition, not the object.
+      if (wordBetween(end, itS[r] as number, ifId)) break
       // A purpose clause ("buys more U.S. goods to avert tariffs"): what follows "to <verb>" is
       // that verb's to take. (Coping reaches through it: "rush to beat the levies" copes with them.)
       if (
@@ -3337,21 +3367,35 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
         continue
       }
+      // "blocks lifting of ZTE sanctions", "blocks removal of tariffs": the act named as a noun, its
+      // object after "of" (past names).
+      let named = false
       if ((kf & F_PAUSE) === 0) {
         if ((kf & F_HALT) === 0 || k + 2 >= items || wordIn(it.s[k + 1] as number, MISDEED_WORDS)) continue
-        const next = it.s[k + 2] as number
         const actEnd = it.e[k + 1] as number
-        if (((entInts[(it.idx[k + 2] as number) << 4] as number) & F_TARGET) === 0) continue
-        if (next - actEnd > 2) continue
+        named = tb.kind[actEnd] === WORD && tb.id[actEnd] === ofId
+        let t = k + 2
+        if (named) while (t < items && nameOnly(t)) t++
+        if (t >= items) continue
+        const next = it.s[t] as number
+        if (((entInts[(it.idx[t] as number) << 4] as number) & F_TARGET) === 0) continue
+        // Between the act (or its "of") and the target: at most two words or figures the lexicon does not
+        // know ("A100", "Rusal") or names.
+        const from = named ? actEnd + 1 : actEnd
+        if (next - from > (named ? 3 : 2)) continue
         let plain = true
-        for (let j = actEnd; j < next; j++)
+        let q = k + 2
+        for (let j = from; j < next; j++) {
+          while (q < t && (it.e[q] as number) <= j) q++
+          if (q < t && (it.s[q] as number) <= j) continue
           if (!(tb.kind[j] === NUMBER || (tb.kind[j] === WORD && (tb.id[j] as number) < 0))) plain = false
+        }
         if (!plain) continue
       }
       const y = it.idx[k + 1] as number
       if (((entInts[y << 4] as number) & F_PRED) === 0) continue
       const act = predAt(y)
-      if (act.sign === 0 || !endsInIng(it.s[k + 1] as number)) continue
+      if (act.sign === 0 || (!named && !endsInIng(it.s[k + 1] as number))) continue
       // A cut put off ("delays cutting tariffs on lobster") is not done: the cut, negated, is the act; so
       // is relief of a fixed direction ("delays exempting Canadian energy from tariffs") and tightening.
       // A blow put off ("postpones hitting China with new tariffs") puts off the measure, as a rise does.

@@ -3503,7 +3503,9 @@ export const PREDICATES = [
     marketOk: false,
     tone: 0,
     strength: 1,
-    words: ['not even close', 'not yet close'],
+    // ... nor ready ("Trump says China deal 'not ready'", "trade deal not ready yet"); "not ready to"
+    // negates what follows.
+    words: ['not even close', 'not yet close', 'not ready', 'not yet ready'],
   },
   {
     // "says a deal with China is close": near, not shut (a deal named right before it: deal_near). Only
@@ -4013,6 +4015,12 @@ export const PREDICATES = [
       // Defiance and hard bargaining ("China will not be bullied on trade", "U.S. to play hardball on
       // trade"). Not "a gun to our head": it comes negated ("won't negotiate with a gun to its head").
       'not be bullied',
+      // A measure not accepted is defied, not undone ("China says it will never accept unilateral
+      // tariffs"; "accepts" a measure is more of it).
+      'not accept',
+      'never accept',
+      'v refuse to accept',
+      'unwilling to accept',
       'v play hardball',
       'v play hardball on',
       // Regret at a move is a complaint about it ("China expresses regret at U.S. move").
@@ -4487,6 +4495,9 @@ export const NEGATORS = [
   'not',
   'no',
   'never',
+  // (Before "not ready" as a poor prospect, not_close.)
+  'not ready to',
+  'not yet ready to',
   'without',
   'nor',
   // "Neither side budges in trade talks".
