@@ -3311,6 +3311,11 @@ describe('issue #3: round 41, probe 43 (who says what about a measure)', () => {
     ['China refuses to accept U.S. tariffs', 'negative'],
     ["Trump says China deal 'not ready' and Beijing must 'pay up'", 'negative'],
     ['KUDLOW SAYS TRUMP IS NOT READY TO SIGN ANY TRADE DEAL WITH CHINA', 'negative'],
+    // A threat named after what it threatens passes the move on, as a frame does (the bare contest no
+    // longer weighs against the easing).
+    ['Stocks rise as trade war threat fades', 'positive'],
+    ['Equity Isas: is it time to invest as no-deal Brexit threat fades?', 'positive'],
+    ['Trade war threat grows', 'negative'],
   ] as [string, string | null][])
   supplyCases([['Factory not ready to restart', 'negative']] as [string, string | null][])
 })

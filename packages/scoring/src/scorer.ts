@@ -1182,6 +1182,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
   const ofId = lookupWord(LEXICON.vocab, 'of')
+  const threatId = lookupWord(LEXICON.vocab, 'threat')
+  const threatsId = lookupWord(LEXICON.vocab, 'threats')
   const ifId = lookupWord(LEXICON.vocab, 'if')
   const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
   const hitId = lookupWord(LEXICON.vocab, 'hit')
@@ -1823,6 +1825,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       (c1 === 110 && c2 === 111 && c3 === 105) ||
       (c1 === 116 && c2 === 110 && c3 === 101 && c4 === 109)
     )
+  }
+
+  /** Item t is the bare word "threat" or "threats". */
+  function threatNoun(t: number): boolean {
+    const j = it.s[t] as number
+    return it.e[t] === j + 1 && (tb.id[j] === threatId || tb.id[j] === threatsId)
   }
 
   /** Item t is a name or a topic word (a firm, a place), neither a predicate nor a target. */
@@ -4149,7 +4157,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // moves as itself, as when the compound is named bare: "supply fears grow" is more fear for
         // supply, not more supply. One of hope or expectation moves what it hopes for ("tariff hike
         // prospects recede": fewer tariffs ahead).
-        if (target.frame) {
+        // A threat named after what it threatens passes the move on as a frame does ("trade war threat
+        // fades", "no-deal Brexit threat recedes").
+        if (target.frame || threatNoun(t)) {
           // (Not through the verb itself: "over trade curb fears" moves no curb.)
           for (let m = t - 1; m >= 0 && m >= t - 2 && m !== k; m--) {
             const mx = itIdx[m] as number

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createScorer, parseWatchlist, WatchlistError } from './index.ts'
+import { createScorer, parseWatchlist, parseWatchlistText, Watchlist, WatchlistError } from './index.ts'
 
 describe('parseWatchlist', () => {
   it('returns a typed watchlist', () => {
@@ -32,5 +32,124 @@ describe('parseWatchlist', () => {
     expect(s.score({ headline: 'NVIDIA shares jump' }).entities.companies).toEqual(['NVDA'])
     expect(s.score({ headline: 'NVDA falls' }).entities.companies).toEqual(['NVDA'])
     expect(s.score({ headline: 'Nvidians gather' }).entities.companies).toEqual([])
+  })
+})
+
+/** The message parseWatchlist (or parseWatchlistText) throws for `input`, or undefined if it takes it. */
+const refusal = (input: unknown) => {
+  try {
+    if (typeof input === 'string') parseWatchlistText(input)
+    else parseWatchlist(input)
+  } catch (err) {
+    expect(err).toBeInstanceOf(WatchlistError)
+    return (err as Error).message
+  }
+  return undefined
+}
+const watchlist = (...entities: { id: string; names?: string[] }[]) => ({
+  entities: entities.map((e) => ({ names: [], ...e })),
+})
+/** The companies a scorer of `w`, taken unchecked, reads `headline` as. */
+const readBy = (w: Watchlist, headline: string) =>
+  createScorer({ watchlist: w }).score({ headline }).entities.companies
+
+describe('parseWatchlistText', () => {
+  it('takes the JSON text of a watchlist', () => {
+    expect(parseWatchlistText('{"entities":[{"id":"TSLA","names":["Tesla"]}]}')).toEqual(
+      watchlist({ id: 'TSLA', names: ['Tesla'] }),
+    )
+  })
+
+  it('refuses a key given twice, naming it, rather than keep the last silently (the first list of entities was lost)', () => {
+    expect(refusal('{"entities":[{"id":"TSLA","names":["Tesla"]}],"entities":[]}')).toBe(
+      'invalid watchlist at entities: key given more than once in one object',
+    )
+    expect(refusal('{"entities":[{"id":"TSLA","names":["Tesla"],"id":"TWTR"}]}')).toBe(
+      'invalid watchlist at entities[0].id: key given more than once in one object',
+    )
+    expect(refusal('{"entities":[{"id":"TSLA","names":["Tesla","Tesla"]}]}')).toBeUndefined()
+  })
+
+  it("throws JSON.parse's own error for text that is not JSON", () => {
+    expect(() => parseWatchlistText('{"entities":')).toThrow(SyntaxError)
+  })
+})
+
+describe('parseWatchlist: what the scorer would take otherwise than meant', () => {
+  it('takes entities that each have their own id and names (an id may be a name of its own entity)', () => {
+    const w = parseWatchlist(
+      watchlist(
+        { id: 'AAPL', names: ['Apple', 'Apple Inc', 'aapl'] },
+        { id: 'APLE', names: ['Apple Hospitality'] },
+        { id: 'Tesla', names: ['Tesla', 'TESLA Inc.'] },
+        { id: 'BRK.B', names: ['Berkshire Hathaway'] },
+      ),
+    )
+    expect(readBy(w, 'Apple hit by tariffs')).toEqual(['AAPL'])
+    expect(readBy(w, 'Apple Hospitality REIT sells hotels')).toEqual(['APLE'])
+    expect(readBy(w, 'Tesla Inc halts exports')).toEqual(['Tesla'])
+  })
+
+  it('refuses an id given to two entities (their names were merged into one company)', () => {
+    expect(refusal(watchlist({ id: 'TSLA', names: ['Tesla'] }, { id: 'TSLA', names: ['Twitter'] }))).toBe(
+      'invalid watchlist at entities[1].id: "TSLA" is already the id of entities[0]; each entity needs an id of its own',
+    )
+  })
+
+  it('refuses a name that another entity already has (it was recognised as the first only)', () => {
+    expect(
+      refusal(watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APLE', names: ['Apple Hospitality', 'apple'] })),
+    ).toBe(
+      'invalid watchlist at entities[1].names[1]: "apple" is read as entities[0] (AAPL), whose name it is already; a name recognises one entity only',
+    )
+    // An id is registered as a name: a later entity's name equal to it is lost too.
+    expect(refusal(watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APLE', names: ['Aapl'] }))).toBe(
+      'invalid watchlist at entities[1].names[0]: "Aapl" is read as entities[0] (AAPL), whose name it is already; a name recognises one entity only',
+    )
+  })
+
+  it.each([
+    ['Apple', 'APPLE'],
+    ['Apple Inc', 'Apple Inc.'],
+    ['Apple', "Apple's"],
+    ['Rio Tinto', 'Rio-Tinto'],
+    ['Nestlé', 'NESTLÉ'],
+  ])('reads %j and %j as one name, as the scorer does: the second entity never gets it', (first, second) => {
+    const w = watchlist({ id: 'A1', names: [first] }, { id: 'B1', names: [second] })
+    expect(refusal(w)).toBe(
+      `invalid watchlist at entities[1].names[0]: ${JSON.stringify(second)} is read as entities[0] (A1), whose name it is already; a name recognises one entity only`,
+    )
+    // What the refusal says is what a scorer of the file does.
+    expect(readBy(w, `${second} shares fall`)).toEqual(['A1'])
+  })
+
+  it('refuses a name with no letter or digit, which could never be recognised', () => {
+    expect(refusal(watchlist({ id: 'X1', names: ['X One', '&&&'] }))).toBe(
+      'invalid watchlist at entities[0].names[1]: "&&&" has no letter or digit, so no headline can name it',
+    )
+  })
+
+  it("refuses an id that is another entity's name (the scorer registers each id as a name: it was lost)", () => {
+    const w = watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APPLE', names: ['Apple Computer'] })
+    expect(refusal(w)).toBe(
+      'invalid watchlist at entities[1].id: "APPLE" is read as entities[0] (AAPL), whose name it is already; the scorer reads an id as a name of its entity, and a name recognises one entity only',
+    )
+    expect(readBy(w, 'APPLE shares fall')).toEqual(['AAPL'])
+    // Another entity's id, written otherwise, is the same name.
+    expect(refusal(watchlist({ id: 'BRK.B', names: ['Berkshire'] }, { id: 'brk-b' }))).toBe(
+      'invalid watchlist at entities[1].id: "brk-b" is read as entities[0] (BRK.B), whose name it is already; the scorer reads an id as a name of its entity, and a name recognises one entity only',
+    )
+  })
+
+  it("refuses an id holding a comma, which the gateway's scope= filter cannot name", () => {
+    expect(refusal(watchlist({ id: 'BRK,B', names: ['Berkshire Hathaway'] }))).toBe(
+      'invalid watchlist at entities[0].id: "BRK,B" holds a comma, which the gateway\'s scope= filter (values separated by commas) cannot name',
+    )
+  })
+
+  it('is part of the Watchlist schema, for every reader of it', () => {
+    const r = Watchlist.safeParse(watchlist({ id: 'A,B' }))
+    expect(r.success).toBe(false)
+    expect(r.error?.issues[0]?.path).toEqual(['entities', 0, 'id'])
   })
 })
