@@ -1,6 +1,7 @@
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import { createMemoryDedupStore, type InRecord, type Outcome } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
+import { createMemoryHeadlineClaims } from './headline-claims.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 import { DEFAULT_INGEST_LIMITS } from './parse-raw.ts'
 
@@ -135,5 +136,35 @@ describe('ingest handler', () => {
     down = false
     await h(batch, ctx)
     expect(counted).toEqual([1])
+  })
+  it('counts a batch handled again after its claims were made once, and publishes it again', async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const h = createIngestHandler({
+      topics,
+      dedup: createMemoryHeadlineClaims({ windowMs: 60_000, clock: { now: () => now } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onFuture: (n) => counted.push(n),
+    })
+    const batch = [0, 1].map((i) => ({
+      ...record(i, {}),
+      value: Buffer.from(
+        JSON.stringify({ id: `h-${i}`, headline: 'Tariffs rise', publishedAt: '2026-04-02T08:00:00Z' }),
+      ),
+      timestamp: now,
+    }))
+    const kinds = async () => (await h(batch, ctx)).map((o) => o.kind)
+    // Its output not acknowledged (a produce failure outlasting the member's hold, a crash): handled again.
+    expect([await kinds(), await kinds()]).toEqual([
+      ['ok', 'ok'],
+      ['ok', 'ok'],
+    ])
+    expect(counted).toEqual([2])
+    // Another record carrying the same headline is a duplicate, dropped and not counted.
+    const repeat = { ...batch[0]!, offset: '9' }
+    expect((await h([repeat], ctx)).map((o) => o.kind)).toEqual(['drop'])
+    expect(counted).toEqual([2])
   })
 })

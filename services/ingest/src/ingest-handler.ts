@@ -1,10 +1,15 @@
 import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
 import { type BatchHandler, type DedupStore, type Outcome, traceHeaders } from '@tradepulse/platform'
+import { type HeadlineClaims, headlineClaimsOf } from './headline-claims.ts'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
 
 export type IngestHandlerDeps = {
   topics: TopicCatalogue
-  dedup: DedupStore
+  /**
+   * The dedup claims. A HeadlineClaims store tells a headline's first claim from its record's re-claim, so
+   * the time counters below count a headline once; through a plain DedupStore a re-claim counts again.
+   */
+  dedup: DedupStore | HeadlineClaims
   limits: IngestLimits
   defaultSource: string
   /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
@@ -24,6 +29,7 @@ export type IngestHandlerDeps = {
 export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   const out = deps.topics.headlines.name
   const now = deps.now ?? Date.now
+  const claims = headlineClaimsOf(deps.dedup)
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
     const valid: {
@@ -48,14 +54,16 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
-    const fresh = await deps.dedup.claim(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
-    // Counted once the claims are made, for the headlines taken: a batch that failed on a Redis fault and
-    // is retried counts once, and a duplicate of another record not at all.
+    const answers = await claims.claimHeadlines(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
+    // Counted once the claims are made, for the headlines claimed first: a batch that failed on a Redis
+    // fault and is retried counts once; so does one handled again after its claims were made (given up
+    // while its output was unacknowledged, or redelivered after a crash), its records re-claiming ('again');
+    // a duplicate of another record not at all.
     let future = 0
     let past = 0
     let implausible = 0
     valid.forEach((v, i) => {
-      if (!fresh[i]) return
+      if (answers[i] !== 'first') return
       if (v.future) future++
       if (v.past) past++
       if (v.implausible) implausible++
@@ -64,7 +72,9 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
     valid.forEach((v, i) => {
-      outcomes[v.index] = fresh[i]
+      // A re-claim is published again: the earlier attempt's output may never have been sent.
+      const taken = answers[i] !== 'duplicate'
+      outcomes[v.index] = taken
         ? {
             kind: 'ok',
             out: [

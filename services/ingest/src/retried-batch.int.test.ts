@@ -1,0 +1,194 @@
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import {
+  closeRedis,
+  createKeys,
+  createLogger,
+  createMemoryBus,
+  createMemoryTransport,
+  createRedis,
+  createRedisDedupStore,
+  loadConfig,
+  type OutRecord,
+  TradepulseError,
+} from '@tradepulse/platform'
+import { randomName, testInfra, waitFor } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { buildIngestApp } from './build-app.ts'
+import { IngestConfig } from './config.ts'
+import { createMemoryHeadlineClaims, createRedisHeadlineClaims } from './headline-claims.ts'
+
+const silent = createLogger({ level: 'silent' })
+const TIME_COUNTERS = [
+  'tradepulse_ingest_future_published_total',
+  'tradepulse_ingest_past_published_total',
+  'tradepulse_ingest_implausible_timestamp_total',
+] as const
+
+describe('ingest on Redis: a batch handled again after its claims were made', () => {
+  const { redisUrl } = testInfra()
+  const redis = new Redis(redisUrl)
+  let cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.reverse()) await c()
+    cleanups = []
+  })
+  afterAll(() => redis.quit())
+
+  /**
+   * Ingest on an in-memory bus whose produce to the headlines topic fails while `failing` says so (a
+   * Kafka fault: the batch is retried, its handler run again), with its dedup claims in the real Redis.
+   */
+  function ingestOn(bus: ReturnType<typeof createMemoryBus>, prefix: string, failing: () => boolean) {
+    const topics = createTopicCatalogue(prefix)
+    const produce = bus.produce.bind(bus)
+    let failures = 0
+    const faulty = {
+      ...bus,
+      produce(records: OutRecord[]) {
+        if (failing() && records.some((r) => r.topic === topics.headlines.name)) {
+          failures++
+          throw new TradepulseError('INFRA_KAFKA', 'produce failed: broker not available')
+        }
+        produce(records)
+      },
+    }
+    const config = loadConfig(IngestConfig, {
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      RETRY_BASE_MS: '20',
+      RETRY_MAX_MS: '100',
+    })
+    const app = buildIngestApp(config, { log: silent, transport: createMemoryTransport(faulty) })
+    cleanups.push(() => app.stop())
+    const counted = async () =>
+      Promise.all(
+        TIME_COUNTERS.map(async (name) => {
+          const text = await app.metrics.registry.getSingleMetricAsString(name)
+          return Number(/\n[^#\n]+ (\d+)\s*$/.exec(text)?.[1] ?? Number.NaN)
+        }),
+      )
+    return { app, topics, counted, failures: () => failures, keyPrefix: config.REDIS_KEY_PREFIX }
+  }
+
+  /** One headline ahead, one of a producer's zero time, one whose record timestamp is implausible. */
+  function feed(bus: ReturnType<typeof createMemoryBus>, raw: string) {
+    const now = Date.now()
+    bus.produce([
+      {
+        topic: raw,
+        key: 'future',
+        value: JSON.stringify({
+          id: 'future',
+          headline: 'Tariffs rise on steel',
+          publishedAt: new Date(now + 30 * 86_400_000).toISOString(),
+        }),
+      },
+      {
+        topic: raw,
+        key: 'past',
+        value: JSON.stringify({
+          id: 'past',
+          headline: 'Tariffs rise on oil',
+          publishedAt: '1970-01-01T00:00:00Z',
+        }),
+      },
+      {
+        topic: raw,
+        key: 'implausible',
+        value: JSON.stringify({ id: 'implausible', headline: 'Tariffs rise on rice' }),
+        timestamp: now * 1_000,
+      },
+    ])
+  }
+
+  const published = (bus: ReturnType<typeof createMemoryBus>, topic: string) => {
+    const ids: string[] = []
+    for (let p = 0; p < bus.partitions(topic); p++)
+      for (const r of bus.read(topic, p, 0, 100)) ids.push(String(r.key))
+    return ids.sort()
+  }
+
+  it('counts future, past and implausible timestamps once when a Kafka produce failure retries the batch, and publishes it', async () => {
+    const prefix = `${randomName('ingest-retry')}.`
+    const bus = createMemoryBus()
+    let failing = true
+    const ingest = ingestOn(bus, prefix, () => failing)
+    await ingest.app.start()
+    feed(bus, ingest.topics.raw.name)
+    // The batch's claims are made, its produce fails, and it is handled again (its records re-claiming).
+    await waitFor(async () => ingest.failures() >= 2, { what: 'the produce failing, the batch retried' })
+    failing = false
+    await waitFor(async () => published(bus, ingest.topics.headlines.name).length === 3, {
+      what: 'the three headlines published once the fault cleared',
+    })
+    expect(published(bus, ingest.topics.headlines.name)).toEqual(['future', 'implausible', 'past'])
+    expect(await ingest.counted()).toEqual([1, 1, 1])
+  })
+
+  it('counts none again when a new member is redelivered the batch the last one claimed and never committed (a crash)', async () => {
+    const prefix = `${randomName('ingest-redeliver')}.`
+    const bus = createMemoryBus()
+    const first = ingestOn(bus, prefix, () => true)
+    await first.app.start()
+    feed(bus, first.topics.raw.name)
+    await waitFor(async () => first.failures() >= 1, { what: 'the first member claiming and failing' })
+    await first.app.stop()
+    expect(await first.counted()).toEqual([1, 1, 1])
+
+    const second = ingestOn(bus, prefix, () => false)
+    await second.app.start()
+    await waitFor(async () => published(bus, second.topics.headlines.name).length === 3, {
+      what: 'the redelivered headlines published',
+    })
+    expect(await second.counted()).toEqual([0, 0, 0])
+  })
+
+  it('answers first, again and duplicate as the memory claims do, and reads claims made by platform claim.lua alike', async () => {
+    const client = createRedis(redisUrl, silent, 'ingest-claims-test')
+    cleanups.push(() => closeRedis(client))
+    const prefix = randomName('claims')
+    const scenario = async (store: ReturnType<typeof createMemoryHeadlineClaims>) => [
+      await store.claimHeadlines([
+        ...Array.from({ length: 200 }, (_, i) => ({ id: `id-${i}`, origin: `raw/0/${i}` })),
+        { id: 'id-7', origin: 'raw/1/900' },
+      ]),
+      await store.claimHeadlines([
+        { id: 'id-1', origin: 'raw/0/1' },
+        { id: 'id-1', origin: 'raw/1/901' },
+        { id: 'new', origin: 'raw/1/902' },
+      ]),
+      await store.claim([
+        { id: 'id-2', origin: 'raw/0/2' },
+        { id: 'id-2', origin: 'raw/9/9' },
+      ]),
+    ]
+    const viaRedis = await scenario(createRedisHeadlineClaims(client, { prefix, windowMs: 60_000 }))
+    const viaMemory = await scenario(
+      createMemoryHeadlineClaims({ windowMs: 60_000, clock: { now: () => 0 } }),
+    )
+    expect(viaRedis).toEqual(viaMemory)
+    expect(viaRedis[0]!.filter((a) => a === 'first')).toHaveLength(200)
+    expect(viaRedis[0]![200]).toBe('duplicate')
+    expect(viaRedis[1]).toEqual(['again', 'duplicate', 'first'])
+    expect(viaRedis[2]).toEqual([true, false])
+    const ttl = await redis.pttl(createKeys(prefix).dedup('id-0'))
+    expect(ttl).toBeGreaterThan(50_000)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+
+    // A member still on platform's script (a rolling deploy) holds claims the same way.
+    const other = randomName('claims')
+    await createRedisDedupStore(client, { prefix: other, windowMs: 60_000 }).claim([
+      { id: 'x', origin: 'raw/0/1' },
+    ])
+    expect(
+      await createRedisHeadlineClaims(client, { prefix: other, windowMs: 60_000 }).claimHeadlines([
+        { id: 'x', origin: 'raw/0/1' },
+        { id: 'x', origin: 'raw/0/2' },
+      ]),
+    ).toEqual(['again', 'duplicate'])
+  })
+})
