@@ -1,4 +1,4 @@
-import { Registry } from 'prom-client'
+import { Gauge, Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Health } from '../health.ts'
 import { createCapturingLogger } from '../logger.ts'
@@ -157,5 +157,82 @@ describe('createHealthServer: a route or page that throws', () => {
     // The body is cut (fetch fails reading it), never completed with the error.
     expect(res).toBeInstanceOf(Error)
     expect(lines.map((l) => l.msg)).toEqual(['request failed'])
+  })
+})
+
+describe('createHealthServer: methods on /healthz, /readyz and /metrics', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  async function serve(health: Health, routes: HttpRoute[] = []) {
+    const registry = new Registry()
+    new Gauge({ name: 'probe_gauge', help: 'a metric to show', registers: [registry] }).set(3)
+    const server = createHealthServer(async () => health, registry, routes, {
+      log: createCapturingLogger().log,
+    })
+    const port = await listen(server, 0, '127.0.0.1')
+    cleanups.push(() => closeServer(server))
+    return async (method: string, path: string) => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { method })
+      return {
+        status: res.status,
+        type: res.headers.get('content-type'),
+        length: res.headers.get('content-length'),
+        allow: res.headers.get('allow'),
+        text: await res.text(),
+      }
+    }
+  }
+
+  it('answers HEAD as GET, with the same status and headers and no body (load balancers and probes check with HEAD)', async () => {
+    // HEAD was a 404 on every one of them: a load balancer checking with it saw every worker down.
+    for (const [health, healthz, readyz] of [
+      [{ status: 'ok', ready: true, checks: {} }, 200, 200],
+      [{ status: 'degraded', ready: false, checks: {} }, 200, 503],
+      [{ status: 'failed', ready: false, checks: {} }, 503, 503],
+    ] as const) {
+      const ask = await serve(health)
+      for (const [path, status] of [
+        ['/healthz', healthz],
+        ['/readyz', readyz],
+        ['/metrics', 200],
+        ['/healthz?probe=1', healthz],
+      ] as const) {
+        const get = await ask('GET', path)
+        const head = await ask('HEAD', path)
+        expect(head.status, `HEAD ${path}`).toBe(status)
+        expect(get.status, `GET ${path}`).toBe(status)
+        expect(get.text.length, `GET ${path}`).toBeGreaterThan(0)
+        expect(get.length, `GET ${path}`).toBe(String(Buffer.byteLength(get.text)))
+        expect(head, `HEAD ${path}`).toEqual({ ...get, text: '' })
+      }
+    }
+  })
+
+  it('answers any other method there 405 with Allow: GET, HEAD; an unknown path stays 404', async () => {
+    // A route of the worker's is not asked for these paths, whatever the method.
+    const claimsAll: HttpRoute = (_req, res) => {
+      res.writeHead(418)
+      res.end()
+      return true
+    }
+    const ask = await serve({ status: 'ok', ready: true, checks: {} })
+    for (const path of ['/healthz', '/readyz', '/metrics'])
+      for (const method of ['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']) {
+        const res = await ask(method, path)
+        expect(res.status, `${method} ${path}`).toBe(405)
+        expect(res.allow, `${method} ${path}`).toBe('GET, HEAD')
+        expect(JSON.parse(res.text), `${method} ${path}`).toEqual({ error: 'method_not_allowed' })
+      }
+    for (const method of ['GET', 'HEAD', 'POST']) {
+      const res = await ask(method, '/nowhere')
+      expect(res.status, `${method} /nowhere`).toBe(404)
+      expect(res.allow).toBeNull()
+    }
+    const routed = await serve({ status: 'ok', ready: true, checks: {} }, [claimsAll])
+    expect((await routed('POST', '/healthz')).status).toBe(405)
+    expect((await routed('POST', '/headlines')).status).toBe(418)
   })
 })

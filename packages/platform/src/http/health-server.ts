@@ -17,7 +17,9 @@ export type HealthServerOptions = {
 
 /**
  * /healthz (200 unless failed), /readyz (200 only when ready: group joined, Redis answers) and
- * /metrics (Prometheus). Extra routes may be given by a worker (for example POST /headlines).
+ * /metrics (Prometheus), each to GET and to HEAD (the same status and headers, no body: load balancers and
+ * probes that check with HEAD); any other method on them is a 405 with `Allow: GET, HEAD`. Extra routes
+ * may be given by a worker (for example POST /headlines) for any other path.
  *
  * Anything that throws (a route, the health checks, a metric's collect) is a 500 of
  * `{ error: 'internal', message: 'internal error', requestId }`, the id also in `x-request-id` and on the
@@ -39,18 +41,35 @@ export function createHealthServer(
   return createServer(async (req, res) => {
     try {
       const path = (req.url ?? '/').split('?')[0]
-      if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
-        const h = await health()
-        const good = path === '/healthz' ? h.status !== 'failed' : h.ready
-        res.writeHead(good ? 200 : 503, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(h))
-        return
-      }
-      if (req.method === 'GET' && path === '/metrics') {
-        // Collected before the head is written: a collect that throws is a 500, not a 200 cut short.
-        const text = await registry.metrics()
-        res.writeHead(200, { 'content-type': registry.contentType })
-        res.end(text)
+      if (path === '/healthz' || path === '/readyz' || path === '/metrics') {
+        // HEAD is answered as GET (load balancers and probes check with it), with the same status and
+        // headers, Content-Length included, and no body. Any other method is a 405 naming the two.
+        if (req.method !== 'GET' && req.method !== 'HEAD') {
+          const body = JSON.stringify({ error: 'method_not_allowed' })
+          res.writeHead(405, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            allow: 'GET, HEAD',
+          })
+          res.end(body)
+          return
+        }
+        let status = 200
+        let type: string
+        let body: string
+        if (path === '/metrics') {
+          // Collected before the head is written: a collect that throws is a 500, not a 200 cut short.
+          body = await registry.metrics()
+          type = registry.contentType
+        } else {
+          const h = await health()
+          status = (path === '/healthz' ? h.status !== 'failed' : h.ready) ? 200 : 503
+          body = JSON.stringify(h)
+          type = 'application/json'
+        }
+        res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+        if (req.method === 'HEAD') res.end()
+        else res.end(body)
         return
       }
       for (const route of routes) if (await route(req, res)) return
