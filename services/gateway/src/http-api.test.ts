@@ -229,6 +229,63 @@ describe('gateway HTTP API', () => {
     await gap.close()
   })
 
+  it('refuses an empty lastEventId and one given with recent with a 400 naming them; a Last-Event-ID header resumes whatever the query says', async () => {
+    const { feed, url, get, streams } = await serve()
+    // Detected hours apart: a stream resumed after one is sent none of those before it again.
+    for (const [id, hour] of [
+      ['a', 10],
+      ['b', 11],
+      ['c', 12],
+    ] as const)
+      feed.add(testAlert(id, { detectedAt: `2026-03-02T${hour}:00:00.000Z` }))
+    const refused = async (path: string) => {
+      const got = await get(path)
+      const head = await fetch(url(path), { method: 'HEAD' })
+      return [got.status, got.body.message, head.status]
+    }
+    const conflict =
+      'recent: not taken with lastEventId: a stream resumed after an alert is sent the held alerts after it, not the recent ones; give one or the other'
+    expect(await refused('/api/alerts/stream?lastEventId=')).toEqual([
+      400,
+      'lastEventId: empty; give the id of the last alert seen, or leave lastEventId out to start afresh',
+      400,
+    ])
+    expect(await refused('/api/alerts/stream?lastEventId=&recent=2')).toEqual([
+      400,
+      'lastEventId: empty; give the id of the last alert seen, or leave lastEventId out to start afresh',
+      400,
+    ])
+    expect(await refused('/api/alerts/stream?recent=2&lastEventId=a')).toEqual([400, conflict, 400])
+    expect(await refused('/api/alerts/stream?lastEventId=a&recent=0')).toEqual([400, conflict, 400])
+    expect(await refused('/api/alerts/stream?lastEventId=a&lastEventId=b')).toEqual([
+      400,
+      'lastEventId: given more than once (give a list as one value: a,b)',
+      400,
+    ])
+    expect(streams.size).toBe(0)
+
+    // A browser's EventSource opened with ?recent=2 reconnects with the same URL and the header: it resumes
+    // after b (recent=2 would be b and c).
+    const reconnected = await readEvents(url('/api/alerts/stream?recent=2'), { 'last-event-id': 'b' })
+    expect(reconnected.status).toBe(200)
+    feed.add(testAlert('d', { detectedAt: '2026-03-02T15:00:00.000Z' }))
+    await waitFor(() => reconnected.events.some((e) => e.id === 'd'), { what: 'the alert after the resume' })
+    expect(reconnected.events.map((e) => e.id)).toEqual(['c', 'd'])
+    await reconnected.close()
+    // Opened with ?lastEventId=, reconnected with the newer id it saw since in the header: the header's.
+    const newer = await readEvents(url('/api/alerts/stream?lastEventId=a'), { 'last-event-id': 'd' })
+    feed.add(testAlert('e', { detectedAt: '2026-03-02T15:00:01.000Z' }))
+    await waitFor(() => newer.events.some((e) => e.id === 'e'), { what: 'the alert after d' })
+    expect(newer.events.map((e) => e.id)).toEqual(['e'])
+    await newer.close()
+    // An empty header names no event (browsers send none instead): the query's lastEventId is taken.
+    const emptyHeader = await readEvents(url('/api/alerts/stream?lastEventId=d'), { 'last-event-id': '' })
+    feed.add(testAlert('f', { detectedAt: '2026-03-02T15:00:02.000Z' }))
+    await waitFor(() => emptyHeader.events.some((e) => e.id === 'f'), { what: 'the alerts after d' })
+    expect(emptyHeader.events.map((e) => e.id)).toEqual(['e', 'f'])
+    await emptyHeader.close()
+  })
+
   it('answers 503 catching_up for the alert list while the gateway catches up, and holds a stream until it has', async () => {
     let caughtUp = false
     const waiting = new Set<() => void>()

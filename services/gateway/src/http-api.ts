@@ -152,6 +152,23 @@ const TopQuery = z.strictObject({
 
 const OneQuery = z.strictObject({ dimension: Dimension, scope: ScopeParam, asOf: AsOf })
 
+/**
+ * The stream's own parameters (the filter's are parseAlertFilter's). `lastEventId` is the id of the last
+ * alert seen, as the Last-Event-ID header is: an empty one names none, and resuming after nothing would
+ * be a guess (a stream started afresh, or with the recent ones?), so it is a 400 as any bad value is.
+ */
+const StreamQuery = z.object({
+  recent: whole(0, ALERTS_LIMIT.max, 0),
+  lastEventId: z
+    .string()
+    .min(1, 'empty; give the id of the last alert seen, or leave lastEventId out to start afresh')
+    .optional(),
+})
+
+/** The 400 of a stream asked both to resume (`lastEventId`) and to start with the recent alerts. */
+const RESUME_AND_RECENT =
+  'recent: not taken with lastEventId: a stream resumed after an alert is sent the held alerts after it, not the recent ones; give one or the other'
+
 const timeOf = (u: { asOf: string }) => Date.parse(u.asOf)
 
 export type ApiDeps = {
@@ -182,7 +199,8 @@ export type ApiDeps = {
  * - `GET /`: the dashboard page;
  * - `GET /api/alerts`: the recent alerts, newest first (`limit`, and the filter of parseAlertFilter);
  * - `GET /api/alerts/stream`: alerts as server-sent events as they arrive (the filter, `recent` to be
- *   sent first, `Last-Event-ID` to resume);
+ *   sent first, or `lastEventId` to resume; the `Last-Event-ID` header, a browser's reconnect, resumes
+ *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
@@ -306,21 +324,26 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       res.end(body)
     },
     '/api/alerts/stream': (req, res, q, head) => {
-      const recent = parseQuery(z.object({ recent: whole(0, ALERTS_LIMIT.max, 0) }), q)
-      if (!recent.ok) return badRequest(res, recent.error)
+      const p = parseQuery(StreamQuery, q)
+      if (!p.ok) return badRequest(res, p.error)
+      // Asked to resume after an alert and to start with the recent ones: one of them would be ignored.
+      if (q.has('recent') && q.has('lastEventId')) return badRequest(res, RESUME_AND_RECENT)
       const filter = parseAlertFilter(q, ['recent', 'lastEventId'])
       if (!filter.ok) return badRequest(res, filter.error)
       if (head) {
         const refused = deps.streams.refusal(req)
         return refused ? streamRefused(res, refused) : headers(res, STREAM_HEADERS)
       }
+      // The header first: an EventSource reconnecting sends the URL it was opened with (its `recent`, or
+      // the `lastEventId` a reader opened it with) and, in the header, the newer id it saw since. A browser
+      // sends none rather than an empty one; an empty one is taken as none.
       const header = req.headers['last-event-id']
       const lastEventId =
-        (typeof header === 'string' ? header : undefined) ?? q.get('lastEventId') ?? undefined
+        (typeof header === 'string' && header !== '' ? header : undefined) ?? p.value.lastEventId
       const opened = deps.streams.open(req, res, {
         filter: filter.value,
-        recent: recent.value.recent,
-        ...(lastEventId ? { lastEventId } : {}),
+        recent: lastEventId === undefined ? p.value.recent : 0,
+        ...(lastEventId !== undefined ? { lastEventId } : {}),
       })
       if (opened !== true) streamRefused(res, opened)
     },
