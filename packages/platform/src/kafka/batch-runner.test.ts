@@ -7,7 +7,7 @@ import {
   KafkaJSProtocolError,
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { TradepulseError } from '../errors.ts'
 import { describeInfraFailure } from '../lifecycle.ts'
 import { createCapturingLogger } from '../logger.ts'
@@ -442,6 +442,45 @@ describe('batch runner stopped while its start waits on Kafka', () => {
       consumerConnected: false,
       ran: false,
     })
+  })
+})
+
+describe('batch runner stall detection across a wall-clock step', () => {
+  // Elapsed times were read with Date.now(): a wall clock set forward past the stall limit (an NTP step,
+  // a VM resumed) reported a stall that was none (/healthz 503, a liveness probe's restart), and one set
+  // back hid a real stall for as long as the step.
+  it('does not report a stall when the wall clock steps forward past the limit', async () => {
+    const realNow = Date.now.bind(Date)
+    const { newRunner } = fakeKafka({ atRun: 'join' })
+    const runner = newRunner({ ...cfg, stallAfterMs: 60_000 })
+    try {
+      await runner.start()
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 2 * 3_600_000)
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+    } finally {
+      vi.restoreAllMocks()
+      await runner.stop()
+    }
+  })
+
+  it('still reports a real stall when the wall clock steps back an hour', async () => {
+    const realNow = Date.now.bind(Date)
+    const { newRunner } = fakeKafka({ atRun: 'join' })
+    const runner = newRunner({ ...cfg, stallAfterMs: 50 })
+    try {
+      await runner.start()
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+      await new Promise((r) => setTimeout(r, 120))
+      expect(await runner.health()).toEqual({
+        status: 'failed',
+        ready: false,
+        detail: expect.stringMatching(/^no fetch or batch for \d+ ms$/),
+      })
+    } finally {
+      vi.restoreAllMocks()
+      await runner.stop()
+    }
   })
 })
 

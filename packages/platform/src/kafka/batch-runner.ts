@@ -288,7 +288,12 @@ export function createBatchRunner(
   const abort = new AbortController()
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
-  let lastProgress = Date.now()
+  /**
+   * When a fetch or batch last showed progress. This and every other elapsed time of the runner (stall,
+   * hold, the ends' retry deadline, the group's wait for the others' points) is read on the monotonic
+   * clock, performance.now(): a wall-clock step (NTP, a VM resumed) must not stretch or cut them.
+   */
+  let lastProgress = performance.now()
   /** The partitions whose lag this runner exports: a partition another member took is dropped at the join. */
   const lagged = new Map<string, { topic: string; partition: string }>()
   const setLag = (topic: string, partition: number, lag: number) => {
@@ -299,8 +304,9 @@ export function createBatchRunner(
   /**
    * When a batch was last handled whole, and since when some partition has been held: fetches alone
    * do not show progress (with every partition paused, kafkajs sleeps and reports a fetch all the same).
+   * Both on the monotonic clock (performance.now()).
    */
-  let lastBatchDone = Date.now()
+  let lastBatchDone = performance.now()
   let heldSince: number | undefined
   let joinedResolve: () => void = () => {}
   const joinedPromise = new Promise<void>((r) => {
@@ -467,7 +473,7 @@ export function createBatchRunner(
               maxMs: cfg.retryMaxMs,
               shouldStop: () => !running || (epochs.get(key) ?? 0) !== epoch || since !== assignment,
               onWait: () => {
-                lastProgress = Date.now() // waiting out a fault, not stalled
+                lastProgress = performance.now() // waiting out a fault, not stalled
               },
               onRetry: (err, attempt, delayMs) => {
                 faultHeld(err, key)
@@ -615,7 +621,7 @@ export function createBatchRunner(
       let answer: PartitionEnds | undefined
       // At least 30 s by default (the session timeout when longer): a Kafka fault at an assignment often
       // outlasts a short session timeout, and past this the partitions still unknown go unaligned.
-      const deadline = Date.now() + (cfg.endsRetryMs ?? Math.max(30_000, cfg.sessionTimeoutMs))
+      const deadline = performance.now() + (cfg.endsRetryMs ?? Math.max(30_000, cfg.sessionTimeoutMs))
       const request = {
         groupId: cfg.groupId,
         topics: cfg.topics,
@@ -631,7 +637,7 @@ export function createBatchRunner(
           {
             baseMs: cfg.retryBaseMs,
             maxMs: cfg.retryMaxMs,
-            shouldStop: () => since !== assignment || !running || Date.now() >= deadline,
+            shouldStop: () => since !== assignment || !running || performance.now() >= deadline,
             tickMs: 100,
             onRetry: (err, attempt, delayMs) => {
               if (attempt === 1)
@@ -697,7 +703,12 @@ export function createBatchRunner(
       if (exchanging) {
         // Other members' partitions behind at this assignment hold this member's until their owners
         // tell their points, or for a session timeout (an owner that never tells: an older version).
-        group = { keys: new Set(keys), behind, until: Date.now() + cfg.sessionTimeoutMs, carried: new Map() }
+        group = {
+          keys: new Set(keys),
+          behind,
+          until: performance.now() + cfg.sessionTimeoutMs,
+          carried: new Map(),
+        }
         void swapPoints()
       } else if (cfg.align?.exchange) {
         aligner!.remote(new Map()) // alone in the group
@@ -731,7 +742,7 @@ export function createBatchRunner(
       if (group !== g) return
       g.carried = carryPoints(g.carried, theirs, g.keys)
       const remote = new Map(g.carried)
-      if (Date.now() < g.until)
+      if (performance.now() < g.until)
         for (const k of g.behind)
           if (!remote.has(k) && !theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
       aligner!.remote(remote)
@@ -780,7 +791,7 @@ export function createBatchRunner(
     const n = aligner!.held()
     metrics.held.set(n)
     if (n === 0) heldSince = undefined
-    else heldSince ??= Date.now()
+    else heldSince ??= performance.now()
   }
 
   /**
@@ -816,7 +827,7 @@ export function createBatchRunner(
     nextFetch.set(key, next)
     told(topic, partition, next)
     setLag(topic, partition, Number(highWatermark) - Number(next))
-    lastBatchDone = Date.now()
+    lastBatchDone = performance.now()
     if (aligner) {
       aligner.seen(key, Number(highWatermark))
       aligner.advanced(key, Number(next))
@@ -928,7 +939,7 @@ export function createBatchRunner(
           // Heartbeat while waiting out a fault, so the group keeps our partitions and nothing is redelivered
           // elsewhere; and a batch waiting out a fault is no stalled loop (health stays degraded, not failed).
           onWait: () => {
-            lastProgress = Date.now()
+            lastProgress = performance.now()
             return heartbeat()
           },
           onRetry: (err: TradepulseError, attempt, delayMs) => {
@@ -1009,7 +1020,7 @@ export function createBatchRunner(
       }
       state = { status: 'ok' }
       faultCleared(key)
-      lastProgress = Date.now()
+      lastProgress = performance.now()
       const deferred = deferredOf[k]!
       if (superseded()) {
         await next?.catch(() => {})
@@ -1055,7 +1066,7 @@ export function createBatchRunner(
     }
     // Only a batch resolved whole moves the aligner (the rest of one that stopped half-way comes again).
     if (resolved === chunks.length) {
-      lastBatchDone = Date.now()
+      lastBatchDone = performance.now()
       // Unless a deferred failure sought the partition back meanwhile (its rewind stands).
       if (aligner && !superseded()) {
         aligner.advanced(key, Number(endOffset) + 1, taken.newestMs, taken.oldestMs)
@@ -1141,7 +1152,7 @@ export function createBatchRunner(
         }
         isJoined = true
         state = { status: 'ok' }
-        lastProgress = Date.now()
+        lastProgress = performance.now()
         log.info({ groupId: cfg.groupId, assignment: e.payload.memberAssignment }, 'joined consumer group')
         joinedResolve()
       })
@@ -1150,7 +1161,7 @@ export function createBatchRunner(
         group = undefined // its partitions may be another member's: tell nothing of them until the join
       })
       c.on(c.events.FETCH, () => {
-        lastProgress = Date.now()
+        lastProgress = performance.now()
         faultCleared(CONSUMER) // its connections work again
       })
       c.on(c.events.END_BATCH_PROCESS, (e) => {
@@ -1295,16 +1306,18 @@ export function createBatchRunner(
         }
         return { status: 'failed', ready: false, detail: 'not running' }
       }
-      if (isJoined && state.status !== 'failed' && Date.now() - lastProgress > stallAfterMs) {
+      // Elapsed times by the monotonic clock: a wall clock stepped forward (an NTP step, a VM resumed)
+      // reported a stall that was none, and one stepped back hid a real one for as long as the step.
+      const now = performance.now()
+      if (isJoined && state.status !== 'failed' && now - lastProgress > stallAfterMs) {
         return {
           status: 'failed',
           ready: false,
-          detail: `no fetch or batch for ${Date.now() - lastProgress} ms`,
+          detail: `no fetch or batch for ${Math.round(now - lastProgress)} ms`,
         }
       }
       // A hold that outlasts the stall limit with no batch done or under way (one retrying through an
       // outage is under way) is stuck.
-      const now = Date.now()
       if (
         heldSince !== undefined &&
         now - heldSince > stallAfterMs &&
@@ -1316,12 +1329,12 @@ export function createBatchRunner(
           return {
             status: 'degraded',
             ready: false,
-            detail: `${aligner!.held()} partitions held for ${now - heldSince} ms by ${othersBehind} partitions of the group's other members`,
+            detail: `${aligner!.held()} partitions held for ${Math.round(now - heldSince)} ms by ${othersBehind} partitions of the group's other members`,
           }
         return {
           status: 'failed',
           ready: false,
-          detail: `${aligner!.held()} partitions held in event-time alignment for ${now - heldSince} ms and no batch done or under way`,
+          detail: `${aligner!.held()} partitions held in event-time alignment for ${Math.round(now - heldSince)} ms and no batch done or under way`,
         }
       }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }

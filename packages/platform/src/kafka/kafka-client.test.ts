@@ -8,7 +8,7 @@ import {
   logLevel,
   type Producer,
 } from 'kafkajs'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { createCapturingLogger, createLogger } from '../logger.ts'
 import {
@@ -239,6 +239,24 @@ describe('ensureTopics', () => {
     const all = loadedBrokerAdmin(0, ['a', 'b'])
     expect(await ensureTopics(all.admin, [spec('a'), spec('b')])).toEqual([])
     expect(all.calls.created).toEqual([])
+  })
+  it('waits for the leaders by a monotonic clock: a wall clock stepped forward an hour does not give up at once', async () => {
+    // The deadline was Date.now() + 30 s: an NTP step forward during the wait failed the start with
+    // "no leader after 30000 ms" a few ms in.
+    const realNow = Date.now.bind(Date)
+    const { admin, calls } = loadedBrokerAdmin(1)
+    const fetch = admin.fetchTopicMetadata.bind(admin)
+    admin.fetchTopicMetadata = async (o) => {
+      const answer = await fetch(o)
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 3_600_000)
+      return answer
+    }
+    try {
+      expect(await ensureTopics(admin, [spec('a')])).toEqual(['a'])
+      expect(calls.fetches).toBe(3) // unknown, without a leader, then led
+    } finally {
+      vi.restoreAllMocks()
+    }
   })
 })
 

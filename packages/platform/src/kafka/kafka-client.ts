@@ -346,7 +346,8 @@ export async function createTopicsWithLeaders(
 ): Promise<void> {
   await admin.createTopics({ waitForLeaders: false, topics })
   const names = topics.map((t) => t.topic)
-  const deadline = Date.now() + timeoutMs
+  // On the monotonic clock: a wall clock stepped forward gave up at once, one stepped back waited on.
+  const deadline = performance.now() + timeoutMs
   let last = 'no metadata yet'
   for (;;) {
     try {
@@ -356,7 +357,7 @@ export async function createTopicsWithLeaders(
     } catch (err) {
       last = err instanceof Error ? err.message : String(err)
     }
-    if (Date.now() > deadline)
+    if (performance.now() > deadline)
       throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms (last: ${last})`)
     await new Promise((r) => setTimeout(r, 100))
   }
