@@ -6,4 +6,10 @@ export { learnedReads, TARIFF_CLASSES } from './learned.ts'
 export type { ScoreInput, Scorer, ScorerOptions } from './scorer.ts'
 export { createScorer, lexiconTariffModel } from './scorer.ts'
 export { RULES_FINGERPRINT, RULES_ONLY_VERSION, SCORER_VERSION } from './version.ts'
-export { parseWatchlist, parseWatchlistText, Watchlist, WatchlistEntity, WatchlistError } from './watchlist.ts'
+export {
+  parseWatchlist,
+  parseWatchlistText,
+  Watchlist,
+  WatchlistEntity,
+  WatchlistError,
+} from './watchlist.ts'

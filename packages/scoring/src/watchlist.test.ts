@@ -98,7 +98,9 @@ describe('parseWatchlist: what the scorer would take otherwise than meant', () =
 
   it('refuses a name that another entity already has (it was recognised as the first only)', () => {
     expect(
-      refusal(watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APLE', names: ['Apple Hospitality', 'apple'] })),
+      refusal(
+        watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APLE', names: ['Apple Hospitality', 'apple'] }),
+      ),
     ).toBe(
       'invalid watchlist at entities[1].names[1]: "apple" is read as entities[0] (AAPL), whose name it is already; a name recognises one entity only',
     )

@@ -44,6 +44,7 @@ function watchlistProblems(watchlist: { entities: readonly WatchlistEntity[] }, 
   }
   // The entity each key of the scorer's table of names goes to: the first to register it.
   const ownerOf = new Map<string, number>()
+  /** Registers `text` for entity i as createScorer does: the other entity that has its key, if one does. */
   const registers = (i: number, text: string): number | undefined => {
     const keys = phraseKeys(text)
     // A text of no key (only separators) is not registered by the scorer.
@@ -64,10 +65,7 @@ function watchlistProblems(watchlist: { entities: readonly WatchlistEntity[] }, 
       )
     for (const [j, name] of entity.names.entries()) {
       if (!READABLE.test(name)) {
-        problem(
-          [i, 'names', j],
-          `${JSON.stringify(name)} has no letter or digit, so no headline can name it`,
-        )
+        problem([i, 'names', j], `${JSON.stringify(name)} has no letter or digit, so no headline can name it`)
         continue
       }
       const owner = registers(i, name)

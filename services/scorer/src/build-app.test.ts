@@ -1,8 +1,12 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
 import { createLogger, createMemoryBus, createMemoryTransport, loadConfig } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { describe, expect, it } from 'vitest'
-import { buildScorerApp } from './build-app.ts'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildScorerApp, scorerFromConfig } from './build-app.ts'
 import { ScorerConfig } from './config.ts'
 
 const MIN = 60_000
@@ -93,4 +97,55 @@ describe('the scorer catching up a backlog', () => {
     expect(handled).toHaveLength(400)
     expect(runAhead(handled)).toBeLessThanOrEqual(10 * MIN)
   })
+})
+
+// What a watchlist may hold is parseWatchlistText's (packages/scoring, watchlist.test.ts); here, that the
+// scorer reads the file with it and reports a refusal as a configuration error naming the variable.
+describe('SCORER_WATCHLIST_FILE', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tp-watchlist-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  let files = 0
+  /** A watchlist file holding `text`. */
+  const file = (text: string) => {
+    const path = join(dir, `watchlist-${++files}.json`)
+    writeFileSync(path, text)
+    return path
+  }
+
+  it('takes a watchlist whose entities each have their own id and names', () => {
+    const path = file(
+      JSON.stringify({
+        entities: [
+          { id: 'AAPL', names: ['Apple', 'Apple Inc'] },
+          { id: 'TSLA', names: ['Tesla'] },
+        ],
+      }),
+    )
+    const scorer = scorerFromConfig({ SCORER_WATCHLIST_FILE: path })
+    expect(scorer.score({ headline: 'Apple hit by tariffs' }).entities.companies).toEqual(['AAPL'])
+    expect(scorer.score({ headline: 'Tesla halts exports' }).entities.companies).toEqual(['TSLA'])
+  })
+
+  it('refuses a file the watchlist parse refuses, as CONFIG_INVALID naming the variable, the file and the field', () => {
+    const path = file(JSON.stringify({ entities: [{ id: 'AAPL', names: ['Apple'] }, { id: 'APPLE' }] }))
+    expect(() => scorerFromConfig({ SCORER_WATCHLIST_FILE: path })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: `SCORER_WATCHLIST_FILE (${path}): invalid watchlist at entities[1].id: "APPLE" is read as entities[0] (AAPL), whose name it is already; the scorer reads an id as a name of its entity, and a name recognises one entity only`,
+      }),
+    )
+  })
+
+  it('stops the scorer process with exit 78 and one line naming the variable', () => {
+    const path = file('{"entities":[],"entities":[]}')
+    const run = spawnSync(process.execPath, [join(import.meta.dirname, 'main.ts')], {
+      env: { ...process.env, SCORER_WATCHLIST_FILE: path, HTTP_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
+    expect(run.status).toBe(78)
+    expect(run.stderr.trim()).toBe(
+      `tradepulse: SCORER_WATCHLIST_FILE (${path}): invalid watchlist at entities: key given more than once in one object`,
+    )
+  }, 30_000)
 })

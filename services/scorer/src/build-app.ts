@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import {
   createKafkaWorker,
@@ -8,21 +9,20 @@ import {
   topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
-import { createScorer, type Scorer } from '@tradepulse/scoring'
+import { createScorer, parseWatchlistText, type Scorer } from '@tradepulse/scoring'
 import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
 import { createScorerHandler } from './scorer-handler.ts'
-import { scorerOfWatchlistFile } from './watchlist-file.ts'
 
 /**
- * Builds the scorer from config; a bad watchlist file (unreadable, not JSON, a key given twice, invalid, or
- * what the scorer would take otherwise than meant: watchlist-file.ts) is a configuration error naming the
- * file and field.
+ * Builds the scorer from config; a bad watchlist file (unreadable, not JSON, or refused by
+ * parseWatchlistText: a key given twice, invalid, or what the scorer would take otherwise than meant) is a
+ * configuration error naming the file and field.
  */
 export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FILE'>): Scorer {
   const file = config.SCORER_WATCHLIST_FILE
   if (!file) return createScorer()
   try {
-    return scorerOfWatchlistFile(file)
+    return createScorer({ watchlist: parseWatchlistText(readFileSync(file, 'utf8')) })
   } catch (err) {
     throw new TradepulseError('CONFIG_INVALID', `SCORER_WATCHLIST_FILE (${file}): ${(err as Error).message}`)
   }
