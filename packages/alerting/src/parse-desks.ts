@@ -13,7 +13,16 @@ import type { Rule } from './rule-schema.ts'
 
 export type DeskSet = { version: string; desks: Desk[] }
 
-export type ParseDesksResult = ({ ok: true } & DeskSet) | { ok: false; errors: ConfigError[] }
+export type ParseDesksResult =
+  | ({
+      ok: true
+      /**
+       * The line of the text a field path (`desks[0].webhook.secretEnv`) names, when the format keeps
+       * lines (YAML): for what the reader checks beyond the file (the alerter: the webhook secrets).
+       */
+      lineOf?: (path: string) => number | undefined
+    } & DeskSet)
+  | { ok: false; errors: ConfigError[] }
 
 /** What of a rule decides whether its alerts can reach a desk. */
 export type DeskRuleFacts = Pick<Rule, 'id' | 'dimensions' | 'severity'>
@@ -48,7 +57,9 @@ export function deskRuleRefusals(
       : `its rules: ${ids.slice(0, RULE_IDS_LISTED).join(', ')}${ids.length > RULE_IDS_LISTED ? `, … (${ids.length})` : ''}`
   const errors: ConfigError[] = []
   desks.forEach((desk, i) => {
-    desk.rules?.forEach((id, j) => {
+    desk.rules?.forEach((id, j, all) => {
+      // A repeat is refused as such (deskRepeatRefusals); what is wrong with the rule, at its first place.
+      if (all.indexOf(id) !== j) return
       const rule = byId.get(id)
       const names = `desk "${desk.id}" names rule "${id}"`
       const why = !rule
@@ -60,6 +71,36 @@ export function deskRuleRefusals(
             : undefined
       if (why) errors.push({ path: `desks[${i}].rules[${j}]`, message: `${names}, ${why}` })
     })
+  })
+  return errors
+}
+
+/**
+ * Each entry of a desk's `dimensions` or `rules` listed again, at its own field (`desks[0].rules[2]`),
+ * naming the desk, the value and where it was first listed. A repeat changes nothing of the routing, but
+ * it is most likely a slip for another value (`[tariff, tariff]` for `[tariff, supplyChain]`), which the
+ * desk would then silently not get; the rules file refuses a repeated dimension of a rule alike.
+ */
+export function deskRepeatRefusals(
+  desks: readonly Pick<Desk, 'id' | 'dimensions' | 'rules'>[],
+): ConfigError[] {
+  const errors: ConfigError[] = []
+  desks.forEach((desk, i) => {
+    for (const [field, what] of [
+      ['dimensions', 'dimension'],
+      ['rules', 'rule'],
+    ] as const) {
+      const first = new Map<string, number>()
+      desk[field]?.forEach((value, j) => {
+        const k = first.get(value)
+        if (k === undefined) first.set(value, j)
+        else
+          errors.push({
+            path: `desks[${i}].${field}[${j}]`,
+            message: `desk "${desk.id}" lists ${what} "${value}" twice (first at desks[${i}].${field}[${k}]): list each ${what} once`,
+          })
+      })
+    }
   })
   return errors
 }
@@ -86,7 +127,9 @@ export function parseDesks(
         message: `duplicate desk id "${desk.id}" (first at desks[${first}])`,
       })
   })
+  errors.push(...deskRepeatRefusals(result.data.desks))
   if (options.rules) errors.push(...deskRuleRefusals(result.data.desks, options.rules))
   if (errors.length > 0) return { ok: false, errors: withLines(errors, parsed.lineOf) }
-  return { ok: true, version: result.data.version, desks: result.data.desks }
+  const { version, desks } = result.data
+  return parsed.lineOf ? { ok: true, version, desks, lineOf: parsed.lineOf } : { ok: true, version, desks }
 }

@@ -128,6 +128,41 @@ describe('parseDesks', () => {
     ])
   })
 
+  it('refuses a dimension or a rule a desk lists twice, naming the desk, the value and its line', () => {
+    // Taken silently (routing takes a repeat as one), while it is most likely a slip for another value the
+    // desk then never got; the rules file refuses a rule's repeated dimension alike.
+    const text = desksYaml
+      .replace('dimensions: [tariff, uncertainty]', 'dimensions: [tariff, uncertainty, tariff]')
+      .replace('rules: [tariff_turn]', 'rules:\n      - tariff_turn\n      - tariff_up\n      - tariff_turn')
+    const r = parseDesks(text, 'yaml')
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[0].dimensions[2]',
+        message:
+          'desk "tariff" lists dimension "tariff" twice (first at desks[0].dimensions[0]): list each dimension once (line 5)',
+      },
+      {
+        path: 'desks[3].rules[2]',
+        message:
+          'desk "momentum_only" lists rule "tariff_turn" twice (first at desks[3].rules[0]): list each rule once (line 21)',
+      },
+    ])
+    // In JSON too (no line); a rule the rules file lacks is named once, at its first place.
+    const desk = { id: 'a', dimensions: ['tariff'], rules: ['nope', 'nope'] }
+    const j = parseDesks(JSON.stringify({ version: '1', desks: [desk] }), 'json', { rules: rulesOf(['x']) })
+    expect(j.ok ? [] : j.errors).toEqual([
+      {
+        path: 'desks[0].rules[1]',
+        message: 'desk "a" lists rule "nope" twice (first at desks[0].rules[0]): list each rule once',
+      },
+      {
+        path: 'desks[0].rules[0]',
+        message:
+          'desk "a" names rule "nope", which the rules file does not have, so the desk would get nothing of it (its rules: x)',
+      },
+    ])
+  })
+
   it('names the line of a refused field in a YAML desks file', () => {
     const r = parseDesks(desksYaml.replace('minSeverity: warning', 'minSeverity: urgent'), 'yaml')
     expect(r.ok ? [] : r.errors).toEqual([
