@@ -20,7 +20,7 @@ const rulesOf = (...ids: string[]) => `version: "1"\nrules:\n${ids.map(rule).joi
 const DESKS = 'version: "1"\ndesks:\n  - id: tariff\n    rules: [tariff_up, tariff_down]\n'
 
 /** The alerter built (not started) on an in-memory bus and store, over a rules and a desks file. */
-function build(rules: string, desks: string) {
+function build(rules: string, desks: string, webhooks?: { env: Record<string, string> }) {
   const dir = mkdtempSync(join(tmpdir(), 'alerter-app-'))
   writeFileSync(join(dir, 'rules.yaml'), rules)
   writeFileSync(join(dir, 'desks.yaml'), desks)
@@ -30,7 +30,7 @@ function build(rules: string, desks: string) {
     HTTP_PORT: '0',
     ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
     ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-    ALERTER_WEBHOOKS_ENABLED: 'false',
+    ALERTER_WEBHOOKS_ENABLED: webhooks ? 'true' : 'false',
   })
   const { log, lines } = createCapturingLogger<LogLine & { level: number }>()
   const make = () =>
@@ -38,6 +38,7 @@ function build(rules: string, desks: string) {
       log,
       transport: createMemoryTransport(createMemoryBus()),
       store: createMemoryAlertStore({ dedupWindowMs: 60_000, clock: { now: () => Date.now() } }),
+      ...(webhooks ? { env: webhooks.env } : {}),
     })
   return { dir, config, lines, make }
 }
@@ -82,6 +83,50 @@ describe('the alerter process (its main) on a desks file naming an unknown rule'
     expect(code, worker.output()).toBe(78)
     expect(worker.output()).toBe(
       `tradepulse: ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].rules[1]: desk "tariff" names rule "tariff_down", which the rules file does not have, so the desk would get nothing of it (its rules: tariff_up) (line 4)\n`,
+    )
+  })
+})
+
+const HOOKED_DESKS = `version: "1"
+desks:
+  - id: tariff
+    webhook:
+      url: https://hooks.example/tariff
+      secretEnv: TARIFF_SECRET
+`
+
+describe('the alerter on a desk webhook secret', () => {
+  it('warns at start, in one line naming the desk, the variable and its line, of a secret under 16 bytes', () => {
+    const { config, lines, make } = build(rulesOf('tariff_up'), HOOKED_DESKS, {
+      env: { TARIFF_SECRET: 'pw-1234' },
+    })
+    make()
+    const warnings = lines.filter((l) => l.level === 40)
+    expect(warnings.map((l) => l.msg)).toEqual([
+      `ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, which holds 7 bytes, under the 16 a secret should have: a secret that short can be guessed, and its alerts' signatures forged (use a random one, e.g. openssl rand -hex 32) (line 6)`,
+    ])
+    expect(JSON.stringify(lines)).not.toContain('pw-1234')
+    const long = build(rulesOf('tariff_up'), HOOKED_DESKS, { env: { TARIFF_SECRET: 'x'.repeat(32) } })
+    long.make()
+    expect(long.lines.filter((l) => l.level >= 40)).toEqual([])
+  })
+
+  it('exits 78 at start with one line naming the desk, the variable and its line for a white-space secret, never the value', async () => {
+    // Taken, its alerts were signed with a blank HMAC key: signatures anyone could forge.
+    const { config } = build(rulesOf('tariff_up'), HOOKED_DESKS)
+    const worker = spawnWorker('services/alerter/src/main.ts', {
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      HTTP_PORT: '0',
+      ALERTER_RULES_FILE: config.ALERTER_RULES_FILE,
+      ALERTER_DESKS_FILE: config.ALERTER_DESKS_FILE,
+      TARIFF_SECRET: ' \t ',
+      LOG_LEVEL: 'warn',
+    })
+    const { code } = await worker.exited
+    expect(code, worker.output()).toBe(78)
+    expect(worker.output()).toBe(
+      `tradepulse: ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, which holds only white space: anyone can sign with that, so its signatures would prove nothing (set it to a random secret of at least 16 bytes, or ALERTER_WEBHOOKS_ENABLED=false) (line 6)\n`,
     )
   })
 })

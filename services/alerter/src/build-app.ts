@@ -72,6 +72,8 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     config.ALERTER_WEBHOOKS_ENABLED,
     rules.current().rules,
   )
+  // A webhook secret too short to trust is taken (refusing it would stop webhooks at an upgrade), and said.
+  for (const warning of desks.warnings) log.warn({ file: config.ALERTER_DESKS_FILE }, warning)
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 
   const redis = deps.store

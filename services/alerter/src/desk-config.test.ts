@@ -57,6 +57,89 @@ describe('loadDeskConfig', () => {
     ).toEqual([{ deskId: 'tariff', url: 'https://hooks.example/t0k3n', secret: 's' }])
   })
 
+  /** The tariff desk of the scenario with a webhook signed with TARIFF_SECRET, and the line of its secretEnv. */
+  const hooked = () => {
+    const text = scenarioDesks('https://hooks.example/tariff', 'TARIFF_SECRET')
+    return { file: desksFile(text), line: text.split('\n').indexOf('      secretEnv: TARIFF_SECRET') + 1 }
+  }
+
+  it.each([
+    ['white space only', '  \t\n ', 'which holds only white space'],
+    ['a no-break space', '\u00a0', 'which holds only white space'],
+    ['empty', '', 'which is set but empty'],
+  ])(
+    'refuses a webhook secret set to %s, naming the desk, the variable and its line, never the value',
+    (_, secret, what) => {
+      // Taken, every alert was signed with a blank HMAC key: a signature anyone could compute, so a receiver
+      // checking it took forged alerts for ours. An empty one was said to be "not set".
+      const { file, line } = hooked()
+      const err = refusal(file, { TARIFF_SECRET: secret })
+      expect(err.code).toBe('CONFIG_INVALID')
+      expect(err.message).toBe(
+        `ALERTER_DESKS_FILE (${file}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, ${what}: anyone can sign with that, so its signatures would prove nothing (set it to a random secret of at least 16 bytes, or ALERTER_WEBHOOKS_ENABLED=false) (line ${line})`,
+      )
+      expect(err.message.split('\n')).toHaveLength(1)
+      // Webhooks off, the secret is not read.
+      expect(loadDeskConfig(file, { TARIFF_SECRET: secret }, false).webhooks).toEqual([])
+    },
+  )
+
+  it('refuses a webhook secret variable that is not set, naming its line as the other desk errors do', () => {
+    const { file, line } = hooked()
+    expect(refusal(file, {}).message).toBe(
+      `ALERTER_DESKS_FILE (${file}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, which is not set (set it, or ALERTER_WEBHOOKS_ENABLED=false) (line ${line})`,
+    )
+  })
+
+  it('takes a webhook secret under 16 bytes with a warning naming the desk, the variable and its line, never the value', () => {
+    const { file, line } = hooked()
+    const short = loadDeskConfig(file, { TARIFF_SECRET: 'hunter2-pw' }, true)
+    expect(short.webhooks).toEqual([
+      { deskId: 'tariff', url: 'https://hooks.example/tariff', secret: 'hunter2-pw' },
+    ])
+    expect(short.warnings).toEqual([
+      `ALERTER_DESKS_FILE (${file}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, which holds 10 bytes, under the 16 a secret should have: a secret that short can be guessed, and its alerts' signatures forged (use a random one, e.g. openssl rand -hex 32) (line ${line})`,
+    ])
+    expect(short.warnings.join()).not.toContain('hunter2')
+    // Counted in UTF-8 bytes, as the HMAC key is: 5 characters of 3 bytes each are 15.
+    expect(loadDeskConfig(file, { TARIFF_SECRET: '€€€€€' }, true).warnings[0]).toContain(
+      'which holds 15 bytes',
+    )
+    for (const secret of ['0123456789abcdef', '€€€€€€'])
+      expect(loadDeskConfig(file, { TARIFF_SECRET: secret }, true).warnings).toEqual([])
+  })
+
+  it("names the variable, the file and why it cannot be read, in the rules file's form", () => {
+    // It said `ENOENT: no such file or directory, open '…'`, the path twice, where the rules file says why.
+    const missing = join(desksFile('version: "1"\ndesks: []\n'), '..', 'missing.yaml')
+    const err = refusal(missing, {})
+    expect(err.code).toBe('CONFIG_INVALID')
+    expect(err.message).toBe(`ALERTER_DESKS_FILE (${missing}): cannot read it: no such file`)
+    const dir = join(missing, '..')
+    expect(refusal(dir, {}).message).toBe(
+      `ALERTER_DESKS_FILE (${dir}): cannot read it: a directory, not a file`,
+    )
+  })
+
+  it('refuses a desk listing a dimension or a rule twice, naming the desk, the value and its line', () => {
+    // Taken silently; most likely a slip for another value the desk then never got.
+    const text = scenarioDesks()
+      .replace(
+        '    dimensions: [supplyChain, tariff]\n',
+        '    dimensions: [supplyChain, tariff, supplyChain]\n',
+      )
+      .replace(
+        '    minSeverity: critical\n',
+        '    minSeverity: critical\n    rules:\n      - export_curb\n      - export_curb\n',
+      )
+    const file = desksFile(text)
+    const lines = text.split('\n')
+    const err = refusal(file, {}, false, criticalRules('export_curb'))
+    expect(err.message).toBe(
+      `ALERTER_DESKS_FILE (${file}): desks[1].dimensions[2]: desk "supply" lists dimension "supplyChain" twice (first at desks[1].dimensions[0]): list each dimension once (line ${lines.indexOf('    dimensions: [supplyChain, tariff, supplyChain]') + 1}); desks[2].rules[1]: desk "risk" lists rule "export_curb" twice (first at desks[2].rules[0]): list each rule once (line ${lines.lastIndexOf('      - export_curb') + 1})`,
+    )
+  })
+
   it('refuses a desk naming a rule the rules file does not have, in one line with the desk, the rule and its line', () => {
     // Taken, the desk silently got no alert of that rule (a typo, a rule renamed in the rules file).
     const text = scenarioDesks().replace(

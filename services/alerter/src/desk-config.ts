@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import {
   type ConfigError,
   type Desk,
@@ -9,18 +8,38 @@ import {
   type RuleSet,
 } from '@tradepulse/alerting'
 import { TradepulseError } from '@tradepulse/platform'
-import { formatErrors } from './rules-source.ts'
+import { formatErrors, readConfigFile } from './rules-source.ts'
 
 export type DeskWebhookTarget = { deskId: string; url: string; secret: string }
 
-export type DeskConfig = { version: string; desks: Desk[]; webhooks: DeskWebhookTarget[] }
+export type DeskConfig = {
+  version: string
+  desks: Desk[]
+  webhooks: DeskWebhookTarget[]
+  /**
+   * What the file is taken with but should not be, one line each, for the caller to log at start: a
+   * webhook secret shorter than WEBHOOK_SECRET_MIN_BYTES. Never the secret itself.
+   */
+  warnings: string[]
+}
 
 /**
- * The desks file, read once at start. With webhooks enabled every desk's secret variable must be set:
- * a desk that could never sign its webhook is a configuration error naming the variable, not a dlq of
- * every alert it gets. A webhook URL with credentials in it (https://user:password@host/…) is refused by
- * the desks schema itself (alerting's desk-schema.ts), naming the desk, never the URL. Given `rules` (the
- * rules file's), a desk naming a rule it would get nothing of is refused too (deskRuleRefusals).
+ * Fewest bytes (UTF-8, as the HMAC key is) of a webhook secret taken without a warning: 128 bits, if
+ * random. Shorter is taken, since refusing it would stop a running deployment's webhooks at an upgrade,
+ * but warned of at start: a short secret can be guessed, and with it every alert's signature forged.
+ */
+export const WEBHOOK_SECRET_MIN_BYTES = 16
+
+/**
+ * The desks file, read once at start. With webhooks enabled every desk's secret variable must be set to a
+ * secret: a desk that could never sign its webhook is a configuration error naming the variable, not a
+ * dlq of every alert it gets, and one set to nothing but white space (or to nothing) is refused too, for
+ * an HMAC keyed with it is one anyone can compute; a secret under WEBHOOK_SECRET_MIN_BYTES is warned of
+ * (`warnings`). Those errors and warnings name the desk, the variable and the YAML line of its
+ * `secretEnv`, never the secret's value. A webhook URL with credentials in it (https://user:password@host/…)
+ * is refused by the desks schema itself (alerting's desk-schema.ts), naming the desk, never the URL. Given
+ * `rules` (the rules file's), a desk naming a rule it would get nothing of is refused too
+ * (deskRuleRefusals). An unreadable file is refused as the rules file is (`cannot read it: no such file`).
  */
 export function loadDeskConfig(
   file: string,
@@ -28,31 +47,47 @@ export function loadDeskConfig(
   webhooksEnabled: boolean,
   rules?: readonly DeskRuleFacts[],
 ): DeskConfig {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (err) {
-    throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${(err as Error).message}`)
-  }
-  const r = parseDesks(text, formatFromPath(file), rules ? { rules } : {})
-  if (!r.ok)
-    throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${formatErrors(r.errors)}`)
+  const refuse = (message: string) =>
+    new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${message}`)
+  const read = readConfigFile(file)
+  if (!read.ok) throw refuse(read.message)
+  const r = parseDesks(read.text, formatFromPath(file), rules ? { rules } : {})
+  if (!r.ok) throw refuse(formatErrors(r.errors))
   const webhooks: DeskWebhookTarget[] = []
   const problems: string[] = []
+  const warnings: string[] = []
   if (webhooksEnabled) {
     r.desks.forEach((desk, i) => {
       if (!desk.webhook) return
-      const secret = env[desk.webhook.secretEnv]
-      if (secret) webhooks.push({ deskId: desk.id, url: desk.webhook.url, secret })
-      else
+      const { secretEnv, url } = desk.webhook
+      const path = `desks[${i}].webhook.secretEnv`
+      const line = r.lineOf?.(path)
+      const at = (message: string) => `${path}: ${message}${line === undefined ? '' : ` (line ${line})`}`
+      const signs = `desk "${desk.id}" signs its webhook with ${secretEnv}`
+      const secret = env[secretEnv]
+      if (secret === undefined) {
+        problems.push(at(`${signs}, which is not set (set it, or ALERTER_WEBHOOKS_ENABLED=false)`))
+        return
+      }
+      if (secret.trim() === '') {
+        const what = secret === '' ? 'which is set but empty' : 'which holds only white space'
         problems.push(
-          `desks[${i}].webhook.secretEnv: desk "${desk.id}" signs its webhook with ${desk.webhook.secretEnv}, which is not set (set it, or ALERTER_WEBHOOKS_ENABLED=false)`,
+          at(
+            `${signs}, ${what}: anyone can sign with that, so its signatures would prove nothing (set it to a random secret of at least ${WEBHOOK_SECRET_MIN_BYTES} bytes, or ALERTER_WEBHOOKS_ENABLED=false)`,
+          ),
         )
+        return
+      }
+      const bytes = Buffer.byteLength(secret, 'utf8')
+      if (bytes < WEBHOOK_SECRET_MIN_BYTES)
+        warnings.push(
+          `ALERTER_DESKS_FILE (${file}): ${at(`${signs}, which holds ${bytes} byte${bytes === 1 ? '' : 's'}, under the ${WEBHOOK_SECRET_MIN_BYTES} a secret should have: a secret that short can be guessed, and its alerts' signatures forged (use a random one, e.g. openssl rand -hex 32)`)}`,
+        )
+      webhooks.push({ deskId: desk.id, url, secret })
     })
   }
-  if (problems.length)
-    throw new TradepulseError('CONFIG_INVALID', `ALERTER_DESKS_FILE (${file}): ${problems.join('; ')}`)
-  return { version: r.version, desks: r.desks, webhooks }
+  if (problems.length) throw refuse(problems.join('; '))
+  return { version: r.version, desks: r.desks, webhooks, warnings }
 }
 
 /**

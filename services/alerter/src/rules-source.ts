@@ -29,18 +29,33 @@ export function formatErrors(errors: readonly ConfigError[]): string {
   return errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join('; ')
 }
 
-function load(
-  file: string,
-): { ok: true; ruleSet: RuleSet } | { ok: false; unreadable: boolean; errors: ConfigError[] } {
-  let text: string
+/**
+ * A rules or desks file's text, or why it cannot be read (`cannot read it: no such file`), in one line
+ * for the caller to put after the variable and the path: the error's own message repeats the path
+ * (`ENOENT: no such file or directory, open '…'`).
+ */
+export function readConfigFile(file: string): { ok: true; text: string } | { ok: false; message: string } {
   try {
-    text = readFileSync(file, 'utf8')
+    return { ok: true, text: readFileSync(file, 'utf8') }
   } catch (err) {
     const e = err as NodeJS.ErrnoException
     const why =
-      e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : e.message
-    return { ok: false, unreadable: true, errors: [{ path: '', message: `cannot read it: ${why}` }] }
+      e.code === 'ENOENT'
+        ? 'no such file'
+        : e.code === 'EISDIR'
+          ? 'a directory, not a file'
+          : // fs's own form, `EACCES: permission denied, open '<path>'`, without the code and the path.
+            (/^E[A-Z]+: ([^,]+), [a-z]+ '/.exec(e.message)?.[1] ?? e.message)
+    return { ok: false, message: `cannot read it: ${why}` }
   }
+}
+
+function load(
+  file: string,
+): { ok: true; ruleSet: RuleSet } | { ok: false; unreadable: boolean; errors: ConfigError[] } {
+  const read = readConfigFile(file)
+  if (!read.ok) return { ok: false, unreadable: true, errors: [{ path: '', message: read.message }] }
+  const text = read.text
   const r = parseRules(text, formatFromPath(file), OPTIONS)
   if (!r.ok) return { ok: false, unreadable: false, errors: r.errors }
   return { ok: true, ruleSet: { version: r.version, rulesVersion: r.rulesVersion, rules: r.rules } }
