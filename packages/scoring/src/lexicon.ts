@@ -24,6 +24,7 @@ import {
   TOPICS,
   UNCERTAINTY,
 } from './data/lexicon.ts'
+import { fold } from './chars.ts'
 import { expandWord } from './inflect.ts'
 import { addWord, createVocabulary, freeze, type Vocabulary } from './vocabulary.ts'
 
@@ -466,12 +467,20 @@ export function newEntry(key: string): Entry {
   }
 }
 
-/** Splits an authored phrase into the keys the tokenizer produces for it. */
+/**
+ * Splits a phrase (authored, or a watchlist name) into the keys the tokenizer produces for it: case
+ * folded as the tokenizer folds (ASCII and Latin-1 capitals only: "ΩMEGA" is read as "Ωmega"), dotted
+ * capitals joined ("U.S. Steel" → us, steel; "S.A.I.C." → saic), a possessive 's dropped, split where
+ * the tokenizer ends a word (white space, hyphens, dashes, slashes, dots, and the punctuation that ends
+ * a clause or quotes: "Apple!" → apple).
+ */
 export function phraseKeys(phrase: string): string[] {
-  return phrase
-    .toLowerCase()
+  let folded = ''
+  for (let i = 0; i < phrase.length; i++) folded += String.fromCharCode(fold(phrase.charCodeAt(i)))
+  return folded
     .replace(/['’]s\b/g, '')
-    .split(/[\s\-–—/,.:;()]+/)
+    .replace(/(?<![a-z0-9])(?:[a-z]\.){2,}/g, (m) => m.replaceAll('.', ''))
+    .split(/[\s\-–—/,.:;()!?[\]{}|"“”‘*#@$%=<>~^`\\]+/)
     .filter((w) => w.length > 0)
 }
 

@@ -3,7 +3,7 @@
 import { ScoreResult } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { EU_MEMBERS, REGIONS } from './data/entities.ts'
-import { createScorer, SCORER_VERSION } from './index.ts'
+import { createScorer, parseWatchlist, SCORER_VERSION } from './index.ts'
 import { scorerHelpers, WATCHLIST } from './test-helpers.ts'
 
 const { score, tariff, supply, market } = scorerHelpers(createScorer({ watchlist: WATCHLIST }))
@@ -474,6 +474,27 @@ describe('multiword expressions, variants and entities', () => {
     expect(r.entities.commodities).toContain('magnets')
     expect(r.entities.sectors).toContain('autos')
     expect(createScorer().score({ headline: 'Tesla rallies' }).entities.companies).toEqual([])
+  })
+
+  it('finds a watchlist name as the tokenizer reads it: dotted capitals, punctuation, capitals beyond Latin-1', () => {
+    // Each of these names matched nothing before: the name was split otherwise than the headline is read.
+    const watchlist = parseWatchlist({
+      entities: [
+        { id: 'X', names: ['U.S. Steel'] },
+        { id: 'SAIC', names: ['S.A.I.C. Motor'] },
+        { id: 'AAPL', names: ['Apple!'] },
+        { id: 'OMG', names: ['ΩMEGA'] },
+        { id: 'T', names: ['AT&T'] },
+      ],
+    })
+    const companies = (h: string) => createScorer({ watchlist }).score({ headline: h }).entities.companies
+    expect(companies('U.S. Steel shares jump')).toEqual(['X'])
+    expect(companies('US Steel shares jump')).toEqual(['X'])
+    expect(companies('S.A.I.C. Motor sales fall')).toEqual(['SAIC'])
+    expect(companies('Apple sales rise')).toEqual(['AAPL'])
+    expect(companies('ΩMEGA wins contract')).toEqual(['OMG'])
+    expect(companies('AT&T to cut jobs')).toEqual(['T'])
+    expect(companies('Steel shares jump')).toEqual([])
   })
 })
 
