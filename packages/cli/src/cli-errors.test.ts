@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine, NO_KAFKA, NO_REDIS } from './test-helpers.ts'
+import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS } from './test-helpers.ts'
 
 const SAMPLE = join(import.meta.dirname, '..', 'sample', 'sample-feed.ndjson')
 
@@ -85,6 +85,21 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     expect(r.stdout).toBe('')
   })
 
+  it('indicators refuses a bad --as-of in the line every bad option value gets, before reading the configuration or Redis (exit 78)', async () => {
+    // It said "--as-of: latest, now or …, got "soon"", in words of its own, and only once the aggregator's
+    // configuration had been read: a bad variable was named first.
+    const r = await cli(['indicators', '--as-of', 'soon'], {
+      REDIS_URL: NO_REDIS,
+      AGGREGATOR_GRACE_MS: 'soon',
+    })
+    expect(r.code, r.stderr).toBe(78)
+    expectOneLine(
+      r.stderr,
+      /^tradepulse: indicators: option '--as-of <time>' argument 'soon' is invalid\. Expected latest, now or an ISO 8601 time with Z or an offset \(2026-03-02T14:00:00Z\)\. \(see tradepulse indicators --help\)$/,
+    )
+    expect(r.stdout).toBe('')
+  })
+
   it('replay --source and topics create --desks refuse an empty value in one line naming the flag, before connecting (exit 78)', async () => {
     // Each empty value was taken as the option not given and went on to the unreachable Kafka (69): replay
     // would have sent its rows with no source, topics create made no desk topic.
@@ -119,6 +134,41 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
         `tradepulse: replay: ${file}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead\n`,
       )
     }
+  })
+
+  it('replay refuses --source for NDJSON through a pipe, told by its first character, before connecting (exit 78)', async () => {
+    // A pipe (its name, /dev/fd/63, tells nothing) was told NDJSON only as its rows were read, once
+    // connected: with Kafka down, the answer was the unreachable broker (69), not the flag.
+    const line = JSON.stringify({ headline: 'US raises tariffs on steel' })
+    const piped = (text: string, source: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) =>
+        execFile(
+          'bash',
+          [
+            // No ~/.bashrc: bash reads it when its stdin is a socket, as Node's pipes are.
+            '--norc',
+            '-c',
+            `"$0" "$1" replay --source "$2" <(printf '%s\\n' "$3")`,
+            process.execPath,
+            MAIN,
+            source,
+            text,
+          ],
+          { env: { PATH: process.env.PATH ?? '', KAFKA_BROKERS: NO_KAFKA }, timeout: 30_000 },
+          (err, _stdout, stderr) =>
+            resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+        ),
+      )
+    const ndjson = await piped(`\ufeff  ${line}`, 'reuters')
+    expect(ndjson.code, ndjson.stderr).toBe(78)
+    expectOneLine(
+      ndjson.stderr,
+      /^tradepulse: replay: \/dev\/fd\/\d+: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead$/,
+    )
+    // A CSV through a pipe takes --source: on to Kafka.
+    const csv = await piped('date,headline\n2020-01-01,Steel tariffs rise', 'reuters')
+    expect(csv.code, csv.stderr).toBe(69)
+    expectOneLine(csv.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
   })
 
   it('refuses a flag or command it does not know in one line (exit 78); help asked for is still help', async () => {

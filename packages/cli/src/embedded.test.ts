@@ -15,20 +15,27 @@ const sink = () => {
   const chunks: string[] = []
   return { chunks, out: { write: (c: string) => chunks.push(c) > 0 } as unknown as NodeJS.WritableStream }
 }
+/** A feed played, without --follow, through every worker that makes alerts, with the default settings. */
+const play = (
+  feed: ReturnType<typeof loadSampleFeed>,
+  speed: Parameters<typeof runEmbedded>[0]['speed'],
+  out = sink().out,
+) =>
+  runEmbedded({
+    workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
+    feed,
+    speed,
+    follow: false,
+    log: silent,
+    env: {},
+    out,
+  })
 
 describe('the embedded default', { timeout: 60_000 }, () => {
   it('runs every worker over the in-memory bus: the sample feed gives a sensible set of alerts and indicators', async () => {
     const { chunks, out } = sink()
     const feed = loadSampleFeed()
-    const run = await runEmbedded({
-      workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
-      feed,
-      speed: 'step',
-      follow: false,
-      log: silent,
-      env: {},
-      out,
-    })
+    const run = await play(feed, 'step', out)
     const rules = new Set(run.alerts.map((a) => a.rule))
     // The arcs of the feed: escalation on China, rare-earth disruption, then relief.
     expect(rules).toContain('trade_measure_enacted')
@@ -73,16 +80,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
 
   it('is deterministic step by step: the same feed gives the same alert ids', async () => {
     const feed = loadSampleFeed().slice(0, 80)
-    const once = () =>
-      runEmbedded({
-        workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
-        feed,
-        speed: 'step',
-        follow: false,
-        log: silent,
-        env: {},
-        out: sink().out,
-      })
+    const once = () => play(feed, 'step')
     const [a, b] = [await once(), await once()]
     expect(a.alerts.map((x) => x.id).sort()).toEqual(b.alerts.map((x) => x.id).sort())
   })
@@ -92,15 +90,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     // were published as one update per key: indicator rules missed most of them.
     const feed = loadSampleFeed()
     const ids = async (speed: number | 'max') => {
-      const run = await runEmbedded({
-        workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
-        feed,
-        speed,
-        follow: false,
-        log: silent,
-        env: {},
-        out: sink().out,
-      })
+      const run = await play(feed, speed)
       return run.alerts.map((a) => a.id).sort()
     }
     const max = await ids('max')
@@ -111,15 +101,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   it('prints each alert at its headline time, so it can be found in the feed', async () => {
     const { chunks, out } = sink()
     const feed = loadSampleFeed()
-    const run = await runEmbedded({
-      workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
-      feed,
-      speed: 'max',
-      follow: false,
-      log: silent,
-      env: {},
-      out,
-    })
+    const run = await play(feed, 'max', out)
     const published = new Set(feed.map((h) => h.publishedAt.replace('T', ' ').slice(0, 19)))
     const lines = chunks
       .join('')

@@ -2,6 +2,7 @@ import {
   type BaseConfig,
   closeRedis,
   createKafka,
+  createLogger,
   createRedis,
   type KafkaConnectionSettings,
   kafkaClientConfig,
@@ -12,6 +13,20 @@ import {
 } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 import type { Kafka } from 'kafkajs'
+
+/**
+ * The log level of a one-shot command (indicators, indicators rebuild, replay, tail, topics create): at
+ * LOG_LEVEL's default, info, warnings and errors only, as a person reads the command's own output and
+ * not JSON lines about it ("rebuild: replaying"); any other level as given (debug and trace show more).
+ */
+export function cliLogLevel(level: BaseConfig['LOG_LEVEL']): BaseConfig['LOG_LEVEL'] {
+  return level === 'info' ? 'warn' : level
+}
+
+/** The root logger of a one-shot command, at its level (cliLogLevel). */
+export function cliLogger(config: Pick<BaseConfig, 'LOG_LEVEL' | 'LOG_PRETTY'>, name?: string): Logger {
+  return createLogger({ level: cliLogLevel(config.LOG_LEVEL), pretty: config.LOG_PRETTY, name })
+}
 
 /**
  * kafkajs's and ioredis's own connection logs, for a command-line user: none unless LOG_LEVEL is debug

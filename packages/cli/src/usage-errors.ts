@@ -60,3 +60,16 @@ function missingSubcommandInOneLine(cmd: Command): void {
     )
   }) as Command['help']
 }
+
+/**
+ * A bad option value only the command's action can tell (a time before what Redis can answer, a subset of
+ * workers the embedded default cannot run), refused in the line commander gives a value its argParser
+ * refuses (option-values.ts), through the same exitOverride: one line naming the command, the option and
+ * the value, exit 78. `why` is a sentence, as an argParser's message is.
+ */
+export function invalidOptionValue(cmd: Command, long: string, value: string, why: string): never {
+  const flags = cmd.options.find((o) => o.long === long)?.flags ?? long
+  return cmd.error(`error: option '${flags}' argument '${value}' is invalid. ${why}`, {
+    code: 'commander.invalidArgument',
+  })
+}

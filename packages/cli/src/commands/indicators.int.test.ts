@@ -29,25 +29,31 @@ const MAIN = join(import.meta.dirname, '..', 'main.ts')
 
 describe('tradepulse indicators on Kafka and Redis', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
+  /** The CLI's environment on the test Kafka and Redis, under a topic prefix and a key prefix of its own. */
+  const cliEnv = (prefix: string, keyPrefix: string, more: Record<string, string> = {}) => ({
+    ...process.env,
+    KAFKA_BROKERS: kafkaBrokers.join(','),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: keyPrefix,
+    TRADEPULSE_TOPIC_PREFIX: prefix,
+    ...more,
+  })
+  const produce = async (topic: string, headlines: Parameters<typeof produceScored>[2]) => {
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await produceScored(producer, topic, headlines)
+    } finally {
+      await producer.disconnect()
+    }
+  }
 
   it('rebuilds the indicators from headlines.scored, then prints the top regions from Redis', async () => {
     const prefix = `${randomName('cli-ind')}.`
     const topic = createTopicCatalogue(prefix).scored.name
     await createTopics(kafkaBrokers, [{ name: topic }])
     const start = Date.parse('2026-03-02T00:00:00Z')
-    const producer = await testProducer(kafkaBrokers)
-    try {
-      await produceScored(producer, topic, scoredSeries(200, { startMs: start, spanMs: 6 * HOUR_MS }))
-    } finally {
-      await producer.disconnect()
-    }
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replaceAll('.', '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-    }
+    await produce(topic, scoredSeries(200, { startMs: start, spanMs: 6 * HOUR_MS }))
+    const env = cliEnv(prefix, prefix.replaceAll('.', '_'))
     const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '1h'], { env })
     expect(rebuilt.stdout).toMatch(/^rebuilt 200 headlines \(200 records, 0 invalid\)/)
     // Its own output only: the warning of a short --since and its progress, no log line ("rebuild:
@@ -116,8 +122,9 @@ describe('tradepulse indicators on Kafka and Redis', () => {
       env,
     }).catch((e: { code: number; stderr: string }) => e)
     expect(early).toMatchObject({ code: 78 })
-    expect((early as { stderr: string }).stderr).toContain(
-      `--as-of: 2020-07-17T12:00:00.000Z is before ${newest}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history)`,
+    // In the line every bad option value gets.
+    expect((early as { stderr: string }).stderr).toBe(
+      `tradepulse: indicators: option '--as-of <time>' argument '2020-07-17T12:00:00Z' is invalid. 2020-07-17T12:00:00.000Z is before ${newest}, the earliest time these indicators can be read at (each is kept as of its newest headline, not as a history). (see tradepulse indicators --help)\n`,
     )
     // From it on, at the time given, which the title says.
     const later = new Date(Date.parse(newest) + HOUR_MS).toISOString()
@@ -143,17 +150,13 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     const liveKeys = prefix.replace(/\W/g, '_')
     const rebuiltKeys = `${liveKeys}rebuilt`
     // One environment for both, but for their Redis keys: the bound at ten minutes, not the default 30 s.
-    const env = (keyPrefix: string) => ({
-      ...process.env,
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      KAFKA_GROUP_ID: `${prefix}aggregator`,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      AGGREGATOR_MAX_AHEAD_MS: String(10 * MIN_MS),
-    })
+    const env = (keyPrefix: string) =>
+      cliEnv(prefix, keyPrefix, {
+        KAFKA_GROUP_ID: `${prefix}aggregator`,
+        HTTP_PORT: '0',
+        TOPICS_AUTO_CREATE: 'false',
+        AGGREGATOR_MAX_AHEAD_MS: String(10 * MIN_MS),
+      })
     // The reviewer's stream (aheadOfClockStream): another feed's headline stamped six minutes ahead,
     // within the ten minutes, so the watermark follows it, live.
     const { headlines } = aheadOfClockStream(prefix)
@@ -164,12 +167,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     try {
       await app.start()
       await app.runner.joined()
-      const producer = await testProducer(kafkaBrokers)
-      try {
-        await produceScored(producer, topics.scored.name, headlines)
-      } finally {
-        await producer.disconnect()
-      }
+      await produce(topics.scored.name, headlines)
       const live = await activeIndicatorStore(
         createRedisIndicatorStore(redis, indicatorStoreOptions(liveConfig)),
       )
@@ -239,13 +237,7 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     } finally {
       await producer.disconnect()
     }
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-    }
+    const env = cliEnv(prefix, keyPrefix)
     const redis = new Redis(redisUrl)
     try {
       const config = loadConfig(AggregatorConfig, env)
@@ -286,25 +278,12 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     // supported" (exit 69).
     const prefix = `${randomName('cli-since')}.`
     await createTopics(kafkaBrokers, [{ name: createTopicCatalogue(prefix).scored.name }])
-    const producer = await testProducer(kafkaBrokers)
-    try {
-      await produceScored(
-        producer,
-        createTopicCatalogue(prefix).scored.name,
-        scoredSeries(20, { startMs: Date.now() - HOUR_MS, spanMs: 30 * MIN_MS }),
-      )
-    } finally {
-      await producer.disconnect()
-    }
+    await produce(
+      createTopicCatalogue(prefix).scored.name,
+      scoredSeries(20, { startMs: Date.now() - HOUR_MS, spanMs: 30 * MIN_MS }),
+    )
     const keyPrefix = prefix.replaceAll('.', '_')
-    const env = {
-      ...process.env,
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'warn',
-    }
+    const env = cliEnv(prefix, keyPrefix, { LOG_LEVEL: 'warn' })
     try {
       for (const since of ['100000d', '99999999999999999999w']) {
         const rebuilt = await run(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', since], {

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
 import { fullRebuildSince, parseAsOf, rebuildSinceWarning, resolveAsOf, sinceOption } from './indicators.ts'
 
@@ -28,11 +29,20 @@ describe('--as-of', () => {
     expect(parseAsOf('2026-03-02T14:00Z')).toBe(Date.parse('2026-03-02T14:00:00Z'))
     expect(parseAsOf('2026-03-02T14:00:00.250Z')).toBe(Date.parse('2026-03-02T14:00:00.250Z'))
   })
-  it('refuses anything else, naming the option: no time guessed, moved or read in the local zone', () => {
-    for (const text of ['soon', 'March 7', '2026-02-30T00:00:00Z', '2026-03-02T14:00:00', '2026-03-02', '1'])
+  it('refuses anything else as a bad option value: no time guessed, moved or read in the local zone', () => {
+    for (const text of [
+      'soon',
+      'March 7',
+      '2026-02-30T00:00:00Z',
+      '2026-03-02T14:00:00',
+      '2026-03-02',
+      '1',
+    ]) {
+      expect(() => parseAsOf(text), text).toThrow(InvalidArgumentError)
       expect(() => parseAsOf(text), text).toThrow(
-        `--as-of: latest, now or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), got ${JSON.stringify(text)}`,
+        'Expected latest, now or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z).',
       )
+    }
   })
 })
 

@@ -10,18 +10,17 @@ import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } fr
 import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
-  createLogger,
   createRedisIndicatorStore,
   defaultGroupId,
   eventTimeOf,
   type IndicatorAsOf,
   kafkaSecurity,
   loadConfig,
-  TradepulseError,
 } from '@tradepulse/platform'
-import { type Command, Option } from 'commander'
-import { checkKafkaReachable, clientLog, withRedis } from '../infra.ts'
+import { type Command, InvalidArgumentError, Option } from 'commander'
+import { checkKafkaReachable, clientLog, cliLogger, withRedis } from '../infra.ts'
 import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
+import { invalidOptionValue } from '../usage-errors.ts'
 
 /** --since: its text (named in the warning) and its span, read as every option is (option-values.ts). */
 export type Since = { text: string; ms: number }
@@ -77,12 +76,20 @@ export function rebuildSinceWarning(
 /** What --as-of names: the aggregator's event-time watermark (`latest`), the clock (`now`), or a time. */
 export type AsOf = IndicatorAsOf
 
-/** --as-of as the gateway reads its `asOf` (one parser): a time needs its zone, and must exist. */
+/**
+ * --as-of as the gateway reads its `asOf` (one parser): a time needs its zone, and must exist. A bad one
+ * is refused as every bad option value is (option-values.ts), before the configuration is read.
+ */
 export function parseAsOf(text: string): AsOf {
   const p = parseGatewayAsOf(text)
   if (p.ok) return p.value
-  throw new TradepulseError('CONFIG_INVALID', `--as-of: ${AS_OF_FORMS}, got ${JSON.stringify(text)}`)
+  throw new InvalidArgumentError(`Expected ${AS_OF_FORMS}.`)
 }
+
+/** --as-of's value: its text (named when the time is refused as too early) and what it names. */
+export type AsOfOption = { text: string; at: AsOf }
+
+export const asOfOption = (text: string): AsOfOption => ({ text, at: parseAsOf(text) })
 
 /** The event time to read the indicators at (as the gateway reads: eventTimeOf), and what it is, for the title. */
 export async function resolveAsOf(
@@ -138,7 +145,7 @@ type ShowOptions = {
   scopeKind: ScopeKind
   by: 'momentum' | 'buzz'
   top: number
-  asOf: string
+  asOf: AsOfOption
 }
 
 /** `tradepulse indicators` (top N table from Redis) and `tradepulse indicators rebuild [--since 8d]`. */
@@ -158,19 +165,19 @@ export function registerIndicators(program: Command): void {
     )
     .addOption(new Option('--by <what>', 'rank by').choices(['momentum', 'buzz']).default('momentum'))
     .option('--top <n>', 'how many scopes', wholeNumber({ min: 1 }), 10)
-    .option(
-      '--as-of <time>',
-      'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), not before the aggregator\'s event time (the indicators are kept as of their newest headline, not as a history)',
-      'latest',
+    .addOption(
+      new Option(
+        '--as-of <time>',
+        'event time to evaluate at: "latest" (the aggregator\'s event time, or now when it has none), "now" or an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), not before the aggregator\'s event time (the indicators are kept as of their newest headline, not as a history)',
+      )
+        .argParser(asOfOption)
+        .default(asOfOption('latest'), '"latest"'),
     )
-    .action(async (opts: ShowOptions) => {
+    .action(async (opts: ShowOptions, cmd: Command) => {
       const config = loadConfig(AggregatorConfig, process.env)
       const top = opts.top
-      const asOf = parseAsOf(opts.asOf)
-      const log = createLogger({
-        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
-        pretty: config.LOG_PRETTY,
-      })
+      const asOf = opts.asOf.at
+      const log = cliLogger(config)
       await withRedis(config, 'tradepulse-cli', log, async (redis) => {
         const store = await activeIndicatorStore(
           createRedisIndicatorStore(redis, indicatorStoreOptions(config)),
@@ -182,7 +189,7 @@ export function registerIndicators(program: Command): void {
         const early = (bounds: (number | undefined)[]) => {
           const earliest = given ? readableFrom(at.ms, bounds) : undefined
           if (earliest !== undefined)
-            throw new TradepulseError('CONFIG_INVALID', `--as-of: ${tooEarly(at.ms, earliest)}`)
+            invalidOptionValue(cmd, '--as-of', opts.asOf.text, `${tooEarly(at.ms, earliest)}.`)
         }
         early([given ? await store.watermark() : undefined])
         const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms)
@@ -214,14 +221,10 @@ export function registerIndicators(program: Command): void {
       // the topic, as 1970 itself does. Kafka refused the negative time with "The version of API is not
       // supported" (exit 69).
       const sinceMs = Math.max(0, Date.now() - sinceSpanMs)
-      // Warnings and errors only, as the other commands log (LOG_LEVEL=debug shows more): the rebuild's own
+      // At the CLI's level (cliLogger: warnings and errors unless LOG_LEVEL asks for more): the rebuild's own
       // info lines ("rebuild: replaying", "rebuild: done"), raw JSON on stderr, said no more than the
       // progress and the summary printed below.
-      const log = createLogger({
-        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
-        pretty: config.LOG_PRETTY,
-        name: 'tradepulse-rebuild',
-      })
+      const log = cliLogger(config, 'tradepulse-rebuild')
       // Kafka first, quickly, as replay, tail and topics reach it: unreachable, the rebuild's own client
       // retried for 17 s, each retry a JSON error line on stderr, before the same one-line error.
       await checkKafkaReachable(config, 'tradepulse-rebuild', log)

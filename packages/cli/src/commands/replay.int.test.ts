@@ -76,15 +76,18 @@ describe('tradepulse replay on Kafka', () => {
     }
   }
 
-  async function headlines(topic: string, n: number): Promise<string[]> {
+  /** A field of the first `n` raw records on the topic, in the order they came. */
+  async function fieldOf(field: string, topic: string, n: number): Promise<string[]> {
     const raw = await collectTopic(kafkaBrokers, topic)
     try {
       await waitFor(() => raw.messages.length >= n, { what: `${n} raw records` })
-      return raw.messages.map((m) => JSON.parse(String(m.value)).headline)
+      return raw.messages.map((m) => JSON.parse(String(m.value))[field])
     } finally {
       await raw.stop()
     }
   }
+  const headlines = (topic: string, n: number) => fieldOf('headline', topic, n)
+  const times = (topic: string, n: number) => fieldOf('publishedAt', topic, n)
 
   it('produces the readable rows of a CSV and reports stray quotes, an unclosed one and a huge row by line', async () => {
     const { code, stderr, topic } = await replay(
@@ -234,15 +237,6 @@ describe('tradepulse replay on Kafka', () => {
     '"1:15 PM ET Tue, 3 Mar 2020",Ports reopen',
     '"9:05 AM ET Mon, 4 Dec 2017",Copper falls',
   ].join('\n')
-  async function times(topic: string, n: number): Promise<string[]> {
-    const raw = await collectTopic(kafkaBrokers, topic)
-    try {
-      await waitFor(() => raw.messages.length >= n, { what: `${n} raw records` })
-      return raw.messages.map((m) => JSON.parse(String(m.value)).publishedAt)
-    } finally {
-      await raw.stop()
-    }
-  }
 
   it('produces a newest-first file oldest first, and its oldest rows for --limit', async () => {
     const all = await replay('newest-first.csv', newestFirst)
@@ -270,6 +264,17 @@ describe('tradepulse replay on Kafka', () => {
     expect(stderr).toMatch(/2 produced to .*, 1 bad row\(s\) skipped \(lines 2\)/)
     expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'Ports reopen'])
     expect(code).toBe(65)
+  })
+  it('stamps --source on the rows of a piped CSV, its first bytes (read to tell it from NDJSON before connecting) sent too', async () => {
+    const { code, stderr, topic } = await replay(
+      'feed.csv',
+      'date,headline\n2020-01-01,Steel tariffs rise\n2020-01-02,Ports reopen\n',
+      { piped: true, args: ['--source', 'reuters'] },
+    )
+    expect(stderr).toMatch(/2 produced to .*, 0 bad row\(s\) skipped/)
+    expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'Ports reopen'])
+    expect(await fieldOf('source', topic, 2)).toEqual(['reuters', 'reuters'])
+    expect(code).toBe(0)
   })
   it('refuses a piped CSV without a headline column in one line naming it (exit 78)', async () => {
     const { code, stderr } = await replay('feed.csv', 'date,title\n2020-01-01,Steel tariffs rise\n', {

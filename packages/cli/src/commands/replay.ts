@@ -2,7 +2,6 @@ import { statSync } from 'node:fs'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   BaseConfig,
-  createLogger,
   createProducer,
   loadConfig,
   type OutRecord,
@@ -12,9 +11,17 @@ import {
 import { Presets, SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
-import { cliKafka } from '../infra.ts'
+import { cliKafka, cliLogger } from '../infra.ts'
 import { decimalNumberOrMax, sourceName, wholeNumber } from '../option-values.ts'
-import { ReplayFileError, readReplayRows } from '../replay/read-rows.ts'
+import {
+  closeReplayInput,
+  formatByName,
+  ndjsonSourceRefusal,
+  openReplayFile,
+  ReplayFileError,
+  type ReplayInput,
+  readReplayRows,
+} from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
 
 /**
@@ -52,6 +59,8 @@ export type ReplayFileOptions = {
    * the order read, and the first row more than BACKWARDS_WARN_MS behind a newer one gets a warning.
    */
   order?: 'time' | 'file'
+  /** The file already opened (checkReplayFile: a pipe told from its first bytes); else opened when read. */
+  input?: ReplayInput
 }
 
 type Prepared = { line: number; ms: number | undefined; record: OutRecord }
@@ -81,7 +90,10 @@ export async function replayFile(
     }
   }
   async function* readableRows(): AsyncGenerator<Prepared> {
-    for await (const row of readReplayRows(file, opts.source !== undefined ? { source: opts.source } : {})) {
+    for await (const row of readReplayRows(file, {
+      ...(opts.source !== undefined ? { source: opts.source } : {}),
+      ...(opts.input ? { input: opts.input } : {}),
+    })) {
       if ('error' in row) {
         skip(row.line, row.error)
         continue
@@ -164,9 +176,16 @@ export const MIN_REPLAY_RATE = 0.000001
 /**
  * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
  * headline column: reading its first row here raises what the replay would raise only once connected.
- * Tells a regular file (replayed in time order) from a pipe (read once, in the order it comes).
+ * Tells a regular file (replayed in time order) from a pipe (read once, in the order it comes). A pipe
+ * given --source is opened here when its name does not say what it holds, and read up to its first
+ * character (at most 64 KiB, openReplayFile), so that NDJSON is refused before connecting too (it was
+ * refused only once connected: exit 69, not 78, with Kafka down); the opened pipe is `input`, to be
+ * read from there. Nothing more of a pipe is read before connecting: it may be long, or still coming.
  */
-export async function checkReplayFile(file: string, source?: string): Promise<'file' | 'pipe'> {
+export async function checkReplayFile(
+  file: string,
+  source?: string,
+): Promise<{ kind: 'file' | 'pipe'; input?: ReplayInput }> {
   let kind: 'file' | 'pipe' | 'other'
   try {
     const st = statSync(file)
@@ -179,7 +198,21 @@ export async function checkReplayFile(file: string, source?: string): Promise<'f
   }
   if (kind === 'other') throw usage(`not a file: ${file}`)
   // A pipe (`replay <(zcat feed.ndjson.gz)`) can be read once only: its rows are checked as they come.
-  if (kind === 'pipe') return kind
+  if (kind === 'pipe') {
+    if (source === undefined || formatByName(file) === 'csv') return { kind }
+    if (formatByName(file) === 'ndjson') throw usage(ndjsonSourceRefusal(file).message)
+    let input: ReplayInput
+    try {
+      input = await openReplayFile(file)
+    } catch (err) {
+      throw usage(`cannot read ${file}: ${(err as Error).message}`)
+    }
+    if (input.format === 'ndjson') {
+      await closeReplayInput(input)
+      throw usage(ndjsonSourceRefusal(file).message)
+    }
+    return { kind, input }
+  }
   const rows = readReplayRows(file, source !== undefined ? { source } : {})
   try {
     await rows.next()
@@ -189,7 +222,7 @@ export async function checkReplayFile(file: string, source?: string): Promise<'f
   } finally {
     await rows.return(undefined)
   }
-  return kind
+  return { kind }
 }
 
 export function registerReplay(program: Command): void {
@@ -226,12 +259,9 @@ export function registerReplay(program: Command): void {
       // Flags (as commander reads them) and the file are checked before anything connects: a typo should
       // not wait on Kafka.
       const { rate, limit, batch } = opts
-      const kind = await checkReplayFile(file, opts.source)
+      const { kind, input } = await checkReplayFile(file, opts.source)
       const config = loadConfig(BaseConfig, process.env)
-      const log = createLogger({
-        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
-        pretty: config.LOG_PRETTY,
-      })
+      const log = cliLogger(config)
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
       const producer = createProducer(cliKafka(config, 'tradepulse-replay', log), log)
       await producer.connect()
@@ -257,6 +287,7 @@ export function registerReplay(program: Command): void {
             order: kind === 'file' ? 'time' : 'file',
             ...(limit !== undefined ? { limit } : {}),
             ...(opts.source !== undefined ? { source: opts.source } : {}),
+            ...(input ? { input } : {}),
           },
           (records) => produceAll(producer, records),
           topic,

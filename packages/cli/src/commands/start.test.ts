@@ -46,22 +46,23 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     expect(longestGap / MIN_SPEED).toBeLessThanOrEqual(MAX_TIMER_MS)
   })
 
-  it('start --workers names what it cannot run: an Object property is no worker, and an empty list names none (exit 78)', async () => {
+  it('start --workers names what it cannot run, in the line every bad option value gets: an Object property is no worker, and an empty list names none (exit 78)', async () => {
     // On Kafka, --workers constructor ran no worker at all and exited 0 ('constructor' in WORKERS); an empty
-    // list said "unknown worker(s) ;".
+    // list said "unknown worker(s) ;". Each was then refused in its own words ("--workers: unknown
+    // worker(s) constructor; choose from …"), unlike every other bad option value.
     const env = { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS }
     const cases: [string[], RegExp][] = [
       [
         ['start', '--workers', 'constructor'],
-        /^tradepulse: --workers: unknown worker\(s\) constructor; choose from ingest, scorer, aggregator, alerter, gateway$/,
+        /^tradepulse: start: option '--workers <list>' argument 'constructor' is invalid\. Expected a comma-separated list of workers from ingest, scorer, aggregator, alerter, gateway; unknown: constructor\. \(see tradepulse start --help\)$/,
       ],
       [
         ['start', '--workers', 'scorer,toString'],
-        /^tradepulse: --workers: unknown worker\(s\) toString; choose from /,
+        /^tradepulse: start: option '--workers <list>' argument 'scorer,toString' is invalid\. .*; unknown: toString\. /,
       ],
       [
         ['start', '--workers', ' , '],
-        /^tradepulse: --workers: no worker named in " , "; choose from ingest, scorer, aggregator, alerter, gateway$/,
+        /^tradepulse: start: option '--workers <list>' argument ' , ' is invalid\. Expected a comma-separated list of workers from ingest, scorer, aggregator, alerter, gateway; it names none\. \(see tradepulse start --help\)$/,
       ],
     ]
     for (const [args, pattern] of cases) {
@@ -84,7 +85,7 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
       [
         ['start', '--workers', 'alerter'],
         {},
-        /^tradepulse: --workers: the embedded default runs every worker /,
+        /^tradepulse: start: option '--workers <list>' argument 'alerter' is invalid\. The embedded default runs every worker .*\(set KAFKA_BROKERS and REDIS_URL, or add --local-infra\)\. \(see tradepulse start --help\)$/,
       ],
       [
         ['start'],

@@ -15,7 +15,7 @@ import {
   TradepulseError,
 } from '@tradepulse/platform'
 import { type Infra, startInfra } from '@tradepulse/testing/infra'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
@@ -23,12 +23,13 @@ import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
+import { invalidOptionValue } from '../usage-errors.ts'
 import { dashboardLine, WORKERS } from '../workers.ts'
 import { type StartSignals, startSignals } from './start-signals.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 type StartOptions = {
-  workers?: string
+  workers?: WorkerList
   follow?: boolean
   sample?: boolean
   speed: number | 'max'
@@ -36,20 +37,26 @@ type StartOptions = {
   httpPort: number
 }
 
-function parseWorkers(list: string | undefined): string[] {
-  const names = (list ?? Object.keys(WORKERS).join(','))
+/** --workers' value: its text (named when the embedded default refuses a subset) and the workers named. */
+type WorkerList = { text: string; names: string[] }
+
+/**
+ * --workers, read as every option value is (option-values.ts): a name that is no worker (an Object
+ * property, 'constructor', among them) or a list naming none is refused in one line, exit 78, before
+ * anything is checked or started. The names come in pipeline order, whatever the order given: the
+ * embedded default stops them in it.
+ */
+export function workerList(text: string): WorkerList {
+  const names = text
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
   const unknown = names.filter((n) => !Object.hasOwn(WORKERS, n))
-  if (unknown.length || names.length === 0) {
-    throw new TradepulseError(
-      'CONFIG_INVALID',
-      `--workers: ${unknown.length ? `unknown worker(s) ${unknown.join(', ')}` : `no worker named in ${JSON.stringify(list)}`}; choose from ${Object.keys(WORKERS).join(', ')}`,
+  if (unknown.length || names.length === 0)
+    throw new InvalidArgumentError(
+      `Expected a comma-separated list of workers from ${Object.keys(WORKERS).join(', ')}; ${unknown.length ? `unknown: ${unknown.join(', ')}` : 'it names none'}.`,
     )
-  }
-  // Pipeline order, whatever the order given: the embedded default stops them in it.
-  return Object.keys(WORKERS).filter((n) => names.includes(n))
+  return { text, names: Object.keys(WORKERS).filter((n) => names.includes(n)) }
 }
 
 /**
@@ -118,6 +125,7 @@ export function registerStart(program: Command): void {
     .option(
       '--workers <list>',
       `comma-separated subset of ${Object.keys(WORKERS).join(',')} (on Kafka and Redis only: embedded runs all)`,
+      workerList,
     )
     .option('--follow', 'keep running until Ctrl-C (embedded: taking headlines on stdin and POST /headlines)')
     .option('--no-sample', 'do not play the bundled sample feed')
@@ -137,21 +145,23 @@ export function registerStart(program: Command): void {
       '--local-infra',
       'start a local Kafka broker and Redis server for this run instead of the in-memory bus',
     )
-    .action(async (opts: StartOptions) => {
+    .action(async (opts: StartOptions, cmd: Command) => {
       // A signal from here on (main.ts listens from the process's start) stops the startup cleanly.
       const signals = startSignals()
       // Everything is checked before anything starts, prints or plays.
       const env: Record<string, string | undefined> = { ...process.env }
       const level = logLevelOf(env)
-      const names = parseWorkers(opts.workers)
+      const names = opts.workers?.names ?? Object.keys(WORKERS)
       const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
       if (names.includes('alerter')) checkAlerterFiles(env)
       if (!onKafka && !opts.localInfra) {
-        if (names.length < Object.keys(WORKERS).length)
-          throw new TradepulseError(
-            'CONFIG_INVALID',
-            `--workers: the embedded default runs every worker (${Object.keys(WORKERS).join(', ')}): in one process over an in-memory bus, nothing else feeds or reads the others; run a subset on Kafka and Redis (set KAFKA_BROKERS and REDIS_URL, or add --local-infra)`,
+        if (opts.workers && names.length < Object.keys(WORKERS).length)
+          invalidOptionValue(
+            cmd,
+            '--workers',
+            opts.workers.text,
+            `The embedded default runs every worker (${Object.keys(WORKERS).join(', ')}): in one process over an in-memory bus, nothing else feeds or reads the others; run a subset on Kafka and Redis (set KAFKA_BROKERS and REDIS_URL, or add --local-infra).`,
           )
         checkEmbeddedConfig(names, env)
         const log = createLogger({ level, pretty: true, name: 'tradepulse' })

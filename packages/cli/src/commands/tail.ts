@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, createLogger, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
+import { BaseConfig, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import type { Kafka } from 'kafkajs'
-import { cliKafka } from '../infra.ts'
+import { cliKafka, cliLogger } from '../infra.ts'
 import { deskId } from '../option-values.ts'
 
 const SEVERITY_MARK: Record<Alert['severity'], string> = { info: 'INFO', warning: 'WARN', critical: 'CRIT' }
@@ -118,10 +118,7 @@ export function registerTail(program: Command): void {
     .option('--no-evidence', 'leave out the evidence headlines')
     .action(async (opts: { desk?: string; fromBeginning?: boolean; json?: boolean; evidence?: boolean }) => {
       const config = loadConfig(BaseConfig, process.env)
-      const log = createLogger({
-        level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
-        pretty: config.LOG_PRETTY,
-      })
+      const log = cliLogger(config)
       const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(process.env.ALERTER_RULES_FILE)))
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
       const topic = opts.desk === undefined ? catalogue.alerts.name : catalogue.deskAlerts(opts.desk).name

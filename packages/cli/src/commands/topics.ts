@@ -1,9 +1,9 @@
 import { loadDeskConfig } from '@tradepulse/alerter'
 import { RULE_FILES } from '@tradepulse/alerting'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { BaseConfig, createLogger, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
+import { BaseConfig, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
-import { cliKafka } from '../infra.ts'
+import { cliKafka, cliLogger } from '../infra.ts'
 import { deskIds, someText } from '../option-values.ts'
 
 export function registerTopics(program: Command): void {
@@ -33,7 +33,7 @@ export function registerTopics(program: Command): void {
     )
     .action(async (opts: { desk?: string[]; desks?: string | boolean }) => {
       const config = loadConfig(BaseConfig, process.env)
-      const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY })
+      const log = cliLogger(config)
       const catalogue = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
       const ids = [...(opts.desk ?? [])]
       if (opts.desks) {

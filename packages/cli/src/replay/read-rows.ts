@@ -37,18 +37,27 @@ function firstTextByte(head: Buffer): number | undefined {
   return undefined
 }
 
+/** What a file's name says it holds, or undefined when it says nothing (a pipe's /dev/fd/63). */
+export function formatByName(file: string): ReplayFormat | undefined {
+  return NDJSON_NAME.test(file) ? 'ndjson' : CSV_NAME.test(file) ? 'csv' : undefined
+}
+
+export type ReplayFormat = 'ndjson' | 'csv'
+
+/** A file opened for replay (openReplayFile): what it holds, and its bytes, from the first. */
+export type ReplayInput = { format: ReplayFormat; bytes: AsyncIterable<Buffer> }
+
 /**
  * The file opened once, and whether it is NDJSON or CSV: by its name when that says (.ndjson, .json,
  * .jsonl; .csv), else by its first character, "{" for NDJSON (a CSV's header line cannot start with one).
  * A pipe has no telling name (`replay <(zcat feed.ndjson.gz)` gives /dev/fd/63) and can be read once
- * only, so what is read to tell is given again first: NDJSON on a pipe was parsed as CSV and refused.
+ * only, so what is read to tell (up to its first character that is not white space, at most 64 KiB) is
+ * given again first: NDJSON on a pipe was parsed as CSV and refused.
  */
-async function openReplayFile(
-  file: string,
-): Promise<{ format: 'ndjson' | 'csv'; bytes: AsyncIterable<Buffer> }> {
+export async function openReplayFile(file: string): Promise<ReplayInput> {
   const stream = createReadStream(file)
-  if (NDJSON_NAME.test(file)) return { format: 'ndjson', bytes: stream }
-  if (CSV_NAME.test(file)) return { format: 'csv', bytes: stream }
+  const named = formatByName(file)
+  if (named) return { format: named, bytes: stream }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const head: Buffer[] = []
   let first: number | undefined
@@ -78,6 +87,17 @@ async function openReplayFile(
   return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: bytes() }
 }
 
+/** Closes an opened file that will not be read (a generator never started runs no finally). */
+export async function closeReplayInput(input: ReplayInput): Promise<void> {
+  for await (const _ of input.bytes) break
+}
+
+/** --source for an NDJSON file: it stamps CSV rows only, and was dropped unseen, every row sent without it. */
+export const ndjsonSourceRefusal = (file: string) =>
+  new ReplayFileError(
+    `${file}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead`,
+  )
+
 /** One replayable row: the raw headline object to produce, or why the row was skipped. */
 export type ReplayRow = { line: number; raw: Record<string, unknown> } | { line: number; error: string }
 
@@ -95,16 +115,17 @@ const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
  */
 export async function* readReplayRows(
   file: string,
-  opts: { source?: string } = {},
+  opts: {
+    source?: string
+    /** The file already opened (a pipe, told from its first bytes before connecting); else opened here. */
+    input?: ReplayInput
+  } = {},
 ): AsyncGenerator<ReplayRow> {
-  const { format, bytes } = await openReplayFile(file)
-  // --source stamps CSV rows only: given for NDJSON it was dropped unseen, every row sent without it.
+  const input = opts.input ?? (await openReplayFile(file))
+  const { format, bytes } = input
   if (format === 'ndjson' && opts.source !== undefined) {
-    // Started and left, so the file is closed (a generator never started runs no finally).
-    for await (const _ of bytes) break
-    throw new ReplayFileError(
-      `${file}: --source stamps CSV rows; this file is NDJSON: give each line its own "source" instead`,
-    )
+    await closeReplayInput(input)
+    throw ndjsonSourceRefusal(file)
   }
   if (format === 'ndjson') {
     for await (const l of readLines(bytes)) {
