@@ -335,6 +335,6 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
       KAFKA_BROKERS: NO_KAFKA,
     })
     expect(r.code, r.stderr).toBe(78)
-    expectOneLine(r.stderr, /^tradepulse: --desks .*nonexist\.yaml: ENOENT/)
+    expectOneLine(r.stderr, /^tradepulse: --desks .*nonexist\.yaml: cannot read it: no such file/)
   })
 })

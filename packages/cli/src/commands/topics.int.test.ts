@@ -55,7 +55,7 @@ describe('tradepulse topics create on Kafka', () => {
     expect(err).toMatchObject({ code: 78 })
     // The file came from the flag, not from ALERTER_DESKS_FILE.
     expect((err as { stderr: string }).stderr).toMatch(
-      /^tradepulse: --desks \/nonexistent\/desks\.yaml: ENOENT/,
+      /^tradepulse: --desks \/nonexistent\/desks\.yaml: cannot read it: no such file/,
     )
   })
 })
