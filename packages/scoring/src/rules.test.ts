@@ -3288,6 +3288,14 @@ describe('issue #3: round 41, probes 40-44 (lists of goods, force majeure, price
     ['Dow declares force majeure on polyethylene after Texas freeze', 'negative'],
     ['Chemours lifts force majeure on titanium dioxide -company', 'positive'],
     ['Glencore chrome venture declares force majeure', 'negative'],
+    // A strike begun is a stoppage; strikers who stop no supply (pilots, teachers) are no supply news;
+    // a crisis of supply is the condition a verb eases (probe 42).
+    ["Workers at Chile's Escondida copper mine begin strike after wage talks fail", 'negative'],
+    ['Flights grounded as Brussels Airlines pilots begin strike', null],
+    ['Teachers go on strike', null],
+    ["Royal Mail union to launch strike ballot over workers' rights", null],
+    ['UK fuel supply crisis easing as army drivers begin deliveries', 'positive'],
+    ['KFC struggles to give chicken away as store supply crisis continues', 'negative'],
     // (Review: force majeure as a point of law is no supply stopped.)
     ['Court rejects force majeure claim in LNG contract dispute', null],
     ['Force majeure clauses: what companies need to know about coronavirus', null],

@@ -169,10 +169,18 @@ const DECLINE_TO_ENTRIES: ReadonlySet<number> = new Set(
   BASE_ENTRIES.filter((e) => /^declin(e|es|ed|ing) to$/.test(e.key)).map((e) => e.index),
 )
 
-/** 1 at the entries of a stoppage called off (lexicon `stoppage_ended`; see matchField). */
-const STOPPAGE_ENDED_AT: Uint8Array = (() => {
+/**
+ * 1 at the entries of a strike, begun or called off (lexicon `stoppage_ended`, and the `logistics`
+ * stoppages named as strikes), whose strikers may stop no supply (see matchField).
+ */
+const STRIKE_AT: Uint8Array = (() => {
   const at = new Uint8Array(BASE_ENTRIES.length)
-  for (const e of BASE_ENTRIES) if (e.target?.id === 'stoppage_ended') at[e.index] = 1
+  for (const e of BASE_ENTRIES)
+    if (
+      e.target?.id === 'stoppage_ended' ||
+      (e.target?.id === 'logistics' && /\bstrikes?\b/.test(e.key) && !/\b(port|dock|rail)\b/.test(e.key))
+    )
+      at[e.index] = 1
   return at
 })()
 /**
@@ -1499,8 +1507,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             best = wordInfo[id * 2] as number
             bestEnd = i + 1
           }
-          // A stoppage called off is one of supply unless the field says whose it is not (NOT_SUPPLY_STRIKES).
-          if (best >= 0 && STOPPAGE_ENDED_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
+          // A strike, begun or called off, is one of supply unless the field says whose it is not
+          // (NOT_SUPPLY_STRIKES: "Brussels Airlines pilots begin strike", "Teachers go on strike").
+          if (best >= 0 && STRIKE_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
           if (
             best < 0 ||
             (id === usId &&

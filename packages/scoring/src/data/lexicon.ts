@@ -1817,6 +1817,11 @@ export const TARGETS = [
       'n chip shortage',
       'n parts shortage',
       'n supply crunch',
+      // A crisis of supply named as one thing ("UK fuel supply crisis easing": the crisis eases).
+      'n supply crisis',
+      'n supply chain crisis',
+      'n fuel crisis',
+      'n fuel shortage',
       'n supply squeeze',
       // A crunch of an input or of freight space ("auto chip crunch", "airfreight crunch"); a credit
       // crunch is money.
@@ -2005,6 +2010,15 @@ export const TARGETS = [
       'v vote to strike',
       'n strike action',
       'on strike',
+      // A stoppage begun ("workers at Escondida copper mine begin strike"; "begin + mine" had read new
+      // capacity).
+      ...['begin', 'begins', 'began', 'begun', 'beginning'].flatMap((v) => [`${v} strike`, `${v} a strike`]),
+      'v start strike',
+      'v launch strike',
+      'v stage strike',
+      'v start a strike',
+      'v launch a strike',
+      'v stage a strike',
       'n factory fire',
       'n plant fire',
       'n rerouting',
@@ -6759,6 +6773,11 @@ export const INERT = [
   'n bank levy',
   'n flight protection levy',
   'n strike threat',
+  // A vote on a strike is none yet ("union to launch strike ballot").
+  'n strike ballot',
+  ...['launch', 'launches', 'launched', 'start', 'starts', 'started', 'begin', 'begins', 'began'].map(
+    (v) => `${v} strike ballot`,
+  ),
   // Health measures are not trade measures ("as virus curbs ease", "Trump surprises with travel
   // curbs"); what they disrupt is still read ("border curbs disrupt EU food supplies").
   'n travel curb',
