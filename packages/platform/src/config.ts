@@ -10,6 +10,7 @@ import {
 import { RESERVED_NAMESPACES } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { TradepulseError } from './errors.ts'
+import { noteUnknownVariables } from './unknown-variables.ts'
 
 /** Where Kafka and Redis are looked for when KAFKA_BROKERS / REDIS_URL are not set: one machine. */
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
@@ -509,8 +510,10 @@ function secureContextError(options: { ca?: string; cert?: string; key?: string 
 }
 
 /**
- * Parses the environment once, in `main`. Every bad variable is named in one error; unknown
- * variables are ignored (the environment holds far more than ours).
+ * Parses the environment once, in `main`. Every bad variable is named in one error. Unknown variables
+ * are not refused (the environment holds far more than ours), but those that look like ours and that no
+ * worker declares (a misspelt GATEWAY_MAX_STREAM) are noted, for the worker's start to warn of once each
+ * (unknownVariableWarnings).
  */
 export function loadConfig<S extends z.ZodObject>(
   schema: S,
@@ -531,6 +534,7 @@ export function loadConfig<S extends z.ZodObject>(
     bad.push(...kafkaSecurityProblems(c, cleaned))
     if (bad.length > 0)
       throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
+    noteUnknownVariables(cleaned, Object.keys(schema.shape))
     return result.data
   }
   const lines = result.error.issues.map((i) => describeIssue(i, env))

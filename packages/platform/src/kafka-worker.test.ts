@@ -106,6 +106,72 @@ describe('a worker that cannot start as configured', () => {
   })
 })
 
+describe('a worker started with variables that look like ours but that no worker reads', () => {
+  it('warns of each once at its start, naming the declared variable it probably meant, and still starts', async () => {
+    // Before: GATEWAY_MAX_STREAM (for GATEWAY_MAX_STREAMS) was ignored without a word.
+    const { code, output } = await runWorker({
+      HTTP_PORT: '0',
+      GATEWAY_MAX_STREAM: '50',
+      AGGREGATOR_GRACE: '60000',
+      // Another worker's variable, set for all, and a Kafka image's: no warning.
+      AGGREGATOR_MAX_AHEAD_MS: '1000',
+      KAFKA_HEAP_OPTS: '-Xmx1G',
+    })
+    expect(code, output).toBe(0)
+    const warned = output
+      .split('\n')
+      .filter((l) => l.includes('unknown variable'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string; variable: string; suggestion?: string })
+    expect(warned, output).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: 'unknown variable AGGREGATOR_GRACE (did you mean AGGREGATOR_GRACE_MS?)',
+        variable: 'AGGREGATOR_GRACE',
+        suggestion: 'AGGREGATOR_GRACE_MS',
+      }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'unknown variable GATEWAY_MAX_STREAM (did you mean GATEWAY_MAX_STREAMS?)',
+        variable: 'GATEWAY_MAX_STREAM',
+        suggestion: 'GATEWAY_MAX_STREAMS',
+      }),
+    ])
+    expect(naming(output, 'AGGREGATOR_MAX_AHEAD_MS'), output).toEqual([])
+    expect(naming(output, 'KAFKA_HEAP_OPTS'), output).toEqual([])
+    expect(output).toContain('stopped cleanly')
+  })
+
+  it('says it once in a process that runs several workers (the embedded default)', async () => {
+    const env = { HTTP_PORT: '0', INGEST_MAX_RECORD_BYTE: '1000' }
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    const { log, lines } = createCapturingLogger()
+    const apps = ['ingest', 'scorer'].map((worker) =>
+      createKafkaWorker({
+        worker,
+        config: loadConfig(BaseConfig, env),
+        log,
+        inputTopics: ['in'],
+        dlqTopic: 'in',
+        defaultHttpPort: 0,
+        handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
+        transport: createMemoryTransport(bus),
+      }),
+    )
+    try {
+      for (const app of apps) await app.start()
+      expect(lines.filter((l) => String(l.msg).startsWith('unknown variable'))).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: 'unknown variable INGEST_MAX_RECORD_BYTE (did you mean INGEST_MAX_RECORD_BYTES?)',
+        }),
+      ])
+    } finally {
+      for (const app of apps) await app.stop()
+    }
+  })
+})
+
 // The same main on Kafka (the transport from KAFKA_BROKERS), creating its topics at start.
 const kafkaMain = `
   import { BaseConfig, createKafkaWorker, createLogger, exitOnFatal, loadConfig, runUntilSignal } from ${JSON.stringify(index)}

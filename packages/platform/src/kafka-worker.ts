@@ -18,6 +18,7 @@ import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
 import type { Logger } from './logger.ts'
 import { createMetrics, type Metrics } from './metrics.ts'
+import { takeUnknownVariables } from './unknown-variables.ts'
 
 export type KafkaWorkerSpec = {
   worker: string
@@ -168,6 +169,10 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     failed: () => (fatal ? Promise.race([runner.failed(), fatal]) : runner.failed()),
     start() {
       starting ??= (async () => {
+        // Variables that look like the workers' but that none reads (a misspelt name), as loadConfig
+        // found them: one line each, by the first worker of the process to start.
+        for (const u of takeUnknownVariables())
+          log.warn({ variable: u.name, ...(u.suggestion ? { suggestion: u.suggestion } : {}) }, u.line)
         server = createHealthServer(health, metrics.registry, spec.routes, { log })
         const at = config.HTTP_PORT ?? spec.defaultHttpPort
         // A port in use or a host that is none is the configuration's: exit 78 naming the variable.
