@@ -3319,6 +3319,13 @@ describe('issue #3: round 41, probe 43 (who says what about a measure)', () => {
     ['China refuses to accept U.S. tariffs', 'negative'],
     ["Trump says China deal 'not ready' and Beijing must 'pay up'", 'negative'],
     ['KUDLOW SAYS TRUMP IS NOT READY TO SIGN ANY TRADE DEAL WITH CHINA', 'negative'],
+    // A noun that is also a verb, right before a modal, is the noun ("U.S. curbs will hit": the curbs
+    // hit; "curbs + production" had read them as the verb).
+    ['Huawei says U.S. curbs will hit its smartphone production', 'negative'],
+    ['Tighter U.S. sanctions on Iranian oil will cost Asia but supply will flow', 'negative'],
+    // Orders of a partner's farm goods are what a deal's purchases are.
+    ['Chinese state firms suspend U.S. pork orders -sources', 'negative'],
+    ['China resumes U.S. soybean orders', 'positive'],
     // A threat named after what it threatens passes the move on, as a frame does (the bare contest no
     // longer weighs against the easing).
     ['Stocks rise as trade war threat fades', 'positive'],

@@ -3603,6 +3603,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let d = 0; d < duals; d++) {
       const k = dualItems[d] as number
       if (itBound[k] !== 0) continue
+      // A modal or auxiliary right after it follows a noun, never a verb ("Huawei says U.S. curbs will hit
+      // its smartphone production": the curbs do the hitting).
+      const after = itE[k] as number
+      if (after < tb.count && tb.kind[after] === WORD && (wordFlagsAt(after) & W_MODAL) !== 0) continue
       // A measure right after a noun heads a compound ("federal contract ban"): the noun reading.
       // (Not so for a flow: "magnets flow" is a subject and its verb.)
       if (k > 0 && itE[k - 1] === itS[k] && targetAt(itIdx[k] as number).polarity < 0) {

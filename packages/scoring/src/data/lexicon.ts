@@ -1625,6 +1625,8 @@ export const TARGETS = [
     words: [
       'n import',
       'n farm purchase',
+      // Orders of a partner's farm goods ("Chinese state firms suspend U.S. pork orders").
+      ...['soybean', 'pork', 'corn', 'wheat', 'farm'].flatMap((g) => [`us ${g} order`, `us ${g} orders`]),
       'us soybeans',
       'american soybeans',
       // What a partner buys from the U.S. is the currency of a deal ("pledges to buy more U.S.
