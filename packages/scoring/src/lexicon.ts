@@ -2,6 +2,7 @@
 // and a trie of word ids, so matching a text is one Map lookup per word plus a walk of the longest
 // phrase starting there. Every phrase becomes one Entry carrying all the roles its words play.
 import type { EventType } from '@tradepulse/contracts'
+import { fold } from './chars.ts'
 import { CAPITALISED_NAMES, COMMODITIES, EU_MEMBERS, REGIONS, SECTORS } from './data/entities.ts'
 import {
   CLAUSE_BREAKS,
@@ -24,7 +25,6 @@ import {
   TOPICS,
   UNCERTAINTY,
 } from './data/lexicon.ts'
-import { fold } from './chars.ts'
 import { expandWord } from './inflect.ts'
 import { addWord, createVocabulary, freeze, type Vocabulary } from './vocabulary.ts'
 
