@@ -1,4 +1,4 @@
-import { DESK_ID_RULE, isDeskId, LIMITS } from '@tradepulse/contracts'
+import { DESK_ID_RULE, isDeskId, LIMITS, normalizeText, showsNothing } from '@tradepulse/contracts'
 import { InvalidArgumentError } from 'commander'
 
 /*
@@ -91,14 +91,15 @@ export function someText(what: string): (text: string) => string {
 }
 
 /**
- * A source name (replay --source): some text of at most LIMITS.maxSourceChars (100) characters. Ingest sends
- * a headline whose source is longer to the dlq (schema_invalid), so every row stamped with it was lost; one
- * of white space only it replaced by its INGEST_DEFAULT_SOURCE.
+ * A source name (replay --source): at most LIMITS.maxSourceChars (100) characters that show something once
+ * normalised as ingest normalises a source. Ingest sends a headline whose source is longer to the dlq
+ * (schema_invalid), so every row stamped with it was lost; one that shows nothing (white space, "\u200b", a
+ * Hangul filler) it replaced by its INGEST_DEFAULT_SOURCE, so the rows were not stamped as asked.
  */
 export function sourceName(text: string): string {
-  if (BLANK.test(text) || text.length > LIMITS.maxSourceChars)
+  if (showsNothing(normalizeText(text)) || text.length > LIMITS.maxSourceChars)
     throw new InvalidArgumentError(
-      `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space only (ingest sends a headline whose source is longer to the dlq).`,
+      `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space or invisible characters only (ingest sends a headline whose source is longer to the dlq).`,
     )
   return text
 }

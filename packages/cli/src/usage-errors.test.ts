@@ -122,7 +122,7 @@ describe('indicators rebuild --since', () => {
 describe('text options', () => {
   const SAMPLE = 'packages/cli/sample/sample-feed.ndjson'
   const SOURCE =
-    'Expected a source name of 1 to 100 characters, not white space only (ingest sends a headline whose source is longer to the dlq).'
+    'Expected a source name of 1 to 100 characters, not white space or invisible characters only (ingest sends a headline whose source is longer to the dlq).'
   // Each was taken as the option not given: replay --source '' stamped no source, topics create --desks ''
   // created no desk topic; --source of white space only became ingest's default source, and one over 100
   // characters sent every row to the dlq.
@@ -130,6 +130,10 @@ describe('text options', () => {
     [['replay', SAMPLE], '--source <name>', '', SOURCE],
     [['replay', SAMPLE], '--source <name>', ' ', SOURCE],
     [['replay', SAMPLE], '--source <name>', 'x'.repeat(101), SOURCE],
+    // Invisible only: ingest took it as no source and stamped its default instead.
+    [['replay', SAMPLE], '--source <name>', '\u200b', SOURCE],
+    [['replay', SAMPLE], '--source <name>', '\u3164', SOURCE],
+    [['replay', SAMPLE], '--source <name>', ' \u2800\ufeff ', SOURCE],
     [['topics', 'create'], '--desks [file]', '', 'Expected a desks file, not empty or white space only.'],
     [['topics', 'create'], '--desks [file]', '  ', 'Expected a desks file, not empty or white space only.'],
   ])(
@@ -147,7 +151,7 @@ describe('text options', () => {
   )
 
   it('takes a source name of 1 to 100 characters as given', () => {
-    for (const name of ['r', 'reuters', 'x'.repeat(100), ' reuters wire '])
+    for (const name of ['r', 'reuters', 'x'.repeat(100), ' reuters wire ', '\u200bwire', 'ＲＴ'])
       expect(sourceName(name)).toBe(name)
   })
 })

@@ -1,10 +1,6 @@
-import { LIMITS } from '@tradepulse/contracts'
+import { LIMITS, normalizeText, showsNothing } from '@tradepulse/contracts'
 import { baseConfigShape, decimal, durationMs, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
-import { normalizeText } from './normalize.ts'
-
-/** Nothing but white space and characters that show as nothing (and the braille blank, shown as a space). */
-const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
 
 export const ingestConfigShape = {
   ...baseConfigShape,
@@ -29,7 +25,7 @@ export const ingestConfigShape = {
       z
         .string()
         .max(LIMITS.maxSourceChars, `at most ${LIMITS.maxSourceChars} characters after normalisation`)
-        .refine((v) => !BLANK.test(v), {
+        .refine((v) => !showsNothing(v), {
           message: 'shows nothing after normalisation (white space or invisible characters only)',
         }),
     )

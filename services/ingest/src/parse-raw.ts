@@ -1,8 +1,15 @@
 import { hash } from 'node:crypto'
-import { Headline, LIMITS, type RawHeadline, RawHeadlineReader } from '@tradepulse/contracts'
+import {
+  Headline,
+  LIMITS,
+  normalizeText,
+  type RawHeadline,
+  RawHeadlineReader,
+  showsNothing,
+  truncate,
+} from '@tradepulse/contracts'
 import { emptyValueRejection, formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
 import { fastAccepts, fastRead } from './fast-check.ts'
-import { normalizeText, truncate } from './normalize.ts'
 
 export type IngestLimits = {
   maxRecordBytes: number
@@ -70,14 +77,11 @@ function isoTime(given: string, ms: number): string {
  */
 const READABLE = /[[\p{L}\p{N}]--\p{Default_Ignorable_Code_Point}]/v
 
-// Blank: nothing but white space and characters that show as nothing (zero-width, bidi controls…, and
-// the braille blank, a symbol that shows as a space).
-const BLANK = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
 const CONTROL = /\p{Cc}/u
 
 /** Why a producer's id cannot be a headline id as it is, or undefined when it can. */
 function idProblem(id: string): string | undefined {
-  if (BLANK.test(id)) return 'is blank (white space or invisible characters only)'
+  if (showsNothing(id)) return 'is blank (white space or invisible characters only)'
   if (CONTROL.test(id)) return 'holds a control character (U+0000–U+001F, U+007F–U+009F)'
   if (!id.isWellFormed()) return 'holds a lone surrogate'
   return undefined
@@ -182,7 +186,7 @@ export function parseRawRecord(
   // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
   // than a source no reader can see, and another content id for the same headline.
   const given = raw.source === undefined ? '' : normalizeText(raw.source)
-  const source = given === '' || BLANK.test(given) ? defaultSource : given
+  const source = showsNothing(given) ? defaultSource : given
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
   const ingestedAt = isoOf(entry.ms)
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms

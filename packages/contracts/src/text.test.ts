@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { normalizeText, truncate } from './normalize.ts'
+import { normalizeText, showsNothing, truncate } from './text.ts'
 
 /** The definition: a run of more than 30 marks is cut to its first 30. */
 const MARK_RUN_TAIL = /([\p{M}\uff9e\uff9f]{30})[\p{M}\uff9e\uff9f]+/gu
@@ -124,5 +124,31 @@ describe('truncate', () => {
     const r = truncate('ab📉cd', 3)
     expect(r.text).toBe('ab')
     expect(r.text.isWellFormed()).toBe(true)
+  })
+})
+
+describe('showsNothing', () => {
+  it.each([
+    ['empty', ''],
+    ['spaces and line breaks', ' \t\r\n\u00a0\u3000'],
+    ['zero-width and bidi characters', '\u200b\u200c\u200d\u202e\u2066\ufeff'],
+    ['Hangul fillers', '\u3164\u115f\u1160\uffa0'],
+    ['the braille blank', '\u2800'],
+    ['variation selectors and tag characters', '\ufe0f\u{e0041}\u{e0020}'],
+  ])('holds %s to show nothing', (_, text) => {
+    expect(showsNothing(text)).toBe(true)
+  })
+  it.each([
+    ['a letter', 'a'],
+    ['a letter among invisible characters', '\u200bwire\u2800'],
+    ['a digit', '7'],
+    ['punctuation', '-'],
+    ['an emoji', '📉'],
+  ])('holds %s to show something', (_, text) => {
+    expect(showsNothing(text)).toBe(false)
+  })
+  it('shows nothing for every text that normalises to nothing', () => {
+    for (const text of ['\u200b\u200c \t', '\u0000\u0007', '\u00ad\u2060'])
+      expect(showsNothing(normalizeText(text)), JSON.stringify(text)).toBe(true)
   })
 })

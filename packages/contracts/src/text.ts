@@ -1,3 +1,6 @@
+// Text as the pipeline takes it: ingest normalises every headline, body and source with normalizeText,
+// and holds a source or an id that showsNothing to be none; the command line refuses what ingest would.
+
 // Code points removed outright: zero-width characters, the byte-order mark, soft hyphen and the
 // bidirectional controls (the "Trojan Source" family), which change how text reads but not what it says.
 const REMOVED = new Set([
@@ -140,6 +143,21 @@ export function normalizeText(input: string, keepLines = false): string {
   // came out as "Me\u0301xico", not "México", another content id and another word to the scorer. Composed
   // again, its marks capped again (removing joins the runs either side).
   return removed && NON_ASCII.test(out) ? capMarkRuns(out).normalize('NFKC') : out
+}
+
+/**
+ * Nothing but white space and characters that show as nothing (zero-width, bidi controls, the Hangul
+ * fillers, variation selectors, tag characters…), and the braille blank, a symbol that shows as a space.
+ */
+const SHOWS_NOTHING = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
+
+/**
+ * Whether `text` shows nothing to a reader: empty, or white space and invisible characters only. Such a
+ * source is none (ingest gives the headline its default source), and such an id is refused: a reader
+ * could not tell it from none.
+ */
+export function showsNothing(text: string): boolean {
+  return SHOWS_NOTHING.test(text)
 }
 
 /** Cuts to at most `maxChars` UTF-16 units without splitting a surrogate pair. */
