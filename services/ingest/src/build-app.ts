@@ -5,6 +5,7 @@ import {
   createKafkaWorker,
   createMetrics,
   createRedis,
+  createRedisDedupStore,
   type DedupStore,
   type KafkaWorker,
   kafkaClientConfig,
@@ -16,17 +17,12 @@ import {
 } from '@tradepulse/platform'
 import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
-import { createRedisHeadlineClaims, type HeadlineClaims } from './headline-claims.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 import { createRedisClaimRelease, watchRefusedHeadlines } from './refused-headlines.ts'
 
 export type IngestDeps = WorkerDeps & {
-  /**
-   * The dedup store; Redis from config when absent (createRedisHeadlineClaims). A plain DedupStore cannot
-   * tell a first claim from a re-claim: give a HeadlineClaims store (createMemoryHeadlineClaims) for the
-   * time counters to count a retried batch once.
-   */
-  dedup?: DedupStore | HeadlineClaims
+  /** The dedup store; Redis from config when absent (createRedisDedupStore). */
+  dedup?: DedupStore
 }
 
 /** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
@@ -40,7 +36,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       })
   const dedup =
     deps.dedup ??
-    createRedisHeadlineClaims(redis!, {
+    createRedisDedupStore(redis!, {
       prefix: config.REDIS_KEY_PREFIX,
       windowMs: config.INGEST_DEDUP_WINDOW_MS,
     })

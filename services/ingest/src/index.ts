@@ -1,5 +1,4 @@
 export * from './build-app.ts'
 export * from './config.ts'
-export * from './headline-claims.ts'
 export * from './ingest-handler.ts'
 export * from './parse-raw.ts'

@@ -1,7 +1,6 @@
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import { createMemoryDedupStore, type InRecord, type Outcome } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
-import { createMemoryHeadlineClaims } from './headline-claims.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 import { DEFAULT_INGEST_LIMITS } from './parse-raw.ts'
 
@@ -124,7 +123,8 @@ describe('ingest handler', () => {
       topics,
       dedup: {
         ...dedup,
-        claim: (items) => (down ? Promise.reject(new Error('Connection is closed.')) : dedup.claim(items)),
+        claimHeadlines: (items) =>
+          down ? Promise.reject(new Error('Connection is closed.')) : dedup.claimHeadlines(items),
       },
       limits: DEFAULT_INGEST_LIMITS,
       defaultSource: 'unknown',
@@ -142,7 +142,7 @@ describe('ingest handler', () => {
     const counted: number[] = []
     const h = createIngestHandler({
       topics,
-      dedup: createMemoryHeadlineClaims({ windowMs: 60_000, clock: { now: () => now } }),
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } }),
       limits: DEFAULT_INGEST_LIMITS,
       defaultSource: 'unknown',
       now: () => now,

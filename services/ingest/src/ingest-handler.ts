@@ -1,15 +1,20 @@
 import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
-import { type BatchHandler, type DedupStore, type Outcome, traceHeaders } from '@tradepulse/platform'
-import { type HeadlineClaims, headlineClaimsOf } from './headline-claims.ts'
+import {
+  type BatchHandler,
+  type DedupStore,
+  isClaimTaken,
+  type Outcome,
+  traceHeaders,
+} from '@tradepulse/platform'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
 
 export type IngestHandlerDeps = {
   topics: TopicCatalogue
   /**
-   * The dedup claims. A HeadlineClaims store tells a headline's first claim from its record's re-claim, so
-   * the time counters below count a headline once; through a plain DedupStore a re-claim counts again.
+   * The dedup claims, which tell a headline's first claim from its record's re-claim, so the time counters
+   * below count a headline once.
    */
-  dedup: DedupStore | HeadlineClaims
+  dedup: DedupStore
   limits: IngestLimits
   defaultSource: string
   /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
@@ -29,7 +34,6 @@ export type IngestHandlerDeps = {
 export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   const out = deps.topics.headlines.name
   const now = deps.now ?? Date.now
-  const claims = headlineClaimsOf(deps.dedup)
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
     const valid: {
@@ -54,7 +58,9 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
-    const answers = await claims.claimHeadlines(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
+    const answers = await deps.dedup.claimHeadlines(
+      valid.map((v) => ({ id: v.headline.id, origin: v.origin })),
+    )
     // Counted once the claims are made, for the headlines claimed first: a batch that failed on a Redis
     // fault and is retried counts once; so does one handled again after its claims were made (given up
     // while its output was unacknowledged, or redelivered after a crash), its records re-claiming ('again');
@@ -73,8 +79,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
     valid.forEach((v, i) => {
       // A re-claim is published again: the earlier attempt's output may never have been sent.
-      const taken = answers[i] !== 'duplicate'
-      outcomes[v.index] = taken
+      outcomes[v.index] = isClaimTaken(answers[i]!)
         ? {
             kind: 'ok',
             out: [

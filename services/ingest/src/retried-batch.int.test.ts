@@ -4,9 +4,11 @@ import {
   createKeys,
   createLogger,
   createMemoryBus,
+  createMemoryDedupStore,
   createMemoryTransport,
   createRedis,
   createRedisDedupStore,
+  type DedupStore,
   loadConfig,
   type OutRecord,
   TradepulseError,
@@ -16,7 +18,6 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
-import { createMemoryHeadlineClaims, createRedisHeadlineClaims } from './headline-claims.ts'
 
 const silent = createLogger({ level: 'silent' })
 const TIME_COUNTERS = [
@@ -147,11 +148,11 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
     expect(await second.counted()).toEqual([0, 0, 0])
   })
 
-  it('answers first, again and duplicate as the memory claims do, and reads claims made by platform claim.lua alike', async () => {
+  it('answers first, again and duplicate on Redis as in memory, and reads the claims of a member on earlier code alike', async () => {
     const client = createRedis(redisUrl, silent, 'ingest-claims-test')
     cleanups.push(() => closeRedis(client))
     const prefix = randomName('claims')
-    const scenario = async (store: ReturnType<typeof createMemoryHeadlineClaims>) => [
+    const scenario = async (store: DedupStore) => [
       await store.claimHeadlines([
         ...Array.from({ length: 200 }, (_, i) => ({ id: `id-${i}`, origin: `raw/0/${i}` })),
         { id: 'id-7', origin: 'raw/1/900' },
@@ -161,31 +162,32 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
         { id: 'id-1', origin: 'raw/1/901' },
         { id: 'new', origin: 'raw/1/902' },
       ]),
+      // Boolean callers: a re-claim is claimed, a duplicate is not.
       await store.claim([
         { id: 'id-2', origin: 'raw/0/2' },
         { id: 'id-2', origin: 'raw/9/9' },
       ]),
     ]
-    const viaRedis = await scenario(createRedisHeadlineClaims(client, { prefix, windowMs: 60_000 }))
-    const viaMemory = await scenario(
-      createMemoryHeadlineClaims({ windowMs: 60_000, clock: { now: () => 0 } }),
-    )
+    const viaRedis = await scenario(createRedisDedupStore(client, { prefix, windowMs: 60_000 }))
+    const viaMemory = await scenario(createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => 0 } }))
     expect(viaRedis).toEqual(viaMemory)
     expect(viaRedis[0]!.filter((a) => a === 'first')).toHaveLength(200)
     expect(viaRedis[0]![200]).toBe('duplicate')
     expect(viaRedis[1]).toEqual(['again', 'duplicate', 'first'])
     expect(viaRedis[2]).toEqual([true, false])
-    const ttl = await redis.pttl(createKeys(prefix).dedup('id-0'))
+    // The claim is the claiming record's origin for the window, as every earlier script wrote it.
+    const key = createKeys(prefix).dedup('id-0')
+    expect(await redis.get(key)).toBe('raw/0/0')
+    const ttl = await redis.pttl(key)
     expect(ttl).toBeGreaterThan(50_000)
     expect(ttl).toBeLessThanOrEqual(60_000)
 
-    // A member still on platform's script (a rolling deploy) holds claims the same way.
+    // A member still on earlier code (a rolling deploy: platform's claim.lua V1, ingest's
+    // claim-headlines.lua) held its claims as the origin, for the window: read alike.
     const other = randomName('claims')
-    await createRedisDedupStore(client, { prefix: other, windowMs: 60_000 }).claim([
-      { id: 'x', origin: 'raw/0/1' },
-    ])
+    await redis.set(createKeys(other).dedup('x'), 'raw/0/1', 'PX', 60_000)
     expect(
-      await createRedisHeadlineClaims(client, { prefix: other, windowMs: 60_000 }).claimHeadlines([
+      await createRedisDedupStore(client, { prefix: other, windowMs: 60_000 }).claimHeadlines([
         { id: 'x', origin: 'raw/0/1' },
         { id: 'x', origin: 'raw/0/2' },
       ]),

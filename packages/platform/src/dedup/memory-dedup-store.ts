@@ -1,5 +1,5 @@
 import type { Clock } from '@tradepulse/contracts'
-import type { DedupStore } from './dedup-store.ts'
+import { type ClaimAnswer, type DedupStore, isClaimTaken } from './dedup-store.ts'
 
 /** The same claim semantics as the Redis script, in memory, for the embedded default and tests. */
 export function createMemoryDedupStore(opts: {
@@ -7,24 +7,28 @@ export function createMemoryDedupStore(opts: {
   clock: Clock
   maxEntries?: number
 }): DedupStore {
-  const claims = new Map<string, { origin: string; expiresAt: number }>()
+  const held = new Map<string, { origin: string; expiresAt: number }>()
   const maxEntries = opts.maxEntries ?? 1_000_000
+  const claimHeadlines = async (claims: { id: string; origin: string }[]): Promise<ClaimAnswer[]> => {
+    const now = opts.clock.now()
+    return claims.map(({ id, origin }) => {
+      const claim = held.get(id)
+      if (!claim || claim.expiresAt <= now) {
+        // Bounded: the oldest claim goes first (Map keeps insertion order; an expired claim taken again
+        // is deleted first, so it moves to the end instead of going first).
+        held.delete(id)
+        if (held.size >= maxEntries) held.delete(held.keys().next().value as string)
+        held.set(id, { origin, expiresAt: now + opts.windowMs })
+        return 'first'
+      }
+      return claim.origin === origin ? 'again' : 'duplicate'
+    })
+  }
   return {
-    async claim(batch) {
-      const now = opts.clock.now()
-      return batch.map(({ id, origin }) => {
-        const held = claims.get(id)
-        if (!held || held.expiresAt <= now) {
-          // Bounded: the oldest claim goes first (Map keeps insertion order).
-          if (claims.size >= maxEntries) claims.delete(claims.keys().next().value as string)
-          claims.set(id, { origin, expiresAt: now + opts.windowMs })
-          return true
-        }
-        return held.origin === origin
-      })
-    },
+    claimHeadlines,
+    claim: async (claims) => (await claimHeadlines(claims)).map(isClaimTaken),
     async close() {
-      claims.clear()
+      held.clear()
     },
   }
 }
