@@ -1,13 +1,18 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DECLARED_VARIABLES } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import {
   CONFIG_BEGIN,
   CONFIG_END,
+  DECLARED_VARIABLES_FILE,
+  declaredVariables,
   renderConfigTable,
+  renderDeclaredVariables,
   updateConfigSection,
   writeConfigSection,
+  writeDeclaredVariables,
 } from './config-docs.ts'
 
 describe('README configuration table', () => {
@@ -42,5 +47,22 @@ describe('README configuration table', () => {
     expect(written).toContain(renderConfigTable())
     expect(writeConfigSection(file)).toBe('unchanged')
     expect(readFileSync(file, 'utf8')).toBe(written)
+  })
+})
+
+describe("platform's DECLARED_VARIABLES", () => {
+  it("is every variable of every worker's schema in the registry, sorted (run `pnpm docs:config` after changing a schema)", () => {
+    expect(readFileSync(DECLARED_VARIABLES_FILE, 'utf8')).toBe(renderDeclaredVariables())
+    expect(DECLARED_VARIABLES).toEqual(declaredVariables())
+    expect(DECLARED_VARIABLES.length).toBeGreaterThan(50)
+    expect(DECLARED_VARIABLES).toContain('INGEST_DEFAULT_SOURCE')
+    expect(DECLARED_VARIABLES).toContain('KAFKA_BROKERS')
+  })
+  it('says "unchanged" and leaves the file alone when it is up to date', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'declared-variables-')), 'declared-variables.ts')
+    writeFileSync(file, 'export const DECLARED_VARIABLES: readonly string[] = []\n')
+    expect(writeDeclaredVariables(file)).toBe('updated')
+    expect(readFileSync(file, 'utf8')).toBe(renderDeclaredVariables())
+    expect(writeDeclaredVariables(file)).toBe('unchanged')
   })
 })

@@ -2,8 +2,6 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-// The workers' registry, to check the generated list against (a test only: platform depends on no worker).
-import { WORKERS } from '../../cli/src/workers.ts'
 import { BaseConfig, loadConfig } from './config.ts'
 import { DECLARED_VARIABLES } from './declared-variables.ts'
 import {
@@ -16,25 +14,7 @@ import {
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 
-/** The text of declared-variables.ts for `names`, as the file holds it. */
-function declaredVariablesFile(names: string[]): string {
-  const head = readFileSync(join(import.meta.dirname, 'declared-variables.ts'), 'utf8').split(
-    'export const DECLARED_VARIABLES',
-  )[0]!
-  return `${head}export const DECLARED_VARIABLES: readonly string[] = [\n${names.map((n) => `  '${n}',\n`).join('')}]\n`
-}
-
 const lines = (env: Record<string, string>) => unknownVariableWarnings(env).map((u) => u.line)
-
-describe('DECLARED_VARIABLES', () => {
-  it("is every variable of every worker's schema in the registry, sorted (regenerate with -u)", async () => {
-    const names = new Set<string>()
-    for (const { config } of Object.values(WORKERS))
-      for (const name of Object.keys(config.shape)) names.add(name)
-    expect(DECLARED_VARIABLES.length).toBeGreaterThan(50)
-    await expect(declaredVariablesFile([...names].sort())).toMatchFileSnapshot('./declared-variables.ts')
-  })
-})
 
 describe('unknownVariableWarnings', () => {
   it('names a misspelt variable with the declared one it probably meant', () => {
