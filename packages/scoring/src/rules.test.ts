@@ -3334,3 +3334,19 @@ describe('issue #3: round 41, probe 43 (who says what about a measure)', () => {
   ] as [string, string | null][])
   supplyCases([['Factory not ready to restart', 'negative']] as [string, string | null][])
 })
+
+describe('issue #3: round 41, probes 45 and 46 (2021-2025 trade news; two events in one headline)', () => {
+  tariffCases([
+    // An act in -ing right after a noun of business takes the trade target after it.
+    ['Trump signs order easing auto tariffs', 'positive'],
+    // Measures kept in place in a clause after a relief are the status quo beside the news.
+    ['U.S. exempts 110 Chinese products from tariffs, keeps duties on rest', 'positive'],
+    ['China exempts 16 U.S. products from tariffs, keeps most levies in place', 'positive'],
+    ['Trump keeps tariffs in place', 'negative'],
+    // A licence made a condition of sales is a control; taken off a blacklist, relief; a tariff offset,
+    // relief.
+    ['Nvidia says U.S. now requires licence for H20 sales to China, flags $5.5 billion charge', 'negative'],
+    ['U.S. takes several Chinese entities off export blacklist', 'positive'],
+    ['U.S. extends auto parts tariff offset for domestic assembly through 2030', 'positive'],
+  ] as [string, string | null][])
+})

@@ -952,6 +952,8 @@ const LISTED_GOODS: WordsByLength = byLength([
   'batteries',
   'drones',
 ])
+/** The weight of measures kept in place in a clause after a relief (see statusQuoBesideRelief). */
+const STATUS_QUO_WEIGHT = 0.3
 /** Flows a measure after a list of goods may name first ("rice, sugar export curbs"). */
 const TRADE_FLOWS: WordsByLength = byLength(['export', 'exports', 'import', 'imports'])
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
@@ -1191,6 +1193,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const onId = lookupWord(LEXICON.vocab, 'on')
   const ofId = lookupWord(LEXICON.vocab, 'of')
   const threatId = lookupWord(LEXICON.vocab, 'threat')
+  const placeId = lookupWord(LEXICON.vocab, 'place')
   const threatsId = lookupWord(LEXICON.vocab, 'threats')
   const ifId = lookupWord(LEXICON.vocab, 'if')
   const shelvesId = lookupWord(LEXICON.vocab, 'shelves')
@@ -1836,6 +1839,36 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     )
   }
 
+  /**
+   * "U.S. exempts 110 Chinese products from tariffs, keeps duties on rest", "extends Huawei licence by 90
+   * days, keeps firm on blacklist": measures kept in place in a clause after a relief is the status quo
+   * beside the news, which is the relief: the keeping weighs STATUS_QUO_WEIGHT.
+   */
+  function statusQuoBesideRelief(): void {
+    let reliefClause = -1
+    for (let k = 0; k < items; k++) {
+      if (it.predOn[k] !== 1 || it.target[k] < 0 || it.neg[k] === 1) continue
+      const pred = predAt(it.idx[k] as number)
+      const target = targetAt(it.idx[it.target[k] as number] as number)
+      if (target.tariff === 0) continue
+      // ("keeps", "stays", "remains"; "in place" after the measure.)
+      if (pred.id === 'persist' || (pred.id === 'announce' && tb.id[it.s[k] as number] === placeId)) {
+        if (reliefClause >= 0 && it.clause[k] > reliefClause && target.polarity < 0)
+          it.intens[k] = (it.intens[k] as number) * STATUS_QUO_WEIGHT
+      } else if (reliefClause < 0 && (pred.fixed !== 0 ? pred.fixed : pred.sign * target.polarity) > 0) {
+        reliefClause = it.clause[k] as number
+      }
+    }
+  }
+
+  /** Item t is a target of the market alone (orders, sales, profit), of no trade or supply. */
+  function businessOnly(t: number): boolean {
+    const x = it.idx[t] as number
+    if (((entInts[x << 4] as number) & F_TARGET) === 0) return false
+    const g = targetAt(x)
+    return g.tariff === 0 && g.supply === 0 && !g.frame
+  }
+
   /** Item t is the bare word "threat" or "threats". */
   function threatNoun(t: number): boolean {
     const j = it.s[t] as number
@@ -2352,6 +2385,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     else if (pred.id === 'end_to' && right >= 0) t = right
     else if (passive) t = left
     else if ((active || past || transitive) && right >= 0) t = right
+    // "signs order easing auto tariffs": an act in -ing right after a noun of business (orders, sales)
+    // describes it by what it does to the trade or supply target after it, which it takes.
+    else if (
+      right >= 0 &&
+      left === k - 1 &&
+      itE[left] === s &&
+      endsInIng(s) &&
+      businessOnly(left) &&
+      (targetAt(itIdx[right] as number).tariff !== 0 || targetAt(itIdx[right] as number).supply !== 0)
+    )
+      t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
     // "exempts semiconductors from reciprocal tariffs", "spares Brazilian orange juice, aircraft from the
@@ -3635,6 +3679,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (preds) markFailedAttempts()
     if (preds) lettingActs()
     if (preds) stalledActs()
+    if (preds) statusQuoBesideRelief()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.

@@ -733,6 +733,20 @@ export const TARGETS = [
     ],
   },
   {
+    // A licence made a condition of sales ("U.S. now requires licence for H20 sales to China"), not one
+    // granted: an export control where the headline is about trade (no topic of its own: "California to
+    // require licenses for AI developers" is no trade news).
+    id: 'licence_required',
+    polarity: -1,
+    bare: 0.65,
+    dims: { tariff: 1, supplyChain: 0.5 },
+    topic: { tariff: 0.3 },
+    events: { bare: 'export_control', more: 'export_control', less: 'licence_granted' },
+    words: ['require', 'requires', 'required', 'requiring'].flatMap((v) =>
+      ['licence', 'license', 'licences', 'licenses', 'a licence', 'a license'].map((l) => `${v} ${l}`),
+    ),
+  },
+  {
     id: 'export_control',
     polarity: -1,
     bare: 0.65,
@@ -2080,9 +2094,16 @@ export const TARGETS = [
       'n waiver',
       'n exemption',
       'n exclusion',
+      // Taken off a list of the barred ("U.S. takes several Chinese entities off export blacklist").
+      ...['entity list', 'blacklist', 'export blacklist', 'trade blacklist', 'unverified list'].flatMap(
+        (l) => [`off ${l}`, `off the ${l}`, `off its ${l}`],
+      ),
       ...MORE_TIME,
       'n tariff exemption',
       'n tariff exclusion',
+      // A refund against a measure for goods made at home ("extends auto parts tariff offset").
+      'n tariff offset',
+      'n tariff rebate',
       'n tariff waiver',
       'n grace period',
       'n carve out',
