@@ -1847,13 +1847,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function statusQuoBesideRelief(): void {
     let reliefClause = -1
     for (let k = 0; k < items; k++) {
-      if (it.predOn[k] !== 1 || it.target[k] < 0 || it.neg[k] === 1) continue
+      const t = it.target[k] as number
+      if (it.predOn[k] !== 1 || t < 0 || it.neg[k] === 1) continue
       const pred = predAt(it.idx[k] as number)
-      const target = targetAt(it.idx[it.target[k] as number] as number)
+      const target = targetAt(it.idx[t] as number)
       if (target.tariff === 0) continue
       // ("keeps", "stays", "remains"; "in place" after the measure.)
       if (pred.id === 'persist' || (pred.id === 'announce' && tb.id[it.s[k] as number] === placeId)) {
-        if (reliefClause >= 0 && it.clause[k] > reliefClause && target.polarity < 0)
+        if (reliefClause >= 0 && (it.clause[k] as number) > reliefClause && target.polarity < 0)
           it.intens[k] = (it.intens[k] as number) * STATUS_QUO_WEIGHT
       } else if (reliefClause < 0 && (pred.fixed !== 0 ? pred.fixed : pred.sign * target.polarity) > 0) {
         reliefClause = it.clause[k] as number
