@@ -6,7 +6,7 @@ import { createMemoryBus } from './bus/memory-bus.ts'
 import { createMemoryTransport } from './bus/memory-transport.ts'
 import { BaseConfig, loadConfig } from './config.ts'
 import { TradepulseError } from './errors.ts'
-import { createKafkaWorker } from './kafka-worker.ts'
+import { createKafkaWorker, type KafkaWorkerSpec } from './kafka-worker.ts'
 import { EXIT_CONFIG } from './lifecycle.ts'
 import { createCapturingLogger } from './logger.ts'
 
@@ -55,6 +55,31 @@ function runWorker(env: Record<string, string>): Promise<{ code: number | null; 
       resolve({ code, output })
     }),
   )
+}
+
+/** An in-memory bus with the topic `in` (one partition). */
+function memoryBusWithIn() {
+  const bus = createMemoryBus()
+  bus.createTopic('in', 1)
+  return bus
+}
+
+/**
+ * A worker on `bus` (a fresh one by default) reading `in` and dead-lettering to it, handling every record
+ * ok, with `spec` over that.
+ */
+function memoryWorker(
+  spec: Pick<KafkaWorkerSpec, 'worker' | 'config' | 'log'> & Partial<KafkaWorkerSpec>,
+  bus = memoryBusWithIn(),
+) {
+  return createKafkaWorker({
+    inputTopics: ['in'],
+    dlqTopic: 'in',
+    defaultHttpPort: 0,
+    handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
+    transport: createMemoryTransport(bus),
+    ...spec,
+  })
 }
 
 /** The lines of `output` that name `variable`. */
@@ -143,20 +168,10 @@ describe('a worker started with variables that look like ours but that no worker
 
   it('says it once in a process that runs several workers (the embedded default)', async () => {
     const env = { HTTP_PORT: '0', INGEST_MAX_RECORD_BYTE: '1000' }
-    const bus = createMemoryBus()
-    bus.createTopic('in', 1)
+    const bus = memoryBusWithIn()
     const { log, lines } = createCapturingLogger()
     const apps = ['ingest', 'scorer'].map((worker) =>
-      createKafkaWorker({
-        worker,
-        config: loadConfig(BaseConfig, env),
-        log,
-        inputTopics: ['in'],
-        dlqTopic: 'in',
-        defaultHttpPort: 0,
-        handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
-        transport: createMemoryTransport(bus),
-      }),
+      memoryWorker({ worker, config: loadConfig(BaseConfig, env), log }, bus),
     )
     try {
       for (const app of apps) await app.start()
@@ -225,18 +240,11 @@ describe('a worker stopped while it is still starting', () => {
 describe("a worker's health server", () => {
   it('answers a route or a health check that throws with no error text, the error in the worker log', async () => {
     const { log, lines } = createCapturingLogger()
-    const bus = createMemoryBus()
-    bus.createTopic('in', 1)
     const leak = 'connect ECONNREFUSED 10.20.30.40:6379'
-    const app = createKafkaWorker({
+    const app = memoryWorker({
       worker: 'probe',
       config: loadConfig(BaseConfig, { HTTP_PORT: '0' }),
       log,
-      inputTopics: ['in'],
-      dlqTopic: 'in',
-      defaultHttpPort: 0,
-      handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
-      transport: createMemoryTransport(bus),
       healthChecks: {
         broken: async () => {
           throw new Error(leak)
@@ -283,21 +291,13 @@ describe("a worker's health server", () => {
 })
 
 describe('a worker with a failure of its own that it cannot recover from (fatal)', () => {
-  const probe = (fatal: Promise<Error>) => {
-    const bus = createMemoryBus()
-    bus.createTopic('in', 1)
-    return createKafkaWorker({
+  const probe = (fatal: Promise<Error>) =>
+    memoryWorker({
       worker: 'probe',
       config: loadConfig(BaseConfig, { HTTP_PORT: '0' }),
       log: createCapturingLogger().log,
-      inputTopics: ['in'],
-      dlqTopic: 'in',
-      defaultHttpPort: 0,
-      handler: async (rs) => rs.map(() => ({ kind: 'ok' as const })),
-      transport: createMemoryTransport(bus),
       fatal: [fatal],
     })
-  }
   const refusal = new TradepulseError('CONFIG_INVALID', 'Redis at … (REDIS_URL) refused its database 99')
 
   it('fails its start with it when it comes first (a Redis database refused at the first connection)', async () => {

@@ -43,6 +43,25 @@ function build(rules: string, desks: string, webhooks?: { env: Record<string, st
   return { dir, config, lines, make }
 }
 
+/**
+ * The alerter's main run as a process over the rules and desks files of `config` (and `env`), at addresses
+ * that answer nothing, logging warnings and worse.
+ */
+function spawnMain(
+  config: Pick<AlerterConfig, 'ALERTER_RULES_FILE' | 'ALERTER_DESKS_FILE'>,
+  env: Record<string, string> = {},
+) {
+  return spawnWorker('services/alerter/src/main.ts', {
+    KAFKA_BROKERS: '127.0.0.1:1',
+    REDIS_URL: 'redis://127.0.0.1:1',
+    HTTP_PORT: '0',
+    ALERTER_RULES_FILE: config.ALERTER_RULES_FILE,
+    ALERTER_DESKS_FILE: config.ALERTER_DESKS_FILE,
+    LOG_LEVEL: 'warn',
+    ...env,
+  })
+}
+
 describe('the alerter app on desks naming rules', () => {
   it('refuses at start a desks file naming a rule the rules file does not have', () => {
     const { config, make } = build(rulesOf('tariff_up'), DESKS)
@@ -71,14 +90,7 @@ describe('the alerter process (its main) on a desks file naming an unknown rule'
   it('exits 78 with one line naming the desk, the rule and its line, before connecting to anything', async () => {
     // The addresses answer nothing: the files are refused before any connection is tried.
     const { config } = build(rulesOf('tariff_up'), DESKS)
-    const worker = spawnWorker('services/alerter/src/main.ts', {
-      KAFKA_BROKERS: '127.0.0.1:1',
-      REDIS_URL: 'redis://127.0.0.1:1',
-      HTTP_PORT: '0',
-      ALERTER_RULES_FILE: config.ALERTER_RULES_FILE,
-      ALERTER_DESKS_FILE: config.ALERTER_DESKS_FILE,
-      LOG_LEVEL: 'warn',
-    })
+    const worker = spawnMain(config)
     const { code } = await worker.exited
     expect(code, worker.output()).toBe(78)
     expect(worker.output()).toBe(
@@ -114,15 +126,7 @@ describe('the alerter on a desk webhook secret', () => {
   it('exits 78 at start with one line naming the desk, the variable and its line for a white-space secret, never the value', async () => {
     // Taken, its alerts were signed with a blank HMAC key: signatures anyone could forge.
     const { config } = build(rulesOf('tariff_up'), HOOKED_DESKS)
-    const worker = spawnWorker('services/alerter/src/main.ts', {
-      KAFKA_BROKERS: '127.0.0.1:1',
-      REDIS_URL: 'redis://127.0.0.1:1',
-      HTTP_PORT: '0',
-      ALERTER_RULES_FILE: config.ALERTER_RULES_FILE,
-      ALERTER_DESKS_FILE: config.ALERTER_DESKS_FILE,
-      TARIFF_SECRET: ' \t ',
-      LOG_LEVEL: 'warn',
-    })
+    const worker = spawnMain(config, { TARIFF_SECRET: ' \t ' })
     const { code } = await worker.exited
     expect(code, worker.output()).toBe(78)
     expect(worker.output()).toBe(

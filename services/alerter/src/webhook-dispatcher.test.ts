@@ -10,6 +10,7 @@ import {
   nextAttemptDelayMs,
   parseRetryAfter,
   RESPONSE_BODY_MAX_BYTES,
+  type WebhookDispatcherDeps,
   webhookUrlForLogs,
 } from './webhook-dispatcher.ts'
 
@@ -97,6 +98,34 @@ describe('drainBody', () => {
   })
 })
 
+/**
+ * A dispatcher with one lane, desk tariff posting to `url` (topic desk, dead letters to dlq): one attempt,
+ * one delivery at a time, a 1 s timeout.
+ */
+function tariffDispatcher({
+  url,
+  ...deps
+}: Pick<WebhookDispatcherDeps, 'kafka' | 'producer' | 'log' | 'fetch'> & { url: string }) {
+  return createWebhookDispatcher({
+    groupId: 'g',
+    targets: [{ deskId: 'tariff', url, secret: 's', topic: 'desk' }],
+    dlqTopic: 'dlq',
+    options: {
+      timeoutMs: 1_000,
+      maxAttempts: 1,
+      backoffBaseMs: 10,
+      backoffMaxMs: 10,
+      concurrency: 1,
+      queueMax: 1,
+      maxAgeMs: 60_000,
+      retryAfterMaxMs: 1_000,
+    },
+    consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+    metrics: createAlerterMetrics(new Registry()),
+    ...deps,
+  })
+}
+
 describe('webhook dispatcher health when a desk consumer stops', () => {
   it('names the desk and a short reason, never the error text; the error whole in the log', async () => {
     const crash = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 10.20.30.40:9092', {
@@ -124,25 +153,11 @@ describe('webhook dispatcher health when a desk consumer stops', () => {
       },
     } as unknown as Kafka
     const { log, lines } = createCapturingLogger()
-    const dispatcher = createWebhookDispatcher({
+    const dispatcher = tariffDispatcher({
       kafka,
       producer: { connect: async () => {}, disconnect: async () => {}, sendBatch: async () => [] },
-      groupId: 'g',
-      targets: [{ deskId: 'tariff', url: 'http://127.0.0.1:1/hook', secret: 's', topic: 'desk' }],
-      dlqTopic: 'dlq',
-      options: {
-        timeoutMs: 1_000,
-        maxAttempts: 1,
-        backoffBaseMs: 10,
-        backoffMaxMs: 10,
-        concurrency: 1,
-        queueMax: 1,
-        maxAgeMs: 60_000,
-        retryAfterMaxMs: 1_000,
-      },
-      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      url: 'http://127.0.0.1:1/hook',
       log,
-      metrics: createAlerterMetrics(new Registry()),
     })
     await dispatcher.start()
     try {
@@ -213,7 +228,7 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
     } as unknown as Kafka
     const sent: { topic: string; messages: { value: string | Buffer }[] }[] = []
     const { log, lines } = createCapturingLogger()
-    const dispatcher = createWebhookDispatcher({
+    const dispatcher = tariffDispatcher({
       kafka,
       producer: {
         connect: async () => {},
@@ -223,22 +238,8 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
           return []
         },
       } as never,
-      groupId: 'g',
-      targets: [{ deskId: 'tariff', url: SECRET_URL, secret: 's', topic: 'desk' }],
-      dlqTopic: 'dlq',
-      options: {
-        timeoutMs: 1_000,
-        maxAttempts: 1,
-        backoffBaseMs: 10,
-        backoffMaxMs: 10,
-        concurrency: 1,
-        queueMax: 1,
-        maxAgeMs: 60_000,
-        retryAfterMaxMs: 1_000,
-      },
-      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      url: SECRET_URL,
       log,
-      metrics: createAlerterMetrics(new Registry()),
       fetch: doFetch,
     })
     await dispatcher.start()

@@ -12,7 +12,12 @@ import { TradepulseError } from '../errors.ts'
 import { describeInfraFailure } from '../lifecycle.ts'
 import { createCapturingLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
-import { type BatchRunnerConfig, createBatchRunner, sessionTimeoutRefusal } from './batch-runner.ts'
+import {
+  type BatchRunner,
+  type BatchRunnerConfig,
+  createBatchRunner,
+  sessionTimeoutRefusal,
+} from './batch-runner.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
 
 /** Kafka's answer to a join with a session timeout outside the broker's bounds, as kafkajs raises it. */
@@ -449,39 +454,43 @@ describe('batch runner stall detection across a wall-clock step', () => {
   // Elapsed times were read with Date.now(): a wall clock set forward past the stall limit (an NTP step,
   // a VM resumed) reported a stall that was none (/healthz 503, a liveness probe's restart), and one set
   // back hid a real stall for as long as the step.
-  it('does not report a stall when the wall clock steps forward past the limit', async () => {
+  /**
+   * `body` run on a started runner stalling after `stallAfterMs`, given `stepClock(ms)`, which sets the wall
+   * clock `ms` off the real one; after it, the clock is real again and the runner stopped.
+   */
+  async function withStartedRunner(
+    stallAfterMs: number,
+    body: (runner: BatchRunner, stepClock: (ms: number) => void) => Promise<void>,
+  ) {
     const realNow = Date.now.bind(Date)
     const { newRunner } = fakeKafka({ atRun: 'join' })
-    const runner = newRunner({ ...cfg, stallAfterMs: 60_000 })
+    const runner = newRunner({ ...cfg, stallAfterMs })
     try {
       await runner.start()
-      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
-      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + 2 * 3_600_000)
-      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+      await body(runner, (ms) => vi.spyOn(Date, 'now').mockImplementation(() => realNow() + ms))
     } finally {
       vi.restoreAllMocks()
       await runner.stop()
     }
-  })
+  }
 
-  it('still reports a real stall when the wall clock steps back an hour', async () => {
-    const realNow = Date.now.bind(Date)
-    const { newRunner } = fakeKafka({ atRun: 'join' })
-    const runner = newRunner({ ...cfg, stallAfterMs: 50 })
-    try {
-      await runner.start()
-      vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+  it('does not report a stall when the wall clock steps forward past the limit', () =>
+    withStartedRunner(60_000, async (runner, stepClock) => {
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+      stepClock(2 * 3_600_000)
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+    }))
+
+  it('still reports a real stall when the wall clock steps back an hour', () =>
+    withStartedRunner(50, async (runner, stepClock) => {
+      stepClock(-3_600_000)
       await new Promise((r) => setTimeout(r, 120))
       expect(await runner.health()).toEqual({
         status: 'failed',
         ready: false,
         detail: expect.stringMatching(/^no fetch or batch for \d+ ms$/),
       })
-    } finally {
-      vi.restoreAllMocks()
-      await runner.stop()
-    }
-  })
+    }))
 })
 
 describe('batch runner health while it stops', () => {
