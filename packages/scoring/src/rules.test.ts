@@ -3295,6 +3295,8 @@ describe('issue #3: round 41, probes 40-44 (lists of goods, force majeure, price
     ['Teachers go on strike', null],
     ["Royal Mail union to launch strike ballot over workers' rights", null],
     ['UK fuel supply crisis easing as army drivers begin deliveries', 'positive'],
+    ["Students protest as truckers' strike paralyses Brazil's ports", 'negative'],
+    ['Truckers strike ends, students return to school', 'positive'],
     ['KFC struggles to give chicken away as store supply crisis continues', 'negative'],
     // (Review: force majeure as a point of law is no supply stopped.)
     ['Court rejects force majeure claim in LNG contract dispute', null],
@@ -3323,9 +3325,10 @@ describe('issue #3: round 41, probe 43 (who says what about a measure)', () => {
     // hit; "curbs + production" had read them as the verb).
     ['Huawei says U.S. curbs will hit its smartphone production', 'negative'],
     ['Tighter U.S. sanctions on Iranian oil will cost Asia but supply will flow', 'negative'],
-    // Orders of a partner's farm goods are what a deal's purchases are.
-    ['Chinese state firms suspend U.S. pork orders -sources', 'negative'],
-    ['China resumes U.S. soybean orders', 'positive'],
+    // Orders of a partner's farm goods are what a deal's purchases are, where the headline is about trade
+    // (review: alone they are trade data).
+    ['China resumes U.S. soybean orders as trade truce holds', 'positive'],
+    ['Mexico boosts U.S. corn orders', null],
     // A threat named after what it threatens passes the move on, as a frame does (the bare contest no
     // longer weighs against the easing).
     ['Stocks rise as trade war threat fades', 'positive'],
@@ -3343,6 +3346,11 @@ describe('issue #3: round 41, probes 45 and 46 (2021-2025 trade news; two events
     ['U.S. exempts 110 Chinese products from tariffs, keeps duties on rest', 'positive'],
     ['China exempts 16 U.S. products from tariffs, keeps most levies in place', 'positive'],
     ['Trump keeps tariffs in place', 'negative'],
+    // (Review: a noun's form after "for" is what is planned for the subject; "not accept" keeps its "not"
+    // for an offer of relief after it; strikes named by whose they are stay supply news.)
+    ['Steel tariffs slated for removal', 'positive'],
+    ['Tariffs on Chinese goods set for suspension', 'positive'],
+    ['U.S. will not accept Chinese offer to cut tariffs', 'negative'],
     // A licence made a condition of sales is a control; taken off a blacklist, relief; a tariff offset,
     // relief.
     ['Nvidia says U.S. now requires licence for H20 sales to China, flags $5.5 billion charge', 'negative'],

@@ -178,7 +178,10 @@ const STRIKE_AT: Uint8Array = (() => {
   for (const e of BASE_ENTRIES)
     if (
       e.target?.id === 'stoppage_ended' ||
-      (e.target?.id === 'logistics' && /\bstrikes?\b/.test(e.key) && !/\b(port|dock|rail)\b/.test(e.key))
+      (e.target?.id === 'logistics' &&
+        /\bstrikes?\b/.test(e.key) &&
+        // (Not where the phrase names whose strike it is: "truckers strike", "mine strike".)
+        !/\b(port|dock|rail|truckers?|dockworkers?|dockers|mine|plant|factory|refinery)\b/.test(e.key))
     )
       at[e.index] = 1
   return at
@@ -1192,6 +1195,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
   const ofId = lookupWord(LEXICON.vocab, 'of')
+  const forId = lookupWord(LEXICON.vocab, 'for')
   const threatId = lookupWord(LEXICON.vocab, 'threat')
   const placeId = lookupWord(LEXICON.vocab, 'place')
   const threatsId = lookupWord(LEXICON.vocab, 'threats')
@@ -2094,10 +2098,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // preposition ("supplies + import tariffs" had read more tariffs; "factor in U.S. ban" banned the row
     // before it). It may act on its own phrase ("talk of trade deal breakthrough") and on what follows
     // it ("exemption from soybean tariffs"). Not after "to", where it is the verb ("deal to supply chips").
-    // So is a predicate in a noun's form ("has no plans to retaliate against U.S. GSP withdrawal").
-    if (left >= 0 && (((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0 || nounForm(k))) {
+    // So is a predicate in a noun's form ("has no plans to retaliate against U.S. GSP withdrawal"), but not
+    // after "for", where it is what is planned for its subject ("tariffs slated for removal").
+    const dualNoun = ((entInts[(itIdx[k] as number) << 4] as number) & F_TARGET) !== 0
+    if (left >= 0 && (dualNoun || nounForm(k))) {
       const p = prepBefore(s)
-      if (p >= 0 && (itE[left] as number) <= p) {
+      if (p >= 0 && (itE[left] as number) <= p && (dualNoun || tb.id[p] !== forId)) {
         left = -1
         leftD = Number.POSITIVE_INFINITY
       }

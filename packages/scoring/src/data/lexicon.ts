@@ -733,6 +733,19 @@ export const TARGETS = [
     ],
   },
   {
+    // Orders of a partner's farm goods ("Chinese state firms suspend U.S. pork orders"): a deal's purchases
+    // where the headline is about trade (no topic of its own: "Mexico boosts U.S. corn orders" is trade
+    // data).
+    id: 'farm_orders',
+    polarity: 1,
+    bare: 0,
+    dims: { tariff: 0.8 },
+    topic: {},
+    policyOnly: true,
+    events: { more: 'licence_granted', less: 'import_restriction' },
+    words: ['soybean', 'pork', 'corn', 'wheat', 'farm'].flatMap((g) => [`us ${g} order`, `us ${g} orders`]),
+  },
+  {
     // A licence made a condition of sales ("U.S. now requires licence for H20 sales to China"), not one
     // granted: an export control where the headline is about trade (no topic of its own: "California to
     // require licenses for AI developers" is no trade news).
@@ -1639,8 +1652,6 @@ export const TARGETS = [
     words: [
       'n import',
       'n farm purchase',
-      // Orders of a partner's farm goods ("Chinese state firms suspend U.S. pork orders").
-      ...['soybean', 'pork', 'corn', 'wheat', 'farm'].flatMap((g) => [`us ${g} order`, `us ${g} orders`]),
       'us soybeans',
       'american soybeans',
       // What a partner buys from the U.S. is the currency of a deal ("pledges to buy more U.S.
@@ -4053,8 +4064,8 @@ export const PREDICATES = [
       // trade"). Not "a gun to our head": it comes negated ("won't negotiate with a gun to its head").
       'not be bullied',
       // A measure not accepted is defied, not undone ("China says it will never accept unilateral
-      // tariffs"; "accepts" a measure is more of it).
-      'not accept',
+      // tariffs"; "accepts" a measure is more of it). Not "not accept", whose "not" also negates an offer
+      // of relief after it ("will not accept Chinese offer to cut tariffs").
       'never accept',
       'v refuse to accept',
       'unwilling to accept',
