@@ -57,6 +57,8 @@ const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'l
 const TALKS_EVENTS = { more: 'talks_progress', less: 'talks_breakdown' }
 /** Events of what a partner buys (imports, purchases). */
 const IMPORT_EVENTS = { more: 'licence_granted', less: 'import_restriction' }
+/** Events of an export control (its licence required, tightened; lifted: a licence granted). */
+const EXPORT_CONTROL_EVENTS = { bare: 'export_control', more: 'export_control', less: 'licence_granted' }
 /** Events of a licence or a relief granted (export licences, waivers; licences of any kind). */
 const LICENCE_EVENTS = { bare: 'licence_granted', more: 'licence_granted', less: 'export_control' }
 /** Events of making things (plants, output; deliveries). */
@@ -742,7 +744,7 @@ export const TARGETS = [
     dims: { tariff: 0.8 },
     topic: {},
     policyOnly: true,
-    events: { more: 'licence_granted', less: 'import_restriction' },
+    events: IMPORT_EVENTS,
     words: ['soybean', 'pork', 'corn', 'wheat', 'farm'].flatMap((g) => [`us ${g} order`, `us ${g} orders`]),
   },
   {
@@ -754,7 +756,7 @@ export const TARGETS = [
     bare: 0.65,
     dims: { tariff: 1, supplyChain: 0.5 },
     topic: { tariff: 0.3 },
-    events: { bare: 'export_control', more: 'export_control', less: 'licence_granted' },
+    events: EXPORT_CONTROL_EVENTS,
     words: ['require', 'requires', 'required', 'requiring'].flatMap((v) =>
       ['licence', 'license', 'licences', 'licenses', 'a licence', 'a license'].map((l) => `${v} ${l}`),
     ),
@@ -765,7 +767,7 @@ export const TARGETS = [
     bare: 0.65,
     dims: { tariff: 1, supplyChain: 0.5 },
     topic: { tariff: 1, supplyChain: 0.4 },
-    events: { bare: 'export_control', more: 'export_control', less: 'licence_granted' },
+    events: EXPORT_CONTROL_EVENTS,
     words: [
       'n export control',
       'n export curb',
