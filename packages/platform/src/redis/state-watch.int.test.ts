@@ -49,7 +49,11 @@ describe('watchRedisState on Redis', () => {
     clients.push(r)
     return r
   }
-  const watch = (redis: Redis, prefix: string, extra: { now?: () => number; registry?: Registry } = {}) => {
+  const watch = (
+    redis: Redis,
+    prefix: string,
+    extra: { now?: () => number; monotonicNow?: () => number; registry?: Registry } = {},
+  ) => {
     const captured = capturedLog()
     const w = watchRedisState(redis, {
       prefix,
@@ -84,10 +88,12 @@ describe('watchRedisState on Redis', () => {
   it('reports a loss when the marker is gone: an error line, the counter, degraded health until the refill', async () => {
     const prefix = newPrefix()
     const admin = client()
-    let clock = Date.parse('2026-12-05T06:00:00Z')
+    const clock = Date.parse('2026-12-05T06:00:00Z')
+    // The report window is timed by the monotonic clock; the wall clock only dates the messages.
+    let elapsed = 0
     const registry = new Registry()
-    const a = watch(client(), prefix, { now: () => clock, registry })
-    const b = watch(client(), prefix, { now: () => clock })
+    const a = watch(client(), prefix, { now: () => clock, monotonicNow: () => elapsed, registry })
+    const b = watch(client(), prefix, { now: () => clock, monotonicNow: () => elapsed })
     await a.w.check()
     await b.w.check()
     const before = await admin.get(createKeys(prefix).stateMarker)
@@ -126,9 +132,9 @@ describe('watchRedisState on Redis', () => {
         'Redis lost its data at 2026-12-05T06:00:00.000Z: indicators incomplete until 2026-12-12T06:00:00.000Z. Run `tradepulse indicators rebuild` to restore them from Kafka.',
     })
     // Reported for an hour (the counter stays), though the state is incomplete for longer.
-    clock += 3_600_000 - 1
+    elapsed += 3_600_000 - 1
     expect((await a.w.health()).status).toBe('degraded')
-    clock += 1
+    elapsed += 1
     expect(await a.w.health()).toEqual({ status: 'ok', ready: true })
   })
 

@@ -28,7 +28,13 @@ export type RedisStateWatchOptions = {
   registry?: Registry
   /** How often the marker is read besides each reconnection (default 10 s). */
   intervalMs?: number
+  /** The wall clock (default Date.now): only for the times the messages show, and lostAt(). */
   now?: () => number
+  /**
+   * The monotonic clock (default performance.now) that times the report window: a wall clock stepped
+   * (NTP, a VM resumed, an operator) must neither cut the degraded report short nor hold it on.
+   */
+  monotonicNow?: () => number
 }
 
 export type RedisStateWatch = {
@@ -64,11 +70,15 @@ const LOST_METRIC = 'tradepulse_redis_state_lost_total'
 export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): RedisStateWatch {
   const key = createKeys(opts.prefix).stateMarker
   const now = opts.now ?? Date.now
+  const monotonicNow = opts.monotonicNow ?? (() => performance.now())
   const intervalMs = opts.intervalMs ?? 10_000
   const reportMs = Math.min(opts.reportMs ?? 3_600_000, opts.refillMs)
   const lost = counter(opts.registry)
   let epoch: string | undefined
+  // The last loss by the wall clock (for the messages: when it was, until when the state is incomplete)
+  // and by the monotonic clock (how long ago it was, which decides how long health reports it).
   let lastLoss: number | undefined
+  let lastLossMonotonic = 0
   let running: Promise<void> | undefined
   let stopped = false
   let refused = false
@@ -83,6 +93,7 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
     }
     if (held === epoch) return
     lastLoss = now()
+    lastLossMonotonic = monotonicNow()
     epoch = held ?? mine
     lost?.inc()
     opts.log.error(
@@ -122,7 +133,8 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
     check,
     lostAt: () => lastLoss,
     health: async () => {
-      if (lastLoss === undefined || now() - lastLoss >= reportMs) return { status: 'ok', ready: true }
+      if (lastLoss === undefined || monotonicNow() - lastLossMonotonic >= reportMs)
+        return { status: 'ok', ready: true }
       return {
         status: 'degraded',
         ready: true,
