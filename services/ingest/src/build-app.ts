@@ -18,7 +18,7 @@ import {
 import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
-import { createRedisClaimRelease, watchRefusedHeadlines } from './refused-headlines.ts'
+import { watchRefusedHeadlines } from './refused-headlines.ts'
 
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent (createRedisDedupStore). */
@@ -78,7 +78,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
               headlinesTopic: topics.headlines.name,
               dlqTopic: topics.dlq.name,
               worker: 'ingest',
-              release: createRedisClaimRelease(redis, { prefix: config.REDIS_KEY_PREFIX }),
+              release: (origin, ids) => dedup.releaseClaims(origin, ids),
               log,
             }),
         })

@@ -1,12 +1,11 @@
 import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
-import { closeRedis, createKeys, createLogger, createRedis, loadConfig } from '@tradepulse/platform'
+import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
-import { createRedisClaimRelease } from './refused-headlines.ts'
 
 const silent = createLogger({ level: 'silent' })
 
@@ -110,18 +109,5 @@ describe('ingest: a headline Kafka refuses for good', () => {
     expect(await redis.get(keys.dedup('big'))).toMatch(
       new RegExp(`^${topics.raw.name.replace(/\./g, '\\.')}/`),
     )
-  })
-
-  it('releases a claim only when the refused record holds it', async () => {
-    const client = createRedis(redisUrl, silent, 'ingest-release-test')
-    cleanups.push(() => closeRedis(client))
-    const release = createRedisClaimRelease(client, { prefix: keyPrefix })
-    const keys = createKeys(keyPrefix)
-    await redis.set(keys.dedup('mine'), 'raw/0/7', 'PX', 60_000)
-    await redis.set(keys.dedup('theirs'), 'raw/1/3', 'PX', 60_000)
-    expect(await release('raw/0/7', ['theirs', 'mine', 'none'])).toEqual(['other', 'released', 'absent'])
-    expect(await redis.exists(keys.dedup('mine'))).toBe(0)
-    expect(await redis.get(keys.dedup('theirs'))).toBe('raw/1/3')
-    expect(await release('raw/0/7', ['mine'])).toEqual(['absent'])
   })
 })

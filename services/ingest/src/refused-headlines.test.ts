@@ -1,6 +1,6 @@
-import { createLogger, DLQ_HEADERS, type TradepulseProducer } from '@tradepulse/platform'
+import { type ClaimRelease, createLogger, DLQ_HEADERS, type TradepulseProducer } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
-import { type ClaimRelease, watchRefusedHeadlines } from './refused-headlines.ts'
+import { watchRefusedHeadlines } from './refused-headlines.ts'
 
 type Batch = Parameters<TradepulseProducer['sendBatch']>[0]
 const silent = createLogger({ level: 'silent' })

@@ -1,42 +1,10 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import {
-  createKeys,
-  type createRedis,
+  type DedupStore,
   DLQ_HEADERS,
   type Logger,
   recordRefusal,
   type TradepulseProducer,
 } from '@tradepulse/platform'
-
-// Versioned so a changed script never runs under an old cached SHA.
-const RELEASE_COMMAND = 'tpDedupReleaseV1'
-const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-claim.lua'), 'utf8')
-
-type ReleaseCommand = (numKeys: number, ...args: string[]) => Promise<number>
-
-/** What releasing a claim found, per headline id (release-claim.lua). */
-export type ClaimRelease = 'released' | 'other' | 'absent'
-
-/**
- * Releases, of the claims of `ids`, the one the record `origin` holds (a record claims one headline id):
- * one answer per id, in order.
- */
-export type ReleaseClaims = (origin: string, ids: readonly string[]) => Promise<ClaimRelease[]>
-
-/** ReleaseClaims on the Redis dedup store's keys: one single-key script call per id (Cluster-safe). */
-export function createRedisClaimRelease(
-  redis: ReturnType<typeof createRedis>,
-  opts: { prefix: string },
-): ReleaseClaims {
-  const keys = createKeys(opts.prefix)
-  if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_LUA })
-  return async (origin, ids) => {
-    const release = (redis as unknown as Record<string, ReleaseCommand>)[RELEASE_COMMAND]!.bind(redis)
-    const replies = await Promise.all(ids.map((id) => release(1, keys.dedup(id), origin)))
-    return replies.map((r) => (r === 1 ? 'released' : r === 0 ? 'other' : 'absent'))
-  }
-}
 
 type Batch = Parameters<TradepulseProducer['sendBatch']>[0]
 type HeaderValue = Buffer | string | (Buffer | string)[] | undefined
@@ -66,7 +34,8 @@ export function watchRefusedHeadlines(
     headlinesTopic: string
     dlqTopic: string
     worker: string
-    release: ReleaseClaims
+    /** Releases, of the claims of the ids given, the one the origin's record holds (the dedup store's). */
+    release: DedupStore['releaseClaims']
     log: Logger
     /** The most refused ids kept waiting for their dead letter (the oldest go first); 1,000 by default. */
     maxPending?: number

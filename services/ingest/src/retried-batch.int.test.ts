@@ -1,21 +1,14 @@
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
-  closeRedis,
-  createKeys,
   createLogger,
   createMemoryBus,
-  createMemoryDedupStore,
   createMemoryTransport,
-  createRedis,
-  createRedisDedupStore,
-  type DedupStore,
   loadConfig,
   type OutRecord,
   TradepulseError,
 } from '@tradepulse/platform'
 import { randomName, testInfra, waitFor } from '@tradepulse/testing'
-import { Redis } from 'ioredis'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
 
@@ -28,13 +21,11 @@ const TIME_COUNTERS = [
 
 describe('ingest on Redis: a batch handled again after its claims were made', () => {
   const { redisUrl } = testInfra()
-  const redis = new Redis(redisUrl)
   let cleanups: (() => Promise<unknown>)[] = []
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c()
     cleanups = []
   })
-  afterAll(() => redis.quit())
 
   /**
    * Ingest on an in-memory bus whose produce to the headlines topic fails while `failing` says so (a
@@ -72,7 +63,7 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
           return Number(/\n[^#\n]+ (\d+)\s*$/.exec(text)?.[1] ?? Number.NaN)
         }),
       )
-    return { app, topics, counted, failures: () => failures, keyPrefix: config.REDIS_KEY_PREFIX }
+    return { app, topics, counted, failures: () => failures }
   }
 
   /** One headline ahead, one of a producer's zero time, one whose record timestamp is implausible. */
@@ -146,51 +137,5 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
       what: 'the redelivered headlines published',
     })
     expect(await second.counted()).toEqual([0, 0, 0])
-  })
-
-  it('answers first, again and duplicate on Redis as in memory, and reads the claims of a member on earlier code alike', async () => {
-    const client = createRedis(redisUrl, silent, 'ingest-claims-test')
-    cleanups.push(() => closeRedis(client))
-    const prefix = randomName('claims')
-    const scenario = async (store: DedupStore) => [
-      await store.claimHeadlines([
-        ...Array.from({ length: 200 }, (_, i) => ({ id: `id-${i}`, origin: `raw/0/${i}` })),
-        { id: 'id-7', origin: 'raw/1/900' },
-      ]),
-      await store.claimHeadlines([
-        { id: 'id-1', origin: 'raw/0/1' },
-        { id: 'id-1', origin: 'raw/1/901' },
-        { id: 'new', origin: 'raw/1/902' },
-      ]),
-      // Boolean callers: a re-claim is claimed, a duplicate is not.
-      await store.claim([
-        { id: 'id-2', origin: 'raw/0/2' },
-        { id: 'id-2', origin: 'raw/9/9' },
-      ]),
-    ]
-    const viaRedis = await scenario(createRedisDedupStore(client, { prefix, windowMs: 60_000 }))
-    const viaMemory = await scenario(createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => 0 } }))
-    expect(viaRedis).toEqual(viaMemory)
-    expect(viaRedis[0]!.filter((a) => a === 'first')).toHaveLength(200)
-    expect(viaRedis[0]![200]).toBe('duplicate')
-    expect(viaRedis[1]).toEqual(['again', 'duplicate', 'first'])
-    expect(viaRedis[2]).toEqual([true, false])
-    // The claim is the claiming record's origin for the window, as every earlier script wrote it.
-    const key = createKeys(prefix).dedup('id-0')
-    expect(await redis.get(key)).toBe('raw/0/0')
-    const ttl = await redis.pttl(key)
-    expect(ttl).toBeGreaterThan(50_000)
-    expect(ttl).toBeLessThanOrEqual(60_000)
-
-    // A member still on earlier code (a rolling deploy: platform's claim.lua V1, ingest's
-    // claim-headlines.lua) held its claims as the origin, for the window: read alike.
-    const other = randomName('claims')
-    await redis.set(createKeys(other).dedup('x'), 'raw/0/1', 'PX', 60_000)
-    expect(
-      await createRedisDedupStore(client, { prefix: other, windowMs: 60_000 }).claimHeadlines([
-        { id: 'x', origin: 'raw/0/1' },
-        { id: 'x', origin: 'raw/0/2' },
-      ]),
-    ).toEqual(['again', 'duplicate'])
   })
 })

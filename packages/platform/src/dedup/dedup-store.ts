@@ -6,12 +6,24 @@
  */
 export type ClaimAnswer = 'first' | 'again' | 'duplicate'
 
-/** The ingest worker's dedup port: one answer per claim, in order. */
+/**
+ * What releasing a headline id's claim found: `released`, the releasing record held it (now free);
+ * `other`, another record holds it (left alone); `absent`, nobody holds it (released already, or expired).
+ */
+export type ClaimRelease = 'released' | 'other' | 'absent'
+
+/** One headline id claimed by the record that carries it, its origin "<topic>/<partition>/<offset>". */
+export type HeadlineClaim = { id: string; origin: string }
+
+/** The ingest worker's dedup port: one answer per claim or release, in order. */
 export type DedupStore = {
   /** How each claim went: a first claim, a re-claim by the record that made it, or a duplicate. */
-  claimHeadlines(claims: { id: string; origin: string }[]): Promise<ClaimAnswer[]>
-  /** true: first sighting of the id (or a redelivery of the record that first claimed it); false: a duplicate. */
-  claim(claims: { id: string; origin: string }[]): Promise<boolean[]>
+  claimHeadlines(claims: readonly HeadlineClaim[]): Promise<ClaimAnswer[]>
+  /**
+   * Releases, of the claims of `ids`, those the record `origin` holds (a headline Kafka refused for good,
+   * so that a re-send of it within the window is taken); a claim another record holds is left alone.
+   */
+  releaseClaims(origin: string, ids: readonly string[]): Promise<ClaimRelease[]>
   close(): Promise<void>
 }
 

@@ -2,60 +2,86 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { createKeys, DEDUP_SHARDS, dedupShard } from '../redis/keys.ts'
-import { type ClaimAnswer, type DedupStore, isClaimTaken } from './dedup-store.ts'
+import type { ClaimAnswer, ClaimRelease, DedupStore, HeadlineClaim } from './dedup-store.ts'
 
-// Versioned so a changed script never runs under an old cached SHA (V1 answered 1 for a re-claim too).
-const CLAIM_COMMAND = 'tpDedupClaimV2'
-const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim.lua'), 'utf8')
+/**
+ * The dedup scripts, in lua/ beside this file, each defined once per client under a versioned command name,
+ * so a changed script never runs under an old cached SHA (claim V1 answered 1 for a re-claim too). Every
+ * dedup key is built by createKeys(prefix).dedup, here only.
+ */
+const SCRIPTS = {
+  claim: { command: 'tpDedupClaimV2', file: 'claim.lua' },
+  release: { command: 'tpDedupReleaseV1', file: 'release.lua' },
+} as const
 
-type ClaimCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown[]>
+type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
 
-const answerOf = (reply: unknown): ClaimAnswer => {
-  if (reply === 1) return 'first'
-  if (reply === 2) return 'again'
-  if (reply === 0) return 'duplicate'
-  throw new Error(`claim.lua answered ${JSON.stringify(reply)}; expected 0, 1 or 2`)
+/** The script `name` as a command of `redis`, defined on first use. */
+function dedupScript(redis: Redis, name: keyof typeof SCRIPTS): ScriptCommand {
+  const { command, file } = SCRIPTS[name]
+  if (!(command in redis))
+    redis.defineCommand(command, { lua: readFileSync(join(import.meta.dirname, 'lua', file), 'utf8') })
+  return (redis as unknown as Record<string, ScriptCommand>)[command]!.bind(redis)
 }
+
+/** One script reply, read by `answers` (the script's integer for each answer). */
+function reading<A extends string>(script: string, answers: Record<A, number>) {
+  const byReply = new Map(Object.entries(answers).map(([a, n]) => [n, a as A]))
+  return (reply: unknown): A => {
+    const answer = byReply.get(reply as number)
+    if (answer === undefined)
+      throw new Error(
+        `${script} answered ${JSON.stringify(reply)}; expected one of ${[...byReply.keys()].join(', ')}`,
+      )
+    return answer
+  }
+}
+
+const claimAnswer = reading<ClaimAnswer>('claim.lua', { first: 1, again: 2, duplicate: 0 })
+const releaseAnswer = reading<ClaimRelease>('release.lua', { released: 1, other: 0, absent: -1 })
 
 /**
  * Claims are grouped by dedup shard and sent as one script call per shard, in one write: a
  * batch of 2,000 records costs at most DEDUP_SHARDS script calls instead of 2,000 commands, which is
  * what keeps ingest close to a bare Kafka pass-through. The calls are auto-pipelined (see createRedis).
+ * A release (rare: a headline Kafka refused for good) is one single-key call per id.
  */
 export function createRedisDedupStore(redis: Redis, opts: { prefix: string; windowMs: number }): DedupStore {
   const keys = createKeys(opts.prefix)
-  if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
-  const claimHeadlines = async (claims: { id: string; origin: string }[]): Promise<ClaimAnswer[]> => {
-    if (claims.length === 0) return []
-    const byShard = new Map<number, number[]>()
-    claims.forEach((c, i) => {
-      const shard = dedupShard(c.id)
-      const list = byShard.get(shard)
-      if (list) list.push(i)
-      else byShard.set(shard, [i])
-    })
-    const claim = (redis as unknown as Record<string, ClaimCommand>)[CLAIM_COMMAND]!.bind(redis)
-    const groups = [...byShard.values()]
-    // Auto-pipelined: with the claims of other partitions' batches issued in the same turn, one write.
-    const replies = await Promise.all(
-      groups.map((idx) => {
-        const args: (string | number)[] = idx.map((i) => keys.dedup(claims[i]!.id))
-        args.push(opts.windowMs)
-        for (const i of idx) args.push(claims[i]!.origin)
-        return claim(idx.length, ...args)
-      }),
-    )
-    const answers = new Array<ClaimAnswer>(claims.length)
-    replies.forEach((values, g) => {
-      groups[g]!.forEach((i, k) => {
-        answers[i] = answerOf(values[k])
-      })
-    })
-    return answers
-  }
+  const claim = dedupScript(redis, 'claim')
+  const release = dedupScript(redis, 'release')
   return {
-    claimHeadlines,
-    claim: async (claims) => (await claimHeadlines(claims)).map(isClaimTaken),
+    async claimHeadlines(claims: readonly HeadlineClaim[]): Promise<ClaimAnswer[]> {
+      if (claims.length === 0) return []
+      const byShard = new Map<number, number[]>()
+      claims.forEach((c, i) => {
+        const shard = dedupShard(c.id)
+        const list = byShard.get(shard)
+        if (list) list.push(i)
+        else byShard.set(shard, [i])
+      })
+      const groups = [...byShard.values()]
+      // Auto-pipelined: with the claims of other partitions' batches issued in the same turn, one write.
+      const replies = await Promise.all(
+        groups.map((idx) => {
+          const args: (string | number)[] = idx.map((i) => keys.dedup(claims[i]!.id))
+          args.push(opts.windowMs)
+          for (const i of idx) args.push(claims[i]!.origin)
+          return claim(idx.length, ...args) as Promise<unknown[]>
+        }),
+      )
+      const answers = new Array<ClaimAnswer>(claims.length)
+      replies.forEach((values, g) => {
+        groups[g]!.forEach((i, k) => {
+          answers[i] = claimAnswer(values[k])
+        })
+      })
+      return answers
+    },
+    async releaseClaims(origin: string, ids: readonly string[]): Promise<ClaimRelease[]> {
+      const replies = await Promise.all(ids.map((id) => release(1, keys.dedup(id), origin)))
+      return replies.map(releaseAnswer)
+    },
     async close() {},
   }
 }

@@ -5,8 +5,8 @@
   record that was refused is released: a claim held by another record is left alone. One key (one slot
   on Redis Cluster).
 
-  KEYS[1]  dedup key of a headline id (claim.lua)
-  ARGV[1]  origin of the refused record: "<topic>/<partition>/<offset>"
+  KEYS[1]  dedup key of a headline id, as claim.lua claims it
+  ARGV[1]  origin of the refused record: "<topic>/<partition>/<offset>" (the value claim.lua wrote)
 
   Returns   1  released: the claim was this record's
             0  claimed by another record: nothing changed
