@@ -6,6 +6,7 @@ import { BaseConfig, loadConfig } from './config.ts'
 import { DECLARED_VARIABLES } from './declared-variables.ts'
 import {
   closestDeclared,
+  declareVariables,
   editDistance,
   NOT_WORKER_VARIABLES,
   takeUnknownVariables,
@@ -209,6 +210,18 @@ describe('loadConfig and the unknown variables', () => {
     ])
     loadConfig(BaseConfig, env)
     expect(takeUnknownVariables()).toEqual([])
+  })
+  it('knows the variables a file the process loaded names (declareVariables), noted before or after', () => {
+    // The desks file names its webhooks' secret variables as it likes: ALERTER_EMEA_KEY was warned of
+    // as unknown by the alerter that reads it.
+    takeUnknownVariables()
+    const env = { ALERTER_EMEA_KEY: 'k', ALERTER_APAC_KEY: 'k', ALERTER_PAGER: 'x' }
+    loadConfig(BaseConfig, env)
+    declareVariables(['ALERTER_EMEA_KEY', 'ALERTER_APAC_KEY'])
+    loadConfig(BaseConfig, env)
+    expect(takeUnknownVariables().map((u) => u.line)).toEqual([
+      'unknown variable ALERTER_PAGER (no worker reads it)',
+    ])
   })
   it("knows the loaded schema's own variables, and notes nothing for a configuration refused", () => {
     takeUnknownVariables()

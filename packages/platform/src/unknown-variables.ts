@@ -22,7 +22,8 @@ export { DECLARED_VARIABLES }
  * - Kubernetes service links (GATEWAY_SERVICE_HOST, GATEWAY_PORT=tcp://…, GATEWAY_PORT_9400_TCP…), which
  *   a Service named like a worker puts in every pod of its namespace;
  * - a name with SECRET in it: the desks file names the variables of its webhooks' HMAC keys
- *   (`webhook.secretEnv`, TRADEPULSE_WEBHOOK_SECRET_TARIFF), any name it likes.
+ *   (`webhook.secretEnv`, TRADEPULSE_WEBHOOK_SECRET_TARIFF), any name it likes. Those it names are
+ *   declared for the process that reads it (declareVariables), whatever their names.
  */
 export type UnknownVariable = { name: string; suggestion?: string; line: string }
 
@@ -126,14 +127,29 @@ export function unknownVariableWarnings(
 // (`tradepulse start` loads every worker's, some twice) say each variable once.
 const pending = new Map<string, UnknownVariable>()
 const told = new Set<string>()
+// Variables the process reads that no configuration schema declares: those a file it loaded names.
+const declaredByFiles = new Set<string>()
 
 /** Notes the unknown variables of an environment a configuration was loaded from (loadConfig). */
 export function noteUnknownVariables(
   env: Record<string, string | undefined>,
   ownDeclared: Iterable<string> = [],
 ): void {
-  for (const u of unknownVariableWarnings(env, [...DECLARED_VARIABLES, ...ownDeclared]))
+  for (const u of unknownVariableWarnings(env, [...DECLARED_VARIABLES, ...declaredByFiles, ...ownDeclared]))
     if (!told.has(u.name)) pending.set(u.name, u)
+}
+
+/**
+ * Declares variables the process reads besides its configuration's, named by a file it loaded (the
+ * desks file's webhook secret variables, `webhook.secretEnv`, which may be named anything: ALERTER_TARIFF_KEY
+ * is as good a name as any). They are known to every later check of the process, and those already noted
+ * are not warned of: call it before the worker starts (its build), as the noting is done at loadConfig.
+ */
+export function declareVariables(names: Iterable<string>): void {
+  for (const name of names) {
+    declaredByFiles.add(name)
+    pending.delete(name)
+  }
 }
 
 /** The unknown variables noted and not yet taken, each once per process (a worker's start logs them). */

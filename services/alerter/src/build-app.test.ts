@@ -2,11 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
+  BaseConfig,
   createCapturingLogger,
   createMemoryBus,
   createMemoryTransport,
   type LogLine,
   loadConfig,
+  takeUnknownVariables,
 } from '@tradepulse/platform'
 import { spawnWorker } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
@@ -31,6 +33,7 @@ function build(rules: string, desks: string, webhooks?: { env: Record<string, st
     ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
     ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
     ALERTER_WEBHOOKS_ENABLED: webhooks ? 'true' : 'false',
+    ...webhooks?.env,
   })
   const { log, lines } = createCapturingLogger<LogLine & { level: number }>()
   const make = () =>
@@ -132,5 +135,49 @@ describe('the alerter on a desk webhook secret', () => {
     expect(worker.output()).toBe(
       `tradepulse: ALERTER_DESKS_FILE (${config.ALERTER_DESKS_FILE}): desks[0].webhook.secretEnv: desk "tariff" signs its webhook with TARIFF_SECRET, which holds only white space: anyone can sign with that, so its signatures would prove nothing (set it to a random secret of at least 16 bytes, or ALERTER_WEBHOOKS_ENABLED=false) (line 6)\n`,
     )
+  })
+})
+
+describe('the alerter and the unknown variables', () => {
+  it("takes the variables the desks file names as declared: a secret named like a worker's variable is not warned of", () => {
+    // ALERTER_TARIFF_KEY has the alerter's prefix and no SECRET in it: the worker warned at start
+    // "unknown variable ALERTER_TARIFF_KEY (no worker reads it)" of the variable it reads its secret from.
+    takeUnknownVariables()
+    const desks = HOOKED_DESKS.replace('TARIFF_SECRET', 'ALERTER_TARIFF_KEY')
+    const { make } = build(rulesOf('tariff_up'), desks, {
+      env: { ALERTER_TARIFF_KEY: 'x'.repeat(32), ALERTER_PAGER: 'x' },
+    })
+    make()
+    // A misspelt variable beside it is still warned of.
+    expect(takeUnknownVariables().map((u) => u.line)).toEqual([
+      'unknown variable ALERTER_PAGER (no worker reads it)',
+    ])
+    // A configuration loaded later in the process (`tradepulse start` loads each worker's) knows it too.
+    loadConfig(BaseConfig, { ALERTER_TARIFF_KEY: 'x'.repeat(32), ALERTER_OTHER_KEY: 'x' })
+    expect(takeUnknownVariables().map((u) => u.line)).toEqual([
+      'unknown variable ALERTER_OTHER_KEY (no worker reads it)',
+    ])
+  })
+
+  it('declares them with webhooks off too (the variable is set for when they are on)', () => {
+    takeUnknownVariables()
+    const desks = HOOKED_DESKS.replace('TARIFF_SECRET', 'ALERTER_EMEA_HMAC')
+    const dir = mkdtempSync(join(tmpdir(), 'alerter-app-'))
+    writeFileSync(join(dir, 'rules.yaml'), rulesOf('tariff_up'))
+    writeFileSync(join(dir, 'desks.yaml'), desks)
+    const config = loadConfig(AlerterConfig, {
+      KAFKA_BROKERS: '127.0.0.1:1',
+      REDIS_URL: 'redis://127.0.0.1:1',
+      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+      ALERTER_WEBHOOKS_ENABLED: 'false',
+      ALERTER_EMEA_HMAC: 'x'.repeat(32),
+    })
+    buildAlerterApp(config, {
+      log: createCapturingLogger().log,
+      transport: createMemoryTransport(createMemoryBus()),
+      store: createMemoryAlertStore({ dedupWindowMs: 60_000, clock: { now: () => Date.now() } }),
+    })
+    expect(takeUnknownVariables()).toEqual([])
   })
 })

@@ -8,6 +8,7 @@ import {
   createMetrics,
   createProducer,
   createRedis,
+  declareVariables,
   defaultGroupId,
   groupAlignmentExchange,
   type InRecord,
@@ -26,7 +27,7 @@ import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { ALERTER_HTTP_PORT, type AlerterConfig } from './config.ts'
-import { desksRefusingRules, loadDeskConfig } from './desk-config.ts'
+import { deskSecretVariables, desksRefusingRules, loadDeskConfig } from './desk-config.ts'
 import { gateInEventTime } from './event-time-gate.ts'
 import { createHeadlineMemory } from './headline-memory.ts'
 import { createRulesSource, type ReloadResult, type RulesSource } from './rules-source.ts'
@@ -72,6 +73,9 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     config.ALERTER_WEBHOOKS_ENABLED,
     rules.current().rules,
   )
+  // The variables its webhooks are signed with are read by this process, whatever their names: not
+  // warned of as unknown at start (ALERTER_TARIFF_KEY has a worker's prefix, and no SECRET in it).
+  declareVariables(deskSecretVariables(desks.desks))
   // A webhook secret too short to trust is taken (refusing it would stop webhooks at an upgrade), and said.
   for (const warning of desks.warnings) log.warn({ file: config.ALERTER_DESKS_FILE }, warning)
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))

@@ -91,6 +91,15 @@ export function loadDeskConfig(
 }
 
 /**
+ * The variables desks' webhooks are signed with (`webhook.secretEnv`), in file order, each once. The
+ * desks file may name them as it likes (ALERTER_TARIFF_KEY): the process reading it declares them
+ * (platform's declareVariables), so a name that looks like a worker's variable is not warned of as unknown.
+ */
+export function deskSecretVariables(desks: readonly Desk[]): string[] {
+  return [...new Set(desks.flatMap((d) => (d.webhook ? [d.webhook.secretEnv] : [])))]
+}
+
+/**
  * Why a reloaded rule set is refused for the desks read at start: each rule a desk names that the set no
  * longer has (a rule removed or renamed), or that can no longer reach the desk (its dimensions or its
  * severity changed). Taken, that desk would silently get nothing of it until a restart refused the pair
