@@ -1,6 +1,7 @@
 import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
 import {
   type BatchHandler,
+  claimOrigin,
   type DedupStore,
   isClaimTaken,
   type Outcome,
@@ -51,7 +52,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
         valid.push({
           index,
           headline: parsed.headline,
-          origin: `${r.topic}/${r.partition}/${r.offset}`,
+          origin: claimOrigin(r),
           future: parsed.futureMs !== undefined,
           past: parsed.pastMs !== undefined,
           implausible: parsed.implausibleTimestamp !== undefined,

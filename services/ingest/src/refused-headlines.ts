@@ -1,4 +1,5 @@
 import {
+  claimOrigin,
   type DedupStore,
   DLQ_HEADERS,
   type Logger,
@@ -68,7 +69,7 @@ export function watchRefusedHeadlines(
         const partition = text(h[DLQ_HEADERS.partition])
         const offset = text(h[DLQ_HEADERS.offset])
         if (topic !== undefined && partition !== undefined && offset !== undefined)
-          origins.push(`${topic}/${partition}/${offset}`)
+          origins.push(claimOrigin({ topic, partition, offset }))
       }
     }
     return origins

@@ -12,7 +12,14 @@ export type ClaimAnswer = 'first' | 'again' | 'duplicate'
  */
 export type ClaimRelease = 'released' | 'other' | 'absent'
 
-/** One headline id claimed by the record that carries it, its origin "<topic>/<partition>/<offset>". */
+/**
+ * Who holds a claim: the claiming record's origin "<topic>/<partition>/<offset>", the value the claim keeps
+ * for the window. A release names the record the same way, so it finds that record's claims.
+ */
+export const claimOrigin = (record: { topic: string; partition: number | string; offset: string }): string =>
+  `${record.topic}/${record.partition}/${record.offset}`
+
+/** One headline id claimed by the record that carries it, its origin (claimOrigin). */
 export type HeadlineClaim = { id: string; origin: string }
 
 /** The ingest worker's dedup port: one answer per claim or release, in order. */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest'
 import { randomName } from '../kafka/int-test-support.ts'
 import { createKeys, dedupShard } from '../redis/keys.ts'
-import type { DedupStore } from './dedup-store.ts'
+import { claimOrigin, type DedupStore } from './dedup-store.ts'
 import { createMemoryDedupStore } from './memory-dedup-store.ts'
 import { createRedisDedupStore } from './redis-dedup-store.ts'
 
@@ -99,13 +99,15 @@ describe('dedup store on Redis', () => {
     await redis.set(keys.dedup('x'), 'raw/0/1', 'PX', WINDOW_MS)
     await redis.set(keys.dedup('y'), 'raw/0/2', 'PX', WINDOW_MS)
     const store = createRedisDedupStore(redis, { prefix, windowMs: WINDOW_MS })
+    // claimOrigin names a record as they did, so the same record re-claims and releases what it held.
+    const record = (offset: string) => claimOrigin({ topic: 'raw', partition: 0, offset })
     expect(
       await store.claimHeadlines([
-        { id: 'x', origin: 'raw/0/1' },
-        { id: 'x', origin: 'raw/0/2' },
+        { id: 'x', origin: record('1') },
+        { id: 'x', origin: record('2') },
       ]),
     ).toEqual(['again', 'duplicate'])
-    expect(await store.releaseClaims('raw/0/2', ['y'])).toEqual(['released'])
+    expect(await store.releaseClaims(record('2'), ['y'])).toEqual(['released'])
     expect(await redis.exists(keys.dedup('y'))).toBe(0)
   })
 })
