@@ -16,6 +16,7 @@ const [
   { registerTail },
   { registerTopics },
   { usageErrorsInOneLine },
+  { warnUnknownVariables },
 ] = await Promise.all([
   import('@tradepulse/platform'),
   import('commander'),
@@ -26,6 +27,7 @@ const [
   import('./commands/tail.ts'),
   import('./commands/topics.ts'),
   import('./usage-errors.ts'),
+  import('./unknown-variables.ts'),
 ])
 
 // A closed pipe (`tradepulse topics list | head`) is the reader's choice, not an error.
@@ -44,6 +46,12 @@ registerTopics(program)
 registerTail(program)
 registerIndicators(program)
 usageErrorsInOneLine(program)
+// A misspelt variable (GATEWAY_MAX_STREAM) is warned of on stderr before a one-shot command runs, as a
+// worker warns of it at its start; `start` runs workers, which do that themselves.
+program.hook('preAction', (_program, command) => {
+  if (command.parent === program && command.name() === 'start') return
+  warnUnknownVariables(process.env)
+})
 
 try {
   await program.parseAsync(process.argv)

@@ -100,6 +100,23 @@ export function deskSecretVariables(desks: readonly Desk[]): string[] {
 }
 
 /**
+ * The secret variables the desks file `file` names, or none when it cannot be read or is not a valid
+ * desks file: for a process that does not use the desks (a one-shot command) but shares the alerter's
+ * environment, to know them when it warns of unknown variables. Never a refusal: the alerter refuses a
+ * bad file itself.
+ */
+export function deskSecretVariablesOfFile(file: string): string[] {
+  try {
+    const read = readConfigFile(file)
+    if (!read.ok) return []
+    const r = parseDesks(read.text, formatFromPath(file))
+    return r.ok ? deskSecretVariables(r.desks) : []
+  } catch {
+    return []
+  }
+}
+
+/**
  * Why a reloaded rule set is refused for the desks read at start: each rule a desk names that the set no
  * longer has (a rule removed or renamed), or that can no longer reach the desk (its dimensions or its
  * severity changed). Taken, that desk would silently get nothing of it until a restart refused the pair
