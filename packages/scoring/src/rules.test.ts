@@ -3358,3 +3358,44 @@ describe('issue #3: round 41, probes 45 and 46 (2021-2025 trade news; two events
     ['U.S. extends auto parts tariff offset for domestic assembly through 2030', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 42, probe 47 (trade news of 2025-2026)', () => {
+  tariffCases([
+    // A figure's change belongs to the rate, never to a trade pact named beside it.
+    ['U.S. hikes tariff on Canadian goods outside USMCA to 35% from 25%', 'negative'],
+    ['Mexico raises duties on Chinese cars outside its trade pact to 50% from 20%', 'negative'],
+    // Courts: powers overstepped or exceeded, duties refunded.
+    ['Supreme Court rules Trump overstepped powers with IEEPA tariffs', 'positive'],
+    ['Judge says president exceeded his powers in imposing tariffs', 'positive'],
+    ['Trade court orders refunds of IEEPA duties with interest', 'positive'],
+    // Goods exempted from a measure: the measure is undone, whatever names the goods.
+    ['Smartphones, computers and chips exempted from reciprocal tariffs', 'positive'],
+    ['Chips exempted from new tariffs', 'positive'],
+    // Inputs joined by "and" before the measure that covers them.
+    ['Beijing suspends gallium and germanium export ban to U.S.', 'positive'],
+    ['China bans gallium and germanium exports to U.S.', 'negative'],
+    // Ships named by where they were built: no verb there.
+    ['U.S. pauses port fees on Chinese-built ships for one year', 'positive'],
+    ['U.S. to impose port fees on Chinese-built vessels', 'negative'],
+    // An accord on a measure not reached is a setback of the talks; other words of progress keep their
+    // reading.
+    ['EU-U.S. steel talks stall as sides fail to agree on quota volumes', 'negative'],
+    ['U.S. and Mexico fail to reach agreement on tomato duties', 'negative'],
+    ['France, Germany and Britain praise Trump rethink on Europe tariffs', 'positive'],
+    // Goods "tariffed".
+    ["Gold falls as Trump says bullion won't be tariffed", 'positive'],
+    ['Copper cathodes to be tariffed at 50%', 'negative'],
+    // A rate won in talks is lower than the one threatened; tariffs won by an industry are protection.
+    ['Japan secures 15% tariff rate in deal with U.S.', 'positive'],
+    ['EU wins 15% tariff rate on most goods', 'positive'],
+    ['Drugmakers win three-year tariff grace in pricing deals', 'positive'],
+    ['Steelmakers win 25% tariffs on imports', 'negative'],
+    ['U.S. raises tariff rate on Indian goods to 50%', 'negative'],
+    // A word that only starts longer phrases of the lexicon is a plain word of the noun phrase.
+    ['Trump pauses higher reciprocal tariffs for 90 days', 'positive'],
+  ] as [string, string | null][])
+  supplyCases([
+    ['Beijing suspends gallium and germanium export ban to U.S.', 'positive'],
+    ['China bans gallium and germanium exports to U.S.', 'negative'],
+  ] as [string, string | null][])
+})

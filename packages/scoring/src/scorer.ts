@@ -743,6 +743,35 @@ const CHINA_WORDS: WordsByLength = byLength(['china', 'chinese', 'beijing', 'rus
 const LISTED_FIRMS: WordsByLength = byLength(['huawei', 'zte', 'smic'])
 /** Closing, which a deal is brought to, not shut by (see emit). */
 const CLOSE_WORDS: ReadonlySet<number> = lexiconIds(['close', 'closes', 'closed', 'closing'])
+/**
+ * Verbs of winning something in talks, and the rate so won: a partner that "secures 15% tariff rate in
+ * deal" won a rate lower than it was threatened with (see emit). (Tariffs won, "steelmakers win tariffs on
+ * imports", are protection granted: more of them.)
+ */
+const WON_WORDS: ReadonlySet<number> = lexiconIds([
+  'win',
+  'wins',
+  'won',
+  'secure',
+  'secures',
+  'secured',
+  'land',
+  'lands',
+  'landed',
+])
+const RATE_WORDS: ReadonlySet<number> = lexiconIds(['rate', 'rates'])
+/** Verbs of coming to terms ("fail to agree on steel quotas", "no agreement reached on duties"; see emit). */
+const ACCORD_WORDS: ReadonlySet<number> = lexiconIds([
+  'agree',
+  'agrees',
+  'agreed',
+  'reach',
+  'reaches',
+  'reached',
+  'settle',
+  'settles',
+  'settled',
+])
 /** "set", whose participle has no -ed (see emit). */
 const SET_WORDS: ReadonlySet<number> = lexiconIds(['set'])
 /** The past perfect's auxiliary, and what it may stand before (see backgroundActs). */
@@ -1809,10 +1838,31 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       return false
     if (pred.id === 'flexibility' && !(t.polarity < 0 && t.tariff !== 0 && !t.contest && !t.frame))
       return false
+    // A figure's change ("to 35% from 25%") is a rate's or an amount's, never a deal's or talks' ("tariff
+    // on Canadian goods outside USMCA to 35% from 25%": the tariff rises, not the agreement).
+    if ((pred === NUM_UP || pred === NUM_DOWN) && t.events.less === 'talks_breakdown') return false
     // A verb of fixed direction (harm, stance) has nothing to say about a quantity that moves no
     // dimension ("falling oil prices hurt miners"): it looks further or keeps its own tone.
     if (pred.fixed !== 0 && t.tariff === 0 && t.supply === 0 && t.market === 0) return false
     return pred.marketOk || t.tariff !== 0 || t.supply !== 0
+  }
+
+  /**
+   * Verb k wins or secures the rate t after it ("Japan secures 15% tariff rate in deal", "EU wins 15%
+   * rate on most goods"): a measure whose phrase ends in "rate" and a verb of winning (WON_WORDS).
+   */
+  function rateWon(k: number, t: number, polarity: number): boolean {
+    if (t <= k || polarity >= 0) return false
+    const last = (it.e[t] as number) - 1
+    return idIn(last, RATE_WORDS) && idIn(it.s[k] as number, WON_WORDS) && it.e[k] === (it.s[k] as number) + 1
+  }
+
+  /** Item k is an input or a good and nothing else (no bare weight, no measure: "gallium", "chips"). */
+  function inputOnly(k: number): boolean {
+    const x = it.idx[k] as number
+    if (((entInts[x << 4] as number) & (F_TARGET | F_PRED)) !== F_TARGET) return false
+    const t = targetAt(x)
+    return t.supply !== 0 && t.bare === 0 && t.polarity > 0
   }
 
   /** Item k is a contest target (see TargetRole.contest). */
@@ -2284,6 +2334,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // After a trade subject, an amount between the verb and its object is the act's size, not
         // distance ("trade uncertainty to trim USD 850 billion of global output" acts on the output).
         rightD = gap - (tradeSubject ? amountTokens(end, itS[r] as number) : 0) + (pred.policy ? 0 : penalty)
+        // "suspends gallium and germanium export ban": inputs joined by "and" right before a measure name
+        // what it covers, as one input does ("suspends gallium export ban"); the measure heads them.
+        while (
+          right + 2 < items &&
+          itClause[right + 2] === clause &&
+          itS[right + 1] === (itE[right] as number) + 1 &&
+          tb.id[itE[right] as number] === andId &&
+          itS[right + 2] === itE[right + 1] &&
+          inputOnly(right) &&
+          inputOnly(right + 1) &&
+          isMeasure(right + 2) &&
+          bindable(pred, right + 1)
+        )
+          right++
         // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
         // the waivers): the verb takes the head, and the nouns before it only name what it covers.
         // A supply condition after an input likewise ("eases rare earth shortage": the shortage eases).
@@ -2409,11 +2473,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // 50% tariff": relief names what it spares, then the measure after "from", which is what it undoes.
     // So does taking goods off a measure's list ("removes smart watches, car seats from tariff list"),
     // when the goods are no target ("ending exemptions from oil sanctions" ends the exemptions).
+    // Said of the goods before it, as a participle ("Smartphones, computers and chips exempted from
+    // reciprocal tariffs"), it undoes the measure after "from" just the same: the goods are spared.
     if (
-      (pred.id === 'exempt' && (t < 0 || (t === right && !isMeasure(t)))) ||
+      (pred.id === 'exempt' &&
+        (t < 0 || (t === right && !isMeasure(t)) || (t === left && passive && !isMeasure(t)))) ||
       (pred.id === 'remove' && t < 0)
     ) {
-      const m = measureAfterFrom(k, t < 0 ? k : t)
+      const m = measureAfterFrom(k, Math.max(k, t))
       if (m >= 0) {
         t = m
         right = m
@@ -3271,7 +3338,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function plainWordBetween(from: number, to: number): boolean {
     if (to !== from + 1 || tb.kind[from] !== WORD) return false
     const id = tb.id[from] as number
-    if (id >= 0 && ((wordInfo[id * 2] as number) >= 0 || (wordFlags[id] as number) !== 0)) return false
+    // (A word that only starts longer phrases, none of them here, is plain: "pauses higher reciprocal
+    // tariffs" whether or not the lexicon names "reciprocal tariffs" somewhere.)
+    if (id >= 0 && ((wordInfo[id * 2] as number) >= 0 || ((wordFlags[id] as number) & ~W_CONTINUES) !== 0))
+      return false
     return !wordIn(from, DOMESTIC_RULE_WORDS) && !(id >= 0 && wordIn(from, LINKING_WORDS))
   }
 
@@ -4139,12 +4209,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           (pred.kind === 'more' || pred.kind === 'impose' || pred.kind === 'grant') &&
           cutRightBefore(k, t)
         const raisedTo = !marketTarget && liftedToLevel(pred, k, t, target)
+        const won = rateWon(k, t, target.polarity)
         const tightens = pred.kind === 'tighten'
         // "cuts sugar import quota": the level of an allowance is what it lets in (TargetRole.allowance).
         const allowanceLevel = target.allowance && pred.fixed === 0 && LEVEL_PREDS.has(pred.id)
         const base =
           (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) *
-          (lowered || raisedTo ? -1 : 1) *
+          (lowered || raisedTo || won ? -1 : 1) *
           (allowanceLevel ? -1 : 1)
         // A stance is taken on the act, whichever way it went: "slams Commerce for denying tariff
         // exclusions" is friction, as "slams tariffs" is (its own negation still counts: "does not oppose").
@@ -4159,7 +4230,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             : 1
         const threat = pred.threat || hedged < 1 || pending < 1
         const magnitude = pred.strength * intens * (itIntens[t] as number) * Math.min(hedged, pending)
-        const dir = base * magnitude * (neg ? -keep : 1)
+        // "EU and U.S. fail to agree on steel quotas": an accord on a measure that is not reached is a
+        // setback of the talks, whichever way the measure would have gone (negated, agreeing on a
+        // measure read as relief).
+        const noAccord =
+          negated &&
+          pred.id === 'progress' &&
+          idIn(itS[k] as number, ACCORD_WORDS) &&
+          target.polarity < 0 &&
+          target.tariff !== 0
+        const dir = noAccord ? -Math.abs(base * magnitude * keep) : base * magnitude * (neg ? -keep : 1)
         const relief =
           hedge < 1 || (itHedge[t] as number) < 1 || (entData[(x << 3) + E_RELIEF] as number) < 1
             ? Math.min(reliefOf(k, t), reliefOf(t, t))
@@ -4202,13 +4282,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // A fixed good direction (progress, clearing) eases whatever it acts on: more of a good
           // thing, less of a bad one. Tightening is the adverse twin: more of a measure, less of a flow.
           const type =
-            (allowanceLevel
-              ? sign < 0
-                ? target.events.more
-                : target.events.less
-              : raisedTo || (tightens && target.polarity < 0)
-                ? target.events.more
-                : target.events[pred.kind]) ??
+            (won
+              ? target.events.less
+              : allowanceLevel
+                ? sign < 0
+                  ? target.events.more
+                  : target.events.less
+                : raisedTo || (tightens && target.polarity < 0)
+                  ? target.events.more
+                  : target.events[pred.kind]) ??
             (pred.fixed > 0
               ? target.polarity > 0
                 ? target.events.more

@@ -51,6 +51,20 @@ export const DATE_NAMES: readonly string[] = [
   ...MONTH_ABBREVIATIONS,
 ]
 
+/**
+ * Measures named as a court's ruling names them, which a refund or a void pays back ("orders refunds
+ * of IEEPA duties", "to refund emergency tariffs").
+ */
+const REFUNDED_MEASURES = [
+  'tariffs',
+  'the tariffs',
+  'ieepa tariffs',
+  'ieepa duties',
+  'emergency tariffs',
+  'reciprocal tariffs',
+  'trump tariffs',
+]
+
 /** Events of a flow that trade policy moves (exports, sales to a blacklisted firm). */
 const FLOW_EVENTS = { more: 'supply_restored', less: 'export_control', grant: 'licence_granted' }
 /** Events of talks moving on or breaking down (talks named, trade talks, talks offered). */
@@ -247,6 +261,8 @@ export const TARGETS = [
     },
     words: [
       'n tariff',
+      // The measure said of the goods ("bullion won't be tariffed", "copper to be tariffed at 50%").
+      'tariffed',
       'n duty',
       'duties',
       'n levy',
@@ -376,9 +392,7 @@ export const TARGETS = [
       // A measure annulled or paid back ("court voids tariffs", "to refund tariffs collected"), named
       // with the measure: refunds and voids of any other kind are the market's.
       ...['v void', 'v refund', 'v replace'].flatMap((verb) =>
-        ['tariffs', 'the tariffs', 'duties', 'levies', 'ev tariffs', 'its tariffs'].map(
-          (m) => `${verb} ${m}`,
-        ),
+        [...REFUNDED_MEASURES, 'duties', 'levies', 'ev tariffs', 'its tariffs'].map((m) => `${verb} ${m}`),
       ),
       // Lower duties granted to a partner ("lobbies to keep special tariff treatment", "ends India's
       // trade preferences"): relief kept or taken away.
@@ -420,6 +434,9 @@ export const TARGETS = [
       // A measure's suspension named as a thing ("keeps the tariff pause"): relief, kept or ended
       // like a waiver.
       'n tariff suspension',
+      // Time before a measure applies, won or given ("drugmakers win three-year tariff grace").
+      'n tariff grace',
+      'n tariff grace period',
       'n tariff pause',
       'n tariff deferral',
       'n tariff delay',
@@ -431,7 +448,7 @@ export const TARGETS = [
       // The same with the tariffs after it ("approves $3 billion in refunds of tariffs"); duties only
       // as customs or import duties ("refunds of duties on fuel" are excise).
       ...['refund', 'refunds'].flatMap((r) =>
-        ['tariffs', 'the tariffs', 'customs duties', 'import duties'].flatMap((m) => [
+        [...REFUNDED_MEASURES, 'customs duties', 'import duties'].flatMap((m) => [
           `${r} of ${m}`,
           `${r} on ${m}`,
         ]),
@@ -2474,6 +2491,9 @@ export const TARGETS = [
     topic: {},
     events: {},
     words: [
+      // Ships named by where they were built, owned or flagged ("port fees on Chinese-built ships"): the
+      // participle and the noun are no verbs ("built", "ships").
+      ...['built', 'owned', 'flagged', 'operated'].flatMap((how) => [`n ${how} ship`, `n ${how} vessel`]),
       'n price',
       'n prices',
       'n rate',
@@ -3168,6 +3188,12 @@ export const PREDICATES = [
       'v exceed presidential authority',
       'v exceed his authority',
       'v exceed authority',
+      // "Supreme Court rules Trump overstepped powers with IEEPA tariffs".
+      ...['v exceed', 'v overstep'].flatMap((verb) =>
+        ['powers', 'his powers', 'its powers', 'his authority', 'its authority', 'authority'].map(
+          (what) => `${verb} ${what}`,
+        ),
+      ),
       // A deal that winds a measure down ("agree to phase out steel tariffs").
       'v phase out',
       'v remove',
