@@ -138,6 +138,19 @@ export function acceptsAs(schema: z.core.$ZodType): (value: unknown) => boolean 
           code += `for (const ${k} in ${x}) if (!${pass(new Set(Object.keys(shape)))}.has(${k})) return false\n`
         break
       }
+      case 'record': {
+        // A record keyed by strings (with their checks), as IndicatorUpdate's maps of labels. zod takes
+        // a plain object and judges each own enumerable key but __proto__, and its value. Anything
+        // rarer (another prototype, a symbol key) is left to zod: false is only a hint.
+        const keyType = def.keyType as z.core.$ZodType
+        if (keyType._zod.def.type !== 'string')
+          return unsupported(`a record keyed by a ${keyType._zod.def.type}`)
+        const p = name('p')
+        const k = name('k')
+        const e = name('e')
+        code = `if (typeof ${x} !== 'object' || ${x} === null || Array.isArray(${x})) return false\nconst ${p} = Object.getPrototypeOf(${x})\nif ((${p} !== Object.prototype && ${p} !== null) || Object.getOwnPropertySymbols(${x}).length > 0) return false\nfor (const ${k} of Object.keys(${x})) {\nif (${k} === '__proto__') continue\n${emit(keyType, k)}const ${e} = ${x}[${k}]\n${emit(def.valueType as z.core.$ZodType, e)}}\n`
+        break
+      }
       default:
         return unsupported(`a ${def.type} schema`)
     }

@@ -9,6 +9,29 @@ export const LIMITS = {
   maxIdChars: 200,
   maxSourceChars: 100,
   maxUrlChars: 2_000,
+  /**
+   * Scope.id, and each entity id of a scored headline (every one becomes a scope id): the longest any
+   * producer makes is a watchlist id (1 to 64 characters, packages/scoring's WatchlistEntity); the
+   * gazetteer's regions, commodities and sectors are short names, `all` and `other` shorter still.
+   */
+  maxScopeIdChars: 64,
+  /**
+   * IndicatorUpdate.key, `<dimension>|<kind>:<scope id>` with `%`, `{` and `}` of the id written as three
+   * characters each (indicatorKey): the longest a valid scope gives, `supplyChain|commodity:` and 64
+   * escaped characters, is 214 (MAX_BUILT_KEY_CHARS below); the bound leaves room for a longer name.
+   */
+  maxIndicatorKeyChars: 256,
+  /** Alert.id: the alerter's is 32 hex characters (a cut SHA-256); room for a whole one. */
+  maxAlertIdChars: 64,
+  /** Alert.rule and Alert.ruleKind: a rule id is 1 to 64 characters (packages/alerting's RuleId), a kind shorter. */
+  maxRuleIdChars: 64,
+  /**
+   * scorerVersion and rulesVersion: `scoring-<engine>+<12 hex>` (+`+rules`), about 35 characters, and a
+   * rules file's version (1 to 64 characters) with `+<12 hex>`, at most 77.
+   */
+  maxVersionChars: 128,
+  /** Half-life and window labels, the keys of IndicatorUpdate.mean, weight and volume (`15m`, `24h`); a rule names one in at most 32. */
+  maxLabelChars: 32,
 } as const
 
 const isoTime = z.iso.datetime({ offset: true })
@@ -18,6 +41,16 @@ export type Dimension = z.infer<typeof Dimension>
 
 export const ScopeKind = z.enum(['global', 'region', 'commodity', 'sector', 'entity'])
 export type ScopeKind = z.infer<typeof ScopeKind>
+
+/**
+ * The longest indicator key a valid scope gives: the longest dimension and kind, `|` and `:`, and a scope
+ * id of maxScopeIdChars whose every character is escaped to three (packages/indicators' indicatorKey).
+ */
+export const MAX_BUILT_KEY_CHARS =
+  Math.max(...Dimension.options.map((d) => d.length)) +
+  Math.max(...ScopeKind.options.map((k) => k.length)) +
+  2 +
+  3 * LIMITS.maxScopeIdChars
 
 /** What producers write to headlines.raw. Only `headline` is required. */
 export const RawHeadline = z.strictObject({
@@ -109,11 +142,14 @@ export const Cue = z.strictObject({
 })
 export type Cue = z.infer<typeof Cue>
 
+/** An entity id a scored headline names: each becomes a Scope.id in the indicators and alerts. */
+const EntityId = z.string().max(LIMITS.maxScopeIdChars)
+
 export const Entities = z.strictObject({
-  regions: z.array(z.string()),
-  commodities: z.array(z.string()),
-  sectors: z.array(z.string()),
-  companies: z.array(z.string()),
+  regions: z.array(EntityId),
+  commodities: z.array(EntityId),
+  sectors: z.array(EntityId),
+  companies: z.array(EntityId),
 })
 export type Entities = z.infer<typeof Entities>
 
@@ -131,7 +167,7 @@ export const ScoreResult = z.strictObject({
   events: z.array(TradeEvent),
   entities: Entities,
   explanation: z.array(Cue),
-  scorerVersion: z.string(),
+  scorerVersion: z.string().max(LIMITS.maxVersionChars),
   /** Text beyond the scorer's length limit was cut before scoring. */
   truncated: z.boolean(),
 })
@@ -163,18 +199,22 @@ export const ScoredIndicatorInput = readerOf(
 )
 export type ScoredIndicatorInput = z.infer<typeof ScoredIndicatorInput>
 
-export const Scope = z.strictObject({ kind: ScopeKind, id: z.string().min(1) })
+export const Scope = z.strictObject({ kind: ScopeKind, id: z.string().min(1).max(LIMITS.maxScopeIdChars) })
 export type Scope = z.infer<typeof Scope>
+
+/** A half-life or window label, a key of IndicatorUpdate's maps ("15m"). */
+const Label = z.string().max(LIMITS.maxLabelChars)
 
 /** Published on the compacted indicators topic, keyed by `key`. */
 export const IndicatorUpdate = z.strictObject({
-  key: z.string(),
+  /** `<dimension>|<kind>:<scope id>` (packages/indicators' indicatorKey), also the record's key. */
+  key: z.string().max(LIMITS.maxIndicatorKeyChars),
   dimension: Dimension,
   scope: Scope,
   /** Event time the values are evaluated at. */
   asOf: isoTime,
   /** Decayed mean sentiment per half-life label (for example "15m", "1h", "24h"). */
-  mean: z.record(z.string(), z.number()),
+  mean: z.record(Label, z.number()),
   /**
    * Per half-life label of `mean`: the decayed weight Σw·2^(−age/h) of the headlines behind it at asOf
    * (the prior not included). With it a reader can tell what the mean would read later without new
@@ -182,9 +222,9 @@ export const IndicatorUpdate = z.strictObject({
    * fired once the scope's silence has taken the mean back. Optional: absent on updates published
    * before it existed (the alerter then bounds it from `volume` and `count`).
    */
-  weight: z.record(z.string(), z.number().min(0)).optional(),
+  weight: z.record(Label, z.number().min(0)).optional(),
   /** Headline volume per window label. */
-  volume: z.record(z.string(), z.number()),
+  volume: z.record(Label, z.number()),
   buzz: z.number(),
   /** Short minus long: the short half-life's evidence shrunk toward the long mean (not toward 0), minus the long mean. */
   momentum: z.number(),
@@ -205,9 +245,9 @@ export type Severity = z.infer<typeof Severity>
 
 export const Alert = z.strictObject({
   /** Deterministic: the same rule, scope and time bucket always give the same id. */
-  id: z.string(),
-  rule: z.string(),
-  ruleKind: z.string(),
+  id: z.string().max(LIMITS.maxAlertIdChars),
+  rule: z.string().max(LIMITS.maxRuleIdChars),
+  ruleKind: z.string().max(LIMITS.maxRuleIdChars),
   severity: Severity,
   dimension: Dimension,
   scope: Scope,
@@ -217,7 +257,7 @@ export const Alert = z.strictObject({
   message: z.string(),
   evidence: z.array(
     z.strictObject({
-      headlineId: z.string(),
+      headlineId: z.string().max(LIMITS.maxIdChars),
       headline: z.string(),
       score: z.number(),
       cues: z.array(z.string()),
@@ -227,8 +267,8 @@ export const Alert = z.strictObject({
   ingestedAt: isoTime,
   detectedAt: isoTime,
   latencyMs: z.number().min(0),
-  scorerVersion: z.string(),
-  rulesVersion: z.string(),
+  scorerVersion: z.string().max(LIMITS.maxVersionChars),
+  rulesVersion: z.string().max(LIMITS.maxVersionChars),
 })
 export type Alert = z.infer<typeof Alert>
 

@@ -1,5 +1,5 @@
-// Scored headlines shared by this package's tests. Not exported from index.
-import type { ScoredHeadline } from './schemas.ts'
+// Payloads shared by this package's tests. Not exported from index.
+import type { Alert, IndicatorUpdate, ScoredHeadline } from './schemas.ts'
 
 const AT = '2026-03-02T08:00:00.000Z'
 const headline = { source: 't', publishedAt: AT, ingestedAt: AT, scoredAt: AT }
@@ -171,5 +171,104 @@ export const SCORED: readonly ScoredHeadline[] = [
       { dimension: 'market', cue: 'award', weight: 0.3, span: { field: 'headline', start: 33, end: 38 } },
     ],
     scorerVersion: version,
+  },
+]
+
+/**
+ * Indicator updates as the aggregator writes them: one with every field, one written before `weight` and
+ * `ingestedAt` existed, and one of a watchlist company whose id is the longest allowed (64 characters),
+ * each escaped to three in the key (214 characters, the longest a valid scope gives).
+ */
+export const UPDATES: readonly IndicatorUpdate[] = [
+  {
+    key: 'tariff|region:CN',
+    dimension: 'tariff',
+    scope: { kind: 'region', id: 'CN' },
+    asOf: AT,
+    mean: { '15m': -0.4125, '1h': -0.3017, '24h': -0.0822 },
+    weight: { '15m': 1.8842, '1h': 2.6131, '24h': 2.9874 },
+    volume: { '15m': 2, '1h': 3, '24h': 3 },
+    buzz: 2,
+    momentum: -0.2214,
+    diffusion: -1,
+    count: 3,
+    updatedAt: AT,
+    ingestedAt: AT,
+  },
+  {
+    key: 'market|global:all',
+    dimension: 'market',
+    scope: { kind: 'global', id: 'all' },
+    asOf: AT,
+    mean: { '15m': 0, '1h': 0.1, '24h': 0.05 },
+    volume: { '15m': 0, '1h': 1, '24h': 9 },
+    buzz: -0.5,
+    momentum: 0.03,
+    diffusion: 0,
+    count: 9,
+    updatedAt: AT,
+  },
+  {
+    key: `supplyChain|entity:${'%7B'.repeat(64)}`,
+    dimension: 'supplyChain',
+    scope: { kind: 'entity', id: '{'.repeat(64) },
+    asOf: AT,
+    mean: { '15m': -0.5, '1h': -0.5, '24h': -0.5 },
+    weight: { '15m': 1, '1h': 1, '24h': 1 },
+    volume: { '15m': 1, '1h': 1, '24h': 1 },
+    buzz: 1,
+    momentum: 0,
+    diffusion: -1,
+    count: 1,
+    updatedAt: AT,
+  },
+]
+
+/** Alerts as the alerter writes them: a headline rule's with evidence, an indicator rule's without. */
+export const ALERTS: readonly Alert[] = [
+  {
+    id: '0f3c9a51d7e24b6f8a1c2d3e4f5a6b7c',
+    rule: 'tariff_shock',
+    ruleKind: 'headline_shock',
+    severity: 'critical',
+    dimension: 'tariff',
+    scope: { kind: 'region', id: 'CN' },
+    direction: 'down',
+    value: -0.9757,
+    threshold: -0.75,
+    message: 'Tariff escalation on CN: "US raises tariffs on Chinese steel to 25% from 10%" scored -0.98',
+    evidence: [
+      {
+        headlineId: 'h0',
+        headline: 'US raises tariffs on Chinese steel to 25% from 10%',
+        score: -0.9757,
+        cues: ['raises + tariffs'],
+      },
+    ],
+    publishedAt: AT,
+    ingestedAt: AT,
+    detectedAt: AT,
+    latencyMs: 4,
+    scorerVersion: version,
+    rulesVersion: '2026.1+4be0c2f1a9d3',
+  },
+  {
+    id: '9b1e6c0d2a7f4e3b8c5d1a2f3e4b5c6d',
+    rule: 'supply_level',
+    ruleKind: 'level',
+    severity: 'warning',
+    dimension: 'supplyChain',
+    scope: { kind: 'commodity', id: 'rare earths' },
+    direction: 'down',
+    value: -0.52,
+    threshold: -0.5,
+    message: 'Supply-chain mean on rare earths fell to -0.52',
+    evidence: [],
+    publishedAt: AT,
+    ingestedAt: AT,
+    detectedAt: AT,
+    latencyMs: 0,
+    scorerVersion: version,
+    rulesVersion: '2026.1+4be0c2f1a9d3',
   },
 ]

@@ -1,3 +1,4 @@
+import { LIMITS } from '@tradepulse/contracts'
 import { contributionsOf } from '@tradepulse/indicators'
 import { describe, expect, it } from 'vitest'
 import { parseScoredRecord, scoredEventMs } from './aggregator-handler.ts'
@@ -63,6 +64,19 @@ describe('parseScoredRecord (what indicators read of a scored headline)', () => 
       if (parsed.ok) continue
       expect(parsed.reason).toBe('schema_invalid')
       expect(parsed.message).toMatch(field)
+    }
+  })
+
+  it('dead-letters an entity id longer than a scope id may be, naming it: no Redis key or update is made of it', () => {
+    const named = (companies: string[]) =>
+      parseScoredRecord(record({ ...good, entities: { ...good!.entities, companies } }))
+    // The longest watchlist id, every character one its indicator key escapes: taken.
+    expect(named(['{'.repeat(LIMITS.maxScopeIdChars)]).ok).toBe(true)
+    for (const id of ['x'.repeat(LIMITS.maxScopeIdChars + 1), 'x'.repeat(1_000_000)]) {
+      const parsed = named(['TSLA', id])
+      expect(parsed).toMatchObject({ ok: false, reason: 'schema_invalid' })
+      if (parsed.ok) continue
+      expect(parsed.message).toBe('entities.companies.1: Too big: expected string to have <=64 characters')
     }
   })
 })

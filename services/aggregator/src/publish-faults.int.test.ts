@@ -1,5 +1,11 @@
 import { PassThrough } from 'node:stream'
-import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
+import {
+  createTopicCatalogue,
+  IndicatorUpdate,
+  LIMITS,
+  listTopics,
+  type ScoredHeadline,
+} from '@tradepulse/contracts'
 import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type Logger, loadConfig } from '@tradepulse/platform'
 import { type CollectedMessage, collectTopic, createTopics, testKafka, waitFor } from '@tradepulse/testing'
@@ -71,24 +77,26 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       .map((m) => IndicatorUpdate.parse(JSON.parse(m.value!.toString())).count)
 
   it('sends the updates of a record batch the topic refuses one by one, leaving out only a record refused alone: none dead-lettered, the trailing edge not stalled', async () => {
-    // About 550 bytes an update: one alone fits, three or more in one record batch do not; an update of a
-    // company named with 1,500 characters does not fit alone either.
+    // About 550 bytes an update: one alone fits, two or more in one record batch do not; nor does, alone,
+    // one of a company whose id is the longest a scope id may be, every character of it escaped to three
+    // in the key (about 950 bytes).
     const { topics, send, metric } = await start(
-      { 'max.message.bytes': '2000' },
+      { 'max.message.bytes': '800' },
       { AGGREGATOR_PUBLISH_INTERVAL_MS: '3000' },
     )
     const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
     ctx.cleanups.push(updates.stop)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
     ctx.cleanups.push(dlq.stop)
-    const long = `Company ${'x'.repeat(1_500)}`
+    const long = '{'.repeat(LIMITS.maxScopeIdChars)
+    const escaped = '%7B'.repeat(LIMITS.maxScopeIdChars)
     const [odd, ...rest] = live('a', 6)
     const first = [
       ...rest,
       { ...odd!, entities: { regions: [], commodities: [], sectors: [], companies: [long] } },
     ]
-    const refused = [...keysOf(first)].filter((k) => k.includes(long))
-    const expected = [...keysOf(first)].filter((k) => !k.includes(long))
+    const refused = [...keysOf(first)].filter((k) => k.includes(escaped))
+    const expected = [...keysOf(first)].filter((k) => !k.includes(escaped))
     expect(refused.length).toBeGreaterThan(0)
     expect(expected.length).toBeGreaterThan(3)
     await send(first)
@@ -117,7 +125,7 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       async () => (await metric('tradepulse_indicator_updates_total')) === updates.messages.length,
       { what: 'every update counted read from the topic' },
     )
-    expect(updates.messages.some((m) => m.key?.includes(long))).toBe(false)
+    expect(updates.messages.some((m) => m.key?.includes(escaped))).toBe(false)
     expect(dlq.messages).toEqual([])
   })
 
