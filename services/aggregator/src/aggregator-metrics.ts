@@ -81,6 +81,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    invalid: get(
+      'tradepulse_indicator_updates_invalid_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_updates_invalid_total',
+          help: 'indicator updates that broke the IndicatorUpdate contract as read (a scope id or key over its bound, a value not a finite number): never on the topic, logged at error naming the field; the key is read again at its next change',
+          registers: [registry],
+        }),
+    ),
     ahead: get(
       'tradepulse_indicator_ahead_total',
       () =>

@@ -1,0 +1,159 @@
+import { PassThrough } from 'node:stream'
+import {
+  createTopicCatalogue,
+  DeadLetter,
+  IndicatorUpdateReader,
+  LIMITS,
+  listTopics,
+  type ScoredHeadline,
+} from '@tradepulse/contracts'
+import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import { type CollectedMessage, collectTopic, createTopics, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
+import { buildAggregatorApp } from './build-app.ts'
+import { AggregatorConfig } from './config.ts'
+import { useAggregatorTestContext } from './int-test-context.ts'
+import { groupProgress, scoredSeries } from './scored-fixtures.ts'
+
+const MARKET = 'market|global:all'
+const MIN_MS = 60_000
+
+describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contract', () => {
+  const ctx = useAggregatorTestContext('agginv')
+  const { kafkaBrokers } = ctx
+
+  async function start() {
+    const topics = createTopicCatalogue(ctx.prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    const out = new PassThrough()
+    let logged = ''
+    out.on('data', (chunk: Buffer) => {
+      logged += chunk.toString()
+    })
+    const config = loadConfig(
+      AggregatorConfig,
+      ctx.workerEnv({
+        AGGREGATOR_PUBLISH_INTERVAL_MS: '500',
+        AGGREGATOR_PUBLISH_LARGE_CHANGE: '2',
+        AGGREGATOR_PUBLISH_BURST_FACTOR: '0',
+      }),
+    )
+    const app = buildAggregatorApp(config, { log: createLogger({ level: 'warn' }, out) })
+    ctx.cleanups.push(() => app.stop())
+    const updates = await collectTopic(kafkaBrokers, topics.indicators.name)
+    ctx.cleanups.push(updates.stop)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    ctx.cleanups.push(dlq.stop)
+    await app.start()
+    await app.runner.joined()
+    const send = (headlines: readonly ScoredHeadline[]) =>
+      ctx.producer.send({
+        topic: topics.scored.name,
+        messages: headlines.map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+      })
+    const metric = async (name: string) =>
+      Number(/ (\d+)$/m.exec(await app.metrics.registry.getSingleMetricAsString(name))?.[1] ?? 0)
+    const errors = () =>
+      logged
+        .split('\n')
+        .filter((l) => l.length > 0)
+        .map(
+          (l) => JSON.parse(l) as { level: number; msg: string; sample?: { key: string; problem: string }[] },
+        )
+        .filter((l) => l.level === 50)
+    const atEnd = () =>
+      waitFor(
+        async () => (await groupProgress(kafkaBrokers, `${ctx.prefix}aggregator`, topics.scored.name)).atEnd,
+        { what: 'the input committed' },
+      )
+    return { topics, updates, dlq, send, metric, errors, atEnd }
+  }
+
+  /** Live headlines (published a few seconds ago), ids `<id>-<i>`. */
+  const live = (id: string, n: number) =>
+    scoredSeries(n, { startMs: Date.now() - 5_000, spanMs: 1_000, idPrefix: id }).map((h) => ({
+      ...h,
+      publishedAt: new Date(Date.now() - 2_000).toISOString(),
+    }))
+  const keysOf = (headlines: readonly ScoredHeadline[]) =>
+    new Set(headlines.flatMap(contributionsOf).map((c) => indicatorKey(c.dimension, c.scope)))
+  const countsOf = (messages: readonly CollectedMessage[], key: string) =>
+    messages
+      .filter((m) => m.key === key)
+      .sort((a, b) => Number(a.offset) - Number(b.offset))
+      .map((m) => IndicatorUpdateReader.parse(JSON.parse(m.value!.toString())).count)
+
+  it('dead-letters a headline naming an entity id past the bound, with its origin and the field: no Redis key or update made of it, the rest counted', async () => {
+    const { topics, updates, dlq, send, atEnd } = await start()
+    const long = `Company ${'x'.repeat(LIMITS.maxScopeIdChars)}`
+    const headlines = live('e', 5)
+    headlines[2] = {
+      ...headlines[2]!,
+      entities: { regions: ['CN'], commodities: [], sectors: [], companies: [long] },
+    }
+    await send(headlines)
+    const letter = await waitFor(() => dlq.messages[0], { what: 'the dead letter' })
+    expect(DeadLetter.parse(JSON.parse(letter.value!.toString()))).toMatchObject({
+      reason: 'schema_invalid',
+      message: 'entities.companies.0: Too big: expected string to have <=64 characters',
+      worker: 'aggregator',
+      origin: { topic: topics.scored.name, partition: 0, offset: '2' },
+    })
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(4), { what: 'the other four counted' })
+    await atEnd()
+    expect(dlq.messages).toHaveLength(1)
+    expect(updates.messages.some((m) => m.key?.includes('xxxxxxxx'))).toBe(false)
+    expect(await ctx.redis.keys(`${ctx.keyPrefix}*xxxxxxxx*`)).toEqual([])
+  })
+
+  it('does not publish an update read from damaged Redis state (not a number): counted, logged at error, the other keys published, the key published again once its state is whole', async () => {
+    const { updates, dlq, send, metric, errors, atEnd } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    // A minute bucket of the global market indicator, five minutes back (inside its 15 min and 1 h
+    // volume windows and the buzz window, and touched by no headline of the next batch), no longer a
+    // number: the apply scripts read such a field as 0, the read gives NaN.
+    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
+    expect(others).toEqual([])
+    const minute = Math.floor((Date.now() - 5 * MIN_MS) / MIN_MS)
+    await ctx.redis.hset(state!, `n${minute}`, 'garbage')
+    const before = updates.messages.length
+    const next = live('b', 2)
+    await send(next)
+    await waitFor(async () => (await metric('tradepulse_indicator_updates_invalid_total')) >= 1, {
+      what: 'the broken update counted',
+    })
+    // Every other key the batch moved is published with it (the global uncertainty key counts every headline).
+    await waitFor(() => countsOf(updates.messages, 'uncertainty|global:all').includes(5), {
+      what: 'the other global keys published',
+    })
+    for (const k of keysOf(next)) {
+      if (k === MARKET) continue
+      await waitFor(() => updates.messages.slice(before).some((m) => m.key === k), { what: k })
+    }
+    expect(countsOf(updates.messages, MARKET)).toEqual([3])
+    const [line] = errors()
+    expect(line?.msg).toMatch(/^indicator updates break the IndicatorUpdate contract; not published/)
+    expect(line?.sample).toEqual([
+      {
+        key: MARKET,
+        problem:
+          'volume.15m: Invalid input: expected number, received NaN; volume.1h: Invalid input: expected number, received NaN; buzz: Invalid input: expected number, received NaN',
+      },
+    ])
+    // A headline of that minute makes the bucket a number again: the key is published, counting it.
+    const [late] = live('c', 1)
+    await send([{ ...late!, publishedAt: new Date(minute * MIN_MS + 30_000).toISOString() }])
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(6), {
+      what: 'the key published again',
+    })
+    await atEnd()
+    // Nothing malformed on the topic (countsOf parses every record), nothing dead-lettered.
+    for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+})
