@@ -3393,6 +3393,11 @@ describe('issue #3: round 42, probe 47 (trade news of 2025-2026)', () => {
     ['U.S. raises tariff rate on Indian goods to 50%', 'negative'],
     // A word that only starts longer phrases of the lexicon is a plain word of the noun phrase.
     ['Trump pauses higher reciprocal tariffs for 90 days', 'positive'],
+    // Figures inside a phrase of the lexicon are read as written: the statutes' investigations by section,
+    // the phase one deal.
+    ['Commerce opens Section 232 probe into semiconductor imports', 'negative'],
+    ['U.S. launches Section 301 investigation into Brazil', 'negative'],
+    ['Phase 1 deal signed', 'positive'],
   ] as [string, string | null][])
   supplyCases([
     ['Beijing suspends gallium and germanium export ban to U.S.', 'positive'],

@@ -35,7 +35,16 @@ import {
 import * as tok from './tokenizer.ts'
 import { createTokenBuffer, tokenize } from './tokenizer.ts'
 import { RULES_ONLY_VERSION, SCORER_VERSION } from './version.ts'
-import { cloneVocabulary, freeze, lookupWord, type Vocabulary } from './vocabulary.ts'
+import {
+  cloneVocabulary,
+  freeze,
+  hashEnd,
+  hashStart,
+  hashStep,
+  lookupChars,
+  lookupWord,
+  type Vocabulary,
+} from './vocabulary.ts'
 import type { Watchlist } from './watchlist.ts'
 
 // Optimized code reads an imported binding through a cell, with checks, on every use; a module
@@ -1429,6 +1438,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return -1
   }
 
+  /** The vocabulary id of figure token j as written ("232"), or -1: only plain digits, no sign or %. */
+  function figureWord(j: number): number {
+    if (tb.percent[j] === 1 || tb.sign[j] !== 0) return -1
+    const chars = tb.chars
+    const s = tb.start[j] as number
+    const e = tb.end[j] as number
+    let h = hashStart()
+    for (let q = s; q < e; q++) h = hashStep(h, chars[q] as number)
+    return lookupChars(vocab, chars, s, e, hashEnd(h))
+  }
+
   function matchField(): void {
     const count = tb.count
     const tKind = tb.kind
@@ -1516,8 +1536,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             }
             let node = wordInfo[id * 2 + 1] as number
             let j = i + 1
-            while (node >= 0 && j < count && tKind[j] === WORD) {
-              const next = tId[j] as number
+            while (node >= 0 && j < count) {
+              // A figure inside a phrase ("Section 232 probe", "phase 1 deal") is read as the word
+              // it is written as.
+              const kj = tKind[j]
+              const next = kj === WORD ? (tId[j] as number) : kj === NUMBER ? figureWord(j) : -1
               if (next < 0 || ((wordFlags[next] as number) & W_CONTINUES) === 0) break
               node = trieChild(trie, node, next)
               if (node < 0) break

@@ -633,6 +633,13 @@ export const TARGETS = [
       'n anti dumping probe',
       'n import probe',
       'n section 232 probe',
+      // The statutes' investigations named by their sections ("launches Section 301 investigation into
+      // Brazil", "opens Section 232 inquiry into drones"): the first step to tariffs.
+      ...['section 232', 'section 301'].flatMap((law) => [
+        `n ${law} investigation`,
+        `n ${law} inquiry`,
+        ...(law === 'section 232' ? [] : [`n ${law} probe`]),
+      ]),
       'n trade probe',
       // Trade-remedy cases named as investigations ("EU opens anti-subsidy investigation into Chinese EVs").
       'n anti dumping investigation',
