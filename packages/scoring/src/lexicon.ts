@@ -54,6 +54,12 @@ export interface TargetRole {
    */
   objectOnce: boolean
   /**
+   * A place goods pass through (a port): only acts on it move it ("shuts Port of Baltimore", "port
+   * reopens", "strike paralyses port"), not a plan, a warning, a probe or a win named with it ("Nokia eyes
+   * Malaysian ports for 5G business", "Port of Dover warns of gridlock").
+   */
+  actedOn: boolean
+  /**
    * An allowance that a measure sets (an import quota): a level raised lets more in, a level cut lets
    * less in, the opposite of a measure's own level ("cuts import quota" tightens, "raises quota" eases),
    * while imposing or lifting it acts as on any measure.
@@ -613,6 +619,7 @@ function buildLexicon(): Lexicon {
       answers: 'answers' in t ? t.answers : false,
       stanceOnly: 'stanceOnly' in t ? t.stanceOnly : false,
       objectOnce: 'objectOnce' in t ? t.objectOnce : false,
+      actedOn: 'actedOn' in t ? t.actedOn : false,
       allowance: 'allowance' in t ? t.allowance : false,
       events: t.events as Record<string, EventType | undefined>,
     }

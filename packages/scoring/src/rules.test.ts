@@ -3404,3 +3404,108 @@ describe('issue #3: round 42, probe 47 (trade news of 2025-2026)', () => {
     ['China bans gallium and germanium exports to U.S.', 'negative'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 42, supply: shortages over, limits lifted, threats to a supply, lists, licences held', () => {
+  supplyCases([
+    // A shortage declared over, or over at the end of its clause, has eased; "over" with more after it
+    // names the shortage's cause.
+    ['Regulator declares insulin shortage over', 'positive'],
+    ['Toyota says the chip shortage is now over', 'positive'],
+    ['Egg shortages over as hens recover, grocers say', 'positive'],
+    ['German carmakers see parts shortage over virus', 'negative'],
+    ['Regulator declares insulin shortage', 'negative'],
+    ['Regulator adds insulin to drug shortage list', 'negative'],
+    // Capacity loosening eases shippers; tightening strains them.
+    ['Trucking capacity loosens as spot rates fall', 'positive'],
+    ['Trucking capacity tightens as spot rates climb', 'negative'],
+    // A limit on what passes a canal: lifted, raised or eased, more passes; cut, less.
+    ['Panama Canal raises draft limit as water levels recover', 'positive'],
+    ['Suez authority eases transit restrictions on large tankers', 'positive'],
+    ['Panama Canal cuts draft limit amid drought', 'negative'],
+    ['Panama Canal restricts transits as drought worsens', 'negative'],
+    // A supply threatened, named as the noun before "of", is a disruption, not a verb of supplying.
+    ['Flood at Thai plant threatens supply of hard-drive parts', 'negative'],
+    ['Drought threatens supply of arabica beans', 'negative'],
+    // Goods put on an export control list are curbed; taken off it, freed.
+    ['Beijing adds graphite anode technology to its export control list', 'negative'],
+    ['China removes gallium from export control list', 'positive'],
+    // Licences kept tight are a control held, not licences granted.
+    ['Exporters wait as China keeps rare earth licences tight', 'negative'],
+  ] as [string, string | null][])
+  tariffCases([
+    ['Beijing adds graphite anode technology to its export control list', 'negative'],
+    ['China removes gallium from export control list', 'positive'],
+    ['U.S. adds nine Chinese firms to entity list', 'negative'],
+    ['USTR removes smart watches from tariff list', 'positive'],
+  ] as [string, string | null][])
+})
+
+describe('issue #3: round 42, supply: ports and transport stopped or moving again', () => {
+  supplyCases([
+    // A port is a place of work: shut, struck or paralysed, the flow stops; reopened, it resumes.
+    ['Typhoon shuts ports in southern China', 'negative'],
+    ['Port of Halifax shut down as lockout drags on', 'negative'],
+    ['Longshoremen walk out at Gulf Coast ports over automation', 'negative'],
+    ["Tug crews' strike paralyses Rotterdam port", 'negative'],
+    ['Protesters keep Chilean port closed for a third day', 'negative'],
+    ['Vancouver port reopens after workers return', 'positive'],
+    ['Houston ship channel fully reopened after fog', 'positive'],
+    ['Freight trains rolling again in Canada after arbitration order', 'positive'],
+    ['Container ships transit the Red Sea again after ceasefire', 'positive'],
+    ['Fewer ships transit Suez Canal as attacks continue', 'negative'],
+    ['Union and port employers agree contract, ending Gulf Coast strike', 'positive'],
+    // A port named by a plan, a warning, a probe or a win, or as a city or a free-trade zone, is no port
+    // moved; a port before a verb of more is where its subject acts.
+    ['Telecoms firm eyes Asian ports for 5G contracts', null],
+    ['Yacht seized in fraud probe arrives at Malaysian port', null],
+    ['Oil spill devastates Borneo port city', null],
+    ["Chancellor's free ports plan gets go-ahead", null],
+    ['Record lorry traffic at Dover port raises fears of Brexit delays', 'negative'],
+    // (A port's own figures are logistics news with no direction.)
+    ['Port of Los Angeles cargo volumes rise in May', 'neutral'],
+    // Strikers who stop no supply still stop none.
+    ['Junior doctors end two-week national strike', null],
+  ] as [string, string | null][])
+  tariffCases([
+    // A wage or labour deal is no trade deal.
+    ['Dockworkers and port employers reach tentative wage deal, ending strike', null],
+    ['Carmaker and union make progress toward new labor deal', null],
+    ['U.S. and Japan reach trade agreement', 'positive'],
+  ] as [string, string | null][])
+})
+
+describe('issue #3: round 42, supply: capacity delayed or added', () => {
+  supplyCases([
+    // Pushed to a later year is delayed.
+    ['TSMC pushes second Arizona fab to 2028, citing costs', 'negative'],
+    ['Chipmaker pushed its Ohio plant to 2031 amid weak demand', 'negative'],
+    ['Samsung delays start of production at Texas chip plant', 'negative'],
+    ['Automaker delays production start at new battery plant', 'negative'],
+    ['Production starts at new battery plant in Georgia', 'positive'],
+    // New capacity: a megafab broken ground on, chipmaking expanded.
+    ['Chipmaker breaks ground on Arizona megafab', 'positive'],
+    ['Texas Instruments to spend $60 billion to expand U.S. chipmaking', 'positive'],
+    // Chipmaking as a modifier moves nothing.
+    ['Korean chipmakers lose waivers to ship U.S. chipmaking tools to their Chinese fabs', 'negative'],
+  ] as [string, string | null][])
+  tariffCases([
+    // (Not a figure: "pushes tariffs to 25%" raises them.)
+    ['Trump pushes tariffs to 25%', 'negative'],
+  ] as [string, string | null][])
+})
+
+describe('issue #3: round 42, supply: shortages of people, homes or shares', () => {
+  supplyCases([
+    ['Tech talent shortage worsens as startups poach engineers', null],
+    ['Nursing shortage forces hospitals to shut wards', null],
+    ['Housing shortage pushes rents to record in Toronto', null],
+    ['Airlines cancel flights over pilot shortage', null],
+    ['Skills shortages harming UK business, employers warn', null],
+    ['Insiders add to supply of stock through planned sales', null],
+    // Shortages of goods, and of drivers who haul them, are still supply news.
+    ['Drug shortage forces hospitals to ration care', 'negative'],
+    ['Truck driver shortage worsens', 'negative'],
+    ['Chip shortage deepens as automakers cut output', 'negative'],
+    ['Supply of chips improves', 'positive'],
+  ] as [string, string | null][])
+})

@@ -282,6 +282,64 @@ const RAISED_BY_LIFT: ReadonlySet<TargetRole> = new Set([
   roleOf('production'),
   roleOf('delivery_any'),
 ])
+/** The entries of "end strike" by the verb's form (see matchField: "ending East Coast strike"). */
+const END_STRIKE: ReadonlyMap<string, number> = new Map(
+  ['end', 'ends', 'ended', 'ending'].flatMap((v) => {
+    const e = BASE_ENTRIES.find((x) => x.key === `${v} strike`)
+    return e ? [[v, e.index] as const] : []
+  }),
+)
+/** The entries of "delay" by the form of "push" (see matchField: "pushes chip plant to 2030"). */
+const PUSH_DELAY: ReadonlyMap<string, number> = new Map(
+  [
+    ['push', 'delay'],
+    ['pushes', 'delays'],
+    ['pushed', 'delayed'],
+    ['pushing', 'delaying'],
+  ].flatMap(([push, delay]) => {
+    const e = BASE_ENTRIES.find((x) => x.key === delay)
+    return e ? [[push as string, e.index] as const] : []
+  }),
+)
+/** Words after the year a thing is pushed to that leave it a date (see pushedToYear). */
+const YEAR_ENDS: WordsByLength = byLength(['from', 'as', 'amid', 'after', 'and', 'on', 'due', 'citing'])
+const STOPPAGE_WORDS: WordsByLength = byLength(['strike', 'walkout', 'stoppage', 'lockout'])
+/** Words that say where or whose a strike is, between "ending" and "strike" (see namedStrikeAfter). */
+const STRIKE_NAMERS: WordsByLength = byLength([
+  ...['port', 'ports', 'dock', 'dockworkers', 'dockworker', 'rail', 'railway', 'mine', 'plant', 'factory'],
+  ...['refinery', 'the', 'its', 'their', 'a', 'two', 'three', 'week', 'weeks', 'day', 'days', 'month'],
+  ...['long', 'national', 'nationwide', 'coast', 'coastwide', 'union', 'workers'],
+])
+/** States a thing is kept in, besides past participles (see stateAfter). */
+const STATE_WORDS: WordsByLength = byLength(['shut', 'open', 'idle'])
+/** Predicates that take a port standing before them as their subject (see bindOne). */
+const SUBJECT_ACTS: ReadonlySet<string> = new Set(['halt', 'resume', 'pause', 'harm', 'cut', 'fall'])
+/** 1 at the entries of a shortage followed by a bare "over" (lexicon supply_eased; see matchField). */
+const SHORTAGE_OVER_AT: Uint8Array = (() => {
+  const at = new Uint8Array(BASE_ENTRIES.length)
+  for (const e of BASE_ENTRIES)
+    if (e.target?.id === 'supply_eased' && /shortages? over$/.test(e.key)) at[e.index] = 1
+  return at
+})()
+/** Words after a shortage's "over" that leave it ended: the clause goes on (see matchField). */
+const OVER_ENDS: WordsByLength = byLength([
+  'as',
+  'after',
+  'while',
+  'with',
+  'says',
+  'said',
+  'say',
+  'and',
+  'but',
+])
+/** Words that put goods on a measure's list or take them off it (see listAfter). */
+const LIST_LINKS: WordsByLength = byLength(['to', 'on', 'onto', 'from', 'off'])
+/** Verbs of easing, which loosen an allowance's limit where a cut lowers its level (see emit). */
+const EASING_WORDS: WordsByLength = byLength([
+  ...['ease', 'eases', 'eased', 'easing', 'loosen', 'loosens', 'loosened', 'loosening'],
+  ...['relax', 'relaxes', 'relaxed', 'relaxing', 'soften', 'softens', 'softened', 'softening'],
+])
 /** A measure's severity compared with what was expected ("softer than feared"; see bindOne). */
 const COMPARED_PREDS: ReadonlySet<string> = new Set(['milder_than_feared', 'harsher_than_feared'])
 /** Predicates of a level raised or cut, which move an allowance the other way (TargetRole.allowance). */
@@ -1566,6 +1624,45 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             best = wordInfo[id * 2] as number
             bestEnd = i + 1
           }
+          // "FDA declares semaglutide shortage over": a shortage over, where the clause ends, is one ended; with
+          // a word after it "over" names its cause ("supply shortage over virus", "shortages over
+          // coronavirus"), and the shortage is read alone.
+          if (best >= 0 && SHORTAGE_OVER_AT[best] === 1 && bestEnd < count && tKind[bestEnd] === WORD) {
+            if (!wordIn(bestEnd, OVER_ENDS)) {
+              // The shortage's own phrase, one word shorter ("chip shortage" in "chip shortage over virus").
+              bestEnd--
+              let node = wordInfo[id * 2 + 1] as number
+              for (let j = i + 1; j < bestEnd && node >= 0; j++)
+                node = trieChild(trie, node, tId[j] as number)
+              best =
+                bestEnd === i + 1
+                  ? (wordInfo[id * 2] as number)
+                  : node >= 0
+                    ? (trieEntry[node] as number)
+                    : -1
+            }
+          }
+          // "Intel pushes first Ohio chip plant to 2030": pushed to a later year is delayed, as "pushed back"
+          // is (see pushedToYear).
+          if (bestEnd <= i + 1) {
+            const delayed = PUSH_DELAY.get(text0.slice(tb.start[i], tb.end[i]).toLowerCase())
+            if (delayed !== undefined && pushedToYear(i + 1, count)) {
+              best = delayed
+              bestEnd = i + 1
+            }
+          }
+          // "ending East Coast strike", "ends two-week port strike": a strike ended, named by where or whose it
+          // is (capitalised names or STRIKE_NAMERS, up to three words), as "ends strike" is.
+          if (bestEnd === i + 1 && id >= 0 && id < lexWords) {
+            const ended = END_STRIKE.get(text0.slice(tb.start[i], tb.end[i]).toLowerCase())
+            if (ended !== undefined) {
+              const strikeAt = namedStrikeAfter(i + 1, count)
+              if (strikeAt > 0) {
+                best = ended
+                bestEnd = strikeAt + 1
+              }
+            }
+          }
           // A strike, begun or called off, is one of supply unless the field says whose it is not
           // (NOT_SUPPLY_STRIKES: "Brussels Airlines pilots begin strike", "Teachers go on strike").
           if (best >= 0 && STRIKE_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
@@ -1597,7 +1694,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itIntens[k] = 1
       itBound[k] = 0
       itHeld[k] = 0
-      itPredOn[k] = (f & F_PRED) !== 0 ? 1 : 0
+      // A word that is a verb as well as a noun, right before "of", is the noun ("threatens supply of
+      // chip material", "a halt of shipments"): no verb is followed by "of" (see ofAfter).
+      itPredOn[k] = (f & F_PRED) !== 0 && !((f & F_TARGET) !== 0 && ofAfter(bestEnd)) ? 1 : 0
       itTarget[k] = -1
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) === 0) clause++
       // A capital-only name read as the verb after its subject ("Gold gains trump tariff worries",
@@ -1619,6 +1718,33 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     dualSeen = duals
     conditionSeen = conditions
     flagsSeen = seen
+  }
+
+  /**
+   * "to <year>" within seven words from j, the year ending its clause or followed by a word that leaves it
+   * a date (YEAR_ENDS: "pushes first Ohio chip plant to 2030, sets slower pace", "pushes production to 2027
+   * from 2025"), where "to 2019 highs" or "to 25%" is a level.
+   */
+  function pushedToYear(j: number, count: number): boolean {
+    for (let q = j; q + 1 < count && q <= j + 7; q++) {
+      if (tb.kind[q] !== WORD) return false
+      if (tb.id[q] !== toId || tb.kind[q + 1] !== NUMBER || !isYear(q + 1, count)) continue
+      return q + 2 >= count || tb.kind[q + 2] !== WORD || wordIn(q + 2, YEAR_ENDS)
+    }
+    return false
+  }
+
+  /**
+   * The token of "strike" (walkout, stoppage, lockout) after at most three words from j that name where
+   * or whose it is (capitalised, or STRIKE_NAMERS: "East Coast strike", "two-week port strike"), or -1.
+   */
+  function namedStrikeAfter(j: number, count: number): number {
+    for (let q = j; q < count && q <= j + 3; q++) {
+      if (tb.kind[q] !== WORD) return -1
+      if (q > j && wordIn(q, STOPPAGE_WORDS)) return q
+      if (!isCapital(text0.charCodeAt(tb.start[q] as number)) && !wordIn(q, STRIKE_NAMERS)) return -1
+    }
+    return -1
   }
 
   /**
@@ -1667,6 +1793,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     )
   }
 
+  /** Token j is the word "of". */
+  function ofAfter(j: number): boolean {
+    return j < tb.count && tb.kind[j] === WORD && tb.id[j] === ofId
+  }
+
   /** Attaches negators, hedges and intensifiers to the next predicate, target or tone word in scope. */
   function attachModifiers(): void {
     const {
@@ -1711,8 +1842,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         requestItem = -1
         continue
       }
-      const isPred = (f & F_PRED) !== 0
       const isTarget = (f & F_TARGET) !== 0
+      // (A verb-and-noun before "of" is the noun: matchField.)
+      const isPred = (f & F_PRED) !== 0 && !(isTarget && ofAfter(itE[k] as number))
       if ((f & (F_PRED | F_TARGET | F_TONE)) !== 0) {
         // "dismissed the claim and threatened countermeasures": a verb after "and", with words
         // between it and the negator, opens a second act the negation does not reach.
@@ -1855,6 +1987,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (it.bound[k] === 3) return false
     const t = targetAt(x)
     if (t.stanceOnly && !pred.takesTopic) return false
+    // A port is moved by acts on it, not by threats, plans, stances or wins (TargetRole.actedOn).
+    if (t.actedOn && (pred.threat || pred.kind === 'stance' || pred.id === 'progress' || pred.id === 'gain'))
+      return false
     // "not even close" and "is close" take only talks and deals, "flexibility on" only measures (see
     // their roles).
     if ((pred.id === 'not_close' || pred.id === 'is_close') && t.events.less !== 'talks_breakdown')
@@ -1886,6 +2021,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (((entInts[x << 4] as number) & (F_TARGET | F_PRED)) !== F_TARGET) return false
     const t = targetAt(x)
     return t.supply !== 0 && t.bare === 0 && t.polarity > 0
+  }
+
+  /** Right after item t stands a predicate in its past participle, or "shut" or "open" (see bindOne). */
+  function stateAfter(t: number): boolean {
+    const r = t + 1
+    if (r >= items || it.s[r] !== it.e[t] || it.predOn[r] !== 1) return false
+    const f = entInts[(it.idx[r] as number) << 4] as number
+    return (f & F_PRED) !== 0 && ((f & F_PAST) !== 0 || wordIn(it.s[r] as number, STATE_WORDS))
+  }
+
+  /** Item k is a target moved only by acts on it (see TargetRole.actedOn). */
+  function actedOnAt(k: number): boolean {
+    const x = it.idx[k] as number
+    return ((entInts[x << 4] as number) & F_TARGET) !== 0 && targetAt(x).actedOn
   }
 
   /** Item k is a contest target (see TargetRole.contest). */
@@ -2129,6 +2278,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // "Tariffs to remain until China meets demands": a verb after "until" is said in its own clause,
       // not of the measure before it.
       if (itIdx[l] === untilEntry) break
+      // A port before a verb is taken only by acts that stop, start or harm it ("Montreal port reopens",
+      // "port hit by strike"); before any other it is where the subject acts ("lorries using Dover port
+      // raises fears", "port raises fees"), passed over as a plain word.
+      if (actedOnAt(l) && !SUBJECT_ACTS.has(pred.id)) continue
       // "Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall": a reported move after a comma is said
       // of what follows the comma (the market's reaction), not of a measure before it. The tokenizer
       // keeps such a comma between capitalised words in one clause (it may list names). Checked only at
@@ -2492,6 +2645,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       t = right
     else if (left >= 0 && (right < 0 || leftD < rightD || (leftD === rightD && !pred.policy))) t = left
     else if (right >= 0) t = right
+    // "China adds lithium battery technology to export control list", "removes graphite from export control
+    // list": goods put on or taken off a measure's list are what the list covers; the verb adds to the list
+    // or takes from it (with goods that are no target it already took the list).
+    if (t >= 0 && t === right && !isMeasure(t) && (pred.id === 'raise' || pred.id === 'remove')) {
+      const m = listAfter(k, t)
+      if (m >= 0) {
+        for (let q = rightFirst; q < m; q++) if (itBound[q] === 0) itBound[q] = 3
+        t = m
+        right = m
+        rightFirst = m
+      }
+    }
     // "exempts semiconductors from reciprocal tariffs", "spares Brazilian orange juice, aircraft from the
     // 50% tariff": relief names what it spares, then the measure after "from", which is what it undoes.
     // So does taking goods off a measure's list ("removes smart watches, car seats from tariff list"),
@@ -2523,6 +2688,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       const c = itS[t + 1] as number
       if (wordBetween(itE[t] as number, c, inId) && c - (itE[t] as number) <= 2) itBound[t + 1] = 3
     }
+    // "keep Umm Qasr port closed", "keeps plants shut": the participle right after the object is the state
+    // kept, which acts on it in its own right; keeping only holds it so.
+    if (t >= 0 && t === right && pred.id === 'persist' && stateAfter(t)) t = -1
     // "put the trade war on hold": the phrase after the object is the act; putting only places it.
     if (t >= 0 && t === right && pred.kind === 'impose' && pausedAfter(t)) t = -1
     // "as Chilean mine workers strike": "strike" strikes only what follows it ("strike trade deal"); what
@@ -2827,6 +2995,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0 && !adjectiveOf(r)) break
       if (((entInts[x << 4] as number) & F_TARGET) === 0) continue
       if (isMeasure(r) && wordBetween(it.e[after] as number, it.s[r] as number, fromId)) return r
+    }
+    return -1
+  }
+
+  /**
+   * The item of a measure's list (entity list, export control list, blacklist) after item `after`, with
+   * "to", "on", "from" or "off" before it and no act between, or -1 (see bindOne).
+   */
+  function listAfter(k: number, after: number): number {
+    const end = it.e[k] as number
+    for (let r = after + 1; r < items && it.clause[r] === it.clause[k]; r++) {
+      if ((it.s[r] as number) - end > 2 * RULES.bindWindowTokens) break
+      const x = it.idx[r] as number
+      if (it.predOn[r] === 1 && ((entInts[x << 4] as number) & F_PRED) !== 0) break
+      if (!isMeasure(r)) continue
+      if (!(colKey[x] as string).endsWith('list') && !(colKey[x] as string).endsWith('lists')) return -1
+      for (let j = it.e[after] as number; j < (it.s[r] as number); j++)
+        if (tb.kind[j] === WORD && wordIn(j, LIST_LINKS)) return r
+      return -1
     }
     return -1
   }
@@ -3361,8 +3548,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function plainWordBetween(from: number, to: number): boolean {
     if (to !== from + 1 || tb.kind[from] !== WORD) return false
     const id = tb.id[from] as number
-    // (A word that only starts longer phrases, none of them here, is plain: "pauses higher reciprocal
-    // tariffs" whether or not the lexicon names "reciprocal tariffs" somewhere.)
+    // (A word that only starts or continues longer phrases, none of them here, is plain: "pauses higher
+    // reciprocal tariffs", "tool" of "chipmaking tools" in "chip tool curbs".)
     if (id >= 0 && ((wordInfo[id * 2] as number) >= 0 || ((wordFlags[id] as number) & ~W_CONTINUES) !== 0))
       return false
     return !wordIn(from, DOMESTIC_RULE_WORDS) && !(id >= 0 && wordIn(from, LINKING_WORDS))
@@ -4235,7 +4422,12 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         const won = rateWon(k, t, target.polarity)
         const tightens = pred.kind === 'tighten'
         // "cuts sugar import quota": the level of an allowance is what it lets in (TargetRole.allowance).
-        const allowanceLevel = target.allowance && pred.fixed === 0 && LEVEL_PREDS.has(pred.id)
+        // Eased or loosened, the limit it sets is (EASING_WORDS: "Panama Canal eases draft limit").
+        const allowanceLevel =
+          target.allowance &&
+          pred.fixed === 0 &&
+          LEVEL_PREDS.has(pred.id) &&
+          !wordIn(itS[k] as number, EASING_WORDS)
         const base =
           (pred.fixed !== 0 ? pred.fixed : sign * target.polarity) *
           (lowered || raisedTo || won ? -1 : 1) *

@@ -246,6 +246,24 @@ const MORE_TIME = ['more', 'extra', 'additional'].flatMap((m) =>
   ['comply with', 'comply', 'wind down', 'wind down business with'].map((v) => `${m} time to ${v}`),
 )
 
+/** Shortages of goods by the names the lexicon knows them by (TARGETS shortage, logistics). */
+const SHORTAGES = [
+  'shortage',
+  'shortages',
+  'supply shortage',
+  'supply shortages',
+  'chip shortage',
+  'chip shortages',
+  'parts shortage',
+  'parts shortages',
+  'fuel shortage',
+  'fuel shortages',
+  'meat shortage',
+  'meat shortages',
+  'container shortage',
+  'container shortages',
+]
+
 export const TARGETS = [
   {
     id: 'tariff',
@@ -816,6 +834,18 @@ export const TARGETS = [
       ]),
       'n export licence list',
       'n export license list',
+      // ("China adds lithium battery technology to export control list").
+      'n export control list',
+      // Licences held back ("Beijing keeps rare-earth licences tight", "licensing stays tight"): the
+      // control that requires them, not licences granted.
+      ...[
+        'licences',
+        'licenses',
+        'licensing',
+        'export licences',
+        'export licenses',
+        'export licensing',
+      ].flatMap((l) => [`${l} tight`, `${l} tighter`, `tight ${l}`, `tighter ${l}`]),
       // Rules on which chips may be sold abroad ("White House scraps Biden-era chip rule", "rescinds AI
       // diffusion rule").
       'n chip rule',
@@ -1779,6 +1809,41 @@ export const TARGETS = [
       'n chip factory',
       'n gigafactory',
       'n parts production',
+      // ("Micron breaks ground on New York megafab", "commits $16 billion to expand U.S. chipmaking").
+      'n megafab',
+      'n mega fab',
+      'chipmaking',
+      'chip making',
+      'chip manufacturing',
+      'semiconductor manufacturing',
+      // The start of production as a date ("Samsung delays production start at Texas chip plant": "start"
+      // had read as production begun).
+      'production start',
+      'start of production',
+    ],
+  },
+  {
+    // Ports and the channels ships reach them by, places of work as plants are: shut, struck or paralysed,
+    // the flow through them stops; reopened, it resumes ("Key Bridge collapse shuts Port of Baltimore",
+    // "Montreal port reopens as workers return"). Named bare, no direction; only acts on it move it, not a
+    // plan, a warning or a win ("Nokia eyes Malaysian ports for 5G business").
+    id: 'port',
+    polarity: 1,
+    bare: 0,
+    actedOn: true,
+    dims: { supplyChain: 1 },
+    topic: { supplyChain: 0.6 },
+    events: PRODUCTION_EVENTS,
+    words: [
+      'n port',
+      'n seaport',
+      'n container port',
+      'n container terminal',
+      'n shipping channel',
+      'n ship channel',
+      'n navigation channel',
+      'federal channel',
+      'federal channels',
     ],
   },
   {
@@ -1842,19 +1907,25 @@ export const TARGETS = [
       'n barge shipment',
       // Shipping through a chokepoint named by its sea ("Maersk to resume Red Sea transits", "pauses Red
       // Sea shipping", "Suez Canal traffic plunges"): the flow itself.
-      ...['red sea', 'suez canal', 'panama canal', 'black sea', 'strait of hormuz', 'hormuz'].flatMap(
-        (sea) => [
-          `${sea} shipping`,
-          `${sea} transit`,
-          `${sea} transits`,
-          `${sea} traffic`,
-          `${sea} route`,
-          `${sea} crossing`,
-          `${sea} crossings`,
-          `${sea} voyages`,
-          `${sea} sailings`,
-        ],
-      ),
+      ...[
+        'red sea',
+        'suez canal',
+        'panama canal',
+        'black sea',
+        'strait of hormuz',
+        'hormuz',
+        'bab el mandeb',
+      ].flatMap((sea) => [
+        `${sea} shipping`,
+        `${sea} transit`,
+        `${sea} transits`,
+        `${sea} traffic`,
+        `${sea} route`,
+        `${sea} crossing`,
+        `${sea} crossings`,
+        `${sea} voyages`,
+        `${sea} sailings`,
+      ]),
     ],
   },
   {
@@ -1994,6 +2065,40 @@ export const TARGETS = [
     ],
   },
   {
+    // A scarcity declared over, or capacity loosening ("FDA declares semaglutide shortage over", "the chip
+    // shortage is over", "Truckload capacity loosens"): supply eased, where the shortage or the capacity
+    // alone reads the other way. A bare "over" after a shortage is as often its cause ("supply shortage
+    // over virus"): the scorer keeps that form only where the clause ends with it (see matchField).
+    id: 'supply_eased',
+    polarity: 1,
+    bare: 0.8,
+    dims: { supplyChain: 1 },
+    topic: { supplyChain: 1 },
+    events: { bare: 'supply_restored', more: 'supply_restored', less: 'shortage' },
+    words: [
+      ...SHORTAGES.flatMap((what) =>
+        ['', 'is ', 'are ', 'now ', 'is now ', 'are now ', 'is finally ', 'are finally '].map(
+          (be) => `${what} ${be}over`,
+        ),
+      ),
+      ...['capacity', 'trucking capacity', 'freight capacity', 'shipping capacity'].flatMap((what) => [
+        `${what} loosens`,
+        `${what} loosened`,
+        `${what} loosening`,
+      ]),
+      'n loose capacity',
+      'n looser capacity',
+      // Transport moving again after a stoppage ("Canadian freight trains roll again"; a bare "freight
+      // train" is no freight: INERT).
+      ...['trains', 'freight trains', 'trucks', 'barges'].flatMap((what) =>
+        ['roll', 'rolling', 'run', 'running', 'move', 'moving'].map((v) => `${what} ${v} again`),
+      ),
+      // Ships passing a strait ("First large container ships transit Bab el-Mandeb in months"): the flow
+      // itself; fewer of them, less.
+      ...['ships', 'vessels', 'tankers', 'container ships', 'boxships'].map((w) => `${w} transit`),
+    ],
+  },
+  {
     // A stoppage called off ("Union calls off strike at Escondida", "CN Rail workers end strike"): work
     // resumes. A strike named alone is not here: "strike" is as often a deal struck or an attack.
     id: 'stoppage_ended',
@@ -2052,6 +2157,16 @@ export const TARGETS = [
       // threatens supply"): the stoppage, never "strike" as in striking a deal.
       'dockworkers strike',
       'dock workers strike',
+      // ("Dockworkers walk out at 36 U.S. ports", "port workers walked out").
+      ...[
+        'dockworkers',
+        'dock workers',
+        'dockers',
+        'longshoremen',
+        'longshore workers',
+        'port workers',
+      ].flatMap((who) => ['walk out', 'walked out', 'walking out'].map((v) => `${who} ${v}`)),
+      'port workers strike',
       'dockers strike',
       'n dockworker strike',
       'truckers strike',
@@ -2072,6 +2187,9 @@ export const TARGETS = [
       'v start a strike',
       'v launch a strike',
       'v stage a strike',
+      // Workers locked out ("Port of Montreal shut down as longshore lockout escalates"), a stoppage as a
+      // strike is.
+      'n lockout',
       'n factory fire',
       'n plant fire',
       'n rerouting',
@@ -2087,9 +2205,30 @@ export const TARGETS = [
       'n freight backlog',
       'n shipping delay',
       'n delivery delay',
+      // ("Next warns of Brexit port delays").
+      'n port delay',
+      'n port disruption',
+      'n border delay',
       'n tanker attack',
       'n transport bottleneck',
+      'n draft restriction',
+      'n draught restriction',
+      'n transit restriction',
     ],
+  },
+  {
+    // Limits on what may pass a canal or strait ("Panama Canal lifts draft limit to 50 feet", "cuts
+    // daily transit slots"): an allowance, as a quota is: raised, eased or lifted, more passes; cut or
+    // imposed, less. The canal alone is the flow (TARGETS supply), which "lifts" would take away.
+    // (Restrictions on transits are in logistics: cut, there are fewer.)
+    id: 'transit_limit',
+    polarity: -1,
+    bare: 0.4,
+    allowance: true,
+    dims: { supplyChain: 1 },
+    topic: { supplyChain: 0.8 },
+    events: { bare: 'logistics_disruption', more: 'logistics_disruption', less: 'supply_restored' },
+    words: ['n draft limit', 'n draught limit', 'n transit limit', 'n transit cap', 'n transit slot'],
   },
   {
     // Curbs at ports on a partner's goods ("coal imports slump on port curbs"): a trade measure and a
@@ -3852,6 +3991,11 @@ export const PREDICATES = [
       'back to normal',
       'back online',
       'back to work',
+      // Moving again after a stoppage ("freight rolls again").
+      'v roll again',
+      'v run again',
+      'v move again',
+      'v flow again',
       'v reopen',
       'reopening',
       'v revive',
@@ -6790,6 +6934,43 @@ export const INERT = [
   'n free trade zone',
   'n trade show',
   'n pollution curb',
+  // Shortages of people or of homes, no goods ("Tech talent shortage deepens", "Nursing shortage forces
+  // hospitals to close wards", "Housing shortage pushes rents up", "cancel flights over pilot shortage").
+  // Not workers, labour or drivers at large: a maker's or a hauler's as often as not.
+  ...['talent', 'skills', 'skill', 'nursing', 'nurse', 'teacher', 'doctor', 'pilot', 'housing', 'home'].map(
+    (who) => `n ${who} shortage`,
+  ),
+  'n cabin crew shortage',
+  // Chipmaking as a modifier, no chipmaking moved ("lose waivers to ship U.S. chipmaking tools": no
+  // chipmaking shipped; chipmaking equipment is an input, TARGETS supply_input).
+  ...['chipmaking', 'chip making'].flatMap((w) =>
+    ['tool', 'material', 'giant', 'firm', 'company', 'unit', 'arm', 'business', 'subsidy'].map(
+      (what) => `n ${w} ${what}`,
+    ),
+  ),
+  // A city named for its port ("oil spill devastates Borneo port city"): no port shut.
+  'n port city',
+  'n port town',
+  // Zones of low duty, no ports shut or opened ("Sunak's free ports plan").
+  'n free port',
+  // Those who run or work a port are no port ("ILA and port employers reach deal": no port reached).
+  'n port employer',
+  'n port operator',
+  'n port authority',
+  'port authorities',
+  'n port official',
+  'n port worker',
+  // Deals and agreements on pay, no trade deal ("ILA and port employers reach tentative wage deal", "GM
+  // reaches tentative labor deal with UAW").
+  ...['wage', 'labor', 'labour', 'pay', 'contract'].flatMap((what) => [
+    `n ${what} deal`,
+    `n ${what} agreement`,
+  ]),
+  // Shares put up for sale, no goods ("insiders add to supply of stock", "boosts supply of stock").
+  'supply of stock',
+  'supply of shares',
+  'supply of new shares',
+  'supply of equity',
   // Money, water, flights and power generation, not supply chains ("agrees credit facility", "warns of
   // cash shortage", "suspends flight operations", "solar capacity will grow").
   'n cash shortage',
