@@ -1,5 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -41,6 +49,9 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'cli-errors-'))
   const noHeadline = join(dir, 'no-headline.csv')
   writeFileSync(noHeadline, 'date,title\n2020-01-01,Steel tariffs rise\n')
+  // A header and no rows: its columns were checked with the first row only, and there was none.
+  const headerOnly = join(dir, 'header-only.csv')
+  writeFileSync(headerOnly, 'date,title\n')
 
   it('replay refuses in one line naming the flag or the file, before connecting (exit 78)', async () => {
     const cases: [string[], RegExp][] = [
@@ -49,6 +60,10 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
       [
         ['replay', noHeadline],
         /^tradepulse: replay: .*no-headline\.csv: no "headline" column \(columns: date, title\)$/,
+      ],
+      [
+        ['replay', headerOnly],
+        /^tradepulse: replay: .*header-only\.csv: no "headline" column \(columns: date, title\)$/,
       ],
       [
         ['replay', SAMPLE, '--rate', 'fast'],
@@ -271,9 +286,68 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
   it('replay takes a named pipe (process substitution) as a file: on to Kafka, not "not a file"', async () => {
     const fifo = join(dir, 'feed.fifo')
     execFileSync('mkfifo', [fifo])
-    const r = await cli(['replay', fifo], { KAFKA_BROKERS: NO_KAFKA })
+    const replaying = cli(['replay', fifo], { KAFKA_BROKERS: NO_KAFKA })
+    // Its header is read before connecting (a pipe's header is checked as a file's is): a writer gives it.
+    const writer = createWriteStream(fifo)
+    writer.write('date,headline\n2020-01-01,Steel tariffs rise\n')
+    const r = await replaying
+    writer.destroy()
     expect(r.code, r.stderr).toBe(69)
     expectOneLine(r.stderr, /cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
+  })
+
+  it('replay refuses a piped CSV (stdin, a named pipe) without a headline column before connecting, while the pipe stays open (exit 78)', async () => {
+    // Its header was checked only as its rows were read, once connected: with Kafka down the answer was
+    // the unreachable broker (69), where a file's header is refused first (78). The pipe stays open (a
+    // live feed gone quiet): nothing past the header is waited for, and the process exits at once.
+    const opened: number[] = []
+    /** A named pipe holding `text`, its writer left open; `reader` an end of it opened for reading. */
+    const pipeHolding = (name: string, text: string) => {
+      const fifo = join(dir, name)
+      execFileSync('mkfifo', [fifo])
+      // A reader first (not blocking), so the writer's open returns; then a reader that blocks.
+      const first = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK)
+      const writer = openSync(fifo, 'w')
+      const reader = openSync(fifo, 'r')
+      closeSync(first)
+      opened.push(writer, reader)
+      writeSync(writer, text)
+      return { fifo, reader }
+    }
+    const run = (args: string[], stdin: number | 'ignore') =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [MAIN, ...args], {
+          env: { PATH: process.env.PATH ?? '', KAFKA_BROKERS: NO_KAFKA },
+          stdio: [stdin, 'ignore', 'pipe'],
+          timeout: 30_000,
+        })
+        let stderr = ''
+        child.stderr?.on('data', (d) => {
+          stderr += d
+        })
+        child.once('exit', (code) => resolve({ code, stderr }))
+      })
+    const csv = '\ufeffdate,title\r\n2020-01-01,Steel tariffs rise\r\n'
+    try {
+      const piped = pipeHolding('stdin.fifo', csv)
+      const named = pipeHolding('named.fifo', csv)
+      // The named pipe's reader is closed: the command opens it by its name, as `replay <(…)`.
+      closeSync(named.reader)
+      opened.splice(opened.indexOf(named.reader), 1)
+      const runs = await Promise.all([
+        run(['replay', '/dev/stdin'], piped.reader),
+        run(['replay', named.fifo], 'ignore'),
+      ])
+      for (const r of runs) {
+        expect(r.code, r.stderr).toBe(78)
+        expectOneLine(
+          r.stderr,
+          /^tradepulse: replay: (\/dev\/stdin|.*named\.fifo): no "headline" column \(columns: date, title\)$/,
+        )
+      }
+    } finally {
+      for (const fd of opened) closeSync(fd)
+    }
   })
 
   it('tail alerts and topics create name --desk in one line for a desk id that cannot be one, before connecting (exit 78)', async () => {

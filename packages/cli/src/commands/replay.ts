@@ -14,6 +14,7 @@ import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { decimalNumberOrMax, sourceName, wholeNumber } from '../option-values.ts'
 import {
+  checkCsvHeader,
   closeReplayInput,
   formatByName,
   ndjsonSourceRefusal,
@@ -175,12 +176,15 @@ export const MIN_REPLAY_RATE = 0.000001
 
 /**
  * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
- * headline column: reading its first row here raises what the replay would raise only once connected.
- * Tells a regular file (replayed in time order) from a pipe (read once, in the order it comes). A pipe
- * given --source is opened here when its name does not say what it holds, and read up to its first
- * character (at most 64 KiB, openReplayFile), so that NDJSON is refused before connecting too (it was
- * refused only once connected: exit 69, not 78, with Kafka down); the opened pipe is `input`, to be
- * read from there. Nothing more of a pipe is read before connecting: it may be long, or still coming.
+ * headline column or whose header line cannot be read: reading its first row here raises what the replay
+ * would raise only once connected. Tells a regular file (replayed in time order) from a pipe (read once,
+ * in the order it comes). A pipe (`replay <(zcat feed.csv.gz)`, or stdin as /dev/stdin) is opened here
+ * and read up to its first character when its name does not say what it holds (at most 64 KiB,
+ * openReplayFile), and, when it is CSV, up to the end of its header line (checkCsvHeader): NDJSON given
+ * --source, and a CSV whose header a file's would be refused for, are refused before connecting too (they
+ * were refused only once connected: exit 69, not 78, with Kafka down). The opened pipe is `input`, to be
+ * read from there, every byte read here given again. Nothing more of a pipe is read before connecting: it
+ * may be long, or still coming.
  */
 export async function checkReplayFile(
   file: string,
@@ -197,28 +201,38 @@ export async function checkReplayFile(
     )
   }
   if (kind === 'other') throw usage(`not a file: ${file}`)
-  // A pipe (`replay <(zcat feed.ndjson.gz)`) can be read once only: its rows are checked as they come.
+  const refusal = (err: unknown) => {
+    const message = (err as Error).message
+    return usage(message.startsWith(file) ? message : `cannot read ${file}: ${message}`)
+  }
+  // A pipe can be read once only: what is read to check it is given again (`input`).
   if (kind === 'pipe') {
-    if (source === undefined || formatByName(file) === 'csv') return { kind }
-    if (formatByName(file) === 'ndjson') throw usage(ndjsonSourceRefusal(file).message)
+    if (formatByName(file) === 'ndjson') {
+      if (source !== undefined) throw usage(ndjsonSourceRefusal(file).message)
+      return { kind }
+    }
     let input: ReplayInput
     try {
-      input = await openReplayFile(file)
+      input = await openReplayFile(file, { pipe: true })
     } catch (err) {
       throw usage(`cannot read ${file}: ${(err as Error).message}`)
     }
     if (input.format === 'ndjson') {
+      if (source === undefined) return { kind, input }
       await closeReplayInput(input)
       throw usage(ndjsonSourceRefusal(file).message)
     }
-    return { kind, input }
+    try {
+      return { kind, input: await checkCsvHeader(file, input) }
+    } catch (err) {
+      throw refusal(err)
+    }
   }
   const rows = readReplayRows(file, source !== undefined ? { source } : {})
   try {
     await rows.next()
   } catch (err) {
-    const message = (err as Error).message
-    throw usage(message.startsWith(file) ? message : `cannot read ${file}: ${message}`)
+    throw refusal(err)
   } finally {
     await rows.return(undefined)
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
-import { type ReplayRow, readReplayRows } from './read-rows.ts'
+import { checkCsvHeader, type ReplayRow, readReplayRows } from './read-rows.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-'))
 async function rows(name: string, text: string | Buffer, source?: string): Promise<ReplayRow[]> {
@@ -247,6 +247,12 @@ describe('readReplayRows', () => {
     // A name that says CSV is read as CSV whatever it holds.
     await expect(rows('named.csv', '{"headline":"a"}\n')).rejects.toThrow(/header line cannot be read/)
   })
+  it('refuses a CSV of a header only without a headline column (checked at the header, not the first row)', async () => {
+    await expect(rows('header-only.csv', 'date,title\n')).rejects.toThrow(
+      `${join(dir, 'header-only.csv')}: no "headline" column (columns: date, title)`,
+    )
+    expect(await rows('header-only-ok.csv', 'date,headline\n')).toEqual([])
+  })
   it('refuses a CSV whose header line cannot be read', async () => {
     await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
       /header.*Invalid Opening Quote/,
@@ -459,5 +465,88 @@ describe('readReplayRows', () => {
       { line: 2, error: `line is ${12 + 5_000_000 + 6} bytes; limit ${MAX_LINE_BYTES}` },
       { line: 3, raw: { headline: 'Copper', publishedAt: '2020-01-03T00:00:00.000Z' } },
     ])
+  })
+})
+
+/**
+ * A pipe's bytes: `chunks`, then (unless `ends`) nothing more, ever, as a live feed that has gone quiet.
+ * `pulled` counts the chunks taken.
+ */
+function pipeOf(chunks: (string | Buffer)[], { ends = false } = {}) {
+  const state = { pulled: 0, closed: false }
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      for (const c of chunks) {
+        state.pulled++
+        yield Buffer.isBuffer(c) ? c : Buffer.from(c)
+      }
+      if (!ends) await new Promise(() => {})
+    } finally {
+      state.closed = true
+    }
+  }
+  return { input: { format: 'csv' as const, bytes: bytes() }, state }
+}
+
+async function text(bytes: AsyncIterable<Buffer>): Promise<string> {
+  const out: Buffer[] = []
+  for await (const b of bytes) out.push(b)
+  return Buffer.concat(out).toString('utf8')
+}
+
+describe('checkCsvHeader (a pipe, before connecting)', () => {
+  // A pipe's header was checked only as its rows were read, once connected to Kafka: with Kafka down a
+  // CSV without a headline column was "cannot reach Kafka" (exit 69), not refused (78) as a file's is.
+  it("refuses a header without a headline column, reading nothing past it (the pipe's rows may not come yet)", async () => {
+    const { input, state } = pipeOf(['date,ti', 'tle\n'])
+    await expect(checkCsvHeader('/dev/stdin', input)).rejects.toThrow(
+      '/dev/stdin: no "headline" column (columns: date, title)',
+    )
+    expect(state.pulled).toBe(2)
+  })
+  it('takes a good header, read to its end only, and gives every byte back, then the rest as it comes', async () => {
+    const chunks = [
+      '\ufeff\r\n\n',
+      'date,head',
+      'line\r\n2020-01-01,Steel tariffs rise\n',
+      '2020-01-02,Chips\n',
+    ]
+    const { input, state } = pipeOf(chunks, { ends: true })
+    const checked = await checkCsvHeader('/dev/stdin', input)
+    expect(state.pulled).toBe(3)
+    expect(await text(checked.bytes)).toBe(chunks.join(''))
+    expect(state).toEqual({ pulled: 4, closed: true })
+    // A quiet pipe: the check does not wait for its rows.
+    const quiet = pipeOf(['date,headline\n'])
+    await checkCsvHeader('/dev/stdin', quiet.input)
+    expect(quiet.state.pulled).toBe(1)
+  })
+  it('reads a quoted header field across its line breaks, as csv-parse does, and a quote inside a field as an error', async () => {
+    const multi = pipeOf(['"da\nte","a ""q"",\r\nb",headline\n'])
+    await expect(checkCsvHeader('/dev/stdin', multi.input)).resolves.toMatchObject({ format: 'csv' })
+    const across = pipeOf(['"da\nte",title\n'])
+    await expect(checkCsvHeader('/dev/stdin', across.input)).rejects.toThrow(
+      'no "headline" column (columns: da\nte, title)',
+    )
+    const stray = pipeOf(['date,head"line\n'])
+    await expect(checkCsvHeader('/dev/stdin', stray.input)).rejects.toThrow(
+      /\/dev\/stdin: the header line cannot be read: Invalid Opening Quote/,
+    )
+  })
+  it('refuses a header line that is not valid UTF-8, or past the limit (its size named, read to its end)', async () => {
+    const bad = pipeOf([Buffer.from([0x64, 0xe9, 0x2c, 0x68, 0x0a])])
+    await expect(checkCsvHeader('/dev/stdin', bad.input)).rejects.toThrow(
+      '/dev/stdin: the header line cannot be read: line is not valid UTF-8 (line 1)',
+    )
+    const long = pipeOf(['headline,', 'a'.repeat(MAX_LINE_BYTES), 'aaaa\n2020-01-01,x\n'], { ends: true })
+    await expect(checkCsvHeader('/dev/stdin', long.input)).rejects.toThrow(
+      `/dev/stdin: the header line cannot be read: line is ${9 + MAX_LINE_BYTES + 4} bytes; limit ${MAX_LINE_BYTES} (line 1)`,
+    )
+  })
+  it('takes a pipe that ends within its header, or gives nothing', async () => {
+    const ended = pipeOf(['date,headline'], { ends: true })
+    expect(await text((await checkCsvHeader('/dev/stdin', ended.input)).bytes)).toBe('date,headline')
+    const empty = pipeOf([], { ends: true })
+    expect(await text((await checkCsvHeader('/dev/stdin', empty.input)).bytes)).toBe('')
   })
 })

@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer'
 import { createReadStream } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
@@ -47,15 +48,40 @@ export type ReplayFormat = 'ndjson' | 'csv'
 /** A file opened for replay (openReplayFile): what it holds, and its bytes, from the first. */
 export type ReplayInput = { format: ReplayFormat; bytes: AsyncIterable<Buffer> }
 
+/** Bytes read from a pipe at a time (readWhenAsked). */
+const PIPE_CHUNK_BYTES = 64 * 1024
+
+/**
+ * A file's bytes, each chunk read only when it is asked for: no read is under way between two. A read
+ * stream reads ahead, and a read of a pipe waits in Node's thread pool until the pipe gives something or
+ * ends, which an exiting process waits for too: a replay refused (or unable to reach Kafka) after the
+ * header of an idle pipe was read (`tail -f feed.csv | tradepulse replay /dev/stdin`) stayed until the
+ * pipe's next line came.
+ */
+async function* readWhenAsked(file: string): AsyncGenerator<Buffer> {
+  const handle = await open(file, 'r')
+  try {
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(PIPE_CHUNK_BYTES)
+      const { bytesRead } = await handle.read(buffer, 0, PIPE_CHUNK_BYTES, null)
+      if (bytesRead === 0) return
+      yield buffer.subarray(0, bytesRead)
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
 /**
  * The file opened once, and whether it is NDJSON or CSV: by its name when that says (.ndjson, .json,
  * .jsonl; .csv), else by its first character, "{" for NDJSON (a CSV's header line cannot start with one).
  * A pipe has no telling name (`replay <(zcat feed.ndjson.gz)` gives /dev/fd/63) and can be read once
  * only, so what is read to tell (up to its first character that is not white space, at most 64 KiB) is
- * given again first: NDJSON on a pipe was parsed as CSV and refused.
+ * given again first: NDJSON on a pipe was parsed as CSV and refused. A pipe (`pipe`) is read a chunk at a
+ * time as asked (readWhenAsked), never ahead: it is opened before connecting, to check it.
  */
-export async function openReplayFile(file: string): Promise<ReplayInput> {
-  const stream = createReadStream(file)
+export async function openReplayFile(file: string, { pipe = false } = {}): Promise<ReplayInput> {
+  const stream = pipe ? readWhenAsked(file) : createReadStream(file)
   const named = formatByName(file)
   if (named) return { format: named, bytes: stream }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
@@ -91,6 +117,131 @@ export async function openReplayFile(file: string): Promise<ReplayInput> {
 export async function closeReplayInput(input: ReplayInput): Promise<void> {
   for await (const _ of input.bytes) break
 }
+
+/**
+ * Checks a CSV's header line as readReplayRows does (readable, with a headline column: ReplayFileError
+ * otherwise), reading the input only up to the end of that line (after any blank lines before it, a
+ * quoted field's line breaks inside it), and gives the input back whole: what was read, then the rest,
+ * as it comes. For a pipe, which can be read once only and may be long or still coming: its header is
+ * refused before connecting, as a regular file's is, and nothing past it is waited for or held.
+ *
+ * A first line of the header longer than MAX_LINE_BYTES is refused with its exact size, read (and dropped)
+ * to its end. A header whose quoted field still runs on after MAX_LINE_BYTES is not checked here (the
+ * input is given back as it is, and the replay checks it as it reads).
+ */
+export async function checkCsvHeader(file: string, input: ReplayInput): Promise<ReplayInput> {
+  const it = input.bytes[Symbol.asyncIterator]()
+  const head: Buffer[] = []
+  const scan = new HeaderScan()
+  let done = false
+  while (scan.state === 'reading') {
+    const next = await it.next()
+    if (next.done) {
+      done = true
+      break
+    }
+    head.push(next.value)
+    scan.feed(next.value)
+  }
+  async function* rest(): AsyncGenerator<Buffer> {
+    try {
+      yield* head
+      while (!done) {
+        const next = await it.next()
+        if (next.done) return
+        yield next.value
+      }
+    } finally {
+      await it.return?.()
+    }
+  }
+  if (scan.state === 'unsure') return { format: 'csv', bytes: rest() }
+  // The header line too long: readReplayRows refuses it once it has read it whole (its size named).
+  const checked = readReplayRows(file, {
+    input: { format: 'csv', bytes: scan.state === 'too long' ? rest() : replayOf(head) },
+  })
+  try {
+    await checked.next()
+  } finally {
+    await checked.return(undefined)
+  }
+  // Read to its end, a header line past the limit is refused: never here, with the input used up.
+  if (scan.state === 'too long')
+    throw new ReplayFileError(`${file}: the header line cannot be read: line is over ${MAX_LINE_BYTES} bytes`)
+  return { format: 'csv', bytes: rest() }
+}
+
+async function* replayOf(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
+  yield* chunks
+}
+
+/**
+ * Where a CSV's header line ends, fed its bytes as they come: after the blank lines before it (nothing,
+ * or a byte-order mark only, before a CR or LF: CsvLines skips them), at the first CR or LF outside a
+ * quoted field. 'done' there; 'too long' when its first physical line is past MAX_LINE_BYTES; 'unsure'
+ * when a quoted field runs on past MAX_LINE_BYTES in all.
+ */
+class HeaderScan {
+  state: 'reading' | 'done' | 'too long' | 'unsure' = 'reading'
+  /** Bytes of a byte-order mark matched at the start of a line before the header (0 to 3). */
+  private bom = 0
+  private inHeader = false
+  private quoted = false
+  /** At the start of a field (of the header, or after a comma outside quotes). */
+  private fieldStart = true
+  /** The byte before closed a quoted field: a quote now is an escaped one, and the field goes on. */
+  private closed = false
+  private firstLine = true
+  private lineBytes = 0
+  private headerBytes = 0
+
+  feed(chunk: Buffer): void {
+    for (let i = 0; i < chunk.length && this.state === 'reading'; i++) {
+      const b = chunk[i]!
+      if (!this.inHeader) {
+        if ((b === 0x0d || b === 0x0a) && (this.bom === 0 || this.bom === 3)) {
+          this.bom = 0
+          continue
+        }
+        if (this.bom < 3 && b === BOM[this.bom]) {
+          this.bom++
+          continue
+        }
+        this.inHeader = true
+        // The bytes of a mark matched in part are the header's own.
+        this.lineBytes = this.bom === 3 ? 0 : this.bom
+        this.headerBytes = this.lineBytes
+      }
+      // Quoting as csv-parse reads it: a quote opens a field only at its start, and inside one a quote
+      // closes it unless another follows ("" is a quote). One elsewhere is an error csv-parse refuses the
+      // header for, at the end of the line.
+      const closed = this.closed
+      this.closed = false
+      if (b === 0x0d || b === 0x0a) {
+        if (!this.quoted) {
+          this.state = 'done'
+          return
+        }
+        this.firstLine = false
+        this.lineBytes = 0
+        continue
+      }
+      if (b === 0x22) {
+        if (this.quoted) {
+          this.quoted = false
+          this.closed = true
+        } else if (this.fieldStart || closed) this.quoted = true
+      }
+      this.fieldStart = b === 0x2c && !this.quoted
+      this.lineBytes++
+      this.headerBytes++
+      if (this.firstLine && this.lineBytes > MAX_LINE_BYTES) this.state = 'too long'
+      else if (this.headerBytes > MAX_LINE_BYTES) this.state = 'unsure'
+    }
+  }
+}
+
+const BOM = [0xef, 0xbb, 0xbf]
 
 /** --source for an NDJSON file: it stamps CSV rows only, and was dropped unseen, every row sent without it. */
 export const ndjsonSourceRefusal = (file: string) =>
@@ -177,7 +328,13 @@ export async function* readReplayRows(
     | undefined
   const lines = new CsvLines(file, bytes)
   const parser = parse({
-    columns: true,
+    // The header's columns are checked as soon as it is read, not with the first record: a file of a
+    // header only is refused too, and a pipe's header can be checked before anything else of it comes
+    // (checkCsvHeader). A throw here ends the parse with it.
+    columns: (header: string[]) => {
+      useColumns(header)
+      return header
+    },
     // CsvLines skips one byte-order mark at the start of every line, the first among them.
     bom: false,
     // Each a record delimiter wherever it stands, as each ends a physical line (readByteLines): csv-parse
