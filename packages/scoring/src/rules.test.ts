@@ -3509,3 +3509,43 @@ describe('issue #3: round 42, supply: shortages of people, homes or shares', () 
     ['Supply of chips improves', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 43, probe 49 (trade acts of partners other than the U.S.) and the review of 2.0.101', () => {
+  tariffCases([
+    // Measures named as partners name them: tariff-rate quotas (cut: less let in), import and export
+    // suspensions, India's quality-control orders, the EU's carbon border levy, China's unreliable-entity
+    // measures, permits made a condition of exports, tariff remission.
+    ['Canada cuts steel tariff-rate quotas to 50% of 2024 levels', 'negative'],
+    ['Manila lifts rice import suspension after four months', 'positive'],
+    ['Congo lifts cobalt export suspension', 'positive'],
+    ['India withdraws quality-control orders on polyester', 'positive'],
+    ['India extends quality-control orders to 12 more chemicals', 'negative'],
+    ['EU exempts most importers from CBAM', 'positive'],
+    ['Beijing suspends unreliable-entity measures against 15 American firms', 'positive'],
+    ['Malaysia requires trade permits for exports of U.S.-made AI chips', 'negative'],
+    ['Ottawa grants tariff remission for steel imports', 'positive'],
+    ['Brazil zeroes import tariffs on coffee and beef', 'positive'],
+    // The end of a year is a date, joined to it or ending the clause; "to end" a measure of a year ends it.
+    ['Russia extends ban on Western food imports to end-2026', 'negative'],
+    ['U.S. to end 2019 tariff exclusions', 'negative'],
+    // What is withheld is not given.
+    ['China withholds licences for rare earth exports', 'negative'],
+    // A cut named as a noun is won in the deal after "in", which it does not cut; a verb after the noun of
+    // progress still acts on the talks.
+    ['Swiss win reduction to 15% in trade deal', 'positive'],
+    ['Progress stalls in trade talks', 'neutral'],
+    // Surtaxes refunded; ships and tankers named by where they were built; a drug's trial phases.
+    ['Canada to refund surtaxes on U.S. goods used in manufacturing', 'positive'],
+    ['Phase 1 trial results lift biotech shares', null],
+  ] as [string, string | null][])
+  supplyCases([
+    // A squeeze of an input is a shortage.
+    ['China to issue general licences for rare earths, easing magnet squeeze', 'positive'],
+    ['Magnet squeeze forces Ford to idle plant', 'negative'],
+    ['China withholds licences for rare earth exports', 'negative'],
+    // A ship is no act on a port.
+    ['Cruise ship docks at port after norovirus outbreak', null],
+    ['Montreal port reopens as workers return', 'positive'],
+    ['U.S. requires share of LNG exports to move on U.S.-built tankers', null],
+  ] as [string, string | null][])
+})

@@ -827,6 +827,8 @@ const WON_WORDS: ReadonlySet<number> = lexiconIds([
   'landed',
 ])
 const RATE_WORDS: ReadonlySet<number> = lexiconIds(['rate', 'rates'])
+/** "ship", which names the vessel as often as the act: never an act on a port (see bindOne). */
+const SHIP_WORDS: ReadonlySet<number> = lexiconIds(['ship', 'ships'])
 /** Verbs of coming to terms ("fail to agree on steel quotas", "no agreement reached on duties"; see emit). */
 const ACCORD_WORDS: ReadonlySet<number> = lexiconIds([
   'agree',
@@ -1301,6 +1303,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const hitsId = lookupWord(LEXICON.vocab, 'hits')
   const amidId = lookupWord(LEXICON.vocab, 'amid')
   const andId = lookupWord(LEXICON.vocab, 'and')
+  const endId = lookupWord(LEXICON.vocab, 'end')
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
@@ -1663,6 +1666,23 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               }
             }
           }
+          // "extends ban on food imports to end-2026", "until end 2025": the end of a year is a date, no act
+          // of ending (joined to the year, or with the year ending the clause; "to end 2019 tariff
+          // exclusions" ends them).
+          if (
+            best >= 0 &&
+            id === endId &&
+            bestEnd === i + 1 &&
+            bestEnd < count &&
+            tKind[bestEnd] === NUMBER &&
+            tb.percent[bestEnd] === 0 &&
+            (tb.num[bestEnd] as number) >= 1900 &&
+            (tb.num[bestEnd] as number) <= 2100 &&
+            (text0.charCodeAt(tb.end[i] as number) === 45 ||
+              bestEnd + 1 >= count ||
+              tKind[bestEnd + 1] === BREAK)
+          )
+            best = -1
           // A strike, begun or called off, is one of supply unless the field says whose it is not
           // (NOT_SUPPLY_STRIKES: "Brussels Airlines pilots begin strike", "Teachers go on strike").
           if (best >= 0 && STRIKE_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
@@ -2261,6 +2281,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       it.predOn[k] = 0
       return
     }
+    const shipWord = idIn(s, SHIP_WORDS)
     let left = -1
     let leftD = Number.POSITIVE_INFINITY
     for (let l = k - 1; l >= 0; l--) {
@@ -2281,7 +2302,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // A port before a verb is taken only by acts that stop, start or harm it ("Montreal port reopens",
       // "port hit by strike"); before any other it is where the subject acts ("lorries using Dover port
       // raises fears", "port raises fees"), passed over as a plain word.
-      if (actedOnAt(l) && !SUBJECT_ACTS.has(pred.id)) continue
+      // Nor is it shipped ("Cruise ship docks at port": the ship is no verb on the port).
+      if (actedOnAt(l) && (!SUBJECT_ACTS.has(pred.id) || shipWord)) continue
       // "Trump Says Pharma Tariffs Coming Soon, Drugmakers Fall": a reported move after a comma is said
       // of what follows the comma (the market's reaction), not of a measure before it. The tokenizer
       // keeps such a comma between capitalised words in one clause (it may list names). Checked only at
@@ -2501,9 +2523,21 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // deal lifted: talks broken down). A verb of more keeps it ("ramp up buys under trade deal": on
       // the streams, dropping the deal there cost more readings than it mended).
       if (pred.sign < 0 && wordBetween(end, itS[r] as number, underId)) break
+      // So is a deal or talks after "in" and a cut named as a noun ("Swiss win reduction to 15% in trade
+      // deal": the reduction is won in the deal, which it does not cut; "progress stalls in trade talks"
+      // still stalls them).
+      if (
+        pred.sign < 0 &&
+        nounForm(k) &&
+        wordBetween(end, itS[r] as number, inId) &&
+        ((entInts[(itIdx[r] as number) << 4] as number) & F_TARGET) !== 0 &&
+        targetAt(itIdx[r] as number).events.less === 'talks_breakdown'
+      )
+        break
       // "grants automakers relief on tariffs": what is granted is the relief, which acts on the measure
       // in its own right; the grant does not reach past it (granting tariffs would raise them).
       if (pred.id === 'grant' && reliefNoun(r)) break
+      if (shipWord && actedOnAt(r)) continue
       if (bindable(pred, r)) {
         right = r
         rightFirst = r

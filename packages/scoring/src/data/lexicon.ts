@@ -57,6 +57,7 @@ export const DATE_NAMES: readonly string[] = [
  */
 const REFUNDED_MEASURES = [
   'tariffs',
+  'surtaxes',
   'the tariffs',
   'ieepa tariffs',
   'ieepa duties',
@@ -452,6 +453,9 @@ export const TARGETS = [
       // A measure's suspension named as a thing ("keeps the tariff pause"): relief, kept or ended
       // like a waiver.
       'n tariff suspension',
+      // Duties waived for a use ("Ottawa grants tariff remission for steel imports used by manufacturers").
+      'n tariff remission',
+      'n duty remission',
       // Time before a measure applies, won or given ("drugmakers win three-year tariff grace").
       'n tariff grace',
       'n tariff grace period',
@@ -604,7 +608,16 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 0.4 },
     events: { more: 'import_restriction', less: 'licence_granted' },
-    words: ['n quota', 'n import quota'],
+    words: [
+      'n quota',
+      'n import quota',
+      // A quota below which a lower tariff applies ("Canada cuts steel tariff-rate quotas to 50%"): cut, it
+      // lets in less at the lower rate.
+      'n tariff rate quota',
+      ...['steel', 'aluminum', 'aluminium', 'sugar', 'beef', 'dairy', 'rice', 'wheat'].map(
+        (good) => `n ${good} tariff rate quota`,
+      ),
+    ],
   },
   {
     id: 'import_restriction',
@@ -615,6 +628,17 @@ export const TARGETS = [
     events: { bare: 'import_restriction', more: 'import_restriction', less: 'licence_granted' },
     words: [
       'n import ban',
+      // Imports stopped for a time ("Manila lifts rice import suspension after four months").
+      'n import suspension',
+      // India's quality-control orders on imported goods ("India withdraws quality-control orders on
+      // polyester"): certification only Indian-approved plants can get, a barrier to imports.
+      'n quality control order',
+      // The EU's levy on the carbon in imports ("EU exempts 90% of importers from CBAM").
+      'cbam',
+      'n carbon border levy',
+      'n carbon border tax',
+      'carbon border adjustment mechanism',
+      'n carbon border adjustment',
       'n steel cap',
       'n import cap',
       // Taxes on foreign (U.S.) tech firms, answered with tariff threats ("Canadian digital services tax").
@@ -814,6 +838,8 @@ export const TARGETS = [
       'n export control',
       'n export curb',
       'n export ban',
+      // Exports stopped for a time ("Congo lifts cobalt export suspension").
+      'n export suspension',
       // "Vietnam lifts rice export cap".
       'n export cap',
       'n export restriction',
@@ -862,6 +888,7 @@ export const TARGETS = [
           'export licenses',
           'export permit',
           'export permits',
+          'trade permits for exports',
           // Licences for exports named after them ("to require permits for exports of U.S. AI chips",
           // "require licences for chip sales to China"); licences of any other kind are no trade measure
           // ("California to require licenses for AI developers").
@@ -936,6 +963,11 @@ export const TARGETS = [
       'entity list',
       'entity lists',
       'unreliable entity list',
+      // China's measures against firms it names unreliable ("suspends unreliable-entity measures against
+      // 15 American firms").
+      'unreliable entity measures',
+      'n unreliable entity designation',
+      'n unreliable entity listing',
       // The Commerce Department's list of firms whose end use it cannot check, named as where firms are
       // put ("adds 33 Chinese entities to 'unverified list'"); a list of rumours is none.
       'to unverified list',
@@ -1947,6 +1979,11 @@ export const TARGETS = [
       'n fuel crisis',
       'n fuel shortage',
       'n supply squeeze',
+      // A squeeze of an input ("China to issue general licences for rare earths, easing magnet squeeze"); a
+      // margin or short squeeze is money.
+      ...['chip', 'semiconductor', 'magnet', 'rare earth', 'parts', 'component', 'container', 'freight'].map(
+        (input) => `n ${input} squeeze`,
+      ),
       // A crunch of an input or of freight space ("auto chip crunch", "airfreight crunch"); a credit
       // crunch is money.
       'n chip crunch',
@@ -2639,7 +2676,9 @@ export const TARGETS = [
     words: [
       // Ships named by where they were built, owned or flagged ("port fees on Chinese-built ships"): the
       // participle and the noun are no verbs ("built", "ships").
-      ...['built', 'owned', 'flagged', 'operated'].flatMap((how) => [`n ${how} ship`, `n ${how} vessel`]),
+      ...['built', 'owned', 'flagged', 'operated'].flatMap((how) =>
+        ['ship', 'vessel', 'tanker', 'carrier', 'freighter'].map((what) => `n ${how} ${what}`),
+      ),
       'n price',
       'n prices',
       'n rate',
@@ -3271,6 +3310,11 @@ export const PREDICATES = [
     words: [
       'v cut',
       'cutting',
+      // "Brazil zeroes import tariffs on coffee, beef".
+      'zeroes',
+      'zeroed',
+      'zeroing',
+      'v zero out',
       'v reduce',
       'reduction',
       'v lower',
@@ -4760,6 +4804,8 @@ export const NEGATORS = [
   // "won't resume purchases until tariffs are lifted": nor has it here.
   'until',
   'v deny',
+  // "Magnet shipments stuck as China withholds licences": what is withheld is not given.
+  'v withhold',
   // A report denied covers what was reported ("rejects report that tariffs will be rolled back",
   // "dismisses reports of new export curbs"); see also REPORT_DENIED_AFTER.
   ...['v deny', 'v reject', 'v dismiss', 'v refute'].flatMap((verb) =>
@@ -7086,6 +7132,10 @@ export const INERT = [
   'n force majeure certificate',
   // A workers' union is no trade ("Trade union calls strike at Amazon's German warehouses").
   'n trade union',
+  // A stage of a drug's trials ("Phase 1 trial results lift biotech shares"), not the phase one trade deal.
+  ...['phase 1', 'phase one', 'phase 2', 'phase two', 'phase 3', 'phase three'].flatMap((phase) =>
+    ['trial', 'trials', 'study', 'studies', 'data', 'results', 'testing'].map((what) => `${phase} ${what}`),
+  ),
   // Phone and water price plans ("Reliance Jio hikes prepaid tariffs", "cuts mobile data tariffs").
   'n mobile data tariff',
   'n prepaid tariff',
