@@ -3537,6 +3537,12 @@ describe('issue #3: round 43, probe 49 (trade acts of partners other than the U.
     // Surtaxes refunded; ships and tankers named by where they were built; a drug's trial phases.
     ['Canada to refund surtaxes on U.S. goods used in manufacturing', 'positive'],
     ['Phase 1 trial results lift biotech shares', null],
+    // A dispute near its end.
+    ['Trade dispute close to a solution', 'positive'],
+    // Inputs listed with commas and "and" before the measure that covers them (the other critical minerals
+    // are inputs too).
+    ['China suspends gallium, germanium and antimony export ban to U.S.', 'positive'],
+    ['China adds tungsten and tellurium to export control list', 'negative'],
   ] as [string, string | null][])
   supplyCases([
     // A squeeze of an input is a shortage.

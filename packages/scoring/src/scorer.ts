@@ -1779,13 +1779,18 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if (!wordIn(j - 1, LISTED_GOODS) || !wordIn(j + 1, LISTED_GOODS)) return false
     if (measureOnBefore(j)) return true
     if (tb.kind[j + 2] !== WORD) return goodsListComma(j + 2)
+    // The list may end in "and" and one more good ("gallium, germanium and antimony export ban").
+    let m = j + 2
+    if (tb.id[m] === andId && m + 2 < tb.count && tb.kind[m + 1] === WORD && wordIn(m + 1, LISTED_GOODS))
+      m += 2
     // The measure right after the list, or after "export"/"import" ("rice, sugar export curbs").
     return (
-      wordIn(j + 2, MEASURE_HEADS) ||
-      (j + 3 < tb.count &&
-        tb.kind[j + 3] === WORD &&
-        wordIn(j + 2, TRADE_FLOWS) &&
-        wordIn(j + 3, MEASURE_HEADS))
+      (tb.kind[m] === WORD && wordIn(m, MEASURE_HEADS)) ||
+      (m + 1 < tb.count &&
+        tb.kind[m] === WORD &&
+        tb.kind[m + 1] === WORD &&
+        wordIn(m, TRADE_FLOWS) &&
+        wordIn(m + 1, MEASURE_HEADS))
     )
   }
 
@@ -2544,20 +2549,25 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // After a trade subject, an amount between the verb and its object is the act's size, not
         // distance ("trade uncertainty to trim USD 850 billion of global output" acts on the output).
         rightD = gap - (tradeSubject ? amountTokens(end, itS[r] as number) : 0) + (pred.policy ? 0 : penalty)
-        // "suspends gallium and germanium export ban": inputs joined by "and" right before a measure name
-        // what it covers, as one input does ("suspends gallium export ban"); the measure heads them.
-        while (
-          right + 2 < items &&
-          itClause[right + 2] === clause &&
-          itS[right + 1] === (itE[right] as number) + 1 &&
-          tb.id[itE[right] as number] === andId &&
-          itS[right + 2] === itE[right + 1] &&
-          inputOnly(right) &&
-          inputOnly(right + 1) &&
-          isMeasure(right + 2) &&
-          bindable(pred, right + 1)
-        )
-          right++
+        // "suspends gallium and germanium export ban", "gallium, germanium and antimony export ban": inputs
+        // joined by "and" or a listing comma right before a measure name what it covers, as one input does
+        // ("suspends gallium export ban"); the measure heads them.
+        {
+          let last = right
+          while (
+            last + 1 < items &&
+            itClause[last + 1] === clause &&
+            itS[last + 1] === (itE[last] as number) + 1 &&
+            (tb.id[itE[last] as number] === andId ||
+              text0.charCodeAt(tb.start[itE[last] as number] as number) === 44) &&
+            inputOnly(last) &&
+            inputOnly(last + 1) &&
+            bindable(pred, last + 1)
+          )
+            last++
+          if (last > right && last + 1 < items && itS[last + 1] === itE[last] && isMeasure(last + 1))
+            right = last
+        }
         // A trade noun compound is headed by its last noun ("ends Iran oil sanction waivers" ends
         // the waivers): the verb takes the head, and the nouns before it only name what it covers.
         // A supply condition after an input likewise ("eases rare earth shortage": the shortage eases).

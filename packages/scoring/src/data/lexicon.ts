@@ -1792,6 +1792,13 @@ export const TARGETS = [
       'gallium',
       'germanium',
       'graphite',
+      // The other critical minerals China controls the export of (2023-2025).
+      'antimony',
+      'tungsten',
+      'tellurium',
+      'bismuth',
+      'indium',
+      'molybdenum',
       'lithium',
       'cobalt',
       'n chip',
@@ -4483,6 +4490,12 @@ export const PREDICATES = [
     // "constructive exchange on trade", "hopes for progress in trade": progress on trade as a topic.
     takesTopic: true,
     words: [
+      // A dispute near its end ("MOFCOM: EV dispute with EU 'close to a solution'").
+      ...['close to', 'near'].flatMap((near) =>
+        ['a solution', 'a resolution', 'a settlement', 'resolving', 'settling'].map(
+          (end) => `${near} ${end}`,
+        ),
+      ),
       // Issues resolved in a deal or talks are progress on them ("committed to resolving issues in
       // trade deal").
       'v resolve issues',
