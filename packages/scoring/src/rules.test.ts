@@ -3555,3 +3555,32 @@ describe('issue #3: round 43, probe 49 (trade acts of partners other than the U.
     ['U.S. requires share of LNG exports to move on U.S.-built tankers', null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 44, probes 50 and 51 (markets and companies meet trade; physical supply)', () => {
+  tariffCases([
+    // A figure right before a word that is both noun and verb makes it the noun.
+    ['Canadian dollar weakens after Trump threatens 35% levy on Canadian imports', 'negative'],
+    ['China to levy 25% duty on U.S. pork', 'negative'],
+    // A capitalised name after a measure's verb is its object ("curbs sink Nvidia": the curbs do it).
+    ['Chip export curbs sink Nvidia', 'negative'],
+    // The contest named by its measure; what is done in it is not done to it.
+    ['Wheat futures slip after Beijing cancels U.S. cargoes in tariff dispute', 'negative'],
+    ['U.S. and Canada settle tariff dispute', 'positive'],
+    // A cut won is relief; buyers' caution is no measure withdrawn.
+    ['EU clinches car tariff cut with U.S.', 'positive'],
+    ['Target misses sales estimates as shoppers pull back on tariff worries', 'negative'],
+  ] as [string, string | null][])
+  supplyCases([
+    ['Adderall shortage over for most doses, FDA says', 'positive'],
+    // Supplies, shortages and backlogs of money, securities, cases and deals are no goods; a shop's stock
+    // is goods.
+    ['Shortage of buyers leaves Treasury auction tail at record', null],
+    ["Chinese banks' new loan supply tops forecasts in March", null],
+    ['Bitcoin supply on exchanges falls to five-year low', null],
+    ['Bankruptcy court backlog hits record as filings surge', null],
+    ["Sainsbury's blames staff cuts and UK heatwave for stock shortages", 'negative'],
+    ['Chip supply shortage worsens', 'negative'],
+    // A verb written with its capital after a capitalised word, outside Title Case, is part of a name.
+    ["Tornado tears roof off Pfizer's Rocky Mount plant", null],
+  ] as [string, string | null][])
+})

@@ -332,6 +332,8 @@ const OVER_ENDS: WordsByLength = byLength([
   'say',
   'and',
   'but',
+  // "Adderall shortage over for most doses", "chip shortage over for most automakers".
+  'for',
 ])
 /** Words that put goods on a measure's list or take them off it (see listAfter). */
 const LIST_LINKS: WordsByLength = byLength(['to', 'on', 'onto', 'from', 'off'])
@@ -1683,6 +1685,24 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               tKind[bestEnd + 1] === BREAK)
           )
             best = -1
+          // "Pfizer's Rocky Mount plant": a verb written with its capital right after a capitalised word
+          // and before a word in lower case, in a field not in Title Case, is part of a name (a Title Case
+          // line inside a body, "Talks Show Progress", is not).
+          if (
+            best >= 0 &&
+            bestEnd === i + 1 &&
+            i > 0 &&
+            bestEnd < count &&
+            tKind[i - 1] === WORD &&
+            tKind[bestEnd] === WORD &&
+            !isCapital(text0.charCodeAt(tb.start[bestEnd] as number)) &&
+            ((entInts[best << 4] as number) & (F_PRED | F_TARGET)) === F_PRED &&
+            isCapital(text0.charCodeAt(tb.start[i] as number)) &&
+            isCapital(text0.charCodeAt(tb.start[i - 1] as number)) &&
+            tCaps[i] === 0 &&
+            !titleCase()
+          )
+            best = -1
           // A strike, begun or called off, is one of supply unless the field says whose it is not
           // (NOT_SUPPLY_STRIKES: "Brussels Airlines pilots begin strike", "Teachers go on strike").
           if (best >= 0 && STRIKE_AT[best] === 1 && notSupplyStrike(bestEnd)) best = -1
@@ -2522,7 +2542,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.
-      if (r > k + 1 && isAfterSetting(itS[r] as number) && isContest(r)) break
+      // (Also past words the lexicon does not name: "cancels U.S. cargoes in tariff dispute".)
+      if ((r > k + 1 || (itS[r] as number) - end > 2) && isAfterSetting(itS[r] as number) && isContest(r))
+        break
       // "Tariffs on steel lifted under new deal", "halved under phase one deal": what stands after
       // "under" is the frame the act is done in, not its object, which a verb of less would undo (a
       // deal lifted: talks broken down). A verb of more keeps it ("ramp up buys under trade deal": on
@@ -2971,6 +2993,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     const j = j0 < tb.count && tb.kind[j0] === WORD && wordIn(j0, PARTICLES) ? j0 + 1 : j0
     if (j >= tb.count || tb.kind[j] !== WORD) return false
     if (wordIn(j, NP_STARTS)) return true
+    // A name the lexicon does not know, written with its capital in a field that is not in Title Case
+    // ("Chip export curbs sink Nvidia").
+    if ((tb.id[j] as number) < 0 && isCapital(text0.charCodeAt(tb.start[j] as number)) && !titleCase())
+      return true
     const m = k + 1
     return (
       m < items &&
@@ -3982,6 +4008,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // its smartphone production": the curbs do the hitting).
       const after = itE[k] as number
       if (after < tb.count && tb.kind[after] === WORD && (wordFlagsAt(after) & W_MODAL) !== 0) continue
+      // A figure right before it is the noun's size ("threatens 35% levy on Canadian imports").
+      if ((itS[k] as number) > 0 && tb.kind[(itS[k] as number) - 1] === NUMBER) continue
       // A measure right after a noun heads a compound ("federal contract ban"): the noun reading.
       // (Not so for a flow: "magnets flow" is a subject and its verb.)
       if (k > 0 && itE[k - 1] === itS[k] && targetAt(itIdx[k] as number).polarity < 0) {
@@ -4401,7 +4429,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         if (t > k && adjectiveOf(k) && takenWhole(k, t)) continue
         // "China plans import tariff cuts": a threat or plan takes the noun phrase whole, and the act
         // is the noun heading it.
-        if (pred.threat && t > k && nounActAfter(t)) continue
+        // So does a verb of winning ("EU clinches car tariff cut": the cut is won).
+        if ((pred.threat || pred.id === 'gain') && t > k && nounActAfter(t)) continue
         // "delay the digital tax plan": a plan named right after its measure heads the noun phrase,
         // and the verb before it acts on the plan, not the plan on the measure.
         if (pred.threat && pred.fixed === 0 && t < k && itE[t] === itS[k] && takenWhole(k, t)) continue

@@ -1005,6 +1005,13 @@ export const TARGETS = [
     words: [
       'n trade war',
       'n tariff war',
+      // The contest named by its measure ("Beijing cancels U.S. cargoes in tariff dispute").
+      'n tariff dispute',
+      'n tariff row',
+      'n tariff spat',
+      'n tariff fight',
+      'n tariff standoff',
+      'n tariff battle',
       'n trade dispute',
       // A complaint at the WTO is a dispute, no customer's complaint (a company's cost): "Canada withdraws
       // WTO complaint over steel tariffs", "EU files WTO complaint against Colombia".
@@ -1988,9 +1995,19 @@ export const TARGETS = [
       'n supply squeeze',
       // A squeeze of an input ("China to issue general licences for rare earths, easing magnet squeeze"); a
       // margin or short squeeze is money.
-      ...['chip', 'semiconductor', 'magnet', 'rare earth', 'parts', 'component', 'container', 'freight'].map(
-        (input) => `n ${input} squeeze`,
-      ),
+      ...[
+        'chip',
+        'semiconductor',
+        'magnet',
+        'rare earth',
+        'parts',
+        'component',
+        'container',
+        'freight',
+        'bean',
+        'cocoa',
+        'coffee',
+      ].map((input) => `n ${input} squeeze`),
       // A crunch of an input or of freight space ("auto chip crunch", "airfreight crunch"); a credit
       // crunch is money.
       'n chip crunch',
@@ -7145,6 +7162,43 @@ export const INERT = [
   'n force majeure certificate',
   // A workers' union is no trade ("Trade union calls strike at Amazon's German warehouses").
   'n trade union',
+  // Supplies, shortages and backlogs of money, securities, people's cases and deals ("Chinese banks' new
+  // loan supply tops forecasts", "Shortage of buyers leaves Treasury auction tail at record", "Bankruptcy
+  // court backlog hits record"): no goods.
+  ...[
+    'loan',
+    'credit',
+    'bond',
+    'treasury',
+    'bitcoin',
+    'crypto',
+    'share',
+    'equity',
+    'dollar',
+    'liquidity',
+    'cash',
+    'reserve',
+    'buyback',
+    'research',
+    'court',
+    'deal',
+    'ipo',
+    'listing',
+  ].flatMap((what) => ['supply', 'shortage', 'backlog', 'glut'].map((n) => `n ${what} ${n}`)),
+  ...['buyers', 'sellers', 'bidders', 'investors', 'deals', 'listings', 'consignments'].flatMap((who) => [
+    `shortage of ${who}`,
+    `shortages of ${who}`,
+  ]),
+  'backlog of unsold',
+  // A company named for a word of chance ("Procter & Gamble to raise prices").
+  'procter gamble',
+  // Spending held back by buyers ("shoppers pull back on tariff worries"): their caution, no measure
+  // withdrawn.
+  ...['shoppers', 'consumers', 'buyers', 'customers', 'households', 'investors'].flatMap((who) => [
+    `${who} pull back`,
+    `${who} pulled back`,
+    `${who} pulling back`,
+  ]),
   // A stage of a drug's trials ("Phase 1 trial results lift biotech shares"), not the phase one trade deal.
   ...['phase 1', 'phase one', 'phase 2', 'phase two', 'phase 3', 'phase three'].flatMap((phase) =>
     ['trial', 'trials', 'study', 'studies', 'data', 'results', 'testing'].map((what) => `${phase} ${what}`),
