@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createIndicatorKeys, indicatorKey, parseIndicatorKey } from './indicator-keys.ts'
+import { createIndicatorKeys, indicatorKey, parseIndicatorKey, readIndicatorKey } from './indicator-keys.ts'
 
 describe('indicator keys', () => {
   it("puts every key of a scope's indicators in one hash tag, shared by their state and ids", () => {
@@ -15,6 +15,39 @@ describe('indicator keys', () => {
     const key = indicatorKey('market', scope)
     expect(key).not.toMatch(/[{}]/)
     expect(parseIndicatorKey(key)).toEqual({ dimension: 'market', scope })
+  })
+
+  it('reads a key indicatorKey did not write as none, saying why: parseIndicatorKey throws on it rather than naming a dimension or kind there is none of', () => {
+    const cases: [string, string][] = [
+      ['garbage', 'not of the form <dimension>|<kind>:<id>'],
+      ['market:global|all', 'not of the form <dimension>|<kind>:<id>'],
+      ['|global:all', 'no dimension ""'],
+      ['sentiment|global:all', 'no dimension "sentiment"'],
+      ['market|planet:earth', 'no scope kind "planet"'],
+      ['market|global:', 'an empty scope id'],
+      // Read, these would name another key than themselves (a raw brace, a `%` not escaped).
+      ['market|entity:A{b}', 'a scope id not escaped as indicatorKey writes it'],
+      ['market|entity:100%', 'a scope id not escaped as indicatorKey writes it'],
+      ['market|entity:a%7bb', 'a scope id not escaped as indicatorKey writes it'],
+    ]
+    for (const [key, problem] of cases) {
+      expect(readIndicatorKey(key), key).toEqual({ ok: false, problem })
+      expect(() => parseIndicatorKey(key), key).toThrow(`not an indicator key (${problem}): ${key}`)
+    }
+    expect(readIndicatorKey(`${'x'.repeat(1_000)}|global:all`)).toEqual({
+      ok: false,
+      problem: `no dimension "${'x'.repeat(32)}…"`,
+    })
+    // Every key indicatorKey writes reads back, a scope past the contract's bounds too (the contract checks those).
+    for (const scope of [
+      { kind: 'global' as const, id: 'all' },
+      { kind: 'entity' as const, id: 'A{b}%c|d:e' },
+      { kind: 'commodity' as const, id: '%'.repeat(1_000) },
+    ])
+      expect(readIndicatorKey(indicatorKey('supplyChain', scope))).toEqual({
+        ok: true,
+        target: { dimension: 'supplyChain', scope },
+      })
   })
 
   it('rejects a prefix that would break the hash tag', () => {

@@ -1,4 +1,4 @@
-import type { Dimension, Scope, ScopeKind } from '@tradepulse/contracts'
+import { Dimension, type Scope, ScopeKind } from '@tradepulse/contracts'
 
 export type IndicatorTarget = { dimension: Dimension; scope: Scope }
 
@@ -16,14 +16,41 @@ export function indicatorKey(dimension: Dimension, scope: Scope): string {
   return `${dimension}|${scope.kind}:${escapeId(scope.id)}`
 }
 
-export function parseIndicatorKey(key: string): IndicatorTarget {
+/**
+ * The indicator a key names, or why it names none: a key indicatorKey did not write (Redis edited by
+ * hand, another program's key in the aggregator's set of held-back marks) is not of the form
+ * `<dimension>|<kind>:<id>`, names a dimension or scope kind there is none of, has an empty scope id, or
+ * writes its id otherwise than indicatorKey does (a `%` not escaped: read, it would name another key).
+ * Bounds are the contract's to check (IndicatorUpdate.key, Scope.id): a scope past them is still one.
+ */
+export function readIndicatorKey(
+  key: string,
+): { ok: true; target: IndicatorTarget } | { ok: false; problem: string } {
   const bar = key.indexOf('|')
-  const colon = key.indexOf(':', bar + 1)
-  if (bar < 1 || colon < 0) throw new Error(`not an indicator key: ${key}`)
-  return {
-    dimension: key.slice(0, bar) as Dimension,
-    scope: { kind: key.slice(bar + 1, colon) as ScopeKind, id: unescapeId(key.slice(colon + 1)) },
-  }
+  const colon = bar < 0 ? -1 : key.indexOf(':', bar + 1)
+  if (bar < 0 || colon < 0) return { ok: false, problem: 'not of the form <dimension>|<kind>:<id>' }
+  const dimension = key.slice(0, bar)
+  const kind = key.slice(bar + 1, colon)
+  const id = key.slice(colon + 1)
+  if (!(Dimension.options as readonly string[]).includes(dimension))
+    return { ok: false, problem: `no dimension ${quoted(dimension)}` }
+  if (!(ScopeKind.options as readonly string[]).includes(kind))
+    return { ok: false, problem: `no scope kind ${quoted(kind)}` }
+  if (id.length === 0) return { ok: false, problem: 'an empty scope id' }
+  const target = { dimension: dimension as Dimension, scope: { kind: kind as ScopeKind, id: unescapeId(id) } }
+  if (indicatorKey(target.dimension, target.scope) !== key)
+    return { ok: false, problem: 'a scope id not escaped as indicatorKey writes it' }
+  return { ok: true, target }
+}
+
+/** A part of a key as a problem names it: JSON-quoted, cut at 32 characters. */
+const quoted = (text: string) => JSON.stringify(text.length <= 32 ? text : `${text.slice(0, 32)}…`)
+
+/** The indicator a key names (indicatorKey's inverse); throws naming what is wrong with one it did not write (readIndicatorKey). */
+export function parseIndicatorKey(key: string): IndicatorTarget {
+  const read = readIndicatorKey(key)
+  if (!read.ok) throw new Error(`not an indicator key (${read.problem}): ${key}`)
+  return read.target
 }
 
 /** The hash tag shared by every key of one scope's indicators, `<kind>:<id>` (braces escaped). */

@@ -1,10 +1,11 @@
 // IndicatorUpdate.weight: what the alerter needs to tell what a mean read later without new headlines
 // (packages/alerting/src/silence.ts). Checked here against the headlines themselves, not the state's
 // sums, and against the reader at later times.
+import { IndicatorUpdate } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import type { Contribution } from './contributions.ts'
 import { resolveIndicatorConfig } from './indicator-config.ts'
-import { applyContributions, createIndicatorState } from './indicator-state.ts'
+import { applyContributions, createIndicatorState, type IndicatorState } from './indicator-state.ts'
 import { readIndicator } from './read-indicator.ts'
 
 const MIN = 60_000
@@ -97,5 +98,42 @@ describe('readIndicator: the weight behind each mean', () => {
   it('is 0 for an indicator with nothing applied', () => {
     const u = readIndicator(createIndicatorState(config), target, T0, config)
     expect(u.weight).toEqual({ '15m': 0, '1h': 0, '24h': 0 })
+  })
+})
+
+describe('readIndicator: state damaged in the store', () => {
+  const read = (change: Partial<IndicatorState>, asOfMs = T0 + HOUR) => {
+    const state = createIndicatorState(config)
+    applyContributions(state, history(5, 10, 5 * MIN), T0 + HOUR, config)
+    return readIndicator({ ...state, ...change }, target, asOfMs, config)
+  }
+  /** The fields of an update the strict contract refuses, by path. */
+  const refused = (u: IndicatorUpdate) => {
+    const parsed = IndicatorUpdate.safeParse(u)
+    return parsed.success ? [] : [...new Set(parsed.error.issues.map((i) => i.path.join('.')))]
+  }
+
+  it('reads a time no Date holds (a field that is not a number, or far out of range) as an update the contract refuses, naming the field, rather than throwing', () => {
+    // `upd` holding something that is not a time: a RangeError (Invalid time value) before.
+    const garbage = read({ updatedMs: Number.NaN })
+    expect(garbage.updatedAt).toBe('invalid time (NaN)')
+    expect(refused(garbage)).toEqual(['updatedAt'])
+    expect(refused(read({ updatedMs: 1e20 }))).toEqual(['updatedAt'])
+    // `ref` past Date's range: the update is read at it.
+    const ahead = read({ refMs: 1e20 })
+    expect(ahead.asOf).toBe('invalid time (100000000000000000000)')
+    expect(refused(ahead)).toContain('asOf')
+    // The rest of a whole state reads as before.
+    expect(refused(read({}))).toEqual([])
+  })
+
+  it('reads a state without a newest event at no time (no watermark yet) without hanging: no buzz, refused', () => {
+    // The baseline's loop counted from -Infinity to -Infinity, for ever.
+    for (const refMs of [null, Number.NaN]) {
+      const u = read({ refMs }, Number.NEGATIVE_INFINITY)
+      expect(u.buzz).toBeNaN()
+      expect(u.asOf).toBe('invalid time (-Infinity)')
+      expect(refused(u)).toEqual(expect.arrayContaining(['asOf', 'buzz']))
+    }
   })
 })

@@ -40,6 +40,18 @@ function windowVolume(
 }
 
 /**
+ * An epoch-ms time as the contract writes it (ISO 8601), or, for a time no Date can hold (state damaged
+ * in the store: a field that is not a number, or one past Date's ±8.64e15 ms), `invalid time (<ms>)`,
+ * which no reader of the contract takes, as it takes no NaN. toISOString threw a RangeError on it, and
+ * one damaged key failed every read and publish it was part of (the aggregator's batch or trailing
+ * edge, retried for ever; the gateway's `top`) rather than the one update.
+ */
+function isoTime(ms: number): string {
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `invalid time (${ms})` : date.toISOString()
+}
+
+/**
  * The indicator's values at event time asOfMs, or at its newest event (refMs) when that is later: the
  * decayed sums cannot be taken back before the newest event folded into them, so an asOf before it
  * would label values that hold newer headlines (another aggregator member's, applied before it raised
@@ -50,6 +62,12 @@ function windowVolume(
  * read it there, mean·(w + prior)·d / (w·d + prior), d = 2^(−Δ/h). Meant for
  * asOf ≥ newest event − grace (older buckets may already be trimmed). Pure: the same state and asOf
  * always give the same update.
+ *
+ * Never throws, whatever the state: a state damaged in the store reads as an update the strict
+ * IndicatorUpdate contract refuses (NaN for a value that is not a number, `invalid time (…)` for a time
+ * that is none: isoTime), so a publisher checking it (the aggregator's updateProblem) leaves out that
+ * key alone. A time read that is not finite (a damaged newest event read at no watermark) has no buzz
+ * (NaN): its baseline's buckets cannot be counted (the loop over them never ended).
  */
 export function readIndicator(
   state: IndicatorState,
@@ -82,16 +100,19 @@ export function readIndicator(
     (config.coarseBucketMs / config.buzzWindowMs)
   const last = Math.floor((asOfMs - config.buzzWindowMs) / config.coarseBucketMs) - 1
   const buckets = config.baselineMs / config.coarseBucketMs
-  let sum = 0
-  let sumSq = 0
-  for (let idx = last - buckets + 1; idx <= last; idx++) {
-    const n = state.coarse.get(idx) ?? 0
-    sum += n
-    sumSq += n * n
+  let buzz = Number.NaN
+  if (Number.isFinite(last)) {
+    let sum = 0
+    let sumSq = 0
+    for (let idx = last - buckets + 1; idx <= last; idx++) {
+      const n = state.coarse.get(idx) ?? 0
+      sum += n
+      sumSq += n * n
+    }
+    const baselineMean = sum / buckets
+    const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
+    buzz = (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
   }
-  const baselineMean = sum / buckets
-  const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
-  const buzz = (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
 
   const fb = config.fineBucketMs
   const d = sumFine(state, Math.floor((asOfMs - config.diffusionWindowMs) / fb), Math.floor(asOfMs / fb))
@@ -101,7 +122,7 @@ export function readIndicator(
     key: indicatorKey(target.dimension, target.scope),
     dimension: target.dimension,
     scope: target.scope,
-    asOf: new Date(asOfMs).toISOString(),
+    asOf: isoTime(asOfMs),
     mean,
     weight,
     volume,
@@ -109,7 +130,7 @@ export function readIndicator(
     momentum: momentum(decayed, mean, config),
     diffusion,
     count: state.count,
-    updatedAt: new Date(state.updatedMs).toISOString(),
+    updatedAt: isoTime(state.updatedMs),
   }
 }
 

@@ -14,7 +14,7 @@ import {
   type IndicatorStore,
   indicatorKey,
   type LateContribution,
-  parseIndicatorKey,
+  readIndicatorKey,
   scopeTag,
 } from '@tradepulse/indicators'
 import {
@@ -289,11 +289,14 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  *
  * Every update is checked against the strict IndicatorUpdate contract as it is read (updateProblem): one
  * that breaks it (a scope id over its bound that a member before the bound applied, Redis state that is
- * not numbers) is not published, as a key that does not exist is not, its marks settled; it is counted
- * (tradepulse_indicator_updates_invalid_total) and logged at error with the field. No input record is
- * to blame (an update sums many, and the trailing edge has none), so nothing is dead-lettered, and the
- * stream goes on: the input's own bad records (an entity id over its bound among them) are
- * dead-lettered by the reader.
+ * not numbers or times) is not published, as a key that does not exist is not, its marks settled; it is
+ * counted (tradepulse_indicator_updates_invalid_total) and logged at error with the field. No input
+ * record is to blame (an update sums many, and the trailing edge has none), so nothing is
+ * dead-lettered, and the stream goes on: the input's own bad records (an entity id over its bound among
+ * them) are dead-lettered by the reader. The state is left as it is (Redis is a cache, written only by
+ * the apply scripts): its next change rewrites what they keep, and the key is published then. A held-back
+ * mark naming no indicator key (readIndicatorKey) is likewise read as nothing, its mark cleared, counted
+ * (tradepulse_indicator_marks_invalid_total) and logged at error.
  *
  * Without `deps.send` (the handler tested alone) a batch's updates are its output, as before: the
  * runner produces them, and a publish deletes the marks it settles once it read the update for it.
@@ -419,7 +422,13 @@ export function createAggregator(deps: AggregatorDeps) {
 
   /**
    * Reads the keys back and makes their records; a key that does not exist (expired, or cleared by a
-   * rebuild's switch) is skipped.
+   * rebuild's switch) is skipped. So is, reported, a key that names no indicator (readIndicatorKey: only
+   * a held-back mark can bring one, Redis edited by hand or another program's key in the set) and one
+   * whose update breaks the strict contract (updateProblem: a scope past its bound, state that is not
+   * numbers or times). Their marks are settled as a skipped key's are: reading them again gives the same.
+   * Before, a key that named no indicator threw here, and a state whose time was none threw a RangeError
+   * in readIndicator: the trailing edge failed at every tick with every key due with it, and a batch
+   * was handled again for ever.
    */
   async function updatesFor(keys: PickedKey[]): Promise<Updates> {
     if (keys.length === 0) return { records: [], picks: [] }
@@ -431,40 +440,49 @@ export function createAggregator(deps: AggregatorDeps) {
     const asOf = Number.isFinite(watermarkMs)
       ? await store.advanceWatermark(watermarkMs)
       : ((await store.watermark()) ?? Number.NEGATIVE_INFINITY)
-    const updates = await Promise.all(
+    const unnamed: { key: string; problem: string }[] = []
+    const read = await Promise.all(
       keys.map(({ key }) => {
-        const { dimension, scope } = parseIndicatorKey(key)
+        const named = readIndicatorKey(key)
+        if (!named.ok) {
+          unnamed.push({ key, problem: named.problem })
+          return undefined
+        }
+        const { dimension, scope } = named.target
         return store.get(dimension, scope, asOf)
       }),
     )
+    // Never published malformed: left out as a key that does not exist is (its marks settled, as
+    // reading it again gives the same), counted and logged at error below.
+    const invalid: { key: string; problem: string }[] = []
+    const updates = read.map((u, i): IndicatorUpdate | undefined => {
+      if (!u) return undefined
+      const { key, enteredMs } = keys[i]!
+      const update: IndicatorUpdate = Number.isFinite(enteredMs)
+        ? { ...u, ingestedAt: new Date(enteredMs).toISOString() }
+        : u
+      const problem = updateProblem(update)
+      if (problem === undefined) return update
+      invalid.push({ key, problem })
+      return undefined
+    })
     // A key another member has applied newer headlines to (before raising the watermark, which it does
     // when it publishes) reads at its newest event, not at asOf (see readIndicator): its asOf never
     // precedes a headline its values hold. The watermark is raised to it, so it stays at or past every
     // asOf published (what a member publishes next, and readers' asOf=latest, go no further back),
     // within the same bound as ever: a key holding a headline stamped further ahead is read at its own
     // time, which the watermark does not follow (no key's updates go back: each reads at its newest
-    // event at least).
+    // event at least). Only updates that are published count: a damaged state's time moves nothing.
     let newest = asOf
     for (const u of updates) if (u && Date.parse(u.asOf) > newest) newest = Date.parse(u.asOf)
     newest = Math.min(newest, watermarkLimit())
     if (newest > asOf) await store.advanceWatermark(newest)
     const records: OutRecord[] = []
     const picks: PickedKey[] = []
-    const invalid: { key: string; problem: string }[] = []
-    updates.forEach((u: IndicatorUpdate | undefined, i) => {
-      if (!u) return
-      const { key, enteredMs, trace } = keys[i]!
-      const update: IndicatorUpdate = Number.isFinite(enteredMs)
-        ? { ...u, ingestedAt: new Date(enteredMs).toISOString() }
-        : u
-      // Never published malformed: left out as a key that does not exist is (its marks settled, as
-      // reading it again gives the same), counted and logged at error below.
-      const problem = updateProblem(update)
-      if (problem !== undefined) {
-        invalid.push({ key, problem })
-        return
-      }
-      throttle.published(key, u)
+    updates.forEach((update, i) => {
+      if (!update) return
+      const { key, trace } = keys[i]!
+      throttle.published(key, update)
       picks.push(keys[i]!)
       // The trace context of the newest headline it is published for that carried one (as the scorer
       // passes a headline's on), so an alert on this update traces back to that headline.
@@ -475,8 +493,25 @@ export function createAggregator(deps: AggregatorDeps) {
         ...(trace ? { headers: { traceparent: trace.traceparent } } : {}),
       })
     })
+    reportUnnamed(unnamed)
     reportInvalid(invalid)
     return { records, picks }
+  }
+
+  /** Keys that name no indicator (held-back marks), each once: its mark is settled (cleared) after this. */
+  function reportUnnamed(unnamed: readonly { key: string; problem: string }[]): void {
+    if (unnamed.length === 0) return
+    deps.metrics.invalidMarks.inc(unnamed.length)
+    log.error(
+      {
+        marks: unnamed.length,
+        sample: unnamed.slice(0, 5).map(({ key, problem }) => ({
+          key: cut(key, LIMITS.maxIndicatorKeyChars),
+          problem,
+        })),
+      },
+      'held-back indicator marks name no indicator key; cleared, nothing published for them',
+    )
   }
 
   function reportInvalid(invalid: readonly { key: string; problem: string }[]): void {

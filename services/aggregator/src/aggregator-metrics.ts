@@ -86,7 +86,16 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_updates_invalid_total',
-          help: 'indicator updates that broke the IndicatorUpdate contract as read (a scope id or key over its bound, a value not a finite number): never on the topic, logged at error naming the field; the key is read again at its next change',
+          help: 'indicator updates that broke the IndicatorUpdate contract as read (a scope id or key over its bound, a value not a finite number, a time that is none): never on the topic, logged at error naming the field; the key is read again at its next change',
+          registers: [registry],
+        }),
+    ),
+    invalidMarks: get(
+      'tradepulse_indicator_marks_invalid_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_marks_invalid_total',
+          help: 'held-back marks (the dirty set) naming no indicator key (not of the form <dimension>|<kind>:<id>, an unknown dimension or kind, an id not escaped as the aggregator writes it): cleared, logged at error, nothing published for them',
           registers: [registry],
         }),
     ),

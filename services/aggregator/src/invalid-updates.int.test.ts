@@ -13,10 +13,12 @@ import { type CollectedMessage, collectTopic, createTopics, waitFor } from '@tra
 import { describe, expect, it } from 'vitest'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig } from './config.ts'
+import { dirtyKeysKey } from './dirty-keys.ts'
 import { useAggregatorTestContext } from './int-test-context.ts'
 import { groupProgress, scoredSeries } from './scored-fixtures.ts'
 
 const MARKET = 'market|global:all'
+const UNCERTAINTY = 'uncertainty|global:all'
 const MIN_MS = 60_000
 
 describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contract', () => {
@@ -62,7 +64,13 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
         .split('\n')
         .filter((l) => l.length > 0)
         .map(
-          (l) => JSON.parse(l) as { level: number; msg: string; sample?: { key: string; problem: string }[] },
+          (l) =>
+            JSON.parse(l) as {
+              level: number
+              msg: string
+              marks?: number
+              sample?: { key: string; problem: string }[]
+            },
         )
         .filter((l) => l.level === 50)
     const atEnd = () =>
@@ -70,7 +78,13 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
         async () => (await groupProgress(kafkaBrokers, `${ctx.prefix}aggregator`, topics.scored.name)).atEnd,
         { what: 'the input committed' },
       )
-    return { topics, updates, dlq, send, metric, errors, atEnd }
+    /**
+     * Marks keys held back by a member long gone (a stamp of 0 µs: older than any recovery age), as a
+     * batch that left them pending would, so this member's trailing edge takes them over.
+     */
+    const markStale = (...keys: string[]) =>
+      ctx.redis.zadd(dirtyKeysKey(ctx.keyPrefix, `${ctx.prefix}aggregator`), ...keys.flatMap((k) => ['0', k]))
+    return { topics, updates, dlq, send, metric, errors, atEnd, markStale }
   }
 
   /** Live headlines (published a few seconds ago), ids `<id>-<i>`. */
@@ -154,6 +168,75 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
     await atEnd()
     // Nothing malformed on the topic (countsOf parses every record), nothing dead-lettered.
     for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+
+  it('leaves out a held-back key whose Redis state holds a time that is none (upd not a time): counted, logged at error once, the other keys of the tick published, its mark cleared, the key published again once its state is whole', async () => {
+    const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), {
+      what: 'the first uncertainty update',
+    })
+    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
+    expect(others).toEqual([])
+    await ctx.redis.hset(state!, 'upd', 'not a time')
+    // Both held back and left by a member gone: this one's trailing edge takes them over together.
+    await markStale(MARKET, UNCERTAINTY)
+    // The other key of the tick is published (before, the RangeError failed the tick, every tick).
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).length === 2, {
+      what: 'the other key recovered',
+    })
+    await waitFor(async () => (await metric('tradepulse_indicator_updates_invalid_total')) >= 1, {
+      what: 'the broken update counted',
+    })
+    const dirty = dirtyKeysKey(ctx.keyPrefix, `${ctx.prefix}aggregator`)
+    await waitFor(async () => (await ctx.redis.zscore(dirty, MARKET)) === null, { what: 'its mark cleared' })
+    expect(countsOf(updates.messages, MARKET)).toEqual([3])
+    expect(errors().map((l) => l.sample)).toEqual([
+      [{ key: MARKET, problem: 'updatedAt: Invalid ISO datetime' }],
+    ])
+    // The next headline rewrites upd: the key is published again, counting it.
+    await send(live('c', 1))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(4), { what: 'the key published again' })
+    await atEnd()
+    expect(await metric('tradepulse_indicator_updates_invalid_total')).toBe(1)
+    expect(errors()).toHaveLength(1)
+    for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+
+  it('clears a held-back mark that names no indicator key: counted, logged at error once, the other keys of the tick published', async () => {
+    const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), { what: 'the first update' })
+    await markStale('not-an-indicator-key', UNCERTAINTY)
+    // Before, the mark threw in every tick of the trailing edge, and the good one never went out.
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).length === 2, {
+      what: 'the other key recovered',
+    })
+    await waitFor(async () => (await metric('tradepulse_indicator_marks_invalid_total')) >= 1, {
+      what: 'the bad mark counted',
+    })
+    const dirty = dirtyKeysKey(ctx.keyPrefix, `${ctx.prefix}aggregator`)
+    await waitFor(async () => (await ctx.redis.zscore(dirty, 'not-an-indicator-key')) === null, {
+      what: 'the bad mark cleared',
+    })
+    const [line, ...more] = errors()
+    expect(more).toEqual([])
+    expect(line).toMatchObject({
+      msg: expect.stringMatching(/^held-back indicator marks name no indicator key; cleared/),
+      marks: 1,
+      sample: [{ key: 'not-an-indicator-key', problem: 'not of the form <dimension>|<kind>:<id>' }],
+    })
+    // The stream goes on.
+    await send(live('b', 2))
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(5), {
+      what: 'the next batch published',
+    })
+    await atEnd()
+    expect(await metric('tradepulse_indicator_marks_invalid_total')).toBe(1)
+    expect(errors()).toHaveLength(1)
     expect(dlq.messages).toEqual([])
   })
 })

@@ -11,7 +11,16 @@ import {
   MAX_BUILT_KEY_CHARS,
   type ScoredHeadline,
 } from '@tradepulse/contracts'
-import { contributionsOf, type IndicatorStore, indicatorKey } from '@tradepulse/indicators'
+import {
+  applyContributions,
+  type Contribution,
+  contributionsOf,
+  createIndicatorState,
+  type IndicatorStore,
+  indicatorKey,
+  readIndicator,
+  resolveIndicatorConfig,
+} from '@tradepulse/indicators'
 import { createLogger, createMemoryIndicatorStore, type InRecord, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -27,7 +36,13 @@ const MARKET = 'market|global:all'
 const topics = createTopicCatalogue('t.')
 const ctx = { signal: new AbortController().signal }
 
-type LogLine = { level: number; msg: string; updates?: number; sample?: { key: string; problem: string }[] }
+type LogLine = {
+  level: number
+  msg: string
+  updates?: number
+  marks?: number
+  sample?: { key: string; problem: string }[]
+}
 
 function build(options: {
   store?: IndicatorStore
@@ -64,7 +79,16 @@ function build(options: {
       .filter((l) => l.length > 0)
       .map((l) => JSON.parse(l) as LogLine)
       .filter((l) => l.level === 50)
-  return { aggregator, store, clock, sent, counter, errors, keys: () => sent.map((r) => String(r.key)) }
+  return {
+    aggregator,
+    store,
+    clock,
+    sent,
+    counter,
+    errors,
+    keys: () => sent.map((r) => String(r.key)),
+    clearSent: () => sent.splice(0),
+  }
 }
 
 const recordsOf = (headlines: readonly ScoredHeadline[]): InRecord[] =>
@@ -184,6 +208,111 @@ describe('aggregator: what breaks the IndicatorUpdate contract', () => {
     expect(errors().map((l) => l.sample)).toEqual([
       [{ key: MARKET, problem: 'buzz: Invalid input: expected number, received NaN' }],
     ])
+  })
+
+  /**
+   * The memory store, but for MARKET, read as readIndicator reads the Redis hash whose `upd` field holds
+   * something that is not a time (stateFromHash gives it NaN): the same contributions, its time none.
+   */
+  function damagedUpd(headlines: readonly ScoredHeadline[]): IndicatorStore {
+    const memory = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const config = resolveIndicatorConfig({ graceMs: GRACE })
+    const state = createIndicatorState(config)
+    const market: Contribution[] = headlines
+      .flatMap(contributionsOf)
+      .filter((c) => c.dimension === 'market' && c.scope.kind === 'global')
+    applyContributions(state, market, WALL_MS, config)
+    return {
+      ...memory,
+      get: async (dimension, scope, asOfMs) => {
+        const u = await memory.get(dimension, scope, asOfMs)
+        return u && u.key === MARKET
+          ? readIndicator({ ...state, updatedMs: Number.NaN }, { dimension, scope }, asOfMs, config)
+          : u
+      },
+    }
+  }
+
+  it('does not publish an update whose state holds a time that is none (upd not a time), and the batch completes with the other keys published: a RangeError failed the batch before', async () => {
+    const headlines = series('u', 10)
+    const { aggregator, keys, counter, errors } = build({ store: damagedUpd(headlines) })
+    const outcomes = await aggregator.handler(recordsOf(headlines), ctx)
+    expect(outcomes.every((o) => o.kind === 'ok')).toBe(true)
+    expect(keys().sort()).toEqual([...keysOf(headlines)].filter((k) => k !== MARKET).sort())
+    expect(await counter('tradepulse_indicator_updates_invalid_total')).toBe(1)
+    expect(errors().map((l) => l.sample)).toEqual([
+      [{ key: MARKET, problem: 'updatedAt: Invalid ISO datetime' }],
+    ])
+  })
+
+  it('leaves out a held-back key whose state holds a time that is none on the trailing edge, once: the other keys of the tick published, its mark settled, not retried at every tick', async () => {
+    const clock = createManualClock(WALL_MS)
+    const headlines = series('t', 6)
+    const store = damagedUpd(headlines)
+    const dirty = memoryDirtyKeys(clock)
+    // Held back by a member that died before its trailing edge.
+    await store.applyBatch(headlines.flatMap(contributionsOf))
+    const held = [...keysOf(headlines)]
+    await dirty.mark(held, new Map(held.map((k) => [k, T0])))
+    const b = build({ store, dirty, clock })
+    clock.advance(11_000)
+    expect(await b.aggregator.flushDue()).toBe(held.length - 1)
+    expect(b.keys().sort()).toEqual(held.filter((k) => k !== MARKET).sort())
+    expect(await b.counter('tradepulse_indicator_updates_invalid_total')).toBe(1)
+    expect(b.errors().map((l) => l.sample)).toEqual([
+      [{ key: MARKET, problem: 'updatedAt: Invalid ISO datetime' }],
+    ])
+    expect(await dirty.claimStale(0, 100)).toEqual([])
+    for (let i = 0; i < 3; i++) {
+      clock.advance(11_000)
+      expect(await b.aggregator.flushDue()).toBe(0)
+    }
+    expect(b.errors()).toHaveLength(1)
+  })
+
+  it('clears a held-back mark that names no indicator key, logged at error once and counted, and publishes the other keys of the tick: the trailing edge failed at every tick before', async () => {
+    const clock = createManualClock(WALL_MS)
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const dirty = memoryDirtyKeys(clock)
+    const headlines = series('m', 6)
+    await store.applyBatch(headlines.flatMap(contributionsOf))
+    const held = [...keysOf(headlines)]
+    const bad = ['garbage', 'sentiment|global:all', 'market|entity:A{b}', `x${'y'.repeat(1_000)}`]
+    await dirty.mark([...held, ...bad], new Map(held.map((k) => [k, T0])))
+    const b = build({ store, dirty, clock })
+    clock.advance(11_000)
+    expect(await b.aggregator.flushDue()).toBe(held.length)
+    expect(b.keys().sort()).toEqual(held.sort())
+    for (const r of b.sent) IndicatorUpdate.parse(JSON.parse(String(r.value)))
+    expect(await b.counter('tradepulse_indicator_marks_invalid_total')).toBe(bad.length)
+    expect(await b.counter('tradepulse_indicator_updates_invalid_total')).toBe(0)
+    const [line, ...more] = b.errors()
+    expect(more).toEqual([])
+    expect(line!.msg).toMatch(/^held-back indicator marks name no indicator key; cleared/)
+    expect(line!.marks).toBe(bad.length)
+    expect(line!.sample).toEqual([
+      { key: 'garbage', problem: 'not of the form <dimension>|<kind>:<id>' },
+      { key: 'sentiment|global:all', problem: 'no dimension "sentiment"' },
+      { key: 'market|entity:A{b}', problem: 'a scope id not escaped as indicatorKey writes it' },
+      {
+        key: `x${'y'.repeat(LIMITS.maxIndicatorKeyChars - 1)}… (1001 characters)`,
+        problem: 'not of the form <dimension>|<kind>:<id>',
+      },
+    ])
+    // Cleared: not taken over again, nor retried at every tick.
+    expect(await dirty.claimStale(0, 100)).toEqual([])
+    b.clearSent()
+    for (let i = 0; i < 3; i++) {
+      clock.advance(11_000)
+      expect(await b.aggregator.flushDue()).toBe(0)
+    }
+    expect(b.errors()).toHaveLength(1)
+    expect(await b.counter('tradepulse_indicator_marks_invalid_total')).toBe(bad.length)
+    // A batch goes on as ever, its keys published.
+    const next = series('n', 3)
+    const outcomes = await b.aggregator.handler(recordsOf(next), ctx)
+    expect(outcomes.every((o) => o.kind === 'ok')).toBe(true)
+    expect(b.keys()).toContain(MARKET)
   })
 })
 
