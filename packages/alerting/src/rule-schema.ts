@@ -1,22 +1,25 @@
-import { Dimension, EventType, Severity } from '@tradepulse/contracts'
+import { Dimension, EventType, LIMITS, Severity } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { ScopeFilter } from './scope-filter.ts'
 
 const D = ALERTING_DEFAULTS
 
-/** Stable ids: they end up in alert ids, cooldown keys and Redis fields, so no spaces or separators. */
+/**
+ * Stable ids: they end up in alert ids, cooldown keys and Redis fields, so no spaces or separators. At
+ * most what an alert's `rule` may carry (the contracts' bound, which readers enforce).
+ */
 export const RuleId = z
   .string()
   .regex(/^[a-z0-9_-]+$/, { message: 'use only lower-case letters, digits, "_" and "-"' })
   .min(1)
-  .max(64)
+  .max(LIMITS.maxRuleIdChars)
 
 export const RuleDirection = z.enum(['down', 'up', 'both'])
 export type RuleDirection = z.infer<typeof RuleDirection>
 
-/** Half-life or window label of the indicator config ("15m", "1h", "24h"). */
-const WindowLabel = z.string().min(1).max(32)
+/** Half-life or window label of the indicator config ("15m", "1h", "24h"): at most an indicator update's label. */
+const WindowLabel = z.string().min(1).max(LIMITS.maxLabelChars)
 
 /** A rule's dimensions: at least one, each once (a repeated one raised every alert twice). */
 function dimensionList<T extends z.ZodType<string>>(item: T) {
@@ -156,6 +159,13 @@ export type RuleKind = Rule['kind']
 export type IndicatorRule = LevelRule | MomentumShiftRule | BuzzSpikeRule | UncertaintySpikeRule
 
 /**
+ * The longest version a rules or desks file may give. A rules file's is the start of its rulesVersion
+ * (`<version>+<12 hex>`, every alert's `rulesVersion`), which must fit the contracts' maxVersionChars
+ * (128): contract-bounds.test.ts pins the two, as contracts has no bound of a file version of its own.
+ */
+export const MAX_FILE_VERSION_CHARS = 64
+
+/**
  * The author's version of a rules or desks file, a label. Written unquoted, a number is taken as its text
  * (parseRules, parseDesks: `1.10` stays "1.10", where YAML and JSON read 1.1); here it is text.
  */
@@ -165,7 +175,7 @@ export const FileVersion = z
       issue.input === undefined ? undefined : 'expected the version as text, such as "2025.1" (in quotes)',
   })
   .min(1)
-  .max(64)
+  .max(MAX_FILE_VERSION_CHARS)
 
 export const RulesFile = z.strictObject({
   /** The author's version of the file; rulesVersion adds a content hash. */

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest'
+import { LIMITS, Scope } from '@tradepulse/contracts'
+import { describe, expect, it, vi } from 'vitest'
 import { createScorer, parseWatchlist, parseWatchlistText, Watchlist, WatchlistError } from './index.ts'
 
 describe('parseWatchlist', () => {
@@ -153,5 +154,35 @@ describe('parseWatchlist: what the scorer would take otherwise than meant', () =
     const r = Watchlist.safeParse(watchlist({ id: 'A,B' }))
     expect(r.success).toBe(false)
     expect(r.error?.issues[0]?.path).toEqual(['entities', 0, 'id'])
+  })
+})
+
+describe("a watchlist id's bound", () => {
+  const entityWithId = (id: string) => ({ entities: [{ id, names: [] }] })
+
+  it("is the contract's bound of a scope id (every watchlist id becomes one): the longest is taken, and a scored headline naming it meets the contract", () => {
+    const longest = 'A'.repeat(LIMITS.maxScopeIdChars)
+    expect(parseWatchlist(entityWithId(longest)).entities[0]!.id).toBe(longest)
+    expect(() => parseWatchlist(entityWithId(`${longest}A`))).toThrow(WatchlistError)
+    const scorer = createScorer({ watchlist: parseWatchlist(entityWithId(longest)) })
+    const [company] = scorer.score({ headline: `${longest} shares jump` }).entities.companies
+    expect(company).toBe(longest)
+    expect(Scope.safeParse({ kind: 'entity', id: company }).success).toBe(true)
+  })
+
+  it('moves with LIMITS.maxScopeIdChars: the two cannot drift apart', async () => {
+    vi.resetModules()
+    vi.doMock('@tradepulse/contracts', async (importOriginal) => {
+      const actual = await importOriginal<typeof import('@tradepulse/contracts')>()
+      return { ...actual, LIMITS: { ...actual.LIMITS, maxScopeIdChars: 80 } }
+    })
+    try {
+      const { parseWatchlist: parse } = await import('./watchlist.ts')
+      expect(parse(entityWithId('A'.repeat(80))).entities).toHaveLength(1)
+      expect(() => parse(entityWithId('A'.repeat(81)))).toThrow(/at entities\[0\]\.id/)
+    } finally {
+      vi.doUnmock('@tradepulse/contracts')
+      vi.resetModules()
+    }
   })
 })

@@ -1,13 +1,16 @@
 // The watchlist: companies and instruments the scorer should recognise, given by configuration.
 // Parsed with zod at the edge; a bad file fails with the path of the offending field. The schema also
 // refuses what the scorer would take silently otherwise than meant (see watchlistProblems).
-import { duplicateKeyPath } from '@tradepulse/contracts'
+import { duplicateKeyPath, LIMITS } from '@tradepulse/contracts'
 import { type RefinementCtx, z } from 'zod'
 import { phraseKeys } from './lexicon.ts'
 
 export const WatchlistEntity = z.strictObject({
-  /** Stable id reported in entities.companies, for example a ticker ("TSLA"). */
-  id: z.string().trim().min(1).max(64),
+  /**
+   * Stable id reported in entities.companies, for example a ticker ("TSLA"). Each becomes a scope id
+   * (the entity's indicators, alerts): at most the contract's bound of one, which readers enforce.
+   */
+  id: z.string().trim().min(1).max(LIMITS.maxScopeIdChars),
   /** Names as they appear in headlines ("Tesla", "Tesla Inc"); matched case-insensitively by word. */
   names: z.array(z.string().trim().min(1).max(200)).max(50).default([]),
 })
