@@ -3568,6 +3568,16 @@ describe('issue #3: round 44, probes 50 and 51 (markets and companies meet trade
     ['U.S. and Canada settle tariff dispute', 'positive'],
     // A cut won is relief; buyers' caution is no measure withdrawn.
     ['EU clinches car tariff cut with U.S.', 'positive'],
+    // Review of 2.0.104: an act of policy written with its capital after a name; a truce in a contest named
+    // with names between; tariff-rate quotas named are trade policy; settlement and resolution near without
+    // an article; remission of duties.
+    ['Exclusive: China Restricts exports of rare earth magnets', 'negative'],
+    ['EU, U.S. agree five-year truce in Airbus-Boeing tariff row', 'positive'],
+    ['Explainer: How tariff-rate quotas work', 'neutral'],
+    ['EU and U.S. close to settlement on steel and aluminium tariffs', 'positive'],
+    ['U.S., China near resolution of trade dispute', 'positive'],
+    ['EU extends remission of duties on Ukrainian imports', 'positive'],
+    ['Ottawa ends remission of surtaxes on U.S. steel', 'negative'],
     ['Target misses sales estimates as shoppers pull back on tariff worries', 'negative'],
   ] as [string, string | null][])
   supplyCases([
@@ -3580,7 +3590,19 @@ describe('issue #3: round 44, probes 50 and 51 (markets and companies meet trade
     ['Bankruptcy court backlog hits record as filings surge', null],
     ["Sainsbury's blames staff cuts and UK heatwave for stock shortages", 'negative'],
     ['Chip supply shortage worsens', 'negative'],
-    // A verb written with its capital after a capitalised word, outside Title Case, is part of a name.
+    // A word of a market move written with its capital after a capitalised word, outside Title Case, is
+    // part of a name; an act of policy so written is still the act (review of 2.0.104).
     ["Tornado tears roof off Pfizer's Rocky Mount plant", null],
+    ['Mazda Halts output at Hiroshima plant after system outage', 'negative'],
+    // A port is no act's when one goes to it; a dollar shortage may stop goods.
+    ['Cruise ships return to Vancouver port after two-year hiatus', null],
+    ['Dollar shortage leaves goods stuck at Egyptian ports', 'negative'],
+    // Plants knocked offline, goods rationed, workers locked out.
+    ['Hurricane knocks Baxter plant offline', 'negative'],
+    ['Refinery back online after fire', 'positive'],
+    ['Hospitals ration IV fluids', 'negative'],
+    ['Hospitals no longer rationing cisplatin, oncology survey finds', 'positive'],
+    ["Canada's two biggest railways lock out workers", 'negative'],
+    ['Huawei locked out of 5G auctions', null],
   ] as [string, string | null][])
 })

@@ -1685,9 +1685,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               tKind[bestEnd + 1] === BREAK)
           )
             best = -1
-          // "Pfizer's Rocky Mount plant": a verb written with its capital right after a capitalised word
-          // and before a word in lower case, in a field not in Title Case, is part of a name (a Title Case
-          // line inside a body, "Talks Show Progress", is not).
+          // "Pfizer's Rocky Mount plant", "Canopy Growth", "Alison Rose": a word of a market move written
+          // with its capital right after a capitalised word and before a word in lower case, in a field not
+          // in Title Case, is part of a name (a Title Case line inside a body, "Talks Show Progress", is not;
+          // nor an act of policy, "Mazda Halts output", "China Restricts exports", written so).
           if (
             best >= 0 &&
             bestEnd === i + 1 &&
@@ -1697,6 +1698,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             tKind[bestEnd] === WORD &&
             !isCapital(text0.charCodeAt(tb.start[bestEnd] as number)) &&
             ((entInts[best << 4] as number) & (F_PRED | F_TARGET)) === F_PRED &&
+            !predAt(best).policy &&
             isCapital(text0.charCodeAt(tb.start[i] as number)) &&
             isCapital(text0.charCodeAt(tb.start[i - 1] as number)) &&
             tCaps[i] === 0 &&
@@ -2565,6 +2567,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // in its own right; the grant does not reach past it (granting tariffs would raise them).
       if (pred.id === 'grant' && reliefNoun(r)) break
       if (shipWord && actedOnAt(r)) continue
+      // Nor is a port what one goes to ("Cruise ships return to Vancouver port").
+      if (actedOnAt(r) && wordBetween(end, itS[r] as number, toId)) continue
       if (bindable(pred, r)) {
         right = r
         rightFirst = r
@@ -2752,7 +2756,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       itClause[t + 1] === clause
     ) {
       const c = itS[t + 1] as number
-      if (wordBetween(itE[t] as number, c, inId) && c - (itE[t] as number) <= 2) itBound[t + 1] = 3
+      // (Names the lexicon does not know may stand between: "truce in Airbus-Boeing tariff row".)
+      if (wordBetween(itE[t] as number, c, inId) && c - (itE[t] as number) <= 4) itBound[t + 1] = 3
     }
     // "keep Umm Qasr port closed", "keeps plants shut": the participle right after the object is the state
     // kept, which acts on it in its own right; keeping only holds it so.

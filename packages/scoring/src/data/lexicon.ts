@@ -456,6 +456,7 @@ export const TARGETS = [
       // Duties waived for a use ("Ottawa grants tariff remission for steel imports used by manufacturers").
       'n tariff remission',
       'n duty remission',
+      ...['tariffs', 'duties', 'surtaxes'].map((m) => `remission of ${m}`),
       // Time before a measure applies, won or given ("drugmakers win three-year tariff grace").
       'n tariff grace',
       'n tariff grace period',
@@ -608,11 +609,19 @@ export const TARGETS = [
     dims: { tariff: 1 },
     topic: { tariff: 0.4 },
     events: { more: 'import_restriction', less: 'licence_granted' },
+    words: ['n quota', 'n import quota'],
+  },
+  {
+    // A quota below which a lower tariff applies ("Canada cuts steel tariff-rate quotas to 50%"): cut, it
+    // lets in less at the lower rate. Named, it is trade policy ("Explainer: How tariff-rate quotas work").
+    id: 'tariff_rate_quota',
+    polarity: -1,
+    bare: 0.1,
+    allowance: true,
+    dims: { tariff: 1 },
+    topic: { tariff: 1.2 },
+    events: { more: 'import_restriction', less: 'licence_granted' },
     words: [
-      'n quota',
-      'n import quota',
-      // A quota below which a lower tariff applies ("Canada cuts steel tariff-rate quotas to 50%"): cut, it
-      // lets in less at the lower rate.
       'n tariff rate quota',
       ...['steel', 'aluminum', 'aluminium', 'sugar', 'beef', 'dairy', 'rice', 'wheat'].map(
         (good) => `n ${good} tariff rate quota`,
@@ -1984,6 +1993,8 @@ export const TARGETS = [
     words: [
       'n shortage',
       'n supply shortage',
+      // Goods rationed for want of them ("Hospitals ration IV fluids"; "no longer rationing cisplatin").
+      'v ration',
       'n chip shortage',
       'n parts shortage',
       'n supply crunch',
@@ -2189,6 +2200,11 @@ export const TARGETS = [
     topic: { supplyChain: 1.1 },
     events: { bare: 'logistics_disruption', more: 'logistics_disruption', less: 'supply_restored' },
     words: [
+      // A lockout of those who move or make the goods ("railways lock out workers"); "locked out of" a
+      // market is no stoppage.
+      ...['workers', 'dockworkers', 'employees', 'staff', 'union', 'unionized workers'].map(
+        (who) => `v lock out ${who}`,
+      ),
       'n port congestion',
       'n congestion',
       'n shipping disruption',
@@ -3839,6 +3855,9 @@ export const PREDICATES = [
       'v shut',
       'v shut down',
       'shutdown',
+      // A plant or line knocked or taken out of service ("after Hurricane Helene knocks Baxter plant offline",
+      // "neon producers remain offline"); "back online" resumes.
+      'offline',
       'v idle',
       'v cut off',
       // Not "limited": before a noun it only means small ("a limited deal").
@@ -4509,9 +4528,15 @@ export const PREDICATES = [
     words: [
       // A dispute near its end ("MOFCOM: EV dispute with EU 'close to a solution'").
       ...['close to', 'near'].flatMap((near) =>
-        ['a solution', 'a resolution', 'a settlement', 'resolving', 'settling'].map(
-          (end) => `${near} ${end}`,
-        ),
+        [
+          'a solution',
+          'a resolution',
+          'a settlement',
+          'resolving',
+          'settling',
+          'settlement',
+          'resolution',
+        ].map((end) => `${near} ${end}`),
       ),
       // Issues resolved in a deal or talks are progress on them ("committed to resolving issues in
       // trade deal").
@@ -7174,7 +7199,6 @@ export const INERT = [
     'crypto',
     'share',
     'equity',
-    'dollar',
     'liquidity',
     'cash',
     'reserve',
@@ -7190,6 +7214,11 @@ export const INERT = [
     `shortages of ${who}`,
   ]),
   'backlog of unsold',
+  // Money or care rationed ("Banks ration credit to small firms"; "ration care").
+  ...['credit', 'loans', 'lending', 'care', 'healthcare', 'treatment'].flatMap((what) => [
+    `v ration ${what}`,
+    `${what} rationing`,
+  ]),
   // A company named for a word of chance ("Procter & Gamble to raise prices").
   'procter gamble',
   // Spending held back by buyers ("shoppers pull back on tariff worries"): their caution, no measure
