@@ -26,6 +26,7 @@ import {
   parseJsonRecord,
   sendFindingRefused,
 } from '@tradepulse/platform'
+import { alertProblem, invalidAlertMessage } from './alert-contract.ts'
 import { alertRecords, traceparentFor } from './alert-records.ts'
 import type {
   AlertClaim,
@@ -129,6 +130,9 @@ type Pending = {
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement (an alert Kafka refuses for good, none
  *    of its records written, has its claim released and its record dead-lettered: see `refused`);
  * 4. mark them sent and write the hysteresis state the batch moved, then delete the batch's outbox entries.
+ * Every alert an evaluation raises is checked against the strict Alert contract before step 2 (see
+ * `contractual`): one that breaks it is never held, claimed or published, on alerts.v1 or any desk topic;
+ * the record that raised it is dead-lettered (`output_invalid`), and the batch goes on.
  * A crash after 2 leaves claims unconfirmed: the redelivered records (same origin) claim them again
  * ("resend") and publish the same alert ids, at worst a second copy if the crash followed step 3. A
  * fault in step 4 (Redis), or in step 3 after Kafka acknowledged some of the alerts (the publish's first
@@ -304,6 +308,40 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const dlq = (i: number, p: { reason: string; message: string }) => {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
     }
+    // Alerts that break the strict Alert contract, by the index of the record that raised them.
+    const invalid = new Map<number, string[]>()
+    let invalidAlerts = 0
+    /**
+     * The candidates that meet the strict Alert contract (the same array when all do, as nearly always).
+     * One that breaks it (a time no ISO datetime spells, an id, rule or version past its bound, a NaN) is
+     * left out here, before it is held or claimed: it takes no alert id, cools no stream down (a valid alert
+     * of the stream after it still fires) and goes to no topic, alerts.v1 or a desk's; a line it disarmed
+     * stays disarmed, as for an alert that fired, so one crossing makes one dead letter, not one per update
+     * while the value stays past the line. Every alert is raised by one record of the batch: that record is
+     * dead-lettered as output_invalid (its other alerts still go out), the message naming the field, the
+     * alert and the rules; the alerts are counted (tradepulse_alerts_invalid_total) and logged at error once
+     * the batch is done. An alert held in an outbox entry needs no check: entries are read with the
+     * contract's reader, which refuses what the strict schema would (an unknown field aside, dropped).
+     */
+    const contractual = (candidates: AlertCandidate[], index: number): AlertCandidate[] => {
+      let kept = candidates
+      for (let k = 0; k < candidates.length; k++) {
+        const c = candidates[k]!
+        const problem = alertProblem(c.alert)
+        if (problem === undefined) {
+          if (kept !== candidates) kept.push(c)
+          continue
+        }
+        if (kept === candidates) kept = candidates.slice(0, k)
+        invalidAlerts++
+        const messages = invalid.get(index) ?? []
+        messages.push(invalidAlertMessage(c.alert, problem))
+        invalid.set(index, messages)
+        const more = messages.length > 1 ? ` (and ${messages.length - 1} more of its alerts)` : ''
+        dlq(index, { reason: 'output_invalid', message: `${messages[0]}${more}` })
+      }
+      return kept
+    }
     for (const [i, r] of records.entries()) {
       const origin = originOf(r)
       const { ruleSet, nowMs } = evaluationOf(origin)
@@ -320,10 +358,12 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         const own: Pending[] = []
         headlines.push({ origin, index: i, own })
         if (ev.candidates.length === 0) continue
+        const candidates = contractual(ev.candidates, i)
+        if (candidates.length === 0) continue
         // Made only for a record that raises something: a new trace costs random bytes.
         const traceparent = traceparentFor(r.headers.traceparent)
         const eventMs = Date.parse(p.value.publishedAt)
-        for (const candidate of ev.candidates)
+        for (const candidate of candidates)
           own.push({ candidate, traceparent, eventMs, origin, index: i, headline: p.value.id })
       } else if (r.topic === indicatorsTopic) {
         const p = parseJsonRecord(IndicatorUpdateReader, r.value)
@@ -439,13 +479,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
             hysteresis.set(update.key, { ...hysteresis.get(update.key), ...ev.state })
           }
           const before = earlier.get(origin)
-          if (ev.candidates.length === 0 && !before) continue
+          const candidates = contractual(ev.candidates, index)
+          if (candidates.length === 0 && !before) continue
           raised.add(update.key)
           const own: Pending[] = []
-          if (ev.candidates.length > 0) {
+          if (candidates.length > 0) {
             const traceparent = traceparentFor(incoming)
             const eventMs = Date.parse(update.asOf)
-            for (const candidate of ev.candidates)
+            for (const candidate of candidates)
               own.push({ candidate, traceparent, eventMs, origin, index, indicator: update.key })
           }
           pending.push(...withEarlier(before, own, { origin, index, indicator: update.key }))
@@ -621,8 +662,30 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     if (duplicates) metrics.suppressed.inc({ reason: 'duplicate' }, duplicates)
     if (cooled) metrics.suppressed.inc({ reason: 'cooldown' }, cooled)
     if (merged) metrics.deskMerged.inc(merged)
+    if (invalidAlerts > 0) reportInvalid(records, invalid, invalidAlerts)
     if (sent.length > 0)
       deps.log.debug({ alerts: sent.length, rulesVersion: current.ruleSet.rulesVersion }, 'alerts sent')
     return outcomes
+  }
+
+  /**
+   * Alerts that broke the Alert contract (their records dead-lettered as they were found), counted and
+   * named in one error line, once the batch is done: a retried batch decides its records again.
+   */
+  function reportInvalid(
+    records: readonly InRecord[],
+    invalid: ReadonlyMap<number, readonly string[]>,
+    alerts: number,
+  ): void {
+    metrics.invalid.inc(alerts)
+    deps.log.error(
+      {
+        alerts,
+        sample: [...invalid]
+          .slice(0, 5)
+          .map(([index, messages]) => ({ origin: originOf(records[index]!), problem: messages[0] })),
+      },
+      'alerts break the Alert contract; not published (their records are dead-lettered as output_invalid)',
+    )
   }
 }

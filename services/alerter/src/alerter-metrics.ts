@@ -15,6 +15,11 @@ export function createAlerterMetrics(registry: Registry) {
       labelNames: ['reason'],
       registers: [registry],
     }),
+    invalid: new Counter({
+      name: 'tradepulse_alerts_invalid_total',
+      help: 'alerts not sent because they break the strict Alert contract (an id, rule or version past its bound, a NaN, a time no ISO datetime spells): on neither alerts.v1 nor a desk topic; the record that raised each is dead-lettered as output_invalid',
+      registers: [registry],
+    }),
     deskMerged: new Counter({
       name: 'tradepulse_alerts_desk_merged_total',
       help: "desk copies not sent: another scope's alert of the same rule and headline already paged the desk",

@@ -3,7 +3,7 @@
 import type { Desk, RuleSet } from '@tradepulse/alerting'
 import type { IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import { createLogger, type OutRecord } from '@tradepulse/platform'
+import { createLogger, type Logger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import type { AlertStore, ClaimedAlert } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
@@ -20,6 +20,8 @@ export function testAlerterHandler(opts: {
   /** The handler's wall clock, when the test fixes it (or moves it). */
   nowMs?: number | (() => number)
   maxEventAgeMs?: number
+  /** Where it logs (silent when absent). */
+  log?: Logger
 }) {
   const published: OutRecord[] = []
   const registry = new Registry()
@@ -34,7 +36,7 @@ export function testAlerterHandler(opts: {
       (async (out) => {
         published.push(...out)
       }),
-    log: createLogger({ level: 'silent' }),
+    log: opts.log ?? createLogger({ level: 'silent' }),
     metrics: createAlerterMetrics(registry),
     ...(opts.nowMs !== undefined
       ? { clock: { now: typeof opts.nowMs === 'function' ? opts.nowMs : () => opts.nowMs as number } }

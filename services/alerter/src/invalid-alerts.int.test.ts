@@ -1,0 +1,170 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PassThrough } from 'node:stream'
+import { Alert, createTopicCatalogue, DeadLetter, listTopics } from '@tradepulse/contracts'
+import { createLogger, loadConfig } from '@tradepulse/platform'
+import {
+  type CollectedMessage,
+  collectTopic,
+  createTopics,
+  randomName,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { buildAlerterApp } from './build-app.ts'
+import { AlerterConfig } from './config.ts'
+import {
+  SCENARIO_EXPECTED,
+  SCENARIO_RULES,
+  SCENARIO_T0,
+  scenarioDesks,
+  scenarioHeadlines,
+  scenarioUpdates,
+} from './scenario-fixtures.ts'
+
+const MIN = 60_000
+/** A local time the contract (and every reader) takes whose UTC instant is in year 10000: no `…Z` datetime spells it. */
+const YEAR_10000_IN_UTC = '9999-12-31T23:00:00-05:00'
+
+/** `<rule> <scope> <trigger>` of an alert record, checked against the strict contract. */
+function describeAlert(m: CollectedMessage): string {
+  const a = Alert.parse(JSON.parse(m.value!.toString()))
+  const trigger =
+    a.ruleKind === 'headline_shock'
+      ? a.evidence[0]?.headlineId
+      : `@${(Date.parse(a.publishedAt) - SCENARIO_T0) / MIN}`
+  return `${a.rule} ${a.scope.kind}:${a.scope.id} ${trigger}`
+}
+
+describe('alerter on Kafka and Redis: alerts that break the Alert contract', () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  it('publishes them on neither alerts.v1 nor a desk topic, dead-letters the headline and the indicator update that raised them with their origins, counts and logs them, and goes on', async () => {
+    const prefix = `${randomName('alertinv')}.`
+    const topics = createTopicCatalogue(prefix)
+    const desks = ['tariff', 'supply', 'risk']
+    await createTopics(kafkaBrokers, [
+      ...listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+      ...desks.map((d) => ({ name: topics.deskAlerts(d).name, partitions: 1 })),
+    ])
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const dir = mkdtempSync(join(tmpdir(), 'alerter-'))
+    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
+    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
+    const out = new PassThrough()
+    let logged = ''
+    out.on('data', (chunk: Buffer) => {
+      logged += chunk.toString()
+    })
+    const config = loadConfig(AlerterConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    })
+    const app = buildAlerterApp(config, { log: createLogger({ level: 'error' }, out), env: {} })
+    cleanups.push(() => app.stop())
+    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const deskTopics = await Promise.all(
+      desks.map((d) => collectTopic(kafkaBrokers, topics.deskAlerts(d).name)),
+    )
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(alerts.stop, dlq.stop, ...deskTopics.map((d) => d.stop))
+    await app.start()
+    await app.runner.joined()
+
+    // esc1 (offset 0) would raise tariff_down on US and CN; its entry time is year 10000 in UTC.
+    const now = Date.now()
+    const headlines = scenarioHeadlines(now)
+    headlines[0] = { ...headlines[0]!, ingestedAt: YEAR_10000_IN_UTC }
+    await producer.send({
+      topic: topics.scored.name,
+      messages: headlines.map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+    // Without esc1's alerts, esc2 (ten minutes later, within the cooldown they would have started) fires.
+    const headlineAlerts = [
+      ...SCENARIO_EXPECTED.filter((e) => !e.includes('@') && !e.endsWith(' esc1')),
+      'tariff_down region:US tariff down esc2',
+      'tariff_down region:CN tariff down esc2',
+    ].map((e) => e.split(' '))
+    const expectedHeadlineAlerts = headlineAlerts.map(
+      ([rule, scope, , , trigger]) => `${rule} ${scope} ${trigger}`,
+    )
+    await waitFor(() => alerts.messages.length >= expectedHeadlineAlerts.length, { what: 'headline alerts' })
+    // The CN update at 25 min (offset 1) crosses the level line with an entry time of year 10000 in UTC.
+    const updates = scenarioUpdates(now)
+    const crossing = updates.findIndex((u) => u.asOf === new Date(SCENARIO_T0 + 25 * MIN).toISOString())
+    updates[crossing] = { ...updates[crossing]!, ingestedAt: YEAR_10000_IN_UTC }
+    await producer.send({
+      topic: topics.indicators.name,
+      messages: updates.map((u) => ({ key: u.key, value: JSON.stringify(u) })),
+    })
+    // The stream goes on: the line, disarmed by the left-out crossing, re-arms and fires at 75 min.
+    const expected = [...expectedHeadlineAlerts, 'tariff_level_cn region:CN @75']
+    await waitFor(() => alerts.messages.map(describeAlert).includes('tariff_level_cn region:CN @75'), {
+      what: 'the level alert at 75 min',
+    })
+    await waitFor(() => dlq.messages.length >= 2, { what: 'the dead letters' })
+    expect(alerts.messages.map(describeAlert).sort()).toEqual([...expected].sort())
+
+    const letters = dlq.messages.map((m) => DeadLetter.parse(JSON.parse(m.value!.toString())))
+    expect(letters).toEqual([
+      expect.objectContaining({
+        reason: 'output_invalid',
+        worker: 'alerter',
+        origin: { topic: topics.scored.name, partition: 0, offset: '0' },
+        message: expect.stringMatching(
+          /^ingestedAt: Invalid ISO datetime \(alert [0-9a-f]{32} of rule tariff_down on region:(US|CN), rules scenario-1\+[0-9a-f]{12}, breaks the Alert contract: not published, to alerts\.v1 or any desk topic\) \(and 1 more of its alerts\)$/,
+        ),
+      }),
+      expect.objectContaining({
+        reason: 'output_invalid',
+        worker: 'alerter',
+        origin: { topic: topics.indicators.name, partition: 0, offset: String(crossing) },
+        message: expect.stringMatching(
+          /^ingestedAt: Invalid ISO datetime \(alert [0-9a-f]{32} of rule tariff_level_cn on region:CN, /,
+        ),
+      }),
+    ])
+    expect(letters.map((l) => l.payload)).toEqual([
+      JSON.stringify(headlines[0]),
+      JSON.stringify(updates[crossing]),
+    ])
+
+    // Desk copies: none of the left-out alerts, and every record on them meets the contract.
+    const deskAlerts = deskTopics.flatMap((d) => d.messages.map(describeAlert))
+    await waitFor(
+      () => deskTopics[0]!.messages.map(describeAlert).includes('tariff_level_cn region:CN @75'),
+      {
+        what: "the tariff desk's level alert",
+      },
+    )
+    expect(deskAlerts.filter((d) => d.endsWith(' esc1') || d.endsWith(' @25'))).toEqual([])
+    expect(deskTopics[0]!.messages.map(describeAlert)).toContain('tariff_down region:CN esc2')
+
+    const metric = Number(
+      / (\d+)$/m.exec(
+        await app.metrics.registry.getSingleMetricAsString('tradepulse_alerts_invalid_total'),
+      )?.[1],
+    )
+    expect(metric).toBe(3)
+    const errors = logged
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { level: number; msg: string; alerts?: number })
+      .filter((l) => l.msg.startsWith('alerts break the Alert contract'))
+    expect(errors.map((l) => l.alerts)).toEqual([2, 1])
+  })
+})
