@@ -3606,3 +3606,17 @@ describe('issue #3: round 44, probes 50 and 51 (markets and companies meet trade
     ['Huawei locked out of 5G auctions', null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 45, probe 52 (what officials say about a measure)', () => {
+  tariffCases([
+    // A negation before a good passes to the noun the good names.
+    ['Lutnick denies report of chip tariff delay', 'negative'],
+    ['China says no rare earth export ban', 'positive'],
+    ["U.S. won't lift chip export curbs", 'negative'],
+    // A verb-and-noun after "to" with its object right after it is the purpose clause's verb.
+    ['Senator introduces bill to ban imports of Chinese-made drones', 'negative'],
+    // Barriers to imports; bullion cast in bars.
+    ['Li Qiang says China will keep opening market, cut import barriers', 'positive'],
+    ['Lutnick: no tariffs on gold bars, White House to clarify', 'positive'],
+  ] as [string, string | null][])
+})

@@ -1060,7 +1060,14 @@ const LISTED_GOODS: WordsByLength = byLength([
 /** The weight of measures kept in place in a clause after a relief (see statusQuoBesideRelief). */
 const STATUS_QUO_WEIGHT = 0.3
 /** Flows a measure after a list of goods may name first ("rice, sugar export curbs"). */
-const TRADE_FLOWS: WordsByLength = byLength(['export', 'exports', 'import', 'imports'])
+const TRADE_FLOWS: WordsByLength = byLength([
+  'export',
+  'exports',
+  'import',
+  'imports',
+  'shipment',
+  'shipments',
+])
 /** Measure words a list of goods stands before ("steel, aluminum tariffs"). */
 const MEASURE_HEADS: WordsByLength = byLength([
   'tariff',
@@ -1921,7 +1928,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           itNeg[k] = 1
           // "no plans to impose new tariffs": the negation covers the verb phrase up to its object.
           // A verb known only for its tone ("not holding tariff talks") passes it on to its object.
-          if (isTarget || (!isPred && (f & F_TONE) === 0)) negEnd = -1
+          // A good right before the noun it names ("denies report of chip tariff delay", "no rare earth
+          // export ban": the delay, the ban) passes it on to that head, as if the good were not there.
+          const goodOfHead =
+            isTarget &&
+            k + 1 < items &&
+            it.s[k + 1] === it.e[k] &&
+            targetAt(x).bare === 0 &&
+            ((entInts[(it.idx[k + 1] as number) << 4] as number) & F_TARGET) !== 0
+          if (goodOfHead) negEnd += (it.e[k] as number) - s
+          else if (isTarget || (!isPred && (f & F_TONE) === 0)) negEnd = -1
         }
         if (hedgeEnd >= 0 && clause === hedgeClause && s - hedgeEnd <= scope) {
           itHedge[k] = hedge
@@ -2544,6 +2560,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // "a halt to new tariffs": a noun followed by "to" and a word right before its noun opens
         // no purpose clause ("pressure on Congress to approve the deal" still does).
         !(itS[r] === end + 1 && targetRightAfter(r))
+      )
+        break
+      // So is a verb-and-noun after "to" with its object right after it ("introduces bill to ban imports of
+      // Chinese-made drones": the bill bans; the verbs-and-nouns are not yet read as verbs here).
+      if (
+        pred.kind !== 'cope' &&
+        (itS[r] as number) > end + 1 &&
+        ((entInts[(itIdx[r] as number) << 4] as number) & (F_PRED | F_TARGET)) === (F_PRED | F_TARGET) &&
+        wordBefore(itS[r] as number, toId) &&
+        targetRightAfter(r)
       )
         break
       // "stops buying U.S. LNG in a trade spat": the contest is where the act happens, not its object.

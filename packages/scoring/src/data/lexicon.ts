@@ -676,6 +676,9 @@ export const TARGETS = [
       'safeguards on imports',
       'safeguard on imports',
       'n trade barrier',
+      // "will keep opening market, cut import barriers".
+      'n import barrier',
+      'n non tariff barrier',
       'n trade restriction',
       'n import restriction',
       'n import curb',
@@ -2719,6 +2722,9 @@ export const TARGETS = [
       ...['built', 'owned', 'flagged', 'operated'].flatMap((how) =>
         ['ship', 'vessel', 'tanker', 'carrier', 'freighter'].map((what) => `n ${how} ${what}`),
       ),
+      // Bullion as cast ("no tariffs on gold bars": no verb "bars").
+      'n gold bar',
+      'n silver bar',
       'n price',
       'n prices',
       'n rate',
