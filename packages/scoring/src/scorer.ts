@@ -303,6 +303,15 @@ const PUSH_DELAY: Int32Array = entryByWord([
   ['pushed', 'delayed'],
   ['pushing', 'delaying'],
 ])
+/**
+ * 1 at the vocabulary ids of PUSH_DELAY's and END_STRIKE's words: the one load per token matchField makes
+ * for them (a byte per word, 6 KB, where the two entry arrays are 24 KB each).
+ */
+const PUSH_OR_END: Uint8Array = (() => {
+  const at = new Uint8Array(LEXICON.vocab.words.length)
+  for (let id = 0; id < at.length; id++) if (PUSH_DELAY[id] !== -1 || END_STRIKE[id] !== -1) at[id] = 1
+  return at
+})()
 /** Words after the year a thing is pushed to that leave it a date (see pushedToYear). */
 const YEAR_ENDS: WordsByLength = byLength(['from', 'as', 'amid', 'after', 'and', 'on', 'due', 'citing'])
 const STOPPAGE_WORDS: WordsByLength = byLength(['strike', 'walkout', 'stoppage', 'lockout'])
@@ -1659,18 +1668,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // "Intel pushes first Ohio chip plant to 2030": pushed to a later year is delayed, as "pushed back"
           // is (see pushedToYear).
           // (By vocabulary id: a string made per word here cost a quarter of the scorer's time.)
-          if (bestEnd <= i + 1 && id >= 0 && id < lexWords) {
+          // "ending East Coast strike", "ends two-week port strike": a strike ended, named by where or whose it
+          // is (capitalised names or STRIKE_NAMERS, up to three words), as "ends strike" is.
+          if (bestEnd <= i + 1 && id >= 0 && id < lexWords && PUSH_OR_END[id] === 1) {
             const delayed = PUSH_DELAY[id] as number
             if (delayed >= 0 && pushedToYear(i + 1, count)) {
               best = delayed
               bestEnd = i + 1
             }
-          }
-          // "ending East Coast strike", "ends two-week port strike": a strike ended, named by where or whose it
-          // is (capitalised names or STRIKE_NAMERS, up to three words), as "ends strike" is.
-          if (bestEnd === i + 1 && id >= 0 && id < lexWords) {
             const ended = END_STRIKE[id] as number
-            if (ended >= 0) {
+            if (bestEnd === i + 1 && ended >= 0) {
               const strikeAt = namedStrikeAfter(i + 1, count)
               if (strikeAt > 0) {
                 best = ended
