@@ -98,19 +98,28 @@ export async function openReplayFile(file: string, { pipe = false } = {}): Promi
     seen += next.value.length
     first = firstTextByte(Buffer.concat(head))
   }
-  async function* bytes(): AsyncGenerator<Buffer> {
-    try {
-      yield* head
-      while (!done) {
-        const next = await it.next()
-        if (next.done) return
-        yield next.value
-      }
-    } finally {
-      await it.return?.()
+  return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: readAgain(head, it, done) }
+}
+
+/**
+ * An input given back whole after some of it was read: the chunks read, then the rest of the iterator as
+ * it comes (none when it had ended); the iterator is closed when the reader stops.
+ */
+async function* readAgain(
+  head: readonly Buffer[],
+  it: AsyncIterator<Buffer>,
+  done: boolean,
+): AsyncGenerator<Buffer> {
+  try {
+    yield* head
+    while (!done) {
+      const next = await it.next()
+      if (next.done) return
+      yield next.value
     }
+  } finally {
+    await it.return?.()
   }
-  return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: bytes() }
 }
 
 /** Closes an opened file that will not be read (a generator never started runs no finally). */
@@ -143,18 +152,7 @@ export async function checkCsvHeader(file: string, input: ReplayInput): Promise<
     head.push(next.value)
     scan.feed(next.value)
   }
-  async function* rest(): AsyncGenerator<Buffer> {
-    try {
-      yield* head
-      while (!done) {
-        const next = await it.next()
-        if (next.done) return
-        yield next.value
-      }
-    } finally {
-      await it.return?.()
-    }
-  }
+  const rest = () => readAgain(head, it, done)
   if (scan.state === 'unsure') return { format: 'csv', bytes: rest() }
   // The header line too long: readReplayRows refuses it once it has read it whole (its size named).
   const checked = readReplayRows(file, {
