@@ -32,6 +32,15 @@ describe('acceptsAs', () => {
     'tariff_raised',
     '2026-03-02T08:00:00Z',
     '2026-02-30T08:00:00Z',
+    // Either side of the years 1 to 9999 in UTC, which the contract's times hold.
+    '9999-12-31T23:59:59.999Z',
+    '9999-12-31T18:59:59.999-05:00',
+    '9999-12-31T23:00:00-05:00',
+    '+010000-01-01T04:00:00.000Z',
+    '0001-01-01T01:00:00+01:00',
+    '0001-01-01T00:59:59.999+01:00',
+    '0000-12-31T23:00:00-05:00',
+    '0000-06-01T00:00:00Z',
     '2026-03-02 08:00:00Z',
     'A'.repeat(1_001),
     // Either side of the bounds of identifiers: a scope id, a label, an indicator key.

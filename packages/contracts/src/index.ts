@@ -1,6 +1,7 @@
 export * from './accepts-as.ts'
 export * from './clock.ts'
 export * from './format-issues.ts'
+export * from './iso-time.ts'
 export * from './json-keys.ts'
 export * from './json-schema.ts'
 export * from './reader.ts'

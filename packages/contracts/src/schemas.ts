@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { IsoTime } from './iso-time.ts'
 import { readerOf } from './reader.ts'
 
 // Limits shared by producers and workers. Bytes are UTF-8 bytes of the Kafka record value.
@@ -34,7 +35,8 @@ export const LIMITS = {
   maxLabelChars: 32,
 } as const
 
-const isoTime = z.iso.datetime({ offset: true })
+/** Every time of a payload: an ISO datetime, Z or an offset, in the years 1 to 9999 in UTC (iso-time.ts). */
+const isoTime = IsoTime
 
 export const Dimension = z.enum(['tariff', 'supplyChain', 'market', 'uncertainty'])
 export type Dimension = z.infer<typeof Dimension>

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { RawHeadlineReader } from '@tradepulse/contracts'
+import { ISO_TIME_MIN_MS, ISO_TIME_OUT_OF_RANGE, RawHeadlineReader } from '@tradepulse/contracts'
 import { duplicateKeyPath, parseJsonRecord } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { contentId, DEFAULT_INGEST_LIMITS, MIN_ENTRY_MS, parseRawRecord } from './parse-raw.ts'
@@ -164,14 +164,32 @@ describe('parseRawRecord', () => {
     expect(soon.ok && [soon.headline.publishedAt, soon.futureMs]).toEqual([iso(T + 4 * 60_000), undefined])
     const later = at(iso(T + 8 * 3_600_000)) // local time written as UTC
     expect(later.ok && [later.headline.publishedAt, later.futureMs]).toEqual([iso(T), T + 8 * 3_600_000])
-    const far = at('9999-12-31T23:59:59-23:59') // past year 9999 in UTC
-    expect(far.ok && far.headline.publishedAt).toBe(iso(T))
+    const far = at('9999-12-31T23:59:59Z') // the last second a time of the contract can name
+    expect(far.ok && [far.headline.publishedAt, far.futureMs]).toEqual([
+      iso(T),
+      Date.parse('9999-12-31T23:59:59Z'),
+    ])
     const past = at('2019-05-10T13:00:00Z') // a replay of old news keeps its time
     expect(past.ok && [past.headline.publishedAt, past.futureMs]).toEqual([
       '2019-05-10T13:00:00.000Z',
       undefined,
     ])
   })
+  it.each([
+    ['9999-12-31T23:59:59-23:59', 'past year 9999 in UTC'],
+    ['9999-12-31T23:00:00-05:00', 'year 10000 in UTC'],
+    ['0001-01-01T00:59:59.999+01:00', 'year 0 in UTC'],
+    ['0000-06-01T00:00:00Z', 'year 0'],
+  ])(
+    'refuses a publishedAt of %s (%s), a time no worker can write back, as schema_invalid naming it, as it does 30 February',
+    (publishedAt) => {
+      const r = parse(JSON.stringify({ headline: 'x', publishedAt }))
+      expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual([
+        'schema_invalid',
+        `publishedAt: ${ISO_TIME_OUT_OF_RANGE}`,
+      ])
+    },
+  )
   it("takes a publishedAt before 2000, a producer's zero time, as the entry time, and says so", () => {
     const at = (publishedAt: string) => parse(JSON.stringify({ headline: 'x', publishedAt }))
     const iso = (ms: number) => new Date(ms).toISOString()
@@ -414,8 +432,8 @@ describe('parseRawRecord', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
       return seed / 2 ** 32
     }
-    // Every time a four-digit year can hold, 0000 to 9999 (Date.UTC takes year 0 as 1900).
-    const min = Date.parse('0000-01-01T00:00:00.000Z')
+    // Every time the contract holds, years 1 to 9999 in UTC (Date.UTC takes year 0 as 1900).
+    const min = ISO_TIME_MIN_MS
     const max = Date.parse('9999-12-31T23:59:59.999Z')
     const times = [
       Date.parse('2024-02-29T23:59:59.999Z'),
