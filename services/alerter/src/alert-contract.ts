@@ -10,9 +10,9 @@ const alertAccepted = acceptsAs(Alert)
  * anyway, under 1 % of the handler's time per alert; zod's safeParse is 1.6 to 2.1 µs:
  * `node services/alerter/src/validation-cost.ts`), zod run only on an alert it refuses, to name the
  * fields. The readers already bound what a record can bring (ids, scope ids, versions, numbers); what is
- * left is what the alerter makes of it: times written again in UTC (a local time at the end of year 9999
- * is year 10000 in UTC, which no ISO datetime of the contract spells), the rules in force (ids and
- * versions past their bounds), and its own arithmetic (a NaN).
+ * left is what the alerter makes of it: the rules in force (ids and versions past their bounds) and its
+ * own arithmetic (a NaN). (Times it writes again in UTC are in range: the readers refuse a time outside
+ * the years 1 to 9999 in UTC, packages/contracts/src/iso-time.ts.)
  */
 export function alertProblem(alert: Alert): string | undefined {
   if (alertAccepted(alert)) return undefined

@@ -313,7 +313,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     let invalidAlerts = 0
     /**
      * The candidates that meet the strict Alert contract (the same array when all do, as nearly always).
-     * One that breaks it (a time no ISO datetime spells, an id, rule or version past its bound, a NaN) is
+     * One that breaks it (an id, rule or version past its bound, a NaN) is
      * left out here, before it is held or claimed: it takes no alert id, cools no stream down (a valid alert
      * of the stream after it still fires) and goes to no topic, alerts.v1 or a desk's; a line it disarmed
      * stays disarmed, as for an alert that fired, so one crossing makes one dead letter, not one per update

@@ -60,7 +60,8 @@ function isoOf(ms: number): string {
  * `given`, a time zod's datetime took (a date that exists, any precision, Z or an offset), as
  * Date#toISOString writes it, `ms` being its Date.parse. One already so written (24 characters, to the
  * millisecond, in Z) is itself: toISOString(Date.parse(t)) is t for every such t (a four-digit year, a
- * date that exists, every field in range: one such text for each ms of the years 0000-9999), and writing
+ * date that exists, every field in range: one such text for each ms of the years 0001-9999 the contract
+ * takes), and writing
  * it again was a fifth of the parse of a record that gives one.
  */
 function isoTime(given: string, ms: number): string {
@@ -208,7 +209,7 @@ export function parseRawRecord(
   headline.ingestedAt = ingestedAt
   headline.truncated = head.truncated || body.truncated
   // Normalising can take a field past the Headline schema that the raw one met (NFKC expands some
-  // characters several-fold; a date at the edge of the calendar moves past year 9999): such a record is
+  // characters several-fold): such a record is
   // rejected here, not passed on for the scorer to reject after its id has been claimed.
   if (!headlineAccepts(headline)) {
     const checked = Headline.safeParse(headline)
