@@ -61,8 +61,7 @@ function isoOf(ms: number): string {
  * Date#toISOString writes it, `ms` being its Date.parse. One already so written (24 characters, to the
  * millisecond, in Z) is itself: toISOString(Date.parse(t)) is t for every such t (a four-digit year, a
  * date that exists, every field in range: one such text for each ms of the years 0001-9999 the contract
- * takes), and writing
- * it again was a fifth of the parse of a record that gives one.
+ * takes), and writing it again was a fifth of the parse of a record that gives one.
  */
 function isoTime(given: string, ms: number): string {
   return given.length === 24 && given.charCodeAt(23) === 0x5a && given.charCodeAt(19) === 0x2e
