@@ -1,7 +1,7 @@
 import {
-  acceptsAs,
   type Clock,
-  formatIssues,
+  contractProblem,
+  cutForLog,
   IndicatorUpdate,
   LIMITS,
   ScoredIndicatorInput,
@@ -130,8 +130,6 @@ export const parseScoredRecord = (value: Buffer | null) => parseJsonRecord(Score
 /** A headlines.scored record's event time (its publishedAt) in ms, without parsing it (see publishedAtMs). */
 export const scoredEventMs = publishedAtMs
 
-const updateAccepted = acceptsAs(IndicatorUpdate)
-
 /**
  * What is wrong with an indicator update about to be published, naming the field
  * (`scope.id: Too big: expected string to have <=64 characters`), or undefined when nothing is: the whole
@@ -141,15 +139,9 @@ const updateAccepted = acceptsAs(IndicatorUpdate)
  * back: a scope applied by a member before the bound (a rolling deploy) and held back or read again, or
  * Redis state that is not numbers (edited by hand, or damaged).
  */
-export function updateProblem(update: IndicatorUpdate): string | undefined {
-  if (updateAccepted(update)) return undefined
-  const parsed = IndicatorUpdate.safeParse(update)
-  return parsed.success ? undefined : formatIssues(parsed.error)
-}
+export const updateProblem: (update: IndicatorUpdate) => string | undefined = contractProblem(IndicatorUpdate)
 
-/** Text as a log line shows it: cut past `max` characters, with its length (it may be a megabyte). */
-const cut = (text: string, max: number) =>
-  text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+const cut = cutForLog
 
 /**
  * Adds one headline's contributions to the per-key activity the publish throttle weighs (headlines in

@@ -1,6 +1,4 @@
-import { Alert, acceptsAs, formatIssues, LIMITS } from '@tradepulse/contracts'
-
-const alertAccepted = acceptsAs(Alert)
+import { Alert, contractProblem, cutForLog, LIMITS } from '@tradepulse/contracts'
 
 /**
  * What is wrong with an alert about to be claimed and published, naming the field (`ingestedAt: Invalid ISO
@@ -14,15 +12,9 @@ const alertAccepted = acceptsAs(Alert)
  * own arithmetic (a NaN). (Times it writes again in UTC are in range: the readers refuse a time outside
  * the years 1 to 9999 in UTC, packages/contracts/src/iso-time.ts.)
  */
-export function alertProblem(alert: Alert): string | undefined {
-  if (alertAccepted(alert)) return undefined
-  const parsed = Alert.safeParse(alert)
-  return parsed.success ? undefined : formatIssues(parsed.error)
-}
+export const alertProblem: (alert: Alert) => string | undefined = contractProblem(Alert)
 
-/** Text as a log line or dead letter shows it: cut past `max` characters, with its length (it may be a megabyte). */
-const cut = (text: string, max: number) =>
-  text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`
+const cut = cutForLog
 
 /** An alert that breaks the contract, as a dead letter's message and the error line name it. */
 export function invalidAlertMessage(alert: Alert, problem: string): string {
