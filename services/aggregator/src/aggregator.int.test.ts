@@ -869,27 +869,43 @@ describe('aggregator worker on Kafka and Redis', () => {
     // joins again when the other comes) nor both fields of the points hash (that lone member writes both)
     // says so; this test's stream, started on them, was held once or twice for a few milliseconds.
     const lines = logs.map((l) => l.lines)
-    await waitFor(() => joinSettled(lines, 2), {
-      what: 'both members joined, each with one partition, and swapped points since',
-    })
     const joinsOf = () => lines.map((l) => l.filter((x) => x.msg === 'joined consumer group').length)
-    const joins = joinsOf()
     const holdsOf = async () => {
       let n = 0
       for (const { app } of members)
         n += (await app.metrics.holds.get()).values.reduce((k, v) => k + v.value, 0)
       return n
     }
-    const holdsBefore = await holdsOf()
-    const series = scoredSeries(600, { startMs: T0, spanMs: 10 * MIN_MS, seed: 54 })
-    for (let i = 0; i < series.length; i += 10) {
-      await produceScored(ctx.producer, topics.scored.name, series.slice(i, i + 10))
-      // A steady stream over ~18 s, 10 s of event time a batch: a member would have to fall thirty
-      // batches (half the grace, 9 s) behind the other to be held. (The holds once put down to members
-      // falling behind at 1 min and 20 s a batch fit the join's, above, as well: the stream started on it.)
-      await new Promise((r) => setTimeout(r, 300))
+    // A rebalance during the stream would rightly hold (as at the join), and the broker may start one on a
+    // loaded machine (a session timing out): a window in which a member joined again is told apart from a
+    // hold and measured again, in the next ten minutes of event time, up to three windows.
+    const series: ScoredHeadline[] = []
+    let clean = false
+    for (let window = 0; window < 3 && !clean; window++) {
+      await waitFor(() => joinSettled(lines, 2), {
+        what: 'both members joined, each with one partition, and swapped points since',
+      })
+      const joins = joinsOf()
+      const holdsBefore = await holdsOf()
+      const part = scoredSeries(600, {
+        startMs: T0 + window * 10 * MIN_MS,
+        spanMs: 10 * MIN_MS,
+        seed: 54 + window,
+      })
+      series.push(...part)
+      for (let i = 0; i < part.length; i += 10) {
+        await produceScored(ctx.producer, topics.scored.name, part.slice(i, i + 10))
+        // A steady stream over ~18 s, 10 s of event time a batch: a member would have to fall thirty
+        // batches (half the grace, 9 s) behind the other to be held. (The holds once put down to members
+        // falling behind at 1 min and 20 s a batch fit the join's, above, as well: the stream started on it.)
+        await new Promise((r) => setTimeout(r, 300))
+      }
+      await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
+      if (String(joinsOf()) !== String(joins)) continue
+      expect(await holdsOf()).toBe(holdsBefore)
+      clean = true
     }
-    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all committed', timeoutMs: 30_000 })
+    expect(clean, 'a window of the stream with no member joining again').toBe(true)
     for (const { app } of members) {
       expect(
         await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_late_total'),
@@ -897,11 +913,9 @@ describe('aggregator worker on Kafka and Redis', () => {
       const read = (await app.metrics.messagesIn.get()).values.reduce((n, v) => n + v.value, 0)
       expect(read).toBeGreaterThan(0)
     }
-    // A rebalance during the stream would rightly hold (as at the join): told apart from a hold here.
-    expect(joinsOf(), 'no member joined again during the stream').toEqual(joins)
-    expect(await holdsOf()).toBe(holdsBefore)
     const ref = await cleanRun(series, 600_000)
-    expect(await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 10 * MIN_MS)).toEqual([])
+    const asOf = T0 + (series.length / 600) * 10 * MIN_MS
+    expect(await compareStores(ref, members[0]!.store, targetsOf(series), asOf)).toEqual([])
   })
 
   // Sparse headlines, hours apart (far more than the grace), on three partitions, each partition's
