@@ -282,7 +282,6 @@ const RAISED_BY_LIFT: ReadonlySet<TargetRole> = new Set([
   roleOf('production'),
   roleOf('delivery_any'),
 ])
-/** The entries of "end strike" by the verb's form (see matchField: "ending East Coast strike"). */
 /** An entry index by vocabulary id, -1 elsewhere: a typed-array load per token, where a Map lookup was 2 %. */
 function entryByWord(pairs: readonly (readonly [string, string])[]): Int32Array {
   const at = new Int32Array(LEXICON.vocab.words.length).fill(-1)
@@ -293,6 +292,7 @@ function entryByWord(pairs: readonly (readonly [string, string])[]): Int32Array 
   }
   return at
 }
+/** The entries of "end strike" by the verb's form (see matchField: "ending East Coast strike"). */
 const END_STRIKE: Int32Array = entryByWord(
   ['end', 'ends', 'ended', 'ending'].map((v) => [v, `${v} strike`] as const),
 )

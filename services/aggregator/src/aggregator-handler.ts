@@ -141,8 +141,6 @@ export const scoredEventMs = publishedAtMs
  */
 export const updateProblem: (update: IndicatorUpdate) => string | undefined = contractProblem(IndicatorUpdate)
 
-const cut = cutForLog
-
 /**
  * Adds one headline's contributions to the per-key activity the publish throttle weighs (headlines in
  * the order of their records: on a tie of entry times, the later one's trace is kept). A contribution
@@ -498,7 +496,7 @@ export function createAggregator(deps: AggregatorDeps) {
       {
         marks: unnamed.length,
         sample: unnamed.slice(0, 5).map(({ key, problem }) => ({
-          key: cut(key, LIMITS.maxIndicatorKeyChars),
+          key: cutForLog(key, LIMITS.maxIndicatorKeyChars),
           problem,
         })),
       },
@@ -513,8 +511,8 @@ export function createAggregator(deps: AggregatorDeps) {
       {
         updates: invalid.length,
         sample: invalid.slice(0, 5).map(({ key, problem }) => ({
-          key: cut(key, LIMITS.maxIndicatorKeyChars),
-          problem: cut(problem, 1_000),
+          key: cutForLog(key, LIMITS.maxIndicatorKeyChars),
+          problem: cutForLog(problem, 1_000),
         })),
         topic: out,
       },

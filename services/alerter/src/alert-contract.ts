@@ -14,12 +14,10 @@ import { Alert, contractProblem, cutForLog, LIMITS } from '@tradepulse/contracts
  */
 export const alertProblem: (alert: Alert) => string | undefined = contractProblem(Alert)
 
-const cut = cutForLog
-
 /** An alert that breaks the contract, as a dead letter's message and the error line name it. */
 export function invalidAlertMessage(alert: Alert, problem: string): string {
   const scope =
     alert.scope &&
-    `${cut(String(alert.scope.kind), 16)}:${cut(String(alert.scope.id), LIMITS.maxScopeIdChars)}`
-  return `${cut(problem, 1_000)} (alert ${cut(String(alert.id), LIMITS.maxAlertIdChars)} of rule ${cut(String(alert.rule), LIMITS.maxRuleIdChars)} on ${scope}, rules ${cut(String(alert.rulesVersion), LIMITS.maxVersionChars)}, breaks the Alert contract: not published, to alerts.v1 or any desk topic)`
+    `${cutForLog(String(alert.scope.kind), 16)}:${cutForLog(String(alert.scope.id), LIMITS.maxScopeIdChars)}`
+  return `${cutForLog(problem, 1_000)} (alert ${cutForLog(String(alert.id), LIMITS.maxAlertIdChars)} of rule ${cutForLog(String(alert.rule), LIMITS.maxRuleIdChars)} on ${scope}, rules ${cutForLog(String(alert.rulesVersion), LIMITS.maxVersionChars)}, breaks the Alert contract: not published, to alerts.v1 or any desk topic)`
 }
