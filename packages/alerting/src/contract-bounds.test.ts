@@ -1,10 +1,12 @@
 // What a rules file may name is what the contracts let an alert carry: a rule id is Alert.rule, a rule's
-// kind Alert.ruleKind, a window label a key of IndicatorUpdate.mean and volume, and the file's version
-// the start of Alert.rulesVersion. The bounds come from packages/contracts' LIMITS, so they cannot drift.
+// kind Alert.ruleKind, the id a scope filter names a Scope.id, a window label a key of IndicatorUpdate.mean
+// and volume, and the file's version the start of Alert.rulesVersion. The bounds come from packages/contracts'
+// LIMITS, so they cannot drift.
 import { LIMITS } from '@tradepulse/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import { parseRules } from './parse-rules.ts'
 import { MAX_FILE_VERSION_CHARS, Rule, RuleId } from './rule-schema.ts'
+import { ScopeFilter } from './scope-filter.ts'
 
 const level = (change: Record<string, unknown>) => ({
   id: 'l',
@@ -29,6 +31,11 @@ describe("a rules file's bounds are the contracts'", () => {
     expect(Rule.safeParse(level({ window: 'a'.repeat(LIMITS.maxLabelChars + 1) })).success).toBe(false)
   })
 
+  it("takes a scope filter's id as long as a Scope.id may be, and no longer", () => {
+    expect(ScopeFilter.safeParse([`entity:${'a'.repeat(LIMITS.maxScopeIdChars)}`]).success).toBe(true)
+    expect(ScopeFilter.safeParse([`entity:${'a'.repeat(LIMITS.maxScopeIdChars + 1)}`]).success).toBe(false)
+  })
+
   it("takes a file version whose rulesVersion (version, '+', 12 hex) fits Alert.rulesVersion, and no longer", () => {
     const longest = 'v'.repeat(MAX_FILE_VERSION_CHARS)
     const r = parseRules(JSON.stringify({ version: longest, rules: [level({})] }), 'json')
@@ -39,11 +46,14 @@ describe("a rules file's bounds are the contracts'", () => {
     expect(over.ok).toBe(false)
   })
 
-  it('moves with LIMITS: a rule id and a window label follow the contracts when they change', async () => {
+  it("moves with LIMITS: a rule id, a window label and a scope filter's id follow the contracts when they change", async () => {
     vi.resetModules()
     vi.doMock('@tradepulse/contracts', async (importOriginal) => {
       const actual = await importOriginal<typeof import('@tradepulse/contracts')>()
-      return { ...actual, LIMITS: { ...actual.LIMITS, maxRuleIdChars: 80, maxLabelChars: 40 } }
+      return {
+        ...actual,
+        LIMITS: { ...actual.LIMITS, maxRuleIdChars: 80, maxLabelChars: 40, maxScopeIdChars: 90 },
+      }
     })
     try {
       const schema = await import('./rule-schema.ts')
@@ -51,6 +61,8 @@ describe("a rules file's bounds are the contracts'", () => {
       expect(schema.RuleId.safeParse('a'.repeat(81)).success).toBe(false)
       expect(schema.Rule.safeParse(level({ window: 'a'.repeat(40) })).success).toBe(true)
       expect(schema.Rule.safeParse(level({ window: 'a'.repeat(41) })).success).toBe(false)
+      expect(schema.Rule.safeParse(level({ scopes: [`region:${'a'.repeat(90)}`] })).success).toBe(true)
+      expect(schema.Rule.safeParse(level({ scopes: [`region:${'a'.repeat(91)}`] })).success).toBe(false)
     } finally {
       vi.doUnmock('@tradepulse/contracts')
       vi.resetModules()

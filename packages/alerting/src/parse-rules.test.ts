@@ -1,3 +1,4 @@
+import { LIMITS } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { parseDesks } from './parse-desks.ts'
@@ -423,6 +424,38 @@ rules:
   ])('refuses %s, naming the field', (_, rules, path, message) => {
     const errors = errorsOf(json(rules))
     expect(errors).toContainEqual({ path, message: expect.stringMatching(message) })
+  })
+
+  it('refuses a scope filter naming an id longer than any scope id, naming the rule and the filter', () => {
+    // Scope.id is at most LIMITS.maxScopeIdChars (contracts): no alert or update carries a longer one, so
+    // such a filter matched nothing, silently, where the rule seemed to watch that scope.
+    const longest = 'x'.repeat(LIMITS.maxScopeIdChars)
+    const fits = parseRules(json([{ ...shock, scopes: [`entity:${longest}`, 'region:*'] }]), 'json')
+    expect(fits.ok).toBe(true)
+    const text = `version: "1"
+rules:
+  - id: cn_tone
+    kind: level
+    dimensions: [tariff]
+    threshold: 0.5
+    severity: info
+    scopes:
+      - region:CN
+      - entity:${longest}x
+`
+    expect(errorsOf(text, 'yaml')).toEqual([
+      {
+        path: 'rules[0].scopes[1]',
+        message: `the id is ${LIMITS.maxScopeIdChars + 1} characters, and a scope id is at most ${LIMITS.maxScopeIdChars}: it would match nothing (line 10)`,
+      },
+    ])
+    // Blanks around an entry are trimmed before it is measured; a long id is cut in no message.
+    const spaced = parseRules(json([{ ...shock, scopes: [`  entity:${longest}  `] }]), 'json')
+    expect(spaced.ok).toBe(true)
+    const huge = errorsOf(json([shock, { ...shock, id: 'b', scopes: [`sector:${'y'.repeat(100_000)}`] }]))
+    expect(huge).toEqual([
+      { path: 'rules[1].scopes[0]', message: expect.stringMatching(/^the id is 100000 characters/) },
+    ])
   })
 
   it('refuses duplicate rule ids, naming the second', () => {

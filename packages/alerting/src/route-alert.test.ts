@@ -1,4 +1,4 @@
-import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
+import { type Alert, createTopicCatalogue, LIMITS } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { type DeskRuleFacts, deskRuleRefusals, parseDesks } from './parse-desks.ts'
 import { routeAlert } from './route-alert.ts'
@@ -190,6 +190,20 @@ describe('parseDesks', () => {
       expect(r.ok && r.desks[2]!.id).toBe(id)
       expect(createTopicCatalogue('').deskAlerts(id).name).toBe(`alerts.desk.${id}.v1`)
     }
+  })
+
+  it('refuses a desk scope filter naming an id longer than any scope id, naming the desk, the filter and the line', () => {
+    // No alert carries a scope id past LIMITS.maxScopeIdChars: the desk would get nothing of that scope.
+    const long = `commodity:${'m'.repeat(LIMITS.maxScopeIdChars + 1)}`
+    const r = parseDesks(desksYaml.replace('commodity:magnets', long), 'yaml')
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[1].scopes[2]',
+        message: `the id is ${LIMITS.maxScopeIdChars + 1} characters, and a scope id is at most ${LIMITS.maxScopeIdChars}: it would match nothing (line 10)`,
+      },
+    ])
+    const longest = `commodity:${'m'.repeat(LIMITS.maxScopeIdChars)}`
+    expect(parseDesks(desksYaml.replace('commodity:magnets', longest), 'yaml').ok).toBe(true)
   })
 
   it('keeps the webhook as given', () => {

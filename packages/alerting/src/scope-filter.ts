@@ -1,4 +1,4 @@
-import { type Scope, ScopeKind } from '@tradepulse/contracts'
+import { LIMITS, type Scope, ScopeKind } from '@tradepulse/contracts'
 import { OTHER_SCOPE_ID } from '@tradepulse/indicators'
 import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
@@ -7,16 +7,34 @@ const KINDS = ScopeKind.options.join('|')
 // An id is "*" or has no "*" in it: a partial wildcard ("region:C*") would match nothing, silently.
 const FILTER = new RegExp(`^(\\*|(${KINDS}):(\\*|[^\\s*]+))$`)
 
+/** The id an entry of the `<kind>:<id>` form names, or undefined for a wildcard or an entry of no form. */
+function namedId(entry: string): string | undefined {
+  const m = FILTER.exec(entry)
+  const id = m?.[3]
+  return id === undefined || id === '*' ? undefined : id
+}
+
 /**
  * One scope filter entry: `*` (every scope), `<kind>:*` (every scope of a kind, for example
  * `region:*`) or `<kind>:<id>` (one scope, for example `region:CN`, `commodity:rare_earths`,
  * `global:all`). Ids compare case-insensitively, so `region:cn` does not silently match nothing.
+ * An id is at most what a Scope.id may be (the contracts' LIMITS.maxScopeIdChars): no update or
+ * alert carries a longer one, so such an entry would match nothing, silently.
  */
 export const ScopeFilterEntry = z
   .string()
   .trim()
   .regex(FILTER, {
     message: `expected "*", "<kind>:*" or "<kind>:<id>" (no "*" inside an id) with kind one of ${ScopeKind.options.join(', ')}`,
+  })
+  .superRefine((entry, ctx) => {
+    // Only for an entry of the form (the regex named any other), so an entry is refused for one reason.
+    const id = namedId(entry)
+    if (id === undefined || id.length <= LIMITS.maxScopeIdChars) return
+    ctx.addIssue({
+      code: 'custom',
+      message: `the id is ${id.length} characters, and a scope id is at most ${LIMITS.maxScopeIdChars}: it would match nothing`,
+    })
   })
 
 export const ScopeFilter = z
