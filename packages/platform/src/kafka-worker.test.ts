@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createMemoryBus } from './bus/memory-bus.ts'
@@ -163,6 +166,28 @@ describe('a worker started with variables that look like ours but that no worker
     ])
     expect(naming(output, 'AGGREGATOR_MAX_AHEAD_MS'), output).toEqual([])
     expect(naming(output, 'KAFKA_HEAP_OPTS'), output).toEqual([])
+    expect(output).toContain('stopped cleanly')
+  })
+
+  it("knows the webhook secret variables of the alerter's desks file, in the alerter's environment", async () => {
+    // One env file for every worker: ALERTER_TARIFF_KEY, which the alerter signs the tariff desk's
+    // webhook with (ALERTER_DESKS_FILE names it), was warned of at the start of every other worker as
+    // "unknown variable ALERTER_TARIFF_KEY (no worker reads it)".
+    const dir = mkdtempSync(join(tmpdir(), 'kafka-worker-'))
+    const desks = join(dir, 'desks.yaml')
+    writeFileSync(
+      desks,
+      'version: "1"\ndesks:\n  - id: tariff\n    webhook:\n      url: https://hooks.example.com/t\n      secretEnv: ALERTER_TARIFF_KEY\n',
+    )
+    const { code, output } = await runWorker({
+      HTTP_PORT: '0',
+      ALERTER_DESKS_FILE: desks,
+      ALERTER_TARIFF_KEY: 'x'.repeat(32),
+      ALERTER_PAGER: 'x',
+    })
+    expect(code, output).toBe(0)
+    expect(naming(output, 'ALERTER_TARIFF_KEY'), output).toEqual([])
+    expect(naming(output, 'ALERTER_PAGER'), output).toHaveLength(1)
     expect(output).toContain('stopped cleanly')
   })
 

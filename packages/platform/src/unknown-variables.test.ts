@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -9,6 +10,7 @@ import {
   declareVariables,
   editDistance,
   NOT_WORKER_VARIABLES,
+  secretEnvNames,
   takeUnknownVariables,
   unknownVariableWarnings,
 } from './unknown-variables.ts'
@@ -183,6 +185,21 @@ describe('unknownVariableWarnings', () => {
   })
 })
 
+describe('secretEnvNames', () => {
+  it("finds the shipped desks file's webhook secret variables, and no word of its comments", () => {
+    const text = readFileSync(join(ROOT, 'packages/alerting/rules/desks.yaml'), 'utf8')
+    expect(secretEnvNames(text)).toEqual([
+      'TRADEPULSE_WEBHOOK_SECRET_TARIFF',
+      'TRADEPULSE_WEBHOOK_SECRET_SUPPLY_CHAIN',
+    ])
+  })
+  it('takes a name only whole, in upper case, as the desks schema does', () => {
+    expect(
+      secretEnvNames('secretEnv: desk_key\nsecretEnv: DESK_Key\n"secretEnv":"A_1" secretEnv:\tB'),
+    ).toEqual(['A_1', 'B'])
+  })
+})
+
 describe('closestDeclared and editDistance', () => {
   it('counts a swap of two neighbours as one edit', () => {
     expect(editDistance('RECROD', 'RECORD')).toBe(1)
@@ -221,6 +238,64 @@ describe('loadConfig and the unknown variables', () => {
     loadConfig(BaseConfig, env)
     expect(takeUnknownVariables().map((u) => u.line)).toEqual([
       'unknown variable ALERTER_PAGER (no worker reads it)',
+    ])
+  })
+  it('knows in every worker the secret variables the desks file ALERTER_DESKS_FILE names, however named', () => {
+    // One env file for every worker: the alerter signs with ALERTER_TARIFF_KEY (its desks file names it),
+    // and the scorer, ingest, aggregator and gateway, which do not read that file, warned at start
+    // "unknown variable ALERTER_TARIFF_KEY (no worker reads it)".
+    const dir = mkdtempSync(join(tmpdir(), 'unknown-variables-'))
+    const yaml = join(dir, 'desks.yaml')
+    writeFileSync(
+      yaml,
+      `version: "1"
+desks:
+  - id: tariff
+    webhook:
+      url: https://hooks.example.com/t
+      secretEnv: ALERTER_TARIFF_KEY
+  - id: emea
+    webhook: { url: "https://hooks.example.com/e", secretEnv: "GATEWAY_EMEA_HMAC" }
+  - id: apac
+    webhook:
+      url: https://hooks.example.com/a
+      'secretEnv': 'INGEST_APAC_TOKEN' # quoted
+`,
+    )
+    takeUnknownVariables()
+    loadConfig(BaseConfig, {
+      ALERTER_DESKS_FILE: yaml,
+      ALERTER_TARIFF_KEY: 'k',
+      GATEWAY_EMEA_HMAC: 'k',
+      INGEST_APAC_TOKEN: 'k',
+      ALERTER_PAGE_URL: 'x',
+    })
+    // A misspelt variable beside them is still warned of.
+    expect(takeUnknownVariables().map((u) => u.line)).toEqual([
+      'unknown variable ALERTER_PAGE_URL (no worker reads it)',
+    ])
+    // A JSON desks file alike.
+    const json = join(dir, 'desks.json')
+    writeFileSync(
+      json,
+      JSON.stringify({
+        version: '1',
+        desks: [{ id: 'fx', webhook: { url: 'https://hooks.example.com/f', secretEnv: 'SCORER_FX_KEY' } }],
+      }),
+    )
+    loadConfig(BaseConfig, { ALERTER_DESKS_FILE: json, SCORER_FX_KEY: 'k' })
+    expect(takeUnknownVariables()).toEqual([])
+  })
+  it('warns as before when ALERTER_DESKS_FILE is not set, or names no file it can read (never a refusal)', () => {
+    takeUnknownVariables()
+    loadConfig(BaseConfig, { SCORER_NL_KEY: 'k' })
+    const dir = mkdtempSync(join(tmpdir(), 'unknown-variables-'))
+    loadConfig(BaseConfig, { ALERTER_DESKS_FILE: join(dir, 'missing.yaml'), SCORER_BE_KEY: 'k' })
+    loadConfig(BaseConfig, { ALERTER_DESKS_FILE: dir, SCORER_LU_KEY: 'k' })
+    expect(takeUnknownVariables().map((u) => u.line)).toEqual([
+      'unknown variable SCORER_NL_KEY (no worker reads it)',
+      'unknown variable SCORER_BE_KEY (no worker reads it)',
+      'unknown variable SCORER_LU_KEY (no worker reads it)',
     ])
   })
   it("knows the loaded schema's own variables, and notes nothing for a configuration refused", () => {

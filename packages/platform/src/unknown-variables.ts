@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs'
 import { DECLARED_VARIABLES } from './declared-variables.ts'
 
 export { DECLARED_VARIABLES }
@@ -23,7 +24,9 @@ export { DECLARED_VARIABLES }
  *   a Service named like a worker puts in every pod of its namespace;
  * - a name with SECRET in it: the desks file names the variables of its webhooks' HMAC keys
  *   (`webhook.secretEnv`, TRADEPULSE_WEBHOOK_SECRET_TARIFF), any name it likes. Those it names are
- *   declared for the process that reads it (declareVariables), whatever their names.
+ *   declared for the process that reads it (declareVariables), whatever their names, and, in every
+ *   worker, those the file ALERTER_DESKS_FILE names when that variable is set (deskFileSecretVariables):
+ *   one env file for all workers gives each the alerter's secret variables, ALERTER_TARIFF_KEY too.
  */
 export type UnknownVariable = { name: string; suggestion?: string; line: string }
 
@@ -122,6 +125,42 @@ export function unknownVariableWarnings(
   return out
 }
 
+/** The variable naming the alerter's desks file (its configuration's), read by every worker for this. */
+const DESKS_FILE_VARIABLE = 'ALERTER_DESKS_FILE'
+
+/** A larger desks file is not looked at: the alerter refuses one of over 1,000,000 characters (of 1 to 4 bytes). */
+const MAX_DESKS_FILE_BYTES = 4_000_000
+
+// `secretEnv: NAME` in YAML (block or flow, key or value quoted or not) and `"secretEnv": "NAME"` in JSON.
+const SECRET_ENV = /\bsecretEnv["']?[ \t]*:[ \t]*["']?([A-Z_][A-Z0-9_]*)(?![A-Za-z0-9_])/g
+
+/**
+ * The variable names a desks file's text gives as `secretEnv`, in order, each once. A scan, not a parse:
+ * platform has no YAML reader and knows no desks schema (packages/alerting's, which the alerter reads the
+ * file with). Its only use is to know more variables, so a name in a comment counts too.
+ */
+export function secretEnvNames(text: string): string[] {
+  return [...new Set([...text.matchAll(SECRET_ENV)].map((m) => m[1]!))]
+}
+
+/**
+ * The webhook secret variables the desks file `env.ALERTER_DESKS_FILE` names, for a worker that does not
+ * read that file (scorer, ingest, aggregator, gateway) but shares the alerter's environment; none when the
+ * variable is not set (its default, the shipped sample, names only variables with SECRET in them) or the
+ * file cannot be read. Never a refusal: the alerter refuses a bad file itself.
+ */
+export function deskFileSecretVariables(env: Record<string, string | undefined>): string[] {
+  const file = env[DESKS_FILE_VARIABLE]?.trim()
+  if (!file) return []
+  try {
+    const stat = statSync(file)
+    if (!stat.isFile() || stat.size > MAX_DESKS_FILE_BYTES) return []
+    return secretEnvNames(readFileSync(file, 'utf8'))
+  } catch {
+    return []
+  }
+}
+
 // What loadConfig found, for the worker's start to log with the worker's logger (loadConfig has none:
 // the logger is made from the configuration). Kept by name, so that the configurations a process loads
 // (`tradepulse start` loads every worker's, some twice) say each variable once.
@@ -130,13 +169,17 @@ const told = new Set<string>()
 // Variables the process reads that no configuration schema declares: those a file it loaded names.
 const declaredByFiles = new Set<string>()
 
-/** Notes the unknown variables of an environment a configuration was loaded from (loadConfig). */
+/**
+ * Notes the unknown variables of an environment a configuration was loaded from (loadConfig). Known besides
+ * the declared ones: those a file the process loaded names (declareVariables) and the secret variables of
+ * the desks file the environment's ALERTER_DESKS_FILE names (deskFileSecretVariables).
+ */
 export function noteUnknownVariables(
   env: Record<string, string | undefined>,
   ownDeclared: Iterable<string> = [],
 ): void {
-  for (const u of unknownVariableWarnings(env, [...DECLARED_VARIABLES, ...declaredByFiles, ...ownDeclared]))
-    if (!told.has(u.name)) pending.set(u.name, u)
+  const known = [...DECLARED_VARIABLES, ...declaredByFiles, ...deskFileSecretVariables(env), ...ownDeclared]
+  for (const u of unknownVariableWarnings(env, known)) if (!told.has(u.name)) pending.set(u.name, u)
 }
 
 /**
