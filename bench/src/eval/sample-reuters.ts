@@ -151,7 +151,7 @@ if (import.meta.main) {
       /**
        * Rows the shipped scorer marks tariff-relevant, of any words (session 16): where its false
        * alarms would be, which no keyword pool finds. The pool depends on the scorer that drew it
-       * (draw 29: commit 56a43c1; draw 30: de353a8); a headline repeated in the stream is drawn once.
+       * (draw 29: commit 56a43c1; draw 30: de353a8; draw 34: d5c3e59); a headline repeated in the stream is drawn once.
        */
       relevant?: number
       /** The same for the supply-chain dimension (draw 31: scorer of 4341627; 32: 5618a90; 33: 3351ff3). */
@@ -192,6 +192,9 @@ if (import.meta.main) {
     '--thirty-second': { n: 32, tariff: 0, rest: 0, supplyRelevant: 200, otherHalf: true },
     // And after draw 32's fixes (the oil market marker; scorer of commit 3351ff3).
     '--thirty-third': { n: 33, tariff: 0, rest: 0, supplyRelevant: 150, otherHalf: true },
+    // Session 38: what the scorer of commit d5c3e59 (2.0.106) marks tariff-relevant, a fresh check of
+    // the rules written since the thirtieth.
+    '--thirty-fourth': { n: 34, tariff: 0, rest: 0, relevant: 200, otherHalf: true },
   }
   for (const [flag, draw] of Object.entries(devDraws)) {
     if (!process.argv.includes(flag)) continue

@@ -3620,3 +3620,20 @@ describe('issue #3: round 45, probe 52 (what officials say about a measure)', ()
     ['Lutnick: no tariffs on gold bars, White House to clarify', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 46, draw 34 (a verb after a modal; a deal cut)', () => {
+  tariffCases([
+    // A verb after a modal, its subject between it and an earlier verb, takes what follows it; the earlier
+    // verb ("signal", with a noun of its own) does not reach past it.
+    ["Airbus says ministers signal optimism Britain will avoid 'no-deal Brexit'", 'positive'],
+    ['EU signals confidence it will avert U.S. car tariffs', 'positive'],
+    ['Officials signal Britain will avoid new tariffs', 'positive'],
+    ['Trump threatens China will face new tariffs', 'negative'],
+    // A deal cut is one struck; a cut between what is cut and a deal is a noun (OPEC's deal on output).
+    ['Mexico cuts a deal with U.S. to avert tariffs', 'positive'],
+    ['Trump cuts trade deal with Japan', 'positive'],
+    ['Canada cuts tariffs on U.S. steel', 'positive'],
+    ['Kremlin: Putin and Trump discuss OPEC+ oil cuts deal', null],
+    ['Iraqi oil minister says big oil cut deal will help to stabilize oil market', null],
+  ] as [string, string | null][])
+})

@@ -303,15 +303,27 @@ const PUSH_DELAY: Int32Array = entryByWord([
   ['pushed', 'delayed'],
   ['pushing', 'delaying'],
 ])
+/** The entries of "seal" by the form of "cut" (see matchField: "cuts a deal with Mexico"). */
+const CUT_SEAL: Int32Array = entryByWord([
+  ['cut', 'seal'],
+  ['cuts', 'seals'],
+  ['cutting', 'sealing'],
+])
 /**
- * 1 at the vocabulary ids of PUSH_DELAY's and END_STRIKE's words: the one load per token matchField makes
- * for them (a byte per word, 6 KB, where the two entry arrays are 24 KB each).
+ * 1 at the vocabulary ids of PUSH_DELAY's, END_STRIKE's and CUT_SEAL's words: the one load per token
+ * matchField makes for them (a byte per word, 6 KB, where the entry arrays are 24 KB each).
  */
 const PUSH_OR_END: Uint8Array = (() => {
   const at = new Uint8Array(LEXICON.vocab.words.length)
-  for (let id = 0; id < at.length; id++) if (PUSH_DELAY[id] !== -1 || END_STRIKE[id] !== -1) at[id] = 1
+  for (let id = 0; id < at.length; id++)
+    if (PUSH_DELAY[id] !== -1 || END_STRIKE[id] !== -1 || CUT_SEAL[id] !== -1) at[id] = 1
   return at
 })()
+/** Words between "cut" and "deal" of a deal cut (see dealAfterCut). */
+const CUT_DEAL_FILLERS: WordsByLength = byLength(['a', 'an', 'trade', 'new'])
+const DEAL_WORDS: WordsByLength = byLength(['deal', 'deals'])
+/** Words of what is cut, right before a cut that is then a noun ("oil cut deal": the deal on cuts). */
+const CUT_NOUNS: WordsByLength = byLength(['oil', 'output', 'production', 'crude', 'supply', 'opec'])
 /** Words after the year a thing is pushed to that leave it a date (see pushedToYear). */
 const YEAR_ENDS: WordsByLength = byLength(['from', 'as', 'amid', 'after', 'and', 'on', 'due', 'citing'])
 const STOPPAGE_WORDS: WordsByLength = byLength(['strike', 'walkout', 'stoppage', 'lockout'])
@@ -1684,6 +1696,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
                 bestEnd = strikeAt + 1
               }
             }
+            // "Mexico cuts a deal with U.S.", "U.S., China cut trade deal": a deal cut is one struck, as a
+            // deal sealed is; "OPEC+ outlines oil cut deal" names the deal on output cuts (no verb).
+            const sealed = CUT_SEAL[id] as number
+            if (bestEnd === i + 1 && sealed >= 0 && dealAfterCut(i + 1, count))
+              best = i > 0 && tKind[i - 1] === WORD && wordIn(i - 1, CUT_NOUNS) ? -1 : sealed
           }
           // "extends ban on food imports to end-2026", "until end 2025": the end of a year is a date, no act
           // of ending (joined to the year, or with the year ending the clause; "to end 2019 tariff
@@ -1793,6 +1810,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     return false
   }
 
+  /** A deal ("deal", "a deal", "a new trade deal") starts at token j, right after a cut. */
+  function dealAfterCut(j: number, count: number): boolean {
+    let q = j
+    while (q < count && q < j + 3 && tb.kind[q] === WORD && wordIn(q, CUT_DEAL_FILLERS)) q++
+    return q < count && tb.kind[q] === WORD && wordIn(q, DEAL_WORDS)
+  }
+
   /**
    * The token of "strike" (walkout, stoppage, lockout) after at most three words from j that name where
    * or whose it is (capitalised, or STRIKE_NAMERS: "East Coast strike", "two-week port strike"), or -1.
@@ -1855,6 +1879,16 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       wordIn(c - 1, LISTED_GOODS) &&
       measureOnBefore(c)
     )
+  }
+
+  /**
+   * The verb starting at token v follows a modal ("will", "can"; "will not") that stands at least one
+   * word after token `from` (the end of an earlier verb): a subject and its modal open a clause there.
+   */
+  function modalClauseAt(from: number, v: number): boolean {
+    let m = v - 1
+    if (m > from && tb.id[m] === notId) m--
+    return m > from && tb.kind[m] === WORD && (wordFlagsAt(m) & W_MODAL) !== 0 && tb.kind[m - 1] === WORD
   }
 
   /** Token j is the word "of". */
@@ -2552,6 +2586,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (itClause[r] !== clause) break
       const gap = (itS[r] as number) - end
       if (gap > window) break
+      // "ministers signal optimism Britain will avoid 'no-deal Brexit'": a verb after a modal, with its
+      // subject between the two verbs, heads a clause of its own; what follows it is its object.
+      if (it.predOn[r] === 1 && modalClauseAt(end, itS[r] as number)) break
       // "shares slump on Brexit fears", "stocks ease on the trade deal": after a reported move,
       // "on"/"over" introduces its cause, which the move does not act on.
       if (!pred.policy && causeBefore(end, itS[r] as number)) break
