@@ -3637,3 +3637,16 @@ describe('issue #3: round 46, draw 34 (a verb after a modal; a deal cut)', () =>
     ['Iraqi oil minister says big oil cut deal will help to stabilize oil market', null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 46, hopes with a clause (a relief hoped for is no relief)', () => {
+  tariffCases([
+    ['Mexico president repeats he hopes Canada will return to NAFTA talks', 'neutral'],
+    ['China says it hopes U.S. will work on basis of equality in trade talks', 'neutral'],
+    ['Japan hopes U.S. will exempt its cars from tariffs', 'neutral'],
+    ['Trudeau hopes tariffs will be lifted', 'neutral'],
+    ['Mexico hopes that U.S. will lift steel tariffs', 'neutral'],
+    // The noun is the market's hope, and the relief done is done.
+    ['Stocks rise on trade hopes', 'positive'],
+    ['Mexico says U.S. will lift steel tariffs', 'positive'],
+  ] as [string, string | null][])
+})

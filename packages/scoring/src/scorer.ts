@@ -309,14 +309,21 @@ const CUT_SEAL: Int32Array = entryByWord([
   ['cuts', 'seals'],
   ['cutting', 'sealing'],
 ])
+/** The entry of the verb "hoped" by the present forms of "hope" (see matchField: "hopes U.S. will lift"). */
+const HOPE_VERB: Int32Array = entryByWord([
+  ['hope', 'hoped'],
+  ['hopes', 'hoped'],
+])
 /**
- * 1 at the vocabulary ids of PUSH_DELAY's, END_STRIKE's and CUT_SEAL's words: the one load per token
- * matchField makes for them (a byte per word, 6 KB, where the entry arrays are 24 KB each).
+ * 1 at the vocabulary ids of the words whose reading matchField may change by what follows them
+ * (PUSH_DELAY's, END_STRIKE's, CUT_SEAL's and HOPE_VERB's): the one load per token matchField makes for
+ * them (a byte per word, 6 KB, where the entry arrays are 24 KB each).
  */
-const PUSH_OR_END: Uint8Array = (() => {
+const RESHAPED: Uint8Array = (() => {
   const at = new Uint8Array(LEXICON.vocab.words.length)
   for (let id = 0; id < at.length; id++)
-    if (PUSH_DELAY[id] !== -1 || END_STRIKE[id] !== -1 || CUT_SEAL[id] !== -1) at[id] = 1
+    if (PUSH_DELAY[id] !== -1 || END_STRIKE[id] !== -1 || CUT_SEAL[id] !== -1 || HOPE_VERB[id] !== -1)
+      at[id] = 1
   return at
 })()
 /** Words between "cut" and "deal" of a deal cut (see dealAfterCut). */
@@ -1682,7 +1689,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // (By vocabulary id: a string made per word here cost a quarter of the scorer's time.)
           // "ending East Coast strike", "ends two-week port strike": a strike ended, named by where or whose it
           // is (capitalised names or STRIKE_NAMERS, up to three words), as "ends strike" is.
-          if (bestEnd <= i + 1 && id >= 0 && id < lexWords && PUSH_OR_END[id] === 1) {
+          if (bestEnd <= i + 1 && id >= 0 && id < lexWords && RESHAPED[id] === 1) {
             const delayed = PUSH_DELAY[id] as number
             if (delayed >= 0 && pushedToYear(i + 1, count)) {
               best = delayed
@@ -1701,6 +1708,14 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
             const sealed = CUT_SEAL[id] as number
             if (bestEnd === i + 1 && sealed >= 0 && dealAfterCut(i + 1, count))
               best = i > 0 && tKind[i - 1] === WORD && wordIn(i - 1, CUT_NOUNS) ? -1 : sealed
+            // "China says it hopes U.S. will work on basis of equality", "hopes Canada will return to NAFTA
+            // talks": a hope with a clause after it (its subject, then a modal) is the verb, which only wants
+            // what the clause says, as "hopes to" does; the noun is the market's ("trade hopes").
+            const hoped = HOPE_VERB[id] as number
+            if (hoped >= 0 && modalClauseAfter(i + 1, count)) {
+              best = hoped
+              bestEnd = i + 1
+            }
           }
           // "extends ban on food imports to end-2026", "until end 2025": the end of a year is a date, no act
           // of ending (joined to the year, or with the year ending the clause; "to end 2019 tariff
@@ -1806,6 +1821,15 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       if (tb.kind[q] !== WORD) return false
       if (tb.id[q] !== toId || tb.kind[q + 1] !== NUMBER || !isYear(q + 1, count)) continue
       return q + 2 >= count || tb.kind[q + 2] !== WORD || wordIn(q + 2, YEAR_ENDS)
+    }
+    return false
+  }
+
+  /** One to three words from token j, then a modal ("U.S. will", "the two sides can"), in one clause. */
+  function modalClauseAfter(j: number, count: number): boolean {
+    for (let q = j; q < count && q <= j + 3; q++) {
+      if (tb.kind[q] !== WORD) return false
+      if (q > j && (wordFlagsAt(q) & W_MODAL) !== 0) return true
     }
     return false
   }

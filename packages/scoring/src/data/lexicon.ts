@@ -5131,6 +5131,12 @@ export const HEDGES = [
       // Hoping to do it is wanting it done ("Japan hopes to secure cut in car tariffs"; not "on hopes for",
       // a market's stance).
       'v hope to',
+      // So is hoping that a thing is done ("hopes that U.S. will lift tariffs"; "hopes U.S. will", with no
+      // "that", is read so in matchField).
+      'hoped',
+      'hoping',
+      'hopes that',
+      'hope that',
       'v call for',
       'v call on',
       'v push for',
