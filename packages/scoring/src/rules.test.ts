@@ -3650,3 +3650,17 @@ describe('issue #3: round 46, hopes with a clause (a relief hoped for is no reli
     ['Mexico says U.S. will lift steel tariffs', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 47, probe 53 (reactions and rhetoric)', () => {
+  tariffCases([
+    // Defiance of pressure, in other words than "bullied": the "not" denies the pressure, not the measure.
+    ['China will not be intimidated by U.S. tariffs', 'negative'],
+    ['Canada "will not be pushed around" on tariffs, Trudeau says', 'negative'],
+    ['Mexico will not be cowed by tariff threats', 'negative'],
+    // Britain's talks with the EU are trade talks; "Brexit deal" is left alone (Westminster's votes on it).
+    ['Brexit talks stall over Irish border backstop', 'negative'],
+    ['Sterling heads for worst week of the year as Brexit talks collapse', 'negative'],
+    ['Unions join business leaders to demand urgency in Brexit talks', 'neutral'],
+    ["Theresa May's Brexit deal could cost UK £100bn over a decade", null],
+  ] as [string, string | null][])
+})

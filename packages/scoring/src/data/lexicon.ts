@@ -1367,6 +1367,11 @@ export const TARGETS = [
       'trade dispute talks',
       'dispute talks',
       'export control talks',
+      // Britain's talks with the EU on its exit are on the terms of trade after it (a no-deal Brexit is the
+      // trade relation broken off). Not "Brexit deal": on the streams it is mostly Westminster's vote on the
+      // withdrawal terms and their cost ("May's Brexit deal could cost UK £100bn" read relief).
+      'brexit talks',
+      'n brexit negotiation',
       'n trade consultation',
       'n trade envoy',
       'n trade delegation',
@@ -4335,6 +4340,17 @@ export const PREDICATES = [
       // Defiance and hard bargaining ("China will not be bullied on trade", "U.S. to play hardball on
       // trade"). Not "a gun to our head": it comes negated ("won't negotiate with a gun to its head").
       'not be bullied',
+      // The same defiance in other words ("China will not be intimidated by U.S. tariffs", "Canada 'will not be
+      // pushed around' on tariffs"): its "not" denies the pressure, not the measure.
+      'not be intimidated',
+      'not be cowed',
+      'not be pushed around',
+      'not be blackmailed',
+      'not be coerced',
+      'not be pressured',
+      'not be threatened',
+      'not be deterred',
+      'not be swayed',
       // A measure not accepted is defied, not undone ("China says it will never accept unilateral
       // tariffs"; "accepts" a measure is more of it). Not "not accept", whose "not" also negates an offer
       // of relief after it ("will not accept Chinese offer to cut tariffs").
