@@ -300,6 +300,70 @@ describe('order, duplicates, late', () => {
   })
 })
 
+describe('a damaged reference time', () => {
+  // Two headlines, the newest five minutes past T0; the clock ten minutes past it, and the bound of a
+  // plausible reference time 10.5 minutes past the clock (the aggregator's AGGREGATOR_MAX_AHEAD_MS +
+  // AGGREGATOR_GRACE_MS by default).
+  const nowMs = T0 + 10 * MIN
+  const limit = nowMs + 10 * MIN + 30_000
+  const whole = () => applyAll([[c('a', T0, 1, 1, 1)], [c('b', T0 + 5 * MIN, -1, 1, -1)]])
+
+  it('takes a reference time past the bound as absent: the batch is applied, its newest event the reference time, the sums and buckets kept', () => {
+    const before = whole()
+    const state: IndicatorState = { ...structuredClone(before), refMs: 1e15 }
+    // Without a bound a finite reference time is believed: the headline is late, remembered at it.
+    const stalled = applyContributions(state, [c('x', T0 + 10 * MIN)], nowMs, plain)
+    expect(stalled).toMatchObject({ applied: 0, late: 1 })
+    expect(stalled.damagedRefMs).toBeUndefined()
+    expect(state.ids.get('x')).toBe(1e15)
+
+    const y = c('y', T0 + 11 * MIN, 1, 1, 1)
+    const out = applyContributions(state, [y], nowMs, plain, limit)
+    expect(out).toMatchObject({ applied: 1, duplicates: 0, late: 0, damagedRefMs: 1e15 })
+    expect(state.refMs).toBe(y.eventMs)
+    expect(state.count).toBe(3)
+    // The sums as they stood (read against the new reference time) plus y's at full weight.
+    expect(state.sumW).toEqual(before.sumW.map((w) => w + 1))
+    expect(state.sumWX).toEqual(before.sumWX.map((x) => x + 1))
+    expect(state.fine.get(Math.floor(y.eventMs / MIN))).toEqual({ n: 1, pos: 1, neg: 0 })
+    expect(state.fine.size).toBe(3)
+    // x, remembered at the damaged time, is forgotten; the applied ids stay.
+    expect([...state.ids.keys()].sort()).toEqual(['a', 'b', 'y'])
+    // Whole now: the next headline is judged against it.
+    const next = applyContributions(state, [c('z', T0 + 12 * MIN)], nowMs, plain, limit)
+    expect(next).toMatchObject({ applied: 1, late: 0 })
+    expect(next.damagedRefMs).toBeUndefined()
+  })
+
+  it('keeps judging against a reference time within the bound: an honest late headline stays late', () => {
+    const state = whole()
+    const late = c('late', T0 - 6 * MIN)
+    const out = applyContributions(state, [late], nowMs, plain, limit)
+    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateContributions: [late] })
+    expect(state.refMs).toBe(T0 + 5 * MIN)
+    // A batch's own events are plausible, whatever the clock: a clock behind them damages nothing.
+    const ahead = applyContributions(state, [c('ahead', T0 + 6 * MIN)], nowMs, plain, 0)
+    expect(ahead).toMatchObject({ applied: 1, late: 0 })
+    expect(ahead.damagedRefMs).toBeUndefined()
+  })
+
+  it('takes a reference time that is no finite number as absent, with or without a bound', () => {
+    for (const refMs of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const state: IndicatorState = { ...whole(), refMs }
+      const out = applyContributions(state, [c('y', T0 + 6 * MIN)], nowMs, plain)
+      expect(out, String(refMs)).toMatchObject({ applied: 1, late: 0, damagedRefMs: refMs })
+      expect(state.refMs).toBe(T0 + 6 * MIN)
+    }
+  })
+
+  it('resets it even when the batch applies nothing (every headline a duplicate)', () => {
+    const state: IndicatorState = { ...whole(), refMs: Date.UTC(9999, 11, 31) }
+    const out = applyContributions(state, [c('b', T0 + 5 * MIN)], nowMs, plain, limit)
+    expect(out).toMatchObject({ applied: 0, duplicates: 1, late: 0, damagedRefMs: Date.UTC(9999, 11, 31) })
+    expect(state.refMs).toBe(T0 + 5 * MIN)
+  })
+})
+
 describe('bounds', () => {
   it('keeps buckets and ids within their retention however long the stream runs', () => {
     const state = createIndicatorState(plain)

@@ -35,6 +35,11 @@ export type ApplyOutcome = {
   late: number
   /** The late contributions themselves (never dropped silently). */
   lateContributions: Contribution[]
+  /**
+   * The reference time the state held when it was one no apply could have written (see
+   * applyContributions), replaced by the batch's newest event; absent when it was whole.
+   */
+  damagedRefMs?: number
 }
 
 export function createIndicatorState(config: ResolvedIndicatorConfig): IndicatorState {
@@ -60,6 +65,16 @@ export function createIndicatorState(config: ResolvedIndicatorConfig): Indicator
  * depend on arrival order (up to floating-point rounding): on a newer reference every sum is decayed
  * by 2^(−Δ/h), and each contribution adds w·2^(−(ref−t)/h).
  *
+ * A reference time no apply could have written is damaged: one that is not a finite number, or one past
+ * both `refLimitMs` and the batch's newest event (the caller's bound on a plausible time: the stores
+ * pass their clock plus their maxRefAheadMs). Every later contribution would be late against it until
+ * the key expired, so the state is applied as if it had none, as a field that reads as no number always
+ * was: the batch's newest event becomes the reference time, even when every contribution is a
+ * duplicate; the sums, buckets and counters are kept as they stand, read against it from now on. The
+ * ids remembered past the bound can only have been remembered at the damaged time (late ones, never
+ * applied): they are forgotten after the batch is judged, or no trim would ever reach them. Reported in
+ * `damagedRefMs`.
+ *
  * Mirrors lua/applyScope-8.lua (per dimension) operation for operation; keep them in step (one test runs both).
  */
 export function applyContributions(
@@ -67,12 +82,19 @@ export function applyContributions(
   contributions: readonly Contribution[],
   nowMs: number,
   config: ResolvedIndicatorConfig,
+  refLimitMs = Number.MAX_VALUE,
 ): ApplyOutcome {
   const outcome: ApplyOutcome = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
   if (contributions.length === 0) return outcome
   let batchMax = Number.NEGATIVE_INFINITY
   for (const c of contributions) if (c.eventMs > batchMax) batchMax = c.eventMs
-  const oldRef = state.refMs
+  // The batch's own events are plausible whatever the clock says: the caller bounded them already.
+  const limit = Math.max(batchMax, refLimitMs)
+  let oldRef = state.refMs
+  if (oldRef !== null && !(Number.isFinite(oldRef) && oldRef <= limit)) {
+    outcome.damagedRefMs = oldRef
+    oldRef = null
+  }
   const newRef = oldRef !== null && oldRef > batchMax ? oldRef : batchMax
   const lateBefore = newRef - config.graceMs
 
@@ -99,11 +121,17 @@ export function applyContributions(
     }
   }
   state.late += outcome.late
+  if (outcome.damagedRefMs !== undefined) {
+    for (const [id, t] of state.ids) if (t > limit) state.ids.delete(id)
+  }
   // A late id is remembered like an applied one, at the reference time (its own is past the cutoff
   // already), so a redelivery within the dedup retention is a duplicate, not counted late again.
   for (const c of outcome.lateContributions) state.ids.set(c.headlineId, newRef)
   outcome.applied = applied.length
-  if (applied.length === 0) return outcome
+  if (applied.length === 0) {
+    if (outcome.damagedRefMs !== undefined) state.refMs = newRef
+    return outcome
+  }
 
   for (let j = 0; j < hl.length; j++) {
     const d = oldRef !== null && newRef > oldRef ? 2 ** (-(newRef - oldRef) / hl[j]!.ms) : 1

@@ -6,6 +6,19 @@ export type LateContribution = Pick<Contribution, 'dimension' | 'scope' | 'headl
 /** A contribution to a scope beyond its kind's cap, by the scope it named (see foldRareScopes). */
 export type FoldedContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>
 
+/**
+ * An indicator whose stored reference time (its newest applied event) no apply could have written: not
+ * a finite number, or further past the store's clock than its maxRefAheadMs and past every event applied
+ * with it (Redis edited by hand or damaged). Against it every later headline was late until the key
+ * expired; the apply reset it to the newest event applied to the indicator (see applyContributions).
+ */
+export type DamagedReference = Pick<Contribution, 'dimension' | 'scope'> & {
+  /** The reference time as the store held it (Redis's text, at most 64 characters). */
+  stored: string
+  /** What it was reset to: the newest event time applied to the indicator in that batch. */
+  refMs: number
+}
+
 /** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
 export type ApplyBatchResult = {
   applied: number
@@ -19,6 +32,8 @@ export type ApplyBatchResult = {
    * rather than a key nothing was applied to. Absent when none was.
    */
   folded?: FoldedContribution[]
+  /** Each indicator whose reference time was damaged and reset by this batch; absent when none was. */
+  damagedRefs?: DamagedReference[]
 }
 
 export type TopBy = 'momentum' | 'buzz'

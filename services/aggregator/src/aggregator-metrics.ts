@@ -99,6 +99,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    refsInvalid: get(
+      'tradepulse_indicator_refs_invalid_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_refs_invalid_total',
+          help: "indicator states whose newest event time (the Redis field ref) no apply could have written (not a finite number, or further past the applying member's clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS: Redis edited by hand or damaged, or this member's clock behind the others'): reset to the newest headline applied to them, which every later headline was late against before, logged at error",
+          registers: [registry],
+        }),
+    ),
     ahead: get(
       'tradepulse_indicator_ahead_total',
       () =>

@@ -1,14 +1,18 @@
-import type {
-  ApplyBatchResult,
-  Contribution,
-  FoldedContribution,
-  IndicatorStore,
-  LateContribution,
+import { cutForLog, LIMITS } from '@tradepulse/contracts'
+import {
+  type ApplyBatchResult,
+  type Contribution,
+  type DamagedReference,
+  type FoldedContribution,
+  type IndicatorStore,
+  indicatorKey,
+  type LateContribution,
 } from '@tradepulse/indicators'
 import type { Logger } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 
 const LATE_SAMPLE = 5
+const DAMAGED_SAMPLE = 5
 
 /**
  * Cuts contributions into runs, in event-time order, each spanning at most `graceMs`.
@@ -58,7 +62,8 @@ export type ApplyDeps = {
  * Applies contributions run by run (see eventTimeRuns), reporting each. The runs go to the store in
  * one applyRuns call (one round trip on Redis for all of them), applied in order as if one by one; the
  * apply histogram times that call. Resolves with the contributions the store folded into their kind's
- * `other` scope (ApplyBatchResult.folded), of every run.
+ * `other` scope (ApplyBatchResult.folded), of every run. The indicators whose reference time the store
+ * found damaged and reset, of every run, are counted and logged at error in one line.
  */
 export async function applyInRuns(
   store: IndicatorStore,
@@ -71,11 +76,39 @@ export async function applyInRuns(
   const results = await store.applyRuns(runs)
   stopTimer()
   const folded: FoldedContribution[] = []
+  const damaged: DamagedReference[] = []
   for (const r of results) {
     report(store, r, deps)
     if (r.folded) for (const f of r.folded) folded.push(f)
+    if (r.damagedRefs) for (const d of r.damagedRefs) damaged.push(d)
   }
+  reportDamaged(store, damaged, deps)
   return folded
+}
+
+/**
+ * Indicators whose stored newest event time no apply could have written (Redis edited by hand or
+ * damaged: 1e15 ms, a time in the year 9999; or this member's clock far behind the one that wrote it),
+ * which the store reset to the newest headline applied to them. Against such a time every later
+ * headline was late until the key expired, silently but for the late count: the indicator stopped
+ * moving. Each is reset once (its time is whole after), so each is counted and logged once; the stream
+ * goes on, and nothing is dead-lettered, as no record is to blame.
+ */
+function reportDamaged(store: IndicatorStore, damaged: readonly DamagedReference[], deps: ApplyDeps): void {
+  if (damaged.length === 0) return
+  deps.metrics.refsInvalid.inc(damaged.length)
+  deps.log.error(
+    {
+      indicators: damaged.length,
+      sample: damaged.slice(0, DAMAGED_SAMPLE).map(({ dimension, scope, stored, refMs }) => ({
+        key: cutForLog(indicatorKey(dimension, scope), LIMITS.maxIndicatorKeyChars),
+        ref: cutForLog(stored, 64),
+        resetTo: new Date(refMs).toISOString(),
+      })),
+      namespace: store.namespace,
+    },
+    "indicator states held a newest event time no headline could have given them (Redis edited or damaged, or this member's clock behind the others'); reset to the newest headline applied to them",
+  )
 }
 
 /**

@@ -150,13 +150,21 @@ export function eventTimeOptions(
   return { graceMs: config.AGGREGATOR_GRACE_MS, maxAheadMs: config.AGGREGATOR_MAX_AHEAD_MS }
 }
 
-/** How the worker, the rebuild and the CLI open the indicator store, so all three read and write alike. */
+/**
+ * How the worker, the rebuild and the CLI open the indicator store, so all three read and write alike.
+ * No headline is applied further past its member's clock than AGGREGATOR_MAX_AHEAD_MS (placeEventTime),
+ * so an indicator's newest event further past the clock than that plus AGGREGATOR_GRACE_MS (the bound
+ * past which a headline is dead-lettered as event_time_ahead, which also leaves the members' clocks a
+ * grace to disagree by) was written by no apply: the store resets it (maxRefAheadMs) rather than take
+ * every later headline as late against it until the key expires.
+ */
 export function indicatorStoreOptions(config: AggregatorConfig) {
   return {
     prefix: config.REDIS_KEY_PREFIX,
     namespace: config.AGGREGATOR_REDIS_NAMESPACE,
     maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
     maxPerCall: config.AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL,
+    maxRefAheadMs: config.AGGREGATOR_MAX_AHEAD_MS + config.AGGREGATOR_GRACE_MS,
     config: indicatorOverrides(config),
   }
 }

@@ -206,6 +206,48 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
     expect(dlq.messages).toEqual([])
   })
 
+  it('resets an indicator whose Redis state holds a newest event time far past the clock (ref 1e15 ms): the next headlines are applied to it, not late, counted and logged at error once; honest late headlines stay late', async () => {
+    const { updates, dlq, send, metric, errors, atEnd } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
+    expect(others).toEqual([])
+    await ctx.redis.hset(state!, 'ref', '1e15')
+    // Before, every later headline was late in the global market indicator until its key expired (a
+    // week): its count stayed 3, and nothing but tradepulse_indicator_late_total said so.
+    const next = live('b', 2)
+    await send(next)
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(5), {
+      what: 'the next headlines applied',
+    })
+    expect(await metric('tradepulse_indicator_refs_invalid_total')).toBe(1)
+    expect(await metric('tradepulse_indicator_late_total')).toBe(0)
+    expect(await ctx.redis.hget(state!, 'ref')).toBe(String(Date.parse(next[0]!.publishedAt)))
+    const [line, ...more] = errors()
+    expect(more).toEqual([])
+    expect(line).toMatchObject({
+      msg: expect.stringMatching(
+        /^indicator states held a newest event time no headline could have given them/,
+      ),
+      indicators: 1,
+      sample: [{ key: MARKET, ref: '1e15', resetTo: next[0]!.publishedAt }],
+    })
+    // Whole again: a headline 15 minutes older than the newest is late as ever, and nothing is reset.
+    const [old] = live('old', 1)
+    const oldAt = new Date(Date.parse(next[0]!.publishedAt) - 15 * MIN_MS).toISOString()
+    await send([{ ...old!, publishedAt: oldAt }])
+    await waitFor(async () => (await metric('tradepulse_indicator_late_total')) >= 1, {
+      what: 'the old headline counted late',
+    })
+    await send(live('c', 1))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(6), { what: 'the stream goes on' })
+    await atEnd()
+    expect(await metric('tradepulse_indicator_refs_invalid_total')).toBe(1)
+    expect(errors()).toHaveLength(1)
+    for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+
   it('clears a held-back mark that names no indicator key: counted, logged at error once, the other keys of the tick published', async () => {
     const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
     await send(live('a', 3))

@@ -18,7 +18,11 @@ import {
   scopeCandidates,
 } from '@tradepulse/indicators'
 import { assertValidContributions } from './indicator-scripts.ts'
-import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
+import {
+  INDICATOR_STORE_DEFAULTS,
+  type IndicatorStoreOptions,
+  refLimitOf,
+} from './indicator-store-options.ts'
 import { rankIndicators } from './rank-indicators.ts'
 
 type Expiring<T> = { value: T; expiresAtMs: number }
@@ -42,6 +46,7 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
   const config = resolveIndicatorConfig(options.config)
   const clock = options.clock ?? systemClock
   const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
+  const refLimit = refLimitOf(options.maxRefAheadMs)
   const namespaces = new Map<string, Namespace>()
   let active: string | undefined
 
@@ -89,12 +94,17 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       for (const [k, group] of byKey) {
         const entry = states.get(k)
         const state = live(entry) ?? createIndicatorState(config)
-        const out = applyContributions(state, group, now, config)
+        const out = applyContributions(state, group, now, config, refLimit(now))
         result.applied += out.applied
         result.duplicates += out.duplicates
         result.late += out.late
         for (const { dimension, scope, headlineId, eventMs } of out.lateContributions) {
           result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+        }
+        if (out.damagedRefMs !== undefined) {
+          const { dimension, scope } = group[0]!
+          result.damagedRefs ??= []
+          result.damagedRefs.push({ dimension, scope, stored: String(out.damagedRefMs), refMs: state.refMs! })
         }
         // Like the script: only a write that applied something extends the expiry.
         const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs

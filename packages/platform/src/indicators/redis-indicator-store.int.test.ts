@@ -194,6 +194,112 @@ describe('redis indicator store', () => {
   })
 })
 
+describe('redis indicator store: a damaged reference time', () => {
+  const connect = useRedis()
+  const maxRefAheadMs = 10 * MIN_MS + 30_000 // the aggregator's default AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS
+  const global = { kind: 'global' as const, id: 'all' }
+  const CN = { kind: 'region' as const, id: 'CN' }
+
+  // As configured, and a pipeline per call with at most three contributions per call.
+  for (const [name, extra] of [
+    ['', {}],
+    [', a pipeline per call, three contributions per call', { sendEvery: 1, maxPerCall: 3 }],
+  ] as const) {
+    it(`resets a reference time far past the clock (1e15 ms, the year 9999, inf) to the next headline, which is applied, not late, and reports it; honest late headlines stay late${name}`, async () => {
+      const { redis, prefix } = connect()
+      const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs, ...extra })
+      const believing = createRedisIndicatorStore(redis, { prefix, ...extra })
+      const keys = createIndicatorKeys(prefix, store.namespace)
+      const now = Date.now()
+      const headline = (id: string, atMs: number) =>
+        contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, market: 0.5, regions: ['CN'] }))
+      const first = [...headline('a', now - 5 * MIN_MS), ...headline('b', now - 4 * MIN_MS)]
+      expect(await store.applyBatch(first)).toMatchObject({ applied: first.length, late: 0 })
+      const before = await store.get('market', global, now)
+      expect(before?.count).toBe(2)
+
+      const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
+      await redis.hset(keys.state('market', global), 'ref', '1e15')
+      await redis.hset(keys.state('tariff', CN), 'ref', year9999)
+      // Believed, as before the bound: a headline of now is late in both (remembered at the year 9999 in
+      // tariff's ids; market's are uncertainty's too, which applied it).
+      const stalled = await believing.applyBatch(headline('x', now - 3 * MIN_MS))
+      expect(stalled).toMatchObject({ late: 2 })
+      expect(stalled.damagedRefs).toBeUndefined()
+      expect(await redis.zscore(keys.ids('tariff', CN), compactId('x'))).toBe(year9999)
+      // No finite number: damaged with or without a bound.
+      await redis.hset(keys.state('uncertainty', global), 'ref', 'inf')
+
+      const next = headline('c', now - MIN_MS)
+      const r = await store.applyBatch(next)
+      expect(r).toMatchObject({ applied: next.length, duplicates: 0, late: 0 })
+      const reset = (r.damagedRefs ?? []).map((d) => ({ key: indicatorKey(d.dimension, d.scope), ...d }))
+      expect(reset.sort((p, q) => (p.key < q.key ? -1 : 1))).toEqual([
+        { key: 'market|global:all', dimension: 'market', scope: global, stored: '1e15', refMs: now - MIN_MS },
+        { key: 'tariff|region:CN', dimension: 'tariff', scope: CN, stored: year9999, refMs: now - MIN_MS },
+        {
+          key: 'uncertainty|global:all',
+          dimension: 'uncertainty',
+          scope: global,
+          stored: 'inf',
+          refMs: now - MIN_MS,
+        },
+      ])
+      for (const [dimension, scope] of [
+        ['market', global],
+        ['tariff', CN],
+        ['uncertainty', global],
+      ] as const) {
+        expect(await redis.hget(keys.state(dimension, scope), 'ref'), dimension).toBe(String(now - MIN_MS))
+      }
+      // The headline remembered at the damaged time is forgotten; the applied ones are not.
+      expect(await redis.zscore(keys.ids('tariff', CN), compactId('x'))).toBeNull()
+      expect(await redis.zscore(keys.ids('tariff', CN), compactId('c'))).toBe(String(now - MIN_MS))
+      const after = await store.get('market', global, now)
+      expect(after?.count).toBe(3) // a, b and c: x was late
+      expect(after?.asOf).toBe(new Date(now).toISOString())
+
+      // Whole again: an honest late headline (11 minutes behind the newest) is late, nothing reset.
+      const late = headline('late', now - 12 * MIN_MS)
+      const honest = await store.applyBatch(late)
+      expect(honest).toMatchObject({ applied: 0, late: late.length })
+      expect(honest.damagedRefs).toBeUndefined()
+      // As is a reference time within the bound: a minute ahead of the clock (a member whose clock runs ahead).
+      await redis.hset(keys.state('market', global), 'ref', String(now + MIN_MS))
+      const d = headline('d', now - 20 * MIN_MS)
+      const ahead = await store.applyBatch(d)
+      expect(ahead).toMatchObject({ applied: 0, late: d.length })
+      expect(ahead.damagedRefs).toBeUndefined()
+      expect(await redis.hget(keys.state('market', global), 'ref')).toBe(String(now + MIN_MS))
+    })
+  }
+
+  it('resets it when every headline of the batch is a duplicate', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const batch = contributionsOf(scoredHeadline('a', now - MIN_MS))
+    await store.applyBatch(batch)
+    await redis.hset(keys.state('market', global), 'ref', '1e15')
+    const r = await store.applyBatch(batch)
+    expect(r).toMatchObject({ applied: 0, duplicates: batch.length, late: 0 })
+    expect(r.damagedRefs).toEqual([
+      { dimension: 'market', scope: global, stored: '1e15', refMs: now - MIN_MS },
+    ])
+    expect(await redis.hget(keys.state('market', global), 'ref')).toBe(String(now - MIN_MS))
+  })
+
+  it('refuses a bound that is no whole number of ms', () => {
+    const { redis, prefix } = connect()
+    for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createRedisIndicatorStore(redis, { prefix, maxRefAheadMs: bad }), String(bad)).toThrow(
+        /maxRefAheadMs must be a whole number of ms/,
+      )
+    }
+  })
+})
+
 describe('applyScopeSums-8.lua (the fast path)', () => {
   const connect = useRedis()
   const config = resolveIndicatorConfig()
@@ -206,6 +312,7 @@ describe('applyScopeSums-8.lua (the fast path)', () => {
     config.fineRetentionMs,
     config.coarseBucketMs,
     config.coarseRetentionMs,
+    Number.MAX_VALUE, // no bound on the reference time past the clock
     config.halfLives.length,
     ...config.halfLives.map((h) => h.ms),
   ]
@@ -246,6 +353,12 @@ describe('applyScopeSums-8.lua (the fast path)', () => {
     expect(await call(market(['late'], T0 - config.graceMs - 1))).toEqual([-1])
     expect(await redis.hgetall(keys.state('market', global))).toEqual(before)
     expect(await redis.zcard(keys.ids('market', global))).toBe(2)
+    // A damaged reference time (no finite number: the slow way resets and reports it), before, was
+    // taken as none here, silently.
+    await redis.hset(keys.state('market', global), 'ref', 'not a time')
+    expect(await call(market(['z'], T0 + 1))).toEqual([-1])
+    expect(await redis.hgetall(keys.state('market', global))).toEqual({ ...before, ref: 'not a time' })
+    await redis.hset(keys.state('market', global), 'ref', before.ref!)
     await expect(call('[[1,"a"],{"n":1}]')).rejects.toThrow(/TPIND_BAD_ARGS/)
 
     // Through the store: a redelivered batch falls back and is reported as duplicates, nothing applied.
@@ -305,25 +418,92 @@ describe('applyScope-8.lua matches applyContributions', () => {
       }
       expect(actual).toEqual(expected)
       if (order === 'shuffled') expect(expected.late + expected.duplicates).toBeGreaterThan(0)
-
-      for (const [k, ts] of states) {
-        const { dimension, scope } = parseIndicatorKey(k)
-        const lua = stateFromHash(await redis.hgetall(keys.state(dimension, scope)), config)
-        expect(lua.refMs, k).toBe(ts.refMs)
-        expect(lua.count, k).toBe(ts.count)
-        expect(lua.late, k).toBe(ts.late)
-        expect(lua.fine, k).toEqual(ts.fine)
-        expect(lua.coarse, k).toEqual(ts.coarse)
-        ts.sumW.forEach((w, j) => {
-          expect(closeEnough(lua.sumW[j]!, w, 1e-12), `${k} w${j}`).toBe(true)
-          expect(closeEnough(lua.sumWX[j]!, ts.sumWX[j]!, 1e-12), `${k} x${j}`).toBe(true)
-        })
-        const ids = await redis.zrange(keys.ids(dimension, scope), 0, '-1', 'WITHSCORES')
-        const luaIds = new Map<string, number>()
-        for (let i = 0; i < ids.length; i += 2) luaIds.set(ids[i]!, Number(ids[i + 1]))
-        expect(luaIds, k).toEqual(new Map([...ts.ids].map(([id, t]) => [compactId(id), t])))
-      }
+      await expectSameStates(redis, keys, states)
     })
+  }
+
+  it('resets a damaged reference time alike, forgetting alike the ids remembered at it', async () => {
+    const { redis, prefix } = connect()
+    const config = resolveIndicatorConfig()
+    const nowMs = T0 + 2 * HOUR_MS
+    const maxRefAheadMs = 10 * MIN_MS + 30_000
+    // One store believing every finite reference time, one bounding it: the same keys.
+    const unbounded = createRedisIndicatorStore(redis, { prefix, clock: { now: () => nowMs } })
+    const bounded = createRedisIndicatorStore(redis, { prefix, clock: { now: () => nowMs }, maxRefAheadMs })
+    const keys = createIndicatorKeys(prefix, bounded.namespace)
+    const random = seededRandom(31)
+    const batches = inBatches(randomSeries(90, HOUR_MS, 31), random, 6).map((b) => b.flatMap(contributionsOf))
+    const states = new Map<string, IndicatorState>()
+    const apply = async (batch: Contribution[], store: typeof bounded, refLimitMs?: number) => {
+      const byKey = new Map<string, Contribution[]>()
+      for (const c of batch) {
+        const k = indicatorKey(c.dimension, c.scope)
+        byKey.set(k, [...(byKey.get(k) ?? []), c])
+      }
+      const expected = { applied: 0, duplicates: 0, late: 0, damaged: [] as string[] }
+      for (const [k, group] of byKey) {
+        const state = states.get(k) ?? createIndicatorState(config)
+        states.set(k, state)
+        const out = applyContributions(state, group, nowMs, config, refLimitMs)
+        expected.applied += out.applied
+        expected.duplicates += out.duplicates
+        expected.late += out.late
+        if (out.damagedRefMs !== undefined) expected.damaged.push(k)
+      }
+      const r = await store.applyBatch(batch)
+      const damaged = (r.damagedRefs ?? []).map((d) => indicatorKey(d.dimension, d.scope))
+      expect({ applied: r.applied, duplicates: r.duplicates, late: r.late, damaged: damaged.sort() }).toEqual(
+        {
+          ...expected,
+          damaged: expected.damaged.sort(),
+        },
+      )
+      return r
+    }
+    const third = Math.floor(batches.length / 3)
+    for (const batch of batches.slice(0, third)) await apply(batch, bounded, nowMs + maxRefAheadMs)
+    // Every reference time a time no apply could have written, in Redis and in the TypeScript states alike.
+    for (const [k, state] of states) {
+      const { dimension, scope } = parseIndicatorKey(k)
+      state.refMs = 1e15
+      await redis.hset(keys.state(dimension, scope), 'ref', '1e15')
+    }
+    // Believed, it makes the next third late, remembered at it.
+    let late = 0
+    for (const batch of batches.slice(third, 2 * third)) late += (await apply(batch, unbounded)).late
+    expect(late).toBeGreaterThan(0)
+    // Bounded, the rest is applied, each damaged reference time reset once.
+    let damaged = 0
+    for (const batch of batches.slice(2 * third)) {
+      damaged += (await apply(batch, bounded, nowMs + maxRefAheadMs)).damagedRefs?.length ?? 0
+    }
+    expect(damaged).toBeGreaterThan(0)
+    await expectSameStates(redis, keys, states)
+  })
+
+  async function expectSameStates(
+    redis: Redis,
+    keys: ReturnType<typeof createIndicatorKeys>,
+    states: ReadonlyMap<string, IndicatorState>,
+  ) {
+    const config = resolveIndicatorConfig()
+    for (const [k, ts] of states) {
+      const { dimension, scope } = parseIndicatorKey(k)
+      const lua = stateFromHash(await redis.hgetall(keys.state(dimension, scope)), config)
+      expect(lua.refMs, k).toBe(ts.refMs)
+      expect(lua.count, k).toBe(ts.count)
+      expect(lua.late, k).toBe(ts.late)
+      expect(lua.fine, k).toEqual(ts.fine)
+      expect(lua.coarse, k).toEqual(ts.coarse)
+      ts.sumW.forEach((w, j) => {
+        expect(closeEnough(lua.sumW[j]!, w, 1e-12), `${k} w${j}`).toBe(true)
+        expect(closeEnough(lua.sumWX[j]!, ts.sumWX[j]!, 1e-12), `${k} x${j}`).toBe(true)
+      })
+      const ids = await redis.zrange(keys.ids(dimension, scope), 0, '-1', 'WITHSCORES')
+      const luaIds = new Map<string, number>()
+      for (let i = 0; i < ids.length; i += 2) luaIds.set(ids[i]!, Number(ids[i + 1]))
+      expect(luaIds, k).toEqual(new Map([...ts.ids].map(([id, t]) => [compactId(id), t])))
+    }
   }
 })
 

@@ -25,7 +25,11 @@ import {
   pipelineResults,
   type ScriptCaller,
 } from './indicator-scripts.ts'
-import { INDICATOR_STORE_DEFAULTS, type IndicatorStoreOptions } from './indicator-store-options.ts'
+import {
+  INDICATOR_STORE_DEFAULTS,
+  type IndicatorStoreOptions,
+  refLimitOf,
+} from './indicator-store-options.ts'
 import { rankIndicators } from './rank-indicators.ts'
 import { scopeSumsPayload } from './scope-sums.ts'
 
@@ -73,9 +77,11 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  * pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
  * contributions to its four dimensions, over every run, summed here and applied in one atomic script
  * on one hash slot; a scope with more than `maxPerCall` in several calls, one step each. A call
- * holding a duplicate or a late contribution (found here or by the script, which then writes nothing)
- * goes through applyScope instead, run by run and contribution by contribution, before the scope's
- * next step. The client is the caller's: the store never closes it.
+ * holding a duplicate or a late contribution, or meeting a damaged reference time (found here or by the
+ * script, which then writes nothing), goes through applyScope instead, run by run and contribution by
+ * contribution, before the scope's next step: applyScope resets a damaged reference time and reports it
+ * (ApplyBatchResult.damagedRefs; see IndicatorStoreOptions.maxRefAheadMs). The client is the caller's:
+ * the store never closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
   const config = resolveIndicatorConfig(options.config)
@@ -84,6 +90,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
   const sendEvery = options.sendEvery ?? 4_000
   const maxPerCall = options.maxPerCall ?? 10_000
+  const refLimit = refLimitOf(options.maxRefAheadMs)
 
   function build(namespace: string): IndicatorStore {
     const keys = createIndicatorKeys(options.prefix, namespace)
@@ -136,6 +143,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       config.fineRetentionMs,
       config.coarseBucketMs,
       config.coarseRetentionMs,
+      refLimit(nowMs),
       config.halfLives.length,
       ...config.halfLives.map((h) => h.ms),
     ]
@@ -224,7 +232,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         /** Pieces the fast path could not take, run by run and contribution by contribution (applyScope). */
         async function applySlow(slow: Piece[]): Promise<void> {
           const pipeline = redis.pipeline()
-          const calls: { r: number; sent: Contribution[][] }[] = []
+          const calls: { r: number; scope: Scope; sent: Contribution[][] }[] = []
           for (const { scope, runs: scopeRuns } of slow) {
             for (const { r, groups } of scopeRuns) {
               const args = keyArgs(scope)
@@ -234,19 +242,34 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
                 for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
               }
               ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
-              calls.push({ r, sent: groups })
+              calls.push({ r, scope, sent: groups })
             }
           }
           const replies = pipelineResults(await pipeline.exec())
-          calls.forEach(({ r, sent }, i) => {
-            const reply = replies[i] as number[]
+          calls.forEach(({ r, scope, sent }, i) => {
+            const reply = replies[i] as (number | string)[]
             const result = results[r]!
-            result.applied += reply[0]!
-            result.duplicates += reply[1]!
-            result.late += reply[2]!
-            if (reply.length > 3) {
+            result.applied += reply[0] as number
+            result.duplicates += reply[1] as number
+            result.late += reply[2] as number
+            // Each damaged ref the script reset: its dimension's position and the text it held.
+            const damaged = reply[3] as number
+            for (let k = 0; k < damaged; k++) {
+              const group = sent[(reply[4 + 2 * k] as number) - 1]!
+              let refMs = Number.NEGATIVE_INFINITY
+              for (const c of group) if (c.eventMs > refMs) refMs = c.eventMs
+              result.damagedRefs ??= []
+              result.damagedRefs.push({
+                dimension: group[0]!.dimension,
+                scope,
+                stored: String(reply[5 + 2 * k]),
+                refMs,
+              })
+            }
+            const lateFrom = 4 + 2 * damaged
+            if (reply.length > lateFrom) {
               const flat = sent.flat()
-              for (const position of reply.slice(3)) {
+              for (const position of reply.slice(lateFrom) as number[]) {
                 const { dimension, scope, headlineId, eventMs } = flat[position - 1]!
                 result.lateContributions.push({ dimension, scope, headlineId, eventMs })
               }
@@ -256,10 +279,11 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
         // Step j applies every scope's piece j (most scopes have one), a scope's pieces in order.
         // Fast path: one call per piece with its runs summed (lua/applyScopeSums-8.lua); a piece it
-        // cannot take exactly (a duplicate, a late contribution) goes through applyScope before the
-        // scope's next piece. A step's calls go out in several pipelines, each sent as soon as its
-        // payloads are built, so Redis applies the first scopes while the next are summed here; scopes
-        // are independent (each call touches only its own scope's keys), so their order does not matter.
+        // cannot take exactly (a duplicate, a late contribution, a damaged reference time) goes through
+        // applyScope before the scope's next piece. A step's calls go out in several pipelines, each sent
+        // as soon as its payloads are built, so Redis applies the first scopes while the next are summed
+        // here; scopes are independent (each call touches only its own scope's keys), so their order does
+        // not matter.
         for (let j = 0; j < steps; j++) {
           const slow: Piece[] = []
           const sent: Promise<void>[] = []

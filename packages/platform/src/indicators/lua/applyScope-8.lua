@@ -22,12 +22,24 @@
   ARGV[4]  ttl ms, set on both keys of a dimension after a write
   ARGV[5]  fine bucket ms        ARGV[6]  fine retention ms
   ARGV[7]  coarse bucket ms      ARGV[8]  coarse retention ms
-  ARGV[9]  H, the number of half-lives; ARGV[10 .. 9+H] the half-lives in ms
+  ARGV[9]  the newest reference time a state may hold, ms (the store's clock plus its maxRefAheadMs;
+           the largest double when it sets none): a stored ref past it and past the dimension's newest
+           contribution, or one that is no finite number, is damaged (see below)
+  ARGV[10] H, the number of half-lives; ARGV[11 .. 10+H] the half-lives in ms
   then for each dimension d = 1..4: its number of contributions c_d, then 5 per contribution:
            headline id (its digest, see compact-id.ts), event ms, value, weight, sign (-1 | 0 | 1)
 
-  Returns  { applied, duplicates, late, i1, i2, ... }  where i are the 1-based positions of the late
+  Returns  { applied, duplicates, late, r, d1, ref1, ..., dr, refr, i1, i2, ... }  where r is the
+           number of dimensions whose stored ref was damaged and reset, each by its position d (1..4)
+           and the ref it held (at most 64 characters), and i are the 1-based positions of the late
            contributions among all of this call's contributions, in argument order
+
+  A damaged ref (Redis edited by hand or damaged: 1e15, a time in the year 9999, 'inf') made every
+  later contribution late until the key expired. It is taken as absent, as a field that reads as no
+  number always was: the dimension's newest contribution becomes the reference time (written even when
+  every contribution is a duplicate), the sums, buckets and counters are kept as they stand. Ids scored
+  past the bound can only have been remembered at the damaged time (late ones, never applied): they are
+  removed, or no trim would ever reach them.
   Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable);
            every argument is checked before anything is written
 
@@ -52,13 +64,14 @@ local fineMs = num(ARGV[5])
 local fineRetMs = num(ARGV[6])
 local coarseMs = num(ARGV[7])
 local coarseRetMs = num(ARGV[8])
-local h = num(ARGV[9])
-if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and h) then
+local refLimit = num(ARGV[9])
+local h = num(ARGV[10])
+if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and refLimit and h) then
   return redis.error_reply('TPIND_BAD_ARGS header')
 end
 local halfLives = {}
 for j = 1, h do
-  halfLives[j] = num(ARGV[9 + j])
+  halfLives[j] = num(ARGV[10 + j])
   if not halfLives[j] then return redis.error_reply('TPIND_BAD_ARGS half-life') end
 end
 
@@ -71,7 +84,7 @@ local DIMENSIONS = 4
 local groups = {} -- { first = ARGV index of its first contribution, n = its count }
 -- The parsed numbers, by the ARGV index of their contribution's first argument: parsed once.
 local T, V, W, S = {}, {}, {}, {}
-local at = 10 + h
+local at = 11 + h
 for d = 1, DIMENSIONS do
   local count = tonumber(ARGV[at])
   if not count or count < 0 or count ~= floor(count) or at + count * 5 > #ARGV then
@@ -92,8 +105,6 @@ if at ~= #ARGV + 1 then return redis.error_reply('TPIND_BAD_ARGS contributions')
 
 local function fmt(x) return string.format('%.17g', x) end
 
--- One dimension's indicator. Returns applied, duplicates, late and the late positions (1-based
--- within the group).
 -- Which of a group's ids its applied-ids set already holds. Looked up for every group before any is
 -- applied: market and uncertainty share one set (they always count the same headlines), so the second
 -- must not see what the first has just added.
@@ -109,6 +120,8 @@ local function knownIds(idsKey, first, n)
   return known
 end
 
+-- One dimension's indicator. Returns applied, duplicates, late, the late positions (1-based within the
+-- group) and the stored ref when it was damaged and reset (nil when it was whole).
 local function applyOne(stateKey, idsKey, first, n, known)
   local ids, times = {}, {}
   local batchMax = nil
@@ -154,7 +167,18 @@ local function applyOne(stateKey, idsKey, first, n, known)
     local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
     for k = 1, #part do cur[from + k - 1] = part[k] end
   end
-  local oldRef = tonumber(cur[1])
+  -- A damaged ref (see the header) is taken as absent and reported. The batch's own events are
+  -- plausible whatever the clock says: the caller bounded them already.
+  local limit = refLimit
+  if batchMax > limit then limit = batchMax end
+  local oldRef, damaged = nil, nil
+  if cur[1] then
+    oldRef = num(cur[1])
+    if not oldRef or oldRef > limit then
+      damaged = string.sub(cur[1], 1, 64)
+      oldRef = nil
+    end
+  end
   local newRef = batchMax
   if oldRef and oldRef > newRef then newRef = oldRef end
   -- The batch counts as arriving at once: lateness is judged against its newest event too.
@@ -204,7 +228,11 @@ local function applyOne(stateKey, idsKey, first, n, known)
     end
   end
 
+  -- After the ids were looked up, as applyContributions forgets them after judging the batch.
+  if damaged then redis.call('ZREMRANGEBYSCORE', idsKey, '(' .. fmt(limit), '+inf') end
+
   if applied == 0 then
+    if damaged then redis.call('HSET', stateKey, 'ref', fmt(newRef)) end
     if late > 0 then
       redis.call('HINCRBY', stateKey, 'late', late)
       for from = 1, #zadd, CHUNK * 2 do
@@ -212,7 +240,7 @@ local function applyOne(stateKey, idsKey, first, n, known)
       end
       redis.call('PEXPIRE', idsKey, ttlMs)
     end
-    return applied, duplicates, late, lateIdx
+    return applied, duplicates, late, lateIdx, damaged
   end
 
   local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + applied), 'upd', fmt(nowMs) }
@@ -281,24 +309,32 @@ local function applyOne(stateKey, idsKey, first, n, known)
   end
   redis.call('PEXPIRE', stateKey, ttlMs)
   redis.call('PEXPIRE', idsKey, ttlMs)
-  return applied, duplicates, late, lateIdx
+  return applied, duplicates, late, lateIdx, damaged
 end
 
 local known = {}
 for d = 1, DIMENSIONS do
   if groups[d].n > 0 then known[d] = knownIds(KEYS[2 * d], groups[d].first, groups[d].n) end
 end
-local result = { 0, 0, 0 }
+local result = { 0, 0, 0, 0 }
+local lateAt = {}
 local offset = 0
 for d = 1, DIMENSIONS do
   local g = groups[d]
   if g.n > 0 then
-    local applied, duplicates, late, lateIdx = applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n, known[d])
+    local applied, duplicates, late, lateIdx, damaged =
+      applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n, known[d])
     result[1] = result[1] + applied
     result[2] = result[2] + duplicates
     result[3] = result[3] + late
-    for k = 1, #lateIdx do result[#result + 1] = offset + lateIdx[k] end
+    if damaged then
+      result[4] = result[4] + 1
+      result[#result + 1] = d
+      result[#result + 1] = damaged
+    end
+    for k = 1, #lateIdx do lateAt[#lateAt + 1] = offset + lateIdx[k] end
   end
   offset = offset + g.n
 end
+for k = 1, #lateAt do result[#result + 1] = lateAt[k] end
 return result

@@ -2,9 +2,10 @@
   The fast path of applyScope-8.lua: one scope's contributions from one or more event-time runs,
   already summed per dimension by the caller (redis-indicator-store.ts, scopeSums), applied in one
   call. Same keys, same fields, same result as applying the runs one by one through applyScope-8.lua,
-  provided nothing is a duplicate and nothing is late. The script checks both first and, if either
-  holds for any contribution, writes nothing and returns { -1 }: the caller then sends the runs
-  through applyScope-8.lua, which applies them contribution by contribution.
+  provided nothing is a duplicate, nothing is late and no stored ref is damaged. The script checks all
+  three first and, if any holds, writes nothing and returns { -1 }: the caller then sends the runs
+  through applyScope-8.lua, which applies them contribution by contribution (and resets and reports a
+  damaged ref, which this script has no way to report).
 
   Why it is exact. The caller cuts runs so that within them nothing is late and no id repeats (it
   sends the scope the slow way otherwise). Against the stored state a contribution at t is late only if
@@ -16,9 +17,9 @@
 
   KEYS        as applyScope-8.lua: for d = 1..4 (tariff, supplyChain, market, uncertainty), the
               state hash then the applied-ids sorted set
-  ARGV[1..9+H] the header of applyScope-8.lua (now, grace, dedup retention, ttl, fine ms, fine
-              retention, coarse ms, coarse retention, H, half-lives)
-  ARGV[10+H]  the contributions as JSON (one argument, decoded by cjson in C: far cheaper on both
+  ARGV[1..10+H] the header of applyScope-8.lua (now, grace, dedup retention, ttl, fine ms, fine
+              retention, coarse ms, coarse retention, ref limit, H, half-lives)
+  ARGV[11+H]  the contributions as JSON (one argument, decoded by cjson in C: far cheaper on both
               sides than hundreds of arguments):
               [ [t1, id1, t2, id2, ...],  the distinct headlines: event ms and id digest
                 D1, D2, D3, D4 ]          per dimension (tariff, supplyChain, market, uncertainty):
@@ -47,20 +48,21 @@ local fineMs = num(ARGV[5])
 local fineRetMs = num(ARGV[6])
 local coarseMs = num(ARGV[7])
 local coarseRetMs = num(ARGV[8])
-local h = num(ARGV[9])
-if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and h) then
+local refLimit = num(ARGV[9])
+local h = num(ARGV[10])
+if not (nowMs and graceMs and dedupMs and ttlMs and fineMs and fineRetMs and coarseMs and coarseRetMs and refLimit and h) then
   return redis.error_reply('TPIND_BAD_ARGS header')
 end
 local halfLives = {}
 for j = 1, h do
-  halfLives[j] = num(ARGV[9 + j])
+  halfLives[j] = num(ARGV[10 + j])
   if not halfLives[j] then return redis.error_reply('TPIND_BAD_ARGS half-life') end
 end
 
 local CHUNK = 1000
 local floor = math.floor
-if #ARGV ~= 10 + h then return redis.error_reply('TPIND_BAD_ARGS length') end
-local ok, payload = pcall(cjson.decode, ARGV[10 + h])
+if #ARGV ~= 11 + h then return redis.error_reply('TPIND_BAD_ARGS length') end
+local ok, payload = pcall(cjson.decode, ARGV[11 + h])
 if not ok or type(payload) ~= 'table' or type(payload[1]) ~= 'table' then
   return redis.error_reply('TPIND_BAD_ARGS payload')
 end
@@ -112,7 +114,8 @@ for d = 1, 4 do
   end
 end
 
--- Checks: no id known to its indicator, nothing late against the stored ref. Reads kept for the writes.
+-- Checks: no id known to its indicator, no damaged ref (as applyScope-8.lua judges one), nothing late
+-- against the stored ref. Reads kept for the writes.
 local reads = {}
 for d = 1, 4 do
   local dim = dims[d]
@@ -148,7 +151,11 @@ for d = 1, 4 do
       local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
       for k = 1, #part do cur[from + k - 1] = part[k] end
     end
-    local oldRef = tonumber(cur[1])
+    local oldRef = nil
+    if cur[1] then
+      oldRef = num(cur[1])
+      if not oldRef or (oldRef > refLimit and oldRef > dim.tmax) then return { -1 } end
+    end
     if oldRef and dim.tmin < oldRef - graceMs then return { -1 } end
     reads[d] = { fields = fields, cur = cur, oldRef = oldRef, names = names }
   end
