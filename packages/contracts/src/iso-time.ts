@@ -17,49 +17,69 @@ export const ISO_TIME_OUT_OF_RANGE =
 /** zod's ISO datetime, `Z` or an offset (`±hh:mm`, hours 00 to 23), seconds required, any fraction. */
 const FORMAT = z.iso.datetime({ offset: true })._zod.def.pattern as RegExp
 
-const two = (n: number) => String(n).padStart(2, '0')
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
-const alt = (parts: string[]) => `(?:${parts.join('|')})`
-const digits = (lo: number, hi: number) => (lo === hi ? `${lo}` : `[${lo}-${hi}]`)
+const alt = (parts: string[]) => (parts.length === 1 ? parts[0]! : `(?:${parts.join('|')})`)
+const digits = (lo: number, hi: number) =>
+  lo === hi ? `${lo}` : lo === 0 && hi === 9 ? '\\d' : `[${lo}-${hi}]`
 
-/** The two-digit numbers lo to hi (0 ≤ lo ≤ hi ≤ 99) as a pattern. */
-function twoDigits(lo: number, hi: number): string {
-  const [tl, th] = [Math.floor(lo / 10), Math.floor(hi / 10)]
-  if (tl === th) return `${tl}${digits(lo % 10, hi % 10)}`
-  const parts = [`${tl}${digits(lo % 10, 9)}`]
-  if (th - tl > 1) parts.push(`${digits(tl + 1, th - 1)}\\d`)
-  parts.push(`${th}${digits(0, hi % 10)}`)
-  return alt(parts)
+// The patterns below are read only where FORMAT holds, after the `T` (`hh:mm:ss`, any fraction, then `Z`
+// or the offset `±hh:mm` at the end), so loose where they may be: `.*-` runs to the offset's sign, the only
+// `-` after the `T` (`.*\+` alike), and `.` steps over a digit or the `:` between hours and minutes. The
+// seconds never matter: a local time and an offset meet midnight by their hours and minutes alone.
+
+/**
+ * At a digit x of the local time (`hh:mm`): the offset's digit y in the same place (`at` after its sign
+ * `-`: '' the hours' tens, '.' their units, '..:' the minutes' tens, '..:.' their units), when x + y
+ * reaches `sum` (`'reach'`, x + y ≥ sum) or makes it (`'make'`, x + y = sum), as alternatives. Digits
+ * run 0 to `max`.
+ */
+function digitSum(at: string, max: number, test: 'reach' | 'make', sum: number): string[] {
+  const always: number[] = []
+  const parts: string[] = []
+  for (let x = 0; x <= max; x++) {
+    const [lo, hi] = test === 'reach' ? [Math.max(0, sum - x), max] : [sum - x, sum - x]
+    if (lo > hi || lo > max || hi < 0) continue
+    if (lo === 0 && hi === max) always.push(x)
+    else parts.push(`${x}.*-${at}${digits(lo, hi)}`)
+  }
+  return always.length ? [digits(always[0]!, always.at(-1)!), ...parts] : parts
 }
+const hourTens = (test: 'reach' | 'make', sum: number) => digitSum('', 2, test, sum)
+const hourUnits = (test: 'reach' | 'make', sum: number) => digitSum('.', 9, test, sum)
+const minuteTens = (test: 'reach' | 'make', sum: number) => digitSum('..:', 5, test, sum)
+const minuteUnits = (test: 'reach' | 'make', sum: number) => digitSum('..:.', 9, test, sum)
 
-// Read only where FORMAT holds, so loose where it may be: the seconds and fraction after `hh:mm` are
-// skipped to the offset's sign (`[:.\d]*` cannot pass it). The seconds never matter: a local time and an
-// offset meet midnight by their hours and minutes alone.
-const SECONDS = '[:.\\d]*'
-const HOURS = range(0, 23)
+/** At the local minutes: they and the offset's reach 60 (the tens 6, or they make 5 and the units 10). */
+const MINUTES_REACH_HOUR = alt([
+  ...minuteTens('reach', 6),
+  `(?=${alt(minuteTens('make', 5))})\\d${alt(minuteUnits('reach', 10))}`,
+])
 
 /**
  * After the `T`: a local time and a negative offset that reach 24:00 together (hh:mm + |offset| ≥ 24:00),
- * so the instant is on the next day in UTC. The hours alone reach it (H + h ≥ 24), or they reach 23 and
- * the minutes the hour left (M + m ≥ 60).
+ * so the instant is on the next day in UTC. Added as written, digit by digit: the hours reach 24 (their
+ * tens 3; or 2, and the units 4; or 1, and the units 14), or make 23 (2 and 3, or 1 and 13) and the
+ * minutes reach 60.
  */
 const PAST_MIDNIGHT = alt([
-  ...range(1, 23).map((H) => `${two(H)}:\\d\\d${SECONDS}-${twoDigits(24 - H, 23)}`),
-  `(?=${alt(HOURS.map((H) => `${two(H)}:\\d\\d${SECONDS}-${two(23 - H)}`))})\\d\\d:${alt(
-    range(1, 59).map((M) => `${two(M)}${SECONDS}-\\d\\d:${twoDigits(60 - M, 59)}`),
-  )}`,
+  ...hourTens('reach', 3),
+  `(?=${alt(hourTens('make', 2))})\\d${alt(hourUnits('reach', 4))}`,
+  `(?=${alt(hourTens('make', 1))})\\d${alt(hourUnits('reach', 14))}`,
+  `(?=${alt([
+    `(?=${alt(hourTens('make', 2))})\\d${alt(hourUnits('make', 3))}`,
+    `(?=${alt(hourTens('make', 1))})\\d${alt(hourUnits('make', 13))}`,
+  ])})\\d\\d:${MINUTES_REACH_HOUR}`,
 ])
 
 /**
  * After the `T`: a local time before its positive offset (hh:mm < offset), so the instant is on the day
- * before in UTC. The hours are fewer (H < h), or the same and the minutes fewer (M < m).
+ * before in UTC: the two written alike up to a digit (`\1`, none to `hh:m`), and the local one smaller
+ * there.
  */
-const BEFORE_MIDNIGHT = alt([
-  ...range(0, 22).map((H) => `${two(H)}:\\d\\d${SECONDS}\\+${twoDigits(H + 1, 23)}`),
-  `(?=${alt(HOURS.map((H) => `${two(H)}:\\d\\d${SECONDS}\\+${two(H)}`))})\\d\\d:${alt(
-    range(0, 58).map((M) => `${two(M)}${SECONDS}\\+\\d\\d:${twoDigits(M + 1, 59)}`),
-  )}`,
-])
+const BEFORE_MIDNIGHT = `([\\d:]{0,4})${alt(
+  // y always a class (`[9]`, not `9`): `\19` would be a reference to group 19.
+  range(0, 8).map((x) => `${x}.*\\+\\1[${x === 8 ? '9' : `${x + 1}-9`}]`),
+)}`
 
 /**
  * A datetime FORMAT takes whose UTC instant is before year 1 or after year 9999: a time of year 0000 (but
@@ -71,6 +91,14 @@ const OUT_OF_RANGE = `0000-(?!12-31T${PAST_MIDNIGHT})|0001-01-01T${BEFORE_MIDNIG
 /** FORMAT, but for a time outside the years 1 to 9999 in UTC: one pattern, as zod's datetime is. */
 const IN_RANGE = new RegExp(`^(?!${OUT_OF_RANGE})${FORMAT.source.slice(1)}`, FORMAT.flags)
 
+/** What the JSON Schema export says of every time, beside its pattern (IN_RANGE) and `format: date-time`. */
+const ISO_TIME_DESCRIPTION =
+  'An ISO 8601 date-time, YYYY-MM-DDThh:mm:ss with any fraction of a second, then Z or an offset ±hh:mm, ' +
+  'whose instant is in the years 1 to 9999 in UTC (0001-01-01T00:00:00Z to the end of 9999-12-31): ' +
+  '9999-12-31T23:00:00-05:00 is year 10000 in UTC and 0001-01-01T00:30:00+01:00 year 0, both refused; ' +
+  '0000-12-31T23:00:00-05:00 is 0001-01-01T04:00:00Z, taken. The pattern checks all of it (ECMA-262: ' +
+  'lookaheads and a backreference).'
+
 /**
  * The time of every payload: an ISO 8601 datetime with `Z` or an offset (zod's datetime) whose instant in
  * UTC is in the years 1 to 9999 (ISO_TIME_MIN_MS to ISO_TIME_MAX_MS), so that every worker can write it
@@ -80,8 +108,9 @@ const IN_RANGE = new RegExp(`^(?!${OUT_OF_RANGE})${FORMAT.source.slice(1)}`, FOR
  *
  * The whole check is still one pattern, zod's datetime with a negative lookahead in front (which fails at
  * the first character of any year but 0000, 0001 and 9999), so the fast checks built from the schemas
- * (acceptsAs here, ingest's fastRead and fastAccepts) take it as they took zod's, exactly in step; the
- * JSON Schema export gives it as the `pattern` beside `format: date-time`.
+ * (acceptsAs here, ingest's fastRead and fastAccepts) take it as they took zod's, exactly in step. The
+ * JSON Schema export gives it as the `pattern` beside `format: date-time` and ISO_TIME_DESCRIPTION, once
+ * per payload (`$defs.IsoTime`, the id given here), every time field a `$ref` to it.
  */
 export const IsoTime = new z.ZodISODateTime({
   // What z.iso.datetime({ offset: true }) makes, with the pattern given (its params leave that out).
@@ -94,4 +123,4 @@ export const IsoTime = new z.ZodISODateTime({
   pattern: IN_RANGE,
   error: (issue: { input?: unknown }) =>
     typeof issue.input === 'string' && FORMAT.test(issue.input) ? ISO_TIME_OUT_OF_RANGE : undefined,
-})
+}).meta({ id: 'IsoTime', description: ISO_TIME_DESCRIPTION })
