@@ -19,14 +19,36 @@ export function hasUrlCredentials(url: string): boolean {
 export const webhookCredentialsRefusal = (deskId: unknown): string =>
   `desk ${JSON.stringify(deskId)} has credentials in its URL (user:password@), which fetch never sends, so every POST would fail (take them out: the webhook is signed with its secretEnv; a token the endpoint needs goes in its path)`
 
+/** An environment variable name, as a desk's `webhook.secretEnv` gives it (upper case, digits and `_`). */
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/
+
+/**
+ * The longest name a desk's `webhook.secretEnv` may give. A variable name has no bound of its own (POSIX
+ * sets none; Linux bounds name=value at 128 KiB), but this one is read by every worker that shares the
+ * alerter's environment (platform's unknown-variable check measures each unknown-looking variable against
+ * it, edit distance) and quoted in the alerter's start-up lines. The sample's scheme, TRADEPULSE_WEBHOOK_SECRET_
+ * and the longest desk id (the contracts' DESK_ID_MAX_CHARS, 63), is 89 characters.
+ */
+export const MAX_SECRET_ENV_CHARS = 128
+
+/**
+ * Why a desk's `webhook.secretEnv` longer than MAX_SECRET_ENV_CHARS is refused, naming the desk (the
+ * DeskWebhook schema cannot: it is refused by the Desk schema, as a URL with credentials is).
+ */
+export const secretEnvLengthRefusal = (deskId: unknown, chars: number): string =>
+  `desk ${JSON.stringify(deskId)} names a variable of ${chars} characters, and a secretEnv is at most ${MAX_SECRET_ENV_CHARS}`
+
 export const DeskWebhook = z.strictObject({
   /**
    * http(s), without credentials (user:password@): refused by the Desk schema below, which can name the
    * desk in its message (webhookCredentialsRefusal).
    */
   url: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }),
-  /** Name of the environment variable holding the HMAC secret; the secret itself never sits in a file. */
-  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, {
+  /**
+   * Name of the environment variable holding the HMAC secret; the secret itself never sits in a file. At
+   * most MAX_SECRET_ENV_CHARS: refused by the Desk schema below, which can name the desk.
+   */
+  secretEnv: z.string().regex(ENV_NAME, {
     message: 'expected an environment variable name such as DESK_TARIFF_SECRET',
   }),
 })
@@ -52,12 +74,22 @@ export const Desk = z
     (desk, ctx) => {
       // Also when another field of the desk is refused (`when`), so a file is refused with every reason at
       // once; the desk is then the input as written, so nothing about its shape is assumed.
-      const url = (desk as { webhook?: { url?: unknown } } | null)?.webhook?.url
+      const webhook = (desk as { webhook?: { url?: unknown; secretEnv?: unknown } } | null)?.webhook
+      const deskId = (desk as { id?: unknown } | null)?.id
+      const url = webhook?.url
       if (typeof url === 'string' && hasUrlCredentials(url))
+        ctx.addIssue({ code: 'custom', path: ['webhook', 'url'], message: webhookCredentialsRefusal(deskId) })
+      // Only for a variable name (DeskWebhook refused any other), so a secretEnv is refused for one reason.
+      const secretEnv = webhook?.secretEnv
+      if (
+        typeof secretEnv === 'string' &&
+        secretEnv.length > MAX_SECRET_ENV_CHARS &&
+        ENV_NAME.test(secretEnv)
+      )
         ctx.addIssue({
           code: 'custom',
-          path: ['webhook', 'url'],
-          message: webhookCredentialsRefusal((desk as { id?: unknown }).id),
+          path: ['webhook', 'secretEnv'],
+          message: secretEnvLengthRefusal(deskId, secretEnv.length),
         })
     },
     { when: () => true },

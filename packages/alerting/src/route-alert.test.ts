@@ -1,5 +1,6 @@
-import { type Alert, createTopicCatalogue, LIMITS } from '@tradepulse/contracts'
+import { type Alert, createTopicCatalogue, DESK_ID_MAX_CHARS, LIMITS } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
+import { MAX_SECRET_ENV_CHARS } from './desk-schema.ts'
 import { type DeskRuleFacts, deskRuleRefusals, parseDesks } from './parse-desks.ts'
 import { routeAlert } from './route-alert.ts'
 
@@ -204,6 +205,42 @@ describe('parseDesks', () => {
     ])
     const longest = `commodity:${'m'.repeat(LIMITS.maxScopeIdChars)}`
     expect(parseDesks(desksYaml.replace('commodity:magnets', longest), 'yaml').ok).toBe(true)
+  })
+
+  it('refuses a webhook secretEnv longer than a variable name it takes, naming the desk, the field and the line', () => {
+    // Unbounded, a megabyte name was taken: every worker then measured each unknown-looking variable
+    // against it (edit distance) and the alerter quoted it whole in its start-up lines.
+    const withSecret = (name: string) =>
+      `${desksYaml}    webhook:\n      url: https://hooks.example.com/t\n      secretEnv: ${name}\n`
+    const over = `DESK_${'S'.repeat(MAX_SECRET_ENV_CHARS - 4)}`
+    const r = parseDesks(withSecret(over), 'yaml')
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[3].webhook.secretEnv',
+        message: `desk "momentum_only" names a variable of ${MAX_SECRET_ENV_CHARS + 1} characters, and a secretEnv is at most ${MAX_SECRET_ENV_CHARS} (line 21)`,
+      },
+    ])
+    const longest = over.slice(1)
+    expect(parseDesks(withSecret(longest), 'yaml')).toMatchObject({ ok: true })
+    expect(MAX_SECRET_ENV_CHARS).toBeGreaterThanOrEqual(
+      'TRADEPULSE_WEBHOOK_SECRET_'.length + DESK_ID_MAX_CHARS,
+    )
+    // Refused for one reason: a name that is no variable name is told so, whatever its length.
+    const j = parseDesks(
+      JSON.stringify({
+        version: '1',
+        desks: [{ id: 'a', webhook: { url: 'https://x.test/h', secretEnv: `${over}!` } }],
+      }),
+      'json',
+    )
+    expect(j.ok ? [] : j.errors).toEqual([
+      {
+        path: 'desks[0].webhook.secretEnv',
+        message: 'expected an environment variable name such as DESK_TARIFF_SECRET',
+      },
+    ])
+    // The check reads the desk as written, also when it is no object.
+    expect(parseDesks('{"version": "1", "desks": [null]}', 'json').ok).toBe(false)
   })
 
   it('keeps the webhook as given', () => {

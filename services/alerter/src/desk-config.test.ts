@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Desk, DeskRuleFacts, RuleSet } from '@tradepulse/alerting'
+import { type Desk, type DeskRuleFacts, MAX_SECRET_ENV_CHARS, type RuleSet } from '@tradepulse/alerting'
 import { afterEach, describe, expect, it } from 'vitest'
 import { desksRefusingRules, loadDeskConfig } from './desk-config.ts'
 import { scenarioDesks } from './scenario-fixtures.ts'
@@ -55,6 +55,28 @@ describe('loadDeskConfig', () => {
         true,
       ).webhooks,
     ).toEqual([{ deskId: 'tariff', url: 'https://hooks.example/t0k3n', secret: 's' }])
+  })
+
+  it('refuses at load a secretEnv longer than MAX_SECRET_ENV_CHARS, naming the desk, the field and its line, webhooks on or off', () => {
+    const name = `TARIFF_${'S'.repeat(MAX_SECRET_ENV_CHARS - 6)}`
+    const file = desksFile(scenarioDesks('https://hooks.example/tariff', name))
+    const line = scenarioDesks().split('\n').indexOf('    minSeverity: info') + 4
+    for (const enabled of [true, false]) {
+      const err = refusal(file, { [name]: 'a-secret-of-24-bytes-ok!' }, enabled)
+      expect(err.code).toBe('CONFIG_INVALID')
+      expect(err.message).toBe(
+        `ALERTER_DESKS_FILE (${file}): desks[0].webhook.secretEnv: desk "tariff" names a variable of ${MAX_SECRET_ENV_CHARS + 1} characters, and a secretEnv is at most ${MAX_SECRET_ENV_CHARS} (line ${line})`,
+      )
+    }
+    const longest = name.slice(1)
+    const taken = loadDeskConfig(
+      desksFile(scenarioDesks('https://hooks.example/tariff', longest)),
+      { [longest]: 'a-secret-of-24-bytes-ok!' },
+      true,
+    )
+    expect(taken.webhooks).toEqual([
+      { deskId: 'tariff', url: 'https://hooks.example/tariff', secret: 'a-secret-of-24-bytes-ok!' },
+    ])
   })
 
   /** The tariff desk of the scenario with a webhook signed with TARIFF_SECRET, and the line of its secretEnv. */
