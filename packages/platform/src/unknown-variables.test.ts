@@ -198,6 +198,12 @@ describe('secretEnvNames', () => {
       secretEnvNames('secretEnv: desk_key\nsecretEnv: DESK_Key\n"secretEnv":"A_1" secretEnv:\tB'),
     ).toEqual(['A_1', 'B'])
   })
+  it('takes no name longer than the desks schema allows (128 characters: the alerter refuses the file)', () => {
+    const longest = `K${'_'.repeat(127)}`
+    expect(
+      secretEnvNames(`secretEnv: ${longest}\nsecretEnv: ${longest}X\nsecretEnv: ${'A'.repeat(1_000_000)}`),
+    ).toEqual([longest])
+  })
 })
 
 describe('closestDeclared and editDistance', () => {

@@ -131,8 +131,10 @@ const DESKS_FILE_VARIABLE = 'ALERTER_DESKS_FILE'
 /** A larger desks file is not looked at: the alerter refuses one of over 1,000,000 characters (of 1 to 4 bytes). */
 const MAX_DESKS_FILE_BYTES = 4_000_000
 
-// `secretEnv: NAME` in YAML (block or flow, key or value quoted or not) and `"secretEnv": "NAME"` in JSON.
-const SECRET_ENV = /\bsecretEnv["']?[ \t]*:[ \t]*["']?([A-Z_][A-Z0-9_]*)(?![A-Za-z0-9_])/g
+// `secretEnv: NAME` in YAML (block or flow, key or value quoted or not) and `"secretEnv": "NAME"` in JSON;
+// a name of at most 128 characters, as the desks schema takes (MAX_SECRET_ENV_CHARS in packages/alerting,
+// which platform does not import): a longer one is no variable any worker may read.
+const SECRET_ENV = /\bsecretEnv["']?[ \t]*:[ \t]*["']?([A-Z_][A-Z0-9_]{0,127})(?![A-Za-z0-9_])/g
 
 /**
  * The variable names a desks file's text gives as `secretEnv`, in order, each once. A scan, not a parse:
