@@ -1,10 +1,11 @@
-import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
+import { createWriteStream, mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { finished } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { collectTopic, REPO_ROOT, randomName, testInfra, waitFor } from '@tradepulse/testing'
+import { collectTopic, createTopics, REPO_ROOT, randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
@@ -47,5 +48,104 @@ describe('tradepulse replay and topics create', () => {
     await waitFor(() => raw.messages.length >= 40, { what: '40 raw records' })
     await raw.stop()
     expect(new Set(raw.messages.map((m) => m.key))).toEqual(new Set(good.map((_, i) => `r${i}`)))
+  })
+
+  /** The CLI replaying `file` to a fresh topic, spawned by Node with stdio 'pipe': its stdin is a socket. */
+  async function spawnReplay(file: string, args: string[] = []) {
+    const prefix = `${randomName('replay-stream')}.`
+    const topic = createTopicCatalogue(prefix).raw.name
+    await createTopics(kafkaBrokers, [{ name: topic }])
+    const child = spawn(
+      process.execPath,
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'replay', file, ...args],
+      {
+        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
+    const output = { err: '' }
+    child.stderr?.on('data', (d) => {
+      output.err += d
+    })
+    const exit: { code?: number | null } = {}
+    child.once('exit', (code) => {
+      exit.code = code
+    })
+    const exited = () =>
+      waitFor(() => exit.code !== undefined && exit, { timeoutMs: 30_000, what: `replay ${file} to exit` })
+    const raw = await collectTopic(kafkaBrokers, topic)
+    return { child, output, exited, raw, topic }
+  }
+  const stop = async (child: ChildProcess, raw: { stop(): Promise<void> }) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await raw.stop()
+  }
+  const headlinesOf = (messages: { value: Buffer | null }[]) =>
+    messages.map((m) => (JSON.parse(String(m.value)) as { headline: string }).headline)
+
+  it('replays stdin given as a socket (a Node parent spawning it with stdio pipe), named /dev/stdin, as it comes', async () => {
+    // It was refused as "not a file: /dev/stdin" (exit 78): a socket is neither a file nor a pipe by stat.
+    // --batch 1: a row is sent once it is read (by default rows wait for a batch of 500 or the end).
+    const { child, output, exited, raw } = await spawnReplay('/dev/stdin', ['--batch', '1'])
+    try {
+      child.stdin?.write(`${JSON.stringify({ id: 's1', headline: 'Steel tariffs rise' })}\n`)
+      // Sent while stdin is still open: read as a stream, as a pipe is, not held to its end.
+      await waitFor(() => raw.messages.length >= 1, { timeoutMs: 30_000, what: 'the first line produced' })
+      child.stdin?.end(`${JSON.stringify({ id: 's2', headline: 'Ports reopen' })}\n`)
+      const { code } = await exited()
+      expect(code, output.err).toBe(0)
+      expect(output.err).toMatch(/replay: 2 produced to .*headlines\.raw\.v1, 0 bad row\(s\) skipped/)
+      await waitFor(() => raw.messages.length >= 2, { timeoutMs: 30_000, what: '2 raw records' })
+      expect(raw.messages.map((m) => m.key)).toEqual(['s1', 's2'])
+    } finally {
+      await stop(child, raw)
+    }
+  })
+
+  it('replays a CSV on a socket stdin named -, its header checked and its rows sent in the order they come', async () => {
+    const { child, output, exited, raw } = await spawnReplay('-')
+    try {
+      child.stdin?.end('date,headline\n2020-01-02,Ports reopen\n2020-01-01,Steel tariffs rise\n')
+      const { code } = await exited()
+      expect(code, output.err).toBe(0)
+      expect(output.err).toMatch(/replay: 2 produced to .*, 0 bad row\(s\) skipped/)
+      await waitFor(() => raw.messages.length >= 2, { timeoutMs: 30_000, what: '2 raw records' })
+      expect(headlinesOf(raw.messages)).toEqual(['Ports reopen', 'Steel tariffs rise'])
+    } finally {
+      await stop(child, raw)
+    }
+  })
+
+  it('waits on a named pipe with no writer yet, then replays what its writer sends', async () => {
+    // A named pipe is opened without waiting for a writer (so Kafka can be checked meanwhile): its first
+    // read must still wait for the writer, not take the missing writer for the end of the input.
+    const fifo = join(mkdtempSync(join(tmpdir(), 'replay-fifo-')), 'feed.fifo')
+    execFileSync('mkfifo', [fifo])
+    const { child, output, exited, raw } = await spawnReplay(fifo)
+    try {
+      // The replay holds the pipe open (Linux: its descriptors in /proc), no writer having come.
+      await waitFor(
+        () =>
+          child.exitCode === null &&
+          readdirSync(`/proc/${child.pid}/fd`).some((fd) => {
+            try {
+              return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === fifo
+            } catch {
+              return false
+            }
+          }),
+        { timeoutMs: 30_000, what: 'the replay to open the named pipe' },
+      )
+      expect(output.err).toBe('')
+      const writer = createWriteStream(fifo)
+      writer.end('date,headline\n2020-01-01,Steel tariffs rise\n2020-01-02,Ports reopen\n')
+      await finished(writer)
+      const { code } = await exited()
+      expect(code, output.err).toBe(0)
+      await waitFor(() => raw.messages.length >= 2, { timeoutMs: 30_000, what: '2 raw records' })
+      expect(headlinesOf(raw.messages)).toEqual(['Steel tariffs rise', 'Ports reopen'])
+    } finally {
+      await stop(child, raw)
+    }
   })
 })

@@ -1,4 +1,5 @@
 import { execFile, execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import {
   closeSync,
   constants,
@@ -8,10 +9,12 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS } from './test-helpers.ts'
+import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS, spawnCli } from './test-helpers.ts'
 
 const SAMPLE = join(import.meta.dirname, '..', 'sample', 'sample-feed.ndjson')
 
@@ -287,7 +290,7 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     const fifo = join(dir, 'feed.fifo')
     execFileSync('mkfifo', [fifo])
     const replaying = cli(['replay', fifo], { KAFKA_BROKERS: NO_KAFKA })
-    // Its header is read before connecting (a pipe's header is checked as a file's is): a writer gives it.
+    // Its header is read while Kafka is reached (a pipe's header is checked as a file's is): a writer gives it.
     const writer = createWriteStream(fifo)
     writer.write('date,headline\n2020-01-01,Steel tariffs rise\n')
     const r = await replaying
@@ -347,6 +350,113 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
       }
     } finally {
       for (const fd of opened) closeSync(fd)
+    }
+  })
+
+  it('replay reads stdin given as a socket (a Node parent spawning it with stdio pipe) as a pipe: on to Kafka, its header checked first', async () => {
+    // /dev/stdin (or -) on a socket was refused as "not a file" (exit 78), whatever it held.
+    const run = async (file: string, text: string, { end }: { end: boolean }) => {
+      const { child, output, exited } = spawnCli(
+        ['replay', file],
+        { KAFKA_BROKERS: NO_KAFKA },
+        { stdin: true },
+      )
+      try {
+        // Ended, or left open (a live feed gone quiet): the answer does not wait for more.
+        if (end) child.stdin.end(text)
+        else child.stdin.write(text)
+        let exit: [number | null, NodeJS.Signals | null] | undefined
+        void exited.then((e) => {
+          exit = e
+        })
+        const [code] = await waitFor(() => exit, { timeoutMs: 30_000, what: `replay ${file} to exit` })
+        return { code, stderr: output.err }
+      } finally {
+        child.kill('SIGKILL')
+      }
+    }
+    const runs = await Promise.all([
+      run('/dev/stdin', 'date,headline\n2020-01-01,Steel tariffs rise\n', { end: true }),
+      run('-', `${JSON.stringify({ headline: 'Steel tariffs rise' })}\n`, { end: false }),
+    ])
+    for (const r of runs) {
+      expect(r.code, r.stderr).toBe(69)
+      expectOneLine(r.stderr, /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
+    }
+    // Its header is checked as a pipe's is: refused in one line naming it (- is /dev/stdin), exit 78.
+    const bad = await run('-', 'date,title\n2020-01-01,Steel tariffs rise\n', { end: false })
+    expect(bad.code, bad.stderr).toBe(78)
+    expectOneLine(
+      bad.stderr,
+      /^tradepulse: replay: \/dev\/stdin: no "headline" column \(columns: date, title\)$/,
+    )
+  })
+
+  it('replay still refuses what cannot be read as a file, a pipe or an open socket, in one line naming it (exit 78)', async () => {
+    // A socket listening on a path is one to connect to, not an input stream given to the command.
+    const listening = join(dir, 'feed.sock')
+    const server = createServer().listen(listening)
+    await once(server, 'listening')
+    try {
+      const cases: [string, RegExp][] = [
+        [dir, new RegExp(`^tradepulse: replay: not a file: ${dir} is a directory$`)],
+        [join(dir, 'gone.csv'), /^tradepulse: replay: no such file: .*gone\.csv$/],
+        [
+          listening,
+          /^tradepulse: replay: not a file: .*feed\.sock is a socket to connect to \(replay reads a socket only given to it open: as stdin, - or \/dev\/stdin, or \/dev\/fd\/N\)$/,
+        ],
+      ]
+      for (const [file, pattern] of cases) {
+        const r = await cli(['replay', file], { KAFKA_BROKERS: NO_KAFKA })
+        expect(r.code, r.stderr).toBe(78)
+        expectOneLine(r.stderr, pattern)
+      }
+    } finally {
+      server.close()
+    }
+  })
+
+  it('replay reports an unreachable Kafka within seconds (exit 69) while a named pipe has no writer, or stdin is a quiet pipe', async () => {
+    // The named pipe was opened (and a quiet pipe's header waited for) before Kafka was tried: the replay
+    // waited on the pipe, and learnt of the unreachable broker only once a writer came.
+    const fifo = join(dir, 'no-writer.fifo')
+    execFileSync('mkfifo', [fifo])
+    const quiet = join(dir, 'quiet.fifo')
+    execFileSync('mkfifo', [quiet])
+    // stdin a pipe whose writer stays open and writes nothing.
+    const first = openSync(quiet, constants.O_RDONLY | constants.O_NONBLOCK)
+    const writer = openSync(quiet, 'w')
+    const reader = openSync(quiet, 'r')
+    closeSync(first)
+    const run = (args: string[], stdin: number | 'ignore') =>
+      new Promise<{ code: number | null; stderr: string; ms: number }>((resolve) => {
+        const t0 = Date.now()
+        const child = spawn(process.execPath, [MAIN, ...args], {
+          env: { PATH: process.env.PATH ?? '', KAFKA_BROKERS: NO_KAFKA },
+          stdio: [stdin, 'ignore', 'pipe'],
+          timeout: 30_000,
+          killSignal: 'SIGKILL',
+        })
+        let stderr = ''
+        child.stderr?.on('data', (d) => {
+          stderr += d
+        })
+        child.once('exit', (code) => resolve({ code, stderr, ms: Date.now() - t0 }))
+      })
+    try {
+      const runs = await Promise.all([run(['replay', fifo], 'ignore'), run(['replay', '/dev/stdin'], reader)])
+      for (const { code, stderr, ms } of runs) {
+        expect(code, stderr).toBe(69)
+        expectOneLine(
+          stderr,
+          /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\): .*; start it \(pnpm infra:up\) or set KAFKA_BROKERS$/,
+        )
+        // cliKafka gives up after about 4 s.
+        expect(ms).toBeLessThan(15_000)
+      }
+    } finally {
+      closeSync(writer)
+      closeSync(reader)
     }
   })
 

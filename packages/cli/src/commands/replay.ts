@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs'
+import { type Stats, statSync } from 'node:fs'
+import { isatty } from 'node:tty'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   BaseConfig,
@@ -60,7 +61,7 @@ export type ReplayFileOptions = {
    * the order read, and the first row more than BACKWARDS_WARN_MS behind a newer one gets a warning.
    */
   order?: 'time' | 'file'
-  /** The file already opened (checkReplayFile: a pipe told from its first bytes); else opened when read. */
+  /** The file already opened (openReplayPipe: a pipe told from its first bytes); else opened when read. */
   input?: ReplayInput
 }
 
@@ -175,68 +176,110 @@ const usage = (message: string) => new TradepulseError('CONFIG_INVALID', `replay
 export const MIN_REPLAY_RATE = 0.000001
 
 /**
- * Refuses, naming the file, one that is missing, not a regular file or unreadable, and a CSV without a
- * headline column or whose header line cannot be read: reading its first row here raises what the replay
- * would raise only once connected. Tells a regular file (replayed in time order) from a pipe (read once,
- * in the order it comes). A pipe (`replay <(zcat feed.csv.gz)`, or stdin as /dev/stdin) is opened here
- * and read up to its first character when its name does not say what it holds (at most 64 KiB,
- * openReplayFile), and, when it is CSV, up to the end of its header line (checkCsvHeader): NDJSON given
- * --source, and a CSV whose header a file's would be refused for, are refused before connecting too (they
- * were refused only once connected: exit 69, not 78, with Kafka down). The opened pipe is `input`, to be
- * read from there, every byte read here given again. Nothing more of a pipe is read before connecting: it
- * may be long, or still coming.
+ * A replay's input as its name finds it: a regular file (replayed in time order), or a stream read once,
+ * in the order it comes, and named `pipe` for it: a pipe (`replay <(zcat feed.csv.gz)`, a named pipe,
+ * stdin as /dev/stdin), opened by its name, or a socket open at a descriptor of this process, `fd`
+ * (stdin of a process whose parent gave it a socket, as Node's `stdio: 'pipe'` does: it can be read, but
+ * not opened again by a name). `file` is the name to give it in messages: `-` is /dev/stdin.
  */
-export async function checkReplayFile(
-  file: string,
-  source?: string,
-): Promise<{ kind: 'file' | 'pipe'; input?: ReplayInput }> {
-  let kind: 'file' | 'pipe' | 'other'
+export type ReplayFileKind = { file: string; kind: 'file' } | { file: string; kind: 'pipe'; fd?: number }
+
+/** The descriptor of this process a name opens again (/dev/stdin, /dev/fd/N, /proc/self/fd/N), if any. */
+function descriptorOf(file: string): number | undefined {
+  if (file === '/dev/stdin') return 0
+  const m = /^\/(?:dev\/fd|proc\/(self|\d+)\/fd)\/(\d+)$/.exec(file)
+  if (!m || (m[1] !== undefined && m[1] !== 'self' && Number(m[1]) !== process.pid)) return undefined
+  return Number(m[2])
+}
+
+/**
+ * What `given` is, by its name alone (nothing is opened or read): a regular file, a pipe, or a socket
+ * at one of this process's descriptors; `-` is stdin (/dev/stdin). Refuses, naming it, a missing one and
+ * one that cannot be read as either: a directory, a terminal or another device, a socket on a path (one
+ * to connect to, not an input given to the command).
+ */
+export function findReplayFile(given: string): ReplayFileKind {
+  const file = given === '-' ? '/dev/stdin' : given
+  const fd = descriptorOf(file)
+  let st: Stats
   try {
-    const st = statSync(file)
-    kind = st.isFile() ? 'file' : st.isFIFO() ? 'pipe' : 'other'
+    st = statSync(file)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw usage(
-      code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${(err as Error).message}`,
-    )
+    if (code !== 'ENOENT') throw usage(`cannot read ${file}: ${(err as Error).message}`)
+    throw usage(`no such file: ${file}${fd === undefined ? '' : ` (descriptor ${fd} is not open)`}`)
   }
-  if (kind === 'other') throw usage(`not a file: ${file}`)
-  const refusal = (err: unknown) => {
-    const message = (err as Error).message
-    return usage(message.startsWith(file) ? message : `cannot read ${file}: ${message}`)
-  }
-  // A pipe can be read once only: what is read to check it is given again (`input`).
-  if (kind === 'pipe') {
-    if (formatByName(file) === 'ndjson') {
-      if (source !== undefined) throw usage(ndjsonSourceRefusal(file).message)
-      return { kind }
-    }
-    let input: ReplayInput
-    try {
-      input = await openReplayFile(file, { pipe: true })
-    } catch (err) {
-      throw usage(`cannot read ${file}: ${(err as Error).message}`)
-    }
-    if (input.format === 'ndjson') {
-      if (source === undefined) return { kind, input }
-      await closeReplayInput(input)
-      throw usage(ndjsonSourceRefusal(file).message)
-    }
-    try {
-      return { kind, input: await checkCsvHeader(file, input) }
-    } catch (err) {
-      throw refusal(err)
-    }
-  }
+  if (st.isFile()) return { file, kind: 'file' }
+  if (st.isFIFO()) return { file, kind: 'pipe' }
+  if (st.isSocket() && fd !== undefined) return { file, kind: 'pipe', fd }
+  const what = st.isDirectory()
+    ? 'a directory'
+    : fd !== undefined && isatty(fd)
+      ? 'a terminal (pipe the headlines in: … | tradepulse replay -)'
+      : st.isSocket()
+        ? 'a socket to connect to (replay reads a socket only given to it open: as stdin, - or /dev/stdin, or /dev/fd/N)'
+        : st.isCharacterDevice()
+          ? 'a character device'
+          : st.isBlockDevice()
+            ? 'a block device'
+            : 'neither a file nor a pipe'
+  throw usage(`not a file: ${file} is ${what}`)
+}
+
+/**
+ * Refuses, naming it, a regular file that cannot be read, and a CSV without a headline column or whose
+ * header line cannot be read: reading its first row here raises what the replay would raise only once
+ * connected. Run before Kafka is reached.
+ */
+export async function checkReplayFile(file: string, source?: string): Promise<void> {
   const rows = readReplayRows(file, source !== undefined ? { source } : {})
   try {
     await rows.next()
   } catch (err) {
-    throw refusal(err)
+    throw refusal(file, err)
   } finally {
     await rows.return(undefined)
   }
-  return { kind }
+}
+
+const refusal = (file: string, err: unknown) => {
+  const message = (err as Error).message
+  return usage(message.startsWith(file) ? message : `cannot read ${file}: ${message}`)
+}
+
+/**
+ * Opens a pipe (or socket) for replay, read once: up to its first character when its name does not say
+ * what it holds (at most 64 KiB, openReplayFile), and, when it is CSV, up to the end of its header line
+ * (checkCsvHeader). NDJSON given --source, and a CSV whose header a file's would be refused for, are
+ * refused in one line naming it (exit 78), as a regular file is. The input given back gives every byte
+ * read here again. Nothing more is read here: a pipe may be long, or still coming.
+ *
+ * The replay runs this while it reaches Kafka, not before (registerReplay): it waits on the pipe, for
+ * its writer or its header, and so may a named pipe or a feed gone quiet indefinitely, where an
+ * unreachable Kafka is known within seconds. Whichever fails first is the answer; the pipe is opened
+ * and read in the event loop (openStream), so the process exits at once on either, a read still waiting.
+ */
+export async function openReplayPipe(
+  pipe: Extract<ReplayFileKind, { kind: 'pipe' }>,
+  source?: string,
+): Promise<ReplayInput> {
+  const { file, fd } = pipe
+  let input: ReplayInput
+  try {
+    input = await openReplayFile(file, { pipe: true, ...(fd !== undefined ? { fd } : {}) })
+  } catch (err) {
+    throw usage(`cannot read ${file}: ${(err as Error).message}`)
+  }
+  if (input.format === 'ndjson') {
+    if (source === undefined) return input
+    await closeReplayInput(input)
+    throw usage(ndjsonSourceRefusal(file).message)
+  }
+  try {
+    return await checkCsvHeader(file, input)
+  } catch (err) {
+    throw refusal(file, err)
+  }
 }
 
 export function registerReplay(program: Command): void {
@@ -247,7 +290,7 @@ export function registerReplay(program: Command): void {
     )
     .argument(
       '<file>',
-      'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines',
+      'CSV with date/time and headline columns (e.g. ../shared/data/streams/*.csv) or NDJSON of raw headlines; - for stdin',
     )
     .option(
       '--rate <n>',
@@ -269,16 +312,27 @@ export function registerReplay(program: Command): void {
       sourceName,
     )
     .option('--batch <n>', 'records per produce request', wholeNumber({ min: 1 }), 500)
-    .action(async (file: string, opts: ReplayOptions) => {
+    .action(async (given: string, opts: ReplayOptions) => {
       // Flags (as commander reads them) and the file are checked before anything connects: a typo should
-      // not wait on Kafka.
+      // not wait on Kafka. A regular file's first row too; a pipe is only found here (findReplayFile).
       const { rate, limit, batch } = opts
-      const { kind, input } = await checkReplayFile(file, opts.source)
+      const found = findReplayFile(given)
+      const { file, kind } = found
+      if (kind === 'file') await checkReplayFile(file, opts.source)
+      else if (opts.source !== undefined && formatByName(file) === 'ndjson')
+        throw usage(ndjsonSourceRefusal(file).message)
       const config = loadConfig(BaseConfig, process.env)
       const log = cliLogger(config)
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
       const producer = createProducer(cliKafka(config, 'tradepulse-replay', log), log)
-      await producer.connect()
+      // A pipe is opened and its header read while Kafka is reached, neither waiting for the other: a
+      // named pipe with no writer yet (or a quiet feed) is waited on for as long as it takes, and an
+      // unreachable Kafka was reported only once the pipe gave its header. The first to fail is the
+      // answer: an unreachable Kafka within seconds (69), a header refused as soon as it is read (78).
+      const [input] = await Promise.all([
+        found.kind === 'pipe' ? openReplayPipe(found, opts.source) : undefined,
+        producer.connect(),
+      ])
       const tty = Boolean(process.stderr.isTTY)
       const bar = tty
         ? new SingleBar(
@@ -330,6 +384,8 @@ export function registerReplay(program: Command): void {
         if (summary.skipped > 0) process.exitCode = EXIT_DATA_ERROR
       } finally {
         bar?.stop()
+        // A pipe's reading ends here, if the replay did not read it to its end (--limit).
+        input?.close?.()
         await producer.disconnect()
       }
     })

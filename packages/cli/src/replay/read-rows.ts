@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer'
-import { createReadStream } from 'node:fs'
-import { open } from 'node:fs/promises'
+import { closeSync, constants, createReadStream, openSync } from 'node:fs'
+import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
@@ -45,31 +45,44 @@ export function formatByName(file: string): ReplayFormat | undefined {
 
 export type ReplayFormat = 'ndjson' | 'csv'
 
-/** A file opened for replay (openReplayFile): what it holds, and its bytes, from the first. */
-export type ReplayInput = { format: ReplayFormat; bytes: AsyncIterable<Buffer> }
-
-/** Bytes read from a pipe at a time (readWhenAsked). */
-const PIPE_CHUNK_BYTES = 64 * 1024
+/**
+ * A file opened for replay (openReplayFile): what it holds, and its bytes, from the first. `close`, for
+ * a pipe or a socket (read as a stream): ends the reading at once, whatever is under way.
+ */
+export type ReplayInput = { format: ReplayFormat; bytes: AsyncIterable<Buffer>; close?: () => void }
 
 /**
- * A file's bytes, each chunk read only when it is asked for: no read is under way between two. A read
- * stream reads ahead, and a read of a pipe waits in Node's thread pool until the pipe gives something or
- * ends, which an exiting process waits for too: a replay refused (or unable to reach Kafka) after the
- * header of an idle pipe was read (`tail -f feed.csv | tradepulse replay /dev/stdin`) stayed until the
- * pipe's next line came.
+ * A pipe or a socket read as a stream of the event loop (a net.Socket on its descriptor), never by
+ * Node's thread pool: there, the open of a named pipe with no writer yet, and a read of a quiet pipe,
+ * wait in a thread until a writer or a line comes, and an exiting process waits for that thread too. A
+ * replay refused, or unable to reach Kafka, stayed until then: with a named pipe's writer still to come,
+ * the unreachable broker was learnt of only once it came. A named pipe is opened by its name without
+ * waiting for a writer (O_NONBLOCK: only its reads wait, in the event loop, and end at the end of what a
+ * writer sends, not before one comes); a socket cannot be opened by a name (/dev/stdin of a process its
+ * parent gave a socket, as Node's `stdio: 'pipe'` does) and is read at its descriptor, `fd`. What comes
+ * before it is asked for is held (up to the stream's buffer); `close` ends the reading, the descriptor
+ * closed.
  */
-async function* readWhenAsked(file: string): AsyncGenerator<Buffer> {
-  const handle = await open(file, 'r')
+function openStream(file: string, fd?: number): { bytes: AsyncGenerator<Buffer>; close: () => void } {
+  const descriptor = fd ?? openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  let socket: Socket
   try {
-    for (;;) {
-      const buffer = Buffer.allocUnsafe(PIPE_CHUNK_BYTES)
-      const { bytesRead } = await handle.read(buffer, 0, PIPE_CHUNK_BYTES, null)
-      if (bytesRead === 0) return
-      yield buffer.subarray(0, bytesRead)
-    }
-  } finally {
-    await handle.close()
+    socket = new Socket({ fd: descriptor, readable: true, writable: false })
+  } catch (err) {
+    if (fd === undefined) closeSync(descriptor)
+    throw err
   }
+  // An error before the reader asks (it reads from the start) is kept by the stream and thrown to the
+  // reader then, not raised as the process's own.
+  socket.on('error', () => {})
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of socket) yield chunk as Buffer
+    } finally {
+      socket.destroy()
+    }
+  }
+  return { bytes: bytes(), close: () => socket.destroy() }
 }
 
 /**
@@ -77,28 +90,39 @@ async function* readWhenAsked(file: string): AsyncGenerator<Buffer> {
  * .jsonl; .csv), else by its first character, "{" for NDJSON (a CSV's header line cannot start with one).
  * A pipe has no telling name (`replay <(zcat feed.ndjson.gz)` gives /dev/fd/63) and can be read once
  * only, so what is read to tell (up to its first character that is not white space, at most 64 KiB) is
- * given again first: NDJSON on a pipe was parsed as CSV and refused. A pipe (`pipe`) is read a chunk at a
- * time as asked (readWhenAsked), never ahead: it is opened before connecting, to check it.
+ * given again first: NDJSON on a pipe was parsed as CSV and refused. A pipe (`pipe`; a socket, given as
+ * its descriptor `fd`, likewise) is read as a stream (openStream): it is opened before Kafka is reached,
+ * and read while Kafka is, to check it; neither waits on the other.
  */
-export async function openReplayFile(file: string, { pipe = false } = {}): Promise<ReplayInput> {
-  const stream = pipe ? readWhenAsked(file) : createReadStream(file)
+export async function openReplayFile(
+  file: string,
+  { pipe = false, fd }: { pipe?: boolean; fd?: number } = {},
+): Promise<ReplayInput> {
+  const opened = pipe || fd !== undefined ? openStream(file, fd) : undefined
+  const stream: AsyncIterable<Buffer> = opened?.bytes ?? createReadStream(file)
+  const close = opened ? { close: opened.close } : {}
   const named = formatByName(file)
-  if (named) return { format: named, bytes: stream }
+  if (named) return { format: named, bytes: stream, ...close }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
   const head: Buffer[] = []
   let first: number | undefined
   let done = false
-  for (let seen = 0; first === undefined && seen < SNIFF_MAX_BYTES; ) {
-    const next = await it.next()
-    if (next.done) {
-      done = true
-      break
+  try {
+    for (let seen = 0; first === undefined && seen < SNIFF_MAX_BYTES; ) {
+      const next = await it.next()
+      if (next.done) {
+        done = true
+        break
+      }
+      head.push(next.value)
+      seen += next.value.length
+      first = firstTextByte(Buffer.concat(head))
     }
-    head.push(next.value)
-    seen += next.value.length
-    first = firstTextByte(Buffer.concat(head))
+  } catch (err) {
+    opened?.close()
+    throw err
   }
-  return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: readAgain(head, it, done) }
+  return { format: first === 0x7b ? 'ndjson' : 'csv', bytes: readAgain(head, it, done), ...close }
 }
 
 /**
@@ -124,7 +148,8 @@ async function* readAgain(
 
 /** Closes an opened file that will not be read (a generator never started runs no finally). */
 export async function closeReplayInput(input: ReplayInput): Promise<void> {
-  for await (const _ of input.bytes) break
+  if (input.close) input.close()
+  else for await (const _ of input.bytes) break
 }
 
 /**
@@ -132,7 +157,8 @@ export async function closeReplayInput(input: ReplayInput): Promise<void> {
  * otherwise), reading the input only up to the end of that line (after any blank lines before it, a
  * quoted field's line breaks inside it), and gives the input back whole: what was read, then the rest,
  * as it comes. For a pipe, which can be read once only and may be long or still coming: its header is
- * refused before connecting, as a regular file's is, and nothing past it is waited for or held.
+ * refused before anything is sent, as a regular file's is (read while Kafka is reached, where a file's is
+ * read before), and nothing past it is waited for or held.
  *
  * A first line of the header longer than MAX_LINE_BYTES is refused with its exact size, read (and dropped)
  * to its end. A header whose quoted field still runs on after MAX_LINE_BYTES is not checked here (the
@@ -153,7 +179,8 @@ export async function checkCsvHeader(file: string, input: ReplayInput): Promise<
     scan.feed(next.value)
   }
   const rest = () => readAgain(head, it, done)
-  if (scan.state === 'unsure') return { format: 'csv', bytes: rest() }
+  const close = input.close ? { close: input.close } : {}
+  if (scan.state === 'unsure') return { format: 'csv', bytes: rest(), ...close }
   // The header line too long: readReplayRows refuses it once it has read it whole (its size named).
   const checked = readReplayRows(file, {
     input: { format: 'csv', bytes: scan.state === 'too long' ? rest() : replayOf(head) },
@@ -166,7 +193,7 @@ export async function checkCsvHeader(file: string, input: ReplayInput): Promise<
   // Read to its end, a header line past the limit is refused: never here, with the input used up.
   if (scan.state === 'too long')
     throw new ReplayFileError(`${file}: the header line cannot be read: line is over ${MAX_LINE_BYTES} bytes`)
-  return { format: 'csv', bytes: rest() }
+  return { format: 'csv', bytes: rest(), ...close }
 }
 
 async function* replayOf(chunks: readonly Buffer[]): AsyncGenerator<Buffer> {
@@ -266,7 +293,7 @@ export async function* readReplayRows(
   file: string,
   opts: {
     source?: string
-    /** The file already opened (a pipe, told from its first bytes before connecting); else opened here. */
+    /** The file already opened (a pipe, told from its first bytes while Kafka is reached); else opened here. */
     input?: ReplayInput
   } = {},
 ): AsyncGenerator<ReplayRow> {
