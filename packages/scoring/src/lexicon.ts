@@ -218,6 +218,8 @@ export const F_HALT = 134217728
 export const F_OPPOSE = 268435456
 /** A predicate of poor prospects (the `unlikely` role: "unlikely", "off the table"; see deniedActs). */
 export const F_PROSPECT = 536870912
+/** A target of talks or a deal (its `less` event is talks_breakdown: see the scorer's markTalkTopics). */
+export const F_TALKS = 1073741824
 
 // Layout of EntryTable.data: E_STRIDE doubles per entry, so that what the scorer reads of a
 // matched phrase sits on one cache line. The first double holds two int32s, read through
@@ -303,6 +305,7 @@ export function entryTable(entries: readonly Entry[]): EntryTable {
     if (e.pred?.id === 'halt') f |= F_HALT
     if (e.pred?.id === 'stance_bad') f |= F_OPPOSE
     if (e.pred?.id === 'unlikely') f |= F_PROSPECT
+    if (e.target?.events.less === 'talks_breakdown') f |= F_TALKS
     if (e.negator) f |= F_NEGATOR
     if (e.shortNegator) f |= F_SHORT_NEG
     if (e.hasTone) f |= F_TONE

@@ -78,6 +78,7 @@ const F_PAUSE = lex.F_PAUSE
 const F_HALT = lex.F_HALT
 const F_OPPOSE = lex.F_OPPOSE
 const F_PROSPECT = lex.F_PROSPECT
+const F_TALKS = lex.F_TALKS
 const F_DENIES_REPORT = lex.F_DENIES_REPORT
 const F_FRAME = lex.F_FRAME
 const F_HEDGE = lex.F_HEDGE
@@ -4100,7 +4101,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         }
       }
     }
-    markTalkTopics()
+    // (Only after talks or a deal: most fields name none.)
+    if ((flagsSeen & F_TALKS) !== 0) markTalkTopics()
     if ((flagsSeen & (F_PAUSE | F_HALT | F_OPPOSE)) !== 0) pausedActs()
     if (preds) for (let k = 0; k < items; k++) if (itPredOn[k] === 1) bindOne(k)
     for (let d = 0; d < duals; d++) {
