@@ -3664,3 +3664,13 @@ describe('issue #3: round 47, probe 53 (reactions and rhetoric)', () => {
     ["Theresa May's Brexit deal could cost UK £100bn over a decade", null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 47, a participle describing the object another verb took', () => {
+  tariffCases([
+    ['U.S. reneges on deal reached in talks', 'negative'],
+    ['Trump scraps deal struck last year', 'negative'],
+    ['EU lifts tariffs imposed last year', 'positive'],
+    // Alone, the participle's act is the news.
+    ['Consensus reached in talks will be implemented, China says', 'positive'],
+  ] as [string, string | null][])
+})
