@@ -2397,11 +2397,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // ("reached in talks", "agreed last year") describes that object; it is no act of its own.
     if (
       k > 1 &&
-      (entInts[(itIdx[k] as number) << 4]! & F_PAST) !== 0 &&
+      ((entInts[(itIdx[k] as number) << 4] as number) & F_PAST) !== 0 &&
       itE[k - 1] === s &&
       itBound[k - 1] === 1 &&
       it.predOn[k - 1] === 0 &&
-      it.target[k - 2] === k - 1 &&
+      itTarget[k - 2] === k - 1 &&
       it.predOn[k - 2] === 1 &&
       // (Not after an act attempted: "plan to impose tariffs scrapped" undoes the plan; see markFailedAttempts.)
       !wordBefore(itS[k - 2] as number, toId)
