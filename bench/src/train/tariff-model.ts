@@ -6,6 +6,9 @@
 //   pnpm train tariff                   train on all dev rows and write the model file
 //   pnpm train tariff --cv              grouped cross-validation over the draws instead (writes nothing)
 //   pnpm train tariff --cv --neutral-bias 0.5,1,1.5
+//   pnpm train tariff --cv --errors     also print the Reuters dev rows cross-validation gets wrong
+//                                       (gold directional, predicted otherwise: the class that costs
+//                                       direction; dev rows only, never a held-out row)
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -139,7 +142,7 @@ function heldOutKeys(rows: LabelledRow[]): Set<string> {
 }
 
 /** Grouped k-fold cross-validation over the draws: each fold's draws are predicted by a model trained on the others. */
-function crossValidate(all: LabelledRow[], folds: number, biases: number[]): void {
+function crossValidate(all: LabelledRow[], folds: number, biases: number[], errors = false): void {
   const heldOut = heldOutKeys(all)
   const dev = all.filter((r) => r.split === 'dev')
   // A headline repeated in several draws goes with its first draw, so no copy is both trained on
@@ -193,6 +196,13 @@ function crossValidate(all: LabelledRow[], folds: number, biases: number[]): voi
         rows.map((r) => pred.get(r) as string),
       )
     }
+    if (!errors) continue
+    for (const r of dev) {
+      const p = pred.get(r) as string
+      if (r.source !== 'reuters' || (r.tariff !== 'negative' && r.tariff !== 'positive') || p === r.tariff)
+        continue
+      process.stdout.write(`    ${r.ref}\t${r.tariff}\t${p}\trules ${rule.get(r)}\t${r.headline}\n`)
+    }
   }
 }
 
@@ -203,6 +213,7 @@ export function runTrainTariff(argv: string[]): void {
       cv: { type: 'boolean', default: false },
       folds: { type: 'string', default: '5' },
       'neutral-bias': { type: 'string', default: String(NEUTRAL_BIAS) },
+      errors: { type: 'boolean', default: false },
     },
   })
   const reuters = loadReutersLabels()
@@ -222,7 +233,7 @@ export function runTrainTariff(argv: string[]): void {
     const folds = Number(values.folds)
     if (!Number.isInteger(folds) || folds < 2)
       throw new Error(`--folds: an integer of at least 2, not ${values.folds}`)
-    crossValidate(all, folds, biases)
+    crossValidate(all, folds, biases, values.errors)
     return
   }
   if (biases.length !== 1) throw new Error('--neutral-bias: one value when training the model file')

@@ -3674,3 +3674,23 @@ describe('issue #3: round 47, a participle describing the object another verb to
     ['Consensus reached in talks will be implemented, China says', 'positive'],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 48, partners apart on trade, and differences set aside', () => {
+  tariffCases([
+    // Differences, divisions and disagreement over trade are friction, as tensions are.
+    ['Merkel says differences on trade remain despite joint G7 communique', 'negative'],
+    ['U.S. and China have significant differences ahead of trade talks', 'negative'],
+    ['U.S., Chinese trade deputies face off in Washington amid deep differences', 'negative'],
+    ['U.S., China more divided than ever as new trade talks loom', 'negative'],
+    ['EU disagrees with U.S. over tariffs on steel', 'negative'],
+    // Differences resolved, narrowed or set aside ease the matter; a bare "set" sets tariffs, and
+    // "sets aside" money reserves it.
+    ['China willing to hold talks with U.S. to resolve trade differences', 'positive'],
+    ['China, U.S. to set aside differences at G20 summit', 'positive'],
+    ['U.S., China narrow differences on trade deal text', 'positive'],
+    ['Bank sets aside $900 million to cover fines', null],
+    // Without trade words they are no trade news.
+    ['Germans divided over plans for new car factory', null],
+    ['Board members have differences over CEO pay', null],
+  ] as [string, string | null][])
+})

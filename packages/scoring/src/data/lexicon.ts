@@ -1136,6 +1136,15 @@ export const TARGETS = [
       'n confrontation',
       'n clash',
       'n stalemate',
+      // Partners apart on the matter ("U.S., China face deep trade, IP differences in high-level talks",
+      // "U.S., China more divided than ever as new trade talks loom"): friction, trade only with trade
+      // words; "resolve trade differences" is a dispute settled, as "resolve dispute" is.
+      'n differences',
+      'n disagreements',
+      'n divisions',
+      'n spat',
+      'n feud',
+      'divided',
       // What a measure costs ("the trade war's toll").
       'n toll',
       // A hard line held ("won't soften its hardline on China").
@@ -4364,6 +4373,10 @@ export const PREDICATES = [
       'regret over',
       'at odds with',
       'at odds over',
+      // "EU deeply disagrees with U.S. on trade despite detente".
+      'v disagree with',
+      'v disagree on',
+      'v disagree over',
       // Opposing a measure criticises it ("EU opposed to U.S. resumption of sanctions"), like objecting
       // to it; it does not undo it (a vote or a ruling against it does: NEGATORS).
       'v oppose',
@@ -4589,6 +4602,11 @@ export const PREDICATES = [
       'v bridge their differences',
       'v bridge the gap',
       'v bridge gaps',
+      // Differences set aside ("China, U.S. to set aside differences"): as a phrase, since a plain "set"
+      // sets tariffs and "sets aside $900 million" reserves money.
+      ...['v set aside', 'v put aside'].flatMap((v) =>
+        ['differences', 'their differences', 'trade differences', 'their trade differences'].map((o) => `${v} ${o}`),
+      ),
       // Something said to be resolved eases, whatever it is: a dispute settled, or talks brought to
       // a result ("expects elements of China trade talks to be resolved soon").
       'to be resolved',
