@@ -3694,3 +3694,17 @@ describe('issue #3: round 48, partners apart on trade, and differences set aside
     ['Board members have differences over CEO pay', null],
   ] as [string, string | null][])
 })
+
+describe('issue #3: round 48, the agent after a participle', () => {
+  tariffCases([
+    // After a participle, "by" names who or what did the act, never what it was done to.
+    ['UK food exports to EU may be stalled by no-deal Brexit', 'negative'],
+    ['Growth curbed by tariffs', 'negative'],
+    ['Soybean shipments delayed by new tariffs', 'negative'],
+    // A verb of harm keeps the measure that hurts.
+    ['Farmers hit by tariffs', 'negative'],
+    // The act is still done to what stands before it.
+    ['Tariffs on steel lifted by Trump', 'positive'],
+    ['Tariffs cut by half', 'positive'],
+  ] as [string, string | null][])
+})

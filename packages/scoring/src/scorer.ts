@@ -1347,6 +1347,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   const noId = lookupWord(LEXICON.vocab, 'no')
   const againstId = lookupWord(LEXICON.vocab, 'against')
   const underId = lookupWord(LEXICON.vocab, 'under')
+  const byId = lookupWord(LEXICON.vocab, 'by')
   const idsOf = (words: readonly string[]) =>
     new Set(words.map((w) => lookupWord(LEXICON.vocab, w)).filter((id) => id >= 0))
   /** Words of direction that compare a figure with another after it ("20%, down from 46%"). */
@@ -2623,7 +2624,11 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let rightD = Number.POSITIVE_INFINITY
     const leftTarget = left >= 0 ? targetAt(itIdx[left] as number) : null
     const tradeSubject = leftTarget !== null && (leftTarget.tariff !== 0 || leftTarget.frame)
-    for (let r = k + 1; r < items; r++) {
+    // "Growth curbed by tariffs", "exports may be stalled by no-deal Brexit": after a participle, "by"
+    // names the agent that did the act, never what it was done to. (A verb of harm keeps it: "farmers
+    // hit by tariffs" is harm done by the measure, which is the news.)
+    const agentAfter = participle && pred.fixed === 0 && end < tb.count && tb.id[end] === byId
+    for (let r = agentAfter ? items : k + 1; r < items; r++) {
       if (itClause[r] !== clause) break
       const gap = (itS[r] as number) - end
       if (gap > window) break
