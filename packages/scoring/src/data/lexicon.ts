@@ -4605,7 +4605,9 @@ export const PREDICATES = [
       // Differences set aside ("China, U.S. to set aside differences"): as a phrase, since a plain "set"
       // sets tariffs and "sets aside $900 million" reserves money.
       ...['v set aside', 'v put aside'].flatMap((v) =>
-        ['differences', 'their differences', 'trade differences', 'their trade differences'].map((o) => `${v} ${o}`),
+        ['differences', 'their differences', 'trade differences', 'their trade differences'].map(
+          (o) => `${v} ${o}`,
+        ),
       ),
       // Something said to be resolved eases, whatever it is: a dispute settled, or talks brought to
       // a result ("expects elements of China trade talks to be resolved soon").
