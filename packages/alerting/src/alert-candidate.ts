@@ -82,6 +82,12 @@ export function createCollector(max: number) {
       if (candidates.length < max) candidates.push(c)
       else dropped++
     },
+    /** True when the next candidate would be dropped. */
+    isFull: () => candidates.length >= max,
+    /** Counts one candidate left out without making it (see isFull). */
+    drop() {
+      dropped++
+    },
     result: (): Evaluation => ({ candidates, dropped }),
   }
 }

@@ -1,6 +1,7 @@
 import { Alert } from '@tradepulse/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import type { EvaluationRules } from './alert-candidate.ts'
+import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import { evaluateIndicator, evidenceFrom, hysteresisKeysFor } from './evaluate-indicator.ts'
 import {
   HysteresisEntry,
@@ -58,6 +59,24 @@ describe('evaluateIndicator: level with hysteresis', () => {
     expect(fired(alerts)).toEqual([0, 1, 0, 0, 0, 0, 0, 1])
     expect(alerts[1]![0]!.message).toBe('Tariff sentiment on CN (1h mean) fell to -0.55, below -0.5')
     expect(alerts[1]![0]).toMatchObject({ direction: 'down', value: -0.55, threshold: -0.5 })
+  })
+
+  it('leaves armed a crossing the per-update bound leaves out, so the next update past the line raises it', () => {
+    const max = ALERTING_DEFAULTS.maxCandidatesPerEvaluation
+    const ids = Array.from({ length: max + 1 }, (_, i) => `cn_tone_${String(i).padStart(3, '0')}`)
+    const rules = rulesOf(...ids.map((id) => ({ ...level, id })))
+    const first = evaluateIndicator(rules, indicatorUpdate({ asOfMs: T0, mean: { '1h': -0.6 } }), {}, T0)
+    expect(first.candidates).toHaveLength(max)
+    expect(first.dropped).toBe(1)
+    // Still past the line: the rules that fired stay quiet, and the one left out fires now.
+    const next = evaluateIndicator(
+      rules,
+      indicatorUpdate({ asOfMs: T0 + MIN_MS, mean: { '1h': -0.65 } }),
+      first.state,
+      T0 + MIN_MS,
+    )
+    expect(next.candidates.map((c) => c.alert.rule)).toEqual([ids[max]])
+    expect(next.dropped).toBe(0)
   })
 
   it('starts a rule edited to another line armed on it, rather than disarmed by the old line', () => {

@@ -241,6 +241,13 @@ export function evaluateIndicator(
         moved(step.fire ? { ...step.next, armed: true } : step.next)
         continue
       }
+      if (step.fire && out.isFull()) {
+        // Left out by the bound (counted as dropped): it stays armed, as a crossing held back by the
+        // cooldown does, so the next update past the line raises it; disarmed, it was lost until re-armed.
+        moved({ ...step.next, armed: true })
+        out.drop()
+        continue
+      }
       moved(step.next)
       if (!step.fire) continue
       const ev = evidenceFor(r.quantity === 'activity' ? 'activity' : line.side)
