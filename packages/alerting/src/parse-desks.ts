@@ -10,6 +10,7 @@ import {
 } from './parse-text.ts'
 import { isAtLeast } from './route-alert.ts'
 import type { Rule } from './rule-schema.ts'
+import { scopeFiltersMeet } from './scope-filter.ts'
 
 export type DeskSet = { version: string; desks: Desk[] }
 
@@ -25,7 +26,15 @@ export type ParseDesksResult =
   | { ok: false; errors: ConfigError[] }
 
 /** What of a rule decides whether its alerts can reach a desk. */
-export type DeskRuleFacts = Pick<Rule, 'id' | 'dimensions' | 'severity'>
+export type DeskRuleFacts = Pick<Rule, 'id' | 'dimensions' | 'severity'> & {
+  /** The rule's scope filter; absent: not checked against the desk's. */
+  scopes?: readonly string[]
+}
+
+/** Most scope filter entries a refusal lists of a rule or a desk (a filter may hold hundreds). */
+const SCOPES_LISTED = 10
+const listScopes = (scopes: readonly string[]) =>
+  `${scopes.slice(0, SCOPES_LISTED).join(', ')}${scopes.length > SCOPES_LISTED ? `, … (${scopes.length})` : ''}`
 
 export type ParseDesksOptions = {
   /**
@@ -41,12 +50,14 @@ const RULE_IDS_LISTED = 20
 /**
  * Each rule a desk names in `rules:` that the desk would get nothing of, at its field (`desks[0].rules[1]`),
  * naming the desk and the rule: one the rules file does not have (listing those it has), one alerting on
- * none of the desk's dimensions, or one whose severity is below the desk's minSeverity (an alert has its
- * rule's severity). A rule there but disabled (`enabled: false`) is known: the desk gets its alerts again
+ * none of the desk's dimensions, one whose severity is below the desk's minSeverity (an alert has its
+ * rule's severity), or one watching no scope the desk follows (an alert is on a scope its rule watches). A rule there but disabled (`enabled: false`) is known: the desk gets its alerts again
  * when it is enabled.
  */
 export function deskRuleRefusals(
-  desks: readonly Pick<Desk, 'id' | 'rules' | 'dimensions' | 'minSeverity'>[],
+  desks: readonly (Pick<Desk, 'id' | 'rules' | 'dimensions' | 'minSeverity'> & {
+    scopes?: readonly string[]
+  })[],
   rules: readonly DeskRuleFacts[],
 ): ConfigError[] {
   const byId = new Map(rules.map((r) => [r.id, r]))
@@ -68,7 +79,9 @@ export function deskRuleRefusals(
           ? `which alerts on ${rule.dimensions.join(', ')} and the desk follows ${desk.dimensions.join(', ')} only, so the desk would get nothing of it`
           : !isAtLeast(rule.severity, desk.minSeverity)
             ? `whose alerts are ${rule.severity}, below the desk's minSeverity ${desk.minSeverity}, so the desk would get nothing of it`
-            : undefined
+            : rule.scopes && desk.scopes && !scopeFiltersMeet(rule.scopes, desk.scopes)
+              ? `which watches ${listScopes(rule.scopes)} and the desk follows ${listScopes(desk.scopes)} only, so the desk would get nothing of it`
+              : undefined
       if (why) errors.push({ path: `desks[${i}].rules[${j}]`, message: `${names}, ${why}` })
     })
   })

@@ -301,6 +301,40 @@ describe('parseDesks', () => {
     ])
   })
 
+  it('refuses a desk naming a rule that watches none of its scopes, and takes one that may share a scope', () => {
+    // Taken, the desk got nothing of it: an alert is on a scope its rule watches, and the desk takes only
+    // the scopes it follows (momentum_only follows region:*).
+    const text = desksYaml.replace('rules: [tariff_turn]', 'rules: [sector_turn, jp_turn, cn_turn, any_turn]')
+    const rule = (id: string, scopes: string[]): DeskRuleFacts => ({
+      id,
+      dimensions: ['tariff'],
+      severity: 'info',
+      scopes,
+    })
+    const rules = [
+      rule('sector_turn', ['sector:autos', 'commodity:*']),
+      rule('jp_turn', ['region:jp']),
+      rule('cn_turn', ['sector:*', 'region:CN']),
+      rule('any_turn', ['*']),
+    ]
+    const r = parseDesks(text, 'yaml', { rules })
+    expect(r.ok ? [] : r.errors).toEqual([
+      {
+        path: 'desks[3].rules[0]',
+        message:
+          'desk "momentum_only" names rule "sector_turn", which watches sector:autos, commodity:* and the desk follows region:* only, so the desk would get nothing of it (line 18)',
+      },
+    ])
+    // A desk on exact regions: a rule on another region reaches it not, one on the same (any case) does.
+    const exact = desksYaml.replace("scopes: ['region:*']", 'scopes: [region:CN, region:US]')
+    const e = parseDesks(exact.replace('rules: [tariff_turn]', 'rules: [jp_turn, cn_turn]'), 'yaml', {
+      rules: [rule('jp_turn', ['region:jp']), rule('cn_turn', ['region:cn'])],
+    })
+    expect(e.ok ? [] : e.errors.map((x) => [x.path, x.message.slice(0, 60)])).toEqual([
+      ['desks[3].rules[0]', 'desk "momentum_only" names rule "jp_turn", which watches reg'],
+    ])
+  })
+
   it('refuses a webhook URL with credentials in it, naming the desk and the line, never the password', () => {
     // Taken, every POST failed (fetch sends no such request), and the failure's warning and dead letter
     // quoted the URL whole, the password in it. Only the alerter refused it, and only with webhooks on.

@@ -60,3 +60,25 @@ export function matchesScope(filter: readonly string[], scope: Scope): boolean {
   }
   return false
 }
+
+/** The kind an entry names ("*": any), and its id ("*": every id of the kind). */
+function entryParts(entry: string): { kind: string; id: string } {
+  const colon = entry.indexOf(':')
+  return colon < 0 ? { kind: '*', id: '*' } : { kind: entry.slice(0, colon), id: entry.slice(colon + 1) }
+}
+
+/**
+ * Whether some scope may pass both filters (matchesScope). Generous where in doubt: a wildcard meets
+ * every id of its kind, the folded `other` too, so only filters that can share no scope are told apart
+ * (a desk on `region:CN` naming a rule on `region:JP` would get nothing of it).
+ */
+export function scopeFiltersMeet(a: readonly string[], b: readonly string[]): boolean {
+  return a.some((x) =>
+    b.some((y) => {
+      const p = entryParts(x)
+      const q = entryParts(y)
+      if (p.kind !== '*' && q.kind !== '*' && p.kind !== q.kind) return false
+      return p.id === '*' || q.id === '*' || p.id.toLowerCase() === q.id.toLowerCase()
+    }),
+  )
+}
