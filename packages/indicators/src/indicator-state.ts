@@ -57,6 +57,18 @@ export function createIndicatorState(config: ResolvedIndicatorConfig): Indicator
 }
 
 /**
+ * Whether a stored reference time (an indicator's newest applied event) is one no apply could have
+ * written: not a finite number, or past `limitMs`, the newest a store may keep (its clock plus its
+ * maxRefAheadMs: see refLimitOf). The one test of it, for the apply (which resets such a time, with the
+ * batch's events as plausible too: applyContributions) and every read (which leaves such an indicator
+ * out: its asOf would be that time, and its values decayed against it). lua/applyScope-8.lua and
+ * lua/applyScopeSums-8.lua make the same test.
+ */
+export function isDamagedRef(refMs: number, limitMs: number): boolean {
+  return !(Number.isFinite(refMs) && refMs <= limitMs)
+}
+
+/**
  * Applies one batch of contributions to one indicator's state, in place.
  *
  * The batch counts as arriving at once: the new reference time is the newest of the state's and the
@@ -91,7 +103,7 @@ export function applyContributions(
   // The batch's own events are plausible whatever the clock says: the caller bounded them already.
   const limit = Math.max(batchMax, refLimitMs)
   let oldRef = state.refMs
-  if (oldRef !== null && !(Number.isFinite(oldRef) && oldRef <= limit)) {
+  if (oldRef !== null && isDamagedRef(oldRef, limit)) {
     outcome.damagedRefMs = oldRef
     oldRef = null
   }

@@ -19,6 +19,18 @@ export type DamagedReference = Pick<Contribution, 'dimension' | 'scope'> & {
   refMs: number
 }
 
+/**
+ * An indicator a read left out because its stored reference time is damaged (isDamagedRef: not a finite
+ * number, or further past the store's clock than its maxRefAheadMs; Redis edited by hand or damaged). Its
+ * values are decayed sums against that time and its update's asOf would be that time (the year 9999, say),
+ * so none of it is given to a reader, who would act on it. The state is left as it is: the next apply to
+ * the indicator resets the time (DamagedReference) and it reads again.
+ */
+export type WithheldIndicator = Pick<Contribution, 'dimension' | 'scope'> & {
+  /** The reference time as the store holds it (Redis's text, at most 64 characters). */
+  stored: string
+}
+
 /** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
 export type ApplyBatchResult = {
   applied: number
@@ -59,12 +71,19 @@ export type IndicatorStore = {
   /**
    * The indicator at event time asOfMs, or at its newest applied event when that is later (its asOf
    * says which: never before a headline its values hold), or undefined when nothing was applied to it
-   * (or it expired).
+   * (or it expired), or when its reference time is damaged: then it is pushed onto `withheld` when
+   * given (WithheldIndicator), so the reader can say so.
    */
-  get(dimension: Dimension, scope: Scope, asOfMs: number): Promise<IndicatorUpdate | undefined>
+  get(
+    dimension: Dimension,
+    scope: Scope,
+    asOfMs: number,
+    withheld?: WithheldIndicator[],
+  ): Promise<IndicatorUpdate | undefined>
   /**
    * The n scopes of a kind with the largest buzz, or the largest |momentum| (both directions are
-   * news), ties by scope id. The folded `other` scope is left out.
+   * news), ties by scope id. The folded `other` scope is left out, and so is each scope whose reference
+   * time is damaged (pushed onto `withheld` when given, as by get): the n are ranked among the others.
    */
   top(
     dimension: Dimension,
@@ -72,6 +91,7 @@ export type IndicatorStore = {
     by: TopBy,
     n: number,
     asOfMs: number,
+    withheld?: WithheldIndicator[],
   ): Promise<IndicatorUpdate[]>
   /** The same store in another namespace (same client, same config). */
   withNamespace(namespace: string): IndicatorStore

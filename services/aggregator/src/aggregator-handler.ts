@@ -16,6 +16,7 @@ import {
   type LateContribution,
   readIndicatorKey,
   scopeTag,
+  type WithheldIndicator,
 } from '@tradepulse/indicators'
 import {
   type BatchHandler,
@@ -286,7 +287,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * them) are dead-lettered by the reader. The state is left as it is (Redis is a cache, written only by
  * the apply scripts): its next change rewrites what they keep, and the key is published then. A held-back
  * mark naming no indicator key (readIndicatorKey) is likewise read as nothing, its mark cleared, counted
- * (tradepulse_indicator_marks_invalid_total) and logged at error.
+ * (tradepulse_indicator_marks_invalid_total) and logged at error. So is a key whose newest event time (its
+ * ref) no apply could have written, which the store leaves unread (WithheldIndicator): its update would
+ * carry that time as asOf (the year 9999 meets the contract) and values decayed against it. Counted
+ * (tradepulse_indicator_updates_withheld_total) and logged at error; the next apply to it resets the ref
+ * and publishes the key, as the apply moved it.
  *
  * Without `deps.send` (the handler tested alone) a batch's updates are its output, as before: the
  * runner produces them, and a publish deletes the marks it settles once it read the update for it.
@@ -415,7 +420,8 @@ export function createAggregator(deps: AggregatorDeps) {
    * rebuild's switch) is skipped. So is, reported, a key that names no indicator (readIndicatorKey: only
    * a held-back mark can bring one, Redis edited by hand or another program's key in the set) and one
    * whose update breaks the strict contract (updateProblem: a scope past its bound, state that is not
-   * numbers or times). Their marks are settled as a skipped key's are: reading them again gives the same.
+   * numbers or times), and one the store leaves unread for a damaged ref (reportWithheld). Their marks
+   * are settled as a skipped key's are: reading them again gives the same.
    * Before, a key that named no indicator threw here, and a state whose time was none threw a RangeError
    * in readIndicator: the trailing edge failed at every tick with every key due with it, and a batch
    * was handled again for ever.
@@ -431,6 +437,7 @@ export function createAggregator(deps: AggregatorDeps) {
       ? await store.advanceWatermark(watermarkMs)
       : ((await store.watermark()) ?? Number.NEGATIVE_INFINITY)
     const unnamed: { key: string; problem: string }[] = []
+    const withheld: WithheldIndicator[] = []
     const read = await Promise.all(
       keys.map(({ key }) => {
         const named = readIndicatorKey(key)
@@ -439,7 +446,7 @@ export function createAggregator(deps: AggregatorDeps) {
           return undefined
         }
         const { dimension, scope } = named.target
-        return store.get(dimension, scope, asOf)
+        return store.get(dimension, scope, asOf, withheld)
       }),
     )
     // Never published malformed: left out as a key that does not exist is (its marks settled, as
@@ -485,7 +492,31 @@ export function createAggregator(deps: AggregatorDeps) {
     })
     reportUnnamed(unnamed)
     reportInvalid(invalid)
+    reportWithheld(withheld, store.namespace)
     return { records, picks }
+  }
+
+  /**
+   * Keys the store left unread for a damaged ref (WithheldIndicator): their update's asOf would have been
+   * that time (the year 9999, say), which the contract takes, and their values decayed against it. Not
+   * published, their marks settled as a key that does not exist is (reading it again gives the same
+   * until an apply): the next apply to the key repairs the ref (counted in
+   * tradepulse_indicator_refs_invalid_total) and publishes it, as its batch moved it.
+   */
+  function reportWithheld(withheld: readonly WithheldIndicator[], namespace: string): void {
+    if (withheld.length === 0) return
+    deps.metrics.refsWithheld.inc(withheld.length)
+    log.error(
+      {
+        updates: withheld.length,
+        sample: withheld.slice(0, 5).map(({ dimension, scope, stored }) => ({
+          key: cutForLog(indicatorKey(dimension, scope), LIMITS.maxIndicatorKeyChars),
+          ref: stored,
+        })),
+        namespace,
+      },
+      "indicator updates not published: their indicator's newest event time (Redis field ref) is no time an apply could have written (Redis edited or damaged, or this member's clock behind the others'); the next apply to each repairs it and publishes it",
+    )
   }
 
   /** Keys that name no indicator (held-back marks), each once: its mark is settled (cleared) after this. */

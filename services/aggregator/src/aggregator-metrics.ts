@@ -108,6 +108,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    refsWithheld: get(
+      'tradepulse_indicator_updates_withheld_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_updates_withheld_total',
+          help: "indicator updates not published because the indicator's newest event time (the Redis field ref) no apply could have written (as tradepulse_indicator_refs_invalid_total judges it) when it was read, its update's asOf would have been that time: a held-back key recovered, or one read before the next apply to it, which repairs it and publishes the key; logged at error",
+          registers: [registry],
+        }),
+    ),
     ahead: get(
       'tradepulse_indicator_ahead_total',
       () =>

@@ -1,8 +1,11 @@
 import {
+  aggregatorGraceMs,
+  aggregatorMaxAheadMs,
   baseConfigShape,
   decimal,
   durationMs,
   indicatorNamespace,
+  maxRefAheadMsOf,
   ownDefault,
   timerMs,
   topicsAutoCreate,
@@ -10,7 +13,7 @@ import {
 import { z } from 'zod'
 
 /** The default of AGGREGATOR_MAX_AHEAD_MS, and of the handler's and the rebuild's maxAheadMs. */
-export const DEFAULT_MAX_AHEAD_MS = 30_000
+export { DEFAULT_MAX_AHEAD_MS } from '@tradepulse/platform'
 /** The default of AGGREGATOR_PUBLISH_FAILING_MS, and of the handler's publishFailingMs. */
 export const DEFAULT_PUBLISH_FAILING_MS = 30_000
 
@@ -60,11 +63,8 @@ export const aggregatorConfigShape = {
     6,
     'partitions handled at once (set it to the partitions one worker is assigned)',
   ),
-  AGGREGATOR_GRACE_MS: durationMs(1_000)
-    .default(600_000)
-    .describe(
-      "a headline older than its indicator's newest event minus this is late: counted and logged, not applied",
-    ),
+  // The gateway reads it too (aggregatorGraceMs): the bound on a stored newest event is made of it.
+  AGGREGATOR_GRACE_MS: aggregatorGraceMs(),
   AGGREGATOR_PART_SIZE: decimal(z.number().int().min(1))
     .default(2_000)
     .describe(
@@ -108,11 +108,8 @@ export const aggregatorConfigShape = {
     .describe(
       "indicator updates unpublished this long for a Kafka fault (every send failing since, after the producer's retries, or one under way that long) make the health check indicatorPublish degraded and the worker not ready, until a send is acknowledged; the updates are held back and sent again meanwhile (0: at the first failure)",
     ),
-  AGGREGATOR_MAX_AHEAD_MS: durationMs(0)
-    .default(DEFAULT_MAX_AHEAD_MS)
-    .describe(
-      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast) is applied at this bound past its Kafka record's time, so it makes no on-time headline late, and one more than this plus AGGREGATOR_GRACE_MS ahead goes to the dlq (event_time_ahead); event time behind the clock (replays) is never bound",
-    ),
+  // The gateway reads it too (aggregatorMaxAheadMs), as AGGREGATOR_GRACE_MS.
+  AGGREGATOR_MAX_AHEAD_MS: aggregatorMaxAheadMs(),
   AGGREGATOR_MAX_SCOPES_PER_KIND: decimal(z.number().int().min(1))
     .default(1_000)
     .describe('most scope ids per kind (region, commodity…); rarer ones fold into "other"'),
@@ -156,7 +153,8 @@ export function eventTimeOptions(
  * so an indicator's newest event further past the clock than that plus AGGREGATOR_GRACE_MS (the bound
  * past which a headline is dead-lettered as event_time_ahead, which also leaves the members' clocks a
  * grace to disagree by) was written by no apply: the store resets it (maxRefAheadMs) rather than take
- * every later headline as late against it until the key expires.
+ * every later headline as late against it until the key expires, and its reads leave the indicator out
+ * until then. The gateway opens its store with the same bound (maxRefAheadMsOf).
  */
 export function indicatorStoreOptions(config: AggregatorConfig) {
   return {
@@ -164,7 +162,7 @@ export function indicatorStoreOptions(config: AggregatorConfig) {
     namespace: config.AGGREGATOR_REDIS_NAMESPACE,
     maxScopesPerKind: config.AGGREGATOR_MAX_SCOPES_PER_KIND,
     maxPerCall: config.AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL,
-    maxRefAheadMs: config.AGGREGATOR_MAX_AHEAD_MS + config.AGGREGATOR_GRACE_MS,
+    maxRefAheadMs: maxRefAheadMsOf(config),
     config: indicatorOverrides(config),
   }
 }

@@ -248,6 +248,53 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
     expect(dlq.messages).toEqual([])
   })
 
+  it('does not publish a held-back key whose Redis ref is damaged (the year 9999), leaving it to the next apply: counted, logged at error once, the other keys of the tick published, its mark cleared; the next headline repairs it and the key is published', async () => {
+    const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), {
+      what: 'the first uncertainty update',
+    })
+    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
+    expect(others).toEqual([])
+    const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
+    await ctx.redis.hset(state!, 'ref', year9999)
+    // Both held back and left by a member gone: this one's trailing edge takes them over together.
+    await markStale(MARKET, UNCERTAINTY)
+    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).length === 2, {
+      what: 'the other key recovered',
+    })
+    // Before, the market key was published too, at asOf 9999-12-31T23:59:00.000Z (which the contract takes).
+    await waitFor(async () => (await metric('tradepulse_indicator_updates_withheld_total')) >= 1, {
+      what: 'the withheld update counted',
+    })
+    const dirty = dirtyKeysKey(ctx.keyPrefix, `${ctx.prefix}aggregator`)
+    await waitFor(async () => (await ctx.redis.zscore(dirty, MARKET)) === null, { what: 'its mark cleared' })
+    expect(countsOf(updates.messages, MARKET)).toEqual([3])
+    const [line, ...more] = errors()
+    expect(more).toEqual([])
+    expect(line).toMatchObject({
+      msg: expect.stringMatching(/^indicator updates not published: their indicator's newest event time/),
+      updates: 1,
+      sample: [{ key: MARKET, ref: year9999 }],
+    })
+    // The next headline's apply resets the ref to it (counted as such) and the key is published, at a time
+    // of now.
+    const [next] = live('c', 1)
+    await send([next!])
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(4), { what: 'the key published again' })
+    await atEnd()
+    const asOfs = updates.messages
+      .filter((m) => m.key === MARKET)
+      .map((m) => Date.parse(IndicatorUpdateReader.parse(JSON.parse(m.value!.toString())).asOf))
+    for (const asOf of asOfs) expect(asOf).toBeLessThan(Date.now() + 60_000)
+    expect(await metric('tradepulse_indicator_updates_withheld_total')).toBe(1)
+    expect(await metric('tradepulse_indicator_refs_invalid_total')).toBe(1)
+    expect(errors()).toHaveLength(2)
+    for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+
   it('clears a held-back mark that names no indicator key: counted, logged at error once, the other keys of the tick published', async () => {
     const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
     await send(live('a', 3))

@@ -15,6 +15,7 @@ import {
   type InRecord,
   type KafkaWorker,
   kafkaClientConfig,
+  maxRefAheadMsOf,
   redisDatabaseRefused,
   redisHealth,
   topicsAtStart,
@@ -129,6 +130,11 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     help: 'GET /api/alerts answered 503 busy: the answers not yet taken by their readers at GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES',
     registers: [metrics.registry],
   })
+  const withheld = new Counter({
+    name: 'tradepulse_gateway_indicators_withheld_total',
+    help: "indicators left out of /api/indicators and /api/indicators/top answers (named in their `withheld`), at each read: the indicator's stored newest event time (Redis field ref) is not a number or further past the gateway's clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS (Redis edited or damaged, or this gateway's clock behind the aggregators'), until the aggregator's next apply to it repairs it; logged at error at most once a minute",
+    registers: [metrics.registry],
+  })
   const listsCut = new Counter({
     name: 'tradepulse_gateway_alert_lists_cut_total',
     help: 'GET /api/alerts answers cut because their readers had not taken them within 60 s',
@@ -164,6 +170,8 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     createRedisIndicatorStore(redis!, {
       prefix: config.REDIS_KEY_PREFIX,
       namespace: config.AGGREGATOR_REDIS_NAMESPACE,
+      // As the aggregator judges a stored newest event time: past it, the indicator is left out of answers.
+      maxRefAheadMs: maxRefAheadMsOf(config),
     })
   // Redis serves the indicators only: without it the alerts are still served, so the gateway stays ready.
   // The check made once, as the other workers' are, not anew at every probe.
@@ -257,6 +265,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       ...(catchUp ? { catchUp } : {}),
       maxUnsentBytes: config.GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES,
       answers: { refused: () => listsRefused.inc(), cut: () => listsCut.inc() },
+      indicatorsWithheld: (n) => withheld.inc(n),
     }),
     healthChecks: {
       ...(redisCheck ? { redis: redisCheck } : {}),

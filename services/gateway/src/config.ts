@@ -1,4 +1,11 @@
-import { baseConfigShape, decimal, indicatorNamespace, topicsAutoCreate } from '@tradepulse/platform'
+import {
+  aggregatorGraceMs,
+  aggregatorMaxAheadMs,
+  baseConfigShape,
+  decimal,
+  indicatorNamespace,
+  topicsAutoCreate,
+} from '@tradepulse/platform'
 import { z } from 'zod'
 import { MAX_ALERT_BYTES } from './gateway-handler.ts'
 import { parseTrustedProxies } from './trusted-proxies.ts'
@@ -76,7 +83,11 @@ export const gatewayConfigShape = {
     86_400_000,
     'an alert stream is closed after at most this long open (each after 90 to 100 % of it, so streams opened together reconnect apart), so one whose reader takes nothing holds its place no longer; the reader resumes with Last-Event-ID',
   ),
-  // The aggregator's variable, read here too: one environment serves both.
+  // The aggregator's variables, read here too: one environment serves both. The two times make the bound
+  // past which an indicator's stored newest event is damaged (maxRefAheadMsOf), as the aggregator judges
+  // it: such an indicator is left out of the answers.
+  AGGREGATOR_GRACE_MS: aggregatorGraceMs(),
+  AGGREGATOR_MAX_AHEAD_MS: aggregatorMaxAheadMs(),
   AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }

@@ -57,4 +57,5 @@ export type ApiBody = {
   namespace: string
   indicators: IndicatorUpdate[]
   indicator: IndicatorUpdate | null
+  withheld?: { key: string; dimension: string; scope: { kind: string; id: string }; reason: string }[]
 }

@@ -1,7 +1,14 @@
 import { type AddressInfo, connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { createLogger, createRedisIndicatorStore, type InRecord, loadConfig } from '@tradepulse/platform'
+import { createIndicatorKeys } from '@tradepulse/indicators'
+import {
+  createCapturingLogger,
+  createLogger,
+  createRedisIndicatorStore,
+  type InRecord,
+  loadConfig,
+} from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -38,7 +45,7 @@ describe('gateway on Kafka and Redis', () => {
             : { key: `${a.scope.kind}:${a.scope.id}`, value: JSON.stringify(a) }),
         })),
       })
-    const build = (env: Record<string, string> = {}, deps: Omit<GatewayDeps, 'log'> = {}) => {
+    const build = (env: Record<string, string> = {}, deps: Partial<GatewayDeps> = {}) => {
       const config = loadConfig(GatewayConfig, {
         KAFKA_BROKERS: kafkaBrokers.join(','),
         REDIS_URL: redisUrl,
@@ -742,6 +749,57 @@ describe('gateway on Kafka and Redis', () => {
     const after = await get('/api/indicators/top?dimension=tariff&kind=region')
     expect(after.namespace).toBe('r2')
     expect(after.indicators.map((u) => u.scope.id)).toEqual(['JP'])
+  })
+
+  it('leaves out of its answers an indicator whose Redis ref is damaged (the year 9999), naming it in `withheld`, counted and logged at error once; read again once the next apply repairs it', async () => {
+    const { keyPrefix, build } = await setup()
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => redis.quit())
+    // The aggregator's store, with its bound (AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS, their defaults).
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, maxRefAheadMs: 630_000 })
+    const now = Date.now()
+    await store.applyBatch([
+      tariffIn('CN', 'h1', now - 60_000, -0.9),
+      tariffIn('MX', 'h2', now - 30_000, 0.5),
+    ])
+    await store.advanceWatermark(now - 30_000)
+    const CN = { kind: 'region' as const, id: 'CN' }
+    const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
+    await redis.hset(createIndicatorKeys(keyPrefix, 'v1').state('tariff', CN), 'ref', year9999)
+    const { log, lines } = createCapturingLogger<{ level: number; msg: string; sample?: unknown }>()
+    const app = build({}, { log })
+    await app.start()
+    const base = `http://127.0.0.1:${app.httpPort()}`
+    const get = async (path: string) => (await (await fetch(`${base}${path}`)).json()) as ApiBody
+    const withheld = [{ key: 'tariff|region:CN', dimension: 'tariff', scope: CN, reason: 'damaged_ref' }]
+
+    // Before, CN was ranked and answered with asOf 9999-12-31T23:59:00.000Z, which the contract takes.
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(top.indicators.map((u) => [u.scope.id, u.asOf])).toEqual([
+      ['MX', new Date(now - 30_000).toISOString()],
+    ])
+    expect(top.withheld).toEqual(withheld)
+    const one = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(one.indicator).toBeNull()
+    expect(one.withheld).toEqual(withheld)
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    expect(metrics).toMatch(/^tradepulse_gateway_indicators_withheld_total\{[^}]*\} 2$/m)
+    const errors = lines.filter((l) => l.level === 50)
+    expect(errors).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^indicators left out of an answer: their stored newest event time/),
+        sample: [{ key: 'tariff|region:CN', ref: year9999 }],
+      }),
+    ])
+
+    // The aggregator's next apply to CN resets its ref to that headline: answered again, nothing withheld.
+    await store.applyBatch([tariffIn('CN', 'h3', now - 10_000, -0.5)])
+    const again = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(again.indicator).toMatchObject({ count: 2, asOf: new Date(now - 10_000).toISOString() })
+    expect(again.withheld).toBeUndefined()
+    const ranked = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(ranked.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'MX'])
+    expect(ranked.withheld).toBeUndefined()
   })
 
   it('answers the indicators with a 503 that names no Redis detail while Redis is unreachable; the alerts are still served', async () => {

@@ -16,7 +16,7 @@ import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams } from './alert-stream.ts'
 import { createClientOf } from './client-address.ts'
 import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
-import { createApiRoutes, STREAM_RETRY_AFTER_S } from './http-api.ts'
+import { createApiRoutes, STREAM_RETRY_AFTER_S, WITHHELD_LOG_EVERY_MS } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
 import { parseTrustedProxies } from './trusted-proxies.ts'
 
@@ -49,6 +49,8 @@ describe('gateway HTTP API', () => {
       indicatorsFor?: (store: IndicatorStore) => IndicatorStore
       /** GATEWAY_ANSWERS_MAX_UNSENT_BYTES, and how long an answer may take to be sent. */
       answers?: { maxUnsentBytes: number; sendTimeoutMs: number }
+      /** The routes' clock (T0 when absent). */
+      now?: () => number
     } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
@@ -72,12 +74,15 @@ describe('gateway HTTP API', () => {
     )
     const indicators = createMemoryIndicatorStore({ clock: { now: () => T0 } })
     const { log, lines: logged } = createCapturingLogger()
+    /** Each count the routes told of indicators left out (a metric counts them). */
+    const withheld: number[] = []
     const routes = createApiRoutes({
       feed: opts.feedFor?.(feed) ?? feed,
       streams,
       indicators: opts.indicatorsFor?.(indicators) ?? indicators,
       log,
-      now: () => T0,
+      now: opts.now ?? (() => T0),
+      indicatorsWithheld: (n) => withheld.push(n),
       ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
       ...(opts.answers ?? {}),
     })
@@ -139,6 +144,7 @@ describe('gateway HTTP API', () => {
       indicators,
       counts,
       logged,
+      withheld,
       get,
       from,
       url: (path: string) => `http://127.0.0.1:${port}${path}`,
@@ -552,6 +558,59 @@ describe('gateway HTTP API', () => {
     const atWatermark = await get(`/api/indicators/top?asOf=${iso(T0)}`)
     expect([atWatermark.status, atWatermark.body.asOf]).toEqual([200, iso(T0)])
     expect(atWatermark.body.indicators.map((u) => u.asOf)).toEqual([iso(T0), iso(T0)])
+  })
+
+  it('leaves out an indicator whose newest event time is damaged, naming it in `withheld`: counted at each read, logged at error at most once a minute', async () => {
+    let nowMs = T0
+    const clock = { now: () => nowMs }
+    // The aggregator's bound; only a clock set back can bring such a time to the memory store.
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: 630_000 })
+    const { get, logged, withheld } = await serve({ indicatorsFor: () => store, now: clock.now })
+    await store.applyBatch([tariffIn('CN', 'h1', T0 - 60_000, -0.9), tariffIn('US', 'h2', T0 - 30_000, 0.4)])
+    await store.advanceWatermark(T0 - 30_000)
+    nowMs = T0 - 30 * 60_000
+    const named = [
+      {
+        key: 'tariff|region:CN',
+        dimension: 'tariff',
+        scope: { kind: 'region', id: 'CN' },
+        reason: 'damaged_ref',
+      },
+      {
+        key: 'tariff|region:US',
+        dimension: 'tariff',
+        scope: { kind: 'region', id: 'US' },
+        reason: 'damaged_ref',
+      },
+    ]
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect([top.status, top.body.indicators, top.body.withheld]).toEqual([200, [], named])
+    const one = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect([one.status, one.body.indicator, one.body.withheld]).toEqual([200, null, [named[0]]])
+    expect(withheld).toEqual([2, 1])
+    const errors = () => logged.filter((l) => l.level === 50)
+    expect(errors()).toEqual([
+      expect.objectContaining({
+        msg: expect.stringMatching(/^indicators left out of an answer/),
+        indicators: 2,
+        sample: [
+          { key: 'tariff|region:CN', ref: String(T0 - 60_000) },
+          { key: 'tariff|region:US', ref: String(T0 - 30_000) },
+        ],
+        namespace: 'v1',
+      }),
+    ])
+    // A minute on (the clock still set back), the next read is logged again.
+    nowMs += WITHHELD_LOG_EVERY_MS
+    await get('/api/indicators?dimension=tariff&scope=region:US')
+    expect(errors()).toHaveLength(2)
+    expect(errors()[1]).toMatchObject({ sample: [{ key: 'tariff|region:US', ref: String(T0 - 30_000) }] })
+    // The clock right again: read as ever, nothing withheld.
+    nowMs = T0
+    const whole = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(whole.body.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
+    expect(whole.body.withheld).toBeUndefined()
+    expect(withheld).toEqual([2, 1, 1])
   })
 
   it('refuses bad indicator queries, naming the parameter', async () => {

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { Dimension, ScopeKind } from '@tradepulse/contracts'
-import type { IndicatorStore } from '@tradepulse/indicators'
+import { cutForLog, Dimension, LIMITS, ScopeKind } from '@tradepulse/contracts'
+import { type IndicatorStore, indicatorKey, type WithheldIndicator } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   answerFault,
@@ -171,6 +171,30 @@ const RESUME_AND_RECENT =
 
 const timeOf = (u: { asOf: string }) => Date.parse(u.asOf)
 
+/** Most keys of indicators left out of an answer named in its log line. */
+const WITHHELD_SAMPLE = 5
+/** A log line of indicators left out at most this often: a reader polling one would write one per request. */
+export const WITHHELD_LOG_EVERY_MS = 60_000
+
+/**
+ * What an answer says of an indicator the store left out of it (WithheldIndicator): its key and why, and
+ * nothing of its state. `damaged_ref`: its stored newest event time is no time an apply could have
+ * written (not a number, or further past the clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS),
+ * so its asOf would be that time and its values decayed against it; the aggregator's next apply to it
+ * repairs it.
+ */
+const withheldOf = (withheld: readonly WithheldIndicator[]) =>
+  withheld.length === 0
+    ? {}
+    : {
+        withheld: withheld.map(({ dimension, scope }) => ({
+          key: indicatorKey(dimension, scope),
+          dimension,
+          scope,
+          reason: 'damaged_ref' as const,
+        })),
+      }
+
 export type ApiDeps = {
   feed: AlertFeed
   streams: AlertStreams
@@ -192,6 +216,8 @@ export type ApiDeps = {
   sendTimeoutMs?: number
   /** Told of each list refused past maxUnsentBytes, and each cut at sendTimeoutMs (metrics count them). */
   answers?: { refused(): void; cut(): void }
+  /** Told how many indicators a read left out for a damaged ref (a metric counts them). */
+  indicatorsWithheld?: (n: number) => void
 }
 
 /**
@@ -203,6 +229,9 @@ export type ApiDeps = {
  *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
+ * An indicator whose stored newest event time is damaged is in neither (null for the one), but named in
+ * the answer's `withheld` (withheldOf), counted and logged (reportWithheld): its asOf and values mean
+ * nothing a reader could act on.
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
  * fixed message and a request id only (answerFault), its error in the log.
  */
@@ -235,6 +264,31 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     }
     res.once('finish', release)
     res.once('close', release)
+  }
+
+  let withheldLoggedMs = Number.NEGATIVE_INFINITY
+  /**
+   * Indicators a read left out for a damaged ref: counted at every read, and logged at error with their
+   * keys and the ref as stored, at most once every WITHHELD_LOG_EVERY_MS (the state stays so until the
+   * aggregator's next apply to it, and every read of it meets it again).
+   */
+  function reportWithheld(withheld: readonly WithheldIndicator[], namespace: string) {
+    if (withheld.length === 0) return
+    deps.indicatorsWithheld?.(withheld.length)
+    const t = now()
+    if (t - withheldLoggedMs < WITHHELD_LOG_EVERY_MS) return
+    withheldLoggedMs = t
+    deps.log.error(
+      {
+        indicators: withheld.length,
+        sample: withheld.slice(0, WITHHELD_SAMPLE).map(({ dimension, scope, stored }) => ({
+          key: cutForLog(indicatorKey(dimension, scope), LIMITS.maxIndicatorKeyChars),
+          ref: stored,
+        })),
+        namespace,
+      },
+      "indicators left out of an answer: their stored newest event time (Redis field ref) is no time an apply could have written (Redis edited or damaged, or this gateway's clock behind the aggregators'); the aggregator's next apply to each repairs it",
+    )
   }
 
   /** The store of the active namespace and the event time `asOf` stands for. */
@@ -358,11 +412,18 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         const watermark = typeof asOf === 'number' ? await store.watermark() : undefined
         const before = typeof asOf === 'number' ? readableFrom(asOf, [watermark]) : undefined
         if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}` }
-        const rows = await store.top(dimension, kind, by, n, asOfMs)
+        const withheld: WithheldIndicator[] = []
+        const rows = await store.top(dimension, kind, by, n, asOfMs, withheld)
+        reportWithheld(withheld, store.namespace)
         const read = typeof asOf === 'number' ? readableFrom(asOf, rows.map(timeOf)) : undefined
         if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
         return {
-          body: { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicators: rows },
+          body: {
+            asOf: new Date(asOfMs).toISOString(),
+            namespace: store.namespace,
+            indicators: rows,
+            ...withheldOf(withheld),
+          },
         }
       })
     },
@@ -373,12 +434,21 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       const { dimension, scope, asOf } = p.value
       return indicators(req, res, async () => {
         const { store, asOfMs } = await readAt(asOf)
-        const indicator = (await store.get(dimension, scope, asOfMs)) ?? null
+        const withheld: WithheldIndicator[] = []
+        const indicator = (await store.get(dimension, scope, asOfMs, withheld)) ?? null
+        reportWithheld(withheld, store.namespace)
         // A time given before this indicator's newest headline: the store read it at that headline.
         const read =
           typeof asOf === 'number' && indicator ? readableFrom(asOf, [timeOf(indicator)]) : undefined
         if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
-        return { body: { asOf: new Date(asOfMs).toISOString(), namespace: store.namespace, indicator } }
+        return {
+          body: {
+            asOf: new Date(asOfMs).toISOString(),
+            namespace: store.namespace,
+            indicator,
+            ...withheldOf(withheld),
+          },
+        }
       })
     },
   }

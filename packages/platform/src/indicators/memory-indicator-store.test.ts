@@ -1,4 +1,7 @@
 import { createManualClock } from '@tradepulse/contracts'
+import { contributionsOf, type WithheldIndicator } from '@tradepulse/indicators'
+import { describe, expect, it } from 'vitest'
+import { MIN_MS, scoredHeadline, T0 } from './indicator-fixtures.ts'
 import { describeIndicatorStoreConformance } from './indicator-store.conformance.ts'
 import { createMemoryIndicatorStore } from './memory-indicator-store.ts'
 
@@ -9,4 +12,31 @@ describeIndicatorStoreConformance('memory', async (options) => {
     ttlMs: async (dimension, scope) => store.ttlMs(dimension, scope),
     cleanup: async () => {},
   }
+})
+
+describe('memory indicator store: a damaged reference time', () => {
+  it('leaves an indicator out of its reads (get, top) while its reference time is past the clock by more than maxRefAheadMs, naming it, as the Redis store does', async () => {
+    const clock = createManualClock(T0)
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
+    const CN = { kind: 'region' as const, id: 'CN' }
+    const headline = (id: string, atMs: number, region: string) =>
+      contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, regions: [region] }))
+    await store.applyBatch([...headline('a', T0 - MIN_MS, 'CN'), ...headline('b', T0, 'MX')])
+    // Only the clock can bring one here: set back an hour, MX's newest event is an hour past it.
+    clock.set(T0 - 60 * MIN_MS)
+    const withheld: WithheldIndicator[] = []
+    expect(await store.get('tariff', { kind: 'region', id: 'MX' }, T0, withheld)).toBeUndefined()
+    const top = await store.top('tariff', 'region', 'momentum', 10, T0, withheld)
+    expect(top.map((u) => u.scope.id)).toEqual([])
+    expect(withheld).toEqual([
+      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, stored: String(T0) },
+      { dimension: 'tariff', scope: CN, stored: String(T0 - MIN_MS) },
+      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, stored: String(T0) },
+    ])
+    // Within the bound (a minute past the clock) it is read.
+    clock.set(T0 - MIN_MS)
+    const none: WithheldIndicator[] = []
+    expect((await store.get('tariff', { kind: 'region', id: 'MX' }, T0, none))?.count).toBe(1)
+    expect(none).toEqual([])
+  })
 })

@@ -12,10 +12,12 @@ import {
   type IndicatorState,
   type IndicatorStore,
   indicatorKey,
+  isDamagedRef,
   OTHER_SCOPE_ID,
   readIndicator,
   resolveIndicatorConfig,
   scopeCandidates,
+  type WithheldIndicator,
 } from '@tradepulse/indicators'
 import { assertValidContributions } from './indicator-scripts.ts'
 import {
@@ -64,9 +66,20 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       return found
     }
 
-    function readState(dimension: Dimension, scope: Scope, asOfMs: number) {
+    /** As the Redis store reads: undefined, pushed onto `withheld`, for a damaged ref (WithheldIndicator). */
+    function readState(
+      dimension: Dimension,
+      scope: Scope,
+      asOfMs: number,
+      withheld: WithheldIndicator[] | undefined,
+    ) {
       const state = live(ns().states.get(indicatorKey(dimension, scope)))
-      return state && readIndicator(state, { dimension, scope }, asOfMs, config)
+      if (!state) return undefined
+      if (state.refMs !== null && isDamagedRef(state.refMs, refLimit(clock.now()))) {
+        withheld?.push({ dimension, scope, stored: String(state.refMs) })
+        return undefined
+      }
+      return readIndicator(state, { dimension, scope }, asOfMs, config)
     }
 
     async function applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult> {
@@ -125,15 +138,15 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         return results
       },
 
-      async get(dimension, scope, asOfMs) {
-        return readState(dimension, scope, asOfMs)
+      async get(dimension, scope, asOfMs, withheld) {
+        return readState(dimension, scope, asOfMs, withheld)
       },
 
-      async top(dimension, scopeKind, by, n, asOfMs) {
+      async top(dimension, scopeKind, by, n, asOfMs, withheld) {
         const registry = live(ns().registries.get(scopeKind)) ?? new Map<string, number>()
         const updates = [...registry.keys()]
           .filter((id) => id !== OTHER_SCOPE_ID)
-          .flatMap((id) => readState(dimension, { kind: scopeKind, id }, asOfMs) ?? [])
+          .flatMap((id) => readState(dimension, { kind: scopeKind, id }, asOfMs, withheld) ?? [])
         return rankIndicators(updates, by, n)
       },
 

@@ -10,6 +10,7 @@ import {
   parseIndicatorKey,
   resolveIndicatorConfig,
   scopeTag,
+  type WithheldIndicator,
 } from '@tradepulse/indicators'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it } from 'vitest'
@@ -288,6 +289,57 @@ describe('redis indicator store: a damaged reference time', () => {
       { dimension: 'market', scope: global, stored: '1e15', refMs: now - MIN_MS },
     ])
     expect(await redis.hget(keys.state('market', global), 'ref')).toBe(String(now - MIN_MS))
+  })
+
+  it('leaves an indicator whose reference time is damaged out of every read (get, top), naming it; one within the bound is read; the next apply repairs it and it is read again', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs })
+    const unbounded = createRedisIndicatorStore(redis, { prefix })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const headline = (id: string, atMs: number, region: string) =>
+      contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, market: 0.5, regions: [region] }))
+    await store.applyBatch([
+      ...headline('a', now - 5 * MIN_MS, 'CN'),
+      ...headline('b', now - 4 * MIN_MS, 'MX'),
+    ])
+    const MX = { kind: 'region' as const, id: 'MX' }
+    const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
+    await redis.hset(keys.state('tariff', CN), 'ref', year9999)
+    await redis.hset(keys.state('market', global), 'ref', 'inf')
+
+    // Before, both were read: CN at the year 9999 (which the contract takes), market at a time that is none.
+    const withheld: WithheldIndicator[] = []
+    expect(await store.get('tariff', CN, now, withheld)).toBeUndefined()
+    expect(await store.get('market', global, now, withheld)).toBeUndefined()
+    expect(await store.get('tariff', CN, now)).toBeUndefined() // nothing to tell, nothing told
+    const top = await store.top('tariff', 'region', 'momentum', 10, now, withheld)
+    expect(top.map((u) => u.scope.id)).toEqual(['MX'])
+    expect(top[0]?.asOf).toBe(new Date(now).toISOString())
+    expect(withheld).toEqual([
+      { dimension: 'tariff', scope: CN, stored: year9999 },
+      { dimension: 'market', scope: global, stored: 'inf' },
+      { dimension: 'tariff', scope: CN, stored: year9999 },
+    ])
+    // Without a bound only a time that is no number is damaged (tests on clocks of their own).
+    const unboundedWithheld: WithheldIndicator[] = []
+    expect((await unbounded.get('tariff', CN, now, unboundedWithheld))?.asOf).toBe('9999-12-31T23:59:00.000Z')
+    expect(await unbounded.get('market', global, now, unboundedWithheld)).toBeUndefined()
+    expect(unboundedWithheld).toEqual([{ dimension: 'market', scope: global, stored: 'inf' }])
+
+    // Within the bound (a minute ahead of the clock: a member whose clock runs ahead) it is read, at its time.
+    await redis.hset(keys.state('tariff', MX), 'ref', String(now + MIN_MS))
+    const ahead: WithheldIndicator[] = []
+    expect((await store.get('tariff', MX, now, ahead))?.asOf).toBe(new Date(now + MIN_MS).toISOString())
+    expect(ahead).toEqual([])
+
+    // The next apply resets it to its headline, and it is read again.
+    await store.applyBatch(headline('c', now - MIN_MS, 'CN'))
+    const repaired: WithheldIndicator[] = []
+    const cn = await store.get('tariff', CN, now, repaired)
+    expect(cn).toMatchObject({ count: 2, asOf: new Date(now).toISOString() })
+    expect((await store.get('market', global, now, repaired))?.count).toBe(3)
+    expect(repaired).toEqual([])
   })
 
   it('refuses a bound that is no whole number of ms', () => {

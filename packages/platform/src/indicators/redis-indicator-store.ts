@@ -7,6 +7,8 @@ import {
   type FoldedContribution,
   foldRareScopes,
   type IndicatorStore,
+  type IndicatorTarget,
+  isDamagedRef,
   type LateContribution,
   OTHER_SCOPE_ID,
   readIndicator,
@@ -14,6 +16,7 @@ import {
   scopeCandidates,
   scopeTag,
   type TopBy,
+  type WithheldIndicator,
 } from '@tradepulse/indicators'
 import type { Redis, RedisValue } from 'ioredis'
 import { normalized } from '../errors.ts'
@@ -127,10 +130,34 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       return admitted
     }
 
-    async function readState(dimension: Dimension, scope: Scope, asOfMs: number) {
+    /**
+     * The update of an indicator's state hash (not empty), or undefined, pushed onto `withheld`, when its
+     * ref is damaged (isDamagedRef against `limitMs`, this store's refLimit now): see WithheldIndicator.
+     */
+    function readHash(
+      hash: Record<string, string>,
+      target: IndicatorTarget,
+      asOfMs: number,
+      limitMs: number,
+      withheld: WithheldIndicator[] | undefined,
+    ): IndicatorUpdate | undefined {
+      const state = stateFromHash(hash, config)
+      if (state.refMs !== null && isDamagedRef(state.refMs, limitMs)) {
+        withheld?.push({ ...target, stored: (hash.ref ?? '').slice(0, 64) })
+        return undefined
+      }
+      return readIndicator(state, target, asOfMs, config)
+    }
+
+    async function readState(
+      dimension: Dimension,
+      scope: Scope,
+      asOfMs: number,
+      withheld: WithheldIndicator[] | undefined,
+    ) {
       const hash = await redis.hgetall(keys.state(dimension, scope))
       if (Object.keys(hash).length === 0) return undefined
-      return readIndicator(stateFromHash(hash, config), { dimension, scope }, asOfMs, config)
+      return readHash(hash, { dimension, scope }, asOfMs, refLimit(clock.now()), withheld)
     }
 
     // Everything but the contributions is the same for every call of a batch.
@@ -346,9 +373,10 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
       applyRuns,
 
-      get: (dimension, scope, asOfMs) => normalized(() => readState(dimension, scope, asOfMs)),
+      get: (dimension, scope, asOfMs, withheld) =>
+        normalized(() => readState(dimension, scope, asOfMs, withheld)),
 
-      top: (dimension, scopeKind, by: TopBy, n, asOfMs) =>
+      top: (dimension, scopeKind, by: TopBy, n, asOfMs, withheld) =>
         normalized(async () => {
           const ids = (await redis.zrange(keys.scopes(scopeKind), 0, '-1')).filter(
             (id) => id !== OTHER_SCOPE_ID,
@@ -356,11 +384,13 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           const pipeline = redis.pipeline()
           for (const id of ids) pipeline.hgetall(keys.state(dimension, { kind: scopeKind, id }))
           const hashes = pipelineResults(await pipeline.exec()) as Record<string, string>[]
+          const limitMs = refLimit(clock.now())
           const updates: IndicatorUpdate[] = []
           hashes.forEach((hash, i) => {
             if (Object.keys(hash).length === 0) return
             const scope = { kind: scopeKind, id: ids[i]! }
-            updates.push(readIndicator(stateFromHash(hash, config), { dimension, scope }, asOfMs, config))
+            const update = readHash(hash, { dimension, scope }, asOfMs, limitMs, withheld)
+            if (update) updates.push(update)
           })
           return rankIndicators(updates, by, n)
         }),
