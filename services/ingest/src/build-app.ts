@@ -7,6 +7,8 @@ import {
   createRedis,
   createRedisDedupStore,
   type DedupStore,
+  defaultGroupId,
+  groupAlignmentExchange,
   type KafkaWorker,
   kafkaClientConfig,
   redisDatabaseRefused,
@@ -18,7 +20,14 @@ import {
 import { Counter } from 'prom-client'
 import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
+import { rawEventMs } from './parse-raw.ts'
 import { watchRefusedHeadlines } from './refused-headlines.ts'
+
+/**
+ * How far ahead in event time one raw partition may run of the others while ingest catches up a backlog
+ * (the scorer's SCORER_ALIGN_AHEAD_MS default): well under the aggregator's grace (10 min by default).
+ */
+export const INGEST_ALIGN_AHEAD_MS = 60_000
 
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent (createRedisDedupStore). */
@@ -107,6 +116,17 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       onPast: (n) => past.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
     }),
+    // Raw partitions catching up a backlog stay within INGEST_ALIGN_AHEAD_MS of each other in event time.
+    // Ingest writes every raw partition's headlines to every headlines partition (keyed by id), so one
+    // raw partition caught up ahead of another (Kafka fetches them in step by bytes: a sparse feed's
+    // megabyte is hours, a dense one's minutes) put headlines hours ahead before older ones on the same
+    // headlines partition, where no later worker can put them back in order, and the aggregator counted
+    // the older ones late. With several members in the group, across members too, through Redis.
+    align: {
+      aheadMs: INGEST_ALIGN_AHEAD_MS,
+      eventMs: rawEventMs(config.INGEST_MAX_FUTURE_MS),
+      ...(redis ? { exchange: groupAlignmentExchange(redis, config, defaultGroupId(config, 'ingest')) } : {}),
+    },
     ...(redis && state
       ? {
           healthChecks: { redis: redisHealth(redis), redisState: state.health },

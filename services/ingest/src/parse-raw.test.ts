@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { ISO_TIME_MIN_MS, ISO_TIME_OUT_OF_RANGE, RawHeadlineReader } from '@tradepulse/contracts'
 import { duplicateKeyPath, parseJsonRecord } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
-import { contentId, DEFAULT_INGEST_LIMITS, MIN_ENTRY_MS, parseRawRecord } from './parse-raw.ts'
+import { contentId, DEFAULT_INGEST_LIMITS, MIN_ENTRY_MS, parseRawRecord, rawEventMs } from './parse-raw.ts'
 
 const T = Date.parse('2025-01-02T03:04:05Z')
 const parse = (v: string | Buffer | null, limits = DEFAULT_INGEST_LIMITS) =>
@@ -466,5 +466,26 @@ describe('parseRawRecord', () => {
         expect(r.ok ? r.headline.publishedAt : r.message, publishedAt).toBe(expected)
       }
     }
+  })
+})
+
+describe('rawEventMs', () => {
+  it('gives each record the event time parseRawRecord stamps its headline with', () => {
+    const maxFutureMs = DEFAULT_INGEST_LIMITS.maxFutureMs
+    const eventMs = rawEventMs(maxFutureMs, () => T)
+    const cases: [string, number][] = [
+      [JSON.stringify({ headline: 'Tariffs rise', publishedAt: '2024-06-01T12:00:00+02:00' }), T - 3_600_000],
+      [JSON.stringify({ headline: 'Tariffs rise' }), T - 3_600_000],
+      [JSON.stringify({ headline: 'Tariffs rise', publishedAt: new Date(T).toISOString() }), T - 3_600_000],
+      [JSON.stringify({ headline: 'Tariffs rise', publishedAt: '0001-01-01T00:00:00Z' }), T - 3_600_000],
+      [JSON.stringify({ headline: 'Tariffs rise', publishedAt: '2024-06-01T12:00:00Z' }), T * 1_000],
+      ['not json', T - 60_000],
+    ]
+    for (const [value, timestamp] of cases) {
+      const parsed = parseRawRecord(Buffer.from(value), timestamp, DEFAULT_INGEST_LIMITS, 'unknown', T)
+      const expected = parsed.ok ? Date.parse(parsed.headline.publishedAt) : timestamp
+      expect(eventMs({ value: Buffer.from(value), timestamp }), value).toBe(expected)
+    }
+    expect(eventMs({ value: null, timestamp: T - 60_000 })).toBe(T - 60_000)
   })
 })

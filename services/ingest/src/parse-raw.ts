@@ -8,7 +8,13 @@ import {
   showsNothing,
   truncate,
 } from '@tradepulse/contracts'
-import { emptyValueRejection, formatIssues, parseJsonRecord, skipBom } from '@tradepulse/platform'
+import {
+  emptyValueRejection,
+  formatIssues,
+  parseJsonRecord,
+  publishedAtMs,
+  skipBom,
+} from '@tradepulse/platform'
 import { fastAccepts, fastRead } from './fast-check.ts'
 
 export type IngestLimits = {
@@ -136,6 +142,25 @@ export function entryTime(
     recordTimestampMs >= MIN_ENTRY_MS &&
     recordTimestampMs - nowMs <= maxFutureMs
   return plausible ? { ms: recordTimestampMs, plausible } : { ms: nowMs, plausible }
+}
+
+/**
+ * A raw record's event time as parseRawRecord will stamp its headline, for the runner's event-time
+ * alignment while catching up a backlog: its publishedAt when given and taken (read from the top-level
+ * object without parsing the record), else its entry time, which is the wall clock when the record's
+ * timestamp is implausible (a headline stamped now, held like one). Only an estimate: a record the parse
+ * dead-letters still has one, and a publishedAt behind a byte-order mark is not read (the entry time is
+ * taken); it decides only what waits, never what the headline carries.
+ */
+export function rawEventMs(
+  maxFutureMs: number,
+  now: () => number = Date.now,
+): (record: { value: Buffer | null; timestamp: number }) => number {
+  return (r) => {
+    const entry = entryTime(r.timestamp, now(), maxFutureMs).ms
+    const given = publishedAtMs(r.value)
+    return given !== undefined && given - entry <= maxFutureMs && given >= MIN_ENTRY_MS ? given : entry
+  }
 }
 
 /**
