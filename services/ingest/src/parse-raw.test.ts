@@ -48,6 +48,14 @@ describe('parseRawRecord', () => {
       reason: 'invalid_utf8',
     })
   })
+  it('says a record of a byte-order mark alone is that, not a value of 0 bytes', () => {
+    expect(parse(Buffer.from([0xef, 0xbb, 0xbf]))).toEqual({
+      ok: false,
+      reason: 'empty_record',
+      message: 'record value is only a UTF-8 byte-order mark (3 bytes)',
+    })
+  })
+
   it('gives each record the ISO time of its own timestamp, one after another', () => {
     const at = (ms: number) =>
       parseRawRecord(Buffer.from('{"headline":"x"}'), ms, DEFAULT_INGEST_LIMITS, 's', ms)

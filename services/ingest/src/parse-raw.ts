@@ -184,7 +184,11 @@ export function parseRawRecord(
   }
   // A byte-order mark before the JSON (some Windows tools write one) is skipped, as a UTF-8 decoder would:
   // the rule of every line the command line reads (skipBom), so a line it takes is a record ingest takes.
-  const parsed = parseRawJson(skipBom(value))
+  const json = skipBom(value)
+  // Said as it is: the letter's payload holds the mark, so 'empty (0 bytes)' would not be what it shows.
+  if (json.length === 0)
+    return reject('empty_record', `record value is only a UTF-8 byte-order mark (${value.length} bytes)`)
+  const parsed = parseRawJson(json)
   if (!parsed.ok) return parsed
   const raw = parsed.value
   // The id is kept as given (normalising it would merge distinct ids, and the second headline would be
