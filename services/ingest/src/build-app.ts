@@ -23,12 +23,6 @@ import { createIngestHandler } from './ingest-handler.ts'
 import { rawEventMs } from './parse-raw.ts'
 import { watchRefusedHeadlines } from './refused-headlines.ts'
 
-/**
- * How far ahead in event time one raw partition may run of the others while ingest catches up a backlog
- * (the scorer's SCORER_ALIGN_AHEAD_MS default): well under the aggregator's grace (10 min by default).
- */
-export const INGEST_ALIGN_AHEAD_MS = 60_000
-
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent (createRedisDedupStore). */
   dedup?: DedupStore
@@ -123,7 +117,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     // headlines partition, where no later worker can put them back in order, and the aggregator counted
     // the older ones late. With several members in the group, across members too, through Redis.
     align: {
-      aheadMs: INGEST_ALIGN_AHEAD_MS,
+      aheadMs: config.INGEST_ALIGN_AHEAD_MS,
       eventMs: rawEventMs(config.INGEST_MAX_FUTURE_MS),
       ...(redis ? { exchange: groupAlignmentExchange(redis, config, defaultGroupId(config, 'ingest')) } : {}),
     },

@@ -2,7 +2,7 @@ import { createTopicCatalogue, type Headline, listTopics } from '@tradepulse/con
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildIngestApp, INGEST_ALIGN_AHEAD_MS } from './build-app.ts'
+import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
 
 const MIN = 60_000
@@ -67,7 +67,9 @@ describe('ingest catching up a backlog on Kafka', () => {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
       KAFKA_MAX_BYTES_PER_PARTITION: '16384',
+      INGEST_ALIGN_AHEAD_MS: '30000',
     })
+    expect(config.INGEST_ALIGN_AHEAD_MS).toBe(30_000)
     const app = buildIngestApp(config, { log: createLogger({ level: 'silent' }) })
     cleanups.push(() => app.stop())
     await app.start()
@@ -85,7 +87,7 @@ describe('ingest catching up a backlog on Kafka', () => {
       // Before, each headlines partition ran about a day ahead (the sparse feed's share of every fetch),
       // and a quarter of its headlines came more than 10 minutes (the aggregator's grace) behind one
       // written before them: counted late.
-      expect(runAhead(times)).toBeLessThanOrEqual(INGEST_ALIGN_AHEAD_MS)
+      expect(runAhead(times)).toBeLessThanOrEqual(config.INGEST_ALIGN_AHEAD_MS)
     }
   })
 })

@@ -42,7 +42,7 @@ describe('IngestConfig: durations that set no timer', () => {
   // INGEST_DEDUP_WINDOW_MS is a Redis PX and the end of a refill shown as a date after a Redis loss;
   // INGEST_MAX_FUTURE_MS bounds the entry times taken, each written as a date: 2^53 - 1 was taken, and
   // the date a window past the clock is no Date (toISOString throws).
-  it.each(['INGEST_DEDUP_WINDOW_MS', 'INGEST_MAX_FUTURE_MS'])(
+  it.each(['INGEST_DEDUP_WINDOW_MS', 'INGEST_MAX_FUTURE_MS', 'INGEST_ALIGN_AHEAD_MS'])(
     'refuses %s past the longest duration a date can be moved by, naming it',
     (name) => {
       expect(() => loadConfig(IngestConfig, { [name]: '9007199254740991' })).toThrow(
@@ -61,7 +61,12 @@ describe('IngestConfig: numeric variables', () => {
     // besides refused them.
     const { numeric, taken } = numberNotations(IngestConfig)
     expect(numeric).toEqual(
-      expect.arrayContaining(['INGEST_DEDUP_WINDOW_MS', 'INGEST_MAX_RECORD_BYTES', 'INGEST_MAX_FUTURE_MS']),
+      expect.arrayContaining([
+        'INGEST_DEDUP_WINDOW_MS',
+        'INGEST_MAX_RECORD_BYTES',
+        'INGEST_MAX_FUTURE_MS',
+        'INGEST_ALIGN_AHEAD_MS',
+      ]),
     )
     expect(taken).toEqual([])
     expect(() =>
@@ -69,5 +74,21 @@ describe('IngestConfig: numeric variables', () => {
     ).toThrow(
       'invalid configuration:\n  INGEST_DEDUP_WINDOW_MS: a whole number in decimal digits (0-9) only (got "1e4")\n  INGEST_MAX_FUTURE_MS: a whole number in decimal digits (0-9) only (got "0x10")',
     )
+  })
+})
+
+describe('IngestConfig: catching up in event time', () => {
+  it('keeps raw partitions within a minute of each other by default, and handles all six at once', () => {
+    const config = loadConfig(IngestConfig, {})
+    expect(config.INGEST_ALIGN_AHEAD_MS).toBe(60_000)
+    // Fewer slots than raw partitions would have them take turns while catching up.
+    expect(config.KAFKA_PARTITIONS_CONCURRENCY).toBe(6)
+    expect(loadConfig(IngestConfig, { KAFKA_PARTITIONS_CONCURRENCY: '2' }).KAFKA_PARTITIONS_CONCURRENCY).toBe(
+      2,
+    )
+  })
+
+  it('refuses a bound under a second, naming it', () => {
+    expect(() => loadConfig(IngestConfig, { INGEST_ALIGN_AHEAD_MS: '999' })).toThrow(/INGEST_ALIGN_AHEAD_MS/)
   })
 })

@@ -1,5 +1,5 @@
 import { LIMITS, normalizeText, showsNothing } from '@tradepulse/contracts'
-import { baseConfigShape, decimal, durationMs, topicsAutoCreate } from '@tradepulse/platform'
+import { baseConfigShape, decimal, durationMs, ownDefault, topicsAutoCreate } from '@tradepulse/platform'
 import { z } from 'zod'
 
 export const ingestConfigShape = {
@@ -31,6 +31,18 @@ export const ingestConfigShape = {
     )
     .default('unknown')
     .describe('source of raw headlines that name none (normalised as their text is)'),
+  // All of its raw partitions at once, as the scorer and aggregator: its event-time alignment holds a
+  // partition that runs ahead until the others catch up, and with fewer slots than partitions they take turns.
+  KAFKA_PARTITIONS_CONCURRENCY: ownDefault(
+    'KAFKA_PARTITIONS_CONCURRENCY',
+    6,
+    'partitions handled at once (set it to the partitions one worker is assigned)',
+  ),
+  INGEST_ALIGN_AHEAD_MS: durationMs(1_000)
+    .default(60_000)
+    .describe(
+      "while catching up a backlog (after an outage or a crash), the raw partitions stay within this much event time of each other (a record's publishedAt when ingest keeps it, else its entry time): ingest writes every raw partition to every headlines partition, so one raw partition caught up ahead of another would put headlines hours ahead before older ones, which no later worker can reorder and the aggregator would count late (keep it well under AGGREGATOR_GRACE_MS); live traffic is never held",
+    ),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
 export const IngestConfig = z.object(ingestConfigShape)
