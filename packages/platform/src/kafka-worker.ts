@@ -36,7 +36,9 @@ export type KafkaWorkerSpec = {
   /**
    * Topics the worker writes that must exist before it consumes, when it does not create them: a missing
    * one stops the start with CONFIG_INVALID naming it (and `hint`, how to create it), where the first
-   * record bound for it would otherwise be retried for ever.
+   * record bound for it would otherwise be retried for ever. `inputTopics` are checked with them (named
+   * after them): a missing one otherwise failed the consumer's start with kafkajs's "This server does not
+   * host this topic-partition", which names no topic (exit 69, blaming KAFKA_BROKERS).
    */
   requireTopics?: { names: string[]; hint: string }
   healthChecks?: Record<string, HealthCheck>
@@ -60,9 +62,9 @@ export type KafkaWorkerSpec = {
 
 /**
  * A worker's topics at its start: with TOPICS_AUTO_CREATE every one of `all` is created when missing;
- * without, the ones it writes must exist, and a missing one stops the start (exit 78, naming it and how
- * to create it), where the first record bound for it would otherwise be retried for ever on
- * UNKNOWN_TOPIC_OR_PARTITION.
+ * without, the ones it writes and the ones it reads (the worker's inputTopics) must exist, and a missing
+ * one stops the start (exit 78, naming it and how to create it), where the first record bound for it
+ * would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
  */
 export function topicsAtStart(
   autoCreate: boolean,
@@ -192,8 +194,10 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
           if (created === STOP_ASKED) return givenUp()
           if (created.length) log.info({ created }, 'created missing topics')
         }
-        if (spec.requireTopics?.names.length) {
-          const missing = await step(transport.missingTopics(spec.requireTopics.names))
+        if (spec.requireTopics) {
+          // The topics it reads too: the consumer's own start would fail on a missing one naming none.
+          const required = new Set([...spec.requireTopics.names, ...spec.inputTopics])
+          const missing = await step(transport.missingTopics([...required]))
           if (missing === STOP_ASKED) return givenUp()
           if (missing.length)
             throw new TradepulseError(

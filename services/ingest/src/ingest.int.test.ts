@@ -393,6 +393,30 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(String(err)).toContain('tradepulse topics create')
   })
 
+  it('refuses to start, naming it, when the raw topic it reads is missing and it does not create topics', async () => {
+    // It failed with "This server does not host this topic-partition" (exit 69), naming no topic.
+    const barePrefix = `${randomName('ingest')}.`
+    const bare = createTopicCatalogue(barePrefix)
+    await createTopics(kafkaBrokers, [
+      { name: bare.headlines.name, partitions: 1 },
+      { name: bare.dlq.name, partitions: 1 },
+    ])
+    const config = loadConfig(IngestConfig, {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      TRADEPULSE_TOPIC_PREFIX: barePrefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+    })
+    const app = buildIngestApp(config, { log: silent })
+    cleanups.push(() => app.stop())
+    const err = await app.start().catch((e: unknown) => e)
+    expect(err).toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: `ingest: topics missing: ${bare.raw.name} (create them with \`tradepulse topics create\`, or set TOPICS_AUTO_CREATE=true)`,
+    })
+  })
+
   it('says so when its Redis comes back empty, and goes on: health, counter, and repeats taken as new', async () => {
     // A Redis of its own, restarted without persistence on the same port: what the failure soak found
     // nothing reported.
