@@ -3,9 +3,10 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
-import { checkCsvHeader, type ReplayRow, readReplayRows } from './read-rows.ts'
+import { checkCsvHeader, type ReplayInput, type ReplayRow, readReplayRows } from './read-rows.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-'))
 async function rows(name: string, text: string | Buffer, source?: string): Promise<ReplayRow[]> {
@@ -548,5 +549,125 @@ describe('checkCsvHeader (a pipe, before connecting)', () => {
     expect(await text((await checkCsvHeader('/dev/stdin', ended.input)).bytes)).toBe('date,headline')
     const empty = pipeOf([], { ends: true })
     expect(await text((await checkCsvHeader('/dev/stdin', empty.input)).bytes)).toBe('')
+  })
+})
+
+/** A live pipe: what is written is read as it comes; the reader waits for more until `end`. */
+function livePipe(format: 'csv' | 'ndjson') {
+  const queue: Buffer[] = []
+  let wake: (() => void) | undefined
+  let ended = false
+  async function* bytes(): AsyncGenerator<Buffer> {
+    for (;;) {
+      while (queue.length > 0) yield queue.shift()!
+      if (ended) return
+      await new Promise<void>((r) => {
+        wake = r
+      })
+    }
+  }
+  const poke = () => {
+    wake?.()
+    wake = undefined
+  }
+  return {
+    input: { format, bytes: bytes(), live: true },
+    write: (text: string) => {
+      queue.push(Buffer.from(text))
+      poke()
+    },
+    end: () => {
+      ended = true
+      poke()
+    },
+  }
+}
+
+describe('readReplayRows on a live pipe', () => {
+  /** The rows read so far, read in the background as they come. */
+  function reading(input: ReplayInput) {
+    const got: ReplayRow[] = []
+    const done = (async () => {
+      for await (const r of readReplayRows('/dev/stdin', { input })) got.push(r)
+    })()
+    return { got, done }
+  }
+  const row = (line: number, headline: string) => ({
+    line,
+    raw: { headline, publishedAt: expect.any(String) },
+  })
+
+  it('gives a CSV row as soon as its line end comes, the writer still writing', async () => {
+    const pipe = livePipe('csv')
+    const { got, done } = reading(pipe.input)
+    pipe.write('date,headline\n2020-01-01,Steel tariffs rise\n')
+    await waitFor(() => got.length >= 1, { timeoutMs: 2_000, what: 'the first row' })
+    pipe.write('2020-01-02,"Ports reopen, again"\r\n')
+    await waitFor(() => got.length >= 2, { timeoutMs: 2_000, what: 'the second row' })
+    pipe.write('2020-01-03,"Chips\nrally"\n')
+    await waitFor(() => got.length >= 3, { timeoutMs: 2_000, what: 'a row with a quoted line break' })
+    // A bad row is named as soon as it is read too, not with the next good one.
+    pipe.write('2020-01-04,Copper "falls"\n')
+    await waitFor(() => got.length >= 4, { timeoutMs: 2_000, what: 'a bad row' })
+    pipe.write('2020-01-05,Rare earths')
+    pipe.end()
+    await done
+    expect(got).toEqual([
+      row(2, 'Steel tariffs rise'),
+      row(3, 'Ports reopen, again'),
+      row(4, 'Chips\nrally'),
+      { line: 6, error: expect.stringMatching(/^Invalid Opening Quote/) },
+      row(7, 'Rare earths'),
+    ])
+  })
+  it('reads a live CSV as it reads the same bytes from a file, however its writer cut them, bad quotes and all', async () => {
+    // A live CSV is given a record of its own at each pause after a record (csv-parse reads the last one
+    // only once it has bytes past its line end): given inside a quoted field, it would be field text.
+    // Random CSV of quotes, commas, line ends of every kind and blank lines, cut anywhere: every chunk
+    // boundary a pause.
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const pick = <T>(of: readonly T[]) => of[Math.floor(random() * of.length)]!
+    // A mark with text after it: a line of a mark only after a lone CR is read as one CRLF, file or pipe.
+    const pieces = ['a', 'b c', ',', '"', '""', '\n', '\r\n', '\r', '\ufeffé', 'é']
+    for (let n = 0; n < 500; n++) {
+      let text = pick(['headline,x\n', 'x,headline\r\n', '\n"head\nline",headline\n'])
+      for (let i = Math.floor(random() * 60); i > 0; i--) text += pick(pieces)
+      const bytes = Buffer.from(text)
+      const chunks: Buffer[] = []
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + Math.floor(random() * 12)
+        chunks.push(bytes.subarray(at, at + size))
+        at += size
+      }
+      const read = async (live: boolean) => {
+        const got: ReplayRow[] = []
+        const input = { format: 'csv' as const, bytes: pipeOf(chunks, { ends: true }).input.bytes, live }
+        try {
+          for await (const r of readReplayRows('feed.csv', { input })) got.push(r)
+        } catch (err) {
+          got.push({ line: 0, error: (err as Error).message })
+        }
+        return got
+      }
+      expect(await read(true), JSON.stringify(text)).toEqual(await read(false))
+    }
+  })
+  it('gives an NDJSON line as soon as its line end comes, the writer still writing', async () => {
+    const pipe = livePipe('ndjson')
+    const { got, done } = reading(pipe.input)
+    pipe.write('{"headline":"Steel tariffs rise"}\n')
+    await waitFor(() => got.length >= 1, { timeoutMs: 2_000, what: 'the first line' })
+    pipe.write('{"headline":"Ports reopen"}\r\n')
+    await waitFor(() => got.length >= 2, { timeoutMs: 2_000, what: 'the second line' })
+    pipe.end()
+    await done
+    expect(got).toEqual([
+      { line: 1, raw: { headline: 'Steel tariffs rise' } },
+      { line: 2, raw: { headline: 'Ports reopen' } },
+    ])
   })
 })

@@ -4,7 +4,7 @@ import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
-import { MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
+import { type ByteLine, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
 import { parseStreamTime } from './stream-times.ts'
 
 /**
@@ -47,9 +47,16 @@ export type ReplayFormat = 'ndjson' | 'csv'
 
 /**
  * A file opened for replay (openReplayFile): what it holds, and its bytes, from the first. `close`, for
- * a pipe or a socket (read as a stream): ends the reading at once, whatever is under way.
+ * a pipe or a socket (read as a stream): ends the reading at once, whatever is under way. `live`, a pipe
+ * or a socket too: its writer may send a row and pause, for any time, so every row it has sent is given
+ * as soon as it is read (readReplayRows), none held back for what comes after it.
  */
-export type ReplayInput = { format: ReplayFormat; bytes: AsyncIterable<Buffer>; close?: () => void }
+export type ReplayInput = {
+  format: ReplayFormat
+  bytes: AsyncIterable<Buffer>
+  close?: () => void
+  live?: boolean
+}
 
 /**
  * A pipe or a socket read as a stream of the event loop (a net.Socket on its descriptor), never by
@@ -100,7 +107,7 @@ export async function openReplayFile(
 ): Promise<ReplayInput> {
   const opened = pipe || fd !== undefined ? openStream(file, fd) : undefined
   const stream: AsyncIterable<Buffer> = opened?.bytes ?? createReadStream(file)
-  const close = opened ? { close: opened.close } : {}
+  const close = opened ? { close: opened.close, live: true } : {}
   const named = formatByName(file)
   if (named) return { format: named, bytes: stream, ...close }
   const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
@@ -179,7 +186,10 @@ export async function checkCsvHeader(file: string, input: ReplayInput): Promise<
     scan.feed(next.value)
   }
   const rest = () => readAgain(head, it, done)
-  const close = input.close ? { close: input.close } : {}
+  const close = {
+    ...(input.close ? { close: input.close } : {}),
+    ...(input.live ? { live: true } : {}),
+  }
   if (scan.state === 'unsure') return { format: 'csv', bytes: rest(), ...close }
   // The header line too long: readReplayRows refuses it once it has read it whole (its size named).
   const checked = readReplayRows(file, {
@@ -351,7 +361,7 @@ export async function* readReplayRows(
         to: number
       }
     | undefined
-  const lines = new CsvLines(file, bytes)
+  const lines = new CsvLines(file, bytes, input.live === true)
   const parser = parse({
     // The header's columns are checked as soon as it is read, not with the first record: a file of a
     // header only is refused too, and a pipe's header can be checked before anything else of it comes
@@ -431,6 +441,13 @@ export async function* readReplayRows(
       info: { lines: number; bytes: number }
       raw: string
     }>) {
+      // A record of a live input's pause (CsvLines), no row: every record before it is read, and a bad one
+      // among them is named now, not with the next good one.
+      const paused = lines.pauseEndingAt(info.bytes)
+      if (paused !== undefined) {
+        while (unreadable.length > 0 && unreadable[0]!.line <= paused) yield unreadable.shift()!
+        continue
+      }
       // The record's lines, by the bytes csv-parse has read and the line breaks inside it: a record is
       // named by the physical line it starts on (csv-parse's line count names the line it ends on, and
       // counts each CR and LF inside a quoted field). One that is not readable text is skipped, named by
@@ -496,13 +513,17 @@ class CsvLines {
   /** Where each line starts in the bytes given, from line `base`: lines before a record are forgotten. */
   private starts: number[] = []
   private base = 1
+  /** The pause records given and not yet read back (pauseEndingAt): where each ends, after which line. */
+  private readonly pauses: { end: number; line: number }[] = []
 
   private readonly file: string
   private readonly input: AsyncIterable<Buffer>
+  private readonly live: boolean
 
-  constructor(file: string, input: AsyncIterable<Buffer>) {
+  constructor(file: string, input: AsyncIterable<Buffer>, live: boolean) {
     this.file = file
     this.input = input
+    this.live = live
   }
 
   async *bytes(): AsyncGenerator<Buffer> {
@@ -510,7 +531,33 @@ class CsvLines {
     let header = true
     let batch: Buffer[] = []
     let batched = 0
-    for await (const l of readByteLines(this.input)) {
+    // A live input's state after the lines given: the last one's number, whether csv-parse reads its end
+    // inside a quoted field, and whether any was given since the last pause.
+    let last = 0
+    let quoted = false
+    let paused = true
+    for await (const l of this.live ? linesAndPauses(this.input) : readByteLines(this.input)) {
+      if (l === DRAINED) {
+        // All the input has sent is read. csv-parse reads a record only once it has read a few bytes past
+        // its line end (PAUSE_RECORD), so the last one would wait for the next line, which a live feed may
+        // send any time later, or never. When that line end ends a record (after the header, outside a
+        // quoted field), a pause goes after it: records of its own, which readReplayRows drops.
+        if (!paused && !header && !quoted) {
+          for (let i = 0; i < 2; i++) {
+            offset += PAUSE_RECORD.length
+            this.pauses.push({ end: offset, line: last })
+            batch.push(PAUSE_RECORD)
+            batched += PAUSE_RECORD.length
+          }
+          paused = true
+        }
+        if (batched > 0) {
+          yield Buffer.concat(batch)
+          batch = []
+          batched = 0
+        }
+        continue
+      }
       this.starts.push(offset)
       let bytes = skipBom(l.bytes)
       const blank = bytes.length === 0
@@ -526,6 +573,11 @@ class CsvLines {
             `${this.file}: the header line cannot be read: ${problem} (line ${l.line})`,
           )
       }
+      if (this.live) {
+        last = l.line
+        quoted = quotedAfter(bytes, quoted)
+        paused = false
+      }
       const end = LINE_ENDS[l.end]
       batch.push(bytes, end)
       batched += bytes.length + end.length
@@ -537,6 +589,17 @@ class CsvLines {
       }
     }
     if (batched > 0) yield Buffer.concat(batch)
+  }
+
+  /**
+   * The line after which a pause was given, when csv-parse's record ending at `bytes` (its info.bytes) is
+   * a record of that pause, the first not yet read back; else undefined.
+   */
+  pauseEndingAt(bytes: number): number | undefined {
+    const pause = this.pauses[0]
+    if (pause?.end !== bytes) return undefined
+    this.pauses.shift()
+    return pause.line
   }
 
   /**
@@ -581,6 +644,88 @@ class CsvLines {
 }
 
 const QUOTE = Buffer.from('"')
+/**
+ * What a live input's CSV is given where its writer paused after a record: a record of one field of
+ * dashes, which gives csv-parse the bytes past the line end before it that it waits for (up to 3: its
+ * longest white-space character in UTF-8, or a closing quote's 1 and CRLF's 2), with room to spare, twice:
+ * the first is read at once, and says that every record before it is read (a bad one among them is named
+ * then, not with the next good one); the second waits for what comes next. Where they are, not what they
+ * hold, tells them from rows.
+ */
+const PAUSE_RECORD = Buffer.from('-------\n')
+
+const DRAINED = Symbol('drained')
+
+/**
+ * The lines of a byte stream (readByteLines), and DRAINED each time every line of the chunks read so far
+ * has been given and the next chunk is asked for: all the input has sent is read, and what comes next may
+ * come at once, or a live feed's writer may send it any time later.
+ */
+async function* linesAndPauses(input: AsyncIterable<Buffer>): AsyncGenerator<ByteLine | typeof DRAINED> {
+  // How many chunks the line reader has asked for past the first, and the call that says it.
+  let asked = 0
+  let wake: (() => void) | undefined
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of input) {
+      yield chunk
+      asked++
+      wake?.()
+    }
+  }
+  const lines = readByteLines(counted())
+  let seen = 0
+  let next: Promise<IteratorResult<ByteLine>> | undefined
+  try {
+    for (;;) {
+      next ??= lines.next()
+      // The line reader asks for the next chunk only when a line is asked for: at once, as lines.next()
+      // runs (asked has moved already), or later, while the line is waited for (wake).
+      if (asked === seen)
+        await Promise.race([
+          next,
+          new Promise<void>((resolve) => {
+            wake = resolve
+          }),
+        ])
+      wake = undefined
+      if (asked !== seen) {
+        seen = asked
+        yield DRAINED
+        continue
+      }
+      const got = await next
+      next = undefined
+      if (got.done) return
+      yield got.value
+    }
+  } finally {
+    // A read under way ends with the input, which its owner closes (ReplayInput's close).
+    if (next) next.catch(() => {})
+    else await lines.return(undefined)
+  }
+}
+
+/**
+ * Whether csv-parse reads the end of a line (`bytes`, without its line end) inside a quoted field, when
+ * `quoted` says whether it reads its start inside one. Quotes are read as csv-parse reads them with
+ * readReplayRows' options (relax_quotes off, records with an error skipped): outside a quoted field, a
+ * quote opens one at the start of a field (of the line, or after a comma), and elsewhere is an error read
+ * as text; inside one, "" is a quote, a quote before a comma or the line end closes it, and any other is
+ * an error read as text, the field still open.
+ */
+function quotedAfter(bytes: Buffer, quoted: boolean): boolean {
+  for (let q = bytes.indexOf(0x22); q !== -1; q = bytes.indexOf(0x22, q + 1)) {
+    if (!quoted) {
+      if (q === 0 || bytes[q - 1] === 0x2c) quoted = true
+      continue
+    }
+    const next = bytes[q + 1]
+    if (next === 0x22) q++
+    else if (next === undefined || next === 0x2c) quoted = false
+  }
+  return quoted
+}
+
 const LINE_ENDS = {
   '\n': Buffer.from('\n'),
   '\r\n': Buffer.from('\r\n'),
