@@ -1,6 +1,15 @@
-import { execFile } from 'node:child_process'
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
@@ -299,5 +308,85 @@ describe('tradepulse replay on Kafka', () => {
       '2020-03-03T17:15:00.000Z',
       '2017-12-04T14:05:00.000Z',
     ])
+  })
+
+  describe('a live pipe (a writer that keeps it open and writes slowly: tail -f feed.csv | tradepulse replay -)', () => {
+    /** The CLI replaying `file` to a fresh topic (stdin a socket, as Node's stdio 'pipe' gives), and its records. */
+    async function spawnReplay(file: string, args: string[] = []) {
+      const prefix = `${randomName('replay-live')}.`
+      const topic = createTopicCatalogue(prefix).raw.name
+      await createTopics(kafkaBrokers, [{ name: topic }])
+      const raw = await collectTopic(kafkaBrokers, topic)
+      const child = spawn(process.execPath, [MAIN, 'replay', file, ...args], {
+        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix },
+        stdio: ['pipe', 'ignore', 'pipe'],
+      })
+      const out = { stderr: '', code: undefined as number | null | undefined }
+      child.stderr?.on('data', (d) => {
+        out.stderr += d
+      })
+      child.once('exit', (code) => {
+        out.code = code
+      })
+      const headlines = () =>
+        raw.messages.map((m) => (JSON.parse(String(m.value)) as { headline: string }).headline)
+      return { child, raw, out, headlines, topic }
+    }
+    const stop = async (child: ChildProcess, raw: { stop(): Promise<void> }) => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await raw.stop()
+    }
+
+    it('sends each CSV row of a live stdin as it comes, not when 500 more or the end come', async () => {
+      // A row waited for a batch of --batch rows (500), and csv-parse held the last line until more came.
+      const { child, raw, out, headlines } = await spawnReplay('-')
+      try {
+        child.stdin?.write('date,headline\n2020-01-01,Steel tariffs rise\n')
+        await waitFor(() => headlines().length >= 1, { timeoutMs: 15_000, what: 'the first row on Kafka' })
+        child.stdin?.write('2020-01-02,"Ports reopen, again"\r\n')
+        await waitFor(() => headlines().length >= 2, { timeoutMs: 15_000, what: 'the second row on Kafka' })
+        child.stdin?.end('2020-01-03,Chips rally\n')
+        await waitFor(() => out.code !== undefined, { timeoutMs: 15_000, what: 'the replay to exit' })
+        expect(out.code, out.stderr).toBe(0)
+        expect(out.stderr).toMatch(/replay: 3 produced to .*, 0 bad row\(s\) skipped/)
+        await waitFor(() => headlines().length >= 3, { timeoutMs: 15_000, what: '3 rows on Kafka' })
+        expect(headlines()).toEqual(['Steel tariffs rise', 'Ports reopen, again', 'Chips rally'])
+      } finally {
+        await stop(child, raw)
+      }
+    })
+
+    it('stops at --limit on a named pipe once its last row comes, and exits with its summary, the writer still there', async () => {
+      // It stopped only when row N+1 came: with a quiet writer it waited indefinitely, rows unsent.
+      const fifo = join(mkdtempSync(join(tmpdir(), 'replay-fifo-')), 'feed.fifo')
+      execFileSync('mkfifo', [fifo])
+      const { child, raw, out, headlines } = await spawnReplay(fifo, ['--limit', '2'])
+      // Opened for writing once the replay has it open for reading (ENXIO before: O_NONBLOCK, so the test
+      // never waits in the open); kept open to the end of the test.
+      const writer = await waitFor(
+        () => {
+          try {
+            return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+          } catch {
+            return undefined
+          }
+        },
+        { timeoutMs: 15_000, what: 'the replay to open the named pipe' },
+      )
+      try {
+        writeSync(writer, 'date,headline\n2020-01-01,Steel tariffs rise\n2020-01-02,Ports reopen\n')
+        await waitFor(() => out.code !== undefined, {
+          timeoutMs: 15_000,
+          what: 'the replay to exit at --limit',
+        })
+        expect(out.code, out.stderr).toBe(0)
+        expect(out.stderr).toMatch(/replay: 2 produced to .*, 0 bad row\(s\) skipped/)
+        await waitFor(() => headlines().length >= 2, { timeoutMs: 15_000, what: '2 rows on Kafka' })
+        expect(headlines()).toEqual(['Steel tariffs rise', 'Ports reopen'])
+      } finally {
+        closeSync(writer)
+        await stop(child, raw)
+      }
+    })
   })
 })

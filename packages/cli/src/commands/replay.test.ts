@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { OutRecord } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { MAX_REPLAY_RECORD_BYTES, type ReplayFileOptions, replayFile } from './replay.ts'
+import { MAX_REPLAY_RECORD_BYTES, type ReplayFileOptions, type ReplaySummary, replayFile } from './replay.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-file-'))
 
@@ -153,4 +154,97 @@ describe('replayFile', () => {
       /piped\.csv:3: warning: time runs backwards, 2020-07-17T23:33:00\.000Z after 2020-07-17T23:51:00\.000Z: .*grace \(10 min\)/,
     )
   })
+})
+
+/** A live pipe of NDJSON: what is written is read as it comes; the reader waits for more until `end`. */
+function livePipe() {
+  const queue: Buffer[] = []
+  let wake: (() => void) | undefined
+  let ended = false
+  const state = { pulled: 0, closed: false }
+  async function* bytes(): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        while (queue.length > 0) {
+          state.pulled++
+          yield queue.shift()!
+        }
+        if (ended) return
+        await new Promise<void>((r) => {
+          wake = r
+        })
+      }
+    } finally {
+      state.closed = true
+    }
+  }
+  const poke = () => {
+    wake?.()
+    wake = undefined
+  }
+  return {
+    input: { format: 'ndjson' as const, bytes: bytes(), live: true },
+    state,
+    write: (...headlines: string[]) => {
+      queue.push(Buffer.from(headlines.map((headline) => `${JSON.stringify({ headline })}\n`).join('')))
+      poke()
+    },
+    end: () => {
+      ended = true
+      poke()
+    },
+  }
+}
+
+describe('replayFile on a live pipe (a writer that keeps it open and writes slowly)', () => {
+  /** Replays the pipe in the background: the batches sent so far, and the summary once it ends. */
+  function replaying(pipe: ReturnType<typeof livePipe>, opts: Partial<ReplayFileOptions>) {
+    const produced: OutRecord[][] = []
+    const run = { summary: undefined as ReplaySummary | undefined }
+    const done = replayFile(
+      '/dev/stdin',
+      { ratePerS: 'max', batch: 500, order: 'file', input: pipe.input, ...opts },
+      async (records) => {
+        produced.push(records)
+      },
+      'raw.topic',
+    ).then((s) => {
+      run.summary = s
+      return s
+    })
+    const headlines = () =>
+      produced.flat().map((r) => (JSON.parse(String(r.value)) as { headline: string }).headline)
+    return { produced, headlines, run, done }
+  }
+
+  it('stops at --limit once its last row is read, sends it and reads no more, the writer still writing', async () => {
+    // It stopped only when row N+1 came: a quiet feed held the replay, its rows unsent, indefinitely.
+    const pipe = livePipe()
+    const { headlines, run, done } = replaying(pipe, { limit: 2 })
+    pipe.write('Steel tariffs rise')
+    pipe.write('Ports reopen')
+    await waitFor(() => run.summary, { timeoutMs: 2_000, what: 'the replay to stop at --limit' })
+    expect(run.summary).toMatchObject({ produced: 2, skipped: 0 })
+    expect(headlines()).toEqual(['Steel tariffs rise', 'Ports reopen'])
+    // Its reading ended there: the pipe is closed, the row written after it never read.
+    pipe.write('Chips rally')
+    expect(pipe.state).toEqual({ pulled: 2, closed: true })
+    await done
+  })
+  for (const ratePerS of ['max', 100] as const)
+    it(`sends a row followed by a pause within the linger, not once a batch fills (--rate ${ratePerS})`, async () => {
+      // --rate 100 sends batches of 5 (a twentieth of a second's rows): a row waited for 4 more as well.
+      const pipe = livePipe()
+      const { produced, headlines, run, done } = replaying(pipe, { ratePerS })
+      pipe.write('Steel tariffs rise')
+      await waitFor(() => headlines().length >= 1, { timeoutMs: 2_000, what: 'the first row' })
+      pipe.write('Ports reopen', 'Chips rally')
+      await waitFor(() => headlines().length >= 3, { timeoutMs: 2_000, what: 'two rows more' })
+      pipe.end()
+      await done
+      expect(run.summary).toMatchObject({ produced: 3 })
+      expect(headlines()).toEqual(['Steel tariffs rise', 'Ports reopen', 'Chips rally'])
+      // Rows that come together go together.
+      expect(produced.map((b) => b.length)).toEqual([1, 2])
+    })
 })

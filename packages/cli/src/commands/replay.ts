@@ -14,6 +14,7 @@ import type { Command } from 'commander'
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { decimalNumberOrMax, sourceName, wholeNumber } from '../option-values.ts'
+import { batchesOf, REPLAY_LINGER_MS } from '../replay/batches.ts'
 import {
   checkCsvHeader,
   closeReplayInput,
@@ -128,7 +129,7 @@ export async function replayFile(
     }
   }
 
-  let rows: AsyncIterable<Prepared> | Iterable<Prepared>
+  let rows: AsyncIterable<Prepared> | readonly Prepared[]
   if ((opts.order ?? 'time') === 'time') {
     const all: Prepared[] = []
     for await (const row of readable()) all.push(row)
@@ -142,12 +143,13 @@ export async function replayFile(
   // Paced from the first send (after a file is read and sorted), so the rate holds over the run
   // whatever one send costs.
   const paceFrom = Date.now()
-  let pending: OutRecord[] = []
-  const flush = async () => {
-    if (pending.length === 0) return
-    await sink(pending)
-    summary.produced += pending.length
-    pending = []
+  const size =
+    opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
+  // A pipe's batch goes once full or once its first row has waited REPLAY_LINGER_MS, and --limit stops the
+  // reading at its last row: a live feed's rows waited for a full batch, and the replay for row N+1.
+  for await (const batch of batchesOf(rows, { size, lingerMs: REPLAY_LINGER_MS, limit: opts.limit })) {
+    await sink(batch.map((row) => row.record))
+    summary.produced += batch.length
     progress(summary.produced, summary.skipped)
     if (opts.ratePerS !== 'max') {
       const due = paceFrom + (summary.produced / opts.ratePerS) * 1_000
@@ -155,14 +157,6 @@ export async function replayFile(
       if (wait > 0) await new Promise((r) => setTimeout(r, wait))
     }
   }
-  const batch =
-    opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
-  for await (const row of rows) {
-    if (opts.limit !== undefined && summary.produced + pending.length >= opts.limit) break
-    pending.push(row.record)
-    if (pending.length >= batch) await flush()
-  }
-  await flush()
   summary.seconds = (Date.now() - started) / 1_000
   return summary
 }
@@ -303,7 +297,7 @@ export function registerReplay(program: Command): void {
     )
     .option(
       '--limit <n>',
-      'stop after this many headlines (of a regular file: its oldest, by time)',
+      'stop after this many headlines (of a regular file: its oldest, by time; of a pipe: once its n-th is read)',
       wholeNumber({ min: 1 }),
     )
     .option(
@@ -311,7 +305,12 @@ export function registerReplay(program: Command): void {
       'source to stamp on CSV rows (1 to 100 characters; an NDJSON file gives each line its own)',
       sourceName,
     )
-    .option('--batch <n>', 'records per produce request', wholeNumber({ min: 1 }), 500)
+    .option(
+      '--batch <n>',
+      `records per produce request at most (of a pipe: a batch goes once its first row has waited ${REPLAY_LINGER_MS} ms)`,
+      wholeNumber({ min: 1 }),
+      500,
+    )
     .action(async (given: string, opts: ReplayOptions) => {
       // Flags (as commander reads them) and the file are checked before anything connects: a typo should
       // not wait on Kafka. A regular file's first row too; a pipe is only found here (findReplayFile).
