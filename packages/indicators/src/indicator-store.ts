@@ -99,10 +99,14 @@ export type IndicatorStore = {
    * Raises the namespace's event-time watermark (shared by every aggregator member) to `ms` when it is
    * lower, and returns the watermark: the asOf of the updates a member publishes, so one indicator's
    * updates never go back in event time when members that have read different amounts publish them
-   * (the alerter ignores an update older than the last it evaluated).
+   * (the alerter ignores an update older than the last it evaluated). A stored one that is damaged (as a
+   * damaged ref: isDamagedRef against the store's clock plus its maxRefAheadMs) is replaced by `ms`.
    */
   advanceWatermark(ms: number): Promise<number>
-  /** The namespace's event-time watermark without raising it (readers), or undefined when none is set. */
+  /**
+   * The namespace's event-time watermark without raising it (readers), or undefined when none is set or
+   * the one set is damaged (as advanceWatermark judges it).
+   */
   watermark(): Promise<number | undefined>
   /** The namespace readers should use, if one was activated. */
   activeNamespace(): Promise<string | undefined>

@@ -295,6 +295,27 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
     expect(dlq.messages).toEqual([])
   })
 
+  it('replaces a damaged event-time watermark (the year 9999) at its next publish: no update goes out at it', async () => {
+    const { updates, dlq, send, atEnd } = await start()
+    await send(live('a', 3))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    const [watermark, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:watermark`)
+    expect(others).toEqual([])
+    await ctx.redis.set(watermark!, String(Date.UTC(9999, 11, 31, 23, 59)))
+    const next = live('b', 2)
+    await send(next)
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(5), { what: 'the next update' })
+    await atEnd()
+    // Before, every update after it was read and published at 9999-12-31T23:59:00.000Z, for as long as
+    // the key lived (each publish refreshed its expiry).
+    const asOfs = updates.messages.map((m) =>
+      Date.parse(IndicatorUpdateReader.parse(JSON.parse(m.value!.toString())).asOf),
+    )
+    for (const asOf of asOfs) expect(asOf).toBeLessThan(Date.now() + 60_000)
+    expect(Number(await ctx.redis.get(watermark!))).toBe(Date.parse(next[0]!.publishedAt))
+    expect(dlq.messages).toEqual([])
+  })
+
   it('clears a held-back mark that names no indicator key: counted, logged at error once, the other keys of the tick published', async () => {
     const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
     await send(live('a', 3))

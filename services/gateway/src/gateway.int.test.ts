@@ -802,6 +802,25 @@ describe('gateway on Kafka and Redis', () => {
     expect(ranked.withheld).toBeUndefined()
   })
 
+  it('reads asOf=latest at the clock while the Redis event-time watermark is damaged (the year 9999), not at it', async () => {
+    const { keyPrefix, start } = await setup()
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => redis.quit())
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, maxRefAheadMs: 630_000 })
+    const now = Date.now()
+    await store.applyBatch([tariffIn('CN', 'h1', now - 60_000, -0.9)])
+    await redis.set(createIndicatorKeys(keyPrefix, 'v1').watermark, String(Date.UTC(9999, 11, 31, 23, 59)))
+    const { get } = await start()
+    // Before, both answers and their indicators stood at 9999-12-31T23:59:00.000Z, their values decayed to 0.
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+    const one = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    for (const asOf of [top.asOf, top.indicators[0]?.asOf, one.asOf, one.indicator?.asOf]) {
+      expect(Date.parse(asOf ?? '')).toBeGreaterThanOrEqual(now)
+      expect(Date.parse(asOf ?? '')).toBeLessThan(Date.now() + 1_000)
+    }
+    expect(one.indicator?.count).toBe(1)
+  })
+
   it('answers the indicators with a 503 that names no Redis detail while Redis is unreachable; the alerts are still served', async () => {
     const { send, start } = await setup()
     await send([testAlert('served')])

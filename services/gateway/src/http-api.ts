@@ -123,8 +123,8 @@ const whole = (min: number, max: number, fallback: number) =>
     .default(fallback)
 
 /**
- * `latest` (the aggregator's event-time watermark, or the clock when there is none), `now`, or an ISO
- * time with its zone (as-of.ts: the CLI's --as-of reads the same).
+ * `latest` (the aggregator's event-time watermark, or the clock when there is none or it is damaged), `now`,
+ * or an ISO time with its zone (as-of.ts: the CLI's --as-of reads the same).
  */
 const AsOf = z
   .string()

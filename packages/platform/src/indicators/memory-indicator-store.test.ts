@@ -39,4 +39,16 @@ describe('memory indicator store: a damaged reference time', () => {
     expect((await store.get('tariff', { kind: 'region', id: 'MX' }, T0, none))?.count).toBe(1)
     expect(none).toEqual([])
   })
+
+  it('takes an event-time watermark past the clock by more than maxRefAheadMs as none, and replaces it when raised', async () => {
+    const clock = createManualClock(T0)
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
+    expect(await store.advanceWatermark(T0)).toBe(T0)
+    clock.set(T0 - 60 * MIN_MS)
+    expect(await store.watermark()).toBeUndefined()
+    expect(await store.advanceWatermark(T0 - 61 * MIN_MS)).toBe(T0 - 61 * MIN_MS)
+    expect(await store.watermark()).toBe(T0 - 61 * MIN_MS)
+    // Within the bound the larger stays.
+    expect(await store.advanceWatermark(T0 - 65 * MIN_MS)).toBe(T0 - 61 * MIN_MS)
+  })
 })

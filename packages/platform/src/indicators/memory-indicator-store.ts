@@ -161,13 +161,16 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
         const n = ns()
         const cur = live(n.watermark)
-        const value = cur !== undefined && cur >= ms ? cur : ms
+        // As the Redis script: a damaged one (isDamagedRef) is replaced.
+        const whole = cur !== undefined && !isDamagedRef(cur, refLimit(clock.now()))
+        const value = whole && cur >= ms ? cur : ms
         n.watermark = { value, expiresAtMs: clock.now() + config.ttlMs }
         return value
       },
 
       async watermark() {
-        return live(ns().watermark)
+        const ms = live(ns().watermark)
+        return ms !== undefined && isDamagedRef(ms, refLimit(clock.now())) ? undefined : ms
       },
 
       async activeNamespace() {

@@ -11,8 +11,9 @@ export type IndicatorAsOf = 'latest' | 'now' | number
 
 /**
  * The event time an `asOf` stands for, and where it came from. `latest` is the namespace's event-time
- * watermark (the newest event time the aggregator published at), or the clock when it has none: after
- * a replay of old news, the indicators at the wall clock have decayed to nothing.
+ * watermark (the newest event time the aggregator published at), or the clock when it has none (or a
+ * damaged one, which the store gives as none: IndicatorStore.watermark): after a replay of old news, the
+ * indicators at the wall clock have decayed to nothing.
  */
 export async function eventTimeOf(
   asOf: IndicatorAsOf,

@@ -342,6 +342,32 @@ describe('redis indicator store: a damaged reference time', () => {
     expect(repaired).toEqual([])
   })
 
+  it('takes a damaged event-time watermark (the year 9999, inf, not a number) as none, and replaces it when raised; one within the bound stays', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs })
+    const unbounded = createRedisIndicatorStore(redis, { prefix })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    for (const damaged of [String(Date.UTC(9999, 11, 31, 23, 59)), 'inf', '-nan', 'garbage']) {
+      await redis.set(keys.watermark, damaged)
+      // Before, readers read at it (asOf=latest in the year 9999), and a raise kept it (it was larger).
+      expect(await store.watermark(), damaged).toBeUndefined()
+      expect(await store.advanceWatermark(now - MIN_MS), damaged).toBe(now - MIN_MS)
+      expect(await redis.get(keys.watermark), damaged).toBe(String(now - MIN_MS))
+      expect(await redis.pttl(keys.watermark), damaged).toBeGreaterThan(0)
+    }
+    // Without a bound only one that is no finite number is damaged.
+    await redis.set(keys.watermark, String(Date.UTC(9999, 11, 31, 23, 59)))
+    expect(await unbounded.watermark()).toBe(Date.UTC(9999, 11, 31, 23, 59))
+    await redis.set(keys.watermark, 'inf')
+    expect(await unbounded.watermark()).toBeUndefined()
+    expect(await unbounded.advanceWatermark(now)).toBe(now)
+    // Within the bound (a minute ahead: a member whose clock runs ahead) it is the larger, as ever.
+    await redis.set(keys.watermark, String(now + MIN_MS))
+    expect(await store.watermark()).toBe(now + MIN_MS)
+    expect(await store.advanceWatermark(now)).toBe(now + MIN_MS)
+  })
+
   it('refuses a bound that is no whole number of ms', () => {
     const { redis, prefix } = connect()
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

@@ -36,11 +36,15 @@ import {
 import { rankIndicators } from './rank-indicators.ts'
 import { scopeSumsPayload } from './scope-sums.ts'
 
-/** KEYS[1] the watermark, ARGV[1] the candidate ms, ARGV[2] its TTL (ms): the larger of the two stays. */
+/**
+ * KEYS[1] the watermark, ARGV[1] the candidate ms, ARGV[2] its TTL (ms), ARGV[3] the newest a stored one
+ * may be (the store's refLimit): the larger of the two stays, but a stored one that is no number, not
+ * finite (nan, inf) or past ARGV[3] is damaged (as isDamagedRef judges a ref) and replaced by the candidate.
+ */
 const ADVANCE_WATERMARK = `
 local cur = tonumber(redis.call('GET', KEYS[1]))
 local new = tonumber(ARGV[1])
-if cur == nil or new > cur then
+if cur == nil or cur ~= cur or cur > tonumber(ARGV[3]) or new > cur then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
@@ -401,14 +405,25 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         normalized(async () => {
           if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
           // Compare and set in one step: two members raising it at once keep the larger.
-          const now = await redis.eval(ADVANCE_WATERMARK, 1, keys.watermark, String(ms), String(config.ttlMs))
+          const now = await redis.eval(
+            ADVANCE_WATERMARK,
+            1,
+            keys.watermark,
+            String(ms),
+            String(config.ttlMs),
+            String(refLimit(clock.now())),
+          )
           return Number(now)
         }),
 
+      // A damaged one (as a damaged ref: isDamagedRef) is none: readers read at the clock, as with none,
+      // rather than at the year 9999; the aggregator's next publish replaces it (advanceWatermark).
       watermark: () =>
         normalized(async () => {
           const raw = await redis.get(keys.watermark)
-          return raw === null ? undefined : Number(raw)
+          if (raw === null) return undefined
+          const ms = Number(raw)
+          return isDamagedRef(ms, refLimit(clock.now())) ? undefined : ms
         }),
 
       activeNamespace: () => normalized(async () => (await redis.get(keys.activeNamespace)) ?? undefined),
