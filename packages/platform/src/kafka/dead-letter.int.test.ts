@@ -29,11 +29,17 @@ describe('dead letters on the real broker', () => {
       await admin.disconnect()
     }
   }
-  async function createTopics(names: string[]): Promise<void> {
+  /** Topics of one partition; `config` gives a topic's own settings (max.message.bytes). */
+  async function createTopics(names: string[], config: Record<string, Record<string, string>> = {}) {
     await withAdmin((admin) =>
       createTopicsWithLeaders(
         admin,
-        names.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+        names.map((topic) => ({
+          topic,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: Object.entries(config[topic] ?? {}).map(([name, value]) => ({ name, value })),
+        })),
       ),
     )
     cleanups.push(() => withAdmin((admin) => admin.deleteTopics({ topics: names })))
@@ -79,7 +85,10 @@ describe('dead letters on the real broker', () => {
     return lines
   }
 
-  async function produce(topic: string, messages: { key: string; value: string; headers?: IHeaders }[]) {
+  async function produce(
+    topic: string,
+    messages: { key: string; value: string; headers?: IHeaders; timestamp?: string }[],
+  ) {
     const producer = kafka.producer()
     await producer.connect()
     cleanups.push(() => producer.disconnect())
@@ -150,6 +159,40 @@ describe('dead letters on the real broker', () => {
       key: 'g5',
       id: 'g5',
     })
+  })
+
+  it("carries the original record's Kafka timestamp, the record refused or its output refused; the letter's own is when it was written", async () => {
+    const prefix = randomName('dlq')
+    const [input, output, dlq] = [`${prefix}.in`, `${prefix}.out`, `${prefix}.dlq`]
+    // An output Kafka refuses a long headline on: that record's letter is output_refused.
+    await createTopics([input, output, dlq], { [output]: { 'max.message.bytes': '200' } })
+    await startWorker(input, output, dlq)
+    // Two days back: a backlog, or a feed's own stamp, which ingest takes as the headline's entry time.
+    const at = (i: number) => Date.now() - 2 * 86_400_000 + i
+    const sent = [at(1), at(2), at(3)]
+    const before = Date.now()
+    await produce(input, [
+      { key: 't1', value: '{not json', timestamp: String(sent[0]) },
+      {
+        key: 't2',
+        value: JSON.stringify({ id: 't2', headline: 'x'.repeat(500) }),
+        timestamp: String(sent[1]),
+      },
+      { key: 't3', value: '{"id":"t3","headline":"Tariffs eased"}', timestamp: String(sent[2]) },
+    ])
+    const letters = await collect(dlq)
+    // By reason: the invalid_json letter is written twice, with the request Kafka refused part of and
+    // again input by input (at least once, as produceEach says).
+    const byReason = () =>
+      new Map(letters.map((m) => [String(m.headers!['tp-dlq-reason']), m.headers!['tp-origin-timestamp']]))
+    await waitFor(() => (byReason().size >= 2 ? true : undefined), 'both kinds of dead letter')
+    // They carried none: a replay took the time it was sent as the headline's event time.
+    expect(Object.fromEntries([...byReason()].map(([reason, ts]) => [reason, ts && String(ts)]))).toEqual({
+      invalid_json: String(sent[0]),
+      output_refused: String(sent[1]),
+    })
+    // The dlq's 30 days of retention count from when a letter was written, not from the original.
+    for (const m of letters) expect(Number(m.timestamp)).toBeGreaterThanOrEqual(before - 1_000)
   })
 
   it('creates the longest topic name the longest prefix gives, which is as long as Kafka takes', async () => {

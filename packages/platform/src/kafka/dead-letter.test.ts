@@ -17,7 +17,7 @@ const rec = (value: Buffer | null): InRecord => ({
   key: Buffer.from('k'),
   value,
   headers: {},
-  timestamp: 0,
+  timestamp: Date.parse('2024-12-20T08:30:00.123Z'),
 })
 const now = new Date('2025-01-01T00:00:00Z')
 
@@ -47,7 +47,39 @@ describe('deadLetterRecord', () => {
       'tp-origin-topic': 'raw',
       'tp-origin-partition': '2',
       'tp-origin-offset': '41',
+      'tp-origin-timestamp': String(Date.parse('2024-12-20T08:30:00.123Z')),
     })
+  })
+  it("carries the original record's Kafka timestamp (ms), which its origin no longer holds after raw retention", () => {
+    // Ingest takes it as the headline's entry time: a letter replayed later needs it, and the dlq keeps
+    // letters 30 days where headlines.raw keeps the record 7.
+    const out = deadLetterRecord(
+      'dlq',
+      'ingest',
+      { ...rec(Buffer.from('x')), timestamp: 1_700_000_000_007 },
+      'r',
+      'm',
+      now,
+    )
+    expect(out.headers![DLQ_HEADERS.timestamp]).toBe('1700000000007')
+    // The letter's own timestamp stays the broker's (when it was written): the dlq's retention counts from it.
+    expect(out.timestamp).toBeUndefined()
+  })
+  it('carries no timestamp where the record had none (-1, a record of the oldest message format)', () => {
+    const out = deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), timestamp: -1 }, 'r', 'm', now)
+    expect(out.headers).not.toHaveProperty(DLQ_HEADERS.timestamp)
+  })
+  it("keeps its own timestamp over an original header of the same name (a letter's record sent on again)", () => {
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      { ...rec(Buffer.from('x')), headers: { 'tp-origin-timestamp': '1' }, timestamp: 1_700_000_000_007 },
+      'r',
+      'm',
+      now,
+    )
+    expect(out.headers![DLQ_HEADERS.timestamp]).toBe('1700000000007')
+    expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe('1')
   })
   it('keeps binary payloads exactly, as base64', () => {
     const bytes = Buffer.from([0, 255, 128, 7])
@@ -157,6 +189,7 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
       'tp-origin-topic': 'raw',
       'tp-origin-partition': '2',
       'tp-origin-offset': '41',
+      'tp-origin-timestamp': String(Date.parse('2024-12-20T08:30:00.123Z')),
     })
     expect((out.headers!.sig as Buffer).equals(sig)).toBe(true)
     // The letter's text copy holds only what has an exact text form: one value of valid UTF-8.

@@ -28,6 +28,13 @@ export const DLQ_HEADERS = {
   topic: 'tp-origin-topic',
   partition: 'tp-origin-partition',
   offset: 'tp-origin-offset',
+  /**
+   * The original record's Kafka timestamp, ms since the epoch as decimal text: ingest takes it as a
+   * headline's entry time (and publishedAt when the feed gave none), and the origin that holds it is gone
+   * after its topic's retention (headlines.raw 7 days) while the dlq keeps the letter 30. Absent when the
+   * record had none (-1). The letter's own timestamp is when it was written, as the dlq's retention needs.
+   */
+  timestamp: 'tp-origin-timestamp',
   /** Set when some of the original headers did not fit in the dlq record's own: how many values were left out. */
   headersOmitted: 'tp-dlq-headers-omitted',
 } as const
@@ -191,8 +198,9 @@ function boundedKey(key: Buffer, maxChars = DLQ_MAX_KEY_CHARS): string {
 }
 
 /**
- * The dlq record for one input: the reason and the origin in the value and in headers, and the original
- * headers byte for byte in its own headers (DLQ_HEADERS after them).
+ * The dlq record for one input: the reason and the origin in the value and in headers (the original's
+ * Kafka timestamp in headers only), and the original headers byte for byte in its own headers (DLQ_HEADERS
+ * after them).
  *
  * The finished record is measured as Kafka will encode it (recordBytes) against `maxRecordBytes`
  * (DLQ_MAX_RECORD_BYTES). While it is over, it shrinks in this order: the text copy of the headers is
@@ -222,6 +230,8 @@ export function deadLetterRecord(
   const headers = carriedHeaders(original)
   let { carried, omitted } = headers
   let key = rec.key ? boundedKey(rec.key) : null
+  const timestamp =
+    Number.isSafeInteger(rec.timestamp) && rec.timestamp >= 0 ? String(rec.timestamp) : undefined
   const cuts: string[] = []
 
   const make = (): OutRecord => {
@@ -249,6 +259,7 @@ export function deadLetterRecord(
         [DLQ_HEADERS.topic]: rec.topic,
         [DLQ_HEADERS.partition]: String(rec.partition),
         [DLQ_HEADERS.offset]: rec.offset,
+        ...(timestamp === undefined ? {} : { [DLQ_HEADERS.timestamp]: timestamp }),
         ...(omitted > 0 ? { [DLQ_HEADERS.headersOmitted]: String(omitted) } : {}),
       },
     }
