@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createCapturingLogger, createLogger } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
@@ -63,5 +64,78 @@ describe('rules source reload with a check', () => {
     // A file the check takes is taken.
     writeFileSync(file, `version: "3"\nrules:\n${rule('keep_me')}`)
     expect(source.reload('test')).toMatchObject({ result: 'ok', rules: 1 })
+  })
+})
+
+describe('rules source watching its file', () => {
+  const rule = (id: string) =>
+    `  - id: ${id}\n    kind: headline_shock\n    dimensions: [tariff]\n    threshold: 0.5\n    severity: info\n`
+
+  it('reloads a file written in place or renamed over', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yaml')
+    writeFileSync(file, `version: "1"\nrules:\n${rule('first')}`)
+    const source = open(file)
+    source.watch()
+    try {
+      writeFileSync(`${file}.tmp`, `version: "2"\nrules:\n${rule('first')}${rule('second')}`)
+      renameSync(`${file}.tmp`, file)
+      await waitFor(() => source.current().rules.length === 2, { what: 'the renamed file', timeoutMs: 5_000 })
+    } finally {
+      source.close()
+    }
+  })
+
+  it('reloads a file mounted as Kubernetes mounts a ConfigMap, when the mount swaps its data directory', async () => {
+    // dir/rules.yaml -> ..data/rules.yaml, ..data -> ..v1; an update writes ..v2, points ..data_tmp at it and
+    // renames ..data_tmp over ..data: no event names rules.yaml.
+    const dir = mkdtempSync(join(tmpdir(), 'rules-configmap-'))
+    mkdirSync(join(dir, '..v1'))
+    writeFileSync(join(dir, '..v1', 'rules.yaml'), `version: "1"\nrules:\n${rule('first')}`)
+    symlinkSync('..v1', join(dir, '..data'))
+    symlinkSync(join('..data', 'rules.yaml'), join(dir, 'rules.yaml'))
+    const source = open(join(dir, 'rules.yaml'))
+    source.watch()
+    try {
+      expect(source.current().rules.map((r) => r.id)).toEqual(['first'])
+      mkdirSync(join(dir, '..v2'))
+      writeFileSync(
+        join(dir, '..v2', 'rules.yaml'),
+        `version: "2"\nrules:\n${rule('first')}${rule('second')}`,
+      )
+      symlinkSync('..v2', join(dir, '..data_tmp'))
+      renameSync(join(dir, '..data_tmp'), join(dir, '..data'))
+      await waitFor(() => source.current().rules.length === 2, {
+        what: 'the rules of the swapped data directory',
+        timeoutMs: 5_000,
+      })
+      expect(source.current().rules.map((r) => r.id)).toEqual(['first', 'second'])
+    } finally {
+      source.close()
+    }
+  })
+
+  it('does not reload for other files of its directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rules-'))
+    const file = join(dir, 'rules.yaml')
+    writeFileSync(file, `version: "1"\nrules:\n${rule('first')}`)
+    const registry = new Registry()
+    const source = createRulesSource({
+      file,
+      debounceMs: 10,
+      log: createLogger({ level: 'silent' }),
+      metrics: createAlerterMetrics(registry),
+    })
+    source.watch()
+    try {
+      writeFileSync(join(dir, 'other.yaml'), 'x: 1\n')
+      // Then a change of its own, which must be the only reload counted.
+      writeFileSync(file, `version: "2"\nrules:\n${rule('first')}${rule('second')}`)
+      await waitFor(() => source.current().rules.length === 2, { what: 'the reload', timeoutMs: 5_000 })
+      const reloads = await registry.getSingleMetricAsString('tradepulse_alerter_rules_reloads_total')
+      expect(reloads).toMatch(/result="ok"} 1/)
+      expect(reloads).not.toMatch(/result="unchanged"} [1-9]/)
+    } finally {
+      source.close()
+    }
   })
 })

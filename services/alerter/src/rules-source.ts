@@ -1,4 +1,4 @@
-import { type FSWatcher, readFileSync, watch } from 'node:fs'
+import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs'
 import { basename, dirname } from 'node:path'
 import { type ConfigError, formatFromPath, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { resolveIndicatorConfig } from '@tradepulse/indicators'
@@ -84,8 +84,18 @@ export function createRulesSource(opts: {
   log.info({ file, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }, 'rules loaded')
   let watcher: FSWatcher | undefined
   let timer: NodeJS.Timeout | undefined
+  /** Where the file's path leads through its symbolic links ('' when it cannot be resolved). */
+  const target = () => {
+    try {
+      return realpathSync(file)
+    } catch {
+      return ''
+    }
+  }
+  let loadedFrom = target()
 
   const reload = (reason: string): ReloadResult => {
+    loadedFrom = target()
     const loaded = load(file)
     const refused = loaded.ok ? (opts.check?.(loaded.ruleSet) ?? []) : []
     const r: ReturnType<typeof load> =
@@ -121,9 +131,13 @@ export function createRulesSource(opts: {
       if (watcher) return
       // The directory, not the file: editors and deploy tools replace a file by renaming over it, which
       // would leave a watch on the old inode deaf. Bursts of events (write, chmod, rename) are debounced.
+      // A file reached through a symbolic link that is swapped (a Kubernetes ConfigMap or Secret mount:
+      // rules.yaml -> ..data/rules.yaml, and ..data renamed to a new timestamped directory) changes with
+      // no event of its own name: any event of the directory that leaves the path leading elsewhere
+      // reloads too.
       const name = basename(file)
       watcher = watch(dirname(file), (_event, changed) => {
-        if (changed !== null && changed !== name) return
+        if (changed !== null && changed !== name && target() === loadedFrom) return
         clearTimeout(timer)
         timer = setTimeout(() => reload('file changed'), opts.debounceMs)
       })
