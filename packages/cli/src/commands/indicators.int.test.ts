@@ -14,6 +14,7 @@ import {
   targetsOf,
 } from '@tradepulse/aggregator/fixtures'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { createIndicatorKeys } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   createLogger,
@@ -138,6 +139,33 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     expect(now.title).toMatch(/, as of \d{4}-\S+ \(now; namespace /)
     expect(now.column('vol 24h').every((v) => v === 0)).toBe(true)
     expect(now.column('mean 24h').every((v) => v === 0)).toBe(true)
+  })
+
+  it('leaves out of its table an indicator whose stored newest event time is damaged, and says so on stderr', async () => {
+    const keyPrefix = randomName('cli-ind-damaged')
+    const env = { ...process.env, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix }
+    const headlines = scoredSeries(200, { startMs: Date.parse('2020-07-17T12:00:00Z'), spanMs: 6 * HOUR_MS })
+    const redis = new Redis(redisUrl)
+    try {
+      const store = createRedisIndicatorStore(redis, indicatorStoreOptions(loadConfig(AggregatorConfig, env)))
+      await applyInOrder(store, headlines)
+      await store.advanceWatermark(Date.parse(headlines.at(-1)!.publishedAt))
+      // A ref no apply could have written (the year 9999): before, CN was ranked with asOf 9999-12-31.
+      const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
+      await redis.hset(
+        createIndicatorKeys(keyPrefix, store.namespace).state('tariff', { kind: 'region', id: 'CN' }),
+        'ref',
+        year9999,
+      )
+      const { stdout, stderr } = await run(process.execPath, [MAIN, 'indicators', '--by', 'buzz'], { env })
+      const rows = stdout.trim().split('\n').slice(2)
+      expect(rows.map((r) => r.split(/\s+/)[0]).sort()).toEqual(['DE', 'JP', 'MX', 'US'])
+      expect(stderr).toBe(
+        `tradepulse: warning: left out 1 indicator whose stored newest event time is damaged: tariff|region:CN (stored "${year9999}"); the aggregator's next apply to it repairs it\n`,
+      )
+    } finally {
+      redis.disconnect()
+    }
   })
 
   it('rebuilds what the live worker holds under the same AGGREGATOR_MAX_AHEAD_MS, a headline stamped minutes ahead of the clock included', async () => {

@@ -7,7 +7,12 @@ import {
 } from '@tradepulse/aggregator'
 import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
 import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
-import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
+import {
+  type IndicatorStore,
+  indicatorKey,
+  resolveIndicatorConfig,
+  type WithheldIndicator,
+} from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   createRedisIndicatorStore,
@@ -192,12 +197,17 @@ export function registerIndicators(program: Command): void {
             invalidOptionValue(cmd, '--as-of', opts.asOf.text, `${tooEarly(at.ms, earliest)}.`)
         }
         early([given ? await store.watermark() : undefined])
-        const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms)
+        const withheld: WithheldIndicator[] = []
+        const rows = await store.top(opts.dimension, opts.scopeKind, opts.by, top, at.ms, withheld)
         early(rows.map((u) => Date.parse(u.asOf)))
         process.stdout.write(
           `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${store.namespace})\n`,
         )
         process.stdout.write(formatIndicatorTable(rows))
+        // Left out of the ranking as the gateway leaves them out of its answers: their values are decayed
+        // against a time no apply could have written. Said, so a missing scope is not read as a quiet one.
+        const notice = withheldNotice(withheld)
+        if (notice) process.stderr.write(notice)
       })
     })
 
@@ -255,4 +265,20 @@ export function registerIndicators(program: Command): void {
         )
       })
     })
+}
+
+/**
+ * The warning line for indicators a read left out because their stored newest event time is damaged
+ * (WithheldIndicator), or '' when none was.
+ */
+export function withheldNotice(withheld: readonly WithheldIndicator[]): string {
+  if (withheld.length === 0) return ''
+  const named = withheld
+    .slice(0, 5)
+    .map(
+      ({ dimension, scope, stored }) =>
+        `${indicatorKey(dimension, scope)} (stored ${JSON.stringify(stored)})`,
+    )
+  const more = withheld.length > named.length ? ` and ${withheld.length - named.length} more` : ''
+  return `tradepulse: warning: left out ${withheld.length} indicator${withheld.length === 1 ? '' : 's'} whose stored newest event time is damaged: ${named.join(', ')}${more}; the aggregator's next apply to ${withheld.length === 1 ? 'it repairs it' : 'each repairs it'}\n`
 }
