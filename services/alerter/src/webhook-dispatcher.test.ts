@@ -1,10 +1,12 @@
 import type { DeadLetter } from '@tradepulse/contracts'
 import { createCapturingLogger } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import {
+  createCommitPoints,
   createWebhookDispatcher,
   drainBody,
   nextAttemptDelayMs,
@@ -51,6 +53,53 @@ describe('nextAttemptDelayMs', () => {
   it('is never shorter than our own backoff', () => {
     expect(nextAttemptDelayMs(400, 0, 60_000)).toBe(400)
     expect(nextAttemptDelayMs(400, 3_600_000, 100)).toBe(400)
+  })
+})
+
+describe('createCommitPoints', () => {
+  it('stays at the first unfinished delivery while later ones finish, then moves past all that finished', () => {
+    const points = createCommitPoints()
+    for (const offset of ['7', '8', '9']) points.started(0, offset)
+    points.finished(0, '8')
+    points.finished(0, '9')
+    // 7 is where the commit already stood (the fetch began there): nothing is due.
+    expect(points.due()).toEqual([])
+    expect(points.unfinished()).toBe(1)
+    points.finished(0, '7')
+    expect(points.due()).toEqual([{ partition: 0, offset: '10' }])
+  })
+
+  it('is due only past what was committed, and per partition', () => {
+    const points = createCommitPoints()
+    points.started(0, '0')
+    points.started(1, '40')
+    points.started(0, '1')
+    points.finished(0, '0')
+    points.finished(1, '40')
+    expect(points.due()).toEqual([
+      { partition: 0, offset: '1' },
+      { partition: 1, offset: '41' },
+    ])
+    points.committed(0, '1')
+    points.committed(1, '41')
+    expect(points.due()).toEqual([])
+    // An offset the topic does not hold (compacted, a control record) is skipped with the rest.
+    points.started(1, '45')
+    points.finished(1, '45')
+    points.finished(0, '1')
+    expect(points.due()).toEqual([
+      { partition: 0, offset: '2' },
+      { partition: 1, offset: '46' },
+    ])
+  })
+
+  it('never goes back on a late acknowledgement of an older commit', () => {
+    const points = createCommitPoints()
+    points.started(0, '0')
+    points.finished(0, '0')
+    points.committed(0, '1')
+    points.committed(0, '0')
+    expect(points.due()).toEqual([])
   })
 })
 
@@ -223,6 +272,7 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
             commitOffsetsIfNecessary: async () => {},
           })
         },
+        commitOffsets: async () => {},
         disconnect: async () => {},
       }),
     } as unknown as Kafka
@@ -244,6 +294,8 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
     })
     await dispatcher.start()
     await batch
+    // The batch only queues its delivery (the lane reads on); the dead letter comes once it has failed.
+    await waitFor(() => sent.some((t) => t.topic === 'dlq'), { what: 'the dead letter' })
     await dispatcher.stop()
     const warnings = lines.filter((l) => l.level === 40).map((l) => JSON.stringify(l))
     const letters = sent

@@ -125,21 +125,80 @@ export async function drainBody(res: Response, maxBytes: number): Promise<void> 
   await reader.cancel().catch(() => {})
 }
 
+/** A partition's offset to commit: `offset` is the next one to read, as Kafka takes it. */
+export type CommitPoint = { partition: number; offset: string }
+
+/**
+ * Where each partition's commit may stand. Deliveries finish out of order (one waits for its retry while
+ * the alerts after it go), so a partition's point is its first unfinished delivery, or one past the last
+ * started when all have finished: every alert below it was delivered, dead-lettered or expired. The first
+ * offset a partition starts at is where its commit already stood (kafkajs fetched from there), so nothing
+ * of it is due until its point moves past that. Offsets must be started in increasing order per partition,
+ * as kafkajs hands them out. Pure: the lane commits what `due` gives and says so with `committed`.
+ */
+export function createCommitPoints() {
+  type Track = { open: { offset: bigint; done: boolean }[]; next: bigint; committed: bigint }
+  const tracks = new Map<number, Track>()
+  const pointOf = (t: Track) => t.open[0]?.offset ?? t.next
+  return {
+    started(partition: number, offset: string): void {
+      const at = BigInt(offset)
+      const t = tracks.get(partition)
+      if (t) {
+        t.open.push({ offset: at, done: false })
+        t.next = at + 1n
+      } else tracks.set(partition, { open: [{ offset: at, done: false }], next: at + 1n, committed: at })
+    },
+    finished(partition: number, offset: string): void {
+      const t = tracks.get(partition)
+      if (!t) return
+      const at = BigInt(offset)
+      const entry = t.open.find((e) => e.offset === at && !e.done)
+      if (entry) entry.done = true
+      while (t.open[0]?.done) t.open.shift()
+    },
+    /** Partitions whose point has moved past their last commit, with the offset to commit. */
+    due(): CommitPoint[] {
+      const out: CommitPoint[] = []
+      for (const [partition, t] of tracks) {
+        const point = pointOf(t)
+        if (point > t.committed) out.push({ partition, offset: point.toString() })
+      }
+      return out
+    },
+    committed(partition: number, offset: string): void {
+      const t = tracks.get(partition)
+      if (t && BigInt(offset) > t.committed) t.committed = BigInt(offset)
+    },
+    /** Deliveries started and not finished, over all partitions. */
+    unfinished(): number {
+      let n = 0
+      for (const t of tracks.values()) n += t.open.filter((e) => !e.done).length
+      return n
+    },
+  }
+}
+export type CommitPoints = ReturnType<typeof createCommitPoints>
+
 /**
  * Signed webhook deliveries, with the desk topics as their outbox. Each desk with a webhook has a lane
  * of its own: a consumer group (`<groupId>.<desk>`) reading alerts.desk.<id>.v1, its own queue and its
  * own requests in flight, so a desk whose endpoint is slow or dead never delays another desk's webhooks
- * (one consumer for all desks waited on every desk's deliveries before fetching more). A lane commits an
- * offset only once every alert up to it was delivered or dead-lettered (`webhook_failed`, with the desk
- * record as origin). So:
+ * (one consumer for all desks waited on every desk's deliveries before fetching more). A lane reads on as
+ * soon as a delivery is queued, and commits a partition's offset by hand (kafkajs's auto-commit is off)
+ * only up to its first unfinished delivery: every alert below it was delivered or dead-lettered
+ * (`webhook_failed`, with the desk record as origin). So:
+ * - a delivery being retried never holds back the alerts after it in its partition: they are posted
+ *   while it waits (a lane waiting for every delivery of its batch held the partition for the retries:
+ *   kafkajs reads no further until an offset is resolved; minutes with Retry-After);
  * - a slow or dead webhook never blocks or delays the alerts on Kafka: the alert consumer does not wait
  *   for webhooks at all, it only produces to the desk topics;
- * - nothing is lost on a crash: delivery is at-least-once, and may repeat after a crash or a
- *   rebalance (receivers deduplicate on x-tradepulse-alert-id, which is the alert id);
+ * - nothing is lost on a crash, a stop or a rebalance: delivery is at-least-once, and what was not
+ *   committed is posted again (receivers deduplicate on x-tradepulse-alert-id, which is the alert id);
  * - memory is bounded: per desk, at most `queueMax` deliveries wait or run; when full, that desk's
  *   consumer stops reading (it waits, heartbeating) rather than dropping anything;
  * - a rebalance is not held up by slow deliveries: a lane that hears of one commits what is finished,
- *   abandons the rest of its batches (the new owner delivers them) and rejoins at once.
+ *   abandons its unfinished deliveries (the partitions' owners make them again) and rejoins at once.
  * A lane's group that has no offsets yet takes those of the one group all desks shared before
  * (`<groupId>`), so an upgrade neither posts an hour of alerts again nor skips any.
  */
@@ -185,8 +244,33 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   }
 }
 
-/** Why a batch stopped waiting for its deliveries; `err` (a rebalance heartbeat's) is thrown on to kafkajs. */
+/** Why a batch stopped queuing its alerts; `err` (a rebalance heartbeat's) is thrown on to kafkajs. */
 type GiveUp = { why: string; err?: unknown }
+
+/**
+ * The deliveries a lane started within one group generation. A rebalance ends it: its unfinished
+ * deliveries are abandoned and kafkajs, rejoined, fetches every partition again from its committed offset,
+ * so they are made again, here or by the partition's new owner.
+ */
+type Generation = { abandon: AbortController; points: CommitPoints; ended: boolean }
+
+/** Longest a stop or a rebalance waits for the lane's last commit (a coordinator gone, kafkajs retrying). */
+const FINAL_COMMIT_WAIT_MS = 5_000
+
+/** `work`, waited for at most `ms`; false when it had not settled by then (it goes on). */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = work.then(
+    () => true,
+    () => true,
+  )
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)))
+  try {
+    return await Promise.race([settled, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 /** One desk's deliveries: its consumer, queue and requests in flight. */
 function createLane(
@@ -213,11 +297,23 @@ function createLane(
   let consumer: Consumer | undefined
   let running = false
   let crashed: string | undefined
-  // Bumped when a batch hears that the group is rebalancing, so the lane's other batches give up too
-  // without each waiting for a heartbeat of its own. `rejoining` (until kafkajs has joined again) also
-  // stops batches of the same fetch that start after it, before they post anything.
-  let rebalances = 0
+  // Replaced at each join; ended (its deliveries abandoned) as soon as the lane hears of a rebalance.
+  // `rejoining` (until kafkajs has joined again) stops batches that start meanwhile before they queue
+  // anything: an offset resolved then would move the new generation's fetch past an abandoned delivery.
+  const newGeneration = (): Generation => ({
+    abandon: new AbortController(),
+    points: createCommitPoints(),
+    ended: false,
+  })
+  let generation = newGeneration()
   let rejoining = false
+  // Every delivery not yet settled, whatever its generation (a stop waits a moment for them).
+  const inFlight = new Set<Promise<void>>()
+  // One commit at a time; a request meanwhile runs one more after it, with the points as they are then.
+  let committing: Promise<void> | undefined
+  let commitAgain = false
+  let commitFailures = 0
+  let commitRetry: NodeJS.Timeout | undefined
   // Failed deliveries whose dead letter cannot be written yet, and the last error's reason (faultReason):
   // health is degraded meanwhile.
   let deadLettersWaiting = 0
@@ -354,10 +450,10 @@ function createLane(
   }
 
   /**
-   * Writes a dead letter, retrying with backoff until it is written or the batch is given up (a stop, a
-   * rebalance: then the delivery is not committed and is made again). Giving up at the first failure left
-   * the batch's later offsets uncommitted, and kafkajs fetched them again: alerts already delivered after it
-   * were POSTed again and again while health said ok.
+   * Writes a dead letter, retrying with backoff until it is written or the delivery is abandoned (a stop, a
+   * rebalance: then it is not committed and is made again). Giving up at the first failure left the
+   * delivery unfinished for good: alerts already delivered after it were POSTed again and again (kafkajs
+   * fetched them again) while health said ok.
    */
   async function writeDeadLetter(letter: OutRecord, alertId: string, signal: AbortSignal): Promise<boolean> {
     let failures = 0
@@ -387,25 +483,24 @@ function createLane(
     }
   }
 
-  /** Why this batch should stop waiting and let its partition go, if it should. */
-  function giveUpReason(p: EachBatchPayload, epoch: number): GiveUp | undefined {
+  /** Why this batch should stop queuing and let its partition go, if it should. */
+  function giveUpReason(p: EachBatchPayload, g: Generation): GiveUp | undefined {
     if (!running || !p.isRunning()) return { why: 'stopping' }
     if (p.isStale()) return { why: 'sought back' }
-    if (rejoining || rebalances !== epoch) return { why: 'rebalance' }
+    if (rejoining || g.ended || g !== generation) return { why: 'rebalance' }
     return undefined
   }
 
   /**
-   * Waits for `work`, heartbeating meanwhile so the group keeps our partitions during slow webhooks; gives
+   * Waits for `work` (room in the queue), heartbeating meanwhile so the group keeps our partitions; gives
    * up (saying why) as soon as the partition should go: a heartbeat answering that the group is rebalancing,
-   * a seek, the consumer stopping. Waiting on through a rebalance (slow deliveries take minutes:
-   * maxAttempts × (timeout + backoff)) held the whole group up until the coordinator dropped this member at
-   * its rebalance timeout, and the partition's deliveries were then made twice, here and by its new owner.
+   * a seek, the consumer stopping. Waiting on through a rebalance held the whole group up until the
+   * coordinator dropped this member at its rebalance timeout.
    */
   async function waitHeartbeating(
     work: Promise<unknown>,
     p: EachBatchPayload,
-    epoch: number,
+    g: Generation,
   ): Promise<GiveUp | undefined> {
     let settled = false
     const done = work.then(
@@ -421,92 +516,141 @@ function createLane(
       await Promise.race([done, new Promise((r) => (timer = setTimeout(r, tickMs)))])
       clearTimeout(timer)
       if (settled) return undefined
-      const reason = giveUpReason(p, epoch)
+      const reason = giveUpReason(p, g)
       if (reason) return reason
       try {
         await p.heartbeat()
       } catch (err) {
         // Anything else (a lost connection) is for the next heartbeat to tell.
         if (kafkaErrorType(err, REJOIN_ERRORS) === undefined) continue
-        if (rebalances === epoch) rebalances++
         rejoining = true
         return { why: 'rebalance', err }
       }
     }
   }
 
+  /** Commits the points of `g` that moved; a failure is logged and left for the next request. */
+  async function commitPoints(g: Generation): Promise<void> {
+    const due = g.points.due()
+    if (due.length === 0 || !consumer) return
+    await consumer.commitOffsets(due.map((d) => ({ topic: target.topic, ...d })))
+    for (const d of due) g.points.committed(d.partition, d.offset)
+  }
+
+  /**
+   * Commits the current generation's points, one commit at a time. Every commit is safe whenever it lands:
+   * below a point every alert was delivered or dead-lettered, so one landing late (after a rebalance, over
+   * the new owner's) can only have alerts posted again, never skipped.
+   */
+  function requestCommit(): Promise<void> {
+    if (committing) {
+      commitAgain = true
+      return committing
+    }
+    committing = (async () => {
+      try {
+        do {
+          commitAgain = false
+          const g = generation
+          try {
+            await commitPoints(g)
+            commitFailures = 0
+          } catch (err) {
+            commitFailures++
+            log[commitFailures === 1 ? 'warn' : 'debug'](
+              { err, failures: commitFailures },
+              'webhook offsets not committed yet; retrying',
+            )
+            // Tried again shortly unless the generation ends (its last commit is tried then).
+            clearTimeout(commitRetry)
+            if (running && !g.ended) commitRetry = setTimeout(() => void requestCommit(), tickMs)
+          }
+        } while (commitAgain && running)
+      } finally {
+        committing = undefined
+      }
+    })()
+    return committing
+  }
+
+  /**
+   * Ends generation `g`: its unfinished deliveries are abandoned (requests dropped, waits cut short) and
+   * what it finished is committed. Resolves once that commit is done or has failed (logged).
+   */
+  async function endGeneration(g: Generation, why: string): Promise<void> {
+    if (g.ended) return
+    g.ended = true
+    const unfinished = g.points.unfinished()
+    g.abandon.abort()
+    if (unfinished > 0 && why !== 'stopping') {
+      log.info(
+        { why, abandoned: unfinished },
+        'webhook deliveries abandoned; the partitions are fetched again from their committed offsets and the owners make them again',
+      )
+    }
+    await commitPoints(g).catch((err) => log.warn({ err, why }, 'webhook offsets not committed'))
+  }
+
+  /** Queues the delivery of `rec` in generation `g`; its finishing moves its partition's commit point. */
+  function startDelivery(rec: InRecord, g: Generation): void {
+    setQueued(queued + 1)
+    g.points.started(rec.partition, rec.offset)
+    const settled: Promise<void> = deliver(rec, AbortSignal.any([stopSignal, g.abandon.signal]))
+      .then((r) => {
+        if (r !== 'done') return
+        g.points.finished(rec.partition, rec.offset)
+        if (g === generation && !g.ended) void requestCommit()
+      })
+      .catch((err) => {
+        // A bug, not a webhook fault: left unfinished, so never committed past (made again at a restart).
+        log.error(
+          { err, partition: rec.partition, offset: rec.offset },
+          'webhook delivery failed unexpectedly',
+        )
+      })
+      .finally(() => {
+        inFlight.delete(settled)
+        setQueued(queued - 1)
+        for (const w of roomWaiters.splice(0)) w()
+      })
+    inFlight.add(settled)
+  }
+
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
-    const epoch = rebalances
-    // Aborts this batch's deliveries (requests, waits, dead-letter retries) when it gives up.
-    const abandon = new AbortController()
-    const signal = AbortSignal.any([stopSignal, abandon.signal])
-    const started: { offset: string; result?: Result; settled: Promise<Result> }[] = []
+    const g = generation
     let gaveUp: GiveUp | undefined
     for (const m of batch.messages as KafkaMessage[]) {
-      gaveUp = giveUpReason(p, epoch)
+      gaveUp = giveUpReason(p, g)
       // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer.
       while (!gaveUp && queued >= o.queueMax) {
-        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, epoch)
-        gaveUp ??= giveUpReason(p, epoch)
+        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, g)
+        gaveUp ??= giveUpReason(p, g)
       }
       if (gaveUp) break
-      setQueued(queued + 1)
-      const rec: InRecord = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: m.offset,
-        key: m.key ?? null,
-        value: m.value ?? null,
-        headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
-        rawHeaders: m.headers as Record<string, unknown> | undefined,
-        timestamp: Number(m.timestamp),
-      }
-      const entry: (typeof started)[number] = {
-        offset: m.offset,
-        settled: deliver(rec, signal)
-          .then((r) => {
-            entry.result = r
-            return r
-          })
-          .finally(() => {
-            setQueued(queued - 1)
-            for (const w of roomWaiters.splice(0)) w()
-          }),
-      }
-      started.push(entry)
+      startDelivery(
+        {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
+          rawHeaders: m.headers as Record<string, unknown> | undefined,
+          timestamp: Number(m.timestamp),
+        },
+        g,
+      )
+      // kafkajs reads on past it at once; the commit, not the fetch, waits for the delivery. Checked just
+      // above with no wait between: never resolved into a generation the alert was not started in.
+      p.resolveOffset(m.offset)
     }
-    // Stopping, the deliveries were all aborted and settle at once: their results are still waited for (a
-    // tick at most), so what finished is committed. One still writing its dead letter then is made again.
-    if (!gaveUp || gaveUp.why === 'stopping') {
-      gaveUp = await waitHeartbeating(Promise.all(started.map((s) => s.settled)), p, epoch)
+    // Thrown on, kafkajs rejoins the group at once; returning instead, it would fetch more and post it here
+    // while the group waits for this member. What finished is committed first.
+    if (gaveUp?.err !== undefined) {
+      await settledWithin(endGeneration(g, gaveUp.why), FINAL_COMMIT_WAIT_MS)
+      throw gaveUp.err
     }
-    // Only the unbroken run of finished deliveries is committed; the rest is delivered again later (here,
-    // or by the partition's new owner).
-    let resolved = 0
-    for (const s of started) {
-      if (s.result !== 'done') break
-      p.resolveOffset(s.offset)
-      resolved++
-    }
-    if (gaveUp) {
-      abandon.abort()
-      if (gaveUp.why !== 'stopping') {
-        log.info(
-          {
-            partition: batch.partition,
-            why: gaveUp.why,
-            committed: resolved,
-            abandoned: started.length - resolved,
-          },
-          'webhook batch given up; its unfinished deliveries are made again by the partition owner',
-        )
-      }
-    }
-    await p.commitOffsetsIfNecessary().catch((err) => log.warn({ err }, 'webhook offsets not committed yet'))
-    // Thrown on, kafkajs commits what was resolved and rejoins the group at once; returning instead, it
-    // would fetch the abandoned alerts again and post them here while the group waits for this member.
-    if (gaveUp?.err !== undefined) throw gaveUp.err
   }
 
   /**
@@ -566,7 +710,17 @@ function createLane(
         },
       })
       consumer = c
+      // kafkajs heard of a rebalance (its own heartbeat or fetch) and is about to rejoin: what this
+      // generation finished is committed, the rest abandoned (fetched again from the commit once joined).
+      c.on(c.events.REBALANCING, () => {
+        rejoining = true
+        void endGeneration(generation, 'rebalance')
+      })
       c.on(c.events.GROUP_JOIN, () => {
+        // Any way kafkajs joins again (a rebalance, a member id the coordinator forgot, a restart after a
+        // crash), it fetches from the committed offsets: what was under way is made again.
+        void endGeneration(generation, 'rejoined')
+        generation = newGeneration()
         rejoining = false
       })
       c.on(c.events.CRASH, (e) => {
@@ -579,7 +733,9 @@ function createLane(
       // first join; maxAgeMs keeps a new group from posting a month of history.
       await c.subscribe({ topic: target.topic, fromBeginning: true })
       await c.run({
-        autoCommit: true,
+        // Committed by hand, each partition up to its first unfinished delivery (requestCommit); kafkajs
+        // would commit the offsets resolved, which run ahead of deliveries being retried.
+        autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: Math.max(1, o.concurrency),
         eachBatch,
@@ -588,6 +744,12 @@ function createLane(
     async stop(): Promise<void> {
       running = false
       for (const w of roomWaiters.splice(0)) w()
+      clearTimeout(commitRetry)
+      // The deliveries were aborted (stopSignal) and settle at once: waited for a moment, so what finished
+      // is committed before the consumer leaves. One still writing its dead letter then is made again.
+      await settledWithin(Promise.all(inFlight), tickMs)
+      await settledWithin(committing ?? Promise.resolve(), FINAL_COMMIT_WAIT_MS)
+      await settledWithin(endGeneration(generation, 'stopping'), FINAL_COMMIT_WAIT_MS)
       await consumer?.disconnect().catch((err) => log.warn({ err }, 'webhook consumer disconnect failed'))
     },
   }
