@@ -54,14 +54,20 @@ export const MAX_BUILT_KEY_CHARS =
   2 +
   3 * LIMITS.maxScopeIdChars
 
-/** What producers write to headlines.raw. Only `headline` is required. */
+/**
+ * What producers write to headlines.raw. Only `headline` is required. An optional field may be given as
+ * null, which means absent: Jackson's default, Go's pointer fields, Python's None and most ORMs write a
+ * field they have no value of so, and such a headline was dead-lettered whole. On this input contract
+ * only: the parsed value keeps the null (its type says so) and ingest takes it as absent; the headlines
+ * and every later topic carry none.
+ */
 export const RawHeadline = z.strictObject({
-  id: z.string().min(1).max(LIMITS.maxIdChars).optional(),
-  source: z.string().min(1).max(LIMITS.maxSourceChars).optional(),
+  id: z.string().min(1).max(LIMITS.maxIdChars).nullish(),
+  source: z.string().min(1).max(LIMITS.maxSourceChars).nullish(),
   headline: z.string().min(1),
-  body: z.string().optional(),
-  url: z.string().max(LIMITS.maxUrlChars).optional(),
-  publishedAt: isoTime.optional(),
+  body: z.string().nullish(),
+  url: z.string().max(LIMITS.maxUrlChars).nullish(),
+  publishedAt: isoTime.nullish(),
 })
 export type RawHeadline = z.infer<typeof RawHeadline>
 

@@ -76,6 +76,8 @@ const VALUES: unknown[] = [
   { x: 'y' },
 ]
 const DELETE = Symbol('delete')
+/** RawHeadline's optional fields. */
+const OPTIONAL = ['id', 'source', 'body', 'url', 'publishedAt'] as const
 
 /** `base` with each of its fields, and one unknown field, set to each value and deleted, and the whole replaced. */
 function variants(base: Record<string, unknown>): unknown[] {
@@ -123,6 +125,27 @@ describe('fastRead(RawHeadlineReader)', () => {
     // zod counts code points: 101 of them (202 UTF-16 units) is within the 200 an id may have.
     expect(RawHeadlineReader.safeParse(astral).success).toBe(true)
   })
+  it('takes null in an optional field, as zod does, with the same keys in the same order; leaves nothing of it to zod', () => {
+    // What Jackson, Go pointer fields, Python's None and most ORMs write for a field they have no value of.
+    const nulls = [
+      ...OPTIONAL.map((f) => ({ ...RAW, [f]: null })),
+      ...OPTIONAL.map((f) => ({ headline: 'x', [f]: null })),
+      { ...Object.fromEntries(OPTIONAL.map((f) => [f, null])), headline: 'x', lang: null },
+      { body: null, headline: 'x', id: null, publishedAt: null, url: null },
+    ]
+    for (const v of nulls) {
+      const parsed = RawHeadlineReader.safeParse(v)
+      expect(parsed.success, JSON.stringify(v)).toBe(true)
+      const fast = read(v)
+      expect(fast, JSON.stringify(v)).toBeDefined()
+      expect(JSON.stringify(Object.entries(fast!))).toBe(JSON.stringify(Object.entries(parsed.data!)))
+    }
+    // Required, null is no headline: refused by both, zod naming it.
+    for (const v of [{ headline: null }, { ...RAW, headline: null }]) {
+      expect(read(v)).toBeUndefined()
+      expect(RawHeadlineReader.safeParse(v).error?.issues.map((i) => i.path.join('.'))).toEqual(['headline'])
+    }
+  })
   it('never takes a string too short in code points, though long enough in UTF-16 units', () => {
     const schema = z.object({ s: z.string().min(3) })
     const read3 = fastRead(schema)
@@ -159,6 +182,12 @@ describe('fastAccepts(Headline)', () => {
     const { body: _b, url: _u, ...bare } = HEADLINE
     expect([accepts(HEADLINE), accepts(bare)]).toEqual([true, true])
   })
+  it('never takes a null: the headlines topic has none, though the raw input may', () => {
+    for (const field of Object.keys(HEADLINE)) {
+      const v = { ...HEADLINE, [field]: null }
+      expect([field, accepts(v), Headline.safeParse(v).success]).toEqual([field, false, false])
+    }
+  })
   it('checks each time against its pattern, whatever time it passed last', () => {
     const at = (ingestedAt: string) => accepts({ ...HEADLINE, ingestedAt })
     const BAD = '2026-02-30T08:00:00.000Z'
@@ -176,6 +205,32 @@ describe('fastAccepts(Headline)', () => {
 })
 
 describe('fast-check', () => {
+  it('judges a nullable field as zod does, optional or not, and gives its null on', () => {
+    const schema = z.strictObject({
+      a: z.string().min(1).nullable(),
+      b: z.string().max(3).nullish(),
+      c: z.string().nullable().optional(),
+      d: z.boolean().optional().nullable(),
+    })
+    const read = fastRead(schema)
+    const accepts = fastAccepts(schema)
+    let taken = 0
+    for (const v of variants({ a: 'x', b: null, c: 'y', d: null })) {
+      const parsed = schema.safeParse(v)
+      const fast = read(v)
+      // The same verdict, but where zod alone decides: a key present as undefined (no JSON value is).
+      const zodAlone = typeof v === 'object' && v !== null && Object.values(v).includes(undefined)
+      if (!zodAlone) expect(fast !== undefined, JSON.stringify(v)?.slice(0, 80)).toBe(parsed.success)
+      if (fast === undefined) continue
+      taken++
+      expect(accepts(v)).toBe(true)
+      expect(JSON.stringify(Object.entries(fast))).toBe(JSON.stringify(Object.entries(parsed.data!)))
+    }
+    expect(taken).toBeGreaterThan(10)
+    expect(read({ a: null })).toEqual({ a: null })
+    expect(read({ a: 'x', b: null, c: null, d: null })).toEqual({ a: 'x', b: null, c: null, d: null })
+    expect(read({})).toBeUndefined()
+  })
   it.each([
     ['a number field', z.object({ n: z.number() })],
     ['a nested object', z.object({ o: z.object({ s: z.string() }) })],

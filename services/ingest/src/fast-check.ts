@@ -105,11 +105,21 @@ function compile<T>(
     const k = JSON.stringify(key)
     fields.push({ key, name })
     code += `const ${name} = v[${k}]\n`
-    const fdef = field._zod.def as unknown as Def
-    if (fdef.type === 'optional') {
-      // Absent: accepted. Present as undefined (no JSON value is): zod's own rule, left to zod.
-      code += `if (${name} === undefined) { if (${k} in v) return ${miss} } else {\n${leaf(fdef.innerType as z.core.$ZodType, name, gen)}}\n`
-    } else code += leaf(field, name, gen)
+    // optional(), nullable() and nullish(), in either order, around a leaf.
+    let inner = field
+    let optional = false
+    let nullable = false
+    for (let d = inner._zod.def as unknown as Def; d.type === 'optional' || d.type === 'nullable'; ) {
+      if (d.type === 'optional') optional = true
+      else nullable = true
+      inner = d.innerType as z.core.$ZodType
+      d = inner._zod.def as unknown as Def
+    }
+    // Null, where the field may be: taken and given on as null, as zod does.
+    const check = nullable ? `if (${name} !== null) {\n${leaf(inner, name, gen)}}\n` : leaf(inner, name, gen)
+    // Absent: accepted. Present as undefined (no JSON value is): zod's own rule, left to zod.
+    if (optional) code += `if (${name} === undefined) { if (${k} in v) return ${miss} } else {\n${check}}\n`
+    else code += check
   }
   // zod looks for unknown keys with for...in (inherited enumerable ones too): so does this.
   if (strict) code += `for (const k in v) if (!${pass(new Set(Object.keys(shape)))}.has(k)) return ${miss}\n`
@@ -120,9 +130,9 @@ function compile<T>(
 
 /**
  * What `schema.safeParse(value)` gives as its data, for a flat object of string and boolean fields (each
- * optional or not, strings with length bounds and patterns), without zod's cost; undefined when zod must
- * decide. Like zod's, the result is a new object holding the fields of the shape that are present, in the
- * shape's order, a non-strict object's other keys dropped. Undefined is only a hint: zod, run then,
+ * optional, nullable, both or neither; strings with length bounds and patterns), without zod's cost;
+ * undefined when zod must decide. Like zod's, the result is a new object holding the fields of the shape
+ * that are present (a null one as null), in the shape's order, a non-strict object's other keys dropped. Undefined is only a hint: zod, run then,
  * accepts or names what is wrong; every value this accepts, zod accepts as the same object.
  *
  * Made once from the schema's definition into the source of one function of straight-line checks, each

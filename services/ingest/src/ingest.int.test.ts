@@ -1,4 +1,4 @@
-import { createTopicCatalogue, type DeadLetter, type Headline, listTopics } from '@tradepulse/contracts'
+import { createTopicCatalogue, DeadLetter, Headline, listTopics } from '@tradepulse/contracts'
 import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
 import {
   collectTopic,
@@ -17,6 +17,7 @@ import { CompressionTypes, ConfigResourceTypes, type Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
+import { contentId } from './parse-raw.ts'
 
 const silent = createLogger({ level: 'silent' })
 
@@ -215,6 +216,46 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(await redis.pttl(createKeys(prefix.replace(/\W/g, '_')).dedup(h.id))).toBeGreaterThan(
       23 * 3_600_000,
     )
+  })
+
+  it('takes null in an optional field as the field absent (a Jackson or Go producer) and dead-letters a null headline, naming it', async () => {
+    const { topics, out } = await startCollecting({ INGEST_DEFAULT_SOURCE: 'feed' })
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(dlq.stop)
+    const ts = Date.parse('2025-06-06T12:00:00Z')
+    const text = 'EU weighs tariffs on Chinese steel'
+    const nullHeadline = '{"id":"n-1","headline":null,"body":null}'
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        {
+          value: `{"id":null,"source":null,"headline":"${text}","body":null,"url":null,"publishedAt":null}`,
+          timestamp: String(ts),
+        },
+        { value: nullHeadline, timestamp: String(ts) },
+      ],
+    })
+    const [m] = await waitFor(() => out.messages.length >= 1 && out.messages, { what: 'headline out' })
+    // A valid Headline (the strict contract), as a record without those fields: the content id, the entry
+    // time, no null passed on.
+    const h = Headline.parse(JSON.parse(m!.value!.toString()))
+    expect(JSON.parse(m!.value!.toString())).toStrictEqual({
+      id: contentId('feed', text),
+      source: 'feed',
+      headline: text,
+      publishedAt: '2025-06-06T12:00:00.000Z',
+      ingestedAt: '2025-06-06T12:00:00.000Z',
+      truncated: false,
+    })
+    expect(m!.key?.toString()).toBe(h.id)
+    const [d] = await waitFor(() => dlq.messages.length >= 1 && dlq.messages, { what: 'dead letter' })
+    const letter = DeadLetter.parse(JSON.parse(d!.value!.toString()))
+    expect([letter.reason, letter.message, letter.payload]).toEqual([
+      'schema_invalid',
+      'headline: Invalid input: expected string, received null',
+      nullHeadline,
+    ])
+    expect(out.messages).toHaveLength(1)
   })
 
   it('takes a publishedAt hours ahead of the raw record as its entry time, and counts it', async () => {

@@ -36,6 +36,53 @@ describe('parseRawRecord', () => {
       message: expect.stringMatching(/^headline: /),
     })
   })
+  it('takes null in an optional field as the field absent (Jackson, Go pointer fields, Python None write it)', () => {
+    const OPTIONAL = ['id', 'source', 'body', 'url', 'publishedAt']
+    const text = 'EU weighs tariffs on Chinese EVs'
+    const bare = parse(JSON.stringify({ headline: text }))
+    expect(bare.ok).toBe(true)
+    for (const field of OPTIONAL)
+      expect([field, parse(JSON.stringify({ headline: text, [field]: null }))]).toStrictEqual([field, bare])
+    const allNull = Object.fromEntries(OPTIONAL.map((f) => [f, null]))
+    expect(parse(JSON.stringify({ ...allNull, headline: text }))).toStrictEqual(bare)
+    // The id generated and the entry time taken, as for a record without them; no null passed on.
+    expect(bare.ok && [bare.headline.id, bare.headline.publishedAt, 'body' in bare.headline]).toStrictEqual([
+      contentId('unknown', text),
+      '2025-01-02T03:04:05.000Z',
+      false,
+    ])
+    // The other fields given are kept, whichever are null.
+    const given = {
+      id: 'rt-9',
+      source: 'wire',
+      body: 'Brussels said.',
+      url: 'https://e.x/1',
+      publishedAt: '2025-01-02T03:00:00Z',
+    }
+    for (const field of OPTIONAL) {
+      const { [field as keyof typeof given]: _, ...rest } = given
+      expect([field, parse(JSON.stringify({ ...given, headline: text, [field]: null }))]).toStrictEqual([
+        field,
+        parse(JSON.stringify({ ...rest, headline: text })),
+      ])
+    }
+    // Also where zod decides, not the fast path (an id of 101 astral characters: 202 UTF-16 units).
+    const astral = '📈'.repeat(101)
+    expect(parse(JSON.stringify({ ...allNull, id: astral, headline: text }))).toStrictEqual(
+      parse(JSON.stringify({ id: astral, headline: text })),
+    )
+  })
+  it.each([
+    ['alone', { headline: null }],
+    ['with null optional fields', { headline: null, body: null, id: null, publishedAt: null }],
+    ['with the others given', { id: 'rt-1', source: 'wire', headline: null, body: 'b' }],
+  ])('refuses a null headline (%s) as schema_invalid, naming headline', (_, raw) => {
+    const r = parse(JSON.stringify(raw))
+    expect(r.ok ? 'ok' : [r.reason, r.message]).toEqual([
+      'schema_invalid',
+      'headline: Invalid input: expected string, received null',
+    ])
+  })
   it('skips a UTF-8 byte-order mark before the JSON, and still refuses invalid UTF-8 after one', () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf])
     const r = parse(
@@ -342,6 +389,9 @@ describe('parseRawRecord', () => {
       '{"headline":"x","publishedAt":"2026-02-30T00:00:00Z"}',
       '{"headline":"x","publishedAt":"2026-03-02T08:00:00"}',
       '{"headline":"x","body":null,"source":7}',
+      '{"headline":null}',
+      '{"headline":null,"id":null,"body":null}',
+      '{"headline":"x","id":null,"url":null,"publishedAt":"2026-02-30T00:00:00Z"}',
       '{"headline":"x","headline":"y"}',
       '{"headline":"x", "headline" : "x"}',
       '{"id":1,"headline":"x","id":"y"}',
@@ -486,6 +536,7 @@ describe('rawEventMs', () => {
       [JSON.stringify({ headline: 'Tariffs rise' }), T - 3_600_000],
       [JSON.stringify({ headline: 'Tariffs rise', publishedAt: new Date(T).toISOString() }), T - 3_600_000],
       [JSON.stringify({ headline: 'Tariffs rise', publishedAt: '0001-01-01T00:00:00Z' }), T - 3_600_000],
+      [JSON.stringify({ headline: 'Tariffs rise', publishedAt: null }), T - 3_600_000],
       [JSON.stringify({ headline: 'Tariffs rise', publishedAt: '2024-06-01T12:00:00Z' }), T * 1_000],
       ['not json', T - 60_000],
     ]

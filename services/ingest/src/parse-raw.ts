@@ -194,7 +194,9 @@ export function parseRawRecord(
   // The id is kept as given (normalising it would merge distinct ids, and the second headline would be
   // dropped as a duplicate), so it is checked as given: an id a consumer cannot tell from none, or that
   // no UTF-8 consumer downstream can encode, is refused here, before any claim is made for it.
-  if (raw.id !== undefined) {
+  // Null is absent in every optional field of the raw contract (RawHeadline): `== null` below, `??` and
+  // truthiness take it so; nothing of it is passed on.
+  if (raw.id != null) {
     const problem = idProblem(raw.id)
     if (problem) return reject('schema_invalid', `id: ${problem}`)
   }
@@ -209,12 +211,12 @@ export function parseRawRecord(
   // After the cut: what goes on is what must be readable (1,000 blanks, then words, is not).
   if (!READABLE.test(head.text))
     return reject('empty_headline', 'headline has no letter or digit after normalisation')
-  const bodyNorm = raw.body === undefined ? '' : normalizeText(raw.body, true)
+  const bodyNorm = raw.body == null ? '' : normalizeText(raw.body, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   // A source that shows nothing once normalised (white space, a Hangul filler, the braille blank, zero-width
   // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
   // than a source no reader can see, and another content id for the same headline.
-  const given = raw.source === undefined ? '' : normalizeText(raw.source)
+  const given = raw.source == null ? '' : normalizeText(raw.source)
   const source = showsNothing(given) ? defaultSource : given
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
   const ingestedAt = isoOf(entry.ms)
