@@ -196,6 +196,27 @@ describe('evaluateHeadline: headline_shock', () => {
     expect(candidates).toHaveLength(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
     expect(dropped).toBe(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
   })
+
+  it('keeps the most severe rules within the bound, whatever their place in the file', () => {
+    // One scope each, so one candidate a rule.
+    const one = { ...shock, scopes: ['region:CN'] }
+    const infos = Array.from({ length: ALERTING_DEFAULTS.maxCandidatesPerEvaluation }, (_, i) => ({
+      ...one,
+      id: `info${i}`,
+      severity: 'info' as const,
+    }))
+    const critical = { ...one, id: 'critical_last', severity: 'critical' as const }
+    const warning = { ...one, id: 'warning_last', severity: 'warning' as const }
+    const { candidates, dropped } = evaluateHeadline(rulesOf(...infos, warning, critical), escalation(), T0)
+    expect(candidates).toHaveLength(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
+    expect(dropped).toBe(2)
+    // Before, the two rules last in the file were the ones dropped; now the last two info rules are, and
+    // what is kept stays in file order.
+    const kept = candidates.map((c) => c.alert.rule)
+    expect(kept.slice(-3)).toEqual(['info97', 'warning_last', 'critical_last'])
+    expect(kept).not.toContain('info98')
+    expect(kept).not.toContain('info99')
+  })
 })
 
 describe('evaluateHeadline: times and ids', () => {

@@ -66,6 +66,29 @@ export function evaluateHeadline(
   return { ...evaluation, stale: 0 }
 }
 
+/** Severities from the most to the least urgent: the order the bound keeps candidates in. */
+const URGENCY = { critical: 0, warning: 1, info: 2 } as const
+
+type Ordered = { rules: EvaluationRules['rules']; place: ReadonlyMap<string, number> | undefined }
+
+/**
+ * The rules by severity, the most urgent first, file order within one, and each rule id's place in the
+ * file (undefined when the file is already in that order); once per rule set.
+ */
+const byUrgency = new WeakMap<EvaluationRules['rules'], Ordered>()
+function urgentFirst(rules: EvaluationRules['rules']): Ordered {
+  let ordered = byUrgency.get(rules)
+  if (!ordered) {
+    const sorted = [...rules].sort((a, b) => URGENCY[a.severity] - URGENCY[b.severity])
+    ordered = {
+      rules: sorted,
+      place: sorted.every((r, i) => r === rules[i]) ? undefined : new Map(rules.map((r, i) => [r.id, i])),
+    }
+    byUrgency.set(rules, ordered)
+  }
+  return ordered
+}
+
 function raisedBy(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: number): Evaluation {
   const out = createCollector(ALERTING_DEFAULTS.maxCandidatesPerEvaluation)
   const eventMs = Date.parse(scored.publishedAt)
@@ -82,7 +105,11 @@ function raisedBy(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: numbe
     scorerVersion: scored.scorerVersion,
   }
 
-  for (const rule of ruleSet.rules) {
+  // The most urgent rules first: past the bound a headline's alerts are dropped for good (counted), and
+  // a critical rule must not lose its alert to info rules written above it in the file. What is kept is
+  // then put back in file order (below), so under the bound nothing changes.
+  const ordered = urgentFirst(ruleSet.rules)
+  for (const rule of ordered.rules) {
     if (!rule.enabled) continue
     if (rule.kind === 'headline_shock') {
       for (const dimension of rule.dimensions) {
@@ -146,5 +173,9 @@ function raisedBy(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: numbe
       }
     }
   }
-  return out.result()
+  const result = out.result()
+  const place = ordered.place
+  // A stable sort by each rule's place: the candidates of one rule keep their order (dimensions, scopes).
+  if (place) result.candidates.sort((a, b) => (place.get(a.alert.rule) ?? 0) - (place.get(b.alert.rule) ?? 0))
+  return result
 }
