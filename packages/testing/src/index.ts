@@ -1,3 +1,4 @@
+export * from './event-time.ts'
 export * from './free-port.ts'
 export * from './infra.ts'
 export * from './kafka-helpers.ts'

@@ -3,13 +3,13 @@ import {
   deadLetterRecord,
   faultReason,
   type HealthCheck,
-  headersToStrings,
   type InRecord,
   kafkaErrorType,
   type Logger,
   type OutRecord,
   produceAll,
   type TradepulseProducer,
+  toInRecord,
 } from '@tradepulse/platform'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import type { AlerterMetrics } from './alerter-metrics.ts'
@@ -628,19 +628,7 @@ function createLane(
         gaveUp ??= giveUpReason(p, g)
       }
       if (gaveUp) break
-      startDelivery(
-        {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          headers: headersToStrings(m.headers as Record<string, unknown> | undefined),
-          rawHeaders: m.headers as Record<string, unknown> | undefined,
-          timestamp: Number(m.timestamp),
-        },
-        g,
-      )
+      startDelivery(toInRecord(batch.topic, batch.partition, m), g)
       // kafkajs reads on past it at once; the commit, not the fetch, waits for the delivery. Checked just
       // above with no wait between: never resolved into a generation the alert was not started in.
       p.resolveOffset(m.offset)

@@ -1,22 +1,19 @@
 import { createTopicCatalogue, type Headline, listTopics } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  collectTopic,
+  createTopics,
+  randomName,
+  runAhead,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
 
 const MIN = 60_000
-
-/** How far, at most, a record came ahead of one after it, in event time. */
-function runAhead(times: number[]): number {
-  let worst = 0
-  let oldestAfter = Number.POSITIVE_INFINITY
-  for (let i = times.length - 1; i >= 0; i--) {
-    worst = Math.max(worst, times[i]! - oldestAfter)
-    oldestAfter = Math.min(oldestAfter, times[i]!)
-  }
-  return worst
-}
 
 describe('ingest catching up a backlog on Kafka', () => {
   const { kafkaBrokers, redisUrl } = testInfra()

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
 import { createLogger, createMemoryBus, createMemoryTransport, loadConfig } from '@tradepulse/platform'
-import { waitFor } from '@tradepulse/testing'
+import { runAhead, waitFor } from '@tradepulse/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildScorerApp, scorerFromConfig } from './build-app.ts'
 import { ScorerConfig } from './config.ts'
@@ -79,17 +79,6 @@ describe('the scorer catching up a backlog', () => {
       await app.stop()
     }
     return handled
-  }
-
-  /** How far, at most, a headline was handled ahead of one handled after it, in event time. */
-  const runAhead = (times: number[]) => {
-    let worst = 0
-    let oldestAfter = Number.POSITIVE_INFINITY
-    for (let i = times.length - 1; i >= 0; i--) {
-      worst = Math.max(worst, times[i]! - oldestAfter)
-      oldestAfter = Math.min(oldestAfter, times[i]!)
-    }
-    return worst
   }
 
   it('keeps its input partitions within SCORER_ALIGN_AHEAD_MS of each other in event time', async () => {

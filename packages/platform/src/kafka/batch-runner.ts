@@ -234,7 +234,8 @@ export function consumerStopped(err: unknown): TradepulseError {
     : new TradepulseError(normalizeError(original).code, message, { cause: original, retriable: false })
 }
 
-function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
+/** A kafkajs message as the record a handler reads (headers as text, and as given). */
+export function toInRecord(topic: string, partition: number, m: KafkaMessage): InRecord {
   return {
     topic,
     partition,
