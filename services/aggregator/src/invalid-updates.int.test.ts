@@ -84,7 +84,22 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
      */
     const markStale = (...keys: string[]) =>
       ctx.redis.zadd(dirtyKeysKey(ctx.keyPrefix, `${ctx.prefix}aggregator`), ...keys.flatMap((k) => ['0', k]))
-    return { topics, updates, dlq, send, metric, errors, atEnd, markStale }
+    /**
+     * Sends three live headlines and waits for their updates (the uncertainty one too when asked), then
+     * gives the Redis state key of the global market indicator, the only one of its kind.
+     */
+    const seededMarketState = async (uncertaintyToo = false) => {
+      await send(live('a', 3))
+      await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+      if (uncertaintyToo)
+        await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), {
+          what: 'the first uncertainty update',
+        })
+      const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
+      expect(others).toEqual([])
+      return state!
+    }
+    return { topics, updates, dlq, send, metric, errors, atEnd, markStale, seededMarketState }
   }
 
   /** Live headlines (published a few seconds ago), ids `<id>-<i>`. */
@@ -125,16 +140,13 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
   })
 
   it('does not publish an update read from damaged Redis state (not a number): counted, logged at error, the other keys published, the key published again once its state is whole', async () => {
-    const { updates, dlq, send, metric, errors, atEnd } = await start()
-    await send(live('a', 3))
-    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
+    const { updates, dlq, send, metric, errors, atEnd, seededMarketState } = await start()
     // A minute bucket of the global market indicator, five minutes back (inside its 15 min and 1 h
     // volume windows and the buzz window, and touched by no headline of the next batch), no longer a
     // number: the apply scripts read such a field as 0, the read gives NaN.
-    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
-    expect(others).toEqual([])
+    const state = await seededMarketState()
     const minute = Math.floor((Date.now() - 5 * MIN_MS) / MIN_MS)
-    await ctx.redis.hset(state!, `n${minute}`, 'garbage')
+    await ctx.redis.hset(state, `n${minute}`, 'garbage')
     const before = updates.messages.length
     const next = live('b', 2)
     await send(next)
@@ -172,15 +184,9 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
   })
 
   it('leaves out a held-back key whose Redis state holds a time that is none (upd not a time): counted, logged at error once, the other keys of the tick published, its mark cleared, the key published again once its state is whole', async () => {
-    const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
-    await send(live('a', 3))
-    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
-    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), {
-      what: 'the first uncertainty update',
-    })
-    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
-    expect(others).toEqual([])
-    await ctx.redis.hset(state!, 'upd', 'not a time')
+    const { updates, dlq, send, metric, errors, atEnd, markStale, seededMarketState } = await start()
+    const state = await seededMarketState(true)
+    await ctx.redis.hset(state, 'upd', 'not a time')
     // Both held back and left by a member gone: this one's trailing edge takes them over together.
     await markStale(MARKET, UNCERTAINTY)
     // The other key of the tick is published (before, the RangeError failed the tick, every tick).
@@ -207,12 +213,9 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
   })
 
   it('resets an indicator whose Redis state holds a newest event time far past the clock (ref 1e15 ms): the next headlines are applied to it, not late, counted and logged at error once; honest late headlines stay late', async () => {
-    const { updates, dlq, send, metric, errors, atEnd } = await start()
-    await send(live('a', 3))
-    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
-    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
-    expect(others).toEqual([])
-    await ctx.redis.hset(state!, 'ref', '1e15')
+    const { updates, dlq, send, metric, errors, atEnd, seededMarketState } = await start()
+    const state = await seededMarketState()
+    await ctx.redis.hset(state, 'ref', '1e15')
     // Before, every later headline was late in the global market indicator until its key expired (a
     // week): its count stayed 3, and nothing but tradepulse_indicator_late_total said so.
     const next = live('b', 2)
@@ -249,16 +252,10 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
   })
 
   it('does not publish a held-back key whose Redis ref is damaged (the year 9999), leaving it to the next apply: counted, logged at error once, the other keys of the tick published, its mark cleared; the next headline repairs it and the key is published', async () => {
-    const { updates, dlq, send, metric, errors, atEnd, markStale } = await start()
-    await send(live('a', 3))
-    await waitFor(() => countsOf(updates.messages, MARKET).includes(3), { what: 'the first update' })
-    await waitFor(() => countsOf(updates.messages, UNCERTAINTY).includes(3), {
-      what: 'the first uncertainty update',
-    })
-    const [state, ...others] = await ctx.redis.keys(`${ctx.keyPrefix}*:ind:{global:all}:market`)
-    expect(others).toEqual([])
+    const { updates, dlq, send, metric, errors, atEnd, markStale, seededMarketState } = await start()
+    const state = await seededMarketState(true)
     const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
-    await ctx.redis.hset(state!, 'ref', year9999)
+    await ctx.redis.hset(state, 'ref', year9999)
     // Both held back and left by a member gone: this one's trailing edge takes them over together.
     await markStale(MARKET, UNCERTAINTY)
     await waitFor(() => countsOf(updates.messages, UNCERTAINTY).length === 2, {

@@ -415,10 +415,19 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(out.messages.map((m) => m.key).sort()).toEqual(ids)
   })
 
-  it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
+  /**
+   * Starts ingest on a fresh topic prefix where only the topics `existing` picks are there, not creating
+   * topics; gives the catalogue and what its start threw.
+   */
+  async function startWithTopics(
+    existing: (t: ReturnType<typeof createTopicCatalogue>) => { name: string }[],
+  ) {
     const barePrefix = `${randomName('ingest')}.`
     const bare = createTopicCatalogue(barePrefix)
-    await createTopics(kafkaBrokers, [{ name: bare.raw.name, partitions: 1 }])
+    await createTopics(
+      kafkaBrokers,
+      existing(bare).map((t) => ({ name: t.name, partitions: 1 })),
+    )
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -428,7 +437,11 @@ describe('ingest worker on Kafka and Redis', () => {
     })
     const app = buildIngestApp(config, { log: silent })
     cleanups.push(() => app.stop())
-    const err = await app.start().catch((e: unknown) => e)
+    return { bare, err: await app.start().catch((e: unknown) => e) }
+  }
+
+  it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
+    const { bare, err } = await startWithTopics((t) => [t.raw])
     expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
     expect(String(err)).toContain(`topics missing: ${bare.headlines.name}, ${bare.dlq.name} (`)
     expect(String(err)).toContain('tradepulse topics create')
@@ -436,22 +449,7 @@ describe('ingest worker on Kafka and Redis', () => {
 
   it('refuses to start, naming it, when the raw topic it reads is missing and it does not create topics', async () => {
     // It failed with "This server does not host this topic-partition" (exit 69), naming no topic.
-    const barePrefix = `${randomName('ingest')}.`
-    const bare = createTopicCatalogue(barePrefix)
-    await createTopics(kafkaBrokers, [
-      { name: bare.headlines.name, partitions: 1 },
-      { name: bare.dlq.name, partitions: 1 },
-    ])
-    const config = loadConfig(IngestConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      TRADEPULSE_TOPIC_PREFIX: barePrefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-    })
-    const app = buildIngestApp(config, { log: silent })
-    cleanups.push(() => app.stop())
-    const err = await app.start().catch((e: unknown) => e)
+    const { bare, err } = await startWithTopics((t) => [t.headlines, t.dlq])
     expect(err).toMatchObject({
       code: 'CONFIG_INVALID',
       message: `ingest: topics missing: ${bare.raw.name} (create them with \`tradepulse topics create\`, or set TOPICS_AUTO_CREATE=true)`,
