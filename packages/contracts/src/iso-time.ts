@@ -95,19 +95,8 @@ const IN_RANGE = new RegExp(`^(?!${OUT_OF_RANGE})${FORMAT.source.slice(1)}`, FOR
 // Rust's regex crate and RE2 refuse both; see EXPORT_PATTERN for what it leaves to the workers). Digits are
 // [0-9], never \d, which Rust's regex crate (and Python's re) read as any Unicode digit.
 
-/** The digits lo to hi (0 ≤ lo ≤ hi ≤ 9) as one token. */
-const span = (lo: number, hi: number) => (lo === hi ? `${lo}` : `[${lo}${hi === lo + 1 ? '' : '-'}${hi}]`)
-const DIGIT = span(0, 9)
-/** The hours lo to hi (0 ≤ lo ≤ hi ≤ 23), two digits each: by their tens, those with all ten units in one. */
-function hours(lo: number, hi: number): string {
-  const full = range(0, 2).filter((t) => lo <= t * 10 && t * 10 + 9 <= hi)
-  const parts = range(Math.floor(lo / 10), Math.floor(hi / 10))
-    .filter((t) => !full.includes(t))
-    .map((t) => `${t}${span(Math.max(lo - t * 10, 0), Math.min(hi - t * 10, 9))}`)
-  if (full.length) parts.unshift(`${span(full[0]!, full.at(-1)!)}${DIGIT}`)
-  return alt(parts)
-}
-const HOUR = hours(0, 23)
+const DIGIT = '[0-9]'
+const HOUR = `(?:[01]${DIGIT}|2[0-3])`
 const MINUTE = `[0-5]${DIGIT}`
 /** From the end of the minutes to the offset's sign: the seconds and any fraction, which never matter here. */
 const SECONDS = `:${MINUTE}(?:\\.${DIGIT}+)?`
