@@ -290,7 +290,20 @@ export const DeadLetter = z.object({
   reason: z.string(),
   message: z.string(),
   worker: z.string(),
-  origin: z.object({ topic: z.string(), partition: z.int().min(0), offset: z.string() }),
+  origin: z.object({
+    topic: z.string(),
+    partition: z.int().min(0),
+    offset: z.string(),
+    /**
+     * The original record's Kafka timestamp, ms since the epoch as decimal text (as the
+     * `tp-origin-timestamp` header): a replay needs it once the origin topic's retention has dropped the
+     * record. Absent where the record had none, and in letters written before it existed.
+     */
+    timestamp: z
+      .string()
+      .regex(/^\d{1,16}$/)
+      .optional(),
+  }),
   failedAt: isoTime,
   /** The original record value: utf8 when it decodes cleanly, else base64. */
   payload: z.string(),

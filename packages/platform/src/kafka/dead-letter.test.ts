@@ -35,7 +35,12 @@ describe('deadLetterRecord', () => {
     expect(letter).toMatchObject({
       reason: 'invalid_json',
       worker: 'ingest',
-      origin: { topic: 'raw', partition: 2, offset: '41' },
+      origin: {
+        topic: 'raw',
+        partition: 2,
+        offset: '41',
+        timestamp: String(Date.parse('2024-12-20T08:30:00.123Z')),
+      },
       payload: '{bad',
       payloadEncoding: 'utf8',
       payloadTruncated: false,
@@ -62,12 +67,15 @@ describe('deadLetterRecord', () => {
       now,
     )
     expect(out.headers![DLQ_HEADERS.timestamp]).toBe('1700000000007')
+    // In the value too, for readers of the letter's JSON alone (a sink to a database, `tradepulse dlq`).
+    expect(DeadLetter.parse(JSON.parse(String(out.value))).origin.timestamp).toBe('1700000000007')
     // The letter's own timestamp stays the broker's (when it was written): the dlq's retention counts from it.
     expect(out.timestamp).toBeUndefined()
   })
   it('carries no timestamp where the record had none (-1, a record of the oldest message format)', () => {
     const out = deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), timestamp: -1 }, 'r', 'm', now)
     expect(out.headers).not.toHaveProperty(DLQ_HEADERS.timestamp)
+    expect(JSON.parse(String(out.value)).origin).toEqual({ topic: 'raw', partition: 2, offset: '41' })
   })
   it("keeps its own timestamp over an original header of the same name (a letter's record sent on again)", () => {
     const out = deadLetterRecord(
@@ -79,6 +87,8 @@ describe('deadLetterRecord', () => {
       now,
     )
     expect(out.headers![DLQ_HEADERS.timestamp]).toBe('1700000000007')
+    // In the value too, for readers of the letter's JSON alone (a sink to a database, `tradepulse dlq`).
+    expect(DeadLetter.parse(JSON.parse(String(out.value))).origin.timestamp).toBe('1700000000007')
     expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe('1')
   })
   it('keeps binary payloads exactly, as base64', () => {

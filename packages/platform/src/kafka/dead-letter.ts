@@ -199,7 +199,7 @@ function boundedKey(key: Buffer, maxChars = DLQ_MAX_KEY_CHARS): string {
 
 /**
  * The dlq record for one input: the reason and the origin in the value and in headers (the original's
- * Kafka timestamp in headers only), and the original headers byte for byte in its own headers (DLQ_HEADERS
+ * Kafka timestamp too), and the original headers byte for byte in its own headers (DLQ_HEADERS
  * after them).
  *
  * The finished record is measured as Kafka will encode it (recordBytes) against `maxRecordBytes`
@@ -221,7 +221,6 @@ export function deadLetterRecord(
 ): OutRecord {
   const maxBytes = opts.maxRecordBytes ?? DLQ_MAX_RECORD_BYTES
   const original = originalHeaders(rec)
-  const origin = { topic: rec.topic, partition: rec.partition, offset: rec.offset }
   const failedAt = now.toISOString()
   let text = boundedMessage(message)
   let payload = encodePayload(rec.value)
@@ -232,6 +231,12 @@ export function deadLetterRecord(
   let key = rec.key ? boundedKey(rec.key) : null
   const timestamp =
     Number.isSafeInteger(rec.timestamp) && rec.timestamp >= 0 ? String(rec.timestamp) : undefined
+  const origin = {
+    topic: rec.topic,
+    partition: rec.partition,
+    offset: rec.offset,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  }
   const cuts: string[] = []
 
   const make = (): OutRecord => {
