@@ -43,6 +43,11 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       prefix: config.REDIS_KEY_PREFIX,
       windowMs: config.INGEST_DEDUP_WINDOW_MS,
     })
+  // Counted for the handler: a claim call across a closed connection may be answered by ioredis's resend.
+  let redisCloses = 0
+  redis?.on('close', () => {
+    redisCloses++
+  })
   const metrics = createMetrics('ingest')
   const state =
     redis &&
@@ -99,6 +104,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     handler: createIngestHandler({
       topics,
       dedup,
+      ...(redis ? { dedupConnectionCloses: () => redisCloses } : {}),
       defaultSource: config.INGEST_DEFAULT_SOURCE,
       limits: {
         maxRecordBytes: config.INGEST_MAX_RECORD_BYTES,

@@ -167,4 +167,70 @@ describe('ingest handler', () => {
     expect((await h([repeat], ctx)).map((o) => o.kind)).toEqual(['drop'])
     expect(counted).toEqual([2])
   })
+  it('counts once, and publishes, a batch whose claims were made by a call that then failed, when it is retried', async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const dedup = createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } })
+    let lose = true
+    const h = createIngestHandler({
+      topics,
+      dedup: {
+        ...dedup,
+        // The claims made, their answer lost (a reply timed out, the connection closed under it).
+        async claimHeadlines(items) {
+          const answers = await dedup.claimHeadlines(items)
+          if (lose) throw new Error('Command timed out')
+          return answers
+        },
+      },
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onImplausibleTimestamp: (n) => counted.push(n),
+    })
+    const batch = [0, 1].map((i) => ({ ...record(i, {}), timestamp: now * 1_000 }))
+    await expect(h(batch, ctx)).rejects.toThrow(/timed out/)
+    await expect(h(batch, ctx)).rejects.toThrow(/timed out/)
+    lose = false
+    const kinds = async () => (await h(batch, ctx)).map((o) => o.kind)
+    expect(await kinds()).toEqual(['ok', 'ok'])
+    expect(counted).toEqual([2])
+    // Handled again once answered (its output unacknowledged): published again, counted no more.
+    expect(await kinds()).toEqual(['ok', 'ok'])
+    expect(counted).toEqual([2])
+    // A repeat of the headline by another record is still a duplicate.
+    expect((await h([{ ...batch[0]!, offset: '9' }], ctx)).map((o) => o.kind)).toEqual(['drop'])
+    expect(counted).toEqual([2])
+  })
+  it("counts a re-claim answered across a closed connection (ioredis's resend of a claim made unanswered), not one otherwise", async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const counted: number[] = []
+    const dedup = createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => now } })
+    let closes = 0
+    let resend = true
+    const h = createIngestHandler({
+      topics,
+      dedup: {
+        ...dedup,
+        // The first sending makes the claims and its connection closes; the resend answers.
+        async claimHeadlines(items) {
+          if (!resend) return dedup.claimHeadlines(items)
+          resend = false
+          await dedup.claimHeadlines(items)
+          closes++
+          return dedup.claimHeadlines(items)
+        },
+      },
+      dedupConnectionCloses: () => closes,
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      now: () => now,
+      onImplausibleTimestamp: (n) => counted.push(n),
+    })
+    const batch = [0, 1].map((i) => ({ ...record(i, {}), timestamp: now * 1_000 }))
+    expect((await h(batch, ctx)).map((o) => o.kind)).toEqual(['ok', 'ok'])
+    expect(counted).toEqual([2])
+    expect((await h(batch, ctx)).map((o) => o.kind)).toEqual(['ok', 'ok'])
+    expect(counted).toEqual([2])
+  })
 })

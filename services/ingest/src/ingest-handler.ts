@@ -1,6 +1,7 @@
 import type { Headline, TopicCatalogue } from '@tradepulse/contracts'
 import {
   type BatchHandler,
+  type ClaimAnswer,
   claimOrigin,
   type DedupStore,
   isClaimTaken,
@@ -8,6 +9,7 @@ import {
   traceHeaders,
 } from '@tradepulse/platform'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
+import { createUnansweredClaims } from './unanswered-claims.ts'
 
 export type IngestHandlerDeps = {
   topics: TopicCatalogue
@@ -16,6 +18,12 @@ export type IngestHandlerDeps = {
    * below count a headline once.
    */
   dedup: DedupStore
+  /**
+   * How many times the dedup store's connection has closed so far. ioredis sends a command left unanswered
+   * by a closed connection again on the next one, so a claim call across a close may answer 'again' for
+   * claims the lost first sending made: such a re-claim is counted (see below). Absent: never closes.
+   */
+  dedupConnectionCloses?: () => number
   limits: IngestLimits
   defaultSource: string
   /** How many headlines of a batch had their publishedAt replaced, being too far ahead (a metric). */
@@ -35,6 +43,8 @@ export type IngestHandlerDeps = {
 export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
   const out = deps.topics.headlines.name
   const now = deps.now ?? Date.now
+  const closes = deps.dedupConnectionCloses ?? (() => 0)
+  const unanswered = createUnansweredClaims()
   return async (records) => {
     const outcomes: Outcome[] = new Array(records.length)
     const valid: {
@@ -59,18 +69,30 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     })
-    const answers = await deps.dedup.claimHeadlines(
-      valid.map((v) => ({ id: v.headline.id, origin: v.origin })),
-    )
-    // Counted once the claims are made, for the headlines claimed first: a batch that failed on a Redis
-    // fault and is retried counts once; so does one handled again after its claims were made (given up
-    // while its output was unacknowledged, or redelivered after a crash), its records re-claiming ('again');
-    // a duplicate of another record not at all.
+    const closesBefore = closes()
+    let answers: ClaimAnswer[]
+    try {
+      answers = await deps.dedup.claimHeadlines(valid.map((v) => ({ id: v.headline.id, origin: v.origin })))
+    } catch (err) {
+      // Redis may have made the claims before the call failed (a reply timed out or lost): retried, they
+      // answer 'again', and are this process's first claims all the same, never counted.
+      unanswered.remember(valid.map((v) => v.origin))
+      throw err
+    }
+    const resent = closes() !== closesBefore
+    // Counted once the claims are answered, for the headlines this process claimed first: answered
+    // 'first', or 'again' where the first claim's answer never came (the call failed, or its connection
+    // closed and ioredis sent it again). A batch handled again after its claims were answered (given up
+    // while its output was unacknowledged, or redelivered after a crash) re-claims ('again') and counts
+    // none; a duplicate of another record counts none. Only where faults coincide is it not exact: such a
+    // re-claim answered across a closed connection, or by the retry of a failed call, counts again; a first
+    // claim whose process crashed before its answer counts nowhere.
     let future = 0
     let past = 0
     let implausible = 0
     valid.forEach((v, i) => {
-      if (answers[i] !== 'first') return
+      const missed = unanswered.answered(v.origin)
+      if (answers[i] !== 'first' && !(answers[i] === 'again' && (missed || resent))) return
       if (v.future) future++
       if (v.past) past++
       if (v.implausible) implausible++

@@ -1,8 +1,14 @@
+import { createServer, Socket } from 'node:net'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
+  closeRedis,
+  createKeys,
   createLogger,
   createMemoryBus,
   createMemoryTransport,
+  createRedis,
+  createRedisDedupStore,
+  type DedupStore,
   loadConfig,
   type OutRecord,
   TradepulseError,
@@ -31,7 +37,12 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
    * Ingest on an in-memory bus whose produce to the headlines topic fails while `failing` says so (a
    * Kafka fault: the batch is retried, its handler run again), with its dedup claims in the real Redis.
    */
-  function ingestOn(bus: ReturnType<typeof createMemoryBus>, prefix: string, failing: () => boolean) {
+  function ingestOn(
+    bus: ReturnType<typeof createMemoryBus>,
+    prefix: string,
+    failing: () => boolean,
+    opts: { redisUrl?: string; dedup?: DedupStore } = {},
+  ) {
     const topics = createTopicCatalogue(prefix)
     const produce = bus.produce.bind(bus)
     let failures = 0
@@ -47,14 +58,18 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
     }
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: '127.0.0.1:1',
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      REDIS_URL: opts.redisUrl ?? redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix(prefix),
       TRADEPULSE_TOPIC_PREFIX: prefix,
       HTTP_PORT: '0',
       RETRY_BASE_MS: '20',
       RETRY_MAX_MS: '100',
     })
-    const app = buildIngestApp(config, { log: silent, transport: createMemoryTransport(faulty) })
+    const app = buildIngestApp(config, {
+      log: silent,
+      transport: createMemoryTransport(faulty),
+      ...(opts.dedup ? { dedup: opts.dedup } : {}),
+    })
     cleanups.push(() => app.stop())
     const counted = async () =>
       Promise.all(
@@ -64,6 +79,80 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
         }),
       )
     return { app, topics, counted, failures: () => failures }
+  }
+
+  const keyPrefix = (prefix: string) => prefix.replace(/\W/g, '_')
+  const IDS = ['future', 'implausible', 'past']
+
+  /** A client of the real Redis for the test itself, closed after it. */
+  function direct() {
+    const redis = createRedis(redisUrl, silent, 'ingest-retry-test')
+    cleanups.push(() => closeRedis(redis))
+    return redis
+  }
+
+  /** Whether all three headlines' claims are made in Redis (the claim script ran). */
+  const claimed = async (redis: ReturnType<typeof direct>, prefix: string) => {
+    const keys = createKeys(keyPrefix(prefix))
+    return (await redis.exists(...IDS.map((id) => keys.dedup(id)))) === IDS.length
+  }
+
+  /**
+   * The claim script defined on the server, so that ingest's first claim is the EVALSHA the proxy below
+   * watches for, not one answered NOSCRIPT and sent again as an EVAL.
+   */
+  async function scriptLoaded(redis: ReturnType<typeof direct>, prefix: string) {
+    const store = createRedisDedupStore(redis, { prefix: `${keyPrefix(prefix)}warm`, windowMs: 1_000 })
+    await store.claimHeadlines([{ id: 'warm', origin: 'warm/0/0' }])
+  }
+
+  /**
+   * A TCP proxy in front of the real Redis that loses the reply to the first request naming `marker`:
+   * from that request on it forwards nothing back on its connection, and once `applied()` says Redis ran
+   * the request, it drops the connection (a connection lost after the script ran, before its reply came
+   * back). Every other connection, the client's reconnection included, goes through untouched.
+   */
+  async function replyLosingProxy(marker: string, applied: () => Promise<boolean>) {
+    const target = new URL(redisUrl)
+    const sockets = new Set<Socket>()
+    let armed = true
+    let dropped = 0
+    const server = createServer((client) => {
+      const upstream = new Socket()
+      upstream.connect(Number(target.port || 6379), target.hostname)
+      let silent = false
+      for (const s of [client, upstream]) {
+        sockets.add(s)
+        s.on('error', () => {})
+        s.on('close', () => {
+          sockets.delete(s)
+          client.destroy()
+          upstream.destroy()
+        })
+      }
+      client.on('data', (d) => {
+        upstream.write(d)
+        if (!armed || !d.includes(marker)) return
+        armed = false
+        silent = true
+        void waitFor(applied, { what: 'the claim script run in Redis' }).then(() => {
+          dropped++
+          client.destroy()
+          upstream.destroy()
+        })
+      })
+      upstream.on('data', (d) => {
+        if (!silent) client.write(d)
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address()
+    if (!address || typeof address === 'string') throw new Error('proxy has no port')
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+    return { url: `redis://127.0.0.1:${address.port}`, dropped: () => dropped }
   }
 
   /** One headline ahead, one of a producer's zero time, one whose record timestamp is implausible. */
@@ -137,5 +226,51 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
       what: 'the redelivered headlines published',
     })
     expect(await second.counted()).toEqual([0, 0, 0])
+  })
+
+  it('counts them once and publishes each once when the connection drops after the claims were made, before their reply', async () => {
+    const prefix = `${randomName('ingest-lost-reply')}.`
+    const redis = direct()
+    await scriptLoaded(redis, prefix)
+    const proxy = await replyLosingProxy(createKeys(keyPrefix(prefix)).dedup('future'), () =>
+      claimed(redis, prefix),
+    )
+    const bus = createMemoryBus()
+    const ingest = ingestOn(bus, prefix, () => false, { redisUrl: proxy.url })
+    await ingest.app.start()
+    feed(bus, ingest.topics.raw.name)
+    // ioredis sends the claims again on its new connection, where they find the ids claimed by these
+    // same records: still published, and counted, the first answer having never arrived.
+    await waitFor(async () => published(bus, ingest.topics.headlines.name).length === 3, {
+      what: 'the three headlines published after the connection was lost',
+    })
+    expect(proxy.dropped()).toBe(1)
+    expect(published(bus, ingest.topics.headlines.name)).toEqual(IDS)
+    expect(await ingest.counted()).toEqual([1, 1, 1])
+  })
+
+  it('counts them once and publishes each once when the claims were made but their call failed, and the batch is retried', async () => {
+    const prefix = `${randomName('ingest-lost-answer')}.`
+    const store = createRedisDedupStore(direct(), { prefix: keyPrefix(prefix), windowMs: 60_000 })
+    let failures = 0
+    // The claims made in Redis, then the call failing as a reply that never came does (REDIS_TIMEOUT_MS).
+    const dedup: DedupStore = {
+      ...store,
+      async claimHeadlines(claims) {
+        const answers = await store.claimHeadlines(claims)
+        if (failures++ === 0) throw new TradepulseError('INFRA_REDIS', 'Command timed out')
+        return answers
+      },
+    }
+    const bus = createMemoryBus()
+    const ingest = ingestOn(bus, prefix, () => false, { dedup })
+    await ingest.app.start()
+    feed(bus, ingest.topics.raw.name)
+    await waitFor(async () => published(bus, ingest.topics.headlines.name).length === 3, {
+      what: 'the three headlines published once the batch was retried',
+    })
+    expect(failures).toBe(2)
+    expect(published(bus, ingest.topics.headlines.name)).toEqual(IDS)
+    expect(await ingest.counted()).toEqual([1, 1, 1])
   })
 })
