@@ -28,7 +28,7 @@ import { type CatchUp, createCatchUp } from './catch-up.ts'
 import { createClientOf } from './client-address.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig, streamsPerClient } from './config.ts'
 import { createGatewayHandler } from './gateway-handler.ts'
-import { createApiRoutes } from './http-api.ts'
+import { createApiRoutes, type WithheldReason } from './http-api.ts'
 import { deleteOwnGroup } from './own-group.ts'
 
 export type GatewayDeps = WorkerDeps & {
@@ -132,9 +132,12 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   })
   const withheld = new Counter({
     name: 'tradepulse_gateway_indicators_withheld_total',
-    help: "indicators left out of /api/indicators and /api/indicators/top answers (named in their `withheld`), at each read: the indicator's stored newest event time (Redis field ref) is not a number or further past the gateway's clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS (Redis edited or damaged, or this gateway's clock behind the aggregators'), until the aggregator's next apply to it repairs it; logged at error at most once a minute",
+    help: "indicators left out of /api/indicators and /api/indicators/top answers (named in their `withheld`, with the same reason), at each read: reason=\"damaged_ref\", the indicator's stored newest event time (Redis field ref) is not a number or further past the gateway's clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS (Redis edited or damaged, or this gateway's clock behind the aggregators'), until the aggregator's next apply to it repairs it, logged at error at most once a minute; reason=\"invalid_state\", what is read of its state breaks the IndicatorUpdate contract (a field of its Redis hash that is not a number: Redis edited or damaged), logged at warn with the key and the field at most once a minute",
+    labelNames: ['reason'],
     registers: [metrics.registry],
   })
+  for (const reason of ['damaged_ref', 'invalid_state'] satisfies WithheldReason[])
+    withheld.inc({ reason }, 0)
   const listsCut = new Counter({
     name: 'tradepulse_gateway_alert_lists_cut_total',
     help: 'GET /api/alerts answers cut because their readers had not taken them within 60 s',
@@ -265,7 +268,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       ...(catchUp ? { catchUp } : {}),
       maxUnsentBytes: config.GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES,
       answers: { refused: () => listsRefused.inc(), cut: () => listsCut.inc() },
-      indicatorsWithheld: (n) => withheld.inc(n),
+      indicatorsWithheld: (n, reason) => withheld.inc({ reason }, n),
     }),
     healthChecks: {
       ...(redisCheck ? { redis: redisCheck } : {}),

@@ -1,7 +1,7 @@
 import { type AddressInfo, connect, createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { createIndicatorKeys } from '@tradepulse/indicators'
+import { createIndicatorKeys, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   createCapturingLogger,
   createLogger,
@@ -800,6 +800,104 @@ describe('gateway on Kafka and Redis', () => {
     const ranked = await get('/api/indicators/top?dimension=tariff&kind=region')
     expect(ranked.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'MX'])
     expect(ranked.withheld).toBeUndefined()
+  })
+
+  it('leaves out of both answers an indicator whose Redis fields are not numbers (the IndicatorUpdate contract refuses what they read as), naming it in `withheld`, counted by reason and logged once at warn with the key and field; never a null or a wrong number', async () => {
+    const { keyPrefix, build } = await setup()
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => redis.quit())
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix, maxRefAheadMs: 630_000 })
+    const now = Date.now()
+    const keys = createIndicatorKeys(keyPrefix, 'v1')
+    const { fineBucketMs, coarseBucketMs } = resolveIndicatorConfig()
+    // Each region's one headline, and the field of its state hash then damaged. The scope registry lists
+    // them oldest first, and the store ranks in that order: AU (a small |momentum|), JP (a NaN one), ZA
+    // (a large one), whose ranking by a comparator NaN makes inconsistent put AU before ZA.
+    const damaged: [string, number, string, string][] = [
+      ['JP', now - 110_000, 'x2', 'NaN'], // mean 1h, momentum: null
+      ['CN', now - 90_000, 'cnt', 'abc'], // count: null
+      ['US', now - 80_000, 'cnt', '2.5'], // count: 2.5, a number no apply writes
+      ['GB', now - 70_000, 'w2', 'NaN'], // weight 1h: null; mean 1h and momentum read as 0
+      ['DE', now - 60_000, 'x1', 'Infinity'], // mean 15m: null
+      ['FR', now - 50_000, 'upd', 'abc'], // updatedAt: "invalid time (NaN)"
+      ['BR', now - 40_000, `n${Math.floor((now - 40_000) / fineBucketMs)}`, 'abc'], // volume 15m, 1h, buzz: null
+      ['KR', now - 30_000, `c${Math.floor((now - 30_000) / coarseBucketMs)}`, '-Infinity'], // volume 24h: null
+    ]
+    await store.applyBatch([
+      tariffIn('AU', 'h1', now - 120_000, 0.1),
+      ...damaged.map(([id, t], i) => tariffIn(id, `d${i}`, t, -0.9)),
+      tariffIn('ZA', 'h2', now - 100_000, -0.9),
+    ])
+    await store.advanceWatermark(now - 30_000)
+    for (const [id, , field, value] of damaged)
+      await redis.hset(keys.state('tariff', { kind: 'region', id }), field, value)
+    const { log, lines } = createCapturingLogger<{ level: number; msg: string; sample?: unknown }>()
+    const app = build({}, { log })
+    await app.start()
+    const base = `http://127.0.0.1:${app.httpPort()}`
+    const get = async (path: string) => {
+      const res = await fetch(`${base}${path}`)
+      return { status: res.status, body: (await res.json()) as ApiBody }
+    }
+    const named = (id: string) => ({
+      key: `tariff|region:${id}`,
+      dimension: 'tariff',
+      scope: { kind: 'region', id },
+      reason: 'invalid_state',
+    })
+
+    // Before, each was answered 200 with null (JSON's NaN and Infinity), 2.5 or "invalid time (NaN)" in it.
+    const cn = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect([cn.status, cn.body.indicator, cn.body.withheld]).toEqual([200, null, [named('CN')]])
+    for (const [id] of damaged.filter(([id]) => id !== 'CN')) {
+      const one = await get(`/api/indicators?dimension=tariff&scope=region:${id}`)
+      expect([id, one.status, one.body.indicator, one.body.withheld]).toEqual([id, 200, null, [named(id)]])
+    }
+    const au = await get('/api/indicators?dimension=tariff&scope=region:AU')
+    expect(au.body.indicator).toMatchObject({ count: 1, scope: { kind: 'region', id: 'AU' } })
+    expect(au.body.withheld).toBeUndefined()
+    const all = await get('/api/indicators/top?dimension=tariff&kind=region&n=100')
+    expect(all.status).toBe(200)
+    expect(all.body.withheld?.map((w) => w.scope.id).sort()).toEqual(damaged.map(([id]) => id).sort())
+    expect(all.body.withheld?.every((w) => w.reason === 'invalid_state')).toBe(true)
+    // The damaged take no place among the n, nor move the others' order (before, ZA came after AU).
+    const ranked = all.body.indicators
+    expect(ranked.map((u) => u.scope.id)).toEqual(['ZA', 'AU'])
+    expect(Math.abs(ranked[0]!.momentum)).toBeGreaterThan(Math.abs(ranked[1]!.momentum))
+    for (const [by, ids] of [
+      ['momentum', ['ZA', 'AU']],
+      ['buzz', ['AU', 'ZA']], // the same buzz: by scope id
+    ] as const) {
+      for (const n of [1, 2]) {
+        const top = await get(`/api/indicators/top?dimension=tariff&kind=region&by=${by}&n=${n}`)
+        expect([by, n, top.status, top.body.indicators.map((u) => u.scope.id)]).toEqual([
+          by,
+          n,
+          200,
+          ids.slice(0, n),
+        ])
+        expect(top.body.withheld).toHaveLength(damaged.length)
+      }
+    }
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    const counted = (reason: string) =>
+      Number(
+        new RegExp(
+          `^tradepulse_gateway_indicators_withheld_total\\{[^}]*reason="${reason}"[^}]*\\} (\\d+)$`,
+          'm',
+        ).exec(metrics)?.[1],
+      )
+    // One read of each, then 5 rankings of them all.
+    expect([counted('invalid_state'), counted('damaged_ref')]).toEqual([6 * damaged.length, 0])
+    // Logged once (at most once a minute), at warn, with the key and the field the contract refuses.
+    // (Kafka's own warnings, a leader moving under a loaded broker, may come too.)
+    expect(lines.filter((l) => l.msg.startsWith('indicators left out'))).toEqual([
+      expect.objectContaining({
+        level: 40,
+        msg: expect.stringMatching(/: their stored state breaks the IndicatorUpdate contract/),
+        sample: [{ key: 'tariff|region:CN', problem: 'count: Invalid input: expected number, received NaN' }],
+      }),
+    ])
   })
 
   it('reads asOf=latest at the clock while the Redis event-time watermark is damaged (the year 9999), not at it', async () => {

@@ -1,6 +1,6 @@
 import { get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect } from 'node:net'
-import type { Alert } from '@tradepulse/contracts'
+import type { Alert, IndicatorUpdate } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   closeServer,
@@ -76,13 +76,18 @@ describe('gateway HTTP API', () => {
     const { log, lines: logged } = createCapturingLogger()
     /** Each count the routes told of indicators left out (a metric counts them). */
     const withheld: number[] = []
+    /** The same, each with its reason. */
+    const withheldBy: [string, number][] = []
     const routes = createApiRoutes({
       feed: opts.feedFor?.(feed) ?? feed,
       streams,
       indicators: opts.indicatorsFor?.(indicators) ?? indicators,
       log,
       now: opts.now ?? (() => T0),
-      indicatorsWithheld: (n) => withheld.push(n),
+      indicatorsWithheld: (n, reason) => {
+        withheld.push(n)
+        withheldBy.push([reason, n])
+      },
       ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
       ...(opts.answers ?? {}),
     })
@@ -145,6 +150,7 @@ describe('gateway HTTP API', () => {
       counts,
       logged,
       withheld,
+      withheldBy,
       get,
       from,
       url: (path: string) => `http://127.0.0.1:${port}${path}`,
@@ -611,6 +617,68 @@ describe('gateway HTTP API', () => {
     expect(whole.body.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
     expect(whole.body.withheld).toBeUndefined()
     expect(withheld).toEqual([2, 1, 1])
+  })
+
+  it('leaves out an indicator whose update breaks the IndicatorUpdate contract, naming it in `withheld`: counted by reason at each read, logged at warn with the field at most once a minute, apart from damaged refs', async () => {
+    let nowMs = T0
+    const clock = { now: () => nowMs }
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: 630_000 })
+    await store.applyBatch([tariffIn('CN', 'h1', T0 - 60_000, -0.9), tariffIn('US', 'h2', T0 - 30_000, 0.4)])
+    await store.advanceWatermark(T0 - 30_000)
+    // What the Redis store reads of a count field holding `abc` (the memory store holds only numbers).
+    const damaged = (u: IndicatorUpdate) => (u.scope.id === 'CN' ? { ...u, count: Number.NaN } : u)
+    const reading: IndicatorStore = {
+      ...store,
+      get: async (...args) => {
+        const u = await store.get(...args)
+        return u && damaged(u)
+      },
+      top: async (...args) => (await store.top(...args)).map(damaged),
+    }
+    const { get, logged, withheldBy } = await serve({ indicatorsFor: () => reading, now: clock.now })
+    const cn = {
+      key: 'tariff|region:CN',
+      dimension: 'tariff',
+      scope: { kind: 'region', id: 'CN' },
+      reason: 'invalid_state',
+    }
+    const one = await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect([one.status, one.body.indicator, one.body.withheld]).toEqual([200, null, [cn]])
+    const top = await get('/api/indicators/top?dimension=tariff&kind=region&n=1')
+    expect([top.status, top.body.indicators.map((u) => u.scope.id), top.body.withheld]).toEqual([
+      200,
+      ['US'],
+      [cn],
+    ])
+    const warned = () => logged.filter((l) => l.level === 40)
+    const line = {
+      msg: expect.stringMatching(/^indicators left out of an answer: their stored state breaks/),
+      indicators: 1,
+      sample: [{ key: 'tariff|region:CN', problem: 'count: Invalid input: expected number, received NaN' }],
+      namespace: 'v1',
+    }
+    expect(warned()).toEqual([expect.objectContaining(line)])
+    // A damaged ref within the minute is logged (at error) on its own clock, and counted by its own reason.
+    nowMs = T0 - 30 * 60_000
+    const both = await get('/api/indicators/top?dimension=tariff&kind=region')
+    expect(both.body.withheld?.map((w) => [w.scope.id, w.reason])).toEqual([
+      ['CN', 'damaged_ref'],
+      ['US', 'damaged_ref'],
+    ])
+    expect(logged.filter((l) => l.level === 50)).toHaveLength(1)
+    nowMs = T0 + 1_000
+    await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(warned()).toHaveLength(1)
+    nowMs = T0 + WITHHELD_LOG_EVERY_MS
+    await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(warned()).toEqual([expect.objectContaining(line), expect.objectContaining(line)])
+    expect(withheldBy).toEqual([
+      ['invalid_state', 1],
+      ['invalid_state', 1],
+      ['damaged_ref', 2],
+      ['invalid_state', 1],
+      ['invalid_state', 1],
+    ])
   })
 
   it('refuses bad indicator queries, naming the parameter', async () => {

@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { cutForLog, Dimension, LIMITS, ScopeKind } from '@tradepulse/contracts'
-import { type IndicatorStore, indicatorKey, type WithheldIndicator } from '@tradepulse/indicators'
+import {
+  contractProblem,
+  cutForLog,
+  Dimension,
+  IndicatorUpdate,
+  LIMITS,
+  ScopeKind,
+} from '@tradepulse/contracts'
+import { type IndicatorStore, indicatorKey, type TopBy, type WithheldIndicator } from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   answerFault,
@@ -177,23 +184,76 @@ const WITHHELD_SAMPLE = 5
 export const WITHHELD_LOG_EVERY_MS = 60_000
 
 /**
- * What an answer says of an indicator the store left out of it (WithheldIndicator): its key and why, and
- * nothing of its state. `damaged_ref`: its stored newest event time is no time an apply could have
- * written (not a number, or further past the clock than AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS),
- * so its asOf would be that time and its values decayed against it; the aggregator's next apply to it
- * repairs it.
+ * Why an indicator is left out of an answer. `damaged_ref`: the store left it unread, its stored newest
+ * event time being no time an apply could have written (not a number, or further past the clock than
+ * AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS), so its asOf would be that time and its values decayed
+ * against it; the aggregator's next apply to it repairs it. `invalid_state`: what the store read of it
+ * breaks the strict IndicatorUpdate contract (updateProblem: a field of its Redis hash that is not a
+ * number, such as `abc`, `NaN` or `Infinity`, reads as NaN, Infinity or `invalid time (…)`, and a count
+ * of 2.5 as 2.5), so it would be answered with nulls (JSON's NaN) or numbers no apply wrote. An apply
+ * takes a field that is no number at all as 0 and rewrites it, but keeps adding to NaN and Infinity:
+ * such an indicator is left out until its key expires or a rebuild rewrites it.
  */
-const withheldOf = (withheld: readonly WithheldIndicator[]) =>
-  withheld.length === 0
-    ? {}
-    : {
-        withheld: withheld.map(({ dimension, scope }) => ({
-          key: indicatorKey(dimension, scope),
-          dimension,
-          scope,
-          reason: 'damaged_ref' as const,
-        })),
-      }
+export type WithheldReason = 'damaged_ref' | 'invalid_state'
+
+/** An indicator whose update breaks the IndicatorUpdate contract, and what updateProblem says of it. */
+type InvalidIndicator = Pick<IndicatorUpdate, 'dimension' | 'scope'> & { problem: string }
+
+/**
+ * What is wrong with an indicator update read from the store (the field, as
+ * `count: Invalid input: expected number, received NaN`), or undefined: the check the aggregator makes
+ * before it publishes one (contracts' contractProblem of the strict schema), so a reader is given
+ * nothing the indicators topic would not carry.
+ */
+const updateProblem: (update: IndicatorUpdate) => string | undefined = contractProblem(IndicatorUpdate)
+
+/** Updates that meet the contract, in their order, and each that does not (with its problem). */
+function checked(updates: readonly IndicatorUpdate[]): {
+  valid: IndicatorUpdate[]
+  invalid: InvalidIndicator[]
+} {
+  const valid: IndicatorUpdate[] = []
+  const invalid: InvalidIndicator[] = []
+  for (const u of updates) {
+    const problem = updateProblem(u)
+    if (problem === undefined) valid.push(u)
+    else invalid.push({ dimension: u.dimension, scope: u.scope, problem })
+  }
+  return { valid, invalid }
+}
+
+/**
+ * The order of /top, as the store ranks (buzz high to low, |momentum| high to low, ties by scope id):
+ * applied again to the updates that meet the contract once one that did not is taken out, as the store
+ * sorted it by a NaN that compares equal to everything, which can leave the others out of order.
+ */
+const rankOf = (by: TopBy) => (a: IndicatorUpdate, b: IndicatorUpdate) => {
+  const score = (u: IndicatorUpdate) => (by === 'buzz' ? u.buzz : Math.abs(u.momentum))
+  return score(b) - score(a) || (a.scope.id < b.scope.id ? -1 : a.scope.id > b.scope.id ? 1 : 0)
+}
+
+/** As many scopes as the store ranks for /top: every one of the kind, to leave out the invalid ones first. */
+const EVERY_SCOPE = Number.MAX_SAFE_INTEGER
+
+/**
+ * What an answer says of each indicator left out of it (WithheldReason): its key and why, and nothing of
+ * its state.
+ */
+const withheldOf = (
+  withheld: readonly Pick<WithheldIndicator, 'dimension' | 'scope'>[],
+  invalid: readonly InvalidIndicator[],
+) => {
+  if (withheld.length === 0 && invalid.length === 0) return {}
+  const named =
+    (reason: WithheldReason) =>
+    ({ dimension, scope }: Pick<IndicatorUpdate, 'dimension' | 'scope'>) => ({
+      key: indicatorKey(dimension, scope),
+      dimension,
+      scope,
+      reason,
+    })
+  return { withheld: [...withheld.map(named('damaged_ref')), ...invalid.map(named('invalid_state'))] }
+}
 
 export type ApiDeps = {
   feed: AlertFeed
@@ -216,8 +276,8 @@ export type ApiDeps = {
   sendTimeoutMs?: number
   /** Told of each list refused past maxUnsentBytes, and each cut at sendTimeoutMs (metrics count them). */
   answers?: { refused(): void; cut(): void }
-  /** Told how many indicators a read left out for a damaged ref (a metric counts them). */
-  indicatorsWithheld?: (n: number) => void
+  /** Told how many indicators a read left out, and why (a metric counts them by reason). */
+  indicatorsWithheld?: (n: number, reason: WithheldReason) => void
 }
 
 /**
@@ -229,9 +289,10 @@ export type ApiDeps = {
  *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
- * An indicator whose stored newest event time is damaged is in neither (null for the one), but named in
- * the answer's `withheld` (withheldOf), counted and logged (reportWithheld): its asOf and values mean
- * nothing a reader could act on.
+ * An indicator whose stored newest event time is damaged, or whose update breaks the IndicatorUpdate
+ * contract (its Redis fields not numbers), is in neither (null for the one, and no place among /top's n),
+ * but named in the answer's `withheld` (withheldOf), counted and logged (reportWithheld, reportInvalid):
+ * its asOf and values mean nothing a reader could act on.
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
  * fixed message and a request id only (answerFault), its error in the log.
  */
@@ -274,7 +335,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
    */
   function reportWithheld(withheld: readonly WithheldIndicator[], namespace: string) {
     if (withheld.length === 0) return
-    deps.indicatorsWithheld?.(withheld.length)
+    deps.indicatorsWithheld?.(withheld.length, 'damaged_ref')
     const t = now()
     if (t - withheldLoggedMs < WITHHELD_LOG_EVERY_MS) return
     withheldLoggedMs = t
@@ -288,6 +349,32 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         namespace,
       },
       "indicators left out of an answer: their stored newest event time (Redis field ref) is no time an apply could have written (Redis edited or damaged, or this gateway's clock behind the aggregators'); the aggregator's next apply to each repairs it",
+    )
+  }
+
+  let invalidLoggedMs = Number.NEGATIVE_INFINITY
+  /**
+   * Indicators left out because their update breaks the contract: counted at every read, and logged at
+   * warn with their keys and the field (updateProblem), at most once every WITHHELD_LOG_EVERY_MS, on a
+   * clock of its own so that neither kind hides the other. The aggregator leaves the same updates
+   * unpublished (tradepulse_indicator_updates_invalid_total) when it reads them.
+   */
+  function reportInvalid(invalid: readonly InvalidIndicator[], namespace: string) {
+    if (invalid.length === 0) return
+    deps.indicatorsWithheld?.(invalid.length, 'invalid_state')
+    const t = now()
+    if (t - invalidLoggedMs < WITHHELD_LOG_EVERY_MS) return
+    invalidLoggedMs = t
+    deps.log.warn(
+      {
+        indicators: invalid.length,
+        sample: invalid.slice(0, WITHHELD_SAMPLE).map(({ dimension, scope, problem }) => ({
+          key: cutForLog(indicatorKey(dimension, scope), LIMITS.maxIndicatorKeyChars),
+          problem,
+        })),
+        namespace,
+      },
+      'indicators left out of an answer: their stored state breaks the IndicatorUpdate contract (a field of their Redis hash that is not a number: Redis edited or damaged); left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)',
     )
   }
 
@@ -413,8 +500,13 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         const before = typeof asOf === 'number' ? readableFrom(asOf, [watermark]) : undefined
         if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}` }
         const withheld: WithheldIndicator[] = []
-        const rows = await store.top(dimension, kind, by, n, asOfMs, withheld)
+        // Every scope ranked, to take out those that break the contract before the n are picked: the
+        // store's n would give fewer, or none, with one of them among its first.
+        const ranked = await store.top(dimension, kind, by, EVERY_SCOPE, asOfMs, withheld)
+        const { valid, invalid } = checked(ranked)
+        const rows = (invalid.length === 0 ? valid : valid.sort(rankOf(by))).slice(0, n)
         reportWithheld(withheld, store.namespace)
+        reportInvalid(invalid, store.namespace)
         const read = typeof asOf === 'number' ? readableFrom(asOf, rows.map(timeOf)) : undefined
         if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
         return {
@@ -422,7 +514,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
             asOf: new Date(asOfMs).toISOString(),
             namespace: store.namespace,
             indicators: rows,
-            ...withheldOf(withheld),
+            ...withheldOf(withheld, invalid),
           },
         }
       })
@@ -435,8 +527,11 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       return indicators(req, res, async () => {
         const { store, asOfMs } = await readAt(asOf)
         const withheld: WithheldIndicator[] = []
-        const indicator = (await store.get(dimension, scope, asOfMs, withheld)) ?? null
+        const stored = await store.get(dimension, scope, asOfMs, withheld)
+        const { valid, invalid } = checked(stored ? [stored] : [])
+        const indicator = valid[0] ?? null
         reportWithheld(withheld, store.namespace)
+        reportInvalid(invalid, store.namespace)
         // A time given before this indicator's newest headline: the store read it at that headline.
         const read =
           typeof asOf === 'number' && indicator ? readableFrom(asOf, [timeOf(indicator)]) : undefined
@@ -446,7 +541,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
             asOf: new Date(asOfMs).toISOString(),
             namespace: store.namespace,
             indicator,
-            ...withheldOf(withheld),
+            ...withheldOf(withheld, invalid),
           },
         }
       })
