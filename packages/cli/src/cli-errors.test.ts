@@ -24,6 +24,8 @@ describe('the CLI when Kafka or Redis cannot be reached', { timeout: 60_000 }, (
       cli(['replay', SAMPLE], { KAFKA_BROKERS: NO_KAFKA }),
       cli(['tail', 'alerts'], { KAFKA_BROKERS: NO_KAFKA }),
       cli(['topics', 'create'], { KAFKA_BROKERS: NO_KAFKA }),
+      cli(['dlq', 'list'], { KAFKA_BROKERS: NO_KAFKA }),
+      cli(['dlq', 'replay'], { KAFKA_BROKERS: NO_KAFKA }),
       // Kafka first, as the others: it named the unreachable Redis (REDIS_URL's default) instead, and with
       // Redis up retried Kafka for 17 s, a JSON error line on stderr for each retry.
       cli(['indicators', 'rebuild'], { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS }),

@@ -9,6 +9,7 @@ if (process.argv[2] === 'start') startSignals()
 const [
   { exitOnFatal },
   { Command },
+  { registerDlq },
   { registerIndicators },
   { registerReplay },
   { registerScore },
@@ -20,6 +21,7 @@ const [
 ] = await Promise.all([
   import('@tradepulse/platform'),
   import('commander'),
+  import('./commands/dlq.ts'),
   import('./commands/indicators.ts'),
   import('./commands/replay.ts'),
   import('./commands/score.ts'),
@@ -45,6 +47,7 @@ registerReplay(program)
 registerTopics(program)
 registerTail(program)
 registerIndicators(program)
+registerDlq(program)
 usageErrorsInOneLine(program)
 // A misspelt variable (GATEWAY_MAX_STREAM) is warned of on stderr before a one-shot command runs, as a
 // worker warns of it at its start; `start` runs workers, which do that themselves.

@@ -1,6 +1,7 @@
 import { TradepulseError } from '@tradepulse/platform'
 import { Command } from 'commander'
 import { describe, expect, it } from 'vitest'
+import { registerDlq } from './commands/dlq.ts'
 import { registerIndicators } from './commands/indicators.ts'
 import { registerReplay } from './commands/replay.ts'
 import { registerScore } from './commands/score.ts'
@@ -17,7 +18,14 @@ import { usageErrorsInOneLine } from './usage-errors.ts'
 function program({ withStart = false } = {}) {
   const out: string[] = []
   const p = new Command().name('tradepulse')
-  for (const register of [registerScore, registerReplay, registerTopics, registerTail, registerIndicators])
+  for (const register of [
+    registerScore,
+    registerReplay,
+    registerTopics,
+    registerTail,
+    registerIndicators,
+    registerDlq,
+  ])
     register(p)
   if (withStart) registerStart(p)
   usageErrorsInOneLine(p)
@@ -68,7 +76,12 @@ describe('usage errors commander finds', () => {
     [['tail'], 'tail: missing subcommand: alerts (see tradepulse tail --help)'],
     [['topics'], 'topics: missing subcommand: list or create (see tradepulse topics --help)'],
     [['topics', '--bogus'], "topics: unknown option '--bogus' (see tradepulse topics --help)"],
-    [[], 'missing command: score, replay, topics, tail or indicators (see tradepulse --help)'],
+    [['dlq'], 'dlq: missing subcommand: list or replay (see tradepulse dlq --help)'],
+    [
+      ['dlq', 'replay', '--dry-runn'],
+      "dlq replay: unknown option '--dry-runn' (Did you mean --dry-run?) (see tradepulse dlq replay --help)",
+    ],
+    [[], 'missing command: score, replay, topics, tail, indicators or dlq (see tradepulse --help)'],
     [['help', 'scorr'], "unknown command 'scorr' (see tradepulse --help)"],
     [['tail', 'help', 'alert'], "tail: unknown command 'alert' (see tradepulse tail --help)"],
   ])(
@@ -136,6 +149,14 @@ describe('text options', () => {
     [['replay', SAMPLE], '--source <name>', ' \u2800\ufeff ', SOURCE],
     [['topics', 'create'], '--desks [file]', '', 'Expected a desks file, not empty or white space only.'],
     [['topics', 'create'], '--desks [file]', '  ', 'Expected a desks file, not empty or white space only.'],
+    [['dlq', 'list'], '--reason <code>', '', 'Expected a reason code, not empty or white space only.'],
+    [['dlq', 'replay'], '--topic <name>', ' ', 'Expected a topic name, not empty or white space only.'],
+    [
+      ['dlq', 'replay'],
+      '--since <time>',
+      'yesterday',
+      'Expected an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), or a span back from now: decimal digits and a unit, ms, s, m, h, d or w (30m, 12h, 7d).',
+    ],
   ])(
     '%j %s %j: refused naming the command, the option and the value (exit 78)',
     async (command, flags, value, expected) => {

@@ -1,0 +1,355 @@
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { deadLetterRecord, type InRecord } from '@tradepulse/platform'
+import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
+import type { KafkaMessage } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { cli, expectOneLine } from '../test-helpers.ts'
+
+const SECOND_MS = 1_000
+
+describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
+  const { kafkaBrokers } = testInfra()
+
+  /**
+   * A fresh catalogue with dead letters on its dlq (three partitions, the middle one empty), written by
+   * platform's deadLetterRecord as the workers write them:
+   *   a  ingest      headlines.raw  empty_headline  key h-1, a traceparent header          dlq partition 0
+   *   b  ingest      headlines.raw  invalid_utf8    a key and a value that are not UTF-8     dlq partition 2
+   *   c  scorer      headlines      schema_invalid  key h-3                                  dlq partition 0
+   *   d  ingest      headlines.raw  tombstone       no value                                 dlq partition 2
+   *   e  alerter     alerts.desk.gone (no such topic)  webhook_failed                        dlq partition 0
+   * and, on partition 2, a record that is no dead letter. Each written a second after the one before,
+   * the last a minute ago; each original stamped a day before its letter.
+   */
+  async function seeded() {
+    const prefix = `${randomName('cli-dlq')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      { name: topics.dlq.name, partitions: 3 },
+      { name: topics.raw.name, partitions: 2 },
+      { name: topics.headlines.name, partitions: 2 },
+    ])
+    const base = Date.now() - 60 * SECOND_MS - 5 * SECOND_MS
+    const originals: Record<
+      string,
+      { worker: string; reason: string; message: string; rec: InRecord; p: number }
+    > = {}
+    const rec = (topic: string, offset: number, over: Partial<InRecord>): InRecord => ({
+      topic,
+      partition: 1,
+      offset: String(offset),
+      key: null,
+      value: null,
+      headers: {},
+      timestamp: 0,
+      ...over,
+    })
+    const letters = [
+      [
+        'a',
+        'ingest',
+        'empty_headline',
+        'headline has no letter or digit',
+        0,
+        rec(topics.raw.name, 41, {
+          key: Buffer.from('h-1'),
+          value: Buffer.from('{"id":"h-1","headline":"  "}'),
+          headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+          rawHeaders: { traceparent: Buffer.from('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01') },
+        }),
+      ],
+      [
+        'b',
+        'ingest',
+        'invalid_utf8',
+        'not UTF-8',
+        2,
+        rec(topics.raw.name, 42, {
+          key: Buffer.from([0xff, 0x01]),
+          value: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]),
+        }),
+      ],
+      [
+        'c',
+        'scorer',
+        'schema_invalid',
+        'headline: expected string',
+        0,
+        rec(topics.headlines.name, 7, {
+          key: Buffer.from('h-3'),
+          value: Buffer.from('{"id":"h-3","headline":3}'),
+        }),
+      ],
+      ['d', 'ingest', 'tombstone', 'null value', 2, rec(topics.raw.name, 43, { key: Buffer.from('h-4') })],
+      [
+        'e',
+        'alerter',
+        'webhook_failed',
+        'desk gone: POST failed',
+        0,
+        rec(topics.deskAlerts('gone').name, 0, {
+          key: Buffer.from('region:CN'),
+          value: Buffer.from('{"id":"a-1"}'),
+        }),
+      ],
+    ] as const
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      for (const [i, [name, worker, reason, message, p, r]] of letters.entries()) {
+        const failedAt = new Date(base + i * SECOND_MS)
+        const original = { ...r, timestamp: failedAt.getTime() - 86_400_000 }
+        originals[name] = { worker, reason, message, rec: original, p }
+        const out = deadLetterRecord(topics.dlq.name, worker, original, reason, message, failedAt)
+        await producer.send({
+          topic: topics.dlq.name,
+          messages: [
+            {
+              key: out.key,
+              value: out.value,
+              headers: out.headers,
+              partition: p,
+              timestamp: String(failedAt.getTime()),
+            },
+          ],
+        })
+      }
+      await producer.send({
+        topic: topics.dlq.name,
+        messages: [{ value: 'not a letter', partition: 2, timestamp: String(base + 5 * SECOND_MS) }],
+      })
+    } finally {
+      await producer.disconnect()
+    }
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    return { prefix, topics, originals, env, base }
+  }
+
+  /** The records of a topic, raw (key and headers as bytes), once there are `n`. */
+  async function readAll(topic: string, n: number): Promise<KafkaMessage[]> {
+    const messages: KafkaMessage[] = []
+    const consumer = testKafka(kafkaBrokers).consumer({
+      groupId: randomName('dlq-check'),
+      maxWaitTimeInMs: 50,
+    })
+    await consumer.connect()
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true })
+      await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) })
+      await waitFor(() => messages.length >= n, { what: `${n} records on ${topic}` })
+      return messages
+    } finally {
+      await consumer.disconnect()
+    }
+  }
+
+  /** How many records each topic holds (their partitions' ends): what a command has sent, once it exited. */
+  async function counts(...topics: string[]): Promise<number[]> {
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    try {
+      const out: number[] = []
+      for (const t of topics)
+        out.push((await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high), 0))
+      return out
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
+
+  it('lists every dead letter in one line each, names a record that is none (exit 65), and filters by reason, topic and time', async () => {
+    const { topics, originals, env, base } = await seeded()
+    const all = await cli(['dlq', 'list'], env)
+    expect(all.code, all.stderr).toBe(65)
+    // Partitions are read side by side: in offset order within each.
+    const lines = all.stdout.trimEnd().split('\n')
+    expect([...lines].sort()).toEqual(
+      [
+        `${time(base)}  ${topics.raw.name}[1]@41  empty_headline    h-1  headline has no letter or digit`,
+        `${time(base + SECOND_MS)}  ${topics.raw.name}[1]@42  invalid_utf8      -  not UTF-8`,
+        `${time(base + 2 * SECOND_MS)}  ${topics.headlines.name}[1]@7  schema_invalid    h-3  headline: expected string`,
+        `${time(base + 3 * SECOND_MS)}  ${topics.raw.name}[1]@43  tombstone         -  null value`,
+        `${time(base + 4 * SECOND_MS)}  ${topics.deskAlerts('gone').name}[1]@0  webhook_failed    a-1  desk gone: POST failed`,
+      ].sort(),
+    )
+    const at = (reason: string) => lines.findIndex((l) => l.includes(`  ${reason} `))
+    expect(at('empty_headline')).toBeLessThan(at('schema_invalid'))
+    expect(at('schema_invalid')).toBeLessThan(at('webhook_failed'))
+    expect(at('invalid_utf8')).toBeLessThan(at('tombstone'))
+    expect(all.stderr).toBe(
+      `dlq list: ${topics.dlq.name}[2]@2: not a dead letter: not JSON\ndlq list: 5 of 5 dead letters in ${topics.dlq.name}; 1 record of it not read as a dead letter (named above)\n`,
+    )
+
+    const json = await cli(
+      ['dlq', 'list', '--ndjson', '--reason', 'schema_invalid', '--reason', 'tombstone'],
+      env,
+    )
+    const rows = json.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    expect(rows.map((r) => r.letter.reason).sort()).toEqual(['schema_invalid', 'tombstone'])
+    const c = rows.find((r) => r.letter.reason === 'schema_invalid')
+    expect(c).toMatchObject({
+      dlq: { partition: 0, offset: '1', timestampMs: base + 2 * SECOND_MS },
+      id: 'h-3',
+      originTimestampMs: originals.c!.rec.timestamp,
+      letter: {
+        worker: 'scorer',
+        origin: { topic: topics.headlines.name, partition: 1, offset: '7' },
+        payload: '{"id":"h-3","headline":3}',
+      },
+    })
+
+    const raw = await cli(['dlq', 'list', '--topic', 'headlines.raw'], env)
+    expect(
+      raw.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('  ')[2]?.trim())
+        .sort(),
+    ).toEqual(['empty_headline', 'invalid_utf8', 'tombstone'])
+    const full = await cli(['dlq', 'list', '--topic', topics.deskAlerts('gone').name], env)
+    expect(full.stdout).toMatch(/ webhook_failed /)
+    expect(full.stdout.trimEnd().split('\n')).toHaveLength(1)
+
+    // By the time the letter was written: the last two (and the record that is none, after them).
+    const since = await cli(['dlq', 'list', '--since', new Date(base + 3 * SECOND_MS).toISOString()], env)
+    expect(
+      since.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => l.split('  ')[2]?.trim())
+        .sort(),
+    ).toEqual(['tombstone', 'webhook_failed'])
+    const none = await cli(['dlq', 'list', '--since', '1ms'], env)
+    expect(none).toMatchObject({
+      code: 0,
+      stdout: '',
+      stderr: `dlq list: 0 of 0 dead letters in ${topics.dlq.name}\n`,
+    })
+  })
+
+  it('replays the original value, key, headers and timestamp to the origin topic; refuses, sending nothing, when a selected letter cannot be sent', async () => {
+    const { topics, originals, env } = await seeded()
+    const a = originals.a!.rec
+    const b = originals.b!.rec
+    const c = originals.c!.rec
+
+    // The tombstone has no value, and the desk topic is gone: nothing is sent, each is named.
+    const refused = await cli(['dlq', 'replay'], env)
+    expect(refused.code, refused.stderr).toBe(65)
+    expect(refused.stdout).toBe('')
+    const said = refused.stderr.trimEnd().split('\n')
+    expect(said).toContain(`dlq replay: ${topics.dlq.name}[2]@2: not a dead letter: not JSON`)
+    expect(said).toContain(
+      `dlq replay: cannot send ${topics.dlq.name}[2]@1 (${topics.raw.name}[1]@43, tombstone): no original value (the record had a null value)`,
+    )
+    expect(said).toContain(
+      `dlq replay: cannot send ${topics.dlq.name}[0]@2 (${topics.deskAlerts('gone').name}[1]@0, webhook_failed): Kafka at ${kafkaBrokers.join(',')} (KAFKA_BROKERS) has no topic ${topics.deskAlerts('gone').name}, its origin`,
+    )
+    expect(said.at(-1)).toBe(
+      'dlq replay: refused: 2 of 5 selected dead letters cannot be sent as the original record; nothing was sent (--skip-unreplayable sends the other 3; --reason, --topic and --since select fewer)',
+    )
+    expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([0, 0])
+
+    // A dry run prints what it would send and sends nothing.
+    const select = ['--topic', 'headlines.raw', '--reason', 'empty_headline', '--reason', 'invalid_utf8']
+    const dry = await cli(['dlq', 'replay', '--dry-run', ...select], env)
+    expect(dry.code, dry.stderr).toBe(65) // the record that is no dead letter
+    expect(dry.stdout.trimEnd().split('\n').sort()).toEqual(
+      [
+        `${new Date(a.timestamp).toISOString()}  ${topics.raw.name}  key h-1  {"id":"h-1","headline":"  "}`,
+        `${new Date(b.timestamp).toISOString()}  ${topics.raw.name}  key (2 bytes, not UTF-8)  (4 bytes, not UTF-8)`,
+      ].sort(),
+    )
+    expect(dry.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq replay: dry run: would send 2 records of 2 selected dead letters to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter; nothing was sent`,
+    )
+    expect(await counts(topics.raw.name)).toEqual([0])
+
+    const sent = await cli(['dlq', 'replay', ...select], env)
+    expect(sent.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq replay: sent 2 records of 2 selected dead letters to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter`,
+    )
+    const replayed = await readAll(topics.raw.name, 2)
+    const byKey = (k: Buffer) => replayed.find((m) => m.key?.equals(k))
+    expect(byKey(a.key!)).toMatchObject({ value: a.value, timestamp: String(a.timestamp) })
+    expect(byKey(a.key!)?.headers).toEqual({ traceparent: Buffer.from(String(a.headers.traceparent)) })
+    expect(byKey(b.key!)).toMatchObject({ value: b.value, timestamp: String(b.timestamp), headers: {} })
+    expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([2, 0])
+
+    // --skip-unreplayable sends the others, names each left out, and exits 65.
+    const skipped = await cli(
+      ['dlq', 'replay', '--skip-unreplayable', '--reason', 'schema_invalid', '--reason', 'tombstone'],
+      env,
+    )
+    expect(skipped.code).toBe(65)
+    expect(skipped.stderr).toMatch(/cannot send \S+\[2\]@1 \(\S+, tombstone\): no original value/)
+    expect(skipped.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq replay: sent 1 record of 2 selected dead letters to ${topics.headlines.name} (1); 1 left out (named above); 1 record of the dlq not read as a dead letter`,
+    )
+    const [h] = await readAll(topics.headlines.name, 1)
+    expect(h).toMatchObject({ key: c.key, value: c.value, timestamp: String(c.timestamp) })
+    expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([2, 1])
+  })
+
+  it('ends at the end the dlq had when it started, while letters keep coming', async () => {
+    const { topics, env } = await seeded()
+    const producer = await testProducer(kafkaBrokers)
+    let writing = true
+    let written = 0
+    const writer = (async () => {
+      const rec: InRecord = {
+        topic: topics.raw.name,
+        partition: 0,
+        offset: '0',
+        key: null,
+        value: Buffer.from('{}'),
+        headers: {},
+        timestamp: 0,
+      }
+      while (writing) {
+        const out = deadLetterRecord(topics.dlq.name, 'ingest', rec, 'later', 'written meanwhile', new Date())
+        await producer.send({
+          topic: topics.dlq.name,
+          messages: [{ key: out.key, value: out.value, headers: out.headers }],
+        })
+        written++
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    })()
+    try {
+      await waitFor(() => written >= 5, { what: 'letters written meanwhile' })
+      // Read to the live end, it would follow the writer, which stops only once it has exited.
+      const listed = await cli(['dlq', 'list', '--reason', 'later'], env)
+      expect(listed.code, listed.stderr).toBe(65)
+      const n = listed.stdout.trimEnd().split('\n').length
+      expect(n).toBeGreaterThanOrEqual(5)
+      expect(n).toBeLessThan(written)
+    } finally {
+      writing = false
+      await writer
+      await producer.disconnect()
+    }
+  })
+
+  it('refuses a prefix whose dlq Kafka does not have in one line (exit 78), and reads an empty one at once', async () => {
+    const prefix = `${randomName('cli-dlq-none')}.`
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const missing = await cli(['dlq', 'replay'], env)
+    expect(missing.code).toBe(78)
+    expectOneLine(
+      missing.stderr,
+      new RegExp(
+        `^tradepulse: dlq replay: Kafka at \\S+ \\(KAFKA_BROKERS\\) has no topic ${prefix.replaceAll('.', '\\.')}dlq\\.v1 \\(TRADEPULSE_TOPIC_PREFIX "${prefix.replaceAll('.', '\\.')}"; the workers create it as they start, as does tradepulse topics create\\)$`,
+      ),
+    )
+    await createTopics(kafkaBrokers, [{ name: createTopicCatalogue(prefix).dlq.name, partitions: 2 }])
+    const empty = await cli(['dlq', 'list'], env)
+    expect(empty).toMatchObject({ code: 0, stdout: '' })
+    expect(empty.stderr).toMatch(/^dlq list: 0 of 0 dead letters in /)
+  })
+})

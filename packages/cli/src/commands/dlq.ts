@@ -1,0 +1,440 @@
+import { isUtf8 } from 'node:buffer'
+import { once } from 'node:events'
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { parseIsoTime } from '@tradepulse/gateway'
+import {
+  BaseConfig,
+  createProducer,
+  headerBytes,
+  type Logger,
+  loadConfig,
+  MAX_REQUEST_BYTES,
+  RECORD_FRAMING_BYTES,
+  TradepulseError,
+} from '@tradepulse/platform'
+import { type Command, InvalidArgumentError } from 'commander'
+import type { Admin, Kafka, Message, Producer } from 'kafkajs'
+import {
+  type DeadLetterEntry,
+  type DeadLetterFilter,
+  type DlqRecord,
+  deadLetterJson,
+  formatDeadLetter,
+  originOf,
+  positionOf,
+  printable,
+  type ReplayRecord,
+  readDeadLetter,
+  replayRecord,
+  selects,
+} from '../dlq/dead-letters.ts'
+import { type PartitionRange, readRanges, readTopicRanges } from '../dlq/read-dlq.ts'
+import { EXIT_DATA_ERROR } from '../exit-codes.ts'
+import { cliKafka, cliLogger } from '../infra.ts'
+import { duration, someText } from '../option-values.ts'
+
+/** --since's value: its text and the time it names, ms. */
+export type SinceTime = { text: string; ms: number }
+
+/**
+ * --since: an ISO 8601 time with its zone (as --as-of and the gateway read one), or a span back from now
+ * (a duration, as `indicators rebuild --since` reads one). A time before 1970 reads from the start.
+ */
+export function sinceTime(text: string, now: () => number = Date.now): SinceTime {
+  const at = parseIsoTime(text)
+  if (at !== undefined) return { text, ms: Math.max(0, at) }
+  let span: number
+  try {
+    span = duration(text)
+  } catch {
+    throw new InvalidArgumentError(
+      'Expected an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), or a span back from now: decimal digits and a unit, ms, s, m, h, d or w (30m, 12h, 7d).',
+    )
+  }
+  return { text, ms: Math.max(0, now() - span) }
+}
+
+/** A text option given several times (`--reason a --reason b`): each value, none empty. */
+const repeated =
+  (what: string) =>
+  (text: string, previous: string[] = []): string[] => [...previous, someText(what)(text)]
+
+type FilterOptions = { since?: SinceTime; reason?: string[]; topic?: string[] }
+type ListOptions = FilterOptions & { ndjson?: boolean }
+type ReplayOptions = FilterOptions & { dryRun?: boolean; skipUnreplayable?: boolean }
+
+const filterOf = (opts: FilterOptions): DeadLetterFilter => ({
+  ...(opts.since ? { sinceMs: opts.since.ms } : {}),
+  ...(opts.reason ? { reasons: opts.reason } : {}),
+  ...(opts.topic ? { topics: opts.topic } : {}),
+})
+
+/** Writes to stdout, waiting while its buffer is full: a listing of 30 days of letters into `less`. */
+async function out(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain')
+}
+
+/** A throwaway consumer group per read: it commits nothing, and two commands never share records. */
+const throwawayGroup = (what: string) => `tradepulse-dlq-${what}-${process.pid}-${Date.now()}`
+
+type Dlq = {
+  kafka: Kafka
+  log: Logger
+  admin: Admin
+  topic: string
+  prefix: string
+  ranges: PartitionRange[]
+  /** The topics Kafka has, as the command started. */
+  topics: Set<string>
+  brokers: string
+}
+
+/**
+ * The dlq topic's ranges to read (readRanges: up to its end as the command starts), after checking Kafka
+ * has it: a mistyped TRADEPULSE_TOPIC_PREFIX names a topic nobody writes to, and reading it would create
+ * it on a broker that creates topics on first use.
+ */
+async function openDlq(command: string, since: SinceTime | undefined): Promise<Dlq> {
+  const config = loadConfig(BaseConfig, process.env)
+  const log = cliLogger(config)
+  const prefix = config.TRADEPULSE_TOPIC_PREFIX
+  const topic = createTopicCatalogue(prefix).dlq.name
+  const kafka = cliKafka(config, 'tradepulse-dlq', log)
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const topics = new Set(await admin.listTopics())
+    const brokers = config.KAFKA_BROKERS.join(',')
+    if (!topics.has(topic))
+      throw new TradepulseError(
+        'CONFIG_INVALID',
+        `dlq ${command}: Kafka at ${brokers} (KAFKA_BROKERS) has no topic ${topic} (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)}; the workers create it as they start, as does tradepulse topics create)`,
+      )
+    const ranges = await readRanges(admin, topic, since?.ms)
+    return { kafka, log, admin, topic, prefix, ranges, topics, brokers }
+  } catch (err) {
+    await admin.disconnect().catch(() => {})
+    throw err
+  }
+}
+
+/** Reads the dlq's ranges once, handing each record on as its dead letter or naming it on stderr. */
+async function eachDeadLetter(
+  dlq: Dlq,
+  command: string,
+  pass: string,
+  handle: (entries: DeadLetterEntry[]) => Promise<void>,
+  { nameUnreadable = true } = {},
+): Promise<{ letters: number; unreadable: number }> {
+  const counts = { letters: 0, unreadable: 0 }
+  await readTopicRanges(
+    dlq.kafka,
+    dlq.topic,
+    dlq.ranges,
+    throwawayGroup(pass),
+    async (records: DlqRecord[]) => {
+      const entries: DeadLetterEntry[] = []
+      for (const rec of records) {
+        const r = readDeadLetter(rec)
+        if (r.ok) entries.push(r.entry)
+        else {
+          counts.unreadable++
+          if (nameUnreadable)
+            process.stderr.write(
+              `dlq ${command}: ${positionOf(dlq.topic, rec)}: not a dead letter: ${r.error}\n`,
+            )
+        }
+      }
+      counts.letters += entries.length
+      await handle(entries)
+    },
+  )
+  return counts
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`
+
+/** "1 record of the dlq not read as a dead letter", "2 records … as dead letters" */
+const notLetters = (n: number, of: string) =>
+  `${plural(n, 'record')} of ${of} not read as ${n === 1 ? 'a dead letter' : 'dead letters'}`
+
+/** What a replay would send, in one line: the original's time, topic, key and value, cut. */
+export function formatReplayRecord(r: ReplayRecord): string {
+  const bytes = (b: Buffer, max: number) =>
+    isUtf8(b) ? printable(b.toString('utf8'), max) : `(${plural(b.length, 'byte')}, not UTF-8)`
+  return [
+    r.timestamp === undefined ? '(no timestamp)          ' : new Date(r.timestamp).toISOString(),
+    r.topic,
+    `key ${r.key === null ? '-' : bytes(r.key, 64)}`,
+    bytes(r.value, 160),
+  ].join('  ')
+}
+
+/** A replayed record's bytes as Kafka counts them, roughly: key, value, headers and framing. */
+const sizeOf = (r: ReplayRecord) =>
+  RECORD_FRAMING_BYTES +
+  (r.key?.length ?? 0) +
+  r.value.length +
+  Object.entries(r.headers).reduce((n, [k, v]) => n + headerBytes(k, v), 0)
+
+/**
+ * Sends records in order, in requests of at most MAX_REQUEST_BYTES (Kafka refuses a record batch over a
+ * topic's max.message.bytes; a letter's value is at most 256 KB), each acknowledged by every in-sync
+ * replica before the next. The key is sent as bytes: a letter keeps a key that is not UTF-8 exactly.
+ */
+async function sendInOrder(
+  producer: Pick<Producer, 'sendBatch'>,
+  records: readonly ReplayRecord[],
+  sent: (n: number) => void,
+): Promise<void> {
+  let part: ReplayRecord[] = []
+  let bytes = 0
+  const flush = async () => {
+    if (part.length === 0) return
+    const byTopic = new Map<string, Message[]>()
+    for (const r of part) {
+      const list = byTopic.get(r.topic) ?? []
+      if (list.length === 0) byTopic.set(r.topic, list)
+      list.push({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+      })
+    }
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    })
+    sent(part.length)
+    part = []
+    bytes = 0
+  }
+  for (const r of records) {
+    const size = sizeOf(r)
+    if (part.length > 0 && bytes + size > MAX_REQUEST_BYTES) await flush()
+    part.push(r)
+    bytes += size
+  }
+  await flush()
+}
+
+const FILTER_HELP = {
+  since:
+    'only letters written at or after this time: an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), or a span back from now (30m, 12h, 7d)',
+  reason: 'only letters of this reason (schema_invalid, webhook_failed…); give it again for several',
+  topic:
+    'only letters from this origin topic, named in full (tradepulse.headlines.raw.v1) or as in the catalogue (headlines.raw, alerts.desk.fx); give it again for several',
+}
+
+function withFilters(cmd: Command): Command {
+  return cmd
+    .option('--since <time>', FILTER_HELP.since, (text) => sinceTime(text))
+    .option('--reason <code>', FILTER_HELP.reason, repeated('a reason code'))
+    .option('--topic <name>', FILTER_HELP.topic, repeated('a topic name'))
+}
+
+/** `tradepulse dlq list` and `tradepulse dlq replay`. */
+export function registerDlq(program: Command): void {
+  const dlq = program
+    .command('dlq')
+    .description(
+      'the dead letters every worker writes to dlq.v1: read from its start (or --since) to its end as the command starts',
+    )
+
+  withFilters(
+    dlq
+      .command('list')
+      .description(
+        `print one line per dead letter: when it was written (UTC), its origin (topic[partition]@offset), reason, id (- when none) and message; a record of the dlq that is no dead letter is named on stderr and the exit code is then ${EXIT_DATA_ERROR}`,
+      ),
+  )
+    .option('--ndjson', 'print each dead letter as one JSON line: { dlq, id?, originTimestampMs?, letter }')
+    .action(listDeadLetters)
+
+  withFilters(
+    dlq
+      .command('replay')
+      .description(
+        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp); refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, an origin topic Kafka does not have)`,
+      ),
+  )
+    .option('--dry-run', 'print what would be sent, one line each, and send nothing')
+    .option(
+      '--skip-unreplayable',
+      `send the others when some cannot be sent, naming each left out (exit ${EXIT_DATA_ERROR})`,
+    )
+    .action(replayDeadLetters)
+}
+
+/** `dlq list`: one line (or JSON line) per selected letter, and a count on stderr. */
+async function listDeadLetters(opts: ListOptions): Promise<void> {
+  const dlq = await openDlq('list', opts.since)
+  const filter = filterOf(opts)
+  let listed = 0
+  try {
+    const { letters, unreadable } = await eachDeadLetter(dlq, 'list', 'list', async (entries) => {
+      let text = ''
+      for (const e of entries) {
+        if (!selects(e, filter, dlq.prefix)) continue
+        listed++
+        text += `${opts.ndjson ? deadLetterJson(e) : formatDeadLetter(e)}\n`
+      }
+      if (text) await out(text)
+    })
+    process.stderr.write(
+      `dlq list: ${listed} of ${plural(letters, 'dead letter')} in ${dlq.topic}${unreadable ? `; ${notLetters(unreadable, 'it')} (named above)` : ''}\n`,
+    )
+    if (unreadable > 0) process.exitCode = EXIT_DATA_ERROR
+  } finally {
+    await dlq.admin.disconnect().catch(() => {})
+  }
+}
+
+/** Whether a dead letter is selected, and if so its record to send or why it cannot be sent. */
+type Check = (e: DeadLetterEntry) => ReturnType<typeof replayRecord> | undefined
+
+/** The most letters that cannot be sent a replay names one by one; the rest are counted. */
+const SHOWN_REFUSALS = 20
+
+/** What the first pass of a replay found among the selected letters. */
+type Checked = {
+  selected: number
+  /** How many selected letters cannot be sent. */
+  refused: number
+  /** The first SHOWN_REFUSALS of them: where each is and why (a million tombstones are not all held). */
+  problems: string[]
+  /** The records to send per origin topic. */
+  byTopic: Map<string, number>
+  /** Letters to send that lack some original headers (tp-dlq-headers-omitted). */
+  headersLeftOut: number
+  unreadable: number
+}
+
+/**
+ * `dlq replay`: a first read checks every selected letter (and, --dry-run, prints what it would send);
+ * only when none is refused (or --skip-unreplayable) does a second read of the same ranges send them.
+ * Two reads keep memory bounded however many letters are selected, and a refusal sends nothing.
+ */
+async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
+  const dlq = await openDlq('replay', opts.since)
+  const filter = filterOf(opts)
+  const check: Check = (e) => {
+    if (!selects(e, filter, dlq.prefix)) return undefined
+    const r = replayRecord(e)
+    if (r.ok && !dlq.topics.has(r.record.topic))
+      return {
+        ok: false,
+        why: `Kafka at ${dlq.brokers} (KAFKA_BROKERS) has no topic ${printable(r.record.topic, 300)}, its origin`,
+      }
+    return r
+  }
+  try {
+    const found = await checkLetters(dlq, check, Boolean(opts.dryRun))
+    const { selected, refused, problems } = found
+    for (const p of problems) process.stderr.write(`dlq replay: cannot send ${p}\n`)
+    if (refused > problems.length)
+      process.stderr.write(`dlq replay: … and ${refused - problems.length} more that cannot be sent\n`)
+    const sendable = selected - refused
+    const of = `of ${plural(selected, 'selected dead letter')}`
+    if (refused > 0 && !opts.skipUnreplayable) {
+      process.stderr.write(
+        `dlq replay: refused: ${refused} ${of} cannot be sent as the original record; nothing was sent (${sendable > 0 ? `--skip-unreplayable sends the other ${sendable}; ` : ''}--reason, --topic and --since select fewer)\n`,
+      )
+      process.exitCode = EXIT_DATA_ERROR
+      return
+    }
+    if (refused > 0 || found.unreadable > 0) process.exitCode = EXIT_DATA_ERROR
+    const summary = summaryOf(found)
+    if (opts.dryRun) {
+      process.stderr.write(
+        `dlq replay: dry run: would send ${plural(sendable, 'record')} ${of}${summary}; nothing was sent\n`,
+      )
+      return
+    }
+    const sent = sendable > 0 ? await sendLetters(dlq, check) : 0
+    process.stderr.write(`dlq replay: sent ${plural(sent, 'record')} ${of}${summary}\n`)
+  } finally {
+    await dlq.admin.disconnect().catch(() => {})
+  }
+}
+
+/** The first read of a replay: counts, each letter that cannot be sent, and (dryRun) what would be sent. */
+async function checkLetters(dlq: Dlq, check: Check, dryRun: boolean): Promise<Checked> {
+  const found: Checked = {
+    selected: 0,
+    refused: 0,
+    problems: [],
+    byTopic: new Map(),
+    headersLeftOut: 0,
+    unreadable: 0,
+  }
+  const { unreadable } = await eachDeadLetter(dlq, 'replay', 'check', async (entries) => {
+    let text = ''
+    for (const e of entries) {
+      const r = check(e)
+      if (!r) continue
+      found.selected++
+      if (!r.ok) {
+        if (++found.refused <= SHOWN_REFUSALS)
+          found.problems.push(
+            `${positionOf(dlq.topic, e)} (${printable(originOf(e.letter), 300)}, ${printable(e.letter.reason, 40)}): ${r.why}`,
+          )
+        continue
+      }
+      found.byTopic.set(r.record.topic, (found.byTopic.get(r.record.topic) ?? 0) + 1)
+      if (e.headersOmitted > 0) found.headersLeftOut++
+      if (dryRun) text += `${formatReplayRecord(r.record)}\n`
+    }
+    if (text) await out(text)
+  })
+  found.unreadable = unreadable
+  return found
+}
+
+/** The end of a replay's summary: where the records go, and what was left out or is missing. */
+function summaryOf(found: Checked): string {
+  const topics = [...found.byTopic].map(([t, n]) => `${printable(t, 300)} (${n})`).join(', ')
+  const notes = [
+    ...(found.refused ? [`${found.refused} left out (named above)`] : []),
+    ...(found.unreadable ? [notLetters(found.unreadable, 'the dlq')] : []),
+    ...(found.headersLeftOut
+      ? [
+          `${found.headersLeftOut} without some of their original headers, which did not fit in the letter (tp-dlq-headers-omitted)`,
+        ]
+      : []),
+  ]
+  return `${topics ? ` to ${topics}` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`
+}
+
+/** The second read of a replay, of the same ranges: sends the letters checked, in the order written. */
+async function sendLetters(dlq: Dlq, check: Check): Promise<number> {
+  const producer = createProducer(dlq.kafka, dlq.log)
+  await producer.connect()
+  let sent = 0
+  try {
+    await eachDeadLetter(
+      dlq,
+      'replay',
+      'send',
+      async (entries) => {
+        const records: ReplayRecord[] = []
+        for (const e of entries) {
+          const r = check(e)
+          if (r?.ok) records.push(r.record)
+        }
+        await sendInOrder(producer, records, (n) => {
+          sent += n
+        })
+      },
+      // Named by the first read.
+      { nameUnreadable: false },
+    )
+  } catch (err) {
+    process.stderr.write(`dlq replay: ${plural(sent, 'record')} sent before the failure below\n`)
+    throw err
+  } finally {
+    await producer.disconnect().catch(() => {})
+  }
+  return sent
+}

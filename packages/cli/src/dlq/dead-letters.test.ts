@@ -1,0 +1,182 @@
+import { DLQ_HEADERS, deadLetterRecord, type InRecord, type OutRecord } from '@tradepulse/platform'
+import { describe, expect, it } from 'vitest'
+import {
+  type DlqRecord,
+  deadLetterJson,
+  formatDeadLetter,
+  printable,
+  readDeadLetter,
+  replayRecord,
+  selects,
+} from './dead-letters.ts'
+
+const FAILED_AT = new Date('2026-03-02T14:00:01.500Z')
+const ORIGIN_MS = 1_700_000_000_123
+
+/** An input record as a worker consumed it. */
+function input(over: Partial<InRecord> = {}): InRecord {
+  return {
+    topic: 'tradepulse.headlines.raw.v1',
+    partition: 2,
+    offset: '41',
+    key: Buffer.from('h-1'),
+    value: Buffer.from('{"id":"h-1","headline":""}'),
+    headers: { traceparent: '00-abc-def-01' },
+    rawHeaders: { traceparent: Buffer.from('00-abc-def-01') },
+    timestamp: ORIGIN_MS,
+    ...over,
+  }
+}
+
+/** The dead letter a worker writes for `rec`, as the dlq gives it back (kafkajs: bytes). */
+function onDlq(out: OutRecord, at = { partition: 0, offset: '7' }): DlqRecord {
+  const headers: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(out.headers ?? {}))
+    headers[k] = Array.isArray(v) ? v.map((x) => Buffer.from(x)) : Buffer.from(v)
+  return {
+    ...at,
+    timestamp: FAILED_AT.getTime(),
+    key: out.key === null ? null : Buffer.from(out.key),
+    value: Buffer.from(out.value),
+    headers,
+  }
+}
+
+function entryOf(rec: InRecord, reason = 'empty_headline', message = 'headline has no letter or digit') {
+  const r = readDeadLetter(
+    onDlq(deadLetterRecord('tradepulse.dlq.v1', 'ingest', rec, reason, message, FAILED_AT)),
+  )
+  if (!r.ok) throw new Error(r.error)
+  return r.entry
+}
+
+describe('a dead letter read back from the dlq', () => {
+  it('gives the original value, key, headers and timestamp to send again, the dlq headers left out', () => {
+    const e = entryOf(input())
+    expect(e.id).toBe('h-1')
+    expect(e.originTimestamp).toEqual({ ms: ORIGIN_MS })
+    const r = replayRecord(e)
+    expect(r).toEqual({
+      ok: true,
+      record: {
+        topic: 'tradepulse.headlines.raw.v1',
+        key: Buffer.from('h-1'),
+        value: Buffer.from('{"id":"h-1","headline":""}'),
+        headers: { traceparent: Buffer.from('00-abc-def-01') },
+        timestamp: ORIGIN_MS,
+      },
+    })
+  })
+
+  it('gives a key and a value that are not UTF-8 byte for byte (the letter keeps them as base64)', () => {
+    const key = Buffer.from([0xff, 0x00, 0xfe])
+    const value = Buffer.from([0xc3, 0x28, 0x7b])
+    const r = replayRecord(entryOf(input({ key, value }), 'invalid_utf8', 'not UTF-8'))
+    expect(r.ok && r.record.key).toEqual(key)
+    expect(r.ok && r.record.value).toEqual(value)
+  })
+
+  it('sends no timestamp when the original had none (Kafka stamps it), and none of a letter that has no key', () => {
+    const r = replayRecord(entryOf(input({ timestamp: -1, key: null })))
+    expect(r.ok && r.record).not.toHaveProperty('timestamp')
+    expect(r.ok && r.record.key).toBeNull()
+  })
+
+  it("takes the dlq record's own key for a letter written before the letter kept a copy", () => {
+    const e = entryOf(input())
+    const { key: _k, keyEncoding: _e, ...older } = e.letter
+    const r = replayRecord({ ...e, letter: older })
+    expect(r.ok && r.record.key).toEqual(Buffer.from('h-1'))
+  })
+
+  it('refuses a letter without the original value, or with a cut copy of it or of the key, or a bad tp-origin-timestamp', () => {
+    expect(replayRecord(entryOf(input({ value: null }), 'tombstone', 'null value'))).toEqual({
+      ok: false,
+      why: 'no original value (the record had a null value)',
+    })
+    expect(replayRecord(entryOf(input({ value: Buffer.alloc(0) }), 'empty_record', 'empty'))).toEqual({
+      ok: false,
+      why: 'no original value (the record had an empty or null value)',
+    })
+    const cut = entryOf(input({ value: Buffer.alloc(300 * 1024, 'a') }), 'too_large', 'too large')
+    expect(cut.letter.payloadTruncated).toBe(true)
+    expect(replayRecord(cut)).toEqual({
+      ok: false,
+      why: "the letter holds only the start of the original value (payloadTruncated); the original is at tradepulse.headlines.raw.v1[2]@41 while within that topic's retention",
+    })
+    const longKey = entryOf(input({ key: Buffer.alloc(20_000, 'k') }))
+    expect(replayRecord(longKey)).toMatchObject({ ok: false, why: /original key \(keyTruncated\)/ })
+    const e = entryOf(input())
+    expect(replayRecord({ ...e, originTimestamp: { ms: undefined, bad: 'soon' } })).toEqual({
+      ok: false,
+      why: `its ${DLQ_HEADERS.timestamp} header "soon" is not ms since the epoch`,
+    })
+  })
+
+  it('reads a tp-origin-timestamp that is not decimal ms as bad, not as a time', () => {
+    const out = deadLetterRecord('d', 'ingest', input(), 'x', 'y', FAILED_AT)
+    for (const bad of ['1e12', '-5', ' 12', '0x10', '99999999999999999']) {
+      const rec = onDlq({ ...out, headers: { ...out.headers, [DLQ_HEADERS.timestamp]: bad } })
+      const r = readDeadLetter(rec)
+      expect(r.ok && r.entry.originTimestamp, bad).toEqual({ ms: undefined, bad })
+    }
+  })
+
+  it('names a record of the dlq that is no dead letter', () => {
+    const rec = { partition: 0, offset: '1', timestamp: 0, key: null, headers: {} }
+    expect(readDeadLetter({ ...rec, value: Buffer.from('nope') })).toEqual({ ok: false, error: 'not JSON' })
+    expect(readDeadLetter({ ...rec, value: null })).toEqual({ ok: false, error: 'no value' })
+    expect(readDeadLetter({ ...rec, value: Buffer.from('{"reason":"x"}') })).toMatchObject({
+      ok: false,
+      error: /^not a DeadLetter: message: /,
+    })
+  })
+})
+
+describe('selecting and printing dead letters', () => {
+  const e = entryOf(input())
+  const prefix = 'tradepulse.'
+
+  it('selects by reason, by origin topic (in full or as the catalogue names it) and by the time written', () => {
+    expect(selects(e, {}, prefix)).toBe(true)
+    expect(selects(e, { reasons: ['schema_invalid', 'empty_headline'] }, prefix)).toBe(true)
+    expect(selects(e, { reasons: ['schema_invalid'] }, prefix)).toBe(false)
+    expect(selects(e, { topics: ['headlines.raw'] }, prefix)).toBe(true)
+    expect(selects(e, { topics: ['tradepulse.headlines.raw.v1'] }, prefix)).toBe(true)
+    expect(selects(e, { topics: ['headlines'] }, prefix)).toBe(false)
+    expect(selects(e, { topics: ['headlines.raw'] }, 'other.')).toBe(false)
+    expect(selects(e, { sinceMs: FAILED_AT.getTime() }, prefix)).toBe(true)
+    expect(selects(e, { sinceMs: FAILED_AT.getTime() + 1 }, prefix)).toBe(false)
+  })
+
+  it('prints one line: time written, origin, reason, id and message', () => {
+    expect(formatDeadLetter(e)).toBe(
+      '2026-03-02 14:00:01  tradepulse.headlines.raw.v1[2]@41  empty_headline    h-1  headline has no letter or digit',
+    )
+    const none = entryOf(input({ value: Buffer.from('[1]') }), 'schema_invalid', 'expected object')
+    expect(formatDeadLetter(none)).toMatch(/ {2}schema_invalid {4}- {2}expected object$/)
+  })
+
+  it('escapes what a producer sent that a terminal would act on, and keeps each field short', () => {
+    const evil = entryOf(
+      input({ value: Buffer.from(JSON.stringify({ id: 'x\u001b[2J\u202ey', headline: '' })) }),
+      'empty_headline',
+      `line one\nline two ${'z'.repeat(500)}`,
+    )
+    const line = formatDeadLetter(evil)
+    expect(line).not.toMatch(/[\p{Cc}\u202e]/u)
+    expect(line).toContain('x\\u001b[2J\\u202ey')
+    expect(line).toContain('line one\\u000aline two')
+    expect(line.length).toBeLessThan(400)
+    expect(printable('abcdef', 4)).toBe('abc…')
+  })
+
+  it('--ndjson: the letter whole, where it is on the dlq, the origin timestamp and the id', () => {
+    expect(JSON.parse(deadLetterJson(e))).toEqual({
+      dlq: { partition: 0, offset: '7', timestampMs: FAILED_AT.getTime() },
+      id: 'h-1',
+      originTimestampMs: ORIGIN_MS,
+      letter: e.letter,
+    })
+  })
+})

@@ -1,0 +1,218 @@
+import { DeadLetter, TOPIC_VERSION_SUFFIX } from '@tradepulse/contracts'
+import { DLQ_HEADERS, originalHeaders, type RecordHeaders, setOwn } from '@tradepulse/platform'
+
+/** A record of the dlq topic as read (kafkajs's message, with its partition). */
+export type DlqRecord = {
+  partition: number
+  offset: string
+  /** The dlq record's own Kafka timestamp, ms: when the letter was written. */
+  timestamp: number
+  key: Buffer | null
+  value: Buffer | null
+  headers?: Record<string, unknown>
+}
+
+/** One dead letter as `tradepulse dlq` reads it. */
+export type DeadLetterEntry = {
+  partition: number
+  offset: string
+  /** When the letter was written (the dlq record's timestamp), ms. */
+  timestampMs: number
+  letter: DeadLetter
+  /** The payload's `id` when it is a JSON object with a string id (a headline's, an alert's). */
+  id: string | undefined
+  /**
+   * tp-origin-timestamp: the original record's Kafka timestamp, ms; undefined when the letter has none
+   * (the record had none); `bad` holds the header's text when it is not ms since the epoch.
+   */
+  originTimestamp: { ms: number | undefined; bad?: string }
+  /** The original headers the letter carries as its own (the dlq's tp-* headers taken out). */
+  headers: RecordHeaders
+  /** Values of original headers that did not fit in the letter (tp-dlq-headers-omitted). */
+  headersOmitted: number
+  /** The dlq record's own key: the original key as text, cut (what letters before the key copy have). */
+  recordKey: Buffer | null
+}
+
+const OURS: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS))
+const DECIMAL = /^[0-9]{1,16}$/
+
+/** The text of a header's (last) value, or undefined. */
+function headerText(headers: RecordHeaders, name: string): string | undefined {
+  if (!Object.hasOwn(headers, name)) return undefined
+  const v = headers[name]!
+  const last = Array.isArray(v) ? v[v.length - 1] : v
+  return last === undefined ? undefined : String(last)
+}
+
+/** The payload's id, when it is JSON text of an object with a string `id`. */
+function payloadId(letter: DeadLetter): string | undefined {
+  if (letter.payloadEncoding !== 'utf8' || letter.payloadTruncated || !letter.payload.startsWith('{'))
+    return undefined
+  try {
+    const id = (JSON.parse(letter.payload) as { id?: unknown }).id
+    return typeof id === 'string' ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** A dlq record → its dead letter, or why it is none (not JSON, not a DeadLetter). */
+export function readDeadLetter(
+  rec: DlqRecord,
+): { ok: true; entry: DeadLetterEntry } | { ok: false; error: string } {
+  let json: unknown
+  try {
+    json = JSON.parse(rec.value?.toString('utf8') ?? '')
+  } catch {
+    return { ok: false, error: rec.value ? 'not JSON' : 'no value' }
+  }
+  const parsed = DeadLetter.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return { ok: false, error: `not a DeadLetter: ${issue?.path.join('.') || '(root)'}: ${issue?.message}` }
+  }
+  const all = originalHeaders({ headers: {}, rawHeaders: rec.headers ?? {} })
+  const headers: RecordHeaders = {}
+  for (const [k, v] of Object.entries(all)) if (!OURS.has(k)) setOwn(headers, k, v)
+  const stamp = headerText(all, DLQ_HEADERS.timestamp)
+  const originTimestamp =
+    stamp === undefined
+      ? { ms: undefined }
+      : DECIMAL.test(stamp) && Number.isSafeInteger(Number(stamp))
+        ? { ms: Number(stamp) }
+        : { ms: undefined, bad: stamp.slice(0, 64) }
+  const omitted = Number(headerText(all, DLQ_HEADERS.headersOmitted) ?? 0)
+  return {
+    ok: true,
+    entry: {
+      partition: rec.partition,
+      offset: rec.offset,
+      timestampMs: rec.timestamp,
+      letter: parsed.data,
+      id: payloadId(parsed.data),
+      originTimestamp,
+      headers,
+      headersOmitted: Number.isSafeInteger(omitted) && omitted > 0 ? omitted : 0,
+      recordKey: rec.key,
+    },
+  }
+}
+
+/** What `--reason`, `--topic` and `--since` select. */
+export type DeadLetterFilter = {
+  reasons?: readonly string[]
+  /** Origin topics: a full name, or a catalogue name without prefix and version (headlines.raw). */
+  topics?: readonly string[]
+  /** Letters written at or after this time (the dlq record's timestamp), ms. */
+  sinceMs?: number
+}
+
+/** Whether the entry is one the filter selects. `prefix`: TRADEPULSE_TOPIC_PREFIX, for short topic names. */
+export function selects(entry: DeadLetterEntry, filter: DeadLetterFilter, prefix: string): boolean {
+  if (filter.sinceMs !== undefined && entry.timestampMs < filter.sinceMs) return false
+  if (filter.reasons?.length && !filter.reasons.includes(entry.letter.reason)) return false
+  if (filter.topics?.length) {
+    const topic = entry.letter.origin.topic
+    if (!filter.topics.some((t) => t === topic || `${prefix}${t}${TOPIC_VERSION_SUFFIX}` === topic))
+      return false
+  }
+  return true
+}
+
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: a letter holds whatever a
+// producer sent, and printed raw, escapes or a reversed run would rewrite what the terminal shows.
+const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu
+
+/** Text from a letter made safe for a terminal line: controls escaped (\u001b), cut at `max` characters. */
+export function printable(text: string, max: number): string {
+  const safe = text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe
+}
+
+/** Where a letter's original record was: topic[partition]@offset. */
+export const originOf = (letter: DeadLetter): string =>
+  `${letter.origin.topic}[${letter.origin.partition}]@${letter.origin.offset}`
+
+/** Where a letter is on the dlq: topic[partition]@offset. */
+export const positionOf = (dlqTopic: string, entry: Pick<DeadLetterEntry, 'partition' | 'offset'>) =>
+  `${dlqTopic}[${entry.partition}]@${entry.offset}`
+
+/**
+ * One readable line: when the letter was written (UTC), the origin (topic[partition]@offset), the reason,
+ * the id (`-` when the payload names none) and the message, each cut to stay on one line.
+ */
+export function formatDeadLetter(entry: DeadLetterEntry): string {
+  const { letter } = entry
+  return [
+    letter.failedAt.replace('T', ' ').slice(0, 19),
+    printable(originOf(letter), 120),
+    printable(letter.reason, 40).padEnd(16),
+    entry.id === undefined ? '-' : printable(entry.id, 64),
+    printable(letter.message, 200),
+  ].join('  ')
+}
+
+/** The --ndjson line: the letter whole, where it is on the dlq, its origin timestamp and its id. */
+export function deadLetterJson(entry: DeadLetterEntry): string {
+  return JSON.stringify({
+    dlq: { partition: entry.partition, offset: entry.offset, timestampMs: entry.timestampMs },
+    ...(entry.id !== undefined ? { id: entry.id } : {}),
+    ...(entry.originTimestamp.ms !== undefined ? { originTimestampMs: entry.originTimestamp.ms } : {}),
+    letter: entry.letter,
+  })
+}
+
+/** The record a replay sends: the original's value, key, headers and timestamp, to its origin topic. */
+export type ReplayRecord = {
+  topic: string
+  key: Buffer | null
+  value: Buffer
+  headers: RecordHeaders
+  /** The original's Kafka timestamp, ms; absent when it had none (Kafka stamps the time it is written). */
+  timestamp?: number
+}
+
+const bytesOf = (text: string, encoding: 'utf8' | 'base64') => Buffer.from(text, encoding)
+
+/**
+ * The record to send for a letter, or why it cannot be sent as the original was: no value (a tombstone,
+ * an empty record), or only a cut copy of the value or the key (the original is at its origin offset
+ * while within the topic's retention), or a tp-origin-timestamp that is no time.
+ */
+export function replayRecord(
+  entry: DeadLetterEntry,
+): { ok: true; record: ReplayRecord } | { ok: false; why: string } {
+  const { letter } = entry
+  const at = `the original is at ${originOf(letter)} while within that topic's retention`
+  if (letter.payloadTruncated)
+    return {
+      ok: false,
+      why: `the letter holds only the start of the original value (payloadTruncated); ${at}`,
+    }
+  if (letter.payload === '')
+    return {
+      ok: false,
+      why: `no original value (the record had ${letter.reason === 'tombstone' ? 'a null value' : 'an empty or null value'})`,
+    }
+  if (letter.keyTruncated)
+    return { ok: false, why: `the letter holds only the start of the original key (keyTruncated); ${at}` }
+  if (entry.originTimestamp.bad !== undefined)
+    return {
+      ok: false,
+      why: `its ${DLQ_HEADERS.timestamp} header ${JSON.stringify(entry.originTimestamp.bad)} is not ms since the epoch`,
+    }
+  // The letter's key copy is the original byte for byte; a letter written before the copy existed has
+  // only its own key, the original as text.
+  const key = letter.key !== undefined ? bytesOf(letter.key, letter.keyEncoding ?? 'utf8') : entry.recordKey
+  return {
+    ok: true,
+    record: {
+      topic: letter.origin.topic,
+      key,
+      value: bytesOf(letter.payload, letter.payloadEncoding),
+      headers: entry.headers,
+      ...(entry.originTimestamp.ms !== undefined ? { timestamp: entry.originTimestamp.ms } : {}),
+    },
+  }
+}
