@@ -2,11 +2,20 @@ import { execFile } from 'node:child_process'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
+import { createManualClock } from '@tradepulse/contracts'
+import type { Contribution } from '@tradepulse/indicators'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
-import { createLogger } from '@tradepulse/platform'
+import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { answerHeadlines, type RawRecord, recordChecker, runEmbedded, takeLines } from './embedded.ts'
+import {
+  answerHeadlines,
+  printIndicatorTables,
+  type RawRecord,
+  recordChecker,
+  runEmbedded,
+  takeLines,
+} from './embedded.ts'
 import { loadSampleFeed } from './sample-feed.ts'
 import { MAIN, spawnCli } from './test-helpers.ts'
 
@@ -268,6 +277,47 @@ describe('the embedded default', { timeout: 60_000 }, () => {
       'stdin:4: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
     )
     expect(stderr).not.toMatch(/stdin:[25]/)
+  })
+})
+
+describe("start's indicator tables", () => {
+  it('say on stderr, as `tradepulse indicators` does, which indicators they leave out for a damaged newest event time', async () => {
+    const MIN_MS = 60_000
+    const T0 = Date.parse('2026-03-05T23:45:00Z')
+    const clock = createManualClock(T0)
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
+    const tariff = (headlineId: string, eventMs: number, id: string): Contribution[] =>
+      [
+        { kind: 'global' as const, id: 'all' },
+        { kind: 'region' as const, id },
+      ].map((scope) => ({
+        dimension: 'tariff',
+        scope,
+        headlineId,
+        eventMs,
+        value: -0.5,
+        weight: 1,
+        sign: -1,
+      }))
+    await store.applyBatch([...tariff('a', T0 - 120 * MIN_MS, 'CN'), ...tariff('b', T0, 'MX')])
+    // Only the clock can bring one here: set back an hour, MX's newest event (and the global one's) is an
+    // hour past it, which no apply could have written.
+    clock.set(T0 - 60 * MIN_MS)
+    const { chunks: out, out: stdout } = sink()
+    const { chunks: err, out: stderr } = sink()
+    await printIndicatorTables(store, T0, stdout, stderr)
+    const tables = out.join('')
+    expect(tables).toMatch(/tariff by region at 2026-03-05T23:45:00.000Z\nscope .*\nCN /)
+    expect(tables).not.toMatch(/^MX /m)
+    expect(tables).toMatch(/tariff by global at 2026-03-05T23:45:00.000Z\n\(no indicators\)/)
+    expect(err.join('')).toBe(
+      `tradepulse: warning: left out 2 indicators whose stored newest event time is damaged: tariff|global:all (stored "${T0}"), tariff|region:MX (stored "${T0}"); the aggregator's next apply to each repairs it\n`,
+    )
+    // Nothing withheld, nothing said.
+    clock.set(T0)
+    const { chunks: quiet, out: none } = sink()
+    await printIndicatorTables(store, T0, sink().out, none)
+    expect(quiet).toEqual([])
   })
 })
 

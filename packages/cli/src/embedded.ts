@@ -9,7 +9,7 @@ import {
   type RawHeadline,
   systemClock,
 } from '@tradepulse/contracts'
-import type { IndicatorStore } from '@tradepulse/indicators'
+import type { IndicatorStore, WithheldIndicator } from '@tradepulse/indicators'
 import { IngestConfig, type IngestLimits, type IngestRejection, parseRawRecord } from '@tradepulse/ingest'
 import {
   type BaseConfig,
@@ -26,7 +26,7 @@ import {
   setVariables,
   TradepulseError,
 } from '@tradepulse/platform'
-import { formatIndicatorTable } from './commands/indicators.ts'
+import { formatIndicatorTable, withheldNotice } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
 import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
@@ -505,12 +505,19 @@ function announceHeadlines(server: Server, log: Logger): void {
 /** The most a POST /headlines body may hold. */
 const MAX_POST_BYTES = 5 * 1024 * 1024
 
-/** The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first. */
+/**
+ * The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first.
+ * An indicator the store withholds (its stored newest event time is damaged) is left out of them, and
+ * said on `err` after them in the line `tradepulse indicators` gives (withheldNotice), so a missing scope
+ * is not read as a quiet one.
+ */
 export async function printIndicatorTables(
   store: IndicatorStore,
   asOfMs: number,
   out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
 ): Promise<void> {
+  const withheld: WithheldIndicator[] = []
   for (const [dimension, kind] of [
     ['tariff', 'global'],
     ['tariff', 'region'],
@@ -519,8 +526,12 @@ export async function printIndicatorTables(
   ] as const) {
     const rows =
       kind === 'global'
-        ? [await store.get(dimension, { kind: 'global', id: 'all' }, asOfMs)].filter((x) => x !== undefined)
-        : await store.top(dimension, kind, 'momentum', 8, asOfMs)
+        ? [await store.get(dimension, { kind: 'global', id: 'all' }, asOfMs, withheld)].filter(
+            (x) => x !== undefined,
+          )
+        : await store.top(dimension, kind, 'momentum', 8, asOfMs, withheld)
     out.write(`\n${dimension} by ${kind} at ${new Date(asOfMs).toISOString()}\n${formatIndicatorTable(rows)}`)
   }
+  const notice = withheldNotice(withheld)
+  if (notice) err.write(notice)
 }

@@ -242,7 +242,7 @@ async function startEmbedded(
     // headline sent without a time is stamped now), not the wall clock, which would read an old feed empty.
     const last =
       run.newestEventMs ?? (feed.length ? Date.parse(feed[feed.length - 1]!.publishedAt) : Date.now())
-    await printIndicatorTables(run.indicators, last, process.stdout)
+    await printIndicatorTables(run.indicators, last, process.stdout, process.stderr)
   }
   process.stderr.write(`\n${run.alerts.length} alert(s). Done.\n`)
 }
