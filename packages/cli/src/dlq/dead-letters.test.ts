@@ -122,6 +122,15 @@ describe('a dead letter read back from the dlq', () => {
     }
   })
 
+  it("takes the letter's origin.timestamp when the record has no tp-origin-timestamp header", () => {
+    const out = deadLetterRecord('d', 'ingest', input(), 'x', 'y', FAILED_AT)
+    const { [DLQ_HEADERS.timestamp]: _, ...others } = out.headers ?? {}
+    const r = readDeadLetter(onDlq({ ...out, headers: others }))
+    expect(r.ok && r.entry.originTimestamp).toEqual({ ms: ORIGIN_MS })
+    const rec = readDeadLetter(onDlq({ ...out, headers: {} }))
+    expect(rec.ok && replayRecord(rec.entry)).toMatchObject({ ok: true, record: { timestamp: ORIGIN_MS } })
+  })
+
   it('names a record of the dlq that is no dead letter', () => {
     const rec = { partition: 0, offset: '1', timestamp: 0, key: null, headers: {} }
     expect(readDeadLetter({ ...rec, value: Buffer.from('nope') })).toEqual({ ok: false, error: 'not JSON' })

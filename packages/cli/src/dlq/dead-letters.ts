@@ -22,7 +22,8 @@ export type DeadLetterEntry = {
   /** The payload's `id` when it is a JSON object with a string id (a headline's, an alert's). */
   id: string | undefined
   /**
-   * tp-origin-timestamp: the original record's Kafka timestamp, ms; undefined when the letter has none
+   * tp-origin-timestamp (else the letter's origin.timestamp): the original record's Kafka timestamp, ms;
+   * undefined when the letter has none
    * (the record had none); `bad` holds the header's text when it is not ms since the epoch.
    */
   originTimestamp: { ms: number | undefined; bad?: string }
@@ -75,7 +76,9 @@ export function readDeadLetter(
   const all = originalHeaders({ headers: {}, rawHeaders: rec.headers ?? {} })
   const headers: RecordHeaders = {}
   for (const [k, v] of Object.entries(all)) if (!OURS.has(k)) setOwn(headers, k, v)
-  const stamp = headerText(all, DLQ_HEADERS.timestamp)
+  // The header, as every letter has it; else the copy in the value (a letter whose headers were not kept
+  // by whatever copied it).
+  const stamp = headerText(all, DLQ_HEADERS.timestamp) ?? parsed.data.origin.timestamp
   const originTimestamp =
     stamp === undefined
       ? { ms: undefined }
