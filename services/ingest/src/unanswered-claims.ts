@@ -20,7 +20,8 @@ export function createUnansweredClaims(max = UNANSWERED_CLAIMS_MAX) {
     },
     /** Whether `origin`'s claim went unanswered before; forgotten either way, its claim now answered. */
     answered(origin: string): boolean {
-      return origins.delete(origin)
+      // Empty but after a Redis fault: no hashing of every record's origin on the hot path.
+      return origins.size !== 0 && origins.delete(origin)
     },
     get size() {
       return origins.size
