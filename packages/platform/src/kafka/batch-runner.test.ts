@@ -450,6 +450,30 @@ describe('batch runner stopped while its start waits on Kafka', () => {
   })
 })
 
+describe('batch runner stall detection', () => {
+  // What the stall limit is for: a runner joined to its group that neither fetches nor has a batch or an
+  // attempt of one under way is stuck (kafkajs's loop stopped without a crash), and only a restart mends
+  // it. A stage's attempt under way is not that (batch-runner-slow-attempt.int.test.ts).
+  it('reports failed with no fetch, no batch and nothing under way past the limit, and ok at a fetch', async () => {
+    const { newRunner, fetched } = fakeKafka({ atRun: 'join' })
+    const runner = newRunner({ ...cfg, stallAfterMs: 50 })
+    try {
+      await runner.start()
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+      await new Promise((r) => setTimeout(r, 120))
+      expect(await runner.health()).toEqual({
+        status: 'failed',
+        ready: false,
+        detail: expect.stringMatching(/^no fetch or batch for \d+ ms$/),
+      })
+      fetched()
+      expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
+    } finally {
+      await runner.stop()
+    }
+  })
+})
+
 describe('batch runner stall detection across a wall-clock step', () => {
   // Elapsed times were read with Date.now(): a wall clock set forward past the stall limit (an NTP step,
   // a VM resumed) reported a stall that was none (/healthz 503, a liveness probe's restart), and one set

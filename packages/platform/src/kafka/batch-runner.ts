@@ -146,6 +146,9 @@ export function credentialsRefusal(err: unknown, forMs?: number): TradepulseErro
   )
 }
 
+/** A batch's stage whose attempts health tells of (see createBatchRunner's attempts). */
+type Stage = 'handler' | 'produce'
+
 /** The faults of the deployment a running worker waits out for credentialsRefusedMs at most. */
 type SecurityFault = 'credentials' | 'tls'
 
@@ -295,6 +298,44 @@ export function createBatchRunner(
    * clock, performance.now(): a wall-clock step (NTP, a VM resumed) must not stretch or cut them.
    */
   let lastProgress = performance.now()
+  /**
+   * The attempts of the batches' stages under way, each with its stage and when it started (monotonic
+   * clock), oldest first: a handler call (prepare, or the work it deferred) or a produce (a batch's
+   * output, a deferred batch's). One attempt may take minutes without failing, bounded only by its
+   * client's timeouts: a broker that takes requests and stops answering (a disk or GC stall) holds a
+   * send for kafkajs's request timeout times the producer's retries, a Redis call with REDIS_TIMEOUT_MS=0
+   * for as long as Redis hangs. Meanwhile the partition's fetcher waits for the batch, so no fetch is
+   * reported, and the produce queue every partition shares holds the others' output behind it: with
+   * nothing but lastProgress, health read that as a stalled runner (failed, a liveness probe's restart
+   * of a worker only waiting the fault out, its records done again and the group rebalanced).
+   */
+  const attempts = new Map<object, { stage: Stage; since: number }>()
+  /**
+   * Runs one attempt of `stage`, known to health while under way (see attempts); one still under way
+   * past the stall limit is logged then, and again once it returns.
+   */
+  async function underWay<T>(stage: Stage, work: () => Promise<T>): Promise<T> {
+    const token = {}
+    const since = performance.now()
+    attempts.set(token, { stage, since })
+    let slow = false
+    const timer = setTimeout(() => {
+      slow = true
+      log.warn(
+        { stage, ms: Math.round(performance.now() - since) },
+        `a ${stage} attempt is under way past the stall limit`,
+      )
+    }, stallAfterMs)
+    timer.unref()
+    try {
+      return await work()
+    } finally {
+      clearTimeout(timer)
+      attempts.delete(token)
+      if (slow)
+        log.info({ stage, ms: Math.round(performance.now() - since) }, `the slow ${stage} attempt returned`)
+    }
+  }
   /** The partitions whose lag this runner exports: a partition another member took is dropped at the join. */
   const lagged = new Map<string, { topic: string; partition: string }>()
   const setLag = (topic: string, partition: number, lag: number) => {
@@ -463,12 +504,16 @@ export function createBatchRunner(
     const link = (async () => {
       let failure: unknown
       try {
-        const out = (await Promise.all(deferred)).flat()
+        // The handler's deferred work is its call still under way: the partition's next batch waits on it.
+        const out = (await underWay('handler', () => Promise.all(deferred))).flat()
         if (out.length > 0) {
           // A Kafka fault is retried here, with backoff, as the publish stage does: reading the whole
           // batch again would redo its work for an output that only needs sending.
           const sent = await retry(
-            () => queue.send(out).catch((raw) => Promise.reject(waitedOutRefusal(raw))),
+            () =>
+              underWay('produce', () => queue.send(out)).catch((raw) =>
+                Promise.reject(waitedOutRefusal(raw)),
+              ),
             {
               baseMs: cfg.retryBaseMs,
               maxMs: cfg.retryMaxMs,
@@ -931,9 +976,9 @@ export function createBatchRunner(
         clearInterval(timer)
       }
     }
-    const withRetry = <T>(stage: () => Promise<T>) =>
+    const withRetry = <T>(what: Stage, stage: () => Promise<T>) =>
       beating(
-        retry(stage, {
+        retry(() => underWay(what, stage), {
           baseMs: cfg.retryBaseMs,
           maxMs: cfg.retryMaxMs,
           shouldStop: stopped,
@@ -981,7 +1026,7 @@ export function createBatchRunner(
             deferred.push(work)
           }
         : undefined
-      const stage = withRetry(() => {
+      const stage = withRetry('handler', () => {
         deferred.length = 0 // work of a failed attempt is not this chunk's (it settles on its own)
         return stages.prepare(chunks[k]!.records, defer)
       })
@@ -1009,7 +1054,7 @@ export function createBatchRunner(
       // are idempotent and tied to its own records, so running them early is safe, and ingest's Redis
       // round trip then overlaps Kafka's. Offsets still advance only after each chunk's publish.
       next = k + 1 < chunks.length && !stopped() ? prepare(k + 1) : undefined
-      const published = await withRetry(() => stages.publish(prepared.value))
+      const published = await withRetry('produce', () => stages.publish(prepared.value))
       if (!published.ok) {
         await next?.catch(() => {}) // the handler started early stops at once; let it settle before leaving
         if (rebalance !== undefined) throw giveUp()
@@ -1311,6 +1356,16 @@ export function createBatchRunner(
       // reported a stall that was none, and one stepped back hid a real one for as long as the step.
       const now = performance.now()
       if (isJoined && state.status !== 'failed' && now - lastProgress > stallAfterMs) {
+        // A stage's attempt under way (its client not answering yet) is a fault waited out, not a stall:
+        // the oldest is told, with its age, so that one that never returns shows. A runner with nothing
+        // under way and no fetch (kafkajs's loop stuck, a batch stuck outside any attempt) is failed.
+        const oldest = attempts.values().next()
+        if (!oldest.done)
+          return {
+            status: 'degraded',
+            ready: false,
+            detail: `${oldest.value.stage} attempt under way for ${Math.round(now - oldest.value.since)} ms`,
+          }
         return {
           status: 'failed',
           ready: false,
