@@ -48,6 +48,7 @@ describe('batch runner health while one attempt of a stage is slow', () => {
   async function setUp(opts: {
     handler?: (values: string[], defer: HandlerContext['defer']) => Promise<void>
     producer?: (real: TradepulseProducer) => TradepulseProducer
+    attemptStuckMs?: number
   }) {
     const admin = await connected(kafka.admin())
     const name = randomName('slow-attempt')
@@ -73,7 +74,10 @@ describe('batch runner health while one attempt of a stage is slow', () => {
       kafka,
       opts.producer ? opts.producer(real) : real,
       handler,
-      probeRunnerConfig(topics.in, name, { stallAfterMs: STALL_MS }),
+      probeRunnerConfig(topics.in, name, {
+        stallAfterMs: STALL_MS,
+        ...(opts.attemptStuckMs === undefined ? {} : { attemptStuckMs: opts.attemptStuckMs }),
+      }),
       log,
       createMetrics('probe'),
     )
@@ -171,6 +175,31 @@ describe('batch runner health while one attempt of a stage is slow', () => {
     await until(async () => (await runner.health()).status === 'ok', 'ok again')
     expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
     expect(calls).toBe(1)
+  })
+
+  it('is failed once an attempt outlasts attemptStuckMs (a call that will never settle), and ok once it returns', async () => {
+    const held = gate()
+    let calls = 0
+    const { runner, producer, topics, outEnd } = await setUp({
+      attemptStuckMs: 2 * STALL_MS,
+      handler: async (values) => {
+        calls++
+        if (values.includes('stuck')) await held.wait
+      },
+    })
+    cleanups.push(async () => held.open())
+    await producer.send({ topic: topics.in, messages: [{ value: 'stuck' }] })
+    await until(async () => calls > 0, 'the handler called')
+    await until(async () => (await runner.health()).status === 'degraded', 'degraded past the stall limit')
+    await until(async () => (await runner.health()).status === 'failed', 'failed past attemptStuckMs')
+    expect(await runner.health()).toEqual({
+      status: 'failed',
+      ready: false,
+      detail: expect.stringMatching(/^handler attempt under way for \d+ ms, past 4000 ms: stuck$/),
+    })
+    held.open()
+    await until(async () => (await outEnd()) === 1, 'the output acknowledged')
+    await until(async () => (await runner.health()).status === 'ok', 'ok again')
   })
 
   it("is degraded, not failed, while a batch waits past the stall limit on the handler's deferred work, and ok once it is done", async () => {

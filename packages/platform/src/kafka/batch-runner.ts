@@ -45,6 +45,13 @@ export type BatchRunnerConfig = {
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
   stallAfterMs?: number
   /**
+   * One attempt of a stage under way this long is stuck, not slow (failed, for a liveness probe's
+   * restart): past any bound its clients' timeouts give (kafkajs's request timeout times the producer's
+   * retries, about 3 min), so only a call that will never settle (a bug, a Redis call with
+   * REDIS_TIMEOUT_MS=0 on a dead connection) gets there. Default: 10 min, or 5 stall limits if longer.
+   */
+  attemptStuckMs?: number
+  /**
    * How long the brokers may refuse the credentials (KAFKA_AUTH: a password changed or a user removed
    * on the cluster) to a running worker's output, or to a call its handler makes, on one partition before
    * failed() reports it; default CREDENTIALS_REFUSED_MS. The same bound holds Kafka connections whose TLS
@@ -355,6 +362,7 @@ export function createBatchRunner(
     joinedResolve = r
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
+  const attemptStuckMs = cfg.attemptStuckMs ?? Math.max(600_000, stallAfterMs * 5)
   const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
   /**
    * The faults of the deployment waited out for credentialsRefusedMs at most (see securityFault), each
@@ -1360,12 +1368,21 @@ export function createBatchRunner(
         // the oldest is told, with its age, so that one that never returns shows. A runner with nothing
         // under way and no fetch (kafkajs's loop stuck, a batch stuck outside any attempt) is failed.
         const oldest = attempts.values().next()
-        if (!oldest.done)
+        if (!oldest.done) {
+          const age = Math.round(now - oldest.value.since)
+          // One that outlasts every client timeout will never settle: stuck, and only a restart mends it.
+          if (age > attemptStuckMs)
+            return {
+              status: 'failed',
+              ready: false,
+              detail: `${oldest.value.stage} attempt under way for ${age} ms, past ${attemptStuckMs} ms: stuck`,
+            }
           return {
             status: 'degraded',
             ready: false,
-            detail: `${oldest.value.stage} attempt under way for ${Math.round(now - oldest.value.since)} ms`,
+            detail: `${oldest.value.stage} attempt under way for ${age} ms`,
           }
+        }
         return {
           status: 'failed',
           ready: false,
