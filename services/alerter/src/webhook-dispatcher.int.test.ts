@@ -104,7 +104,9 @@ describe('webhook dispatcher on Kafka', () => {
     } = {},
   ) {
     const log = createLogger({ level: 'silent' })
-    const kafka = createKafka({ brokers: kafkaBrokers, clientId: randomName('webhooks') }, log)
+    // The member's client id, by which the group's description tells its partitions.
+    const clientId = randomName('webhooks')
+    const kafka = createKafka({ brokers: kafkaBrokers, clientId }, log)
     const real = createProducer(kafka, log)
     const metrics = createAlerterMetrics(new Registry())
     const dispatcher = createWebhookDispatcher({
@@ -131,8 +133,52 @@ describe('webhook dispatcher on Kafka', () => {
     cleanups.push(() => dispatcher.stop())
     const started = dispatcher.start()
     if (opts.await !== false) await started
-    return { dispatcher, metrics, started }
+    return { dispatcher, metrics, started, clientId }
   }
+
+  /** The lane group's partitions per member client id, once the group is stable with `members` members. */
+  async function assignments(members: number): Promise<Map<string, number[]>> {
+    return waitFor(
+      async () => {
+        const { groups } = await admin.describeGroups([`${groupId}.${DESK}`])
+        const g = groups[0]
+        if (g?.state !== 'Stable' || g.members.length !== members) return false
+        return new Map(
+          g.members.map((m) => [
+            m.clientId,
+            AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[deskTopic] ?? [],
+          ]),
+        )
+      },
+      { timeoutMs: 30_000, what: `the group stable with ${members} members` },
+    )
+  }
+
+  /**
+   * A second member joins the group of `first`, which had both partitions: resolves once the group is
+   * stable with one partition each, with the partition `first` kept and the one it gave up.
+   */
+  async function secondMemberJoins(
+    first: { clientId: string },
+    url: string,
+    options: Partial<WebhookOptions>,
+  ) {
+    const second = await startDispatcher(url, { options, await: false })
+    const byMember = await assignments(2)
+    await second.started
+    const [kept] = byMember.get(first.clientId) ?? []
+    const [gone] = byMember.get(second.clientId) ?? []
+    expect([kept, gone].sort()).toEqual([0, 1])
+    return { second, kept: kept!, gone: gone! }
+  }
+
+  /** A dead letter's origin: the desk record, with its Kafka timestamp. */
+  const originOf = (partition: number, offset: string) => ({
+    topic: deskTopic,
+    partition,
+    offset,
+    timestamp: expect.stringMatching(/^\d+$/),
+  })
 
   const deliveries = async (metrics: AlerterMetrics, result: 'delivered' | 'failed' | 'expired') =>
     (await metrics.webhooks.get()).values.find((v) => v.labels.desk === DESK && v.labels.result === result)
@@ -233,7 +279,7 @@ describe('webhook dispatcher on Kafka', () => {
       // Committed only once bad is dead-lettered; nothing posted twice.
       await waitFor(() => dlq.letters().length >= 1, { what: "bad's dead letter" })
       await waitFor(async () => (await committed())[0] === 2, { what: 'offsets committed' })
-      expect(dlq.letters().map((l) => l.origin)).toEqual([{ topic: deskTopic, partition: 0, offset: '0' }])
+      expect(dlq.letters().map((l) => l.origin)).toEqual([originOf(0, '0')])
       expect([hook.of('bad').length, hook.of('good').length]).toEqual([3, 1])
     })
 
@@ -425,7 +471,7 @@ describe('webhook dispatcher on Kafka', () => {
       expect(dlq.letters()).toEqual([
         expect.objectContaining({
           reason: 'webhook_failed',
-          origin: { topic: deskTopic, partition: 0, offset: '0' },
+          origin: originOf(0, '0'),
           message: expect.stringMatching(/1 attempt\(s\): HTTP 410/),
         }),
       ])
@@ -446,7 +492,7 @@ describe('webhook dispatcher on Kafka', () => {
       await startDispatcher(hook.url)
       await waitFor(() => dlq.letters().length >= 1, { what: 'the dead letter after the restart' })
       await waitFor(async () => (await committed())[0] === 2, { what: 'offsets committed' })
-      expect(dlq.letters().map((l) => l.origin)).toEqual([{ topic: deskTopic, partition: 0, offset: '0' }])
+      expect(dlq.letters().map((l) => l.origin)).toEqual([originOf(0, '0')])
       // At-least-once: both alerts were posted again by the restarted lane.
       expect(hook.of('gone')).toHaveLength(2)
       expect(hook.of('ok1')).toHaveLength(2)
@@ -476,42 +522,168 @@ describe('webhook dispatcher on Kafka', () => {
     )
     const openBefore = hook.received.filter((r) => !r.ended)
 
-    // Joining waits for the group's rebalance, which waits for the first member to rejoin.
-    const second = await startDispatcher(hook.url, { options, await: false })
-    // Bounded: well within kafkajs's 60 s rebalance timeout, after which the coordinator would drop the
-    // first member anyway (had it waited on its deliveries, which run till their 100 s timeout).
-    const members = await waitFor(
-      async () => {
-        const { groups } = await admin.describeGroups([`${groupId}.${DESK}`])
-        const g = groups[0]
-        if (g?.state !== 'Stable' || g.members.length !== 2) return false
-        return g.members.map(
-          (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[deskTopic] ?? [],
-        )
-      },
-      { timeoutMs: 30_000, what: 'the group stable with both members' },
-    )
-    await second.started
-    expect(members.map((partitions) => partitions.length)).toEqual([1, 1])
+    // Joining waits for the group's rebalance, which waits for the first member to rejoin. Bounded: well
+    // within kafkajs's 60 s rebalance timeout, after which the coordinator would drop the first member anyway
+    // (had it waited on its deliveries, which run till their 100 s timeout).
+    const { second, kept, gone } = await secondMemberJoins(first, hook.url, options)
     // It committed the unbroken run of what it had finished (each partition's first alert) before letting
-    // its partitions go.
+    // its partition go.
     expect(await committed()).toEqual([1, 1])
-    // The first member abandoned its requests (they are made again by whoever owns the partition).
-    await waitFor(() => openBefore.every((r) => r.ended), { what: 'abandoned requests closed' })
-    expect(openBefore.map((r) => r.ended)).toEqual(openBefore.map(() => 'dropped'))
+    // It abandoned the requests of the partition it gave up (its new owner makes them again), and went on
+    // with those of the one it kept.
+    const openOf = (p: number) => openBefore.filter((r) => r.alertId.startsWith(`p${p}-`))
+    await waitFor(() => openOf(gone).every((r) => r.ended), { what: 'abandoned requests closed' })
+    expect(openOf(gone).map((r) => r.ended)).toEqual(openOf(gone).map(() => 'dropped'))
+    expect(openOf(kept).map((r) => r.ended)).toEqual(openOf(kept).map(() => undefined))
 
     slow = false
     for (const res of held.splice(0)) if (!res.destroyed) res.writeHead(204).end()
     await waitFor(async () => (await committed()).every((o) => o === 4), { what: 'all offsets committed' })
     // Every alert answered 2xx at least once; none dead-lettered; each member delivered its partition.
     expect(ids.filter((id) => !hook.of(id).some((r) => r.ended === 'answered'))).toEqual([])
-    // The alerts committed before the rebalance were not posted again by their partition's next owner.
+    // The alerts committed before the rebalance were not posted again by their partition's next owner, nor
+    // any alert of the partition kept.
     expect([hook.of('p0-a0').length, hook.of('p1-a0').length]).toEqual([1, 1])
+    expect([0, 1, 2, 3].map((i) => hook.of(`p${kept}-a${i}`).length)).toEqual([1, 1, 1, 1])
     const [dlqOffsets] = await admin.fetchTopicOffsets(dlqTopic)
     expect(dlqOffsets?.high).toBe('0')
     for (const m of [first.metrics, second.metrics]) {
       expect(await deliveries(m, 'delivered')).toBeGreaterThan(0)
       expect(await deliveries(m, 'failed')).toBe(0)
     }
+  })
+
+  describe('a rebalance that leaves this member a partition', () => {
+    it("goes on with that partition's deliveries: none posted again, its commits correct; the partition it gave up is posted again by its new owner", async () => {
+      // Each partition: `held` held open until released, `after` answered at once (delivered, but its
+      // commit waits behind held).
+      let holding = true
+      const held: ServerResponse[] = []
+      const hook = await receiver((res, r) => {
+        if (holding && r.alertId.endsWith('-held')) held.push(res)
+        else res.writeHead(204).end()
+      })
+      const options = { timeoutMs: 100_000, concurrency: 4 }
+      const first = await startDispatcher(hook.url, { options })
+      for (const p of [0, 1]) await produceAlerts([`p${p}-held`, `p${p}-after`], p)
+      await waitFor(
+        () => held.length === 2 && [0, 1].every((p) => hook.of(`p${p}-after`)[0]?.ended === 'answered'),
+        { what: 'both held open and the alerts after them delivered' },
+      )
+      expect(await committed()).toEqual([-1, -1])
+
+      const { kept, gone } = await secondMemberJoins(first, hook.url, options)
+      // The partition given up: its new owner posts it again from the commit, held and after.
+      await waitFor(() => hook.of(`p${gone}-held`).length === 2 && hook.of(`p${gone}-after`).length === 2, {
+        what: 'the partition given up posted again by its new owner',
+      })
+      // A new alert on each partition, posted by its owner: the first member has read the partition it kept
+      // again since the rebalance (from its commit, held's offset, so a re-post would have come first).
+      for (const p of [0, 1]) await produceAlerts([`p${p}-new`], p)
+      await waitFor(() => [0, 1].every((p) => hook.of(`p${p}-new`)[0]?.ended === 'answered'), {
+        what: 'the new alerts delivered',
+      })
+      // Kept: held's request still open, nothing posted again.
+      expect(hook.of(`p${kept}-held`).map((r) => r.ended)).toEqual([undefined])
+      expect(hook.of(`p${kept}-after`)).toHaveLength(1)
+      // Given up: the first member dropped its request (abandoned), the new owner's is held.
+      expect(hook.of(`p${gone}-held`).map((r) => r.ended)).toEqual(['dropped', undefined])
+
+      holding = false
+      for (const res of held.splice(0)) if (!res.destroyed) res.writeHead(204).end()
+      await waitFor(async () => (await committed()).every((o) => o === 3), { what: 'all offsets committed' })
+      expect(hook.of(`p${kept}-held`).map((r) => r.ended)).toEqual(['answered'])
+      const counts = (p: number) => ['held', 'after', 'new'].map((id) => hook.of(`p${p}-${id}`).length)
+      expect(counts(kept)).toEqual([1, 1, 1])
+      // At-least-once: what the first member had not committed of the partition it gave up, posted again.
+      expect(counts(gone)).toEqual([2, 2, 1])
+      expect(await deliveries(first.metrics, 'failed')).toBe(0)
+    })
+
+    it('keeps a delivery of that partition waiting for its retry: the attempts go on, the wait is not cut short', async () => {
+      // Each partition's `bad`: its first request answered 503 asking for 5 s, any later one 204.
+      const retryAfterS = 5
+      const hook = await receiver((res, r) => {
+        if (r.alertId.endsWith('-bad') && hook.of(r.alertId).length === 1)
+          res.writeHead(503, { 'retry-after': String(retryAfterS) }).end()
+        else res.writeHead(204).end()
+      })
+      const options = { maxAttempts: 3, retryAfterMaxMs: 60_000 }
+      const first = await startDispatcher(hook.url, { options })
+      for (const p of [0, 1]) await produceAlerts([`p${p}-bad`], p)
+      await waitFor(() => [0, 1].every((p) => hook.of(`p${p}-bad`)[0]?.ended === 'answered'), {
+        what: "both bad's first attempts",
+      })
+
+      const { kept, gone } = await secondMemberJoins(first, hook.url, options)
+      await waitFor(() => hook.of(`p${gone}-bad`)[1]?.ended === 'answered', {
+        what: 'the partition given up posted again by its new owner',
+      })
+      await produceAlerts([`p${kept}-new`], kept)
+      await waitFor(() => hook.of(`p${kept}-new`)[0]?.ended === 'answered', {
+        what: 'a new alert of the kept partition',
+      })
+      // Not posted again by the rebalance: its first attempt only, its wait still running.
+      expect(hook.of(`p${kept}-bad`)).toHaveLength(1)
+
+      await waitFor(async () => (await committed())[kept] === 2, {
+        what: "the kept partition's offsets committed",
+      })
+      const attempts = hook.of(`p${kept}-bad`)
+      expect(attempts.map((r) => r.ended)).toEqual(['answered', 'answered'])
+      // Its second attempt, as Retry-After asked (a lower bound only: a loaded machine can only make it later).
+      expect(attempts[1]!.atMs - attempts[0]!.atMs).toBeGreaterThanOrEqual(retryAfterS * 1_000 - 10)
+      expect(await deliveries(first.metrics, 'delivered')).toBe(2)
+    })
+
+    it('reads the partition it keeps on from where a full queue stopped its batch: nothing posted twice, nothing skipped', async () => {
+      let holding = true
+      const held: ServerResponse[] = []
+      const hook = await receiver((res, r) => {
+        if (holding && r.alertId.endsWith('-held')) held.push(res)
+        else res.writeHead(204).end()
+      })
+      // Each partition's `held` open fills the queue (two places): the batches that bring the `next` alerts
+      // wait for room (heartbeating) when the rebalance comes, then give up and rejoin.
+      const options = { timeoutMs: 100_000, concurrency: 2, queueMax: 2 }
+      const first = await startDispatcher(hook.url, { options })
+      for (const p of [0, 1]) {
+        await produceAlerts([`p${p}-held`], p)
+        await waitFor(() => hook.of(`p${p}-held`).length === 1, { what: `p${p}-held posted and held` })
+      }
+      // One request for both partitions: one fetch brings both batches, both wait.
+      await producer.send({
+        topic: deskTopic,
+        messages: [0, 1].map((partition) => ({
+          partition,
+          key: `p${partition}-next`,
+          value: JSON.stringify({ id: `p${partition}-next` }),
+          headers: { ce_id: `p${partition}-next` },
+        })),
+      })
+
+      const { kept, gone } = await secondMemberJoins(first, hook.url, options)
+      await produceAlerts([`p${kept}-new`], kept)
+      await waitFor(
+        () =>
+          hook.of(`p${kept}-new`)[0]?.ended === 'answered' &&
+          hook.of(`p${gone}-next`)[0]?.ended === 'answered',
+        { what: 'both members reading their partitions' },
+      )
+      // Kept: held's request still open, the alerts after it read on from where the batch stopped.
+      expect(hook.of(`p${kept}-held`).map((r) => r.ended)).toEqual([undefined])
+      expect(hook.of(`p${kept}-next`).map((r) => r.ended)).toEqual(['answered'])
+
+      holding = false
+      for (const res of held.splice(0)) if (!res.destroyed) res.writeHead(204).end()
+      await waitFor(async () => (await committed())[kept] === 3 && (await committed())[gone] === 2, {
+        what: 'all offsets committed',
+      })
+      expect(['held', 'next', 'new'].map((id) => hook.of(`p${kept}-${id}`).length)).toEqual([1, 1, 1])
+      expect(hook.of(`p${kept}-held`).map((r) => r.ended)).toEqual(['answered'])
+      // Given up: held abandoned by the first member and posted again by the new owner.
+      expect(hook.of(`p${gone}-held`).map((r) => r.ended)).toEqual(['dropped', 'answered'])
+      expect(hook.of(`p${gone}-next`).map((r) => r.ended)).toEqual(['answered'])
+    })
   })
 })

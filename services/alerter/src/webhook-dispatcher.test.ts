@@ -101,6 +101,37 @@ describe('createCommitPoints', () => {
     points.committed(0, '0')
     expect(points.due()).toEqual([])
   })
+
+  it('tells an offset started already, finished or not, from one not started yet', () => {
+    const points = createCommitPoints()
+    points.started(0, '5')
+    points.started(0, '6')
+    points.finished(0, '5')
+    // kafkajs fetches a partition kept at a rebalance again from its commit (5 here): 5 and 6 are under way.
+    expect(['4', '5', '6', '7'].map((o) => points.isStarted(0, o))).toEqual([true, true, true, false])
+    expect(points.isStarted(1, '0')).toBe(false)
+  })
+
+  it('forgets a partition released, counting its unfinished deliveries; taken again, it starts afresh', () => {
+    const points = createCommitPoints()
+    points.started(0, '5')
+    points.started(0, '6')
+    points.started(0, '7')
+    points.finished(0, '6')
+    points.started(1, '2')
+    expect(points.release(0)).toBe(2)
+    expect(points.release(0)).toBe(0)
+    expect(points.isStarted(0, '5')).toBe(false)
+    // A late finish of a delivery of the partition released moves nothing.
+    points.finished(0, '5')
+    expect(points.due()).toEqual([])
+    // Taken again from its commit: that offset is where its commit stands, nothing due until it moves.
+    points.started(0, '5')
+    expect(points.due()).toEqual([])
+    points.finished(0, '5')
+    expect(points.due()).toEqual([{ partition: 0, offset: '6' }])
+    expect(points.unfinished()).toBe(1)
+  })
 })
 
 describe('drainBody', () => {

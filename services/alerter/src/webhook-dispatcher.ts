@@ -134,7 +134,9 @@ export type CommitPoint = { partition: number; offset: string }
  * started when all have finished: every alert below it was delivered, dead-lettered or expired. The first
  * offset a partition starts at is where its commit already stood (kafkajs fetched from there), so nothing
  * of it is due until its point moves past that. Offsets must be started in increasing order per partition,
- * as kafkajs hands them out. Pure: the lane commits what `due` gives and says so with `committed`.
+ * as kafkajs hands them out; one already started (`isStarted`: kafkajs fetches a partition this member
+ * keeps at a rebalance again from its commit) is not started twice. A partition given up is `release`d.
+ * Pure: the lane commits what `due` gives and says so with `committed`.
  */
 export function createCommitPoints() {
   type Track = { open: { offset: bigint; done: boolean }[]; next: bigint; committed: bigint }
@@ -170,6 +172,17 @@ export function createCommitPoints() {
       const t = tracks.get(partition)
       if (t && BigInt(offset) > t.committed) t.committed = BigInt(offset)
     },
+    /** True when `offset` of `partition` was started already (finished or not) since the partition was taken. */
+    isStarted(partition: number, offset: string): boolean {
+      const t = tracks.get(partition)
+      return t !== undefined && BigInt(offset) < t.next
+    },
+    /** Forgets a partition given up; its unfinished deliveries (abandoned by the lane) are counted. */
+    release(partition: number): number {
+      const t = tracks.get(partition)
+      tracks.delete(partition)
+      return t ? t.open.filter((e) => !e.done).length : 0
+    },
     /** Deliveries started and not finished, over all partitions. */
     unfinished(): number {
       let n = 0
@@ -194,11 +207,15 @@ export type CommitPoints = ReturnType<typeof createCommitPoints>
  * - a slow or dead webhook never blocks or delays the alerts on Kafka: the alert consumer does not wait
  *   for webhooks at all, it only produces to the desk topics;
  * - nothing is lost on a crash, a stop or a rebalance: delivery is at-least-once, and what was not
- *   committed is posted again (receivers deduplicate on x-tradepulse-alert-id, which is the alert id);
+ *   committed is posted again by the partition's next owner (receivers deduplicate on
+ *   x-tradepulse-alert-id, which is the alert id);
  * - memory is bounded: per desk, at most `queueMax` deliveries wait or run; when full, that desk's
  *   consumer stops reading (it waits, heartbeating) rather than dropping anything;
- * - a rebalance is not held up by slow deliveries: a lane that hears of one commits what is finished,
- *   abandons its unfinished deliveries (the partitions' owners make them again) and rejoins at once.
+ * - a rebalance is not held up by slow deliveries: a lane that hears of one commits what is finished and
+ *   rejoins at once; once joined, it abandons the unfinished deliveries of the partitions taken from it
+ *   (their new owners make them again) and goes on with those of the partitions it keeps, which are
+ *   neither posted again nor skipped (kafkajs fetches them again from their commit: what was started
+ *   already is passed over), their retries keeping their attempts and waits.
  * A lane's group that has no offsets yet takes those of the one group all desks shared before
  * (`<groupId>`), so an upgrade neither posts an hour of alerts again nor skips any.
  */
@@ -248,11 +265,13 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
 type GiveUp = { why: string; err?: unknown }
 
 /**
- * The deliveries a lane started within one group generation. A rebalance ends it: its unfinished
- * deliveries are abandoned and kafkajs, rejoined, fetches every partition again from its committed offset,
- * so they are made again, here or by the partition's new owner.
+ * A partition whose deliveries the lane has started since the group gave it the partition. Its unfinished
+ * deliveries are abandoned (`abandon`: requests dropped, waits cut short, nothing of them committed) only
+ * when the partition goes: a join that assigns it elsewhere or under a new member id, a crash, a stop. A
+ * rebalance that leaves it here leaves them running (abandoned, they were posted again here at once, their
+ * retries starting over).
  */
-type Generation = { abandon: AbortController; points: CommitPoints; ended: boolean }
+type Hold = { abandon: AbortController; released: boolean }
 
 /** Longest a stop or a rebalance waits for the lane's last commit (a coordinator gone, kafkajs retrying). */
 const FINAL_COMMIT_WAIT_MS = 5_000
@@ -297,17 +316,19 @@ function createLane(
   let consumer: Consumer | undefined
   let running = false
   let crashed: string | undefined
-  // Replaced at each join; ended (its deliveries abandoned) as soon as the lane hears of a rebalance.
-  // `rejoining` (until kafkajs has joined again) stops batches that start meanwhile before they queue
-  // anything: an offset resolved then would move the new generation's fetch past an abandoned delivery.
-  const newGeneration = (): Generation => ({
-    abandon: new AbortController(),
-    points: createCommitPoints(),
-    ended: false,
-  })
-  let generation = newGeneration()
+  // Every partition's commit point, and the partitions held, across rebalances that leave them here.
+  const points = createCommitPoints()
+  const holds = new Map<number, Hold>()
+  // The member id of the last join: a join under another (the coordinator forgot this member, a restart
+  // after a crash) may follow generations in which other members owned any of our partitions.
+  let memberId: string | undefined
+  // Joins so far: a batch fetched before the last one queues nothing after it.
+  let joins = 0
+  // From hearing of a rebalance until kafkajs has joined again: batches stop before queuing anything (its
+  // partition may be about to go), and finished deliveries wait for the join to be committed (a commit
+  // now, retried by kafkajs, could land after the join on a partition another member owns by then).
   let rejoining = false
-  // Every delivery not yet settled, whatever its generation (a stop waits a moment for them).
+  // Every delivery not yet settled, whatever its partition (a stop waits a moment for them).
   const inFlight = new Set<Promise<void>>()
   // One commit at a time; a request meanwhile runs one more after it, with the points as they are then.
   let committing: Promise<void> | undefined
@@ -483,11 +504,11 @@ function createLane(
     }
   }
 
-  /** Why this batch should stop queuing and let its partition go, if it should. */
-  function giveUpReason(p: EachBatchPayload, g: Generation): GiveUp | undefined {
+  /** Why this batch (fetched after join number `joinedAt`) should stop queuing, if it should. */
+  function giveUpReason(p: EachBatchPayload, joinedAt: number): GiveUp | undefined {
     if (!running || !p.isRunning()) return { why: 'stopping' }
     if (p.isStale()) return { why: 'sought back' }
-    if (rejoining || g.ended || g !== generation) return { why: 'rebalance' }
+    if (rejoining || joinedAt !== joins) return { why: 'rebalance' }
     return undefined
   }
 
@@ -500,7 +521,7 @@ function createLane(
   async function waitHeartbeating(
     work: Promise<unknown>,
     p: EachBatchPayload,
-    g: Generation,
+    joinedAt: number,
   ): Promise<GiveUp | undefined> {
     let settled = false
     const done = work.then(
@@ -516,7 +537,7 @@ function createLane(
       await Promise.race([done, new Promise((r) => (timer = setTimeout(r, tickMs)))])
       clearTimeout(timer)
       if (settled) return undefined
-      const reason = giveUpReason(p, g)
+      const reason = giveUpReason(p, joinedAt)
       if (reason) return reason
       try {
         await p.heartbeat()
@@ -529,18 +550,22 @@ function createLane(
     }
   }
 
-  /** Commits the points of `g` that moved; a failure is logged and left for the next request. */
-  async function commitPoints(g: Generation): Promise<void> {
-    const due = g.points.due()
+  /** Commits the points that moved. */
+  async function commitPoints(): Promise<void> {
+    const due = points.due().map((d) => ({ ...d, hold: holds.get(d.partition) }))
     if (due.length === 0 || !consumer) return
-    await consumer.commitOffsets(due.map((d) => ({ topic: target.topic, ...d })))
-    for (const d of due) g.points.committed(d.partition, d.offset)
+    await consumer.commitOffsets(
+      due.map(({ partition, offset }) => ({ topic: target.topic, partition, offset })),
+    )
+    // Not for a partition given up meanwhile (taken again since, it has a new point).
+    for (const d of due) if (holds.get(d.partition) === d.hold) points.committed(d.partition, d.offset)
   }
 
   /**
-   * Commits the current generation's points, one commit at a time. Every commit is safe whenever it lands:
-   * below a point every alert was delivered or dead-lettered, so one landing late (after a rebalance, over
-   * the new owner's) can only have alerts posted again, never skipped.
+   * Commits the points of the partitions held, one commit at a time; a failure is logged and tried again
+   * shortly. Every commit is safe whenever it lands: below a point every alert was delivered or
+   * dead-lettered, so one landing late (after a rebalance, over the new owner's) can only have alerts
+   * posted again, never skipped.
    */
   function requestCommit(): Promise<void> {
     if (committing) {
@@ -551,9 +576,8 @@ function createLane(
       try {
         do {
           commitAgain = false
-          const g = generation
           try {
-            await commitPoints(g)
+            await commitPoints()
             commitFailures = 0
           } catch (err) {
             commitFailures++
@@ -561,9 +585,9 @@ function createLane(
               { err, failures: commitFailures },
               'webhook offsets not committed yet; retrying',
             )
-            // Tried again shortly unless the generation ends (its last commit is tried then).
+            // Tried again shortly; while rejoining, by the join.
             clearTimeout(commitRetry)
-            if (running && !g.ended) commitRetry = setTimeout(() => void requestCommit(), tickMs)
+            if (running && !rejoining) commitRetry = setTimeout(() => void requestCommit(), tickMs)
           }
         } while (commitAgain && running)
       } finally {
@@ -574,32 +598,43 @@ function createLane(
   }
 
   /**
-   * Ends generation `g`: its unfinished deliveries are abandoned (requests dropped, waits cut short) and
-   * what it finished is committed. Resolves once that commit is done or has failed (logged).
+   * Gives `partitions` up: their unfinished deliveries are abandoned (requests dropped, waits cut short)
+   * and their points forgotten, so nothing more of them is committed here; their owner fetches them again
+   * from their commit and makes those deliveries again.
    */
-  async function endGeneration(g: Generation, why: string): Promise<void> {
-    if (g.ended) return
-    g.ended = true
-    const unfinished = g.points.unfinished()
-    g.abandon.abort()
-    if (unfinished > 0 && why !== 'stopping') {
+  function release(partitions: readonly number[], why: string): void {
+    let abandoned = 0
+    for (const partition of partitions) {
+      const hold = holds.get(partition)
+      if (!hold) continue
+      holds.delete(partition)
+      hold.released = true
+      hold.abandon.abort()
+      abandoned += points.release(partition)
+    }
+    if (abandoned > 0 && why !== 'stopping') {
       log.info(
-        { why, abandoned: unfinished },
-        'webhook deliveries abandoned; the partitions are fetched again from their committed offsets and the owners make them again',
+        { why, partitions, abandoned },
+        'webhook deliveries abandoned; these partitions are fetched again from their committed offsets and their owners make them again',
       )
     }
-    await commitPoints(g).catch((err) => log.warn({ err, why }, 'webhook offsets not committed'))
   }
 
-  /** Queues the delivery of `rec` in generation `g`; its finishing moves its partition's commit point. */
-  function startDelivery(rec: InRecord, g: Generation): void {
+  /** Queues the delivery of `rec`; its finishing moves its partition's commit point. */
+  function startDelivery(rec: InRecord): void {
     setQueued(queued + 1)
-    g.points.started(rec.partition, rec.offset)
-    const settled: Promise<void> = deliver(rec, AbortSignal.any([stopSignal, g.abandon.signal]))
+    let hold = holds.get(rec.partition)
+    if (!hold) {
+      hold = { abandon: new AbortController(), released: false }
+      holds.set(rec.partition, hold)
+    }
+    const held = hold
+    points.started(rec.partition, rec.offset)
+    const settled: Promise<void> = deliver(rec, AbortSignal.any([stopSignal, held.abandon.signal]))
       .then((r) => {
-        if (r !== 'done') return
-        g.points.finished(rec.partition, rec.offset)
-        if (g === generation && !g.ended) void requestCommit()
+        if (r !== 'done' || held.released) return
+        points.finished(rec.partition, rec.offset)
+        if (!rejoining) void requestCommit()
       })
       .catch((err) => {
         // A bug, not a webhook fault: left unfinished, so never committed past (made again at a restart).
@@ -618,25 +653,33 @@ function createLane(
 
   async function eachBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p
-    const g = generation
+    const joinedAt = joins
     let gaveUp: GiveUp | undefined
     for (const m of batch.messages as KafkaMessage[]) {
-      gaveUp = giveUpReason(p, g)
+      gaveUp = giveUpReason(p, joinedAt)
+      if (gaveUp) break
+      // Started before a rebalance that left its partition here (kafkajs fetches a partition again from its
+      // commit at every join): under way or done, not made twice.
+      if (points.isStarted(batch.partition, m.offset)) {
+        p.resolveOffset(m.offset)
+        continue
+      }
       // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer.
       while (!gaveUp && queued >= o.queueMax) {
-        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, g)
-        gaveUp ??= giveUpReason(p, g)
+        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, joinedAt)
+        gaveUp ??= giveUpReason(p, joinedAt)
       }
       if (gaveUp) break
-      startDelivery(toInRecord(batch.topic, batch.partition, m), g)
+      startDelivery(toInRecord(batch.topic, batch.partition, m))
       // kafkajs reads on past it at once; the commit, not the fetch, waits for the delivery. Checked just
-      // above with no wait between: never resolved into a generation the alert was not started in.
+      // above with no wait between: never resolved during a rebalance, for a partition that may be going.
       p.resolveOffset(m.offset)
     }
     // Thrown on, kafkajs rejoins the group at once; returning instead, it would fetch more and post it here
-    // while the group waits for this member. What finished is committed first.
+    // while the group waits for this member. What finished is committed first, while the partitions are
+    // still this member's.
     if (gaveUp?.err !== undefined) {
-      await settledWithin(endGeneration(g, gaveUp.why), FINAL_COMMIT_WAIT_MS)
+      await settledWithin(requestCommit(), FINAL_COMMIT_WAIT_MS)
       throw gaveUp.err
     }
   }
@@ -698,23 +741,35 @@ function createLane(
         },
       })
       consumer = c
-      // kafkajs heard of a rebalance (its own heartbeat or fetch) and is about to rejoin: what this
-      // generation finished is committed, the rest abandoned (fetched again from the commit once joined).
+      // kafkajs heard of a rebalance (its own heartbeat or fetch) and is about to rejoin: what is finished is
+      // committed while the partitions are still this member's. The deliveries go on: which partitions go
+      // is known only once joined.
       c.on(c.events.REBALANCING, () => {
         rejoining = true
-        void endGeneration(generation, 'rebalance')
+        void requestCommit()
       })
-      c.on(c.events.GROUP_JOIN, () => {
-        // Any way kafkajs joins again (a rebalance, a member id the coordinator forgot, a restart after a
-        // crash), it fetches from the committed offsets: what was under way is made again.
-        void endGeneration(generation, 'rejoined')
-        generation = newGeneration()
+      // kafkajs 2 has no callback per partition revoked: the join's assignment, against the partitions held,
+      // tells which went. Under the same member id, the generation before was this member's too, so a
+      // partition still assigned was owned by no one else meanwhile: its deliveries go on. Under another
+      // (the coordinator forgot this member, a restart after a crash), every partition held is given up.
+      c.on(c.events.GROUP_JOIN, (e) => {
+        const assigned = new Set(e.payload.memberAssignment[target.topic] ?? [])
+        const sameMember = memberId !== undefined && e.payload.memberId === memberId
+        memberId = e.payload.memberId
+        const gone = [...holds.keys()].filter((partition) => !sameMember || !assigned.has(partition))
+        release(gone, sameMember ? 'rebalance' : 'rejoined')
+        joins++
         rejoining = false
+        // What finished during the rebalance, of the partitions kept.
+        void requestCommit()
       })
       c.on(c.events.CRASH, (e) => {
         // A short reason for the health body; the error whole is in the log line below.
         crashed = e.payload.restart ? undefined : faultReason(e.payload.error)
         log.error({ err: e.payload.error, restart: e.payload.restart }, 'webhook consumer crashed')
+        // kafkajs has left the group: no partition is this member's any more (a restart joins afresh).
+        rejoining = true
+        release([...holds.keys()], 'crashed')
       })
       await c.connect()
       // From the beginning for a new group, so no alert slips between the desk topic and this group's
@@ -737,7 +792,11 @@ function createLane(
       // is committed before the consumer leaves. One still writing its dead letter then is made again.
       await settledWithin(Promise.all(inFlight), tickMs)
       await settledWithin(committing ?? Promise.resolve(), FINAL_COMMIT_WAIT_MS)
-      await settledWithin(endGeneration(generation, 'stopping'), FINAL_COMMIT_WAIT_MS)
+      await settledWithin(
+        commitPoints().catch((err) => log.warn({ err }, 'webhook offsets not committed')),
+        FINAL_COMMIT_WAIT_MS,
+      )
+      release([...holds.keys()], 'stopping')
       await consumer?.disconnect().catch((err) => log.warn({ err }, 'webhook consumer disconnect failed'))
     },
   }
