@@ -12,7 +12,19 @@ export type TopicSpec<S extends z.ZodType = z.ZodType> = {
   partitions: number
   retentionMs: number
   compacted: boolean
+  /**
+   * Kafka's message.timestamp.type for the topic; absent: the broker's default (CreateTime unless its
+   * log.message.timestamp.type says otherwise).
+   */
+  timestampType?: TopicTimestampType
 }
+
+/**
+ * Whose clock a record's timestamp is: the producer's at the send (CreateTime, which a producer may also
+ * set), or the partition leader's as it appended the record (LogAppendTime, which replaces whatever the
+ * producer gave).
+ */
+export type TopicTimestampType = 'CreateTime' | 'LogAppendTime'
 
 export const DEFAULT_TOPIC_PREFIX = 'tradepulse.'
 export const TOPIC_VERSION_SUFFIX = '.v1'
@@ -39,6 +51,12 @@ const BASES = {
     // Indicators are rebuilt from this topic, so it keeps at least the longest baseline window (7 d) and more.
     retentionMs: 30 * DAY_MS,
     compacted: false,
+    // The aggregators take a record's timestamp as the time its headline was scored: no headline is
+    // applied more than AGGREGATOR_MAX_AHEAD_MS past it, or dead-lettered further ahead, and a rebuild
+    // reads the same stored timestamps. Stamped by the broker, not by the scorer: with CreateTime a scorer
+    // whose clock ran minutes behind (broken NTP, a resumed VM) had every live headline applied up to that
+    // much too early, or past 10.5 min dead-lettered as event_time_ahead.
+    timestampType: 'LogAppendTime',
   },
   indicators: {
     base: 'indicators',

@@ -41,6 +41,12 @@ export type KafkaWorkerSpec = {
    * host this topic-partition", which names no topic (exit 69, blaming KAFKA_BROKERS).
    */
   requireTopics?: { names: string[]; hint: string }
+  /**
+   * The topic catalogue and the topics the worker writes: each of these and of `inputTopics` that exists
+   * with another message.timestamp.type than the catalogue's (created before the catalogue set it) is
+   * warned of at start, naming `createCommand`, which sets it. The worker runs on: as it did before.
+   */
+  topicSettings?: { catalogue: TopicSpec[]; writes: string[]; createCommand: string }
   healthChecks?: Record<string, HealthCheck>
   routes?: HttpRoute[]
   metrics?: Metrics
@@ -64,21 +70,24 @@ export type KafkaWorkerSpec = {
  * A worker's topics at its start: with TOPICS_AUTO_CREATE every one of `all` is created when missing;
  * without, the ones it writes and the ones it reads (the worker's inputTopics) must exist, and a missing
  * one stops the start (exit 78, naming it and how to create it), where the first record bound for it
- * would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION.
+ * would otherwise be retried for ever on UNKNOWN_TOPIC_OR_PARTITION. Either way, a topic it reads or writes
+ * that exists with another message.timestamp.type than the catalogue's is warned of (topicSettings).
  */
 export function topicsAtStart(
   autoCreate: boolean,
   all: TopicSpec[],
   writes: string[],
   createCommand = 'tradepulse topics create',
-): Pick<KafkaWorkerSpec, 'ensureTopics' | 'requireTopics'> {
+): Pick<KafkaWorkerSpec, 'ensureTopics' | 'requireTopics' | 'topicSettings'> {
+  const topicSettings = { catalogue: all, writes, createCommand }
   return autoCreate
-    ? { ensureTopics: all }
+    ? { ensureTopics: all, topicSettings }
     : {
         requireTopics: {
           names: writes,
           hint: `create them with \`${createCommand}\`, or set TOPICS_AUTO_CREATE=true`,
         },
+        topicSettings,
       }
 }
 
@@ -163,6 +172,28 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
     return done
   }
 
+  /**
+   * Warns of each topic the worker reads or writes whose message.timestamp.type is not the catalogue's. A
+   * check that fails (no DescribeConfigs right) is warned of too: it decides nothing the worker does.
+   */
+  const timestampTypesChecked = async (settings: NonNullable<KafkaWorkerSpec['topicSettings']>) => {
+    const mine = new Set([...spec.inputTopics, ...settings.writes])
+    const specs = settings.catalogue.filter((s) => s.timestampType && mine.has(s.name))
+    if (specs.length === 0) return
+    const drift = await transport.timestampTypeDrift(specs).catch((err: unknown) => {
+      log.warn(
+        { err, topics: specs.map((s) => s.name) },
+        'could not read the message.timestamp.type of the topics the catalogue sets it for',
+      )
+      return []
+    })
+    for (const d of drift)
+      log.warn(
+        { topic: d.name, timestampType: d.actual, wanted: d.wanted },
+        `${d.name} has message.timestamp.type=${d.actual}, where the catalogue sets ${d.wanted}: its records carry the clock of the host that produced each, and one running behind misdates what it writes for every reader of the topic's timestamps (\`${settings.createCommand}\` sets it)`,
+      )
+  }
+
   return {
     metrics,
     runner,
@@ -204,6 +235,10 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
               'CONFIG_INVALID',
               `${spec.worker}: topics missing: ${missing.join(', ')} (${spec.requireTopics.hint})`,
             )
+        }
+        if (spec.topicSettings) {
+          const checked = await step(timestampTypesChecked(spec.topicSettings))
+          if (checked === STOP_ASKED) return givenUp()
         }
         if (stopAsked) return givenUp()
         // The runner's start given up goes on connecting; the runner's stop (below) makes it disconnect

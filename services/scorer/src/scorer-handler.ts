@@ -9,6 +9,10 @@ import { scoreHeadline } from './score-headline.ts'
  * or out-of-range score, a label not in its enum, a span outside the text) sends the headline to the dlq
  * as `output_invalid`, naming the field, rather than have every consumer dead-letter the record or, worse,
  * take a wrong number for a reading. The rest of the batch goes on.
+ *
+ * Its records carry no timestamp of their own: headlines.scored is a LogAppendTime topic (the catalogue),
+ * so each is stamped by the broker as it is appended, and the aggregators' bound on a headline's time does
+ * not rest on this host's clock (scoredAt, informative only, does).
  */
 export function createScorerHandler(deps: {
   topics: TopicCatalogue

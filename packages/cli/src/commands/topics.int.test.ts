@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { randomName, testInfra } from '@tradepulse/testing'
+import { createTopics, randomName, testInfra } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import { describe, expect, it } from 'vitest'
 
@@ -42,6 +42,41 @@ describe('tradepulse topics create on Kafka', () => {
     }
     const again = await run(process.execPath, [MAIN, 'topics', 'create', '--desks', file], { env })
     expect(again.stdout.trim().split('\n')).toEqual(expected.map((n) => `exists   ${n}`))
+  })
+
+  it("sets the catalogue's timestamp type on a headlines.scored created before it said, keeping its retention; again, nothing", async () => {
+    const prefix = `${randomName('topics')}.`
+    const catalogue = createTopicCatalogue(prefix)
+    const scored = catalogue.scored.name
+    // As an earlier `topics create` made it: no message.timestamp.type (the broker's CreateTime).
+    await createTopics(kafkaBrokers, [{ name: scored, config: { 'retention.ms': '2592000000' } }])
+    const env = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const first = await run(process.execPath, [MAIN, 'topics', 'create'], { env })
+    expect(first.stdout.trim().split('\n')).toEqual(
+      listTopics(catalogue).map((t) =>
+        t.name === scored
+          ? `updated  ${scored}  message.timestamp.type CreateTime -> LogAppendTime`
+          : `created  ${t.name}`,
+      ),
+    )
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    try {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: scored }],
+      })
+      const set = Object.fromEntries(
+        resources[0]!.configEntries
+          .filter((e) => e.configSource === 1)
+          .map((e) => [e.configName, e.configValue]),
+      )
+      expect(set).toEqual({ 'retention.ms': '2592000000', 'message.timestamp.type': 'LogAppendTime' })
+    } finally {
+      await admin.disconnect()
+    }
+    const again = await run(process.execPath, [MAIN, 'topics', 'create'], { env })
+    expect(again.stdout.trim().split('\n')).toEqual(listTopics(catalogue).map((t) => `exists   ${t.name}`))
   })
 
   it('names the desks file, the flag it came from and the reason when it cannot be read', async () => {

@@ -1,7 +1,13 @@
 import { loadDeskConfig } from '@tradepulse/alerter'
 import { RULE_FILES } from '@tradepulse/alerting'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { BaseConfig, ensureTopics, loadConfig, TradepulseError } from '@tradepulse/platform'
+import {
+  alignTimestampTypes,
+  BaseConfig,
+  ensureTopics,
+  loadConfig,
+  TradepulseError,
+} from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { deskIds, someText } from '../option-values.ts'
@@ -16,14 +22,14 @@ export function registerTopics(program: Command): void {
       for (const t of listTopics(createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX))) {
         const retention = t.retentionMs < 0 ? 'forever' : `${t.retentionMs / 86_400_000} d`
         process.stdout.write(
-          `${t.name.padEnd(40)} partitions ${t.partitions}  retention ${retention}${t.compacted ? '  compacted' : ''}\n`,
+          `${t.name.padEnd(40)} partitions ${t.partitions}  retention ${retention}${t.compacted ? '  compacted' : ''}${t.timestampType ? `  timestamps ${t.timestampType}` : ''}\n`,
         )
       }
     })
   topics
     .command('create')
     .description(
-      'create every topic of the catalogue that does not exist yet (running it again changes nothing)',
+      "create every topic of the catalogue that does not exist yet, and set the catalogue's message.timestamp.type on those that exist with another (running it again changes nothing)",
     )
     .option('--desk <id...>', 'also create alerts.desk.<id> topics', deskIds)
     .option(
@@ -59,8 +65,16 @@ export function registerTopics(program: Command): void {
       await admin.connect()
       try {
         const created = await ensureTopics(admin, specs)
-        for (const s of specs)
-          process.stdout.write(`${created.includes(s.name) ? 'created' : 'exists '}  ${s.name}\n`)
+        // A topic created before the catalogue set its timestamp type keeps its own until set here.
+        const updated = new Map((await alignTimestampTypes(admin, specs)).map((d) => [d.name, d]))
+        for (const s of specs) {
+          const d = updated.get(s.name)
+          process.stdout.write(
+            d
+              ? `updated  ${s.name}  message.timestamp.type ${d.actual} -> ${d.wanted}\n`
+              : `${created.includes(s.name) ? 'created' : 'exists '}  ${s.name}\n`,
+          )
+        }
       } finally {
         await admin.disconnect()
       }

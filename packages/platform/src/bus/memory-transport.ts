@@ -26,6 +26,8 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
     async missingTopics(names) {
       return names.filter((n) => !bus.hasTopic(n))
     },
+    // Its producers and consumers share one process, and so one clock: no record is stamped by another.
+    timestampTypeDrift: async () => [],
     createRunner(handler, cfg, log, metrics): BatchRunner {
       const abort = new AbortController()
       let running = false

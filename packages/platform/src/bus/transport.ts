@@ -1,5 +1,6 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { BatchRunner, BatchRunnerConfig } from '../kafka/batch-runner.ts'
+import type { TimestampTypeDrift } from '../kafka/kafka-client.ts'
 import type { BatchHandler, OutRecord } from '../kafka/records.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -15,6 +16,8 @@ export type Transport = {
   ensureTopics(specs: TopicSpec[]): Promise<string[]>
   /** Those of `names` that do not exist. */
   missingTopics(names: readonly string[]): Promise<string[]>
+  /** The existing topics of `specs` whose message.timestamp.type is not theirs (none in memory: one clock). */
+  timestampTypeDrift(specs: TopicSpec[]): Promise<TimestampTypeDrift[]>
   /** A producer outside any consumed batch (for example timed flushes); sends resolve when acknowledged. */
   createPublisher(): Publisher
 }

@@ -1,6 +1,6 @@
 import { isIP, connect as netConnect, type Socket } from 'node:net'
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls'
-import type { TopicSpec } from '@tradepulse/contracts'
+import type { TopicSpec, TopicTimestampType } from '@tradepulse/contracts'
 import kafkajs, {
   type Admin,
   CompressionTypes,
@@ -377,8 +377,84 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<st
       configEntries: [
         { name: 'cleanup.policy', value: s.compacted ? 'compact' : 'delete' },
         { name: 'retention.ms', value: String(s.retentionMs) },
+        ...(s.timestampType ? [{ name: TIMESTAMP_TYPE, value: s.timestampType }] : []),
       ],
     })),
   )
   return missing.map((s) => s.name)
+}
+
+const TIMESTAMP_TYPE = 'message.timestamp.type'
+// Through the default export, as CompressionCodecs above: not among kafkajs's named exports under Node.
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC
+/** describeConfigs' configSource of a value set on the topic itself (DYNAMIC_TOPIC_CONFIG). */
+const SET_ON_TOPIC = 1
+
+/** An existing topic whose message.timestamp.type is not the catalogue's. */
+export type TimestampTypeDrift = { name: string; actual: string; wanted: TopicTimestampType }
+
+/**
+ * The topics of `specs` that exist and whose message.timestamp.type differs from the spec's (those with
+ * one): creating a topic sets it, but a topic created before the catalogue said keeps its own.
+ */
+export async function timestampTypeDrift(admin: Admin, specs: TopicSpec[]): Promise<TimestampTypeDrift[]> {
+  const typed = specs.filter((s) => s.timestampType)
+  if (typed.length === 0) return []
+  const existing = new Set(await admin.listTopics())
+  const present = typed.filter((s) => existing.has(s.name))
+  if (present.length === 0) return []
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({ type: TOPIC_RESOURCE, name: s.name, configNames: [TIMESTAMP_TYPE] })),
+  })
+  const actual = new Map(
+    resources.map((r) => [r.resourceName, r.configEntries.find((e) => e.configName === TIMESTAMP_TYPE)]),
+  )
+  const drift: TimestampTypeDrift[] = []
+  for (const s of present) {
+    const value = actual.get(s.name)?.configValue ?? 'unknown'
+    if (value !== s.timestampType) drift.push({ name: s.name, actual: value, wanted: s.timestampType! })
+  }
+  return drift
+}
+
+/**
+ * Sets the catalogue's message.timestamp.type on the existing topics of `specs` that differ
+ * (timestampTypeDrift); returns those it changed. Records already written keep the timestamps they were
+ * stored with: only records appended afterwards are stamped the new way.
+ *
+ * kafkajs has only the legacy AlterConfigs, which replaces every value set on the topic: each is read
+ * first and given again with the new one, so retention, compaction and any other override stay. A topic
+ * with a sensitive value set (which Kafka does not show) is refused, not stripped of it.
+ */
+export async function alignTimestampTypes(admin: Admin, specs: TopicSpec[]): Promise<TimestampTypeDrift[]> {
+  const drift = await timestampTypeDrift(admin, specs)
+  for (const d of drift) {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: TOPIC_RESOURCE, name: d.name }],
+    })
+    const set = (resources[0]?.configEntries ?? []).filter(
+      (e) => e.configSource === SET_ON_TOPIC && e.configName !== TIMESTAMP_TYPE,
+    )
+    const hidden = set.find((e) => e.isSensitive || e.configValue === null)
+    if (hidden)
+      throw new Error(
+        `cannot set ${TIMESTAMP_TYPE}=${d.wanted} on ${d.name}: its ${hidden.configName} is set and not shown, and setting one value with AlterConfigs would drop it (set ${TIMESTAMP_TYPE} with kafka-configs --alter --add-config instead)`,
+      )
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: TOPIC_RESOURCE,
+          name: d.name,
+          configEntries: [
+            ...set.map((e) => ({ name: e.configName, value: e.configValue })),
+            { name: TIMESTAMP_TYPE, value: d.wanted },
+          ],
+        },
+      ],
+    })
+  }
+  return drift
 }

@@ -9,6 +9,7 @@ import {
   ensureTopics,
   type KafkaClientConfig,
   type TradepulseProducer,
+  timestampTypeDrift,
 } from './kafka-client.ts'
 import { createProduceQueue } from './produce.ts'
 
@@ -103,6 +104,15 @@ export function createKafkaTransport(
       try {
         const existing = new Set(await admin.listTopics())
         return names.filter((n) => !existing.has(n))
+      } finally {
+        await admin.disconnect()
+      }
+    },
+    async timestampTypeDrift(specs) {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        return await timestampTypeDrift(admin, specs)
       } finally {
         await admin.disconnect()
       }
