@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { type Clock, systemClock } from '@tradepulse/contracts'
 import { normalized, validTraceparent } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
@@ -63,7 +64,8 @@ export type DirtyKeys = {
   clear(marks: readonly DirtyMark[]): Promise<void>
   /**
    * Takes up to `limit` marks older than `olderThanMs`, restamped now (theirs until that old again), each
-   * with the newest entry time and trace it holds back, if any.
+   * with the newest entry time and trace it holds back, if any. A take whose answer was lost (the call
+   * failed after the store made it) is answered by the next call, the marks it took with it.
    */
   claimStale(olderThanMs: number, limit: number): Promise<ClaimedMark[]>
 }
@@ -196,14 +198,31 @@ return n
 `
 
 /**
- * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces; ARGV[1] the age (ms), ARGV[2] the
- * limit. Returns {stamp, keys taken, their entry times, their traces (false for none)}.
+ * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces, KEYS[4] the claim's own key (by its
+ * token); ARGV[1] the age (ms), ARGV[2] the limit. Returns {stamp, keys taken, their entry times, their
+ * traces (false for none)}.
+ *
+ * A claim run again with its token answers the marks its first run took that are still at its stamp (none
+ * marked again since), as that run did: ioredis sends a call its closed connection left unanswered again
+ * on the next one, and a claim whose call failed (a reply timed out) is made again with its token. Run
+ * anew, the claim would find those marks young (its own first run restamped them) and answer none: they
+ * went unpublished until old again, another AGGREGATOR_PUBLISH_RECOVER_MS. The token is kept as long as
+ * the marks stay the claim's (the age): past it they are anyone's to take again.
  */
 const CLAIM = `${NOW_US}
-local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
-local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, ARGV[2])
-local stamp = string.format('%.0f', now)
-for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
+local stale
+local stamp = redis.call('GET', KEYS[4])
+if stamp then
+  stale = redis.call('ZRANGEBYSCORE', KEYS[1], stamp, stamp, 'LIMIT', 0, ARGV[2])
+else
+  local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
+  stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, ARGV[2])
+  stamp = string.format('%.0f', now)
+  for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
+  if #stale > 0 then
+    redis.call('SET', KEYS[4], stamp, 'PX', string.format('%d', math.max(1, math.ceil(tonumber(ARGV[1])))))
+  end
+end
 local entered = {}
 local traces = {}
 if #stale > 0 then
@@ -234,8 +253,9 @@ const traceFrom = (value: string | null | undefined): HeadlineTrace | undefined 
  * In Redis: one sorted set per consumer group, `<REDIS_KEY_PREFIX>:dirty:{<group>}`, indicator key →
  * stamp (Redis's clock, µs), and beside it the hashes `…:entered` and `…:trace` (same hash tag, same
  * slot), indicator key → the newest entry time its mark holds back (ms), and → the trace of the newest
- * headline it holds back that carried one, all expiring `ttlMs` after their last mark. Each call is one
- * script, one round trip, however many keys. (Marks made before a hash existed have no entry time or
+ * headline it holds back that carried one, all expiring `ttlMs` after their last mark; and, for a claim
+ * that took marks, `…:claim:<token>`: its stamp, for as long as the marks are its (see CLAIM). Each call is
+ * one script, one round trip, however many keys. (Marks made before a hash existed have no entry time or
  * trace: their updates go out without ingestedAt or traceparent, as they did. A member of a version
  * before the traces neither writes nor clears them: a key it marks again keeps the trace an earlier
  * mark had, and one whose mark it clears keeps its trace until marked anew, a headline of an update
@@ -244,6 +264,8 @@ const traceFrom = (value: string | null | undefined): HeadlineTrace | undefined 
 export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyKeys {
   const enteredKey = `${key}:entered`
   const traceKey = `${key}:trace`
+  /** The token of the last claim if its call failed (Redis may have run it), for the next claim. */
+  let unanswered: string | undefined
   return {
     mark: (keys, enteredMs, traces) =>
       normalized(async () => {
@@ -277,15 +299,20 @@ export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyK
       }),
     claimStale: (olderThanMs, limit) =>
       normalized(async () => {
+        // A claim whose call failed is made again with its token, answering what it took (see CLAIM).
+        const token = unanswered ?? randomUUID()
+        unanswered = token
         const [stamp, keys, entered, traces] = (await redis.eval(
           CLAIM,
-          3,
+          4,
           key,
           enteredKey,
           traceKey,
+          `${key}:claim:${token}`,
           String(olderThanMs),
           String(limit),
         )) as [string, string[], (string | null)[], (string | null)[]]
+        unanswered = undefined
         return keys.map((k, i): ClaimedMark => {
           const e = entered[i] == null ? undefined : finiteOrUndefined(Number(entered[i]))
           const t = traceFrom(traces[i])
