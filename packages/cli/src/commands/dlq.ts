@@ -256,7 +256,7 @@ export function registerDlq(program: Command): void {
     dlq
       .command('replay')
       .description(
-        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp); refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, an origin topic Kafka does not have)`,
+        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time); refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, an origin topic Kafka does not have)`,
       ),
   )
     .option('--dry-run', 'print what would be sent, one line each, and send nothing')
