@@ -12,8 +12,11 @@ const CLAIM_COMMAND = 'tpAlertClaimV3'
 const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-3.lua'), 'utf8')
 const RELEASE_COMMAND = 'tpAlertReleaseV3'
 const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-alert-3.lua'), 'utf8')
+const READ_HYSTERESIS_COMMAND = 'tpHysteresisReadV1'
+const READ_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'read-hysteresis-1.lua'), 'utf8')
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
+type ReadHysteresisCommand = (numKeys: number, ...args: string[]) => Promise<(string | null)[]>
 
 /**
  * What the claim script decided for one alert; the numeric codes of claim-alert-3.lua, mapped once here.
@@ -153,6 +156,12 @@ export type AlertStore = {
     hysteresis: ReadonlyMap<string, HysteresisFields>,
     settled?: readonly string[],
   ): Promise<void>
+  /**
+   * The entries of each indicator's hysteresis hash its evaluations may read (hysteresisKeysFor). Those
+   * fields are all the rules in force read of it: an adapter may forget the others (the Redis one deletes
+   * them in the same call: entries of rules removed, or edited to another line, which the hash kept while
+   * the indicator's writes renewed its TTL). An indicator asked for no field is left as it is.
+   */
   readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
 }
 
@@ -172,6 +181,8 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   const tagOf = (origin: string) => origin.slice(0, Math.max(0, origin.lastIndexOf('/')))
   if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
   if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_LUA })
+  if (!(READ_HYSTERESIS_COMMAND in redis))
+    redis.defineCommand(READ_HYSTERESIS_COMMAND, { lua: READ_HYSTERESIS_LUA })
   const command = (name: string) => (redis as unknown as Record<string, ScriptCommand>)[name]!.bind(redis)
   return {
     async claim(claims) {
@@ -262,8 +273,13 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       const list = [...requests].filter(([, fields]) => fields.length > 0)
       for (const [indicator] of requests) out.set(indicator, {})
       if (list.length === 0) return out
+      const read = (redis as unknown as Record<string, ReadHysteresisCommand>)[READ_HYSTERESIS_COMMAND]!.bind(
+        redis,
+      )
+      // One script call per indicator (its hash is one key, one slot), auto-pipelined: one round trip, as
+      // the HMGETs it replaces, the fields no rule reads any more deleted on the way.
       const replies = await Promise.all(
-        list.map(([indicator, fields]) => redis.hmget(keys.alertHysteresis(indicator), ...fields)),
+        list.map(([indicator, fields]) => read(1, keys.alertHysteresis(indicator), ...fields)),
       )
       list.forEach(([indicator, fields], i) => {
         const values = replies[i]!

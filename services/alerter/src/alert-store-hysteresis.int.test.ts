@@ -1,0 +1,151 @@
+import { hysteresisKeysFor, parseRules, READING_FIELD, type RuleSet } from '@tradepulse/alerting'
+import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
+import { createKeys, type InRecord, type OutRecord } from '@tradepulse/platform'
+import { randomName, testInfra } from '@tradepulse/testing'
+import { Redis } from 'ioredis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createRedisAlertStore } from './alert-store.ts'
+import { cnLevelRule } from './scenario-fixtures.ts'
+import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+
+const H = 3_600_000
+
+/** A level rule on region CN's tariff 15m or 24h mean, going down past `threshold`. */
+const levelRule = (id: string, window: string, threshold: number) => `  - id: ${id}
+    kind: level
+    dimensions: [tariff]
+    scopes: [region:CN]
+    field: mean
+    window: ${window}
+    direction: down
+    threshold: ${threshold}
+    hysteresis: 0.1
+    severity: warning
+    cooldownMs: ${H}
+`
+
+function rules(version: string, body: string): RuleSet {
+  const parsed = parseRules(`version: ${version}\nrules:\n${body}`, 'yaml')
+  if (!parsed.ok) throw new Error('rules do not parse')
+  return parsed
+}
+
+describe("the alerter's hysteresis hash on Redis keeps only what the rules in force read", () => {
+  const { redisUrl } = testInfra()
+  const redis = new Redis(redisUrl)
+  afterAll(() => redis.quit())
+
+  it('a rules reload: the entries of a rule removed or edited to another line go at the next update, those of an unchanged rule stay', async () => {
+    const prefix = randomName('alerts')
+    const store = createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+    const topics = createTopicCatalogue('t.')
+    const before = rules(
+      'r-1',
+      cnLevelRule(H) + levelRule('tariff_edited', '15m', -0.4) + levelRule('tariff_removed', '24h', -0.3),
+    )
+    // tariff_level_cn as it was; tariff_edited's line moved; tariff_removed gone.
+    const after = rules('r-2', cnLevelRule(H) + levelRule('tariff_edited', '15m', -0.45))
+    let inForce = before
+    const published: OutRecord[] = []
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    const { handler } = testAlerterHandler({
+      topics,
+      rules: () => inForce,
+      store,
+      nowMs: T0 + 1_000 * 60_000,
+      publish: async (out) => {
+        published.push(...out)
+      },
+    })
+    const ctx = { signal: new AbortController().signal }
+    const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
+      topic: topics.indicators.name,
+      partition: 0,
+      offset: String(offset),
+      key: Buffer.from(u.key),
+      value: Buffer.from(JSON.stringify(u)),
+      headers: {},
+      timestamp: T0,
+    })
+    const rulesFired = () => {
+      const out = published
+        .filter((r) => r.topic === topics.alerts.name)
+        .map((r) => (JSON.parse(r.value as string) as Alert).rule)
+      published.length = 0
+      return out.sort()
+    }
+    const first = cnTariffUpdate(T0, 50, -0.6)
+    const hash = createKeys(prefix).alertHysteresis(first.key)
+    /** The fields the hash holds that `ruleSet` reads for the indicator (hysteresisKeysFor), and the others. */
+    const fieldsOf = async (ruleSet: RuleSet) => {
+      const read = new Set(hysteresisKeysFor(ruleSet, first))
+      const held = await redis.hkeys(hash)
+      return { read: held.filter((f) => read.has(f)).sort(), other: held.filter((f) => !read.has(f)).sort() }
+    }
+
+    // All three lines crossed: each fires and is left disarmed.
+    await handler([recordOf(first, 0)], ctx)
+    expect(rulesFired()).toEqual(['tariff_edited', 'tariff_level_cn', 'tariff_removed'])
+    const lineOf = (ruleId: string, ruleSet: RuleSet) =>
+      hysteresisKeysFor(ruleSet, first).find((f) => f.startsWith(`${ruleId}|`) && f.includes('@'))!
+    expect(await fieldsOf(before)).toEqual({
+      read: [
+        READING_FIELD,
+        lineOf('tariff_edited', before),
+        lineOf('tariff_level_cn', before),
+        lineOf('tariff_removed', before),
+      ].sort(),
+      other: [],
+    })
+
+    inForce = after
+    await handler([recordOf(cnTariffUpdate(T0, 115, -0.7), 1)], ctx)
+    // The unchanged rule's line kept its state across the reload: still disarmed, it did not fire again.
+    // The edited rule's new line starts armed (the value is past it): it fires.
+    expect(rulesFired()).toEqual(['tariff_edited'])
+    expect(await fieldsOf(after)).toEqual({
+      read: [READING_FIELD, lineOf('tariff_edited', after), lineOf('tariff_level_cn', after)].sort(),
+      other: [],
+    })
+    expect(await redis.pttl(hash)).toBeGreaterThan(23 * H)
+  })
+
+  it('a read of the fields the rules read deletes the others in the same call, and leaves the TTL alone', async () => {
+    const prefix = randomName('alerts')
+    const store = createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+    const keys = createKeys(prefix)
+    const entry = (asOfMs: number) => ({ armed: false, lastValue: -0.7, asOfMs })
+    const reading = { asOfMs: 6, count: 9, mean: { '1h': -0.1 }, weight: { '1h': 2.5 }, exact: false }
+    await store.commit(
+      [],
+      new Map([
+        ['ind1', { kept: entry(1), gone: entry(2), alsoGone: entry(3), [READING_FIELD]: reading }],
+        ['ind2', { other: entry(4) }],
+      ]),
+    )
+    await redis.pexpire(keys.alertHysteresis('ind1'), 5 * H)
+
+    const got = await store.readHysteresis(new Map([['ind1', ['kept', 'absent', READING_FIELD]]]))
+    expect(got).toEqual(new Map([['ind1', { kept: entry(1), [READING_FIELD]: reading }]]))
+    expect((await redis.hkeys(keys.alertHysteresis('ind1'))).sort()).toEqual([READING_FIELD, 'kept'].sort())
+    const ttl = await redis.pttl(keys.alertHysteresis('ind1'))
+    expect(ttl).toBeGreaterThan(4 * H)
+    expect(ttl).toBeLessThanOrEqual(5 * H)
+    // An indicator not read is left alone.
+    expect(await redis.hkeys(keys.alertHysteresis('ind2'))).toEqual(['other'])
+  })
+
+  it('reads and deletes in parts past a thousand fields, each value in its place', async () => {
+    const prefix = randomName('alerts')
+    const store = createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+    const entry = (asOfMs: number) => ({ armed: false, lastValue: -0.7, asOfMs })
+    const fields = Object.fromEntries(Array.from({ length: 3_500 }, (_, i) => [`f${i}`, entry(i)]))
+    await store.commit([], new Map([['ind1', fields]]))
+    // 1,501 fields asked for (two parts of HMGET): 1,001 held, 500 absent; the other 2,499 go (three HDELs).
+    const asked = Array.from({ length: 1_501 }, (_, i) => (i % 3 === 2 ? `absent${i}` : `f${i * 2}`))
+    const got = (await store.readHysteresis(new Map([['ind1', asked]]))).get('ind1')!
+    const present = asked.filter((f) => f.startsWith('f'))
+    expect(got).toEqual(Object.fromEntries(present.map((f) => [f, fields[f]])))
+    expect((await redis.hkeys(createKeys(prefix).alertHysteresis('ind1'))).sort()).toEqual(present.sort())
+  })
+})
