@@ -5,10 +5,12 @@ import {
   type ScoredHeadline,
   type SentimentLabel,
 } from '@tradepulse/contracts'
-import { contributionsOf, indicatorKey } from '@tradepulse/indicators'
+import { type Contribution, contributionsOf, indicatorKey } from '@tradepulse/indicators'
 import {
+  createBatchStages,
   createLogger,
   createMemoryIndicatorStore,
+  createMetrics,
   type InRecord,
   type OutRecord,
   TradepulseError,
@@ -928,5 +930,64 @@ describe('aggregator handler', () => {
       ctx,
     )
     expect((await renewed.counts()).late).toBe(old.flatMap(contributionsOf).length)
+  })
+
+  describe('a merged round that fails, through the batch stages (as the runner calls them)', () => {
+    const stagesOf = (handler: ReturnType<typeof setup>['handler']) =>
+      createBatchStages({
+        handler,
+        worker: 'aggregator',
+        dlqTopic: topics.dlq.name,
+        log: createLogger({ level: 'silent' }),
+        metrics: createMetrics('aggregator', new Registry()),
+        signal: new AbortController().signal,
+        produce: async () => {},
+      })
+    /** The memory store, its applyRuns failing with `fault(runs)` whenever that gives an error. */
+    const failingStore = (fault: (runs: readonly (readonly Contribution[])[]) => Error | undefined) => {
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+      const failing: typeof store = {
+        ...store,
+        async applyRuns(runs) {
+          const err = fault(runs)
+          if (err) throw err
+          return store.applyRuns(runs)
+        },
+      }
+      return failing
+    }
+
+    it('fails a deferred batch retriable when a round fails before its last part is parsed, and applies each record once when it is handled again', async () => {
+      // The second part's round fails as Redis restarting does: parts 3 and 4 are never parsed.
+      let calls = 0
+      const store = failingStore(() =>
+        ++calls === 2 ? new TradepulseError('INFRA_REDIS', 'Connection is closed.') : undefined,
+      )
+      const { handler, counts, counter } = setup(10, createManualClock(WALL_MS), store)
+      const stages = stagesOf(handler)
+      const series = scoredSeries(35, { startMs: T0, spanMs: HOUR_MS, idPrefix: 'd' })
+      const records = recordsOf(0, series).map((r, i) => ({ ...r, offset: String(i) }))
+      const deferred: Promise<OutRecord[]>[] = []
+      const defer = (work: Promise<OutRecord[]>) => {
+        work.catch(() => {}) // settled by the runner's link
+        deferred.push(work)
+      }
+      // Before, the handler handed back outcomes with holes, and prepare failed on them with a TypeError
+      // (INTERNAL, not retriable): kafkajs stopped the consumer, the worker exited 1.
+      const err = await stages.prepare(records, defer).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(TradepulseError)
+      expect(err).toMatchObject({ code: 'INFRA_REDIS', retriable: true, message: 'Connection is closed.' })
+      expect(calls).toBe(2)
+      // The runner handles the batch again.
+      deferred.length = 0
+      const batch = await stages.prepare(records, defer)
+      await Promise.all(deferred)
+      expect(batch.outcomes).toHaveLength(35)
+      expect(batch.outcomes.every((o) => o.kind === 'ok')).toBe(true)
+      const contributions = series.flatMap(contributionsOf)
+      const firstPart = series.slice(0, 10).flatMap(contributionsOf)
+      expect(await counter('tradepulse_indicator_applied_total')).toBe(contributions.length)
+      expect(await counts()).toMatchObject({ late: 0, duplicates: firstPart.length })
+    })
   })
 })

@@ -933,7 +933,11 @@ export function createAggregator(deps: AggregatorDeps) {
       await recorded
       return out?.records ?? []
     }
-    if (ctx.defer) {
+    // A part failed before the last was parsed (a Redis fault, or another partition's round: the merger
+    // fails every source in flight): the records not reached have no outcome, so the batch fails here,
+    // once what was submitted settled, as retriable as its fault. Deferred, it handed the runner outcomes
+    // with holes in them, which failed as a bug and stopped the consumer.
+    if (ctx.defer && !failed) {
       // Catching up, the last merged round of a batch is applied while nothing is left to parse: the
       // runner fetches and parses the next batch meanwhile, and commits this one once `finish` is done.
       ctx.defer(finish())

@@ -2,10 +2,11 @@ import { createRequire } from 'node:module'
 import { DeadLetter } from '@tradepulse/contracts'
 import { KafkaJSProtocolError, KafkaJSSASLAuthenticationError } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
+import { TradepulseError } from '../errors.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchProcessor } from './batch-processor.ts'
-import type { InRecord, OutRecord } from './records.ts'
+import type { InRecord, Outcome, OutRecord } from './records.ts'
 
 // A handler failing on one record of its batch: a fault retrying cannot mend (a bug, a Redis reply that
 // is the same on every try) sends that record to the dlq and lets the others through; an outage fails the
@@ -123,4 +124,38 @@ describe('batch processor: a handler failing on one record', () => {
       expect(written).toEqual([])
     },
   )
+})
+
+describe('batch processor: a handler that returns no outcome for a record', () => {
+  it('fails the batch as a bug naming the worker, the handler, the record and its offset, producing nothing', async () => {
+    const written: OutRecord[] = []
+    // A hole where the second outcome should be, as an array made with `new Array(n)` and not filled.
+    const aggregate = async (records: InRecord[]) => {
+      const outcomes = new Array<Outcome>(records.length)
+      outcomes[0] = { kind: 'ok' }
+      outcomes[2] = { kind: 'retry', reason: 'never reached' }
+      return outcomes
+    }
+    const process = createBatchProcessor({
+      handler: aggregate,
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async (records) => {
+        written.push(...records)
+      },
+    })
+    // Before: "Cannot read properties of undefined (reading 'kind')", naming nothing.
+    const err = await process([rec(1), rec(2), rec(3)]).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(TradepulseError)
+    expect(err).toMatchObject({
+      code: 'INTERNAL',
+      retriable: false,
+      message:
+        'the test handler (aggregate) returned no outcome for record 1 of 3 (in/0 offset 2): a bug in the handler',
+    })
+    expect(written).toEqual([])
+  })
 })

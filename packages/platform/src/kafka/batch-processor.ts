@@ -71,6 +71,20 @@ function failureMessage(err: TradepulseError): string {
   return `${err.code}${thrown}: ${err.message}`
 }
 
+/**
+ * A handler that returned no outcome for a record (a hole in its array): a bug in it, named (worker,
+ * handler, index, offset), not retried. Before, it surfaced as "Cannot read properties of undefined
+ * (reading 'kind')".
+ */
+function missingOutcome(deps: BatchProcessorDeps, records: readonly InRecord[], i: number): TradepulseError {
+  const rec = records[i]
+  const name = deps.handler.name ? ` (${deps.handler.name})` : ''
+  return new TradepulseError(
+    'INTERNAL',
+    `the ${deps.worker} handler${name} returned no outcome for record ${i} of ${records.length} (${rec?.topic}/${rec?.partition} offset ${rec?.offset}): a bug in the handler`,
+  )
+}
+
 /** The most characters of a key or id a dlq line shows. */
 const LOGGED_ID_CHARS = 200
 /** A payload larger than this is not parsed again for its id on the dlq line. */
@@ -158,7 +172,14 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     if (outcomes.length !== records.length) {
       throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
     }
-    const retryOutcome = outcomes.find((o) => o.kind === 'retry')
+    // By index, so a hole the handler left is found: find met it as undefined (a TypeError on .kind),
+    // some passes over it.
+    let retryOutcome: Extract<Outcome, { kind: 'retry' }> | undefined
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]
+      if (o === undefined) throw missingOutcome(deps, records, i)
+      if (o.kind === 'retry') retryOutcome ??= o
+    }
     if (retryOutcome) {
       // Nothing of this batch is produced or committed; the runner backs off and handles it again.
       throw new TradepulseError('INFRA_DEPENDENCY', `handler asked to retry: ${retryOutcome.reason}`)
