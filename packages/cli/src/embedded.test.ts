@@ -321,6 +321,47 @@ describe("start's indicator tables", () => {
   })
 })
 
+describe("start's indicator tables: state that reads as no number", () => {
+  it('say on stderr which indicators they leave out because their state breaks the IndicatorUpdate contract, with the field, in a line of its own after the damaged refs', async () => {
+    const MIN_MS = 60_000
+    const T0 = Date.parse('2026-03-05T23:45:00Z')
+    const clock = createManualClock(T0)
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
+    const tariff = (headlineId: string, eventMs: number, id: string, weight = 1): Contribution => ({
+      dimension: 'tariff',
+      scope: { kind: 'region', id },
+      headlineId,
+      eventMs,
+      value: -0.5,
+      weight,
+      sign: -1,
+    })
+    // Weights of 1e308 (finite, so taken) overflow CN's sums to Infinity: its update reads NaN and Infinity.
+    await store.applyBatch([
+      tariff('a', T0 - 62 * MIN_MS, 'CN', 1e308),
+      tariff('b', T0 - 61 * MIN_MS, 'CN', 1e308),
+      tariff('c', T0 - 61 * MIN_MS, 'JP'),
+      tariff('d', T0, 'MX'),
+    ])
+    // Set back an hour, MX's newest event is an hour past the clock: a damaged ref.
+    clock.set(T0 - 60 * MIN_MS)
+    const { chunks: out, out: stdout } = sink()
+    const { chunks: err, out: stderr } = sink()
+    await printIndicatorTables(store, T0, stdout, stderr)
+    // Before, CN was in the table with a mean of NaN, and nothing was said of it.
+    expect(out.join('')).toMatch(/tariff by region at 2026-03-05T23:45:00.000Z\nscope .*\nJP [^\n]*\n\n/)
+    const [damaged, invalid, ...more] = err.join('').split('\n')
+    expect(damaged).toBe(
+      `tradepulse: warning: left out 1 indicator whose stored newest event time is damaged: tariff|region:MX (stored "${T0}"); the aggregator's next apply to it repairs it`,
+    )
+    // What the contract says of it, cut at 200 characters.
+    expect(invalid).toBe(
+      'tradepulse: warning: left out 1 indicator whose stored state breaks the IndicatorUpdate contract (a field that is not a number: Redis edited or damaged): tariff|region:CN (weight.15m: Invalid input: expected number, received Infinity; weight.1h: Invalid input: expected number, received Infinity; weight.24h: Invalid input: expected number, received Infinity; momentum: In… (242 characters)); left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)',
+    )
+    expect(more).toEqual([''])
+  })
+})
+
 describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
   const BOM = Buffer.from([0xef, 0xbb, 0xbf])
   const check = recordChecker(DEFAULT_INGEST_LIMITS, 'unknown')

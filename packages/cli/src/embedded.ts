@@ -507,9 +507,10 @@ const MAX_POST_BYTES = 5 * 1024 * 1024
 
 /**
  * The final tables: tariff and supply-chain indicators by region and commodity, strongest movers first.
- * An indicator the store withholds (its stored newest event time is damaged) is left out of them, and
- * said on `err` after them in the line `tradepulse indicators` gives (withheldNotice), so a missing scope
- * is not read as a quiet one.
+ * An indicator the store withholds (its stored newest event time is damaged, or its state reads as an
+ * update the IndicatorUpdate contract refuses) is left out of them, and said on `err` after them in the
+ * line `tradepulse indicators` gives for its reason (withheldNotice), so a missing scope is not read as a
+ * quiet one.
  */
 export async function printIndicatorTables(
   store: IndicatorStore,

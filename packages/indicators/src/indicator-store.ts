@@ -20,16 +20,34 @@ export type DamagedReference = Pick<Contribution, 'dimension' | 'scope'> & {
 }
 
 /**
- * An indicator a read left out because its stored reference time is damaged (isDamagedRef: not a finite
- * number, or further past the store's clock than its maxRefAheadMs; Redis edited by hand or damaged). Its
- * values are decayed sums against that time and its update's asOf would be that time (the year 9999, say),
- * so none of it is given to a reader, who would act on it. The state is left as it is: the next apply to
- * the indicator resets the time (DamagedReference) and it reads again.
+ * Why a read left an indicator out (WithheldIndicator). `damaged_ref`: its stored reference time is
+ * damaged (isDamagedRef: not a finite number, or further past the store's clock than its maxRefAheadMs;
+ * Redis edited by hand or damaged), so its values are decayed sums against that time and its update's
+ * asOf would be that time (the year 9999, say); the next apply to the indicator resets the time
+ * (DamagedReference) and it reads again. `invalid_state`: the update its state reads as breaks the strict
+ * IndicatorUpdate contract (indicatorUpdateProblem: a field that is not a number, or not one an apply
+ * writes, reads as NaN, Infinity, a count of 2.5 or `invalid time (…)`), so it would be given with nulls
+ * (JSON's NaN) or numbers no apply wrote; it stays so until the field is written again or the key
+ * expires (a rebuild rewrites every key).
+ */
+export type WithheldReason = 'damaged_ref' | 'invalid_state'
+
+/**
+ * An indicator a read left out, and why (WithheldReason): none of its state is given to a reader, who
+ * would act on it, and the state is left as it is. Every store makes the same checks on every read
+ * (readStoredIndicator), so every reader (the gateway, the aggregator, the CLI) leaves out the same.
  */
 export type WithheldIndicator = Pick<Contribution, 'dimension' | 'scope'> & {
-  /** The reference time as the store holds it (Redis's text, at most 64 characters). */
+  /** The reference time as the store holds it (Redis's text, at most 64 characters; '' when none). */
   stored: string
-}
+} & (
+    | { reason: 'damaged_ref' }
+    | {
+        reason: 'invalid_state'
+        /** What the contract says of the update, naming the fields (`count: Invalid input: …`). */
+        problem: string
+      }
+  )
 
 /** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
 export type ApplyBatchResult = {
@@ -71,8 +89,9 @@ export type IndicatorStore = {
   /**
    * The indicator at event time asOfMs, or at its newest applied event when that is later (its asOf
    * says which: never before a headline its values hold), or undefined when nothing was applied to it
-   * (or it expired), or when its reference time is damaged: then it is pushed onto `withheld` when
-   * given (WithheldIndicator), so the reader can say so.
+   * (or it expired), or when its reference time is damaged or its update breaks the IndicatorUpdate
+   * contract: then it is pushed onto `withheld` when given (WithheldIndicator, with the reason), so the
+   * reader can say so.
    */
   get(
     dimension: Dimension,
@@ -82,8 +101,8 @@ export type IndicatorStore = {
   ): Promise<IndicatorUpdate | undefined>
   /**
    * The n scopes of a kind with the largest buzz, or the largest |momentum| (both directions are
-   * news), ties by scope id. The folded `other` scope is left out, and so is each scope whose reference
-   * time is damaged (pushed onto `withheld` when given, as by get): the n are ranked among the others.
+   * news), ties by scope id. The folded `other` scope is left out, and so is each scope that get would
+   * withhold (pushed onto `withheld` when given, as by get): the n are ranked among the others.
    */
   top(
     dimension: Dimension,

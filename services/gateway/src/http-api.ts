@@ -1,15 +1,13 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { cutForLog, Dimension, LIMITS, ScopeKind } from '@tradepulse/contracts'
 import {
-  contractProblem,
-  cutForLog,
-  Dimension,
-  IndicatorUpdate,
-  LIMITS,
-  ScopeKind,
-} from '@tradepulse/contracts'
-import { type IndicatorStore, indicatorKey, type TopBy, type WithheldIndicator } from '@tradepulse/indicators'
+  type IndicatorStore,
+  indicatorKey,
+  type WithheldIndicator,
+  type WithheldReason,
+} from '@tradepulse/indicators'
 import {
   activeIndicatorStore,
   answerFault,
@@ -184,76 +182,45 @@ const WITHHELD_SAMPLE = 5
 export const WITHHELD_LOG_EVERY_MS = 60_000
 
 /**
- * Why an indicator is left out of an answer. `damaged_ref`: the store left it unread, its stored newest
- * event time being no time an apply could have written (not a number, or further past the clock than
+ * Why an indicator is left out of an answer: the store's reason (WithheldReason in packages/indicators,
+ * where every store reads). `damaged_ref`: the store left it unread, its stored newest event time being
+ * no time an apply could have written (not a number, or further past the clock than
  * AGGREGATOR_MAX_AHEAD_MS + AGGREGATOR_GRACE_MS), so its asOf would be that time and its values decayed
  * against it; the aggregator's next apply to it repairs it. `invalid_state`: what the store read of it
- * breaks the strict IndicatorUpdate contract (updateProblem: a field of its Redis hash that is not a
- * number, such as `abc`, `NaN` or `Infinity`, reads as NaN, Infinity or `invalid time (…)`, and a count
- * of 2.5 as 2.5), so it would be answered with nulls (JSON's NaN) or numbers no apply wrote. An apply
- * takes a field that is no number at all as 0 and rewrites it, but keeps adding to NaN and Infinity:
- * such an indicator is left out until its key expires or a rebuild rewrites it.
+ * breaks the strict IndicatorUpdate contract (a field of its Redis hash that is not a number, such as
+ * `abc`, `NaN` or `Infinity`, reads as NaN, Infinity or `invalid time (…)`, and a count of 2.5 as 2.5), so
+ * it would be answered with nulls (JSON's NaN) or numbers no apply wrote.
  */
-export type WithheldReason = 'damaged_ref' | 'invalid_state'
+export type { WithheldReason }
 
-/** An indicator whose update breaks the IndicatorUpdate contract, and what updateProblem says of it. */
-type InvalidIndicator = Pick<IndicatorUpdate, 'dimension' | 'scope'> & { problem: string }
+type InvalidIndicator = WithheldIndicator & { reason: 'invalid_state' }
+/** The indicators a read left out, by reason. */
+type Withheld = { damaged: WithheldIndicator[]; invalid: InvalidIndicator[] }
 
-/**
- * What is wrong with an indicator update read from the store (the field, as
- * `count: Invalid input: expected number, received NaN`), or undefined: the check the aggregator makes
- * before it publishes one (contracts' contractProblem of the strict schema), so a reader is given
- * nothing the indicators topic would not carry.
- */
-const updateProblem: (update: IndicatorUpdate) => string | undefined = contractProblem(IndicatorUpdate)
-
-/** Updates that meet the contract, in their order, and each that does not (with its problem). */
-function checked(updates: readonly IndicatorUpdate[]): {
-  valid: IndicatorUpdate[]
-  invalid: InvalidIndicator[]
-} {
-  const valid: IndicatorUpdate[] = []
-  const invalid: InvalidIndicator[] = []
-  for (const u of updates) {
-    const problem = updateProblem(u)
-    if (problem === undefined) valid.push(u)
-    else invalid.push({ dimension: u.dimension, scope: u.scope, problem })
+function byReason(withheld: readonly WithheldIndicator[]): Withheld {
+  const split: Withheld = { damaged: [], invalid: [] }
+  for (const w of withheld) {
+    if (w.reason === 'invalid_state') split.invalid.push(w)
+    else split.damaged.push(w)
   }
-  return { valid, invalid }
+  return split
 }
-
-/**
- * The order of /top, as the store ranks (buzz high to low, |momentum| high to low, ties by scope id):
- * applied again to the updates that meet the contract once one that did not is taken out, as the store
- * sorted it by a NaN that compares equal to everything, which can leave the others out of order.
- */
-const rankOf = (by: TopBy) => (a: IndicatorUpdate, b: IndicatorUpdate) => {
-  const score = (u: IndicatorUpdate) => (by === 'buzz' ? u.buzz : Math.abs(u.momentum))
-  return score(b) - score(a) || (a.scope.id < b.scope.id ? -1 : a.scope.id > b.scope.id ? 1 : 0)
-}
-
-/** As many scopes as the store ranks for /top: every one of the kind, to leave out the invalid ones first. */
-const EVERY_SCOPE = Number.MAX_SAFE_INTEGER
 
 /**
  * What an answer says of each indicator left out of it (WithheldReason): its key and why, and nothing of
- * its state.
+ * its state; damaged refs first.
  */
-const withheldOf = (
-  withheld: readonly Pick<WithheldIndicator, 'dimension' | 'scope'>[],
-  invalid: readonly InvalidIndicator[],
-) => {
-  if (withheld.length === 0 && invalid.length === 0) return {}
-  const named =
-    (reason: WithheldReason) =>
-    ({ dimension, scope }: Pick<IndicatorUpdate, 'dimension' | 'scope'>) => ({
-      key: indicatorKey(dimension, scope),
-      dimension,
-      scope,
-      reason,
-    })
-  return { withheld: [...withheld.map(named('damaged_ref')), ...invalid.map(named('invalid_state'))] }
-}
+const withheldOf = ({ damaged, invalid }: Withheld) =>
+  damaged.length === 0 && invalid.length === 0
+    ? {}
+    : {
+        withheld: [...damaged, ...invalid].map(({ dimension, scope, reason }) => ({
+          key: indicatorKey(dimension, scope),
+          dimension,
+          scope,
+          reason,
+        })),
+      }
 
 export type ApiDeps = {
   feed: AlertFeed
@@ -289,10 +256,10 @@ export type ApiDeps = {
  *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
  * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`).
- * An indicator whose stored newest event time is damaged, or whose update breaks the IndicatorUpdate
- * contract (its Redis fields not numbers), is in neither (null for the one, and no place among /top's n),
- * but named in the answer's `withheld` (withheldOf), counted and logged (reportWithheld, reportInvalid):
- * its asOf and values mean nothing a reader could act on.
+ * An indicator the store withholds (its stored newest event time damaged, or its update breaking the
+ * IndicatorUpdate contract: its Redis fields not numbers) is in neither (null for the one; the store
+ * ranks /top's n among the others), but named in the answer's `withheld` (withheldOf), counted and logged
+ * (reportWithheld, reportInvalid): its asOf and values mean nothing a reader could act on.
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
  * fixed message and a request id only (answerFault), its error in the log.
  */
@@ -329,11 +296,16 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
 
   let withheldLoggedMs = Number.NEGATIVE_INFINITY
   /**
-   * Indicators a read left out for a damaged ref: counted at every read, and logged at error with their
-   * keys and the ref as stored, at most once every WITHHELD_LOG_EVERY_MS (the state stays so until the
-   * aggregator's next apply to it, and every read of it meets it again).
+   * Indicators a read left out, by reason. For a damaged ref (reportDamaged): counted at every read, and
+   * logged at error with their keys and the ref as stored, at most once every WITHHELD_LOG_EVERY_MS (the
+   * state stays so until the aggregator's next apply to it, and every read of it meets it again).
    */
-  function reportWithheld(withheld: readonly WithheldIndicator[], namespace: string) {
+  function reportWithheld({ damaged, invalid }: Withheld, namespace: string) {
+    reportDamaged(damaged, namespace)
+    reportInvalid(invalid, namespace)
+  }
+
+  function reportDamaged(withheld: readonly WithheldIndicator[], namespace: string) {
     if (withheld.length === 0) return
     deps.indicatorsWithheld?.(withheld.length, 'damaged_ref')
     const t = now()
@@ -355,8 +327,8 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   let invalidLoggedMs = Number.NEGATIVE_INFINITY
   /**
    * Indicators left out because their update breaks the contract: counted at every read, and logged at
-   * warn with their keys and the field (updateProblem), at most once every WITHHELD_LOG_EVERY_MS, on a
-   * clock of its own so that neither kind hides the other. The aggregator leaves the same updates
+   * warn with their keys and the fields (the store's problem), at most once every WITHHELD_LOG_EVERY_MS,
+   * on a clock of its own so that neither kind hides the other. The aggregator leaves the same updates
    * unpublished (tradepulse_indicator_updates_invalid_total) when it reads them.
    */
   function reportInvalid(invalid: readonly InvalidIndicator[], namespace: string) {
@@ -499,14 +471,10 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         const watermark = typeof asOf === 'number' ? await store.watermark() : undefined
         const before = typeof asOf === 'number' ? readableFrom(asOf, [watermark]) : undefined
         if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}` }
-        const withheld: WithheldIndicator[] = []
-        // Every scope ranked, to take out those that break the contract before the n are picked: the
-        // store's n would give fewer, or none, with one of them among its first.
-        const ranked = await store.top(dimension, kind, by, EVERY_SCOPE, asOfMs, withheld)
-        const { valid, invalid } = checked(ranked)
-        const rows = (invalid.length === 0 ? valid : valid.sort(rankOf(by))).slice(0, n)
+        const left: WithheldIndicator[] = []
+        const rows = await store.top(dimension, kind, by, n, asOfMs, left)
+        const withheld = byReason(left)
         reportWithheld(withheld, store.namespace)
-        reportInvalid(invalid, store.namespace)
         const read = typeof asOf === 'number' ? readableFrom(asOf, rows.map(timeOf)) : undefined
         if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
         return {
@@ -514,7 +482,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
             asOf: new Date(asOfMs).toISOString(),
             namespace: store.namespace,
             indicators: rows,
-            ...withheldOf(withheld, invalid),
+            ...withheldOf(withheld),
           },
         }
       })
@@ -526,12 +494,10 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       const { dimension, scope, asOf } = p.value
       return indicators(req, res, async () => {
         const { store, asOfMs } = await readAt(asOf)
-        const withheld: WithheldIndicator[] = []
-        const stored = await store.get(dimension, scope, asOfMs, withheld)
-        const { valid, invalid } = checked(stored ? [stored] : [])
-        const indicator = valid[0] ?? null
+        const left: WithheldIndicator[] = []
+        const indicator = (await store.get(dimension, scope, asOfMs, left)) ?? null
+        const withheld = byReason(left)
         reportWithheld(withheld, store.namespace)
-        reportInvalid(invalid, store.namespace)
         // A time given before this indicator's newest headline: the store read it at that headline.
         const read =
           typeof asOf === 'number' && indicator ? readableFrom(asOf, [timeOf(indicator)]) : undefined
@@ -541,7 +507,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
             asOf: new Date(asOfMs).toISOString(),
             namespace: store.namespace,
             indicator,
-            ...withheldOf(withheld, invalid),
+            ...withheldOf(withheld),
           },
         }
       })

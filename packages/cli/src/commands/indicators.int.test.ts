@@ -168,6 +168,41 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     }
   })
 
+  it('leaves out of its table an indicator whose stored state breaks the IndicatorUpdate contract (a field not a number), ranking its top among the others, and says so on stderr with the reason and the field', async () => {
+    const keyPrefix = randomName('cli-ind-invalid')
+    const env = { ...process.env, REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix }
+    const headlines = scoredSeries(200, { startMs: Date.parse('2020-07-17T12:00:00Z'), spanMs: 6 * HOUR_MS })
+    const redis = new Redis(redisUrl)
+    try {
+      const store = createRedisIndicatorStore(redis, indicatorStoreOptions(loadConfig(AggregatorConfig, env)))
+      await applyInOrder(store, headlines)
+      await store.advanceWatermark(Date.parse(headlines.at(-1)!.publishedAt))
+      const top = async (n: number) =>
+        (await store.top('tariff', 'region', 'buzz', n, Date.parse(headlines.at(-1)!.publishedAt))).map(
+          (u) => u.scope.id,
+        )
+      const [first, ...rest] = await top(5)
+      // The first of the ranking, its count no number: before, it was ranked first with count NaN.
+      await redis.hset(
+        createIndicatorKeys(keyPrefix, store.namespace).state('tariff', { kind: 'region', id: first! }),
+        'cnt',
+        'abc',
+      )
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [MAIN, 'indicators', '--by', 'buzz', '--top', String(rest.length)],
+        { env },
+      )
+      const rows = stdout.trim().split('\n').slice(2)
+      expect(rows.map((r) => r.split(/\s+/)[0])).toEqual(rest)
+      expect(stderr).toBe(
+        `tradepulse: warning: left out 1 indicator whose stored state breaks the IndicatorUpdate contract (a field that is not a number: Redis edited or damaged): tariff|region:${first} (count: Invalid input: expected number, received NaN); left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)\n`,
+      )
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it('rebuilds what the live worker holds under the same AGGREGATOR_MAX_AHEAD_MS, a headline stamped minutes ahead of the clock included', async () => {
     const prefix = `${randomName('cli-ahead')}.`
     const topics = createTopicCatalogue(prefix)

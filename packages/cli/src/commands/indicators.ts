@@ -5,7 +5,13 @@ import {
   indicatorStoreOptions,
   rebuildIndicators,
 } from '@tradepulse/aggregator'
-import { createTopicCatalogue, Dimension, type IndicatorUpdate, ScopeKind } from '@tradepulse/contracts'
+import {
+  createTopicCatalogue,
+  cutForLog,
+  Dimension,
+  type IndicatorUpdate,
+  ScopeKind,
+} from '@tradepulse/contracts'
 import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
 import {
   type IndicatorStore,
@@ -204,8 +210,9 @@ export function registerIndicators(program: Command): void {
           `${opts.dimension} by ${opts.scopeKind}, top ${top} by ${opts.by}, as of ${new Date(at.ms).toISOString()} (${at.what ? `${at.what}; ` : ''}namespace ${store.namespace})\n`,
         )
         process.stdout.write(formatIndicatorTable(rows))
-        // Left out of the ranking as the gateway leaves them out of its answers: their values are decayed
-        // against a time no apply could have written. Said, so a missing scope is not read as a quiet one.
+        // Left out of the ranking by the store, as out of the gateway's answers: their values are decayed
+        // against a time no apply could have written, or are no numbers. Said, so a missing scope is not
+        // read as a quiet one.
         const notice = withheldNotice(withheld)
         if (notice) process.stderr.write(notice)
       })
@@ -267,18 +274,51 @@ export function registerIndicators(program: Command): void {
     })
 }
 
+/** Most indicators a warning line names; the rest are counted. */
+const NOTICE_SAMPLE = 5
+/** Most characters of what the contract says of one indicator in a warning line. */
+const NOTICE_PROBLEM_CHARS = 200
+
 /**
- * The warning line for indicators a read left out because their stored newest event time is damaged
- * (WithheldIndicator), or '' when none was.
+ * The warning lines for indicators a read left out (WithheldIndicator), one per reason, or '' when none
+ * was: `damaged_ref`, their stored newest event time is damaged (the aggregator's next apply repairs it);
+ * `invalid_state`, their stored state reads as an update the IndicatorUpdate contract refuses, each named
+ * with what the contract says of it.
  */
 export function withheldNotice(withheld: readonly WithheldIndicator[]): string {
+  const damaged: WithheldIndicator[] = []
+  const invalid: (WithheldIndicator & { reason: 'invalid_state' })[] = []
+  for (const w of withheld) {
+    if (w.reason === 'invalid_state') invalid.push(w)
+    else damaged.push(w)
+  }
+  return (
+    noticeLine(
+      damaged,
+      'whose stored newest event time is damaged',
+      (w) => `stored ${JSON.stringify(w.stored)}`,
+      `the aggregator's next apply to ${damaged.length === 1 ? 'it repairs it' : 'each repairs it'}`,
+    ) +
+    noticeLine(
+      invalid,
+      'whose stored state breaks the IndicatorUpdate contract (a field that is not a number: Redis edited or damaged)',
+      (w) => cutForLog(w.problem, NOTICE_PROBLEM_CHARS),
+      'left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)',
+    )
+  )
+}
+
+/** One reason's warning line: the indicators' keys, each with `detail`, the first NOTICE_SAMPLE named. */
+function noticeLine<W extends WithheldIndicator>(
+  withheld: readonly W[],
+  why: string,
+  detail: (w: W) => string,
+  after: string,
+): string {
   if (withheld.length === 0) return ''
   const named = withheld
-    .slice(0, 5)
-    .map(
-      ({ dimension, scope, stored }) =>
-        `${indicatorKey(dimension, scope)} (stored ${JSON.stringify(stored)})`,
-    )
+    .slice(0, NOTICE_SAMPLE)
+    .map((w) => `${indicatorKey(w.dimension, w.scope)} (${detail(w)})`)
   const more = withheld.length > named.length ? ` and ${withheld.length - named.length} more` : ''
-  return `tradepulse: warning: left out ${withheld.length} indicator${withheld.length === 1 ? '' : 's'} whose stored newest event time is damaged: ${named.join(', ')}${more}; the aggregator's next apply to ${withheld.length === 1 ? 'it repairs it' : 'each repairs it'}\n`
+  return `tradepulse: warning: left out ${withheld.length} indicator${withheld.length === 1 ? '' : 's'} ${why}: ${named.join(', ')}${more}; ${after}\n`
 }

@@ -1,5 +1,5 @@
 import { createManualClock } from '@tradepulse/contracts'
-import { contributionsOf, type WithheldIndicator } from '@tradepulse/indicators'
+import { type Contribution, contributionsOf, type WithheldIndicator } from '@tradepulse/indicators'
 import { describe, expect, it } from 'vitest'
 import { MIN_MS, scoredHeadline, T0 } from './indicator-fixtures.ts'
 import { describeIndicatorStoreConformance } from './indicator-store.conformance.ts'
@@ -29,9 +29,9 @@ describe('memory indicator store: a damaged reference time', () => {
     const top = await store.top('tariff', 'region', 'momentum', 10, T0, withheld)
     expect(top.map((u) => u.scope.id)).toEqual([])
     expect(withheld).toEqual([
-      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, stored: String(T0) },
-      { dimension: 'tariff', scope: CN, stored: String(T0 - MIN_MS) },
-      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, stored: String(T0) },
+      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, reason: 'damaged_ref', stored: String(T0) },
+      { dimension: 'tariff', scope: CN, reason: 'damaged_ref', stored: String(T0 - MIN_MS) },
+      { dimension: 'tariff', scope: { kind: 'region', id: 'MX' }, reason: 'damaged_ref', stored: String(T0) },
     ])
     // Within the bound (a minute past the clock) it is read.
     clock.set(T0 - MIN_MS)
@@ -50,5 +50,41 @@ describe('memory indicator store: a damaged reference time', () => {
     expect(await store.watermark()).toBe(T0 - 61 * MIN_MS)
     // Within the bound the larger stays.
     expect(await store.advanceWatermark(T0 - 65 * MIN_MS)).toBe(T0 - 61 * MIN_MS)
+  })
+})
+
+describe('memory indicator store: state that reads as no number', () => {
+  it('leaves out of every read (get, top) an indicator whose update breaks the IndicatorUpdate contract, naming it with the fields, as the Redis store does; top ranks its n among the others', async () => {
+    const store = createMemoryIndicatorStore({ clock: createManualClock(T0) })
+    const CN = { kind: 'region' as const, id: 'CN' }
+    // Weights of 1e308 (finite: contributionProblem takes them) overflow CN's sums to Infinity, which read
+    // as a mean of NaN: before, CN was read with nulls (JSON's NaN), and top's one was CN.
+    const huge = (headlineId: string, eventMs: number): Contribution => ({
+      dimension: 'tariff',
+      scope: CN,
+      headlineId,
+      eventMs,
+      value: 1,
+      weight: 1e308,
+      sign: 1,
+    })
+    await store.applyBatch([
+      huge('a', T0 - 2 * MIN_MS),
+      huge('b', T0 - MIN_MS),
+      ...contributionsOf(scoredHeadline('c', T0, { tariff: -0.5, regions: ['MX'] })),
+    ])
+    const withheld: WithheldIndicator[] = []
+    expect(await store.get('tariff', CN, T0, withheld)).toBeUndefined()
+    expect(await store.get('tariff', CN, T0)).toBeUndefined() // nothing to tell, nothing told
+    const top = await store.top('tariff', 'region', 'momentum', 1, T0, withheld)
+    expect(top.map((u) => u.scope.id)).toEqual(['MX'])
+    const cn = {
+      dimension: 'tariff',
+      scope: CN,
+      reason: 'invalid_state',
+      stored: String(T0 - MIN_MS),
+      problem: expect.stringMatching(/^mean\.15m: Invalid input: expected number, received NaN; /),
+    }
+    expect(withheld).toEqual([cn, cn])
   })
 })

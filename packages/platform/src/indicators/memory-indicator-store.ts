@@ -14,7 +14,7 @@ import {
   indicatorKey,
   isDamagedRef,
   OTHER_SCOPE_ID,
-  readIndicator,
+  readStoredIndicator,
   resolveIndicatorConfig,
   scopeCandidates,
   type WithheldIndicator,
@@ -66,7 +66,10 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       return found
     }
 
-    /** As the Redis store reads: undefined, pushed onto `withheld`, for a damaged ref (WithheldIndicator). */
+    /**
+     * As the Redis store reads (readStoredIndicator): undefined, pushed onto `withheld` with its reason,
+     * for a damaged ref or an update that breaks the contract (WithheldIndicator).
+     */
     function readState(
       dimension: Dimension,
       scope: Scope,
@@ -75,11 +78,11 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
     ) {
       const state = live(ns().states.get(indicatorKey(dimension, scope)))
       if (!state) return undefined
-      if (state.refMs !== null && isDamagedRef(state.refMs, refLimit(clock.now()))) {
-        withheld?.push({ dimension, scope, stored: String(state.refMs) })
-        return undefined
-      }
-      return readIndicator(state, { dimension, scope }, asOfMs, config)
+      return readStoredIndicator(state, { dimension, scope }, asOfMs, config, {
+        refLimitMs: refLimit(clock.now()),
+        storedRef: state.refMs === null ? '' : String(state.refMs),
+        withheld,
+      })
     }
 
     async function applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult> {

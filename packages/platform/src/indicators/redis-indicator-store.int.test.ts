@@ -317,15 +317,17 @@ describe('redis indicator store: a damaged reference time', () => {
     expect(top.map((u) => u.scope.id)).toEqual(['MX'])
     expect(top[0]?.asOf).toBe(new Date(now).toISOString())
     expect(withheld).toEqual([
-      { dimension: 'tariff', scope: CN, stored: year9999 },
-      { dimension: 'market', scope: global, stored: 'inf' },
-      { dimension: 'tariff', scope: CN, stored: year9999 },
+      { dimension: 'tariff', scope: CN, reason: 'damaged_ref', stored: year9999 },
+      { dimension: 'market', scope: global, reason: 'damaged_ref', stored: 'inf' },
+      { dimension: 'tariff', scope: CN, reason: 'damaged_ref', stored: year9999 },
     ])
     // Without a bound only a time that is no number is damaged (tests on clocks of their own).
     const unboundedWithheld: WithheldIndicator[] = []
     expect((await unbounded.get('tariff', CN, now, unboundedWithheld))?.asOf).toBe('9999-12-31T23:59:00.000Z')
     expect(await unbounded.get('market', global, now, unboundedWithheld)).toBeUndefined()
-    expect(unboundedWithheld).toEqual([{ dimension: 'market', scope: global, stored: 'inf' }])
+    expect(unboundedWithheld).toEqual([
+      { dimension: 'market', scope: global, reason: 'damaged_ref', stored: 'inf' },
+    ])
 
     // Within the bound (a minute ahead of the clock: a member whose clock runs ahead) it is read, at its time.
     await redis.hset(keys.state('tariff', MX), 'ref', String(now + MIN_MS))
@@ -375,6 +377,56 @@ describe('redis indicator store: a damaged reference time', () => {
         /maxRefAheadMs must be a whole number of ms/,
       )
     }
+  })
+})
+
+describe('redis indicator store: state that reads as no number', () => {
+  const connect = useRedis()
+
+  it('leaves out of every read (get, top) an indicator whose update breaks the IndicatorUpdate contract, naming it with the fields; top ranks its n among the others', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs: 10 * MIN_MS + 30_000 })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const region = (id: string) => ({ kind: 'region' as const, id })
+    // CN moves most, then MX, then US: by |momentum|, CN and MX come first.
+    await store.applyBatch(
+      [
+        scoredHeadline('cn', now - 3 * MIN_MS, { tariff: -0.9, regions: ['CN'] }),
+        scoredHeadline('mx', now - 2 * MIN_MS, { tariff: -0.6, regions: ['MX'] }),
+        scoredHeadline('us', now - MIN_MS, { tariff: 0.2, regions: ['US'] }),
+      ].flatMap(contributionsOf),
+    )
+    await redis.hset(keys.state('tariff', region('CN')), 'cnt', 'abc')
+    await redis.hset(keys.state('tariff', region('MX')), 'upd', 'Infinity')
+    const ref = (id: string) => redis.hget(keys.state('tariff', region(id)), 'ref')
+
+    // Before, CN was read with count NaN (JSON's null) and MX with updatedAt "invalid time (Infinity)",
+    // and top's one was CN.
+    const withheld: WithheldIndicator[] = []
+    expect(await store.get('tariff', region('CN'), now, withheld)).toBeUndefined()
+    expect(await store.get('tariff', region('MX'), now)).toBeUndefined() // nothing to tell, nothing told
+    const top = await store.top('tariff', 'region', 'momentum', 1, now, withheld)
+    expect(top.map((u) => [u.scope.id, u.count])).toEqual([['US', 1]])
+    const cn = {
+      dimension: 'tariff',
+      scope: region('CN'),
+      reason: 'invalid_state',
+      stored: await ref('CN'),
+      problem: 'count: Invalid input: expected number, received NaN',
+    }
+    expect(withheld).toEqual([
+      cn,
+      cn,
+      {
+        dimension: 'tariff',
+        scope: region('MX'),
+        reason: 'invalid_state',
+        stored: await ref('MX'),
+        problem: 'updatedAt: Invalid ISO datetime',
+      },
+    ])
+    expect((await store.get('tariff', region('US'), now))?.count).toBe(1)
   })
 })
 

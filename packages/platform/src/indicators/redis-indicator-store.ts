@@ -11,7 +11,7 @@ import {
   isDamagedRef,
   type LateContribution,
   OTHER_SCOPE_ID,
-  readIndicator,
+  readStoredIndicator,
   resolveIndicatorConfig,
   scopeCandidates,
   scopeTag,
@@ -135,8 +135,9 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
     }
 
     /**
-     * The update of an indicator's state hash (not empty), or undefined, pushed onto `withheld`, when its
-     * ref is damaged (isDamagedRef against `limitMs`, this store's refLimit now): see WithheldIndicator.
+     * The update of an indicator's state hash (not empty), or undefined, pushed onto `withheld` with its
+     * reason, when its ref is damaged (against `limitMs`, this store's refLimit now) or the update breaks
+     * the contract: readStoredIndicator, as the memory store reads.
      */
     function readHash(
       hash: Record<string, string>,
@@ -145,12 +146,11 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       limitMs: number,
       withheld: WithheldIndicator[] | undefined,
     ): IndicatorUpdate | undefined {
-      const state = stateFromHash(hash, config)
-      if (state.refMs !== null && isDamagedRef(state.refMs, limitMs)) {
-        withheld?.push({ ...target, stored: (hash.ref ?? '').slice(0, 64) })
-        return undefined
-      }
-      return readIndicator(state, target, asOfMs, config)
+      return readStoredIndicator(stateFromHash(hash, config), target, asOfMs, config, {
+        refLimitMs: limitMs,
+        storedRef: (hash.ref ?? '').slice(0, 64),
+        withheld,
+      })
     }
 
     async function readState(
