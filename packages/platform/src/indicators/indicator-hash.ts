@@ -5,14 +5,24 @@ import {
 } from '@tradepulse/indicators'
 
 /**
+ * A field's value as a number, NaN when it is none. Blank text ('', ' ') is NaN: Number gives it 0, a
+ * value that meets the contract but that no apply wrote (a count of 0, an updatedAt of 1970, every mean 0
+ * against a ref of 0, which no check took as damaged), where Lua's tonumber gives nil and the apply scripts
+ * take it as absent.
+ */
+const numberOf = (raw: string): number => (raw.trim() === '' ? Number.NaN : Number(raw))
+
+/**
  * Reads the state hash that lua/applyScope-8.lua writes (its header lists the fields) back into
  * the IndicatorState that readIndicator takes. The applied ids live in a separate sorted set and are
- * not needed to read, so `ids` stays empty.
+ * not needed to read, so `ids` stays empty. A field that is no number reads as NaN (numberOf), for which
+ * the store's read withholds the indicator (readStoredIndicator): a ref as damaged_ref, any other field an
+ * update is read from as invalid_state (`late` is none).
  */
 export function stateFromHash(hash: Record<string, string>, config: ResolvedIndicatorConfig): IndicatorState {
   const state = createIndicatorState(config)
   for (const [field, raw] of Object.entries(hash)) {
-    const value = Number(raw)
+    const value = numberOf(raw)
     const head = field[0]
     const rest = field.slice(1)
     if (field === 'ref') state.refMs = value

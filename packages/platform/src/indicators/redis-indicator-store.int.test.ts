@@ -428,6 +428,42 @@ describe('redis indicator store: state that reads as no number', () => {
     ])
     expect((await store.get('tariff', region('US'), now))?.count).toBe(1)
   })
+
+  it('reads a blank field (empty, or spaces) as no number, as the apply scripts do, not as 0: a blank ref is damaged, any other blank field withheld as invalid_state', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs: 10 * MIN_MS + 30_000 })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const region = (id: string) => ({ kind: 'region' as const, id })
+    const blanks: [string, string, string][] = [
+      ['CN', 'cnt', ''], // before: count 0
+      ['DE', 'upd', ' '], // before: updatedAt 1970-01-01
+      ['FR', 'ref', ''], // before: asOf and every mean read against 0 (mean 0), not damaged
+      ['JP', 'w2', ''], // before: weight 1h 0, and the mean 1h its weighted sum over the prior alone
+    ]
+    await store.applyBatch(
+      [...blanks.map(([id]) => id), 'US'].flatMap((id, i) =>
+        contributionsOf(scoredHeadline(id, now - (5 - i) * MIN_MS, { tariff: -0.8, regions: [id] })),
+      ),
+    )
+    for (const [id, field, blank] of blanks) await redis.hset(keys.state('tariff', region(id)), field, blank)
+    const withheld: WithheldIndicator[] = []
+    for (const [id] of blanks)
+      expect(await store.get('tariff', region(id), now, withheld), id).toBeUndefined()
+    const top = await store.top('tariff', 'region', 'momentum', 10, now, withheld)
+    expect(top.map((u) => u.scope.id)).toEqual(['US'])
+    const named = withheld.map((w) => [w.scope.id, w.reason === 'invalid_state' ? w.problem : w.stored])
+    const read = [
+      ['CN', 'count: Invalid input: expected number, received NaN'],
+      ['DE', 'updatedAt: Invalid ISO datetime'],
+      ['FR', ''],
+      ['JP', 'weight.1h: Invalid input: expected number, received NaN'],
+    ]
+    expect(named).toEqual([...read, ...read])
+    expect(withheld.map((w) => w.reason)).toEqual(
+      [...blanks, ...blanks].map(([, field]) => (field === 'ref' ? 'damaged_ref' : 'invalid_state')),
+    )
+  })
 })
 
 describe('applyScopeSums-8.lua (the fast path)', () => {
