@@ -116,6 +116,41 @@ describe('tradepulse replay and topics create', () => {
     }
   })
 
+  it('skips a row that is not valid UTF-8 before a line of a byte-order mark only after a lone CR, sending the rest', async () => {
+    // Files joined with `cat`: the first ends in a lone CR, the second is empty but for its mark. The
+    // mark skipped, its LF and the CR before read as one CRLF: the row before was placed on the mark's
+    // line, where no bad line was, and sent with U+FFFD in place of its bad bytes (then named at the end).
+    const prefix = `${randomName('replay-bom')}.`
+    const topic = createTopicCatalogue(prefix).raw.name
+    await createTopics(kafkaBrokers, [{ name: topic }])
+    const file = join(mkdtempSync(join(tmpdir(), 'replay-bom-')), 'joined.csv')
+    const bom = Buffer.from([0xef, 0xbb, 0xbf])
+    writeFileSync(
+      file,
+      Buffer.concat([
+        Buffer.from('date,headline\r2020-01-01,Copper\r2020-01-02,Tin \xff\r', 'latin1'),
+        bom,
+        Buffer.from('\n2020-01-03,Lead\r'),
+        bom,
+        Buffer.from('\n'),
+      ]),
+    )
+    const env = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const res = await run(process.execPath, [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'replay', file], {
+      env,
+    }).catch((err: { code?: number; stdout: string; stderr: string }) => err)
+    expect((res as { code?: number }).code, res.stderr).toBe(65)
+    expect(res.stderr).toMatch(/joined\.csv:3: skipped: line is not valid UTF-8\n/)
+    expect(res.stderr).toMatch(/replay: 2 produced to .*, 1 bad row\(s\) skipped \(lines 3\)/)
+    const raw = await collectTopic(kafkaBrokers, topic)
+    try {
+      await waitFor(() => raw.messages.length >= 2, { timeoutMs: 30_000, what: '2 raw records' })
+      expect(headlinesOf(raw.messages)).toEqual(['Copper', 'Lead'])
+    } finally {
+      await raw.stop()
+    }
+  })
+
   it('waits on a named pipe with no writer yet, then replays what its writer sends', async () => {
     // A named pipe is opened without waiting for a writer (so Kafka can be checked meanwhile): its first
     // read must still wait for the writer, not take the missing writer for the end of the input.

@@ -4,7 +4,7 @@ import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
-import { type ByteLine, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
+import { type ByteLine, type LineEnd, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
 import { parseStreamTime } from './stream-times.ts'
 
 /**
@@ -499,7 +499,8 @@ function innerLineBreaks(raw: string): number {
  * A CSV file's bytes for csv-parse, line by line (readByteLines: lines end at LF, CRLF or a lone CR), each
  * line with its own line end and without one byte-order mark at its start (skipBom: the first line's, or
  * one a file joined with `cat` left at the start of a later line; one at the start of a line inside a
- * quoted field goes too, as ingest removes U+FEFF from all text anyway), keeping what its records are
+ * quoted field goes too, as ingest removes U+FEFF from all text anyway; a line left empty ended by LF after
+ * a lone CR is given a CR, so the two stay two line ends), keeping what its records are
  * checked against: the lines that are not readable text (not valid UTF-8, or longer than MAX_LINE_BYTES)
  * and where each line starts in the bytes given. A line that is not valid UTF-8 is given as it is, so the
  * file parses as it always did (the record holding it is skipped); a line past the limit is given as
@@ -536,6 +537,8 @@ class CsvLines {
     let last = 0
     let quoted = false
     let paused = true
+    // The line end given after the last line (as given: see below).
+    let lastEnd = '' as LineEnd
     for await (const l of this.live ? linesAndPauses(this.input) : readByteLines(this.input)) {
       if (l === DRAINED) {
         // All the input has sent is read. csv-parse reads a record only once it has read a few bytes past
@@ -549,6 +552,7 @@ class CsvLines {
             batch.push(PAUSE_RECORD)
             batched += PAUSE_RECORD.length
           }
+          lastEnd = '\n'
           paused = true
         }
         if (batched > 0) {
@@ -559,12 +563,10 @@ class CsvLines {
         continue
       }
       this.starts.push(offset)
-      let bytes = skipBom(l.bytes)
+      const bytes = givenBytes(l)
       const blank = bytes.length === 0
-      if (l.cut) {
-        this.bad.set(l.line, `line is ${l.size} bytes; limit ${MAX_LINE_BYTES}`)
-        if (l.quotesCut % 2 === 1) bytes = Buffer.concat([bytes, QUOTE])
-      } else if (!isUtf8(bytes)) this.bad.set(l.line, 'line is not valid UTF-8')
+      if (l.cut) this.bad.set(l.line, `line is ${l.size} bytes; limit ${MAX_LINE_BYTES}`)
+      else if (!isUtf8(bytes)) this.bad.set(l.line, 'line is not valid UTF-8')
       if (header && !blank) {
         header = false
         const problem = this.bad.get(l.line)
@@ -578,7 +580,13 @@ class CsvLines {
         quoted = quotedAfter(bytes, quoted)
         paused = false
       }
-      const end = LINE_ENDS[l.end]
+      // A line empty as given (a byte-order mark only, skipped) and ended by LF, after a line ended by a
+      // lone CR: csv-parse would read that CR and this LF as one CRLF, one line end where the file has two
+      // (the record before named by the line after it, an error after it one line early). A CR is given
+      // instead: outside a quoted field both end a line alike, and ingest makes every line break inside
+      // one "\n" anyway.
+      lastEnd = blank && l.end === '\n' && lastEnd === '\r' ? '\r' : l.end
+      const end = LINE_ENDS[lastEnd]
       batch.push(bytes, end)
       batched += bytes.length + end.length
       offset += bytes.length + end.length
@@ -644,6 +652,17 @@ class CsvLines {
 }
 
 const QUOTE = Buffer.from('"')
+
+/**
+ * A line's bytes as CsvLines gives them to csv-parse: without one byte-order mark at its start, and, for a
+ * line past the limit (its first bytes only), with a double quote added when the bytes dropped held an
+ * odd number of them, so the quoting state after it stays what it was.
+ */
+function givenBytes(l: ByteLine): Buffer {
+  const bytes = skipBom(l.bytes)
+  return l.cut && l.quotesCut % 2 === 1 ? Buffer.concat([bytes, QUOTE]) : bytes
+}
+
 /**
  * What a live input's CSV is given where its writer paused after a record: a record of one field of
  * dashes, which gives csv-parse the bytes past the line end before it that it waits for (up to 3: its
