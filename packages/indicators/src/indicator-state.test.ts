@@ -364,6 +364,55 @@ describe('a damaged reference time', () => {
   })
 })
 
+describe('damaged counters and sums', () => {
+  it('takes a value no apply could have written (NaN, Infinity, a count of 2.5, a weight sum below 0) as absent: repaired to 0 and added to, reported by field', () => {
+    const state = applyAll([[c('a', T0, 0.5, 1, 1)]])
+    const fi = Math.floor((T0 + MIN) / plain.fineBucketMs)
+    state.sumW[1] = Number.NaN
+    state.sumWX[0] = Number.POSITIVE_INFINITY
+    state.sumW[2] = -1
+    state.count = 2.5
+    state.late = Number.NaN
+    state.fine.set(fi, { n: Number.NEGATIVE_INFINITY, pos: 0.5, neg: 0 })
+    const coarse = Math.floor(T0 / plain.coarseBucketMs)
+    state.coarse.set(coarse, 1.5)
+    const out = applyContributions(state, [c('b', T0 + MIN, -0.5, 1, -1)], 2, plain)
+    expect(out.applied).toBe(1)
+    // Before: NaN, Infinity and 3.5 stayed so (NaN + 1 is NaN), and every read gave NaN.
+    expect(out.damagedFields).toEqual([
+      { field: 'cnt', stored: '2.5' },
+      { field: 'late', stored: 'NaN' },
+      { field: 'x1', stored: 'Infinity' },
+      { field: 'w2', stored: 'NaN' },
+      { field: 'w3', stored: '-1' },
+      { field: `n${fi}`, stored: '-Infinity' },
+      { field: `p${fi}`, stored: '0.5' },
+      { field: `c${coarse}`, stored: '1.5' },
+    ])
+    expect(state.count).toBe(1)
+    expect(state.late).toBe(0)
+    expect(state.sumW[1]).toBe(1)
+    expect(state.sumWX[0]).toBe(-0.5)
+    expect(state.sumW[2]).toBe(1)
+    expect(state.fine.get(fi)).toEqual({ n: 1, pos: 0, neg: 1 })
+    expect(state.coarse.get(coarse)).toBe(1)
+    // Whole values are kept: the 15-minute weight sum decayed by a minute, plus b's 1.
+    expect(state.sumW[0]).toBeCloseTo(2 ** (-1 / 15) + 1, 12)
+    expect(applyContributions(state, [c('c', T0 + 2 * MIN)], 3, plain).damagedFields).toBeUndefined()
+  })
+
+  it('repairs them when the batch applies nothing too, but not a bucket only a duplicate names', () => {
+    const state = applyAll([[c('a', T0, 0.5, 1, 1)]])
+    const fi = Math.floor(T0 / plain.fineBucketMs)
+    state.count = Number.NaN
+    state.fine.set(fi, { n: Number.NaN, pos: 1, neg: 0 })
+    const out = applyContributions(state, [c('a', T0, 0.5, 1, 1)], 2, plain)
+    expect(out).toMatchObject({ applied: 0, duplicates: 1, damagedFields: [{ field: 'cnt', stored: 'NaN' }] })
+    expect(state.count).toBe(0)
+    expect(state.fine.get(fi)?.n).toBeNaN()
+  })
+})
+
 describe('bounds', () => {
   it('keeps buckets and ids within their retention however long the stream runs', () => {
     const state = createIndicatorState(plain)

@@ -40,6 +40,11 @@ export type ApplyOutcome = {
    * applyContributions), replaced by the batch's newest event; absent when it was whole.
    */
   damagedRefMs?: number
+  /**
+   * Each other value the apply read holding one no apply could have written (storedFieldOk), by its Redis
+   * hash field, taken as absent (0) and so repaired; absent when none was.
+   */
+  damagedFields?: { field: string; stored: string }[]
 }
 
 export function createIndicatorState(config: ResolvedIndicatorConfig): IndicatorState {
@@ -69,6 +74,63 @@ export function isDamagedRef(refMs: number, limitMs: number): boolean {
 }
 
 /**
+ * Whether a value read from an indicator's state, by its Redis hash field, is one an apply could have
+ * written: a counter (cnt, late, a bucket's n, p, m or c) a whole number ≥ 0, a weight sum (w<j>) a
+ * finite number ≥ 0, another sum (x<j>) a finite number. lua/applyScope-8.lua and
+ * lua/applyScopeSums-8.lua make the same test (their `stored`).
+ */
+export function storedFieldOk(field: string, value: number): boolean {
+  if (!Number.isFinite(value)) return false
+  const head = field[0]
+  if (head === 'x') return true
+  if (value < 0) return false
+  return head === 'w' || Number.isInteger(value)
+}
+
+/**
+ * Takes each value the apply reads (the counters and sums, and the buckets of the contributions whose
+ * ids the state does not hold) that storedFieldOk refuses as absent: sets it to 0, in place, and returns
+ * it by field and value, in the order lua/applyScope-8.lua reads the fields (cnt, late, w1, x1, …, then
+ * each bucket's n, p, m and c as the contributions first reach it).
+ */
+function repairFields(
+  state: IndicatorState,
+  contributions: readonly Contribution[],
+  config: ResolvedIndicatorConfig,
+): { field: string; stored: string }[] {
+  const damaged: { field: string; stored: string }[] = []
+  const check = (field: string, value: number): number => {
+    if (storedFieldOk(field, value)) return value
+    damaged.push({ field, stored: String(value) })
+    return 0
+  }
+  state.count = check('cnt', state.count)
+  state.late = check('late', state.late)
+  for (let j = 0; j < config.halfLives.length; j++) {
+    state.sumW[j] = check(`w${j + 1}`, state.sumW[j]!)
+    state.sumWX[j] = check(`x${j + 1}`, state.sumWX[j]!)
+  }
+  const fineSeen = new Set<number>()
+  const coarseSeen = new Set<number>()
+  for (const c of contributions) {
+    if (state.ids.has(c.headlineId)) continue
+    const fi = Math.floor(c.eventMs / config.fineBucketMs)
+    const b = state.fine.get(fi)
+    if (!fineSeen.has(fi) && b) {
+      b.n = check(`n${fi}`, b.n)
+      b.pos = check(`p${fi}`, b.pos)
+      b.neg = check(`m${fi}`, b.neg)
+    }
+    fineSeen.add(fi)
+    const ci = Math.floor(c.eventMs / config.coarseBucketMs)
+    const n = state.coarse.get(ci)
+    if (!coarseSeen.has(ci) && n !== undefined) state.coarse.set(ci, check(`c${ci}`, n))
+    coarseSeen.add(ci)
+  }
+  return damaged
+}
+
+/**
  * Applies one batch of contributions to one indicator's state, in place.
  *
  * The batch counts as arriving at once: the new reference time is the newest of the state's and the
@@ -86,6 +148,13 @@ export function isDamagedRef(refMs: number, limitMs: number): boolean {
  * ids remembered past the bound can only have been remembered at the damaged time (late ones, never
  * applied): they are forgotten after the batch is judged, or no trim would ever reach them. Reported in
  * `damagedRefMs`.
+ *
+ * Every other value the apply reads (the count, the late count, the sums, and the buckets of the
+ * contributions whose ids the state does not hold) holding one no apply could have written
+ * (storedFieldOk: NaN, Infinity, a count of 2.5, a weight sum below 0) is damaged too: added to, it stayed
+ * so, and every read withheld the indicator while each apply kept its key alive. It is taken as absent
+ * (0), before anything else, whatever the batch turns out to hold (repairFields), and reported in
+ * `damagedFields`.
  *
  * Mirrors lua/applyScope-8.lua (per dimension) operation for operation; keep them in step (one test runs both).
  */
@@ -107,6 +176,8 @@ export function applyContributions(
     outcome.damagedRefMs = oldRef
     oldRef = null
   }
+  const damagedFields = repairFields(state, contributions, config)
+  if (damagedFields.length > 0) outcome.damagedFields = damagedFields
   const newRef = oldRef !== null && oldRef > batchMax ? oldRef : batchMax
   const lateBefore = newRef - config.graceMs
 

@@ -27,8 +27,9 @@ export type DamagedReference = Pick<Contribution, 'dimension' | 'scope'> & {
  * (DamagedReference) and it reads again. `invalid_state`: the update its state reads as breaks the strict
  * IndicatorUpdate contract (indicatorUpdateProblem: a field that is not a number, or not one an apply
  * writes, reads as NaN, Infinity, a count of 2.5 or `invalid time (…)`), so it would be given with nulls
- * (JSON's NaN) or numbers no apply wrote; it stays so until the field is written again or the key
- * expires (a rebuild rewrites every key).
+ * (JSON's NaN) or numbers no apply wrote; the next apply that reads the field repairs it (DamagedField:
+ * the counters and sums, and the buckets of its headlines), and one no apply reads (upd, an older bucket)
+ * stays so until it is written again or the key expires (a rebuild rewrites every key).
  */
 export type WithheldReason = 'damaged_ref' | 'invalid_state'
 
@@ -49,6 +50,21 @@ export type WithheldIndicator = Pick<Contribution, 'dimension' | 'scope'> & {
       }
   )
 
+/**
+ * A field of an indicator's state (as its Redis hash names it: cnt, late, w<j>, x<j>, n/p/m<fine bucket>,
+ * c<coarse bucket>) that an apply read holding a value no apply could have written: not a finite number;
+ * for a count (cnt, late, a bucket's), not a whole number ≥ 0; for a weight sum (w<j>), below 0 (Redis
+ * edited by hand or damaged). Added to, it stayed so (NaN + 1 is NaN) and every read withheld the
+ * indicator (invalid_state) for as long as applies kept its key alive; the apply takes it as absent (0),
+ * as a field that reads as no number always was, and writes it back repaired (see applyContributions).
+ */
+export type DamagedField = Pick<Contribution, 'dimension' | 'scope'> & {
+  /** The field, as the Redis hash names it. */
+  field: string
+  /** Its value as the store held it (Redis's text, at most 64 characters). */
+  stored: string
+}
+
 /** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
 export type ApplyBatchResult = {
   applied: number
@@ -64,6 +80,8 @@ export type ApplyBatchResult = {
   folded?: FoldedContribution[]
   /** Each indicator whose reference time was damaged and reset by this batch; absent when none was. */
   damagedRefs?: DamagedReference[]
+  /** Each field of an indicator's state this batch found damaged and repaired; absent when none was. */
+  damagedFields?: DamagedField[]
 }
 
 export type TopBy = 'momentum' | 'buzz'

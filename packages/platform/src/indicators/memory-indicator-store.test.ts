@@ -86,5 +86,14 @@ describe('memory indicator store: state that reads as no number', () => {
       problem: expect.stringMatching(/^mean\.15m: Invalid input: expected number, received NaN; /),
     }
     expect(withheld).toEqual([cn, cn])
+
+    // The next apply to it takes the sums that are no finite number as absent, reports them, and it reads again.
+    const r = await store.applyBatch([{ ...huge('d', T0), weight: 1 }])
+    expect(r.damagedFields?.map((d) => [d.dimension, d.scope.id, d.field, d.stored])).toEqual(
+      ['w1', 'x1', 'w2', 'x2', 'w3', 'x3'].map((field) => ['tariff', 'CN', field, 'Infinity']),
+    )
+    const again: WithheldIndicator[] = []
+    expect(await store.get('tariff', CN, T0, again)).toMatchObject({ count: 3, weight: { '15m': 1 } })
+    expect(again).toEqual([])
   })
 })

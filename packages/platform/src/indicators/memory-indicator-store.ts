@@ -122,6 +122,12 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
           result.damagedRefs ??= []
           result.damagedRefs.push({ dimension, scope, stored: String(out.damagedRefMs), refMs: state.refMs! })
         }
+        if (out.damagedFields) {
+          const { dimension, scope } = group[0]!
+          result.damagedFields ??= []
+          for (const { field, stored } of out.damagedFields)
+            result.damagedFields.push({ dimension, scope, field, stored })
+        }
         // Like the script: only a write that applied something extends the expiry.
         const expiresAtMs = out.applied > 0 || !entry ? now + config.ttlMs : entry.expiresAtMs
         states.set(k, { value: state, expiresAtMs })

@@ -464,6 +464,107 @@ describe('redis indicator store: state that reads as no number', () => {
       [...blanks, ...blanks].map(([, field]) => (field === 'ref' ? 'damaged_ref' : 'invalid_state')),
     )
   })
+
+  // As configured (the fast path first), and a pipeline per call with at most three contributions per call.
+  for (const [name, extra] of [
+    ['', {}],
+    [', a pipeline per call, three contributions per call', { sendEvery: 1, maxPerCall: 3 }],
+  ] as const) {
+    it(`repairs at the next apply a counter or sum that holds no value an apply could have written (NaN, Infinity, a count of 2.5, a weight sum below 0), reporting each, and the indicator reads again${name}`, async () => {
+      const { redis, prefix } = connect()
+      const store = createRedisIndicatorStore(redis, { prefix, ...extra })
+      const keys = createIndicatorKeys(prefix, store.namespace)
+      const config = resolveIndicatorConfig()
+      const CN = { kind: 'region' as const, id: 'CN' }
+      const state = keys.state('tariff', CN)
+      const now = Date.now()
+      const headline = (id: string, atMs: number) =>
+        contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, regions: ['CN'] }))
+      await store.applyBatch(headline('a', now - 2 * MIN_MS))
+      const fine = Math.floor((now - MIN_MS) / config.fineBucketMs)
+      const coarse = Math.floor((now - MIN_MS) / config.coarseBucketMs)
+      const damaged: Record<string, string> = {
+        w2: 'NaN',
+        x1: 'Infinity',
+        cnt: '2.5',
+        w3: '-1',
+        late: 'abc',
+        [`n${fine}`]: 'inf',
+        [`m${fine}`]: '-nan',
+        [`c${coarse}`]: '0.5',
+      }
+      await redis.hset(state, damaged)
+      expect(await store.get('tariff', CN, now)).toBeUndefined()
+
+      const r = await store.applyBatch(headline('b', now - MIN_MS))
+      expect(r).toMatchObject({ applied: 6, duplicates: 0, late: 0 })
+      // Before, the apply kept adding to them: w2 nan, x1 inf, cnt 3.5, n inf, m -nan; read withheld for good.
+      const hash = await redis.hgetall(state)
+      expect({
+        cnt: hash.cnt,
+        late: hash.late,
+        n: hash[`n${fine}`],
+        m: hash[`m${fine}`],
+        c: hash[`c${coarse}`],
+      }).toEqual({ cnt: '1', late: '0', n: '1', m: '1', c: '1' })
+      for (const field of ['w1', 'x1', 'w2', 'x2', 'w3', 'x3']) {
+        expect(Number.isFinite(Number(hash[field])), `${field} ${hash[field]}`).toBe(true)
+      }
+      // b's own weight at its own time: the damaged sums held nothing more.
+      expect(Number(hash.w2)).toBe(1)
+      expect(Number(hash.x1)).toBe(-0.5)
+      expect(Number(hash.w3)).toBe(1)
+      expect(
+        (r.damagedFields ?? []).map(({ dimension, scope, field, stored }) => [
+          dimension,
+          scope.id,
+          field,
+          stored,
+        ]),
+      ).toEqual(
+        ['cnt', 'late', 'x1', 'w2', 'w3', `n${fine}`, `m${fine}`, `c${coarse}`].map((field) => [
+          'tariff',
+          'CN',
+          field,
+          damaged[field],
+        ]),
+      )
+      // Its 15-minute volume: a's bucket, whole, and b's, repaired.
+      expect(await store.get('tariff', CN, now)).toMatchObject({ count: 1, volume: { '15m': 2 } })
+      // Whole again: the next apply finds nothing to repair.
+      expect((await store.applyBatch(headline('c', now))).damagedFields).toBeUndefined()
+    })
+  }
+
+  it('counts late headlines against a late count that is no integer, where HINCRBY failed the call', async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const headline = (id: string, atMs: number) =>
+      contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, regions: ['CN'] }))
+    await store.applyBatch(headline('a', now))
+    const state = keys.state('tariff', { kind: 'region', id: 'CN' })
+    for (const [stored, repaired] of [
+      ['abc', true],
+      ['1.5', true],
+      ['1e1', false], // a whole number, if not as an apply writes it
+    ] as const) {
+      await redis.hset(state, 'late', stored)
+      // Every contribution late (20 minutes behind the newest): nothing applied, the late count written.
+      const r = await store.applyBatch(headline(`late-${stored}`, now - 20 * 60_000))
+      expect(r, stored).toMatchObject({ applied: 0, late: 6 })
+      expect(await redis.hget(state, 'late'), stored).toBe(repaired ? '1' : '11')
+      expect(
+        r.damagedFields?.filter((d) => d.dimension === 'tariff' && d.scope.id === 'CN'),
+        stored,
+      ).toEqual(
+        repaired
+          ? [{ dimension: 'tariff', scope: { kind: 'region', id: 'CN' }, field: 'late', stored }]
+          : undefined,
+      )
+    }
+  })
 })
 
 describe('applyScopeSums-8.lua (the fast path)', () => {
@@ -644,6 +745,81 @@ describe('applyScope-8.lua matches applyContributions', () => {
       damaged += (await apply(batch, bounded, nowMs + maxRefAheadMs)).damagedRefs?.length ?? 0
     }
     expect(damaged).toBeGreaterThan(0)
+    await expectSameStates(redis, keys, states)
+  })
+
+  it('repairs damaged counters, sums and buckets alike, reporting the same fields', async () => {
+    const { redis, prefix } = connect()
+    const config = resolveIndicatorConfig()
+    const store = createRedisIndicatorStore(redis, { prefix, clock: { now: () => 1_000 } })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const random = seededRandom(41)
+    const series = randomSeries(90, HOUR_MS, 41)
+    const batches = inBatches(series, random, 6).map((b) => b.flatMap(contributionsOf))
+    const third = Math.floor(batches.length / 3)
+    // The rest, then a replay of the first headlines (duplicates: their buckets are not read).
+    const later = [...batches.slice(third), series.slice(0, 10).flatMap(contributionsOf)]
+    const states = new Map<string, IndicatorState>()
+    const apply = async (batch: Contribution[]) => {
+      const byKey = new Map<string, Contribution[]>()
+      for (const c of batch) {
+        const k = indicatorKey(c.dimension, c.scope)
+        byKey.set(k, [...(byKey.get(k) ?? []), c])
+      }
+      const expected = { applied: 0, duplicates: 0, late: 0, damaged: [] as string[] }
+      for (const [k, group] of byKey) {
+        const state = states.get(k) ?? createIndicatorState(config)
+        states.set(k, state)
+        const out = applyContributions(state, group, 1_000, config)
+        expected.applied += out.applied
+        expected.duplicates += out.duplicates
+        expected.late += out.late
+        for (const d of out.damagedFields ?? []) expected.damaged.push(`${k} ${d.field}`)
+      }
+      const r = await store.applyBatch(batch)
+      const damaged = (r.damagedFields ?? []).map((d) => `${indicatorKey(d.dimension, d.scope)} ${d.field}`)
+      expect({ applied: r.applied, duplicates: r.duplicates, late: r.late, damaged: damaged.sort() }).toEqual(
+        {
+          ...expected,
+          damaged: expected.damaged.sort(),
+        },
+      )
+      return damaged.length
+    }
+    for (const batch of batches.slice(0, third)) await apply(batch)
+    // Every indicator the later batches come to, damaged alike in Redis and in the TypeScript states: its
+    // counters and sums, and the buckets of the first contribution they bring it.
+    const first = new Map<string, Contribution>()
+    for (const c of later.flat()) {
+      const k = indicatorKey(c.dimension, c.scope)
+      if (states.has(k) && !first.has(k)) first.set(k, c)
+    }
+    expect(first.size).toBeGreaterThan(10)
+    for (const [k, c] of first) {
+      const state = states.get(k)!
+      const fi = Math.floor(c.eventMs / config.fineBucketMs)
+      const ci = Math.floor(c.eventMs / config.coarseBucketMs)
+      state.count = 2.5
+      state.late = Number.NaN
+      state.sumW[1] = Number.NaN
+      state.sumWX[0] = Number.POSITIVE_INFINITY
+      state.sumW[2] = -1
+      state.fine.set(fi, { ...(state.fine.get(fi) ?? { n: 0, pos: 0, neg: 0 }), n: Number.POSITIVE_INFINITY })
+      state.coarse.set(ci, 0.5)
+      const { dimension, scope } = parseIndicatorKey(k)
+      await redis.hset(keys.state(dimension, scope), {
+        cnt: '2.5',
+        late: 'abc',
+        w2: 'nan',
+        x1: 'inf',
+        w3: '-1',
+        [`n${fi}`]: 'inf',
+        [`c${ci}`]: '0.5',
+      })
+    }
+    let repaired = 0
+    for (const batch of later) repaired += await apply(batch)
+    expect(repaired).toBeGreaterThanOrEqual(7 * first.size)
     await expectSameStates(redis, keys, states)
   })
 

@@ -84,10 +84,11 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  * pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
  * contributions to its four dimensions, over every run, summed here and applied in one atomic script
  * on one hash slot; a scope with more than `maxPerCall` in several calls, one step each. A call
- * holding a duplicate or a late contribution, or meeting a damaged reference time (found here or by the
- * script, which then writes nothing), goes through applyScope instead, run by run and contribution by
- * contribution, before the scope's next step: applyScope resets a damaged reference time and reports it
- * (ApplyBatchResult.damagedRefs; see IndicatorStoreOptions.maxRefAheadMs). The client is the caller's:
+ * holding a duplicate or a late contribution, or meeting a damaged reference time or another damaged
+ * field (found here or by the script, which then writes nothing), goes through applyScope instead, run by
+ * run and contribution by contribution, before the scope's next step: applyScope resets a damaged
+ * reference time and repairs a damaged field, and reports each (ApplyBatchResult.damagedRefs, see
+ * IndicatorStoreOptions.maxRefAheadMs; ApplyBatchResult.damagedFields). The client is the caller's:
  * the store never closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
@@ -297,7 +298,21 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
                 refMs,
               })
             }
-            const lateFrom = 4 + 2 * damaged
+            // Each other field the script found damaged and repaired: its dimension's position, name, text.
+            const fieldsAt = 4 + 2 * damaged
+            const fields = reply[fieldsAt] as number
+            for (let k = 0; k < fields; k++) {
+              const at = fieldsAt + 1 + 3 * k
+              const group = sent[(reply[at] as number) - 1]!
+              result.damagedFields ??= []
+              result.damagedFields.push({
+                dimension: group[0]!.dimension,
+                scope,
+                field: String(reply[at + 1]),
+                stored: String(reply[at + 2]),
+              })
+            }
+            const lateFrom = fieldsAt + 1 + 3 * fields
             if (reply.length > lateFrom) {
               const flat = sent.flat()
               for (const position of reply.slice(lateFrom) as number[]) {
@@ -310,8 +325,8 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
         // Step j applies every scope's piece j (most scopes have one), a scope's pieces in order.
         // Fast path: one call per piece with its runs summed (lua/applyScopeSums-8.lua); a piece it
-        // cannot take exactly (a duplicate, a late contribution, a damaged reference time) goes through
-        // applyScope before the scope's next piece. A step's calls go out in several pipelines, each sent
+        // cannot take exactly (a duplicate, a late contribution, a damaged reference time or other field)
+        // goes through applyScope before the scope's next piece. A step's calls go out in several pipelines, each sent
         // as soon as its payloads are built, so Redis applies the first scopes while the next are summed
         // here; scopes are independent (each call touches only its own scope's keys), so their order does
         // not matter.

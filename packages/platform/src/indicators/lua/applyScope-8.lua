@@ -29,10 +29,12 @@
   then for each dimension d = 1..4: its number of contributions c_d, then 5 per contribution:
            headline id (its digest, see compact-id.ts), event ms, value, weight, sign (-1 | 0 | 1)
 
-  Returns  { applied, duplicates, late, r, d1, ref1, ..., dr, refr, i1, i2, ... }  where r is the
-           number of dimensions whose stored ref was damaged and reset, each by its position d (1..4)
-           and the ref it held (at most 64 characters), and i are the 1-based positions of the late
-           contributions among all of this call's contributions, in argument order
+  Returns  { applied, duplicates, late, r, d1, ref1, ..., dr, refr, f, e1, field1, held1, ..., ef,
+           fieldf, heldf, i1, i2, ... }  where r is the number of dimensions whose stored ref was
+           damaged and reset, each by its position d (1..4) and the ref it held (at most 64 characters);
+           f the number of other fields found damaged and repaired (see below), each by its dimension's
+           position e, its name and what it held (at most 64 characters); and i are the 1-based
+           positions of the late contributions among all of this call's contributions, in argument order
 
   A damaged ref (Redis edited by hand or damaged: 1e15, a time in the year 9999, 'inf') made every
   later contribution late until the key expired. It is taken as absent, as a field that reads as no
@@ -40,12 +42,19 @@
   every contribution is a duplicate), the sums, buckets and counters are kept as they stand. Ids scored
   past the bound can only have been remembered at the damaged time (late ones, never applied): they are
   removed, or no trim would ever reach them.
+  Every other field the call reads (cnt, late, the sums, and the bucket fields of its contributions that
+  are not known duplicates) holding a value no apply could have written is damaged too: not a finite
+  number (tonumber takes 'nan' and 'inf'), a counter (cnt, late, a bucket's) that is not a whole number
+  >= 0, a weight sum (w<j>) below 0. Added to, it stayed so (nan + 1 is nan), every read withheld the
+  indicator, and each apply refreshed its expiry. It is taken as absent (0), as a field that is no number
+  at all always was: written back as 0 at once (before the trim, which may then remove it) and reported,
+  and the call's writes add to 0.
   Errors   "TPIND_BAD_ARGS <what>" when the arguments are malformed (a caller bug: not retriable);
            every argument is checked before anything is written
 
   Commands per dimension present: ZMSCORE, HMGET (state and the touched bucket fields), HSET (the
-  same), ZADD, ZREMRANGEBYSCORE when the reference time moves, 2 PEXPIRE, and HKEYS + HDEL only when
-  the reference time enters a new coarse bucket. Bucket counters are read and written with the state
+  same; one more when a damaged field is repaired), ZADD, ZREMRANGEBYSCORE when the reference time
+  moves, 2 PEXPIRE, and HKEYS + HDEL only when the reference time enters a new coarse bucket. Bucket counters are read and written with the state
   rather than by one HINCRBY each: the dispatch of a command from Lua costs more than the field itself.
 ]]
 
@@ -78,6 +87,20 @@ end
 -- unpack() is bounded by Lua's C stack (about 8000 values): variadic calls go in chunks.
 local CHUNK = 1000
 local floor = math.floor
+
+-- A stored field's value, or nil when it holds none an apply could have written (see the header): a
+-- counter (cnt, late, a bucket's n, p, m or c: the heads c, l, n, p, m) a whole number >= 0, a weight
+-- sum (w<j>) a finite number >= 0, another sum (x<j>) a finite number. applyContributions in
+-- packages/indicators/src/indicator-state.ts makes the same test (storedFieldOk).
+local function stored(field, s)
+  local x = tonumber(s)
+  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
+  local head = string.sub(field, 1, 1)
+  if head == 'x' then return x end
+  if x < 0 then return nil end
+  if head == 'w' or x == floor(x) then return x end
+  return nil
+end
 
 -- Every group is checked before any is applied, so a malformed call writes nothing.
 local DIMENSIONS = 4
@@ -121,7 +144,8 @@ local function knownIds(idsKey, first, n)
 end
 
 -- One dimension's indicator. Returns applied, duplicates, late, the late positions (1-based within the
--- group) and the stored ref when it was damaged and reset (nil when it was whole).
+-- group), the stored ref when it was damaged and reset (nil when it was whole), and each other field
+-- found damaged and repaired (name, then what it held).
 local function applyOne(stateKey, idsKey, first, n, known)
   local ids, times = {}, {}
   local batchMax = nil
@@ -179,6 +203,27 @@ local function applyOne(stateKey, idsKey, first, n, known)
       oldRef = nil
     end
   end
+  -- Every other field read, as a number: 0 when absent, and when damaged (see the header), which is
+  -- written back as 0 now, before the trim below may remove it (as applyContributions repairs first).
+  local val = {}
+  local repaired, fixed = {}, {}
+  for k = 2, #fields do
+    local x = 0
+    if cur[k] then
+      x = stored(fields[k], cur[k])
+      if not x then
+        x = 0
+        repaired[#repaired + 1] = fields[k]
+        repaired[#repaired + 1] = '0'
+        fixed[#fixed + 1] = fields[k]
+        fixed[#fixed + 1] = string.sub(cur[k], 1, 64)
+      end
+    end
+    val[k] = x
+  end
+  for from = 1, #repaired, CHUNK * 2 do
+    redis.call('HSET', stateKey, unpack(repaired, from, math.min(from + CHUNK * 2 - 1, #repaired)))
+  end
   local newRef = batchMax
   if oldRef and oldRef > newRef then newRef = oldRef end
   -- The batch counts as arriving at once: lateness is judged against its newest event too.
@@ -234,27 +279,28 @@ local function applyOne(stateKey, idsKey, first, n, known)
   if applied == 0 then
     if damaged then redis.call('HSET', stateKey, 'ref', fmt(newRef)) end
     if late > 0 then
-      redis.call('HINCRBY', stateKey, 'late', late)
+      -- From the value read (HINCRBY refused a field that is not an integer's text, failing the call).
+      redis.call('HSET', stateKey, 'late', fmt(val[3] + late))
       for from = 1, #zadd, CHUNK * 2 do
         redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
       end
       redis.call('PEXPIRE', idsKey, ttlMs)
     end
-    return applied, duplicates, late, lateIdx, damaged
+    return applied, duplicates, late, lateIdx, damaged, fixed
   end
 
-  local hset = { 'ref', fmt(newRef), 'cnt', fmt((tonumber(cur[2]) or 0) + applied), 'upd', fmt(nowMs) }
+  local hset = { 'ref', fmt(newRef), 'cnt', fmt(val[2] + applied), 'upd', fmt(nowMs) }
   if late > 0 then
     hset[#hset + 1] = 'late'
-    hset[#hset + 1] = fmt((tonumber(cur[3]) or 0) + late)
+    hset[#hset + 1] = fmt(val[3] + late)
   end
   for j = 1, h do
     local d = 1
     if oldRef and newRef > oldRef then d = 2 ^ (-(newRef - oldRef) / halfLives[j]) end
     hset[#hset + 1] = 'w' .. j
-    hset[#hset + 1] = fmt((tonumber(cur[2 + 2 * j]) or 0) * d + addW[j])
+    hset[#hset + 1] = fmt(val[2 + 2 * j] * d + addW[j])
     hset[#hset + 1] = 'x' .. j
-    hset[#hset + 1] = fmt((tonumber(cur[3 + 2 * j]) or 0) * d + addX[j])
+    hset[#hset + 1] = fmt(val[3 + 2 * j] * d + addX[j])
   end
 
   -- Buckets are trimmed when the reference time enters a new coarse bucket (an hour), against that
@@ -289,7 +335,7 @@ local function applyOne(stateKey, idsKey, first, n, known)
     for idx, count in pairs(counts) do
       local f = prefix .. idx
       hset[#hset + 1] = f
-      hset[#hset + 1] = fmt((tonumber(cur[slot[f]]) or 0) + count)
+      hset[#hset + 1] = fmt(val[slot[f]] + count)
     end
   end
   add('n', fineN)
@@ -309,32 +355,40 @@ local function applyOne(stateKey, idsKey, first, n, known)
   end
   redis.call('PEXPIRE', stateKey, ttlMs)
   redis.call('PEXPIRE', idsKey, ttlMs)
-  return applied, duplicates, late, lateIdx, damaged
+  return applied, duplicates, late, lateIdx, damaged, fixed
 end
 
 local known = {}
 for d = 1, DIMENSIONS do
   if groups[d].n > 0 then known[d] = knownIds(KEYS[2 * d], groups[d].first, groups[d].n) end
 end
-local result = { 0, 0, 0, 0 }
-local lateAt = {}
+local result = { 0, 0, 0 }
+local refs, fields, lateAt = {}, {}, {}
 local offset = 0
 for d = 1, DIMENSIONS do
   local g = groups[d]
   if g.n > 0 then
-    local applied, duplicates, late, lateIdx, damaged =
+    local applied, duplicates, late, lateIdx, damaged, fixed =
       applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n, known[d])
     result[1] = result[1] + applied
     result[2] = result[2] + duplicates
     result[3] = result[3] + late
     if damaged then
-      result[4] = result[4] + 1
-      result[#result + 1] = d
-      result[#result + 1] = damaged
+      refs[#refs + 1] = d
+      refs[#refs + 1] = damaged
+    end
+    for k = 1, #fixed, 2 do
+      fields[#fields + 1] = d
+      fields[#fields + 1] = fixed[k]
+      fields[#fields + 1] = fixed[k + 1]
     end
     for k = 1, #lateIdx do lateAt[#lateAt + 1] = offset + lateIdx[k] end
   end
   offset = offset + g.n
 end
+result[4] = #refs / 2
+for k = 1, #refs do result[#result + 1] = refs[k] end
+result[#result + 1] = #fields / 3
+for k = 1, #fields do result[#result + 1] = fields[k] end
 for k = 1, #lateAt do result[#result + 1] = lateAt[k] end
 return result

@@ -2,10 +2,11 @@
   The fast path of applyScope-8.lua: one scope's contributions from one or more event-time runs,
   already summed per dimension by the caller (redis-indicator-store.ts, scopeSums), applied in one
   call. Same keys, same fields, same result as applying the runs one by one through applyScope-8.lua,
-  provided nothing is a duplicate, nothing is late and no stored ref is damaged. The script checks all
-  three first and, if any holds, writes nothing and returns { -1 }: the caller then sends the runs
-  through applyScope-8.lua, which applies them contribution by contribution (and resets and reports a
-  damaged ref, which this script has no way to report).
+  provided nothing is a duplicate, nothing is late and no stored field it reads is damaged (the ref, or
+  another field holding a value no apply could have written, as applyScope-8.lua judges them). The
+  script checks all three first and, if any holds, writes nothing and returns { -1 }: the caller then
+  sends the runs through applyScope-8.lua, which applies them contribution by contribution (and repairs
+  and reports a damaged field, which this script has no way to report).
 
   Why it is exact. The caller cuts runs so that within them nothing is late and no id repeats (it
   sends the scope the slow way otherwise). Against the stored state a contribution at t is late only if
@@ -61,6 +62,18 @@ end
 
 local CHUNK = 1000
 local floor = math.floor
+
+-- As applyScope-8.lua's: a stored field's value, or nil when it holds none an apply could have written.
+local function stored(field, s)
+  local x = tonumber(s)
+  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
+  local head = string.sub(field, 1, 1)
+  if head == 'x' then return x end
+  if x < 0 then return nil end
+  if head == 'w' or x == floor(x) then return x end
+  return nil
+end
+
 if #ARGV ~= 11 + h then return redis.error_reply('TPIND_BAD_ARGS length') end
 local ok, payload = pcall(cjson.decode, ARGV[11 + h])
 if not ok or type(payload) ~= 'table' or type(payload[1]) ~= 'table' then
@@ -114,8 +127,8 @@ for d = 1, 4 do
   end
 end
 
--- Checks: no id known to its indicator, no damaged ref (as applyScope-8.lua judges one), nothing late
--- against the stored ref. Reads kept for the writes.
+-- Checks: no id known to its indicator, no damaged ref or other damaged field (as applyScope-8.lua
+-- judges them), nothing late against the stored ref. Reads kept for the writes.
 local reads = {}
 for d = 1, 4 do
   local dim = dims[d]
@@ -146,6 +159,8 @@ for d = 1, 4 do
       fields[#fields + 1] = 'm' .. b[1]
     end
     for _, b in ipairs(dim.coarse) do fields[#fields + 1] = 'c' .. b[1] end
+    -- Read only to be checked (this script never writes it): last, so the others' positions stay put.
+    fields[#fields + 1] = 'late'
     local cur = {}
     for from = 1, #fields, CHUNK do
       local part = redis.call('HMGET', stateKey, unpack(fields, from, math.min(from + CHUNK - 1, #fields)))
@@ -157,6 +172,9 @@ for d = 1, 4 do
       if not oldRef or (oldRef > refLimit and oldRef > dim.tmax) then return { -1 } end
     end
     if oldRef and dim.tmin < oldRef - graceMs then return { -1 } end
+    for k = 2, #fields do
+      if cur[k] and not stored(fields[k], cur[k]) then return { -1 } end
+    end
     reads[d] = { fields = fields, cur = cur, oldRef = oldRef, names = names }
   end
 end
