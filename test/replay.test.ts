@@ -116,6 +116,28 @@ describe('tradepulse replay and topics create', () => {
     }
   })
 
+  it('sends a CSV row ended by a lone CR (old Mac line ends) from a live pipe at once, not when the next chunk comes', async () => {
+    // A CR at the end of what the pipe had sent may be the first half of a CRLF: the row waited for the
+    // writer's next chunk (the next row, maybe much later) to tell.
+    const { child, output, exited, raw } = await spawnReplay('-')
+    try {
+      child.stdin?.write('date,headline\r2020-01-01,Steel tariffs rise\r')
+      await waitFor(() => raw.messages.length >= 1, {
+        timeoutMs: 30_000,
+        what: 'the row ended by a CR, nothing after it yet',
+      })
+      // It was the first half of a CRLF: the LF is its line end's, no blank line of its own.
+      child.stdin?.end('\n2020-01-02,Ports reopen\r')
+      const { code } = await exited()
+      expect(code, output.err).toBe(0)
+      expect(output.err).toMatch(/replay: 2 produced to .*, 0 bad row\(s\) skipped/)
+      await waitFor(() => raw.messages.length >= 2, { timeoutMs: 30_000, what: '2 raw records' })
+      expect(headlinesOf(raw.messages)).toEqual(['Steel tariffs rise', 'Ports reopen'])
+    } finally {
+      await stop(child, raw)
+    }
+  })
+
   it('skips a row that is not valid UTF-8 before a line of a byte-order mark only after a lone CR, sending the rest', async () => {
     // Files joined with `cat`: the first ends in a lone CR, the second is empty but for its mark. The
     // mark skipped, its LF and the CR before read as one CRLF: the row before was placed on the mark's

@@ -1,6 +1,6 @@
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { MAX_LINE_BYTES, readByteLines, readLines, type TextLine } from './read-lines.ts'
+import { type ByteLine, MAX_LINE_BYTES, readByteLines, readLines, type TextLine } from './read-lines.ts'
 
 async function all(chunks: (string | Buffer)[], maxBytes?: number): Promise<TextLine[]> {
   const out: TextLine[] = []
@@ -244,6 +244,37 @@ describe('readByteLines', () => {
       ['', '\r'],
       ['', '\r\n'],
       ['', '\r'],
+    ])
+  })
+  it('with eagerCr a function, gives at once only the lines ended by a CR at the end of a chunk it says', async () => {
+    // Each chunk is read only when asked for: a line given before the next is read was given at once.
+    let pulled = 0
+    async function* chunks() {
+      for (const c of ['a\r', '\n"b\r', '\nc\r', '\nd']) {
+        pulled++
+        yield c
+      }
+    }
+    const asked: [number, string, string][] = []
+    const given: [number, string, string, number][] = []
+    const eagerCr = (l: ByteLine) => {
+      asked.push([l.line, String(l.bytes), l.end])
+      return !String(l.bytes).startsWith('"')
+    }
+    for await (const l of readByteLines(chunks(), 10, { eagerCr }))
+      given.push([l.line, String(l.bytes), l.end, pulled])
+    expect(given).toEqual([
+      [1, 'a', '\r', 1],
+      // Held: the next chunk tells its line end, a CRLF.
+      [2, '"b', '\r\n', 3],
+      // Given at once: the LF that comes next is skipped, no line of its own.
+      [3, 'c', '\r', 3],
+      [4, 'd', '', 4],
+    ])
+    expect(asked).toEqual([
+      [1, 'a', '\r'],
+      [2, '"b', '\r'],
+      [3, 'c', '\r'],
     ])
   })
 })

@@ -58,12 +58,15 @@ const CR = 0x0d
  * the next chunk (or the end of the input) to tell, so `end` is exact (CSV keeps a CRLF inside a quoted
  * field as it is). With `eagerCr` the line is given at once with `end` "\r", and an LF that then starts
  * the next chunk is skipped as the rest of its line end: a live feed's line is not held back until the
- * next one comes (readLines, where the line end is dropped anyway).
+ * next one comes, which may be any time later (readLines, where the line end is dropped anyway). As a
+ * function, `eagerCr` is asked about each such line (with `end` "\r", before it is given; every line
+ * before it has been taken) and the line waits when it says no: a CSV reader gives at once a line that
+ * ends a record, where CR or CRLF read alike, and holds one inside a quoted field, whose text keeps it.
  */
 export async function* readByteLines(
   input: AsyncIterable<string | Uint8Array>,
   maxBytes: number = MAX_LINE_BYTES,
-  { eagerCr = false }: { eagerCr?: boolean } = {},
+  { eagerCr = false }: { eagerCr?: boolean | ((line: ByteLine) => boolean) } = {},
 ): AsyncGenerator<ByteLine> {
   let line = 0
   // The start of the line being read, in pieces, so a line cut into many chunks costs linear time.
@@ -86,19 +89,25 @@ export async function* readByteLines(
     }
     quotesCut += countQuotes(b.subarray(Math.max(room, 0)))
   }
-  const finish = (end: LineEnd): ByteLine => {
-    line++
+  // The line read so far, as it would be given with the line end `end`.
+  const current = (end: LineEnd): ByteLine => {
     const bytes = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, kept)
-    const out = { line, bytes, size, cut: size > maxBytes, end, quotesCut }
+    pieces = [bytes]
+    return { line: line + 1, bytes, size, cut: size > maxBytes, end, quotesCut }
+  }
+  const finish = (end: LineEnd): ByteLine => {
+    const out = current(end)
+    line++
     pieces = []
     kept = 0
     size = 0
     quotesCut = 0
     return out
   }
-  // The last chunk ended with a CR: the line it ended is given (unless eagerCr gave it), and an LF at the
-  // start of the next chunk is that line end's.
-  let crAtEnd = false
+  const eager = typeof eagerCr === 'function' ? () => eagerCr(current('\r')) : () => eagerCr
+  // The last chunk ended with a CR: the line it ended is given ('given', by eagerCr) or waits for the next
+  // chunk ('held'), and an LF at the start of the next chunk is that line end's.
+  let crAtEnd: false | 'given' | 'held' = false
   for await (const chunk of input) {
     const buf =
       typeof chunk === 'string'
@@ -107,9 +116,10 @@ export async function* readByteLines(
     if (buf.length === 0) continue
     let from = 0
     if (crAtEnd) {
+      const held = crAtEnd === 'held'
       crAtEnd = false
       if (buf[0] === LF) from = 1
-      if (!eagerCr) yield finish(from === 1 ? '\r\n' : '\r')
+      if (held) yield finish(from === 1 ? '\r\n' : '\r')
     }
     // The next LF and CR at or after `from`, each searched for again only once passed: linear.
     let lf = buf.indexOf(LF, from)
@@ -125,8 +135,8 @@ export async function* readByteLines(
       take(buf.subarray(from, cr))
       if (cr === buf.length - 1) {
         from = buf.length
-        crAtEnd = true
-        if (eagerCr) yield finish('\r')
+        crAtEnd = eager() ? 'given' : 'held'
+        if (crAtEnd === 'given') yield finish('\r')
         break
       }
       let end: LineEnd = '\r'
@@ -141,7 +151,7 @@ export async function* readByteLines(
     }
     if (from < buf.length) take(buf.subarray(from))
   }
-  if (crAtEnd && !eagerCr) yield finish('\r')
+  if (crAtEnd === 'held') yield finish('\r')
   else if (size > 0) yield finish('')
 }
 

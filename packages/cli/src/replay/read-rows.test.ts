@@ -747,6 +747,49 @@ describe('readReplayRows on a live pipe', () => {
       expect(await read(true), JSON.stringify(text)).toEqual(await read(false))
     }
   })
+  it('gives a CSV row ended by a lone CR as soon as the CR comes, and an LF after it ends no other line', async () => {
+    // A CR at the end of what came may be the first half of a CRLF: the row waited for the next chunk
+    // (the next row of a live feed, or the end of the pipe) to tell.
+    const pipe = livePipe('csv')
+    const { got, done } = reading(pipe.input)
+    pipe.write('date,headline\r2020-01-01,Steel tariffs rise\r')
+    await waitFor(() => got.length >= 1, { timeoutMs: 2_000, what: 'a row ended by a CR' })
+    // It was the first half of a CRLF: the LF is its line end's, no blank line of its own.
+    pipe.write('\n2020-01-02,Ports reopen\r')
+    await waitFor(() => got.length >= 2, { timeoutMs: 2_000, what: 'the second row' })
+    // Inside a quoted field the CR waits for what follows: a CRLF there stays one, as in a file.
+    pipe.write('2020-01-03,"Chips\r')
+    pipe.write('\nrally"\r')
+    await waitFor(() => got.length >= 3, { timeoutMs: 2_000, what: 'a row with a quoted CRLF' })
+    // A bad row is named at once too, by its line.
+    pipe.write('x,Copper\r')
+    await waitFor(() => got.length >= 4, { timeoutMs: 2_000, what: 'a bad row' })
+    pipe.write('\n2020-01-04,Zinc\r\n')
+    await waitFor(() => got.length >= 5, { timeoutMs: 2_000, what: 'a row ended by a CRLF' })
+    pipe.end()
+    await done
+    expect(got).toEqual([
+      row(2, 'Steel tariffs rise'),
+      row(3, 'Ports reopen'),
+      row(4, 'Chips\r\nrally'),
+      { line: 6, error: 'unreadable date "x"' },
+      row(7, 'Zinc'),
+    ])
+  })
+  it('gives an NDJSON line ended by a lone CR as soon as the CR comes, and an LF after it ends no other line', async () => {
+    const pipe = livePipe('ndjson')
+    const { got, done } = reading(pipe.input)
+    pipe.write('{"headline":"Steel tariffs rise"}\r')
+    await waitFor(() => got.length >= 1, { timeoutMs: 2_000, what: 'a line ended by a CR' })
+    pipe.write('\n{"headline":"Ports reopen"}\r')
+    await waitFor(() => got.length >= 2, { timeoutMs: 2_000, what: 'the second line' })
+    pipe.end()
+    await done
+    expect(got).toEqual([
+      { line: 1, raw: { headline: 'Steel tariffs rise' } },
+      { line: 2, raw: { headline: 'Ports reopen' } },
+    ])
+  })
   it('gives an NDJSON line as soon as its line end comes, the writer still writing', async () => {
     const pipe = livePipe('ndjson')
     const { got, done } = reading(pipe.input)

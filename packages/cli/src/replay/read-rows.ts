@@ -539,7 +539,15 @@ class CsvLines {
     let paused = true
     // The line end given after the last line (as given: see below).
     let lastEnd = '' as LineEnd
-    for await (const l of this.live ? linesAndPauses(this.input) : readByteLines(this.input)) {
+    // A live input's line ended by a CR at the end of what has come is given at once when it ends a record
+    // (outside a quoted field: csv-parse reads CR and CRLF alike there, and an LF that comes next is
+    // skipped as the rest of the line end), not held until the next chunk tells whether an LF follows,
+    // which a live feed may send any time later, or never. Inside a quoted field the line waits, so the
+    // field keeps a CRLF as it is.
+    const lines = this.live
+      ? linesAndPauses(this.input, (l) => !quotedAfter(givenBytes(l), quoted))
+      : readByteLines(this.input)
+    for await (const l of lines) {
       if (l === DRAINED) {
         // All the input has sent is read. csv-parse reads a record only once it has read a few bytes past
         // its line end (PAUSE_RECORD), so the last one would wait for the next line, which a live feed may
@@ -676,11 +684,15 @@ const PAUSE_RECORD = Buffer.from('-------\n')
 const DRAINED = Symbol('drained')
 
 /**
- * The lines of a byte stream (readByteLines), and DRAINED each time every line of the chunks read so far
- * has been given and the next chunk is asked for: all the input has sent is read, and what comes next may
- * come at once, or a live feed's writer may send it any time later.
+ * The lines of a byte stream (readByteLines, a line ended by a CR at the end of a chunk given at once when
+ * `eagerCr` says so), and DRAINED each time every line of the chunks read so far has been given and the
+ * next chunk is asked for: all the input has sent is read, and what comes next may come at once, or a live
+ * feed's writer may send it any time later.
  */
-async function* linesAndPauses(input: AsyncIterable<Buffer>): AsyncGenerator<ByteLine | typeof DRAINED> {
+async function* linesAndPauses(
+  input: AsyncIterable<Buffer>,
+  eagerCr: (line: ByteLine) => boolean,
+): AsyncGenerator<ByteLine | typeof DRAINED> {
   // How many chunks the line reader has asked for past the first, and the call that says it.
   let asked = 0
   let wake: (() => void) | undefined
@@ -691,7 +703,7 @@ async function* linesAndPauses(input: AsyncIterable<Buffer>): AsyncGenerator<Byt
       wake?.()
     }
   }
-  const lines = readByteLines(counted())
+  const lines = readByteLines(counted(), MAX_LINE_BYTES, { eagerCr })
   let seen = 0
   let next: Promise<IteratorResult<ByteLine>> | undefined
   try {
