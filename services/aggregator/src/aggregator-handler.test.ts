@@ -989,5 +989,62 @@ describe('aggregator handler', () => {
       expect(await counter('tradepulse_indicator_applied_total')).toBe(contributions.length)
       expect(await counts()).toMatchObject({ late: 0, duplicates: firstPart.length })
     })
+
+    it.each([
+      ['handled at once', false],
+      ['deferred (catching up)', true],
+    ])(
+      "dead-letters only the record whose own apply Redis refuses for good, not another partition's that shared its round, and makes none late (%s)",
+      async (_how, deferring) => {
+        const wrongType = 'WRONGTYPE Operation against a key holding the wrong kind of value'
+        // Any round holding POISON fails as a scope key of its alone holding the wrong type would.
+        const store = failingStore((runs) =>
+          runs.some((run) => run.some((c) => c.headlineId === 'POISON'))
+            ? new TradepulseError('INFRA_REDIS', wrongType, { retriable: false })
+            : undefined,
+        )
+        const { handler, counter } = setup(2_000, createManualClock(WALL_MS), store)
+        const handled: number[] = []
+        const stages = stagesOf((records, c) => {
+          handled.push(records[0]!.partition)
+          return handler(records, c)
+        })
+        const a = scoredSeries(20, { startMs: T0, spanMs: 30 * MIN_MS, seed: 1, idPrefix: 'a' })
+        a[3] = { ...a[3]!, id: 'POISON' }
+        const b = scoredSeries(20, { startMs: T0, spanMs: 30 * MIN_MS, seed: 2, idPrefix: 'b' })
+        const deferred = new Map<number, Promise<OutRecord[]>>()
+        const deferTo = (partition: number) =>
+          deferring
+            ? (work: Promise<OutRecord[]>) => {
+                work.catch(() => {})
+                deferred.set(partition, work)
+              }
+            : undefined
+        let [fromA, fromB] = await Promise.all([
+          stages.prepare(recordsOf(0, a), deferTo(0)),
+          stages.prepare(recordsOf(1, b), deferTo(1)),
+        ])
+        if (deferring) {
+          await expect(deferred.get(1)).resolves.toBeDefined()
+          // A's work fails for POISON alone: the runner reads A again, without deferral.
+          await expect(deferred.get(0)).rejects.toMatchObject({ message: wrongType, retriable: false })
+          fromA = await stages.prepare(recordsOf(0, a))
+        }
+        // Before, B fell back to one record at a time too, and its record merged into a round with
+        // POISON was dead-lettered with POISON's error.
+        expect(fromB.outcomes.map((o) => o.kind)).toEqual(b.map(() => 'ok'))
+        expect(handled.filter((p) => p === 1)).toHaveLength(1) // B handled once, whole
+        expect(fromA.outcomes.map((o) => o.kind)).toEqual(a.map((h) => (h.id === 'POISON' ? 'dlq' : 'ok')))
+        expect(fromA.outcomes[3]).toMatchObject({
+          reason: 'handler_error',
+          message: `INFRA_REDIS: ${wrongType}`,
+        })
+        // Every other headline applied once, in event-time order across the two: none late (A's, applied
+        // before A fell back to one record at a time, come again as duplicates).
+        const healthy = [...a, ...b].filter((h) => h.id !== 'POISON').flatMap(contributionsOf)
+        expect(await counter('tradepulse_indicator_applied_total')).toBe(healthy.length)
+        expect(await counter('tradepulse_indicator_late_total')).toBe(0)
+      },
+    )
   })
 })

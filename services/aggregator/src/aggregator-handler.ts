@@ -43,7 +43,7 @@ import { applyInRuns } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS, DEFAULT_PUBLISH_FAILING_MS } from './config.ts'
 import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
-import { createEventTimeMerger } from './event-time-merger.ts'
+import { createEventTimeMerger, RefusedHeadlinesError } from './event-time-merger.ts'
 import { createKeyLocks } from './key-locks.ts'
 import { createPublishHealth } from './publish-health.ts'
 import {
@@ -224,7 +224,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * `partSize` records: each part is submitted as soon as it is parsed, so Redis applies one part while
  * the next is parsed. A Redis fault throws a retriable
  * error; the runner retries the same batch, committing nothing, and the store's idempotence makes the
- * retry apply each headline once.
+ * retry apply each headline once. A headline Redis refuses for good (WRONGTYPE on a scope key only it
+ * names, a script's error on a damaged field) is left out of its merged round and the rest applied (see
+ * createEventTimeMerger); its batch then fails with that reply, not retriable, once its parts are
+ * applied: the runner handles it one record at a time, which dead-letters that record alone, the other
+ * partitions' batches untouched.
  *
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
@@ -778,6 +782,7 @@ export function createAggregator(deps: AggregatorDeps) {
     const late = new Set<string>()
     const submitted: Promise<void>[] = []
     let failed: { err: unknown } | undefined
+    let refused: RefusedHeadlinesError | undefined
     let lastOk = -1
     // The batch's own begin, ended once every part is submitted: between two parts (the next one being
     // parsed, the one before already applied) the partition stays in flight, so the others do not run
@@ -857,7 +862,10 @@ export function createAggregator(deps: AggregatorDeps) {
             )
             .then((notes) => takeNotes(notes, folded, late))
             .catch((err: unknown) => {
-              failed ??= { err }
+              // Headlines the store refused alone, the rest applied: the parts still to come go on, in
+              // event-time order with the other partitions, and the batch fails once they are applied.
+              if (err instanceof RefusedHeadlinesError) refused ??= err
+              else failed ??= { err }
             })
             .finally(() => release(again)),
         )
@@ -869,6 +877,10 @@ export function createAggregator(deps: AggregatorDeps) {
     const finish = async (): Promise<OutRecord[]> => {
       await Promise.all(submitted)
       if (failed) throw failed.err
+      // What Redis answered the first refused headline alone (WRONGTYPE on a key only it names, say): not
+      // retriable, so the runner handles the batch one record at a time, which dead-letters that record
+      // (its reply seen by the repeated-reply breaker) and finds the others applied.
+      if (refused) throw refused.refused[0]!.err
       // Only now, with all of it applied. A failure to record loses no headline (only the knowledge
       // that these were applied, should they come again): warned, not retried.
       const recorded =
@@ -937,7 +949,7 @@ export function createAggregator(deps: AggregatorDeps) {
     // fails every source in flight): the records not reached have no outcome, so the batch fails here,
     // once what was submitted settled, as retriable as its fault. Deferred, it handed the runner outcomes
     // with holes in them, which failed as a bug and stopped the consumer.
-    if (ctx.defer && !failed) {
+    if (ctx.defer && !failed && !refused) {
       // Catching up, the last merged round of a batch is applied while nothing is left to parse: the
       // runner fetches and parses the next batch meanwhile, and commits this one once `finish` is done.
       ctx.defer(finish())

@@ -1,7 +1,8 @@
 import type { Scope } from '@tradepulse/contracts'
 import type { Contribution } from '@tradepulse/indicators'
+import { TradepulseError } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
-import { createEventTimeMerger } from './event-time-merger.ts'
+import { createEventTimeMerger, RefusedHeadlinesError } from './event-time-merger.ts'
 
 const MIN = 60_000
 const c = (id: string, eventMs: number): Contribution => ({
@@ -24,13 +25,33 @@ function failingOnce(id: string) {
     async (round) => {
       if (fail && round.some((x) => x.headlineId === id)) {
         fail = false
-        throw new Error('redis down')
+        throw new TradepulseError('INFRA_REDIS', 'redis down')
       }
       for (const x of round) applied.push(x.headlineId)
     },
     { graceMs: 10 * MIN },
   )
   return { merger, applied }
+}
+
+/**
+ * A merger whose store refuses for good any round holding a headline `refused` names (WRONGTYPE on a
+ * scope key of its own), and fails once with a fault to retry on the `retryOn`-th call; `applied` lists
+ * what it applied, in order.
+ */
+function refusing(refused: (id: string) => boolean, retryOn?: number) {
+  const applied: string[] = []
+  let calls = 0
+  const merger = createEventTimeMerger(
+    async (round) => {
+      if (++calls === retryOn) throw new TradepulseError('INFRA_REDIS', 'Connection is closed.')
+      const bad = round.find((x) => refused(x.headlineId))
+      if (bad) throw new TradepulseError('INFRA_REDIS', `WRONGTYPE (${bad.headlineId})`, { retriable: false })
+      for (const x of round) applied.push(x.headlineId)
+    },
+    { graceMs: 10 * MIN },
+  )
+  return { merger, applied, calls: () => calls }
 }
 
 describe('createEventTimeMerger', () => {
@@ -142,6 +163,47 @@ describe('createEventTimeMerger', () => {
     // Begun after the failure: goes on.
     await merger.submit([c('n', 0)], 'a', merger.begin('a'))
     expect(applied).toEqual(['n'])
+  })
+
+  it('leaves out a headline the store refuses alone for good, applies the rest of the round in event-time order, and rejects only the submission holding it, once done', async () => {
+    const { merger, applied } = refusing((id) => id === 'a2')
+    const tokenA = merger.begin('a')
+    const a = merger.submit([c('a1', 0), c('a2', 2 * MIN), c('a3', 30 * MIN)], 'a', tokenA)
+    const b = merger.submit([c('b1', 1 * MIN), c('b2', 3 * MIN), c('b3', 31 * MIN)], 'b', merger.begin('b'))
+    const next = merger.begin('a') // a's next batch, parsing meanwhile
+    // Before, b was rejected with a2's error (and a2's round-mate dead-lettered with it).
+    await expect(b).resolves.toEqual([])
+    const err = await a.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RefusedHeadlinesError)
+    expect(err).toMatchObject({ code: 'INFRA_REDIS', retriable: false })
+    expect((err as RefusedHeadlinesError).refused).toEqual([
+      { headlineId: 'a2', err: expect.objectContaining({ message: 'WRONGTYPE (a2)' }) },
+    ])
+    // In event-time order, but for a2: nothing is late that the round would not have made late.
+    expect(applied).toEqual(['a1', 'b1', 'b2', 'a3', 'b3'])
+    // Not a failure of a's: its next batch goes on.
+    await merger.submit([c('a4', 40 * MIN)], 'a', next)
+    expect(applied.at(-1)).toBe('a4')
+  })
+
+  it('fails every source in flight when a fault to retry comes while it looks for the refused headline', async () => {
+    const { merger, applied } = refusing((id) => id === 'a2', 2)
+    const a = merger.submit([c('a1', 0), c('a2', 2 * MIN)], 'a', merger.begin('a'))
+    const b = merger.submit([c('b1', 1 * MIN)], 'b', merger.begin('b'))
+    await expect(a).rejects.toMatchObject({ message: 'Connection is closed.', retriable: true })
+    await expect(b).rejects.toMatchObject({ message: 'Connection is closed.', retriable: true })
+    expect(applied).toEqual([])
+  })
+
+  it("fails every source in flight with the round's error when more than a few headlines are refused alone (a key every headline writes: nobody's own)", async () => {
+    const { merger, applied, calls } = refusing(() => true)
+    const many = Array.from({ length: 200 }, (_, i) => c(`a${i}`, i * 1_000))
+    const a = merger.submit(many, 'a', merger.begin('a'))
+    const b = merger.submit([c('b1', 1 * MIN)], 'b', merger.begin('b'))
+    await expect(a).rejects.toMatchObject({ message: 'WRONGTYPE (a0)', retriable: false })
+    await expect(b).rejects.toMatchObject({ message: 'WRONGTYPE (a0)' })
+    expect(applied).toEqual([])
+    expect(calls()).toBeLessThan(100) // given up after a few, not one call per headline
   })
 
   it('keeps holding others back while a source parses its next batch after the last one was applied', async () => {

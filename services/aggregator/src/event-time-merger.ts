@@ -1,5 +1,5 @@
 import type { Contribution, FoldedContribution } from '@tradepulse/indicators'
-import { TradepulseError } from '@tradepulse/platform'
+import { normalizeError, TradepulseError } from '@tradepulse/platform'
 
 /**
  * What the store said of a headline's contributions in a round (the contributions it folded into their
@@ -18,7 +18,8 @@ export type EventTimeMerger<N extends HeadlineNote = FoldedContribution> = {
    * Resolves once every contribution given has been applied, in event-time order with what the other
    * in-flight sources submit, with the notes `apply` resolved with for this submission's headlines (by
    * default the contributions the store folded into their kind's `other` scope); rejects if a
-   * round holding some of them failed, or, given the token its
+   * round holding some of them failed (with a RefusedHeadlinesError, once the others are applied, when
+   * the store refused some of its headlines alone for good), or, given the token its
    * `begin` returned, at once if a round of the source failed since that `begin` (a batch handled while
    * the one before was still being applied must not be applied after that one failed: it would make
    * the failed one's headlines late when they come again). Ends the begin's flight. `restOldestMs`: the
@@ -34,6 +35,29 @@ export type EventTimeMerger<N extends HeadlineNote = FoldedContribution> = {
   ): Promise<N[]>
 }
 
+/**
+ * A submission some of whose headlines the store refused for good, each tried alone (see findRefused);
+ * the rest of it was applied. `refused`: each such headline with what applying it alone threw.
+ */
+export class RefusedHeadlinesError extends TradepulseError {
+  readonly refused: readonly { headlineId: string; err: unknown }[]
+  constructor(refused: readonly { headlineId: string; err: unknown }[]) {
+    const first = normalizeError(refused[0]?.err)
+    super(
+      first.code,
+      `${refused.length} headline(s) refused when applied alone (${refused[0]?.headlineId}: ${first.message}); the others were applied`,
+      { cause: refused[0]?.err, retriable: false },
+    )
+    this.refused = refused
+  }
+}
+
+/** At most this many headlines of a failed round are found refused; past it, no headline's own fault. */
+const MAX_REFUSED = 16
+
+/** A submission with items in a round: items[from .. p.next) are its share. */
+type Member<N> = { p: Pending<N>; from: number }
+
 type Pending<N> = {
   source: string
   items: Contribution[]
@@ -41,6 +65,8 @@ type Pending<N> = {
   next: number
   /** What the rounds applied so far noted of items[0 .. next). */
   folded: N[]
+  /** Its headlines a failed round found refused (findRefused): it rejects with them once done. */
+  refused: { headlineId: string; err: unknown }[]
   resolve: (folded: N[]) => void
   reject: (err: unknown) => void
 }
@@ -71,13 +97,20 @@ type Pending<N> = {
  * build-app.ts) holds them within half a grace of each other by pausing the one that runs ahead, and
  * the rebuild does the same with its own consumer (both through createPartitionAligner).
  *
- * Rounds run one at a time. A failing round fails every source in flight: it rejects every pending
- * submission, and every later one begun before the failure (the runner reads each batch again from its
- * first record, in order; the store's idempotence absorbs what was applied already). Rejecting only the
- * failed round's sources would let the others apply what they had pending, which may reach far past
- * the failed ones' oldest records, and make those late when they come again. A source may have several
- * submissions pending: the handler submits a large batch in parts, parsing one while the one before is
- * being applied.
+ * Rounds run one at a time. A round failing for a fault to retry (Redis restarting, a timeout) fails
+ * every source in flight: it rejects every pending submission, and every later one begun before the
+ * failure (the runner reads each batch again from its first record, in order; the store's idempotence
+ * absorbs what was applied already). Rejecting only the failed round's sources would let the others
+ * apply what they had pending, which may reach far past the failed ones' oldest records, and make those
+ * late when they come again. A round failing for a fault retrying cannot mend is bisected by headline
+ * in event-time order (findRefused): the headlines refused alone are left out, everything else is
+ * applied in order, and only the submissions holding a refused headline reject, once done, with a
+ * RefusedHeadlinesError (not a failure of their source: its later submissions go on). Before, every
+ * source in flight was rejected with the error and handled one record at a time, and a healthy record
+ * of another partition sharing a round with the refused one was dead-lettered with its error. Past
+ * MAX_REFUSED headlines (a key every headline writes) the round fails every source in flight as before.
+ * A source may have several submissions pending: the handler submits a large batch in parts, parsing
+ * one while the one before is being applied.
  */
 export function createEventTimeMerger<N extends HeadlineNote = FoldedContribution>(
   apply: (round: Contribution[]) => Promise<readonly N[] | undefined>,
@@ -129,7 +162,7 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
         for (const [source, progress] of inFlight) w = Math.min(w, progress, rest.get(source) ?? w)
         const upTo = w + options.graceMs / 2
         const round: Contribution[] = []
-        const members: { p: Pending<N>; from: number }[] = []
+        const members: Member<N>[] = []
         for (const p of pending) {
           const from = p.next
           while (p.next < p.items.length && p.items[p.next]!.eventMs <= upTo) round.push(p.items[p.next++]!)
@@ -140,26 +173,105 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
         try {
           folded = await apply(round)
         } catch (err) {
-          // Every source in flight goes: applied before the failed ones come again, what the others have
-          // pending could make those late (see above).
-          // (A source with something pending is in flight too.)
-          for (const source of inFlight.keys()) failures.set(source, (failures.get(source) ?? 0) + 1)
-          for (const p of [...pending]) {
-            finish(p)
-            p.reject(err)
+          const found = normalizeError(err).retriable ? undefined : await findRefused(round, err)
+          if (!found) {
+            failAll(err)
+            continue
           }
-          continue
+          if ('retry' in found) {
+            failAll(found.retry)
+            continue
+          }
+          folded = found.notes
+          refuse(found.refused, members)
         }
         if (folded && folded.length > 0) attribute(folded, members)
         for (const { p } of members) {
           if (p.next === p.items.length) {
             finish(p)
-            p.resolve(p.folded)
+            if (p.refused.length > 0) p.reject(new RefusedHeadlinesError(p.refused))
+            else p.resolve(p.folded)
           }
         }
       }
     } finally {
       pumping = false
+    }
+  }
+
+  /**
+   * Every source in flight goes: applied before the failed ones come again, what the others have pending
+   * could make those late (see above). (A source with something pending is in flight too.)
+   */
+  function failAll(err: unknown): void {
+    for (const source of inFlight.keys()) failures.set(source, (failures.get(source) ?? 0) + 1)
+    for (const p of [...pending]) {
+      finish(p)
+      p.reject(err)
+    }
+  }
+
+  /**
+   * A round failed for a fault retrying cannot mend: a headline's own, most likely (a Redis WRONGTYPE on
+   * a scope key only it names, a script's error on a damaged field, a bug its contributions trigger).
+   * Found by bisecting the round by headline, in event-time order (left half first, so what is applied
+   * is applied in the order the round would have been: nothing comes late that the round would not have
+   * made late): a part that fails is halved, a headline that fails alone is refused, with its error, and
+   * every other part is applied. Resolves with the refused headlines and the notes of what was applied;
+   * `retry` for a fault to retry on the way; undefined past MAX_REFUSED headlines (a key every
+   * headline writes, say: nobody's own), for the round to fail every source in flight as before.
+   */
+  async function findRefused(
+    round: readonly Contribution[],
+    roundErr: unknown,
+  ): Promise<{ notes: N[]; refused: Map<string, unknown> } | { retry: unknown } | undefined> {
+    const byHeadline = new Map<string, Contribution[]>()
+    for (const c of [...round].sort((a, b) => a.eventMs - b.eventMs)) {
+      const own = byHeadline.get(c.headlineId)
+      if (own) own.push(c)
+      else byHeadline.set(c.headlineId, [c])
+    }
+    const notes: N[] = []
+    const refused = new Map<string, unknown>()
+    let retry: { err: unknown } | undefined
+    /** Applies `part` (known to fail with `failed.err`, if given); false once the search is given up. */
+    const bisect = async (part: Contribution[][], failed?: { err: unknown }): Promise<boolean> => {
+      let err = failed?.err
+      if (!failed) {
+        try {
+          const got = await apply(part.flat())
+          if (got) for (const n of got) notes.push(n)
+          return true
+        } catch (e) {
+          if (normalizeError(e).retriable) {
+            retry = { err: e }
+            return false
+          }
+          err = e
+        }
+      }
+      if (part.length === 1) {
+        refused.set(part[0]![0]!.headlineId, err)
+        return refused.size <= MAX_REFUSED
+      }
+      const half = part.length >> 1
+      return (await bisect(part.slice(0, half))) && (await bisect(part.slice(half)))
+    }
+    const found = await bisect([...byHeadline.values()], { err: roundErr })
+    if (retry) return { retry: retry.err }
+    return found ? { notes, refused } : undefined
+  }
+
+  /** Gives each member the refused headlines among those it handed to the round. */
+  function refuse(refused: ReadonlyMap<string, unknown>, members: readonly Member<N>[]): void {
+    for (const { p, from } of members) {
+      const seen = new Set<string>()
+      for (let i = from; i < p.next; i++) {
+        const id = p.items[i]!.headlineId
+        if (seen.has(id)) continue
+        seen.add(id)
+        if (refused.has(id)) p.refused.push({ headlineId: id, err: refused.get(id) })
+      }
     }
   }
 
@@ -193,7 +305,7 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
       const newest = items[items.length - 1]!.eventMs
       inFlight.set(source, Math.max(inFlight.get(source) ?? Number.NEGATIVE_INFINITY, newest))
       return new Promise<N[]>((resolve, reject) => {
-        pending.push({ source, items, next: 0, folded: [], resolve, reject })
+        pending.push({ source, items, next: 0, folded: [], refused: [], resolve, reject })
         schedule()
       })
     },
@@ -201,10 +313,7 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
 }
 
 /** Gives each member of a round the notes of the headlines it handed to the round. */
-function attribute<N extends HeadlineNote>(
-  folded: readonly N[],
-  members: { p: Pending<N>; from: number }[],
-): void {
+function attribute<N extends HeadlineNote>(folded: readonly N[], members: readonly Member<N>[]): void {
   const byHeadline = new Map<string, N[]>()
   for (const f of folded) {
     const list = byHeadline.get(f.headlineId)
