@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream'
 import {
   createManualClock,
   createTopicCatalogue,
@@ -564,6 +565,39 @@ describe('aggregator handler', () => {
       expect(market).toMatchObject({ count: 3, asOf: new Date(wall + 30_000).toISOString() })
       expect((await store.get('tariff', { kind: 'region', id: 'CN' }, wall))?.count).toBe(2)
       expect(await counter('tradepulse_indicator_ahead_total')).toBe(1)
+    })
+
+    it("warns of a headline stamped ahead naming both clocks, with how far its record's time was behind this member's when read", async () => {
+      // A broker whose clock runs 4 min behind stamps a live, correctly dated headline 4 min before its time.
+      const wall = T0 + 12 * HOUR_MS
+      const lines: Record<string, unknown>[] = []
+      const sink = new PassThrough()
+      sink.on('data', (d) => {
+        for (const l of String(d).split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+      })
+      const aggregator = createAggregator({
+        clock: createManualClock(wall),
+        topics,
+        store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+        log: createLogger({ level: 'warn' }, sink),
+        metrics: createAggregatorMetrics(new Registry()),
+        graceMs: GRACE,
+        publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+      })
+      const [record] = recordsOf(0, [headline('live', wall)]).map((r) => ({
+        ...r,
+        timestamp: wall - 4 * MIN_MS,
+      }))
+      await aggregator.handler([record!], ctx)
+      await waitFor(async () => lines.length > 0, { what: 'the warning line' })
+      expect(lines[0]).toMatchObject({
+        level: 40,
+        headlineId: 'live-0',
+        aheadMs: 4 * MIN_MS,
+        recordBehindMs: 4 * MIN_MS,
+        maxAheadMs: 30_000,
+        msg: expect.stringMatching(/a feed whose clock runs fast, or the broker's clock runs behind/),
+      })
     })
 
     it('dead-letters a headline stamped past the bound plus the grace (2099): it freezes no indicator and empties no scope registry', async () => {

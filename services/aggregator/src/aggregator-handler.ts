@@ -353,8 +353,14 @@ export function createAggregator(deps: AggregatorDeps) {
     const ms = scoredEventMs(record.value)
     return ms === undefined ? undefined : Math.min(ms, recordNowMs(record.timestamp, wallMs) + maxAheadMs)
   }
-  /** Counts the headlines of a part applied at the bound rather than at their own time; warns once a minute. */
-  const countAhead = (ahead: { headlineId: string; aheadMs: number }[]) => {
+  /**
+   * Counts the headlines of a part applied at the bound rather than at their own time; warns once a
+   * minute. Their time is their record's, which the broker stamps (headlines.scored is a LogAppendTime
+   * topic): a broker whose clock runs behind makes every live headline look ahead by as much, which
+   * `recordBehindMs` (how far that time was behind this member's clock when read) tells apart from a
+   * feed whose clock runs fast (live, about 0), unless the records are a backlog's (as old as it is).
+   */
+  const countAhead = (ahead: { headlineId: string; aheadMs: number; recordBehindMs: number }[]) => {
     if (ahead.length === 0) return
     deps.metrics.ahead.inc(ahead.length)
     const now = clock.now()
@@ -364,10 +370,11 @@ export function createAggregator(deps: AggregatorDeps) {
       {
         headlineId: ahead[0]!.headlineId,
         aheadMs: ahead[0]!.aheadMs + maxAheadMs,
+        recordBehindMs: ahead[0]!.recordBehindMs,
         maxAheadMs,
         headlines: ahead.length,
       },
-      'headlines stamped ahead of their time (a feed whose clock runs fast?): applied at most AGGREGATOR_MAX_AHEAD_MS past it, so they make no on-time headline late',
+      "headlines stamped ahead of their Kafka record's time (a feed whose clock runs fast, or the broker's clock runs behind: recordBehindMs near aheadMs while live?): applied at most AGGREGATOR_MAX_AHEAD_MS past it, so they make no on-time headline late",
     )
   }
 
@@ -808,7 +815,7 @@ export function createAggregator(deps: AggregatorDeps) {
         merger.begin(source)
         const contributions: Contribution[] = []
         const again: string[] = []
-        const ahead: { headlineId: string; aheadMs: number }[] = []
+        const ahead: { headlineId: string; aheadMs: number; recordBehindMs: number }[] = []
         const to = Math.min(records.length, from + partSize)
         const wallMs = clock.now()
         try {
@@ -820,11 +827,11 @@ export function createAggregator(deps: AggregatorDeps) {
               continue
             }
             if (isRedelivery(range, Number(record.offset), record.timestamp)) again.push(parsed.value.id)
-            const placed = placeEventTime(
-              Date.parse(parsed.value.publishedAt),
-              recordNowMs(record.timestamp, wallMs),
-              { maxAheadMs, graceMs: deps.graceMs },
-            )
+            const nowMs = recordNowMs(record.timestamp, wallMs)
+            const placed = placeEventTime(Date.parse(parsed.value.publishedAt), nowMs, {
+              maxAheadMs,
+              graceMs: deps.graceMs,
+            })
             if (!placed.ok) {
               outcomes[i] = {
                 kind: 'dlq',
@@ -834,7 +841,12 @@ export function createAggregator(deps: AggregatorDeps) {
               }
               continue
             }
-            if (placed.aheadMs > 0) ahead.push({ headlineId: parsed.value.id, aheadMs: placed.aheadMs })
+            if (placed.aheadMs > 0)
+              ahead.push({
+                headlineId: parsed.value.id,
+                aheadMs: placed.aheadMs,
+                recordBehindMs: wallMs - nowMs,
+              })
             const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)
             const enteredMs = enteredMsOf(parsed.value.ingestedAt)

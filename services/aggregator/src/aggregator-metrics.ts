@@ -122,7 +122,7 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_ahead_total',
-          help: 'headlines stamped further past their Kafka record time than AGGREGATOR_MAX_AHEAD_MS (a feed whose clock runs fast): applied at that bound, not at their own time',
+          help: "headlines stamped further past their Kafka record time than AGGREGATOR_MAX_AHEAD_MS (a feed whose clock runs fast, or the broker's clock runs behind: headlines.scored is LogAppendTime): applied at that bound, not at their own time",
           registers: [registry],
         }),
     ),

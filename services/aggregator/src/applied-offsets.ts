@@ -22,11 +22,13 @@ export type HandledRange = { from: number; to: number; minTs: number; maxTs: num
  * not join the stored one only forgets the older one.
  *
  * A topic deleted and created again numbers its records from 0: its new records would fall in the old
- * range. Its records are produced after the old ones were applied, so their timestamps are newer than
- * the old range's newest: a record is a redelivery only at a timestamp no newer than `maxTs`
- * (isRedelivery), and a batch overlapping the stored range joins it only when it holds a record that
- * old (records met again are the same records: the same timestamps), so the new topic's first batch
- * replaces the old range.
+ * range. Its records are appended after the old ones were applied, and stamped by the broker that
+ * appends them (headlines.scored is a LogAppendTime topic), so their timestamps are newer than the old
+ * range's newest as long as the brokers' clocks agree to within the time between the two (the scorers'
+ * clocks play no part; they did while the topic was CreateTime): a record is a redelivery only at a
+ * timestamp no newer than `maxTs` (isRedelivery), and a batch overlapping the stored range joins it
+ * only when it holds a record that old (records met again are the same records: the same timestamps),
+ * so the new topic's first batch replaces the old range.
  *
  * Keyed by the group, not by the indicator namespace: after a rebuild switches namespaces, what the
  * live group applied to the old one the rebuild applied to the new one too (see rebuild.ts), so the

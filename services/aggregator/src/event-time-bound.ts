@@ -15,11 +15,13 @@ export type EventTimeBounds = {
 }
 
 /**
- * "Now" for a headlines.scored record: its Kafka record timestamp (when the scorer produced it), or
- * the wall clock when that is earlier or the timestamp is no clock reading. The record timestamp, not
- * the wall clock alone, so that a catch-up and a rebuild place a headline where a live worker reading
- * it at once did (deterministic: the same records give the same event times whenever they are read);
- * the wall clock caps it, so a producer whose clock runs fast cannot widen the bound.
+ * "Now" for a headlines.scored record: its Kafka record timestamp (when the broker appended it:
+ * headlines.scored is a LogAppendTime topic since 757e528; on one still on CreateTime, when the scorer
+ * produced it), or the wall clock when the timestamp is later than it or no clock reading. The record
+ * timestamp, not the wall clock alone, so that a catch-up and a rebuild place a headline where a live
+ * worker reading it at once did (deterministic: the same records give the same event times whenever
+ * they are read); the wall clock caps it, so a broker whose clock runs fast cannot widen the bound. A
+ * broker whose clock runs behind narrows it: live headlines look that much ahead (countAhead warns).
  */
 export function recordNowMs(recordTimestamp: number, wallMs: number): number {
   return Number.isFinite(recordTimestamp) && recordTimestamp >= PLAUSIBLE_FROM_MS
