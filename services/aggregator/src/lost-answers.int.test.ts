@@ -1,4 +1,3 @@
-import { createServer, Socket } from 'node:net'
 import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import {
   contributionsOf,
@@ -14,7 +13,7 @@ import {
   type OutRecord,
   TradepulseError,
 } from '@tradepulse/platform'
-import { collectTopic, createTopics, waitFor } from '@tradepulse/testing'
+import { collectTopic, createTopics, startReplyLosingProxy, waitFor } from '@tradepulse/testing'
 import type { Redis } from 'ioredis'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -33,53 +32,16 @@ const CLAIM_SCRIPT = "redis.call('ZRANGEBYSCORE'"
 /** How old a held-back mark is taken over in these tests: far longer than any test waits. */
 const RECOVER_MS = 120_000
 
-/**
- * A TCP proxy in front of the real Redis that loses the reply to the first request naming `marker`:
- * from that request on it forwards nothing back on its connection, and once `applied()` says Redis ran
- * it, it drops the connection (a connection lost after the script ran, before its reply came back).
- * Every other connection, the client's reconnection included, goes through untouched.
- */
+/** The reply-losing proxy (packages/testing) in front of the test's Redis, closed after the test. */
 async function replyLosingProxy(ctx: AggregatorTestContext, marker: string, applied: () => Promise<boolean>) {
-  const target = new URL(ctx.redisUrl)
-  const sockets = new Set<Socket>()
-  let armed = true
-  let dropped = 0
-  const server = createServer((client) => {
-    const upstream = new Socket()
-    upstream.connect(Number(target.port || 6379), target.hostname)
-    let holding = false
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.on('data', (d: Buffer) => {
-      upstream.write(d)
-      if (!armed || !d.includes(marker)) return
-      armed = false
-      holding = true
-      void waitFor(applied, { what: 'the script run in Redis' }).then(() => {
-        dropped++
-        client.destroy()
-        upstream.destroy()
-      })
-    })
-    upstream.on('data', (d: Buffer) => {
-      if (!holding) client.write(d)
-    })
+  const proxy = await startReplyLosingProxy({
+    redisUrl: ctx.redisUrl,
+    marker,
+    applied,
+    what: 'the script run in Redis',
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (!address || typeof address === 'string') throw new Error('proxy has no port')
-  ctx.cleanups.push(async () => {
-    for (const s of sockets) s.destroy()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  })
-  return { url: `redis://127.0.0.1:${address.port}`, dropped: () => dropped }
+  ctx.cleanups.push(proxy.close)
+  return proxy
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createServer, Socket } from 'node:net'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   closeRedis,
@@ -13,7 +12,7 @@ import {
   type OutRecord,
   TradepulseError,
 } from '@tradepulse/platform'
-import { randomName, testInfra, waitFor } from '@tradepulse/testing'
+import { randomName, startReplyLosingProxy, testInfra, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildIngestApp } from './build-app.ts'
 import { IngestConfig } from './config.ts'
@@ -106,53 +105,16 @@ describe('ingest on Redis: a batch handled again after its claims were made', ()
     await store.claimHeadlines([{ id: 'warm', origin: 'warm/0/0' }])
   }
 
-  /**
-   * A TCP proxy in front of the real Redis that loses the reply to the first request naming `marker`:
-   * from that request on it forwards nothing back on its connection, and once `applied()` says Redis ran
-   * the request, it drops the connection (a connection lost after the script ran, before its reply came
-   * back). Every other connection, the client's reconnection included, goes through untouched.
-   */
+  /** The reply-losing proxy (packages/testing) in front of the real Redis, closed after the test. */
   async function replyLosingProxy(marker: string, applied: () => Promise<boolean>) {
-    const target = new URL(redisUrl)
-    const sockets = new Set<Socket>()
-    let armed = true
-    let dropped = 0
-    const server = createServer((client) => {
-      const upstream = new Socket()
-      upstream.connect(Number(target.port || 6379), target.hostname)
-      let silent = false
-      for (const s of [client, upstream]) {
-        sockets.add(s)
-        s.on('error', () => {})
-        s.on('close', () => {
-          sockets.delete(s)
-          client.destroy()
-          upstream.destroy()
-        })
-      }
-      client.on('data', (d) => {
-        upstream.write(d)
-        if (!armed || !d.includes(marker)) return
-        armed = false
-        silent = true
-        void waitFor(applied, { what: 'the claim script run in Redis' }).then(() => {
-          dropped++
-          client.destroy()
-          upstream.destroy()
-        })
-      })
-      upstream.on('data', (d) => {
-        if (!silent) client.write(d)
-      })
+    const proxy = await startReplyLosingProxy({
+      redisUrl,
+      marker,
+      applied,
+      what: 'the claim script run in Redis',
     })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const address = server.address()
-    if (!address || typeof address === 'string') throw new Error('proxy has no port')
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    })
-    return { url: `redis://127.0.0.1:${address.port}`, dropped: () => dropped }
+    cleanups.push(proxy.close)
+    return proxy
   }
 
   /** One headline ahead, one of a producer's zero time, one whose record timestamp is implausible. */

@@ -1,0 +1,87 @@
+import { createServer, Socket } from 'node:net'
+import { waitFor } from './wait-for.ts'
+
+export type ReplyLosingProxyOptions = {
+  /** The real Redis to forward to (`redis://host:port`). */
+  redisUrl: string
+  /**
+   * Bytes that mark the request whose reply is lost: a key or a script's text, as the client writes it.
+   * Looked for in each chunk the client writes (ioredis writes a command, or a pipeline, in one).
+   */
+  marker: string
+  /** Whether Redis has run the marked request (its effects are there): the connection drops only then. */
+  applied: () => Promise<boolean>
+  /** What `applied` waits for, in the waitFor message should it never come (default "the request run in Redis"). */
+  what?: string
+}
+
+export type ReplyLosingProxy = {
+  /** Where the client under test connects instead of `redisUrl`. */
+  url: string
+  /** Connections dropped so far (1 once the marked request's reply was lost). */
+  dropped: () => number
+  /** Destroys every connection and stops listening. */
+  close: () => Promise<void>
+}
+
+/**
+ * A TCP proxy in front of a real Redis that loses the reply to the first request naming `marker`: from
+ * that request on it forwards nothing back on its connection, and once `applied()` says Redis ran it, it
+ * drops the connection: a connection lost after the request ran, before its reply came back (ioredis
+ * then sends the unanswered commands again on its next connection: autoResendUnfulfilledCommands).
+ * Every other connection, the client's reconnection included, goes through untouched.
+ *
+ * For the tests of an answer lost after Redis acted on it: ingest's dedup claims
+ * (services/ingest/src/retried-batch.int.test.ts), the aggregator's applies and claims of held-back
+ * marks (services/aggregator/src/lost-answers.int.test.ts). ioredis calls a script it defined by its
+ * SHA (EVALSHA), sending its text (EVAL) only after Redis answered NOSCRIPT: a marker in a script's text
+ * matches only that EVAL, a key or an argument matches either.
+ */
+export async function startReplyLosingProxy(options: ReplyLosingProxyOptions): Promise<ReplyLosingProxy> {
+  const target = new URL(options.redisUrl)
+  const sockets = new Set<Socket>()
+  let armed = true
+  let dropped = 0
+  const server = createServer((client) => {
+    const upstream = new Socket()
+    upstream.connect(Number(target.port || 6379), target.hostname)
+    let holding = false
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('data', (d: Buffer) => {
+      upstream.write(d)
+      if (!armed || !d.includes(options.marker)) return
+      armed = false
+      holding = true
+      waitFor(options.applied, { what: options.what ?? 'the request run in Redis' }).then(() => {
+        dropped++
+        drop()
+      }, drop) // never ran: dropped all the same, so the client is not left waiting (the test's own check fails)
+    })
+    upstream.on('data', (d: Buffer) => {
+      if (!holding) client.write(d)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (!address || typeof address === 'string') throw new Error('proxy has no port')
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    dropped: () => dropped,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
