@@ -501,9 +501,18 @@ export function createAggregator(deps: AggregatorDeps) {
         ...(trace ? { headers: { traceparent: trace.traceparent } } : {}),
       })
     })
+    // The store checks the contract on every read (readStoredIndicator) and withholds what breaks it
+    // (invalid_state) with what the contract says: reported as invalid, as this check's own finds are; a
+    // damaged ref (damaged_ref) as withheld.
+    const damagedRefs: WithheldIndicator[] = []
+    for (const w of withheld) {
+      if (w.reason === 'invalid_state')
+        invalid.push({ key: indicatorKey(w.dimension, w.scope), problem: w.problem })
+      else damagedRefs.push(w)
+    }
     reportUnnamed(unnamed)
     reportInvalid(invalid)
-    reportWithheld(withheld, store.namespace)
+    reportWithheld(damagedRefs, store.namespace)
     return { records, picks }
   }
 

@@ -108,6 +108,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    fieldsInvalid: get(
+      'tradepulse_indicator_fields_invalid_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_fields_invalid_total',
+          help: 'fields of indicator states (counters, sums, buckets) an apply read holding a value no apply could have written (not a finite number, a count that is no whole number, a weight sum below 0: Redis edited by hand or damaged): taken as 0 and written back, logged at error; readers withhold such an indicator (invalid_state) until then',
+          registers: [registry],
+        }),
+    ),
     refsWithheld: get(
       'tradepulse_indicator_updates_withheld_total',
       () =>

@@ -2,6 +2,7 @@ import { cutForLog, LIMITS } from '@tradepulse/contracts'
 import {
   type ApplyBatchResult,
   type Contribution,
+  type DamagedField,
   type DamagedReference,
   type FoldedContribution,
   type IndicatorStore,
@@ -77,13 +78,39 @@ export async function applyInRuns(
   stopTimer()
   const folded: FoldedContribution[] = []
   const damaged: DamagedReference[] = []
+  const fields: DamagedField[] = []
   for (const r of results) {
     report(store, r, deps)
     if (r.folded) for (const f of r.folded) folded.push(f)
     if (r.damagedRefs) for (const d of r.damagedRefs) damaged.push(d)
+    if (r.damagedFields) for (const d of r.damagedFields) fields.push(d)
   }
   reportDamaged(store, damaged, deps)
+  reportDamagedFields(store, fields, deps)
   return folded
+}
+
+/**
+ * Fields of indicator states that held a value no apply could have written (NaN, Infinity, a count of
+ * 2.5, a weight sum below 0), which the store took as 0 and wrote back: until then every reader withheld
+ * the indicator (invalid_state) while each apply renewed its key. Each is repaired once, so counted and
+ * logged once.
+ */
+function reportDamagedFields(store: IndicatorStore, fields: readonly DamagedField[], deps: ApplyDeps): void {
+  if (fields.length === 0) return
+  deps.metrics.fieldsInvalid.inc(fields.length)
+  deps.log.error(
+    {
+      fields: fields.length,
+      sample: fields.slice(0, DAMAGED_SAMPLE).map(({ dimension, scope, field, stored }) => ({
+        key: cutForLog(indicatorKey(dimension, scope), LIMITS.maxIndicatorKeyChars),
+        field,
+        stored: cutForLog(stored, 64),
+      })),
+      namespace: store.namespace,
+    },
+    'indicator states held values no apply could have written (Redis edited or damaged); taken as 0 and written back',
+  )
 }
 
 /**

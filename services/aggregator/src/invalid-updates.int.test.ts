@@ -251,6 +251,42 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
     expect(dlq.messages).toEqual([])
   })
 
+  it('repairs an indicator whose Redis counters hold values no apply writes (cnt 2.5, w2 NaN): the next headline is applied, the fields taken as 0 and written back, counted and logged at error once, and its update published', async () => {
+    const { updates, dlq, send, metric, errors, atEnd, seededMarketState } = await start()
+    const state = await seededMarketState()
+    await ctx.redis.hset(state, 'cnt', '2.5', 'w2', 'NaN')
+    // Before, each apply added to them (3.5, nan): the indicator was withheld by every reader for as long
+    // as headlines kept renewing its key, and nothing counted the damage.
+    await send(live('b', 1))
+    await waitFor(async () => (await metric('tradepulse_indicator_fields_invalid_total')) >= 2, {
+      what: 'the damaged fields counted',
+    })
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(1), {
+      what: 'the repaired key published (its count taken as 0, then one headline)',
+    })
+    expect(await ctx.redis.hget(state!, 'cnt')).toBe('1')
+    const repaired = errors().filter((l) =>
+      /^indicator states held values no apply/.test(l.msg),
+    ) as unknown as {
+      fields: number
+      sample: { key: string; field: string; stored: string }[]
+    }[]
+    expect(repaired).toHaveLength(1)
+    expect(repaired[0]).toMatchObject({ fields: 2 })
+    expect(repaired[0]!.sample).toEqual(
+      expect.arrayContaining([
+        { key: MARKET, field: 'cnt', stored: '2.5' },
+        { key: MARKET, field: 'w2', stored: 'NaN' },
+      ]),
+    )
+    await send(live('c', 1))
+    await waitFor(() => countsOf(updates.messages, MARKET).includes(2), { what: 'the stream goes on' })
+    await atEnd()
+    expect(await metric('tradepulse_indicator_fields_invalid_total')).toBe(2)
+    for (const m of updates.messages) IndicatorUpdateReader.parse(JSON.parse(m.value!.toString()))
+    expect(dlq.messages).toEqual([])
+  })
+
   it('does not publish a held-back key whose Redis ref is damaged (the year 9999), leaving it to the next apply: counted, logged at error once, the other keys of the tick published, its mark cleared; the next headline repairs it and the key is published', async () => {
     const { updates, dlq, send, metric, errors, atEnd, markStale, seededMarketState } = await start()
     const state = await seededMarketState(true)
