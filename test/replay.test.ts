@@ -173,6 +173,31 @@ describe('tradepulse replay and topics create', () => {
     }
   })
 
+  it('paces the rows of a live pipe after a quiet spell at --rate, not all at once', async () => {
+    // Paced from the first send, the rows that came after a quiet spell went at once, as many as should
+    // have gone during it.
+    const { child, output, exited, raw } = await spawnReplay('-', ['--rate', '20'])
+    try {
+      child.stdin?.write(`${JSON.stringify({ id: 'q0', headline: 'Steel tariffs rise' })}\n`)
+      await waitFor(() => raw.messages.length >= 1, { timeoutMs: 30_000, what: 'the first row' })
+      // The quiet spell (a pause the test makes, not a condition waited for): 20 rows' time at 20 a second.
+      await new Promise((resolve) => setTimeout(resolve, 1_000))
+      const rows = Array.from({ length: 10 }, (_, i) =>
+        JSON.stringify({ id: `q${i + 1}`, headline: `Row ${i}` }),
+      )
+      child.stdin?.end(`${rows.join('\n')}\n`)
+      const { code } = await exited()
+      expect(code, output.err).toBe(0)
+      await waitFor(() => raw.messages.length >= 11, { timeoutMs: 30_000, what: '11 raw records' })
+      // 20 a second is a row every 50 ms (batches of one): the 10 take 450 ms from the first's send.
+      const sentAt = raw.messages.slice(1).map((m) => m.timestamp)
+      expect(sentAt[9]! - sentAt[0]!).toBeGreaterThanOrEqual(440)
+      expect(raw.messages.map((m) => m.key)).toEqual(Array.from({ length: 11 }, (_, i) => `q${i}`))
+    } finally {
+      await stop(child, raw)
+    }
+  })
+
   it('waits on a named pipe with no writer yet, then replays what its writer sends', async () => {
     // A named pipe is opened without waiting for a writer (so Kafka can be checked meanwhile): its first
     // read must still wait for the writer, not take the missing writer for the end of the input.

@@ -15,6 +15,7 @@ import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { decimalNumberOrMax, sourceName, wholeNumber } from '../option-values.ts'
 import { batchesOf, REPLAY_LINGER_MS } from '../replay/batches.ts'
+import { createPacer } from '../replay/pace.ts'
 import {
   checkCsvHeader,
   closeReplayInput,
@@ -140,22 +141,18 @@ export async function replayFile(
     rows = watchingTime(readable())
   }
 
-  // Paced from the first send (after a file is read and sorted), so the rate holds over the run
-  // whatever one send costs.
-  const paceFrom = Date.now()
+  // Paced from the first send (after a file is read and sorted), never faster than the rate, whatever
+  // one send costs or however long a pipe goes quiet (createPacer).
+  const pace = opts.ratePerS === 'max' ? undefined : createPacer(opts.ratePerS)
   const size =
     opts.ratePerS === 'max' ? opts.batch : Math.max(1, Math.min(opts.batch, Math.round(opts.ratePerS / 20)))
   // A pipe's batch goes once full or once its first row has waited REPLAY_LINGER_MS, and --limit stops the
   // reading at its last row: a live feed's rows waited for a full batch, and the replay for row N+1.
   for await (const batch of batchesOf(rows, { size, lingerMs: REPLAY_LINGER_MS, limit: opts.limit })) {
+    await pace?.(batch.length)
     await sink(batch.map((row) => row.record))
     summary.produced += batch.length
     progress(summary.produced, summary.skipped)
-    if (opts.ratePerS !== 'max') {
-      const due = paceFrom + (summary.produced / opts.ratePerS) * 1_000
-      const wait = due - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    }
   }
   summary.seconds = (Date.now() - started) / 1_000
   return summary
