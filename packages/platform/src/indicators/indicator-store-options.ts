@@ -59,7 +59,7 @@ export const aggregatorMaxAheadMs = () =>
   durationMs(0)
     .default(DEFAULT_MAX_AHEAD_MS)
     .describe(
-      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast) is applied at this bound past its Kafka record's time, so it makes no on-time headline late, and one more than this plus AGGREGATOR_GRACE_MS ahead goes to the dlq (event_time_ahead); event time behind the clock (replays) is never bound. An indicator whose stored newest event lies more than this plus AGGREGATOR_GRACE_MS past the clock (Redis edited or damaged) is reset by its next apply, and until then left out of every read: the gateway's answers, the aggregator's updates",
+      "the event-time watermark (asOf of published updates, asOf=latest) goes at most this far past the wall clock, and a headline stamped further ahead (a feed whose clock runs fast, or the broker's clock runs behind) is applied at this bound past its Kafka record's time, so it makes no on-time headline late, and one more than this plus AGGREGATOR_GRACE_MS ahead goes to the dlq (event_time_ahead); event time behind the clock (replays) is never bound. An indicator whose stored newest event lies more than this plus AGGREGATOR_GRACE_MS past the clock (Redis edited or damaged) is reset by its next apply, and until then left out of every read: the gateway's answers, the aggregator's updates",
     )
 
 /**
