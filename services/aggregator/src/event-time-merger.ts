@@ -264,15 +264,9 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
 
   /** Gives each member the refused headlines among those it handed to the round. */
   function refuse(refused: ReadonlyMap<string, unknown>, members: readonly Member<N>[]): void {
-    for (const { p, from } of members) {
-      const seen = new Set<string>()
-      for (let i = from; i < p.next; i++) {
-        const id = p.items[i]!.headlineId
-        if (seen.has(id)) continue
-        seen.add(id)
-        if (refused.has(id)) p.refused.push({ headlineId: id, err: refused.get(id) })
-      }
-    }
+    eachHeadline(members, (p, id) => {
+      if (refused.has(id)) p.refused.push({ headlineId: id, err: refused.get(id) })
+    })
   }
 
   return {
@@ -320,14 +314,24 @@ function attribute<N extends HeadlineNote>(folded: readonly N[], members: readon
     if (list) list.push(f)
     else byHeadline.set(f.headlineId, [f])
   }
+  eachHeadline(members, (p, id) => {
+    const list = byHeadline.get(id)
+    if (list) for (const f of list) p.folded.push(f)
+  })
+}
+
+/** Calls `visit` once for each headline each member of a round handed to it (a headline's contributions are several items). */
+function eachHeadline<N>(
+  members: readonly Member<N>[],
+  visit: (p: Pending<N>, headlineId: string) => void,
+): void {
   for (const { p, from } of members) {
     const seen = new Set<string>()
     for (let i = from; i < p.next; i++) {
       const id = p.items[i]!.headlineId
       if (seen.has(id)) continue
       seen.add(id)
-      const list = byHeadline.get(id)
-      if (list) for (const f of list) p.folded.push(f)
+      visit(p, id)
     }
   }
 }
