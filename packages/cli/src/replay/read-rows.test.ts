@@ -8,6 +8,20 @@ import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
 import { checkCsvHeader, type ReplayInput, type ReplayRow, readReplayRows } from './read-rows.ts'
 
+/**
+ * Numbers in [0, 1) from `seed`, the same every run (mulberry32: exact in 32-bit integer steps, where a
+ * linear congruential step on doubles lost precision past 2^53 and cycled after ~10,000 values).
+ */
+function seededRandom(seed: number): () => number {
+  let state = seed | 0
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'replay-'))
 async function rows(name: string, text: string | Buffer, source?: string): Promise<ReplayRow[]> {
   const file = join(dir, name)
@@ -387,14 +401,7 @@ describe('readReplayRows', () => {
     // ended by LF, CRLF or a lone CR, read from a file and from a pipe cut anywhere: every row is the one
     // read from the same lines ended by LF, without marks. Not given: a lone CR then an empty line
     // without a mark ended by LF, which is a CRLF.
-    let seed = 11
-    const random = () => {
-      // mulberry32
-      seed = (seed + 0x6d2b79f5) | 0
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-    }
+    const random = seededRandom(11)
     const pick = <T>(of: readonly T[]) => of[Math.floor(random() * of.length)]!
     const contents = [
       '2020-01-01,Copper',
@@ -717,11 +724,7 @@ describe('readReplayRows on a live pipe', () => {
     // only once it has bytes past its line end): given inside a quoted field, it would be field text.
     // Random CSV of quotes, commas, line ends of every kind and blank lines, cut anywhere: every chunk
     // boundary a pause.
-    let seed = 7
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-      return seed / 2_147_483_648
-    }
+    const random = seededRandom(7)
     const pick = <T>(of: readonly T[]) => of[Math.floor(random() * of.length)]!
     const pieces = ['a', 'b c', ',', '"', '""', '\n', '\r\n', '\r', '\ufeffé', '\ufeff', 'é']
     for (let n = 0; n < 500; n++) {
