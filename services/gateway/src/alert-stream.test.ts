@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
-import { createAlertStreams, STREAM_KEEPALIVE_MS } from './alert-stream.ts'
+import { createAlertStreams, MARK_EVERY_ENTRIES, STREAM_KEEPALIVE_MS } from './alert-stream.ts'
 import { createCatchUp } from './catch-up.ts'
 import { testAlert } from './fixtures.ts'
 
@@ -228,6 +228,61 @@ describe('alert streams', () => {
       const next = fakeResponse(1_000_000)
       expect(streams.open(next.req, next.res, { filter: {}, recent: 0 })).toBe(true)
       streams.closeAll()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it("moves a filtered reader's last event id to its cursor with an id alone: every MARK_EVERY_ENTRIES passed, at a heartbeat, at its age and at a stop; never an event", () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(1_000)
+      feed.add(testAlert('held', { severity: 'info' }))
+      const streams = createAlertStreams(
+        feed,
+        { maxStreams: 3, heartbeatMs: 1_000, stallMs: 60_000, maxAgeMs: 10_000, random: () => 0 },
+        noEvents,
+      )
+      const critical = { severity: ['critical' as const] }
+      /** The ids written alone (an id line with nothing else in its block). */
+      const marks = (r: ReturnType<typeof fakeResponse>) =>
+        [...r.state.text.matchAll(/(?<=^|\n\n)id: ([^\n]+)\n\n/g)].map((m) => m[1])
+      const reader = fakeResponse(1_000_000)
+      streams.open(reader.req, reader.res, { filter: critical, recent: 0 })
+      // A reader sent nothing yet resumes from the newest held at its start, not at what follows its reconnect.
+      vi.advanceTimersByTime(1_000)
+      expect(marks(reader)).toEqual(['held'])
+      feed.add(testAlert('c1'))
+      for (let i = 0; i < MARK_EVERY_ENTRIES + 10; i++) feed.add(testAlert(`i${i}`, { severity: 'info' }))
+      // Passed over MARK_EVERY_ENTRIES of them: one mark, without waiting for the heartbeat.
+      expect(marks(reader)).toEqual(['held', `i${MARK_EVERY_ENTRIES - 1}`])
+      vi.advanceTimersByTime(1_000)
+      expect(marks(reader)).toEqual(['held', `i${MARK_EVERY_ENTRIES - 1}`, `i${MARK_EVERY_ENTRIES + 9}`])
+      // Nothing passed since: the heartbeat alone.
+      vi.advanceTimersByTime(1_000)
+      expect(marks(reader)).toHaveLength(3)
+      expect(reader.state.text.match(/: alive/g)).toHaveLength(3)
+      // A match is its own id: no mark after it.
+      feed.add(testAlert('c2'))
+      vi.advanceTimersByTime(1_000)
+      expect(marks(reader)).toHaveLength(3)
+      // At its age, the cursor's id before the end.
+      feed.add(testAlert('i-last', { severity: 'info' }))
+      vi.advanceTimersByTime(5_000)
+      expect(reader.state.ended).toBe(true)
+      expect(marks(reader).at(-1)).toBe('i-last')
+      // Every alert sent is the reader's matches, nothing else dispatched.
+      expect(reader.state.text.match(/^event: .+$/gm)).toEqual(['event: alert', 'event: alert'])
+      expect(reader.ids().filter((id) => id?.startsWith('c'))).toEqual(['c1', 'c2'])
+
+      // At the gateway's stop too; a resumed reader's id is its own until it is passed.
+      const resumed = fakeResponse(1_000_000)
+      streams.open(resumed.req, resumed.res, { filter: critical, recent: 0, lastEventId: 'c2' })
+      vi.advanceTimersByTime(1_000)
+      expect(marks(resumed)).toEqual(['i-last'])
+      feed.add(testAlert('i-stop', { severity: 'info' }))
+      streams.closeAll()
+      expect([resumed.state.ended, marks(resumed)]).toEqual([true, ['i-last', 'i-stop']])
     } finally {
       vi.useRealTimers()
     }

@@ -82,6 +82,22 @@ export const STREAM_HEADERS = {
 /** Entries written per step of a stream before it looks at its socket again. */
 const CHUNK = 64
 
+/**
+ * Entries a stream's cursor passes without an `id:` (none matching its filter) before it writes one for
+ * the entry at the cursor (markEvent): the reader's last event id then names an entry at most this far
+ * behind the cursor, which the feed evicts only after as many more.
+ */
+export const MARK_EVERY_ENTRIES = 64
+
+/**
+ * An `id:` field alone: a reader's last event id set to the alert at a stream's cursor (one its filter
+ * passed over), no event dispatched (an SSE block without `data` dispatches none). Without it a filtered
+ * reader's id stayed at the last alert it matched, which the feed evicts once GATEWAY_RECENT_ALERTS others
+ * came after it: its resume at the hourly age was a `gap` ('not held') though it had been sent every
+ * matching alert, and a real miss looked the same.
+ */
+export const markEvent = (id: string) => `id: ${id}\n\n`
+
 /** One server-sent event: the alert id as the event id, so a reader resumes across gateway restarts. */
 export const alertEvent = (e: FeedEntry) =>
   `id: ${e.alert.id}\nevent: alert\ndata: ${JSON.stringify(e.alert)}\n\n`
@@ -153,7 +169,10 @@ type CaughtUpNews = { held: FeedEntry[]; lost?: LostNews }
  * and every stream is closed after at most `maxAgeMs` (the reader resumes where it was, with
  * Last-Event-ID): a reader that takes nothing holds its place no longer. At most `maxStreams`, and at
  * most `maxStreamsPerClient` of one client; a client's count is given back when its stream ends, whatever
- * ends it (the reader gone, a stall, the age, closeAll at a stop).
+ * ends it (the reader gone, a stall, the age, closeAll at a stop). The id a reader resumes with follows
+ * its cursor, not only the alerts its filter matches (markEvent: every MARK_EVERY_ENTRIES passed over, at
+ * a heartbeat, before the age's or a stop's close), so a filtered reader whose last match the feed
+ * evicted since resumes without a `gap` it never had: `gap` means alerts may have been missed.
  *
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
@@ -268,6 +287,12 @@ export function createAlertStreams(
       : { cursor, before }
   }
 
+  /** The id of the held entry at `seq`, if one is. */
+  const idAt = (seq: number) => {
+    const [e] = feed.after(seq - 1, 1)
+    return e?.seq === seq ? e.alert.id : undefined
+  }
+
   return {
     get size() {
       return open.size
@@ -308,15 +333,41 @@ export function createAlertStreams(
       let started = false
       let unsubscribe = () => {}
       let unwait = () => {}
+      /** The id the reader last saw in an `id:` field (an event's, or a mark's): what it resumes with. */
       let lastSent = opts.lastEventId
+      /**
+       * The id of the entry at the cursor, when known: what the reader has been sent every matching alert
+       * up to (a mark's id). Entries passed since the last `id:` written: one is written past
+       * MARK_EVERY_ENTRIES, at each heartbeat, and before the stream is closed at its age or at a stop.
+       */
+      let cursorId: string | undefined
+      let unmarked = 0
       // Set while the socket is full: fires stallMs after it filled unless a 'drain' clears it first.
       let stall: NodeJS.Timeout | undefined
       // Set at the open when maxAgeMs is: fires once the stream has been open for its age.
       let aged: NodeJS.Timeout | undefined
       let ended = false
 
-      const end = (why?: 'stalled' | 'aged') => {
+      /** The cursor's id, if the reader's last event id is behind it (a mark due), taken as sent. */
+      const markDue = (): string | undefined => {
+        unmarked = 0
+        if (cursorId === undefined || cursorId === lastSent) return undefined
+        lastSent = cursorId
+        return cursorId
+      }
+      /** Writes the mark due, if one is (markEvent); false when the socket is full. */
+      const mark = (): boolean => {
+        const id = markDue()
+        return id === undefined || write(markEvent(id))
+      }
+      /** `stop`: the gateway's (closeAll); the reader resumes here or at another gateway. */
+      const end = (why?: 'stalled' | 'aged' | 'stop') => {
         if (ended) return
+        // The reader resumes with the cursor's id: with its last matching alert's, one evicted since, it
+        // would be told of a gap it never had. (A full socket takes nothing more.)
+        const id =
+          (why === 'aged' || why === 'stop') && started && stall === undefined ? markDue() : undefined
+        if (id !== undefined) res.write(markEvent(id))
         ended = true
         open.delete(res)
         const held = (byClient.get(client) ?? 0) - 1
@@ -344,6 +395,7 @@ export function createAlertStreams(
       }
       const entry = (e: FeedEntry): boolean => {
         lastSent = e.alert.id
+        unmarked = 0
         return write(alertEvent(e))
       }
       const pump = () => {
@@ -353,13 +405,17 @@ export function createAlertStreams(
           if (cursor + 1 < feed.firstSeq) {
             // Evicted before this reader was sent them: it learns, and goes on from the oldest held.
             cursor = feed.firstSeq - 1
+            cursorId = undefined
             if (!write(gapEvent(lastSent, 'behind: alerts evicted before they were sent'))) return
           }
           const next = feed.after(cursor, CHUNK)
           if (next.length === 0) return
           for (const e of next) {
             cursor = e.seq
-            if (matches(opts.filter, e.alert) && !entry(e)) return
+            cursorId = e.alert.id
+            if (matches(opts.filter, e.alert)) {
+              if (!entry(e)) return
+            } else if (++unmarked >= MARK_EVERY_ENTRIES && !mark()) return
           }
         }
       }
@@ -372,6 +428,9 @@ export function createAlertStreams(
         if (ended) return
         const start = startOf(opts.lastEventId, opts.recent, opts.filter, news)
         cursor = start.cursor
+        // Resumed, the id it came with; else the newest held at its start: a reader sent nothing yet
+        // resumes from there too, not at what comes after its reconnect.
+        cursorId = idAt(cursor)
         before = start.before
         started = true
         unsubscribe = feed.subscribe(() => pump())
@@ -386,10 +445,11 @@ export function createAlertStreams(
         aged.unref()
       }
       const beat = setInterval(() => {
-        if (stall === undefined) write(': alive\n\n')
+        if (stall !== undefined) return
+        if (write(': alive\n\n') && started) mark()
       }, limits.heartbeatMs)
       beat.unref()
-      open.set(res, () => end())
+      open.set(res, () => end('stop'))
       byClient.set(client, (byClient.get(client) ?? 0) + 1)
       req.on('close', () => end())
       res.on('error', () => end())

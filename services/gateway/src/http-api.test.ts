@@ -42,6 +42,8 @@ describe('gateway HTTP API', () => {
       trustedProxies?: string
       heartbeatMs?: number
       stallMs?: number
+      /** GATEWAY_STREAM_MAX_AGE_MS (none when absent). */
+      maxAgeMs?: number
       capacity?: number
       catchUp?: CatchUpGate
       /** What the routes are given in place of the feed and the store (both still returned). */
@@ -63,6 +65,7 @@ describe('gateway HTTP API', () => {
         ...(opts.trustedProxies ? { clientOf: createClientOf(trusted(opts.trustedProxies)) } : {}),
         heartbeatMs: opts.heartbeatMs ?? 60_000,
         stallMs: opts.stallMs ?? 60_000,
+        ...(opts.maxAgeMs !== undefined ? { maxAgeMs: opts.maxAgeMs } : {}),
       },
       {
         opened: () => counts.opened++,
@@ -239,6 +242,42 @@ describe('gateway HTTP API', () => {
       data: JSON.stringify({ lastEventId: 'a', reason: 'not held' }),
     })
     await gap.close()
+  })
+
+  it('resumes a filtered stream closed at its age with no gap when its last match was evicted since, as the reader was sent every match; a real miss still gets one', async () => {
+    // The feed holds 50 (GATEWAY_RECENT_ALERTS); streams are closed after 0.9-1 s (GATEWAY_STREAM_MAX_AGE_MS).
+    const { feed, url, counts } = await serve({ capacity: 50, maxAgeMs: 1_000 })
+    const critical = url('/api/alerts/stream?severity=critical')
+    const first = await readEvents(critical)
+    feed.add(testAlert('crit-1'))
+    await waitFor(() => first.events.length >= 1, { what: 'the critical alert' })
+    // A day's info alerts, more than the feed holds: crit-1 is evicted, the desk missed nothing.
+    for (let i = 0; i < 100; i++) feed.add(testAlert(`info-${i}`, { severity: 'info' }))
+    expect(feed.entryOf('crit-1')).toBeUndefined()
+    await waitFor(() => first.ended, { what: 'the stream closed at its age' })
+    // No event for the alerts passed over, but the id a browser resumes with is the cursor's.
+    expect(first.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert crit-1'])
+    expect(first.lastEventId).toBe('info-99')
+
+    // EventSource reconnects with it: no gap, and the next critical alert comes.
+    const resumed = await readEvents(critical, { 'last-event-id': first.lastEventId! })
+    feed.add(testAlert('crit-2'))
+    await waitFor(() => resumed.events.length >= 1, { what: 'the next critical alert' })
+    expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert crit-2'])
+    // The reader goes away (its network, not the age): what it resumes with is its last alert's id.
+    await resumed.close()
+    await waitFor(() => counts.closed === 2, { what: 'the resumed stream closed' })
+    expect(resumed.lastEventId).toBe('crit-2')
+
+    // While it is away a critical alert comes, then more than the feed holds: a real miss, told.
+    feed.add(testAlert('crit-3'))
+    for (let i = 100; i < 200; i++) feed.add(testAlert(`info-${i}`, { severity: 'info' }))
+    const missed = await readEvents(critical, { 'last-event-id': resumed.lastEventId! })
+    await waitFor(() => missed.events.length >= 1, { what: 'the gap event' })
+    expect(missed.events).toEqual([
+      { event: 'gap', data: JSON.stringify({ lastEventId: 'crit-2', reason: 'not held' }) },
+    ])
+    await missed.close()
   })
 
   it('refuses an empty lastEventId and one given with recent with a 400 naming them; a Last-Event-ID header resumes whatever the query says', async () => {

@@ -2,14 +2,17 @@
 export type SseEvent = { id?: string; event: string; data: string }
 
 /**
- * Reads server-sent events from a URL (tests and tools): `events` fills as they arrive; `close` ends the
- * request. Not a general client: no reconnection.
+ * Reads server-sent events from a URL (tests and tools): `events` fills as they arrive; `lastEventId` is
+ * what a browser's EventSource would send as Last-Event-ID if it reconnected now (set by every `id:`
+ * field, an event's or one alone: a block without `data` sets it and dispatches no event, as in a
+ * browser); `close` ends the request. Not a general client: no reconnection.
  */
 export async function readEvents(url: string, headers: Record<string, string> = {}) {
   const abort = new AbortController()
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal })
   const events: SseEvent[] = []
   const comments: string[] = []
+  let lastEventId: string | undefined
   let ended = false
   const done = (async () => {
     if (!res.body) return
@@ -23,16 +26,14 @@ export async function readEvents(url: string, headers: Record<string, string> = 
           const block = buffer.slice(0, cut)
           buffer = buffer.slice(cut + 2)
           const e: SseEvent = { event: 'message', data: '' }
-          let fields = 0
           for (const line of block.split('\n')) {
             if (line.startsWith(':')) comments.push(line.slice(1).trim())
             else if (line.startsWith('id: ')) e.id = line.slice(4)
             else if (line.startsWith('event: ')) e.event = line.slice(7)
             else if (line.startsWith('data: ')) e.data += line.slice(6)
-            else continue
-            if (!line.startsWith(':')) fields++
           }
-          if (fields > 0 && (e.data || e.id)) events.push(e)
+          if (e.id !== undefined) lastEventId = e.id
+          if (e.data) events.push(e)
           cut = buffer.indexOf('\n\n')
         }
       }
@@ -49,6 +50,9 @@ export async function readEvents(url: string, headers: Record<string, string> = 
     comments,
     get ended() {
       return ended
+    },
+    get lastEventId() {
+      return lastEventId
     },
     async close() {
       abort.abort()
