@@ -1,3 +1,4 @@
+import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   createCapturingLogger,
   createMemoryBus,
@@ -6,6 +7,7 @@ import {
   kafkaClientConfig,
   loadConfig,
 } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { buildGatewayApp, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
@@ -80,5 +82,43 @@ describe("the gateway's metrics", () => {
       expect(text).toMatch(
         new RegExp(`tradepulse_gateway_alerts_total\\{[^}]*result="${result}"[^}]*\\} 0\n`),
       )
+  })
+
+  it('answers an indicator read past GATEWAY_MAX_INDICATOR_READS in flight with 503 busy, counted', async () => {
+    const config = loadConfig(GatewayConfig, { HTTP_PORT: '0', GATEWAY_MAX_INDICATOR_READS: '1' })
+    const { log } = createCapturingLogger('warn')
+    const store = createMemoryIndicatorStore({ clock: { now: () => 0 } })
+    let release = () => {}
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let reads = 0
+    const app = buildGatewayApp(config, {
+      log,
+      indicators: Object.assign(Object.create(store) as IndicatorStore, {
+        top: async (...args: Parameters<IndicatorStore['top']>) => {
+          reads++
+          await held
+          return store.top(...args)
+        },
+      }),
+      transport: createMemoryTransport(createMemoryBus()),
+    })
+    await app.start()
+    try {
+      const base = `http://127.0.0.1:${app.httpPort()}`
+      const first = fetch(`${base}/api/indicators/top`)
+      await waitFor(() => reads === 1, { what: 'the first read in flight' })
+      const refused = await fetch(`${base}/api/indicators/top?n=3`)
+      expect([refused.status, refused.headers.get('retry-after')]).toEqual([503, '1'])
+      expect(await refused.json()).toMatchObject({ error: 'busy' })
+      release()
+      expect((await first).status).toBe(200)
+      expect(await app.metrics.registry.metrics()).toMatch(
+        /^tradepulse_gateway_indicator_reads_refused_total(\{[^}]*\})? 1$/m,
+      )
+    } finally {
+      await app.stop()
+    }
   })
 })

@@ -138,6 +138,11 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   })
   for (const reason of ['damaged_ref', 'invalid_state'] satisfies WithheldReason[])
     withheld.inc({ reason }, 0)
+  const indicatorReadsRefused = new Counter({
+    name: 'tradepulse_gateway_indicator_reads_refused_total',
+    help: 'GET /api/indicators and /api/indicators/top answered 503 busy: GATEWAY_MAX_INDICATOR_READS reads of Redis in flight',
+    registers: [metrics.registry],
+  })
   const listsCut = new Counter({
     name: 'tradepulse_gateway_alert_lists_cut_total',
     help: 'GET /api/alerts answers cut because their readers had not taken them within 60 s',
@@ -269,6 +274,8 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       maxUnsentBytes: config.GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES,
       answers: { refused: () => listsRefused.inc(), cut: () => listsCut.inc() },
       indicatorsWithheld: (n, reason) => withheld.inc({ reason }, n),
+      maxIndicatorReads: config.GATEWAY_MAX_INDICATOR_READS,
+      indicatorReadsRefused: () => indicatorReadsRefused.inc(),
     }),
     healthChecks: {
       ...(redisCheck ? { redis: redisCheck } : {}),

@@ -39,6 +39,12 @@ export const gatewayConfigShape = {
     8 * 1024 * 1024 * 1024,
     'bytes of GET /api/alerts answers the gateway holds before their readers have taken them (each is held whole until sent: readers that take nothing would otherwise grow its memory without bound); while this much is held another list is a 503 {"error":"busy"} with Retry-After: 1 (tradepulse_gateway_alert_lists_refused_total), so at most this plus one answer (1,000 alerts) is held; an answer not sent within 60 s is cut (tradepulse_gateway_alert_lists_cut_total)',
   ),
+  GATEWAY_MAX_INDICATOR_READS: count(
+    16,
+    1,
+    1_000,
+    'reads of the indicators in Redis (GET /api/indicators and /api/indicators/top) the gateway has in flight at once, a /top read shared by the readers asking the same within 1 s counted once; one more is a 503 {"error":"busy"} with Retry-After: 1 (tradepulse_gateway_indicator_reads_refused_total), so no number of readers or slowness of Redis has the gateway run more on the Redis the alerter and ingest share (a /top read fetches every scope of its kind, up to 1,000 hashes)',
+  ),
   GATEWAY_MAX_STREAMS: count(
     200,
     1,

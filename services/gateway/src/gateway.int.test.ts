@@ -746,8 +746,14 @@ describe('gateway on Kafka and Redis', () => {
     await rebuilt.applyBatch([tariffIn('JP', 'h4', t - 5_000, 0.3)])
     await rebuilt.advanceWatermark(t)
     await store.activateNamespace('r2')
-    const after = await get('/api/indicators/top?dimension=tariff&kind=region')
-    expect(after.namespace).toBe('r2')
+    // The answer asked a moment ago is shared for INDICATORS_SHARED_MS; the next read is of r2.
+    const after = await waitFor(
+      async () => {
+        const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+        return top.namespace === 'r2' && top
+      },
+      { what: 'the answer read from r2' },
+    )
     expect(after.indicators.map((u) => u.scope.id)).toEqual(['JP'])
   })
 
@@ -797,7 +803,14 @@ describe('gateway on Kafka and Redis', () => {
     const again = await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(again.indicator).toMatchObject({ count: 2, asOf: new Date(now - 10_000).toISOString() })
     expect(again.withheld).toBeUndefined()
-    const ranked = await get('/api/indicators/top?dimension=tariff&kind=region')
+    // The ranking asked a moment ago is shared for INDICATORS_SHARED_MS; the next read ranks CN.
+    const ranked = await waitFor(
+      async () => {
+        const top = await get('/api/indicators/top?dimension=tariff&kind=region')
+        return top.indicators.length === 2 && top
+      },
+      { what: 'the ranking read again' },
+    )
     expect(ranked.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'MX'])
     expect(ranked.withheld).toBeUndefined()
   })

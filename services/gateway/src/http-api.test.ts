@@ -53,6 +53,12 @@ describe('gateway HTTP API', () => {
       answers?: { maxUnsentBytes: number; sendTimeoutMs: number }
       /** The routes' clock (T0 when absent). */
       now?: () => number
+      /**
+       * How long a /top answer is shared (0, none, when absent: most tests read again what they have just
+       * changed), and GATEWAY_MAX_INDICATOR_READS.
+       */
+      indicatorsSharedMs?: number
+      maxIndicatorReads?: number
     } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
@@ -81,6 +87,8 @@ describe('gateway HTTP API', () => {
     const withheld: number[] = []
     /** The same, each with its reason. */
     const withheldBy: [string, number][] = []
+    /** The indicator requests refused busy (a metric counts them). */
+    const busy = { refused: 0 }
     const routes = createApiRoutes({
       feed: opts.feedFor?.(feed) ?? feed,
       streams,
@@ -93,12 +101,18 @@ describe('gateway HTTP API', () => {
       },
       ...(opts.catchUp ? { catchUp: opts.catchUp } : {}),
       ...(opts.answers ?? {}),
+      indicatorsSharedMs: opts.indicatorsSharedMs ?? 0,
+      ...(opts.maxIndicatorReads !== undefined ? { maxIndicatorReads: opts.maxIndicatorReads } : {}),
+      indicatorReadsRefused: () => busy.refused++,
     })
     const server: Server = createHealthServer(
       async () => ({ status: 'ok', ready: true, checks: {} }),
       new Registry(),
       routes,
     )
+    /** Requests the server has been handed. */
+    const received = { requests: 0 }
+    server.on('request', () => received.requests++)
     const port = await listen(server, 0, '127.0.0.1')
     cleanups.push(() => closeServer(server))
     cleanups.push(async () => streams.closeAll())
@@ -154,6 +168,8 @@ describe('gateway HTTP API', () => {
       logged,
       withheld,
       withheldBy,
+      busy,
+      received,
       get,
       from,
       url: (path: string) => `http://127.0.0.1:${port}${path}`,
@@ -572,6 +588,112 @@ describe('gateway HTTP API', () => {
     const after = await get('/api/indicators/top?kind=region')
     expect(after.body.namespace).toBe('v2')
     expect(after.body.indicators.map((u) => u.scope.id)).toEqual(['FR'])
+  })
+
+  /**
+   * The store, its top() counted and held until `release()`: a Redis read that takes its time. The rest of
+   * the store answers at once.
+   */
+  function heldTop() {
+    const held = { calls: 0, release: () => {} }
+    let gate = new Promise<void>((resolve) => {
+      held.release = resolve
+    })
+    const wrap = (store: IndicatorStore) =>
+      Object.assign(Object.create(store) as IndicatorStore, {
+        top: async (...args: Parameters<IndicatorStore['top']>) => {
+          held.calls++
+          await gate
+          return store.top(...args)
+        },
+      })
+    /** Reads from now on answered at once. */
+    const open = () => {
+      gate = Promise.resolve()
+      held.release()
+    }
+    return { held, wrap, open }
+  }
+
+  it('shares one /top read between readers asking the same at once or within INDICATORS_SHARED_MS, so 50 readers cost Redis one read', async () => {
+    const { held, wrap } = heldTop()
+    const { indicators, get, received } = await serve({ indicatorsSharedMs: 1_000, indicatorsFor: wrap })
+    await indicators.applyBatch([
+      tariffIn('CN', 'h1', T0 - 60_000, -0.9),
+      tariffIn('US', 'h2', T0 - 20_000, 0.4),
+    ])
+    await indicators.advanceWatermark(T0 - 10_000)
+    const path = '/api/indicators/top?dimension=tariff&kind=region&by=momentum&n=5'
+    // 50 readers while the first read is under way: every one handed to the server before it ends.
+    const answers = Array.from({ length: 50 }, () => get(path))
+    await waitFor(() => received.requests === 50 && held.calls >= 1, { what: 'the 50 requests received' })
+    held.release()
+    const got = await Promise.all(answers)
+    expect(held.calls).toBe(1)
+    expect(new Set(got.map((r) => `${r.status} ${r.text}`)).size).toBe(1)
+    expect(got[0]!.body.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
+    // Just finished: shared still, the same answer.
+    expect((await get(path)).text).toBe(got[0]!.text)
+    expect(held.calls).toBe(1)
+    // Another question is another read.
+    expect((await get(`${path.replace('n=5', 'n=1')}`)).body.indicators).toHaveLength(1)
+    expect(held.calls).toBe(2)
+  })
+
+  it('answers an indicator request that would be one read more than GATEWAY_MAX_INDICATOR_READS in flight with 503 busy, joining one in flight is no read more', async () => {
+    const { held, wrap, open } = heldTop()
+    const { get, busy } = await serve({
+      indicatorsSharedMs: 1_000,
+      maxIndicatorReads: 2,
+      indicatorsFor: wrap,
+    })
+    const top = (n: number) => `/api/indicators/top?n=${n}`
+    const first = [get(top(1)), get(top(2))]
+    await waitFor(() => held.calls === 2, { what: 'two reads in flight' })
+    for (const path of [top(3), '/api/indicators?dimension=tariff&scope=region:CN']) {
+      const refused = await get(path)
+      expect([refused.status, refused.body, refused.headers.get('retry-after')]).toEqual([
+        503,
+        {
+          error: 'busy',
+          message:
+            'the gateway has as many indicator reads in flight as allowed (GATEWAY_MAX_INDICATOR_READS)',
+        },
+        '1',
+      ])
+    }
+    expect(busy.refused).toBe(2)
+    // The same question as one in flight: that read's answer, not a refusal.
+    const joined = get(top(1))
+    open()
+    expect((await Promise.all([...first, joined])).map((r) => r.status)).toEqual([200, 200, 200])
+    expect(held.calls).toBe(2)
+    // The reads done, their places are free.
+    expect((await get(top(3))).status).toBe(200)
+    expect((await get('/api/indicators?dimension=tariff&scope=region:CN')).status).toBe(200)
+    expect(busy.refused).toBe(2)
+  })
+
+  it('never answers /top with a read begun longer than INDICATORS_SHARED_MS before the request', async () => {
+    const { held, wrap, open } = heldTop()
+    open()
+    // asOf=now is read at the clock: an answer's asOf is when its read began.
+    const { get } = await serve({ indicatorsSharedMs: 200, indicatorsFor: wrap, now: Date.now })
+    const answers: { status: number; age: number; asOf: string }[] = []
+    await waitFor(
+      async () => {
+        const asked = Date.now()
+        const r = await get('/api/indicators/top?asOf=now')
+        answers.push({ status: r.status, age: asked - Date.parse(r.body.asOf), asOf: r.body.asOf })
+        return new Set(answers.map((a) => a.asOf)).size >= 4
+      },
+      { what: 'four reads', intervalMs: 10 },
+    )
+    expect(answers.filter((a) => a.status !== 200 || a.age > 200)).toEqual([])
+    // Shared in between: fewer reads than answers.
+    const reads = new Set(answers.map((a) => a.asOf)).size
+    expect(held.calls).toBe(reads)
+    expect(answers.length).toBeGreaterThan(reads)
   })
 
   it('refuses an asOf before the time the store can read at, naming it, rather than answer with newer values', async () => {

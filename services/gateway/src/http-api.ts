@@ -24,6 +24,7 @@ import { type AlertFeed, parseAlertFilter } from './alert-feed.ts'
 import { type AlertStreams, type CatchUpGate, STREAM_HEADERS, type StreamRefusal } from './alert-stream.ts'
 import { parseAsOf, readableFrom, tooEarly } from './as-of.ts'
 import { parseQuery } from './query.ts'
+import { createSharedReads } from './shared-reads.ts'
 
 const DASHBOARD = readFileSync(join(import.meta.dirname, 'dashboard.html'))
 const PAGE_HEADERS = {
@@ -41,8 +42,19 @@ export const CATCHING_UP_RETRY_AFTER_S = 1
 
 /** Retry-After of the indicators' 503 while Redis cannot be reached, in seconds. */
 export const UNAVAILABLE_RETRY_AFTER_S = 1
-/** Retry-After of GET /api/alerts past GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES, in seconds. */
+/**
+ * Retry-After of GET /api/alerts past GATEWAY_ALERT_LISTS_MAX_UNSENT_BYTES, and of the indicators past
+ * GATEWAY_MAX_INDICATOR_READS, in seconds.
+ */
 export const BUSY_RETRY_AFTER_S = 1
+/**
+ * How long a /api/indicators/top answer is shared with readers asking the same (dimension, kind, by, n,
+ * asOf), from its read's start, in ms. Each read costs Redis, the one the alerter's claims and ingest's
+ * dedup run on, a ZRANGE and the whole hash of every scope of the kind (up to 1,000); a dashboard polls
+ * two every 5 s per tab, so tabs or a polling script would multiply them. Well under the dashboard's 5 s,
+ * and an answer says the time it is of (`asOf`).
+ */
+export const INDICATORS_SHARED_MS = 1_000
 /**
  * Longest a GET /api/alerts answer may take to be sent, in ms: 1,000 alerts of 2 KB at 35 KB/s. Past it
  * the connection is cut (its reader asks again), and what it held is let go.
@@ -197,6 +209,12 @@ type InvalidIndicator = WithheldIndicator & { reason: 'invalid_state' }
 /** The indicators a read left out, by reason. */
 type Withheld = { damaged: WithheldIndicator[]; invalid: InvalidIndicator[] }
 
+/**
+ * What an indicator read answers, whoever shares it: the 200's JSON, or the 400 of an asOf too early; the
+ * indicators it left out, reported at each answer (counted, logged), and the namespace read.
+ */
+type IndicatorAnswer = ({ text: string } | { tooEarly: string }) & { withheld?: Withheld; namespace: string }
+
 function byReason(withheld: readonly WithheldIndicator[]): Withheld {
   const split: Withheld = { damaged: [], invalid: [] }
   for (const w of withheld) {
@@ -245,6 +263,15 @@ export type ApiDeps = {
   answers?: { refused(): void; cut(): void }
   /** Told how many indicators a read left out, and why (a metric counts them by reason). */
   indicatorsWithheld?: (n: number, reason: WithheldReason) => void
+  /**
+   * GATEWAY_MAX_INDICATOR_READS: reads of the indicator store in flight at once (unbounded when absent),
+   * a read shared by several answers counted once; past it an indicator request is a 503 `busy`.
+   */
+  maxIndicatorReads?: number
+  /** How long a /top answer is shared (INDICATORS_SHARED_MS when absent; 0: never). */
+  indicatorsSharedMs?: number
+  /** Told of each indicator request refused past maxIndicatorReads (a metric counts them). */
+  indicatorReadsRefused?: () => void
 }
 
 /**
@@ -261,7 +288,9 @@ export type ApiDeps = {
  * ranks /top's n among the others), but named in the answer's `withheld` (withheldOf), counted and logged
  * (reportWithheld, reportInvalid): its asOf and values mean nothing a reader could act on.
  * A bad parameter is a 400 naming it; Redis unreachable is a 503, any other fault a 500, each with a
- * fixed message and a request id only (answerFault), its error in the log.
+ * fixed message and a request id only (answerFault), its error in the log. A /top answer is shared with
+ * the readers asking the same within INDICATORS_SHARED_MS of its read's start (one read for them all), and
+ * at most maxIndicatorReads reads of the store run at once: one more is a 503 `busy`.
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
@@ -350,6 +379,12 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
     )
   }
 
+  /** The indicator store's reads: /top's shared between readers asking the same, all of them capped. */
+  const reads = createSharedReads({
+    windowMs: deps.indicatorsSharedMs ?? INDICATORS_SHARED_MS,
+    maxInFlight: deps.maxIndicatorReads ?? Number.POSITIVE_INFINITY,
+  })
+
   /** The store of the active namespace and the event time `asOf` stands for. */
   async function readAt(asOf: IndicatorAsOf): Promise<{ store: IndicatorStore; asOfMs: number }> {
     const store = await activeIndicatorStore(deps.indicators)
@@ -358,20 +393,40 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   }
 
   /**
-   * Answers with `read`'s body, or the 400 of an asOf earlier than the store can answer at, or a 503 while
-   * Redis cannot be reached. Any other fault (a bug, a reply Redis gives at every try such as WRONGTYPE)
-   * is thrown on, to the route's 500 and its error line: answered 503 "try again later" and logged as a
-   * warning, it was retried by every reader and never paged anyone.
+   * Answers with `read`'s body (its withheld indicators reported for this answer), or the 400 of an asOf
+   * earlier than the store can answer at, or a 503 while Redis cannot be reached. Any other fault (a bug,
+   * a reply Redis gives at every try such as WRONGTYPE) is thrown on, to the route's 500 and its error
+   * line: answered 503 "try again later" and logged as a warning, it was retried by every reader and never
+   * paged anyone. `key`: the read is shared with the requests of the same key (reads); without one, it is
+   * this request's own. Past GATEWAY_MAX_INDICATOR_READS in flight, a 503 `busy` and no read.
    */
   async function indicators(
     req: IncomingMessage,
     res: ServerResponse,
-    read: () => Promise<{ body: unknown } | { tooEarly: string }>,
+    key: string | undefined,
+    read: () => Promise<IndicatorAnswer>,
   ) {
+    const shared = reads.read(key, read)
+    if (!shared) {
+      deps.indicatorReadsRefused?.()
+      return json(
+        res,
+        503,
+        {
+          error: 'busy',
+          message:
+            'the gateway has as many indicator reads in flight as allowed (GATEWAY_MAX_INDICATOR_READS)',
+        },
+        { 'retry-after': String(BUSY_RETRY_AFTER_S) },
+      )
+    }
     try {
-      const r = await read()
-      if ('body' in r) json(res, 200, r.body)
-      else badRequest(res, r.tooEarly)
+      const r = await shared
+      if (r.withheld) reportWithheld(r.withheld, r.namespace)
+      if ('text' in r) {
+        res.writeHead(200, JSON_HEADERS)
+        res.end(r.text)
+      } else badRequest(res, r.tooEarly)
     } catch (err) {
       if (!normalizeError(err).retriable) throw err
       // answerFault writes the head with what was set: a 503 says when to come back, as the others do.
@@ -465,26 +520,28 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!p.ok) return badRequest(res, p.error)
       if (head) return headers(res, JSON_HEADERS)
       const { dimension, kind, by, n, asOf } = p.value
-      return indicators(req, res, async () => {
+      // The same question, the same answer within INDICATORS_SHARED_MS: `latest` and `now` stand for times
+      // that move, but the answer says which it is of.
+      const key = JSON.stringify([dimension, kind, by, n, asOf])
+      return indicators(req, res, key, async () => {
         const { store, asOfMs } = await readAt(asOf)
+        const namespace = store.namespace
         // A time given: the ranking is of that time only from the aggregator's event time on.
         const watermark = typeof asOf === 'number' ? await store.watermark() : undefined
         const before = typeof asOf === 'number' ? readableFrom(asOf, [watermark]) : undefined
-        if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}` }
+        if (before !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, before)}`, namespace }
         const left: WithheldIndicator[] = []
         const rows = await store.top(dimension, kind, by, n, asOfMs, left)
         const withheld = byReason(left)
-        reportWithheld(withheld, store.namespace)
         const read = typeof asOf === 'number' ? readableFrom(asOf, rows.map(timeOf)) : undefined
-        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
-        return {
-          body: {
-            asOf: new Date(asOfMs).toISOString(),
-            namespace: store.namespace,
-            indicators: rows,
-            ...withheldOf(withheld),
-          },
+        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}`, withheld, namespace }
+        const body = {
+          asOf: new Date(asOfMs).toISOString(),
+          namespace,
+          indicators: rows,
+          ...withheldOf(withheld),
         }
+        return { text: JSON.stringify(body), withheld, namespace }
       })
     },
     '/api/indicators': (req, res, q, head) => {
@@ -492,24 +549,24 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!p.ok) return badRequest(res, p.error)
       if (head) return headers(res, JSON_HEADERS)
       const { dimension, scope, asOf } = p.value
-      return indicators(req, res, async () => {
+      // Not shared: a handful of small commands, the cap bounds them.
+      return indicators(req, res, undefined, async () => {
         const { store, asOfMs } = await readAt(asOf)
+        const namespace = store.namespace
         const left: WithheldIndicator[] = []
         const indicator = (await store.get(dimension, scope, asOfMs, left)) ?? null
         const withheld = byReason(left)
-        reportWithheld(withheld, store.namespace)
         // A time given before this indicator's newest headline: the store read it at that headline.
         const read =
           typeof asOf === 'number' && indicator ? readableFrom(asOf, [timeOf(indicator)]) : undefined
-        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}` }
-        return {
-          body: {
-            asOf: new Date(asOfMs).toISOString(),
-            namespace: store.namespace,
-            indicator,
-            ...withheldOf(withheld),
-          },
+        if (read !== undefined) return { tooEarly: `asOf: ${tooEarly(asOfMs, read)}`, withheld, namespace }
+        const body = {
+          asOf: new Date(asOfMs).toISOString(),
+          namespace,
+          indicator,
+          ...withheldOf(withheld),
         }
+        return { text: JSON.stringify(body), withheld, namespace }
       })
     },
   }
