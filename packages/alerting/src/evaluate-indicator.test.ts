@@ -128,7 +128,7 @@ describe('evaluateIndicator: level with hysteresis', () => {
       now.state,
       T0,
     )
-    expect(late).toEqual({ candidates: [], dropped: 0, state: {} })
+    expect(late).toEqual({ candidates: [], dropped: 0, stale: 0, state: {} })
   })
 
   it('keeps the state small, serialisable and separate from its input', () => {
@@ -194,7 +194,7 @@ describe('evaluateIndicator: level with hysteresis', () => {
       {},
       T0,
     )
-    expect(quiet).toEqual({ candidates: [], dropped: 0, state: {} })
+    expect(quiet).toEqual({ candidates: [], dropped: 0, stale: 0, state: {} })
     const busy = evaluateIndicator(
       rules,
       indicatorUpdate({ mean: { '1h': -0.9 }, volume: { '1h': 5 } }),
@@ -514,5 +514,56 @@ describe('evaluateIndicator: alert fields', () => {
       T0 + 2 * MIN_MS,
     )
     expect(edited.candidates.map((c) => c.alert.threshold)).toEqual([-0.75])
+  })
+})
+
+describe('evaluateIndicator: old updates (maxEventAgeMs, forgetAfterMs)', () => {
+  const DAY_MS = 24 * HOUR_MS
+  const rules = rulesOf(level)
+  const key = hysteresisKeysFor(rules, indicatorUpdate()).find((k) => k.includes('@'))!
+
+  it('raises nothing for an update about a time older than maxEventAgeMs, and leaves its line disarmed as if it had fired', () => {
+    const old = indicatorUpdate({ asOfMs: T0 - 25 * HOUR_MS, mean: { '1h': -0.7 } })
+    const r = evaluateIndicator(rules, old, {}, T0, { maxEventAgeMs: DAY_MS })
+    expect(r.candidates).toEqual([])
+    expect(r.stale).toBe(1)
+    expect(HysteresisEntry.parse(r.state[key])).toMatchObject({ armed: false, lastValue: -0.7 })
+    expect(IndicatorReading.parse(r.state[READING_FIELD])).toMatchObject({ asOfMs: T0 - 25 * HOUR_MS })
+    // The episode goes on 10 minutes later, within the age: no page for a crossing 25 h old.
+    const next = evaluateIndicator(
+      rules,
+      indicatorUpdate({ asOfMs: T0 - 25 * HOUR_MS + 10 * MIN_MS, mean: { '1h': -0.75 }, count: 11 }),
+      r.state,
+      T0,
+      { maxEventAgeMs: DAY_MS },
+    )
+    expect(next.candidates).toEqual([])
+    expect(next.stale).toBe(0)
+    // Within the age, or with it off, the same update fires as before.
+    for (const options of [{ maxEventAgeMs: 26 * HOUR_MS }, { maxEventAgeMs: 0 }, {}]) {
+      const fresh = evaluateIndicator(rules, old, {}, T0, options)
+      expect([fresh.candidates.length, fresh.stale]).toEqual([1, 0])
+    }
+  })
+
+  it('raises nothing and moves nothing for an update made and about a time both older than forgetAfterMs', () => {
+    const old = indicatorUpdate({ asOfMs: T0 - 30 * DAY_MS, mean: { '1h': -0.7 } })
+    for (const options of [
+      { forgetAfterMs: 7 * DAY_MS },
+      { forgetAfterMs: 7 * DAY_MS, maxEventAgeMs: DAY_MS },
+    ])
+      expect(evaluateIndicator(rules, old, {}, T0, options)).toEqual({
+        candidates: [],
+        dropped: 0,
+        stale: 1,
+        state: {},
+      })
+    // A replay of old news: about a time long ago, but made now; it fires as before.
+    const replayed = indicatorUpdate({ asOfMs: T0 - 30 * DAY_MS, updatedMs: T0, mean: { '1h': -0.7 } })
+    const r = evaluateIndicator(rules, replayed, {}, T0, { forgetAfterMs: 7 * DAY_MS })
+    expect([r.candidates.length, r.stale]).toEqual([1, 0])
+    // Made within it: as before.
+    const recent = indicatorUpdate({ asOfMs: T0 - 6 * DAY_MS, mean: { '1h': -0.7 } })
+    expect(evaluateIndicator(rules, recent, {}, T0, { forgetAfterMs: 7 * DAY_MS }).candidates).toHaveLength(1)
   })
 })

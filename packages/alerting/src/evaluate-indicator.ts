@@ -50,9 +50,31 @@ export type IndicatorEvaluationOptions = {
   scorerVersion?: string
   /** The indicator math the updates come from (default: the shared default indicator config). */
   model?: IndicatorModel
+  /**
+   * An update whose asOf lies more than this before `nowMs` raises no alert (a replay into a live
+   * cluster, an old update read again from the compacted topic): each crossing it would have fired is
+   * counted in `stale`, and its line is moved as if it had fired, left disarmed, so that the episode it
+   * belongs to does not page as it goes on in later updates (a silence of the scope re-arms it, as it does
+   * any line that fired). 0 or absent: off.
+   */
+  maxEventAgeMs?: number
+  /**
+   * How long the caller keeps an indicator's hysteresis state (the alerter's hysteresis TTL). An update
+   * made (updatedAt) and about a time (asOf) both longer ago than this before `nowMs` raises no alert and
+   * moves nothing, its crossings counted in `stale`: a live reader's state of it would have expired since
+   * (unless later updates kept it, and those come after it). Such an update is only read now by a consumer
+   * that starts from the beginning of the compacted topic, which keeps every indicator's last update
+   * forever. Moving nothing rather than disarming: the indicator's next update may come from a new run of
+   * it (its aggregator state expired, its count started again), which tells no silence, and a line left
+   * disarmed would miss that burst. A replay's updates are made now, and are never held back by this.
+   * 0 or absent: off.
+   */
+  forgetAfterMs?: number
 }
 
 export type IndicatorEvaluation = Evaluation & {
+  /** The alerts it would have raised had it not been stale (see maxEventAgeMs and forgetAfterMs). */
+  stale: number
   /**
    * The hysteresis entries this update moved, by hysteresisKey, and the indicator's reading
    * (READING_FIELD) when a line on it is left disarmed: write them back after publishing. null: delete
@@ -190,8 +212,15 @@ export function evaluateIndicator(
   let disarmed = false
   const eventMs = Date.parse(update.asOf)
   const updatedMs = Date.parse(update.updatedAt)
-  if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs)) return { ...out.result(), state: next }
+  if (!Number.isFinite(eventMs) || !Number.isFinite(updatedMs))
+    return { ...out.result(), stale: 0, state: next }
   const { dimension, scope } = update
+  const ageMs = nowMs - eventMs
+  const forgetAfterMs = options.forgetAfterMs ?? 0
+  const forgotten = forgetAfterMs > 0 && ageMs > forgetAfterMs && nowMs - updatedMs > forgetAfterMs
+  const maxEventAgeMs = options.maxEventAgeMs ?? 0
+  const isStale = forgotten || (maxEventAgeMs > 0 && ageMs > maxEventAgeMs)
+  let stale = 0
 
   // The scope's recent headlines, asked for only once an alert fires.
   let recent: readonly EvidenceHeadline[] | undefined
@@ -241,6 +270,12 @@ export function evaluateIndicator(
         moved(step.fire ? { ...step.next, armed: true } : step.next)
         continue
       }
+      if (step.fire && isStale) {
+        // Not sent, though the line was crossed: left disarmed, as if it had fired (see maxEventAgeMs).
+        moved(step.next)
+        stale++
+        continue
+      }
       if (step.fire && out.isFull()) {
         // Left out by the bound (counted as dropped): it stays armed, as a crossing held back by the
         // cooldown does, so the next update past the line raises it; disarmed, it was lost until re-armed.
@@ -281,10 +316,12 @@ export function evaluateIndicator(
       })
     }
   }
-  // Kept while a line on the indicator is disarmed, from the newest update (a stale one moved nothing).
+  // Past the caller's memory of the indicator: judged as if its state had expired (see forgetAfterMs).
+  if (forgotten) return { candidates: [], dropped: 0, stale, state: {} }
+  // Kept while a line on the indicator is disarmed, from the newest update (an older one moved nothing).
   if (disarmed && !(reading && isOlder(eventMs, update.count, reading)))
     next[READING_FIELD] = readingOf(update, model)
-  return { ...out.result(), state: next }
+  return { ...out.result(), stale, state: next }
 }
 
 /**

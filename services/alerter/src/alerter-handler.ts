@@ -65,10 +65,19 @@ export type AlerterHandlerDeps = {
   metrics: AlerterMetrics
   clock?: Clock
   /**
-   * A headline published longer ago than this (at detection) raises no alert: suppressed as `stale`.
-   * 0 or absent: off.
+   * A headline published, or an indicator update about a time (asOf), longer ago than this (at detection)
+   * raises no alert: suppressed as `stale` (an indicator line it crossed is left disarmed, as if it had
+   * fired: evaluateIndicator's maxEventAgeMs). 0 or absent: off.
    */
   maxEventAgeMs?: number
+  /**
+   * How long the store keeps an indicator's hysteresis state (ALERTER_HYSTERESIS_TTL_MS): an indicator
+   * update made and about a time both longer ago than this raises no alert and moves no line, as if its
+   * state had expired (suppressed as `stale`: evaluateIndicator's forgetAfterMs), whatever maxEventAgeMs
+   * says. The compacted indicators topic keeps every indicator's last update forever, and a consumer group
+   * without offsets reads them all again. 0 or absent: off.
+   */
+  hysteresisTtlMs?: number
 }
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
@@ -471,8 +480,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
             evidence: deps.memory.evidence,
             ...(scorerVersion ? { scorerVersion } : {}),
+            maxEventAgeMs: deps.maxEventAgeMs ?? 0,
+            forgetAfterMs: deps.hysteresisTtlMs ?? 0,
           })
           bounded += ev.dropped
+          stale += ev.stale
           if (Object.keys(ev.state).length > 0) {
             Object.assign(fields, ev.state)
             state.set(update.key, fields)

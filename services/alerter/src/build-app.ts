@@ -205,6 +205,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
         log,
         metrics: alerterMetrics,
         maxEventAgeMs: config.ALERTER_MAX_EVENT_AGE_MS,
+        hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
       }),
       { aheadMs: config.ALERTER_ALIGN_AHEAD_MS, eventMs },
     ),

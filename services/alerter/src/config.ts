@@ -55,13 +55,13 @@ export const alerterConfigShape = {
   )
     .default(7 * DAY_MS)
     .describe(
-      `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode`,
+      `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode. An indicator update made (updatedAt) and about a time (asOf) both longer ago than this raises no alert and moves no line, as if its state had expired (counted as suppressed, reason stale): the last update of an indicator quiet that long, read again from the compacted topic by a consumer group without offsets; a replay's updates, made as it runs, are not affected`,
     ),
   ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),
   ALERTER_MAX_EVENT_AGE_MS: ms(0).describe(
-    'a headline published longer ago than this when the alerter reads it raises no headline alert (counted as suppressed, reason stale): an old article re-sent by a feed, a replay into a live cluster; 0: off (the embedded default and replays of old news alert as before)',
+    'a headline published, or an indicator update about a time (asOf), longer ago than this when the alerter reads it raises no alert (counted as suppressed, reason stale; an indicator line it crossed is left disarmed, as if it had fired, so the rest of that episode does not page either): an old article re-sent by a feed, a replay into a live cluster, old updates read again from the compacted indicators topic; 0: off (the embedded default and replays of old news alert as before)',
   ),
   ALERTER_EVIDENCE_SCOPES: count(2_000, 1).describe('scopes whose recent headlines are kept for evidence'),
   ALERTER_EVIDENCE_PER_SCOPE: count(20, 1).describe(

@@ -20,6 +20,8 @@ export function testAlerterHandler(opts: {
   /** The handler's wall clock, when the test fixes it (or moves it). */
   nowMs?: number | (() => number)
   maxEventAgeMs?: number
+  /** The hysteresis TTL the handler judges old indicator updates by (off when absent). */
+  hysteresisTtlMs?: number
   /** Where it logs (silent when absent). */
   log?: Logger
 }) {
@@ -42,6 +44,7 @@ export function testAlerterHandler(opts: {
       ? { clock: { now: typeof opts.nowMs === 'function' ? opts.nowMs : () => opts.nowMs as number } }
       : {}),
     ...(opts.maxEventAgeMs !== undefined ? { maxEventAgeMs: opts.maxEventAgeMs } : {}),
+    ...(opts.hysteresisTtlMs !== undefined ? { hysteresisTtlMs: opts.hysteresisTtlMs } : {}),
   })
   return { handler, published, registry }
 }
