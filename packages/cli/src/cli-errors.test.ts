@@ -222,8 +222,9 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
       ],
       [
         [],
-        /^tradepulse: missing command: start, score, replay, topics, tail or indicators \(see tradepulse --help\)$/,
+        /^tradepulse: missing command: start, score, replay, topics, tail, indicators or dlq \(see tradepulse --help\)$/,
       ],
+      [['dlq'], /^tradepulse: dlq: missing subcommand: list or replay \(see tradepulse dlq --help\)$/],
     ]
     for (const [args, pattern] of cases) {
       const r = await cli(args)

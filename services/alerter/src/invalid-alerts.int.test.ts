@@ -135,13 +135,23 @@ describe('alerter on Kafka and Redis: times no worker can write back', () => {
       expect.objectContaining({
         reason: 'schema_invalid',
         worker: 'alerter',
-        origin: { topic: topics.scored.name, partition: 0, offset: '0' },
+        origin: {
+          topic: topics.scored.name,
+          partition: 0,
+          offset: '0',
+          timestamp: expect.stringMatching(/^\d+$/),
+        },
         message: `ingestedAt: ${ISO_TIME_OUT_OF_RANGE}`,
       }),
       expect.objectContaining({
         reason: 'schema_invalid',
         worker: 'alerter',
-        origin: { topic: topics.indicators.name, partition: 0, offset: String(crossing) },
+        origin: {
+          topic: topics.indicators.name,
+          partition: 0,
+          offset: String(crossing),
+          timestamp: expect.stringMatching(/^\d+$/),
+        },
         message: `ingestedAt: ${ISO_TIME_OUT_OF_RANGE}`,
       }),
     ])
