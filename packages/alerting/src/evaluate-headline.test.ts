@@ -327,3 +327,39 @@ describe('evaluateHeadline: maxEventAgeMs', () => {
     }
   })
 })
+
+describe('evaluateHeadline: headlines read again (forgetAfterMs, recordMs)', () => {
+  const DAY_MS = 24 * HOUR_MS
+  const rules = rulesOf(shock)
+  const week = { forgetAfterMs: 7 * DAY_MS }
+  const now = T0 + 10 * DAY_MS
+  // Published, entered and scored (scoredAt) at T0, ten days before `now`.
+  const old = escalation('old')
+
+  it('raises nothing for a headline scored (record and scoredAt) and published longer ago than forgetAfterMs, counting what it would have raised as stale', () => {
+    for (const options of [
+      { ...week, recordMs: T0 },
+      week, // no record timestamp: scoredAt alone
+      { ...week, recordMs: -1 }, // a record without a timestamp (Kafka's -1) says nothing newer
+      { ...week, recordMs: T0, maxEventAgeMs: 0 },
+    ])
+      expect(evaluateHeadline(rules, old, now, options)).toEqual({ candidates: [], dropped: 0, stale: 2 })
+  })
+
+  it('raises as before a replay of old news (scored now), a record appended again now (a dead letter sent back to a LogAppendTime topic), one scored within forgetAfterMs, or with it off', () => {
+    const replayed = escalation('replayed', { publishedMs: Date.UTC(2018, 6, 6), ingestedMs: now - MIN_MS })
+    const cases: [ReturnType<typeof escalation>, Parameters<typeof evaluateHeadline>[3]][] = [
+      [replayed, { ...week, recordMs: now - MIN_MS }],
+      [replayed, week],
+      [old, { ...week, recordMs: now - MIN_MS }],
+      [old, { ...week, recordMs: Number.NaN }],
+      [escalation('recent', { publishedMs: now - 6 * DAY_MS }), { ...week, recordMs: now - 6 * DAY_MS }],
+      [old, { forgetAfterMs: 0, recordMs: T0 }],
+      [old, { recordMs: T0 }],
+    ]
+    for (const [headline, options] of cases) {
+      const r = evaluateHeadline(rules, headline, now, options)
+      expect([r.candidates.length, r.stale]).toEqual([2, 0])
+    }
+  })
+})

@@ -42,6 +42,22 @@ export type HeadlineEvaluationOptions = {
    * `stale` instead (a feed re-sending an old article, a replay into a live cluster). 0 or absent: off.
    */
   maxEventAgeMs?: number
+  /**
+   * How long the caller remembers an alert it sent (the alerter's dedup window). A headline scored longer
+   * ago than this, by its headlines.scored record's timestamp (`recordMs`) and its scoredAt alike, and
+   * published longer ago too, raises nothing: its alerts are counted in `stale`. Such a headline is read
+   * now only by a consumer that starts from the beginning of headlines.scored, which keeps a month: the
+   * alerts it raised when it was scored went out then and are no longer remembered, so they would go out
+   * again under the same ids, paging the desks with old news. A replay's headlines are scored as it runs
+   * (whatever time it gives them), and are never held back by this. 0 or absent: off.
+   */
+  forgetAfterMs?: number
+  /**
+   * When the headline's headlines.scored record was appended: its Kafka timestamp, the broker's clock on a
+   * LogAppendTime topic, the scorer's (as scoredAt) on a CreateTime one. Absent: scoredAt alone tells
+   * when it was scored (see forgetAfterMs).
+   */
+  recordMs?: number
 }
 
 /** What a headline raised, and the alerts it would have raised had it not been stale. */
@@ -60,8 +76,17 @@ export function evaluateHeadline(
   options: HeadlineEvaluationOptions = {},
 ): HeadlineEvaluation {
   const evaluation = raisedBy(ruleSet, scored, nowMs)
+  const publishedMs = Date.parse(scored.publishedAt)
   const maxAge = options.maxEventAgeMs ?? 0
-  if (maxAge > 0 && nowMs - Date.parse(scored.publishedAt) > maxAge)
+  // Each time must be known and that old (a time not given, or past `nowMs`, keeps the headline live).
+  const forgetAfterMs = options.forgetAfterMs ?? 0
+  const forgotten = (ms: number) => nowMs - ms > forgetAfterMs
+  const readAgain =
+    forgetAfterMs > 0 &&
+    forgotten(publishedMs) &&
+    forgotten(Date.parse(scored.scoredAt)) &&
+    (options.recordMs === undefined || forgotten(options.recordMs))
+  if (readAgain || (maxAge > 0 && nowMs - publishedMs > maxAge))
     return { candidates: [], dropped: 0, stale: evaluation.candidates.length + evaluation.dropped }
   return { ...evaluation, stale: 0 }
 }

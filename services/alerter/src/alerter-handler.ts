@@ -78,6 +78,16 @@ export type AlerterHandlerDeps = {
    * without offsets reads them all again. 0 or absent: off.
    */
   hysteresisTtlMs?: number
+  /**
+   * How long the store remembers an alert id it sent (ALERTER_DEDUP_WINDOW_MS): a headline scored (its
+   * record's timestamp, the broker's on the LogAppendTime headlines.scored, and its scoredAt) and published
+   * longer ago than this raises no alert, suppressed as `stale` (evaluateHeadline's forgetAfterMs),
+   * whatever maxEventAgeMs says. headlines.scored keeps 30 days, and a consumer group without offsets reads
+   * it from its start: the alerts such a headline raised when it was scored are no longer remembered, and
+   * would page the desks again under the same ids. A replay's headlines are scored as it runs. 0 or
+   * absent: off.
+   */
+  dedupWindowMs?: number
 }
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
@@ -361,7 +371,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           continue
         }
         deps.memory.add(p.value)
-        const ev = evaluateHeadline(ruleSet, p.value, nowMs, { maxEventAgeMs: deps.maxEventAgeMs ?? 0 })
+        const ev = evaluateHeadline(ruleSet, p.value, nowMs, {
+          maxEventAgeMs: deps.maxEventAgeMs ?? 0,
+          forgetAfterMs: deps.dedupWindowMs ?? 0,
+          recordMs: r.timestamp,
+        })
         bounded += ev.dropped
         stale += ev.stale
         const own: Pending[] = []

@@ -11,7 +11,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     suppressed: new Counter({
       name: 'tradepulse_alerts_suppressed_total',
-      help: 'alert candidates not sent: cooldown (another alert of the stream), duplicate (already sent), bound, stale (a headline or indicator update older than ALERTER_MAX_EVENT_AGE_MS, or an indicator update made longer ago than ALERTER_HYSTERESIS_TTL_MS)',
+      help: 'alert candidates not sent: cooldown (another alert of the stream), duplicate (already sent), bound, stale (a headline or indicator update older than ALERTER_MAX_EVENT_AGE_MS, a headline scored longer ago than ALERTER_DEDUP_WINDOW_MS, or an indicator update made longer ago than ALERTER_HYSTERESIS_TTL_MS)',
       labelNames: ['reason'],
       registers: [registry],
     }),

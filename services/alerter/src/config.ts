@@ -47,7 +47,7 @@ export const alerterConfigShape = {
     'quiet time after the last change to the rules file before it is reloaded',
   ),
   ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
-    'an alert id already sent within this time is not sent again (replays, redeliveries, restarts)',
+    "an alert id already sent within this time is not sent again (replays, redeliveries, restarts). A headline scored (its headlines.scored record timestamp and scoredAt) and published longer ago than this raises no alert (counted as suppressed, reason stale): one read again from headlines.scored (kept 30 days) by a consumer group without offsets, whose alerts went out when it was scored and would page the desks again with the same ids; a replay's headlines, scored as it runs, are not affected",
   ),
   ALERTER_HYSTERESIS_TTL_MS: durationMs(
     HYSTERESIS_TTL_MIN_MS,

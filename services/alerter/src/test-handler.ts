@@ -22,6 +22,8 @@ export function testAlerterHandler(opts: {
   maxEventAgeMs?: number
   /** The hysteresis TTL the handler judges old indicator updates by (off when absent). */
   hysteresisTtlMs?: number
+  /** The dedup window the handler judges headlines read again by (off when absent). */
+  dedupWindowMs?: number
   /** Where it logs (silent when absent). */
   log?: Logger
 }) {
@@ -45,6 +47,7 @@ export function testAlerterHandler(opts: {
       : {}),
     ...(opts.maxEventAgeMs !== undefined ? { maxEventAgeMs: opts.maxEventAgeMs } : {}),
     ...(opts.hysteresisTtlMs !== undefined ? { hysteresisTtlMs: opts.hysteresisTtlMs } : {}),
+    ...(opts.dedupWindowMs !== undefined ? { dedupWindowMs: opts.dedupWindowMs } : {}),
   })
   return { handler, published, registry }
 }
