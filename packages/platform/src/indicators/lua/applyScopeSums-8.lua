@@ -62,17 +62,7 @@ end
 
 local CHUNK = 1000
 local floor = math.floor
-
--- As applyScope-8.lua's: a stored field's value, or nil when it holds none an apply could have written.
-local function stored(field, s)
-  local x = tonumber(s)
-  if x == nil or x ~= x or x == math.huge or x == -math.huge then return nil end
-  local head = string.sub(field, 1, 1)
-  if head == 'x' then return x end
-  if x < 0 then return nil end
-  if head == 'w' or x == floor(x) then return x end
-  return nil
-end
+local HUGE = math.huge
 
 if #ARGV ~= 11 + h then return redis.error_reply('TPIND_BAD_ARGS length') end
 local ok, payload = pcall(cjson.decode, ARGV[11 + h])
@@ -172,8 +162,22 @@ for d = 1, 4 do
       if not oldRef or (oldRef > refLimit and oldRef > dim.tmax) then return { -1 } end
     end
     if oldRef and dim.tmin < oldRef - graceMs then return { -1 } end
+    -- As applyScope-8.lua's stored() judges them, by position rather than by name (no string made per field): cnt, then
+    -- w<j> and x<j> alternating, then the buckets and late, counts all. Each is kept as its number for
+    -- the writes.
+    local lastSum = 2 + 2 * h
     for k = 2, #fields do
-      if cur[k] and not stored(fields[k], cur[k]) then return { -1 } end
+      local s = cur[k]
+      if s then
+        local x = tonumber(s)
+        if x == nil or x ~= x or x == HUGE or x == -HUGE then return { -1 } end
+        if k > 2 and k <= lastSum then
+          if k % 2 == 1 and x < 0 then return { -1 } end -- w<j>: a weight sum, >= 0
+        elseif x < 0 or x ~= floor(x) then
+          return { -1 } -- a count: whole, >= 0
+        end
+        cur[k] = x
+      end
     end
     reads[d] = { fields = fields, cur = cur, oldRef = oldRef, names = names }
   end
