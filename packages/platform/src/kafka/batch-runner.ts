@@ -156,6 +156,16 @@ export function credentialsRefusal(err: unknown, forMs?: number): TradepulseErro
 /** A batch's stage whose attempts health tells of (see createBatchRunner's attempts). */
 type Stage = 'handler' | 'produce'
 
+/** One attempt of a stage under way: since when (monotonic clock), and whether it was logged as slow. */
+type Attempt = { stage: Stage; since: number; slow: boolean }
+
+/**
+ * The longest between two sweeps for slow attempts (a quarter of the stall limit when shorter, 10 ms at
+ * least): a slow attempt's warning comes at most this late, and a runner wakes for it no more than once
+ * every 5 s with the default stall limit (60 s or more).
+ */
+const SLOW_SWEEP_MS = 5_000
+
 /** The faults of the deployment a running worker waits out for credentialsRefusedMs at most. */
 type SecurityFault = 'credentials' | 'tls'
 
@@ -316,33 +326,49 @@ export function createBatchRunner(
    * nothing but lastProgress, health read that as a stalled runner (failed, a liveness probe's restart
    * of a worker only waiting the fault out, its records done again and the group rebalanced).
    */
-  const attempts = new Map<object, { stage: Stage; since: number }>()
+  const attempts = new Set<Attempt>()
   /**
    * Runs one attempt of `stage`, known to health while under way (see attempts); one still under way
-   * past the stall limit is logged then, and again once it returns.
+   * past the stall limit is logged then (sweepSlow), and again once it returns. Every chunk of a batch
+   * makes two (its handler call, its produce): one object and a Set entry each, and no timer, which cost
+   * as much again (a setTimeout and a clearTimeout per attempt).
    */
   async function underWay<T>(stage: Stage, work: () => Promise<T>): Promise<T> {
-    const token = {}
-    const since = performance.now()
-    attempts.set(token, { stage, since })
-    let slow = false
-    const timer = setTimeout(() => {
-      slow = true
-      log.warn(
-        { stage, ms: Math.round(performance.now() - since) },
-        `a ${stage} attempt is under way past the stall limit`,
-      )
-    }, stallAfterMs)
-    timer.unref()
+    const attempt: Attempt = { stage, since: performance.now(), slow: false }
+    attempts.add(attempt)
     try {
       return await work()
     } finally {
-      clearTimeout(timer)
-      attempts.delete(token)
-      if (slow)
-        log.info({ stage, ms: Math.round(performance.now() - since) }, `the slow ${stage} attempt returned`)
+      attempts.delete(attempt)
+      if (attempt.slow)
+        log.info(
+          { stage, ms: Math.round(performance.now() - attempt.since) },
+          `the slow ${stage} attempt returned`,
+        )
     }
   }
+  /**
+   * Logs, once each, the attempts under way past the stall limit. Run every sweepMs from the start to
+   * the end of the stop: an attempt is logged within sweepMs of passing the limit.
+   */
+  const sweepSlow = () => {
+    if (stopped) {
+      clearInterval(sweepTimer) // a stop that ended during the start, before the interval was set
+      return
+    }
+    const now = performance.now()
+    // Oldest first (added as they start): once one is within the limit, so is every one after it.
+    for (const attempt of attempts) {
+      if (now - attempt.since <= stallAfterMs) break
+      if (attempt.slow) continue
+      attempt.slow = true
+      log.warn(
+        { stage: attempt.stage, ms: Math.round(now - attempt.since) },
+        `a ${attempt.stage} attempt is under way past the stall limit`,
+      )
+    }
+  }
+  let sweepTimer: NodeJS.Timeout | undefined
   /** The partitions whose lag this runner exports: a partition another member took is dropped at the join. */
   const lagged = new Map<string, { topic: string; partition: string }>()
   const setLag = (topic: string, partition: number, lag: number) => {
@@ -363,6 +389,7 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
   const attemptStuckMs = cfg.attemptStuckMs ?? Math.max(600_000, stallAfterMs * 5)
+  const sweepMs = Math.max(10, Math.min(SLOW_SWEEP_MS, stallAfterMs / 4))
   const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
   /**
    * The faults of the deployment waited out for credentialsRefusedMs at most (see securityFault), each
@@ -1276,6 +1303,9 @@ export function createBatchRunner(
       await c.connect()
       if (await stoppedWhileStarting()) return
       for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
+      // Unref'd: it never holds a process up; a stop clears it.
+      sweepTimer = setInterval(sweepSlow, sweepMs)
+      sweepTimer.unref()
       await c.run({
         autoCommit: committer === undefined,
         eachBatchAutoResolve: false,
@@ -1338,6 +1368,8 @@ export function createBatchRunner(
         }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
         await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+        // Only now: an attempt the stop waits on (above, up to the shutdown deadline) is still logged if slow.
+        clearInterval(sweepTimer)
         stopped = true
       })()
       return stopping
