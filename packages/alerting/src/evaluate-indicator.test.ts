@@ -473,6 +473,45 @@ describe('evaluateIndicator: alert fields', () => {
     expect(hysteresisKeysFor(rs, indicatorUpdate({ scope: { kind: 'region', id: 'JP' } }))).toEqual([])
   })
 
+  it('lists the lines of a rule watching the indicator even on an update that lacks its value', () => {
+    const rs = rulesOf(level, { ...level, id: 'cn_4h', window: '4h' })
+    // An update of an aggregator with no 4h half-life: cn_4h reads nothing on it, yet keeps its line.
+    expect(hysteresisKeysFor(rs, indicatorUpdate({ mean: { '15m': 0, '1h': 0, '24h': 0 } }))).toEqual([
+      'cn_tone|tariff|region:CN|down|1h mean@-0.5~0.15',
+      'cn_tone|tariff|region:CN|down',
+      'cn_4h|tariff|region:CN|down|4h mean@-0.5~0.15',
+      'cn_4h|tariff|region:CN|down',
+      READING_FIELD,
+    ])
+  })
+
+  it('keeps a disarmed line through updates of another aggregator without its window, and forgets it once its rule is removed', () => {
+    const both = rulesOf(level, { ...level, id: 'cn_4h', window: '4h' })
+    const line4h = 'cn_4h|tariff|region:CN|down|4h mean@-0.5~0.15'
+    // Two aggregators publish CN's tariff indicator side by side, one with a 4h half-life, one without.
+    const with4h = (mean: number) => ({ mean: { '15m': 0, '1h': 0, '4h': mean } })
+    const without4h = { mean: { '15m': 0, '1h': 0, '24h': 0 } }
+    // As the alerter's store: before each evaluation, the hash keeps only the fields the rules list.
+    let stored: Record<string, HysteresisValue> = {}
+    const step = (rules: EvaluationRules, i: number, spec: UpdateSpec) => {
+      const update = indicatorUpdate({ asOfMs: T0 + i * MIN_MS, ...spec })
+      const keys = new Set(hysteresisKeysFor(rules, update))
+      stored = Object.fromEntries(Object.entries(stored).filter(([k]) => keys.has(k)))
+      const r = evaluateIndicator(rules, update, stored, T0 + i * MIN_MS)
+      for (const [k, v] of Object.entries(r.state))
+        if (v === null) delete stored[k]
+        else stored[k] = v
+      return r.candidates.map((c) => c.alert.rule)
+    }
+    expect(step(both, 0, with4h(-0.7))).toEqual(['cn_4h'])
+    expect(step(both, 1, without4h)).toEqual([])
+    // Still past its line, still disarmed: no second page for the same crossing.
+    expect(step(both, 2, with4h(-0.8))).toEqual([])
+    // Removed from the rules: its line goes at the next update, whichever aggregator it comes from.
+    step(rulesOf(level), 3, without4h)
+    expect(Object.keys(stored)).not.toContain(line4h)
+  })
+
   it('reads the state a line had under its older field name, so an upgrade does not fire it again', () => {
     const legacy = { 'cn_tone|tariff|region:CN|down': { armed: false, lastValue: -0.7, asOfMs: T0 } }
     const r = evaluateIndicator(

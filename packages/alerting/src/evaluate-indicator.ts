@@ -83,8 +83,8 @@ export type IndicatorEvaluation = Evaluation & {
   state: Record<string, HysteresisValue | null>
 }
 
-type Reading = {
-  value: number
+/** What a rule watches on its indicators and the lines it must cross: the rule's alone, whatever the update. */
+type Watch = {
   measure: string
   /** What the value is, for what it read through a silence (silence.ts). */
   of: Measure
@@ -92,10 +92,13 @@ type Reading = {
   lines: HysteresisLine[]
 }
 
+type Reading = Watch & { value: number }
+
 const isIndicatorRule = (rule: Rule): rule is IndicatorRule =>
   rule.kind !== 'headline_shock' && !(rule.kind === 'uncertainty_spike' && rule.source === 'headline')
 
-const watches = (rule: IndicatorRule, u: IndicatorUpdate) =>
+/** Whether the rule watches this indicator: its dimension and scope (the same for all its updates). */
+const watches = (rule: IndicatorRule, u: Pick<IndicatorUpdate, 'dimension' | 'scope'>) =>
   (rule.dimensions as readonly Dimension[]).includes(u.dimension) && matchesScope(rule.scopes, u.scope)
 
 /** Lines for a magnitude threshold t: +t going up, -t going down, as the direction allows. */
@@ -106,14 +109,11 @@ function magnitudeLines(direction: 'up' | 'down' | 'both', t: number, h: number)
   return lines
 }
 
-/** The value a rule watches on this update and the lines it must cross; undefined when absent. */
-function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
+/** The measure a rule watches and the lines it must cross. */
+function watchOf(rule: IndicatorRule): Watch {
   switch (rule.kind) {
     case 'level': {
       const window = rule.window ?? ''
-      const value =
-        rule.field === 'mean' ? u.mean[window] : rule.field === 'volume' ? u.volume[window] : u[rule.field]
-      if (value === undefined) return undefined
       const measure =
         rule.field === 'mean' || rule.field === 'volume' ? `${window} ${rule.field}` : rule.field
       const of: Measure =
@@ -127,11 +127,10 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
         rule.direction === 'both'
           ? magnitudeLines('both', rule.threshold, rule.hysteresis)
           : [{ side: rule.direction, line: rule.threshold, hysteresis: rule.hysteresis }]
-      return { value, measure, of, quantity, lines }
+      return { measure, of, quantity, lines }
     }
     case 'momentum_shift':
       return {
-        value: u.momentum,
         measure: 'momentum',
         of: { kind: 'momentum' },
         quantity: 'sentiment',
@@ -139,7 +138,6 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       }
     case 'buzz_spike':
       return {
-        value: u.buzz,
         measure: 'buzz z-score',
         of: { kind: 'buzz' },
         quantity: 'activity',
@@ -147,10 +145,7 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
       }
     case 'uncertainty_spike': {
       const window = rule.window ?? ALERTING_DEFAULTS.meanWindow
-      const value = u.mean[window]
-      if (value === undefined) return undefined
       return {
-        value,
         measure: `${window} mean`,
         of: { kind: 'mean', label: window },
         quantity: 'sentiment',
@@ -160,27 +155,66 @@ function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
   }
 }
 
+/**
+ * The value a rule watches on this update; undefined when the update lacks it (a window its aggregator's
+ * config does not have).
+ */
+function watchedValue(rule: IndicatorRule, u: IndicatorUpdate): number | undefined {
+  switch (rule.kind) {
+    case 'level': {
+      const window = rule.window ?? ''
+      return rule.field === 'mean'
+        ? u.mean[window]
+        : rule.field === 'volume'
+          ? u.volume[window]
+          : u[rule.field]
+    }
+    case 'momentum_shift':
+      return u.momentum
+    case 'buzz_spike':
+      return u.buzz
+    case 'uncertainty_spike':
+      return u.mean[rule.window ?? ALERTING_DEFAULTS.meanWindow]
+  }
+}
+
+/** The value a rule watches on this update and the lines it must cross; undefined when absent. */
+function read(rule: IndicatorRule, u: IndicatorUpdate): Reading | undefined {
+  const value = watchedValue(rule, u)
+  return value === undefined ? undefined : { ...watchOf(rule), value }
+}
+
 /** What names a line in its hysteresis key: the measure, the line and its hysteresis. */
-const lineOf = (r: Reading, line: HysteresisLine) => ({
-  measure: r.measure,
+const lineOf = (w: Watch, line: HysteresisLine) => ({
+  measure: w.measure,
   line: line.line,
   hysteresis: line.hysteresis,
 })
 
 /**
- * The hysteresis fields evaluateIndicator may read for this update (its lines' entries and the
- * indicator's reading), so the service can fetch just those.
+ * The hysteresis fields the rules in force keep on this update's indicator: every line of every enabled
+ * indicator rule watching its dimension and scope (its field, and the field it had before it named the
+ * line), and the indicator's reading. evaluateIndicator reads no other, so the service fetches just
+ * these, and its store forgets the others (the lines of rules removed or edited).
+ *
+ * Of the rules, not of this update's values: a rule keeps its lines on an update that lacks its value.
+ * Aggregators of different window configs can publish the same indicator side by side (during a config
+ * change, or on purpose); keyed by what one update carried, an update without the rule's window dropped
+ * its disarmed line, and the rule fired again on the next update that had the window.
  */
-export function hysteresisKeysFor(ruleSet: EvaluationRules, update: IndicatorUpdate): string[] {
+export function hysteresisKeysFor(
+  ruleSet: EvaluationRules,
+  indicator: Pick<IndicatorUpdate, 'dimension' | 'scope'>,
+): string[] {
   const keys: string[] = []
+  const { dimension, scope } = indicator
   for (const rule of ruleSet.rules) {
     if (!rule.enabled || !isIndicatorRule(rule)) continue
-    if (!watches(rule, update)) continue
-    const r = read(rule, update)
-    if (!r) continue
-    for (const line of r.lines) {
-      keys.push(hysteresisKey(rule, update.dimension, update.scope, line.side, lineOf(r, line)))
-      keys.push(legacyHysteresisKey(rule, update.dimension, update.scope, line.side))
+    if (!watches(rule, indicator)) continue
+    const w = watchOf(rule)
+    for (const line of w.lines) {
+      keys.push(hysteresisKey(rule, dimension, scope, line.side, lineOf(w, line)))
+      keys.push(legacyHysteresisKey(rule, dimension, scope, line.side))
     }
   }
   if (keys.length > 0) keys.push(READING_FIELD)

@@ -4,7 +4,8 @@ import { createKeys, type InRecord, type OutRecord } from '@tradepulse/platform'
 import { randomName, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createRedisAlertStore } from './alert-store.ts'
+import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
+import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
 import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
@@ -109,6 +110,102 @@ describe("the alerter's hysteresis hash on Redis keeps only what the rules in fo
     })
     expect(await redis.pttl(hash)).toBeGreaterThan(23 * H)
   })
+
+  // The Redis store and the embedded one (memory-alert-store.ts) forget the same fields at a read.
+  const stores: [
+    string,
+    (T0: number) => { store: AlertStore; entry: (key: string, field: string) => Promise<unknown> },
+  ][] = [
+    [
+      'Redis',
+      () => {
+        const prefix = randomName('alerts')
+        const store = createRedisAlertStore(redis, { prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
+        const entry = async (key: string, field: string) =>
+          JSON.parse((await redis.hget(createKeys(prefix).alertHysteresis(key), field)) ?? 'null')
+        return { store, entry }
+      },
+    ],
+    [
+      'memory',
+      (T0) => {
+        const store = createMemoryAlertStore({ dedupWindowMs: 24 * H, clock: { now: () => T0 } })
+        // Read as the handler reads it before an evaluation (every field the rules keep), so the read
+        // itself forgets nothing the next update would not.
+        const entry = async (key: string, field: string) => {
+          const ruleSet = rules('r-1', cnLevelRule(H) + levelRule('tariff_level_cn_4h', '4h', -0.5))
+          const scope = { kind: 'region' as const, id: 'CN' }
+          const read = await store.readHysteresis(
+            new Map([[key, hysteresisKeysFor(ruleSet, { dimension: 'tariff', scope })]]),
+          )
+          return read.get(key)?.[field] ?? null
+        }
+        return { store, entry }
+      },
+    ],
+  ]
+
+  it.each(stores)(
+    "%s: aggregators of different windows side by side: an update without a rule's window keeps its disarmed line, so the rule does not page again",
+    async (_, open) => {
+      const T0 = Date.parse('2026-03-02T08:00:00Z')
+      const { store, entry } = open(T0)
+      const topics = createTopicCatalogue('t.')
+      // tariff_level_cn reads the 1h mean, which both aggregators publish; tariff_level_cn_4h reads a 4h
+      // half-life only one of them has.
+      const ruleSet = rules('r-1', cnLevelRule(H) + levelRule('tariff_level_cn_4h', '4h', -0.5))
+      const published: OutRecord[] = []
+      const { handler } = testAlerterHandler({
+        topics,
+        rules: ruleSet,
+        store,
+        nowMs: T0 + 1_000 * 60_000,
+        publish: async (out) => {
+          published.push(...out)
+        },
+      })
+      const ctx = { signal: new AbortController().signal }
+      const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
+        topic: topics.indicators.name,
+        partition: 0,
+        offset: String(offset),
+        key: Buffer.from(u.key),
+        value: Buffer.from(JSON.stringify(u)),
+        headers: {},
+        timestamp: T0,
+      })
+      const rulesFired = () => {
+        const out = published
+          .filter((r) => r.topic === topics.alerts.name)
+          .map((r) => (JSON.parse(r.value as string) as Alert).rule)
+        published.length = 0
+        return out.sort()
+      }
+      /** The update of the aggregator with a 4h half-life (15m, 1h, 4h); cnTariffUpdate is the default one's. */
+      const with4h = (atMin: number, mean: number): IndicatorUpdate => {
+        const u = cnTariffUpdate(T0, atMin, mean)
+        return { ...u, mean: { '15m': mean, '1h': mean, '4h': mean } }
+      }
+      const key = with4h(0, 0).key
+      const line4h = hysteresisKeysFor(ruleSet, with4h(0, 0)).find((f) =>
+        f.startsWith('tariff_level_cn_4h|tariff|region:CN|down|4h mean@'),
+      )!
+
+      await handler([recordOf(with4h(50, -0.6), 0)], ctx)
+      expect(rulesFired()).toEqual(['tariff_level_cn', 'tariff_level_cn_4h'])
+      // The default aggregator's update: no 4h mean, so the 4h rule reads nothing on it.
+      await handler([recordOf(cnTariffUpdate(T0, 55, -0.6), 1)], ctx)
+      expect(rulesFired()).toEqual([])
+      const kept = await entry(key, line4h)
+      // Past the cooldown, still past the line: the 4h line is still disarmed from its crossing at 50
+      // min, so no second page (a new alert id: another hour's bucket) for the same crossing.
+      await handler([recordOf(with4h(130, -0.7), 2)], ctx)
+      expect(rulesFired()).toEqual([])
+      // The default aggregator's update left the 4h line's entry as the crossing wrote it.
+      expect(kept).toMatchObject({ armed: false, asOfMs: T0 + 50 * 60_000 })
+      expect(await entry(key, line4h)).toMatchObject({ armed: false, lastValue: -0.7 })
+    },
+  )
 
   it('a read of the fields the rules read deletes the others in the same call, and leaves the TTL alone', async () => {
     const prefix = randomName('alerts')

@@ -177,7 +177,7 @@ export function createMemoryAlertStore(opts: {
         const picked: HysteresisFields = {}
         for (const f of fields) if (entries[f]) picked[f] = entries[f]
         out.set(indicator, picked)
-        // As read-hysteresis-1.lua: the fields no rule in force reads (a rule removed or edited) are
+        // As read-hysteresis-1.lua: the fields no rule in force keeps (a rule removed or edited) are
         // forgotten, or an embedded alerter kept every edit's entries for its whole life.
         if (fields.length > 0 && hysteresis.has(indicator)) hysteresis.set(indicator, { ...picked })
       }

@@ -9,9 +9,11 @@
 
   KEYS[1]  the indicator's hysteresis hash: field = hysteresisKey -> its line's entry (JSON), the field
            of its pre-session-19 name likewise, and "@reading" -> the indicator's reading
-  ARGV     every field the rules in force may read for the indicator's updates (hysteresisKeysFor over
-           the rule sets the batch evaluates with: each line's field, its pre-session-19 name, and
-           "@reading"); with none, nothing is read nor deleted
+  ARGV     every field the rules in force keep for the indicator (hysteresisKeysFor over the rule sets
+           the batch evaluates with: the field of each line of each rule watching the indicator, its
+           pre-session-19 name, and "@reading"), whether or not the batch's updates carry the value a
+           rule reads (an aggregator without the rule's window beside one with it); with none, nothing is
+           read nor deleted
 
   Returns  the values of ARGV's fields, in their order (false where absent), as HMGET would. The TTL of
            the hash is left as it is.
