@@ -3,8 +3,9 @@ import type { AlertSide } from './alert-keys.ts'
 
 /**
  * The state of one line of one indicator rule on one indicator, small and JSON-serialisable so the
- * service can keep it in a Redis hash (field = hysteresisKey). Losing it re-arms every rule: at worst
- * one repeat alert, which the deterministic id and the cooldown absorb.
+ * service can keep it in a Redis hash (field = hysteresisKey). Losing it re-arms the line: one repeat
+ * alert of a crossing still past it, which the id and the cooldown absorb only while the cooldown of the
+ * first lasts (a crossing the cooldown holds back stays armed and fires once it is over).
  */
 export const HysteresisEntry = z.strictObject({
   /** True when the next crossing fires. */

@@ -158,9 +158,10 @@ export type AlertStore = {
   ): Promise<void>
   /**
    * The entries of each indicator's hysteresis hash its evaluations may read (hysteresisKeysFor). Those
-   * fields are all the rules in force read of it: an adapter may forget the others (the Redis one deletes
-   * them in the same call: entries of rules removed, or edited to another line, which the hash kept while
-   * the indicator's writes renewed its TTL). An indicator asked for no field is left as it is.
+   * fields are all the rules in force keep of it (every line of every rule watching it, whether or not the
+   * batch's updates carry the rule's value): an adapter may forget the others (the Redis one deletes them
+   * in the same call: entries of rules removed, or edited to another line, which the hash kept while the
+   * indicator's writes renewed its TTL). An indicator asked for no field is left as it is.
    */
   readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
 }
@@ -287,7 +288,7 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
         fields.forEach((f, k) => {
           const raw = values[k]
           if (raw == null) return
-          // An unreadable entry re-arms the rule: at worst one repeat, which dedup and cooldown absorb.
+          // An unreadable entry re-arms the line: at worst one repeat (see HysteresisEntry).
           try {
             const parsed = HysteresisValue.safeParse(JSON.parse(raw))
             if (parsed.success) entries[f] = parsed.data
