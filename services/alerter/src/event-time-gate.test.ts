@@ -1,4 +1,13 @@
-import { type InRecord, type Outcome, TradepulseError } from '@tradepulse/platform'
+import {
+  createBatchStages,
+  createLogger,
+  createMetrics,
+  type InRecord,
+  type Outcome,
+  TradepulseError,
+} from '@tradepulse/platform'
+import { KafkaJSProtocolError } from 'kafkajs'
+import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { gateInEventTime } from './event-time-gate.ts'
 
@@ -24,8 +33,25 @@ function recorder(fail?: (round: number) => boolean) {
   const rounds: string[][] = []
   const inner = async (records: InRecord[]): Promise<Outcome[]> => {
     rounds.push(records.map(name))
-    if (fail?.(rounds.length)) throw new Error('redis down')
+    if (fail?.(rounds.length)) throw new TradepulseError('INFRA_REDIS', 'redis down')
     return records.map((r) => ({ kind: 'drop', reason: name(r) }) as Outcome)
+  }
+  return { inner, rounds }
+}
+
+/**
+ * An inner handler that refuses for good any round holding a record `refused` picks (a Redis WRONGTYPE on
+ * a key of its own), throws what `fault` gives for the n-th call (if anything), answers ok otherwise.
+ */
+function refusing(refused: (r: InRecord) => boolean, fault?: (call: number) => unknown) {
+  const rounds: string[][] = []
+  const inner = async (records: InRecord[]): Promise<Outcome[]> => {
+    rounds.push(records.map(name))
+    const thrown = fault?.(rounds.length)
+    if (thrown) throw thrown
+    const bad = records.find(refused)
+    if (bad) throw new TradepulseError('INFRA_REDIS', `WRONGTYPE (${name(bad)})`, { retriable: false })
+    return records.map(() => ({ kind: 'ok' }) as Outcome)
   }
   return { inner, rounds }
 }
@@ -73,7 +99,7 @@ describe('gateInEventTime', () => {
     expect(rounds).toEqual([['p1@x', 'p1@3', 'p0@5', 'p1@7', 'p0@9']])
   })
 
-  it('fails every submission waiting when a round fails, and goes on with the next ones', async () => {
+  it('fails every submission waiting when a round fails on a fault, and goes on with the next ones', async () => {
     const { inner, rounds } = recorder((round) => round === 1)
     const gate = gateInEventTime(inner, { aheadMs: MIN, eventMs })
     const a = gate([rec(0, 0, 1)], ctx)
@@ -116,5 +142,79 @@ describe('gateInEventTime', () => {
     const b = gate([rec(1, 0, 6)], ctx)
     await expect(a).rejects.toThrow('redis down')
     await expect(b).rejects.toThrow('redis down')
+  })
+
+  it('fails only the submission whose record the handler cannot take: one waiting newer than the bound, never handed on with it, goes on in the next round', async () => {
+    const { inner, rounds } = refusing((r) => r.partition === 0 && r.value!.toString() === '7')
+    const gate = gateInEventTime(inner, { aheadMs: MIN, eventMs })
+    const bad = gate([rec(0, 0, 5), rec(0, 1, 7)], ctx)
+    const good = gate([rec(1, 0, 30)], ctx)
+    bad.catch(() => {})
+    // Before, it was rejected with partition 0's WRONGTYPE.
+    await expect(good).resolves.toEqual([{ kind: 'ok' }])
+    await expect(bad).rejects.toMatchObject({ message: 'WRONGTYPE (p0@7)' })
+    expect(rounds).toEqual([['p0@5', 'p0@7'], ['p1@30']])
+  })
+
+  it("through the runner's batch stages: the failed chunk's records come again one at a time ahead of the partition waiting, and only the bad one is dead-lettered", async () => {
+    const { inner, rounds } = refusing((r) => r.partition === 0 && r.value!.toString() === '7')
+    const stages = createBatchStages({
+      handler: gateInEventTime(inner, { aheadMs: MIN, eventMs }),
+      worker: 'alerter',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('alerter', new Registry()),
+      signal: ctx.signal,
+      produce: async () => {},
+    })
+    const [a, b] = await Promise.all([
+      stages.prepare([rec(0, 0, 5), rec(0, 1, 7)]),
+      stages.prepare([rec(1, 0, 30)]),
+    ])
+    // Before, partition 1's record was dead-lettered with partition 0's error.
+    expect(b.outcomes).toEqual([{ kind: 'ok' }])
+    expect(a.outcomes).toEqual([
+      { kind: 'ok' },
+      { kind: 'dlq', reason: 'handler_error', message: 'INFRA_REDIS: WRONGTYPE (p0@7)' },
+    ])
+    // Partition 1 (23 minutes ahead) still waits for partition 0's records as they come again.
+    expect(rounds).toEqual([['p0@5', 'p0@7'], ['p0@5'], ['p0@7'], ['p1@30']])
+  })
+
+  it.each([
+    ['a fault to retry', () => new TradepulseError('INFRA_REDIS', 'Connection is closed.')],
+    [
+      'Kafka refusing the credentials (waited out by the runner)',
+      () => new TradepulseError('KAFKA_AUTH', 'SASL authentication failed'),
+    ],
+    [
+      'Kafka refusing the ACL (waited out by the runner)',
+      () =>
+        new KafkaJSProtocolError(
+          Object.assign(new Error('Not authorized to access topics: [Topic authorization failed]'), {
+            type: 'TOPIC_AUTHORIZATION_FAILED',
+            code: 29,
+            retriable: false,
+          }),
+        ),
+    ],
+  ])('fails every submission waiting on %s while the round goes part by part', async (_what, fault) => {
+    const { inner, rounds } = refusing(
+      (r) => r.partition === 0 && r.value!.toString() === '7',
+      (n) => (n === 2 ? fault() : undefined),
+    )
+    const gate = gateInEventTime(inner, { aheadMs: 10 * MIN, eventMs })
+    const subs = [
+      gate([rec(0, 0, 5), rec(0, 1, 7)], ctx),
+      gate([rec(1, 0, 6)], ctx),
+      gate([rec(2, 0, 30)], ctx), // newer than the bound: not in the round
+    ]
+    const settled = await Promise.allSettled(subs)
+    // Before, partitions 1 and 2 were decided while partition 0 was to come again later.
+    expect(settled.map((s) => s.status)).toEqual(['rejected', 'rejected', 'rejected'])
+    expect(rounds).toEqual([
+      ['p0@5', 'p1@6', 'p0@7'],
+      ['p0@5', 'p0@7'],
+    ])
   })
 })

@@ -2,6 +2,7 @@ import {
   type BatchHandler,
   type HandlerContext,
   type InRecord,
+  isKafkaAclRefusal,
   normalizeError,
   type Outcome,
 } from '@tradepulse/platform'
@@ -23,6 +24,16 @@ type Submission = {
 }
 
 /**
+ * Whether the runner reads a chunk whose handling threw `err` again whole, later (createBatchStages): a
+ * fault to retry, or Kafka refusing the credentials or the ACL in a call the handler made (publishing its
+ * alerts), which it waits out too. Anything else it hands on again at once, one record at a time.
+ */
+function readAgainLater(err: unknown): boolean {
+  const e = normalizeError(err)
+  return e.retriable || e.code === 'KAFKA_AUTH' || isKafkaAclRefusal(err)
+}
+
+/**
  * Hands the records the partitions being handled at once submit to `inner` in event-time order across
  * them, so that what the alerter decides in order (a cooldown keeps the first alert of its stream, the
  * evidence is what came before an update) follows the news and not the order Kafka delivered it in.
@@ -35,19 +46,26 @@ type Submission = {
  *     bound = min over the sources waiting of their newest event time + aheadMs
  *
  * where a source is a partition with a submission not yet fully handled. The source with the oldest
- * newest time always gets all it submitted, so every round completes at least one submission: no timers,
- * no deadlock. Rounds start on the next turn of the event loop, so that the handlers of one fetch (kafkajs
- * starts them together), and a partition's next chunk (the runner starts it as soon as the chunk before
- * it was handled), join the round. Rounds run one at a time. A record without an event time is handed on
+ * newest time always gets all it submitted, so every round completes (or fails) at least one
+ * submission: no timers, no deadlock. Rounds start on the next turn of the event loop, so that the
+ * handlers of one fetch (kafkajs starts them together), a partition's next chunk (the runner starts it
+ * as soon as the chunk before it was handled), and the records of a failed submission handed on again
+ * one at a time, join the round. Rounds run one at a time. A record without an event time is handed on
  * at once (the handler sends it to the dlq).
  *
- * A round that fails on a fault (a retriable error) fails every submission waiting, as the runner then
- * reads each of their chunks again from its first record: one partition's records must not be decided
- * ahead of another's that failed and come again. A round of several submissions that fails on a bug (a
- * record the handler cannot take; the runner isolates it by handing its records on one at a time) is
- * handed on again part by part, so that only the submission holding that record fails: merged, a record
- * of another partition would fail with it and be dead-lettered in its place. The inner handler's effects
- * are idempotent per record, so what a failed round did before failing is absorbed when it runs again.
+ * A round that fails on a fault (a retriable error, or a refusal the runner waits out: readAgainLater)
+ * fails every submission waiting, as the runner then reads each of their chunks again from its first
+ * record, later: one partition's records must not be decided ahead of another's that failed and come
+ * again. A round that fails on a bug or a Redis reply retrying cannot mend (a WRONGTYPE on a key of one
+ * record's own) fails only the submissions with records in it: the runner hands their records on again
+ * at once, one at a time, and they join the next round. One waiting with none in it (newer than the
+ * bound) stays for that round: before, it failed with the error too, and a lone record of it (live
+ * traffic) was dead-lettered with the error of another partition's record it was never handed on with.
+ * A round of several submissions that fails so is handed on again part by part, so that only the
+ * submission holding that record fails: merged, a record of another partition would fail with it and be
+ * dead-lettered in its place. A fault while it goes part by part fails every submission waiting, as
+ * above. The inner handler's effects are idempotent per record, so what a failed round did before
+ * failing is absorbed when it runs again.
  */
 export function gateInEventTime(
   inner: BatchHandler,
@@ -98,23 +116,33 @@ export function gateInEventTime(
         b.s.left--
       })
     }
+    /** Fails one submission alone; the others waiting stay for the next round. */
+    const fail = (sub: Submission, err: unknown) => {
+      waiting.splice(waiting.indexOf(sub), 1)
+      sub.reject(err)
+    }
     try {
       try {
         await hand(batch)
       } catch (err) {
+        // A fault: every submission waiting fails, and its chunk comes again in order.
+        if (readAgainLater(err)) throw err
         const parts = [...new Set(batch.map((b) => b.s))]
-        // A fault (retriable): every submission waiting fails, and its chunk comes again in order.
-        if (normalizeError(err).retriable || parts.length === 1) throw err
-        // A bug one record triggers (the runner then finds it by handing its records on one at a time):
-        // each submission's part alone, so that only the one holding that record fails, and a record of
+        // A bug one record triggers, or a reply retrying cannot mend: only the submissions with records
+        // in the round fail; those waiting with none in it were not handed on, and stay.
+        if (parts.length === 1) fail(parts[0]!, err)
+        // Several: each one's part alone, so that only the one holding that record fails, and a record of
         // another partition merged into the same round is not taken for it (and dead-lettered).
-        for (const sub of parts)
-          try {
-            await hand(batch.filter((b) => b.s === sub))
-          } catch (own) {
-            waiting.splice(waiting.indexOf(sub), 1)
-            sub.reject(own)
-          }
+        else
+          for (const sub of parts)
+            try {
+              await hand(batch.filter((b) => b.s === sub))
+            } catch (own) {
+              // A fault meanwhile fails every submission waiting, as above: going on, the others would
+              // be decided ahead of this one's records, which come again later.
+              if (readAgainLater(own)) throw own
+              fail(sub, own)
+            }
       }
       for (let k = waiting.length - 1; k >= 0; k--) {
         const s = waiting[k]!
