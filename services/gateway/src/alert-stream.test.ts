@@ -2,11 +2,20 @@ import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
-import { createAlertStreams, MARK_EVERY_ENTRIES, STREAM_KEEPALIVE_MS } from './alert-stream.ts'
+import {
+  createAlertStreams,
+  eventIdOf,
+  MARK_EVERY_ENTRIES,
+  RESUME_SLACK_MS,
+  STREAM_KEEPALIVE_MS,
+} from './alert-stream.ts'
 import { createCatchUp } from './catch-up.ts'
-import { testAlert } from './fixtures.ts'
+import { alertIdOf, testAlert } from './fixtures.ts'
 
-/** A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. */
+/**
+ * A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. `ids`
+ * are the alert ids of its `id:` fields, `eventIds` the fields as written.
+ */
 function fakeResponse(room: number) {
   const res = new EventEmitter() as EventEmitter & Record<string, unknown>
   let free = room
@@ -29,7 +38,8 @@ function fakeResponse(room: number) {
     res: res as unknown as ServerResponse,
     req: new EventEmitter() as unknown as IncomingMessage,
     state,
-    ids: () => [...state.text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]),
+    eventIds: () => [...state.text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]!),
+    ids: () => [...state.text.matchAll(/^id: (.+)$/gm)].map((m) => alertIdOf(m[1]!)),
     gaps: () => [...state.text.matchAll(/^event: gap\ndata: (.+)$/gm)].map((m) => JSON.parse(m[1]!)),
     /** The reader took everything: room again, and the stream told. */
     drain(more = room) {
@@ -74,7 +84,8 @@ describe('alert streams', () => {
     const sent = reader.ids()
     expect(sent.length).toBeLessThan(12)
     reader.drain(1_000_000)
-    const last = sent.at(-1)
+    // The reader's last event id: the last alert's, as sent.
+    const last = reader.eventIds()[sent.length - 1]
     expect(reader.gaps()).toEqual([
       { lastEventId: last, reason: 'behind: alerts evicted before they were sent' },
     ])
@@ -93,7 +104,10 @@ describe('alert streams', () => {
     expect(sent.length).toBeLessThan(7)
     reader.drain(1_000_000)
     expect(reader.gaps()).toEqual([
-      { lastEventId: sent.at(-1), reason: 'behind: alerts evicted before they were sent' },
+      {
+        lastEventId: reader.eventIds()[sent.length - 1],
+        reason: 'behind: alerts evicted before they were sent',
+      },
     ])
     expect(reader.ids().slice(sent.length)).toEqual(['a7', 'a8', 'a9', 'a10', 'a11'])
     // Resuming after one evicted: not held, as after the count's.
@@ -123,6 +137,49 @@ describe('alert streams', () => {
     feed.add(testAlert('a6'))
     expect(recent.ids()).toEqual(['a2', 'a4', 'a6'])
     expect(resumed.ids()).toEqual(['a4', 'a5', 'a6'])
+  })
+
+  it('resumes a reader just after its last event on the gateway that sent it, sending none of what it had again; another order (another gateway, an older start, a bare alert id) gets the slack before it too', () => {
+    vi.useFakeTimers()
+    try {
+      const feed = createAlertFeed(100)
+      const streams = createAlertStreams(feed, { ...limits, heartbeatMs: 1_000 }, noEvents)
+      // Another gateway, or this one before a restart: a boot id of its own.
+      const other = createAlertStreams(createAlertFeed(100), limits, noEvents)
+      expect(streams.bootId).not.toBe(other.bootId)
+      const reader = fakeResponse(1_000_000)
+      streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+      // Ten alerts, all detected within RESUME_SLACK_MS before the last.
+      const t0 = Date.parse('2026-03-02T14:00:00Z')
+      const ids = Array.from({ length: 10 }, (_, i) => `a${i}`)
+      ids.forEach((id, i) => {
+        feed.add(testAlert(id, { detectedAt: new Date(t0 + (i * RESUME_SLACK_MS) / 12).toISOString() }))
+      })
+      expect(reader.eventIds()).toEqual(ids.map((id) => eventIdOf(id, streams.bootId)))
+      reader.req.emit('close')
+      const resume = (lastEventId: string) => {
+        const r = fakeResponse(1_000_000)
+        streams.open(r.req, r.res, { filter: {}, recent: 0, lastEventId })
+        return r
+      }
+      const here = resume(reader.eventIds().at(-1)!)
+      const elsewhere = resume(eventIdOf('a9', other.bootId))
+      const bare = resume('a9')
+      expect(here.ids()).toEqual([])
+      expect(elsewhere.ids()).toEqual(ids.slice(0, 9))
+      expect(bare.ids()).toEqual(ids.slice(0, 9))
+      // Its first heartbeat moves a reader of another order to this one (the cursor has not moved), so
+      // resumed here again it is sent nothing again; one of this order needs no such mark.
+      vi.advanceTimersByTime(1_000)
+      expect(elsewhere.eventIds().at(-1)).toBe(eventIdOf('a9', streams.bootId))
+      expect(here.eventIds()).toEqual([])
+      expect(resume(elsewhere.eventIds().at(-1)!).ids()).toEqual([])
+      feed.add(testAlert('a10', { detectedAt: new Date(t0 + RESUME_SLACK_MS).toISOString() }))
+      expect([here, elsewhere, bare].map((r) => r.ids().at(-1))).toEqual(['a10', 'a10', 'a10'])
+      streams.closeAll()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('closes a stream whose reader takes nothing for the stall time, and frees its place', async () => {
@@ -246,7 +303,7 @@ describe('alert streams', () => {
       const critical = { severity: ['critical' as const] }
       /** The ids written alone (an id line with nothing else in its block). */
       const marks = (r: ReturnType<typeof fakeResponse>) =>
-        [...r.state.text.matchAll(/(?<=^|\n\n)id: ([^\n]+)\n\n/g)].map((m) => m[1])
+        [...r.state.text.matchAll(/(?<=^|\n\n)id: ([^\n]+)\n\n/g)].map((m) => alertIdOf(m[1]!))
       const reader = fakeResponse(1_000_000)
       streams.open(reader.req, reader.res, { filter: critical, recent: 0 })
       // A reader sent nothing yet resumes from the newest held at its start, not at what follows its reconnect.

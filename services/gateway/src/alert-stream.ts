@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Alert } from '@tradepulse/contracts'
 import type { AlertFeed, AlertFilter, FeedEntry } from './alert-feed.ts'
 import { matches } from './alert-feed.ts'
 import { createClientOf } from './client-address.ts'
@@ -52,8 +54,33 @@ export type StreamEvents = {
  */
 export const STREAM_KEEPALIVE_MS = 30_000
 
-/** How far before a resumed-from alert's detection time a resume looks (see createAlertStreams). */
+/**
+ * How far before a resumed-from alert's detection time a resume looks when the reader's last event id is
+ * of another feed order than this gateway's (startOf).
+ */
 export const RESUME_SLACK_MS = 60_000
+
+/** A boot id: 12 base64url characters (72 random bits), made anew with each gateway's streams. */
+const BOOT_ID = /^[A-Za-z0-9_-]{12}$/
+const newBootId = () => randomBytes(9).toString('base64url')
+
+/**
+ * The SSE event id of an alert sent by the gateway of `bootId`: `<alert id>@<boot id>`. The boot id names
+ * the order the reader was sent the feed in (each gateway's, from its start), so that a resume can tell
+ * whether it was sent every alert before its last one in this gateway's order or needs RESUME_SLACK_MS.
+ */
+export const eventIdOf = (alertId: string, bootId: string) => `${alertId}@${bootId}`
+
+/**
+ * The alert id and boot id of an event id made by eventIdOf, or undefined for one of no such form: an id
+ * from before boot ids (the bare alert id), or none of ours.
+ */
+export function parseEventId(id: string): { alertId: string; bootId: string } | undefined {
+  const at = id.lastIndexOf('@')
+  if (at < 1) return undefined
+  const bootId = id.slice(at + 1)
+  return BOOT_ID.test(bootId) ? { alertId: id.slice(0, at), bootId } : undefined
+}
 
 /**
  * Whether the feed holds what the alerts topic held at the gateway's start (catch-up.ts): until then a
@@ -98,9 +125,12 @@ export const MARK_EVERY_ENTRIES = 64
  */
 export const markEvent = (id: string) => `id: ${id}\n\n`
 
-/** One server-sent event: the alert id as the event id, so a reader resumes across gateway restarts. */
-export const alertEvent = (e: FeedEntry) =>
-  `id: ${e.alert.id}\nevent: alert\ndata: ${JSON.stringify(e.alert)}\n\n`
+/**
+ * One server-sent event, with `eventId` (eventIdOf: the alert id, which a reader resumes after on any
+ * gateway, and the boot id of the gateway that sent it).
+ */
+export const alertEvent = (eventId: string, alert: Alert) =>
+  `id: ${eventId}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`
 
 const gapEvent = (lastEventId: string | undefined, reason: string, more: object = {}) =>
   `event: gap\ndata: ${JSON.stringify({ lastEventId: lastEventId ?? null, reason, ...more })}\n\n`
@@ -174,6 +204,11 @@ type CaughtUpNews = { held: FeedEntry[]; lost?: LostNews }
  * a heartbeat, before the age's or a stop's close), so a filtered reader whose last match the feed
  * evicted since resumes without a `gap` it never had: `gap` means alerts may have been missed.
  *
+ * Each event id carries the boot id of these streams (eventIdOf), made anew at each start: a reader
+ * resuming with one of them was sent the feed in this gateway's order, and resumes just after its last
+ * event; one resuming with an id of another gateway, an older start or from before boot ids (a bare
+ * alert id) is sent the slack of another order too (startOf).
+ *
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
  * at once, a new reader would be sent every alert read during the catch-up as if live, and a resumed one
@@ -189,6 +224,7 @@ export function createAlertStreams(
   events: StreamEvents,
   gate?: CatchUpGate,
 ) {
+  const bootId = newBootId()
   const open = new Map<ServerResponse, () => void>()
   const clientOf = limits.clientOf ?? createClientOf()
   /** Open streams by client (clientOf); a client is deleted with its last stream, so none is kept for good. */
@@ -246,12 +282,16 @@ export function createAlertStreams(
   }
 
   /**
-   * Where a new stream starts: after the held alert it last saw (`Last-Event-ID`, an alert id), else
-   * with the `recent` newest matching ones, else with what comes next. The feed is in the order this
-   * gateway read the alerts; one restarted since read the topic's partitions in another interleaving, so
-   * an alert after the last seen one may now stand before it: those held before it and detected from
-   * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the id, as every
-   * alert consumer does). An id not held gives a `gap` event: the reader fetches GET /api/alerts.
+   * Where a new stream starts: after the held alert it last saw (`Last-Event-ID`: an event id, or a bare
+   * alert id from before boot ids), else with the `recent` newest matching ones, else with what comes
+   * next. The feed is in the order this gateway read the alerts. A reader sent its last event by these
+   * streams (its boot id ours) had every alert before it in that order: it starts just after it. Another
+   * gateway, or this one before a restart, read the topic's partitions in another interleaving, so an
+   * alert after that reader's last one may stand before it here: those held before it and detected from
+   * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the alert id, as every
+   * alert consumer does). (The slack was once applied at every resume: each reconnect to the same gateway,
+   * at the hourly age or a network blip, sent the reader again up to a minute of alerts it had.) An id not
+   * held gives a `gap` event: the reader fetches GET /api/alerts.
    *
    * A stream that waited for the catch-up and does not resume is also sent first, in feed order, the
    * held alerts before its cursor that were written after the gateway's start (`news`): they reached the
@@ -271,7 +311,11 @@ export function createAlertStreams(
     news: CaughtUpNews | undefined,
   ): { cursor: number; before: FeedEntry[]; gap?: string } {
     if (lastId !== undefined) {
-      const last = feed.entryOf(lastId)
+      const parsed = parseEventId(lastId)
+      const named = parsed && feed.entryOf(parsed.alertId)
+      if (named && parsed.bootId === bootId) return { cursor: named.seq, before: [] }
+      // (A bare alert id that happens to end in an `@` and a boot id's form is looked up whole too.)
+      const last = named ?? feed.entryOf(lastId)
       if (!last) return { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
       const from = Date.parse(last.alert.detectedAt) - RESUME_SLACK_MS
       const before = feed.detectedSince(from, last.seq).filter((e) => matches(filter, e.alert))
@@ -287,7 +331,7 @@ export function createAlertStreams(
       : { cursor, before }
   }
 
-  /** The id of the held entry at `seq`, if one is. */
+  /** The alert id of the held entry at `seq`, if one is. */
   const idAt = (seq: number) => {
     const [e] = feed.after(seq - 1, 1)
     return e?.seq === seq ? e.alert.id : undefined
@@ -297,6 +341,8 @@ export function createAlertStreams(
     get size() {
       return open.size
     },
+    /** The boot id in the event ids these streams send (eventIdOf). */
+    bootId,
     /** Whether one more stream would be refused (the limit is reached). */
     get full() {
       return open.size >= limits.maxStreams
@@ -336,9 +382,11 @@ export function createAlertStreams(
       /** The id the reader last saw in an `id:` field (an event's, or a mark's): what it resumes with. */
       let lastSent = opts.lastEventId
       /**
-       * The id of the entry at the cursor, when known: what the reader has been sent every matching alert
-       * up to (a mark's id). Entries passed since the last `id:` written: one is written past
-       * MARK_EVERY_ENTRIES, at each heartbeat, and before the stream is closed at its age or at a stop.
+       * The alert id of the entry at the cursor, when known: what the reader has been sent every matching
+       * alert up to (a mark's id, with the boot id). Entries passed since the last `id:` written: one is
+       * written past MARK_EVERY_ENTRIES, at each heartbeat, and before the stream is closed at its age or at
+       * a stop. A resumed reader's id of another order is marked with ours at the first of them, though the
+       * cursor has not moved: its next resume here then needs no slack.
        */
       let cursorId: string | undefined
       let unmarked = 0
@@ -351,9 +399,11 @@ export function createAlertStreams(
       /** The cursor's id, if the reader's last event id is behind it (a mark due), taken as sent. */
       const markDue = (): string | undefined => {
         unmarked = 0
-        if (cursorId === undefined || cursorId === lastSent) return undefined
-        lastSent = cursorId
-        return cursorId
+        if (cursorId === undefined) return undefined
+        const id = eventIdOf(cursorId, bootId)
+        if (id === lastSent) return undefined
+        lastSent = id
+        return id
       }
       /** Writes the mark due, if one is (markEvent); false when the socket is full. */
       const mark = (): boolean => {
@@ -394,9 +444,9 @@ export function createAlertStreams(
         return false
       }
       const entry = (e: FeedEntry): boolean => {
-        lastSent = e.alert.id
+        lastSent = eventIdOf(e.alert.id, bootId)
         unmarked = 0
-        return write(alertEvent(e))
+        return write(alertEvent(lastSent, e.alert))
       }
       const pump = () => {
         if (!started || ended || stall !== undefined) return

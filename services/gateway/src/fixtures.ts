@@ -1,5 +1,6 @@
 import type { Alert, IndicatorUpdate } from '@tradepulse/contracts'
 import type { Contribution } from '@tradepulse/indicators'
+import { parseEventId } from './alert-stream.ts'
 
 /** An alert for tests: `id` and whatever else `over` sets. */
 export const testAlert = (id: string, over: Partial<Alert> = {}): Alert => ({
@@ -29,6 +30,10 @@ export const testAlert = (id: string, over: Partial<Alert> = {}): Alert => ({
   rulesVersion: 'rules-test',
   ...over,
 })
+
+/** The alert id an SSE event id names (its boot id dropped; a bare alert id as it is). */
+export const alertIdOf = (eventId: string | undefined) =>
+  eventId === undefined ? undefined : (parseEventId(eventId)?.alertId ?? eventId)
 
 /** A tariff contribution to a region for tests. */
 export const tariffIn = (

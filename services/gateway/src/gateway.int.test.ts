@@ -14,7 +14,7 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildGatewayApp, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
-import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
+import { type ApiBody, alertIdOf, tariffIn, testAlert } from './fixtures.ts'
 import { readEvents } from './sse-client.ts'
 
 describe('gateway on Kafka and Redis', () => {
@@ -156,7 +156,7 @@ describe('gateway on Kafka and Redis', () => {
     await waitFor(async () => (await get('/api/alerts')).alerts.length === 4, { what: 'every alert held' })
     const held = (await get('/api/alerts')).alerts
     expect(held.map((a) => a.id).sort()).toEqual(['before-1', 'before-2', 'live-1', 'live-2'])
-    expect(stream.events.map((e) => e.id)).toEqual(['live-1'])
+    expect(stream.events.map((e) => alertIdOf(e.id))).toEqual(['live-1'])
     expect(JSON.parse(stream.events[0]!.data)).toEqual(testAlert('live-1'))
     const health = await (await fetch(`${base}/readyz`)).json()
     expect(health).toMatchObject({ ready: true })
@@ -193,6 +193,32 @@ describe('gateway on Kafka and Redis', () => {
     await waitFor(async () => (await second.get('/api/alerts')).alerts.length === 3, {
       what: 'the second gateway',
     })
+  })
+
+  it('a stream resumed on the gateway that sent its last event is sent nothing it had again; resumed on a restarted one, the alerts detected within the minute before it too', async () => {
+    const { send, start } = await setup()
+    // Detected at the same time, on one partition (one scope): a, then b, in every gateway's feed.
+    await send([testAlert('a'), testAlert('b')])
+    const first = await start()
+    await waitFor(async () => (await fetch(`${first.base}/readyz`)).status === 200, { what: 'ready' })
+    const stream = await readEvents(`${first.base}/api/alerts/stream?recent=2`)
+    await waitFor(() => stream.events.length === 2, { what: 'the recent alerts' })
+    await stream.close()
+    const lastEventId = stream.lastEventId!
+    expect(alertIdOf(lastEventId)).toBe('b')
+    const here = await readEvents(`${first.base}/api/alerts/stream`, { 'last-event-id': lastEventId })
+    cleanups.push(() => here.close())
+    await first.app.stop()
+    await send([testAlert('c')])
+    const second = await start()
+    await waitFor(async () => (await fetch(`${second.base}/readyz`)).status === 200, { what: 'ready again' })
+    const restarted = await readEvents(`${second.base}/api/alerts/stream`, { 'last-event-id': lastEventId })
+    cleanups.push(() => restarted.close())
+    await waitFor(() => restarted.events.length >= 2, { what: 'the slack and the next alert' })
+    expect(restarted.events.map((e) => alertIdOf(e.id))).toEqual(['a', 'c'])
+    // The first gateway sent its resumed reader nothing before its stop (it ended the stream).
+    await waitFor(() => here.ended, { what: 'the stream ended at the stop' })
+    expect(here.events).toEqual([])
   })
 
   it('a stream opened while the gateway catches up starts once it has: nothing it read meanwhile is sent as live', async () => {
@@ -234,8 +260,8 @@ describe('gateway on Kafka and Redis', () => {
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
     await send([testAlert('live', { detectedAt: new Date(t0 + 3_001 * 120_000).toISOString() })])
     await waitFor(() => fresh.events.length >= 1 && resumed.events.length >= 1, { what: 'the live alert' })
-    expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
-    expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
+    expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert live'])
+    expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert live'])
   })
 
   it.each([
@@ -297,11 +323,11 @@ describe('gateway on Kafka and Redis', () => {
       const final = app.feed.entryOf('final')!
       const unseen = app.feed.after(final.seq).map((e) => `alert ${e.alert.id}`)
       await commit(0, [at('live', 301)])
-      const gotLive = (s: typeof fresh) => s.events.some((e) => e.id === 'live')
+      const gotLive = (s: typeof fresh) => s.events.some((e) => alertIdOf(e.id) === 'live')
       await waitFor(() => gotLive(fresh) && gotLive(resumed), { what: 'the live alert' })
       await sleep(200)
-      expect(fresh.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert live'])
-      expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual([...unseen, 'alert live'])
+      expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert live'])
+      expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual([...unseen, 'alert live'])
     },
   )
 
@@ -367,14 +393,14 @@ describe('gateway on Kafka and Redis', () => {
       const late = await readEvents(`${base}/api/alerts/stream`)
       cleanups.push(() => late.close())
       await write(0, [alert('next')])
-      const gotNext = (s: typeof fresh) => s.events.some((e) => e.id === 'next')
+      const gotNext = (s: typeof fresh) => s.events.some((e) => alertIdOf(e.id) === 'next')
       await waitFor(() => gotNext(fresh) && gotNext(late), { what: 'the next alert' })
       // Each once, 'next' last: the stream sends in feed order.
-      const sent = fresh.events.map((e) => `${e.event} ${e.id}`)
+      const sent = fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)
       expect([...sent.slice(0, -1)].sort()).toEqual(['alert new-0', 'alert new-1'])
       expect(sent.at(-1)).toBe('alert next')
       // Opened once caught up: what comes next, the news read during the catch-up being history by then.
-      expect(late.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert next'])
+      expect(late.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert next'])
       expect(app.feed.size).toBe(124)
     },
   )
@@ -430,8 +456,8 @@ describe('gateway on Kafka and Redis', () => {
       hold.chunks.some((ids) => ids.includes('old-119') && ids.includes('new-9')),
       chunks,
     ).toBe(true)
-    await waitFor(() => fresh.events.some((e) => e.id === 'new-9'), { what: 'the news held' })
-    expect(fresh.events.map((e) => `${e.event} ${e.id ?? ''}`)).toEqual([
+    await waitFor(() => fresh.events.some((e) => alertIdOf(e.id) === 'new-9'), { what: 'the news held' })
+    expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id) ?? ''}`)).toEqual([
       'gap ',
       ...[5, 6, 7, 8, 9].map((i) => `alert new-${i}`),
     ])

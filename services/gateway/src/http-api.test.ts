@@ -13,9 +13,9 @@ import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
-import { type CatchUpGate, createAlertStreams } from './alert-stream.ts'
+import { type CatchUpGate, createAlertStreams, eventIdOf } from './alert-stream.ts'
 import { createClientOf } from './client-address.ts'
-import { type ApiBody, tariffIn, testAlert } from './fixtures.ts'
+import { type ApiBody, alertIdOf, tariffIn, testAlert } from './fixtures.ts'
 import { createApiRoutes, STREAM_RETRY_AFTER_S, WITHHELD_LOG_EVERY_MS } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
 import { parseTrustedProxies } from './trusted-proxies.ts'
@@ -223,10 +223,10 @@ describe('gateway HTTP API', () => {
     feed.add(testAlert('new2'))
     feed.add(testAlert('new2')) // a duplicate: the feed holds it already, no event
     await waitFor(() => all.events.length >= 4 && critical.events.length >= 1, { what: 'the new alerts' })
-    expect(all.events.map((e) => e.id)).toEqual(['old2', 'old3', 'new1', 'new2'])
+    expect(all.events.map((e) => alertIdOf(e.id))).toEqual(['old2', 'old3', 'new1', 'new2'])
     expect(all.events.every((e) => e.event === 'alert')).toBe(true)
     expect((JSON.parse(all.events[3]!.data) as Alert).evidence[0]!.headline).toMatch(/tariffs/)
-    expect(critical.events.map((e) => e.id)).toEqual(['new2'])
+    expect(critical.events.map((e) => alertIdOf(e.id))).toEqual(['new2'])
     expect(counts.opened).toBe(2)
     await all.close()
     await waitFor(() => counts.closed === 1, { what: 'the stream closed when its reader went' })
@@ -241,14 +241,14 @@ describe('gateway HTTP API', () => {
     // b and c were detected within the minute before a's detection: sent again, readers deduplicate.
     const resumed = await readEvents(url('/api/alerts/stream'), { 'last-event-id': 'a' })
     await waitFor(() => resumed.events.length >= 2, { what: 'what followed a' })
-    expect(resumed.events.map((e) => e.id)).toEqual(['b', 'c'])
+    expect(resumed.events.map((e) => alertIdOf(e.id))).toEqual(['b', 'c'])
     await resumed.close()
     // Detected long before the last seen one, and held before it: not sent again.
     feed.add(testAlert('d', { detectedAt: '2026-03-02T15:00:00.000Z' }))
     const later = await readEvents(url('/api/alerts/stream?lastEventId=d'))
     feed.add(testAlert('e', { detectedAt: '2026-03-02T15:00:01.000Z' }))
     await waitFor(() => later.events.length >= 1, { what: 'the next alert' })
-    expect(later.events.map((e) => e.id)).toEqual(['e'])
+    expect(later.events.map((e) => alertIdOf(e.id))).toEqual(['e'])
     await later.close()
     // 'a' has been evicted (capacity 3): the reader is told, and fetches /api/alerts to fill the gap.
     const gap = await readEvents(url('/api/alerts/stream'), { 'last-event-id': 'a' })
@@ -260,9 +260,27 @@ describe('gateway HTTP API', () => {
     await gap.close()
   })
 
+  it('resumes a stream on the gateway that sent its last event just after it: none of what it had is sent again', async () => {
+    const { feed, url } = await serve()
+    const first = await readEvents(url('/api/alerts/stream'))
+    // Ten alerts detected 5 s apart while the reader is connected.
+    const ids = Array.from({ length: 10 }, (_, i) => `a${i}`)
+    ids.forEach((id, i) => {
+      feed.add(testAlert(id, { detectedAt: new Date(T0 + i * 5_000).toISOString() }))
+    })
+    await waitFor(() => first.events.length === 10, { what: 'the ten alerts' })
+    await first.close()
+    // Its reconnect (the hourly age, a network blip), to the same gateway.
+    const resumed = await readEvents(url('/api/alerts/stream'), { 'last-event-id': first.lastEventId! })
+    feed.add(testAlert('next', { detectedAt: new Date(T0 + 50_000).toISOString() }))
+    await waitFor(() => resumed.events.length >= 1, { what: 'the next alert' })
+    expect(resumed.events.map((e) => alertIdOf(e.id))).toEqual(['next'])
+    await resumed.close()
+  })
+
   it('resumes a filtered stream closed at its age with no gap when its last match was evicted since, as the reader was sent every match; a real miss still gets one', async () => {
     // The feed holds 50 (GATEWAY_RECENT_ALERTS); streams are closed after 0.9-1 s (GATEWAY_STREAM_MAX_AGE_MS).
-    const { feed, url, counts } = await serve({ capacity: 50, maxAgeMs: 1_000 })
+    const { feed, url, counts, streams } = await serve({ capacity: 50, maxAgeMs: 1_000 })
     const critical = url('/api/alerts/stream?severity=critical')
     const first = await readEvents(critical)
     feed.add(testAlert('crit-1'))
@@ -272,18 +290,18 @@ describe('gateway HTTP API', () => {
     expect(feed.entryOf('crit-1')).toBeUndefined()
     await waitFor(() => first.ended, { what: 'the stream closed at its age' })
     // No event for the alerts passed over, but the id a browser resumes with is the cursor's.
-    expect(first.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert crit-1'])
-    expect(first.lastEventId).toBe('info-99')
+    expect(first.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert crit-1'])
+    expect(first.lastEventId).toBe(eventIdOf('info-99', streams.bootId))
 
     // EventSource reconnects with it: no gap, and the next critical alert comes.
     const resumed = await readEvents(critical, { 'last-event-id': first.lastEventId! })
     feed.add(testAlert('crit-2'))
     await waitFor(() => resumed.events.length >= 1, { what: 'the next critical alert' })
-    expect(resumed.events.map((e) => `${e.event} ${e.id}`)).toEqual(['alert crit-2'])
+    expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert crit-2'])
     // The reader goes away (its network, not the age): what it resumes with is its last alert's id.
     await resumed.close()
     await waitFor(() => counts.closed === 2, { what: 'the resumed stream closed' })
-    expect(resumed.lastEventId).toBe('crit-2')
+    expect(resumed.lastEventId).toBe(eventIdOf('crit-2', streams.bootId))
 
     // While it is away a critical alert comes, then more than the feed holds: a real miss, told.
     feed.add(testAlert('crit-3'))
@@ -291,7 +309,10 @@ describe('gateway HTTP API', () => {
     const missed = await readEvents(critical, { 'last-event-id': resumed.lastEventId! })
     await waitFor(() => missed.events.length >= 1, { what: 'the gap event' })
     expect(missed.events).toEqual([
-      { event: 'gap', data: JSON.stringify({ lastEventId: 'crit-2', reason: 'not held' }) },
+      {
+        event: 'gap',
+        data: JSON.stringify({ lastEventId: eventIdOf('crit-2', streams.bootId), reason: 'not held' }),
+      },
     ])
     await missed.close()
   })
@@ -336,20 +357,24 @@ describe('gateway HTTP API', () => {
     const reconnected = await readEvents(url('/api/alerts/stream?recent=2'), { 'last-event-id': 'b' })
     expect(reconnected.status).toBe(200)
     feed.add(testAlert('d', { detectedAt: '2026-03-02T15:00:00.000Z' }))
-    await waitFor(() => reconnected.events.some((e) => e.id === 'd'), { what: 'the alert after the resume' })
-    expect(reconnected.events.map((e) => e.id)).toEqual(['c', 'd'])
+    await waitFor(() => reconnected.events.some((e) => alertIdOf(e.id) === 'd'), {
+      what: 'the alert after the resume',
+    })
+    expect(reconnected.events.map((e) => alertIdOf(e.id))).toEqual(['c', 'd'])
     await reconnected.close()
     // Opened with ?lastEventId=, reconnected with the newer id it saw since in the header: the header's.
     const newer = await readEvents(url('/api/alerts/stream?lastEventId=a'), { 'last-event-id': 'd' })
     feed.add(testAlert('e', { detectedAt: '2026-03-02T15:00:01.000Z' }))
-    await waitFor(() => newer.events.some((e) => e.id === 'e'), { what: 'the alert after d' })
-    expect(newer.events.map((e) => e.id)).toEqual(['e'])
+    await waitFor(() => newer.events.some((e) => alertIdOf(e.id) === 'e'), { what: 'the alert after d' })
+    expect(newer.events.map((e) => alertIdOf(e.id))).toEqual(['e'])
     await newer.close()
     // An empty header names no event (browsers send none instead): the query's lastEventId is taken.
     const emptyHeader = await readEvents(url('/api/alerts/stream?lastEventId=d'), { 'last-event-id': '' })
     feed.add(testAlert('f', { detectedAt: '2026-03-02T15:00:02.000Z' }))
-    await waitFor(() => emptyHeader.events.some((e) => e.id === 'f'), { what: 'the alerts after d' })
-    expect(emptyHeader.events.map((e) => e.id)).toEqual(['e', 'f'])
+    await waitFor(() => emptyHeader.events.some((e) => alertIdOf(e.id) === 'f'), {
+      what: 'the alerts after d',
+    })
+    expect(emptyHeader.events.map((e) => alertIdOf(e.id))).toEqual(['e', 'f'])
     await emptyHeader.close()
   })
 
@@ -384,7 +409,7 @@ describe('gateway HTTP API', () => {
     for (const f of waiting) f()
     feed.add(testAlert('live'))
     await waitFor(() => stream.events.length >= 1, { what: 'the live alert' })
-    expect(stream.events.map((e) => e.id)).toEqual(['live'])
+    expect(stream.events.map((e) => alertIdOf(e.id))).toEqual(['live'])
     expect((await get('/api/alerts')).body.alerts.map((a) => a.id)).toEqual([
       'live',
       'read-while-catching-up',

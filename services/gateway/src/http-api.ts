@@ -170,9 +170,10 @@ const TopQuery = z.strictObject({
 const OneQuery = z.strictObject({ dimension: Dimension, scope: ScopeParam, asOf: AsOf })
 
 /**
- * The stream's own parameters (the filter's are parseAlertFilter's). `lastEventId` is the id of the last
- * alert seen, as the Last-Event-ID header is: an empty one names none, and resuming after nothing would
- * be a guess (a stream started afresh, or with the recent ones?), so it is a 400 as any bad value is.
+ * The stream's own parameters (the filter's are parseAlertFilter's). `lastEventId` is the last event id
+ * a reader saw (`<alert id>@<boot id>`, or a bare alert id: alert-stream.ts's startOf), as the
+ * Last-Event-ID header is: an empty one names none, and resuming after nothing would be a guess (a stream
+ * started afresh, or with the recent ones?), so it is a 400 as any bad value is.
  */
 const StreamQuery = z.object({
   recent: whole(0, ALERTS_LIMIT.max, 0),
