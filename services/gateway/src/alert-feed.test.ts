@@ -177,6 +177,22 @@ describe('alert feed', () => {
     expect(ids('rule=nothing_like_it')).toEqual([])
   })
 
+  it('matches a scope id in any case, as the rules and desks files do; the kind as named', () => {
+    const feed = createAlertFeed(10)
+    feed.add(testAlert('cn'))
+    feed.add(testAlert('earths', { scope: { kind: 'commodity', id: 'rare_earths' } }))
+    const ids = (q: string) => {
+      const f = parseAlertFilter(new URLSearchParams(q))
+      if (!f.ok) throw new Error(f.error)
+      return feed.recent(f.value, 10).map((a) => a.id)
+    }
+    expect(ids('scope=region:cn')).toEqual(['cn'])
+    expect(ids('scope=region:Cn,commodity:RARE_EARTHS')).toEqual(['earths', 'cn'])
+    expect(ids('scope=region:US')).toEqual([])
+    // A kind is one of the lower-case names: another is a 400, not a filter matching nothing.
+    expect(parseAlertFilter(new URLSearchParams('scope=Region:CN')).ok).toBe(false)
+  })
+
   it('refuses a bad filter, naming the parameter', () => {
     const error = (q: string, extra: string[] = []) => {
       const f = parseAlertFilter(new URLSearchParams(q), extra)

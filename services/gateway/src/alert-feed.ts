@@ -9,7 +9,7 @@ import { type Parsed, parseQuery } from './query.ts'
 export type AlertFilter = {
   severity?: Severity[]
   dimension?: Dimension[]
-  /** `kind:id`, or a bare `kind` for every scope of that kind. */
+  /** `kind:id` (the id in any case), or a bare `kind` for every scope of that kind. */
   scope?: string[]
   rule?: string[]
 }
@@ -53,8 +53,10 @@ export function matches(filter: AlertFilter, a: Alert): boolean {
   if (filter.dimension && !filter.dimension.includes(a.dimension)) return false
   if (filter.rule && !filter.rule.includes(a.rule)) return false
   if (filter.scope) {
-    const full = `${a.scope.kind}:${a.scope.id}`
-    if (!filter.scope.some((s) => s === full || s === a.scope.kind)) return false
+    // Ids compare case-insensitively, as in the rules and desks files (the alerting package's
+    // matchesScope): `region:cn` matched nothing, and a stream filtered so stayed silent.
+    const full = `${a.scope.kind}:${a.scope.id}`.toLowerCase()
+    if (!filter.scope.some((s) => s === a.scope.kind || s.toLowerCase() === full)) return false
   }
   return true
 }

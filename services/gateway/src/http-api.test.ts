@@ -278,6 +278,16 @@ describe('gateway HTTP API', () => {
     await resumed.close()
   })
 
+  it('streams only the alerts of a scope named in another case, as a rules or desks file takes it', async () => {
+    const { feed, url } = await serve()
+    const cn = await readEvents(url('/api/alerts/stream?scope=region:cn'))
+    feed.add(testAlert('us', { scope: { kind: 'region', id: 'US' } }))
+    feed.add(testAlert('cn'))
+    await waitFor(() => cn.events.length >= 1, { what: 'the alert on region:CN' })
+    expect(cn.events.map((e) => alertIdOf(e.id))).toEqual(['cn'])
+    await cn.close()
+  })
+
   it('resumes a filtered stream closed at its age with no gap when its last match was evicted since, as the reader was sent every match; a real miss still gets one', async () => {
     // The feed holds 50 (GATEWAY_RECENT_ALERTS); streams are closed after 0.9-1 s (GATEWAY_STREAM_MAX_AGE_MS).
     const { feed, url, counts, streams } = await serve({ capacity: 50, maxAgeMs: 1_000 })
