@@ -195,7 +195,9 @@ const lineOf = (w: Watch, line: HysteresisLine) => ({
  * The hysteresis fields the rules in force keep on this update's indicator: every line of every enabled
  * indicator rule watching its dimension and scope (its field, and the field it had before it named the
  * line), and the indicator's reading. evaluateIndicator reads no other, so the service fetches just
- * these, and its store forgets the others (the lines of rules removed or edited).
+ * these, and its store forgets the others (the lines of rules removed or edited) once they have gone
+ * unwritten for a grace in event time (the lines of another rules version running beside this one are
+ * among them, and that version keeps writing them).
  *
  * Of the rules, not of this update's values: a rule keeps its lines on an update that lacks its value.
  * Aggregators of different window configs can publish the same indicator side by side (during a config

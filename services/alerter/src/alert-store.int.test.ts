@@ -70,8 +70,8 @@ async function scenario(store: AlertStore) {
   await store.commit([], new Map([['ind1', { [READING_FIELD]: READING }]]))
   const hyst = await store.readHysteresis(
     new Map([
-      ['ind1', ['f1', 'f2', 'old', READING_FIELD]],
-      ['ind2', ['f1']],
+      ['ind1', { fields: ['f1', 'f2', 'old', READING_FIELD] }],
+      ['ind2', { fields: ['f1'] }],
     ]),
   )
   return { decisions: d, hysteresis: Object.fromEntries(hyst) }
@@ -357,7 +357,7 @@ describe('alerter: a fresh process after a half-written commit (sent mark writte
       .map((r) => JSON.parse(r.value as string) as Alert)
       .map((a) => `${a.publishedAt} ${a.id}`)
   const lineOf = async (store: AlertStore) =>
-    (await store.readHysteresis(new Map([[steps[0]!.key, fields]]))).get(steps[0]!.key)
+    (await store.readHysteresis(new Map([[steps[0]!.key, { fields }]]))).get(steps[0]!.key)
 
   /** Without a fault: the alerts, and the line as the first update's commit left it. */
   async function cleanRun(store: AlertStore) {

@@ -12,8 +12,10 @@ const CLAIM_COMMAND = 'tpAlertClaimV3'
 const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-3.lua'), 'utf8')
 const RELEASE_COMMAND = 'tpAlertReleaseV3'
 const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-alert-3.lua'), 'utf8')
-const READ_HYSTERESIS_COMMAND = 'tpHysteresisReadV1'
-const READ_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'read-hysteresis-1.lua'), 'utf8')
+// Version 2 takes the prune's cutoff first (ARGV[1]) and keeps the fields not asked for until their entries
+// are older than it; version 1 deleted them at once.
+const READ_HYSTERESIS_COMMAND = 'tpHysteresisReadV2'
+const READ_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'read-hysteresis-2.lua'), 'utf8')
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
 type ReadHysteresisCommand = (numKeys: number, ...args: string[]) => Promise<(string | null)[]>
@@ -115,6 +117,18 @@ export const outboxTtlMs = (dedupWindowMs: number, alerts: readonly ClaimedAlert
  */
 export type HysteresisFields = Record<string, HysteresisValue | null | undefined>
 
+/** What an evaluation reads of one indicator's hysteresis hash (AlertStore.readHysteresis). */
+export type HysteresisRead = {
+  /** The fields the rules in force keep of the indicator (hysteresisKeysFor): those read. */
+  fields: readonly string[]
+  /**
+   * Event time, ms: a field not among `fields` whose value is about a time (asOfMs) at or after this is
+   * kept, an older one forgotten (see read-hysteresis-2.lua). Absent: every field not among them is
+   * forgotten at once.
+   */
+  keepUnlistedSinceMs?: number
+}
+
 /**
  * The alerter's Redis state: cooldown and dedup marks (one script call per alert, issued in order and
  * auto-pipelined, so two alerts of one stream in a batch are decided one after the other), hysteresis
@@ -159,11 +173,12 @@ export type AlertStore = {
   /**
    * The entries of each indicator's hysteresis hash its evaluations may read (hysteresisKeysFor). Those
    * fields are all the rules in force keep of it (every line of every rule watching it, whether or not the
-   * batch's updates carry the rule's value): an adapter may forget the others (the Redis one deletes them
-   * in the same call: entries of rules removed, or edited to another line, which the hash kept while the
-   * indicator's writes renewed its TTL). An indicator asked for no field is left as it is.
+   * batch's updates carry the rule's value): the others (entries of rules removed, or edited to another
+   * line, which the hash kept while the indicator's writes renewed its TTL; or of the rules another
+   * version running beside this one has) are forgotten once older than `keepUnlistedSinceMs`, in the same
+   * call. An indicator asked for no field is left as it is.
    */
-  readHysteresis(requests: ReadonlyMap<string, readonly string[]>): Promise<Map<string, HysteresisFields>>
+  readHysteresis(requests: ReadonlyMap<string, HysteresisRead>): Promise<Map<string, HysteresisFields>>
 }
 
 export type AlertStoreOptions = { prefix: string; dedupWindowMs: number; hysteresisTtlMs: number }
@@ -271,18 +286,20 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()
-      const list = [...requests].filter(([, fields]) => fields.length > 0)
+      const list = [...requests].filter(([, r]) => r.fields.length > 0)
       for (const [indicator] of requests) out.set(indicator, {})
       if (list.length === 0) return out
       const read = (redis as unknown as Record<string, ReadHysteresisCommand>)[READ_HYSTERESIS_COMMAND]!.bind(
         redis,
       )
       // One script call per indicator (its hash is one key, one slot), auto-pipelined: one round trip, as
-      // the HMGETs it replaces, the fields no rule reads any more deleted on the way.
+      // the HMGETs it replaces, the fields no rule reads any more deleted on the way once past the cutoff.
       const replies = await Promise.all(
-        list.map(([indicator, fields]) => read(1, keys.alertHysteresis(indicator), ...fields)),
+        list.map(([indicator, { fields, keepUnlistedSinceMs: since }]) =>
+          read(1, keys.alertHysteresis(indicator), since === undefined ? '' : String(since), ...fields),
+        ),
       )
-      list.forEach(([indicator, fields], i) => {
+      list.forEach(([indicator, { fields }], i) => {
         const values = replies[i]!
         const entries = out.get(indicator)!
         fields.forEach((f, k) => {

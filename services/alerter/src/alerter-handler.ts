@@ -79,6 +79,15 @@ export type AlerterHandlerDeps = {
    */
   hysteresisTtlMs?: number
   /**
+   * How long, in the event time of an indicator's updates, the hysteresis entries of lines the rules in
+   * force do not list are kept (ALERTER_HYSTERESIS_PRUNE_GRACE_MS): those of another rules version
+   * running beside this one (a rolling restart with a rules change, members reloaded at different times),
+   * which that version rewrites at its updates, and which, deleted, re-armed and paged again once their
+   * cooldown was over; those of a rule removed go once the indicator's updates are past them by this.
+   * 0 or absent: deleted at the first read.
+   */
+  hysteresisPruneGraceMs?: number
+  /**
    * How long the store remembers an alert id it sent (ALERTER_DEDUP_WINDOW_MS): a headline scored (its
    * record's timestamp, the broker's on the LogAppendTime headlines.scored, and its scoredAt) and published
    * longer ago than this raises no alert, suppressed as `stale` (evaluateHeadline's forgetAfterMs),
@@ -455,13 +464,25 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     // issued in this turn: auto-pipelined together).
     let reading: Promise<Map<string, HysteresisFields>> | undefined
     if (updates.length > 0) {
-      const requests = new Map<string, Set<string>>()
+      const requests = new Map<string, { fields: Set<string>; oldestMs: number }>()
       for (const { update, origin } of updates) {
-        const set = requests.get(update.key) ?? new Set<string>()
-        requests.set(update.key, set)
-        for (const k of hysteresisKeysFor(evaluationOf(origin).ruleSet, update)) set.add(k)
+        const r = requests.get(update.key) ?? { fields: new Set<string>(), oldestMs: Date.parse(update.asOf) }
+        requests.set(update.key, r)
+        for (const k of hysteresisKeysFor(evaluationOf(origin).ruleSet, update)) r.fields.add(k)
+        r.oldestMs = Math.min(r.oldestMs, Date.parse(update.asOf))
       }
-      reading = deps.store.readHysteresis(new Map([...requests].map(([k, s]) => [k, [...s]])))
+      // The fields these rules do not list may be another rules version's, running beside this one: kept
+      // while their entries are within the grace of the indicator's oldest update in the batch, in event
+      // time, so a late or replayed update deletes nothing newer than itself (read-hysteresis-2.lua).
+      const graceMs = deps.hysteresisPruneGraceMs ?? 0
+      reading = deps.store.readHysteresis(
+        new Map(
+          [...requests].map(([k, r]) => [
+            k,
+            { fields: [...r.fields], ...(graceMs > 0 ? { keepUnlistedSinceMs: r.oldestMs - graceMs } : {}) },
+          ]),
+        ),
+      )
     }
     const [earlier, state] = await Promise.all([deps.store.claimedFor(records.map(originOf)), reading])
     for (const origin of earlier.keys()) holding.add(origin)

@@ -206,6 +206,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
         metrics: alerterMetrics,
         maxEventAgeMs: config.ALERTER_MAX_EVENT_AGE_MS,
         hysteresisTtlMs: config.ALERTER_HYSTERESIS_TTL_MS,
+        hysteresisPruneGraceMs: config.ALERTER_HYSTERESIS_PRUNE_GRACE_MS,
         dedupWindowMs: config.ALERTER_DEDUP_WINDOW_MS,
       }),
       { aheadMs: config.ALERTER_ALIGN_AHEAD_MS, eventMs },

@@ -31,6 +31,7 @@ describe('AlerterConfig', () => {
   it.each([
     'ALERTER_DEDUP_WINDOW_MS',
     'ALERTER_HYSTERESIS_TTL_MS',
+    'ALERTER_HYSTERESIS_PRUNE_GRACE_MS',
     'ALERTER_ALIGN_AHEAD_MS',
     'ALERTER_WEBHOOK_MAX_AGE_MS',
     'ALERTER_MAX_EVENT_AGE_MS',
@@ -66,6 +67,23 @@ describe('AlerterConfig', () => {
     expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '86400000' })).toBe('accepted')
     expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_TTL_MS).toBe(7 * 86_400_000)
   })
+
+  it('takes ALERTER_HYSTERESIS_PRUNE_GRACE_MS in ms, an hour by default, 0 (prune at once) allowed, and refuses a negative or non-decimal one, naming it', () => {
+    expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_PRUNE_GRACE_MS).toBe(3_600_000)
+    expect(
+      loadConfig(AlerterConfig, { ALERTER_HYSTERESIS_PRUNE_GRACE_MS: '0' }).ALERTER_HYSTERESIS_PRUNE_GRACE_MS,
+    ).toBe(0)
+    expect(
+      loadConfig(AlerterConfig, { ALERTER_HYSTERESIS_PRUNE_GRACE_MS: '21600000' })
+        .ALERTER_HYSTERESIS_PRUNE_GRACE_MS,
+    ).toBe(21_600_000)
+    expect(refusal({ ALERTER_HYSTERESIS_PRUNE_GRACE_MS: '-1' })).toBe(
+      'invalid configuration:\n  ALERTER_HYSTERESIS_PRUNE_GRACE_MS: Too small: expected number to be >=0 (got "-1")',
+    )
+    expect(refusal({ ALERTER_HYSTERESIS_PRUNE_GRACE_MS: '1h' })).toBe(
+      'invalid configuration:\n  ALERTER_HYSTERESIS_PRUNE_GRACE_MS: a whole number in decimal digits (0-9) only (got "1h")',
+    )
+  })
 })
 
 describe('AlerterConfig: numeric variables', () => {
@@ -78,6 +96,7 @@ describe('AlerterConfig: numeric variables', () => {
         'ALERTER_RULES_RELOAD_DEBOUNCE_MS',
         'ALERTER_DEDUP_WINDOW_MS',
         'ALERTER_HYSTERESIS_TTL_MS',
+        'ALERTER_HYSTERESIS_PRUNE_GRACE_MS',
         'ALERTER_ALIGN_AHEAD_MS',
         'ALERTER_MAX_EVENT_AGE_MS',
         'ALERTER_EVIDENCE_SCOPES',

@@ -57,6 +57,9 @@ export const alerterConfigShape = {
     .describe(
       `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode. An indicator update made (updatedAt) and about a time (asOf) both longer ago than this raises no alert and moves no line, as if its state had expired (counted as suppressed, reason stale): the last update of an indicator quiet that long, read again from the compacted topic by a consumer group without offsets; a replay's updates, made as it runs, are not affected`,
     ),
+  ALERTER_HYSTERESIS_PRUNE_GRACE_MS: ms(3_600_000).describe(
+    "how long, in the event time of an indicator's updates, the hysteresis state of lines the rules in force no longer list is kept before it is deleted: those of another rules version running beside this one (a rolling restart with a rules change, instances reloaded by SIGHUP at different times), whose entries that version rewrites at its updates, and which, deleted, would re-arm and page again for the same crossing once their cooldown is over; a removed rule's lines go once the indicator's updates are this far past their last write. Cover the longest time two rules versions run side by side; 0: deleted at once",
+  ),
   ALERTER_ALIGN_AHEAD_MS: ms(60_000).describe(
     'headlines and indicator updates are decided in event-time order across the partitions handled at once, and a backlog is caught up with no partition more than this ahead of the others, so a cooldown keeps the first alert in event time (0: strict order)',
   ),

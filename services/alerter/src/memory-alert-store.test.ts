@@ -82,24 +82,24 @@ describe('memory alert store: outbox entries', () => {
 
 describe('memory alert store: hysteresis entries', () => {
   const reading = (count: number) => ({ asOfMs: 0, count, mean: {}, weight: {}, exact: true })
-  it('forgets at a read the fields no rule in force reads (a rule removed or edited), as the Redis store does', async () => {
+  it('forgets at a read without a cutoff the fields no rule in force reads (a rule removed or edited), as the Redis store does', async () => {
     const store = createMemoryAlertStore({ dedupWindowMs: H, clock: createManualClock(0) })
     await store.commit([], new Map([['i1', { kept: reading(1), edited: reading(2), removed: reading(3) }]]))
     await store.commit([], new Map([['i2', { other: reading(4) }]]))
     // After a reload: `edited` is read under its new field, `removed` by no rule.
-    const read = await store.readHysteresis(new Map([['i1', ['kept', 'edited-new']]]))
+    const read = await store.readHysteresis(new Map([['i1', { fields: ['kept', 'edited-new'] }]]))
     expect(read.get('i1')).toEqual({ kept: reading(1) })
     const again = await store.readHysteresis(
       new Map([
-        ['i1', ['kept', 'edited', 'removed']],
-        ['i2', ['other']],
+        ['i1', { fields: ['kept', 'edited', 'removed'] }],
+        ['i2', { fields: ['other'] }],
       ]),
     )
     expect(again.get('i1')).toEqual({ kept: reading(1) })
     // An indicator read for no field (and the others) is left as it was.
     expect(again.get('i2')).toEqual({ other: reading(4) })
-    await store.readHysteresis(new Map([['i2', []]]))
-    expect((await store.readHysteresis(new Map([['i2', ['other']]]))).get('i2')).toEqual({
+    await store.readHysteresis(new Map([['i2', { fields: [] }]]))
+    expect((await store.readHysteresis(new Map([['i2', { fields: ['other'] }]]))).get('i2')).toEqual({
       other: reading(4),
     })
   })

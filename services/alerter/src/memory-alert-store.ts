@@ -172,14 +172,22 @@ export function createMemoryAlertStore(opts: {
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()
-      for (const [indicator, fields] of requests) {
+      for (const [indicator, { fields, keepUnlistedSinceMs: since }] of requests) {
         const entries = hysteresis.get(indicator) ?? {}
         const picked: HysteresisFields = {}
         for (const f of fields) if (entries[f]) picked[f] = entries[f]
         out.set(indicator, picked)
-        // As read-hysteresis-1.lua: the fields no rule in force keeps (a rule removed or edited) are
-        // forgotten, or an embedded alerter kept every edit's entries for its whole life.
-        if (fields.length > 0 && hysteresis.has(indicator)) hysteresis.set(indicator, { ...picked })
+        if (fields.length === 0 || !hysteresis.has(indicator)) continue
+        // As read-hysteresis-2.lua: the fields no rule in force keeps (a rule removed or edited) are
+        // forgotten once older than the cutoff, or an embedded alerter kept every edit's entries for its
+        // whole life.
+        const kept: HysteresisFields = { ...picked }
+        if (since !== undefined) {
+          const listed = new Set(fields)
+          for (const [f, v] of Object.entries(entries))
+            if (!listed.has(f) && v && v.asOfMs >= since) kept[f] = v
+        }
+        hysteresis.set(indicator, kept)
       }
       return out
     },

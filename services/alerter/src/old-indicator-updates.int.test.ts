@@ -53,7 +53,7 @@ describe('indicator updates read long after they were made', () => {
         // Every field the rules read (the store keeps only those): what it holds of them.
         const fields = async (key: string) => {
           const read = await store.readHysteresis(
-            new Map([[key, hysteresisKeysFor(rules, update(NOW, NOW, 0, 1))]]),
+            new Map([[key, { fields: hysteresisKeysFor(rules, update(NOW, NOW, 0, 1)) }]]),
           )
           return Object.keys(read.get(key) ?? {})
         }

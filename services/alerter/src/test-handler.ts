@@ -22,6 +22,8 @@ export function testAlerterHandler(opts: {
   maxEventAgeMs?: number
   /** The hysteresis TTL the handler judges old indicator updates by (off when absent). */
   hysteresisTtlMs?: number
+  /** How long lines the rules do not list are kept, in event time (deleted at once when absent). */
+  hysteresisPruneGraceMs?: number
   /** The dedup window the handler judges headlines read again by (off when absent). */
   dedupWindowMs?: number
   /** Where it logs (silent when absent). */
@@ -47,6 +49,9 @@ export function testAlerterHandler(opts: {
       : {}),
     ...(opts.maxEventAgeMs !== undefined ? { maxEventAgeMs: opts.maxEventAgeMs } : {}),
     ...(opts.hysteresisTtlMs !== undefined ? { hysteresisTtlMs: opts.hysteresisTtlMs } : {}),
+    ...(opts.hysteresisPruneGraceMs !== undefined
+      ? { hysteresisPruneGraceMs: opts.hysteresisPruneGraceMs }
+      : {}),
     ...(opts.dedupWindowMs !== undefined ? { dedupWindowMs: opts.dedupWindowMs } : {}),
   })
   return { handler, published, registry }
