@@ -256,21 +256,39 @@ describe('order, duplicates, late', () => {
     // Ids stay remembered for dedupRetentionMs behind the newest event; older copies are late (not applied either).
     const newest = Math.max(...series.map((x) => x.eventMs))
     expect(duplicates).toBe(series.filter((x) => x.eventMs >= newest - plain.dedupRetentionMs).length)
-    // The late copies are remembered too: a third delivery is all duplicates, and late stays.
+    // The late copies are remembered too, as late: a third delivery is duplicates and late again
+    // (neither counted late a second time), each as the second delivery had it.
     expect(state).toEqual({ ...before, late: state.late, ids: state.ids })
     expect(state.late).toBe(400 - duplicates)
     const late = state.late
-    let again = 0
-    for (const b of batchesOf(shuffledWithinGrace(rng(11)), rng(12)))
-      again += applyContributions(state, b, 3, plain).duplicates
-    expect(again).toBe(400)
+    const third = { duplicates: 0, lateAgain: 0, late: 0, applied: 0 }
+    for (const b of batchesOf(shuffledWithinGrace(rng(11)), rng(12))) {
+      const out = applyContributions(state, b, 3, plain)
+      third.duplicates += out.duplicates
+      third.lateAgain += out.lateAgain
+      third.late += out.late
+      third.applied += out.applied
+    }
+    expect(third).toEqual({ duplicates, lateAgain: late, late: 0, applied: 0 })
     expect(state.late).toBe(late)
   })
 
-  it('counts a second copy within one batch as a duplicate', () => {
+  it('counts a second copy within one batch as the first: a duplicate of one applied, late again of one late', () => {
     const state = createIndicatorState(plain)
-    const out = applyContributions(state, [c('a', T0, 1), c('a', T0, 1)], 1, plain)
-    expect(out).toMatchObject({ applied: 1, duplicates: 1, late: 0 })
+    const a = c('a', T0 + HOUR, 1)
+    const out = applyContributions(state, [a, a], 1, plain)
+    expect(out).toMatchObject({
+      applied: 1,
+      duplicates: 1,
+      late: 0,
+      lateAgain: 0,
+      duplicateContributions: [a],
+    })
+    const late = c('late', T0, 1)
+    const twice = applyContributions(state, [late, late], 2, plain)
+    expect(twice).toMatchObject({ applied: 0, duplicates: 0, late: 1, lateAgain: 1 })
+    expect(twice.lateAgainContributions).toEqual([late])
+    expect(state.late).toBe(1)
   })
 
   it('reports late contributions and does not apply them', () => {
@@ -278,11 +296,26 @@ describe('order, duplicates, late', () => {
     const before = structuredClone(state)
     const late = c('late', T0 + HOUR - 10 * MIN - 1, -1)
     const out = applyContributions(state, [late], 2, plain)
-    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateContributions: [late] })
-    // Remembered at the reference time, so its redelivery is a duplicate, not late once more.
+    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateAgain: 0, lateContributions: [late] })
+    // Remembered at the reference time, so its redelivery is known as late: late again, not counted late
+    // once more, and not a duplicate (a headline that moved the indicator), nor applied.
     expect(state).toEqual({ ...before, late: 1, ids: new Map([...before.ids, ['late', T0 + HOUR]]) })
-    expect(applyContributions(state, [late], 2, plain)).toMatchObject({ duplicates: 1, late: 0 })
-    expect(state.late).toBe(1)
+    const after = structuredClone(state)
+    expect(applyContributions(state, [late], 2, plain)).toEqual({
+      applied: 0,
+      duplicates: 0,
+      late: 0,
+      lateAgain: 1,
+      lateContributions: [],
+      lateAgainContributions: [late],
+    })
+    expect(state).toEqual(after)
+    // An applied one given again is a duplicate, whatever the batch's other contributions.
+    expect(applyContributions(state, [c('a', T0 + HOUR, 1), late], 2, plain)).toMatchObject({
+      duplicates: 1,
+      lateAgain: 1,
+      late: 0,
+    })
     // Exactly the grace behind is still on time.
     expect(applyContributions(state, [c('edge', T0 + HOUR - 10 * MIN)], 3, plain).applied).toBe(1)
   })
@@ -339,7 +372,7 @@ describe('a damaged reference time', () => {
     const state = whole()
     const late = c('late', T0 - 6 * MIN)
     const out = applyContributions(state, [late], nowMs, plain, limit)
-    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateContributions: [late] })
+    expect(out).toEqual({ applied: 0, duplicates: 0, late: 1, lateAgain: 0, lateContributions: [late] })
     expect(state.refMs).toBe(T0 + 5 * MIN)
     // A batch's own events are plausible, whatever the clock: a clock behind them damages nothing.
     const ahead = applyContributions(state, [c('ahead', T0 + 6 * MIN)], nowMs, plain, 0)

@@ -23,8 +23,9 @@ export type IndicatorState = {
   /** Bucket index floor(eventMs / coarseBucketMs) → headline count; kept for coarseRetentionMs. */
   coarse: Map<number, number>
   /**
-   * Applied headline id → event ms, and late one → the reference time it was judged late at; kept for
-   * dedupRetentionMs behind refMs (a redelivery within it is a duplicate).
+   * Applied headline id → event ms, and late one → the reference time it was judged late at (past its
+   * event by more than the grace: so a remembered time past the contribution's own event says "late");
+   * kept for dedupRetentionMs behind refMs (a redelivery within it is a duplicate, or late again).
    */
   ids: Map<string, number>
 }
@@ -33,8 +34,14 @@ export type ApplyOutcome = {
   applied: number
   duplicates: number
   late: number
+  /** Contributions whose id the state remembers as late, or that came late earlier in the batch. */
+  lateAgain: number
   /** The late contributions themselves (never dropped silently). */
   lateContributions: Contribution[]
+  /** The contributions counted in lateAgain; absent when none was. */
+  lateAgainContributions?: Contribution[]
+  /** The contributions counted in duplicates; absent when none was. */
+  duplicateContributions?: Contribution[]
   /**
    * The reference time the state held when it was one no apply could have written (see
    * applyContributions), replaced by the batch's newest event; absent when it was whole.
@@ -71,6 +78,15 @@ export function createIndicatorState(config: ResolvedIndicatorConfig): Indicator
  */
 export function isDamagedRef(refMs: number, limitMs: number): boolean {
   return !(Number.isFinite(refMs) && refMs <= limitMs)
+}
+
+/**
+ * Whether an id the state remembers at `storedMs` was judged late (remembered at the reference time it was
+ * judged late at, which is past its event by more than the grace) rather than applied (remembered at its
+ * own event time). lua/applyScope-8.lua makes the same test.
+ */
+export function isRememberedLate(storedMs: number, eventMs: number): boolean {
+  return storedMs > eventMs
 }
 
 /**
@@ -139,6 +155,12 @@ function repairFields(
  * depend on arrival order (up to floating-point rounding): on a newer reference every sum is decayed
  * by 2^(−Δ/h), and each contribution adds w·2^(−(ref−t)/h).
  *
+ * A contribution whose headline id the state holds changes nothing: a duplicate when the id was applied,
+ * late again (lateAgain) when it was judged late (isRememberedLate), as is a second copy in the batch of
+ * one applied or judged late in it. A late headline given again (a redelivery, or an apply made again
+ * after its answer was lost) so stays late: counted as a duplicate, it passed for one that had moved the
+ * indicator.
+ *
  * A reference time no apply could have written is damaged: one that is not a finite number, or one past
  * both `refLimitMs` and the batch's newest event (the caller's bound on a plausible time: the stores
  * pass their clock plus their maxRefAheadMs). Every later contribution would be late against it until
@@ -165,7 +187,7 @@ export function applyContributions(
   config: ResolvedIndicatorConfig,
   refLimitMs = Number.MAX_VALUE,
 ): ApplyOutcome {
-  const outcome: ApplyOutcome = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+  const outcome: ApplyOutcome = { applied: 0, duplicates: 0, late: 0, lateAgain: 0, lateContributions: [] }
   if (contributions.length === 0) return outcome
   let batchMax = Number.NEGATIVE_INFINITY
   for (const c of contributions) if (c.eventMs > batchMax) batchMax = c.eventMs
@@ -185,16 +207,23 @@ export function applyContributions(
   const addW = hl.map(() => 0)
   const addWX = hl.map(() => 0)
   const applied: Contribution[] = []
-  const seen = new Set<string>()
+  const lateAgain: Contribution[] = []
+  const duplicates: Contribution[] = []
+  // What each id of the batch came to (true: late), so a second copy is judged as the first was.
+  const seen = new Map<string, boolean>()
   for (const c of contributions) {
-    if (state.ids.has(c.headlineId) || seen.has(c.headlineId)) {
-      outcome.duplicates++
+    const stored = state.ids.get(c.headlineId)
+    const wasLate = stored !== undefined ? isRememberedLate(stored, c.eventMs) : seen.get(c.headlineId)
+    if (wasLate === true) {
+      lateAgain.push(c)
+    } else if (wasLate === false) {
+      duplicates.push(c)
     } else if (c.eventMs < lateBefore) {
       outcome.late++
       outcome.lateContributions.push(c)
-      seen.add(c.headlineId)
+      seen.set(c.headlineId, true)
     } else {
-      seen.add(c.headlineId)
+      seen.set(c.headlineId, false)
       applied.push(c)
       for (let j = 0; j < hl.length; j++) {
         const f = 2 ** (-(newRef - c.eventMs) / hl[j]!.ms)
@@ -203,12 +232,17 @@ export function applyContributions(
       }
     }
   }
+  outcome.lateAgain = lateAgain.length
+  outcome.duplicates = duplicates.length
+  if (lateAgain.length > 0) outcome.lateAgainContributions = lateAgain
+  if (duplicates.length > 0) outcome.duplicateContributions = duplicates
   state.late += outcome.late
   if (outcome.damagedRefMs !== undefined) {
     for (const [id, t] of state.ids) if (t > limit) state.ids.delete(id)
   }
   // A late id is remembered like an applied one, at the reference time (its own is past the cutoff
-  // already), so a redelivery within the dedup retention is a duplicate, not counted late again.
+  // already), so a redelivery within the dedup retention is known: late again, not counted late twice,
+  // nor taken for a headline that moved the indicator.
   for (const c of outcome.lateContributions) state.ids.set(c.headlineId, newRef)
   outcome.applied = applied.length
   if (applied.length === 0) {

@@ -3,6 +3,9 @@ import type { Contribution } from './contributions.ts'
 
 export type LateContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId' | 'eventMs'>
 
+/** A contribution whose headline the indicator already held as applied (a duplicate), by the key it went to. */
+export type DuplicateContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>
+
 /** A contribution to a scope beyond its kind's cap, by the scope it named (see foldRareScopes). */
 export type FoldedContribution = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>
 
@@ -65,13 +68,42 @@ export type DamagedField = Pick<Contribution, 'dimension' | 'scope'> & {
   stored: string
 }
 
-/** Counts are of contributions (one headline in one indicator), summed over the batch's keys. */
+/**
+ * Counts are of contributions (one headline in one indicator), summed over the batch's keys. Each
+ * contribution is counted once, in one of applied, duplicates, late and lateAgain, by what the indicator
+ * held of its headline id: nothing (applied, or late when older than the grace behind the indicator's
+ * newest event), the id as applied (a duplicate), or the id as judged late (lateAgain). A second copy
+ * within the batch is judged by what the first came to.
+ *
+ * An apply made again after its answer was lost (a reply that timed out, a connection closed before it
+ * came) meets its own first run's effects: what that run applied is reported as duplicates, what it judged
+ * late as lateAgain. Only the caller knows that the first answer was lost: it can count those as that
+ * answer would have, by headline (duplicateContributions, lateAgainContributions; see `reconnected`).
+ */
 export type ApplyBatchResult = {
   applied: number
   duplicates: number
   late: number
+  /**
+   * Contributions whose headline id the indicator remembers as late (judged late before, never applied:
+   * a redelivery of a late headline, or an apply made again after its answer was lost): late again, not
+   * applied, and not counted in `late` nor in the indicator's late count a second time. Before, they were
+   * duplicates, and a caller took them for headlines that had moved the indicator.
+   */
+  lateAgain: number
   /** Each late contribution: not applied, reported so the caller can count and log it. */
   lateContributions: LateContribution[]
+  /** Each contribution counted in lateAgain; absent when none was. */
+  lateAgainContributions?: LateContribution[]
+  /** Each contribution counted in duplicates, in no particular order; absent when none was. */
+  duplicateContributions?: DuplicateContribution[]
+  /**
+   * Set when the store's connection to Redis was replaced while the call was in flight: Redis may then have
+   * run some of its scripts twice (ioredis sends again what a closed connection left unanswered) and
+   * answered for the second run, which finds what the first applied as duplicates and what it judged late
+   * as lateAgain. Only the Redis store sets it; absent otherwise.
+   */
+  reconnected?: true
   /**
    * Each contribution whose scope was not admitted (beyond its kind's cap): applied to the kind's
    * `other` scope instead, once per headline, dimension and kind, so the caller can publish `other`

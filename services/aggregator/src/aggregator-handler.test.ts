@@ -710,6 +710,48 @@ describe('aggregator handler', () => {
       expect(await aggregator.flushDue(collect)).toBe(0)
       expect(sent.filter((r) => r.key === MARKET)).toHaveLength(1)
     })
+    it('gives an update neither the entry time nor the trace of a late headline given again (another record of it, or its own record redelivered), and counts it late once', async () => {
+      const clock = createManualClock(WALL_MS)
+      const { aggregator, handler, counts } = setup(2_000, clock)
+      const sent: OutRecord[] = []
+      const collect: SendUpdates = async (records) => {
+        sent.push(...records)
+      }
+      const at = T0 + 30 * MIN_MS
+      await handler([traced(0, marketOnly('a', at, at), tp(1))], ctx)
+      // Late (20 minutes behind the key's newest event): market and uncertainty, global scope.
+      const late = marketOnly('late', at - 20 * MIN_MS, at + 2 * MIN_MS)
+      await handler([traced(1, late, tp(3))], ctx)
+      expect(await counts()).toEqual({ late: 2, duplicates: 0, redelivered: 0 })
+      // Within the interval: one on time, and the late one given again, entered after it (another record
+      // of it, as a producer sending it twice gives): the update is the on-time one's.
+      await handler(
+        [
+          traced(2, marketOnly('b', at + MIN_MS, at + MIN_MS), tp(2)),
+          traced(3, { ...late, ingestedAt: new Date(at + 3 * MIN_MS).toISOString() }, tp(4)),
+        ],
+        ctx,
+      )
+      clock.advance(2_000)
+      await aggregator.flushDue(collect)
+      const market = () => sent.filter((r) => r.key === MARKET)
+      expect(market().map((r) => parse(r).count)).toEqual([2])
+      expect(market()[0]!.headers).toEqual({ traceparent: tp(2) })
+      expect(parse(market()[0]!).ingestedAt).toBe(new Date(at + MIN_MS).toISOString())
+      // Counted late once: given again, a duplicate.
+      expect(await counts()).toEqual({ late: 2, duplicates: 2, redelivered: 0 })
+      // Its own record redelivered (at an offset applied before) with another on-time headline: the same.
+      await handler(
+        [traced(1, late, tp(3)), traced(4, marketOnly('c', at + 2 * MIN_MS, at + 90_000), tp(5))],
+        ctx,
+      )
+      clock.advance(2_000)
+      await aggregator.flushDue(collect)
+      expect(market().map((r) => parse(r).count)).toEqual([2, 3])
+      expect(market()[1]!.headers).toEqual({ traceparent: tp(5) })
+      expect(parse(market()[1]!).ingestedAt).toBe(new Date(at + 90_000).toISOString())
+      expect(await counts()).toEqual({ late: 2, duplicates: 4, redelivered: 0 })
+    })
   })
 
   it('counts trailing updates once sent: a failed send not, its resend once', async () => {

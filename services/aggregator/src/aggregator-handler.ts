@@ -39,7 +39,7 @@ import {
   isRedelivery,
   memoryAppliedOffsets,
 } from './applied-offsets.ts'
-import { applyInRuns } from './apply-contributions.ts'
+import { applyInRuns, createUnansweredHeadlines } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS, DEFAULT_PUBLISH_FAILING_MS } from './config.ts'
 import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } from './dirty-keys.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
@@ -179,7 +179,10 @@ function addActivity(
 /**
  * What the store said of a headline's contribution in a merged round: folded into its kind's `other`
  * scope (the scope it named), or not applied, late (in the key it was applied to, `other` for a folded
- * scope; a redelivered record's late contributions count as duplicates and are not among these).
+ * scope): judged late now, or found judged late before (lateAgain: a late headline given again, or an
+ * apply made again after its answer was lost), whoever's record it is. A redelivered record's
+ * contributions judged late now (past the hour of ids the store remembers, applied before) count as
+ * duplicates and are not among these.
  */
 type RoundNote = Pick<Contribution, 'dimension' | 'scope' | 'headlineId'> & { kind: 'folded' | 'late' }
 
@@ -239,7 +242,11 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * store finds its headline id again, or, once the id is past the hour of ids it remembers, judges it
  * late. Such late contributions are counted as duplicates, not late, and not logged; the store applies
  * neither, so values, idempotence and order are the store's alone, and a record outside the range
- * (however old) is judged as before.
+ * (however old) is judged as before. A headline the store remembers as judged late (lateAgain: a late
+ * headline given again, by a redelivery or another record) was counted late the first time: it counts as
+ * a duplicate. After an apply whose answer was lost (a reply timed out, or Redis answered a call again
+ * after a reconnection), the headlines it held count as that answer would have had them: applied for the
+ * duplicates, late for the late again (see applyInRuns).
  *
  * The updates of keys the throttle picks are read back and sent (`deps.send`) before the batch
  * completes (in the deferred work, or before the handler returns), so they are acknowledged before the
@@ -254,10 +261,12 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * valid one, as the scorer passes a headline's on (a dirty mark keeps it for whoever publishes it), so
  * an alert on the update traces back to that headline. None when none of them carried one: an earlier
  * update's headline did not move this one, and a new trace would lead nowhere. A headline the store
- * took as late in a key (older than the grace behind its newest event: not applied) moved nothing
- * there: it gives the key's update neither its trace nor its ingestedAt, and a key only late headlines
- * came to is not published (a redelivered record's, counted as duplicates, still publishes: the update
- * it once caused may never have gone out).
+ * took as late in a key (older than the grace behind its newest event: not applied), now or before
+ * (lateAgain: given again, or applied again after a lost answer), moved nothing there: it gives the key's
+ * update neither its trace nor its ingestedAt, and a key only late headlines came to is not published (a
+ * redelivered record's judged late now, past the ids the store remembers, counted as duplicates, still
+ * publishes: the update it once caused may never have gone out). Before, a late headline given again
+ * counted as a duplicate, and the update carried its trace and ingestedAt as if it had moved the key.
  *
  * Order per key: indicators.v1 is compacted, so a key's last record is what a restarted reader (the
  * alerter, a desk) takes for its value, and it must be the newest reading. Batches of several
@@ -320,6 +329,8 @@ export function createAggregator(deps: AggregatorDeps) {
   /** Headline ids of redelivered records being applied, with how many of their parts are in flight. */
   const redelivered = new Map<string, number>()
   const isRedelivered = (headlineId: string) => redelivered.has(headlineId)
+  /** Headlines of rounds whose apply failed, which Redis may hold though nobody heard (see applyInRuns). */
+  const unanswered = createUnansweredHeadlines()
   const release = (ids: readonly string[]) => {
     for (const id of ids) {
       const n = (redelivered.get(id) ?? 0) - 1
@@ -398,6 +409,7 @@ export function createAggregator(deps: AggregatorDeps) {
         metrics: deps.metrics,
         graceMs: deps.graceMs,
         redelivered: isRedelivered,
+        unanswered,
         late,
       })
       // Contributions are at most maxAheadMs past their record's time (placeEventTime); the wall clock

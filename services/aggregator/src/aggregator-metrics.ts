@@ -29,7 +29,7 @@ export function createAggregatorMetrics(registry: Registry) {
       () =>
         new Counter({
           name: 'tradepulse_indicator_duplicates_total',
-          help: 'contributions already applied (redeliveries), changing nothing',
+          help: 'contributions whose headline the indicator already held, applied or judged late (redeliveries), changing nothing; after an apply whose answer was lost, those it applied count as applied and those it judged late as late',
           registers: [registry],
         }),
     ),

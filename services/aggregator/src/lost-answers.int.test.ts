@@ -7,6 +7,7 @@ import {
   parseIndicatorKey,
 } from '@tradepulse/indicators'
 import {
+  compactId,
   createLogger,
   createRedisIndicatorStore,
   loadConfig,
@@ -19,6 +20,7 @@ import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
+import { eventTimeRuns } from './apply-contributions.ts'
 import { buildAggregatorApp } from './build-app.ts'
 import { AggregatorConfig, indicatorOverrides, indicatorStoreOptions } from './config.ts'
 import { dirtyKeysKey, redisDirtyKeys } from './dirty-keys.ts'
@@ -69,10 +71,11 @@ function failingOnceAfter(redis: Redis, marker: string) {
  * as a reply that never came does (REDIS_TIMEOUT_MS) and is made again. Sent again, the script meets its
  * own first run's effects, and answers as to another's.
  *
- * The apply: the second application finds every headline applied (duplicates). The aggregator publishes
- * an update for the keys its headlines came to whatever the store answered of them (only a contribution
- * it judged late is left out), so every update goes out as the first answer would have had it, with the
- * values of a clean run, each headline applied once.
+ * The apply: the second application finds every headline applied (duplicates), and a late one judged
+ * late (late again). The aggregator publishes an update for the keys its headlines came to whatever the
+ * store answered of them (only a contribution judged late, now or before, is left out), so every update
+ * goes out as the first answer would have had it, with the values of a clean run, each headline applied
+ * once; and it counts what the second application found as the first answer had it: applied, and late.
  *
  * The claim of held-back marks (a dead member's updates): the first run restamped them, taking them, and
  * a second finds none old enough; they would wait AGGREGATOR_PUBLISH_RECOVER_MS again before anyone
@@ -221,16 +224,26 @@ describe('aggregator on Kafka and Redis: a script whose answer was lost after it
     return byKeyOf(run.updates.messages.map((m) => m.value))
   }
 
-  /** Each contribution counted once (applied by the first run, a duplicate in the second), none late. */
+  /** The worker's applied, duplicate and late counts. */
+  const countsOf = async (run: Awaited<ReturnType<typeof start>>) => ({
+    applied: await run.metric('tradepulse_indicator_applied_total'),
+    duplicates: await run.metric('tradepulse_indicator_duplicates_total'),
+    late: await run.metric('tradepulse_indicator_late_total'),
+  })
+
+  /**
+   * Each contribution counted applied once, as the lost answer had it (the second run finds them
+   * duplicates), none late. Before, they were counted as duplicates.
+   */
   async function expectCountedOnce(
     run: Awaited<ReturnType<typeof start>>,
     headlines: readonly ScoredHeadline[],
   ) {
-    expect(
-      (await run.metric('tradepulse_indicator_applied_total')) +
-        (await run.metric('tradepulse_indicator_duplicates_total')),
-    ).toBe(headlines.flatMap(contributionsOf).length)
-    expect(await run.metric('tradepulse_indicator_late_total')).toBe(0)
+    expect(await countsOf(run)).toEqual({
+      applied: headlines.flatMap(contributionsOf).length,
+      duplicates: 0,
+      late: 0,
+    })
   }
 
   it('publishes every update of the batch once, with the values of a clean run, when the connection drops after the apply ran, before its reply (ioredis sends it again)', async () => {
@@ -267,6 +280,118 @@ describe('aggregator on Kafka and Redis: a script whose answer was lost after it
     await run.send(headlines)
     await expectPublishedOnce(run.config, await publishedFor(run, headlines), headlines)
     await expectCountedOnce(run, headlines)
+    expect(calls).toBe(2)
+  })
+
+  /** A W3C traceparent, sampled, its ids from `n`. */
+  const traceOf = (n: number) =>
+    `00-${n.toString(16).padStart(32, 'a')}-${n.toString(16).padStart(16, 'b')}-01`
+
+  /**
+   * Live headlines with a trace each, and one published 20 minutes ago (late: AGGREGATOR_GRACE_MS is 10 min)
+   * in the global scope alone, entered after all of them, with its own trace. Before them, headlines as
+   * recent applied to the store directly, so the global indicators' newest event is now (the late one is
+   * late there, not the first of a fresh indicator) and the worker publishes every key at once.
+   */
+  async function withLateHeadline(config: AggregatorConfig, id: string) {
+    const store = createRedisIndicatorStore(ctx.redis, indicatorStoreOptions(config))
+    await store.applyBatch(live(`${id}pre`, 6).flatMap(contributionsOf))
+    const onTime = live(id, 12)
+    const [late] = live(`${id}late`, 1).map((h) => ({
+      ...h,
+      publishedAt: new Date(Date.now() - 20 * 60_000).toISOString(),
+      ingestedAt: new Date(Date.now()).toISOString(),
+      entities: { regions: [], commodities: [], sectors: [], companies: [] },
+    }))
+    const traces = new Map([...onTime, late!].map((h, i) => [h.id, traceOf(i + 1)]))
+    return { onTime, late: late!, traces }
+  }
+
+  /**
+   * What a run given `onTime` and `late` (see withLateHeadline) must have published and counted: each key
+   * once, with the trace and entry time of its newest on-time headline, never the late one's; the counts
+   * of a clean run (the same headlines applied once to a store of their own, as the worker applies them):
+   * the on-time headlines applied, the late one late, none a duplicate.
+   */
+  async function expectLateLeftOut(
+    run: Awaited<ReturnType<typeof start>>,
+    { onTime, late, traces }: Awaited<ReturnType<typeof withLateHeadline>>,
+  ) {
+    const byKey = await publishedFor(run, onTime)
+    const entries = newestEntries(onTime)
+    const records = run.updates.messages
+    expect(records).toHaveLength(entries.size)
+    for (const m of records) {
+      const update = IndicatorUpdate.parse(JSON.parse(String(m.value)))
+      const newest = onTime
+        .filter((h) => h.ingestedAt === entries.get(update.key))
+        .filter((h) => contributionsOf(h).some((c) => indicatorKey(c.dimension, c.scope) === update.key))
+      expect(update.ingestedAt, update.key).toBe(entries.get(update.key))
+      expect(m.headers.traceparent, update.key).toBe(traces.get(newest[newest.length - 1]!.id))
+    }
+    expect(byKey.get('market|global:all')![0]!.count).toBe(6 + onTime.length)
+    const ref = createRedisIndicatorStore(ctx.redis, {
+      prefix: `${ctx.keyPrefix}ref`,
+      config: indicatorOverrides(run.config),
+    })
+    await ref.applyBatch(live('refpre', 6).flatMap(contributionsOf))
+    const clean = await ref.applyRuns(
+      eventTimeRuns([...onTime, late].flatMap(contributionsOf), run.config.AGGREGATOR_GRACE_MS),
+    )
+    const sum = (k: 'applied' | 'late') => clean.reduce((n, r) => n + r[k], 0)
+    expect(sum('late')).toBe(contributionsOf(late).length)
+    await waitFor(async () => (await countsOf(run)).late > 0, { what: 'the late headline counted' })
+    expect(await countsOf(run)).toEqual({ applied: sum('applied'), duplicates: 0, late: sum('late') })
+  }
+
+  const sendTraced = (
+    run: Awaited<ReturnType<typeof start>>,
+    { onTime, late, traces }: Awaited<ReturnType<typeof withLateHeadline>>,
+  ) =>
+    ctx.producer.send({
+      topic: run.topics.scored.name,
+      messages: [...onTime, late].map((h) => ({
+        key: h.id,
+        value: JSON.stringify(h),
+        headers: { traceparent: traces.get(h.id)! },
+      })),
+    })
+
+  it("gives no update a late headline's trace or entry time, and counts it late and the others applied, when the connection drops after the apply ran, before its reply (ioredis sends it again)", async () => {
+    const config = configOf({})
+    const batch = await withLateHeadline(config, 'ldrop')
+    const ids = createIndicatorKeys(ctx.keyPrefix, 'v1').ids('market', GLOBAL)
+    const digest = compactId(batch.late.id)
+    // The call naming the late headline's id as an argument of its own (the script that judges it late,
+    // not the fast path, which names it inside its JSON and finds it late without writing), once it ran.
+    const proxy = await replyLosingProxy(
+      ctx,
+      `\r\n${digest}\r\n`,
+      async () => (await ctx.redis.zscore(ids, digest)) !== null,
+    )
+    const run = await start({ REDIS_URL: proxy.url })
+    await sendTraced(run, batch)
+    await expectLateLeftOut(run, batch)
+    expect(proxy.dropped()).toBe(1)
+  })
+
+  it("gives no update a late headline's trace or entry time, and counts it late and the others applied, when the apply ran but its call failed (a reply timed out) and the batch is handled again", async () => {
+    const config = configOf({})
+    const batch = await withLateHeadline(config, 'ltimeout')
+    let calls = 0
+    const run = await start({}, (config) => {
+      const store = createRedisIndicatorStore(ctx.redis, indicatorStoreOptions(config))
+      return {
+        ...store,
+        async applyRuns(runs) {
+          const results = await store.applyRuns(runs)
+          if (calls++ === 0) throw new TradepulseError('INFRA_REDIS', 'Command timed out')
+          return results
+        },
+      }
+    })
+    await sendTraced(run, batch)
+    await expectLateLeftOut(run, batch)
     expect(calls).toBe(2)
   })
 

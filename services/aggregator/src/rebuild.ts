@@ -11,7 +11,7 @@ import type { Admin, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
-import { applyInRuns } from './apply-contributions.ts'
+import { applyInRuns, createUnansweredHeadlines } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
@@ -178,9 +178,14 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
 
   // The store folds scopes beyond their kind's cap into `other` as it does live (the new namespace's
   // registries admit in the replay's order). The rebuild publishes nothing: what it folded is not needed.
+  // A round retried after a fault counts what its lost answer would have (see applyInRuns).
+  const unanswered = createUnansweredHeadlines()
   const merger = createEventTimeMerger(
     async (round) => {
-      await retryRedis(() => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs }), log)
+      await retryRedis(
+        () => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs, unanswered }),
+        log,
+      )
       return undefined
     },
     { graceMs: options.graceMs },

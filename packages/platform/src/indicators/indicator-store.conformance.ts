@@ -34,15 +34,20 @@ export type CreateIndicatorStoreHarness = (options: IndicatorStoreOptions) => Pr
 const contributionsOfAll = (headlines: readonly ScoredHeadline[]) => headlines.flatMap(contributionsOf)
 
 async function applyHeadlines(store: IndicatorStore, batches: readonly ScoredHeadline[][]) {
-  const total = { applied: 0, duplicates: 0, late: 0 }
+  const total = { applied: 0, duplicates: 0, late: 0, lateAgain: 0 }
   for (const batch of batches) {
     const r = await store.applyBatch(contributionsOfAll(batch))
     total.applied += r.applied
     total.duplicates += r.duplicates
     total.late += r.late
+    total.lateAgain += r.lateAgain
   }
   return total
 }
+
+/** The contributions of a list, as the store reports them (by key and headline), sorted. */
+const reported = (list: readonly Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>[] | undefined) =>
+  (list ?? []).map((c) => `${indicatorKey(c.dimension, c.scope)} ${c.headlineId}`).sort()
 
 function targetsOf(contributions: readonly Contribution[]) {
   return [...new Set(contributions.map((c) => indicatorKey(c.dimension, c.scope)))].map(parseIndicatorKey)
@@ -114,7 +119,7 @@ export function describeIndicatorStoreConformance(
       const series = randomSeries(120, 2 * HOUR_MS, 11)
       const all = contributionsOfAll(series)
       const once = await applyHeadlines(store, inBatches(series, seededRandom(1)))
-      expect(once).toEqual({ applied: all.length, duplicates: 0, late: 0 })
+      expect(once).toEqual({ applied: all.length, duplicates: 0, late: 0, lateAgain: 0 })
       const asOf = T0 + 2 * HOUR_MS
       const before = await Promise.all(targetsOf(all).map((t) => store.get(t.dimension, t.scope, asOf)))
 
@@ -131,6 +136,7 @@ export function describeIndicatorStoreConformance(
       // Copies within the dedup retention are duplicates; older ones are late; neither is applied.
       expect(again.duplicates).toBeGreaterThan(0)
       expect(again.duplicates + again.late).toBe(all.length)
+      expect(again.lateAgain).toBe(0)
       const after = await Promise.all(targetsOf(all).map((t) => store.get(t.dimension, t.scope, asOf)))
       expect(after).toEqual(before)
     })
@@ -145,7 +151,7 @@ export function describeIndicatorStoreConformance(
         const random = seededRandom(seed)
         const other = store.withNamespace(`shuffled${seed}`)
         const r = await applyHeadlines(other, inBatches(shuffledWithinGrace(series, random), random))
-        expect(r).toEqual({ applied: all.length, duplicates: 0, late: 0 })
+        expect(r).toEqual({ applied: all.length, duplicates: 0, late: 0, lateAgain: 0 })
         for (const asOf of [T0 + 2 * HOUR_MS, T0 + 2 * HOUR_MS + 7 * MIN_MS, T0 + 30 * HOUR_MS]) {
           await expectSameIndicators(ordered, other, all, asOf)
         }
@@ -170,16 +176,48 @@ export function describeIndicatorStoreConformance(
         r.lateContributions.every((c) => c.headlineId === 'late' && c.eventMs === T0 + HOUR_MS - 11 * MIN_MS),
       ).toBe(true)
       expect(await store.get('tariff', CN, T0 + HOUR_MS)).toEqual(before)
-      // Delivered again (a crash before the commit): a duplicate, not counted late a second time.
-      expect(await store.applyBatch(contributionsOf(late))).toMatchObject({
-        applied: 0,
-        duplicates: 6,
-        late: 0,
-      })
-      expect((await store.get('tariff', CN, T0 + HOUR_MS))?.count).toBe(before?.count)
+      // Delivered again (a crash before the commit): late again, not counted late a second time, and not
+      // a duplicate (one that moved the indicator).
+      const again = await store.applyBatch(contributionsOf(late))
+      expect(again).toMatchObject({ applied: 0, duplicates: 0, late: 0, lateAgain: 6 })
+      expect(again.lateContributions).toEqual([])
+      expect(again.lateAgainContributions).toHaveLength(6)
+      expect(new Set(again.lateAgainContributions!.map((c) => `${c.headlineId} ${c.eventMs}`))).toEqual(
+        new Set([`late ${T0 + HOUR_MS - 11 * MIN_MS}`]),
+      )
+      expect(again.duplicateContributions).toBeUndefined()
+      expect(await store.get('tariff', CN, T0 + HOUR_MS)).toEqual(before)
       // Within the grace it is applied.
       const onTime = scoredHeadline('onTime', T0 + HOUR_MS - 9 * MIN_MS, { tariff: -1, regions: ['CN'] })
       expect(await store.applyBatch(contributionsOf(onTime))).toMatchObject({ applied: 6, late: 0 })
+    })
+
+    it('answers a batch applied again (its answer lost) with what it applied as duplicates and what it judged late as late again, each by contribution', async () => {
+      const { store } = await create()
+      await applyHeadlines(store, [[scoredHeadline('a', T0 + HOUR_MS, { tariff: 1, regions: ['CN'] })]])
+      const batch = contributionsOfAll([
+        scoredHeadline('onTime', T0 + HOUR_MS - MIN_MS, { tariff: -1, regions: ['CN'] }),
+        scoredHeadline('late', T0 + HOUR_MS - 11 * MIN_MS, { tariff: -1, sectors: ['autos'] }),
+      ])
+      const onTime = batch.filter((c) => c.headlineId === 'onTime')
+      const late = batch.filter((c) => c.headlineId === 'late')
+      const first = await store.applyBatch(batch)
+      // The late headline in the global scope only: its sector is new, nothing there is newer.
+      const lateInGlobal = late.filter((c) => c.scope.kind === 'global')
+      expect(first).toMatchObject({ applied: onTime.length + late.length - lateInGlobal.length, late: 3 })
+      expect(reported(first.lateContributions)).toEqual(reported(lateInGlobal))
+      const states = await Promise.all(
+        targetsOf(batch).map((t) => store.get(t.dimension, t.scope, T0 + HOUR_MS)),
+      )
+      const second = await store.applyBatch(batch)
+      expect(second).toMatchObject({ applied: 0, late: 0, lateAgain: 3, duplicates: batch.length - 3 })
+      expect(reported(second.lateAgainContributions)).toEqual(reported(lateInGlobal))
+      expect(reported(second.duplicateContributions)).toEqual(
+        reported(batch.filter((c) => !lateInGlobal.includes(c))),
+      )
+      expect(
+        await Promise.all(targetsOf(batch).map((t) => store.get(t.dimension, t.scope, T0 + HOUR_MS))),
+      ).toEqual(states)
     })
 
     it('sets a time to live on every indicator it writes', async () => {
@@ -273,7 +311,7 @@ export function describeIndicatorStoreConformance(
       const oneByOne = []
       for (const run of runs) oneByOne.push(await store.applyBatch(run))
       const together = await other.applyRuns([[], ...runs])
-      expect(together[0]).toEqual({ applied: 0, duplicates: 0, late: 0, lateContributions: [] })
+      expect(together[0]).toEqual({ applied: 0, duplicates: 0, late: 0, lateAgain: 0, lateContributions: [] })
       expect(together.slice(1)).toEqual(oneByOne)
       await expectSameIndicators(store, other, contributionsOfAll(series), T0 + 3 * HOUR_MS)
       await other.clear()

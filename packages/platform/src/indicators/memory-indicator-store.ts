@@ -86,7 +86,13 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
     }
 
     async function applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult> {
-      const result: ApplyBatchResult = { applied: 0, duplicates: 0, late: 0, lateContributions: [] }
+      const result: ApplyBatchResult = {
+        applied: 0,
+        duplicates: 0,
+        late: 0,
+        lateAgain: 0,
+        lateContributions: [],
+      }
       if (contributions.length === 0) return result
       assertValidContributions(contributions)
       const { states, registries } = ns()
@@ -114,8 +120,19 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         result.applied += out.applied
         result.duplicates += out.duplicates
         result.late += out.late
+        result.lateAgain += out.lateAgain
         for (const { dimension, scope, headlineId, eventMs } of out.lateContributions) {
           result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+        }
+        if (out.lateAgainContributions) {
+          result.lateAgainContributions ??= []
+          for (const { dimension, scope, headlineId, eventMs } of out.lateAgainContributions)
+            result.lateAgainContributions.push({ dimension, scope, headlineId, eventMs })
+        }
+        if (out.duplicateContributions) {
+          result.duplicateContributions ??= []
+          for (const { dimension, scope, headlineId } of out.duplicateContributions)
+            result.duplicateContributions.push({ dimension, scope, headlineId })
         }
         if (out.damagedRefMs !== undefined) {
           const { dimension, scope } = group[0]!

@@ -632,7 +632,11 @@ describe('applyScopeSums-8.lua (the fast path)', () => {
     const store = createRedisIndicatorStore(redis, { prefix, namespace: 'v2' })
     const batch = [scoredHeadline('a', T0), scoredHeadline('b', T0 + MIN_MS)].flatMap(contributionsOf)
     expect(await store.applyBatch(batch)).toMatchObject({ applied: batch.length, duplicates: 0 })
-    expect(await store.applyBatch(batch)).toMatchObject({ applied: 0, duplicates: batch.length })
+    expect(await store.applyBatch(batch)).toMatchObject({
+      applied: 0,
+      duplicates: batch.length,
+      lateAgain: 0,
+    })
     expect((await store.get('market', global, T0 + MIN_MS))?.count).toBe(2)
   })
 })
@@ -662,13 +666,21 @@ describe('applyScope-8.lua matches applyContributions', () => {
       const batches = inBatches(headlines, random, 8).map((b) => b.flatMap(contributionsOf))
 
       const states = new Map<string, IndicatorState>()
-      const expected = { applied: 0, duplicates: 0, late: 0 }
-      const actual = { applied: 0, duplicates: 0, late: 0 }
+      const expected = { applied: 0, duplicates: 0, late: 0, lateAgain: 0 }
+      const actual = { applied: 0, duplicates: 0, late: 0, lateAgain: 0 }
+      // Each contribution by what came of it: the late, late again and duplicate ones, by key and headline.
+      const named = (list: readonly Pick<Contribution, 'dimension' | 'scope' | 'headlineId'>[] = []) =>
+        list.map((c) => `${indicatorKey(c.dimension, c.scope)} ${c.headlineId}`).sort()
       for (const batch of batches) {
         const byKey = new Map<string, Contribution[]>()
         for (const c of batch) {
           const k = indicatorKey(c.dimension, c.scope)
           byKey.set(k, [...(byKey.get(k) ?? []), c])
+        }
+        const lists = {
+          late: [] as Contribution[],
+          lateAgain: [] as Contribution[],
+          duplicates: [] as Contribution[],
         }
         for (const [k, group] of byKey) {
           const state = states.get(k) ?? createIndicatorState(config)
@@ -677,14 +689,26 @@ describe('applyScope-8.lua matches applyContributions', () => {
           expected.applied += out.applied
           expected.duplicates += out.duplicates
           expected.late += out.late
+          expected.lateAgain += out.lateAgain
+          lists.late.push(...out.lateContributions)
+          lists.lateAgain.push(...(out.lateAgainContributions ?? []))
+          lists.duplicates.push(...(out.duplicateContributions ?? []))
         }
         const r = await store.applyBatch(batch)
         actual.applied += r.applied
         actual.duplicates += r.duplicates
         actual.late += r.late
+        actual.lateAgain += r.lateAgain
+        expect(named(r.lateContributions)).toEqual(named(lists.late))
+        expect(named(r.lateAgainContributions)).toEqual(named(lists.lateAgain))
+        expect(named(r.duplicateContributions)).toEqual(named(lists.duplicates))
       }
       expect(actual).toEqual(expected)
-      if (order === 'shuffled') expect(expected.late + expected.duplicates).toBeGreaterThan(0)
+      if (order === 'shuffled') {
+        expect(expected.late).toBeGreaterThan(0)
+        expect(expected.lateAgain).toBeGreaterThan(0)
+        expect(expected.duplicates).toBeGreaterThan(0)
+      }
       await expectSameStates(redis, keys, states)
     })
   }
@@ -707,7 +731,7 @@ describe('applyScope-8.lua matches applyContributions', () => {
         const k = indicatorKey(c.dimension, c.scope)
         byKey.set(k, [...(byKey.get(k) ?? []), c])
       }
-      const expected = { applied: 0, duplicates: 0, late: 0, damaged: [] as string[] }
+      const expected = { applied: 0, duplicates: 0, late: 0, lateAgain: 0, damaged: [] as string[] }
       for (const [k, group] of byKey) {
         const state = states.get(k) ?? createIndicatorState(config)
         states.set(k, state)
@@ -715,16 +739,16 @@ describe('applyScope-8.lua matches applyContributions', () => {
         expected.applied += out.applied
         expected.duplicates += out.duplicates
         expected.late += out.late
+        expected.lateAgain += out.lateAgain
         if (out.damagedRefMs !== undefined) expected.damaged.push(k)
       }
       const r = await store.applyBatch(batch)
       const damaged = (r.damagedRefs ?? []).map((d) => indicatorKey(d.dimension, d.scope))
-      expect({ applied: r.applied, duplicates: r.duplicates, late: r.late, damaged: damaged.sort() }).toEqual(
-        {
-          ...expected,
-          damaged: expected.damaged.sort(),
-        },
-      )
+      const counts = { applied: r.applied, duplicates: r.duplicates, late: r.late, lateAgain: r.lateAgain }
+      expect({ ...counts, damaged: damaged.sort() }).toEqual({
+        ...expected,
+        damaged: expected.damaged.sort(),
+      })
       return r
     }
     const third = Math.floor(batches.length / 3)
@@ -766,7 +790,7 @@ describe('applyScope-8.lua matches applyContributions', () => {
         const k = indicatorKey(c.dimension, c.scope)
         byKey.set(k, [...(byKey.get(k) ?? []), c])
       }
-      const expected = { applied: 0, duplicates: 0, late: 0, damaged: [] as string[] }
+      const expected = { applied: 0, duplicates: 0, late: 0, lateAgain: 0, damaged: [] as string[] }
       for (const [k, group] of byKey) {
         const state = states.get(k) ?? createIndicatorState(config)
         states.set(k, state)
@@ -774,16 +798,16 @@ describe('applyScope-8.lua matches applyContributions', () => {
         expected.applied += out.applied
         expected.duplicates += out.duplicates
         expected.late += out.late
+        expected.lateAgain += out.lateAgain
         for (const d of out.damagedFields ?? []) expected.damaged.push(`${k} ${d.field}`)
       }
       const r = await store.applyBatch(batch)
       const damaged = (r.damagedFields ?? []).map((d) => `${indicatorKey(d.dimension, d.scope)} ${d.field}`)
-      expect({ applied: r.applied, duplicates: r.duplicates, late: r.late, damaged: damaged.sort() }).toEqual(
-        {
-          ...expected,
-          damaged: expected.damaged.sort(),
-        },
-      )
+      const counts = { applied: r.applied, duplicates: r.duplicates, late: r.late, lateAgain: r.lateAgain }
+      expect({ ...counts, damaged: damaged.sort() }).toEqual({
+        ...expected,
+        damaged: expected.damaged.sort(),
+      })
       return damaged.length
     }
     for (const batch of batches.slice(0, third)) await apply(batch)

@@ -88,8 +88,10 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  * field (found here or by the script, which then writes nothing), goes through applyScope instead, run by
  * run and contribution by contribution, before the scope's next step: applyScope resets a damaged
  * reference time and repairs a damaged field, and reports each (ApplyBatchResult.damagedRefs, see
- * IndicatorStoreOptions.maxRefAheadMs; ApplyBatchResult.damagedFields). The client is the caller's:
- * the store never closes it.
+ * IndicatorStoreOptions.maxRefAheadMs; ApplyBatchResult.damagedFields). A call whose connection was
+ * replaced before every answer came (the client's stream is another one at the end) gives results marked
+ * `reconnected`: ioredis sends again the calls a closed connection left unanswered, and one Redis had run
+ * answers for its second run. The client is the caller's: the store never closes it.
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
   const config = resolveIndicatorConfig(options.config)
@@ -188,11 +190,15 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           applied: 0,
           duplicates: 0,
           late: 0,
+          lateAgain: 0,
           lateContributions: [],
         }))
         const pending = runs.map((run, r) => ({ run, r })).filter(({ run }) => run.length > 0)
         if (pending.length === 0) return results
         for (const { run } of pending) assertValidContributions(run)
+        // The connection the calls go out on: another one by the time every answer is in, and ioredis may
+        // have sent a call again that Redis had run (ApplyBatchResult.reconnected).
+        const stream = redis.stream
         const admitted = await admit(pending.map(({ run }) => run))
         const head = header(clock.now())
         const digests = new Map<string, string>() // one digest per headline, not per contribution
@@ -281,25 +287,29 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           calls.forEach(({ r, scope, sent }, i) => {
             const reply = replies[i] as (number | string)[]
             const result = results[r]!
+            const duplicates = reply[1] as number
+            const late = reply[2] as number
+            const lateAgain = reply[3] as number
             result.applied += reply[0] as number
-            result.duplicates += reply[1] as number
-            result.late += reply[2] as number
+            result.duplicates += duplicates
+            result.late += late
+            result.lateAgain += lateAgain
             // Each damaged ref the script reset: its dimension's position and the text it held.
-            const damaged = reply[3] as number
+            const damaged = reply[4] as number
             for (let k = 0; k < damaged; k++) {
-              const group = sent[(reply[4 + 2 * k] as number) - 1]!
+              const group = sent[(reply[5 + 2 * k] as number) - 1]!
               let refMs = Number.NEGATIVE_INFINITY
               for (const c of group) if (c.eventMs > refMs) refMs = c.eventMs
               result.damagedRefs ??= []
               result.damagedRefs.push({
                 dimension: group[0]!.dimension,
                 scope,
-                stored: String(reply[5 + 2 * k]),
+                stored: String(reply[6 + 2 * k]),
                 refMs,
               })
             }
             // Each other field the script found damaged and repaired: its dimension's position, name, text.
-            const fieldsAt = 4 + 2 * damaged
+            const fieldsAt = 5 + 2 * damaged
             const fields = reply[fieldsAt] as number
             for (let k = 0; k < fields; k++) {
               const at = fieldsAt + 1 + 3 * k
@@ -312,12 +322,23 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
                 stored: String(reply[at + 2]),
               })
             }
-            const lateFrom = fieldsAt + 1 + 3 * fields
-            if (reply.length > lateFrom) {
+            // Then the positions of the late, the late again and the duplicate contributions, in turn.
+            let at = fieldsAt + 1 + 3 * fields
+            if (reply.length > at) {
               const flat = sent.flat()
-              for (const position of reply.slice(lateFrom) as number[]) {
-                const { dimension, scope, headlineId, eventMs } = flat[position - 1]!
+              for (let k = 0; k < late; k++) {
+                const { dimension, scope, headlineId, eventMs } = flat[(reply[at++] as number) - 1]!
                 result.lateContributions.push({ dimension, scope, headlineId, eventMs })
+              }
+              if (lateAgain > 0) result.lateAgainContributions ??= []
+              for (let k = 0; k < lateAgain; k++) {
+                const { dimension, scope, headlineId, eventMs } = flat[(reply[at++] as number) - 1]!
+                result.lateAgainContributions!.push({ dimension, scope, headlineId, eventMs })
+              }
+              if (duplicates > 0) result.duplicateContributions ??= []
+              for (let k = 0; k < duplicates; k++) {
+                const { dimension, scope, headlineId } = flat[(reply[at++] as number) - 1]!
+                result.duplicateContributions!.push({ dimension, scope, headlineId })
               }
             }
           })
@@ -380,7 +401,12 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         }
         // Calls go scope by scope, so a run's late contributions arrive grouped by scope: report them
         // in one order however the runs were sent.
-        for (const result of results) if (result.late > 1) result.lateContributions.sort(byLateOrder)
+        for (const result of results) {
+          if (result.late > 1) result.lateContributions.sort(byLateOrder)
+          if (result.lateAgain > 1) result.lateAgainContributions!.sort(byLateOrder)
+        }
+        if (stream !== undefined && redis.stream !== stream)
+          for (const result of results) result.reconnected = true
         return results
       })
     }

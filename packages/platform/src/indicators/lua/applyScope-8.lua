@@ -13,8 +13,9 @@
              n<i> / p<i> / m<i> = headlines / positive / negative in fine bucket i = floor(t / fine ms)
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
   KEYS[2d]    applied ids  sorted set: headline id digest -> event ms (a late one: the reference time it
-                           was judged late at, so its redelivery is a duplicate); market and uncertainty pass the
-                           same key (they always count the same headlines), see indicator-keys.ts
+                           was judged late at, past its event by more than the grace, so its redelivery is
+                           known as late: late again); market and uncertainty pass the same key (they always
+                           count the same headlines), see indicator-keys.ts
 
   ARGV[1]  now, wall-clock ms (stored as upd)
   ARGV[2]  grace ms: a contribution older than (newest event ms − grace) is late
@@ -29,12 +30,18 @@
   then for each dimension d = 1..4: its number of contributions c_d, then 5 per contribution:
            headline id (its digest, see compact-id.ts), event ms, value, weight, sign (-1 | 0 | 1)
 
-  Returns  { applied, duplicates, late, r, d1, ref1, ..., dr, refr, f, e1, field1, held1, ..., ef,
-           fieldf, heldf, i1, i2, ... }  where r is the number of dimensions whose stored ref was
-           damaged and reset, each by its position d (1..4) and the ref it held (at most 64 characters);
-           f the number of other fields found damaged and repaired (see below), each by its dimension's
-           position e, its name and what it held (at most 64 characters); and i are the 1-based
-           positions of the late contributions among all of this call's contributions, in argument order
+  Returns  { applied, duplicates, late, lateAgain, r, d1, ref1, ..., dr, refr, f, e1, field1, held1,
+           ..., ef, fieldf, heldf, i1, ..., a1, ..., u1, ... }  where r is the number of dimensions whose
+           stored ref was damaged and reset, each by its position d (1..4) and the ref it held (at most 64
+           characters); f the number of other fields found damaged and repaired (see below), each by its
+           dimension's position e, its name and what it held (at most 64 characters); then the 1-based
+           positions among all of this call's contributions, in argument order, of the late ones (late of
+           them: i), the late again ones (lateAgain of them: a) and the duplicates (duplicates of them: u)
+
+  A contribution whose id the applied-ids set holds is not applied: a duplicate when the id was applied
+  (its score is its event ms), late again when it was judged late (its score, the reference time it was
+  judged late at, is past the contribution's event ms), as is a second copy in the call of one applied or
+  judged late in it. Nothing is written for either (the late count was raised the first time).
 
   A damaged ref (Redis edited by hand or damaged: 1e15, a time in the year 9999, 'inf') made every
   later contribution late until the key expired. It is taken as absent, as a field that reads as no
@@ -143,9 +150,9 @@ local function knownIds(idsKey, first, n)
   return known
 end
 
--- One dimension's indicator. Returns applied, duplicates, late, the late positions (1-based within the
--- group), the stored ref when it was damaged and reset (nil when it was whole), and each other field
--- found damaged and repaired (name, then what it held).
+-- One dimension's indicator. Returns applied, duplicates, late, lateAgain, the late, late again and
+-- duplicate positions (1-based within the group), the stored ref when it was damaged and reset (nil when
+-- it was whole), and each other field found damaged and repaired (name, then what it held).
 local function applyOne(stateKey, idsKey, first, n, known)
   local ids, times = {}, {}
   local batchMax = nil
@@ -237,26 +244,36 @@ local function applyOne(stateKey, idsKey, first, n, known)
   -- Counters keyed by bucket number; field names are built once per bucket at the end, because
   -- number-to-string conversion per contribution was a third of the script's time.
   local fineN, fineP, fineM, coarseN = {}, {}, {}, {}
+  -- What each id of the call came to ('late' or 'applied'), so a second copy is judged as the first was.
   local seen = {}
-  local applied, duplicates, late = 0, 0, 0
-  local lateIdx = {}
+  local applied, duplicates, late, lateAgain = 0, 0, 0, 0
+  local lateIdx, againIdx, dupIdx = {}, {}, {}
   local zadd = {}
   for i = 1, n do
     local id, t = ids[i], times[i]
-    if known[i] or seen[id] then
+    local prior = seen[id]
+    -- Remembered at a time past its own event: judged late (isRememberedLate in indicator-state.ts).
+    if known[i] then
+      if tonumber(known[i]) > t then prior = 'late' else prior = 'applied' end
+    end
+    if prior == 'late' then
+      lateAgain = lateAgain + 1
+      againIdx[#againIdx + 1] = i
+    elseif prior then
       duplicates = duplicates + 1
+      dupIdx[#dupIdx + 1] = i
     elseif t < lateBefore then
       late = late + 1
       lateIdx[#lateIdx + 1] = i
       -- Remembered like an applied id, at the reference time (its own is past the cutoff already), so a
-      -- redelivery within the dedup retention is a duplicate rather than counted late again.
-      seen[id] = true
+      -- redelivery within the dedup retention is known as late: late again, not counted late twice.
+      seen[id] = 'late'
       zadd[#zadd + 1] = fmt(newRef)
       zadd[#zadd + 1] = id
     else
       local base = first + (i - 1) * 5
       local value, weight, sign = V[base], W[base], S[base]
-      seen[id] = true
+      seen[id] = 'applied'
       applied = applied + 1
       for j = 1, h do
         local f = 2 ^ (-(newRef - t) / halfLives[j])
@@ -286,7 +303,7 @@ local function applyOne(stateKey, idsKey, first, n, known)
       end
       redis.call('PEXPIRE', idsKey, ttlMs)
     end
-    return applied, duplicates, late, lateIdx, damaged, fixed
+    return applied, duplicates, late, lateAgain, lateIdx, againIdx, dupIdx, damaged, fixed
   end
 
   local hset = { 'ref', fmt(newRef), 'cnt', fmt(val[2] + applied), 'upd', fmt(nowMs) }
@@ -355,24 +372,25 @@ local function applyOne(stateKey, idsKey, first, n, known)
   end
   redis.call('PEXPIRE', stateKey, ttlMs)
   redis.call('PEXPIRE', idsKey, ttlMs)
-  return applied, duplicates, late, lateIdx, damaged, fixed
+  return applied, duplicates, late, lateAgain, lateIdx, againIdx, dupIdx, damaged, fixed
 end
 
 local known = {}
 for d = 1, DIMENSIONS do
   if groups[d].n > 0 then known[d] = knownIds(KEYS[2 * d], groups[d].first, groups[d].n) end
 end
-local result = { 0, 0, 0 }
-local refs, fields, lateAt = {}, {}, {}
+local result = { 0, 0, 0, 0 }
+local refs, fields, lateAt, againAt, dupAt = {}, {}, {}, {}, {}
 local offset = 0
 for d = 1, DIMENSIONS do
   local g = groups[d]
   if g.n > 0 then
-    local applied, duplicates, late, lateIdx, damaged, fixed =
+    local applied, duplicates, late, lateAgain, lateIdx, againIdx, dupIdx, damaged, fixed =
       applyOne(KEYS[2 * d - 1], KEYS[2 * d], g.first, g.n, known[d])
     result[1] = result[1] + applied
     result[2] = result[2] + duplicates
     result[3] = result[3] + late
+    result[4] = result[4] + lateAgain
     if damaged then
       refs[#refs + 1] = d
       refs[#refs + 1] = damaged
@@ -383,12 +401,16 @@ for d = 1, DIMENSIONS do
       fields[#fields + 1] = fixed[k + 1]
     end
     for k = 1, #lateIdx do lateAt[#lateAt + 1] = offset + lateIdx[k] end
+    for k = 1, #againIdx do againAt[#againAt + 1] = offset + againIdx[k] end
+    for k = 1, #dupIdx do dupAt[#dupAt + 1] = offset + dupIdx[k] end
   end
   offset = offset + g.n
 end
-result[4] = #refs / 2
+result[5] = #refs / 2
 for k = 1, #refs do result[#result + 1] = refs[k] end
 result[#result + 1] = #fields / 3
 for k = 1, #fields do result[#result + 1] = fields[k] end
 for k = 1, #lateAt do result[#result + 1] = lateAt[k] end
+for k = 1, #againAt do result[#result + 1] = againAt[k] end
+for k = 1, #dupAt do result[#result + 1] = dupAt[k] end
 return result
