@@ -362,4 +362,18 @@ describe('evaluateHeadline: headlines read again (forgetAfterMs, recordMs)', () 
       expect([r.candidates.length, r.stale]).toEqual([2, 0])
     }
   })
+
+  it('raises for a live headline read late, however late, up to forgetAfterMs: that is how far behind the caller may run', () => {
+    // A consumer behind after a restart, an outage or a burst reads the headline late, never read before;
+    // it cannot be told from one read again, so forgetAfterMs bounds its lag too (the alerter refuses a
+    // dedup window under 24 h for it). Scored and published `lag` before `now`, record alike.
+    const day = { forgetAfterMs: DAY_MS }
+    const readLate = (lag: number) => {
+      const h = escalation(`late-${lag}`, { publishedMs: now - lag })
+      const r = evaluateHeadline(rules, h, now, { ...day, recordMs: now - lag })
+      return [r.candidates.length, r.stale]
+    }
+    for (const lag of [2 * MIN_MS, 6 * HOUR_MS, DAY_MS - 1, DAY_MS]) expect(readLate(lag)).toEqual([2, 0])
+    expect(readLate(DAY_MS + 1)).toEqual([0, 2])
+  })
 })

@@ -49,7 +49,10 @@ export type HeadlineEvaluationOptions = {
    * now only by a consumer that starts from the beginning of headlines.scored, which keeps a month: the
    * alerts it raised when it was scored went out then and are no longer remembered, so they would go out
    * again under the same ids, paging the desks with old news. A replay's headlines are scored as it runs
-   * (whatever time it gives them), and are never held back by this. 0 or absent: off.
+   * (whatever time it gives them), and are never held back by this. A live consumer reading a headline
+   * late (behind after a restart, an outage, a burst) cannot be told from one reading it again: this is
+   * also how far behind the caller may run, so keep it well above any lag to ride out; it cannot be made
+   * longer than the memory of sent alerts without letting the re-reads page again. 0 or absent: off.
    */
   forgetAfterMs?: number
   /**

@@ -68,6 +68,17 @@ describe('AlerterConfig', () => {
     expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_TTL_MS).toBe(7 * 86_400_000)
   })
 
+  it('refuses ALERTER_DEDUP_WINDOW_MS below 24 h (also how far behind the alerter may run), naming it and why', () => {
+    // A headline scored longer ago than the window is taken for one read again and raises nothing: with
+    // 60 s, one read 2 minutes late (a restart, a burst) paged nobody, and nothing said so.
+    for (const short of ['1000', '60000', '3600000', '86399999'])
+      expect(refusal({ ALERTER_DEDUP_WINDOW_MS: short })).toBe(
+        `invalid configuration:\n  ALERTER_DEDUP_WINDOW_MS: at least 86400000 ms (24 h): it is also how far behind the alerter may run, a headline scored longer ago raising no alert, so a shorter window would silently drop the alerts of an alerter catching up after an outage or a burst (got "${short}")`,
+      )
+    expect(refusal({ ALERTER_DEDUP_WINDOW_MS: '86400000' })).toBe('accepted')
+    expect(loadConfig(AlerterConfig, {}).ALERTER_DEDUP_WINDOW_MS).toBe(7 * 86_400_000)
+  })
+
   it('takes ALERTER_HYSTERESIS_PRUNE_GRACE_MS in ms, an hour by default, 0 (prune at once) allowed, and refuses a negative or non-decimal one, naming it', () => {
     expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_PRUNE_GRACE_MS).toBe(3_600_000)
     expect(

@@ -31,6 +31,16 @@ export const HYSTERESIS_TTL_MIN_MS = Math.max(
   ...Object.values(DEFAULT_INDICATOR_CONFIG.windowsMs),
 )
 
+/**
+ * The shortest ALERTER_DEDUP_WINDOW_MS (24 h). The window is also how far behind the alerter may run: a
+ * headline scored and published longer ago than it raises nothing (evaluateHeadline's forgetAfterMs), taken
+ * for one read again by a consumer group without offsets, whose alert ids are forgotten. That cut-off cannot
+ * be longer than the window (the re-read would page the desks again under the same ids), so a short window
+ * would silently drop the alerts of a live alerter caught up after an outage or a burst: with 60 s, a
+ * headline read 2 minutes late paged nobody.
+ */
+const DEDUP_WINDOW_MIN_MS = DAY_MS
+
 export const alerterConfigShape = {
   ...baseConfigShape,
   ALERTER_RULES_FILE: z
@@ -46,9 +56,14 @@ export const alerterConfigShape = {
   ALERTER_RULES_RELOAD_DEBOUNCE_MS: timer(250).describe(
     'quiet time after the last change to the rules file before it is reloaded',
   ),
-  ALERTER_DEDUP_WINDOW_MS: ms(7 * DAY_MS, 1_000).describe(
-    "an alert id already sent within this time is not sent again (replays, redeliveries, restarts). A headline scored (its headlines.scored record timestamp and scoredAt) and published longer ago than this raises no alert (counted as suppressed, reason stale): one read again from headlines.scored (kept 30 days) by a consumer group without offsets, whose alerts went out when it was scored and would page the desks again with the same ids; a replay's headlines, scored as it runs, are not affected",
-  ),
+  ALERTER_DEDUP_WINDOW_MS: durationMs(
+    DEDUP_WINDOW_MIN_MS,
+    `at least ${DEDUP_WINDOW_MIN_MS} ms (${DEDUP_WINDOW_MIN_MS / 3_600_000} h): it is also how far behind the alerter may run, a headline scored longer ago raising no alert, so a shorter window would silently drop the alerts of an alerter catching up after an outage or a burst`,
+  )
+    .default(7 * DAY_MS)
+    .describe(
+      `an alert id already sent within this time is not sent again (replays, redeliveries, restarts); at least ${DEDUP_WINDOW_MIN_MS / 3_600_000} h, since it is also how far behind the alerter may run. A headline scored (its headlines.scored record timestamp and scoredAt) and published longer ago than this raises no alert (counted as suppressed, reason stale), taken for one read again from headlines.scored (kept 30 days) by a consumer group without offsets, whose alerts went out when it was scored and would page the desks again with the same ids; so an alerter further behind than this (a long outage) sends nothing for the headlines it catches up on. A replay's headlines, scored as it runs, are not affected`,
+    ),
   ALERTER_HYSTERESIS_TTL_MS: durationMs(
     HYSTERESIS_TTL_MIN_MS,
     `at least ${HYSTERESIS_TTL_MIN_MS} ms (${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the longest half-life and volume window of the indicators: a line forgotten sooner re-arms while its measure still holds what made it fire)`,
