@@ -87,6 +87,29 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(await globalCount({})).toBeLessThan(week / 2) // the default ten minutes: most are late
   })
 
+  it('refuses KAFKA_GROUP_ID before any worker starts: every worker would take that one group', async () => {
+    // The aggregator and the alerter both read headlines.scored, each from its group's committed offset
+    // (memory-transport.ts): in one group, either would pass over what the other committed past.
+    const { chunks, out } = sink()
+    const run = runEmbedded({
+      workers: ['ingest', 'scorer', 'aggregator', 'alerter'],
+      feed: loadSampleFeed().slice(0, 5),
+      speed: 'step',
+      follow: false,
+      log: silent,
+      env: { KAFKA_GROUP_ID: 'desk-a' },
+      out,
+      onStarted: () => chunks.push('started'),
+    })
+    await expect(run).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(
+        /^KAFKA_GROUP_ID is set \("desk-a"\) but this process runs ingest, scorer, aggregator, alerter: /,
+      ),
+    })
+    expect(chunks).toEqual([])
+  })
+
   it('is deterministic step by step: the same feed gives the same alert ids', async () => {
     const feed = loadSampleFeed().slice(0, 80)
     const once = () => play(feed, 'step')

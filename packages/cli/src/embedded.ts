@@ -30,7 +30,7 @@ import { formatIndicatorTable, withheldNotice } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
 import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
-import { dashboardLine, EMBEDDED_DEFAULTS, WORKERS } from './workers.ts'
+import { dashboardLine, EMBEDDED_DEFAULTS, refuseSharedGroupId, WORKERS } from './workers.ts'
 
 export type EmbeddedOptions = {
   workers: string[]
@@ -103,6 +103,7 @@ function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
  * prints alerts as they fire, waits until every worker has caught up, prints indicator tables.
  */
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
+  refuseSharedGroupId(opts.workers, opts.env)
   // What every worker has consumed is dropped but for a tail (the newest headlines, read at exit, are in
   // it): a --follow run of days would otherwise hold every record it was ever given.
   const bus = createMemoryBus({ keepConsumed: 1_000 })

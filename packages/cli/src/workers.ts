@@ -9,6 +9,8 @@ import {
   createMemoryIndicatorStore,
   type KafkaWorker,
   type Logger,
+  setValue,
+  TradepulseError,
   type Transport,
 } from '@tradepulse/platform'
 import { buildScorerApp, ScorerConfig } from '@tradepulse/scorer'
@@ -79,6 +81,24 @@ export const WORKERS: Record<string, WorkerEntry> = {
     // The indicators the aggregator keeps (it comes first).
     embedded: ({ stores }) => (stores.indicators ? { indicators: stores.indicators } : {}),
   },
+}
+
+/**
+ * KAFKA_GROUP_ID names one consumer group, and every worker takes it: set for a process running several
+ * (`start --workers ingest,scorer`, the embedded default), they would all join that group. Its leader
+ * spreads the partitions of the topics it reads over every member, whatever each reads, and a member
+ * drops those of a topic it does not read with a warning only: on Kafka, 33 of 60 raw headlines were
+ * never ingested and none scored. On the in-memory bus, where a group reads from its committed offset, the
+ * aggregator and the alerter (both on headlines.scored) would pass over what the other committed past.
+ * Refused, naming the workers, before anything connects; one worker keeps it. A blank one is unset.
+ */
+export function refuseSharedGroupId(names: string[], env: Record<string, string | undefined>): void {
+  const groupId = setValue(env.KAFKA_GROUP_ID)
+  if (groupId === undefined || names.length < 2) return
+  throw new TradepulseError(
+    'CONFIG_INVALID',
+    `KAFKA_GROUP_ID is set (${JSON.stringify(groupId)}) but this process runs ${names.join(', ')}: all would join that one consumer group, whose leader spreads the partitions of its own topics over every member: the others drop theirs unread, and their own topics go to no one; unset KAFKA_GROUP_ID (each worker then has a group of its own), or run each worker in a process of its own (tradepulse start --workers <worker>) with KAFKA_GROUP_ID set for it`,
+  )
 }
 
 /** Settings of the embedded default: nothing listens on fixed ports, webhooks are off, topics are created. */

@@ -112,6 +112,37 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     })
   })
 
+  it('start refuses KAFKA_GROUP_ID with several workers in the process, before connecting anywhere (exit 78); one worker keeps it', async () => {
+    // One group for ingest and scorer: kafkajs's leader split its own topic's partitions over both, each
+    // dropped (with a warning only) those of the topic it does not read, and the other topic was read by
+    // no one: 33 of 60 raw headlines never ingested, none scored.
+    const kafka = { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS }
+    const refused =
+      /^tradepulse: KAFKA_GROUP_ID is set \("desk-a"\) but this process runs (.+?): all would join that one consumer group, .*; unset KAFKA_GROUP_ID .*, or run each worker in a process of its own /
+    const cases: [string[], Record<string, string>, string][] = [
+      [['start', '--workers', 'scorer,ingest'], { ...kafka, KAFKA_GROUP_ID: 'desk-a' }, 'ingest, scorer'],
+      // The embedded default runs them all, over one in-memory bus whose groups are kept as Kafka's are.
+      [['start'], { KAFKA_GROUP_ID: 'desk-a' }, 'ingest, scorer, aggregator, alerter, gateway'],
+    ]
+    const runs = await Promise.all(cases.map(([args, env]) => cli(args, env)))
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(78)
+      expectOneLine(r.stderr, refused)
+      expect(r.stderr.match(refused)![1]).toBe(cases[i]![2])
+      expect(r.stderr).not.toMatch(/cannot reach|Starting a local|Embedded mode|Playing/)
+      expect(r.stdout).toBe('')
+    })
+    // One worker takes it (it goes on to connect), and a blank one is unset, as everywhere.
+    const kept = await Promise.all([
+      cli(['start', '--workers', 'scorer'], { ...kafka, KAFKA_GROUP_ID: 'desk-a' }),
+      cli(['start', '--workers', 'ingest,scorer'], { ...kafka, KAFKA_GROUP_ID: ' ' }),
+    ])
+    for (const r of kept) {
+      expect(r.code, r.stderr).toBe(69)
+      expectOneLine(r.stderr, /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
+    }
+  })
+
   it('start on Kafka and Redis names the one it cannot reach in one line, before any worker starts (exit 69)', async () => {
     const redisUp = process.env.REDIS_URL
     const kafkaUp = process.env.KAFKA_BROKERS

@@ -24,7 +24,7 @@ import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { invalidOptionValue } from '../usage-errors.ts'
-import { dashboardLine, WORKERS } from '../workers.ts'
+import { dashboardLine, refuseSharedGroupId, WORKERS } from '../workers.ts'
 import { type StartSignals, startSignals } from './start-signals.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
@@ -154,6 +154,7 @@ export function registerStart(program: Command): void {
       const names = opts.workers?.names ?? Object.keys(WORKERS)
       const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
+      refuseSharedGroupId(names, env)
       if (names.includes('alerter')) checkAlerterFiles(env)
       if (!onKafka && !opts.localInfra) {
         if (opts.workers && names.length < Object.keys(WORKERS).length)
