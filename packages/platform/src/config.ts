@@ -286,7 +286,9 @@ export const baseConfigShape = {
   KAFKA_CLIENT_ID: kafkaId('client id').optional().describe('Kafka client id (default: tradepulse-WORKER)'),
   KAFKA_GROUP_ID: kafkaId('consumer group')
     .optional()
-    .describe('consumer group (default: the topic prefix and the worker, tradepulse.WORKER)'),
+    .describe(
+      'consumer group (default: the topic prefix and the worker, tradepulse.WORKER); one group per kind of worker: a process running several (tradepulse start --workers a,b, the embedded default) refuses it, and a worker the group gives partitions of topics it does not read (another kind in the group, one env file for several services) logs an error naming them and is degraded, not ready',
+    ),
   // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
   // bounds how often an idle consumer asks (and how long a stop or a seek waits for the fetch in flight).
   KAFKA_FETCH_MAX_WAIT_MS: ms(100).describe(

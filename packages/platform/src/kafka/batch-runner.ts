@@ -310,6 +310,15 @@ export function createBatchRunner(
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
   /**
+   * Topics the group gave this member partitions of at the last sync (`received`) and join (`foreign`)
+   * that it does not read: another kind of worker shares its group (one KAFKA_GROUP_ID for both).
+   * kafkajs's leader spreads the partitions of the topics it reads itself over every member, whatever
+   * each reads, and a member drops those of a topic it does not read with a warning only ('Consumer group
+   * received unsubscribed topics'): they are read by no one, nor are the topics only the others read.
+   */
+  let received: string[] = []
+  let foreign: string[] = []
+  /**
    * When a fetch or batch last showed progress. This and every other elapsed time of the runner (stall,
    * hold, the ends' retry deadline, the group's wait for the others' points) is read on the monotonic
    * clock, performance.now(): a wall-clock step (NTP, a VM resumed) must not stretch or cut them.
@@ -1206,8 +1215,19 @@ export function createBatchRunner(
       })
       const c = consumer
       if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
+      // Emitted by the sync, before the join's GROUP_JOIN.
+      c.on(c.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e) => {
+        received = e.payload.topicsNotSubscribed
+      })
       c.on(c.events.GROUP_JOIN, (e) => {
         assignment++
+        foreign = received
+        received = []
+        if (foreign.length > 0)
+          log.error(
+            { groupId: cfg.groupId, foreignTopics: foreign, topics: cfg.topics },
+            `another kind of worker shares consumer group ${cfg.groupId}: the group gave this ${cfg.worker} partitions of ${foreign.join(', ')}, which it does not read, so no one reads them, and those of its own topics (${cfg.topics.join(', ')}) that the group's leader does not read go to no one; give each kind of worker a group of its own (KAFKA_GROUP_ID unset, or one per worker)`,
+          )
         nextFetch.clear()
         // A partition another member has now: its fault no longer holds this member.
         for (const clock of Object.values(clocks))
@@ -1442,6 +1462,13 @@ export function createBatchRunner(
           detail: `${aligner!.held()} partitions held in event-time alignment for ${Math.round(now - heldSince)} ms and no batch done or under way`,
         }
       }
+      // No restart mends it (failed would have a liveness probe rebalance the group again and again).
+      if (foreign.length > 0 && state.status !== 'failed')
+        return {
+          status: 'degraded',
+          ready: false,
+          detail: `another kind of worker shares the consumer group (KAFKA_GROUP_ID): given partitions of ${foreign.length} topic(s) this worker does not read, which no one reads`,
+        }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
     },
   }

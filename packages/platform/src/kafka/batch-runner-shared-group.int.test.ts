@@ -1,0 +1,92 @@
+import { logLevel } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
+import { createCapturingLogger, createLogger, type LogLine } from '../logger.ts'
+import { createMetrics } from '../metrics.ts'
+import { createBatchRunner } from './batch-runner.ts'
+import {
+  kafkaBrokers,
+  probeRunner,
+  probeRunnerConfig,
+  randomName,
+  testCleanups,
+  until,
+  waitFor,
+} from './int-test-support.ts'
+import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import type { BatchHandler } from './records.ts'
+
+const silent = createLogger({ level: 'silent' })
+
+describe('batch runner in a consumer group another kind of worker shares', () => {
+  const brokers = kafkaBrokers()
+  const { cleanups, connected } = testCleanups()
+  const client = (clientId: string) =>
+    createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
+
+  it('reports it (an error naming the group and the topics, health degraded, not ready) until it has the group to itself', async () => {
+    // KAFKA_GROUP_ID in an env file two services share: an ingest and a scorer in one group. kafkajs's
+    // leader (the first to join) spread its own topic's partitions over both; the scorer dropped those it
+    // was given with a warning only, and its own topic went to no one: it stayed ok and ready throughout.
+    const name = randomName('shared-group')
+    const admin = await connected(client(`${name}-admin`).admin())
+    const [rawTopic, headlinesTopic] = [`${name}.raw`, `${name}.headlines`]
+    await createTopicsWithLeaders(admin, [
+      { topic: rawTopic, numPartitions: 3, replicationFactor: 1 },
+      { topic: headlinesTopic, numPartitions: 3, replicationFactor: 1 },
+    ])
+    cleanups.push(() => admin.deleteTopics({ topics: [rawTopic, headlinesTopic] }))
+    const groupId = randomName('shared-group')
+    const ok: BatchHandler = async (records) => records.map(() => ({ kind: 'ok' as const }))
+
+    const ingest = probeRunner(client(`${name}-ingest`), rawTopic, groupId, ok, cleanups, {
+      over: { worker: 'ingest' },
+    })
+    await ingest.start()
+    await ingest.joined()
+
+    const { log, lines } = createCapturingLogger()
+    const scorerKafka = client(`${name}-scorer`)
+    const scored: string[] = []
+    const scorer = createBatchRunner(
+      scorerKafka,
+      createProducer(scorerKafka, silent),
+      async (records) => {
+        scored.push(...records.map((r) => r.value!.toString()))
+        return records.map(() => ({ kind: 'ok' as const }))
+      },
+      probeRunnerConfig(headlinesTopic, groupId, { worker: 'scorer' }),
+      log,
+      createMetrics('probe'),
+    )
+    cleanups.push(() => scorer.stop())
+    const producer = await connected(scorerKafka.producer())
+    await producer.send({
+      topic: headlinesTopic,
+      messages: [0, 1, 2].map((partition) => ({ partition, value: `h${partition}` })),
+    })
+    await scorer.start()
+    await scorer.joined()
+
+    const reported = await waitFor(
+      () => lines.find((l) => l.level === 50 && (l as LogLine & { groupId?: string }).groupId === groupId),
+      'the shared group reported',
+    )
+    expect(reported).toMatchObject({ foreignTopics: [rawTopic], topics: [headlinesTopic] })
+    expect(reported.msg).toContain(`another kind of worker shares consumer group ${groupId}: `)
+    expect(reported.msg).toContain(`partitions of ${rawTopic}, which it does not read`)
+    expect(await scorer.health()).toEqual({
+      status: 'degraded',
+      ready: false,
+      detail:
+        'another kind of worker shares the consumer group (KAFKA_GROUP_ID): given partitions of 1 topic(s) this worker does not read, which no one reads',
+    })
+    expect(scored).toEqual([])
+
+    // The ingest gone, the scorer has the group, and its own topic, to itself.
+    await ingest.stop()
+    await waitFor(() => (scored.length === 3 ? true : undefined), "the scorer's own topic read")
+    expect(scored.sort()).toEqual(['h0', 'h1', 'h2'])
+    await until(async () => (await scorer.health()).status === 'ok', 'the scorer ok again')
+    expect(await scorer.health()).toEqual({ status: 'ok', ready: true })
+  })
+})
