@@ -132,6 +132,23 @@ describe('tradepulse replay on Kafka', () => {
     expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'US\u2028raises tariffs'])
     expect(code).toBe(65)
   })
+  it('skips an NDJSON line naming a key twice, naming the line and key, sends the rest and exits 65', async () => {
+    // JSON.parse kept the second headline and replay sent it, exit 0: the tariff rise went out as a cut,
+    // where ingest, score --ndjson and the embedded POST all refuse the line.
+    const { code, stderr, topic } = await replay(
+      'dup.ndjson',
+      [
+        '{"id":"dup-1","headline":"US raises tariffs on steel","headline":"China cuts tariffs on US soybeans","publishedAt":"2020-01-02T00:00:00Z"}',
+        '{"id":"ok-1","headline":"EU lifts duties","publishedAt":"2020-01-03T00:00:00Z"}',
+      ].join('\n'),
+    )
+    expect(stderr).toContain(
+      'dup.ndjson:1: skipped: headline: key given more than once in one object (JSON.parse would keep the last silently; ingest refuses such a record: schema_invalid)\n',
+    )
+    expect(stderr).toMatch(/1 produced to .*, 1 bad row\(s\) skipped \(lines 1\)/)
+    expect(await headlines(topic, 1)).toEqual(['EU lifts duties'])
+    expect(code).toBe(65)
+  })
   it('skips a line of hundreds of MB, naming it, sends the lines around it, and exits 65', async () => {
     const { code, stderr, topic } = await replay('huge.ndjson', (file) =>
       writeLongLine(

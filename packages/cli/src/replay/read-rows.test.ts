@@ -268,6 +268,21 @@ describe('readReplayRows', () => {
     )
     expect(await rows('header-only-ok.csv', 'date,headline\n')).toEqual([])
   })
+  it('refuses a CSV naming a column it reads twice, where csv-parse kept the last silently', async () => {
+    // "date,headline,headline" sent each row's second headline, the first dropped unseen.
+    for (const [header, column] of [
+      ['date,headline,headline', 'headline'],
+      ['date,headline,description,description', 'description'],
+      ['date,headline,date', 'date'],
+    ] as const)
+      await expect(rows('twice.csv', `${header}\n2020-01-02,a,b,c\n`), header).rejects.toThrow(
+        `${join(dir, 'twice.csv')}: the "${column}" column is named more than once (columns: ${header.split(',').join(', ')}); which to read no one can tell`,
+      )
+    // A column it does not read may come twice (a time column it does not use among them).
+    expect(await rows('twice-ok.csv', 'publishedAt,headline,date,date,x,x\n2020-01-02,a,b,c,d,e\n')).toEqual([
+      { line: 2, raw: { headline: 'a', publishedAt: '2020-01-02T00:00:00.000Z' } },
+    ])
+  })
   it('refuses a CSV whose header line cannot be read', async () => {
     await expect(rows('h1.csv', 'date,head"line\n2020-01-01,x\n2020-01-02,y\n')).rejects.toThrow(
       /header.*Invalid Opening Quote/,
@@ -449,6 +464,28 @@ describe('readReplayRows', () => {
       { line: 3, error: expect.stringMatching(/^invalid JSON/) },
       { line: 4, error: 'not a JSON object' },
       { line: 5, raw: { headline: '' } },
+    ])
+  })
+
+  it('skips an NDJSON line naming a key twice, at any depth, naming the key, where JSON.parse kept the last', async () => {
+    // Sent as JSON.parse read it, the first line went out as China's cut alone: a line ingest refuses
+    // (schema_invalid) reached headlines.raw as one it takes, its sentiment the other way round.
+    const r = await rows(
+      'dup.ndjson',
+      [
+        '{"id":"dup-1","headline":"US raises tariffs on steel","headline":"China cuts tariffs on US soybeans"}',
+        '{"id":"a","headline":"EU lifts duties","meta":{"tag":"x","tag":"y"}}',
+        '{"id":"b","headline":"Steel tariffs rise","\u0069d":"c"}',
+        '{"id":"d","headline":"Ports reopen","headlines":"headline"}',
+      ].join('\n'),
+    )
+    const twice = (key: string) =>
+      `${key}: key given more than once in one object (JSON.parse would keep the last silently; ingest refuses such a record: schema_invalid)`
+    expect(r).toEqual([
+      { line: 1, error: twice('headline') },
+      { line: 2, error: twice('meta.tag') },
+      { line: 3, error: twice('id') },
+      { line: 4, raw: { id: 'd', headline: 'Ports reopen', headlines: 'headline' } },
     ])
   })
 

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { closeSync, constants, createReadStream, openSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
+import { duplicateKeyPath } from '@tradepulse/contracts'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
 import { type ByteLine, type LineEnd, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
@@ -294,8 +295,9 @@ const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
  * headline column and a date or time column (the shapes of ../shared/data/streams; a `description`
  * column becomes the body). Rows that cannot be read at all are reported with their line number: a
  * line that is not valid UTF-8 (its text would reach headlines.raw with U+FFFD in place of the bad
- * bytes, where ingest refuses the bytes themselves) and a line longer than MAX_LINE_BYTES (read and
- * dropped as it comes, memory bounded) among them, each named by its own line. The header line of a
+ * bytes, where ingest refuses the bytes themselves), a line longer than MAX_LINE_BYTES (read and
+ * dropped as it comes, memory bounded) and an NDJSON line naming a key twice (JSON.parse keeps one of the
+ * two silently, where ingest refuses the line) among them, each named by its own line. The header line of a
  * CSV must be readable: the file is refused otherwise (ReplayFileError). Which of the two a file holds is
  * told by its name, else by its first character (openReplayFile): a pipe's name tells nothing.
  */
@@ -322,13 +324,30 @@ export async function* readReplayRows(
       }
       const text = l.text
       if (text.trim() === '') continue
+      let raw: unknown
       try {
-        const raw = JSON.parse(text) as unknown
-        if (!raw || typeof raw !== 'object' || Array.isArray(raw)) yield { line, error: 'not a JSON object' }
-        else yield { line, raw: raw as Record<string, unknown> }
+        raw = JSON.parse(text)
       } catch (err) {
         yield { line, error: `invalid JSON: ${(err as Error).message}` }
+        continue
       }
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
+        yield { line, error: 'not a JSON object' }
+        continue
+      }
+      // JSON.parse keeps the last of a key given twice, and the record is written anew from what it read:
+      // {"headline":"US raises tariffs","headline":"China cuts tariffs"} went out as the second alone, a
+      // line ingest refuses (schema_invalid, at any depth) sent as one it takes. Which was meant, no one
+      // can tell, and the id and time replay keys and orders the row by may be either: skipped, named.
+      const dup = duplicateKeyPath(text)
+      if (dup) {
+        yield {
+          line,
+          error: `${dup.join('.')}: key given more than once in one object (JSON.parse would keep the last silently; ingest refuses such a record: schema_invalid)`,
+        }
+        continue
+      }
+      yield { line, raw: raw as Record<string, unknown> }
     }
     return
   }
@@ -340,6 +359,15 @@ export async function* readReplayRows(
     if (!cols.includes('headline'))
       throw new ReplayFileError(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
     timeColumn = TIME_COLUMNS.find((c) => cols.includes(c))
+    // csv-parse keeps the last of a column named twice, silently, as JSON.parse keeps the last of a key:
+    // "date,headline,headline" sent each row's second headline, the first dropped unseen.
+    const twice = ['headline', 'description', timeColumn].find(
+      (c) => c !== undefined && cols.indexOf(c) !== cols.lastIndexOf(c),
+    )
+    if (twice)
+      throw new ReplayFileError(
+        `${file}: the "${twice}" column is named more than once (columns: ${cols.join(', ')}); which to read no one can tell`,
+      )
   }
   // Records csv-parse could not read, by their first line, in file order: they are given out before the
   // first record that comes after them (csv-parse reports them while it parses, ahead of the reader).
