@@ -91,15 +91,23 @@ export function someText(what: string): (text: string) => string {
 }
 
 /**
- * A source name (replay --source): at most LIMITS.maxSourceChars (100) characters that show something once
- * normalised as ingest normalises a source. Ingest sends a headline whose source is longer to the dlq
- * (schema_invalid), so every row stamped with it was lost; one that shows nothing (white space, "\u200b", a
- * Hangul filler) it replaced by its INGEST_DEFAULT_SOURCE, so the rows were not stamped as asked.
+ * A source name (replay --source): at most LIMITS.maxSourceChars (100) characters both as given and once
+ * normalised as ingest normalises a source (normalizeText), and showing something then. Ingest holds the
+ * raw source to the limit and the normalised one again (the Headline schema), and sends a headline whose
+ * source is longer either way to the dlq (schema_invalid), so every row stamped with it was lost: NFKC
+ * expands some characters, and "\ufdfa" ten times (10 characters as given) is 180. One that shows nothing
+ * (white space, "\u200b", a Hangul filler) ingest replaced by its INGEST_DEFAULT_SOURCE, so the rows were
+ * not stamped as asked.
  */
 export function sourceName(text: string): string {
-  if (showsNothing(normalizeText(text)) || text.length > LIMITS.maxSourceChars)
+  const normalised = normalizeText(text)
+  if (showsNothing(normalised) || text.length > LIMITS.maxSourceChars)
     throw new InvalidArgumentError(
       `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space or invisible characters only (ingest sends a headline whose source is longer to the dlq).`,
+    )
+  if (normalised.length > LIMITS.maxSourceChars)
+    throw new InvalidArgumentError(
+      `Expected a source name of at most ${LIMITS.maxSourceChars} characters once normalised as ingest normalises it (NFKC expands some characters); this one is ${normalised.length} (ingest sends a headline whose source is longer to the dlq).`,
     )
   return text
 }

@@ -299,7 +299,7 @@ export function registerReplay(program: Command): void {
     )
     .option(
       '--source <name>',
-      'source to stamp on CSV rows (1 to 100 characters; an NDJSON file gives each line its own)',
+      'source to stamp on CSV rows (1 to 100 characters, as given and once normalised as ingest normalises it; an NDJSON file gives each line its own)',
       sourceName,
     )
     .option(
