@@ -215,6 +215,29 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     ])
     expect(lines[3]).toMatchObject({ id: 'ok', scores: { tariff: { label: 'negative' } } })
   })
+  it('takes null in an optional field as the field absent, as ingest does, where it refused a null body', async () => {
+    // Jackson's default, Go's nil pointers and Python's None write null for a field not set: ingest scores
+    // such a headline as one without the field (RawHeadline), and score --ndjson answered it with an error.
+    const { counts, lines } = await scored(
+      Readable.from([
+        [
+          '{"id":"a","headline":"US raises tariffs on steel","body":null}',
+          '{"id":"b","headline":"US raises tariffs on steel"}',
+          '{"id":"c","headline":"US raises tariffs on steel","body":null,"source":null,"url":null,"publishedAt":null}',
+          // A null headline is still none, as on ingest's dead letter.
+          '{"id":"d","headline":null}',
+        ].join('\n'),
+      ]),
+    )
+    expect(counts).toEqual({ ok: 3, bad: 1 })
+    const { id: _a, ...a } = lines[0]
+    const { id: _b, ...b } = lines[1]
+    const { id: _c, ...c } = lines[2]
+    expect(a).toMatchObject({ scores: { tariff: { label: 'negative' } } })
+    expect(a).toEqual(b)
+    expect(c).toEqual(b)
+    expect(lines[3]).toEqual({ id: 'd', line: 4, error: expect.stringMatching(/^headline: /) })
+  })
   it('answers a line that is not valid UTF-8 with an error line naming it, and goes on', async () => {
     const { counts, lines } = await scored(
       Readable.from([

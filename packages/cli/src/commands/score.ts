@@ -19,11 +19,14 @@ import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '../exit-codes.ts'
 import { readLines } from '../read-lines.ts'
 
 // Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
-// What the three fields hold is checked as ingest checks it (asIngested).
+// What the three fields hold is checked as ingest checks it (asIngested). A null body is no body, as in
+// ingest's raw contract (RawHeadline: null is absent in every optional field, Jackson's default, Go's nil
+// pointer, Python's None): score refused such a line that ingest scores. The id stays required here: it
+// is what names each output line.
 const NdjsonInput = z.object({
   id: z.string(),
   headline: z.string(),
-  body: z.string().optional(),
+  body: z.string().nullish(),
 })
 
 /** The fields scored; a line naming one twice is refused, as ingest refuses such a record. */
@@ -151,10 +154,7 @@ export async function scoreNdjson(
         throw new Error(formatIssues(parsed.error))
       }
       const { id: pid, headline, body } = parsed.data
-      const checked = asIngested(
-        body === undefined ? { id: pid, headline } : { id: pid, headline, body },
-        limits,
-      )
+      const checked = asIngested(body == null ? { id: pid, headline } : { id: pid, headline, body }, limits)
       if (!checked.ok) throw new Error(checked.error)
       const r = scoreIngested(scorer, checked.headline)
       if (!r.ok) throw new Error(r.error)
