@@ -1,6 +1,6 @@
 import type { ScoredHeadline } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { contributionsOf, scopesOf } from './contributions.ts'
+import { contributionProblem, contributionsOf, scopesOf } from './contributions.ts'
 
 function headline(overrides: Partial<ScoredHeadline> = {}): ScoredHeadline {
   return {
@@ -77,6 +77,22 @@ describe('contributionsOf', () => {
     )
     expect(new Set(cs.map((c) => `${c.scope.kind}:${c.scope.id}`))).toEqual(
       new Set(['global:all', 'sector:autos', 'entity:Tesla']),
+    )
+  })
+})
+
+describe('contributionProblem', () => {
+  const ok = contributionsOf(headline())[0]!
+
+  it('takes weights in [0, 1] and values in [-1, 1], bounds included, and names any other (1e308 overflowed the sums)', () => {
+    for (const c of [ok, { ...ok, weight: 0, value: -1 }, { ...ok, weight: 1, value: 1 }])
+      expect(contributionProblem(c)).toBeUndefined()
+    expect(contributionProblem({ ...ok, weight: 1e308 })).toBe('weight 1e+308 is not a number in [0, 1]')
+    expect(contributionProblem({ ...ok, weight: -0.1 })).toBe('weight -0.1 is not a number in [0, 1]')
+    expect(contributionProblem({ ...ok, weight: Number.NaN })).toBe('weight NaN is not a number in [0, 1]')
+    expect(contributionProblem({ ...ok, value: 1e308 })).toBe('value 1e+308 is not a number in [-1, 1]')
+    expect(contributionProblem({ ...ok, value: Number.NEGATIVE_INFINITY })).toBe(
+      'value -Infinity is not a number in [-1, 1]',
     )
   })
 })

@@ -82,12 +82,19 @@ export function contributionsOf(headline: ScoredIndicatorInput): Contribution[] 
 /**
  * Why a contribution cannot be applied, or undefined when it can. contributionsOf only makes valid
  * ones; stores check at their boundary so a caller's bug fails loudly instead of storing NaN.
+ *
+ * A weight is a relevance or 1, so in [0, 1], and a value a sentiment or an uncertainty score, so in
+ * [-1, 1]: bounded so, an indicator's sums stay within its number of headlines. Finite alone was not
+ * enough: two weights (or values) of 1e308 overflowed the sums to Infinity, which the memory store kept
+ * (every read then withheld the indicator as invalid_state) while the Redis fast path refused the sums as
+ * bad arguments; both stores now refuse such a contribution alike, naming it (assertValidContributions).
  */
 export function contributionProblem(c: Contribution): string | undefined {
   if (c.headlineId.length === 0) return 'empty headline id'
   if (!Number.isFinite(c.eventMs)) return `event time ${c.eventMs} is not finite`
-  if (!Number.isFinite(c.value) || !Number.isFinite(c.weight) || c.weight < 0)
-    return 'value or weight is not a finite number ≥ 0'
+  // Negated, so that NaN fails too.
+  if (!(c.weight >= 0 && c.weight <= 1)) return `weight ${c.weight} is not a number in [0, 1]`
+  if (!(c.value >= -1 && c.value <= 1)) return `value ${c.value} is not a number in [-1, 1]`
   if (c.sign !== -1 && c.sign !== 0 && c.sign !== 1) return `sign ${c.sign} is not -1, 0 or 1`
   return undefined
 }

@@ -220,6 +220,40 @@ export function describeIndicatorStoreConformance(
       ).toEqual(states)
     })
 
+    it('refuses a batch holding a contribution whose weight or value is outside its domain, naming it, and writes nothing of it', async () => {
+      const { store } = await create()
+      const CN: Scope = { kind: 'region', id: 'CN' }
+      const ok = contributionsOf(scoredHeadline('ok', T0, { tariff: 0.5, regions: ['CN'] }))
+      const base = ok.find((c) => c.dimension === 'tariff' && c.scope.kind === 'region')!
+      // Weights (or values) of 1e308: two of them overflowed the sums to Infinity. Before, the memory store
+      // kept them (its indicator then withheld as invalid_state), the Redis fast path refused the sums.
+      for (const [bad, problem] of [
+        [{ weight: 1e308 }, 'weight 1e+308 is not a number in [0, 1]'],
+        [{ value: 1e308 }, 'value 1e+308 is not a number in [-1, 1]'],
+        [{ weight: 1.5 }, 'weight 1.5 is not a number in [0, 1]'],
+        [{ weight: -0.5 }, 'weight -0.5 is not a number in [0, 1]'],
+        [{ value: -2 }, 'value -2 is not a number in [-1, 1]'],
+        [{ weight: Number.NaN }, 'weight NaN is not a number in [0, 1]'],
+      ] as const) {
+        const twice = [1, 2].map((i) => ({ ...base, ...bad, headlineId: `bad${i}`, eventMs: T0 + i }))
+        await expect(store.applyBatch([...ok, ...twice]), problem).rejects.toMatchObject({
+          code: 'INTERNAL',
+          retriable: false,
+          message: `invalid indicator contribution for bad1: ${problem}`,
+        })
+        await expect(store.applyRuns([twice, ok]), problem).rejects.toMatchObject({ code: 'INTERNAL' })
+      }
+      expect(await store.get('tariff', CN, T0 + 2)).toBeUndefined()
+      expect(await store.get('tariff', { kind: 'global', id: 'all' }, T0 + 2)).toBeUndefined()
+      // The bounds themselves are taken.
+      const edges = [
+        { ...base, headlineId: 'heaviest', weight: 1, value: -1 },
+        { ...base, headlineId: 'lightest', weight: 0, value: 1 },
+      ]
+      expect(await store.applyBatch([...ok, ...edges])).toMatchObject({ applied: ok.length + 2 })
+      expect((await store.get('tariff', CN, T0))?.count).toBe(3)
+    })
+
     it('sets a time to live on every indicator it writes', async () => {
       const h = await create()
       await applyHeadlines(h.store, [[scoredHeadline('a', T0, { tariff: 1, regions: ['CN'] })]])

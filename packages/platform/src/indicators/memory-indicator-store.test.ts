@@ -53,47 +53,34 @@ describe('memory indicator store: a damaged reference time', () => {
   })
 })
 
-describe('memory indicator store: state that reads as no number', () => {
-  it('leaves out of every read (get, top) an indicator whose update breaks the IndicatorUpdate contract, naming it with the fields, as the Redis store does; top ranks its n among the others', async () => {
+describe('memory indicator store: contributions that would overflow its sums', () => {
+  it("refuses weights and values of 1e308, which overflowed an indicator's sums to Infinity (withheld as invalid_state at every read), and keeps the indicator as it was", async () => {
     const store = createMemoryIndicatorStore({ clock: createManualClock(T0) })
     const CN = { kind: 'region' as const, id: 'CN' }
-    // Weights of 1e308 (finite: contributionProblem takes them) overflow CN's sums to Infinity, which read
-    // as a mean of NaN: before, CN was read with nulls (JSON's NaN), and top's one was CN.
-    const huge = (headlineId: string, eventMs: number): Contribution => ({
+    const before = contributionsOf(scoredHeadline('c', T0 - 3 * MIN_MS, { tariff: -0.5, regions: ['CN'] }))
+    await store.applyBatch(before)
+    const read = await store.get('tariff', CN, T0)
+    const huge = (headlineId: string, eventMs: number, over: Partial<Contribution>): Contribution => ({
       dimension: 'tariff',
       scope: CN,
       headlineId,
       eventMs,
       value: 1,
-      weight: 1e308,
+      weight: 1,
       sign: 1,
+      ...over,
     })
-    await store.applyBatch([
-      huge('a', T0 - 2 * MIN_MS),
-      huge('b', T0 - MIN_MS),
-      ...contributionsOf(scoredHeadline('c', T0, { tariff: -0.5, regions: ['MX'] })),
-    ])
-    const withheld: WithheldIndicator[] = []
-    expect(await store.get('tariff', CN, T0, withheld)).toBeUndefined()
-    expect(await store.get('tariff', CN, T0)).toBeUndefined() // nothing to tell, nothing told
-    const top = await store.top('tariff', 'region', 'momentum', 1, T0, withheld)
-    expect(top.map((u) => u.scope.id)).toEqual(['MX'])
-    const cn = {
-      dimension: 'tariff',
-      scope: CN,
-      reason: 'invalid_state',
-      stored: String(T0 - MIN_MS),
-      problem: expect.stringMatching(/^mean\.15m: Invalid input: expected number, received NaN; /),
+    for (const over of [{ weight: 1e308 }, { value: 1e308 }]) {
+      await expect(
+        store.applyBatch([huge('a', T0 - 2 * MIN_MS, over), huge('b', T0 - MIN_MS, over)]),
+      ).rejects.toMatchObject({
+        code: 'INTERNAL',
+        retriable: false,
+        message: expect.stringMatching(/1e\+308/),
+      })
     }
-    expect(withheld).toEqual([cn, cn])
-
-    // The next apply to it takes the sums that are no finite number as absent, reports them, and it reads again.
-    const r = await store.applyBatch([{ ...huge('d', T0), weight: 1 }])
-    expect(r.damagedFields?.map((d) => [d.dimension, d.scope.id, d.field, d.stored])).toEqual(
-      ['w1', 'x1', 'w2', 'x2', 'w3', 'x3'].map((field) => ['tariff', 'CN', field, 'Infinity']),
-    )
-    const again: WithheldIndicator[] = []
-    expect(await store.get('tariff', CN, T0, again)).toMatchObject({ count: 3, weight: { '15m': 1 } })
-    expect(again).toEqual([])
+    const withheld: WithheldIndicator[] = []
+    expect(await store.get('tariff', CN, T0, withheld)).toEqual(read)
+    expect(withheld).toEqual([])
   })
 })
