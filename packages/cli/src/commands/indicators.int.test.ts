@@ -379,6 +379,27 @@ describe('tradepulse indicators on Kafka and Redis', () => {
     expect(Date.now() - started).toBeLessThan(12_000)
   })
 
+  it('rebuild under a prefix whose headlines.scored Kafka does not have is refused at once in one line naming it and the prefix (exit 78)', async () => {
+    // A mistyped TRADEPULSE_TOPIC_PREFIX: the rebuild failed after 20 s as if Kafka were down (exit 69),
+    // with a hint to run `tradepulse topics create`, which made a second catalogue under the typo.
+    const prefix = `${randomName('cli-rebuild-typo')}.`
+    const keyPrefix = randomName('cli-rebuild-typo')
+    const err = await run(process.execPath, [MAIN, 'indicators', 'rebuild'], {
+      env: cliEnv(prefix, keyPrefix),
+    }).catch((e: { code: number; stdout: string; stderr: string }) => e)
+    expect(err).toMatchObject({
+      code: 78,
+      stdout: '',
+      stderr: `tradepulse: indicators rebuild: Kafka at ${kafkaBrokers.join(',')} (KAFKA_BROKERS) has no topic ${prefix}headlines.scored.v1 (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)}; the workers create it as they start, as does tradepulse topics create)\n`,
+    })
+    const redis = new Redis(redisUrl)
+    try {
+      expect(await redis.keys(`${keyPrefix}*`)).toEqual([])
+    } finally {
+      await redis.quit()
+    }
+  })
+
   it('refuses a bad --top and a bad --since with the option named and exit 78', async () => {
     for (const args of [
       ['indicators', '--top', '0'],

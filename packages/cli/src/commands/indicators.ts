@@ -29,8 +29,9 @@ import {
   loadConfig,
 } from '@tradepulse/platform'
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { checkKafkaReachable, clientLog, cliLogger, withRedis } from '../infra.ts'
+import { clientLog, cliKafka, cliLogger, withRedis } from '../infra.ts'
 import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
+import { requireTopic } from '../topic-check.ts'
 import { invalidOptionValue } from '../usage-errors.ts'
 
 /** --since: its text (named in the warning) and its span, read as every option is (option-values.ts). */
@@ -242,16 +243,19 @@ export function registerIndicators(program: Command): void {
       // info lines ("rebuild: replaying", "rebuild: done"), raw JSON on stderr, said no more than the
       // progress and the summary printed below.
       const log = cliLogger(config, 'tradepulse-rebuild')
+      const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).scored.name
       // Kafka first, quickly, as replay, tail and topics reach it: unreachable, the rebuild's own client
-      // retried for 17 s, each retry a JSON error line on stderr, before the same one-line error.
-      await checkKafkaReachable(config, 'tradepulse-rebuild', log)
+      // retried for 17 s, each retry a JSON error line on stderr, before the same one-line error. And its
+      // topic there (requireTopic): under a mistyped prefix, the rebuild failed after 20 s as if Kafka were
+      // down (exit 69), with a hint to create the topics.
+      await requireTopic(cliKafka(config, 'tradepulse-rebuild', log), config, 'indicators rebuild', topic)
       await withRedis(config, 'tradepulse-rebuild', log, async (redis) => {
         const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
         let lastReport = 0
         const r = await rebuildIndicators({
           brokers: config.KAFKA_BROKERS,
           security: kafkaSecurity(config),
-          topic: createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).scored.name,
+          topic,
           sinceMs,
           store,
           log,

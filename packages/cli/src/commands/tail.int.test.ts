@@ -1,9 +1,9 @@
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { createTopics, randomName, testInfra } from '@tradepulse/testing'
+import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine } from '../test-helpers.ts'
+import { cli, expectOneLine, spawnCli } from '../test-helpers.ts'
 
-describe('tradepulse tail alerts --desk on Kafka', { timeout: 60_000 }, () => {
+describe('tradepulse tail alerts on Kafka', { timeout: 60_000 }, () => {
   const { kafkaBrokers } = testInfra()
 
   it('refuses a desk Kafka has no topic for in one line naming it, the topic and the desks it has (exit 78)', async () => {
@@ -31,5 +31,52 @@ describe('tradepulse tail alerts --desk on Kafka', { timeout: 60_000 }, () => {
       /^tradepulse: tail alerts: --desk metal: .* has no topic \S+alerts\.desk\.metal\.v1; desks with a topic there: energy, metals \(/,
     )
     expect(typo.stdout).toBe('')
+  })
+
+  it('refuses a prefix whose alerts topic Kafka does not have in one line naming it and the prefix (exit 78)', async () => {
+    // A mistyped TRADEPULSE_TOPIC_PREFIX: Kafka's "does not host this topic-partition" came back as exit 69
+    // (retry, to a supervisor) with a hint to run `tradepulse topics create`, a second catalogue.
+    const prefix = `${randomName('tail-typo')}.`
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const missing = await cli(['tail', 'alerts'], env)
+    expect(missing.code, missing.stderr).toBe(78)
+    expectOneLine(
+      missing.stderr,
+      new RegExp(
+        `^tradepulse: tail alerts: Kafka at ${kafkaBrokers.join(',').replaceAll('.', '\\.')} \\(KAFKA_BROKERS\\) has no topic ${prefix.replaceAll('.', '\\.')}alerts\\.v1 \\(TRADEPULSE_TOPIC_PREFIX "${prefix.replaceAll('.', '\\.')}"; the workers create it as they start, as does tradepulse topics create\\)$`,
+      ),
+    )
+    expect(missing.stdout).toBe('')
+  })
+
+  it('names a record that is no alert by partition and offset, its control characters escaped', async () => {
+    // Written raw, a producer's escape sequences retitled the operator's terminal and cleared it.
+    const prefix = `${randomName('tail-escape')}.`
+    const topic = createTopicCatalogue(prefix).alerts.name
+    await createTopics(kafkaBrokers, [{ name: topic, partitions: 2 }])
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await producer.send({
+        topic,
+        messages: [{ partition: 1, value: '\x1b]0;pwned\x07\x1b[2J not an alert' }],
+      })
+    } finally {
+      await producer.disconnect()
+    }
+    const tail = spawnCli(['tail', 'alerts', '--from-beginning'], {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+    })
+    try {
+      await waitFor(() => tail.output.err.includes('(not an alert'), { what: 'the record named' })
+      expect(tail.output.err).toContain(
+        `(not an alert at ${topic}[1]@0: \\u001b]0;pwned\\u0007\\u001b[2J not an alert)\n`,
+      )
+      expect(tail.output.err).not.toContain('\x1b')
+      expect(tail.output.out).toBe('')
+    } finally {
+      tail.child.kill('SIGTERM')
+      await tail.exited
+    }
   })
 })

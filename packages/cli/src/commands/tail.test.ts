@@ -53,4 +53,21 @@ describe('formatAlert', () => {
     })
     expect(long).toContain(`${'x'.repeat(39)}…  region:CN`)
   })
+
+  it("escapes control characters a producer put in an alert's text (an alert on the topic is anyone's)", () => {
+    const esc = '\x1b]0;pwned\x07\x1b[2J'
+    const shown = formatAlert(
+      alert({
+        rule: `r${esc}`,
+        scope: { kind: 'region', id: `CN${esc}` },
+        message: `m${esc}`,
+        evidence: [{ headlineId: 'h', headline: `h${esc}`, score: -0.8, cues: [`c${esc}`] }],
+      }),
+    )
+    expect(shown).not.toContain('\x1b')
+    expect(shown).not.toContain('\x07')
+    // Scope, message, headline and cue whole; the rule cut to its column.
+    expect(shown.match(/\\u001b\]0;pwned\\u0007\\u001b\[2J/g)).toHaveLength(4)
+    expect(shown).toContain('r\\u001b]0;pwned\\u0007')
+  })
 })

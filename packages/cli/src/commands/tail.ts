@@ -4,8 +4,10 @@ import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contr
 import { BaseConfig, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import type { Kafka } from 'kafkajs'
+import { printable } from '../dlq/dead-letters.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { deskId } from '../option-values.ts'
+import { listTopics, requireTopic } from '../topic-check.ts'
 
 const SEVERITY_MARK: Record<Alert['severity'], string> = { info: 'INFO', warning: 'WARN', critical: 'CRIT' }
 const num = (n: number, digits = 2) => String(Number(n.toFixed(digits)))
@@ -27,6 +29,12 @@ export function ruleIdsOf(file: string = RULE_FILES.defaultRules): string[] {
     return []
   }
 }
+
+/**
+ * Text of a record made safe for a terminal, whole (printable: controls and bidi overrides escaped): an
+ * alert holds what its producer wrote, and the alerts topic is open to any producer.
+ */
+const shown = (text: string) => printable(text, Number.POSITIVE_INFINITY)
 
 const cut = (text: string, width: number) =>
   text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width)
@@ -53,16 +61,16 @@ export function formatAlert(a: Alert, opts: FormatAlertOptions = {}): string {
   const head = [
     (opts.time === 'published' ? a.publishedAt : a.detectedAt).replace('T', ' ').slice(0, 19),
     SEVERITY_MARK[a.severity].padEnd(4),
-    cut(a.rule, opts.ruleWidth ?? 24),
-    `${a.scope.kind}:${a.scope.id}`.padEnd(24),
+    cut(shown(a.rule), opts.ruleWidth ?? 24),
+    shown(`${a.scope.kind}:${a.scope.id}`).padEnd(24),
     `${arrow} ${a.dimension} ${value} vs ${threshold}`.padEnd(28),
     `${a.latencyMs} ms`,
   ].join('  ')
-  const lines = [head, `    ${a.message}`]
+  const lines = [head, `    ${shown(a.message)}`]
   if (opts.evidence !== false) {
     for (const e of a.evidence) {
       lines.push(
-        `      ${num(e.score).padStart(5)}  ${e.headline}${e.cues.length ? `  [${e.cues.join(', ')}]` : ''}`,
+        `      ${num(e.score).padStart(5)}  ${shown(e.headline)}${e.cues.length ? `  [${shown(e.cues.join(', '))}]` : ''}`,
       )
     }
   }
@@ -82,14 +90,7 @@ async function checkDeskTopic(
   desk: string,
   topic: string,
 ): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  let names: string[]
-  try {
-    names = await admin.listTopics()
-  } finally {
-    await admin.disconnect().catch(() => {})
-  }
+  const names = await listTopics(kafka)
   if (names.includes(topic)) return
   // A desk topic's name around its id: the prefix and "alerts.desk." before, the version suffix after.
   const probe = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).deskAlerts('desk').name
@@ -124,6 +125,7 @@ export function registerTail(program: Command): void {
       const topic = opts.desk === undefined ? catalogue.alerts.name : catalogue.deskAlerts(opts.desk).name
       const kafka = cliKafka(config, 'tradepulse-tail', log)
       if (opts.desk !== undefined) await checkDeskTopic(kafka, config, opts.desk, topic)
+      else await requireTopic(kafka, config, 'tail alerts', topic)
       // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records. It
       // creates no topic: on a broker that creates topics on first use, a mistyped desk would make one.
       const consumer = kafka.consumer({
@@ -147,14 +149,18 @@ export function registerTail(program: Command): void {
       )
       await consumer.run({
         autoCommit: false,
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ partition, message }) => {
           const text = message.value?.toString('utf8') ?? ''
           let parsed: ReturnType<typeof AlertReader.safeParse> | undefined
           try {
             parsed = AlertReader.safeParse(JSON.parse(text))
           } catch {}
           if (!parsed?.success) {
-            process.stderr.write(`(not an alert at offset ${message.offset}: ${text.slice(0, 120)})\n`)
+            // Escaped: a record holds whatever a producer sent, and raw escape sequences would retitle the
+            // operator's terminal or clear it (as `dlq list` prints a letter).
+            process.stderr.write(
+              `(not an alert at ${topic}[${partition}]@${message.offset}: ${printable(text, 120)})\n`,
+            )
             return
           }
           const out = opts.json
