@@ -1,5 +1,5 @@
 import type { DeadLetter } from '@tradepulse/contracts'
-import { createCapturingLogger } from '@tradepulse/platform'
+import { createCapturingLogger, REPLAY_HEADERS } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
 import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -364,5 +364,125 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
     ])
     for (const text of [...network.warnings, ...network.letters, ...moved.warnings, ...moved.letters])
       expect(text).not.toMatch(/SECRET|token=abc/)
+  })
+})
+
+describe("an alert's max age (ALERTER_WEBHOOK_MAX_AGE_MS)", () => {
+  const MAX_AGE_MS = 3_600_000
+
+  /**
+   * One alert stamped `timestampMs`, with `headers`, through a tariff lane whose clock reads NOW and whose
+   * hook answers `status`: the requests made and how the delivery ended.
+   */
+  async function deliverOne(
+    timestampMs: number,
+    headers: Record<string, string>,
+    status = 204,
+    maxAttempts = 1,
+  ) {
+    const metrics = createAlerterMetrics(new Registry())
+    const kafka = {
+      admin: () => ({ connect: async () => {}, fetchOffsets: async () => [], disconnect: async () => {} }),
+      consumer: () => ({
+        events: { GROUP_JOIN: 'join', CRASH: 'crash' },
+        on: () => {},
+        connect: async () => {},
+        subscribe: async () => {},
+        run: async ({ eachBatch }: { eachBatch: (p: unknown) => Promise<void> }) => {
+          void eachBatch({
+            batch: {
+              topic: 'desk',
+              partition: 0,
+              messages: [
+                {
+                  offset: '0',
+                  key: Buffer.from('k'),
+                  value: Buffer.from('{"id":"a1"}'),
+                  headers: Object.fromEntries(
+                    Object.entries({ ce_id: 'a1', ...headers }).map(([k, v]) => [k, Buffer.from(v)]),
+                  ),
+                  timestamp: String(timestampMs),
+                },
+              ],
+            },
+            isRunning: () => true,
+            isStale: () => false,
+            heartbeat: async () => {},
+            resolveOffset: () => {},
+            commitOffsetsIfNecessary: async () => {},
+          })
+        },
+        commitOffsets: async () => {},
+        disconnect: async () => {},
+      }),
+    } as unknown as Kafka
+    let posted = 0
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: { connect: async () => {}, disconnect: async () => {}, sendBatch: async () => [] } as never,
+      groupId: 'g',
+      targets: [{ deskId: 'tariff', url: 'http://127.0.0.1:1/hook', secret: 's', topic: 'desk' }],
+      dlqTopic: 'dlq',
+      options: {
+        timeoutMs: 1_000,
+        maxAttempts,
+        backoffBaseMs: 10,
+        backoffMaxMs: 10,
+        concurrency: 1,
+        queueMax: 1,
+        maxAgeMs: MAX_AGE_MS,
+        retryAfterMaxMs: 600_000,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log: createCapturingLogger().log,
+      metrics,
+      now: () => NOW,
+      // `status` (with Retry-After: 1) until the last attempt, which is answered 204.
+      fetch: async () =>
+        new Response(null, {
+          status: ++posted < maxAttempts ? status : 204,
+          headers: { 'retry-after': '1' },
+        }),
+    })
+    await dispatcher.start()
+    const results = async () =>
+      Object.fromEntries((await metrics.webhooks.get()).values.map((v) => [v.labels.result, v.value]))
+    try {
+      const ended = await waitFor(
+        async () => {
+          const r = await results()
+          return r.delivered || r.expired || r.failed ? r : false
+        },
+        { what: 'the delivery settled' },
+      )
+      return { posted, ended }
+    } finally {
+      await dispatcher.stop()
+    }
+  }
+
+  const HOURS_AGO = NOW - 3 * MAX_AGE_MS
+
+  it('is not posted when older than the max age by its turn', async () => {
+    expect(await deliverOne(HOURS_AGO, {})).toEqual({ posted: 0, ended: { expired: 1 } })
+  })
+
+  // A webhook_failed letter replayed (tradepulse dlq replay) keeps the alert's timestamp: counted from it,
+  // the replay was dropped as expired once the alert was an hour old, while the CLI said it was sent.
+  it('counts from the replay when an operator replayed the record (tp-dlq-replayed-at): posted', async () => {
+    const replayed = { [REPLAY_HEADERS.replayedAt]: new Date(NOW - 60_000).toISOString() }
+    expect(await deliverOne(HOURS_AGO, replayed)).toEqual({ posted: 1, ended: { delivered: 1 } })
+    // A Retry-After within the max age from the replay is waited for, not dead-lettered at once.
+    expect(await deliverOne(HOURS_AGO, replayed, 503, 2)).toEqual({ posted: 2, ended: { delivered: 1 } })
+  })
+
+  it('still expires a replay older than the max age, and takes an unreadable replay time as none', async () => {
+    const old = { [REPLAY_HEADERS.replayedAt]: new Date(NOW - MAX_AGE_MS - 1).toISOString() }
+    expect(await deliverOne(HOURS_AGO, old)).toEqual({ posted: 0, ended: { expired: 1 } })
+    for (const bad of ['soon', String(NOW), '2025-02-30T10:00:00.000Z'])
+      expect(await deliverOne(HOURS_AGO, { [REPLAY_HEADERS.replayedAt]: bad }), bad).toEqual({
+        posted: 0,
+        ended: { expired: 1 },
+      })
   })
 })

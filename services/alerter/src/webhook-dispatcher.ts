@@ -8,6 +8,7 @@ import {
   type Logger,
   type OutRecord,
   produceAll,
+  replayedAtMs,
   type TradepulseProducer,
   toInRecord,
 } from '@tradepulse/platform'
@@ -427,6 +428,10 @@ function createLane(
     let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
     let attempts = 0
     let notRetried = ''
+    // The alert's age counts from its record's timestamp, or from an operator's replay of it (tradepulse
+    // dlq replay, tp-dlq-replayed-at): a deliberate resend, which keeps the alert's original timestamp. Counted
+    // from that, a webhook_failed letter replayed an hour after its alert was dropped as expired, unposted.
+    const sinceMs = Math.max(rec.timestamp, replayedAtMs(rec.headers) ?? Number.NEGATIVE_INFINITY)
     for (let i = 0; i < o.maxAttempts; i++) {
       if (signal.aborted) return 'aborted'
       while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
@@ -434,7 +439,7 @@ function createLane(
       try {
         if (signal.aborted) return 'aborted'
         // Too old by its first turn (a backlog, a long outage of the endpoint): not posted.
-        if (i === 0 && now() - rec.timestamp > o.maxAgeMs) {
+        if (i === 0 && now() - sinceMs > o.maxAgeMs) {
           metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
           return 'done'
         }
@@ -456,7 +461,7 @@ function createLane(
         o.retryAfterMaxMs,
       )
       // An attempt past the alert's max age would be refused at its first turn: not made.
-      if (now() + delayMs - rec.timestamp > o.maxAgeMs) {
+      if (now() + delayMs - sinceMs > o.maxAgeMs) {
         const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
         notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be past the alert's max age of ${o.maxAgeMs} ms`
         break

@@ -6,6 +6,8 @@ import {
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   DLQ_MAX_PAYLOAD_BYTES,
   deadLetterRecord,
+  REPLAY_HEADERS,
+  replayedAtMs,
 } from './dead-letter.ts'
 import { headerBytes } from './produce.ts'
 import { headersToStrings, type InRecord } from './records.ts'
@@ -233,6 +235,16 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
     expect(Object.getOwnPropertyDescriptor(out.headers, '__proto__')?.value).toEqual(Buffer.from('p'))
   })
 
+  it('carries the marks of a replay (tp-dlq-replay-of…) as original headers: a later replay tells its letter by them', () => {
+    const marks = {
+      [REPLAY_HEADERS.replayedAt]: Buffer.from('2025-01-01T00:00:00.000Z'),
+      [REPLAY_HEADERS.replayOf]: Buffer.from('tradepulse.dlq.v1[0]@7'),
+    }
+    const out = deadLetterRecord('dlq', 'w', consumed(marks), 'schema_invalid', 'm', now)
+    expect(out.headers).toMatchObject(marks)
+    expect(out.headers).not.toHaveProperty(DLQ_HEADERS.headersOmitted)
+  })
+
   it('bounds the bytes it carries, leaving whole headers out and saying how many values', () => {
     const big = Buffer.alloc(DLQ_MAX_ORIGINAL_HEADER_BYTES / 2, 0x61)
     const out = deadLetterRecord(
@@ -271,5 +283,15 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
     const out = deadLetterRecord('dlq', 'w', { ...rec(null), headers: { traceparent: 't' } }, 'r', 'm', now)
     expect(out.headers).toMatchObject({ traceparent: 't', 'tp-dlq-reason': 'r' })
     expect(out.headers).not.toHaveProperty(DLQ_HEADERS.headersOmitted)
+  })
+})
+
+describe('replayedAtMs', () => {
+  it('reads the time a replay wrote, and nothing else', () => {
+    const at = '2025-03-04T10:00:00.123Z'
+    expect(replayedAtMs({ [REPLAY_HEADERS.replayedAt]: at })).toBe(Date.parse(at))
+    expect(replayedAtMs({})).toBeUndefined()
+    for (const bad of ['', 'soon', '1741082400000', '2025-03-04T10:00:00Z', '2025-02-30T10:00:00.000Z'])
+      expect(replayedAtMs({ [REPLAY_HEADERS.replayedAt]: bad }), bad).toBeUndefined()
   })
 })

@@ -42,6 +42,37 @@ export const DLQ_HEADERS = {
 const OUR_HEADERS: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS))
 
 /**
+ * Set by `tradepulse dlq replay` on every record it sends again. Not among DLQ_HEADERS on purpose: a
+ * replayed record that fails again keeps them in its new letter as original headers, which is how a later
+ * replay tells that letter (of a replay) from the first one and leaves it out.
+ */
+export const REPLAY_HEADERS = {
+  /**
+   * When the operator replayed the record, as an ISO 8601 UTC time (toISOString). The record keeps its
+   * original timestamp; a reader that bounds a record's age for a deliberate resend (the alerter's webhook
+   * lane, ALERTER_WEBHOOK_MAX_AGE_MS) counts from this instead.
+   */
+  replayedAt: 'tp-dlq-replayed-at',
+  /** The letter it was replayed from: `<dlq topic>[partition]@offset`. */
+  replayOf: 'tp-dlq-replay-of',
+} as const
+
+const REPLAYED_AT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+
+/**
+ * The tp-dlq-replayed-at header of a record (its headers as text), ms; undefined when absent or not a time
+ * as the replay writes one (a date that does not exist, such as 30 February, included).
+ */
+export function replayedAtMs(headers: Readonly<Record<string, string>>): number | undefined {
+  const text = Object.hasOwn(headers, REPLAY_HEADERS.replayedAt)
+    ? headers[REPLAY_HEADERS.replayedAt]
+    : undefined
+  if (text === undefined || !REPLAYED_AT.test(text)) return undefined
+  const ms = Date.parse(text)
+  return Number.isNaN(ms) || new Date(ms).toISOString() !== text ? undefined : ms
+}
+
+/**
  * The most bytes a dlq record takes as Kafka encodes it (recordBytes: key, value and headers, with the
  * framing of each). A broker's default limit (message.max.bytes, 1,048,588 bytes) is on a whole record
  * batch; the rest is left for the batch's framing and as a margin. deadLetterRecord measures each letter it
