@@ -1,5 +1,5 @@
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { deadLetterRecord, type InRecord } from '@tradepulse/platform'
+import { deadLetterRecord, type InRecord, REPLAY_HEADERS, toInRecord } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import type { KafkaMessage } from 'kafkajs'
@@ -159,7 +159,7 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
 
   const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
 
-  it('lists every dead letter in one line each, names a record that is none (exit 65), and filters by reason, topic and time', async () => {
+  it('lists every dead letter in one line each, names a record that is none (exit 65), filters by reason, topic and time, and refuses a reason or topic that names nothing workers write (exit 78)', async () => {
     const { topics, originals, env, base } = await seeded()
     const all = await cli(['dlq', 'list'], env)
     expect(all.code, all.stderr).toBe(65)
@@ -211,6 +211,24 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
         .map((l) => l.split('  ')[2]?.trim())
         .sort(),
     ).toEqual(['empty_headline', 'invalid_utf8', 'tombstone'])
+    // A mistyped value selected nothing and exited 0, as if the dlq held no such letter.
+    const reason = await cli(['dlq', 'replay', '--reason', 'schema-invalid'], env)
+    expect(reason.code).toBe(78)
+    expectOneLine(
+      reason.stderr,
+      /^tradepulse: dlq replay: option '--reason <code>' argument 'schema-invalid' is invalid\. Expected a reason workers dead-letter for: tombstone, .*, webhook_failed\. \(see tradepulse dlq replay --help\)$/,
+    )
+    const topic = await cli(['dlq', 'list', '--topic', 'headline.raw'], env)
+    expect(topic.code).toBe(78)
+    expectOneLine(
+      topic.stderr,
+      /^tradepulse: dlq list: --topic "headline\.raw" names no topic of the catalogue: /,
+    )
+    const versioned = await cli(['dlq', 'list', '--topic', 'headlines.raw.v1'], env)
+    expect(versioned.stdout.trimEnd().split('\n')).toHaveLength(3)
+    expect(versioned.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq list: 3 of 5 dead letters in ${topics.dlq.name}; 1 record of it not read as a dead letter (named above)`,
+    )
     const full = await cli(['dlq', 'list', '--topic', topics.deskAlerts('gone').name], env)
     expect(full.stdout).toMatch(/ webhook_failed /)
     expect(full.stdout.trimEnd().split('\n')).toHaveLength(1)
@@ -251,7 +269,7 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
       `dlq replay: cannot send ${topics.dlq.name}[0]@2 (${topics.deskAlerts('gone').name}[1]@0, webhook_failed): Kafka at ${kafkaBrokers.join(',')} (KAFKA_BROKERS) has no topic ${topics.deskAlerts('gone').name}, its origin`,
     )
     expect(said.at(-1)).toBe(
-      'dlq replay: refused: 2 of 5 selected dead letters cannot be sent as the original record; nothing was sent (--skip-unreplayable sends the other 3; --reason, --topic and --since select fewer)',
+      'dlq replay: refused: 2 of 5 selected (of 5 dead letters read) cannot be sent as the original record; nothing was sent (--skip-unreplayable sends the other 3; --reason, --topic and --since select fewer)',
     )
     expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([0, 0])
 
@@ -266,19 +284,33 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
       ].sort(),
     )
     expect(dry.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `dlq replay: dry run: would send 2 records of 2 selected dead letters to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter; nothing was sent`,
+      `dlq replay: dry run: would send 2 records of 2 selected (of 5 dead letters read) to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter; nothing was sent`,
     )
     expect(await counts(topics.raw.name)).toEqual([0])
 
+    const before = Date.now()
     const sent = await cli(['dlq', 'replay', ...select], env)
     expect(sent.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `dlq replay: sent 2 records of 2 selected dead letters to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter`,
+      `dlq replay: sent 2 records of 2 selected (of 5 dead letters read) to ${topics.raw.name} (2); 1 record of the dlq not read as a dead letter`,
     )
     const replayed = await readAll(topics.raw.name, 2)
     const byKey = (k: Buffer) => replayed.find((m) => m.key?.equals(k))
     expect(byKey(a.key!)).toMatchObject({ value: a.value, timestamp: String(a.timestamp) })
-    expect(byKey(a.key!)?.headers).toEqual({ traceparent: Buffer.from(String(a.headers.traceparent)) })
-    expect(byKey(b.key!)).toMatchObject({ value: b.value, timestamp: String(b.timestamp), headers: {} })
+    // Marked as a replay: when (the alerter's webhook lane counts a resend's age from it), and from where.
+    const marks = byKey(a.key!)?.headers ?? {}
+    expect(marks).toEqual({
+      [REPLAY_HEADERS.replayedAt]: expect.any(Buffer),
+      [REPLAY_HEADERS.replayOf]: Buffer.from(`${topics.dlq.name}[0]@0`),
+      traceparent: Buffer.from(String(a.headers.traceparent)),
+    })
+    const replayedAt = Date.parse(String(marks[REPLAY_HEADERS.replayedAt]))
+    expect(replayedAt).toBeGreaterThanOrEqual(before)
+    expect(replayedAt).toBeLessThanOrEqual(Date.now())
+    expect(byKey(b.key!)).toMatchObject({ value: b.value, timestamp: String(b.timestamp) })
+    expect(byKey(b.key!)?.headers).toEqual({
+      [REPLAY_HEADERS.replayedAt]: marks[REPLAY_HEADERS.replayedAt],
+      [REPLAY_HEADERS.replayOf]: Buffer.from(`${topics.dlq.name}[2]@0`),
+    })
     expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([2, 0])
 
     // --skip-unreplayable sends the others, names each left out, and exits 65.
@@ -289,11 +321,75 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
     expect(skipped.code).toBe(65)
     expect(skipped.stderr).toMatch(/cannot send \S+\[2\]@1 \(\S+, tombstone\): no original value/)
     expect(skipped.stderr.trimEnd().split('\n').at(-1)).toBe(
-      `dlq replay: sent 1 record of 2 selected dead letters to ${topics.headlines.name} (1); 1 left out (named above); 1 record of the dlq not read as a dead letter`,
+      `dlq replay: sent 1 record of 2 selected (of 5 dead letters read) to ${topics.headlines.name} (1); 1 left out (named above); 1 record of the dlq not read as a dead letter`,
     )
     const [h] = await readAll(topics.headlines.name, 1)
     expect(h).toMatchObject({ key: c.key, value: c.value, timestamp: String(c.timestamp) })
     expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([2, 1])
+  })
+
+  it('refuses a letter of a compacted topic unless --allow-compacted, and skips letters of records a replay sent unless --include-replayed', async () => {
+    const prefix = `${randomName('cli-dlq-again')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      { name: topics.dlq.name },
+      { name: topics.raw.name },
+      { name: topics.indicators.name, config: { 'cleanup.policy': 'compact' } },
+    ])
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const original = (topic: string, key: string): InRecord => ({
+      topic,
+      partition: 0,
+      offset: '3',
+      key: Buffer.from(key),
+      value: Buffer.from(`{"id":"${key}"}`),
+      headers: {},
+      timestamp: Date.now() - 86_400_000,
+    })
+    const producer = await testProducer(kafkaBrokers)
+    const write = async (rec: InRecord, worker: string) => {
+      const out = deadLetterRecord(topics.dlq.name, worker, rec, 'schema_invalid', 'm', new Date())
+      await producer.send({
+        topic: topics.dlq.name,
+        messages: [{ key: out.key, value: out.value, headers: out.headers }],
+      })
+    }
+    try {
+      await write(original(topics.raw.name, 'h-1'), 'ingest')
+      // Made the indicator's newest reading on the compacted topic: the last record of its key.
+      await write(original(topics.indicators.name, 'tariff:global'), 'alerter')
+
+      const refused = await cli(['dlq', 'replay'], env)
+      expect(refused.code, refused.stderr).toBe(65)
+      expect(refused.stderr).toContain(
+        `dlq replay: cannot send ${topics.dlq.name}[0]@1 (${topics.indicators.name}[0]@3, schema_invalid): its origin ${topics.indicators.name} is compacted: a reader starting afresh takes each key's last record there for its newest value, which this old one would be until the key's next update; --allow-compacted sends it all the same`,
+      )
+      expect(await counts(topics.raw.name, topics.indicators.name)).toEqual([0, 0])
+      const allowed = await cli(['dlq', 'replay', '--allow-compacted', '--topic', 'indicators'], env)
+      expect(allowed.code, allowed.stderr).toBe(0)
+      expect(await counts(topics.indicators.name)).toEqual([1])
+
+      // The replayed headline fails again: ingest dead-letters it as it came, the replay's marks with it.
+      expect((await cli(['dlq', 'replay', '--topic', 'headlines.raw'], env)).code).toBe(0)
+      const [replayed] = await readAll(topics.raw.name, 1)
+      await write(toInRecord(topics.raw.name, 0, replayed!), 'ingest')
+
+      const again = await cli(['dlq', 'replay', '--topic', 'headlines.raw'], env)
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stderr.trimEnd()).toBe(
+        `dlq replay: sent 1 record of 2 selected (of 3 dead letters read) to ${topics.raw.name} (1); 1 skipped: a letter of a record an earlier replay from this dlq sent (${REPLAY_HEADERS.replayOf}), the letter each was replayed from being the one to replay (--include-replayed sends these too)`,
+      )
+      expect(await counts(topics.raw.name)).toEqual([2])
+      const both = await cli(
+        ['dlq', 'replay', '--dry-run', '--include-replayed', '--topic', 'headlines.raw'],
+        env,
+      )
+      expect(both.stderr.trimEnd().split('\n').at(-1)).toBe(
+        `dlq replay: dry run: would send 2 records of 2 selected (of 3 dead letters read) to ${topics.raw.name} (2); nothing was sent`,
+      )
+    } finally {
+      await producer.disconnect()
+    }
   })
 
   it('ends at the end the dlq had when it started, while letters keep coming', async () => {
@@ -312,7 +408,14 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
         timestamp: 0,
       }
       while (writing) {
-        const out = deadLetterRecord(topics.dlq.name, 'ingest', rec, 'later', 'written meanwhile', new Date())
+        const out = deadLetterRecord(
+          topics.dlq.name,
+          'ingest',
+          rec,
+          'handler_error',
+          'written meanwhile',
+          new Date(),
+        )
         await producer.send({
           topic: topics.dlq.name,
           messages: [{ key: out.key, value: out.value, headers: out.headers }],
@@ -324,7 +427,7 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
     try {
       await waitFor(() => written >= 5, { what: 'letters written meanwhile' })
       // Read to the live end, it would follow the writer, which stops only once it has exited.
-      const listed = await cli(['dlq', 'list', '--reason', 'later'], env)
+      const listed = await cli(['dlq', 'list', '--reason', 'handler_error'], env)
       expect(listed.code, listed.stderr).toBe(65)
       const n = listed.stdout.trimEnd().split('\n').length
       expect(n).toBeGreaterThanOrEqual(5)

@@ -1,6 +1,7 @@
+import { TradepulseError } from '@tradepulse/platform'
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { formatReplayRecord, sinceTime } from './dlq.ts'
+import { filterOf, formatReplayRecord, reasonCode, sinceTime } from './dlq.ts'
 
 describe('dlq --since', () => {
   const now = () => Date.parse('2026-03-02T14:00:00Z')
@@ -40,5 +41,37 @@ describe('dlq replay --dry-run', () => {
         headers: {},
       }),
     ).toBe('(no timestamp)            t  key (1 byte, not UTF-8)  (2 bytes, not UTF-8)')
+  })
+})
+
+// A mistyped --reason or --topic selected nothing, and list and replay exited 0 as if there were nothing.
+describe('dlq --reason and --topic', () => {
+  it('--reason takes the reasons workers dead-letter for, and refuses any other naming them', () => {
+    expect(reasonCode('webhook_failed', reasonCode('schema_invalid'))).toEqual([
+      'schema_invalid',
+      'webhook_failed',
+    ])
+    for (const text of ['schema-invalid', 'SCHEMA_INVALID', 'later', ' tombstone']) {
+      expect(() => reasonCode(text), text).toThrow(InvalidArgumentError)
+      expect(() => reasonCode(text), text).toThrow(
+        /^Expected a reason workers dead-letter for: tombstone, empty_record, .*, webhook_failed\.$/,
+      )
+    }
+  })
+
+  it('--topic: a topic of the catalogue by its full name; one that names none is refused (exit 78), naming it', () => {
+    expect(filterOf('replay', { topic: ['headlines.raw.v1', 'alerts.desk.fx'] }, 'tp.')).toEqual({
+      topics: ['tp.headlines.raw.v1', 'tp.alerts.desk.fx.v1'],
+    })
+    const refusal = () => filterOf('replay', { topic: ['headlines.raw', 'headline.raw.v1'] }, 'tp.')
+    expect(refusal).toThrow(TradepulseError)
+    expect(refusal).toThrow(
+      'dlq replay: --topic "headline.raw.v1" names no topic of the catalogue: headlines.raw, headlines, headlines.scored, indicators, alerts, dlq, alerts.desk.<desk id>, with or without .v1, or in full (tp.headlines.raw.v1: TRADEPULSE_TOPIC_PREFIX "tp.")',
+    )
+    try {
+      refusal()
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
+    }
   })
 })

@@ -1,25 +1,32 @@
 import { isUtf8 } from 'node:buffer'
 import { once } from 'node:events'
-import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createTopicCatalogue, listTopics, TOPIC_VERSION_SUFFIX } from '@tradepulse/contracts'
 import { parseIsoTime } from '@tradepulse/gateway'
 import {
   BaseConfig,
   createProducer,
+  DLQ_HEADERS,
   headerBytes,
   type Logger,
   loadConfig,
   MAX_REQUEST_BYTES,
   RECORD_FRAMING_BYTES,
+  REPLAY_HEADERS,
   TradepulseError,
 } from '@tradepulse/platform'
 import { type Command, InvalidArgumentError } from 'commander'
-import type { Admin, Kafka, Message, Producer } from 'kafkajs'
+import kafkajs, { type Admin, type Kafka, type Message, type Producer } from 'kafkajs'
 import {
+  CATALOGUE_TOPIC_NAMES,
+  catalogueTopic,
+  DEAD_LETTER_REASONS,
   type DeadLetterEntry,
   type DeadLetterFilter,
   type DlqRecord,
   deadLetterJson,
   formatDeadLetter,
+  isLetterOfReplay,
+  omittedHeadersWhy,
   originOf,
   positionOf,
   printable,
@@ -59,15 +66,47 @@ const repeated =
   (what: string) =>
   (text: string, previous: string[] = []): string[] => [...previous, someText(what)(text)]
 
+/** --reason: one of the reasons workers dead-letter for (a typo selected nothing and exited 0). */
+export function reasonCode(text: string, previous: string[] = []): string[] {
+  const [code] = repeated('a reason code')(text)
+  if (!(DEAD_LETTER_REASONS as readonly string[]).includes(code!))
+    throw new InvalidArgumentError(
+      `Expected a reason workers dead-letter for: ${DEAD_LETTER_REASONS.join(', ')}.`,
+    )
+  return [...previous, code!]
+}
+
 type FilterOptions = { since?: SinceTime; reason?: string[]; topic?: string[] }
 type ListOptions = FilterOptions & { ndjson?: boolean }
-type ReplayOptions = FilterOptions & { dryRun?: boolean; skipUnreplayable?: boolean }
+type ReplayOptions = FilterOptions & {
+  dryRun?: boolean
+  skipUnreplayable?: boolean
+  allowCompacted?: boolean
+  includeReplayed?: boolean
+  allowMissingHeaders?: boolean
+}
 
-const filterOf = (opts: FilterOptions): DeadLetterFilter => ({
-  ...(opts.since ? { sinceMs: opts.since.ms } : {}),
-  ...(opts.reason ? { reasons: opts.reason } : {}),
-  ...(opts.topic ? { topics: opts.topic } : {}),
-})
+/**
+ * The filter the options give; each --topic by the full name of the catalogue's topic it names, and one
+ * that names none refused (exit 78): a typo (headlines.raw.v2, a topic of another prefix) selected
+ * nothing, and the command exited 0.
+ */
+export function filterOf(command: string, opts: FilterOptions, prefix: string): DeadLetterFilter {
+  const topics = (opts.topic ?? []).map((t) => {
+    const name = catalogueTopic(t, prefix)
+    if (name === undefined)
+      throw new TradepulseError(
+        'CONFIG_INVALID',
+        `dlq ${command}: --topic ${JSON.stringify(t)} names no topic of the catalogue: ${CATALOGUE_TOPIC_NAMES}, with or without ${TOPIC_VERSION_SUFFIX}, or in full (${prefix}headlines.raw${TOPIC_VERSION_SUFFIX}: TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)})`,
+      )
+    return name
+  })
+  return {
+    ...(opts.since ? { sinceMs: opts.since.ms } : {}),
+    ...(opts.reason ? { reasons: opts.reason } : {}),
+    ...(topics.length ? { topics } : {}),
+  }
+}
 
 /** Writes to stdout, waiting while its buffer is full: a listing of 30 days of letters into `less`. */
 async function out(text: string): Promise<void> {
@@ -82,23 +121,35 @@ type Dlq = {
   log: Logger
   admin: Admin
   topic: string
-  prefix: string
+  filter: DeadLetterFilter
   ranges: PartitionRange[]
   /** The topics Kafka has, as the command started. */
   topics: Set<string>
   brokers: string
+  /** The catalogue's compacted topics (indicators). */
+  catalogueCompacted: Set<string>
+  /** Origin topics whose cleanup.policy Kafka was asked for: whether it compacts them. */
+  compacted: Map<string, boolean>
 }
 
 /**
  * The dlq topic's ranges to read (readRanges: up to its end as the command starts), after checking Kafka
  * has it: a mistyped TRADEPULSE_TOPIC_PREFIX names a topic nobody writes to, and reading it would create
- * it on a broker that creates topics on first use.
+ * it on a broker that creates topics on first use. The filter is checked before anything connects.
  */
-async function openDlq(command: string, since: SinceTime | undefined): Promise<Dlq> {
+async function openDlq(command: string, opts: FilterOptions): Promise<Dlq> {
   const config = loadConfig(BaseConfig, process.env)
-  const log = cliLogger(config)
   const prefix = config.TRADEPULSE_TOPIC_PREFIX
-  const topic = createTopicCatalogue(prefix).dlq.name
+  const filter = filterOf(command, opts, prefix)
+  const since = opts.since
+  const log = cliLogger(config)
+  const catalogue = createTopicCatalogue(prefix)
+  const topic = catalogue.dlq.name
+  const catalogueCompacted = new Set(
+    listTopics(catalogue)
+      .filter((t) => t.compacted)
+      .map((t) => t.name),
+  )
   const kafka = cliKafka(config, 'tradepulse-dlq', log)
   const admin = kafka.admin()
   await admin.connect()
@@ -111,7 +162,18 @@ async function openDlq(command: string, since: SinceTime | undefined): Promise<D
         `dlq ${command}: Kafka at ${brokers} (KAFKA_BROKERS) has no topic ${topic} (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)}; the workers create it as they start, as does tradepulse topics create)`,
       )
     const ranges = await readRanges(admin, topic, since?.ms)
-    return { kafka, log, admin, topic, prefix, ranges, topics, brokers }
+    return {
+      kafka,
+      log,
+      admin,
+      topic,
+      filter,
+      ranges,
+      topics,
+      brokers,
+      catalogueCompacted,
+      compacted: new Map(),
+    }
   } catch (err) {
     await admin.disconnect().catch(() => {})
     throw err
@@ -222,15 +284,15 @@ async function sendInOrder(
 const FILTER_HELP = {
   since:
     'only letters written at or after this time: an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), or a span back from now (30m, 12h, 7d)',
-  reason: 'only letters of this reason (schema_invalid, webhook_failed…); give it again for several',
+  reason: `only letters of this reason, one of ${DEAD_LETTER_REASONS.join(', ')}; give it again for several`,
   topic:
-    'only letters from this origin topic, named in full (tradepulse.headlines.raw.v1) or as in the catalogue (headlines.raw, alerts.desk.fx); give it again for several',
+    'only letters from this origin topic of the catalogue, named in full (tradepulse.headlines.raw.v1) or as in the catalogue, with or without the version (headlines.raw, alerts.desk.fx.v1); give it again for several',
 }
 
 function withFilters(cmd: Command): Command {
   return cmd
     .option('--since <time>', FILTER_HELP.since, (text) => sinceTime(text))
-    .option('--reason <code>', FILTER_HELP.reason, repeated('a reason code'))
+    .option('--reason <code>', FILTER_HELP.reason, reasonCode)
     .option('--topic <name>', FILTER_HELP.topic, repeated('a topic name'))
 }
 
@@ -256,7 +318,7 @@ export function registerDlq(program: Command): void {
     dlq
       .command('replay')
       .description(
-        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time); refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, an origin topic Kafka does not have)`,
+        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time), each marked ${REPLAY_HEADERS.replayedAt} and ${REPLAY_HEADERS.replayOf}; refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, original headers the letter lacks, an origin topic Kafka does not have or compacts); letters of records an earlier replay from this dlq sent are skipped`,
       ),
   )
     .option('--dry-run', 'print what would be sent, one line each, and send nothing')
@@ -264,19 +326,30 @@ export function registerDlq(program: Command): void {
       '--skip-unreplayable',
       `send the others when some cannot be sent, naming each left out (exit ${EXIT_DATA_ERROR})`,
     )
+    .option(
+      '--allow-compacted',
+      "send letters to a compacted origin topic (indicators) too: each becomes its key's last record there, the value a reader starting afresh takes, until the key's next update",
+    )
+    .option(
+      '--include-replayed',
+      `send letters of records an earlier replay from this dlq sent (${REPLAY_HEADERS.replayOf}) too: with the letters they were replayed from, each record goes out once more per replay`,
+    )
+    .option(
+      '--allow-missing-headers',
+      `send letters whose original headers were not all kept (${DLQ_HEADERS.headersOmitted}) without those headers`,
+    )
     .action(replayDeadLetters)
 }
 
 /** `dlq list`: one line (or JSON line) per selected letter, and a count on stderr. */
 async function listDeadLetters(opts: ListOptions): Promise<void> {
-  const dlq = await openDlq('list', opts.since)
-  const filter = filterOf(opts)
+  const dlq = await openDlq('list', opts)
   let listed = 0
   try {
     const { letters, unreadable } = await eachDeadLetter(dlq, 'list', 'list', async (entries) => {
       let text = ''
       for (const e of entries) {
-        if (!selects(e, filter, dlq.prefix)) continue
+        if (!selects(e, dlq.filter)) continue
         listed++
         text += `${opts.ndjson ? deadLetterJson(e) : formatDeadLetter(e)}\n`
       }
@@ -291,25 +364,73 @@ async function listDeadLetters(opts: ListOptions): Promise<void> {
   }
 }
 
-/** Whether a dead letter is selected, and if so its record to send or why it cannot be sent. */
-type Check = (e: DeadLetterEntry) => ReturnType<typeof replayRecord> | undefined
+/** What a replay does with a selected letter. */
+type Verdict =
+  | { kind: 'send'; record: ReplayRecord }
+  | { kind: 'refuse'; why: string }
+  /** A letter of a record an earlier replay from this dlq sent (not --include-replayed). */
+  | { kind: 'skip' }
+
+/** Whether a dead letter is selected (undefined when not), and if so what a replay does with it. */
+type Check = (e: DeadLetterEntry) => Verdict | undefined
 
 /** The most letters that cannot be sent a replay names one by one; the rest are counted. */
 const SHOWN_REFUSALS = 20
 
-/** What the first pass of a replay found among the selected letters. */
+/** What the first pass of a replay found among the letters it read. */
 type Checked = {
+  /** Dead letters read (of the dlq's records in range). */
+  read: number
   selected: number
   /** How many selected letters cannot be sent. */
   refused: number
   /** The first SHOWN_REFUSALS of them: where each is and why (a million tombstones are not all held). */
   problems: string[]
+  /** Selected letters of records an earlier replay from this dlq sent, left out. */
+  skipped: number
   /** The records to send per origin topic. */
   byTopic: Map<string, number>
-  /** Letters to send that lack some original headers (tp-dlq-headers-omitted). */
+  /** Letters to send without some original headers (--allow-missing-headers), and why for the first. */
   headersLeftOut: number
+  headersWhy: string
   unreadable: number
 }
+
+const CLEANUP_POLICY = 'cleanup.policy'
+// Through the default export: not among kafkajs's named exports under Node (as platform's kafka-client).
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC
+
+/**
+ * Asks Kafka whether it compacts each of these origin topics it has not been asked about (cleanup.policy
+ * holding compact). One it cannot tell (DescribeConfigs not allowed) is taken as the catalogue has it,
+ * which is said.
+ */
+async function learnCompaction(dlq: Dlq, topics: Iterable<string>): Promise<void> {
+  const ask = [...new Set(topics)].filter((t) => dlq.topics.has(t) && !dlq.compacted.has(t))
+  if (ask.length === 0) return
+  try {
+    const { resources } = await dlq.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: ask.map((name) => ({ type: TOPIC_RESOURCE, name, configNames: [CLEANUP_POLICY] })),
+    })
+    for (const r of resources) {
+      const policy = r.configEntries.find((e) => e.configName === CLEANUP_POLICY)?.configValue ?? ''
+      dlq.compacted.set(
+        r.resourceName,
+        policy.split(',').some((p) => p.trim() === 'compact'),
+      )
+    }
+  } catch (err) {
+    process.stderr.write(
+      `dlq replay: could not read the ${CLEANUP_POLICY} of ${ask.map((t) => printable(t, 300)).join(', ')} (${(err as Error).message}); taken as the topic catalogue says\n`,
+    )
+  }
+  for (const t of ask) if (!dlq.compacted.has(t)) dlq.compacted.set(t, dlq.catalogueCompacted.has(t))
+}
+
+/** Whether a replay must not send to `topic` for its compaction: the catalogue's or Kafka's word. */
+const isCompacted = (dlq: Dlq, topic: string) =>
+  dlq.catalogueCompacted.has(topic) || dlq.compacted.get(topic) === true
 
 /**
  * `dlq replay`: a first read checks every selected letter (and, --dry-run, prints what it would send);
@@ -317,26 +438,47 @@ type Checked = {
  * Two reads keep memory bounded however many letters are selected, and a refusal sends nothing.
  */
 async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
-  const dlq = await openDlq('replay', opts.since)
-  const filter = filterOf(opts)
+  const dlq = await openDlq('replay', opts)
+  // One time for the whole replay: every record it sends is marked with it.
+  const atMs = Date.now()
   const check: Check = (e) => {
-    if (!selects(e, filter, dlq.prefix)) return undefined
-    const r = replayRecord(e)
-    if (r.ok && !dlq.topics.has(r.record.topic))
+    if (!selects(e, dlq.filter)) return undefined
+    if (!opts.includeReplayed && isLetterOfReplay(e, dlq.topic)) return { kind: 'skip' }
+    const r = replayRecord(e, {
+      dlqTopic: dlq.topic,
+      atMs,
+      allowMissingHeaders: Boolean(opts.allowMissingHeaders),
+    })
+    if (!r.ok) return { kind: 'refuse', why: r.why }
+    const topic = r.record.topic
+    if (!dlq.topics.has(topic))
       return {
-        ok: false,
-        why: `Kafka at ${dlq.brokers} (KAFKA_BROKERS) has no topic ${printable(r.record.topic, 300)}, its origin`,
+        kind: 'refuse',
+        why: `Kafka at ${dlq.brokers} (KAFKA_BROKERS) has no topic ${printable(topic, 300)}, its origin`,
       }
-    return r
+    if (!opts.allowCompacted && isCompacted(dlq, topic))
+      return {
+        kind: 'refuse',
+        why: `its origin ${printable(topic, 300)} is compacted: a reader starting afresh takes each key's last record there for its newest value, which this old one would be until the key's next update; --allow-compacted sends it all the same`,
+      }
+    return { kind: 'send', record: r.record }
+  }
+  // The origin topics of a batch's selected letters, asked of Kafka before they are checked.
+  const learn = async (entries: DeadLetterEntry[]) => {
+    if (!opts.allowCompacted)
+      await learnCompaction(
+        dlq,
+        entries.filter((e) => selects(e, dlq.filter)).map((e) => e.letter.origin.topic),
+      )
   }
   try {
-    const found = await checkLetters(dlq, check, Boolean(opts.dryRun))
+    const found = await checkLetters(dlq, check, learn, opts)
     const { selected, refused, problems } = found
     for (const p of problems) process.stderr.write(`dlq replay: cannot send ${p}\n`)
     if (refused > problems.length)
       process.stderr.write(`dlq replay: … and ${refused - problems.length} more that cannot be sent\n`)
-    const sendable = selected - refused
-    const of = `of ${plural(selected, 'selected dead letter')}`
+    const sendable = selected - refused - found.skipped
+    const of = `of ${selected} selected (of ${plural(found.read, 'dead letter')} read)`
     if (refused > 0 && !opts.skipUnreplayable) {
       process.stderr.write(
         `dlq replay: refused: ${refused} ${of} cannot be sent as the original record; nothing was sent (${sendable > 0 ? `--skip-unreplayable sends the other ${sendable}; ` : ''}--reason, --topic and --since select fewer)\n`,
@@ -352,7 +494,7 @@ async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
       )
       return
     }
-    const sent = sendable > 0 ? await sendLetters(dlq, check) : 0
+    const sent = sendable > 0 ? await sendLetters(dlq, check, learn) : 0
     process.stderr.write(`dlq replay: sent ${plural(sent, 'record')} ${of}${summary}\n`)
   } finally {
     await dlq.admin.disconnect().catch(() => {})
@@ -360,34 +502,48 @@ async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
 }
 
 /** The first read of a replay: counts, each letter that cannot be sent, and (dryRun) what would be sent. */
-async function checkLetters(dlq: Dlq, check: Check, dryRun: boolean): Promise<Checked> {
+async function checkLetters(
+  dlq: Dlq,
+  check: Check,
+  learn: (entries: DeadLetterEntry[]) => Promise<void>,
+  opts: ReplayOptions,
+): Promise<Checked> {
   const found: Checked = {
+    read: 0,
     selected: 0,
     refused: 0,
     problems: [],
+    skipped: 0,
     byTopic: new Map(),
     headersLeftOut: 0,
+    headersWhy: '',
     unreadable: 0,
   }
-  const { unreadable } = await eachDeadLetter(dlq, 'replay', 'check', async (entries) => {
+  const { letters, unreadable } = await eachDeadLetter(dlq, 'replay', 'check', async (entries) => {
+    await learn(entries)
     let text = ''
     for (const e of entries) {
-      const r = check(e)
-      if (!r) continue
+      const v = check(e)
+      if (!v) continue
       found.selected++
-      if (!r.ok) {
+      if (v.kind === 'skip') {
+        found.skipped++
+        continue
+      }
+      if (v.kind === 'refuse') {
         if (++found.refused <= SHOWN_REFUSALS)
           found.problems.push(
-            `${positionOf(dlq.topic, e)} (${printable(originOf(e.letter), 300)}, ${printable(e.letter.reason, 40)}): ${r.why}`,
+            `${positionOf(dlq.topic, e)} (${printable(originOf(e.letter), 300)}, ${printable(e.letter.reason, 40)}): ${v.why}`,
           )
         continue
       }
-      found.byTopic.set(r.record.topic, (found.byTopic.get(r.record.topic) ?? 0) + 1)
-      if (e.headersOmitted > 0) found.headersLeftOut++
-      if (dryRun) text += `${formatReplayRecord(r.record)}\n`
+      found.byTopic.set(v.record.topic, (found.byTopic.get(v.record.topic) ?? 0) + 1)
+      if (e.headersOmitted > 0 && found.headersLeftOut++ === 0) found.headersWhy = omittedHeadersWhy(e)
+      if (opts.dryRun) text += `${formatReplayRecord(v.record)}\n`
     }
     if (text) await out(text)
   })
+  found.read = letters
   found.unreadable = unreadable
   return found
 }
@@ -397,10 +553,15 @@ function summaryOf(found: Checked): string {
   const topics = [...found.byTopic].map(([t, n]) => `${printable(t, 300)} (${n})`).join(', ')
   const notes = [
     ...(found.refused ? [`${found.refused} left out (named above)`] : []),
+    ...(found.skipped
+      ? [
+          `${found.skipped} skipped: ${found.skipped === 1 ? 'a letter of a record' : 'letters of records'} an earlier replay from this dlq sent (${REPLAY_HEADERS.replayOf}), the letter each was replayed from being the one to replay (--include-replayed sends these too)`,
+        ]
+      : []),
     ...(found.unreadable ? [notLetters(found.unreadable, 'the dlq')] : []),
     ...(found.headersLeftOut
       ? [
-          `${found.headersLeftOut} without some of their original headers, which did not fit in the letter (tp-dlq-headers-omitted)`,
+          `${found.headersLeftOut} without some of their original headers (--allow-missing-headers; the first: ${found.headersWhy})`,
         ]
       : []),
   ]
@@ -408,7 +569,11 @@ function summaryOf(found: Checked): string {
 }
 
 /** The second read of a replay, of the same ranges: sends the letters checked, in the order written. */
-async function sendLetters(dlq: Dlq, check: Check): Promise<number> {
+async function sendLetters(
+  dlq: Dlq,
+  check: Check,
+  learn: (entries: DeadLetterEntry[]) => Promise<void>,
+): Promise<number> {
   const producer = createProducer(dlq.kafka, dlq.log)
   await producer.connect()
   let sent = 0
@@ -418,10 +583,11 @@ async function sendLetters(dlq: Dlq, check: Check): Promise<number> {
       'replay',
       'send',
       async (entries) => {
+        await learn(entries)
         const records: ReplayRecord[] = []
         for (const e of entries) {
-          const r = check(e)
-          if (r?.ok) records.push(r.record)
+          const v = check(e)
+          if (v?.kind === 'send') records.push(v.record)
         }
         await sendInOrder(producer, records, (n) => {
           sent += n

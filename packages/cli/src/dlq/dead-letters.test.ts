@@ -1,17 +1,36 @@
-import { DLQ_HEADERS, deadLetterRecord, type InRecord, type OutRecord } from '@tradepulse/platform'
+import {
+  DLQ_HEADERS,
+  DLQ_MAX_ORIGINAL_HEADER_BYTES,
+  deadLetterRecord,
+  type InRecord,
+  type OutRecord,
+  REPLAY_HEADERS,
+} from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import {
+  catalogueTopic,
   type DlqRecord,
   deadLetterJson,
   formatDeadLetter,
+  isLetterOfReplay,
   printable,
   readDeadLetter,
-  replayRecord,
+  replayRecord as replayRecordWith,
   selects,
 } from './dead-letters.ts'
 
 const FAILED_AT = new Date('2026-03-02T14:00:01.500Z')
 const ORIGIN_MS = 1_700_000_000_123
+const DLQ = 'tradepulse.dlq.v1'
+const REPLAYED_AT = Date.parse('2026-03-03T09:00:00.000Z')
+/** The replay's marks on a letter at DLQ[0]@7 (onDlq's place), first. */
+const MARKS = {
+  [REPLAY_HEADERS.replayedAt]: '2026-03-03T09:00:00.000Z',
+  [REPLAY_HEADERS.replayOf]: `${DLQ}[0]@7`,
+}
+
+const replayRecord = (e: Parameters<typeof replayRecordWith>[0], over = {}) =>
+  replayRecordWith(e, { dlqTopic: DLQ, atMs: REPLAYED_AT, ...over })
 
 /** An input record as a worker consumed it. */
 function input(over: Partial<InRecord> = {}): InRecord {
@@ -51,7 +70,7 @@ function entryOf(rec: InRecord, reason = 'empty_headline', message = 'headline h
 }
 
 describe('a dead letter read back from the dlq', () => {
-  it('gives the original value, key, headers and timestamp to send again, the dlq headers left out', () => {
+  it('gives the original value, key, headers and timestamp to send again, the dlq headers left out, marked as a replay', () => {
     const e = entryOf(input())
     expect(e.id).toBe('h-1')
     expect(e.originTimestamp).toEqual({ ms: ORIGIN_MS })
@@ -62,10 +81,12 @@ describe('a dead letter read back from the dlq', () => {
         topic: 'tradepulse.headlines.raw.v1',
         key: Buffer.from('h-1'),
         value: Buffer.from('{"id":"h-1","headline":""}'),
-        headers: { traceparent: Buffer.from('00-abc-def-01') },
+        headers: { ...MARKS, traceparent: Buffer.from('00-abc-def-01') },
         timestamp: ORIGIN_MS,
       },
     })
+    // The marks come first: a letter of the record keeps them whatever else of its headers does not fit.
+    expect(r.ok && Object.keys(r.record.headers)).toEqual([...Object.keys(MARKS), 'traceparent'])
   })
 
   it('gives a key and a value that are not UTF-8 byte for byte (the letter keeps them as base64)', () => {
@@ -113,6 +134,71 @@ describe('a dead letter read back from the dlq', () => {
     })
   })
 
+  // Such letters were sent without those headers, the summary saying they 'did not fit' also when a
+  // header was left out for its name: README promises a letter that cannot be sent as its original is refused.
+  it('refuses a letter whose original headers were not all kept, saying why, unless allowed without them', () => {
+    const at = "the original is at tradepulse.headlines.raw.v1[2]@41 while within that topic's retention"
+    const allow = '--allow-missing-headers sends it without them'
+    const named = entryOf(
+      input({ rawHeaders: { 'tp-origin-topic': Buffer.from('elsewhere'), keep: Buffer.from('k') } }),
+    )
+    expect(replayRecord(named)).toEqual({
+      ok: false,
+      why: `its original header tp-origin-topic was left out of the letter, being named as the dlq's own (tp-dlq-headers-omitted); ${at}; ${allow}`,
+    })
+    const big = Buffer.alloc(DLQ_MAX_ORIGINAL_HEADER_BYTES, 0x61)
+    const large = entryOf(input({ rawHeaders: { keep: Buffer.from('k'), big } }))
+    expect(replayRecord(large)).toMatchObject({
+      ok: false,
+      why: expect.stringMatching(
+        /^1 original header value was left out of the letter: past the 128 KB and 1024 values a letter keeps of them, or named as one of the dlq's own \(tp-dlq-headers-omitted, /,
+      ),
+    })
+    const shrunk = readDeadLetter(
+      onDlq(
+        // A header within what a letter keeps, in a letter that must shrink to fit (a smaller limit here).
+        deadLetterRecord(
+          DLQ,
+          'ingest',
+          input({ rawHeaders: { h: Buffer.alloc(8192, 0x62) } }),
+          'x',
+          'y',
+          FAILED_AT,
+          {
+            maxRecordBytes: 6000,
+          },
+        ),
+      ),
+    )
+    expect(shrunk.ok && replayRecord(shrunk.entry)).toEqual({
+      ok: false,
+      why: `all its original headers (1 value) were left out for the letter to fit in the dlq (tp-dlq-headers-omitted); ${at}; ${allow}`,
+    })
+    expect(replayRecord(large, { allowMissingHeaders: true })).toMatchObject({
+      ok: true,
+      record: { headers: { ...MARKS, keep: Buffer.from('k') } },
+    })
+  })
+
+  // Every replay sent again the letters of the records earlier replays had sent (their records failed
+  // again), so each run doubled the copies.
+  it("tells a letter of a record a replay from this dlq sent by the replay's mark, which a new replay replaces", () => {
+    const first = entryOf(input())
+    expect(isLetterOfReplay(first, DLQ)).toBe(false)
+    const replayed = replayRecord(first)
+    if (!replayed.ok) throw new Error(replayed.why)
+    // The record fails again: its worker dead-letters it as it came, marks and all.
+    const again = entryOf(input({ rawHeaders: replayed.record.headers }))
+    expect(isLetterOfReplay(again, DLQ)).toBe(true)
+    expect(isLetterOfReplay(again, 'other.dlq.v1')).toBe(false)
+    const later = replayRecord(again, { atMs: REPLAYED_AT + 60_000 })
+    expect(later.ok && later.record.headers).toEqual({
+      [REPLAY_HEADERS.replayedAt]: '2026-03-03T09:01:00.000Z',
+      [REPLAY_HEADERS.replayOf]: `${DLQ}[0]@7`,
+      traceparent: Buffer.from('00-abc-def-01'),
+    })
+  })
+
   it('reads a tp-origin-timestamp that is not decimal ms as bad, not as a time', () => {
     const out = deadLetterRecord('d', 'ingest', input(), 'x', 'y', FAILED_AT)
     for (const bad of ['1e12', '-5', ' 12', '0x10', '99999999999999999']) {
@@ -146,16 +232,37 @@ describe('selecting and printing dead letters', () => {
   const e = entryOf(input())
   const prefix = 'tradepulse.'
 
-  it('selects by reason, by origin topic (in full or as the catalogue names it) and by the time written', () => {
-    expect(selects(e, {}, prefix)).toBe(true)
-    expect(selects(e, { reasons: ['schema_invalid', 'empty_headline'] }, prefix)).toBe(true)
-    expect(selects(e, { reasons: ['schema_invalid'] }, prefix)).toBe(false)
-    expect(selects(e, { topics: ['headlines.raw'] }, prefix)).toBe(true)
-    expect(selects(e, { topics: ['tradepulse.headlines.raw.v1'] }, prefix)).toBe(true)
-    expect(selects(e, { topics: ['headlines'] }, prefix)).toBe(false)
-    expect(selects(e, { topics: ['headlines.raw'] }, 'other.')).toBe(false)
-    expect(selects(e, { sinceMs: FAILED_AT.getTime() }, prefix)).toBe(true)
-    expect(selects(e, { sinceMs: FAILED_AT.getTime() + 1 }, prefix)).toBe(false)
+  it('selects by reason, by origin topic and by the time written', () => {
+    expect(selects(e, {})).toBe(true)
+    expect(selects(e, { reasons: ['schema_invalid', 'empty_headline'] })).toBe(true)
+    expect(selects(e, { reasons: ['schema_invalid'] })).toBe(false)
+    expect(selects(e, { topics: ['tradepulse.headlines.raw.v1'] })).toBe(true)
+    expect(selects(e, { topics: ['tradepulse.headlines.v1'] })).toBe(false)
+    expect(selects(e, { sinceMs: FAILED_AT.getTime() })).toBe(true)
+    expect(selects(e, { sinceMs: FAILED_AT.getTime() + 1 })).toBe(false)
+  })
+
+  // --topic headlines.raw.v1 (the catalogue name with its version) selected nothing and exited 0.
+  it('takes a topic of the catalogue in full, or by its catalogue name with or without the version', () => {
+    for (const name of [
+      'headlines.raw',
+      'headlines.raw.v1',
+      'tradepulse.headlines.raw.v1',
+      'tradepulse.headlines.raw',
+    ])
+      expect(catalogueTopic(name, prefix), name).toBe('tradepulse.headlines.raw.v1')
+    expect(catalogueTopic('alerts.desk.fx', prefix)).toBe('tradepulse.alerts.desk.fx.v1')
+    expect(catalogueTopic('alerts.desk.fx.v1', prefix)).toBe('tradepulse.alerts.desk.fx.v1')
+    expect(catalogueTopic('indicators', '')).toBe('indicators.v1')
+    for (const name of [
+      'headlines.raw.v2',
+      'headline.raw',
+      'other.headlines.raw.v1',
+      'alerts.desk.FX',
+      'alerts.desk.',
+      '',
+    ])
+      expect(catalogueTopic(name, prefix), name).toBeUndefined()
   })
 
   it('prints one line: time written, origin, reason, id and message', () => {

@@ -1,5 +1,19 @@
-import { DeadLetter, TOPIC_VERSION_SUFFIX } from '@tradepulse/contracts'
-import { DLQ_HEADERS, originalHeaders, type RecordHeaders, setOwn } from '@tradepulse/platform'
+import {
+  createTopicCatalogue,
+  DeadLetter,
+  isDeskId,
+  listTopics,
+  TOPIC_VERSION_SUFFIX,
+} from '@tradepulse/contracts'
+import {
+  DLQ_HEADERS,
+  DLQ_MAX_ORIGINAL_HEADER_BYTES,
+  DLQ_MAX_ORIGINAL_HEADER_VALUES,
+  originalHeaders,
+  REPLAY_HEADERS,
+  type RecordHeaders,
+  setOwn,
+} from '@tradepulse/platform'
 
 /** A record of the dlq topic as read (kafkajs's message, with its partition). */
 export type DlqRecord = {
@@ -102,24 +116,72 @@ export function readDeadLetter(
   }
 }
 
+/**
+ * Every reason a worker dead-letters a record for (each worker's README names its own): --reason takes
+ * these only, since a mistyped one (schema-invalid) selected nothing and the command exited 0.
+ *   ingest (parse-raw.ts): tombstone, empty_record, too_large, invalid_utf8, invalid_json, schema_invalid,
+ *     invalid_text, empty_headline; the scorer, aggregator and alerter parse with platform's
+ *     parseJsonRecord (the first, fourth, fifth and sixth of those);
+ *   scorer and alerter: output_invalid; aggregator: event_time_ahead; alerter: unknown_topic, and its webhook
+ *     lane webhook_failed; every worker (batch-processor.ts): handler_error, output_refused.
+ */
+export const DEAD_LETTER_REASONS = [
+  'tombstone',
+  'empty_record',
+  'too_large',
+  'invalid_utf8',
+  'invalid_json',
+  'schema_invalid',
+  'invalid_text',
+  'empty_headline',
+  'output_invalid',
+  'output_refused',
+  'handler_error',
+  'event_time_ahead',
+  'unknown_topic',
+  'webhook_failed',
+] as const
+
+/** The catalogue's topics but the desk topics, as --topic names them: without prefix and version. */
+const CATALOGUE_BASES = listTopics(createTopicCatalogue('')).map((t) =>
+  t.name.slice(0, -TOPIC_VERSION_SUFFIX.length),
+)
+const DESK_BASE = 'alerts.desk.'
+
+/** The catalogue's topics as --topic takes them, for a refusal: "headlines.raw, …, alerts.desk.<desk id>". */
+export const CATALOGUE_TOPIC_NAMES = [...CATALOGUE_BASES, `${DESK_BASE}<desk id>`].join(', ')
+
+/** A topic of the catalogue by its base name (headlines.raw, alerts.desk.fx), or none. */
+const catalogueBase = (base: string) =>
+  CATALOGUE_BASES.includes(base) || (base.startsWith(DESK_BASE) && isDeskId(base.slice(DESK_BASE.length)))
+
+/**
+ * A --topic value → the full name of the catalogue's topic it names: in full (tradepulse.headlines.raw.v1),
+ * or as the catalogue does, with or without the version (headlines.raw, headlines.raw.v1, alerts.desk.fx);
+ * undefined when it names none of them (a typo selected nothing and the command exited 0).
+ */
+export function catalogueTopic(name: string, prefix: string): string | undefined {
+  const unprefixed = prefix !== '' && name.startsWith(prefix) ? [name.slice(prefix.length), name] : [name]
+  for (const n of unprefixed)
+    for (const base of n.endsWith(TOPIC_VERSION_SUFFIX) ? [n, n.slice(0, -TOPIC_VERSION_SUFFIX.length)] : [n])
+      if (catalogueBase(base)) return `${prefix}${base}${TOPIC_VERSION_SUFFIX}`
+  return undefined
+}
+
 /** What `--reason`, `--topic` and `--since` select. */
 export type DeadLetterFilter = {
   reasons?: readonly string[]
-  /** Origin topics: a full name, or a catalogue name without prefix and version (headlines.raw). */
+  /** Origin topics, by their full names (catalogueTopic). */
   topics?: readonly string[]
   /** Letters written at or after this time (the dlq record's timestamp), ms. */
   sinceMs?: number
 }
 
-/** Whether the entry is one the filter selects. `prefix`: TRADEPULSE_TOPIC_PREFIX, for short topic names. */
-export function selects(entry: DeadLetterEntry, filter: DeadLetterFilter, prefix: string): boolean {
+/** Whether the entry is one the filter selects. */
+export function selects(entry: DeadLetterEntry, filter: DeadLetterFilter): boolean {
   if (filter.sinceMs !== undefined && entry.timestampMs < filter.sinceMs) return false
   if (filter.reasons?.length && !filter.reasons.includes(entry.letter.reason)) return false
-  if (filter.topics?.length) {
-    const topic = entry.letter.origin.topic
-    if (!filter.topics.some((t) => t === topic || `${prefix}${t}${TOPIC_VERSION_SUFFIX}` === topic))
-      return false
-  }
+  if (filter.topics?.length && !filter.topics.includes(entry.letter.origin.topic)) return false
   return true
 }
 
@@ -179,12 +241,67 @@ export type ReplayRecord = {
 const bytesOf = (text: string, encoding: 'utf8' | 'base64') => Buffer.from(text, encoding)
 
 /**
+ * Whether the letter's original record was itself sent by a replay from `dlqTopic` (its tp-dlq-replay-of,
+ * which the worker that dead-lettered it again kept among the original headers): the letter it was replayed
+ * from is on the dlq too, and sending both sends the record twice, and again on every later replay.
+ */
+export function isLetterOfReplay(entry: DeadLetterEntry, dlqTopic: string): boolean {
+  return headerText(entry.headers, REPLAY_HEADERS.replayOf)?.startsWith(`${dlqTopic}[`) ?? false
+}
+
+/** The dlq's own header names: a worker leaves an original header of such a name out of the letter. */
+const OURS_NAMED = [...OURS].sort().join(', ')
+
+/**
+ * Why some of a letter's original headers are not in it (tp-dlq-headers-omitted counts their values, for
+ * whichever reason): the letter was shrunk to fit the dlq (its message says so), a header was named as
+ * one of the dlq's own (seen in the letter's text copy of the headers: that copy keeps the original's
+ * value, the record's own header is ours), or a header did not fit in what a letter keeps of them. A
+ * header left out for its name that the text copy does not show (not text, repeated, past its 32) cannot be
+ * told from one that did not fit; the count of those is said with both reasons.
+ */
+export function omittedHeadersWhy(entry: DeadLetterEntry): string {
+  const n = entry.headersOmitted
+  const values = (k: number) => `${k} original header value${k === 1 ? '' : 's'}`
+  if (/\[dead letter shrunk to fit the dlq: [^\]]*original headers left out/.test(entry.letter.message))
+    return `all its original headers (${n} value${n === 1 ? '' : 's'}) were left out for the letter to fit in the dlq`
+  const named = Object.keys(entry.letter.headers ?? {}).filter((k) => OURS.has(k))
+  const fit = `${DLQ_MAX_ORIGINAL_HEADER_BYTES / 1024} KB and ${DLQ_MAX_ORIGINAL_HEADER_VALUES} values a letter keeps of them`
+  const rest = n - named.length
+  return [
+    ...(named.length > 0
+      ? [
+          `its original header${named.length === 1 ? '' : 's'} ${named.map((k) => printable(k, 64)).join(', ')} ${named.length === 1 ? 'was' : 'were'} left out of the letter, being named as the dlq's own`,
+        ]
+      : []),
+    ...(rest > 0
+      ? [
+          `${values(rest)} ${rest === 1 ? 'was' : 'were'} left out of the letter: past the ${fit}, or named as one of the dlq's own (${OURS_NAMED})`,
+        ]
+      : []),
+  ].join('; ')
+}
+
+/** How a replay sends a letter's record: when and from which dlq (the marks it sets), and what it allows. */
+export type ReplayOptions = {
+  dlqTopic: string
+  /** When the replay runs, ms: tp-dlq-replayed-at. */
+  atMs: number
+  /** Send a letter whose original headers were not all kept without them (--allow-missing-headers). */
+  allowMissingHeaders?: boolean
+}
+
+/**
  * The record to send for a letter, or why it cannot be sent as the original was: no value (a tombstone,
  * an empty record), or only a cut copy of the value or the key (the original is at its origin offset
- * while within the topic's retention), or a tp-origin-timestamp that is no time.
+ * while within the topic's retention), or a tp-origin-timestamp that is no time, or original headers the
+ * letter does not hold (unless `allowMissingHeaders`). The record is marked as a replay
+ * (REPLAY_HEADERS: when, and which letter), its marks first so that a letter of it keeps them whatever else
+ * does not fit; marks of an earlier replay are replaced.
  */
 export function replayRecord(
   entry: DeadLetterEntry,
+  opts: ReplayOptions,
 ): { ok: true; record: ReplayRecord } | { ok: false; why: string } {
   const { letter } = entry
   const at = `the original is at ${originOf(letter)} while within that topic's retention`
@@ -205,16 +322,27 @@ export function replayRecord(
       ok: false,
       why: `its ${DLQ_HEADERS.timestamp} header ${JSON.stringify(entry.originTimestamp.bad)} is not ms since the epoch`,
     }
+  if (entry.headersOmitted > 0 && !opts.allowMissingHeaders)
+    return {
+      ok: false,
+      why: `${omittedHeadersWhy(entry)} (${DLQ_HEADERS.headersOmitted}); ${at}; --allow-missing-headers sends it without them`,
+    }
   // The letter's key copy is the original byte for byte; a letter written before the copy existed has
   // only its own key, the original as text.
   const key = letter.key !== undefined ? bytesOf(letter.key, letter.keyEncoding ?? 'utf8') : entry.recordKey
+  const headers: RecordHeaders = {
+    [REPLAY_HEADERS.replayedAt]: new Date(opts.atMs).toISOString(),
+    [REPLAY_HEADERS.replayOf]: positionOf(opts.dlqTopic, entry),
+  }
+  for (const [k, v] of Object.entries(entry.headers))
+    if (k !== REPLAY_HEADERS.replayedAt && k !== REPLAY_HEADERS.replayOf) setOwn(headers, k, v)
   return {
     ok: true,
     record: {
       topic: letter.origin.topic,
       key,
       value: bytesOf(letter.payload, letter.payloadEncoding),
-      headers: entry.headers,
+      headers,
       ...(entry.originTimestamp.ms !== undefined ? { timestamp: entry.originTimestamp.ms } : {}),
     },
   }
