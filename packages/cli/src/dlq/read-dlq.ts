@@ -73,6 +73,14 @@ export async function readTopicRanges(
     if (payload.topic === topic && !failed) advance(payload.partition, Number(payload.lastOffset) + 1)
   })
   consumer.on(consumer.events.CRASH, ({ payload }) => finish(payload.error))
+  // At each join, before its first fetch, each partition goes to the next offset to hand over. Seeking once
+  // run() returned failed when the join had crashed meanwhile (a coordinator still loading): the command
+  // then died of kafkajs's "consumer#run must be called first" in place of the crash's own error.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const r of ranges)
+      if (pending.has(r.partition))
+        consumer.seek({ topic, partition: r.partition, offset: String(position.get(r.partition)) })
+  })
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })
@@ -107,8 +115,6 @@ export async function readTopicRanges(
         await heartbeat()
       },
     })
-    // Applied as the partitions are assigned, before their first fetch.
-    for (const r of ranges) consumer.seek({ topic, partition: r.partition, offset: String(r.start) })
     await finished
   } finally {
     await consumer.disconnect().catch(() => {})
