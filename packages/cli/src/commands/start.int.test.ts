@@ -9,24 +9,31 @@ function startCli(args: string[], env: Record<string, string>) {
   return spawnCli(['start', ...args], env)
 }
 
-/** The processes `child` has started, by command name. */
+/**
+ * The processes `child` has started, and theirs, by command name (--local-infra's broker and Redis server
+ * are its keeper's children).
+ */
 function childProcesses(child: ChildProcess): Map<string, number> {
-  let listing = ''
-  try {
-    listing = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)]).toString()
-  } catch {
-    // none: ps exits 1
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [pid, ppid, comm] = line.trim().split(/\s+/)
+      return { pid: Number(pid), ppid: Number(ppid), comm: comm! }
+    })
+  const found = new Map<string, number>()
+  const parents = new Set([child.pid])
+  for (let grew = true; grew; ) {
+    grew = false
+    for (const row of rows)
+      if (parents.has(row.ppid) && !parents.has(row.pid)) {
+        parents.add(row.pid)
+        found.set(row.comm, row.pid)
+        grew = true
+      }
   }
-  return new Map(
-    listing
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [pid, comm] = line.trim().split(/\s+/)
-        return [comm!, Number(pid)]
-      }),
-  )
+  return found
 }
 
 const alive = (pid: number) => {
@@ -82,7 +89,7 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
     'with --local-infra, stops the local broker and Redis server while they start, and exits 0 with one line saying so',
     async () => {
       const { child, output, exited } = startCli(['--local-infra', '--no-sample'], {
-        // The local broker (jars) and redis-server: child processes of the CLI's.
+        // The local broker (jars) and redis-server: processes the CLI starts.
         TRADEPULSE_NO_DOCKER: '1',
         TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
       })
@@ -98,6 +105,36 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
       expect(output.err).toContain('tradepulse: stopped by SIGINT during startup\n')
       expect(output.err).not.toMatch(/^Running /m)
       expect([...started.values()].filter(alive), output.err).toEqual([])
+    },
+  )
+
+  it.skipIf(!onPath('java') || !onPath('redis-server'))(
+    'with --local-infra, a CLI killed outright (SIGKILL) leaves no broker or Redis server running: they stop with it',
+    { timeout: 120_000 },
+    async () => {
+      // They were the CLI's own children, stopped by its stop alone: killed (or a second signal while the
+      // broker started, which exits at once), it left them running with parent PID 1.
+      const { child, output, exited } = startCli(['--local-infra', '--no-sample', '--workers', 'scorer'], {
+        TRADEPULSE_NO_DOCKER: '1',
+        TRADEPULSE_TOPIC_PREFIX: `${randomName('start-kill')}.`,
+      })
+      await waitFor(() => / are up \(local\)\.$/m.test(output.err), {
+        what: 'the local broker and Redis server up',
+        timeoutMs: 90_000,
+      })
+      const running = childProcesses(child)
+      const started = [running.get('java'), running.get('redis-server')].filter((p) => p !== undefined)
+      expect(started, [...running].join()).toHaveLength(2)
+      child.kill('SIGKILL')
+      await exited
+      try {
+        await waitFor(() => !started.some(alive), {
+          what: 'the broker and Redis server to stop',
+          timeoutMs: 30_000,
+        })
+      } finally {
+        for (const pid of started.filter(alive)) process.kill(pid, 'SIGKILL')
+      }
     },
   )
 })

@@ -14,11 +14,12 @@ import {
   setValue,
   TradepulseError,
 } from '@tradepulse/platform'
-import { type Infra, startInfra } from '@tradepulse/testing/infra'
+import type { Infra } from '@tradepulse/testing/infra'
 import { type Command, InvalidArgumentError } from 'commander'
 import { logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
+import { startKeptInfra } from '../local-infra.ts'
 import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
@@ -194,7 +195,7 @@ export function registerStart(program: Command): void {
           await run.step(checkSamplePlayable(env, names, loadSampleFeed(), log))
       } else {
         process.stderr.write('Starting a local Kafka broker and Redis server for this run…\n')
-        const infra = await run.step(run.startInfra(startInfra({ ...env, KAFKA_BROKERS: '', REDIS_URL: '' })))
+        const infra = await run.step(run.startInfra(startKeptInfra(env)))
         env.KAFKA_BROKERS = infra.kafkaBrokers.join(',')
         env.REDIS_URL = infra.redisUrl
         // Where a fatal error looks for the addresses to name (exitOnFatal reads the process's environment).
