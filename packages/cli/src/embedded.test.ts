@@ -303,6 +303,54 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   })
 })
 
+describe('start --follow on Ctrl-C', { timeout: 60_000 }, () => {
+  it('takes no more POST /headlines from the stop on: every headline answered 202 is ingested', async () => {
+    // The server took headlines until every worker had stopped: one posted during the stop was answered
+    // 202 "accepted" and produced behind ingest's stop, never ingested (10 accepted, 6 counted).
+    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    await waitFor(() => /127\.0\.0\.1:(\d+)\/headlines/.test(output.err), {
+      what: 'the POST address',
+      timeoutMs: 20_000,
+    })
+    const port = Number(/127\.0\.0\.1:(\d+)\/headlines/.exec(output.err)?.[1])
+    let sent = 0
+    let accepted = 0
+    const statuses = new Set<number>()
+    const post = async () => {
+      const body = JSON.stringify({
+        id: `stop-${sent++}`,
+        headline: 'US raises tariffs on Chinese steel to 25%',
+      })
+      const res = await fetch(`http://127.0.0.1:${port}/headlines`, { method: 'POST', body })
+      const answer = (await res.json()) as { accepted?: number }
+      statuses.add(res.status)
+      if (res.status === 202) accepted += answer.accepted ?? 0
+    }
+    for (let i = 0; i < 3; i++) await post()
+    child.kill('SIGINT')
+    // One after another until the server is gone (the connection refused or closed) or the process is.
+    let gone = false
+    void exited.then(() => {
+      gone = true
+    })
+    while (!gone) {
+      try {
+        await post()
+      } catch {
+        break
+      }
+    }
+    expect(await exited, output.err).toEqual([0, null])
+    // One tariff headline per accepted POST in the final tables: none lost in the stop.
+    const all = /^tariff by global at .*\n.*\nall .* (\d+)$/m.exec(output.out)
+    expect(Number(all?.[1]), output.out).toBe(accepted)
+    expect(
+      [...statuses].every((s) => s === 202 || s === 503),
+      [...statuses].join(),
+    ).toBe(true)
+  })
+})
+
 describe("start's indicator tables", () => {
   it('say on stderr, as `tradepulse indicators` does, which indicators they leave out for a damaged newest event time', async () => {
     const MIN_MS = 60_000

@@ -206,7 +206,10 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     ingestConfig.INGEST_DEFAULT_SOURCE,
   )
   // Headlines posted while the sample plays go in among it; the ready line comes once it has played.
-  if (server) acceptHeadlines(server, check, produceValues)
+  const intake = server && acceptHeadlines(server, check, produceValues)
+  // Nothing more is taken from the stop on: the workers stop after it, and a headline answered 202 then
+  // went in behind ingest's stop, never ingested.
+  if (intake) void whenStopped.then(intake.close)
   const allCaughtUp = async () => {
     for (const a of apps) await caughtUp(bus, a.groupId, a.inputs)
   }
@@ -244,7 +247,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
     await caughtUp(bus, a.groupId, a.inputs)
     await a.app.stop()
   }
-  server?.close()
+  intake?.close()
   clearInterval(printer)
   drainAlerts()
   return {
@@ -388,13 +391,15 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
  * refused one's position (`index`, from 0; NDJSON also its `line`), ingest's `reason` code and message,
  * or 400 when none was taken. A body that is not valid UTF-8 is refused whole (400, `invalid_utf8`,
  * naming its first bad line), so is an array with a key given twice in an item (400, `schema_invalid`),
- * and one past MAX_POST_BYTES (413).
+ * and one past MAX_POST_BYTES (413). `close` (idempotent) stops taking them: the server stops listening,
+ * and a request still coming on a connection open before is answered 503 (`stopping`), nothing taken.
  */
 function acceptHeadlines(
   server: Server,
   check: (value: string) => Checked,
   produce: (records: RawRecord[]) => void,
-): void {
+): { close(): void } {
+  let closed = false
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'POST' || req.url !== '/headlines') {
       json(res, 404, { error: 'not_found' })
@@ -410,6 +415,12 @@ function acceptHeadlines(
       else chunks.length = 0
     })
     req.on('end', () => {
+      if (closed) {
+        // No Retry-After: the process is stopping, and nothing here will take it later.
+        res.setHeader('connection', 'close')
+        json(res, 503, { error: 'stopping', message: 'tradepulse start is stopping; nothing was taken' })
+        return
+      }
       if (bytes > MAX_POST_BYTES) {
         json(res, 413, { error: 'too_large' })
         return
@@ -419,6 +430,14 @@ function acceptHeadlines(
       json(res, answer.status, answer.body)
     })
   })
+  return {
+    close: () => {
+      if (closed) return
+      closed = true
+      server.close()
+      server.closeIdleConnections()
+    },
+  }
 }
 
 /** The answer to a POST /headlines body (at most MAX_POST_BYTES): its status and JSON, and the records to produce. */
