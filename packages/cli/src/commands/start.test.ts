@@ -1,10 +1,12 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { DEFAULT_INGEST_LIMITS, parseRawRecord } from '@tradepulse/ingest'
+import { scoreHeadline, scorerFromConfig } from '@tradepulse/scorer'
 import { randomName, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_TIMER_MS } from '../option-values.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { cli, expectOneLine, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
-import { MIN_SPEED } from './start.ts'
+import { MIN_SPEED, sampleWatcher } from './start.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {
@@ -238,4 +240,29 @@ describe('tradepulse start on a signal during its startup', { timeout: 60_000 },
       }
     },
   )
+})
+
+describe("start's sample run on Kafka: what it reads of headlines.scored and alerts", () => {
+  it('skips and counts a record that is not JSON, and goes on reading the others', () => {
+    // Thrown on, kafkajs retried the record for ever, holding its partition: one such record on
+    // headlines.scored (another producer's) held the run its full minute, then "0 of 216 scored".
+    const raw = parseRawRecord(
+      Buffer.from(JSON.stringify({ id: 'h1', headline: 'US raises tariffs on Chinese steel to 25%' })),
+      Date.now(),
+      DEFAULT_INGEST_LIMITS,
+      'test',
+    )
+    if (!raw.ok) throw new Error(raw.message)
+    const scored = scoreHeadline(scorerFromConfig({}), raw.headline, new Date())
+    const printed: string[] = []
+    const watch = sampleWatcher('t.alerts.v1', new Set(['h1']), 30, {
+      write: (l: string) => printed.push(l) > 0,
+    })
+    watch.take('t.headlines.scored.v1', Buffer.from('not json'))
+    watch.take('t.alerts.v1', Buffer.from('{"id":'))
+    watch.take('t.headlines.scored.v1', Buffer.from(JSON.stringify(scored)))
+    expect(watch.unreadable()).toBe(2)
+    expect([...watch.seen]).toEqual(['h1'])
+    expect(printed).toEqual([])
+  })
 })

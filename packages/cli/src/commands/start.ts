@@ -380,28 +380,12 @@ async function playSampleOnKafka(
     },
   )
   const ids = new Set(feed.map((h) => h.id))
-  const seen = new Set<string>()
-  let lastAlertAt = Date.now()
+  const watch = sampleWatcher(topics.alerts.name, ids, ruleWidth, process.stdout)
   const consumer = kafka.consumer({ groupId: `tradepulse-start-${Date.now()}`, maxWaitTimeInMs: 50 })
   await consumer.connect()
   await consumer.subscribe({ topics: [topics.scored.name, topics.alerts.name], fromBeginning: false })
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
-  await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      const json = JSON.parse(message.value?.toString() ?? 'null') as unknown
-      if (topic === topics.alerts.name) {
-        const a = AlertReader.safeParse(json)
-        if (a.success) {
-          lastAlertAt = Date.now()
-          // The headline's time, as the embedded default prints it: the sample's timeline.
-          process.stdout.write(`${formatAlert(a.data, { evidence: false, time: 'published', ruleWidth })}\n`)
-        }
-        return
-      }
-      const s = ScoredHeadlineReader.safeParse(json)
-      if (s.success && ids.has(s.data.id)) seen.add(s.data.id)
-    },
-  })
+  await consumer.run({ eachMessage: async ({ topic, message }) => watch.take(topic, message.value) })
   await joined
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
@@ -412,11 +396,58 @@ async function playSampleOnKafka(
   await producer.disconnect()
   process.stderr.write(`Played ${feed.length} sample headlines into ${topics.raw.name}.\n`)
   const deadline = Date.now() + 60_000
-  while (expectScored && seen.size < ids.size && Date.now() < deadline)
+  while (expectScored && watch.seen.size < ids.size && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50))
   // Alerts trail the scores by a hop or two (and indicator updates by their throttle): wait for a quiet spell.
-  while (Date.now() - lastAlertAt < 3_000 && Date.now() < deadline)
+  while (Date.now() - watch.lastAlertAt() < 3_000 && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 100))
   await consumer.disconnect()
-  if (expectScored) process.stderr.write(`${seen.size} of ${ids.size} scored.\n`)
+  if (watch.unreadable() > 0)
+    process.stderr.write(
+      `Skipped ${watch.unreadable()} record(s) on ${topics.scored.name} and ${topics.alerts.name} that are not JSON.\n`,
+    )
+  if (expectScored) process.stderr.write(`${watch.seen.size} of ${ids.size} scored.\n`)
+}
+
+/**
+ * What the sample's run on Kafka reads of headlines.scored and alerts (`take`, each record): the sample's
+ * headlines scored (`seen`), the alerts printed to `out` as they come, and when the last one came. A
+ * record that is not JSON is skipped and counted (`unreadable`): thrown on, kafkajs would retry it for
+ * ever, holding its partition, so one such record from another producer held the run its full minute
+ * and it said "0 of 216 scored". A record that is JSON but neither (another version's) is passed over.
+ */
+export function sampleWatcher(
+  alertsTopic: string,
+  ids: ReadonlySet<string>,
+  ruleWidth: number,
+  out: Pick<NodeJS.WritableStream, 'write'>,
+) {
+  const seen = new Set<string>()
+  let lastAlertAt = Date.now()
+  let unreadable = 0
+  return {
+    seen,
+    lastAlertAt: () => lastAlertAt,
+    unreadable: () => unreadable,
+    take(topic: string, value: Buffer | null): void {
+      let json: unknown
+      try {
+        json = JSON.parse(value?.toString() ?? 'null')
+      } catch {
+        unreadable++
+        return
+      }
+      if (topic === alertsTopic) {
+        const a = AlertReader.safeParse(json)
+        if (a.success) {
+          lastAlertAt = Date.now()
+          // The headline's time, as the embedded default prints it: the sample's timeline.
+          out.write(`${formatAlert(a.data, { evidence: false, time: 'published', ruleWidth })}\n`)
+        }
+        return
+      }
+      const s = ScoredHeadlineReader.safeParse(json)
+      if (s.success && ids.has(s.data.id)) seen.add(s.data.id)
+    },
+  }
 }
