@@ -104,7 +104,7 @@ export const alerterConfigShape = {
     "webhook deliveries held in memory per desk; when full, that desk's webhook consumer pauses (alerts on Kafka never wait)",
   ),
   ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(
-    'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic)',
+    'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic); an alert replayed by tradepulse dlq replay counts its age from the replay (tp-dlq-replayed-at)',
   ),
   TOPICS_AUTO_CREATE: topicsAutoCreate('missing topics (and desk topics)'),
 }
