@@ -62,8 +62,9 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
       REDIS_URL: redisUrl,
       TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
       REDIS_KEY_PREFIX: randomName('start-signal'),
-      // The workers' own lines: which started, which stopped.
+      // The workers' own lines: which started, which stopped (pretty: the lines matched below).
       LOG_LEVEL: 'info',
+      LOG_PRETTY: 'true',
     })
     // The first worker (ingest) is starting: creating the topics, joining its group, the others to come.
     await waitFor(() => /health and metrics listening/.test(output.err), {

@@ -191,6 +191,22 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     expect(r.stderr).toMatch(/\d+ alert\(s\)\. Done\./)
   })
 
+  it('logs as LOG_PRETTY says, as every worker does: JSON lines with false, pretty lines with true', async () => {
+    // start always logged pretty, colour codes and all, whatever LOG_PRETTY said.
+    const [json, pretty] = await Promise.all(
+      ['false', 'true'].map((LOG_PRETTY) => cli(['start', '--no-sample'], { LOG_LEVEL: 'info', LOG_PRETTY })),
+    )
+    expect(json!.code, json!.stderr).toBe(0)
+    const logged = json!.stderr.split('\n').filter((l) => l.startsWith('{'))
+    expect(logged.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain(
+      'health and metrics listening',
+    )
+    expect(json!.stderr).not.toContain('\u001b[')
+    expect(pretty!.code, pretty!.stderr).toBe(0)
+    expect(pretty!.stderr).toMatch(/INFO.*health and metrics listening/)
+    expect(pretty!.stderr).not.toMatch(/^\{"level"/m)
+  })
+
   it('stops on Ctrl-C while the sample plays, and still prints what came of it (exit 0)', async () => {
     const { child, output, exited } = spawnCli(['start', '--speed', '3000'])
     await waitFor(() => /Playing \d+ sample headlines/.test(output.err), { what: 'the sample playing' })

@@ -87,12 +87,18 @@ export function startMode(env: Record<string, string | undefined>): 'kafka' | 'e
 export const MIN_SPEED = 1
 
 /**
- * The CLI's log level: LOG_LEVEL checked as the workers check it (a bad one is a configuration error
- * naming it, where pino would throw with a stack), else warn: a person is reading the terminal.
+ * The CLI's logging: LOG_LEVEL and LOG_PRETTY checked as the workers check them (a bad one is a
+ * configuration error naming it, where pino would throw with a stack). The level is warn unless set: a
+ * person is reading the terminal. LOG_PRETTY is taken as every worker takes it, pretty by default when
+ * stdout is a terminal (createLogger): it was always pretty, so LOG_PRETTY=false, asked for by a log
+ * collector, still gave colour codes.
  */
-function logLevelOf(env: Record<string, string | undefined>): string {
-  if (setValue(env.LOG_LEVEL) === undefined) return 'warn'
-  return loadConfig(BaseConfig.pick({ LOG_LEVEL: true }), env).LOG_LEVEL
+function logSettingsOf(env: Record<string, string | undefined>): { level: string; pretty?: boolean } {
+  const { LOG_LEVEL, LOG_PRETTY } = loadConfig(BaseConfig.pick({ LOG_LEVEL: true, LOG_PRETTY: true }), env)
+  return {
+    level: setValue(env.LOG_LEVEL) === undefined ? 'warn' : LOG_LEVEL,
+    ...(LOG_PRETTY === undefined ? {} : { pretty: LOG_PRETTY }),
+  }
 }
 
 /**
@@ -151,7 +157,7 @@ export function registerStart(program: Command): void {
       const signals = startSignals()
       // Everything is checked before anything starts, prints or plays.
       const env: Record<string, string | undefined> = { ...process.env }
-      const level = logLevelOf(env)
+      const logSettings = logSettingsOf(env)
       const names = opts.workers?.names ?? Object.keys(WORKERS)
       const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
@@ -166,7 +172,7 @@ export function registerStart(program: Command): void {
             `The embedded default runs every worker (${Object.keys(WORKERS).join(', ')}): in one process over an in-memory bus, nothing else feeds or reads the others; run a subset on Kafka and Redis (set KAFKA_BROKERS and REDIS_URL, or add --local-infra).`,
           )
         checkEmbeddedConfig(names, env)
-        const log = createLogger({ level, pretty: true, name: 'tradepulse' })
+        const log = createLogger({ ...logSettings, name: 'tradepulse' })
         // The run takes the signals itself (runEmbedded), at once: nothing here waits before it does.
         signals.release()
         await startEmbedded(names, opts, speed, httpPort, env, log)
@@ -183,7 +189,7 @@ export function registerStart(program: Command): void {
         }) as { SHUTDOWN_DEADLINE_MS: number }
         deadlineMs = Math.max(deadlineMs, config.SHUTDOWN_DEADLINE_MS)
       }
-      const log = createLogger({ level, pretty: true, name: 'tradepulse' })
+      const log = createLogger({ ...logSettings, name: 'tradepulse' })
       const run = kafkaRun(log, deadlineMs)
       signals.stopWith(() => void run.stopAll(0))
       // The scorer alone needs no Redis.
