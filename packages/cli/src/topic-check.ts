@@ -25,7 +25,16 @@ export async function requireTopic(
   topic: string,
 ): Promise<void> {
   if ((await listTopics(kafka)).includes(topic)) return
-  throw new TradepulseError(
+  throw missingTopic(config, command, topic)
+}
+
+/** The refusal of a catalogue topic Kafka does not have (see requireTopic), for commands that list topics themselves. */
+export function missingTopic(
+  config: Pick<BaseConfig, 'KAFKA_BROKERS' | 'TRADEPULSE_TOPIC_PREFIX'>,
+  command: string,
+  topic: string,
+): TradepulseError {
+  return new TradepulseError(
     'CONFIG_INVALID',
     `${command}: Kafka at ${config.KAFKA_BROKERS.join(',')} (KAFKA_BROKERS) has no topic ${topic} (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(config.TRADEPULSE_TOPIC_PREFIX)}; the workers create it as they start, as does tradepulse topics create)`,
   )

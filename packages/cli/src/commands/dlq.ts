@@ -39,6 +39,7 @@ import { type PartitionRange, readRanges, readTopicRanges } from '../dlq/read-dl
 import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { duration, someText } from '../option-values.ts'
+import { missingTopic } from '../topic-check.ts'
 
 /** --since's value: its text and the time it names, ms. */
 export type SinceTime = { text: string; ms: number }
@@ -156,11 +157,7 @@ async function openDlq(command: string, opts: FilterOptions): Promise<Dlq> {
   try {
     const topics = new Set(await admin.listTopics())
     const brokers = config.KAFKA_BROKERS.join(',')
-    if (!topics.has(topic))
-      throw new TradepulseError(
-        'CONFIG_INVALID',
-        `dlq ${command}: Kafka at ${brokers} (KAFKA_BROKERS) has no topic ${topic} (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)}; the workers create it as they start, as does tradepulse topics create)`,
-      )
+    if (!topics.has(topic)) throw missingTopic(config, `dlq ${command}`, topic)
     const ranges = await readRanges(admin, topic, since?.ms)
     return {
       kafka,
