@@ -30,7 +30,13 @@ import { formatIndicatorTable, withheldNotice } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
 import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
-import { dashboardLine, EMBEDDED_DEFAULTS, refuseSharedGroupId, WORKERS } from './workers.ts'
+import {
+  dashboardLine,
+  EMBEDDED_DEFAULTS,
+  refuseSharedGroupId,
+  refuseSharedHttpPort,
+  WORKERS,
+} from './workers.ts'
 
 export type EmbeddedOptions = {
   workers: string[]
@@ -104,6 +110,7 @@ function newestEventMs(bus: MemoryBus, topic: string): number | undefined {
  */
 export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   refuseSharedGroupId(opts.workers, opts.env)
+  refuseSharedHttpPort(opts.workers, opts.env, 'embedded')
   // What every worker has consumed is dropped but for a tail (the newest headlines, read at exit, are in
   // it): a --follow run of days would otherwise hold every record it was ever given.
   const bus = createMemoryBus({ keepConsumed: 1_000 })

@@ -1,14 +1,18 @@
+import { resolve } from 'node:path'
 import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
 import { AlerterConfig, buildAlerterApp, createMemoryAlertStore } from '@tradepulse/alerter'
+import { RULE_FILES } from '@tradepulse/alerting'
 import type { Clock, TopicCatalogue } from '@tradepulse/contracts'
 import { buildGatewayApp, GatewayConfig } from '@tradepulse/gateway'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import { buildIngestApp, IngestConfig } from '@tradepulse/ingest'
 import {
+  BaseConfig,
   createMemoryDedupStore,
   createMemoryIndicatorStore,
   type KafkaWorker,
   type Logger,
+  loadConfig,
   setValue,
   TradepulseError,
   type Transport,
@@ -99,6 +103,81 @@ export function refuseSharedGroupId(names: string[], env: Record<string, string 
     'CONFIG_INVALID',
     `KAFKA_GROUP_ID is set (${JSON.stringify(groupId)}) but this process runs ${names.join(', ')}: all would join that one consumer group, whose leader spreads the partitions of its own topics over every member: the others drop theirs unread, and their own topics go to no one; unset KAFKA_GROUP_ID (each worker then has a group of its own), or run each worker in a process of its own (tradepulse start --workers <worker>) with KAFKA_GROUP_ID set for it`,
   )
+}
+
+/**
+ * HTTP_PORT is the port of one worker's health and metrics server, and every worker of a process serves
+ * its own: set for a process running several (`start --workers ingest,scorer`, the embedded default), they
+ * all took it, the first one winning and the next refused with "the port is in use… set HTTP_PORT to a
+ * free port", of a port that was free, which no other value would mend. Refused, naming the workers,
+ * before anything connects; 0 (any free port) and one worker keep it. Unset, `start` gives each worker a
+ * free port of its own (and on Kafka prints them: healthLine).
+ */
+export function refuseSharedHttpPort(
+  names: string[],
+  env: Record<string, string | undefined>,
+  where: 'kafka' | 'embedded',
+): void {
+  if (setValue(env.HTTP_PORT) === undefined || names.length < 2) return
+  // A value that is no port is refused as every worker refuses it, naming the variable.
+  const port = loadConfig(BaseConfig.pick({ HTTP_PORT: true }), env).HTTP_PORT
+  if (!port) return
+  throw new TradepulseError(
+    'CONFIG_INVALID',
+    `HTTP_PORT is set (${port}) but this process runs ${names.join(', ')}, each with a health and metrics server of its own, and one port takes one server: ${
+      where === 'embedded'
+        ? 'unset HTTP_PORT (each worker then listens on a free port of its own; --http-port sets the port of POST /headlines)'
+        : 'unset HTTP_PORT (each worker then listens on a free port of its own, printed at the start), or run each worker in a process of its own (tradepulse start --workers <worker>) with HTTP_PORT set for it'
+    }`,
+  )
+}
+
+/** Where the workers' health and metrics servers listen, by worker, in one line. */
+export function healthLine(workers: { name: string; app: KafkaWorker }[], host: string): string {
+  // A wildcard address is reached on the loopback one; an IPv6 address goes in brackets in a URL.
+  const at = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+  const each = workers.map(({ name, app }) => `${name} http://${at}:${app.httpPort()}`)
+  return `Health and metrics: ${each.join(', ')} (/healthz, /readyz, /metrics)`
+}
+
+/** Whether ALERTER_DESKS_FILE is the bundled sample desks file (or unset: the same). */
+function isSampleDesks(env: Record<string, string | undefined>): boolean {
+  const file = setValue(env.ALERTER_DESKS_FILE)
+  return file === undefined || resolve(file) === resolve(RULE_FILES.desks)
+}
+
+/**
+ * Why `start` turns the desk webhooks off when ALERTER_WEBHOOKS_ENABLED is unset, or undefined where it
+ * keeps the alerter's default (on). Off for the embedded default (a look at the sample in one process,
+ * which should page no one) and for the bundled sample desks file, whose webhooks are placeholders at
+ * hooks.example.com signed with secrets no one has set (the alerter would refuse to start without them,
+ * exit 78). `start` on Kafka turned them off whatever the desks file, so a desk's own webhook was never
+ * posted to, and nothing said so. ALERTER_WEBHOOKS_ENABLED set is taken as it is, everywhere.
+ */
+export function webhooksOffReason(
+  env: Record<string, string | undefined>,
+  where: 'kafka' | 'embedded',
+): string | undefined {
+  if (setValue(env.ALERTER_WEBHOOKS_ENABLED) !== undefined) return undefined
+  if (where === 'embedded') return 'the embedded default posts none'
+  if (isSampleDesks(env))
+    return 'the desks file is the bundled sample, whose webhooks are placeholders at hooks.example.com'
+  return undefined
+}
+
+/** The line `start` prints when it runs the alerter: whether desk webhooks are posted to, and why. */
+export function webhooksLine(env: Record<string, string | undefined>, where: 'kafka' | 'embedded'): string {
+  const set = setValue(env.ALERTER_WEBHOOKS_ENABLED)
+  const file = setValue(env.ALERTER_DESKS_FILE) ?? RULE_FILES.desks
+  if (set === 'false') return 'Desk webhooks: off (ALERTER_WEBHOOKS_ENABLED=false).'
+  const off = webhooksOffReason(env, where)
+  if (off)
+    return `Desk webhooks: off (ALERTER_WEBHOOKS_ENABLED unset, and ${off}): ${
+      where === 'embedded'
+        ? 'ALERTER_WEBHOOKS_ENABLED=true posts to them'
+        : 'set ALERTER_DESKS_FILE to your own desks file, or ALERTER_WEBHOOKS_ENABLED=true'
+    }.`
+  return `Desk webhooks: on (${set === undefined ? "ALERTER_WEBHOOKS_ENABLED unset: the alerter's default" : `ALERTER_WEBHOOKS_ENABLED=${set}`}): alerts are POSTed to the webhooks of the desks in ${file}.`
 }
 
 /** Settings of the embedded default: nothing listens on fixed ports, webhooks are off, topics are created. */

@@ -1,6 +1,11 @@
 import { type ChildProcess, execFileSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { stripVTControlCharacters } from 'node:util'
-import { randomName, testInfra, waitFor } from '@tradepulse/testing'
+import { randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { spawnCli } from '../test-helpers.ts'
 
@@ -138,4 +143,80 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
       }
     },
   )
+})
+
+describe('tradepulse start on Kafka and Redis: desk webhooks and health', { timeout: 90_000 }, () => {
+  it("posts alerts to the webhooks of the desks file it is given (the alerter's default), says so, and names each worker's health and metrics address", async () => {
+    // start on Kafka put ALERTER_WEBHOOKS_ENABLED=false under the environment whatever the desks file:
+    // alerts reached the desk's topic, and its webhook got nothing, with nothing said.
+    const { kafkaBrokers, redisUrl } = testInfra()
+    const posts: string[] = []
+    const receiver = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => {
+        body += d
+      })
+      req.on('end', () => {
+        posts.push(body)
+        res.end()
+      })
+    })
+    const port = await new Promise<number>((resolve) =>
+      receiver.listen(0, '127.0.0.1', () => resolve((receiver.address() as AddressInfo).port)),
+    )
+    const desks = join(mkdtempSync(join(tmpdir(), 'start-hooks-')), 'desks.yaml')
+    writeFileSync(
+      desks,
+      `version: "hooks"\ndesks:\n  - id: hooked\n    scopes: ["*"]\n    minSeverity: info\n    webhook:\n      url: http://127.0.0.1:${port}/hook\n      secretEnv: START_HOOK_SECRET\n`,
+    )
+    const prefix = randomName('start-hooks')
+    const { child, output, exited } = startCli(
+      ['--workers', 'ingest,scorer,alerter', '--follow', '--no-sample'],
+      {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        REDIS_URL: redisUrl,
+        TRADEPULSE_TOPIC_PREFIX: `${prefix}.`,
+        REDIS_KEY_PREFIX: prefix,
+        ALERTER_DESKS_FILE: desks,
+        START_HOOK_SECRET: 'a-secret-of-more-than-16-bytes',
+      },
+    )
+    try {
+      await waitFor(() => /^Desk webhooks: /m.test(output.err), {
+        what: 'the workers running',
+        timeoutMs: 60_000,
+      })
+      expect(output.err).toContain(
+        `Desk webhooks: on (ALERTER_WEBHOOKS_ENABLED unset: the alerter's default): alerts are POSTed to the webhooks of the desks in ${desks}.\n`,
+      )
+      const health =
+        /^Health and metrics: ingest (\S+), scorer (\S+), alerter (\S+) \(\/healthz, \/readyz, \/metrics\)$/m.exec(
+          output.err,
+        )
+      expect(health, output.err).not.toBeNull()
+      for (const url of health!.slice(1)) expect((await fetch(`${url}/healthz`)).status, url).toBe(200)
+      const producer = await testProducer(kafkaBrokers)
+      try {
+        await producer.send({
+          topic: `${prefix}.headlines.raw.v1`,
+          messages: [
+            {
+              key: 'h1',
+              value: JSON.stringify({ id: 'h1', headline: 'US raises tariffs on Chinese steel to 25%' }),
+            },
+          ],
+        })
+      } finally {
+        await producer.disconnect()
+      }
+      await waitFor(() => posts.length > 0, { what: 'an alert posted to the webhook', timeoutMs: 30_000 })
+      expect(JSON.parse(posts[0]!)).toMatchObject({
+        evidence: expect.arrayContaining([expect.objectContaining({ headlineId: 'h1' })]),
+      })
+    } finally {
+      child.kill('SIGINT')
+      await exited
+      receiver.close()
+    }
+  })
 })

@@ -145,6 +145,47 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     }
   })
 
+  it('start refuses HTTP_PORT with several workers in the process, before connecting anywhere (exit 78); one worker, or 0, keeps it', async () => {
+    // Every worker took it: the first one listened, and the next was refused with "HTTP_PORT=19555: the
+    // port is in use … set HTTP_PORT to a free port", of a port that was free until the run took it.
+    const kafka = { KAFKA_BROKERS: NO_KAFKA, REDIS_URL: NO_REDIS }
+    const refused =
+      /^tradepulse: HTTP_PORT is set \(19555\) but this process runs (.+?), each with a health and metrics server of its own, and one port takes one server: unset HTTP_PORT \(each worker then listens on a free port of its own(.*)$/
+    const cases: [string[], Record<string, string>, string, RegExp][] = [
+      [
+        ['start', '--workers', 'scorer,ingest'],
+        { ...kafka, HTTP_PORT: '19555' },
+        'ingest, scorer',
+        /, printed at the start\), or run each worker in a process of its own /,
+      ],
+      [
+        ['start', '--speed', 'max'],
+        { HTTP_PORT: ' 19555' },
+        'ingest, scorer, aggregator, alerter, gateway',
+        /; --http-port sets the port of POST \/headlines\)$/,
+      ],
+    ]
+    const runs = await Promise.all(cases.map(([args, env]) => cli(args, env)))
+    runs.forEach((r, i) => {
+      expect(r.code, r.stderr).toBe(78)
+      expectOneLine(r.stderr, refused)
+      const [, workers, advice] = r.stderr.trimEnd().match(refused)!
+      expect(workers).toBe(cases[i]![2])
+      expect(advice).toMatch(cases[i]![3])
+      expect(r.stderr).not.toMatch(/cannot reach|Embedded mode|Playing/)
+      expect(r.stdout).toBe('')
+    })
+    // One worker takes it, and so do several with 0 (any free port): each goes on to connect.
+    const kept = await Promise.all([
+      cli(['start', '--workers', 'scorer'], { ...kafka, HTTP_PORT: '19555' }),
+      cli(['start', '--workers', 'ingest,scorer'], { ...kafka, HTTP_PORT: '0' }),
+    ])
+    for (const r of kept) {
+      expect(r.code, r.stderr).toBe(69)
+      expectOneLine(r.stderr, /^tradepulse: cannot reach Kafka at 127\.0\.0\.1:1 \(KAFKA_BROKERS\)/)
+    }
+  })
+
   it('start on Kafka and Redis names the one it cannot reach in one line, before any worker starts (exit 69)', async () => {
     const redisUp = process.env.REDIS_URL
     const kafkaUp = process.env.KAFKA_BROKERS
@@ -189,6 +230,10 @@ describe('tradepulse start refuses before it starts, prints or plays anything', 
     const r = await cli(['start', '--speed', 'max'], { TOPICS_AUTO_CREATE: 'false' })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/\d+ alert\(s\)\. Done\./)
+    // Whether desk webhooks are posted to, and why, in one line.
+    expect(r.stderr).toContain(
+      'Desk webhooks: off (ALERTER_WEBHOOKS_ENABLED unset, and the embedded default posts none): ALERTER_WEBHOOKS_ENABLED=true posts to them.\n',
+    )
   })
 
   it('logs as LOG_PRETTY says, as every worker does: JSON lines with false, pretty lines with true', async () => {

@@ -12,6 +12,7 @@ import {
   type Logger,
   loadConfig,
   setValue,
+  setVariables,
   TradepulseError,
 } from '@tradepulse/platform'
 import type { Infra } from '@tradepulse/testing/infra'
@@ -25,7 +26,15 @@ import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { invalidOptionValue } from '../usage-errors.ts'
-import { dashboardLine, refuseSharedGroupId, WORKERS } from '../workers.ts'
+import {
+  dashboardLine,
+  healthLine,
+  refuseSharedGroupId,
+  refuseSharedHttpPort,
+  WORKERS,
+  webhooksLine,
+  webhooksOffReason,
+} from '../workers.ts'
 import { type StartSignals, startSignals } from './start-signals.ts'
 import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
@@ -102,6 +111,17 @@ function logSettingsOf(env: Record<string, string | undefined>): { level: string
 }
 
 /**
+ * The environment a worker of `start` on Kafka loads its settings from: ALERTER_WEBHOOKS_ENABLED=false
+ * under it where webhooksOffReason says so (the bundled sample desks file), a blank variable unset.
+ */
+function kafkaWorkerEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return {
+    ...(webhooksOffReason(env, 'kafka') ? { ALERTER_WEBHOOKS_ENABLED: 'false' } : {}),
+    ...setVariables(env),
+  }
+}
+
+/**
  * The rules and desks files the alerter will read, checked before anything starts or plays: an
  * unreadable one names its variable and the file (the alerter would refuse it only once built).
  */
@@ -162,6 +182,7 @@ export function registerStart(program: Command): void {
       const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
       refuseSharedGroupId(names, env)
+      refuseSharedHttpPort(names, env, onKafka || opts.localInfra ? 'kafka' : 'embedded')
       if (names.includes('alerter')) checkAlerterFiles(env)
       if (!onKafka && !opts.localInfra) {
         if (opts.workers && names.length < Object.keys(WORKERS).length)
@@ -183,8 +204,7 @@ export function registerStart(program: Command): void {
       let deadlineMs = 0
       for (const name of names) {
         const config = loadConfig(WORKERS[name]!.config, {
-          ALERTER_WEBHOOKS_ENABLED: 'false',
-          ...env,
+          ...kafkaWorkerEnv(env),
           ...(onKafka ? {} : { KAFKA_BROKERS: undefined, REDIS_URL: undefined }),
         }) as { SHUTDOWN_DEADLINE_MS: number }
         deadlineMs = Math.max(deadlineMs, config.SHUTDOWN_DEADLINE_MS)
@@ -229,6 +249,7 @@ async function startEmbedded(
     process.stderr.write(
       `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
     )
+    if (names.includes('alerter')) process.stderr.write(`${webhooksLine(env, 'embedded')}\n`)
     if (feed.length)
       process.stderr.write(
         `Playing ${feed.length} sample headlines (speed ${speed}); alerts as they fire, at their headline's time:\n\n`,
@@ -328,13 +349,13 @@ async function startOnKafka(
   for (const name of names) {
     const w = WORKERS[name]!
     const config = loadConfig(w.config, {
-      ALERTER_WEBHOOKS_ENABLED: 'false',
-      ...env,
+      ...kafkaWorkerEnv(env),
       // A blank value counts as unset (loadConfig): port 0 then too, not each worker's fixed port.
       HTTP_PORT: setValue(env.HTTP_PORT) ?? '0',
     })
     apps.push(w.build(config as never, { log }))
   }
+  const httpHost = loadConfig(BaseConfig.pick({ HTTP_HOST: true }), env).HTTP_HOST
   reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
   try {
     for (const app of apps) await run.step(app.start())
@@ -348,6 +369,9 @@ async function startOnKafka(
         void stopAll(err instanceof TradepulseError && err.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1)
       })
     process.stderr.write(`Running ${names.join(', ')} on Kafka ${env.KAFKA_BROKERS} and Redis.\n`)
+    const running = names.map((name, i) => ({ name, app: apps[i]! }))
+    process.stderr.write(`${healthLine(running, httpHost)}\n`)
+    if (names.includes('alerter')) process.stderr.write(`${webhooksLine(env, 'kafka')}\n`)
     const gateway = names.indexOf('gateway')
     // Only for a run that stays up: without --follow it ends once the sample has played.
     if (gateway >= 0 && opts.follow) process.stderr.write(`${dashboardLine(apps[gateway]!)}\n`)
