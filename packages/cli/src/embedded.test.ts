@@ -2,8 +2,13 @@ import { execFile } from 'node:child_process'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
-import { createManualClock } from '@tradepulse/contracts'
-import type { Contribution } from '@tradepulse/indicators'
+import { createManualClock, type IndicatorUpdate } from '@tradepulse/contracts'
+import {
+  type Contribution,
+  type IndicatorStore,
+  indicatorUpdateProblem,
+  type WithheldIndicator,
+} from '@tradepulse/indicators'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
@@ -392,28 +397,65 @@ describe("start's indicator tables", () => {
   })
 })
 
+/**
+ * The store, reading one region's indicators with means, momentum and diffusion of NaN, as the Redis store
+ * reads a hash whose fields behind them hold `abc` (Redis edited by hand), and withholding them as
+ * invalid_state through
+ * the contract check every store makes on a read (indicatorUpdateProblem). Made at the read: the memory
+ * store refuses any contribution that would give it such a state (a weight outside [0, 1], 9607b62).
+ */
+function withDamagedMean(store: IndicatorStore, regionId: string): IndicatorStore {
+  const read = (u: IndicatorUpdate, withheld: WithheldIndicator[] | undefined) => {
+    if (u.scope.id !== regionId) return u
+    const problem = indicatorUpdateProblem({
+      ...u,
+      mean: { '15m': Number.NaN, '1h': Number.NaN, '24h': Number.NaN },
+      momentum: Number.NaN,
+      diffusion: Number.NaN,
+    })
+    if (problem === undefined) throw new Error('a mean of NaN passed the IndicatorUpdate contract')
+    const { dimension, scope } = u
+    withheld?.push({ dimension, scope, reason: 'invalid_state', stored: String(Date.parse(u.asOf)), problem })
+    return undefined
+  }
+  return Object.assign(Object.create(store) as IndicatorStore, {
+    get: async (...args: Parameters<IndicatorStore['get']>) => {
+      const u = await store.get(...args)
+      return u && read(u, args[3])
+    },
+    // Ranked among the others, as a store ranks: the one withheld is not among the n.
+    top: async (...args: Parameters<IndicatorStore['top']>) => {
+      const [dimension, kind, by, n, asOfMs, withheld] = args
+      const rows = await store.top(dimension, kind, by, n + 1, asOfMs, withheld)
+      return rows.flatMap((u) => read(u, withheld) ?? []).slice(0, n)
+    },
+  })
+}
+
 describe("start's indicator tables: state that reads as no number", () => {
   it('say on stderr which indicators they leave out because their state breaks the IndicatorUpdate contract, with the field, in a line of its own after the damaged refs', async () => {
     const MIN_MS = 60_000
     const T0 = Date.parse('2026-03-05T23:45:00Z')
     const clock = createManualClock(T0)
-    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
-    const tariff = (headlineId: string, eventMs: number, id: string, weight = 1): Contribution => ({
+    const memory = createMemoryIndicatorStore({ clock, maxRefAheadMs: MIN_MS })
+    const tariff = (headlineId: string, eventMs: number, id: string): Contribution => ({
       dimension: 'tariff',
       scope: { kind: 'region', id },
       headlineId,
       eventMs,
       value: -0.5,
-      weight,
+      weight: 1,
       sign: -1,
     })
-    // Weights of 1e308 (finite, so taken) overflow CN's sums to Infinity: its update reads NaN and Infinity.
-    await store.applyBatch([
-      tariff('a', T0 - 62 * MIN_MS, 'CN', 1e308),
-      tariff('b', T0 - 61 * MIN_MS, 'CN', 1e308),
+    await memory.applyBatch([
+      tariff('a', T0 - 62 * MIN_MS, 'CN'),
+      tariff('b', T0 - 61 * MIN_MS, 'CN'),
       tariff('c', T0 - 61 * MIN_MS, 'JP'),
       tariff('d', T0, 'MX'),
     ])
+    // CN reads with fields of NaN (weights of 1e308 overflowed its sums to Infinity before 9607b62, which
+    // the memory store now refuses).
+    const store = withDamagedMean(memory, 'CN')
     // Set back an hour, MX's newest event is an hour past the clock: a damaged ref.
     clock.set(T0 - 60 * MIN_MS)
     const { chunks: out, out: stdout } = sink()
@@ -427,7 +469,7 @@ describe("start's indicator tables: state that reads as no number", () => {
     )
     // What the contract says of it, cut at 200 characters.
     expect(invalid).toBe(
-      'tradepulse: warning: left out 1 indicator whose stored state breaks the IndicatorUpdate contract (a field that is not a number: Redis edited or damaged): tariff|region:CN (weight.15m: Invalid input: expected number, received Infinity; weight.1h: Invalid input: expected number, received Infinity; weight.24h: Invalid input: expected number, received Infinity; momentum: In… (242 characters)); left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)',
+      'tradepulse: warning: left out 1 indicator whose stored state breaks the IndicatorUpdate contract (a field that is not a number: Redis edited or damaged): tariff|region:CN (mean.15m: Invalid input: expected number, received NaN; mean.1h: Invalid input: expected number, received NaN; mean.24h: Invalid input: expected number, received NaN; momentum: Invalid input: expected… (278 characters)); left out until the field is written again or the key expires (tradepulse indicators rebuild rewrites every key from Kafka)',
     )
     expect(more).toEqual([''])
   })
