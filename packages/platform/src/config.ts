@@ -352,7 +352,9 @@ export const baseConfigShape = {
   HTTP_HOST: z.string().default('127.0.0.1').describe('address of the health and metrics server'),
   HTTP_PORT: decimal(z.number().int().min(0).max(65_535))
     .optional()
-    .describe('port of the health and metrics server (0: any free port; unset: per-worker default)'),
+    .describe(
+      'port of the health and metrics server (0: any free port; unset: per-worker default; tradepulse start running several workers refuses any other than 0, each taking a free port it prints)',
+    ),
   SHUTDOWN_DEADLINE_MS: ms(15_000, 1).describe('longest a graceful stop may take before the process exits'),
   RETRY_BASE_MS: ms(100, 1).describe('first backoff delay for infrastructure faults (at most RETRY_MAX_MS)'),
   RETRY_MAX_MS: ms(5_000, 1).describe('longest backoff delay for infrastructure faults'),

@@ -89,7 +89,9 @@ export const alerterConfigShape = {
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true')
-    .describe('POST alerts to the webhooks of the desks file (their secret variables must then be set)'),
+    .describe(
+      'POST alerts to the webhooks of the desks file (their secret variables must then be set); tradepulse start takes it as set, and unset turns webhooks off only in the embedded default and with the bundled sample desks file, whose webhooks are placeholders',
+    ),
   ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe('longest one webhook request may take'),
   ALERTER_WEBHOOK_MAX_ATTEMPTS: count(5, 1).describe('webhook attempts before the alert goes to the dlq'),
   ALERTER_WEBHOOK_BACKOFF_BASE_MS: timer(500, 1).describe(
