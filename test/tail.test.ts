@@ -83,7 +83,9 @@ describe('tradepulse tail alerts', () => {
     try {
       // A minute for a process to start under load, as for `tradepulse start` (test/start-on-kafka.test.ts).
       await waitFor(
-        () => /trade_measure_enacted/.test(t.output.out) && /not an alert at offset 1/.test(t.output.err),
+        () =>
+          /trade_measure_enacted/.test(t.output.out) &&
+          /not an alert at \S*alerts\.desk\.tariff\.v1\[0\]@1: not an alert\)/.test(t.output.err),
         {
           what: 'tail output',
           timeoutMs: 60_000,
