@@ -2,13 +2,9 @@ import { execFile } from 'node:child_process'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
 import { promisify } from 'node:util'
-import { createManualClock, type IndicatorUpdate } from '@tradepulse/contracts'
-import {
-  type Contribution,
-  type IndicatorStore,
-  indicatorUpdateProblem,
-  type WithheldIndicator,
-} from '@tradepulse/indicators'
+import { createManualClock } from '@tradepulse/contracts'
+import type { Contribution } from '@tradepulse/indicators'
+import { withDamagedIndicator } from '@tradepulse/indicators/test-support'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
@@ -397,41 +393,6 @@ describe("start's indicator tables", () => {
   })
 })
 
-/**
- * The store, reading one region's indicators with means, momentum and diffusion of NaN, as the Redis store
- * reads a hash whose fields behind them hold `abc` (Redis edited by hand), and withholding them as
- * invalid_state through
- * the contract check every store makes on a read (indicatorUpdateProblem). Made at the read: the memory
- * store refuses any contribution that would give it such a state (a weight outside [0, 1], 9607b62).
- */
-function withDamagedMean(store: IndicatorStore, regionId: string): IndicatorStore {
-  const read = (u: IndicatorUpdate, withheld: WithheldIndicator[] | undefined) => {
-    if (u.scope.id !== regionId) return u
-    const problem = indicatorUpdateProblem({
-      ...u,
-      mean: { '15m': Number.NaN, '1h': Number.NaN, '24h': Number.NaN },
-      momentum: Number.NaN,
-      diffusion: Number.NaN,
-    })
-    if (problem === undefined) throw new Error('a mean of NaN passed the IndicatorUpdate contract')
-    const { dimension, scope } = u
-    withheld?.push({ dimension, scope, reason: 'invalid_state', stored: String(Date.parse(u.asOf)), problem })
-    return undefined
-  }
-  return Object.assign(Object.create(store) as IndicatorStore, {
-    get: async (...args: Parameters<IndicatorStore['get']>) => {
-      const u = await store.get(...args)
-      return u && read(u, args[3])
-    },
-    // Ranked among the others, as a store ranks: the one withheld is not among the n.
-    top: async (...args: Parameters<IndicatorStore['top']>) => {
-      const [dimension, kind, by, n, asOfMs, withheld] = args
-      const rows = await store.top(dimension, kind, by, n + 1, asOfMs, withheld)
-      return rows.flatMap((u) => read(u, withheld) ?? []).slice(0, n)
-    },
-  })
-}
-
 describe("start's indicator tables: state that reads as no number", () => {
   it('say on stderr which indicators they leave out because their state breaks the IndicatorUpdate contract, with the field, in a line of its own after the damaged refs', async () => {
     const MIN_MS = 60_000
@@ -455,7 +416,12 @@ describe("start's indicator tables: state that reads as no number", () => {
     ])
     // CN reads with fields of NaN (weights of 1e308 overflowed its sums to Infinity before 9607b62, which
     // the memory store now refuses).
-    const store = withDamagedMean(memory, 'CN')
+    const store = withDamagedIndicator(memory, 'CN', (u) => ({
+      ...u,
+      mean: { '15m': Number.NaN, '1h': Number.NaN, '24h': Number.NaN },
+      momentum: Number.NaN,
+      diffusion: Number.NaN,
+    }))
     // Set back an hour, MX's newest event is an hour past the clock: a damaged ref.
     clock.set(T0 - 60 * MIN_MS)
     const { chunks: out, out: stdout } = sink()

@@ -1,7 +1,8 @@
 import { get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect } from 'node:net'
-import type { Alert, IndicatorUpdate } from '@tradepulse/contracts'
-import { type IndicatorStore, indicatorUpdateProblem, type WithheldIndicator } from '@tradepulse/indicators'
+import type { Alert } from '@tradepulse/contracts'
+import type { IndicatorStore } from '@tradepulse/indicators'
+import { withDamagedIndicator } from '@tradepulse/indicators/test-support'
 import {
   closeServer,
   createCapturingLogger,
@@ -26,35 +27,6 @@ function trusted(text: string) {
   const p = parseTrustedProxies(text)
   if (!p.ok) throw new Error(p.error)
   return p.value
-}
-
-/**
- * The store, reading one region's indicators with a 24 h mean of NaN, as the Redis store reads a hash
- * whose field behind it holds `abc` (Redis edited by hand), and withholding them as invalid_state through
- * the contract check every store makes on a read (indicatorUpdateProblem). Made at the read: the memory
- * store refuses any contribution that would give it such a state (a weight outside [0, 1], 9607b62).
- */
-function withDamagedMean(store: IndicatorStore, regionId: string): IndicatorStore {
-  const read = (u: IndicatorUpdate, withheld: WithheldIndicator[] | undefined) => {
-    if (u.scope.id !== regionId) return u
-    const problem = indicatorUpdateProblem({ ...u, mean: { ...u.mean, '24h': Number.NaN } })
-    if (problem === undefined) throw new Error('a mean of NaN passed the IndicatorUpdate contract')
-    const { dimension, scope } = u
-    withheld?.push({ dimension, scope, reason: 'invalid_state', stored: String(Date.parse(u.asOf)), problem })
-    return undefined
-  }
-  return Object.assign(Object.create(store) as IndicatorStore, {
-    get: async (...args: Parameters<IndicatorStore['get']>) => {
-      const u = await store.get(...args)
-      return u && read(u, args[3])
-    },
-    // Ranked among the others, as a store ranks: the one withheld is not among the n.
-    top: async (...args: Parameters<IndicatorStore['top']>) => {
-      const [dimension, kind, by, n, asOfMs, withheld] = args
-      const rows = await store.top(dimension, kind, by, n + 1, asOfMs, withheld)
-      return rows.flatMap((u) => read(u, withheld) ?? []).slice(0, n)
-    },
-  })
 }
 
 describe('gateway HTTP API', () => {
@@ -854,7 +826,10 @@ describe('gateway HTTP API', () => {
       tariffIn('US', 'h2', T0 - 30_000, 0.4),
     ])
     await memory.advanceWatermark(T0 - 30_000)
-    const store = withDamagedMean(memory, 'CN')
+    const store = withDamagedIndicator(memory, 'CN', (u) => ({
+      ...u,
+      mean: { ...u.mean, '24h': Number.NaN },
+    }))
     const { get, logged, withheldBy } = await serve({ indicatorsFor: () => store, now: clock.now })
     const cn = {
       key: 'tariff|region:CN',
