@@ -95,4 +95,16 @@ describe('contributionProblem', () => {
       'value -Infinity is not a number in [-1, 1]',
     )
   })
+
+  it('takes event times a Date holds, ±8.64e15 ms included, and names any past them (both stores read them as invalid time)', () => {
+    for (const eventMs of [8.64e15, -8.64e15, 0])
+      expect(contributionProblem({ ...ok, eventMs })).toBeUndefined()
+    expect(contributionProblem({ ...ok, eventMs: 8.64e15 + 1 })).toBe(
+      'event time 8640000000000001 is past what a Date holds (±8640000000000000 ms)',
+    )
+    expect(contributionProblem({ ...ok, eventMs: -9e15 })).toBe(
+      'event time -9000000000000000 is past what a Date holds (±8640000000000000 ms)',
+    )
+    expect(contributionProblem({ ...ok, eventMs: Number.NaN })).toBe('event time NaN is not finite')
+  })
 })

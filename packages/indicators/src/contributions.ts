@@ -80,6 +80,13 @@ export function contributionsOf(headline: ScoredIndicatorInput): Contribution[] 
 }
 
 /**
+ * The furthest from the epoch a JavaScript Date holds, either way (±275760 years). An event time past it
+ * was applied, and every read of the indicator (the memory store's and Redis's) then withheld it as
+ * `invalid time`: refused at the boundary instead, named, so the aggregator dead-letters its headline.
+ */
+const DATE_LIMIT_MS = 8_640_000_000_000_000
+
+/**
  * Why a contribution cannot be applied, or undefined when it can. contributionsOf only makes valid
  * ones; stores check at their boundary so a caller's bug fails loudly instead of storing NaN.
  *
@@ -92,6 +99,8 @@ export function contributionsOf(headline: ScoredIndicatorInput): Contribution[] 
 export function contributionProblem(c: Contribution): string | undefined {
   if (c.headlineId.length === 0) return 'empty headline id'
   if (!Number.isFinite(c.eventMs)) return `event time ${c.eventMs} is not finite`
+  if (Math.abs(c.eventMs) > DATE_LIMIT_MS)
+    return `event time ${c.eventMs} is past what a Date holds (±${DATE_LIMIT_MS} ms)`
   // Negated, so that NaN fails too.
   if (!(c.weight >= 0 && c.weight <= 1)) return `weight ${c.weight} is not a number in [0, 1]`
   if (!(c.value >= -1 && c.value <= 1)) return `value ${c.value} is not a number in [-1, 1]`
