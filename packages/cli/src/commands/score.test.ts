@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import type { ScoreResult } from '@tradepulse/contracts'
+import { LIMITS, type ScoreResult } from '@tradepulse/contracts'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
@@ -214,6 +214,44 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
       { id: null, line: 3, error: twice('id') },
     ])
     expect(lines[3]).toMatchObject({ id: 'ok', scores: { tariff: { label: 'negative' } } })
+  })
+  it('checks source, url and publishedAt as ingest does, where it ignored them and scored a line ingest refuses', async () => {
+    const { counts, lines } = await scored(
+      Readable.from([
+        [
+          '{"id":"ok","source":"wire","headline":"US raises tariffs on steel","url":"https://news.example/1","publishedAt":"2026-03-02T09:45:00Z"}',
+          '{"id":"t","headline":"US raises tariffs on steel","publishedAt":"yesterday"}',
+          '{"id":"u","headline":"US raises tariffs on steel","url":42}',
+          JSON.stringify({
+            id: 'l',
+            headline: 'US raises tariffs on steel',
+            url: `https://news.example/${'a'.repeat(LIMITS.maxUrlChars)}`,
+          }),
+          '{"id":"s","headline":"US raises tariffs on steel","source":""}',
+          '{"id":"g","headline":"US raises tariffs on steel","source":"wire\\ud800"}',
+          '{"id":"p","headline":"US raises tariffs on steel","publishedAt":"2026-03-02","publishedAt":"2026-03-03T00:00:00Z"}',
+          // A source that shows nothing is none (the default source), as ingest takes it: scored.
+          '{"id":"b","source":" ","headline":"US raises tariffs on steel"}',
+        ].join('\n'),
+      ]),
+    )
+    expect(counts).toEqual({ ok: 2, bad: 6 })
+    expect(lines.map((l) => l.id)).toEqual(['ok', 't', 'u', 'l', 's', 'g', 'p', 'b'])
+    expect(lines[0]).toMatchObject({ scores: { tariff: { label: 'negative' } } })
+    expect(lines.slice(1, 7)).toEqual([
+      { id: 't', line: 2, error: expect.stringMatching(/^publishedAt: .*\(schema_invalid\)$/) },
+      { id: 'u', line: 3, error: expect.stringMatching(/^url: .*\(schema_invalid\)$/) },
+      { id: 'l', line: 4, error: expect.stringMatching(/^url: .*\(schema_invalid\)$/) },
+      { id: 's', line: 5, error: expect.stringMatching(/^source: .*\(schema_invalid\)$/) },
+      { id: 'g', line: 6, error: 'source contains a lone surrogate (invalid_text)' },
+      {
+        id: 'p',
+        line: 7,
+        error:
+          'publishedAt: key given more than once in one object (JSON.parse would keep the last silently) (schema_invalid)',
+      },
+    ])
+    expect(lines[7]).toMatchObject({ id: 'b', scores: { tariff: { label: 'negative' } } })
   })
   it('takes null in an optional field as the field absent, as ingest does, where it refused a null body', async () => {
     // Jackson's default, Go's nil pointers and Python's None write null for a field not set: ingest scores

@@ -1,5 +1,6 @@
 import {
   type Headline,
+  RawHeadline,
   type ScoredHeadline,
   type ScoreResult,
   scoredHeadlineProblem,
@@ -18,19 +19,20 @@ import { z } from 'zod'
 import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '../exit-codes.ts'
 import { readLines } from '../read-lines.ts'
 
-// Other fields (a raw headline's source, publishedAt…) are ignored, so a feed file can be scored as is.
-// What the three fields hold is checked as ingest checks it (asIngested). A null body is no body, as in
-// ingest's raw contract (RawHeadline: null is absent in every optional field, Jackson's default, Go's nil
-// pointer, Python's None): score refused such a line that ingest scores. The id stays required here: it
-// is what names each output line.
+// The fields of a raw headline (RawHeadline: id, source, headline, body, url, publishedAt) are passed on as
+// given to ingest's own parse (asIngested), which checks them against the same contract ingest reads
+// headlines.raw with: score ignored source, url and publishedAt, so a line ingest dead-letters for a bad
+// one of them (a publishedAt that is no time, a url past its limit, an empty source) was scored. Other
+// fields are ignored, as ingest drops them, so a feed file can be scored as is. A null body is no body, as
+// in ingest's raw contract (RawHeadline: null is absent in every optional field, Jackson's default, Go's
+// nil pointer, Python's None). The id stays required here: it is what names each output line.
 const NdjsonInput = z.object({
   id: z.string(),
   headline: z.string(),
-  body: z.string().nullish(),
 })
 
-/** The fields scored; a line naming one twice is refused, as ingest refuses such a record. */
-const TAKEN_FIELDS = ['id', 'headline', 'body'] as const
+/** The raw headline's fields, in the contract's order; a line naming one twice is refused, as ingest refuses such a record. */
+const TAKEN_FIELDS = Object.keys(RawHeadline.shape) as (keyof RawHeadline)[]
 
 /**
  * The variables score reads, as the workers read them (loadConfig: a blank one counts as unset): the
@@ -42,14 +44,14 @@ const ScoreConfig = z.object({
 })
 
 /**
- * A headline as the pipeline would score it: the record `{ id?, headline, body? }` through ingest's own
+ * A headline as the pipeline would score it: the record (a raw headline's fields) through ingest's own
  * parse (parseRawRecord: its limits, normalisation, cut to length, and checks of readable text and
  * ids), or why ingest would send it to the dlq (its message and reason code). Scored raw, a soft hyphen
  * inside "tar\u00adiffs" hid the tariff, and "---" or a braille blank scored as a confident "not
  * relevant" about nothing, where ingest refuses both (empty_headline).
  */
 export function asIngested(
-  input: { id?: string; headline: string; body?: string },
+  input: { headline: string } & Partial<Record<keyof RawHeadline, unknown>>,
   limits: IngestLimits = DEFAULT_INGEST_LIMITS,
 ): { ok: true; headline: Headline } | { ok: false; error: string } {
   const r = parseRawRecord(Buffer.from(JSON.stringify(input)), Date.now(), limits, 'score')
@@ -153,8 +155,11 @@ export async function scoreNdjson(
       if (!parsed.success) {
         throw new Error(formatIssues(parsed.error))
       }
-      const { id: pid, headline, body } = parsed.data
-      const checked = asIngested(body == null ? { id: pid, headline } : { id: pid, headline, body }, limits)
+      const { id: pid, headline } = parsed.data
+      const raw: Partial<Record<keyof RawHeadline, unknown>> = {}
+      for (const key of TAKEN_FIELDS)
+        if (Object.hasOwn(json as object, key)) raw[key] = (json as Record<string, unknown>)[key]
+      const checked = asIngested({ ...raw, headline }, limits)
       if (!checked.ok) throw new Error(checked.error)
       const r = scoreIngested(scorer, checked.headline)
       if (!r.ok) throw new Error(r.error)
@@ -212,7 +217,7 @@ export function registerScore(program: Command): void {
     )
     .option(
       '--ndjson',
-      `read {"id","headline","body"?} lines on stdin (other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line, or one the scorer gives a result that breaks the ScoredHeadline contract, gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
+      `read {"id","headline","body"?} lines on stdin (source, url and publishedAt checked as ingest checks them, other fields ignored), write one scored line per input line, in order, each scored as the pipeline would (blank lines are skipped; a bad line, or one the scorer gives a result that breaks the ScoredHeadline contract, gets {"id","line","error"}, and the exit code is then ${EXIT_DATA_ERROR})`,
     )
     .option('--json', 'print the full result as JSON')
     .action(async (words: string[], opts: { body?: string; ndjson?: boolean; json?: boolean }) => {
