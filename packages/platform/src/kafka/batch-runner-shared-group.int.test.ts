@@ -89,4 +89,70 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     await until(async () => (await scorer.health()).status === 'ok', 'the scorer ok again')
     expect(await scorer.health()).toEqual({ status: 'ok', ready: true })
   })
+
+  it("reports it on the group's leader too (an error naming the members' topics, health degraded, not ready) until the others are gone", async () => {
+    // The leader assigns the partitions of its own topics only, over every member: it stayed ok and ready
+    // while those it gave the scorer went unread (the scorer drops them) and the scorer's topic went to no one.
+    const name = randomName('shared-leader')
+    const admin = await connected(client(`${name}-admin`).admin())
+    const [rawTopic, headlinesTopic] = [`${name}.raw`, `${name}.headlines`]
+    await createTopicsWithLeaders(admin, [
+      { topic: rawTopic, numPartitions: 4, replicationFactor: 1 },
+      { topic: headlinesTopic, numPartitions: 2, replicationFactor: 1 },
+    ])
+    cleanups.push(() => admin.deleteTopics({ topics: [rawTopic, headlinesTopic] }))
+    const groupId = randomName('shared-leader')
+    const ok: BatchHandler = async (records) => records.map(() => ({ kind: 'ok' as const }))
+    const runnerOf = (worker: string, topic: string) => {
+      const { log, lines } = createCapturingLogger()
+      const kafka = client(`${name}-${worker}`)
+      const runner = createBatchRunner(
+        kafka,
+        createProducer(kafka, silent),
+        ok,
+        probeRunnerConfig(topic, groupId, { worker }),
+        log,
+        createMetrics('probe'),
+      )
+      cleanups.push(() => runner.stop())
+      return { runner, lines }
+    }
+    const reportOf = (lines: LogLine[]) =>
+      lines.find((l) => l.level === 50 && (l as LogLine & { groupId?: string }).groupId === groupId) as
+        | (LogLine & Record<string, unknown>)
+        | undefined
+
+    // The first to join leads the group.
+    const ingest = runnerOf('ingest', rawTopic)
+    await ingest.runner.start()
+    await ingest.runner.joined()
+    const scorer = runnerOf('scorer', headlinesTopic)
+    await scorer.runner.start()
+    await scorer.runner.joined()
+
+    await waitFor(() => reportOf(scorer.lines), "the scorer's report")
+    const reported = await waitFor(() => reportOf(ingest.lines), "the leader's report")
+    expect(reported).toMatchObject({
+      groupId,
+      topics: [rawTopic],
+      otherTopics: [
+        { topics: [headlinesTopic], memberIds: [expect.stringMatching(new RegExp(`^${name}-scorer-`))] },
+      ],
+    })
+    expect(reported.msg).toContain(
+      `another kind of worker shares consumer group ${groupId}: this ingest, the group's leader, reads ${rawTopic}; 1 other member(s) read ${headlinesTopic}`,
+    )
+    expect(reported.msg).toContain(
+      'give each kind of worker a group of its own (KAFKA_GROUP_ID unset, or one per worker)',
+    )
+    const leaderDetail =
+      "another kind of worker shares the consumer group (KAFKA_GROUP_ID): this worker, the group's leader, assigns its own topics' partitions only, over 1 member(s) reading other topics too: those a member does not read, and the topics only the others read, go unread"
+    expect(await ingest.runner.health()).toEqual({ status: 'degraded', ready: false, detail: leaderDetail })
+    expect(await scorer.runner.health()).toMatchObject({ status: 'degraded', ready: false })
+
+    // The scorer gone, the ingest has the group to itself: ok again.
+    await scorer.runner.stop()
+    await until(async () => (await ingest.runner.health()).status === 'ok', 'the leader ok again')
+    expect(await ingest.runner.health()).toEqual({ status: 'ok', ready: true })
+  })
 })

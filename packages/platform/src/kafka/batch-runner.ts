@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
+import { type OtherTopics, reportingAssigner } from './group-assigner.ts'
 import { kafkaErrorType, type TradepulseProducer } from './kafka-client.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import {
@@ -318,6 +319,14 @@ export function createBatchRunner(
    */
   let received: string[] = []
   let foreign: string[] = []
+  /**
+   * The members subscribing to other topics than this one's, as its leader saw them at the last
+   * assignment it made (`assigned`, reportingAssigner) and at the last join it led (`others`): the
+   * same sharing, seen from the leader, which kafkajs tells nothing of. The partitions of this member's
+   * topics it gives them go unread, as do the topics only they read.
+   */
+  let assigned: OtherTopics[] | undefined
+  let others: OtherTopics[] = []
   /**
    * When a fetch or batch last showed progress. This and every other elapsed time of the runner (stall,
    * hold, the ends' retry deadline, the group's wait for the others' points) is read on the monotonic
@@ -1198,6 +1207,12 @@ export function createBatchRunner(
         groupId: cfg.groupId,
         sessionTimeout: cfg.sessionTimeoutMs,
         heartbeatInterval: cfg.heartbeatIntervalMs,
+        // The round-robin assigner, as by default, telling the leader of members that read other topics.
+        partitionAssigners: [
+          reportingAssigner((o) => {
+            assigned = o
+          }),
+        ],
         maxWaitTimeInMs: cfg.fetchMaxWaitMs,
         minBytes: cfg.fetchMinBytes ?? 1,
         maxBytesPerPartition: cfg.maxBytesPerPartition,
@@ -1228,6 +1243,17 @@ export function createBatchRunner(
             { groupId: cfg.groupId, foreignTopics: foreign, topics: cfg.topics },
             `another kind of worker shares consumer group ${cfg.groupId}: the group gave this ${cfg.worker} partitions of ${foreign.join(', ')}, which it does not read, so no one reads them, and those of its own topics (${cfg.topics.join(', ')}) that the group's leader does not read go to no one; give each kind of worker a group of its own (KAFKA_GROUP_ID unset, or one per worker)`,
           )
+        // What the assigner saw is this join's only if this member led it (a sync that failed after the
+        // assignment, then a join led by another, must not keep it).
+        others = e.payload.isLeader ? (assigned ?? []) : []
+        assigned = undefined
+        if (others.length > 0) {
+          const count = others.reduce((n, o) => n + o.memberIds.length, 0)
+          log.error(
+            { groupId: cfg.groupId, topics: cfg.topics, otherTopics: others },
+            `another kind of worker shares consumer group ${cfg.groupId}: this ${cfg.worker}, the group's leader, reads ${cfg.topics.join(', ')}; ${count} other member(s) read ${others.map((o) => o.topics.join(', ') || 'nothing').join('; ')}; the leader assigns the partitions of its own topics only, over every member: those it gives a member that does not read them go unread, and the topics only the others read go to no one; give each kind of worker a group of its own (KAFKA_GROUP_ID unset, or one per worker)`,
+          )
+        }
         nextFetch.clear()
         // A partition another member has now: its fault no longer holds this member.
         for (const clock of Object.values(clocks))
@@ -1468,6 +1494,12 @@ export function createBatchRunner(
           status: 'degraded',
           ready: false,
           detail: `another kind of worker shares the consumer group (KAFKA_GROUP_ID): given partitions of ${foreign.length} topic(s) this worker does not read, which no one reads`,
+        }
+      if (others.length > 0 && state.status !== 'failed')
+        return {
+          status: 'degraded',
+          ready: false,
+          detail: `another kind of worker shares the consumer group (KAFKA_GROUP_ID): this worker, the group's leader, assigns its own topics' partitions only, over ${others.reduce((n, o) => n + o.memberIds.length, 0)} member(s) reading other topics too: those a member does not read, and the topics only the others read, go unread`,
         }
       return { status: state.status, ready: isJoined && state.status === 'ok', detail: state.detail }
     },
