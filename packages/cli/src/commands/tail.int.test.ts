@@ -1,4 +1,4 @@
-import { createTopicCatalogue } from '@tradepulse/contracts'
+import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
 import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { cli, expectOneLine, spawnCli } from '../test-helpers.ts'
@@ -74,6 +74,56 @@ describe('tradepulse tail alerts on Kafka', { timeout: 60_000 }, () => {
       )
       expect(tail.output.err).not.toContain('\x1b')
       expect(tail.output.out).toBe('')
+    } finally {
+      tail.child.kill('SIGTERM')
+      await tail.exited
+    }
+  })
+
+  it('--json escapes the C1 controls, DEL and bidi overrides JSON.stringify leaves raw, reading back as the same alert', async () => {
+    // JSON.stringify escapes C0 controls only: U+009B (a CSI) and U+202E (right-to-left override) went to
+    // the operator's terminal raw.
+    const prefix = `${randomName('tail-json')}.`
+    const topic = createTopicCatalogue(prefix).alerts.name
+    await createTopics(kafkaBrokers, [{ name: topic }])
+    const text = 'CN \u009b2J \u0085 \u202eevil\u202c \u2066x\u2069 \u007f \u001b]0;t\u0007'
+    const alert: Alert = {
+      id: 'a1',
+      rule: `r ${text}`,
+      ruleKind: 'headline',
+      severity: 'critical',
+      dimension: 'tariff',
+      scope: { kind: 'region', id: 'CN' },
+      direction: 'down',
+      value: -0.8,
+      threshold: -0.75,
+      message: `Tariff escalation ${text}`,
+      evidence: [{ headlineId: 'h', headline: `h ${text}`, score: -0.8, cues: [`c ${text}`] }],
+      publishedAt: '2026-03-02T14:30:00.000Z',
+      ingestedAt: '2026-12-05T10:00:00.000Z',
+      detectedAt: '2026-12-05T10:00:00.012Z',
+      latencyMs: 12,
+      scorerVersion: 's',
+      rulesVersion: 'r',
+    }
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await producer.send({ topic, messages: [{ value: JSON.stringify(alert) }] })
+    } finally {
+      await producer.disconnect()
+    }
+    const tail = spawnCli(['tail', 'alerts', '--from-beginning', '--json'], {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+    })
+    try {
+      await waitFor(() => tail.output.out.includes('\n'), { what: 'the alert printed' })
+      const line = tail.output.out.split('\n')[0]!
+      expect(line).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u)
+      expect(line).toContain(
+        'Tariff escalation CN \\u009b2J \\u0085 \\u202eevil\\u202c \\u2066x\\u2069 \\u007f ',
+      )
+      expect(JSON.parse(line)).toEqual(alert)
     } finally {
       tail.child.kill('SIGTERM')
       await tail.exited

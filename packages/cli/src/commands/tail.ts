@@ -4,7 +4,7 @@ import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contr
 import { BaseConfig, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import type { Kafka } from 'kafkajs'
-import { printable } from '../dlq/dead-letters.ts'
+import { printable, printableJson } from '../dlq/dead-letters.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { deskId } from '../option-values.ts'
 import { listTopics, requireTopic } from '../topic-check.ts'
@@ -163,8 +163,10 @@ export function registerTail(program: Command): void {
             )
             return
           }
+          // Escaped as the human lines are: a terminal acts on the C1 controls and bidi overrides
+          // JSON.stringify leaves raw.
           const out = opts.json
-            ? JSON.stringify(parsed.data)
+            ? printableJson(parsed.data)
             : formatAlert(parsed.data, { evidence: opts.evidence, ruleWidth })
           process.stdout.write(`${out}\n`)
         },

@@ -14,6 +14,7 @@ import {
   formatDeadLetter,
   isLetterOfReplay,
   printable,
+  printableJson,
   readDeadLetter,
   replayRecord as replayRecordWith,
   selects,
@@ -294,5 +295,21 @@ describe('selecting and printing dead letters', () => {
       originTimestampMs: ORIGIN_MS,
       letter: e.letter,
     })
+  })
+
+  // JSON.stringify escapes C0 controls only: a payload's U+009B (a CSI) or U+202E (right-to-left override)
+  // went to the operator's terminal raw.
+  it('--ndjson escapes the C1 controls, DEL and bidi overrides JSON.stringify leaves raw, reading back the same', () => {
+    const text = 'x\u009b2J \u0085 \u202ey\u202c \u2066z\u2069 \u007f \u001b[2J'
+    const evil = entryOf(
+      input({ value: Buffer.from(JSON.stringify({ id: `h ${text}`, headline: '' })) }),
+      'empty_headline',
+      `m ${text}`,
+    )
+    const line = deadLetterJson(evil)
+    expect(line).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u)
+    expect(line).toContain('"id":"h x\\u009b2J \\u0085 \\u202ey\\u202c \\u2066z\\u2069 \\u007f \\u001b[2J"')
+    expect(JSON.parse(line)).toMatchObject({ id: `h ${text}`, letter: { message: `m ${text}` } })
+    expect(printableJson({ a: '\u0085\n' })).toBe('{"a":"\\u0085\\n"}')
   })
 })

@@ -195,6 +195,14 @@ export function printable(text: string, max: number): string {
   return safe.length > max ? `${safe.slice(0, max - 1)}…` : safe
 }
 
+/**
+ * A value as one JSON line safe for a terminal: JSON.stringify escapes C0 controls only, leaving DEL, C1
+ * controls (U+009B is a CSI) and bidi overrides raw, which printable escapes too. They can only be inside
+ * JSON strings, where \u009b reads back as the same text.
+ */
+export const printableJson = (value: object): string =>
+  printable(JSON.stringify(value), Number.POSITIVE_INFINITY)
+
 /** Where a letter's original record was: topic[partition]@offset. */
 export const originOf = (letter: DeadLetter): string =>
   `${letter.origin.topic}[${letter.origin.partition}]@${letter.origin.offset}`
@@ -220,7 +228,7 @@ export function formatDeadLetter(entry: DeadLetterEntry): string {
 
 /** The --ndjson line: the letter whole, where it is on the dlq, its origin timestamp and its id. */
 export function deadLetterJson(entry: DeadLetterEntry): string {
-  return JSON.stringify({
+  return printableJson({
     dlq: { partition: entry.partition, offset: entry.offset, timestampMs: entry.timestampMs },
     ...(entry.id !== undefined ? { id: entry.id } : {}),
     ...(entry.originTimestamp.ms !== undefined ? { originTimestampMs: entry.originTimestamp.ms } : {}),
