@@ -193,6 +193,35 @@ describe('alert feed', () => {
     expect(parseAlertFilter(new URLSearchParams('scope=Region:CN')).ok).toBe(false)
   })
 
+  it('takes the wildcards of the rules and desks files: <kind>:* as a bare kind, * as every scope', () => {
+    const feed = createAlertFeed(10)
+    feed.add(testAlert('cn'))
+    feed.add(testAlert('us', { scope: { kind: 'region', id: 'US' } }))
+    feed.add(testAlert('other', { scope: { kind: 'region', id: 'other' } }))
+    feed.add(testAlert('earths', { scope: { kind: 'commodity', id: 'rare_earths' } }))
+    const ids = (q: string) => {
+      const f = parseAlertFilter(new URLSearchParams(q))
+      if (!f.ok) throw new Error(f.error)
+      return feed.recent(f.value, 10).map((a) => a.id)
+    }
+    // Before, region:* was taken and matched nothing, and * was refused.
+    expect(ids('scope=region:*')).toEqual(['other', 'us', 'cn'])
+    expect(ids('scope=region:*')).toEqual(ids('scope=region'))
+    expect(ids('scope=commodity:*,region:US')).toEqual(['earths', 'us'])
+    expect(ids('scope=*')).toEqual(['earths', 'other', 'us', 'cn'])
+    const error = (q: string) => {
+      const f = parseAlertFilter(new URLSearchParams(q))
+      return f.ok ? 'ok' : f.error
+    }
+    // A "*" inside an id, taken before, matched nothing: refused as the rules refuse it.
+    expect(error('scope=region:C*')).toMatch(
+      /^scope: "region:C\*": "\*" is a whole id \("region:\*", every region scope\)/,
+    )
+    expect(error('scope=region:*N')).toMatch(/^scope: /)
+    expect(error('scope=region:')).toMatch(/^scope: no id after "region:"/)
+    expect(error('scope=')).toMatch(/^scope: kind must be one of global, region.* \(got ""\)/)
+  })
+
   it('refuses a bad filter, naming the parameter', () => {
     const error = (q: string, extra: string[] = []) => {
       const f = parseAlertFilter(new URLSearchParams(q), extra)

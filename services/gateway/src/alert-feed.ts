@@ -9,7 +9,10 @@ import { type Parsed, parseQuery } from './query.ts'
 export type AlertFilter = {
   severity?: Severity[]
   dimension?: Dimension[]
-  /** `kind:id` (the id in any case), or a bare `kind` for every scope of that kind. */
+  /**
+   * `<kind>:<id>` (the id in any case), `<kind>:*` (every scope of the kind: a bare `<kind>` in a query)
+   * or `*` (every scope).
+   */
   scope?: string[]
   rule?: string[]
 }
@@ -21,12 +24,35 @@ const list = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item).min(1))
     .optional()
 
-const SCOPE = z
-  .string()
-  .regex(/^[a-z]+(:.+)?$/, 'kind or kind:id')
-  .refine((s) => ScopeKind.safeParse(s.split(':')[0]).success, {
-    message: `kind must be one of ${ScopeKind.options.join(', ')}`,
-  })
+const KINDS = ScopeKind.options.join(', ')
+
+/**
+ * One `scope` value, as the rules' and desks' scope entries are written: `*` (every scope), `<kind>:*`
+ * (every scope of the kind; a bare `<kind>` is read so) or `<kind>:<id>`. A `*` inside an id is refused as
+ * the rules refuse it: `region:C*` was taken, and matched nothing, a stream filtered so staying silent.
+ */
+const SCOPE = z.string().transform((s, ctx) => {
+  const refuse = (message: string) => {
+    ctx.addIssue({ code: 'custom', message })
+    return z.NEVER
+  }
+  if (s === '*') return s
+  const colon = s.indexOf(':')
+  const kind = colon < 0 ? s : s.slice(0, colon)
+  if (!ScopeKind.safeParse(kind).success)
+    return refuse(
+      `kind must be one of ${KINDS} (got ${JSON.stringify(kind)}); give "*", "<kind>", "<kind>:*" or "<kind>:<id>"`,
+    )
+  if (colon < 0) return `${kind}:*`
+  const id = s.slice(colon + 1)
+  if (id === '')
+    return refuse(`no id after "${kind}:"; give "${kind}:<id>", or "${kind}" for every ${kind} scope`)
+  if (id !== '*' && id.includes('*'))
+    return refuse(
+      `${JSON.stringify(s)}: "*" is a whole id ("${kind}:*", every ${kind} scope), not a pattern inside one; it would match nothing`,
+    )
+  return `${kind}:${id}`
+})
 
 const FilterQuery = z.strictObject({
   severity: list(Severity),
@@ -56,7 +82,8 @@ export function matches(filter: AlertFilter, a: Alert): boolean {
     // Ids compare case-insensitively, as in the rules and desks files (the alerting package's
     // matchesScope): `region:cn` matched nothing, and a stream filtered so stayed silent.
     const full = `${a.scope.kind}:${a.scope.id}`.toLowerCase()
-    if (!filter.scope.some((s) => s === a.scope.kind || s.toLowerCase() === full)) return false
+    const kindWide = `${a.scope.kind}:*`
+    if (!filter.scope.some((s) => s === '*' || s === kindWide || s.toLowerCase() === full)) return false
   }
   return true
 }

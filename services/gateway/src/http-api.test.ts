@@ -289,6 +289,18 @@ describe('gateway HTTP API', () => {
     await cn.close()
   })
 
+  it('streams the alerts of every scope of a kind named with a wildcard, as a rules or desks file names them', async () => {
+    const { feed, url } = await serve()
+    // Before, region:* was accepted and matched nothing: the stream stayed silent.
+    const regions = await readEvents(url('/api/alerts/stream?scope=region:*'))
+    feed.add(testAlert('earths', { scope: { kind: 'commodity', id: 'rare_earths' } }))
+    feed.add(testAlert('cn'))
+    feed.add(testAlert('us', { scope: { kind: 'region', id: 'US' } }))
+    await waitFor(() => regions.events.length >= 2, { what: 'the alerts on regions' })
+    expect(regions.events.map((e) => alertIdOf(e.id))).toEqual(['cn', 'us'])
+    await regions.close()
+  })
+
   it('resumes a filtered stream closed at its age with no gap when its last match was evicted since, as the reader was sent every match; a real miss still gets one', async () => {
     // The feed holds 50 (GATEWAY_RECENT_ALERTS); streams are closed after 0.9-1 s (GATEWAY_STREAM_MAX_AGE_MS).
     const { feed, url, counts, streams } = await serve({ capacity: 50, maxAgeMs: 1_000 })
@@ -911,6 +923,11 @@ describe('gateway HTTP API', () => {
     expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
     expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)
+    // A wildcard names no one indicator: before, it was looked up as an id and answered null.
+    for (const scope of ['region:*', 'region:C*', 'commodity:*'])
+      expect(await message(`/api/indicators?dimension=tariff&scope=${scope}`)).toMatch(
+        /^scope\.id: one indicator is read by its kind:id \(region:CN\).*\/api\/indicators\/top\?kind=<kind>$/,
+      )
   })
 
   it('takes a numeric parameter in plain decimal digits within its range only, on every route, and answers anything else with a 400 naming it', async () => {

@@ -153,11 +153,26 @@ const AsOf = z
   })
   .default('latest')
 
+/**
+ * One scope, `kind:id`. A wildcard (`region:*`, as the alert filter and the rules take it, or `region:C*`)
+ * names no one indicator: it was looked up as an id, and answered `null` as if the scope had none.
+ */
 const ScopeParam = z
   .string()
   .regex(/^[a-z]+:.+$/, 'kind:id, for example region:CN')
   .transform((s) => ({ kind: s.slice(0, s.indexOf(':')), id: s.slice(s.indexOf(':') + 1) }))
-  .pipe(z.strictObject({ kind: ScopeKind, id: z.string().min(1) }))
+  .pipe(
+    z.strictObject({
+      kind: ScopeKind,
+      id: z
+        .string()
+        .min(1)
+        .refine((id) => !id.includes('*'), {
+          message:
+            'one indicator is read by its kind:id (region:CN), and a "*" names no one scope: the scopes of a kind are ranked by /api/indicators/top?kind=<kind>',
+        }),
+    }),
+  )
 
 const TopQuery = z.strictObject({
   dimension: Dimension.default('tariff'),
