@@ -161,6 +161,27 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(stderr).toMatch(/\d+ alert\(s\)\. Done\./)
   })
 
+  it("prints where each worker's health and metrics server listens, as start on Kafka does, and each answers", async () => {
+    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'], {})
+    await waitFor(() => /Accepting headlines/.test(output.err), { what: 'the ready line', timeoutMs: 20_000 })
+    const health =
+      /^Health and metrics: ingest (\S+), scorer (\S+), aggregator (\S+), alerter (\S+), gateway (\S+) \(\/healthz, \/readyz, \/metrics\)$/m.exec(
+        output.err,
+      )
+    expect(health, output.err).not.toBeNull()
+    // After the mode's line, before the webhooks' one, as on Kafka.
+    expect(output.err.indexOf('Health and metrics:')).toBeGreaterThan(output.err.indexOf('Embedded mode'))
+    expect(output.err.indexOf('Health and metrics:')).toBeLessThan(output.err.indexOf('Desk webhooks:'))
+    const urls = health!.slice(1)
+    expect(new Set(urls).size).toBe(5)
+    for (const url of urls) {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect((await fetch(`${url}/healthz`)).status, url).toBe(200)
+    }
+    child.kill('SIGINT')
+    expect(await exited).toEqual([0, null])
+  })
+
   it('with --follow takes headlines on POST /headlines and stdin until SIGINT', async () => {
     const { child, output, exited } = spawnCli(
       ['start', '--no-sample', '--follow', '--http-port', '0'],

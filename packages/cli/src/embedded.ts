@@ -12,7 +12,7 @@ import {
 import type { IndicatorStore, WithheldIndicator } from '@tradepulse/indicators'
 import { IngestConfig, type IngestLimits, type IngestRejection, parseRawRecord } from '@tradepulse/ingest'
 import {
-  type BaseConfig,
+  BaseConfig,
   createMemoryBus,
   createMemoryTransport,
   defaultGroupId,
@@ -54,8 +54,11 @@ export type EmbeddedOptions = {
   /** Port of POST /headlines with --follow (0: any free port). */
   httpPort?: number
   clock?: Clock
-  /** Called once the port is bound and the workers have started, before anything plays (the banner). */
-  onStarted?: () => void
+  /**
+   * Called once the port is bound and the workers have started, before anything plays (the banner), with
+   * the workers running, each with its health and metrics server (healthLine), and the host they listen on.
+   */
+  onStarted?: (running: { workers: { name: string; app: KafkaWorker }[]; httpHost: string }) => void
 }
 
 /**
@@ -159,7 +162,10 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
       })
     : undefined
   for (const a of apps) await a.app.start()
-  opts.onStarted?.()
+  opts.onStarted?.({
+    workers: apps.map(({ name, app }) => ({ name, app })),
+    httpHost: loadConfig(BaseConfig.pick({ HTTP_HOST: true }), env).HTTP_HOST,
+  })
 
   // Alerts are printed as they reach the alerts topic, like a desk's consumer would see them.
   const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(env.ALERTER_RULES_FILE)))

@@ -111,7 +111,7 @@ export function refuseSharedGroupId(names: string[], env: Record<string, string 
  * all took it, the first one winning and the next refused with "the port is in use… set HTTP_PORT to a
  * free port", of a port that was free, which no other value would mend. Refused, naming the workers,
  * before anything connects; 0 (any free port) and one worker keep it. Unset, `start` gives each worker a
- * free port of its own (and on Kafka prints them: healthLine).
+ * free port of its own and prints them (healthLine), on Kafka and embedded alike.
  */
 export function refuseSharedHttpPort(
   names: string[],
@@ -126,7 +126,7 @@ export function refuseSharedHttpPort(
     'CONFIG_INVALID',
     `HTTP_PORT is set (${port}) but this process runs ${names.join(', ')}, each with a health and metrics server of its own, and one port takes one server: ${
       where === 'embedded'
-        ? 'unset HTTP_PORT (each worker then listens on a free port of its own; --http-port sets the port of POST /headlines)'
+        ? 'unset HTTP_PORT (each worker then listens on a free port of its own, printed at the start; --http-port sets the port of POST /headlines)'
         : 'unset HTTP_PORT (each worker then listens on a free port of its own, printed at the start), or run each worker in a process of its own (tradepulse start --workers <worker>) with HTTP_PORT set for it'
     }`,
   )

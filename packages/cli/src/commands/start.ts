@@ -245,10 +245,14 @@ async function startEmbedded(
 ): Promise<void> {
   const feed = opts.sample === false ? [] : loadSampleFeed()
   // Printed once the workers are up and the port (--follow) is taken: a refusal comes before any of it.
-  const banner = () => {
+  // Each worker serves /healthz, /readyz and /metrics here as on Kafka, each on a free port of its own (HTTP_PORT
+  // set is refused: refuseSharedHttpPort), for as long as the run lasts: said as on Kafka, where the
+  // embedded default said nothing.
+  const banner = (running: { workers: { name: string; app: KafkaWorker }[]; httpHost: string }) => {
     process.stderr.write(
       `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
     )
+    process.stderr.write(`${healthLine(running.workers, running.httpHost)}\n`)
     if (names.includes('alerter')) process.stderr.write(`${webhooksLine(env, 'embedded')}\n`)
     if (feed.length)
       process.stderr.write(
