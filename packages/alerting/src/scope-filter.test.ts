@@ -17,6 +17,19 @@ describe('matchesScope', () => {
     expect(matchesScope(['*', 'region:*'], other)).toBe(false)
     expect(matchesScope(['region:other'], other)).toBe(true)
   })
+
+  it('lets wildcards take the folded "other" scope when asked (a reader of alerts already raised)', () => {
+    const other = { kind: 'region' as const, id: 'other' }
+    const take = { wildcardsTakeOther: true }
+    expect(matchesScope(['region:*'], other, take)).toBe(true)
+    expect(matchesScope(['*'], other, take)).toBe(true)
+    expect(matchesScope(['commodity:*'], other, take)).toBe(false)
+    expect(matchesScope(['region:OTHER'], other, take)).toBe(true)
+    expect(matchesScope(['region:*'], other, { wildcardsTakeOther: false })).toBe(false)
+    // Every other scope is matched as without it.
+    expect(matchesScope(['region:cn'], cn, take)).toBe(true)
+    expect(matchesScope(['region:US'], cn, take)).toBe(false)
+  })
 })
 
 describe('ScopeFilter', () => {

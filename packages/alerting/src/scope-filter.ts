@@ -44,16 +44,28 @@ export const ScopeFilter = z
   .default(['*'])
 export type ScopeFilter = z.infer<typeof ScopeFilter>
 
+export type MatchScopeOptions = {
+  /**
+   * Whether `*` and `<kind>:*` take the folded `other` scope too (when not, only `<kind>:other` does).
+   * Rules and desks leave it off: an alert on "region other" is noise to a desk. A reader of alerts
+   * already raised (the gateway's `?scope=`) turns it on: since rules' wildcards skip `other`, an alert on
+   * it was raised by a rule naming it, and a reader asking for every region's alerts would otherwise not
+   * see one that someone asked for.
+   */
+  wildcardsTakeOther?: boolean
+}
+
 /**
- * True when the scope passes the filter. Wildcards skip the indicators' `other` scope (the folded tail
- * of rare scopes): an alert on "region other" is noise to a desk. Name `region:other` to watch it.
+ * True when the scope passes the filter (entries as ScopeFilterEntry reads them). Ids compare
+ * case-insensitively; kinds as written. Wildcards skip the indicators' `other` scope (the folded tail of
+ * rare scopes) unless `options.wildcardsTakeOther`: name `region:other` to watch it.
  */
-export function matchesScope(filter: readonly string[], scope: Scope): boolean {
-  const isOther = scope.id === OTHER_SCOPE_ID
+export function matchesScope(filter: readonly string[], scope: Scope, options?: MatchScopeOptions): boolean {
+  const wildcardsSkip = scope.id === OTHER_SCOPE_ID && options?.wildcardsTakeOther !== true
   const exact = `${scope.kind}:${scope.id}`.toLowerCase()
   for (const entry of filter) {
     if (entry === '*' || entry === `${scope.kind}:*`) {
-      if (!isOther) return true
+      if (!wildcardsSkip) return true
     } else if (entry.toLowerCase() === exact) {
       return true
     }

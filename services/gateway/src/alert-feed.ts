@@ -1,3 +1,4 @@
+import { type MatchScopeOptions, matchesScope } from '@tradepulse/alerting'
 import { type Alert, Dimension, ScopeKind, Severity } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { type Parsed, parseQuery } from './query.ts'
@@ -74,17 +75,15 @@ export function parseAlertFilter(query: URLSearchParams, extra: readonly string[
   return { ok: true, value }
 }
 
+const EVERY_RAISED: MatchScopeOptions = { wildcardsTakeOther: true }
+
 export function matches(filter: AlertFilter, a: Alert): boolean {
   if (filter.severity && !filter.severity.includes(a.severity)) return false
   if (filter.dimension && !filter.dimension.includes(a.dimension)) return false
   if (filter.rule && !filter.rule.includes(a.rule)) return false
-  if (filter.scope) {
-    // Ids compare case-insensitively, as in the rules and desks files (the alerting package's
-    // matchesScope): `region:cn` matched nothing, and a stream filtered so stayed silent.
-    const full = `${a.scope.kind}:${a.scope.id}`.toLowerCase()
-    const kindWide = `${a.scope.kind}:*`
-    if (!filter.scope.some((s) => s === '*' || s === kindWide || s.toLowerCase() === full)) return false
-  }
+  // As the rules and desks files compare scopes (ids in any case), but a wildcard takes the folded
+  // `other` scope too: an alert on it was raised by a rule naming it (MatchScopeOptions).
+  if (filter.scope && !matchesScope(filter.scope, a.scope, EVERY_RAISED)) return false
   return true
 }
 
