@@ -374,6 +374,24 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
       const [replayed] = await readAll(topics.raw.name, 1)
       await write(toInRecord(topics.raw.name, 0, replayed!), 'ingest')
 
+      // list said nothing of the marks: the letter read as an original one.
+      const at = String(replayed!.headers?.[REPLAY_HEADERS.replayedAt])
+      const listed = await cli(['dlq', 'list', '--topic', 'headlines.raw'], env)
+      expect(listed.code, listed.stderr).toBe(0)
+      const [first, second] = listed.stdout.trimEnd().split('\n')
+      expect(first).toMatch(/ {2}schema_invalid {4}h-1 {2}m$/)
+      expect(second).toMatch(
+        new RegExp(
+          ` {2}schema_invalid {4}h-1 {2}\\(replay of ${topics.dlq.name.replaceAll('.', '\\.')}\\[0\\]@0 at ${at.replace('T', ' ').slice(0, 19)}\\) {2}m$`,
+        ),
+      )
+      const json = await cli(['dlq', 'list', '--ndjson', '--topic', 'headlines.raw'], env)
+      const rows = json.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(rows.map((r) => r.replay)).toEqual([undefined, { of: `${topics.dlq.name}[0]@0`, at }])
+
       const again = await cli(['dlq', 'replay', '--topic', 'headlines.raw'], env)
       expect(again.code, again.stderr).toBe(0)
       expect(again.stderr.trimEnd()).toBe(

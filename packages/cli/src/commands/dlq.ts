@@ -305,10 +305,13 @@ export function registerDlq(program: Command): void {
     dlq
       .command('list')
       .description(
-        `print one line per dead letter: when it was written (UTC), its origin (topic[partition]@offset), reason, id (- when none) and message; a record of the dlq that is no dead letter is named on stderr and the exit code is then ${EXIT_DATA_ERROR}`,
+        `print one line per dead letter: when it was written (UTC), its origin (topic[partition]@offset), reason, id (- when none), "(replay of <dlq topic[partition]@offset> at <time>)" for a letter of a record dlq replay sent (${REPLAY_HEADERS.replayOf}, ${REPLAY_HEADERS.replayedAt}), and message; a record of the dlq that is no dead letter is named on stderr and the exit code is then ${EXIT_DATA_ERROR}`,
       ),
   )
-    .option('--ndjson', 'print each dead letter as one JSON line: { dlq, id?, originTimestampMs?, letter }')
+    .option(
+      '--ndjson',
+      `print each dead letter as one JSON line: { dlq, id?, originTimestampMs?, replay?: { of?, at? }, letter }, replay holding ${REPLAY_HEADERS.replayOf} and ${REPLAY_HEADERS.replayedAt} of a record dlq replay sent`,
+    )
     .action(listDeadLetters)
 
   withFilters(

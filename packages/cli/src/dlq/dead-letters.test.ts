@@ -274,6 +274,32 @@ describe('selecting and printing dead letters', () => {
     expect(formatDeadLetter(none)).toMatch(/ {2}schema_invalid {4}- {2}expected object$/)
   })
 
+  // A letter of a record a replay sent (it failed again) read as an original: the marks were not shown.
+  it('shows a letter of a record dlq replay sent: which letter it was replayed from and when, the marks escaped', () => {
+    const replayed = replayRecord(e)
+    if (!replayed.ok) throw new Error(replayed.why)
+    const again = entryOf(input({ rawHeaders: replayed.record.headers }))
+    expect(formatDeadLetter(again)).toBe(
+      `2026-03-02 14:00:01  tradepulse.headlines.raw.v1[2]@41  empty_headline    h-1  (replay of ${DLQ}[0]@7 at 2026-03-03 09:00:00)  headline has no letter or digit`,
+    )
+    expect(JSON.parse(deadLetterJson(again))).toMatchObject({
+      id: 'h-1',
+      replay: { of: `${DLQ}[0]@7`, at: '2026-03-03T09:00:00.000Z' },
+    })
+    // One mark alone (another producer's, or the other left out), and text that is no time, escaped.
+    const one = (headers: Record<string, string>) => entryOf(input({ rawHeaders: headers }))
+    expect(formatDeadLetter(one({ [REPLAY_HEADERS.replayOf]: 'd[0]@1' }))).toContain(
+      '  h-1  (replay of d[0]@1)  headline',
+    )
+    expect(formatDeadLetter(one({ [REPLAY_HEADERS.replayedAt]: 'soon\u001b[2J' }))).toContain(
+      '  h-1  (replayed at soon\\u001b[2J)  headline',
+    )
+    expect(JSON.parse(deadLetterJson(one({ [REPLAY_HEADERS.replayedAt]: 'soon' }))).replay).toEqual({
+      at: 'soon',
+    })
+    expect(JSON.parse(deadLetterJson(e))).not.toHaveProperty('replay')
+  })
+
   it('escapes what a producer sent that a terminal would act on, and keeps each field short', () => {
     const evil = entryOf(
       input({ value: Buffer.from(JSON.stringify({ id: 'x\u001b[2J\u202ey', headline: '' })) }),

@@ -212,26 +212,60 @@ export const positionOf = (dlqTopic: string, entry: Pick<DeadLetterEntry, 'parti
   `${dlqTopic}[${entry.partition}]@${entry.offset}`
 
 /**
+ * The marks `dlq replay` put on the letter's original record (REPLAY_HEADERS), as their text: it was sent
+ * again from the letter at `of` (dlq topic[partition]@offset) at `at` (ISO 8601) and failed again. Undefined
+ * for a letter of a record no replay sent.
+ */
+export function replayMarksOf(entry: DeadLetterEntry): { of?: string; at?: string } | undefined {
+  const of = headerText(entry.headers, REPLAY_HEADERS.replayOf)
+  const at = headerText(entry.headers, REPLAY_HEADERS.replayedAt)
+  if (of === undefined && at === undefined) return undefined
+  return { ...(of !== undefined ? { of } : {}), ...(at !== undefined ? { at } : {}) }
+}
+
+const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z$/
+
+/** "(replay of tradepulse.dlq.v1[0]@7 at 2026-03-03 09:00:00)": the marks' text is any producer's, escaped. */
+function replayNote(marks: { of?: string; at?: string }): string {
+  const at =
+    marks.at === undefined
+      ? undefined
+      : ISO_UTC.test(marks.at)
+        ? marks.at.replace('T', ' ').slice(0, 19)
+        : printable(marks.at, 40)
+  const of = marks.of === undefined ? undefined : printable(marks.of, 120)
+  return of === undefined ? `(replayed at ${at})` : `(replay of ${of}${at === undefined ? '' : ` at ${at}`})`
+}
+
+/**
  * One readable line: when the letter was written (UTC), the origin (topic[partition]@offset), the reason,
- * the id (`-` when the payload names none) and the message, each cut to stay on one line.
+ * the id (`-` when the payload names none), for a letter of a record `dlq replay` sent, which letter it
+ * was replayed from and when, and the message, each cut to stay on one line.
  */
 export function formatDeadLetter(entry: DeadLetterEntry): string {
   const { letter } = entry
+  const marks = replayMarksOf(entry)
   return [
     letter.failedAt.replace('T', ' ').slice(0, 19),
     printable(originOf(letter), 120),
     printable(letter.reason, 40).padEnd(16),
     entry.id === undefined ? '-' : printable(entry.id, 64),
+    ...(marks ? [replayNote(marks)] : []),
     printable(letter.message, 200),
   ].join('  ')
 }
 
-/** The --ndjson line: the letter whole, where it is on the dlq, its origin timestamp and its id. */
+/**
+ * The --ndjson line: the letter whole, where it is on the dlq, its origin timestamp, its id, and the replay
+ * marks of its original record (`replay: { of, at }`, each as the header holds it).
+ */
 export function deadLetterJson(entry: DeadLetterEntry): string {
+  const marks = replayMarksOf(entry)
   return printableJson({
     dlq: { partition: entry.partition, offset: entry.offset, timestampMs: entry.timestampMs },
     ...(entry.id !== undefined ? { id: entry.id } : {}),
     ...(entry.originTimestamp.ms !== undefined ? { originTimestampMs: entry.originTimestamp.ms } : {}),
+    ...(marks ? { replay: marks } : {}),
     letter: entry.letter,
   })
 }
