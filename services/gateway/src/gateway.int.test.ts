@@ -783,6 +783,30 @@ describe('gateway on Kafka and Redis', () => {
     expect(after.indicators.map((u) => u.scope.id)).toEqual(['JP'])
   })
 
+  it('reads an indicator in Redis whatever the case its scope id is asked in, as the alert rules and filter take it', async () => {
+    const { keyPrefix, start } = await setup()
+    const redis = new Redis(redisUrl)
+    cleanups.push(async () => redis.quit())
+    const store = createRedisIndicatorStore(redis, { prefix: keyPrefix })
+    const t = Date.parse('2026-03-02T14:00:00.000Z')
+    await store.applyBatch([
+      tariffIn('CN', 'h1', t - 60_000, -0.9),
+      { ...tariffIn('x', 'h2', t - 30_000, 0.5), scope: { kind: 'commodity', id: 'rare_earths' } },
+    ])
+    await store.advanceWatermark(t)
+    const { get } = await start()
+    // Before, region:cn read the key tariff|region:cn, which nothing writes: null.
+    for (const [scope, key] of [
+      ['region:CN', 'tariff|region:CN'],
+      ['region:cn', 'tariff|region:CN'],
+      ['commodity:Rare_Earths', 'tariff|commodity:rare_earths'],
+    ]) {
+      const one = await get(`/api/indicators?dimension=tariff&scope=${scope}`)
+      expect([scope, one.indicator?.key]).toEqual([scope, key])
+    }
+    expect((await get('/api/indicators?dimension=tariff&scope=region:us')).indicator).toBeNull()
+  })
+
   it('leaves out of its answers an indicator whose Redis ref is damaged (the year 9999), naming it in `withheld`, counted and logged at error once; read again once the next apply repairs it', async () => {
     const { keyPrefix, build } = await setup()
     const redis = new Redis(redisUrl)

@@ -638,6 +638,51 @@ describe('gateway HTTP API', () => {
     expect(after.body.indicators.map((u) => u.scope.id)).toEqual(['FR'])
   })
 
+  it('reads one indicator whatever the case of its scope id, as alert rules name it: the id as asked, else in upper, else in lower case', async () => {
+    const { indicators, get } = await serve({
+      // DE, its fields damaged: found as region:de too, and withheld rather than answered null as none.
+      indicatorsFor: (store) => withDamagedIndicator(store, 'DE', (u) => ({ ...u, count: 2.5 })),
+    })
+    const contribution = (kind: 'commodity' | 'entity' | 'global' | 'region', id: string, h: string) => ({
+      ...tariffIn(id, h, T0 - 60_000, -0.5),
+      scope: { kind, id },
+    })
+    await indicators.applyBatch([
+      contribution('region', 'CN', 'h1'),
+      contribution('commodity', 'rare_earths', 'h2'),
+      contribution('entity', 'TSLA', 'h3'),
+      contribution('global', 'all', 'h4'),
+      contribution('region', 'DE', 'h5'),
+      // Two ids of one scope in two cases, as another producer could write them: the id as asked wins.
+      contribution('entity', 'Abc', 'h6'),
+      contribution('entity', 'ABC', 'h7'),
+      contribution('entity', 'abc', 'h8'),
+    ])
+    await indicators.advanceWatermark(T0 - 10_000)
+    const idOf = async (scope: string) => {
+      const r = await get(`/api/indicators?dimension=tariff&scope=${scope}`)
+      expect(r.status).toBe(200)
+      return r.body.indicator?.scope.id ?? null
+    }
+    // Before, each but the id as written was null.
+    expect(await idOf('region:cn')).toBe('CN')
+    expect(await idOf('region:Cn')).toBe('CN')
+    expect(await idOf('commodity:RARE_EARTHS')).toBe('rare_earths')
+    expect(await idOf('entity:tsla')).toBe('TSLA')
+    expect(await idOf('global:ALL')).toBe('all')
+    expect([await idOf('entity:Abc'), await idOf('entity:aBC'), await idOf('entity:abc')]).toEqual([
+      'Abc',
+      'ABC',
+      'abc',
+    ])
+    expect(await idOf('region:fr')).toBeNull()
+    const de = await get('/api/indicators?dimension=tariff&scope=region:de')
+    expect([de.body.indicator, de.body.withheld?.map((w) => [w.key, w.reason])]).toEqual([
+      null,
+      [['tariff|region:DE', 'invalid_state']],
+    ])
+  })
+
   /**
    * The store, its top() counted and held until `release()`: a Redis read that takes its time. The rest of
    * the store answers at once.
