@@ -39,12 +39,17 @@ function gate() {
   return { wait, open: () => open() }
 }
 
+/** A batch the fake hands eachBatch: one record, on its own partition of `in`, with its heartbeat. */
+type FakeBatch = { partition: number; value: string; heartbeat: () => Promise<void> }
+
 /**
- * A fake Kafka whose consumer joins partition 0 of `in` at run and hands eachBatch one batch of one
- * record; `resolved` has the offsets the runner resolved.
+ * A fake Kafka whose consumer joins the batches' partitions of `in` at run and hands eachBatch each batch
+ * (by default one of one record on partition 0); `resolved` has the offsets the runner resolved,
+ * `batchRuns` eachBatch's promises.
  */
-function fakeKafka() {
+function fakeKafka(batches: FakeBatch[] = [{ partition: 0, value: 'slow', heartbeat: async () => {} }]) {
   const resolved: string[] = []
+  const batchRuns: Promise<void>[] = []
   const listeners = new Map<string, ((e: unknown) => void)[]>()
   const emit = (event: string, e: unknown) => {
     for (const fn of listeners.get(event) ?? []) fn(e)
@@ -59,37 +64,42 @@ function fakeKafka() {
         async connect() {},
         async subscribe() {},
         async run({ eachBatch }: { eachBatch: (p: EachBatchPayload) => Promise<void> }) {
-          emit('join', { payload: { memberAssignment: { in: [0] } } })
-          const payload = {
-            batch: {
-              topic: 'in',
-              partition: 0,
-              highWatermark: '1',
-              messages: [{ offset: '0', key: null, value: Buffer.from('slow'), timestamp: '0', headers: {} }],
-              lastOffset: () => '0',
-            },
-            resolveOffset: (offset: string) => resolved.push(offset),
-            heartbeat: async () => {},
-            isRunning: () => true,
-            isStale: () => false,
-            pause: () => () => {},
-          } as unknown as EachBatchPayload
-          void eachBatch(payload)
+          emit('join', { payload: { memberAssignment: { in: batches.map((b) => b.partition) } } })
+          for (const { partition, value, heartbeat } of batches) {
+            const payload = {
+              batch: {
+                topic: 'in',
+                partition,
+                highWatermark: '1',
+                messages: [
+                  { offset: '0', key: null, value: Buffer.from(value), timestamp: '0', headers: {} },
+                ],
+                lastOffset: () => '0',
+              },
+              resolveOffset: (offset: string) => resolved.push(offset),
+              heartbeat,
+              isRunning: () => true,
+              isStale: () => false,
+              pause: () => () => {},
+            } as unknown as EachBatchPayload
+            batchRuns.push(eachBatch(payload))
+          }
         },
         pause() {},
         async disconnect() {},
       }
     },
   } as unknown as Kafka
-  return { kafka, resolved }
+  return { kafka, resolved, batchRuns }
 }
 
 type Line = { level: number; msg: string; stage?: string; ms?: number }
 
 // An attempt of a stage under way past the stall limit is logged once, and again as it returns. Each
 // attempt had a timer of its own for it (a setTimeout and a clearTimeout per handler call and produce);
-// one sweep per runner logs them now, and must neither hold a process up nor outlive the stop.
-describe('batch runner logging of slow attempts', () => {
+// one sweep per runner logs them now, and must neither hold a process up nor outlive the stop. The same
+// sweep asks for the heartbeats of the stages under way (each stage had an interval of its own for them).
+describe('batch runner logging of slow attempts and heartbeating stages from one sweep', () => {
   afterEach(() => {
     vi.restoreAllMocks()
   })
@@ -174,12 +184,58 @@ describe('batch runner logging of slow attempts', () => {
       createMetrics('probe'),
     )
     await runner.start()
-    // The batch's own timers (its stages' heartbeats) end with it; the runner's must end with the stop.
+    // The runner's one timer (its sweep, the stages' heartbeats too) must end with the stop.
     await waitFor(() => (resolved.length > 0 ? true : undefined), 'the batch resolved')
     expect(intervals.length).toBeGreaterThan(0)
     for (const timer of intervals) expect(timer.hasRef()).toBe(false)
     await runner.stop()
     // At once, not at the next tick.
     for (const timer of intervals) expect(cleared).toHaveBeenCalledWith(timer)
+  })
+
+  it("heartbeats the batches with a stage under way from the runner's one sweep: during a long attempt, not once it ends, no timer per stage", async () => {
+    // Each stage (a handler call, a produce, with their retries) had an interval of its own for it.
+    const intervals: NodeJS.Timeout[] = []
+    const setInterval = globalThis.setInterval
+    vi.spyOn(globalThis, 'setInterval').mockImplementation(((fn: () => void, ms?: number) => {
+      const timer = setInterval(fn, ms)
+      intervals.push(timer)
+      return timer
+    }) as typeof globalThis.setInterval)
+    const beats = { a: 0, b: 0 }
+    const [a, b] = [gate(), gate()]
+    const { kafka, batchRuns } = fakeKafka([
+      { partition: 0, value: 'a', heartbeat: async () => void beats.a++ },
+      { partition: 1, value: 'b', heartbeat: async () => void beats.b++ },
+    ])
+    const handler: BatchHandler = async (records) => {
+      await (records[0]!.value!.toString() === 'a' ? a.wait : b.wait)
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const runner = createBatchRunner(
+      kafka,
+      { connect: async () => {}, disconnect: async () => {}, sendBatch: async () => [] },
+      handler,
+      { ...cfg, heartbeatIntervalMs: 20 },
+      createCapturingLogger().log,
+      createMetrics('probe'),
+    )
+    try {
+      await runner.start()
+      await waitFor(() => (beats.a > 2 && beats.b > 2 ? true : undefined), 'heartbeats during both attempts')
+      a.open()
+      await batchRuns[0]
+      // b's attempt still under way: it goes on heartbeating, a's batch no more.
+      const [afterA, sinceB] = [beats.a, beats.b]
+      await waitFor(() => (beats.b > sinceB + 3 ? true : undefined), "b's heartbeats after a's batch ended")
+      expect(beats.a).toBe(afterA)
+      b.open()
+      await batchRuns[1]
+      expect(intervals).toHaveLength(1)
+    } finally {
+      a.open()
+      b.open()
+      await runner.stop()
+    }
   })
 })

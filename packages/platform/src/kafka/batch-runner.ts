@@ -161,11 +161,11 @@ type Stage = 'handler' | 'produce'
 type Attempt = { stage: Stage; since: number; slow: boolean }
 
 /**
- * The longest between two sweeps for slow attempts (a quarter of the stall limit when shorter, 10 ms at
- * least): a slow attempt's warning comes at most this late, and a runner wakes for it no more than once
- * every 5 s with the default stall limit (60 s or more).
+ * The longest between two sweeps of a runner (a quarter of the stall limit or the heartbeat interval
+ * when shorter, 10 ms at least): a slow attempt's warning comes at most this late. With the defaults
+ * (a 3 s heartbeat interval) a runner wakes for it every 3 s.
  */
-const SLOW_SWEEP_MS = 5_000
+const SWEEP_MAX_MS = 5_000
 
 /** The faults of the deployment a running worker waits out for credentialsRefusedMs at most. */
 type SecurityFault = 'credentials' | 'tls'
@@ -347,7 +347,7 @@ export function createBatchRunner(
   const attempts = new Set<Attempt>()
   /**
    * Runs one attempt of `stage`, known to health while under way (see attempts); one still under way
-   * past the stall limit is logged then (sweepSlow), and again once it returns. Every chunk of a batch
+   * past the stall limit is logged then (sweep), and again once it returns. Every chunk of a batch
    * makes two (its handler call, its produce): one object and a Set entry each, and no timer, which cost
    * as much again (a setTimeout and a clearTimeout per attempt).
    */
@@ -366,14 +366,25 @@ export function createBatchRunner(
     }
   }
   /**
-   * Logs, once each, the attempts under way past the stall limit. Run every sweepMs from the start to
-   * the end of the stop: an attempt is logged within sweepMs of passing the limit.
+   * The stages under way (a handler call or a produce with its retries and their waits), each with its
+   * batch's heartbeat: the sweep asks each for one, so that the group hears from this member while a
+   * stage runs (see eachBatch). One entry per stage, not per batch: a batch's produce and its next
+   * chunk's handler call overlap, and the one ending first must not silence the other.
    */
-  const sweepSlow = () => {
+  const beating = new Set<{ heartbeat: () => Promise<void> }>()
+  /**
+   * Asks the stages under way for a heartbeat, and logs, once each, the attempts under way past the stall
+   * limit. Run every sweepMs from the start to the end of the stop: an attempt is logged within sweepMs
+   * of passing the limit. kafkajs sends a heartbeat asked for only once its interval has passed since the
+   * last one was answered, so a stage's heartbeats come at most about twice the interval apart, as they
+   * did from the interval each stage had of its own.
+   */
+  const sweep = () => {
     if (stopped) {
       clearInterval(sweepTimer) // a stop that ended during the start, before the interval was set
       return
     }
+    for (const stage of beating) void stage.heartbeat()
     const now = performance.now()
     // Oldest first (added as they start): once one is within the limit, so is every one after it.
     for (const attempt of attempts) {
@@ -407,7 +418,7 @@ export function createBatchRunner(
   })
   const stallAfterMs = cfg.stallAfterMs ?? Math.max(60_000, cfg.sessionTimeoutMs * 2)
   const attemptStuckMs = cfg.attemptStuckMs ?? Math.max(600_000, stallAfterMs * 5)
-  const sweepMs = Math.max(10, Math.min(SLOW_SWEEP_MS, stallAfterMs / 4))
+  const sweepMs = Math.max(10, Math.min(SWEEP_MAX_MS, stallAfterMs / 4, cfg.heartbeatIntervalMs))
   const credentialsRefusedMs = cfg.credentialsRefusedMs ?? CREDENTIALS_REFUSED_MS
   /**
    * The faults of the deployment waited out for credentialsRefusedMs at most (see securityFault), each
@@ -1020,17 +1031,19 @@ export function createBatchRunner(
         : p.heartbeat().catch((err) => {
             if (kafkaErrorType(err, REBALANCE)) rebalance ??= err
           })
-    const beating = async <T>(work: Promise<T>): Promise<T> => {
-      const timer = setInterval(() => void heartbeat(), cfg.heartbeatIntervalMs)
-      timer.unref()
+    // Heartbeats asked for by the runner's sweep (every sweepMs, no longer than the heartbeat interval)
+    // while the stage is under way, and never once it ends.
+    const beatingWhile = async <T>(work: () => Promise<T>): Promise<T> => {
+      const stage = { heartbeat }
+      beating.add(stage)
       try {
-        return await work
+        return await work()
       } finally {
-        clearInterval(timer)
+        beating.delete(stage)
       }
     }
     const withRetry = <T>(what: Stage, stage: () => Promise<T>) =>
-      beating(
+      beatingWhile(() =>
         retry(() => underWay(what, stage), {
           baseMs: cfg.retryBaseMs,
           maxMs: cfg.retryMaxMs,
@@ -1350,7 +1363,7 @@ export function createBatchRunner(
       if (await stoppedWhileStarting()) return
       for (const topic of cfg.topics) await c.subscribe({ topic, fromBeginning: cfg.fromBeginning ?? true })
       // Unref'd: it never holds a process up; a stop clears it.
-      sweepTimer = setInterval(sweepSlow, sweepMs)
+      sweepTimer = setInterval(sweep, sweepMs)
       sweepTimer.unref()
       await c.run({
         autoCommit: committer === undefined,
