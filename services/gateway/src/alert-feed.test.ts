@@ -222,6 +222,20 @@ describe('alert feed', () => {
     expect(error('scope=')).toMatch(/^scope: kind must be one of global, region.* \(got ""\)/)
   })
 
+  it('reads an id with spaces around it as the id, and refuses one longer than any scope id', () => {
+    const feed = createAlertFeed(10)
+    feed.add(testAlert('cn'))
+    const f = parseAlertFilter(new URLSearchParams('scope=region: cn ,region:US'))
+    if (!f.ok) throw new Error(f.error)
+    // Before, " cn" matched nothing.
+    expect(feed.recent(f.value, 10).map((a) => a.id)).toEqual(['cn'])
+    const long = parseAlertFilter(new URLSearchParams(`scope=entity:${'x'.repeat(65)}`))
+    expect(long.ok ? 'ok' : long.error).toBe(
+      'scope: the id is 65 characters, and a scope id is at most 64: it would match nothing',
+    )
+    expect(parseAlertFilter(new URLSearchParams(`scope=entity:${'x'.repeat(64)}`)).ok).toBe(true)
+  })
+
   it('refuses a bad filter, naming the parameter', () => {
     const error = (q: string, extra: string[] = []) => {
       const f = parseAlertFilter(new URLSearchParams(q), extra)

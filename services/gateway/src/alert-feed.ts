@@ -1,5 +1,5 @@
 import { type MatchScopeOptions, matchesScope } from '@tradepulse/alerting'
-import { type Alert, Dimension, ScopeKind, Severity } from '@tradepulse/contracts'
+import { type Alert, Dimension, LIMITS, ScopeKind, Severity } from '@tradepulse/contracts'
 import { z } from 'zod'
 import { type Parsed, parseQuery } from './query.ts'
 
@@ -45,12 +45,17 @@ const SCOPE = z.string().transform((s, ctx) => {
       `kind must be one of ${KINDS} (got ${JSON.stringify(kind)}); give "*", "<kind>", "<kind>:*" or "<kind>:<id>"`,
     )
   if (colon < 0) return `${kind}:*`
-  const id = s.slice(colon + 1)
+  // Trimmed: the scorer writes no id with spaces around it, and `region: CN` matched nothing.
+  const id = s.slice(colon + 1).trim()
   if (id === '')
     return refuse(`no id after "${kind}:"; give "${kind}:<id>", or "${kind}" for every ${kind} scope`)
   if (id !== '*' && id.includes('*'))
     return refuse(
       `${JSON.stringify(s)}: "*" is a whole id ("${kind}:*", every ${kind} scope), not a pattern inside one; it would match nothing`,
+    )
+  if (id.length > LIMITS.maxScopeIdChars)
+    return refuse(
+      `the id is ${id.length} characters, and a scope id is at most ${LIMITS.maxScopeIdChars}: it would match nothing`,
     )
   return `${kind}:${id}`
 })

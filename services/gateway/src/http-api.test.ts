@@ -676,6 +676,8 @@ describe('gateway HTTP API', () => {
       'abc',
     ])
     expect(await idOf('region:fr')).toBeNull()
+    // Spaces around the id: before, looked up as " cn" and null.
+    expect(await idOf('region:%20cn%20')).toBe('CN')
     const de = await get('/api/indicators?dimension=tariff&scope=region:de')
     expect([de.body.indicator, de.body.withheld?.map((w) => [w.key, w.reason])]).toEqual([
       null,
@@ -968,6 +970,13 @@ describe('gateway HTTP API', () => {
     expect(await message('/api/indicators?dimension=tariff&scope=CN')).toMatch(/^scope: kind:id/)
     expect(await message('/api/indicators?dimension=tariff&scope=planet:mars')).toMatch(/^scope\.kind: /)
     expect(await message('/api/indicators?scope=region:CN')).toMatch(/^dimension: /)
+    // No id, or one longer than any scope id: before, looked up and answered null.
+    expect(await message('/api/indicators?dimension=tariff&scope=region:%20')).toBe(
+      'scope.id: no id after the colon; give kind:id, for example region:CN',
+    )
+    expect(await message(`/api/indicators?dimension=tariff&scope=entity:${'x'.repeat(65)}`)).toMatch(
+      /^scope\.id: at most 64 characters, as a scope id is/,
+    )
     // A wildcard names no one indicator: before, it was looked up as an id and answered null.
     for (const scope of ['region:*', 'region:C*', 'commodity:*'])
       expect(await message(`/api/indicators?dimension=tariff&scope=${scope}`)).toMatch(

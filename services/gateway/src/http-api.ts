@@ -171,9 +171,16 @@ const ScopeParam = z
   .pipe(
     z.strictObject({
       kind: ScopeKind,
+      // Trimmed: the scorer writes no id with spaces around it (the watchlist trims its ids), and
+      // `region: CN` was looked up as " CN" and answered null.
       id: z
         .string()
-        .min(1)
+        .trim()
+        .min(1, 'no id after the colon; give kind:id, for example region:CN')
+        .max(
+          LIMITS.maxScopeIdChars,
+          `at most ${LIMITS.maxScopeIdChars} characters, as a scope id is: a longer one names no indicator`,
+        )
         .refine((id) => !id.includes('*'), {
           message:
             'one indicator is read by its kind:id (region:CN), and a "*" names no one scope: the scopes of a kind are ranked by /api/indicators/top?kind=<kind>',
