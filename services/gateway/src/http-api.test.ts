@@ -977,6 +977,11 @@ describe('gateway HTTP API', () => {
     expect(await message(`/api/indicators?dimension=tariff&scope=entity:${'x'.repeat(65)}`)).toMatch(
       /^scope\.id: at most 64 characters, as a scope id is/,
     )
+    // A list, as /api/alerts takes one: before, looked up as one id ("CN,region:US") and answered null.
+    for (const scope of ['region:CN,region:US', 'region:CN,US', `region:${'CN,'.repeat(30)}US`])
+      expect(await message(`/api/indicators?dimension=tariff&scope=${scope}`)).toBe(
+        'scope.id: one scope, kind:id (region:CN), not a list: ask once for each scope',
+      )
     // A wildcard names no one indicator: before, it was looked up as an id and answered null.
     for (const scope of ['region:*', 'region:C*', 'commodity:*'])
       expect(await message(`/api/indicators?dimension=tariff&scope=${scope}`)).toMatch(

@@ -177,14 +177,21 @@ const ScopeParam = z
         .string()
         .trim()
         .min(1, 'no id after the colon; give kind:id, for example region:CN')
-        .max(
-          LIMITS.maxScopeIdChars,
-          `at most ${LIMITS.maxScopeIdChars} characters, as a scope id is: a longer one names no indicator`,
-        )
+        // No scope id holds a comma (the watchlist refuses one, as the alert filter could not name it):
+        // `region:CN,region:US`, a list as /api/alerts takes it, was looked up as one id and answered null.
+        .refine((id) => !id.includes(','), {
+          message: 'one scope, kind:id (region:CN), not a list: ask once for each scope',
+          abort: true,
+        })
         .refine((id) => !id.includes('*'), {
           message:
             'one indicator is read by its kind:id (region:CN), and a "*" names no one scope: the scopes of a kind are ranked by /api/indicators/top?kind=<kind>',
-        }),
+          abort: true,
+        })
+        .max(
+          LIMITS.maxScopeIdChars,
+          `at most ${LIMITS.maxScopeIdChars} characters, as a scope id is: a longer one names no indicator`,
+        ),
     }),
   )
 
