@@ -77,6 +77,44 @@ describe('scorer handler', () => {
     })
   })
 
+  it('gives the event loop a turn once a slice of scoring has run its time, so timers (the heartbeat) and I/O run mid-batch', async () => {
+    // A clock the scorer moves: each headline takes 30 ms of it, so a 50 ms slice ends every second one.
+    let clockMs = 0
+    const events: string[] = []
+    const real = createScorer()
+    const slow: Scorer = {
+      score: (input) => {
+        clockMs += 30
+        events.push('score')
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+    const h = createScorerHandler({ topics, scorer: slow, elapsedMs: () => clockMs, sliceMs: 50 })
+    // Queued before the batch: a turn of the event loop runs it (timers and I/O come in the same turn).
+    const turn = setImmediate(() => events.push('turn'))
+    const outcomes = await h(
+      [0, 1, 2, 3, 4].map((i) => record(i, headline(`s${i}`))),
+      ctx,
+    )
+    clearImmediate(turn)
+    expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok'])
+    // Before: the batch was scored in one synchronous run, the loop's turn (the runner's heartbeat) after it.
+    expect(events).toEqual(['score', 'score', 'turn', 'score', 'score', 'score'])
+  })
+  it('scores a batch within one slice without giving up its turn', async () => {
+    const events: string[] = []
+    const h = createScorerHandler({ topics, scorer: createScorer(), elapsedMs: () => 0 })
+    const done = h(
+      [0, 1, 2].map((i) => record(i, headline(`q${i}`))),
+      ctx,
+    ).then(() => events.push('done'))
+    setImmediate(() => events.push('immediate'))
+    await done
+    await new Promise((r) => setImmediate(r))
+    expect(events).toEqual(['done', 'immediate'])
+  })
+
   describe('a scorer that returns a result the contract refuses', () => {
     const real = createScorer()
     type Result = ReturnType<Scorer['score']>

@@ -1,7 +1,23 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { HeadlineReader, scoredHeadlineProblem, type TopicCatalogue } from '@tradepulse/contracts'
-import { type BatchHandler, type Outcome, parseJsonRecord, traceHeaders } from '@tradepulse/platform'
+import {
+  type BatchHandler,
+  type InRecord,
+  type Outcome,
+  parseJsonRecord,
+  traceHeaders,
+} from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
+
+/**
+ * The longest the handler scores without giving the event loop a turn, in ms. Scoring is synchronous
+ * and a batch can hold thousands of headlines (KAFKA_MAX_BATCH; a compressed fetch of long bodies, up
+ * to 80 ms each): scored in one go, it held the loop for longer than the session timeout, so the runner's
+ * heartbeats never went out, the member was evicted and the batch redone, again and again (150 such
+ * headlines in one gzip batch: 36 scored in 78 s, some twice), and /healthz and /metrics went unanswered.
+ */
+export const SCORER_SLICE_MS = 50
 
 /**
  * headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. What it
@@ -13,42 +29,65 @@ import { scoreHeadline } from './score-headline.ts'
  * Its records carry no timestamp of their own: headlines.scored is a LogAppendTime topic (the catalogue),
  * so each is stamped by the broker as it is appended, and the aggregators' bound on a headline's time does
  * not rest on this host's clock (scoredAt, informative only, does).
+ *
+ * A batch is scored in slices of at most SCORER_SLICE_MS (the headline that ends a slice excepted), the
+ * event loop getting a turn between them: the runner's heartbeat timer, the health server and the other
+ * partitions' I/O run while a long batch is scored.
  */
 export function createScorerHandler(deps: {
   topics: TopicCatalogue
   scorer: Scorer
   now?: () => Date
+  /** A monotonic clock in ms, which times the slices (performance.now when absent). */
+  elapsedMs?: () => number
+  /** SCORER_SLICE_MS when absent. */
+  sliceMs?: number
 }): BatchHandler {
   const out = deps.topics.scored.name
   const now = deps.now ?? (() => new Date())
-  return async (records) =>
-    records.map((r): Outcome => {
-      const parsed = parseJsonRecord(HeadlineReader, r.value)
-      if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
-      const scored = scoreHeadline(deps.scorer, parsed.value, now())
-      const problem = scoredHeadlineProblem(scored)
-      if (problem) {
-        const version =
-          typeof scored.scorerVersion === 'string' ? ` ${scored.scorerVersion.slice(0, 100)}` : ''
-        return {
-          kind: 'dlq',
-          reason: 'output_invalid',
-          message: `${problem} (the scorer${version} gave a result that breaks the ScoredHeadline contract; nothing was written for this headline)`,
-          id: parsed.value.id,
-        }
-      }
-      // Only a valid trace context is carried on: an unchecked header of any size would be copied.
-      const headers = traceHeaders(r.headers)
+  const elapsedMs = deps.elapsedMs ?? (() => performance.now())
+  const sliceMs = deps.sliceMs ?? SCORER_SLICE_MS
+
+  const scoreRecord = (r: InRecord): Outcome => {
+    const parsed = parseJsonRecord(HeadlineReader, r.value)
+    if (!parsed.ok) return { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+    const scored = scoreHeadline(deps.scorer, parsed.value, now())
+    const problem = scoredHeadlineProblem(scored)
+    if (problem) {
+      const version = typeof scored.scorerVersion === 'string' ? ` ${scored.scorerVersion.slice(0, 100)}` : ''
       return {
-        kind: 'ok',
-        out: [
-          {
-            topic: out,
-            key: scored.id,
-            value: JSON.stringify(scored),
-            ...(headers ? { headers } : {}),
-          },
-        ],
+        kind: 'dlq',
+        reason: 'output_invalid',
+        message: `${problem} (the scorer${version} gave a result that breaks the ScoredHeadline contract; nothing was written for this headline)`,
+        id: parsed.value.id,
       }
-    })
+    }
+    // Only a valid trace context is carried on: an unchecked header of any size would be copied.
+    const headers = traceHeaders(r.headers)
+    return {
+      kind: 'ok',
+      out: [
+        {
+          topic: out,
+          key: scored.id,
+          value: JSON.stringify(scored),
+          ...(headers ? { headers } : {}),
+        },
+      ],
+    }
+  }
+
+  return async (records) => {
+    const outcomes = new Array<Outcome>(records.length)
+    let sliceStart = elapsedMs()
+    for (let i = 0; i < records.length; i++) {
+      outcomes[i] = scoreRecord(records[i]!)
+      if (i + 1 < records.length && elapsedMs() - sliceStart >= sliceMs) {
+        // setImmediate's turn comes after the loop's timers and I/O: a heartbeat due is sent.
+        await nextTurn()
+        sliceStart = elapsedMs()
+      }
+    }
+    return outcomes
+  }
 }

@@ -8,6 +8,7 @@ import {
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { testKafka } from '@tradepulse/testing/kafka'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildScorerApp } from './build-app.ts'
 import { ScorerConfig } from './config.ts'
@@ -20,13 +21,14 @@ describe('scorer worker on Kafka', () => {
   })
 
   /** A scorer on topics under `prefix` that it does not create (they must exist). */
-  function scorerApp(prefix: string, scorer?: Scorer) {
+  function scorerApp(prefix: string, scorer?: Scorer, env: Record<string, string> = {}) {
     const config = loadConfig(ScorerConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
       TRADEPULSE_TOPIC_PREFIX: prefix,
       HTTP_PORT: '0',
       TOPICS_AUTO_CREATE: 'false',
+      ...env,
     })
     const app = buildScorerApp(config, {
       log: createLogger({ level: 'silent' }),
@@ -157,6 +159,67 @@ describe('scorer worker on Kafka', () => {
     expect(await app.metrics.registry.metrics()).toMatch(
       /tradepulse_dlq_total\{[^}]*reason="output_invalid"[^}]*\} 1\n/,
     )
+  })
+  it('scores a batch that takes longer than the session timeout once, keeping its place in the group', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    // Each headline costs 100 ms of CPU, as a 20,000-character body dense with cues costs the real scorer
+    // on a slow host: the 90 of one fetch take 9 s, past the 6 s session timeout.
+    const real = createScorer()
+    const slow: Scorer = {
+      score: (input) => {
+        const until = performance.now() + 100
+        while (performance.now() < until) {}
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+    const app = scorerApp(prefix, slow, {
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    })
+    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
+    cleanups.push(scored.stop)
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    const at = '2026-03-02T08:00:00.000Z'
+    const n = 90
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: Array.from({ length: n }, (_, i) => ({
+        key: `h${i}`,
+        value: JSON.stringify({
+          id: `h${i}`,
+          source: 't',
+          headline: `US raises tariffs on steel, part ${i}`,
+          publishedAt: at,
+          ingestedAt: at,
+          truncated: false,
+        } satisfies Headline),
+      })),
+    })
+    await app.start()
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: `${prefix}scorer`, topics: [topics.headlines.name] })
+      return Number(t?.partitions[0]?.offset ?? -1)
+    }
+    // Before: the batch held the event loop past the session timeout, no heartbeat went out, the member
+    // was evicted and the batch handled again, for ever: nothing committed, headlines scored several times.
+    await waitFor(async () => (await committed()) === n, {
+      what: 'the batch committed',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    })
+    const keys = scored.messages.map((m) => m.key)
+    expect(new Set(keys).size).toBe(n)
+    expect(keys).toHaveLength(n)
   })
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const prefix = `${randomName('scorer')}.`
