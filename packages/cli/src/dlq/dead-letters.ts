@@ -118,7 +118,9 @@ export function readDeadLetter(
 
 /**
  * Every reason a worker dead-letters a record for (each worker's README names its own): --reason takes
- * these only, since a mistyped one (schema-invalid) selected nothing and the command exited 0.
+ * these only, since a mistyped one (schema-invalid) selected nothing and the command exited 0. A reason a
+ * worker writes that is not here fails dead-letter-reasons.test.ts, which asks the compiler what reaches a
+ * dead letter; a reason no worker writes any more stays while its letters may (the dlq keeps 30 days).
  *   ingest (parse-raw.ts): tombstone, empty_record, too_large, invalid_utf8, invalid_json, schema_invalid,
  *     invalid_text, empty_headline; the scorer, aggregator and alerter parse with platform's
  *     parseJsonRecord (the first, fourth, fifth and sixth of those);
