@@ -52,6 +52,37 @@ describe('ingest handler', () => {
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
   })
+  it('gives the event loop a turn once a slice of parsing has run its time, so timers (the heartbeat) and I/O run mid-batch', async () => {
+    // A clock that moves 30 ms each time it is read: a 50 ms slice ends every second record.
+    let clockMs = 0
+    const h = createIngestHandler({
+      topics,
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => Date.now() } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      elapsedMs: () => (clockMs += 30),
+      sliceMs: 50,
+    })
+    const events: string[] = []
+    const records = [0, 1, 2, 3, 4].map((i) => {
+      const r = record(i, {})
+      const { value } = r
+      return Object.defineProperty(r, 'value', {
+        get: () => {
+          events.push(`read ${i}`)
+          return value
+        },
+      })
+    })
+    // Queued before the batch: a turn of the event loop runs it (timers and I/O come in the same turn).
+    const turn = setImmediate(() => events.push('turn'))
+    const outcomes = await h(records, ctx)
+    events.push('done')
+    clearImmediate(turn)
+    expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok'])
+    // Before: the batch was parsed in one synchronous run, the loop's turn (the runner's heartbeat) after it.
+    expect(events).toEqual(['read 0', 'read 1', 'turn', 'read 2', 'read 3', 'read 4', 'done'])
+  })
   it('passes on headlines whose given ids differ only as normalising would merge them, keyed by the id as given', async () => {
     const ids = ['rt-1', 'ｒｔ-1', 'rt\u200b-1', 'RT-1']
     const outcomes = await handler()(

@@ -415,6 +415,46 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(out.messages.map((m) => m.key).sort()).toEqual(ids)
   })
 
+  it('handles a compressed backlog that takes longer than the session timeout to parse once, keeping its place in the group', async () => {
+    const topics = createTopicCatalogue(prefix)
+    // 100 records of a megabyte each (about 150 ms each to normalise; gzip makes a few KB of each), one
+    // partition, waiting before ingest starts: one fetch holds them all, 10 to 20 s of parsing, past the
+    // 6 s session timeout.
+    const n = 100
+    const body = 'US raises tariffs on steel. '.repeat(37_000)
+    for (let from = 0; from < n; from += 20)
+      await producer.send({
+        topic: topics.raw.name,
+        compression: CompressionTypes.GZIP,
+        messages: Array.from({ length: 20 }, (_, i) => ({
+          key: 'k',
+          value: JSON.stringify({
+            id: `big-${from + i}`,
+            headline: `US raises tariffs, part ${from + i}`,
+            body,
+          }),
+        })),
+      })
+    const { out } = await startCollecting({ INGEST_MAX_RECORD_BYTES: '1048576' })
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    cleanups.push(() => admin.disconnect())
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId: `${prefix}ingest`, topics: [topics.raw.name] })
+      return (t?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0)
+    }
+    // Before: the batch held the event loop past the session timeout, no heartbeat went out, the member
+    // was evicted and the batch handled again.
+    await waitFor(async () => (await committed()) === n, {
+      what: 'the backlog committed',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    })
+    const keys = out.messages.map((m) => m.key)
+    expect(new Set(keys).size).toBe(n)
+    expect(keys).toHaveLength(n)
+  })
+
   /**
    * Starts ingest on a fresh topic prefix where only the topics `existing` picks are there, not creating
    * topics; gives the catalogue and what its start threw.
