@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters } from 'node:util'
-import { randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { spawnCli } from '../test-helpers.ts'
 
@@ -217,6 +218,50 @@ describe('tradepulse start on Kafka and Redis: desk webhooks and health', { time
       child.kill('SIGINT')
       await exited
       receiver.close()
+    }
+  })
+})
+
+describe('tradepulse start on Kafka and Redis: a sample run that lost headlines', {
+  timeout: 150_000,
+}, () => {
+  it('says how many were scored of how many and which stage stopped short, and exits 69, where it said "105 of 216 scored." and exited 0', async () => {
+    const { kafkaBrokers, redisUrl } = testInfra()
+    const prefix = randomName('start-short')
+    const topics = createTopicCatalogue(`${prefix}.`)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({
+        name: t.name,
+        partitions: t.partitions,
+        ...(t.timestampType ? { config: { 'message.timestamp.type': t.timestampType } } : {}),
+      })),
+    )
+    // Another member in the scorer's consumer group (an old scorer left running, say): it takes some of
+    // headlines' partitions, and what it reads is never scored.
+    const stray = testKafka(kafkaBrokers).consumer({ groupId: `${prefix}.scorer` })
+    await stray.connect()
+    try {
+      await stray.subscribe({ topic: topics.headlines.name })
+      const joined = new Promise((resolve) => stray.on(stray.events.GROUP_JOIN, resolve))
+      await stray.run({ eachMessage: async () => {} })
+      await joined
+      const { output, exited } = startCli(['--workers', 'ingest,scorer'], {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        REDIS_URL: redisUrl,
+        TRADEPULSE_TOPIC_PREFIX: `${prefix}.`,
+        REDIS_KEY_PREFIX: prefix,
+      })
+      expect(await exited, output.err).toEqual([69, null])
+      const scored = /^(\d+) of 216 scored\.$/m.exec(output.err)
+      expect(scored, output.err).not.toBeNull()
+      const n = Number(scored![1])
+      expect(n).toBeLessThan(216)
+      expect(output.err).toContain(
+        `tradepulse: ${216 - n} of the 216 sample headlines were not scored: ingest passed on all 216 to ${topics.headlines.name}; the scorer stopped short: it scored ${n} of the 216 ingest passed on to ${topics.scored.name} (${216 - n} neither scored nor dead-lettered within 60 s)\n`,
+      )
+    } finally {
+      await stray.disconnect()
     }
   })
 })

@@ -1,4 +1,5 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net'
+import { createTopicCatalogue, type DeadLetter } from '@tradepulse/contracts'
 import { DEFAULT_INGEST_LIMITS, parseRawRecord } from '@tradepulse/ingest'
 import { scoreHeadline, scorerFromConfig } from '@tradepulse/scorer'
 import { randomName, waitFor } from '@tradepulse/testing'
@@ -6,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { MAX_TIMER_MS } from '../option-values.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
 import { cli, expectOneLine, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
-import { MIN_SPEED, sampleWatcher } from './start.ts'
+import { MIN_SPEED, sampleShortfall, sampleWatcher } from './start.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
   it('start refuses a bad --http-port, --speed or LOG_LEVEL in one line (exit 78)', async () => {
@@ -316,7 +317,7 @@ describe("start's sample run on Kafka: what it reads of headlines.scored and ale
     if (!raw.ok) throw new Error(raw.message)
     const scored = scoreHeadline(scorerFromConfig({}), raw.headline, new Date())
     const printed: string[] = []
-    const watch = sampleWatcher('t.alerts.v1', new Set(['h1']), 30, {
+    const watch = sampleWatcher(createTopicCatalogue('t.'), new Set(['h1']), 30, {
       write: (l: string) => printed.push(l) > 0,
     })
     watch.take('t.headlines.scored.v1', Buffer.from('not json'))
@@ -325,5 +326,88 @@ describe("start's sample run on Kafka: what it reads of headlines.scored and ale
     expect(watch.unreadable()).toBe(2)
     expect([...watch.seen]).toEqual(['h1'])
     expect(printed).toEqual([])
+  })
+
+  it("tells the sample headlines ingest passed on, the scorer scored, and each stage dead-lettered, by the letter's origin", () => {
+    const topics = createTopicCatalogue('t.')
+    const ids = new Set(['a', 'b', 'c', 'd', 'e'])
+    const watch = sampleWatcher(topics, ids, 30, { write: () => true })
+    const headline = (id: string) => {
+      const raw = parseRawRecord(
+        Buffer.from(JSON.stringify({ id, headline: 'US raises tariffs on Chinese steel to 25%' })),
+        Date.now(),
+        DEFAULT_INGEST_LIMITS,
+        'test',
+      )
+      if (!raw.ok) throw new Error(raw.message)
+      return raw.headline
+    }
+    const letter = (origin: string, reason: string, fields: Partial<DeadLetter>): Buffer =>
+      Buffer.from(
+        JSON.stringify({
+          reason,
+          message: 'm',
+          worker: 'w',
+          origin: { topic: origin, partition: 0, offset: '1' },
+          failedAt: '2026-03-02T10:00:00.000Z',
+          payload: '',
+          payloadEncoding: 'utf8',
+          payloadTruncated: false,
+          ...fields,
+        }),
+      )
+    for (const id of ['a', 'b', 'c'])
+      watch.take(topics.headlines.name, Buffer.from(JSON.stringify(headline(id))))
+    watch.take(
+      topics.scored.name,
+      Buffer.from(JSON.stringify(scoreHeadline(scorerFromConfig({}), headline('a'), new Date()))),
+    )
+    // Ingest's letter names the headline by the original key; the scorer's, here, by its payload's id.
+    watch.take(topics.dlq.name, letter(topics.raw.name, 'too_large', { key: 'd', keyEncoding: 'utf8' }))
+    watch.take(topics.dlq.name, letter(topics.headlines.name, 'output_invalid', { payload: '{"id":"b"}' }))
+    // Neither the sample's nor a stage before headlines.scored: passed over.
+    watch.take(topics.dlq.name, letter(topics.raw.name, 'invalid_json', { key: 'zz', keyEncoding: 'utf8' }))
+    watch.take(topics.dlq.name, letter(topics.scored.name, 'late', { key: 'c', keyEncoding: 'utf8' }))
+    expect([...watch.ingested]).toEqual(['a', 'b', 'c'])
+    expect([...watch.seen]).toEqual(['a'])
+    expect([...watch.deadLettered]).toEqual([
+      ['d', { stage: 'ingest', reason: 'too_large' }],
+      ['b', { stage: 'scorer', reason: 'output_invalid' }],
+    ])
+    // a scored, b and d dead-lettered: c and e still to come.
+    expect(watch.settled()).toBe(3)
+    expect(
+      sampleShortfall({
+        total: ids.size,
+        ingested: watch.ingested,
+        scored: watch.seen,
+        deadLettered: watch.deadLettered,
+        topics,
+        waitedS: 60,
+      }),
+    ).toBe(
+      '4 of the 5 sample headlines were not scored: ingest stopped short: it passed on 3 of 5 to t.headlines.v1 (1 dead-lettered to t.dlq.v1: 1 too_large; 1 neither passed on nor dead-lettered within 60 s); the scorer stopped short: it scored 1 of the 3 ingest passed on to t.headlines.scored.v1 (1 dead-lettered to t.dlq.v1: 1 output_invalid; 1 neither scored nor dead-lettered within 60 s). `tradepulse dlq list` shows the dead letters',
+    )
+  })
+
+  it('says nothing is missing when every sample headline was scored, and names the stage that stopped short alone', () => {
+    const topics = createTopicCatalogue('t.')
+    const all = new Set(['a', 'b'])
+    const run = { total: 2, ingested: all, deadLettered: new Map(), topics, waitedS: 60 }
+    expect(sampleShortfall({ ...run, scored: all })).toBeUndefined()
+    // Another consumer in the scorer's group took some of headlines' partitions: nothing dead-lettered.
+    expect(sampleShortfall({ ...run, scored: new Set(['a']) })).toBe(
+      '1 of the 2 sample headlines were not scored: ingest passed on all 2 to t.headlines.v1; the scorer stopped short: it scored 1 of the 2 ingest passed on to t.headlines.scored.v1 (1 neither scored nor dead-lettered within 60 s)',
+    )
+    expect(
+      sampleShortfall({
+        ...run,
+        ingested: new Set(['a']),
+        scored: new Set(['a']),
+        deadLettered: new Map([['b', { stage: 'ingest' as const, reason: 'too_large' }]]),
+      }),
+    ).toBe(
+      '1 of the 2 sample headlines were not scored: ingest stopped short: it passed on 1 of 2 to t.headlines.v1 (1 dead-lettered to t.dlq.v1: 1 too_large); the scorer scored all 1 ingest passed on. `tradepulse dlq list` shows the dead letters',
+    )
   })
 })

@@ -1,11 +1,19 @@
 import { accessSync, constants } from 'node:fs'
 import { RULE_FILES } from '@tradepulse/alerting'
-import { AlertReader, createTopicCatalogue, ScoredHeadlineReader } from '@tradepulse/contracts'
+import {
+  AlertReader,
+  createTopicCatalogue,
+  DeadLetter,
+  HeadlineReader,
+  ScoredHeadlineReader,
+  type TopicCatalogue,
+} from '@tradepulse/contracts'
 import {
   BaseConfig,
   createKafka,
   createLogger,
   EXIT_CONFIG,
+  EXIT_UNAVAILABLE,
   type KafkaConnectionSettings,
   type KafkaWorker,
   kafkaClientConfig,
@@ -245,9 +253,9 @@ async function startEmbedded(
 ): Promise<void> {
   const feed = opts.sample === false ? [] : loadSampleFeed()
   // Printed once the workers are up and the port (--follow) is taken: a refusal comes before any of it.
-  // Each worker serves /healthz, /readyz and /metrics here as on Kafka, each on a free port of its own (HTTP_PORT
-  // set is refused: refuseSharedHttpPort), for as long as the run lasts: said as on Kafka, where the
-  // embedded default said nothing.
+  // Each worker serves /healthz, /readyz and /metrics here as on Kafka, each on a free port of its own
+  // (HTTP_PORT set is refused: refuseSharedHttpPort), for as long as the run lasts: said as on Kafka,
+  // where the embedded default said nothing.
   const banner = (running: { workers: { name: string; app: KafkaWorker }[]; httpHost: string }) => {
     process.stderr.write(
       `Embedded mode (no KAFKA_BROKERS / REDIS_URL): ${names.join(', ')} in one process over an in-memory bus and store.\n`,
@@ -350,6 +358,8 @@ async function startOnKafka(
   signals: StartSignals,
 ): Promise<void> {
   const { apps, stopAll } = run
+  // What of the sample was not scored, if any (sampleShortfall).
+  let shortfall: string | undefined
   for (const name of names) {
     const w = WORKERS[name]!
     const config = loadConfig(w.config, {
@@ -384,7 +394,14 @@ async function startOnKafka(
         TRADEPULSE_TOPIC_PREFIX: string
       }
       const ruleWidth = ruleColumnWidth(ruleIdsOf(setValue(env.ALERTER_RULES_FILE)))
-      await playSampleOnKafka(base, base.TRADEPULSE_TOPIC_PREFIX, names.includes('scorer'), ruleWidth)
+      shortfall = await playSampleOnKafka(
+        base,
+        base.TRADEPULSE_TOPIC_PREFIX,
+        names.includes('scorer'),
+        ruleWidth,
+      )
+      // With --follow the run stays up all the same: the line is said, and the workers go on.
+      if (shortfall && !run.stopping) process.stderr.write(`tradepulse: ${shortfall}\n`)
     }
   } catch (err) {
     // A failure on the way up (Kafka or Redis unreachable, a topic missing): what did start stops, and
@@ -394,16 +411,29 @@ async function startOnKafka(
     await run.stopInfra()
     throw err
   }
-  if (!opts.follow && !run.stopping) await stopAll(0)
+  // A sample run that lost headlines is no success: 69 (EX_UNAVAILABLE), as for a Kafka or Redis it cannot
+  // reach, the pipeline having failed to deliver what it was given; not 65 (the sample is ours, checked
+  // as it loads) nor 70 (a stall or a stray consumer is no bug of the program's).
+  if (!opts.follow && !run.stopping) await stopAll(shortfall ? EXIT_UNAVAILABLE : 0)
 }
 
-/** Produces the sample feed to headlines.raw; prints scored headlines and alerts as they come out. */
+/** How long start on Kafka waits for the sample to be scored (or dead-lettered) once it has played. */
+const SAMPLE_WAIT_MS = 60_000
+
+/**
+ * Produces the sample feed to headlines.raw; prints alerts as they come out, and says how many of its
+ * headlines were scored. Returns what of it was not scored, and where it stopped (sampleShortfall), if
+ * any: it ended "105 of 216 scored." and exit 0 with the rest lost. The watch reads headlines, scored,
+ * alerts and the dlq from where each partition ended before the feed was produced (taken first, sought at
+ * each join), so no record of the run is missed however long the consumer takes to join, and none is
+ * handled twice after a rejoin.
+ */
 async function playSampleOnKafka(
   config: KafkaConnectionSettings,
   prefix: string,
   expectScored: boolean,
   ruleWidth: number,
-): Promise<void> {
+): Promise<string | undefined> {
   const topics = createTopicCatalogue(prefix)
   const feed = loadSampleFeed()
   const kafka = createKafka(
@@ -414,12 +444,43 @@ async function playSampleOnKafka(
     },
   )
   const ids = new Set(feed.map((h) => h.id))
-  const watch = sampleWatcher(topics.alerts.name, ids, ruleWidth, process.stdout)
+  const watch = sampleWatcher(topics, ids, ruleWidth, process.stdout)
+  const watched = [topics.headlines.name, topics.scored.name, topics.alerts.name, topics.dlq.name]
+  // The next offset to take, by topic and partition: the end of each before the feed goes in. A topic not
+  // there (alerts, without TOPICS_AUTO_CREATE or an alerter) is read from where kafkajs puts a new group.
+  const next = new Map<string, Map<number, number>>()
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    const existing = new Set(await admin.listTopics())
+    for (const topic of watched.filter((t) => existing.has(t)))
+      next.set(
+        topic,
+        new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)])),
+      )
+  } finally {
+    await admin.disconnect()
+  }
   const consumer = kafka.consumer({ groupId: `tradepulse-start-${Date.now()}`, maxWaitTimeInMs: 50 })
   await consumer.connect()
-  await consumer.subscribe({ topics: [topics.scored.name, topics.alerts.name], fromBeginning: false })
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
-  await consumer.run({ eachMessage: async ({ topic, message }) => watch.take(topic, message.value) })
+  await consumer.subscribe({ topics: watched, fromBeginning: false })
+  const joined = new Promise<void>((resolve) =>
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [topic, partitions] of next)
+        for (const [partition, offset] of partitions)
+          consumer.seek({ topic, partition, offset: String(offset) })
+      resolve()
+    }),
+  )
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      const offset = Number(message.offset)
+      const positions = next.get(topic) ?? next.set(topic, new Map()).get(topic)!
+      if (offset < (positions.get(partition) ?? 0)) return
+      positions.set(partition, offset + 1)
+      watch.take(topic, message.value)
+    },
+  })
   await joined
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
   await producer.connect()
@@ -429,8 +490,9 @@ async function playSampleOnKafka(
   })
   await producer.disconnect()
   process.stderr.write(`Played ${feed.length} sample headlines into ${topics.raw.name}.\n`)
-  const deadline = Date.now() + 60_000
-  while (expectScored && watch.seen.size < ids.size && Date.now() < deadline)
+  const deadline = Date.now() + SAMPLE_WAIT_MS
+  // Until each headline is scored or dead-lettered on the way: a lost one waits the full minute.
+  while (expectScored && watch.settled() < ids.size && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50))
   // Alerts trail the scores by a hop or two (and indicator updates by their throttle): wait for a quiet spell.
   while (Date.now() - watch.lastAlertAt() < 3_000 && Date.now() < deadline)
@@ -438,31 +500,65 @@ async function playSampleOnKafka(
   await consumer.disconnect()
   if (watch.unreadable() > 0)
     process.stderr.write(
-      `Skipped ${watch.unreadable()} record(s) on ${topics.scored.name} and ${topics.alerts.name} that are not JSON.\n`,
+      `Skipped ${watch.unreadable()} record(s) on ${watched.join(', ')} that are not JSON.\n`,
     )
-  if (expectScored) process.stderr.write(`${watch.seen.size} of ${ids.size} scored.\n`)
+  if (!expectScored) return undefined
+  process.stderr.write(`${watch.seen.size} of ${ids.size} scored.\n`)
+  return sampleShortfall({
+    total: ids.size,
+    ingested: watch.ingested,
+    scored: watch.seen,
+    deadLettered: watch.deadLettered,
+    topics,
+    waitedS: Math.round(SAMPLE_WAIT_MS / 1000),
+  })
 }
 
+/** The stage of the pipeline before headlines.scored a dead letter of a sample headline came from. */
+type LetteredAt = { stage: 'ingest' | 'scorer'; reason: string }
+
 /**
- * What the sample's run on Kafka reads of headlines.scored and alerts (`take`, each record): the sample's
- * headlines scored (`seen`), the alerts printed to `out` as they come, and when the last one came. A
- * record that is not JSON is skipped and counted (`unreadable`): thrown on, kafkajs would retry it for
- * ever, holding its partition, so one such record from another producer held the run its full minute
- * and it said "0 of 216 scored". A record that is JSON but neither (another version's) is passed over.
+ * What the sample's run on Kafka reads of headlines, headlines.scored, alerts and the dlq (`take`, each
+ * record): the sample's headlines ingest passed on (`ingested`) and the scorer scored (`seen`), those
+ * dead-lettered on the way (`deadLettered`, by the stage and its reason: a letter whose origin is
+ * headlines.raw is ingest's, headlines the scorer's; its headline named by the original key, which the
+ * sample's records carry, else the id in its payload), the alerts printed to `out` as they come, and when
+ * the last one came. `settled` counts the sample's headlines scored or dead-lettered before it: the run's
+ * wait ends when it reaches them all. A record that is not JSON is skipped and counted (`unreadable`):
+ * thrown on, kafkajs would retry it for ever, holding its partition, so one such record from another
+ * producer held the run its full minute and it said "0 of 216 scored". A record that is JSON but none of
+ * these (another version's) is passed over.
  */
 export function sampleWatcher(
-  alertsTopic: string,
+  topics: Pick<TopicCatalogue, 'raw' | 'headlines' | 'scored' | 'alerts' | 'dlq'>,
   ids: ReadonlySet<string>,
   ruleWidth: number,
   out: Pick<NodeJS.WritableStream, 'write'>,
 ) {
   const seen = new Set<string>()
+  const ingested = new Set<string>()
+  const deadLettered = new Map<string, LetteredAt>()
   let lastAlertAt = Date.now()
   let unreadable = 0
+  const stageOf = (origin: string): LetteredAt['stage'] | undefined =>
+    origin === topics.raw.name ? 'ingest' : origin === topics.headlines.name ? 'scorer' : undefined
+  const letteredId = (letter: DeadLetter): string | undefined => {
+    if (letter.key !== undefined && letter.keyEncoding !== 'base64' && ids.has(letter.key)) return letter.key
+    if (letter.payloadEncoding !== 'utf8' || letter.payloadTruncated) return undefined
+    try {
+      const id = (JSON.parse(letter.payload) as { id?: unknown } | null)?.id
+      return typeof id === 'string' && ids.has(id) ? id : undefined
+    } catch {
+      return undefined
+    }
+  }
   return {
     seen,
+    ingested,
+    deadLettered,
     lastAlertAt: () => lastAlertAt,
     unreadable: () => unreadable,
+    settled: () => seen.size + [...deadLettered.keys()].filter((id) => !seen.has(id)).length,
     take(topic: string, value: Buffer | null): void {
       let json: unknown
       try {
@@ -471,7 +567,7 @@ export function sampleWatcher(
         unreadable++
         return
       }
-      if (topic === alertsTopic) {
+      if (topic === topics.alerts.name) {
         const a = AlertReader.safeParse(json)
         if (a.success) {
           lastAlertAt = Date.now()
@@ -480,8 +576,74 @@ export function sampleWatcher(
         }
         return
       }
+      if (topic === topics.dlq.name) {
+        const d = DeadLetter.safeParse(json)
+        const stage = d.success ? stageOf(d.data.origin.topic) : undefined
+        const id = d.success && stage ? letteredId(d.data) : undefined
+        if (stage && id) deadLettered.set(id, { stage, reason: d.data!.reason })
+        return
+      }
+      if (topic === topics.headlines.name) {
+        const h = HeadlineReader.safeParse(json)
+        if (h.success && ids.has(h.data.id)) ingested.add(h.data.id)
+        return
+      }
       const s = ScoredHeadlineReader.safeParse(json)
       if (s.success && ids.has(s.data.id)) seen.add(s.data.id)
     },
   }
+}
+
+/**
+ * What of the sample a run on Kafka did not score, or undefined when it scored it all: how many, and
+ * where each stage stopped short, ingest (passed on to headlines) then the scorer (scored of those), each
+ * with its dead letters by reason and those neither passed on nor dead-lettered within the wait (a stage
+ * stalled, behind, or another consumer in its group). A headline scored counts as passed on by ingest.
+ */
+export function sampleShortfall(run: {
+  total: number
+  ingested: ReadonlySet<string>
+  scored: ReadonlySet<string>
+  deadLettered: ReadonlyMap<string, LetteredAt>
+  topics: Pick<TopicCatalogue, 'headlines' | 'scored' | 'dlq'>
+  waitedS: number
+}): string | undefined {
+  const { total, scored, deadLettered, topics } = run
+  const missing = total - scored.size
+  if (missing <= 0) return undefined
+  // A headline the scorer scored or dead-lettered was passed on by ingest, read on headlines or not.
+  const passed = new Set([...run.ingested, ...scored])
+  for (const [id, at] of deadLettered) if (at.stage === 'scorer') passed.add(id)
+  let letters = 0
+  // The stage's own letters among those it did not pass on, by reason, and the rest.
+  const detail = (stage: LetteredAt['stage'], short: number, verb: string): string => {
+    const reasons = new Map<string, number>()
+    for (const [id, at] of deadLettered)
+      if (at.stage === stage && !scored.has(id) && (stage === 'scorer' || !passed.has(id)))
+        reasons.set(at.reason, (reasons.get(at.reason) ?? 0) + 1)
+    const lettered = [...reasons.values()].reduce((a, b) => a + b, 0)
+    letters += lettered
+    const parts = []
+    if (lettered)
+      parts.push(
+        `${lettered} dead-lettered to ${topics.dlq.name}: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`,
+      )
+    if (short - lettered > 0)
+      parts.push(`${short - lettered} neither ${verb} nor dead-lettered within ${run.waitedS} s`)
+    return parts.join('; ')
+  }
+  const parts: string[] = []
+  const notPassed = total - passed.size
+  if (notPassed > 0)
+    parts.push(
+      `ingest stopped short: it passed on ${passed.size} of ${total} to ${topics.headlines.name} (${detail('ingest', notPassed, 'passed on')})`,
+    )
+  else parts.push(`ingest passed on all ${total} to ${topics.headlines.name}`)
+  const notScored = passed.size - scored.size
+  if (notScored > 0)
+    parts.push(
+      `the scorer stopped short: it scored ${scored.size} of the ${passed.size} ingest passed on to ${topics.scored.name} (${detail('scorer', notScored, 'scored')})`,
+    )
+  else parts.push(`the scorer scored all ${passed.size} ingest passed on`)
+  return `${missing} of the ${total} sample headlines were not scored: ${parts.join('; ')}${letters ? '. `tradepulse dlq list` shows the dead letters' : ''}`
 }
