@@ -992,6 +992,44 @@ describe('aggregator handler', () => {
     expect(await store.get('market', { kind: 'global', id: 'all' }, asOf)).toEqual(before)
   })
 
+  it('counts as duplicates, not late, the parts of a batch applied before its member died part way through it', async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const applied = memoryAppliedOffsets()
+    const series = scoredSeries(300, { startMs: T0, spanMs: 4 * HOUR_MS, idPrefix: 'm' })
+    const records = recordsOf(0, series).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
+    // One batch of six parts (a catch-up's fetch): the store answers the first three parts' applies, then
+    // never again, as a member killed (SIGKILL, OOM) half way through a batch: nothing of it committed.
+    let calls = 0
+    const dying: typeof store = {
+      ...store,
+      applyRuns: (runs) => (++calls > 3 ? new Promise(() => {}) : store.applyRuns(runs)),
+    }
+    void setup(50, createManualClock(WALL_MS), dying, applied).handler(records, ctx)
+    await waitFor(() => calls > 3, { what: 'three parts applied' })
+    await waitFor(async () => (await applied.read(topics.scored.name, 0))?.to === 149, {
+      what: 'the offsets of the three parts applied recorded',
+      timeoutMs: 2_000,
+    })
+    // The restart is given the whole batch again: the three parts reach two hours past the first
+    // headlines, further back than the hour of ids the store remembers.
+    const again = setup(50, createManualClock(WALL_MS), store, applied)
+    await again.handler(records, ctx)
+    const counts = await again.counts()
+    expect(counts).toMatchObject({
+      late: 0,
+      duplicates: series.slice(0, 150).flatMap(contributionsOf).length,
+    })
+    expect(counts.redelivered).toBeGreaterThan(0)
+    const clean = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    await setup(50, createManualClock(WALL_MS), clean).handler(records, ctx)
+    // The values of a clean run (but updatedAt, the store's wall clock).
+    const read = async (s: typeof store) => ({
+      ...(await s.get('market', { kind: 'global', id: 'all' }, T0 + 4 * HOUR_MS)),
+      updatedAt: undefined,
+    })
+    expect(await read(store)).toEqual(await read(clean))
+  })
+
   it('counts as late what it is given again at the same offsets of a topic created anew (newer records)', async () => {
     const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
     const applied = memoryAppliedOffsets()

@@ -236,7 +236,8 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
  *
- * Redeliveries: once a batch is applied, its offsets are recorded (AppliedOffsets), and every batch
+ * Redeliveries: once a batch is applied, its offsets are recorded (AppliedOffsets), as are, in a batch
+ * of several parts, those of each part once it and every part before it are; every batch
  * reads its partition's applied range first. A record in it was applied before (the aggregator was
  * killed after applying it and before committing it, or its partition moved on to another member): the
  * store finds its headline id again, or, once the id is past the hour of ids it remembers, judges it
@@ -791,7 +792,10 @@ export function createAggregator(deps: AggregatorDeps) {
     const source = head ? `${head.topic}/${head.partition}` : ''
     // Every record of a batch is handled once it is done: dead letters as much as applied headlines.
     let handled: HandledRange | undefined
-    for (const r of records) {
+    // The batch's records up to the end of each part but the last, recorded as applied once that part
+    // and every one before it are (see below).
+    const partRanges: HandledRange[] = []
+    for (const [i, r] of records.entries()) {
       const offset = Number(r.offset)
       if (!handled) handled = { from: offset, to: offset, minTs: r.timestamp, maxTs: r.timestamp }
       else {
@@ -799,6 +803,7 @@ export function createAggregator(deps: AggregatorDeps) {
         if (r.timestamp < handled.minTs) handled.minTs = r.timestamp
         if (r.timestamp > handled.maxTs) handled.maxTs = r.timestamp
       }
+      if ((i + 1) % partSize === 0 && i + 1 < records.length) partRanges.push({ ...handled })
     }
     const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
     appliedRange?.catch(() => {}) // awaited below, after the merger knows the partition is in flight
@@ -809,6 +814,9 @@ export function createAggregator(deps: AggregatorDeps) {
     const folded = new Map<string, Set<string>>()
     const late = new Set<string>()
     const submitted: Promise<void>[] = []
+    // Whether every part submitted so far was applied, and the writes recording them (partRanges).
+    let partsApplied: Promise<boolean> = Promise.resolve(true)
+    const partsRecorded: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let refused: RefusedHeadlinesError | undefined
     let lastOk = -1
@@ -885,15 +893,16 @@ export function createAggregator(deps: AggregatorDeps) {
         countAhead(ahead)
         for (const id of again) redelivered.set(id, (redelivered.get(id) ?? 0) + 1)
         const rest = restOldest[from / partSize]
+        const done = merger
+          .submit(
+            contributions,
+            source,
+            token,
+            rest !== undefined && Number.isFinite(rest) ? rest : undefined,
+          )
+          .then((notes) => takeNotes(notes, folded, late))
         submitted.push(
-          merger
-            .submit(
-              contributions,
-              source,
-              token,
-              rest !== undefined && Number.isFinite(rest) ? rest : undefined,
-            )
-            .then((notes) => takeNotes(notes, folded, late))
+          done
             .catch((err: unknown) => {
               // Headlines the store refused alone, the rest applied: the parts still to come go on, in
               // event-time order with the other partitions, and the batch fails once they are applied.
@@ -902,6 +911,28 @@ export function createAggregator(deps: AggregatorDeps) {
             })
             .finally(() => release(again)),
         )
+        // A part applied, and every one before it, is recorded as applied at once (its records up from
+        // the batch's first), not only once the whole batch is: a member killed part way through a
+        // catch-up's batch (100,000 records, hours of event time) left none of it recorded, and the
+        // restart, given the batch again, counted every headline of its applied parts past the hour of
+        // ids the store remembers as late (tradepulse_indicator_late_total, a warning per round), not
+        // as the duplicates they were. A part whose apply failed records nothing, nor do those after it.
+        const upTo = partRanges[from / partSize]
+        if (head && upTo) {
+          const before = partsApplied
+          partsApplied = done.then(
+            () => before,
+            () => false,
+          )
+          partsRecorded.push(
+            partsApplied.then(async (ok) => {
+              if (ok)
+                await applied.record(head.topic, head.partition, upTo).catch((err: unknown) => {
+                  log.warn({ err, source }, 'could not record the offsets of an applied batch')
+                })
+            }),
+          )
+        }
       }
     } finally {
       void merger.submit([], source).catch(() => {})
@@ -975,7 +1006,7 @@ export function createAggregator(deps: AggregatorDeps) {
           await holdBack(failed.picks, failed.err)
         }
       }
-      await recorded
+      await Promise.all([recorded, ...partsRecorded])
       return out?.records ?? []
     }
     // A part failed before the last was parsed (a Redis fault, or another partition's round: the merger
