@@ -30,7 +30,6 @@ describe('AlerterConfig', () => {
   // with event times: 2^53 - 1 was taken, and a date that far past the clock is no Date.
   it.each([
     'ALERTER_DEDUP_WINDOW_MS',
-    'ALERTER_HYSTERESIS_TTL_MS',
     'ALERTER_HYSTERESIS_PRUNE_GRACE_MS',
     'ALERTER_ALIGN_AHEAD_MS',
     'ALERTER_WEBHOOK_MAX_AGE_MS',
@@ -66,6 +65,20 @@ describe('AlerterConfig', () => {
       )
     expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '86400000' })).toBe('accepted')
     expect(loadConfig(AlerterConfig, {}).ALERTER_HYSTERESIS_TTL_MS).toBe(7 * 86_400_000)
+  })
+
+  it('refuses ALERTER_HYSTERESIS_TTL_MS past the aggregator keys of its indicators, naming it and why', () => {
+    // The keys live 7 d 3 h after their last write (the shortest grace): a line kept disarmed past them
+    // stayed disarmed when the indicator started again from nothing, and the next burst paged nobody.
+    for (const long of ['612001001', '691200000', '2592000000'])
+      expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: long })).toBe(
+        `invalid configuration:\n  ALERTER_HYSTERESIS_TTL_MS: at most 612001000 ms (about 170 h): the aggregator's indicator keys expire 171 h after their last write, and a line kept disarmed past them stays disarmed when its indicator starts again from nothing, so the scope's next burst pages nobody (got ${long})`,
+      )
+    expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '612001000' })).toBe('accepted')
+    // One past the longest duration is refused by its own bound alone.
+    expect(refusal({ ALERTER_HYSTERESIS_TTL_MS: '9007199254740991' })).toBe(
+      `invalid configuration:\n  ALERTER_HYSTERESIS_TTL_MS: at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13) (got "9007199254740991")`,
+    )
   })
 
   it('refuses ALERTER_DEDUP_WINDOW_MS below 24 h (also how far behind the alerter may run), naming it and why', () => {

@@ -1,9 +1,10 @@
 import { RULE_FILES } from '@tradepulse/alerting'
-import { DEFAULT_INDICATOR_CONFIG } from '@tradepulse/indicators'
+import { DEFAULT_INDICATOR_CONFIG, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   baseConfigShape,
   decimal,
   durationMs,
+  MAX_DURATION_MS,
   MAX_TIMER_MS,
   timerMs,
   topicsAutoCreate,
@@ -30,6 +31,16 @@ export const HYSTERESIS_TTL_MIN_MS = Math.max(
   ...Object.values(DEFAULT_INDICATOR_CONFIG.halfLivesMs),
   ...Object.values(DEFAULT_INDICATOR_CONFIG.windowsMs),
 )
+
+/**
+ * The longest ALERTER_HYSTERESIS_TTL_MS: the aggregator's indicator keys expire this long after their last
+ * write (ResolvedIndicatorConfig.ttlMs with the shortest AGGREGATOR_GRACE_MS, 1 s: 7 d 3 h), less an hour
+ * for the update to reach the alerter, whose write starts the hysteresis TTL. An indicator quiet past its
+ * keys starts again from nothing (its count from 0), and its next update cannot tell the silence (silence.ts
+ * needs the count to go on): a line kept disarmed past the keys stayed disarmed through the scope's next
+ * burst, and nobody was paged for it (30 d: the magnets burst after nine quiet days raised nothing).
+ */
+export const HYSTERESIS_TTL_MAX_MS = resolveIndicatorConfig({ graceMs: 1_000 }).ttlMs - 3_600_000
 
 /**
  * The shortest ALERTER_DEDUP_WINDOW_MS (24 h). The window is also how far behind the alerter may run: a
@@ -70,7 +81,7 @@ export const alerterConfigShape = {
   )
     .default(7 * DAY_MS)
     .describe(
-      `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode. An indicator update made (updatedAt) and about a time (asOf) both longer ago than this raises no alert and moves no line, as if its state had expired (counted as suppressed, reason stale): the last update of an indicator quiet that long, read again from the compacted topic by a consumer group without offsets; a replay's updates, made as it runs, are not affected`,
+      `hysteresis state of an indicator untouched this long expires (its rules re-arm, and fire again on the next update past their line); at least ${HYSTERESIS_TTL_MIN_MS / 3_600_000} h, the indicators' longest half-life and volume window: forgotten sooner, a line re-arms while the measure it watches still holds most of what made it fire, and the scope's next headline pages again for the same episode. At most ${HYSTERESIS_TTL_MAX_MS} ms (about ${Math.floor(HYSTERESIS_TTL_MAX_MS / 3_600_000)} h), an hour less than the aggregator keeps an indicator's keys: kept longer, a line stays disarmed when its indicator starts again from nothing, and the scope's next burst pages nobody. An indicator update made (updatedAt) and about a time (asOf) both longer ago than this raises no alert and moves no line, as if its state had expired (counted as suppressed, reason stale): the last update of an indicator quiet that long, read again from the compacted topic by a consumer group without offsets; a replay's updates, made as it runs, are not affected`,
     ),
   ALERTER_HYSTERESIS_PRUNE_GRACE_MS: ms(3_600_000).describe(
     "how long, in the event time of an indicator's updates, the hysteresis state of lines the rules in force no longer list is kept before it is deleted: those of another rules version running beside this one (a rolling restart with a rules change, instances reloaded by SIGHUP at different times), whose entries that version rewrites at its updates, and which, deleted, would re-arm and page again for the same crossing once their cooldown is over; a removed rule's lines go once the indicator's updates are this far past their last write. Cover the longest time two rules versions run side by side; 0: deleted at once",
@@ -111,6 +122,15 @@ export const alerterConfigShape = {
   TOPICS_AUTO_CREATE: topicsAutoCreate('missing topics (and desk topics)'),
 }
 export const AlerterConfig = z.object(alerterConfigShape).superRefine((c, ctx) => {
+  // Only a valid duration is compared (one past MAX_DURATION_MS is refused by its own field already).
+  const ttl = c.ALERTER_HYSTERESIS_TTL_MS
+  if (ttl <= MAX_DURATION_MS && ttl > HYSTERESIS_TTL_MAX_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALERTER_HYSTERESIS_TTL_MS'],
+      message: `at most ${HYSTERESIS_TTL_MAX_MS} ms (about ${Math.floor(HYSTERESIS_TTL_MAX_MS / 3_600_000)} h): the aggregator's indicator keys expire ${Math.floor((HYSTERESIS_TTL_MAX_MS + 3_600_000) / 3_600_000)} h after their last write, and a line kept disarmed past them stays disarmed when its indicator starts again from nothing, so the scope's next burst pages nobody (got ${ttl})`,
+      params: { namesValue: true },
+    })
   // A base above the cap would quietly make every delay the cap. Zod runs this also when a field failed:
   // only two valid delays are compared.
   const [base, max] = [c.ALERTER_WEBHOOK_BACKOFF_BASE_MS, c.ALERTER_WEBHOOK_BACKOFF_MAX_MS]
