@@ -287,7 +287,7 @@ export const baseConfigShape = {
   KAFKA_GROUP_ID: kafkaId('consumer group')
     .optional()
     .describe(
-      'consumer group (default: the topic prefix and the worker, tradepulse.WORKER); one group per kind of worker: a process running several (tradepulse start --workers a,b, the embedded default) refuses it, and a worker the group gives partitions of topics it does not read (another kind in the group, one env file for several services) logs an error naming them and is degraded, not ready',
+      'consumer group (default: the topic prefix and the worker, tradepulse.WORKER); one group per kind of worker: a process running several (tradepulse start --workers a,b, the embedded default) refuses it, and a worker the group gives partitions of topics it does not read (another kind in the group, one env file for several services) logs an error naming them and is degraded, not ready, as is the leader of the group, which logs the topics of the other members',
     ),
   // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
   // bounds how often an idle consumer asks (and how long a stop or a seek waits for the fetch in flight).
