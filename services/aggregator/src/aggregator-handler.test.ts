@@ -1030,6 +1030,60 @@ describe('aggregator handler', () => {
     expect(await read(store)).toEqual(await read(clean))
   })
 
+  it('says so when Redis no longer holds offsets it recorded as applied (a restart from an older snapshot, a failover to a lagging replica): the headlines since are missing from the indicators', async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    let offsets = memoryAppliedOffsets()
+    const applied: AppliedOffsets = {
+      read: (topic, partition) => offsets.read(topic, partition),
+      record: (topic, partition, range) => offsets.record(topic, partition, range),
+    }
+    const lines: Record<string, unknown>[] = []
+    const sink = new PassThrough()
+    sink.on('data', (d) => {
+      for (const l of String(d).split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+    })
+    const registry = new Registry()
+    const aggregator = createAggregator({
+      clock: createManualClock(WALL_MS),
+      topics,
+      store,
+      applied,
+      log: createLogger({ level: 'warn' }, sink),
+      metrics: createAggregatorMetrics(registry),
+      graceMs: GRACE,
+      publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+    })
+    const records = recordsOf(3, scoredSeries(100, { startMs: T0, spanMs: HOUR_MS, idPrefix: 'k' })).map(
+      (r, i) => ({ ...r, timestamp: 1_000 + i }),
+    )
+    await aggregator.handler(records.slice(0, 50), ctx)
+    await aggregator.handler(records.slice(50, 60), ctx)
+    expect(lines.filter((l) => l.level === 50)).toEqual([])
+    // Redis as it came back from a snapshot taken before: what was recorded since is gone (the
+    // indicators' writes too).
+    offsets = memoryAppliedOffsets()
+    await aggregator.handler(records.slice(60), ctx)
+    const errors = lines.filter((l) => l.level === 50)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({
+      source: `${topics.scored.name}/3`,
+      recordedTo: 59,
+      storedTo: null,
+      msg: expect.stringContaining('tradepulse indicators rebuild'),
+    })
+    expect(await registry.getSingleMetricAsString('tradepulse_indicator_applied_lost_total')).toMatch(/ 1$/m)
+    // Said once: the batch's own record is there again.
+    await aggregator.handler(
+      recordsOf(3, scoredSeries(1, { startMs: T0 + HOUR_MS, spanMs: 1, idPrefix: 'z' })).map((r) => ({
+        ...r,
+        offset: '100',
+        timestamp: 2_000,
+      })),
+      ctx,
+    )
+    expect(lines.filter((l) => l.level === 50)).toHaveLength(1)
+  })
+
   it('counts as late what it is given again at the same offsets of a topic created anew (newer records)', async () => {
     const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
     const applied = memoryAppliedOffsets()

@@ -35,6 +35,7 @@ import {
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import {
   type AppliedOffsets,
+  type AppliedRange,
   type HandledRange,
   isRedelivery,
   memoryAppliedOffsets,
@@ -77,6 +78,12 @@ export type AggregatorDeps = {
    * headline given again after a crash counts as a duplicate, not late (see AppliedOffsets).
    */
   applied?: AppliedOffsets
+  /**
+   * How long `applied` keeps a range after its last record (redisAppliedOffsets' TTL, the indicators'
+   * own): a range gone once that long has passed expired with the indicators, and is not reported as
+   * lost. Never, by default (the memory adapter keeps its ranges).
+   */
+  appliedTtlMs?: number
   /**
    * Where the keys the throttle holds back are marked until published, so that a member killed before
    * its trailing edge loses no update (Redis on Kafka; in memory by default): see dirty-keys.ts.
@@ -782,6 +789,42 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const partSize = deps.partSize ?? 2_000
+
+  /**
+   * Per partition (`topic/partition`), the last offset this member recorded as applied and Redis
+   * acknowledged. A batch that then reads a range ending before it (or none) finds Redis without writes
+   * it acknowledged: restarted from an older snapshot (RDB), failed over to a replica that lagged, or
+   * flushed. The indicators lost the same writes, and Kafka will not give those headlines again (their
+   * offsets are committed): said at error, with the offsets, once per loss (the batch's own record
+   * follows). Before, a Redis restarted from a snapshot minutes old left the indicators without every
+   * headline applied since, health ok, nothing logged: the state watch's marker came back with it.
+   */
+  const recordedTo = new Map<string, { to: number; atMs: number }>()
+  const appliedTtlMs = deps.appliedTtlMs ?? Number.POSITIVE_INFINITY
+  const recordApplied = (topic: string, partition: number, range: HandledRange, source: string) =>
+    applied.record(topic, partition, range).then(
+      () => {
+        recordedTo.set(source, { to: range.to, atMs: clock.now() })
+      },
+      (err: unknown) => {
+        log.warn({ err, source }, 'could not record the offsets of an applied batch')
+      },
+    )
+  const checkApplied = (
+    source: string,
+    known: { to: number; atMs: number } | undefined,
+    range: AppliedRange | undefined,
+  ) => {
+    if (known === undefined || (range !== undefined && range.to >= known.to)) return
+    if (range === undefined && clock.now() - known.atMs >= appliedTtlMs) return // expired, not lost
+    // Once: a batch read before this one's record lands (catching up, deferred) finds the same gap.
+    recordedTo.delete(source)
+    deps.metrics.appliedLost.inc()
+    log.error(
+      { source, recordedTo: known.to, storedTo: range?.to ?? null },
+      'Redis no longer holds applied offsets this member recorded there (restarted from an older snapshot, failed over to a replica that lagged, or flushed): the indicators miss the headlines applied since, which Kafka will not give again; run `tradepulse indicators rebuild` to restore them',
+    )
+  }
   const sendOf = (send: SendUpdates | undefined): SendUpdates => {
     if (!send) throw new Error('createAggregator: no send given for the trailing edge')
     return send
@@ -805,6 +848,8 @@ export function createAggregator(deps: AggregatorDeps) {
       }
       if ((i + 1) % partSize === 0 && i + 1 < records.length) partRanges.push({ ...handled })
     }
+    // What this member last recorded, taken before the read is sent: any record it acknowledged is in it.
+    const known = recordedTo.get(source)
     const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
     appliedRange?.catch(() => {}) // awaited below, after the merger knows the partition is in flight
     const outcomes: Outcome[] = new Array(records.length)
@@ -837,6 +882,7 @@ export function createAggregator(deps: AggregatorDeps) {
     }
     try {
       const range = await appliedRange
+      checkApplied(source, known, range)
       for (let from = 0; from < records.length; from += partSize) {
         if (from > 0) await yieldToIo()
         // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
@@ -926,10 +972,7 @@ export function createAggregator(deps: AggregatorDeps) {
           )
           partsRecorded.push(
             partsApplied.then(async (ok) => {
-              if (ok)
-                await applied.record(head.topic, head.partition, upTo).catch((err: unknown) => {
-                  log.warn({ err, source }, 'could not record the offsets of an applied batch')
-                })
+              if (ok) await recordApplied(head.topic, head.partition, upTo, source)
             }),
           )
         }
@@ -948,11 +991,7 @@ export function createAggregator(deps: AggregatorDeps) {
       // Only now, with all of it applied. A failure to record loses no headline (only the knowledge
       // that these were applied, should they come again): warned, not retried.
       const recorded =
-        head && handled
-          ? applied.record(head.topic, head.partition, handled).catch((err: unknown) => {
-              log.warn({ err, source }, 'could not record the offsets of an applied batch')
-            })
-          : undefined
+        head && handled ? recordApplied(head.topic, head.partition, handled, source) : undefined
       // What each headline changed: the keys the store applied it to, so a scope folded into `other`
       // offers `other` (a headline once per kind, as the store counts it), not its own key, which holds
       // nothing of it (read back, it may not even exist).

@@ -126,6 +126,15 @@ export function createAggregatorMetrics(registry: Registry) {
           registers: [registry],
         }),
     ),
+    appliedLost: get(
+      'tradepulse_indicator_applied_lost_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_indicator_applied_lost_total',
+          help: "times a partition's applied offsets in Redis were found behind what this member had recorded there (Redis restarted from an older snapshot, failed over to a replica that lagged, or flushed): the indicators miss the headlines applied since, logged at error with the offsets; `tradepulse indicators rebuild` restores them",
+          registers: [registry],
+        }),
+    ),
     ahead: get(
       'tradepulse_indicator_ahead_total',
       () =>

@@ -91,6 +91,7 @@ export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorApp
   const aggregator = createAggregator({
     send,
     applied,
+    appliedTtlMs: resolved.ttlMs,
     dirty,
     recoverAfterMs: config.AGGREGATOR_PUBLISH_RECOVER_MS,
     publishFailingMs: config.AGGREGATOR_PUBLISH_FAILING_MS,
