@@ -22,6 +22,7 @@ import { INGEST_HTTP_PORT, type IngestConfig } from './config.ts'
 import { createIngestHandler } from './ingest-handler.ts'
 import { rawEventMs } from './parse-raw.ts'
 import { watchRefusedHeadlines } from './refused-headlines.ts'
+import { createStandIns } from './stand-ins.ts'
 
 export type IngestDeps = WorkerDeps & {
   /** The dedup store; Redis from config when absent (createRedisDedupStore). */
@@ -74,12 +75,21 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     help: 'raw records whose Kafka timestamp was not a plausible entry time (before 2000, or ahead of the wall clock by more than INGEST_MAX_FUTURE_MS), taken at the wall clock',
     registers: [metrics.registry],
   })
+  const standInsTaken = new Counter({
+    name: 'tradepulse_ingest_stand_ins_total',
+    help: 'records dropped as duplicates of a headline of their own batch that Kafka then refused for good, taken in its place: published, or dead-lettered when refused too (their handler outcome stays drop/duplicate)',
+    labelNames: ['outcome'],
+    registers: [metrics.registry],
+  })
   // A headline Kafka refuses for good (output_refused) has its claim released before its batch commits,
-  // so a re-send of it within the dedup window is taken. Only Kafka refuses records, and only the Redis
-  // store made here is released from (a bus or store given is used as it is).
+  // so a re-send of it within the dedup window is taken; one in the same batch, dropped as its duplicate
+  // before the refusal was known, is published in its place (a stand-in). Only Kafka refuses records, and
+  // only the Redis store made here is released from (a bus or store given is used as it is).
+  const watched = !deps.transport && redis !== undefined
+  const standIns = watched ? createStandIns() : undefined
   const transport =
     deps.transport ??
-    (redis
+    (standIns
       ? createKafkaTransport(kafkaClientConfig(config, config.KAFKA_CLIENT_ID ?? 'tradepulse-ingest'), log, {
           wrapRunnerProducer: (producer) =>
             watchRefusedHeadlines(producer, {
@@ -87,6 +97,19 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
               dlqTopic: topics.dlq.name,
               worker: 'ingest',
               release: (origin, ids) => dedup.releaseClaims(origin, ids),
+              standIns: {
+                noted: standIns,
+                claim: (claims) => dedup.claimHeadlines(claims),
+                onTaken: (outcome) => {
+                  standInsTaken.inc({ outcome })
+                  // Produced outside the batch's own output, so counted here.
+                  if (outcome === 'published') metrics.messagesOut.inc({ topic: topics.headlines.name })
+                  else {
+                    metrics.messagesOut.inc({ topic: topics.dlq.name })
+                    metrics.dlq.inc({ reason: 'output_refused' })
+                  }
+                },
+              },
               log,
             }),
         })
@@ -115,6 +138,7 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       onFuture: (n) => future.inc(n),
       onPast: (n) => past.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
+      ...(standIns ? { standIns } : {}),
     }),
     // Raw partitions catching up a backlog stay within INGEST_ALIGN_AHEAD_MS of each other in event time.
     // Ingest writes every raw partition's headlines to every headlines partition (keyed by id), so one

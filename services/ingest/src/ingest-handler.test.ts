@@ -3,6 +3,7 @@ import { createMemoryDedupStore, type InRecord, type Outcome } from '@tradepulse
 import { describe, expect, it } from 'vitest'
 import { createIngestHandler } from './ingest-handler.ts'
 import { DEFAULT_INGEST_LIMITS } from './parse-raw.ts'
+import { createStandIns } from './stand-ins.ts'
 
 const topics = createTopicCatalogue('t.')
 
@@ -263,5 +264,54 @@ describe('ingest handler', () => {
     expect(counted).toEqual([2])
     expect((await h(batch, ctx)).map((o) => o.kind)).toEqual(['ok', 'ok'])
     expect(counted).toEqual([2])
+  })
+
+  it('notes a duplicate of a headline its own batch claimed as a stand-in for it, not a duplicate of an earlier batch', async () => {
+    const standIns = createStandIns()
+    const h = createIngestHandler({
+      topics,
+      dedup: createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => Date.now() } }),
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      standIns,
+    })
+    const raw = (offset: number, id: string, body: string): InRecord => ({
+      ...record(offset, offset === 2 ? { traceparent: TRACEPARENT } : {}),
+      value: Buffer.from(JSON.stringify({ id, headline: 'Tariffs rise', body })),
+    })
+    const origin = (offset: number) => `${topics.raw.name}/0/${offset}`
+    await h([raw(0, 'old', 'first')], ctx)
+    const outcomes = await h(
+      [
+        raw(1, 'x', 'long'),
+        raw(2, 'x', 'short'),
+        raw(3, 'x', 'repeat'),
+        raw(4, 'old', 'again'),
+        raw(5, 'y', 'y'),
+      ],
+      ctx,
+    )
+    expect(outcomes.map((o) => (o.kind === 'drop' ? o.reason : o.kind))).toEqual([
+      'ok',
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'ok',
+    ])
+    const noted = standIns.of(origin(1))
+    expect(noted?.id).toBe('x')
+    expect(noted?.standIns.map((s) => s.origin)).toEqual([origin(2), origin(3)])
+    // The headline each would have published: the same as a taken claim's.
+    const [short, repeat] = noted?.standIns ?? []
+    expect(short?.out).toMatchObject({
+      topic: topics.headlines.name,
+      key: 'x',
+      headers: { traceparent: TRACEPARENT },
+    })
+    expect(JSON.parse(String(short?.out.value))).toMatchObject({ id: 'x', body: 'short' })
+    expect(repeat?.record.offset).toBe('3')
+    // The repeat of a headline an earlier batch published is a duplicate of that one only.
+    expect(standIns.of(origin(0))).toBeUndefined()
+    expect(standIns.size).toBe(1)
   })
 })

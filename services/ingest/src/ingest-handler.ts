@@ -7,9 +7,11 @@ import {
   type DedupStore,
   isClaimTaken,
   type Outcome,
+  type OutRecord,
   traceHeaders,
 } from '@tradepulse/platform'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
+import type { StandIn, StandIns } from './stand-ins.ts'
 import { createUnansweredClaims } from './unanswered-claims.ts'
 
 export type IngestHandlerDeps = {
@@ -39,6 +41,12 @@ export type IngestHandlerDeps = {
   elapsedMs?: () => number
   /** INGEST_SLICE_MS when absent. */
   sliceMs?: number
+  /**
+   * Where a record dropped as a duplicate of a headline an earlier record of its batch claimed is noted,
+   * to be published in that one's place should Kafka refuse it for good (watchRefusedHeadlines). Absent:
+   * not noted (a bus that refuses nothing).
+   */
+  standIns?: StandIns
 }
 
 /**
@@ -123,25 +131,33 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     if (future > 0) deps.onFuture?.(future)
     if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
+    const headlineOut = (v: (typeof valid)[number]): OutRecord => ({
+      topic: out,
+      key: v.headline.id,
+      value: JSON.stringify(v.headline),
+      // Trace context travels with the headline so an alert can be traced back to its raw record; only a
+      // valid one, as a producer's header of any size would otherwise be copied onto the output.
+      headers: traceHeaders(records[v.index]!.headers),
+    })
+    // Per headline id, the record of this batch that took its claim, and the batch's later records of it.
+    const takers = deps.standIns && new Map<string, { holder: string; standIns: StandIn[] }>()
     valid.forEach((v, i) => {
       // A re-claim is published again: the earlier attempt's output may never have been sent.
-      outcomes[v.index] = isClaimTaken(answers[i]!)
-        ? {
-            kind: 'ok',
-            out: [
-              {
-                topic: out,
-                key: v.headline.id,
-                value: JSON.stringify(v.headline),
-                // Trace context travels with the headline so an alert can be traced back to its raw
-                // record; only a valid one, as a producer's header of any size would otherwise be
-                // copied onto the output.
-                headers: traceHeaders(records[v.index]!.headers),
-              },
-            ],
-          }
-        : { kind: 'drop', reason: 'duplicate' }
+      if (isClaimTaken(answers[i]!)) {
+        outcomes[v.index] = { kind: 'ok', out: [headlineOut(v)] }
+        if (takers && !takers.has(v.headline.id))
+          takers.set(v.headline.id, { holder: v.origin, standIns: [] })
+        return
+      }
+      outcomes[v.index] = { kind: 'drop', reason: 'duplicate' }
+      // A duplicate of a headline this batch claimed (a feed's re-send sent before the first was handled)
+      // is the one to publish should Kafka refuse that headline: its claim is released only then.
+      takers
+        ?.get(v.headline.id)
+        ?.standIns.push({ origin: v.origin, record: records[v.index]!, out: headlineOut(v) })
     })
+    if (takers)
+      for (const [id, t] of takers) if (t.standIns.length > 0) deps.standIns!.add(id, t.holder, t.standIns)
     return outcomes
   }
 }

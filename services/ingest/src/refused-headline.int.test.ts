@@ -30,9 +30,9 @@ describe('ingest: a headline Kafka refuses for good', () => {
     for (const c of cleanups.reverse()) await c()
   })
 
-  it('is dead-lettered and its claim released, so a re-send of it within the dedup window is published', async () => {
+  /** Ingest on topics whose headlines topic takes records of at most 4 KB: a longer body is refused for good. */
+  async function startIngest() {
     const topics = createTopicCatalogue(prefix)
-    // The headlines topic takes records of at most 4 KB: a headline with a longer body is refused for good.
     await createTopics(
       kafkaBrokers,
       listTopics(topics).map((t) => ({
@@ -58,20 +58,22 @@ describe('ingest: a headline Kafka refuses for good', () => {
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
     cleanups.push(out.stop, dlq.stop)
     const ids = () => new Set(out.messages.map((m) => m.key))
+    const letters = () => dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
     const raw = (id: string, body?: string) => ({
       key: 'k', // one raw partition: handled in order
       value: JSON.stringify({ id, source: 'wire', headline: `US raises tariffs on steel (${id})`, body }),
     })
+    return { topics, app, out, dlq, ids, letters, raw }
+  }
 
+  it('is dead-lettered and its claim released, so a re-send of it within the dedup window is published', async () => {
+    const { topics, app, out, dlq, ids, letters, raw } = await startIngest()
     await producer.send({
       topic: topics.raw.name,
       messages: [raw('before'), raw('big', 'Steel tariffs rise. '.repeat(400)), raw('after')],
     })
     const [letter] = await waitFor(
-      () => {
-        const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
-        return ids().has('before') && ids().has('after') && letters.length >= 1 && letters
-      },
+      () => ids().has('before') && ids().has('after') && letters().length >= 1 && letters(),
       { what: 'the refused headline dead-lettered, the others published' },
     )
     expect(letter).toMatchObject({ reason: 'output_refused', worker: 'ingest' })
@@ -109,5 +111,61 @@ describe('ingest: a headline Kafka refuses for good', () => {
     expect(await redis.get(keys.dedup('big'))).toMatch(
       new RegExp(`^${topics.raw.name.replace(/\./g, '\\.')}/`),
     )
+  })
+
+  it('leaves a re-send in the same batch to be published in its place, and still drops the true duplicates', async () => {
+    const { topics, app, out, ids, letters, raw } = await startIngest()
+    // One batch: the headline, refused; a re-send still too large, refused too; a re-send the topic takes;
+    // a repeat of that one (a true duplicate); another headline.
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        raw('x', 'Steel tariffs rise. '.repeat(400)),
+        raw('x', 'Steel tariffs rise again. '.repeat(300)),
+        raw('x', 'Steel tariffs rise.'),
+        raw('x', 'A repeat of the re-send.'),
+        raw('y'),
+      ],
+    })
+    await waitFor(() => ids().has('y') && letters().length >= 1, {
+      what: 'the refused headline dead-lettered, the other headline published',
+    })
+    const published = await waitFor(
+      () => {
+        const found = out.messages.filter((m) => m.key === 'x')
+        return found.length > 0 && found
+      },
+      { what: 'the re-send the topic takes published' },
+    )
+    const dead = (
+      await waitFor(() => letters().length >= 2 && letters(), {
+        what: 'the re-send still too large dead-lettered',
+      })
+    ).sort((a, b) => Number(BigInt(a.origin.offset) - BigInt(b.origin.offset)))
+    expect(published.map((m) => (JSON.parse(m.value!.toString()) as Headline).body)).toEqual([
+      'Steel tariffs rise.',
+    ])
+    expect(dead.map((l) => [l.reason, l.worker, l.origin.offset])).toEqual([
+      ['output_refused', 'ingest', dead[0]!.origin.offset],
+      ['output_refused', 'ingest', String(BigInt(dead[0]!.origin.offset) + 1n)],
+    ])
+    for (const l of dead) expect(l.message).toMatch(/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/)
+    // The re-send published holds the claim, so a later repeat is a duplicate.
+    const resend = `${topics.raw.name}/${dead[0]!.origin.partition}/${BigInt(dead[0]!.origin.offset) + 2n}`
+    expect(await redis.get(createKeys(keyPrefix).dedup('x'))).toBe(resend)
+
+    await producer.send({ topic: topics.raw.name, messages: [raw('x', 'Steel tariffs rise.'), raw('z')] })
+    await waitFor(() => ids().has('z'), { what: 'the batch after published' })
+    expect(out.messages.filter((m) => m.key === 'x')).toHaveLength(1)
+    expect(letters()).toHaveLength(2)
+    const outcomes = await app.metrics.registry.getSingleMetricAsString('tradepulse_outcomes_total')
+    // Of the first batch, the three records after the first x; of the second, the repeat.
+    expect(outcomes).toMatch(/outcome="drop",reason="duplicate"[^\n]* 4(\n|$)/)
+    // The two re-sends taken in the first one's place: one dead-lettered, one published.
+    const standIns = await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_stand_ins_total')
+    expect(standIns).toMatch(/outcome="dlq"[^\n]* 1(\n|$)/)
+    expect(standIns).toMatch(/outcome="published"[^\n]* 1(\n|$)/)
+    const dlqTotal = await app.metrics.registry.getSingleMetricAsString('tradepulse_dlq_total')
+    expect(dlqTotal).toMatch(/reason="output_refused"[^\n]* 2(\n|$)/)
   })
 })

@@ -2,10 +2,14 @@ import {
   claimOrigin,
   type DedupStore,
   DLQ_HEADERS,
+  deadLetterRecord,
   type Logger,
+  normalizeError,
+  produceAll,
   recordRefusal,
   type TradepulseProducer,
 } from '@tradepulse/platform'
+import type { StandIn, StandIns } from './stand-ins.ts'
 
 type Batch = Parameters<TradepulseProducer['sendBatch']>[0]
 type HeaderValue = Buffer | string | (Buffer | string)[] | undefined
@@ -26,8 +30,18 @@ const text = (v: HeaderValue): string | undefined =>
  * and the released ids are forgotten. A release that fails (Redis down) fails the letter's send, which
  * the runner retries with the batch's publish, so the batch never commits with the claim still held.
  *
- * What it costs when nothing is refused: a topic check per produce request (not per record); a request
- * of one headline also gets a rejection handler. Nothing is kept per record.
+ * A later record of the refused one's batch carrying the same headline id (a feed's corrected re-send) was
+ * dropped as a duplicate of its claim before Kafka refused it: the handler noted it as a stand-in
+ * (`standIns`). Once the refused record's claim is released, and before its letter is sent, the stand-in
+ * claims the id and its headline is published in the refused one's place; should Kafka refuse that too, its
+ * claim is released, it is dead-lettered (output_refused) and the next stand-in is tried. A stand-in
+ * finding the id claimed by a record of neither (another batch's) is a duplicate of that one after all. A
+ * fault on the way fails the letter's send, so the batch's publish is retried and this is done again: the
+ * stand-in's re-claim passes it again. The stand-ins of a headline Kafka acknowledges are forgotten.
+ *
+ * What it costs when nothing is refused: a topic check per produce request (not per record), and a key
+ * lookup per headline while stand-ins wait; a request of one headline also gets a rejection handler.
+ * Nothing is kept per record.
  */
 export function watchRefusedHeadlines(
   producer: TradepulseProducer,
@@ -37,6 +51,15 @@ export function watchRefusedHeadlines(
     worker: string
     /** Releases, of the claims of the ids given, the one the origin's record holds (the dedup store's). */
     release: DedupStore['releaseClaims']
+    /** Stand-ins, none when absent. */
+    standIns?: {
+      /** Those the handler noted (createIngestHandler's standIns). */
+      noted: StandIns
+      /** Claims a stand-in's headline id for its record (the dedup store's claimHeadlines). */
+      claim: DedupStore['claimHeadlines']
+      /** Told of each stand-in taken: its headline published, or dead-lettered as Kafka refused it too. */
+      onTaken?: (outcome: 'published' | 'dlq') => void
+    }
     log: Logger
     /** The most refused ids kept waiting for their dead letter (the oldest go first); 1,000 by default. */
     maxPending?: number
@@ -75,8 +98,59 @@ export function watchRefusedHeadlines(
     return origins
   }
 
+  /** The stand-ins of `id` in turn, after the claim of the record `holder` (refused) was released. */
+  const takeStandIns = async (
+    { noted, claim, onTaken }: NonNullable<typeof opts.standIns>,
+    id: string,
+    holder: string,
+    standIns: StandIn[],
+  ) => {
+    while (standIns.length > 0) {
+      const s = standIns[0]!
+      const [answer] = await claim([{ id, origin: s.origin }])
+      if (answer === 'duplicate') {
+        opts.log.info(
+          { id, origin: s.origin, refused: holder },
+          "Kafka refused a headline for good, but another batch's record has claimed its id since: its re-send is a duplicate of that one",
+        )
+        break
+      }
+      try {
+        await produceAll(producer, [s.out])
+      } catch (err) {
+        const refusal = recordRefusal(err)
+        if (refusal === undefined) throw err
+        // Refused too: its claim released and its record dead-lettered, as the batch does the first one's.
+        await opts.release(s.origin, [id])
+        const message = `Kafka refused its output (${refusal}): ${normalizeError(err).message}`
+        await produceAll(producer, [
+          deadLetterRecord(opts.dlqTopic, opts.worker, s.record, 'output_refused', message, new Date()),
+        ])
+        standIns.shift()
+        onTaken?.('dlq')
+        opts.log.warn(
+          { id, origin: s.origin, refused: holder, reason: 'output_refused', message },
+          'Kafka refused for good a re-send of a headline it had refused; its record is dead-lettered and its dedup claim released',
+        )
+        continue
+      }
+      onTaken?.('published')
+      opts.log.warn(
+        { id, origin: s.origin, refused: holder },
+        'Kafka refused a headline for good; a re-send of it in the same batch, dropped as its duplicate, is published in its place',
+      )
+      break
+    }
+    noted.forget(id)
+    pending.delete(id)
+  }
+
   const releaseFor = async (origin: string) => {
+    const standIns = opts.standIns
+    const waiting = standIns?.noted.of(origin)
     const ids = [...pending]
+    // The handler knows the id the refused record claimed: released even if its refusal went unseen.
+    if (waiting && !pending.has(waiting.id)) ids.push(waiting.id)
     if (ids.length === 0) {
       opts.log.warn(
         { origin },
@@ -98,11 +172,29 @@ export function watchRefusedHeadlines(
         )
       }
     })
-    if (!released)
+    if (!released && !waiting)
       opts.log.warn(
         { origin },
         'Kafka refused a headline for good; no claim of its record was left to release',
       )
+    // Released, or held by a stand-in already (a retry of this letter's send): the stand-ins' turn.
+    if (standIns && waiting) await takeStandIns(standIns, waiting.id, origin, waiting.standIns)
+  }
+
+  /** Forgets the stand-ins of the headlines of an acknowledged request. */
+  const acknowledged = (batch: Batch) => {
+    const standIns = opts.standIns?.noted
+    if (!standIns || standIns.size === 0) return
+    for (const t of batch.topicMessages ?? []) {
+      if (t.topic !== opts.headlinesTopic) continue
+      for (const m of t.messages) if (m.key !== null && m.key !== undefined) standIns.forget(String(m.key))
+    }
+  }
+
+  const send = async (batch: Batch) => {
+    const result = await producer.sendBatch(batch)
+    acknowledged(batch)
+    return result
   }
 
   return {
@@ -112,19 +204,19 @@ export function watchRefusedHeadlines(
       const topics = batch.topicMessages ?? []
       if (topics.length === 1 && topics[0]!.topic === opts.headlinesTopic) {
         const { messages } = topics[0]!
-        if (messages.length !== 1) return producer.sendBatch(batch)
+        if (messages.length !== 1) return send(batch)
         const key = messages[0]!.key
-        return producer.sendBatch(batch).catch((err: unknown) => {
+        return send(batch).catch((err: unknown) => {
           if (key !== null && key !== undefined && recordRefusal(err) !== undefined) noteRefused(String(key))
           throw err
         })
       }
-      if (!topics.some((t) => t.topic === opts.dlqTopic)) return producer.sendBatch(batch)
+      if (!topics.some((t) => t.topic === opts.dlqTopic)) return send(batch)
       const origins = refusedOrigins(batch)
-      if (origins.length === 0) return producer.sendBatch(batch)
+      if (origins.length === 0) return send(batch)
       return (async () => {
         for (const origin of origins) await releaseFor(origin)
-        return producer.sendBatch(batch)
+        return send(batch)
       })()
     },
   }
