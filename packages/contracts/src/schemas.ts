@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { IsoTime } from './iso-time.ts'
 import { readerOf } from './reader.ts'
+import { TEXT_RULES, type TextRule } from './text.ts'
 
 // Limits shared by producers and workers. Bytes are UTF-8 bytes of the Kafka record value.
 export const LIMITS = {
@@ -71,13 +72,48 @@ export const RawHeadline = z.strictObject({
 })
 export type RawHeadline = z.infer<typeof RawHeadline>
 
-/** A validated, normalised headline with a stable id (headlines topic). */
+/** `text` held to `rules` (TEXT_RULES), each a pattern of its own: a text breaking one is told its message. */
+const heldTo = (text: z.ZodString, ...rules: TextRule[]) =>
+  rules.reduce((s, rule) => s.regex(rule.pattern, rule.message), text)
+
+const { wellFormed, noControl, noControlButLineFeed, showsSomething, readable } = TEXT_RULES
+
+/**
+ * A validated, normalised headline with a stable id (headlines topic). Its text is held to what ingest
+ * writes (TEXT_RULES), so a record another producer writes to the topic is refused where ingest would
+ * have refused it: no lone surrogate anywhere; no control character in the id, source or headline (a
+ * body's lines end with a line feed); an id and a source that show something, a headline with a letter
+ * or digit that shows.
+ */
 export const Headline = z.strictObject({
-  id: z.string().min(1).max(LIMITS.maxIdChars),
-  source: z.string().min(1).max(LIMITS.maxSourceChars),
-  headline: z.string().min(1).max(LIMITS.maxHeadlineChars),
-  body: z.string().max(LIMITS.maxBodyChars).optional(),
-  url: z.string().max(LIMITS.maxUrlChars).optional(),
+  /** As the producer gave it (never normalised: that could make two ids one), or ingest's content id. */
+  id: heldTo(z.string().min(1).max(LIMITS.maxIdChars), wellFormed, noControl, showsSomething).meta({
+    description:
+      "As the producer gave it, or ingest's content id: no lone surrogate, no control character (U+0000–U+001F, " +
+      'U+007F–U+009F), and a character that shows: not white space, not default-ignorable (the pattern lists ' +
+      'those code points as the characters themselves, RE2 having no property for them), not U+2800.',
+  }),
+  source: heldTo(z.string().min(1).max(LIMITS.maxSourceChars), wellFormed, noControl, showsSomething).meta({
+    description:
+      'Ingest writes it normalised (NFKC, white space runs one space, trimmed). Held to: no lone surrogate, no ' +
+      'control character, and a character that shows (as the id).',
+  }),
+  headline: heldTo(z.string().min(1).max(LIMITS.maxHeadlineChars), wellFormed, noControl, readable).meta({
+    description:
+      'Ingest writes it normalised (NFKC, white space runs one space, trimmed). Held to: no lone surrogate, no ' +
+      'control character, and at least one letter or digit that is not default-ignorable.',
+  }),
+  body: heldTo(z.string().max(LIMITS.maxBodyChars), wellFormed, noControlButLineFeed)
+    .meta({
+      description:
+        'Ingest writes it normalised as the headline, but each run of white space holding a line break is one ' +
+        'line feed. Held to: no lone surrogate, no control character but the line feed.',
+    })
+    .optional(),
+  /** As the producer gave it. */
+  url: heldTo(z.string().max(LIMITS.maxUrlChars), wellFormed)
+    .meta({ description: 'As the producer gave it: no lone surrogate.' })
+    .optional(),
   /** Event time: when the news was published (the raw record's timestamp when the producer gave none). */
   publishedAt: isoTime,
   /** When the headline entered the pipeline: the timestamp of its headlines.raw record. */

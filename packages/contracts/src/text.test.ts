@@ -1,5 +1,7 @@
+import { RE2JS } from 're2js'
 import { describe, expect, it } from 'vitest'
-import { normalizeText, showsNothing, truncate } from './text.ts'
+import { LIMITS } from './schemas.ts'
+import { normalizeText, showsNothing, TEXT_RULES, truncate } from './text.ts'
 
 /** The definition: a run of more than 30 marks is cut to its first 30. */
 const MARK_RUN_TAIL = /([\p{M}\uff9e\uff9f]{30})[\p{M}\uff9e\uff9f]+/gu
@@ -150,5 +152,94 @@ describe('showsNothing', () => {
   it('shows nothing for every text that normalises to nothing', () => {
     for (const text of ['\u200b\u200c \t', '\u0000\u0007', '\u00ad\u2060'])
       expect(showsNothing(normalizeText(text)), JSON.stringify(text)).toBe(true)
+  })
+})
+
+describe('TEXT_RULES', () => {
+  /**
+   * Each rule's definition, in the Unicode properties and String methods ingest's own checks use
+   * (services/ingest's parse-raw: isWellFormed, \p{Cc}, its READABLE; showsNothing's former pattern).
+   */
+  const DEFINITIONS: Record<keyof typeof TEXT_RULES, (text: string) => boolean> = {
+    wellFormed: (t) => t.isWellFormed(),
+    noControl: (t) => !/\p{Cc}/u.test(t),
+    noControlButLineFeed: (t) => !/[^\P{Cc}\n]/u.test(t),
+    showsSomething: (t) => !/^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u.test(t),
+    readable: (t) => /[[\p{L}\p{N}]--\p{Default_Ignorable_Code_Point}]/v.test(t),
+  }
+  const rules = Object.entries(TEXT_RULES) as [
+    keyof typeof TEXT_RULES,
+    (typeof TEXT_RULES)[keyof typeof TEXT_RULES],
+  ][]
+
+  /** Characters of every kind the rules tell apart, lone surrogates among them, for texts made of a few. */
+  const POOL = [
+    ...'aZ7٣é漢-— !.\n\r\t\0\x7f\x85\x9f\xa0\xad\u034f\u061c\u115f\u1160\u1680\u17b4\u180e\u2000\u200b\u200f',
+    ...'\u2028\u2029\u202e\u202f\u205f\u2060\u2066\u2800\u3000\u3164\ufe0f\ufeff\uffa0\ufff0\ufff9\u0301',
+    ...['📉', '\u{1d400}', '\u{e0041}', '\u{e0020}', '\u{1bca0}', '\u{1d173}', '\u{10ffff}', '\u{e1000}'],
+    '\ud800',
+    '\udbff',
+    '\udc00',
+    '\udfff',
+  ]
+  function* texts(): Generator<string> {
+    let seed = 7
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0
+      return seed % n
+    }
+    for (let t = 0; t < 20_000; t++) {
+      let text = ''
+      for (let i = next(6); i > 0; i--) text += POOL[next(POOL.length)]
+      yield text
+    }
+  }
+
+  it('each gives its definition’s verdict on every code point, and on every text of a few of them', () => {
+    const apart: string[] = []
+    const check = (text: string) => {
+      for (const [name, rule] of rules)
+        if (rule.pattern.test(text) !== DEFINITIONS[name](text) && apart.length < 10)
+          apart.push(`${name} ${JSON.stringify(text)}`)
+    }
+    // Lone surrogates too: a one-unit string of U+D800-U+DFFF is one.
+    for (let cp = 0; cp <= 0x10ffff; cp++) check(String.fromCodePoint(cp))
+    for (const text of texts()) check(text)
+    expect(apart).toEqual([])
+  }, 60_000)
+  it('gives showsNothing the verdict of its former pattern (White_Space, Default_Ignorable_Code_Point, U+2800)', () => {
+    for (const text of texts())
+      expect(showsNothing(text), JSON.stringify(text)).toBe(!DEFINITIONS.showsSomething(text))
+  })
+  it('is written in the syntax ECMA-262 and RE2 share, and judges in RE2 (re2js, a port of Go’s regexp) as in JavaScript', () => {
+    const apart: string[] = []
+    for (const [name, { pattern }] of rules) {
+      // What RE2 engines refuse: a lookaround or a backreference; \d is any digit to Rust's regex and Python's re.
+      expect(pattern.source, name).not.toMatch(/\(\?<?[=!]|\\[1-9]|\\d|\\u/)
+      // Only the u flag, which JSON Schema validators compile patterns with (ajv's unicodeRegExp).
+      expect(pattern.flags, name).toBe('u')
+      const re2 = RE2JS.compile(pattern.source)
+      // RE2 reads UTF-8, where no lone surrogate can be: only well-formed text is put to it.
+      for (const text of texts())
+        if (text.isWellFormed() && re2.matcher(text).find() !== pattern.test(text) && apart.length < 10)
+          apart.push(`${name} ${JSON.stringify(text)}`)
+    }
+    expect(apart).toEqual([])
+  })
+  it('holds of every text normalizeText makes, cut as ingest cuts it: a headline or source, and a body', () => {
+    const { wellFormed, noControl, noControlButLineFeed } = TEXT_RULES
+    const broken: string[] = []
+    for (const raw of texts()) {
+      // Ingest refuses a raw text with a lone surrogate before normalising (invalid_text).
+      if (!raw.isWellFormed()) continue
+      for (const text of [raw, raw.repeat(400)]) {
+        const line = truncate(normalizeText(text), LIMITS.maxHeadlineChars).text
+        const body = truncate(normalizeText(text, true), LIMITS.maxBodyChars).text
+        if (![wellFormed, noControl].every((r) => r.pattern.test(line))) broken.push(JSON.stringify(line))
+        if (![wellFormed, noControlButLineFeed].every((r) => r.pattern.test(body)))
+          broken.push(JSON.stringify(body))
+      }
+    }
+    expect(broken.slice(0, 5)).toEqual([])
   })
 })

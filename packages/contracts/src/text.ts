@@ -145,11 +145,84 @@ export function normalizeText(input: string, keepLines = false): string {
   return removed && NON_ASCII.test(out) ? capMarkRuns(out).normalize('NFKC') : out
 }
 
-/**
- * Nothing but white space and characters that show as nothing (zero-width, bidi controls, the Hangul
- * fillers, variation selectors, tag characters…), and the braille blank, a symbol that shows as a space.
+/*
+ * The rules of the text on the headlines topic and after (the Headline contract): what ingest writes meets
+ * them, and the contract refuses a record that breaks one, whoever wrote it to the topic. Each is one
+ * pattern, which the contract checks with (so the fast checks built from the schemas, acceptsAs and
+ * ingest's, take it as zod does) and the JSON Schema export gives other teams as it is: written in the
+ * syntax ECMA-262 (with the u flag, as ajv compiles a pattern) and RE2 share, so Go's regexp and RE2
+ * compile it too. RE2 knows no White_Space or Default_Ignorable_Code_Point property: those sets are spelt
+ * out (held to Unicode's, code point by code point, in text.test.ts).
  */
-const SHOWS_NOTHING = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*$/u
+
+/**
+ * Default_Ignorable_Code_Point (Unicode 17), as inclusive code point ranges: zero-width and bidi
+ * controls, the Hangul fillers, variation selectors, tag characters and the rest that show as nothing.
+ */
+const DEFAULT_IGNORABLE: readonly (readonly [number, number])[] = [
+  [0x00ad, 0x00ad],
+  [0x034f, 0x034f],
+  [0x061c, 0x061c],
+  [0x115f, 0x1160],
+  [0x17b4, 0x17b5],
+  [0x180b, 0x180f],
+  [0x200b, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x206f],
+  [0x3164, 0x3164],
+  [0xfe00, 0xfe0f],
+  [0xfeff, 0xfeff],
+  [0xffa0, 0xffa0],
+  [0xfff0, 0xfff8],
+  [0x1bca0, 0x1bca3],
+  [0x1d173, 0x1d17a],
+  [0xe0000, 0xe0fff],
+]
+
+/** The ranges inside a character class, as the characters themselves (the one spelling both syntaxes read). */
+const IGNORABLE_CLASS = DEFAULT_IGNORABLE.map(([from, to]) =>
+  from === to ? String.fromCodePoint(from) : `${String.fromCodePoint(from)}-${String.fromCodePoint(to)}`,
+).join('')
+
+/** White_Space: the separators (Zs, Zl, Zp), tab to carriage return, and NEL. */
+const WHITE_SPACE_CLASS = '\\t-\\r\\x85\\p{Z}'
+
+/** A rule of the headlines topic's text: a pattern a valid text matches, and what a text that does not is told. */
+export type TextRule = { readonly pattern: RegExp; readonly message: string }
+
+export const TEXT_RULES = {
+  /**
+   * No lone surrogate (String#isWellFormed): a JSON escape can carry one ("\ud800"), which no UTF-8
+   * consumer downstream can encode. In u mode a lone surrogate is a Cs code point; a pair is one character.
+   */
+  wellFormed: { pattern: /^\P{Cs}*$/u, message: 'holds a lone surrogate' },
+  /** No control character, which normalizeText makes a space (an id is refused one as given). */
+  noControl: {
+    pattern: /^\P{Cc}*$/u,
+    message: 'holds a control character (U+0000–U+001F, U+007F–U+009F)',
+  },
+  /** A body's rule: no control character but the line feed, the one line break normalizeText keeps. */
+  noControlButLineFeed: {
+    pattern: /^[\P{Cc}\n]*$/u,
+    message: 'holds a control character other than a line feed (U+0000–U+0009, U+000B–U+001F, U+007F–U+009F)',
+  },
+  /**
+   * A character that shows: not white space, not default-ignorable, not the braille blank (a symbol that
+   * shows as a space). A text without one showsNothing: an id a reader could not tell from none.
+   */
+  showsSomething: {
+    pattern: new RegExp(`[^${WHITE_SPACE_CLASS}${IGNORABLE_CLASS}\u2800]`, 'u'),
+    message: 'is blank (white space or invisible characters only)',
+  },
+  /**
+   * A letter or a digit that shows (the Hangul fillers are letters, and default-ignorable): a headline
+   * without one says nothing. `[^\P{L}…]` is a letter but none of those listed, RE2's set difference.
+   */
+  readable: {
+    pattern: new RegExp(`[^\\P{L}${IGNORABLE_CLASS}]|[^\\P{N}${IGNORABLE_CLASS}]`, 'u'),
+    message: 'has no letter or digit that shows (white space, symbols or invisible characters only)',
+  },
+} as const satisfies Record<string, TextRule>
 
 /**
  * Whether `text` shows nothing to a reader: empty, or white space and invisible characters only. Such a
@@ -157,7 +230,7 @@ const SHOWS_NOTHING = /^[\p{White_Space}\p{Default_Ignorable_Code_Point}\u2800]*
  * could not tell it from none.
  */
 export function showsNothing(text: string): boolean {
-  return SHOWS_NOTHING.test(text)
+  return !TEXT_RULES.showsSomething.pattern.test(text)
 }
 
 /** Cuts to at most `maxChars` UTF-16 units without splitting a surrogate pair. */

@@ -20,7 +20,11 @@ import { scoreHeadline } from './score-headline.ts'
 export const SCORER_SLICE_MS = 50
 
 /**
- * headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. What it
+ * headlines → headlines.scored, keyed by headline id. No state: the scorer is pure and CPU-bound. A record
+ * is read with the Headline contract, which holds its text to what ingest writes (contracts' TEXT_RULES):
+ * one another producer wrote to the topic with a lone surrogate, a control character, a blank id or source,
+ * or a headline with no letter or digit goes to the dlq as `schema_invalid`, naming the field and the rule
+ * (`headline: holds a lone surrogate`), and the batch goes on. What it
  * writes is held to the strict ScoredHeadline contract first: a result that breaks it (a scorer bug: a NaN
  * or out-of-range score, a label not in its enum, a span outside the text) sends the headline to the dlq
  * as `output_invalid`, naming the field, rather than have every consumer dead-letter the record or, worse,

@@ -4,6 +4,7 @@ import {
   type Headline,
   listTopics,
   type ScoredHeadline,
+  TEXT_RULES,
 } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
@@ -159,6 +160,68 @@ describe('scorer worker on Kafka', () => {
     expect(await app.metrics.registry.metrics()).toMatch(
       /tradepulse_dlq_total\{[^}]*reason="output_invalid"[^}]*\} 1\n/,
     )
+  })
+  it('dead-letters a headline another producer wrote that ingest would refuse, naming the field and the rule, and scores the next', async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    const app = scorerApp(prefix)
+    await app.start()
+    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(scored.stop, dlq.stop)
+    const at = '2026-03-02T08:00:00.000Z'
+    const h = (fields: Partial<Headline>): Headline => ({
+      id: 'x',
+      source: 't',
+      headline: 'US raises tariffs on Chinese steel',
+      publishedAt: at,
+      ingestedAt: at,
+      truncated: false,
+      ...fields,
+    })
+    const { wellFormed, noControl, noControlButLineFeed, showsSomething, readable } = TEXT_RULES
+    // [the record, the letter's message]: what ingest never writes, each written straight to headlines.
+    // JSON.stringify writes a lone surrogate as its escape (\ud800): the record is valid UTF-8 and JSON.
+    const refused: [Headline, string][] = [
+      [h({ id: 'lone', headline: 'US tariffs \ud800 on steel' }), `headline: ${wellFormed.message}`],
+      [h({ id: 'body-lone', body: 'China \udc00 retaliates' }), `body: ${wellFormed.message}`],
+      [h({ id: 'ctrl', headline: 'US tariffs\u0000\u0007 on steel' }), `headline: ${noControl.message}`],
+      [h({ id: 'body-cr', body: 'Tariffs lifted.\r\nChina halts' }), `body: ${noControlButLineFeed.message}`],
+      [h({ id: 'blank', headline: '   ' }), `headline: ${readable.message}`],
+      [h({ id: 'a\u0000' }), `id: ${noControl.message}`],
+      [h({ id: '\u200b' }), `id: ${showsSomething.message}`],
+      [h({ id: 'src', source: '\u0085' }), `source: ${noControl.message}; source: ${showsSomething.message}`],
+    ]
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    // One partition, in order: the good headline after all of them.
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: [
+        ...refused.map(([x]) => ({ key: 'k', value: JSON.stringify(x) })),
+        { key: 'k', value: JSON.stringify(h({ id: 'good' })) },
+      ],
+    })
+    // Every record handled, scored or dead-lettered (before the fix: all scored, none dead-lettered).
+    await waitFor(() => scored.messages.length + dlq.messages.length >= refused.length + 1, {
+      what: 'every record scored or dead-lettered',
+    })
+    expect(scored.messages.map((m) => m.key)).toEqual(['good'])
+    expect((JSON.parse(scored.messages[0]!.value!.toString()) as ScoredHeadline).scores.tariff.label).toBe(
+      'negative',
+    )
+    const letters = dlq.messages
+      .map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+      .sort((a, b) => Number(a.origin.offset) - Number(b.origin.offset))
+    expect(letters.map((l) => [l.origin.offset, l.reason, l.message, l.payload])).toEqual(
+      refused.map(([x, message], i) => [String(i), 'schema_invalid', message, JSON.stringify(x)]),
+    )
+    for (const l of letters)
+      expect(l).toMatchObject({ worker: 'scorer', origin: { topic: topics.headlines.name } })
   })
   it('scores a batch that takes longer than the session timeout once, keeping its place in the group', async () => {
     const prefix = `${randomName('scorer')}.`

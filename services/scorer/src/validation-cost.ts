@@ -7,9 +7,11 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   type Headline,
+  normalizeText,
   type ScoredHeadline,
   ScoredHeadline as ScoredHeadlineSchema,
   scoredHeadlineProblem,
+  TEXT_RULES,
 } from '@tradepulse/contracts'
 import { createScorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
@@ -27,14 +29,16 @@ function headlineTexts(): { texts: string[]; source: string } {
     })
     return { texts, source: 'synthetic (no stream at the path given)' }
   }
+  // The streams end their lines with CRLF. Each headline is normalised as ingest writes it to headlines
+  // (the Headline contract refuses a carriage return, or a headline with no letter or digit).
   const texts = readFileSync(file, 'utf8')
-    .split('\n')
+    .split(/\r?\n/)
     .slice(1)
     .map((line) => {
       const text = line.slice(line.indexOf(',') + 1)
-      return text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text
+      return normalizeText(text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text)
     })
-    .filter((t) => t.length > 0 && t.length <= 1_000)
+    .filter((t) => t.length <= 1_000 && TEXT_RULES.readable.pattern.test(t))
   return { texts, source: file }
 }
 
