@@ -15,7 +15,8 @@ export const HysteresisEntry = z.strictObject({
   asOfMs: z.number(),
   /**
    * The headlines behind that update (IndicatorUpdate.count): of two updates at the same asOf, the one
-   * with fewer is the older reading (absent in entries written before it was kept).
+   * with fewer is the older reading; a later one with fewer is a new run of the indicator, its keys
+   * expired or lost (silence.ts). Absent in entries written before it was kept.
    */
   count: z.int().min(0).optional(),
 })

@@ -90,6 +90,11 @@ function createPipeline(rules: EvaluationRules, opts: { weights?: boolean } = {}
       const i = indicators.get(key)!
       return readIndicator(i.state, i.target, asOfMs, config)
     },
+    /**
+     * Every indicator's aggregator state gone (its keys expired after a quiet spell, or were lost: an
+     * eviction, a flush), the alerter's hysteresis kept: the next headlines start each again from nothing.
+     */
+    dropIndicators: () => indicators.clear(),
   }
 }
 
@@ -234,5 +239,86 @@ describe('an indicator rule across a silence of its scope', () => {
     expect(firesPerDay(false, 6)).toEqual([1, 1])
     // Two silent days are not enough, whichever way it is told.
     expect(firesPerDay(true, 2)).toEqual([1, 0])
+  })
+})
+
+describe("an indicator rule across its indicator's keys expiring or being lost (a new run, its count from 0)", () => {
+  it('fires again on the burst after nine quiet days, its keys expired in them', () => {
+    const p = createPipeline(rulesOf(supplyTone))
+    const first = oneByOne(p, burst('a', T0))
+    expect(first.map((a) => a.length)).toEqual([0, 0, 1, 0])
+    expect(p.hysteresis.get(MAGNETS)).toBeDefined() // the line, disarmed, outlives the aggregator's keys
+    p.dropIndicators()
+    // The next burst counts 1, 2, 3, 4 after the line's 4: a new run whose every headline is new, the
+    // first alone in its 15 min window after nine days. The same alert as the first burst's.
+    const second = oneByOne(p, burst('b', T0 + 9 * DAY_MS))
+    expect(second.map((a) => a.length)).toEqual([0, 0, 1, 0])
+    expect(second[2]![0]!.split(' ')[1]).toBe(first[2]![0]!.split(' ')[1])
+  })
+
+  it('fires again on a burst in one aggregator batch after the keys were lost in a quiet spell', () => {
+    const p = createPipeline(rulesOf(supplyTone))
+    expect(p.publish(burst('a', T0))).toHaveLength(1)
+    p.dropIndicators()
+    // Three of the next burst's headlines in one update, three hours on: count 3 after 4.
+    const again = p.publish(burst('b', T0 + 3 * HOUR_MS).slice(0, 3))
+    expect(again.map((a) => a.publishedAt)).toEqual([new Date(T0 + 3 * HOUR_MS + 10 * MIN_MS).toISOString()])
+  })
+
+  it('re-arms an activity line too: volume', () => {
+    const volume = rulesOf({
+      ...supplyTone,
+      id: 'magnets_volume',
+      field: 'volume',
+      window: '1h',
+      direction: 'up',
+      threshold: 3,
+      hysteresis: 1,
+      minVolume: 0,
+    })
+    const p = createPipeline(volume)
+    expect(p.publish(burst('a', T0))).toHaveLength(1)
+    p.dropIndicators()
+    // Three in one update: 3 is not back below 2 on its own; the silence before them takes it to 0.
+    expect(p.publish(burst('b', T0 + 9 * DAY_MS).slice(0, 3))).toHaveLength(1)
+  })
+
+  it('stays disarmed when the keys are lost in the middle of an episode, which pages once', () => {
+    // The news goes on every five minutes for two hours; the keys are lost just after the alert.
+    const p = createPipeline(rulesOf(supplyTone))
+    const episode = Array.from({ length: 24 }, (_, i) => magnets(`e-${i}`, T0 + i * 5 * MIN_MS))
+    const alerts = episode.map((h, i) => {
+      if (i === 3) p.dropIndicators()
+      return p.publish([h]).length
+    })
+    expect(alerts.indexOf(1)).toBe(2)
+    expect(alerts.reduce((a, b) => a + b)).toBe(1)
+    // Well past the line again in the new run: the line was not re-armed.
+    expect(p.read(MAGNETS, T0 + 115 * MIN_MS).mean['1h']).toBeLessThan(-0.6)
+  })
+
+  it('stays disarmed through a short pause that a window shows, the old reading not back past the band', () => {
+    // The keys lost just after the alert; the next headline twenty minutes later, alone in its 15 min
+    // window (so silent for five minutes after the last update), then every five minutes. Five minutes
+    // of decay leave the 1h mean near -0.6, not back above -0.35: read on the new run's start from
+    // nothing (0) instead, the line would re-arm and page again for the same episode.
+    const p = createPipeline(rulesOf(supplyTone))
+    expect(oneByOne(p, burst('a', T0).slice(0, 3)).map((a) => a.length)).toEqual([0, 0, 1])
+    p.dropIndicators()
+    const resumed = Array.from({ length: 12 }, (_, i) => magnets(`r-${i}`, T0 + 30 * MIN_MS + i * 5 * MIN_MS))
+    expect(oneByOne(p, resumed).flat()).toEqual([])
+    expect(p.read(MAGNETS, T0 + 85 * MIN_MS).mean['1h']).toBeLessThan(-0.6)
+  })
+
+  it('stays disarmed when the keys are rebuilt from a replay reaching back into the episode', () => {
+    const p = createPipeline(rulesOf(supplyTone))
+    expect(p.publish(burst('a', T0))).toHaveLength(1)
+    p.dropIndicators()
+    // Kafka read again from ten minutes into the episode, with the next headline: a new run of three
+    // (after the line's four), past the line, and no window holding it starts after the last update.
+    const rebuilt = [...burst('a', T0).slice(2), magnets('b-0', T0 + 20 * MIN_MS)]
+    expect(p.publish(rebuilt)).toEqual([])
+    expect(p.read(MAGNETS, T0 + 20 * MIN_MS)).toMatchObject({ count: 3, volume: { '1h': 3 } })
+    expect(p.read(MAGNETS, T0 + 20 * MIN_MS).mean['1h']).toBeLessThan(-0.5)
   })
 })

@@ -149,19 +149,76 @@ describe('silentUntil and silentRange', () => {
     expect(silentUntil(entryOf(previous, 0), spread, model)).toBe(Date.parse(spread.asOf) - HOUR_MS)
   })
 
-  it('knows no silence when the new headlines may reach back to the last update, or the count went down', () => {
+  it('knows no silence when the new headlines may reach back to the last update', () => {
     // Headlines every ten minutes since the last update: no window holds them all and starts after it.
     const busy = after(fresh(lastMs + 10 * MIN_MS, 18, 10 * MIN_MS))
     expect(silentUntil(entryOf(previous, 0), busy, model)).toBeUndefined()
     // One of them within the grace before the last update (late, but applied).
     const late = after([...fresh(lastMs - 5 * MIN_MS, 1, 0), ...fresh(lastMs + 3 * HOUR_MS, 2, MIN_MS)])
     expect(silentUntil(entryOf(previous, 0), late, model)).toBeUndefined()
-    // Not the same run of the indicator (it expired and started again): nothing is known.
-    const restarted = { ...after(fresh(lastMs + 3 * HOUR_MS, 2, MIN_MS)), count: 2 }
-    expect(silentUntil(entryOf(previous, 0), restarted, model)).toBeUndefined()
     // An entry without the count it was read at (written before it was kept).
     const { count: _, ...countless } = entryOf(previous, 0)
     expect(silentUntil(countless, busy, model)).toBeUndefined()
+  })
+
+  /** A new run of the indicator: its keys expired or were lost, and these headlines started it again. */
+  const restarted = (news: Contribution[]) => {
+    const state = stateOf(news)
+    return withWeight(state, state.refMs!)
+  }
+
+  it('reads a new run of the indicator (its keys expired or lost, its count from 0) as all of it new', () => {
+    // Nine quiet days: the keys expired, and three headlines in ten minutes started the indicator again.
+    const expired = restarted(fresh(lastMs + 9 * 24 * HOUR_MS, 3, 5 * MIN_MS))
+    expect(expired.count).toBe(3) // below the last update's 60
+    const asOfMs = Date.parse(expired.asOf)
+    expect(silentUntil(entryOf(previous, 0), expired, model)).toBe(asOfMs - 15 * MIN_MS)
+    // There the old run, decayed with no headline added, read exactly what the last update decays to.
+    const truth = readIndicator(old, target, asOfMs - 15 * MIN_MS, config)
+    const mean = silentRange(
+      { kind: 'mean', label: '1h' },
+      entryOf(previous, previous.mean['1h']!),
+      readingOf(previous, model),
+      expired,
+      model,
+    )!
+    expect(mean.lo).toBeCloseTo(truth.mean['1h']!, 12)
+    expect(mean.hi).toBeCloseTo(truth.mean['1h']!, 12)
+    // Lost three hours after the last update, the next burst over forty minutes: the 1h window.
+    const lost = restarted(fresh(lastMs + 3 * HOUR_MS, 5, 10 * MIN_MS))
+    expect(silentUntil(entryOf(previous, 0), lost, model)).toBe(Date.parse(lost.asOf) - HOUR_MS)
+    // The first update of a new run with no headline yet (count 0): silent until it.
+    const empty = { ...lost, count: 0 }
+    expect(silentUntil(entryOf(previous, 0), empty, model)).toBe(Date.parse(lost.asOf))
+  })
+
+  it('knows no silence, or a short one, for a new run started during an episode', () => {
+    // The keys lost, the next headline five minutes after the last update: no window holding it starts
+    // after the last update.
+    const soon = restarted(fresh(lastMs + 5 * MIN_MS, 1, 0))
+    expect(silentUntil(entryOf(previous, 0), soon, model)).toBeUndefined()
+    // Headlines every ten minutes since then: none either.
+    const busy = restarted(fresh(lastMs + 10 * MIN_MS, 18, 10 * MIN_MS))
+    expect(silentUntil(entryOf(previous, 0), busy, model)).toBeUndefined()
+    // Rebuilt by a replay from before the last update (Kafka read again from a timestamp): its count
+    // holds the old run's last headlines, so no window holding them all starts after the last update.
+    const rebuilt = restarted([...before.slice(-10), ...fresh(lastMs + 3 * HOUR_MS, 2, MIN_MS)])
+    expect(rebuilt.count).toBe(12)
+    expect(silentUntil(entryOf(previous, 0), rebuilt, model)).toBeUndefined()
+    // Twenty minutes on: silent for five minutes after the last update, and the 1h mean read there is
+    // the last update's decayed five minutes, not the new run's start from nothing.
+    const later = restarted(fresh(lastMs + 20 * MIN_MS, 1, 0))
+    expect(silentUntil(entryOf(previous, 0), later, model)).toBe(lastMs + 5 * MIN_MS)
+    const truth = readIndicator(old, target, lastMs + 5 * MIN_MS, config)
+    const mean = silentRange(
+      { kind: 'mean', label: '1h' },
+      entryOf(previous, previous.mean['1h']!),
+      readingOf(previous, model),
+      later,
+      model,
+    )!
+    expect(mean.lo).toBeCloseTo(truth.mean['1h']!, 12)
+    expect(Math.abs(mean.lo)).toBeGreaterThan(0.9 * Math.abs(previous.mean['1h']!))
   })
 
   it('reads exactly what the indicator read there when the updates carry their weights', () => {

@@ -23,6 +23,19 @@ import type { HysteresisEntry, IndicatorReading, ValueRange } from './hysteresis
  * update (asOf − W ≥ its asOf), it holds all of them and only them, so none is older than asOf − W = τ.
  * The shortest such window gives the latest τ.
  *
+ * A count below the last update's is a new run of the indicator: its keys expired after a quiet spell
+ * (171 h after their last write) or were lost (an eviction, a flush), and the aggregator started it
+ * again from nothing, so every headline it counts is new. The same window test then tells whether all
+ * of them came after the last update: if so, the scope was silent until τ, and the line re-arms only if
+ * the last update decayed to τ is back past it, as in one run; never on the new run's start from
+ * nothing, so keys lost during an episode (the next headlines minutes later) show no silence, or one
+ * too short to take the old reading back, and the line that fired stays disarmed: one page per episode.
+ * (Read as no silence at all, a new run kept a line the old run left disarmed so through the scope's
+ * next burst, which paged nobody.) Not told: a new run whose first update counts as many headlines as
+ * the last update did or more is read as the same run (the update does not say when its run started);
+ * and headlines of the old run after the last update the alerter saw (a consumer reading the compacted
+ * topic from its start misses updates) are in no count.
+ *
  * The value at τ, per measure, from the last update (kept in the line's entry and the indicator's
  * IndicatorReading) decayed by d = 2^(−(τ − its asOf)/h):
  * - mean (half-life h, prior weight p): m·(w + p)·d / (w·d + p), w the decayed weight Σw behind it.
@@ -132,8 +145,9 @@ export function silentUntil(
 ): number | undefined {
   const asOfMs = Date.parse(update.asOf)
   if (prev.count === undefined || !(asOfMs >= prev.asOfMs)) return undefined
-  const added = update.count - prev.count
-  if (!(added >= 0)) return undefined // not the same run of the indicator (expired, rebuilt)
+  // Fewer than before: a new run of the indicator (its keys expired or lost), every headline of it new.
+  const added = update.count < prev.count ? update.count : update.count - prev.count
+  if (!(added >= 0)) return undefined
   if (added === 0) return asOfMs
   for (const w of model.windows) {
     const n = update.volume[w.label]
