@@ -53,6 +53,25 @@ describe('ingest handler', () => {
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
   })
+  it('reads every value of the trace headers as Kafka gave them: none from two traceparents, the tracestate with one', async () => {
+    const OTHER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const kafka = (offset: number, rawHeaders: Record<string, string | string[]>): InRecord => ({
+      ...record(offset, {}),
+      headers: Object.fromEntries(Object.entries(rawHeaders).map(([k, v]) => [k, String([v].flat().at(-1))])),
+      rawHeaders,
+    })
+    const outcomes = await handler()(
+      [
+        kafka(0, { traceparent: [TRACEPARENT, OTHER], tracestate: 'congo=t61rcWkgMzE' }),
+        kafka(1, { traceparent: TRACEPARENT, tracestate: ['rojo=00f067aa0ba902b7', 'congo=t61rcWkgMzE'] }),
+      ],
+      ctx,
+    )
+    expect(outcomes.map(headersOf)).toEqual([
+      undefined,
+      { traceparent: TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
+    ])
+  })
   it('gives the event loop a turn once a slice of parsing has run its time, so timers (the heartbeat) and I/O run mid-batch', async () => {
     // A clock that moves 30 ms each time it is read: a 50 ms slice ends every second record.
     let clockMs = 0

@@ -8,7 +8,7 @@ import {
   isClaimTaken,
   type Outcome,
   type OutRecord,
-  traceHeaders,
+  traceContext,
 } from '@tradepulse/platform'
 import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
 import type { StandIn, StandIns } from './stand-ins.ts'
@@ -136,8 +136,9 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       key: v.headline.id,
       value: JSON.stringify(v.headline),
       // Trace context travels with the headline so an alert can be traced back to its raw record; only a
-      // valid one, as a producer's header of any size would otherwise be copied onto the output.
-      headers: traceHeaders(records[v.index]!.headers),
+      // valid one (read from every value of its headers), as a producer's header of any size would
+      // otherwise be copied onto the output.
+      headers: traceContext(records[v.index]!),
     })
     // Per headline id, the record of this batch that took its claim, and the batch's later records of it.
     const takers = deps.standIns && new Map<string, { holder: string; standIns: StandIn[] }>()

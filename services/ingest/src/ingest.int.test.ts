@@ -124,6 +124,43 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(metrics).toMatch(/outcome="drop",reason="duplicate"[^\n]* 1/)
   })
 
+  it("carries a record's trace context on as W3C Trace Context asks: none from two traceparents, a tracestate only with a valid one", async () => {
+    const { topics } = await startIngest()
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    cleanups.push(out.stop)
+    const A = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const B = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const raw = (id: string, headers: Record<string, string | string[]>) => ({
+      value: JSON.stringify({ id, source: 'wire', headline: `US raises tariffs on steel (${id})` }),
+      headers,
+    })
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        // Two tracestate headers: one list, in order.
+        raw('both', { traceparent: A, tracestate: ['rojo=00f067aa0ba902b7', 'congo=t61rcWkgMzE'] }),
+        // Two traceparent headers: invalid, so no trace context at all.
+        raw('two-parents', { traceparent: [A, B], tracestate: 'congo=t61rcWkgMzE' }),
+        raw('no-parent', { tracestate: 'congo=t61rcWkgMzE' }),
+        // A tracestate with a key twice: invalid, dropped; its traceparent still valid.
+        raw('bad-state', { traceparent: B, tracestate: 'congo=1,congo=2' }),
+      ],
+    })
+    const byId = await waitFor(
+      () => {
+        const found = new Map(out.messages.map((m) => [m.key, m.headers]))
+        return found.size >= 4 && found
+      },
+      { what: 'the four headlines' },
+    )
+    expect(Object.fromEntries(byId)).toEqual({
+      both: { traceparent: A, tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
+      'two-parents': {},
+      'no-parent': {},
+      'bad-state': { traceparent: B },
+    })
+  })
+
   /** The worker started, and what it writes to headlines collected. */
   async function startCollecting(extra: Record<string, string> = {}) {
     const started = await startIngest(extra)
