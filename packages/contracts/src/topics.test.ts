@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createTopicCatalogue, DESK_ID_RULE, DeskId } from './topics.ts'
+import { createTopicCatalogue, DESK_ID_RULE, DeskId, listTopics } from './topics.ts'
 
 describe('desk ids', () => {
   const catalogue = createTopicCatalogue('')
@@ -24,5 +24,29 @@ describe('desk ids', () => {
       expect(DeskId.parse(id)).toBe(id)
       expect(catalogue.deskAlerts(id).name).toBe(`alerts.desk.${id}.v1`)
     }
+  })
+})
+
+describe('timestamp types', () => {
+  const catalogue = createTopicCatalogue('p.')
+
+  it("has the broker stamp the topics whose record times are read on other hosts than the writer's", () => {
+    // The desk topics and alerts were CreateTime: a desk's webhook lane measured an alert's age by the
+    // clock of the alerter that wrote it, and a fresh alert written 2 h behind was dropped as expired.
+    expect(
+      Object.fromEntries(listTopics(catalogue).map((t) => [t.name, t.timestampType ?? 'broker default'])),
+    ).toEqual({
+      'p.headlines.raw.v1': 'broker default',
+      'p.headlines.v1': 'broker default',
+      'p.headlines.scored.v1': 'LogAppendTime',
+      'p.indicators.v1': 'broker default',
+      'p.alerts.v1': 'LogAppendTime',
+      'p.dlq.v1': 'broker default',
+    })
+    for (const id of ['tariff', 'fx'])
+      expect(catalogue.deskAlerts(id)).toMatchObject({
+        name: `p.alerts.desk.${id}.v1`,
+        timestampType: 'LogAppendTime',
+      })
   })
 })

@@ -26,6 +26,16 @@ export type TopicSpec<S extends z.ZodType = z.ZodType> = {
  */
 export type TopicTimestampType = 'CreateTime' | 'LogAppendTime'
 
+/**
+ * The timestamp type of alerts and alerts.desk.<id>: the broker's clock. A desk's webhook lane takes an
+ * alert's age (ALERTER_WEBHOOK_MAX_AGE_MS) from its desk record's timestamp, on another host than the
+ * alerter that wrote it; with CreateTime that was the writer's clock: a fresh alert written by an alerter
+ * 2 h behind was counted expired and never posted (a desk silently missed it), one written by an alerter
+ * running less than an hour ahead was posted past its max age, and one more than an hour ahead was refused
+ * by Kafka 4's brokers (INVALID_TIMESTAMP, message.timestamp.after.max.ms), which check only CreateTime.
+ */
+const ALERT_TIMESTAMP_TYPE: TopicTimestampType = 'LogAppendTime'
+
 export const DEFAULT_TOPIC_PREFIX = 'tradepulse.'
 export const TOPIC_VERSION_SUFFIX = '.v1'
 
@@ -65,7 +75,16 @@ const BASES = {
     retentionMs: -1,
     compacted: true,
   },
-  alerts: { base: 'alerts', schema: Alert, partitions: 6, retentionMs: 30 * DAY_MS, compacted: false },
+  alerts: {
+    base: 'alerts',
+    schema: Alert,
+    partitions: 6,
+    retentionMs: 30 * DAY_MS,
+    compacted: false,
+    // Stamped by the broker, as the desk topics (ALERT_TIMESTAMP_TYPE): the gateway reads its partitions in
+    // step by their records' times when catching up, which with CreateTime were each alerter host's clock.
+    timestampType: ALERT_TIMESTAMP_TYPE,
+  },
   dlq: { base: 'dlq', schema: DeadLetter, partitions: 1, retentionMs: 30 * DAY_MS, compacted: false },
 } as const
 
@@ -110,6 +129,7 @@ export function createTopicCatalogue(prefix: string = DEFAULT_TOPIC_PREFIX): Top
         partitions: 3,
         retentionMs: 30 * DAY_MS,
         compacted: false,
+        timestampType: ALERT_TIMESTAMP_TYPE,
       }
     },
   }

@@ -428,9 +428,11 @@ function createLane(
     let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
     let attempts = 0
     let notRetried = ''
-    // The alert's age counts from its record's timestamp, or from an operator's replay of it (tradepulse
-    // dlq replay, tp-dlq-replayed-at): a deliberate resend, which keeps the alert's original timestamp. Counted
-    // from that, a webhook_failed letter replayed an hour after its alert was dropped as expired, unposted.
+    // The alert's age counts from its record's timestamp, the broker's (the desk topics are LogAppendTime:
+    // with CreateTime it was the writing alerter's clock, and one 2 h behind had its fresh alerts expired
+    // here), or from an operator's replay of it (tradepulse dlq replay, tp-dlq-replayed-at): a deliberate
+    // resend, which on a desk topic still on CreateTime keeps the alert's original timestamp. Counted from
+    // that, a webhook_failed letter replayed an hour after its alert was dropped as expired, unposted.
     const sinceMs = Math.max(rec.timestamp, replayedAtMs(rec.headers) ?? Number.NEGATIVE_INFINITY)
     for (let i = 0; i < o.maxAttempts; i++) {
       if (signal.aborted) return 'aborted'

@@ -1,0 +1,233 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import {
+  createCapturingLogger,
+  createKafka,
+  createLogger,
+  createProducer,
+  ensureTopics,
+  type LogLine,
+  loadConfig,
+} from '@tradepulse/platform'
+import {
+  createTopics,
+  freePort,
+  REPO_ROOT,
+  randomName,
+  testInfra,
+  testKafka,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
+import { Registry } from 'prom-client'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createAlerterMetrics } from './alerter-metrics.ts'
+import { buildAlerterApp } from './build-app.ts'
+import { AlerterConfig } from './config.ts'
+import { SCENARIO_RULES, scenarioDesks } from './scenario-fixtures.ts'
+import { createWebhookDispatcher } from './webhook-dispatcher.ts'
+import { ALERT_ID_HEADER } from './webhook-signature.ts'
+
+const HOUR_MS = 3_600_000
+const MIN_MS = 60_000
+const DESK = 'tariff'
+const run = promisify(execFile)
+
+describe("a desk's webhook lane on another host than the alerter that wrote its alerts", () => {
+  const { kafkaBrokers, redisUrl } = testInfra()
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /** The desk topic and the dlq as the catalogue makes them (`tradepulse topics create`, TOPICS_AUTO_CREATE). */
+  async function catalogueTopics() {
+    const topics = createTopicCatalogue(`${randomName('webhook-clock')}.`)
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    try {
+      await ensureTopics(admin, [topics.deskAlerts(DESK), topics.dlq])
+    } finally {
+      await admin.disconnect()
+    }
+    return topics
+  }
+
+  /** A receiver answering 204, with the alert ids it was posted. */
+  async function receiver() {
+    const posted: string[] = []
+    const port = await freePort()
+    const server: Server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        posted.push(String(req.headers[ALERT_ID_HEADER]))
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+    cleanups.push(
+      () =>
+        new Promise<void>((r) => {
+          server.closeAllConnections()
+          server.close(() => r())
+        }),
+    )
+    return { url: `http://127.0.0.1:${port}/hook`, posted }
+  }
+
+  /** One alert on the desk topic as an alerter whose clock reads `writerNowMs` sends it (kafkajs's CreateTime). */
+  async function writeAlert(topic: string, id: string, writerNowMs: number) {
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          {
+            key: id,
+            value: JSON.stringify({ id, detectedAt: new Date(writerNowMs).toISOString() }),
+            headers: { ce_id: id },
+            timestamp: String(writerNowMs),
+          },
+        ],
+      })
+    } finally {
+      await producer.disconnect()
+    }
+  }
+
+  /** The desk's lane (max age 1 h), its clock `now`; resolves with its delivered and expired counts once one is. */
+  async function laneOutcome(topics: ReturnType<typeof createTopicCatalogue>, url: string, now = Date.now) {
+    const log = createLogger({ level: 'silent' })
+    const kafka = createKafka({ brokers: kafkaBrokers, clientId: randomName('webhook-clock') }, log)
+    const metrics = createAlerterMetrics(new Registry())
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: createProducer(kafka, log),
+      groupId: `${topics.dlq.name}.alerter.webhooks`,
+      targets: [{ deskId: DESK, url, secret: 's', topic: topics.deskAlerts(DESK).name }],
+      dlqTopic: topics.dlq.name,
+      options: {
+        timeoutMs: 5_000,
+        maxAttempts: 3,
+        backoffBaseMs: 10,
+        backoffMaxMs: 50,
+        concurrency: 2,
+        queueMax: 50,
+        maxAgeMs: HOUR_MS,
+        retryAfterMaxMs: 60_000,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log,
+      metrics,
+      now,
+    })
+    cleanups.push(() => dispatcher.stop())
+    await dispatcher.start()
+    return waitFor(
+      async () => {
+        const counts = Object.fromEntries(
+          (await metrics.webhooks.get()).values.map((v) => [v.labels.result, v.value]),
+        )
+        return counts.delivered || counts.expired
+          ? { delivered: counts.delivered ?? 0, expired: counts.expired ?? 0 }
+          : false
+      },
+      { what: 'the alert delivered or expired' },
+    )
+  }
+
+  it('posts a fresh alert written by an alerter whose clock runs 2 h behind', async () => {
+    // With the writer's clock on its record (CreateTime), the lane (max age 1 h) took it for 2 h old and
+    // counted it expired: the desk silently missed it.
+    const topics = await catalogueTopics()
+    const hook = await receiver()
+    await writeAlert(topics.deskAlerts(DESK).name, 'behind-1', Date.now() - 2 * HOUR_MS)
+    expect(await laneOutcome(topics, hook.url)).toEqual({ delivered: 1, expired: 0 })
+    expect(hook.posted).toEqual(['behind-1'])
+  })
+
+  it('posts a fresh alert written by an alerter whose clock runs 2 h ahead', async () => {
+    // With CreateTime Kafka refused its record for good (INVALID_TIMESTAMP: more than the broker's
+    // message.timestamp.after.max.ms, 1 h by default since Kafka 4.0, ahead of its clock): no alert at all.
+    const topics = await catalogueTopics()
+    const hook = await receiver()
+    await writeAlert(topics.deskAlerts(DESK).name, 'ahead-1', Date.now() + 2 * HOUR_MS)
+    expect(await laneOutcome(topics, hook.url)).toEqual({ delivered: 1, expired: 0 })
+    expect(hook.posted).toEqual(['ahead-1'])
+  })
+
+  it('does not post an alert past the max age written by an alerter whose clock runs 50 min ahead', async () => {
+    // Its turn comes 90 min after it was written (the lane's clock says so): past the 1 h max age. With the
+    // writer's clock on its record it looked 40 min old and was posted.
+    const topics = await catalogueTopics()
+    const hook = await receiver()
+    await writeAlert(topics.deskAlerts(DESK).name, 'ahead-2', Date.now() + 50 * MIN_MS)
+    const lateNow = () => Date.now() + 90 * MIN_MS
+    expect(await laneOutcome(topics, hook.url, lateNow)).toEqual({ delivered: 0, expired: 1 })
+    expect(hook.posted).toEqual([])
+  })
+
+  it('warns at start of alerts and desk topics created with CreateTime, naming the command that sets them; after it, none', async () => {
+    const prefix = `${randomName('webhook-clock')}.`
+    const topics = createTopicCatalogue(prefix)
+    const desks = ['tariff', 'supply', 'risk'].map((d) => topics.deskAlerts(d).name)
+    // As an earlier catalogue created them: with the broker's default timestamp type, CreateTime.
+    await createTopics(kafkaBrokers, [
+      ...listTopics(topics).map((t) => ({ name: t.name })),
+      ...desks.map((name) => ({ name })),
+    ])
+    const dir = mkdtempSync(join(tmpdir(), 'webhook-clock-'))
+    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
+    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
+    const env = {
+      KAFKA_BROKERS: kafkaBrokers.join(','),
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
+      TRADEPULSE_TOPIC_PREFIX: prefix,
+      HTTP_PORT: '0',
+      TOPICS_AUTO_CREATE: 'false',
+      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
+      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    }
+    /** The alerter started and stopped: its warnings of topics' timestamp types. */
+    const startAlerter = async () => {
+      const { log, lines } = createCapturingLogger<LogLine & { topic?: string; wanted?: string }>('warn')
+      const app = buildAlerterApp(loadConfig(AlerterConfig, env), { log, env: {} })
+      try {
+        await app.start()
+      } finally {
+        await app.stop()
+      }
+      return lines.filter((l) => l.wanted !== undefined)
+    }
+
+    const warned = await startAlerter()
+    expect(warned.map((l) => l.topic).sort()).toEqual(
+      [topics.scored.name, topics.alerts.name, ...desks].sort(),
+    )
+    for (const name of [topics.alerts.name, ...desks])
+      expect(warned.find((l) => l.topic === name)).toMatchObject({
+        level: 40,
+        timestampType: 'CreateTime',
+        wanted: 'LogAppendTime',
+        msg: expect.stringContaining('(`tradepulse topics create --desks` sets it)'),
+      })
+
+    // What the operator is told to run, with the alerter's environment (its ALERTER_DESKS_FILE).
+    const created = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'packages/cli/src/main.ts'), 'topics', 'create', '--desks'],
+      { env: { ...process.env, ...env } },
+    )
+    for (const name of [topics.alerts.name, ...desks])
+      expect(created.stdout).toContain(
+        `updated  ${name}  message.timestamp.type CreateTime -> LogAppendTime\n`,
+      )
+    expect(await startAlerter()).toEqual([])
+  })
+})
