@@ -19,6 +19,7 @@ import {
 } from '@tradepulse/contracts'
 import {
   type BatchHandler,
+  type DeadLetterReason,
   type InRecord,
   type Logger,
   type Outcome,
@@ -333,7 +334,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     let bounded = 0
     let stale = 0
 
-    const dlq = (i: number, p: { reason: string; message: string }) => {
+    const dlq = (i: number, p: { reason: DeadLetterReason; message: string }) => {
       outcomes[i] = { kind: 'dlq', reason: p.reason, message: p.message }
     }
     // Alerts that break the strict Alert contract, by the index of the record that raised them.

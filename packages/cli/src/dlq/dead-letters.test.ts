@@ -1,4 +1,5 @@
 import {
+  type DeadLetterReason,
   DLQ_HEADERS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   deadLetterRecord,
@@ -6,9 +7,12 @@ import {
   type OutRecord,
   REPLAY_HEADERS,
 } from '@tradepulse/platform'
+import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
+import { reasonCode } from '../commands/dlq.ts'
 import {
   catalogueTopic,
+  DEAD_LETTER_REASONS,
   type DlqRecord,
   deadLetterJson,
   formatDeadLetter,
@@ -62,7 +66,11 @@ function onDlq(out: OutRecord, at = { partition: 0, offset: '7' }): DlqRecord {
   }
 }
 
-function entryOf(rec: InRecord, reason = 'empty_headline', message = 'headline has no letter or digit') {
+function entryOf(
+  rec: InRecord,
+  reason: DeadLetterReason = 'empty_headline',
+  message = 'headline has no letter or digit',
+) {
   const r = readDeadLetter(
     onDlq(deadLetterRecord('tradepulse.dlq.v1', 'ingest', rec, reason, message, FAILED_AT)),
   )
@@ -162,7 +170,7 @@ describe('a dead letter read back from the dlq', () => {
           DLQ,
           'ingest',
           input({ rawHeaders: { h: Buffer.alloc(8192, 0x62) } }),
-          'x',
+          'schema_invalid',
           'y',
           FAILED_AT,
           {
@@ -201,7 +209,7 @@ describe('a dead letter read back from the dlq', () => {
   })
 
   it('reads a tp-origin-timestamp that is not decimal ms as bad, not as a time', () => {
-    const out = deadLetterRecord('d', 'ingest', input(), 'x', 'y', FAILED_AT)
+    const out = deadLetterRecord('d', 'ingest', input(), 'schema_invalid', 'y', FAILED_AT)
     for (const bad of ['1e12', '-5', ' 12', '0x10', '99999999999999999']) {
       const rec = onDlq({ ...out, headers: { ...out.headers, [DLQ_HEADERS.timestamp]: bad } })
       const r = readDeadLetter(rec)
@@ -210,7 +218,7 @@ describe('a dead letter read back from the dlq', () => {
   })
 
   it("takes the letter's origin.timestamp when the record has no tp-origin-timestamp header", () => {
-    const out = deadLetterRecord('d', 'ingest', input(), 'x', 'y', FAILED_AT)
+    const out = deadLetterRecord('d', 'ingest', input(), 'schema_invalid', 'y', FAILED_AT)
     const { [DLQ_HEADERS.timestamp]: _, ...others } = out.headers ?? {}
     const r = readDeadLetter(onDlq({ ...out, headers: others }))
     expect(r.ok && r.entry.originTimestamp).toEqual({ ms: ORIGIN_MS })
@@ -337,5 +345,14 @@ describe('selecting and printing dead letters', () => {
     expect(line).toContain('"id":"h x\\u009b2J \\u0085 \\u202ey\\u202c \\u2066z\\u2069 \\u007f \\u001b[2J"')
     expect(JSON.parse(line)).toMatchObject({ id: `h ${text}`, letter: { message: `m ${text}` } })
     expect(printableJson({ a: '\u0085\n' })).toBe('{"a":"\\u0085\\n"}')
+  })
+})
+
+// The reasons a worker can write are typed as platform's DEAD_LETTER_REASONS, so the compiler holds every
+// worker to the list; --reason must take the same list, no more and no less.
+describe('dlq replay/list --reason', () => {
+  it('takes every reason of DEAD_LETTER_REASONS and refuses another', () => {
+    for (const reason of DEAD_LETTER_REASONS) expect(reasonCode(reason), reason).toEqual([reason])
+    expect(() => reasonCode('not_a_reason')).toThrow(InvalidArgumentError)
   })
 })

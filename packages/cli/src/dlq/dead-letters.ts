@@ -6,6 +6,7 @@ import {
   TOPIC_VERSION_SUFFIX,
 } from '@tradepulse/contracts'
 import {
+  DEAD_LETTER_REASONS,
   DLQ_HEADERS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   DLQ_MAX_ORIGINAL_HEADER_VALUES,
@@ -117,32 +118,10 @@ export function readDeadLetter(
 }
 
 /**
- * Every reason a worker dead-letters a record for (each worker's README names its own): --reason takes
- * these only, since a mistyped one (schema-invalid) selected nothing and the command exited 0. A reason a
- * worker writes that is not here fails dead-letter-reasons.test.ts, which asks the compiler what reaches a
- * dead letter; a reason no worker writes any more stays while its letters may (the dlq keeps 30 days).
- *   ingest (parse-raw.ts): tombstone, empty_record, too_large, invalid_utf8, invalid_json, schema_invalid,
- *     invalid_text, empty_headline; the scorer, aggregator and alerter parse with platform's
- *     parseJsonRecord (the first, fourth, fifth and sixth of those);
- *   scorer and alerter: output_invalid; aggregator: event_time_ahead; alerter: unknown_topic, and its webhook
- *     lane webhook_failed; every worker (batch-processor.ts): handler_error, output_refused.
+ * What --reason takes: the reasons a worker can write on a dead letter, platform's list, to which their
+ * type holds every worker (a mistyped reason, schema-invalid, selected nothing and the command exited 0).
  */
-export const DEAD_LETTER_REASONS = [
-  'tombstone',
-  'empty_record',
-  'too_large',
-  'invalid_utf8',
-  'invalid_json',
-  'schema_invalid',
-  'invalid_text',
-  'empty_headline',
-  'output_invalid',
-  'output_refused',
-  'handler_error',
-  'event_time_ahead',
-  'unknown_topic',
-  'webhook_failed',
-] as const
+export { DEAD_LETTER_REASONS }
 
 /** The catalogue's topics but the desk topics, as --topic names them: without prefix and version. */
 const CATALOGUE_BASES = listTopics(createTopicCatalogue('')).map((t) =>

@@ -43,6 +43,8 @@ const consumed = (fields: {
     timestamp: 0,
   }) satisfies InRecord
 const now = new Date('2025-01-01T00:00:00Z')
+/** A reason of the list, where any reason would do. */
+const REASON = 'schema_invalid'
 const letterOf = (out: OutRecord) => DeadLetter.parse(JSON.parse(String(out.value)))
 /** The steps a letter was shrunk by, from the note at the end of its message. */
 const cutsOf = (out: OutRecord) =>
@@ -81,27 +83,27 @@ describe('deadLetterRecord: the size of the letter, as Kafka encodes it', () => 
 
   it('carries at most DLQ_MAX_ORIGINAL_HEADER_VALUES original header values, counting the rest', () => {
     const headers = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`h${i}`, Buffer.from('v')]))
-    const out = deadLetterRecord('dlq', 'w', consumed({ value: Buffer.from('x'), headers }), 'r', 'm', now)
+    const out = deadLetterRecord('dlq', 'w', consumed({ value: Buffer.from('x'), headers }), REASON, 'm', now)
     const carried = Object.keys(out.headers!).filter((k) => k.startsWith('h'))
     expect(carried).toHaveLength(DLQ_MAX_ORIGINAL_HEADER_VALUES)
     expect(carried.at(-1)).toBe(`h${DLQ_MAX_ORIGINAL_HEADER_VALUES - 1}`)
     expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe(String(5000 - DLQ_MAX_ORIGINAL_HEADER_VALUES))
     // A repeated header counts each value, and is left out whole.
     const repeated = { a: Buffer.from('1'), many: new Array<Buffer>(2000).fill(Buffer.from('x')) }
-    const out2 = deadLetterRecord('dlq', 'w', consumed({ headers: repeated }), 'r', 'm', now)
+    const out2 = deadLetterRecord('dlq', 'w', consumed({ headers: repeated }), REASON, 'm', now)
     expect([out2.headers!.a, out2.headers!.many]).toEqual([Buffer.from('1'), undefined])
     expect(out2.headers![DLQ_HEADERS.headersOmitted]).toBe('2000')
   })
 
   it('keeps a key of control characters as base64 rather than six-fold JSON, and a plain one as text', () => {
     const key = Buffer.alloc(16 * 1024, 1)
-    const out = deadLetterRecord('dlq', 'w', consumed({ key, value: Buffer.from('x') }), 'r', 'm', now)
+    const out = deadLetterRecord('dlq', 'w', consumed({ key, value: Buffer.from('x') }), REASON, 'm', now)
     const letter = letterOf(out)
     expect(letter).toMatchObject({ keyEncoding: 'base64' })
     expect(letter.keyTruncated).toBeUndefined()
     expect(Buffer.from(letter.key!, 'base64')).toEqual(key)
     expect(Buffer.byteLength(String(out.value))).toBeLessThan(25 * 1024)
-    const tab = deadLetterRecord('dlq', 'w', consumed({ key: Buffer.from('a\tb\u0001') }), 'r', 'm', now)
+    const tab = deadLetterRecord('dlq', 'w', consumed({ key: Buffer.from('a\tb\u0001') }), REASON, 'm', now)
     expect(letterOf(tab)).toMatchObject({ key: 'a\tb\u0001', keyEncoding: 'utf8' })
   })
 
@@ -110,7 +112,7 @@ describe('deadLetterRecord: the size of the letter, as Kafka encodes it', () => 
     const headers = Object.fromEntries(
       Array.from({ length: 40 }, (_, i) => [`${i}`.padStart(256, '\u0001'), Buffer.alloc(1024, 1)]),
     )
-    const out = deadLetterRecord('dlq', 'w', consumed({ value: Buffer.from('x'), headers }), 'r', 'm', now)
+    const out = deadLetterRecord('dlq', 'w', consumed({ value: Buffer.from('x'), headers }), REASON, 'm', now)
     const copy = letterOf(out).headers!
     expect(Buffer.byteLength(JSON.stringify(copy))).toBeLessThanOrEqual(64 * 1024)
     expect(Object.keys(copy).length).toBeGreaterThan(0)
@@ -119,7 +121,8 @@ describe('deadLetterRecord: the size of the letter, as Kafka encodes it', () => 
     const plain = Object.fromEntries(
       Array.from({ length: 32 }, (_, i) => [`h${i}`, Buffer.alloc(1024, 0x61)]),
     )
-    const copy2 = letterOf(deadLetterRecord('dlq', 'w', consumed({ headers: plain }), 'r', 'm', now)).headers!
+    const copy2 = letterOf(deadLetterRecord('dlq', 'w', consumed({ headers: plain }), REASON, 'm', now))
+      .headers!
     expect(Object.keys(copy2)).toHaveLength(32)
   })
 
@@ -129,16 +132,16 @@ describe('deadLetterRecord: the size of the letter, as Kafka encodes it', () => 
       value: Buffer.alloc(100_000, 0x70),
       headers: { traceparent: Buffer.from('t'.repeat(900)), bin: Buffer.alloc(20_000, 0xff) },
     })
-    const full = deadLetterRecord('dlq', 'w', rec, 'r', 'a message', now)
+    const full = deadLetterRecord('dlq', 'w', rec, REASON, 'a message', now)
     expect(cutsOf(full)).toEqual([])
     const size = recordBytes(full)
     // Just over: the text copy of the headers goes first, and nothing else.
-    const one = deadLetterRecord('dlq', 'w', rec, 'r', 'a message', now, { maxRecordBytes: size - 1 })
+    const one = deadLetterRecord('dlq', 'w', rec, REASON, 'a message', now, { maxRecordBytes: size - 1 })
     expect(cutsOf(one)).toEqual(ORDER.slice(0, 1))
     expect(letterOf(one).headers).toBeUndefined()
     expect(one.headers!.bin).toEqual(rec.rawHeaders.bin)
     // Then the original headers, then the key; the payload is cut to the room left.
-    const two = deadLetterRecord('dlq', 'w', rec, 'r', 'a message', now, { maxRecordBytes: 104_000 })
+    const two = deadLetterRecord('dlq', 'w', rec, REASON, 'a message', now, { maxRecordBytes: 104_000 })
     expect(cutsOf(two)).toEqual(ORDER.slice(0, 3))
     expect(two.headers!.bin).toBeUndefined()
     expect(two.headers![DLQ_HEADERS.headersOmitted]).toBe('2')
@@ -147,15 +150,17 @@ describe('deadLetterRecord: the size of the letter, as Kafka encodes it', () => 
     )
     expect(letterOf(two)).toMatchObject({ keyTruncated: true, payloadTruncated: false })
     expect(two.key).toBe('k'.repeat(256))
-    const three = deadLetterRecord('dlq', 'w', rec, 'r', 'a message', now, { maxRecordBytes: 50_000 })
+    const three = deadLetterRecord('dlq', 'w', rec, REASON, 'a message', now, { maxRecordBytes: 50_000 })
     expect(cutsOf(three)).toEqual(ORDER.slice(0, 4))
     const letter = letterOf(three)
-    expect(letter).toMatchObject({ payloadTruncated: true, payloadEncoding: 'utf8', reason: 'r' })
+    expect(letter).toMatchObject({ payloadTruncated: true, payloadEncoding: 'utf8', reason: REASON })
     expect(letter.message).toContain('payload cut (original 100000 bytes)')
     expect(recordBytes(three)).toBeLessThanOrEqual(50_000)
     expect(recordBytes(three)).toBeGreaterThan(49_000) // the payload takes the room left
     // With no room for a payload even empty, the message goes too, and the payload takes its room.
-    const long = deadLetterRecord('dlq', 'w', rec, 'r', '\u0001'.repeat(8000), now, { maxRecordBytes: 8000 })
+    const long = deadLetterRecord('dlq', 'w', rec, REASON, '\u0001'.repeat(8000), now, {
+      maxRecordBytes: 8000,
+    })
     expect(cutsOf(long)).toEqual(ORDER)
     expect(letterOf(long).message).toMatch(
       /^\[dead letter shrunk .*message left out \(original 8000 characters\)\]$/,

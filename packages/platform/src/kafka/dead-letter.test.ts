@@ -1,6 +1,7 @@
 import { DeadLetter } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import {
+  DEAD_LETTER_REASONS,
   DLQ_HEADERS,
   DLQ_MAX_KEY_CHARS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
@@ -10,7 +11,7 @@ import {
   replayedAtMs,
 } from './dead-letter.ts'
 import { headerBytes } from './produce.ts'
-import { headersToStrings, type InRecord } from './records.ts'
+import { headersToStrings, type InRecord, type Outcome } from './records.ts'
 
 const rec = (value: Buffer | null): InRecord => ({
   topic: 'raw',
@@ -22,6 +23,8 @@ const rec = (value: Buffer | null): InRecord => ({
   timestamp: Date.parse('2024-12-20T08:30:00.123Z'),
 })
 const now = new Date('2025-01-01T00:00:00Z')
+/** A reason of the list, where any reason would do. */
+const REASON = 'schema_invalid'
 
 describe('deadLetterRecord', () => {
   it('carries reason and origin in the value and in headers', () => {
@@ -64,7 +67,7 @@ describe('deadLetterRecord', () => {
       'dlq',
       'ingest',
       { ...rec(Buffer.from('x')), timestamp: 1_700_000_000_007 },
-      'r',
+      REASON,
       'm',
       now,
     )
@@ -75,7 +78,7 @@ describe('deadLetterRecord', () => {
     expect(out.timestamp).toBeUndefined()
   })
   it('carries no timestamp where the record had none (-1, a record of the oldest message format)', () => {
-    const out = deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), timestamp: -1 }, 'r', 'm', now)
+    const out = deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), timestamp: -1 }, REASON, 'm', now)
     expect(out.headers).not.toHaveProperty(DLQ_HEADERS.timestamp)
     expect(JSON.parse(String(out.value)).origin).toEqual({ topic: 'raw', partition: 2, offset: '41' })
   })
@@ -84,7 +87,7 @@ describe('deadLetterRecord', () => {
       'dlq',
       'w',
       { ...rec(Buffer.from('x')), headers: { 'tp-origin-timestamp': '1' }, timestamp: 1_700_000_000_007 },
-      'r',
+      REASON,
       'm',
       now,
     )
@@ -96,7 +99,7 @@ describe('deadLetterRecord', () => {
   it('keeps binary payloads exactly, as base64', () => {
     const bytes = Buffer.from([0, 255, 128, 7])
     const letter = JSON.parse(
-      String(deadLetterRecord('dlq', 'w', rec(bytes), 'r', 'm', now).value),
+      String(deadLetterRecord('dlq', 'w', rec(bytes), REASON, 'm', now).value),
     ) as DeadLetter
     expect(letter.payloadEncoding).toBe('base64')
     expect(Buffer.from(letter.payload, 'base64')).toEqual(bytes)
@@ -104,7 +107,8 @@ describe('deadLetterRecord', () => {
   it('cuts huge payloads and says so', () => {
     const letter = JSON.parse(
       String(
-        deadLetterRecord('dlq', 'w', rec(Buffer.alloc(DLQ_MAX_PAYLOAD_BYTES + 10, 97)), 'r', 'm', now).value,
+        deadLetterRecord('dlq', 'w', rec(Buffer.alloc(DLQ_MAX_PAYLOAD_BYTES + 10, 97)), REASON, 'm', now)
+          .value,
       ),
     ) as DeadLetter
     expect([letter.payload.length, letter.payloadTruncated]).toEqual([DLQ_MAX_PAYLOAD_BYTES, true])
@@ -123,16 +127,16 @@ describe('deadLetterRecord', () => {
     expect(
       (
         JSON.parse(
-          String(deadLetterRecord('dlq', 'w', rec(Buffer.from(text)), 'r', 'm', now).value),
+          String(deadLetterRecord('dlq', 'w', rec(Buffer.from(text)), REASON, 'm', now).value),
         ) as DeadLetter
       ).payload,
     ).toBe(text)
   })
   it('cuts a huge key to DLQ_MAX_KEY_CHARS characters (the origin headers still name the record)', () => {
     const huge = { ...rec(Buffer.from('x')), key: Buffer.alloc(700 * 1024, 107) }
-    expect(deadLetterRecord('dlq', 'w', huge, 'r', 'm', now).key).toBe('k'.repeat(DLQ_MAX_KEY_CHARS))
+    expect(deadLetterRecord('dlq', 'w', huge, REASON, 'm', now).key).toBe('k'.repeat(DLQ_MAX_KEY_CHARS))
     const small = { ...rec(Buffer.from('x')), key: Buffer.from('héadline-42') }
-    expect(deadLetterRecord('dlq', 'w', small, 'r', 'm', now).key).toBe('héadline-42')
+    expect(deadLetterRecord('dlq', 'w', small, REASON, 'm', now).key).toBe('héadline-42')
   })
 })
 
@@ -142,7 +146,7 @@ describe('deadLetterRecord: the original key and headers', () => {
       DeadLetter.parse(
         JSON.parse(
           String(
-            deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), key, headers }, 'r', 'm', now).value,
+            deadLetterRecord('dlq', 'w', { ...rec(Buffer.from('x')), key, headers }, REASON, 'm', now).value,
           ),
         ),
       )
@@ -162,7 +166,7 @@ describe('deadLetterRecord: the original key and headers', () => {
   it('bounds what it keeps of many or long headers', () => {
     const headers = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`h${i}`, 'v'.repeat(5_000)]))
     const letter = DeadLetter.parse(
-      JSON.parse(String(deadLetterRecord('dlq', 'w', { ...rec(null), headers }, 'r', 'm', now).value)),
+      JSON.parse(String(deadLetterRecord('dlq', 'w', { ...rec(null), headers }, REASON, 'm', now).value)),
     )
     expect(Object.keys(letter.headers!)).toHaveLength(32)
     expect(letter.headers!.h0).toHaveLength(1024)
@@ -251,7 +255,7 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
       'dlq',
       'w',
       consumed({ a: big, b: big, c: [Buffer.from('1'), Buffer.from('2')], d: Buffer.from('small') }),
-      'r',
+      REASON,
       'm',
       now,
     )
@@ -269,7 +273,7 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
       'dlq',
       'w',
       { ...consumed(headers), value: worst(1_000_000), key: worst(20_000) },
-      'r',
+      REASON,
       '\u0001'.repeat(20_000),
       now,
     )
@@ -279,9 +283,26 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
     expect(Number(out.headers![DLQ_HEADERS.headersOmitted])).toBeGreaterThan(700)
   })
 
+  it('takes only a reason of DEAD_LETTER_REASONS: the compiler refuses another, as on a dlq Outcome', () => {
+    // Checked by `pnpm typecheck`: an unused @ts-expect-error is an error, so a reason typed string again fails.
+    // @ts-expect-error: not a reason of the list
+    deadLetterRecord('dlq', 'w', rec(null), 'not_a_reason', 'm', now)
+    // @ts-expect-error: not a reason of the list
+    const outcome: Outcome = { kind: 'dlq', reason: 'not_a_reason', message: 'm' }
+    expect(outcome.kind).toBe('dlq')
+    expect(new Set(DEAD_LETTER_REASONS).size).toBe(DEAD_LETTER_REASONS.length)
+  })
+
   it('carries the text headers of a record made in memory', () => {
-    const out = deadLetterRecord('dlq', 'w', { ...rec(null), headers: { traceparent: 't' } }, 'r', 'm', now)
-    expect(out.headers).toMatchObject({ traceparent: 't', 'tp-dlq-reason': 'r' })
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      { ...rec(null), headers: { traceparent: 't' } },
+      REASON,
+      'm',
+      now,
+    )
+    expect(out.headers).toMatchObject({ traceparent: 't', 'tp-dlq-reason': REASON })
     expect(out.headers).not.toHaveProperty(DLQ_HEADERS.headersOmitted)
   })
 })

@@ -22,6 +22,36 @@ export function boundedMessage(message: string): string {
   return `${message.slice(0, end)}… (${message.length - end} more characters)`
 }
 
+/**
+ * Every reason a worker dead-letters a record for (each worker's README names its own), and the only ones
+ * a dead letter's reason is typed to take: a new reason is added here first, and `tradepulse dlq --reason`
+ * takes exactly these (a mistyped one, schema-invalid, selected nothing and the command exited 0). A
+ * reason no worker writes any more stays while its letters may (the dlq keeps 30 days).
+ *   ingest (parse-raw.ts): tombstone, empty_record, too_large, invalid_utf8, invalid_json, schema_invalid,
+ *     invalid_text, empty_headline; the scorer, aggregator and alerter parse with parseJsonRecord (the
+ *     first, fourth, fifth and sixth of those);
+ *   scorer and alerter: output_invalid; aggregator: event_time_ahead; alerter: unknown_topic, and its webhook
+ *     lane webhook_failed; every worker (batch-processor.ts): handler_error, output_refused.
+ */
+export const DEAD_LETTER_REASONS = [
+  'tombstone',
+  'empty_record',
+  'too_large',
+  'invalid_utf8',
+  'invalid_json',
+  'schema_invalid',
+  'invalid_text',
+  'empty_headline',
+  'output_invalid',
+  'output_refused',
+  'handler_error',
+  'event_time_ahead',
+  'unknown_topic',
+  'webhook_failed',
+] as const
+
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number]
+
 export const DLQ_HEADERS = {
   reason: 'tp-dlq-reason',
   worker: 'tp-dlq-worker',
@@ -245,7 +275,7 @@ export function deadLetterRecord(
   dlqTopic: string,
   worker: string,
   rec: InRecord,
-  reason: string,
+  reason: DeadLetterReason,
   message: string,
   now: Date,
   opts: { maxRecordBytes?: number } = {},

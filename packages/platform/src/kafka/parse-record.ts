@@ -1,12 +1,15 @@
 import { isUtf8 } from 'node:buffer'
 import { duplicateKeyPath, formatIssues, JSON_CHAR, topLevelKeyCount } from '@tradepulse/contracts'
 import type { z } from 'zod'
+import type { DeadLetterReason } from './dead-letter.ts'
 
 // One way to name a record's faults, the contracts' (the scorer's output check uses it too); one scan for
 // keys given twice, the contracts' (alert rules files use it too).
 export { duplicateKeyPath, formatIssues, topLevelKeyCount }
 
-export type ParsedRecord<T> = { ok: true; value: T } | { ok: false; reason: string; message: string }
+export type ParsedRecord<T> =
+  | { ok: true; value: T }
+  | { ok: false; reason: DeadLetterReason; message: string }
 
 /**
  * The dlq reason and message of a record with nothing in its value: a tombstone (a null value, Kafka's

@@ -1,3 +1,5 @@
+import type { DeadLetterReason } from './dead-letter.ts'
+
 /** A consumed record, independent of the bus it came from (Kafka or in-memory). */
 export type InRecord = {
   topic: string
@@ -32,7 +34,7 @@ export type Outcome =
   | { kind: 'ok'; out?: OutRecord[] }
   | { kind: 'drop'; reason: string }
   /** `id`: the record's id when the handler could tell it (else the dlq line reads it from the payload if it can). */
-  | { kind: 'dlq'; reason: string; message: string; id?: string }
+  | { kind: 'dlq'; reason: DeadLetterReason; message: string; id?: string }
   /** The record cannot be handled now for a reason outside it (a dependency is down): retry the batch later. */
   | { kind: 'retry'; reason: string }
 
