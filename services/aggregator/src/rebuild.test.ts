@@ -1,7 +1,13 @@
 import { TradepulseError } from '@tradepulse/platform'
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { catchUpOptions, catchUpStep, crashFailsRebuild } from './rebuild.ts'
+import {
+  catchUpOptions,
+  catchUpStep,
+  crashFailsRebuild,
+  interruptionText,
+  RebuildInterruptedError,
+} from './rebuild.ts'
 
 describe('crashFailsRebuild', () => {
   const spent = (cause: Error) =>
@@ -42,5 +48,57 @@ describe('catchUpStep', () => {
     // A replay 1.3 times as fast as the stream: each pass about 0.77 of the one before.
     expect(catchUpStep({ pass: 20, behind: 38_500, prevBehind: 50_000, passMs: 160_000 }, o)).toBe('continue')
     expect(catchUpStep({ pass: 100, behind: 38_500, prevBehind: 50_000, passMs: 160_000 }, o)).toBe('give-up')
+  })
+})
+
+describe('interruptionText', () => {
+  const i = {
+    started: true,
+    namespace: 'rmxcpnwtp',
+    previous: 'v1',
+    groupId: 'tp.aggregator.rebuild.rmxcpnwtp',
+    records: 5_000,
+  }
+
+  it('says what went and where readers stay', () => {
+    expect(interruptionText({ ...i, clearedKeys: 88 })).toBe(
+      'rebuild interrupted before readers were switched: deleted namespace rmxcpnwtp (88 keys) and consumer group tp.aggregator.rebuild.rmxcpnwtp; readers stay on namespace v1',
+    )
+    expect(interruptionText({ ...i, clearedKeys: 0 }, 'SIGTERM')).toMatch(
+      /^rebuild interrupted by SIGTERM before readers were switched: deleted namespace rmxcpnwtp \(0 keys\)/,
+    )
+  })
+
+  it('names what could not be deleted, why, and when it goes by itself', () => {
+    expect(interruptionText({ ...i, clearedKeys: 0, namespaceLeft: 'Connection is closed.' })).toBe(
+      "rebuild interrupted before readers were switched: deleted consumer group tp.aggregator.rebuild.rmxcpnwtp; could not delete namespace rmxcpnwtp's keys (Connection is closed.; they expire with their TTL); readers stay on namespace v1",
+    )
+    expect(
+      interruptionText({
+        ...i,
+        clearedKeys: 0,
+        namespaceLeft: 'Connection is closed.',
+        groupLeft: 'NON_EMPTY_GROUP',
+      }),
+    ).toBe(
+      "rebuild interrupted before readers were switched: could not delete namespace rmxcpnwtp's keys (Connection is closed.; they expire with their TTL) nor consumer group tp.aggregator.rebuild.rmxcpnwtp (NON_EMPTY_GROUP; Kafka drops it after offsets.retention.minutes); readers stay on namespace v1",
+    )
+  })
+
+  it('says when it was stopped before it made anything', () => {
+    expect(interruptionText({ ...i, started: false, records: 0, clearedKeys: 0 }, 'SIGINT')).toBe(
+      'rebuild interrupted by SIGINT before it started: nothing made; readers stay on namespace v1',
+    )
+  })
+
+  it('is the message of the error, which keeps the fields and is not retriable', () => {
+    const err = new RebuildInterruptedError({ ...i, clearedKeys: 3 })
+    expect(err.message).toBe(interruptionText({ ...i, clearedKeys: 3 }))
+    expect(err).toMatchObject({
+      name: 'RebuildInterruptedError',
+      code: 'REBUILD_INTERRUPTED',
+      retriable: false,
+    })
+    expect(err.interruption.records).toBe(5_000)
   })
 })

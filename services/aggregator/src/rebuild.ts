@@ -7,7 +7,7 @@ import {
   normalizeError,
   retry,
 } from '@tradepulse/platform'
-import type { Admin, EachBatchPayload } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { parseScoredRecord } from './aggregator-handler.ts'
 import { type AggregatorMetrics, createAggregatorMetrics } from './aggregator-metrics.ts'
@@ -73,6 +73,78 @@ export type RebuildOptions = {
   maxAheadMs?: number
   /** Progress callback, for the CLI. */
   onProgress?: (p: { phase: string; applied: number; records: number }) => void
+  /**
+   * Stops the rebuild (the CLI's SIGINT and SIGTERM). Before readers are switched, the replay stops, the
+   * new namespace's keys and the throwaway group are deleted, and the rebuild rejects with a
+   * RebuildInterruptedError saying what went and what could not; the live namespace is never touched.
+   * Once the switch is under way the new namespace is the live one: the rebuild finishes as without a
+   * signal, since its last pass applies headlines the live worker wrote to the previous namespace only.
+   */
+  signal?: AbortSignal
+  /**
+   * Told as the rebuild starts (its namespace and group chosen, nothing written yet) and as it switches
+   * readers: the CLI says from it what an exit that cannot wait for the cleanup leaves.
+   */
+  onStep?: (step: RebuildStep) => void
+}
+
+export type RebuildStep = {
+  step: 'started' | 'switching'
+  namespace: string
+  previous: string
+  groupId: string
+}
+
+/** What an interrupted rebuild deleted, and what it could not (each with why). */
+export type RebuildInterruption = {
+  /** False when the signal came before the rebuild made anything (namespace, group): nothing to delete. */
+  started: boolean
+  namespace: string
+  /** The live namespace, untouched: readers stay on it. */
+  previous: string
+  groupId: string
+  /** Records applied to the new namespace before the stop. */
+  records: number
+  /** Keys of the new namespace deleted. */
+  clearedKeys: number
+  /** Why the new namespace's keys could not be deleted (they expire with their TTL). */
+  namespaceLeft?: string
+  /** Why the throwaway group could not be deleted (Kafka drops it after offsets.retention.minutes). */
+  groupLeft?: string
+}
+
+/** A rebuild stopped by its signal before readers were switched, after its cleanup. */
+export class RebuildInterruptedError extends Error {
+  override readonly name = 'RebuildInterruptedError'
+  readonly code = 'REBUILD_INTERRUPTED'
+  readonly retriable = false
+  readonly interruption: RebuildInterruption
+  constructor(interruption: RebuildInterruption, options?: { cause?: unknown }) {
+    super(interruptionText(interruption), options)
+    this.interruption = interruption
+  }
+}
+
+/**
+ * "rebuild interrupted [by SIGINT] before readers were switched: deleted namespace r1 (88 keys) and consumer
+ * group g; readers stay on namespace v1", naming what could not be deleted and why.
+ */
+export function interruptionText(i: RebuildInterruption, by?: string): string {
+  const head = `rebuild interrupted${by ? ` by ${by}` : ''}`
+  if (!i.started) return `${head} before it started: nothing made; readers stay on namespace ${i.previous}`
+  const deleted: string[] = []
+  const left: string[] = []
+  if (i.namespaceLeft === undefined) deleted.push(`namespace ${i.namespace} (${i.clearedKeys} keys)`)
+  else left.push(`namespace ${i.namespace}'s keys (${i.namespaceLeft}; they expire with their TTL)`)
+  if (i.groupLeft === undefined) deleted.push(`consumer group ${i.groupId}`)
+  else
+    left.push(`consumer group ${i.groupId} (${i.groupLeft}; Kafka drops it after offsets.retention.minutes)`)
+  const parts = [
+    ...(deleted.length ? [`deleted ${deleted.join(' and ')}`] : []),
+    ...(left.length ? [`could not delete ${left.join(' nor ')}`] : []),
+    `readers stay on namespace ${i.previous}`,
+  ]
+  return `${head} before readers were switched: ${parts.join('; ')}`
 }
 
 export type RebuildResult = {
@@ -148,188 +220,214 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   if (namespace === previous)
     throw new Error(`namespace ${namespace} is the active one; rebuild into a fresh one`)
   const target = options.store.withNamespace(namespace)
-  await target.clear()
+  const groupId = `${options.groupPrefix ?? 'tradepulse.aggregator'}.rebuild.${namespace}`
+  const counts = { records: 0, headlines: 0, invalid: 0 }
+  // From the SET that switches readers on, the new namespace is the live one: the signal no longer stops
+  // the rebuild (its last pass applies headlines the live worker wrote to the previous namespace only),
+  // and nothing deletes the namespace, even if the SET fails (it may have been applied, its reply lost).
+  let switching = false
+  /** Stopped by its signal before the switch: the replay stops, and what it made is deleted. */
+  const abandoned = () => options.signal?.aborted === true && !switching
+  const stopIfAbandoned = () => {
+    if (abandoned()) throw STOPPED
+  }
+  if (abandoned())
+    throw new RebuildInterruptedError({
+      started: false,
+      namespace,
+      previous,
+      groupId,
+      records: 0,
+      clearedKeys: 0,
+    })
+  options.onStep?.({ step: 'started', namespace, previous, groupId })
 
   const kafka = createKafka(
     { ...options.security, brokers: options.brokers, clientId: options.clientId ?? 'tradepulse-rebuild' },
     options.kafkaLog ? options.kafkaLog.child({ component: 'rebuild' }) : log,
   )
   const admin: Admin = kafka.admin()
-  await admin.connect()
-  const groupId = `${options.groupPrefix ?? 'tradepulse.aggregator'}.rebuild.${namespace}`
-  const latest = async (): Promise<Offsets> =>
-    new Map((await admin.fetchTopicOffsets(options.topic)).map((p) => [p.partition, Number(p.high)]))
-
-  const starts: Offsets = new Map(
-    (await admin.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs)).map((p) => [
-      p.partition,
-      Number(p.offset),
-    ]),
-  )
-  await admin.setOffsets({
-    groupId,
-    topic: options.topic,
-    partitions: [...starts].map(([partition, offset]) => ({ partition, offset: String(offset) })),
-  })
-  // Next offset to apply per partition: everything below it is in the fresh namespace.
-  const position: Offsets = new Map(starts)
-  const counts = { records: 0, headlines: 0, invalid: 0 }
-  let crashed: Error | undefined
-
-  // The store folds scopes beyond their kind's cap into `other` as it does live (the new namespace's
-  // registries admit in the replay's order). The rebuild publishes nothing: what it folded is not needed.
-  // A round retried after a fault counts what its lost answer would have (see applyInRuns).
-  const unanswered = createUnansweredHeadlines()
-  const merger = createEventTimeMerger(
-    async (round) => {
-      await retryRedis(
-        () => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs, unanswered }),
-        log,
-      )
-      return undefined
-    },
-    { graceMs: options.graceMs },
-  )
-  const chunk = options.chunkRecords ?? 2_000
-  // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
-  const consumer = kafka.consumer({
-    groupId,
-    maxWaitTimeInMs: 100,
-    maxBytesPerPartition: options.fetchBytesPerPartition ?? 1 << 20,
-  })
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (crashFailsRebuild(e.payload)) crashed = e.payload.error
-  })
-
-  // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
-  // kafkajs fetches partitions in lockstep by bytes, so over hours of backlog their event times drift
-  // apart by a random walk; the merger only evens out one fetch. So the partitions of a fetch are cut
-  // together (the aligner's cut): each takes its records up to one event time, chosen so that nothing
-  // taken is more than half a grace newer than any record left, in this fetch or in a held partition
-  // (a partition's records are not in event-time order); the rest is not resolved, the partition is
-  // paused (fetched again on resume), and resumed once the others have caught up. Every partition's
-  // start and end are known before the first fetch.
-  const aligner = createPartitionAligner(options.graceMs / 2)
-  for (const [p, end] of await latest()) aligner.seen(String(p), end)
-  for (const [p, start] of starts) aligner.advanced(String(p), start)
-  /**
-   * The newest event time applied, at most maxAheadMs past the wall clock: the new namespace's
-   * watermark (readers' asOf=latest) at the least.
-   */
-  let newestApplied = Number.NEGATIVE_INFINITY
-
-  const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
-    const p = batch.partition
-    const key = String(p)
-    const high = Number(batch.highWatermark)
-    aligner.seen(key, high)
-    // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
-    const from = position.get(p) ?? 0
-    const records = batch.messages.filter((m) => Number(m.offset) >= from)
-    if (records.length === 0) return
-    const parsed = records.map((m) => parseScoredRecord(m.value))
-    // Each headline at the event time the live worker applied it at (placeEventTime: at most
-    // maxAheadMs past its record's time), which the record's timestamp makes the same now as then; one
-    // stamped past the hard bound is invalid, as the live worker dead-lettered it.
-    const wallMs = Date.now()
-    const times = parsed.map((r, k) => {
-      if (!r.ok) return undefined
-      const placed = placeEventTime(
-        Date.parse(r.value.publishedAt),
-        recordNowMs(Number(records[k]!.timestamp), wallMs),
-        { maxAheadMs, graceMs: options.graceMs },
-      )
-      if (!placed.ok) {
-        parsed[k] = { ok: false, reason: placed.reason, message: placed.message }
-        return undefined
-      }
-      return Number.isNaN(placed.eventMs) ? undefined : placed.eventMs
-    })
-    const newest = newestOf(times)
-    const atEnd = Number(records[records.length - 1]!.offset) + 1 >= high
-    // In flight in the merger from now: the other batches of this fetch are merged with this one.
-    merger.begin(key)
-    // The other batches of this fetch start in this turn: let them tell their records first. The batch
-    // is cut whole (its chunks are applied one after another, in flight in the merger throughout).
-    aligner.fetching(key, newest, atEnd, oldestOf(times), times)
-    await new Promise((r) => setImmediate(r))
-    const taken = Math.min(aligner.cut(key), records.length)
-    const hold = () => {
-      // The cut stops at a record with an event time, the first of those left.
-      const untaken = times.slice(taken)
-      aligner.hold(key, untaken[0]!, pause(), {
-        times: untaken,
-        ...(atEnd || newest === undefined ? {} : { remainderMs: newest }),
-      })
-      aligner.release()
-    }
-    // The headlines taken go to the merger in event-time order, a chunk at a time: the merger takes a
-    // source's later submissions to be no older than its earlier ones (records in offset order are not).
-    const headlines = Array.from({ length: taken }, (_, k) => k)
-      .filter((k) => parsed[k]!.ok)
-      .sort((x, y) => times[x]! - times[y]!)
-    const chunks = Math.max(1, Math.ceil(headlines.length / chunk))
-    for (let k = 1; k < chunks; k++) merger.begin(key)
-    let submitted = 0
-    try {
-      if (taken === 0) {
-        submitted++
-        await merger.submit([], key)
-        aligner.fetched(key)
-        hold()
-        return
-      }
-      for (let i = 0; i < chunks; i++) {
-        const contributions: Contribution[] = []
-        for (const k of headlines.slice(i * chunk, (i + 1) * chunk)) {
-          const r = parsed[k]!
-          if (r.ok) for (const c of contributionsAt(r.value, times[k]!)) contributions.push(c)
-        }
-        submitted++
-        await merger.submit(contributions, key)
-        if (!isRunning()) return // stopping: the records come again (the store is idempotent)
-        await heartbeat()
-      }
-    } catch (err) {
-      aligner.fetched(key) // read again: its batch holds nobody back meanwhile
-      throw err
-    } finally {
-      // Chunks not submitted (a failure, a stop) no longer keep the partition in flight in the merger.
-      for (; submitted < chunks; submitted++) void merger.submit([], key)
-    }
-    counts.records += taken
-    counts.headlines += headlines.length
-    counts.invalid += taken - headlines.length // the live worker sent these to the dlq
-    const last = records[taken - 1]!.offset
-    resolveOffset(last)
-    position.set(p, Number(last) + 1)
-    const takenTimes = times.slice(0, taken)
-    newestApplied = Math.max(
-      newestApplied,
-      Math.min(newestOf(takenTimes) ?? Number.NEGATIVE_INFINITY, Date.now() + maxAheadMs),
-    )
-    aligner.advanced(key, Number(last) + 1, newestOf(takenTimes), oldestOf(takenTimes))
-    if (taken < records.length) hold()
-    else aligner.release()
-  }
-
-  const reached = async (goal: Offsets, phase: string) => {
-    for (const [p, end] of goal) aligner.seen(String(p), end)
-    for (;;) {
-      if (crashed) throw normalizeError(crashed)
-      if ([...goal].every(([p, end]) => (position.get(p) ?? 0) >= end)) return
-      options.onProgress?.({ phase, applied: counts.headlines, records: counts.records })
-      await new Promise((r) => setTimeout(r, 50))
-    }
-  }
-
-  let clearedKeys = 0
-  let end: Offsets
+  // What the rebuild makes from here on (the namespace's keys, the group) is deleted if it is interrupted.
+  let consumer: Consumer | undefined
+  let starts: Offsets = new Map()
+  let end: Offsets = new Map()
   let giveUp: Error | undefined
+  let failure: { err: unknown } | undefined
   try {
-    await consumer.connect()
-    await consumer.subscribe({ topic: options.topic })
-    await consumer.run({
+    await target.clear()
+    await admin.connect()
+    const latest = async (): Promise<Offsets> =>
+      new Map((await admin.fetchTopicOffsets(options.topic)).map((p) => [p.partition, Number(p.high)]))
+
+    starts = new Map(
+      (await admin.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs)).map((p) => [
+        p.partition,
+        Number(p.offset),
+      ]),
+    )
+    await admin.setOffsets({
+      groupId,
+      topic: options.topic,
+      partitions: [...starts].map(([partition, offset]) => ({ partition, offset: String(offset) })),
+    })
+    stopIfAbandoned()
+    // Next offset to apply per partition: everything below it is in the fresh namespace.
+    const position: Offsets = new Map(starts)
+    let crashed: Error | undefined
+
+    // The store folds scopes beyond their kind's cap into `other` as it does live (the new namespace's
+    // registries admit in the replay's order). The rebuild publishes nothing: what it folded is not needed.
+    // A round retried after a fault counts what its lost answer would have (see applyInRuns).
+    const unanswered = createUnansweredHeadlines()
+    const merger = createEventTimeMerger(
+      async (round) => {
+        await retryRedis(
+          () => applyInRuns(target, round, { log, metrics, graceMs: options.graceMs, unanswered }),
+          log,
+          abandoned,
+        )
+        return undefined
+      },
+      { graceMs: options.graceMs },
+    )
+    const chunk = options.chunkRecords ?? 2_000
+    // 1 MB: every partition gets its share of a fetch (kafkajs caps a fetch at 10 MB).
+    const reader = kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      maxBytesPerPartition: options.fetchBytesPerPartition ?? 1 << 20,
+    })
+    consumer = reader
+    reader.on(reader.events.CRASH, (e) => {
+      if (crashFailsRebuild(e.payload)) crashed = e.payload.error
+    })
+
+    // Event-time alignment across partitions (createPartitionAligner, as in the live worker's runner).
+    // kafkajs fetches partitions in lockstep by bytes, so over hours of backlog their event times drift
+    // apart by a random walk; the merger only evens out one fetch. So the partitions of a fetch are cut
+    // together (the aligner's cut): each takes its records up to one event time, chosen so that nothing
+    // taken is more than half a grace newer than any record left, in this fetch or in a held partition
+    // (a partition's records are not in event-time order); the rest is not resolved, the partition is
+    // paused (fetched again on resume), and resumed once the others have caught up. Every partition's
+    // start and end are known before the first fetch.
+    const aligner = createPartitionAligner(options.graceMs / 2)
+    for (const [p, end] of await latest()) aligner.seen(String(p), end)
+    for (const [p, start] of starts) aligner.advanced(String(p), start)
+    /**
+     * The newest event time applied, at most maxAheadMs past the wall clock: the new namespace's
+     * watermark (readers' asOf=latest) at the least.
+     */
+    let newestApplied = Number.NEGATIVE_INFINITY
+
+    const eachBatch = async ({ batch, heartbeat, isRunning, pause, resolveOffset }: EachBatchPayload) => {
+      const p = batch.partition
+      const key = String(p)
+      const high = Number(batch.highWatermark)
+      aligner.seen(key, high)
+      // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
+      const from = position.get(p) ?? 0
+      const records = batch.messages.filter((m) => Number(m.offset) >= from)
+      if (records.length === 0) return
+      const parsed = records.map((m) => parseScoredRecord(m.value))
+      // Each headline at the event time the live worker applied it at (placeEventTime: at most
+      // maxAheadMs past its record's time), which the record's timestamp makes the same now as then; one
+      // stamped past the hard bound is invalid, as the live worker dead-lettered it.
+      const wallMs = Date.now()
+      const times = parsed.map((r, k) => {
+        if (!r.ok) return undefined
+        const placed = placeEventTime(
+          Date.parse(r.value.publishedAt),
+          recordNowMs(Number(records[k]!.timestamp), wallMs),
+          { maxAheadMs, graceMs: options.graceMs },
+        )
+        if (!placed.ok) {
+          parsed[k] = { ok: false, reason: placed.reason, message: placed.message }
+          return undefined
+        }
+        return Number.isNaN(placed.eventMs) ? undefined : placed.eventMs
+      })
+      const newest = newestOf(times)
+      const atEnd = Number(records[records.length - 1]!.offset) + 1 >= high
+      // In flight in the merger from now: the other batches of this fetch are merged with this one.
+      merger.begin(key)
+      // The other batches of this fetch start in this turn: let them tell their records first. The batch
+      // is cut whole (its chunks are applied one after another, in flight in the merger throughout).
+      aligner.fetching(key, newest, atEnd, oldestOf(times), times)
+      await new Promise((r) => setImmediate(r))
+      const taken = Math.min(aligner.cut(key), records.length)
+      const hold = () => {
+        // The cut stops at a record with an event time, the first of those left.
+        const untaken = times.slice(taken)
+        aligner.hold(key, untaken[0]!, pause(), {
+          times: untaken,
+          ...(atEnd || newest === undefined ? {} : { remainderMs: newest }),
+        })
+        aligner.release()
+      }
+      // The headlines taken go to the merger in event-time order, a chunk at a time: the merger takes a
+      // source's later submissions to be no older than its earlier ones (records in offset order are not).
+      const headlines = Array.from({ length: taken }, (_, k) => k)
+        .filter((k) => parsed[k]!.ok)
+        .sort((x, y) => times[x]! - times[y]!)
+      const chunks = Math.max(1, Math.ceil(headlines.length / chunk))
+      for (let k = 1; k < chunks; k++) merger.begin(key)
+      let submitted = 0
+      try {
+        if (taken === 0) {
+          submitted++
+          await merger.submit([], key)
+          aligner.fetched(key)
+          hold()
+          return
+        }
+        for (let i = 0; i < chunks; i++) {
+          const contributions: Contribution[] = []
+          for (const k of headlines.slice(i * chunk, (i + 1) * chunk)) {
+            const r = parsed[k]!
+            if (r.ok) for (const c of contributionsAt(r.value, times[k]!)) contributions.push(c)
+          }
+          submitted++
+          await merger.submit(contributions, key)
+          if (!isRunning()) return // stopping: the records come again (the store is idempotent)
+          await heartbeat()
+        }
+      } catch (err) {
+        aligner.fetched(key) // read again: its batch holds nobody back meanwhile
+        throw err
+      } finally {
+        // Chunks not submitted (a failure, a stop) no longer keep the partition in flight in the merger.
+        for (; submitted < chunks; submitted++) void merger.submit([], key)
+      }
+      counts.records += taken
+      counts.headlines += headlines.length
+      counts.invalid += taken - headlines.length // the live worker sent these to the dlq
+      const last = records[taken - 1]!.offset
+      resolveOffset(last)
+      position.set(p, Number(last) + 1)
+      const takenTimes = times.slice(0, taken)
+      newestApplied = Math.max(
+        newestApplied,
+        Math.min(newestOf(takenTimes) ?? Number.NEGATIVE_INFINITY, Date.now() + maxAheadMs),
+      )
+      aligner.advanced(key, Number(last) + 1, newestOf(takenTimes), oldestOf(takenTimes))
+      if (taken < records.length) hold()
+      else aligner.release()
+    }
+
+    const reached = async (goal: Offsets, phase: string) => {
+      for (const [p, end] of goal) aligner.seen(String(p), end)
+      for (;;) {
+        stopIfAbandoned()
+        if (crashed) throw normalizeError(crashed)
+        if ([...goal].every(([p, end]) => (position.get(p) ?? 0) >= end)) return
+        options.onProgress?.({ phase, applied: counts.headlines, records: counts.records })
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+
+    await reader.connect()
+    await reader.subscribe({ topic: options.topic })
+    await reader.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: starts.size,
@@ -367,18 +465,40 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       newestApplied,
     )
     if (Number.isFinite(watermark)) await target.advanceWatermark(watermark)
+    stopIfAbandoned()
+    switching = true
+    options.onStep?.({ step: 'switching', namespace, previous, groupId })
     await options.store.activateNamespace(namespace)
     end = await latest()
     log.info({ namespace, end: toRecord(end) }, 'rebuild: switched readers; applying the last records')
     await reached(end, 'final')
     if (Number.isFinite(newestApplied)) await target.advanceWatermark(newestApplied)
-  } finally {
-    await consumer.disconnect().catch(() => {})
-    await admin.deleteGroups([groupId]).catch(() => {})
-    await admin.disconnect().catch(() => {})
-    // Nobody reads the half-built namespace: its keys go now rather than at their TTL.
-    if (giveUp) await target.clear().catch(() => {})
+  } catch (err) {
+    failure = { err }
   }
+  await consumer?.disconnect().catch(() => {})
+  const groupLeft = await deleteGroup(admin, groupId)
+  await admin.disconnect().catch(() => {})
+  if (abandoned()) {
+    // Nobody will read the half-built namespace: its keys go now rather than in a week (their TTL).
+    const cleared = await clearUnlessActive(options.store, namespace).then(
+      (n) => ({ clearedKeys: n }),
+      (err: unknown) => ({ clearedKeys: 0, namespaceLeft: normalizeError(err).message }),
+    )
+    const interruption = { started: true, namespace, previous, groupId, records: counts.records, ...cleared }
+    const err = new RebuildInterruptedError(
+      groupLeft ? { ...interruption, groupLeft } : interruption,
+      failure && failure.err !== STOPPED ? { cause: failure.err } : undefined,
+    )
+    log.info(err.interruption, 'rebuild: interrupted')
+    throw err
+  }
+  if (failure) {
+    // Nobody reads the half-built namespace: its keys go now rather than at their TTL.
+    if (giveUp) await clearUnlessActive(options.store, namespace).catch(() => {})
+    throw failure.err
+  }
+  let clearedKeys = 0
   if (!options.keepPrevious) clearedKeys = await options.store.withNamespace(previous).clear()
   const result: RebuildResult = {
     namespace,
@@ -451,11 +571,49 @@ function newestOf(times: readonly (number | undefined)[]): number | undefined {
   return at
 }
 
-/** Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. */
-async function retryRedis(work: () => Promise<unknown>, log: Logger): Promise<void> {
+/**
+ * Redis faults during a rebuild wait and retry (the store is idempotent); bugs fail the rebuild. An
+ * interrupted rebuild stops retrying (`shouldStop`): its namespace is deleted, unfinished.
+ */
+async function retryRedis(
+  work: () => Promise<unknown>,
+  log: Logger,
+  shouldStop: () => boolean,
+): Promise<void> {
   await retry(work, {
     baseMs: 100,
     maxMs: 5_000,
+    shouldStop,
     onRetry: (err, attempt, delayMs) => log.warn({ err, attempt, delayMs }, 'rebuild: Redis fault; retrying'),
   })
+}
+
+/** Thrown inside the rebuild when its signal stops it before the switch; never leaves it. */
+const STOPPED = new Error('rebuild: stopped by its signal')
+
+/**
+ * Deletes the throwaway group once its consumer has left it: undefined when it went (or was never made:
+ * an interruption before the offsets were set), else why not.
+ */
+async function deleteGroup(admin: Pick<Admin, 'deleteGroups'>, groupId: string): Promise<string | undefined> {
+  try {
+    await admin.deleteGroups([groupId])
+    return undefined
+  } catch (err) {
+    // kafkajs's KafkaJSDeleteGroupsError names each group's error (GROUP_ID_NOT_FOUND, NON_EMPTY_GROUP…).
+    const groups = (err as { groups?: { error?: { type?: unknown } }[] }).groups
+    const types = Array.isArray(groups) ? groups.map((g) => String(g.error?.type ?? 'UNKNOWN')) : []
+    if (types.length > 0 && types.every((t) => t === 'GROUP_ID_NOT_FOUND')) return undefined
+    return types.length > 0 ? types.join(', ') : normalizeError(err).message
+  }
+}
+
+/**
+ * Clears a namespace the rebuild made, unless readers were switched to it after all (by another rebuild
+ * given the same name): the live indicators are never deleted.
+ */
+async function clearUnlessActive(store: IndicatorStore, namespace: string): Promise<number> {
+  if ((await store.activeNamespace()) === namespace)
+    throw new Error(`namespace ${namespace} is the active one now`)
+  return store.withNamespace(namespace).clear()
 }

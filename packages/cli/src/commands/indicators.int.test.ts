@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { AggregatorConfig, buildAggregatorApp, indicatorStoreOptions } from '@tradepulse/aggregator'
@@ -21,7 +21,7 @@ import {
   createRedisIndicatorStore,
   loadConfig,
 } from '@tradepulse/platform'
-import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 
@@ -330,6 +330,82 @@ describe('tradepulse indicators on Kafka and Redis', () => {
         (await live.get('market', global, end))?.buzz,
       )
     } finally {
+      const keys = await redis.keys(`${keyPrefix}*`)
+      if (keys.length) await redis.unlink(...keys)
+      await redis.quit()
+    }
+  })
+
+  it('rebuild stopped by SIGINT mid-replay deletes its namespace and consumer group, leaves the live indicators as they were, says so in one line and exits 130', async () => {
+    // Ctrl-C killed it: its namespace stayed in Redis for a week (the indicators' TTL), a second copy of
+    // the indicators, and its throwaway group on Kafka.
+    const prefix = `${randomName('cli-stop')}.`
+    const topic = createTopicCatalogue(prefix).scored.name
+    await createTopics(kafkaBrokers, [{ name: topic, partitions: 3 }])
+    // Enough for a replay of seconds: the signal comes while it runs.
+    await produce(topic, scoredSeries(20_000, { startMs: Date.now() - 6 * HOUR_MS, spanMs: 6 * HOUR_MS }))
+    const keyPrefix = prefix.replace(/\W/g, '_')
+    const env = cliEnv(prefix, keyPrefix)
+    const redis = new Redis(redisUrl)
+    /** Every key under the prefix with its value (DUMP, without the TTL), sorted by key. */
+    const snapshot = async () =>
+      Promise.all(
+        (await redis.keys(`${keyPrefix}*`))
+          .sort()
+          .map(async (k) => [k, (await redis.dumpBuffer(k))?.toString('hex')]),
+      )
+    const admin = testKafka(kafkaBrokers).admin()
+    try {
+      // The live indicators (namespace v1) and their watermark.
+      const live = createRedisIndicatorStore(redis, indicatorStoreOptions(loadConfig(AggregatorConfig, env)))
+      const headlines = scoredSeries(100, { startMs: Date.now() - HOUR_MS, spanMs: 30 * MIN_MS, seed: 5 })
+      await applyInOrder(live, headlines)
+      await live.advanceWatermark(Date.parse(headlines.at(-1)!.publishedAt))
+      const before = await snapshot()
+      expect(before.length).toBeGreaterThan(0)
+
+      const child = spawn(process.execPath, [MAIN, 'indicators', 'rebuild', '--since', '1d'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => {
+        stdout += d
+      })
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
+      const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+      await waitFor(() => /^replay: [1-9]\d* records/m.test(stderr), {
+        timeoutMs: 60_000,
+        what: `a progress line with records applied (stderr: ${stderr})`,
+      })
+      child.kill('SIGINT')
+      expect(await exited).toEqual({ code: 130, signal: null })
+
+      expect(stdout).toBe('')
+      const lines = stderr.trimEnd().split('\n')
+      const group = `${prefix}aggregator.rebuild.`.replaceAll('.', '\\.')
+      expect(lines.at(-2)).toMatch(
+        new RegExp(
+          `^tradepulse: indicators rebuild: SIGINT: stopping the replay; deleting namespace r\\w+ and consumer group ${group}r\\w+ \\(Ctrl-C again exits at once, leaving them\\)$`,
+        ),
+      )
+      const done = new RegExp(
+        `^tradepulse: indicators rebuild interrupted by SIGINT before readers were switched: deleted namespace (r\\w+) \\((\\d+) keys\\) and consumer group ${group}(r\\w+); readers stay on namespace v1$`,
+      ).exec(lines.at(-1) ?? '')
+      expect(done, stderr).not.toBeNull()
+      const [, namespace, cleared, groupNamespace] = done!
+      expect(groupNamespace).toBe(namespace)
+      expect(Number(cleared)).toBeGreaterThan(0)
+      // Nothing of the rebuild left: every key under the prefix as before (the live ones), no other.
+      expect(await snapshot()).toEqual(before)
+      await admin.connect()
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId)
+      expect(groups.filter((g) => g.startsWith(`${prefix}aggregator.rebuild.`))).toEqual([])
+    } finally {
+      await admin.disconnect()
       const keys = await redis.keys(`${keyPrefix}*`)
       if (keys.length) await redis.unlink(...keys)
       await redis.quit()

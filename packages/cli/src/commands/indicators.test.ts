@@ -1,6 +1,16 @@
 import { InvalidArgumentError } from 'commander'
 import { describe, expect, it } from 'vitest'
-import { fullRebuildSince, parseAsOf, rebuildSinceWarning, resolveAsOf, sinceOption } from './indicators.ts'
+import {
+  forcedExitLine,
+  fullRebuildSince,
+  interruptedExitCode,
+  interruptedLine,
+  parseAsOf,
+  rebuildSinceWarning,
+  resolveAsOf,
+  sinceOption,
+  stoppingLine,
+} from './indicators.ts'
 
 describe('--as-of', () => {
   const now = () => Date.parse('2026-03-02T00:00:00Z')
@@ -80,5 +90,54 @@ describe('rebuild --since', () => {
     expect(rebuildSinceWarning('1h', 3_600_000, grace)).toMatch(/^--since 1h is shorter/)
     expect(rebuildSinceWarning('8d', 8 * DAY, grace)).toBeUndefined()
     expect(rebuildSinceWarning('30d', 30 * DAY, grace)).toBeUndefined()
+  })
+})
+
+describe('rebuild stopped by a signal', () => {
+  const started = {
+    step: 'started',
+    namespace: 'rmxcpnwtp',
+    previous: 'v1',
+    groupId: 'tradepulse.aggregator.rebuild.rmxcpnwtp',
+  } as const
+  const switching = { ...started, step: 'switching' } as const
+
+  it('exits as a shell reports a command its signal ended: 130 for SIGINT, 143 for SIGTERM', () => {
+    expect(interruptedExitCode('SIGINT')).toBe(130)
+    expect(interruptedExitCode('SIGTERM')).toBe(143)
+  })
+
+  it('says at once what the first signal does: before the switch it deletes; after, it finishes', () => {
+    expect(stoppingLine('SIGINT', started)).toBe(
+      'tradepulse: indicators rebuild: SIGINT: stopping the replay; deleting namespace rmxcpnwtp and consumer group tradepulse.aggregator.rebuild.rmxcpnwtp (Ctrl-C again exits at once, leaving them)',
+    )
+    expect(stoppingLine('SIGTERM', undefined)).toBe(
+      'tradepulse: indicators rebuild: SIGTERM: stopping the replay',
+    )
+    expect(stoppingLine('SIGINT', switching)).toBe(
+      'tradepulse: indicators rebuild: SIGINT after readers were switched to namespace rmxcpnwtp: finishing its last pass, which it needs (Ctrl-C again exits at once)',
+    )
+  })
+
+  it('says in one line what it deleted and where readers stay', () => {
+    expect(interruptedLine('SIGINT', { ...started, started: true, records: 5_000, clearedKeys: 88 })).toBe(
+      'tradepulse: indicators rebuild interrupted by SIGINT before readers were switched: deleted namespace rmxcpnwtp (88 keys) and consumer group tradepulse.aggregator.rebuild.rmxcpnwtp; readers stay on namespace v1',
+    )
+  })
+
+  it('says, on a second signal, what may be left and where readers are', () => {
+    expect(forcedExitLine('SIGINT', started, 'tp', false)).toBe(
+      "tradepulse: indicators rebuild: SIGINT again: exiting at once; may be left: namespace rmxcpnwtp's keys (tp:rmxcpnwtp:*; they expire with their TTL) and consumer group tradepulse.aggregator.rebuild.rmxcpnwtp (Kafka drops it after offsets.retention.minutes); readers stay on namespace v1",
+    )
+    expect(forcedExitLine('SIGINT', switching, 'tp', false)).toBe(
+      "tradepulse: indicators rebuild: SIGINT again: exiting at once; readers are on namespace rmxcpnwtp, which may lack the headlines of the last moments before the switch (tradepulse indicators rebuild again); may be left: consumer group tradepulse.aggregator.rebuild.rmxcpnwtp (Kafka drops it after offsets.retention.minutes) and namespace v1's keys (tp:v1:*; they expire with their TTL)",
+    )
+    // --keep-previous: the previous namespace is kept anyway.
+    expect(forcedExitLine('SIGTERM', switching, 'tp', true)).toMatch(
+      /; may be left: consumer group tradepulse\.aggregator\.rebuild\.rmxcpnwtp \(Kafka drops it after offsets\.retention\.minutes\)$/,
+    )
+    expect(forcedExitLine('SIGINT', undefined, 'tp', false)).toBe(
+      'tradepulse: indicators rebuild: SIGINT again: exiting at once; nothing was made yet',
+    )
   })
 })

@@ -1,8 +1,13 @@
+import { constants } from 'node:os'
 import {
   AggregatorConfig,
   eventTimeOptions,
   indicatorOverrides,
   indicatorStoreOptions,
+  interruptionText,
+  RebuildInterruptedError,
+  type RebuildInterruption,
+  type RebuildStep,
   rebuildIndicators,
 } from '@tradepulse/aggregator'
 import {
@@ -14,6 +19,7 @@ import {
 } from '@tradepulse/contracts'
 import { AS_OF_FORMS, parseAsOf as parseGatewayAsOf, readableFrom, tooEarly } from '@tradepulse/gateway'
 import {
+  createIndicatorKeys,
   type IndicatorStore,
   indicatorKey,
   resolveIndicatorConfig,
@@ -249,9 +255,29 @@ export function registerIndicators(program: Command): void {
       // topic there (requireTopic): under a mistyped prefix, the rebuild failed after 20 s as if Kafka were
       // down (exit 69), with a hint to create the topics.
       await requireTopic(cliKafka(config, 'tradepulse-rebuild', log), config, 'indicators rebuild', topic)
-      await withRedis(config, 'tradepulse-rebuild', log, async (redis) => {
+      const interrupted = await withRedis(config, 'tradepulse-rebuild', log, async (redis) => {
         const store = createRedisIndicatorStore(redis, indicatorStoreOptions(config))
+        // SIGINT and SIGTERM stop the rebuild, which deletes what it made (its namespace, its consumer
+        // group) rather than leave a second copy of the indicators in Redis for a week; a second one
+        // exits at once, saying what is left. Without, Ctrl-C killed it and left both.
+        const stop = new AbortController()
+        let signalled: RebuildSignal | undefined
+        let step: RebuildStep | undefined
+        const onSignal = (signal: RebuildSignal) => {
+          if (signalled) {
+            process.stderr.write(
+              `${forcedExitLine(signal, step, config.REDIS_KEY_PREFIX, Boolean(opts.keepPrevious))}\n`,
+            )
+            process.exit(interruptedExitCode(signal))
+          }
+          signalled = signal
+          process.stderr.write(`${stoppingLine(signal, step)}\n`)
+          stop.abort()
+        }
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
         let lastReport = 0
+        let reportedApplied = false
         const r = await rebuildIndicators({
           brokers: config.KAFKA_BROKERS,
           security: kafkaSecurity(config),
@@ -265,17 +291,82 @@ export function registerIndicators(program: Command): void {
           ...eventTimeOptions(config),
           groupPrefix: defaultGroupId(config, 'aggregator'),
           ...(opts.keepPrevious ? { keepPrevious: true } : {}),
+          signal: stop.signal,
+          onStep: (s) => {
+            step = s
+          },
+          // Every 2 s, and at once when the first records are applied: the replay is under way.
           onProgress: (p) => {
-            if (Date.now() - lastReport < 2_000) return
+            const first = p.records > 0 && !reportedApplied
+            if (!first && Date.now() - lastReport < 2_000) return
             lastReport = Date.now()
+            reportedApplied ||= p.records > 0
             process.stderr.write(`${p.phase}: ${p.records} records, ${p.applied} headlines applied\n`)
           },
         })
+          .catch((err: unknown) => {
+            if (err instanceof RebuildInterruptedError) return err
+            throw err
+          })
+          .finally(() => {
+            process.off('SIGINT', onSignal)
+            process.off('SIGTERM', onSignal)
+          })
+        if (r instanceof RebuildInterruptedError)
+          return { signal: signalled ?? 'SIGINT', interruption: r.interruption }
         process.stdout.write(
           `rebuilt ${r.headlines} headlines (${r.records} records, ${r.invalid} invalid) since ${new Date(sinceMs).toISOString()} into namespace ${r.namespace} in ${(r.elapsedMs / 1_000).toFixed(1)} s; readers switched from ${r.previous}${opts.keepPrevious ? ' (kept)' : ` (cleared ${r.clearedKeys} keys)`}\n`,
         )
+        return undefined
       })
+      if (interrupted) {
+        process.stderr.write(`${interruptedLine(interrupted.signal, interrupted.interruption)}\n`)
+        process.exit(interruptedExitCode(interrupted.signal))
+      }
     })
+}
+
+/** The signals that stop a rebuild. */
+export type RebuildSignal = 'SIGINT' | 'SIGTERM'
+
+/** 128 + the signal's number, as a shell reports a command its signal ended: 130 (SIGINT), 143 (SIGTERM). */
+export function interruptedExitCode(signal: RebuildSignal): number {
+  return 128 + constants.signals[signal]
+}
+
+const again = (signal: RebuildSignal) => (signal === 'SIGINT' ? 'Ctrl-C' : signal)
+
+/** What the first signal does, said at once: the cleanup may take seconds (an apply in flight ends first). */
+export function stoppingLine(signal: RebuildSignal, step: RebuildStep | undefined): string {
+  if (step?.step === 'switching')
+    return `tradepulse: indicators rebuild: ${signal} after readers were switched to namespace ${step.namespace}: finishing its last pass, which it needs (${again(signal)} again exits at once)`
+  const what = step
+    ? `; deleting namespace ${step.namespace} and consumer group ${step.groupId} (${again(signal)} again exits at once, leaving them)`
+    : ''
+  return `tradepulse: indicators rebuild: ${signal}: stopping the replay${what}`
+}
+
+/** The one line of a rebuild its signal stopped before the switch: what went, what could not, and where readers are. */
+export function interruptedLine(signal: RebuildSignal, interruption: RebuildInterruption): string {
+  return `tradepulse: indicators ${interruptionText(interruption, signal)}`
+}
+
+/** The line of a second signal, which exits without waiting for the cleanup: what may be left. */
+export function forcedExitLine(
+  signal: RebuildSignal,
+  step: RebuildStep | undefined,
+  keyPrefix: string,
+  keepPrevious: boolean,
+): string {
+  const head = `tradepulse: indicators rebuild: ${signal} again: exiting at once`
+  if (!step) return `${head}; nothing was made yet`
+  const keys = (namespace: string) =>
+    `namespace ${namespace}'s keys (${createIndicatorKeys(keyPrefix, namespace).pattern}; they expire with their TTL)`
+  const group = `consumer group ${step.groupId} (Kafka drops it after offsets.retention.minutes)`
+  if (step.step === 'started')
+    return `${head}; may be left: ${keys(step.namespace)} and ${group}; readers stay on namespace ${step.previous}`
+  const left = keepPrevious ? group : `${group} and ${keys(step.previous)}`
+  return `${head}; readers are on namespace ${step.namespace}, which may lack the headlines of the last moments before the switch (tradepulse indicators rebuild again); may be left: ${left}`
 }
 
 /** Most indicators a warning line names; the rest are counted. */
