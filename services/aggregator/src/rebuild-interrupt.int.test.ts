@@ -109,6 +109,28 @@ describe('rebuildIndicators stopped by its signal', () => {
     expect(await store.activeNamespace()).toBe('live')
   })
 
+  it('failing mid-replay (not interrupted): deletes its namespace and its group, the live one as it was', async () => {
+    const { topic, store } = await setup()
+    const before = await snapshot()
+    const steps: RebuildStep[] = []
+    const failure = await rebuildIndicators({
+      ...options(topic, store),
+      onStep: (s) => steps.push(s),
+      onProgress: (p) => {
+        if (p.records > 0) throw new Error('the replay broke')
+      },
+    }).catch((err: unknown) => err)
+    expect(failure).toBeInstanceOf(Error)
+    expect(failure).not.toBeInstanceOf(RebuildInterruptedError)
+    expect((failure as Error).message).toBe('the replay broke')
+    const started = steps.find((s) => s.step === 'started')!
+    // Keys it had written, deleted (before, they stayed for the indicators' TTL, a week).
+    expect(await ctx.redis.keys(`${ctx.keyPrefix}:${started.namespace}:*`)).toEqual([])
+    expect(await groups()).not.toContain(started.groupId)
+    expect(await snapshot()).toEqual(before)
+    expect(await store.activeNamespace()).toBe('live')
+  })
+
   it('before it starts: makes nothing', async () => {
     const { topic, store } = await setup()
     const before = await snapshot()

@@ -494,8 +494,10 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     throw err
   }
   if (failure) {
-    // Nobody reads the half-built namespace: its keys go now rather than at their TTL.
-    if (giveUp) await clearUnlessActive(options.store, namespace).catch(() => {})
+    // Failed before readers were switched (given up, Kafka or Redis gone for good, a bug): nobody reads
+    // the half-built namespace, so its keys go now rather than at their TTL. Once the switch is under
+    // way the new namespace is live and is kept.
+    if (giveUp || !switching) await clearUnlessActive(options.store, namespace).catch(() => {})
     throw failure.err
   }
   let clearedKeys = 0
