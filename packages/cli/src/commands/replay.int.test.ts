@@ -11,10 +11,17 @@ import {
   writeSync,
 } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { collectTopic, createTopics, randomName, testInfra, waitFor } from '@tradepulse/testing'
+import {
+  collectTopic,
+  createTopics,
+  listTopicNames,
+  randomName,
+  testInfra,
+  waitFor,
+} from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
 
@@ -56,11 +63,11 @@ describe('tradepulse replay on Kafka', () => {
   async function replay(
     name: string,
     text: string | Buffer | ((file: string) => Promise<void>),
-    how: { piped?: boolean; args?: string[]; env?: Record<string, string> } = {},
+    how: { piped?: boolean; args?: string[]; env?: Record<string, string>; noTopic?: boolean } = {},
   ) {
     const prefix = `${randomName('replay-bad')}.`
     const topic = createTopicCatalogue(prefix).raw.name
-    await createTopics(kafkaBrokers, [{ name: topic }])
+    if (!how.noTopic) await createTopics(kafkaBrokers, [{ name: topic }])
     const dir = mkdtempSync(join(tmpdir(), 'replay-bad-'))
     const file = join(dir, name)
     try {
@@ -79,7 +86,7 @@ describe('tradepulse replay on Kafka', () => {
         },
         maxBuffer: 16 * 1024 * 1024,
       })
-      return { ...res, topic }
+      return { ...res, topic, prefix }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
@@ -97,6 +104,62 @@ describe('tradepulse replay on Kafka', () => {
   }
   const headlines = (topic: string, n: number) => fieldOf('headline', topic, n)
   const times = (topic: string, n: number) => fieldOf('publishedAt', topic, n)
+
+  describe('under a prefix whose headlines.raw Kafka does not have (a mistyped TRADEPULSE_TOPIC_PREFIX)', () => {
+    // It failed at its first send with Kafka's "This server does not host this topic-partition" as exit
+    // 69 (retry, to a supervisor) and a hint to run `tradepulse topics create`: a second catalogue under
+    // the typo. Refused as tail, dlq and indicators rebuild refuse theirs (topic-check.ts).
+    const refusal = (prefix: string) =>
+      `tradepulse: replay: Kafka at ${kafkaBrokers.join(',')} (KAFKA_BROKERS) has no topic ${prefix}headlines.raw.v1 (TRADEPULSE_TOPIC_PREFIX ${JSON.stringify(prefix)}; the workers create it as they start, as does tradepulse topics create)\n`
+    const topicsOf = async (prefix: string) =>
+      (await listTopicNames(kafkaBrokers)).filter((name) => name.startsWith(prefix))
+
+    it('refuses a file in one line naming the topic and the prefix (exit 78), and produces nothing', async () => {
+      const { code, stdout, stderr, prefix } = await replay(
+        'feed.csv',
+        'date,headline\n2020-01-01,Steel tariffs rise\n',
+        { noTopic: true },
+      )
+      expect({ code, stdout, stderr }).toEqual({ code: 78, stdout: '', stderr: refusal(prefix) })
+      expect(await topicsOf(prefix)).toEqual([])
+    })
+
+    it('refuses a named pipe with no writer yet at once, not waiting on the pipe (exit 78)', async () => {
+      // The pipe is read while Kafka is reached, neither waiting for the other: the refusal comes though
+      // nobody ever writes to it.
+      const prefix = `${randomName('replay-bad')}.`
+      const fifo = join(mkdtempSync(join(tmpdir(), 'replay-fifo-')), 'feed.fifo')
+      execFileSync('mkfifo', [fifo])
+      const child = spawn(process.execPath, [MAIN, 'replay', fifo], {
+        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      const out = { stdout: '', stderr: '', code: undefined as number | null | undefined }
+      child.stdout?.on('data', (d) => {
+        out.stdout += d
+      })
+      child.stderr?.on('data', (d) => {
+        out.stderr += d
+      })
+      const exited = once(child, 'close')
+      try {
+        await waitFor(() => child.exitCode !== null || child.signalCode !== null, {
+          timeoutMs: 30_000,
+          what: 'the replay to exit with its named pipe unwritten',
+        })
+        await exited
+        expect({ code: child.exitCode, stdout: out.stdout, stderr: out.stderr }).toEqual({
+          code: 78,
+          stdout: '',
+          stderr: refusal(prefix),
+        })
+        expect(await topicsOf(prefix)).toEqual([])
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+        rmSync(dirname(fifo), { recursive: true, force: true })
+      }
+    })
+  })
 
   it('produces the readable rows of a CSV and reports stray quotes, an unclosed one and a huge row by line', async () => {
     const { code, stderr, topic } = await replay(

@@ -27,6 +27,7 @@ import {
   readReplayRows,
 } from '../replay/read-rows.ts'
 import { BACKWARDS_WARN_MS, backwardsWatch, eventTimeMs, inTimeOrder } from '../replay/time-order.ts'
+import { requireTopic } from '../topic-check.ts'
 
 /**
  * Most bytes of key and value of one record replay produces; a row giving a larger one is reported by
@@ -320,14 +321,20 @@ export function registerReplay(program: Command): void {
       const config = loadConfig(BaseConfig, process.env)
       const log = cliLogger(config)
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
-      const producer = createProducer(cliKafka(config, 'tradepulse-replay', log), log)
+      const kafka = cliKafka(config, 'tradepulse-replay', log)
+      const producer = createProducer(kafka, log)
       // A pipe is opened and its header read while Kafka is reached, neither waiting for the other: a
       // named pipe with no writer yet (or a quiet feed) is waited on for as long as it takes, and an
       // unreachable Kafka was reported only once the pipe gave its header. The first to fail is the
-      // answer: an unreachable Kafka within seconds (69), a header refused as soon as it is read (78).
+      // answer: an unreachable Kafka within seconds (69), a header refused as soon as it is read (78),
+      // a topic Kafka does not have (requireTopic, 78) before anything is sent. Without that check, a
+      // mistyped TRADEPULSE_TOPIC_PREFIX failed at the first send with Kafka's "does not host this
+      // topic-partition" as exit 69 and a hint to create the topics: a second catalogue under the typo.
+      // No TOPICS_AUTO_CREATE here: replay never creates a topic (its producer, allowAutoTopicCreation false).
       const [input] = await Promise.all([
         found.kind === 'pipe' ? openReplayPipe(found, opts.source) : undefined,
         producer.connect(),
+        requireTopic(kafka, config, 'replay', topic),
       ])
       const tty = Boolean(process.stderr.isTTY)
       const bar = tty
