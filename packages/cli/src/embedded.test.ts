@@ -182,6 +182,38 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(await exited).toEqual([0, null])
   })
 
+  it('with --follow and stderr not a terminal logs its ready event at info, not as a warning', async () => {
+    // It was a warn line ({"level":40}) at the default level, repeating the human line: log alerting
+    // took normal operation for a fault.
+    const ready = async (env: Record<string, string>) => {
+      const { child, output, exited } = spawnCli(
+        ['start', '--no-sample', '--follow', '--http-port', '0'],
+        env,
+      )
+      await waitFor(() => /Accepting headlines/.test(output.err), {
+        what: 'the ready line',
+        timeoutMs: 20_000,
+      })
+      child.kill('SIGINT')
+      expect(await exited).toEqual([0, null])
+      const logged = output.err
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string; port?: number })
+      return { logged, port: Number(/127\.0\.0\.1:(\d+)\/headlines/.exec(output.err)?.[1]) }
+    }
+    const quiet = await ready({})
+    expect(quiet.logged.filter((l) => l.level >= 40)).toEqual([])
+    const info = await ready({ LOG_LEVEL: 'info' })
+    expect(info.logged.filter((l) => l.msg.startsWith('accepting headlines'))).toEqual([
+      expect.objectContaining({
+        level: 30,
+        port: info.port,
+        msg: 'accepting headlines on stdin (NDJSON) and POST /headlines',
+      }),
+    ])
+  })
+
   it('with --follow takes headlines on POST /headlines and stdin until SIGINT', async () => {
     const { child, output, exited } = spawnCli(
       ['start', '--no-sample', '--follow', '--http-port', '0'],

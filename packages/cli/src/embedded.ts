@@ -525,11 +525,15 @@ export function answerHeadlines(
   }
 }
 
-/** The ready line of --follow, with the port the server got. */
+/**
+ * The ready line of --follow, with the port the server got. The log line is at info, for a collector
+ * (LOG_LEVEL=info); at warn it came with every start's default level (warn) and read as a fault to log
+ * alerting, repeating the human line.
+ */
 function announceHeadlines(server: Server, log: Logger): void {
   const address = server.address()
   const bound = typeof address === 'object' && address ? address.port : 0
-  log.warn({ port: bound }, 'accepting headlines on stdin (NDJSON) and POST /headlines')
+  log.info({ port: bound }, 'accepting headlines on stdin (NDJSON) and POST /headlines')
   process.stderr.write(
     `Accepting headlines: NDJSON on stdin, or POST http://127.0.0.1:${bound}/headlines. Ctrl-C to stop.\n`,
   )
