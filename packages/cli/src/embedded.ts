@@ -28,6 +28,7 @@ import {
 } from '@tradepulse/platform'
 import { formatIndicatorTable, withheldNotice } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
+import { exitCodeForSignal } from './exit-codes.ts'
 import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
 import {
@@ -145,7 +146,7 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   })
   const requestStop = () => {
     stopRequested = true
-    process.once('SIGINT', () => process.exit(130))
+    process.once('SIGINT', () => process.exit(exitCodeForSignal('SIGINT')))
     stopped()
   }
   const stopListening = () => {

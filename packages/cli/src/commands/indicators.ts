@@ -1,4 +1,3 @@
-import { constants } from 'node:os'
 import {
   AggregatorConfig,
   eventTimeOptions,
@@ -35,6 +34,7 @@ import {
   loadConfig,
 } from '@tradepulse/platform'
 import { type Command, InvalidArgumentError, Option } from 'commander'
+import { exitCodeForSignal } from '../exit-codes.ts'
 import { clientLog, cliKafka, cliLogger, withRedis } from '../infra.ts'
 import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
 import { requireTopic } from '../topic-check.ts'
@@ -329,9 +329,9 @@ export function registerIndicators(program: Command): void {
 /** The signals that stop a rebuild. */
 export type RebuildSignal = 'SIGINT' | 'SIGTERM'
 
-/** 128 + the signal's number, as a shell reports a command its signal ended: 130 (SIGINT), 143 (SIGTERM). */
+/** A rebuild's exit code on a signal (exitCodeForSignal): 130 (SIGINT), 143 (SIGTERM). */
 export function interruptedExitCode(signal: RebuildSignal): number {
-  return 128 + constants.signals[signal]
+  return exitCodeForSignal(signal)
 }
 
 const again = (signal: RebuildSignal) => (signal === 'SIGINT' ? 'Ctrl-C' : signal)
