@@ -47,6 +47,27 @@ describe('scorer handler', () => {
     )
     expect(outcomes.map(headersOf)).toEqual([{ traceparent: TRACEPARENT }, undefined, undefined, undefined])
   })
+  // The text headers keep a repeated header's last value: a record with two traceparents had its second
+  // carried on, where W3C Trace Context holds such a record invalid (a receiver starts a new trace).
+  it('reads every value of the trace headers as Kafka gave them: none from two traceparents, the tracestate with one', async () => {
+    const OTHER = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const kafka = (offset: number, rawHeaders: Record<string, string | string[]>): InRecord => ({
+      ...record(offset, headline(`k${offset}`)),
+      headers: Object.fromEntries(Object.entries(rawHeaders).map(([k, v]) => [k, String([v].flat().at(-1))])),
+      rawHeaders,
+    })
+    const outcomes = await handler(
+      [
+        kafka(0, { traceparent: [TRACEPARENT, OTHER], tracestate: 'congo=t61rcWkgMzE' }),
+        kafka(1, { traceparent: TRACEPARENT, tracestate: ['rojo=00f067aa0ba902b7', 'congo=t61rcWkgMzE'] }),
+      ],
+      ctx,
+    )
+    expect(outcomes.map(headersOf)).toEqual([
+      undefined,
+      { traceparent: TRACEPARENT, tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
+    ])
+  })
   it('scores a headline a newer ingest wrote with a field it does not know, and writes none it does not know', async () => {
     const fixed = createScorerHandler({ topics, scorer: createScorer(), now: () => new Date(AT) })
     const newer = JSON.stringify({ ...JSON.parse(headline('n')), lang: 'en', meta: { feed: 'x' } })

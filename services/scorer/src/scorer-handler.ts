@@ -5,7 +5,7 @@ import {
   type InRecord,
   type Outcome,
   parseJsonRecord,
-  traceHeaders,
+  traceContext,
 } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
 import { scoreHeadline } from './score-headline.ts'
@@ -66,8 +66,9 @@ export function createScorerHandler(deps: {
         id: parsed.value.id,
       }
     }
-    // Only a valid trace context is carried on: an unchecked header of any size would be copied.
-    const headers = traceHeaders(r.headers)
+    // Only a valid trace context is carried on (an unchecked header of any size would be copied), read
+    // from every value Kafka gave: a record with two traceparents carries none, as W3C Trace Context asks.
+    const headers = traceContext(r)
     return {
       kind: 'ok',
       out: [

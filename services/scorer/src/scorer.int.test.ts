@@ -284,6 +284,57 @@ describe('scorer worker on Kafka', () => {
     expect(new Set(keys).size).toBe(n)
     expect(keys).toHaveLength(n)
   })
+  it("carries a headline's trace context on as W3C Trace Context asks: none from two traceparents, its tracestate headers as one list", async () => {
+    const prefix = `${randomName('scorer')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(
+      kafkaBrokers,
+      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
+    )
+    const app = scorerApp(prefix)
+    await app.start()
+    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
+    cleanups.push(scored.stop)
+    const A = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    const B = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const at = '2026-03-02T08:00:00.000Z'
+    const headline = (id: string, headers: Record<string, string | string[]>) => ({
+      key: id,
+      value: JSON.stringify({
+        id,
+        source: 'wire',
+        headline: `US raises tariffs on steel (${id})`,
+        publishedAt: at,
+        ingestedAt: at,
+        truncated: false,
+      } satisfies Headline),
+      headers,
+    })
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: [
+        // Two traceparent headers: invalid, so no trace context at all (before: the second was carried).
+        headline('two-parents', { traceparent: [A, B], tracestate: 'congo=t61rcWkgMzE' }),
+        // Two tracestate headers: one list, in order (before: the last alone).
+        headline('both', { traceparent: A, tracestate: ['rojo=00f067aa0ba902b7', 'congo=t61rcWkgMzE'] }),
+        headline('one', { traceparent: B }),
+      ],
+    })
+    const byId = await waitFor(
+      () => {
+        const found = new Map(scored.messages.map((m) => [m.key, m.headers]))
+        return found.size >= 3 && found
+      },
+      { what: 'the three scored headlines' },
+    )
+    expect(Object.fromEntries(byId)).toEqual({
+      'two-parents': {},
+      both: { traceparent: A, tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE' },
+      one: { traceparent: B },
+    })
+  })
   it('refuses to start, naming them, when its output and dlq topics are missing and it does not create topics', async () => {
     const prefix = `${randomName('scorer')}.`
     const topics = createTopicCatalogue(prefix)
