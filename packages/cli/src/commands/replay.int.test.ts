@@ -466,6 +466,7 @@ describe('tradepulse replay on Kafka', () => {
       } finally {
         closeSync(writer)
         await stop(child, raw)
+        rmSync(dirname(fifo), { recursive: true, force: true })
       }
     })
   })
