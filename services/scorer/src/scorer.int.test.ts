@@ -39,30 +39,36 @@ describe('scorer worker on Kafka', () => {
     return app
   }
 
-  it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
+  const AT = '2026-03-02T08:00:00.000Z'
+  /** A headline as ingest writes it (published and ingested at AT), `fields` over a tariff rise. */
+  const headlineOf = (fields: Partial<Headline> & { id: string }): Headline => ({
+    source: 't',
+    headline: 'US raises tariffs on Chinese steel',
+    publishedAt: AT,
+    ingestedAt: AT,
+    truncated: false,
+    ...fields,
+  })
+
+  /** The catalogue under a fresh prefix (`partitions` each), a producer, and collectors of scored and dlq. */
+  async function freshTopics(partitions: number) {
     const prefix = `${randomName('scorer')}.`
     const topics = createTopicCatalogue(prefix)
     await createTopics(
       kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
+      listTopics(topics).map((t) => ({ name: t.name, partitions })),
     )
-    const app = scorerApp(prefix)
-    await app.start()
     const scored = await collectTopic(kafkaBrokers, topics.scored.name)
     const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(scored.stop, dlq.stop)
-
-    const at = '2026-03-02T08:00:00.000Z'
-    const h = (id: string, headline: string): Headline => ({
-      id,
-      source: 't',
-      headline,
-      publishedAt: at,
-      ingestedAt: at,
-      truncated: false,
-    })
     const producer = await testProducer(kafkaBrokers)
-    cleanups.push(() => producer.disconnect())
+    cleanups.push(scored.stop, dlq.stop, () => producer.disconnect())
+    return { prefix, topics, scored, dlq, producer }
+  }
+
+  it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
+    const { prefix, topics, scored, dlq, producer } = await freshTopics(2)
+    await scorerApp(prefix).start()
+    const h = (id: string, headline: string) => headlineOf({ id, headline })
     const inputs = [
       h('esc', 'US raises tariffs on Chinese steel to 25% from 10%'),
       h('deesc', 'US and China agree to suspend tariffs for 90 days'),
@@ -96,17 +102,12 @@ describe('scorer worker on Kafka', () => {
     expect(esc.scorerVersion).toMatch(/^scoring-/)
     expect(esc.entities.regions).toContain('CN')
     expect(esc.explanation.length).toBeGreaterThan(0)
-    expect(esc.ingestedAt).toBe(at)
+    expect(esc.ingestedAt).toBe(AT)
     const reasons = dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason).sort()
     expect(reasons).toEqual(['invalid_json', 'schema_invalid'])
   })
   it('dead-letters a headline its scorer gives a NaN score for as output_invalid, naming the field, and scores the next', async () => {
-    const prefix = `${randomName('scorer')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 2 })),
-    )
+    const { prefix, topics, scored, dlq, producer } = await freshTopics(2)
     // The real scorer, but a NaN tariff score for a headline that says "faulty".
     const real = createScorer()
     const faulty: Scorer = {
@@ -119,20 +120,7 @@ describe('scorer worker on Kafka', () => {
     }
     const app = scorerApp(prefix, faulty)
     await app.start()
-    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
-    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(scored.stop, dlq.stop)
-    const at = '2026-03-02T08:00:00.000Z'
-    const h = (id: string, headline: string): Headline => ({
-      id,
-      source: 't',
-      headline,
-      publishedAt: at,
-      ingestedAt: at,
-      truncated: false,
-    })
-    const producer = await testProducer(kafkaBrokers)
-    cleanups.push(() => producer.disconnect())
+    const h = (id: string, headline: string) => headlineOf({ id, headline })
     const bad = JSON.stringify(h('bad', 'US faulty tariffs on Chinese steel'))
     // One key: one partition, the faulty headline first.
     await producer.send({
@@ -162,27 +150,9 @@ describe('scorer worker on Kafka', () => {
     )
   })
   it('dead-letters a headline another producer wrote that ingest would refuse, naming the field and the rule, and scores the next', async () => {
-    const prefix = `${randomName('scorer')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
-    )
-    const app = scorerApp(prefix)
-    await app.start()
-    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
-    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
-    cleanups.push(scored.stop, dlq.stop)
-    const at = '2026-03-02T08:00:00.000Z'
-    const h = (fields: Partial<Headline>): Headline => ({
-      id: 'x',
-      source: 't',
-      headline: 'US raises tariffs on Chinese steel',
-      publishedAt: at,
-      ingestedAt: at,
-      truncated: false,
-      ...fields,
-    })
+    const { prefix, topics, scored, dlq, producer } = await freshTopics(1)
+    await scorerApp(prefix).start()
+    const h = (fields: Partial<Headline>): Headline => headlineOf({ id: 'x', ...fields })
     const { wellFormed, noControl, noControlButLineFeed, showsSomething, readable } = TEXT_RULES
     // [the record, the letter's message]: what ingest never writes, each written straight to headlines.
     // JSON.stringify writes a lone surrogate as its escape (\ud800): the record is valid UTF-8 and JSON.
@@ -196,8 +166,6 @@ describe('scorer worker on Kafka', () => {
       [h({ id: '\u200b' }), `id: ${showsSomething.message}`],
       [h({ id: 'src', source: '\u0085' }), `source: ${noControl.message}; source: ${showsSomething.message}`],
     ]
-    const producer = await testProducer(kafkaBrokers)
-    cleanups.push(() => producer.disconnect())
     // One partition, in order: the good headline after all of them.
     await producer.send({
       topic: topics.headlines.name,
@@ -224,12 +192,7 @@ describe('scorer worker on Kafka', () => {
       expect(l).toMatchObject({ worker: 'scorer', origin: { topic: topics.headlines.name } })
   })
   it('scores a batch that takes longer than the session timeout once, keeping its place in the group', async () => {
-    const prefix = `${randomName('scorer')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
-    )
+    const { prefix, topics, scored, producer } = await freshTopics(1)
     // Each headline costs 100 ms of CPU, as a 20,000-character body dense with cues costs the real scorer
     // on a slow host: the 90 of one fetch take 9 s, past the 6 s session timeout.
     const real = createScorer()
@@ -245,24 +208,12 @@ describe('scorer worker on Kafka', () => {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
     })
-    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
-    cleanups.push(scored.stop)
-    const producer = await testProducer(kafkaBrokers)
-    cleanups.push(() => producer.disconnect())
-    const at = '2026-03-02T08:00:00.000Z'
     const n = 90
     await producer.send({
       topic: topics.headlines.name,
       messages: Array.from({ length: n }, (_, i) => ({
         key: `h${i}`,
-        value: JSON.stringify({
-          id: `h${i}`,
-          source: 't',
-          headline: `US raises tariffs on steel, part ${i}`,
-          publishedAt: at,
-          ingestedAt: at,
-          truncated: false,
-        } satisfies Headline),
+        value: JSON.stringify(headlineOf({ id: `h${i}`, headline: `US raises tariffs on steel, part ${i}` })),
       })),
     })
     await app.start()
@@ -285,33 +236,17 @@ describe('scorer worker on Kafka', () => {
     expect(keys).toHaveLength(n)
   })
   it("carries a headline's trace context on as W3C Trace Context asks: none from two traceparents, its tracestate headers as one list", async () => {
-    const prefix = `${randomName('scorer')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
-    )
-    const app = scorerApp(prefix)
-    await app.start()
-    const scored = await collectTopic(kafkaBrokers, topics.scored.name)
-    cleanups.push(scored.stop)
+    const { prefix, topics, scored, producer } = await freshTopics(1)
+    await scorerApp(prefix).start()
     const A = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
     const B = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
-    const at = '2026-03-02T08:00:00.000Z'
     const headline = (id: string, headers: Record<string, string | string[]>) => ({
       key: id,
-      value: JSON.stringify({
-        id,
-        source: 'wire',
-        headline: `US raises tariffs on steel (${id})`,
-        publishedAt: at,
-        ingestedAt: at,
-        truncated: false,
-      } satisfies Headline),
+      value: JSON.stringify(
+        headlineOf({ id, source: 'wire', headline: `US raises tariffs on steel (${id})` }),
+      ),
       headers,
     })
-    const producer = await testProducer(kafkaBrokers)
-    cleanups.push(() => producer.disconnect())
     await producer.send({
       topic: topics.headlines.name,
       messages: [
