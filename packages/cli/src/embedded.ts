@@ -17,6 +17,7 @@ import {
   createMemoryTransport,
   defaultGroupId,
   duplicateKeyPath,
+  exitCodeForSignal,
   type KafkaWorker,
   type Logger,
   listen,
@@ -28,7 +29,6 @@ import {
 } from '@tradepulse/platform'
 import { formatIndicatorTable, withheldNotice } from './commands/indicators.ts'
 import { formatAlert as formatAlertLine, ruleColumnWidth, ruleIdsOf } from './commands/tail.ts'
-import { exitCodeForSignal } from './exit-codes.ts'
 import { readLines } from './read-lines.ts'
 import { reloadRulesOnHangup } from './reload-on-hangup.ts'
 import {

@@ -1,5 +1,3 @@
-import { constants } from 'node:os'
-
 /**
  * EX_DATAERR (sysexits.h): some of the input was bad. A command that reads many lines or rows answers
  * or sends all the others first, names each bad one (by line) as it goes, and ends with this code and a
@@ -12,12 +10,3 @@ export const EXIT_DATA_ERROR = 65
  * breaks the ScoredHeadline contract. A bug to report, where 65 asks the user to fix the input.
  */
 export const EXIT_SOFTWARE = 70
-
-/**
- * The exit code of a command a signal interrupted, as a shell reports one the signal ended: 128 + the
- * signal's number, 130 (SIGINT, Ctrl-C), 143 (SIGTERM). A command that cleans up on the signal and then
- * exits still tells a script it was interrupted, not that it finished.
- */
-export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return 128 + constants.signals[signal]
-}

@@ -1,11 +1,11 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
-import { describeInfraFailure, runUntilSignal } from './lifecycle.ts'
+import { describeInfraFailure, exitCodeForSignal, runUntilSignal } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 
 const kafkaError = (name: string, message: string, cause?: Error) =>
@@ -135,6 +135,14 @@ describe('describeInfraFailure', () => {
   })
 })
 
+describe('exitCodeForSignal', () => {
+  it('is 128 + the signal number, as a shell reports a command the signal ended', () => {
+    expect(exitCodeForSignal('SIGINT')).toBe(130)
+    expect(exitCodeForSignal('SIGTERM')).toBe(143)
+    expect(exitCodeForSignal('SIGHUP')).toBe(129)
+  })
+})
+
 describe('runUntilSignal', () => {
   const silent = createLogger({ level: 'silent' })
 
@@ -204,6 +212,63 @@ await runUntilSignal(app, createLogger({ level: 'info', pretty: false }), 300)
       rmSync(dir, { recursive: true, force: true })
     }
   }, 15_000)
+
+  it("exits at once on a second signal with that signal's code: 143 for SIGTERM, 130 for SIGINT", async () => {
+    // A second signal exited 130 whatever it was: a supervisor's second SIGTERM read as a Ctrl-C.
+    const dir = mkdtempSync(join(tmpdir(), 'tp-lifecycle-'))
+    const script = join(dir, 'second-signal.mjs')
+    writeFileSync(
+      script,
+      `import { runUntilSignal } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'lifecycle.ts')).href)}
+import { createLogger } from ${JSON.stringify(pathToFileURL(join(import.meta.dirname, 'logger.ts')).href)}
+let keep
+const app = {
+  start: async () => { keep = setInterval(() => {}, 1000); process.stdout.write('started\\n') },
+  // A stop that never ends: only the second signal (or the deadline, an hour off) ends the process.
+  stop: () => new Promise(() => {}),
+  health: async () => ({ status: 'ok', ready: true, checks: {} }),
+}
+await runUntilSignal(app, createLogger({ level: 'info', pretty: false }), 3_600_000)
+`,
+    )
+    const secondSignal = (first: NodeJS.Signals, second: NodeJS.Signals) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] })
+        let stderr = ''
+        let sent = 0
+        child.stdout.on('data', (d: Buffer) => {
+          if (sent === 0 && d.toString().includes('started')) {
+            sent = 1
+            child.kill(first)
+          }
+        })
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString()
+          if (sent === 1 && stderr.includes('"stopping"')) {
+            sent = 2
+            child.kill(second)
+          }
+        })
+        child.on('error', reject)
+        child.on('close', (code) => resolve({ code, stderr }))
+      })
+    try {
+      const cases: [NodeJS.Signals, NodeJS.Signals, number][] = [
+        ['SIGTERM', 'SIGTERM', 143],
+        ['SIGINT', 'SIGINT', 130],
+        ['SIGINT', 'SIGTERM', 143],
+        ['SIGTERM', 'SIGINT', 130],
+      ]
+      for (const [first, second, code] of cases) {
+        const r = await secondSignal(first, second)
+        expect(r.stderr).toContain('second signal: exiting now')
+        expect([first, second, r.code]).toEqual([first, second, code])
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+
   it('resolves once started for an app that cannot fail while running', async () => {
     const app = {
       start: async () => {},

@@ -1,3 +1,4 @@
+import { constants } from 'node:os'
 import type { App } from './app.ts'
 import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl, setValue } from './config.ts'
 import {
@@ -13,16 +14,27 @@ import type { Logger } from './logger.ts'
 export const EXIT_CONFIG = 78 // EX_CONFIG from sysexits.h: "configuration error"
 
 /**
+ * The exit code of a process a signal interrupted, as a shell reports one the signal ended: 128 + the
+ * signal's number, 130 (SIGINT, Ctrl-C), 143 (SIGTERM), 129 (SIGHUP). A process that cleans up on the
+ * signal and then exits still tells a script or a supervisor it was interrupted, and by which signal.
+ */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal]
+}
+
+/**
  * Runs an app until SIGTERM or SIGINT, then stops it within the deadline: stop fetching, finish the
- * batch, commit, flush, close. A second signal, or the deadline passing, forces the exit.
+ * batch, commit, flush, close. A second signal forces the exit with that signal's code (exitCodeForSignal:
+ * 143 for SIGTERM, 130 for SIGINT); the deadline passing forces it with 1.
  */
 export async function runUntilSignal(app: App, log: Logger, deadlineMs: number): Promise<void> {
   let signalled = 0
-  const stop = async (signal: string) => {
+  const stop = async (signal: NodeJS.Signals) => {
     signalled++
     if (signalled > 1) {
       log.warn({ signal }, 'second signal: exiting now')
-      process.exit(130)
+      log.flush?.()
+      process.exit(exitCodeForSignal(signal))
     }
     log.info({ signal, deadlineMs }, 'stopping')
     // Not unref'd (as stopWithin's): a stop hanging on nothing that keeps the process alive ended the

@@ -29,12 +29,12 @@ import {
   createRedisIndicatorStore,
   defaultGroupId,
   eventTimeOf,
+  exitCodeForSignal,
   type IndicatorAsOf,
   kafkaSecurity,
   loadConfig,
 } from '@tradepulse/platform'
 import { type Command, InvalidArgumentError, Option } from 'commander'
-import { exitCodeForSignal } from '../exit-codes.ts'
 import { clientLog, cliKafka, cliLogger, withRedis } from '../infra.ts'
 import { duration, UNIT_MS, wholeNumber } from '../option-values.ts'
 import { requireTopic } from '../topic-check.ts'
