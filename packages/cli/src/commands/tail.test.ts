@@ -1,7 +1,8 @@
+import { EventEmitter } from 'node:events'
 import { formatPair } from '@tradepulse/alerting'
 import type { Alert } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
-import { formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
+import { closeOnSignals, formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
 
 const alert = (over: Partial<Alert>): Alert => ({
   id: 'a1',
@@ -69,5 +70,47 @@ describe('formatAlert', () => {
     // Scope, message, headline and cue whole; the rule cut to its column.
     expect(shown.match(/\\u001b\]0;pwned\\u0007\\u001b\[2J/g)).toHaveLength(4)
     expect(shown).toContain('r\\u001b]0;pwned\\u0007')
+  })
+})
+
+describe('closeOnSignals', () => {
+  function tailing() {
+    const from = new EventEmitter()
+    const exits: number[] = []
+    let closes = 0
+    let closed: () => void = () => {}
+    closeOnSignals(
+      () => {
+        closes++
+        return new Promise<void>((r) => {
+          closed = r
+        })
+      },
+      { from, exit: (code) => void exits.push(code) },
+    )
+    return { from, exits, closes: () => closes, close: () => closed() }
+  }
+
+  it('closes the consumer on a signal and exits 0 once it is closed', async () => {
+    const { from, exits, closes, close } = tailing()
+    from.emit('SIGTERM', 'SIGTERM')
+    expect([closes(), exits]).toEqual([1, []])
+    close()
+    await new Promise((r) => setImmediate(r))
+    expect(exits).toEqual([0])
+  })
+
+  it("exits at once on a second signal while closing, with that signal's code: 143 for SIGTERM, 130 for SIGINT", () => {
+    // It exited 130 whatever the second signal was: a supervisor's second SIGTERM read as a Ctrl-C.
+    for (const [first, second, code] of [
+      ['SIGTERM', 'SIGTERM', 143],
+      ['SIGINT', 'SIGINT', 130],
+      ['SIGINT', 'SIGTERM', 143],
+    ] as const) {
+      const { from, exits, closes } = tailing()
+      from.emit(first, first)
+      from.emit(second, second)
+      expect([first, second, closes(), exits]).toEqual([first, second, 1, [code]])
+    }
   })
 })

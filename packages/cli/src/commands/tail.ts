@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
+import { BaseConfig, exitCodeForSignal, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import type { Kafka } from 'kafkajs'
 import { printable, printableJson } from '../dlq/dead-letters.ts'
@@ -106,6 +106,33 @@ async function checkDeskTopic(
   )
 }
 
+type SignalOptions = {
+  /** Where the signals come from (the process). */
+  from?: Pick<NodeJS.EventEmitter, 'on'>
+  exit?: (code: number) => void
+}
+
+/**
+ * On SIGINT or SIGTERM, closes the tail (its consumer leaves its throwaway group) and exits 0; a second
+ * signal while it closes exits at once with that signal's code (exitCodeForSignal: 130 for SIGINT, 143
+ * for SIGTERM), as a worker's process does.
+ */
+export function closeOnSignals(
+  close: () => Promise<unknown>,
+  { from = process, exit = process.exit }: SignalOptions = {},
+): void {
+  let closing = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing) return exit(exitCodeForSignal(signal))
+    closing = true
+    void close()
+      .catch(() => {})
+      .finally(() => exit(0))
+  }
+  from.on('SIGINT', onSignal)
+  from.on('SIGTERM', onSignal)
+}
+
 export function registerTail(program: Command): void {
   const tail = program
     .command('tail')
@@ -133,15 +160,7 @@ export function registerTail(program: Command): void {
         maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
         allowAutoTopicCreation: false,
       })
-      let closing = false
-      const close = async () => {
-        if (closing) process.exit(130)
-        closing = true
-        await consumer.disconnect().catch(() => {})
-        process.exit(0)
-      }
-      process.on('SIGINT', () => void close())
-      process.on('SIGTERM', () => void close())
+      closeOnSignals(() => consumer.disconnect())
       await consumer.connect()
       await consumer.subscribe({ topic, fromBeginning: Boolean(opts.fromBeginning) })
       process.stderr.write(
