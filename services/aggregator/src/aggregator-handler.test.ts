@@ -1084,6 +1084,48 @@ describe('aggregator handler', () => {
     expect(lines.filter((l) => l.level === 50)).toHaveLength(1)
   })
 
+  it('does not take a topic created anew for lost applied offsets: the stored range ends before what this member recorded, but holds newer records', async () => {
+    const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+    const applied = memoryAppliedOffsets()
+    const lines: Record<string, unknown>[] = []
+    const sink = new PassThrough()
+    sink.on('data', (d) => {
+      for (const l of String(d).split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+    })
+    const registry = new Registry()
+    const member = (registry: Registry) =>
+      createAggregator({
+        clock: createManualClock(WALL_MS),
+        topics,
+        store,
+        applied,
+        log: createLogger({ level: 'info' }, sink),
+        metrics: createAggregatorMetrics(registry),
+        graceMs: GRACE,
+        publish: { intervalMs: 1_000, largeChange: 0.1, burstFactor: 0, shortLabel: '15m' },
+      })
+    const a = member(registry)
+    const b = member(new Registry())
+    const old = recordsOf(3, scoredSeries(100, { startMs: T0, spanMs: HOUR_MS, idPrefix: 'k' })).map(
+      (r, i) => ({ ...r, timestamp: 1_000 + i }),
+    )
+    await a.handler(old, ctx) // member A records offsets 0-99
+    // headlines.scored deleted and created again; the partition went to member B meanwhile, which
+    // applies the new topic's first records (offsets from 0, appended, so stamped, after the old ones).
+    const renewed = recordsOf(
+      3,
+      scoredSeries(20, { startMs: T0 + 2 * HOUR_MS, spanMs: 10 * MIN_MS, idPrefix: 'r' }),
+    ).map((r, i) => ({ ...r, timestamp: 5_000 + i }))
+    await b.handler(renewed.slice(0, 10), ctx)
+    // The partition back at A, which last recorded offset 99: the stored range ends at 9.
+    await a.handler(renewed.slice(10), ctx)
+    expect(lines.filter((l) => l.level === 50)).toEqual([])
+    expect(await registry.getSingleMetricAsString('tradepulse_indicator_applied_lost_total')).toMatch(/ 0$/m)
+    expect(lines.filter((l) => l.recordedTo === 99)).toEqual([
+      expect.objectContaining({ level: 30, source: `${topics.scored.name}/3`, storedTo: 9 }),
+    ])
+  })
+
   it('counts as late what it is given again at the same offsets of a topic created anew (newer records)', async () => {
     const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
     const applied = memoryAppliedOffsets()

@@ -798,13 +798,22 @@ export function createAggregator(deps: AggregatorDeps) {
    * offsets are committed): said at error, with the offsets, once per loss (the batch's own record
    * follows). Before, a Redis restarted from a snapshot minutes old left the indicators without every
    * headline applied since, health ok, nothing logged: the state watch's marker came back with it.
+   *
+   * With it, the newest record timestamp of that batch (`maxTs`): a stored range ending before `to` whose
+   * newest record is newer than it holds records appended after the ones this member recorded, at lower
+   * offsets, so the partition's offsets began again (headlines.scored deleted and created again, its
+   * first batch recorded by another member or by a batch of this one whose record landed after this read
+   * was sent), and nothing was lost. What Redis lost is older: a snapshot, or a replica that lagged,
+   * holds ranges written before this member's, of records at lower offsets of the same topic, stamped no
+   * later (LogAppendTime: the broker's clock, as joinApplied assumes). Said at info, not counted. Before,
+   * it was counted and said at error as a loss, telling the operator to rebuild for nothing.
    */
-  const recordedTo = new Map<string, { to: number; atMs: number }>()
+  const recordedTo = new Map<string, { to: number; maxTs: number; atMs: number }>()
   const appliedTtlMs = deps.appliedTtlMs ?? Number.POSITIVE_INFINITY
   const recordApplied = (topic: string, partition: number, range: HandledRange, source: string) =>
     applied.record(topic, partition, range).then(
       () => {
-        recordedTo.set(source, { to: range.to, atMs: clock.now() })
+        recordedTo.set(source, { to: range.to, maxTs: range.maxTs, atMs: clock.now() })
       },
       (err: unknown) => {
         log.warn({ err, source }, 'could not record the offsets of an applied batch')
@@ -812,11 +821,26 @@ export function createAggregator(deps: AggregatorDeps) {
     )
   const checkApplied = (
     source: string,
-    known: { to: number; atMs: number } | undefined,
+    known: { to: number; maxTs: number; atMs: number } | undefined,
     range: AppliedRange | undefined,
   ) => {
     if (known === undefined || (range !== undefined && range.to >= known.to)) return
     if (range === undefined && clock.now() - known.atMs >= appliedTtlMs) return // expired, not lost
+    if (range !== undefined && range.maxTs > known.maxTs) {
+      // Newer records at lower offsets: the partition's offsets began again (see recordedTo).
+      recordedTo.delete(source)
+      log.info(
+        {
+          source,
+          recordedTo: known.to,
+          recordedMaxTs: known.maxTs,
+          storedTo: range.to,
+          storedMaxTs: range.maxTs,
+        },
+        'applied offsets stored for this partition end before those this member recorded, but hold newer records: its offsets began again (headlines.scored created anew); nothing was lost',
+      )
+      return
+    }
     // Once: a batch read before this one's record lands (catching up, deferred) finds the same gap.
     recordedTo.delete(source)
     deps.metrics.appliedLost.inc()
