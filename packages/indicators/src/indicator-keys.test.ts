@@ -6,6 +6,10 @@ describe('indicator keys', () => {
     const keys = createIndicatorKeys('tp', 'v1')
     expect(keys.state('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{region:CN}:tariff')
     expect(keys.ids('tariff', { kind: 'region', id: 'CN' })).toBe('tp:v1:ind:{region:CN}:tariff:ids')
+    // Each indicator its own: uncertainty's ids are not market's (dedup-per-kind.int.test.ts).
+    expect(keys.ids('uncertainty', { kind: 'global', id: 'all' })).toBe(
+      'tp:v1:ind:{global:all}:uncertainty:ids',
+    )
     expect(keys.state('market', { kind: 'region', id: 'C{N}' })).toBe('tp:v1:ind:{region:C%7BN%7D}:market')
     expect(keys.scopes('region')).toBe('tp:v1:scopes:{region}')
   })

@@ -96,12 +96,16 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
     /** Hash: reference time, decayed sums, time buckets, counters. */
     state: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}`,
     /**
-     * Sorted set: headline ids applied to the indicator, scored by event ms (idempotency). Market and
-     * uncertainty count every headline of a scope at the same time, so their sets would be equal: they
-     * share market's, one sorted-set write per headline fewer.
+     * Sorted set: headline ids applied to the indicator, scored by event ms (idempotency), one per
+     * indicator. Market and uncertainty shared market's (the aggregator gives both of a headline in one
+     * apply, so the sets held the same ids, one sorted-set write per headline fewer), and the store then
+     * took a headline's uncertainty contribution given in a later apply than its market one (or the other
+     * way round) for a duplicate and dropped it: the store's contract is idempotence per indicator, which
+     * a caller splitting a headline's contributions relies on. Keys written before (`market:ids` holding
+     * uncertainty's ids too) read as market's alone: an uncertainty contribution given again within the
+     * dedup window across the change is applied a second time (see the aggregator's README).
      */
-    ids: (dimension: Dimension, scope: Scope) =>
-      `${root}:ind:{${scopeTag(scope)}}:${dimension === 'uncertainty' ? 'market' : dimension}:ids`,
+    ids: (dimension: Dimension, scope: Scope) => `${root}:ind:{${scopeTag(scope)}}:${dimension}:ids`,
     /** Sorted set: admitted scope ids of one kind, scored by newest event ms (scope cap, top N). */
     scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
     /** String: the newest event time any member published updates at (advanceWatermark). */
