@@ -36,12 +36,15 @@ describe('timestamp types', () => {
     expect(
       Object.fromEntries(listTopics(catalogue).map((t) => [t.name, t.timestampType ?? 'broker default'])),
     ).toEqual({
-      'p.headlines.raw.v1': 'broker default',
-      'p.headlines.v1': 'broker default',
+      // The producer's time is the headline's entry time, which ingest reads and dlq replay restores.
+      'p.headlines.raw.v1': 'CreateTime',
+      // Read by no one for its time (the payloads carry theirs): a host more than an hour ahead was
+      // refused every record by Kafka 4 (INVALID_TIMESTAMP), its dead letters included.
+      'p.headlines.v1': 'LogAppendTime',
       'p.headlines.scored.v1': 'LogAppendTime',
-      'p.indicators.v1': 'broker default',
+      'p.indicators.v1': 'LogAppendTime',
       'p.alerts.v1': 'LogAppendTime',
-      'p.dlq.v1': 'broker default',
+      'p.dlq.v1': 'LogAppendTime',
     })
     for (const id of ['tariff', 'fx'])
       expect(catalogue.deskAlerts(id)).toMatchObject({

@@ -46,6 +46,12 @@ const BASES = {
     partitions: 6,
     retentionMs: 7 * DAY_MS,
     compacted: false,
+    // The one topic whose producer's time is data: ingest takes a record's timestamp as its headline's
+    // entry time (and publishedAt when the feed gave none), and `tradepulse dlq replay` sends a raw record
+    // again with its original timestamp (tp-origin-timestamp) so that it keeps that entry time. Set, not
+    // left to the broker's default, so that a broker defaulting to LogAppendTime does not restamp them.
+    // A producer more than message.timestamp.after.max.ms (1 h by default) ahead of the broker is refused.
+    timestampType: 'CreateTime',
   },
   headlines: {
     base: 'headlines',
@@ -53,6 +59,10 @@ const BASES = {
     partitions: 6,
     retentionMs: 7 * DAY_MS,
     compacted: false,
+    // No reader takes its records' times (the scorer reads the headline's own times, entry and publishedAt,
+    // from the payload): stamped by the broker, so that an ingest host whose clock runs more than an hour
+    // ahead is not refused every headline by Kafka 4 (INVALID_TIMESTAMP, message.timestamp.after.max.ms).
+    timestampType: 'LogAppendTime',
   },
   scored: {
     base: 'headlines.scored',
@@ -74,6 +84,9 @@ const BASES = {
     partitions: 6,
     retentionMs: -1,
     compacted: true,
+    // Readers take an update's time from its payload (asOf), never from the record: stamped by the broker,
+    // so that an aggregator host more than an hour ahead is not refused its updates (INVALID_TIMESTAMP).
+    timestampType: 'LogAppendTime',
   },
   alerts: {
     base: 'alerts',
@@ -85,7 +98,18 @@ const BASES = {
     // step by their records' times when catching up, which with CreateTime were each alerter host's clock.
     timestampType: ALERT_TIMESTAMP_TYPE,
   },
-  dlq: { base: 'dlq', schema: DeadLetter, partitions: 1, retentionMs: 30 * DAY_MS, compacted: false },
+  dlq: {
+    base: 'dlq',
+    schema: DeadLetter,
+    partitions: 1,
+    retentionMs: 30 * DAY_MS,
+    compacted: false,
+    // A letter's record time is when it was written (`tradepulse dlq --since`, the 30 days' retention); the
+    // original record's time is in its tp-origin-timestamp header and its origin. Stamped by the broker: one
+    // clock for every worker's letters, and a worker whose clock runs more than an hour ahead can still
+    // write its dead letters (with CreateTime Kafka 4 refused them, INVALID_TIMESTAMP).
+    timestampType: 'LogAppendTime',
+  },
 } as const
 
 type Bases = typeof BASES
