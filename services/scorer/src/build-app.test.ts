@@ -125,6 +125,38 @@ describe('SCORER_WATCHLIST_FILE', () => {
     )
   })
 
+  // A file a Windows editor saved (a UTF-8 byte-order mark) was refused with JSON.parse's
+  // `Unexpected token '﻿'`, the mark invisible: the scorer would not start. Not UTF-8, or empty, it was
+  // told as JSON.parse's `Unexpected token '�'` or `Unexpected end of JSON input`.
+  it('takes a watchlist saved with a UTF-8 byte-order mark, and says what a file that is no UTF-8 JSON is', () => {
+    const list = JSON.stringify({ entities: [{ id: 'AAPL', names: ['Apple'] }] })
+    const bom = file(`\ufeff${list}`)
+    expect(
+      scorerFromConfig({ SCORER_WATCHLIST_FILE: bom }).score({ headline: 'Apple hit by tariffs' }).entities
+        .companies,
+    ).toEqual(['AAPL'])
+    const refusal = (bytes: string | Buffer) => {
+      const path = join(dir, `watchlist-${++files}.json`)
+      writeFileSync(path, bytes)
+      try {
+        scorerFromConfig({ SCORER_WATCHLIST_FILE: path })
+      } catch (err) {
+        return (err as Error).message.slice(`SCORER_WATCHLIST_FILE (${path}): `.length)
+      }
+      return 'taken'
+    }
+    const example = 'a watchlist is JSON such as {"entities":[{"id":"AAPL","names":["Apple"]}]}'
+    expect(refusal('')).toBe(`is empty; ${example}`)
+    expect(refusal(' \n')).toBe(`is empty; ${example}`)
+    expect(refusal(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(list, 'utf16le')]))).toBe(
+      'is UTF-16 text (it starts with a UTF-16 byte-order mark); save it as UTF-8',
+    )
+    expect(refusal(Buffer.from(list.replace('Apple', 'Appl\xe9'), 'latin1'))).toBe(
+      'is not UTF-8 text; save it as UTF-8',
+    )
+    expect(refusal(list.slice(0, -1))).toMatch(/^is not JSON \(.+\); a watchlist is JSON such as /)
+  })
+
   it('stops the scorer process with exit 78 and one line naming the variable', () => {
     const path = file('{"entities":[],"entities":[]}')
     const run = spawnSync(process.execPath, [join(import.meta.dirname, 'main.ts')], {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import {
   createKafkaWorker,
@@ -9,20 +8,21 @@ import {
   topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
-import { createScorer, parseWatchlistText, type Scorer } from '@tradepulse/scoring'
+import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
 import { createScorerHandler } from './scorer-handler.ts'
+import { readWatchlistFile } from './watchlist-file.ts'
 
 /**
- * Builds the scorer from config; a bad watchlist file (unreadable, not JSON, or refused by
- * parseWatchlistText: a key given twice, invalid, or what the scorer would take otherwise than meant) is a
- * configuration error naming the file and field.
+ * Builds the scorer from config; a bad watchlist file (missing, unreadable, empty, not UTF-8, not JSON, or
+ * refused by parseWatchlistText: a key given twice, invalid, or what the scorer would take otherwise than
+ * meant) is a configuration error naming the variable, the file and what is wrong (readWatchlistFile).
  */
 export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FILE'>): Scorer {
   const file = config.SCORER_WATCHLIST_FILE
   if (!file) return createScorer()
   try {
-    return createScorer({ watchlist: parseWatchlistText(readFileSync(file, 'utf8')) })
+    return createScorer({ watchlist: readWatchlistFile(file) })
   } catch (err) {
     throw new TradepulseError('CONFIG_INVALID', `SCORER_WATCHLIST_FILE (${file}): ${(err as Error).message}`)
   }
