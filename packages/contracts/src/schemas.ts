@@ -28,8 +28,9 @@ export const LIMITS = {
   /** Alert.rule and Alert.ruleKind: a rule id is 1 to 64 characters (packages/alerting's RuleId), a kind shorter. */
   maxRuleIdChars: 64,
   /**
-   * scorerVersion and rulesVersion: `scoring-<engine>+<12 hex>` (+`+rules`), about 35 characters, and a
-   * rules file's version (1 to 64 characters) with `+<12 hex>`, at most 77.
+   * scorerVersion and rulesVersion: `scoring-<engine>+<12 hex>` (+`+rules`) (+`+watchlist-<12 hex>` for a
+   * scorer given a watchlist), at most about 60 characters, and a rules file's version (1 to 64 characters)
+   * with `+<12 hex>`, at most 77.
    */
   maxVersionChars: 128,
   /** Half-life and window labels, the keys of IndicatorUpdate.mean, weight and volume (`15m`, `24h`); a rule names one in at most 32. */

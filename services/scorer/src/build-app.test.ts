@@ -2,15 +2,24 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTopicCatalogue, type Headline } from '@tradepulse/contracts'
+import { createTopicCatalogue, type Headline, ScoredHeadline } from '@tradepulse/contracts'
 import { createLogger, createMemoryBus, createMemoryTransport, loadConfig } from '@tradepulse/platform'
 import { runAhead, waitFor } from '@tradepulse/testing'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildScorerApp, scorerFromConfig } from './build-app.ts'
 import { ScorerConfig } from './config.ts'
+import { scoreHeadline } from './score-headline.ts'
 
 const MIN = 60_000
 const T0 = Date.UTC(2026, 2, 2, 8)
+const headlineOf = (text: string): Headline => ({
+  id: 'h',
+  source: 't',
+  headline: text,
+  publishedAt: new Date(T0).toISOString(),
+  ingestedAt: new Date(T0).toISOString(),
+  truncated: false,
+})
 
 describe('the scorer catching up a backlog', () => {
   /**
@@ -155,6 +164,37 @@ describe('SCORER_WATCHLIST_FILE', () => {
       'is not UTF-8 text; save it as UTF-8',
     )
     expect(refusal(list.slice(0, -1))).toMatch(/^is not JSON \(.+\); a watchlist is JSON such as /)
+  })
+
+  // A watchlist changes scores as well as entities.companies (a listed name is one entity, its words no
+  // longer cues), yet every scorer stamped one scorerVersion whatever its list: no indicator or alert could
+  // say which list made it, nor tell a scorer's output before an edit of the list from after.
+  it('stamps scorerVersion with the watchlist, so scores a list changes are told apart', () => {
+    const plain = scorerFromConfig({})
+    const listed = (entities: unknown[], spacing?: number) =>
+      scorerFromConfig({ SCORER_WATCHLIST_FILE: file(JSON.stringify({ entities }, null, spacing)) })
+    const steel = listed([{ id: 'CHINA1', names: ['China Steel'] }])
+    const text = { headline: 'China Steel halts exports to US' }
+    const [a, b] = [plain.score(text), steel.score(text)]
+    expect(b.scores).not.toEqual(a.scores)
+    expect(b.scorerVersion).toMatch(
+      new RegExp(`^${a.scorerVersion.replaceAll('+', '\\+')}\\+watchlist-[0-9a-f]{12}$`),
+    )
+    // The rules' result the trainer reads (`+rules`) carries the same stamp.
+    const stamp = b.scorerVersion.slice(a.scorerVersion.length)
+    expect(steel.features(text).rule.scorerVersion).toBe(`${plain.features(text).rule.scorerVersion}${stamp}`)
+    // The same list, however written, is the same version; another list, another one.
+    expect(listed([{ id: 'CHINA1', names: ['China Steel'] }], 2).score(text).scorerVersion).toBe(
+      b.scorerVersion,
+    )
+    expect(listed([{ id: 'CHINA2', names: ['China Steel'] }]).score(text).scorerVersion).not.toBe(
+      b.scorerVersion,
+    )
+    // An empty list scores as none, under the same version.
+    expect(listed([]).score(text)).toEqual(a)
+    expect(
+      ScoredHeadline.safeParse(scoreHeadline(steel, headlineOf(text.headline), new Date(T0))).success,
+    ).toBe(true)
   })
 
   it('stops the scorer process with exit 78 and one line naming the variable', () => {

@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer'
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { skipBom } from '@tradepulse/platform'
-import { parseWatchlistText, type Watchlist } from '@tradepulse/scoring'
+import { parseWatchlistText, type Scorer, type Watchlist } from '@tradepulse/scoring'
 
 /** What a file that is not the watchlist's is told, after the variable and the path. */
 const EXAMPLE = 'a watchlist is JSON such as {"entities":[{"id":"AAPL","names":["Apple"]}]}'
@@ -27,5 +28,29 @@ export function readWatchlistFile(path: string): Watchlist {
   } catch (err) {
     // JSON.parse's SyntaxError; parseWatchlistText's own errors already say `invalid watchlist at <field>`.
     throw err instanceof SyntaxError ? new Error(`is not JSON (${err.message}); ${EXAMPLE}`) : err
+  }
+}
+
+/**
+ * `scorer`, its results stamped with the watchlist it was made with: `<scorerVersion>+watchlist-<12 hex>`,
+ * a hash of the watchlist as parsed (the file's layout and white space do not count). A watchlist changes
+ * scores, not only entities.companies: a company's name is read as one entity, so its words are no longer
+ * cues (with "China Steel" listed, "China Steel halts exports to US" is no longer about CN, and its tariff
+ * label goes from negative to none). Stamped alike, two scorers with different watchlists, or one before
+ * and after an edit, wrote different scores under one scorerVersion, and no alert or indicator could say
+ * which list had made them. An empty list changes nothing and stamps nothing.
+ */
+export function stampWatchlist(scorer: Scorer, watchlist: Watchlist): Scorer {
+  if (watchlist.entities.length === 0) return scorer
+  const suffix = `+watchlist-${createHash('sha256').update(JSON.stringify(watchlist)).digest('hex').slice(0, 12)}`
+  return {
+    score: (input) => {
+      const r = scorer.score(input)
+      return { ...r, scorerVersion: `${r.scorerVersion}${suffix}` }
+    },
+    features: (input) => {
+      const f = scorer.features(input)
+      return { ...f, rule: { ...f.rule, scorerVersion: `${f.rule.scorerVersion}${suffix}` } }
+    },
   }
 }
