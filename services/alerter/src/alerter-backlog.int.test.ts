@@ -1,14 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type Alert, createTopicCatalogue, type Headline, listTopics } from '@tradepulse/contracts'
+import type { Alert, Headline } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { scoreHeadline } from '@tradepulse/scorer'
 import { createScorer } from '@tradepulse/scoring'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { collectTopic, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
+import { alerterEnv, alerterTopics } from './kafka-set-up.ts'
 import { scenarioDesks } from './scenario-fixtures.ts'
 
 const MIN = 60_000
@@ -32,12 +30,11 @@ describe('alerter catching up a backlog spread over partitions', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
 
   it('takes it in event-time order across partitions: the cooldown keeps the first headline in event time, not the first read', async () => {
-    const prefix = `${randomName('alerter-backlog')}.`
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(
-      kafkaBrokers,
-      listTopics(topics).map((t) => ({ name: t.name, partitions: t.name === topics.scored.name ? 2 : 1 })),
-    )
+    // The desk topics as the alerter makes them (TOPICS_AUTO_CREATE).
+    const { prefix, topics } = await alerterTopics(kafkaBrokers, 'alerter-backlog', {
+      scored: 2,
+      desks: false,
+    })
     const scorer = createScorer()
     const scored = (id: string, atMin: number, text: string) => {
       const h: Headline = {
@@ -70,21 +67,18 @@ describe('alerter catching up a backlog spread over partitions', () => {
       await producer.disconnect()
     }
 
-    const dir = mkdtempSync(join(tmpdir(), 'alerter-backlog-'))
-    writeFileSync(join(dir, 'rules.yaml'), RULES)
-    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
     const app = buildAlerterApp(
-      loadConfig(AlerterConfig, {
-        KAFKA_BROKERS: kafkaBrokers.join(','),
-        REDIS_URL: redisUrl,
-        REDIS_KEY_PREFIX: prefix.replaceAll('.', '_'),
-        TRADEPULSE_TOPIC_PREFIX: prefix,
-        HTTP_PORT: '0',
-        KAFKA_MAX_BATCH: '5',
-        ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-        ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-        ALERTER_WEBHOOKS_ENABLED: 'false',
-      }),
+      loadConfig(
+        AlerterConfig,
+        alerterEnv({
+          kafkaBrokers,
+          redisUrl,
+          prefix,
+          rules: { text: RULES },
+          desks: scenarioDesks(),
+          extra: { TOPICS_AUTO_CREATE: 'true', KAFKA_MAX_BATCH: '5', ALERTER_WEBHOOKS_ENABLED: 'false' },
+        }),
+      ),
       { log: createLogger({ level: 'silent' }) },
     )
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)

@@ -1,26 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
-import {
-  Alert,
-  createTopicCatalogue,
-  type DeadLetter,
-  listTopics,
-  type ScoredHeadline,
-} from '@tradepulse/contracts'
+import { Alert, createTopicCatalogue, type DeadLetter, type ScoredHeadline } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
-import {
-  type CollectedMessage,
-  collectTopic,
-  createTopics,
-  freePort,
-  randomName,
-  testInfra,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
+import { type CollectedMessage, collectTopic, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import type { Gauge } from 'prom-client'
@@ -28,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ALERT_CE_TYPE } from './alert-records.ts'
 import { type AlerterApp, buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
+import { alerterEnv, alerterTopics, listenForWebhooks } from './kafka-set-up.ts'
 import {
   deskPage,
   SCENARIO_EXPECTED,
@@ -96,21 +80,11 @@ function expectScriptOrder(topic: string, messages: CollectedMessage[], stages: 
 describe('alerter on Kafka and Redis', () => {
   const { kafkaBrokers, redisUrl } = testInfra()
   let prefix: string
-  let dir: string
   let producer: Producer
   const cleanups: (() => Promise<unknown>)[] = []
   beforeEach(async () => {
-    prefix = `${randomName('alerter')}.`
-    dir = mkdtempSync(join(tmpdir(), 'alerter-'))
-    const topics = createTopicCatalogue(prefix)
-    await createTopics(kafkaBrokers, [
-      ...listTopics(topics).map((t) => ({
-        name: t.name,
-        // One partition in: the script's order is the order the alerter sees.
-        partitions: t.name === topics.alerts.name ? 3 : 1,
-      })),
-      ...['tariff', 'supply', 'risk'].map((d) => ({ name: topics.deskAlerts(d).name, partitions: 2 })),
-    ])
+    // One partition in: the script's order is the order the alerter sees.
+    prefix = (await alerterTopics(kafkaBrokers, 'alerter', { alerts: 3, desks: 2 })).prefix
     producer = await testProducer(kafkaBrokers)
     cleanups.push(() => producer.disconnect())
   })
@@ -128,26 +102,23 @@ describe('alerter on Kafka and Redis', () => {
         cb()
       },
     })
-    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
-    writeFileSync(join(dir, 'desks.yaml'), opts.desks ?? scenarioDesks())
-    const config = loadConfig(AlerterConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-      ALERTER_RULES_RELOAD_DEBOUNCE_MS: '50',
-      ...opts.extra,
-    })
+    const config = loadConfig(
+      AlerterConfig,
+      alerterEnv({
+        kafkaBrokers,
+        redisUrl,
+        prefix,
+        rules: { text: SCENARIO_RULES },
+        desks: opts.desks ?? scenarioDesks(),
+        extra: { ALERTER_RULES_RELOAD_DEBOUNCE_MS: '50', ...opts.extra },
+      }),
+    )
     const app: AlerterApp = buildAlerterApp(config, {
       log: createLogger({ level: 'info' }, sink),
       env: opts.env ?? {},
     })
     cleanups.push(() => app.stop())
-    return { app, lines, topics: createTopicCatalogue(prefix) }
+    return { app, lines, topics: createTopicCatalogue(prefix), rulesFile: config.ALERTER_RULES_FILE }
   }
 
   /** Headlines, then (after `between`, when given) the indicator updates. */
@@ -384,12 +355,11 @@ describe('alerter on Kafka and Redis', () => {
   })
 
   it('refuses an invalid rules file with the field and reason, keeps the old rules, and takes a valid one', async () => {
-    const { app, topics, lines } = start()
+    const { app, topics, lines, rulesFile } = start()
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
     cleanups.push(alerts.stop)
     await app.start()
     await app.runner.joined()
-    const rulesFile = join(dir, 'rules.yaml')
     const before = app.rules.current().rulesVersion
 
     writeFileSync(rulesFile, SCENARIO_RULES.replace('threshold: 0.7', 'threshold: high'))
@@ -435,8 +405,7 @@ describe('alerter on Kafka and Redis', () => {
     const received: Received[] = []
     /** How each request ended, in order: answered by the receiver, or dropped by the client (its timeout). */
     const ended: ('answered' | 'dropped')[] = []
-    const port = await freePort()
-    const server: Server = createServer((req, res) => {
+    const url = await listenForWebhooks(cleanups, (req, res) => {
       res.on('close', () => ended.push(res.writableFinished ? 'answered' : 'dropped'))
       let body = ''
       req.on('data', (d) => {
@@ -447,15 +416,7 @@ describe('alerter on Kafka and Redis', () => {
         respond(req, res, received.length)
       })
     })
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections()
-          server.close(() => r())
-        }),
-    )
-    return { url: `http://127.0.0.1:${port}/hook`, received, ended }
+    return { url, received, ended }
   }
 
   it('posts correctly signed webhooks to a desk', async () => {

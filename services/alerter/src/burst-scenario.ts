@@ -2,19 +2,9 @@
 // magnet headlines, scored by the real scorer and applied to the real indicator store as the aggregator
 // applies them, its updates read back as the aggregator publishes them, for the alerter's handler or the
 // whole alerter on Kafka and Redis.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { parseRules, RULE_FILES, type RuleSet } from '@tradepulse/alerting'
-import {
-  type Alert,
-  createTopicCatalogue,
-  type Headline,
-  type IndicatorUpdate,
-  listTopics,
-  type ScoredHeadline,
-  type TopicCatalogue,
-} from '@tradepulse/contracts'
+import type { Alert, Headline, IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { contributionsOf, type IndicatorStore, indicatorKey, parseIndicatorKey } from '@tradepulse/indicators'
 import {
   createLogger,
@@ -25,10 +15,11 @@ import {
 } from '@tradepulse/platform'
 import { scoreHeadline } from '@tradepulse/scorer'
 import { createScorer } from '@tradepulse/scoring'
-import { collectTopic, createTopics, randomName, testProducer } from '@tradepulse/testing'
+import { collectTopic, randomName, testProducer } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
+import { alerterEnv, alerterTopics } from './kafka-set-up.ts'
 import { scenarioDesks } from './scenario-fixtures.ts'
 
 export const MIN = 60_000
@@ -115,29 +106,22 @@ export const describeAlerts = (topics: TopicCatalogue, out: OutRecord[]): string
  * updates as the aggregator does, `onMagnets` the 1h supply-chain tone alerts of magnets seen so far.
  */
 export async function startBurstAlerter(kafkaBrokers: string[], redisUrl: string, tag: string) {
-  const prefix = `${randomName(tag)}.`
-  const topics = createTopicCatalogue(prefix)
-  await createTopics(kafkaBrokers, [
-    ...listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
-    ...['tariff', 'supply', 'risk'].map((d) => ({ name: topics.deskAlerts(d).name, partitions: 1 })),
-  ])
+  const { prefix, topics } = await alerterTopics(kafkaBrokers, tag)
   const redis = new Redis(redisUrl)
   const indicatorPrefix = randomName(`${tag}-ind`)
   const indicators = createRedisIndicatorStore(redis, { prefix: indicatorPrefix })
-  const dir = mkdtempSync(join(tmpdir(), `alerter-${tag}-`))
-  writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
   const app = buildAlerterApp(
-    loadConfig(AlerterConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replaceAll('.', '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      ALERTER_RULES_FILE: RULE_FILES.defaultRules,
-      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-      ALERTER_WEBHOOKS_ENABLED: 'false',
-    }),
+    loadConfig(
+      AlerterConfig,
+      alerterEnv({
+        kafkaBrokers,
+        redisUrl,
+        prefix,
+        rules: { file: RULE_FILES.defaultRules },
+        desks: scenarioDesks(),
+        extra: { ALERTER_WEBHOOKS_ENABLED: 'false' },
+      }),
+    ),
     { log: createLogger({ level: 'silent' }) },
   )
   const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)

@@ -1,27 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import {
-  Alert,
-  createTopicCatalogue,
-  DeadLetter,
-  ISO_TIME_OUT_OF_RANGE,
-  listTopics,
-} from '@tradepulse/contracts'
+import { Alert, DeadLetter, ISO_TIME_OUT_OF_RANGE } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
-import {
-  type CollectedMessage,
-  collectTopic,
-  createTopics,
-  randomName,
-  testInfra,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
+import { type CollectedMessage, collectTopic, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
+import { alerterEnv, alerterTopics, SCENARIO_DESK_IDS } from './kafka-set-up.ts'
 import {
   SCENARIO_EXPECTED,
   SCENARIO_RULES,
@@ -53,33 +37,19 @@ describe('alerter on Kafka and Redis: times no worker can write back', () => {
   })
 
   it('dead-letters as schema_invalid, naming the field, the headline and the indicator update whose entry time is year 10000 in UTC, raises no alert from them (none breaks the Alert contract), and goes on', async () => {
-    const prefix = `${randomName('alertinv')}.`
-    const topics = createTopicCatalogue(prefix)
-    const desks = ['tariff', 'supply', 'risk']
-    await createTopics(kafkaBrokers, [
-      ...listTopics(topics).map((t) => ({ name: t.name, partitions: 1 })),
-      ...desks.map((d) => ({ name: topics.deskAlerts(d).name, partitions: 1 })),
-    ])
+    const { prefix, topics } = await alerterTopics(kafkaBrokers, 'alertinv')
+    const desks = SCENARIO_DESK_IDS
     const producer = await testProducer(kafkaBrokers)
     cleanups.push(() => producer.disconnect())
-    const dir = mkdtempSync(join(tmpdir(), 'alerter-'))
-    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
-    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
     const out = new PassThrough()
     let logged = ''
     out.on('data', (chunk: Buffer) => {
       logged += chunk.toString()
     })
-    const config = loadConfig(AlerterConfig, {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-    })
+    const config = loadConfig(
+      AlerterConfig,
+      alerterEnv({ kafkaBrokers, redisUrl, prefix, rules: { text: SCENARIO_RULES }, desks: scenarioDesks() }),
+    )
     const app = buildAlerterApp(config, { log: createLogger({ level: 'error' }, out), env: {} })
     cleanups.push(() => app.stop())
     const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)

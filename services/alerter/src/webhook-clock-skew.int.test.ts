@@ -1,36 +1,14 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import {
-  createCapturingLogger,
-  createKafka,
-  createLogger,
-  createProducer,
-  ensureTopics,
-  type LogLine,
-  loadConfig,
-} from '@tradepulse/platform'
-import {
-  createTopics,
-  freePort,
-  REPO_ROOT,
-  randomName,
-  testInfra,
-  testKafka,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
-import { Registry } from 'prom-client'
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createCapturingLogger, ensureTopics, type LogLine, loadConfig } from '@tradepulse/platform'
+import { REPO_ROOT, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createAlerterMetrics } from './alerter-metrics.ts'
 import { buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
+import { alerterEnv, alerterTopics, listenForWebhooks, SCENARIO_DESK_IDS, testLane } from './kafka-set-up.ts'
 import { SCENARIO_RULES, scenarioDesks } from './scenario-fixtures.ts'
-import { createWebhookDispatcher } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 const HOUR_MS = 3_600_000
@@ -61,23 +39,14 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
   /** A receiver answering 204, with the alert ids it was posted. */
   async function receiver() {
     const posted: string[] = []
-    const port = await freePort()
-    const server: Server = createServer((req, res) => {
+    const url = await listenForWebhooks(cleanups, (req, res) => {
       req.resume()
       req.on('end', () => {
         posted.push(String(req.headers[ALERT_ID_HEADER]))
         res.writeHead(204).end()
       })
     })
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections()
-          server.close(() => r())
-        }),
-    )
-    return { url: `http://127.0.0.1:${port}/hook`, posted }
+    return { url, posted }
   }
 
   /** One alert on the desk topic as an alerter whose clock reads `writerNowMs` sends it (kafkajs's CreateTime). */
@@ -102,31 +71,15 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
 
   /** The desk's lane (max age 1 h), its clock `now`; resolves with its delivered and expired counts once one is. */
   async function laneOutcome(topics: ReturnType<typeof createTopicCatalogue>, url: string, now = Date.now) {
-    const log = createLogger({ level: 'silent' })
-    const kafka = createKafka({ brokers: kafkaBrokers, clientId: randomName('webhook-clock') }, log)
-    const metrics = createAlerterMetrics(new Registry())
-    const dispatcher = createWebhookDispatcher({
-      kafka,
-      producer: createProducer(kafka, log),
+    const { dispatcher, metrics } = testLane({
+      kafkaBrokers,
+      cleanups,
+      target: { deskId: DESK, url, secret: 's', topic: topics.deskAlerts(DESK).name },
       groupId: `${topics.dlq.name}.alerter.webhooks`,
-      targets: [{ deskId: DESK, url, secret: 's', topic: topics.deskAlerts(DESK).name }],
       dlqTopic: topics.dlq.name,
-      options: {
-        timeoutMs: 5_000,
-        maxAttempts: 3,
-        backoffBaseMs: 10,
-        backoffMaxMs: 50,
-        concurrency: 2,
-        queueMax: 50,
-        maxAgeMs: HOUR_MS,
-        retryAfterMaxMs: 60_000,
-      },
-      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
-      log,
-      metrics,
+      options: { maxAgeMs: HOUR_MS },
       now,
     })
-    cleanups.push(() => dispatcher.stop())
     await dispatcher.start()
     return waitFor(
       async () => {
@@ -173,27 +126,16 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
   })
 
   it('warns at start of alerts and desk topics created with CreateTime, naming the command that sets them; after it, none', async () => {
-    const prefix = `${randomName('webhook-clock')}.`
-    const topics = createTopicCatalogue(prefix)
-    const desks = ['tariff', 'supply', 'risk'].map((d) => topics.deskAlerts(d).name)
     // As an earlier catalogue created them: with the broker's default timestamp type, CreateTime.
-    await createTopics(kafkaBrokers, [
-      ...listTopics(topics).map((t) => ({ name: t.name })),
-      ...desks.map((name) => ({ name })),
-    ])
-    const dir = mkdtempSync(join(tmpdir(), 'webhook-clock-'))
-    writeFileSync(join(dir, 'rules.yaml'), SCENARIO_RULES)
-    writeFileSync(join(dir, 'desks.yaml'), scenarioDesks())
-    const env = {
-      KAFKA_BROKERS: kafkaBrokers.join(','),
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: prefix.replace(/\W/g, '_'),
-      TRADEPULSE_TOPIC_PREFIX: prefix,
-      HTTP_PORT: '0',
-      TOPICS_AUTO_CREATE: 'false',
-      ALERTER_RULES_FILE: join(dir, 'rules.yaml'),
-      ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
-    }
+    const { prefix, topics } = await alerterTopics(kafkaBrokers, 'webhook-clock')
+    const desks = SCENARIO_DESK_IDS.map((d) => topics.deskAlerts(d).name)
+    const env = alerterEnv({
+      kafkaBrokers,
+      redisUrl,
+      prefix,
+      rules: { text: SCENARIO_RULES },
+      desks: scenarioDesks(),
+    })
     /** The alerter started and stopped: its warnings of topics' timestamp types. */
     const startAlerter = async () => {
       const { log, lines } = createCapturingLogger<LogLine & { topic?: string; wanted?: string }>('warn')

@@ -1,22 +1,14 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { DeadLetter } from '@tradepulse/contracts'
-import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
-import {
-  collectTopic,
-  createTopics,
-  freePort,
-  randomName,
-  testInfra,
-  testProducer,
-  waitFor,
-} from '@tradepulse/testing'
+import type { TradepulseProducer } from '@tradepulse/platform'
+import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
-import { Registry } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type AlerterMetrics, createAlerterMetrics } from './alerter-metrics.ts'
-import { createWebhookDispatcher, type WebhookOptions } from './webhook-dispatcher.ts'
+import type { AlerterMetrics } from './alerter-metrics.ts'
+import { listenForWebhooks, testLane } from './kafka-set-up.ts'
+import type { WebhookOptions } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 const DESK = 'tariff'
@@ -57,8 +49,7 @@ describe('webhook dispatcher on Kafka', () => {
   /** An HTTP receiver answering each request as `respond` says (nothing: the request is held open). */
   async function receiver(respond: (res: ServerResponse, r: Received, req: IncomingMessage) => void) {
     const received: Received[] = []
-    const port = await freePort()
-    const server: Server = createServer((req, res) => {
+    const url = await listenForWebhooks(cleanups, (req, res) => {
       req.resume()
       req.on('end', () => {
         const r: Received = { alertId: String(req.headers[ALERT_ID_HEADER]), atMs: performance.now() }
@@ -69,16 +60,8 @@ describe('webhook dispatcher on Kafka', () => {
         respond(res, r, req)
       })
     })
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-    cleanups.push(
-      () =>
-        new Promise<void>((r) => {
-          server.closeAllConnections()
-          server.close(() => r())
-        }),
-    )
     const of = (alertId: string) => received.filter((r) => r.alertId === alertId)
-    return { url: `http://127.0.0.1:${port}/hook`, received, of }
+    return { url, received, of }
   }
 
   /** Alerts on the desk topic as the alerter writes them: the alert id in ce_id, the alert as the value. */
@@ -103,34 +86,15 @@ describe('webhook dispatcher on Kafka', () => {
       await?: boolean
     } = {},
   ) {
-    const log = createLogger({ level: 'silent' })
-    // The member's client id, by which the group's description tells its partitions.
-    const clientId = randomName('webhooks')
-    const kafka = createKafka({ brokers: kafkaBrokers, clientId }, log)
-    const real = createProducer(kafka, log)
-    const metrics = createAlerterMetrics(new Registry())
-    const dispatcher = createWebhookDispatcher({
-      kafka,
-      producer: opts.wrapProducer?.(real) ?? real,
+    const { dispatcher, metrics, clientId } = testLane({
+      kafkaBrokers,
+      cleanups,
+      target: { deskId: DESK, url, secret: 's', topic: deskTopic },
       groupId,
-      targets: [{ deskId: DESK, url, secret: 's', topic: deskTopic }],
       dlqTopic,
-      options: {
-        timeoutMs: 5_000,
-        maxAttempts: 3,
-        backoffBaseMs: 10,
-        backoffMaxMs: 50,
-        concurrency: 2,
-        queueMax: 50,
-        maxAgeMs: 3_600_000,
-        retryAfterMaxMs: 60_000,
-        ...opts.options,
-      },
-      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
-      log,
-      metrics,
+      ...(opts.options ? { options: opts.options } : {}),
+      ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
     })
-    cleanups.push(() => dispatcher.stop())
     const started = dispatcher.start()
     if (opts.await !== false) await started
     return { dispatcher, metrics, started, clientId }

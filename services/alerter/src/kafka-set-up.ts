@@ -1,0 +1,144 @@
+// The set-up the alerter's integration tests share: the alerter's topics under a prefix of a test's own,
+// the alerter's environment over them (its rules and desks files written to a temporary folder), an HTTP
+// receiver for webhooks, and one desk's webhook lane on Kafka.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
+import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
+import { createTopics, freePort, randomName } from '@tradepulse/testing'
+import { Registry } from 'prom-client'
+import { createAlerterMetrics } from './alerter-metrics.ts'
+import {
+  createWebhookDispatcher,
+  type WebhookDispatcherDeps,
+  type WebhookOptions,
+} from './webhook-dispatcher.ts'
+
+/** The desks of `scenarioDesks()`. */
+export const SCENARIO_DESK_IDS = ['tariff', 'supply', 'risk'] as const
+
+/**
+ * A fresh prefix (`<tag>-<random>.`) and the alerter's topics under it as a test creates them (with the
+ * broker's defaults, not the catalogue's settings): every topic of the catalogue and the scenario's desk
+ * topics (`desks: false`: none), of one partition but as `partitions` says.
+ */
+export async function alerterTopics(
+  kafkaBrokers: string[],
+  tag: string,
+  partitions: { alerts?: number; scored?: number; desks?: number | false } = {},
+): Promise<{ prefix: string; topics: TopicCatalogue }> {
+  const prefix = `${randomName(tag)}.`
+  const topics = createTopicCatalogue(prefix)
+  const own: Record<string, number | undefined> = {
+    [topics.alerts.name]: partitions.alerts,
+    [topics.scored.name]: partitions.scored,
+  }
+  const desks = partitions.desks === false ? [] : SCENARIO_DESK_IDS
+  const deskPartitions = partitions.desks || 1
+  await createTopics(kafkaBrokers, [
+    ...listTopics(topics).map((t) => ({ name: t.name, partitions: own[t.name] ?? 1 })),
+    ...desks.map((d) => ({ name: topics.deskAlerts(d).name, partitions: deskPartitions })),
+  ])
+  return { prefix, topics }
+}
+
+/**
+ * The alerter's environment on the test's Kafka and Redis under `prefix` (its topics and its Redis keys),
+ * without creating topics: its rules (`rules`, a rules file's text, or `rulesFile`, a file's path) and
+ * desks (`desks`) written to a temporary folder; `extra` is set over it.
+ */
+export function alerterEnv(opts: {
+  kafkaBrokers: string[]
+  redisUrl: string
+  prefix: string
+  rules: { text: string } | { file: string }
+  desks: string
+  extra?: Record<string, string>
+}): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'alerter-'))
+  const rulesFile = 'file' in opts.rules ? opts.rules.file : join(dir, 'rules.yaml')
+  if ('text' in opts.rules) writeFileSync(rulesFile, opts.rules.text)
+  writeFileSync(join(dir, 'desks.yaml'), opts.desks)
+  return {
+    KAFKA_BROKERS: opts.kafkaBrokers.join(','),
+    REDIS_URL: opts.redisUrl,
+    REDIS_KEY_PREFIX: opts.prefix.replace(/\W/g, '_'),
+    TRADEPULSE_TOPIC_PREFIX: opts.prefix,
+    HTTP_PORT: '0',
+    TOPICS_AUTO_CREATE: 'false',
+    ALERTER_RULES_FILE: rulesFile,
+    ALERTER_DESKS_FILE: join(dir, 'desks.yaml'),
+    ...opts.extra,
+  }
+}
+
+/**
+ * An HTTP receiver on a free port of 127.0.0.1 answering each request with `handle`; `cleanups` gets its
+ * closing (open connections dropped). Resolves with the URL to post to.
+ */
+export async function listenForWebhooks(
+  cleanups: (() => Promise<unknown>)[],
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<string> {
+  const port = await freePort()
+  const server = createServer(handle)
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections()
+        server.close(() => r())
+      }),
+  )
+  return `http://127.0.0.1:${port}/hook`
+}
+
+/** The lane options of the tests: quick retries, a 1 h max age. */
+export const TEST_LANE_OPTIONS: WebhookOptions = {
+  timeoutMs: 5_000,
+  maxAttempts: 3,
+  backoffBaseMs: 10,
+  backoffMaxMs: 50,
+  concurrency: 2,
+  queueMax: 50,
+  maxAgeMs: 3_600_000,
+  retryAfterMaxMs: 60_000,
+}
+
+/**
+ * One desk's webhook lane (`target`) on Kafka, its group `groupId`, its dead letters to `dlqTopic`, not
+ * started (`cleanups` gets its stop); `wrapProducer` can put a fault before its dlq producer, `now` is its
+ * clock. Its client id is the member's, by which the group's description tells its partitions.
+ */
+export function testLane(opts: {
+  kafkaBrokers: string[]
+  cleanups: (() => Promise<unknown>)[]
+  target: WebhookDispatcherDeps['targets'][number]
+  groupId: string
+  dlqTopic: string
+  options?: Partial<WebhookOptions>
+  wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
+  now?: () => number
+}) {
+  const log = createLogger({ level: 'silent' })
+  const clientId = randomName('webhooks')
+  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId }, log)
+  const real = createProducer(kafka, log)
+  const metrics = createAlerterMetrics(new Registry())
+  const dispatcher = createWebhookDispatcher({
+    kafka,
+    producer: opts.wrapProducer?.(real) ?? real,
+    groupId: opts.groupId,
+    targets: [opts.target],
+    dlqTopic: opts.dlqTopic,
+    options: { ...TEST_LANE_OPTIONS, ...opts.options },
+    consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+    log,
+    metrics,
+    ...(opts.now ? { now: opts.now } : {}),
+  })
+  opts.cleanups.push(() => dispatcher.stop())
+  return { dispatcher, metrics, clientId }
+}
