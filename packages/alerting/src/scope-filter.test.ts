@@ -1,15 +1,43 @@
 import { describe, expect, it } from 'vitest'
-import { matchesScope, ScopeFilter } from './scope-filter.ts'
+import { matchesScope, ScopeFilter, scopeFiltersMeet, scopeIdNamed } from './scope-filter.ts'
 
 describe('matchesScope', () => {
   const cn = { kind: 'region' as const, id: 'CN' }
 
-  it('matches *, kind wildcards and exact ids (case-insensitively)', () => {
+  it('matches *, kind wildcards and exact ids (a region id in any case)', () => {
     expect(matchesScope(['*'], cn)).toBe(true)
     expect(matchesScope(['region:*'], cn)).toBe(true)
     expect(matchesScope(['commodity:*'], cn)).toBe(false)
     expect(matchesScope(['region:US', 'region:cn'], cn)).toBe(true)
     expect(matchesScope(['region:US'], cn)).toBe(false)
+  })
+
+  it('names one stored id for each entry: regions in upper case, commodities, sectors, global and other in lower, entities as written', () => {
+    // Before, ids compared in any case: entity:abc matched both ABC and abc, of which an indicator read
+    // (the gateway's /api/indicators) can find one.
+    const abc = { kind: 'entity' as const, id: 'abc' }
+    const ABC = { kind: 'entity' as const, id: 'ABC' }
+    expect([matchesScope(['entity:abc'], abc), matchesScope(['entity:abc'], ABC)]).toEqual([true, false])
+    expect([matchesScope(['entity:ABC'], abc), matchesScope(['entity:ABC'], ABC)]).toEqual([false, true])
+    expect(matchesScope(['entity:Abc'], abc)).toBe(false)
+    expect(matchesScope(['commodity:RARE_EARTHS'], { kind: 'commodity', id: 'rare_earths' })).toBe(true)
+    expect(matchesScope(['sector:Autos'], { kind: 'sector', id: 'autos' })).toBe(true)
+    expect(matchesScope(['global:ALL'], { kind: 'global', id: 'all' })).toBe(true)
+    expect(matchesScope(['region:Other'], { kind: 'region', id: 'other' })).toBe(true)
+    expect(matchesScope(['commodity:OTHER'], { kind: 'commodity', id: 'other' })).toBe(true)
+    // The kind as written: no prefix of another kind, no kind in another case.
+    expect(matchesScope(['region:cn'], { kind: 'entity', id: 'CN' })).toBe(false)
+    expect(matchesScope(['Region:CN'], cn)).toBe(false)
+    expect([scopeIdNamed('region', 'cn'), scopeIdNamed('entity', 'iShares')]).toEqual(['CN', 'iShares'])
+    expect(scopeFiltersMeet(['entity:abc'], ['entity:ABC'])).toBe(false)
+    expect(scopeFiltersMeet(['region:cn'], ['region:CN'])).toBe(true)
+  })
+
+  it('matches an entity id with inner spaces, as the watchlist may name one', () => {
+    const berkshire = { kind: 'entity' as const, id: 'Berkshire Hathaway' }
+    const filter = ScopeFilter.parse(['entity:Berkshire Hathaway'])
+    expect(matchesScope(filter, berkshire)).toBe(true)
+    expect(matchesScope(filter, { kind: 'entity', id: 'Berkshire' })).toBe(false)
   })
 
   it('keeps wildcards off the folded "other" scope unless it is named', () => {
@@ -35,12 +63,16 @@ describe('matchesScope', () => {
 describe('ScopeFilter', () => {
   it('accepts the three forms, defaults to *, and refuses anything else', () => {
     expect(ScopeFilter.parse(undefined)).toEqual(['*'])
-    expect(ScopeFilter.safeParse(['*', 'global:all', 'sector:*', 'entity:BRK.B']).success).toBe(true)
+    expect(
+      ScopeFilter.safeParse(['*', 'global:all', 'sector:*', 'entity:BRK.B', 'entity:Berkshire Hathaway'])
+        .success,
+    ).toBe(true)
     for (const bad of [
       'region',
       'country:US',
       'region:',
-      'region:C N',
+      'entity: Berkshire',
+      'entity:Berkshire *',
       '',
       'region:C*',
       'commodity:*earths',

@@ -4,8 +4,9 @@ import { z } from 'zod'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 
 const KINDS = ScopeKind.options.join('|')
-// An id is "*" or has no "*" in it: a partial wildcard ("region:C*") would match nothing, silently.
-const FILTER = new RegExp(`^(\\*|(${KINDS}):(\\*|[^\\s*]+))$`)
+// An id is "*" or has no "*" in it: a partial wildcard ("region:C*") would match nothing, silently. It may
+// hold spaces (a watchlist entity "Berkshire Hathaway"), but none around it: no scope id has them.
+const FILTER = new RegExp(`^(\\*|(${KINDS}):(\\*|[^\\s*](?:[^*]*[^\\s*])?))$`)
 
 /** The id an entry of the `<kind>:<id>` form names, or undefined for a wildcard or an entry of no form. */
 function namedId(entry: string): string | undefined {
@@ -15,9 +16,24 @@ function namedId(entry: string): string | undefined {
 }
 
 /**
+ * The scope id that `<kind>:<id>` names: the one matching function of the rules, the desks, the gateway's
+ * alert filter and its `/api/indicators` (which reads this id alone), so that what one names the others
+ * name too. Ids are compared exactly, after the case the scorer writes ids of the kind in: region ids
+ * (ISO codes) in upper case, commodity, sector and global ids in lower case, and the folded `other` scope
+ * of those kinds in lower case, so `region:cn` names CN. Entity ids are the watchlist's, compared as
+ * written (`entity:TSLA`): two stored ids differing only in case are two scopes, each named by its own
+ * spelling (compared in any case, `entity:abc` named both ABC and abc, where an indicator read finds one).
+ */
+export function scopeIdNamed(kind: ScopeKind, id: string): string {
+  if (kind === 'entity') return id
+  if (kind === 'region') return id.toLowerCase() === OTHER_SCOPE_ID ? OTHER_SCOPE_ID : id.toUpperCase()
+  return id.toLowerCase()
+}
+
+/**
  * One scope filter entry: `*` (every scope), `<kind>:*` (every scope of a kind, for example
  * `region:*`) or `<kind>:<id>` (one scope, for example `region:CN`, `commodity:rare_earths`,
- * `global:all`). Ids compare case-insensitively, so `region:cn` does not silently match nothing.
+ * `global:all`, `entity:Berkshire Hathaway`). Ids compare as scopeIdNamed says (`region:cn` names CN).
  * An id is at most what a Scope.id may be (the contracts' LIMITS.maxScopeIdChars): no update or
  * alert carries a longer one, so such an entry would match nothing, silently.
  */
@@ -56,17 +72,21 @@ export type MatchScopeOptions = {
 }
 
 /**
- * True when the scope passes the filter (entries as ScopeFilterEntry reads them). Ids compare
- * case-insensitively; kinds as written. Wildcards skip the indicators' `other` scope (the folded tail of
+ * True when the scope passes the filter (entries as ScopeFilterEntry reads them). Ids compare as
+ * scopeIdNamed says; kinds as written. Wildcards skip the indicators' `other` scope (the folded tail of
  * rare scopes) unless `options.wildcardsTakeOther`: name `region:other` to watch it.
  */
 export function matchesScope(filter: readonly string[], scope: Scope, options?: MatchScopeOptions): boolean {
   const wildcardsSkip = scope.id === OTHER_SCOPE_ID && options?.wildcardsTakeOther !== true
-  const exact = `${scope.kind}:${scope.id}`.toLowerCase()
   for (const entry of filter) {
     if (entry === '*' || entry === `${scope.kind}:*`) {
       if (!wildcardsSkip) return true
-    } else if (entry.toLowerCase() === exact) {
+    } else if (
+      entry.length > scope.kind.length &&
+      entry.startsWith(scope.kind) &&
+      entry[scope.kind.length] === ':' &&
+      scopeIdNamed(scope.kind, entry.slice(scope.kind.length + 1)) === scope.id
+    ) {
       return true
     }
   }
@@ -90,7 +110,10 @@ export function scopeFiltersMeet(a: readonly string[], b: readonly string[]): bo
       const p = entryParts(x)
       const q = entryParts(y)
       if (p.kind !== '*' && q.kind !== '*' && p.kind !== q.kind) return false
-      return p.id === '*' || q.id === '*' || p.id.toLowerCase() === q.id.toLowerCase()
+      if (p.id === '*' || q.id === '*') return true
+      // Both name an id, so both name their kind, the same one.
+      const kind = p.kind as ScopeKind
+      return scopeIdNamed(kind, p.id) === scopeIdNamed(kind, q.id)
     }),
   )
 }

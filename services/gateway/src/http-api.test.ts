@@ -13,7 +13,7 @@ import {
 import { waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
+import { type AlertFeed, createAlertFeed, matches, parseAlertFilter } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams, eventIdOf } from './alert-stream.ts'
 import { createClientOf } from './client-address.ts'
 import { type ApiBody, alertIdOf, tariffIn, testAlert } from './fixtures.ts'
@@ -638,7 +638,7 @@ describe('gateway HTTP API', () => {
     expect(after.body.indicators.map((u) => u.scope.id)).toEqual(['FR'])
   })
 
-  it('reads one indicator whatever the case of its scope id, as alert rules name it: the id as asked, else in upper, else in lower case', async () => {
+  it('reads the one indicator whose alerts the alert filter takes for a scope: region ids in any case, entities as written, inner spaces', async () => {
     const { indicators, get } = await serve({
       // DE, its fields damaged: found as region:de too, and withheld rather than answered null as none.
       indicatorsFor: (store) => withDamagedIndicator(store, 'DE', (u) => ({ ...u, count: 2.5 })),
@@ -647,37 +647,55 @@ describe('gateway HTTP API', () => {
       ...tariffIn(id, h, T0 - 60_000, -0.5),
       scope: { kind, id },
     })
-    await indicators.applyBatch([
+    const stored = [
       contribution('region', 'CN', 'h1'),
       contribution('commodity', 'rare_earths', 'h2'),
       contribution('entity', 'TSLA', 'h3'),
       contribution('global', 'all', 'h4'),
       contribution('region', 'DE', 'h5'),
-      // Two ids of one scope in two cases, as another producer could write them: the id as asked wins.
+      // Ids of an entity in three cases, as a watchlist renamed over time writes them: three scopes.
       contribution('entity', 'Abc', 'h6'),
       contribution('entity', 'ABC', 'h7'),
       contribution('entity', 'abc', 'h8'),
-    ])
+      contribution('entity', 'Berkshire Hathaway', 'h9'),
+    ]
+    await indicators.applyBatch(stored)
     await indicators.advanceWatermark(T0 - 10_000)
     const idOf = async (scope: string) => {
-      const r = await get(`/api/indicators?dimension=tariff&scope=${scope}`)
+      const r = await get(`/api/indicators?dimension=tariff&scope=${encodeURIComponent(scope)}`)
       expect(r.status).toBe(200)
       return r.body.indicator?.scope.id ?? null
     }
-    // Before, each but the id as written was null.
-    expect(await idOf('region:cn')).toBe('CN')
-    expect(await idOf('region:Cn')).toBe('CN')
-    expect(await idOf('commodity:RARE_EARTHS')).toBe('rare_earths')
-    expect(await idOf('entity:tsla')).toBe('TSLA')
-    expect(await idOf('global:ALL')).toBe('all')
-    expect([await idOf('entity:Abc'), await idOf('entity:aBC'), await idOf('entity:abc')]).toEqual([
-      'Abc',
-      'ABC',
-      'abc',
-    ])
-    expect(await idOf('region:fr')).toBeNull()
-    // Spaces around the id: before, looked up as " cn" and null.
-    expect(await idOf('region:%20cn%20')).toBe('CN')
+    /** The stored scopes whose alerts `?scope=<scope>` takes, as the gateway's alert filter reads it. */
+    const filtered = (scope: string) => {
+      const filter = parseAlertFilter(new URLSearchParams({ scope }))
+      if (!filter.ok) throw new Error(filter.error)
+      return stored
+        .filter((c) => matches(filter.value, testAlert('a', { scope: c.scope })))
+        .map((c) => c.scope.id)
+    }
+    const asked = {
+      'region:cn': 'CN',
+      'region:Cn': 'CN',
+      'commodity:RARE_EARTHS': 'rare_earths',
+      'entity:TSLA': 'TSLA',
+      'global:ALL': 'all',
+      'entity:Abc': 'Abc',
+      'entity:ABC': 'ABC',
+      'entity:abc': 'abc',
+      'entity:aBC': null,
+      'entity:tsla': null,
+      'entity:Berkshire Hathaway': 'Berkshire Hathaway',
+      'region:fr': null,
+      // Spaces around the id: before, looked up as " cn" and null.
+      'region: cn ': 'CN',
+    }
+    for (const [scope, id] of Object.entries(asked)) {
+      // Before, entity:abc was abc here and abc and ABC (and Abc) in the filter; entity:aBC was ABC here
+      // and all three in the filter.
+      expect([scope, await idOf(scope)]).toEqual([scope, id])
+      expect([scope, filtered(scope)]).toEqual([scope, id === null ? [] : [id]])
+    }
     const de = await get('/api/indicators?dimension=tariff&scope=region:de')
     expect([de.body.indicator, de.body.withheld?.map((w) => [w.key, w.reason])]).toEqual([
       null,

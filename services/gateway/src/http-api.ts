@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { join } from 'node:path'
+import { scopeIdNamed } from '@tradepulse/alerting'
 import {
   cutForLog,
   Dimension,
@@ -278,18 +279,9 @@ const withheldOf = ({ damaged, invalid }: Withheld) =>
       }
 
 /**
- * The ids a scope's indicators may be stored under, the id as asked first. The store keys an indicator by
- * its id as its producer wrote it (indicatorKey): ISO codes in upper case (region:CN), the scorer's
- * commodities and sectors and global:all in lower case, entities as the watchlist names them (tickers,
- * TSLA); the alert rules and the alert filter take an id in any case, so `region:cn` read nothing. An id
- * stored in mixed case (an entity `iShares`) is found only as written.
- */
-const storedIdsOf = (id: string): string[] => [...new Set([id, id.toUpperCase(), id.toLowerCase()])]
-
-/**
- * One indicator, under the first of storedIdsOf its scope's id that the store holds (answered, or
- * withheld: it is there, and its answer is null with the reason); null with nothing withheld when none is.
- * Tried one after another: the id as asked, the usual case, costs one read.
+ * One indicator, under the id its scope names as the alert rules, the desks and the alert filter name it
+ * (scopeIdNamed: `region:cn` reads CN, an entity as written): answered, or withheld (it is there, and its
+ * answer is null with the reason); null with nothing withheld when it is not stored.
  */
 async function readOne(
   store: IndicatorStore,
@@ -298,11 +290,9 @@ async function readOne(
   asOfMs: number,
 ): Promise<{ indicator: IndicatorUpdate | null; left: WithheldIndicator[] }> {
   const left: WithheldIndicator[] = []
-  for (const id of storedIdsOf(scope.id)) {
-    const indicator = await store.get(dimension, { kind: scope.kind, id }, asOfMs, left)
-    if (indicator || left.length > 0) return { indicator: indicator ?? null, left }
-  }
-  return { indicator: null, left }
+  const id = scopeIdNamed(scope.kind, scope.id)
+  const indicator = await store.get(dimension, { kind: scope.kind, id }, asOfMs, left)
+  return { indicator: indicator ?? null, left }
 }
 
 export type ApiDeps = {
@@ -347,7 +337,7 @@ export type ApiDeps = {
  *   sent first, or `lastEventId` to resume; the `Last-Event-ID` header, a browser's reconnect, resumes
  *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
- * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`, the id in any case: storedIdsOf).
+ * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`, the id as scopeIdNamed reads it).
  * An indicator the store withholds (its stored newest event time damaged, or its update breaking the
  * IndicatorUpdate contract: its Redis fields not numbers) is in neither (null for the one; the store
  * ranks /top's n among the others), but named in the answer's `withheld` (withheldOf), counted and logged
