@@ -426,8 +426,14 @@ export async function timestampTypeDrift(admin: Admin, specs: TopicSpec[]): Prom
  * kafkajs has only the legacy AlterConfigs, which replaces every value set on the topic: each is read
  * first and given again with the new one, so retention, compaction and any other override stay. A topic
  * with a sensitive value set (which Kafka does not show) is refused, not stripped of it.
+ *
+ * Returns once the broker shows the new types (at most `timeoutMs`, else it throws naming the topics).
  */
-export async function alignTimestampTypes(admin: Admin, specs: TopicSpec[]): Promise<TimestampTypeDrift[]> {
+export async function alignTimestampTypes(
+  admin: Admin,
+  specs: TopicSpec[],
+  timeoutMs = TOPIC_LEADERS_TIMEOUT_MS,
+): Promise<TimestampTypeDrift[]> {
   const drift = await timestampTypeDrift(admin, specs)
   for (const d of drift) {
     const { resources } = await admin.describeConfigs({
@@ -456,5 +462,25 @@ export async function alignTimestampTypes(admin: Admin, specs: TopicSpec[]): Pro
       ],
     })
   }
+  if (drift.length > 0) await timestampTypesApplied(admin, specs, timeoutMs)
   return drift
+}
+
+/**
+ * Waits until the broker shows the catalogue's timestamp type on every topic of `specs`: it answers
+ * AlterConfigs before it applies the change, and a describe right after (another client's, a worker
+ * started next) still found the old type on a topic `topics create` had said it updated.
+ */
+async function timestampTypesApplied(admin: Admin, specs: TopicSpec[], timeoutMs: number): Promise<void> {
+  // On the monotonic clock, as createTopicsWithLeaders.
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    const left = await timestampTypeDrift(admin, specs)
+    if (left.length === 0) return
+    if (performance.now() > deadline)
+      throw new Error(
+        `${TIMESTAMP_TYPE} was set on ${left.map((d) => d.name).join(', ')} but the broker still shows ${left.map((d) => d.actual).join(', ')} after ${timeoutMs} ms`,
+      )
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
