@@ -1,4 +1,4 @@
-import { Headline, RawHeadlineReader } from '@tradepulse/contracts'
+import { Headline, LIMITS, RawHeadlineReader, TEXT_RULES, type TextRule } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { fastAccepts, fastRead } from './fast-check.ts'
@@ -201,6 +201,121 @@ describe('fastAccepts(Headline)', () => {
       true,
       false,
     ])
+  })
+})
+
+describe('fastAccepts(Headline) by the text rules’ tests', () => {
+  /**
+   * Headline as it was before the rules' tests were taken: each pattern a copy (another object), which
+   * fast-check knows no test of, so it is checked as a pattern.
+   */
+  const heldTo = (text: z.ZodString, ...rules: TextRule[]) =>
+    rules.reduce((s, r) => s.regex(new RegExp(r.pattern.source, r.pattern.flags), r.message), text)
+  const { wellFormed, noControl, noControlButLineFeed, showsSomething, readable } = TEXT_RULES
+  const ByPatterns = z.strictObject({
+    id: heldTo(z.string().min(1).max(LIMITS.maxIdChars), wellFormed, noControl, showsSomething),
+    source: heldTo(z.string().min(1).max(LIMITS.maxSourceChars), wellFormed, noControl, showsSomething),
+    headline: heldTo(z.string().min(1).max(LIMITS.maxHeadlineChars), wellFormed, noControl, readable),
+    body: heldTo(z.string().max(LIMITS.maxBodyChars), wellFormed, noControlButLineFeed).optional(),
+    url: heldTo(z.string().max(LIMITS.maxUrlChars), wellFormed).optional(),
+    publishedAt: Headline.shape.publishedAt,
+    ingestedAt: Headline.shape.ingestedAt,
+    truncated: z.boolean(),
+  })
+  const byTests = fastAccepts(Headline)
+  const byPatterns = fastAccepts(ByPatterns)
+  const LONG = 'Washington said on Monday it would raise tariffs. '.repeat(40).slice(0, 2_000)
+  /** Texts at the edges of every rule: lone surrogates, C0 and C1 controls, blank and invisible text, long bodies. */
+  const TEXTS = [
+    '',
+    'x',
+    '1',
+    'Steel',
+    // Lone surrogates, high and low, alone, at either end and inside; a pair, and one reversed.
+    '\ud800',
+    '\udfff',
+    'a\ud800',
+    '\udc00a',
+    'a\ud83db',
+    '\ud83d\udcc8',
+    'up \ud83d\udcc8',
+    '\udcc8\ud83d',
+    '\ud800\ud800',
+    // C0 and C1 controls, the line feed and the white space among them; DEL; NBSP is no control.
+    ...['\u0000', '\t', '\n', '\u000b', '\r', '\u001f', '\u007f', '\u0080', '\u0085', '\u009f'].flatMap(
+      (c) => [c, `a${c}`, `${c}a`, `a${c}b`],
+    ),
+    'a\u00a0b',
+    // Blank, invisible or unreadable: white space, default-ignorables, the braille blank, Hangul fillers,
+    // tag characters, a lone combining mark, symbols only.
+    ' ',
+    '\u3000',
+    '\u2028',
+    '\u200b',
+    '\ufeff',
+    '\u00ad',
+    '\u2800',
+    '\u3164',
+    '\u115f\u1160',
+    '\uffa0',
+    '\u{e0041}\u{e0042}',
+    '\u034f',
+    '\u0301',
+    '\u{1d173}',
+    '$%&',
+    '\ud83d\udcc8\ud83d\udcc9',
+    ' \u200bx',
+    '\u2800 1',
+    '\u3164a',
+    // Long bodies, plain and with one fault at their end; at and past the limits, in units and code points.
+    LONG,
+    `${LONG}\ud800`,
+    `${LONG}\u0085`,
+    `${LONG}\n${LONG}`,
+    `\u200b${LONG}`,
+    'a'.repeat(LIMITS.maxHeadlineChars),
+    'a'.repeat(LIMITS.maxHeadlineChars + 1),
+    'a'.repeat(LIMITS.maxBodyChars),
+    'a'.repeat(LIMITS.maxBodyChars + 1),
+    `${'a'.repeat(LIMITS.maxBodyChars - 1)}\u0000`,
+    `${'a'.repeat(LIMITS.maxBodyChars - 1)}\udfff`,
+  ]
+  const FIELDS = ['id', 'source', 'headline', 'body', 'url'] as const
+
+  it('accepts and refuses what the patterns do, and what zod does, in every text field', () => {
+    let accepted = 0
+    let refused = 0
+    for (const field of FIELDS)
+      for (const text of TEXTS) {
+        const v = { ...HEADLINE, [field]: text }
+        const what = `${field} ${JSON.stringify(text.length > 40 ? `${text.slice(0, 20)}…${text.slice(-5)}` : text)}`
+        const fast = byTests(v)
+        expect(fast, what).toBe(byPatterns(v))
+        // Within the UTF-16 bounds (no run of astral characters at a limit), both are zod's verdict itself.
+        expect(fast, what).toBe(Headline.safeParse(v).success)
+        expect(ByPatterns.safeParse(v).success, what).toBe(Headline.safeParse(v).success)
+        if (fast) accepted++
+        else refused++
+      }
+    // Each side taken by many: not a check that passes by refusing (or accepting) everything.
+    expect([accepted > 50, refused > 100]).toEqual([true, true])
+  })
+  it('checks every text field by its rules’ tests, no pattern of theirs', () => {
+    // The rules' tests give a lone surrogate's verdict themselves: the patterns, never run, are not asked.
+    const exec = RegExp.prototype.exec
+    const ran: RegExp[] = []
+    RegExp.prototype.exec = function (this: RegExp, s: string) {
+      ran.push(this)
+      return exec.call(this, s)
+    }
+    try {
+      for (const field of FIELDS) byTests({ ...HEADLINE, [field]: `${LONG}\u0000` })
+      expect(byTests(HEADLINE)).toBe(true)
+    } finally {
+      RegExp.prototype.exec = exec
+    }
+    const patterns = new Set<RegExp>(Object.values(TEXT_RULES).map((r) => r.pattern))
+    expect(ran.filter((p) => patterns.has(p))).toEqual([])
   })
 })
 
