@@ -52,14 +52,14 @@ describe('createStartSignals', () => {
     expect(exits).toEqual([0])
   })
 
-  it("during the startup, a signal says so once and calls the run's stop, a second one the stop again", () => {
+  it("during the startup, a signal says so once and calls the run's stop with it, a second one the stop again with its own", () => {
     const { from, written, exits, signals } = listen()
-    let stops = 0
-    signals.stopWith(() => stops++)
+    const stops: string[] = []
+    signals.stopWith((signal) => stops.push(signal))
     from.emit('SIGINT', 'SIGINT')
-    from.emit('SIGINT', 'SIGINT')
+    from.emit('SIGTERM', 'SIGTERM')
     expect(written).toEqual(['tradepulse: stopped by SIGINT during startup\n'])
-    expect(stops).toBe(2)
+    expect(stops).toEqual(['SIGINT', 'SIGTERM'])
     expect(exits).toEqual([])
   })
 
@@ -90,16 +90,45 @@ describe('kafkaRun: a stop during the startup', () => {
     return { stop: async () => void stopped.push(name) } as unknown as KafkaWorker
   }
 
-  it('stops the workers built so far, in reverse, then exits 0; a second stop exits 130 at once', async () => {
+  it('stops the workers built so far, in reverse, then exits 0', async () => {
     const { r, exits } = run()
     const stopped: string[] = []
     r.apps.push(worker('ingest', stopped), worker('scorer', stopped))
-    const first = r.stopAll(0)
-    await r.stopAll(0)
-    expect(exits).toEqual([130])
-    await first
+    await r.interrupt('SIGINT')
     expect(stopped).toEqual(['scorer', 'ingest'])
-    expect(exits).toEqual([130, 0])
+    expect(exits).toEqual([0])
+  })
+
+  it("exits at once on a second signal while it stops, with that signal's code: 143 for SIGTERM, 130 for SIGINT", async () => {
+    // It exited 130 whatever the second signal was: a supervisor's second SIGTERM read as a Ctrl-C.
+    for (const [first, second, code] of [
+      ['SIGTERM', 'SIGTERM', 143],
+      ['SIGINT', 'SIGINT', 130],
+      ['SIGINT', 'SIGTERM', 143],
+      ['SIGHUP', 'SIGHUP', 129],
+    ] as const) {
+      const { r, exits } = run()
+      const stopping = deferred<void>()
+      r.apps.push({ stop: () => stopping.promise } as unknown as KafkaWorker)
+      const stop = r.interrupt(first)
+      void r.interrupt(second)
+      expect([first, second, exits]).toEqual([first, second, [code]])
+      stopping.resolve()
+      await stop
+    }
+  })
+
+  it('lets a stop already under way exit on its own when asked to stop again (the end of the sample, a failed worker)', async () => {
+    const { r, exits } = run()
+    const stopping = deferred<void>()
+    r.apps.push({ stop: () => stopping.promise } as unknown as KafkaWorker)
+    const first = r.stopAll(0)
+    const again = r.stopAll(1)
+    expect(exits).toEqual([])
+    stopping.resolve()
+    await first
+    expect(exits).toEqual([0])
+    expect(await settled(again)).toBe(false)
   })
 
   it('stops the local infrastructure still starting once it is up, and only then exits', async () => {

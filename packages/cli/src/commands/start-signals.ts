@@ -6,10 +6,11 @@
 
 export type StartSignals = {
   /**
-   * What a signal does from now on: the run's stop, which exits (a second call while it stops exits at
-   * once). Until one is given, nothing has started and a signal exits 0.
+   * What a signal does from now on: the run's stop, given the signal, which exits (a second call while
+   * it stops exits at once, with that signal's code). Until one is given, nothing has started and a
+   * signal exits 0.
    */
-  stopWith(stop: () => void): void
+  stopWith(stop: (signal: NodeJS.Signals) => void): void
   /** The startup is over: a signal stops the run as ever, without the startup's line. */
   running(): void
   /** Stops listening, for the run to take the signals itself (the embedded default does). */
@@ -33,13 +34,13 @@ export function createStartSignals({
   out = process.stderr,
   exit = process.exit,
 }: Options = {}): StartSignals {
-  let stop = () => exit(0)
+  let stop: (signal: NodeJS.Signals) => void = () => exit(0)
   // Whether a signal still writes the startup's line: the first one during the startup.
   let announce = true
   const onSignal = (signal: NodeJS.Signals) => {
     if (announce) out.write(`tradepulse: stopped by ${signal} during startup\n`)
     announce = false
-    stop()
+    stop(signal)
   }
   from.on('SIGINT', onSignal)
   from.on('SIGTERM', onSignal)

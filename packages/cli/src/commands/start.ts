@@ -14,6 +14,7 @@ import {
   createLogger,
   EXIT_CONFIG,
   EXIT_UNAVAILABLE,
+  exitCodeForSignal,
   type KafkaConnectionSettings,
   type KafkaWorker,
   kafkaClientConfig,
@@ -219,7 +220,7 @@ export function registerStart(program: Command): void {
       }
       const log = createLogger({ ...logSettings, name: 'tradepulse' })
       const run = kafkaRun(log, deadlineMs)
-      signals.stopWith(() => void run.stopAll(0))
+      signals.stopWith((signal) => void run.interrupt(signal))
       // The scorer alone needs no Redis.
       if (onKafka) {
         await run.step(
@@ -301,10 +302,11 @@ export function kafkaRun(log: Logger, deadlineMs: number, exit: (code: number) =
   let infraStopped: Promise<unknown> | undefined
   // Once it is up, if it is still starting (one that fails to start leaves nothing running).
   const stopInfra = () => (infraStopped ??= infra.then((i) => i?.stop()).catch(() => {}))
+  const halt = () => new Promise<never>(() => {})
   // As a worker's own process does (runUntilSignal): a stop that outlasts SHUTDOWN_DEADLINE_MS, or fails,
-  // exits 1; a second signal exits at once.
+  // exits 1; a second signal exits at once (interrupt). A stop already under way exits on its own.
   const stopAll = async (code: number) => {
-    if (stopping) return exit(130)
+    if (stopping) return halt()
     stopping = true
     // The deadline is the workers'; the local infrastructure (--local-infra) is stopped after it either
     // way, bounded by its own stop.
@@ -324,10 +326,15 @@ export function kafkaRun(log: Logger, deadlineMs: number, exit: (code: number) =
     await stopInfra()
     exit(failed ? 1 : code)
   }
-  const halt = () => new Promise<never>(() => {})
+  /**
+   * A signal: the first stops the run (exit 0 once stopped); one while a stop is under way exits at once
+   * with its own code (exitCodeForSignal: 143 for SIGTERM, 130 for SIGINT, 129 for SIGHUP).
+   */
+  const interrupt = (signal: NodeJS.Signals) => (stopping ? exit(exitCodeForSignal(signal)) : stopAll(0))
   return {
     apps,
     stopAll,
+    interrupt,
     stopInfra,
     get stopping() {
       return stopping
@@ -370,7 +377,7 @@ async function startOnKafka(
     apps.push(w.build(config as never, { log }))
   }
   const httpHost = loadConfig(BaseConfig.pick({ HTTP_HOST: true }), env).HTTP_HOST
-  reloadRulesOnHangup(apps, { stop: () => void stopAll(0) })
+  reloadRulesOnHangup(apps, { stop: () => void run.interrupt('SIGHUP') })
   try {
     for (const app of apps) await run.step(app.start())
     signals.running()
