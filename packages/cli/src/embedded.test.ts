@@ -182,6 +182,17 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     expect(await exited).toEqual([0, null])
   })
 
+  it("exits at once on a second signal while it stops, with that signal's code: a SIGTERM after Ctrl-C 143", async () => {
+    // A SIGTERM after a Ctrl-C asked for the stop again and the process went on stopping, exit 0; only a
+    // second Ctrl-C exited at once (130). (Sent back to back, SIGINT is taken first either way: of two
+    // pending signals Linux delivers the lower-numbered one first.)
+    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    await waitFor(() => /Accepting headlines/.test(output.err), { what: 'the ready line', timeoutMs: 20_000 })
+    child.kill('SIGINT')
+    child.kill('SIGTERM')
+    expect(await exited, output.err).toEqual([143, null])
+  }, 30_000)
+
   it('with --follow and stderr not a terminal logs its ready event at info, not as a warning', async () => {
     // It was a warn line ({"level":40}) at the default level, repeating the human line: log alerting
     // took normal operation for a fault.

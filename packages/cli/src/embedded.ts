@@ -138,20 +138,26 @@ export async function runEmbedded(opts: EmbeddedOptions): Promise<EmbeddedRun> {
   )
   // Ctrl-C (or SIGTERM) at any moment, from before the first await (`start` hands its signals over as it
   // calls this) to the sample still playing: stop taking headlines, let the workers finish what they
-  // took, print what came of it. A second one exits at once.
+  // took, print what came of it. A second one, either, exits at once with its own code (exitCodeForSignal:
+  // 130 for SIGINT, 143 for SIGTERM).
   let stopRequested = false
   let stopped: () => void = () => {}
   const whenStopped = new Promise<void>((resolve) => {
     stopped = resolve
   })
-  const requestStop = () => {
-    stopRequested = true
-    process.once('SIGINT', () => process.exit(exitCodeForSignal('SIGINT')))
-    stopped()
-  }
+  const exitAtOnce = (signal: NodeJS.Signals) => process.exit(exitCodeForSignal(signal))
   const stopListening = () => {
     process.off('SIGINT', requestStop)
     process.off('SIGTERM', requestStop)
+  }
+  function requestStop() {
+    stopRequested = true
+    // Listened for before the stop's listeners go: a signal with no listener left is no longer watched,
+    // and one already on its way (a second signal close behind the first) would be lost.
+    process.once('SIGINT', exitAtOnce)
+    process.once('SIGTERM', exitAtOnce)
+    stopListening()
+    stopped()
   }
   process.once('SIGINT', requestStop)
   process.once('SIGTERM', requestStop)
