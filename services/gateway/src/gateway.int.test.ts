@@ -671,39 +671,37 @@ describe('gateway on Kafka and Redis', () => {
     cleanups.push(() => next.close())
   })
 
-  it('counts each reader behind a proxy named in GATEWAY_TRUSTED_PROXIES as its own client', async () => {
+  /**
+   * A gateway behind a trusted proxy (127.0.0.0/8, whence this test connects), ready, with stream limits
+   * `maxStreams` and `perClient`: `open(forwardedFor)` opens a stream the proxy forwards for that
+   * X-Forwarded-For, and resolves with its status.
+   */
+  async function behindProxy(maxStreams: number, perClient: number) {
     const { start } = await setup()
     const { base } = await start({
-      GATEWAY_MAX_STREAMS: '3',
-      GATEWAY_MAX_STREAMS_PER_CLIENT: '1',
+      GATEWAY_MAX_STREAMS: String(maxStreams),
+      GATEWAY_MAX_STREAMS_PER_CLIENT: String(perClient),
       GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
     })
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
-    // This test connects from 127.0.0.1, the trusted proxy, forwarding for each desk.
-    const desk = async (address: string) => {
-      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': address })
+    return async (forwardedFor: string) => {
+      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': forwardedFor })
       cleanups.push(() => s.close())
       return s.status
     }
+  }
+
+  it('counts each reader behind a proxy named in GATEWAY_TRUSTED_PROXIES as its own client', async () => {
+    // This test connects from 127.0.0.1, the trusted proxy, forwarding for each desk.
+    const desk = await behindProxy(3, 1)
     expect([await desk('203.0.113.7'), await desk('2001:db8::8'), await desk('203.0.113.7')]).toEqual([
       200, 200, 429,
     ])
   })
 
   it('counts an IPv6 reader by its /64 for GATEWAY_MAX_STREAMS_PER_CLIENT: rotating addresses within it gets no more streams', async () => {
-    const { start } = await setup()
-    const { base } = await start({
-      GATEWAY_MAX_STREAMS: '10',
-      GATEWAY_MAX_STREAMS_PER_CLIENT: '2',
-      GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
-    })
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
     // This test connects from 127.0.0.1, the trusted proxy, forwarding for each address.
-    const desk = async (address: string) => {
-      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': address })
-      cleanups.push(() => s.close())
-      return s.status
-    }
+    const desk = await behindProxy(10, 2)
     const statuses: number[] = []
     for (const address of [
       '2001:db8:1:2::1',
@@ -719,20 +717,9 @@ describe('gateway on Kafka and Redis', () => {
   })
 
   it('reads an X-Forwarded-For entry with a port as its address, the port ignored', async () => {
-    const { start } = await setup()
-    const { base } = await start({
-      GATEWAY_MAX_STREAMS: '10',
-      GATEWAY_MAX_STREAMS_PER_CLIENT: '1',
-      GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8',
-    })
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
     // From 127.0.0.1, the trusted proxy, forwarding for each: were the ports malformed, every one would
     // be the proxy's, one client.
-    const desk = async (forwardedFor: string) => {
-      const s = await readEvents(`${base}/api/alerts/stream`, { 'x-forwarded-for': forwardedFor })
-      cleanups.push(() => s.close())
-      return s.status
-    }
+    const desk = await behindProxy(10, 1)
     const statuses: number[] = []
     for (const forwardedFor of ['203.0.113.7:5678', '[2001:db8::8]:443', '203.0.113.7', '2001:db8::9'])
       statuses.push(await desk(forwardedFor))
