@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest'
 import {
   forcedExitLine,
   fullRebuildSince,
-  interruptedExitCode,
   interruptedLine,
   parseAsOf,
   rebuildSinceWarning,
@@ -101,11 +100,6 @@ describe('rebuild stopped by a signal', () => {
     groupId: 'tradepulse.aggregator.rebuild.rmxcpnwtp',
   } as const
   const switching = { ...started, step: 'switching' } as const
-
-  it('exits as a shell reports a command its signal ended: 130 for SIGINT, 143 for SIGTERM', () => {
-    expect(interruptedExitCode('SIGINT')).toBe(130)
-    expect(interruptedExitCode('SIGTERM')).toBe(143)
-  })
 
   it('says at once what the first signal does: before the switch it deletes; after, it finishes', () => {
     expect(stoppingLine('SIGINT', started)).toBe(

@@ -268,7 +268,7 @@ export function registerIndicators(program: Command): void {
             process.stderr.write(
               `${forcedExitLine(signal, step, config.REDIS_KEY_PREFIX, Boolean(opts.keepPrevious))}\n`,
             )
-            process.exit(interruptedExitCode(signal))
+            process.exit(exitCodeForSignal(signal))
           }
           signalled = signal
           process.stderr.write(`${stoppingLine(signal, step)}\n`)
@@ -321,18 +321,13 @@ export function registerIndicators(program: Command): void {
       })
       if (interrupted) {
         process.stderr.write(`${interruptedLine(interrupted.signal, interrupted.interruption)}\n`)
-        process.exit(interruptedExitCode(interrupted.signal))
+        process.exit(exitCodeForSignal(interrupted.signal))
       }
     })
 }
 
 /** The signals that stop a rebuild. */
 export type RebuildSignal = 'SIGINT' | 'SIGTERM'
-
-/** A rebuild's exit code on a signal (exitCodeForSignal): 130 (SIGINT), 143 (SIGTERM). */
-export function interruptedExitCode(signal: RebuildSignal): number {
-  return exitCodeForSignal(signal)
-}
 
 const again = (signal: RebuildSignal) => (signal === 'SIGINT' ? 'Ctrl-C' : signal)
 
