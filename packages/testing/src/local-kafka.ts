@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Kafka, logLevel } from 'kafkajs'
 import { freePort } from './free-port.ts'
+import { spawnTethered } from './tether.ts'
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..')
 const POM = join(REPO_ROOT, 'scripts', 'kafka', 'pom.xml')
@@ -277,11 +278,12 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
   )
   const logFile = join(dataDir, 'broker.log')
   const fd = openSync(logFile, 'w')
-  const child = spawn(
-    'java',
-    [...java, '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', 'kafka.Kafka', props],
-    { stdio: ['ignore', fd, fd], detached: options.detached ?? false },
-  )
+  const broker = [...java, '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', 'kafka.Kafka', props]
+  // Detached, it outlives this process (pnpm infra:up); otherwise it is tethered to this process: it
+  // stops, and a temporary data dir goes, when this process ends, even killed outright (tether.ts).
+  const child = options.detached
+    ? spawn('java', broker, { stdio: ['ignore', fd, fd], detached: true })
+    : spawnTethered('java', broker, options.keepData ? [] : [dataDir], fd)
   closeSync(fd)
   if (child.pid) writeFileSync(join(dataDir, 'broker.pid'), String(child.pid))
   if (options.detached) child.unref()
@@ -290,7 +292,9 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     if (child.exitCode === null && child.pid) {
       const exited = new Promise((r) => child.once('exit', r))
       child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      // A tethered broker is killed by its tether 15 s after SIGTERM; killing the tether first would
+      // leave the broker without it.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
       await exited
       clearTimeout(timer)
     }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort } from './free-port.ts'
+import { spawnTethered } from './tether.ts'
 import { waitFor } from './wait-for.ts'
 
 export type LocalRedis = { url: string; port: number; pid: number; stop(): Promise<void> }
@@ -22,14 +23,15 @@ export async function startLocalRedis(
   }
   const port = options.port ?? (await freePort())
   const dir = mkdtempSync(join(tmpdir(), 'tradepulse-redis-'))
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      ...(options.databases === undefined ? [] : ['--databases', String(options.databases)]),
-    ],
-    { stdio: 'ignore', detached: options.detached ?? false },
-  )
+  const args = [
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    ...(options.databases === undefined ? [] : ['--databases', String(options.databases)]),
+  ]
+  // Detached, it outlives this process (pnpm infra:up); otherwise it stops, and its directory goes, when
+  // this process ends, even killed outright (tether.ts).
+  const child: ChildProcess = options.detached
+    ? spawn('redis-server', args, { stdio: 'ignore', detached: true })
+    : spawnTethered('redis-server', args, [dir], 'ignore')
   if (options.detached) child.unref()
   const url = `redis://127.0.0.1:${port}`
   const stop = async () => {
