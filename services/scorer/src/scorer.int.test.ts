@@ -235,6 +235,43 @@ describe('scorer worker on Kafka', () => {
     expect(new Set(keys).size).toBe(n)
     expect(keys).toHaveLength(n)
   })
+  it('stops mid-batch at its next slice, leaving the rest of the batch to be scored, none lost, at the next start', async () => {
+    const { prefix, topics, scored, dlq, producer } = await freshTopics(1)
+    // 100 ms of CPU a headline: each ends a slice, and the 60 of one fetch take 6 s.
+    const real = createScorer()
+    let calls = 0
+    const slow: Scorer = {
+      score: (input) => {
+        calls++
+        const until = performance.now() + 100
+        while (performance.now() < until) {}
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+    const n = 60
+    await producer.send({
+      topic: topics.headlines.name,
+      messages: Array.from({ length: n }, (_, i) => ({
+        key: `h${i}`,
+        value: JSON.stringify(headlineOf({ id: `h${i}`, headline: `US raises tariffs on steel, part ${i}` })),
+      })),
+    })
+    const first = scorerApp(prefix, slow)
+    await first.start()
+    await waitFor(() => calls >= 3, { what: 'the batch under way', timeoutMs: 30_000 })
+    const callsAtStop = calls
+    await first.stop()
+    // Before: the stop waited for the whole batch to be scored (57 more headlines here).
+    expect(calls - callsAtStop).toBeLessThanOrEqual(1)
+    // The next start scores every headline: nothing of the stopped batch was committed, none dead-lettered.
+    await scorerApp(prefix).start()
+    await waitFor(() => new Set(scored.messages.map((m) => m.key)).size >= n, {
+      what: 'every headline scored',
+      timeoutMs: 30_000,
+    })
+    expect(dlq.messages).toEqual([])
+  })
   it("carries a headline's trace context on as W3C Trace Context asks: none from two traceparents, its tracestate headers as one list", async () => {
     const { prefix, topics, scored, producer } = await freshTopics(1)
     await scorerApp(prefix).start()
