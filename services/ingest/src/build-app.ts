@@ -77,13 +77,14 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
   })
   const standInsTaken = new Counter({
     name: 'tradepulse_ingest_stand_ins_total',
-    help: 'records dropped as duplicates of a headline of their own batch that Kafka then refused for good, taken in its place: published, or dead-lettered when refused too (their handler outcome stays drop/duplicate)',
+    help: 'records dropped as duplicates of a headline of their own batch, or of one this process was publishing meanwhile, that Kafka then refused for good, taken in its place: published, or dead-lettered when refused too (their handler outcome stays drop/duplicate)',
     labelNames: ['outcome'],
     registers: [metrics.registry],
   })
   // A headline Kafka refuses for good (output_refused) has its claim released before its batch commits,
-  // so a re-send of it within the dedup window is taken; one in the same batch, dropped as its duplicate
-  // before the refusal was known, is published in its place (a stand-in). Only Kafka refuses records, and
+  // so a re-send of it within the dedup window is taken; one in the same batch or in a chunk handled while
+  // it was being published, dropped as its duplicate before the refusal was known, is published in its
+  // place (a stand-in). Only Kafka refuses records, and
   // only the Redis store made here is released from (a bus or store given is used as it is).
   const watched = !deps.transport && redis !== undefined
   const standIns = watched ? createStandIns() : undefined

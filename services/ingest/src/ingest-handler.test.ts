@@ -300,6 +300,8 @@ describe('ingest handler', () => {
     })
     const origin = (offset: number) => `${topics.raw.name}/0/${offset}`
     await h([raw(0, 'old', 'first')], ctx)
+    // Published: Kafka acknowledged it.
+    standIns.acknowledged('old')
     const outcomes = await h(
       [
         raw(1, 'x', 'long'),
@@ -332,5 +334,56 @@ describe('ingest handler', () => {
     // The repeat of a headline an earlier batch published is a duplicate of that one only.
     expect(standIns.of(origin(0))).toBeUndefined()
     expect(standIns.size).toBe(1)
+  })
+
+  it('notes a duplicate of a headline the chunk before claimed, not acknowledged yet, as its stand-in; once that one is refused, claims again after the release', async () => {
+    const standIns = createStandIns()
+    const dedup = createMemoryDedupStore({ windowMs: 60_000, clock: { now: () => Date.now() } })
+    const h = createIngestHandler({
+      topics,
+      dedup,
+      limits: DEFAULT_INGEST_LIMITS,
+      defaultSource: 'unknown',
+      standIns,
+    })
+    const raw = (offset: number, id: string, body: string): InRecord => ({
+      ...record(offset, {}),
+      value: Buffer.from(JSON.stringify({ id, headline: 'Tariffs rise', body })),
+    })
+    const origin = (offset: number) => `${topics.raw.name}/0/${offset}`
+    const kinds = (o: Outcome[]) => o.map((x) => (x.kind === 'drop' ? x.reason : x.kind))
+    // The chunk being published: x (Kafka will refuse it) and y (acknowledged).
+    expect(kinds(await h([raw(0, 'x', 'long'), raw(1, 'y', 'y')], ctx))).toEqual(['ok', 'ok'])
+    standIns.acknowledged('y')
+    // The next chunk, handled meanwhile: a re-send of x is its stand-in; a repeat of y a duplicate only.
+    expect(kinds(await h([raw(2, 'x', 'short'), raw(3, 'y', 'again')], ctx))).toEqual([
+      'duplicate',
+      'duplicate',
+    ])
+    expect(standIns.of(origin(0))?.standIns.map((s) => s.origin)).toEqual([origin(2)])
+    expect(standIns.size).toBe(1)
+    // Handled again (a retry of its handler stage): noted once.
+    await h([raw(2, 'x', 'short'), raw(3, 'y', 'again')], ctx)
+    expect(standIns.of(origin(0))?.standIns.map((s) => s.origin)).toEqual([origin(2)])
+
+    // Kafka refuses x; its claim is released (slowly). A re-send handled from then on waits for the
+    // release, claims x and is published with its own chunk.
+    let release!: () => void
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    }).then(() => dedup.releaseClaims(origin(0), ['x']))
+    standIns.refused(origin(0), released)
+    const later = h([raw(4, 'x', 'shorter'), raw(5, 'z', 'z')], ctx)
+    release()
+    const outcomes = await later
+    expect(kinds(outcomes)).toEqual(['ok', 'ok'])
+    const [first] = outcomes
+    expect(first?.kind === 'ok' && JSON.parse(String(first.out?.[0]?.value))).toMatchObject({
+      id: 'x',
+      body: 'shorter',
+    })
+    expect(standIns.holderOf('x')).toBe(origin(4))
+    // Not the refused one's stand-in: whoever took those had looked before.
+    expect(standIns.of(origin(0))?.standIns.map((s) => s.origin)).toEqual([origin(2)])
   })
 })

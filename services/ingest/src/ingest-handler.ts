@@ -111,6 +111,65 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       throw err
     }
     const resent = closes() !== closesBefore
+    const headlineOut = (v: (typeof valid)[number]): OutRecord => ({
+      topic: out,
+      key: v.headline.id,
+      value: JSON.stringify(v.headline),
+      // Trace context travels with the headline so an alert can be traced back to its raw record; only a
+      // valid one (read from every value of its headers), as a producer's header of any size would
+      // otherwise be copied onto the output.
+      headers: traceContext(records[v.index]!),
+    })
+    const standIns = deps.standIns
+    // Duplicates of a headline whose claim a record of this process holds, its headline not acknowledged
+    // yet: of this batch, or of the chunk before (whose output is being published while this one is
+    // handled). Each is a stand-in for that headline, to be published in its place should Kafka refuse it
+    // for good; or, where that refusal has come already (its holder's claim released, or being released
+    // now), the duplicate claims again once the release is done, and is published as any first claim.
+    const claimAgain: number[] = []
+    const releases: Promise<unknown>[] = []
+    if (standIns) {
+      valid.forEach((v, i) => {
+        if (isClaimTaken(answers[i]!)) standIns.claimed(v.headline.id, v.origin)
+      })
+      // Noted in one turn with the answers: a refusal told meanwhile has either seen these or is seen here.
+      const noted = new Map<string, { holder: string; standIns: StandIn[] }>()
+      valid.forEach((v, i) => {
+        if (isClaimTaken(answers[i]!)) return
+        const holder = standIns.holderOf(v.headline.id)
+        if (holder === undefined || holder === v.origin) return
+        const release = standIns.refusedBy(holder)
+        if (release) {
+          claimAgain.push(i)
+          releases.push(release)
+          return
+        }
+        let n = noted.get(v.headline.id)
+        if (!n) {
+          n = { holder, standIns: [] }
+          noted.set(v.headline.id, n)
+        }
+        n.standIns.push({ origin: v.origin, record: records[v.index]!, out: headlineOut(v) })
+      })
+      for (const [id, n] of noted) standIns.add(id, n.holder, n.standIns)
+    }
+    if (claimAgain.length > 0) {
+      // A release that failed fails its letter's send, and is tried again with it: this claim answers
+      // duplicate meanwhile, as it would have before the refusal.
+      await Promise.allSettled(releases)
+      const again = claimAgain.map((i) => ({ id: valid[i]!.headline.id, origin: valid[i]!.origin }))
+      let second: ClaimAnswer[]
+      try {
+        second = await deps.dedup.claimHeadlines(again)
+      } catch (err) {
+        unanswered.remember(again.map((c) => c.origin))
+        throw err
+      }
+      claimAgain.forEach((i, k) => {
+        answers[i] = second[k]!
+        if (isClaimTaken(second[k]!)) standIns!.claimed(valid[i]!.headline.id, valid[i]!.origin)
+      })
+    }
     // Counted once the claims are answered, for the headlines this process claimed first: answered
     // 'first', or 'again' where the first claim's answer never came (the call failed, or its connection
     // closed and ioredis sent it again). A batch handled again after its claims were answered (given up
@@ -131,34 +190,12 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     if (future > 0) deps.onFuture?.(future)
     if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
-    const headlineOut = (v: (typeof valid)[number]): OutRecord => ({
-      topic: out,
-      key: v.headline.id,
-      value: JSON.stringify(v.headline),
-      // Trace context travels with the headline so an alert can be traced back to its raw record; only a
-      // valid one (read from every value of its headers), as a producer's header of any size would
-      // otherwise be copied onto the output.
-      headers: traceContext(records[v.index]!),
-    })
-    // Per headline id, the record of this batch that took its claim, and the batch's later records of it.
-    const takers = deps.standIns && new Map<string, { holder: string; standIns: StandIn[] }>()
     valid.forEach((v, i) => {
       // A re-claim is published again: the earlier attempt's output may never have been sent.
-      if (isClaimTaken(answers[i]!)) {
-        outcomes[v.index] = { kind: 'ok', out: [headlineOut(v)] }
-        if (takers && !takers.has(v.headline.id))
-          takers.set(v.headline.id, { holder: v.origin, standIns: [] })
-        return
-      }
-      outcomes[v.index] = { kind: 'drop', reason: 'duplicate' }
-      // A duplicate of a headline this batch claimed (a feed's re-send sent before the first was handled)
-      // is the one to publish should Kafka refuse that headline: its claim is released only then.
-      takers
-        ?.get(v.headline.id)
-        ?.standIns.push({ origin: v.origin, record: records[v.index]!, out: headlineOut(v) })
+      outcomes[v.index] = isClaimTaken(answers[i]!)
+        ? { kind: 'ok', out: [headlineOut(v)] }
+        : { kind: 'drop', reason: 'duplicate' }
     })
-    if (takers)
-      for (const [id, t] of takers) if (t.standIns.length > 0) deps.standIns!.add(id, t.holder, t.standIns)
     return outcomes
   }
 }

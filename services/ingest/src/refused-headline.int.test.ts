@@ -30,8 +30,19 @@ describe('ingest: a headline Kafka refuses for good', () => {
     for (const c of cleanups.reverse()) await c()
   })
 
-  /** Ingest on topics whose headlines topic takes records of at most 4 KB: a longer body is refused for good. */
-  async function startIngest() {
+  /** A raw record of the headline `id` on one raw partition (handled in order). */
+  const raw = (id: string, body?: string) => ({
+    key: 'k',
+    value: JSON.stringify({ id, source: 'wire', headline: `US raises tariffs on steel (${id})`, body }),
+  })
+
+  /**
+   * Ingest on topics whose headlines topic takes records of at most 4 KB: a longer body is refused for
+   * good. `backlog` is on its raw topic before it starts (one fetch holds it); `env` adds to its config.
+   */
+  async function startIngest(
+    opts: { env?: Record<string, string>; backlog?: ReturnType<typeof raw>[] } = {},
+  ) {
     const topics = createTopicCatalogue(prefix)
     await createTopics(
       kafkaBrokers,
@@ -41,6 +52,7 @@ describe('ingest: a headline Kafka refuses for good', () => {
         ...(t.name === topics.headlines.name ? { config: { 'max.message.bytes': '4096' } } : {}),
       })),
     )
+    if (opts.backlog) await producer.send({ topic: topics.raw.name, messages: opts.backlog })
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -50,6 +62,7 @@ describe('ingest: a headline Kafka refuses for good', () => {
       TOPICS_AUTO_CREATE: 'false',
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      ...opts.env,
     })
     const app = buildIngestApp(config, { log: silent })
     cleanups.push(() => app.stop())
@@ -59,10 +72,6 @@ describe('ingest: a headline Kafka refuses for good', () => {
     cleanups.push(out.stop, dlq.stop)
     const ids = () => new Set(out.messages.map((m) => m.key))
     const letters = () => dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
-    const raw = (id: string, body?: string) => ({
-      key: 'k', // one raw partition: handled in order
-      value: JSON.stringify({ id, source: 'wire', headline: `US raises tariffs on steel (${id})`, body }),
-    })
     return { topics, app, out, dlq, ids, letters, raw }
   }
 
@@ -167,5 +176,42 @@ describe('ingest: a headline Kafka refuses for good', () => {
     expect(standIns).toMatch(/outcome="published"[^\n]* 1(\n|$)/)
     const dlqTotal = await app.metrics.registry.getSingleMetricAsString('tradepulse_dlq_total')
     expect(dlqTotal).toMatch(/reason="output_refused"[^\n]* 2(\n|$)/)
+  })
+
+  it('publishes a re-send in the next chunk of the same fetch in its place, handled while it was being refused', async () => {
+    // One fetch, in chunks of two records: [a, x], [x, b]. The second chunk's handler runs while the
+    // first's output is being published (and x refused).
+    const { topics, out, ids, letters } = await startIngest({
+      env: { KAFKA_MAX_BATCH: '2' },
+      backlog: [
+        raw('a'),
+        raw('x', 'Steel tariffs rise. '.repeat(400)),
+        raw('x', 'Steel tariffs rise.'),
+        raw('b'),
+      ],
+    })
+    await waitFor(() => ids().has('a') && ids().has('b') && letters().length >= 1, {
+      what: 'the refused headline dead-lettered, the others published',
+    })
+    const published = await waitFor(
+      () => {
+        const found = out.messages.filter((m) => m.key === 'x')
+        return found.length > 0 && found
+      },
+      { what: 'the re-send in the next chunk published' },
+    )
+    expect(published.map((m) => (JSON.parse(m.value!.toString()) as Headline).body)).toEqual([
+      'Steel tariffs rise.',
+    ])
+    const [letter] = letters()
+    expect(letter).toMatchObject({ reason: 'output_refused', worker: 'ingest' })
+    expect((JSON.parse(letter!.payload) as { body: string }).body).toMatch(/^Steel tariffs rise\. Steel/)
+    // The re-send holds the claim: a later repeat is a duplicate.
+    const resend = `${topics.raw.name}/${letter!.origin.partition}/${BigInt(letter!.origin.offset) + 1n}`
+    expect(await redis.get(createKeys(keyPrefix).dedup('x'))).toBe(resend)
+    await producer.send({ topic: topics.raw.name, messages: [raw('x', 'Steel tariffs rise.'), raw('z')] })
+    await waitFor(() => ids().has('z'), { what: 'the batch after published' })
+    expect(out.messages.filter((m) => m.key === 'x')).toHaveLength(1)
+    expect(letters()).toHaveLength(1)
   })
 })

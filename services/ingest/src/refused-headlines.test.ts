@@ -239,4 +239,21 @@ describe('watchRefusedHeadlines', () => {
     await send('dlq', [letter('9')])
     expect(events).toEqual(['sent headlines', 'sent dlq'])
   })
+
+  it('forgets the holders of acknowledged headlines, and tells a refusal with its release before that release is answered', async () => {
+    const { send, noted, events } = setup()
+    noted.claimed('a', 'raw/0/1')
+    noted.claimed('big', 'raw/0/2')
+    await send('headlines', [headline('a')])
+    expect([noted.holderOf('a'), noted.holderOf('big')]).toEqual([undefined, 'raw/0/2'])
+    await expect(send('headlines', [headline('big', 500)])).rejects.toThrow('too large')
+    const sending = send('dlq', [letter('2')])
+    // Told in the turn its release was asked for, before that release is answered.
+    expect(events.at(-1)).toBe('release raw/0/2 big')
+    const release = noted.refusedBy('raw/0/2')
+    expect(release).toBeDefined()
+    expect(await release).toEqual(['released'])
+    await sending
+    expect(events.at(-1)).toBe('sent dlq')
+  })
 })

@@ -30,18 +30,22 @@ const text = (v: HeaderValue): string | undefined =>
  * and the released ids are forgotten. A release that fails (Redis down) fails the letter's send, which
  * the runner retries with the batch's publish, so the batch never commits with the claim still held.
  *
- * A later record of the refused one's batch carrying the same headline id (a feed's corrected re-send) was
- * dropped as a duplicate of its claim before Kafka refused it: the handler noted it as a stand-in
- * (`standIns`). Once the refused record's claim is released, and before its letter is sent, the stand-in
+ * A later record carrying the same headline id (a feed's corrected re-send), of the refused one's batch or
+ * of a chunk handled while the refused one's output was being published (the runner handles a fetch's next
+ * chunk then), was dropped as a duplicate of its claim before Kafka refused it: the handler noted it as a
+ * stand-in (`standIns`), having been told which of this process's records hold claims whose headlines are
+ * not acknowledged yet. One the handler answers once the refused record's release is under way is no
+ * stand-in: it claims again after that release, and is published with its own chunk. Once the refused record's claim is released, and before its letter is sent, the stand-in
  * claims the id and its headline is published in the refused one's place; should Kafka refuse that too, its
  * claim is released, it is dead-lettered (output_refused) and the next stand-in is tried. A stand-in
  * finding the id claimed by a record of neither (another batch's) is a duplicate of that one after all. A
  * fault on the way fails the letter's send, so the batch's publish is retried and this is done again: the
  * stand-in's re-claim passes it again. The stand-ins of a headline Kafka acknowledges are forgotten.
  *
- * What it costs when nothing is refused: a topic check per produce request (not per record), and a key
- * lookup per headline while stand-ins wait; a request of one headline also gets a rejection handler.
- * Nothing is kept per record.
+ * What it costs when nothing is refused: a topic check per produce request (not per record), and for each
+ * headline acknowledged its holder forgotten (one map deletion; the handler noted it with one map entry,
+ * all the record keeps while its headline is on its way, at most 100,000 of them); a request of one
+ * headline also gets a rejection handler.
  */
 export function watchRefusedHeadlines(
   producer: TradepulseProducer,
@@ -158,7 +162,11 @@ export function watchRefusedHeadlines(
       )
       return
     }
-    const answers = await opts.release(origin, ids)
+    const releasing = opts.release(origin, ids)
+    // Told in the turn its stand-ins were read: a duplicate the handler answers from now on claims again
+    // once this release is done, rather than waiting here unseen.
+    standIns?.noted.refused(origin, releasing)
+    const answers = await releasing
     let released = false
     answers.forEach((a, i) => {
       // Another record's claim: that id's own letter is still to come.
@@ -181,13 +189,14 @@ export function watchRefusedHeadlines(
     if (standIns && waiting) await takeStandIns(standIns, waiting.id, origin, waiting.standIns)
   }
 
-  /** Forgets the stand-ins of the headlines of an acknowledged request. */
+  /** Forgets the holders and stand-ins of the headlines of an acknowledged request. */
   const acknowledged = (batch: Batch) => {
     const standIns = opts.standIns?.noted
-    if (!standIns || standIns.size === 0) return
+    if (!standIns) return
     for (const t of batch.topicMessages ?? []) {
       if (t.topic !== opts.headlinesTopic) continue
-      for (const m of t.messages) if (m.key !== null && m.key !== undefined) standIns.forget(String(m.key))
+      for (const m of t.messages)
+        if (m.key !== null && m.key !== undefined) standIns.acknowledged(String(m.key))
     }
   }
 

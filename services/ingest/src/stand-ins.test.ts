@@ -47,4 +47,37 @@ describe('createStandIns', () => {
     byBytes.add('e', 'raw/0/e', [standIn(1, 100)])
     expect(byBytes.size).toBe(2)
   })
+
+  it('adds a later chunk’s stand-ins of the same holder after the earlier ones, one of the same record replaced', () => {
+    const s = createStandIns()
+    s.add('x', 'raw/0/1', [standIn(2)])
+    s.add('x', 'raw/0/1', [standIn(5), standIn(6)])
+    // The later chunk handled again (a retry of its handler): its records once each, the bytes counted once.
+    s.add('x', 'raw/0/1', [standIn(5, 10), standIn(6, 10)])
+    expect(s.of('raw/0/1')?.standIns.map((i) => i.origin)).toEqual(['raw/0/2', 'raw/0/5', 'raw/0/6'])
+    const bounded = createStandIns({ maxBytes: 650 })
+    bounded.add('x', 'raw/0/1', [standIn(2, 100), standIn(3, 100)])
+    for (let i = 0; i < 5; i++) bounded.add('x', 'raw/0/1', [standIn(3, 100)])
+    bounded.add('y', 'raw/0/9', [standIn(10, 100)])
+    // 400 bytes of x's and 200 of y's: both kept (had the replaced ones counted, x would have gone).
+    expect([bounded.of('raw/0/1')?.id, bounded.of('raw/0/9')?.id]).toEqual(['x', 'y'])
+  })
+
+  it('knows the holder of each claim until its headline is acknowledged, and the refusals told', async () => {
+    const s = createStandIns({ maxHolders: 2 })
+    s.claimed('x', 'raw/0/1')
+    s.claimed('y', 'raw/0/2')
+    s.add('x', 'raw/0/1', [standIn(3)])
+    expect([s.holderOf('x'), s.holderOf('y')]).toEqual(['raw/0/1', 'raw/0/2'])
+    s.acknowledged('x')
+    expect([s.holderOf('x'), s.of('raw/0/1'), s.size]).toEqual([undefined, undefined, 0])
+    // The oldest holders go past the bound.
+    s.claimed('z', 'raw/0/4')
+    s.claimed('w', 'raw/0/5')
+    expect([s.holderOf('y'), s.holderOf('z'), s.holderOf('w')]).toEqual([undefined, 'raw/0/4', 'raw/0/5'])
+    const release = Promise.resolve('released')
+    expect(s.refusedBy('raw/0/4')).toBeUndefined()
+    s.refused('raw/0/4', release)
+    expect(s.refusedBy('raw/0/4')).toBe(release)
+  })
 })
