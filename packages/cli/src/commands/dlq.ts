@@ -5,6 +5,7 @@ import { parseIsoTime } from '@tradepulse/gateway'
 import {
   BaseConfig,
   createProducer,
+  DEAD_LETTER_REASONS,
   DLQ_HEADERS,
   headerBytes,
   type Logger,
@@ -19,7 +20,6 @@ import kafkajs, { type Admin, type Kafka, type Message, type Producer } from 'ka
 import {
   CATALOGUE_TOPIC_NAMES,
   catalogueTopic,
-  DEAD_LETTER_REASONS,
   type DeadLetterEntry,
   type DeadLetterFilter,
   type DlqRecord,

@@ -1,4 +1,5 @@
 import {
+  DEAD_LETTER_REASONS,
   type DeadLetterReason,
   DLQ_HEADERS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
@@ -12,7 +13,6 @@ import { describe, expect, it } from 'vitest'
 import { reasonCode } from '../commands/dlq.ts'
 import {
   catalogueTopic,
-  DEAD_LETTER_REASONS,
   type DlqRecord,
   deadLetterJson,
   formatDeadLetter,

@@ -6,7 +6,6 @@ import {
   TOPIC_VERSION_SUFFIX,
 } from '@tradepulse/contracts'
 import {
-  DEAD_LETTER_REASONS,
   DLQ_HEADERS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   DLQ_MAX_ORIGINAL_HEADER_VALUES,
@@ -116,12 +115,6 @@ export function readDeadLetter(
     },
   }
 }
-
-/**
- * What --reason takes: the reasons a worker can write on a dead letter, platform's list, to which their
- * type holds every worker (a mistyped reason, schema-invalid, selected nothing and the command exited 0).
- */
-export { DEAD_LETTER_REASONS }
 
 /** The catalogue's topics but the desk topics, as --topic names them: without prefix and version. */
 const CATALOGUE_BASES = listTopics(createTopicCatalogue('')).map((t) =>
