@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { matchesScope, ScopeFilter, scopeFiltersMeet, scopeIdNamed } from './scope-filter.ts'
+import { matchesScope, ScopeFilter, scopeFiltersMeet, scopeIdNamed, scopeIdsMatch } from './scope-filter.ts'
 
 describe('matchesScope', () => {
   const cn = { kind: 'region' as const, id: 'CN' }
@@ -12,14 +12,11 @@ describe('matchesScope', () => {
     expect(matchesScope(['region:US'], cn)).toBe(false)
   })
 
-  it('names one stored id for each entry: regions in upper case, commodities, sectors, global and other in lower, entities as written', () => {
-    // Before, ids compared in any case: entity:abc matched both ABC and abc, of which an indicator read
-    // (the gateway's /api/indicators) can find one.
-    const abc = { kind: 'entity' as const, id: 'abc' }
-    const ABC = { kind: 'entity' as const, id: 'ABC' }
-    expect([matchesScope(['entity:abc'], abc), matchesScope(['entity:abc'], ABC)]).toEqual([true, false])
-    expect([matchesScope(['entity:ABC'], abc), matchesScope(['entity:ABC'], ABC)]).toEqual([false, true])
-    expect(matchesScope(['entity:Abc'], abc)).toBe(false)
+  it("names one stored id for each entry of the scorer's kinds, in the case it writes; entities in any case", () => {
+    // Entity ids compared as written (fa870c2): a desk naming entity:tsla got none of TSLA's alerts, silently.
+    const tsla = { kind: 'entity' as const, id: 'TSLA' }
+    expect([matchesScope(['entity:tsla'], tsla), matchesScope(['entity:Tsla'], tsla)]).toEqual([true, true])
+    expect(matchesScope(['entity:tslaa'], tsla)).toBe(false)
     expect(matchesScope(['commodity:RARE_EARTHS'], { kind: 'commodity', id: 'rare_earths' })).toBe(true)
     expect(matchesScope(['sector:Autos'], { kind: 'sector', id: 'autos' })).toBe(true)
     expect(matchesScope(['global:ALL'], { kind: 'global', id: 'all' })).toBe(true)
@@ -29,7 +26,12 @@ describe('matchesScope', () => {
     expect(matchesScope(['region:cn'], { kind: 'entity', id: 'CN' })).toBe(false)
     expect(matchesScope(['Region:CN'], cn)).toBe(false)
     expect([scopeIdNamed('region', 'cn'), scopeIdNamed('entity', 'iShares')]).toEqual(['CN', 'iShares'])
-    expect(scopeFiltersMeet(['entity:abc'], ['entity:ABC'])).toBe(false)
+    expect([scopeIdsMatch('entity', 'ishares', 'iShares'), scopeIdsMatch('region', 'cn', 'cn')]).toEqual([
+      true,
+      false,
+    ])
+    expect(scopeFiltersMeet(['entity:abc'], ['entity:ABC'])).toBe(true)
+    expect(scopeFiltersMeet(['entity:abc'], ['entity:abd'])).toBe(false)
     expect(scopeFiltersMeet(['region:cn'], ['region:CN'])).toBe(true)
   })
 

@@ -16,13 +16,12 @@ function namedId(entry: string): string | undefined {
 }
 
 /**
- * The scope id that `<kind>:<id>` names: the one matching function of the rules, the desks, the gateway's
- * alert filter and its `/api/indicators` (which reads this id alone), so that what one names the others
- * name too. Ids are compared exactly, after the case the scorer writes ids of the kind in: region ids
- * (ISO codes) in upper case, commodity, sector and global ids in lower case, and the folded `other` scope
- * of those kinds in lower case, so `region:cn` names CN. Entity ids are the watchlist's, compared as
- * written (`entity:TSLA`): two stored ids differing only in case are two scopes, each named by its own
- * spelling (compared in any case, `entity:abc` named both ABC and abc, where an indicator read finds one).
+ * The scope id that `<kind>:<id>` names, in the case the scorer writes ids of the kind in: region ids
+ * (ISO codes) in upper case, commodity, sector and global ids and the folded `other` scope in lower case,
+ * so `region:cn` names CN. An entity id (the watchlist's, whose ids never differ only in case: it refuses
+ * that) is returned as written; entities match in any case (scopeIdsMatch), so `entity:tsla` in a desk
+ * file takes TSLA's alerts rather than silently none. The gateway's `/api/indicators` reads this id, and
+ * for an entity also its upper and lower case.
  */
 export function scopeIdNamed(kind: ScopeKind, id: string): string {
   if (kind === 'entity') return id
@@ -31,9 +30,22 @@ export function scopeIdNamed(kind: ScopeKind, id: string): string {
 }
 
 /**
+ * Whether `<kind>:<named>` names the stored scope id `stored`: the one comparison of the rules, the desks
+ * and the gateway's alert filter. Ids of the scorer's kinds compare exactly after scopeIdNamed; entity ids
+ * in any case (an id kept from an older watchlist in another case, "Abc" then "ABC", is still the same
+ * entity to a desk that names it).
+ */
+export function scopeIdsMatch(kind: ScopeKind, named: string, stored: string): boolean {
+  return kind === 'entity'
+    ? named.toLowerCase() === stored.toLowerCase()
+    : scopeIdNamed(kind, named) === stored
+}
+
+/**
  * One scope filter entry: `*` (every scope), `<kind>:*` (every scope of a kind, for example
  * `region:*`) or `<kind>:<id>` (one scope, for example `region:CN`, `commodity:rare_earths`,
- * `global:all`, `entity:Berkshire Hathaway`). Ids compare as scopeIdNamed says (`region:cn` names CN).
+ * `global:all`, `entity:Berkshire Hathaway`). Ids compare as scopeIdsMatch says (`region:cn` names CN,
+ * `entity:tsla` TSLA).
  * An id is at most what a Scope.id may be (the contracts' LIMITS.maxScopeIdChars): no update or
  * alert carries a longer one, so such an entry would match nothing, silently.
  */
@@ -73,7 +85,7 @@ export type MatchScopeOptions = {
 
 /**
  * True when the scope passes the filter (entries as ScopeFilterEntry reads them). Ids compare as
- * scopeIdNamed says; kinds as written. Wildcards skip the indicators' `other` scope (the folded tail of
+ * scopeIdsMatch says; kinds as written. Wildcards skip the indicators' `other` scope (the folded tail of
  * rare scopes) unless `options.wildcardsTakeOther`: name `region:other` to watch it.
  */
 export function matchesScope(filter: readonly string[], scope: Scope, options?: MatchScopeOptions): boolean {
@@ -85,7 +97,7 @@ export function matchesScope(filter: readonly string[], scope: Scope, options?: 
       entry.length > scope.kind.length &&
       entry.startsWith(scope.kind) &&
       entry[scope.kind.length] === ':' &&
-      scopeIdNamed(scope.kind, entry.slice(scope.kind.length + 1)) === scope.id
+      scopeIdsMatch(scope.kind, entry.slice(scope.kind.length + 1), scope.id)
     ) {
       return true
     }
@@ -113,7 +125,7 @@ export function scopeFiltersMeet(a: readonly string[], b: readonly string[]): bo
       if (p.id === '*' || q.id === '*') return true
       // Both name an id, so both name their kind, the same one.
       const kind = p.kind as ScopeKind
-      return scopeIdNamed(kind, p.id) === scopeIdNamed(kind, q.id)
+      return scopeIdsMatch(kind, p.id, scopeIdNamed(kind, q.id))
     }),
   )
 }

@@ -11,7 +11,7 @@ export type AlertFilter = {
   severity?: Severity[]
   dimension?: Dimension[]
   /**
-   * `<kind>:<id>` (the id as scopeIdNamed reads it: a region's in any case, an entity's as written), `<kind>:*` (every scope of the kind: a bare `<kind>` in a query)
+   * `<kind>:<id>` (the id as scopeIdsMatch reads it: in any case, `region:cn` naming CN), `<kind>:*` (every scope of the kind: a bare `<kind>` in a query)
    * or `*` (every scope).
    */
   scope?: string[]
@@ -86,7 +86,7 @@ export function matches(filter: AlertFilter, a: Alert): boolean {
   if (filter.severity && !filter.severity.includes(a.severity)) return false
   if (filter.dimension && !filter.dimension.includes(a.dimension)) return false
   if (filter.rule && !filter.rule.includes(a.rule)) return false
-  // As the rules and desks files compare scopes (scopeIdNamed), but a wildcard takes the folded
+  // As the rules and desks files compare scopes (scopeIdsMatch), but a wildcard takes the folded
   // `other` scope too: an alert on it was raised by a rule naming it (MatchScopeOptions).
   if (filter.scope && !matchesScope(filter.scope, a.scope, EVERY_RAISED)) return false
   return true

@@ -279,9 +279,18 @@ const withheldOf = ({ damaged, invalid }: Withheld) =>
       }
 
 /**
- * One indicator, under the id its scope names as the alert rules, the desks and the alert filter name it
- * (scopeIdNamed: `region:cn` reads CN, an entity as written): answered, or withheld (it is there, and its
- * answer is null with the reason); null with nothing withheld when it is not stored.
+ * The ids a scope's indicators may be stored under, tried in this order: the id its scope names as the
+ * alert rules, the desks and the alert filter name it (scopeIdNamed: `region:cn` reads CN); for an
+ * entity, whose id the alert filter takes in any case (scopeIdsMatch), the id as asked, then in upper and
+ * lower case (a ticker TSLA asked as `entity:tsla`). An entity stored in mixed case (`iShares`) is found
+ * when asked as written.
+ */
+const storedIdsOf = (kind: Scope['kind'], id: string): string[] =>
+  kind === 'entity' ? [...new Set([id, id.toUpperCase(), id.toLowerCase()])] : [scopeIdNamed(kind, id)]
+
+/**
+ * One indicator, under the first of storedIdsOf its scope's id that the store holds (answered, or
+ * withheld: it is there, and its answer is null with the reason); null with nothing withheld when none is.
  */
 async function readOne(
   store: IndicatorStore,
@@ -290,9 +299,11 @@ async function readOne(
   asOfMs: number,
 ): Promise<{ indicator: IndicatorUpdate | null; left: WithheldIndicator[] }> {
   const left: WithheldIndicator[] = []
-  const id = scopeIdNamed(scope.kind, scope.id)
-  const indicator = await store.get(dimension, { kind: scope.kind, id }, asOfMs, left)
-  return { indicator: indicator ?? null, left }
+  for (const id of storedIdsOf(scope.kind, scope.id)) {
+    const indicator = await store.get(dimension, { kind: scope.kind, id }, asOfMs, left)
+    if (indicator || left.length > 0) return { indicator: indicator ?? null, left }
+  }
+  return { indicator: null, left }
 }
 
 export type ApiDeps = {
@@ -337,7 +348,7 @@ export type ApiDeps = {
  *   sent first, or `lastEventId` to resume; the `Last-Event-ID` header, a browser's reconnect, resumes
  *   whatever the query says);
  * - `GET /api/indicators/top`: the scopes of a kind with the largest |momentum| or buzz;
- * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`, the id as scopeIdNamed reads it).
+ * - `GET /api/indicators`: one indicator (`dimension`, `scope=kind:id`, the id as storedIdsOf reads it).
  * An indicator the store withholds (its stored newest event time damaged, or its update breaking the
  * IndicatorUpdate contract: its Redis fields not numbers) is in neither (null for the one; the store
  * ranks /top's n among the others), but named in the answer's `withheld` (withheldOf), counted and logged
