@@ -10,6 +10,7 @@ import { createLogger, loadConfig } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
+import type { Producer } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildScorerApp } from './build-app.ts'
 import { ScorerConfig } from './config.ts'
@@ -64,6 +65,33 @@ describe('scorer worker on Kafka', () => {
     cleanups.push(scored.stop, dlq.stop, () => producer.disconnect())
     return { prefix, topics, scored, dlq, producer }
   }
+
+  /**
+   * The real scorer, taking `ms` of CPU a headline (as a 20,000-character body dense with cues costs it on
+   * a slow host); `onScore` is told of each call.
+   */
+  function slowScorer(ms: number, onScore: () => void = () => {}): Scorer {
+    const real = createScorer()
+    return {
+      score: (input) => {
+        onScore()
+        const until = performance.now() + ms
+        while (performance.now() < until) {}
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+  }
+
+  /** `n` tariff headlines h0… to `topic`, each keyed by its id. */
+  const sendHeadlines = (producer: Producer, topic: string, n: number) =>
+    producer.send({
+      topic,
+      messages: Array.from({ length: n }, (_, i) => ({
+        key: `h${i}`,
+        value: JSON.stringify(headlineOf({ id: `h${i}`, headline: `US raises tariffs on steel, part ${i}` })),
+      })),
+    })
 
   it('scores headlines with the directions a reader gives them, and sends bad records to the dlq', async () => {
     const { prefix, topics, scored, dlq, producer } = await freshTopics(2)
@@ -193,29 +221,13 @@ describe('scorer worker on Kafka', () => {
   })
   it('scores a batch that takes longer than the session timeout once, keeping its place in the group', async () => {
     const { prefix, topics, scored, producer } = await freshTopics(1)
-    // Each headline costs 100 ms of CPU, as a 20,000-character body dense with cues costs the real scorer
-    // on a slow host: the 90 of one fetch take 9 s, past the 6 s session timeout.
-    const real = createScorer()
-    const slow: Scorer = {
-      score: (input) => {
-        const until = performance.now() + 100
-        while (performance.now() < until) {}
-        return real.score(input)
-      },
-      features: (input) => real.features(input),
-    }
-    const app = scorerApp(prefix, slow, {
+    // Each headline costs 100 ms of CPU: the 90 of one fetch take 9 s, past the 6 s session timeout.
+    const app = scorerApp(prefix, slowScorer(100), {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
     })
     const n = 90
-    await producer.send({
-      topic: topics.headlines.name,
-      messages: Array.from({ length: n }, (_, i) => ({
-        key: `h${i}`,
-        value: JSON.stringify(headlineOf({ id: `h${i}`, headline: `US raises tariffs on steel, part ${i}` })),
-      })),
-    })
+    await sendHeadlines(producer, topics.headlines.name, n)
     await app.start()
     const admin = testKafka(kafkaBrokers).admin()
     await admin.connect()
@@ -238,26 +250,13 @@ describe('scorer worker on Kafka', () => {
   it('stops mid-batch at its next slice, leaving the rest of the batch to be scored, none lost, at the next start', async () => {
     const { prefix, topics, scored, dlq, producer } = await freshTopics(1)
     // 100 ms of CPU a headline: each ends a slice, and the 60 of one fetch take 6 s.
-    const real = createScorer()
     let calls = 0
-    const slow: Scorer = {
-      score: (input) => {
-        calls++
-        const until = performance.now() + 100
-        while (performance.now() < until) {}
-        return real.score(input)
-      },
-      features: (input) => real.features(input),
-    }
     const n = 60
-    await producer.send({
-      topic: topics.headlines.name,
-      messages: Array.from({ length: n }, (_, i) => ({
-        key: `h${i}`,
-        value: JSON.stringify(headlineOf({ id: `h${i}`, headline: `US raises tariffs on steel, part ${i}` })),
-      })),
-    })
-    const first = scorerApp(prefix, slow)
+    await sendHeadlines(producer, topics.headlines.name, n)
+    const first = scorerApp(
+      prefix,
+      slowScorer(100, () => calls++),
+    )
     await first.start()
     await waitFor(() => calls >= 3, { what: 'the batch under way', timeoutMs: 30_000 })
     const callsAtStop = calls
