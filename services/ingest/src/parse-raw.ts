@@ -216,8 +216,10 @@ export function parseRawRecord(
   const body = truncate(bodyNorm, limits.maxBodyChars)
   // A source that shows nothing once normalised (white space, a Hangul filler, the braille blank, zero-width
   // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
-  // than a source no reader can see, and another content id for the same headline.
-  const given = raw.source == null ? '' : normalizeText(raw.source)
+  // than a source no reader can see, and another content id for the same headline. NFKC can take a source
+  // the raw contract took past the headlines topic's limit (U+FDFA is 18 characters, a ligature 2 or 3): it
+  // is cut to that limit, as the headline and body are, rather than the whole headline dead-lettered.
+  const given = raw.source == null ? '' : truncate(normalizeText(raw.source), LIMITS.maxSourceChars).text
   const source = showsNothing(given) ? defaultSource : given
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
   const ingestedAt = isoOf(entry.ms)
@@ -239,9 +241,8 @@ export function parseRawRecord(
   headline.publishedAt = raw.publishedAt && !ahead && !early ? isoTime(raw.publishedAt, givenMs) : ingestedAt
   headline.ingestedAt = ingestedAt
   headline.truncated = head.truncated || body.truncated
-  // Normalising can take a field past the Headline schema that the raw one met (NFKC expands some
-  // characters several-fold): such a record is
-  // rejected here, not passed on for the scorer to reject after its id has been claimed.
+  // Whatever else takes a headline past the Headline schema is rejected here, not passed on for the scorer
+  // to reject after its id has been claimed.
   if (!headlineAccepts(headline)) {
     const checked = Headline.safeParse(headline)
     if (!checked.success)
