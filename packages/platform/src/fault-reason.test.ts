@@ -12,6 +12,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
 import { faultReason } from './fault-reason.ts'
+import { KafkaClockError } from './kafka/produce.ts'
 
 const sock = (code: string, message: string) => Object.assign(new Error(message), { code })
 const protocol = (type: string) =>
@@ -136,6 +137,16 @@ describe('faultReason', () => {
     expect(
       faultReason(new AggregateError([sock('ECONNREFUSED', 'connect ECONNREFUSED ::1:6379')], 'x')),
     ).toBe('unreachable')
+  })
+
+  it("names a clock Kafka refuses, through the runner's wrappers", () => {
+    const clock = new KafkaClockError(0, ['t'], protocol('INVALID_TIMESTAMP'))
+    expect(faultReason(clock)).toBe('clock ahead of Kafka')
+    expect(faultReason(new TradepulseError('INFRA_KAFKA', 'x', { cause: clock }))).toBe(
+      'clock ahead of Kafka',
+    )
+    // A refusal of a timestamp a record was given keeps its type in words.
+    expect(faultReason(protocol('INVALID_TIMESTAMP'))).toBe('invalid timestamp')
   })
 
   it('stops on a cycle of causes', () => {

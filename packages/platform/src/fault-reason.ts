@@ -24,6 +24,7 @@ import type { Logger } from './logger.ts'
  * - `auth refused`: the credentials (Redis NOAUTH/WRONGPASS, Kafka SASL);
  * - `not permitted`: the credentials hold, an ACL refuses (Redis NOPERM, Kafka *_AUTHORIZATION_FAILED);
  * - `tls failed`: the TLS handshake or the peer's certificate;
+ * - `clock ahead of Kafka`: a CreateTime topic refusing the timestamps this host's clock gave;
  * - a Redis server state that passes: `loading`, `read only`, `busy`, `out of memory`,
  *   `too many clients`, `primary down`, `cluster down`, `try again`, `no replicas`, `persistence failing`;
  * - another Redis reply: `reply <CODE>` (its first word: `reply WRONGTYPE`, `reply ERR`);
@@ -108,6 +109,8 @@ function ownReason(e: FaultLike): string | undefined {
   if (code && SOCKET_CODES[code]) return SOCKET_CODES[code]
   if (isTlsCode(code)) return 'tls failed'
   if (name === 'TimeoutError') return 'timeout' // AbortSignal.timeout's
+  // Kafka refusing the timestamps this host's clock gave (kafka/produce.ts).
+  if (name === 'KafkaClockError') return 'clock ahead of Kafka'
   // Kafka: a protocol error by its type, a client error by its class; a connection error by its socket's
   // code (above), else unreachable.
   if (name.startsWith('KafkaJS')) {

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import { kafkaErrorType, RECORD_REFUSALS } from './kafka-client.ts'
 import { topLevelKeyCount } from './parse-record.ts'
+import { kafkaClockError } from './produce.ts'
 import type { BatchHandler, HandlerContext, InRecord, Outcome, OutRecord } from './records.ts'
 import { createReplyBreaker } from './reply-breaker.ts'
 
@@ -116,8 +117,13 @@ export function deadLetterIds(rec: InRecord, outcome: { id?: string }): { key?: 
   return ids
 }
 
-/** The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. */
+/**
+ * The Kafka error type when `err` (or an error it wraps) is a refusal of the record itself. Not Kafka
+ * refusing the timestamps the producer stamped with this host's clock (KafkaClockError): every record is
+ * refused alike, and dead-lettering (or, its letter refused too, skipping) each lost them for a clock.
+ */
 export function recordRefusal(err: unknown): string | undefined {
+  if (kafkaClockError(err)) return undefined
   return kafkaErrorType(err, RECORD_REFUSALS)
 }
 

@@ -17,7 +17,7 @@ import {
   createPartitionAligner,
 } from './partition-aligner.ts'
 import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
-import { createProduceQueue, produceAll } from './produce.ts'
+import { createProduceQueue, kafkaClockError, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 import { RepeatedReplyError } from './reply-breaker.ts'
 
@@ -57,7 +57,9 @@ export type BatchRunnerConfig = {
    * on the cluster) to a running worker's output, or to a call its handler makes, on one partition before
    * failed() reports it; default CREDENTIALS_REFUSED_MS. The same bound holds Kafka connections whose TLS
    * fails (a certificate expired or rotated to one not trusted): the output's, the handler's, and the
-   * consumer's while kafkajs restarts it without a fetch answered.
+   * consumer's while kafkajs restarts it without a fetch answered; and Kafka refusing the timestamps
+   * this host's clock gave the output (KafkaClockError: the clock more than an hour ahead of the broker's,
+   * on a CreateTime topic), whose records are never dead-lettered nor skipped for it.
    */
   credentialsRefusedMs?: number
   /**
@@ -167,8 +169,11 @@ type Attempt = { stage: Stage; since: number; slow: boolean }
  */
 const SWEEP_MAX_MS = 5_000
 
-/** The faults of the deployment a running worker waits out for credentialsRefusedMs at most. */
-type SecurityFault = 'credentials' | 'tls'
+/**
+ * The faults of the deployment a running worker waits out for credentialsRefusedMs at most: refused
+ * credentials, TLS failing, and Kafka refusing the timestamps this host's clock gave (KafkaClockError).
+ */
+type SecurityFault = 'credentials' | 'tls' | 'clock'
 
 /** The key of the consumer's own connections among the partitions a security fault holds. */
 const CONSUMER = 'consumer'
@@ -180,6 +185,7 @@ const CONSUMER = 'consumer'
  */
 function securityFault(err: TradepulseError): SecurityFault | undefined {
   if (err.code === 'KAFKA_AUTH') return 'credentials'
+  if (kafkaClockError(err)) return 'clock'
   return kafkaTlsCode(err) === undefined ? undefined : 'tls'
 }
 
@@ -196,6 +202,20 @@ export function tlsFailure(err: unknown, forMs: number): TradepulseError | undef
     `Kafka's TLS failed for ${forMs} ms (${code}; KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE): ${normalizeError(err).message}`,
     { cause: err, retriable: false },
   )
+}
+
+/**
+ * The error failed() reports for a clock Kafka kept refusing for `forMs` (`err`, a KafkaClockError), or
+ * undefined for any other error. Without the error as its cause: the line the worker exits with
+ * (describeInfraFailure) gives the innermost message, which is to name the clock, not kafkajs's "The
+ * timestamp of the message is out of acceptable range".
+ */
+export function clockFailure(err: unknown, forMs: number): TradepulseError | undefined {
+  const clock = kafkaClockError(err)
+  if (!clock) return undefined
+  return new TradepulseError('INFRA_KAFKA', `this host's clock, refused for ${forMs} ms: ${clock.message}`, {
+    retriable: false,
+  })
 }
 
 /** A refusal of the credentials, made retriable: the stages wait it out, for credentialsRefusedMs at most. */
@@ -428,6 +448,7 @@ export function createBatchRunner(
   const clocks: Record<SecurityFault, { held: Set<string>; timer?: NodeJS.Timeout }> = {
     credentials: { held: new Set() },
     tls: { held: new Set() },
+    clock: { held: new Set() },
   }
   /** Given up on a security fault: health stays failed while the retries under way end. */
   let securityGivenUp = false
@@ -448,14 +469,18 @@ export function createBatchRunner(
       const failure =
         kind === 'credentials'
           ? credentialsRefusal(err, credentialsRefusedMs)!
-          : tlsFailure(err, credentialsRefusedMs)!
+          : kind === 'tls'
+            ? tlsFailure(err, credentialsRefusedMs)!
+            : clockFailure(err, credentialsRefusedMs)!
       securityGivenUp = true
       state = {
         status: 'failed',
         detail:
           kind === 'credentials'
             ? 'KAFKA_AUTH: auth refused (KAFKA_SASL_USERNAME)'
-            : 'INFRA_KAFKA: tls failed (KAFKA_SSL_*)',
+            : kind === 'tls'
+              ? 'INFRA_KAFKA: tls failed (KAFKA_SSL_*)'
+              : "INFRA_KAFKA: clock ahead of Kafka (this host's time)",
       }
       log.error({ err }, failure.message)
       if (running) failedResolve(failure)
@@ -1061,7 +1086,13 @@ export function createBatchRunner(
             // check); the error whole is in the warning below.
             const kind = securityFault(err)
             const what =
-              kind === 'credentials' ? 'KAFKA_SASL_USERNAME, ' : kind === 'tls' ? 'KAFKA_SSL_*, ' : ''
+              kind === 'credentials'
+                ? 'KAFKA_SASL_USERNAME, '
+                : kind === 'tls'
+                  ? 'KAFKA_SSL_*, '
+                  : kind === 'clock'
+                    ? "this host's time, "
+                    : ''
             if (!securityGivenUp)
               state = {
                 status: 'degraded',

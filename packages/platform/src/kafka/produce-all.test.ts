@@ -1,6 +1,14 @@
 import type { Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { acknowledgedBefore, createProduceQueue, produceAll, RECORD_FRAMING_BYTES } from './produce.ts'
+import { recordRefusal } from './batch-processor.ts'
+import {
+  acknowledgedBefore,
+  createProduceQueue,
+  KafkaClockError,
+  kafkaClockError,
+  produceAll,
+  RECORD_FRAMING_BYTES,
+} from './produce.ts'
 import type { OutRecord } from './records.ts'
 
 /** A producer that acknowledges every request but the ones whose numbers (from 1) are in `failing`. */
@@ -62,5 +70,37 @@ describe('produce queue after a partial failure', () => {
     expect((err as Error).message).toBe('request 3: NOT_LEADER_FOR_PARTITION')
     expect(acknowledgedBefore(err, b)).toEqual([b[0]])
     expect(f.written.map((v) => v[0])).toEqual(['a', 'b'])
+  })
+})
+
+describe('a timestamp Kafka refuses (INVALID_TIMESTAMP)', () => {
+  const refusing = {
+    sendBatch: async () => {
+      throw Object.assign(new Error('The timestamp of the message is out of acceptable range'), {
+        name: 'KafkaJSProtocolError',
+        type: 'INVALID_TIMESTAMP',
+      })
+    },
+  } as unknown as Producer
+
+  it("is this host's clock when the producer stamped every record: a KafkaClockError, no refusal of a record", async () => {
+    const records = [rec('a', 'x'), rec('b', 'y')]
+    const err = await produceAll(refusing, records).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KafkaClockError)
+    expect(kafkaClockError(err)).toBe(err)
+    expect((err as KafkaClockError).topics).toEqual(['x', 'y'])
+    expect((err as KafkaClockError).retriable).toBe(true)
+    expect((err as Error).message).toMatch(
+      /^Kafka refused the timestamps of records for x, y \(INVALID_TIMESTAMP\)/,
+    )
+    // Before: the batch processor took it for the records' own fault, dead-lettered each and skipped them.
+    expect(recordRefusal(err)).toBeUndefined()
+    expect(acknowledgedBefore(err, records)).toEqual([])
+  })
+
+  it('stays the refusal of a record that was given its own timestamp', async () => {
+    const err = await produceAll(refusing, [rec('a'), { ...rec('b'), timestamp: 1 }]).catch((e: unknown) => e)
+    expect(kafkaClockError(err)).toBeUndefined()
+    expect(recordRefusal(err)).toBe('INVALID_TIMESTAMP')
   })
 })

@@ -1,5 +1,41 @@
 import type { IHeaders, Producer } from 'kafkajs'
+import { TradepulseError } from '../errors.ts'
+import { kafkaErrorType } from './kafka-client.ts'
 import type { HeaderValue, OutRecord } from './records.ts'
+
+const TIMESTAMP_REFUSED: ReadonlySet<string> = new Set(['INVALID_TIMESTAMP'])
+
+/**
+ * Kafka refusing the timestamps of records that carried none of their own: the producer stamped them with
+ * this host's clock at the send, and a CreateTime topic's broker refuses a timestamp further ahead of its
+ * own clock than message.timestamp.after.max.ms (1 h by default in Kafka 4), or further behind than
+ * message.timestamp.before.max.ms (unbounded by default). No record is to blame and each would be refused
+ * alike: not a refusal of a record (recordRefusal), so nothing is dead-lettered or skipped for it; the
+ * batch runner waits it out, health degraded, for a bounded time, then fails naming this host's clock.
+ * Retriable: a clock set right mends it (the same records go through).
+ */
+export class KafkaClockError extends TradepulseError {
+  /** This host's clock at the send (ms): what the records were stamped with. */
+  readonly stampedMs: number
+  readonly topics: string[]
+  constructor(stampedMs: number, topics: string[], cause: unknown) {
+    super(
+      'INFRA_KAFKA',
+      `Kafka refused the timestamps of records for ${topics.join(', ')} (INVALID_TIMESTAMP): they were stamped with this host's clock, ${new Date(stampedMs).toISOString()} at the send, which is more than the topic's message.timestamp.after.max.ms (1 h by default) ahead of the broker's clock (or more than its message.timestamp.before.max.ms behind); set this host's time right (NTP), or make the topic LogAppendTime (\`tradepulse topics create\` sets the catalogue's)`,
+      { cause, retriable: true },
+    )
+    this.name = 'KafkaClockError'
+    this.stampedMs = stampedMs
+    this.topics = topics
+  }
+}
+
+/** The KafkaClockError `err` is or wraps, if any. */
+export function kafkaClockError(err: unknown): KafkaClockError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause)
+    if (e instanceof KafkaClockError) return e
+  return undefined
+}
 
 /**
  * Most bytes of keys, values and headers in one produce request. Kafka refuses a record batch above
@@ -115,10 +151,19 @@ async function produceRequest(producer: Pick<Producer, 'sendBatch'>, records: Ou
       ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
     })
   }
-  await producer.sendBatch({
-    acks: -1,
-    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-  })
+  const stampedMs = Date.now()
+  try {
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    })
+  } catch (err) {
+    // Stamped by the producer (none given): the clock's fault, not a record's. A record given its own
+    // timestamp and refused stays a refusal of that record.
+    if (kafkaErrorType(err, TIMESTAMP_REFUSED) && records.every((r) => r.timestamp === undefined))
+      throw new KafkaClockError(stampedMs, [...byTopic.keys()], err)
+    throw err
+  }
 }
 
 export type ProduceQueue = {
