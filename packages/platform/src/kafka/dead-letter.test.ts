@@ -11,7 +11,7 @@ import {
   replayedAtMs,
 } from './dead-letter.ts'
 import { headerBytes } from './produce.ts'
-import { headersToStrings, type InRecord, type Outcome } from './records.ts'
+import { headersToStrings, type InRecord, nullHeaderValues, type Outcome } from './records.ts'
 
 const rec = (value: Buffer | null): InRecord => ({
   topic: 'raw',
@@ -304,6 +304,46 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
     )
     expect(out.headers).toMatchObject({ traceparent: 't', 'tp-dlq-reason': REASON })
     expect(out.headers).not.toHaveProperty(DLQ_HEADERS.headersOmitted)
+  })
+})
+
+describe('null header values (Kafka gives a header without bytes; kafkajs reads it as null)', () => {
+  // As kafkajs decodes a record whose header "a" was sent as "x" then null, "b" as null alone, "c" as null
+  // then "y", "d" as null twice.
+  const raw = {
+    a: [Buffer.from('x'), null],
+    b: null,
+    c: [null, Buffer.from('y')],
+    d: [null, null],
+    e: Buffer.from('z'),
+  }
+
+  it('reads as no value in the text headers: a repeated header gives its last value with bytes', () => {
+    // Before: "a" and "d" read as the text "null".
+    expect(headersToStrings(raw)).toEqual({ a: 'x', c: 'y', e: 'z' })
+    expect(nullHeaderValues({ rawHeaders: raw })).toBe(5)
+    expect(nullHeaderValues({})).toBe(0)
+  })
+
+  it('is counted among the values a dead letter left out, the others carried byte for byte', () => {
+    const out = deadLetterRecord(
+      'dlq',
+      'w',
+      { ...rec(Buffer.from('x')), headers: headersToStrings(raw), rawHeaders: raw },
+      REASON,
+      'm',
+      now,
+    )
+    // Before: no tp-dlq-headers-omitted, so the letter said it held every header of the record, and
+    // `dlq replay` sent the record again without its null headers.
+    expect(out.headers).toMatchObject({
+      a: [Buffer.from('x')],
+      c: [Buffer.from('y')],
+      e: Buffer.from('z'),
+      [DLQ_HEADERS.headersOmitted]: '5',
+    })
+    expect(out.headers).not.toHaveProperty('b')
+    expect(out.headers).not.toHaveProperty('d')
   })
 })
 

@@ -1,7 +1,14 @@
 import { isUtf8 } from 'node:buffer'
 import type { DeadLetter } from '@tradepulse/contracts'
 import { HEADER_FRAMING_BYTES, headerBytes, recordBytes } from './produce.ts'
-import { type InRecord, type OutRecord, originalHeaders, type RecordHeaders, setOwn } from './records.ts'
+import {
+  type InRecord,
+  nullHeaderValues,
+  type OutRecord,
+  originalHeaders,
+  type RecordHeaders,
+  setOwn,
+} from './records.ts'
 
 // A dlq record keeps this much of the original; the rest stays readable at its origin offset.
 export const DLQ_MAX_PAYLOAD_BYTES = 256 * 1024
@@ -65,7 +72,10 @@ export const DLQ_HEADERS = {
    * record had none (-1). The letter's own timestamp is when it was written, as the dlq's retention needs.
    */
   timestamp: 'tp-origin-timestamp',
-  /** Set when some of the original headers did not fit in the dlq record's own: how many values were left out. */
+  /**
+   * Set when some of the original headers are not in the dlq record's own: how many values were left out
+   * (they did not fit, or had no bytes: a null header value, which cannot be sent).
+   */
   headersOmitted: 'tp-dlq-headers-omitted',
 } as const
 
@@ -288,6 +298,11 @@ export function deadLetterRecord(
   let keyCopy = encodeKey(rec.key)
   let headersCopy = textHeaders(original)
   const headers = carriedHeaders(original)
+  // Null header values cannot be sent (kafkajs cannot write one): counted as left out, so that the letter
+  // says it lacks them and `dlq replay` does not send the record again as if it had no such header.
+  const nulls = nullHeaderValues(rec)
+  headers.values += nulls
+  headers.omitted += nulls
   let { carried, omitted } = headers
   let key = rec.key ? boundedKey(rec.key) : null
   const timestamp =

@@ -69,25 +69,46 @@ export function setOwn(target: Record<string, unknown>, name: string, value: unk
   else target[name] = value
 }
 
-/** A record's headers as text, for handlers: a repeated header's last value, bytes decoded as UTF-8. */
+/** A header value as text: bytes decoded as UTF-8; undefined for a value without bytes (a null header). */
+const valueText = (v: unknown): string | undefined =>
+  v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v)
+
+/**
+ * A record's headers as text, for handlers: a repeated header's last value with bytes, decoded as UTF-8.
+ * A value without bytes (Kafka's null header value, which kafkajs gives as null) is no value, as
+ * originalHeaders and traceContext take it: a header given only so is absent. Before, a repeated header
+ * whose last value was null read as the text "null".
+ */
 export function headersToStrings(headers: Record<string, unknown> | undefined): Record<string, string> {
   const out: Record<string, string> = {}
   if (!headers) return out
   for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined || v === null) continue
-    setOwn(
-      out,
-      k,
-      Array.isArray(v) ? String(v[v.length - 1]) : Buffer.isBuffer(v) ? v.toString('utf8') : String(v),
-    )
+    let text: string | undefined
+    if (Array.isArray(v)) for (let i = v.length - 1; i >= 0 && text === undefined; i--) text = valueText(v[i])
+    else text = valueText(v)
+    if (text !== undefined) setOwn(out, k, text)
   }
   return out
 }
 
 /**
+ * How many values of a consumed record's headers have no bytes (Kafka's null header value): kafkajs can
+ * send no such value (its record encoder throws on one), so originalHeaders leaves them out, and a dead
+ * letter counts them among the values it could not carry (tp-dlq-headers-omitted).
+ */
+export function nullHeaderValues(rec: Pick<InRecord, 'rawHeaders'>): number {
+  let n = 0
+  for (const v of Object.values(rec.rawHeaders ?? {}))
+    if (Array.isArray(v)) {
+      for (const x of v) if (x === null || x === undefined) n++
+    } else if (v === null) n++
+  return n
+}
+
+/**
  * A consumed record's headers exactly as Kafka gave them: bytes as bytes, every value of a repeated header
  * in order (an array). Values without bytes (a null header) are left out, as no producer of ours can send
- * one. A record made in memory has only its text headers.
+ * one (nullHeaderValues counts them). A record made in memory has only its text headers.
  */
 export function originalHeaders(rec: Pick<InRecord, 'headers' | 'rawHeaders'>): RecordHeaders {
   const raw = rec.rawHeaders
