@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
 import { LIMITS, type ScoreResult } from '@tradepulse/contracts'
+import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
@@ -192,28 +193,68 @@ describe('tradepulse score', { timeout: 30_000 }, () => {
     ])
     expect(lines[6]).toMatchObject({ id: 'long', scores: { tariff: { label: 'negative' } }, truncated: true })
   })
-  it('refuses a line naming id, headline or body twice, as ingest does (schema_invalid), where it scored the last', async () => {
+  it('refuses a line naming any key twice, at any depth, as ingest does (schema_invalid), where it scored the last', async () => {
     const { counts, lines } = await scored(
       Readable.from([
         [
           '{"id":"h","headline":"Tariffs lifted","headline":"US raises tariffs on steel"}',
           '{"id":"b","headline":"US raises tariffs","body":"a","\u0062ody":"b"}',
           '{"id":"x","id":"y","headline":"US raises tariffs"}',
-          // Other fields are ignored, a key given twice inside them too; a nested "headline" is no field.
-          '{"id":"ok","headline":"US raises tariffs","meta":{"headline":"a","headline":"b"}}',
+          // A field ingest ignores, given twice, and a key given twice inside one: ingest refuses the
+          // record all the same, where score took both lines and scored them.
+          '{"id":"e","headline":"US raises tariffs","extra":1,"extra":2}',
+          '{"id":"m","headline":"US raises tariffs","meta":{"headline":"a","headline":"b"}}',
+          '{"id":"ok","headline":"US raises tariffs","meta":{"headline":"a"}}',
         ].join('\n'),
       ]),
     )
     const twice = (key: string) =>
       `${key}: key given more than once in one object (JSON.parse would keep the last silently) (schema_invalid)`
-    expect(counts).toEqual({ ok: 1, bad: 3 })
-    expect(lines.slice(0, 3)).toEqual([
+    expect(counts).toEqual({ ok: 1, bad: 5 })
+    expect(lines.slice(0, 5)).toEqual([
       { id: 'h', line: 1, error: twice('headline') },
       { id: 'b', line: 2, error: twice('body') },
       // Which of two ids the line meant no one can tell: none is named, as on ingest's dead letter.
       { id: null, line: 3, error: twice('id') },
+      { id: 'e', line: 4, error: twice('extra') },
+      { id: 'm', line: 5, error: twice('meta.headline') },
     ])
-    expect(lines[3]).toMatchObject({ id: 'ok', scores: { tariff: { label: 'negative' } } })
+    expect(lines[5]).toMatchObject({ id: 'ok', scores: { tariff: { label: 'negative' } } })
+  })
+
+  it("holds the line as given to ingest's record limit, not its fields written anew", async () => {
+    // The limit was checked on the taken fields re-serialised: a line past it by a field ingest ignores,
+    // by white space or by escapes (\u0041 is six bytes for one) was scored, where ingest refuses the
+    // record as too_large.
+    const limit = 200
+    const base = '{"id":"n","headline":"US raises tariffs on steel"}'
+    const padded = (n: number) => `${base.slice(0, -1)}${' '.repeat(n - base.length)}}`
+    const input = [
+      padded(limit),
+      padded(limit + 1),
+      `{"id":"f","headline":"US raises tariffs on steel","note":"${'x'.repeat(limit)}"}`,
+      `{"id":"u","headline":"US raises tariffs on steel${'\\u0020'.repeat(30)}"}`,
+    ]
+    const out = new PassThrough()
+    const chunks: string[] = []
+    out.on('data', (d) => chunks.push(String(d)))
+    const counts = await scoreNdjson(createScorer(), Readable.from([input.join('\n')]), out, {
+      ...DEFAULT_INGEST_LIMITS,
+      maxRecordBytes: limit,
+    })
+    const lines = chunks
+      .join('')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const tooLarge = (line: number) => ({
+      id: line === 3 ? 'f' : line === 4 ? 'u' : 'n',
+      line,
+      error: `record is ${Buffer.byteLength(input[line - 1]!)} bytes; the limit is ${limit} (too_large)`,
+    })
+    expect(counts).toEqual({ ok: 1, bad: 3 })
+    expect(lines[0]).toMatchObject({ id: 'n', scores: { tariff: { label: 'negative' } } })
+    expect(lines.slice(1)).toEqual([tooLarge(2), tooLarge(3), tooLarge(4)])
   })
   it('checks source, url and publishedAt as ingest does, where it ignored them and scored a line ingest refuses', async () => {
     const { counts, lines } = await scored(

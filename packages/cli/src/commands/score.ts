@@ -1,6 +1,6 @@
 import {
   type Headline,
-  RawHeadline,
+  type RawHeadline,
   type ScoredHeadline,
   type ScoreResult,
   scoredHeadlineProblem,
@@ -11,7 +11,7 @@ import {
   ingestConfigShape,
   parseRawRecord,
 } from '@tradepulse/ingest'
-import { formatIssues, loadConfig, TradepulseError, topLevelKeyCount } from '@tradepulse/platform'
+import { duplicateKeyPath, formatIssues, loadConfig, TradepulseError } from '@tradepulse/platform'
 import { scoreHeadline, scorerConfigShape, scorerFromConfig } from '@tradepulse/scorer'
 import { SCORER_VERSION, type Scorer } from '@tradepulse/scoring'
 import type { Command } from 'commander'
@@ -19,20 +19,16 @@ import { z } from 'zod'
 import { EXIT_DATA_ERROR, EXIT_SOFTWARE } from '../exit-codes.ts'
 import { readLines } from '../read-lines.ts'
 
-// The fields of a raw headline (RawHeadline: id, source, headline, body, url, publishedAt) are passed on as
-// given to ingest's own parse (asIngested), which checks them against the same contract ingest reads
-// headlines.raw with: score ignored source, url and publishedAt, so a line ingest dead-letters for a bad
-// one of them (a publishedAt that is no time, a url past its limit, an empty source) was scored. Other
-// fields are ignored, as ingest drops them, so a feed file can be scored as is. A null body is no body, as
-// in ingest's raw contract (RawHeadline: null is absent in every optional field, Jackson's default, Go's
-// nil pointer, Python's None). The id stays required here: it is what names each output line.
+// Each line is read as ingest reads a headlines.raw record, its own bytes through ingest's parse
+// (parseRawRecord): the record limit on the line as given, a key named twice at any depth refused (JSON.parse
+// would keep the last silently), the raw contract on id, source, headline, body, url and publishedAt, other
+// fields ignored as ingest drops them (a feed file can be scored as is), null absent in every optional field.
+// Built anew from the fields, a line was held to the limit by its re-serialised fields and an unknown
+// field given twice went unseen, where ingest refuses both. The id stays required here: it is what names
+// each output line.
 const NdjsonInput = z.object({
   id: z.string(),
-  headline: z.string(),
 })
-
-/** The raw headline's fields, in the contract's order; a line naming one twice is refused, as ingest refuses such a record. */
-const TAKEN_FIELDS = Object.keys(RawHeadline.shape) as (keyof RawHeadline)[]
 
 /**
  * The variables score reads, as the workers read them (loadConfig: a blank one counts as unset): the
@@ -126,7 +122,8 @@ export function formatScore(headline: string, r: ScoreResult | ScoredHeadline): 
  * NDJSON in, NDJSON out, one line per line, in order; a bad line gets `{ id, line, error }` in its place
  * (a line that is not valid UTF-8, or longer than MAX_LINE_BYTES, among them: the input goes on after
  * it). Blank lines are skipped (a trailing newline or a spacer is not an input). Each headline is
- * scored as the pipeline would score it, or refused as ingest would refuse it (asIngested); a result the
+ * scored as the pipeline would score it, or refused as ingest would refuse a record of the line's own
+ * bytes (parseRawRecord, `limits.maxRecordBytes` on the line as given); a result the
  * scorer worker would dead-letter as `output_invalid` is answered as a bad line too (scoreIngested).
  */
 export async function scoreNdjson(
@@ -142,28 +139,25 @@ export async function scoreNdjson(
     let id: unknown = null
     try {
       if (!('text' in l)) throw new Error(l.error)
-      const json = JSON.parse(l.text) as unknown
-      // A field named twice: JSON.parse keeps the last silently, where ingest refuses the record.
-      const twice = TAKEN_FIELDS.find((key) => topLevelKeyCount(l.text, key) > 1)
-      if (json && typeof json === 'object' && 'id' in json && twice !== 'id')
+      let json: unknown
+      try {
+        json = JSON.parse(l.text)
+      } catch {}
+      const r = parseRawRecord(Buffer.from(l.text), Date.now(), limits, 'score')
+      // Which of two ids the line meant no one can tell: none names the answer, as on ingest's dead letter.
+      if (
+        json &&
+        typeof json === 'object' &&
+        'id' in json &&
+        (r.ok || duplicateKeyPath(l.text)?.join('.') !== 'id')
+      )
         id = (json as { id: unknown }).id
-      if (twice)
-        throw new Error(
-          `${twice}: key given more than once in one object (JSON.parse would keep the last silently) (schema_invalid)`,
-        )
+      if (!r.ok) throw new Error(`${r.message} (${r.reason})`)
       const parsed = NdjsonInput.safeParse(json)
-      if (!parsed.success) {
-        throw new Error(formatIssues(parsed.error))
-      }
-      const { id: pid, headline } = parsed.data
-      const raw: Partial<Record<keyof RawHeadline, unknown>> = {}
-      for (const key of TAKEN_FIELDS)
-        if (Object.hasOwn(json as object, key)) raw[key] = (json as Record<string, unknown>)[key]
-      const checked = asIngested({ ...raw, headline }, limits)
-      if (!checked.ok) throw new Error(checked.error)
-      const r = scoreIngested(scorer, checked.headline)
-      if (!r.ok) throw new Error(r.error)
-      result = { id: pid, ...r.result }
+      if (!parsed.success) throw new Error(formatIssues(parsed.error))
+      const scored = scoreIngested(scorer, r.headline)
+      if (!scored.ok) throw new Error(scored.error)
+      result = { id: parsed.data.id, ...scored.result }
       counts.ok++
     } catch (err) {
       result = { id: typeof id === 'string' ? id : null, line: l.line, error: (err as Error).message }
