@@ -10,6 +10,7 @@ import {
   CONDITIONS,
   CONTEXT_MARKERS,
   CONTRASTS,
+  FUNCTION_WORDS,
   HEDGES,
   INERT,
   INTENSIFIERS,
@@ -491,6 +492,17 @@ export function phraseKeys(phrase: string): string[] {
     .replace(/(?<![a-z0-9])(?:[a-z]\.){2,}/g, (m) => m.replaceAll('.', ''))
     .split(/[\s\-–—/,.:;()!?[\]{}|"“”‘*#@$%=<>~^`\\]+/)
     .filter((w) => w.length > 0)
+}
+
+const GRAMMAR: ReadonlySet<string> = new Set(FUNCTION_WORDS)
+
+/**
+ * Whether the text's words (phraseKeys) are all words of grammar (FUNCTION_WORDS): as a company name it
+ * would tag nearly every headline.
+ */
+export function onlyFunctionWords(text: string): boolean {
+  const keys = phraseKeys(text)
+  return keys.length > 0 && keys.every((k) => GRAMMAR.has(k))
 }
 
 export function wordId(vocab: Vocabulary, word: string): number {

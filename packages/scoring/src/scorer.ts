@@ -25,6 +25,7 @@ import {
   insertPhrase,
   LEXICON,
   newEntry,
+  onlyFunctionWords,
   type PredRole,
   phraseKeys,
   type TargetRole,
@@ -1295,7 +1296,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     vocab = cloneVocabulary(LEXICON.vocab)
     companies = []
     for (const entity of options.watchlist.entities) {
-      for (const name of [entity.id, ...entity.names]) {
+      // An id that is a word of grammar (a ticker "IT", "ON") is not read as a name: it would tag most
+      // headlines (names of that kind the watchlist refuses).
+      const names = onlyFunctionWords(entity.id) ? entity.names : [entity.id, ...entity.names]
+      for (const name of names) {
         if (phraseKeys(name).length === 0) continue
         const e = insertPhrase(vocab, companies, name)
         if (e && !e.company) e.company = entity.id

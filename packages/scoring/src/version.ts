@@ -8,7 +8,7 @@ import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 
 /** Bump when the scoring code (not the data) changes meaning. */
-const ENGINE_VERSION = '2.0.112'
+const ENGINE_VERSION = '2.0.113'
 
 /** A module's exports as a plain object, keys sorted: Node and vitest order a namespace's keys differently. */
 function exportsOf(namespace: object): Record<string, unknown> {

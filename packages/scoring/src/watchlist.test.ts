@@ -132,6 +132,23 @@ describe('parseWatchlist: what the scorer would take otherwise than meant', () =
     )
   })
 
+  it('refuses a name or id of words of grammar alone, which would tag nearly every headline', () => {
+    expect(readBy(watchlist({ id: 'TGT', names: ['Target'] }), 'The Gap and Target rally')).toEqual(['TGT'])
+    expect(refusal(watchlist({ id: 'X1', names: ['X One', 'The'] }))).toBe(
+      'invalid watchlist at entities[0].names[1]: "The" is only words of grammar, which nearly every headline holds, so it would tag most headlines with this entity',
+    )
+    expect(refusal(watchlist({ id: 'X1', names: ['of the'] }))).toMatch(
+      /entities\[0\]\.names\[0\]: "of the" is only words/,
+    )
+    // A ticker that is a word of grammar stays the id, but is not read as a name: "it" is in most headlines.
+    const gartner = watchlist({ id: 'IT', names: ['Gartner'] }, { id: 'ON', names: ['onsemi'] })
+    expect(refusal(gartner)).toBeUndefined()
+    expect(readBy(gartner, 'It is on: Gartner beats, onsemi rallies')).toEqual(['IT', 'ON'])
+    expect(readBy(gartner, 'It is on: China says it will retaliate')).toEqual([])
+    // A name holding another word passes.
+    expect(refusal(watchlist({ id: 'GPS', names: ['The Gap'] }))).toBeUndefined()
+  })
+
   it("refuses an id that is another entity's name (the scorer registers each id as a name: it was lost)", () => {
     const w = watchlist({ id: 'AAPL', names: ['Apple'] }, { id: 'APPLE', names: ['Apple Computer'] })
     expect(refusal(w)).toBe(

@@ -3,7 +3,7 @@
 // refuses what the scorer would take silently otherwise than meant (see watchlistProblems).
 import { duplicateKeyPath, LIMITS } from '@tradepulse/contracts'
 import { type RefinementCtx, z } from 'zod'
-import { phraseKeys } from './lexicon.ts'
+import { onlyFunctionWords, phraseKeys } from './lexicon.ts'
 
 export const WatchlistEntity = z.strictObject({
   /**
@@ -24,7 +24,8 @@ const READABLE = /[\p{L}\p{N}]/u
  * names keyed by phraseKeys (case folded, split at spaces and punctuation, 's dropped), and the first
  * entity to register a key keeps it: an id given twice merged two entities into one; a name or id whose
  * key another entity registered first was never recognised as its own (an id is registered as a name
- * too); a name of no letter or digit never matched a headline. An id holding a comma cannot be asked for
+ * too, unless it is only words of grammar: onlyFunctionWords); a name of no letter or digit never matched
+ * a headline, and a name of words of grammar alone ("The") matched nearly every one. An id holding a comma cannot be asked for
  * in the gateway's `scope=` filter, whose values are separated by commas. Each was taken without a word.
  */
 function watchlistProblems(watchlist: { entities: readonly WatchlistEntity[] }, ctx: RefinementCtx): void {
@@ -60,7 +61,8 @@ function watchlistProblems(watchlist: { entities: readonly WatchlistEntity[] }, 
   const readAs = (text: string, owner: number) =>
     `${JSON.stringify(text)} is read as entities[${owner}] (${watchlist.entities[owner]?.id}), whose name it is already`
   for (const [i, entity] of watchlist.entities.entries()) {
-    const idOwner = registers(i, entity.id)
+    // An id of words of grammar (a ticker "IT") is not read as a name (createScorer): nothing to register.
+    const idOwner = onlyFunctionWords(entity.id) ? undefined : registers(i, entity.id)
     if (idOwner !== undefined)
       problem(
         [i, 'id'],
@@ -69,6 +71,13 @@ function watchlistProblems(watchlist: { entities: readonly WatchlistEntity[] }, 
     for (const [j, name] of entity.names.entries()) {
       if (!READABLE.test(name)) {
         problem([i, 'names', j], `${JSON.stringify(name)} has no letter or digit, so no headline can name it`)
+        continue
+      }
+      if (onlyFunctionWords(name)) {
+        problem(
+          [i, 'names', j],
+          `${JSON.stringify(name)} is only words of grammar, which nearly every headline holds, so it would tag most headlines with this entity`,
+        )
         continue
       }
       const owner = registers(i, name)
