@@ -160,11 +160,20 @@ export const EventType = z.enum([
 ])
 export type EventType = z.infer<typeof EventType>
 
-export const Span = z.strictObject({
-  field: z.enum(['headline', 'body']),
-  start: z.int().min(0),
-  end: z.int().min(0),
-})
+/**
+ * Where a cue is in its field: [start, end) counted in UTF-16 code units of the text as received (a
+ * JavaScript string's indices; a character outside the Basic Multilingual Plane, an emoji, counts two),
+ * not in code points or bytes: a Python or Go consumer converts before slicing.
+ */
+export const Span = z
+  .strictObject({
+    field: z.enum(['headline', 'body']),
+    start: z.int().min(0),
+    end: z.int().min(0),
+  })
+  .describe(
+    'Where a cue is in its field: [start, end) in UTF-16 code units of the text as received (JavaScript string indices; an emoji counts two), not code points or bytes',
+  )
 export type Span = z.infer<typeof Span>
 
 export const TradeEvent = z.strictObject({
