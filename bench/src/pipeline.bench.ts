@@ -119,6 +119,9 @@ try {
     TOPICS_AUTO_CREATE: 'false',
     LOG_LEVEL: 'info',
     ...TUNING,
+    // BENCH_WORKER_NODE_OPTIONS: node options for every worker process, pipeline and pass-through
+    // (e.g. `--cpu-prof --cpu-prof-dir=DIR`: a CPU profile of each, written as it stops).
+    ...(process.env.BENCH_WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_WORKER_NODE_OPTIONS } : {}),
   }
   const names = hasAggregator
     ? (['ingest', 'scorer', 'aggregator', 'alerter'] as const)

@@ -12,6 +12,8 @@ export async function startProfiler(
   const session = new Session()
   session.connect()
   await session.post('Profiler.enable')
+  // One sample every 100 µs (the default, 1 ms, gave a few hundred samples of a short measured phase).
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
   await session.post('Profiler.start')
   return {
     async stop() {
