@@ -417,6 +417,29 @@ describe('tradepulse replay on Kafka', () => {
       await raw.stop()
     }
 
+    it("says on SIGINT or SIGTERM how many rows it sent, and exits with the signal's code", async () => {
+      // It ended by the signal's default: no line, no count, so an interrupted replay could not be resumed
+      // or checked against what the workers took.
+      for (const [signal, code] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+      ] as const) {
+        const { child, raw, out, headlines, topic } = await spawnReplay('-')
+        try {
+          child.stdin?.write('date,headline\n2020-01-01,Steel tariffs rise\n2020-01-02,Ports reopen\n')
+          await waitFor(() => headlines().length >= 2, { timeoutMs: 15_000, what: 'two rows on Kafka' })
+          child.kill(signal)
+          await waitFor(() => out.code !== undefined, { timeoutMs: 15_000, what: 'the replay to exit' })
+          expect(out.code, out.stderr).toBe(code)
+          expect(out.stderr).toContain(
+            `replay: interrupted by ${signal}: 2 produced to ${topic}; the rest not sent\n`,
+          )
+        } finally {
+          await stop(child, raw)
+        }
+      }
+    })
+
     it('sends each CSV row of a live stdin as it comes, not when 500 more or the end come', async () => {
       // A row waited for a batch of --batch rows (500), and csv-parse held the last line until more came.
       const { child, raw, out, headlines } = await spawnReplay('-')

@@ -4,6 +4,7 @@ import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   BaseConfig,
   createProducer,
+  exitCodeForSignal,
   loadConfig,
   type OutRecord,
   produceAll,
@@ -349,6 +350,35 @@ export function registerReplay(program: Command): void {
       bar?.start(limit ?? 0, 0, { rate: 0, skipped: 0 })
       let t0 = Date.now()
       let lastLine = 0
+      // SIGINT or SIGTERM: no further batch is sent; once the one being sent is answered, one line says how
+      // many rows went (a replay to resume, or to compare with what the workers took), and the exit code is
+      // the signal's (exitCodeForSignal). It ended by the signal's default, the count with it: an
+      // interrupted replay could not tell how far it got. A second signal exits at once.
+      let sent = 0
+      let sending: Promise<void> = Promise.resolve()
+      let interrupted = false
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupted) process.exit(exitCodeForSignal(signal))
+        interrupted = true
+        void sending
+          .catch(() => {})
+          .finally(() => {
+            bar?.stop()
+            process.stderr.write(
+              `replay: interrupted by ${signal}: ${sent} produced to ${topic}; the rest not sent\n`,
+            )
+            process.exit(exitCodeForSignal(signal))
+          })
+      }
+      process.on('SIGINT', onSignal)
+      process.on('SIGTERM', onSignal)
+      const send = (records: OutRecord[]): Promise<void> => {
+        if (interrupted) return new Promise<void>(() => {})
+        sending = produceAll(producer, records).then(() => {
+          sent += records.length
+        })
+        return sending
+      }
       try {
         const summary = await replayFile(
           file,
@@ -360,7 +390,7 @@ export function registerReplay(program: Command): void {
             ...(opts.source !== undefined ? { source: opts.source } : {}),
             ...(input ? { input } : {}),
           },
-          (records) => produceAll(producer, records),
+          send,
           topic,
           (produced, skipped, total) => {
             if (total !== undefined) {
@@ -386,6 +416,8 @@ export function registerReplay(program: Command): void {
         // Every good row was sent; a script must still learn that some were not (each named above).
         if (summary.skipped > 0) process.exitCode = EXIT_DATA_ERROR
       } finally {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
         bar?.stop()
         // A pipe's reading ends here, if the replay did not read it to its end (--limit).
         input?.close?.()
