@@ -38,6 +38,21 @@ describe('retry', () => {
     expect(r).toEqual({ ok: false, stopped: true, attempts: 1 })
     expect(calls).toBe(1)
   })
+  it('tells no retry of a fault met once stopping: a stop is not a fault', async () => {
+    // A handler gives its batch up with a retriable SHUTDOWN once the worker stops (the scorer between
+    // its slices): onRetry warned "infrastructure fault; retrying the batch" and counted a retry for it.
+    let stop = false
+    const retried: string[] = []
+    const r = await retry(
+      async () => {
+        stop = true
+        throw new TradepulseError('SHUTDOWN', 'scoring stopped: the worker is stopping', { retriable: true })
+      },
+      { ...fast, shouldStop: () => stop, onRetry: (err) => void retried.push(err.code) },
+    )
+    expect(r).toEqual({ ok: false, stopped: true, attempts: 1 })
+    expect(retried).toEqual([])
+  })
   it('gives up after maxAttempts with the last error', async () => {
     await expect(
       retry(

@@ -5,11 +5,15 @@ export type RetryOptions = {
   maxMs: number
   /** Give up after this many attempts (Infinity: until `shouldStop` says so). */
   maxAttempts?: number
-  /** Checked before every attempt and during waits; true ends the retry with `stopped`. */
+  /**
+   * Checked before every attempt, after a failed one (before onRetry) and during waits; true ends the
+   * retry with `stopped`.
+   */
   shouldStop?: () => boolean
   /** Called while waiting between attempts (for example to heartbeat), at most every `tickMs`. */
   onWait?: () => Promise<void> | void
   tickMs?: number
+  /** Called for each retriable fault that is to be retried: never for one met once `shouldStop` holds. */
   onRetry?: (err: TradepulseError, attempt: number, delayMs: number) => void
   random?: () => number
 }
@@ -40,6 +44,10 @@ export async function retry<T>(
     } catch (raw) {
       const err = normalizeError(raw)
       if (!err.retriable || attempt + 1 >= maxAttempts) throw err
+      // Stopping (or, for a batch, its group rebalancing): a fault met as the work ended (a handler giving
+      // its batch up with a retriable SHUTDOWN between slices) is no fault to retry, and onRetry (a
+      // warning, a retry counted) must not tell it as one.
+      if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
       const delay = backoffDelay(attempt, opts.baseMs, opts.maxMs, opts.random)
       opts.onRetry?.(err, attempt + 1, delay)
       // Measured by the monotonic clock: the wall clock set back (an NTP step, a VM resumed) held the

@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream'
 import {
   type EachBatchPayload,
   type Kafka,
@@ -8,8 +9,8 @@ import {
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
-import { createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import { createMetrics, type Metrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
 import { retryingDetail, waitFor } from './int-test-support.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
@@ -42,7 +43,11 @@ const cfg: BatchRunnerConfig = {
 }
 
 /** A runner over a fake consumer: `batch` hands it one batch of `values`, as kafkajs's eachBatch would. */
-async function started(handler: BatchHandler, over: Partial<BatchRunnerConfig> = {}) {
+async function started(
+  handler: BatchHandler,
+  over: Partial<BatchRunnerConfig> = {},
+  deps: { log?: Logger; metrics?: Metrics } = {},
+) {
   let eachBatch: ((p: EachBatchPayload) => Promise<void>) | undefined
   const commits: unknown[] = []
   const kafka = {
@@ -79,8 +84,8 @@ async function started(handler: BatchHandler, over: Partial<BatchRunnerConfig> =
     producer,
     handler,
     { ...cfg, ...over },
-    createLogger({ level: 'silent' }),
-    createMetrics('probe'),
+    deps.log ?? createLogger({ level: 'silent' }),
+    deps.metrics ?? createMetrics('probe'),
   )
   await runner.start()
   const resolved: string[] = []
@@ -344,5 +349,48 @@ describe('batch runner health while it waits a fault out', () => {
     await run
     expect(resolved).toEqual(['0'])
     await runner.stop()
+  })
+})
+
+describe('batch runner stopping while a handler runs', () => {
+  it('takes a handler giving its batch up with a retriable SHUTDOWN for the stop, not a fault: no warning, no retry counted', async () => {
+    // The scorer ends its batch at its next slice once the signal is aborted, throwing a retriable
+    // SHUTDOWN. Before, the runner's retry warned "infrastructure fault; retrying the batch" and counted
+    // a retry for it, on every partition, at every stop.
+    const lines: { msg?: string; level?: number }[] = []
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line))
+        done()
+      },
+    })
+    const metrics = createMetrics('probe')
+    let began = false
+    let resume: () => void = () => {}
+    const { runner, batch, resolved, commits } = await started(
+      async (records, ctx) => {
+        began = true
+        await new Promise<void>((r) => {
+          resume = r
+        })
+        if (ctx.signal.aborted)
+          throw new TradepulseError('SHUTDOWN', 'scoring stopped: the worker is stopping', {
+            retriable: true,
+          })
+        return ok(records, ctx)
+      },
+      {},
+      { log: createLogger({ level: 'info' }, sink), metrics },
+    )
+    const { run } = batch(['v0', 'v1'], async () => {})
+    await waitFor(() => (began ? true : undefined), 'the handler under way')
+    const stopped = runner.stop()
+    resume()
+    await run
+    await stopped
+    expect(resolved).toEqual([])
+    expect(commits).toEqual([])
+    expect(lines.filter((l) => /infrastructure fault/.test(l.msg ?? ''))).toEqual([])
+    expect((await metrics.retries.get()).values).toEqual([])
   })
 })
