@@ -1,4 +1,9 @@
+import { spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { KafkaWorker } from '@tradepulse/platform'
 import { createLogger } from '@tradepulse/platform'
 import type { Infra } from '@tradepulse/testing/infra'
@@ -152,6 +157,32 @@ describe('kafkaRun: a stop during the startup', () => {
     // The startup goes no further: its step neither resolves nor rejects.
     expect(await settled(up)).toBe(false)
   })
+
+  it('exits 1 with an error line when a stop hangs on nothing that keeps the process alive', () => {
+    // The deadline's timer was unref'd, as runUntilSignal's was (lifecycle.ts): with a worker's stop
+    // waiting on a promise nothing would settle and nothing else holding the process, it ran out of work
+    // and ended before the deadline, with no line and a code that was not 1, taken for a clean stop.
+    const dir = mkdtempSync(join(tmpdir(), 'tp-start-stop-'))
+    const script = join(dir, 'hang.mjs')
+    const url = (file: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, file)).href)
+    writeFileSync(
+      script,
+      `import { kafkaRun } from ${url('start.ts')}
+const log = { error: (_, msg) => process.stderr.write(msg + '\\n') }
+const run = kafkaRun(log, 300)
+let keep = setInterval(() => {}, 1000)
+run.apps.push({ stop: async () => { clearInterval(keep); await new Promise(() => {}) } })
+void run.interrupt('SIGTERM')
+`,
+    )
+    try {
+      const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 })
+      expect(r.stderr).toContain('graceful stop exceeded its deadline; exiting')
+      expect(r.status).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 
   it('lets a step through before any stop, its failure too', async () => {
     const { r } = run()

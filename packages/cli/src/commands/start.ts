@@ -316,7 +316,8 @@ export function kafkaRun(log: Logger, deadlineMs: number, exit: (code: number) =
       log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
       void stopInfra().finally(() => exit(1))
     }, deadlineMs)
-    timer.unref()
+    // Not unref'd, as runUntilSignal's is not: a stop hanging on nothing that keeps the process alive
+    // ended the process before the deadline, with no line, which its supervisor took for a clean stop.
     for (const app of [...apps].reverse())
       await app.stop().catch((err: unknown) => {
         failed = true
