@@ -215,7 +215,9 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       ...(redis && state ? { redis: redisHealth(redis), redisState: state.health } : {}),
       webhooks: webhooks.health,
     },
-    ...(redis ? { fatal: [redisDatabaseRefused(redis)] } : {}),
+    // A desk's webhook dead letters refused for a fault of the deployment (this host's clock, the
+    // credentials, TLS) for 30 s stop the worker (exit 69) as the batch runner's output does.
+    fatal: [...(redis ? [redisDatabaseRefused(redis)] : []), webhooks.failed],
     onStop: async () => {
       state?.stop()
       rules.close()

@@ -110,7 +110,7 @@ export const TEST_LANE_OPTIONS: WebhookOptions = {
 /**
  * One desk's webhook lane (`target`) on Kafka, its group `groupId`, its dead letters to `dlqTopic`, not
  * started (`cleanups` gets its stop); `wrapProducer` can put a fault before its dlq producer, `now` is its
- * clock. Its client id is the member's, by which the group's description tells its partitions.
+ * clock, `deploymentFaultMs` its bound on dead letters refused for a fault of the deployment. Its client id is the member's, by which the group's description tells its partitions.
  */
 export function testLane(opts: {
   kafkaBrokers: string[]
@@ -121,6 +121,7 @@ export function testLane(opts: {
   options?: Partial<WebhookOptions>
   wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
   now?: () => number
+  deploymentFaultMs?: number
 }) {
   const log = createLogger({ level: 'silent' })
   const clientId = randomName('webhooks')
@@ -138,6 +139,7 @@ export function testLane(opts: {
     log,
     metrics,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
   })
   opts.cleanups.push(() => dispatcher.stop())
   return { dispatcher, metrics, clientId }

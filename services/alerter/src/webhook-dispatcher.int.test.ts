@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import type { DeadLetter } from '@tradepulse/contracts'
-import type { TradepulseProducer } from '@tradepulse/platform'
+import { describeInfraFailure, type TradepulseProducer } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
@@ -83,6 +83,7 @@ describe('webhook dispatcher on Kafka', () => {
     opts: {
       options?: Partial<WebhookOptions>
       wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
+      deploymentFaultMs?: number
       await?: boolean
     } = {},
   ) {
@@ -94,6 +95,7 @@ describe('webhook dispatcher on Kafka', () => {
       dlqTopic,
       ...(opts.options ? { options: opts.options } : {}),
       ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
+      ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
     })
     const started = dispatcher.start()
     if (opts.await !== false) await started
@@ -144,7 +146,10 @@ describe('webhook dispatcher on Kafka', () => {
     timestamp: expect.stringMatching(/^\d+$/),
   })
 
-  const deliveries = async (metrics: AlerterMetrics, result: 'delivered' | 'failed' | 'expired') =>
+  const deliveries = async (
+    metrics: AlerterMetrics,
+    result: 'delivered' | 'failed' | 'expired' | 'dlq_refused',
+  ) =>
     (await metrics.webhooks.get()).values.find((v) => v.labels.desk === DESK && v.labels.result === result)
       ?.value ?? 0
 
@@ -441,6 +446,54 @@ describe('webhook dispatcher on Kafka', () => {
       ])
       expect(['gone', 'ok1', 'ok2'].map((id) => hook.of(id).length)).toEqual([1, 1, 1])
       expect([await deliveries(metrics, 'delivered'), await deliveries(metrics, 'failed')]).toEqual([2, 1])
+    })
+
+    it("fails the lane naming this host's clock when Kafka refuses the letters' timestamps past the bound, never for ever", async () => {
+      // The dlq topic on CreateTime (the broker's default here): the records stamped 2 h ahead of the
+      // broker's clock, as a host with a fast clock stamps them (Kafka 4 refuses past 1 h).
+      const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
+      let refused = 0
+      const ahead = (real: TradepulseProducer): TradepulseProducer => ({
+        connect: () => real.connect(),
+        disconnect: () => real.disconnect(),
+        sendBatch: (batch) =>
+          real
+            .sendBatch({
+              ...batch,
+              topicMessages: batch.topicMessages?.map((t) => ({
+                ...t,
+                messages: t.messages.map((m) => ({ ...m, timestamp: String(Date.now() + 2 * 3_600_000) })),
+              })),
+            })
+            .catch((err: unknown) => {
+              refused++
+              throw err
+            }),
+      })
+      const { dispatcher } = await startDispatcher(hook.url, {
+        wrapProducer: ahead,
+        deploymentFaultMs: 1_500,
+      })
+      await produceAlerts(['gone', 'ok1'])
+      // Before: retried for ever (health degraded only); the worker never failed.
+      const failure = await Promise.race([
+        dispatcher.failed,
+        new Promise<undefined>((r) => setTimeout(r, 20_000, undefined)),
+      ])
+      expect(refused).toBeGreaterThan(0)
+      expect(failure?.message).toMatch(
+        new RegExp(
+          `^this host's clock, refused for 1500 ms: Kafka refused the timestamps of records for ${dlqTopic} \\(INVALID_TIMESTAMP\\)`,
+        ),
+      )
+      expect(describeInfraFailure(failure, { KAFKA_BROKERS: 'k:9092' })).toMatch(
+        /^Kafka at k:9092 \(KAFKA_BROKERS\) failed: this host's clock, refused for 1500 ms/,
+      )
+      expect((await dispatcher.health()).detail).toMatch(
+        /^desk tariff cannot write its webhook dead letters.*: clock ahead of Kafka$/,
+      )
+      // Nothing skipped: the failed delivery is not committed past.
+      expect(await committed()).toEqual([-1, -1])
     })
 
     it('a stop while the dead letter is refused leaves the delivery uncommitted; after a restart it is dead-lettered', async () => {

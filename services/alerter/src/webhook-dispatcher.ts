@@ -1,5 +1,8 @@
 import {
   backoffDelay,
+  CREDENTIALS_REFUSED_MS,
+  clockFailure,
+  credentialsRefusal,
   deadLetterRecord,
   faultReason,
   type HealthCheck,
@@ -9,7 +12,9 @@ import {
   type OutRecord,
   produceAll,
   replayedAtMs,
+  type TradepulseError,
   type TradepulseProducer,
+  tlsFailure,
   toInRecord,
 } from '@tradepulse/platform'
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
@@ -43,6 +48,21 @@ export type WebhookDispatcherDeps = {
   metrics: AlerterMetrics
   fetch?: typeof fetch
   now?: () => number
+  /**
+   * How long dead letters may be refused for a fault of the deployment (this host's clock ahead of
+   * Kafka's, refused credentials, TLS failing) before `failed` reports it; CREDENTIALS_REFUSED_MS (30 s),
+   * the batch runner's bound for the same faults.
+   */
+  deploymentFaultMs?: number
+}
+
+/**
+ * What `failed` reports for `err`, refused for `forMs`, when it is a fault of the deployment that no retry
+ * mends (the batch runner's words for each): Kafka refusing the timestamps this host's clock gave, the
+ * credentials, or a connection's TLS. Undefined for any other error.
+ */
+export function deploymentFailure(err: unknown, forMs: number): TradepulseError | undefined {
+  return clockFailure(err, forMs) ?? credentialsRefusal(err, forMs) ?? tlsFailure(err, forMs)
 }
 
 type Result = 'done' | 'aborted'
@@ -222,7 +242,11 @@ export type CommitPoints = ReturnType<typeof createCommitPoints>
  */
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   const abort = new AbortController()
-  const lanes = deps.targets.map((t) => createLane(deps, t, abort.signal))
+  let reportFailure: (err: Error) => void = () => {}
+  const failed = new Promise<Error>((resolve) => {
+    reportFailure = resolve
+  })
+  const lanes = deps.targets.map((t) => createLane(deps, t, abort.signal, reportFailure))
   let started = false
   let stopping: Promise<void> | undefined
   return {
@@ -242,6 +266,13 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       })()
       return stopping
     },
+    /**
+     * Resolves with the error when a lane's dead letters were refused for a fault of the deployment for
+     * deploymentFaultMs (see deploymentFailure): for the worker to stop on (its `fatal`, exit 69 with a
+     * line naming the fault), where the lane would otherwise retry them for ever, its partition's
+     * commit held and the alerts after it posted again at every restart. Never resolves otherwise.
+     */
+    failed,
     health: (async () => {
       const faults = lanes.flatMap((l) => {
         const crashed = l.crashed()
@@ -297,6 +328,7 @@ function createLane(
   deps: WebhookDispatcherDeps,
   target: DeskWebhookTarget & { topic: string },
   stopSignal: AbortSignal,
+  reportFailure: (err: Error) => void,
 ) {
   const { options: o, metrics } = deps
   const log = deps.log.child({ desk: target.deskId })
@@ -340,6 +372,23 @@ function createLane(
   // health is degraded meanwhile.
   let deadLettersWaiting = 0
   let deadLetterError = ''
+  // Dead letters refused for a fault of the deployment (deploymentFailure): reported as the worker's
+  // failure once refused for deploymentFaultMs with no dead letter written meanwhile.
+  const deploymentFaultMs = deps.deploymentFaultMs ?? CREDENTIALS_REFUSED_MS
+  let deploymentFaultTimer: NodeJS.Timeout | undefined
+  const deploymentFaultCleared = () => {
+    clearTimeout(deploymentFaultTimer)
+    deploymentFaultTimer = undefined
+  }
+  const deploymentFaultHeld = (err: unknown) => {
+    if (deploymentFaultTimer || !running || !deploymentFailure(err, deploymentFaultMs)) return
+    deploymentFaultTimer = setTimeout(() => {
+      const failure = deploymentFailure(err, deploymentFaultMs)!
+      log.error({ err }, `desk ${target.deskId}: webhook dead letters refused: ${failure.message}`)
+      reportFailure(failure)
+    }, deploymentFaultMs)
+    deploymentFaultTimer.unref()
+  }
 
   // Bounded queue (waiting or in flight) and a cap on requests in flight.
   let queued = 0
@@ -481,7 +530,10 @@ function createLane(
    * Writes a dead letter, retrying with backoff until it is written or the delivery is abandoned (a stop, a
    * rebalance: then it is not committed and is made again). Giving up at the first failure left the
    * delivery unfinished for good: alerts already delivered after it were POSTed again and again (kafkajs
-   * fetched them again) while health said ok.
+   * fetched them again) while health said ok. A refusal no retry mends ends the retries:
+   * - a fault of the deployment (deploymentFailure: this host's clock ahead of Kafka's, refused
+   *   credentials, TLS failing): retried for deploymentFaultMs, then reported through `failed` for the
+   *   worker to stop (exit 69 naming it); it refuses every letter alike, and was retried for ever.
    */
   async function writeDeadLetter(letter: OutRecord, alertId: string, signal: AbortSignal): Promise<boolean> {
     let failures = 0
@@ -490,12 +542,14 @@ function createLane(
         if (signal.aborted) return false
         try {
           await produceAll(deps.producer, [letter])
+          deploymentFaultCleared()
           metrics.webhooks.inc({ desk: target.deskId, result: 'failed' })
           if (failures > 0) log.info({ alertId, failures }, 'webhook dead letter written after failures')
           return true
         } catch (err) {
           if (failures === 0) deadLettersWaiting++
           failures++
+          deploymentFaultHeld(err)
           // A short reason for the health body (the error whole is in the warning below).
           deadLetterError = faultReason(err)
           // One warning per delivery; its retries (one per backoff, for as long as Kafka refuses) at debug.
@@ -793,6 +847,7 @@ function createLane(
     },
     async stop(): Promise<void> {
       running = false
+      deploymentFaultCleared()
       for (const w of roomWaiters.splice(0)) w()
       clearTimeout(commitRetry)
       // The deliveries were aborted (stopSignal) and settle at once: waited for a moment, so what finished
