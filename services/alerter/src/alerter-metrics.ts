@@ -44,7 +44,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     webhooks: new Counter({
       name: 'tradepulse_webhook_deliveries_total',
-      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post)',
+      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post), dlq_refused (failed, and Kafka refused its dead letter for good: given up without it)',
       labelNames: ['desk', 'result'],
       registers: [registry],
     }),

@@ -496,6 +496,37 @@ describe('webhook dispatcher on Kafka', () => {
       expect(await committed()).toEqual([-1, -1])
     })
 
+    it('gives a delivery up without its dead letter when Kafka refuses the letter itself, so the partition moves on', async () => {
+      // A dlq topic whose max.message.bytes no letter of a large alert fits.
+      await admin.deleteTopics({ topics: [dlqTopic] })
+      dlqTopic = `${dlqTopic}-small`
+      await createTopics(kafkaBrokers, [
+        { name: dlqTopic, partitions: 1, config: { 'max.message.bytes': '2048' } },
+      ])
+      const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
+      const { dispatcher, metrics } = await startDispatcher(hook.url)
+      await producer.send({
+        topic: deskTopic,
+        messages: [
+          {
+            partition: 0,
+            key: 'gone',
+            value: JSON.stringify({ id: 'gone', pad: 'x'.repeat(8_000) }),
+            headers: { ce_id: 'gone' },
+          },
+          { partition: 0, key: 'ok1', value: JSON.stringify({ id: 'ok1' }), headers: { ce_id: 'ok1' } },
+        ],
+      })
+      // Before: the letter was retried for ever (MESSAGE_TOO_LARGE every time) and offset 0 never committed,
+      // so every restart posted ok1 again.
+      await waitFor(async () => (await committed())[0] === 2, {
+        what: 'offsets committed past the refused letter',
+      })
+      expect(await deliveries(metrics, 'dlq_refused')).toBe(1)
+      expect(await deliveries(metrics, 'delivered')).toBe(1)
+      expect(await dispatcher.health()).toEqual({ status: 'ok', ready: true })
+    })
+
     it('a stop while the dead letter is refused leaves the delivery uncommitted; after a restart it is dead-lettered', async () => {
       const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
       const { fault, wrap } = faultyDlq()

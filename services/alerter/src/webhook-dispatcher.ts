@@ -11,6 +11,7 @@ import {
   type Logger,
   type OutRecord,
   produceAll,
+  recordRefusal,
   replayedAtMs,
   type TradepulseError,
   type TradepulseProducer,
@@ -530,7 +531,11 @@ function createLane(
    * Writes a dead letter, retrying with backoff until it is written or the delivery is abandoned (a stop, a
    * rebalance: then it is not committed and is made again). Giving up at the first failure left the
    * delivery unfinished for good: alerts already delivered after it were POSTed again and again (kafkajs
-   * fetched them again) while health said ok. A refusal no retry mends ends the retries:
+   * fetched them again) while health said ok. Two refusals no retry mends end the retries:
+   * - Kafka refusing the letter itself (recordRefusal: too large for the dlq topic's max.message.bytes, an
+   *   invalid record): the delivery is done without it (logged, counted as dlq_refused), as the batch
+   *   runner skips a record whose dead letter is refused; retried, it held its partition's commit for
+   *   ever and every restart posted the alerts after it again.
    * - a fault of the deployment (deploymentFailure: this host's clock ahead of Kafka's, refused
    *   credentials, TLS failing): retried for deploymentFaultMs, then reported through `failed` for the
    *   worker to stop (exit 69 naming it); it refuses every letter alike, and was retried for ever.
@@ -547,6 +552,15 @@ function createLane(
           if (failures > 0) log.info({ alertId, failures }, 'webhook dead letter written after failures')
           return true
         } catch (err) {
+          const refusal = recordRefusal(err)
+          if (refusal) {
+            log.error(
+              { err, alertId, refusal, topic: deps.dlqTopic },
+              `desk ${target.deskId}: Kafka refused the dead letter of a failed webhook (${refusal}); the delivery is given up without it`,
+            )
+            metrics.webhooks.inc({ desk: target.deskId, result: 'dlq_refused' })
+            return true
+          }
           if (failures === 0) deadLettersWaiting++
           failures++
           deploymentFaultHeld(err)
