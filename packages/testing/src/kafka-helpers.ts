@@ -1,6 +1,7 @@
 import { createTopicsWithLeaders } from '@tradepulse/platform'
 import { type Admin, type Consumer, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
 import { randomName } from './random-name.ts'
+import { waitFor } from './wait-for.ts'
 
 export type CollectedMessage = {
   topic: string
@@ -8,7 +9,8 @@ export type CollectedMessage = {
   offset: string
   key: string | null
   value: Buffer | null
-  headers: Record<string, string>
+  /** A header given once: its value; given more than once: its values, in order. */
+  headers: Record<string, string | string[]>
   timestamp: number
 }
 
@@ -81,34 +83,132 @@ export async function testProducer(brokers: string[]): Promise<Producer> {
   return producer
 }
 
-/** Reads a topic from the beginning into an array, until stopped. */
+/** A collector of a topic's records: see collectTopic. */
+export type TopicCollector = {
+  /** The records read so far, in the order read (per partition, in offset order). */
+  messages: CollectedMessage[]
+  /**
+   * Resolves once the collector has read every record the topic holds now (to each partition's last stable
+   * offset, read as this is called). An absence asserted after it is one the topic's contents prove: "no
+   * record X" right after an awaited write can pass only because the collector has not fetched X yet.
+   */
+  caughtUp(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Each partition of `topic` with its first and next offsets (under read_committed: a transaction left open
+ * ends it), asked again while the broker answers with an error (a topic just created can have no leader
+ * yet on a loaded broker: NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION), each time on a fresh client.
+ */
+function partitionEnds(
+  brokers: string[],
+  topic: string,
+  timeoutMs: number,
+): Promise<{ partition: number; low: bigint; high: bigint }[]> {
+  return waitFor(
+    () =>
+      withAdmin(brokers, async (admin) =>
+        (await admin.fetchTopicOffsets(topic)).map((p) => ({
+          partition: p.partition,
+          low: BigInt(p.low),
+          high: BigInt(p.high),
+        })),
+      ),
+    { timeoutMs, what: `the offsets of ${topic}` },
+  )
+}
+
+/**
+ * Reads a topic from the beginning into an array, until stopped. It returns once its consumer has joined
+ * its group with every partition of the topic assigned and has read each partition to the end it had when
+ * collectTopic was called (the last stable offset: a transaction left open is not waited for, its records
+ * come once it commits). So `messages` holds at its return every record the topic held before, and "nothing
+ * has arrived" then says something; anything sent later is collected as it comes. Before an absence is
+ * asserted on records written after that, await `caughtUp()`.
+ *
+ * `headers`: a header given once is its value as a string; a header given more than once is the list of
+ * its values, in order (two headers `a` and `b` are `['a', 'b']`, not one `a,b`).
+ */
 export async function collectTopic(
   brokers: string[],
   topic: string,
-): Promise<{ messages: CollectedMessage[]; stop(): Promise<void> }> {
+  { timeoutMs = 60_000 }: { timeoutMs?: number } = {},
+): Promise<TopicCollector> {
+  // The ends to reach, read before the consumer starts: everything sent before this call is below them.
+  const ends = await partitionEnds(brokers, topic, timeoutMs)
   const messages: CollectedMessage[] = []
+  /** The next offset to read, per partition, as far as this consumer has read. */
+  const positions = new Map<number, bigint>()
+  const advance = (partition: number, offset: string) => {
+    const next = BigInt(offset) + 1n
+    if (next > (positions.get(partition) ?? -1n)) positions.set(partition, next)
+  }
+  let assigned: number[] = []
+  let crashed: Error | undefined
   const consumer: Consumer = testKafka(brokers).consumer({
     groupId: randomName('collector'),
     maxWaitTimeInMs: 50,
     sessionTimeout: 10_000,
     heartbeatInterval: 1_000,
   })
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  await consumer.run({
-    eachMessage: async ({ topic: t, partition, message }) => {
-      const headers: Record<string, string> = {}
-      for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v)
-      messages.push({
-        topic: t,
-        partition,
-        offset: message.offset,
-        key: message.key ? message.key.toString() : null,
-        value: message.value,
-        headers,
-        timestamp: Number(message.timestamp),
-      })
-    },
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    assigned = payload.memberAssignment[topic] ?? []
   })
-  return { messages, stop: () => consumer.disconnect() }
+  // Batches of control records or aborted records alone reach no eachMessage: their end comes here.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.topic === topic) advance(payload.partition, payload.lastOffset)
+  })
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    crashed = payload.error
+  })
+  /** Waits until every partition of `to` is assigned and read to its end there. */
+  const readTo = (to: { partition: number; low: bigint; high: bigint }[], what: string) =>
+    waitFor(
+      () => {
+        if (crashed) throw crashed
+        return to.every(
+          (e) =>
+            assigned.includes(e.partition) &&
+            (e.high <= e.low || (positions.get(e.partition) ?? -1n) >= e.high),
+        )
+      },
+      {
+        timeoutMs,
+        what: `the collector of ${topic} to ${what} (partitions ${to.map((e) => e.partition).join(', ')} to offsets ${to.map((e) => e.high).join(', ')})`,
+      },
+    )
+  try {
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    await consumer.run({
+      eachMessage: async ({ topic: t, partition, message }) => {
+        const headers: Record<string, string | string[]> = {}
+        for (const [k, v] of Object.entries(message.headers ?? {})) {
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.map(String) : String(v)
+        }
+        messages.push({
+          topic: t,
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString() : null,
+          value: message.value,
+          headers,
+          timestamp: Number(message.timestamp),
+        })
+        advance(partition, message.offset)
+      },
+    })
+    await readTo(ends, 'join and read what the topic held')
+  } catch (err) {
+    await consumer.disconnect().catch(() => {})
+    throw err
+  }
+  return {
+    messages,
+    caughtUp: async () => {
+      await readTo(await partitionEnds(brokers, topic, timeoutMs), 'read to the end')
+    },
+    stop: () => consumer.disconnect(),
+  }
 }

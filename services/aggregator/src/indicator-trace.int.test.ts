@@ -92,7 +92,7 @@ describe('aggregator: an indicator update carries the trace context of the newes
     })
     expect(published!.update.count).toBe(1)
     expect(published!.headers.traceparent).toBe(first)
-    expect(traceIdOf(published!.headers.traceparent)).toBe(traceIdOf(first))
+    expect(traceIdOf(published!.headers.traceparent as string)).toBe(traceIdOf(first))
 
     // Two more within the interval, held back: the trailing update carries the trace of the newer by
     // entry time (ingestedAt, as its own ingestedAt), not of the one read last.
