@@ -46,10 +46,19 @@ describe('reloadRulesOnHangup', () => {
     expect(r.written).toBeNull()
   })
 
-  it('leaves SIGHUP alone without an app that has rules', () => {
+  it('leaves SIGHUP alone outside a terminal without an app that has rules (nohup ignores it)', () => {
     const before = process.listenerCount('SIGHUP')
     undo.push(reloadRulesOnHangup([{} as KafkaWorker], { terminal: false }))
     expect(process.listenerCount('SIGHUP')).toBe(before)
+  })
+
+  it('in a terminal, stops the run without an app that has rules too', () => {
+    // It returned early without one: a terminal's hangup of `start --workers scorer,aggregator` was
+    // SIGHUP's default, the process killed with no worker stopped.
+    let stopped = 0
+    undo.push(reloadRulesOnHangup([{} as KafkaWorker], { terminal: true, stop: () => stopped++ }))
+    process.emit('SIGHUP', 'SIGHUP')
+    expect(stopped).toBe(1)
   })
 
   it('stops listening when told to', () => {

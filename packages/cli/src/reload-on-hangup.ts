@@ -24,15 +24,15 @@ const inTerminal = () => Boolean(process.stdin.isTTY || process.stdout.isTTY || 
 /**
  * As the alerter's own process does: SIGHUP re-reads the rules file of every app that has one (an
  * invalid file is refused and the running rules stay), with one line on `out` per reload. In a terminal
- * a SIGHUP stops the run instead (see HangupOptions.terminal). Without an app with rules, or in a
- * terminal without `stop`, SIGHUP keeps its default (the process ends). Returns the function that
- * stops listening.
+ * a SIGHUP stops the run instead (see HangupOptions.terminal), whether or not an app has rules: a
+ * terminal's hangup took a run without the alerter down at once by SIGHUP's default, no worker stopped.
+ * Outside a terminal without an app with rules, and in a terminal without `stop`, SIGHUP keeps its
+ * default (under nohup, ignored). Returns the function that stops listening.
  */
 export function reloadRulesOnHangup(apps: readonly KafkaWorker[], opts: HangupOptions = {}): () => void {
   const out = opts.out ?? process.stderr
   const terminal = opts.terminal ?? inTerminal()
   const withRules = apps.filter(hasRules)
-  if (withRules.length === 0) return () => {}
   let onHangup: () => void
   if (terminal) {
     const stop = opts.stop
@@ -40,6 +40,8 @@ export function reloadRulesOnHangup(apps: readonly KafkaWorker[], opts: HangupOp
     // Nothing is written: the terminal the line would go to is the one that just went away.
     onHangup = () => stop()
   } else {
+    // Nothing to reload: SIGHUP keeps its default, which nohup sets to ignore.
+    if (withRules.length === 0) return () => {}
     onHangup = () => {
       for (const app of withRules) {
         const r = app.reloadRules()

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { KafkaWorker } from '@tradepulse/platform'
 import { createLogger } from '@tradepulse/platform'
+import { waitFor } from '@tradepulse/testing'
 import type { Infra } from '@tradepulse/testing/infra'
 import { describe, expect, it } from 'vitest'
 import { kafkaRun } from './start.ts'
@@ -179,6 +180,43 @@ void run.interrupt('SIGTERM')
       const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 20_000 })
       expect(r.stderr).toContain('graceful stop exceeded its deadline; exiting')
       expect(r.status).toBe(1)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
+
+  it("stops gracefully on a terminal's SIGHUP without the alerter, as on SIGTERM", async () => {
+    // reloadRulesOnHangup returned early without an app that has rules: `start --workers
+    // scorer,aggregator` in a terminal took the hangup by SIGHUP's default, killed at once, no worker stopped.
+    const dir = mkdtempSync(join(tmpdir(), 'tp-start-hup-'))
+    const script = join(dir, 'hup.mjs')
+    const url = (file: string) => JSON.stringify(pathToFileURL(join(import.meta.dirname, file)).href)
+    writeFileSync(
+      script,
+      `import { kafkaRun } from ${url('start.ts')}
+import { reloadRulesOnHangup } from ${url('../reload-on-hangup.ts')}
+const log = { error: (_, msg) => process.stderr.write(msg + '\\n') }
+const run = kafkaRun(log, 10000)
+const keep = setInterval(() => {}, 1000)
+const worker = (name) => ({ stop: async () => { process.stderr.write(name + ' stopped\\n'); clearInterval(keep) } })
+run.apps.push(worker('scorer'), worker('aggregator'))
+reloadRulesOnHangup(run.apps, { terminal: true, stop: () => void run.interrupt('SIGHUP') })
+process.stderr.write('ready\\n')
+`,
+    )
+    try {
+      const child = spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.once('exit', (code, signal) => resolve([code, signal])),
+      )
+      await waitFor(() => stderr.includes('ready\n'), { timeoutMs: 20_000, what: 'the run to listen' })
+      child.kill('SIGHUP')
+      expect(await exited, stderr).toEqual([0, null])
+      expect(stderr).toBe('ready\naggregator stopped\nscorer stopped\n')
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
