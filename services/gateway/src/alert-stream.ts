@@ -126,6 +126,15 @@ export const MARK_EVERY_ENTRIES = 64
 export const markEvent = (id: string) => `id: ${id}\n\n`
 
 /**
+ * A mark as an event (`event: mark`, `data: {}`), for a reader that asked for them (`?marks=true`): a
+ * browser page dispatches it, so its script learns the stream's position, which an `id:` alone gives the
+ * EventSource only. The dashboard needs it for the stream it opens itself once the browser has closed
+ * one for good (a 503, a proxy's 502 while the gateway restarts): resumed after its last alert instead,
+ * a filtered page whose last match the feed evicted since was sent a `gap` though it had missed nothing.
+ */
+export const markDispatchedEvent = (id: string) => `id: ${id}\nevent: mark\ndata: {}\n\n`
+
+/**
  * One server-sent event, with `eventId` (eventIdOf: the alert id, which a reader resumes after on any
  * gateway, and the boot id of the gateway that sent it).
  */
@@ -363,7 +372,13 @@ export function createAlertStreams(
     open(
       req: IncomingMessage,
       res: ServerResponse,
-      opts: { filter: AlertFilter; lastEventId?: string; recent: number },
+      opts: {
+        filter: AlertFilter
+        lastEventId?: string
+        recent: number
+        /** Marks as events (markDispatchedEvent) rather than an `id:` alone (markEvent). */
+        marks?: boolean
+      },
     ): true | StreamRefusal {
       const client = clientOf(req)
       const refused = refusalOf(client)
@@ -395,6 +410,7 @@ export function createAlertStreams(
       // Set at the open when maxAgeMs is: fires once the stream has been open for its age.
       let aged: NodeJS.Timeout | undefined
       let ended = false
+      const markText = opts.marks ? markDispatchedEvent : markEvent
 
       /** The cursor's id, if the reader's last event id is behind it (a mark due), taken as sent. */
       const markDue = (): string | undefined => {
@@ -408,7 +424,7 @@ export function createAlertStreams(
       /** Writes the mark due, if one is (markEvent); false when the socket is full. */
       const mark = (): boolean => {
         const id = markDue()
-        return id === undefined || write(markEvent(id))
+        return id === undefined || write(markText(id))
       }
       /** `stop`: the gateway's (closeAll); the reader resumes here or at another gateway. */
       const end = (why?: 'stalled' | 'aged' | 'stop') => {
@@ -417,7 +433,7 @@ export function createAlertStreams(
         // would be told of a gap it never had. (A full socket takes nothing more.)
         const id =
           (why === 'aged' || why === 'stop') && started && stall === undefined ? markDue() : undefined
-        if (id !== undefined) res.write(markEvent(id))
+        if (id !== undefined) res.write(markText(id))
         ended = true
         open.delete(res)
         const held = (byClient.get(client) ?? 0) - 1

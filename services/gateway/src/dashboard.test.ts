@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { runInNewContext } from 'node:vm'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
+import { testAlert } from './fixtures.ts'
 
 /** An element as far as the page's script uses one. */
 function element() {
@@ -50,12 +51,27 @@ function runDashboard() {
           resolve({ ok: true, json: async () => ({ asOf: '2026-03-02T14:00:00.000Z', indicators: [] }) }),
       }),
     )
+  /** The streams the page opened, newest last, each with its URL and listeners. */
+  const sources: EventSource[] = []
   class EventSource {
     static CLOSED = 2
     readyState = 0
-    addEventListener() {}
+    readonly listeners = new Map<string, ((ev: object) => void)[]>()
+    readonly url: string
+    constructor(url: string) {
+      this.url = url
+      sources.push(this)
+    }
+    addEventListener(type: string, f: (ev: object) => void) {
+      this.listeners.set(type, [...(this.listeners.get(type) ?? []), f])
+    }
+    /** Dispatches an event as the browser does, with the stream's last event id. */
+    fire(type: string, ev: object = {}) {
+      for (const f of this.listeners.get(type) ?? []) f(ev)
+    }
     close() {}
   }
+  const timeouts: (() => void)[] = []
   runInNewContext(script, {
     document: { getElementById: byId, createElement: element },
     EventSource,
@@ -63,11 +79,16 @@ function runDashboard() {
     URLSearchParams,
     AbortSignal,
     setInterval: (f: () => void) => ticks.push(f),
-    setTimeout: () => 0,
+    setTimeout: (f: () => void) => timeouts.push(f),
     clearTimeout: () => {},
   })
   return {
     requests,
+    sources,
+    /** Runs the timers set so far (the backoff before a stream is opened again). */
+    runTimeouts: () => {
+      for (const f of timeouts.splice(0)) f()
+    },
     tick: () => {
       for (const f of ticks) f()
     },
@@ -105,5 +126,32 @@ describe('dashboard page', () => {
       { what: 'a tick loading once the loads are done' },
     )
     expect(tops()).toHaveLength(5)
+  })
+
+  it("opens a stream again after the stream's position (a mark's id), not after its last alert, so a filtered page is not told of a gap it never had", () => {
+    const page = runDashboard()
+    page.byId('severity').value = 'critical'
+    page.byId('severity').fire('change')
+    const first = page.sources.at(-1)!
+    const query = new URLSearchParams(first.url.split('?')[1])
+    expect([query.get('severity'), query.get('recent')]).toEqual(['critical', '50'])
+    first.fire('alert', {
+      lastEventId: 'crit-1@AAAAAAAAAAAA',
+      data: JSON.stringify(testAlert('crit-1')),
+    })
+    // The info alerts after it passed over by the filter: the gateway marks the stream's position.
+    first.fire('mark', { lastEventId: 'info-99@AAAAAAAAAAAA', data: '{}' })
+    // The browser gives the stream up (a proxy's 502 while the gateway restarts): the page opens another.
+    first.readyState = 2
+    first.fire('error')
+    page.runTimeouts()
+    const reopened = page.sources.at(-1)!
+    expect(reopened).not.toBe(first)
+    // Before: lastEventId=crit-1@…, which the gateway had evicted since: a gap, though nothing was missed.
+    expect(Object.fromEntries(new URLSearchParams(reopened.url.split('?')[1]))).toEqual({
+      lastEventId: 'info-99@AAAAAAAAAAAA',
+      severity: 'critical',
+      marks: 'true',
+    })
   })
 })

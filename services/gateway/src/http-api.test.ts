@@ -340,6 +340,47 @@ describe('gateway HTTP API', () => {
     await missed.close()
   })
 
+  it("sends a filtered stream's marks as mark events when asked (marks=true, the dashboard): resumed after one in ?lastEventId, no gap; after its last alert, the gap the page was told of", async () => {
+    const { feed, url, streams } = await serve({ capacity: 50 })
+    const critical = url('/api/alerts/stream?severity=critical&marks=true')
+    const first = await readEvents(critical)
+    feed.add(testAlert('crit-1'))
+    // More info alerts than the feed holds: crit-1 is evicted, the page missed nothing.
+    for (let i = 0; i < 100; i++) feed.add(testAlert(`info-${i}`, { severity: 'info' }))
+    expect(feed.entryOf('crit-1')).toBeUndefined()
+    await waitFor(() => first.events.some((e) => e.event === 'mark'), { what: 'a mark event' })
+    const mark = first.events.findLast((e) => e.event === 'mark')!
+    expect(mark).toEqual({ event: 'mark', id: first.lastEventId, data: '{}' })
+    expect(alertIdOf(mark.id)).toMatch(/^info-/)
+    await first.close()
+
+    // The page opens a stream again itself (the browser closed one for good), with ?lastEventId=: the mark's.
+    const resumed = await readEvents(
+      url(`/api/alerts/stream?severity=critical&marks=true&lastEventId=${encodeURIComponent(mark.id!)}`),
+    )
+    feed.add(testAlert('crit-2'))
+    await waitFor(() => resumed.events.some((e) => e.event === 'alert'), { what: 'the next critical alert' })
+    expect(
+      resumed.events.filter((e) => e.event !== 'mark').map((e) => `${e.event} ${alertIdOf(e.id)}`),
+    ).toEqual(['alert crit-2'])
+    await resumed.close()
+    // What the page resumed with before (its last alert's id): told of a gap, though it missed nothing.
+    const fromAlert = await readEvents(
+      url(
+        `/api/alerts/stream?severity=critical&lastEventId=${encodeURIComponent(eventIdOf('crit-1', streams.bootId))}`,
+      ),
+    )
+    await waitFor(() => fromAlert.events.length >= 1, { what: 'the gap event' })
+    expect(fromAlert.events.map((e) => e.event)).toEqual(['gap'])
+    await fromAlert.close()
+    // Without marks=true a mark stays an id alone (no event), as readers other than the page take it.
+    const plain = await readEvents(url('/api/alerts/stream?severity=critical'))
+    for (let i = 100; i < 200; i++) feed.add(testAlert(`info-${i}`, { severity: 'info' }))
+    await waitFor(() => plain.lastEventId !== undefined, { what: 'a mark' })
+    expect(plain.events).toEqual([])
+    await plain.close()
+  })
+
   it('refuses an empty lastEventId and one given with recent with a 400 naming them; a Last-Event-ID header resumes whatever the query says', async () => {
     const { feed, url, get, streams } = await serve()
     // Detected hours apart: a stream resumed after one is sent none of those before it again.

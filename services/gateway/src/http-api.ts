@@ -218,6 +218,11 @@ const StreamQuery = z.object({
     .string()
     .min(1, 'empty; give the id of the last alert seen, or leave lastEventId out to start afresh')
     .optional(),
+  /**
+   * `true`: the stream's marks (its position, when its filter passed alerts over) come as `event: mark`
+   * events, which a page's script sees, rather than as an `id:` alone, which only its EventSource does.
+   */
+  marks: z.enum(['true', 'false']).default('false'),
 })
 
 /** The 400 of a stream asked both to resume (`lastEventId`) and to start with the recent alerts. */
@@ -562,7 +567,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
       if (!p.ok) return badRequest(res, p.error)
       // Asked to resume after an alert and to start with the recent ones: one of them would be ignored.
       if (q.has('recent') && q.has('lastEventId')) return badRequest(res, RESUME_AND_RECENT)
-      const filter = parseAlertFilter(q, ['recent', 'lastEventId'])
+      const filter = parseAlertFilter(q, ['recent', 'lastEventId', 'marks'])
       if (!filter.ok) return badRequest(res, filter.error)
       if (head) {
         const refused = deps.streams.refusal(req)
@@ -578,6 +583,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
         filter: filter.value,
         recent: lastEventId === undefined ? p.value.recent : 0,
         ...(lastEventId !== undefined ? { lastEventId } : {}),
+        marks: p.value.marks === 'true',
       })
       if (opened !== true) streamRefused(res, opened)
     },
