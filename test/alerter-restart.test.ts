@@ -9,7 +9,13 @@ import {
   scenarioUpdates,
 } from '@tradepulse/alerter/scenario'
 import { type Alert, listTopics } from '@tradepulse/contracts'
-import { type CollectedMessage, collectTopic, waitFor } from '@tradepulse/testing'
+import {
+  type CollectedMessage,
+  collectTopic,
+  groupCommittedToEnd,
+  type TopicCollector,
+  waitFor,
+} from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { useAlerterProcess } from './worker-process.ts'
 
@@ -50,6 +56,20 @@ describe('alerter as a process: restarts and replays add no alert', () => {
       SHUTDOWN_DEADLINE_MS: '10000',
     },
   })
+
+  /** Waits for the alerter's group to commit both its inputs to their ends, then `alerts` to read its topic to the end. */
+  async function inputHandled(alerts: TopicCollector): Promise<void> {
+    const { topics } = t
+    await waitFor(
+      () =>
+        groupCommittedToEnd(t.kafkaBrokers, `${t.prefix}alerter`, [
+          topics.scored.name,
+          topics.indicators.name,
+        ]),
+      { timeoutMs: 60_000, what: "the alerter's input committed to its end" },
+    )
+    await alerts.caughtUp()
+  }
 
   /** COPIES copies of the scenario, each a day later than the one before (its own cooldown buckets). */
   async function produceCopies(): Promise<string[]> {
@@ -95,8 +115,10 @@ describe('alerter as a process: restarts and replays add no alert', () => {
     }
     const ids = () => new Set(alerts.messages.map((m) => alertOf(m).id))
     await waitFor(() => ids().size >= expected.length, { timeoutMs: 90_000, what: 'every alert' })
-    // Let any redelivered tail come through before judging.
-    await new Promise((r) => setTimeout(r, 1_000))
+    // Judged once the whole input is committed (every alert of it acknowledged, a redelivered tail too) and
+    // the collector has read the alerts topic to its end: before, a fixed second, after which an alert of
+    // a tail still on its way went unjudged.
+    await inputHandled(alerts)
     const seen = [...new Map(alerts.messages.map((m) => [alertOf(m).id, describeAlert(alertOf(m))])).values()]
     expect(seen.sort()).toEqual([...expected].sort())
     // A kill between publishing and confirming may repeat an alert, always with the same id.
@@ -134,6 +156,10 @@ describe('alerter as a process: restarts and replays add no alert', () => {
       timeoutMs: 60_000,
       what: 'marker alert',
     })
+    // The marker says the headlines' replay was decided, not the indicator updates' (another input topic),
+    // nor that the collector has read the alerts' other partitions as far: the whole input committed, and
+    // the alerts topic read to its end.
+    await inputHandled(alerts)
     const ids = alerts.messages.map((m) => alertOf(m).id)
     expect(ids.length).toBe(new Set(ids).size)
     const described = alerts.messages

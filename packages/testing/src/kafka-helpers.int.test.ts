@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { collectTopic, createTopics, testKafka, testProducer } from './kafka-helpers.ts'
+import { collectTopic, createTopics, groupCommittedToEnd, testKafka, testProducer } from './kafka-helpers.ts'
 import { randomName } from './random-name.ts'
 import { testInfra } from './test-env.ts'
 import { waitFor } from './wait-for.ts'
@@ -106,6 +106,35 @@ describe('collectTopic', () => {
       })
       await collected.caughtUp()
       expect(collected.messages).toHaveLength(2 * (round + 1))
+    }
+  })
+})
+
+describe('groupCommittedToEnd', () => {
+  it('is true only once the group has committed every partition that holds records to its end', async () => {
+    const topic = randomName('committed')
+    await createTopics(kafkaBrokers, [{ name: topic, partitions: 2 }])
+    const producer = await testProducer(kafkaBrokers)
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    try {
+      await producer.send({
+        topic,
+        messages: [
+          { partition: 0, value: 'a' },
+          { partition: 0, value: 'b' },
+        ],
+      })
+      const groupId = randomName('committed-group')
+      expect(await groupCommittedToEnd(kafkaBrokers, groupId, [topic])).toBe(false)
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '1' }] })
+      expect(await groupCommittedToEnd(kafkaBrokers, groupId, [topic])).toBe(false)
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '2' }] })
+      // Partition 1 holds nothing: nothing to commit there.
+      expect(await groupCommittedToEnd(kafkaBrokers, groupId, [topic])).toBe(true)
+    } finally {
+      await admin.disconnect()
+      await producer.disconnect()
     }
   })
 })

@@ -83,6 +83,25 @@ export async function testProducer(brokers: string[]): Promise<Producer> {
   return producer
 }
 
+/**
+ * Whether `groupId` has committed every partition of each of `topics` to its end (its last stable offset):
+ * every record there handled, its outputs acknowledged. With a collector's caughtUp() after it, an absence
+ * in a worker's output topic is proven: nothing it read can still be on its way.
+ */
+export function groupCommittedToEnd(brokers: string[], groupId: string, topics: string[]): Promise<boolean> {
+  return withAdmin(brokers, async (admin) => {
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic)
+      const [group] = await admin.fetchOffsets({ groupId, topics: [topic] })
+      for (const e of ends) {
+        const committed = Number(group?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1)
+        if (Number(e.high) > Number(e.low) && committed < Number(e.high)) return false
+      }
+    }
+    return true
+  })
+}
+
 /** A collector of a topic's records: see collectTopic. */
 export type TopicCollector = {
   /** The records read so far, in the order read (per partition, in offset order). */
