@@ -73,11 +73,18 @@ describe('aggregator on Kafka and Redis: what breaks the IndicatorUpdate contrac
             },
         )
         .filter((l) => l.level === 50)
-    const atEnd = () =>
-      waitFor(
+    /**
+     * The input committed (each record's output and dead letter acknowledged), then both collectors read to
+     * the topics' ends: "no dead letter", "no such update" asserted after it say what the topics hold, not
+     * how far a collector had fetched.
+     */
+    const atEnd = async () => {
+      await waitFor(
         async () => (await groupProgress(kafkaBrokers, `${ctx.prefix}aggregator`, topics.scored.name)).atEnd,
         { what: 'the input committed' },
       )
+      await Promise.all([updates.caughtUp(), dlq.caughtUp()])
+    }
     /**
      * Marks keys held back by a member long gone (a stamp of 0 µs: older than any recovery age), as a
      * batch that left them pending would, so this member's trailing edge takes them over.
