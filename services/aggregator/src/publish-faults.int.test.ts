@@ -126,6 +126,8 @@ describe('aggregator: indicator updates Kafka refuses or does not take', () => {
       { what: 'every update counted read from the topic' },
     )
     expect(updates.messages.some((m) => m.key?.includes(escaped))).toBe(false)
+    // The dlq read to its end too: its emptiness then says no record of the committed input was dead-lettered.
+    await dlq.caughtUp()
     expect(dlq.messages).toEqual([])
   })
 
