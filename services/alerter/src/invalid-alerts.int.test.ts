@@ -130,14 +130,17 @@ describe('alerter on Kafka and Redis: times no worker can write back', () => {
       JSON.stringify(updates[crossing]),
     ])
 
-    // Desk copies: none of the left-out alerts, and every record on them meets the contract.
-    const deskAlerts = deskTopics.flatMap((d) => d.messages.map(describeAlert))
+    // Desk copies: none of the left-out alerts, and every record on them meets the contract. Read once the
+    // tariff desk has its last alert and every desk collector has read its topic to the end (before, the
+    // desk copies were taken before that wait: a left-out alert not yet fetched went unseen).
     await waitFor(
       () => deskTopics[0]!.messages.map(describeAlert).includes('tariff_level_cn region:CN @75'),
       {
         what: "the tariff desk's level alert",
       },
     )
+    await Promise.all(deskTopics.map((d) => d.caughtUp()))
+    const deskAlerts = deskTopics.flatMap((d) => d.messages.map(describeAlert))
     expect(deskAlerts.filter((d) => d.endsWith(' esc1') || d.endsWith(' @25'))).toEqual([])
     expect(deskTopics[0]!.messages.map(describeAlert)).toContain('tariff_down region:CN esc2')
 
