@@ -8,7 +8,15 @@ import {
 } from '@tradepulse/contracts'
 import { createLogger, loadConfig } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  collectTopic,
+  createTopics,
+  groupCommittedToEnd,
+  randomName,
+  testInfra,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import type { Producer } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -269,6 +277,12 @@ describe('scorer worker on Kafka', () => {
       what: 'every headline scored',
       timeoutMs: 30_000,
     })
+    // Every headline committed (its outputs and any dead letter acknowledged), then the dlq read to its end:
+    // before, its emptiness was asserted whatever its collector had not fetched yet.
+    await waitFor(() => groupCommittedToEnd(kafkaBrokers, `${prefix}scorer`, [topics.headlines.name]), {
+      what: 'every headline committed',
+    })
+    await dlq.caughtUp()
     expect(dlq.messages).toEqual([])
   })
   it("carries a headline's trace context on as W3C Trace Context asks: none from two traceparents, its tracestate headers as one list", async () => {
