@@ -321,3 +321,42 @@ describe('in-memory runner on record after record failing on the same Redis repl
     }
   })
 })
+
+describe('in-memory runner stopping while a handler runs', () => {
+  it('dead-letters nothing a handler throws as it ends on its aborted signal: the records come again at the next start', async () => {
+    // A handler that ends on its signal with an error of its own (an AbortError, here a plain Error: not
+    // retriable) had its batch handled again one record at a time, each ending the same way, dead-lettered
+    // as handler_error and committed.
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    bus.createTopic('dlq', 1)
+    bus.produce([
+      { topic: 'in', key: 'a', value: 'v0' },
+      { topic: 'in', key: 'b', value: 'v1' },
+    ])
+    let began = false
+    let resume: () => void = () => {}
+    const handler: BatchHandler = async (records, { signal }) => {
+      began = true
+      if (!signal.aborted)
+        await new Promise<void>((r) => {
+          resume = r
+        })
+      if (signal.aborted) throw new Error('aborted')
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const runner = createMemoryTransport(bus).createRunner(
+      handler,
+      runnerConfig('stop-guard', 10),
+      createLogger({ level: 'silent' }),
+      createMetrics('stop-guard'),
+    )
+    await runner.start()
+    await until(async () => began, 'the handler under way')
+    const stopped = runner.stop()
+    resume()
+    await stopped
+    expect(bus.read('dlq', 0, 0, 10)).toEqual([])
+    expect(bus.committed('stop-guard', 'in', 0)).toBe(0)
+  })
+})

@@ -60,6 +60,21 @@ function waitedOut(raw: unknown): TradepulseError {
 }
 
 /**
+ * What a handler that ended on its aborted `signal` threw, as a retriable error: the signal's reason when
+ * it is a retriable TradepulseError (the runners' are), else a retriable SHUTDOWN wrapping what was thrown.
+ */
+function abortedError(signal: AbortSignal, raw: unknown): TradepulseError {
+  const err = normalizeError(raw)
+  if (err.retriable) return err
+  const reason: unknown = signal.reason
+  if (reason instanceof TradepulseError && reason.retriable) return reason
+  return new TradepulseError('SHUTDOWN', `the batch was given up: ${err.message}`, {
+    cause: raw,
+    retriable: true,
+  })
+}
+
+/**
  * A dead letter's message for a handler's failure: its code and the class of what was thrown, then what
  * it said ("INFRA_REDIS (ReplyError): WRONGTYPE Operation against a key…", "INTERNAL (TypeError): …").
  */
@@ -134,7 +149,8 @@ export function recordRefusal(err: unknown): string | undefined {
  * fault to retry; retrying a stage repeats only that stage.
  */
 export function createBatchStages(deps: BatchProcessorDeps): {
-  prepare(records: InRecord[], defer?: HandlerContext['defer']): Promise<PreparedBatch>
+  /** `signal`: the handler's (HandlerContext.signal), the batch's own; `deps.signal` when not given. */
+  prepare(records: InRecord[], defer?: HandlerContext['defer'], signal?: AbortSignal): Promise<PreparedBatch>
   publish(batch: PreparedBatch): Promise<void>
 } {
   const { handler, log, metrics } = deps
@@ -142,13 +158,19 @@ export function createBatchStages(deps: BatchProcessorDeps): {
 
   async function handleWithIsolation(
     records: InRecord[],
-    defer?: HandlerContext['defer'],
+    defer: HandlerContext['defer'] | undefined,
+    signal: AbortSignal,
   ): Promise<Outcome[]> {
     try {
-      const outcomes = await handler(records, { signal: deps.signal, ...(defer ? { defer } : {}) })
+      const outcomes = await handler(records, { signal, ...(defer ? { defer } : {}) })
       if (outcomes.some((o) => o.kind === 'ok')) breaker.passed()
       return outcomes
     } catch (raw) {
+      // The batch given up (a stop, its group rebalancing): whatever the handler threw as it ended (an
+      // AbortError, a fault of its own), no record is to blame. Handled one at a time, each would end the
+      // same way and be dead-lettered (handler_error): a retriable error instead, which the retry, told
+      // of the stop, does not retry, and nothing of the batch is produced or committed.
+      if (signal.aborted) throw abortedError(signal, raw)
       const err = normalizeError(raw)
       if (err.retriable) throw err
       // Kafka refusing the credentials (KAFKA_AUTH) or the ACL refusing this client, in a call the
@@ -167,14 +189,18 @@ export function createBatchStages(deps: BatchProcessorDeps): {
         return [{ kind: 'dlq', reason: 'handler_error', message: failureMessage(err) }]
       }
       const outcomes: Outcome[] = []
-      for (const r of records) outcomes.push(...(await handleWithIsolation([r], defer)))
+      for (const r of records) outcomes.push(...(await handleWithIsolation([r], defer, signal)))
       return outcomes
     }
   }
 
-  async function prepare(records: InRecord[], defer?: HandlerContext['defer']): Promise<PreparedBatch> {
+  async function prepare(
+    records: InRecord[],
+    defer?: HandlerContext['defer'],
+    signal: AbortSignal = deps.signal,
+  ): Promise<PreparedBatch> {
     const startedNs = process.hrtime.bigint()
-    const outcomes = await handleWithIsolation(records, defer)
+    const outcomes = await handleWithIsolation(records, defer, signal)
     if (outcomes.length !== records.length) {
       throw new Error(`handler returned ${outcomes.length} outcomes for ${records.length} records`)
     }

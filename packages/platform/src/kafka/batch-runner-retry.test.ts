@@ -89,7 +89,7 @@ async function started(
   )
   await runner.start()
   const resolved: string[] = []
-  const batch = (values: string[], heartbeat: () => Promise<void>) => {
+  const batch = (values: string[], heartbeat: () => Promise<void>, partition = 0) => {
     const messages = values.map(
       (value, i) =>
         ({
@@ -103,7 +103,7 @@ async function started(
     const payload = {
       batch: {
         topic: 'in',
-        partition: 0,
+        partition,
         highWatermark: String(values.length),
         messages,
         lastOffset: () => String(values.length - 1),
@@ -392,5 +392,69 @@ describe('batch runner stopping while a handler runs', () => {
     expect(commits).toEqual([])
     expect(lines.filter((l) => /infrastructure fault/.test(l.msg ?? ''))).toEqual([])
     expect((await metrics.retries.get()).values).toEqual([])
+  })
+})
+
+describe("batch runner telling a handler of a rebalance by the batch's signal", () => {
+  /** A handler scoring a record per slice, looking at its signal between slices as the scorer does. */
+  const slicing =
+    (scored: string[], reasons: unknown[]): BatchHandler =>
+    async (records, ctx) => {
+      for (const r of records) {
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        scored.push(r.value!.toString())
+        if (ctx.signal.aborted) {
+          reasons.push(ctx.signal.reason)
+          throw new TradepulseError('SHUTDOWN', 'scoring stopped', { retriable: true })
+        }
+      }
+      return ok(records, ctx)
+    }
+  const values = Array.from({ length: 400 }, (_, i) => `v${i}`)
+
+  it('aborts the signal of the batch whose heartbeat hears the rebalance: the handler ends at its next slice, nothing resolved, no retry', async () => {
+    // Before, the handler scored the whole batch while the group waited for this member to rejoin.
+    const scored: string[] = []
+    const reasons: unknown[] = []
+    const metrics = createMetrics('probe')
+    const { runner, batch, resolved, commits } = await started(
+      slicing(scored, reasons),
+      { maxBatch: 1_000 },
+      { metrics },
+    )
+    const err = rebalancing()
+    const { run } = batch(values, async () => {
+      if (scored.length >= 3) throw err
+    })
+    await expect(run).rejects.toBe(err)
+    expect(scored.length).toBeLessThan(values.length)
+    expect(reasons).toHaveLength(1)
+    expect(reasons[0]).toMatchObject({ code: 'SHUTDOWN', retriable: true, cause: err })
+    expect(resolved).toEqual([])
+    expect((await metrics.retries.get()).values).toEqual([])
+    await runner.stop()
+    expect(commits).toEqual([])
+  })
+
+  it('aborts every batch under way, not only the one whose heartbeat heard it: the member rejoins as one', async () => {
+    const scored: string[] = []
+    const reasons: unknown[] = []
+    const { runner, batch, resolved } = await started(slicing(scored, reasons), {
+      maxBatch: 1_000,
+      partitionsConcurrency: 2,
+    })
+    const err = rebalancing()
+    // Partition 1's heartbeats never fail (kafkajs sends one only once its interval has passed: another
+    // batch's heartbeat may be the one that hears the answer).
+    const quiet = batch(values, async () => {}, 1)
+    const told = batch(values, async () => {
+      if (scored.length >= 3) throw err
+    })
+    await expect(told.run).rejects.toBe(err)
+    await expect(quiet.run).rejects.toBe(err)
+    expect(reasons).toHaveLength(2)
+    expect(scored.length).toBeLessThan(2 * values.length)
+    expect(resolved).toEqual([])
+    await runner.stop()
   })
 })

@@ -295,8 +295,8 @@ export function toInRecord(topic: string, partition: number, m: KafkaMessage): I
  * the offset committer (every KAFKA_COMMIT_INTERVAL_MS). Infrastructure
  * faults retry the same records with backoff while heartbeating; the partition makes no progress and
  * nothing is committed until the fault clears, or until a heartbeat answers that the group is
- * rebalancing: the batch then gives up at the retry's next wait, resolving nothing more, and its records
- * come again to whoever owns the partition next. Bad records become dlq outcomes and never stop the stream.
+ * rebalancing: the batch then gives up at the retry's next wait (its handler told by ctx.signal, to end
+ * at its next slice), resolving nothing more, and its records come again to whoever owns the partition next. Bad records become dlq outcomes and never stop the stream.
  */
 export function createBatchRunner(
   kafka: Kafka,
@@ -328,6 +328,40 @@ export function createBatchRunner(
     failedResolve = r
   })
   const abort = new AbortController()
+  /**
+   * The handlers' signals (HandlerContext.signal), one per batch: aborted at a stop, and at a rebalance
+   * any batch's heartbeat hears while the batch's run is under way (`handling`). Kept until the batch's
+   * run and the work it deferred have settled (`pending`), so that a stop reaches that work too.
+   */
+  type BatchSignal = { abort: AbortController; handling: boolean; pending: number }
+  const batchSignals = new Set<BatchSignal>()
+  const stopReason = () =>
+    new TradepulseError('SHUTDOWN', `the ${cfg.worker} worker is stopping`, { retriable: true })
+  const openBatchSignal = (): BatchSignal => {
+    const b: BatchSignal = { abort: new AbortController(), handling: true, pending: 1 }
+    if (running) batchSignals.add(b)
+    else b.abort.abort(stopReason())
+    return b
+  }
+  const settledBatchSignal = (b: BatchSignal) => {
+    if (--b.pending === 0) batchSignals.delete(b)
+  }
+  /**
+   * A heartbeat's answer that the group is rebalancing (REBALANCE), heard by any batch: the whole member
+   * is to rejoin, so every batch under way is told (their own heartbeats would hear it only once kafkajs
+   * lets them send one) and gives up at its next wait or slice (see eachBatch).
+   */
+  const rebalancing = (err: unknown) => {
+    for (const b of batchSignals)
+      if (b.handling && !b.abort.signal.aborted)
+        b.abort.abort(
+          new TradepulseError(
+            'SHUTDOWN',
+            `the consumer group is rebalancing (${faultReason(err)}): the batch is given up, its records come again to whoever owns the partition`,
+            { cause: err, retriable: true },
+          ),
+        )
+  }
   let state: { status: HealthStatus; detail?: string } = { status: 'degraded', detail: 'not joined yet' }
   let isJoined = false
   /**
@@ -980,7 +1014,7 @@ export function createBatchRunner(
     if (aligner) release()
   }
 
-  async function eachBatch(p: EachBatchPayload): Promise<void> {
+  async function eachBatch(p: EachBatchPayload, signal: BatchSignal): Promise<void> {
     const { batch } = p
     const key = `${batch.topic}/${batch.partition}`
     const since = assignment
@@ -998,6 +1032,15 @@ export function createBatchRunner(
     // for this one to rejoin. The stage's retry stops at its next wait, and the batch gives up as between
     // chunks: rethrown, kafkajs rejoins at once, nothing more is resolved and the records come again.
     let rebalance: unknown
+    // Told by any batch's heartbeat (rebalancing): this batch gives up as if its own had heard it.
+    signal.abort.signal.addEventListener(
+      'abort',
+      () => {
+        const heard = (signal.abort.signal.reason as { cause?: unknown } | undefined)?.cause
+        if (kafkaErrorType(heard, REBALANCE)) rebalance ??= heard
+      },
+      { once: true },
+    )
     const stopped = () =>
       !running || stoppedBy !== undefined || !p.isRunning() || superseded() || rebalance !== undefined
     const records = batch.messages.map((m) => toInRecord(batch.topic, batch.partition, m))
@@ -1042,7 +1085,10 @@ export function createBatchRunner(
     // the interval has passed, however often it is asked).
     //
     // A rebalance one of these heartbeats hears ends the stage's retry at its next wait (retry's
-    // shouldStop), not the attempt under way: that attempt settles first, as the runner lets a stage
+    // shouldStop), and aborts the handler's signal of every batch under way (rebalancing): a handler that
+    // looks at it between slices ends its attempt there, rather than score the rest of a long batch while
+    // the whole group waits for this member, up to its rebalance timeout. The runner itself never abandons
+    // the attempt under way: that attempt settles first, as the runner lets a stage
     // settle wherever it gives a batch up (between chunks, a failed publish, a stop), so that nothing of
     // this member's writes for the batch lands after it has left it to the partition's next owner, and
     // its output never comes after that owner's for the same records. An attempt is bounded by its
@@ -1054,7 +1100,10 @@ export function createBatchRunner(
       rebalance !== undefined
         ? Promise.resolve() // the group is waiting for this member to rejoin: nothing more to tell it
         : p.heartbeat().catch((err) => {
-            if (kafkaErrorType(err, REBALANCE)) rebalance ??= err
+            if (kafkaErrorType(err, REBALANCE)) {
+              rebalance ??= err
+              rebalancing(err)
+            }
           })
     // Heartbeats asked for by the runner's sweep (every sweepMs, no longer than the heartbeat interval)
     // while the stage is under way, and never once it ends.
@@ -1119,13 +1168,15 @@ export function createBatchRunner(
       const deferred = deferredOf[k]!
       const defer = mayDefer
         ? (work: Promise<OutRecord[]>) => {
-            work.catch(() => {}) // settled by its link
+            // Settled by its link; its signal (a stop reaches it) is kept until then.
+            signal.pending++
+            work.catch(() => {}).finally(() => settledBatchSignal(signal))
             deferred.push(work)
           }
         : undefined
       const stage = withRetry('handler', () => {
         deferred.length = 0 // work of a failed attempt is not this chunk's (it settles on its own)
-        return stages.prepare(chunks[k]!.records, defer)
+        return stages.prepare(chunks[k]!.records, defer, signal.abort.signal)
       })
       stage.catch(() => {}) // awaited below; this only keeps an early failure from being "unhandled"
       return stage
@@ -1194,8 +1245,10 @@ export function createBatchRunner(
         try {
           await p.heartbeat()
         } catch (err) {
-          if (kafkaErrorType(err, REBALANCE)) rebalance = err
-          else
+          if (kafkaErrorType(err, REBALANCE)) {
+            rebalance = err
+            rebalancing(err)
+          } else
             log.warn(
               { err, topic: batch.topic, partition: batch.partition, offset: chunks[k]!.lastOffset },
               'heartbeat failed (not a rebalance); going on with the batch',
@@ -1234,7 +1287,10 @@ export function createBatchRunner(
           // nothing under the new assignment (chainDone); their records come again to whoever owns them.
           // Any other fault (the coordinator unreachable) may be the one the batch before is waiting
           // out: keep waiting, as a stage retrying a fault does.
-          if (kafkaErrorType(err, REBALANCE)) throw err
+          if (kafkaErrorType(err, REBALANCE)) {
+            rebalancing(err)
+            throw err
+          }
         }
       }
     }
@@ -1401,9 +1457,12 @@ export function createBatchRunner(
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: cfg.partitionsConcurrency,
         eachBatch: (p) => {
-          const run = eachBatch(p)
+          const signal = openBatchSignal()
+          const run = eachBatch(p, signal)
           active.add(run)
           return run.finally(() => {
+            signal.handling = false
+            settledBatchSignal(signal)
             active.delete(run)
             if (aligner) {
               // A batch that ended early (a stop, a rebalance, a failure) no longer holds the others.
@@ -1439,6 +1498,8 @@ export function createBatchRunner(
         clearTimeout(swapTimer)
         faultCleared()
         abort.abort()
+        // Every handler's signal: the batches under way end at their next slice, and the work they deferred.
+        for (const b of batchSignals) if (!b.abort.signal.aborted) b.abort.abort(stopReason())
         // Fetch nothing more while the last commit is made (the batches returning early would otherwise
         // have their records fetched again and again).
         try {

@@ -39,6 +39,18 @@ export type Outcome =
   | { kind: 'retry'; reason: string }
 
 export type HandlerContext = {
+  /**
+   * Aborted once the batch's work is no longer wanted: the worker stopping, or (the Kafka runner) the
+   * consumer group rebalancing, which a heartbeat of this member heard while the batch was under way (a
+   * member joining or leaving: the group waits for this one to rejoin, up to its rebalance timeout, and
+   * the batch's partition may be another member's next). A long handler checks it between slices and
+   * ends the batch with a retriable error (`signal.throwIfAborted()` throws the reason, a retriable
+   * SHUTDOWN): nothing of the batch is produced or committed, its records come again to whoever owns the
+   * partition, none dead-lettered, and no retry is warned of or counted. Whatever a handler throws once
+   * its signal is aborted is taken so. A handler that does not look at it is let finish, as before.
+   * The signal stays the batch's for work it deferred (`defer`): a stop aborts it, a rebalance heard after
+   * the batch returned does not (that work finishes what was resolved).
+   */
   signal: AbortSignal
   /**
    * Given by the Kafka runner when it commits on its timer (KAFKA_COMMIT_INTERVAL_MS above 0; kafkajs's
