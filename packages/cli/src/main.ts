@@ -9,6 +9,7 @@ if (process.argv[2] === 'start') startSignals()
 const [
   { exitOnFatal },
   { Command },
+  { inOwnWords },
   { registerDlq },
   { registerIndicators },
   { registerReplay },
@@ -21,6 +22,7 @@ const [
 ] = await Promise.all([
   import('@tradepulse/platform'),
   import('commander'),
+  import('./clock-refusal.ts'),
   import('./commands/dlq.ts'),
   import('./commands/indicators.ts'),
   import('./commands/replay.ts'),
@@ -59,5 +61,5 @@ program.hook('preAction', (_program, command) => {
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  exitOnFatal(err)
+  exitOnFatal(inOwnWords(err))
 }

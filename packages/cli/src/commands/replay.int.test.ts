@@ -13,6 +13,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
+import { pathToFileURL } from 'node:url'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
   collectTopic,
@@ -180,6 +181,32 @@ describe('tradepulse replay on Kafka', () => {
     expect(stderr).toMatch(/2 produced to .*, 3 bad row\(s\) skipped \(lines 3, 4, 6\)/)
     expect(await headlines(topic, 2)).toEqual(['Steel tariffs rise', 'Chips rally, again'])
     expect(code).toBe(65)
+  })
+  it("names this host's clock when Kafka refuses the timestamps it stamped the rows with (exit 69)", async () => {
+    // The exit line gave kafkajs's innermost message, "The timestamp of the message is out of acceptable
+    // range", where platform's KafkaClockError names the clock and the cure.
+    const dir = mkdtempSync(join(tmpdir(), 'replay-clock-'))
+    const ahead = join(dir, 'ahead.mjs')
+    // This process's clock 2 h ahead of the broker's (message.timestamp.after.max.ms, 1 h): kafkajs
+    // stamps each record with Date.now(), as clock-ahead.int.test.ts does in platform.
+    writeFileSync(ahead, 'const real = Date.now.bind(Date)\nDate.now = () => real() + 7_200_000\n')
+    try {
+      const { code, stderr, topic } = await replay(
+        'feed.csv',
+        'date,headline\n2020-01-01,Steel tariffs rise\n',
+        { env: { NODE_OPTIONS: `--import=${pathToFileURL(ahead).href}` } },
+      )
+      expect(stderr).toMatch(
+        new RegExp(
+          `^tradepulse: Kafka at .* \\(KAFKA_BROKERS\\) failed: Kafka refused the timestamps of records for ${topic.replaceAll('.', '\\.')} \\(INVALID_TIMESTAMP\\): they were stamped with this host's clock, .* set this host's time right \\(NTP\\)`,
+          'm',
+        ),
+      )
+      expect(stderr).not.toMatch(/out of acceptable range/)
+      expect(code).toBe(69)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
   it('produces the rest of an NDJSON batch around a row larger than Kafka takes', async () => {
     const { code, stderr, topic } = await replay(

@@ -1,9 +1,10 @@
 import { type ChildProcess, execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
@@ -262,6 +263,39 @@ describe('tradepulse start on Kafka and Redis: a sample run that lost headlines'
       )
     } finally {
       await stray.disconnect()
+    }
+  })
+})
+
+describe("tradepulse start on Kafka and Redis: a host whose clock is ahead of Kafka's", {
+  timeout: 90_000,
+}, () => {
+  it('names the clock when Kafka refuses the times it stamped the sample with (exit 69)', async () => {
+    // The exit line gave kafkajs's innermost message, "The timestamp of the message is out of acceptable
+    // range": the sample went out through producer.send, which raises no KafkaClockError, and the line
+    // gave the innermost message of any chain.
+    const { kafkaBrokers, redisUrl } = testInfra()
+    const prefix = randomName('start-clock')
+    const dir = mkdtempSync(join(tmpdir(), 'start-clock-'))
+    const ahead = join(dir, 'ahead.mjs')
+    // 2 h ahead of the broker's (message.timestamp.after.max.ms, 1 h): kafkajs stamps with Date.now().
+    writeFileSync(ahead, 'const real = Date.now.bind(Date)\nDate.now = () => real() + 7_200_000\n')
+    try {
+      const { output, exited } = startCli(['--workers', 'ingest'], {
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        REDIS_URL: redisUrl,
+        TRADEPULSE_TOPIC_PREFIX: `${prefix}.`,
+        REDIS_KEY_PREFIX: prefix,
+        NODE_OPTIONS: `--import=${pathToFileURL(ahead).href}`,
+      })
+      expect(await exited, output.err).toEqual([69, null])
+      const raw = createTopicCatalogue(`${prefix}.`).raw.name
+      expect(output.err).toContain(
+        `(KAFKA_BROKERS) failed: Kafka refused the timestamps of records for ${raw} (INVALID_TIMESTAMP): they were stamped with this host's clock`,
+      )
+      expect(output.err).not.toMatch(/out of acceptable range/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
