@@ -50,6 +50,21 @@ describe('RawHeadline: null in an optional field is the field absent', () => {
   })
 })
 
+describe('RawHeadline: a long source or url is no reason to refuse the headline', () => {
+  it.each([
+    ['the strict schema', RawHeadline],
+    ['the reader', RawHeadlineReader],
+  ] as const)(
+    '%s takes a url of 5,000 characters and a source of 300 (ingest drops the one, cuts the other)',
+    (_, schema) => {
+      const url = `https://news.example/?utm=${'x'.repeat(5_000 - 26)}`
+      expect(verdict(schema, { headline: 'Tariffs rise', url, source: 's'.repeat(300) })).toBe('ok')
+      // Their type and the source's minimum are still held.
+      expect(verdict(schema, { headline: 'Tariffs rise', source: '' })).toMatch(/^source: /)
+    },
+  )
+})
+
 describe('RawHeadline JSON Schema', () => {
   type Node = { type?: string | string[]; anyOf?: Node[]; oneOf?: Node[] }
   const allowsNull = (n: Node | undefined): boolean =>
@@ -69,6 +84,15 @@ describe('RawHeadline JSON Schema', () => {
       for (const field of OPTIONAL) expect(allowsNull(properties[field]), `${name} ${field}`).toBe(true)
       expect(allowsNull(properties.headline), name).toBe(false)
       expect(required, name).toEqual(['headline'])
+    }
+  })
+  it('bounds neither source nor url, and says what ingest does with a long one', () => {
+    for (const name of ['RawHeadline', 'RawHeadline.strict']) {
+      const { properties } = schemas[name]!
+      const text = JSON.stringify([properties.source, properties.url])
+      expect(text, name).not.toMatch(/maxLength/)
+      expect(text, name).toMatch(/cuts it to 100 characters/)
+      expect(text, name).toMatch(/at most 2000 characters .*dropped/)
     }
   })
   it('gives the headlines topic no null', () => {

@@ -65,10 +65,35 @@ export const MAX_BUILT_KEY_CHARS =
  */
 export const RawHeadline = z.strictObject({
   id: z.string().min(1).max(LIMITS.maxIdChars).nullish(),
-  source: z.string().min(1).max(LIMITS.maxSourceChars).nullish(),
+  /**
+   * Of any length (the record's limit bounds it): ingest cuts it to LIMITS.maxSourceChars once normalised,
+   * as it cuts the headline and body, rather than lose the headline for its source.
+   */
+  source: z
+    .string()
+    .min(1)
+    .meta({
+      description:
+        'Of any length within the record limit: ingest normalises it (NFKC, white space runs one space, ' +
+        `trimmed) and cuts it to ${LIMITS.maxSourceChars} characters.`,
+    })
+    .nullish(),
   headline: z.string().min(1),
   body: z.string().nullish(),
-  url: z.string().max(LIMITS.maxUrlChars).nullish(),
+  /**
+   * Of any length (the record's limit bounds it): ingest passes on only an absolute http or https URL of at
+   * most LIMITS.maxUrlChars characters, without control characters or lone surrogates, as given; any other
+   * is dropped (the headline published without it, counted), never the headline lost for its link.
+   */
+  url: z
+    .string()
+    .meta({
+      description:
+        `Ingest passes it on as given when it is an absolute http or https URL of at most ${LIMITS.maxUrlChars} ` +
+        'characters without control characters or lone surrogates; any other url is dropped and the ' +
+        'headline published without it.',
+    })
+    .nullish(),
   publishedAt: isoTime.nullish(),
 })
 export type RawHeadline = z.infer<typeof RawHeadline>

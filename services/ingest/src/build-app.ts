@@ -29,6 +29,9 @@ export type IngestDeps = WorkerDeps & {
   dedup?: DedupStore
 }
 
+/** How many headlines a warning about a batch's dropped urls or cut sources names by id. */
+const NAMED_IN_LOG = 10
+
 /** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
 export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWorker {
   const log = deps.log.child({ component: 'ingest' })
@@ -73,6 +76,17 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
   const implausible = new Counter({
     name: 'tradepulse_ingest_implausible_timestamp_total',
     help: 'raw records whose Kafka timestamp was not a plausible entry time (before 2000, or ahead of the wall clock by more than INGEST_MAX_FUTURE_MS), taken at the wall clock',
+    registers: [metrics.registry],
+  })
+  const urlDropped = new Counter({
+    name: 'tradepulse_ingest_url_dropped_total',
+    help: `headlines published without the url they were given: too_long, past ${LIMITS.maxUrlChars} characters; invalid, not an absolute http or https URL, or holding a control character or a lone surrogate`,
+    labelNames: ['reason'],
+    registers: [metrics.registry],
+  })
+  const sourceCut = new Counter({
+    name: 'tradepulse_ingest_source_cut_total',
+    help: `headlines whose source was past ${LIMITS.maxSourceChars} characters once normalised, published with it cut to that`,
     registers: [metrics.registry],
   })
   const standInsTaken = new Counter({
@@ -139,6 +153,29 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
       onFuture: (n) => future.inc(n),
       onPast: (n) => past.inc(n),
       onImplausibleTimestamp: (n) => implausible.inc(n),
+      // One line a batch, naming the first few ids: a feed whose every url is too long is one line per batch.
+      onUrlDropped: (dropped) => {
+        for (const reason of ['too_long', 'invalid'] as const) {
+          const of = dropped.filter((d) => d.problem.reason === reason)
+          if (of.length === 0) continue
+          urlDropped.inc({ reason }, of.length)
+          log.warn(
+            {
+              reason,
+              count: of.length,
+              headlines: of.slice(0, NAMED_IN_LOG).map((d) => ({ id: d.id, url: d.problem.message })),
+            },
+            `${of.length} headline(s) published without the url given (${reason === 'too_long' ? `longer than ${LIMITS.maxUrlChars} characters` : 'not an absolute http or https URL, or holding a control character or a lone surrogate'})`,
+          )
+        }
+      },
+      onSourceCut: (cut) => {
+        sourceCut.inc(cut.length)
+        log.warn(
+          { count: cut.length, headlines: cut.slice(0, NAMED_IN_LOG) },
+          `${cut.length} headline(s) published with the source cut to ${LIMITS.maxSourceChars} characters`,
+        )
+      },
       ...(standIns ? { standIns } : {}),
     }),
     // Raw partitions catching up a backlog stay within INGEST_ALIGN_AHEAD_MS of each other in event time.

@@ -165,6 +165,43 @@ describe('ingest handler', () => {
     // The repeat of h-0 is a duplicate: not counted.
     expect(counted).toEqual([2])
   })
+  it('publishes headlines whose url is dropped or source cut, and tells them once each by id, not their duplicates', async () => {
+    const now = Date.parse('2026-03-02T08:00:00Z')
+    const dropped: unknown[] = []
+    const cut: unknown[] = []
+    const h = handlerAt(now, {
+      onUrlDropped: (d) => dropped.push(d),
+      onSourceCut: (c) => cut.push(c),
+    })
+    const raws = [
+      { id: 'long', headline: 'Tariffs rise', url: `https://news.example/?t=${'x'.repeat(5_000)}` },
+      { id: 'js', headline: 'Tariffs rise', url: 'javascript:alert(1)' },
+      { id: 'src', headline: 'Tariffs rise', source: 's'.repeat(300) },
+      { id: 'fine', headline: 'Tariffs rise', url: 'https://news.example/1', source: 'wire' },
+      { id: 'long', headline: 'Tariffs rise', url: `https://news.example/?t=${'y'.repeat(5_000)}` },
+    ]
+    const outcomes = await h(
+      raws.map((raw, i) => ({ ...record(i, {}), value: Buffer.from(JSON.stringify(raw)), timestamp: now })),
+      ctx,
+    )
+    const out = outcomes.map((o) =>
+      o.kind === 'ok' ? (JSON.parse(String(o.out?.[0]?.value)) as Record<string, unknown>) : o.kind,
+    )
+    expect(out.map((o) => (typeof o === 'string' ? o : [o.id, o.url, o.source]))).toEqual([
+      ['long', undefined, 'unknown'],
+      ['js', undefined, 'unknown'],
+      ['src', undefined, 's'.repeat(100)],
+      ['fine', 'https://news.example/1', 'wire'],
+      'drop',
+    ])
+    expect(dropped).toEqual([
+      [
+        { id: 'long', problem: { reason: 'too_long', message: '5024 characters; the limit is 2000' } },
+        { id: 'js', problem: { reason: 'invalid', message: 'is not an absolute http or https URL' } },
+      ],
+    ])
+    expect(cut).toEqual([[{ id: 'src', chars: 300 }]])
+  })
   it('counts them once the claims are made: not for a batch that failed on a Redis fault and is retried', async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')
     const counted: number[] = []

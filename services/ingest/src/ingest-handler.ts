@@ -10,7 +10,7 @@ import {
   type OutRecord,
   traceContext,
 } from '@tradepulse/platform'
-import { type IngestLimits, parseRawRecord } from './parse-raw.ts'
+import { type IngestLimits, parseRawRecord, type UrlProblem } from './parse-raw.ts'
 import type { StandIn, StandIns } from './stand-ins.ts'
 import { createUnansweredClaims } from './unanswered-claims.ts'
 
@@ -35,6 +35,10 @@ export type IngestHandlerDeps = {
   onPast?: (n: number) => void
   /** How many records of a batch had an implausible timestamp, the wall clock taken instead (a metric). */
   onImplausibleTimestamp?: (n: number) => void
+  /** The headlines of a batch published without the url they were given, and why (a metric and a log line). */
+  onUrlDropped?: (dropped: { id: string; problem: UrlProblem }[]) => void
+  /** The headlines of a batch whose source was cut to its limit, and its length before (a metric and a log line). */
+  onSourceCut?: (cut: { id: string; chars: number }[]) => void
   /** The wall clock, in ms (Date.now when absent). */
   now?: () => number
   /** A monotonic clock in ms, which times the parse's slices (performance.now when absent). */
@@ -78,6 +82,8 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       future: boolean
       past: boolean
       implausible: boolean
+      urlDropped: UrlProblem | undefined
+      sourceCutFrom: number | undefined
     }[] = []
     const nowMs = now()
     let sliceStart = elapsedMs()
@@ -97,6 +103,8 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
           future: parsed.futureMs !== undefined,
           past: parsed.pastMs !== undefined,
           implausible: parsed.implausibleTimestamp !== undefined,
+          urlDropped: parsed.urlDropped,
+          sourceCutFrom: parsed.sourceCutFrom,
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     }
@@ -180,16 +188,22 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     let future = 0
     let past = 0
     let implausible = 0
+    const urlsDropped: { id: string; problem: UrlProblem }[] = []
+    const sourcesCut: { id: string; chars: number }[] = []
     valid.forEach((v, i) => {
       const missed = unanswered.answered(v.origin)
       if (answers[i] !== 'first' && !(answers[i] === 'again' && (missed || resent))) return
       if (v.future) future++
       if (v.past) past++
       if (v.implausible) implausible++
+      if (v.urlDropped) urlsDropped.push({ id: v.headline.id, problem: v.urlDropped })
+      if (v.sourceCutFrom !== undefined) sourcesCut.push({ id: v.headline.id, chars: v.sourceCutFrom })
     })
     if (future > 0) deps.onFuture?.(future)
     if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
+    if (urlsDropped.length > 0) deps.onUrlDropped?.(urlsDropped)
+    if (sourcesCut.length > 0) deps.onSourceCut?.(sourcesCut)
     valid.forEach((v, i) => {
       // A re-claim is published again: the earlier attempt's output may never have been sent.
       outcomes[v.index] = isClaimTaken(answers[i]!)

@@ -1,5 +1,11 @@
 import { createTopicCatalogue, DeadLetter, Headline, listTopics } from '@tradepulse/contracts'
-import { createKeys, createLogger, loadConfig } from '@tradepulse/platform'
+import {
+  createCapturingLogger,
+  createKeys,
+  createLogger,
+  type LogLine,
+  loadConfig,
+} from '@tradepulse/platform'
 import {
   collectTopic,
   createTopics,
@@ -42,7 +48,7 @@ describe('ingest worker on Kafka and Redis', () => {
     for (const c of cleanups.reverse()) await c()
   })
 
-  async function startIngest(extra: Record<string, string> = {}) {
+  async function startIngest(extra: Record<string, string> = {}, log = silent) {
     const config = loadConfig(IngestConfig, {
       KAFKA_BROKERS: kafkaBrokers.join(','),
       REDIS_URL: redisUrl,
@@ -54,7 +60,7 @@ describe('ingest worker on Kafka and Redis', () => {
       KAFKA_HEARTBEAT_INTERVAL_MS: '500',
       ...extra,
     })
-    const app = buildIngestApp(config, { log: silent })
+    const app = buildIngestApp(config, { log })
     cleanups.push(() => app.stop())
     await app.start()
     return { app, topics: createTopicCatalogue(prefix) }
@@ -313,6 +319,53 @@ describe('ingest worker on Kafka and Redis', () => {
     expect(
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
     ).toMatch(/ 1$/m)
+  })
+  it('publishes a headline whose url is 5,000 characters without it, and one whose source is 300 cut to 100, naming them, where both were dead-lettered', async () => {
+    const { log, lines } = createCapturingLogger<LogLine & { headlines?: unknown[] }>('warn')
+    const { app, topics } = await startIngest({}, log)
+    const out = await collectTopic(kafkaBrokers, topics.headlines.name)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    cleanups.push(out.stop, dlq.stop)
+    const link = 'https://news.example/2025/tariffs?utm_source='
+    const url = `${link}${'x'.repeat(5_000 - link.length)}`
+    const source = `Wire ${'service '.repeat(40)}`.slice(0, 300)
+    // One key: one partition, handled in order, so the last record's letter comes after the others' fate.
+    await producer.send({
+      topic: topics.raw.name,
+      messages: [
+        { key: 'k', value: JSON.stringify({ id: 'long-url', headline: 'US raises tariffs on steel', url }) },
+        { key: 'k', value: JSON.stringify({ id: 'long-source', headline: 'EU weighs tariffs', source }) },
+        { key: 'k', value: '{"headline": "unterminated' },
+      ],
+    })
+    await waitFor(() => out.messages.length >= 2 && dlq.messages.length >= 1, {
+      what: 'headlines and letter',
+    })
+    // Keyed by id, the two may be on different headlines partitions: in either order.
+    const published = out.messages.map((m) => Headline.parse(JSON.parse(m.value!.toString())))
+    expect(published.map((h) => [h.id, h.url, h.source]).sort()).toEqual([
+      ['long-source', undefined, source.slice(0, 100).trimEnd()],
+      ['long-url', undefined, 'unknown'],
+    ])
+    expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason)).toEqual([
+      'invalid_json',
+    ])
+    const metric = (name: string) => app.metrics.registry.getSingleMetricAsString(name)
+    expect(await metric('tradepulse_ingest_url_dropped_total')).toMatch(/reason="too_long"[^}]*} 1$/m)
+    expect(await metric('tradepulse_ingest_source_cut_total')).toMatch(/ 1$/m)
+    expect(lines.filter((l) => l.headlines).map((l) => [l.msg, l.headlines])).toEqual(
+      expect.arrayContaining([
+        [
+          '1 headline(s) published without the url given (longer than 2000 characters)',
+          [{ id: 'long-url', url: '5000 characters; the limit is 2000' }],
+        ],
+        [
+          '1 headline(s) published with the source cut to 100 characters',
+          [{ id: 'long-source', chars: 300 }],
+        ],
+      ]),
+    )
+    expect(lines.filter((l) => l.headlines)).toHaveLength(2)
   })
   it("takes a producer's zero publishedAt (0001-01-01) as its entry time, and counts it", async () => {
     const { app, topics, out } = await startCollecting()

@@ -157,11 +157,81 @@ describe('parseRawRecord', () => {
       const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', source: given }))
       const normalised = given.normalize('NFKC')
       expect(normalised.length).toBeGreaterThan(LIMITS.maxSourceChars)
-      expect(r.ok ? r.headline.source : [r.reason, r.message]).toBe(
+      expect(r.ok ? [r.headline.source, r.sourceCutFrom] : [r.reason, r.message]).toEqual([
         normalised.slice(0, LIMITS.maxSourceChars).trimEnd(),
-      )
+        normalised.length,
+      ])
       expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
     }
+  })
+  it('publishes a headline whose url is past its limit without the url, and says so, rather than dead-letter it', () => {
+    // A tracking link of 5,000 characters: the raw contract refused it, and the headline was lost.
+    const url = `https://news.example/a?utm=${'x'.repeat(5_000 - 27)}`
+    expect(url.length).toBe(5_000)
+    const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url }))
+    expect(r.ok ? [r.headline, r.urlDropped] : [r.reason, r.message]).toEqual([
+      {
+        id: 'rt-1',
+        source: 'unknown',
+        headline: 'EU weighs tariffs',
+        publishedAt: '2025-01-02T03:04:05.000Z',
+        ingestedAt: '2025-01-02T03:04:05.000Z',
+        truncated: false,
+      },
+      { reason: 'too_long', message: `5000 characters; the limit is ${LIMITS.maxUrlChars}` },
+    ])
+    expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
+    // One of the limit exactly is passed on as given, and nothing said.
+    const edge = `https://news.example/${'x'.repeat(LIMITS.maxUrlChars - 21)}`
+    const e = parse(JSON.stringify({ id: 'rt-2', headline: 'EU weighs tariffs', url: edge }))
+    expect(e.ok && [e.headline.url === edge, 'urlDropped' in e]).toEqual([true, false])
+  })
+  it.each([
+    ['javascript:alert(1)'],
+    ['data:text/html,<script>alert(1)</script>'],
+    ['ftp://news.example/a'],
+    ['/news/2025/tariffs'],
+    ['news.example/a'],
+    ['https://'],
+    ['https://news.example/a\\u0007b'],
+    ['https://news.example/a\\nb'],
+    ['https://news.example/\\ud800'],
+  ])(
+    'drops a url that is not an absolute http or https URL (%s), publishing the headline without it',
+    (given) => {
+      const url = JSON.parse(`"${given}"`) as string
+      const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url }))
+      expect(r.ok ? [r.headline.url, r.urlDropped?.reason] : [r.reason, r.message]).toEqual([
+        undefined,
+        'invalid',
+      ])
+      expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
+    },
+  )
+  it.each([
+    ['https://news.example/a?b=c#d'],
+    ['HTTP://NEWS.EXAMPLE/A'],
+    ['https://news.example/a b'],
+    ['https://news.example/März'],
+  ])('passes on an http or https url as given (%s), and says nothing', (url) => {
+    const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url }))
+    expect(r.ok ? [r.headline.url, 'urlDropped' in r] : [r.reason, r.message]).toEqual([url, false])
+  })
+  it('cuts a source past its limit as given to the limit, and says so, rather than dead-letter the headline', () => {
+    const given = `Reuters ${'wire '.repeat(60)}`.slice(0, 300)
+    expect(given.length).toBe(300)
+    const r = parse(JSON.stringify({ headline: 'EU weighs tariffs', source: given }))
+    const cut = given.slice(0, LIMITS.maxSourceChars).trimEnd()
+    expect(r.ok ? [r.headline.source, r.headline.id, r.sourceCutFrom] : [r.reason, r.message]).toEqual([
+      cut,
+      contentId(cut, 'EU weighs tariffs'),
+      300,
+    ])
+    expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
+    // One of the limit exactly is kept whole, and nothing said.
+    const edge = 's'.repeat(LIMITS.maxSourceChars)
+    const e = parse(JSON.stringify({ headline: 'EU weighs tariffs', source: edge }))
+    expect(e.ok && [e.headline.source, 'sourceCutFrom' in e]).toEqual([edge, false])
   })
   it('gives the same content id to a headline with an invisible character inside an accented letter', () => {
     const id = (headline: string) => {
@@ -389,8 +459,6 @@ describe('parseRawRecord', () => {
       '{"headline":""}',
       '{"headline":"x","id":""}',
       `{"headline":"x","id":"${'a'.repeat(201)}"}`,
-      `{"headline":"x","source":"${'s'.repeat(101)}"}`,
-      `{"headline":"x","url":"${'u'.repeat(2_001)}"}`,
       '{"headline":"x","publishedAt":"2026-02-30T00:00:00Z"}',
       '{"headline":"x","publishedAt":"2026-03-02T08:00:00"}',
       '{"headline":"x","body":null,"source":7}',
@@ -456,11 +524,13 @@ describe('parseRawRecord', () => {
       const r = parse(JSON.stringify(raw))
       return r.ok ? 'ok' : [r.reason, r.message]
     }
-    for (const field of ['source', 'headline', 'body', 'url'])
+    for (const field of ['source', 'headline', 'body'])
       expect(message({ headline: 'x', [field]: 'a\ud800' })).toEqual([
         'invalid_text',
         `${field} contains a lone surrogate`,
       ])
+    // But the url: dropped, the headline published (drops a url that is not...).
+    expect(message({ headline: 'x', url: 'https://e.x/\ud800' })).toBe('ok')
     expect(message({ url: '\udc00', body: '\ud800', headline: 'x\udfff', source: 's' })).toEqual([
       'invalid_text',
       'headline contains a lone surrogate',

@@ -39,6 +39,10 @@ export type ParseResult =
       pastMs?: number
       /** The record's timestamp, when it was not a plausible entry time and the wall clock was taken. */
       implausibleTimestamp?: number
+      /** Why the url given was dropped, the headline published without it (urlProblem). */
+      urlDropped?: UrlProblem
+      /** The source's length once normalised, when it was past LIMITS.maxSourceChars and cut to it. */
+      sourceCutFrom?: number
     }
   | { ok: false; reason: IngestRejection; message: string }
 
@@ -91,6 +95,35 @@ const ID_RULES = [showsSomething, noControl, wellFormed]
 /** Why a producer's id cannot be a headline id as it is, or undefined when it can. */
 function idProblem(id: string): string | undefined {
   for (const rule of ID_RULES) if (!rule.test(id)) return rule.message
+  return undefined
+}
+
+/**
+ * Why a raw url is not passed on: `too_long`, past LIMITS.maxUrlChars (tracking links of several thousand
+ * characters exist); `invalid`, not an absolute http or https URL, or one holding a control character
+ * (which the URL parser would quietly take out or escape) or a lone surrogate (which no UTF-8 consumer
+ * can encode). The message says which, for the log.
+ */
+export type UrlProblem = { reason: 'too_long' | 'invalid'; message: string }
+
+const HTTP_SCHEME = /^https?:\/\//i
+
+/**
+ * Why ingest drops the url a producer gave, or undefined when it passes it on as given. A url is not what
+ * a headline says: one ingest cannot pass on is dropped, the headline published without it and the drop
+ * counted, where the whole headline was dead-lettered (a tracking url past the limit) or a link no desk
+ * could open, or that a page would run as script (javascript:), was passed on.
+ */
+export function urlProblem(url: string): UrlProblem | undefined {
+  if (url.length > LIMITS.maxUrlChars)
+    return {
+      reason: 'too_long',
+      message: `${url.length} characters; the limit is ${LIMITS.maxUrlChars}`,
+    }
+  if (!wellFormed.test(url)) return { reason: 'invalid', message: wellFormed.message }
+  if (!noControl.test(url)) return { reason: 'invalid', message: noControl.message }
+  if (!HTTP_SCHEME.test(url) || !URL.canParse(url))
+    return { reason: 'invalid', message: 'is not an absolute http or https URL' }
   return undefined
 }
 
@@ -203,7 +236,9 @@ export function parseRawRecord(
   }
   // In the order of raw's fields (the schema's), as Object.entries would give them, without its array.
   for (const field in raw) {
-    // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode.
+    // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode. A
+    // url holding one is dropped (urlProblem), not the headline.
+    if (field === 'url') continue
     const v = raw[field as keyof RawHeadline]
     if (typeof v === 'string' && !wellFormed.test(v))
       return reject('invalid_text', `${field} contains a lone surrogate`)
@@ -216,11 +251,14 @@ export function parseRawRecord(
   const body = truncate(bodyNorm, limits.maxBodyChars)
   // A source that shows nothing once normalised (white space, a Hangul filler, the braille blank, zero-width
   // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
-  // than a source no reader can see, and another content id for the same headline. NFKC can take a source
-  // the raw contract took past the headlines topic's limit (U+FDFA is 18 characters, a ligature 2 or 3): it
-  // is cut to that limit, as the headline and body are, rather than the whole headline dead-lettered.
-  const given = raw.source == null ? '' : truncate(normalizeText(raw.source), LIMITS.maxSourceChars).text
+  // than a source no reader can see, and another content id for the same headline. A source past the
+  // headlines topic's limit, as given (the raw contract takes any length within the record's) or once NFKC
+  // has expanded it (U+FDFA is 18 characters, a ligature 2 or 3), is cut to that limit, as the headline and
+  // body are, rather than the whole headline dead-lettered; the cut is counted.
+  const sourceNorm = raw.source == null ? '' : normalizeText(raw.source)
+  const given = truncate(sourceNorm, LIMITS.maxSourceChars).text
   const source = showsNothing(given) ? defaultSource : given
+  const sourceCut = sourceNorm.length > LIMITS.maxSourceChars
   const entry = entryTime(recordTimestampMs, nowMs, limits.maxFutureMs)
   const ingestedAt = isoOf(entry.ms)
   const givenMs = raw.publishedAt ? Date.parse(raw.publishedAt) : entry.ms
@@ -237,7 +275,8 @@ export function parseRawRecord(
     headline: head.text,
   } as Headline
   if (bodyNorm) headline.body = body.text
-  if (raw.url) headline.url = raw.url
+  const urlDropped = raw.url ? urlProblem(raw.url) : undefined
+  if (raw.url && !urlDropped) headline.url = raw.url
   headline.publishedAt = raw.publishedAt && !ahead && !early ? isoTime(raw.publishedAt, givenMs) : ingestedAt
   headline.ingestedAt = ingestedAt
   headline.truncated = head.truncated || body.truncated
@@ -248,13 +287,15 @@ export function parseRawRecord(
     if (!checked.success)
       return reject('schema_invalid', `after normalisation: ${formatIssues(checked.error)}`)
   }
-  if (!ahead && !early && entry.plausible) return { ok: true, headline }
+  if (!ahead && !early && entry.plausible && !urlDropped && !sourceCut) return { ok: true, headline }
   return {
     ok: true,
     headline,
     ...(ahead ? { futureMs: givenMs } : {}),
     ...(early ? { pastMs: givenMs } : {}),
     ...(entry.plausible ? {} : { implausibleTimestamp: recordTimestampMs }),
+    ...(urlDropped ? { urlDropped } : {}),
+    ...(sourceCut ? { sourceCutFrom: sourceNorm.length } : {}),
   }
 }
 
