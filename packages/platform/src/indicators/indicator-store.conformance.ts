@@ -141,6 +141,41 @@ export function describeIndicatorStoreConformance(
       expect(after).toEqual(before)
     })
 
+    it("applies a headline's market and uncertainty contributions given in separate applies, each once: idempotence per indicator", async () => {
+      // The Redis store kept uncertainty's applied ids in market's set (d07548d): the second of the two
+      // was taken for a duplicate of the first and dropped.
+      const headline = scoredHeadline('split', T0, { market: 0.5, tariff: -0.5, regions: ['CN'] })
+      const all = contributionsOf(headline)
+      const of = (d: Dimension) => all.filter((c) => c.dimension === d)
+      expect(of('market').length).toBeGreaterThan(0)
+      expect(of('uncertainty').length).toBeGreaterThan(0)
+      const whole = (await create()).store
+      await whole.applyBatch(all)
+      for (const [first, second] of [
+        ['market', 'uncertainty'],
+        ['uncertainty', 'market'],
+      ] as const) {
+        const { store } = await create()
+        const rest = all.filter((c) => c.dimension !== first && c.dimension !== second)
+        expect(await store.applyBatch([...rest, ...of(first)])).toMatchObject({
+          applied: rest.length + of(first).length,
+          duplicates: 0,
+        })
+        expect(await store.applyBatch(of(second))).toMatchObject({
+          applied: of(second).length,
+          duplicates: 0,
+        })
+        await expectSameIndicators(whole, store, all, T0)
+        // Each applied once: given again, alone or together, every one is a duplicate.
+        expect(await store.applyBatch(of(second))).toMatchObject({
+          applied: 0,
+          duplicates: of(second).length,
+        })
+        expect(await store.applyBatch(all)).toMatchObject({ applied: 0, duplicates: all.length })
+        await expectSameIndicators(whole, store, all, T0)
+      }
+    })
+
     it('gives the same values for any arrival order within the grace period', async () => {
       const { store } = await create()
       const series = randomSeries(150, 2 * HOUR_MS, 5)

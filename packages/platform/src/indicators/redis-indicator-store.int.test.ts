@@ -222,12 +222,16 @@ describe('redis indicator store: a damaged reference time', () => {
       const year9999 = String(Date.UTC(9999, 11, 31, 23, 59))
       await redis.hset(keys.state('market', global), 'ref', '1e15')
       await redis.hset(keys.state('tariff', CN), 'ref', year9999)
-      // Believed, as before the bound: a headline of now is late in both (remembered at the year 9999 in
-      // tariff's ids; market's are uncertainty's too, which applied it).
+      // Believed, as before the bound: a headline of now is late in both, remembered in each one's own
+      // ids at the damaged time it was judged late at (uncertainty, whose ref is whole, applies it).
       const stalled = await believing.applyBatch(headline('x', now - 3 * MIN_MS))
       expect(stalled).toMatchObject({ late: 2 })
       expect(stalled.damagedRefs).toBeUndefined()
       expect(await redis.zscore(keys.ids('tariff', CN), compactId('x'))).toBe(year9999)
+      expect(Number(await redis.zscore(keys.ids('market', global), compactId('x')))).toBe(1e15)
+      expect(await redis.zscore(keys.ids('uncertainty', global), compactId('x'))).toBe(
+        String(now - 3 * MIN_MS),
+      )
       // No finite number: damaged with or without a bound.
       await redis.hset(keys.state('uncertainty', global), 'ref', 'inf')
 
@@ -255,6 +259,7 @@ describe('redis indicator store: a damaged reference time', () => {
       }
       // The headline remembered at the damaged time is forgotten; the applied ones are not.
       expect(await redis.zscore(keys.ids('tariff', CN), compactId('x'))).toBeNull()
+      expect(await redis.zscore(keys.ids('market', global), compactId('x'))).toBeNull()
       expect(await redis.zscore(keys.ids('tariff', CN), compactId('c'))).toBe(String(now - MIN_MS))
       const after = await store.get('market', global, now)
       expect(after?.count).toBe(3) // a, b and c: x was late

@@ -237,9 +237,10 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
               byScope.set(tag, pieces)
             }
             let piece = pieces[pieces.length - 1]
-            // Cut only where event time moves on: a headline's contributions (one event time) stay in
-            // one call, as market and uncertainty share its applied-ids entry. A run that may not be cut
-            // starts a piece only at its own start.
+            // Cut only where event time moves on: a headline's contributions to the scope (one event
+            // time) stay in one call, applied together, atomically (each dimension has its own
+            // applied-ids set, so a cut between them would not make one a duplicate). A run that may not
+            // be cut starts a piece only at its own start.
             if (
               !piece ||
               (piece.n >= maxPerCall && c.eventMs > piece.lastMs && (cuttable || piece.lastR !== r))

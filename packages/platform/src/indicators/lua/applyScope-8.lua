@@ -14,8 +14,8 @@
              c<i> = headlines in coarse bucket i = floor(t / coarse ms)
   KEYS[2d]    applied ids  sorted set: headline id digest -> event ms (a late one: the reference time it
                            was judged late at, past its event by more than the grace, so its redelivery is
-                           known as late: late again); market and uncertainty pass the same key (they always
-                           count the same headlines), see indicator-keys.ts
+                           known as late: late again); each dimension its own set, uncertainty's
+                           too (see indicator-keys.ts), so idempotence holds per indicator
 
   ARGV[1]  now, wall-clock ms (stored as upd)
   ARGV[2]  grace ms: a contribution older than (newest event ms − grace) is late
@@ -135,9 +135,9 @@ if at ~= #ARGV + 1 then return redis.error_reply('TPIND_BAD_ARGS contributions')
 
 local function fmt(x) return string.format('%.17g', x) end
 
--- Which of a group's ids its applied-ids set already holds. Looked up for every group before any is
--- applied: market and uncertainty share one set (they always count the same headlines), so the second
--- must not see what the first has just added.
+-- Which of a group's ids its applied-ids set already holds (each dimension has its own set: a headline's
+-- market contribution applied never makes its uncertainty one a duplicate). Looked up for every group
+-- before any is applied, so that every read of the call comes before its first write.
 local function knownIds(idsKey, first, n)
   local ids = {}
   for i = 1, n do ids[i] = ARGV[first + (i - 1) * 5] end

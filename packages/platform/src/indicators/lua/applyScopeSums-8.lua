@@ -129,10 +129,8 @@ for d = 1, 4 do
       names = {}
       for i = 1, dim.n do names[i] = idNames[dim.positions[i]] end
     end
-    -- Market and uncertainty share one ids set and hold every headline: one lookup and one write serve both.
-    local prev = dims[d - 1]
-    dim.sameIds = prev ~= nil and KEYS[2 * d - 2] == idsKey and not prev.positions and not dim.positions
-    for from = 1, (dim.sameIds and 0 or dim.n), CHUNK do
+    -- Each dimension its own ids set (uncertainty's too: see indicator-keys.ts), looked up on its own.
+    for from = 1, dim.n, CHUNK do
       local scores = redis.call('ZMSCORE', idsKey, unpack(names, from, math.min(from + CHUNK - 1, dim.n)))
       for k = 1, #scores do
         if scores[k] then return { -1 } end
@@ -252,7 +250,7 @@ for d = 1, 4 do
     end
 
     local zadd = {}
-    for i = 1, (dim.sameIds and 0 or dim.n) do
+    for i = 1, dim.n do
       local p = i
       if dim.positions then p = dim.positions[i] end
       zadd[#zadd + 1] = idTimes[p]
@@ -261,11 +259,11 @@ for d = 1, 4 do
     for from = 1, #zadd, CHUNK * 2 do
       redis.call('ZADD', idsKey, unpack(zadd, from, math.min(from + CHUNK * 2 - 1, #zadd)))
     end
-    if not dim.sameIds and (oldRef == nil or newRef > oldRef) then
+    if oldRef == nil or newRef > oldRef then
       redis.call('ZREMRANGEBYSCORE', idsKey, '-inf', '(' .. fmt(newRef - dedupMs))
     end
     redis.call('PEXPIRE', stateKey, ttlMs)
-    if not dim.sameIds then redis.call('PEXPIRE', idsKey, ttlMs) end
+    redis.call('PEXPIRE', idsKey, ttlMs)
     applied = applied + dim.n
   end
 end
