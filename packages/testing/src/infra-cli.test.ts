@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { type InfraState, planUp } from './infra-cli.ts'
+import { alive, type InfraState, planUp } from './infra-cli.ts'
 
 const state: InfraState = {
   kafkaPid: 101,
@@ -24,5 +24,16 @@ describe('planUp (pnpm infra:up)', () => {
   it('restarts only the dead one: never a second broker on the data dir of a live one', () => {
     expect(planUp(state, aliveOnly(101))).toEqual({ kafka: 'keep', redis: 'start' })
     expect(planUp(state, aliveOnly(202))).toEqual({ kafka: 'start', redis: 'keep' })
+  })
+})
+
+describe('alive (pnpm infra:up and infra:down)', () => {
+  // infra:up records 0 for a server it has not spawned yet; kill(0, 0) tests this process's own group, so
+  // 0 counted as alive: a later up kept a server that was never started, and printed its address.
+  it('counts no pid of 0 or below as a process', () => {
+    expect(alive(0)).toBe(false)
+    expect(alive(-1)).toBe(false)
+    expect(alive(process.pid)).toBe(true)
+    expect(planUp({ ...state, kafkaPid: 0, redisPid: 0 }, alive)).toEqual({ kafka: 'start', redis: 'start' })
   })
 })

@@ -7,7 +7,9 @@ import { REPO_ROOT, startLocalKafka } from './local-kafka.ts'
 import { startLocalRedis } from './local-redis.ts'
 
 export type InfraState = {
+  /** 0 while infra:up has not spawned it yet. */
   kafkaPid: number
+  /** 0 while infra:up has not spawned it yet. */
   redisPid: number
   kafkaBrokers: string
   redisUrl: string
@@ -30,8 +32,12 @@ export function planUp(state: InfraState | undefined, alive: (pid: number) => bo
   }
 }
 
-/** Whether a process with this pid exists (signal 0 tests without signalling). */
+/**
+ * Whether a process with this pid exists (signal 0 tests without signalling). 0 and below name no process
+ * (kill(0) would test this process's own group, as alive): a pid infra:up has not recorded yet.
+ */
 export function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
   try {
     process.kill(pid, 0)
     return true
@@ -59,21 +65,43 @@ async function up(dir: string): Promise<void> {
     ? Number(old.kafkaBrokers.split(':').at(-1))
     : Number(process.env.TP_KAFKA_PORT ?? 19092)
   const redisPort = old ? Number(new URL(old.redisUrl).port) : Number(process.env.TP_REDIS_PORT ?? 16379)
-  const [kafka, redis] = await Promise.all([
-    plan.kafka === 'start'
-      ? startLocalKafka({ dataDir, keepData: true, detached: true, port: kafkaPort })
-      : undefined,
-    plan.redis === 'start' ? startLocalRedis({ detached: true, port: redisPort }) : undefined,
-  ])
+  // Recorded before anything starts, and again as each server is spawned: an up killed part way (or a
+  // server failing to start while the other runs) leaves detached servers that infra:down finds here.
+  // Before, the file was written once both were ready, and infra:down found "nothing to stop".
   const s: InfraState = {
-    kafkaPid: kafka?.pid ?? old!.kafkaPid,
-    redisPid: redis?.pid ?? old!.redisPid,
-    kafkaBrokers: kafka?.brokers.join(',') ?? old!.kafkaBrokers,
-    redisUrl: redis?.url ?? old!.redisUrl,
+    kafkaPid: plan.kafka === 'keep' ? old!.kafkaPid : 0,
+    redisPid: plan.redis === 'keep' ? old!.redisPid : 0,
+    kafkaBrokers: old?.kafkaBrokers ?? `127.0.0.1:${kafkaPort}`,
+    redisUrl: old?.redisUrl ?? `redis://127.0.0.1:${redisPort}`,
     dataDir,
   }
   mkdirSync(dir, { recursive: true })
-  writeFileSync(stateFile, JSON.stringify(s, null, 2))
+  const record = () => writeFileSync(stateFile, JSON.stringify(s, null, 2))
+  record()
+  const [kafka, redis] = await Promise.all([
+    plan.kafka === 'start'
+      ? startLocalKafka({
+          dataDir,
+          keepData: true,
+          detached: true,
+          port: kafkaPort,
+          onSpawn: (pid) => {
+            s.kafkaPid = pid
+            record()
+          },
+        })
+      : undefined,
+    plan.redis === 'start'
+      ? startLocalRedis({
+          detached: true,
+          port: redisPort,
+          onSpawn: (pid) => {
+            s.redisPid = pid
+            record()
+          },
+        })
+      : undefined,
+  ])
   const kafkaNote = kafka
     ? `started, pid ${s.kafkaPid}, log ${kafka.logFile}`
     : `kept running, pid ${s.kafkaPid}`

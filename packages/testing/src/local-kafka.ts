@@ -38,6 +38,11 @@ export type LocalKafkaOptions = {
   keepData?: boolean
   /** Leave the broker running after this process exits (pnpm infra:up). */
   detached?: boolean
+  /**
+   * Told the broker's pid as soon as it is spawned, before it is ready: pnpm infra:up records it then, so
+   * that infra:down finds a detached broker whose start was killed part way.
+   */
+  onSpawn?: (pid: number) => void
   heapMb?: number
   readyTimeoutMs?: number
   /**
@@ -285,7 +290,10 @@ export async function startLocalKafka(options: LocalKafkaOptions = {}): Promise<
     ? spawn('java', broker, { stdio: ['ignore', fd, fd], detached: true })
     : spawnTethered('java', broker, options.keepData ? [] : [dataDir], fd)
   closeSync(fd)
-  if (child.pid) writeFileSync(join(dataDir, 'broker.pid'), String(child.pid))
+  if (child.pid) {
+    writeFileSync(join(dataDir, 'broker.pid'), String(child.pid))
+    options.onSpawn?.(child.pid)
+  }
   if (options.detached) child.unref()
   const brokers = [`127.0.0.1:${port}`]
   const stop = async () => {

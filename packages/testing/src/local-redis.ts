@@ -14,7 +14,14 @@ export type LocalRedis = { url: string; port: number; pid: number; stop(): Promi
  * how many databases it has (16 by default), for a test of a database it refuses.
  */
 export async function startLocalRedis(
-  options: { port?: number; detached?: boolean; databases?: number } = {},
+  options: {
+    port?: number
+    /** Leave the server running after this process exits (pnpm infra:up). */
+    detached?: boolean
+    databases?: number
+    /** Told the server's pid as soon as it is spawned, before it answers (as startLocalKafka's). */
+    onSpawn?: (pid: number) => void
+  } = {},
 ): Promise<LocalRedis> {
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' })
@@ -33,6 +40,7 @@ export async function startLocalRedis(
     ? spawn('redis-server', args, { stdio: 'ignore', detached: true })
     : spawnTethered('redis-server', args, [dir], 'ignore')
   if (options.detached) child.unref()
+  if (child.pid) options.onSpawn?.(child.pid)
   const url = `redis://127.0.0.1:${port}`
   const stop = async () => {
     if (child.exitCode === null) {

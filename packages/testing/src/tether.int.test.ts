@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { alive } from './infra-cli.ts'
+import { descendants } from './processes.ts'
 import { waitFor } from './wait-for.ts'
 
 const onPath = (command: string) => {
@@ -12,30 +13,6 @@ const onPath = (command: string) => {
   } catch {
     return false
   }
-}
-
-/** Every process under `root` (children, theirs, ...), as pid and command name. */
-function descendants(root: number): { pid: number; comm: string }[] {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='])
-    .toString()
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pid, ppid, comm] = line.trim().split(/\s+/)
-      return { pid: Number(pid), ppid: Number(ppid), comm: comm! }
-    })
-  const found: { pid: number; comm: string }[] = []
-  const parents = new Set([root])
-  for (let grew = true; grew; ) {
-    grew = false
-    for (const row of rows)
-      if (parents.has(row.ppid) && !parents.has(row.pid)) {
-        parents.add(row.pid)
-        found.push({ pid: row.pid, comm: row.comm })
-        grew = true
-      }
-  }
-  return found
 }
 
 // What `tradepulse start --local-infra`'s keeper (and the int project's global setup) does: starts a
