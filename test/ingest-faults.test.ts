@@ -87,6 +87,9 @@ describe('ingest as a process: crashes, signals and bad config', () => {
     const [committed] = await admin.fetchOffsets({ groupId: `${t.prefix}ingest`, topics: [topics.raw.name] })
     await admin.disconnect()
     await waitFor(() => raw.messages.length >= expected.size, { what: 'raw read back' })
+    // The worker has exited: every headline it produced is on the topic, and read once the collector has
+    // caught up (before, one not yet fetched read as a committed record lost).
+    await out.caughtUp()
     const seen = new Set(ids(out.messages))
     const committedIds = raw.messages
       .filter((m) => {
