@@ -26,8 +26,12 @@ describe('a server spawned tethered', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     return dir
   }
+  // The pid once written: the file exists, empty, between its creation and the write, and Number('') is 0
+  // (a value to waitFor; alive(0) is false, so "the server stopped" held at once).
   const serverPid = (file: string) =>
-    waitFor(() => existsSync(file) && Number(readFileSync(file, 'utf8')), { what: 'the server up' })
+    waitFor(() => (existsSync(file) && Number(readFileSync(file, 'utf8'))) || undefined, {
+      what: 'the server up',
+    })
 
   it('is sent SIGTERM when the process that started it is killed by SIGKILL, and its directory is removed', async () => {
     const dir = scratch()
