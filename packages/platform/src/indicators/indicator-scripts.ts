@@ -6,7 +6,7 @@ import { normalizeError, TradepulseError } from '../errors.ts'
 
 const LUA_DIR = join(import.meta.dirname, 'lua')
 // Bump with any change to a script's contract: ioredis caches the SHA under the command name.
-const SCRIPT_VERSION = 'V7'
+const SCRIPT_VERSION = 'V8'
 
 const SCRIPT_FILES = {
   applyScope: 'applyScope-8.lua',

@@ -375,6 +375,33 @@ describe('redis indicator store: a damaged reference time', () => {
     expect(await store.advanceWatermark(now)).toBe(now + MIN_MS)
   })
 
+  it('drops a scope registry entry scored past the bound (1e15 ms, the year 9999): the other scopes stay admitted and ranked, and the damaged one is admitted again when mentioned', async () => {
+    // The entry was the registry's newest: each admission removed every other scope as older than the
+    // retention, so top ranked only the scopes of the last batch, and the entry (its TTL renewed at each
+    // admission) never went.
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const now = Date.now()
+    const headline = (id: string, atMs: number, regions: string[]) =>
+      contributionsOf(scoredHeadline(id, atMs, { tariff: -0.5, regions }))
+    await store.applyBatch(headline('a', now - 3 * MIN_MS, ['CN']))
+    for (const damaged of ['1e15', String(Date.UTC(9999, 11, 31))]) {
+      await redis.zadd(keys.scopes('region'), damaged, 'XX')
+      await store.applyBatch(headline(`b${damaged}`, now - 2 * MIN_MS, ['US']))
+      expect(await redis.zscore(keys.scopes('region'), 'XX')).toBeNull()
+      expect(await redis.zscore(keys.scopes('region'), 'CN')).toBe(String(now - 3 * MIN_MS))
+      const ranked = (await store.top('tariff', 'region', 'buzz', 10, now)).map((u) => u.scope.id).sort()
+      expect(ranked).toEqual(['CN', 'US'])
+    }
+    // Mentioned again, the damaged entry's scope is admitted at its own time.
+    await store.applyBatch(headline('c', now - MIN_MS, ['XX']))
+    expect(await redis.zscore(keys.scopes('region'), 'XX')).toBe(String(now - MIN_MS))
+    // A candidate's time past the bound counts as the bound: it removes nothing the bound keeps.
+    await store.applyBatch(headline('far', now + 100 * 86_400_000, ['JP']))
+    expect(await redis.zscore(keys.scopes('region'), 'CN')).toBe(String(now - 3 * MIN_MS))
+  })
+
   it('refuses a bound that is no whole number of ms', () => {
     const { redis, prefix } = connect()
     for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {

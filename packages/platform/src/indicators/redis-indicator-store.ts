@@ -113,6 +113,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       // Admissions touch only the registries, never an indicator, so admitting every run before
       // applying any gives what admitting each just before its own apply would.
       const pipeline = redis.pipeline()
+      const limitMs = refLimit(clock.now())
       for (const candidates of perRun) {
         for (const [kind, list] of candidates) {
           const args: RedisValue[] = [
@@ -121,6 +122,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             config.coarseRetentionMs,
             config.ttlMs,
             OTHER_SCOPE_ID,
+            limitMs,
           ]
           for (const c of list) args.push(c.id, c.newestMs)
           ;(pipeline as unknown as ScriptCaller)[commands.admitScopes]!(...args)
