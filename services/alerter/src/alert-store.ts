@@ -16,6 +16,10 @@ const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-alert
 // are older than it; version 1 deleted them at once.
 const READ_HYSTERESIS_COMMAND = 'tpHysteresisReadV2'
 const READ_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'read-hysteresis-2.lua'), 'utf8')
+// The commit's hysteresis write: an entry about a newer update than the one written is left as it is (a
+// write sent again by ioredis once its reply was lost may land after another alerter's newer ones).
+const WRITE_HYSTERESIS_COMMAND = 'tpHysteresisWriteV1'
+const WRITE_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'write-hysteresis-1.lua'), 'utf8')
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
 type ReadHysteresisCommand = (numKeys: number, ...args: string[]) => Promise<(string | null)[]>
@@ -160,7 +164,9 @@ export type AlertStore = {
   /**
    * After the alerts are acknowledged by Kafka: marks them sent (naming the input record each was sent
    * for), and writes the hysteresis entries the batch moved. Both are idempotent, so a retry after a fault
-   * repeats them harmlessly. Not atomic (the keys are in different slots): a crash may leave the sent marks
+   * repeats them harmlessly; an entry is never written over one about a newer update (a later asOf, or the
+   * same behind more headlines), so a write that lands late (sent again after a lost reply, once another
+   * alerter moved the line on) changes nothing. Not atomic (the keys are in different slots): a crash may leave the sent marks
    * written and the hysteresis not; the redelivered record then claims "sent" and the commit is finished.
    * Then, once the marks are written, deletes the outbox entries of the `settled` records (never before:
    * a claim would be left with neither a sent mark nor an entry).
@@ -199,6 +205,8 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_LUA })
   if (!(READ_HYSTERESIS_COMMAND in redis))
     redis.defineCommand(READ_HYSTERESIS_COMMAND, { lua: READ_HYSTERESIS_LUA })
+  if (!(WRITE_HYSTERESIS_COMMAND in redis))
+    redis.defineCommand(WRITE_HYSTERESIS_COMMAND, { lua: WRITE_HYSTERESIS_LUA })
   const command = (name: string) => (redis as unknown as Record<string, ScriptCommand>)[name]!.bind(redis)
   return {
     async claim(claims) {
@@ -268,16 +276,20 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       // here (the marks written, the hysteresis not) claims "sent", keeps the line disarmed and writes it.
       for (const s of sent)
         writes.push(redis.set(keys.alertSent(s.stream, s.alertId), `s|${s.origin}`, 'KEEPTTL', 'XX'))
+      // One script per indicator (its hash is one key, one slot), auto-pipelined with the marks: an entry
+      // is not written over one about a newer update (write-hysteresis-1.lua). The evaluation never moves
+      // a line with an older update, but a write can land late: ioredis sends a command whose reply never
+      // came again on its next connection, however long that takes, and by then the indicator's partition
+      // may have moved to another alerter that wrote the line's next moves. A plain HSET put the line back
+      // as this write had it: disarmed after it re-armed (the next crossing lost), or armed after it fired.
+      const write = command(WRITE_HYSTERESIS_COMMAND)
       for (const [indicator, fields] of hysteresis) {
-        const key = keys.alertHysteresis(indicator)
         const flat: string[] = []
-        const deleted: string[] = []
         for (const [field, entry] of Object.entries(fields))
           if (entry) flat.push(field, JSON.stringify(entry))
-          else if (entry === null) deleted.push(field)
-        if (deleted.length > 0) writes.push(redis.hdel(key, ...deleted))
+          else if (entry === null) flat.push(field, '')
         if (flat.length === 0) continue
-        writes.push(redis.hset(key, ...flat), redis.pexpire(key, opts.hysteresisTtlMs))
+        writes.push(write(1, keys.alertHysteresis(indicator), opts.hysteresisTtlMs, ...flat))
       }
       await Promise.all(writes)
       // Once the sent marks are written (awaited above): an entry deleted first, then a fault, would

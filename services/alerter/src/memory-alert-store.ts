@@ -1,3 +1,4 @@
+import type { HysteresisValue } from '@tradepulse/alerting'
 import type { Clock } from '@tradepulse/contracts'
 import {
   type AlertStore,
@@ -22,6 +23,16 @@ function firstAfter(times: readonly number[], t: number): number {
     else hi = mid
   }
   return lo
+}
+
+/**
+ * True when `stored` is about a newer update than `written` (a later asOf, or the same behind more
+ * headlines, both counts given): write-hysteresis-1.lua leaves such an entry as it is.
+ */
+function newerThan(stored: HysteresisValue | null | undefined, written: HysteresisValue): boolean {
+  if (!stored) return false
+  if (stored.asOfMs !== written.asOfMs) return stored.asOfMs > written.asOfMs
+  return stored.count !== undefined && written.count !== undefined && stored.count > written.count
 }
 
 /**
@@ -164,9 +175,11 @@ export function createMemoryAlertStore(opts: {
       for (const origin of settled) outbox.delete(origin)
       for (const [indicator, fields] of moved) {
         const entries = hysteresis.get(indicator) ?? {}
+        // As write-hysteresis-1.lua: never over an entry about a newer update.
         for (const [f, e] of Object.entries(fields))
-          if (e) entries[f] = e
-          else if (e === null) delete entries[f]
+          if (e) {
+            if (!newerThan(entries[f], e)) entries[f] = e
+          } else if (e === null) delete entries[f]
         hysteresis.set(indicator, entries)
       }
     },
