@@ -5,7 +5,6 @@ import {
   type InRecord,
   type Outcome,
   parseJsonRecord,
-  TradepulseError,
   traceContext,
 } from '@tradepulse/platform'
 import type { Scorer } from '@tradepulse/scoring'
@@ -37,8 +36,8 @@ export const SCORER_SLICE_MS = 50
  *
  * A batch is scored in slices of at most SCORER_SLICE_MS (the headline that ends a slice excepted), the
  * event loop getting a turn between them: the runner's heartbeat timer, the health server and the other
- * partitions' I/O run while a long batch is scored. A stop (the runner's signal) ends the batch at the next
- * slice: it throws a retriable SHUTDOWN, so nothing of the batch is produced or committed and its records
+ * partitions' I/O run while a long batch is scored. A stop or a rebalance of the group (the batch's signal)
+ * ends the batch at the next slice: it throws the signal's retriable SHUTDOWN, so nothing of the batch is produced or committed and its records
  * come again at the next start. Before, a stop waited for every batch under way to be scored whole (up to
  * KAFKA_MAX_BATCH headlines on each of KAFKA_PARTITIONS_CONCURRENCY partitions), past SHUTDOWN_DEADLINE_MS
  * on a backlog of long bodies: the process was then killed (exit 1) before its last commit.
@@ -95,11 +94,9 @@ export function createScorerHandler(deps: {
       if (i + 1 < records.length && elapsedMs() - sliceStart >= sliceMs) {
         // setImmediate's turn comes after the loop's timers and I/O: a heartbeat due is sent.
         await nextTurn()
-        // Retriable: a fault that is not retriable would have the batch handled again one record at a time.
-        if (signal.aborted)
-          throw new TradepulseError('SHUTDOWN', 'scoring stopped: the worker is stopping', {
-            retriable: true,
-          })
+        // The runner's reason is a retriable SHUTDOWN naming a stop or a rebalance (05fee19): nothing of the
+        // batch is produced or committed, and its records go to whoever has the partition next.
+        signal.throwIfAborted()
         sliceStart = elapsedMs()
       }
     }
