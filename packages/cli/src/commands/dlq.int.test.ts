@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import { deadLetterRecord, type InRecord, REPLAY_HEADERS, toInRecord } from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import type { KafkaMessage } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { cli, expectOneLine } from '../test-helpers.ts'
+import { cli, expectOneLine, MAIN } from '../test-helpers.ts'
 
 const SECOND_MS = 1_000
 
@@ -455,6 +456,99 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
       await writer
       await producer.disconnect()
     }
+  })
+
+  it('sends with --after only the letters past the offsets an interrupted replay printed, none of those before again', async () => {
+    // An interrupted replay could not be resumed: the letters it sent are not marked, so a run again sent
+    // each of them once more.
+    const { topics, originals, env } = await seeded()
+    const select = ['--topic', 'headlines.raw', '--reason', 'empty_headline', '--reason', 'invalid_utf8']
+    // a (dlq [0]@0) sent, b ([2]@0) not: as an interruption after a's request would leave it.
+    const first = await cli(['dlq', 'replay', ...select, '--after', '2@0'], env)
+    expect(first.code, first.stderr).toBe(65) // the record that is no dead letter
+    expect(first.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq replay: sent 1 record of 1 selected (of 4 dead letters read) to ${topics.raw.name} (1); 1 record of the dlq not read as a dead letter`,
+    )
+    const rest = await cli(['dlq', 'replay', ...select, '--after', '0@0'], env)
+    expect(rest.stderr.trimEnd().split('\n').at(-1)).toBe(
+      `dlq replay: sent 1 record of 1 selected (of 4 dead letters read) to ${topics.raw.name} (1); 1 record of the dlq not read as a dead letter`,
+    )
+    const sent = await readAll(topics.raw.name, 2)
+    expect(sent.map((m) => m.key!).sort(Buffer.compare)).toEqual(
+      [originals.a!.rec.key!, originals.b!.rec.key!].sort(Buffer.compare),
+    )
+    expect(await counts(topics.raw.name)).toEqual([2])
+    // list takes it too; a partition the dlq does not have, or a bad value, is refused (exit 78).
+    const listed = await cli(['dlq', 'list', '--after', '0@1,2@1'], env)
+    expect(listed.stdout.trimEnd().split('\n')).toHaveLength(1)
+    expect(listed.stdout).toContain('webhook_failed')
+    const missing = await cli(['dlq', 'replay', '--after', '7@0'], env)
+    expect(missing.code).toBe(78)
+    expectOneLine(
+      missing.stderr,
+      /^tradepulse: dlq replay: --after 7@0 names partition 7, which \S+ does not have \(partitions 0, 1, 2\)$/,
+    )
+    const bad = await cli(['dlq', 'replay', '--after', '0:4'], env)
+    expect(bad.code).toBe(78)
+    expectOneLine(
+      bad.stderr,
+      /^tradepulse: dlq replay: option '--after <positions>' argument '0:4' is invalid/,
+    )
+  })
+
+  it("says on SIGINT that it sent nothing while checking the letters, and exits with the signal's code", async () => {
+    // It ended by the signal's default, with no line. A dry run whose stdout is not read blocks once the
+    // pipe is full: the signal lands while it checks the letters, every time.
+    const prefix = `${randomName('cli-dlq-signal')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [{ name: topics.dlq.name }, { name: topics.raw.name }])
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      const messages = Array.from({ length: 3_000 }, (_, i) => {
+        const rec: InRecord = {
+          topic: topics.raw.name,
+          partition: 0,
+          offset: String(i),
+          key: Buffer.from(`h-${i}`),
+          value: Buffer.from(JSON.stringify({ id: `h-${i}`, headline: 'x'.repeat(200) })),
+          headers: {},
+          timestamp: Date.now() - 86_400_000,
+        }
+        const out = deadLetterRecord(topics.dlq.name, 'ingest', rec, 'schema_invalid', 'm', new Date())
+        return { key: out.key, value: out.value, headers: out.headers }
+      })
+      for (let i = 0; i < messages.length; i += 500)
+        await producer.send({ topic: topics.dlq.name, messages: messages.slice(i, i + 500) })
+    } finally {
+      await producer.disconnect()
+    }
+    const child = spawn(process.execPath, [MAIN, 'dlq', 'replay', '--dry-run'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        KAFKA_BROKERS: kafkaBrokers.join(','),
+        TRADEPULSE_TOPIC_PREFIX: prefix,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    )
+    // Its first lines: it is checking the letters, its signal handling in place. Nothing more is read,
+    // so it blocks on the full pipe, 3,000 lines from its end.
+    let printing = false
+    child.stdout.once('readable', () => {
+      printing = true
+    })
+    await waitFor(() => printing, { what: 'the dry run printing' })
+    child.kill('SIGINT')
+    child.stdout.resume()
+    expect(await exited, stderr).toEqual([130, null])
+    expect(stderr).toBe('dlq replay: interrupted by SIGINT: nothing sent\n')
+    expect(await counts(topics.raw.name)).toEqual([0])
   })
 
   it('refuses a prefix whose dlq Kafka does not have in one line (exit 78), and reads an empty one at once', async () => {

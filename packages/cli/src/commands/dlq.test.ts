@@ -1,7 +1,17 @@
+import { EventEmitter } from 'node:events'
 import { TradepulseError } from '@tradepulse/platform'
 import { InvalidArgumentError } from 'commander'
+import type { Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { filterOf, formatReplayRecord, reasonCode, sinceTime } from './dlq.ts'
+import {
+  afterOffsets,
+  filterOf,
+  formatReplayRecord,
+  rangesAfter,
+  reasonCode,
+  replayProgress,
+  sinceTime,
+} from './dlq.ts'
 
 describe('dlq --since', () => {
   const now = () => Date.parse('2026-03-02T14:00:00Z')
@@ -73,5 +83,147 @@ describe('dlq --reason and --topic', () => {
     } catch (err) {
       expect(err).toMatchObject({ code: 'CONFIG_INVALID' })
     }
+  })
+})
+
+describe('dlq replay interrupted (SIGINT, SIGTERM)', () => {
+  const TOPIC = 'tp.dlq.v1'
+  const sendable = (partition: number, offset: number) => ({
+    record: { topic: 'tp.headlines.raw.v1', key: null, value: Buffer.from('{}'), headers: {} },
+    partition,
+    offset: String(offset),
+  })
+
+  /** A replay's progress on a stand-in signal source and a producer whose requests wait to be answered. */
+  function interruptible() {
+    const from = new EventEmitter()
+    const written: string[] = []
+    const exits: number[] = []
+    const answers: (() => void)[] = []
+    const producer = {
+      requests: 0,
+      sendBatch: () => {
+        producer.requests++
+        return new Promise((resolve) => answers.push(() => resolve([])))
+      },
+    }
+    const progress = replayProgress(TOPIC, {
+      from,
+      out: { write: (line: string) => written.push(line) > 0 },
+      exit: (code) => void exits.push(code),
+    })
+    return { from, written, exits, answers, producer, progress }
+  }
+  const turn = () => new Promise((r) => setImmediate(r))
+
+  it('sends no further request, says once the one being sent is acknowledged how many went and up to where, and exits with the signal code', async () => {
+    // It ended by the signal's default: no count, and a replay run again sent every letter again (a replay
+    // marks the records it sends, not the letters it sent them from).
+    const { from, written, exits, answers, producer, progress } = interruptible()
+    const p = producer as unknown as Producer
+    await Promise.all([
+      progress.send(p, [sendable(0, 3), sendable(2, 5)]).then(() => progress.send(p, [sendable(0, 4)])),
+      (async () => {
+        answers.shift()!()
+        await turn()
+        from.emit('SIGINT', 'SIGINT')
+        await turn()
+        // The second request is in flight: the line waits for its answer.
+        expect([producer.requests, written, exits]).toEqual([2, [], []])
+        answers.shift()!()
+      })(),
+    ])
+    await turn()
+    expect(exits).toEqual([130])
+    expect(written).toEqual([
+      `dlq replay: interrupted by SIGINT: 3 records sent, of the letters up to ${TOPIC}[0]@4 and ${TOPIC}[2]@5; the rest not sent (--after 0@4,2@5 with the same options sends the rest, not these again)\n`,
+    ])
+    // No request once interrupted: it never settles, and the process exits.
+    let settled = false
+    void progress.send(p, [sendable(0, 6)]).finally(() => {
+      settled = true
+    })
+    await turn()
+    expect([producer.requests, settled]).toEqual([2, false])
+  })
+
+  it('exits at once with nothing sent before any request, and at a second signal while one is answered', async () => {
+    const idle = interruptible()
+    idle.from.emit('SIGTERM', 'SIGTERM')
+    await turn()
+    expect([idle.written, idle.exits]).toEqual([
+      ['dlq replay: interrupted by SIGTERM: nothing sent\n'],
+      [143],
+    ])
+
+    const busy = interruptible()
+    void busy.progress.send(busy.producer as unknown as Producer, [sendable(1, 0)])
+    busy.from.emit('SIGINT', 'SIGINT')
+    busy.from.emit('SIGTERM', 'SIGTERM')
+    expect([busy.written, busy.exits]).toEqual([[], [143]])
+    busy.progress.release()
+    expect(busy.from.listenerCount('SIGINT') + busy.from.listenerCount('SIGTERM')).toBe(0)
+  })
+})
+
+describe('dlq --after', () => {
+  it('reads PARTITION@OFFSET lists, joined when given again; refuses anything else as a bad option value', () => {
+    expect(afterOffsets('2@7', afterOffsets('0@41'))).toEqual(
+      new Map([
+        [0, 41],
+        [2, 7],
+      ]),
+    )
+    expect(afterOffsets('0@0,3@12')).toEqual(
+      new Map([
+        [0, 0],
+        [3, 12],
+      ]),
+    )
+    for (const text of [
+      '',
+      '0',
+      '@4',
+      '0@',
+      '0@-1',
+      '0@4,',
+      '0@4, 1@2',
+      '0x1@4',
+      '01@4',
+      '0@1e3',
+      '0@4,0@5',
+    ]) {
+      expect(() => afterOffsets(text), text).toThrow(InvalidArgumentError)
+    }
+  })
+
+  it('starts each partition named after its offset, and refuses one the dlq does not have (exit 78)', () => {
+    const ranges = [
+      { partition: 0, start: 0, end: 10 },
+      { partition: 1, start: 5, end: 10 },
+      { partition: 2, start: 0, end: 3 },
+    ]
+    expect(
+      rangesAfter(
+        'replay',
+        'tp.dlq.v1',
+        ranges,
+        new Map([
+          [0, 4],
+          [1, 2],
+          [2, 9],
+        ]),
+      ),
+    ).toEqual([
+      { partition: 0, start: 5, end: 10 },
+      { partition: 1, start: 5, end: 10 },
+      { partition: 2, start: 3, end: 3 },
+    ])
+    expect(rangesAfter('replay', 'tp.dlq.v1', ranges, undefined)).toBe(ranges)
+    const refusal = () => rangesAfter('list', 'tp.dlq.v1', ranges, new Map([[3, 0]]))
+    expect(refusal).toThrow(
+      'dlq list: --after 3@0 names partition 3, which tp.dlq.v1 does not have (partitions 0, 1, 2)',
+    )
+    expect(refusal).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
   })
 })

@@ -7,6 +7,7 @@ import {
   createProducer,
   DEAD_LETTER_REASONS,
   DLQ_HEADERS,
+  exitCodeForSignal,
   headerBytes,
   type Logger,
   loadConfig,
@@ -77,7 +78,63 @@ export function reasonCode(text: string, previous: string[] = []): string[] {
   return [...previous, code!]
 }
 
-type FilterOptions = { since?: SinceTime; reason?: string[]; topic?: string[] }
+/** --after: per dlq partition, the offset of the last letter to pass over (those at or before it are not read). */
+export type AfterOffsets = Map<number, number>
+
+const POSITION = /^(0|[1-9]\d{0,9})@(0|[1-9]\d{0,18})$/
+
+/**
+ * --after: PARTITION@OFFSET of the dlq, comma-separated (0@41,2@7), as an interrupted or failed replay
+ * prints them; given again, the lists join. A partition named twice is refused, as is anything but
+ * decimal digits.
+ */
+export function afterOffsets(text: string, previous: AfterOffsets = new Map()): AfterOffsets {
+  const after = new Map(previous)
+  for (const item of text.split(',')) {
+    const m = POSITION.exec(item)
+    const offset = m ? Number(m[2]) : Number.NaN
+    if (!m || !Number.isSafeInteger(offset))
+      throw new InvalidArgumentError(
+        'Expected PARTITION@OFFSET of the dlq, comma-separated, in decimal digits (0@41,2@7), as an interrupted replay prints them.',
+      )
+    const partition = Number(m[1])
+    if (after.has(partition)) throw new InvalidArgumentError(`Partition ${partition} is named twice.`)
+    after.set(partition, offset)
+  }
+  return after
+}
+
+/** --after's text for these offsets: "0@41,2@7". */
+export const afterText = (after: ReadonlyMap<number, number | string>) =>
+  [...after]
+    .sort(([a], [b]) => a - b)
+    .map(([p, o]) => `${p}@${o}`)
+    .join(',')
+
+/**
+ * The ranges to read past --after: a partition named starts after its offset (at its end, if the offset
+ * is past it). One the dlq does not have is refused (exit 78): a typo would read that partition whole.
+ */
+export function rangesAfter(
+  command: string,
+  topic: string,
+  ranges: PartitionRange[],
+  after: AfterOffsets | undefined,
+): PartitionRange[] {
+  if (!after) return ranges
+  for (const p of after.keys())
+    if (!ranges.some((r) => r.partition === p))
+      throw new TradepulseError(
+        'CONFIG_INVALID',
+        `dlq ${command}: --after ${p}@${after.get(p)} names partition ${p}, which ${topic} does not have (partitions ${ranges.map((r) => r.partition).join(', ')})`,
+      )
+  return ranges.map((r) => {
+    const o = after.get(r.partition)
+    return o === undefined ? r : { ...r, start: Math.min(Math.max(r.start, o + 1), r.end) }
+  })
+}
+
+type FilterOptions = { since?: SinceTime; reason?: string[]; topic?: string[]; after?: AfterOffsets }
 type ListOptions = FilterOptions & { ndjson?: boolean }
 type ReplayOptions = FilterOptions & {
   dryRun?: boolean
@@ -158,7 +215,7 @@ async function openDlq(command: string, opts: FilterOptions): Promise<Dlq> {
     const topics = new Set(await admin.listTopics())
     const brokers = config.KAFKA_BROKERS.join(',')
     if (!topics.has(topic)) throw missingTopic(config, `dlq ${command}`, topic)
-    const ranges = await readRanges(admin, topic, since?.ms)
+    const ranges = rangesAfter(command, topic, await readRanges(admin, topic, since?.ms), opts.after)
     return {
       kafka,
       log,
@@ -236,47 +293,120 @@ const sizeOf = (r: ReplayRecord) =>
   r.value.length +
   Object.entries(r.headers).reduce((n, [k, v]) => n + headerBytes(k, v), 0)
 
+/** A record to send, and where its letter is on the dlq. */
+type Sendable = { record: ReplayRecord; partition: number; offset: string }
+
+/** One request of records: by topic, each keeping its key as bytes (a key that is not UTF-8 exactly). */
+function requestOf(part: readonly Sendable[]): Parameters<Producer['sendBatch']>[0] {
+  const byTopic = new Map<string, Message[]>()
+  for (const { record: r } of part) {
+    const list = byTopic.get(r.topic) ?? []
+    if (list.length === 0) byTopic.set(r.topic, list)
+    list.push({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
+    })
+  }
+  return { acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) }
+}
+
 /**
  * Sends records in order, in requests of at most MAX_REQUEST_BYTES (Kafka refuses a record batch over a
  * topic's max.message.bytes; a letter's value is at most 256 KB), each acknowledged by every in-sync
- * replica before the next. The key is sent as bytes: a letter keeps a key that is not UTF-8 exactly.
+ * replica before the next (`send`).
  */
 async function sendInOrder(
-  producer: Pick<Producer, 'sendBatch'>,
-  records: readonly ReplayRecord[],
-  sent: (n: number) => void,
+  records: readonly Sendable[],
+  send: (part: Sendable[]) => Promise<void>,
 ): Promise<void> {
-  let part: ReplayRecord[] = []
+  let part: Sendable[] = []
   let bytes = 0
-  const flush = async () => {
-    if (part.length === 0) return
-    const byTopic = new Map<string, Message[]>()
-    for (const r of part) {
-      const list = byTopic.get(r.topic) ?? []
-      if (list.length === 0) byTopic.set(r.topic, list)
-      list.push({
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        ...(r.timestamp !== undefined ? { timestamp: String(r.timestamp) } : {}),
-      })
-    }
-    await producer.sendBatch({
-      acks: -1,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-    })
-    sent(part.length)
-    part = []
-    bytes = 0
-  }
   for (const r of records) {
-    const size = sizeOf(r)
-    if (part.length > 0 && bytes + size > MAX_REQUEST_BYTES) await flush()
+    const size = sizeOf(r.record)
+    if (part.length > 0 && bytes + size > MAX_REQUEST_BYTES) {
+      await send(part)
+      part = []
+      bytes = 0
+    }
     part.push(r)
     bytes += size
   }
-  await flush()
+  if (part.length > 0) await send(part)
 }
+
+type SignalSource = Pick<NodeJS.EventEmitter, 'on' | 'off'>
+
+/**
+ * What a replay has sent, and its SIGINT and SIGTERM: each request goes through `send`, which counts
+ * its records once Kafka acknowledged them and keeps, per dlq partition, the offset of the last letter
+ * whose record was acknowledged. A signal sends no further request: once the one being sent is answered,
+ * one line says how many went and up to where (`--after` of a new run sends the rest, not these again:
+ * a replay marks the records it sends, not the letters it sent them from, so a new run sent every one
+ * again), and the exit code is the signal's (exitCodeForSignal). It ended by the signal's default, with no
+ * count. A second signal exits at once.
+ */
+export function replayProgress(
+  dlqTopic: string,
+  {
+    from = process,
+    out = process.stderr,
+    exit = process.exit,
+  }: { from?: SignalSource; out?: Pick<NodeJS.WritableStream, 'write'>; exit?: (code: number) => void } = {},
+) {
+  let sent = 0
+  const last = new Map<number, string>()
+  let sending: Promise<void> = Promise.resolve()
+  let interrupted = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return void exit(exitCodeForSignal(signal))
+    interrupted = true
+    void sending
+      .catch(() => {})
+      .finally(() => {
+        out.write(
+          `dlq replay: interrupted by ${signal}: ${sent === 0 ? 'nothing sent' : `${progress.sentText()}; the rest not sent${progress.resumeText()}`}\n`,
+        )
+        exit(exitCodeForSignal(signal))
+      })
+  }
+  from.on('SIGINT', onSignal)
+  from.on('SIGTERM', onSignal)
+  const progress = {
+    get sent() {
+      return sent
+    },
+    /** Sends one request, once acknowledged counting its records; none once interrupted (never settles). */
+    send(producer: Pick<Producer, 'sendBatch'>, part: Sendable[]): Promise<void> {
+      if (interrupted) return new Promise<void>(() => {})
+      sending = producer.sendBatch(requestOf(part)).then(() => {
+        sent += part.length
+        for (const r of part) last.set(r.partition, r.offset)
+      })
+      return sending
+    },
+    /** "2 records sent, of the letters up to DLQ[0]@4 and DLQ[2]@7" ("0 records sent"). */
+    sentText(): string {
+      const upTo = [...last].sort(([a], [b]) => a - b).map(([p, o]) => `${dlqTopic}[${p}]@${o}`)
+      return `${plural(sent, 'record')} sent${upTo.length ? `, of the letters up to ${upTo.join(' and ')}` : ''}`
+    },
+    /** How to send the rest without these again: " (--after 0@4,2@7 …)", or nothing when none was sent. */
+    resumeText(): string {
+      return sent === 0
+        ? ''
+        : ` (--after ${afterText(last)} with the same options sends the rest, not these again)`
+    },
+    /** Stops listening for the signals. */
+    release() {
+      from.off('SIGINT', onSignal)
+      from.off('SIGTERM', onSignal)
+    },
+  }
+  return progress
+}
+
+type ReplayProgress = ReturnType<typeof replayProgress>
 
 const FILTER_HELP = {
   since:
@@ -284,6 +414,8 @@ const FILTER_HELP = {
   reason: `only letters of this reason, one of ${DEAD_LETTER_REASONS.join(', ')}; give it again for several`,
   topic:
     'only letters from this origin topic of the catalogue, named in full (tradepulse.headlines.raw.v1) or as in the catalogue, with or without the version (headlines.raw, alerts.desk.fx.v1); give it again for several',
+  after:
+    'only letters past these offsets of the dlq, PARTITION@OFFSET comma-separated (0@41,2@7), as an interrupted or failed replay prints them: its run again with this sends what it had not sent',
 }
 
 function withFilters(cmd: Command): Command {
@@ -291,6 +423,7 @@ function withFilters(cmd: Command): Command {
     .option('--since <time>', FILTER_HELP.since, (text) => sinceTime(text))
     .option('--reason <code>', FILTER_HELP.reason, reasonCode)
     .option('--topic <name>', FILTER_HELP.topic, repeated('a topic name'))
+    .option('--after <positions>', FILTER_HELP.after, afterOffsets)
 }
 
 /** `tradepulse dlq list` and `tradepulse dlq replay`. */
@@ -318,7 +451,7 @@ export function registerDlq(program: Command): void {
     dlq
       .command('replay')
       .description(
-        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time), each marked ${REPLAY_HEADERS.replayedAt} and ${REPLAY_HEADERS.replayOf}; refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, original headers the letter lacks, an origin topic Kafka does not have or compacts); letters of records an earlier replay from this dlq sent are skipped`,
+        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time), each marked ${REPLAY_HEADERS.replayedAt} and ${REPLAY_HEADERS.replayOf}; refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, original headers the letter lacks, an origin topic Kafka does not have or compacts); letters of records an earlier replay from this dlq sent are skipped; SIGINT or SIGTERM sends no further request and, the one being sent acknowledged, says how many went and the --after that sends the rest (exit 130, 143)`,
       ),
   )
     .option('--dry-run', 'print what would be sent, one line each, and send nothing')
@@ -471,6 +604,8 @@ async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
         entries.filter((e) => selects(e, dlq.filter)).map((e) => e.letter.origin.topic),
       )
   }
+  // From the first read on: a signal then says it sent nothing, and exits with its code.
+  const progress = replayProgress(dlq.topic)
   try {
     const found = await checkLetters(dlq, check, learn, opts)
     const { selected, refused, problems } = found
@@ -494,9 +629,10 @@ async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
       )
       return
     }
-    const sent = sendable > 0 ? await sendLetters(dlq, check, learn) : 0
-    process.stderr.write(`dlq replay: sent ${plural(sent, 'record')} ${of}${summary}\n`)
+    if (sendable > 0) await sendLetters(dlq, check, learn, progress)
+    process.stderr.write(`dlq replay: sent ${plural(progress.sent, 'record')} ${of}${summary}\n`)
   } finally {
+    progress.release()
     await dlq.admin.disconnect().catch(() => {})
   }
 }
@@ -568,15 +704,18 @@ function summaryOf(found: Checked): string {
   return `${topics ? ` to ${topics}` : ''}${notes.length ? `; ${notes.join('; ')}` : ''}`
 }
 
-/** The second read of a replay, of the same ranges: sends the letters checked, in the order written. */
+/**
+ * The second read of a replay, of the same ranges: sends the letters checked, in the order written, each
+ * request through `progress` (its count, and where it stopped at a signal or a failure).
+ */
 async function sendLetters(
   dlq: Dlq,
   check: Check,
   learn: (entries: DeadLetterEntry[]) => Promise<void>,
-): Promise<number> {
+  progress: ReplayProgress,
+): Promise<void> {
   const producer = createProducer(dlq.kafka, dlq.log)
   await producer.connect()
-  let sent = 0
   try {
     await eachDeadLetter(
       dlq,
@@ -584,23 +723,22 @@ async function sendLetters(
       'send',
       async (entries) => {
         await learn(entries)
-        const records: ReplayRecord[] = []
+        const records: Sendable[] = []
         for (const e of entries) {
           const v = check(e)
-          if (v?.kind === 'send') records.push(v.record)
+          if (v?.kind === 'send') records.push({ record: v.record, partition: e.partition, offset: e.offset })
         }
-        await sendInOrder(producer, records, (n) => {
-          sent += n
-        })
+        await sendInOrder(records, (part) => progress.send(producer, part))
       },
       // Named by the first read.
       { nameUnreadable: false },
     )
   } catch (err) {
-    process.stderr.write(`dlq replay: ${plural(sent, 'record')} sent before the failure below\n`)
+    process.stderr.write(
+      `dlq replay: ${progress.sentText()} before the failure below${progress.resumeText()}\n`,
+    )
     throw err
   } finally {
     await producer.disconnect().catch(() => {})
   }
-  return sent
 }
