@@ -419,13 +419,18 @@ describe('tradepulse replay on Kafka', () => {
 
   describe('a live pipe (a writer that keeps it open and writes slowly: tail -f feed.csv | tradepulse replay -)', () => {
     /** The CLI replaying `file` to a fresh topic (stdin a socket, as Node's stdio 'pipe' gives), and its records. */
-    async function spawnReplay(file: string, args: string[] = []) {
+    async function spawnReplay(file: string, args: string[] = [], env: Record<string, string> = {}) {
       const prefix = `${randomName('replay-live')}.`
       const topic = createTopicCatalogue(prefix).raw.name
       await createTopics(kafkaBrokers, [{ name: topic }])
       const raw = await collectTopic(kafkaBrokers, topic)
       const child = spawn(process.execPath, [MAIN, 'replay', file, ...args], {
-        env: { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix },
+        env: {
+          ...process.env,
+          KAFKA_BROKERS: kafkaBrokers.join(','),
+          TRADEPULSE_TOPIC_PREFIX: prefix,
+          ...env,
+        },
         stdio: ['pipe', 'ignore', 'pipe'],
       })
       const out = { stderr: '', code: undefined as number | null | undefined }
@@ -464,6 +469,42 @@ describe('tradepulse replay on Kafka', () => {
         } finally {
           await stop(child, raw)
         }
+      }
+    })
+
+    it("says how many rows it sent before a failure, then the failure: here Kafka refusing this host's clock", async () => {
+      // It said nothing of the rows already on Kafka, so a replay failing part way could not be resumed.
+      const dir = mkdtempSync(join(tmpdir(), 'replay-clock-'))
+      const flag = join(dir, 'ahead')
+      const ahead = join(dir, 'ahead.mjs')
+      // This process's clock 2 h ahead of the broker's once `flag` exists (kafkajs stamps with Date.now()).
+      writeFileSync(
+        ahead,
+        `import { existsSync } from 'node:fs'
+const real = Date.now.bind(Date)
+let on = false
+Date.now = () => real() + ((on ||= existsSync(${JSON.stringify(flag)})) ? 7_200_000 : 0)
+`,
+      )
+      const { child, raw, out, headlines, topic } = await spawnReplay('-', [], {
+        NODE_OPTIONS: `--import=${pathToFileURL(ahead).href}`,
+      })
+      try {
+        child.stdin?.write('date,headline\n2020-01-01,Steel tariffs rise\n2020-01-02,Ports reopen\n')
+        await waitFor(() => headlines().length >= 2, { timeoutMs: 15_000, what: 'two rows on Kafka' })
+        writeFileSync(flag, '')
+        child.stdin?.write('2020-01-03,Chips rally\n')
+        await waitFor(() => out.code !== undefined, { timeoutMs: 15_000, what: 'the replay to exit' })
+        expect(out.code, out.stderr).toBe(69)
+        expect(out.stderr).toContain(
+          `replay: 2 produced to ${topic} before the failure below\ntradepulse: Kafka at `,
+        )
+        expect(out.stderr).toContain(
+          `failed: Kafka refused the timestamps of records for ${topic} (INVALID_TIMESTAMP)`,
+        )
+      } finally {
+        await stop(child, raw)
+        rmSync(dir, { recursive: true, force: true })
       }
     })
 

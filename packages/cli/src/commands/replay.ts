@@ -2,6 +2,7 @@ import { type Stats, statSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { createTopicCatalogue } from '@tradepulse/contracts'
 import {
+  acknowledgedBefore,
   BaseConfig,
   createProducer,
   exitCodeForSignal,
@@ -374,9 +375,16 @@ export function registerReplay(program: Command): void {
       process.on('SIGTERM', onSignal)
       const send = (records: OutRecord[]): Promise<void> => {
         if (interrupted) return new Promise<void>(() => {})
-        sending = produceAll(producer, records).then(() => {
-          sent += records.length
-        })
+        sending = produceAll(producer, records).then(
+          () => {
+            sent += records.length
+          },
+          (err: unknown) => {
+            // Those of the batch Kafka acknowledged before the request that failed.
+            sent += acknowledgedBefore(err, records).length
+            throw err
+          },
+        )
         return sending
       }
       try {
@@ -415,6 +423,12 @@ export function registerReplay(program: Command): void {
         )
         // Every good row was sent; a script must still learn that some were not (each named above).
         if (summary.skipped > 0) process.exitCode = EXIT_DATA_ERROR
+      } catch (err) {
+        // How far it got, as at a signal: the failure's own line follows (exitOnFatal). It said nothing of
+        // the rows already on Kafka, so a replay to resume could not tell where.
+        bar?.stop()
+        process.stderr.write(`replay: ${sent} produced to ${topic} before the failure below\n`)
+        throw err
       } finally {
         process.off('SIGINT', onSignal)
         process.off('SIGTERM', onSignal)
