@@ -21,7 +21,7 @@ export class KafkaClockError extends TradepulseError {
   constructor(stampedMs: number, topics: string[], cause: unknown) {
     super(
       'INFRA_KAFKA',
-      `Kafka refused the timestamps of records for ${topics.join(', ')} (INVALID_TIMESTAMP): they were stamped with this host's clock, ${new Date(stampedMs).toISOString()} at the send, which is more than the topic's message.timestamp.after.max.ms (1 h by default) ahead of the broker's clock (or more than its message.timestamp.before.max.ms behind); set this host's time right (NTP), or make the topic LogAppendTime (\`tradepulse topics create\` sets the catalogue's)`,
+      `Kafka refused the timestamps of records for ${topics.join(', ')} (INVALID_TIMESTAMP): they were stamped with this host's clock, ${new Date(stampedMs).toISOString()} at the send, which is more than the topic's message.timestamp.after.max.ms (1 h by default) ahead of the broker's clock (or more than its message.timestamp.before.max.ms behind); set this host's time right (NTP); a topic the catalogue makes LogAppendTime (every one but headlines.raw, whose timestamp is the headline's entry time) but still CreateTime here is switched by \`tradepulse topics create\``,
       { cause, retriable: true },
     )
     this.name = 'KafkaClockError'
