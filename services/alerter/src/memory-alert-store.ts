@@ -10,8 +10,12 @@ import {
 } from './alert-store.ts'
 
 type Mark = { value: string; expiresAt: number }
-/** The fired set of a stream (claim-alert-3.lua, KEYS[3]): event times of the alerts fired, ascending. */
-type Fired = { times: number[]; expiresAt: number }
+/**
+ * The fired set of a stream (claim-alert-3.lua, KEYS[3], whose members are "<eventMs>|<alertId>"): event
+ * times of the alerts fired, ascending, and beside each the ids fired at it (nearly always one), so that a
+ * release takes out its own alert's time and never another's at the same time.
+ */
+type Fired = { times: number[]; ids: string[][]; expiresAt: number }
 
 /** Index of the first of the ascending `times` greater than `t`. */
 function firstAfter(times: readonly number[], t: number): number {
@@ -89,17 +93,19 @@ export function createMemoryAlertStore(opts: {
       if (held === undefined || after - eventMs < eventMs - held) held = after
     return held
   }
-  const addFired = (stream: string, eventMs: number, keepMs: number, cooldownMs: number) => {
-    const f = firedOf(stream) ?? { times: [], expiresAt: 0 }
+  const addFired = (stream: string, eventMs: number, alertId: string, keepMs: number, cooldownMs: number) => {
+    const f = firedOf(stream) ?? { times: [], ids: [], expiresAt: 0 }
     fired.delete(stream) // (re)inserted last: the streams fired longest ago come first
     fired.set(stream, f)
     const i = firstAfter(f.times, eventMs)
     if (f.times[i - 1] !== eventMs) {
       f.times.splice(i, 0, eventMs)
+      f.ids.splice(i, 0, [alertId])
       firedTimes++
-    }
+    } else if (!f.ids[i - 1]!.includes(alertId)) f.ids[i - 1]!.push(alertId)
     const drop = firstAfter(f.times, f.times[f.times.length - 1]! - keepMs - cooldownMs)
     f.times.splice(0, drop)
+    f.ids.splice(0, drop)
     firedTimes -= drop
     f.expiresAt = opts.clock.now() + keepMs
     // The oldest streams' sets go first past the bound (never the one just written).
@@ -131,7 +137,7 @@ export function createMemoryAlertStore(opts: {
             set(marks, markKey, `c|${held}`, ttl)
             return 'cooldown'
           }
-          addFired(c.stream, c.eventMs, ttl, c.cooldownMs)
+          addFired(c.stream, c.eventMs, c.alertId, ttl, c.cooldownMs)
         }
         set(marks, markKey, `p|${c.origin}`, ttl)
         return 'fire'
@@ -145,8 +151,14 @@ export function createMemoryAlertStore(opts: {
         const f = firedOf(r.stream)
         if (!f) continue
         const i = firstAfter(f.times, r.eventMs) - 1
-        if (f.times[i] !== r.eventMs) continue
+        // Its own member only (as ZREM of "<eventMs>|<alertId>"): an alert claimed without a cooldown was
+        // never in the set, and another alert fired at the same time stays.
+        const ids = f.ids[i]
+        if (f.times[i] !== r.eventMs || !ids?.includes(r.alertId)) continue
+        ids.splice(ids.indexOf(r.alertId), 1)
+        if (ids.length > 0) continue
         f.times.splice(i, 1)
+        f.ids.splice(i, 1)
         firedTimes--
         if (f.times.length === 0) dropFired(r.stream)
       }
