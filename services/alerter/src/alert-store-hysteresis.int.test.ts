@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
-import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { cnTariffUpdate, indicatorRecord, testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 
@@ -59,15 +59,8 @@ describe("the alerter's hysteresis hash on Redis keeps only what the rules in fo
       },
     })
     const ctx = { signal: new AbortController().signal }
-    const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
-      topic: topics.indicators.name,
-      partition: 0,
-      offset: String(offset),
-      key: Buffer.from(u.key),
-      value: Buffer.from(JSON.stringify(u)),
-      headers: {},
-      timestamp: T0,
-    })
+    const recordOf = (u: IndicatorUpdate, offset: number) =>
+      indicatorRecord(topics.indicators.name, u, offset, T0)
     const rulesFired = () => {
       const out = published
         .filter((r) => r.topic === topics.alerts.name)
@@ -165,15 +158,8 @@ describe("the alerter's hysteresis hash on Redis keeps only what the rules in fo
         },
       })
       const ctx = { signal: new AbortController().signal }
-      const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
-        topic: topics.indicators.name,
-        partition: 0,
-        offset: String(offset),
-        key: Buffer.from(u.key),
-        value: Buffer.from(JSON.stringify(u)),
-        headers: {},
-        timestamp: T0,
-      })
+      const recordOf = (u: IndicatorUpdate, offset: number) =>
+        indicatorRecord(topics.indicators.name, u, offset, T0)
       const rulesFired = () => {
         const out = published
           .filter((r) => r.topic === topics.alerts.name)

@@ -5,14 +5,14 @@ import {
   createTopicCatalogue,
   type IndicatorUpdate,
 } from '@tradepulse/contracts'
-import { type InRecord, type OutRecord, TradepulseError } from '@tradepulse/platform'
+import { type OutRecord, TradepulseError } from '@tradepulse/platform'
 import { randomName, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertClaim, type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
-import { claimedAlertFixture, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { claimedAlertFixture, cnTariffUpdate, indicatorRecord, testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 const claim = (
@@ -328,15 +328,8 @@ describe('alerter: a fresh process after a half-written commit (sent mark writte
     updateAt(130, -0.2), // back past the band: re-armed
     updateAt(185, -0.7), // crosses again: fires
   ]
-  const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
-    topic: topics.indicators.name,
-    partition: 0,
-    offset: String(offset),
-    key: Buffer.from(u.key),
-    value: Buffer.from(JSON.stringify(u)),
-    headers: {},
-    timestamp: T0,
-  })
+  const recordOf = (u: IndicatorUpdate, offset: number) =>
+    indicatorRecord(topics.indicators.name, u, offset, T0)
   const records = steps.map(recordOf)
   const fields = hysteresisKeysFor(ruleSet, steps[0]!)
 

@@ -1,19 +1,12 @@
 import { hysteresisKeysFor, lineEntry, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
-import {
-  closeRedis,
-  createKeys,
-  createLogger,
-  createRedis,
-  type InRecord,
-  type OutRecord,
-} from '@tradepulse/platform'
+import { closeRedis, createKeys, createLogger, createRedis, type OutRecord } from '@tradepulse/platform'
 import { randomName, startReplyLosingProxy, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
-import { cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { cnTariffUpdate, indicatorRecord, testAlerterHandler } from './test-handler.ts'
 
 const H = 3_600_000
 const silent = createLogger({ level: 'silent' })
@@ -43,15 +36,8 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
     cnTariffUpdate(T0, 130, -0.2), // back past the band: re-armed
     cnTariffUpdate(T0, 185, -0.7), // crosses again: fires
   ]
-  const recordOf = (u: IndicatorUpdate, offset: number): InRecord => ({
-    topic: topics.indicators.name,
-    partition: 0,
-    offset: String(offset),
-    key: Buffer.from(u.key),
-    value: Buffer.from(JSON.stringify(u)),
-    headers: {},
-    timestamp: T0,
-  })
+  const recordOf = (u: IndicatorUpdate, offset: number) =>
+    indicatorRecord(topics.indicators.name, u, offset, T0)
   const records = steps.map(recordOf)
   const origin = `${topics.indicators.name}/0/0`
   const [field] = hysteresisKeysFor(ruleSet, steps[0]!)

@@ -3,7 +3,7 @@
 import type { Desk, RuleSet } from '@tradepulse/alerting'
 import type { IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
-import { createLogger, type Logger, type OutRecord } from '@tradepulse/platform'
+import { createLogger, type InRecord, type Logger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
 import type { AlertStore, ClaimedAlert } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
@@ -77,6 +77,22 @@ export function cnTariffUpdate(t0: number, atMin: number, mean: number, updatedM
     updatedAt: new Date(updatedMs).toISOString(),
   }
 }
+
+/** An indicator update as the alerter reads it: a record of `topic` (the indicators topic), partition 0. */
+export const indicatorRecord = (
+  topic: string,
+  u: IndicatorUpdate,
+  offset: number,
+  timestamp: number,
+): InRecord => ({
+  topic,
+  partition: 0,
+  offset: String(offset),
+  key: Buffer.from(u.key),
+  value: Buffer.from(JSON.stringify(u)),
+  headers: {},
+  timestamp,
+})
 
 /**
  * A scored headline about region CN published at `publishedMs`: about tariffs with score `tariff` (0.9
