@@ -22,6 +22,7 @@ import {
   type DeadLetterReason,
   type InRecord,
   type Logger,
+  normalizeError,
   type Outcome,
   type OutRecord,
   parseJsonRecord,
@@ -437,10 +438,41 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       }
       await deps.store.holdClaims(entries)
     }
+    /**
+     * The store's decisions, one call per claim (issued together: still one auto-pipelined round trip). A
+     * claim Redis refuses with a reply that is the same on every try (a WRONGTYPE on a key of its stream,
+     * damaged by hand) makes its record the record's handler_error: handled alone, it fails again and is
+     * dead-lettered, never to come back. The alerts claimed afresh in the same call ("fire", none published
+     * yet: its other alerts on healthy streams, and those of other records) would then stay claimed and
+     * unsent for the dedup window, their ids taken and their streams cooling down around alerts that never
+     * went out. So they are released before the error is thrown; the records handled again claim them anew.
+     * After a fault to retry (Redis down, a timeout) the claims stay, as before: the retry finds them.
+     */
+    const claimAll = async (claims: readonly AlertClaim[]): Promise<ClaimDecision[]> => {
+      const settled = await Promise.allSettled(claims.map((c) => deps.store.claim([c])))
+      const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
+      const decisions = settled.map((r) => (r.status === 'fulfilled' ? r.value[0] : undefined))
+      if (errors.length === 0) return decisions as ClaimDecision[]
+      const fault = errors.find((err) => normalizeError(err).retriable)
+      if (fault !== undefined) throw fault
+      const fresh = claims.filter((_, k) => decisions[k] === 'fire')
+      if (fresh.length > 0)
+        await deps.store
+          .release(
+            fresh.map(({ stream, alertId, eventMs, origin }) => ({ stream, alertId, eventMs, origin })),
+          )
+          .catch((err: unknown) =>
+            deps.log.warn(
+              { err, alerts: fresh.length },
+              'could not release the alerts claimed beside a claim Redis refused; they stay claimed, unsent',
+            ),
+          )
+      throw errors[0]
+    }
     const claimPending = async (from: number) => {
       const claiming = pending.slice(from)
       await hold(claiming)
-      const decisions = await deps.store.claim(claiming.map(claimOf))
+      const decisions = await claimAll(claiming.map(claimOf))
       // A held alert this record holds no claim of: the attempt that held it failed before its claim ran,
       // so nothing was decided for it and it never went out. It is not sent; where this attempt raises the
       // same event itself, its own alert is decided instead (held first, replacing the held one in the
@@ -456,7 +488,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       if (instead.length > 0) {
         for (const k of instead) claiming[k] = pending[from + k] = claiming[k]!.fallback!
         await hold(claiming)
-        const again = await deps.store.claim(instead.map((k) => claimOf(claiming[k]!)))
+        const again = await claimAll(instead.map((k) => claimOf(claiming[k]!)))
         for (const [j, k] of instead.entries()) decisions[k] = again[j]!
       }
       decided.push(...decisions)
