@@ -24,12 +24,20 @@ export function randomName(prefix: string): string {
   return `${prefix}-${token ? `r${token}-` : ''}${randomBytes(6).toString('hex')}`
 }
 
-/** As testing's waitFor: polls until `check` returns a value, or fails naming `what`. */
-export async function waitFor<T>(check: () => T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
+/**
+ * As testing's waitFor: polls until `check` returns a value other than undefined, null or false (0 and
+ * '' are values), or fails naming `what`. null and false are not met: a regex with no match yet gives
+ * null and a comparison not yet true gives false, and counting them as met let a test go on at once.
+ */
+export async function waitFor<T>(
+  check: () => T | undefined | null | false,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = check()
-    if (value !== undefined) return value
+    if (value !== undefined && value !== null && value !== false) return value
     if (Date.now() > deadline) throw new Error(`waitFor: ${what} not met within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 50))
   }
