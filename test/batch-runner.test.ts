@@ -111,7 +111,17 @@ describe('batch runner on Kafka', () => {
         (a, p) => a + Math.max(0, Number(p.offset)),
         0,
       )
-    return { worker, topics, out, dlq, producer, committed, groupId: name }
+    /** The group's committed offset on `partition` of the input topic (0 when none). */
+    const committedAt = async (partition: number) =>
+      Math.max(
+        0,
+        Number(
+          (await admin.fetchOffsets({ groupId: name, topics: [topics.in] }))[0]!.partitions.find(
+            (p) => p.partition === partition,
+          )?.offset ?? -1,
+        ),
+      )
+    return { worker, topics, out, dlq, producer, committed, committedAt, groupId: name }
   }
   /**
    * The output topic `missing` does not exist: waits for a Kafka fault to be retried, checks nothing is
@@ -467,8 +477,12 @@ describe('batch runner on Kafka', () => {
     let target = ''
     const works: { values: string[]; release: () => void }[] = []
     const handled: string[] = []
-    const { topics, out, producer, committed } = await run(
+    // Partition 1 takes markers, handled without deferral: its commits show the timer committed after
+    // partition 0's chunks were handled (or their work done), when a wrong commit of them would be made.
+    const { topics, out, producer, committedAt } = await run(
       async (records, ctx) => {
+        if (records[0]!.value!.toString().startsWith('mark'))
+          return records.map(() => ({ kind: 'ok' as const }))
         const values = records.map((r) => r.value!.toString())
         handled.push(...values)
         let release = () => {}
@@ -480,23 +494,40 @@ describe('batch runner on Kafka', () => {
         return records.map(() => ({ kind: 'ok' as const }))
       },
       { KAFKA_COMMIT_INTERVAL_MS: '50', KAFKA_MAX_BATCH: '5' },
+      { partitions: 2 },
     )
     target = topics.out
+    // A failure part way leaves work held, which the worker's stop would wait for.
+    cleanups.push(async () => {
+      for (const w of works) w.release()
+    })
+    const mark = async (n: number) => {
+      await producer.send({ topic: topics.in, messages: [{ partition: 1, value: `mark${n}` }] })
+      await waitFor(async () => (await committedAt(1)) === n, {
+        what: `marker ${n} committed on partition 1`,
+      })
+    }
     await producer.send({
       topic: topics.in,
-      messages: Array.from({ length: 10 }, (_, j) => ({ key: 'one', value: `v${j}` })),
+      messages: Array.from({ length: 10 }, (_, j) => ({ partition: 0, value: `v${j}` })),
     })
     // The first chunk's work is held; the second chunk is handled anyway.
     await waitFor(() => handled.length >= 10, { what: 'both chunks handled' })
-    await new Promise((r) => setTimeout(r, 300)) // several commit ticks
-    expect(await committed()).toBe(0)
+    expect(works.map((w) => w.values)).toEqual([
+      ['v0', 'v1', 'v2', 'v3', 'v4'],
+      ['v5', 'v6', 'v7', 'v8', 'v9'],
+    ])
+    await mark(1)
+    expect(await committedAt(0)).toBe(0)
     expect(out.messages).toEqual([])
-    // Released out of order: nothing is done before the first chunk is.
+    // Released out of order: the second chunk's output goes out, but nothing is committed before the
+    // first chunk is done.
     works[1]!.release()
-    await new Promise((r) => setTimeout(r, 300))
-    expect(await committed()).toBe(0)
+    await waitFor(() => out.messages.length >= 5, { what: "the second chunk's output" })
+    await mark(2)
+    expect(await committedAt(0)).toBe(0)
     works[0]!.release()
-    await waitFor(async () => (await committed()) === 10, { what: '10 committed' })
+    await waitFor(async () => (await committedAt(0)) === 10, { what: '10 committed' })
     await waitFor(() => out.messages.length >= 10, { what: 'the deferred output' })
     expect(out.messages.map((m) => m.value!.toString()).sort()).toEqual(
       Array.from({ length: 10 }, (_, j) => `done-v${j}`).sort(),
