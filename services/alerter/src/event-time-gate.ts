@@ -104,7 +104,8 @@ export function gateInEventTime(
         if (!s.taken[i] && s.times[i]! <= bound) batch.push({ s, i, t: s.times[i]!, order: order++ })
     batch.sort((a, b) => a.t - b.t || a.order - b.order)
     for (const b of batch) b.s.taken[b.i] = true
-    // The context of the oldest submission in the round (its abort signal: the runner stopping).
+    // The context of the oldest submission in the round (its abort signal: the runner stopping or the group
+    // rebalancing, which abort every batch's signal alike, 05fee19).
     const ctx = { signal: waiting[0]!.ctx.signal }
     const hand = async (part: typeof batch) => {
       const outcomes = await inner(
