@@ -494,3 +494,78 @@ describe('createRedis against a Redis that refuses its password', () => {
     expect(JSON.stringify(lines)).not.toContain('wrong-pw-7f3a')
   })
 })
+
+describe('createRedis with resendUnfulfilled off: a command whose connection closed unanswered', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /**
+   * A SET sent while the test's own server holds every write (CLIENT PAUSE WRITE), its connection then
+   * killed by the server before it ran (lost with it), the reconnection made, and the writes let go: what
+   * the SET came to and what the key holds once the client has a command answered on its new connection.
+   * Standing for a claim whose reply never came: by the time the connection is back its Kafka partition
+   * may be another process's, which decided the record without it.
+   */
+  async function lostWrite(opts: { timeoutMs: number; resendUnfulfilled?: boolean }) {
+    const server = await ownRedis(cleanups)
+    const url = `redis://127.0.0.1:${server.port}`
+    const direct = createRedis(url, createLogger({ level: 'silent' }), 'direct')
+    cleanups.push(() => closeRedis(direct))
+    const name = `lost-${randomBytes(4).toString('hex')}`
+    const redis = createRedis(url, createLogger({ level: 'silent' }), name, opts)
+    cleanups.push(() => closeRedis(redis))
+    const firstId = await redis.client('ID')
+    const clientOf = async () =>
+      String(await direct.client('LIST'))
+        .split('\n')
+        .map(
+          (line: string) =>
+            Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])) as Record<
+              string,
+              string
+            >,
+        )
+        .find((c) => c.name === name)
+    await direct.call('CLIENT', 'PAUSE', '60000', 'WRITE')
+    cleanups.push(() => direct.call('CLIENT', 'UNPAUSE'))
+    const late = redis.set('k', 'late write').then(
+      (value) => ({ value }),
+      (err: unknown) => ({ error: normalizeError(err).code }),
+    )
+    await until(async () => (await clientOf())?.flags === 'b', 'the SET held by the pause')
+    await direct.call('CLIENT', 'KILL', 'ID', String(firstId))
+    await until(async () => {
+      const c = await clientOf()
+      return c !== undefined && c.id !== String(firstId)
+    }, 'the client connected again')
+    await direct.call('CLIENT', 'UNPAUSE')
+    const outcome = await within(late, 'the SET to settle')
+    // Answered on the new connection: anything sent again before it has run by then.
+    await redis.ping()
+    return { outcome, key: await direct.get('k') }
+  }
+
+  it('fails it as a Redis outage to retry and never sends it again, with a timeout or none (REDIS_TIMEOUT_MS=0)', async () => {
+    for (const timeoutMs of [0, 60_000])
+      expect(await lostWrite({ timeoutMs, resendUnfulfilled: false })).toEqual({
+        outcome: { error: 'INFRA_REDIS' },
+        key: null,
+      })
+  })
+
+  it('is sent again on the next connection by default (the other workers: their writes are idempotent)', async () => {
+    expect(await lostWrite({ timeoutMs: 0 })).toEqual({ outcome: { value: 'OK' }, key: 'late write' })
+    const off = createRedis(
+      `redis://127.0.0.1:${await closedPort()}`,
+      createLogger({ level: 'silent' }),
+      'x',
+      {
+        resendUnfulfilled: false,
+      },
+    )
+    cleanups.push(async () => off.disconnect())
+    expect(off.options.autoResendUnfulfilledCommands).toBe(false)
+  })
+})

@@ -38,17 +38,28 @@ const DATABASE_REFUSED = 'database refused (REDIS_URL)'
  * timer cost about 2 µs of client CPU per command in a micro-benchmark; our workers send Redis one
  * script per batch, shard or scope rather than per record, so at 1,000 headlines/s that is well under
  * 1 % of a core. 0 turns both off.
+ *
+ * `resendUnfulfilled: false` is for a client whose callers retry what fails (the alerter's batches): a
+ * command sent on a connection that closed before its reply came is failed then (a Redis outage, retried)
+ * instead of being sent again on the next connection. ioredis sends those again by default
+ * (autoResendUnfulfilledCommands), however long the reconnection takes, and even when the command had
+ * already failed by its timeout and its caller had moved on: a write that lands long after its caller
+ * gave up, when the state it was decided on (a Kafka partition's ownership) may have moved on too. With
+ * that option off, ioredis drops such commands without failing them, so one sent with no timeout
+ * (REDIS_TIMEOUT_MS=0) waited for ever: they are failed here as the connection closes.
  */
 export function createRedis(
   url: string,
   log: Logger,
   name = 'tradepulse',
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; resendUnfulfilled?: boolean } = {},
 ): Redis {
   const timeoutMs = opts.timeoutMs ?? 5_000
+  const resendUnfulfilled = opts.resendUnfulfilled ?? true
   const redis = new Redis(url, {
     connectionName: name,
     ...(timeoutMs > 0 ? { commandTimeout: timeoutMs, socketTimeout: timeoutMs } : {}),
+    autoResendUnfulfilledCommands: resendUnfulfilled,
     maxRetriesPerRequest: 2,
     enableAutoPipelining: true,
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
@@ -89,12 +100,33 @@ export function createRedis(
     if (reason !== connection.downReason) log.warn({ err, reason }, 'Redis connection error')
     connection.downReason = reason
   })
+  if (!resendUnfulfilled) redis.on('close', () => failUnfulfilled(redis))
   redis.on('ready', () => {
     if (connection.downReason === DATABASE_REFUSED) return
     if (connection.downReason !== undefined) log.info('Redis connection restored')
     delete connection.downReason
   })
   return redis
+}
+
+/** ioredis's queue of the commands a closed connection left unanswered (not in its typings). */
+type Unfulfilled = {
+  prevCommandQueue?: { shift(): { command: { reject(err: Error): void } } | undefined } | null
+}
+
+/**
+ * Fails the commands the connection that just closed left unanswered: what ioredis keeps, as the
+ * connection closes, to send again on the next one (its prevCommandQueue, set before the close event is
+ * emitted), and with autoResendUnfulfilledCommands off forgets there without settling them. Failed with
+ * ioredis's own message for a command whose connection closed ('Connection is closed.'): a Redis outage
+ * to retry (normalizeError, faultReason). A command whose reply may still come (sent on the connection
+ * that is open now) is never among them; one failed already (its timeout) is left as it is.
+ */
+function failUnfulfilled(redis: Redis): void {
+  const queue = (redis as unknown as Unfulfilled).prevCommandQueue
+  if (!queue) return
+  const err = new Error('Connection is closed.')
+  for (let item = queue.shift(); item; item = queue.shift()) item.command.reject(err)
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   indicatorAsOfMs,
   type KafkaWorker,
   kafkaClientConfig,
+  type Logger,
   type OutRecord,
   publishedAtMs,
   redisDatabaseRefused,
@@ -23,6 +24,7 @@ import {
   type WorkerDeps,
   watchRedisState,
 } from '@tradepulse/platform'
+import type { Redis } from 'ioredis'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createAlerterHandler } from './alerter-handler.ts'
 import { createAlerterMetrics } from './alerter-metrics.ts'
@@ -45,6 +47,25 @@ export type AlerterDeps = WorkerDeps & {
   /** Where desks' webhook secret variables are read (default process.env). */
   env?: Record<string, string | undefined>
   fetch?: typeof fetch
+}
+
+/**
+ * The alerter's Redis client. A command whose connection closed before its reply came fails (a Redis
+ * outage: the batch is tried again) rather than being sent again on the next connection, ioredis's
+ * default: that could be long after, when the record's partition is another alerter's, which may have
+ * decided the record otherwise (rules reloaded, the headline too old by then) and claimed nothing; the
+ * late claim then held the alert's id and cooled its stream down around an alert nobody sends. Every
+ * write of the alerter is retried by its batch (createRedis's resendUnfulfilled).
+ */
+export function createAlerterRedis(
+  config: Pick<AlerterConfig, 'REDIS_URL' | 'REDIS_TIMEOUT_MS'>,
+  log: Logger,
+  name = 'tradepulse-alerter',
+): Redis {
+  return createRedis(config.REDIS_URL, log, name, {
+    timeoutMs: config.REDIS_TIMEOUT_MS,
+    resendUnfulfilled: false,
+  })
 }
 
 /**
@@ -80,11 +101,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
   for (const warning of desks.warnings) log.warn({ file: config.ALERTER_DESKS_FILE }, warning)
   const deskTopics: TopicSpec[] = desks.desks.map((d) => topics.deskAlerts(d.id))
 
-  const redis = deps.store
-    ? undefined
-    : createRedis(config.REDIS_URL, log, 'tradepulse-alerter', {
-        timeoutMs: config.REDIS_TIMEOUT_MS,
-      })
+  const redis = deps.store ? undefined : createAlerterRedis(config, log)
   const store =
     deps.store ??
     createRedisAlertStore(redis!, {
