@@ -73,6 +73,7 @@ export const WORKERS: Record<string, WorkerEntry> = {
     embedded: ({ clock, config }) => ({
       store: createMemoryAlertStore({
         dedupWindowMs: (config as AlerterConfig).ALERTER_DEDUP_WINDOW_MS,
+        hysteresisTtlMs: (config as AlerterConfig).ALERTER_HYSTERESIS_TTL_MS,
         clock,
       }),
     }),

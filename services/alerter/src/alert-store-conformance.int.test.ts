@@ -1,6 +1,6 @@
 import type { HysteresisValue } from '@tradepulse/alerting'
 import { createManualClock } from '@tradepulse/contracts'
-import { randomName, testInfra } from '@tradepulse/testing'
+import { randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
@@ -164,5 +164,34 @@ describe('alert store conformance: the embedded store answers as Redis does', ()
         memory: undefined,
       })
     }
+  })
+
+  it('forget the entries of an indicator ALERTER_HYSTERESIS_TTL_MS after the last write of one, read or not', async () => {
+    const line = (asOfMs: number): HysteresisValue => ({ armed: false, lastValue: -0.6, asOfMs, count: 1 })
+    const read = async (store: AlertStore) =>
+      (await store.readHysteresis(new Map([['i1', { fields: ['f1', 'f2'] }]]))).get('i1')
+    const ttlMs = 1_500
+    const clock = createManualClock(0)
+    const memory = createMemoryAlertStore({ dedupWindowMs: DEDUP_MS, hysteresisTtlMs: ttlMs, clock })
+    const viaRedis = createRedisAlertStore(redis, {
+      prefix: randomName('alerts'),
+      dedupWindowMs: DEDUP_MS,
+      hysteresisTtlMs: ttlMs,
+    })
+    for (const store of [memory, viaRedis]) {
+      await store.commit([], new Map([['i1', { f1: line(H) }]]))
+      await store.commit([], new Map([['i1', { f2: line(2 * H) }]])) // renews the TTL
+    }
+    // Read, and a write kept out by a newer entry, renew nothing.
+    clock.advance(ttlMs - 1)
+    expect(await read(memory)).toEqual({ f1: line(H), f2: line(2 * H) })
+    await memory.commit([], new Map([['i1', { f2: line(H) }]]))
+    clock.advance(1)
+    expect(await read(memory)).toEqual({})
+    expect(await read(viaRedis)).toEqual({ f1: line(H), f2: line(2 * H) })
+    await viaRedis.commit([], new Map([['i1', { f2: line(H) }]]))
+    await waitFor(async () => JSON.stringify(await read(viaRedis)) === '{}' || undefined, {
+      what: 'the Redis store to forget the line',
+    })
   })
 })

@@ -44,18 +44,32 @@ function newerThan(stored: HysteresisValue | null | undefined, written: Hysteres
  * process. Expiry follows the given clock. Bounded by `maxEntries` (the oldest marks go first, and the
  * oldest outbox entries; the fired sets, of the streams fired longest ago first, by their fired times all
  * told), and each fired set as in the script: a fire drops the times more than the dedup window and a
- * cooldown older than the stream's newest.
+ * cooldown older than the stream's newest. An indicator's hysteresis entries go `hysteresisTtlMs` after
+ * the last commit that wrote one of them (ALERTER_HYSTERESIS_TTL_MS, as the Redis store's hash expires);
+ * without it they stay for the whole process.
  */
 export function createMemoryAlertStore(opts: {
   dedupWindowMs: number
   clock: Clock
   maxEntries?: number
+  hysteresisTtlMs?: number
 }): AlertStore {
   const maxEntries = opts.maxEntries ?? 500_000
+  const hysteresisTtlMs = opts.hysteresisTtlMs ?? Number.POSITIVE_INFINITY
   const marks = new Map<string, Mark>()
   const fired = new Map<string, Fired>()
   let firedTimes = 0 // all fired sets together
-  const hysteresis = new Map<string, HysteresisFields>()
+  // Each indicator's entries and when they expire, in the order they were last written (so that the
+  // expired ones come first: dropped at each commit, whether or not anything reads them again).
+  const hysteresis = new Map<string, { entries: HysteresisFields; expiresAt: number }>()
+  const entriesOf = (indicator: string) => {
+    const h = hysteresis.get(indicator)
+    if (h && h.expiresAt <= opts.clock.now()) {
+      hysteresis.delete(indicator)
+      return undefined
+    }
+    return h
+  }
   // The outbox entries of input records, by origin, as JSON (what Redis holds): a reader gets its own copy.
   const outbox = new Map<string, Mark>()
   const get = (m: Map<string, Mark>, k: string) => {
@@ -185,24 +199,40 @@ export function createMemoryAlertStore(opts: {
         if (m) m.value = `s|${s.origin}`
       }
       for (const origin of settled) outbox.delete(origin)
+      const now = opts.clock.now()
+      for (const [indicator, h] of hysteresis) {
+        if (h.expiresAt > now) break
+        hysteresis.delete(indicator)
+      }
       for (const [indicator, fields] of moved) {
-        const entries = hysteresis.get(indicator) ?? {}
-        // As write-hysteresis-1.lua: never over an entry about a newer update.
+        const h = entriesOf(indicator)
+        const entries = h?.entries ?? {}
+        let written = false
+        // As write-hysteresis-1.lua: never over an entry about a newer update; the TTL renewed when
+        // anything is written (a deletion alone leaves it).
         for (const [f, e] of Object.entries(fields))
           if (e) {
-            if (!newerThan(entries[f], e)) entries[f] = e
+            if (!newerThan(entries[f], e)) {
+              entries[f] = e
+              written = true
+            }
           } else if (e === null) delete entries[f]
-        hysteresis.set(indicator, entries)
+        if (Object.keys(entries).length === 0) hysteresis.delete(indicator)
+        else if (written) {
+          hysteresis.delete(indicator) // (re)inserted last: the entries written longest ago come first
+          hysteresis.set(indicator, { entries, expiresAt: now + hysteresisTtlMs })
+        }
       }
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()
       for (const [indicator, { fields, keepUnlistedSinceMs: since }] of requests) {
-        const entries = hysteresis.get(indicator) ?? {}
+        const h = entriesOf(indicator)
+        const entries = h?.entries ?? {}
         const picked: HysteresisFields = {}
         for (const f of fields) if (entries[f]) picked[f] = entries[f]
         out.set(indicator, picked)
-        if (fields.length === 0 || !hysteresis.has(indicator)) continue
+        if (fields.length === 0 || !h) continue
         // As read-hysteresis-2.lua: the fields no rule in force keeps (a rule removed or edited) are
         // forgotten once older than the cutoff, or an embedded alerter kept every edit's entries for its
         // whole life.
@@ -212,7 +242,9 @@ export function createMemoryAlertStore(opts: {
           for (const [f, v] of Object.entries(entries))
             if (!listed.has(f) && v && v.asOfMs >= since) kept[f] = v
         }
-        hysteresis.set(indicator, kept)
+        // (Its place in the order and its expiry as they were: a read renews no TTL.)
+        if (Object.keys(kept).length === 0) hysteresis.delete(indicator)
+        else h.entries = kept
       }
       return out
     },
