@@ -14,7 +14,7 @@ import {
   targetsOf,
 } from '@tradepulse/aggregator/fixtures'
 import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
-import { createLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
+import { createCapturingLogger, createRedisIndicatorStore, loadConfig } from '@tradepulse/platform'
 import {
   collectTopic,
   createTopics,
@@ -180,7 +180,8 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
       rmSync(dir, { recursive: true, force: true })
     })
     const config = loadConfig(AggregatorConfig, env(server.url))
-    const app = buildAggregatorApp(config, { log: createLogger({ level: 'silent' }) })
+    const { log, lines } = createCapturingLogger<{ msg: string; partition?: number }>('warn')
+    const app = buildAggregatorApp(config, { log })
     cleanups.push(() => app.stop())
     await app.start()
 
@@ -202,7 +203,27 @@ describe('aggregator under faults: Redis down, SIGKILL', () => {
       { what: 'batches retried on INFRA_REDIS' },
     )
     const whileDown = (await progress()).committed
-    await new Promise((r) => setTimeout(r, 1_500))
+    // Each partition held on a batch retries it twice more: attempts failing while commits tick (every
+    // 100 ms), any of which a runner committing a batch it retries would have committed by then.
+    const mark = lines.length
+    const retries = (from: number) => {
+      const by = new Map<number, number>()
+      for (const l of lines.slice(from))
+        if (
+          l.msg === 'infrastructure fault; retrying the batch, consumption paused' &&
+          l.partition !== undefined
+        )
+          by.set(l.partition, (by.get(l.partition) ?? 0) + 1)
+      return by
+    }
+    await waitFor(
+      () => {
+        const since = retries(mark)
+        const held = [...retries(0).keys()]
+        return held.length > 0 && held.every((partition) => (since.get(partition) ?? 0) >= 2)
+      },
+      { what: 'every partition held on a batch retrying it twice more' },
+    )
     const p = await progress()
     expect(p.committed).toBe(whileDown)
     expect(p.committed).toBeLessThan(series.length)
