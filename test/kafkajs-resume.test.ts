@@ -30,20 +30,33 @@ describe('kafkajs consumer (patched): resuming a paused partition', () => {
     await consumer.subscribe({ topic, fromBeginning: true })
     const seen: string[] = []
     let resume: (() => void) | undefined
+    // Fetches the loop has begun, and how many had when the partition was paused: the next one finds
+    // every partition paused and sleeps.
+    let fetches = 0
+    let fetchesAtPause = 0
+    consumer.on(consumer.events.FETCH_START, () => {
+      fetches++
+    })
     await consumer.run({
       eachBatch: async ({ batch, pause, resolveOffset }) => {
         for (const m of batch.messages) {
           seen.push(m.value!.toString())
           resolveOffset(m.offset)
         }
-        if (seen.length === 1) resume = pause() // the only partition: the fetch loop goes to sleep
+        if (seen.length === 1) {
+          resume = pause() // the only partition: the fetch loop goes to sleep
+          fetchesAtPause = fetches
+        }
       },
     })
     await producer.send({ topic, messages: [{ value: 'first' }] })
     await waitFor(() => resume !== undefined, { what: 'the first batch, then a pause', timeoutMs: 30_000 })
     await producer.send({ topic, messages: [{ value: 'second' }] })
-    // Let the loop find nothing to fetch and fall asleep, then resume.
-    await new Promise((r) => setTimeout(r, 300))
+    // The loop's next fetch finds nothing to fetch and falls asleep; then resume.
+    await waitFor(() => fetches > fetchesAtPause, {
+      what: 'a fetch with the partition paused',
+      timeoutMs: 30_000,
+    })
     expect(seen).toEqual(['first'])
     resume!()
     await waitFor(() => seen.length === 2, { what: 'the second record after the resume', timeoutMs: 5_000 })
