@@ -1,5 +1,4 @@
 import { type AddressInfo, connect, createServer } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createIndicatorKeys, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
@@ -117,8 +116,10 @@ describe('gateway on Kafka and Redis', () => {
     })
     let held: readonly InRecord[] | undefined
     const chunks: string[][] = []
+    const given: (readonly InRecord[])[] = []
     const beforeFeed = async (records: readonly InRecord[]) => {
       chunks.push(records.map((r) => String(r.value).match(/^\{"id":"([^"]*)"/)?.[1] ?? ''))
+      given.push(records)
       if (!records.some((r) => String(r.value).includes(`"id":${JSON.stringify(id)}`))) return
       held ??= records
       await released
@@ -131,6 +132,16 @@ describe('gateway on Kafka and Redis', () => {
       },
       /** The alert ids of each chunk the handler was given, in the order given. */
       chunks,
+      /** The chunks the handler was given other than the held one: each partition's last offset in each. */
+      others: () =>
+        given
+          .filter((records) => records !== held)
+          .flatMap((records) => {
+            const last = new Map<number, number>()
+            for (const r of records)
+              last.set(r.partition, Math.max(last.get(r.partition) ?? -1, Number(r.offset)))
+            return [...last].map(([partition, offset]) => ({ partition, offset }))
+          }),
       release,
     }
   }
@@ -294,17 +305,23 @@ describe('gateway on Kafka and Redis', () => {
       const hold = holdAt('final')
       const app = build(env, { beforeFeed: hold.beforeFeed })
       cleanups.push(async () => hold.release())
+      // Where the runner says each partition is read up to (what the catch-up is told).
+      const positions = new Map<number, number>()
+      app.runner.onPosition?.((_topic, partition, next) => positions.set(partition, next))
       await app.start()
       const base = `http://127.0.0.1:${app.httpPort()}`
       const held = await waitFor(() => hold.held, { what: 'the final chunk held' })
       expect(held.at(-1)?.value?.toString()).toContain('"id":"final"')
       // The other partition's alerts may be read yet or not (the consumer fetches again only once every
       // batch of its last fetch is handled): the gateway is caught up only once every partition is read
-      // to its end either way.
-      for (let i = 0; i < 10; i++) {
-        expect((await fetch(`${base}/readyz`)).status).toBe(503)
-        await sleep(100)
-      }
+      // to its end either way. It had its chance to be caught up early once the runner has told a
+      // position past every other chunk its handler was given (nothing else moves while the held one
+      // waits): only then is its not being ready worth a look.
+      await waitFor(
+        () => hold.others().every(({ partition, offset }) => (positions.get(partition) ?? 0) > offset),
+        { what: 'a position told past every chunk handled but the held one' },
+      )
+      expect((await fetch(`${base}/readyz`)).status).toBe(503)
       const fresh = await readEvents(`${base}/api/alerts/stream`)
       const resumed = await readEvents(`${base}/api/alerts/stream`, { 'last-event-id': 'final' })
       cleanups.push(
@@ -312,7 +329,14 @@ describe('gateway on Kafka and Redis', () => {
         () => resumed.close(),
       )
       expect([fresh.status, resumed.status]).toEqual([200, 200])
-      await sleep(300)
+      // Each stream told to wait for the catch-up (written once the gateway has ruled on it; a stream
+      // begun at once is written its alerts instead, and never this): sent nothing before it.
+      await waitFor(
+        () => fresh.comments.includes('catching up') && resumed.comments.includes('catching up'),
+        {
+          what: 'both streams waiting for the catch-up',
+        },
+      )
       expect([fresh.events, resumed.events]).toEqual([[], []])
       expect((await fetch(`${base}/readyz`)).status).toBe(503)
       hold.release()
@@ -323,11 +347,20 @@ describe('gateway on Kafka and Redis', () => {
       const final = app.feed.entryOf('final')!
       const unseen = app.feed.after(final.seq).map((e) => `alert ${e.alert.id}`)
       await commit(0, [at('live', 301)])
-      const gotLive = (s: typeof fresh) => s.events.some((e) => alertIdOf(e.id) === 'live')
-      await waitFor(() => gotLive(fresh) && gotLive(resumed), { what: 'the live alert' })
-      await sleep(200)
-      expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert live'])
-      expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual([...unseen, 'alert live'])
+      // Then one more, after it in the same partition: a stream's events come in feed order, so once it
+      // has this one, anything sent to it wrongly (before the live alert or after it) is there too.
+      await commit(0, [at('after-live', 302)])
+      const gotLast = (s: typeof fresh) => s.events.some((e) => alertIdOf(e.id) === 'after-live')
+      await waitFor(() => gotLast(fresh) && gotLast(resumed), { what: 'the live alerts' })
+      expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual([
+        'alert live',
+        'alert after-live',
+      ])
+      expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual([
+        ...unseen,
+        'alert live',
+        'alert after-live',
+      ])
     },
   )
 
