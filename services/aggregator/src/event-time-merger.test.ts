@@ -1,7 +1,7 @@
 import type { Scope } from '@tradepulse/contracts'
 import type { Contribution } from '@tradepulse/indicators'
 import { TradepulseError } from '@tradepulse/platform'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createEventTimeMerger, RefusedHeadlinesError } from './event-time-merger.ts'
 
 const MIN = 60_000
@@ -54,14 +54,34 @@ function refusing(refused: (id: string) => boolean, retryOn?: number) {
   return { merger, applied, calls: () => calls }
 }
 
+/**
+ * Runs `act` with the merger's scheduling (setImmediate) on a fake clock, then runs what it scheduled to
+ * its end: the merger's pump, which applies whatever rounds it may. Checks that `act` did schedule it
+ * (else "nothing applied yet" would say nothing), and that nothing is left scheduled after. Returns what
+ * `act` returned, wrapped (a submission's promise is not awaited here).
+ */
+async function pumped<T>(act: () => T): Promise<{ value: T }> {
+  vi.useFakeTimers({ toFake: ['setImmediate', 'clearImmediate'] })
+  try {
+    const value = act()
+    expect(vi.getTimerCount(), 'the merger scheduled its pump').toBeGreaterThan(0)
+    await vi.runAllTimersAsync()
+    expect(vi.getTimerCount(), 'nothing left scheduled').toBe(0)
+    return { value }
+  } finally {
+    vi.useRealTimers()
+  }
+}
+
 describe('createEventTimeMerger', () => {
   it('holds a partition that runs ahead while another is still parsing, then merges by event time', async () => {
     const rounds: Contribution[][] = []
     const merger = createEventTimeMerger(async (round) => void rounds.push(round), { graceMs: 10 * MIN })
     merger.begin('a')
     merger.begin('b') // b's handler has started but not submitted yet
-    const a = merger.submit([c('a1', 1 * MIN), c('a2', 30 * MIN), c('a3', 120 * MIN)], 'a')
-    await new Promise((r) => setTimeout(r, 20))
+    const { value: a } = await pumped(() =>
+      merger.submit([c('a1', 1 * MIN), c('a2', 30 * MIN), c('a3', 120 * MIN)], 'a'),
+    )
     expect(rounds).toEqual([])
     const b = merger.submit([c('b1', 20 * MIN), c('b2', 40 * MIN), c('b3', 110 * MIN)], 'b')
     await Promise.all([a, b])
@@ -212,8 +232,9 @@ describe('createEventTimeMerger', () => {
     const first = merger.submit([c('a1', 0)], 'a', merger.begin('a'))
     const parsing = merger.begin('a') // a's next batch: begun while the first is being applied
     await first
-    const b = merger.submit([c('b1', 1 * MIN), c('b2', 120 * MIN)], 'b', merger.begin('b'))
-    await new Promise((r) => setTimeout(r, 20))
+    const { value: b } = await pumped(() =>
+      merger.submit([c('b1', 1 * MIN), c('b2', 120 * MIN)], 'b', merger.begin('b')),
+    )
     // Only up to a's progress (0) + half the grace: b2 waits for a.
     expect(times(rounds)).toEqual([[0], [1]])
     await merger.submit([c('a2', 100 * MIN)], 'a', parsing)
@@ -227,9 +248,12 @@ describe('createEventTimeMerger', () => {
     // a's batch in two parts: the first up to 60 min, the second with a record at 5 min.
     const batch = merger.begin('a')
     merger.begin('a')
-    const a1 = merger.submit([c('a1', 0), c('a2', 60 * MIN)], 'a', batch, 5 * MIN)
-    const b = merger.submit([c('b1', 50 * MIN)], 'b', merger.begin('b'))
-    await new Promise((r) => setTimeout(r, 20))
+    const {
+      value: [a1, b],
+    } = await pumped(() => [
+      merger.submit([c('a1', 0), c('a2', 60 * MIN)], 'a', batch, 5 * MIN),
+      merger.submit([c('b1', 50 * MIN)], 'b', merger.begin('b')),
+    ])
     expect(times(rounds)).toEqual([[0]]) // up to 5 + 5 min: b1 and a2 wait for a's second part
     merger.begin('a')
     const a2 = merger.submit([c('a3', 5 * MIN), c('a4', 61 * MIN)], 'a', batch)
