@@ -18,6 +18,7 @@ import {
   createBatchRunner,
   sessionTimeoutRefusal,
 } from './batch-runner.ts'
+import { until } from './int-test-support.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
 
 /** Kafka's answer to a join with a session timeout outside the broker's bounds, as kafkajs raises it. */
@@ -410,17 +411,24 @@ describe('batch runner on a consumer crash', () => {
     })
 
     it('does not when a fetch is answered within the bound (the TLS fault passed)', async () => {
-      const { newRunner, crashNow, fetched } = fakeKafka({
-        atRun: 'join',
-        crash: { error: tlsCrash(), restart: true },
-      })
-      const { runner, seen } = await startedRunner(newRunner(tlsCfg))
-      crashNow()
-      await new Promise((r) => setTimeout(r, 100))
-      fetched()
-      await new Promise((r) => setTimeout(r, 500))
-      expect(seen.failed).toBeUndefined()
-      await runner.stop()
+      const crashing = () => fakeKafka({ atRun: 'join', crash: { error: tlsCrash(), restart: true } })
+      const passed = crashing()
+      const { runner, seen } = await startedRunner(passed.newRunner(tlsCfg))
+      // A runner crashed the same way just after it, never fetching again: once it has failed, the bound
+      // has passed for the first too (same bound, its clock started first).
+      const control = crashing()
+      const other = await startedRunner(control.newRunner(tlsCfg))
+      try {
+        passed.crashNow()
+        control.crashNow()
+        passed.fetched()
+        await until(async () => other.seen.failed !== undefined, 'the control runner failed', 5_000)
+        expect(other.seen.failed).toMatchObject({ code: 'INFRA_KAFKA' })
+        expect(seen.failed).toBeUndefined()
+      } finally {
+        await runner.stop()
+        await other.runner.stop()
+      }
     })
   })
 })
@@ -460,7 +468,7 @@ describe('batch runner stall detection', () => {
     try {
       await runner.start()
       expect(await runner.health()).toEqual({ status: 'ok', ready: true, detail: undefined })
-      await new Promise((r) => setTimeout(r, 120))
+      await until(async () => (await runner.health()).status === 'failed', 'the stall reported', 5_000)
       expect(await runner.health()).toEqual({
         status: 'failed',
         ready: false,
@@ -508,7 +516,7 @@ describe('batch runner stall detection across a wall-clock step', () => {
   it('still reports a real stall when the wall clock steps back an hour', () =>
     withStartedRunner(50, async (runner, stepClock) => {
       stepClock(-3_600_000)
-      await new Promise((r) => setTimeout(r, 120))
+      await until(async () => (await runner.health()).status === 'failed', 'the stall reported', 5_000)
       expect(await runner.health()).toEqual({
         status: 'failed',
         ready: false,
