@@ -1,10 +1,19 @@
 import { hysteresisKeysFor, lineEntry, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { type Alert, createTopicCatalogue, type IndicatorUpdate } from '@tradepulse/contracts'
-import { closeRedis, createKeys, createLogger, createRedis, type OutRecord } from '@tradepulse/platform'
+import {
+  closeRedis,
+  createKeys,
+  createLogger,
+  createRedis,
+  type InRecord,
+  normalizeError,
+  type OutRecord,
+} from '@tradepulse/platform'
 import { randomName, startReplyLosingProxy, testInfra } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
+import { createAlerterRedis } from './build-app.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
 import { cnTariffUpdate, indicatorRecord, testAlerterHandler } from './test-handler.ts'
 
@@ -42,7 +51,13 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
   const origin = `${topics.indicators.name}/0/0`
   const [field] = hysteresisKeysFor(ruleSet, steps[0]!)
 
-  async function runOver(store: AlertStore) {
+  /**
+   * The indicator's updates through one handler over `store`, then every record again (a redelivery).
+   * With `retried`, a record whose handling fails is handled again, as the runner retries its batch (at
+   * most 5 times): `failures` says what each failed attempt threw.
+   */
+  async function runOver(store: AlertStore, { retried = false } = {}) {
+    const failures: string[] = []
     const published: OutRecord[] = []
     const { handler } = testAlerterHandler({
       topics,
@@ -53,16 +68,29 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
         published.push(...out)
       },
     })
-    for (const r of records) expect(await handler([r], ctx)).toEqual([{ kind: 'ok' }])
+    const handled = async (r: InRecord) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await handler([r], ctx)
+        } catch (err) {
+          if (!retried || attempt >= 5) throw err
+          const e = normalizeError(err)
+          failures.push(`${e.code}: ${e.message}`)
+        }
+      }
+    }
+    for (const r of records) expect(await handled(r)).toEqual([{ kind: 'ok' }])
     // Every record again (a redelivery): nothing sent twice.
-    for (const r of records) await handler([r], ctx)
+    const redelivered = published.length
+    for (const r of records) expect(await handled(r)).toEqual([{ kind: 'ok' }])
+    expect(published.slice(redelivered)).toEqual([])
     const line = (await store.readHysteresis(new Map([[steps[0]!.key, { fields: [field!] }]]))).get(
       steps[0]!.key,
     )
     const alerts = published
       .filter((r) => r.topic === topics.alerts.name)
       .map((r) => (JSON.parse(r.value as string) as Alert).publishedAt)
-    return { alerts, armed: lineEntry(line?.[field!])?.armed }
+    return { alerts, armed: lineEntry(line?.[field!])?.armed, failures }
   }
 
   const storeOptions = (prefix: string) => ({ prefix, dedupWindowMs: 24 * H, hysteresisTtlMs: 24 * H })
@@ -71,6 +99,7 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
     expect(await runOver(createRedisAlertStore(redis, storeOptions(randomName('alerts'))))).toEqual({
       alerts: [steps[0]!.asOf, steps[3]!.asOf],
       armed: false,
+      failures: [],
     })
   })
 
@@ -105,7 +134,7 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
   ]
 
   for (const { stage, marker, applied } of stages)
-    it(`on ${stage}: the alerts and the line as without the fault`, async () => {
+    it(`on ${stage}: the alerts and the line as without the fault (a client sending the command again)`, async () => {
       const prefix = randomName('alerts')
       const keys = createKeys(prefix)
       const proxy = await startReplyLosingProxy({
@@ -118,7 +147,38 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
       try {
         const got = await runOver(createRedisAlertStore(client, storeOptions(prefix)))
         expect(proxy.dropped()).toBe(1)
-        expect(got).toEqual({ alerts: [steps[0]!.asOf, steps[3]!.asOf], armed: false })
+        expect(got).toEqual({ alerts: [steps[0]!.asOf, steps[3]!.asOf], armed: false, failures: [] })
+      } finally {
+        await closeRedis(client)
+        await proxy.close()
+      }
+    })
+
+  // The alerter's own client (createAlerterRedis, 6ca57c2) sends nothing again: the command whose reply
+  // was lost fails as a Redis outage, and the runner retries its batch, which meets the first run's effects.
+  for (const { stage, marker, applied } of stages)
+    it(`on ${stage}: the alerts and the line as without the fault (the alerter's client: the record retried)`, async () => {
+      const prefix = randomName('alerts')
+      const keys = createKeys(prefix)
+      const proxy = await startReplyLosingProxy({
+        redisUrl,
+        marker,
+        applied: () => applied(keys),
+        what: stage,
+      })
+      const client = createAlerterRedis(
+        { REDIS_URL: proxy.url, REDIS_TIMEOUT_MS: 10_000 },
+        silent,
+        'lost-answers-test',
+      )
+      try {
+        const got = await runOver(createRedisAlertStore(client, storeOptions(prefix)), { retried: true })
+        expect(proxy.dropped()).toBe(1)
+        expect(got).toEqual({
+          alerts: [steps[0]!.asOf, steps[3]!.asOf],
+          armed: false,
+          failures: ['INFRA_REDIS: Connection is closed.'],
+        })
       } finally {
         await closeRedis(client)
         await proxy.close()
