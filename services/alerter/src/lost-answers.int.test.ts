@@ -133,55 +133,44 @@ describe('alerter: a Redis answer lost after Redis acted on it', () => {
     },
   ]
 
-  for (const { stage, marker, applied } of stages)
-    it(`on ${stage}: the alerts and the line as without the fault (a client sending the command again)`, async () => {
-      const prefix = randomName('alerts')
-      const keys = createKeys(prefix)
-      const proxy = await startReplyLosingProxy({
-        redisUrl,
-        marker,
-        applied: () => applied(keys),
-        what: stage,
-      })
-      const client = createRedis(proxy.url, silent, 'lost-answers-test')
-      try {
-        const got = await runOver(createRedisAlertStore(client, storeOptions(prefix)))
-        expect(proxy.dropped()).toBe(1)
-        expect(got).toEqual({ alerts: [steps[0]!.asOf, steps[3]!.asOf], armed: false, failures: [] })
-      } finally {
-        await closeRedis(client)
-        await proxy.close()
-      }
-    })
+  // Two clients: a plain one, which sends the command whose reply was lost again on its next connection;
+  // and the alerter's own (createAlerterRedis, 6ca57c2), which sends nothing again: the command fails as a
+  // Redis outage, and the runner retries its batch, which meets the first run's effects.
+  const clients = [
+    {
+      client: 'a client sending the command again',
+      connect: (url: string) => createRedis(url, silent, 'lost-answers-test'),
+      retried: false,
+      failures: [],
+    },
+    {
+      client: "the alerter's client: the record retried",
+      connect: (url: string) =>
+        createAlerterRedis({ REDIS_URL: url, REDIS_TIMEOUT_MS: 10_000 }, silent, 'lost-answers-test'),
+      retried: true,
+      failures: ['INFRA_REDIS: Connection is closed.'],
+    },
+  ]
 
-  // The alerter's own client (createAlerterRedis, 6ca57c2) sends nothing again: the command whose reply
-  // was lost fails as a Redis outage, and the runner retries its batch, which meets the first run's effects.
-  for (const { stage, marker, applied } of stages)
-    it(`on ${stage}: the alerts and the line as without the fault (the alerter's client: the record retried)`, async () => {
-      const prefix = randomName('alerts')
-      const keys = createKeys(prefix)
-      const proxy = await startReplyLosingProxy({
-        redisUrl,
-        marker,
-        applied: () => applied(keys),
-        what: stage,
-      })
-      const client = createAlerterRedis(
-        { REDIS_URL: proxy.url, REDIS_TIMEOUT_MS: 10_000 },
-        silent,
-        'lost-answers-test',
-      )
-      try {
-        const got = await runOver(createRedisAlertStore(client, storeOptions(prefix)), { retried: true })
-        expect(proxy.dropped()).toBe(1)
-        expect(got).toEqual({
-          alerts: [steps[0]!.asOf, steps[3]!.asOf],
-          armed: false,
-          failures: ['INFRA_REDIS: Connection is closed.'],
+  for (const { client: kind, connect, retried, failures } of clients)
+    for (const { stage, marker, applied } of stages)
+      it(`on ${stage}: the alerts and the line as without the fault (${kind})`, async () => {
+        const prefix = randomName('alerts')
+        const keys = createKeys(prefix)
+        const proxy = await startReplyLosingProxy({
+          redisUrl,
+          marker,
+          applied: () => applied(keys),
+          what: stage,
         })
-      } finally {
-        await closeRedis(client)
-        await proxy.close()
-      }
-    })
+        const client = connect(proxy.url)
+        try {
+          const got = await runOver(createRedisAlertStore(client, storeOptions(prefix)), { retried })
+          expect(proxy.dropped()).toBe(1)
+          expect(got).toEqual({ alerts: [steps[0]!.asOf, steps[3]!.asOf], armed: false, failures })
+        } finally {
+          await closeRedis(client)
+          await proxy.close()
+        }
+      })
 })
