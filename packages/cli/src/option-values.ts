@@ -91,23 +91,24 @@ export function someText(what: string): (text: string) => string {
 }
 
 /**
- * A source name (replay --source): at most LIMITS.maxSourceChars (100) characters both as given and once
- * normalised as ingest normalises a source (normalizeText), and showing something then. Ingest holds the
- * raw source to the limit and the normalised one again (the Headline schema), and sends a headline whose
- * source is longer either way to the dlq (schema_invalid), so every row stamped with it was lost: NFKC
- * expands some characters, and "\ufdfa" ten times (10 characters as given) is 180. One that shows nothing
- * (white space, "\u200b", a Hangul filler) ingest replaced by its INGEST_DEFAULT_SOURCE, so the rows were
- * not stamped as asked.
+ * A source name (replay --source): at most LIMITS.maxSourceChars (100) characters once normalised as
+ * ingest normalises a source (normalizeText), and showing something then: the name ingest stamps whole.
+ * Ingest cuts a longer normalised source to the limit (eb7338c; before, it sent the headline to the dlq),
+ * so no row would carry the name asked for: NFKC expands some characters, and "\ufdfa" ten times (10
+ * characters as given) is 180. One that shows nothing (white space, "\u200b", a Hangul filler) ingest
+ * replaces by its INGEST_DEFAULT_SOURCE, so the rows would not be stamped as asked.
  */
 export function sourceName(text: string): string {
   const normalised = normalizeText(text)
-  if (showsNothing(normalised) || text.length > LIMITS.maxSourceChars)
+  // As given, the name may be longer (white space and invisible characters ingest drops): it is the
+  // normalised name that ingest stamps, and cuts past the limit (eb7338c).
+  if (showsNothing(normalised))
     throw new InvalidArgumentError(
-      `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space or invisible characters only (ingest sends a headline whose source is longer to the dlq).`,
+      `Expected a source name of 1 to ${LIMITS.maxSourceChars} characters, not white space or invisible characters only.`,
     )
   if (normalised.length > LIMITS.maxSourceChars)
     throw new InvalidArgumentError(
-      `Expected a source name of at most ${LIMITS.maxSourceChars} characters once normalised as ingest normalises it (NFKC expands some characters); this one is ${normalised.length} (ingest sends a headline whose source is longer to the dlq).`,
+      `Expected a source name of at most ${LIMITS.maxSourceChars} characters once normalised as ingest normalises it (NFKC expands some characters); this one is ${normalised.length} (ingest cuts a longer source to that, so no headline would carry this name).`,
     )
   return text
 }
