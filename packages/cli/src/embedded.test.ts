@@ -184,11 +184,20 @@ describe('the embedded default', { timeout: 60_000 }, () => {
 
   it("exits at once on a second signal while it stops, with that signal's code: a SIGTERM after Ctrl-C 143", async () => {
     // A SIGTERM after a Ctrl-C asked for the stop again and the process went on stopping, exit 0; only a
-    // second Ctrl-C exited at once (130). (Sent back to back, SIGINT is taken first either way: of two
-    // pending signals Linux delivers the lower-numbered one first.)
+    // second Ctrl-C exited at once (130). The SIGTERM goes once the Ctrl-C is taken (the intake has stopped
+    // listening): sent back to back, a process of several threads may take the two in either order.
     const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
     await waitFor(() => /Accepting headlines/.test(output.err), { what: 'the ready line', timeoutMs: 20_000 })
+    const intake = /POST (http:\/\/127\.0\.0\.1:\d+\/headlines)/.exec(output.err)![1]!
     child.kill('SIGINT')
+    await waitFor(
+      () =>
+        fetch(intake, { method: 'POST', body: '{}' }).then(
+          (r) => r.status === 503 || undefined,
+          () => true,
+        ),
+      { what: 'the intake to stop taking headlines', timeoutMs: 20_000, intervalMs: 5 },
+    )
     child.kill('SIGTERM')
     expect(await exited, output.err).toEqual([143, null])
   }, 30_000)
