@@ -149,8 +149,9 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
     }
 
     const warned = await startAlerter()
+    // Every topic the alerter reads or writes: the catalogue makes them all LogAppendTime (51cc98e).
     expect(warned.map((l) => l.topic).sort()).toEqual(
-      [topics.scored.name, topics.alerts.name, ...desks].sort(),
+      [topics.scored.name, topics.indicators.name, topics.dlq.name, topics.alerts.name, ...desks].sort(),
     )
     for (const name of [topics.alerts.name, ...desks])
       expect(warned.find((l) => l.topic === name)).toMatchObject({
