@@ -126,7 +126,7 @@ describe('the CLI on a bad flag or file', { timeout: 60_000 }, () => {
     const cases: [string[], RegExp][] = [
       [
         ['replay', SAMPLE, '--source', ''],
-        /^tradepulse: replay: option '--source <name>' argument '' is invalid\. Expected a source name of 1 to 100 characters, not white space or invisible characters only \(ingest sends a headline whose source is longer to the dlq\)\. \(see tradepulse replay --help\)$/,
+        /^tradepulse: replay: option '--source <name>' argument '' is invalid\. Expected a source name of 1 to 100 characters, not white space or invisible characters only\. \(see tradepulse replay --help\)$/,
       ],
       [
         ['topics', 'create', '--desks', ''],
