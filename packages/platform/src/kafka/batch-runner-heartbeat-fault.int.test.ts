@@ -1,18 +1,19 @@
 import net from 'node:net'
-import { type ISocketFactory, logLevel } from 'kafkajs'
+import type { ISocketFactory } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createCapturingLogger, createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import {
-  kafkaBrokers,
   probeRunnerConfig,
+  probeTopic,
+  quietKafka,
   randomName,
   testCleanups,
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import { createProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -51,38 +52,22 @@ function droppingHeartbeats() {
 }
 
 describe('batch runner through a heartbeat fault that is no rebalance', () => {
-  const brokers = kafkaBrokers()
   const { cleanups, connected } = testCleanups()
 
   it('goes on with the batch when the heartbeat after a chunk times out: nothing handled twice, all committed', async () => {
     const name = randomName('heartbeat-fault')
-    const admin = await connected(
-      createKafka({ brokers, clientId: `${name}-admin` }, silent, { logLevel: logLevel.NOTHING }).admin(),
-    )
-    const topic = `${name}.in`
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
-    const groupId = randomName('heartbeat-fault')
-    const committed = async () =>
-      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+    const admin = await connected(quietKafka(`${name}-admin`).admin())
+    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
 
     // 30 records in one request: the runner's first fetch hands them over as one batch, handled in three
     // chunks of 10.
     const values = Array.from({ length: 30 }, (_, i) => `v${i}`)
-    const producer = await connected(
-      createKafka({ brokers, clientId: `${name}-producer` }, silent, {
-        logLevel: logLevel.NOTHING,
-      }).producer(),
-    )
+    const producer = await connected(quietKafka(`${name}-producer`).producer())
     await producer.send({ topic, messages: values.map((value) => ({ value })) })
 
     // The runner's client: a heartbeat dropped times out after 2 s (well within the 6 s session).
     const { state, socketFactory } = droppingHeartbeats()
-    const kafka = createKafka({ brokers, clientId: name }, silent, {
-      logLevel: logLevel.NOTHING,
-      socketFactory,
-      requestTimeout: 2_000,
-    })
+    const kafka = quietKafka(name, { socketFactory, requestTimeout: 2_000 })
     const handled: string[] = []
     const handler: BatchHandler = async (records) => {
       const got = records.map((r) => r.value!.toString())

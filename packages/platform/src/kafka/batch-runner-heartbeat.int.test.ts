@@ -1,17 +1,18 @@
-import { logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../logger.ts'
-import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
+import {
+  probeRunner,
+  probeTopic,
+  quietKafka,
+  randomName,
+  startJoining,
+  testCleanups,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import type { BatchHandler } from './records.ts'
 
-const silent = createLogger({ level: 'silent' })
-
 describe('batch runner heartbeats while it waits on a deferred batch', () => {
-  const brokers = kafkaBrokers()
-  const kafka = createKafka({ brokers, clientId: randomName('heartbeat') }, silent, {
-    logLevel: logLevel.NOTHING,
-  })
+  const kafka = quietKafka(randomName('heartbeat'))
   const { cleanups, connected } = testCleanups()
 
   const runner = (topic: string, groupId: string, handler: BatchHandler, rebalanceTimeoutMs?: number) =>
@@ -19,12 +20,7 @@ describe('batch runner heartbeats while it waits on a deferred batch', () => {
 
   it('rejoins at a rebalance instead of holding the group until the deferred batch is done, losing nothing', async () => {
     const admin = await connected(kafka.admin())
-    const topic = `${randomName('heartbeat')}.in`
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
-    const groupId = randomName('heartbeat')
-    const committed = async () =>
-      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+    const { topic, groupId, committed } = await probeTopic(admin, randomName('heartbeat'), cleanups)
 
     let release: () => void = () => {}
     const held = new Promise<void>((resolve) => {
@@ -57,18 +53,8 @@ describe('batch runner heartbeats while it waits on a deferred batch', () => {
     // A second member joins: the group rebalances, and the first member's heartbeat says so.
     const second = runner(topic, groupId, handler)
     cleanups.push(async () => release())
-    let joined = false
-    void second.joined().then(() => {
-      joined = true
-    })
-    const started = second.start()
-    started.catch(() => {})
     handled.length = 0
-    await waitFor(
-      () => (joined ? true : undefined),
-      'the second member joining while the first has a deferred batch outstanding',
-    )
-    await started
+    await startJoining(second, 'the second member joining while the first has a deferred batch outstanding')
     // Whichever member owns the partition now reads both records again (nothing of the first member's
     // batches was marked done) and commits them, while the first member's deferred work is still held.
     await until(async () => (await committed()) === 2, 'both records committed')

@@ -1,22 +1,23 @@
-import { type Kafka, logLevel } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
-import { createLogger } from '../logger.ts'
-import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
+import {
+  probeRunner,
+  probeTopic,
+  randomName,
+  takeoverClients,
+  takingOver,
+  testCleanups,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import type { BatchHandler } from './records.ts'
-
-const silent = createLogger({ level: 'silent' })
 
 // A handler part way through a long batch is told of a rebalance by its signal (HandlerContext.signal),
 // as it is of a stop: the member gives its partitions up at the handler's next slice, not once the batch
 // is done (which the group, and the member joining, waited for, up to the rebalance timeout).
 describe('batch runner telling a long batch of a rebalance', () => {
-  const brokers = kafkaBrokers()
   const { cleanups, connected } = testCleanups()
-
-  const client = (clientId: string) =>
-    createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
 
   const runner = (kafka: Kafka, topic: string, groupId: string, handler: BatchHandler) =>
     // The group would wait 10 minutes for the first member to rejoin, and its session outlasts the batch:
@@ -28,17 +29,10 @@ describe('batch runner telling a long batch of a rebalance', () => {
 
   it('ends a batch under way at its next slice when a member joins: the new member gets the partition and every record, nothing committed unfinished', async () => {
     const name = randomName('rebalance-signal')
-    // kafkajs's round-robin assignor gives a lone partition to the member whose id sorts first, and a
-    // member id starts with its client id: the second member's sorts first, so the partition goes to it.
-    const kafkaA = client(`${name}-2`)
-    const kafkaB = client(`${name}-1`)
+    // The second member to join takes the partition.
+    const { first: kafkaA, second: kafkaB } = takeoverClients(name)
     const admin = await connected(kafkaA.admin())
-    const topic = `${name}.in`
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
-    const groupId = randomName('rebalance-signal')
-    const committed = async () =>
-      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
 
     // 600 records in one batch, scored a slice of 50 ms per record: half a minute whole.
     const values = Array.from({ length: 600 }, (_, i) => `v${i}`)
@@ -68,14 +62,9 @@ describe('batch runner telling a long batch of a rebalance', () => {
     await waitFor(() => (scoredByA >= 5 ? true : undefined), 'the first member part way through its batch')
 
     // A second member joins: the group rebalances, and waits for the first member to rejoin.
-    const doneByB: string[] = []
-    const committedWhenBRead: number[] = []
+    const byB = takingOver(committed)
     let scoredByAWhenBJoined: number | undefined
-    const second = runner(kafkaB, topic, groupId, async (records) => {
-      if (committedWhenBRead.length === 0) committedWhenBRead.push(await committed())
-      doneByB.push(...records.map((r) => r.value!.toString()))
-      return records.map(() => ({ kind: 'ok' as const }))
-    })
+    const second = runner(kafkaB, topic, groupId, byB.handler)
     void second.joined().then(() => {
       scoredByAWhenBJoined = scoredByA
     })
@@ -85,8 +74,8 @@ describe('batch runner telling a long batch of a rebalance', () => {
     expect(atJoin).toBeLessThan(values.length)
     // Every record done by the second member, from the group's position the first left (none committed).
     await until(async () => (await committed()) === values.length, 'every record committed')
-    expect(committedWhenBRead).toEqual([-1]) // none
-    expect(doneByB).toEqual(values)
+    expect(byB.committedAtFirstRead).toEqual([-1]) // none
+    expect(byB.done).toEqual(values)
     // The first member's batch ended part way, told by its signal, and its work was never committed.
     await waitFor(() => (endedA ? true : undefined), "the first member's handler ending")
     expect(scoredByA).toBeLessThan(values.length)

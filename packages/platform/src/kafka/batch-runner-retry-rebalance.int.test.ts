@@ -1,19 +1,21 @@
-import { type Kafka, logLevel } from 'kafkajs'
+import type { Kafka } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
-import { createLogger } from '../logger.ts'
-import { kafkaBrokers, probeRunner, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
-import { createKafka, createTopicsWithLeaders } from './kafka-client.ts'
+import {
+  probeRunner,
+  probeTopic,
+  randomName,
+  startJoining,
+  takeoverClients,
+  takingOver,
+  testCleanups,
+  until,
+  waitFor,
+} from './int-test-support.ts'
 import type { BatchHandler } from './records.ts'
 
-const silent = createLogger({ level: 'silent' })
-
 describe('batch runner retrying a stage through a fault at a rebalance', () => {
-  const brokers = kafkaBrokers()
   const { cleanups, connected } = testCleanups()
-
-  const client = (clientId: string) =>
-    createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
 
   const runner = (
     kafka: Kafka,
@@ -25,17 +27,10 @@ describe('batch runner retrying a stage through a fault at a rebalance', () => {
 
   it('gives the batch up at a rebalance instead of retrying the fault while the group waits, losing nothing', async () => {
     const name = randomName('retry-rebalance')
-    // kafkajs's round-robin assignor gives a lone partition to the member whose id sorts first, and a
-    // member id starts with its client id: the second member's sorts first, so the partition goes to it.
-    const kafkaA = client(`${name}-2`)
-    const kafkaB = client(`${name}-1`)
+    // The second member to join takes the partition.
+    const { first: kafkaA, second: kafkaB } = takeoverClients(name)
     const admin = await connected(kafkaA.admin())
-    const topic = `${name}.in`
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
-    const groupId = randomName('retry-rebalance')
-    const committed = async () =>
-      Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
 
     // The first member's stage fails with an infrastructure fault on every attempt once `faulting`
     // (Redis down, say), and the fault never clears while the test runs.
@@ -71,30 +66,15 @@ describe('batch runner retrying a stage through a fault at a rebalance', () => {
 
     // A second member joins: the group rebalances, and the first member's heartbeats say so while its
     // stage retries.
-    const doneByB: string[] = []
-    const committedWhenBRead: number[] = []
-    const second = runner(kafkaB, topic, groupId, async (records) => {
-      if (committedWhenBRead.length === 0) committedWhenBRead.push(await committed())
-      doneByB.push(...records.map((r) => r.value!.toString()))
-      return records.map(() => ({ kind: 'ok' as const }))
-    })
-    let joined = false
-    void second.joined().then(() => {
-      joined = true
-    })
-    const started = second.start()
-    started.catch(() => {})
-    await waitFor(
-      () => (joined ? true : undefined),
-      "the second member joining while the first member's stage retries a fault",
-    )
-    await started
+    const byB = takingOver(committed)
+    const second = runner(kafkaB, topic, groupId, byB.handler)
+    await startJoining(second, "the second member joining while the first member's stage retries a fault")
     // The second member owns the partition now and reads what the first left unfinished, from where the
     // group's position was left (nothing committed past v0), while the first member's fault persists.
     await until(async () => (await committed()) === 3, 'v1 and v2 committed by the second member')
     expect(faulting).toBe(true)
     expect(doneByA).toEqual(['v0'])
-    expect(committedWhenBRead).toEqual([1])
-    expect(doneByB).toEqual(['v1', 'v2'])
+    expect(byB.committedAtFirstRead).toEqual([1])
+    expect(byB.done).toEqual(['v1', 'v2'])
   })
 })

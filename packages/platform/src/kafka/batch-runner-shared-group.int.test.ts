@@ -1,34 +1,30 @@
-import { logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createCapturingLogger, createLogger, type LogLine } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createBatchRunner } from './batch-runner.ts'
 import {
-  kafkaBrokers,
   probeRunner,
   probeRunnerConfig,
+  quietKafka,
   randomName,
   testCleanups,
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import { createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
 
 describe('batch runner in a consumer group another kind of worker shares', () => {
-  const brokers = kafkaBrokers()
   const { cleanups, connected } = testCleanups()
-  const client = (clientId: string) =>
-    createKafka({ brokers, clientId }, silent, { logLevel: logLevel.NOTHING })
 
   it('reports it (an error naming the group and the topics, health degraded, not ready) until it has the group to itself', async () => {
     // KAFKA_GROUP_ID in an env file two services share: an ingest and a scorer in one group. kafkajs's
     // leader (the first to join) spread its own topic's partitions over both; the scorer dropped those it
     // was given with a warning only, and its own topic went to no one: it stayed ok and ready throughout.
     const name = randomName('shared-group')
-    const admin = await connected(client(`${name}-admin`).admin())
+    const admin = await connected(quietKafka(`${name}-admin`).admin())
     const [rawTopic, headlinesTopic] = [`${name}.raw`, `${name}.headlines`]
     await createTopicsWithLeaders(admin, [
       { topic: rawTopic, numPartitions: 3, replicationFactor: 1 },
@@ -38,14 +34,14 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     const groupId = randomName('shared-group')
     const ok: BatchHandler = async (records) => records.map(() => ({ kind: 'ok' as const }))
 
-    const ingest = probeRunner(client(`${name}-ingest`), rawTopic, groupId, ok, cleanups, {
+    const ingest = probeRunner(quietKafka(`${name}-ingest`), rawTopic, groupId, ok, cleanups, {
       over: { worker: 'ingest' },
     })
     await ingest.start()
     await ingest.joined()
 
     const { log, lines } = createCapturingLogger()
-    const scorerKafka = client(`${name}-scorer`)
+    const scorerKafka = quietKafka(`${name}-scorer`)
     const scored: string[] = []
     const scorer = createBatchRunner(
       scorerKafka,
@@ -94,7 +90,7 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     // The leader assigns the partitions of its own topics only, over every member: it stayed ok and ready
     // while those it gave the scorer went unread (the scorer drops them) and the scorer's topic went to no one.
     const name = randomName('shared-leader')
-    const admin = await connected(client(`${name}-admin`).admin())
+    const admin = await connected(quietKafka(`${name}-admin`).admin())
     const [rawTopic, headlinesTopic] = [`${name}.raw`, `${name}.headlines`]
     await createTopicsWithLeaders(admin, [
       { topic: rawTopic, numPartitions: 4, replicationFactor: 1 },
@@ -105,7 +101,7 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     const ok: BatchHandler = async (records) => records.map(() => ({ kind: 'ok' as const }))
     const runnerOf = (worker: string, topic: string) => {
       const { log, lines } = createCapturingLogger()
-      const kafka = client(`${name}-${worker}`)
+      const kafka = quietKafka(`${name}-${worker}`)
       const runner = createBatchRunner(
         kafka,
         createProducer(kafka, silent),

@@ -1,15 +1,9 @@
-import { logLevel } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createCapturingLogger, createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, probeRunnerConfig, randomName, testCleanups, until } from './int-test-support.ts'
-import {
-  createKafka,
-  createProducer,
-  createTopicsWithLeaders,
-  type TradepulseProducer,
-} from './kafka-client.ts'
+import { probeRunnerConfig, quietKafka, randomName, testCleanups, until } from './int-test-support.ts'
+import { createProducer, createTopicsWithLeaders, type TradepulseProducer } from './kafka-client.ts'
 import type { BatchHandler, HandlerContext } from './records.ts'
 
 const silent = createLogger({ level: 'silent' })
@@ -35,10 +29,7 @@ function gate() {
 // health said "failed: no fetch or batch for N ms" after the stall limit, and a liveness probe restarted a
 // worker that was only waiting the fault out (its records done again, the group rebalanced).
 describe('batch runner health while one attempt of a stage is slow', () => {
-  const brokers = kafkaBrokers()
-  const kafka = createKafka({ brokers, clientId: randomName('slow-attempt') }, silent, {
-    logLevel: logLevel.NOTHING,
-  })
+  const kafka = quietKafka(randomName('slow-attempt'))
   const { cleanups, connected } = testCleanups()
 
   /**

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import type { Consumer, Kafka } from 'kafkajs'
+import { type Admin, type Consumer, type Kafka, type KafkaConfig, logLevel } from 'kafkajs'
 import { afterEach, inject } from 'vitest'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { type BatchRunner, type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
-import { createProducer } from './kafka-client.ts'
-import type { BatchHandler } from './records.ts'
+import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import type { BatchHandler, InRecord, Outcome } from './records.ts'
 
 // For platform's own integration tests: platform cannot depend on @tradepulse/testing (which depends on
 // platform), so the int project's broker comes from its global setup, and these are the few of testing's
@@ -128,6 +128,64 @@ export function testCleanups() {
 }
 
 const silent = createLogger({ level: 'silent' })
+
+/** A client of the test's broker as the workers make theirs (createKafka), kafkajs's own log off; `extra` over it. */
+export function quietKafka(clientId: string, extra: Partial<KafkaConfig> = {}): Kafka {
+  return createKafka({ brokers: kafkaBrokers(), clientId }, silent, { logLevel: logLevel.NOTHING, ...extra })
+}
+
+/**
+ * A fresh input topic `<name>.in` of one partition (deleted by `cleanups`), a fresh group id for it, and
+ * the offset that group has committed on it (-1 until it commits).
+ */
+export async function probeTopic(admin: Admin, name: string, cleanups: (() => Promise<unknown>)[]) {
+  const topic = `${name}.in`
+  await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
+  cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
+  const groupId = randomName('group')
+  const committed = async () =>
+    Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
+  return { topic, groupId, committed }
+}
+
+/**
+ * The clients of two members of one group, the second of which takes a lone partition from the first as
+ * it joins: kafkajs's round-robin assignor gives a lone partition to the member whose id sorts first, and
+ * a member id starts with its client id, so the second's client id sorts first.
+ */
+export function takeoverClients(name: string): { first: Kafka; second: Kafka } {
+  return { first: quietKafka(`${name}-2`), second: quietKafka(`${name}-1`) }
+}
+
+/**
+ * A handler for the member taking a partition over: it records every value it handles (`done`) and the
+ * group's committed offset when it first read (`committedAtFirstRead`: where the member before left it).
+ */
+export function takingOver(committed: () => Promise<number>) {
+  const done: string[] = []
+  const committedAtFirstRead: number[] = []
+  const handler: BatchHandler = async (records: InRecord[]): Promise<Outcome[]> => {
+    if (committedAtFirstRead.length === 0) committedAtFirstRead.push(await committed())
+    done.push(...records.map((r) => r.value!.toString()))
+    return records.map(() => ({ kind: 'ok' as const }))
+  }
+  return { handler, done, committedAtFirstRead }
+}
+
+/**
+ * Starts a runner joining a group where a rebalance may be held up, and waits (`what` names it should it
+ * never come) until it has joined, then until its start settles.
+ */
+export async function startJoining(runner: BatchRunner, what: string): Promise<void> {
+  let joined = false
+  void runner.joined().then(() => {
+    joined = true
+  })
+  const started = runner.start()
+  started.catch(() => {})
+  await waitFor(() => (joined ? true : undefined), what)
+  await started
+}
 
 /**
  * A batch runner on `topic` over `kafka` with probeRunnerConfig (and `over`), stopped by `cleanups`;
