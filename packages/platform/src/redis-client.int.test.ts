@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server, Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
-import type { Redis } from 'ioredis'
+import { Command, type Redis } from 'ioredis'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { BaseConfig, loadConfig, MAX_TIMER_MS } from './config.ts'
@@ -567,5 +567,87 @@ describe('createRedis with resendUnfulfilled off: a command whose connection clo
     )
     cleanups.push(async () => off.disconnect())
     expect(off.options.autoResendUnfulfilledCommands).toBe(false)
+  })
+})
+
+describe('createRedis: a command failed by its timeout is never sent later', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  /**
+   * A client of the test's own server, the server then stopped: `backUp` starts it again and waits for a
+   * write on the new connection, by which time ioredis has sent its offline queue (as the client becomes
+   * ready, before any command issued since).
+   */
+  async function downClient(opts: { timeoutMs: number; resendUnfulfilled?: boolean }) {
+    const server = await ownRedis(cleanups)
+    const url = `redis://127.0.0.1:${server.port}`
+    const redis = createRedis(url, createLogger({ level: 'silent' }), 'offline', opts)
+    cleanups.push(() => closeRedis(redis))
+    // ioredis fails its offline queue at every third failed reconnection (maxRetriesPerRequest 2), which
+    // may come before the server is back or not, depending on how the reconnections fall: taken away here,
+    // so what is queued is still queued when the client is ready again, as it is when Redis returns sooner.
+    redis.options.maxRetriesPerRequest = null
+    expect(await redis.ping()).toBe('PONG')
+    await server.stop()
+    await until(async () => redis.status === 'reconnecting', 'the client to see the server gone')
+    const key = `tp-offline-${randomBytes(6).toString('hex')}`
+    const backUp = async () => {
+      await ownRedis(cleanups, { port: server.port })
+      await until(
+        async () => (await redis.set(`${key}:after`, 'x')) === 'OK',
+        'a write on the new connection',
+      )
+    }
+    return { redis, key, backUp }
+  }
+
+  it('from the offline queue, whether unanswered commands are sent again or not', async () => {
+    // A SET issued while Redis is down fails by its timeout (REDIS_TIMEOUT_MS) while it waits in the offline
+    // queue: standing for a claim its caller was told had failed (its batch retried, perhaps by another
+    // process), which ioredis sent when the connection came back.
+    for (const resendUnfulfilled of [true, false]) {
+      const { redis, key, backUp } = await downClient({ timeoutMs: 300, resendUnfulfilled })
+      await expect(redis.set(key, 'late write')).rejects.toThrow('Command timed out')
+      await backUp()
+      expect([resendUnfulfilled, await redis.get(key)]).toEqual([resendUnfulfilled, null])
+    }
+  })
+
+  it('nor the rest of its pipeline, which ioredis writes whole or not at all', async () => {
+    // One command of a pipeline failed, another not yet (their timers fire apart, here a hand's rejection):
+    // the other fails too. Sent alone, it was never written (ioredis writes a pipeline once every command
+    // of it is) yet waited for a reply: the reply to the next command, which then waited for ever.
+    const { redis, key, backUp } = await downClient({ timeoutMs: 60_000 })
+    const failed = new Command('set', [`${key}:1`, 'late write'])
+    const pipeline = redis.pipeline()
+    ;(pipeline as unknown as { sendCommand(c: Command): unknown }).sendCommand(failed)
+    pipeline.set(`${key}:2`, 'late write')
+    const results = pipeline.exec()
+    failed.reject(new Error('given up'))
+    await backUp()
+    expect(await results).toEqual([[new Error('given up')], [new Error('Command timed out')]])
+    expect(await redis.mget(`${key}:1`, `${key}:2`, `${key}:after`)).toEqual([null, null, 'x'])
+  })
+
+  it('as a command a closed connection left unanswered, by a client that sends those again', async () => {
+    // The SET goes out on a connection that has stopped answering; it fails by its timeout, then the
+    // connection is dropped (socketTimeout) with the SET unanswered: sent again on the next one before.
+    const proxy = await silentableProxy(redisTarget())
+    cleanups.push(proxy.close)
+    const redis = createRedis(proxy.url, createLogger({ level: 'silent' }), 'unanswered', { timeoutMs: 300 })
+    cleanups.push(() => closeRedis(redis))
+    const key = `tp-unanswered-${randomBytes(6).toString('hex')}`
+    cleanups.push(async () => void (await redis.del(key)))
+    expect(await redis.ping()).toBe('PONG')
+    proxy.freeze()
+    await expect(redis.set(key, 'late write')).rejects.toThrow('Command timed out')
+    await until(async () => redis.status !== 'ready', 'the silent connection dropped')
+    proxy.thaw()
+    await until(async () => (await redis.set(`${key}:after`, 'x')) === 'OK', 'a write on the new connection')
+    await redis.del(`${key}:after`)
+    expect(await redis.get(key)).toBeNull()
   })
 })

@@ -47,6 +47,12 @@ const DATABASE_REFUSED = 'database refused (REDIS_URL)'
  * gave up, when the state it was decided on (a Kafka partition's ownership) may have moved on too. With
  * that option off, ioredis drops such commands without failing them, so one sent with no timeout
  * (REDIS_TIMEOUT_MS=0) waited for ever: they are failed here as the connection closes.
+ *
+ * A command failed already (by its timeout) is never sent later, whatever `resendUnfulfilled` says: one
+ * issued while the connection is down waits in ioredis's offline queue, and ioredis sent it as the
+ * connection came back (before a third failed reconnection gave the queue up, maxRetriesPerRequest),
+ * however long after its caller was told it had failed; and so it did with one sent again after its
+ * connection closed unanswered. Both are taken out of those queues as the connection becomes ready.
  */
 export function createRedis(
   url: string,
@@ -101,6 +107,7 @@ export function createRedis(
     connection.downReason = reason
   })
   if (!resendUnfulfilled) redis.on('close', () => failUnfulfilled(redis))
+  sendNothingSettled(redis)
   redis.on('ready', () => {
     if (connection.downReason === DATABASE_REFUSED) return
     if (connection.downReason !== undefined) log.info('Redis connection restored')
@@ -127,6 +134,45 @@ function failUnfulfilled(redis: Redis): void {
   if (!queue) return
   const err = new Error('Connection is closed.')
   for (let item = queue.shift(); item; item = queue.shift()) item.command.reject(err)
+}
+
+/** ioredis's queues of the commands it sends as a connection becomes ready (not in its typings). */
+type Queued = { command: { isSettled?: boolean; reject(err: Error): void }; stream?: unknown }
+type CommandQueue = { length: number; shift(): Queued | undefined; push(item: Queued): unknown }
+type ReadyQueues = {
+  offlineQueue?: CommandQueue
+  prevCommandQueue?: CommandQueue | null
+  setStatus(status: string, arg?: unknown): void
+}
+
+/**
+ * Takes the commands already failed (or answered) out of what ioredis sends as the connection becomes
+ * ready: the offline queue (commands issued while it was down) and the commands a closed connection left
+ * unanswered (its prevCommandQueue, when sent again). ioredis sends both, in order, right after setting
+ * the status to ready, with no event in between: hence the hook on setStatus. A failed command of a
+ * pipeline (a transaction or an auto-pipeline) takes the rest of it along, failed as timed out as it was:
+ * ioredis writes a pipeline once all of its commands are written, so one left out would hold the others
+ * unwritten, waiting for replies that never come.
+ */
+function sendNothingSettled(redis: Redis): void {
+  const internals = redis as unknown as ReadyQueues
+  const setStatus = internals.setStatus
+  internals.setStatus = function (this: ReadyQueues, status, arg) {
+    if (status === 'ready') for (const queue of [this.offlineQueue, this.prevCommandQueue]) dropSettled(queue)
+    setStatus.call(this, status, arg)
+  }
+}
+
+function dropSettled(queue: CommandQueue | null | undefined): void {
+  if (!queue?.length) return
+  const items: Queued[] = []
+  for (let item = queue.shift(); item; item = queue.shift()) items.push(item)
+  const failedPipelines = new Set(items.filter((i) => i.command.isSettled && i.stream).map((i) => i.stream))
+  for (const item of items) {
+    if (item.command.isSettled) continue
+    if (item.stream && failedPipelines.has(item.stream)) item.command.reject(new Error('Command timed out'))
+    else queue.push(item)
+  }
 }
 
 /**
