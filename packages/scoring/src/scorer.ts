@@ -35,7 +35,7 @@ import {
 } from './lexicon.ts'
 import * as tok from './tokenizer.ts'
 import { createTokenBuffer, tokenize } from './tokenizer.ts'
-import { RULES_ONLY_VERSION, SCORER_VERSION } from './version.ts'
+import { RULES_ONLY_VERSION, SCORER_VERSION, watchlistStamp } from './version.ts'
 import {
   cloneVocabulary,
   freeze,
@@ -1309,6 +1309,9 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     // Company entries are numbered after the shared ones, in this scorer's own table.
     table = entryTable([...BASE_ENTRIES, ...trieEntries(companies)])
   }
+  const stamp = watchlistStamp(options.watchlist)
+  const versionWithModel = `${SCORER_VERSION}${stamp}`
+  const versionRulesOnly = `${RULES_ONLY_VERSION}${stamp}`
   const {
     entries: colEntry,
     keys: colKey,
@@ -4988,7 +4991,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       events: out.events,
       entities,
       explanation: cues,
-      scorerVersion: withModel ? SCORER_VERSION : RULES_ONLY_VERSION,
+      scorerVersion: withModel ? versionWithModel : versionRulesOnly,
       truncated,
     }
     // The learned layer reads the headlines the rules label, short of a strong score; it may take the

@@ -127,10 +127,13 @@ export function parseWatchlist(json: unknown): Watchlist {
 
 /**
  * The watchlist of a file's text: JSON with no key given twice in one object (JSON.parse keeps the last
- * silently: a second `entities` dropped the whole first list), then parseWatchlist. Not JSON, it throws
- * JSON.parse's SyntaxError; otherwise a WatchlistError naming the field.
+ * silently: a second `entities` dropped the whole first list), then parseWatchlist. One byte-order mark
+ * at the start is skipped: Windows editors write one, and JSON.parse refused such a file with
+ * `Unexpected token '﻿'`, the mark invisible in the message. Not JSON, it throws JSON.parse's
+ * SyntaxError; otherwise a WatchlistError naming the field.
  */
-export function parseWatchlistText(text: string): Watchlist {
+export function parseWatchlistText(file: string): Watchlist {
+  const text = file.charCodeAt(0) === 0xfeff ? file.slice(1) : file
   const json: unknown = JSON.parse(text)
   const twice = duplicateKeyPath(text)
   if (twice) throw new WatchlistError(fieldOf(twice), 'key given more than once in one object')

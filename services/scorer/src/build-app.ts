@@ -11,10 +11,10 @@ import {
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { SCORER_HTTP_PORT, type ScorerConfig } from './config.ts'
 import { createScorerHandler } from './scorer-handler.ts'
-import { readWatchlistFile, stampWatchlist } from './watchlist-file.ts'
+import { readWatchlistFile } from './watchlist-file.ts'
 
 /**
- * Builds the scorer from config, its scorerVersion stamped with the watchlist's (stampWatchlist); a bad
+ * Builds the scorer from config, its scorerVersion stamped with the watchlist's (createScorer); a bad
  * watchlist file (missing, unreadable, empty, not UTF-8, not JSON, or refused by parseWatchlistText: a key
  * given twice, invalid, or what the scorer would take otherwise than meant) is a configuration error
  * naming the variable, the file and what is wrong (readWatchlistFile).
@@ -24,7 +24,7 @@ export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FI
   if (!file) return createScorer()
   try {
     const watchlist = readWatchlistFile(file)
-    return stampWatchlist(createScorer({ watchlist }), watchlist)
+    return createScorer({ watchlist })
   } catch (err) {
     throw new TradepulseError('CONFIG_INVALID', `SCORER_WATCHLIST_FILE (${file}): ${(err as Error).message}`)
   }
