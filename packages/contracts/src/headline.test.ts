@@ -1,8 +1,10 @@
 import { RE2JS } from 're2js'
 import { describe, expect, it } from 'vitest'
 import type { z } from 'zod'
+import { acceptsAs } from './accepts-as.ts'
 import { formatIssues } from './format-issues.ts'
 import { exportJsonSchemas } from './json-schema.ts'
+import { readerOf } from './reader.ts'
 import {
   Headline,
   HeadlineReader,
@@ -11,6 +13,7 @@ import {
   ScoredHeadlineReader,
   ScoredIndicatorInput,
 } from './schemas.ts'
+import { scoredHeadlineProblem } from './scored-headline-problem.ts'
 import { SCORED } from './test-fixtures.ts'
 import { normalizeText, showsNothing, TEXT_RULES, truncate } from './text.ts'
 
@@ -184,4 +187,69 @@ describe('Headline JSON Schema: consumers are told the text rules', () => {
       }
     },
   )
+})
+
+describe("Headline's flags of what ingest changed (urlDropped, sourceTruncated, surrogatesReplaced): new optional fields", () => {
+  const FLAGS = ['urlDropped', 'sourceTruncated', 'surrogatesReplaced'] as const
+  const flagged = Object.fromEntries(FLAGS.map((f) => [f, true])) as Partial<Headline>
+  const checks: [string, (value: unknown) => string][] = [
+    ...(
+      [
+        ['Headline', Headline],
+        ['HeadlineReader', HeadlineReader],
+        ['ScoredHeadline', ScoredHeadline],
+        ['ScoredHeadlineReader', ScoredHeadlineReader],
+      ] as const
+    ).map(([name, schema]): [string, (value: unknown) => string] => [name, (v) => verdict(schema, v)]),
+    ['acceptsAs(ScoredHeadline)', (v) => (acceptsAs(ScoredHeadline)(v) ? 'ok' : 'refused')],
+    ['scoredHeadlineProblem', (v) => scoredHeadlineProblem(v as ScoredHeadline) ?? 'ok'],
+  ]
+  const scoredOnly = (name: string) => name.includes('Scored') || name.includes('scored')
+
+  it('takes a record written before they existed, in every schema, reader and check, and reads no flag into it', () => {
+    for (const [name, check] of checks) {
+      const records = scoredOnly(name) ? SCORED : [HEADLINE]
+      for (const r of records) {
+        expect(FLAGS.filter((f) => f in r)).toEqual([])
+        expect(`${name} ${check(r)}`).toBe(`${name} ok`)
+      }
+    }
+    // Read, nothing is added: an old record stays as it was written (absent is false).
+    for (const r of [HeadlineReader.parse(HEADLINE), ScoredHeadlineReader.parse(scored)])
+      expect(FLAGS.filter((f) => f in r)).toEqual([])
+  })
+  it('takes and keeps each flag, true or false; refuses one that is not a boolean, naming it', () => {
+    for (const [name, check] of checks) {
+      const base = scoredOnly(name) ? scored : HEADLINE
+      expect(`${name} ${check({ ...base, ...flagged })}`).toBe(`${name} ok`)
+      expect(`${name} ${check({ ...base, urlDropped: false })}`).toBe(`${name} ok`)
+      expect(`${name} ${check({ ...base, sourceTruncated: 'yes' })}`).not.toBe(`${name} ok`)
+    }
+    expect(verdict(Headline, { ...HEADLINE, surrogatesReplaced: 1 })).toBe(
+      'surrogatesReplaced: Invalid input: expected boolean, received number',
+    )
+    expect(HeadlineReader.parse({ ...HEADLINE, ...flagged })).toEqual({ ...HEADLINE, ...flagged })
+    expect(ScoredHeadlineReader.parse({ ...scored, ...flagged })).toEqual({ ...scored, ...flagged })
+  })
+  it('is read by a reader of before them, which drops them: producers may go first (the deploy-order rule)', () => {
+    const before = readerOf(
+      Headline.omit({ urlDropped: true, sourceTruncated: true, surrogatesReplaced: true }),
+    )
+    expect(before.parse({ ...HEADLINE, ...flagged })).toEqual(HEADLINE)
+  })
+  it('gives them to consumers in the JSON Schema as optional booleans, described', () => {
+    type File = { properties: Record<string, { type?: string; description?: string }>; required: string[] }
+    const files = exportJsonSchemas() as Record<string, File>
+    for (const name of ['Headline', 'Headline.strict', 'ScoredHeadline', 'ScoredHeadline.strict']) {
+      const file = files[name]!
+      for (const flag of FLAGS) {
+        expect([name, flag, file.properties[flag]?.type]).toEqual([name, flag, 'boolean'])
+        expect(file.properties[flag]?.description, `${name} ${flag}`).toMatch(
+          /^True when .*Absent \(false\)/s,
+        )
+        expect(file.required, `${name} ${flag}`).not.toContain(flag)
+      }
+      expect(file.required, name).toContain('truncated')
+    }
+  })
 })

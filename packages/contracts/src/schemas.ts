@@ -67,7 +67,8 @@ export const RawHeadline = z.strictObject({
   id: z.string().min(1).max(LIMITS.maxIdChars).nullish(),
   /**
    * Of any length (the record's limit bounds it): ingest cuts it to LIMITS.maxSourceChars once normalised,
-   * as it cuts the headline and body, rather than lose the headline for its source.
+   * as it cuts the headline and body, and replaces a lone surrogate, rather than lose the headline for its
+   * source.
    */
   source: z
     .string()
@@ -75,11 +76,16 @@ export const RawHeadline = z.strictObject({
     .meta({
       description:
         'Of any length within the record limit: ingest normalises it (NFKC, white space runs one space, ' +
-        `trimmed) and cuts it to ${LIMITS.maxSourceChars} characters.`,
+        `trimmed) and cuts it to ${LIMITS.maxSourceChars} characters (flagged sourceTruncated); a lone surrogate ` +
+        'in it is replaced by U+FFFD (flagged surrogatesReplaced).',
     })
     .nullish(),
   headline: z.string().min(1),
-  body: z.string().nullish(),
+  /** A lone surrogate (which UTF-8 cannot encode) is replaced, not the headline lost for its body. */
+  body: z
+    .string()
+    .meta({ description: 'A lone surrogate in it is replaced by U+FFFD (flagged surrogatesReplaced).' })
+    .nullish(),
   /**
    * Of any length (the record's limit bounds it): ingest passes on only an absolute http or https URL of at
    * most LIMITS.maxUrlChars characters, without control characters or lone surrogates, as given; any other
@@ -91,7 +97,7 @@ export const RawHeadline = z.strictObject({
       description:
         `Ingest passes it on as given when it is an absolute http or https URL of at most ${LIMITS.maxUrlChars} ` +
         'characters without control characters or lone surrogates; any other url is dropped and the ' +
-        'headline published without it.',
+        'headline published without it, flagged urlDropped.',
     })
     .nullish(),
   publishedAt: isoTime.nullish(),
@@ -146,6 +152,40 @@ export const Headline = z.strictObject({
   ingestedAt: isoTime,
   /** True when the headline or body was cut to its length limit. */
   truncated: z.boolean(),
+  /*
+   * What ingest changed of a field rather than dead-letter the headline for it. Optional, so a record
+   * written before they existed reads as before (a new optional field is a minor change; a new value of an
+   * enum of such flags would not be); ingest writes each only as true, absent meaning false.
+   */
+  /** True when the producer gave a url ingest did not pass on: a consumer tells it from none given. */
+  urlDropped: z
+    .boolean()
+    .meta({
+      description:
+        `True when the producer gave a url that ingest dropped (longer than ${LIMITS.maxUrlChars} characters, not ` +
+        'an absolute http or https URL, or holding a control character or a lone surrogate): the headline has no ' +
+        'url. Absent (false) when the url is as given or none was given, and on records written before it existed.',
+    })
+    .optional(),
+  /** True when the source was cut to LIMITS.maxSourceChars. */
+  sourceTruncated: z
+    .boolean()
+    .meta({
+      description:
+        `True when the source, once normalised, was longer than ${LIMITS.maxSourceChars} characters and was cut ` +
+        'to that. Absent (false) otherwise, and on records written before it existed.',
+    })
+    .optional(),
+  /** True when a lone surrogate of the source or body was replaced by U+FFFD. */
+  surrogatesReplaced: z
+    .boolean()
+    .meta({
+      description:
+        'True when the source or body as given held a lone UTF-16 surrogate (a JSON escape such as \\ud800, ' +
+        'which UTF-8 cannot encode), each replaced by U+FFFD. Absent (false) otherwise, and on records ' +
+        'written before it existed.',
+    })
+    .optional(),
 })
 export type Headline = z.infer<typeof Headline>
 

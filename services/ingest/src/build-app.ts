@@ -29,7 +29,7 @@ export type IngestDeps = WorkerDeps & {
   dedup?: DedupStore
 }
 
-/** How many headlines a warning about a batch's dropped urls or cut sources names by id. */
+/** How many headlines a warning about a batch's dropped urls, cut sources or replaced surrogates names by id. */
 const NAMED_IN_LOG = 10
 
 /** The ingest worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
@@ -87,6 +87,12 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
   const sourceCut = new Counter({
     name: 'tradepulse_ingest_source_cut_total',
     help: `headlines whose source was past ${LIMITS.maxSourceChars} characters once normalised, published with it cut to that`,
+    registers: [metrics.registry],
+  })
+  const surrogatesReplaced = new Counter({
+    name: 'tradepulse_ingest_surrogates_replaced_total',
+    help: 'headlines published with the lone UTF-16 surrogates of their source or body (which UTF-8 cannot encode) replaced by U+FFFD, by field',
+    labelNames: ['field'],
     registers: [metrics.registry],
   })
   const standInsTaken = new Counter({
@@ -174,6 +180,16 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
         log.warn(
           { count: cut.length, headlines: cut.slice(0, NAMED_IN_LOG) },
           `${cut.length} headline(s) published with the source cut to ${LIMITS.maxSourceChars} characters`,
+        )
+      },
+      onSurrogatesReplaced: (replaced) => {
+        for (const field of ['source', 'body'] as const) {
+          const n = replaced.filter((r) => r.fields.includes(field)).length
+          if (n > 0) surrogatesReplaced.inc({ field }, n)
+        }
+        log.warn(
+          { count: replaced.length, headlines: replaced.slice(0, NAMED_IN_LOG) },
+          `${replaced.length} headline(s) published with the lone surrogates of their source or body replaced by U+FFFD`,
         )
       },
       ...(standIns ? { standIns } : {}),

@@ -165,13 +165,15 @@ describe('ingest handler', () => {
     // The repeat of h-0 is a duplicate: not counted.
     expect(counted).toEqual([2])
   })
-  it('publishes headlines whose url is dropped or source cut, and tells them once each by id, not their duplicates', async () => {
+  it('publishes headlines whose url is dropped, source cut or surrogates replaced, flagged, and tells them once each by id, not their duplicates', async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')
     const dropped: unknown[] = []
     const cut: unknown[] = []
+    const replaced: unknown[] = []
     const h = handlerAt(now, {
       onUrlDropped: (d) => dropped.push(d),
       onSourceCut: (c) => cut.push(c),
+      onSurrogatesReplaced: (r) => replaced.push(r),
     })
     const raws = [
       { id: 'long', headline: 'Tariffs rise', url: `https://news.example/?t=${'x'.repeat(5_000)}` },
@@ -179,6 +181,8 @@ describe('ingest handler', () => {
       { id: 'src', headline: 'Tariffs rise', source: 's'.repeat(300) },
       { id: 'fine', headline: 'Tariffs rise', url: 'https://news.example/1', source: 'wire' },
       { id: 'long', headline: 'Tariffs rise', url: `https://news.example/?t=${'y'.repeat(5_000)}` },
+      { id: 'lone', headline: 'Tariffs rise', source: 'wire\ud800', body: 'b\udc00' },
+      { id: 'lone', headline: 'Tariffs rise', source: 'wire\ud800', body: 'b\udc00' },
     ]
     const outcomes = await h(
       raws.map((raw, i) => ({ ...record(i, {}), value: Buffer.from(JSON.stringify(raw)), timestamp: now })),
@@ -187,11 +191,15 @@ describe('ingest handler', () => {
     const out = outcomes.map((o) =>
       o.kind === 'ok' ? (JSON.parse(String(o.out?.[0]?.value)) as Record<string, unknown>) : o.kind,
     )
-    expect(out.map((o) => (typeof o === 'string' ? o : [o.id, o.url, o.source]))).toEqual([
-      ['long', undefined, 'unknown'],
-      ['js', undefined, 'unknown'],
-      ['src', undefined, 's'.repeat(100)],
+    const flags = (o: Record<string, unknown>) =>
+      ['urlDropped', 'sourceTruncated', 'surrogatesReplaced'].filter((f) => f in o).map((f) => `${f}=${o[f]}`)
+    expect(out.map((o) => (typeof o === 'string' ? o : [o.id, o.url, o.source, ...flags(o)]))).toEqual([
+      ['long', undefined, 'unknown', 'urlDropped=true'],
+      ['js', undefined, 'unknown', 'urlDropped=true'],
+      ['src', undefined, 's'.repeat(100), 'sourceTruncated=true'],
       ['fine', 'https://news.example/1', 'wire'],
+      'drop',
+      ['lone', undefined, 'wire\ufffd', 'surrogatesReplaced=true'],
       'drop',
     ])
     expect(dropped).toEqual([
@@ -201,6 +209,7 @@ describe('ingest handler', () => {
       ],
     ])
     expect(cut).toEqual([[{ id: 'src', chars: 300 }]])
+    expect(replaced).toEqual([[{ id: 'lone', fields: ['source', 'body'] }]])
   })
   it('counts them once the claims are made: not for a batch that failed on a Redis fault and is retried', async () => {
     const now = Date.parse('2026-03-02T08:00:00Z')

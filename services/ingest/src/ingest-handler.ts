@@ -10,7 +10,7 @@ import {
   type OutRecord,
   traceContext,
 } from '@tradepulse/platform'
-import { type IngestLimits, parseRawRecord, type UrlProblem } from './parse-raw.ts'
+import { type IngestLimits, parseRawRecord, type SurrogateField, type UrlProblem } from './parse-raw.ts'
 import type { StandIn, StandIns } from './stand-ins.ts'
 import { createUnansweredClaims } from './unanswered-claims.ts'
 
@@ -39,6 +39,8 @@ export type IngestHandlerDeps = {
   onUrlDropped?: (dropped: { id: string; problem: UrlProblem }[]) => void
   /** The headlines of a batch whose source was cut to its limit, and its length before (a metric and a log line). */
   onSourceCut?: (cut: { id: string; chars: number }[]) => void
+  /** The headlines of a batch whose source or body had lone surrogates replaced, and which (a metric and a log line). */
+  onSurrogatesReplaced?: (replaced: { id: string; fields: SurrogateField[] }[]) => void
   /** The wall clock, in ms (Date.now when absent). */
   now?: () => number
   /** A monotonic clock in ms, which times the parse's slices (performance.now when absent). */
@@ -84,6 +86,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       implausible: boolean
       urlDropped: UrlProblem | undefined
       sourceCutFrom: number | undefined
+      surrogatesReplaced: SurrogateField[] | undefined
     }[] = []
     const nowMs = now()
     let sliceStart = elapsedMs()
@@ -105,6 +108,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
           implausible: parsed.implausibleTimestamp !== undefined,
           urlDropped: parsed.urlDropped,
           sourceCutFrom: parsed.sourceCutFrom,
+          surrogatesReplaced: parsed.surrogatesReplaced,
         })
       } else outcomes[index] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
     }
@@ -190,6 +194,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     let implausible = 0
     const urlsDropped: { id: string; problem: UrlProblem }[] = []
     const sourcesCut: { id: string; chars: number }[] = []
+    const surrogatesReplaced: { id: string; fields: SurrogateField[] }[] = []
     valid.forEach((v, i) => {
       const missed = unanswered.answered(v.origin)
       if (answers[i] !== 'first' && !(answers[i] === 'again' && (missed || resent))) return
@@ -198,12 +203,14 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
       if (v.implausible) implausible++
       if (v.urlDropped) urlsDropped.push({ id: v.headline.id, problem: v.urlDropped })
       if (v.sourceCutFrom !== undefined) sourcesCut.push({ id: v.headline.id, chars: v.sourceCutFrom })
+      if (v.surrogatesReplaced) surrogatesReplaced.push({ id: v.headline.id, fields: v.surrogatesReplaced })
     })
     if (future > 0) deps.onFuture?.(future)
     if (past > 0) deps.onPast?.(past)
     if (implausible > 0) deps.onImplausibleTimestamp?.(implausible)
     if (urlsDropped.length > 0) deps.onUrlDropped?.(urlsDropped)
     if (sourcesCut.length > 0) deps.onSourceCut?.(sourcesCut)
+    if (surrogatesReplaced.length > 0) deps.onSurrogatesReplaced?.(surrogatesReplaced)
     valid.forEach((v, i) => {
       // A re-claim is published again: the earlier attempt's output may never have been sent.
       outcomes[v.index] = isClaimTaken(answers[i]!)

@@ -320,7 +320,7 @@ describe('ingest worker on Kafka and Redis', () => {
       await app.metrics.registry.getSingleMetricAsString('tradepulse_ingest_future_published_total'),
     ).toMatch(/ 1$/m)
   })
-  it('publishes a headline whose url is 5,000 characters without it, and one whose source is 300 cut to 100, naming them, where both were dead-lettered', async () => {
+  it('publishes a headline whose url is 5,000 characters without it, one whose source is 300 cut to 100, one whose source and body hold lone surrogates with them replaced, each flagged and named, where all three were dead-lettered', async () => {
     const { log, lines } = createCapturingLogger<LogLine & { headlines?: unknown[] }>('warn')
     const { app, topics } = await startIngest({}, log)
     const out = await collectTopic(kafkaBrokers, topics.headlines.name)
@@ -335,17 +335,31 @@ describe('ingest worker on Kafka and Redis', () => {
       messages: [
         { key: 'k', value: JSON.stringify({ id: 'long-url', headline: 'US raises tariffs on steel', url }) },
         { key: 'k', value: JSON.stringify({ id: 'long-source', headline: 'EU weighs tariffs', source }) },
+        // JSON.stringify writes a lone surrogate as its escape (\ud83d): valid UTF-8 and JSON.
+        {
+          key: 'k',
+          value: JSON.stringify({
+            id: 'lone',
+            headline: 'China curbs exports',
+            source: 'Wire \ud83d',
+            body: 'a\udc00b',
+          }),
+        },
         { key: 'k', value: '{"headline": "unterminated' },
       ],
     })
-    await waitFor(() => out.messages.length >= 2 && dlq.messages.length >= 1, {
-      what: 'headlines and letter',
-    })
-    // Keyed by id, the two may be on different headlines partitions: in either order.
+    // Each record's fate: published or dead-lettered.
+    await waitFor(() => out.messages.length + dlq.messages.length >= 4, { what: 'headlines and letters' })
+    // Keyed by id, they may be on different headlines partitions: in any order.
     const published = out.messages.map((m) => Headline.parse(JSON.parse(m.value!.toString())))
-    expect(published.map((h) => [h.id, h.url, h.source]).sort()).toEqual([
-      ['long-source', undefined, source.slice(0, 100).trimEnd()],
-      ['long-url', undefined, 'unknown'],
+    expect(
+      published
+        .map((h) => [h.id, h.url, h.source, h.body, h.urlDropped, h.sourceTruncated, h.surrogatesReplaced])
+        .sort(),
+    ).toEqual([
+      ['lone', undefined, 'Wire \ufffd', 'a\ufffdb', undefined, undefined, true],
+      ['long-source', undefined, source.slice(0, 100).trimEnd(), undefined, undefined, true, undefined],
+      ['long-url', undefined, 'unknown', undefined, true, undefined, undefined],
     ])
     expect(dlq.messages.map((m) => (JSON.parse(m.value!.toString()) as DeadLetter).reason)).toEqual([
       'invalid_json',
@@ -353,6 +367,9 @@ describe('ingest worker on Kafka and Redis', () => {
     const metric = (name: string) => app.metrics.registry.getSingleMetricAsString(name)
     expect(await metric('tradepulse_ingest_url_dropped_total')).toMatch(/reason="too_long"[^}]*} 1$/m)
     expect(await metric('tradepulse_ingest_source_cut_total')).toMatch(/ 1$/m)
+    const replaced = await metric('tradepulse_ingest_surrogates_replaced_total')
+    expect(replaced).toMatch(/field="source"[^}]*} 1$/m)
+    expect(replaced).toMatch(/field="body"[^}]*} 1$/m)
     expect(lines.filter((l) => l.headlines).map((l) => [l.msg, l.headlines])).toEqual(
       expect.arrayContaining([
         [
@@ -363,9 +380,13 @@ describe('ingest worker on Kafka and Redis', () => {
           '1 headline(s) published with the source cut to 100 characters',
           [{ id: 'long-source', chars: 300 }],
         ],
+        [
+          '1 headline(s) published with the lone surrogates of their source or body replaced by U+FFFD',
+          [{ id: 'lone', fields: ['source', 'body'] }],
+        ],
       ]),
     )
-    expect(lines.filter((l) => l.headlines)).toHaveLength(2)
+    expect(lines.filter((l) => l.headlines)).toHaveLength(3)
   })
   it("takes a producer's zero publishedAt (0001-01-01) as its entry time, and counts it", async () => {
     const { app, topics, out } = await startCollecting()

@@ -157,14 +157,13 @@ describe('parseRawRecord', () => {
       const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', source: given }))
       const normalised = given.normalize('NFKC')
       expect(normalised.length).toBeGreaterThan(LIMITS.maxSourceChars)
-      expect(r.ok ? [r.headline.source, r.sourceCutFrom] : [r.reason, r.message]).toEqual([
-        normalised.slice(0, LIMITS.maxSourceChars).trimEnd(),
-        normalised.length,
-      ])
+      expect(
+        r.ok ? [r.headline.source, r.headline.sourceTruncated, r.sourceCutFrom] : [r.reason, r.message],
+      ).toEqual([normalised.slice(0, LIMITS.maxSourceChars).trimEnd(), true, normalised.length])
       expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
     }
   })
-  it('publishes a headline whose url is past its limit without the url, and says so, rather than dead-letter it', () => {
+  it('publishes a headline whose url is past its limit without the url, flagged urlDropped, and says so, rather than dead-letter it', () => {
     // A tracking link of 5,000 characters: the raw contract refused it, and the headline was lost.
     const url = `https://news.example/a?utm=${'x'.repeat(5_000 - 27)}`
     expect(url.length).toBe(5_000)
@@ -177,6 +176,7 @@ describe('parseRawRecord', () => {
         publishedAt: '2025-01-02T03:04:05.000Z',
         ingestedAt: '2025-01-02T03:04:05.000Z',
         truncated: false,
+        urlDropped: true,
       },
       { reason: 'too_long', message: `5000 characters; the limit is ${LIMITS.maxUrlChars}` },
     ])
@@ -184,7 +184,11 @@ describe('parseRawRecord', () => {
     // One of the limit exactly is passed on as given, and nothing said.
     const edge = `https://news.example/${'x'.repeat(LIMITS.maxUrlChars - 21)}`
     const e = parse(JSON.stringify({ id: 'rt-2', headline: 'EU weighs tariffs', url: edge }))
-    expect(e.ok && [e.headline.url === edge, 'urlDropped' in e]).toEqual([true, false])
+    expect(e.ok && [e.headline.url === edge, 'urlDropped' in e, 'urlDropped' in e.headline]).toEqual([
+      true,
+      false,
+      false,
+    ])
   })
   it.each([
     ['javascript:alert(1)'],
@@ -197,14 +201,13 @@ describe('parseRawRecord', () => {
     ['https://news.example/a\\nb'],
     ['https://news.example/\\ud800'],
   ])(
-    'drops a url that is not an absolute http or https URL (%s), publishing the headline without it',
+    'drops a url that is not an absolute http or https URL (%s), publishing the headline without it, flagged',
     (given) => {
       const url = JSON.parse(`"${given}"`) as string
       const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url }))
-      expect(r.ok ? [r.headline.url, r.urlDropped?.reason] : [r.reason, r.message]).toEqual([
-        undefined,
-        'invalid',
-      ])
+      expect(
+        r.ok ? [r.headline.url, r.headline.urlDropped, r.urlDropped?.reason] : [r.reason, r.message],
+      ).toEqual([undefined, true, 'invalid'])
       expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
     },
   )
@@ -215,23 +218,37 @@ describe('parseRawRecord', () => {
     ['https://news.example/März'],
   ])('passes on an http or https url as given (%s), and says nothing', (url) => {
     const r = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url }))
-    expect(r.ok ? [r.headline.url, 'urlDropped' in r] : [r.reason, r.message]).toEqual([url, false])
+    expect(
+      r.ok ? [r.headline.url, 'urlDropped' in r, 'urlDropped' in r.headline] : [r.reason, r.message],
+    ).toEqual([url, false, false])
   })
-  it('cuts a source past its limit as given to the limit, and says so, rather than dead-letter the headline', () => {
+  it('tells a url dropped from none given: only the dropped one is flagged', () => {
+    const none = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs' }))
+    const dropped = parse(JSON.stringify({ id: 'rt-1', headline: 'EU weighs tariffs', url: '/relative' }))
+    expect([none, dropped].map((r) => r.ok && [r.headline.url, r.headline.urlDropped])).toEqual([
+      [undefined, undefined],
+      [undefined, true],
+    ])
+  })
+  it('cuts a source past its limit as given to the limit, flagged sourceTruncated, and says so, rather than dead-letter the headline', () => {
     const given = `Reuters ${'wire '.repeat(60)}`.slice(0, 300)
     expect(given.length).toBe(300)
     const r = parse(JSON.stringify({ headline: 'EU weighs tariffs', source: given }))
     const cut = given.slice(0, LIMITS.maxSourceChars).trimEnd()
-    expect(r.ok ? [r.headline.source, r.headline.id, r.sourceCutFrom] : [r.reason, r.message]).toEqual([
-      cut,
-      contentId(cut, 'EU weighs tariffs'),
-      300,
-    ])
+    expect(
+      r.ok
+        ? [r.headline.source, r.headline.id, r.headline.sourceTruncated, r.sourceCutFrom]
+        : [r.reason, r.message],
+    ).toEqual([cut, contentId(cut, 'EU weighs tariffs'), true, 300])
     expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
     // One of the limit exactly is kept whole, and nothing said.
     const edge = 's'.repeat(LIMITS.maxSourceChars)
     const e = parse(JSON.stringify({ headline: 'EU weighs tariffs', source: edge }))
-    expect(e.ok && [e.headline.source, 'sourceCutFrom' in e]).toEqual([edge, false])
+    expect(e.ok && [e.headline.source, 'sourceCutFrom' in e, 'sourceTruncated' in e.headline]).toEqual([
+      edge,
+      false,
+      false,
+    ])
   })
   it('gives the same content id to a headline with an invisible character inside an accented letter', () => {
     const id = (headline: string) => {
@@ -519,21 +536,60 @@ describe('parseRawRecord', () => {
     ]
     for (const text of once) expect(parse(text).ok, text).toBe(true)
   })
-  it('refuses a lone surrogate in any text field, naming the first in the order of the schema', () => {
+  it('refuses a headline holding a lone surrogate, whatever the other fields hold', () => {
     const message = (raw: Record<string, string>) => {
       const r = parse(JSON.stringify(raw))
       return r.ok ? 'ok' : [r.reason, r.message]
     }
-    for (const field of ['source', 'headline', 'body'])
-      expect(message({ headline: 'x', [field]: 'a\ud800' })).toEqual([
-        'invalid_text',
-        `${field} contains a lone surrogate`,
-      ])
-    // But the url: dropped, the headline published (drops a url that is not...).
-    expect(message({ headline: 'x', url: 'https://e.x/\ud800' })).toBe('ok')
-    expect(message({ url: '\udc00', body: '\ud800', headline: 'x\udfff', source: 's' })).toEqual([
+    expect(message({ headline: 'a\ud800' })).toEqual(['invalid_text', 'headline contains a lone surrogate'])
+    expect(message({ url: '\udc00', body: '\ud800', headline: 'x\udfff', source: 's\udc00' })).toEqual([
       'invalid_text',
       'headline contains a lone surrogate',
+    ])
+    // But the url: dropped, the headline published (drops a url that is not...).
+    expect(message({ headline: 'x', url: 'https://e.x/\ud800' })).toBe('ok')
+  })
+  it('replaces the lone surrogates of a source or body by U+FFFD, flagged and said, rather than dead-letter the headline', () => {
+    // A producer's string cut inside an emoji (a high surrogate left at its end), and stray halves.
+    const r = parse(
+      JSON.stringify({
+        id: 'rt-1',
+        source: 'Wire \ud83d',
+        headline: 'US raises tariffs on steel',
+        body: 'China \udc00 retaliates.\n\ud83d\udcc9 Markets \ud800\ud800 fall',
+      }),
+    )
+    expect(r.ok ? [r.headline, r.surrogatesReplaced] : [r.reason, r.message]).toEqual([
+      {
+        id: 'rt-1',
+        source: 'Wire \ufffd',
+        headline: 'US raises tariffs on steel',
+        // A pair (📉) kept; the text keeps its length in UTF-16 units.
+        body: 'China \ufffd retaliates.\n📉 Markets \ufffd\ufffd fall',
+        publishedAt: '2025-01-02T03:04:05.000Z',
+        ingestedAt: '2025-01-02T03:04:05.000Z',
+        truncated: false,
+        surrogatesReplaced: true,
+      },
+      ['source', 'body'],
+    ])
+    expect(r.ok && Headline.safeParse(r.headline).success).toBe(true)
+    // One field alone is named alone; the content id is of the source as replaced.
+    const body = parse(JSON.stringify({ headline: 'x', body: '\udfff' }))
+    expect(
+      body.ok && [body.headline.body, body.headline.surrogatesReplaced, body.surrogatesReplaced],
+    ).toEqual(['\ufffd', true, ['body']])
+    const source = parse(JSON.stringify({ headline: 'x', source: '\ud800' }))
+    expect(source.ok && [source.headline.source, source.headline.id, source.surrogatesReplaced]).toEqual([
+      '\ufffd',
+      contentId('\ufffd', 'x'),
+      ['source'],
+    ])
+    // Well formed: nothing flagged, nothing said.
+    const fine = parse(JSON.stringify({ headline: 'x', source: 'Wire 📰', body: 'b 📉' }))
+    expect(fine.ok && ['surrogatesReplaced' in fine, 'surrogatesReplaced' in fine.headline]).toEqual([
+      false,
+      false,
     ])
   })
   it('gives the content id of the source, a NUL and the lower-cased headline, as one hash', () => {

@@ -43,6 +43,8 @@ export type ParseResult =
       urlDropped?: UrlProblem
       /** The source's length once normalised, when it was past LIMITS.maxSourceChars and cut to it. */
       sourceCutFrom?: number
+      /** The fields whose lone surrogates were replaced by U+FFFD (wellFormedText). */
+      surrogatesReplaced?: SurrogateField[]
     }
   | { ok: false; reason: IngestRejection; message: string }
 
@@ -125,6 +127,19 @@ export function urlProblem(url: string): UrlProblem | undefined {
   if (!HTTP_SCHEME.test(url) || !URL.canParse(url))
     return { reason: 'invalid', message: 'is not an absolute http or https URL' }
   return undefined
+}
+
+/** The fields ingest replaces a lone surrogate of, rather than dead-letter the headline. */
+export type SurrogateField = 'source' | 'body'
+
+/**
+ * `text` with each lone surrogate replaced by U+FFFD, and whether there was one. A JSON escape can carry
+ * one ("\ud800": a producer's string cut inside an emoji), which no UTF-8 consumer downstream can encode.
+ * In a source or body it cost the whole headline (invalid_text); replaced, the text keeps its length in
+ * UTF-16 units, so the scorer's spans are as they would be.
+ */
+function wellFormedText(text: string): { text: string; replaced: boolean } {
+  return wellFormed.test(text) ? { text, replaced: false } : { text: text.toWellFormed(), replaced: true }
 }
 
 function reject(reason: IngestRejection, message: string): ParseResult {
@@ -234,20 +249,18 @@ export function parseRawRecord(
     const problem = idProblem(raw.id)
     if (problem) return reject('schema_invalid', `id: ${problem}`)
   }
-  // In the order of raw's fields (the schema's), as Object.entries would give them, without its array.
-  for (const field in raw) {
-    // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode. A
-    // url holding one is dropped (urlProblem), not the headline.
-    if (field === 'url') continue
-    const v = raw[field as keyof RawHeadline]
-    if (typeof v === 'string' && !wellFormed.test(v))
-      return reject('invalid_text', `${field} contains a lone surrogate`)
-  }
+  // JSON escapes can carry lone surrogates ("\ud800"), which no UTF-8 consumer downstream can encode. The
+  // headline is what the headline says: one holding one is refused, as an id is. A source or body holding
+  // one has it replaced (wellFormedText), and a url holding one is dropped (urlProblem), not the headline.
+  // (The id was checked above; a publishedAt the contract took is ASCII.)
+  if (!wellFormed.test(raw.headline)) return reject('invalid_text', 'headline contains a lone surrogate')
   const head = truncate(normalizeText(raw.headline), limits.maxHeadlineChars)
   // After the cut: what goes on is what must be readable (1,000 blanks, then words, is not).
   if (!readable.test(head.text))
     return reject('empty_headline', 'headline has no letter or digit after normalisation')
-  const bodyNorm = raw.body == null ? '' : normalizeText(raw.body, true)
+  const rawBody = raw.body == null ? undefined : wellFormedText(raw.body)
+  const rawSource = raw.source == null ? undefined : wellFormedText(raw.source)
+  const bodyNorm = rawBody === undefined ? '' : normalizeText(rawBody.text, true)
   const body = truncate(bodyNorm, limits.maxBodyChars)
   // A source that shows nothing once normalised (white space, a Hangul filler, the braille blank, zero-width
   // or tag characters) is none: the default, as INGEST_DEFAULT_SOURCE itself is held to (config.ts), rather
@@ -255,7 +268,7 @@ export function parseRawRecord(
   // headlines topic's limit, as given (the raw contract takes any length within the record's) or once NFKC
   // has expanded it (U+FDFA is 18 characters, a ligature 2 or 3), is cut to that limit, as the headline and
   // body are, rather than the whole headline dead-lettered; the cut is counted.
-  const sourceNorm = raw.source == null ? '' : normalizeText(raw.source)
+  const sourceNorm = rawSource === undefined ? '' : normalizeText(rawSource.text)
   const given = truncate(sourceNorm, LIMITS.maxSourceChars).text
   const source = showsNothing(given) ? defaultSource : given
   const sourceCut = sourceNorm.length > LIMITS.maxSourceChars
@@ -268,7 +281,8 @@ export function parseRawRecord(
   // behind every other in event time and every indicator dropped it as late; it is taken as unknown.
   const early = givenMs < MIN_ENTRY_MS
   // Built field by field in the order the spread literal had (id, source, headline, body, url, publishedAt,
-  // ingestedAt, truncated): the order JSON.stringify writes them in.
+  // ingestedAt, truncated), then the flags (urlDropped, sourceTruncated, surrogatesReplaced), the schema's
+  // order: the order JSON.stringify writes them in.
   const headline = {
     id: raw.id ?? contentId(source, head.text),
     source,
@@ -280,6 +294,13 @@ export function parseRawRecord(
   headline.publishedAt = raw.publishedAt && !ahead && !early ? isoTime(raw.publishedAt, givenMs) : ingestedAt
   headline.ingestedAt = ingestedAt
   headline.truncated = head.truncated || body.truncated
+  // Each flag only when set (absent is false): a headline ingest changed nothing of is written as before.
+  const surrogatesReplaced: SurrogateField[] = []
+  if (rawSource?.replaced) surrogatesReplaced.push('source')
+  if (rawBody?.replaced) surrogatesReplaced.push('body')
+  if (urlDropped) headline.urlDropped = true
+  if (sourceCut) headline.sourceTruncated = true
+  if (surrogatesReplaced.length > 0) headline.surrogatesReplaced = true
   // Whatever else takes a headline past the Headline schema is rejected here, not passed on for the scorer
   // to reject after its id has been claimed.
   if (!headlineAccepts(headline)) {
@@ -287,7 +308,8 @@ export function parseRawRecord(
     if (!checked.success)
       return reject('schema_invalid', `after normalisation: ${formatIssues(checked.error)}`)
   }
-  if (!ahead && !early && entry.plausible && !urlDropped && !sourceCut) return { ok: true, headline }
+  if (!ahead && !early && entry.plausible && !urlDropped && !sourceCut && surrogatesReplaced.length === 0)
+    return { ok: true, headline }
   return {
     ok: true,
     headline,
@@ -296,6 +318,7 @@ export function parseRawRecord(
     ...(entry.plausible ? {} : { implausibleTimestamp: recordTimestampMs }),
     ...(urlDropped ? { urlDropped } : {}),
     ...(sourceCut ? { sourceCutFrom: sourceNorm.length } : {}),
+    ...(surrogatesReplaced.length > 0 ? { surrogatesReplaced } : {}),
   }
 }
 
