@@ -11,6 +11,7 @@ import { combineHealth } from './health.ts'
 import { closeServer, createHealthServer, listen } from './http/health-server.ts'
 import { createCapturingLogger, createLogger } from './logger.ts'
 import { closeRedis, createRedis, redisDatabaseRefused, redisHealth } from './redis-client.ts'
+import { clientNamed } from './redis-test-support.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
 // is read from what its global setup provides, as in the indicator store's test.
@@ -517,17 +518,7 @@ describe('createRedis with resendUnfulfilled off: a command whose connection clo
     const redis = createRedis(url, createLogger({ level: 'silent' }), name, opts)
     cleanups.push(() => closeRedis(redis))
     const firstId = await redis.client('ID')
-    const clientOf = async () =>
-      String(await direct.client('LIST'))
-        .split('\n')
-        .map(
-          (line: string) =>
-            Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])) as Record<
-              string,
-              string
-            >,
-        )
-        .find((c) => c.name === name)
+    const clientOf = () => clientNamed(direct, name)
     await direct.call('CLIENT', 'PAUSE', '60000', 'WRITE')
     cleanups.push(() => direct.call('CLIENT', 'UNPAUSE'))
     const late = redis.set('k', 'late write').then(

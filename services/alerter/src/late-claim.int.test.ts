@@ -1,4 +1,5 @@
 import { closeRedis, createLogger } from '@tradepulse/platform'
+import { clientNamed } from '@tradepulse/platform/redis-test-support'
 import { randomName, startLocalRedis, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -46,17 +47,7 @@ describe('alerter: a claim lost with its connection is not sent again on the nex
     }
     expect(await store.claimedFor([claim.origin])).toEqual(new Map()) // connected
     const firstId = String(await client.client('ID'))
-    const connection = async () =>
-      String(await direct.client('LIST'))
-        .split('\n')
-        .map(
-          (line: string) =>
-            Object.fromEntries(line.split(' ').map((kv) => kv.split('=') as [string, string])) as Record<
-              string,
-              string
-            >,
-        )
-        .find((c) => c.name === name)
+    const connection = () => clientNamed(direct, name)
 
     await direct.call('CLIENT', 'PAUSE', '60000', 'WRITE')
     cleanups.push(() => direct.call('CLIENT', 'UNPAUSE'))
