@@ -1,5 +1,5 @@
 import { parseRules } from '@tradepulse/alerting'
-import { type Alert, createTopicCatalogue, type ScoredHeadline } from '@tradepulse/contracts'
+import type { Alert, ScoredHeadline } from '@tradepulse/contracts'
 import {
   createBatchStages,
   createKeys,
@@ -11,12 +11,13 @@ import {
   produceAll,
   publishedAtMs,
 } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createRedisAlertStore } from './alert-store.ts'
 import { gateInEventTime } from './event-time-gate.ts'
+import { collectedTopics } from './kafka-set-up.ts'
 import { cnLevelRule } from './scenario-fixtures.ts'
 import { cnHeadline, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
 
@@ -57,10 +58,11 @@ describe('alerter on Redis and Kafka: a record Redis refuses for good, handled a
   const { kafkaBrokers, redisUrl } = testInfra()
 
   it("dead-letters that record alone; the other partitions' headlines waiting in the gate raise their alerts", async () => {
-    const topics = createTopicCatalogue(`${randomName('refused')}.`)
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }, { name: topics.dlq.name }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
-    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    const {
+      topics,
+      collected: [alerts, dlq],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'refused', (t) => [t.alerts, t.dlq])
     const redis = new Redis(redisUrl)
     const producer = await testProducer(kafkaBrokers)
     try {
@@ -134,8 +136,7 @@ describe('alerter on Redis and Kafka: a record Redis refuses for good, handled a
         message: expect.stringMatching(/^INFRA_REDIS \(ReplyError\): WRONGTYPE/),
       })
     } finally {
-      await alerts.stop()
-      await dlq.stop()
+      await stop()
       await producer.disconnect()
       await redis.quit()
     }

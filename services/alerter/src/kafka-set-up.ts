@@ -1,5 +1,5 @@
-// The set-up the alerter's integration tests share: the alerter's topics under a prefix of a test's own,
-// the alerter's environment over them (its rules and desks files written to a temporary folder), an HTTP
+// The set-up the alerter's integration tests share: the alerter's topics under a prefix of a test's own
+// (all of them, or those a test of the handler reads, collected), the alerter's environment over them (its rules and desks files written to a temporary folder), an HTTP
 // receiver for webhooks, and one desk's webhook lane on Kafka.
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
 import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
-import { createTopics, freePort, randomName } from '@tradepulse/testing'
+import { collectTopic, createTopics, freePort, randomName, type TopicCollector } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import {
@@ -42,6 +42,43 @@ export async function alerterTopics(
     ...desks.map((d) => ({ name: topics.deskAlerts(d).name, partitions: deskPartitions })),
   ])
   return { prefix, topics }
+}
+
+/** A topic a test creates and reads: its name, and the topic configs set on it (the broker's defaults else). */
+export type TopicToRead = { name: string; config?: Record<string, string> }
+
+/**
+ * The topics a test of the alerter's handler reads what it published on, under a fresh prefix
+ * (`<tag>-<random>.`): those `which` picks of its catalogue (alerts.v1, a desk's, the dlq), created with
+ * one partition each, so that what is read is in the order published, and each collected from its start
+ * (collectTopic), in the order picked; `stop` stops every collector.
+ */
+export async function collectedTopics<T extends readonly TopicToRead[] | []>(
+  kafkaBrokers: string[],
+  tag: string,
+  which: (topics: TopicCatalogue) => T,
+): Promise<{
+  topics: TopicCatalogue
+  collected: { -readonly [K in keyof T]: TopicCollector }
+  stop: () => Promise<void>
+}> {
+  const topics = createTopicCatalogue(`${randomName(tag)}.`)
+  const picked: readonly TopicToRead[] = which(topics)
+  await createTopics(
+    kafkaBrokers,
+    picked.map((t) => ({ name: t.name, ...(t.config ? { config: t.config } : {}) })),
+  )
+  const collected: TopicCollector[] = []
+  const stop = async () => {
+    await Promise.all(collected.map((c) => c.stop()))
+  }
+  try {
+    for (const t of picked) collected.push(await collectTopic(kafkaBrokers, t.name))
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { topics, collected: collected as { -readonly [K in keyof T]: TopicCollector }, stop }
 }
 
 /**

@@ -1,16 +1,12 @@
 import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
-import {
-  type Alert,
-  createTopicCatalogue,
-  type ScoredHeadline,
-  type TopicCatalogue,
-} from '@tradepulse/contracts'
+import type { Alert, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { type InRecord, type Outcome, produceAll, TradepulseError } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisAlertStore } from './alert-store.ts'
+import { collectedTopics } from './kafka-set-up.ts'
 import { testAlerterHandler } from './test-handler.ts'
 
 const MIN = 60_000
@@ -124,9 +120,11 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
   }
 
   it('sends the alert the failed attempt claimed, by the rules it claimed under, though the rules were reloaded before the retry, and decides later batches by the new rules', async () => {
-    const topics = createTopicCatalogue(`${randomName('reload')}.`)
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const {
+      topics,
+      collected: [alerts],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'reload', (t) => [t.alerts])
     try {
       let rules = tariffRule(0.7)
       const { handler } = testAlerterHandler({
@@ -149,15 +147,16 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       await waitFor(() => sent().some((s) => s.startsWith('d ')), { what: "d's alert on alerts.v1" })
       expect(sent()).toEqual(['a r-0.7', 'd r-0.95'])
     } finally {
-      await alerts.stop()
+      await stop()
     }
   })
   it('sends the alert a failed attempt claimed, exactly once and with its desk copy, from another process whose rules would not raise it', async () => {
-    const topics = createTopicCatalogue(`${randomName('handover')}.`)
+    const {
+      topics,
+      collected: [alerts, desk],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'handover', (t) => [t.alerts, t.deskAlerts('cn')])
     const deskTopic = topics.deskAlerts('cn').name
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }, { name: deskTopic }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
-    const desk = await collectTopic(kafkaBrokers, deskTopic)
     // Two processes: each its own Redis connection, over the same keys.
     const prefix = randomName('alerts')
     const [redisA, redisB] = [new Redis(redisUrl), new Redis(redisUrl)]
@@ -204,7 +203,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       expect(sentOf(desk.messages.filter((m) => m.key !== 'end'))).toEqual(['a r-0.7'])
       expect(desk.messages[0]!.headers.ce_id).toBe(alerts.messages[0]!.headers.ce_id)
     } finally {
-      await Promise.all([alerts.stop(), desk.stop(), redisA.quit(), redisB.quit()])
+      await Promise.all([stop(), redisA.quit(), redisB.quit()])
     }
   })
   /** An alert store over its own connection to Redis (one process's), under `prefix`. */
@@ -219,9 +218,11 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
   })
 
   it('does not send an alert held for a record whose claim never ran, when the process retrying the record no longer raises it', async () => {
-    const topics = createTopicCatalogue(`${randomName('unclaimed')}.`)
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const {
+      topics,
+      collected: [alerts],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'unclaimed', (t) => [t.alerts])
     const prefix = randomName('alerts')
     const [redisA, redisB] = [new Redis(redisUrl), new Redis(redisUrl)]
     try {
@@ -249,14 +250,16 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       })
       expect(sentOf(alerts.messages)).toEqual(['b r-0.95'])
     } finally {
-      await Promise.all([alerts.stop(), redisA.quit(), redisB.quit()])
+      await Promise.all([stop(), redisA.quit(), redisB.quit()])
     }
   })
 
   it("claims in place of an alert held and never claimed the retry's own alert of that event, held so that a later retry sends it", async () => {
-    const topics = createTopicCatalogue(`${randomName('instead')}.`)
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const {
+      topics,
+      collected: [alerts],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'instead', (t) => [t.alerts])
     const prefix = randomName('alerts')
     const [redisA, redisB, redisC] = [new Redis(redisUrl), new Redis(redisUrl), new Redis(redisUrl)]
     try {
@@ -294,14 +297,16 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
       })
       expect(sentOf(alerts.messages)).toEqual(['a r-0.7-120m', 'd r-0.95'])
     } finally {
-      await Promise.all([alerts.stop(), redisA.quit(), redisB.quit(), redisC.quit()])
+      await Promise.all([stop(), redisA.quit(), redisB.quit(), redisC.quit()])
     }
   })
 
   it('counts each alert once in tradepulse_alerts_total when its batch is retried after a Kafka fault', async () => {
-    const topics = createTopicCatalogue(`${randomName('count')}.`)
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const {
+      topics,
+      collected: [alerts],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'count', (t) => [t.alerts])
     try {
       const { handler, registry } = testAlerterHandler({
         topics,
@@ -335,7 +340,7 @@ describe('alerter: a batch retried after a Kafka fault, on Kafka and Redis', () 
         .values.reduce((n, v) => n + v.value, 0)
       expect(counted).toBe(3)
     } finally {
-      await alerts.stop()
+      await stop()
     }
   })
 })
@@ -349,10 +354,14 @@ describe('alerter: an alert Kafka refuses for good, on Kafka and Redis', () => {
   afterAll(() => redis.quit())
 
   it('dead-letters the record of an alert too large for alerts.v1 and releases its claim: its id and stream are free for the next alert; the rest of the batch goes out', async () => {
-    const topics = createTopicCatalogue(`${randomName('refused')}.`)
     // An alert of a short headline is about 1 KB on the wire, one of a 900-character headline about 2 KB.
-    await createTopics(kafkaBrokers, [{ name: topics.alerts.name, config: { 'max.message.bytes': '1600' } }])
-    const alerts = await collectTopic(kafkaBrokers, topics.alerts.name)
+    const {
+      topics,
+      collected: [alerts],
+      stop,
+    } = await collectedTopics(kafkaBrokers, 'refused', (t) => [
+      { name: t.alerts.name, config: { 'max.message.bytes': '1600' } },
+    ])
     const producer = await testProducer(kafkaBrokers)
     try {
       const { handler } = testAlerterHandler({
@@ -391,7 +400,7 @@ describe('alerter: an alert Kafka refuses for good, on Kafka and Redis', () => {
         'g r-0.7',
       ])
     } finally {
-      await Promise.all([alerts.stop(), producer.disconnect()])
+      await Promise.all([stop(), producer.disconnect()])
     }
   })
 })
