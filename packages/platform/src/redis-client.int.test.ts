@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer, type Server, Socket } from 'node:net'
 import { PassThrough } from 'node:stream'
 import { Command, type Redis } from 'ioredis'
 import { Registry } from 'prom-client'
@@ -11,7 +9,7 @@ import { combineHealth } from './health.ts'
 import { closeServer, createHealthServer, listen } from './http/health-server.ts'
 import { createCapturingLogger, createLogger } from './logger.ts'
 import { closeRedis, createRedis, redisDatabaseRefused, redisHealth } from './redis-client.ts'
-import { clientNamed } from './redis-test-support.ts'
+import { clientNamed, closedPort, ownRedis, tcpProxy, until } from './redis-test-support.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
 // is read from what its global setup provides, as in the indicator store's test.
@@ -30,19 +28,7 @@ function redisTarget(): { host: string; port: number } {
  */
 async function silentableProxy(target: { host: string; port: number }) {
   let frozen = false
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((client) => {
-    const upstream = new Socket()
-    upstream.connect(target.port, target.host)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
+  const proxy = await tcpProxy(target, (client, upstream) => {
     client.on('data', (d) => {
       if (!frozen) upstream.write(d)
     })
@@ -50,37 +36,15 @@ async function silentableProxy(target: { host: string; port: number }) {
       if (!frozen) client.write(d)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (!address || typeof address === 'string') throw new Error('proxy has no port')
   return {
-    url: `redis://127.0.0.1:${address.port}`,
+    ...proxy,
     freeze: () => {
       frozen = true
     },
     thaw: () => {
       frozen = false
     },
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
   }
-}
-
-/** Polls `check` until it returns true (tests wait for outcomes, never for fixed times). */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: unknown
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return
-    } catch (err) {
-      last = err
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`${what} not met within ${timeoutMs} ms (last: ${String(last)})`)
 }
 
 describe('createRedis against a Redis that stops answering (REDIS_TIMEOUT_MS)', () => {
@@ -247,16 +211,6 @@ async function within<T>(p: Promise<T>, what: string, timeoutMs = 20_000): Promi
   }
 }
 
-/** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
 describe('Redis health on /readyz, as anyone who reaches the port reads it', () => {
   const cleanups: (() => Promise<unknown>)[] = []
   afterEach(async () => {
@@ -338,38 +292,6 @@ describe('Redis health on /readyz, as anyone who reaches the port reads it', () 
     expect(lines.filter((l) => l.level >= 40)).toEqual([])
   })
 })
-
-/**
- * A redis-server of a test's own, on `port` or a free one, with `databases` databases (16 by default) and
- * `password` asked of every client (none by default); stopped in the clean-ups.
- */
-async function ownRedis(
-  cleanups: (() => Promise<unknown>)[],
-  opts: { databases?: number; password?: string; port?: number } = {},
-): Promise<{ port: number; stop(): Promise<void> }> {
-  const at = opts.port ?? (await closedPort())
-  const args = ['--port', String(at), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
-  args.push('--databases', String(opts.databases ?? 16))
-  if (opts.password !== undefined) args.push('--requirepass', opts.password)
-  const child = spawn('redis-server', args, { stdio: 'ignore' })
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return
-    const exited = new Promise((r) => child.once('exit', r))
-    child.kill('SIGTERM')
-    await exited
-  }
-  cleanups.push(stop)
-  const auth = opts.password === undefined ? '' : `:${opts.password}@`
-  const probe = createRedis(`redis://${auth}127.0.0.1:${at}`, createLogger({ level: 'silent' }), 'probe', {
-    timeoutMs: 500,
-  })
-  try {
-    await until(async () => (await probe.ping()) === 'PONG', `redis-server on port ${at}`)
-  } finally {
-    probe.disconnect()
-  }
-  return { port: at, stop }
-}
 
 describe('createRedis with a database the server does not have', () => {
   const cleanups: (() => Promise<unknown>)[] = []

@@ -4,6 +4,7 @@ import { TradepulseError } from './errors.ts'
 import { faultReason, healthTransitions } from './fault-reason.ts'
 import type { HealthCheck } from './health.ts'
 import type { Logger } from './logger.ts'
+import { sendScriptsInOrder } from './redis/scripts-in-order.ts'
 
 /**
  * What createRedis knows of its client's connection: its logger and the reason of the last connection
@@ -53,6 +54,8 @@ const DATABASE_REFUSED = 'database refused (REDIS_URL)'
  * connection came back (before a third failed reconnection gave the queue up, maxRetriesPerRequest),
  * however long after its caller was told it had failed; and so it did with one sent again after its
  * connection closed unanswered. Both are taken out of those queues as the connection becomes ready.
+ *
+ * Script calls run in the order they were issued, after a SCRIPT FLUSH too: see sendScriptsInOrder.
  */
 export function createRedis(
   url: string,
@@ -108,6 +111,7 @@ export function createRedis(
   })
   if (!resendUnfulfilled) redis.on('close', () => failUnfulfilled(redis))
   sendNothingSettled(redis)
+  sendScriptsInOrder(redis)
   redis.on('ready', () => {
     if (connection.downReason === DATABASE_REFUSED) return
     if (connection.downReason !== undefined) log.info('Redis connection restored')

@@ -1,6 +1,10 @@
 // Shared by the Redis tests, the services' included (@tradepulse/platform/redis-test-support); not part of
 // the package's surface.
+import { spawn } from 'node:child_process'
+import { createServer, Socket } from 'node:net'
 import type { Redis } from 'ioredis'
+import { createLogger } from './logger.ts'
+import { createRedis } from './redis-client.ts'
 
 /** One connection as CLIENT LIST gives it: its fields by name (id, name, flags, cmd…), as text. */
 export type ClientInfo = Record<string, string>
@@ -25,4 +29,97 @@ export async function clientNamed(redis: Redis, name: string): Promise<ClientInf
         ) as ClientInfo,
     )
     .find((c) => c.name === name)
+}
+
+/** Polls `check` until it returns true (tests wait for outcomes, never for fixed times). */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return
+    } catch (err) {
+      last = err
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${what} not met within ${timeoutMs} ms (last: ${String(last)})`)
+}
+
+/** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (!address || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/**
+ * A redis-server of a test's own, on `port` or a free one, with `databases` databases (16 by default) and
+ * `password` asked of every client (none by default); stopped in the clean-ups.
+ */
+export async function ownRedis(
+  cleanups: (() => Promise<unknown>)[],
+  opts: { databases?: number; password?: string; port?: number } = {},
+): Promise<{ port: number; stop(): Promise<void> }> {
+  const at = opts.port ?? (await closedPort())
+  const args = ['--port', String(at), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  args.push('--databases', String(opts.databases ?? 16))
+  if (opts.password !== undefined) args.push('--requirepass', opts.password)
+  const child = spawn('redis-server', args, { stdio: 'ignore' })
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((r) => child.once('exit', r))
+    child.kill('SIGTERM')
+    await exited
+  }
+  cleanups.push(stop)
+  const auth = opts.password === undefined ? '' : `:${opts.password}@`
+  const probe = createRedis(`redis://${auth}127.0.0.1:${at}`, createLogger({ level: 'silent' }), 'probe', {
+    timeoutMs: 500,
+  })
+  try {
+    await until(async () => (await probe.ping()) === 'PONG', `redis-server on port ${at}`)
+  } finally {
+    probe.disconnect()
+  }
+  return { port: at, stop }
+}
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `target`: `wire` is given each client connection and the one it
+ * opened to the target, and decides what goes through; a pair closes together. `close` destroys every
+ * connection and stops listening.
+ */
+export async function tcpProxy(
+  target: { host: string; port: number },
+  wire: (client: Socket, upstream: Socket) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>()
+  const server = createServer((client) => {
+    const upstream = new Socket()
+    upstream.connect(target.port, target.host)
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+      s.on('close', () => {
+        sockets.delete(s)
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    wire(client, upstream)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (!address || typeof address === 'string') throw new Error('proxy has no port')
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
 }
