@@ -577,19 +577,29 @@ describe('batch runner on Kafka', () => {
   it('marks nothing after a failed deferred chunk done, even a later chunk that did not defer', async () => {
     let target = ''
     let failed = false
+    let fail: (err: Error) => void = () => {}
     let probe: () => Promise<number> = async () => -1
+    let ticks = 0
     const committedAtReread: number[] = []
-    const { topics, out, producer, committed } = await run(
+    const { topics, out, producer, committed, worker } = await run(
       async (records, ctx) => {
         const values = records.map((r) => r.value!.toString())
         if (values[0] === 'v0' && ctx.defer && !failed) {
           failed = true
-          ctx.defer(Promise.reject(new TradepulseError('INFRA_REDIS', 'redis went away')))
+          // Fails when told (below), once the next chunk, which defers nothing, is handled and sent.
+          ctx.defer(
+            new Promise<never>((_, reject) => {
+              fail = reject
+            }),
+          )
           return records.map(() => ({ kind: 'ok' as const }))
         }
         if (values[0] === 'v0' && failed) {
-          // Read again after the failure: give the commit timer several ticks, then look.
-          await new Promise((r) => setTimeout(r, 200))
+          // Read again after the failure: two ticks of the commit timer (commits run one at a time, so
+          // the second to end began its commit after this call, with whatever was marked done before it);
+          // then look.
+          const from = ticks
+          await waitFor(() => ticks >= from + 2, { what: 'two ticks of the commit timer' })
           committedAtReread.push(await probe())
         }
         return records.map((_, i) => ({
@@ -599,16 +609,22 @@ describe('batch runner on Kafka', () => {
       },
       { KAFKA_COMMIT_INTERVAL_MS: '20', KAFKA_MAX_BATCH: '5' },
     )
+    worker.runner.onCommitTick!(() => {
+      ticks++
+    })
     probe = committed
     target = topics.out
     await producer.send({
       topic: topics.in,
       messages: Array.from({ length: 10 }, (_, j) => ({ key: 'one', value: `v${j}` })),
     })
-    await waitFor(async () => (await committed()) === 10, { what: '10 committed' })
-    expect(committedAtReread[0]).toBe(0)
     // Committed means produced and acknowledged; the collector reads the output topic in its own time.
     const distinct = () => new Set(out.messages.map((m) => m.value!.toString())).size
+    // The second chunk (v5 to v9) sent while the first chunk's deferred work is under way; then it fails.
+    await waitFor(() => distinct() >= 5, { what: "the second chunk's output" })
+    fail(new TradepulseError('INFRA_REDIS', 'redis went away'))
+    await waitFor(async () => (await committed()) === 10, { what: '10 committed' })
+    expect(committedAtReread).toEqual([0])
     await waitFor(() => distinct() >= 10, { what: 'all 10 on the output topic' })
     expect(distinct()).toBe(10)
   })

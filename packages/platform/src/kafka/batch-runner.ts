@@ -120,10 +120,21 @@ export type BatchRunner = {
    * runner tells it; the in-memory one, whose bus has no transactions, does not.)
    */
   onPosition?(listener: PositionListener): () => void
+  /**
+   * Tells `listener` after each tick of the offset commit timer (every commitIntervalMs), once that tick's
+   * commit of what was done has settled (or it found nothing to commit). A tick with nothing to commit
+   * leaves no other trace: this is how a test waits for "the timer has had its chance" instead of
+   * sleeping. Returns what stops telling it. (No timer, no ticks: with commitIntervalMs 0, and in the
+   * in-memory runner, which has none.)
+   */
+  onCommitTick?(listener: CommitTickListener): () => void
 }
 
 /** A partition's next offset to read (see BatchRunner.onPosition). */
 export type PositionListener = (topic: string, partition: number, next: number) => void
+
+/** Told after each tick of the offset commit timer (see BatchRunner.onCommitTick). */
+export type CommitTickListener = () => void
 
 const KAFKAJS_MAX_BYTES = 10_485_760
 /** How often a member with a partition held swaps points with the others (align.exchange). */
@@ -586,6 +597,17 @@ export function createBatchRunner(
         listener(topic, partition, Number(next))
       } catch (err) {
         log.warn({ err, topic, partition }, 'a position listener failed')
+      }
+    }
+  }
+  const tickListeners = new Set<CommitTickListener>()
+  /** Tells the listeners the commit timer ticked (see BatchRunner.onCommitTick). */
+  const ticked = () => {
+    for (const listener of tickListeners) {
+      try {
+        listener()
+      } catch (err) {
+        log.warn({ err }, 'a commit tick listener failed')
       }
     }
   }
@@ -1329,7 +1351,7 @@ export function createBatchRunner(
         },
       })
       const c = consumer
-      if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log)
+      if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log, ticked)
       // Emitted by the sync, before the join's GROUP_JOIN.
       c.on(c.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e) => {
         received = e.payload.topicsNotSubscribed
@@ -1530,6 +1552,10 @@ export function createBatchRunner(
     onPosition(listener) {
       positionListeners.add(listener)
       return () => positionListeners.delete(listener)
+    },
+    onCommitTick(listener) {
+      tickListeners.add(listener)
+      return () => tickListeners.delete(listener)
     },
     health: async () => {
       if (!running) {

@@ -36,7 +36,16 @@ export type OffsetCommitter = {
 
 type Position = { topic: string; partition: number; offset: string }
 
-export function createOffsetCommitter(consumer: Consumer, intervalMs: number, log: Logger): OffsetCommitter {
+/**
+ * `onTick`, when given, is told after each tick of the timer, once that tick's commit has settled (or found
+ * nothing to commit): a tick with nothing to commit leaves no other trace (BatchRunner.onCommitTick).
+ */
+export function createOffsetCommitter(
+  consumer: Consumer,
+  intervalMs: number,
+  log: Logger,
+  onTick?: () => void,
+): OffsetCommitter {
   let pending = new Map<string, Position>()
   /** The furthest position marked done per partition in this assignment. */
   const highest = new Map<string, bigint>()
@@ -84,7 +93,7 @@ export function createOffsetCommitter(consumer: Consumer, intervalMs: number, lo
       return run
     },
     start() {
-      timer ??= setInterval(() => void committer.flush(), intervalMs)
+      timer ??= setInterval(() => void committer.flush().then(onTick), intervalMs)
       timer.unref()
     },
     stop() {
