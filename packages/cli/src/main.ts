@@ -9,7 +9,6 @@ if (process.argv[2] === 'start') startSignals()
 const [
   { exitOnFatal },
   { Command },
-  { inOwnWords },
   { registerDlq },
   { registerIndicators },
   { registerReplay },
@@ -22,7 +21,6 @@ const [
 ] = await Promise.all([
   import('@tradepulse/platform'),
   import('commander'),
-  import('./clock-refusal.ts'),
   import('./commands/dlq.ts'),
   import('./commands/indicators.ts'),
   import('./commands/replay.ts'),
@@ -61,5 +59,5 @@ program.hook('preAction', (_program, command) => {
 try {
   await program.parseAsync(process.argv)
 } catch (err) {
-  exitOnFatal(inOwnWords(err))
+  exitOnFatal(err)
 }

@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { KafkaJSNonRetriableError, KafkaJSProtocolError } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
+import { KafkaClockError } from './kafka/produce.ts'
 import { describeInfraFailure, exitCodeForSignal, runUntilSignal } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
 
@@ -126,6 +128,46 @@ describe('describeInfraFailure', () => {
       port: 80,
     })
     expect(describeInfraFailure(refused, {})).toBe('cannot reach 10.1.2.3: connect ECONNREFUSED 10.1.2.3:80')
+  })
+
+  it('gives the outermost TradepulseError that says what happened in its own words, not the innermost message', () => {
+    // The line gave the innermost message of any chain: a produce refused for this host's clock exited
+    // with kafkajs's "The timestamp of the message is out of acceptable range", where the KafkaClockError
+    // that wraps it names the clock and the cure (the CLI re-wrapped that one error to say so).
+    const refused = new KafkaJSNonRetriableError(
+      new KafkaJSProtocolError(
+        Object.assign(new Error('The timestamp of the message is out of acceptable range'), {
+          type: 'INVALID_TIMESTAMP',
+        }),
+      ),
+    )
+    const clock = new KafkaClockError(0, ['t.raw'], refused)
+    const env = { KAFKA_BROKERS: 'k:9092' }
+    const line = `Kafka at k:9092 (KAFKA_BROKERS) failed: ${clock.message}`
+    expect(describeInfraFailure(clock, env)).toBe(line)
+    // Wrappers that say nothing of their own leave it the one to speak: one repeating its message (a
+    // fault made retriable, normalizeError), one with its code's default message.
+    const repeated = new TradepulseError('INFRA_KAFKA', clock.message, { cause: clock, retriable: true })
+    expect(describeInfraFailure(repeated, env)).toBe(line)
+    expect(describeInfraFailure(new TradepulseError('INFRA_KAFKA', undefined, { cause: clock }), env)).toBe(
+      line,
+    )
+    // Of two that say it in their own words, the outermost, which says the more.
+    const outer = `this host's clock, refused for 300 ms: ${clock.message}`
+    const failed = new TradepulseError('INFRA_KAFKA', outer, { cause: clock })
+    expect(describeInfraFailure(failed, env)).toBe(
+      `Kafka at k:9092 (KAFKA_BROKERS) failed: ${failed.message}`,
+    )
+    // Whether Redis was reached is still judged by the client's own error: its words under ours.
+    const gone = Object.assign(new Error('Reached the max retries per request limit (which is 2).'), {
+      name: 'MaxRetriesPerRequestError',
+    })
+    const stopped = new TradepulseError('INFRA_REDIS', 'the indicator store gave up on a round', {
+      cause: gone,
+    })
+    expect(describeInfraFailure(stopped, { REDIS_URL: 'redis://r:6379' })).toBe(
+      'cannot reach Redis at redis://r:6379 (REDIS_URL): the indicator store gave up on a round; start it (pnpm infra:up) or set REDIS_URL',
+    )
   })
 
   it('leaves other errors alone', () => {

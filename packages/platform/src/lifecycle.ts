@@ -2,6 +2,7 @@ import { constants } from 'node:os'
 import type { App } from './app.ts'
 import { DEFAULT_KAFKA_BROKERS, DEFAULT_REDIS_URL, redactUrl, setValue } from './config.ts'
 import {
+  ERROR_CODES,
   isKafkaAuthRefusal,
   isTlsCode,
   KAFKA_LISTENER_NOT_TLS,
@@ -151,10 +152,29 @@ function kafkaSecurityFailure(chain: Error[], at: string, reason: string): strin
   return `Kafka at ${at} (KAFKA_BROKERS): the TLS handshake failed (${code}: ${reason}); check KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE (a listener may require a client certificate its CA signed) and KAFKA_SSL_CA_FILE`
 }
 
+const oneLine = (message: string) => message.replace(/\s+/g, ' ').trim()
+
+/**
+ * The outermost TradepulseError of the chain that says what happened in its own words, if any: one whose
+ * message is neither its code's default ("Kafka request failed") nor the message of the error it wraps
+ * (normalizeError's, a fault made retriable), which add nothing. A KafkaClockError names the clock and
+ * the cure where kafkajs's innermost error says "out of acceptable range"; a consumer's crash says it
+ * crashed; a RepeatedReplyError names the key. The outermost, wrapping the others, says the most.
+ */
+function ownWords(chain: Error[]): TradepulseError | undefined {
+  return chain.find(
+    (e): e is TradepulseError =>
+      e instanceof TradepulseError &&
+      e.message !== ERROR_CODES[e.code].message &&
+      !(e.cause instanceof Error && e.cause.message === e.message),
+  )
+}
+
 /**
  * One line for a failure of Kafka or Redis, naming the address and the variable that sets it (the
  * reader's first question is "which Kafka?"), or for a socket or lookup error of another host, naming
- * it; undefined when the error is not an infrastructure one.
+ * it; undefined when the error is not an infrastructure one. What happened is said in the words of the
+ * outermost of our errors that has its own (ownWords), else in the client's.
  * The address is the variable's value, else the default every worker uses; a Redis URL's credentials
  * are hidden.
  */
@@ -164,9 +184,12 @@ export function describeInfraFailure(
 ): string | undefined {
   const chain = causeChain(err)
   if (chain.length === 0) return undefined
-  // The innermost message is the one that says what happened (ECONNREFUSED, ENOTFOUND…); kafkajs and
-  // ioredis wrap it in "retries exceeded" and the like.
-  const reason = chain[chain.length - 1]!.message.replace(/\s+/g, ' ').trim()
+  // What happened: in our own words where an error of the chain has them (ownWords), else in the client's,
+  // the innermost message (ECONNREFUSED, ENOTFOUND…), which kafkajs and ioredis wrap in "retries exceeded"
+  // and the like. A security setting's line names the fault itself and quotes the client's (`detail`),
+  // which also tells whether Redis was reached.
+  const detail = oneLine(chain[chain.length - 1]!.message)
+  const reason = oneLine((ownWords(chain) ?? chain[chain.length - 1]!).message)
   const isKafka = chain.some(
     (e) =>
       e.name.startsWith('KafkaJS') ||
@@ -186,7 +209,7 @@ export function describeInfraFailure(
     chain.some((e) => UNREACHABLE.test(e.message) || UNREACHABLE.test(String((e as { code?: unknown }).code)))
   if (isKafka) {
     const at = setValue(env.KAFKA_BROKERS) ?? DEFAULT_KAFKA_BROKERS
-    const security = kafkaSecurityFailure(chain, at, reason)
+    const security = kafkaSecurityFailure(chain, at, detail)
     if (security) return security
     if (unreachable)
       return `cannot reach Kafka at ${at} (KAFKA_BROKERS): ${reason}; start it (pnpm infra:up) or set KAFKA_BROKERS`
@@ -200,7 +223,7 @@ export function describeInfraFailure(
   const at = redactUrl(setValue(env.REDIS_URL) ?? DEFAULT_REDIS_URL)
   // ioredis fails a command while disconnected with "max retries per request" or "Connection is
   // closed", never the socket's own error: a Redis that was never reached is still "cannot reach".
-  if (unreachable || /max retries per request|Connection is closed/i.test(reason))
+  if (unreachable || /max retries per request|Connection is closed/i.test(detail))
     return `cannot reach Redis at ${at} (REDIS_URL): ${reason}; start it (pnpm infra:up) or set REDIS_URL`
   return `Redis at ${at} (REDIS_URL) failed: ${reason}`
 }
