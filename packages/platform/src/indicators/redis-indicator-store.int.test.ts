@@ -134,9 +134,11 @@ describe('redis indicator store', () => {
       if (command?.startsWith('eval') && args.some((a) => a.startsWith(`${prefix}:`))) seen.push(command)
     })
     await store.applyBatch(contributions)
-    // One call per scope (all its dimensions), plus one admitScopes per scope kind. A fresh client
-    // sends each script's first call as EVAL (loading it), the rest as EVALSHA. A GET of a marker key sent
-    // after the batch: once MONITOR has streamed it, it has streamed every call before it.
+    // One call per scope (all its dimensions), plus one admitScopes per scope kind, each an EVAL or an
+    // EVALSHA, counted alike: which one a call goes as is the client's choice (this plain ioredis client
+    // sends a script's text with its first call on its connection, createRedis's with its first call in
+    // each pipeline). A GET of a marker key sent after the batch: once MONITOR has streamed it, it has
+    // streamed every call before it.
     const marker = `${prefix}:end`
     await redis.get(marker)
     await waitFor(() => monitorSaw.has(marker) || undefined, 'MONITOR to stream the batch', 5_000)
