@@ -1,4 +1,4 @@
-import { createServer, Socket } from 'node:net'
+import { tcpProxy } from '@tradepulse/platform/redis-test-support'
 import { waitFor } from './wait-for.ts'
 
 export type ReplyLosingProxyOptions = {
@@ -33,55 +33,36 @@ export type ReplyLosingProxy = {
  *
  * For the tests of an answer lost after Redis acted on it: ingest's dedup claims
  * (services/ingest/src/retried-batch.int.test.ts), the aggregator's applies and claims of held-back
- * marks (services/aggregator/src/lost-answers.int.test.ts). ioredis calls a script it defined by its
- * SHA (EVALSHA), sending its text (EVAL) only after Redis answered NOSCRIPT: a marker in a script's text
- * matches only that EVAL, a key or an argument matches either.
+ * marks (services/aggregator/src/lost-answers.int.test.ts), the alerter's writes. A key or an argument
+ * picks the first request naming it. A script's text picks the first write calling the script, not a
+ * given call: a script run by EVAL carries its text every time, and one defined on the client
+ * (defineCommand) carries it with its first call on a connection (ioredis) and, from a createRedis
+ * client, with its first call in every pipeline (auto-pipelined calls included), its other calls going by
+ * SHA (EVALSHA).
  */
 export async function startReplyLosingProxy(options: ReplyLosingProxyOptions): Promise<ReplyLosingProxy> {
   const target = new URL(options.redisUrl)
-  const sockets = new Set<Socket>()
   let armed = true
   let dropped = 0
-  const server = createServer((client) => {
-    const upstream = new Socket()
-    upstream.connect(Number(target.port || 6379), target.hostname)
-    let holding = false
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
+  const proxy = await tcpProxy(
+    { host: target.hostname, port: Number(target.port || 6379) },
+    (client, upstream) => {
+      let holding = false
+      const drop = () => client.destroy() // its pair closes with it
+      client.on('data', (d: Buffer) => {
+        upstream.write(d)
+        if (!armed || !d.includes(options.marker)) return
+        armed = false
+        holding = true
+        waitFor(options.applied, { what: options.what ?? 'the request run in Redis' }).then(() => {
+          dropped++
+          drop()
+        }, drop) // never ran: dropped all the same, so the client is not left waiting (the test's own check fails)
       })
-    }
-    const drop = () => {
-      client.destroy()
-      upstream.destroy()
-    }
-    client.on('data', (d: Buffer) => {
-      upstream.write(d)
-      if (!armed || !d.includes(options.marker)) return
-      armed = false
-      holding = true
-      waitFor(options.applied, { what: options.what ?? 'the request run in Redis' }).then(() => {
-        dropped++
-        drop()
-      }, drop) // never ran: dropped all the same, so the client is not left waiting (the test's own check fails)
-    })
-    upstream.on('data', (d: Buffer) => {
-      if (!holding) client.write(d)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (!address || typeof address === 'string') throw new Error('proxy has no port')
-  return {
-    url: `redis://127.0.0.1:${address.port}`,
-    dropped: () => dropped,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      upstream.on('data', (d: Buffer) => {
+        if (!holding) client.write(d)
+      })
     },
-  }
+  )
+  return { url: proxy.url, dropped: () => dropped, close: proxy.close }
 }

@@ -1,7 +1,8 @@
-import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net'
+import type { Socket } from 'node:net'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
+import { tcpProxy } from '../redis-test-support.ts'
 import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createTopicsWithLeaders } from './kafka-client.ts'
 import { createKafkaTransport } from './kafka-transport.ts'
@@ -23,55 +24,30 @@ async function bootstrapProxy(target: string): Promise<{
     target.slice(0, target.lastIndexOf(':')),
     Number(target.slice(target.lastIndexOf(':') + 1)),
   ]
-  const sockets = new Set<Socket>()
+  const clients = new Set<Socket>()
   const state = { up: false, stalled: false }
   // While stalled, a connection is accepted but held (nothing passes) until release(): a connect under way.
   const held: (() => void)[] = []
-  const server: Server = createServer((client) => {
+  const proxy = await tcpProxy({ host, port }, (client, upstream) => {
     if (!state.up) {
       client.destroy()
       return
     }
-    if (state.stalled) {
-      sockets.add(client)
-      client.on('error', () => {})
-      client.on('close', () => sockets.delete(client))
-      client.pause()
-      held.push(() => forward(client))
-      return
-    }
-    forward(client)
+    clients.add(client)
+    client.on('close', () => clients.delete(client))
+    const forward = () => client.pipe(upstream).pipe(client)
+    if (state.stalled) held.push(forward)
+    else forward()
   })
-  const forward = (client: Socket) => {
-    if (client.destroyed) return
-    const upstream = tcpConnect(port, host)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    client.pipe(upstream).pipe(client)
-    client.resume()
-  }
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port: own } = server.address() as { port: number }
   return Object.assign(state, {
-    address: `127.0.0.1:${own}`,
+    address: new URL(proxy.url).host,
     /** Client connections open through the proxy (held ones included). */
-    open: () => [...sockets].filter((s) => s.remotePort !== port).length,
+    open: () => clients.size,
     release: () => {
       state.stalled = false
       for (const go of held.splice(0)) go()
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy()
-        server.close(() => resolve())
-      }),
+    close: proxy.close,
   })
 }
 
