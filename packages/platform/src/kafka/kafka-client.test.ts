@@ -3,7 +3,10 @@ import type { TopicSpec } from '@tradepulse/contracts'
 import {
   type Admin,
   type Kafka,
+  KafkaJSConnectionError,
+  KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
+  KafkaJSRequestTimeoutError,
   KafkaJSSASLAuthenticationError,
   logLevel,
   type Producer,
@@ -25,18 +28,34 @@ import {
 
 /**
  * A Kafka whose producers are fakes: each fails its sends with the queued errors, then succeeds.
- * `connectGate(n)`: a promise the n-th producer's connect waits for.
+ * `connectGate(n)`: a promise the n-th producer's connect waits for; `sendGate(n)`: one its sends wait
+ * for once started. `sent`: the topics of its acknowledged requests; `values`: their records' values.
  */
 function fakeKafka(
   opts: {
     connectFails?: (n: number) => boolean
     connectGate?: (n: number) => Promise<void> | undefined
+    sendGate?: (n: number) => Promise<void> | undefined
   } = {},
 ) {
-  const made: { n: number; sent: string[]; connected: boolean; fail: unknown[] }[] = []
+  const made: {
+    n: number
+    sent: string[]
+    values: unknown[]
+    started: number
+    connected: boolean
+    fail: unknown[]
+  }[] = []
   const kafka = {
     producer: () => {
-      const p = { n: made.length, sent: [] as string[], connected: false, fail: [] as unknown[] }
+      const p = {
+        n: made.length,
+        sent: [] as string[],
+        values: [] as unknown[],
+        started: 0,
+        connected: false,
+        fail: [] as unknown[],
+      }
       made.push(p)
       return {
         async connect() {
@@ -47,10 +66,13 @@ function fakeKafka(
         async disconnect() {
           p.connected = false
         },
-        async sendBatch(batch: { topicMessages: { topic: string }[] }) {
+        async sendBatch(batch: { topicMessages: { topic: string; messages: { value: unknown }[] }[] }) {
+          p.started++
+          await opts.sendGate?.(p.n)
           const err = p.fail.shift()
           if (err) throw err
           p.sent.push(...batch.topicMessages.map((t) => t.topic))
+          p.values.push(...batch.topicMessages.flatMap((t) => t.messages.map((m) => m.value)))
           return []
         },
       } as unknown as Producer
@@ -58,6 +80,24 @@ function fakeKafka(
   } as unknown as Kafka
   return { kafka, made }
 }
+
+/** kafkajs's failure of a send whose request timed out on every try (its retrier's error). */
+const timedOut = () =>
+  new KafkaJSNumberOfRetriesExceeded(
+    new KafkaJSRequestTimeoutError('Request Produce(key: 0, version: 7) timed out', {
+      broker: 'b:9092',
+      clientId: 'c',
+      correlationId: 7,
+      createdAt: 0,
+      sentAt: 0,
+      pendingDuration: 0,
+    }),
+    { retryCount: 5, retryTime: 3_000 },
+  )
+/** One record for key K: the same partition each time, whatever the value. */
+const reading = (topic: string, value: string) => ({
+  topicMessages: [{ topic, messages: [{ key: 'K', value }] }],
+})
 
 const kafkaError = (type: string) => Object.assign(new Error(type), { type })
 /** A request of two records: a refusal in it renews the producer, a single record's does not. */
@@ -76,12 +116,12 @@ describe('createProducer', () => {
     expect(made[1]).toMatchObject({ sent: ['b'], connected: true })
   })
 
-  it('renews after a refusal wrapped by the retrier, and not after a fault that retrying mends', async () => {
+  it('renews after a refusal wrapped by the retrier, and not after a broker refusing a record sent alone', async () => {
     const { kafka, made } = fakeKafka()
     const producer = createProducer(kafka)
     await producer.connect()
     made[0]!.fail.push(kafkaError('LEADER_NOT_AVAILABLE'))
-    await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
+    await expect(producer.sendBatch(reading('a', 'v'))).rejects.toThrow()
     await producer.sendBatch(batch('b'))
     expect(made).toHaveLength(1)
     made[0]!.fail.push(
@@ -92,19 +132,92 @@ describe('createProducer', () => {
     expect(made.map((p) => p.sent)).toEqual([['b'], ['d']])
   })
 
-  it('keeps the old producer when the new one cannot connect, and tries again at the next fault', async () => {
-    const { kafka, made } = fakeKafka({ connectFails: (n) => n === 1 })
+  it('renews after a refusal in a request of several records: partitions the broker wrote are wound back too', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(kafkaError('LEADER_NOT_AVAILABLE'))
+    await expect(producer.sendBatch(batch('a'))).rejects.toThrow('LEADER_NOT_AVAILABLE')
+    await producer.sendBatch(batch('b'))
+    expect(made.map((p) => p.sent)).toEqual([[], ['b']])
+  })
+
+  it('renews after a send whose outcome is unknown (timed out): the next record for the partition goes through a new producer', async () => {
+    // The broker may have written the timed-out record: kafkajs winds its sequence back all the same, and
+    // the next record alone for the partition, sent on it with the same sequence, would be taken by the
+    // broker for that one again, acknowledged and not written.
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(timedOut())
+    await expect(producer.sendBatch(reading('indicators', 'old'))).rejects.toThrow(/timed out/)
+    await producer.sendBatch(reading('indicators', 'new'))
+    expect(made).toHaveLength(2)
+    expect(made[0]).toMatchObject({ values: [], connected: false })
+    expect(made[1]).toMatchObject({ values: ['new'], connected: true })
+  })
+
+  it('renews after a connection lost under a send, as after a timeout', async () => {
+    const { kafka, made } = fakeKafka()
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(new KafkaJSConnectionError('Connection error: read ECONNRESET', { broker: 'b:9092' }))
+    await expect(producer.sendBatch(reading('indicators', 'old'))).rejects.toThrow('ECONNRESET')
+    await producer.sendBatch(reading('indicators', 'new'))
+    expect(made.map((p) => p.values)).toEqual([[], ['new']])
+  })
+
+  it('fails the next send while no new producer connects, never going back to the old one; the send after Kafka is back renews', async () => {
+    let down = true
+    const { kafka, made } = fakeKafka({ connectFails: (n) => n > 0 && down })
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(timedOut())
+    await expect(producer.sendBatch(reading('indicators', 'old'))).rejects.toThrow(/timed out/)
+    await expect(producer.sendBatch(reading('indicators', 'new'))).rejects.toThrow('broker down')
+    down = false
+    await producer.sendBatch(reading('indicators', 'newer'))
+    expect(made.flatMap((p) => p.values)).toEqual(['newer'])
+    expect(made.at(-1)).toMatchObject({ values: ['newer'], connected: true })
+    expect(made.filter((p) => p.connected)).toHaveLength(1)
+  })
+
+  it('keeps sequence faults renewing, and fails the next send while no new producer connects', async () => {
+    let down = true
+    const { kafka, made } = fakeKafka({ connectFails: (n) => n > 0 && down })
     const producer = createProducer(kafka)
     await producer.connect()
     made[0]!.fail.push(kafkaError('UNKNOWN_PRODUCER_ID'))
-    await expect(producer.sendBatch(batch('a'))).rejects.toThrow()
-    await producer.sendBatch(batch('b'))
-    expect(made[0]).toMatchObject({ sent: ['b'], connected: true })
-    made[0]!.fail.push(kafkaError('UNKNOWN_PRODUCER_ID'))
-    await expect(producer.sendBatch(batch('c'))).rejects.toThrow()
-    await producer.sendBatch(batch('d'))
-    expect(made).toHaveLength(3)
-    expect(made[2]).toMatchObject({ sent: ['d'], connected: true })
+    await expect(producer.sendBatch(reading('a', 'v'))).rejects.toThrow('UNKNOWN_PRODUCER_ID')
+    await expect(producer.sendBatch(batch('b'))).rejects.toThrow('broker down')
+    down = false
+    await producer.sendBatch(batch('c'))
+    expect(made.flatMap((p) => p.sent)).toEqual(['c'])
+    expect(made[0]!.connected).toBe(false)
+  })
+
+  it('sends one request at a time: a send made while another is out waits for it, and goes through the renewed producer', async () => {
+    // Otherwise a send made while kafkajs retried the first (or as it failed) took the sequence wound
+    // back for it, on the producer about to be dropped.
+    let open = () => {}
+    const gate = new Promise<void>((r) => {
+      open = r
+    })
+    const { kafka, made } = fakeKafka({ sendGate: (n) => (n === 0 ? gate : undefined) })
+    const producer = createProducer(kafka)
+    await producer.connect()
+    made[0]!.fail.push(timedOut())
+    const first = producer.sendBatch(reading('indicators', 'old'))
+    const second = producer.sendBatch(reading('indicators', 'new'))
+    await new Promise((r) => setImmediate(r))
+    expect(made[0]!.started).toBe(1)
+    open()
+    await expect(first).rejects.toThrow(/timed out/)
+    await second
+    expect(made.map((p) => [p.started, p.values])).toEqual([
+      [1, []],
+      [1, ['new']],
+    ])
   })
 
   it('leaves nothing connected when disconnected while renewing, without waiting for the renewal', async () => {

@@ -245,7 +245,11 @@ const SEQUENCE_FAULTS: ReadonlySet<string> = new Set([
   'UNKNOWN_PRODUCER_ID',
   'INVALID_PRODUCER_EPOCH',
   'INVALID_PRODUCER_ID_MAPPING',
+  'DUPLICATE_SEQUENCE_NUMBER',
 ])
+
+/** Broker answers that fail a request whose records may be on the log all the same. */
+const WRITTEN_MAYBE: ReadonlySet<string> = new Set(['REQUEST_TIMED_OUT', 'NOT_ENOUGH_REPLICAS_AFTER_APPEND'])
 
 /** The Kafka error type of `err`, or of an error it wraps (kafkajs's retrier wraps the last one), when in `types`. */
 export function kafkaErrorType(err: unknown, types: ReadonlySet<string>): string | undefined {
@@ -257,17 +261,49 @@ export function kafkaErrorType(err: unknown, types: ReadonlySet<string>): string
 }
 
 /**
+ * Why a failed send of `records` records leaves its producer's sequence numbers unfit for another send,
+ * or undefined when they are still right: only when the broker refused a request of one record outright.
+ *
+ * kafkajs moves a partition's sequence forward for each request and winds it back when the request fails,
+ * whatever the failure. The broker takes a batch with the producer's epoch and the first and last sequence
+ * of one it wrote lately for a duplicate (it compares those numbers only, not the records), acknowledges
+ * it with the old offset and writes nothing. So after a request the broker may have written (a timeout, a
+ * connection lost, any failure kafkajs's retrier gave up on, a broker's REQUEST_TIMED_OUT), the producer's
+ * next batch of as many records for that partition, other records, would be acknowledged and lost. The
+ * same after an error answer to a request of several records: they may span partitions, and the broker
+ * wrote those it did not refuse (the answer fails the whole request, kafkajs winds back every partition).
+ * A request of one record that the broker refused (its error thrown as is: kafkajs bails at once on
+ * errors retrying cannot mend) was written nowhere, and its sequence is wound back right.
+ */
+function sequencesUnfitAfter(err: unknown, records: number): string | undefined {
+  const fault = kafkaErrorType(err, SEQUENCE_FAULTS)
+  if (fault) return fault
+  const type = (err as { type?: unknown } | undefined)?.type
+  if (typeof type !== 'string')
+    return `outcome unknown (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`
+  if (WRITTEN_MAYBE.has(type)) return `outcome unknown (${type})`
+  return records > 1 ? type : undefined
+}
+
+/** kafkajs's error for a send on a producer that was disconnected (retriable, as kafkajs's own). */
+const disconnected = () => new kafkajs.KafkaJSError('The producer is disconnected')
+
+/**
  * The one producer every worker uses: idempotent, acks from all in-sync replicas, one request in flight
  * (kafkajs keeps order under retries only then), and the Java-compatible partitioner named explicitly so
  * keys land on the same partitions as other teams' Java producers.
  *
- * Renewed after a sequence fault, or a refusal in a request of several records: when Kafka refuses one
- * partition's records of a request (a record too large, say), kafkajs winds back the sequence numbers of
- * every partition of the request, those the broker wrote included, and every later send to them fails with
- * OUT_OF_ORDER_SEQUENCE_NUMBER for as long as the process lives. So after such a failure the producer is
- * replaced by a new one (a new producer id, sequences from 0) before the next send; the failed send still
- * throws, for its caller to retry or to find the refused record. A send already out on the old producer fails and is retried by its
- * caller; records it had written may come twice (consumers deduplicate by id).
+ * Renewed after a send that leaves its sequence numbers unfit for the next (sequencesUnfitAfter): a sequence
+ * fault, a failure whose outcome is unknown (a timeout, a connection lost), a refusal in a request of
+ * several records. Such a producer is never sent on again: it is disconnected and a new one (a new producer
+ * id, sequences from 0) is connected at once, which the next send waits for. When that connect fails, the
+ * next send fails with its error, and the send after it tries again; the failed send still throws, for
+ * its caller to retry or to find a refused record. Records the old producer had written may come twice
+ * (consumers deduplicate by id): never lost as a duplicate of another.
+ *
+ * Sends go one at a time, each after the one before settled: a send made while another was out took the
+ * sequence kafkajs wound back for that one between its retries, or as it failed, on the producer then
+ * dropped. kafkajs has one request in flight per broker anyway.
  */
 export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
   const make = () =>
@@ -278,55 +314,83 @@ export function createProducer(kafka: Kafka, log?: Logger): TradepulseProducer {
       createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 3_000 },
     })
-  let current = make()
-  let renewing: Promise<void> | undefined
+  /** The producer sends go through; undefined from a failed send that left it unfit until one is renewed. */
+  let current: Producer | undefined = make()
+  /** Why the last producer was dropped (sequencesUnfitAfter), while `current` is undefined. */
+  let unfit = ''
+  /** A new producer connecting; cleared once it settles, so a send after a failed one tries again. */
+  let renewal: Promise<Producer> | undefined
   let closed = false
+  /** The last send: the next one starts once it settles. */
+  let previous: Promise<unknown> = Promise.resolve()
 
-  async function renew(old: Producer, reason: string): Promise<void> {
+  /** Connects a new producer in place of the dropped one; the next send takes the outcome. */
+  function renew(): Promise<Producer> {
+    const attempt = connectNew(unfit)
+    renewal = attempt
+    // Cleared once settled, a failure too: the send after the one that took it tries again.
+    const clear = () => {
+      if (renewal === attempt) renewal = undefined
+    }
+    attempt.then(clear, clear)
+    return attempt
+  }
+
+  async function connectNew(reason: string): Promise<Producer> {
     const next = make()
     try {
       await next.connect()
     } catch (err) {
-      // Kafka is down: keep the old one; the next failure of a send tries again.
-      log?.warn({ err, reason }, 'could not renew the producer; keeping the old one')
+      log?.warn({ err, reason }, 'could not renew the producer; sends fail until a renewal succeeds')
       await next.disconnect().catch(() => {})
-      return
+      throw err
     }
     if (closed) {
       await next.disconnect().catch(() => {})
-      return
+      throw disconnected()
     }
     current = next
-    log?.warn({ reason }, 'renewed the idempotent producer after a refused or out-of-sequence send')
-    await old.disconnect().catch(() => {})
+    log?.warn({ reason }, 'renewed the idempotent producer: a failed send left its sequence numbers unfit')
+    return next
+  }
+
+  async function send(batch: Parameters<Producer['sendBatch']>[0]) {
+    let used = current
+    if (!used) {
+      if (closed) throw disconnected()
+      used = await (renewal ?? renew())
+    }
+    try {
+      return await used.sendBatch(batch)
+    } catch (err) {
+      const records = (batch.topicMessages ?? []).reduce((n, t) => n + t.messages.length, 0)
+      const reason = sequencesUnfitAfter(err, records)
+      if (reason && used === current) {
+        current = undefined
+        unfit = reason
+        void used.disconnect().catch(() => {})
+        if (!closed) renew()
+      }
+      throw err
+    }
   }
 
   return {
-    connect: () => current.connect(),
+    connect: async () => {
+      if (current) return current.connect()
+      if (closed) throw disconnected()
+      await (renewal ?? renew())
+    },
     async disconnect() {
       // Not waiting for a renewal under way (its connect may retry for half a minute with Kafka down):
       // it disconnects its new producer itself once it sees the close.
       closed = true
-      await current.disconnect()
+      await current?.disconnect()
     },
-    async sendBatch(batch) {
-      while (renewing) await renewing
-      const used = current
-      try {
-        return await used.sendBatch(batch)
-      } catch (err) {
-        // A refusal leaves the sequences behind only when the request held other records too (a record
-        // sent alone, as the batch processor sends each input's output after a refusal, rewinds right).
-        const several = (batch.topicMessages ?? []).reduce((n, t) => n + t.messages.length, 0) > 1
-        const reason =
-          kafkaErrorType(err, SEQUENCE_FAULTS) ?? (several ? kafkaErrorType(err, RECORD_REFUSALS) : undefined)
-        if (reason && used === current && !closed && !renewing) {
-          renewing = renew(used, reason).finally(() => {
-            renewing = undefined
-          })
-        }
-        throw err
-      }
+    sendBatch(batch) {
+      const turn = previous.then(() => send(batch))
+      previous = turn.catch(() => {})
+      return turn
     },
   }
 }
