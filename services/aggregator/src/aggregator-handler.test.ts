@@ -49,7 +49,9 @@ describe('aggregator handler', () => {
       ...(applied ? { applied } : {}),
       ...(dirty ? { dirty } : {}),
       ...(send ? { send } : {}),
+      // One hand-moved clock for both: these tests move time, none sets the wall clock back.
       clock,
+      monotonic: clock,
       topics,
       store,
       log: createLogger({ level: 'silent' }),
@@ -261,6 +263,7 @@ describe('aggregator handler', () => {
       const { sent, state, send } = recordingSend()
       const aggregator = createAggregator({
         clock,
+        monotonic: clock,
         topics,
         store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
         log: createLogger({ level: 'silent' }),
@@ -301,6 +304,7 @@ describe('aggregator handler', () => {
       const send: SendUpdates = () => new Promise<void>((r) => (release = r))
       const aggregator = createAggregator({
         clock,
+        monotonic: clock,
         topics,
         store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
         log: createLogger({ level: 'silent' }),
@@ -462,6 +466,135 @@ describe('aggregator handler', () => {
           .sort()
           .at(-1),
       })
+    })
+  })
+
+  /**
+   * A wall clock set back (an NTP step, a VM snapshot restored): the throttle, the look for other
+   * members' marks and the publish health time their intervals on the monotonic clock, so none is held
+   * for as long as the step. Each member here has its own two clocks; `pass` moves both, as time does.
+   */
+  describe('a wall clock set back an hour', () => {
+    const MARKET = 'market|global:all'
+    const series = scoredSeries(20, { startMs: T0, spanMs: 10 * MIN_MS, idPrefix: 'step' })
+    const batch = (from: number, n: number) =>
+      recordsOf(0, series.slice(from, from + n)).map((r, i) => ({ ...r, offset: String(from + i) }))
+    const outOf = (outcomes: Awaited<ReturnType<ReturnType<typeof setup>['handler']>>) =>
+      outcomes.flatMap((o) => (o.kind === 'ok' ? (o.out ?? []) : [])).map((r) => String(r.key))
+    function member(extra: Partial<Parameters<typeof createAggregator>[0]> = {}) {
+      const wall = createManualClock(WALL_MS)
+      const monotonic = createManualClock(5_000)
+      const pass = (ms: number) => {
+        wall.advance(ms)
+        monotonic.advance(ms)
+      }
+      const registry = new Registry()
+      const aggregator = createAggregator({
+        clock: wall,
+        monotonic,
+        topics,
+        store: createMemoryIndicatorStore({ config: { graceMs: GRACE } }),
+        log: createLogger({ level: 'silent' }),
+        metrics: createAggregatorMetrics(registry),
+        graceMs: GRACE,
+        publish: { intervalMs: 1_000, largeChange: 10, burstFactor: 0, shortLabel: '15m' },
+        ...extra,
+      })
+      return { aggregator, wall, pass, registry }
+    }
+    const flush = async (aggregator: ReturnType<typeof createAggregator>) => {
+      const sent: IndicatorUpdate[] = []
+      await aggregator.flushDue(async (records) => {
+        for (const r of records) sent.push(IndicatorUpdate.parse(JSON.parse(String(r.value))))
+      })
+      return sent
+    }
+
+    it("publishes a key's held-back update on its trailing edge, not an hour later", async () => {
+      const { aggregator, wall, pass } = member()
+      expect(outOf(await aggregator.handler(batch(0, 10), ctx))).toContain(MARKET)
+      wall.advance(-HOUR_MS)
+      pass(300)
+      expect(outOf(await aggregator.handler(batch(10, 10), ctx))).not.toContain(MARKET) // within the interval
+      pass(2_000)
+      // Before, timed on the wall clock, the key's last publish was an hour in the future: nothing was due.
+      expect((await flush(aggregator)).find((u) => u.key === MARKET)).toMatchObject({ count: 20 })
+    })
+
+    it("takes over another member's held-back update once it is old enough, though this member looked for marks before the step", async () => {
+      // The marks' store keeps its own clock (Redis's TIME), which no member's step moves.
+      const storeClock = createManualClock(WALL_MS)
+      const dirty = memoryDirtyKeys(storeClock)
+      const store = createMemoryIndicatorStore({ config: { graceMs: GRACE } })
+      const a = member({ dirty, store })
+      expect(outOf(await a.aggregator.handler(batch(0, 10), ctx))).toContain(MARKET)
+      a.pass(300)
+      expect(outOf(await a.aggregator.handler(batch(10, 10), ctx))).not.toContain(MARKET)
+      // A dies. B looks for marks once (A's is young), then its host's clock is set back.
+      const b = member({ dirty, store })
+      expect(await flush(b.aggregator)).toEqual([])
+      b.wall.advance(-HOUR_MS)
+      b.pass(11_000)
+      storeClock.advance(11_000)
+      // Before, B's next look was due at a wall time an hour away.
+      expect((await flush(b.aggregator)).find((u) => u.key === MARKET)).toMatchObject({ count: 20 })
+    })
+
+    it('turns indicatorPublish degraded once sends have failed AGGREGATOR_PUBLISH_FAILING_MS', async () => {
+      const send: SendUpdates = async () => {
+        throw new TradepulseError('INFRA_KAFKA', 'broker unreachable')
+      }
+      const { aggregator, wall, pass } = member({ send, publishFailingMs: 5_000 })
+      await aggregator.handler(batch(0, 10), ctx) // held back: failing from now
+      wall.advance(-HOUR_MS)
+      pass(5_000)
+      // Before, judged on the wall clock, the failure started an hour in the future: ok for an hour more.
+      expect(await aggregator.publishHealth()).toEqual({
+        status: 'degraded',
+        ready: false,
+        detail: 'indicator updates not published for 5000 ms: unexpected error',
+      })
+    })
+
+    it('takes applied offsets gone once their TTL has passed since they were recorded for expired, not lost', async () => {
+      let offsets = memoryAppliedOffsets()
+      const applied: AppliedOffsets = {
+        read: (topic, partition) => offsets.read(topic, partition),
+        record: (topic, partition, range) => offsets.record(topic, partition, range),
+      }
+      const { aggregator, wall, pass, registry } = member({ applied, appliedTtlMs: 60_000 })
+      const records = batch(0, 20).map((r, i) => ({ ...r, timestamp: 1_000 + i }))
+      await aggregator.handler(records.slice(0, 10), ctx)
+      wall.advance(-HOUR_MS)
+      pass(60_000)
+      offsets = memoryAppliedOffsets() // expired with their TTL (Redis's)
+      await aggregator.handler(records.slice(10), ctx)
+      // Before, on the wall clock, they were recorded an hour in the future: told lost, a rebuild asked for.
+      expect(await registry.getSingleMetricAsString('tradepulse_indicator_applied_lost_total')).toMatch(
+        / 0$/m,
+      )
+    })
+
+    it('warns again of headlines stamped ahead a minute after the last warning', async () => {
+      const lines: Record<string, unknown>[] = []
+      const sink = new PassThrough()
+      sink.on('data', (d) => {
+        for (const l of String(d).split('\n').filter(Boolean)) lines.push(JSON.parse(l))
+      })
+      const { aggregator, wall, pass } = member({ log: createLogger({ level: 'warn' }, sink) })
+      // A headline at the wall clock whose record the broker stamped 4 min before: applied at the bound.
+      const aheadAt = (id: string) => {
+        const [h] = scoredSeries(1, { startMs: wall.now(), spanMs: 1, idPrefix: id })
+        return recordsOf(0, [h!]).map((r) => ({ ...r, timestamp: wall.now() - 4 * MIN_MS }))
+      }
+      await aggregator.handler(aheadAt('first'), ctx)
+      await waitFor(async () => lines.length === 1, { what: 'the first warning', timeoutMs: 2_000 })
+      wall.advance(-HOUR_MS)
+      pass(60_000)
+      await aggregator.handler(aheadAt('second'), ctx)
+      // Before, the last warning was an hour in the future on the wall clock: none for an hour.
+      await waitFor(async () => lines.length === 2, { what: 'the second warning', timeoutMs: 2_000 })
+      expect(lines[1]).toMatchObject({ level: 40, headlineId: 'second-0' })
     })
   })
 

@@ -46,6 +46,7 @@ import { type ClaimedMark, type DirtyKeys, type DirtyMark, memoryDirtyKeys } fro
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger, RefusedHeadlinesError } from './event-time-merger.ts'
 import { createKeyLocks } from './key-locks.ts'
+import { monotonicClock } from './monotonic-clock.ts'
 import { createPublishHealth } from './publish-health.ts'
 import {
   createPublishThrottle,
@@ -66,8 +67,15 @@ export type AggregatorDeps = {
   publish: PublishThrottleOptions
   /** The store's grace period: rounds are applied in event-time runs no longer than this. */
   graceMs: number
-  /** Wall clock of the throttle, and the bound of the event-time watermark (maxAheadMs). */
+  /** The wall clock: the bound of the event-time watermark (maxAheadMs), and a record's "now" (recordNowMs). */
   clock?: Clock
+  /**
+   * The monotonic clock (default performance.now) that times what this member times for itself: the
+   * throttle's intervals, its look for other members' marks, how long publishing has failed, how long ago
+   * it recorded applied offsets, how long since it warned. On the wall clock, one set back (an NTP step,
+   * a VM snapshot restored) held every key published in the last interval back for as long as the step.
+   */
+  monotonic?: Clock
   /**
    * Records parsed and submitted to the store as one part: a large batch (a backlog fetch) goes in
    * parts, the next parsed while the one before is being applied in Redis. Default 2,000.
@@ -319,6 +327,7 @@ const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
  */
 export function createAggregator(deps: AggregatorDeps) {
   const clock = deps.clock ?? systemClock
+  const monotonic = deps.monotonic ?? monotonicClock
   const log = deps.log
   const out = deps.topics.indicators.name
   const throttle = createPublishThrottle(deps.publish)
@@ -329,7 +338,7 @@ export function createAggregator(deps: AggregatorDeps) {
   /** Whether indicator updates reach Kafka (the worker's indicatorPublish health check). */
   const publishHealth = createPublishHealth({
     failingMs: deps.publishFailingMs ?? DEFAULT_PUBLISH_FAILING_MS,
-    clock,
+    clock: monotonic,
     log,
   })
   /** One publish of a key at a time, from its read to its acknowledgement (see above). */
@@ -382,7 +391,7 @@ export function createAggregator(deps: AggregatorDeps) {
   const countAhead = (ahead: { headlineId: string; aheadMs: number; recordBehindMs: number }[]) => {
     if (ahead.length === 0) return
     deps.metrics.ahead.inc(ahead.length)
-    const now = clock.now()
+    const now = monotonic.now()
     if (now - aheadWarnedMs < 60_000) return
     aheadWarnedMs = now
     log.warn(
@@ -733,7 +742,7 @@ export function createAggregator(deps: AggregatorDeps) {
   let claimFailing = false
   /** Marks old enough to take over, looked for once a second; a fault is warned once, not every tick. */
   async function claim(): Promise<ClaimedMark[]> {
-    const now = clock.now()
+    const now = monotonic.now()
     if (now < nextClaimMs) return []
     nextClaimMs = now + CLAIM_EVERY_MS
     try {
@@ -758,7 +767,7 @@ export function createAggregator(deps: AggregatorDeps) {
    */
   async function due(): Promise<PickedKey[]> {
     const taken = await claim()
-    const picked = throttle.due(clock.now())
+    const picked = throttle.due(monotonic.now())
     if (taken.length === 0) return picked
     const byKey = new Map(picked.map((p) => [p.key, p]))
     for (const { key, stamp, enteredMs = Number.NEGATIVE_INFINITY, trace } of taken) {
@@ -807,13 +816,16 @@ export function createAggregator(deps: AggregatorDeps) {
    * holds ranges written before this member's, of records at lower offsets of the same topic, stamped no
    * later (LogAppendTime: the broker's clock, as joinApplied assumes). Said at info, not counted. Before,
    * it was counted and said at error as a loss, telling the operator to rebuild for nothing.
+   *
+   * And when it was recorded (`atMs`, on the monotonic clock): a range gone once `appliedTtlMs` has
+   * passed since expired with the indicators.
    */
   const recordedTo = new Map<string, { to: number; maxTs: number; atMs: number }>()
   const appliedTtlMs = deps.appliedTtlMs ?? Number.POSITIVE_INFINITY
   const recordApplied = (topic: string, partition: number, range: HandledRange, source: string) =>
     applied.record(topic, partition, range).then(
       () => {
-        recordedTo.set(source, { to: range.to, maxTs: range.maxTs, atMs: clock.now() })
+        recordedTo.set(source, { to: range.to, maxTs: range.maxTs, atMs: monotonic.now() })
       },
       (err: unknown) => {
         log.warn({ err, source }, 'could not record the offsets of an applied batch')
@@ -825,7 +837,7 @@ export function createAggregator(deps: AggregatorDeps) {
     range: AppliedRange | undefined,
   ) => {
     if (known === undefined || (range !== undefined && range.to >= known.to)) return
-    if (range === undefined && clock.now() - known.atMs >= appliedTtlMs) return // expired, not lost
+    if (range === undefined && monotonic.now() - known.atMs >= appliedTtlMs) return // expired, not lost
     if (range !== undefined && range.maxTs > known.maxTs) {
       // Newer records at lower offsets: the partition's offsets began again (see recordedTo).
       recordedTo.delete(source)
@@ -1032,7 +1044,7 @@ export function createAggregator(deps: AggregatorDeps) {
       }
       let out: Updates | undefined
       if (activity.size > 0) {
-        const picked = throttle.offer(activity, clock.now())
+        const picked = throttle.offer(activity, monotonic.now())
         // The keys held back for the trailing edge: marked in the store before the batch completes, so
         // its offsets never commit while their update lives only in this process.
         const chosen = new Set(picked.map((p) => p.key))
@@ -1102,7 +1114,7 @@ export function createAggregator(deps: AggregatorDeps) {
     /** The same for every pending key, whatever its interval (on stop). */
     flushAll: async (send: SendUpdates | undefined = deps.send) => {
       const to = sendOf(send)
-      return trailing(throttle.drain(clock.now()), to)
+      return trailing(throttle.drain(monotonic.now()), to)
     },
     watermarkMs: () => watermarkMs,
     /** Degraded and not ready while indicator updates have not reached Kafka for too long (publish-health.ts). */

@@ -1,4 +1,4 @@
-import { createTopicCatalogue, IndicatorUpdate } from '@tradepulse/contracts'
+import { createManualClock, createTopicCatalogue, IndicatorUpdate } from '@tradepulse/contracts'
 import { createLogger, createRedisIndicatorStore, type InRecord, type OutRecord } from '@tradepulse/platform'
 import { randomName, testInfra, waitFor } from '@tradepulse/testing'
 import { Redis } from 'ioredis'
@@ -8,7 +8,7 @@ import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { indicatorOverrides } from './config.ts'
 import { type DirtyKeys, dirtyKeysKey, memoryDirtyKeys, redisDirtyKeys } from './dirty-keys.ts'
-import { MIN_MS, scoredSeries } from './scored-fixtures.ts'
+import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T08:00:00Z')
 const dirty_ = (redis: Redis, key: string) => redisDirtyKeys(redis, key, 60_000)
@@ -65,6 +65,34 @@ describe('dirty keys in Redis', () => {
     const ttl = await redis.pttl(key)
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(60_000)
+  })
+
+  /**
+   * The store's clock set back (an NTP step on Redis's host, a failover to a replica whose host's clock is
+   * behind): a mark stamped before is ahead of it, its age unknown. It is taken as stale rather than
+   * left for as long as the step (a dead member's update unpublished for an hour); publishing twice is
+   * harmless.
+   */
+  it('takes marks stamped over a second ahead of its clock (its clock set back since), as the memory adapter does', async () => {
+    const run = async (dirty: DirtyKeys, setBack: (ms: number) => Promise<void>) => {
+      const log: unknown[] = []
+      const first = await dirty.mark(['a', 'b'])
+      await setBack(HOUR_MS)
+      const again = await dirty.mark(['a', 'c']) // a still ahead (a key's stamps only grow); c at the clock
+      log.push(again.get('a')! > first.get('a')!)
+      log.push((await dirty.claimStale(60_000, 10)).map((m) => m.key).sort())
+      log.push((await dirty.claimStale(60_000, 10)).map((m) => m.key)) // taken: restamped at the clock
+      return log
+    }
+    const inRedis = await run(redisDirtyKeys(redis, key, 60_000), async (ms) => {
+      // What Redis's clock set back `ms` would see: every stamp that far ahead.
+      const scored = await redis.zrange(key, '0', '-1', 'WITHSCORES')
+      for (let i = 0; i < scored.length; i += 2)
+        await redis.zadd(key, String(Number(scored[i + 1]) + ms * 1_000), scored[i]!)
+    })
+    expect(inRedis).toEqual([true, ['a', 'b'], []])
+    const clock = createManualClock(T0)
+    expect(await run(memoryDirtyKeys(clock), async (ms) => clock.advance(-ms))).toEqual(inRedis)
   })
 
   /**

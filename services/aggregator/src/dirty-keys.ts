@@ -65,10 +65,20 @@ export type DirtyKeys = {
   /**
    * Takes up to `limit` marks older than `olderThanMs`, restamped now (theirs until that old again), each
    * with the newest entry time and trace it holds back, if any. A take whose answer was lost (the call
-   * failed after the store made it) is answered by the next call, the marks it took with it.
+   * failed after the store made it) is answered by the next call, the marks it took with it. A mark
+   * stamped more than AHEAD_US ahead of the store's clock counts as old (see AHEAD_US).
    */
   claimStale(olderThanMs: number, limit: number): Promise<ClaimedMark[]>
 }
+
+/**
+ * A mark stamped more than this (µs) ahead of the store's clock was stamped before the clock was set back
+ * (an NTP step on Redis's host, a failover to a replica whose host's clock is behind): its age is unknown,
+ * so it is taken as stale, as every doubt is settled by publishing. Before, it waited for the clock to
+ * catch up: a dead member's held-back update stayed unpublished for as long as the step. (A stamp is
+ * ahead of the clock otherwise only by the microseconds a key marked again within one gains.)
+ */
+const AHEAD_US = 1_000_000
 
 const finiteOrUndefined = (ms: number | undefined): number | undefined =>
   ms !== undefined && Number.isFinite(ms) ? ms : undefined
@@ -79,10 +89,12 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
   const entered = new Map<string, number>()
   const traced = new Map<string, HeadlineTrace>()
   // The clock in µs, moving on by at least 1 µs a call (Redis's TIME has µs; a ms clock alone would
-  // give two calls within one ms the same time).
+  // give two calls within one ms the same time); set back by more than AHEAD_US, it is followed back,
+  // as Redis's TIME follows its host's clock.
   let last = Number.NEGATIVE_INFINITY
   const nowUs = () => {
-    last = Math.max(clock.now() * 1_000, last + 1)
+    const us = clock.now() * 1_000
+    last = us > last || us < last - AHEAD_US ? us : last + 1
     return last
   }
   return {
@@ -118,7 +130,7 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
       const out: ClaimedMark[] = []
       for (const [key, stamp] of marks) {
         if (out.length >= limit) break
-        if (stamp > now - olderThanMs * 1_000) continue
+        if (stamp > now - olderThanMs * 1_000 && stamp <= now + AHEAD_US) continue
         marks.set(key, now)
         const e = entered.get(key)
         const t = traced.get(key)
@@ -200,7 +212,8 @@ return n
 /**
  * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces, KEYS[4] the claim's own key (by its
  * token); ARGV[1] the age (ms), ARGV[2] the limit. Returns {stamp, keys taken, their entry times, their
- * traces (false for none)}.
+ * traces (false for none)}. Marks stamped more than AHEAD_US ahead of the clock are taken too, after the
+ * old ones.
  *
  * A claim run again with its token answers the marks its first run took that are still at its stamp (none
  * marked again since), as that run did: ioredis sends a call its closed connection left unanswered again
@@ -217,6 +230,13 @@ if stamp then
 else
   local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
   stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, ARGV[2])
+  local room = tonumber(ARGV[2]) - #stale
+  if room > 0 then
+    local ahead = string.format('(%.0f', now + ${AHEAD_US})
+    for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ahead, '+inf', 'LIMIT', 0, room)) do
+      stale[#stale + 1] = k
+    end
+  end
   stamp = string.format('%.0f', now)
   for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
   if #stale > 0 then

@@ -60,6 +60,7 @@ function build(options: {
   const sent: OutRecord[] = []
   const aggregator = createAggregator({
     clock,
+    monotonic: clock,
     topics,
     store,
     ...(options.dirty ? { dirty: options.dirty } : {}),

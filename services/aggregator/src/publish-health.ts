@@ -18,11 +18,14 @@ import {
  * Past `failingMs` of either, the check is degraded and not ready (a fault being waited out, as the
  * consumer's own; not failed: a restart mends nothing the producer's retries do not). A record Kafka
  * refuses is Kafka answering: no fault of publishing (counted apart, tradepulse_indicator_updates_refused_total).
+ *
+ * `clock` is a monotonic one (the aggregator's): on the wall clock, one set back by an hour left a
+ * failure unreported for that hour, and one set forward reported a healthy publisher as failing.
  */
 export function createPublishHealth(options: { failingMs: number; clock: Clock; log?: Logger }) {
   const { failingMs, clock } = options
   const transitions = options.log && healthTransitions(options.log, 'indicator publish')
-  /** Start (clock ms) of each send under way. */
+  /** Start (ms of `clock`) of each send under way. */
   const underWay = new Map<number, number>()
   let next = 0
   let failingSince: number | undefined
@@ -64,7 +67,7 @@ export function createPublishHealth(options: { failingMs: number; clock: Clock; 
       return {
         status: 'degraded',
         ready: false,
-        detail: `indicator updates not published for ${now - since} ms: ${reason}`,
+        detail: `indicator updates not published for ${Math.round(now - since)} ms: ${reason}`,
       }
     }) satisfies HealthCheck,
   }

@@ -45,7 +45,7 @@ export type PublishThrottleOptions = {
 }
 
 type Entry = {
-  /** Wall-clock ms of the last decision to publish the key. */
+  /** When the key was last picked to publish: ms of the clock the calls pass (a monotonic one). */
   lastMs: number
   /** The last published mean and volume (the large-change baseline); unset until its read returns. */
   baseMean?: number
@@ -88,9 +88,11 @@ const merge = (a: KeyActivity | undefined, b: KeyActivity): KeyActivity =>
     : { ...b }
 
 /**
- * Per-key throttle of the indicators topic. Deterministic and cheap: the decision uses only the wall
- * time passed in, what the key's batches brought, and the last values published for it, so it costs
- * no Redis read; only the keys it picks are read back.
+ * Per-key throttle of the indicators topic. Deterministic and cheap: the decision uses only the time
+ * passed in, what the key's batches brought, and the last values published for it, so it costs no
+ * Redis read; only the keys it picks are read back. The time is a monotonic clock's (performance.now in
+ * the worker): on the wall clock, one set back by an hour left every key published in the last interval
+ * pending, and due skipping it, for that hour.
  *
  * A key publishes when its interval has passed since its last publish, or at once when the activity
  * since then is estimated to move the short mean by `largeChange`, or is a burst (`burstFactor` times the
