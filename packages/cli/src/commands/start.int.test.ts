@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -7,7 +7,15 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
-import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  createTopics,
+  descendants,
+  randomName,
+  testInfra,
+  testKafka,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { spawnCli } from '../test-helpers.ts'
 
@@ -16,32 +24,8 @@ function startCli(args: string[], env: Record<string, string>) {
   return spawnCli(['start', ...args], env)
 }
 
-/**
- * The processes `child` has started, and theirs, by command name (--local-infra's broker and Redis server
- * are its keeper's children).
- */
-function childProcesses(child: ChildProcess): Map<string, number> {
-  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,comm='])
-    .toString()
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [pid, ppid, comm] = line.trim().split(/\s+/)
-      return { pid: Number(pid), ppid: Number(ppid), comm: comm! }
-    })
-  const found = new Map<string, number>()
-  const parents = new Set([child.pid])
-  for (let grew = true; grew; ) {
-    grew = false
-    for (const row of rows)
-      if (parents.has(row.ppid) && !parents.has(row.pid)) {
-        parents.add(row.pid)
-        found.set(row.comm, row.pid)
-        grew = true
-      }
-  }
-  return found
-}
+/** --local-infra's broker and Redis server, by command name. */
+const SERVERS = ['java', 'redis-server']
 
 const alive = (pid: number) => {
   try {
@@ -101,10 +85,11 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
         TRADEPULSE_NO_DOCKER: '1',
         TRADEPULSE_TOPIC_PREFIX: `${randomName('start-signal')}.`,
       })
+      // The broker and Redis server run under the keeper the CLI starts, not as the CLI's children.
       const started = await waitFor(
         () => {
-          const running = childProcesses(child)
-          return running.has('java') && running.has('redis-server') && running
+          const running = descendants(child.pid!)
+          return SERVERS.every((s) => running.some((p) => p.comm === s)) && running
         },
         { what: 'the local broker and Redis server starting', timeoutMs: 60_000 },
       )
@@ -112,7 +97,10 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
       expect(await exited, output.err).toEqual([0, null])
       expect(output.err).toContain('tradepulse: stopped by SIGINT during startup\n')
       expect(output.err).not.toMatch(/^Running /m)
-      expect([...started.values()].filter(alive), output.err).toEqual([])
+      expect(
+        started.filter((p) => alive(p.pid)),
+        output.err,
+      ).toEqual([])
     },
   )
 
@@ -130,9 +118,9 @@ describe('tradepulse start on a signal during its startup, on Kafka and Redis', 
         what: 'the local broker and Redis server up',
         timeoutMs: 90_000,
       })
-      const running = childProcesses(child)
-      const started = [running.get('java'), running.get('redis-server')].filter((p) => p !== undefined)
-      expect(started, [...running].join()).toHaveLength(2)
+      const running = descendants(child.pid!)
+      const started = running.filter((p) => SERVERS.includes(p.comm)).map((p) => p.pid)
+      expect(started, JSON.stringify(running)).toHaveLength(2)
       child.kill('SIGKILL')
       await exited
       try {
