@@ -122,7 +122,7 @@ describe('alert feed', () => {
     expect(feed.after(0).map((e) => e.alert.id)).toEqual(['e', 'f'])
   })
 
-  it('finds the held entries before a seq detected from a time, as a scan of the feed would', () => {
+  it('finds the held entries before a seq written from a time, as a scan of the feed would', () => {
     let seed = 7
     const random = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
@@ -132,25 +132,38 @@ describe('alert feed', () => {
     const feed = createAlertFeed(200)
     const parses = vi.spyOn(Date, 'parse')
     try {
-      // Detection times rising a minute an alert, each up to 3 minutes off; one far ahead (a skewed clock).
+      // Record times rising a minute an alert, each up to 3 minutes off (partitions read in step, leaders'
+      // clocks); one far ahead (a leader's clock set wrong); every tenth off Kafka, with none.
       for (let i = 0; i < 500; i++) {
         const ms = i === 420 ? t0 + 10 ** 9 : t0 + i * 60_000 + Math.round((random() - 0.5) * 360_000)
-        feed.add(testAlert(`a${i}`, { detectedAt: new Date(ms).toISOString() }))
+        feed.add(
+          testAlert(`a${i}`),
+          undefined,
+          i % 10 === 9 ? undefined : { partition: 0, offset: i, timestamp: ms },
+        )
       }
       const scan = (fromMs: number, beforeSeq: number) =>
         feed
           .after(feed.firstSeq - 1)
-          .filter((e) => e.seq < beforeSeq && Date.parse(e.alert.detectedAt) >= fromMs)
+          .filter((e) => e.seq < beforeSeq && e.origin !== undefined && e.origin.timestamp >= fromMs)
           .map((e) => e.alert.id)
       for (let n = 0; n < 300; n++) {
         const before = feed.firstSeq + Math.floor(random() * (feed.size + 5))
         const from = t0 + Math.round(random() * 520 * 60_000)
-        expect(feed.detectedSince(from, before).map((e) => e.alert.id)).toEqual(scan(from, before))
+        expect(feed.writtenSince(from, before).map((e) => e.alert.id)).toEqual(scan(from, before))
       }
-      expect(feed.detectedSince(Number.NaN, feed.lastSeq + 1)).toEqual([])
-      // Each time was parsed once, at its add: a lookup parses none.
+      expect(feed.writtenSince(Number.NaN, feed.lastSeq + 1)).toEqual([])
+      // Not the detection time: an alert detected long before its record was written is found by its record.
+      const late = createAlertFeed(10)
+      late.add(testAlert('late', { detectedAt: '2026-03-01T00:00:00.000Z' }), undefined, {
+        partition: 0,
+        offset: 0,
+        timestamp: t0,
+      })
+      expect(late.writtenSince(t0, 2).map((e) => e.alert.id)).toEqual(['late'])
+      // Nothing is parsed to look up.
       parses.mockClear()
-      expect(feed.detectedSince(t0 + 400 * 60_000, feed.lastSeq).length).toBeGreaterThan(0)
+      expect(feed.writtenSince(t0 + 400 * 60_000, feed.lastSeq).length).toBeGreaterThan(0)
       expect(parses).not.toHaveBeenCalled()
     } finally {
       parses.mockRestore()

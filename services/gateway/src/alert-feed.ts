@@ -92,12 +92,17 @@ export function matches(filter: AlertFilter, a: Alert): boolean {
   return true
 }
 
-/** Where an alert was read: its record's partition and offset in the alerts topic. */
-export type FeedOrigin = { partition: number; offset: number }
+/**
+ * Where an alert was read: its record's partition and offset in the alerts topic, and its timestamp (ms):
+ * on the alerts topic (LogAppendTime) the time the partition's leader appended it, so the same record has
+ * the same time in every gateway's feed, whatever the clock of the alerter that wrote it.
+ */
+export type FeedOrigin = { partition: number; offset: number; timestamp: number }
 
 /**
  * An alert as the feed holds it: `seq` orders the feed (an SSE event id, for resuming); `origin` is
- * where it was read (absent off Kafka), so that a stream can tell what was written after the start.
+ * where and when it was written (absent off Kafka), so that a stream can tell what was written after the
+ * start, and what a resume from another gateway's order must send again.
  */
 export type FeedEntry = { seq: number; alert: Alert; origin?: FeedOrigin }
 
@@ -133,11 +138,12 @@ export type AlertFeed = {
   /** The held entries after `seq`, oldest first, at most `max` (a stream's next ones). */
   after(seq: number, max?: number): FeedEntry[]
   /**
-   * The held entries before `beforeSeq` detected at or after `fromMs`, oldest first (a resumed stream's
-   * slack). It looks back from `beforeSeq` only as far as an entry may be so detected: the cost is about
-   * what it returns while detection times rise with the feed, at worst a scan of the feed.
+   * The held entries before `beforeSeq` whose record was written at or after `fromMs` (origin.timestamp;
+   * never one without an origin), oldest first (a resumed stream's slack). It looks back from `beforeSeq`
+   * only as far as an entry may be so written: the cost is about what it returns, as record times rise
+   * with the feed (the partitions are read in step: build-app's alignment), at worst a scan of the feed.
    */
-  detectedSince(fromMs: number, beforeSeq: number): FeedEntry[]
+  writtenSince(fromMs: number, beforeSeq: number): FeedEntry[]
   /** The held entry of an alert id. */
   entryOf(id: string): FeedEntry | undefined
   subscribe(s: Subscriber): () => void
@@ -162,10 +168,10 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
   // entries are first..seq: at most capacity of them, fewer when the byte budget evicted more.
   const slots: (FeedEntry | undefined)[] = new Array(capacity)
   const sizes = new Float64Array(capacity)
-  // Each entry's detection time, and the latest of any entry up to it since the feed began (not only the
-  // held ones: never less than theirs), so detectedSince knows where to stop looking back. A time that
-  // does not parse (NaN) is at or after no time, and raises nothing.
-  const detected = new Float64Array(capacity)
+  // Each entry's record time, and the latest of any entry up to it since the feed began (not only the
+  // held ones: never less than theirs), so writtenSince knows where to stop looking back. An entry
+  // without one (NaN) is at or after no time, and raises nothing.
+  const written = new Float64Array(capacity)
   const latest = new Float64Array(capacity)
   let latestEver = Number.NEGATIVE_INFINITY
   const ids = new Map<string, FeedEntry>()
@@ -195,9 +201,9 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
       slots[slot] = entry
       sizes[slot] = size
       bytes += size
-      const ms = Date.parse(alert.detectedAt)
+      const ms = origin ? origin.timestamp : Number.NaN
       if (ms > latestEver) latestEver = ms
-      detected[slot] = ms
+      written[slot] = ms
       latest[slot] = latestEver
       ids.set(alert.id, entry)
       // The newest stays: an alert heavier than the whole budget is held alone.
@@ -218,13 +224,13 @@ export function createAlertFeed(capacity: number, options: AlertFeedOptions = {}
       for (let s = Math.max(after + 1, first); s <= seq && out.length < max; s++) out.push(at(s))
       return out
     },
-    detectedSince(fromMs, beforeSeq) {
+    writtenSince(fromMs, beforeSeq) {
       const out: FeedEntry[] = []
       for (let s = Math.min(beforeSeq - 1, seq); s >= first; s--) {
         const slot = (s - 1) % capacity
-        // None up to here was detected at or after fromMs (nor is any time at or after NaN).
+        // None up to here was written at or after fromMs (nor is any time at or after NaN).
         if (!(latest[slot]! >= fromMs)) break
-        if (detected[slot]! >= fromMs) out.push(slots[slot]!)
+        if (written[slot]! >= fromMs) out.push(slots[slot]!)
       }
       return out.reverse()
     },

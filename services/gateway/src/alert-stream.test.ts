@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import {
+  CATCH_UP_AHEAD_MS,
   createAlertStreams,
   eventIdOf,
   MARK_EVERY_ENTRIES,
@@ -50,6 +51,8 @@ function fakeResponse(room: number) {
 }
 
 const noEvents = { opened() {}, closed() {}, stalled() {} }
+/** A record time, for tests where none matters. */
+const T0 = Date.parse('2026-03-02T14:00:00Z')
 const limits = { maxStreams: 10, heartbeatMs: 60_000, stallMs: 60_000 }
 
 /** fakeResponse(room), its request from `address` (the connection's remote address). */
@@ -149,11 +152,15 @@ describe('alert streams', () => {
       expect(streams.bootId).not.toBe(other.bootId)
       const reader = fakeResponse(1_000_000)
       streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
-      // Ten alerts, all detected within RESUME_SLACK_MS before the last.
+      // Ten alerts, all written within RESUME_SLACK_MS before the last.
       const t0 = Date.parse('2026-03-02T14:00:00Z')
       const ids = Array.from({ length: 10 }, (_, i) => `a${i}`)
       ids.forEach((id, i) => {
-        feed.add(testAlert(id, { detectedAt: new Date(t0 + (i * RESUME_SLACK_MS) / 12).toISOString() }))
+        feed.add(testAlert(id), undefined, {
+          partition: 0,
+          offset: i,
+          timestamp: t0 + (i * RESUME_SLACK_MS) / 12,
+        })
       })
       expect(reader.eventIds()).toEqual(ids.map((id) => eventIdOf(id, streams.bootId)))
       reader.req.emit('close')
@@ -174,12 +181,41 @@ describe('alert streams', () => {
       expect(elsewhere.eventIds().at(-1)).toBe(eventIdOf('a9', streams.bootId))
       expect(here.eventIds()).toEqual([])
       expect(resume(elsewhere.eventIds().at(-1)!).ids()).toEqual([])
-      feed.add(testAlert('a10', { detectedAt: new Date(t0 + RESUME_SLACK_MS).toISOString() }))
+      feed.add(testAlert('a10'), undefined, { partition: 0, offset: 10, timestamp: t0 + RESUME_SLACK_MS })
       expect([here, elsewhere, bare].map((r) => r.ids().at(-1))).toEqual(['a10', 'a10', 'a10'])
       streams.closeAll()
     } finally {
       vi.useRealTimers()
     }
+  })
+
+  it("resumes a reader of another gateway's order by record times: an alert written just after its last one, detected two minutes before it and standing before it here, is sent", () => {
+    const feed = createAlertFeed(100)
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const other = createAlertStreams(createAlertFeed(100), limits, noEvents)
+    const t0 = Date.parse('2026-03-02T14:00:00Z')
+    const add = (id: string, detectedMs: number, partition: number, offset: number, timestamp: number) =>
+      feed.add(testAlert(id, { detectedAt: new Date(detectedMs).toISOString() }), undefined, {
+        partition,
+        offset,
+        timestamp,
+      })
+    // Written ten minutes before L: the reader had it.
+    add('old', t0 - 600_000, 0, 0, t0 - 600_000)
+    // Written as far before L as a gateway catching up reads one partition ahead of another: it may have
+    // been sent after L.
+    add('behind', t0 - CATCH_UP_AHEAD_MS, 1, 0, t0 - CATCH_UP_AHEAD_MS)
+    // X, on partition 1, written just after L, on partition 0, but detected 120 s before it (its alerter's
+    // batch retried after an outage keeps its first attempt's time; or its host's clock is behind): the
+    // other gateway sent it after L, this one read partition 1 first.
+    add('X', t0 - 120_000, 1, 1, t0 + 5)
+    add('L', t0, 0, 1, t0)
+    const r = fakeResponse(1_000_000)
+    streams.open(r.req, r.res, { filter: {}, recent: 0, lastEventId: eventIdOf('L', other.bootId) })
+    expect([r.ids(), r.gaps()]).toEqual([['behind', 'X'], []])
+    add('next', t0 + 10, 0, 2, t0 + 10)
+    expect(r.ids()).toEqual(['behind', 'X', 'next'])
+    streams.closeAll()
   })
 
   it('closes a stream whose reader takes nothing for the stall time, and frees its place', async () => {
@@ -378,12 +414,15 @@ describe('alert streams', () => {
       isNews: () => false,
     }
     const feed = createAlertFeed(100)
-    // Ten minutes apart: a resumed stream sends none again (see RESUME_SLACK_MS).
-    const at = (i: number) => ({
-      detectedAt: new Date(Date.parse('2026-03-02T00:00:00Z') + i * 600_000).toISOString(),
-    })
+    // Written ten minutes apart: a resumed stream sends none again (see RESUME_SLACK_MS).
+    const add = (id: string, i: number) =>
+      feed.add(testAlert(id), undefined, {
+        partition: 0,
+        offset: i,
+        timestamp: Date.parse('2026-03-02T00:00:00Z') + i * 600_000,
+      })
     const streams = createAlertStreams(feed, limits, noEvents, gate)
-    for (let i = 0; i < 3; i++) feed.add(testAlert(`a${i}`, at(i)))
+    for (let i = 0; i < 3; i++) add(`a${i}`, i)
     const fresh = fakeResponse(1_000_000)
     const recent = fakeResponse(1_000_000)
     const resumed = fakeResponse(1_000_000)
@@ -393,7 +432,7 @@ describe('alert streams', () => {
     streams.open(resumed.req, resumed.res, { filter: {}, recent: 0, lastEventId: 'a7' })
     streams.open(resumedLost.req, resumedLost.res, { filter: {}, recent: 0, lastEventId: 'never' })
     // The rest of what the topic held comes in: nobody is sent any of it yet.
-    for (let i = 3; i < 10; i++) feed.add(testAlert(`a${i}`, at(i)))
+    for (let i = 3; i < 10; i++) add(`a${i}`, i)
     for (const r of [fresh, recent, resumed, resumedLost]) expect([r.ids(), r.gaps()]).toEqual([[], []])
     expect(streams.size).toBe(4)
     caughtUp = true
@@ -402,7 +441,7 @@ describe('alert streams', () => {
     expect(recent.ids()).toEqual(['a8', 'a9'])
     expect(resumed.ids()).toEqual(['a8', 'a9'])
     expect(resumedLost.gaps()).toEqual([{ lastEventId: 'never', reason: 'not held' }])
-    feed.add(testAlert('live', at(10)))
+    add('live', 10)
     expect(fresh.ids()).toEqual(['live'])
     expect(resumed.ids()).toEqual(['a8', 'a9', 'live'])
     expect(resumedLost.ids()).toEqual(['live'])
@@ -448,7 +487,7 @@ describe('alert streams', () => {
       ['n1', 0, 6, US],
     ]
     for (const [id, partition, offset, over] of read)
-      feed.add(testAlert(id, over), undefined, { partition, offset })
+      feed.add(testAlert(id, over), undefined, { partition, offset, timestamp: T0 })
     for (const r of [fresh, us, recent]) expect(r.ids()).toEqual([])
     catchUp.position(1, 4)
     catchUp.position(0, 7)
@@ -457,10 +496,10 @@ describe('alert streams', () => {
     expect(fresh.ids()).toEqual(['n1', 'n2', 'n0'])
     expect(us.ids()).toEqual(['n1'])
     expect(recent.ids()).toEqual(['n1', 'n2', 'h4', 'n0'])
-    feed.add(testAlert('live'), undefined, { partition: 0, offset: 7 })
+    feed.add(testAlert('live'), undefined, { partition: 0, offset: 7, timestamp: T0 })
     const later = fakeResponse(1_000_000)
     streams.open(later.req, later.res, { filter: {}, recent: 0 })
-    feed.add(testAlert('next'), undefined, { partition: 1, offset: 4 })
+    feed.add(testAlert('next'), undefined, { partition: 1, offset: 4, timestamp: T0 })
     expect(fresh.ids()).toEqual(['n1', 'n2', 'n0', 'live', 'next'])
     expect(recent.ids()).toEqual(['n1', 'n2', 'h4', 'n0', 'live', 'next'])
     // Opened once caught up: what comes next, the news read during the catch-up being history by then.
@@ -496,6 +535,7 @@ describe('alert streams', () => {
       feed.add(testAlert(id, { detectedAt: at(minute), ...(us ? { scope: US } : {}) }), undefined, {
         partition,
         offset,
+        timestamp: Date.parse(at(minute)),
       })
     const fresh = fakeResponse(1_000_000)
     streams.open(fresh.req, fresh.res, { filter: {}, recent: 0 })
@@ -541,7 +581,11 @@ describe('alert streams', () => {
     // Opened after the catch-up: no gap, what comes next.
     const later = fakeResponse(1_000_000)
     streams.open(later.req, later.res, { filter: {}, recent: 0 })
-    feed.add(testAlert('live', { detectedAt: at(7) }), undefined, { partition: 0, offset: 5 })
+    feed.add(testAlert('live', { detectedAt: at(7) }), undefined, {
+      partition: 0,
+      offset: 5,
+      timestamp: Date.parse(at(7)),
+    })
     expect([later.gaps(), later.ids()]).toEqual([[], ['live']])
     expect(fresh.ids()).toEqual(['n3', 'n4', 'n5', 'live'])
     streams.closeAll()
@@ -563,13 +607,12 @@ describe('alert streams', () => {
     }
     const feed = createAlertFeed(1_000)
     const streams = createAlertStreams(feed, { ...limits, maxStreams: 200 }, noEvents, gate)
-    // A minute apart: a stream resumed at an alert is sent again the one before it (RESUME_SLACK_MS).
+    // Written a minute apart: a stream resumed at an alert is sent again those written within
+    // RESUME_SLACK_MS before it.
     const t0 = Date.parse('2026-03-02T00:00:00Z')
     const add = (id: string, offset: number) =>
-      feed.add(testAlert(id, { detectedAt: new Date(t0 + offset * 60_000).toISOString() }), undefined, {
-        partition: 0,
-        offset,
-      })
+      feed.add(testAlert(id), undefined, { partition: 0, offset, timestamp: t0 + offset * 60_000 })
+    const slack = RESUME_SLACK_MS / 60_000
     for (let i = 0; i < 500; i++) add(`h${i}`, i)
     const fresh = Array.from({ length: 100 }, () => fakeResponse(1_000_000))
     const resumed = Array.from({ length: 100 }, () => fakeResponse(1_000_000))
@@ -585,12 +628,12 @@ describe('alert streams', () => {
       newsAsked = 0
       catchUp.position(0, 1_003)
       expect(catchUp.caughtUp).toBe(true)
-      // What each was sent: the news; after its last seen, with the one a minute before it.
+      // What each was sent: the news; after its last seen, with those written within the slack before it.
       for (const r of fresh) expect(r.ids()).toEqual(['n1000', 'n1001', 'n1002'])
       resumed.forEach((r, i) => {
         const last = 990 + (i % 10)
         expect(r.ids()).toEqual([
-          `h${last - 1}`,
+          ...Array.from({ length: slack }, (_, k) => `h${last - slack + k}`),
           ...Array.from({ length: 999 - last }, (_, k) => `h${last + 1 + k}`),
           'n1000',
           'n1001',

@@ -55,10 +55,21 @@ export type StreamEvents = {
 export const STREAM_KEEPALIVE_MS = 30_000
 
 /**
- * How far before a resumed-from alert's detection time a resume looks when the reader's last event id is
- * of another feed order than this gateway's (startOf).
+ * How far apart in record time (LogAppendTime) the partitions of the alerts topic are kept while a gateway
+ * catches up (build-app's alignment): one partition's records are read at most this far ahead of another's.
  */
-export const RESUME_SLACK_MS = 60_000
+export const CATCH_UP_AHEAD_MS = 60_000
+
+/**
+ * How far before the record time of a resumed-from alert a resume looks when the reader's last event id is
+ * of another feed order than this gateway's (startOf). Another gateway may have read a partition up to
+ * CATCH_UP_AHEAD_MS ahead of another (catching up), so an alert it sent after the reader's last one may have
+ * been written that much before it; the further minute covers the partition leaders' clocks and a live
+ * fetch of one partition lagging another's. Record times, not detection times: an alert's detectedAt is its
+ * alerter host's clock, and a batch retried after an outage keeps its first attempt's, minutes before it
+ * was written, so such an alert fell outside the slack and was never sent, with no gap.
+ */
+export const RESUME_SLACK_MS = CATCH_UP_AHEAD_MS + 60_000
 
 /** A boot id: 12 base64url characters (72 random bits), made anew with each gateway's streams. */
 const BOOT_ID = /^[A-Za-z0-9_-]{12}$/
@@ -296,11 +307,12 @@ export function createAlertStreams(
    * next. The feed is in the order this gateway read the alerts. A reader sent its last event by these
    * streams (its boot id ours) had every alert before it in that order: it starts just after it. Another
    * gateway, or this one before a restart, read the topic's partitions in another interleaving, so an
-   * alert after that reader's last one may stand before it here: those held before it and detected from
-   * RESUME_SLACK_MS before its detection on are sent first (readers deduplicate on the alert id, as every
-   * alert consumer does). (The slack was once applied at every resume: each reconnect to the same gateway,
-   * at the hourly age or a network blip, sent the reader again up to a minute of alerts it had.) An id not
-   * held gives a `gap` event: the reader fetches GET /api/alerts.
+   * alert after that reader's last one may stand before it here: those held before it and written from
+   * RESUME_SLACK_MS before its record on (record times: the same in every gateway's feed) are sent first
+   * (readers deduplicate on the alert id, as every alert consumer does). (The slack was once applied at
+   * every resume: each reconnect to the same gateway, at the hourly age or a network blip, sent the reader
+   * again up to a minute of alerts it had.) An id not held gives a `gap` event: the reader fetches GET
+   * /api/alerts.
    *
    * A stream that waited for the catch-up and does not resume is also sent first, in feed order, the
    * held alerts before its cursor that were written after the gateway's start (`news`): they reached the
@@ -310,8 +322,8 @@ export function createAlertStreams(
    * after the catch-up, a stream starts at what comes next: by then they are history.
    *
    * Each start costs what it sends, not a scan of the feed (at a catch-up's end every waiting stream
-   * starts at once): the slack of a resume looks back only as far as detection times reach
-   * (feed.detectedSince), the news is the catch-up's own list.
+   * starts at once): the slack of a resume looks back only as far as record times reach
+   * (feed.writtenSince), the news is the catch-up's own list.
    */
   function startOf(
     lastId: string | undefined,
@@ -326,8 +338,8 @@ export function createAlertStreams(
       // (A bare alert id that happens to end in an `@` and a boot id's form is looked up whole too.)
       const last = named ?? feed.entryOf(lastId)
       if (!last) return { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
-      const from = Date.parse(last.alert.detectedAt) - RESUME_SLACK_MS
-      const before = feed.detectedSince(from, last.seq).filter((e) => matches(filter, e.alert))
+      const from = (last.origin?.timestamp ?? Number.NaN) - RESUME_SLACK_MS
+      const before = feed.writtenSince(from, last.seq).filter((e) => matches(filter, e.alert))
       return { cursor: last.seq, before }
     }
     const newest = recent > 0 ? feed.recent(filter, recent) : []

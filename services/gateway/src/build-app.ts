@@ -23,7 +23,7 @@ import {
 } from '@tradepulse/platform'
 import { Counter, Gauge } from 'prom-client'
 import { type AlertFeed, createAlertFeed } from './alert-feed.ts'
-import { createAlertStreams } from './alert-stream.ts'
+import { CATCH_UP_AHEAD_MS, createAlertStreams } from './alert-stream.ts'
 import { type CatchUp, createCatchUp } from './catch-up.ts'
 import { createClientOf } from './client-address.ts'
 import { GATEWAY_HTTP_PORT, type GatewayConfig, streamsPerClient } from './config.ts'
@@ -263,8 +263,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.dlq.name]),
     handler,
     // Catching up, partitions are read in step by their records' times, so the feed (which keeps the
-    // newest it read) ends with the newest alerts of every partition, not of the last one read.
-    align: { aheadMs: 60_000, eventMs: (r) => r.timestamp },
+    // newest it read) ends with the newest alerts of every partition, not of the last one read. A resume
+    // from another gateway's order looks back further than this (RESUME_SLACK_MS).
+    align: { aheadMs: CATCH_UP_AHEAD_MS, eventMs: (r) => r.timestamp },
     routes: createApiRoutes({
       feed,
       streams,

@@ -69,8 +69,13 @@ export function createGatewayHandler(deps: {
         return { kind: 'drop', reason }
       }
       // Weighed as its record: the feed's byte budget counts what Kafka carried. Its offset tells a
-      // stream opened during the catch-up whether it was written after the start (alert-stream.ts).
-      const fresh = deps.feed.add(parsed.value, size, { partition: r.partition, offset: Number(r.offset) })
+      // stream opened during the catch-up whether it was written after the start, its timestamp a stream
+      // resumed from another gateway's order what to send again (alert-stream.ts).
+      const fresh = deps.feed.add(parsed.value, size, {
+        partition: r.partition,
+        offset: Number(r.offset),
+        timestamp: r.timestamp,
+      })
       deps.onAlert?.(fresh ? 'new' : 'duplicate')
       return fresh ? { kind: 'ok' } : { kind: 'drop', reason: 'duplicate' }
     })
