@@ -60,6 +60,12 @@ export function createAlerterMetrics(registry: Registry) {
       labelNames: ['desk'],
       registers: [registry],
     }),
+    webhookHeld: new Gauge({
+      name: 'tradepulse_webhook_held_partitions',
+      help: "desk topic partitions a desk's webhook lane reads no more of, per desk: ALERTER_WEBHOOK_QUEUE_MAX × 10 alerts taken after a delivery that has not finished (its webhook retries, or its dead letter cannot be written); read again once it finishes",
+      labelNames: ['desk'],
+      registers: [registry],
+    }),
   }
 }
 export type AlerterMetrics = ReturnType<typeof createAlerterMetrics>

@@ -1,7 +1,7 @@
 import type { DeadLetter } from '@tradepulse/contracts'
 import { createCapturingLogger, REPLAY_HEADERS } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
+import { type Kafka, KafkaJSConnectionError, KafkaJSProtocolError } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
@@ -15,6 +15,7 @@ import {
   type WebhookDispatcherDeps,
   webhookUrlForLogs,
 } from './webhook-dispatcher.ts'
+import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 const NOW = Date.parse('2025-03-04T10:00:00.000Z')
 
@@ -131,6 +132,55 @@ describe('createCommitPoints', () => {
     points.finished(0, '5')
     expect(points.due()).toEqual([{ partition: 0, offset: '6' }])
     expect(points.unfinished()).toBe(1)
+  })
+})
+
+describe('createCommitPoints behind a delivery that does not finish', () => {
+  it('keeps only the unfinished deliveries and counts those taken past the point', () => {
+    const points = createCommitPoints()
+    points.started(0, '0')
+    points.started(1, '0')
+    points.finished(1, '0')
+    // Many finish behind offset 0, which does not: none kept, each counted, nothing due.
+    const MANY = 10_000
+    for (let i = 1; i <= MANY; i++) {
+      points.started(0, String(i))
+      points.finished(0, String(i))
+    }
+    points.started(0, String(MANY + 1))
+    expect(points.unfinished()).toBe(2)
+    expect(points.pastPoint(0)).toBe(MANY + 1)
+    expect(points.point(0)).toBe('0')
+    expect(points.due()).toEqual([{ partition: 1, offset: '1' }])
+    expect(points.pastPoint(1)).toBe(0)
+    // Offset 0 finishes: the point moves to the next unfinished one, nothing left past it.
+    points.finished(0, '0')
+    expect(points.point(0)).toBe(String(MANY + 1))
+    expect(points.pastPoint(0)).toBe(0)
+    expect(points.due()).toEqual([
+      { partition: 0, offset: String(MANY + 1) },
+      { partition: 1, offset: '1' },
+    ])
+    expect(points.unfinished()).toBe(1)
+  })
+
+  it('counts from the first unfinished delivery, finished ones past it or not', () => {
+    const points = createCommitPoints()
+    for (const offset of ['3', '4', '5', '6', '7']) points.started(0, offset)
+    points.finished(0, '3')
+    points.finished(0, '6')
+    // 4 is the point: 5, 6 and 7 were taken past it (6 finished, 5 and 7 not).
+    expect(points.pastPoint(0)).toBe(3)
+    points.finished(0, '4')
+    expect(points.pastPoint(0)).toBe(2)
+    // A finish told twice, or of an offset never started, changes nothing.
+    points.finished(0, '4')
+    points.finished(0, '9')
+    expect(points.pastPoint(0)).toBe(2)
+    expect(points.point(0)).toBe('5')
+    expect(points.release(0)).toBe(2)
+    expect(points.pastPoint(0)).toBe(0)
+    expect(points.point(0)).toBeUndefined()
   })
 })
 
@@ -484,5 +534,205 @@ describe("an alert's max age (ALERTER_WEBHOOK_MAX_AGE_MS)", () => {
         posted: 0,
         ended: { expired: 1 },
       })
+  })
+})
+
+describe('a partition whose first unfinished delivery does not finish (its dead letter refused for ever)', () => {
+  /** Alerts a0…a<n-1> at offsets 0…n-1 of partition 0, as kafkajs hands them to the lane. */
+  const alerts = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      offset: String(i),
+      key: Buffer.from(`a${i}`),
+      value: Buffer.from(`{"id":"a${i}"}`),
+      headers: { ce_id: Buffer.from(`a${i}`) },
+      timestamp: String(Date.now()),
+    }))
+
+  /**
+   * A consumer of one partition holding `messages`, as kafkajs runs it: one batch at a time from the next
+   * offset to read (past the last resolved), none while the partition is paused; a resume fetches again
+   * from there, and none while it is not assigned. `seen` tells what the lane did with it; `join` tells the
+   * lane of a join, as kafkajs does.
+   */
+  function onePartitionKafka(messages: ReturnType<typeof alerts>) {
+    const seen = { next: 0, assigned: true, paused: false, pauses: 0, resumes: 0, committed: -1 }
+    const listeners = new Map<string, (e: unknown) => void>()
+    let running = true
+    let wake = () => {}
+    const kafka = {
+      admin: () => ({ connect: async () => {}, fetchOffsets: async () => [], disconnect: async () => {} }),
+      consumer: () => ({
+        events: { GROUP_JOIN: 'join', CRASH: 'crash', REBALANCING: 'rebalancing' },
+        on: (event: string, fn: (e: unknown) => void) => void listeners.set(event, fn),
+        connect: async () => {},
+        subscribe: async () => {},
+        run: async ({ eachBatch }: { eachBatch: (p: unknown) => Promise<void> }) => {
+          listeners.get('join')?.({ payload: { memberId: 'm1', memberAssignment: { desk: [0] } } })
+          void (async () => {
+            while (running) {
+              if (seen.paused || !seen.assigned || seen.next >= messages.length) {
+                await new Promise<void>((r) => (wake = r))
+                continue
+              }
+              let resolved = seen.next - 1
+              await eachBatch({
+                batch: { topic: 'desk', partition: 0, messages: messages.slice(seen.next) },
+                isRunning: () => running,
+                isStale: () => false,
+                heartbeat: async () => {},
+                resolveOffset: (offset: string) => {
+                  resolved = Number(offset)
+                },
+                pause: () => {
+                  seen.paused = true
+                  seen.pauses++
+                  return () => {
+                    seen.paused = false
+                    seen.resumes++
+                    wake()
+                  }
+                },
+                commitOffsetsIfNecessary: async () => {},
+              })
+              seen.next = resolved + 1
+            }
+          })()
+        },
+        commitOffsets: async (offsets: { offset: string }[]) => {
+          for (const o of offsets) seen.committed = Math.max(seen.committed, Number(o.offset))
+        },
+        disconnect: async () => {
+          running = false
+          wake()
+        },
+      }),
+    } as unknown as Kafka
+    const join = (memberId: string, partitions: number[]) => {
+      seen.assigned = partitions.includes(0)
+      listeners.get('join')?.({ payload: { memberId, memberAssignment: { desk: partitions } } })
+    }
+    return { kafka, seen, join }
+  }
+
+  /**
+   * A tariff lane over `total` alerts of partition 0, taking at most `uncommittedMax` after one not
+   * finished: a0 is gone for good (410), its dead letter refused while `dlq.down`; the others are delivered.
+   */
+  function stuckLane(total: number, uncommittedMax: number) {
+    const { kafka, seen, join } = onePartitionKafka(alerts(total))
+    const posted: string[] = []
+    const letters: string[] = []
+    const dlq = { down: true, refused: 0 }
+    const metrics = createAlerterMetrics(new Registry())
+    const dispatcher = createWebhookDispatcher({
+      kafka,
+      producer: {
+        connect: async () => {},
+        disconnect: async () => {},
+        sendBatch: async (b: { topicMessages: { messages: { value: Buffer | string }[] }[] }) => {
+          if (dlq.down) {
+            dlq.refused++
+            // Retriable, neither a refusal of the letter nor a fault of the deployment: retried for ever.
+            throw new KafkaJSProtocolError(
+              Object.assign(
+                new Error('Messages are rejected since there are fewer in-sync replicas than required'),
+                {
+                  type: 'NOT_ENOUGH_REPLICAS',
+                  code: 19,
+                  retriable: true,
+                },
+              ),
+            )
+          }
+          letters.push(...b.topicMessages.flatMap((t) => t.messages.map((m) => String(m.value))))
+          return []
+        },
+      } as never,
+      groupId: 'g',
+      targets: [{ deskId: 'tariff', url: 'http://127.0.0.1:1/hook', secret: 's', topic: 'desk' }],
+      dlqTopic: 'dlq',
+      options: {
+        timeoutMs: 1_000,
+        maxAttempts: 1,
+        backoffBaseMs: 1,
+        backoffMaxMs: 5,
+        concurrency: 4,
+        queueMax: 4,
+        maxAgeMs: 3_600_000,
+        retryAfterMaxMs: 1_000,
+        uncommittedMax,
+      },
+      consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
+      log: createCapturingLogger().log,
+      metrics,
+      fetch: async (_url, init) => {
+        const id = String(new Headers(init?.headers).get(ALERT_ID_HEADER))
+        posted.push(id)
+        return new Response(null, { status: id === 'a0' ? 410 : 204 })
+      },
+    })
+    const delivered = async () =>
+      (await metrics.webhooks.get()).values.find((v) => v.labels.result === 'delivered')?.value ?? 0
+    const held = async () => (await metrics.webhookHeld.get()).values[0]?.value ?? 0
+    return { dispatcher, seen, join, posted, letters, dlq, delivered, held }
+  }
+
+  it('stops taking alerts of the partition at uncommittedMax taken after it, and takes them again once it finishes', async () => {
+    const TOTAL = 60
+    const UNCOMMITTED_MAX = 20
+    const lane = stuckLane(TOTAL, UNCOMMITTED_MAX)
+    const { dispatcher, seen, posted } = lane
+    await dispatcher.start()
+    try {
+      // Before: the lane took every alert (none paused), each finished one kept behind a0 for good.
+      await waitFor(() => seen.pauses > 0 || posted.length === TOTAL, { what: 'paused, or all posted' })
+      expect(seen.pauses).toBe(1)
+      await waitFor(async () => (await lane.delivered()) === UNCOMMITTED_MAX, {
+        what: 'those taken delivered',
+      })
+      await waitFor(() => lane.dlq.refused >= 3, { what: 'the dead letter refused again' })
+      // Taken: a0 and the 20 after it, no more; the partition is read no further meanwhile.
+      expect(posted.toSorted()).toEqual(
+        alerts(UNCOMMITTED_MAX + 1)
+          .map((a) => `a${a.offset}`)
+          .toSorted(),
+      )
+      expect(seen.next).toBe(UNCOMMITTED_MAX + 1)
+      expect(seen.committed).toBe(-1)
+      expect(await lane.held()).toBe(1)
+      expect((await dispatcher.health()).detail).toContain(
+        `desk tariff reads no more of partition 0: ${UNCOMMITTED_MAX} alerts taken after its unfinished delivery at offset 0`,
+      )
+
+      lane.dlq.down = false
+      await waitFor(() => seen.committed === TOTAL, { what: 'all committed' })
+      expect(seen.resumes).toBe(1)
+      expect(lane.letters).toHaveLength(1)
+      // Each posted once: those taken before the pause were not taken again.
+      expect(posted).toHaveLength(TOTAL)
+      expect(new Set(posted).size).toBe(TOTAL)
+      expect(await lane.held()).toBe(0)
+      expect(await dispatcher.health()).toEqual({ status: 'ok', ready: true })
+    } finally {
+      await dispatcher.stop()
+    }
+  })
+
+  it('reads a paused partition again once given up (kafkajs keeps a pause across joins), and a kept one stays paused', async () => {
+    const lane = stuckLane(30, 5)
+    const { dispatcher, seen, join } = lane
+    await dispatcher.start()
+    try {
+      await waitFor(() => seen.pauses > 0, { what: 'paused' })
+      // Kept by the same member: its deliveries go on, and so does the pause.
+      join('m1', [0])
+      expect([seen.paused, await lane.held()]).toEqual([true, 1])
+      // Given up: were it left paused, kafkajs would never fetch it again here if the group gave it back.
+      join('m1', [])
+      expect([seen.paused, seen.resumes, await lane.held()]).toEqual([false, 1, 0])
+      expect((await dispatcher.health()).detail ?? '').not.toContain('reads no more')
+    } finally {
+      await dispatcher.stop()
+    }
   })
 })

@@ -33,7 +33,21 @@ export type WebhookOptions = {
   maxAgeMs: number
   /** Longest wait a 429 or 503 may ask for with Retry-After (never less than our own backoff). */
   retryAfterMaxMs: number
+  /**
+   * Most alerts of a partition taken after a delivery not finished yet (see the lane's pause), at least 1;
+   * default UNCOMMITTED_PER_QUEUED × queueMax.
+   */
+  uncommittedMax?: number
 }
+
+/**
+ * The default bound on the alerts of a partition taken after one whose delivery has not finished, per
+ * delivery the queue may hold (ALERTER_WEBHOOK_QUEUE_MAX, 500: 5,000). Well past what finishes behind a
+ * delivery retried as usual (at most minutes, ALERTER_WEBHOOK_MAX_ATTEMPTS with Retry-After) at a desk's
+ * rate of alerts, so a slow receiver alone rarely pauses a partition; it bounds what one that never
+ * finishes costs: the alerts a restart posts again.
+ */
+export const UNCOMMITTED_PER_QUEUED = 10
 
 export type WebhookDispatcherDeps = {
   kafka: Kafka
@@ -159,27 +173,42 @@ export type CommitPoint = { partition: number; offset: string }
  * as kafkajs hands them out; one already started (`isStarted`: kafkajs fetches a partition this member
  * keeps at a rebalance again from its commit) is not started twice. A partition given up is `release`d.
  * Pure: the lane commits what `due` gives and says so with `committed`.
+ *
+ * Only the unfinished deliveries are kept, by offset: a finished one is forgotten at once, wherever it
+ * stands, and `started`, `finished` and the point cost the same however many finished behind an unfinished
+ * one. Each finished delivery was kept (in a list scanned at every finish) until every one before it had
+ * finished, so one that never finished (its dead letter refused for ever) had the lane's memory grow with
+ * every alert after it and each finish cost a scan of them all, quadratic, on the event loop the alert
+ * consumer shares. What one not finishing still costs is counted by `pastPoint`, which the lane bounds.
  */
 export function createCommitPoints() {
-  type Track = { open: { offset: bigint; done: boolean }[]; next: bigint; committed: bigint }
+  type Track = {
+    /**
+     * The unfinished deliveries, by offset, each with how many the partition had started before it. Kept in
+     * the order started, which is the offsets' order: the first is the point.
+     */
+    open: Map<bigint, number>
+    /** Deliveries started since the partition was taken. */
+    started: number
+    next: bigint
+    committed: bigint
+  }
   const tracks = new Map<number, Track>()
-  const pointOf = (t: Track) => t.open[0]?.offset ?? t.next
+  const first = (t: Track) => t.open.entries().next().value
+  const pointOf = (t: Track) => first(t)?.[0] ?? t.next
   return {
     started(partition: number, offset: string): void {
       const at = BigInt(offset)
-      const t = tracks.get(partition)
-      if (t) {
-        t.open.push({ offset: at, done: false })
-        t.next = at + 1n
-      } else tracks.set(partition, { open: [{ offset: at, done: false }], next: at + 1n, committed: at })
+      let t = tracks.get(partition)
+      if (!t) {
+        t = { open: new Map(), started: 0, next: at, committed: at }
+        tracks.set(partition, t)
+      }
+      t.open.set(at, t.started++)
+      t.next = at + 1n
     },
     finished(partition: number, offset: string): void {
-      const t = tracks.get(partition)
-      if (!t) return
-      const at = BigInt(offset)
-      const entry = t.open.find((e) => e.offset === at && !e.done)
-      if (entry) entry.done = true
-      while (t.open[0]?.done) t.open.shift()
+      tracks.get(partition)?.open.delete(BigInt(offset))
     },
     /** Partitions whose point has moved past their last commit, with the offset to commit. */
     due(): CommitPoint[] {
@@ -199,16 +228,30 @@ export function createCommitPoints() {
       const t = tracks.get(partition)
       return t !== undefined && BigInt(offset) < t.next
     },
+    /**
+     * Deliveries of `partition` started after its first unfinished one, finished or not: none of them can be
+     * committed until that one finishes, so a restart (or the partition's next owner) would post them again.
+     */
+    pastPoint(partition: number): number {
+      const t = tracks.get(partition)
+      const head = t && first(t)
+      return head ? t.started - head[1] - 1 : 0
+    },
+    /** The point of `partition`: its first unfinished delivery, or one past the last started. */
+    point(partition: number): string | undefined {
+      const t = tracks.get(partition)
+      return t && pointOf(t).toString()
+    },
     /** Forgets a partition given up; its unfinished deliveries (abandoned by the lane) are counted. */
     release(partition: number): number {
       const t = tracks.get(partition)
       tracks.delete(partition)
-      return t ? t.open.filter((e) => !e.done).length : 0
+      return t?.open.size ?? 0
     },
-    /** Deliveries started and not finished, over all partitions. */
+    /** Deliveries started and not finished, over all partitions: all that the points keep. */
     unfinished(): number {
       let n = 0
-      for (const t of tracks.values()) n += t.open.filter((e) => !e.done).length
+      for (const t of tracks.values()) n += t.open.size
       return n
     },
   }
@@ -233,6 +276,13 @@ export type CommitPoints = ReturnType<typeof createCommitPoints>
  *   x-tradepulse-alert-id, which is the alert id);
  * - memory is bounded: per desk, at most `queueMax` deliveries wait or run; when full, that desk's
  *   consumer stops reading (it waits, heartbeating) rather than dropping anything;
+ * - a delivery that does not finish holds back no more than `uncommittedMax` alerts after it: at that
+ *   many taken after it in its partition, the lane pauses that partition (kafkajs fetches it no more;
+ *   Kafka holds its alerts) until it finishes, while its other partitions read on; a warning, health
+ *   degraded and tradepulse_webhook_held_partitions say so. Before, the lane read on while its queue had
+ *   room, and one delivery stuck for ever (its dead letter refused, NOT_ENOUGH_REPLICAS on the dlq) had
+ *   every alert after it delivered but never committed: a restart posted them all again (up to the max
+ *   age, 1 h);
  * - a rebalance is not held up by slow deliveries: a lane that hears of one commits what is finished and
  *   rejoins at once; once joined, it abandons the unfinished deliveries of the partitions taken from it
  *   (their new owners make them again) and goes on with those of the partitions it keeps, which are
@@ -281,6 +331,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
         return [
           ...(crashed ? [`webhook consumer of desk ${l.deskId} stopped: ${crashed}`] : []),
           ...(blocked ? [`desk ${l.deskId} ${blocked}`] : []),
+          ...l.pausedPartitions().map((held) => `desk ${l.deskId} ${held}`),
         ]
       })
       if (faults.length) return { status: 'degraded', ready: true, detail: faults.join('; ') }
@@ -394,6 +445,10 @@ function createLane(
   // Bounded queue (waiting or in flight) and a cap on requests in flight.
   let queued = 0
   let active = 0
+  // Partitions paused (kafkajs fetches them no more), each with the resume kafkajs gave: uncommittedMax
+  // alerts taken after a delivery not finished yet. Resumed once it finishes, or when the partition goes.
+  const uncommittedMax = Math.max(1, o.uncommittedMax ?? UNCOMMITTED_PER_QUEUED * o.queueMax)
+  const paused = new Map<number, () => void>()
   // Room waiters are all woken to check again: one that gave up (a rebalance) must not swallow the wake.
   const roomWaiters: (() => void)[] = []
   const slotWaiters: (() => void)[] = []
@@ -539,6 +594,14 @@ function createLane(
    * - a fault of the deployment (deploymentFailure: this host's clock ahead of Kafka's, refused
    *   credentials, TLS failing): retried for deploymentFaultMs, then reported through `failed` for the
    *   worker to stop (exit 69 naming it); it refuses every letter alike, and was retried for ever.
+   * Any other fault (NOT_ENOUGH_REPLICAS, a leader being elected, brokers unreachable) is retried for as long
+   * as it lasts, as the batch runner waits out the same faults on the alerts' own dead letters: giving the
+   * letter up would lose the only record that the desk never got the alert, and failing the worker would
+   * mend nothing (a restart meets the same cluster) while posting again, at every restart, the alerts taken
+   * after it. Meanwhile health is degraded (deadLettersBlocked) and its partition is paused once
+   * uncommittedMax alerts were taken after it, so the wait costs neither memory nor more alerts posted
+   * again; a stop or a rebalance abandons it as usual. (A delivery left unfinished by a bug, "webhook
+   * delivery failed unexpectedly", pauses its partition the same way, until a restart makes it again.)
    */
   async function writeDeadLetter(letter: OutRecord, alertId: string, signal: AbortSignal): Promise<boolean> {
     let failures = 0
@@ -680,6 +743,9 @@ function createLane(
   function release(partitions: readonly number[], why: string): void {
     let abandoned = 0
     for (const partition of partitions) {
+      // kafkajs keeps a pause across joins: one left on a partition given up would never be read again
+      // here if the group gave it back.
+      resumePartition(partition)
       const hold = holds.get(partition)
       if (!hold) continue
       holds.delete(partition)
@@ -693,6 +759,38 @@ function createLane(
         'webhook deliveries abandoned; these partitions are fetched again from their committed offsets and their owners make them again',
       )
     }
+  }
+
+  /**
+   * Pauses `partition` (kafkajs fetches it no more; the alerts wait on Kafka, uncommitted): uncommittedMax
+   * alerts were taken after its first unfinished delivery.
+   */
+  function pausePartition(p: EachBatchPayload, partition: number): void {
+    if (paused.has(partition)) return
+    paused.set(partition, p.pause())
+    metrics.webhookHeld.set({ desk: target.deskId }, paused.size)
+    const offset = points.point(partition)
+    log.warn(
+      {
+        partition,
+        offset,
+        taken: points.pastPoint(partition),
+        uncommittedMax,
+        ...(deadLettersWaiting > 0 ? { deadLettersWaiting, deadLetterError } : {}),
+      },
+      `desk ${target.deskId}: webhook lane reads no more of partition ${partition}: ${uncommittedMax} alerts taken after its delivery at offset ${offset}, which has not finished (its webhook retries, or its dead letter cannot be written); read again once it finishes`,
+    )
+  }
+
+  /** Reads `partition` again if it was paused: forced (it goes), or once what held it has finished. */
+  function resumePartition(partition: number, finishing = false): void {
+    const resume = paused.get(partition)
+    if (!resume || (finishing && points.pastPoint(partition) >= uncommittedMax)) return
+    paused.delete(partition)
+    resume()
+    metrics.webhookHeld.set({ desk: target.deskId }, paused.size)
+    if (finishing)
+      log.info({ partition }, `desk ${target.deskId}: webhook lane reads partition ${partition} again`)
   }
 
   /** Queues the delivery of `rec`; its finishing moves its partition's commit point. */
@@ -709,6 +807,7 @@ function createLane(
       .then((r) => {
         if (r !== 'done' || held.released) return
         points.finished(rec.partition, rec.offset)
+        resumePartition(rec.partition, true)
         if (!rejoining) void requestCommit()
       })
       .catch((err) => {
@@ -730,6 +829,7 @@ function createLane(
     const { batch } = p
     const joinedAt = joins
     let gaveUp: GiveUp | undefined
+    const tooFar = () => points.pastPoint(batch.partition) >= uncommittedMax
     for (const m of batch.messages as KafkaMessage[]) {
       gaveUp = giveUpReason(p, joinedAt)
       if (gaveUp) break
@@ -740,11 +840,18 @@ function createLane(
         continue
       }
       // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer.
-      while (!gaveUp && queued >= o.queueMax) {
+      while (!gaveUp && queued >= o.queueMax && !tooFar()) {
         gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, joinedAt)
         gaveUp ??= giveUpReason(p, joinedAt)
       }
       if (gaveUp) break
+      // And per partition: no more taken after a delivery that has not finished (see pausePartition). Its
+      // offset is left unresolved: resumed, kafkajs fetches the partition again from it. Checked with no
+      // wait before the start, as the finish that resumes it runs between waits only.
+      if (tooFar()) {
+        pausePartition(p, batch.partition)
+        break
+      }
       startDelivery(toInRecord(batch.topic, batch.partition, m))
       // kafkajs reads on past it at once; the commit, not the fetch, waits for the delivery. Checked just
       // above with no wait between: never resolved during a rebalance, for a partition that may be going.
@@ -798,9 +905,16 @@ function createLane(
       deadLettersWaiting > 0
         ? `cannot write its webhook dead letters to ${deps.dlqTopic} (${deadLettersWaiting} failed ${deadLettersWaiting === 1 ? 'delivery' : 'deliveries'} waiting, retried with backoff): ${deadLetterError}`
         : undefined,
+    /** What each partition paused (pausePartition) waits for. */
+    pausedPartitions: () =>
+      [...paused.keys()].map(
+        (partition) =>
+          `reads no more of partition ${partition}: ${points.pastPoint(partition)} alerts taken after its unfinished delivery at offset ${points.point(partition)}, none committed until it finishes`,
+      ),
     async start(): Promise<void> {
       running = true
       setQueued(0)
+      metrics.webhookHeld.set({ desk: target.deskId }, 0)
       await carryOffsets()
       const c = deps.kafka.consumer({
         groupId,
