@@ -162,7 +162,7 @@ describe('alert streams', () => {
           timestamp: t0 + (i * RESUME_SLACK_MS) / 12,
         })
       })
-      expect(reader.eventIds()).toEqual(ids.map((id) => eventIdOf(id, streams.bootId)))
+      expect(reader.eventIds()).toEqual(ids.map((id, i) => eventIdOf(id, streams.bootId, i + 1)))
       reader.req.emit('close')
       const resume = (lastEventId: string) => {
         const r = fakeResponse(1_000_000)
@@ -170,7 +170,7 @@ describe('alert streams', () => {
         return r
       }
       const here = resume(reader.eventIds().at(-1)!)
-      const elsewhere = resume(eventIdOf('a9', other.bootId))
+      const elsewhere = resume(eventIdOf('a9', other.bootId, 10))
       const bare = resume('a9')
       expect(here.ids()).toEqual([])
       expect(elsewhere.ids()).toEqual(ids.slice(0, 9))
@@ -178,7 +178,7 @@ describe('alert streams', () => {
       // Its first heartbeat moves a reader of another order to this one (the cursor has not moved), so
       // resumed here again it is sent nothing again; one of this order needs no such mark.
       vi.advanceTimersByTime(1_000)
-      expect(elsewhere.eventIds().at(-1)).toBe(eventIdOf('a9', streams.bootId))
+      expect(elsewhere.eventIds().at(-1)).toBe(eventIdOf('a9', streams.bootId, 10))
       expect(here.eventIds()).toEqual([])
       expect(resume(elsewhere.eventIds().at(-1)!).ids()).toEqual([])
       feed.add(testAlert('a10'), undefined, { partition: 0, offset: 10, timestamp: t0 + RESUME_SLACK_MS })
@@ -211,10 +211,43 @@ describe('alert streams', () => {
     add('X', t0 - 120_000, 1, 1, t0 + 5)
     add('L', t0, 0, 1, t0)
     const r = fakeResponse(1_000_000)
-    streams.open(r.req, r.res, { filter: {}, recent: 0, lastEventId: eventIdOf('L', other.bootId) })
+    streams.open(r.req, r.res, { filter: {}, recent: 0, lastEventId: eventIdOf('L', other.bootId, 1) })
     expect([r.ids(), r.gaps()]).toEqual([['behind', 'X'], []])
     add('next', t0 + 10, 0, 2, t0 + 10)
     expect(r.ids()).toEqual(['behind', 'X', 'next'])
+    streams.closeAll()
+  })
+
+  it("resumes a reader on the gateway that sent its last event at that event's place in the feed: a copy of its alert held anew after the feed evicted it is not its place", () => {
+    const feed = createAlertFeed(3)
+    const streams = createAlertStreams(feed, limits, noEvents)
+    const reader = fakeResponse(1_000_000)
+    streams.open(reader.req, reader.res, { filter: {}, recent: 0 })
+    feed.add(testAlert('A'))
+    reader.req.emit('close')
+    const lastEventId = reader.eventIds().at(-1)!
+    const resume = () => {
+      const r = fakeResponse(1_000_000)
+      streams.open(r.req, r.res, { filter: {}, recent: 0, lastEventId })
+      return r
+    }
+    // As many again as the feed holds: A is evicted, and nothing after it.
+    for (const id of ['b', 'c', 'd']) feed.add(testAlert(id))
+    expect(feed.entryOf('A')).toBeUndefined()
+    const allHeld = resume()
+    const allHeldSent = [[...allHeld.ids()], allHeld.gaps()]
+    // The alerter's copy of A (sent again after a crash, same id) is held anew, at the end; b goes.
+    expect(feed.add(testAlert('A'))).toBe(true)
+    expect(feed.after(0).map((e) => e.alert.id)).toEqual(['c', 'd', 'A'])
+    // Resumed at the copy, the reader would have been sent nothing, c and d included, and no gap.
+    const missed = resume()
+    expect([missed.ids(), missed.gaps()]).toEqual([[], [{ lastEventId, reason: 'not held' }]])
+    feed.add(testAlert('e'))
+    expect(missed.ids()).toEqual(['e'])
+    // Resumed while the feed held every alert after A: those, and no gap (it had missed nothing). The
+    // copy is an alert like any other to the streams it reaches (readers deduplicate on the id).
+    expect(allHeldSent).toEqual([['b', 'c', 'd'], []])
+    expect(allHeld.ids()).toEqual(['b', 'c', 'd', 'A', 'e'])
     streams.closeAll()
   })
 

@@ -71,26 +71,35 @@ export const CATCH_UP_AHEAD_MS = 60_000
  */
 export const RESUME_SLACK_MS = CATCH_UP_AHEAD_MS + 60_000
 
-/** A boot id: 12 base64url characters (72 random bits), made anew with each gateway's streams. */
-const BOOT_ID = /^[A-Za-z0-9_-]{12}$/
+/**
+ * After an event id's last `@`: a boot id, 12 base64url characters (72 random bits, made anew with each
+ * gateway's streams), then `.` and the entry's seq in that gateway's feed (absent in the ids of gateways
+ * from before seqs).
+ */
+const BOOT_AND_SEQ = /^([A-Za-z0-9_-]{12})(?:\.([1-9][0-9]{0,14}))?$/
 const newBootId = () => randomBytes(9).toString('base64url')
 
 /**
- * The SSE event id of an alert sent by the gateway of `bootId`: `<alert id>@<boot id>`. The boot id names
- * the order the reader was sent the feed in (each gateway's, from its start), so that a resume can tell
- * whether it was sent every alert before its last one in this gateway's order or needs RESUME_SLACK_MS.
+ * The SSE event id of the alert at `seq` in the feed of the gateway of `bootId`: `<alert id>@<boot
+ * id>.<seq>`. The boot id names the order the reader was sent the feed in (each gateway's, from its start),
+ * so that a resume can tell whether it was sent every alert before its last one in this gateway's order or
+ * needs RESUME_SLACK_MS; the seq is its place in that order, which the alert id alone does not give: once
+ * the feed has evicted an alert, a copy the alerter sends again after a crash is held anew, at the end.
  */
-export const eventIdOf = (alertId: string, bootId: string) => `${alertId}@${bootId}`
+export const eventIdOf = (alertId: string, bootId: string, seq: number) => `${alertId}@${bootId}.${seq}`
 
 /**
- * The alert id and boot id of an event id made by eventIdOf, or undefined for one of no such form: an id
- * from before boot ids (the bare alert id), or none of ours.
+ * The alert id, boot id and seq of an event id made by eventIdOf, or undefined for one of no such form: an
+ * id from before boot ids (the bare alert id), or none of ours. No seq in the ids of gateways from before
+ * seqs.
  */
-export function parseEventId(id: string): { alertId: string; bootId: string } | undefined {
+export function parseEventId(id: string): { alertId: string; bootId: string; seq?: number } | undefined {
   const at = id.lastIndexOf('@')
   if (at < 1) return undefined
-  const bootId = id.slice(at + 1)
-  return BOOT_ID.test(bootId) ? { alertId: id.slice(0, at), bootId } : undefined
+  const m = BOOT_AND_SEQ.exec(id.slice(at + 1))
+  if (!m) return undefined
+  const alertId = id.slice(0, at)
+  return m[2] === undefined ? { alertId, bootId: m[1]! } : { alertId, bootId: m[1]!, seq: Number(m[2]) }
 }
 
 /**
@@ -224,10 +233,11 @@ type CaughtUpNews = { held: FeedEntry[]; lost?: LostNews }
  * a heartbeat, before the age's or a stop's close), so a filtered reader whose last match the feed
  * evicted since resumes without a `gap` it never had: `gap` means alerts may have been missed.
  *
- * Each event id carries the boot id of these streams (eventIdOf), made anew at each start: a reader
- * resuming with one of them was sent the feed in this gateway's order, and resumes just after its last
- * event; one resuming with an id of another gateway, an older start or from before boot ids (a bare
- * alert id) is sent the slack of another order too (startOf).
+ * Each event id carries the boot id of these streams (eventIdOf), made anew at each start, and the seq
+ * of its entry: a reader resuming with one of them was sent the feed in this gateway's order, and resumes
+ * just after that seq (a `gap` if the feed has evicted what followed it); one resuming with an id of
+ * another gateway, an older start or from before boot ids (a bare alert id) is sent the slack of another
+ * order too (startOf).
  *
  * A stream opened while the gateway catches up (`gate`: HTTP listens before the feed is filled, and a
  * browser reconnects within seconds of a restart) starts only once it has, heartbeats meanwhile: started
@@ -301,18 +311,27 @@ export function createAlertStreams(
     return undefined
   }
 
+  /** The alert id of the held entry at `seq`, if one is. */
+  const idAt = (seq: number) => {
+    const [e] = feed.after(seq - 1, 1)
+    return e?.seq === seq ? e.alert.id : undefined
+  }
+
   /**
    * Where a new stream starts: after the held alert it last saw (`Last-Event-ID`: an event id, or a bare
    * alert id from before boot ids), else with the `recent` newest matching ones, else with what comes
    * next. The feed is in the order this gateway read the alerts. A reader sent its last event by these
-   * streams (its boot id ours) had every alert before it in that order: it starts just after it. Another
-   * gateway, or this one before a restart, read the topic's partitions in another interleaving, so an
-   * alert after that reader's last one may stand before it here: those held before it and written from
-   * RESUME_SLACK_MS before its record on (record times: the same in every gateway's feed) are sent first
-   * (readers deduplicate on the alert id, as every alert consumer does). (The slack was once applied at
-   * every resume: each reconnect to the same gateway, at the hourly age or a network blip, sent the reader
-   * again up to a minute of alerts it had.) An id not held gives a `gap` event: the reader fetches GET
-   * /api/alerts.
+   * streams (its boot id ours) had every alert before it in that order: it starts just after its seq, if
+   * the feed holds every entry after it, else it gets a `gap` ('not held'). By seq, not by alert id: once
+   * its alert was evicted, a copy the alerter sent again after a crash is held anew at the end, and a
+   * resume there skipped every held alert between with no gap (a bounded memory of evicted ids would
+   * forget it, and a copy may come any time later). Another gateway, or this one before a restart, read
+   * the topic's partitions in another interleaving, so an alert after that reader's last one may stand
+   * before it here: those held before it and written from RESUME_SLACK_MS before its record on (record
+   * times: the same in every gateway's feed) are sent first (readers deduplicate on the alert id, as every
+   * alert consumer does). (The slack was once applied at every resume: each reconnect to the same gateway,
+   * at the hourly age or a network blip, sent the reader again up to a minute of alerts it had.) An id not
+   * held gives a `gap` event: the reader fetches GET /api/alerts.
    *
    * A stream that waited for the catch-up and does not resume is also sent first, in feed order, the
    * held alerts before its cursor that were written after the gateway's start (`news`): they reached the
@@ -333,8 +352,19 @@ export function createAlertStreams(
   ): { cursor: number; before: FeedEntry[]; gap?: string } {
     if (lastId !== undefined) {
       const parsed = parseEventId(lastId)
+      if (parsed?.bootId === bootId && parsed.seq !== undefined) {
+        const { seq } = parsed
+        // The entry just evicted is a place too: every entry after it is held. A seq this gateway has not
+        // given, or given to another alert, is none of its ids.
+        const held =
+          seq >= feed.firstSeq - 1 &&
+          seq <= feed.lastSeq &&
+          (seq < feed.firstSeq || idAt(seq) === parsed.alertId)
+        return held
+          ? { cursor: seq, before: [] }
+          : { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
+      }
       const named = parsed && feed.entryOf(parsed.alertId)
-      if (named && parsed.bootId === bootId) return { cursor: named.seq, before: [] }
       // (A bare alert id that happens to end in an `@` and a boot id's form is looked up whole too.)
       const last = named ?? feed.entryOf(lastId)
       if (!last) return { cursor: feed.lastSeq, before: [], gap: gapEvent(lastId, 'not held') }
@@ -350,12 +380,6 @@ export function createAlertStreams(
     return news.lost
       ? { cursor, before, gap: gapEvent(undefined, LOST_REASON, { lost: news.lost }) }
       : { cursor, before }
-  }
-
-  /** The alert id of the held entry at `seq`, if one is. */
-  const idAt = (seq: number) => {
-    const [e] = feed.after(seq - 1, 1)
-    return e?.seq === seq ? e.alert.id : undefined
   }
 
   return {
@@ -428,7 +452,7 @@ export function createAlertStreams(
       const markDue = (): string | undefined => {
         unmarked = 0
         if (cursorId === undefined) return undefined
-        const id = eventIdOf(cursorId, bootId)
+        const id = eventIdOf(cursorId, bootId, cursor)
         if (id === lastSent) return undefined
         lastSent = id
         return id
@@ -472,7 +496,7 @@ export function createAlertStreams(
         return false
       }
       const entry = (e: FeedEntry): boolean => {
-        lastSent = eventIdOf(e.alert.id, bootId)
+        lastSent = eventIdOf(e.alert.id, bootId, e.seq)
         unmarked = 0
         return write(alertEvent(lastSent, e.alert))
       }

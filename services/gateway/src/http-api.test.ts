@@ -314,17 +314,18 @@ describe('gateway HTTP API', () => {
     await waitFor(() => first.ended, { what: 'the stream closed at its age' })
     // No event for the alerts passed over, but the id a browser resumes with is the cursor's.
     expect(first.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert crit-1'])
-    expect(first.lastEventId).toBe(eventIdOf('info-99', streams.bootId))
+    expect(first.lastEventId).toBe(eventIdOf('info-99', streams.bootId, feed.lastSeq))
 
     // EventSource reconnects with it: no gap, and the next critical alert comes.
     const resumed = await readEvents(critical, { 'last-event-id': first.lastEventId! })
     feed.add(testAlert('crit-2'))
+    const crit2 = eventIdOf('crit-2', streams.bootId, feed.lastSeq)
     await waitFor(() => resumed.events.length >= 1, { what: 'the next critical alert' })
     expect(resumed.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert crit-2'])
     // The reader goes away (its network, not the age): what it resumes with is its last alert's id.
     await resumed.close()
     await waitFor(() => counts.closed === 2, { what: 'the resumed stream closed' })
-    expect(resumed.lastEventId).toBe(eventIdOf('crit-2', streams.bootId))
+    expect(resumed.lastEventId).toBe(crit2)
 
     // While it is away a critical alert comes, then more than the feed holds: a real miss, told.
     feed.add(testAlert('crit-3'))
@@ -334,7 +335,7 @@ describe('gateway HTTP API', () => {
     expect(missed.events).toEqual([
       {
         event: 'gap',
-        data: JSON.stringify({ lastEventId: eventIdOf('crit-2', streams.bootId), reason: 'not held' }),
+        data: JSON.stringify({ lastEventId: crit2, reason: 'not held' }),
       },
     ])
     await missed.close()
@@ -364,10 +365,11 @@ describe('gateway HTTP API', () => {
       resumed.events.filter((e) => e.event !== 'mark').map((e) => `${e.event} ${alertIdOf(e.id)}`),
     ).toEqual(['alert crit-2'])
     await resumed.close()
-    // What the page resumed with before (its last alert's id): told of a gap, though it missed nothing.
+    // What the page resumed with before (its last alert's id; the feed's first): told of a gap, though it
+    // missed nothing.
     const fromAlert = await readEvents(
       url(
-        `/api/alerts/stream?severity=critical&lastEventId=${encodeURIComponent(eventIdOf('crit-1', streams.bootId))}`,
+        `/api/alerts/stream?severity=critical&lastEventId=${encodeURIComponent(eventIdOf('crit-1', streams.bootId, 1))}`,
       ),
     )
     await waitFor(() => fromAlert.events.length >= 1, { what: 'the gap event' })
