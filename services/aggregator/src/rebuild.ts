@@ -324,9 +324,13 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       const key = String(p)
       const high = Number(batch.highWatermark)
       aligner.seen(key, high)
-      // A rejoin of the throwaway group restarts from its initial offsets: skip what was applied.
+      // A rejoin of the throwaway group restarts from its initial offsets (it commits none, and kafkajs
+      // fetches from the committed offsets after every join): skip what was applied, and resolve it, so
+      // that kafkajs fetches on from there. Unresolved, a fetch all below it was fetched again and again,
+      // the partition never reached its goal, and the rebuild waited for ever.
       const from = position.get(p) ?? 0
       const records = batch.messages.filter((m) => Number(m.offset) >= from)
+      if (records.length < batch.messages.length) resolveOffset(String(from - 1))
       if (records.length === 0) return
       const parsed = records.map((m) => parseScoredRecord(m.value))
       // Each headline at the event time the live worker applied it at (placeEventTime: at most
