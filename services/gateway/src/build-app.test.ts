@@ -8,8 +8,8 @@ import {
   loadConfig,
 } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { describe, expect, it } from 'vitest'
-import { buildGatewayApp, type GatewayDeps } from './build-app.ts'
+import { describe, expect, it, vi } from 'vitest'
+import { buildGatewayApp, ENDS_RETRY_MS, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
 
 /** A gateway's configuration on a secured cluster: an IPv6 broker, TLS and SASL/SCRAM. */
@@ -65,6 +65,54 @@ describe("the gateway's own admin clients", () => {
   it('are not made on a bus other than Kafka', () => {
     const { made } = build(SECURED, { transport: createMemoryTransport(createMemoryBus()) })
     expect(made).toEqual([])
+  })
+})
+
+describe("the alerts topic's ends at the start", () => {
+  it('are read before HTTP listens, again each second; still unread after ENDS_RETRY_MS, the start fails naming the topic', async () => {
+    vi.useFakeTimers()
+    let asked = 0
+    const admin = {
+      connect: async () => {},
+      listTopics: async () => {
+        asked++
+        throw new Error('This server is not the leader for that topic-partition')
+      },
+      disconnect: async () => {},
+    }
+    const config = loadConfig(GatewayConfig, { HTTP_PORT: '0', TRADEPULSE_TOPIC_PREFIX: 'ends-test.' })
+    const { log, lines } = createCapturingLogger('warn')
+    const app = buildGatewayApp(config, {
+      log,
+      indicators: createMemoryIndicatorStore({ clock: { now: () => 0 } }),
+      kafka: () => ({ admin: () => admin as never }),
+    })
+    try {
+      let failed: unknown
+      const starting = app.start().then(
+        () => 'started',
+        (err: unknown) => {
+          failed = err
+          return 'failed'
+        },
+      )
+      await vi.advanceTimersByTimeAsync(ENDS_RETRY_MS - 1_000)
+      expect([failed, app.httpPort()]).toEqual([undefined, undefined])
+      expect(asked).toBeGreaterThan(10)
+      expect(lines.filter((l) => /could not read the alerts topic's ends/.test(String(l.msg))).length).toBe(
+        asked,
+      )
+      await vi.advanceTimersByTimeAsync(2_000)
+      expect(await starting).toBe('failed')
+      expect(failed).toMatchObject({
+        code: 'INFRA_KAFKA',
+        message: 'could not read the ends of ends-test.alerts.v1 at the start',
+      })
+      expect(app.httpPort()).toBeUndefined()
+    } finally {
+      vi.useRealTimers()
+      await app.stop()
+    }
   })
 })
 

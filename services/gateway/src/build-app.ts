@@ -18,6 +18,7 @@ import {
   maxRefAheadMsOf,
   redisDatabaseRefused,
   redisHealth,
+  TradepulseError,
   topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
@@ -50,6 +51,9 @@ export type GatewayDeps = WorkerDeps & {
 }
 
 export type GatewayApp = KafkaWorker & { feed: AlertFeed }
+
+/** How long a start keeps trying to read the alerts topic's ends (each second) before it fails. */
+export const ENDS_RETRY_MS = 60_000
 
 /** A kafkajs admin client, as createKafka's clients make them. */
 type Admin = ReturnType<ReturnType<typeof createKafka>['admin']>
@@ -217,27 +221,52 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   let started = false
   let stopped = false
   let readingEnds: Promise<void> | undefined
+  let following = false
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1_000).unref())
   /**
-   * The alerts topic's offsets, into catchUp; retried every second until read or stopped. Then, for a
-   * group of its own name (KAFKA_GROUP_ID), the group's commits every second until caught up: the group
-   * resumes at them, so a gateway restarted where it had read everything is handed no record, and
-   * partitions other members of the group read are never handed to this one.
+   * The alerts topic's offsets at the start, into catchUp: read before the worker starts, so before HTTP
+   * listens and before the consumer reads, and every alert written once a stream can be opened lies past
+   * them (news, sent to a stream that waited for the catch-up: catch-up.ts). Read once the worker had
+   * started, they took in what was written after the consumer's start (and after streams were opened):
+   * such an alert counted as history, and a stream opened meanwhile without Last-Event-ID began at the
+   * feed's end and never got it. A topic not there yet (TOPICS_AUTO_CREATE makes it in the worker's
+   * start; without it the start stops, naming it) held nothing. Retried every second (a partition without
+   * a leader yet, just made or its broker restarting, fails the read, and kafkajs tries it once), for
+   * ENDS_RETRY_MS at most: then the start fails, as the worker's other reads of Kafka at its start do.
    */
   async function readEnds(tracker: CatchUp, admin: Admin): Promise<void> {
-    while (!stopped) {
+    const name = topics.alerts.name
+    const giveUpAt = Date.now() + ENDS_RETRY_MS
+    for (;;) {
       try {
         await admin.connect()
-        const offsets = await admin.fetchTopicOffsets(topics.alerts.name)
+        const offsets = (await admin.listTopics()).includes(name) ? await admin.fetchTopicOffsets(name) : []
         tracker.setEnds(
           offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
         )
-        break
+        return
       } catch (err) {
-        log.warn({ err }, "could not read the alerts topic's ends (retrying in 1 s); not ready until then")
+        if (stopped || Date.now() >= giveUpAt) {
+          await admin.disconnect().catch(() => {})
+          if (stopped) return
+          throw new TradepulseError('INFRA_KAFKA', `could not read the ends of ${name} at the start`, {
+            cause: err,
+          })
+        }
+        log.warn(
+          { err },
+          "could not read the alerts topic's ends (retrying in 1 s); the gateway starts once it has",
+        )
         await pause()
       }
     }
+  }
+  /**
+   * For a group of its own name (KAFKA_GROUP_ID), the group's commits every second until caught up: the
+   * group resumes at them, so a gateway restarted where it had read everything is handed no record, and
+   * partitions other members of the group read are never handed to this one. Then the admin goes.
+   */
+  async function followCommits(tracker: CatchUp, admin: Admin): Promise<void> {
     while (config.KAFKA_GROUP_ID && !stopped && !tracker.caughtUp) {
       try {
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.alerts.name] })
@@ -303,10 +332,22 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     ...app,
     feed,
     async start() {
+      // Once, a start called again included: the reading has the one admin client.
+      if (catchUp && endsAdmin) {
+        readingEnds ??= readEnds(catchUp, endsAdmin)
+        await readingEnds
+      }
+      // Stopped meanwhile: the worker's stop has run, it is not to start.
+      if (stopped) {
+        await endsAdmin?.disconnect().catch(() => {})
+        return
+      }
       started = true
       await app.start()
-      // Once, a start called again included: the reading has the one admin client.
-      if (catchUp && endsAdmin && !readingEnds) readingEnds = readEnds(catchUp, endsAdmin)
+      if (catchUp && endsAdmin && !following) {
+        following = true
+        void followCommits(catchUp, endsAdmin)
+      }
     },
   }
 }

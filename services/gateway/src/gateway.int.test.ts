@@ -3,6 +3,7 @@ import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contra
 import { createIndicatorKeys, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   createCapturingLogger,
+  createKafka,
   createLogger,
   createRedisIndicatorStore,
   type InRecord,
@@ -525,6 +526,73 @@ describe('gateway on Kafka and Redis', () => {
         offsets: [{ partition: 0, from: endAtStart, to: endAtStart + 4 }],
       },
     })
+  })
+
+  it("an alert written once the gateway listens, while it catches up, is sent to a fresh stream opened before it was written, however late the topic's ends are read", async () => {
+    const { send, build } = await setup()
+    await send([testAlert('old-cn'), testAlert('old-us', { scope: { kind: 'region', id: 'US' } })])
+    // The gateway's admin clients, but a read of the topic's ends asked once the gateway listens (when a
+    // stream may be open, and the consumer reading) waits for the test: as slow as an admin may be.
+    let listening = () => false
+    let release = () => {}
+    const released = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const kafka: GatewayDeps['kafka'] = (...args) => {
+      const made = createKafka(...args)
+      return {
+        admin: () => {
+          const admin = made.admin()
+          return {
+            ...admin,
+            fetchTopicOffsets: async (topic: string) => {
+              if (listening()) await released
+              return admin.fetchTopicOffsets(topic)
+            },
+          }
+        },
+      }
+    }
+    const app = build({}, { kafka })
+    listening = () => app.httpPort() !== undefined
+    cleanups.push(async () => release())
+    const starting = app.start()
+    const base = await waitFor(() => listening() && `http://127.0.0.1:${app.httpPort()}`, {
+      what: 'the port',
+    })
+    const fresh = await readEvents(`${base}/api/alerts/stream`)
+    cleanups.push(() => fresh.close())
+    await send([testAlert('new')])
+    // Read: the consumer does not wait for the ends.
+    await waitFor(() => app.feed.entryOf('new'), { what: 'the new alert read' })
+    release()
+    await starting
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
+    // Before, the ends were read once the consumer had started, took the new alert in as history, and
+    // the stream began after it.
+    await waitFor(() => fresh.events.some((e) => alertIdOf(e.id) === 'new'), {
+      what: 'the new alert sent to the fresh stream',
+    })
+    expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert new'])
+  })
+
+  it('starts on a cluster without its topics when TOPICS_AUTO_CREATE makes them: the alerts topic held nothing at its start', async () => {
+    const { build } = await setup()
+    const prefix = `${randomName('gw-new')}.`
+    const app = build({ TRADEPULSE_TOPIC_PREFIX: prefix, TOPICS_AUTO_CREATE: 'true' })
+    await app.start()
+    const base = `http://127.0.0.1:${app.httpPort()}`
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    const fresh = await readEvents(`${base}/api/alerts/stream`)
+    cleanups.push(() => fresh.close())
+    const producer = await testProducer(kafkaBrokers)
+    cleanups.push(() => producer.disconnect())
+    await producer.send({
+      topic: createTopicCatalogue(prefix).alerts.name,
+      messages: [{ key: 'region:CN', value: JSON.stringify(testAlert('first')) }],
+    })
+    await waitFor(() => fresh.events.length >= 1, { what: 'the first alert' })
+    expect(fresh.events.map((e) => `${e.event} ${alertIdOf(e.id)}`)).toEqual(['alert first'])
   })
 
   it('with KAFKA_GROUP_ID, a gateway restarted where its group had read everything is ready', async () => {
