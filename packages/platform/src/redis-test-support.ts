@@ -1,7 +1,7 @@
 // Shared by the Redis tests, the services' included (@tradepulse/platform/redis-test-support); not part of
 // the package's surface.
 import { spawn } from 'node:child_process'
-import { createServer, Socket } from 'node:net'
+import { createServer } from 'node:net'
 import type { Redis } from 'ioredis'
 import { createLogger } from './logger.ts'
 import { createRedis } from './redis-client.ts'
@@ -86,40 +86,4 @@ export async function ownRedis(
     probe.disconnect()
   }
   return { port: at, stop }
-}
-
-/**
- * A TCP proxy on 127.0.0.1 in front of `target`: `wire` is given each client connection and the one it
- * opened to the target, and decides what goes through; a pair closes together. `close` destroys every
- * connection and stops listening.
- */
-export async function tcpProxy(
-  target: { host: string; port: number },
-  wire: (client: Socket, upstream: Socket) => void,
-): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>()
-  const server = createServer((client) => {
-    const upstream = new Socket()
-    upstream.connect(target.port, target.host)
-    for (const s of [client, upstream]) {
-      sockets.add(s)
-      s.on('error', () => {})
-      s.on('close', () => {
-        sockets.delete(s)
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-    wire(client, upstream)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  if (!address || typeof address === 'string') throw new Error('proxy has no port')
-  return {
-    url: `redis://127.0.0.1:${address.port}`,
-    close: async () => {
-      for (const s of sockets) s.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
 }

@@ -1,4 +1,4 @@
-import { tcpProxy } from '@tradepulse/platform/redis-test-support'
+import { tcpProxy } from '@tradepulse/platform/net-test-support'
 import { waitFor } from './wait-for.ts'
 
 export type ReplyLosingProxyOptions = {
@@ -64,5 +64,5 @@ export async function startReplyLosingProxy(options: ReplyLosingProxyOptions): P
       })
     },
   )
-  return { url: proxy.url, dropped: () => dropped, close: proxy.close }
+  return { url: `redis://${proxy.host}:${proxy.port}`, dropped: () => dropped, close: proxy.close }
 }

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLogger } from '../logger.ts'
-import { tcpProxy } from '../redis-test-support.ts'
+import { tcpProxy } from '../net-test-support.ts'
 import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
 import { createTopicsWithLeaders } from './kafka-client.ts'
 import { createKafkaTransport } from './kafka-transport.ts'
@@ -40,7 +40,7 @@ async function bootstrapProxy(target: string): Promise<{
     else forward()
   })
   return Object.assign(state, {
-    address: new URL(proxy.url).host,
+    address: `${proxy.host}:${proxy.port}`,
     /** Client connections open through the proxy (held ones included). */
     open: () => clients.size,
     release: () => {

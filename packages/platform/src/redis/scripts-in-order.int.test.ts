@@ -8,8 +8,9 @@ import type { ScriptCaller } from '../indicators/indicator-scripts.ts'
 import { INDICATOR_STORE_DEFAULTS } from '../indicators/indicator-store-options.ts'
 import { createRedisIndicatorStore } from '../indicators/redis-indicator-store.ts'
 import { createLogger } from '../logger.ts'
+import { tcpProxy } from '../net-test-support.ts'
 import { closeRedis, createRedis } from '../redis-client.ts'
-import { ownRedis, tcpProxy } from '../redis-test-support.ts'
+import { ownRedis } from '../redis-test-support.ts'
 
 /** Where the first command of a client's RESP request ends in `buf` (its byte count), or undefined. */
 function firstCommandEnd(buf: Buffer): number | undefined {
@@ -160,7 +161,7 @@ describe('createRedis: script calls run in the order they were issued, after SCR
     const { redis, direct } = await clients(async (port) => {
       proxy = await splittingProxy(port)
       cleanups.push(proxy.close)
-      return proxy.url
+      return `redis://${proxy.host}:${proxy.port}`
     })
     const run = (id: string, region: string, eventMs: number) =>
       contributionsOf(scoredHeadline(id, eventMs, { tariff: 0.5, regions: [region] }))
