@@ -20,16 +20,24 @@ export type ReplyLosingProxy = {
   url: string
   /** Connections dropped so far (1 once the marked request's reply was lost). */
   dropped: () => number
+  /**
+   * What Redis answered on the marked request's connection from that request on, kept from the client: the
+   * marked request's reply first (empty until the marked request was sent).
+   */
+  withheld: () => Buffer
   /** Destroys every connection and stops listening. */
   close: () => Promise<void>
 }
 
 /**
  * A TCP proxy in front of a real Redis that loses the reply to the first request naming `marker`: from
- * that request on it forwards nothing back on its connection, and once `applied()` says Redis ran it, it
- * drops the connection: a connection lost after the request ran, before its reply came back (ioredis
- * then sends the unanswered commands again on its next connection: autoResendUnfulfilledCommands).
- * Every other connection, the client's reconnection included, goes through untouched.
+ * that request on it forwards nothing back on its connection (`withheld` has it), and once `applied()` says
+ * Redis ran it and an answer to it is held here, it drops the connection: a connection lost after the
+ * request ran, before its reply came back (ioredis then sends the unanswered commands again on its next
+ * connection: autoResendUnfulfilledCommands). Dropped as soon as `applied()` said so, the reply could
+ * still be on its way from Redis, and would be lost with the connection whether held or not: a proxy
+ * that forwarded it passed its own test that way. Every other connection, the client's reconnection
+ * included, goes through untouched.
  *
  * For the tests of an answer lost after Redis acted on it: ingest's dedup claims
  * (services/ingest/src/retried-batch.int.test.ts), the aggregator's applies and claims of held-back
@@ -44,6 +52,7 @@ export async function startReplyLosingProxy(options: ReplyLosingProxyOptions): P
   const target = new URL(options.redisUrl)
   let armed = true
   let dropped = 0
+  const withheld: Buffer[] = []
   const proxy = await tcpProxy(
     { host: target.hostname, port: Number(target.port || 6379) },
     (client, upstream) => {
@@ -54,15 +63,22 @@ export async function startReplyLosingProxy(options: ReplyLosingProxyOptions): P
         if (!armed || !d.includes(options.marker)) return
         armed = false
         holding = true
-        waitFor(options.applied, { what: options.what ?? 'the request run in Redis' }).then(() => {
+        const what = options.what ?? 'the request run in Redis'
+        waitFor(async () => withheld.length > 0 && (await options.applied()), { what }).then(() => {
           dropped++
           drop()
         }, drop) // never ran: dropped all the same, so the client is not left waiting (the test's own check fails)
       })
       upstream.on('data', (d: Buffer) => {
-        if (!holding) client.write(d)
+        if (holding) withheld.push(d)
+        else client.write(d)
       })
     },
   )
-  return { url: `redis://${proxy.host}:${proxy.port}`, dropped: () => dropped, close: proxy.close }
+  return {
+    url: `redis://${proxy.host}:${proxy.port}`,
+    dropped: () => dropped,
+    withheld: () => Buffer.concat(withheld),
+    close: proxy.close,
+  }
 }
