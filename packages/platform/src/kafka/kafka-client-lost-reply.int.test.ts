@@ -1,7 +1,7 @@
 import { connect as netConnect } from 'node:net'
 import type { ISocketFactory } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { tcpProxy } from '../redis-test-support.ts'
+import { tcpProxy } from '../net-test-support.ts'
 import { quietKafka, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
 import { createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 
@@ -43,7 +43,7 @@ describe('createProducer on Kafka, a produce reply lost after the broker wrote t
         })
       })
       cleanups.push(() => proxy.close())
-      proxies.set(b.port, Number(new URL(proxy.url).port))
+      proxies.set(b.port, proxy.port)
     }
     const throughProxy: ISocketFactory = ({ port, onConnect }) => {
       const socket = netConnect({ host: '127.0.0.1', port: proxies.get(port) ?? port }, onConnect)
