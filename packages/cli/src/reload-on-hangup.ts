@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty'
 import type { AlerterApp } from '@tradepulse/alerter'
 import type { KafkaWorker } from '@tradepulse/platform'
 
@@ -19,7 +20,11 @@ export type HangupOptions = {
   stop?: () => void
 }
 
-const inTerminal = () => Boolean(process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY)
+/**
+ * Whether the process runs in a terminal: stdin, stdout or stderr is one. Asked of the descriptors, not of
+ * process.stdin (which would make the stream): start-signals.ts asks it at the process's first moment.
+ */
+export const inTerminal = () => isatty(0) || isatty(1) || isatty(2)
 
 /**
  * As the alerter's own process does: SIGHUP re-reads the rules file of every app that has one (an

@@ -37,7 +37,7 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 }
 
 describe('createStartSignals', () => {
-  function listen() {
+  function listen({ terminal = false } = {}) {
     const from = new EventEmitter()
     const written: string[] = []
     const exits: number[] = []
@@ -47,6 +47,7 @@ describe('createStartSignals', () => {
       exit: (code) => {
         exits.push(code)
       },
+      terminal,
     })
     return { from, written, exits, signals }
   }
@@ -67,6 +68,44 @@ describe('createStartSignals', () => {
     expect(written).toEqual(['tradepulse: stopped by SIGINT during startup\n'])
     expect(stops).toEqual(['SIGINT', 'SIGTERM'])
     expect(exits).toEqual([])
+  })
+
+  it('in a terminal, takes SIGHUP (the terminal hanging up) as it takes SIGINT and SIGTERM, from the first moment', () => {
+    // SIGHUP was left to its default until the workers were built: a terminal closed during the startup
+    // killed the process there.
+    const { from, written, signals } = listen({ terminal: true })
+    const stops: string[] = []
+    signals.stopWith((signal) => stops.push(signal))
+    expect(signals.hangupStops).toBe(true)
+    signals.holdHangups()
+    from.emit('SIGHUP', 'SIGHUP')
+    from.emit('SIGHUP', 'SIGHUP')
+    expect(written).toEqual(['tradepulse: stopped by SIGHUP during startup\n'])
+    expect(stops).toEqual(['SIGHUP', 'SIGHUP'])
+    signals.release()
+    expect(from.listenerCount('SIGHUP')).toBe(0)
+  })
+
+  it('outside a terminal, leaves SIGHUP to its default but while held, when it says there is nothing to reload yet', () => {
+    const { from, written, exits, signals } = listen()
+    let stops = 0
+    signals.stopWith(() => stops++)
+    expect(signals.hangupStops).toBe(false)
+    expect(from.listenerCount('SIGHUP')).toBe(0)
+    const unhold = signals.holdHangups()
+    from.emit('SIGHUP', 'SIGHUP')
+    expect(written).toEqual([
+      'SIGHUP during startup: nothing to reload yet; the alerter reads its rules as it starts\n',
+    ])
+    expect([stops, exits]).toEqual([0, []])
+    unhold()
+    expect(from.listenerCount('SIGHUP')).toBe(0)
+    // Still the startup's first stop: its line comes with it.
+    from.emit('SIGTERM', 'SIGTERM')
+    expect(written.at(-1)).toBe('tradepulse: stopped by SIGTERM during startup\n')
+    signals.holdHangups()
+    signals.release()
+    expect(from.listenerCount('SIGHUP')).toBe(0)
   })
 
   it('once running, a signal calls the stop alone; released, it is left to others', () => {

@@ -1,12 +1,13 @@
+import { spawn } from 'node:child_process'
 import { type AddressInfo, createServer, type Socket } from 'node:net'
 import { createTopicCatalogue, type DeadLetter } from '@tradepulse/contracts'
 import { DEFAULT_INGEST_LIMITS, parseRawRecord } from '@tradepulse/ingest'
 import { scoreHeadline, scorerFromConfig } from '@tradepulse/scorer'
-import { randomName, waitFor } from '@tradepulse/testing'
+import { commandLine, descendants, randomName, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_TIMER_MS } from '../option-values.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
-import { cli, expectOneLine, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
+import { cli, expectOneLine, MAIN, NO_KAFKA, NO_REDIS, spawnCli } from '../test-helpers.ts'
 import { MIN_SPEED, sampleShortfall, sampleWatcher } from './start.ts'
 
 describe('tradepulse start refuses before it starts, prints or plays anything', { timeout: 60_000 }, () => {
@@ -302,6 +303,89 @@ describe('tradepulse start on a signal during its startup', { timeout: 60_000 },
       }
     },
   )
+
+  /** Quoted for sh. */
+  const quoted = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+
+  it("stops on a terminal's SIGHUP while it waits for Kafka, as on SIGINT: one line, and exit 0", async () => {
+    // SIGHUP was left to its default until the workers were built: a terminal closed while the startup
+    // waited for Kafka (or started --local-infra) killed the process there, nothing stopped.
+    const broker = await silentBroker()
+    // In a terminal of its own (script's pseudo-terminal), where SIGHUP is the terminal hanging up; script
+    // -e exits as the CLI does (128 + the signal's number for one it died of).
+    const child = spawn(
+      'script',
+      ['-qec', `exec ${quoted(process.execPath)} ${quoted(MAIN)} start --workers scorer`, '/dev/null'],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          KAFKA_BROKERS: broker.address,
+          REDIS_URL: NO_REDIS,
+          TRADEPULSE_TOPIC_PREFIX: `${randomName('start-hangup')}.`,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (d) => {
+      output += d
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      await waitFor(broker.reached, { what: 'the startup to reach Kafka', timeoutMs: 60_000 })
+      const cli = descendants(child.pid!).find((p) => commandLine(p.pid).includes(MAIN))
+      expect(cli, JSON.stringify(descendants(child.pid!))).toBeDefined()
+      process.kill(cli!.pid, 'SIGHUP')
+      expect(await exited, output).toBe(0)
+      expect(output.replaceAll('\r\n', '\n')).toBe('tradepulse: stopped by SIGHUP during startup\n')
+    } finally {
+      child.kill('SIGKILL')
+      broker.close()
+    }
+  })
+
+  it('outside a terminal, takes a SIGHUP while it waits for Kafka when the alerter is to run (nothing to reload yet), and leaves it to its default without', async () => {
+    // A reload asked of a run with the alerter (systemctl reload, kill -HUP) while it started killed it:
+    // SIGHUP was left to its default until the workers were built.
+    const env = (address: string) => ({
+      KAFKA_BROKERS: address,
+      REDIS_URL: NO_REDIS,
+      TRADEPULSE_TOPIC_PREFIX: `${randomName('start-hangup')}.`,
+      REDIS_KEY_PREFIX: randomName('start-hangup'),
+    })
+    const withAlerter = await silentBroker()
+    try {
+      const { child, output, exited } = spawnCli(['start'], env(withAlerter.address))
+      let ended: unknown
+      void exited.then((e) => {
+        ended = e
+      })
+      await waitFor(withAlerter.reached, { what: 'the startup to reach Kafka', timeoutMs: 60_000 })
+      child.kill('SIGHUP')
+      await waitFor(() => /^SIGHUP during startup/m.test(output.err) || ended !== undefined, {
+        what: 'the SIGHUP taken',
+      })
+      expect(ended, output.err).toBeUndefined()
+      // Still starting, and stopped as ever.
+      child.kill('SIGTERM')
+      expect(await exited, output.err).toEqual([0, null])
+      expect(output.err).toBe(
+        'SIGHUP during startup: nothing to reload yet; the alerter reads its rules as it starts\ntradepulse: stopped by SIGTERM during startup\n',
+      )
+    } finally {
+      withAlerter.close()
+    }
+    // Without the alerter, as once it runs (README: SIGHUP keeps its default outside a terminal).
+    const without = await silentBroker()
+    try {
+      const { child, output, exited } = spawnCli(['start', '--workers', 'scorer'], env(without.address))
+      await waitFor(without.reached, { what: 'the startup to reach Kafka', timeoutMs: 60_000 })
+      child.kill('SIGHUP')
+      expect(await exited, output.err).toEqual([null, 'SIGHUP'])
+    } finally {
+      without.close()
+    }
+  })
 })
 
 describe("start's sample run on Kafka: what it reads of headlines.scored and alerts", () => {

@@ -189,6 +189,9 @@ export function registerStart(program: Command): void {
       const env: Record<string, string | undefined> = { ...process.env }
       const logSettings = logSettingsOf(env)
       const names = opts.workers?.names ?? Object.keys(WORKERS)
+      // Outside a terminal, a SIGHUP asks the alerter to reload its rules: until it is built, there are
+      // none to reload, and the startup must not die of it (released by the embedded default).
+      const unholdHangups = names.includes('alerter') ? signals.holdHangups() : () => {}
       const { speed, httpPort } = opts
       const onKafka = startMode(env) === 'kafka'
       refuseSharedGroupId(names, env)
@@ -241,7 +244,7 @@ export function registerStart(program: Command): void {
           `Kafka ${env.KAFKA_BROKERS} and Redis ${env.REDIS_URL} are up (${infra.source}).\n`,
         )
       }
-      await startOnKafka(names, opts, env, log, run, signals)
+      await startOnKafka(names, opts, env, log, run, signals, unholdHangups)
     })
 }
 
@@ -365,6 +368,7 @@ async function startOnKafka(
   log: Logger,
   run: KafkaRun,
   signals: StartSignals,
+  unholdHangups: () => void,
 ): Promise<void> {
   const { apps, stopAll } = run
   // What of the sample was not scored, if any (sampleShortfall).
@@ -379,7 +383,10 @@ async function startOnKafka(
     apps.push(w.build(config as never, { log }))
   }
   const httpHost = loadConfig(BaseConfig.pick({ HTTP_HOST: true }), env).HTTP_HOST
-  reloadRulesOnHangup(apps, { stop: () => void run.interrupt('SIGHUP') })
+  // In a terminal, SIGHUP stops the run (start-signals, from the process's first moment). Outside one it
+  // reloads the alerter's rules from here on, held until now; without the alerter it keeps its default.
+  if (!signals.hangupStops) reloadRulesOnHangup(apps, { terminal: false })
+  unholdHangups()
   try {
     for (const app of apps) await run.step(app.start())
     signals.running()
