@@ -1270,6 +1270,31 @@ const STRIKE_WORDS: ReadonlySet<number> = new Set(
 
 /** Words of the shared lexicon: the only words the learned layer reads (a watchlist's are not). */
 const LEXICON_WORDS = LEXICON.vocab.words.length
+
+// Gates of the steps of bindPredicates that act only on a predicate of a kind most fields lack: matchField
+// gathers them from the field's predicates (see gatesSeen), and a step none of whose gates is seen is
+// skipped, having nothing to act on.
+/** A predicate right after "to" (markFailedAttempts, lettingActs). */
+const G_TO_PRED = 1
+/** A predicate stalledActs may read: first word in STALL_WORDS or IN_FORCE_LEADS, or a ruling. */
+const G_STALL = 2
+/** A predicate of persisting ("keeps", "remains"; "announce" for "in place"): statusQuoBesideRelief. */
+const G_STATUS_QUO = 4
+/**
+ * G_STALL at the vocabulary id of each lexicon word of STALL_WORDS and IN_FORCE_LEADS. A predicate starts
+ * at a lexicon word (or a figure), so one written as a word of those lists has that word's id; list
+ * words outside the lexicon start no predicate.
+ */
+const WORD_GATES: Uint8Array = (() => {
+  const gates = new Uint8Array(LEXICON_WORDS)
+  for (const list of [STALL_WORDS, IN_FORCE_LEADS])
+    for (const words of list.values())
+      for (const w of words) {
+        const id = lookupWord(LEXICON.vocab, w)
+        if (id >= 0) gates[id] = (gates[id] as number) | G_STALL
+      }
+  return gates
+})()
 let sharedModel: TariffModel | undefined
 
 /** A learned tariff layer over the shared lexicon's words (the trainer's cross-validation reads these). */
@@ -1385,6 +1410,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
 
   const trieEntry = trie.entryIndex
+  /** Gates (G_...) by predicate role, as predAt numbers them. */
+  const predGates = Uint8Array.from(
+    predOf,
+    (p) =>
+      (p.id === 'persist' || p.id === 'announce' ? G_STATUS_QUO : 0) |
+      (p.id === 'ruled_illegal' ? G_STALL : 0),
+  )
   const wordInfo = LEXICON.wordInfo
   const lexWords = LEXICON.vocab.words.length
 
@@ -1416,6 +1448,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * field is skipped (most headlines have no negator, hedge or intensifier, many no predicate).
    */
   let flagsSeen = 0
+  /** The gates (G_...) of the field's predicates or'ed together (see G_TO_PRED). */
+  let gatesSeen = 0
 
   const accH = newAccumulator()
   const accB = newAccumulator()
@@ -1584,6 +1618,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     let duals = false
     let conditions = false
     let seen = 0
+    let gates = 0
     let clause = 0
     let i = 0
     while (i < count) {
@@ -1781,6 +1816,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       }
       const f = entInts[best << 4] as number
       seen |= f
+      if ((f & F_PRED) !== 0) {
+        gates |= predGates[((entInts[(best << 4) + 1] as number) & 0xffff) - 1] as number
+        // (A figure's id is UNKNOWN.)
+        const first = tId[i] as number
+        if (first >= 0 && first < lexWords) gates |= WORD_GATES[first] as number
+        if (i > 0 && tKind[i - 1] === WORD && tId[i - 1] === toId) gates |= G_TO_PRED
+      }
       // A clause break that is also a predicate ("on hopes of ...") opens the clause it acts in.
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) !== 0) clause++
       const k = n++
@@ -1818,6 +1860,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     dualSeen = duals
     conditionSeen = conditions
     flagsSeen = seen
+    gatesSeen = gates
   }
 
   /**
@@ -4167,10 +4210,10 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         break
       }
     }
-    if (preds) markFailedAttempts()
-    if (preds) lettingActs()
-    if (preds) stalledActs()
-    if (preds) statusQuoBesideRelief()
+    if (preds && (gatesSeen & G_TO_PRED) !== 0) markFailedAttempts()
+    if (preds && (gatesSeen & G_TO_PRED) !== 0) lettingActs()
+    if (preds && ((flagsSeen & (F_PAUSE | F_HALT)) !== 0 || (gatesSeen & G_STALL) !== 0)) stalledActs()
+    if (preds && (gatesSeen & G_STATUS_QUO) !== 0) statusQuoBesideRelief()
     // Retaliation against a measure answers it: the measure named after "against" is what is
     // answered, not news of its own, so retaliation forgone ("Japan to skip retaliation against U.S.
     // steel tariffs") reads as the relief it is, and retaliation taken as the escalation it is.
