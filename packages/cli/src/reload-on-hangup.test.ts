@@ -46,7 +46,7 @@ describe('reloadRulesOnHangup', () => {
     expect(r.written).toBeNull()
   })
 
-  it('leaves SIGHUP alone outside a terminal without an app that has rules (nohup ignores it)', () => {
+  it('leaves SIGHUP alone outside a terminal without an app that has rules', () => {
     const before = process.listenerCount('SIGHUP')
     undo.push(reloadRulesOnHangup([{} as KafkaWorker], { terminal: false }))
     expect(process.listenerCount('SIGHUP')).toBe(before)

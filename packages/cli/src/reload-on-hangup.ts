@@ -32,7 +32,8 @@ export const inTerminal = () => isatty(0) || isatty(1) || isatty(2)
  * a SIGHUP stops the run instead (see HangupOptions.terminal), whether or not an app has rules: a
  * terminal's hangup took a run without the alerter down at once by SIGHUP's default, no worker stopped.
  * Outside a terminal without an app with rules, and in a terminal without `stop`, SIGHUP keeps its
- * default (under nohup, ignored). Returns the function that stops listening.
+ * default, which ends the process: not ignored under nohup either, Node setting an inherited SIG_IGN back
+ * to SIG_DFL as it starts. Returns the function that stops listening.
  */
 export function reloadRulesOnHangup(apps: readonly KafkaWorker[], opts: HangupOptions = {}): () => void {
   const out = opts.out ?? process.stderr
@@ -45,7 +46,7 @@ export function reloadRulesOnHangup(apps: readonly KafkaWorker[], opts: HangupOp
     // Nothing is written: the terminal the line would go to is the one that just went away.
     onHangup = () => stop()
   } else {
-    // Nothing to reload: SIGHUP keeps its default, which nohup sets to ignore.
+    // Nothing to reload: SIGHUP keeps its default (even under nohup: Node resets an inherited SIG_IGN).
     if (withRules.length === 0) return () => {}
     onHangup = () => {
       for (const app of withRules) {
