@@ -618,6 +618,24 @@ function buildLexicon(): Lexicon {
     return e
   }
 
+  // Every target's events in one shape: the event of the bare noun, of more and of less, then of each
+  // predicate kind, undefined where the data names none. The scorer reads them at every bound pair, and
+  // objects of the data's eight shapes made each of those reads a lookup (a megamorphic inline cache).
+  const eventKeys = [
+    ...new Set([
+      'bare',
+      'more',
+      'less',
+      ...PREDICATES.map((p) => p.kind as string),
+      ...TARGETS.flatMap((t) => Object.keys(t.events)),
+    ]),
+  ]
+  const eventsOf = (events: object): Record<string, EventType | undefined> => {
+    const named = events as Record<string, EventType | undefined>
+    const all: Record<string, EventType | undefined> = {}
+    for (const k of eventKeys) all[k] = Object.hasOwn(named, k) ? named[k] : undefined
+    return all
+  }
   // Order matters only where a phrase has two values for one role: the first list wins.
   for (const t of TARGETS) {
     const dims = t.dims as { tariff?: number; supplyChain?: number; market?: number }
@@ -636,7 +654,7 @@ function buildLexicon(): Lexicon {
       objectOnce: 'objectOnce' in t ? t.objectOnce : false,
       actedOn: 'actedOn' in t ? t.actedOn : false,
       allowance: 'allowance' in t ? t.allowance : false,
-      events: t.events as Record<string, EventType | undefined>,
+      events: eventsOf(t.events),
     }
     const topic = t.topic as { tariff?: number; supplyChain?: number }
     eachForm(t.words, (f) => {
