@@ -35,6 +35,7 @@ import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
+import { topicEnds } from '../topic-ends.ts'
 import { invalidOptionValue } from '../usage-errors.ts'
 import {
   dashboardLine,
@@ -464,19 +465,7 @@ async function playSampleOnKafka(
   const watched = [topics.headlines.name, topics.scored.name, topics.alerts.name, topics.dlq.name]
   // The next offset to take, by topic and partition: the end of each before the feed goes in. A topic not
   // there (alerts, without TOPICS_AUTO_CREATE or an alerter) is read from where kafkajs puts a new group.
-  const next = new Map<string, Map<number, number>>()
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    const existing = new Set(await admin.listTopics())
-    for (const topic of watched.filter((t) => existing.has(t)))
-      next.set(
-        topic,
-        new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)])),
-      )
-  } finally {
-    await admin.disconnect()
-  }
+  const next = await topicEnds(kafka, watched)
   const consumer = kafka.consumer({ groupId: `tradepulse-start-${Date.now()}`, maxWaitTimeInMs: 50 })
   await consumer.connect()
   await consumer.subscribe({ topics: watched, fromBeginning: false })
