@@ -1,3 +1,4 @@
+import type { Clock } from '@tradepulse/contracts'
 import type { Contribution, IndicatorStore } from '@tradepulse/indicators'
 import {
   createKafka,
@@ -15,6 +16,7 @@ import { applyInRuns, createUnansweredHeadlines } from './apply-contributions.ts
 import { DEFAULT_MAX_AHEAD_MS } from './config.ts'
 import { contributionsAt, placeEventTime, recordNowMs } from './event-time-bound.ts'
 import { createEventTimeMerger } from './event-time-merger.ts'
+import { monotonicClock } from './monotonic-clock.ts'
 
 export type RebuildOptions = {
   brokers: string[]
@@ -86,6 +88,14 @@ export type RebuildOptions = {
    * readers: the CLI says from it what an exit that cannot wait for the cleanup leaves.
    */
   onStep?: (step: RebuildStep) => void
+  /**
+   * The monotonic clock (default performance.now) that times the catch-up passes and the elapsedMs.
+   * On the wall clock, one set back during a pass (an NTP step, a VM snapshot restored) made the pass
+   * negative, hence "short": readers were switched while the rebuild was far behind, and the headlines
+   * it applied after were late there, and lost; one set forward made it give up. The wall clock
+   * (Date.now) stays for what is compared with record and event times: the maxAheadMs bound.
+   */
+  monotonic?: Clock
 }
 
 export type RebuildStep = {
@@ -211,11 +221,13 @@ const toRecord = (o: Offsets) => Object.fromEntries([...o].map(([p, v]) => [p, S
  *    writes into it after the clear leaves keys that expire with their TTL).
  */
 export async function rebuildIndicators(options: RebuildOptions): Promise<RebuildResult> {
-  const started = Date.now()
+  const monotonic = options.monotonic ?? monotonicClock
+  const started = monotonic.now()
   const maxAheadMs = options.maxAheadMs ?? DEFAULT_MAX_AHEAD_MS
   const log = options.log.child({ component: 'rebuild' })
   const metrics = options.metrics ?? createAggregatorMetrics(new Registry())
-  const namespace = options.namespace ?? `r${started.toString(36)}`
+  // Named by the wall time, not the monotonic clock, which starts again with every process.
+  const namespace = options.namespace ?? `r${Date.now().toString(36)}`
   const previous = (await options.store.activeNamespace()) ?? options.store.namespace
   if (namespace === previous)
     throw new Error(`namespace ${namespace} is the active one; rebuild into a fresh one`)
@@ -446,12 +458,12 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     const when = catchUpOptions(options)
     let prevBehind: number | undefined
     for (let pass = 1; ; pass++) {
-      const passStarted = Date.now()
+      const passStarted = monotonic.now()
       await reached(goal, pass === 1 ? 'replay' : 'catch-up')
       const next = await latest()
       const behind = [...next].reduce((sum, [p, high]) => sum + Math.max(0, high - (goal.get(p) ?? 0)), 0)
       goal = next
-      const step = catchUpStep({ pass, behind, prevBehind, passMs: Date.now() - passStarted }, when)
+      const step = catchUpStep({ pass, behind, prevBehind, passMs: monotonic.now() - passStarted }, when)
       prevBehind = behind
       if (step === 'switch') break
       if (step === 'give-up') {
@@ -514,7 +526,7 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
     startOffsets: toRecord(starts),
     endOffsets: toRecord(end),
     clearedKeys,
-    elapsedMs: Date.now() - started,
+    elapsedMs: monotonic.now() - started,
   }
   log.info(result, 'rebuild: done')
   return result
