@@ -1,49 +1,22 @@
 // A wall clock stepped during a catch-up pass (an NTP step, a VM snapshot restored): the pass is timed on
 // the monotonic clock, so a step back does not make a long pass look short (readers switched while the
-// rebuild is far behind), nor a step forward a short one long (the rebuild given up). Here kafkajs is a stand-in (as in rebuild-refetch.test.ts): one partition whose
-// end the test moves, and a consumer that hands its eachBatch to the test.
+// rebuild is far behind), nor a step forward a short one long (the rebuild given up). Here kafkajs is a
+// stand-in (rebuild-kafka-stand-in.ts): one partition whose end the test moves.
 import { createManualClock } from '@tradepulse/contracts'
 import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type RebuildStep, rebuildIndicators } from './rebuild.ts'
+import { fetched as fetchedBy, STAND_IN_TOPIC, type StandInState } from './rebuild-kafka-stand-in.ts'
 import { HOUR_MS, scoredSeries } from './scored-fixtures.ts'
 
-const TOPIC = 'headlines.scored.v1'
 const T0 = Date.parse('2026-03-02T00:00:00Z')
 
-const kafka = vi.hoisted(() => ({
-  eachBatch: undefined as ((payload: EachBatchPayload) => Promise<void>) | undefined,
-  /** The partition's end offset, as the broker tells it now. */
-  high: 0,
-}))
+const kafka = vi.hoisted((): StandInState => ({ eachBatch: undefined, high: 0 }))
 
 vi.mock('@tradepulse/platform', async (importOriginal) => ({
   ...(await importOriginal<typeof import('@tradepulse/platform')>()),
-  // One partition, replayed from 0 up to the end the test sets.
-  createKafka: () => ({
-    admin: () => ({
-      connect: async () => {},
-      disconnect: async () => {},
-      fetchTopicOffsetsByTimestamp: async () => [{ partition: 0, offset: '0' }],
-      fetchTopicOffsets: async () => [
-        { partition: 0, offset: String(kafka.high), high: String(kafka.high), low: '0' },
-      ],
-      setOffsets: async () => {},
-      deleteGroups: async () => [],
-    }),
-    consumer: () => ({
-      events: { CRASH: 'consumer.crash' },
-      on: () => () => {},
-      connect: async () => {},
-      subscribe: async () => {},
-      run: async (config: { eachBatch: (payload: EachBatchPayload) => Promise<void> }) => {
-        kafka.eachBatch = config.eachBatch
-      },
-      disconnect: async () => {},
-    }),
-  }),
+  createKafka: (await import('./rebuild-kafka-stand-in.ts')).standInKafka(kafka),
 }))
 
 afterEach(() => {
@@ -56,28 +29,8 @@ describe('the rebuild, its wall clock stepped an hour during a catch-up pass', (
   const LATER = 80
   const SWITCH_PASS_MS = 1_000
   const series = scoredSeries(LATER, { startMs: T0, spanMs: HOUR_MS, idPrefix: `step-${Math.random()}` })
-  const message = (offset: number): KafkaMessage => ({
-    offset: String(offset),
-    key: Buffer.from(series[offset]!.id),
-    value: Buffer.from(JSON.stringify(series[offset])),
-    timestamp: String(T0 + HOUR_MS),
-    attributes: 0,
-    headers: {},
-  })
   /** The fetch of offsets [from, to), handed to the rebuild. */
-  const fetched = (from: number, to: number) =>
-    kafka.eachBatch!({
-      batch: {
-        topic: TOPIC,
-        partition: 0,
-        highWatermark: String(kafka.high),
-        messages: Array.from({ length: to - from }, (_, i) => message(from + i)),
-      },
-      resolveOffset: () => {},
-      heartbeat: async () => {},
-      isRunning: () => true,
-      pause: () => () => {},
-    } as unknown as EachBatchPayload)
+  const fetched = (from: number, to: number) => fetchedBy(kafka, series, T0 + HOUR_MS, from, to)
 
   /** A rebuild of the stand-in's partition, pass 1 under way (its start taken) when it returns. */
   async function passOne(extra: { maxCatchUpPasses?: number } = {}) {
@@ -87,7 +40,7 @@ describe('the rebuild, its wall clock stepped an hour during a catch-up pass', (
     const phases: string[] = []
     const rebuilt = rebuildIndicators({
       brokers: ['stand-in:9092'],
-      topic: TOPIC,
+      topic: STAND_IN_TOPIC,
       sinceMs: 0,
       store: createMemoryIndicatorStore({ config: { graceMs: 600_000 } }),
       log: createLogger({ level: 'silent' }),
