@@ -210,9 +210,14 @@ describe('createPartitionAligner with partitions out of event-time order', () =>
     a.advanced('b', 10, 20 * MIN)
     a.advanced('c', 10, 20 * MIN)
     a.hold('a', 60 * MIN, () => {}, { times: m(60, 12, 61), remainderMs: 61 * MIN })
-    // b and c may not run past a's 12, which a still has to give (not its next record's 60).
+    // b and c may not run past a's 12, which a still has to give (not its next record's 60): fetched
+    // with a's 60 and 12, they are merged in event-time order with them.
     expect(a.boundFor('b')).toBe(17 * MIN)
-    expect(a.points().get('a')).toBe(12 * MIN)
+    // Another member's records are not merged with a's: the 12 comes late behind a's 60 whatever that
+    // member does, and it is held back for no older than what a's 60 needs.
+    expect(a.points().get('a')).toBe(55 * MIN)
+    a.hold('a', 60 * MIN, () => {}, { times: m(60, 57, 61), remainderMs: 61 * MIN })
+    expect(a.points().get('a')).toBe(57 * MIN)
   })
 
   it('cuts the batches of one fetch at one time, leaving no record more than the reach behind what is taken', () => {
@@ -391,6 +396,51 @@ describe('createPartitionAligner across members (points and remote)', () => {
     a.advanced('a', 20, 8 * 60 * MIN + 3 * MIN, 8 * 60 * MIN)
     a.applied('a', 20)
     expect(a.points().get('a')).toBe(8 * 60 * MIN + 3 * MIN)
+  })
+
+  it('tells records more than the reach older than the first one left as no older than the first less the reach', () => {
+    const m = (...xs: number[]) => xs.map((x) => x * MIN)
+    const a = createPartitionAligner(5 * MIN)
+    a.seen('a', 100)
+    a.seen('b', 100)
+    a.advanced('a', 10, 20 * MIN)
+    a.applied('a', 10)
+    a.advanced('b', 10, 20 * MIN)
+    a.applied('b', 10)
+    a.remote(new Map([['x', 10 * MIN]]))
+    // An old record (0) right after a newer one (60): taken with it or after it, never before.
+    a.fetching('a', 61 * MIN, false, 0, m(60, 0, 61))
+    expect(a.points().get('a')).toBe(55 * MIN) // being handled
+    expect(a.cut('a')).toBe(0)
+    a.hold('a', 60 * MIN, () => {}, { times: m(60, 0, 61), remainderMs: 61 * MIN })
+    a.fetched('a')
+    expect(a.points().get('a')).toBe(55 * MIN) // held
+    expect(a.boundFor('b')).toBe(5 * MIN) // this member's own partitions are merged with it: the 0 still counts
+    a.remote(new Map([['x', 56 * MIN]]))
+    a.advanced('b', 100, 30 * MIN) // b at its end
+    a.release()
+    expect(a.held()).toBe(0)
+    expect(a.points().get('a')).toBe(55 * MIN) // let go, not fetched yet
+  })
+
+  it("when the least step passes another member's point, forces one to the first held record, leaving behind only what is late behind it", () => {
+    const m = (...xs: number[]) => xs.map((x) => x * MIN)
+    const a = createPartitionAligner(5 * MIN)
+    const resumed: string[] = []
+    a.seen('a', 100)
+    a.advanced('a', 0)
+    a.remote(new Map([['x', 54 * MIN]]))
+    // Taking 60 (and the 0 with it) leaves the 1 behind; taking all needs x at 95.
+    a.hold('a', 60 * MIN, () => resumed.push('a'), { times: m(60, 0, 100, 1) })
+    a.release()
+    expect(resumed).toEqual([]) // 60 > 54 + 5
+    expect(a.points().get('a')).toBe(55 * MIN)
+    a.remote(new Map([['x', 56 * MIN]]))
+    a.release()
+    expect(resumed).toEqual(['a'])
+    expect(a.forced()).toBe(1)
+    a.fetching('a', 100 * MIN, true, 0, m(60, 0, 100, 1))
+    expect(a.cut('a')).toBe(2) // 60 and 0; the 1 is late behind the 60 whenever it is taken
   })
 
   it('forgets what was taken and not applied when a partition is read again', () => {

@@ -28,8 +28,14 @@
  *
  * Across the members of a consumer group (the caller swaps `points` for `remote` through a store they
  * share): another member's partitions are not merged with these, so each tells the oldest event it may
- * still apply, and these take no further than the oldest such point plus `aheadMs`. Members catching up
- * side by side leapfrog `aheadMs` at a time.
+ * still apply in time, and these take no further than the oldest such point plus `aheadMs`. Members
+ * catching up side by side leapfrog `aheadMs` at a time. A record left more than `aheadMs` older than
+ * the first one left of its partition is not waited for: this member takes it with or after that
+ * first one, so it is late behind it unless no other member has applied anything newer meanwhile, and
+ * holding the others back for it left two members each waiting on the other for ever (one's first
+ * record past the other's point plus `aheadMs`, the other's past this old record's). When the held
+ * partitions can take nothing within the other members' points even so (their least step would leave
+ * such an old record behind), `release` forces a step to their oldest first record.
  */
 export type PartitionAligner = {
   /**
@@ -75,12 +81,14 @@ export type PartitionAligner = {
   applied(key: string, position: number): void
   /**
    * For other members of the consumer group (see `remote`): per partition of this one, the oldest event
-   * time it may still apply, or null when it holds nobody back (at its end, with nothing taken and
-   * not yet applied). Another member may apply up to that plus `aheadMs`; unlike this member's own
+   * time it may still apply in time, or null when it holds nobody back (at its end, with nothing taken
+   * and not yet applied). Another member may apply up to that plus `aheadMs`; unlike this member's own
    * partitions, which are merged together per fetch, another member's are not, so the point is the
-   * oldest record taken and not yet applied, else the next held record, else the oldest record of a
-   * batch being handled, else (with records left to fetch) the newest taken, or the record it was
-   * last held at if that is newer.
+   * oldest record taken and not yet applied, else the oldest held record, else the oldest record of a
+   * batch being handled, else (with records left to fetch) the newest taken, or the oldest record it
+   * was last held with if that is newer. A held record or one of a batch is told no older than
+   * `aheadMs` before the first of them (in offset order), which this member takes first: an older one
+   * comes late behind it anyway (see the type's doc).
    */
   points(): Map<string, number | null>
   /**
@@ -157,7 +165,10 @@ type PartitionState = {
     /** Its cut, once decided (for every batch of the fetch at once: see `cut`). */
     cut?: number
   }
-  /** `oldestMs`: the oldest of the records left (the partition's point); `times`, `remainderMs`: see hold. */
+  /**
+   * `oldestMs`: the oldest of the records left (the partition's point for this member's own partitions;
+   * other members are told `pointLeft`); `times`, `remainderMs`: see hold.
+   */
   held?: {
     firstMs: number
     oldestMs: number
@@ -165,8 +176,8 @@ type PartitionState = {
     remainderMs?: number
     resume: () => void
   }
-  /** The oldest record left, from a hold since let go and not yet fetched (see `points`). */
-  nextMs?: number
+  /** The oldest and the first record left, from a hold since let go and not yet fetched (see `points`). */
+  next?: { oldestMs: number; firstMs: number }
   /** Taken up to here and applied (`applied`). */
   applied: number
   /** Steps taken and not yet applied: where each ends, and its oldest event time. */
@@ -201,7 +212,7 @@ export function createPartitionAligner(
     if (s.position >= s.high) return undefined
     if (s.held) return s.held.oldestMs
     if (s.flight) return s.flight.toEnd ? undefined : Math.max(s.progressMs, s.flight.reachMs)
-    return s.nextMs ?? s.progressMs
+    return s.next?.oldestMs ?? s.progressMs
   }
   const boundFor = (key: string): number => {
     let w = Number.POSITIVE_INFINITY
@@ -212,6 +223,16 @@ export function createPartitionAligner(
     for (const [k, at] of remotes) if (at < w && k !== key && !parts.has(k)) w = at
     return w + aheadMs
   }
+  /**
+   * The point other members are told for records left in a partition, `oldestMs` the oldest and
+   * `firstMs` the first (in offset order; undefined: none with an event time): no lower than `aheadMs`
+   * before the first. This member takes the first record before, or with, any other, and another
+   * member's records are not merged with these: a record more than `aheadMs` older than it comes late
+   * behind it whatever the other members do, and holding them back for it (below what the first needs
+   * to be taken at all) leaves both members waiting on each other for ever.
+   */
+  const pointLeft = (oldestMs: number, firstMs: number | undefined): number =>
+    firstMs === undefined ? oldestMs : Math.max(oldestMs, firstMs - aheadMs)
   /** A step `release` let go past the others' records (see the type's doc): records up to here may be taken. */
   let forcedMs: number | undefined
   let forcedSteps = 0
@@ -247,7 +268,7 @@ export function createPartitionAligner(
     advanced(key, position, newestMs, oldestMs) {
       const s = stateOf(key)
       delete s.flight
-      delete s.nextMs
+      delete s.next
       forcedMs = undefined
       if (position > s.position) s.position = position
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
@@ -265,12 +286,14 @@ export function createPartitionAligner(
       for (const [key, s] of parts) {
         let at = Number.POSITIVE_INFINITY
         for (const q of s.pending) at = Math.min(at, q.oldestMs)
-        if (s.held) at = Math.min(at, s.held.oldestMs)
+        if (s.held) at = Math.min(at, pointLeft(s.held.oldestMs, s.held.firstMs))
         // A batch being handled: its records are the next ones (a partition's first batch has no
         // progress yet, and must not hold the other members back meanwhile).
-        else if (s.flight?.oldestMs !== undefined) at = Math.min(at, s.flight.oldestMs)
+        else if (s.flight?.oldestMs !== undefined)
+          at = Math.min(at, pointLeft(s.flight.oldestMs, s.flight.times?.find(timed)))
         // Let go and not fetched yet, its oldest record left is still the one it was held with.
-        else if (s.position < s.high || s.flight) at = Math.min(at, s.nextMs ?? s.progressMs)
+        else if (s.position < s.high || s.flight)
+          at = Math.min(at, s.next ? pointLeft(s.next.oldestMs, s.next.firstMs) : s.progressMs)
         out.set(key, at === Number.POSITIVE_INFINITY ? null : at)
       }
       return out
@@ -283,7 +306,7 @@ export function createPartitionAligner(
       s.position = position
       s.applied = position // the links before the failed one were applied; nothing after
       s.pending = []
-      delete s.nextMs
+      delete s.next
       s.progressMs = Number.NEGATIVE_INFINITY
       delete s.flight
       const held = s.held
@@ -372,10 +395,22 @@ export function createPartitionAligner(
         // the held ones is to be fetched. The held partitions take the least that leaves none of their
         // records behind (not past another member's point): only records still to fetch may then come late.
         if (others) return
-        const relaxed = jointCut(flights, remoteMin + aheadMs, aheadMs, Number.NEGATIVE_INFINITY, {
+        let relaxed = jointCut(flights, remoteMin + aheadMs, aheadMs, Number.NEGATIVE_INFINITY, {
           least: true,
         })
-        if (![...relaxed.cuts.values()].some((n) => n > 0)) return // another member's partitions hold these
+        if (![...relaxed.cuts.values()].some((n) => n > 0)) {
+          // That step is past another member's point (which it must not pass: that member's records
+          // would come late). Then they take up to their oldest first record, if within the points:
+          // what that leaves behind more than aheadMs older is older than its own partition's first
+          // record less aheadMs, which `points` does not hold the other members back for. (Without
+          // this step, such a record, here and in the other members' points, kept both waiting.)
+          let firstMs = Number.POSITIVE_INFINITY
+          for (const s of parts.values()) if (s.held) firstMs = Math.min(firstMs, s.held.firstMs)
+          if (firstMs > remoteMin + aheadMs) return // another member's partitions hold these
+          relaxed = jointCut(flights, Number.NEGATIVE_INFINITY, aheadMs, Number.NEGATIVE_INFINITY, {
+            forcedMs: firstMs,
+          })
+        }
         forcedMs = relaxed.at
         forcedSteps++
         cuts = relaxed.cuts
@@ -386,7 +421,7 @@ export function createPartitionAligner(
         const near = options.together === true && s.held.firstMs <= oldest + 2 * aheadMs
         if ((cuts.get(key) ?? 0) > 0 || near) {
           const { resume } = s.held
-          s.nextMs = s.held.oldestMs
+          s.next = { oldestMs: s.held.oldestMs, firstMs: s.held.firstMs }
           s.held = undefined
           resume()
         }
