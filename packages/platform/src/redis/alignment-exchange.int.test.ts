@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, inject, it } from 'vitest'
+import { afterEach, describe, expect, inject, it, vi } from 'vitest'
+import { until } from '../kafka/int-test-support.ts'
 import { redisAlignmentExchange } from './alignment-exchange.ts'
 
 // platform cannot depend on @tradepulse/testing: the int project's Redis comes from its global setup.
@@ -69,11 +70,50 @@ describe('redisAlignmentExchange on Redis', () => {
   it('leaves out a field older than the stale limit, and one it cannot read', async () => {
     const redis = client()
     const key = newKey()
-    await redis.hset(key, 't/5', JSON.stringify({ member: 'C', at: 1, ts: Date.now() - 60_000 }))
+    const [s] = await redis.time()
+    const redisNow = Number(s) * 1000
+    await redis.hset(key, 't/5', JSON.stringify({ member: 'C', at: 1, ts: redisNow - 60_000 }))
     await redis.hset(key, 't/6', 'not json')
-    await redis.hset(key, 't/7', JSON.stringify({ member: 'C', at: 'soon', ts: Date.now() }))
-    await redis.hset(key, 't/8', JSON.stringify({ member: 'C', at: 7, ts: Date.now() }))
+    await redis.hset(key, 't/7', JSON.stringify({ member: 'C', at: 'soon', ts: redisNow }))
+    await redis.hset(key, 't/8', JSON.stringify({ member: 'C', at: 7, ts: redisNow }))
+    // Stamped a minute ahead of Redis's clock (its clock set back since, or a failover to a replica
+    // whose host is behind): its age is unknown, and it is left out like an old one.
+    await redis.hset(key, 't/9', JSON.stringify({ member: 'C', at: 9, ts: redisNow + 60_000 }))
     const a = redisAlignmentExchange(redis, key, 30_000)
     expect(await a.swap('A', new Map())).toEqual(new Map([['t/8', 7]]))
+  })
+
+  it("keeps the fields of a member whose host's clock is behind the others'", async () => {
+    const key = newKey()
+    const writer = redisAlignmentExchange(client(), key, 10_000)
+    const reader = redisAlignmentExchange(client(), key, 10_000)
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() - 30_000) // the writer's host, 30 s behind
+      await writer.swap('W', new Map([['t/0', 120_000]]))
+    } finally {
+      vi.useRealTimers()
+    }
+    expect(await reader.swap('R', new Map([['t/1', 60_000]]))).toEqual(new Map([['t/0', 120_000]]))
+    // And the other way round: the reader's fields, as the writer's host sees them.
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      vi.setSystemTime(Date.now() - 30_000)
+      expect(await writer.swap('W', new Map([['t/0', 180_000]]))).toEqual(new Map([['t/1', 60_000]]))
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('leaves out a field once its member stops writing it, for the stale limit', async () => {
+    const key = newKey()
+    const writer = redisAlignmentExchange(client(), key, 300)
+    const reader = redisAlignmentExchange(client(), key, 300)
+    await writer.swap('W', new Map([['t/0', 120_000]]))
+    expect(await reader.swap('R', new Map())).toEqual(new Map([['t/0', 120_000]]))
+    await until(async () => (await reader.swap('R', new Map())).size === 0, 'the field left out')
+    // Written again (the member, or its partition's next owner, restarted): it counts again.
+    await redisAlignmentExchange(client(), key, 300).swap('W2', new Map([['t/0', 130_000]]))
+    expect(await reader.swap('R', new Map())).toEqual(new Map([['t/0', 130_000]]))
   })
 })

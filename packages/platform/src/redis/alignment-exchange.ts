@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { AlignmentExchange } from '../kafka/partition-aligner.ts'
@@ -10,39 +12,49 @@ const KEEP_MS = 86_400_000
 
 const Entry = z.object({ member: z.string(), at: z.number().nullable(), ts: z.number() })
 
+/** The swap's script (lua/ beside this file), under a versioned command name: see the script's header. */
+const SWAP_COMMAND = 'tpAlignSwapV1'
+type SwapCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
+
 /**
  * The members of one consumer group swap their partitions' event-time points (BatchRunnerConfig.align)
  * through one Redis hash, a field per partition: `{ member, at, ts }`, written by the member that reads
- * the partition now. A swap writes this member's fields and reads the others' in one transaction.
- * A field older than `staleMs` is left out (its member stopped writing: dead, or the partition is no
- * longer its own and its new owner has not written yet), and so is this member's own (a partition it
- * read before a rebalance). Clocks of the members' hosts should agree within well under `staleMs`.
+ * the partition now. A swap writes this member's fields and reads the others' in one script, which
+ * stamps the fields (`ts`) with Redis's clock and answers with it. A field stamped more than `staleMs`
+ * before it is left out (its member stopped writing: dead, or the partition is no longer its own and
+ * its new owner has not written yet), and so is this member's own (a partition it read before a
+ * rebalance). One clock for every member: stamped by the writer's clock and judged by the reader's, a
+ * member whose host's clock was `staleMs` behind the others' had every field taken for stale, so its
+ * partitions bounded nobody. A field stamped more than `staleMs` ahead of Redis's clock is left out too:
+ * its age is unknown (that clock set back since, a failover to a replica whose host is behind, a
+ * member of an older version stamping by its own clock); a live member writes it again at its next swap.
  */
 export function redisAlignmentExchange(redis: Redis, key: string, staleMs: number): AlignmentExchange {
+  if (!(SWAP_COMMAND in redis))
+    redis.defineCommand(SWAP_COMMAND, {
+      lua: readFileSync(join(import.meta.dirname, 'lua', 'swap-align-points-1.lua'), 'utf8'),
+    })
+  const swap = (redis as unknown as Record<string, SwapCommand>)[SWAP_COMMAND]!.bind(redis)
   return {
     async swap(member, own) {
-      const now = Date.now()
-      const tx = redis.multi()
+      const args: string[] = [String(KEEP_MS)]
       for (const [partition, at] of own) {
-        const entry = { member, at: at === null ? null : Math.max(at, BEHIND_ALL), ts: now }
-        tx.hset(key, partition, JSON.stringify(entry))
+        const entry = JSON.stringify({ member, at: at === null ? null : Math.max(at, BEHIND_ALL) })
+        args.push(partition, entry.slice(0, -1)) // the script closes it with the stamp
       }
-      tx.pexpire(key, KEEP_MS)
-      tx.hgetall(key)
-      const results = await tx.exec()
-      if (!results) throw new Error(`the swap of ${key} was aborted`)
-      for (const [err] of results) if (err) throw err
-      const fields = (results[results.length - 1]?.[1] ?? {}) as Record<string, string>
+      const [stamp, fields] = (await swap(1, key, ...args)) as [string, string[]]
+      const now = Number(stamp)
       const theirs = new Map<string, number | null>()
-      for (const [partition, raw] of Object.entries(fields)) {
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const partition = fields[i]!
         let parsed: unknown
         try {
-          parsed = JSON.parse(raw)
+          parsed = JSON.parse(fields[i + 1]!)
         } catch {
           continue // not ours to read: written by something else, ignored like a stale field
         }
         const e = Entry.safeParse(parsed)
-        if (!e.success || e.data.member === member || now - e.data.ts > staleMs) continue
+        if (!e.success || e.data.member === member || Math.abs(now - e.data.ts) > staleMs) continue
         theirs.set(partition, e.data.at === BEHIND_ALL ? Number.NEGATIVE_INFINITY : e.data.at)
       }
       return theirs
