@@ -159,3 +159,136 @@ describe('batch processor: a handler that returns no outcome for a record', () =
     expect(written).toEqual([])
   })
 })
+
+// A handler that computes without awaiting I/O (the scorer) resolves each call in microtasks: handled
+// again one record at a time, the batch held the event loop throughout, and the batch's signal was not
+// looked at between records.
+describe('batch processor: a failed batch handled one record at a time', () => {
+  /** Busy for `ms` of CPU, as a handler scoring a long body is. */
+  const busy = (ms: number) => {
+    const until = performance.now() + ms
+    while (performance.now() < until) {}
+  }
+  const ok = (): Outcome => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: 'done' }] })
+
+  it('gives the event loop turns between the records, so a timer due (the heartbeat) fires during it', async () => {
+    const handled: string[][] = []
+    /** How many calls had started when the timer fired. */
+    let callsAtTimer: number | undefined
+    const process = createBatchProcessor({
+      handler: async (records) => {
+        handled.push(records.map((r) => r.offset))
+        const outcomes: Outcome[] = []
+        for (const r of records) {
+          busy(10)
+          if (r.offset === '2') throw new TypeError('a bug')
+          outcomes.push(ok())
+        }
+        return outcomes
+      },
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async () => {},
+    })
+    // Due after 1 ms: the whole-batch call alone takes longer, so it is due all through the isolation.
+    const timer = setTimeout(() => {
+      callsAtTimer = handled.length
+    }, 0)
+    const offsets = Array.from({ length: 20 }, (_, i) => i + 1)
+    await process(offsets.map(rec))
+    clearTimeout(timer)
+    expect(handled).toEqual([offsets.map(String), ...offsets.map((o) => [String(o)])])
+    // Before: the timer fired only once the batch was done (callsAtTimer undefined here).
+    expect(callsAtTimer).toBeGreaterThanOrEqual(1)
+    expect(callsAtTimer).toBeLessThan(handled.length)
+  })
+
+  it('hands the next record on at once after a call that had its turns (I/O), nothing else run between', async () => {
+    const events: string[] = []
+    const process = createBatchProcessor({
+      handler: async (records) => {
+        const call = records.map((r) => r.offset).join(',')
+        events.push(call)
+        // A reply awaited, then work of another partition queued for the loop's next turn (as the
+        // alerter's event-time gate schedules its next round once a round is done).
+        await new Promise((r) => setImmediate(r))
+        setImmediate(() => events.push(`queued by ${call}`))
+        if (records.some((r) => r.offset === '2')) throw new TypeError('a bug')
+        return records.map(ok)
+      },
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: new AbortController().signal,
+      produce: async () => {},
+    })
+    await process([rec(1), rec(2), rec(3)])
+    await new Promise((r) => setImmediate(r))
+    // Each call is made before the work queued at the end of the call before it.
+    expect(events).toEqual([
+      '1,2,3',
+      '1',
+      'queued by 1,2,3',
+      '2',
+      'queued by 1',
+      '3',
+      'queued by 2',
+      'queued by 3',
+    ])
+  })
+
+  it('stops at the next record once the batch is given up (a stop, a rebalance), producing nothing', async () => {
+    const handled: string[][] = []
+    const written: OutRecord[] = []
+    const stop = new AbortController()
+    const reason = new TradepulseError('SHUTDOWN', 'the worker is stopping', { retriable: true })
+    const process = createBatchProcessor({
+      handler: async (records) => {
+        handled.push(records.map((r) => r.offset))
+        if (records.some((r) => r.offset === '5')) throw new TypeError('a bug')
+        // Told of the stop while the first record is handled alone.
+        if (records.length === 1) stop.abort(reason)
+        return records.map(ok)
+      },
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: stop.signal,
+      produce: async (records) => {
+        written.push(...records)
+      },
+    })
+    const err = await process([rec(1), rec(2), rec(3), rec(4), rec(5)]).catch((e: unknown) => e)
+    expect(err).toBe(reason)
+    // Before: records 2 to 5 handled too, the stop waiting for every one.
+    expect(handled).toEqual([['1', '2', '3', '4', '5'], ['1']])
+    expect(written).toEqual([])
+  })
+
+  it('gives up as a retriable SHUTDOWN when the signal was aborted without a reason of ours', async () => {
+    const handled: string[][] = []
+    const stop = new AbortController()
+    const process = createBatchProcessor({
+      handler: async (records) => {
+        handled.push(records.map((r) => r.offset))
+        if (records.length > 1) throw new TypeError('a bug')
+        stop.abort()
+        return records.map(ok)
+      },
+      worker: 'test',
+      dlqTopic: 'dlq',
+      log: createLogger({ level: 'silent' }),
+      metrics: createMetrics('test'),
+      signal: stop.signal,
+      produce: async () => {},
+    })
+    const err = await process([rec(1), rec(2), rec(3)]).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'SHUTDOWN', retriable: true })
+    expect(handled).toEqual([['1', '2', '3'], ['1']])
+  })
+})

@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { isKafkaAclRefusal, normalizeError, TradepulseError } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -77,8 +78,10 @@ function abortedError(signal: AbortSignal, raw: unknown): TradepulseError {
 /**
  * A dead letter's message for a handler's failure: its code and the class of what was thrown, then what
  * it said ("INFRA_REDIS (ReplyError): WRONGTYPE Operation against a key…", "INTERNAL (TypeError): …").
+ * Also for a handler that dead-letters a record its own code threw on (handler_error), in the same words.
  */
-function failureMessage(err: TradepulseError): string {
+export function handlerErrorMessage(raw: unknown): string {
+  const err = normalizeError(raw)
   const { cause } = err
   const thrown =
     cause instanceof Error && !(cause instanceof TradepulseError) && cause.name !== 'Error'
@@ -143,6 +146,34 @@ export function recordRefusal(err: unknown): string | undefined {
 }
 
 /**
+ * The longest a failed batch is handled again one record at a time with no turn of the event loop seen,
+ * in ms (as the scorer's slices, SCORER_SLICE_MS): a handler that only computes resolves each call in
+ * microtasks, and no timer (the runner's heartbeat) fired for the whole batch.
+ */
+const ISOLATION_SLICE_MS = 50
+
+/** The event loop's turns seen by watchTurn, and when the last was seen (performance.now). */
+let loopTurns = 0
+let lastTurnMs = performance.now()
+let turnWatched = false
+/**
+ * The count of the event loop's turns now, the next one to be seen: one setImmediate pending at a time
+ * for every batch under way, run at the loop's next check phase.
+ */
+function watchTurn(): number {
+  if (!turnWatched) {
+    turnWatched = true
+    // node:timers/promises' own, which a test's fake timers leave running.
+    void nextTurn().then(() => {
+      turnWatched = false
+      loopTurns++
+      lastTurnMs = performance.now()
+    })
+  }
+  return loopTurns
+}
+
+/**
  * Handles batches the same way on every bus, in two stages: `prepare` runs the handler and turns
  * outcomes into output and dlq records; `publish` produces them, waits for the acknowledgements and
  * counts. A batch's offsets may be committed once its `publish` resolved. Each stage throws on a
@@ -161,6 +192,7 @@ export function createBatchStages(deps: BatchProcessorDeps): {
     defer: HandlerContext['defer'] | undefined,
     signal: AbortSignal,
   ): Promise<Outcome[]> {
+    const turnsAtCall = watchTurn()
     try {
       const outcomes = await handler(records, { signal, ...(defer ? { defer } : {}) })
       if (outcomes.some((o) => o.kind === 'ok')) breaker.passed()
@@ -186,10 +218,27 @@ export function createBatchStages(deps: BatchProcessorDeps): {
         const repeated = breaker.failed(raw)
         if (repeated) throw repeated
         log.error({ err, offset: records[0]?.offset }, 'handler failed on a record; sending it to the dlq')
-        return [{ kind: 'dlq', reason: 'handler_error', message: failureMessage(err) }]
+        return [{ kind: 'dlq', reason: 'handler_error', message: handlerErrorMessage(err) }]
       }
+      // Before a record, the event loop gets a turn when none was seen during the call before it and
+      // the last is ISOLATION_SLICE_MS old: a handler that only computes (the scorer: a fetch of 150 long
+      // bodies, 12 s) held it for the whole batch, so no heartbeat went out, the member was evicted and
+      // the next owner redid the batch the same way, for ever, and /healthz and /metrics went unanswered.
+      // A call that awaited I/O had its turns, and the next record follows at once: a handler waiting for
+      // the records to come again (the alerter's event-time gate, whose rounds start on a turn) gets them
+      // before it goes on with other partitions, as before. A stop or a rebalance (the batch's signal) ends
+      // it at the next record, where it waited for every one.
+      let turnsBefore = turnsAtCall
       const outcomes: Outcome[] = []
-      for (const r of records) outcomes.push(...(await handleWithIsolation([r], defer, signal)))
+      for (const r of records) {
+        if (loopTurns === turnsBefore && performance.now() - lastTurnMs >= ISOLATION_SLICE_MS) {
+          await nextTurn()
+          lastTurnMs = performance.now()
+        }
+        if (signal.aborted) throw abortedError(signal, signal.reason)
+        turnsBefore = watchTurn()
+        outcomes.push(...(await handleWithIsolation([r], defer, signal)))
+      }
       return outcomes
     }
   }
