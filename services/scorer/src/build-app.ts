@@ -53,7 +53,7 @@ export function buildScorerApp(config: ScorerConfig, deps: WorkerDeps & { scorer
     defaultHttpPort: SCORER_HTTP_PORT,
     ...(deps.transport ? { transport: deps.transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.scored.name, topics.dlq.name]),
-    handler: createScorerHandler({ topics, scorer: deps.scorer ?? scorerFromConfig(config) }),
+    handler: createScorerHandler({ topics, scorer: deps.scorer ?? scorerFromConfig(config), log }),
     align: scorerAlignment(config),
   })
 }

@@ -1,5 +1,5 @@
 import { createTopicCatalogue, type Headline, ScoredHeadline } from '@tradepulse/contracts'
-import type { InRecord, Outcome } from '@tradepulse/platform'
+import { createCapturingLogger, type InRecord, type Outcome } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { describe, expect, it } from 'vitest'
 import { createScorerHandler } from './scorer-handler.ts'
@@ -134,6 +134,76 @@ describe('scorer handler', () => {
     await done
     await new Promise((r) => setImmediate(r))
     expect(events).toEqual(['done', 'immediate'])
+  })
+
+  it('goes on with a used-up slice in the next call, giving the loop its turn before its first headline', async () => {
+    // The batch processor calls again at once (no turn between the calls), one record at a time after a
+    // failed batch: each call's own slice never ended, and the loop got no turn for the whole batch.
+    let clockMs = 0
+    const events: string[] = []
+    const real = createScorer()
+    const slow: Scorer = {
+      score: (input) => {
+        clockMs += 30
+        events.push('score')
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+    const h = createScorerHandler({ topics, scorer: slow, elapsedMs: () => clockMs, sliceMs: 50 })
+    const turn = setImmediate(() => events.push('turn'))
+    // 60 ms of the slice used by the first call's two headlines, no turn after its last one.
+    await h([record(0, headline('c0')), record(1, headline('c1'))], ctx)
+    await h([record(2, headline('c2'))], ctx)
+    clearImmediate(turn)
+    // Before: score, score, score: the second call started a slice of its own.
+    expect(events).toEqual(['score', 'score', 'turn', 'score'])
+  })
+
+  describe('a scorer that throws on a headline', () => {
+    const real = createScorer()
+    const throwing: Scorer = {
+      score: (input) => {
+        if (input.headline.includes('faulty'))
+          throw new TypeError("Cannot read properties of undefined (reading 'cue')")
+        return real.score(input)
+      },
+      features: (input) => real.features(input),
+    }
+    const faultyHeadline = (id: string) => headline(id).replace('US raises', 'US faulty raises')
+
+    it('dead-letters that headline as handler_error, naming the error, logs it, and scores the others in the same call', async () => {
+      const { log, lines } = createCapturingLogger<{
+        msg: string
+        id?: string
+        offset?: string
+        err?: { stack?: string }
+      }>()
+      const h = createScorerHandler({ topics, scorer: throwing, log })
+      // Before: the throw failed the whole call (the batch processor then scored the batch again, one
+      // record a call, never giving the event loop a turn).
+      const outcomes = await h(
+        [record(0, headline('a')), record(1, faultyHeadline('f')), record(2, headline('b'))],
+        ctx,
+      )
+      expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'dlq', 'ok'])
+      expect(outcomes[1]).toEqual({
+        kind: 'dlq',
+        reason: 'handler_error',
+        message:
+          "INTERNAL (TypeError): Cannot read properties of undefined (reading 'cue') (the scorer threw on this headline; nothing was written for it)",
+        id: 'f',
+      })
+      const keys = outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : undefined))
+      expect(keys).toEqual(['a', undefined, 'b'])
+      const logged = lines.filter((l) => l.msg === 'the scorer threw on a headline; sending it to the dlq')
+      expect(logged).toHaveLength(1)
+      expect(logged[0]).toMatchObject({
+        id: 'f',
+        offset: '1',
+        err: { stack: expect.stringContaining('TypeError') },
+      })
+    })
   })
 
   describe('a scorer that returns a result the contract refuses', () => {

@@ -255,6 +255,47 @@ describe('scorer worker on Kafka', () => {
     expect(new Set(keys).size).toBe(n)
     expect(keys).toHaveLength(n)
   })
+  it('dead-letters a headline its scorer throws on as handler_error and scores the rest of a batch longer than the session timeout once', async () => {
+    const { prefix, topics, scored, dlq, producer } = await freshTopics(1)
+    // 100 ms of CPU a headline, throwing on h40: the 80 of one fetch take 8 s, past the 6 s session timeout.
+    const slow = slowScorer(100)
+    const app = scorerApp(
+      prefix,
+      {
+        ...slow,
+        score: (input) => {
+          const r = slow.score(input)
+          if (input.headline.endsWith('part 40')) throw new RangeError('a scorer bug')
+          return r
+        },
+      },
+      { KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '500' },
+    )
+    const n = 80
+    await sendHeadlines(producer, topics.headlines.name, n)
+    await app.start()
+    // Before: the throw sent the batch to be handled again one record a call, which never gave the event
+    // loop a turn: no heartbeat for 8 s, the member evicted and the batch redone the same way, for ever.
+    await waitFor(() => groupCommittedToEnd(kafkaBrokers, `${prefix}scorer`, [topics.headlines.name]), {
+      what: 'the batch committed',
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    })
+    await dlq.caughtUp()
+    await scored.caughtUp()
+    const keys = scored.messages.map((m) => m.key?.toString())
+    expect(keys).toHaveLength(n - 1)
+    expect(new Set(keys).size).toBe(n - 1)
+    expect(keys).not.toContain('h40')
+    expect(dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)).toEqual([
+      expect.objectContaining({
+        reason: 'handler_error',
+        message:
+          'INTERNAL (RangeError): a scorer bug (the scorer threw on this headline; nothing was written for it)',
+        origin: expect.objectContaining({ offset: '40' }),
+      }),
+    ])
+  })
   it('stops mid-batch at its next slice, leaving the rest of the batch to be scored, none lost, at the next start', async () => {
     const { prefix, topics, scored, dlq, producer } = await freshTopics(1)
     // 100 ms of CPU a headline: each ends a slice, and the 60 of one fetch take 6 s.
