@@ -1,5 +1,5 @@
 import { createTopicCatalogue, type Headline, ScoredHeadline } from '@tradepulse/contracts'
-import { createCapturingLogger, type InRecord, type Outcome } from '@tradepulse/platform'
+import { type BatchHandler, createCapturingLogger, type InRecord, type Outcome } from '@tradepulse/platform'
 import { createScorer, type Scorer } from '@tradepulse/scoring'
 import { describe, expect, it } from 'vitest'
 import { createScorerHandler } from './scorer-handler.ts'
@@ -33,6 +33,15 @@ describe('scorer handler', () => {
       ingestedAt: AT,
       truncated: false,
     } satisfies Headline)
+  const faultyHeadline = (id: string) => headline(id).replace('US raises', 'US faulty raises')
+  /** The outcomes of headlines a, f (which says "faulty") and b handled in one call, and the keys written. */
+  const scoreAroundFaulty = async (h: BatchHandler) => {
+    const outcomes = await h(
+      [record(0, headline('a')), record(1, faultyHeadline('f')), record(2, headline('b'))],
+      ctx,
+    )
+    return { outcomes, keys: outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : undefined)) }
+  }
   const headersOf = (o: Outcome | undefined) => (o?.kind === 'ok' ? o.out?.[0]?.headers : 'not ok')
 
   it('carries a valid traceparent on and drops a malformed or oversized one', async () => {
@@ -98,8 +107,11 @@ describe('scorer handler', () => {
     })
   })
 
-  it('gives the event loop a turn once a slice of scoring has run its time, so timers (the heartbeat) and I/O run mid-batch', async () => {
-    // A clock the scorer moves: each headline takes 30 ms of it, so a 50 ms slice ends every second one.
+  /**
+   * A handler over a scorer that moves its clock: each headline takes 30 ms of it, so a 50 ms slice ends
+   * every second one; each score is an event in `events`.
+   */
+  const slicedHandler = () => {
     let clockMs = 0
     const events: string[] = []
     const real = createScorer()
@@ -111,7 +123,11 @@ describe('scorer handler', () => {
       },
       features: (input) => real.features(input),
     }
-    const h = createScorerHandler({ topics, scorer: slow, elapsedMs: () => clockMs, sliceMs: 50 })
+    return { h: createScorerHandler({ topics, scorer: slow, elapsedMs: () => clockMs, sliceMs: 50 }), events }
+  }
+
+  it('gives the event loop a turn once a slice of scoring has run its time, so timers (the heartbeat) and I/O run mid-batch', async () => {
+    const { h, events } = slicedHandler()
     // Queued before the batch: a turn of the event loop runs it (timers and I/O come in the same turn).
     const turn = setImmediate(() => events.push('turn'))
     const outcomes = await h(
@@ -139,18 +155,7 @@ describe('scorer handler', () => {
   it('goes on with a used-up slice in the next call, giving the loop its turn before its first headline', async () => {
     // The batch processor calls again at once (no turn between the calls), one record at a time after a
     // failed batch: each call's own slice never ended, and the loop got no turn for the whole batch.
-    let clockMs = 0
-    const events: string[] = []
-    const real = createScorer()
-    const slow: Scorer = {
-      score: (input) => {
-        clockMs += 30
-        events.push('score')
-        return real.score(input)
-      },
-      features: (input) => real.features(input),
-    }
-    const h = createScorerHandler({ topics, scorer: slow, elapsedMs: () => clockMs, sliceMs: 50 })
+    const { h, events } = slicedHandler()
     const turn = setImmediate(() => events.push('turn'))
     // 60 ms of the slice used by the first call's two headlines, no turn after its last one.
     await h([record(0, headline('c0')), record(1, headline('c1'))], ctx)
@@ -170,7 +175,6 @@ describe('scorer handler', () => {
       },
       features: (input) => real.features(input),
     }
-    const faultyHeadline = (id: string) => headline(id).replace('US raises', 'US faulty raises')
 
     it('dead-letters that headline as handler_error, naming the error, logs it, and scores the others in the same call', async () => {
       const { log, lines } = createCapturingLogger<{
@@ -182,10 +186,7 @@ describe('scorer handler', () => {
       const h = createScorerHandler({ topics, scorer: throwing, log })
       // Before: the throw failed the whole call (the batch processor then scored the batch again, one
       // record a call, never giving the event loop a turn).
-      const outcomes = await h(
-        [record(0, headline('a')), record(1, faultyHeadline('f')), record(2, headline('b'))],
-        ctx,
-      )
+      const { outcomes, keys } = await scoreAroundFaulty(h)
       expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'dlq', 'ok'])
       expect(outcomes[1]).toEqual({
         kind: 'dlq',
@@ -194,7 +195,6 @@ describe('scorer handler', () => {
           "INTERNAL (TypeError): Cannot read properties of undefined (reading 'cue') (the scorer threw on this headline; nothing was written for it)",
         id: 'f',
       })
-      const keys = outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : undefined))
       expect(keys).toEqual(['a', undefined, 'b'])
       const logged = lines.filter((l) => l.msg === 'the scorer threw on a headline; sending it to the dlq')
       expect(logged).toHaveLength(1)
@@ -217,7 +217,6 @@ describe('scorer handler', () => {
       },
       features: (input) => real.features(input),
     })
-    const faultyHeadline = (id: string) => headline(id).replace('US raises', 'US faulty raises')
     const tariff = (r: Result, change: Partial<Result['scores']['tariff']>): Result => ({
       ...r,
       scores: { ...r.scores, tariff: { ...r.scores.tariff, ...change } },
@@ -263,10 +262,7 @@ describe('scorer handler', () => {
       'dead-letters the headline as output_invalid for %s, naming the field, and goes on',
       async (_, fault, problem) => {
         const h = createScorerHandler({ topics, scorer: faulty(fault), now: () => new Date(AT) })
-        const outcomes = await h(
-          [record(0, headline('a')), record(1, faultyHeadline('f')), record(2, headline('b'))],
-          ctx,
-        )
+        const { outcomes, keys } = await scoreAroundFaulty(h)
         expect(outcomes.map((o) => o.kind)).toEqual(['ok', 'dlq', 'ok'])
         expect(outcomes[1]).toEqual({
           kind: 'dlq',
@@ -274,7 +270,6 @@ describe('scorer handler', () => {
           message: `${problem} (the scorer ${real.score({ headline: 'x' }).scorerVersion} gave a result that breaks the ScoredHeadline contract; nothing was written for this headline)`,
           id: 'f',
         })
-        const keys = outcomes.map((o) => (o.kind === 'ok' ? o.out?.[0]?.key : undefined))
         expect(keys).toEqual(['a', undefined, 'b'])
       },
     )

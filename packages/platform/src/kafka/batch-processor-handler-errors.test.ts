@@ -170,29 +170,42 @@ describe('batch processor: a failed batch handled one record at a time', () => {
     while (performance.now() < until) {}
   }
   const ok = (): Outcome => ({ kind: 'ok', out: [{ topic: 'out', key: null, value: 'done' }] })
-
-  it('gives the event loop turns between the records, so a timer due (the heartbeat) fires during it', async () => {
+  /** A processor over `handle`, the offsets of each call in `handled`, what it produces in `written`. */
+  function processorOf(
+    handle: (records: InRecord[]) => Promise<Outcome[]>,
+    signal = new AbortController().signal,
+  ) {
     const handled: string[][] = []
-    /** How many calls had started when the timer fired. */
-    let callsAtTimer: number | undefined
+    const written: OutRecord[] = []
     const process = createBatchProcessor({
-      handler: async (records) => {
+      handler: (records) => {
         handled.push(records.map((r) => r.offset))
-        const outcomes: Outcome[] = []
-        for (const r of records) {
-          busy(10)
-          if (r.offset === '2') throw new TypeError('a bug')
-          outcomes.push(ok())
-        }
-        return outcomes
+        return handle(records)
       },
       worker: 'test',
       dlqTopic: 'dlq',
       log: createLogger({ level: 'silent' }),
       metrics: createMetrics('test'),
-      signal: new AbortController().signal,
-      produce: async () => {},
+      signal,
+      produce: async (records) => {
+        written.push(...records)
+      },
     })
+    return { process, handled, written }
+  }
+
+  it('gives the event loop turns between the records, so a timer due (the heartbeat) fires during it', async () => {
+    const { process, handled } = processorOf(async (records) => {
+      const outcomes: Outcome[] = []
+      for (const r of records) {
+        busy(10)
+        if (r.offset === '2') throw new TypeError('a bug')
+        outcomes.push(ok())
+      }
+      return outcomes
+    })
+    /** How many calls had started when the timer fired. */
+    let callsAtTimer: number | undefined
     // Due after 1 ms: the whole-batch call alone takes longer, so it is due all through the isolation.
     const timer = setTimeout(() => {
       callsAtTimer = handled.length
@@ -208,23 +221,15 @@ describe('batch processor: a failed batch handled one record at a time', () => {
 
   it('hands the next record on at once after a call that had its turns (I/O), nothing else run between', async () => {
     const events: string[] = []
-    const process = createBatchProcessor({
-      handler: async (records) => {
-        const call = records.map((r) => r.offset).join(',')
-        events.push(call)
-        // A reply awaited, then work of another partition queued for the loop's next turn (as the
-        // alerter's event-time gate schedules its next round once a round is done).
-        await new Promise((r) => setImmediate(r))
-        setImmediate(() => events.push(`queued by ${call}`))
-        if (records.some((r) => r.offset === '2')) throw new TypeError('a bug')
-        return records.map(ok)
-      },
-      worker: 'test',
-      dlqTopic: 'dlq',
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics('test'),
-      signal: new AbortController().signal,
-      produce: async () => {},
+    const { process } = processorOf(async (records) => {
+      const call = records.map((r) => r.offset).join(',')
+      events.push(call)
+      // A reply awaited, then work of another partition queued for the loop's next turn (as the
+      // alerter's event-time gate schedules its next round once a round is done).
+      await new Promise((r) => setImmediate(r))
+      setImmediate(() => events.push(`queued by ${call}`))
+      if (records.some((r) => r.offset === '2')) throw new TypeError('a bug')
+      return records.map(ok)
     })
     await process([rec(1), rec(2), rec(3)])
     await new Promise((r) => setImmediate(r))
@@ -242,27 +247,14 @@ describe('batch processor: a failed batch handled one record at a time', () => {
   })
 
   it('stops at the next record once the batch is given up (a stop, a rebalance), producing nothing', async () => {
-    const handled: string[][] = []
-    const written: OutRecord[] = []
     const stop = new AbortController()
     const reason = new TradepulseError('SHUTDOWN', 'the worker is stopping', { retriable: true })
-    const process = createBatchProcessor({
-      handler: async (records) => {
-        handled.push(records.map((r) => r.offset))
-        if (records.some((r) => r.offset === '5')) throw new TypeError('a bug')
-        // Told of the stop while the first record is handled alone.
-        if (records.length === 1) stop.abort(reason)
-        return records.map(ok)
-      },
-      worker: 'test',
-      dlqTopic: 'dlq',
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics('test'),
-      signal: stop.signal,
-      produce: async (records) => {
-        written.push(...records)
-      },
-    })
+    const { process, handled, written } = processorOf(async (records) => {
+      if (records.some((r) => r.offset === '5')) throw new TypeError('a bug')
+      // Told of the stop while the first record is handled alone.
+      if (records.length === 1) stop.abort(reason)
+      return records.map(ok)
+    }, stop.signal)
     const err = await process([rec(1), rec(2), rec(3), rec(4), rec(5)]).catch((e: unknown) => e)
     expect(err).toBe(reason)
     // Before: records 2 to 5 handled too, the stop waiting for every one.
@@ -271,24 +263,15 @@ describe('batch processor: a failed batch handled one record at a time', () => {
   })
 
   it('gives up as a retriable SHUTDOWN when the signal was aborted without a reason of ours', async () => {
-    const handled: string[][] = []
     const stop = new AbortController()
-    const process = createBatchProcessor({
-      handler: async (records) => {
-        handled.push(records.map((r) => r.offset))
-        if (records.length > 1) throw new TypeError('a bug')
-        stop.abort()
-        return records.map(ok)
-      },
-      worker: 'test',
-      dlqTopic: 'dlq',
-      log: createLogger({ level: 'silent' }),
-      metrics: createMetrics('test'),
-      signal: stop.signal,
-      produce: async () => {},
-    })
+    const { process, handled, written } = processorOf(async (records) => {
+      if (records.length > 1) throw new TypeError('a bug')
+      stop.abort()
+      return records.map(ok)
+    }, stop.signal)
     const err = await process([rec(1), rec(2), rec(3)]).catch((e: unknown) => e)
     expect(err).toMatchObject({ code: 'SHUTDOWN', retriable: true })
     expect(handled).toEqual([['1', '2', '3'], ['1']])
+    expect(written).toEqual([])
   })
 })
