@@ -112,6 +112,11 @@ export type CatchUpGate = {
   onCaughtUp(f: () => void): () => void
   /** Whether a record was written after the start: past its partition's end then (catch-up.ts). */
   isNews(partition: number, offset: number): boolean
+  /**
+   * Calls `f` once the alerts topic's ends at the start are known (at once if they are); returns what
+   * stops that. Absent: they are known.
+   */
+  onEndsKnown?(f: () => void): () => void
 }
 
 /**
@@ -247,6 +252,14 @@ type CaughtUpNews = { held: FeedEntry[]; lost?: LostNews }
  * not resuming is sent it first (see startOf). What of it the feed evicted before the catch-up ended (more
  * read after it than the feed holds) is named in a `gap` event sent first instead (LostNews): a desk never
  * misses an alert without being told.
+ *
+ * HTTP listens before the gateway has read the alerts topic's ends (its /healthz answers meanwhile), and
+ * what is news to a stream not resuming is what lies past them: such a stream opened before they are
+ * known takes its place but is answered (its headers, then the catch-up's comment and heartbeats) only
+ * once they are (gate.onEndsKnown), so every alert written once its reader has it open lies past them.
+ * Answered before, an alert written between the answer and the ends' read counted as history to it, and
+ * was never sent. A stream that resumes starts after its Last-Event-ID whatever the ends: it is answered
+ * at once.
  */
 export function createAlertStreams(
   feed: AlertFeed,
@@ -422,14 +435,17 @@ export function createAlertStreams(
         events.refused?.(refused)
         return refused
       }
-      res.writeHead(200, STREAM_HEADERS)
       events.opened()
+      // Set by answer(), once the response is begun (its headers written).
+      let answered = false
       // Set by begin(), once the feed is caught up.
       let cursor = 0
       let before: FeedEntry[] = []
       let started = false
       let unsubscribe = () => {}
       let unwait = () => {}
+      let unwaitEnds = () => {}
+      let beat: NodeJS.Timeout | undefined
       /** The id the reader last saw in an `id:` field (an event's, or a mark's): what it resumes with. */
       let lastSent = opts.lastEventId
       /**
@@ -477,14 +493,17 @@ export function createAlertStreams(
         else byClient.delete(client)
         unsubscribe()
         unwait()
+        unwaitEnds()
         clearInterval(beat)
         clearTimeout(stall)
         clearTimeout(aged)
         res.off('drain', onDrain)
         if (why === 'stalled') events.stalled()
         if (why === 'aged') events.aged?.()
-        // A full socket would never take the response's end: let it go.
-        if (why === 'stalled' || stall !== undefined) res.destroy()
+        // A full socket would never take the response's end: let it go. Not answered yet (the ends at the
+        // start unknown), the connection goes with no answer: a browser's EventSource reconnects after a
+        // network error, where it gives up for good on an answer that is not a stream.
+        if (why === 'stalled' || stall !== undefined || !answered) res.destroy()
         else res.end()
         events.closed()
       }
@@ -546,22 +565,28 @@ export function createAlertStreams(
         aged = setTimeout(() => end('aged'), limits.maxAgeMs * spread)
         aged.unref()
       }
-      const beat = setInterval(() => {
-        if (stall !== undefined) return
-        if (write(': alive\n\n') && started) mark()
-      }, limits.heartbeatMs)
-      beat.unref()
       open.set(res, () => end('stop'))
       byClient.set(client, (byClient.get(client) ?? 0) + 1)
       req.on('close', () => end())
       res.on('error', () => end())
-      write('retry: 3000\n\n')
-      if (!gate || gate.caughtUp) begin()
-      else {
-        write(': catching up\n\n')
-        waiting.add(begin)
-        unwait = () => waiting.delete(begin)
+      const answer = () => {
+        answered = true
+        res.writeHead(200, STREAM_HEADERS)
+        beat = setInterval(() => {
+          if (stall !== undefined) return
+          if (write(': alive\n\n') && started) mark()
+        }, limits.heartbeatMs)
+        beat.unref()
+        write('retry: 3000\n\n')
+        if (!gate || gate.caughtUp) begin()
+        else {
+          write(': catching up\n\n')
+          waiting.add(begin)
+          unwait = () => waiting.delete(begin)
+        }
       }
+      if (opts.lastEventId !== undefined || !gate?.onEndsKnown) answer()
+      else unwaitEnds = gate.onEndsKnown(answer)
       return true
     },
     /** Ends every open stream (the gateway is stopping). */

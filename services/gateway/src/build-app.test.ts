@@ -11,6 +11,7 @@ import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { buildGatewayApp, ENDS_RETRY_MS, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
+import { readEvents } from './sse-client.ts'
 
 /** A gateway's configuration on a secured cluster: an IPv6 broker, TLS and SASL/SCRAM. */
 const SECURED = {
@@ -69,23 +70,38 @@ describe("the gateway's own admin clients", () => {
 })
 
 describe("the alerts topic's ends at the start", () => {
-  it('are read before HTTP listens, again each second; still unread after ENDS_RETRY_MS, the start fails naming the topic', async () => {
+  /** A gateway whose admin clients are `admin`, on Kafka (the configuration's: none there). */
+  function onAdmin(admin: object, env: Record<string, string> = {}) {
+    const config = loadConfig(GatewayConfig, {
+      HTTP_PORT: '0',
+      TRADEPULSE_TOPIC_PREFIX: 'ends-test.',
+      ...env,
+    })
+    const { log, lines } = createCapturingLogger('warn')
+    const app = buildGatewayApp(config, {
+      log,
+      indicators: createMemoryIndicatorStore({ clock: { now: () => 0 } }),
+      kafka: () => ({ admin: () => admin as never }),
+    })
+    return { app, lines }
+  }
+  const streamsOpen = async (base: string) =>
+    Number(
+      (await (await fetch(`${base}/metrics`)).text()).match(
+        /^tradepulse_gateway_streams(?:\{[^}]*\})? (\d+)$/m,
+      )?.[1],
+    )
+
+  it('are read once HTTP listens, again each second, the consumer not started; still unread after ENDS_RETRY_MS, the start fails naming the topic', async () => {
     vi.useFakeTimers()
     let asked = 0
-    const admin = {
+    const { app, lines } = onAdmin({
       connect: async () => {},
       listTopics: async () => {
         asked++
         throw new Error('This server is not the leader for that topic-partition')
       },
       disconnect: async () => {},
-    }
-    const config = loadConfig(GatewayConfig, { HTTP_PORT: '0', TRADEPULSE_TOPIC_PREFIX: 'ends-test.' })
-    const { log, lines } = createCapturingLogger('warn')
-    const app = buildGatewayApp(config, {
-      log,
-      indicators: createMemoryIndicatorStore({ clock: { now: () => 0 } }),
-      kafka: () => ({ admin: () => admin as never }),
     })
     try {
       let failed: unknown
@@ -97,7 +113,12 @@ describe("the alerts topic's ends at the start", () => {
         },
       )
       await vi.advanceTimersByTimeAsync(ENDS_RETRY_MS - 1_000)
-      expect([failed, app.httpPort()]).toEqual([undefined, undefined])
+      expect(failed).toBeUndefined()
+      expect(app.httpPort()).toBeGreaterThan(0)
+      expect((await app.health()).checks).toMatchObject({
+        alerts: { detail: "catching up: reading the alerts topic's ends" },
+        consumer: { detail: 'starting' },
+      })
       expect(asked).toBeGreaterThan(10)
       expect(lines.filter((l) => /could not read the alerts topic's ends/.test(String(l.msg))).length).toBe(
         asked,
@@ -108,10 +129,91 @@ describe("the alerts topic's ends at the start", () => {
         code: 'INFRA_KAFKA',
         message: 'could not read the ends of ends-test.alerts.v1 at the start',
       })
-      expect(app.httpPort()).toBeUndefined()
+      expect((await app.health()).checks).toMatchObject({ consumer: { detail: 'starting' } })
     } finally {
       vi.useRealTimers()
       await app.stop()
+    }
+  })
+
+  it('while they are read, HTTP answers: /healthz and /readyz say why it is not ready, /metrics, the indicators; the alert list is a 503, a fresh stream is answered only once they are read, a resumed one at once', async () => {
+    let release = (_topics: string[]) => {}
+    const listed = new Promise<string[]>((resolve) => {
+      release = resolve
+    })
+    const { app } = onAdmin({
+      connect: async () => {},
+      listTopics: () => listed,
+      disconnect: async () => {},
+    })
+    const closing: (() => Promise<void>)[] = []
+    try {
+      app.start().catch(() => {}) // after the ends, Kafka (the configuration's) is not there
+      const base = await waitFor(() => app.httpPort() !== undefined && `http://127.0.0.1:${app.httpPort()}`, {
+        what: 'listening',
+      })
+      const reason = {
+        alerts: { status: 'ok', detail: "catching up: reading the alerts topic's ends" },
+        consumer: { status: 'degraded', detail: 'starting' },
+      }
+      const healthz = await fetch(`${base}/healthz`)
+      expect(healthz.status).toBe(200)
+      expect(await healthz.json()).toEqual({ status: 'degraded', ready: false, checks: reason })
+      const readyz = await fetch(`${base}/readyz`)
+      expect(readyz.status).toBe(503)
+      expect(await readyz.json()).toMatchObject({ ready: false, checks: reason })
+      expect((await fetch(`${base}/api/indicators/top`)).status).toBe(200)
+      const list = await fetch(`${base}/api/alerts`)
+      expect([list.status, await list.json()]).toMatchObject([503, { error: 'catching_up' }])
+
+      const resumed = await readEvents(`${base}/api/alerts/stream?lastEventId=a1`)
+      closing.push(() => resumed.close())
+      expect(resumed.status).toBe(200)
+      await waitFor(() => resumed.comments.includes('catching up'), { what: 'the resumed stream waiting' })
+      let answered = false
+      const opening = readEvents(`${base}/api/alerts/stream`).then((fresh) => {
+        answered = true
+        closing.push(() => fresh.close())
+        return fresh
+      })
+      opening.catch(() => {}) // a failure is the test's: awaited below
+      await waitFor(async () => (await streamsOpen(base)) === 2, { what: 'the fresh stream counted' })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(answered).toBe(false)
+
+      release([]) // the topic not there yet: it held nothing
+      const fresh = await opening
+      expect(fresh.status).toBe(200)
+      await waitFor(() => fresh.comments.includes('catching up'), { what: 'the fresh stream answered' })
+    } finally {
+      for (const close of closing) await close()
+      await app.stop()
+    }
+  })
+
+  it('a fresh stream waiting for them at a stop gets no answer: the connection closes (a browser reconnects), the consumer never started', async () => {
+    const { app } = onAdmin({
+      connect: async () => {},
+      listTopics: () => new Promise(() => {}),
+      disconnect: async () => {},
+    })
+    let stopped = false
+    try {
+      const starting = app.start()
+      const base = await waitFor(() => app.httpPort() !== undefined && `http://127.0.0.1:${app.httpPort()}`, {
+        what: 'listening',
+      })
+      const opening = readEvents(`${base}/api/alerts/stream`)
+      opening.catch(() => {}) // awaited below
+      await waitFor(async () => (await streamsOpen(base)) === 1, { what: 'the stream counted' })
+      await app.stop()
+      stopped = true
+      await expect(opening).rejects.toThrow()
+      await starting
+      // Its start never called (the runner says 'not running' once it was).
+      expect((await app.health()).checks).toMatchObject({ consumer: { detail: 'starting' } })
+    } finally {
+      if (!stopped) await app.stop()
     }
   })
 })

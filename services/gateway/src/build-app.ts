@@ -6,6 +6,7 @@ import {
   type BatchHandler,
   closeRedis,
   createKafka,
+  createKafkaTransport,
   createKafkaWorker,
   createMetrics,
   createRedis,
@@ -19,6 +20,7 @@ import {
   redisDatabaseRefused,
   redisHealth,
   TradepulseError,
+  type Transport,
   topicsAtStart,
   type WorkerDeps,
 } from '@tradepulse/platform'
@@ -218,21 +220,25 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         { retry: { initialRetryTime: 100, retries: 2, maxRetryTime: 1_000 } },
       ).admin()
     : undefined
+  // The consumer's start called: its group may exist.
   let started = false
-  let stopped = false
+  // The gateway's stop called: the start, where under way, goes no step further.
+  let stopping = false
   let readingEnds: Promise<void> | undefined
   let following = false
   const pause = () => new Promise((resolve) => setTimeout(resolve, 1_000).unref())
   /**
-   * The alerts topic's offsets at the start, into catchUp: read before the worker starts, so before HTTP
-   * listens and before the consumer reads, and every alert written once a stream can be opened lies past
-   * them (news, sent to a stream that waited for the catch-up: catch-up.ts). Read once the worker had
-   * started, they took in what was written after the consumer's start (and after streams were opened):
-   * such an alert counted as history, and a stream opened meanwhile without Last-Event-ID began at the
-   * feed's end and never got it. A topic not there yet (TOPICS_AUTO_CREATE makes it in the worker's
-   * start; without it the start stops, naming it) held nothing. Retried every second (a partition without
-   * a leader yet, just made or its broker restarting, fails the read, and kafkajs tries it once), for
-   * ENDS_RETRY_MS at most: then the start fails, as the worker's other reads of Kafka at its start do.
+   * The alerts topic's offsets at the start, into catchUp: read once HTTP listens (its health says so
+   * meanwhile) and before the worker's other uses of Kafka (afterEnds), the consumer's start among them;
+   * a stream that does not resume is answered only once they are read (alert-stream.ts). So every alert
+   * written once a reader has such a stream open lies past them (news, sent to a stream that waited for
+   * the catch-up: catch-up.ts). Read once the consumer had started and streams were answered, they took in
+   * what was written meanwhile: such an alert counted as history, and a stream opened meanwhile without
+   * Last-Event-ID began at the feed's end and never got it. A topic not there yet (TOPICS_AUTO_CREATE
+   * makes it in the worker's start; without it the start stops, naming it) held nothing. Retried every
+   * second (a partition without a leader yet, just made or its broker restarting, fails the read, and
+   * kafkajs tries it once), for ENDS_RETRY_MS at most: then the start fails, as the worker's other reads
+   * of Kafka at its start do.
    */
   async function readEnds(tracker: CatchUp, admin: Admin): Promise<void> {
     const name = topics.alerts.name
@@ -246,16 +252,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         )
         return
       } catch (err) {
-        if (stopped || Date.now() >= giveUpAt) {
+        if (stopping || Date.now() >= giveUpAt) {
           await admin.disconnect().catch(() => {})
-          if (stopped) return
+          if (stopping) return
           throw new TradepulseError('INFRA_KAFKA', `could not read the ends of ${name} at the start`, {
             cause: err,
           })
         }
         log.warn(
           { err },
-          "could not read the alerts topic's ends (retrying in 1 s); the gateway starts once it has",
+          "could not read the alerts topic's ends (retrying in 1 s): not ready, its consumer not started, until it has",
         )
         await pause()
       }
@@ -267,7 +273,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * partitions other members of the group read are never handed to this one. Then the admin goes.
    */
   async function followCommits(tracker: CatchUp, admin: Admin): Promise<void> {
-    while (config.KAFKA_GROUP_ID && !stopped && !tracker.caughtUp) {
+    while (config.KAFKA_GROUP_ID && !stopping && !tracker.caughtUp) {
       try {
         const [committed] = await admin.fetchOffsets({ groupId, topics: [topics.alerts.name] })
         tracker.committed(
@@ -280,6 +286,43 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     }
     await admin.disconnect().catch(() => {})
   }
+  /**
+   * `transport`, each of its uses at the worker's start (the topics' checks, the consumer's start) made
+   * once the alerts topic's ends are read (readEnds), and none once the gateway's stop is called (a
+   * consumer started after the stop would never be stopped). The worker's HTTP listens before them: its
+   * health, its metrics and the routes that need no feed answer while the ends are read. A read that
+   * failed for ENDS_RETRY_MS fails the worker's first step with it, and so the start (exit 69).
+   */
+  function afterEnds(transport: Transport, tracker: CatchUp, admin: Admin): Transport {
+    const after =
+      <A extends unknown[], T>(use: (...args: A) => Promise<T>) =>
+      async (...args: A): Promise<T> => {
+        readingEnds ??= readEnds(tracker, admin)
+        await readingEnds
+        if (stopping) throw new TradepulseError('SHUTDOWN', 'the gateway stopped while starting')
+        return use(...args)
+      }
+    return {
+      kind: transport.kind,
+      createRunner(...args) {
+        const runner = transport.createRunner(...args)
+        const start = after(() => {
+          started = true
+          return runner.start()
+        })
+        return { ...runner, start }
+      },
+      ensureTopics: after((specs) => transport.ensureTopics(specs)),
+      missingTopics: after((names) => transport.missingTopics(names)),
+      timestampTypeDrift: after((specs) => transport.timestampTypeDrift(specs)),
+      createPublisher: () => transport.createPublisher(),
+    }
+  }
+  // The worker's bus, as it would make it, its uses at the start waiting for the ends (afterEnds).
+  const transport =
+    catchUp && endsAdmin
+      ? afterEnds(createKafkaTransport(kafkaClientConfig(config, clientId), log), catchUp, endsAdmin)
+      : deps.transport
   const app = createKafkaWorker({
     worker: 'gateway',
     config: { ...config, KAFKA_GROUP_ID: groupId },
@@ -288,7 +331,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     inputTopics: [topics.alerts.name],
     dlqTopic: topics.dlq.name,
     defaultHttpPort: GATEWAY_HTTP_PORT,
-    ...(deps.transport ? { transport: deps.transport } : {}),
+    ...(transport ? { transport } : {}),
     ...topicsAtStart(config.TOPICS_AUTO_CREATE, listTopics(topics), [topics.dlq.name]),
     handler,
     // Catching up, partitions are read in step by their records' times, so the feed (which keeps the
@@ -317,11 +360,13 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     ...(redis ? { fatal: [redisDatabaseRefused(redis)] } : {}),
     // After the runner's stop: the consumer has committed and left its group, which is then empty.
     onStop: async () => {
-      stopped = true
       streams.closeAll()
       await Promise.all([
         redis ? closeRedis(redis) : undefined,
         groupAdmin && started ? deleteOwnGroup(groupAdmin, groupId, log) : undefined,
+        // Not handed to followCommits (the consumer not started): a read of the ends under way fails and
+        // ends (stopping), one done leaves nothing open.
+        following ? undefined : endsAdmin?.disconnect().catch(() => {}),
       ])
     },
   })
@@ -332,22 +377,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     ...app,
     feed,
     async start() {
-      // Once, a start called again included: the reading has the one admin client.
-      if (catchUp && endsAdmin) {
-        readingEnds ??= readEnds(catchUp, endsAdmin)
-        await readingEnds
-      }
-      // Stopped meanwhile: the worker's stop has run, it is not to start.
-      if (stopped) {
-        await endsAdmin?.disconnect().catch(() => {})
-        return
-      }
-      started = true
       await app.start()
-      if (catchUp && endsAdmin && !following) {
+      // Once, a start called again included: the following has the one admin client.
+      if (catchUp && endsAdmin && started && !stopping && !following) {
         following = true
         void followCommits(catchUp, endsAdmin)
       }
+    },
+    stop() {
+      stopping = true
+      return app.stop()
     },
   }
 }

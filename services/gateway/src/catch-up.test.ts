@@ -76,6 +76,21 @@ describe('catch-up', () => {
     expect(told).toEqual(['first', 'later'])
   })
 
+  it('tells those waiting for the ends once, when they are set, before any is told of the catch-up', () => {
+    const c = createCatchUp()
+    const told: string[] = []
+    c.onEndsKnown(() => told.push(`ends (caught up: ${c.caughtUp})`))
+    const stop = c.onEndsKnown(() => told.push('gone'))
+    stop()
+    c.onCaughtUp(() => told.push('caught up'))
+    expect(told).toEqual([])
+    c.setEnds([{ partition: 0, low: 0, high: 0 }]) // empty: caught up at once
+    expect(told).toEqual(['ends (caught up: false)', 'caught up'])
+    c.setEnds([{ partition: 0, low: 0, high: 0 }])
+    c.onEndsKnown(() => told.push('later'))
+    expect(told).toEqual(['ends (caught up: false)', 'caught up', 'later'])
+  })
+
   it("tells a record written after the start: at or past its partition's end then, or in a partition added since", () => {
     const c = createCatchUp()
     expect(c.isNews(0, 100)).toBe(false) // the ends not yet known

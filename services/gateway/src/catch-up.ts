@@ -3,6 +3,33 @@ import type { HealthCheck, InRecord } from '@tradepulse/platform'
 /** A partition's offsets at the gateway's start: the records it holds are [low, high). */
 export type PartitionOffsets = { partition: number; low: number; high: number }
 
+/** A moment that comes once: those waiting for it are told then, those who ask after it at once. */
+function createMoment() {
+  let come = false
+  const waiting = new Set<() => void>()
+  return {
+    get come() {
+      return come
+    },
+    reach() {
+      if (come) return
+      come = true
+      const told = [...waiting]
+      waiting.clear()
+      for (const f of told) f()
+    },
+    /** Calls `f` once it has come (at once if it has); returns what stops that. */
+    on(f: () => void): () => void {
+      if (come) {
+        f()
+        return () => {}
+      }
+      waiting.add(f)
+      return () => waiting.delete(f)
+    },
+  }
+}
+
 /**
  * Whether the gateway has read what the alerts topic held when it started: until then its feed lacks
  * alerts it is about to read (a resumed stream would get a `gap`, GET /api/alerts would miss the newest),
@@ -19,8 +46,8 @@ export function createCatchUp() {
   // The partitions holding records at the start, with their ends: the ones to read.
   let ends: Map<number, number> | undefined
   const read = new Map<number, number>()
-  let caughtUp = false
-  const waiting = new Set<() => void>()
+  const endsKnown = createMoment()
+  const caughtUp = createMoment()
   const advance = (partition: number, next: number) => {
     if (next > (read.get(partition) ?? 0)) read.set(partition, next)
   }
@@ -31,19 +58,22 @@ export function createCatchUp() {
     return n
   }
   const check = () => {
-    if (caughtUp || behind() !== 0) return
-    caughtUp = true
-    const told = [...waiting]
-    waiting.clear()
-    for (const f of told) f()
+    if (!caughtUp.come && behind() === 0) caughtUp.reach()
   }
   return {
     /** The topic's offsets at the start (partitions holding nothing need no reading). */
     setEnds(offsets: readonly PartitionOffsets[]) {
       atStart = new Map(offsets.map((o) => [o.partition, o.high]))
       ends = new Map(offsets.filter((o) => o.high > o.low).map((o) => [o.partition, o.high]))
+      endsKnown.reach()
       check()
     },
+    /**
+     * Calls `f` once the ends at the start are known (at once if they are); returns what stops that. A
+     * stream that does not resume is answered only then (alert-stream.ts): answered before, an alert
+     * written between its answer and the ends' read would lie before them, history to it.
+     */
+    onEndsKnown: endsKnown.on,
     /**
      * Whether a record was written after the start: at or past its partition's end then (a partition
      * the topic did not have then: any record). An alert read during the catch-up may be one, read with
@@ -72,19 +102,12 @@ export function createCatchUp() {
       check()
     },
     get caughtUp() {
-      return caughtUp
+      return caughtUp.come
     },
     /** Calls `f` once caught up (at once if so already); returns what stops that. */
-    onCaughtUp(f: () => void): () => void {
-      if (caughtUp) {
-        f()
-        return () => {}
-      }
-      waiting.add(f)
-      return () => waiting.delete(f)
-    },
+    onCaughtUp: caughtUp.on,
     health: (async () => {
-      if (caughtUp) return { status: 'ok', ready: true }
+      if (caughtUp.come) return { status: 'ok', ready: true }
       const n = behind()
       return {
         status: 'ok',

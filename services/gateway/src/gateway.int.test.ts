@@ -528,12 +528,12 @@ describe('gateway on Kafka and Redis', () => {
     })
   })
 
-  it("an alert written once the gateway listens, while it catches up, is sent to a fresh stream opened before it was written, however late the topic's ends are read", async () => {
+  it("an alert written once a fresh stream is answered is sent to it, however late the topic's ends are read: HTTP listens meanwhile, the stream is answered and the consumer started only once they are", async () => {
     const { send, build } = await setup()
     await send([testAlert('old-cn'), testAlert('old-us', { scope: { kind: 'region', id: 'US' } })])
-    // The gateway's admin clients, but a read of the topic's ends asked once the gateway listens (when a
-    // stream may be open, and the consumer reading) waits for the test: as slow as an admin may be.
-    let listening = () => false
+    // The gateway's admin clients, but its read of the topic's ends waits for the test: as slow as an
+    // admin may be, or a Kafka that does not answer yet.
+    let asked = false
     let release = () => {}
     const released = new Promise<void>((resolve) => {
       release = resolve
@@ -546,7 +546,8 @@ describe('gateway on Kafka and Redis', () => {
           return {
             ...admin,
             fetchTopicOffsets: async (topic: string) => {
-              if (listening()) await released
+              asked = true
+              await released
               return admin.fetchTopicOffsets(topic)
             },
           }
@@ -554,22 +555,51 @@ describe('gateway on Kafka and Redis', () => {
       }
     }
     const app = build({}, { kafka })
-    listening = () => app.httpPort() !== undefined
+    // Run before the gateway's stop (cleanups run last first): the ends read, the stream answered.
+    let closeFresh = async () => {}
+    cleanups.push(() => closeFresh())
     cleanups.push(async () => release())
     const starting = app.start()
-    const base = await waitFor(() => listening() && `http://127.0.0.1:${app.httpPort()}`, {
-      what: 'the port',
+    const base = await waitFor(
+      () => asked && app.httpPort() !== undefined && `http://127.0.0.1:${app.httpPort()}`,
+      {
+        what: 'the ends asked for, HTTP listening',
+      },
+    )
+    // The alert is written as soon as the stream is answered: once a reader has it open.
+    let answered = false
+    let written: Promise<unknown> | undefined
+    const opening = readEvents(`${base}/api/alerts/stream`).then((stream) => {
+      answered = true
+      written = send([testAlert('new')])
+      closeFresh = () => stream.close()
+      return stream
     })
-    const fresh = await readEvents(`${base}/api/alerts/stream`)
-    cleanups.push(() => fresh.close())
-    await send([testAlert('new')])
-    // Read: the consumer does not wait for the ends.
-    await waitFor(() => app.feed.entryOf('new'), { what: 'the new alert read' })
+    opening.catch(() => {}) // a failure is the test's: awaited below
+    // The stream takes its place, and is not answered while the ends are unread; the gateway says why it
+    // is not ready, and its consumer has not started.
+    await waitFor(
+      async () =>
+        /^tradepulse_gateway_streams(\{[^}]*\})? 1$/m.test(await (await fetch(`${base}/metrics`)).text()),
+      {
+        what: 'the stream counted',
+      },
+    )
+    const health = await fetch(`${base}/healthz`)
+    expect(health.status).toBe(200)
+    expect(((await health.json()) as { checks: unknown }).checks).toMatchObject({
+      alerts: { status: 'ok', detail: "catching up: reading the alerts topic's ends" },
+      consumer: { detail: 'starting' },
+    })
+    await new Promise((resolve) => setImmediate(resolve))
+    // Answered at once, the stream would have the new alert written before the ends' read, which would
+    // take it in as history: the stream, begun at the feed's end once caught up, would never get it.
+    expect(answered).toBe(false)
     release()
+    const fresh = await opening
+    await written
     await starting
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'caught up' })
-    // Before, the ends were read once the consumer had started, took the new alert in as history, and
-    // the stream began after it.
     await waitFor(() => fresh.events.some((e) => alertIdOf(e.id) === 'new'), {
       what: 'the new alert sent to the fresh stream',
     })
