@@ -96,6 +96,26 @@ describe('the Grafana dashboard', () => {
     }
   })
 
+  it("shows the alerter's webhook lanes: every webhook metric the workers define is on a panel", () => {
+    // Ops watch deliveries to the trading desks; the dashboard had no panel on them at all.
+    const webhook = [...defined.keys()].filter((n) => n.startsWith('tradepulse_webhook_'))
+    expect(webhook.length).toBeGreaterThan(0)
+    const read = new Set(targets.flatMap((t) => metricsOf(t.expr)))
+    for (const name of webhook) expect(read.has(name), name).toBe(true)
+  })
+
+  it('gives each panel its own id and its own place on the grid', () => {
+    type Placed = Panel & { gridPos: { x: number; y: number; w: number; h: number } }
+    const panels = dashboard.panels as Placed[]
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length)
+    for (const [i, a] of panels.entries())
+      for (const b of panels.slice(i + 1)) {
+        const [g, h] = [a.gridPos, b.gridPos]
+        const apart = g.x + g.w <= h.x || h.x + h.w <= g.x || g.y + g.h <= h.y || h.y + h.h <= g.y
+        expect(apart, `${a.title} / ${b.title}`).toBe(true)
+      }
+  })
+
   it('shows which workers Prometheus reaches, by compose service: a real gap apart from an idle one', () => {
     const up = targets.find((t) => /\bup\{job="tradepulse"\}/.test(t.expr))
     expect(up, 'a panel on up').toBeDefined()
