@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
 import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
 import { collectTopic, createTopics, freePort, randomName, type TopicCollector } from '@tradepulse/testing'
+import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import {
@@ -130,6 +131,27 @@ export async function listenForWebhooks(
       }),
   )
   return `http://127.0.0.1:${port}/hook`
+}
+
+/**
+ * Alerts on a desk topic as the alerter writes them, to `partition`: the alert id as the key and in ce_id,
+ * the alert (its id) as the value.
+ */
+export async function sendDeskAlerts(
+  producer: Producer,
+  topic: string,
+  ids: string[],
+  partition = 0,
+): Promise<void> {
+  await producer.send({
+    topic,
+    messages: ids.map((id) => ({
+      partition,
+      key: id,
+      value: JSON.stringify({ id }),
+      headers: { ce_id: id },
+    })),
+  })
 }
 
 /** The lane options of the tests: quick retries, a 1 h max age. */

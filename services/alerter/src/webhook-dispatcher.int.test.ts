@@ -7,7 +7,7 @@ import { testKafka } from '@tradepulse/testing/kafka'
 import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AlerterMetrics } from './alerter-metrics.ts'
-import { listenForWebhooks, testLane } from './kafka-set-up.ts'
+import { listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
 import type { WebhookOptions } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
@@ -64,18 +64,7 @@ describe('webhook dispatcher on Kafka', () => {
     return { url, received, of }
   }
 
-  /** Alerts on the desk topic as the alerter writes them: the alert id in ce_id, the alert as the value. */
-  async function produceAlerts(ids: string[], partition = 0) {
-    await producer.send({
-      topic: deskTopic,
-      messages: ids.map((id) => ({
-        partition,
-        key: id,
-        value: JSON.stringify({ id }),
-        headers: { ce_id: id },
-      })),
-    })
-  }
+  const produceAlerts = (ids: string[], partition = 0) => sendDeskAlerts(producer, deskTopic, ids, partition)
 
   /** One desk's webhook lane on the test's topics, started; `wrapProducer` can put a fault before its dlq producer. */
   async function startDispatcher(

@@ -1,10 +1,11 @@
 import type { DeadLetter } from '@tradepulse/contracts'
 import { createCapturingLogger, REPLAY_HEADERS } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { type Kafka, KafkaJSConnectionError, KafkaJSProtocolError } from 'kafkajs'
+import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
+import { notEnoughReplicas } from './test-kafka-faults.ts'
 import {
   createCommitPoints,
   createWebhookDispatcher,
@@ -632,17 +633,7 @@ describe('a partition whose first unfinished delivery does not finish (its dead 
         sendBatch: async (b: { topicMessages: { messages: { value: Buffer | string }[] }[] }) => {
           if (dlq.down) {
             dlq.refused++
-            // Retriable, neither a refusal of the letter nor a fault of the deployment: retried for ever.
-            throw new KafkaJSProtocolError(
-              Object.assign(
-                new Error('Messages are rejected since there are fewer in-sync replicas than required'),
-                {
-                  type: 'NOT_ENOUGH_REPLICAS',
-                  code: 19,
-                  retriable: true,
-                },
-              ),
-            )
+            throw notEnoughReplicas()
           }
           letters.push(...b.topicMessages.flatMap((t) => t.messages.map((m) => String(m.value))))
           return []

@@ -2,9 +2,9 @@ import type { DeadLetter } from '@tradepulse/contracts'
 import type { TradepulseProducer } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
-import { KafkaJSProtocolError } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { listenForWebhooks, testLane } from './kafka-set-up.ts'
+import { listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
+import { notEnoughReplicas } from './test-kafka-faults.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 const DESK = 'tariff'
@@ -44,8 +44,8 @@ describe('a webhook dead letter refused for as long as the fault lasts (NOT_ENOU
         res.writeHead(id === 'a0' ? 410 : 204).end()
       })
     })
-    // The dlq short of in-sync replicas while `down`: retriable, neither a refusal of the letter nor a fault
-    // of the deployment, so the letter of a0 (gone for good, 410) is retried for as long as it lasts.
+    // The dlq short of in-sync replicas while `down`: the letter of a0 (gone for good, 410) is retried for as
+    // long as it lasts.
     const fault = { down: true, refused: 0 }
     const shortOfReplicas = (real: TradepulseProducer): TradepulseProducer => ({
       connect: () => real.connect(),
@@ -53,16 +53,7 @@ describe('a webhook dead letter refused for as long as the fault lasts (NOT_ENOU
       sendBatch: async (batch) => {
         if (!fault.down) return real.sendBatch(batch)
         fault.refused++
-        throw new KafkaJSProtocolError(
-          Object.assign(
-            new Error('Messages are rejected since there are fewer in-sync replicas than required'),
-            {
-              type: 'NOT_ENOUGH_REPLICAS',
-              code: 19,
-              retriable: true,
-            },
-          ),
-        )
+        throw notEnoughReplicas()
       },
     })
     const UNCOMMITTED_MAX = 5
@@ -76,16 +67,7 @@ describe('a webhook dead letter refused for as long as the fault lasts (NOT_ENOU
       wrapProducer: shortOfReplicas,
     })
     await dispatcher.start()
-    const send = (ids: string[], partition: number) =>
-      producer.send({
-        topic: deskTopic,
-        messages: ids.map((id) => ({
-          partition,
-          key: id,
-          value: JSON.stringify({ id }),
-          headers: { ce_id: id },
-        })),
-      })
+    const send = (ids: string[], partition: number) => sendDeskAlerts(producer, deskTopic, ids, partition)
     const ids = (letter: string, n: number) => Array.from({ length: n }, (_, i) => `${letter}${i}`)
     const count = (id: string) => posted.filter((p) => p === id).length
     const held = async () => (await metrics.webhookHeld.get()).values[0]?.value ?? 0
