@@ -7,6 +7,7 @@ import {
   type Logger,
   normalizeError,
   retry,
+  withLeaderRetry,
 } from '@tradepulse/platform'
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -268,8 +269,16 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   try {
     await target.clear()
     await admin.connect()
+    // Asked again on a fresh client while a partition has no leader (withLeaderRetry): kafkajs gives up at
+    // once on a leader that moved (a broker restarted during a replay of hours), and the rebuild failed
+    // with it; after the switch, without its last pass.
     const latest = async (): Promise<Offsets> =>
-      new Map((await admin.fetchTopicOffsets(options.topic)).map((p) => [p.partition, Number(p.high)]))
+      new Map(
+        (await withLeaderRetry(kafka, (a) => a.fetchTopicOffsets(options.topic))).map((p) => [
+          p.partition,
+          Number(p.high),
+        ]),
+      )
 
     starts = new Map(
       (await admin.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs)).map((p) => [

@@ -215,7 +215,7 @@ async function openDlq(command: string, opts: FilterOptions): Promise<Dlq> {
     const topics = new Set(await admin.listTopics())
     const brokers = config.KAFKA_BROKERS.join(',')
     if (!topics.has(topic)) throw missingTopic(config, `dlq ${command}`, topic)
-    const ranges = rangesAfter(command, topic, await readRanges(admin, topic, since?.ms), opts.after)
+    const ranges = rangesAfter(command, topic, await readRanges(kafka, topic, since?.ms), opts.after)
     return {
       kafka,
       log,

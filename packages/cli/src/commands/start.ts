@@ -24,6 +24,7 @@ import {
   setValue,
   setVariables,
   TradepulseError,
+  topicEnds,
 } from '@tradepulse/platform'
 import type { Infra } from '@tradepulse/testing/infra'
 import { type Command, InvalidArgumentError } from 'commander'
@@ -35,7 +36,6 @@ import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
 import { checkSamplePlayable } from '../sample-check.ts'
 import { loadSampleFeed } from '../sample-feed.ts'
-import { topicEnds } from '../topic-ends.ts'
 import { invalidOptionValue } from '../usage-errors.ts'
 import {
   dashboardLine,

@@ -1,6 +1,50 @@
-import type { Kafka } from 'kafkajs'
+import { type Kafka, KafkaJSProtocolError } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { readTopicRanges } from './read-dlq.ts'
+import { readRanges, readTopicRanges } from './read-dlq.ts'
+
+describe('readRanges', () => {
+  // kafkajs's fetchTopicOffsets gives up at once on NOT_LEADER_FOR_PARTITION (a dlq topic the workers
+  // had just created, a leader moving): `dlq list` failed with "This server is not the leader for that
+  // topic-partition".
+  it('asks again, on a fresh client, when a partition has no leader yet', async () => {
+    const made = { clients: 0, connected: 0 }
+    let failures = [
+      new KafkaJSProtocolError(
+        Object.assign(new Error('This server is not the leader for that topic-partition'), {
+          type: 'NOT_LEADER_FOR_PARTITION',
+        }),
+      ),
+    ]
+    const kafka = {
+      admin() {
+        made.clients++
+        return {
+          connect: async () => void made.connected++,
+          disconnect: async () => void made.connected--,
+          fetchTopicOffsets: async (topic: string) => {
+            const [failure, ...rest] = failures
+            failures = rest
+            if (failure) throw failure
+            expect(topic).toBe('dlq')
+            return [
+              { partition: 1, offset: '4', high: '4', low: '0' },
+              { partition: 0, offset: '9', high: '9', low: '2' },
+            ]
+          },
+          fetchTopicOffsetsByTimestamp: async () => [
+            { partition: 0, offset: '5' },
+            { partition: 1, offset: '4' },
+          ],
+        }
+      },
+    }
+    expect(await readRanges(kafka, 'dlq', 1_000)).toEqual([
+      { partition: 0, start: 5, end: 9 },
+      { partition: 1, start: 4, end: 4 },
+    ])
+    expect(made).toEqual({ clients: 2, connected: 0 })
+  })
+})
 
 describe('readTopicRanges', () => {
   // The join crashed before run() returned (a coordinator still loading): a seek made then threw kafkajs's

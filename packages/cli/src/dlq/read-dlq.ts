@@ -1,3 +1,4 @@
+import { type AdminSource, withLeaderRetry } from '@tradepulse/platform'
 import type { Admin, Kafka } from 'kafkajs'
 import type { DlqRecord } from './dead-letters.ts'
 
@@ -6,16 +7,22 @@ export type PartitionRange = { partition: number; start: number; end: number }
 
 /**
  * Each partition of `topic` from its first record (or the first written at or after `sinceMs`) to its end
- * as it is now: a read of these ranges ends there, whatever is written meanwhile.
+ * as it is now: a read of these ranges ends there, whatever is written meanwhile. Asked again on a fresh
+ * client while a partition has no leader (withLeaderRetry): the workers create the dlq topic as they start,
+ * and kafkajs fails both reads at once on a partition without a leader yet or one whose leader moved.
  */
 export async function readRanges(
-  admin: Pick<Admin, 'fetchTopicOffsets' | 'fetchTopicOffsetsByTimestamp'>,
+  kafka: AdminSource<
+    Pick<Admin, 'connect' | 'disconnect' | 'fetchTopicOffsets' | 'fetchTopicOffsetsByTimestamp'>
+  >,
   topic: string,
   sinceMs?: number,
 ): Promise<PartitionRange[]> {
-  const ends = await admin.fetchTopicOffsets(topic)
-  // Kafka answers the end for a time past every record's: the partition then reads nothing.
-  const since = sinceMs === undefined ? [] : await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs)
+  const { ends, since } = await withLeaderRetry(kafka, async (admin) => ({
+    ends: await admin.fetchTopicOffsets(topic),
+    // Kafka answers the end for a time past every record's: the partition then reads nothing.
+    since: sinceMs === undefined ? [] : await admin.fetchTopicOffsetsByTimestamp(topic, sinceMs),
+  }))
   return ends
     .map((e) => {
       const end = Number(e.high)
