@@ -216,15 +216,17 @@ export function tlsFailure(err: unknown, forMs: number): TradepulseError | undef
 }
 
 /**
- * The error failed() reports for a clock Kafka kept refusing for `forMs` (`err`, a KafkaClockError), or
- * undefined for any other error. Without the error as its cause: the line the worker exits with
- * (describeInfraFailure) gives the innermost message, which is to name the clock, not kafkajs's "The
- * timestamp of the message is out of acceptable range".
+ * The error failed() reports for a clock Kafka kept refusing for `forMs` (`err`, a KafkaClockError or one
+ * wrapping it), or undefined for any other error. The line the worker exits with (describeInfraFailure)
+ * says what happened in the words of the outermost of our errors that has its own: this one's, naming the
+ * clock, not kafkajs's "The timestamp of the message is out of acceptable range" under it, which the log
+ * keeps with the rest of the cause.
  */
 export function clockFailure(err: unknown, forMs: number): TradepulseError | undefined {
   const clock = kafkaClockError(err)
   if (!clock) return undefined
   return new TradepulseError('INFRA_KAFKA', `this host's clock, refused for ${forMs} ms: ${clock.message}`, {
+    cause: err,
     retriable: false,
   })
 }

@@ -2,8 +2,10 @@ import type { TopicSpec } from '@tradepulse/contracts'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
+import { describeInfraFailure } from '../lifecycle.ts'
 import { kafkaBrokers, probeRunner, randomName, testCleanups, until } from './int-test-support.ts'
 import { ensureTopics } from './kafka-client.ts'
+import { kafkaClockError } from './produce.ts'
 import type { BatchHandler } from './records.ts'
 
 const HOUR_MS = 3_600_000
@@ -79,6 +81,12 @@ describe('a host whose clock runs 2 h ahead of the broker (Kafka 4: message.time
       ),
     )
     expect(failure?.code).toBe('INFRA_KAFKA')
+    // The refusal kept as its cause (the log shows it, Kafka's answer under it; it was dropped when the
+    // exit line gave the innermost message), the exit line still in the failure's words, naming the clock.
+    expect(kafkaClockError(failure?.cause)?.topics).toEqual([out])
+    expect(describeInfraFailure(failure, { KAFKA_BROKERS: 'k:9092' })).toBe(
+      `Kafka at k:9092 (KAFKA_BROKERS) failed: ${failure?.message}`,
+    )
     expect(await runner.health()).toMatchObject({
       status: 'failed',
       detail: "INFRA_KAFKA: clock ahead of Kafka (this host's time)",
