@@ -138,38 +138,48 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
     // handled). Each is a stand-in for that headline, to be published in its place should Kafka refuse it
     // for good; or, where that refusal has come already (its holder's claim released, or being released
     // now), the duplicate claims again once the release is done, and is published as any first claim.
-    const claimAgain: number[] = []
-    const releases: Promise<unknown>[] = []
-    if (standIns) {
-      valid.forEach((v, i) => {
-        if (isClaimTaken(answers[i]!)) standIns.claimed(v.headline.id, v.origin)
-      })
-      // Noted in one turn with the answers: a refusal told meanwhile has either seen these or is seen here.
+    // One whose claim again is still a duplicate of that holder is sorted again: the release it waited for
+    // failed (Redis timed out), and is tried again with the refused one's letter, which takes the stand-ins
+    // noted by then, so it is a stand-in; or a retry of that letter read them while it waited, and it claims
+    // again after that retry's release. Sorted in one turn with the answers: a refusal told meanwhile has
+    // either seen these or is seen here.
+    type Waited = { release: Promise<unknown>; failed: boolean }
+    const sortDuplicates = (duplicates: { i: number; waited?: Waited }[]) => {
+      const again: { i: number; release: Promise<unknown> }[] = []
       const noted = new Map<string, { holder: string; standIns: StandIn[] }>()
-      valid.forEach((v, i) => {
-        if (isClaimTaken(answers[i]!)) return
-        const holder = standIns.holderOf(v.headline.id)
-        if (holder === undefined || holder === v.origin) return
-        const release = standIns.refusedBy(holder)
-        if (release) {
-          claimAgain.push(i)
-          releases.push(release)
-          return
+      for (const { i, waited } of duplicates) {
+        const v = valid[i]!
+        const holder = standIns!.holderOf(v.headline.id)
+        if (holder === undefined || holder === v.origin) continue
+        const release = standIns!.refusedBy(holder)
+        if (release && release !== waited?.release) {
+          again.push({ i, release })
+          continue
         }
+        // Released, and claimed since by another record (a stand-in of the refused one's): its duplicate.
+        if (release && !waited?.failed) continue
         let n = noted.get(v.headline.id)
         if (!n) {
           n = { holder, standIns: [] }
           noted.set(v.headline.id, n)
         }
         n.standIns.push({ origin: v.origin, record: records[v.index]!, out: headlineOut(v) })
-      })
-      for (const [id, n] of noted) standIns.add(id, n.holder, n.standIns)
+      }
+      for (const [id, n] of noted) standIns!.add(id, n.holder, n.standIns)
+      return again
     }
-    if (claimAgain.length > 0) {
-      // A release that failed fails its letter's send, and is tried again with it: this claim answers
-      // duplicate meanwhile, as it would have before the refusal.
-      await Promise.allSettled(releases)
-      const again = claimAgain.map((i) => ({ id: valid[i]!.headline.id, origin: valid[i]!.origin }))
+    let claimAgain: { i: number; release: Promise<unknown> }[] = []
+    if (standIns) {
+      const duplicates: { i: number }[] = []
+      valid.forEach((v, i) => {
+        if (isClaimTaken(answers[i]!)) standIns.claimed(v.headline.id, v.origin)
+        else duplicates.push({ i })
+      })
+      claimAgain = sortDuplicates(duplicates)
+    }
+    while (claimAgain.length > 0) {
+      const settled = await Promise.allSettled(claimAgain.map((c) => c.release))
+      const again = claimAgain.map(({ i }) => ({ id: valid[i]!.headline.id, origin: valid[i]!.origin }))
       let second: ClaimAnswer[]
       try {
         second = await deps.dedup.claimHeadlines(again)
@@ -177,10 +187,13 @@ export function createIngestHandler(deps: IngestHandlerDeps): BatchHandler {
         unanswered.remember(again.map((c) => c.origin))
         throw err
       }
-      claimAgain.forEach((i, k) => {
+      const duplicates: { i: number; waited: Waited }[] = []
+      claimAgain.forEach(({ i, release }, k) => {
         answers[i] = second[k]!
         if (isClaimTaken(second[k]!)) standIns!.claimed(valid[i]!.headline.id, valid[i]!.origin)
+        else duplicates.push({ i, waited: { release, failed: settled[k]!.status === 'rejected' } })
       })
+      claimAgain = sortDuplicates(duplicates)
     }
     // Counted once the claims are answered, for the headlines this process claimed first: answered
     // 'first', or 'again' where the first claim's answer never came (the call failed, or its connection

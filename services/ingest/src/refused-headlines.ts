@@ -35,9 +35,13 @@ const text = (v: HeaderValue): string | undefined =>
  * chunk then), was dropped as a duplicate of its claim before Kafka refused it: the handler noted it as a
  * stand-in (`standIns`), having been told which of this process's records hold claims whose headlines are
  * not acknowledged yet. One the handler answers once the refused record's release is under way is no
- * stand-in: it claims again after that release, and is published with its own chunk. Once the refused record's claim is released, and before its letter is sent, the stand-in
- * claims the id and its headline is published in the refused one's place; should Kafka refuse that too, its
- * claim is released, it is dead-lettered (output_refused) and the next stand-in is tried. A stand-in
+ * stand-in: it claims again after that release, and is published with its own chunk; but should that
+ * release fail (Redis timed out), the claim is still the refused one's and the letter's send fails: the
+ * re-send is then a stand-in after all, taken when the letter's retry releases the claim (one answered
+ * while that retry's release is under way claims again after it). Once the refused record's claim is
+ * released, and before its letter is sent, the stand-in claims the id and its headline is published in the
+ * refused one's place; should Kafka refuse that too, its claim is released, it is dead-lettered
+ * (output_refused) and the next stand-in is tried. A stand-in
  * finding the id claimed by a record of neither (another batch's) is a duplicate of that one after all. A
  * fault on the way fails the letter's send, so the batch's publish is retried and this is done again: the
  * stand-in's re-claim passes it again. The stand-ins of a headline Kafka acknowledges are forgotten.
