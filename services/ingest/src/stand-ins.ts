@@ -30,8 +30,9 @@ export type StandIns = {
   of(holder: string): { id: string; standIns: StandIn[] } | undefined
   /**
    * Kafka refused the record `holder`'s headline for good, and `release` (under way) frees its claim: from
-   * now on a duplicate of it is no stand-in (its stand-ins were taken as this was told), but claims
-   * again once `release` settles (refusedBy).
+   * now on a duplicate of it claims again once `release` settles (refusedBy) rather than wait as a
+   * stand-in (its stand-ins were taken as this was told); should that release fail, the duplicate is
+   * added as a stand-in after all, for the letter's retry to publish (ingest-handler, c0fe584).
    */
   refused(holder: string, release: Promise<unknown>): void
   /** When `holder`'s headline was refused for good (refused): its release, settled or not. */
