@@ -1,29 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { formatPair } from '@tradepulse/alerting'
-import type { Alert } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import { closeOnSignals, formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
+import { testAlert } from './tail-test-alert.ts'
 
-const alert = (over: Partial<Alert>): Alert => ({
-  id: 'a1',
-  rule: 'trade_measure_enacted',
-  ruleKind: 'headline',
-  severity: 'critical',
-  dimension: 'tariff',
-  scope: { kind: 'region', id: 'CN' },
-  direction: 'down',
-  value: -0.8,
-  threshold: -0.75,
-  message: 'Tariff escalation on CN',
-  evidence: [],
-  publishedAt: '2026-03-02T14:30:00.000Z',
-  ingestedAt: '2026-12-05T10:00:00.000Z',
-  detectedAt: '2026-12-05T10:00:00.012Z',
-  latencyMs: 12,
-  scorerVersion: 's',
-  rulesVersion: 'r',
-  ...over,
-})
+const alert = testAlert
 
 describe('formatAlert', () => {
   it('shows the detection time, or with time: published the headline time (a played feed)', () => {

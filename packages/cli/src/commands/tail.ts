@@ -1,9 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { formatFromPath, formatPair, parseRules, RULE_FILES } from '@tradepulse/alerting'
 import { type Alert, AlertReader, createTopicCatalogue } from '@tradepulse/contracts'
-import { BaseConfig, exitCodeForSignal, loadConfig, setValue, TradepulseError } from '@tradepulse/platform'
+import {
+  BaseConfig,
+  consumerStopped,
+  exitCodeForSignal,
+  loadConfig,
+  sessionTimeoutRefusal,
+  setValue,
+  TradepulseError,
+  withLeaderRetry,
+} from '@tradepulse/platform'
 import type { Command } from 'commander'
-import type { Kafka } from 'kafkajs'
+import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs'
 import { printable, printableJson } from '../dlq/dead-letters.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { deskId } from '../option-values.ts'
@@ -133,6 +142,97 @@ export function closeOnSignals(
   from.on('SIGTERM', onSignal)
 }
 
+/** What followTopic uses of a Kafka client: a consumer, and an admin for the partitions' offsets. */
+export type FollowKafka = {
+  consumer(
+    config: ConsumerConfig,
+  ): Pick<Consumer, 'connect' | 'disconnect' | 'subscribe' | 'run' | 'seek' | 'on' | 'events'>
+  admin(): Pick<Admin, 'connect' | 'disconnect' | 'fetchTopicOffsets'>
+}
+
+export type FollowOptions = {
+  topic: string
+  /** A throwaway group's id: nothing is committed to it. */
+  groupId: string
+  fromBeginning: boolean
+  maxWaitTimeInMs: number
+  sessionTimeout: number
+  heartbeatInterval: number
+  /** Called once the starting offsets are taken, before the join: what is written from then on is shown. */
+  started: () => void
+  /** Each record, once, in offset order within its partition. */
+  onMessage: (partition: number, message: KafkaMessage) => void
+  /** The consumer, for the caller to close it (on a signal). */
+  opened?: (consumer: Pick<Consumer, 'disconnect'>) => void
+}
+
+/**
+ * Follows `topic` from where each partition ends now (its start with fromBeginning), taken before
+ * `started` and sought at every join: a throwaway group commits nothing, so each rejoin kafkajs makes
+ * (the session lost while the process was stopped or blocked on a full pipe, a broker restart outlasting
+ * the retries) put the consumer at the topic's end again, the alerts written meanwhile never shown, or
+ * with fromBeginning at its start, every retained alert shown again; and an alert written between the
+ * "Following" line and the first join was missed. Never resolves; rejects on a consumer crash kafkajs
+ * does not restart from (an ACL refusing the group or the topic, a session timeout the broker refuses),
+ * naming the group: the consumer was disconnected and the command exited 0 with nothing said.
+ */
+export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Promise<never> {
+  const { topic, groupId } = opts
+  // The next offset to show per partition. A partition added later starts where kafkajs puts a new group.
+  const next = new Map(
+    (await withLeaderRetry(kafka, (admin) => admin.fetchTopicOffsets(topic))).map((o) => [
+      o.partition,
+      Number(opts.fromBeginning ? o.low : o.high),
+    ]),
+  )
+  let fail!: (err: unknown) => void
+  const crashed = new Promise<never>((_resolve, reject) => {
+    fail = reject
+  })
+  // Handled when returned; a crash inside run() (the first join refused) comes before that.
+  crashed.catch(() => {})
+  // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records. It
+  // creates no topic: on a broker that creates topics on first use, a mistyped desk would make one.
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: opts.maxWaitTimeInMs,
+    sessionTimeout: opts.sessionTimeout,
+    heartbeatInterval: opts.heartbeatInterval,
+    allowAutoTopicCreation: false,
+  })
+  opts.opened?.(consumer)
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const [partition, offset] of next) consumer.seek({ topic, partition, offset: String(offset) })
+  })
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) return // kafkajs starts it again; its join seeks as any
+    const err = payload.error
+    const stopped = sessionTimeoutRefusal(err, opts.sessionTimeout) ?? consumerStopped(err)
+    fail(
+      stopped.code === 'CONFIG_INVALID'
+        ? stopped
+        : new TradepulseError(stopped.code, `tail alerts, consumer group ${groupId}: ${stopped.message}`, {
+            cause: stopped.cause,
+            retriable: false,
+          }),
+    )
+  })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning })
+  opts.started()
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message }) => {
+      const offset = Number(message.offset)
+      // Fetched again after a rejoin: shown already.
+      if (offset < (next.get(partition) ?? 0)) return
+      next.set(partition, offset + 1)
+      opts.onMessage(partition, message)
+    },
+  })
+  return crashed
+}
+
 export function registerTail(program: Command): void {
   const tail = program
     .command('tail')
@@ -153,22 +253,19 @@ export function registerTail(program: Command): void {
       const kafka = cliKafka(config, 'tradepulse-tail', log)
       if (opts.desk !== undefined) await checkDeskTopic(kafka, config, opts.desk, topic)
       else await requireTopic(kafka, config, 'tail alerts', topic)
-      // A throwaway group: tailing never moves anyone's offsets, and two tails do not share records. It
-      // creates no topic: on a broker that creates topics on first use, a mistyped desk would make one.
-      const consumer = kafka.consumer({
+      await followTopic(kafka, {
+        topic,
         groupId: `tradepulse-tail-${process.pid}-${Date.now()}`,
+        fromBeginning: Boolean(opts.fromBeginning),
         maxWaitTimeInMs: config.KAFKA_FETCH_MAX_WAIT_MS,
-        allowAutoTopicCreation: false,
-      })
-      closeOnSignals(() => consumer.disconnect())
-      await consumer.connect()
-      await consumer.subscribe({ topic, fromBeginning: Boolean(opts.fromBeginning) })
-      process.stderr.write(
-        `Following ${topic}${opts.fromBeginning ? ' from the beginning' : ''}; Ctrl-C to stop.\n`,
-      )
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: async ({ partition, message }) => {
+        sessionTimeout: config.KAFKA_SESSION_TIMEOUT_MS,
+        heartbeatInterval: config.KAFKA_HEARTBEAT_INTERVAL_MS,
+        opened: (consumer) => closeOnSignals(() => consumer.disconnect()),
+        started: () =>
+          process.stderr.write(
+            `Following ${topic}${opts.fromBeginning ? ' from the beginning' : ''}; Ctrl-C to stop.\n`,
+          ),
+        onMessage: (partition, message) => {
           const text = message.value?.toString('utf8') ?? ''
           let parsed: ReturnType<typeof AlertReader.safeParse> | undefined
           try {
