@@ -300,6 +300,35 @@ rules:
       'rules[0].threshold',
       /never be reached: mean on uncertainty is \[0, 1\)/,
     ],
+    // Uncertainty diffusion is never negative (a headline carries uncertainty cues or not, never against
+    // them): these were taken, and the down line never fired, the up line paged once and never re-armed.
+    [
+      'a down line on uncertainty diffusion, which is never negative',
+      [{ ...level, field: 'diffusion', dimensions: ['uncertainty'], direction: 'down', threshold: -0.2 }],
+      'rules[0].threshold',
+      /never be reached: diffusion on uncertainty is \[0, 1\]/,
+    ],
+    [
+      'an up line on uncertainty diffusion whose re-arm point is below 0',
+      [
+        {
+          ...level,
+          field: 'diffusion',
+          dimensions: ['uncertainty'],
+          direction: 'up',
+          threshold: 0.5,
+          hysteresis: 0.6,
+        },
+      ],
+      'rules[0].hysteresis',
+      /up line at 0.5 would never re-arm \(it needs a value below -0.1,/,
+    ],
+    [
+      'direction both on uncertainty diffusion',
+      [{ ...level, field: 'diffusion', dimensions: ['uncertainty'], direction: 'both', threshold: 0.5 }],
+      'rules[0].direction',
+      /the down line at -0.5 can never be reached \(diffusion on uncertainty is \[0, 1\]\).*use direction up/,
+    ],
     [
       'a momentum shift beyond 1 on uncertainty',
       [{ ...level, kind: 'momentum_shift', dimensions: ['uncertainty'], threshold: 1.5 }],

@@ -56,6 +56,7 @@ const range = (min: number, max: number, minOpen: boolean, maxOpen: boolean, tex
 const MEAN = range(-1, 1, true, true)
 const UNC_MEAN = range(0, 1, false, true)
 const DIFFUSION = range(-1, 1, false, false)
+const UNC_DIFFUSION = range(0, 1, false, false)
 const MOMENTUM = range(-2, 2, true, true)
 const UNC_MOMENTUM = range(-1, 1, true, true)
 const VOLUME = range(0, Number.POSITIVE_INFINITY, false, true, 'at least 0')
@@ -65,7 +66,8 @@ const ANY = range(Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY, true, true
  * The range of what `rule` watches on `dimension` (IndicatorUpdate). A mean lies in (-1, 1) ([0, 1) on
  * uncertainty, whose scores are in [0, 1]): the indicator's prior (a neutral pseudo-headline of weight
  * 1 in every mean) keeps it off ±1 however many headlines agree. Momentum (the short evidence shrunk
- * toward the long mean, minus it) lies in (-2, 2) ((-1, 1) on uncertainty), diffusion in [-1, 1], volume
+ * toward the long mean, minus it) lies in (-2, 2) ((-1, 1) on uncertainty), diffusion in [-1, 1] ([0, 1]
+ * on uncertainty, whose headlines count as carrying uncertainty or not, never against it), volume
  * is at least 0, buzz (a z-score) is unbounded. (count, the key's lifetime total, is refused apart.)
  */
 function rangeOf(rule: IndicatorRule, dimension: Dimension): Range {
@@ -77,7 +79,7 @@ function rangeOf(rule: IndicatorRule, dimension: Dimension): Range {
     case 'mean':
       return unc ? UNC_MEAN : MEAN
     case 'diffusion':
-      return DIFFUSION
+      return unc ? UNC_DIFFUSION : DIFFUSION
     case 'momentum':
       return unc ? UNC_MOMENTUM : MOMENTUM
     case 'volume':
@@ -150,7 +152,7 @@ function reachCheck(rule: Rule, at: (field: string) => string): ConfigError[] {
       if (l.side === 'up' ? rearm > range.min : rearm < range.max) continue
       errors.push({
         path: at('hysteresis'),
-        message: `rule "${rule.id}": the ${l.side} line at ${l.line} would never re-arm (it needs a value ${l.side === 'up' ? 'below' : 'above'} ${rearm}, and ${on}): use a smaller hysteresis or another threshold`,
+        message: `rule "${rule.id}": the ${l.side} line at ${l.line} would never re-arm (it needs a value ${l.side === 'up' ? 'below' : 'above'} ${Number(rearm.toPrecision(12))}, and ${on}): use a smaller hysteresis or another threshold`,
       })
       break
     }
