@@ -269,9 +269,10 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
   try {
     await target.clear()
     await admin.connect()
-    // Asked again on a fresh client while a partition has no leader (withLeaderRetry): kafkajs gives up at
-    // once on a leader that moved (a broker restarted during a replay of hours), and the rebuild failed
-    // with it; after the switch, without its last pass.
+    // The topic's offsets (its ends, and the replay's starts below) are asked again on a fresh client while
+    // a partition has no leader (withLeaderRetry): kafkajs gives up at once on a leader that moved (a broker
+    // restarted during a replay of hours), and the rebuild failed with it; after the switch, without its
+    // last pass.
     const latest = async (): Promise<Offsets> =>
       new Map(
         (await withLeaderRetry(kafka, (a) => a.fetchTopicOffsets(options.topic))).map((p) => [
@@ -281,10 +282,9 @@ export async function rebuildIndicators(options: RebuildOptions): Promise<Rebuil
       )
 
     starts = new Map(
-      (await admin.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs)).map((p) => [
-        p.partition,
-        Number(p.offset),
-      ]),
+      (
+        await withLeaderRetry(kafka, (a) => a.fetchTopicOffsetsByTimestamp(options.topic, options.sinceMs))
+      ).map((p) => [p.partition, Number(p.offset)]),
     )
     await admin.setOffsets({
       groupId,
