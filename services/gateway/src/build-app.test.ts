@@ -8,6 +8,7 @@ import {
   loadConfig,
 } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
+import { KafkaJSProtocolError } from 'kafkajs'
 import { describe, expect, it, vi } from 'vitest'
 import { buildGatewayApp, ENDS_RETRY_MS, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
@@ -70,8 +71,11 @@ describe("the gateway's own admin clients", () => {
 })
 
 describe("the alerts topic's ends at the start", () => {
-  /** A gateway whose admin clients are `admin`, on Kafka (the configuration's: none there). */
-  function onAdmin(admin: object, env: Record<string, string> = {}) {
+  /**
+   * A gateway whose admin clients are `admin` (or each a new one it makes), on Kafka (the configuration's:
+   * none there).
+   */
+  function onAdmin(admin: object | (() => object), env: Record<string, string> = {}) {
     const config = loadConfig(GatewayConfig, {
       HTTP_PORT: '0',
       TRADEPULSE_TOPIC_PREFIX: 'ends-test.',
@@ -81,7 +85,7 @@ describe("the alerts topic's ends at the start", () => {
     const app = buildGatewayApp(config, {
       log,
       indicators: createMemoryIndicatorStore({ clock: { now: () => 0 } }),
-      kafka: () => ({ admin: () => admin as never }),
+      kafka: () => ({ admin: () => (typeof admin === 'function' ? admin() : admin) as never }),
     })
     return { app, lines }
   }
@@ -134,6 +138,53 @@ describe("the alerts topic's ends at the start", () => {
       vi.useRealTimers()
       await app.stop()
     }
+  })
+
+  // kafkajs gives up at once on NOT_LEADER_FOR_PARTITION, and an admin asked again keeps the metadata
+  // naming the old leader until it expires (5 min): the same admin asked each second never found the moved
+  // leader, and the start failed after ENDS_RETRY_MS.
+  it('are asked again on a fresh admin when a partition has no leader: a leader that moved is found', async () => {
+    const admins: { connected: boolean }[] = []
+    const asked: object[] = []
+    const { app } = onAdmin(() => {
+      const admin = { connected: false }
+      admins.push(admin)
+      return {
+        connect: async () => {
+          admin.connected = true
+        },
+        disconnect: async () => {
+          admin.connected = false
+        },
+        listTopics: async () => ['ends-test.alerts.v1'],
+        fetchTopicOffsets: async () => {
+          asked.push(admin)
+          // The first admin asked: its metadata names the old leader for good.
+          if (asked[0] === admin)
+            throw new KafkaJSProtocolError(
+              Object.assign(new Error('This server is not the leader for that topic-partition'), {
+                type: 'NOT_LEADER_FOR_PARTITION',
+              }),
+            )
+          return [{ partition: 0, offset: '3', low: '0', high: '3' }]
+        },
+      }
+    })
+    try {
+      app.start().catch(() => {}) // after the ends, Kafka (the configuration's) is not there
+      await waitFor(
+        async () =>
+          (await app.health()).checks.alerts?.detail ===
+          'catching up: 1 partition(s) of the alerts topic still being read',
+        { what: "the alerts topic's ends read" },
+      )
+      expect(asked.length).toBe(2)
+      expect(asked[1]).not.toBe(asked[0])
+      expect(admins.find((a) => a === asked[0])?.connected).toBe(false)
+    } finally {
+      await app.stop()
+    }
+    expect(admins.every((a) => !a.connected)).toBe(true)
   })
 
   it('while they are read, HTTP answers: /healthz and /readyz say why it is not ready, /metrics, the indicators; the alert list is a 503, a fresh stream is answered only once they are read, a resumed one at once', async () => {

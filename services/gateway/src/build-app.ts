@@ -59,6 +59,8 @@ export const ENDS_RETRY_MS = 60_000
 
 /** A kafkajs admin client, as createKafka's clients make them. */
 type Admin = ReturnType<ReturnType<typeof createKafka>['admin']>
+/** What makes them: a Kafka client (deps.kafka's). */
+type AdminSource = { admin(): Admin }
 
 /**
  * Each gateway reads every alert (it serves them all), so each has a consumer group of its own, new at
@@ -211,7 +213,10 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   // a gateway on a secured cluster never read the alerts topic's ends, so never became ready.
   const clientId = config.KAFKA_CLIENT_ID ?? 'tradepulse-gateway'
   const makeKafka = deps.kafka ?? createKafka
-  const endsAdmin = catchUp && makeKafka(kafkaClientConfig(config, `${clientId}-ends`), log).admin()
+  const endsKafka = catchUp && makeKafka(kafkaClientConfig(config, `${clientId}-ends`), log)
+  // The admin of the ends' read under way (one per attempt, readEnds), then the one that read them, kept for
+  // followCommits.
+  let endsAdmin: Admin | undefined
   const groupAdmin = ownGroup
     ? makeKafka(
         kafkaClientConfig(config, `${clientId}-group`),
@@ -238,12 +243,16 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * makes it in the worker's start; without it the start stops, naming it) held nothing. Retried every
    * second (a partition without a leader yet, just made or its broker restarting, fails the read, and
    * kafkajs tries it once), for ENDS_RETRY_MS at most: then the start fails, as the worker's other reads
-   * of Kafka at its start do.
+   * of Kafka at its start do. Each attempt on a fresh admin: one asked again keeps the metadata naming a
+   * partition's old leader until it expires (5 min), so after a leader moved it asked the old one each
+   * second and the start failed.
    */
-  async function readEnds(tracker: CatchUp, admin: Admin): Promise<void> {
+  async function readEnds(tracker: CatchUp, kafka: AdminSource): Promise<void> {
     const name = topics.alerts.name
     const giveUpAt = Date.now() + ENDS_RETRY_MS
     for (;;) {
+      const admin = kafka.admin()
+      endsAdmin = admin
       try {
         await admin.connect()
         const offsets = (await admin.listTopics()).includes(name) ? await admin.fetchTopicOffsets(name) : []
@@ -252,19 +261,18 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         )
         return
       } catch (err) {
-        if (stopping || Date.now() >= giveUpAt) {
-          await admin.disconnect().catch(() => {})
-          if (stopping) return
+        await admin.disconnect().catch(() => {})
+        if (stopping) return
+        if (Date.now() >= giveUpAt)
           throw new TradepulseError('INFRA_KAFKA', `could not read the ends of ${name} at the start`, {
             cause: err,
           })
-        }
         log.warn(
           { err },
           "could not read the alerts topic's ends (retrying in 1 s): not ready, its consumer not started, until it has",
         )
-        await pause()
       }
+      await pause()
     }
   }
   /**
@@ -293,11 +301,11 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * health, its metrics and the routes that need no feed answer while the ends are read. A read that
    * failed for ENDS_RETRY_MS fails the worker's first step with it, and so the start (exit 69).
    */
-  function afterEnds(transport: Transport, tracker: CatchUp, admin: Admin): Transport {
+  function afterEnds(transport: Transport, tracker: CatchUp, kafka: AdminSource): Transport {
     const after =
       <A extends unknown[], T>(use: (...args: A) => Promise<T>) =>
       async (...args: A): Promise<T> => {
-        readingEnds ??= readEnds(tracker, admin)
+        readingEnds ??= readEnds(tracker, kafka)
         await readingEnds
         if (stopping) throw new TradepulseError('SHUTDOWN', 'the gateway stopped while starting')
         return use(...args)
@@ -320,8 +328,8 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
   }
   // The worker's bus, as it would make it, its uses at the start waiting for the ends (afterEnds).
   const transport =
-    catchUp && endsAdmin
-      ? afterEnds(createKafkaTransport(kafkaClientConfig(config, clientId), log), catchUp, endsAdmin)
+    catchUp && endsKafka
+      ? afterEnds(createKafkaTransport(kafkaClientConfig(config, clientId), log), catchUp, endsKafka)
       : deps.transport
   const app = createKafkaWorker({
     worker: 'gateway',
