@@ -17,7 +17,7 @@ import {
 } from '@tradepulse/platform'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
-import { type Admin, type Kafka, KafkaJSError, type TopicMessages } from 'kafkajs'
+import { type Admin, type Kafka, KafkaJSError, KafkaJSProtocolError, type TopicMessages } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const silent = createLogger({ level: 'silent' })
@@ -759,6 +759,46 @@ describe('batch runner on Kafka', () => {
       expect(lines.filter((l) => l.msg.startsWith("could not read the partitions' ends"))).toHaveLength(1)
       expect(lines.some((l) => l.msg.startsWith("partitions' ends unknown"))).toBe(false)
       expect(new Set(out.messages.map((m) => m.value!.toString())).size).toBe(61)
+    })
+
+    // kafkajs gives up at once on NOT_LEADER_FOR_PARTITION, and an admin asked again keeps the metadata
+    // naming the old leader until it expires (5 min): the same admin asked again never found the moved
+    // leader, and the partitions went unaligned.
+    it('asks again on a fresh admin when a partition has no leader: a leader that moved is found', async () => {
+      const { lines, log } = capture()
+      // The first admin the offsets are asked of names the old leader for good.
+      let stale: Admin | undefined
+      const notLeader = () =>
+        new KafkaJSProtocolError(
+          Object.assign(new Error('This server is not the leader for that topic-partition'), {
+            type: 'NOT_LEADER_FOR_PARTITION',
+          }),
+        )
+      const staleLeader = (admin: Admin): Admin => {
+        const wrapped: Admin = Object.assign(Object.create(admin) as Admin, {
+          fetchTopicOffsets: async (topic: string) => {
+            stale ??= wrapped
+            if (stale === wrapped) throw notLeader()
+            return admin.fetchTopicOffsets(topic)
+          },
+        })
+        return wrapped
+      }
+      const { out } = await run(
+        toOut,
+        {},
+        { partitions: 2, align, log, backlog, admin: staleLeader, endsRetryMs: 6_000 },
+      )
+      await waitFor(() => out.messages.length >= 61, { what: '61 records out' })
+      await waitFor(
+        () =>
+          lines.some(
+            (l) => l.msg === "partitions' ends read" || l.msg.startsWith("partitions' ends unknown"),
+          ),
+        { what: 'the answer or the fallback logged' },
+      )
+      expect(lines.some((l) => l.msg.startsWith("partitions' ends unknown"))).toBe(false)
+      expect(lines.find((l) => l.msg === "partitions' ends read")?.attempts).toBe(2)
     })
 
     it.each([

@@ -809,7 +809,7 @@ export function createBatchRunner(
   async function learnEnds(since: number, assigned: Record<string, number[]>): Promise<void> {
     const keys = Object.entries(assigned).flatMap(([topic, ps]) => ps.map((q) => `${topic}/${q}`))
     for (const key of keys) aligner!.expect(key)
-    const admin = kafka.admin()
+    let admin = kafka.admin()
     try {
       let answer: PartitionEnds | undefined
       // At least 30 s by default (the session timeout when longer): a Kafka fault at an assignment often
@@ -821,9 +821,18 @@ export function createBatchRunner(
         fromBeginning: cfg.fromBeginning ?? true,
         assigned,
       }
+      let asked = false
       try {
         const got = await retry(
           async () => {
+            // Each attempt after the first on a fresh admin: one asked again keeps the metadata naming a
+            // partition's old leader until it expires (5 min), so a leader that moved (kafkajs gives up at
+            // once on NOT_LEADER_FOR_PARTITION) was asked of the old broker until the deadline.
+            if (asked) {
+              await admin.disconnect().catch(() => {})
+              admin = kafka.admin()
+            }
+            asked = true
             await admin.connect()
             return readPartitionEnds(admin, request)
           },
