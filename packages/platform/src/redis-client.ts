@@ -4,6 +4,14 @@ import { TradepulseError } from './errors.ts'
 import { faultReason, healthTransitions } from './fault-reason.ts'
 import type { HealthCheck } from './health.ts'
 import type { Logger } from './logger.ts'
+import {
+  beforeSetStatus,
+  type CommandDeque,
+  ioredisInternals,
+  offlineQueue,
+  type QueuedCommand,
+  unansweredQueue,
+} from './redis/ioredis-internals.ts'
 import { sendScriptsInOrder } from './redis/scripts-in-order.ts'
 
 /**
@@ -56,6 +64,9 @@ const DATABASE_REFUSED = 'database refused (REDIS_URL)'
  * connection closed unanswered. Both are taken out of those queues as the connection becomes ready.
  *
  * Script calls run in the order they were issued, after a SCRIPT FLUSH too: see sendScriptsInOrder.
+ *
+ * Both hooks reach into ioredis's internals (ioredis-internals.ts): an ioredis without one of them fails
+ * here, a TradepulseError naming it, the client closed.
  */
 export function createRedis(
   url: string,
@@ -76,6 +87,15 @@ export function createRedis(
     // connection (the name may lead to the new primary); an error reply about the command itself does not.
     reconnectOnError: (err) => /^(READONLY|MASTERDOWN|LOADING)\b/.test(err.message),
   })
+  try {
+    ioredisInternals(redis)
+  } catch (err) {
+    // Closed for good, so that no reconnection outlives the refusal; an error of its own is not the news.
+    try {
+      redis.disconnect()
+    } catch {}
+    throw err
+  }
   let refuse: (err: TradepulseError) => void = () => {}
   const refused = new Promise<TradepulseError>((resolve) => {
     refuse = resolve
@@ -120,11 +140,6 @@ export function createRedis(
   return redis
 }
 
-/** ioredis's queue of the commands a closed connection left unanswered (not in its typings). */
-type Unfulfilled = {
-  prevCommandQueue?: { shift(): { command: { reject(err: Error): void } } | undefined } | null
-}
-
 /**
  * Fails the commands the connection that just closed left unanswered: what ioredis keeps, as the
  * connection closes, to send again on the next one (its prevCommandQueue, set before the close event is
@@ -134,19 +149,10 @@ type Unfulfilled = {
  * that is open now) is never among them; one failed already (its timeout) is left as it is.
  */
 function failUnfulfilled(redis: Redis): void {
-  const queue = (redis as unknown as Unfulfilled).prevCommandQueue
+  const queue = unansweredQueue(redis)
   if (!queue) return
   const err = new Error('Connection is closed.')
   for (let item = queue.shift(); item; item = queue.shift()) item.command.reject(err)
-}
-
-/** ioredis's queues of the commands it sends as a connection becomes ready (not in its typings). */
-type Queued = { command: { isSettled?: boolean; reject(err: Error): void }; stream?: unknown }
-type CommandQueue = { length: number; shift(): Queued | undefined; push(item: Queued): unknown }
-type ReadyQueues = {
-  offlineQueue?: CommandQueue
-  prevCommandQueue?: CommandQueue | null
-  setStatus(status: string, arg?: unknown): void
 }
 
 /**
@@ -159,17 +165,15 @@ type ReadyQueues = {
  * unwritten, waiting for replies that never come.
  */
 function sendNothingSettled(redis: Redis): void {
-  const internals = redis as unknown as ReadyQueues
-  const setStatus = internals.setStatus
-  internals.setStatus = function (this: ReadyQueues, status, arg) {
-    if (status === 'ready') for (const queue of [this.offlineQueue, this.prevCommandQueue]) dropSettled(queue)
-    setStatus.call(this, status, arg)
-  }
+  beforeSetStatus(redis, (status) => {
+    if (status === 'ready')
+      for (const queue of [offlineQueue(redis), unansweredQueue(redis)]) dropSettled(queue)
+  })
 }
 
-function dropSettled(queue: CommandQueue | null | undefined): void {
+function dropSettled(queue: CommandDeque | null | undefined): void {
   if (!queue?.length) return
-  const items: Queued[] = []
+  const items: QueuedCommand[] = []
   for (let item = queue.shift(); item; item = queue.shift()) items.push(item)
   const failedPipelines = new Set(items.filter((i) => i.command.isSettled && i.stream).map((i) => i.stream))
   for (const item of items) {

@@ -1,11 +1,10 @@
 import { Command, type Redis } from 'ioredis'
-
-/** What ioredis keeps of a script defined on a client (defineCommand): not in its typings. */
-type DefinedScript = { lua: string; Command: abstract new (...args: never[]) => Command }
-type Internals = {
-  scriptsSet: Record<string, DefinedScript>
-  sendCommand(command: Command, stream?: unknown, ...rest: unknown[]): unknown
-}
+import {
+  beforeSendCommand,
+  type DefinedScript,
+  definedScripts,
+  isPipelineStream,
+} from './ioredis-internals.ts'
 
 /**
  * Makes the first call of each script in each pipeline (an explicit one, a transaction, an auto-pipeline)
@@ -24,29 +23,21 @@ type Internals = {
  * later calls, which ioredis sends again after the rest.
  */
 export function sendScriptsInOrder(redis: Redis): void {
-  const internals = redis as unknown as Internals
-  const sendCommand = internals.sendCommand
   // Per pipeline, by the stream ioredis writes it through (sent again whole, with the same stream, after a
   // reconnection): the scripts whose first call in it is known.
   const firstCalls = new WeakMap<object, Set<DefinedScript>>()
-  internals.sendCommand = function (this: Internals, command, stream, ...rest) {
-    if (command.constructor !== Command && isPipeline(stream)) {
-      const script = Object.values(this.scriptsSet).find((s) => command instanceof s.Command)
-      if (script) {
-        const scripts = firstCalls.get(stream) ?? new Set<DefinedScript>()
-        firstCalls.set(stream, scripts)
-        if (!scripts.has(script)) {
-          scripts.add(script)
-          writeWhole(command, script.lua)
-        }
-      }
+  beforeSendCommand(redis, (command, stream) => {
+    if (command.constructor === Command || !isPipelineStream(stream)) return
+    const script = definedScripts(redis).find((s) => command instanceof s.Command)
+    if (!script) return
+    const scripts = firstCalls.get(stream) ?? new Set<DefinedScript>()
+    firstCalls.set(stream, scripts)
+    if (!scripts.has(script)) {
+      scripts.add(script)
+      writeWhole(command, script.lua)
     }
-    return sendCommand.call(this, command, stream, ...rest)
-  }
+  })
 }
-
-const isPipeline = (stream: unknown): stream is object =>
-  typeof stream === 'object' && stream !== null && (stream as { isPipeline?: unknown }).isPipeline === true
 
 /**
  * Writes `command`, an EVALSHA of a defined script, as an EVAL of its text every time it is written. Only
