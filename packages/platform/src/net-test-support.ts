@@ -1,5 +1,6 @@
-// Shared by the tests that put a proxy between a client and Kafka or Redis, the services' and
-// packages/testing's included (@tradepulse/platform/net-test-support); not part of the package's surface.
+// Shared by the tests that put a proxy between a client and Kafka or Redis or need a port where nothing
+// listens, the services' and packages/testing's included (@tradepulse/platform/net-test-support); not part
+// of the package's surface.
 import { createServer, Socket } from 'node:net'
 
 /** A TCP address: a Redis client takes it as `redis://${host}:${port}`, a Kafka one as `${host}:${port}`. */
@@ -40,4 +41,14 @@ export async function tcpProxy(
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
+export async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (!address || typeof address === 'string') throw new Error('no port')
+  return address.port
 }

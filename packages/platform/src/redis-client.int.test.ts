@@ -8,9 +8,9 @@ import { normalizeError } from './errors.ts'
 import { combineHealth } from './health.ts'
 import { closeServer, createHealthServer, listen } from './http/health-server.ts'
 import { createCapturingLogger, createLogger } from './logger.ts'
-import { tcpProxy } from './net-test-support.ts'
+import { closedPort, tcpProxy } from './net-test-support.ts'
 import { closeRedis, createRedis, redisDatabaseRefused, redisHealth } from './redis-client.ts'
-import { clientNamed, closedPort, ownRedis, until } from './redis-test-support.ts'
+import { clientNamed, ownRedis, until } from './redis-test-support.ts'
 
 // platform cannot depend on @tradepulse/testing (which depends on platform): the int project's Redis
 // is read from what its global setup provides, as in the indicator store's test.

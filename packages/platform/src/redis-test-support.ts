@@ -1,9 +1,9 @@
 // Shared by the Redis tests, the services' included (@tradepulse/platform/redis-test-support); not part of
 // the package's surface.
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import type { Redis } from 'ioredis'
 import { createLogger } from './logger.ts'
+import { closedPort } from './net-test-support.ts'
 import { createRedis } from './redis-client.ts'
 
 /** One connection as CLIENT LIST gives it: its fields by name (id, name, flags, cmd…), as text. */
@@ -44,16 +44,6 @@ export async function until(check: () => Promise<boolean>, what: string, timeout
     await new Promise((r) => setTimeout(r, 50))
   }
   throw new Error(`${what} not met within ${timeoutMs} ms (last: ${String(last)})`)
-}
-
-/** A TCP port on 127.0.0.1 where nothing listens: taken from the OS, then let go. */
-export async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  if (!address || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /**
