@@ -1,23 +1,13 @@
 // A rebuild stopped by its signal (the CLI's SIGINT and SIGTERM): before readers are switched it deletes
 // what it made, never the live namespace; once the switch is under way it finishes. Without, Ctrl-C left
 // the half-built namespace in Redis for a week (the indicators' TTL) and the throwaway group on Kafka.
-import { createLogger, createRedisIndicatorStore } from '@tradepulse/platform'
-import { createTopics, testKafka } from '@tradepulse/testing'
+import { createRedisIndicatorStore } from '@tradepulse/platform'
+import { testKafka } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { useAggregatorTestContext } from './int-test-context.ts'
 import { RebuildInterruptedError, type RebuildStep, rebuildIndicators } from './rebuild.ts'
-import {
-  applyInOrder,
-  compareStores,
-  HOUR_MS,
-  produceScored,
-  scoredSeries,
-  targetsOf,
-} from './scored-fixtures.ts'
-
-const silent = createLogger({ level: 'silent' })
-const T0 = Date.parse('2026-03-02T00:00:00Z')
-const GRACE_MS = 600_000
+import { replayOptions, scoredTopic, T0 } from './rebuild-test-support.ts'
+import { applyInOrder, compareStores, HOUR_MS, scoredSeries, targetsOf } from './scored-fixtures.ts'
 
 describe('rebuildIndicators stopped by its signal', () => {
   const ctx = useAggregatorTestContext('rebuild-stop')
@@ -27,10 +17,7 @@ describe('rebuildIndicators stopped by its signal', () => {
    * namespace `live`, active, with its watermark.
    */
   async function setup() {
-    const topic = `${ctx.prefix}headlines.scored.v1`
-    await createTopics(ctx.kafkaBrokers, [{ name: topic, partitions: 3 }])
-    const series = scoredSeries(4_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 61 })
-    await produceScored(ctx.producer, topic, series)
+    const { topic, series } = await scoredTopic(ctx, 61)
     const store = createRedisIndicatorStore(ctx.redis, { prefix: ctx.keyPrefix })
     const live = store.withNamespace('live')
     const liveHeadlines = scoredSeries(100, { startMs: T0, spanMs: HOUR_MS, seed: 62, idPrefix: 'live' })
@@ -58,26 +45,13 @@ describe('rebuildIndicators stopped by its signal', () => {
     }
   }
 
-  const options = (topic: string, store: ReturnType<typeof createRedisIndicatorStore>) => ({
-    brokers: ctx.kafkaBrokers,
-    topic,
-    sinceMs: 0,
-    store,
-    log: silent,
-    graceMs: GRACE_MS,
-    groupPrefix: `${ctx.prefix}aggregator`,
-    // Small fetches and chunks: the replay reports progress between them.
-    fetchBytesPerPartition: 64 * 1024,
-    chunkRecords: 200,
-  })
-
   it('mid-replay: stops, deletes its namespace and its consumer group, and leaves the live namespace as it was', async () => {
     const { topic, store } = await setup()
     const before = await snapshot()
     const stop = new AbortController()
     const steps: RebuildStep[] = []
     const failure = await rebuildIndicators({
-      ...options(topic, store),
+      ...replayOptions(ctx, topic, store),
       signal: stop.signal,
       onStep: (s) => steps.push(s),
       // Called while the replay has not reached the end offsets: the first records are applied, not all.
@@ -114,7 +88,7 @@ describe('rebuildIndicators stopped by its signal', () => {
     const before = await snapshot()
     const steps: RebuildStep[] = []
     const failure = await rebuildIndicators({
-      ...options(topic, store),
+      ...replayOptions(ctx, topic, store),
       onStep: (s) => steps.push(s),
       onProgress: (p) => {
         if (p.records > 0) throw new Error('the replay broke')
@@ -137,7 +111,7 @@ describe('rebuildIndicators stopped by its signal', () => {
     const stop = new AbortController()
     stop.abort()
     const failure = await rebuildIndicators({
-      ...options(topic, store),
+      ...replayOptions(ctx, topic, store),
       namespace: 'never',
       signal: stop.signal,
     }).catch((err: unknown) => err)
@@ -158,7 +132,7 @@ describe('rebuildIndicators stopped by its signal', () => {
     const { topic, series, store } = await setup()
     const stop = new AbortController()
     const r = await rebuildIndicators({
-      ...options(topic, store),
+      ...replayOptions(ctx, topic, store),
       signal: stop.signal,
       onStep: (s) => {
         if (s.step === 'switching') stop.abort()

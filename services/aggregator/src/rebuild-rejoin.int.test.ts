@@ -4,23 +4,13 @@
 // applied returned unresolved: kafkajs fetched the same offset again and again, and the rebuild waited for
 // ever.
 import type { IndicatorStore } from '@tradepulse/indicators'
-import { createLogger, createRedisIndicatorStore } from '@tradepulse/platform'
-import { createTopics, testKafka, waitFor } from '@tradepulse/testing'
+import { createRedisIndicatorStore } from '@tradepulse/platform'
+import { testKafka, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { useAggregatorTestContext } from './int-test-context.ts'
 import { rebuildIndicators } from './rebuild.ts'
-import {
-  applyInOrder,
-  compareStores,
-  HOUR_MS,
-  produceScored,
-  scoredSeries,
-  targetsOf,
-} from './scored-fixtures.ts'
-
-const silent = createLogger({ level: 'silent' })
-const T0 = Date.parse('2026-03-02T00:00:00Z')
-const GRACE_MS = 600_000
+import { replayOptions, scoredTopic, T0 } from './rebuild-test-support.ts'
+import { applyInOrder, compareStores, HOUR_MS, targetsOf } from './scored-fixtures.ts'
 
 /** `store`, its namespace `namespace` holding every apply while `gate.closed` (until `gate.open()`). */
 function gated(store: IndicatorStore, namespace: string) {
@@ -64,30 +54,19 @@ describe('rebuildIndicators, its consumer rejoining mid-replay', () => {
   const ctx = useAggregatorTestContext('rebuild-rejoin')
 
   it('completes, every headline in the new namespace', async () => {
-    const topic = `${ctx.prefix}headlines.scored.v1`
-    await createTopics(ctx.kafkaBrokers, [{ name: topic, partitions: 3 }])
-    const series = scoredSeries(4_000, { startMs: T0, spanMs: 3 * HOUR_MS, seed: 71 })
-    await produceScored(ctx.producer, topic, series)
+    const { topic, series } = await scoredTopic(ctx, 71)
     const namespace = 'rejoined'
-    const groupPrefix = `${ctx.prefix}aggregator`
-    const groupId = `${groupPrefix}.rebuild.${namespace}`
     const { store, gate } = gated(createRedisIndicatorStore(ctx.redis, { prefix: ctx.keyPrefix }), namespace)
+    // Small fetches: the records applied before the rejoin span several, so the fetches after it from the
+    // start are all below what was applied.
+    const options = replayOptions(ctx, topic, store)
+    const groupId = `${options.groupPrefix}.rebuild.${namespace}`
     let held = false
     const stop = new AbortController()
     const rebuilt = rebuildIndicators({
-      brokers: ctx.kafkaBrokers,
-      topic,
-      sinceMs: 0,
-      store,
+      ...options,
       namespace,
-      log: silent,
-      graceMs: GRACE_MS,
-      groupPrefix,
       signal: stop.signal,
-      // Small fetches: the records applied before the rejoin span several, so the fetches after it from
-      // the start are all below what was applied.
-      fetchBytesPerPartition: 64 * 1024,
-      chunkRecords: 200,
       onProgress: (p) => {
         if (!held && p.records >= 1_500) {
           held = true
