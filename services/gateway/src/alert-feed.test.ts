@@ -1,6 +1,6 @@
+import { testAlert } from '@tradepulse/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed, type FeedEntry, matches, parseAlertFilter } from './alert-feed.ts'
-import { testAlert } from './fixtures.ts'
 
 describe('alert feed', () => {
   it('holds each alert id once, newest last, up to its capacity', () => {

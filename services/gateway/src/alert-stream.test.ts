@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { testAlert } from '@tradepulse/testing'
 import { describe, expect, it, vi } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
 import {
@@ -11,7 +12,7 @@ import {
   STREAM_KEEPALIVE_MS,
 } from './alert-stream.ts'
 import { createCatchUp } from './catch-up.ts'
-import { alertIdOf, testAlert } from './fixtures.ts'
+import { alertIdOf } from './fixtures.ts'
 
 /**
  * A response whose socket takes `room` bytes, then is full until `drain()`; what it took is `text`. `ids`

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runInNewContext } from 'node:vm'
-import { waitFor } from '@tradepulse/testing'
+import { testAlert, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
-import { testAlert } from './fixtures.ts'
 
 /** An element as far as the page's script uses one. */
 function element() {

@@ -1,7 +1,7 @@
 import { createCapturingLogger, type InRecord } from '@tradepulse/platform'
+import { testAlert } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { createAlertFeed } from './alert-feed.ts'
-import { testAlert } from './fixtures.ts'
 import { createGatewayHandler, MAX_ALERT_BYTES } from './gateway-handler.ts'
 
 const record = (offset: number, value: string): InRecord => ({

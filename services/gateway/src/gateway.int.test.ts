@@ -9,13 +9,21 @@ import {
   type InRecord,
   loadConfig,
 } from '@tradepulse/platform'
-import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  createTopics,
+  randomName,
+  testAlert,
+  testInfra,
+  testKafka,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RESUME_SLACK_MS } from './alert-stream.ts'
 import { buildGatewayApp, type GatewayApp, type GatewayDeps } from './build-app.ts'
 import { GatewayConfig } from './config.ts'
-import { type ApiBody, alertIdOf, tariffIn, testAlert } from './fixtures.ts'
+import { type ApiBody, alertIdOf, tariffIn } from './fixtures.ts'
 import { readEvents } from './sse-client.ts'
 
 describe('gateway on Kafka and Redis', () => {

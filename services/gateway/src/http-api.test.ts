@@ -10,13 +10,13 @@ import {
   createMemoryIndicatorStore,
   listen,
 } from '@tradepulse/platform'
-import { waitFor } from '@tradepulse/testing'
+import { testAlert, waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type AlertFeed, createAlertFeed, matches, parseAlertFilter } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams, eventIdOf } from './alert-stream.ts'
 import { createClientOf } from './client-address.ts'
-import { type ApiBody, alertIdOf, tariffIn, testAlert } from './fixtures.ts'
+import { type ApiBody, alertIdOf, tariffIn } from './fixtures.ts'
 import { createApiRoutes, STREAM_RETRY_AFTER_S, WITHHELD_LOG_EVERY_MS } from './http-api.ts'
 import { readEvents } from './sse-client.ts'
 import { parseTrustedProxies } from './trusted-proxies.ts'

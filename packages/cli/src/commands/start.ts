@@ -31,6 +31,7 @@ import { type Command, InvalidArgumentError } from 'commander'
 import { logLevel, Partitioners } from 'kafkajs'
 import { checkEmbeddedConfig, printIndicatorTables, runEmbedded } from '../embedded.ts'
 import { checkReachable } from '../infra.ts'
+import { createNextOffsets } from '../kafka/next-offsets.ts'
 import { startKeptInfra } from '../local-infra.ts'
 import { decimalNumberOrMax, wholeNumber } from '../option-values.ts'
 import { reloadRulesOnHangup } from '../reload-on-hangup.ts'
@@ -465,24 +466,17 @@ async function playSampleOnKafka(
   const watched = [topics.headlines.name, topics.scored.name, topics.alerts.name, topics.dlq.name]
   // The next offset to take, by topic and partition: the end of each before the feed goes in. A topic not
   // there (alerts, without TOPICS_AUTO_CREATE or an alerter) is read from where kafkajs puts a new group.
-  const next = await topicEnds(kafka, watched)
+  const next = createNextOffsets(await topicEnds(kafka, watched))
   const consumer = kafka.consumer({ groupId: `tradepulse-start-${Date.now()}`, maxWaitTimeInMs: 50 })
   await consumer.connect()
   await consumer.subscribe({ topics: watched, fromBeginning: false })
-  const joined = new Promise<void>((resolve) =>
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const [topic, partitions] of next)
-        for (const [partition, offset] of partitions)
-          consumer.seek({ topic, partition, offset: String(offset) })
-      resolve()
-    }),
-  )
+  next.seekAtEachJoin(consumer)
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       const offset = Number(message.offset)
-      const positions = next.get(topic) ?? next.set(topic, new Map()).get(topic)!
-      if (offset < (positions.get(partition) ?? 0)) return
-      positions.set(partition, offset + 1)
+      if (!next.takes(topic, partition, offset)) return
+      next.advance(topic, partition, offset + 1)
       watch.take(topic, message.value)
     },
   })

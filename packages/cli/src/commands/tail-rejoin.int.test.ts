@@ -1,11 +1,18 @@
 import type { Alert } from '@tradepulse/contracts'
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { createTopics, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
+import {
+  createTopics,
+  randomName,
+  testAlert,
+  testInfra,
+  testKafka,
+  testProducer,
+  waitFor,
+} from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { spawnCli } from '../test-helpers.ts'
-import { testAlert } from './tail-test-alert.ts'
 
-const alert = (id: string) => testAlert({ id, message: `alert ${id}` })
+const alert = (id: string) => testAlert(id, { message: `alert ${id}` })
 
 describe('tradepulse tail alerts across a rejoin', { timeout: 90_000 }, () => {
   const { kafkaBrokers } = testInfra()

@@ -1,5 +1,5 @@
-import { type Alert, createTopicCatalogue } from '@tradepulse/contracts'
-import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { createTopicCatalogue } from '@tradepulse/contracts'
+import { createTopics, randomName, testAlert, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { cli, expectOneLine, spawnCli } from '../test-helpers.ts'
 
@@ -87,25 +87,11 @@ describe('tradepulse tail alerts on Kafka', { timeout: 60_000 }, () => {
     const topic = createTopicCatalogue(prefix).alerts.name
     await createTopics(kafkaBrokers, [{ name: topic }])
     const text = 'CN \u009b2J \u0085 \u202eevil\u202c \u2066x\u2069 \u007f \u001b]0;t\u0007'
-    const alert: Alert = {
-      id: 'a1',
+    const alert = testAlert('a1', {
       rule: `r ${text}`,
-      ruleKind: 'headline',
-      severity: 'critical',
-      dimension: 'tariff',
-      scope: { kind: 'region', id: 'CN' },
-      direction: 'down',
-      value: -0.8,
-      threshold: -0.75,
       message: `Tariff escalation ${text}`,
       evidence: [{ headlineId: 'h', headline: `h ${text}`, score: -0.8, cues: [`c ${text}`] }],
-      publishedAt: '2026-03-02T14:30:00.000Z',
-      ingestedAt: '2026-12-05T10:00:00.000Z',
-      detectedAt: '2026-12-05T10:00:00.012Z',
-      latencyMs: 12,
-      scorerVersion: 's',
-      rulesVersion: 'r',
-    }
+    })
     const producer = await testProducer(kafkaBrokers)
     try {
       await producer.send({ topic, messages: [{ value: JSON.stringify(alert) }] })

@@ -1,15 +1,18 @@
 import { EventEmitter } from 'node:events'
 import { formatPair } from '@tradepulse/alerting'
+import type { Alert } from '@tradepulse/contracts'
+import { testAlert } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { closeOnSignals, formatAlert, ruleColumnWidth, ruleIdsOf } from './tail.ts'
-import { testAlert } from './tail-test-alert.ts'
 
-const alert = testAlert
+const alert = (over: Partial<Alert>) => testAlert('a1', over)
 
 describe('formatAlert', () => {
   it('shows the detection time, or with time: published the headline time (a played feed)', () => {
-    expect(formatAlert(alert({}))).toMatch(/^2026-12-05 10:00:00 {2}CRIT/)
-    expect(formatAlert(alert({}), { time: 'published' })).toMatch(/^2026-03-02 14:30:00 {2}CRIT/)
+    // Detected long after its headline's time, as an alert of a played feed is.
+    const played = alert({ detectedAt: '2026-12-05T10:00:00.012Z' })
+    expect(formatAlert(played)).toMatch(/^2026-12-05 10:00:00 {2}CRIT/)
+    expect(formatAlert(played, { time: 'published' })).toMatch(/^2026-03-02 14:30:00 {2}CRIT/)
   })
 
   it('shows enough decimals to tell a value from its threshold', () => {

@@ -15,6 +15,7 @@ import type { Command } from 'commander'
 import type { Admin, Consumer, ConsumerConfig, Kafka, KafkaMessage } from 'kafkajs'
 import { printable, printableJson } from '../dlq/dead-letters.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
+import { createNextOffsets } from '../kafka/next-offsets.ts'
 import { deskId } from '../option-values.ts'
 import { listTopics, requireTopic } from '../topic-check.ts'
 
@@ -167,22 +168,20 @@ export type FollowOptions = {
 }
 
 /**
- * Follows `topic` from where each partition ends now (its start with fromBeginning), taken before
- * `started` and sought at every join: a throwaway group commits nothing, so each rejoin kafkajs makes
- * (the session lost while the process was stopped or blocked on a full pipe, a broker restart outlasting
- * the retries) put the consumer at the topic's end again, the alerts written meanwhile never shown, or
- * with fromBeginning at its start, every retained alert shown again; and an alert written between the
- * "Following" line and the first join was missed. Never resolves; rejects on a consumer crash kafkajs
- * does not restart from (an ACL refusing the group or the topic, a session timeout the broker refuses),
- * naming the group: the consumer was disconnected and the command exited 0 with nothing said.
+ * Follows `topic` from where each partition ends now (its start with fromBeginning), each record shown
+ * once across the rejoins of its throwaway group (NextOffsets). The offsets are taken before `started`:
+ * taken at the first join, an alert written between the "Following" line and the join was missed. Never
+ * resolves; rejects on a consumer crash kafkajs does not restart from (an ACL refusing the group or the
+ * topic, a session timeout the broker refuses), naming the group: the consumer was disconnected and the
+ * command exited 0 with nothing said.
  */
 export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Promise<never> {
   const { topic, groupId } = opts
-  // The next offset to show per partition. A partition added later starts where kafkajs puts a new group.
-  const next = new Map(
-    (await withLeaderRetry(kafka, (admin) => admin.fetchTopicOffsets(topic))).map((o) => [
-      o.partition,
-      Number(opts.fromBeginning ? o.low : o.high),
+  const offsets = await withLeaderRetry(kafka, (admin) => admin.fetchTopicOffsets(topic))
+  // The next offset to show per partition.
+  const next = createNextOffsets(
+    new Map([
+      [topic, new Map(offsets.map((o) => [o.partition, Number(opts.fromBeginning ? o.low : o.high)]))],
     ]),
   )
   let fail!: (err: unknown) => void
@@ -201,9 +200,7 @@ export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Prom
     allowAutoTopicCreation: false,
   })
   opts.opened?.(consumer)
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const [partition, offset] of next) consumer.seek({ topic, partition, offset: String(offset) })
-  })
+  next.seekAtEachJoin(consumer)
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) return // kafkajs starts it again; its join seeks as any
     const err = payload.error
@@ -224,9 +221,8 @@ export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Prom
     autoCommit: false,
     eachMessage: async ({ partition, message }) => {
       const offset = Number(message.offset)
-      // Fetched again after a rejoin: shown already.
-      if (offset < (next.get(partition) ?? 0)) return
-      next.set(partition, offset + 1)
+      if (!next.takes(topic, partition, offset)) return
+      next.advance(topic, partition, offset + 1)
       opts.onMessage(partition, message)
     },
   })

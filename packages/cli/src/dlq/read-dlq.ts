@@ -1,5 +1,6 @@
 import { type AdminSource, withLeaderRetry } from '@tradepulse/platform'
 import type { Admin, Kafka } from 'kafkajs'
+import { createNextOffsets } from '../kafka/next-offsets.ts'
 import type { DlqRecord } from './dead-letters.ts'
 
 /** The offsets of one partition to read: from `start` up to, not including, `end`. */
@@ -49,8 +50,8 @@ export async function readTopicRanges(
   opts: { maxWaitTimeInMs?: number } = {},
 ): Promise<void> {
   const end = new Map(ranges.map((r) => [r.partition, r.end]))
-  // The next offset to hand over per partition: a batch fetched again (a rejoin) is not handed twice.
-  const position = new Map(ranges.map((r) => [r.partition, r.start]))
+  // The next offset to hand over per partition.
+  const next = createNextOffsets(new Map([[topic, new Map(ranges.map((r) => [r.partition, r.start]))]]))
   const pending = new Set(ranges.filter((r) => r.start < r.end).map((r) => r.partition))
   if (pending.size === 0) return
   let finish!: (err?: unknown) => void
@@ -64,9 +65,9 @@ export async function readTopicRanges(
       }
     }
   })
-  const advance = (partition: number, next: number) => {
-    if (next > (position.get(partition) ?? 0)) position.set(partition, next)
-    if ((position.get(partition) ?? 0) >= (end.get(partition) ?? 0)) pending.delete(partition)
+  const advance = (partition: number, to: number) => {
+    next.advance(topic, partition, to)
+    if (next.of(topic, partition) >= (end.get(partition) ?? 0)) pending.delete(partition)
     if (pending.size === 0) finish()
   }
   const consumer = kafka.consumer({
@@ -80,14 +81,8 @@ export async function readTopicRanges(
     if (payload.topic === topic && !failed) advance(payload.partition, Number(payload.lastOffset) + 1)
   })
   consumer.on(consumer.events.CRASH, ({ payload }) => finish(payload.error))
-  // At each join, before its first fetch, each partition goes to the next offset to hand over. Seeking once
-  // run() returned failed when the join had crashed meanwhile (a coordinator still loading): the command
-  // then died of kafkajs's "consumer#run must be called first" in place of the crash's own error.
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    for (const r of ranges)
-      if (pending.has(r.partition))
-        consumer.seek({ topic, partition: r.partition, offset: String(position.get(r.partition)) })
-  })
+  // Only the partitions not read to their end yet: the others have nothing more to hand over.
+  next.seekAtEachJoin(consumer, (_topic, partition) => pending.has(partition))
   await consumer.connect()
   try {
     await consumer.subscribe({ topic, fromBeginning: true })
@@ -96,12 +91,11 @@ export async function readTopicRanges(
       eachBatch: async ({ batch, heartbeat }) => {
         if (failed) return
         const p = batch.partition
-        const from = position.get(p) ?? 0
         const to = end.get(p) ?? 0
         const records: DlqRecord[] = []
         for (const m of batch.messages) {
           const offset = Number(m.offset)
-          if (offset < from || offset >= to) continue
+          if (!next.takes(topic, p, offset) || offset >= to) continue
           records.push({
             partition: p,
             offset: m.offset,
