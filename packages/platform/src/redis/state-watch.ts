@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import { Counter, type Registry } from 'prom-client'
+import { Counter, Gauge, type Registry } from 'prom-client'
 import type { HealthCheck } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import { createKeys } from './keys.ts'
@@ -38,22 +38,33 @@ export type RedisStateWatchOptions = {
 }
 
 export type RedisStateWatch = {
-  /** Degraded (still ready) for `reportMs` after a loss; ok otherwise. */
+  /**
+   * Degraded (still ready) for `reportMs` after a loss or an eviction, and for as long as Redis runs with
+   * an eviction policy; ok otherwise.
+   */
   health: HealthCheck
-  /** Reads the marker now (tests; the watch also reads it on each reconnection and every interval). */
+  /**
+   * Reads the marker and Redis's INFO now (tests; the watch also reads them on each reconnection and every
+   * interval).
+   */
   check(): Promise<void>
-  /** Wall-clock ms of the last loss seen, if any. */
+  /** Wall-clock ms of the last loss (or eviction) seen, if any. */
   lostAt(): number | undefined
   stop(): void
 }
 
 const LOST_METRIC = 'tradepulse_redis_state_lost_total'
+const MAY_EVICT_METRIC = 'tradepulse_redis_may_evict'
+
+/** What `INFO memory` and `INFO stats` say of eviction. */
+type Eviction = { maxmemory: number; maxmemoryHuman: string; policy: string; evictedKeys: number }
 
 /**
  * Notices a Redis that lost what the workers keep in it: restarted without persistence, flushed, or
- * replaced by an empty server behind the same address. Nothing else would say so: commands keep
- * succeeding on the empty server, indicators restart from nothing, the alerter forgets its cooldowns
- * and hysteresis (and may page again what it paged before), and ingest lets duplicates through.
+ * replaced by an empty server behind the same address, or evicting keys under `maxmemory`. Nothing else
+ * would say so: commands keep succeeding on the empty server, indicators restart from nothing, the
+ * alerter forgets its cooldowns and hysteresis (and may page again what it paged before), and ingest
+ * lets duplicates through.
  *
  * A marker key holds a random epoch. The first worker to start on a prefix sets it and the others
  * adopt it; each then reads it on every reconnection and every `intervalMs`. Missing, or holding an
@@ -62,10 +73,18 @@ const LOST_METRIC = 'tradepulse_redis_state_lost_total'
  * (the detail says until when the state is incomplete). One command a read (SET NX GET, Redis >= 7): the marker is
  * recreated in the same step as it is found missing.
  *
+ * Eviction the marker does not see: it is read (so recently used) every `intervalMs`, which an LRU or
+ * LFU policy never picks, and it is the only key without a TTL, which a volatile-* policy never picks,
+ * while those policies drop the workers' keys one at a time. So each read also reads `INFO memory` and
+ * `INFO stats`: a `maxmemory` with a `maxmemory-policy` other than noeviction is an error line, the
+ * `tradepulse_redis_may_evict` gauge and a degraded health check for as long as it holds; `evicted_keys`
+ * grown since the last read is reported as a loss (the first read only takes it as the baseline). An
+ * INFO refused (a managed Redis's ACL) is said once, and the marker is watched still.
+ *
  * What it cannot see: a loss while no worker on the prefix was running (the first to start sets a
  * new marker, as on a new deployment), and a loss between two reads that something else filled back
- * with a marker of the same epoch (nothing does). An eviction policy that may evict keys without a
- * TTL (allkeys-*) can evict the marker too; that is reported as a loss, which such a policy is.
+ * with a marker of the same epoch (nothing does). `evicted_keys` counts the whole server: keys of
+ * other prefixes, or other applications, evicted there are reported too (they say the policy is live).
  */
 export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): RedisStateWatch {
   const key = createKeys(opts.prefix).stateMarker
@@ -74,52 +93,131 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   const intervalMs = opts.intervalMs ?? 10_000
   const reportMs = Math.min(opts.reportMs ?? 3_600_000, opts.refillMs)
   const lost = counter(opts.registry)
+  const mayEvict = gauge(opts.registry)
+  const remedy = opts.remedy ? `. ${opts.remedy}` : ''
   let epoch: string | undefined
   // The last loss by the wall clock (for the messages: when it was, until when the state is incomplete)
-  // and by the monotonic clock (how long ago it was, which decides how long health reports it).
+  // and by the monotonic clock (how long ago it was, which decides how long health reports it), and
+  // what it was (the health detail's opening).
   let lastLoss: number | undefined
   let lastLossMonotonic = 0
+  let lastLossCause = ''
+  // Eviction as the last INFO read gave it: the policy while it may evict (else undefined), and the
+  // server's evicted_keys (undefined until the first read, which only takes it as the baseline).
+  let evicting: Eviction | undefined
+  let evictedKeys: number | undefined
   let running: Promise<void> | undefined
   let stopped = false
-  let refused = false
+  let markerRefused = false
+  let infoRefused = false
 
-  const read = async (): Promise<void> => {
+  const lose = (cause: string): void => {
+    lastLoss = now()
+    lastLossMonotonic = monotonicNow()
+    lastLossCause = cause
+    lost?.inc()
+  }
+
+  /** Reads the marker: true if it reported a loss. */
+  const readMarker = async (): Promise<boolean> => {
     const mine = randomBytes(8).toString('hex')
     const held = (await redis.set(key, mine, 'NX', 'GET')) as string | null
     if (epoch === undefined) {
       // The first read: set the marker, or adopt the one the first worker on this prefix set.
       epoch = held ?? mine
-      return
+      return false
     }
-    if (held === epoch) return
-    lastLoss = now()
-    lastLossMonotonic = monotonicNow()
+    if (held === epoch) return false
+    lose('Redis lost its data')
     epoch = held ?? mine
-    lost?.inc()
     opts.log.error(
       { key, marker: held === null ? 'missing' : 'replaced' },
-      `Redis lost its data: the state marker ${held === null ? 'was missing' : 'was set anew by another worker'}, so ${opts.what} kept in Redis are gone and start again from empty; they are incomplete for the next ${describeMs(opts.refillMs)}${opts.remedy ? `. ${opts.remedy}` : ''}`,
+      `Redis lost its data: the state marker ${held === null ? 'was missing' : 'was set anew by another worker'}, so ${opts.what} kept in Redis are gone and start again from empty; they are incomplete for the next ${describeMs(opts.refillMs)}${remedy}`,
+    )
+    return true
+  }
+
+  /** Reads INFO memory and stats; `counted`: the marker's read just reported a loss (counted once). */
+  const readEviction = async (counted: boolean): Promise<void> => {
+    const [memory, stats] = await Promise.all([redis.info('memory'), redis.info('stats')])
+    const read = parseEviction(`${memory}\n${stats}`)
+    if (!read) {
+      if (!infoRefused) {
+        infoRefused = true
+        opts.log.warn(
+          {},
+          'cannot watch Redis for evictions: its INFO gives no maxmemory, maxmemory_policy or evicted_keys, so keys it evicts under maxmemory go unreported (run it with maxmemory-policy noeviction)',
+        )
+      }
+      return
+    }
+    const may = read.maxmemory > 0 && read.policy !== 'noeviction'
+    mayEvict?.set(may ? 1 : 0)
+    if (may && evicting?.policy !== read.policy) {
+      opts.log.error(
+        { maxmemory: read.maxmemory, maxmemoryPolicy: read.policy },
+        `Redis may evict ${opts.what} without a word: it runs with maxmemory ${read.maxmemoryHuman} and maxmemory-policy ${read.policy}, which drops ${describePolicy(read.policy)} when memory is full, so ${opts.what} go missing key by key and nothing else says so. Set maxmemory-policy noeviction (a full Redis then refuses writes, which fail where they are made) or remove maxmemory`,
+      )
+    } else if (!may && evicting) {
+      opts.log.info(
+        { maxmemory: read.maxmemory, maxmemoryPolicy: read.policy },
+        `Redis no longer evicts: ${read.maxmemory > 0 ? 'maxmemory-policy noeviction' : 'no maxmemory'}`,
+      )
+    }
+    evicting = may ? read : undefined
+    const before = evictedKeys
+    evictedKeys = read.evictedKeys
+    if (before === undefined) {
+      if (read.evictedKeys > 0)
+        opts.log.warn(
+          { evictedKeys: read.evictedKeys, maxmemoryPolicy: read.policy },
+          `Redis had evicted ${read.evictedKeys} keys before this worker began to watch it (evicted_keys since the server started or its stats were reset): ${opts.what} kept in Redis may have been missing in part`,
+        )
+      return
+    }
+    // Fewer than before: a new server, or CONFIG RESETSTAT; the count starts again from there.
+    if (read.evictedKeys <= before) return
+    const count = read.evictedKeys - before
+    if (counted) lastLossCause = 'Redis lost its data and evicted keys'
+    else lose('Redis evicted keys')
+    opts.log.error(
+      { evictedKeys: count, maxmemoryPolicy: read.policy },
+      `Redis evicted ${count} keys since the last read (maxmemory-policy ${read.policy}; evicted_keys counts the whole server), so ${opts.what} kept in Redis may be missing in part; they are incomplete for the next ${describeMs(opts.refillMs)}${remedy}`,
     )
   }
+
+  // An error reply (a Redis before 7.0 refusing SET ... GET, an ACL refusing the key or INFO) leaves that
+  // half of the watch blind for good: said once. Redis unreachable or slow: the connection's own health
+  // check and log say so; the next read will tell.
+  const markerFailed = (err: unknown): boolean => {
+    if (!markerRefused && err instanceof Error && err.name === 'ReplyError') {
+      markerRefused = true
+      opts.log.error(
+        { err, key },
+        `cannot watch Redis for data loss: ${err.message} (the watch needs Redis 7.0 or later and may read and write ${key})`,
+      )
+    }
+    return false
+  }
+  const infoFailed = (err: unknown): void => {
+    if (!infoRefused && err instanceof Error && err.name === 'ReplyError') {
+      infoRefused = true
+      opts.log.warn(
+        { err },
+        `cannot watch Redis for evictions: INFO refused: ${err.message} (keys it evicts under maxmemory go unreported; run it with maxmemory-policy noeviction)`,
+      )
+    }
+  }
+
   // One read at a time (a reconnection during an interval's read would otherwise compare twice).
   const check = (): Promise<void> => {
     if (stopped) return Promise.resolve()
-    running ??= read()
-      .catch((err: unknown) => {
-        // Redis unreachable or slow: the connection's own health check and log say so; the next read
-        // will tell. An error reply (a Redis before 7.0 refusing SET ... GET, an ACL refusing the key)
-        // leaves the watch blind for good: said once.
-        if (!refused && err instanceof Error && err.name === 'ReplyError') {
-          refused = true
-          opts.log.error(
-            { err, key },
-            `cannot watch Redis for data loss: ${err instanceof Error ? err.message : String(err)} (the watch needs Redis 7.0 or later and may read and write ${key})`,
-          )
-        }
-      })
-      .finally(() => {
-        running = undefined
-      })
+    running ??= (async () => {
+      const counted = await readMarker().catch(markerFailed)
+      await readEviction(counted).catch(infoFailed)
+    })().finally(() => {
+      running = undefined
+    })
     return running
   }
 
@@ -133,13 +231,17 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
     check,
     lostAt: () => lastLoss,
     health: async () => {
-      if (lastLoss === undefined || monotonicNow() - lastLossMonotonic >= reportMs)
-        return { status: 'ok', ready: true }
-      return {
-        status: 'degraded',
-        ready: true,
-        detail: `Redis lost its data at ${new Date(lastLoss).toISOString()}: ${opts.what} incomplete until ${new Date(lastLoss + opts.refillMs).toISOString()}${opts.remedy ? `. ${opts.remedy}` : ''}`,
-      }
+      const faults: string[] = []
+      if (lastLoss !== undefined && monotonicNow() - lastLossMonotonic < reportMs)
+        faults.push(
+          `${lastLossCause} at ${new Date(lastLoss).toISOString()}: ${opts.what} incomplete until ${new Date(lastLoss + opts.refillMs).toISOString()}${remedy}`,
+        )
+      if (evicting)
+        faults.push(
+          `Redis may evict ${opts.what}: maxmemory ${evicting.maxmemoryHuman} with maxmemory-policy ${evicting.policy}; set maxmemory-policy noeviction`,
+        )
+      if (faults.length === 0) return { status: 'ok', ready: true }
+      return { status: 'degraded', ready: true, detail: faults.join('; ') }
     },
     stop() {
       stopped = true
@@ -149,13 +251,61 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   }
 }
 
+/** The eviction fields of INFO's text (`name:value` lines); undefined if one is missing. */
+function parseEviction(info: string): Eviction | undefined {
+  const fields = new Map<string, string>()
+  for (const line of info.split(/\r?\n/)) {
+    const at = line.indexOf(':')
+    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim())
+  }
+  const maxmemory = Number(fields.get('maxmemory'))
+  const evictedKeys = Number(fields.get('evicted_keys'))
+  const policy = fields.get('maxmemory_policy')
+  if (!policy || !Number.isFinite(maxmemory) || !Number.isFinite(evictedKeys)) return undefined
+  return { maxmemory, maxmemoryHuman: fields.get('maxmemory_human') ?? `${maxmemory}B`, policy, evictedKeys }
+}
+
+/** What a maxmemory-policy drops when memory is full. */
+function describePolicy(policy: string): string {
+  const [among, how] = policy.split('-')
+  const which =
+    among === 'allkeys'
+      ? 'any key'
+      : among === 'volatile'
+        ? "keys with a TTL (the workers' state keys all have one)"
+        : 'keys'
+  const order =
+    how === 'lru'
+      ? ', the least recently used first'
+      : how === 'lfu'
+        ? ', the least frequently used first'
+        : how === 'random'
+          ? ', at random'
+          : how === 'ttl'
+            ? ', the nearest to expiry first'
+            : ''
+  return `${which}${order}`
+}
+
 function counter(registry: Registry | undefined): Counter | undefined {
   if (!registry) return undefined
   return (
     (registry.getSingleMetric(LOST_METRIC) as Counter | undefined) ??
     new Counter({
       name: LOST_METRIC,
-      help: 'times the worker found Redis had lost its data (the state marker missing or set anew)',
+      help: 'times the worker found Redis had lost its data (the state marker missing or set anew, or keys evicted)',
+      registers: [registry],
+    })
+  )
+}
+
+function gauge(registry: Registry | undefined): Gauge | undefined {
+  if (!registry) return undefined
+  return (
+    (registry.getSingleMetric(MAY_EVICT_METRIC) as Gauge | undefined) ??
+    new Gauge({
+      name: MAY_EVICT_METRIC,
+      help: 'whether Redis runs with maxmemory and a maxmemory-policy other than noeviction, so may drop the state the worker keeps there (1) or not (0), as its INFO last said',
       registers: [registry],
     })
   )
