@@ -3,6 +3,7 @@ import { hostname } from 'node:os'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
+  askFreshAdmins,
   type BatchHandler,
   closeRedis,
   createKafka,
@@ -243,36 +244,44 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * makes it in the worker's start; without it the start stops, naming it) held nothing. Retried every
    * second (a partition without a leader yet, just made or its broker restarting, fails the read, and
    * kafkajs tries it once), for ENDS_RETRY_MS at most: then the start fails, as the worker's other reads
-   * of Kafka at its start do. Each attempt on a fresh admin: one asked again keeps the metadata naming a
-   * partition's old leader until it expires (5 min), so after a leader moved it asked the old one each
-   * second and the start failed.
+   * of Kafka at its start do. Each attempt on a fresh admin (askFreshAdmins): one asked again keeps the
+   * metadata naming a partition's old leader until it expires (5 min), so after a leader moved it asked
+   * the old one each second and the start failed.
    */
   async function readEnds(tracker: CatchUp, kafka: AdminSource): Promise<void> {
     const name = topics.alerts.name
     const giveUpAt = Date.now() + ENDS_RETRY_MS
-    for (;;) {
-      const admin = kafka.admin()
-      endsAdmin = admin
-      try {
-        await admin.connect()
-        const offsets = (await admin.listTopics()).includes(name) ? await admin.fetchTopicOffsets(name) : []
-        tracker.setEnds(
-          offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
-        )
-        return
-      } catch (err) {
-        await admin.disconnect().catch(() => {})
-        if (stopping) return
-        if (Date.now() >= giveUpAt)
-          throw new TradepulseError('INFRA_KAFKA', `could not read the ends of ${name} at the start`, {
-            cause: err,
-          })
-        log.warn(
-          { err },
-          "could not read the alerts topic's ends (retrying in 1 s): not ready, its consumer not started, until it has",
-        )
-      }
-      await pause()
+    try {
+      await askFreshAdmins(
+        kafka,
+        async (admin) => {
+          const offsets = (await admin.listTopics()).includes(name) ? await admin.fetchTopicOffsets(name) : []
+          tracker.setEnds(
+            offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })),
+          )
+        },
+        {
+          attempts: Number.POSITIVE_INFINITY,
+          waitMs: 1_000,
+          // Any failure, until the stop or ENDS_RETRY_MS: then thrown, and told apart below.
+          retriable: () => !stopping && Date.now() < giveUpAt,
+          onRetry: (err) =>
+            log.warn(
+              { err },
+              "could not read the alerts topic's ends (retrying in 1 s): not ready, its consumer not started, until it has",
+            ),
+          onAdmin: (admin) => {
+            endsAdmin = admin
+          },
+          keep: true,
+        },
+      )
+    } catch (err) {
+      await endsAdmin?.disconnect().catch(() => {})
+      if (stopping) return
+      throw new TradepulseError('INFRA_KAFKA', `could not read the ends of ${name} at the start`, {
+        cause: err,
+      })
     }
   }
   /**

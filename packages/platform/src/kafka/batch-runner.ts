@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import { isKafkaAuthRefusal, kafkaTlsCode, normalizeError, TradepulseError } from '../errors.ts'
 import { faultReason } from '../fault-reason.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { retry } from '../retry.ts'
+import { backoffDelay, retry } from '../retry.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { type OtherTopics, reportingAssigner } from './group-assigner.ts'
 import { kafkaErrorType, type TradepulseProducer } from './kafka-client.ts'
@@ -20,6 +20,7 @@ import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, kafkaClockError, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 import { RepeatedReplyError } from './reply-breaker.ts'
+import { askFreshAdmins } from './topic-ends.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -809,7 +810,9 @@ export function createBatchRunner(
   async function learnEnds(since: number, assigned: Record<string, number[]>): Promise<void> {
     const keys = Object.entries(assigned).flatMap(([topic, ps]) => ps.map((q) => `${topic}/${q}`))
     for (const key of keys) aligner!.expect(key)
-    let admin = kafka.admin()
+    // The admin of the last attempt (askFreshAdmins keeps it): the one that answered goes on to the leaders
+    // and members reads below.
+    let admin: Admin | undefined
     try {
       let answer: PartitionEnds | undefined
       // At least 30 s by default (the session timeout when longer): a Kafka fault at an assignment often
@@ -821,41 +824,36 @@ export function createBatchRunner(
         fromBeginning: cfg.fromBeginning ?? true,
         assigned,
       }
-      let asked = false
       try {
-        const got = await retry(
-          async () => {
-            // Each attempt after the first on a fresh admin: one asked again keeps the metadata naming a
-            // partition's old leader until it expires (5 min), so a leader that moved (kafkajs gives up at
-            // once on NOT_LEADER_FOR_PARTITION) was asked of the old broker until the deadline.
-            if (asked) {
-              await admin.disconnect().catch(() => {})
-              admin = kafka.admin()
-            }
-            asked = true
-            await admin.connect()
-            return readPartitionEnds(admin, request)
+        // Each attempt on a fresh admin: one asked again keeps the metadata naming a partition's old leader
+        // until it expires (5 min), so a leader that moved (kafkajs gives up at once on
+        // NOT_LEADER_FOR_PARTITION) was asked of the old broker until the deadline.
+        const got = await askFreshAdmins(kafka, (a) => readPartitionEnds(a, request), {
+          attempts: Number.POSITIVE_INFINITY,
+          waitMs: (attempt) => backoffDelay(attempt - 1, cfg.retryBaseMs, cfg.retryMaxMs),
+          retriable: (err) => normalizeError(err).retriable,
+          shouldStop: () => since !== assignment || !running || performance.now() >= deadline,
+          onRetry: (err, attempt, delayMs) => {
+            if (attempt === 1)
+              log.warn(
+                { err: normalizeError(err), delayMs },
+                "could not read the partitions' ends; retrying (an empty partition holds the others meanwhile)",
+              )
           },
-          {
-            baseMs: cfg.retryBaseMs,
-            maxMs: cfg.retryMaxMs,
-            shouldStop: () => since !== assignment || !running || performance.now() >= deadline,
-            tickMs: 100,
-            onRetry: (err, attempt, delayMs) => {
-              if (attempt === 1)
-                log.warn(
-                  { err, delayMs },
-                  "could not read the partitions' ends; retrying (an empty partition holds the others meanwhile)",
-                )
-            },
+          onAdmin: (a) => {
+            admin = a
           },
-        )
+          keep: true,
+        })
         if (got.ok) {
           answer = got.value
           if (got.attempts > 1) log.info({ attempts: got.attempts }, "partitions' ends read")
         }
       } catch (err) {
-        log.warn({ err }, "could not read the partitions' ends, a fault that retrying does not mend")
+        log.warn(
+          { err: normalizeError(err) },
+          "could not read the partitions' ends, a fault that retrying does not mend",
+        )
       }
       if (since !== assignment || !running) return
       for (const { key, high, position } of answer?.assigned ?? []) aligner!.ends(key, high, position)
@@ -875,6 +873,8 @@ export function createBatchRunner(
 
       const leaders = new Map<string, number>()
       let members: number | undefined
+      // None made if the deadline was spent before the first attempt.
+      admin ??= kafka.admin()
       try {
         const { topics } = await admin.fetchTopicMetadata({ topics: Object.keys(assigned) })
         for (const t of topics)
@@ -917,7 +917,7 @@ export function createBatchRunner(
         release()
       }
     } finally {
-      await admin.disconnect().catch(() => {})
+      await admin?.disconnect().catch(() => {})
     }
   }
 

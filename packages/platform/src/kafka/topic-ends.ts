@@ -1,4 +1,5 @@
 import type { Admin } from 'kafkajs'
+import type { RetryResult } from '../retry.ts'
 import { kafkaErrorType } from './kafka-client.ts'
 
 /**
@@ -14,34 +15,121 @@ const NO_LEADER_YET: ReadonlySet<string> = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION',
 ])
 
-export type LeaderRetryOptions = { attempts?: number; waitMs?: number }
-
-/** What withLeaderRetry uses of a client: a fresh admin for each attempt. */
+/** What askFreshAdmins uses of a client: a fresh admin for each attempt. */
 export type AdminSource<A> = { admin(): A }
 
+export type FreshAdminOptions<A> = {
+  /** How many attempts at most (default 40): the last failure is then thrown. */
+  attempts?: number
+  /** The wait after failed attempt `attempt` (1, 2, …), ms: a number, or a backoff (default 250). */
+  waitMs?: number | ((attempt: number) => number)
+  /**
+   * Which failures are asked again (default: a partition without a leader ready); any other is thrown at
+   * once.
+   */
+  retriable?: (err: unknown) => boolean
+  /**
+   * As retry's: checked before each attempt, after a failed one (before onRetry) and every 100 ms of a
+   * wait; true ends the asking, stopped.
+   */
+  shouldStop?: () => boolean
+  /** Told of each failure that is asked again, with the wait before the next attempt. */
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void
+  /**
+   * Told of each admin as it is made, before it connects: so a stop can disconnect the one under way, and
+   * with `keep` the caller knows which one is left to it.
+   */
+  onAdmin?: (admin: A) => void
+  /**
+   * The last admin made is left connected however the asking ends (it answered, a stop, a failure thrown),
+   * for the caller to go on with and disconnect (onAdmin named it); each one before it is disconnected as
+   * the next is made. Otherwise every admin is disconnected as its attempt ends.
+   */
+  keep?: boolean
+}
+
+export type LeaderRetryOptions = Pick<FreshAdminOptions<unknown>, 'attempts' | 'waitMs'>
+
+/** A stop asked for during a wait is seen within this. */
+const STOP_TICK_MS = 100
+
 /**
- * `ask` of a fresh admin, connected, asked again on another fresh one (its metadata fresh too) while a
- * partition has no leader ready: at most `attempts` times, `waitMs` apart (10 s in all by default). Any
- * other failure is thrown at once, and the last one once the attempts are spent. Every admin is
- * disconnected.
+ * `ask` of a fresh admin, connected, asked again on another fresh one (its metadata fresh too) while the
+ * failure is `retriable` (a partition without a leader ready by default): at most `attempts` times,
+ * `waitMs` apart, until `shouldStop` says so (stopped). Any other failure is thrown at once, and the last
+ * one once the attempts are spent.
+ */
+export async function askFreshAdmins<A extends Pick<Admin, 'connect' | 'disconnect'>, T>(
+  kafka: AdminSource<A>,
+  ask: (admin: A) => Promise<T>,
+  {
+    attempts = 40,
+    waitMs = 250,
+    retriable = (err) => kafkaErrorType(err, NO_LEADER_YET) !== undefined,
+    shouldStop,
+    onRetry,
+    onAdmin,
+    keep = false,
+  }: FreshAdminOptions<A> = {},
+): Promise<RetryResult<T>> {
+  const disconnect = async (admin: A | undefined) => {
+    await admin?.disconnect().catch(() => {})
+  }
+  // Kept (`keep`) until the next attempt: the caller's if there is none.
+  let failed: A | undefined
+  for (let attempt = 1; ; attempt++) {
+    if (shouldStop?.()) return { ok: false, stopped: true, attempts: attempt - 1 }
+    await disconnect(failed)
+    const admin = kafka.admin()
+    onAdmin?.(admin)
+    let delay: number
+    try {
+      await admin.connect()
+      return { ok: true, value: await ask(admin), attempts: attempt }
+    } catch (err) {
+      if (attempt >= attempts || !retriable(err)) throw err
+      if (shouldStop?.()) return { ok: false, stopped: true, attempts: attempt }
+      delay = typeof waitMs === 'number' ? waitMs : waitMs(attempt)
+      onRetry?.(err, attempt, delay)
+    } finally {
+      if (!keep) await disconnect(admin)
+    }
+    if (keep) failed = admin
+    if (!(await waited(delay, shouldStop))) return { ok: false, stopped: true, attempts: attempt }
+  }
+}
+
+/**
+ * `ms`, or less if `shouldStop` says so (false then), checked every STOP_TICK_MS by the monotonic clock,
+ * as retry's waits are.
+ */
+async function waited(ms: number, shouldStop: (() => boolean) | undefined): Promise<boolean> {
+  if (!shouldStop) {
+    await new Promise((resolve) => setTimeout(resolve, ms))
+    return true
+  }
+  const until = performance.now() + ms
+  while (performance.now() < until) {
+    if (shouldStop()) return false
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(STOP_TICK_MS, Math.max(0, until - performance.now()))),
+    )
+  }
+  return true
+}
+
+/**
+ * askFreshAdmins's value, for a leader not ready (10 s in all by default): every admin disconnected, the
+ * failure thrown.
  */
 export async function withLeaderRetry<A extends Pick<Admin, 'connect' | 'disconnect'>, T>(
   kafka: AdminSource<A>,
   ask: (admin: A) => Promise<T>,
-  { attempts = 40, waitMs = 250 }: LeaderRetryOptions = {},
+  options: LeaderRetryOptions = {},
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const admin = kafka.admin()
-    try {
-      await admin.connect()
-      return await ask(admin)
-    } catch (err) {
-      if (attempt >= attempts || !kafkaErrorType(err, NO_LEADER_YET)) throw err
-    } finally {
-      await admin.disconnect().catch(() => {})
-    }
-    await new Promise((resolve) => setTimeout(resolve, waitMs))
-  }
+  const got = await askFreshAdmins(kafka, ask, options)
+  // Never stopped: no shouldStop.
+  return (got as { value: T }).value
 }
 
 /**
