@@ -239,6 +239,43 @@ describe('tradepulse replay on Kafka', () => {
     expect(await headlines(topic, 1)).toEqual(['EU lifts duties'])
     expect(code).toBe(65)
   })
+  it('skips NDJSON lines ingest would dead-letter, naming each line and why, sends the rest as read and exits 65', async () => {
+    // Read for JSON syntax and shape only, all five went out, "0 bad row(s) skipped", exit 0, and ingest
+    // dead-lettered each as schema_invalid; the same rows as CSV were named by line, exit 65.
+    const good = [
+      '{"id":"ok-1","headline":"EU lifts duties","publishedAt":"2026-03-02T10:00:00Z"}',
+      '{"id":"ok-2","headline":"US raises tariffs on steel","extra":{"n":1}}',
+    ]
+    const { code, stderr, topic } = await replay(
+      'schema.ndjson',
+      [
+        good[0],
+        '{"headline":"","publishedAt":"2026-03-02T10:00:00Z"}',
+        '{"headline":"Steel","publishedAt":"2026-02-30T10:00:00Z"}',
+        '{"headline":"Steel","publishedAt":"yesterday"}',
+        '{"headline":42}',
+        '{"nohead":1}',
+        good[1],
+      ].join('\n'),
+    )
+    for (const [line, why] of [
+      [2, 'headline: Too small: expected string to have >=1 characters'],
+      [3, 'publishedAt: Invalid ISO datetime'],
+      [4, 'publishedAt: Invalid ISO datetime'],
+      [5, 'headline: Invalid input: expected string, received number'],
+      [6, 'headline: Invalid input: expected string, received undefined'],
+    ])
+      expect(stderr).toContain(`schema.ndjson:${line}: skipped: ${why} (schema_invalid)\n`)
+    expect(stderr).toMatch(/2 produced to .*, 5 bad row\(s\) skipped \(lines 2, 3, 4, 5, 6\)/)
+    const raw = await collectTopic(kafkaBrokers, topic)
+    try {
+      await waitFor(() => raw.messages.length >= 2, { what: '2 raw records' })
+      expect(raw.messages.map((m) => String(m.value))).toEqual(good)
+    } finally {
+      await raw.stop()
+    }
+    expect(code).toBe(65)
+  })
   it('skips a line of hundreds of MB, naming it, sends the lines around it, and exits 65', async () => {
     const { code, stderr, topic } = await replay('huge.ndjson', (file) =>
       writeLongLine(

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import type { OutRecord } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -13,7 +14,7 @@ async function replay(
   name: string,
   text: string,
   batch = 10,
-  more: Partial<Pick<ReplayFileOptions, 'limit' | 'order'>> = {},
+  more: Partial<Pick<ReplayFileOptions, 'limit' | 'order' | 'limits'>> = {},
 ) {
   const file = join(dir, name)
   writeFileSync(file, text)
@@ -35,17 +36,28 @@ async function replay(
   return { summary, produced, stderr }
 }
 
+/**
+ * Ingest's limits at their largest (INGEST_MAX_RECORD_BYTES of 1 MiB): only then is a record over
+ * MAX_REPLAY_RECORD_BYTES one ingest would take, and replay's own limit the one that refuses it.
+ */
+const largestIngestLimits = { limits: { ...DEFAULT_INGEST_LIMITS, maxRecordBytes: 1_048_576 } }
+
 describe('replayFile', () => {
   afterEach(() => vi.restoreAllMocks())
 
   it('skips an NDJSON row whose record would be larger than 1 MB, by line, and produces the rest', async () => {
-    const big = JSON.stringify({ id: 'big', headline: 'x'.repeat(1_100_000) })
+    const big = JSON.stringify({ id: 'big', headline: 'x'.repeat(1_010_000) })
     const lines = [
       JSON.stringify({ id: 'a', headline: 'Steel tariffs rise' }),
       big,
       JSON.stringify({ id: 'c', headline: 'Copper falls' }),
     ]
-    const { summary, produced, stderr } = await replay('big.ndjson', `${lines.join('\n')}\n`)
+    const { summary, produced, stderr } = await replay(
+      'big.ndjson',
+      `${lines.join('\n')}\n`,
+      10,
+      largestIngestLimits,
+    )
     // Keys and sizes only: a failure message with the 1 MB value in it would be of no use.
     expect(produced.flat().map((r) => [r.key, String(r.value).length])).toEqual([
       ['a', lines[0]!.length],
@@ -62,9 +74,45 @@ describe('replayFile', () => {
       JSON.stringify({ id: 'k', headline: fill(0) }),
       JSON.stringify({ id: 'k', headline: fill(1) }),
     ]
-    const { summary, produced } = await replay('edge.ndjson', lines.join('\n'))
+    const { summary, produced } = await replay('edge.ndjson', lines.join('\n'), 10, largestIngestLimits)
     expect(produced.flat().map((r) => String(r.value).length)).toEqual([MAX_REPLAY_RECORD_BYTES - 1])
     expect(summary).toMatchObject({ produced: 1, skipped: 1, skippedLines: [2] })
+  })
+  it('skips NDJSON rows ingest would dead-letter, by line and why, and produces the others byte for byte', async () => {
+    // Sent before, "5 produced, 0 bad row(s) skipped", exit 0, and ingest dead-lettered them all.
+    const good = [
+      JSON.stringify({
+        id: 'a',
+        headline: 'US raises tariffs on steel',
+        publishedAt: '2026-03-02T10:00:00Z',
+      }),
+      JSON.stringify({ id: 'b', headline: `Tariffs ${'x'.repeat(2_000)}`, meta: { n: 1 } }),
+    ]
+    const { summary, produced, stderr } = await replay(
+      'ingest.ndjson',
+      [
+        good[0],
+        '{"id":"e","headline":"","publishedAt":"2026-03-02T10:00:00Z"}',
+        '{"id":"f","headline":"Steel","publishedAt":"2026-02-30T10:00:00Z"}',
+        '{"id":"g","headline":"Steel","publishedAt":"yesterday"}',
+        '{"id":"h","headline":42}',
+        '{"id":"i","nohead":1}',
+        good[1],
+      ].join('\n'),
+    )
+    expect(produced.flat().map((r) => [r.key, r.value])).toEqual([
+      ['a', good[0]],
+      ['b', good[1]],
+    ])
+    expect(summary).toMatchObject({ produced: 2, skipped: 5, skippedLines: [2, 3, 4, 5, 6] })
+    expect(stderr.split('\n').map((l) => l.replace(/^.*\/ingest\.ndjson:/, ''))).toEqual([
+      '2: skipped: headline: Too small: expected string to have >=1 characters (schema_invalid)',
+      '3: skipped: publishedAt: Invalid ISO datetime (schema_invalid)',
+      '4: skipped: publishedAt: Invalid ISO datetime (schema_invalid)',
+      '5: skipped: headline: Invalid input: expected string, received number (schema_invalid)',
+      '6: skipped: headline: Invalid input: expected string, received undefined (schema_invalid)',
+      '',
+    ])
   })
   it('skips a CSV row with a large body or a stray quote, by line, and produces the rest in order', async () => {
     const { summary, produced, stderr } = await replay(

@@ -1,6 +1,7 @@
 import { type Stats, statSync } from 'node:fs'
 import { isatty } from 'node:tty'
 import { createTopicCatalogue } from '@tradepulse/contracts'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, ingestConfigShape } from '@tradepulse/ingest'
 import {
   acknowledgedBefore,
   BaseConfig,
@@ -42,6 +43,15 @@ import { requireTopic } from '../topic-check.ts'
  */
 export const MAX_REPLAY_RECORD_BYTES = 1_000_000
 
+/**
+ * The variables replay reads, as the workers read them (loadConfig: a blank one counts as unset): Kafka's
+ * and the topic prefix, and ingest's record limit, which each row's record is checked against (a row
+ * ingest would dead-letter is named by line and skipped, not sent).
+ */
+const ReplayConfig = BaseConfig.extend({
+  INGEST_MAX_RECORD_BYTES: ingestConfigShape.INGEST_MAX_RECORD_BYTES,
+})
+
 type ReplayOptions = { rate: number | 'max'; limit?: number; source?: string; batch: number }
 
 export type ReplaySummary = {
@@ -68,6 +78,8 @@ export type ReplayFileOptions = {
   order?: 'time' | 'file'
   /** The file already opened (openReplayPipe: a pipe told from its first bytes); else opened when read. */
   input?: ReplayInput
+  /** Ingest's limits, which each row's record is checked against (readReplayRows); its defaults if absent. */
+  limits?: IngestLimits
 }
 
 type Prepared = { line: number; ms: number | undefined; record: OutRecord }
@@ -100,6 +112,7 @@ export async function replayFile(
     for await (const row of readReplayRows(file, {
       ...(opts.source !== undefined ? { source: opts.source } : {}),
       ...(opts.input ? { input: opts.input } : {}),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     })) {
       if ('error' in row) {
         skip(row.line, row.error)
@@ -280,7 +293,7 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description(
-      `produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes); bad rows are named by line and skipped, and the exit code is then ${EXIT_DATA_ERROR}`,
+      `produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes); bad rows (unreadable, or ones ingest would send to the dlq) are named by line and skipped, and the exit code is then ${EXIT_DATA_ERROR}`,
     )
     .argument(
       '<file>',
@@ -320,7 +333,11 @@ export function registerReplay(program: Command): void {
       if (kind === 'file') await checkReplayFile(file, opts.source)
       else if (opts.source !== undefined && formatByName(file) === 'ndjson')
         throw usage(ndjsonSourceRefusal(file).message)
-      const config = loadConfig(BaseConfig, process.env)
+      const config = loadConfig(ReplayConfig, process.env)
+      const limits: IngestLimits = {
+        ...DEFAULT_INGEST_LIMITS,
+        maxRecordBytes: config.INGEST_MAX_RECORD_BYTES,
+      }
       const log = cliLogger(config)
       const topic = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX).raw.name
       const kafka = cliKafka(config, 'tradepulse-replay', log)
@@ -397,6 +414,7 @@ export function registerReplay(program: Command): void {
             ...(limit !== undefined ? { limit } : {}),
             ...(opts.source !== undefined ? { source: opts.source } : {}),
             ...(input ? { input } : {}),
+            limits,
           },
           send,
           topic,

@@ -3,6 +3,7 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from '@tradepulse/ingest'
 import { waitFor } from '@tradepulse/testing'
 import { describe, expect, it } from 'vitest'
 import { MAX_LINE_BYTES } from '../read-lines.ts'
@@ -23,11 +24,20 @@ function seededRandom(seed: number): () => number {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'replay-'))
-async function rows(name: string, text: string | Buffer, source?: string): Promise<ReplayRow[]> {
+async function rows(
+  name: string,
+  text: string | Buffer,
+  source?: string,
+  limits?: IngestLimits,
+): Promise<ReplayRow[]> {
   const file = join(dir, name)
   writeFileSync(file, text)
   const out: ReplayRow[] = []
-  for await (const r of readReplayRows(file, source ? { source } : {})) out.push(r)
+  for await (const r of readReplayRows(file, {
+    ...(source ? { source } : {}),
+    ...(limits ? { limits } : {}),
+  }))
+    out.push(r)
   return out
 }
 
@@ -463,7 +473,77 @@ describe('readReplayRows', () => {
       { line: 1, raw: { headline: 'a' } },
       { line: 3, error: expect.stringMatching(/^invalid JSON/) },
       { line: 4, error: 'not a JSON object' },
-      { line: 5, raw: { headline: '' } },
+      { line: 5, error: 'headline: Too small: expected string to have >=1 characters (schema_invalid)' },
+    ])
+  })
+
+  it('skips an NDJSON row ingest would dead-letter, naming the line and why, and sends the others as read', async () => {
+    // Checked for JSON syntax and shape only, these went out, counted good (exit 0), and ingest
+    // dead-lettered every one as schema_invalid. What ingest takes and changes (a headline cut and flagged,
+    // a url dropped, a publishedAt too far ahead replaced, fields it ignores, null as absent) is sent as read.
+    const good = [
+      { id: 'a', headline: 'US raises tariffs on steel', publishedAt: '2026-03-02T10:00:00Z' },
+      { id: 'b', headline: `Tariffs ${'x'.repeat(2_000)}`, body: null, url: 'ftp://example.com/a' },
+      { headline: 'Chips rally', source: 'wire', publishedAt: '2999-01-01T00:00:00Z', extra: { n: 1 } },
+    ]
+    const r = await rows(
+      'ingest.ndjson',
+      [
+        JSON.stringify(good[0]),
+        '{"headline":"","publishedAt":"2026-03-02T10:00:00Z"}',
+        '{"headline":"Steel","publishedAt":"2026-02-30T10:00:00Z"}',
+        '{"headline":"Steel","publishedAt":"yesterday"}',
+        JSON.stringify(good[1]),
+        '{"headline":42}',
+        '{"nohead":1}',
+        JSON.stringify(good[2]),
+        '{"headline":"---"}',
+      ].join('\n'),
+    )
+    expect(r).toEqual([
+      { line: 1, raw: good[0] },
+      { line: 2, error: 'headline: Too small: expected string to have >=1 characters (schema_invalid)' },
+      { line: 3, error: 'publishedAt: Invalid ISO datetime (schema_invalid)' },
+      { line: 4, error: 'publishedAt: Invalid ISO datetime (schema_invalid)' },
+      { line: 5, raw: good[1] },
+      { line: 6, error: 'headline: Invalid input: expected string, received number (schema_invalid)' },
+      { line: 7, error: 'headline: Invalid input: expected string, received undefined (schema_invalid)' },
+      { line: 8, raw: good[2] },
+      { line: 9, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+    ])
+  })
+
+  it("skips a row whose record is over ingest's limit, INGEST_MAX_RECORD_BYTES as given, NDJSON and CSV alike", async () => {
+    const headline = `Tariffs ${'y'.repeat(70_000)}`
+    const ndjson = JSON.stringify({ id: 'big', headline })
+    const csv = `date,headline\n2020-01-01,${headline}\n`
+    const csvBytes = JSON.stringify({ headline, publishedAt: '2020-01-01T00:00:00.000Z' }).length
+    expect(await rows('big.ndjson', ndjson)).toEqual([
+      { line: 1, error: `record is ${ndjson.length} bytes; the limit is 65536 (too_large)` },
+    ])
+    expect(await rows('big.csv', csv)).toEqual([
+      { line: 2, error: `record is ${csvBytes} bytes; the limit is 65536 (too_large)` },
+    ])
+    const mib = { ...DEFAULT_INGEST_LIMITS, maxRecordBytes: 1_048_576 }
+    expect(await rows('big.ndjson', ndjson, undefined, mib)).toEqual([
+      { line: 1, raw: { id: 'big', headline } },
+    ])
+    expect(await rows('big.csv', csv, undefined, mib)).toEqual([
+      { line: 2, raw: { headline, publishedAt: '2020-01-01T00:00:00.000Z' } },
+    ])
+  })
+
+  it('skips a CSV row ingest would dead-letter, its headline only dashes or invisible, after its own checks', async () => {
+    const r = await rows(
+      'dashes.csv',
+      'date,headline\n2020-01-01,---\n2020-01-02,\u200b\u2800\n2020-01-03,\nyesterday,---\n2020-01-04,Copper falls\n',
+    )
+    expect(r).toEqual([
+      { line: 2, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      { line: 3, error: 'headline has no letter or digit after normalisation (empty_headline)' },
+      { line: 4, error: 'empty headline' },
+      { line: 5, error: 'unreadable date "yesterday"' },
+      { line: 6, raw: { headline: 'Copper falls', publishedAt: '2020-01-04T00:00:00.000Z' } },
     ])
   })
 

@@ -3,6 +3,7 @@ import { closeSync, constants, createReadStream, openSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { duplicateKeyPath } from '@tradepulse/contracts'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, parseRawRecord } from '@tradepulse/ingest'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
 import { type ByteLine, type LineEnd, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
@@ -291,15 +292,32 @@ export type ReplayRow = { line: number; raw: Record<string, unknown> } | { line:
 const TIME_COLUMNS = ['publishedAt', 'time', 'date', 'datetime', 'timestamp']
 
 /**
- * Reads NDJSON (one raw headline object per line; validated by ingest, not here) or CSV with a
- * headline column and a date or time column (the shapes of ../shared/data/streams; a `description`
- * column becomes the body). Rows that cannot be read at all are reported with their line number: a
- * line that is not valid UTF-8 (its text would reach headlines.raw with U+FFFD in place of the bad
- * bytes, where ingest refuses the bytes themselves), a line longer than MAX_LINE_BYTES (read and
- * dropped as it comes, memory bounded) and an NDJSON line naming a key twice (JSON.parse keeps one of the
- * two silently, where ingest refuses the line) among them, each named by its own line. The header line of a
- * CSV must be readable: the file is refused otherwise (ReplayFileError). Which of the two a file holds is
- * told by its name, else by its first character (openReplayFile): a pipe's name tells nothing.
+ * Why ingest would send the record replay produces for `raw` to the dlq ("<message> (<reason>)", its own
+ * message and reason code), or undefined when ingest takes it: ingest's own parse (parseRawRecord, pure)
+ * on the very bytes replayFile produces, JSON.stringify(raw). Checked only for JSON syntax and shape, an
+ * NDJSON line of an empty headline, a publishedAt of 30 February or "yesterday", or no headline at all
+ * was sent, counted as good (exit 0), and dead-lettered by ingest as schema_invalid; a CSV headline of
+ * "---" likewise (empty_headline). What ingest takes and changes (a long headline cut and flagged
+ * `truncated`, a url dropped, a publishedAt too far ahead replaced) is taken here too, and sent as read.
+ */
+function ingestRefusal(raw: Record<string, unknown>, limits: IngestLimits): string | undefined {
+  // The record's timestamp (kafkajs stamps it when sent) and the default source decide only what ingest
+  // writes, never whether it takes the record.
+  const r = parseRawRecord(Buffer.from(JSON.stringify(raw)), Date.now(), limits, 'replay')
+  return r.ok ? undefined : `${r.message} (${r.reason})`
+}
+
+/**
+ * Reads NDJSON (one raw headline object per line) or CSV with a headline column and a date or time
+ * column (the shapes of ../shared/data/streams; a `description` column becomes the body). Rows that cannot
+ * be read at all are reported with their line number: a line that is not valid UTF-8 (its text would
+ * reach headlines.raw with U+FFFD in place of the bad bytes, where ingest refuses the bytes themselves), a
+ * line longer than MAX_LINE_BYTES (read and dropped as it comes, memory bounded) and an NDJSON line naming
+ * a key twice (JSON.parse keeps one of the two silently, where ingest refuses the line) among them, each
+ * named by its own line; so is every row whose record ingest would send to the dlq (ingestRefusal, with
+ * `limits`, ingest's: DEFAULT_INGEST_LIMITS unless given). The header line of a CSV must be readable: the
+ * file is refused otherwise (ReplayFileError). Which of the two a file holds is told by its name, else by
+ * its first character (openReplayFile): a pipe's name tells nothing.
  */
 export async function* readReplayRows(
   file: string,
@@ -307,8 +325,11 @@ export async function* readReplayRows(
     source?: string
     /** The file already opened (a pipe, told from its first bytes while Kafka is reached); else opened here. */
     input?: ReplayInput
+    /** Ingest's limits (INGEST_MAX_RECORD_BYTES among them), which each row's record is checked against. */
+    limits?: IngestLimits
   } = {},
 ): AsyncGenerator<ReplayRow> {
+  const limits = opts.limits ?? DEFAULT_INGEST_LIMITS
   const input = opts.input ?? (await openReplayFile(file))
   const { format, bytes } = input
   if (format === 'ndjson' && opts.source !== undefined) {
@@ -345,6 +366,11 @@ export async function* readReplayRows(
           line,
           error: `${dup.join('.')}: key given more than once in one object (JSON.parse would keep the last silently; ingest refuses such a record: schema_invalid)`,
         }
+        continue
+      }
+      const refused = ingestRefusal(raw as Record<string, unknown>, limits)
+      if (refused) {
+        yield { line, error: refused }
         continue
       }
       yield { line, raw: raw as Record<string, unknown> }
@@ -505,6 +531,11 @@ export async function* readReplayRows(
         row.publishedAt = at
       }
       if (record.description?.trim()) row.body = record.description.trim()
+      const refused = ingestRefusal(row, limits)
+      if (refused) {
+        yield { line: start, error: refused }
+        continue
+      }
       yield { line: start, raw: row }
     }
   } finally {
