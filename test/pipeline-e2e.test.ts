@@ -21,6 +21,7 @@ import {
   randomName,
   spawnWorker,
   testInfra,
+  testProducer,
   type WorkerProcess,
   waitFor,
 } from '@tradepulse/testing'
@@ -30,7 +31,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 const run = promisify(execFile)
 const WORKERS = ['ingest', 'scorer', 'aggregator', 'alerter'] as const
 
-// Rows the replay forwards but ingest must refuse; each has to end on the dlq, and nothing else may.
+// Rows ingest must refuse: replay names and skips each (it checks a row with ingest's own parse), and
+// produced to headlines.raw by another producer each has to end on the dlq, and nothing else may.
 const BAD_ROWS = [
   JSON.stringify({ id: 'bad-empty', headline: '' }),
   JSON.stringify({ id: 'bad-time', headline: 'Tariffs rise', publishedAt: 'yesterday' }),
@@ -105,7 +107,14 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
     ).catch((err: { code?: number; stdout: string; stderr: string }) => err)
     expect((replay as { code?: number }).code).toBe(65)
     expect(replay.stderr).toMatch(/feed\.ndjson:102: skipped: invalid JSON/)
-    expect(replay.stderr).toMatch(new RegExp(`${sample.length + 3} produced`))
+    expect(replay.stderr).toMatch(/feed\.ndjson:101: skipped: .*\(schema_invalid\)/)
+    expect(replay.stderr).toMatch(/feed\.ndjson:219: skipped: .*\(schema_invalid\)/)
+    expect(replay.stderr).toMatch(/feed\.ndjson:220: skipped: .*\(invalid_text\)/)
+    expect(replay.stderr).toMatch(new RegExp(`${sample.length} produced`))
+    // The same rows from a producer that does not check them: ingest dead-letters each.
+    const producer = await testProducer(kafkaBrokers)
+    stops.push(() => producer.disconnect())
+    await producer.send({ topic: topics.raw.name, messages: BAD_ROWS.map((value) => ({ value })) })
 
     // The oracle: the same feed through the embedded default, one headline at a time.
     const feed = loadSampleFeed()
