@@ -50,16 +50,26 @@ export async function retry<T>(
       if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
       const delay = backoffDelay(attempt, opts.baseMs, opts.maxMs, opts.random)
       opts.onRetry?.(err, attempt + 1, delay)
-      // Measured by the monotonic clock: the wall clock set back (an NTP step, a VM resumed) held the
-      // retry, and the partition, paused for as long as the step after the fault had cleared.
-      const until = performance.now() + delay
-      while (performance.now() < until) {
-        if (opts.shouldStop?.()) return { ok: false, stopped: true, attempts: attempt + 1 }
-        await new Promise((r) =>
-          setTimeout(r, Math.min(opts.tickMs ?? 1_000, Math.max(0, until - performance.now()))),
-        )
-        await opts.onWait?.()
-      }
+      if (!(await waitUnlessStopped(delay, opts))) return { ok: false, stopped: true, attempts: attempt + 1 }
     }
   }
+}
+
+/**
+ * Waits `ms`, or less once `shouldStop` says so (false then): it is checked before each tick of at most
+ * `tickMs` (default 1 s), and `onWait` is called after each. retry's wait between attempts.
+ */
+export async function waitUnlessStopped(
+  ms: number,
+  { shouldStop, tickMs = 1_000, onWait }: Pick<RetryOptions, 'shouldStop' | 'tickMs' | 'onWait'> = {},
+): Promise<boolean> {
+  // Measured by the monotonic clock: the wall clock set back (an NTP step, a VM resumed) held the
+  // retry, and the partition, paused for as long as the step after the fault had cleared.
+  const until = performance.now() + ms
+  while (performance.now() < until) {
+    if (shouldStop?.()) return false
+    await new Promise((r) => setTimeout(r, Math.min(tickMs, Math.max(0, until - performance.now()))))
+    await onWait?.()
+  }
+  return true
 }

@@ -1,5 +1,5 @@
 import type { Admin } from 'kafkajs'
-import type { RetryResult } from '../retry.ts'
+import { type RetryResult, waitUnlessStopped } from '../retry.ts'
 import { kafkaErrorType } from './kafka-client.ts'
 
 /**
@@ -95,27 +95,11 @@ export async function askFreshAdmins<A extends Pick<Admin, 'connect' | 'disconne
       if (!keep) await disconnect(admin)
     }
     if (keep) failed = admin
-    if (!(await waited(delay, shouldStop))) return { ok: false, stopped: true, attempts: attempt }
+    // Without a stop to watch for, the wait is one timer.
+    const tickMs = shouldStop ? STOP_TICK_MS : Number.POSITIVE_INFINITY
+    if (!(await waitUnlessStopped(delay, { shouldStop, tickMs })))
+      return { ok: false, stopped: true, attempts: attempt }
   }
-}
-
-/**
- * `ms`, or less if `shouldStop` says so (false then), checked every STOP_TICK_MS by the monotonic clock,
- * as retry's waits are.
- */
-async function waited(ms: number, shouldStop: (() => boolean) | undefined): Promise<boolean> {
-  if (!shouldStop) {
-    await new Promise((resolve) => setTimeout(resolve, ms))
-    return true
-  }
-  const until = performance.now() + ms
-  while (performance.now() < until) {
-    if (shouldStop()) return false
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.min(STOP_TICK_MS, Math.max(0, until - performance.now()))),
-    )
-  }
-  return true
 }
 
 /**
