@@ -20,6 +20,7 @@ import {
 } from './batch-runner.ts'
 import { until } from './int-test-support.ts'
 import type { TradepulseProducer } from './kafka-client.ts'
+import { LEADER_READY_MS } from './topic-ends.ts'
 
 /** Kafka's answer to a join with a session timeout outside the broker's bounds, as kafkajs raises it. */
 const refusal = () =>
@@ -44,18 +45,21 @@ type Crash = { error: Error; restart: boolean }
  * later (a rejoin after the start); `fetched` tells of a fetch answered, as kafkajs does after each one.
  * With `drains`, disconnect waits for `finish` (a graceful stop draining); with `producerWaits`, the
  * producer's connect waits for `connectProducer` (Kafka slow to answer). `newRunner` makes a runner
- * over them handling nothing.
+ * over them handling nothing. `admin` makes the admin clients (the partitions' ends read at a join).
  */
 function fakeKafka({
   atRun,
   crash,
   drains = false,
   producerWaits = false,
+  admin,
 }: {
   atRun: 'join' | 'crash' | 'nothing'
   crash?: Crash
   drains?: boolean
   producerWaits?: boolean
+  /** Makes each admin client the runner asks for. */
+  admin?: () => object
 }) {
   const made: { config: ConsumerConfig; connected: boolean; ran: boolean; disconnected: boolean }[] = []
   let emit: (event: string, e: unknown) => void = () => {}
@@ -66,6 +70,7 @@ function fakeKafka({
     finished = true
   }
   const kafka = {
+    admin: () => admin?.(),
     consumer(config: ConsumerConfig) {
       const listeners = new Map<string, ((e: unknown) => void)[]>()
       const state = { config, connected: false, ran: false, disconnected: false }
@@ -557,5 +562,120 @@ describe('batch runner health while it stops', () => {
     })
     finish()
     await stopping
+  })
+})
+
+describe("batch runner reading the partitions' ends at an assignment", () => {
+  /** Kafka's answer while a partition just made has no leader yet, as kafkajs raises it. */
+  const noLeader = () =>
+    new KafkaJSProtocolError(
+      Object.assign(
+        new Error(
+          'There is no leader for this topic-partition as we are in the middle of a leadership election',
+        ),
+        {
+          type: 'LEADER_NOT_AVAILABLE',
+          code: 5,
+          retriable: true,
+        },
+      ),
+    )
+  /**
+   * Admin clients whose offsets requests fail with `fault()` while it gives one, then answer: partition 0
+   * of `in` holds 5 records, all read by the group.
+   */
+  function endsAdmins(fault: () => Error | undefined) {
+    return () => ({
+      connect: async () => {},
+      disconnect: async () => {},
+      fetchTopicOffsets: async () => {
+        const err = fault()
+        if (err) throw err
+        return [{ partition: 0, offset: '5', low: '0', high: '5' }]
+      },
+      fetchOffsets: async () => [
+        { topic: 'in', partitions: [{ partition: 0, offset: '5', metadata: null }] },
+      ],
+      fetchTopicMetadata: async () => ({
+        topics: [{ name: 'in', partitions: [{ partitionId: 0, leader: 1 }] }],
+      }),
+      describeGroups: async () => ({ groups: [{ members: [{}] }] }),
+    })
+  }
+  const aligned: BatchRunnerConfig = { ...cfg, align: { aheadMs: 60_000, eventMs: (r) => r.timestamp } }
+  type Line = { level: number; msg: string; attempts?: number; forMs?: number; err?: unknown }
+  const warnings = (lines: Line[]) =>
+    lines.filter((l) => l.level === 40 && l.msg.startsWith("could not read the partitions' ends"))
+  const read = (lines: Line[]) => lines.find((l) => l.msg === "partitions' ends read")
+
+  // Right after ingest makes the run's topics, the brokers answer LEADER_NOT_AVAILABLE for a moment: a
+  // first start wrote a warning with kafkajs's whole stack for each worker's assignment.
+  it('tells a partition without a leader for a moment at debug only: no warning', async () => {
+    let failures = 0
+    const admin = endsAdmins(() => (failures++ < 2 ? noLeader() : undefined))
+    const { newRunner } = fakeKafka({ atRun: 'join', admin })
+    const { log, lines } = createCapturingLogger<Line>('debug')
+    const runner = newRunner(aligned, log)
+    await runner.start()
+    try {
+      await until(async () => read(lines) !== undefined, "the partitions' ends read", 5_000)
+      expect(read(lines)?.attempts).toBe(3)
+      expect(warnings(lines)).toEqual([])
+      expect(lines.filter((l) => l.msg.startsWith("partitions' ends not read yet")).length).toBe(2)
+    } finally {
+      await runner.stop()
+    }
+  })
+
+  it(`warns once of a partition without a leader for longer than LEADER_READY_MS (${LEADER_READY_MS} ms), by its type and message, without a stack`, async () => {
+    vi.useFakeTimers()
+    try {
+      const t0 = performance.now()
+      const admin = endsAdmins(() => (performance.now() - t0 < 2 * LEADER_READY_MS ? noLeader() : undefined))
+      const { newRunner } = fakeKafka({ atRun: 'join', admin })
+      const { log, lines } = createCapturingLogger<Line>('debug')
+      const runner = newRunner(aligned, log)
+      await runner.start()
+      for (let i = 0; i < 100 && !read(lines); i++) await vi.advanceTimersByTimeAsync(100)
+      expect(read(lines)?.attempts).toBeGreaterThan(2)
+      expect(warnings(lines)).toEqual([
+        expect.objectContaining({
+          error: { type: 'LEADER_NOT_AVAILABLE', message: noLeader().message },
+          forMs: expect.any(Number),
+        }),
+      ])
+      expect(JSON.stringify(warnings(lines)[0])).not.toContain('stack')
+      expect(warnings(lines)[0]?.forMs).toBeGreaterThanOrEqual(LEADER_READY_MS)
+      const stopping = runner.stop()
+      await vi.runOnlyPendingTimersAsync()
+      await stopping
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('warns of any other fault at its first retry, with the error whole', async () => {
+    let failures = 0
+    const admin = endsAdmins(() =>
+      failures++ < 3
+        ? new KafkaJSConnectionError('Connection error: connect ECONNREFUSED 10.20.30.40:9092')
+        : undefined,
+    )
+    const { newRunner } = fakeKafka({ atRun: 'join', admin })
+    const { log, lines } = createCapturingLogger<Line>('debug')
+    const runner = newRunner(aligned, log)
+    await runner.start()
+    try {
+      await until(async () => read(lines) !== undefined, "the partitions' ends read", 5_000)
+      expect(read(lines)?.attempts).toBe(4)
+      expect(warnings(lines)).toEqual([
+        expect.objectContaining({
+          msg: "could not read the partitions' ends; retrying (an empty partition holds the others meanwhile)",
+          err: expect.objectContaining({ message: expect.stringContaining('ECONNREFUSED') }),
+        }),
+      ])
+    } finally {
+      await runner.stop()
+    }
   })
 })

@@ -20,7 +20,7 @@ import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, kafkaClockError, produceAll } from './produce.ts'
 import { type BatchHandler, headersToStrings, type InRecord, type OutRecord } from './records.ts'
 import { RepeatedReplyError } from './reply-breaker.ts'
-import { askFreshAdmins } from './topic-ends.ts'
+import { askFreshAdmins, LEADER_READY_MS, leaderNotReady } from './topic-ends.ts'
 
 export type BatchRunnerConfig = {
   worker: string
@@ -803,7 +803,8 @@ export function createBatchRunner(
    * for up to 30 s, or a session timeout if longer; meanwhile a partition a fetch tells of is known
    * from the fetch, and an empty one (which gives no batch) holds the others. Past that, or on a fault
    * that retrying cannot mend, the partitions still unknown are taken as at their end, so that nothing
-   * stalls.
+   * stalls. A failure is warned of once: a partition without a leader yet (topics just made) only once it
+   * has lasted LEADER_READY_MS (a debug line till then), any other at the first retry.
    * Then it warns of what keeps alignment from holding (alignmentWarnings): fetch shares too large,
    * partitions on several brokers, several members in the group.
    */
@@ -824,6 +825,9 @@ export function createBatchRunner(
         fromBeginning: cfg.fromBeginning ?? true,
         assigned,
       }
+      // The first failure's time, and whether one was warned of: once per assignment.
+      let failingSince: number | undefined
+      let warned = false
       try {
         // Each attempt on a fresh admin: one asked again keeps the metadata naming a partition's old leader
         // until it expires (5 min), so a leader that moved (kafkajs gives up at once on
@@ -834,7 +838,33 @@ export function createBatchRunner(
           retriable: (err) => normalizeError(err).retriable,
           shouldStop: () => since !== assignment || !running || performance.now() >= deadline,
           onRetry: (err, attempt, delayMs) => {
-            if (attempt === 1)
+            const now = performance.now()
+            failingSince ??= now
+            if (warned) return
+            // Right after the topics are made (ingest makes them as it starts) their partitions have no
+            // leader for a moment: a debug line while that lasts no longer than a leader commonly takes,
+            // a warning once it does. Any other fault is warned of at once.
+            const noLeader = leaderNotReady(err)
+            if (noLeader && now - failingSince < LEADER_READY_MS) {
+              log.debug(
+                { err, attempt, delayMs },
+                "partitions' ends not read yet: a partition has no leader yet",
+              )
+              return
+            }
+            warned = true
+            if (noLeader)
+              // Kafka's answer, known: its type and message say it all, a stack would not.
+              log.warn(
+                {
+                  error: { type: noLeader, message: err instanceof Error ? err.message : String(err) },
+                  attempts: attempt,
+                  forMs: Math.round(now - failingSince),
+                  delayMs,
+                },
+                "could not read the partitions' ends: a partition has had no leader for longer than a leader takes to be ready; retrying (an empty partition holds the others meanwhile)",
+              )
+            else
               log.warn(
                 { err: normalizeError(err), delayMs },
                 "could not read the partitions' ends; retrying (an empty partition holds the others meanwhile)",

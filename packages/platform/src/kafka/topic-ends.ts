@@ -15,6 +15,21 @@ const NO_LEADER_YET: ReadonlySet<string> = new Set([
   'UNKNOWN_TOPIC_OR_PARTITION',
 ])
 
+/** The type of `err` (or of an error it wraps) when it is a partition whose leader is not ready yet. */
+export function leaderNotReady(err: unknown): string | undefined {
+  return kafkaErrorType(err, NO_LEADER_YET)
+}
+
+/**
+ * How long a partition's leader commonly takes to be ready, ms: a failure for want of one that lasts no
+ * longer is no fault to warn of. A topic just made has its leaders once the controller's metadata reaches
+ * the brokers, in well under a second (a few hundred ms on a loaded broker), and a leader moved in a
+ * rolling restart is as quick; a broker gone without a controlled shutdown keeps its partitions without a
+ * leader until its session expires (broker.session.timeout.ms, 9 s), a fault worth telling, and 3 s still
+ * tells it early in a read retried for 30 s.
+ */
+export const LEADER_READY_MS = 3_000
+
 /** What askFreshAdmins uses of a client: a fresh admin for each attempt. */
 export type AdminSource<A> = { admin(): A }
 
@@ -65,7 +80,7 @@ export async function askFreshAdmins<A extends Pick<Admin, 'connect' | 'disconne
   {
     attempts = 40,
     waitMs = 250,
-    retriable = (err) => kafkaErrorType(err, NO_LEADER_YET) !== undefined,
+    retriable = (err) => leaderNotReady(err) !== undefined,
     shouldStop,
     onRetry,
     onAdmin,
