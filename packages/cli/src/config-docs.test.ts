@@ -23,7 +23,30 @@ describe('README configuration table', () => {
   it('lists shared and worker-specific variables with defaults', () => {
     const table = renderConfigTable()
     expect(table).toMatch(/\| `KAFKA_BROKERS` \| `\["127.0.0.1:9092"\]` \| all \|/)
-    expect(table).toMatch(/\| `INGEST_DEDUP_WINDOW_MS` \| `86400000` \| ingest \|/)
+    expect(table).toMatch(/\| `INGEST_DEDUP_WINDOW_MS` \| `86400000` \(at least 1000\) \| ingest \|/)
+  })
+  it('shows the values a variable takes where they are not the usual ones the README states for all', () => {
+    const cell = (name: string) =>
+      renderConfigTable()
+        .split('\n')
+        .find((l) => l.startsWith(`| \`${name}\` |`))
+        ?.split(' | ')[1]
+    // GATEWAY_RECENT_ALERTS took 1 to 100000 while the table said nothing, and the README said counts
+    // are at most 2147483647.
+    expect(cell('GATEWAY_RECENT_ALERTS')).toBe('`1000` (1 to 100000)')
+    expect(cell('GATEWAY_STREAM_HEARTBEAT_MS')).toBe('`15000` (1000 to 300000)')
+    expect(cell('KAFKA_SESSION_TIMEOUT_MS')).toBe('`10000` (at least 1000)')
+    expect(cell('AGGREGATOR_PUBLISH_LARGE_CHANGE')).toBe('`0.2` (above 0, at most 2)')
+    // No default: the range alone.
+    expect(cell('HTTP_PORT')).toBe('(0 to 65535)')
+    // The usual range (from 0 or 1 up to 2147483647, or 8386597699200000 for a duration that sets no
+    // timer) goes unsaid, beside a worker's own default too.
+    expect(cell('KAFKA_MAX_BATCH')).toBe('`2000` (aggregator: `100000`)')
+    expect(cell('REDIS_TIMEOUT_MS')).toBe('`5000`')
+    expect(cell('ALERTER_MAX_EVENT_AGE_MS')).toBe('`0`')
+    expect(cell('REDIS_URL')).toBe('`"redis://127.0.0.1:6379"`')
+    // Every count is within the usual bound or says its own: none is shown unbounded.
+    expect(renderConfigTable()).not.toContain('9007199254740991')
   })
   it("gives a worker's own description of a shared variable beside the common one, as its own default", () => {
     const row = (name: string) =>

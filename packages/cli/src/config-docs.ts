@@ -21,17 +21,24 @@ function mostCommon(byWorker: Map<string, string>): string {
 export function renderConfigTable(): string {
   const rows = new Map<
     string,
-    { descriptions: Map<string, string>; defaults: Map<string, string>; workers: string[] }
+    {
+      descriptions: Map<string, string>
+      defaults: Map<string, string>
+      ranges: Map<string, string>
+      workers: string[]
+    }
   >()
   for (const [worker, { config }] of Object.entries(WORKERS)) {
     for (const v of describeConfig(config as z.ZodObject)) {
       const row = rows.get(v.name) ?? {
         descriptions: new Map<string, string>(),
         defaults: new Map<string, string>(),
+        ranges: new Map<string, string>(),
         workers: [] as string[],
       }
       row.workers.push(worker)
       row.defaults.set(worker, v.default)
+      row.ranges.set(worker, v.range)
       row.descriptions.set(worker, v.description)
       rows.set(v.name, row)
     }
@@ -51,13 +58,20 @@ export function renderConfigTable(): string {
     const own = [...r.defaults].filter(([, d]) => d !== common).map(([w, d]) => `${w}: ${shown(d)}`)
     const def =
       common || own.length > 0 ? `${shown(common)}${own.length > 0 ? ` (${own.join(', ')})` : ''}` : ''
+    // The values it takes where they are not the usual ones the README states for all (describeConfig's
+    // range): GATEWAY_RECENT_ALERTS takes 1 to 100000, not a count's 2147483647. A worker whose range is
+    // not the most common one is named with its own ("usual": none of its own).
+    const range = mostCommon(r.ranges)
+    const ownRanges = [...r.ranges].filter(([, x]) => x !== range).map(([w, x]) => `${w}: ${x || 'usual'}`)
+    const ranges = [range, ...ownRanges].filter((x) => x !== '').join('; ')
+    const value = [def, ranges && `(${ranges})`].filter((x) => x !== '').join(' ')
     // A worker may describe it in its own terms (the scorer's partitions: set it to those assigned): the
     // most common description, then each other with the workers that give it, which were left out.
     const said = mostCommon(r.descriptions)
     const others = new Map<string, string[]>()
     for (const [w, d] of r.descriptions) if (d !== said) others.set(d, [...(others.get(d) ?? []), w])
     const description = [said, ...[...others].map(([d, ws]) => `${ws.join(', ')}: ${d}`)].join('; ')
-    lines.push(`| \`${name}\` | ${def} | ${workers} | ${description.replaceAll('|', '\\|')} |`)
+    lines.push(`| \`${name}\` | ${value} | ${workers} | ${description.replaceAll('|', '\\|')} |`)
   }
   return lines.join('\n')
 }

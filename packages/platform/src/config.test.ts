@@ -4,6 +4,7 @@ import { z } from 'zod'
 import {
   BaseConfig,
   baseConfigShape,
+  count,
   decimal,
   defaultGroupId,
   describeConfig,
@@ -14,6 +15,7 @@ import {
   MAX_DATE_MS,
   MAX_DURATION_MS,
   MAX_TOPIC_PREFIX_CHARS,
+  timerMs,
 } from './config.ts'
 import { numberNotations, refusal } from './config-test-support.ts'
 
@@ -117,6 +119,59 @@ describe('loadConfig', () => {
         .KAFKA_HEARTBEAT_INTERVAL_MS,
     ).toBe(500)
   })
+  it('refuses a fetch wait that, with the heartbeat interval, is not below the session timeout, naming them and why', () => {
+    // An idle consumer heartbeats only when a fetch ends, once the interval has passed: heartbeats may be
+    // the two together apart. KAFKA_FETCH_MAX_WAIT_MS=20000 with KAFKA_SESSION_TIMEOUT_MS=6000 was taken,
+    // and the idle worker was dropped from its group and rejoined after every fetch.
+    const why =
+      ': an idle consumer heartbeats only when a fetch ends, once the interval has passed, so its heartbeats may be both apart, and a session shorter than that ends between two of them: the group drops the consumer and it rejoins after every fetch'
+    expect(refusal({ KAFKA_FETCH_MAX_WAIT_MS: '20000', KAFKA_SESSION_TIMEOUT_MS: '6000' })).toBe(
+      `invalid configuration:\n  KAFKA_FETCH_MAX_WAIT_MS: plus KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (got 20000 + 3000 (default) and 6000)${why}`,
+    )
+    // Below the session alone is not enough: a 3900 wait with a 4000 interval heartbeated 7800 ms apart,
+    // and a 7000 session dropped the consumer three times in 45 s.
+    expect(
+      refusal({
+        KAFKA_FETCH_MAX_WAIT_MS: '3900',
+        KAFKA_HEARTBEAT_INTERVAL_MS: '4000',
+        KAFKA_SESSION_TIMEOUT_MS: '7000',
+      }),
+    ).toBe(
+      `invalid configuration:\n  KAFKA_FETCH_MAX_WAIT_MS: plus KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (got 3900 + 4000 and 7000)${why}`,
+    )
+    expect(refusal({ KAFKA_FETCH_MAX_WAIT_MS: '7000' })).toBe(
+      `invalid configuration:\n  KAFKA_FETCH_MAX_WAIT_MS: plus KAFKA_HEARTBEAT_INTERVAL_MS must be below KAFKA_SESSION_TIMEOUT_MS (got 7000 + 3000 (default) and 10000 (default))${why}`,
+    )
+    expect(loadConfig(BaseConfig, { KAFKA_FETCH_MAX_WAIT_MS: '6999' }).KAFKA_FETCH_MAX_WAIT_MS).toBe(6_999)
+    // A heartbeat interval alone not below the session is its own line, not repeated for the wait.
+    expect(refusal({ KAFKA_SESSION_TIMEOUT_MS: '6000', KAFKA_HEARTBEAT_INTERVAL_MS: '6000' })).toBe(
+      'invalid configuration:\n  KAFKA_HEARTBEAT_INTERVAL_MS: must be below KAFKA_SESSION_TIMEOUT_MS (got 6000 and 6000)',
+    )
+  })
+  it('says a REDIS_URL of another scheme, or no URL, needs redis:// or rediss://, in one line', () => {
+    // zod's "Invalid URL" was all http://x was told; "x:6379" and unix:// were told of their path besides.
+    for (const url of [
+      'http://x',
+      'x:6379',
+      '/tmp/redis.sock',
+      'unix:///tmp/redis.sock',
+      'valkey://x',
+      'redis:',
+    ])
+      expect(refusal({ REDIS_URL: url })).toBe(
+        `invalid configuration:\n  REDIS_URL: a redis:// URL, or rediss:// for TLS (redis://host:6379, rediss://user:password@host:6380/2) (got ${JSON.stringify(url)})`,
+      )
+    expect(refusal({ REDIS_URL: 'http://u:hunter2@x' })).not.toContain('hunter2')
+  })
+  it('takes a Redis scheme in any letter case, written in lower case for the client, which turns TLS on only for rediss://', () => {
+    // ioredis reads the scheme in any case but turns TLS on only for a lower-case "rediss://": REDISS://
+    // connected in plain text, its password with it.
+    const url = (v: string) => loadConfig(BaseConfig, { REDIS_URL: v }).REDIS_URL
+    expect(url('REDISS://u:p@h:6380/1')).toBe('rediss://u:p@h:6380/1')
+    expect(url('Rediss://h:6380')).toBe('rediss://h:6380')
+    expect(url('REDIS://H:6379')).toBe('redis://H:6379')
+    expect(url(' redis://h:6379 ')).toBe('redis://h:6379')
+  })
   it('refuses an indicator namespace named after another key family under REDIS_KEY_PREFIX, naming it', () => {
     const Ns = z.object({ AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace() })
     expect(() => loadConfig(Ns, { AGGREGATOR_REDIS_NAMESPACE: 'indicators' })).toThrow(
@@ -189,7 +244,40 @@ describe('loadConfig', () => {
   })
   it('describes variables with defaults for the README table', () => {
     const rows = describeConfig(z.object({ A_MS: z.coerce.number().default(5).describe('a delay') }))
-    expect(rows).toEqual([{ name: 'A_MS', description: 'a delay', default: '5' }])
+    expect(rows).toEqual([{ name: 'A_MS', description: 'a delay', default: '5', range: '' }])
+  })
+  it('gives the range of a numeric variable where it is not the usual one (from 0 or 1 up to the timer or duration bound)', () => {
+    const ranges = describeConfig(
+      z.object({
+        TIMER_MS: timerMs().default(5),
+        FROM_ONE_MS: timerMs(1).default(5),
+        DURATION_MS: durationMs().default(5),
+        SOME_COUNT: count(5),
+        RATIO: decimal(z.number().min(0)).default(1),
+        LONG_MS: timerMs(1_000).default(5_000),
+        WINDOW_MS: durationMs(86_400_000).default(86_400_000),
+        FEW: decimal(z.number().int().min(1).max(100)).default(10),
+        PORT: decimal(z.number().int().min(0).max(65_535)).optional(),
+        SHIFT: decimal(z.number().gt(0).max(2)).default(0.2),
+        UNBOUNDED_COUNT: decimal(z.number().int().min(1)).default(5),
+        NAME: z.string().default('x'),
+      }),
+    ).map((r) => [r.name, r.range])
+    expect(Object.fromEntries(ranges)).toEqual({
+      TIMER_MS: '',
+      FROM_ONE_MS: '',
+      DURATION_MS: '',
+      SOME_COUNT: '',
+      RATIO: '',
+      LONG_MS: 'at least 1000',
+      WINDOW_MS: 'at least 86400000',
+      FEW: '1 to 100',
+      PORT: '0 to 65535',
+      SHIFT: 'above 0, at most 2',
+      // A count without the usual bound shows it has none.
+      UNBOUNDED_COUNT: '1 to 9007199254740991',
+      NAME: '',
+    })
   })
 })
 

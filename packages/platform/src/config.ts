@@ -95,11 +95,24 @@ export const durationMs = (min = 0, minMessage?: string) =>
 
 /** A delay or timeout in ms that sets a timer. */
 const ms = (def: number, min = 0) => timerMs(min).default(def)
-/** A count or size; bounded as Kafka's 32-bit fields and Node's timers are. */
-const count = (def: number, min = 1) =>
+/**
+ * A count or size with its default, `min` (1 unless given) up to MAX_TIMER_MS: bounded as Kafka's
+ * 32-bit fields and Node's timers are, as the README says of every count (error naming the bound).
+ */
+export const count = (def: number, min = 1) =>
   decimal(z.number().int().min(min).max(MAX_TIMER_MS, `at most ${MAX_TIMER_MS} (a 32-bit integer)`)).default(
     def,
   )
+
+/**
+ * How REDIS_URL starts: the schemes ioredis reads as a URL, in any letter case (rediss: TLS). Without the
+ * slashes ioredis takes the text for a host: "redis:" connected to a host named redis.
+ */
+const REDIS_SCHEME = /^rediss?:\/\//i
+const REDIS_URL_FORM =
+  'a redis:// URL, or rediss:// for TLS (redis://host:6379, rediss://user:password@host:6380/2)'
+/** A URL of REDIS_SCHEME: only such a one is checked further (its path, its query). */
+const isRedisUrl = (url: string) => URL.canParse(url) && REDIS_SCHEME.test(url.trim())
 
 /** Kafka's longest topic name. */
 export const KAFKA_MAX_TOPIC_CHARS = 249
@@ -291,8 +304,9 @@ export const baseConfigShape = {
     ),
   // With a minimum of one byte the broker answers a fetch as soon as a record arrives, so the wait only
   // bounds how often an idle consumer asks (and how long a stop or a seek waits for the fetch in flight).
+  // An idle consumer heartbeats only as a fetch ends, so the wait is bounded by the session (ORDERED).
   KAFKA_FETCH_MAX_WAIT_MS: ms(100).describe(
-    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (kafkajs defaults to 5000, far too long for a stop or a seek)',
+    'longest a fetch waits for KAFKA_FETCH_MIN_BYTES of data (kafkajs defaults to 5000, far too long for a stop or a seek); with KAFKA_HEARTBEAT_INTERVAL_MS it must stay below KAFKA_SESSION_TIMEOUT_MS, as an idle consumer heartbeats only when a fetch ends',
   ),
   KAFKA_FETCH_MIN_BYTES: count(1).describe(
     'a fetch returns once this much data is there, else after KAFKA_FETCH_MAX_WAIT_MS (1: at the first record; larger: fewer, larger fetches and batches, each record waiting for company)',
@@ -308,27 +322,34 @@ export const baseConfigShape = {
   KAFKA_SESSION_TIMEOUT_MS: ms(10_000, 1_000).describe(
     'consumer session timeout: how long the partitions of a worker that died without leaving wait before another member takes them; the broker refuses one outside its group.min.session.timeout.ms..group.max.session.timeout.ms (6000..1800000 by default), and the worker then exits 78 naming this variable',
   ),
-  KAFKA_HEARTBEAT_INTERVAL_MS: ms(3_000, 100).describe('consumer heartbeat interval'),
+  KAFKA_HEARTBEAT_INTERVAL_MS: ms(3_000, 100).describe(
+    'consumer heartbeat interval (below KAFKA_SESSION_TIMEOUT_MS, and so is it plus KAFKA_FETCH_MAX_WAIT_MS)',
+  ),
   KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),
   KAFKA_PARTITIONS_CONCURRENCY: count(3).describe(
     "partitions handled at once per worker: overlaps one partition's Redis round trip with another's produce",
   ),
   KAFKA_MAX_BYTES_PER_PARTITION: count(1_048_576).describe('fetch size per partition'),
   REDIS_URL: z
-    .url({ protocol: /^rediss?$/ })
+    // zod's own message, "Invalid URL", was all http://x (another service's URL) or host:6379 was told.
+    .url({ error: REDIS_URL_FORM })
+    .refine((url) => !URL.canParse(url) || REDIS_SCHEME.test(url.trim()), { message: REDIS_URL_FORM })
     // ioredis takes the path as the database to SELECT: /abc sent SELECT NaN (the worker died on an uncaught
     // reply), /-1 failed its SELECT and went on in database 0, /1.5 and /2/x used databases 1 and 2.
-    .refine((url) => !URL.canParse(url) || /^(?:\/[0-9]{0,9})?$/.test(new URL(url).pathname), {
+    .refine((url) => !isRedisUrl(url) || /^(?:\/[0-9]{0,9})?$/.test(new URL(url).pathname), {
       message: 'the path is a database number (redis://host:6379/2) or nothing',
     })
     // ioredis reads every query parameter as a client option, over the worker's own: ?db=abc sent SELECT
     // NaN (the worker died on an uncaught reply), ?db=1.5 used database 1, ?commandTimeout=1 and
     // ?maxRetriesPerRequest=0 replaced REDIS_TIMEOUT_MS and the retries, and ?password=… was the password,
     // shown wherever the URL is. A "?" or "#" outside the userinfo starts a query or a fragment.
-    .refine((url) => !/[?#]/.test(url), {
+    .refine((url) => !isRedisUrl(url) || !/[?#]/.test(url), {
       message:
         "takes no query (?…) nor fragment (#…): the Redis client would read its parameters as options over the worker's own; give the database as the path (redis://host:6379/2) and the credentials before the host (redis://user:password@host:6379), a ? # or / in a password written %3F %23 %2F",
     })
+    // ioredis reads the scheme in any case but turns TLS on only for a lower-case "rediss://":
+    // REDISS://host connected in plain text, its password with it.
+    .transform((url) => url.replace(REDIS_SCHEME, (scheme) => scheme.toLowerCase()))
     .default(DEFAULT_REDIS_URL)
     .describe('Redis server URL'),
   REDIS_KEY_PREFIX: z
@@ -432,14 +453,48 @@ function describeIssue(issue: z.core.$ZodIssue, env: Record<string, string | und
 }
 
 /**
- * Settings that bound one another, checked when both are there: [lower, upper, strictly below]. Kafka
- * refuses a heartbeat interval at or above the session timeout only when the consumer joins; a backoff
- * base above its cap would quietly make every delay the cap.
+ * Settings that bound one another, checked when all are there: `lower` (plus `plus`, when given) below
+ * `upper` (at most, unless `strict`), with `why` told when refused. Kafka refuses a heartbeat interval at
+ * or above the session timeout only when the consumer joins; a backoff base above its cap would quietly
+ * make every delay the cap.
  */
-const ORDERED: readonly [string, string, boolean][] = [
-  ['KAFKA_HEARTBEAT_INTERVAL_MS', 'KAFKA_SESSION_TIMEOUT_MS', true],
-  ['RETRY_BASE_MS', 'RETRY_MAX_MS', false],
+type Order = { lower: string; plus?: string; upper: string; strict: boolean; why?: string }
+const ORDERED: readonly Order[] = [
+  { lower: 'KAFKA_HEARTBEAT_INTERVAL_MS', upper: 'KAFKA_SESSION_TIMEOUT_MS', strict: true },
+  // An idle consumer heartbeats only when a fetch ends (kafkajs's runner, after an empty one; ours only
+  // while a batch is handled), and only once the interval has passed since the last heartbeat: the next
+  // goes out at the end of the first fetch to end past the interval, which may have begun just before it
+  // ran out. So heartbeats may be the interval plus the fetch wait apart, and a session shorter than that
+  // drops the idle member: KAFKA_FETCH_MAX_WAIT_MS=20000 with KAFKA_SESSION_TIMEOUT_MS=6000 rejoined the
+  // group ("coordinator is not aware of this member") after every fetch, three times in 75 s. The wait
+  // alone below the session is not enough: with a 4000 interval and a 3900 wait, an idle kafkajs consumer
+  // heartbeated every second fetch, 7800 ms apart, and a 7000 session dropped it three times in 45 s.
+  {
+    lower: 'KAFKA_FETCH_MAX_WAIT_MS',
+    plus: 'KAFKA_HEARTBEAT_INTERVAL_MS',
+    upper: 'KAFKA_SESSION_TIMEOUT_MS',
+    strict: true,
+    why: 'an idle consumer heartbeats only when a fetch ends, once the interval has passed, so its heartbeats may be both apart, and a session shorter than that ends between two of them: the group drops the consumer and it rejoins after every fetch',
+  },
+  { lower: 'RETRY_BASE_MS', upper: 'RETRY_MAX_MS', strict: false },
 ]
+
+/** The lines of ORDERED's bounds that `c` breaks (a default's value marked so). */
+function orderProblems(c: Record<string, unknown>, given: Record<string, string>): string[] {
+  const shown = (name: string) => `${c[name]}${given[name] === undefined ? ' (default)' : ''}`
+  const within = (v: number, bound: number, strict: boolean) => (strict ? v < bound : v <= bound)
+  return ORDERED.flatMap(({ lower, plus, upper, strict, why }) => {
+    const [a, p, b] = [c[lower], plus === undefined ? 0 : c[plus], c[upper]]
+    if (typeof a !== 'number' || typeof p !== 'number' || typeof b !== 'number') return []
+    // `plus` alone past the bound is its own line (its own entry): the sum would only repeat it.
+    if (within(a + p, b, strict) || (plus !== undefined && !within(p, b, strict))) return []
+    const what = plus === undefined ? '' : ` plus ${plus}`
+    const got = plus === undefined ? shown(lower) : `${shown(lower)} + ${shown(plus)}`
+    return [
+      `${lower}:${what} must be ${strict ? 'below' : 'at most'} ${upper} (got ${got} and ${shown(upper)})${why ? `: ${why}` : ''}`,
+    ]
+  })
+}
 
 const SSL_SETTINGS = [
   'KAFKA_SSL_CA_FILE',
@@ -527,15 +582,7 @@ export function loadConfig<S extends z.ZodObject>(
   const result = schema.safeParse(cleaned)
   if (result.success) {
     const c = result.data as Record<string, unknown>
-    const bad = ORDERED.flatMap(([lower, upper, strict]) => {
-      const [a, b] = [c[lower], c[upper]]
-      if (typeof a !== 'number' || typeof b !== 'number' || (strict ? a < b : a <= b)) return []
-      const shown = (name: string, v: number) => `${v}${cleaned[name] === undefined ? ' (default)' : ''}`
-      return [
-        `${lower}: must be ${strict ? 'below' : 'at most'} ${upper} (got ${shown(lower, a)} and ${shown(upper, b)})`,
-      ]
-    })
-    bad.push(...kafkaSecurityProblems(c, cleaned))
+    const bad = [...orderProblems(c, cleaned), ...kafkaSecurityProblems(c, cleaned)]
     if (bad.length > 0)
       throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${bad.join('\n  ')}`)
     noteUnknownVariables(cleaned, Object.keys(schema.shape))
@@ -545,15 +592,53 @@ export function loadConfig<S extends z.ZodObject>(
   throw new TradepulseError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`)
 }
 
-/** The environment variables a schema reads, with their descriptions and defaults (README table). */
+/**
+ * The values a numeric variable takes, as the README table shows them: '' for the usual range, which the
+ * README states once for all (from 0 or 1 up to MAX_TIMER_MS, or MAX_DURATION_MS for a duration that sets
+ * no timer; a fraction with no upper bound), or for a variable that is no number; else its bounds
+ * ("1 to 100000", "at least 1000", "above 0, at most 2"), read from the zod number at the end of its
+ * decimal() pipe.
+ */
+function rangeOf(field: z.ZodType): string {
+  let t = field
+  for (;;) {
+    if (t instanceof z.ZodDefault || t instanceof z.ZodOptional) t = t.unwrap() as z.ZodType
+    else if (t instanceof z.ZodPipe) t = t.out as z.ZodType
+    else break
+  }
+  if (!(t instanceof z.ZodNumber)) return ''
+  const bounds = z.toJSONSchema(t) as {
+    minimum?: number
+    exclusiveMinimum?: number
+    maximum?: number
+    exclusiveMaximum?: number
+  }
+  const { minimum: min, exclusiveMinimum: above, maximum: max, exclusiveMaximum: below } = bounds
+  const usualMin = above === undefined && (min === undefined || min === 0 || min === 1)
+  const usualMax =
+    below === undefined && (max === undefined || max === MAX_TIMER_MS || max === MAX_DURATION_MS)
+  if (usualMin && usualMax) return ''
+  const lower = above !== undefined ? `above ${above}` : min !== undefined ? `at least ${min}` : ''
+  // The usual upper bound goes unsaid: "at least 1000", not "1000 to 8386597699200000".
+  if (usualMax) return lower
+  if (above === undefined && below === undefined && min !== undefined && max !== undefined)
+    return `${min} to ${max}`
+  const upper = below !== undefined ? `below ${below}` : max !== undefined ? `at most ${max}` : ''
+  return [lower, upper].filter((b) => b !== '').join(', ')
+}
+
+/**
+ * The environment variables a schema reads, with their descriptions, defaults and ranges (rangeOf: ''
+ * for the usual one) for the README table.
+ */
 export function describeConfig(
   schema: z.ZodObject,
-): { name: string; description: string; default: string }[] {
+): { name: string; description: string; default: string; range: string }[] {
   return Object.entries(schema.shape).map(([name, field]) => {
     const f = field as z.ZodType
     const parsed = f.safeParse(undefined)
     const def = parsed.success && parsed.data !== undefined ? JSON.stringify(parsed.data) : ''
-    return { name, description: f.description ?? '', default: def }
+    return { name, description: f.description ?? '', default: def, range: rangeOf(f) }
   })
 }
 

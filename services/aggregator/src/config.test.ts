@@ -46,6 +46,35 @@ describe('AggregatorConfig: AGGREGATOR_PUBLISH_LARGE_CHANGE of 0', () => {
   })
 })
 
+describe('AggregatorConfig: counts', () => {
+  // The README says every count is at most 2147483647: these took any whole number up to 2^53 - 1.
+  it.each([
+    'AGGREGATOR_MAX_SCOPES_PER_KIND',
+    'AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL',
+    'AGGREGATOR_PART_SIZE',
+  ])('refuses %s above 2147483647, naming it', (name) => {
+    expect(() => loadConfig(AggregatorConfig, { [name]: '2147483648' })).toThrow(
+      `invalid configuration:\n  ${name}: at most 2147483647 (a 32-bit integer) (got "2147483648")`,
+    )
+    // Past 2^53 - 1 zod's own bound speaks too; ours is there.
+    expect(() => loadConfig(AggregatorConfig, { [name]: '9007199254740993' })).toThrow(
+      `${name}: at most 2147483647 (a 32-bit integer) (got "9007199254740993")`,
+    )
+    expect(loadConfig(AggregatorConfig, { [name]: '2147483647' })[name as 'AGGREGATOR_PART_SIZE']).toBe(
+      2_147_483_647,
+    )
+    expect(() => loadConfig(AggregatorConfig, { [name]: '0' })).toThrow(new RegExp(`${name}: Too small`))
+  })
+  it('keeps their defaults', () => {
+    const c = loadConfig(AggregatorConfig, {})
+    expect([
+      c.AGGREGATOR_MAX_SCOPES_PER_KIND,
+      c.AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL,
+      c.AGGREGATOR_PART_SIZE,
+    ]).toEqual([1_000, 10_000, 2_000])
+  })
+})
+
 describe('AggregatorConfig: numeric variables', () => {
   it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
     // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text

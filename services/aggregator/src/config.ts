@@ -2,6 +2,7 @@ import {
   aggregatorGraceMs,
   aggregatorMaxAheadMs,
   baseConfigShape,
+  count,
   decimal,
   durationMs,
   indicatorNamespace,
@@ -65,11 +66,9 @@ export const aggregatorConfigShape = {
   ),
   // The gateway reads it too (aggregatorGraceMs): the bound on a stored newest event is made of it.
   AGGREGATOR_GRACE_MS: aggregatorGraceMs(),
-  AGGREGATOR_PART_SIZE: decimal(z.number().int().min(1))
-    .default(2_000)
-    .describe(
-      'records of a batch parsed and applied as one part; the next part is parsed while Redis applies it',
-    ),
+  AGGREGATOR_PART_SIZE: count(2_000).describe(
+    'records of a batch parsed and applied as one part; the next part is parsed while Redis applies it',
+  ),
   AGGREGATOR_PUBLISH_INTERVAL_MS: timerMs()
     .default(1_000)
     .describe('at most one update per indicator key on the indicators topic in this time (0: every batch)'),
@@ -110,14 +109,12 @@ export const aggregatorConfigShape = {
     ),
   // The gateway reads it too (aggregatorMaxAheadMs), as AGGREGATOR_GRACE_MS.
   AGGREGATOR_MAX_AHEAD_MS: aggregatorMaxAheadMs(),
-  AGGREGATOR_MAX_SCOPES_PER_KIND: decimal(z.number().int().min(1))
-    .default(1_000)
-    .describe('most scope ids per kind (region, commodity…); rarer ones fold into "other"'),
-  AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL: decimal(z.number().int().min(1))
-    .default(10_000)
-    .describe(
-      'most contributions one Redis script call applies (a larger scope in several): bounds how long a catch-up holds Redis for its other clients',
-    ),
+  AGGREGATOR_MAX_SCOPES_PER_KIND: count(1_000).describe(
+    'most scope ids per kind (region, commodity…); rarer ones fold into "other"',
+  ),
+  AGGREGATOR_MAX_CONTRIBUTIONS_PER_CALL: count(10_000).describe(
+    'most contributions one Redis script call applies (a larger scope in several): bounds how long a catch-up holds Redis for its other clients',
+  ),
   AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }

@@ -48,6 +48,40 @@ describe('AlerterConfig', () => {
     expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '10000' })).toBe('accepted')
   })
 
+  it('refuses a webhook timeout above the max age of an alert, naming both and why', () => {
+    // The age is checked only as an attempt starts: one attempt allowed longer than the age would post an
+    // alert the max age gives up on.
+    expect(refusal({ ALERTER_WEBHOOK_TIMEOUT_MS: '60000', ALERTER_WEBHOOK_MAX_AGE_MS: '30000' })).toBe(
+      'invalid configuration:\n  ALERTER_WEBHOOK_TIMEOUT_MS: must be at most ALERTER_WEBHOOK_MAX_AGE_MS (got 60000 and 30000): one attempt would outlive the age past which an alert is not posted',
+    )
+    expect(refusal({ ALERTER_WEBHOOK_MAX_AGE_MS: '4999' })).toMatch(
+      /^invalid configuration:\n {2}ALERTER_WEBHOOK_TIMEOUT_MS: must be at most ALERTER_WEBHOOK_MAX_AGE_MS \(got 5000 and 4999\)/,
+    )
+    expect(refusal({ ALERTER_WEBHOOK_TIMEOUT_MS: '30000', ALERTER_WEBHOOK_MAX_AGE_MS: '30000' })).toBe(
+      'accepted',
+    )
+    // A max age under its own bound is its own line only.
+    expect(refusal({ ALERTER_WEBHOOK_MAX_AGE_MS: '999' }).split('\n')).toEqual([
+      'invalid configuration:',
+      expect.stringMatching(/^ {2}ALERTER_WEBHOOK_MAX_AGE_MS: /),
+    ])
+  })
+
+  // The README says every count is at most 2147483647: these took any number up to 2^53 - 1.
+  it.each([
+    'ALERTER_EVIDENCE_SCOPES',
+    'ALERTER_EVIDENCE_PER_SCOPE',
+    'ALERTER_WEBHOOK_MAX_ATTEMPTS',
+    'ALERTER_WEBHOOK_CONCURRENCY',
+    'ALERTER_WEBHOOK_QUEUE_MAX',
+  ])('refuses %s above 2147483647, naming it', (name) => {
+    expect(refusal({ [name]: '2147483648' })).toBe(
+      `invalid configuration:\n  ${name}: at most 2147483647 (a 32-bit integer) (got "2147483648")`,
+    )
+    expect(refusal({ [name]: '2147483647' })).toBe('accepted')
+    expect(refusal({ [name]: '0' })).toMatch(new RegExp(`^invalid configuration:\\n {2}${name}: Too small`))
+  })
+
   it('takes ALERTER_MAX_EVENT_AGE_MS in ms, 0 (off) by default, and refuses a negative one', () => {
     expect(loadConfig(AlerterConfig, {}).ALERTER_MAX_EVENT_AGE_MS).toBe(0)
     expect(loadConfig(AlerterConfig, { ALERTER_MAX_EVENT_AGE_MS: '86400000' }).ALERTER_MAX_EVENT_AGE_MS).toBe(

@@ -2,7 +2,7 @@ import { RULE_FILES } from '@tradepulse/alerting'
 import { DEFAULT_INDICATOR_CONFIG, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   baseConfigShape,
-  decimal,
+  count,
   durationMs,
   MAX_DURATION_MS,
   MAX_TIMER_MS,
@@ -11,7 +11,6 @@ import {
 } from '@tradepulse/platform'
 import { z } from 'zod'
 
-const count = (def: number, min = 0) => decimal(z.number().int().min(min)).default(def)
 /** A duration that sets no timer: bounded where a date moved by it is still a Date. */
 const ms = (def: number, min = 0) => durationMs(min).default(def)
 /** A delay that sets a timer: bounded at the longest one Node keeps (a longer one would fire at once). */
@@ -103,7 +102,9 @@ export const alerterConfigShape = {
     .describe(
       'POST alerts to the webhooks of the desks file (their secret variables must then be set); tradepulse start takes it as set, and unset turns webhooks off only in the embedded default and with the bundled sample desks file, whose webhooks are placeholders',
     ),
-  ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe('longest one webhook request may take'),
+  ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe(
+    'longest one webhook request may take (at most ALERTER_WEBHOOK_MAX_AGE_MS)',
+  ),
   ALERTER_WEBHOOK_MAX_ATTEMPTS: count(5, 1).describe('webhook attempts before the alert goes to the dlq'),
   ALERTER_WEBHOOK_BACKOFF_BASE_MS: timer(500, 1).describe(
     'first delay between webhook attempts (doubles, jittered; at most ALERTER_WEBHOOK_BACKOFF_MAX_MS)',
@@ -139,6 +140,16 @@ export const AlerterConfig = z.object(alerterConfigShape).superRefine((c, ctx) =
       code: 'custom',
       path: ['ALERTER_WEBHOOK_BACKOFF_BASE_MS'],
       message: `must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got ${base} and ${max})`,
+      params: { namesValue: true },
+    })
+  // One attempt allowed longer than an alert may age would post, at its end, an alert the max age gives
+  // up on; the limit is checked only as an attempt starts. Only two valid ones are compared.
+  const [timeout, maxAge] = [c.ALERTER_WEBHOOK_TIMEOUT_MS, c.ALERTER_WEBHOOK_MAX_AGE_MS]
+  if (timeout <= MAX_TIMER_MS && maxAge >= 1_000 && maxAge <= MAX_DURATION_MS && timeout > maxAge)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALERTER_WEBHOOK_TIMEOUT_MS'],
+      message: `must be at most ALERTER_WEBHOOK_MAX_AGE_MS (got ${timeout} and ${maxAge}): one attempt would outlive the age past which an alert is not posted`,
       params: { namesValue: true },
     })
 })

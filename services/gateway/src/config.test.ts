@@ -41,6 +41,40 @@ describe('GatewayConfig', () => {
       expect.stringMatching(/^ {2}GATEWAY_MAX_STREAMS_PER_CLIENT: .*10000/),
     ])
   })
+  it('refuses a stream heartbeat not below 90 % of the max age (the soonest a stream is closed), naming both', () => {
+    // Each stream is closed after 90 to 100 % of GATEWAY_STREAM_MAX_AGE_MS: a heartbeat at or past that
+    // share left streams closed before their first heartbeat.
+    const message = (heartbeat: number, maxAge: number) =>
+      `invalid configuration:\n  GATEWAY_STREAM_HEARTBEAT_MS: must be below 90 % of GATEWAY_STREAM_MAX_AGE_MS, the soonest a stream is closed (got ${heartbeat} and ${maxAge}): a stream closed before its first heartbeat never has one`
+    for (const [heartbeat, maxAge] of [
+      [60_000, 60_000],
+      [120_000, 60_000],
+      [2_700, 3_000],
+      [15_000, 10_000],
+    ] as const)
+      expect(
+        refusal({
+          GATEWAY_STREAM_HEARTBEAT_MS: String(heartbeat),
+          GATEWAY_STREAM_MAX_AGE_MS: String(maxAge),
+        }),
+      ).toBe(message(heartbeat, maxAge))
+    expect(refusal({ GATEWAY_STREAM_HEARTBEAT_MS: '2699', GATEWAY_STREAM_MAX_AGE_MS: '3000' })).toBe(
+      'accepted',
+    )
+    expect(refusal({ GATEWAY_STREAM_HEARTBEAT_MS: '1000', GATEWAY_STREAM_MAX_AGE_MS: '3000' })).toBe(
+      'accepted',
+    )
+    // A value past its own bounds is its own line only.
+    expect(refusal({ GATEWAY_STREAM_MAX_AGE_MS: '999' }).split('\n')).toEqual([
+      'invalid configuration:',
+      expect.stringMatching(/^ {2}GATEWAY_STREAM_MAX_AGE_MS: /),
+    ])
+    // The stall limit runs only while a socket is full, when no heartbeat is written: any order of the two
+    // is taken (http-api.test.ts keeps such a stream open).
+    expect(refusal({ GATEWAY_STREAM_HEARTBEAT_MS: '120000', GATEWAY_STREAM_STALL_MS: '1000' })).toBe(
+      'accepted',
+    )
+  })
   it('takes GATEWAY_TRUSTED_PROXIES, none when unset or blank, and refuses a bad entry naming it', () => {
     expect(loadConfig(GatewayConfig, {}).GATEWAY_TRUSTED_PROXIES).toBeUndefined()
     expect(

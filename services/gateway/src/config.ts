@@ -17,6 +17,12 @@ const count = (fallback: number, min: number, max: number, description: string) 
 export const DEFAULT_MAX_STREAMS_PER_CLIENT = 20
 /** The most streams GATEWAY_MAX_STREAMS and GATEWAY_MAX_STREAMS_PER_CLIENT take. */
 const MAX_STREAMS = 10_000
+/**
+ * The soonest a stream is closed, in percent of GATEWAY_STREAM_MAX_AGE_MS: each is closed after 90 to
+ * 100 % of it (alert-stream.ts spreads them so), so a heartbeat interval at or past that share leaves
+ * some streams closed before their first heartbeat.
+ */
+const SOONEST_AGE_PERCENT = 90
 
 export const gatewayConfigShape = {
   ...baseConfigShape,
@@ -75,7 +81,7 @@ export const gatewayConfigShape = {
     15_000,
     1_000,
     300_000,
-    'a comment line on every idle alert stream this often, so proxies keep it open and readers see it alive',
+    'a comment line on every idle alert stream this often, so proxies keep it open and readers see it alive; below 90 % of GATEWAY_STREAM_MAX_AGE_MS, the soonest a stream is closed',
   ),
   GATEWAY_STREAM_STALL_MS: count(
     60_000,
@@ -97,6 +103,10 @@ export const gatewayConfigShape = {
   AGGREGATOR_REDIS_NAMESPACE: indicatorNamespace(),
   TOPICS_AUTO_CREATE: topicsAutoCreate(),
 }
+/** Whether `value` is one the variable's own schema takes (superRefine runs also when a field failed). */
+const valid = (name: keyof typeof gatewayConfigShape, value: unknown) =>
+  typeof value === 'number' && gatewayConfigShape[name].safeParse(String(value)).success
+
 export const GatewayConfig = z.object(gatewayConfigShape).superRefine((c, ctx) => {
   // Above the total it would never bind: set so, the operator expects something it does not do. Zod runs
   // this also when a field failed: only two valid counts are compared.
@@ -106,6 +116,21 @@ export const GatewayConfig = z.object(gatewayConfigShape).superRefine((c, ctx) =
       code: 'custom',
       path: ['GATEWAY_MAX_STREAMS_PER_CLIENT'],
       message: `must be at most GATEWAY_MAX_STREAMS (got ${perClient} and ${total})`,
+      params: { namesValue: true },
+    })
+  // A stream closed before its first heartbeat never has one: idle, a proxy may cut it, and its reader
+  // cannot tell it alive. Only two valid values are compared (a field past its own bounds has its line).
+  const [heartbeat, maxAge] = [c.GATEWAY_STREAM_HEARTBEAT_MS, c.GATEWAY_STREAM_MAX_AGE_MS]
+  if (
+    valid('GATEWAY_STREAM_HEARTBEAT_MS', heartbeat) &&
+    valid('GATEWAY_STREAM_MAX_AGE_MS', maxAge) &&
+    // In whole numbers: maxAge * 0.9 in floating point may land a hair past the bound.
+    heartbeat * 100 >= maxAge * SOONEST_AGE_PERCENT
+  )
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GATEWAY_STREAM_HEARTBEAT_MS'],
+      message: `must be below ${SOONEST_AGE_PERCENT} % of GATEWAY_STREAM_MAX_AGE_MS, the soonest a stream is closed (got ${heartbeat} and ${maxAge}): a stream closed before its first heartbeat never has one`,
       params: { namesValue: true },
     })
 })
