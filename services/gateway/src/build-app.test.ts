@@ -187,6 +187,95 @@ describe("the alerts topic's ends at the start", () => {
     expect(admins.every((a) => !a.connected)).toBe(true)
   })
 
+  /**
+   * Admin clients recorded in `admins` (whether connected, how many times it connected), each given the
+   * requests `make` makes for it. The gateway makes one at its build (its own group's), never connected
+   * here.
+   */
+  function recordedAdmins(make: (admin: { connected: boolean }) => object) {
+    const admins: { connected: boolean; connects: number }[] = []
+    const admin = () => {
+      const made = { connected: false, connects: 0 }
+      admins.push(made)
+      return {
+        connect: async () => {
+          made.connects++
+          made.connected = true
+        },
+        disconnect: async () => {
+          made.connected = false
+        },
+        ...make(made),
+      }
+    }
+    return { admins, admin }
+  }
+  const answer = async () => [{ partition: 0, offset: '3', low: '0', high: '3' }]
+
+  // The stop was not looked at during the 1 s wait: one more attempt came after it, on an admin made
+  // once the stop's cleanup had disconnected the one it knew, and left connected.
+  it('are asked no more once the gateway stops during the wait between attempts: every admin disconnected', async () => {
+    vi.useFakeTimers()
+    let listed = 0
+    const { admins, admin } = recordedAdmins(() => ({
+      listTopics: async () => {
+        if (listed++ === 0) throw new Error('This server is not the leader for that topic-partition')
+        return ['ends-test.alerts.v1']
+      },
+      fetchTopicOffsets: answer,
+    }))
+    const { app, lines } = onAdmin(admin)
+    const retrying = () => lines.some((l) => /could not read the alerts topic's ends/.test(String(l.msg)))
+    try {
+      const starting = app.start().catch(() => {})
+      for (let i = 0; i < 100 && !retrying(); i++) await vi.advanceTimersByTimeAsync(10)
+      expect(retrying()).toBe(true)
+      const stopping = app.stop()
+      // Past the wait, and past the attempt that followed it.
+      await vi.advanceTimersByTimeAsync(3_000)
+      await stopping
+      await starting
+      await vi.advanceTimersByTimeAsync(3_000)
+      expect(listed).toBe(1)
+      expect(admins.reduce((n, a) => n + a.connects, 0)).toBe(1)
+      expect(admins.filter((a) => a.connected)).toEqual([])
+    } finally {
+      vi.useRealTimers()
+      await app.stop()
+    }
+  })
+
+  it('leave no admin connected when an attempt under way at the stop answers after it', async () => {
+    let connect = () => {}
+    let asked = false
+    const { admins, admin } = recordedAdmins((made) => ({
+      // Kafka slow to answer: the connection is made once the stop is done.
+      connect: () =>
+        new Promise<void>((resolve) => {
+          connect = () => {
+            made.connected = true
+            resolve()
+          }
+        }),
+      listTopics: async () => ['ends-test.alerts.v1'],
+      fetchTopicOffsets: async () => {
+        asked = true
+        return answer()
+      },
+    }))
+    const { app } = onAdmin(admin)
+    const starting = app.start().catch(() => {})
+    // The group's admin, made at the build, and the ends' one.
+    await waitFor(() => admins.length === 2, { what: 'an admin connecting' })
+    await app.stop()
+    await starting
+    connect()
+    await waitFor(() => asked && admins.every((a) => !a.connected), {
+      what: 'the answer read, its admin disconnected',
+      timeoutMs: 3_000,
+    })
+  })
+
   it('while they are read, HTTP answers: /healthz and /readyz say why it is not ready, /metrics, the indicators; the alert list is a 503, a fresh stream is answered only once they are read, a resumed one at once', async () => {
     let release = (_topics: string[]) => {}
     const listed = new Promise<string[]>((resolve) => {

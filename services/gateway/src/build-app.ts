@@ -246,13 +246,14 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    * kafkajs tries it once), for ENDS_RETRY_MS at most: then the start fails, as the worker's other reads
    * of Kafka at its start do. Each attempt on a fresh admin (askFreshAdmins): one asked again keeps the
    * metadata naming a partition's old leader until it expires (5 min), so after a leader moved it asked
-   * the old one each second and the start failed.
+   * the old one each second and the start failed. The gateway's stop ends it, during a wait too: no
+   * attempt starts after it, and the admin of the last one is disconnected however it ends.
    */
   async function readEnds(tracker: CatchUp, kafka: AdminSource): Promise<void> {
     const name = topics.alerts.name
     const giveUpAt = Date.now() + ENDS_RETRY_MS
     try {
-      await askFreshAdmins(
+      const got = await askFreshAdmins(
         kafka,
         async (admin) => {
           const offsets = (await admin.listTopics()).includes(name) ? await admin.fetchTopicOffsets(name) : []
@@ -265,6 +266,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
           waitMs: 1_000,
           // Any failure, until the stop or ENDS_RETRY_MS: then thrown, and told apart below.
           retriable: () => !stopping && Date.now() < giveUpAt,
+          // No attempt once the stop is called, the wait before one included: one made after the stop's
+          // cleanup had disconnected the admin it knew was never disconnected.
+          shouldStop: () => stopping,
           onRetry: (err) =>
             log.warn(
               { err },
@@ -276,6 +280,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
           keep: true,
         },
       )
+      // Stopped, or an attempt under way at the stop that answered after its cleanup: the admin is
+      // nobody's (followCommits starts only before the stop).
+      if (!got.ok || stopping) await endsAdmin?.disconnect().catch(() => {})
     } catch (err) {
       await endsAdmin?.disconnect().catch(() => {})
       if (stopping) return
