@@ -20,6 +20,22 @@ describe('resolveIndicatorConfig', () => {
     ['minBuzzSd 0', { minBuzzSd: 0 }, /minBuzzSd must be a number above 0 \(got 0\)/],
     ['a negative minBuzzSd', { minBuzzSd: -1 }, /minBuzzSd must be a number above 0 \(got -1\)/],
     ['minBuzzSd NaN', { minBuzzSd: Number.NaN }, /minBuzzSd must be a number above 0 \(got NaN\)/],
+    // Buzz's z-score against fewer than 2 known buckets: a standard deviation of 0, always.
+    [
+      'minBuzzBaselineMs of 1 bucket',
+      { minBuzzBaselineMs: HOUR },
+      /minBuzzBaselineMs must span at least 2 buckets of coarseBucketMs and at most baselineMs \(7200000 to 604800000 ms; got 3600000\)/,
+    ],
+    [
+      'minBuzzBaselineMs past the baseline (buzz never read)',
+      { minBuzzBaselineMs: 8 * 24 * HOUR },
+      /minBuzzBaselineMs must span .*got 691200000\)/,
+    ],
+    [
+      'minBuzzBaselineMs not whole buckets',
+      { minBuzzBaselineMs: 2 * HOUR + MIN },
+      /minBuzzBaselineMs must be a multiple of 3600000 ms/,
+    ],
     ['a negative priorWeight', { priorWeight: -1 }, /priorWeight must be a number of at least 0 \(got -1\)/],
     ['priorWeight NaN', { priorWeight: Number.NaN }, /priorWeight must be .*\(got NaN\)/],
     [

@@ -25,6 +25,14 @@ export type IndicatorConfig = {
   buzzWindowMs: number
   /** Floor of the baseline's standard deviation (above 0), so a quiet baseline (all zeros) gives a finite z-score. */
   minBuzzSd: number
+  /**
+   * Least baseline buzz is read against: this many ms of whole coarse buckets the namespace's state has
+   * lived through (since its born time: see namespace-born.ts). Before the state existed (a Redis that
+   * lost its data, a first deployment) its buckets are not zeros but unknown: they are left out of the
+   * baseline, and until this much is known buzz has no reading (readBuzz; the update carries 0).
+   * At least 2 buckets (the standard deviation of one is 0), at most baselineMs.
+   */
+  minBuzzBaselineMs: number
   /** Diffusion counts positive and negative headlines over this window. */
   diffusionWindowMs: number
   /**
@@ -53,6 +61,11 @@ export const DEFAULT_INDICATOR_CONFIG: IndicatorConfig = {
   baselineMs: 7 * DAY_MS,
   buzzWindowMs: HOUR_MS,
   minBuzzSd: 1,
+  // Read once 2 whole hours since born are known. A short baseline's standard deviation is a poor
+  // estimate: simulated, a steady Poisson 6/h scope reads buzz ≥ 3 at volume ≥ 5 about 1 hour in 8
+  // against 2 buckets, 1 in 100 against 24, 1 in 200 against the whole 168. A longer minimum trades those
+  // early false spikes for more hours without buzz after a loss.
+  minBuzzBaselineMs: 2 * HOUR_MS,
   diffusionWindowMs: HOUR_MS,
   // 1 h rather than 15 min: on a small scope the 15 min mean is one or two headlines.
   momentum: { short: '1h', long: '24h' },
@@ -94,6 +107,7 @@ export function resolveIndicatorConfig(overrides: Partial<IndicatorConfig> = {})
     'fineHorizonMs',
     'coarseBucketMs',
     'baselineMs',
+    'minBuzzBaselineMs',
     'buzzWindowMs',
     'diffusionWindowMs',
   ] as const) {
@@ -135,6 +149,16 @@ export function resolveIndicatorConfig(overrides: Partial<IndicatorConfig> = {})
     // Buzz is a z-score against the baseline's buckets: the standard deviation of one is always 0.
     problems.push(
       `baselineMs must span at least 2 buckets of coarseBucketMs (${2 * c.coarseBucketMs} ms; got ${c.baselineMs}): buzz is a z-score against the baseline's buckets, and the standard deviation of one bucket is always 0`,
+    )
+  }
+  multiple('minBuzzBaselineMs', c.minBuzzBaselineMs, c.coarseBucketMs)
+  if (
+    isDuration(c.minBuzzBaselineMs) &&
+    isDuration(c.coarseBucketMs) &&
+    !(c.minBuzzBaselineMs >= 2 * c.coarseBucketMs && c.minBuzzBaselineMs <= c.baselineMs)
+  ) {
+    problems.push(
+      `minBuzzBaselineMs must span at least 2 buckets of coarseBucketMs and at most baselineMs (${2 * c.coarseBucketMs} to ${c.baselineMs} ms; got ${c.minBuzzBaselineMs}): buzz is a z-score against that much of the baseline at least`,
     )
   }
   if (c.buzzWindowMs > c.fineHorizonMs) problems.push('buzzWindowMs must be ≤ fineHorizonMs')

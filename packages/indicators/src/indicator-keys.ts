@@ -110,6 +110,11 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
     scopes: (kind: ScopeKind) => `${root}:scopes:{${kind}}`,
     /** String: the newest event time any member published updates at (advanceWatermark). */
     watermark: `${root}:watermark`,
+    /**
+     * String: the namespace's born time (namespace-born.ts), set when absent by each apply and read with
+     * each state. Its own slot, written by its own command: a scope's script touches only the scope's.
+     */
+    born: `${root}:born`,
     /** Glob matching every key of this namespace. */
     pattern: `${root}:*`,
     /** Names the namespace readers should use; shared by all namespaces under the prefix. */

@@ -127,7 +127,8 @@ export type IndicatorStore = {
   readonly namespace: string
   /**
    * Applies contributions from any number of headlines, atomically per indicator and idempotently:
-   * an applied headline id changes nothing the second time.
+   * an applied headline id changes nothing the second time. Sets the namespace's born time when it has
+   * none (bornCandidateMs of the batch; namespace-born.ts), which get and top read buzz against.
    */
   applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult>
   /**
@@ -141,7 +142,8 @@ export type IndicatorStore = {
    * says which: never before a headline its values hold), or undefined when nothing was applied to it
    * (or it expired), or when its reference time is damaged or its update breaks the IndicatorUpdate
    * contract: then it is pushed onto `withheld` when given (WithheldIndicator, with the reason), so the
-   * reader can say so.
+   * reader can say so. Its buzz reads against the namespace's born time (readBuzz: 0 while less than
+   * minBuzzBaselineMs of the baseline is known since, or while the namespace has none).
    */
   get(
     dimension: Dimension,
@@ -180,6 +182,6 @@ export type IndicatorStore = {
   /** The namespace readers should use, if one was activated. */
   activeNamespace(): Promise<string | undefined>
   activateNamespace(namespace: string): Promise<void>
-  /** Deletes every indicator of this namespace; returns how many storage keys went. */
+  /** Deletes every indicator of this namespace, and its born time; returns how many storage keys went. */
   clear(): Promise<number>
 }

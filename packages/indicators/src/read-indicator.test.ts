@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Contribution } from './contributions.ts'
 import { resolveIndicatorConfig } from './indicator-config.ts'
 import { applyContributions, createIndicatorState, type IndicatorState } from './indicator-state.ts'
-import { readIndicator } from './read-indicator.ts'
+import { readBuzz, readIndicator } from './read-indicator.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -135,5 +135,101 @@ describe('readIndicator: state damaged in the store', () => {
       expect(u.asOf).toBe('invalid time (-Infinity)')
       expect(refused(u)).toEqual(expect.arrayContaining(['asOf', 'buzz']))
     }
+  })
+})
+
+describe("readIndicator: buzz against the namespace's born time", () => {
+  const region = { dimension: 'tariff' as const, scope: { kind: 'region' as const, id: 'US' } }
+  /**
+   * `perHour` headlines an hour, evenly spaced, over [fromMs, toMs), applied one by one, `each` called
+   * after each with its event time (readIndicator reads at the newest event at the earliest).
+   */
+  const feed = (
+    state: IndicatorState,
+    fromMs: number,
+    toMs: number,
+    perHour: number,
+    id: string,
+    each: (t: number) => void = () => {},
+  ) => {
+    for (let i = 0, t = fromMs; t < toMs; i++, t = fromMs + (i * HOUR) / perHour) {
+      const c = {
+        ...region,
+        headlineId: `${id}${i}`,
+        eventMs: t,
+        value: -0.2,
+        weight: 0.8,
+        sign: -1 as const,
+      }
+      applyContributions(state, [c], t, config)
+      each(t)
+    }
+  }
+
+  it('has no reading (0 in the update) until 2 whole hours of a steady scope are known, then reads near 0, not its whole volume', () => {
+    // The namespace (and the scope) born at T0, on the hour, 6 headlines an hour since: a Redis that lost
+    // its data, or a first deployment. Before, buzz read 6 (against a week of zeros) for hours.
+    const state = createIndicatorState(config)
+    let read = 0
+    feed(state, T0, T0 + 8 * HOUR, 6, 'h', (t) => {
+      const u = readIndicator(state, region, t, config, T0)
+      // The baseline ends before the last hour's window: its second whole bucket (T0+1h to T0+2h) lies
+      // wholly behind that window from T0+3h on.
+      if (t < T0 + 3 * HOUR) {
+        expect(readBuzz(state, t, config, T0), `+${(t - T0) / MIN} min`).toBeUndefined()
+        expect(u.buzz, `+${(t - T0) / MIN} min`).toBe(0)
+      } else {
+        expect(u.buzz, `+${(t - T0) / MIN} min`).toBeCloseTo(0, 9)
+        read++
+      }
+      // The rest of the update reads as without a born time.
+      expect({ ...u, buzz: 0 }).toEqual({ ...readIndicator(state, region, t, config), buzz: 0 })
+    })
+    expect(read).toBe(30)
+    // Not known before born: without it the same state reads a spike, still one 8 hours on.
+    expect(readIndicator(state, region, T0 + 8 * HOUR, config).buzz).toBeGreaterThan(3)
+  })
+
+  it('counts only the whole buckets since born: one born mid-hour starts with the next hour', () => {
+    const state = createIndicatorState(config)
+    feed(state, T0 + 20 * MIN, T0 + 6 * HOUR, 6, 'h')
+    const last = state.refMs!
+    expect(readBuzz(state, last, config, T0 + 20 * MIN)).toBeCloseTo(0, 9)
+    expect(readBuzz(state, last, config, last - 3 * HOUR)).toBeUndefined()
+    // None (not yet born, or lost with the state): no reading, however much state there is.
+    expect(readBuzz(state, last, config, Number.POSITIVE_INFINITY)).toBeUndefined()
+    expect(readBuzz(state, last, config, Number.NaN)).toBeUndefined()
+  })
+
+  it('never reads a spike for a steady scope after its state was lost, whatever the hour; the baseline grows from born', () => {
+    // The reviewer's case: 8 days of 6 an hour, the state lost, the same flow on into a fresh one born
+    // at its first headline.
+    const lostAt = T0 + 8 * 24 * HOUR
+    const after = createIndicatorState(config)
+    const buzz: number[] = []
+    const before: number[] = []
+    feed(after, lostAt, lostAt + 48 * HOUR, 6, 'b', (t) => {
+      buzz.push(readIndicator(after, region, t, config, lostAt).buzz)
+      before.push(readIndicator(after, region, t, config).buzz)
+    })
+    expect(Math.max(...buzz)).toBeLessThan(1)
+    // Before, without a born time: 6 at once, still above the rules' 3 twelve hours on.
+    expect(before[6]).toBe(6)
+    expect(before[6 * 12]).toBeGreaterThan(3)
+    // Once a whole baseline since born is known, born no longer matters.
+    const week = createIndicatorState(config)
+    feed(week, T0, T0 + 8 * 24 * HOUR, 6, 'c')
+    expect(readIndicator(week, region, week.refMs!, config, T0)).toEqual(
+      readIndicator(week, region, week.refMs!, config),
+    )
+  })
+
+  it('still spikes for a scope new in a namespace born a week ago: its zeros are real, its first burst is news', () => {
+    const state = createIndicatorState(config)
+    feed(state, T0, T0 + HOUR, 10, 'h')
+    const asOf = state.refMs!
+    expect(readIndicator(state, region, asOf, config, T0 - 7 * 24 * HOUR).buzz).toBeCloseTo(10, 9)
+    // Born 2 hours before: no reading yet (a loss or a cold start), whatever the burst.
+    expect(readIndicator(state, region, asOf, config, T0 - 2 * HOUR).buzz).toBe(0)
   })
 })

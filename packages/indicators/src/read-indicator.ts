@@ -60,20 +60,25 @@ function isoTime(ms: number): string {
  * each half-life's decayed weight Σw·2^(−(asOf−t)/h) behind its mean (the prior not included): with
  * it a reader can decay the mean to a later time without new headlines exactly, as this function would
  * read it there, mean·(w + prior)·d / (w·d + prior), d = 2^(−Δ/h). Meant for
- * asOf ≥ newest event − grace (older buckets may already be trimmed). Pure: the same state and asOf
- * always give the same update.
+ * asOf ≥ newest event − grace (older buckets may already be trimmed). Pure: the same state, asOf and
+ * born time always give the same update.
  *
  * Never throws, whatever the state: a state damaged in the store reads as an update the strict
  * IndicatorUpdate contract refuses (NaN for a value that is not a number, `invalid time (…)` for a time
  * that is none: isoTime), so a publisher checking it (the aggregator's updateProblem) leaves out that
  * key alone. A time read that is not finite (a damaged newest event read at no watermark) has no buzz
  * (NaN): its baseline's buckets cannot be counted (the loop over them never ended).
+ *
+ * `bornMs` is the namespace's born time (namespace-born.ts; −Infinity, the default: every bucket is
+ * known; +Infinity: not yet born). Buzz reads against the baseline's buckets from it on, and reads 0
+ * while fewer than minBuzzBaselineMs of them are known (readBuzz).
  */
 export function readIndicator(
   state: IndicatorState,
   target: IndicatorTarget,
   requestedMs: number,
   config: ResolvedIndicatorConfig,
+  bornMs = Number.NEGATIVE_INFINITY,
 ): IndicatorUpdate {
   const asOfMs = state.refMs !== null && state.refMs > requestedMs ? state.refMs : requestedMs
   const mean: Record<string, number> = {}
@@ -93,26 +98,9 @@ export function readIndicator(
   const volume: Record<string, number> = {}
   for (const w of config.windows) volume[w.label] = windowVolume(state, asOfMs, w.ms, w.tier, config)
 
-  // Buzz: last buzzWindow's volume, scaled to one coarse bucket, against the coarse buckets of the
-  // baseline that end before that window starts (so the two never overlap).
-  const current =
-    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) *
-    (config.coarseBucketMs / config.buzzWindowMs)
-  const last = Math.floor((asOfMs - config.buzzWindowMs) / config.coarseBucketMs) - 1
-  const buckets = config.baselineMs / config.coarseBucketMs
-  let buzz = Number.NaN
-  if (Number.isFinite(last)) {
-    let sum = 0
-    let sumSq = 0
-    for (let idx = last - buckets + 1; idx <= last; idx++) {
-      const n = state.coarse.get(idx) ?? 0
-      sum += n
-      sumSq += n * n
-    }
-    const baselineMean = sum / buckets
-    const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
-    buzz = (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
-  }
+  // No reading while too little of the baseline is known (readBuzz): 0, volume at its baseline, as the
+  // contract's buzz is a number (a NaN or null would withhold the whole update from every reader).
+  const buzz = readBuzz(state, asOfMs, config, bornMs) ?? 0
 
   const fb = config.fineBucketMs
   const d = sumFine(state, Math.floor((asOfMs - config.diffusionWindowMs) / fb), Math.floor(asOfMs / fb))
@@ -132,6 +120,42 @@ export function readIndicator(
     count: state.count,
     updatedAt: isoTime(state.updatedMs),
   }
+}
+
+/**
+ * Buzz at asOfMs: the volume of the last buzzWindow, scaled to one coarse bucket, as a z-score against
+ * the coarse buckets of the baseline that end before that window starts (so the two never overlap), its
+ * standard deviation floored at minBuzzSd. Only the buckets that start at or after `bornMs` (the
+ * namespace's born time: namespace-born.ts) are the baseline's: one from before the state existed is
+ * unknown, not a zero. Undefined (no reading) while they span less than minBuzzBaselineMs: after Redis
+ * lost its data every steady scope read its whole volume as a spike against a week of zeros, for a day
+ * and more. NaN when asOfMs is not finite (damaged state: no bucket can be counted).
+ */
+export function readBuzz(
+  state: IndicatorState,
+  asOfMs: number,
+  config: ResolvedIndicatorConfig,
+  bornMs = Number.NEGATIVE_INFINITY,
+): number | undefined {
+  const cb = config.coarseBucketMs
+  const last = Math.floor((asOfMs - config.buzzWindowMs) / cb) - 1
+  if (!Number.isFinite(last)) return Number.NaN
+  // The first whole bucket since born (a NaN born is none: no reading).
+  const first = Math.max(last - config.baselineMs / cb + 1, Math.ceil(bornMs / cb))
+  const buckets = last - first + 1
+  if (!(buckets * cb >= config.minBuzzBaselineMs)) return undefined
+  const current =
+    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) * (cb / config.buzzWindowMs)
+  let sum = 0
+  let sumSq = 0
+  for (let idx = first; idx <= last; idx++) {
+    const n = state.coarse.get(idx) ?? 0
+    sum += n
+    sumSq += n * n
+  }
+  const baselineMean = sum / buckets
+  const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
+  return (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
 }
 
 /**

@@ -26,7 +26,12 @@ describe('readStoredIndicator', () => {
     state.sumW = state.sumW.map(() => Number.POSITIVE_INFINITY)
     state.sumWX = state.sumWX.map(() => Number.POSITIVE_INFINITY)
     const withheld: WithheldIndicator[] = []
-    const read = { refLimitMs: T0, storedRef: String(state.refMs), withheld }
+    const read = {
+      refLimitMs: T0,
+      storedRef: String(state.refMs),
+      withheld,
+      bornMs: Number.NEGATIVE_INFINITY,
+    }
     expect(readStoredIndicator(state, target, T0, config, read)).toBeUndefined()
     expect(withheld).toEqual([
       {
@@ -44,5 +49,27 @@ describe('readStoredIndicator', () => {
       weight: { '15m': 1 },
     })
     expect(none).toEqual([])
+  })
+
+  it("gives an indicator read before its namespace's born time is known a valid update, buzz 0: no reading, not a spike", () => {
+    const state = createIndicatorState(config)
+    // Six headlines an hour over the last two hours: against a week of zeros (every bucket counted), a spike.
+    for (let i = 0; i < 12; i++)
+      applyContributions(state, [c(`h${i}`, T0 - 115 * MIN + i * 10 * MIN)], 1, config)
+    const read = (bornMs: number) => {
+      const withheld: WithheldIndicator[] = []
+      const u = readStoredIndicator(state, target, T0, config, {
+        refLimitMs: T0,
+        storedRef: '',
+        withheld,
+        bornMs,
+      })
+      return { buzz: u?.buzz, withheld }
+    }
+    expect(read(Number.NEGATIVE_INFINITY)).toEqual({ buzz: expect.closeTo(5.96, 2), withheld: [] })
+    // None stored (a loss took it with the state, until the next apply sets it): no reading.
+    expect(read(Number.POSITIVE_INFINITY)).toEqual({ buzz: 0, withheld: [] })
+    // Born with the state, two hours ago: one whole hour lies behind the buzz window, too little.
+    expect(read(T0 - 2 * 60 * MIN)).toEqual({ buzz: 0, withheld: [] })
   })
 })

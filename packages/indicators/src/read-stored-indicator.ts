@@ -21,6 +21,11 @@ export type StoredRead = {
   storedRef: string
   /** Where an indicator left out is named, with its reason; nothing is told when absent. */
   withheld: WithheldIndicator[] | undefined
+  /**
+   * The namespace's born time as the store holds it (namespace-born.ts), read after the state: +Infinity
+   * when it holds none (not yet born, or lost with the state: buzz has no reading until an apply sets it).
+   */
+  bornMs: number
 }
 
 /**
@@ -43,7 +48,7 @@ export function readStoredIndicator(
     read.withheld?.push({ dimension, scope, reason: 'damaged_ref', stored: read.storedRef })
     return undefined
   }
-  const update = readIndicator(state, target, asOfMs, config)
+  const update = readIndicator(state, target, asOfMs, config, read.bornMs)
   const problem = indicatorUpdateProblem(update)
   if (problem === undefined) return update
   read.withheld?.push({ dimension, scope, reason: 'invalid_state', stored: read.storedRef, problem })

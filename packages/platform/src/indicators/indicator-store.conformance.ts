@@ -307,6 +307,9 @@ export function describeIndicatorStoreConformance(
     it('ranks the top scopes of a kind by buzz and by momentum', async () => {
       const { store } = await create()
       const asOf = T0 + 30 * MIN_MS
+      // A namespace born a week before (its born time set by its first apply), so the regions' first
+      // headlines are news against real zeros: in a namespace born with them, buzz has no reading yet.
+      await applyHeadlines(store, [[scoredHeadline('week-old', asOf - 7 * 24 * HOUR_MS)]])
       const mentions = { CN: 5, US: 3, BR: 1 }
       const headlines = Object.entries(mentions).flatMap(([region, count]) =>
         Array.from({ length: count }, (_, i) =>
@@ -384,6 +387,40 @@ export function describeIndicatorStoreConformance(
       expect(together.slice(1)).toEqual(oneByOne)
       await expectSameIndicators(store, other, contributionsOfAll(series), T0 + 3 * HOUR_MS)
       await other.clear()
+    })
+
+    it("reads buzz against its namespace's born time: no reading (0) for a young namespace's steady scope, then near 0; a scope new to it spikes; clear forgets it", async () => {
+      const { store } = await create()
+      const us = { kind: 'region', id: 'US' } as const
+      // 6 headlines an hour from T0 (on the hour), one apply each: a Redis that lost its data, or a first
+      // deployment. Against a week of zeros, buzz read 6 at once, and still about 4 twelve hours on.
+      const steady = async (id: string, fromMs: number, hours: number) => {
+        const read: number[] = []
+        for (let i = 0; i < hours * 6; i++) {
+          const t = fromMs + i * 10 * MIN_MS
+          await applyHeadlines(store, [[scoredHeadline(`${id}${i}`, t, { regions: ['US'] })]])
+          read.push((await store.get('market', us, t))!.buzz)
+        }
+        return read
+      }
+      const first = await steady('s', T0, 5)
+      // Two whole hours known behind the last hour's window from T0 + 3 h on (the 19th headline).
+      expect(first.slice(0, 18)).toEqual(Array(18).fill(0))
+      for (const z of first.slice(18)) expect(z).toBeCloseTo(0, 9)
+      // A scope new to the namespace, 5 hours old now: its zeros are real, its first burst is news.
+      const burstAt = T0 + 5 * HOUR_MS
+      await applyHeadlines(store, [
+        Array.from({ length: 8 }, (_, i) =>
+          scoredHeadline(`cn${i}`, burstAt - i * MIN_MS, { regions: ['CN'] }),
+        ),
+      ])
+      expect((await store.get('market', { kind: 'region', id: 'CN' }, burstAt))!.buzz).toBe(8)
+      const [top] = await store.top('market', 'region', 'buzz', 1, burstAt)
+      expect([top?.scope.id, top?.buzz]).toEqual(['CN', 8])
+      // Cleared (a rebuild's old namespace), it is born again with its next apply.
+      await store.clear()
+      const again = await steady('t', T0 + 24 * HOUR_MS, 4)
+      expect(again.slice(0, 18)).toEqual(Array(18).fill(0))
     })
 
     it('switches namespaces for a rebuild', async () => {

@@ -4,6 +4,7 @@ import {
   type ApplyBatchResult,
   admitScopes,
   applyContributions,
+  bornCandidateMs,
   type Contribution,
   createIndicatorKeys,
   createIndicatorState,
@@ -32,6 +33,8 @@ type Namespace = {
   states: Map<string, Expiring<IndicatorState>>
   registries: Map<ScopeKind, Expiring<Map<string, number>>>
   watermark?: Expiring<number>
+  /** The namespace's born time (namespace-born.ts): set when absent by each apply, as the Redis store does. */
+  born?: Expiring<number>
 }
 
 export type MemoryIndicatorStore = IndicatorStore & {
@@ -82,10 +85,24 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         refLimitMs: refLimit(clock.now()),
         storedRef: state.refMs === null ? '' : String(state.refMs),
         withheld,
+        bornMs: live(ns().born) ?? Number.POSITIVE_INFINITY,
       })
     }
 
-    async function applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult> {
+    /**
+     * Checks every run, then sets the namespace's born time when it has none (bornCandidateMs) and renews
+     * it, as the Redis store's SET_BORN does: nothing is written for a batch holding an invalid contribution.
+     */
+    function setBorn(runs: readonly (readonly Contribution[])[]): void {
+      for (const run of runs) assertValidContributions(run)
+      const candidate = bornCandidateMs(runs, config.graceMs)
+      if (candidate === undefined) return
+      const n = ns()
+      n.born = { value: live(n.born) ?? candidate, expiresAtMs: clock.now() + config.ttlMs }
+    }
+
+    /** One run, as its own applyBatch (checked, and the born time set, by the caller: setBorn). */
+    function applyRun(contributions: readonly Contribution[]): ApplyBatchResult {
       const result: ApplyBatchResult = {
         applied: 0,
         duplicates: 0,
@@ -94,7 +111,6 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
         lateContributions: [],
       }
       if (contributions.length === 0) return result
-      assertValidContributions(contributions)
       const { states, registries } = ns()
       const now = clock.now()
       const admitted = new Map<ScopeKind, Set<string>>()
@@ -156,12 +172,14 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
     return {
       namespace,
 
-      applyBatch,
+      async applyBatch(contributions) {
+        setBorn([contributions])
+        return applyRun(contributions)
+      },
 
       async applyRuns(runs) {
-        const results: ApplyBatchResult[] = []
-        for (const run of runs) results.push(await applyBatch(run))
-        return results
+        setBorn(runs)
+        return runs.map(applyRun)
       },
 
       async get(dimension, scope, asOfMs, withheld) {

@@ -116,6 +116,53 @@ describe('redis indicator store', () => {
     }
   })
 
+  it("reads no buzz spike for a steady scope after every key is lost mid-stream (a Redis restarted empty): the namespace's born time is set again by the next apply", async () => {
+    const { redis, prefix } = connect()
+    const store = createRedisIndicatorStore(redis, { prefix, maxRefAheadMs: 630_000 })
+    const keys = createIndicatorKeys(prefix, store.namespace)
+    const us = { kind: 'region', id: 'US' } as const
+    let n = 0
+    // 6 an hour, one apply each, every buzz read back as it goes.
+    const steady = async (fromMs: number, hours: number) => {
+      const read: number[] = []
+      for (let t = fromMs; t < fromMs + hours * HOUR_MS; t += 10 * MIN_MS) {
+        await store.applyBatch(contributionsOf(scoredHeadline(`h${n++}`, t, { regions: ['US'] })))
+        read.push((await store.get('market', us, t))!.buzz)
+      }
+      return read
+    }
+    await steady(T0, 8)
+    expect(await redis.get(keys.born)).toBe(String(T0))
+    const lostAt = T0 + 8 * HOUR_MS
+    await deleteKeys(redis, prefix)
+    const after = await steady(lostAt, 12)
+    // Before: 6 at once, above the rules' 3 for the whole 12 hours (against a week of zeros).
+    expect(Math.max(...after)).toBeLessThan(1)
+    expect(after.slice(0, 18)).toEqual(Array(18).fill(0))
+    expect(await redis.get(keys.born)).toBe(String(lostAt))
+
+    // The born time alone gone (a loss between a batch's born time and its applies, or the key evicted):
+    // no reading until the next apply sets it again, at that apply's headline, later than the state.
+    await redis.del(keys.born)
+    const t = lostAt + 12 * HOUR_MS
+    expect((await store.get('market', us, t))!.buzz).toBe(0)
+    expect((await store.top('market', 'region', 'buzz', 1, t))[0]!.buzz).toBe(0)
+    await store.applyBatch(contributionsOf(scoredHeadline('late-born', t, { regions: ['US'] })))
+    expect(await redis.get(keys.born)).toBe(String(t))
+    expect((await store.get('market', us, t))!.buzz).toBe(0)
+
+    // Damaged (edited by hand): read as none, replaced by the next apply; one it takes is kept.
+    for (const damaged of ['abc', '', 'nan', '-inf', String(Date.now() + 24 * HOUR_MS)]) {
+      await redis.set(keys.born, damaged)
+      expect((await store.get('market', us, t))!.buzz, damaged).toBe(0)
+      await store.applyBatch(contributionsOf(scoredHeadline(`d${n++}`, t, { regions: ['US'] })))
+      expect(await redis.get(keys.born), damaged).toBe(String(t))
+    }
+    await redis.set(keys.born, String(T0))
+    await store.applyBatch(contributionsOf(scoredHeadline(`k${n++}`, t, { regions: ['US'] })))
+    expect(await redis.get(keys.born)).toBe(String(T0))
+  })
+
   it('sends one script call per scope per batch', async () => {
     const { redis, prefix } = connect()
     const store = createRedisIndicatorStore(redis, { prefix })
@@ -134,8 +181,8 @@ describe('redis indicator store', () => {
       if (command?.startsWith('eval') && args.some((a) => a.startsWith(`${prefix}:`))) seen.push(command)
     })
     await store.applyBatch(contributions)
-    // One call per scope (all its dimensions), plus one admitScopes per scope kind, each an EVAL or an
-    // EVALSHA, counted alike: which one a call goes as is the client's choice (this plain ioredis client
+    // One call per scope (all its dimensions), plus one admitScopes per scope kind and one setting the
+    // namespace's born time, each an EVAL or an EVALSHA, counted alike: which one a call goes as is the client's choice (this plain ioredis client
     // sends a script's text with its first call on its connection, createRedis's with its first call in
     // each pipeline). A GET of a marker key sent after the batch: once MONITOR has streamed it, it has
     // streamed every call before it.
@@ -143,7 +190,7 @@ describe('redis indicator store', () => {
     await redis.get(marker)
     await waitFor(() => monitorSaw.has(marker) || undefined, 'MONITOR to stream the batch', 5_000)
     monitor.disconnect()
-    expect(seen.length).toBe(distinctScopes + kinds)
+    expect(seen.length).toBe(distinctScopes + kinds + 1)
     expect(distinctScopes).toBeLessThan(distinctKeys)
     expect(distinctKeys).toBeLessThan(contributions.length / 10)
   })

@@ -2,6 +2,7 @@ import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/c
 import { systemClock } from '@tradepulse/contracts'
 import {
   type ApplyBatchResult,
+  bornCandidateMs,
   type Contribution,
   createIndicatorKeys,
   type FoldedContribution,
@@ -52,6 +53,33 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return tostring(cur)
 `
 
+/**
+ * KEYS[1] the namespace's born time (namespace-born.ts), ARGV[1] the candidate ms (bornCandidateMs of the
+ * batch), ARGV[2] its TTL (ms), ARGV[3] the newest a stored one may be (the store's refLimit): a stored one
+ * stays, its TTL renewed, unless it is absent, or no number, not finite or past ARGV[3] (damaged, as
+ * isDamagedRef judges a ref), when the candidate replaces it. Its own call rather than a key more in each
+ * scope's script, which touches the scope's slot alone (Redis Cluster); one per batch.
+ */
+const SET_BORN = `
+local cur = tonumber(redis.call('GET', KEYS[1]))
+if cur == nil or cur ~= cur or cur == -math.huge or cur > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`
+
+/**
+ * A stored born time as readBuzz takes it: +Infinity (not yet born: no buzz reading) when there is none or
+ * it is damaged (as SET_BORN judges it; the next apply replaces it). Blank text is none (Number gives 0,
+ * 1970, which would count a week of unknown buckets as zeros).
+ */
+function bornOf(raw: string | null, limitMs: number): number {
+  const ms = raw === null || raw.trim() === '' ? Number.NaN : Number(raw)
+  return isDamagedRef(ms, limitMs) ? Number.POSITIVE_INFINITY : ms
+}
+
 /** The order of a scope's dimensions in an applyScope call (its KEYS and contribution groups). */
 const DIMENSION_ORDER: readonly Dimension[] = ['tariff', 'supplyChain', 'market', 'uncertainty']
 const DIMENSION_INDEX = Object.fromEntries(DIMENSION_ORDER.map((d, i) => [d, i])) as Record<Dimension, number>
@@ -80,8 +108,9 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
 
 /**
  * Indicators in Redis. Per batch (or per applyRuns, for all its runs): one pipeline of admitScopes
- * calls (one per scope kind present in each run), then one applyScopeSums call per scope (in
- * pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
+ * calls (one per scope kind present in each run) and one call setting the namespace's born time when it
+ * has none (SET_BORN; every read takes it after the state: readState), then one applyScopeSums call per
+ * scope (in pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
  * contributions to its four dimensions, over every run, summed here and applied in one atomic script
  * on one hash slot; a scope with more than `maxPerCall` in several calls, one step each. A call
  * holding a duplicate or a late contribution, or meeting a damaged reference time or another damaged
@@ -105,15 +134,23 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
   function build(namespace: string): IndicatorStore {
     const keys = createIndicatorKeys(options.prefix, namespace)
 
-    /** The admitted scope ids per kind for each run: one admitScopes call per run and kind, one round trip. */
+    /**
+     * The admitted scope ids per kind for each run: one admitScopes call per run and kind, one round trip,
+     * which also sets the namespace's born time when it has none (SET_BORN).
+     */
     async function admit(runs: readonly (readonly Contribution[])[]): Promise<Map<ScopeKind, Set<string>>[]> {
       const perRun = runs.map((run) => [...scopeCandidates(run)])
       const admitted = perRun.map(() => new Map<ScopeKind, Set<string>>())
-      if (perRun.every((candidates) => candidates.length === 0)) return admitted
+      const born = bornCandidateMs(runs, config.graceMs)
+      if (born === undefined) return admitted
       // Admissions touch only the registries, never an indicator, so admitting every run before
       // applying any gives what admitting each just before its own apply would.
       const pipeline = redis.pipeline()
       const limitMs = refLimit(clock.now())
+      // Set before the applies: a loss in between takes it, and their state begins on the empty server
+      // without one (no buzz reading) until the next batch sets it, after that state's first headline:
+      // a born time can come late, never early.
+      pipeline.eval(SET_BORN, 1, keys.born, born, config.ttlMs, limitMs)
       for (const candidates of perRun) {
         for (const [kind, list] of candidates) {
           const args: RedisValue[] = [
@@ -129,7 +166,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         }
       }
       const results = pipelineResults(await pipeline.exec())
-      let i = 0
+      let i = 1
       perRun.forEach((candidates, r) => {
         for (const [kind, list] of candidates) {
           const flags = results[i++] as number[]
@@ -149,12 +186,14 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       target: IndicatorTarget,
       asOfMs: number,
       limitMs: number,
+      bornMs: number,
       withheld: WithheldIndicator[] | undefined,
     ): IndicatorUpdate | undefined {
       return readStoredIndicator(stateFromHash(hash, config), target, asOfMs, config, {
         refLimitMs: limitMs,
         storedRef: (hash.ref ?? '').slice(0, 64),
         withheld,
+        bornMs,
       })
     }
 
@@ -164,9 +203,15 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       asOfMs: number,
       withheld: WithheldIndicator[] | undefined,
     ) {
-      const hash = await redis.hgetall(keys.state(dimension, scope))
+      // The state, then the born time, in that order on the connection: a loss between the two leaves
+      // none (no buzz reading), never an old one over a state begun since (a spike against unknown zeros).
+      const [hash, born] = await Promise.all([
+        redis.hgetall(keys.state(dimension, scope)),
+        redis.get(keys.born),
+      ])
       if (Object.keys(hash).length === 0) return undefined
-      return readHash(hash, { dimension, scope }, asOfMs, refLimit(clock.now()), withheld)
+      const limitMs = refLimit(clock.now())
+      return readHash(hash, { dimension, scope }, asOfMs, limitMs, bornOf(born, limitMs), withheld)
     }
 
     // Everything but the contributions is the same for every call of a batch.
@@ -431,13 +476,17 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
           )
           const pipeline = redis.pipeline()
           for (const id of ids) pipeline.hgetall(keys.state(dimension, { kind: scopeKind, id }))
-          const hashes = pipelineResults(await pipeline.exec()) as Record<string, string>[]
+          // After the states, as readState reads it.
+          pipeline.get(keys.born)
+          const replies = pipelineResults(await pipeline.exec())
+          const hashes = replies.slice(0, ids.length) as Record<string, string>[]
           const limitMs = refLimit(clock.now())
+          const bornMs = bornOf(replies[ids.length] as string | null, limitMs)
           const updates: IndicatorUpdate[] = []
           hashes.forEach((hash, i) => {
             if (Object.keys(hash).length === 0) return
             const scope = { kind: scopeKind, id: ids[i]! }
-            const update = readHash(hash, { dimension, scope }, asOfMs, limitMs, withheld)
+            const update = readHash(hash, { dimension, scope }, asOfMs, limitMs, bornMs, withheld)
             if (update) updates.push(update)
           })
           return rankIndicators(updates, by, n)
