@@ -111,6 +111,7 @@ describe('resolveIndicatorConfig', () => {
       priorWeight: 0,
       minBuzzSd: 0.01,
       baselineMs: 2 * HOUR,
+      minBuzzBaselineMs: 2 * HOUR,
       diffusionWindowMs: MIN,
     })
     const state = createIndicatorState(c)
@@ -130,5 +131,9 @@ describe('resolveIndicatorConfig', () => {
     // One headline in the hour against an empty baseline: (1 − 0) / 0.01.
     expect(u.buzz).toBeCloseTo(100)
     expect(DEFAULT_INDICATOR_CONFIG.minBuzzSd).toBe(1)
+    // The default minimum (6 h) is past a baseline that short: it is refused, naming it.
+    expect(() => resolveIndicatorConfig({ baselineMs: 2 * HOUR })).toThrow(
+      /minBuzzBaselineMs must span .*\(7200000 to 7200000 ms; got 21600000\)/,
+    )
   })
 })

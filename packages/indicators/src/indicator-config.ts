@@ -30,7 +30,10 @@ export type IndicatorConfig = {
    * lived through (since its born time: see namespace-born.ts). Before the state existed (a Redis that
    * lost its data, a first deployment) its buckets are not zeros but unknown: they are left out of the
    * baseline, and until this much is known buzz has no reading (readBuzz; the update carries 0).
-   * At least 2 buckets (the standard deviation of one is 0), at most baselineMs.
+   * At least 2 buckets (the standard deviation of one is 0), at most baselineMs. The trade-off: longer,
+   * fewer false spikes after a loss (a few buckets' standard deviation is a poor estimate, and a low one
+   * reads an ordinary hour as a spike); shorter, fewer hours without any buzz alert after a loss or a
+   * first deployment (this much plus the partial hour of born plus buzzWindowMs). See the default.
    */
   minBuzzBaselineMs: number
   /** Diffusion counts positive and negative headlines over this window. */
@@ -61,11 +64,15 @@ export const DEFAULT_INDICATOR_CONFIG: IndicatorConfig = {
   baselineMs: 7 * DAY_MS,
   buzzWindowMs: HOUR_MS,
   minBuzzSd: 1,
-  // Read once 2 whole hours since born are known. A short baseline's standard deviation is a poor
-  // estimate: simulated, a steady Poisson 6/h scope reads buzz ≥ 3 at volume ≥ 5 about 1 hour in 8
-  // against 2 buckets, 1 in 100 against 24, 1 in 200 against the whole 168. A longer minimum trades those
-  // early false spikes for more hours without buzz after a loss.
-  minBuzzBaselineMs: 2 * HOUR_MS,
+  // 6 whole hours since born: no buzz reading for the first 7 to 8 hours after a loss or a first
+  // deployment. Simulated, steady Poisson scopes over the 72 h after a loss, under the default rule (fire
+  // at 3, minVolume 5, re-arm below 2), the share that fires a false spike at least once, at 6/h and at
+  // 20/h: 64 % and 58 % with 2 h (the first default: 3 to 4 hours without buzz), 48 % and 39 % with 6 h,
+  // 39 % and 29 % with 12 h, 28 % and 21 % with 24 h; a mature scope with no loss, 30 % and 21 %. A single
+  // hour reads buzz ≥ 3 at volume ≥ 5 about 1 time in 8 against 2 buckets, 1 in 100 against 24. 6 h is
+  // the compromise: about half of the 2 h excess over a mature scope gone, for 4 hours more without buzz
+  // alerts; matching a mature scope (24 h) would leave a loss without them for a day.
+  minBuzzBaselineMs: 6 * HOUR_MS,
   diffusionWindowMs: HOUR_MS,
   // 1 h rather than 15 min: on a small scope the 15 min mean is one or two headlines.
   momentum: { short: '1h', long: '24h' },

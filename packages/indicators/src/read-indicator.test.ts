@@ -166,36 +166,40 @@ describe("readIndicator: buzz against the namespace's born time", () => {
     }
   }
 
-  it('has no reading (0 in the update) until 2 whole hours of a steady scope are known, then reads near 0, not its whole volume', () => {
+  it('has no reading (0 in the update) until 6 whole hours of a steady scope are known, then reads near 0, not its whole volume', () => {
     // The namespace (and the scope) born at T0, on the hour, 6 headlines an hour since: a Redis that lost
     // its data, or a first deployment. Before, buzz read 6 (against a week of zeros) for hours.
+    expect(config.minBuzzBaselineMs).toBe(6 * HOUR)
     const state = createIndicatorState(config)
     let read = 0
-    feed(state, T0, T0 + 8 * HOUR, 6, 'h', (t) => {
+    feed(state, T0, T0 + 10 * HOUR, 6, 'h', (t) => {
       const u = readIndicator(state, region, t, config, T0)
-      // The baseline ends before the last hour's window: its second whole bucket (T0+1h to T0+2h) lies
-      // wholly behind that window from T0+3h on.
-      if (t < T0 + 3 * HOUR) {
+      // The baseline ends before the last hour's window: its sixth whole bucket (T0+5h to T0+6h) lies
+      // wholly behind that window from T0+7h on.
+      if (t < T0 + 7 * HOUR) {
         expect(readBuzz(state, t, config, T0), `+${(t - T0) / MIN} min`).toBeUndefined()
         expect(u.buzz, `+${(t - T0) / MIN} min`).toBe(0)
       } else {
+        expect(readBuzz(state, t, config, T0), `+${(t - T0) / MIN} min`).toBeCloseTo(0, 9)
         expect(u.buzz, `+${(t - T0) / MIN} min`).toBeCloseTo(0, 9)
         read++
       }
       // The rest of the update reads as without a born time.
       expect({ ...u, buzz: 0 }).toEqual({ ...readIndicator(state, region, t, config), buzz: 0 })
     })
-    expect(read).toBe(30)
-    // Not known before born: without it the same state reads a spike, still one 8 hours on.
-    expect(readIndicator(state, region, T0 + 8 * HOUR, config).buzz).toBeGreaterThan(3)
+    expect(read).toBe(18)
+    // Not known before born: without it the same state reads a spike, still one 10 hours on.
+    expect(readIndicator(state, region, T0 + 10 * HOUR, config).buzz).toBeGreaterThan(3)
   })
 
   it('counts only the whole buckets since born: one born mid-hour starts with the next hour', () => {
     const state = createIndicatorState(config)
-    feed(state, T0 + 20 * MIN, T0 + 6 * HOUR, 6, 'h')
+    feed(state, T0 + 20 * MIN, T0 + 9 * HOUR, 6, 'h')
     const last = state.refMs!
+    // At T0+8h50 the baseline's last whole bucket is T0+6h to T0+7h: from T0+1h, 6 buckets.
     expect(readBuzz(state, last, config, T0 + 20 * MIN)).toBeCloseTo(0, 9)
-    expect(readBuzz(state, last, config, last - 3 * HOUR)).toBeUndefined()
+    expect(readBuzz(state, last, config, T0 + HOUR)).toBeCloseTo(0, 9)
+    expect(readBuzz(state, last, config, T0 + HOUR + MIN)).toBeUndefined()
     // None (not yet born, or lost with the state): no reading, however much state there is.
     expect(readBuzz(state, last, config, Number.POSITIVE_INFINITY)).toBeUndefined()
     expect(readBuzz(state, last, config, Number.NaN)).toBeUndefined()
@@ -229,7 +233,9 @@ describe("readIndicator: buzz against the namespace's born time", () => {
     feed(state, T0, T0 + HOUR, 10, 'h')
     const asOf = state.refMs!
     expect(readIndicator(state, region, asOf, config, T0 - 7 * 24 * HOUR).buzz).toBeCloseTo(10, 9)
-    // Born 2 hours before: no reading yet (a loss or a cold start), whatever the burst.
-    expect(readIndicator(state, region, asOf, config, T0 - 2 * HOUR).buzz).toBe(0)
+    // Born 6 hours before: no reading yet (a loss or a cold start), whatever the burst; 7 hours before, 6
+    // whole hours lie behind the burst's hour.
+    expect(readIndicator(state, region, asOf, config, T0 - 6 * HOUR).buzz).toBe(0)
+    expect(readIndicator(state, region, asOf, config, T0 - 7 * HOUR).buzz).toBeCloseTo(10, 9)
   })
 })

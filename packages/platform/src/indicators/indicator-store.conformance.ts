@@ -403,24 +403,29 @@ export function describeIndicatorStoreConformance(
         }
         return read
       }
-      const first = await steady('s', T0, 5)
-      // Two whole hours known behind the last hour's window from T0 + 3 h on (the 19th headline).
-      expect(first.slice(0, 18)).toEqual(Array(18).fill(0))
-      for (const z of first.slice(18)) expect(z).toBeCloseTo(0, 9)
-      // A scope new to the namespace, 5 hours old now: its zeros are real, its first burst is news.
-      const burstAt = T0 + 5 * HOUR_MS
-      await applyHeadlines(store, [
-        Array.from({ length: 8 }, (_, i) =>
-          scoredHeadline(`cn${i}`, burstAt - i * MIN_MS, { regions: ['CN'] }),
-        ),
-      ])
-      expect((await store.get('market', { kind: 'region', id: 'CN' }, burstAt))!.buzz).toBe(8)
+      const first = await steady('s', T0, 8)
+      // Six whole hours known behind the last hour's window from T0 + 7 h on (the 43rd headline).
+      expect(first.slice(0, 42)).toEqual(Array(42).fill(0))
+      for (const z of first.slice(42)) expect(z).toBeCloseTo(0, 9)
+      // A scope new to the namespace: its zeros are real, its first burst is news, once the namespace
+      // has 6 whole hours behind the burst's hour (at 8 hours old); at 6 hours old, no reading yet.
+      const burst = async (region: string, atMs: number) => {
+        await applyHeadlines(store, [
+          Array.from({ length: 8 }, (_, i) =>
+            scoredHeadline(`${region}${i}`, atMs - i * MIN_MS, { regions: [region] }),
+          ),
+        ])
+        return (await store.get('market', { kind: 'region', id: region }, atMs))!.buzz
+      }
+      expect(await burst('BR', T0 + 6 * HOUR_MS)).toBe(0)
+      const burstAt = T0 + 8 * HOUR_MS
+      expect(await burst('CN', burstAt)).toBe(8)
       const [top] = await store.top('market', 'region', 'buzz', 1, burstAt)
       expect([top?.scope.id, top?.buzz]).toEqual(['CN', 8])
       // Cleared (a rebuild's old namespace), it is born again with its next apply.
       await store.clear()
-      const again = await steady('t', T0 + 24 * HOUR_MS, 4)
-      expect(again.slice(0, 18)).toEqual(Array(18).fill(0))
+      const again = await steady('t', T0 + 24 * HOUR_MS, 8)
+      expect(again.slice(0, 42)).toEqual(Array(42).fill(0))
     })
 
     it('switches namespaces for a rebuild', async () => {

@@ -138,7 +138,7 @@ describe('redis indicator store', () => {
     const after = await steady(lostAt, 12)
     // Before: 6 at once, above the rules' 3 for the whole 12 hours (against a week of zeros).
     expect(Math.max(...after)).toBeLessThan(1)
-    expect(after.slice(0, 18)).toEqual(Array(18).fill(0))
+    expect(after.slice(0, 42)).toEqual(Array(42).fill(0))
     expect(await redis.get(keys.born)).toBe(String(lostAt))
 
     // The born time alone gone (a loss between a batch's born time and its applies, or the key evicted):
