@@ -128,7 +128,9 @@ export type IndicatorStore = {
   /**
    * Applies contributions from any number of headlines, atomically per indicator and idempotently:
    * an applied headline id changes nothing the second time. Sets the namespace's born time when it has
-   * none (bornCandidateMs of the batch; namespace-born.ts), which get and top read buzz against.
+   * none (bornCandidateMs of the batch; namespace-born.ts), which get and top read buzz against; a store's
+   * first apply in a namespace holding indicator state but no born time (written before born times
+   * existed) sets it to 0 instead.
    */
   applyBatch(contributions: readonly Contribution[]): Promise<ApplyBatchResult>
   /**

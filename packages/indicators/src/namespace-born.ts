@@ -13,6 +13,12 @@ import type { Contribution } from './contributions.ts'
  * spike, which is news. The stores set it when absent, at each apply (a loss that takes it takes the
  * state with it, and the next apply sets it again; a rebuild's fresh namespace gets its replay's first
  * events), and read it with each state (a state read without one is not yet born: buzz has no reading).
+ *
+ * State written before born times existed has none: a store's first apply in a namespace that holds
+ * indicator state but no born time sets it to 0 (the whole baseline counts, as it did then), rather than
+ * to its events' time, which would leave every upgraded deployment without buzz for hours and with a
+ * young baseline for a week (the Redis store's adoptOlderState; the memory store's state never outlives
+ * its born time).
  */
 
 /**

@@ -6,8 +6,10 @@ import {
   createIndicatorKeys,
   createIndicatorState,
   type IndicatorState,
+  type IndicatorStore,
   indicatorKey,
   parseIndicatorKey,
+  readIndicator,
   resolveIndicatorConfig,
   scopeTag,
   type WithheldIndicator,
@@ -161,6 +163,113 @@ describe('redis indicator store', () => {
     await redis.set(keys.born, String(T0))
     await store.applyBatch(contributionsOf(scoredHeadline(`k${n++}`, t, { regions: ['US'] })))
     expect(await redis.get(keys.born)).toBe(String(T0))
+  })
+
+  describe('a namespace holding indicator state but no born time (written before born times existed)', () => {
+    const us = { kind: 'region', id: 'US' } as const
+    /** 6 an hour for `hours` hours from T0, one apply each (a live deployment's scope, steady). */
+    const steady = async (store: IndicatorStore, hours: number) => {
+      for (let i = 0; i < hours * 6; i++)
+        await store.applyBatch(
+          contributionsOf(scoredHeadline(`s${i}`, T0 + i * 10 * MIN_MS, { regions: ['US'] })),
+        )
+    }
+    const burstAt = T0 + 8 * HOUR_MS + 20 * MIN_MS
+    /** 20 headlines on US, one each 30 s up to burstAt (within the grace): a spike against 6 an hour. */
+    const burst = () =>
+      Array.from({ length: 20 }, (_, i) =>
+        contributionsOf(scoredHeadline(`b${i}`, burstAt - (19 - i) * 30_000, { regions: ['US'] })),
+      ).flat()
+    /** The born time an apply of burst() gives a namespace without one: its first headline. */
+    const burstBorn = String(burstAt - 19 * 30_000)
+
+    it("is given born time 0 by a store's first apply there: buzz reads against the whole baseline, a spike as it did", async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      await steady(createRedisIndicatorStore(redis, { prefix }), 8)
+      // Written by a version without born times: none.
+      await redis.del(keys.born)
+      // The first process of the upgraded version.
+      const store = createRedisIndicatorStore(redis, { prefix })
+      await store.applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe('0')
+      expect(await redis.pttl(keys.born)).toBeGreaterThan(0)
+      // As read before born times: against the whole week (8 hours of 6, the rest zeros).
+      const hash = await redis.hgetall(keys.state('market', us))
+      const config = resolveIndicatorConfig()
+      const before = readIndicator(
+        stateFromHash(hash, config),
+        { dimension: 'market', scope: us },
+        burstAt,
+        config,
+      )
+      // Before, born was the burst's first headline: no reading (0), for 7 hours.
+      const read = await store.get('market', us, burstAt)
+      expect(read!.buzz).toBeGreaterThan(10)
+      expect(read!.buzz).toBe(before.buzz)
+      expect((await store.top('market', 'region', 'buzz', 1, burstAt))[0]!.buzz).toBe(read!.buzz)
+      // Its check leaves no key behind; later applies keep born 0.
+      expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
+      await store.applyBatch(contributionsOf(scoredHeadline('next', burstAt + MIN_MS, { regions: ['US'] })))
+      expect(await redis.get(keys.born)).toBe('0')
+    })
+
+    it('leaves a namespace holding none without one, whatever else is there: its first apply dates it', async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      // The state marker, other workers' keys, another namespace's indicators, this one's registry and
+      // watermark: none is this namespace's indicator state.
+      await redis.set(`${prefix}:state-marker`, 'epoch')
+      await redis.set(`${prefix}:dedup:abc`, '1')
+      await redis.zadd(`${prefix}:applied:{g}`, 1, 'x')
+      await redis.zadd(keys.scopes('region'), T0, 'US')
+      await redis.set(keys.watermark, String(T0))
+      await steady(createRedisIndicatorStore(redis, { prefix, namespace: 'v10' }), 1)
+      const store = createRedisIndicatorStore(redis, { prefix })
+      await store.applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe(burstBorn)
+      expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
+    })
+
+    it('adopts nothing when Redis loses its data during the check, and keeps a born time set meanwhile', async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      /** `redis`, but `during` runs once, on the first SCAN page that finds an indicator key. */
+      const scanning = (during: () => Promise<unknown>) => {
+        const wrapped = Object.create(redis) as Redis
+        let done = false
+        wrapped.scan = (async (...args: Parameters<Redis['scan']>) => {
+          const page = await (redis.scan as (...a: unknown[]) => Promise<[string, string[]]>)(...args)
+          if (!done && page[1].length > 0) {
+            done = true
+            await during()
+          }
+          return page
+        }) as unknown as Redis['scan']
+        return wrapped
+      }
+      await steady(createRedisIndicatorStore(redis, { prefix }), 8)
+      await redis.del(keys.born)
+      // Lost between the SCAN that found state and the born time it would write: born 0 over the empty
+      // server would read the state begun after the loss against a week of unknown zeros.
+      await createRedisIndicatorStore(
+        scanning(() => deleteKeys(redis, prefix)),
+        { prefix },
+      ).applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe(burstBorn)
+      expect((await createRedisIndicatorStore(redis, { prefix }).get('market', us, burstAt))!.buzz).toBe(0)
+
+      // Another member's first batch sets one meanwhile (after a loss its state lies behind): it stays.
+      await deleteKeys(redis, prefix)
+      await steady(createRedisIndicatorStore(redis, { prefix }), 8)
+      await redis.del(keys.born)
+      await createRedisIndicatorStore(
+        scanning(() => redis.set(keys.born, String(T0 + 5 * HOUR_MS))),
+        { prefix },
+      ).applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe(String(T0 + 5 * HOUR_MS))
+      expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
+    })
   })
 
   it('sends one script call per scope per batch', async () => {

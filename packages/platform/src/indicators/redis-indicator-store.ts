@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/contracts'
 import { systemClock } from '@tradepulse/contracts'
 import {
@@ -71,6 +72,26 @@ return 1
 `
 
 /**
+ * KEYS[1] the namespace's born time, KEYS[2] the key of one adoption check (adoptOlderState; in KEYS[1]'s
+ * slot), ARGV[1] the born time's TTL (ms). Deletes KEYS[2] and, if it was there and no born time is,
+ * sets the born time to 0; returns 1 when it did, else 0 (the check's key gone: the data went since it
+ * was set; or a born time set meanwhile, which stays).
+ */
+const ADOPT_OLDER_STATE = `
+if redis.call('DEL', KEYS[2]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], '0', 'PX', ARGV[1])
+return 1
+`
+
+/**
+ * How long an adoption check's key lives: far longer than its SCAN takes (about a round trip per 1,000
+ * keys of the server), and gone soon after a process that died mid-check. A check that outlives it
+ * adopts nothing: born time 0 is only written where a check saw no loss.
+ */
+const BORN_CHECK_TTL_MS = 10 * 60_000
+
+/**
  * A stored born time as readBuzz takes it: +Infinity (not yet born: no buzz reading) when there is none or
  * it is damaged (as SET_BORN judges it; the next apply replaces it). Blank text is none (Number gives 0,
  * 1970, which would count a week of unknown buckets as zeros).
@@ -107,7 +128,9 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
 }
 
 /**
- * Indicators in Redis. Per batch (or per applyRuns, for all its runs): one pipeline of admitScopes
+ * Indicators in Redis. A store's first apply in a namespace first gives one holding indicator state but
+ * no born time, written before born times existed, born time 0 (adoptOlderState). Per batch (or per
+ * applyRuns, for all its runs): one pipeline of admitScopes
  * calls (one per scope kind present in each run) and one call setting the namespace's born time when it
  * has none (SET_BORN; every read takes it after the state: readState), then one applyScopeSums call per
  * scope (in pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
@@ -177,6 +200,58 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
     }
 
     /**
+     * A namespace that holds indicator state but no born time, written before born times existed (an
+     * upgrade), gets born time 0: the whole baseline counts, as it did then. Left to the first apply,
+     * that namespace's first born time would be that apply's events, and buzz would have no reading for
+     * hours and a young baseline for a week, in every deployment upgraded. Its state is taken as
+     * complete, as it was read then: no loss was seen. A namespace holding none (a first deployment, a
+     * rebuild's, one after a loss), or only registries, a watermark or other families' keys, is left
+     * without one: the apply's SET_BORN gives it its events' time.
+     *
+     * The order makes it safe. A born time present (every later start) ends it at one EXISTS. Otherwise
+     * a key of the check's own (random, in born's slot) is set before the SCAN for an indicator key, and
+     * one script sets born 0 only if that key is still there and no born time is:
+     * - a loss at any point from the SET to the script takes the check's key, so born 0 is never written
+     *   over state begun after a loss (every steady scope a spike against unknown zeros); a loss after
+     *   it takes born 0 with the state, and the next apply sets a born time again;
+     * - every born time an apply sets (SET_BORN) goes before its state, on its connection: state found
+     *   that was written since a loss lies behind a born time, which the script keeps (NX), as it keeps
+     *   one another member's first batch set meanwhile. Each check has its own key, so members checking
+     *   at once do not take each other's for a loss.
+     * What it cannot tell: state written since a loss by a member without born times (one not yet
+     * upgraded), or by an apply whose born time the loss took just before its state (the next batch of
+     * that member sets one), when a check runs before anything sets one again; read as old state, born 0.
+     *
+     * SCAN sees one server: on Redis Cluster, the node the client is on (as clear()), and a namespace
+     * whose indicator keys lie elsewhere is taken as holding none: the apply dates it, as with no check.
+     */
+    async function adoptOlderState(): Promise<void> {
+      if ((await redis.exists(keys.born)) === 1) return
+      const check = keys.bornCheck(randomBytes(8).toString('hex'))
+      await redis.set(check, '1', 'PX', BORN_CHECK_TTL_MS)
+      let cursor = '0'
+      let found = false
+      do {
+        const [next, hits] = await redis.scan(cursor, 'MATCH', keys.indicators, 'COUNT', '1000')
+        cursor = next
+        found = hits.length > 0
+      } while (!found && cursor !== '0')
+      if (found) await redis.eval(ADOPT_OLDER_STATE, 2, keys.born, check, config.ttlMs)
+      else await redis.del(check)
+    }
+
+    // Once per store and namespace, before its first born time is set (a process's first apply there);
+    // again at the next apply if it failed.
+    let adopting: Promise<void> | undefined
+    const adoptOnce = (): Promise<void> => {
+      adopting ??= adoptOlderState().catch((err: unknown) => {
+        adopting = undefined
+        throw err
+      })
+      return adopting
+    }
+
+    /**
      * The update of an indicator's state hash (not empty), or undefined, pushed onto `withheld` with its
      * reason, when its ref is damaged (against `limitMs`, this store's refLimit now) or the update breaks
      * the contract: readStoredIndicator, as the memory store reads.
@@ -243,6 +318,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         const pending = runs.map((run, r) => ({ run, r })).filter(({ run }) => run.length > 0)
         if (pending.length === 0) return results
         for (const { run } of pending) assertValidContributions(run)
+        await adoptOnce()
         // The connection the calls go out on: another one by the time every answer is in, and ioredis may
         // have sent a call again that Redis had run (ApplyBatchResult.reconnected).
         const stream = redis.stream
