@@ -1,7 +1,7 @@
 import { createManualClock } from '@tradepulse/contracts'
 import { type Contribution, contributionsOf, type WithheldIndicator } from '@tradepulse/indicators'
 import { describe, expect, it } from 'vitest'
-import { MIN_MS, scoredHeadline, T0 } from './indicator-fixtures.ts'
+import { HOUR_MS, MIN_MS, scoredHeadline, T0 } from './indicator-fixtures.ts'
 import { describeIndicatorStoreConformance } from './indicator-store.conformance.ts'
 import { createMemoryIndicatorStore } from './memory-indicator-store.ts'
 
@@ -82,5 +82,43 @@ describe('memory indicator store: contributions that would overflow its sums', (
     const withheld: WithheldIndicator[] = []
     expect(await store.get('tariff', CN, T0, withheld)).toEqual(read)
     expect(withheld).toEqual([])
+  })
+})
+
+describe('memory indicator store: expired entries', () => {
+  it('deletes expired states, registries and born times, so a run of days with new scopes each day holds a bounded number of entries (it grew by every scope ever seen, ~2.2 MB a day)', async () => {
+    const DAY_MS = 24 * HOUR_MS
+    const PER_DAY = 6 // one new scope every 4 hours
+    const clock = createManualClock(T0)
+    const store = createMemoryIndicatorStore({ clock })
+    const old = store.withNamespace('old') // a namespace left behind, as by a rebuild
+    const contribution = (id: string): Contribution => ({
+      dimension: 'market',
+      scope: { kind: 'entity', id },
+      headlineId: `h-${id}`,
+      eventMs: clock.now(),
+      value: 0.3,
+      weight: 1,
+      sign: 1,
+    })
+    await old.applyBatch([contribution('left')])
+    const held: number[] = []
+    for (let day = 0; day < 40; day++) {
+      for (let i = 0; i < PER_DAY; i++) {
+        clock.advance(DAY_MS / PER_DAY)
+        await store.applyBatch([contribution(`E${day}_${i}`)])
+      }
+      held.push(store.heldEntries())
+    }
+    // A state lives ~7.1 days (ttlMs) after its write: at most 8 days of scopes, plus the registry and born time.
+    const bound = 8 * PER_DAY + 2
+    expect(Math.max(...held)).toBeLessThanOrEqual(bound)
+    expect(held.at(-1)).toBe(held[19])
+    expect(old.heldEntries()).toBe(0)
+    // What is left reads as before: the newest scope, and none of the first day's.
+    expect((await store.get('market', { kind: 'entity', id: 'E39_5' }, clock.now()))?.count).toBe(1)
+    expect(await store.get('market', { kind: 'entity', id: 'E0_0' }, clock.now())).toBeUndefined()
+    const top = await store.top('market', 'entity', 'momentum', 100, clock.now())
+    expect(top.length).toBe(held.at(-1)! - 2)
   })
 })

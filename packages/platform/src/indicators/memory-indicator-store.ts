@@ -37,9 +37,12 @@ type Namespace = {
   born?: Expiring<number>
 }
 
-export type MemoryIndicatorStore = IndicatorStore & {
+/** withNamespace gives a memory store too: an intersection kept IndicatorStore's signature first. */
+export type MemoryIndicatorStore = Omit<IndicatorStore, 'withNamespace'> & {
   /** Remaining time to live of an indicator, wall-clock ms (what PTTL gives on Redis). */
   ttlMs(dimension: Dimension, scope: Scope): number | undefined
+  /** Entries this namespace holds, expired or not: states, registries, born time, watermark (for tests). */
+  heldEntries(): number
   withNamespace(namespace: string): MemoryIndicatorStore
 }
 
@@ -54,9 +57,29 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
   const refLimit = refLimitOf(options.maxRefAheadMs)
   const namespaces = new Map<string, Namespace>()
   let active: string | undefined
+  let nextSweepMs = Number.NEGATIVE_INFINITY
 
   const live = <T>(entry: Expiring<T> | undefined): T | undefined =>
     entry && entry.expiresAtMs > clock.now() ? entry.value : undefined
+
+  /**
+   * Deletes every expired entry of every namespace, at most once per coarse bucket of the clock. A read
+   * hides an expired entry but a write only replaces it, so scopes the registry let go (and namespaces
+   * left by a rebuild) stayed in memory for good: ~2.2 MB a day at 1,000 new headlines a day, without
+   * bound. As Redis expires keys: an entry gone is read as an expired one was.
+   */
+  function sweep(now: number): void {
+    if (now < nextSweepMs) return
+    nextSweepMs = now + config.coarseBucketMs
+    const expired = (entry: Expiring<unknown> | undefined) => entry !== undefined && entry.expiresAtMs <= now
+    for (const [name, n] of namespaces) {
+      for (const [k, entry] of n.states) if (expired(entry)) n.states.delete(k)
+      for (const [kind, entry] of n.registries) if (expired(entry)) n.registries.delete(kind)
+      if (expired(n.watermark)) n.watermark = undefined
+      if (expired(n.born)) n.born = undefined
+      if (n.states.size === 0 && n.registries.size === 0 && !n.watermark && !n.born) namespaces.delete(name)
+    }
+  }
 
   function build(namespace: string): MemoryIndicatorStore {
     createIndicatorKeys('memory', namespace) // the same name rules as Redis
@@ -173,11 +196,13 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       namespace,
 
       async applyBatch(contributions) {
+        sweep(clock.now())
         setBorn([contributions])
         return applyRun(contributions)
       },
 
       async applyRuns(runs) {
+        sweep(clock.now())
         setBorn(runs)
         return runs.map(applyRun)
       },
@@ -197,6 +222,11 @@ export function createMemoryIndicatorStore(options: IndicatorStoreOptions = {}):
       ttlMs(dimension, scope) {
         const entry = ns().states.get(indicatorKey(dimension, scope))
         return entry && live(entry) ? entry.expiresAtMs - clock.now() : undefined
+      },
+
+      heldEntries() {
+        const n = namespaces.get(namespace)
+        return n ? n.states.size + n.registries.size + (n.watermark ? 1 : 0) + (n.born ? 1 : 0) : 0
       },
 
       withNamespace: build,
