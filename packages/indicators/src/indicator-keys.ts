@@ -43,9 +43,6 @@ export function readIndicatorKey(
   return { ok: true, target }
 }
 
-/** `text` matched literally in a Redis glob (SCAN MATCH): each of its `*`, `?`, `[`, `]` and backslashes escaped. */
-const globEscaped = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`)
-
 /** A part of a key as a problem names it: JSON-quoted, cut at 32 characters. */
 const quoted = (text: string) => JSON.stringify(text.length <= 32 ? text : `${text.slice(0, 32)}…`)
 
@@ -124,12 +121,6 @@ export function createIndicatorKeys(prefix: string, namespace: string) {
      * one script reads both (Redis Cluster).
      */
     bornCheck: (token: string) => `${root}:born-check:${token}:{${root}:born}`,
-    /**
-     * Glob matching the indicators' own keys (state hashes, applied-id sets), and none of the namespace's
-     * registries, watermark, born time or checks, nor another key family's: what tells a namespace holds
-     * indicator state.
-     */
-    indicators: `${globEscaped(root)}:ind:*`,
     /** Glob matching every key of this namespace. */
     pattern: `${root}:*`,
     /** Names the namespace readers should use; shared by all namespaces under the prefix. */

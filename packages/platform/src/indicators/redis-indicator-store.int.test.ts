@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { ScopeKind } from '@tradepulse/contracts'
 import {
   applyContributions,
   type Contribution,
@@ -217,12 +218,11 @@ describe('redis indicator store', () => {
     it('leaves a namespace holding none without one, whatever else is there: its first apply dates it', async () => {
       const { redis, prefix } = connect()
       const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
-      // The state marker, other workers' keys, another namespace's indicators, this one's registry and
-      // watermark: none is this namespace's indicator state.
+      // The state marker, other workers' keys, another namespace's indicators, this one's watermark:
+      // none is this namespace's indicator state.
       await redis.set(`${prefix}:state-marker`, 'epoch')
       await redis.set(`${prefix}:dedup:abc`, '1')
       await redis.zadd(`${prefix}:applied:{g}`, 1, 'x')
-      await redis.zadd(keys.scopes('region'), T0, 'US')
       await redis.set(keys.watermark, String(T0))
       await steady(createRedisIndicatorStore(redis, { prefix, namespace: 'v10' }), 1)
       const store = createRedisIndicatorStore(redis, { prefix })
@@ -231,29 +231,80 @@ describe('redis indicator store', () => {
       expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
     })
 
+    it('sends no SCAN to tell a namespace holds none: the keyspace it would walk may hold millions of keys', async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      await redis.set(`${prefix}:dedup:abc`, '1')
+      const wrapped = Object.create(redis) as Redis
+      const scans: unknown[][] = []
+      wrapped.scan = ((...args: unknown[]) => {
+        scans.push(args)
+        return Promise.reject(new Error('SCAN walks the whole keyspace'))
+      }) as unknown as Redis['scan']
+      let exists = 0
+      wrapped.exists = ((...args: unknown[]) => {
+        exists++
+        return (redis.exists as (...a: unknown[]) => Promise<number>)(...args)
+      }) as unknown as Redis['exists']
+      const store = createRedisIndicatorStore(wrapped, { prefix })
+      await store.applyBatch(burst())
+      expect(scans).toEqual([])
+      // Born's, then one per scope kind; none again in this namespace.
+      expect(exists).toBe(1 + ScopeKind.options.length)
+      await store.applyBatch(contributionsOf(scoredHeadline('next', burstAt + MIN_MS, { regions: ['US'] })))
+      expect(exists).toBe(1 + ScopeKind.options.length)
+      expect(await redis.get(keys.born)).toBe(burstBorn)
+      expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
+    })
+
+    it('takes a namespace holding a scope registry, its states expired, for an idle one: born 0, its zeros are real', async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      // Written by a version without born times; every state since expired (no headline for a TTL), the
+      // registry written with the last batch left.
+      await redis.zadd(keys.scopes('region'), T0, 'US')
+      await createRedisIndicatorStore(redis, { prefix }).applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe('0')
+      expect(await redis.keys(`${prefix}:*:born-check:*`)).toEqual([])
+    })
+
+    it("takes the global scope's state, which has no registry, for a namespace's", async () => {
+      const { redis, prefix } = connect()
+      const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
+      // Headlines naming no entity: global's state alone, no registry.
+      for (let i = 0; i < 6; i++)
+        await createRedisIndicatorStore(redis, { prefix }).applyBatch(
+          contributionsOf(scoredHeadline(`g${i}`, T0 + i * 10 * MIN_MS)),
+        )
+      await redis.del(keys.born)
+      expect(await redis.keys(`${prefix}:*:scopes:*`)).toEqual([])
+      await createRedisIndicatorStore(redis, { prefix }).applyBatch(burst())
+      expect(await redis.get(keys.born)).toBe('0')
+    })
+
     it('adopts nothing when Redis loses its data during the check, and keeps a born time set meanwhile', async () => {
       const { redis, prefix } = connect()
       const keys = createIndicatorKeys(prefix, INDICATOR_STORE_DEFAULTS.namespace)
-      /** `redis`, but `during` runs once, on the first SCAN page that finds an indicator key. */
-      const scanning = (during: () => Promise<unknown>) => {
+      /** `redis`, but `during` runs once, after the first EXISTS that finds a key (the check's probe). */
+      const probing = (during: () => Promise<unknown>) => {
         const wrapped = Object.create(redis) as Redis
         let done = false
-        wrapped.scan = (async (...args: Parameters<Redis['scan']>) => {
-          const page = await (redis.scan as (...a: unknown[]) => Promise<[string, string[]]>)(...args)
-          if (!done && page[1].length > 0) {
+        wrapped.exists = (async (...args: Parameters<Redis['exists']>) => {
+          const found = await (redis.exists as (...a: unknown[]) => Promise<number>)(...args)
+          if (!done && found > 0) {
             done = true
             await during()
           }
-          return page
-        }) as unknown as Redis['scan']
+          return found
+        }) as unknown as Redis['exists']
         return wrapped
       }
       await steady(createRedisIndicatorStore(redis, { prefix }), 8)
       await redis.del(keys.born)
-      // Lost between the SCAN that found state and the born time it would write: born 0 over the empty
-      // server would read the state begun after the loss against a week of unknown zeros.
+      // Lost between the EXISTS that found state and the born time it would write: born 0 over the
+      // empty server would read the state begun after the loss against a week of unknown zeros.
       await createRedisIndicatorStore(
-        scanning(() => deleteKeys(redis, prefix)),
+        probing(() => deleteKeys(redis, prefix)),
         { prefix },
       ).applyBatch(burst())
       expect(await redis.get(keys.born)).toBe(burstBorn)
@@ -264,7 +315,7 @@ describe('redis indicator store', () => {
       await steady(createRedisIndicatorStore(redis, { prefix }), 8)
       await redis.del(keys.born)
       await createRedisIndicatorStore(
-        scanning(() => redis.set(keys.born, String(T0 + 5 * HOUR_MS))),
+        probing(() => redis.set(keys.born, String(T0 + 5 * HOUR_MS))),
         { prefix },
       ).applyBatch(burst())
       expect(await redis.get(keys.born)).toBe(String(T0 + 5 * HOUR_MS))

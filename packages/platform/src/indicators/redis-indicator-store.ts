@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import type { Dimension, IndicatorUpdate, Scope, ScopeKind } from '@tradepulse/contracts'
-import { systemClock } from '@tradepulse/contracts'
+import type { Dimension, IndicatorUpdate, Scope } from '@tradepulse/contracts'
+import { ScopeKind, systemClock } from '@tradepulse/contracts'
 import {
   type ApplyBatchResult,
   bornCandidateMs,
@@ -8,6 +8,7 @@ import {
   createIndicatorKeys,
   type FoldedContribution,
   foldRareScopes,
+  GLOBAL_SCOPE,
   type IndicatorStore,
   type IndicatorTarget,
   isDamagedRef,
@@ -85,9 +86,9 @@ return 1
 `
 
 /**
- * How long an adoption check's key lives: far longer than its SCAN takes (about a round trip per 1,000
- * keys of the server), and gone soon after a process that died mid-check. A check that outlives it
- * adopts nothing: born time 0 is only written where a check saw no loss.
+ * How long an adoption check's key lives: far longer than its few round trips take, and gone soon after
+ * a process that died mid-check. A check that outlives it adopts nothing: born time 0 is only written
+ * where a check saw no loss.
  */
 const BORN_CHECK_TTL_MS = 10 * 60_000
 
@@ -200,42 +201,62 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
     }
 
     /**
+     * The keys whose presence tells a namespace holds indicator state, one EXISTS per scope kind, each
+     * naming keys of one slot (Redis Cluster routes it to its node): a kind's registry (keys.scopes),
+     * which every version wrote before any state of the kind (admitScopes, awaited before the applies;
+     * a maxScopesPerKind of 0 leaves it empty, absent) and renews with each batch mentioning the kind,
+     * with the states' TTL (config.ttlMs); and, global having no registry (never admitted), its one
+     * scope's state hashes (tag {global:all}), which every headline's contributions renew.
+     */
+    const stateProbes: readonly (readonly string[])[] = ScopeKind.options.map((kind) =>
+      kind === 'global'
+        ? DIMENSION_ORDER.map((dimension) => keys.state(dimension, GLOBAL_SCOPE))
+        : [keys.scopes(kind)],
+    )
+
+    /**
      * A namespace that holds indicator state but no born time, written before born times existed (an
      * upgrade), gets born time 0: the whole baseline counts, as it did then. Left to the first apply,
      * that namespace's first born time would be that apply's events, and buzz would have no reading for
      * hours and a young baseline for a week, in every deployment upgraded. Its state is taken as
      * complete, as it was read then: no loss was seen. A namespace holding none (a first deployment, a
-     * rebuild's, one after a loss), or only registries, a watermark or other families' keys, is left
-     * without one: the apply's SET_BORN gives it its events' time.
+     * rebuild's, one after a loss), or only a watermark or other families' keys, is left without one:
+     * the apply's SET_BORN gives it its events' time.
+     *
+     * No SCAN: a namespace holding no state would have it walk the whole keyspace (ingest's dedup claims,
+     * tens of millions of keys in production, a round trip per 1,000) before its first apply could go
+     * on. Its registries tell instead (stateProbes): one EXISTS per kind, one after the other, stopping
+     * at the first found; global's state hashes stand for the one kind without a registry. A namespace whose
+     * registries remain but whose states have all expired was idle, not lost: no headline for a whole TTL
+     * (at least the baseline), so its zeros are real and born time 0 is right there too. A state can
+     * outlive its kind's registry only by the moments between a batch's admission and its apply, at the
+     * TTL's end. Cost: one EXISTS of born (present: done, every later start), else at most one EXISTS per
+     * scope kind, once per store and namespace.
      *
      * The order makes it safe. A born time present (every later start) ends it at one EXISTS. Otherwise
-     * a key of the check's own (random, in born's slot) is set before the SCAN for an indicator key, and
+     * a key of the check's own (random, in born's slot) is set before the EXISTS of the registries, and
      * one script sets born 0 only if that key is still there and no born time is:
      * - a loss at any point from the SET to the script takes the check's key, so born 0 is never written
      *   over state begun after a loss (every steady scope a spike against unknown zeros); a loss after
      *   it takes born 0 with the state, and the next apply sets a born time again;
-     * - every born time an apply sets (SET_BORN) goes before its state, on its connection: state found
-     *   that was written since a loss lies behind a born time, which the script keeps (NX), as it keeps
-     *   one another member's first batch set meanwhile. Each check has its own key, so members checking
-     *   at once do not take each other's for a loss.
-     * What it cannot tell: state written since a loss by a member without born times (one not yet
-     * upgraded), or by an apply whose born time the loss took just before its state (the next batch of
+     * - every born time an apply sets (SET_BORN) goes before its registries and state, in the same
+     *   pipeline, on its connection: registries or state found that were written since a loss lie behind
+     *   a born time, which the script keeps (NX), as it keeps one another member's first batch set
+     *   meanwhile. Each check has its own key, so members checking at once do not take each other's for a
+     *   loss.
+     * What it cannot tell: registries or state written since a loss by a member without born times (one
+     * not yet upgraded), or by an apply whose born time the loss took just before them (the next batch of
      * that member sets one), when a check runs before anything sets one again; read as old state, born 0.
-     *
-     * SCAN sees one server: on Redis Cluster, the node the client is on (as clear()), and a namespace
-     * whose indicator keys lie elsewhere is taken as holding none: the apply dates it, as with no check.
      */
     async function adoptOlderState(): Promise<void> {
       if ((await redis.exists(keys.born)) === 1) return
       const check = keys.bornCheck(randomBytes(8).toString('hex'))
       await redis.set(check, '1', 'PX', BORN_CHECK_TTL_MS)
-      let cursor = '0'
       let found = false
-      do {
-        const [next, hits] = await redis.scan(cursor, 'MATCH', keys.indicators, 'COUNT', '1000')
-        cursor = next
-        found = hits.length > 0
-      } while (!found && cursor !== '0')
+      for (const probe of stateProbes) {
+        found = (await redis.exists(...probe)) > 0
+        if (found) break
+      }
       if (found) await redis.eval(ADOPT_OLDER_STATE, 2, keys.born, check, config.ttlMs)
       else await redis.del(check)
     }
