@@ -6,6 +6,7 @@ import {
   deadLetterRecord,
   faultReason,
   type HealthCheck,
+  heartbeatUntilSettled,
   type InRecord,
   kafkaErrorType,
   type Logger,
@@ -661,31 +662,24 @@ function createLane(
     p: EachBatchPayload,
     joinedAt: number,
   ): Promise<GiveUp | undefined> {
-    let settled = false
+    // Settled either way ends the wait, as it always did: a rejection is not this wait's to report.
     const done = work.then(
-      () => {
-        settled = true
-      },
-      () => {
-        settled = true
-      },
+      () => {},
+      () => {},
     )
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined
-      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, tickMs)))])
-      clearTimeout(timer)
-      if (settled) return undefined
+    return heartbeatUntilSettled(done, tickMs, async (): Promise<GiveUp | undefined> => {
       const reason = giveUpReason(p, joinedAt)
       if (reason) return reason
       try {
         await p.heartbeat()
       } catch (err) {
         // Anything else (a lost connection) is for the next heartbeat to tell.
-        if (kafkaErrorType(err, REJOIN_ERRORS) === undefined) continue
+        if (kafkaErrorType(err, REJOIN_ERRORS) === undefined) return undefined
         rejoining = true
         return { why: 'rebalance', err }
       }
-    }
+      return undefined
+    })
   }
 
   /** Commits the points that moved. */

@@ -3,6 +3,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kaf
 import { isKafkaAuthRefusal, kafkaTlsCode, normalizeError, TradepulseError } from '../errors.ts'
 import { faultReason } from '../fault-reason.ts'
 import type { HealthCheck, HealthStatus } from '../health.ts'
+import { heartbeatUntilSettled } from '../heartbeat-until-settled.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { backoffDelay, retry } from '../retry.ts'
@@ -1335,27 +1336,27 @@ export function createBatchRunner(
     }
     // Heartbeating while it waits: the batch before may be retrying its output through a Kafka fault.
     if (outstanding) {
-      let settled = false
-      void outstanding.then(() => {
-        settled = true
-      })
-      while (!settled) {
-        await Promise.race([outstanding, new Promise((r) => setTimeout(r, cfg.heartbeatIntervalMs).unref())])
-        if (settled) break
-        try {
-          await p.heartbeat()
-        } catch (err) {
-          // A rebalance: give the batch up as between chunks, and kafkajs rejoins at once (the group
-          // waits for this member). What this batch and the one before left undone is marked done by
-          // nothing under the new assignment (chainDone); their records come again to whoever owns them.
-          // Any other fault (the coordinator unreachable) may be the one the batch before is waiting
-          // out: keep waiting, as a stage retrying a fault does.
-          if (kafkaErrorType(err, REBALANCE)) {
-            rebalancing(err)
-            throw err
+      await heartbeatUntilSettled(
+        outstanding,
+        cfg.heartbeatIntervalMs,
+        async () => {
+          try {
+            await p.heartbeat()
+          } catch (err) {
+            // A rebalance: give the batch up as between chunks, and kafkajs rejoins at once (the group
+            // waits for this member). What this batch and the one before left undone is marked done by
+            // nothing under the new assignment (chainDone); their records come again to whoever owns them.
+            // Any other fault (the coordinator unreachable) may be the one the batch before is waiting
+            // out: keep waiting, as a stage retrying a fault does.
+            if (kafkaErrorType(err, REBALANCE)) {
+              rebalancing(err)
+              throw err
+            }
           }
-        }
-      }
+          return undefined
+        },
+        { unref: true },
+      )
     }
     const lag = Number(batch.highWatermark) - Number(endOffset) - 1
     setLag(batch.topic, batch.partition, lag)
