@@ -140,6 +140,49 @@ describe("the alerts topic's ends at the start", () => {
     }
   })
 
+  // Timed on the wall clock, a clock stepped forward (an NTP step, a VM resumed) failed the start at the
+  // next failed attempt, and one stepped back kept it retrying for as long as the step.
+  it('give the start up after ENDS_RETRY_MS of retrying, however the wall clock is stepped meanwhile', async () => {
+    vi.useFakeTimers()
+    let asked = 0
+    const { app } = onAdmin({
+      connect: async () => {},
+      listTopics: async () => {
+        asked++
+        throw new Error('This server is not the leader for that topic-partition')
+      },
+      disconnect: async () => {},
+    })
+    try {
+      let failed: unknown
+      const starting = app.start().then(
+        () => 'started',
+        (err: unknown) => {
+          failed = err
+          return 'failed'
+        },
+      )
+      for (let i = 0; i < 100 && asked === 0; i++) await vi.advanceTimersByTimeAsync(10)
+      expect(asked).toBe(1)
+      // Forward past the give-up, then back before the start: the monotonic clock is not moved.
+      vi.setSystemTime(Date.now() + 2 * ENDS_RETRY_MS)
+      await vi.advanceTimersByTimeAsync(3_000)
+      const afterForward = asked
+      expect(afterForward).toBeGreaterThan(1)
+      expect(failed).toBeUndefined()
+      vi.setSystemTime(Date.now() - 10 * ENDS_RETRY_MS)
+      await vi.advanceTimersByTimeAsync(ENDS_RETRY_MS - 5_000)
+      expect(asked).toBeGreaterThan(afterForward)
+      expect(failed).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(3_000)
+      expect(failed).toMatchObject({ code: 'INFRA_KAFKA' })
+      expect(await starting).toBe('failed')
+    } finally {
+      vi.useRealTimers()
+      await app.stop()
+    }
+  })
+
   // kafkajs gives up at once on NOT_LEADER_FOR_PARTITION, and an admin asked again keeps the metadata
   // naming the old leader until it expires (5 min): the same admin asked each second never found the moved
   // leader, and the start failed after ENDS_RETRY_MS.
@@ -274,6 +317,44 @@ describe("the alerts topic's ends at the start", () => {
       what: 'the answer read, its admin disconnected',
       timeoutMs: 3_000,
     })
+  })
+
+  // A failure met once the stop is called ends the asking as a stop does: not retried nor warned of, the
+  // admin disconnected, and the start not failed for the ends.
+  it('are not asked again when an attempt under way at the stop fails after it', async () => {
+    let connect = () => {}
+    let connects = 0
+    let listed = 0
+    const { admins, admin } = recordedAdmins((made) => ({
+      connect: () =>
+        new Promise<void>((resolve) => {
+          connect = () => {
+            connects++
+            made.connected = true
+            resolve()
+          }
+        }),
+      listTopics: async () => {
+        listed++
+        throw new Error('This server is not the leader for that topic-partition')
+      },
+    }))
+    const { app, lines } = onAdmin(admin)
+    let failed: unknown
+    const starting = app.start().catch((err: unknown) => {
+      failed = err
+    })
+    await waitFor(() => admins.length === 2, { what: 'an admin connecting' })
+    await app.stop()
+    connect()
+    await starting
+    await waitFor(() => listed === 1 && admins.every((a) => !a.connected), {
+      what: 'the attempt failed, its admin disconnected',
+      timeoutMs: 3_000,
+    })
+    expect(failed).not.toMatchObject({ code: 'INFRA_KAFKA' })
+    expect(lines.filter((l) => /could not read the alerts topic's ends/.test(String(l.msg)))).toEqual([])
+    expect(connects).toBe(1)
   })
 
   it('while they are read, HTTP answers: /healthz and /readyz say why it is not ready, /metrics, the indicators; the alert list is a 503, a fresh stream is answered only once they are read, a resumed one at once', async () => {

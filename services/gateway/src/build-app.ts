@@ -251,7 +251,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
    */
   async function readEnds(tracker: CatchUp, kafka: AdminSource): Promise<void> {
     const name = topics.alerts.name
-    const giveUpAt = Date.now() + ENDS_RETRY_MS
+    // On the monotonic clock, as the platform's deadlines: a wall clock stepped forward (an NTP step, a VM
+    // resumed) gave the start up at once, one stepped back kept it retrying for as long as the step.
+    const giveUpAt = performance.now() + ENDS_RETRY_MS
     try {
       const got = await askFreshAdmins(
         kafka,
@@ -264,8 +266,10 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
         {
           attempts: Number.POSITIVE_INFINITY,
           waitMs: 1_000,
-          // Any failure, until the stop or ENDS_RETRY_MS: then thrown, and told apart below.
-          retriable: () => !stopping && Date.now() < giveUpAt,
+          // Any failure, until ENDS_RETRY_MS: then thrown. One met once the stop is called ends the asking
+          // stopped (shouldStop, checked right after this, before any wait or onRetry), as it would thrown:
+          // either way the admin is disconnected below and nothing is thrown.
+          retriable: () => performance.now() < giveUpAt,
           // No attempt once the stop is called, the wait before one included: one made after the stop's
           // cleanup had disconnected the admin it knew was never disconnected.
           shouldStop: () => stopping,
