@@ -267,8 +267,8 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
           attempts: Number.POSITIVE_INFINITY,
           waitMs: 1_000,
           // Any failure, until ENDS_RETRY_MS: then thrown. One met once the stop is called ends the asking
-          // stopped (shouldStop, checked right after this, before any wait or onRetry), as it would thrown:
-          // either way the admin is disconnected below and nothing is thrown.
+          // as stopped (shouldStop, checked right after this, before any wait or onRetry): the admin is
+          // disconnected below and nothing is thrown, as for a failure thrown after the stop.
           retriable: () => performance.now() < giveUpAt,
           // No attempt once the stop is called, the wait before one included: one made after the stop's
           // cleanup had disconnected the admin it knew was never disconnected.
