@@ -491,12 +491,13 @@ async function playSampleOnKafka(
   )
   await producer.disconnect()
   process.stderr.write(`Played ${feed.length} sample headlines into ${topics.raw.name}.\n`)
-  const deadline = Date.now() + SAMPLE_WAIT_MS
+  // Elapsed time on the monotonic clock: a wall-clock step (NTP) neither cuts the wait short nor stretches it.
+  const deadline = performance.now() + SAMPLE_WAIT_MS
   // Until each headline is scored or dead-lettered on the way: a lost one waits the full minute.
-  while (expectScored && watch.settled() < ids.size && Date.now() < deadline)
+  while (expectScored && watch.settled() < ids.size && performance.now() < deadline)
     await new Promise((r) => setTimeout(r, 50))
   // Alerts trail the scores by a hop or two (and indicator updates by their throttle): wait for a quiet spell.
-  while (Date.now() - watch.lastAlertAt() < 3_000 && Date.now() < deadline)
+  while (performance.now() - watch.lastAlertAt() < 3_000 && performance.now() < deadline)
     await new Promise((r) => setTimeout(r, 100))
   await consumer.disconnect()
   if (watch.unreadable() > 0)
@@ -539,7 +540,7 @@ export function sampleWatcher(
   const seen = new Set<string>()
   const ingested = new Set<string>()
   const deadLettered = new Map<string, LetteredAt>()
-  let lastAlertAt = Date.now()
+  let lastAlertAt = performance.now()
   let unreadable = 0
   const stageOf = (origin: string): LetteredAt['stage'] | undefined =>
     origin === topics.raw.name ? 'ingest' : origin === topics.headlines.name ? 'scorer' : undefined
@@ -571,7 +572,7 @@ export function sampleWatcher(
       if (topic === topics.alerts.name) {
         const a = AlertReader.safeParse(json)
         if (a.success) {
-          lastAlertAt = Date.now()
+          lastAlertAt = performance.now()
           // The headline's time, as the embedded default prints it: the sample's timeline.
           out.write(`${formatAlert(a.data, { evidence: false, time: 'published', ruleWidth })}\n`)
         }
