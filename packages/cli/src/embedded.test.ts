@@ -425,6 +425,121 @@ describe('start --follow on Ctrl-C', { timeout: 60_000 }, () => {
   })
 })
 
+describe('start --follow: POST /headlines from a web page or through another name', {
+  timeout: 60_000,
+}, () => {
+  /** A POST as any client may send it, every header as given (fetch sets its own Host and no Origin). */
+  const send = (port: number, headers: Record<string, string>, body: string) =>
+    new Promise<{ status: number; body: { error?: string; message?: string; accepted?: number } }>(
+      (resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/headlines', method: 'POST', headers }, (r) => {
+          let text = ''
+          r.on('data', (d) => {
+            text += d
+          })
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: JSON.parse(text) }))
+        })
+        req.on('error', reject)
+        req.end(body)
+      },
+    )
+
+  it('refuses one a browser sends (Origin, Sec-Fetch-Site) or one whose Host is not this server, nothing taken; curl and fetch are taken', async () => {
+    // A page of any site could post headlines (fetch no-cors or a text/plain form: no preflight) and a
+    // rebound name reached it as its own origin: fake CRIT alerts, sent on to the desks' webhooks.
+    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    await waitFor(() => /127\.0\.0\.1:(\d+)\/headlines/.test(output.err), {
+      what: 'the POST address',
+      timeoutMs: 20_000,
+    })
+    const port = Number(/127\.0\.0\.1:(\d+)\/headlines/.exec(output.err)?.[1])
+    const tag = Math.random().toString(36).slice(2, 8)
+    let n = 0
+    const tariff = () =>
+      JSON.stringify({ id: `${tag}-${n++}`, headline: 'US raises tariffs on Chinese steel to 25%' })
+    const forged = `China halts rare earth exports to US defence firms ${tag}`
+    const local = `127.0.0.1:${port}`
+    const textPlain = { 'content-type': 'text/plain;charset=UTF-8' }
+    // As a browser sends them: fetch(url, { mode: 'no-cors', method: 'POST' }) from another site, a form
+    // from a sandboxed frame or a file (Origin null), and a same-site page.
+    for (const headers of [
+      {
+        host: local,
+        origin: 'https://evil.example',
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'no-cors',
+        ...textPlain,
+      },
+      {
+        host: local,
+        origin: 'null',
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'navigate',
+        ...textPlain,
+      },
+      { host: local, origin: `http://localhost:${port}`, ...textPlain },
+      { host: local, 'sec-fetch-site': 'same-site', ...textPlain },
+    ]) {
+      const r = await send(port, headers, JSON.stringify({ id: `${tag}-x${n++}`, headline: forged }))
+      expect(r, JSON.stringify(headers)).toEqual({
+        status: 403,
+        body: {
+          error: 'browser_refused',
+          message: expect.stringMatching(
+            /^a request sent by a web page \((Origin|Sec-Fetch-Site) ".*"\) is refused: .*; nothing was taken$/,
+          ),
+        },
+      })
+    }
+    // DNS rebinding: the page's own name pointed at 127.0.0.1, so its Host is that name.
+    for (const host of [
+      `evil.example:${port}`,
+      `127.0.0.1.evil.example:${port}`,
+      `127.0.0.1:${port + 1}`,
+      '127.0.0.1',
+    ]) {
+      const r = await send(port, { host, 'content-type': 'application/json' }, tariff())
+      expect(r, host).toEqual({
+        status: 421,
+        body: {
+          error: 'host_refused',
+          message: `Host ${JSON.stringify(host)}: this server answers only to 127.0.0.1:${port}, localhost:${port}, [::1]:${port} (another name pointing here, as in DNS rebinding, is refused); nothing was taken`,
+        },
+      })
+    }
+    // Taken: curl -d (its own headers, form-urlencoded), each local name, and Node's fetch of a string.
+    let accepted = 0
+    for (const host of [local, `localhost:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+      const r = await send(
+        port,
+        {
+          host,
+          'user-agent': 'curl/8.5.0',
+          accept: '*/*',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        tariff(),
+      )
+      expect(r, host).toEqual({ status: 202, body: { accepted: 1 } })
+      accepted++
+    }
+    const fetched = await fetch(`http://${local}/headlines`, { method: 'POST', body: tariff() })
+    expect([fetched.status, await fetched.json()]).toEqual([202, { accepted: 1 }])
+    accepted++
+    await waitFor(() => /region:CN/.test(output.out), {
+      what: 'the alerts of the headlines taken',
+      timeoutMs: 20_000,
+    })
+    child.kill('SIGINT')
+    expect(await exited, output.err).toEqual([0, null])
+    // Only the headlines taken went in: none of the forged ones, no alert of theirs.
+    expect(output.out).not.toContain(forged)
+    expect(output.out).not.toMatch(/rare_earths/)
+    const all = /^tariff by global at .*\n.*\nall .* (\d+)$/m.exec(output.out)
+    expect(Number(all?.[1]), output.out).toBe(accepted)
+  })
+})
+
 describe("start's indicator tables", () => {
   it('say on stderr, as `tradepulse indicators` does, which indicators they leave out for a damaged newest event time', async () => {
     const MIN_MS = 60_000

@@ -405,13 +405,54 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
 
 /**
+ * Why a request to the headline server comes from no local client (curl, a script), if it does not:
+ * - one a browser sends for a web page: it carries `Origin` (a browser sends one on every POST, `null`
+ *   from a sandboxed frame, a file or a redirect) or a `Sec-Fetch-Site` other than `none` (a page of
+ *   another site, or a name rebound to this address). A page's `fetch(…, { mode: 'no-cors' })` or a form
+ *   with enctype text/plain is sent without a preflight, so the server itself must refuse it: 403;
+ * - one addressed to another name (DNS rebinding: a page's own name made to point at 127.0.0.1, its
+ *   request then same-origin to the browser): its `Host` is not 127.0.0.1, localhost or [::1] with the
+ *   port it reached (the server listens on 127.0.0.1 only; the port may be left out only when it is 80): 421.
+ * The content type is not checked: curl -d sends application/x-www-form-urlencoded, Node's fetch of a
+ * string text/plain, and both are documented ways to post.
+ */
+function refusedCaller(req: IncomingMessage): { status: number; body: unknown } | undefined {
+  const port = req.socket.localPort
+  const host = req.headers.host?.toLowerCase()
+  const names = ['127.0.0.1', 'localhost', '[::1]']
+  const hosts = names.flatMap((n) => (port === 80 ? [n, `${n}:${port}`] : [`${n}:${port}`]))
+  if (host === undefined || !hosts.includes(host)) {
+    return {
+      status: 421,
+      body: {
+        error: 'host_refused',
+        message: `${host === undefined ? 'no Host header' : `Host ${JSON.stringify(req.headers.host)}`}: this server answers only to ${hosts.join(', ')} (another name pointing here, as in DNS rebinding, is refused); nothing was taken`,
+      },
+    }
+  }
+  const origin = req.headers.origin
+  const site = req.headers['sec-fetch-site']
+  if (origin !== undefined || (site !== undefined && site !== 'none')) {
+    return {
+      status: 403,
+      body: {
+        error: 'browser_refused',
+        message: `a request sent by a web page (${origin !== undefined ? `Origin ${JSON.stringify(origin)}` : `Sec-Fetch-Site ${JSON.stringify(site)}`}) is refused: POST /headlines takes headlines from local clients (curl, scripts) only, never from a browser; nothing was taken`,
+      },
+    }
+  }
+  return undefined
+}
+
+/**
  * POST /headlines: a JSON object, a JSON array, or NDJSON of raw headlines, after one byte-order mark at
  * the very start if there is one. Each is checked as ingest
  * checks it (recordChecker); the good ones are taken, and the answer is 202 with their count and each
  * refused one's position (`index`, from 0; NDJSON also its `line`), ingest's `reason` code and message,
  * or 400 when none was taken. A body that is not valid UTF-8 is refused whole (400, `invalid_utf8`,
  * naming its first bad line), so is an array with a key given twice in an item (400, `schema_invalid`),
- * and one past MAX_POST_BYTES (413). `close` (idempotent) stops taking them: the server stops listening,
+ * and one past MAX_POST_BYTES (413). A request from a web page or to another Host is refused first,
+ * whatever its method and path (403 or 421, refusedCaller). `close` (idempotent) stops taking them: the server stops listening,
  * and a request still coming on a connection open before is answered 503 (`stopping`), nothing taken.
  */
 function acceptHeadlines(
@@ -421,6 +462,13 @@ function acceptHeadlines(
 ): { close(): void } {
   let closed = false
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const refused = refusedCaller(req)
+    if (refused) {
+      // Answered once the body is read and dropped (a client still sending would see its write fail).
+      req.resume()
+      req.on('end', () => json(res, refused.status, refused.body))
+      return
+    }
     if (req.method !== 'POST' || req.url !== '/headlines') {
       json(res, 404, { error: 'not_found' })
       return
