@@ -131,6 +131,45 @@ describe('loadDeskConfig', () => {
       expect(loadDeskConfig(file, { TARIFF_SECRET: secret }, true).warnings).toEqual([])
   })
 
+  it('takes a plain http webhook URL to another machine with a warning naming the desk, its origin and line, never its path', () => {
+    // Taken silently: the receiver's token in the path and every alert crossed the network in clear.
+    const secret = 'a-secret-of-24-bytes-ok!'
+    const load = (url: string) =>
+      loadDeskConfig(desksFile(scenarioDesks(url, 'TARIFF_SECRET')), { TARIFF_SECRET: secret }, true)
+    const line = scenarioDesks().split('\n').indexOf('    minSeverity: info') + 3
+    for (const [url, origin] of [
+      ['http://10.0.0.5/hooks/T000/B000/s3cr3t-t0k3n', 'http://10.0.0.5'],
+      ['http://10.0.0.5:8080/hooks/T000/B000/s3cr3t-t0k3n?k=s3cr3t-t0k3n', 'http://10.0.0.5:8080'],
+      ['http://hooks.example/s3cr3t-t0k3n', 'http://hooks.example'],
+      ['http://localhost.hooks.example/s3cr3t-t0k3n', 'http://localhost.hooks.example'],
+      ['http://[2001:db8::1]:81/s3cr3t-t0k3n', 'http://[2001:db8::1]:81'],
+    ] as const) {
+      const taken = load(url)
+      expect(taken.webhooks, url).toEqual([{ deskId: 'tariff', url, secret }])
+      expect(taken.warnings, url).toEqual([
+        `ALERTER_DESKS_FILE (${dirs.at(-1)}/desks.yaml): desks[0].webhook.url: desk "tariff" sends its webhook to ${origin} over plain http: its URL (a token in its path with it) and every alert cross the network unencrypted, readable and changeable on the way (use https) (line ${line})`,
+      ])
+      expect(taken.warnings.join(), url).not.toContain('s3cr3t')
+    }
+    // https anywhere, plain http to this machine: no warning.
+    for (const url of [
+      'https://10.0.0.5/hooks/s3cr3t-t0k3n',
+      'https://hooks.example/s3cr3t-t0k3n',
+      'http://127.0.0.1:8080/hook',
+      'http://127.1.2.3/hook',
+      'http://localhost:8080/hook',
+      'http://LOCALHOST/hook',
+      'http://[::1]:8080/hook',
+      'http://[::ffff:127.0.0.1]/hook',
+    ])
+      expect(load(url).warnings, url).toEqual([])
+    // Webhooks off, nothing is sent: no warning.
+    expect(
+      loadDeskConfig(desksFile(scenarioDesks('http://10.0.0.5/hooks/s3cr3t', 'TARIFF_SECRET')), {}, false)
+        .warnings,
+    ).toEqual([])
+  })
+
   it("names the variable, the file and why it cannot be read, in the rules file's form", () => {
     // It said `ENOENT: no such file or directory, open '…'`, the path twice, where the rules file says why.
     const missing = join(desksFile('version: "1"\ndesks: []\n'), '..', 'missing.yaml')

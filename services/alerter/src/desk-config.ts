@@ -18,7 +18,8 @@ export type DeskConfig = {
   webhooks: DeskWebhookTarget[]
   /**
    * What the file is taken with but should not be, one line each, for the caller to log at start: a
-   * webhook secret shorter than WEBHOOK_SECRET_MIN_BYTES. Never the secret itself.
+   * webhook secret shorter than WEBHOOK_SECRET_MIN_BYTES, a webhook URL of plain http to a host that is
+   * not this machine (cleartextOrigin). Never the secret itself, nor the URL's path.
    */
   warnings: string[]
 }
@@ -31,15 +32,36 @@ export type DeskConfig = {
 export const WEBHOOK_SECRET_MIN_BYTES = 16
 
 /**
+ * The origin (scheme, host and port: never the path, which often holds the receiver's token) of an
+ * http: URL whose host is not this machine (127.0.0.0/8, ::1 or its IPv4-mapped 127/8, localhost), or
+ * undefined: an https: URL, a loopback one, or one that is no URL (the desks schema refuses those). The
+ * URL parser has already written the host in its one form (127.1 and 2130706433 as 127.0.0.1,
+ * [0:0:0:0:0:0:0:1] as [::1], LOCALHOST as localhost).
+ */
+function cleartextOrigin(url: string): string | undefined {
+  if (!URL.canParse(url)) return undefined
+  const u = new URL(url)
+  if (u.protocol !== 'http:') return undefined
+  const host = u.hostname
+  const loopback =
+    host === 'localhost' ||
+    host === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)
+  return loopback ? undefined : u.origin
+}
+
+/**
  * The desks file, read once at start. With webhooks enabled every desk's secret variable must be set to a
  * secret: a desk that could never sign its webhook is a configuration error naming the variable, not a
  * dlq of every alert it gets, and one set to nothing but white space (or to nothing) is refused too, for
  * an HMAC keyed with it is one anyone can compute; a secret under WEBHOOK_SECRET_MIN_BYTES is warned of
  * (`warnings`). Those errors and warnings name the desk, the variable and the YAML line of its
- * `secretEnv`, never the secret's value. A webhook URL with credentials in it (https://user:password@host/…)
- * is refused by the desks schema itself (alerting's desk-schema.ts), naming the desk, never the URL. Given
- * `rules` (the rules file's), a desk naming a rule it would get nothing of is refused too
- * (deskRuleRefusals). An unreadable file is refused as the rules file is (`cannot read it: no such file`).
+ * `secretEnv`, never the secret's value. A webhook URL of plain http to another machine is warned of too,
+ * naming the desk, the URL's origin and its line, never its path (it often holds the receiver's token).
+ * A webhook URL with credentials in it (https://user:password@host/…) is refused by the desks schema
+ * itself (alerting's desk-schema.ts), naming the desk, never the URL. Given `rules` (the rules file's), a
+ * desk naming a rule it would get nothing of is refused too (deskRuleRefusals). An unreadable file is refused as the rules file is (`cannot read it: no such file`).
  */
 export function loadDeskConfig(
   file: string,
@@ -83,6 +105,14 @@ export function loadDeskConfig(
         warnings.push(
           `ALERTER_DESKS_FILE (${file}): ${at(`${signs}, which holds ${bytes} byte${bytes === 1 ? '' : 's'}, under the ${WEBHOOK_SECRET_MIN_BYTES} a secret should have: a secret that short can be guessed, and its alerts' signatures forged (use a random one, e.g. openssl rand -hex 32)`)}`,
         )
+      const clear = cleartextOrigin(url)
+      if (clear) {
+        const urlPath = `desks[${i}].webhook.url`
+        const urlLine = r.lineOf?.(urlPath)
+        warnings.push(
+          `ALERTER_DESKS_FILE (${file}): ${urlPath}: desk "${desk.id}" sends its webhook to ${clear} over plain http: its URL (a token in its path with it) and every alert cross the network unencrypted, readable and changeable on the way (use https)${urlLine === undefined ? '' : ` (line ${urlLine})`}`,
+        )
+      }
       webhooks.push({ deskId: desk.id, url, secret })
     })
   }
