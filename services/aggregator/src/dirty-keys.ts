@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, systemClock } from '@tradepulse/contracts'
-import { normalized, validTraceparent } from '@tradepulse/platform'
+import { defineScript, normalized, validTraceparent } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 import { type HeadlineTrace, newerTrace } from './publish-throttle.ts'
 
@@ -76,7 +76,8 @@ export type DirtyKeys = {
  * (an NTP step on Redis's host, a failover to a replica whose host's clock is behind): its age is unknown,
  * so it is taken as stale, as every doubt is settled by publishing. Before, it waited for the clock to
  * catch up: a dead member's held-back update stayed unpublished for as long as the step. (A stamp is
- * ahead of the clock otherwise only by the microseconds a key marked again within one gains.)
+ * ahead of the clock otherwise only by the microseconds a key marked again within one gains.) Written out
+ * in lua/dirty-claim-1.lua too.
  */
 const AHEAD_US = 1_000_000
 
@@ -147,110 +148,26 @@ export function memoryDirtyKeys(clock: Clock = systemClock): DirtyKeys {
 }
 
 /**
- * Redis's clock in µs (a script's TIME: one clock for every member, whatever their hosts' clocks say).
- * Stamps pass as '%.0f' strings: Lua's tostring keeps only 14 digits, and they have 16.
+ * The scripts of the marks, in lua/ beside this file (each one round trip, however many keys), under
+ * versioned command names: bump one with any change to its contract.
  */
-const NOW_US = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])`
-
-/**
- * KEYS[1] the sorted set, KEYS[2] the hash of entry times, KEYS[3] the hash of traces; ARGV[1] their TTL
- * (ms), then key, entry time, trace triples (an empty time or trace: none; a trace is its headline's
- * entry time, empty for none, a space and its traceparent). A key still marked keeps the newer entry
- * time, and the newer trace by its entry time (the one given on a tie). Returns each key's stamp.
- */
-const MARK = `${NOW_US}
-local function at(trace)
-  local ms = string.match(trace, '^(%S*) ')
-  return (ms and tonumber(ms)) or -math.huge
-end
-local out = {}
-for i = 2, #ARGV, 3 do
-  local k = ARGV[i]
-  local s = now
-  local old = redis.call('ZSCORE', KEYS[1], k)
-  if old and tonumber(old) >= s then s = tonumber(old) + 1 end
-  local stamp = string.format('%.0f', s)
-  redis.call('ZADD', KEYS[1], stamp, k)
-  out[#out + 1] = stamp
-  local e = ARGV[i + 1]
-  if old then
-    local kept = redis.call('HGET', KEYS[2], k)
-    if kept and (e == '' or tonumber(kept) > tonumber(e)) then e = kept end
-  end
-  if e == '' then redis.call('HDEL', KEYS[2], k) else redis.call('HSET', KEYS[2], k, e) end
-  local t = ARGV[i + 2]
-  if old then
-    local kept = redis.call('HGET', KEYS[3], k)
-    if kept and (t == '' or at(kept) > at(t)) then t = kept end
-  end
-  if t == '' then redis.call('HDEL', KEYS[3], k) else redis.call('HSET', KEYS[3], k, t) end
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[1]) end
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[1]) end
-return out
-`
-
-/**
- * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces; ARGV key, stamp pairs. Deletes
- * each mark still at its stamp.
- */
-const CLEAR = `local n = 0
-for i = 1, #ARGV, 2 do
-  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if s and tonumber(s) == tonumber(ARGV[i + 1]) then
-    redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    redis.call('HDEL', KEYS[3], ARGV[i])
-    n = n + 1
-  end
-end
-return n
-`
-
-/**
- * KEYS[1] the sorted set, KEYS[2] the entry times, KEYS[3] the traces, KEYS[4] the claim's own key (by its
- * token); ARGV[1] the age (ms), ARGV[2] the limit. Returns {stamp, keys taken, their entry times, their
- * traces (false for none)}. Marks stamped more than AHEAD_US ahead of the clock are taken too, after the
- * old ones.
- *
- * A claim run again with its token answers the marks its first run took that are still at its stamp (none
- * marked again since), as that run did: ioredis sends a call its closed connection left unanswered again
- * on the next one, and a claim whose call failed (a reply timed out) is made again with its token. Run
- * anew, the claim would find those marks young (its own first run restamped them) and answer none: they
- * went unpublished until old again, another AGGREGATOR_PUBLISH_RECOVER_MS. The token is kept as long as
- * the marks stay the claim's (the age): past it they are anyone's to take again.
- */
-const CLAIM = `${NOW_US}
-local stale
-local stamp = redis.call('GET', KEYS[4])
-if stamp then
-  stale = redis.call('ZRANGEBYSCORE', KEYS[1], stamp, stamp, 'LIMIT', 0, ARGV[2])
-else
-  local before = string.format('%.0f', now - tonumber(ARGV[1]) * 1000)
-  stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', before, 'LIMIT', 0, ARGV[2])
-  local room = tonumber(ARGV[2]) - #stale
-  if room > 0 then
-    local ahead = string.format('(%.0f', now + ${AHEAD_US})
-    for _, k in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ahead, '+inf', 'LIMIT', 0, room)) do
-      stale[#stale + 1] = k
-    end
-  end
-  stamp = string.format('%.0f', now)
-  for _, k in ipairs(stale) do redis.call('ZADD', KEYS[1], stamp, k) end
-  if #stale > 0 then
-    redis.call('SET', KEYS[4], stamp, 'PX', string.format('%d', math.max(1, math.ceil(tonumber(ARGV[1])))))
-  end
-end
-local entered = {}
-local traces = {}
-if #stale > 0 then
-  entered = redis.call('HMGET', KEYS[2], unpack(stale))
-  traces = redis.call('HMGET', KEYS[3], unpack(stale))
-end
-return {stamp, stale, entered, traces}
-`
+const SCRIPTS = {
+  mark: {
+    command: 'tpDirtyMarkV1',
+    file: new URL('./lua/dirty-mark-1.lua', import.meta.url),
+    numberOfKeys: 3,
+  },
+  clear: {
+    command: 'tpDirtyClearV1',
+    file: new URL('./lua/dirty-clear-1.lua', import.meta.url),
+    numberOfKeys: 3,
+  },
+  claim: {
+    command: 'tpDirtyClaimV1',
+    file: new URL('./lua/dirty-claim-1.lua', import.meta.url),
+    numberOfKeys: 4,
+  },
+} as const
 
 /** A trace as the hash of traces holds it: its entry time (empty for none), a space, its traceparent. */
 const traceValue = (t: HeadlineTrace | undefined): string => {
@@ -274,16 +191,19 @@ const traceFrom = (value: string | null | undefined): HeadlineTrace | undefined 
  * stamp (Redis's clock, µs), and beside it the hashes `…:entered` and `…:trace` (same hash tag, same
  * slot), indicator key → the newest entry time its mark holds back (ms), and → the trace of the newest
  * headline it holds back that carried one, all expiring `ttlMs` after their last mark; and, for a claim
- * that took marks, `…:claim:<token>`: its stamp, for as long as the marks are its (see CLAIM). Each call is
- * one script, one round trip, however many keys. (Marks made before a hash existed have no entry time or
- * trace: their updates go out without ingestedAt or traceparent, as they did. A member of a version
- * before the traces neither writes nor clears them: a key it marks again keeps the trace an earlier
- * mark had, and one whose mark it clears keeps its trace until marked anew, a headline of an update
- * before.)
+ * that took marks, `…:claim:<token>`: its stamp, for as long as the marks are its (see dirty-claim-1.lua).
+ * Each call is one script, one round trip, however many keys. (Marks made before a hash existed have no
+ * entry time or trace: their updates go out without ingestedAt or traceparent, as they did. A member of a
+ * version before the traces neither writes nor clears them: a key it marks again keeps the trace an
+ * earlier mark had, and one whose mark it clears keeps its trace until marked anew, a headline of an
+ * update before.)
  */
 export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyKeys {
   const enteredKey = `${key}:entered`
   const traceKey = `${key}:trace`
+  const mark = defineScript<string[]>(redis, SCRIPTS.mark)
+  const clear = defineScript(redis, SCRIPTS.clear)
+  const claim = defineScript<[string, string[], (string | null)[], (string | null)[]]>(redis, SCRIPTS.claim)
   /** The token of the last claim if its call failed (Redis may have run it), for the next claim. */
   let unanswered: string | undefined
   return {
@@ -294,44 +214,27 @@ export function redisDirtyKeys(redis: Redis, key: string, ttlMs: number): DirtyK
           const e = finiteOrUndefined(enteredMs?.get(k))
           return [k, e === undefined ? '' : String(Math.round(e)), traceValue(traces?.get(k))]
         })
-        const stamps = (await redis.eval(
-          MARK,
-          3,
-          key,
-          enteredKey,
-          traceKey,
-          String(ttlMs),
-          ...args,
-        )) as string[]
+        const stamps = await mark(key, enteredKey, traceKey, String(ttlMs), ...args)
         return new Map(keys.map((k, i) => [k, Number(stamps[i])]))
       }),
     clear: (list) =>
       normalized(async () => {
         if (list.length === 0) return
-        await redis.eval(
-          CLEAR,
-          3,
-          key,
-          enteredKey,
-          traceKey,
-          ...list.flatMap((m) => [m.key, String(m.stamp)]),
-        )
+        await clear(key, enteredKey, traceKey, ...list.flatMap((m) => [m.key, String(m.stamp)]))
       }),
     claimStale: (olderThanMs, limit) =>
       normalized(async () => {
-        // A claim whose call failed is made again with its token, answering what it took (see CLAIM).
+        // A claim whose call failed is made again with its token, answering what it took (dirty-claim-1.lua).
         const token = unanswered ?? randomUUID()
         unanswered = token
-        const [stamp, keys, entered, traces] = (await redis.eval(
-          CLAIM,
-          4,
+        const [stamp, keys, entered, traces] = await claim(
           key,
           enteredKey,
           traceKey,
           `${key}:claim:${token}`,
           String(olderThanMs),
           String(limit),
-        )) as [string, string[], (string | null)[], (string | null)[]]
+        )
         unanswered = undefined
         return keys.map((k, i): ClaimedMark => {
           const e = entered[i] == null ? undefined : finiteOrUndefined(Number(entered[i]))

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createTopicCatalogue, IndicatorUpdate, listTopics, type ScoredHeadline } from '@tradepulse/contracts'
 import {
   contributionsOf,
@@ -15,7 +17,7 @@ import {
   TradepulseError,
 } from '@tradepulse/platform'
 import { collectTopic, createTopics, startReplyLosingProxy, waitFor } from '@tradepulse/testing'
-import type { Redis } from 'ioredis'
+import type { Command, Redis } from 'ioredis'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAggregator } from './aggregator-handler.ts'
@@ -46,22 +48,29 @@ async function replyLosingProxy(ctx: AggregatorTestContext, marker: string, appl
   return proxy
 }
 
+/** The SHA of the dirty keys' claim script (lua/dirty-claim-1.lua), by which its calls name it (EVALSHA). */
+const CLAIM_SHA = createHash('sha1')
+  .update(readFileSync(new URL('./lua/dirty-claim-1.lua', import.meta.url), 'utf8'))
+  .digest('hex')
+
 /**
- * `redis`, but its first EVAL of a script whose text holds `marker` fails once Redis has run it, as a
- * reply that never came does (REDIS_TIMEOUT_MS: ioredis's "Command timed out").
+ * `redis`, but its first call of the script whose SHA is `sha` fails once Redis has run it, as a reply
+ * that never came does (REDIS_TIMEOUT_MS: ioredis's "Command timed out"). Every command, a pipeline's
+ * (an auto-pipeline's) included, is sent through the client's sendCommand.
  */
-function failingOnceAfter(redis: Redis, marker: string) {
+function failingOnceAfter(redis: Redis, sha: string) {
   let failures = 0
   const wrapped = Object.create(redis) as Redis
-  const evalScript = (async (...args: Parameters<Redis['eval']>) => {
-    const reply = await (redis.eval as (...a: unknown[]) => Promise<unknown>)(...args)
-    if (failures === 0 && String(args[0]).includes(marker)) {
-      failures++
-      throw new Error('Command timed out')
+  wrapped.sendCommand = ((command: Command, ...rest: unknown[]) => {
+    if (failures === 0 && command.name === 'evalsha' && command.args[0] === sha) {
+      const reject = command.reject
+      command.resolve = () => {
+        failures++
+        reject(new Error('Command timed out'))
+      }
     }
-    return reply
-  }) as unknown as Redis['eval']
-  wrapped.eval = evalScript
+    return (redis.sendCommand as (...a: unknown[]) => unknown)(command, ...rest)
+  }) as Redis['sendCommand']
   return { redis: wrapped, failures: () => failures }
 }
 
@@ -433,7 +442,7 @@ describe('aggregator on Kafka and Redis: a script whose answer was lost after it
     const headlines = live('claimfail', 12)
     const config = configOf({ AGGREGATOR_PUBLISH_INTERVAL_MS: '1000' })
     const { key } = await heldBackByADeadMember(config, headlines)
-    const failing = failingOnceAfter(ctx.redis, CLAIM_SCRIPT)
+    const failing = failingOnceAfter(ctx.redis, CLAIM_SHA)
     const member = createAggregator({
       topics: createTopicCatalogue(ctx.prefix),
       store: createRedisIndicatorStore(ctx.redis, indicatorStoreOptions(config)),

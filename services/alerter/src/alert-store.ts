@@ -1,25 +1,23 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { HysteresisValue } from '@tradepulse/alerting'
 import { type Alert, AlertReader } from '@tradepulse/contracts'
-import { createKeys } from '@tradepulse/platform'
+import { createKeys, defineScript } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 
 // Versioned so a changed script never runs under an old cached SHA. Version 3 (resend only, and the
 // release of a refused alert) reads and writes the same keys, in the same forms, as version 2.
 const CLAIM_COMMAND = 'tpAlertClaimV3'
-const CLAIM_LUA = readFileSync(join(import.meta.dirname, 'lua', 'claim-alert-3.lua'), 'utf8')
+const CLAIM_LUA = new URL('./lua/claim-alert-3.lua', import.meta.url)
 const RELEASE_COMMAND = 'tpAlertReleaseV3'
-const RELEASE_LUA = readFileSync(join(import.meta.dirname, 'lua', 'release-alert-3.lua'), 'utf8')
+const RELEASE_LUA = new URL('./lua/release-alert-3.lua', import.meta.url)
 // Version 2 takes the prune's cutoff first (ARGV[1]) and keeps the fields not asked for until their entries
 // are older than it; version 1 deleted them at once.
 const READ_HYSTERESIS_COMMAND = 'tpHysteresisReadV2'
-const READ_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'read-hysteresis-2.lua'), 'utf8')
+const READ_HYSTERESIS_LUA = new URL('./lua/read-hysteresis-2.lua', import.meta.url)
 // The commit's hysteresis write: an entry about a newer update than the one written is left as it is (a
 // write sent again by ioredis once its reply was lost may land after another alerter's newer ones).
 const WRITE_HYSTERESIS_COMMAND = 'tpHysteresisWriteV1'
-const WRITE_HYSTERESIS_LUA = readFileSync(join(import.meta.dirname, 'lua', 'write-hysteresis-1.lua'), 'utf8')
+const WRITE_HYSTERESIS_LUA = new URL('./lua/write-hysteresis-1.lua', import.meta.url)
 
 type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<number>
 type ReadHysteresisCommand = (numKeys: number, ...args: string[]) => Promise<(string | null)[]>
@@ -201,12 +199,10 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
   const outboxKey = keys.alertOutbox
   // The topic and partition of an origin: its outbox key's hash tag, by which a batch's reads are grouped.
   const tagOf = (origin: string) => origin.slice(0, Math.max(0, origin.lastIndexOf('/')))
-  if (!(CLAIM_COMMAND in redis)) redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_LUA })
-  if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_LUA })
-  if (!(READ_HYSTERESIS_COMMAND in redis))
-    redis.defineCommand(READ_HYSTERESIS_COMMAND, { lua: READ_HYSTERESIS_LUA })
-  if (!(WRITE_HYSTERESIS_COMMAND in redis))
-    redis.defineCommand(WRITE_HYSTERESIS_COMMAND, { lua: WRITE_HYSTERESIS_LUA })
+  defineScript(redis, { command: CLAIM_COMMAND, file: CLAIM_LUA })
+  defineScript(redis, { command: RELEASE_COMMAND, file: RELEASE_LUA })
+  defineScript(redis, { command: READ_HYSTERESIS_COMMAND, file: READ_HYSTERESIS_LUA })
+  defineScript(redis, { command: WRITE_HYSTERESIS_COMMAND, file: WRITE_HYSTERESIS_LUA })
   const command = (name: string) => (redis as unknown as Record<string, ScriptCommand>)[name]!.bind(redis)
   return {
     async claim(claims) {

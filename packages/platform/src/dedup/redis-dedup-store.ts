@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Redis } from 'ioredis'
+import { defineScript } from '../redis/define-script.ts'
 import { createKeys, DEDUP_SHARDS, dedupShard } from '../redis/keys.ts'
 import type { ClaimAnswer, ClaimRelease, DedupStore, HeadlineClaim } from './dedup-store.ts'
 
@@ -10,19 +9,9 @@ import type { ClaimAnswer, ClaimRelease, DedupStore, HeadlineClaim } from './ded
  * dedup key is built by createKeys(prefix).dedup, here only.
  */
 const SCRIPTS = {
-  claim: { command: 'tpDedupClaimV2', file: 'claim.lua' },
-  release: { command: 'tpDedupReleaseV1', file: 'release.lua' },
+  claim: { command: 'tpDedupClaimV2', file: new URL('./lua/claim.lua', import.meta.url) },
+  release: { command: 'tpDedupReleaseV1', file: new URL('./lua/release.lua', import.meta.url) },
 } as const
-
-type ScriptCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
-
-/** The script `name` as a command of `redis`, defined on first use. */
-function dedupScript(redis: Redis, name: keyof typeof SCRIPTS): ScriptCommand {
-  const { command, file } = SCRIPTS[name]
-  if (!(command in redis))
-    redis.defineCommand(command, { lua: readFileSync(join(import.meta.dirname, 'lua', file), 'utf8') })
-  return (redis as unknown as Record<string, ScriptCommand>)[command]!.bind(redis)
-}
 
 /** One script reply, read by `answers` (the script's integer for each answer). */
 function reading<A extends string>(script: string, answers: Record<A, number>) {
@@ -48,8 +37,9 @@ const releaseAnswer = reading<ClaimRelease>('release.lua', { released: 1, other:
  */
 export function createRedisDedupStore(redis: Redis, opts: { prefix: string; windowMs: number }): DedupStore {
   const keys = createKeys(opts.prefix)
-  const claim = dedupScript(redis, 'claim')
-  const release = dedupScript(redis, 'release')
+  // Each call gives its number of keys first (a claim's varies).
+  const claim = defineScript<unknown[]>(redis, SCRIPTS.claim)
+  const release = defineScript(redis, SCRIPTS.release)
   return {
     async claimHeadlines(claims: readonly HeadlineClaim[]): Promise<ClaimAnswer[]> {
       if (claims.length === 0) return []
@@ -67,7 +57,7 @@ export function createRedisDedupStore(redis: Redis, opts: { prefix: string; wind
           const args: (string | number)[] = idx.map((i) => keys.dedup(claims[i]!.id))
           args.push(opts.windowMs)
           for (const i of idx) args.push(claims[i]!.origin)
-          return claim(idx.length, ...args) as Promise<unknown[]>
+          return claim(idx.length, ...args)
         }),
       )
       const answers = new Array<ClaimAnswer>(claims.length)

@@ -1,19 +1,24 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { type Contribution, contributionProblem } from '@tradepulse/indicators'
 import type { Redis, RedisValue } from 'ioredis'
 import { normalizeError, TradepulseError } from '../errors.ts'
+import { defineScript, type RedisScript } from '../redis/define-script.ts'
 
-const LUA_DIR = join(import.meta.dirname, 'lua')
-// Bump with any change to a script's contract: ioredis caches the SHA under the command name.
+// Bump with any change to a script's contract: ioredis caches the SHA under the command name. setBorn,
+// advanceWatermark and adoptOlderState ran inline (EVAL) until they were first defined, under V8.
 const SCRIPT_VERSION = 'V8'
 
 const SCRIPT_FILES = {
   applyScope: 'applyScope-8.lua',
   applyScopeSums: 'applyScopeSums-8.lua',
   admitScopes: 'admitScopes-1.lua',
+  setBorn: 'setBorn-1.lua',
+  advanceWatermark: 'advanceWatermark-1.lua',
+  adoptOlderState: 'adoptOlderState-2.lua',
 } as const
 export type IndicatorScript = keyof typeof SCRIPT_FILES
+
+/** The indicator scripts, defined on one client. */
+export type IndicatorScripts = Record<IndicatorScript, RedisScript>
 
 /** Command names of the indicator scripts on one client. */
 export type IndicatorCommands = Record<IndicatorScript, string>
@@ -22,21 +27,26 @@ export type IndicatorCommands = Record<IndicatorScript, string>
 export type ScriptCaller = Record<string, (...args: RedisValue[]) => unknown>
 
 /** Defines each `lua/<name>-<numberOfKeys>.lua` once per client as the command `<name><SCRIPT_VERSION>`. */
-export function defineIndicatorScripts(redis: Redis): IndicatorCommands {
-  const commands = {} as IndicatorCommands
+export function indicatorScripts(redis: Redis): IndicatorScripts {
+  const scripts = {} as IndicatorScripts
   for (const [script, file] of Object.entries(SCRIPT_FILES) as [IndicatorScript, string][]) {
     const match = /^(?<name>[a-z][a-zA-Z]*)-(?<keys>\d+)\.lua$/.exec(file)
     if (!match?.groups) throw new Error(`Lua script file ${file} must be named <name>-<numberOfKeys>.lua`)
-    const command = `${match.groups.name}${SCRIPT_VERSION}`
-    if (!(command in redis)) {
-      redis.defineCommand(command, {
-        numberOfKeys: Number(match.groups.keys),
-        lua: readFileSync(join(LUA_DIR, file), 'utf8'),
-      })
-    }
-    commands[script] = command
+    scripts[script] = defineScript(redis, {
+      command: `${match.groups.name}${SCRIPT_VERSION}`,
+      file: new URL(`./lua/${file}`, import.meta.url),
+      numberOfKeys: Number(match.groups.keys),
+    })
   }
-  return commands
+  return scripts
+}
+
+/** The indicator scripts' command names on `redis`, defined there (indicatorScripts) if not yet. */
+export function defineIndicatorScripts(redis: Redis): IndicatorCommands {
+  const scripts = indicatorScripts(redis)
+  return Object.fromEntries(
+    Object.entries(scripts).map(([script, { command }]) => [script, command]),
+  ) as IndicatorCommands
 }
 
 /**

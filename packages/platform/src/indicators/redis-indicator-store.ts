@@ -25,12 +25,7 @@ import type { Redis, RedisValue } from 'ioredis'
 import { normalized } from '../errors.ts'
 import { compactId } from './compact-id.ts'
 import { stateFromHash } from './indicator-hash.ts'
-import {
-  assertValidContributions,
-  defineIndicatorScripts,
-  pipelineResults,
-  type ScriptCaller,
-} from './indicator-scripts.ts'
+import { assertValidContributions, indicatorScripts, pipelineResults } from './indicator-scripts.ts'
 import {
   INDICATOR_STORE_DEFAULTS,
   type IndicatorStoreOptions,
@@ -38,52 +33,6 @@ import {
 } from './indicator-store-options.ts'
 import { rankIndicators } from './rank-indicators.ts'
 import { scopeSumsPayload } from './scope-sums.ts'
-
-/**
- * KEYS[1] the watermark, ARGV[1] the candidate ms, ARGV[2] its TTL (ms), ARGV[3] the newest a stored one
- * may be (the store's refLimit): the larger of the two stays, but a stored one that is no number, not
- * finite (nan, inf) or past ARGV[3] is damaged (as isDamagedRef judges a ref) and replaced by the candidate.
- */
-const ADVANCE_WATERMARK = `
-local cur = tonumber(redis.call('GET', KEYS[1]))
-local new = tonumber(ARGV[1])
-if cur == nil or cur ~= cur or cur > tonumber(ARGV[3]) or new > cur then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return ARGV[1]
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return tostring(cur)
-`
-
-/**
- * KEYS[1] the namespace's born time (namespace-born.ts), ARGV[1] the candidate ms (bornCandidateMs of the
- * batch), ARGV[2] its TTL (ms), ARGV[3] the newest a stored one may be (the store's refLimit): a stored one
- * stays, its TTL renewed, unless it is absent, or no number, not finite or past ARGV[3] (damaged, as
- * isDamagedRef judges a ref), when the candidate replaces it. Its own call rather than a key more in each
- * scope's script, which touches the scope's slot alone (Redis Cluster); one per batch.
- */
-const SET_BORN = `
-local cur = tonumber(redis.call('GET', KEYS[1]))
-if cur == nil or cur ~= cur or cur == -math.huge or cur > tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-else
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 1
-`
-
-/**
- * KEYS[1] the namespace's born time, KEYS[2] the key of one adoption check (adoptOlderState; in KEYS[1]'s
- * slot), ARGV[1] the born time's TTL (ms). Deletes KEYS[2] and, if it was there and no born time is,
- * sets the born time to 0; returns 1 when it did, else 0 (the check's key gone: the data went since it
- * was set; or a born time set meanwhile, which stays).
- */
-const ADOPT_OLDER_STATE = `
-if redis.call('DEL', KEYS[2]) == 0 then return 0 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SET', KEYS[1], '0', 'PX', ARGV[1])
-return 1
-`
 
 /**
  * How long an adoption check's key lives: far longer than its few round trips take, and gone soon after
@@ -94,7 +43,7 @@ const BORN_CHECK_TTL_MS = 10 * 60_000
 
 /**
  * A stored born time as readBuzz takes it: +Infinity (not yet born: no buzz reading) when there is none or
- * it is damaged (as SET_BORN judges it; the next apply replaces it). Blank text is none (Number gives 0,
+ * it is damaged (as setBorn-1.lua judges it; the next apply replaces it). Blank text is none (Number gives 0,
  * 1970, which would count a week of unknown buckets as zeros).
  */
 function bornOf(raw: string | null, limitMs: number): number {
@@ -133,7 +82,7 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  * no born time, written before born times existed, born time 0 (adoptOlderState). Per batch (or per
  * applyRuns, for all its runs): one pipeline of admitScopes
  * calls (one per scope kind present in each run) and one call setting the namespace's born time when it
- * has none (SET_BORN; every read takes it after the state: readState), then one applyScopeSums call per
+ * has none (setBorn-1.lua; every read takes it after the state: readState), then one applyScopeSums call per
  * scope (in pipelines of about `sendEvery` contributions, each sent once built): all of the scope's
  * contributions to its four dimensions, over every run, summed here and applied in one atomic script
  * on one hash slot; a scope with more than `maxPerCall` in several calls, one step each. A call
@@ -148,7 +97,8 @@ export type RedisIndicatorStoreOptions = IndicatorStoreOptions & {
  */
 export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorStoreOptions): IndicatorStore {
   const config = resolveIndicatorConfig(options.config)
-  const commands = defineIndicatorScripts(redis)
+  // Every script of the store, in lua/ beside this file (the born time's and watermark's too).
+  const scripts = indicatorScripts(redis)
   const clock = options.clock ?? systemClock
   const cap = options.maxScopesPerKind ?? INDICATOR_STORE_DEFAULTS.maxScopesPerKind
   const sendEvery = options.sendEvery ?? 4_000
@@ -160,7 +110,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
 
     /**
      * The admitted scope ids per kind for each run: one admitScopes call per run and kind, one round trip,
-     * which also sets the namespace's born time when it has none (SET_BORN).
+     * which also sets the namespace's born time when it has none (setBorn-1.lua).
      */
     async function admit(runs: readonly (readonly Contribution[])[]): Promise<Map<ScopeKind, Set<string>>[]> {
       const perRun = runs.map((run) => [...scopeCandidates(run)])
@@ -174,7 +124,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
       // Set before the applies: a loss in between takes it, and their state begins on the empty server
       // without one (no buzz reading) until the next batch sets it, after that state's first headline:
       // a born time can come late, never early.
-      pipeline.eval(SET_BORN, 1, keys.born, born, config.ttlMs, limitMs)
+      scripts.setBorn.queue(pipeline, keys.born, born, config.ttlMs, limitMs)
       for (const candidates of perRun) {
         for (const [kind, list] of candidates) {
           const args: RedisValue[] = [
@@ -186,7 +136,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
             limitMs,
           ]
           for (const c of list) args.push(c.id, c.newestMs)
-          ;(pipeline as unknown as ScriptCaller)[commands.admitScopes]!(...args)
+          scripts.admitScopes.queue(pipeline, ...args)
         }
       }
       const results = pipelineResults(await pipeline.exec())
@@ -221,7 +171,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
      * hours and a young baseline for a week, in every deployment upgraded. Its state is taken as
      * complete, as it was read then: no loss was seen. A namespace holding none (a first deployment, a
      * rebuild's, one after a loss), or only a watermark or other families' keys, is left without one:
-     * the apply's SET_BORN gives it its events' time.
+     * the apply's setBorn-1.lua gives it its events' time.
      *
      * No SCAN: a namespace holding no state would have it walk the whole keyspace (ingest's dedup claims,
      * tens of millions of keys in production, a round trip per 1,000) before its first apply could go
@@ -239,7 +189,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
      * - a loss at any point from the SET to the script takes the check's key, so born 0 is never written
      *   over state begun after a loss (every steady scope a spike against unknown zeros); a loss after
      *   it takes born 0 with the state, and the next apply sets a born time again;
-     * - every born time an apply sets (SET_BORN) goes before its registries and state, in the same
+     * - every born time an apply sets (setBorn-1.lua) goes before its registries and state, in the same
      *   pipeline, on its connection: registries or state found that were written since a loss lie behind
      *   a born time, which the script keeps (NX), as it keeps one another member's first batch set
      *   meanwhile. Each check has its own key, so members checking at once do not take each other's for a
@@ -257,7 +207,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         found = (await redis.exists(...probe)) > 0
         if (found) break
       }
-      if (found) await redis.eval(ADOPT_OLDER_STATE, 2, keys.born, check, config.ttlMs)
+      if (found) await scripts.adoptOlderState(keys.born, check, config.ttlMs)
       else await redis.del(check)
     }
 
@@ -424,7 +374,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
                 args.push(group.length)
                 for (const c of group) args.push(digest(c.headlineId), c.eventMs, c.value, c.weight, c.sign)
               }
-              ;(pipeline as unknown as ScriptCaller)[commands.applyScope]!(...args)
+              scripts.applyScope.queue(pipeline, ...args)
               calls.push({ r, scope, sent: groups })
             }
           }
@@ -529,11 +479,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
               slow.push(piece)
               continue
             }
-            ;(pipeline as unknown as ScriptCaller)[commands.applyScopeSums]!(
-              ...keyArgs(piece.scope),
-              ...head,
-              sums,
-            )
+            scripts.applyScopeSums.queue(pipeline, ...keyArgs(piece.scope), ...head, sums)
             fast.push(piece)
             unsent += piece.n
             if (unsent >= sendEvery) send()
@@ -595,9 +541,7 @@ export function createRedisIndicatorStore(redis: Redis, options: RedisIndicatorS
         normalized(async () => {
           if (!Number.isFinite(ms)) throw new RangeError(`watermark must be a finite number of ms, not ${ms}`)
           // Compare and set in one step: two members raising it at once keep the larger.
-          const now = await redis.eval(
-            ADVANCE_WATERMARK,
-            1,
+          const now = await scripts.advanceWatermark(
             keys.watermark,
             String(ms),
             String(config.ttlMs),

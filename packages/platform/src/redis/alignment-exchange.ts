@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import { z } from 'zod'
 import type { AlignmentExchange } from '../kafka/partition-aligner.ts'
+import { defineScript } from './define-script.ts'
 import { createKeys } from './keys.ts'
 
 /** −∞ (a partition whose progress is unknown: it holds everyone back) as JSON can write it. */
@@ -13,8 +12,10 @@ const KEEP_MS = 86_400_000
 const Entry = z.object({ member: z.string(), at: z.number().nullable(), ts: z.number() })
 
 /** The swap's script (lua/ beside this file), under a versioned command name: see the script's header. */
-const SWAP_COMMAND = 'tpAlignSwapV1'
-type SwapCommand = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>
+const SWAP = {
+  command: 'tpAlignSwapV1',
+  file: new URL('./lua/swap-align-points-1.lua', import.meta.url),
+} as const
 
 /**
  * The members of one consumer group swap their partitions' event-time points (BatchRunnerConfig.align)
@@ -30,11 +31,7 @@ type SwapCommand = (numKeys: number, ...args: (string | number)[]) => Promise<un
  * member of an older version stamping by its own clock); a live member writes it again at its next swap.
  */
 export function redisAlignmentExchange(redis: Redis, key: string, staleMs: number): AlignmentExchange {
-  if (!(SWAP_COMMAND in redis))
-    redis.defineCommand(SWAP_COMMAND, {
-      lua: readFileSync(join(import.meta.dirname, 'lua', 'swap-align-points-1.lua'), 'utf8'),
-    })
-  const swap = (redis as unknown as Record<string, SwapCommand>)[SWAP_COMMAND]!.bind(redis)
+  const swap = defineScript<[string, string[]]>(redis, SWAP)
   return {
     async swap(member, own) {
       const args: string[] = [String(KEEP_MS)]
@@ -42,7 +39,7 @@ export function redisAlignmentExchange(redis: Redis, key: string, staleMs: numbe
         const entry = JSON.stringify({ member, at: at === null ? null : Math.max(at, BEHIND_ALL) })
         args.push(partition, entry.slice(0, -1)) // the script closes it with the stamp
       }
-      const [stamp, fields] = (await swap(1, key, ...args)) as [string, string[]]
+      const [stamp, fields] = await swap(1, key, ...args)
       const now = Number(stamp)
       const theirs = new Map<string, number | null>()
       for (let i = 0; i + 1 < fields.length; i += 2) {
