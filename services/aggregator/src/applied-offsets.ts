@@ -1,4 +1,4 @@
-import { normalized } from '@tradepulse/platform'
+import { defineScript, normalized } from '@tradepulse/platform'
 import type { Redis } from 'ioredis'
 
 /**
@@ -74,23 +74,12 @@ export function memoryAppliedOffsets(): AppliedOffsets {
   }
 }
 
-/** KEYS[1] the hash; ARGV field, from, to, minTs, maxTs, TTL ms. joinApplied, in one step. */
-const RECORD = `
-local from, to, minTs, maxTs = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur then
-  local a, b, ts = string.match(cur, '^(%-?%d+) (%-?%d+) (%-?%d+)$')
-  a, b, ts = tonumber(a), tonumber(b), tonumber(ts)
-  if a and from >= a and (from == b + 1 or (from <= b and minTs <= ts)) then
-    from = a
-    if b > to then to = b end
-    if ts > maxTs then maxTs = ts end
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], string.format('%d %d %d', from, to, maxTs))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1
-`
+/** joinApplied in one step (lua/applied-record-1.lua). */
+const RECORD = {
+  command: 'tpAppliedRecordV1',
+  file: new URL('./lua/applied-record-1.lua', import.meta.url),
+  numberOfKeys: 1,
+} as const
 
 const parseRange = (raw: string | null): AppliedRange | undefined => {
   const m = raw === null ? null : /^(-?\d+) (-?\d+) (-?\d+)$/.exec(raw)
@@ -103,14 +92,13 @@ const parseRange = (raw: string | null): AppliedRange | undefined => {
  * indicators' own TTL: past it, what the ranges vouch for has expired too).
  */
 export function redisAppliedOffsets(redis: Redis, key: string, ttlMs: number): AppliedOffsets {
+  const recordRange = defineScript(redis, RECORD)
   return {
     read: (topic, partition) =>
       normalized(async () => parseRange(await redis.hget(key, field(topic, partition)))),
     record: (topic, partition, r) =>
       normalized(async () => {
-        await redis.eval(
-          RECORD,
-          1,
+        await recordRange(
           key,
           field(topic, partition),
           String(r.from),
