@@ -97,6 +97,30 @@ describe('GatewayConfig', () => {
   })
 })
 
+describe('GatewayConfig: GATEWAY_ALLOWED_HOSTS', () => {
+  it("takes names and IP addresses, or * alone; unset or blank, none (the bind's default)", () => {
+    expect(loadConfig(GatewayConfig, {}).GATEWAY_ALLOWED_HOSTS).toBeUndefined()
+    expect(loadConfig(GatewayConfig, { GATEWAY_ALLOWED_HOSTS: ' ' }).GATEWAY_ALLOWED_HOSTS).toBeUndefined()
+    expect(loadConfig(GatewayConfig, { GATEWAY_ALLOWED_HOSTS: '*' }).GATEWAY_ALLOWED_HOSTS).toBe('*')
+    expect(
+      loadConfig(GatewayConfig, { GATEWAY_ALLOWED_HOSTS: 'Alerts.Example.com, localhost,[::1]' })
+        .GATEWAY_ALLOWED_HOSTS,
+    ).toEqual(['alerts.example.com', 'localhost', '::1'])
+  })
+
+  it('refuses an empty entry, a URL and a port at start, naming the variable', () => {
+    expect(refusal({ GATEWAY_ALLOWED_HOSTS: 'alerts.example.com,' })).toBe(
+      'invalid configuration:\n  GATEWAY_ALLOWED_HOSTS: an empty entry',
+    )
+    expect(refusal({ GATEWAY_ALLOWED_HOSTS: 'https://alerts.example.com' })).toBe(
+      'invalid configuration:\n  GATEWAY_ALLOWED_HOSTS: "https://alerts.example.com" is a URL or path: give the host name only, as a Host header names it (gateway.example.com)',
+    )
+    expect(refusal({ GATEWAY_ALLOWED_HOSTS: 'localhost:9405' })).toMatch(
+      /^invalid configuration:\n {2}GATEWAY_ALLOWED_HOSTS: "localhost:9405" has a port/,
+    )
+  })
+})
+
 describe('GatewayConfig: numeric variables', () => {
   it('reads each in decimal digits only, its own as the shared ones, naming one given otherwise', () => {
     // The schema alone took 1e4, 0x10 and +5 (Number(), z.coerce): only loadConfig's check of the text

@@ -4,6 +4,7 @@ import {
   baseConfigShape,
   decimal,
   indicatorNamespace,
+  parseAllowedHosts,
   topicsAutoCreate,
 } from '@tradepulse/platform'
 import { z } from 'zod'
@@ -76,6 +77,20 @@ export const gatewayConfigShape = {
     .optional()
     .describe(
       'comma-separated IP addresses and CIDR ranges (IPv4 and IPv6: 10.0.0.0/8,2001:db8::/32) of the proxies or load balancers in front of the gateway, each appending to X-Forwarded-For: a stream from one of them is counted for GATEWAY_MAX_STREAMS_PER_CLIENT as the first address of that header, read right to left, that is none of them; unset: none, the header is never read (any reader could set it and pass for many clients)',
+    ),
+  // Optional, no default in the schema: unset, the default depends on where HTTP_HOST binds (the health
+  // server's defaultAllowedHosts, judged on the address it listens on).
+  GATEWAY_ALLOWED_HOSTS: z
+    .string()
+    .transform((s, ctx) => {
+      const p = parseAllowedHosts(s)
+      if (p.ok) return p.value
+      ctx.addIssue({ code: 'custom', message: p.error, params: { namesValue: true } })
+      return z.NEVER
+    })
+    .optional()
+    .describe(
+      "comma-separated host names the gateway answers for (gateway.example.com,localhost), as a request's Host header names them, without port (any port is taken) or scheme, or * for any: a request naming another is a 421 Misdirected Request on every path (/api, the alert stream, /metrics, /healthz), so a page of a DNS-rebinding domain (one made to resolve to the gateway's address) in a browser that reaches the gateway cannot read it as its own origin; a Host that is an IP address (127.0.0.1:9405, a probe's or Prometheus's pod IP) is always taken, a page on one being of that address only; unset: with HTTP_HOST a loopback address (127.0.0.1, the default), localhost and HTTP_HOST's name only; bound elsewhere (0.0.0.0), any host, as a load balancer, Ingress or service name reaches it by (a container whose port is published on the host's loopback alone, as docker-compose.yml does, should set localhost); behind a proxy, give the names its clients use, or the name the proxy sends in Host",
     ),
   GATEWAY_STREAM_HEARTBEAT_MS: count(
     15_000,

@@ -765,7 +765,7 @@ describe('gateway on Kafka and Redis', () => {
       [0, 1].map(async () => {
         const socket = connect(port, '127.0.0.1')
         cleanups.push(async () => socket.destroy())
-        socket.write('GET /api/alerts/stream HTTP/1.1\r\nHost: gateway\r\n\r\n')
+        socket.write('GET /api/alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
         const head = await new Promise<string>((resolve) => socket.once('data', (b) => resolve(String(b))))
         socket.pause()
         return { socket, head }

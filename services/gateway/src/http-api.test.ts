@@ -1,4 +1,4 @@
-import { get as httpGet, type IncomingHttpHeaders, type Server } from 'node:http'
+import { get as httpGet, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import { connect } from 'node:net'
 import type { Alert } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
@@ -9,6 +9,7 @@ import {
   createHealthServer,
   createMemoryIndicatorStore,
   listen,
+  parseAllowedHosts,
 } from '@tradepulse/platform'
 import { testAlert, waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
@@ -60,6 +61,8 @@ describe('gateway HTTP API', () => {
        */
       indicatorsSharedMs?: number
       maxIndicatorReads?: number
+      /** GATEWAY_ALLOWED_HOSTS (unset, the default of the loopback bind, when absent). */
+      allowedHosts?: string
     } = {},
   ) {
     const feed = createAlertFeed(opts.capacity ?? 100)
@@ -106,10 +109,17 @@ describe('gateway HTTP API', () => {
       ...(opts.maxIndicatorReads !== undefined ? { maxIndicatorReads: opts.maxIndicatorReads } : {}),
       indicatorReadsRefused: () => busy.refused++,
     })
+    const allowed = opts.allowedHosts === undefined ? undefined : parseAllowedHosts(opts.allowedHosts)
+    if (allowed && !allowed.ok) throw new Error(allowed.error)
     const server: Server = createHealthServer(
       async () => ({ status: 'ok', ready: true, checks: {} }),
       new Registry(),
       routes,
+      {
+        log,
+        allowedHostsVariable: 'GATEWAY_ALLOWED_HOSTS',
+        ...(allowed ? { allowedHosts: allowed.value } : {}),
+      },
     )
     /** Requests the server has been handed. */
     const received = { requests: 0 }
@@ -160,10 +170,34 @@ describe('gateway HTTP API', () => {
           req.on('error', reject)
         },
       )
+    /**
+     * A GET to 127.0.0.1 (where a rebinding domain resolves) with `host` as its Host header: its status,
+     * type and body (a stream's, 200, left open and unread until the test's end).
+     */
+    const withHost = (host: string, path: string) =>
+      new Promise<{ status: number; type: string | undefined; text: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
+          const status = res.statusCode ?? 0
+          const type = res.headers['content-type']
+          if (path.startsWith('/api/alerts/stream') && status === 200) {
+            cleanups.push(async () => req.destroy())
+            return resolve({ status, type, text: '' })
+          }
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (c) => {
+            text += c
+          })
+          res.on('end', () => resolve({ status, type, text }))
+        })
+        req.on('error', reject)
+        req.end()
+      })
     return {
       port,
       feed,
       streams,
+      withHost,
       indicators,
       counts,
       logged,
@@ -189,6 +223,46 @@ describe('gateway HTTP API', () => {
     const head = await get('/', { method: 'HEAD' })
     expect([head.status, head.type, head.text]).toEqual([200, 'text/html; charset=utf-8', ''])
     expect((await get('/api/alerts', { method: 'HEAD' })).status).toBe(200)
+  })
+
+  it('refuses a DNS-rebinding Host with 421 on every route (alerts, the stream, indicators, the page, /metrics), and takes localhost:port and 127.0.0.1:port', async () => {
+    // Any Host was answered: a page of a domain made to resolve to 127.0.0.1, in an operator's browser,
+    // read the alerts, their stream and the metrics as its own origin.
+    const { port, feed, counts, withHost } = await serve()
+    feed.add(testAlert('secret'))
+    const paths = [
+      '/api/alerts?limit=1',
+      '/api/alerts/stream?recent=1',
+      '/api/indicators/top',
+      '/api/indicators?dimension=tariff&scope=region:CN',
+      '/',
+      '/metrics',
+      '/healthz',
+    ]
+    for (const path of paths) {
+      const r = await withHost(`rebind.attacker.example:${port}`, path)
+      expect([r.status, r.type], path).toEqual([421, 'text/plain; charset=utf-8'])
+      expect(r.text, path).toBe(
+        'misdirected request: the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)\n',
+      )
+    }
+    expect(counts.opened).toBe(0)
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+      for (const path of paths) expect((await withHost(host, path)).status, `${host} ${path}`).toBe(200)
+      expect(JSON.parse((await withHost(host, '/api/alerts?limit=1')).text).alerts[0].id).toBe('secret')
+    }
+    expect(counts.opened).toBe(2)
+  })
+
+  it('takes any Host with GATEWAY_ALLOWED_HOSTS=*, and only the names listed (and IP addresses) otherwise', async () => {
+    const star = await serve({ allowedHosts: '*' })
+    for (const path of ['/api/alerts', '/api/alerts/stream', '/metrics'])
+      expect((await star.withHost('rebind.attacker.example', path)).status, path).toBe(200)
+    const listed = await serve({ allowedHosts: 'alerts.example.com' })
+    expect((await listed.withHost('alerts.example.com:443', '/api/alerts')).status).toBe(200)
+    expect((await listed.withHost(`127.0.0.1:${listed.port}`, '/api/alerts')).status).toBe(200)
+    expect((await listed.withHost(`localhost:${listed.port}`, '/api/alerts')).status).toBe(421)
+    expect((await listed.withHost('rebind.attacker.example', '/api/alerts/stream')).status).toBe(421)
   })
 
   it('lists the recent alerts, newest first, filtered and limited; a bad parameter is a 400 naming it', async () => {
@@ -628,7 +702,7 @@ describe('gateway HTTP API', () => {
     for (let i = 0; i < 1_000; i++) feed.add(testAlert(`a${i}`, { message: 'x'.repeat(40_000) }))
     // A reader that asks for the whole list and takes none of it (a hung script, a hostile client).
     const stuck = connect(port, '127.0.0.1')
-    stuck.write('GET /api/alerts?limit=1000 HTTP/1.1\r\nhost: gateway\r\n\r\n')
+    stuck.write('GET /api/alerts?limit=1000 HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n')
     stuck.on('error', () => {})
     cleanups.push(async () => stuck.destroy())
     // Read into its buffer (16 KB), never taken from it.

@@ -362,6 +362,9 @@ export type ApiDeps = {
  * fixed message and a request id only (answerFault), its error in the log. A /top answer is shared with
  * the readers asking the same within INDICATORS_SHARED_MS of its read's start (one read for them all), and
  * at most maxIndicatorReads reads of the store run at once: one more is a 503 `busy`.
+ * None of them is asked for a request whose Host header names a host the gateway does not answer for
+ * (GATEWAY_ALLOWED_HOSTS): the worker's health server (createHealthServer) answers it 421 first, on
+ * these routes as on its own, so a page of a DNS-rebinding domain cannot read them as its own origin.
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now

@@ -1,8 +1,18 @@
+import { request } from 'node:http'
 import { Gauge, Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Health } from '../health.ts'
 import { createCapturingLogger } from '../logger.ts'
-import { closeServer, createHealthServer, type HttpRoute, listen, listenFailure } from './health-server.ts'
+import {
+  type AllowedHosts,
+  closeServer,
+  createHealthServer,
+  defaultAllowedHosts,
+  type HttpRoute,
+  listen,
+  listenFailure,
+  parseAllowedHosts,
+} from './health-server.ts'
 
 const err = (code: string, message: string, extra: object = {}) =>
   Object.assign(new Error(message), { code, ...extra })
@@ -234,5 +244,162 @@ describe('createHealthServer: methods on /healthz, /readyz and /metrics', () => 
     const routed = await serve({ status: 'ok', ready: true, checks: {} }, [claimsAll])
     expect((await routed('POST', '/healthz')).status).toBe(405)
     expect((await routed('POST', '/headlines')).status).toBe(418)
+  })
+})
+
+describe('createHealthServer: the Host header (DNS rebinding)', () => {
+  const cleanups: (() => Promise<unknown>)[] = []
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c()
+  })
+
+  const REBOUND = 'rebind.attacker.example'
+
+  /** A server bound to `bindHost`, with a route of its own (/headlines), and how to ask it with a Host. */
+  async function serve(bindHost: string, opts: { allowedHosts?: AllowedHosts; variable?: string } = {}) {
+    const routed = { calls: 0 }
+    const route: HttpRoute = (req, res) => {
+      if (!req.url?.startsWith('/headlines')) return false
+      routed.calls++
+      res.writeHead(202)
+      res.end()
+      return true
+    }
+    const server = createHealthServer(
+      async () => ({ status: 'ok', ready: true, checks: {} }),
+      new Registry(),
+      [route],
+      {
+        log: createCapturingLogger().log,
+        ...(opts.allowedHosts !== undefined ? { allowedHosts: opts.allowedHosts } : {}),
+        ...(opts.variable ? { allowedHostsVariable: opts.variable } : {}),
+      },
+    )
+    const port = await listen(server, 0, bindHost)
+    cleanups.push(() => closeServer(server))
+    /** Sent to 127.0.0.1 (where a rebinding domain resolves) with `host` as its Host header. */
+    const ask = (host: string, path = '/healthz', method = 'GET') =>
+      new Promise<{ status: number; type: string | undefined; text: string }>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port, path, method, headers: { host }, agent: false },
+          (res) => {
+            let text = ''
+            res.setEncoding('utf8')
+            res.on('data', (c) => {
+              text += c
+            })
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], text }),
+            )
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+    return { port, ask, routed }
+  }
+
+  it("bound to loopback, refuses a rebinding domain's Host with 421 on every path and method, and takes localhost and IP addresses at any port", async () => {
+    // Any Host was answered: a page of a domain made to resolve to 127.0.0.1 read /metrics as its own.
+    const { port, ask, routed } = await serve('127.0.0.1')
+    for (const [path, method] of [
+      ['/healthz', 'GET'],
+      ['/readyz', 'HEAD'],
+      ['/metrics', 'GET'],
+      ['/headlines', 'POST'],
+      ['/nowhere', 'GET'],
+    ] as const) {
+      const r = await ask(`${REBOUND}:${port}`, path, method)
+      expect(r.status, `${method} ${path}`).toBe(421)
+      if (method !== 'HEAD')
+        expect(r.text, path).toMatch(/^misdirected request: the Host header names a host/)
+      expect(r.type).toBe('text/plain; charset=utf-8')
+    }
+    expect(routed.calls).toBe(0)
+    for (const host of [
+      REBOUND,
+      `127.0.0.1.${REBOUND}:${port}`,
+      `localhost.${REBOUND}`,
+      `${REBOUND}:`,
+      'a:b:c',
+    ])
+      expect((await ask(host)).status, host).toBe(421)
+    // The refusal does not echo the Host it refuses.
+    expect((await ask(`${REBOUND}:${port}`, '/metrics')).text).not.toContain(REBOUND)
+    for (const host of [
+      `localhost:${port}`,
+      'localhost',
+      `LocalHost.:${port}`,
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      '10.1.2.3:9400',
+    ])
+      expect((await ask(host)).status, host).toBe(200)
+    expect((await ask(`localhost:${port}`, '/metrics')).status).toBe(200)
+    expect((await ask(`127.0.0.1:${port}`, '/headlines', 'POST')).status).toBe(202)
+  })
+
+  it("bound to 0.0.0.0, takes any Host by default (a probe's pod IP, a service or load balancer name), where a loopback bind refuses the name", async () => {
+    const any = await serve('0.0.0.0')
+    const loopback = await serve('127.0.0.1')
+    for (const host of ['10.244.1.7:9400', 'gateway.tradepulse.svc.cluster.local:9400', 'alerts.example.com'])
+      for (const path of ['/healthz', '/readyz', '/metrics'])
+        expect((await any.ask(host, path)).status, `${host} ${path}`).toBe(200)
+    expect((await loopback.ask('gateway.tradepulse.svc.cluster.local:9400')).status).toBe(421)
+    expect((await loopback.ask('10.244.1.7:9400')).status).toBe(200)
+  })
+
+  it('answers the hosts given, `*` any; an IP address always, and names the variable in the refusal', async () => {
+    const star = await serve('127.0.0.1', { allowedHosts: '*' })
+    expect((await star.ask(`${REBOUND}:${star.port}`, '/metrics')).status).toBe(200)
+    const named = await serve('0.0.0.0', {
+      allowedHosts: ['alerts.example.com'],
+      variable: 'GATEWAY_ALLOWED_HOSTS',
+    })
+    for (const host of ['alerts.example.com', 'ALERTS.example.com.:443', '10.244.1.7:9400', '[fd00::7]:9400'])
+      expect((await named.ask(host)).status, host).toBe(200)
+    const refused = await named.ask(`${REBOUND}:${named.port}`, '/metrics')
+    expect([refused.status, refused.text]).toEqual([
+      421,
+      'misdirected request: the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)\n',
+    ])
+    // Given, the list holds on loopback too: localhost is no longer implied.
+    const onLoopback = await serve('127.0.0.1', { allowedHosts: ['alerts.example.com'] })
+    expect((await onLoopback.ask(`localhost:${onLoopback.port}`)).status).toBe(421)
+  })
+
+  it('defaults to localhost and the bind name on a loopback address, any elsewhere', () => {
+    expect(defaultAllowedHosts('127.0.0.1')).toEqual(['localhost'])
+    expect(defaultAllowedHosts('::1', 'localhost')).toEqual(['localhost'])
+    expect(defaultAllowedHosts('127.0.0.2', 'Tradepulse.Local')).toEqual(['localhost', 'tradepulse.local'])
+    expect(defaultAllowedHosts('::ffff:127.0.0.1', '127.0.0.1')).toEqual(['localhost'])
+    for (const address of ['0.0.0.0', '::', '10.0.0.5', 'fd00::1'])
+      expect(defaultAllowedHosts(address)).toBe('*')
+  })
+})
+
+describe('parseAllowedHosts', () => {
+  it('takes names (in any case, a trailing dot dropped) and IP addresses, or * alone', () => {
+    expect(parseAllowedHosts('*')).toEqual({ ok: true, value: '*' })
+    expect(parseAllowedHosts(' Alerts.Example.com. , localhost,127.0.0.1,[::1],gw_1 ')).toEqual({
+      ok: true,
+      value: ['alerts.example.com', 'localhost', '127.0.0.1', '::1', 'gw_1'],
+    })
+  })
+
+  it('refuses an empty entry, a URL, a port, a wildcard and a non-name, naming each', () => {
+    expect(parseAllowedHosts('a.example,,b.example')).toEqual({ ok: false, error: 'an empty entry' })
+    expect(parseAllowedHosts('')).toEqual({ ok: false, error: 'an empty entry' })
+    const bad = parseAllowedHosts(
+      'http://gw.example.com,gw.example.com:443,*.example.com,*,localhost,bad host',
+    )
+    expect(bad.ok).toBe(false)
+    expect(!bad.ok && bad.error.split(', "')).toEqual([
+      '"http://gw.example.com" is a URL or path: give the host name only, as a Host header names it (gateway.example.com)',
+      'gw.example.com:443" has a port: give the host name only (the Host header\'s port is not checked)',
+      '*.example.com": "*" allows any host and is given alone; name each host otherwise (no wildcards)',
+      '*": "*" allows any host and is given alone; name each host otherwise (no wildcards)',
+      'bad host" is not a host name',
+    ])
   })
 })
