@@ -6,6 +6,7 @@ import { type BaseConfig, defaultGroupId } from './config.ts'
 import { TradepulseError } from './errors.ts'
 import { combineHealth, HEALTH_CHECK_TIMEOUT_MS, type Health, type HealthCheck } from './health.ts'
 import {
+  type AllowedHosts,
   closeServer,
   createHealthServer,
   type HttpRoute,
@@ -49,6 +50,12 @@ export type KafkaWorkerSpec = {
   topicSettings?: { catalogue: TopicSpec[]; writes: string[]; createCommand: string }
   healthChecks?: Record<string, HealthCheck>
   routes?: HttpRoute[]
+  /**
+   * The host names the worker's HTTP server answers for (HealthServerOptions.allowedHosts) and the
+   * variable that sets them, named in a refusal (the gateway's GATEWAY_ALLOWED_HOSTS); absent, the
+   * server's default for where it binds.
+   */
+  allowedHosts?: { hosts: AllowedHosts | undefined; variable: string }
   metrics?: Metrics
   /** The bus; Kafka (from config) when absent. */
   transport?: Transport
@@ -206,7 +213,11 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
         // found them: one line each, by the first worker of the process to start.
         for (const u of takeUnknownVariables())
           log.warn({ variable: u.name, ...(u.suggestion ? { suggestion: u.suggestion } : {}) }, u.line)
-        server = createHealthServer(health, metrics.registry, spec.routes, { log })
+        server = createHealthServer(health, metrics.registry, spec.routes, {
+          log,
+          ...(spec.allowedHosts?.hosts !== undefined ? { allowedHosts: spec.allowedHosts.hosts } : {}),
+          ...(spec.allowedHosts ? { allowedHostsVariable: spec.allowedHosts.variable } : {}),
+        })
         const at = config.HTTP_PORT ?? spec.defaultHttpPort
         // A port in use or a host that is none is the configuration's: exit 78 naming the variable.
         port = await listen(server, at, config.HTTP_HOST).catch((err: unknown) => {

@@ -366,6 +366,7 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
     // newest it read) ends with the newest alerts of every partition, not of the last one read. A resume
     // from another gateway's order looks back further than this (RESUME_SLACK_MS).
     align: { aheadMs: CATCH_UP_AHEAD_MS, eventMs: (r) => r.timestamp },
+    allowedHosts: { hosts: config.GATEWAY_ALLOWED_HOSTS, variable: 'GATEWAY_ALLOWED_HOSTS' },
     routes: createApiRoutes({
       feed,
       streams,

@@ -1,3 +1,4 @@
+import { request } from 'node:http'
 import { type AddressInfo, connect, createServer } from 'node:net'
 import { type Alert, createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { createIndicatorKeys, resolveIndicatorConfig } from '@tradepulse/indicators'
@@ -731,6 +732,31 @@ describe('gateway on Kafka and Redis', () => {
     expect(metrics).toMatch(/tradepulse_gateway_feed_evicted_total\{[^}]*reason="bytes"[^}]*\} 135\n/)
     expect(metrics).toMatch(/tradepulse_gateway_feed_evicted_total\{[^}]*reason="count"[^}]*\} 0\n/)
     expect(metrics).toMatch(/tradepulse_gateway_feed_bytes\{[^}]*\} 65000\n/)
+  })
+
+  it('answers only the host names GATEWAY_ALLOWED_HOSTS lists (and IP addresses), 421 on every path for another', async () => {
+    const { send, start } = await setup()
+    await send([testAlert('a1')])
+    const { base } = await start({ GATEWAY_ALLOWED_HOSTS: 'alerts.example.com' })
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { what: 'ready' })
+    const port = Number(new URL(base).port)
+    // fetch sets Host itself: a raw request names the one a browser on another name would send.
+    const statusFor = (host: string, path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('error', reject)
+        req.end()
+      })
+    for (const path of ['/api/alerts', '/metrics', '/healthz']) {
+      expect(await statusFor(`alerts.example.com:${port}`, path)).toBe(200)
+      expect(await statusFor(`127.0.0.1:${port}`, path)).toBe(200)
+      // localhost is the loopback bind's default, but a list set replaces it.
+      expect(await statusFor(`localhost:${port}`, path)).toBe(421)
+      expect(await statusFor(`rebind.attacker.example:${port}`, path)).toBe(421)
+    }
   })
 
   it('is ready, and serves what the topic held, when its partitions end in transaction markers', async () => {
