@@ -3,7 +3,14 @@
 // dimension. Every step is a bounded scan over the tokens, so time is linear in the text's length.
 import type { Cue, Entities, EventType, ScoreResult, SentimentLabel, TradeEvent } from '@tradepulse/contracts'
 import { NAME_LEADS } from './data/entities.ts'
-import { DATE_NAMES, LIST_COUNTS, RELATIVE_PRONOUNS } from './data/lexicon.ts'
+import {
+  AVERT_WORDS,
+  CONDITIONAL_WORDS,
+  DATE_NAMES,
+  LIST_COUNTS,
+  RELATIVE_PRONOUNS,
+  TALK_WORDS,
+} from './data/lexicon.ts'
 import { RULES } from './data/rules.ts'
 import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import {
@@ -577,6 +584,8 @@ interface Items {
   condHedge: Float64Array
   /** Item index of the condition word that set condHedge, or -1. */
   condSrc: Int32Array
+  /** 1 where the item is talk, not an act: after a talk word in its clause, or on a condition (see markTalk). */
+  talk: Uint8Array
 }
 
 function newItems(n: number): Items {
@@ -598,6 +607,7 @@ function newItems(n: number): Items {
     cond: new Uint8Array(cap),
     condHedge: new Float64Array(cap),
     condSrc: new Int32Array(cap),
+    talk: new Uint8Array(cap),
   }
 }
 
@@ -1137,6 +1147,13 @@ const SAY_WORDS: WordsByLength = byLength(['says', 'say', 'said', 'saying'])
 const LOOK_BACK_TOKENS = 16
 /** "avoid" as a verb (see avoidedByMaking). */
 const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoiding'])
+/** See TALK_WORDS, CONDITIONAL_WORDS and markTalk. */
+const TALK: WordsByLength = byLength(TALK_WORDS)
+const CONDITIONALS: WordsByLength = byLength(CONDITIONAL_WORDS)
+const TO_WORD: WordsByLength = byLength(['to'])
+const CLOSE_WORD: WordsByLength = byLength(['close'])
+/** See AVERT_WORDS. */
+const AVERTS: WordsByLength = byLength(AVERT_WORDS)
 /**
  * Words of a firm making things elsewhere ("shift production", "move output", "new plants", "more
  * deliveries from Mobile"): what it does "to avoid tariffs" copes with the measure, which stays. Not
@@ -1433,6 +1450,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   function sizeItems(n: number): void {
     if (n > it.cap) Object.assign(it, newItems(n))
   }
+  /** Clauses a conditional makes talk (see markTalk); reused. */
+  const talkConds: number[] = []
   /** Token index of the last contrast word of the field, or -1. */
   let contrastTok = -1
   /** Clause opened by the last concessive word of the field ("despite ..."), or -1. */
@@ -4320,6 +4339,76 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * Wherever the predicates bound, emit then reads no easing there, and escalation in that noun phrase
    * (not in the terms) as a threat, weakened by the word's hedge (it.condHedge; see CONDITIONS).
    */
+  /**
+   * Marks talk (it.talk): the items after a talk word in its clause (TALK_WORDS: "threatens new tariffs
+   * on China in retaliation", "expects to raise tariffs"), and every item of a conditional's clause, and
+   * of the next clause when the conditional opens its own (CONDITIONAL_WORDS: "will retaliate if U.S. ...",
+   * "If U.S. raises tariffs, China will ..."). Their events are threatened: said, not done.
+   */
+  function markTalk(): void {
+    const { s: itS, e: itE, clause: itClause, talk: itTalk } = it
+    itTalk.fill(0, 0, items)
+    if (items === 0) return
+    talkConds.length = 0
+    let talkClause = -1
+    let from = 0
+    for (let k = 0; k <= items; k++) {
+      const to = k < items ? (itS[k] as number) : tb.count
+      // A gap's words after its last break stand in the next item's clause; before it, in none read here.
+      let lastBreak = from - 1
+      for (let j = from; j < to; j++) if (tb.kind[j] === BREAK) lastBreak = j
+      if (lastBreak >= from) talkClause = -1
+      for (let j = from; j < to; j++) {
+        if (tb.kind[j] !== WORD) continue
+        const gapClause = k < items && j > lastBreak ? (itClause[k] as number) : -1
+        if (wordIn(j, CONDITIONALS)) {
+          const c =
+            gapClause >= 0
+              ? gapClause
+              : k > 0 && (j < lastBreak || k === items)
+                ? (itClause[k - 1] as number)
+                : -1
+          if (c < 0) continue
+          talkConds.push(c)
+          // "If U.S. raises tariffs, China will ...": a conditional opening its clause governs the next too.
+          const opens =
+            j === 0 ||
+            tb.kind[j - 1] === BREAK ||
+            (k > 0 && (itE[k - 1] as number) === j && (itClause[k - 1] as number) < c)
+          if (opens) talkConds.push(c + 1)
+          continue
+        }
+        if (gapClause >= 0 && talkWord(j)) talkClause = gapClause
+      }
+      if (k === items) break
+      const c = itClause[k] as number
+      if (talkClause >= 0 && c !== talkClause) talkClause = -1
+      if (talkClause >= 0) itTalk[k] = 1
+      // A talk word or conditional matched as an item ("threatens", "weighs", "if") governs as one between.
+      for (let j = itS[k] as number; j < (itE[k] as number); j++) {
+        if (talkWord(j)) talkClause = c
+        else if (wordIn(j, CONDITIONALS)) {
+          talkConds.push(c)
+          const opens =
+            j === 0 ||
+            tb.kind[j - 1] === BREAK ||
+            (k > 0 && (itE[k - 1] as number) === j && (itClause[k - 1] as number) < c)
+          if (opens) talkConds.push(c + 1)
+        }
+      }
+      from = itE[k] as number
+    }
+    if (talkConds.length === 0) return
+    // The words before a conditional in its clause are talk too ("will retaliate if ...").
+    for (let k = 0; k < items; k++) if (talkConds.includes(itClause[k] as number)) itTalk[k] = 1
+  }
+
+  /** Token j is a talk word (TALK_WORDS; "close" only before "to"). */
+  function talkWord(j: number): boolean {
+    if (tb.kind[j] !== WORD || !wordIn(j, TALK)) return false
+    return !wordIn(j, CLOSE_WORD) || (j + 1 < tb.count && wordIn(j + 1, TO_WORD))
+  }
+
   function markConditions(): void {
     const {
       idx: itIdx,
@@ -4512,6 +4601,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       cond: itCond,
       condHedge: itCondHedge,
       condSrc: itCondSrc,
+      talk: itTalk,
     } = it
     const conditional = conditionSeen
     const tStart = tb.start
@@ -4691,8 +4781,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           conditional && base * (neg ? -1 : 1) < 0 && !marketOnly && !marketTarget
             ? Math.min(itCondHedge[k] as number, itCondHedge[t] as number)
             : 1
-        const threat = pred.threat || hedged < 1 || pending < 1
-        const magnitude = pred.strength * intens * (itIntens[t] as number) * Math.min(hedged, pending)
+        // A measure averted ("to avert tariffs", "head off tariffs") was never in force: weak relief, no cut.
+        const averted =
+          pred.kind === 'less' && target.tariff !== 0 && !target.contest && wordIn(itS[k] as number, AVERTS)
+        const talk = itTalk[k] === 1 || itTalk[t] === 1
+        const threat = pred.threat || hedged < 1 || pending < 1 || talk || averted
+        const magnitude =
+          pred.strength *
+          intens *
+          (itIntens[t] as number) *
+          Math.min(hedged, pending) *
+          (averted ? RULES.avertedWeight : 1)
         // "EU and U.S. fail to agree on steel quotas": an accord on a measure that is not reached is a
         // setback of the talks, whichever way the measure would have gone (negated, agreeing on a
         // measure read as relief).
@@ -4739,6 +4838,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
         // ("optimistic on NAFTA") an opinion of it, not a new event.
         if (
           !marketOnly &&
+          !averted &&
           pred.kind !== 'stance' &&
           !(pred.fixed !== 0 && !pred.threat && target.polarity < 0 && !tightens)
         ) {
@@ -4842,7 +4942,19 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           const dir = setAside ? 0 : target.polarity * bare * intens * th * nf
           const t0 = acc.sum[T] as number
           const a0 = acc.abs[T] as number
-          applyToTarget(acc, target, dir, false, th < 1, key, field, s, end, hedge < 1 ? reliefOf(k, k) : 1)
+          const talk = itTalk[k] === 1
+          applyToTarget(
+            acc,
+            target,
+            dir,
+            false,
+            th < 1 || talk,
+            key,
+            field,
+            s,
+            end,
+            hedge < 1 ? reliefOf(k, k) : 1,
+          )
           if (itClause[k] === settingClause) {
             acc.settingSum += (acc.sum[T] as number) - t0
             acc.settingAbs += (acc.abs[T] as number) - a0
@@ -4850,7 +4962,17 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
           // A measure named before a condition is pending, a threat of itself ("Tariff hike on Chinese
           // EVs hinges on EU vote"), as "new tariffs hinge on talks" is.
           const pendingEvent = th < hedge && target.polarity < 0 ? target.events.more : undefined
-          addEvent(target.events.bare ?? pendingEvent, target, dir, th < 1, nf !== 1, field, s, end, false)
+          addEvent(
+            target.events.bare ?? pendingEvent,
+            target,
+            dir,
+            th < 1 || talk,
+            nf !== 1,
+            field,
+            s,
+            end,
+            false,
+          )
         }
         if ((f & F_TONE) !== 0 && target.market === 0) {
           if (target.tariff === 0 && target.supply === 0)
@@ -4896,6 +5018,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     if ((flagsSeen & F_DENIES_REPORT) !== 0) deniedReports()
     bindPredicates()
     if (conditionSeen) markConditions()
+    markTalk()
     if (field === 'body') backgroundActs()
     emit(acc, field)
     // "After sanctions, X seeks payment in yuan": a measure named bare in the opening setting

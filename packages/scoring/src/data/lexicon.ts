@@ -6784,6 +6784,86 @@ export const CONDITIONS = [
   { near: true, hedge: 1, words: ['tied to'] },
 ]
 
+/**
+ * Talk: words that make what follows them in their clause said, not done ("Trump threatens new tariffs
+ * on China in retaliation for ...", "expects to raise tariffs", "'inclined' to impose auto tariffs",
+ * "predicts U.S. will reach trade deal", "close to a deal": the retaliation, the rise and the deal are
+ * talk). Every event after one in its clause is threatened (see markTalk), whether or not a hedge
+ * reached it; the hedges (HEDGES) still set how much it weighs. Whole words, lower case; "close"
+ * only before "to".
+ */
+export const TALK_WORDS: readonly string[] = [
+  'threaten',
+  'threatens',
+  'threatened',
+  'threatening',
+  'weighs',
+  'weighing',
+  'mull',
+  'mulls',
+  'mulled',
+  'mulling',
+  'considers',
+  'considering',
+  'expect',
+  'expects',
+  'expected',
+  'expecting',
+  'inclined',
+  'predict',
+  'predicts',
+  'predicted',
+  'predicting',
+  'hope',
+  'hopes',
+  'hoped',
+  'hoping',
+  'ready',
+  'poised',
+  'close',
+  'vow',
+  'vows',
+  'vowed',
+  'vowing',
+]
+
+/**
+ * Conditionals: an act on a condition is talk, whichever side of it stands ("China says it will retaliate
+ * if U.S. takes further trade measures", "If U.S. raises tariffs, China will hit back"): every event of
+ * the clause the word stands in, and of the next clause when the word opens its own, is threatened
+ * (see markTalk).
+ */
+export const CONDITIONAL_WORDS: readonly string[] = ['if', 'unless']
+
+/**
+ * Verbs of averting (their first word): a measure averted, avoided, headed off or staved off was never
+ * in force, so it is not cut ("hopes China changes trade practices to avert tariffs", "buys rival to head
+ * off tariffs"): no event, and the relief weighs RULES.avertedWeight of a removal. A contest averted
+ * ("avert a trade war") is still one ended.
+ */
+export const AVERT_WORDS: readonly string[] = [
+  'avert',
+  'averts',
+  'averted',
+  'averting',
+  'avoid',
+  'avoids',
+  'avoided',
+  'avoiding',
+  'head',
+  'heads',
+  'headed',
+  'heading',
+  'stave',
+  'staves',
+  'staved',
+  'staving',
+  'ward',
+  'wards',
+  'warded',
+  'warding',
+]
+
 /** Relative pronouns: a condition right after one ("relief that depends on") is said of the noun before it. */
 export const RELATIVE_PRONOUNS: readonly string[] = ['that', 'which', 'who']
 

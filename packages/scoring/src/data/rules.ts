@@ -24,6 +24,11 @@ export const RULES = {
   contrastBeforeWeight: 0.5,
   /** Weight of a participle before its noun ("the signed deal", "stalled talks"): a state. */
   attributiveWeight: 0.4,
+  /**
+   * Weight of a measure averted, avoided or headed off ("to avert tariffs") against one removed: it was
+   * never in force, so averting it is weak relief and no cut (see AVERT_WORDS).
+   */
+  avertedWeight: 0.3,
   /** Weight of cues in a clause opened by a concessive word ("despite"). */
   concessiveWeight: 0.15,
   /**
