@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs'
 import type { ScoredHeadline } from '@tradepulse/contracts'
 import { DEFAULT_INDICATOR_CONFIG } from '@tradepulse/indicators'
-import { describe, expect, it } from 'vitest'
 // Relative: the alerting package does not depend on the scorer, only this test reads through it.
-import { createScorer } from '../../scoring/src/index.ts'
+import { createScorer } from '@tradepulse/scoring'
+import { describe, expect, it } from 'vitest'
 import { evaluateHeadline } from './evaluate-headline.ts'
 import { parseRules } from './parse-rules.ts'
 import { RULE_FILES } from './rule-files.ts'
