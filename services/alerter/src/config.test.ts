@@ -34,6 +34,7 @@ describe('AlerterConfig', () => {
     'ALERTER_ALIGN_AHEAD_MS',
     'ALERTER_WEBHOOK_MAX_AGE_MS',
     'ALERTER_MAX_EVENT_AGE_MS',
+    'ALERTER_WEBHOOK_MAX_NEWS_AGE_MS',
   ])('refuses %s past the longest duration a date can be moved by, naming it', (name) => {
     expect(refusal({ [name]: '9007199254740991' })).toBe(
       `invalid configuration:\n  ${name}: at most ${MAX_DURATION_MS} ms (about 265,000 years): a time that far past the wall clock must stay a date JavaScript holds (to +275760-09-13) (got "9007199254740991")`,
@@ -65,6 +66,37 @@ describe('AlerterConfig', () => {
       'invalid configuration:',
       expect.stringMatching(/^ {2}ALERTER_WEBHOOK_MAX_AGE_MS: /),
     ])
+  })
+
+  it('bounds the age of the news a webhook posts at 15 min by default; 0 turns it off', () => {
+    // Unset, the backlog of an outage was posted as if fresh: its records are new, its news hours old.
+    expect(loadConfig(AlerterConfig, {}).ALERTER_WEBHOOK_MAX_NEWS_AGE_MS).toBe(900_000)
+    expect(
+      loadConfig(AlerterConfig, { ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '0' }).ALERTER_WEBHOOK_MAX_NEWS_AGE_MS,
+    ).toBe(0)
+    // Longer or shorter than the record's max age, each bound stands on its own.
+    expect(refusal({ ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '7200000' })).toBe('accepted')
+    expect(
+      refusal({
+        ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '60000',
+        ALERTER_WEBHOOK_MAX_AGE_MS: '1000',
+        ALERTER_WEBHOOK_TIMEOUT_MS: '1000',
+      }),
+    ).toBe('accepted')
+  })
+
+  it('refuses a news age bound under a minute but 0, and one shorter than a webhook attempt, naming why', () => {
+    expect(refusal({ ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '59999' })).toBe(
+      "invalid configuration:\n  ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: 0 (off) or at least 60000 ms (got 59999): shorter, the alerts of a pipeline running as it should (a feed's delay, a batch, a rebalance) would not be posted",
+    )
+    expect(refusal({ ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '60000' })).toBe('accepted')
+    expect(refusal({ ALERTER_WEBHOOK_TIMEOUT_MS: '90000', ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '60000' })).toBe(
+      "invalid configuration:\n  ALERTER_WEBHOOK_TIMEOUT_MS: must be at most ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (got 90000 and 60000): one attempt would outlive the news' age past which an alert is not posted",
+    )
+    // Off, it bounds no attempt.
+    expect(refusal({ ALERTER_WEBHOOK_TIMEOUT_MS: '90000', ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '0' })).toBe(
+      'accepted',
+    )
   })
 
   // The README says every count is at most 2147483647: these took any number up to 2^53 - 1.
@@ -167,6 +199,7 @@ describe('AlerterConfig: numeric variables', () => {
         'ALERTER_WEBHOOK_CONCURRENCY',
         'ALERTER_WEBHOOK_QUEUE_MAX',
         'ALERTER_WEBHOOK_MAX_AGE_MS',
+        'ALERTER_WEBHOOK_MAX_NEWS_AGE_MS',
       ]),
     )
     expect(taken).toEqual([])

@@ -51,6 +51,19 @@ export const HYSTERESIS_TTL_MAX_MS = resolveIndicatorConfig({ graceMs: 1_000 }).
  */
 const DEDUP_WINDOW_MIN_MS = DAY_MS
 
+/**
+ * ALERTER_WEBHOOK_MAX_NEWS_AGE_MS's default (15 min): a desk acts on a page within seconds, and news an
+ * hour old is no fresh page; but a headline's publishedAt is its feed's, which can be minutes behind its
+ * entry (a feed polled every few minutes, an aggregator's delay) before the pipeline's own seconds, and a
+ * live alert must never be dropped for that.
+ */
+export const WEBHOOK_MAX_NEWS_AGE_MS = 15 * 60_000
+/**
+ * Its shortest value but 0 (1 min): shorter, the alerts of a pipeline running as it should (a feed's delay,
+ * a batch, a rebalance) would go unposted.
+ */
+export const WEBHOOK_MAX_NEWS_AGE_MIN_MS = 60_000
+
 export const alerterConfigShape = {
   ...baseConfigShape,
   ALERTER_RULES_FILE: z
@@ -120,6 +133,9 @@ export const alerterConfigShape = {
   ALERTER_WEBHOOK_MAX_AGE_MS: ms(3_600_000, 1_000).describe(
     'alerts older than this when their webhook turn comes are not posted (counted; desks read the topic); an alert replayed by tradepulse dlq replay counts its age from the replay (tp-dlq-replayed-at)',
   ),
+  ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: ms(WEBHOOK_MAX_NEWS_AGE_MS).describe(
+    `alerts about news older than this when their webhook turn comes are not posted (counted as stale; desks read the topic, alerts.v1 keeps every alert): the news' age counts on the alerter's clock from when the market could first know it, the earlier of the alert's publishedAt and ingestedAt (a headline dated ahead of its entry counts from its entry), not from when the alert was written, so the backlog of an outage of the scorer or the alerter, caught up hours later, does not page desks as if it had just broken (ALERTER_WEBHOOK_MAX_AGE_MS counts from the record, which is fresh). An alert replayed by tradepulse dlq replay is posted whatever its news' age; 0: off (a replay of old news with webhooks on posts its alerts); else at least ${WEBHOOK_MAX_NEWS_AGE_MIN_MS} ms and at least ALERTER_WEBHOOK_TIMEOUT_MS`,
+  ),
   TOPICS_AUTO_CREATE: topicsAutoCreate('missing topics (and desk topics)'),
 }
 export const AlerterConfig = z.object(alerterConfigShape).superRefine((c, ctx) => {
@@ -150,6 +166,23 @@ export const AlerterConfig = z.object(alerterConfigShape).superRefine((c, ctx) =
       code: 'custom',
       path: ['ALERTER_WEBHOOK_TIMEOUT_MS'],
       message: `must be at most ALERTER_WEBHOOK_MAX_AGE_MS (got ${timeout} and ${maxAge}): one attempt would outlive the age past which an alert is not posted`,
+      params: { namesValue: true },
+    })
+  // The news bound, when on: not so short that live alerts go unposted, and, as the max age, no shorter
+  // than one attempt (checked only as an attempt starts). Only valid ones are compared.
+  const news = c.ALERTER_WEBHOOK_MAX_NEWS_AGE_MS
+  if (news > 0 && news < WEBHOOK_MAX_NEWS_AGE_MIN_MS)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALERTER_WEBHOOK_MAX_NEWS_AGE_MS'],
+      message: `0 (off) or at least ${WEBHOOK_MAX_NEWS_AGE_MIN_MS} ms (got ${news}): shorter, the alerts of a pipeline running as it should (a feed's delay, a batch, a rebalance) would not be posted`,
+      params: { namesValue: true },
+    })
+  else if (timeout <= MAX_TIMER_MS && news <= MAX_DURATION_MS && news > 0 && timeout > news)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALERTER_WEBHOOK_TIMEOUT_MS'],
+      message: `must be at most ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (got ${timeout} and ${news}): one attempt would outlive the news' age past which an alert is not posted`,
       params: { namesValue: true },
     })
 })

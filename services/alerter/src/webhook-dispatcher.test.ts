@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { notEnoughReplicas } from './test-kafka-faults.ts'
 import {
+  alertNewsTimeMs,
   createCommitPoints,
   createWebhookDispatcher,
   drainBody,
@@ -39,6 +40,34 @@ describe('parseRetryAfter', () => {
   it('gives nothing for an absent or unreadable value', () => {
     for (const v of [null, '', '  ', '-5', '1.5', '2s', 'soon', '2025-03-04T10:00:30Z', 'Blursday, 99 Foo'])
       expect(parseRetryAfter(v, NOW), String(v)).toBeUndefined()
+  })
+})
+
+describe('alertNewsTimeMs', () => {
+  const at = (iso: string) => Date.parse(iso)
+  const body = (o: object) => JSON.stringify({ id: 'a1', ...o })
+
+  it('is the earlier of publishedAt and ingestedAt: the news counts from its publication, or its entry when dated ahead of it', () => {
+    const T = '2025-03-04T07:00:00.000Z'
+    const LATER = '2025-03-04T10:00:00.000Z'
+    expect(alertNewsTimeMs(body({ publishedAt: T, ingestedAt: LATER, detectedAt: LATER }))).toBe(at(T))
+    // A headline dated 3 h after it entered the pipeline counts from its entry.
+    expect(alertNewsTimeMs(body({ publishedAt: LATER, ingestedAt: T, detectedAt: LATER }))).toBe(at(T))
+  })
+
+  it('leaves out a time it cannot read, and gives nothing without one', () => {
+    const T = '2025-03-04T07:00:00.000Z'
+    expect(alertNewsTimeMs(body({ publishedAt: 'soon', ingestedAt: T }))).toBe(at(T))
+    expect(alertNewsTimeMs(body({ publishedAt: T, ingestedAt: 12 }))).toBe(at(T))
+    for (const v of [
+      '{"id":"a1"}',
+      'not json',
+      'null',
+      '"2025-03-04T07:00:00.000Z"',
+      '',
+      body({ publishedAt: '2025-02-30T25:00:00Z' }),
+    ])
+      expect(alertNewsTimeMs(v), v).toBeUndefined()
   })
 })
 

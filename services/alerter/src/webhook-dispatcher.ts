@@ -32,6 +32,13 @@ export type WebhookOptions = {
   concurrency: number
   queueMax: number
   maxAgeMs: number
+  /**
+   * Longest a desk may be paged about news (ALERTER_WEBHOOK_MAX_NEWS_AGE_MS): an alert whose news
+   * (alertNewsTimeMs) is older than this by the lane's clock as an attempt starts is not posted (counted
+   * stale), and an attempt that would start past it is not made. An operator's replay of the record
+   * (tp-dlq-replayed-at) is posted whatever its news' age. 0 or absent: off.
+   */
+  maxNewsAgeMs?: number
   /** Longest wait a 429 or 503 may ask for with Retry-After (never less than our own backoff). */
   retryAfterMaxMs: number
   /**
@@ -160,6 +167,32 @@ export async function drainBody(res: Response, maxBytes: number): Promise<void> 
     // Aborted (timeout, stop) or reset by the receiver: the status stands.
   }
   await reader.cancel().catch(() => {})
+}
+
+/**
+ * When the market could first know the news `body` (a desk record's value, an Alert) is about, in ms since
+ * the epoch: the earlier of its `publishedAt` (a headline's publication, an indicator alert's `asOf`) and
+ * its `ingestedAt` (when the news entered the pipeline). Not `detectedAt`: a backlog caught up after an
+ * outage is detected, and written, now. The earlier of the two, so a headline dated ahead of its entry (a
+ * feed's clock or time zone gone wrong; ingest corrects only one more than INGEST_MAX_FUTURE_MS ahead)
+ * counts from its entry, and one entered again long after it was published (an old article re-sent by a
+ * feed, a replay of old news) from its publication. A time that is not text Date.parse reads is left out;
+ * undefined when neither is readable (a body that is no JSON object, or not an alert): the news bound then
+ * does not apply, and the record's own age (ALERTER_WEBHOOK_MAX_AGE_MS) does, as before.
+ */
+export function alertNewsTimeMs(body: string): number | undefined {
+  let alert: unknown
+  try {
+    alert = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (typeof alert !== 'object' || alert === null) return undefined
+  const { publishedAt, ingestedAt } = alert as Record<string, unknown>
+  const times = [publishedAt, ingestedAt]
+    .map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN))
+    .filter(Number.isFinite)
+  return times.length > 0 ? Math.min(...times) : undefined
 }
 
 /** A partition's offset to commit: `offset` is the next one to read, as Kafka takes it. */
@@ -459,6 +492,27 @@ function createLane(
     metrics.webhookQueue.set({ desk: target.deskId }, n)
   }
 
+  // Alerts not posted for their news' age since one was last posted: the first of such a run is warned of,
+  // the rest (a backlog of hours is thousands) at debug; the next one posted says how many there were.
+  let staleRun = 0
+  const staleNews = (alertId: string, newsMs: number, maxNewsAgeMs: number) => {
+    staleRun++
+    const newsAt = new Date(newsMs).toISOString()
+    const newsAgeMs = now() - newsMs
+    log[staleRun === 1 ? 'warn' : 'debug'](
+      { alertId, newsAt, newsAgeMs, maxNewsAgeMs },
+      `desk ${target.deskId}: alert ${alertId} not posted: its news (published or entered ${newsAt}, ${Math.round(newsAgeMs / 60_000)} min ago) is older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (${maxNewsAgeMs} ms): a backlog caught up after an outage; counted (tradepulse_webhooks_total result stale), the desk topic keeps it; alerts after it about news as old are not posted either (logged at debug)`,
+    )
+  }
+  const freshNews = () => {
+    if (staleRun === 0) return
+    log.info(
+      { notPosted: staleRun },
+      `desk ${target.deskId}: posting again: ${staleRun} alert(s) about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS were not posted before this one`,
+    )
+    staleRun = 0
+  }
+
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       if (signal.aborted) return resolve()
@@ -539,7 +593,13 @@ function createLane(
     // here), or from an operator's replay of it (tradepulse dlq replay, tp-dlq-replayed-at): a deliberate
     // resend, which on a desk topic still on CreateTime keeps the alert's original timestamp. Counted from
     // that, a webhook_failed letter replayed an hour after its alert was dropped as expired, unposted.
-    const sinceMs = Math.max(rec.timestamp, replayedAtMs(rec.headers) ?? Number.NEGATIVE_INFINITY)
+    const replayedAt = replayedAtMs(rec.headers)
+    const sinceMs = Math.max(rec.timestamp, replayedAt ?? Number.NEGATIVE_INFINITY)
+    // The news' age counts from when the market could first know it (alertNewsTimeMs): a backlog caught up
+    // after an outage of the scorer or the alerter is written now, each record fresh, about news hours old,
+    // and was posted as if it had just broken. An operator's replay is a deliberate resend: posted.
+    const maxNewsAgeMs = o.maxNewsAgeMs ?? 0
+    const newsMs = maxNewsAgeMs > 0 && replayedAt === undefined ? alertNewsTimeMs(body) : undefined
     for (let i = 0; i < o.maxAttempts; i++) {
       if (signal.aborted) return 'aborted'
       while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
@@ -551,6 +611,12 @@ function createLane(
           metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
           return 'done'
         }
+        // About news too old by its first turn: not posted either (the desk topic keeps it).
+        if (i === 0 && newsMs !== undefined && now() - newsMs > maxNewsAgeMs) {
+          metrics.webhooks.inc({ desk: target.deskId, result: 'stale' })
+          staleNews(alertId, newsMs, maxNewsAgeMs)
+          return 'done'
+        }
         attempts++
         last = await attempt(body, alertId, signal, rec.headers.traceparent)
       } finally {
@@ -559,6 +625,7 @@ function createLane(
       }
       if (last.ok) {
         metrics.webhooks.inc({ desk: target.deskId, result: 'delivered' })
+        freshNews()
         return 'done'
       }
       if (signal.aborted) return 'aborted'
@@ -572,6 +639,12 @@ function createLane(
       if (now() + delayMs - sinceMs > o.maxAgeMs) {
         const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
         notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be past the alert's max age of ${o.maxAgeMs} ms`
+        break
+      }
+      // Nor one about news past the bound by then.
+      if (newsMs !== undefined && now() + delayMs - newsMs > maxNewsAgeMs) {
+        const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
+        notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be about news (of ${new Date(newsMs).toISOString()}) older than ${maxNewsAgeMs} ms (ALERTER_WEBHOOK_MAX_NEWS_AGE_MS)`
         break
       }
       await sleep(delayMs, signal)
