@@ -8,7 +8,7 @@ import { withDamagedIndicator } from '@tradepulse/indicators/test-support'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   answerHeadlines,
   printIndicatorTables,
@@ -724,5 +724,38 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
     expect(errors).toEqual([
       'stdin:2: not a raw headline: headline has no letter or digit after normalisation (empty_headline)\n',
     ])
+  })
+})
+
+describe('start --speed N: the host clock set back while the feed plays', { timeout: 30_000 }, () => {
+  it('holds no headline for the time the clock went back: playback is paced on the monotonic clock', async () => {
+    const [a, b] = loadSampleFeed()
+    // The second headline is due 10 ms of playback after the first.
+    const speed = (Date.parse(b!.publishedAt) - Date.parse(a!.publishedAt)) / 10
+    const realNow = Date.now.bind(Date)
+    // The wall clock steps back an hour once the first headline is on its way (an NTP step, a VM snapshot
+    // restored): on Date.now the second waited that hour, and this test its timeout.
+    const feed = [a!, b!]
+    Object.defineProperty(feed, Symbol.iterator, {
+      value: function* () {
+        yield a!
+        vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+        yield b!
+      },
+    })
+    try {
+      const run = await runEmbedded({
+        workers: ['ingest'],
+        feed,
+        speed,
+        follow: false,
+        log: silent,
+        env: {},
+        out: sink().out,
+      })
+      expect(run).toBeDefined()
+    } finally {
+      vi.restoreAllMocks()
+    }
   })
 })

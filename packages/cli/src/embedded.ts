@@ -309,12 +309,14 @@ async function play(
   isStopped: () => boolean,
 ) {
   if (feed.length === 0) return
-  const t0 = Date.now()
+  // Played on the monotonic clock: on Date.now a host clock set back an hour held the next headline that
+  // hour more, one set on made the headlines due in it all go at once.
+  const t0 = performance.now()
   const first = Date.parse(feed[0]!.publishedAt)
   for (const h of feed) {
     await caughtUp()
     if (typeof speed === 'number') {
-      const wait = t0 + (Date.parse(h.publishedAt) - first) / speed - Date.now()
+      const wait = t0 + (Date.parse(h.publishedAt) - first) / speed - performance.now()
       if (wait > 0) {
         let timer: NodeJS.Timeout | undefined
         await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), whenStopped])

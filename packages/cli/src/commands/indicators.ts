@@ -276,7 +276,7 @@ export function registerIndicators(program: Command): void {
         }
         process.on('SIGINT', onSignal)
         process.on('SIGTERM', onSignal)
-        let lastReport = 0
+        let lastReport = Number.NEGATIVE_INFINITY
         let reportedApplied = false
         const r = await rebuildIndicators({
           brokers: config.KAFKA_BROKERS,
@@ -298,8 +298,8 @@ export function registerIndicators(program: Command): void {
           // Every 2 s, and at once when the first records are applied: the replay is under way.
           onProgress: (p) => {
             const first = p.records > 0 && !reportedApplied
-            if (!first && Date.now() - lastReport < 2_000) return
-            lastReport = Date.now()
+            if (!first && performance.now() - lastReport < 2_000) return
+            lastReport = performance.now()
             reportedApplied ||= p.records > 0
             process.stderr.write(`${p.phase}: ${p.records} records, ${p.applied} headlines applied\n`)
           },

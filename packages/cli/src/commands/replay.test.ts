@@ -296,3 +296,27 @@ describe('replayFile on a live pipe (a writer that keeps it open and writes slow
       expect(produced.map((b) => b.length)).toEqual([1, 2])
     })
 })
+
+describe('replayFile: its duration', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it('is measured on the monotonic clock: the host clock set back during the replay takes nothing off it', async () => {
+    const file = join(dir, `stepped-${Math.random().toString(36).slice(2)}.ndjson`)
+    writeFileSync(file, `${JSON.stringify({ id: 'a', headline: 'Steel tariffs rise' })}\n`)
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true)
+    const realNow = Date.now.bind(Date)
+    const summary = await replayFile(
+      file,
+      { ratePerS: 'max', batch: 10 },
+      async () => {
+        // The host's clock steps back an hour while the batch is sent (NTP, a VM snapshot restored).
+        vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
+      },
+      'raw.topic',
+    )
+    expect(summary.produced).toBe(1)
+    // On Date.now it was about -3600 s.
+    expect(summary.seconds).toBeGreaterThanOrEqual(0)
+    expect(summary.seconds).toBeLessThan(3_600)
+  })
+})

@@ -92,7 +92,8 @@ export async function replayFile(
   topic: string,
   progress: (produced: number, skipped: number, total?: number) => void = () => {},
 ): Promise<ReplaySummary> {
-  const started = Date.now()
+  // Elapsed times on the monotonic clock: the host's clock set back or on does not count.
+  const started = performance.now()
   const summary: ReplaySummary = { produced: 0, skipped: 0, skippedLines: [], behind: 0, seconds: 0 }
   const skip = (line: number, error: string) => {
     summary.skipped++
@@ -170,7 +171,7 @@ export async function replayFile(
     summary.produced += batch.length
     progress(summary.produced, summary.skipped)
   }
-  summary.seconds = (Date.now() - started) / 1_000
+  summary.seconds = (performance.now() - started) / 1_000
   return summary
 }
 
@@ -366,8 +367,9 @@ export function registerReplay(program: Command): void {
           )
         : undefined
       bar?.start(limit ?? 0, 0, { rate: 0, skipped: 0 })
-      let t0 = Date.now()
-      let lastLine = 0
+      // The rate and the 2 s between progress lines on the monotonic clock, as the pacing is.
+      let t0 = performance.now()
+      let lastLine = Number.NEGATIVE_INFINITY
       // SIGINT or SIGTERM: no further batch is sent; once the one being sent is answered, one line says how
       // many rows went (a replay to resume, or to compare with what the workers took), and the exit code is
       // the signal's (exitCodeForSignal). It ended by the signal's default, the count with it: an
@@ -421,16 +423,16 @@ export function registerReplay(program: Command): void {
           (produced, skipped, total) => {
             if (total !== undefined) {
               // A file is read and sorted before its first send: the rate counts from then.
-              t0 = Date.now()
+              t0 = performance.now()
               bar?.setTotal(total)
               return
             }
-            const perS = Math.round(produced / Math.max(0.001, (Date.now() - t0) / 1_000))
+            const perS = Math.round(produced / Math.max(0.001, (performance.now() - t0) / 1_000))
             if (bar) {
               if (limit === undefined && kind === 'pipe') bar.setTotal(Math.max(produced, 1))
               bar.update(produced, { rate: perS, skipped })
-            } else if (Date.now() - lastLine > 2_000) {
-              lastLine = Date.now()
+            } else if (performance.now() - lastLine > 2_000) {
+              lastLine = performance.now()
               process.stderr.write(`replay: ${produced} produced, ${skipped} skipped, ${perS}/s\n`)
             }
           },

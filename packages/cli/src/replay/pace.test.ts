@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createPacer, type PaceClock } from './pace.ts'
 
 /** A clock that moves only when slept on (by `late` ms more than asked) or moved by the test. */
@@ -64,5 +64,44 @@ describe('createPacer', () => {
     // 50 ms a row from the first: each wait is what is left of it, the timer 3 ms late each time.
     expect(sentAt).toEqual([0, 53, 103, 153, 203])
     expect(clock.slept).toEqual([40, 37, 37, 37])
+  })
+  it('never waits longer than the batch before took, on a clock that runs back', async () => {
+    // 1000 rows a second in batches of 500, the clock set back an hour before the fourth: it waited
+    // 3,600,500 ms for it, the hour and its 500 ms.
+    const clock = testClock()
+    const pace = createPacer(1_000, clock)
+    for (let i = 0; i < 6; i++) {
+      if (i === 3) clock.t -= 3_600_000
+      await pace(500)
+    }
+    expect(clock.slept).toEqual([500, 500, 500, 500, 500])
+  })
+})
+
+describe('createPacer on its own clock', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  it('paces by the monotonic clock, whichever way the wall clock is set', async () => {
+    vi.useFakeTimers()
+    // Imported afresh under the fake timers, so that a clock the module took at load is the fake one too.
+    vi.resetModules()
+    const { createPacer: freshPacer } = await import('./pace.ts')
+    const pace = freshPacer(1_000) // batches of 500 rows: 500 ms each
+    let sent = 0
+    const send = () => pace(500).then(() => sent++)
+    await send()
+    // The host's clock set back an hour (an NTP step, a VM snapshot restored), then on two hours: Date
+    // moves, performance.now does not. Each batch still waits its 500 ms, no more (on Date.now it waited
+    // the hour) and no less (on Date.now it went at once, two hours "due").
+    for (const [i, step] of [-3_600_000, 7_200_000].entries()) {
+      vi.setSystemTime(Date.now() + step)
+      const next = send()
+      await vi.advanceTimersByTimeAsync(499)
+      expect(sent, `batch ${i + 2} before its time`).toBe(i + 1)
+      await vi.advanceTimersByTimeAsync(1)
+      expect(sent, `batch ${i + 2} at its time`).toBe(i + 2)
+      await next
+    }
   })
 })

@@ -1,8 +1,13 @@
 /** The clock a pacer reads and waits on (the real one by default; a test's own). */
 export type PaceClock = { now: () => number; sleep: (ms: number) => Promise<void> }
 
+/**
+ * The process's monotonic clock, never the wall clock: Date.now moves with the host's time (an NTP step,
+ * a VM restored from a snapshot, an operator's `date -s`), and a pacer on it set back an hour waited an
+ * hour before its next batch, a live pipe's rows held all that time.
+ */
 const realClock: PaceClock = {
-  now: Date.now,
+  now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }
 
@@ -14,15 +19,19 @@ const realClock: PaceClock = {
  * to the next); one ready only after it (a pipe gone quiet, a send that took longer than its time) goes at
  * once, and the schedule starts again from then. The time not used is never made up: paced from the
  * first send, a live feed's rows after a quiet spell all went at once, as many as "should" have gone
- * during it.
+ * during it. No batch waits longer than the time of the batch before it, whatever the clock says (a
+ * clock of a test, or one that runs back, would otherwise hold the next batch for as long as it ran back).
  */
 export function createPacer(perS: number, clock: PaceClock = realClock): (rows: number) => Promise<void> {
   // When the next batch may go; none is waited for before the first.
   let due = Number.NEGATIVE_INFINITY
+  // The time the batch before took of the schedule: the longest a batch may wait.
+  let last = 0
   return async (rows) => {
     const now = clock.now()
-    const start = Math.max(now, due)
-    due = start + (rows / perS) * 1_000
+    const start = Math.max(now, Math.min(due, now + last))
+    last = (rows / perS) * 1_000
+    due = start + last
     if (start > now) await clock.sleep(start - now)
   }
 }
