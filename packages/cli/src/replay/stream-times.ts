@@ -69,6 +69,42 @@ function utcInstant(
   return same ? ms : undefined
 }
 
+/** The day of the month (1–31) of the n-th (1–5) given weekday (0 Sunday) of a month; n = -1 the last. */
+function nthWeekday(year: number, month: number, weekday: number, n: number): number {
+  if (n < 0) {
+    const last = new Date(Date.UTC(year, month + 1, 0))
+    return last.getUTCDate() - ((last.getUTCDay() - weekday + 7) % 7)
+  }
+  const firstDay = new Date(Date.UTC(year, month, 1)).getUTCDay()
+  return 1 + ((weekday - firstDay + 7) % 7) + (n - 1) * 7
+}
+
+/**
+ * Hours behind UTC of a US Eastern wall time, given as the instant the same date and time would be in UTC:
+ * 4 in daylight time (EDT), 5 in standard time (EST), undefined for a year before 1987 (the rule of
+ * 1967–1986 and New York's before it are not read). The clocks go on at 02:00 EST to 03:00 EDT on the
+ * second Sunday of March (from 2007; from 1987 to 2006 the first Sunday of April) and back at 02:00 EDT
+ * to 01:00 EST on the first Sunday of November (from 2007; before, the last Sunday of October).
+ * The two wall times that are not one instant each are read one way, always:
+ * - the hour skipped in spring (2:00–2:59 AM, which no clock showed) as EST, so the hour after it in
+ *   daylight time (2:30 AM is 3:30 AM EDT, 07:30 UTC), as JavaScript's Date and Temporal read it;
+ * - the hour repeated in autumn (1:00–1:59 AM, shown twice) as EDT, its first time (1:30 AM is 05:30
+ *   UTC, not 06:30), as JavaScript's Date and Temporal read it too.
+ * Daylight time is thus the wall times from 03:00 of the change in spring to before 02:00 of the change
+ * in autumn.
+ */
+export function easternOffsetHours(wall: number): 4 | 5 | undefined {
+  const year = new Date(wall).getUTCFullYear()
+  if (year < 1987) return undefined
+  const [startMonth, startDay, endMonth, endDay] =
+    year >= 2007
+      ? [2, nthWeekday(year, 2, 0, 2), 10, nthWeekday(year, 10, 0, 1)]
+      : [3, nthWeekday(year, 3, 0, 1), 9, nthWeekday(year, 9, 0, -1)]
+  const start = Date.UTC(year, startMonth, startDay, 3)
+  const end = Date.UTC(year, endMonth, endDay, 2)
+  return wall >= start && wall < end ? 4 : 5
+}
+
 const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/
 const DMY = /^(\d{1,2})-([A-Za-z]{3})-(\d{2})$/
@@ -94,8 +130,10 @@ function offsetMinutes(zone: string): number | undefined {
  * - day-month-year with a short month and a two-digit year: `18-Jul-20` (years as fullYear: 69–99 are
  *   1969–1999, 00–68 are 2000–2068);
  * - a US Eastern time with weekday: `7:51 PM ET Fri, 17 July 2020` (month full, abbreviated or "Sept";
- *   hours 1–12). ET is taken as UTC−4 from March to October and UTC−5 otherwise: close enough for
- *   ordering and windows, which is what replay needs.
+ *   hours 1–12), read by the US rule as easternOffsetHours gives it: UTC−4 (EDT) from the second Sunday
+ *   of March to the first Sunday of November (from 2007; from 1987 to 2006 the first Sunday of April to
+ *   the last Sunday of October), UTC−5 (EST) otherwise, the hour the clocks skip read as the one after
+ *   it and the hour they repeat as its first time; a year before 1987 is refused (no rule read for it).
  * Dates without a time are taken as midnight UTC.
  */
 export function parseStreamTime(text: string): string | undefined {
@@ -135,8 +173,10 @@ export function parseStreamTime(text: string): string | undefined {
     if (date === undefined || WEEKDAYS[new Date(date).getUTCDay()] !== weekday!.toLowerCase())
       return undefined
     const hour = (hour12 % 12) + (half === 'PM' ? 12 : 0)
-    const offsetHours = month >= 2 && month <= 9 ? 4 : 5
-    return new Date(date + (hour + offsetHours) * 3_600_000 + minute * 60_000).toISOString()
+    const wall = date + hour * 3_600_000 + minute * 60_000
+    const offsetHours = easternOffsetHours(wall)
+    if (offsetHours === undefined) return undefined
+    return new Date(wall + offsetHours * 3_600_000).toISOString()
   }
   return undefined
 }
