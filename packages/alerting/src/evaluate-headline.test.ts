@@ -161,6 +161,48 @@ describe('evaluateHeadline: headline_shock', () => {
     expect(keys[0]).not.toMatch(/ev=/)
   })
 
+  it('with includeThreats, keys an alert raised by threatened events alone on a stream of its own', () => {
+    const key = (rule: Record<string, unknown>, events: object[], id = 'h', publishedMs = T0) => {
+      const c = evaluateHeadline(rulesOf(rule), escalation(id, { events, publishedMs }), publishedMs + 1_000)
+        .candidates[0]!
+      return { stream: c.cooldownKey, id: c.alert.id }
+    }
+    const watched = { ...shock, eventTypes: ['tariff_raised', 'retaliation'] }
+    const measure = key(watched, [{ type: 'tariff_raised' }])
+    const threat = key(watched, [{ type: 'tariff_raised', threat: true }])
+    expect(measure.stream).toBe('tariff_shock|tariff|region:US|down')
+    expect(threat.stream).toBe(`${measure.stream}|m=threat`)
+    expect(threat.id).not.toBe(measure.id)
+    // Stable: the same threat on another headline of the time bucket is the same alert (replays dedupe).
+    expect(key(watched, [{ type: 'tariff_raised', threat: true }], 'h2', T0 + MIN_MS)).toEqual(threat)
+    // A measure taken beside the threat, or a threat of a type the rule does not watch: the measure's.
+    expect(key(watched, [{ type: 'retaliation', threat: true }, { type: 'tariff_raised' }])).toEqual(measure)
+    expect(key(watched, [{ type: 'tariff_raised' }, { type: 'deal', threat: true }])).toEqual(measure)
+    // A negated event does not count either way.
+    expect(
+      key(watched, [
+        { type: 'tariff_raised', threat: true },
+        { type: 'retaliation', negated: true },
+      ]),
+    ).toEqual(threat)
+    // cooldownBy event: the key event's own events tell (a threatened retaliation beside a rise taken).
+    const byEvent = { ...watched, eventTypes: ['retaliation', 'tariff_raised'], cooldownBy: 'event' }
+    expect(key(byEvent, [{ type: 'retaliation', threat: true }, { type: 'tariff_raised' }]).stream).toBe(
+      'tariff_shock|tariff|region:US|down|ev=retaliation|m=threat',
+    )
+    expect(key(byEvent, [{ type: 'retaliation' }]).stream).toBe(
+      'tariff_shock|tariff|region:US|down|ev=retaliation',
+    )
+    // Without eventTypes: the headline's events on the rule's dimension; none at all is no threat.
+    expect(key(shock, [{ type: 'retaliation', threat: true }]).stream).toMatch(/\|m=threat$/)
+    expect(key(shock, [{ type: 'shortage', dimension: 'supplyChain', threat: true }]).stream).toBe(
+      measure.stream,
+    )
+    expect(key(shock, []).stream).toBe(measure.stream)
+    // includeThreats false: a threat raises nothing, a measure keeps its stream.
+    expect(key({ ...watched, includeThreats: false }, [{ type: 'tariff_raised' }])).toEqual(measure)
+  })
+
   it('matches scope wildcards and the global scope', () => {
     const kinds = (scopes: string[]) =>
       evaluateHeadline(rulesOf({ ...shock, scopes }), escalation(), T0).candidates.map(

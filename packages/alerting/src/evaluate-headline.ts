@@ -1,7 +1,14 @@
 import type { ScoredHeadline } from '@tradepulse/contracts'
 import { scopesOf } from '@tradepulse/indicators'
-import { createCandidate, createCollector, type Evaluation, type EvaluationRules } from './alert-candidate.ts'
+import {
+  type AlertCandidate,
+  createCandidate,
+  createCollector,
+  type Evaluation,
+  type EvaluationRules,
+} from './alert-candidate.ts'
 import { evidenceOf, headlineValue } from './alert-evidence.ts'
+import { alertId } from './alert-id.ts'
 import { headlineMessage } from './alert-message.ts'
 import { ALERTING_DEFAULTS } from './alerting-defaults.ts'
 import type { HeadlineShockRule, UncertaintySpikeRule } from './rule-schema.ts'
@@ -29,6 +36,49 @@ function keyEvent(rule: HeadlineShockRule, h: ScoredHeadline): string | undefine
   return rule.eventTypes!.find((type) =>
     h.events.some((e) => e.type === type && !e.negated && (rule.includeThreats || !e.threat)),
   )
+}
+
+/**
+ * Whether a rule that counts threats (includeThreats) fires on this headline for threatened events alone:
+ * every event it is keyed by is a threat, none a measure taken. The events of the key event type with
+ * cooldownBy event, else those of the eventTypes, else the headline's events on `dimension`; negated
+ * events do not count. A headline with none of them (a rule without eventTypes) is not a threat.
+ */
+function threatOnly(
+  rule: HeadlineShockRule,
+  h: ScoredHeadline,
+  dimension: string,
+  eventType?: string,
+): boolean {
+  if (!rule.includeThreats) return false
+  const keyed = h.events.filter(
+    (e) =>
+      !e.negated &&
+      (eventType !== undefined
+        ? e.type === eventType
+        : rule.eventTypes
+          ? rule.eventTypes.includes(e.type)
+          : e.dimension === dimension),
+  )
+  return keyed.length > 0 && keyed.every((e) => e.threat)
+}
+
+/** The stream suffix of an alert raised by threatened events alone (see asThreat). */
+export const THREAT_STREAM_SUFFIX = '|m=threat'
+
+/**
+ * The candidate of a threat (threatOnly) on a stream of its own: `<stream>|m=threat`, and an id made from
+ * that stream. A threat ("US and China expect to agree a deal") then neither cools down the measure taken
+ * hours later ("US and China sign a deal") nor takes its alert id in a shared time bucket, and the measure
+ * does not hold back a threat. Alerts raised by a measure taken keep their stream and id as before.
+ */
+function asThreat(c: AlertCandidate, cooldownMs: number, eventMs: number, eventRef: string): AlertCandidate {
+  const cooldownKey = `${c.cooldownKey}${THREAT_STREAM_SUFFIX}`
+  return {
+    ...c,
+    cooldownKey,
+    alert: { ...c.alert, id: alertId({ streamKey: cooldownKey, eventMs, cooldownMs, eventRef }) },
+  }
 }
 
 function isRelevantEnough(rule: UncertaintySpikeRule, h: ScoredHeadline): boolean {
@@ -150,28 +200,28 @@ function raisedBy(ruleSet: EvaluationRules, scored: ScoredHeadline, nowMs: numbe
         if (rule.direction !== 'both' && rule.direction !== side) continue
         const threshold = side === 'down' ? -rule.threshold : rule.threshold
         const eventType = rule.cooldownBy === 'event' ? keyEvent(rule, scored) : undefined
+        const threat = threatOnly(rule, scored, dimension, eventType)
         for (const scope of scopes) {
           if (!matchesScope(rule.scopes, scope)) continue
-          out.add(
-            createCandidate({
-              ...base,
-              rule,
+          const candidate = createCandidate({
+            ...base,
+            rule,
+            dimension,
+            scope,
+            side,
+            value: v.value,
+            threshold,
+            ...(eventType ? { eventType } : {}),
+            message: headlineMessage({
               dimension,
               scope,
-              side,
+              headline: scored.headline,
               value: v.value,
               threshold,
-              ...(eventType ? { eventType } : {}),
-              message: headlineMessage({
-                dimension,
-                scope,
-                headline: scored.headline,
-                value: v.value,
-                threshold,
-              }),
-              evidence: [evidenceOf(scored, dimension, v.value)],
             }),
-          )
+            evidence: [evidenceOf(scored, dimension, v.value)],
+          })
+          out.add(threat ? asThreat(candidate, rule.cooldownMs, eventMs, scored.id) : candidate)
         }
       }
     } else if (rule.kind === 'uncertainty_spike' && rule.source === 'headline') {
