@@ -38,7 +38,7 @@ describe('alerter handler', () => {
   const setup = (store: AlertStore, ruleSet: RuleSet = rules, desks: Desk[] = []) =>
     testAlerterHandler({ topics, rules: ruleSet, store, desks })
 
-  it("pages a desk once for a headline that raises one rule on several of the desk's scopes; alerts.v1 has each", async () => {
+  it("pages a desk once for a headline that raises one or more rules on several of the desk's scopes; alerts.v1 has each", async () => {
     const parsedDesks = parseDesks(scenarioDesks(), 'yaml')
     if (!parsedDesks.ok) throw new Error('scenario desks do not parse')
     const cnOnly = { ...parsedDesks.desks[0]!, id: 'cn', scopes: ['region:CN'] }
@@ -63,6 +63,16 @@ describe('alerter handler', () => {
     expect(new Set(pairs(tariffDesk))).toEqual(new Set(pairs(watched)))
     // A desk watching only CN still gets the CN alert.
     expect(on(topics.deskAlerts('cn').name)).toContain('tariff_down CN esc1')
+    // Across rules too: China's rare-earth halt raises supply_down (warning) and export_curb (critical)
+    // on the supply desk's scopes; the desk gets one copy, the critical one, the others named in it.
+    const supplyDesk = on(topics.deskAlerts('supply').name)
+    expect(supplyDesk.filter((a) => a.endsWith(' halt'))).toEqual(['export_curb rare_earths halt'])
+    expect(new Set(supplyDesk.map((a) => a.split(' ')[2])).size).toBe(supplyDesk.length)
+    const halt = published
+      .filter((r) => r.topic === topics.deskAlerts('supply').name)
+      .map((r) => JSON.parse(r.value as string) as Alert)
+      .find((a) => a.evidence[0]?.headlineId === 'halt')!
+    expect(halt.message).toContain('; also supply_down (warning, supplyChain) on rare earths, autos')
     expect(await registry.getSingleMetricAsString('tradepulse_alerts_desk_merged_total')).toMatch(
       / [1-9]\d*$/m,
     )

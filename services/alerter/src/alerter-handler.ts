@@ -4,6 +4,7 @@ import {
   evaluateHeadline,
   evaluateIndicator,
   hysteresisKeysFor,
+  isAtLeast,
   lineEntry,
   type RuleSet,
   routeAlert,
@@ -13,6 +14,7 @@ import {
   type Clock,
   type IndicatorUpdate,
   IndicatorUpdateReader,
+  type Scope,
   ScoredHeadlineReader,
   systemClock,
   type TopicCatalogue,
@@ -144,6 +146,66 @@ type Pending = {
    * is claimed instead if the held one turns out never to have been claimed ("unclaimed").
    */
   fallback?: Pending
+}
+
+/** "US", "rare earths", "overall": a scope as alert messages name it (packages/alerting's scopePhrase). */
+const scopeName = (scope: Scope) =>
+  scope.kind === 'global'
+    ? 'overall'
+    : scope.kind === 'commodity' || scope.kind === 'sector'
+      ? scope.id.replaceAll('_', ' ')
+      : scope.id
+
+/** "on US, CN", "overall", "overall and on US". */
+function scopesPhrase(scopes: readonly Scope[]): string {
+  const named = scopes.filter((s) => s.kind !== 'global').map(scopeName)
+  const on = named.length > 0 ? `on ${named.join(', ')}` : ''
+  if (named.length === scopes.length) return on
+  return on ? `overall and ${on}` : 'overall'
+}
+
+/**
+ * The one copy a desk gets of the alerts one headline raised there (`page`, the carrier first: the most
+ * severe): the carrier's alert (its id, rule, severity, scope, value), its message naming every scope
+ * its rule fired on there (`Tariff escalation on US, CN: "…"`) and, after it, the desk's other alerts
+ * of the headline, by rule (`; also tariff_escalation_headline (warning) on US, CN`). The Alert
+ * contract has one scope and one rule per alert: the message is where the others are told. The id is
+ * the carrier's, an alert of alerts.v1 (claimed, deduplicated and cooled down as any): a retry or a
+ * redelivery decides the same alerts and so sends the same copy under the same id, and a replay sends
+ * none. A copy that would break the contract (a message no bound allows) is the carrier's alert as is.
+ */
+function mergedCopy(page: readonly Pending[]): Alert {
+  const carrier = page[0]!.candidate.alert
+  const groups: {
+    rule: string
+    severity: Alert['severity']
+    dimension: Alert['dimension']
+    scopes: Scope[]
+  }[] = []
+  for (const p of page) {
+    const a = p.candidate.alert
+    let g = groups.find((x) => x.rule === a.rule && x.dimension === a.dimension)
+    if (!g) {
+      g = { rule: a.rule, severity: a.severity, dimension: a.dimension, scopes: [] }
+      groups.push(g)
+    }
+    if (!g.scopes.some((s) => s.kind === a.scope.kind && s.id === a.scope.id)) g.scopes.push(a.scope)
+  }
+  const [own, ...others] = groups
+  const single = ` ${carrier.scope.kind === 'global' ? 'overall' : `on ${scopeName(carrier.scope)}`}: `
+  const at = carrier.message.indexOf(single)
+  let message =
+    own!.scopes.length === 1
+      ? carrier.message
+      : at >= 0
+        ? `${carrier.message.slice(0, at)} ${scopesPhrase(own!.scopes)}: ${carrier.message.slice(at + single.length)}`
+        : `${carrier.message} (${scopesPhrase(own!.scopes)})`
+  for (const g of others) {
+    const dimension = g.dimension === carrier.dimension ? '' : `, ${g.dimension}`
+    message += `; also ${g.rule} (${g.severity}${dimension}) ${scopesPhrase(g.scopes)}`
+  }
+  const copy = { ...carrier, message }
+  return alertProblem(copy) === undefined ? copy : carrier
 }
 
 /**
@@ -614,24 +676,50 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     }[] = []
     let duplicates = 0
     let cooled = 0
-    // One headline raising one rule on several scopes or dimensions a desk watches ("US raises tariffs on
-    // Chinese goods": region:US and region:CN; an export curb's tariff and supply-chain alerts) pages that
-    // desk once, with the first of them; alerts.v1 has all.
-    const paged = new Set<string>()
+    // One headline pages a desk once, whatever it raised there: one rule on several scopes or dimensions
+    // the desk watches ("US raises tariffs on Chinese goods": region:US and region:CN; an export curb's
+    // tariff and supply-chain alerts), and several rules on one story (tariff_escalation_headline and
+    // trade_measure_enacted). alerts.v1 has every alert; the desk gets one copy (see deskCopies).
+    const sendable = (d: ClaimDecision) => d === 'fire' || d === 'resend' || d === 'sent'
+    // As held: the routing of the attempt that claimed it, to the desks this process serves (their topics
+    // are the ones it checked at start; a desk no longer in the desks file is no longer paged).
+    const routed = inOrder.map((p, i) =>
+      !sendable(decisions[i]!)
+        ? []
+        : p.desks
+          ? p.desks.filter((desk) => deskTopics.has(desk))
+          : routeAlert(p.candidate.alert, deps.desks),
+    )
+    // Each desk and headline's alerts that go out (by index in inOrder, in record order), the first the
+    // carrier: the most severe, the first of those (rule file order, then dimensions, then scopes).
+    const pages = new Map<string, number[]>()
+    inOrder.forEach((p, i) => {
+      if (p.headline === undefined) return
+      for (const desk of routed[i]!) {
+        const key = `${desk}\u0000${p.headline}`
+        const page = pages.get(key)
+        if (!page) pages.set(key, [i])
+        else if (isAtLeast(inOrder[page[0]!]!.candidate.alert.severity, p.candidate.alert.severity))
+          page.push(i)
+        else page.unshift(i)
+      }
+    })
     let merged = 0
-    const desksFor = (p: Pending): string[] => {
-      // As held: the routing of the attempt that claimed it, to the desks this process serves (their
-      // topics are the ones it checked at start; a desk no longer in the desks file is no longer paged).
-      const desks = p.desks
-        ? p.desks.filter((desk) => deskTopics.has(desk))
-        : routeAlert(p.candidate.alert, deps.desks)
-      if (p.headline === undefined) return desks
-      return desks.filter((desk) => {
-        const key = `${desk}\u0000${p.candidate.alert.rule}\u0000${p.headline}`
-        if (!paged.has(key)) return paged.add(key)
-        merged++
-        return false
-      })
+    /** The desks an alert goes to, each with its copy: the alert, or for a carrier, the merged copy. */
+    const deskCopies = (i: number): { desk: string; alert: Alert }[] => {
+      const p = inOrder[i]!
+      const { alert } = p.candidate
+      if (p.headline === undefined) return routed[i]!.map((desk) => ({ desk, alert }))
+      const copies: { desk: string; alert: Alert }[] = []
+      for (const desk of routed[i]!) {
+        const page = pages.get(`${desk}\u0000${p.headline}`)!
+        if (page[0] !== i) {
+          merged++
+          continue
+        }
+        copies.push({ desk, alert: page.length === 1 ? alert : mergedCopy(page.map((k) => inOrder[k]!)) })
+      }
+      return copies
     }
     inOrder.forEach((p, i) => {
       const d = decisions[i]!
@@ -641,8 +729,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       if (d !== 'fire' && d !== 'resend' && d !== 'sent') return
       // A redelivery of a record whose alert was sent (not this process's retry of it) sends nothing new.
       if (d === 'sent' && acknowledged.get(alert.id)?.origin !== p.origin) duplicates++
-      // Before the check below, so that a desk paged by an acknowledged alert is not paged by its sibling.
-      const desks = desksFor(p)
+      const desks = deskCopies(i)
       // "sent": acknowledged in full, only the confirmation (the hysteresis of step 4) may be left.
       const acked: Acked | undefined =
         d === 'sent' ? { origin: p.origin } : d === 'resend' ? acknowledged.get(alert.id) : undefined
@@ -650,13 +737,17 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       // Published and acknowledged before a fault (in step 4, or in a later request of step 3): only its
       // confirmation is left, or the records of the topics not acknowledged yet.
       if (acked && !acked.topics) return
-      const topics = [alertsTopic]
-      for (const deskId of desks) topics.push(deskTopics.get(deskId)!)
+      const copies = [{ topic: alertsTopic, alert }]
+      for (const c of desks) copies.push({ topic: deskTopics.get(c.desk)!, alert: c.alert })
+      const wanted = acked?.topics ? copies.filter((c) => !acked.topics!.has(c.topic)) : copies
+      // The topics that get the alert itself in one call (one JSON text), then each merged copy.
       const records = alertRecords(
         alert,
-        acked?.topics ? topics.filter((t) => !acked.topics!.has(t)) : topics,
+        wanted.filter((c) => c.alert === alert).map((c) => c.topic),
         p.traceparent,
       )
+      for (const c of wanted)
+        if (c.alert !== alert) records.push(...alertRecords(c.alert, [c.topic], p.traceparent))
       out.push(...records)
       publishing.push({
         alert,

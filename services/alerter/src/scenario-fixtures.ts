@@ -191,10 +191,22 @@ export const SCENARIO_DESKS_BY_RULE: Record<string, string[]> = {
   export_curb: ['supply', 'risk'],
 }
 
+/** The severity of each scenario rule (SCENARIO_RULES). */
+export const SCENARIO_SEVERITY_BY_RULE: Record<string, 'info' | 'warning' | 'critical'> = {
+  tariff_down: 'warning',
+  tariff_up: 'info',
+  supply_down: 'warning',
+  supply_up: 'info',
+  export_curb: 'critical',
+  tariff_level_cn: 'warning',
+}
+
 /**
- * What pages a desk once: the alerter sends a desk one alert of a rule per headline, however many of the
- * desk's scopes it fired on. `<rule> <headline>` for a headline alert, the whole description for an
- * indicator alert (`@<minutes>`). `description`: `<rule> <scope> <dimension> <direction> <trigger>`.
+ * What pages a desk once: the alerter sends a desk one copy per headline, however many of the desk's
+ * scopes, dimensions and rules it fired on there, carried by the most severe of those alerts (the first
+ * of them in the headline's order on a tie). `<rule> <headline>` for a headline alert, the whole
+ * description for an indicator alert (`@<minutes>`). `description`: `<rule> <scope> <dimension>
+ * <direction> <trigger>`.
  */
 export function deskPage(description: string): string {
   const parts = description.split(' ')
@@ -202,11 +214,32 @@ export function deskPage(description: string): string {
   return trigger.startsWith('@') ? description : `${parts[0]} ${trigger}`
 }
 
+const RANK = { info: 0, warning: 1, critical: 2 } as const
+
 /** The pages a desk gets for these alert descriptions (SCENARIO_EXPECTED by default), each once, sorted. */
 export function scenarioDeskPages(
   desk: string,
   descriptions: readonly string[] = SCENARIO_EXPECTED,
 ): string[] {
   const routed = descriptions.filter((d) => SCENARIO_DESKS_BY_RULE[d.split(' ')[0] ?? '']?.includes(desk))
-  return [...new Set(routed.map(deskPage))].sort()
+  // Per headline, the first of its most severe rules.
+  const carriers = new Map<string, string>()
+  for (const d of routed) {
+    const trigger = d.split(' ').at(-1) ?? ''
+    if (trigger.startsWith('@')) continue
+    const rule = d.split(' ')[0] ?? ''
+    const held = carriers.get(trigger)
+    if (!held || RANK[SCENARIO_SEVERITY_BY_RULE[rule]!] > RANK[SCENARIO_SEVERITY_BY_RULE[held]!])
+      carriers.set(trigger, rule)
+  }
+  return [
+    ...new Set(
+      routed
+        .filter((d) => {
+          const trigger = d.split(' ').at(-1) ?? ''
+          return trigger.startsWith('@') || carriers.get(trigger) === d.split(' ')[0]
+        })
+        .map(deskPage),
+    ),
+  ].sort()
 }
