@@ -1080,6 +1080,12 @@ export function createBatchRunner(
 
   async function eachBatch(p: EachBatchPayload, signal: BatchSignal): Promise<void> {
     const { batch } = p
+    // A commit the group refused because it no longer has this member (or is rebalancing; see
+    // createOffsetCommitter's memberLost): these partitions may be another member's. Nothing of the batch
+    // is handled; thrown, kafkajs rejoins, as on a heartbeat's answer (the records come again to whoever
+    // owns the partition). Batches under way were told at the refusal (rebalancing, below at the committer).
+    const lost = committer?.memberLost()
+    if (lost) throw lost
     const key = `${batch.topic}/${batch.partition}`
     const since = assignment
     // The batch before this one, if its deferred work is still under way: this batch returns only once
@@ -1393,7 +1399,10 @@ export function createBatchRunner(
         },
       })
       const c = consumer
-      if (cfg.commitIntervalMs > 0) committer = createOffsetCommitter(c, cfg.commitIntervalMs, log, ticked)
+      // A commit refused because the group no longer has this member: every batch under way gives up as
+      // on a heartbeat's answer, and the next one throws it (see eachBatch); kafkajs rejoins.
+      if (cfg.commitIntervalMs > 0)
+        committer = createOffsetCommitter(c, cfg.commitIntervalMs, log, ticked, (err) => rebalancing(err))
       // Emitted by the sync, before the join's GROUP_JOIN.
       c.on(c.events.RECEIVED_UNSUBSCRIBED_TOPICS, (e) => {
         received = e.payload.topicsNotSubscribed
@@ -1660,6 +1669,27 @@ export function createBatchRunner(
           ready: false,
           detail: `${aligner!.held()} partitions held in event-time alignment for ${Math.round(now - heldSince)} ms and no batch done or under way`,
         }
+      }
+      // Offset commits refused because the group no longer has this member (it rejoins at its next batch),
+      // or not going through for longer than the session timeout: whatever it handles meanwhile may be read
+      // again by another member, so it is not ready. Degraded, not failed: kafkajs rejoins, or the fault
+      // (the coordinator unreachable) passes; a restart mends neither sooner. Before, /healthz said ok
+      // while every commit failed for as long as the worker ran.
+      if (committer && state.status !== 'failed') {
+        const lost = committer.memberLost()
+        if (lost)
+          return {
+            status: 'degraded',
+            ready: false,
+            detail: `offset commit refused (${faultReason(lost)}): the group no longer has this member; rejoining`,
+          }
+        const failing = committer.failing()
+        if (failing && now - failing.sinceMs > cfg.sessionTimeoutMs)
+          return {
+            status: 'degraded',
+            ready: false,
+            detail: `offset commits not going through for ${Math.round(now - failing.sinceMs)} ms${failing.err === undefined ? '' : ` (${faultReason(failing.err)})`}, past the session timeout`,
+          }
       }
       // No restart mends it (failed would have a liveness probe rebalance the group again and again).
       if (foreign.length > 0 && state.status !== 'failed')

@@ -77,3 +77,76 @@ describe('offset committer', () => {
     ])
   })
 })
+
+/** kafkajs's commit failure as its retrier raises it: the protocol error (with its `type`) as the cause. */
+function refused(type: string): Error {
+  const protocol = Object.assign(new Error(`refused: ${type}`), { type, retriable: false })
+  return Object.assign(new Error(protocol.message), { name: 'KafkaJSNonRetriableError', cause: protocol })
+}
+
+function failingConsumer(errors: Error[]) {
+  const listeners = new Map<string, () => void>()
+  const consumer = {
+    events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing' },
+    on: (event: string, fn: () => void) => listeners.set(event, fn),
+    commitOffsets: async () => {
+      const err = errors.shift()
+      if (err) throw err
+    },
+  } as unknown as Consumer
+  return { consumer, join: () => listeners.get('join')!() }
+}
+
+describe('offset committer refused because the group no longer has this member', () => {
+  it.each(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS'])(
+    'keeps %s as memberLost (the protocol error itself) and tells onLost once, until the next join',
+    async (type) => {
+      const f = failingConsumer([refused(type), refused(type)])
+      const told: Error[] = []
+      const c = createOffsetCommitter(f.consumer, 1_000, silent, undefined, (err) => told.push(err))
+      c.done('in', 0, '4')
+      await c.flush()
+      expect((c.memberLost() as { type?: string } | undefined)?.type).toBe(type)
+      await c.flush() // refused again: told once only
+      expect(told).toHaveLength(1)
+      expect(told[0]).toBe(c.memberLost())
+      f.join()
+      expect(c.memberLost()).toBeUndefined()
+      expect(c.failing()).toBeUndefined()
+    },
+  )
+
+  it('takes no other failure for a lost member, and ignores a refusal of the assignment before', async () => {
+    const f = failingConsumer([new Error('connection closed'), refused('ILLEGAL_GENERATION')])
+    const told: Error[] = []
+    const c = createOffsetCommitter(f.consumer, 1_000, silent, undefined, (err) => told.push(err))
+    c.done('in', 0, '4')
+    await c.flush()
+    expect(c.memberLost()).toBeUndefined()
+    const late = c.flush()
+    await Promise.resolve() // the commit is out
+    f.join() // a new assignment: the refusal answers the generation before
+    await late
+    expect(c.memberLost()).toBeUndefined()
+    expect(told).toEqual([])
+  })
+})
+
+describe('offset committer failing', () => {
+  it('tells since when commits have not gone through and why, until one does', async () => {
+    const closed = new Error('connection closed')
+    const f = failingConsumer([closed, closed])
+    const c = createOffsetCommitter(f.consumer, 1_000, silent)
+    expect(c.failing()).toBeUndefined()
+    c.done('in', 0, '4')
+    const before = performance.now()
+    await c.flush()
+    const first = c.failing()
+    expect(first?.err).toBe(closed)
+    expect(first!.sinceMs).toBeGreaterThanOrEqual(before)
+    await c.flush() // failing again: since the first attempt still
+    expect(c.failing()?.sinceMs).toBe(first!.sinceMs)
+    await c.flush() // goes through
+    expect(c.failing()).toBeUndefined()
+  })
+})
