@@ -163,9 +163,9 @@ describe('the whole pipeline as separate processes on Kafka and Redis', () => {
     // feed replayed at full speed reaches the aggregator in a few batches). services/alerter tests them.
     // Keyed by scope, in order per scope.
     for (const m of alerts.messages) expect(m.key).toBe(`${parse(m).scope.kind}:${parse(m).scope.id}`)
-    // Every alert reached the desks that subscribe to it: a headline rule's once per headline (its alerts
-    // on several scopes a desk watches page it once), an indicator rule's each.
-    const page = (a: Alert) => (headlineRules.has(a.rule) ? `${a.rule} ${a.evidence[0]?.headlineId}` : a.id)
+    // Every alert reached the desks that subscribe to it: a headline's once per desk (its alerts on several
+    // rules and scopes a desk watches page it once), an indicator rule's each.
+    const page = (a: Alert) => (headlineRules.has(a.rule) ? a.evidence[0]?.headlineId : a.id)
     await waitFor(
       () => {
         for (const a of got)

@@ -22,7 +22,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     deskMerged: new Counter({
       name: 'tradepulse_alerts_desk_merged_total',
-      help: "desk copies not sent: another scope's alert of the same rule and headline already paged the desk",
+      help: 'desk copies not sent: another alert of the same headline paged the desk (the copy names it)',
       registers: [registry],
     }),
     latency: new Histogram({
@@ -44,7 +44,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     webhooks: new Counter({
       name: 'tradepulse_webhook_deliveries_total',
-      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post), dlq_refused (failed, and Kafka refused its dead letter for good: given up without it)',
+      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post), stale (about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: not posted), dlq_refused (failed, and Kafka refused its dead letter for good: given up without it)',
       labelNames: ['desk', 'result'],
       registers: [registry],
     }),

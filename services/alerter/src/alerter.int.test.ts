@@ -110,7 +110,13 @@ describe('alerter on Kafka and Redis', () => {
         prefix,
         rules: { text: SCENARIO_RULES },
         desks: opts.desks ?? scenarioDesks(),
-        extra: { ALERTER_RULES_RELOAD_DEBOUNCE_MS: '50', ...opts.extra },
+        extra: {
+          ALERTER_RULES_RELOAD_DEBOUNCE_MS: '50',
+          // The scenario's news is dated 2026-03-02: posted whatever its age (webhook-news-age.int.test.ts
+          // covers the bound).
+          ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: '0',
+          ...opts.extra,
+        },
       }),
     )
     const app: AlerterApp = buildAlerterApp(config, {

@@ -167,6 +167,7 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       concurrency: config.ALERTER_WEBHOOK_CONCURRENCY,
       queueMax: config.ALERTER_WEBHOOK_QUEUE_MAX,
       maxAgeMs: config.ALERTER_WEBHOOK_MAX_AGE_MS,
+      maxNewsAgeMs: config.ALERTER_WEBHOOK_MAX_NEWS_AGE_MS,
       retryAfterMaxMs: config.ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS,
     },
     consumer: {
