@@ -10,7 +10,7 @@ import type { Gauge } from 'prom-client'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ALERT_CE_TYPE } from './alert-records.ts'
 import { type AlerterApp, buildAlerterApp } from './build-app.ts'
-import { AlerterConfig } from './config.ts'
+import { AlerterConfig, WEBHOOK_MAX_NEWS_AGE_MS } from './config.ts'
 import { alerterEnv, alerterTopics, listenForWebhooks } from './kafka-set-up.ts'
 import {
   deskPage,
@@ -451,6 +451,30 @@ describe('alerter on Kafka and Redis', () => {
     expect(hook.received.map((r) => (JSON.parse(r.body) as Alert).id).sort()).toEqual(
       tariffDesk.messages.map((m) => alertOf(m).id).sort(),
     )
+  })
+
+  it('posts no alert about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (its default), though the desk topic has it: counted stale', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(204).end())
+    // The scenario's news is dated 2026-03-02: far older than the default bound.
+    const { app, topics } = start({
+      desks: scenarioDesks(hook.url),
+      env: { SCENARIO_TARIFF_SECRET: 's' },
+      extra: { ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: String(WEBHOOK_MAX_NEWS_AGE_MS) },
+    })
+    const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
+    cleanups.push(tariffDesk.stop)
+    await app.start()
+    await app.runner.joined()
+    await produceScenario(topics)
+    const want = scenarioDeskPages('tariff')
+    await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
+    const stale = async () =>
+      ((await app.metrics.registry.getSingleMetric('tradepulse_webhook_deliveries_total')?.get())?.values ?? [])
+        .filter((v) => v.labels.result === 'stale')
+        .reduce((n, v) => n + v.value, 0)
+    await waitFor(async () => (await stale()) >= want.length, { what: 'stale count' })
+    expect(await stale()).toBe(want.length)
+    expect(hook.received).toEqual([])
   })
 
   for (const mode of ['fails with 500', 'hangs'] as const) {

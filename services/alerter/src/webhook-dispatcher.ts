@@ -501,7 +501,7 @@ function createLane(
     const newsAgeMs = now() - newsMs
     log[staleRun === 1 ? 'warn' : 'debug'](
       { alertId, newsAt, newsAgeMs, maxNewsAgeMs },
-      `desk ${target.deskId}: alert ${alertId} not posted: its news (published or entered ${newsAt}, ${Math.round(newsAgeMs / 60_000)} min ago) is older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (${maxNewsAgeMs} ms): a backlog caught up after an outage; counted (tradepulse_webhooks_total result stale), the desk topic keeps it; alerts after it about news as old are not posted either (logged at debug)`,
+      `desk ${target.deskId}: alert ${alertId} not posted: its news (published or entered ${newsAt}, ${Math.round(newsAgeMs / 60_000)} min ago) is older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (${maxNewsAgeMs} ms): a backlog caught up after an outage; counted (tradepulse_webhook_deliveries_total result stale), the desk topic keeps it; alerts after it about news as old are not posted either (logged at debug)`,
     )
   }
   const freshNews = () => {
