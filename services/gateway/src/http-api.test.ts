@@ -55,6 +55,8 @@ describe('gateway HTTP API', () => {
       answers?: { maxUnsentBytes: number; sendTimeoutMs: number }
       /** The routes' clock (T0 when absent). */
       now?: () => number
+      /** The log throttles' monotonic clock (ApiDeps.elapsedNow); `now` when absent. */
+      elapsedNow?: () => number
       /**
        * How long a /top answer is shared (0, none, when absent: most tests read again what they have just
        * changed), and GATEWAY_MAX_INDICATOR_READS.
@@ -99,6 +101,8 @@ describe('gateway HTTP API', () => {
       indicators: opts.indicatorsFor?.(indicators) ?? indicators,
       log,
       now: opts.now ?? (() => T0),
+      // The log throttles' elapsed time: the wall clock's unless a test gives its own.
+      elapsedNow: opts.elapsedNow ?? opts.now ?? (() => T0),
       indicatorsWithheld: (n, reason) => {
         withheld.push(n)
         withheldBy.push([reason, n])
@@ -1007,6 +1011,33 @@ describe('gateway HTTP API', () => {
     expect(whole.body.indicators.map((u) => u.scope.id).sort()).toEqual(['CN', 'US'])
     expect(whole.body.withheld).toBeUndefined()
     expect(withheld).toEqual([2, 1, 1])
+  })
+
+  it('logs withheld indicators again a minute of elapsed time on, however far the wall clock is set back meanwhile', async () => {
+    let nowMs = T0
+    let elapsedMs = 0
+    const clock = { now: () => nowMs }
+    const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: 630_000 })
+    const { get, logged } = await serve({
+      indicatorsFor: () => store,
+      now: clock.now,
+      elapsedNow: () => elapsedMs,
+    })
+    await store.applyBatch([tariffIn('CN', 'h1', T0 - 60_000, -0.9)])
+    // Set back: the stored time reads as ahead of it (damaged), logged once.
+    nowMs = T0 - 30 * 60_000
+    const errors = () => logged.filter((l) => l.level === 50)
+    await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(errors()).toHaveLength(1)
+    // Set back an hour more, a minute of elapsed time on: logged again (on the wall clock, not for an hour).
+    nowMs -= 60 * 60_000
+    elapsedMs += WITHHELD_LOG_EVERY_MS
+    await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(errors()).toHaveLength(2)
+    // Within the minute: not again.
+    elapsedMs += 1_000
+    await get('/api/indicators?dimension=tariff&scope=region:CN')
+    expect(errors()).toHaveLength(2)
   })
 
   it('leaves out an indicator whose update breaks the IndicatorUpdate contract, naming it in `withheld`: counted by reason at each read, logged at warn with the field at most once a minute, apart from damaged refs', async () => {

@@ -318,6 +318,11 @@ export type ApiDeps = {
   indicators: IndicatorStore
   log: Logger
   now?: () => number
+  /**
+   * Elapsed time, ms on a monotonic clock (performance.now when absent): the log throttles. On `now`, a
+   * clock set back by S silenced the withheld-indicator lines for S.
+   */
+  elapsedNow?: () => number
   /** Whether the feed holds what the alerts topic held at the start; always, when absent. */
   catchUp?: Pick<CatchUpGate, 'caughtUp'>
   /**
@@ -368,6 +373,7 @@ export type ApiDeps = {
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
+  const elapsedNow = deps.elapsedNow ?? (() => performance.now())
   const maxUnsent = deps.maxUnsentBytes ?? Number.POSITIVE_INFINITY
   const sendTimeoutMs = deps.sendTimeoutMs ?? ANSWER_SEND_TIMEOUT_MS
   /** The bytes of the alert lists answered and not yet handed to the network (their readers behind). */
@@ -411,7 +417,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   function reportDamaged(withheld: readonly WithheldIndicator[], namespace: string) {
     if (withheld.length === 0) return
     deps.indicatorsWithheld?.(withheld.length, 'damaged_ref')
-    const t = now()
+    const t = elapsedNow()
     if (t - withheldLoggedMs < WITHHELD_LOG_EVERY_MS) return
     withheldLoggedMs = t
     deps.log.error(
@@ -437,7 +443,7 @@ export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   function reportInvalid(invalid: readonly InvalidIndicator[], namespace: string) {
     if (invalid.length === 0) return
     deps.indicatorsWithheld?.(invalid.length, 'invalid_state')
-    const t = now()
+    const t = elapsedNow()
     if (t - invalidLoggedMs < WITHHELD_LOG_EVERY_MS) return
     invalidLoggedMs = t
     deps.log.warn(
