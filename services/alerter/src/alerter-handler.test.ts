@@ -207,6 +207,90 @@ describe('alerter handler', () => {
     expect(await alertMetrics(registry)).toEqual({ alerts: onAlerts.length, latency: onAlerts.length })
   })
 
+  it('observes the latency histogram at acknowledgement: alerts an outage held an hour show the hour, their payload stays as decided', async () => {
+    const HOUR = 3_600_000
+    const ingested = Date.now()
+    const batch: InRecord[] = scenarioHeadlines(ingested, `lat-${Math.random().toString(36).slice(2)}-`).map(
+      (h, i) => ({
+        topic: topics.scored.name,
+        partition: 0,
+        offset: String(i),
+        key: Buffer.from(h.id),
+        value: Buffer.from(JSON.stringify(h)),
+        headers: {},
+        timestamp: ingested,
+      }),
+    )
+    /** The latency histogram's count, sum (seconds) and observations at most 30 s. */
+    const latency = async (registry: Registry) => {
+      const values = ((await registry.getMetricsAsJSON()).find(
+        (m) => m.name === 'tradepulse_alert_latency_seconds',
+      )?.values ?? []) as { metricName?: string; value: number; labels: Record<string, unknown> }[]
+      const of = (suffix: string, le?: number) =>
+        values.find((v) => v.metricName?.endsWith(suffix) && (le === undefined || v.labels.le === le))
+          ?.value ?? 0
+      return { count: of('_count'), sum: of('_sum'), within30s: of('_bucket', 30) }
+    }
+    const alertsOn = (out: OutRecord[]) =>
+      out.filter((r) => r.topic === topics.alerts.name).map((r) => JSON.parse(r.value as string) as Alert)
+
+    // Kafka down for an hour and more: the same process retries the batch (its detection time pinned).
+    let now = ingested
+    let down = true
+    const sent: OutRecord[] = []
+    const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const same = testAlerterHandler({
+      topics,
+      rules,
+      store,
+      nowMs: () => now,
+      publish: async (out) => {
+        if (down) throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+        sent.push(...out)
+      },
+    })
+    await expect(same.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+    now += HOUR / 2
+    await expect(same.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+    now += HOUR / 2
+    down = false
+    await same.handler(batch, ctx)
+    const alerts = alertsOn(sent)
+    expect(alerts.length).toBeGreaterThan(5)
+    // The payload is as first decided (ids and replays depend on it): detected then, its latency small.
+    for (const a of alerts) {
+      expect(a.detectedAt).toBe(new Date(ingested).toISOString())
+      expect(a.latencyMs).toBe(0)
+    }
+    // The histogram tells the hour they waited.
+    const seen = await latency(same.registry)
+    expect(seen.count).toBe(alerts.length)
+    expect(seen.within30s).toBe(0)
+    expect(seen.sum).toBeGreaterThanOrEqual((alerts.length * HOUR) / 1_000)
+
+    // Another process takes the records an hour after one that claimed them and failed: the alerts held in
+    // the outbox go out as held, observed at their acknowledgement.
+    const shared = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+    const first = testAlerterHandler({
+      topics,
+      rules,
+      store: shared,
+      nowMs: ingested,
+      publish: async () => {
+        throw new TradepulseError('INFRA_KAFKA', 'KafkaJSConnectionError: Connection timeout')
+      },
+    })
+    await expect(first.handler(batch, ctx)).rejects.toThrow('Connection timeout')
+    const next = testAlerterHandler({ topics, rules, store: shared, nowMs: ingested + HOUR })
+    await next.handler(batch, ctx)
+    const resent = alertsOn(next.published)
+    expect(resent.length).toBe(alerts.length)
+    const after = await latency(next.registry)
+    expect(after.count).toBe(resent.length)
+    expect(after.within30s).toBe(0)
+    expect(after.sum).toBeGreaterThanOrEqual((resent.length * HOUR) / 1_000)
+  })
+
   it('gives an indicator alert on a busy scope its evidence: newer headlines about other dimensions do not push it out', async () => {
     const level = parseRules(`version: t-1\nrules:\n${cnLevelRule(3_600_000)}`, 'yaml')
     if (!level.ok) throw new Error('rules do not parse')

@@ -244,6 +244,14 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
   const clock = deps.clock ?? systemClock
   const deskTopics = new Map(deps.desks.map((d) => [d.id, deps.topics.deskAlerts(d.id).name]))
   const { metrics } = deps
+  /**
+   * From the alert's entry into the pipeline to now (its acknowledgement), clamped at 0 against clock skew
+   * between the ingest and alerter hosts; the payload's latencyMs if its ingestedAt does not parse.
+   */
+  const latencyAtAck = (alert: Alert): number => {
+    const entered = Date.parse(alert.ingestedAt)
+    return Number.isFinite(entered) ? Math.max(0, clock.now() - entered) : alert.latencyMs
+  }
   // Alerts Kafka acknowledged whose step 4 has not been done yet (a Redis fault in it, or a Kafka fault
   // in a later request of the same publish): a batch retried after that fault finds them here and does
   // not publish again what was acknowledged. Bounded: the oldest go first (the entries of a partition
@@ -763,11 +771,15 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     // An alert is counted (and its latency observed) once, when Kafka acknowledges its alerts.v1 record:
     // not while the batch is assembled, since a publish that fails is retried with the same alerts, and
     // not again on a retry that only sends the desk copies left (its alerts.v1 record is then absent).
+    // Its latency is read off the clock now, at the acknowledgement, from its ingestedAt: not the payload's
+    // latencyMs, which is as first decided (a failed attempt's detection time is pinned, and the outbox
+    // keeps the payload held), so an alert an outage held an hour would report the milliseconds it took
+    // to decide, and the dashboards no spike for the outage.
     const count = (a: (typeof publishing)[number], done?: ReadonlySet<OutRecord>) => {
       const record = a.records.find((r) => r.topic === alertsTopic)
       if (!record || (done && !done.has(record))) return
       metrics.alerts.inc({ rule: a.alert.rule, severity: a.alert.severity })
-      metrics.latency.observe(a.alert.latencyMs / 1_000)
+      metrics.latency.observe(latencyAtAck(a.alert) / 1_000)
     }
     // Records Kafka refused for good (too large for a topic, an invalid record), found one by one.
     const refused = new Map<OutRecord, string>()

@@ -27,7 +27,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     latency: new Histogram({
       name: 'tradepulse_alert_latency_seconds',
-      help: 'from the triggering record entering the pipeline to detection',
+      help: "from the triggering record entering the pipeline (the alert's ingestedAt) to Kafka acknowledging the alert on alerts.v1, on the alerter's clock: an alert an outage held counts the time it waited (the alert's own latencyMs is to its first detection)",
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
