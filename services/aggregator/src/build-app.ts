@@ -1,3 +1,4 @@
+import { getHeapStatistics } from 'node:v8'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { type IndicatorStore, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
@@ -28,6 +29,7 @@ import {
   AGGREGATOR_HTTP_PORT,
   type AggregatorConfig,
   eventTimeOptions,
+  heapWarning,
   indicatorOverrides,
   indicatorStoreOptions,
 } from './config.ts'
@@ -38,11 +40,18 @@ const FINAL_FLUSH_MS = 2_000
 export type AggregatorAppDeps = WorkerDeps & {
   /** The indicator store; Redis from config when absent. */
   store?: IndicatorStore
+  /** The process's heap limit, checked against what a catch-up may hold (heapWarning); v8's when absent. */
+  heapLimitBytes?: number
 }
 
 /** The aggregator worker: on Kafka and Redis by default, or on whatever bus and store it is given. */
 export function buildAggregatorApp(config: AggregatorConfig, deps: AggregatorAppDeps): KafkaWorker {
   const log = deps.log.child({ component: 'aggregator' })
+  // A backlog caught up at a fetch size the heap cannot hold killed the worker before its first commit,
+  // and every restart after it the same way (heap OOM at 157,000 records with a 512 MB heap, defaults):
+  // said at the start, with both ways out.
+  const heap = heapWarning(config, deps.heapLimitBytes ?? getHeapStatistics().heap_size_limit)
+  if (heap) log.warn(heap.fields, heap.msg)
   const topics = createTopicCatalogue(config.TRADEPULSE_TOPIC_PREFIX)
   const indicatorConfig = indicatorOverrides(config)
   const resolved = resolveIndicatorConfig(indicatorConfig)

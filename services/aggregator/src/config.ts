@@ -163,3 +163,68 @@ export function indicatorStoreOptions(config: AggregatorConfig) {
     config: indicatorOverrides(config),
   }
 }
+
+/** Bytes in a mebibyte, as NODE_OPTIONS=--max-old-space-size counts them. */
+const MIB = 1_048_576
+/**
+ * Heap a catch-up takes at its peak per byte a fetch brings (KAFKA_MAX_BYTES_PER_PARTITION ×
+ * KAFKA_PARTITIONS_CONCURRENCY): the records as kafkajs hands them, their parsed headlines and
+ * contributions, and what the collector has not yet freed. Measured (bench/src/_bp-agg.ts: 300,000
+ * scored headlines of about 580 bytes on 6 partitions, the defaults): about 160,000 records held, the
+ * batch being applied and the next fetch, at a peak heap of 785 MB, 2 × 48 MiB × 8 and the worker's own
+ * (a larger headline costs less heap per byte).
+ */
+export const HEAP_BYTES_PER_FETCHED_BYTE = 8
+/** What the worker holds besides a catch-up's records: code, clients, the throttle's keys (about 60 MB measured idle). */
+export const HEAP_BASE_BYTES = 64 * MIB
+/**
+ * The share of the heap limit a catch-up may take: the collector needs the rest to keep up. At 0.94 of
+ * it (KAFKA_MAX_BYTES_PER_PARTITION=6989824 in a 704 MB heap_size_limit, --max-old-space-size=512) the
+ * same backlog was caught up, but in 68 s against 36 s, the heap pinned at its limit and /healthz
+ * answering in up to 9.6 s; at 0.68 (the defaults, --max-old-space-size=1024) in 34 s.
+ */
+export const HEAP_SAFE_SHARE = 0.7
+
+/**
+ * The heap a catch-up of a backlog may need at these settings: two fetches held (the runner fetches and
+ * parses the next while the last part of one is applied) at HEAP_BYTES_PER_FETCHED_BYTE, and the base.
+ * A fetch is KAFKA_MAX_BYTES_PER_PARTITION for each partition handled at once (the runner asks for that
+ * much, KAFKA_PARTITIONS_CONCURRENCY of them; more partitions assigned than that take turns).
+ */
+export function catchUpHeapBytes(
+  config: Pick<AggregatorConfig, 'KAFKA_MAX_BYTES_PER_PARTITION' | 'KAFKA_PARTITIONS_CONCURRENCY'>,
+): number {
+  const fetchBytes = config.KAFKA_MAX_BYTES_PER_PARTITION * config.KAFKA_PARTITIONS_CONCURRENCY
+  return HEAP_BASE_BYTES + 2 * fetchBytes * HEAP_BYTES_PER_FETCHED_BYTE
+}
+
+/**
+ * A warning for the start when catching up a backlog at these fetch settings could take more than its
+ * safe share (HEAP_SAFE_SHARE) of the heap the process may have (`heapLimitBytes`: v8.getHeapStatistics().heap_size_limit): the worker would die
+ * of heap exhaustion part way through its first fetches, before it commits anything, and its restart
+ * meets the same backlog, so indicators stop for good. Undefined when it fits. Naming both ways out: a
+ * larger heap (NODE_OPTIONS=--max-old-space-size) or a smaller fetch (KAFKA_MAX_BYTES_PER_PARTITION).
+ */
+export function heapWarning(
+  config: Pick<AggregatorConfig, 'KAFKA_MAX_BYTES_PER_PARTITION' | 'KAFKA_PARTITIONS_CONCURRENCY'>,
+  heapLimitBytes: number,
+): { msg: string; fields: Record<string, number> } | undefined {
+  const needed = catchUpHeapBytes(config)
+  const safe = heapLimitBytes * HEAP_SAFE_SHARE
+  if (needed <= safe) return undefined
+  const partitions = config.KAFKA_PARTITIONS_CONCURRENCY
+  const perByte = 2 * partitions * HEAP_BYTES_PER_FETCHED_BYTE
+  // The largest fetch share per partition that fits, in whole KiB (none when the base alone does not).
+  const fits = Math.floor(Math.max(0, safe - HEAP_BASE_BYTES) / perByte / 1024) * 1024
+  // A heap of which the catch-up takes its safe share, in steps of 64 MB.
+  const heapMib = Math.ceil(needed / HEAP_SAFE_SHARE / MIB / 64) * 64
+  return {
+    fields: {
+      maxBytesPerPartition: config.KAFKA_MAX_BYTES_PER_PARTITION,
+      partitions,
+      heapLimitMib: Math.floor(heapLimitBytes / MIB),
+      neededMib: Math.ceil(needed / MIB),
+    },
+    msg: `catching up a backlog at KAFKA_MAX_BYTES_PER_PARTITION=${config.KAFKA_MAX_BYTES_PER_PARTITION} on up to ${partitions} partitions (KAFKA_PARTITIONS_CONCURRENCY) may take about ${Math.ceil(needed / MIB)} MB of heap, over ${HEAP_SAFE_SHARE * 100}% of this process's heap limit of ${Math.floor(heapLimitBytes / MIB)} MB (v8 heap_size_limit): it may die of heap exhaustion before committing, and again at every restart, or crawl collecting garbage; raise the heap (NODE_OPTIONS=--max-old-space-size=${heapMib}) or lower the fetch size (${fits > 0 ? `KAFKA_MAX_BYTES_PER_PARTITION=${fits} or less` : 'KAFKA_MAX_BYTES_PER_PARTITION: even 1 KiB does not fit, raise the heap'})`,
+  }
+}
