@@ -60,7 +60,11 @@ describe('Kafka TLS settings', () => {
       undefined,
     ])
     expect(kafkaSecurity(c)).toEqual({})
-    expect(kafkaClientConfig(c, 'id')).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'id' })
+    expect(kafkaClientConfig(c, 'id')).toEqual({
+      brokers: ['127.0.0.1:9092'],
+      clientId: 'id',
+      metadataMaxAgeMs: 30_000,
+    })
     expect(kafkaSecurity(loadConfig(BaseConfig, { KAFKA_SSL: 'true' }))).toEqual({
       ssl: { rejectUnauthorized: true },
     })

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
     expect(c.TRADEPULSE_TOPIC_PREFIX).toBe('tradepulse.')
     // A record is handed over as soon as it is there: the wait only bounds an idle consumer's polling.
     expect([c.KAFKA_FETCH_MIN_BYTES, c.KAFKA_FETCH_MAX_WAIT_MS]).toEqual([1, 100])
+    // New partitions read and written to within half a minute, not kafkajs's five.
+    expect(c.KAFKA_METADATA_MAX_AGE_MS).toBe(30_000)
   })
   it('parses lists, numbers and booleans', () => {
     const c = loadConfig(BaseConfig, {
@@ -293,6 +295,7 @@ describe('loadConfig: values past what they feed', () => {
       'KAFKA_COMMIT_INTERVAL_MS',
       'KAFKA_SESSION_TIMEOUT_MS',
       'KAFKA_HEARTBEAT_INTERVAL_MS',
+      'KAFKA_METADATA_MAX_AGE_MS',
       'REDIS_TIMEOUT_MS',
       'SHUTDOWN_DEADLINE_MS',
       'RETRY_BASE_MS',
@@ -394,6 +397,7 @@ describe('loadConfig: values past what they feed', () => {
       'KAFKA_COMMIT_INTERVAL_MS',
       'KAFKA_SESSION_TIMEOUT_MS',
       'KAFKA_HEARTBEAT_INTERVAL_MS',
+      'KAFKA_METADATA_MAX_AGE_MS',
       'KAFKA_MAX_BATCH',
       'KAFKA_PARTITIONS_CONCURRENCY',
       'KAFKA_MAX_BYTES_PER_PARTITION',

@@ -14,6 +14,8 @@ import { noteUnknownVariables } from './unknown-variables.ts'
 
 /** Where Kafka and Redis are looked for when KAFKA_BROKERS / REDIS_URL are not set: one machine. */
 export const DEFAULT_KAFKA_BROKERS = '127.0.0.1:9092'
+/** KAFKA_METADATA_MAX_AGE_MS's default, and that of a client made without it (createKafka). */
+export const DEFAULT_METADATA_MAX_AGE_MS = 30_000
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1')
@@ -324,6 +326,14 @@ export const baseConfigShape = {
   ),
   KAFKA_HEARTBEAT_INTERVAL_MS: ms(3_000, 100).describe(
     'consumer heartbeat interval (below KAFKA_SESSION_TIMEOUT_MS, and so is it plus KAFKA_FETCH_MAX_WAIT_MS)',
+  ),
+  // kafkajs refreshes a producer's or consumer's view of the cluster only once it is this old (its own
+  // default 300000): partitions added to a topic went unread, and unwritten, for five minutes, nothing
+  // saying so (measured: headlines grown from 2 to 4 partitions, their records scored after 300 s). Each
+  // refresh is one Metadata request per client, so 30 s costs a broker nothing noticeable (a worker has a
+  // consumer and a producer or two: a few requests a minute).
+  KAFKA_METADATA_MAX_AGE_MS: ms(DEFAULT_METADATA_MAX_AGE_MS, 1_000).describe(
+    "longest a producer or consumer acts on the cluster's metadata before asking a broker again: partitions added to a topic are read and written this long after at most (kafkajs's own default, 300000, left them unread for five minutes); each refresh is one metadata request per client, so lower loads the brokers more (sensible: 5000..300000)",
   ),
   KAFKA_MAX_BATCH: count(2_000).describe('most records handled and produced as one unit'),
   KAFKA_PARTITIONS_CONCURRENCY: count(3).describe(

@@ -14,7 +14,7 @@ import {
   listenFailure,
 } from './http/health-server.ts'
 import type { BatchRunner, BatchRunnerConfig } from './kafka/batch-runner.ts'
-import { kafkaClientConfig } from './kafka/kafka-client.ts'
+import { kafkaClientConfig, topicSettingDriftLine } from './kafka/kafka-client.ts'
 import { createKafkaTransport } from './kafka/kafka-transport.ts'
 import type { BatchHandler } from './kafka/records.ts'
 import type { Logger } from './logger.ts'
@@ -45,7 +45,9 @@ export type KafkaWorkerSpec = {
   /**
    * The topic catalogue and the topics the worker writes: each of these and of `inputTopics` that exists
    * with another message.timestamp.type than the catalogue's (created before the catalogue set it) is
-   * warned of at start, naming `createCommand`, which sets it. The worker runs on: as it did before.
+   * warned of at start, naming `createCommand`, which sets it; and one whose cleanup.policy, partitions or
+   * retention.ms lose records or work (topicSettingsDrift), naming how to set it. The worker runs on: as
+   * it did before.
    */
   topicSettings?: { catalogue: TopicSpec[]; writes: string[]; createCommand: string }
   healthChecks?: Record<string, HealthCheck>
@@ -201,6 +203,31 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       )
   }
 
+  /**
+   * Warns of each topic the worker reads or writes whose cleanup.policy, partitions or retention.ms are
+   * not the catalogue's in a way that loses records or work (an indicators topic made with delete loses
+   * readings past its retention). A check that fails is warned of too: the worker runs on either way.
+   */
+  const topicSettingsChecked = async (settings: NonNullable<KafkaWorkerSpec['topicSettings']>) => {
+    if (!transport.topicSettingsDrift) return
+    const mine = new Set([...spec.inputTopics, ...settings.writes])
+    const specs = settings.catalogue.filter((s) => mine.has(s.name))
+    if (specs.length === 0) return
+    const drift = await transport.topicSettingsDrift(specs).catch((err: unknown) => {
+      log.warn(
+        { err, topics: specs.map((s) => s.name) },
+        'could not read the cleanup.policy, partitions and retention.ms of the topics it reads and writes',
+      )
+      return []
+    })
+    // Under a key of their own: `topic` and `wanted` at the top are the timestamp type's warnings'.
+    for (const d of drift)
+      log.warn(
+        { topicSetting: { topic: d.name, setting: d.setting, actual: d.actual, wanted: d.wanted } },
+        topicSettingDriftLine(d),
+      )
+  }
+
   return {
     metrics,
     runner,
@@ -250,6 +277,8 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
         if (spec.topicSettings) {
           const checked = await step(timestampTypesChecked(spec.topicSettings))
           if (checked === STOP_ASKED) return givenUp()
+          const settled = await step(topicSettingsChecked(spec.topicSettings))
+          if (settled === STOP_ASKED) return givenUp()
         }
         if (stopAsked) return givenUp()
         // The runner's start given up goes on connecting; the runner's stop (below) makes it disconnect

@@ -79,6 +79,41 @@ describe('tradepulse topics create on Kafka', () => {
     expect(again.stdout.trim().split('\n')).toEqual(listTopics(catalogue).map((t) => `exists   ${t.name}`))
   })
 
+  it('warns of an existing indicators topic made with delete, leaving it as it is; not of the topics as the catalogue specifies them', async () => {
+    const prefix = `${randomName('topics')}.`
+    const catalogue = createTopicCatalogue(prefix)
+    const indicators = catalogue.indicators.name
+    // Pre-created by hand with the broker's defaults for the policy and retention (delete, 7 days), its
+    // timestamp type as the catalogue's.
+    await createTopics(kafkaBrokers, [
+      {
+        name: indicators,
+        partitions: catalogue.indicators.partitions,
+        config: {
+          'cleanup.policy': 'delete',
+          'retention.ms': '604800000',
+          'message.timestamp.type': 'LogAppendTime',
+        },
+      },
+    ])
+    const env = { ...process.env, KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const warnings = (stderr: string) =>
+      stderr.split('\n').filter((l) => l.startsWith('tradepulse: warning: '))
+    const first = await run(process.execPath, [MAIN, 'topics', 'create'], { env })
+    expect(first.stdout.trim().split('\n')).toEqual(
+      listTopics(catalogue).map((t) => `${t.name === indicators ? 'exists ' : 'created'}  ${t.name}`),
+    )
+    const expected = [
+      `tradepulse: warning: ${indicators} has cleanup.policy=delete, where the catalogue sets compact: its records are deleted after retention.ms (7 d), each key's latest value with them, where compaction keeps it for ever (set it with \`kafka-configs --alter --entity-type topics --entity-name ${indicators} --add-config cleanup.policy=compact\`)`,
+      `tradepulse: warning: ${indicators} has retention.ms=604800000, where the catalogue sets -1: its records are deleted after 7 d, where the catalogue keeps them for ever: a replay, a rebuild or a reader behind finds them gone (set it with \`kafka-configs --alter --entity-type topics --entity-name ${indicators} --add-config retention.ms=-1\`)`,
+    ]
+    expect(warnings(first.stderr)).toEqual(expected)
+    // Again: every other topic now exists as specified, and is not warned of; the indicators topic still is.
+    const again = await run(process.execPath, [MAIN, 'topics', 'create'], { env })
+    expect(again.stdout.trim().split('\n')).toEqual(listTopics(catalogue).map((t) => `exists   ${t.name}`))
+    expect(warnings(again.stderr)).toEqual(expected)
+  })
+
   it('names the desks file, the flag it came from and the reason when it cannot be read', async () => {
     const err = await run(
       process.execPath,

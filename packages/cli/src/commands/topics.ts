@@ -7,6 +7,8 @@ import {
   ensureTopics,
   loadConfig,
   TradepulseError,
+  topicSettingDriftLine,
+  topicSettingsDrift,
 } from '@tradepulse/platform'
 import type { Command } from 'commander'
 import { cliKafka, cliLogger } from '../infra.ts'
@@ -29,7 +31,7 @@ export function registerTopics(program: Command): void {
   topics
     .command('create')
     .description(
-      "create every topic of the catalogue that does not exist yet, and set the catalogue's message.timestamp.type on those that exist with another (running it again changes nothing)",
+      "create every topic of the catalogue that does not exist yet, and set the catalogue's message.timestamp.type on those that exist with another (running it again changes nothing); warns of an existing topic with another cleanup.policy, fewer partitions or a shorter retention.ms than the catalogue's, which it leaves as they are",
     )
     .option('--desk <id...>', 'also create alerts.desk.<id> topics', deskIds)
     .option(
@@ -75,6 +77,11 @@ export function registerTopics(program: Command): void {
               : `${created.includes(s.name) ? 'created' : 'exists '}  ${s.name}\n`,
           )
         }
+        // Partitions and policy are not changed here (more partitions move keys; a policy is the operator's
+        // call): a topic made otherwise than the catalogue says is named, with what it costs and the remedy.
+        const existed = specs.filter((s) => !created.includes(s.name))
+        for (const d of await topicSettingsDrift(admin, existed))
+          process.stderr.write(`tradepulse: warning: ${topicSettingDriftLine(d)}\n`)
       } finally {
         await admin.disconnect()
       }

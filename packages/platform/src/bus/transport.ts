@@ -1,6 +1,6 @@
 import type { TopicSpec } from '@tradepulse/contracts'
 import type { BatchRunner, BatchRunnerConfig } from '../kafka/batch-runner.ts'
-import type { TimestampTypeDrift } from '../kafka/kafka-client.ts'
+import type { TimestampTypeDrift, TopicSettingDrift } from '../kafka/kafka-client.ts'
 import type { BatchHandler, OutRecord } from '../kafka/records.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -18,6 +18,11 @@ export type Transport = {
   missingTopics(names: readonly string[]): Promise<string[]>
   /** The existing topics of `specs` whose message.timestamp.type is not theirs (none in memory: one clock). */
   timestampTypeDrift(specs: TopicSpec[]): Promise<TimestampTypeDrift[]>
+  /**
+   * The existing topics of `specs` whose cleanup.policy, partitions or retention.ms cost records or work
+   * (topicSettingsDrift); absent where there are no such settings (in memory).
+   */
+  topicSettingsDrift?(specs: TopicSpec[]): Promise<TopicSettingDrift[]>
   /** A producer outside any consumed batch (for example timed flushes); sends resolve when acknowledged. */
   createPublisher(): Publisher
 }

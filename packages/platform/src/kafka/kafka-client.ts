@@ -4,6 +4,7 @@ import type { TopicSpec, TopicTimestampType } from '@tradepulse/contracts'
 import kafkajs, {
   type Admin,
   CompressionTypes,
+  type ConsumerConfig,
   type ISocketFactory,
   type ITopicConfig,
   Kafka,
@@ -11,9 +12,10 @@ import kafkajs, {
   logLevel,
   Partitioners,
   type Producer,
+  type ProducerConfig,
   type SASLOptions,
 } from 'kafkajs'
-import type { BaseConfig } from '../config.ts'
+import { type BaseConfig, DEFAULT_METADATA_MAX_AGE_MS } from '../config.ts'
 import { isTlsCode, KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { gzipCodec } from './gzip-codec.ts'
@@ -73,16 +75,18 @@ export function kafkaLogCreator(log: Logger) {
 
 /**
  * What a client needs to reach the cluster: the bootstrap brokers (KAFKA_BROKERS's form: host:port, or
- * [IPv6 address]:port), TLS (`ssl`: kafkajs's, true or Node's tls options) and SASL.
+ * [IPv6 address]:port), TLS (`ssl`: kafkajs's, true or Node's tls options) and SASL; and how old the
+ * metadata of its producers and consumers may grow (KAFKA_METADATA_MAX_AGE_MS; its default when absent).
  */
 export type KafkaClientConfig = {
   brokers: string[]
   clientId: string
   ssl?: ConnectionOptions | boolean
   sasl?: SASLOptions
+  metadataMaxAgeMs?: number
 }
 
-/** The settings kafkaClientConfig reads. */
+/** The settings kafkaClientConfig reads (KAFKA_METADATA_MAX_AGE_MS: its default when absent). */
 export type KafkaConnectionSettings = Pick<
   BaseConfig,
   | 'KAFKA_BROKERS'
@@ -94,14 +98,23 @@ export type KafkaConnectionSettings = Pick<
   | 'KAFKA_SASL_MECHANISM'
   | 'KAFKA_SASL_USERNAME'
   | 'KAFKA_SASL_PASSWORD'
->
+> &
+  Partial<Pick<BaseConfig, 'KAFKA_METADATA_MAX_AGE_MS'>>
 
 /**
- * A client's settings from the configuration: brokers, TLS and SASL. Every client the workers and the
- * CLI make of the configuration is made from this, so none reaches a secured cluster without them.
+ * A client's settings from the configuration: brokers, TLS, SASL and the metadata's age. Every client the
+ * workers and the CLI make of the configuration is made from this, so none reaches a secured cluster
+ * without them, nor leaves new partitions unread for kafkajs's five minutes.
  */
 export function kafkaClientConfig(config: KafkaConnectionSettings, clientId: string): KafkaClientConfig {
-  return { brokers: config.KAFKA_BROKERS, clientId, ...kafkaSecurity(config) }
+  return {
+    brokers: config.KAFKA_BROKERS,
+    clientId,
+    ...kafkaSecurity(config),
+    ...(config.KAFKA_METADATA_MAX_AGE_MS !== undefined
+      ? { metadataMaxAgeMs: config.KAFKA_METADATA_MAX_AGE_MS }
+      : {}),
+  }
 }
 
 /** KAFKA_SSL* and KAFKA_SASL* as kafkajs takes them; empty when neither is on. */
@@ -213,18 +226,43 @@ function markTlsListener(socket: Socket): void {
   })
 }
 
+/**
+ * A kafkajs client whose producers and consumers refresh the cluster's metadata once it is `metadataMaxAge`
+ * old, unless one is made with its own. kafkajs takes the age per producer and consumer only, and its
+ * default (300000) left partitions added to a topic unread, and unwritten, for five minutes: a consumer
+ * sees them (and rejoins its group, "Topic has been updated") and a producer spreads keys over them only
+ * at a refresh. Made here, every producer and consumer of the workers and the CLI has the age, those
+ * made in other modules (the batch runner's, the webhook lanes') too.
+ */
+class AgedMetadataKafka extends Kafka {
+  readonly #metadataMaxAge: number
+  constructor(config: KafkaConfig, metadataMaxAge: number) {
+    super(config)
+    this.#metadataMaxAge = metadataMaxAge
+  }
+  override producer(config: ProducerConfig = {}) {
+    return super.producer({ metadataMaxAge: this.#metadataMaxAge, ...config })
+  }
+  override consumer(config: ConsumerConfig) {
+    return super.consumer({ metadataMaxAge: this.#metadataMaxAge, ...config })
+  }
+}
+
 export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
-  return new Kafka({
-    clientId: cfg.clientId,
-    brokers: kafkajsBrokers(cfg.brokers),
-    ...(cfg.ssl ? { ssl: cfg.ssl } : {}),
-    ...(cfg.sasl ? { sasl: cfg.sasl } : {}),
-    socketFactory: brokerSocket,
-    logLevel: logLevel.INFO,
-    logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
-    ...extra,
-  })
+  return new AgedMetadataKafka(
+    {
+      clientId: cfg.clientId,
+      brokers: kafkajsBrokers(cfg.brokers),
+      ...(cfg.ssl ? { ssl: cfg.ssl } : {}),
+      ...(cfg.sasl ? { sasl: cfg.sasl } : {}),
+      socketFactory: brokerSocket,
+      logLevel: logLevel.INFO,
+      logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
+      retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+      ...extra,
+    },
+    cfg.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS,
+  )
 }
 
 /** What the workers use of a kafkajs producer. */
@@ -547,4 +585,129 @@ async function timestampTypesApplied(admin: Admin, specs: TopicSpec[], timeoutMs
       )
     await new Promise((r) => setTimeout(r, 100))
   }
+}
+
+const CLEANUP_POLICY = 'cleanup.policy'
+const RETENTION_MS = 'retention.ms'
+
+/**
+ * An existing topic of the catalogue set up otherwise than the catalogue says, in a way that loses records
+ * or work: another cleanup.policy, fewer partitions, or (its records deleted by age) a shorter retention.
+ * `consequence` says what it costs; `remedy` how to set it as the catalogue says (`topics create` leaves an
+ * existing topic's partitions and policy as they are).
+ */
+export type TopicSettingDrift = {
+  name: string
+  setting: typeof CLEANUP_POLICY | 'partitions' | typeof RETENTION_MS
+  actual: string
+  wanted: string
+  consequence: string
+  remedy: string
+}
+
+/** A retention's length for a person: -1 (or any negative) as for ever, whole days, else milliseconds. */
+function retentionText(ms: number): string {
+  if (ms < 0) return 'for ever'
+  return ms >= 86_400_000 && ms % 3_600_000 === 0 ? `${+(ms / 86_400_000).toFixed(2)} d` : `${ms} ms`
+}
+
+/** A cleanup.policy as a set of its policies ("compact,delete", "delete,compact" alike). */
+const policies = (value: string): Set<string> =>
+  new Set(
+    value
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  )
+
+/**
+ * How each existing topic of `specs` differs from its spec in what costs records or work (TopicSettingDrift):
+ * - cleanup.policy other than the spec's (compact for the compacted, delete for the others): a compacted
+ *   topic made with delete (indicators.v1 pre-created by hand) loses each key's latest value once its
+ *   retention passes; a topic compacted that should not be keeps only each key's latest record.
+ * - fewer partitions than the spec's (more are fine): fewer consumers of a group get work.
+ * - a retention.ms shorter than the spec's (negative: for ever), when its policy deletes by age: records go
+ *   sooner than readers, replays and rebuilds count on.
+ * Topics that do not exist are left out. Its answer is the broker's effective values: a topic without a
+ * value of its own has the broker's default (7 days' retention, delete, unless the broker says otherwise).
+ */
+export async function topicSettingsDrift(admin: Admin, specs: TopicSpec[]): Promise<TopicSettingDrift[]> {
+  if (specs.length === 0) return []
+  const existing = new Set(await admin.listTopics())
+  const present = specs.filter((s) => existing.has(s.name))
+  if (present.length === 0) return []
+  const names = present.map((s) => s.name)
+  const [{ topics }, { resources }] = await Promise.all([
+    admin.fetchTopicMetadata({ topics: names }),
+    admin.describeConfigs({
+      includeSynonyms: false,
+      resources: names.map((name) => ({
+        type: TOPIC_RESOURCE,
+        name,
+        configNames: [CLEANUP_POLICY, RETENTION_MS],
+      })),
+    }),
+  ])
+  const partitions = new Map(topics.map((t) => [t.name, t.partitions.length]))
+  const configs = new Map(
+    resources.map((r) => [
+      r.resourceName,
+      new Map(r.configEntries.map((e) => [e.configName, e.configValue ?? undefined])),
+    ]),
+  )
+  const drift: TopicSettingDrift[] = []
+  for (const s of present) {
+    const config = configs.get(s.name)
+    const policy = config?.get(CLEANUP_POLICY)
+    const wantedPolicy = s.compacted ? 'compact' : 'delete'
+    const actualPolicies = policy === undefined ? undefined : policies(policy)
+    if (actualPolicies && (actualPolicies.size !== 1 || !actualPolicies.has(wantedPolicy))) {
+      const retention = Number(config?.get(RETENTION_MS))
+      drift.push({
+        name: s.name,
+        setting: CLEANUP_POLICY,
+        actual: policy!,
+        wanted: wantedPolicy,
+        consequence: s.compacted
+          ? Number.isFinite(retention) && retention < 0
+            ? "it is never compacted: it grows without end, and a reader starting over reads every update, not each key's latest"
+            : `its records are deleted after retention.ms${Number.isFinite(retention) ? ` (${retentionText(retention)})` : ''}, each key's latest value with them, where compaction keeps it for ever`
+          : "compaction keeps only each key's latest record, the others gone before their retention, and records without a key are refused",
+        remedy: `kafka-configs --alter --entity-type topics --entity-name ${s.name} --add-config ${CLEANUP_POLICY}=${wantedPolicy}`,
+      })
+    }
+    const count = partitions.get(s.name)
+    if (count !== undefined && count < s.partitions)
+      drift.push({
+        name: s.name,
+        setting: 'partitions',
+        actual: String(count),
+        wanted: String(s.partitions),
+        consequence: `at most ${count} member${count === 1 ? '' : 's'} of each consumer group share${count === 1 ? 's' : ''} its records, where the catalogue plans for ${s.partitions}`,
+        remedy: `kafka-topics --alter --topic ${s.name} --partitions ${s.partitions}`,
+      })
+    const retention = Number(config?.get(RETENTION_MS))
+    // Retention deletes only under the delete policy; a topic compacted alone keeps its records by key.
+    const deletes = actualPolicies === undefined || actualPolicies.has('delete')
+    const shorter = (ms: number) => (ms < 0 ? Number.POSITIVE_INFINITY : ms)
+    if (deletes && Number.isFinite(retention) && shorter(retention) < shorter(s.retentionMs))
+      drift.push({
+        name: s.name,
+        setting: RETENTION_MS,
+        actual: String(retention),
+        wanted: String(s.retentionMs),
+        consequence: `its records are deleted after ${retentionText(retention)}, where the catalogue keeps them ${s.retentionMs < 0 ? 'for ever' : retentionText(s.retentionMs)}: a replay, a rebuild or a reader behind finds them gone`,
+        remedy: `kafka-configs --alter --entity-type topics --entity-name ${s.name} --add-config ${RETENTION_MS}=${s.retentionMs}`,
+      })
+  }
+  return drift
+}
+
+/** The line a TopicSettingDrift is warned of with: the topic, what it has, what the catalogue says, what it costs, the remedy. */
+export function topicSettingDriftLine(d: TopicSettingDrift): string {
+  const has =
+    d.setting === 'partitions'
+      ? `${d.actual} partition${d.actual === '1' ? '' : 's'}, where the catalogue has ${d.wanted}`
+      : `${d.setting}=${d.actual}, where the catalogue sets ${d.wanted}`
+  return `${d.name} has ${has}: ${d.consequence} (set it with \`${d.remedy}\`)`
 }

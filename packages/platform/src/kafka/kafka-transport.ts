@@ -10,6 +10,7 @@ import {
   type KafkaClientConfig,
   type TradepulseProducer,
   timestampTypeDrift,
+  topicSettingsDrift,
 } from './kafka-client.ts'
 import { createProduceQueue } from './produce.ts'
 
@@ -113,6 +114,15 @@ export function createKafkaTransport(
       await admin.connect()
       try {
         return await timestampTypeDrift(admin, specs)
+      } finally {
+        await admin.disconnect()
+      }
+    },
+    async topicSettingsDrift(specs) {
+      const admin = kafka.admin()
+      await admin.connect()
+      try {
+        return await topicSettingsDrift(admin, specs)
       } finally {
         await admin.disconnect()
       }
