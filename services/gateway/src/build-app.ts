@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { hostname } from 'node:os'
-import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
+import { createTopicCatalogue, listTopics, type TopicSpec } from '@tradepulse/contracts'
 import type { IndicatorStore } from '@tradepulse/indicators'
 import {
   askFreshAdmins,
@@ -343,6 +343,9 @@ export function buildGatewayApp(config: GatewayConfig, deps: GatewayDeps): Gatew
       ensureTopics: after((specs) => transport.ensureTopics(specs)),
       missingTopics: after((names) => transport.missingTopics(names)),
       timestampTypeDrift: after((specs) => transport.timestampTypeDrift(specs)),
+      ...(transport.topicSettingsDrift
+        ? { topicSettingsDrift: after((specs: TopicSpec[]) => transport.topicSettingsDrift!(specs)) }
+        : {}),
       createPublisher: () => transport.createPublisher(),
     }
   }
