@@ -28,7 +28,8 @@ const deskSecrets = desks.desks.flatMap((d) => (d.webhook ? [d.webhook.secretEnv
 
 /** The variables in `environment` that neither the worker's config schema nor (alerter) the desks file names. */
 function unknownVariables(worker: string, environment: Record<string, string> = {}): string[] {
-  const known = new Set(Object.keys(WORKERS[worker]!.config.shape))
+  // NODE_OPTIONS is Node's own (the aggregator's heap), read before any worker code.
+  const known = new Set([...Object.keys(WORKERS[worker]!.config.shape), 'NODE_OPTIONS'])
   if (worker === 'alerter') for (const k of deskSecrets) known.add(k)
   return Object.keys(environment).filter((k) => !known.has(k))
 }
