@@ -62,7 +62,19 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     webhookHeld: new Gauge({
       name: 'tradepulse_webhook_held_partitions',
-      help: "desk topic partitions a desk's webhook lane reads no more of, per desk: ALERTER_WEBHOOK_QUEUE_MAX × 10 alerts taken after a delivery that has not finished (its webhook retries, or its dead letter cannot be written); read again once it finishes",
+      help: "desk topic partitions a desk's webhook lane reads no more of, per desk: ALERTER_WEBHOOK_QUEUE_MAX × 10 alerts taken after a delivery that has not finished (its webhook retries, or its dead letter cannot be written); read again once it finishes. 0 does not mean no alert waits: a lane whose queue is full reads no partition (tradepulse_webhook_waiting_for_room, tradepulse_webhook_lag)",
+      labelNames: ['desk'],
+      registers: [registry],
+    }),
+    webhookLag: new Gauge({
+      name: 'tradepulse_webhook_lag',
+      help: "desk alerts not yet taken by a desk's webhook lane, per desk topic partition the lane holds: the partition's high watermark less the next offset the lane takes; from each batch fetched and, while the lane waits for room in its queue or holds the partition paused (it fetches nothing then), from Kafka every few seconds. Unlike tradepulse_webhook_queue (at most ALERTER_WEBHOOK_QUEUE_MAX) it counts the backlog a hanging endpoint leaves on Kafka",
+      labelNames: ['desk', 'partition'],
+      registers: [registry],
+    }),
+    webhookWaitingForRoom: new Gauge({
+      name: 'tradepulse_webhook_waiting_for_room',
+      help: "1 while a desk's webhook lane reads nothing because its queue holds ALERTER_WEBHOOK_QUEUE_MAX deliveries (its endpoint slow, hanging or failing): the desk's alerts wait on Kafka (tradepulse_webhook_lag counts them); 0 otherwise",
       labelNames: ['desk'],
       registers: [registry],
     }),

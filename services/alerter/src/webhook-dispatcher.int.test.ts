@@ -323,6 +323,59 @@ describe('webhook dispatcher on Kafka', () => {
     })
   })
 
+  describe('a hanging endpoint', () => {
+    /** The lane's lag on `partition` and its waiting-for-room gauge (undefined: never set). */
+    const backlog = async (metrics: AlerterMetrics, partition: number) => ({
+      lag: (await metrics.webhookLag.get()).values.find(
+        (v) => v.labels.desk === DESK && v.labels.partition === String(partition),
+      )?.value,
+      waiting: (await metrics.webhookWaitingForRoom.get()).values.find((v) => v.labels.desk === DESK)?.value,
+    })
+
+    it('shows the alerts left on Kafka while its queue is full (lag, waiting for room), back to 0 once it answers', async () => {
+      // The reviewer's case: the queue gauge stopped at queueMax and held partitions read 0 while tens of
+      // thousands of the desk's alerts were unread.
+      let hanging = true
+      const held: ServerResponse[] = []
+      const hook = await receiver((res) => {
+        if (hanging) held.push(res)
+        else res.writeHead(204).end()
+      })
+      const queueMax = 3
+      const { metrics } = await startDispatcher(hook.url, {
+        options: { concurrency: 2, queueMax, timeoutMs: 100_000 },
+      })
+      const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`)
+      await produceAlerts(ids('a', 10), 0)
+      await waitFor(async () => (await backlog(metrics, 0)).waiting === 1, {
+        what: 'the lane waiting for room',
+      })
+      expect(held.length).toBeLessThanOrEqual(queueMax)
+      await waitFor(async () => (await backlog(metrics, 0)).lag === 10 - queueMax, {
+        what: 'the lag of the alerts the full queue left on Kafka',
+      })
+      // More alerts while it waits (no batch fetched meanwhile): the lag is asked of Kafka.
+      await produceAlerts(ids('b', 30), 0)
+      await waitFor(async () => (await backlog(metrics, 0)).lag === 40 - queueMax, {
+        what: 'the lag of the alerts written while the lane waits',
+      })
+      expect((await backlog(metrics, 0)).lag).toBeGreaterThan(queueMax)
+      expect((await metrics.webhookHeld.get()).values.find((v) => v.labels.desk === DESK)?.value).toBe(0)
+
+      // The endpoint answers again: everything is delivered, the lag and the wait are gone.
+      hanging = false
+      for (const res of held.splice(0)) res.writeHead(204).end()
+      await waitFor(async () => (await deliveries(metrics, 'delivered')) === 40, { what: 'all 40 delivered' })
+      await waitFor(
+        async () => {
+          const b = await backlog(metrics, 0)
+          return b.lag === 0 && b.waiting === 0
+        },
+        { what: 'lag 0 and no wait' },
+      )
+    })
+  })
+
   describe('response body', () => {
     it('reads at most 64 KiB of a huge answer and hangs up on the rest', async () => {
       const bodyBytes = 32 * 1024 * 1024 // far beyond any socket buffers between the two

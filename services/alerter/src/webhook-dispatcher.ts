@@ -19,7 +19,7 @@ import {
   tlsFailure,
   toInRecord,
 } from '@tradepulse/platform'
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import type { DeskWebhookTarget } from './desk-config.ts'
 import { ALERT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts'
@@ -394,6 +394,12 @@ type Hold = { abandon: AbortController; released: boolean }
 /** Longest a stop or a rebalance waits for the lane's last commit (a coordinator gone, kafkajs retrying). */
 const FINAL_COMMIT_WAIT_MS = 5_000
 
+/**
+ * How often a lane that fetches nothing (its queue full, or partitions paused) asks Kafka for its desk
+ * topic's high watermarks, for tradepulse_webhook_lag: the batches it is not fetching would bring them.
+ */
+export const LAG_REFRESH_MS = 5_000
+
 /** `work`, waited for at most `ms`; false when it had not settled by then (it goes on). */
 async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
@@ -490,6 +496,94 @@ function createLane(
   const setQueued = (n: number) => {
     queued = n
     metrics.webhookQueue.set({ desk: target.deskId }, n)
+  }
+
+  // tradepulse_webhook_lag: per partition held, its high watermark as last known (a batch's, or Kafka's
+  // answer to refreshLag) and the next offset the lane takes (undefined until a batch or the group's
+  // commit says). The queue gauge stops at queueMax: a lane whose endpoint hangs stops reading with its
+  // queue full, and the alerts behind it wait on Kafka, seen only here.
+  const lag = new Map<number, { high: bigint; next?: bigint }>()
+  // The partitions the last join gave this member.
+  let assigned: ReadonlySet<number> = new Set()
+  const showLag = (partition: number) => {
+    const l = lag.get(partition)
+    if (l?.next === undefined) return
+    const behind = l.high > l.next ? Number(l.high - l.next) : 0
+    metrics.webhookLag.set({ desk: target.deskId, partition: String(partition) }, behind)
+  }
+  const lagOf = (partition: number) => {
+    let l = lag.get(partition)
+    if (!l) {
+      l = { high: 0n }
+      lag.set(partition, l)
+    }
+    return l
+  }
+  /** A batch (or Kafka) says `partition` ends at `high`: the high watermark only grows. */
+  const highIs = (partition: number, high: string | undefined) => {
+    if (typeof high !== 'string' || !/^\d+$/.test(high)) return
+    const l = lagOf(partition)
+    const h = BigInt(high)
+    if (h > l.high) l.high = h
+  }
+  /** The lane takes `next` of `partition` next (it waits on it, or took the one before). */
+  const nextIs = (partition: number, next: bigint) => {
+    lagOf(partition).next = next
+    showLag(partition)
+  }
+  const forgetLag = (partition: number) => {
+    lag.delete(partition)
+    metrics.webhookLag.remove({ desk: target.deskId, partition: String(partition) })
+  }
+  // Batches waiting for room in the queue (several partitions' batches may run at once).
+  let waitingForRoom = 0
+  const setWaiting = (delta: number) => {
+    waitingForRoom += delta
+    metrics.webhookWaitingForRoom.set({ desk: target.deskId }, waitingForRoom > 0 ? 1 : 0)
+  }
+  let lagAdmin: Admin | undefined
+  let lagAdminConnected: Promise<void> | undefined
+  let lagRefreshing = false
+  let lagRefreshedAt = Number.NEGATIVE_INFINITY
+  let lagTimer: NodeJS.Timeout | undefined
+  /**
+   * Asks Kafka for the high watermarks of the partitions held (and, for one no batch has come from yet,
+   * the group's commit, where the lane starts): a lane waiting for room, or with partitions paused, fetches
+   * nothing, and a batch's high watermark is that of when it was fetched (a hanging endpoint fills the
+   * queue within the first batches of a burst). At most twice per LAG_REFRESH_MS; a failure leaves the
+   * last known values (logged at debug).
+   */
+  async function refreshLag(): Promise<void> {
+    // The process's monotonic clock, not the lane's `now` (the alerts' clock, which a test may hold still).
+    if (lagRefreshing || !running || performance.now() - lagRefreshedAt < LAG_REFRESH_MS / 2) return
+    lagRefreshing = true
+    lagRefreshedAt = performance.now()
+    try {
+      lagAdmin ??= deps.kafka.admin()
+      lagAdminConnected ??= lagAdmin.connect()
+      await lagAdminConnected
+      const ends = await lagAdmin.fetchTopicOffsets(target.topic)
+      const unknown = [...assigned].filter((partition) => lag.get(partition)?.next === undefined)
+      const commits =
+        unknown.length === 0
+          ? []
+          : ((await lagAdmin.fetchOffsets({ groupId, topics: [target.topic] }))[0]?.partitions ?? [])
+      for (const e of ends) {
+        if (!assigned.has(e.partition)) continue
+        highIs(e.partition, e.high)
+        const l = lagOf(e.partition)
+        if (l.next === undefined) {
+          const commit = commits.find((c) => c.partition === e.partition)
+          l.next = commit && Number(commit.offset) >= 0 ? BigInt(commit.offset) : BigInt(e.low)
+        }
+        showLag(e.partition)
+      }
+    } catch (err) {
+      lagAdminConnected = undefined
+      log.debug({ err }, 'webhook lag not refreshed; the last known values stand')
+    } finally {
+      lagRefreshing = false
+    }
   }
 
   // Alerts not posted for their news' age since one was last posted: the first of such a run is warned of,
@@ -897,6 +991,7 @@ function createLane(
     const joinedAt = joins
     let gaveUp: GiveUp | undefined
     const tooFar = () => points.pastPoint(batch.partition) >= uncommittedMax
+    highIs(batch.partition, batch.highWatermark)
     for (const m of batch.messages as KafkaMessage[]) {
       gaveUp = giveUpReason(p, joinedAt)
       if (gaveUp) break
@@ -904,12 +999,24 @@ function createLane(
       // commit at every join): under way or done, not made twice.
       if (points.isStarted(batch.partition, m.offset)) {
         p.resolveOffset(m.offset)
+        nextIs(batch.partition, BigInt(m.offset) + 1n)
         continue
       }
-      // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer.
-      while (!gaveUp && queued >= o.queueMax && !tooFar()) {
-        gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, joinedAt)
-        gaveUp ??= giveUpReason(p, joinedAt)
+      nextIs(batch.partition, BigInt(m.offset))
+      // Bounded: wait for room instead of holding more; this is what pauses this desk's consumer. Said by
+      // tradepulse_webhook_waiting_for_room, and the alerts left on Kafka by tradepulse_webhook_lag
+      // (refreshed from Kafka meanwhile: this batch's high watermark is that of its fetch).
+      if (!gaveUp && queued >= o.queueMax && !tooFar()) {
+        setWaiting(1)
+        try {
+          void refreshLag()
+          while (!gaveUp && queued >= o.queueMax && !tooFar()) {
+            gaveUp = await waitHeartbeating(new Promise<void>((r) => roomWaiters.push(r)), p, joinedAt)
+            gaveUp ??= giveUpReason(p, joinedAt)
+          }
+        } finally {
+          setWaiting(-1)
+        }
       }
       if (gaveUp) break
       // And per partition: no more taken after a delivery that has not finished (see pausePartition). Its
@@ -923,6 +1030,7 @@ function createLane(
       // kafkajs reads on past it at once; the commit, not the fetch, waits for the delivery. Checked just
       // above with no wait between: never resolved during a rebalance, for a partition that may be going.
       p.resolveOffset(m.offset)
+      nextIs(batch.partition, BigInt(m.offset) + 1n)
     }
     // Thrown on, kafkajs rejoins the group at once; returning instead, it would fetch more and post it here
     // while the group waits for this member. What finished is committed first, while the partitions are
@@ -983,6 +1091,12 @@ function createLane(
       setQueued(0)
       metrics.webhookHeld.set({ desk: target.deskId }, 0)
       await carryOffsets()
+      metrics.webhookWaitingForRoom.set({ desk: target.deskId }, 0)
+      // While it fetches nothing (its queue full, partitions paused), the lag is asked of Kafka.
+      lagTimer = setInterval(() => {
+        if (waitingForRoom > 0 || paused.size > 0) void refreshLag()
+      }, LAG_REFRESH_MS)
+      lagTimer.unref()
       const c = deps.kafka.consumer({
         groupId,
         maxWaitTimeInMs: deps.consumer.fetchMaxWaitMs,
@@ -1009,10 +1123,14 @@ function createLane(
       // partition still assigned was owned by no one else meanwhile: its deliveries go on. Under another
       // (the coordinator forgot this member, a restart after a crash), every partition held is given up.
       c.on(c.events.GROUP_JOIN, (e) => {
-        const assigned = new Set(e.payload.memberAssignment[target.topic] ?? [])
+        const mine = new Set(e.payload.memberAssignment[target.topic] ?? [])
+        assigned = mine
+        // Another member reports the lag of a partition that went (a crash keeps what was last known: the
+        // alerts are still unread).
+        for (const partition of [...lag.keys()]) if (!mine.has(partition)) forgetLag(partition)
         const sameMember = memberId !== undefined && e.payload.memberId === memberId
         memberId = e.payload.memberId
-        const gone = [...holds.keys()].filter((partition) => !sameMember || !assigned.has(partition))
+        const gone = [...holds.keys()].filter((partition) => !sameMember || !mine.has(partition))
         release(gone, sameMember ? 'rebalance' : 'rejoined')
         joins++
         rejoining = false
@@ -1045,6 +1163,7 @@ function createLane(
       deploymentFaultCleared()
       for (const w of roomWaiters.splice(0)) w()
       clearTimeout(commitRetry)
+      clearInterval(lagTimer)
       // The deliveries were aborted (stopSignal) and settle at once: waited for a moment, so what finished
       // is committed before the consumer leaves. One still writing its dead letter then is made again.
       await settledWithin(Promise.all(inFlight), tickMs)
@@ -1054,6 +1173,9 @@ function createLane(
         FINAL_COMMIT_WAIT_MS,
       )
       release([...holds.keys()], 'stopping')
+      for (const partition of [...lag.keys()]) forgetLag(partition)
+      assigned = new Set()
+      if (lagAdminConnected) await lagAdmin?.disconnect().catch(() => {})
       await consumer?.disconnect().catch((err) => log.warn({ err }, 'webhook consumer disconnect failed'))
     },
   }
