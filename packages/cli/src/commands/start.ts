@@ -464,12 +464,16 @@ async function playSampleOnKafka(
   const ids = new Set(feed.map((h) => h.id))
   const watch = sampleWatcher(topics, ids, ruleWidth, process.stdout)
   const watched = [topics.headlines.name, topics.scored.name, topics.alerts.name, topics.dlq.name]
-  // The next offset to take, by topic and partition: the end of each before the feed goes in. A topic not
-  // there (alerts, without TOPICS_AUTO_CREATE or an alerter) is read from where kafkajs puts a new group.
+  // The next offset to take, by topic and partition: the end of each before the feed goes in. A partition
+  // not there then (alerts, without TOPICS_AUTO_CREATE or an alerter; one added since) is read from its
+  // start, every record of it written since: read from its end once kafkajs's metadata had it, the
+  // records written to it before were missed.
   const next = createNextOffsets(await topicEnds(kafka, watched))
   const consumer = kafka.consumer({ groupId: `tradepulse-start-${Date.now()}`, maxWaitTimeInMs: 50 })
   await consumer.connect()
-  await consumer.subscribe({ topics: watched, fromBeginning: false })
+  // Each partition is sought at each join (NextOffsets): fromBeginning is where kafkajs puts one it cannot
+  // read there (deleted by retention), its start skipping nothing.
+  await consumer.subscribe({ topics: watched, fromBeginning: true })
   next.seekAtEachJoin(consumer)
   const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()))
   await consumer.run({

@@ -163,14 +163,21 @@ export type FollowOptions = {
   started: () => void
   /** Each record, once, in offset order within its partition. */
   onMessage: (partition: number, message: KafkaMessage) => void
+  /**
+   * Told of a partition whose end a join found below its next offset (the topic deleted and made again):
+   * it is read again from its start `now`, its records shown.
+   */
+  rewound?: (partition: number, was: number, now: number) => void
   /** The consumer, for the caller to close it (on a signal). */
   opened?: (consumer: Pick<Consumer, 'disconnect'>) => void
 }
 
 /**
  * Follows `topic` from where each partition ends now (its start with fromBeginning), each record shown
- * once across the rejoins of its throwaway group (NextOffsets). The offsets are taken before `started`:
- * taken at the first join, an alert written between the "Following" line and the join was missed. Never
+ * once across the rejoins of its throwaway group (NextOffsets). A partition added to the topic meanwhile
+ * is read from its start once kafkajs's metadata has it (KAFKA_METADATA_MAX_AGE_MS): every record of it
+ * was written since. A topic deleted and made again meanwhile is read from its start, `rewound` told.
+ * The offsets are taken before `started`: taken at the first join, an alert written between the "Following" line and the join was missed. Never
  * resolves; rejects on a consumer crash kafkajs does not restart from (an ACL refusing the group or the
  * topic, a session timeout the broker refuses), naming the group: the consumer was disconnected and the
  * command exited 0 with nothing said.
@@ -178,12 +185,6 @@ export type FollowOptions = {
 export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Promise<never> {
   const { topic, groupId } = opts
   const offsets = await withLeaderRetry(kafka, (admin) => admin.fetchTopicOffsets(topic))
-  // The next offset to show per partition.
-  const next = createNextOffsets(
-    new Map([
-      [topic, new Map(offsets.map((o) => [o.partition, Number(opts.fromBeginning ? o.low : o.high)]))],
-    ]),
-  )
   let fail!: (err: unknown) => void
   const crashed = new Promise<never>((_resolve, reject) => {
     fail = reject
@@ -200,6 +201,17 @@ export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Prom
     allowAutoTopicCreation: false,
   })
   opts.opened?.(consumer)
+  // The next offset to show per partition.
+  const next = createNextOffsets(
+    new Map([
+      [topic, new Map(offsets.map((o) => [o.partition, Number(opts.fromBeginning ? o.low : o.high)]))],
+    ]),
+    {
+      ends: (t) => withLeaderRetry(kafka, (admin) => admin.fetchTopicOffsets(t)),
+      consumer,
+      rewound: (_topic, partition, was, now) => opts.rewound?.(partition, was, now),
+    },
+  )
   next.seekAtEachJoin(consumer)
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) return // kafkajs starts it again; its join seeks as any
@@ -215,7 +227,9 @@ export async function followTopic(kafka: FollowKafka, opts: FollowOptions): Prom
     )
   })
   await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning })
+  // Each known partition is sought at each join: fromBeginning is where kafkajs puts one it cannot read
+  // there (past its end, or deleted by retention), and its start is where nothing is skipped.
+  await consumer.subscribe({ topic, fromBeginning: true })
   opts.started()
   await consumer.run({
     autoCommit: false,
@@ -260,6 +274,10 @@ export function registerTail(program: Command): void {
         started: () =>
           process.stderr.write(
             `Following ${topic}${opts.fromBeginning ? ' from the beginning' : ''}; Ctrl-C to stop.\n`,
+          ),
+        rewound: (partition, was, now) =>
+          process.stderr.write(
+            `tail alerts: ${topic}[${partition}] ends before offset ${was}, the next one to show: the topic was made again; showing it from offset ${now}.\n`,
           ),
         onMessage: (partition, message) => {
           const text = message.value?.toString('utf8') ?? ''
