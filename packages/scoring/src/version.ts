@@ -9,7 +9,7 @@ import TARIFF_MODEL from './data/tariff-model.json' with { type: 'json' }
 import type { Watchlist } from './watchlist.ts'
 
 /** Bump when the scoring code (not the data) changes meaning. */
-const ENGINE_VERSION = '2.0.114'
+const ENGINE_VERSION = '2.0.115'
 
 /** A module's exports as a plain object, keys sorted: Node and vitest order a namespace's keys differently. */
 function exportsOf(namespace: object): Record<string, unknown> {

@@ -6790,7 +6790,8 @@ export const CONDITIONS = [
  * "predicts U.S. will reach trade deal", "close to a deal": the retaliation, the rise and the deal are
  * talk). Every event after one in its clause is threatened (see markTalk), whether or not a hedge
  * reached it; the hedges (HEDGES) still set how much it weighs. Whole words, lower case; "close"
- * only before "to".
+ * only before "to". A verb only: a participle before its noun describes it and governs nothing ("expected
+ * US tariffs take effect", "sign long-expected trade deal"; see talkWord).
  */
 export const TALK_WORDS: readonly string[] = [
   'threaten',
@@ -6825,6 +6826,20 @@ export const TALK_WORDS: readonly string[] = [
   'vows',
   'vowed',
   'vowing',
+  // Preparing and the future: "EU readies retaliatory tariffs", "prepares countermeasures", "China says it
+  // will retaliate", "reserves the right to retaliate", "has no choice but to retaliate". "will" is no
+  // talk where its clause names a date or an entry into force ("tariffs will take effect on Monday": a
+  // measure decided and scheduled); "right" only before "to", "choice" only before "but" (see talkWord).
+  'readies',
+  'readied',
+  'readying',
+  'prepare',
+  'prepares',
+  'prepared',
+  'preparing',
+  'will',
+  'right',
+  'choice',
 ]
 
 /**
