@@ -4372,6 +4372,20 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     itTalk.fill(0, 0, items)
     if (items === 0) return
     talkConds.length = 0
+    /**
+     * A conditional at word j, counted in clause c (item k next): its clause, and the next when it opens
+     * its own ("If U.S. raises tariffs, China will ...": at the start, after a break, or right after an
+     * item of an earlier clause).
+     */
+    const conditional = (j: number, k: number, c: number) => {
+      talkConds.push(c)
+      if (
+        j === 0 ||
+        tb.kind[j - 1] === BREAK ||
+        (k > 0 && (itE[k - 1] as number) === j && (itClause[k - 1] as number) < c)
+      )
+        talkConds.push(c + 1)
+    }
     let talkClause = -1
     let from = 0
     for (let k = 0; k <= items; k++) {
@@ -4390,14 +4404,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
               : k > 0 && (j < lastBreak || k === items)
                 ? (itClause[k - 1] as number)
                 : -1
-          if (c < 0) continue
-          talkConds.push(c)
-          // "If U.S. raises tariffs, China will ...": a conditional opening its clause governs the next too.
-          const opens =
-            j === 0 ||
-            tb.kind[j - 1] === BREAK ||
-            (k > 0 && (itE[k - 1] as number) === j && (itClause[k - 1] as number) < c)
-          if (opens) talkConds.push(c + 1)
+          if (c >= 0) conditional(j, k, c)
           continue
         }
         if (gapClause >= 0 && talkWord(j)) talkClause = gapClause
@@ -4409,14 +4416,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // A talk word or conditional matched as an item ("threatens", "weighs", "if") governs as one between.
       for (let j = itS[k] as number; j < (itE[k] as number); j++) {
         if (talkWord(j)) talkClause = c
-        else if (wordIn(j, CONDITIONALS)) {
-          talkConds.push(c)
-          const opens =
-            j === 0 ||
-            tb.kind[j - 1] === BREAK ||
-            (k > 0 && (itE[k - 1] as number) === j && (itClause[k - 1] as number) < c)
-          if (opens) talkConds.push(c + 1)
-        }
+        else if (wordIn(j, CONDITIONALS)) conditional(j, k, c)
       }
       from = itE[k] as number
     }
