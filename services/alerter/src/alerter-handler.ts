@@ -700,11 +700,20 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     )
     // Each desk and headline's alerts that go out (by index in inOrder, in record order), the first the
     // carrier: the most severe, the first of those (rule file order, then dimensions, then scopes).
+    // Alerts found "sent" (acknowledged in full by an earlier attempt, their copy out, nothing published
+    // now) make a page apart: an alert of the headline that goes out beside them (a new one: a redelivery
+    // whose reloaded rules or desks raise another rule, or route to another desk, on the same headline) was
+    // not in the copy the desk got, so it carries a copy of its own; merged into a sent one, it would never
+    // reach the desk. Partly acknowledged alerts ("resend" with the topics that went out) page as before:
+    // a retry in this process raises what the failed attempt raised (pinned), so their page is the one
+    // whose copy went out, or goes out now.
+    const pageOf = (i: number, desk: string) =>
+      `${desk}\u0000${inOrder[i]!.headline}${decisions[i] === 'sent' ? '\u0000sent' : ''}`
     const pages = new Map<string, number[]>()
     inOrder.forEach((p, i) => {
       if (p.headline === undefined) return
       for (const desk of routed[i]!) {
-        const key = `${desk}\u0000${p.headline}`
+        const key = pageOf(i, desk)
         const page = pages.get(key)
         if (!page) pages.set(key, [i])
         else if (isAtLeast(inOrder[page[0]!]!.candidate.alert.severity, p.candidate.alert.severity))
@@ -720,7 +729,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       if (p.headline === undefined) return routed[i]!.map((desk) => ({ desk, alert }))
       const copies: { desk: string; alert: Alert }[] = []
       for (const desk of routed[i]!) {
-        const page = pages.get(`${desk}\u0000${p.headline}`)!
+        const page = pages.get(pageOf(i, desk))!
         if (page[0] !== i) {
           merged++
           continue

@@ -238,6 +238,63 @@ describe('desk copies and threat streams, on the real Redis store', () => {
   )
 
   it.each(stores)(
+    '%s: a redelivery whose reloaded rules raise a new rule beside a sent alert pages the desk with it, in a copy of its own',
+    async (_, open) => {
+      // The first process runs trade_measure_enacted alone: its critical alerts go out (the tariff desk
+      // one copy), are marked sent, and the process dies before the offset commit. The record comes again
+      // to a process whose rules add tariff_escalation_headline: the enacted alerts are "sent" (nothing to
+      // publish), the escalation ones are new. The old copy did not mention them, so the desk gets them in a
+      // copy of their own, under the escalation alert's id; they were merged into the sent copy (lost).
+      // (Then the second process dies before its sent marks: a third sends that copy again, as it was.)
+      const store = open()
+      const enactedOnly: RuleSet = {
+        ...rules,
+        rules: rules.rules.filter((r) => r.id === 'trade_measure_enacted'),
+      }
+      const first = testAlerterHandler({ topics, rules: enactedOnly, store, desks, nowMs: T0 + HOUR })
+      await first.handler(recordsOf([enacted]), ctx)
+      const sentCopy = on(seen(first.published), tariffDesk, 'enacted')
+      expect(sentCopy.map(brief)).toEqual(['trade_measure_enacted critical US'])
+      expect(sentCopy[0]!.message).not.toContain('also')
+
+      // The second process dies too, after its publish and before its sent marks.
+      const crashed: AlertStore = {
+        ...store,
+        async commit() {
+          throw new Error('killed')
+        },
+      }
+      const next = testAlerterHandler({ topics, rules, store: crashed, desks, nowMs: T0 + HOUR })
+      await expect(next.handler(recordsOf([enacted]), ctx)).rejects.toThrow('killed')
+      const out = seen(next.published)
+      expect(on(out, topics.alerts.name, 'enacted').map(brief)).toEqual([
+        'tariff_escalation_headline warning US',
+        'tariff_escalation_headline warning CN',
+      ])
+      const desk = on(out, tariffDesk, 'enacted')
+      expect(desk.map(brief)).toEqual(['tariff_escalation_headline warning US'])
+      expect(desk[0]!.id).toBe(on(out, topics.alerts.name, 'enacted')[0]!.id)
+      expect(desk[0]!.id).not.toBe(sentCopy[0]!.id)
+      expect(desk[0]!.message.startsWith('Tariff escalation on US, CN: "')).toBe(true)
+      expect(desk[0]!.message).not.toContain('also')
+      // The risk desk (critical only) had its copy; the warnings are not for it.
+      expect(on(out, riskDesk)).toEqual([])
+
+      // A third process: the escalation alerts are "resend" beside the sent ones, and go out again as the
+      // second sent them (the same records, ids and copy), not merged into the sent copy.
+      const third = testAlerterHandler({ topics, rules, store, desks, nowMs: T0 + HOUR })
+      await third.handler(recordsOf([enacted]), ctx)
+      expect(seen(third.published)).toEqual(out)
+
+      // Once more (another redelivery, a replay at new offsets): nothing.
+      const again = testAlerterHandler({ topics, rules, store, desks, nowMs: T0 + HOUR })
+      await again.handler(recordsOf([enacted]), ctx)
+      await again.handler(recordsOf([enacted], 100), ctx)
+      expect(again.published).toEqual([])
+    },
+  )
+
+  it.each(stores)(
     '%s: a headline whose warning goes out on CN and critical on US pages the desk once, each rule with its scopes',
     async (_, open) => {
       // 09:00, CN only: strong enough for trade_measure_enacted, not for tariff_escalation_headline.
