@@ -1,3 +1,4 @@
+import { Severity } from '@tradepulse/contracts'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
 /** The alerter's own metrics, next to the pipeline metrics every worker has. */
@@ -81,3 +82,26 @@ export function createAlerterMetrics(registry: Registry) {
   }
 }
 export type AlerterMetrics = ReturnType<typeof createAlerterMetrics>
+
+/**
+ * Drops the series of rules a reload removed: `gone` is every rule id this process has had in force
+ * that the rules now in force do not list (a rename's old id, a deleted rule). Series of rules in force
+ * are not touched. The only series labelled by rule is the counter tradepulse_alerts_total{rule,severity}
+ * (the suppression counters are by reason, the rules gauge has no labels); a gauge by rule added later
+ * goes here too, dropped at once: a gone rule's last value is no state of anything.
+ *
+ * The counter is dropped rather than kept to the restart. Kept, a removed rule's series is a flat line
+ * that dashboards show beside the live rules (a table of alerts by rule lists it as a rule that raised
+ * nothing lately), and every rename adds one for the life of the process. Dropped, Prometheus marks it
+ * stale at its next scrape and rate()/increase() over a window that spans the reload still count what
+ * was scraped before it; the cost is the gone rule's alerts since the last scrape before the reload (one
+ * scrape interval at most), never scraped. A rule that comes back starts again at 0, which rate() and
+ * increase() read as a counter reset: they count from 0, nothing is lost or doubled. An alert of a gone
+ * rule counted after the reload (a batch that began under the old rules, an alert resent from the
+ * outbox) makes its series again; the next reload that does not bring the rule back drops it again.
+ */
+export function forgetRules(metrics: AlerterMetrics, gone: Iterable<string>): void {
+  for (const rule of gone) {
+    for (const severity of Severity.options) metrics.alerts.remove({ rule, severity })
+  }
+}

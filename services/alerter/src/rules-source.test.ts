@@ -67,6 +67,56 @@ describe('rules source reload with a check', () => {
   })
 })
 
+describe('rules source reload and the metrics of removed rules', () => {
+  const rule = (id: string, severity = 'info') =>
+    `  - id: ${id}\n    kind: headline_shock\n    dimensions: [tariff]\n    threshold: 0.5\n    severity: ${severity}\n`
+  /** The tradepulse_alerts_total lines of the metrics text. */
+  const alertLines = async (registry: Registry) =>
+    (await registry.metrics()).split('\n').filter((l) => l.startsWith('tradepulse_alerts_total{'))
+
+  it('drops the alert series of rules a reload removes, keeps those in force, and counts a rule brought back from 0', async () => {
+    const suffix = Math.random().toString(36).slice(2, 8)
+    const [a, b, c] = [`a_${suffix}`, `b_${suffix}`, `c_${suffix}`]
+    const file = join(mkdtempSync(join(tmpdir(), 'rules-')), 'rules.yaml')
+    writeFileSync(file, `version: "1"\nrules:\n${rule(a)}${rule(b, 'critical')}`)
+    const registry = new Registry()
+    const metrics = createAlerterMetrics(registry)
+    const source = createRulesSource({
+      file,
+      debounceMs: 10,
+      log: createLogger({ level: 'silent' }),
+      metrics,
+    })
+    // Alerts of both rules, counted as the handler counts them.
+    metrics.alerts.inc({ rule: a, severity: 'info' }, 3)
+    metrics.alerts.inc({ rule: b, severity: 'critical' }, 2)
+    expect(await alertLines(registry)).toEqual([
+      `tradepulse_alerts_total{rule="${a}",severity="info"} 3`,
+      `tradepulse_alerts_total{rule="${b}",severity="critical"} 2`,
+    ])
+
+    writeFileSync(file, `version: "2"\nrules:\n${rule(a)}`)
+    expect(source.reload('test')).toMatchObject({ result: 'ok', rules: 1 })
+    expect(await alertLines(registry)).toEqual([`tradepulse_alerts_total{rule="${a}",severity="info"} 3`])
+
+    // An alert of b counted after its reload (a batch begun under the old rules) makes its series again;
+    // the next reload without b drops it again, whatever else it changes.
+    metrics.alerts.inc({ rule: b, severity: 'critical' })
+    writeFileSync(file, `version: "3"\nrules:\n${rule(a)}${rule(c)}`)
+    expect(source.reload('test')).toMatchObject({ result: 'ok', rules: 2 })
+    expect(await alertLines(registry)).toEqual([`tradepulse_alerts_total{rule="${a}",severity="info"} 3`])
+
+    // b back (at another severity): its alerts count from 0; a, still in force, is untouched.
+    writeFileSync(file, `version: "4"\nrules:\n${rule(a)}${rule(b, 'warning')}`)
+    expect(source.reload('test')).toMatchObject({ result: 'ok', rules: 2 })
+    metrics.alerts.inc({ rule: b, severity: 'warning' })
+    expect(await alertLines(registry)).toEqual([
+      `tradepulse_alerts_total{rule="${a}",severity="info"} 3`,
+      `tradepulse_alerts_total{rule="${b}",severity="warning"} 1`,
+    ])
+  })
+})
+
 describe('rules source watching its file', () => {
   const rule = (id: string) =>
     `  - id: ${id}\n    kind: headline_shock\n    dimensions: [tariff]\n    threshold: 0.5\n    severity: info\n`

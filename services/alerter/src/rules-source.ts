@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path'
 import { type ConfigError, formatFromPath, parseRules, type RuleSet } from '@tradepulse/alerting'
 import { resolveIndicatorConfig } from '@tradepulse/indicators'
 import { type Logger, TradepulseError } from '@tradepulse/platform'
-import type { AlerterMetrics } from './alerter-metrics.ts'
+import { type AlerterMetrics, forgetRules } from './alerter-metrics.ts'
 
 export type ReloadResult =
   | { result: 'ok'; rulesVersion: string; rules: number }
@@ -80,6 +80,8 @@ export function createRulesSource(opts: {
     throw new TradepulseError('CONFIG_INVALID', `ALERTER_RULES_FILE (${file}): ${formatErrors(first.errors)}`)
   }
   let ruleSet = first.ruleSet
+  /** Ids of rules this process has had in force and has no more: their metric series are dropped. */
+  const retired = new Set<string>()
   metrics.rulesLoaded.set(ruleSet.rules.length)
   log.info({ file, rulesVersion: ruleSet.rulesVersion, rules: ruleSet.rules.length }, 'rules loaded')
   let watcher: FSWatcher | undefined
@@ -114,7 +116,12 @@ export function createRulesSource(opts: {
       return { result: 'unchanged', rulesVersion: ruleSet.rulesVersion }
     }
     const previous = ruleSet.rulesVersion
+    for (const rule of ruleSet.rules) retired.add(rule.id)
     ruleSet = r.ruleSet
+    for (const rule of ruleSet.rules) retired.delete(rule.id)
+    // All the retired ids, not only this reload's: an alert of a rule removed earlier, counted after its
+    // reload by a batch begun under the old rules or resent from the outbox, made its series again.
+    forgetRules(metrics, retired)
     metrics.rulesReloads.inc({ result: 'ok' })
     metrics.rulesLoaded.set(ruleSet.rules.length)
     log.info(
