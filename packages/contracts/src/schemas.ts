@@ -342,7 +342,10 @@ export const IndicatorUpdate = z.strictObject({
    * before it existed (the alerter then bounds it from `volume` and `count`).
    */
   weight: z.record(Label, z.number().min(0)).optional(),
-  /** Headline volume per window label. */
+  /**
+   * Headline volume per window label, at bucket resolution: the window's whole buckets before the one
+   * asOf falls in, and that one so far (24h: 23 to 24 hours of hourly buckets; 1h: 59 to 60 minutes).
+   */
   volume: z.record(Label, z.number()),
   buzz: z.number(),
   /** Short minus long: the short half-life's evidence shrunk toward the long mean (not toward 0), minus the long mean. */
