@@ -86,6 +86,16 @@ export function createMetrics(worker: string, registry = new Registry()) {
           registers: [registry],
         }),
     ),
+    skipped: get(
+      'tradepulse_records_skipped_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_records_skipped_total',
+          help: "offsets never read: the group's position was past the partition's start (deleted by retention, or by deleteRecords, before this group read them), and kafkajs reset it to the earliest offset kept. Gaps of a compacted topic and transaction markers are not counted",
+          labelNames: ['topic', 'partition'],
+          registers: [registry],
+        }),
+    ),
     lag: get(
       'tradepulse_consumer_lag',
       () =>

@@ -143,6 +143,8 @@ const KAFKAJS_MAX_BYTES = 10_485_760
 const HELD_SWAP_MS = 10
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
+/** Longest a join's partitions wait for the group's offsets in them to be read (readResumed). */
+const COMMITTED_READ_MS = 5_000
 
 const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
 
@@ -593,6 +595,14 @@ export function createBatchRunner(
    * in this assignment, so its fetches start at the group's committed offset.
    */
   const nextFetch = new Map<string, bigint | 'unknown'>()
+  /**
+   * Per partition of this assignment, the offset the group had committed when it was given to this member,
+   * read at the join while its partitions wait (readResumed): a first batch fetched past it was fetched
+   * past records deleted before they were read (see fetchedFrom). Taken by the partition's first batch.
+   */
+  let resumedFrom = new Map<string, bigint>()
+  /** The partitions paused at the join until the group's offsets in them are read (readResumed). */
+  let pausedForRead: { topic: string; partitions: number[] }[] = []
   const positionListeners = new Set<PositionListener>()
   /** Tells the listeners a partition's next offset (see BatchRunner.onPosition). */
   const told = (topic: string, partition: number, next: bigint) => {
@@ -1028,6 +1038,118 @@ export function createBatchRunner(
   }
 
   /**
+   * A new assignment (`since`): reads the offsets the group had committed in its partitions, which kafkajs
+   * fetches from, before it fetches them (they are paused meanwhile, for COMMITTED_READ_MS at most). On an
+   * offset before the partition's start (its records deleted by retention before this group read them)
+   * kafkajs commits its reset marker over it (-2, "Offset out of range, resetting to default offset") and
+   * fetches from the earliest offset kept: read after that, the skipped range could not be told.
+   */
+  async function readResumed(since: number, assigned: Record<string, number[]>): Promise<void> {
+    resumeRead() // an earlier assignment's read still under way: this one's pause covers what is still ours
+    resumedFrom = new Map()
+    const parts = Object.entries(assigned)
+      .filter(([, ps]) => ps.length > 0)
+      .map(([topic, partitions]) => ({ topic, partitions }))
+    if (parts.length === 0 || !consumer) return
+    try {
+      consumer.pause(parts)
+    } catch {
+      return // not running
+    }
+    pausedForRead = parts
+    let admin: Admin | undefined
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const read = (async () => {
+        admin = kafka.admin()
+        await admin.connect()
+        const got = new Map<string, bigint>()
+        for (const { topic, partitions } of parts) {
+          const [offsets] = await admin.fetchOffsets({ groupId: cfg.groupId, topics: [topic] })
+          for (const { partition, offset } of offsets?.partitions ?? []) {
+            const at = BigInt(offset)
+            if (partitions.includes(partition) && at >= 0n) got.set(`${topic}/${partition}`, at)
+          }
+        }
+        return got
+      })()
+      read.catch(() => {})
+      const got = await Promise.race([
+        read,
+        new Promise<undefined>((r) => {
+          timer = setTimeout(() => r(undefined), COMMITTED_READ_MS)
+          timer.unref()
+        }),
+      ])
+      if (got === undefined)
+        log.debug("the group's offsets not read in time: records skipped at this join go untold")
+      else if (since === assignment) resumedFrom = got
+    } catch (err) {
+      log.debug({ err }, "could not read the group's offsets: records skipped at this join go untold")
+    } finally {
+      clearTimeout(timer)
+      if (since === assignment) resumeRead()
+      const a = admin as Admin | undefined
+      void a?.disconnect().catch(() => {})
+    }
+  }
+
+  /** Resumes the partitions paused for readResumed, unless stopping or halted (those stay paused). */
+  function resumeRead(): void {
+    const parts = pausedForRead
+    pausedForRead = []
+    if (parts.length === 0 || !running || stoppedBy) return
+    try {
+      consumer?.resume(parts)
+    } catch {
+      // not running any more
+    }
+  }
+
+  /**
+   * Where kafkajs fetched a batch from, against where this runner expected it to (`expected`: past what was
+   * resolved in this assignment, or the group's offset it resumed from): the same, but for a reset kafkajs
+   * made on its own. Gaps inside a fetch (a compacted topic's, transaction markers, aborted records) never
+   * move where it fetches from, so they are never taken for one.
+   * - Below: the partition's offsets went back (kafkajs fetched past the end of a topic deleted and made
+   *   again since, and reset to its start): what was marked done before is forgotten (the committer's,
+   *   and the deferred work of batches fetched before: a new epoch), so the new records' offsets are
+   *   committed; before, nothing was until the new topic grew past the old end, and a restart read it all
+   *   again.
+   * - Above: the records in between were deleted before this group read them (retention, deleteRecords),
+   *   and kafkajs reset to the earliest offset kept: logged as an error with the range, and counted
+   *   (tradepulse_records_skipped_total); before, only kafkajs's "Offset out of range" line told of it.
+   */
+  function fetchedFrom(p: EachBatchPayload, key: string): void {
+    const { batch } = p
+    const fetched = (batch as { fetchedOffset?: string }).fetchedOffset
+    if (fetched === undefined || p.isStale()) return
+    const at = BigInt(fetched)
+    const known = nextFetch.get(key)
+    const resumed = resumedFrom.get(key)
+    resumedFrom.delete(key)
+    const expected = known === undefined ? resumed : known === 'unknown' ? undefined : known
+    if (expected === undefined || at === expected) return
+    const { topic, partition } = batch
+    if (at < expected) {
+      log.warn(
+        { topic, partition, from: expected.toString(), to: fetched },
+        `offsets went back on ${topic}/${partition}, from ${expected} to ${fetched}: the topic was probably deleted and created again; its records are read from ${fetched}, and committed from there`,
+      )
+      committer?.reset(topic, partition)
+      // The deferred work of batches fetched before marks nothing done any more (chainDone).
+      epochs.set(key, (epochs.get(key) ?? 0) + 1)
+      return
+    }
+    const count = at - expected
+    metrics.skipped.inc({ topic, partition: String(partition) }, Number(count))
+    log.error(
+      { topic, partition, from: expected.toString(), to: fetched, skipped: count.toString() },
+      `${count} records of ${topic}/${partition} skipped unread, offsets [${expected}, ${fetched}): deleted (retention, deleteRecords) before this group read them; kafkajs reset to the earliest offset kept`,
+    )
+  }
+
+  /**
    * A batch whose records kafkajs filtered out whole (aborted transactional ones, control records) from
    * `firstOffset` to `lastOffset`: kafkajs resolves it itself and never hands it to eachBatch
    * (Batch.isEmptyDueToFiltering), so the group's committed offset stayed before those records (a
@@ -1087,6 +1209,8 @@ export function createBatchRunner(
     const lost = committer?.memberLost()
     if (lost) throw lost
     const key = `${batch.topic}/${batch.partition}`
+    // Before its epoch is taken: a reset starts a new one.
+    fetchedFrom(p, key)
     const since = assignment
     // The batch before this one, if its deferred work is still under way: this batch returns only once
     // it is done, so at most one batch per partition is outstanding while the next is handled.
@@ -1428,6 +1552,7 @@ export function createBatchRunner(
           )
         }
         nextFetch.clear()
+        void readResumed(assignment, e.payload.memberAssignment)
         // A partition another member has now: its fault no longer holds this member.
         for (const clock of Object.values(clocks))
           for (const key of clock.held) {
@@ -1468,6 +1593,7 @@ export function createBatchRunner(
         const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload
         // A batch with live records went through eachBatch; kafkajs passes over one with none (batch
         // size 0) itself. Its first offset is null when it had no record at or past the fetch offset.
+        if (batchSize === 0) resumedFrom.delete(`${topic}/${partition}`)
         if (batchSize === 0 && (firstOffset as string | null) !== null)
           passedOver(c, topic, partition, firstOffset, lastOffset, highWatermark)
       })

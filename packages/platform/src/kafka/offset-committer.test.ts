@@ -149,4 +149,51 @@ describe('offset committer failing', () => {
     await c.flush() // goes through
     expect(c.failing()).toBeUndefined()
   })
+
+  it('commits offsets below those marked done before once the partition is reset (the topic made again)', async () => {
+    const f = fakeConsumer()
+    const c = createOffsetCommitter(f.consumer, 1_000, silent)
+    c.done('in', 0, '34')
+    c.done('in', 1, '24')
+    await c.flush()
+    c.done('in', 1, '30') // not committed yet as the partition is reset: dropped with it
+    c.reset('in', 1)
+    c.done('in', 1, '4')
+    c.done('in', 0, '4') // partition 0 was not reset: still never moves back
+    await c.flush()
+    expect(f.commits).toEqual([
+      [
+        { topic: 'in', partition: 0, offset: '35' },
+        { topic: 'in', partition: 1, offset: '25' },
+      ],
+      [{ topic: 'in', partition: 1, offset: '5' }],
+    ])
+  })
+
+  it('does not put back a failed commit made before the partition was reset', async () => {
+    const commits: Position[][] = []
+    let fail: (err: Error) => void = () => {}
+    const failing = new Promise<void>((_, reject) => {
+      fail = reject
+    })
+    let calls = 0
+    const consumer = {
+      events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing' },
+      on: () => {},
+      commitOffsets: (positions: Position[]) => {
+        if (calls++ === 0) return failing
+        commits.push(positions)
+        return Promise.resolve()
+      },
+    } as unknown as Consumer
+    const c = createOffsetCommitter(consumer, 1_000, silent)
+    c.done('in', 0, '34')
+    const first = c.flush() // under way as the topic is made again
+    c.reset('in', 0)
+    c.done('in', 0, '1')
+    fail(new Error('coordinator not available'))
+    await first
+    await c.flush()
+    expect(commits).toEqual([[{ topic: 'in', partition: 0, offset: '2' }]])
+  })
 })

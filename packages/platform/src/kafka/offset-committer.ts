@@ -36,6 +36,15 @@ export type OffsetCommitter = {
    * a late commit could move its position back; the records are read again instead, harmlessly.
    */
   forget(): void
+  /**
+   * `topic`/`partition`'s position went back within the assignment (the batch runner saw a fetch start
+   * below where it had handled up to: the topic deleted and created again, and kafkajs reset the group to
+   * its start): forget what was marked done there and not committed yet, so that what is done from now
+   * on is committed although it lies below the offsets marked done before. A commit already under way
+   * that fails is not put back for it. Whoever calls this keeps done() calls of work fetched before the
+   * reset from coming after it (the runner's deferred links mark nothing done once it has reset).
+   */
+  reset(topic: string, partition: number): void
   /** Commits what is done and not committed yet (after any commit already under way). */
   flush(): Promise<void>
   /** Starts the timer; `stop` ends it (call `flush` after it for a last commit). */
@@ -71,7 +80,7 @@ function memberLostError(err: unknown): Error | undefined {
   return undefined
 }
 
-type Position = { topic: string; partition: number; offset: string }
+type Position = { topic: string; partition: number; offset: string; resets: number }
 
 /**
  * `onTick`, when given, is told after each tick of the timer, once that tick's commit has settled (or found
@@ -89,6 +98,8 @@ export function createOffsetCommitter(
   let pending = new Map<string, Position>()
   /** The furthest position marked done per partition in this assignment. */
   const highest = new Map<string, bigint>()
+  /** Per partition, how many times it was reset (reset): a failed commit from before one is not put back. */
+  const resets = new Map<string, number>()
   let generation = 0
   let chain: Promise<void> = Promise.resolve()
   let timer: NodeJS.Timeout | undefined
@@ -103,7 +114,9 @@ export function createOffsetCommitter(
     pending = new Map()
     stuck ??= { sinceMs: performance.now() }
     try {
-      await consumer.commitOffsets(positions)
+      await consumer.commitOffsets(
+        positions.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      )
       if (gen === generation) stuck = undefined
     } catch (err) {
       // Put back what nothing newer has replaced, unless the assignment changed meanwhile (a commit of the
@@ -114,7 +127,7 @@ export function createOffsetCommitter(
       }
       for (const p of positions) {
         const k = `${p.partition}\u0000${p.topic}`
-        if (!pending.has(k)) pending.set(k, p)
+        if (!pending.has(k) && p.resets === (resets.get(k) ?? 0)) pending.set(k, p)
       }
       if (stuck) stuck.err = err
       const gone = memberLostError(err)
@@ -136,13 +149,20 @@ export function createOffsetCommitter(
 
   const committer: OffsetCommitter = {
     done(topic, partition, offset) {
-      // Kafka's committed offset is the next one to read; a position never moves back within an assignment.
+      // Kafka's committed offset is the next one to read; a position never moves back within an
+      // assignment, unless the runner says it did (reset).
       const k = `${partition}\u0000${topic}`
       const next = BigInt(offset) + 1n
       const seen = highest.get(k)
       if (seen !== undefined && seen >= next) return
       highest.set(k, next)
-      pending.set(k, { topic, partition, offset: next.toString() })
+      pending.set(k, { topic, partition, offset: next.toString(), resets: resets.get(k) ?? 0 })
+    },
+    reset(topic, partition) {
+      const k = `${partition}\u0000${topic}`
+      highest.delete(k)
+      pending.delete(k)
+      resets.set(k, (resets.get(k) ?? 0) + 1)
     },
     forget() {
       generation++
