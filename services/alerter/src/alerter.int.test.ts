@@ -469,7 +469,10 @@ describe('alerter on Kafka and Redis', () => {
     const want = scenarioDeskPages('tariff')
     await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
     const stale = async () =>
-      ((await app.metrics.registry.getSingleMetric('tradepulse_webhook_deliveries_total')?.get())?.values ?? [])
+      (
+        (await app.metrics.registry.getSingleMetric('tradepulse_webhook_deliveries_total')?.get())?.values ??
+        []
+      )
         .filter((v) => v.labels.result === 'stale')
         .reduce((n, v) => n + v.value, 0)
     await waitFor(async () => (await stale()) >= want.length, { what: 'stale count' })
