@@ -350,7 +350,8 @@ describe('webhook dispatcher on Kafka', () => {
       await waitFor(async () => (await backlog(metrics, 0)).waiting === 1, {
         what: 'the lane waiting for room',
       })
-      expect(held.length).toBeLessThanOrEqual(queueMax)
+      // Two requests in flight (the concurrency), held by the receiver; the queue holds the third.
+      await waitFor(() => held.length === 2, { what: 'two requests held' })
       await waitFor(async () => (await backlog(metrics, 0)).lag === 10 - queueMax, {
         what: 'the lag of the alerts the full queue left on Kafka',
       })
@@ -359,7 +360,6 @@ describe('webhook dispatcher on Kafka', () => {
       await waitFor(async () => (await backlog(metrics, 0)).lag === 40 - queueMax, {
         what: 'the lag of the alerts written while the lane waits',
       })
-      expect((await backlog(metrics, 0)).lag).toBeGreaterThan(queueMax)
       expect((await metrics.webhookHeld.get()).values.find((v) => v.labels.desk === DESK)?.value).toBe(0)
 
       // The endpoint answers again: everything is delivered, the lag and the wait are gone.
