@@ -14,7 +14,9 @@ import { type FollowKafka, followTopic } from './tail.ts'
 /**
  * followTopic on the real broker, its consumer's metadata expiring after 2 s (kafkajs's default is 5 min,
  * KAFKA_METADATA_MAX_AGE_MS): a partition added is seen by a rejoin within it. `beforeJoin` runs once the
- * starting offsets are taken, before the consumer connects.
+ * starting offsets are taken, before the consumer connects. `ready` resolves at `started`, where the CLI
+ * prints its "Following" line, the starting offsets taken: a record written before it may be below them,
+ * never shown (rejects if followTopic does).
  */
 function follow(kafka: Kafka, topic: string, beforeJoin: () => Promise<void> = async () => {}) {
   const shown: string[] = []
@@ -35,6 +37,10 @@ function follow(kafka: Kafka, topic: string, beforeJoin: () => Promise<void> = a
     },
   }
   let closing: (() => Promise<void>) | undefined
+  let started!: () => void
+  const isStarted = new Promise<void>((resolve) => {
+    started = resolve
+  })
   const followed = followTopic(seam, {
     topic,
     groupId: randomName('tail-partitions'),
@@ -42,7 +48,7 @@ function follow(kafka: Kafka, topic: string, beforeJoin: () => Promise<void> = a
     maxWaitTimeInMs: 100,
     sessionTimeout: 10_000,
     heartbeatInterval: 500,
-    started: () => {},
+    started: () => started(),
     opened: (consumer) => {
       closing = () => consumer.disconnect()
     },
@@ -53,7 +59,8 @@ function follow(kafka: Kafka, topic: string, beforeJoin: () => Promise<void> = a
   followed.catch((err) => {
     failed = err
   })
-  return { shown, rewound, joins, failed: () => failed, close: async () => closing?.() }
+  const ready = Promise.race([isStarted, followed])
+  return { shown, rewound, joins, ready, failed: () => failed, close: async () => closing?.() }
 }
 
 const value = (id: string) => JSON.stringify(testAlert(id))
@@ -96,6 +103,7 @@ describe('tail alerts on a topic changed while it runs', { timeout: 90_000 }, ()
     try {
       const id = (line: string) => JSON.parse(line.slice(line.indexOf(' ') + 1)).id as string
       const shownIds = () => tail.shown.map(id)
+      await tail.ready
       await send([{ partition: 0, id: 'P0-0' }])
       await waitFor(() => shownIds().includes('P0-0') || tail.failed(), { what: 'the first record shown' })
       // Added while it runs: seen once its metadata expires, the record written before that is shown too.
@@ -146,6 +154,7 @@ describe('tail alerts on a topic changed while it runs', { timeout: 90_000 }, ()
     const tail = follow(kafka, topic)
     try {
       const shownIds = () => tail.shown.map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)).id as string)
+      await tail.ready
       await send(['OLD-3'])
       await waitFor(() => shownIds().includes('OLD-3') || tail.failed(), { what: 'the first record shown' })
       await admin.deleteTopics({ topics: [topic] })
