@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
-import { promisify } from 'node:util'
-import { createManualClock } from '@tradepulse/contracts'
+import { createManualClock, createTopicCatalogue } from '@tradepulse/contracts'
 import type { Contribution } from '@tradepulse/indicators'
 import { withDamagedIndicator } from '@tradepulse/indicators/test-support'
 import { DEFAULT_INGEST_LIMITS } from '@tradepulse/ingest'
 import { createLogger, createMemoryIndicatorStore } from '@tradepulse/platform'
 import { waitFor } from '@tradepulse/testing'
-import { describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   answerHeadlines,
   printIndicatorTables,
@@ -18,9 +16,26 @@ import {
   takeLines,
 } from './embedded.ts'
 import { loadSampleFeed } from './sample-feed.ts'
-import { MAIN, spawnCli } from './test-helpers.ts'
+import { spawnCli } from './test-helpers.ts'
 
 const silent = createLogger({ level: 'silent' })
+/**
+ * The CLI spawned (spawnCli) for this test only: whatever the test's own end (a failed assertion, its
+ * timeout) leaves running is killed once it ends (SIGKILL), so no `start --follow` outlives it holding
+ * its ports. Every child this file spawns goes through here.
+ */
+const children: ReturnType<typeof spawnCli>[] = []
+const spawnStart = (...args: Parameters<typeof spawnCli>) => {
+  const spawned = spawnCli(...args)
+  children.push(spawned)
+  return spawned
+}
+afterEach(async () => {
+  for (const { child, exited } of children.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited
+  }
+})
 const sink = () => {
   const chunks: string[] = []
   return { chunks, out: { write: (c: string) => chunks.push(c) > 0 } as unknown as NodeJS.WritableStream }
@@ -148,13 +163,9 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   })
 
   it('`tradepulse start` plays the feed, prints alerts and indicator tables, and exits 0', async () => {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      [MAIN, 'start', '--speed', 'max'],
-      {
-        env: { PATH: process.env.PATH ?? '' },
-      },
-    )
+    const { output, exited } = spawnStart(['start', '--speed', 'max'])
+    expect(await exited, output.err).toEqual([0, null])
+    const { out: stdout, err: stderr } = output
     expect(stderr).toMatch(/Embedded mode/)
     expect(stdout).toMatch(/CRIT\s+trade_measure_enacted\s+region:CN/)
     expect(stdout).toMatch(/tariff by region at 2026-03-05T23:45:00.000Z\nscope\s+mean 15m/)
@@ -162,7 +173,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   })
 
   it("prints where each worker's health and metrics server listens, as start on Kafka does, and each answers", async () => {
-    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'], {})
+    const { child, output, exited } = spawnStart(['start', '--no-sample', '--follow', '--http-port', '0'], {})
     await waitFor(() => /Accepting headlines/.test(output.err), { what: 'the ready line', timeoutMs: 20_000 })
     const health =
       /^Health and metrics: ingest (\S+), scorer (\S+), aggregator (\S+), alerter (\S+), gateway (\S+) \(\/healthz, \/readyz, \/metrics\)$/m.exec(
@@ -186,7 +197,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     // A SIGTERM after a Ctrl-C asked for the stop again and the process went on stopping, exit 0; only a
     // second Ctrl-C exited at once (130). The SIGTERM goes once the Ctrl-C is taken (the intake has stopped
     // listening): sent back to back, a process of several threads may take the two in either order.
-    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    const { child, output, exited } = spawnStart(['start', '--no-sample', '--follow', '--http-port', '0'])
     await waitFor(() => /Accepting headlines/.test(output.err), { what: 'the ready line', timeoutMs: 20_000 })
     const intake = /POST (http:\/\/127\.0\.0\.1:\d+\/headlines)/.exec(output.err)![1]!
     child.kill('SIGINT')
@@ -206,7 +217,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
     // It was a warn line ({"level":40}) at the default level, repeating the human line: log alerting
     // took normal operation for a fault.
     const ready = async (env: Record<string, string>) => {
-      const { child, output, exited } = spawnCli(
+      const { child, output, exited } = spawnStart(
         ['start', '--no-sample', '--follow', '--http-port', '0'],
         env,
       )
@@ -235,7 +246,7 @@ describe('the embedded default', { timeout: 60_000 }, () => {
   })
 
   it('with --follow takes headlines on POST /headlines and stdin until SIGINT', async () => {
-    const { child, output, exited } = spawnCli(
+    const { child, output, exited } = spawnStart(
       ['start', '--no-sample', '--follow', '--http-port', '0'],
       {},
       { stdin: true },
@@ -381,7 +392,7 @@ describe('start --follow on Ctrl-C', { timeout: 60_000 }, () => {
   it('takes no more POST /headlines from the stop on: every headline answered 202 is ingested', async () => {
     // The server took headlines until every worker had stopped: one posted during the stop was answered
     // 202 "accepted" and produced behind ingest's stop, never ingested (10 accepted, 6 counted).
-    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    const { child, output, exited } = spawnStart(['start', '--no-sample', '--follow', '--http-port', '0'])
     await waitFor(() => /127\.0\.0\.1:(\d+)\/headlines/.test(output.err), {
       what: 'the POST address',
       timeoutMs: 20_000,
@@ -447,7 +458,7 @@ describe('start --follow: POST /headlines from a web page or through another nam
   it('refuses one a browser sends (Origin, Sec-Fetch-Site) or one whose Host is not this server, nothing taken; curl and fetch are taken', async () => {
     // A page of any site could post headlines (fetch no-cors or a text/plain form: no preflight) and a
     // rebound name reached it as its own origin: fake CRIT alerts, sent on to the desks' webhooks.
-    const { child, output, exited } = spawnCli(['start', '--no-sample', '--follow', '--http-port', '0'])
+    const { child, output, exited } = spawnStart(['start', '--no-sample', '--follow', '--http-port', '0'])
     await waitFor(() => /127\.0\.0\.1:(\d+)\/headlines/.test(output.err), {
       what: 'the POST address',
       timeoutMs: 20_000,
@@ -727,35 +738,74 @@ describe('--follow: a UTF-8 byte-order mark before the headlines', () => {
   })
 })
 
-describe('start --speed N: the host clock set back while the feed plays', { timeout: 30_000 }, () => {
-  it('holds no headline for the time the clock went back: playback is paced on the monotonic clock', async () => {
-    const [a, b] = loadSampleFeed()
-    // The second headline is due 10 ms of playback after the first.
-    const speed = (Date.parse(b!.publishedAt) - Date.parse(a!.publishedAt)) / 10
-    const realNow = Date.now.bind(Date)
-    // The wall clock steps back an hour once the first headline is on its way (an NTP step, a VM snapshot
-    // restored): on Date.now the second waited that hour, and this test its timeout.
-    const feed = [a!, b!]
+describe('start --speed N: the host clock stepped while the feed plays', { timeout: 30_000 }, () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+  it('plays each headline at its own time on the monotonic clock, however the wall clock is set', async () => {
+    // Fake timers: setTimeout, performance.now and Date move only as the test advances them, and
+    // vi.setSystemTime moves Date alone, as an NTP step or a restored VM snapshot moves the host's clock.
+    vi.useFakeTimers()
+    const T = Date.parse('2026-03-02T10:00:00Z')
+    // Fifteen minutes apart, played at 900 simulated seconds a second: one a second of playback.
+    const feed = loadSampleFeed()
+      .slice(0, 3)
+      .map((h, i) => ({ ...h, publishedAt: new Date(T + i * 900_000).toISOString() }))
+    const [a, b, c] = feed as [(typeof feed)[0], (typeof feed)[0], (typeof feed)[0]]
+    // play() asks for the next headline once the one before is produced: `produced` names those it has.
+    const produced: string[] = []
+    let playing!: () => void
+    const started = new Promise<void>((resolve) => {
+      playing = resolve
+    })
     Object.defineProperty(feed, Symbol.iterator, {
       value: function* () {
-        yield a!
-        vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000)
-        yield b!
+        playing() // play's clock starts here: the fake clock has not moved since
+        yield a
+        produced.push(a.id)
+        // The host's clock set back an hour: on Date.now, b waited that hour more.
+        vi.setSystemTime(Date.now() - 3_600_000)
+        yield b
+        produced.push(b.id)
+        // Then on two hours: on Date.now, c went at once, "due" an hour and more ago.
+        vi.setSystemTime(Date.now() + 7_200_000)
+        yield c
+        produced.push(c.id)
       },
     })
+    let settled = false
+    const run = runEmbedded({
+      workers: ['ingest'],
+      feed,
+      speed: 900,
+      follow: false,
+      log: silent,
+      env: {},
+      out: sink().out,
+    }).finally(() => {
+      settled = true
+    })
     try {
-      const run = await runEmbedded({
-        workers: ['ingest'],
-        feed,
-        speed,
-        follow: false,
-        log: silent,
-        env: {},
-        out: sink().out,
-      })
-      expect(run).toBeDefined()
+      await started
+      for (const [i, h] of [b, c].entries()) {
+        // Due 1000 ms of playback after the one before.
+        await vi.advanceTimersByTimeAsync(999)
+        expect(produced, `${h.id} before its time`).toEqual(feed.slice(0, i + 1).map((x) => x.id))
+        await vi.advanceTimersByTimeAsync(1)
+        expect(produced, `${h.id} at its time`).toEqual(feed.slice(0, i + 2).map((x) => x.id))
+      }
     } finally {
-      vi.restoreAllMocks()
+      // The workers' stop waits on their consumer loops' timers: fake time runs until the run has
+      // ended (two hours at most, were a headline held for the hour the clock went back).
+      for (let m = 0; !settled && m < 120; m++) await vi.advanceTimersByTimeAsync(60_000)
     }
+    const { bus, newestEventMs } = await run
+    // Each went through ingest to the headlines topic, and the tables stand at the newest.
+    const topic = createTopicCatalogue('tradepulse.').headlines.name
+    const ingested = Array.from({ length: bus.partitions(topic) }, (_, p) => bus.read(topic, p, 0, 100))
+      .flat()
+      .map((r) => JSON.parse(r.value!.toString()) as { id: string; publishedAt: string })
+    expect(ingested.map((h) => h.id).sort()).toEqual([a.id, b.id, c.id].sort())
+    expect(newestEventMs).toBe(Date.parse(c.publishedAt))
   })
 })
