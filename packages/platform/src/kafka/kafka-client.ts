@@ -232,25 +232,21 @@ function markTlsListener(socket: Socket): void {
  * default (300000) left partitions added to a topic unread, and unwritten, for five minutes: a consumer
  * sees them (and rejoins its group, "Topic has been updated") and a producer spreads keys over them only
  * at a refresh. Made here, every producer and consumer of the workers and the CLI has the age, those
- * made in other modules (the batch runner's, the webhook lanes') too.
+ * made in other modules (the batch runner's, the webhook lanes') too. The two methods are the client's own
+ * properties, each calling kafkajs's bound to it, not a subclass's private state: a client seen through
+ * another object (`Object.create(kafka)`, as fault-injecting wrappers do) keeps them.
  */
-class AgedMetadataKafka extends Kafka {
-  readonly #metadataMaxAge: number
-  constructor(config: KafkaConfig, metadataMaxAge: number) {
-    super(config)
-    this.#metadataMaxAge = metadataMaxAge
-  }
-  override producer(config: ProducerConfig = {}) {
-    return super.producer({ metadataMaxAge: this.#metadataMaxAge, ...config })
-  }
-  override consumer(config: ConsumerConfig) {
-    return super.consumer({ metadataMaxAge: this.#metadataMaxAge, ...config })
-  }
+function withMetadataMaxAge(kafka: Kafka, metadataMaxAge: number): Kafka {
+  const producer = kafka.producer.bind(kafka)
+  const consumer = kafka.consumer.bind(kafka)
+  kafka.producer = (config: ProducerConfig = {}) => producer({ metadataMaxAge, ...config })
+  kafka.consumer = (config: ConsumerConfig) => consumer({ metadataMaxAge, ...config })
+  return kafka
 }
 
 export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
-  return new AgedMetadataKafka(
-    {
+  return withMetadataMaxAge(
+    new Kafka({
       clientId: cfg.clientId,
       brokers: kafkajsBrokers(cfg.brokers),
       ...(cfg.ssl ? { ssl: cfg.ssl } : {}),
@@ -260,7 +256,7 @@ export function createKafka(cfg: KafkaClientConfig, log: Logger, extra: Partial<
       logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
       retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
       ...extra,
-    },
+    }),
     cfg.metadataMaxAgeMs ?? DEFAULT_METADATA_MAX_AGE_MS,
   )
 }
