@@ -1150,6 +1150,17 @@ const AVOID_WORDS: WordsByLength = byLength(['avoid', 'avoids', 'avoided', 'avoi
 /** See TALK_WORDS, CONDITIONAL_WORDS and markTalk. */
 const TALK: WordsByLength = byLength(TALK_WORDS)
 const CONDITIONALS: WordsByLength = byLength(CONDITIONAL_WORDS)
+/**
+ * The talk words and conditionals by whether the vocabulary has them: a token of a known one has its id
+ * (talkById), one of the others has none (-1) and is compared by its text. markTalk passes over a field
+ * holding none of either (most headlines) with one load per token.
+ */
+const TALK_KNOWN_IDS: readonly number[] = [...TALK_WORDS, ...CONDITIONAL_WORDS]
+  .map((w) => lookupWord(LEXICON.vocab, w))
+  .filter((id) => id >= 0)
+const TALK_UNKNOWN: WordsByLength = byLength(
+  [...TALK_WORDS, ...CONDITIONAL_WORDS].filter((w) => lookupWord(LEXICON.vocab, w) < 0),
+)
 const TO_WORD: WordsByLength = byLength(['to'])
 const CLOSE_WORD: WordsByLength = byLength(['close'])
 /** Talk words that govern only in their phrase: "reserves the right to", "no choice but to" (see talkWord). */
@@ -1401,6 +1412,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
   }
   const { trie, notId, usId, toId, fromId, comparedId } = LEXICON
   const { flags: wordFlags, unitScale } = wordTables(vocab.words.length)
+  const talkById = new Uint8Array(vocab.words.length)
+  for (const id of TALK_KNOWN_IDS) talkById[id] = 1
   const inId = lookupWord(LEXICON.vocab, 'in')
   const onId = lookupWord(LEXICON.vocab, 'on')
   const ofId = lookupWord(LEXICON.vocab, 'of')
@@ -4372,6 +4385,13 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
     itTalk.fill(0, 0, items)
     if (items === 0) return
     talkConds.length = 0
+    let mayTalk = false
+    for (let j = 0; j < tb.count && !mayTalk; j++) {
+      if (tb.kind[j] !== WORD) continue
+      const id = tb.id[j] as number
+      mayTalk = id >= 0 ? talkById[id] === 1 : wordIn(j, TALK_UNKNOWN)
+    }
+    if (!mayTalk) return
     /**
      * A conditional at word j, counted in clause c (item k next): its clause, and the next when it opens
      * its own ("If U.S. raises tariffs, China will ...": at the start, after a break, or right after an
