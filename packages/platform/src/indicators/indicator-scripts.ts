@@ -20,9 +20,6 @@ export type IndicatorScript = keyof typeof SCRIPT_FILES
 /** The indicator scripts, defined on one client. */
 export type IndicatorScripts = Record<IndicatorScript, RedisScript>
 
-/** Command names of the indicator scripts on one client. */
-export type IndicatorCommands = Record<IndicatorScript, string>
-
 /** A pipeline or client seen through the script commands defined on it (ioredis adds them at runtime). */
 export type ScriptCaller = Record<string, (...args: RedisValue[]) => unknown>
 
@@ -39,14 +36,6 @@ export function indicatorScripts(redis: Redis): IndicatorScripts {
     })
   }
   return scripts
-}
-
-/** The indicator scripts' command names on `redis`, defined there (indicatorScripts) if not yet. */
-export function defineIndicatorScripts(redis: Redis): IndicatorCommands {
-  const scripts = indicatorScripts(redis)
-  return Object.fromEntries(
-    Object.entries(scripts).map(([script, { command }]) => [script, command]),
-  ) as IndicatorCommands
 }
 
 /**

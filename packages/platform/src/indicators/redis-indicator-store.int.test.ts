@@ -31,7 +31,7 @@ import {
   T0,
 } from './indicator-fixtures.ts'
 import { stateFromHash } from './indicator-hash.ts'
-import { defineIndicatorScripts, type ScriptCaller, scriptError } from './indicator-scripts.ts'
+import { indicatorScripts, scriptError } from './indicator-scripts.ts'
 import {
   describeIndicatorStoreConformance,
   type IndicatorStoreHarness,
@@ -395,10 +395,10 @@ describe('redis indicator store', () => {
     await expect(store.applyBatch([bad])).rejects.toMatchObject({ code: 'INTERNAL', retriable: false })
     expect(await redis.keys(`${prefix}:*`)).toEqual([])
 
-    const command = defineIndicatorScripts(redis).applyScope
     const eightKeys = Array.from({ length: 8 }, (_, i) => `${prefix}:{x}:${i}`)
-    const reply = (redis as unknown as ScriptCaller)[command]!(...eightKeys, 1, 2, 3) as Promise<unknown>
-    const err = await reply.catch((e: unknown) => e)
+    const err = await indicatorScripts(redis)
+      .applyScope(...eightKeys, 1, 2, 3)
+      .catch((e: unknown) => e)
     expect(String(err)).toMatch(/TPIND_BAD_ARGS/)
     expect(scriptError(err)).toMatchObject({ code: 'INTERNAL', retriable: false })
   })
@@ -849,12 +849,8 @@ describe('applyScopeSums-8.lua (the fast path)', () => {
       keys.state(d, global),
       keys.ids(d, global),
     ])
-    const call = (payload: string) =>
-      (redis as unknown as ScriptCaller)[defineIndicatorScripts(redis).applyScopeSums]!(
-        ...keyArgs,
-        ...header,
-        payload,
-      ) as Promise<number[]>
+    const { applyScopeSums } = indicatorScripts(redis)
+    const call = (payload: string) => applyScopeSums(...keyArgs, ...header, payload) as Promise<number[]>
     expect(await call(market(['x', 'y'], T0))).toEqual([2, 0, 0])
     const before = await redis.hgetall(keys.state('market', global))
     expect(await call(market(['z', 'y'], T0 + 1))).toEqual([-1]) // y is known
