@@ -1,22 +1,17 @@
 import net from 'node:net'
 import type { ISocketFactory } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
-import { createCapturingLogger, createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { createBatchRunner } from './batch-runner.ts'
+import { createCapturingLogger } from '../logger.ts'
 import {
-  probeRunnerConfig,
-  probeTopic,
+  probeInput,
+  probeRunner,
   quietKafka,
   randomName,
   testCleanups,
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
-
-const silent = createLogger({ level: 'silent' })
 
 /** Kafka's Heartbeat request (api key 12): a request starts with its size (int32), then its api key (int16). */
 const HEARTBEAT_API_KEY = 12
@@ -56,13 +51,11 @@ describe('batch runner through a heartbeat fault that is no rebalance', () => {
 
   it('goes on with the batch when the heartbeat after a chunk times out: nothing handled twice, all committed', async () => {
     const name = randomName('heartbeat-fault')
-    const admin = await connected(quietKafka(`${name}-admin`).admin())
-    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
+    const { producer, topic, groupId, committed } = await probeInput(name, connected, cleanups)
 
     // 30 records in one request: the runner's first fetch hands them over as one batch, handled in three
     // chunks of 10.
     const values = Array.from({ length: 30 }, (_, i) => `v${i}`)
-    const producer = await connected(quietKafka(`${name}-producer`).producer())
     await producer.send({ topic, messages: values.map((value) => ({ value })) })
 
     // The runner's client: a heartbeat dropped times out after 2 s (well within the 6 s session).
@@ -81,15 +74,7 @@ describe('batch runner through a heartbeat fault that is no rebalance', () => {
       return records.map(() => ({ kind: 'ok' as const }))
     }
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(
-      kafka,
-      createProducer(kafka, silent),
-      handler,
-      probeRunnerConfig(topic, groupId, { maxBatch: 10 }),
-      log,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => runner.stop())
+    const runner = probeRunner(kafka, topic, groupId, handler, cleanups, { log, over: { maxBatch: 10 } })
     await runner.start()
 
     await until(async () => (await committed()) === values.length, 'all 30 records committed')

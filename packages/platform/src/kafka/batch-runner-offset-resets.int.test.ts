@@ -1,18 +1,18 @@
 import type { Admin, Consumer, Producer } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { createCapturingLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
+import { createMetrics, type Metrics } from '../metrics.ts'
 import {
-  consumingWith,
-  probeRunnerConfig,
+  probeInput,
+  probeRunner,
+  probeTopic,
   quietKafka,
   randomName,
   testCleanups,
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import { createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
 type Line = { level: number; msg: string; topic?: string; partition?: number; from?: string; to?: string }
@@ -24,12 +24,8 @@ type Line = { level: number; msg: string; topic?: string; partition?: number; fr
 describe('batch runner when kafkajs resets a partition out of range', () => {
   const kafka = quietKafka(randomName('resets'))
   const { cleanups, connected } = testCleanups()
-
-  async function inputTopic(admin: Admin, topic = `${randomName('resets')}.in`): Promise<string> {
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    cleanups.push(() => admin.deleteTopics({ topics: [topic] }))
-    return topic
-  }
+  /** An admin, a producer, and a fresh input topic with its group. */
+  const input = () => probeInput(randomName('resets'), connected, cleanups)
 
   function runner(
     topic: string,
@@ -39,7 +35,7 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
     deferring?: (values: string[]) => Promise<void> | undefined,
   ) {
     const { log, lines } = createCapturingLogger<Line>('debug')
-    const metrics = createMetrics('probe', undefined)
+    const metrics = createMetrics('probe')
     const handler: BatchHandler = async (records, ctx) => {
       const values = records.map((r) => r.value!.toString())
       handled.push(...values)
@@ -47,71 +43,55 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
       if (work) ctx.defer!(work.then(() => []))
       return records.map(() => ({ kind: 'ok' as const }))
     }
-    const r: BatchRunner = createBatchRunner(
-      consumingWith(kafka, { seen: (c) => consumers.push(c) }),
-      createProducer(kafka, log),
-      handler,
-      probeRunnerConfig(topic, groupId),
+    const r = probeRunner(kafka, topic, groupId, handler, cleanups, {
       log,
       metrics,
-    )
-    cleanups.push(() => r.stop())
+      seen: (c) => consumers.push(c),
+    })
     return { runner: r, lines, metrics }
-  }
-
-  async function committed(admin: Admin, groupId: string, topic: string): Promise<number> {
-    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] })
-    return Number(t?.partitions.find((p) => p.partition === 0)?.offset ?? -1)
   }
 
   async function send(producer: Producer, topic: string, values: string[]): Promise<void> {
     await producer.send({ topic, messages: values.map((value) => ({ partition: 0, value })) })
   }
 
-  async function skipped(metrics: ReturnType<typeof createMetrics>, topic: string): Promise<number> {
+  async function skipped(metrics: Metrics, topic: string): Promise<number> {
     const { values } = await metrics.skipped.get()
     return values.find((v) => v.labels.topic === topic && v.labels.partition === '0')?.value ?? 0
   }
 
   const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => `v${a + i}`)
 
+  /** Deletes `topic` and makes it again, holding n0..n2, while `consumer` is paused (fetches nothing). */
+  async function remakeWhilePaused(admin: Admin, producer: Producer, consumer: Consumer, topic: string) {
+    consumer.pause([{ topic }])
+    await admin.deleteTopics({ topics: [topic] })
+    await until(async () => !(await admin.listTopics()).includes(topic), 'the topic deleted')
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
+    await send(producer, topic, ['n0', 'n1', 'n2'])
+    consumer.resume([{ topic }])
+  }
+
   it("commits the new topic's offsets after the topic is deleted and made again, and warns of it", async () => {
-    const admin = await connected(kafka.admin())
-    const producer = await connected(kafka.producer())
-    const topic = await inputTopic(admin)
-    const groupId = randomName('group')
+    const { admin, producer, topic, groupId, committed } = await input()
     const handled: string[] = []
     const consumers: Consumer[] = []
     const { runner: r, lines } = runner(topic, groupId, handled, consumers)
     await send(producer, topic, range(0, 8))
     await r.start()
-    await until(
-      async () => (await committed(admin, groupId, topic)) === 8,
-      'the old topic committed to its end',
-    )
+    await until(async () => (await committed()) === 8, 'the old topic committed to its end')
     // Fetching nothing while the topic is deleted and made again: the next fetch, at 8, meets the new one.
-    consumers[0]!.pause([{ topic }])
-    await admin.deleteTopics({ topics: [topic] })
-    await until(async () => !(await admin.listTopics()).includes(topic), 'the topic deleted')
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    await send(producer, topic, ['n0', 'n1', 'n2'])
-    consumers[0]!.resume([{ topic }])
+    await remakeWhilePaused(admin, producer, consumers[0]!, topic)
     await waitFor(() => handled.includes('n2'), "the new topic's records handled")
     // Before, the committer ignored every offset below the old topic's end: -2 (kafkajs's marker) stayed.
-    await until(
-      async () => (await committed(admin, groupId, topic)) === 3,
-      "the new topic's offsets committed",
-    )
+    await until(async () => (await committed()) === 3, "the new topic's offsets committed")
     const warned = lines.find((l) => l.msg.startsWith('offsets went back'))
     expect(warned).toMatchObject({ level: 40, topic, partition: 0, from: '8', to: '0' })
     expect(warned?.msg).toContain('the topic was probably deleted and created again')
   })
 
   it("commits no offset of the old topic's deferred work that finishes after the reset", async () => {
-    const admin = await connected(kafka.admin())
-    const producer = await connected(kafka.producer())
-    const topic = await inputTopic(admin)
-    const groupId = randomName('group')
+    const { admin, producer, topic, groupId, committed } = await input()
     const handled: string[] = []
     const consumers: Consumer[] = []
     let open: () => void = () => {}
@@ -124,19 +104,11 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
     )
     await send(producer, topic, range(0, 4))
     await r.start()
-    await until(async () => (await committed(admin, groupId, topic)) === 4, 'the first four committed')
+    await until(async () => (await committed()) === 4, 'the first four committed')
     await send(producer, topic, range(4, 8))
     await waitFor(() => handled.includes('v7'), 'the deferred batch handled')
-    consumers[0]!.pause([{ topic }])
-    await admin.deleteTopics({ topics: [topic] })
-    await until(async () => !(await admin.listTopics()).includes(topic), 'the topic deleted')
-    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }])
-    await send(producer, topic, ['n0', 'n1', 'n2'])
-    consumers[0]!.resume([{ topic }])
-    await until(
-      async () => (await committed(admin, groupId, topic)) === 3,
-      "the new topic's offsets committed",
-    )
+    await remakeWhilePaused(admin, producer, consumers[0]!, topic)
+    await until(async () => (await committed()) === 3, "the new topic's offsets committed")
     open()
     // The old work has finished (no output to send); two ticks of the commit timer have had their chance.
     for (let i = 0; i < 2; i++)
@@ -146,19 +118,16 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
           res()
         })
       })
-    expect(await committed(admin, groupId, topic)).toBe(3)
+    expect(await committed()).toBe(3)
   })
 
   it('counts and logs the records deleted before the group, stopped meanwhile, read them', async () => {
-    const admin = await connected(kafka.admin())
-    const producer = await connected(kafka.producer())
-    const topic = await inputTopic(admin)
-    const groupId = randomName('group')
+    const { admin, producer, topic, groupId, committed } = await input()
     const handled: string[] = []
     const first = runner(topic, groupId, handled)
     await send(producer, topic, range(0, 5))
     await first.runner.start()
-    await until(async () => (await committed(admin, groupId, topic)) === 5, 'the first five committed')
+    await until(async () => (await committed()) === 5, 'the first five committed')
     await first.runner.stop()
     await send(producer, topic, range(5, 15))
     // Offsets 5..11 deleted unread; 12..14 kept.
@@ -174,10 +143,7 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
   })
 
   it('counts and logs the records deleted while the running group lagged behind them', async () => {
-    const admin = await connected(kafka.admin())
-    const producer = await connected(kafka.producer())
-    const topic = await inputTopic(admin)
-    const groupId = randomName('group')
+    const { admin, producer, topic, groupId } = await input()
     const handled: string[] = []
     const consumers: Consumer[] = []
     const { runner: r, lines, metrics } = runner(topic, groupId, handled, consumers)
@@ -197,8 +163,7 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
 
   it('takes no transaction markers nor aborted records for records skipped, across a restart', async () => {
     const admin = await connected(kafka.admin())
-    const topic = await inputTopic(admin)
-    const groupId = randomName('group')
+    const { topic, groupId, committed } = await probeTopic(admin, randomName('resets'), cleanups)
     const producer = kafka.producer({
       transactionalId: randomName('tx'),
       idempotent: true,
@@ -220,7 +185,7 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
     // The partition ends in a marker, after 2 + marker + 3 aborted + marker + 1: the group resumes past it.
     const high = async () => Number((await admin.fetchTopicOffsets(topic))[0]!.high)
     expect(await high()).toBe(9)
-    await until(async () => (await committed(admin, groupId, topic)) === 9, 'committed past the last marker')
+    await until(async () => (await committed()) === 9, 'committed past the last marker')
     await first.runner.stop()
     await inTransaction(['y0'], 'abort')
     await inTransaction(['c0', 'c1'], 'commit')
@@ -228,7 +193,7 @@ describe('batch runner when kafkajs resets a partition out of range', () => {
     await second.runner.start()
     await waitFor(() => handled.includes('c1'), 'the records after the restart handled')
     expect(await high()).toBe(14)
-    await until(async () => (await committed(admin, groupId, topic)) === 14, 'committed past the last marker')
+    await until(async () => (await committed()) === 14, 'committed past the last marker')
     expect(handled).toEqual(['a0', 'a1', 'b0', 'c0', 'c1'])
     for (const { lines, metrics } of [first, second]) {
       expect(await skipped(metrics, topic)).toBe(0)

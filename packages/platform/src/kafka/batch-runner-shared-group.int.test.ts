@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createCapturingLogger, createLogger, type LogLine } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { createBatchRunner } from './batch-runner.ts'
-import {
-  probeRunner,
-  probeRunnerConfig,
-  quietKafka,
-  randomName,
-  testCleanups,
-  until,
-  waitFor,
-} from './int-test-support.ts'
-import { createProducer, createTopicsWithLeaders } from './kafka-client.ts'
+import { createCapturingLogger, type LogLine } from '../logger.ts'
+import { probeRunner, quietKafka, randomName, testCleanups, until, waitFor } from './int-test-support.ts'
+import { createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
-
-const silent = createLogger({ level: 'silent' })
 
 describe('batch runner in a consumer group another kind of worker shares', () => {
   const { cleanups, connected } = testCleanups()
@@ -43,18 +31,14 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     const { log, lines } = createCapturingLogger()
     const scorerKafka = quietKafka(`${name}-scorer`)
     const scored: string[] = []
-    const scorer = createBatchRunner(
-      scorerKafka,
-      createProducer(scorerKafka, silent),
-      async (records) => {
-        scored.push(...records.map((r) => r.value!.toString()))
-        return records.map(() => ({ kind: 'ok' as const }))
-      },
-      probeRunnerConfig(headlinesTopic, groupId, { worker: 'scorer' }),
+    const scoring: BatchHandler = async (records) => {
+      scored.push(...records.map((r) => r.value!.toString()))
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const scorer = probeRunner(scorerKafka, headlinesTopic, groupId, scoring, cleanups, {
       log,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => scorer.stop())
+      over: { worker: 'scorer' },
+    })
     const producer = await connected(scorerKafka.producer())
     await producer.send({
       topic: headlinesTopic,
@@ -101,16 +85,10 @@ describe('batch runner in a consumer group another kind of worker shares', () =>
     const ok: BatchHandler = async (records) => records.map(() => ({ kind: 'ok' as const }))
     const runnerOf = (worker: string, topic: string) => {
       const { log, lines } = createCapturingLogger()
-      const kafka = quietKafka(`${name}-${worker}`)
-      const runner = createBatchRunner(
-        kafka,
-        createProducer(kafka, silent),
-        ok,
-        probeRunnerConfig(topic, groupId, { worker }),
+      const runner = probeRunner(quietKafka(`${name}-${worker}`), topic, groupId, ok, cleanups, {
         log,
-        createMetrics('probe'),
-      )
-      cleanups.push(() => runner.stop())
+        over: { worker },
+      })
       return { runner, lines }
     }
     const reportOf = (lines: LogLine[]) =>

@@ -1,24 +1,18 @@
 import net from 'node:net'
 import type { Consumer, ISocketFactory } from 'kafkajs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createCapturingLogger, createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
-import { createBatchRunner } from './batch-runner.ts'
+import { createCapturingLogger } from '../logger.ts'
 import {
-  consumingWith,
+  probeInput,
   probeRunner,
-  probeRunnerConfig,
-  probeTopic,
   quietKafka,
   randomName,
   testCleanups,
   until,
   waitFor,
 } from './int-test-support.ts'
-import { createProducer } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
 
-const silent = createLogger({ level: 'silent' })
 const HOUR_MS = 3_600_000
 
 /** Kafka's api keys (a request starts with its size, int32, then its api key and version, int16 each, then its correlation id, int32). */
@@ -106,9 +100,7 @@ describe('a consumer in its group', () => {
   // group had given another (every record read twice). The patched kafkajs reads the monotonic clock.
   it('keeps heartbeating and its membership when the wall clock steps back an hour while it is idle', async () => {
     const name = randomName('clock-back')
-    const admin = await connected(quietKafka(`${name}-admin`).admin())
-    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
-    const producer = await connected(quietKafka(`${name}-producer`).producer())
+    const { admin, producer, topic, groupId, committed } = await probeInput(name, connected, cleanups)
     const handled: string[] = []
     const handler: BatchHandler = async (records) => {
       handled.push(...records.map((r) => r.value!.toString()))
@@ -153,9 +145,7 @@ describe('a consumer in its group', () => {
   // them. Now the refused commit makes the next batch throw it, and kafkajs rejoins.
   it('rejoins when its commit is refused for a member the group evicted, instead of handling on', async () => {
     const name = randomName('evicted')
-    const admin = await connected(quietKafka(`${name}-admin`).admin())
-    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
-    const producer = await connected(quietKafka(`${name}-producer`).producer())
+    const { admin, producer, topic, groupId, committed } = await probeInput(name, connected, cleanups)
     const { state, socketFactory } = faultySockets()
     const kafka = quietKafka(name, { socketFactory })
     const joins: string[] = []
@@ -166,17 +156,10 @@ describe('a consumer in its group', () => {
       return records.map(() => ({ kind: 'ok' as const }))
     }
     const { log, lines } = createCapturingLogger()
-    const runner = createBatchRunner(
-      consumingWith(kafka, {
-        seen: (c) => c.on(c.events.GROUP_JOIN, (e) => joins.push(e.payload.memberId)),
-      }),
-      createProducer(kafka, silent),
-      handler,
-      probeRunnerConfig(topic, groupId),
+    const runner = probeRunner(kafka, topic, groupId, handler, cleanups, {
       log,
-      createMetrics('probe'),
-    )
-    cleanups.push(() => runner.stop())
+      seen: (c) => c.on(c.events.GROUP_JOIN, (e) => joins.push(e.payload.memberId)),
+    })
     await runner.start()
     await runner.joined()
     await producer.send({ topic, messages: [{ value: 'v0' }] })
@@ -213,9 +196,7 @@ describe('a consumer in its group', () => {
 
   it('reports degraded health while its commits do not go through for longer than the session timeout', async () => {
     const name = randomName('commit-stuck')
-    const admin = await connected(quietKafka(`${name}-admin`).admin())
-    const { topic, groupId, committed } = await probeTopic(admin, name, cleanups)
-    const producer = await connected(quietKafka(`${name}-producer`).producer())
+    const { producer, topic, groupId, committed } = await probeInput(name, connected, cleanups)
     const { state, socketFactory } = faultySockets()
     const kafka = quietKafka(name, { socketFactory, requestTimeout: 2_000 })
     const handled: string[] = []

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { type Admin, type Consumer, type Kafka, type KafkaConfig, logLevel } from 'kafkajs'
 import { afterEach, inject } from 'vitest'
-import { createLogger } from '../logger.ts'
-import { createMetrics } from '../metrics.ts'
+import { createLogger, type Logger } from '../logger.ts'
+import { createMetrics, type Metrics } from '../metrics.ts'
 import { type BatchRunner, type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
 import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler, InRecord, Outcome } from './records.ts'
@@ -127,6 +127,9 @@ export function testCleanups() {
   return { cleanups, connected }
 }
 
+/** testCleanups's `connected`. */
+type Connected = ReturnType<typeof testCleanups>['connected']
+
 const silent = createLogger({ level: 'silent' })
 
 /** A client of the test's broker as the workers make theirs (createKafka), kafkajs's own log off; `extra` over it. */
@@ -146,6 +149,17 @@ export async function probeTopic(admin: Admin, name: string, cleanups: (() => Pr
   const committed = async () =>
     Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions[0]!.offset)
   return { topic, groupId, committed }
+}
+
+/**
+ * A probe's admin and producer, of clients of their own (`<name>-admin`, `<name>-producer`) and
+ * connected until the clean-up, and its fresh input topic and group (probeTopic, named `name`).
+ */
+export async function probeInput(name: string, connected: Connected, cleanups: (() => Promise<unknown>)[]) {
+  const admin = await connected(quietKafka(`${name}-admin`).admin())
+  const probe = await probeTopic(admin, name, cleanups)
+  const producer = await connected(quietKafka(`${name}-producer`).producer())
+  return { admin, producer, ...probe }
 }
 
 /**
@@ -189,7 +203,8 @@ export async function startJoining(runner: BatchRunner, what: string): Promise<v
 
 /**
  * A batch runner on `topic` over `kafka` with probeRunnerConfig (and `over`), stopped by `cleanups`;
- * its consumers are made as consumingWith says.
+ * its consumers are made as consumingWith says. It and its producer log to `log` (silent unless given),
+ * as a worker's do, and count in `metrics` (a fresh 'probe' set unless given).
  */
 export function probeRunner(
   kafka: Kafka,
@@ -201,15 +216,18 @@ export function probeRunner(
     over?: Partial<BatchRunnerConfig>
     rebalanceTimeoutMs?: number
     seen?: (consumer: Consumer) => void
+    log?: Logger
+    metrics?: Metrics
   } = {},
 ): BatchRunner {
+  const log = opts.log ?? silent
   const r = createBatchRunner(
     consumingWith(kafka, { rebalanceTimeoutMs: opts.rebalanceTimeoutMs, seen: opts.seen }),
-    createProducer(kafka, silent),
+    createProducer(kafka, log),
     handler,
     probeRunnerConfig(topic, groupId, opts.over),
-    silent,
-    createMetrics('probe'),
+    log,
+    opts.metrics ?? createMetrics('probe'),
   )
   cleanups.push(() => r.stop())
   return r
