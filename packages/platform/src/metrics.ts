@@ -64,7 +64,17 @@ export function createMetrics(worker: string, registry = new Registry()) {
         new Histogram({
           name: 'tradepulse_batch_seconds',
           help: 'time to handle a batch and have its output acknowledged',
-          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+          // Past 5 s too: a batch waiting on a slow dependency is counted in its own bucket, not in +Inf.
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+          registers: [registry],
+        }),
+    ),
+    batchInFlight: get(
+      'tradepulse_batch_in_flight_seconds',
+      () =>
+        new Gauge({
+          name: 'tradepulse_batch_in_flight_seconds',
+          help: "age of the oldest batch under way, in seconds: handed over by the consumer and not yet done (handled, its output acknowledged, retries and waits included; work a handler deferred counts in its partition's next batch, which waits on it), 0 when none; set every few seconds, so a stuck batch shows while it lasts",
           registers: [registry],
         }),
     ),
@@ -101,7 +111,7 @@ export function createMetrics(worker: string, registry = new Registry()) {
       () =>
         new Gauge({
           name: 'tradepulse_consumer_lag',
-          help: 'records behind the high watermark, per partition',
+          help: "records behind the high watermark, per partition: from the first record not yet handled (a batch under way counts), set at each batch's start and end and refreshed from the partition's end every few seconds",
           labelNames: ['topic', 'partition'],
           registers: [registry],
         }),

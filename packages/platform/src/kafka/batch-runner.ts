@@ -77,6 +77,11 @@ export type BatchRunnerConfig = {
    */
   endsRetryMs?: number
   /**
+   * The least time between two reads of the partitions' ends that refresh tradepulse_consumer_lag on the
+   * runner's sweep (see refreshLag), from the end of one to the start of the next; default LAG_REFRESH_MS.
+   */
+  lagRefreshMs?: number
+  /**
    * Keeps the partitions handled within `aheadMs` of each other in event time while they catch up a
    * backlog (see createPartitionAligner): a partition's records past the bound are left for later and
    * the partition is paused until the others catch up. `eventMs` reads a record's event time
@@ -145,6 +150,14 @@ const HELD_SWAP_MS = 10
 const FINAL_COMMIT_MS = 5_000
 /** Longest a join's partitions wait for the group's offsets in them to be read (readResumed). */
 const COMMITTED_READ_MS = 5_000
+/**
+ * The least time between two reads of the partitions' ends for the lag gauge (refreshLag), ms: one
+ * offsets request per topic (two round trips, the ends and the starts: kafkajs's fetchTopicOffsets) every
+ * 5 s per worker, so that the gauge moves while a batch is stuck, at a cost the brokers do not feel.
+ */
+export const LAG_REFRESH_MS = 5_000
+/** A failing read of the partitions' ends for the lag gauge is warned of at most this often, ms. */
+const LAG_WARN_EVERY_MS = 60_000
 
 const SESSION_TIMEOUT_REFUSED: ReadonlySet<string> = new Set(['INVALID_SESSION_TIMEOUT'])
 
@@ -448,7 +461,10 @@ export function createBatchRunner(
    * limit. Run every sweepMs from the start to the end of the stop: an attempt is logged within sweepMs
    * of passing the limit. kafkajs sends a heartbeat asked for only once its interval has passed since the
    * last one was answered, so a stage's heartbeats come at most about twice the interval apart, as they
-   * did from the interval each stage had of its own.
+   * did from the interval each stage had of its own. It also sets the age of the oldest batch under way
+   * (tradepulse_batch_in_flight_seconds) and refreshes the lag gauge from the partitions' ends
+   * (refreshLag, every lagRefreshMs at most): both were set only as batches started or ended, so a batch
+   * stuck for minutes showed nothing of itself nor of the records piling up behind it.
    */
   const sweep = () => {
     if (stopped) {
@@ -457,6 +473,9 @@ export function createBatchRunner(
     }
     for (const stage of beating) void stage.heartbeat()
     const now = performance.now()
+    const oldest = inFlight.values().next()
+    metrics.batchInFlight.set(oldest.done ? 0 : (now - oldest.value.since) / 1000)
+    if (running && !lagReading && now - lagReadAt >= lagRefreshMs && lagged.size > 0) void refreshLag()
     // Oldest first (added as they start): once one is within the limit, so is every one after it.
     for (const attempt of attempts) {
       if (now - attempt.since <= stallAfterMs) break
@@ -469,12 +488,100 @@ export function createBatchRunner(
     }
   }
   let sweepTimer: NodeJS.Timeout | undefined
-  /** The partitions whose lag this runner exports: a partition another member took is dropped at the join. */
-  const lagged = new Map<string, { topic: string; partition: string }>()
-  const setLag = (topic: string, partition: number, lag: number) => {
-    const labels = { topic, partition: String(partition) }
-    lagged.set(`${topic}/${partition}`, labels)
-    metrics.lag.set(labels, Math.max(0, lag))
+  /** The batches under way (eachBatch calls, from kafkajs handing one over to its return), oldest first. */
+  const inFlight = new Set<{ since: number }>()
+  /**
+   * The partitions whose lag this runner exports (a partition another member took is dropped at the
+   * join), each with what its lag is counted from: `from`, the first offset this runner has yet to see
+   * through (a batch's first record while it is handled, past its last once it is; past a chunk once
+   * that chunk is resolved), and `end`, the newest end (high watermark) known of the partition, from a
+   * batch or a read of the ends (refreshLag). The gauge is end − from.
+   */
+  const lagged = new Map<
+    string,
+    { labels: { topic: string; partition: string }; from: number; end: number }
+  >()
+  const setLag = (topic: string, partition: number, end: number, from: number) => {
+    const key = `${topic}/${partition}`
+    let at = lagged.get(key)
+    if (!at) {
+      at = { labels: { topic, partition: String(partition) }, from, end }
+      lagged.set(key, at)
+    }
+    at.from = from
+    // Never back: a read of the ends that started before this batch was fetched may answer after it.
+    at.end = Math.max(at.end, end)
+    metrics.lag.set(at.labels, Math.max(0, at.end - from))
+  }
+  /** Where the lag of partition `key` is counted from now (a chunk resolved), the gauge left to the next set. */
+  const lagFrom = (key: string, from: number) => {
+    const at = lagged.get(key)
+    if (at) at.from = from
+  }
+  const lagRefreshMs = cfg.lagRefreshMs ?? LAG_REFRESH_MS
+  /** Whether a read of the ends is under way (never two at once), and when the last one ended. */
+  let lagReading = false
+  let lagReadAt = performance.now()
+  /** The admin the reads use, kept between them; dropped (disconnected) at a failure and at the stop. */
+  let lagAdmin: Admin | undefined
+  /** When a failing read was last warned of (LAG_WARN_EVERY_MS), and whether reads are failing. */
+  let lagWarnedAt = Number.NEGATIVE_INFINITY
+  let lagFailing = false
+  /**
+   * Reads the ends of the partitions whose lag is exported (one offsets request per topic) and sets each
+   * one's gauge from them: the lag keeps growing while a batch is stuck (a stalled dependency, a Redis
+   * that does not answer) with records piling up behind it, which no batch start or end tells while it
+   * lasts. A failure is warned of once a minute at most and changes nothing else: the gauges keep what
+   * they had, the next read is made on a fresh admin (one asked again keeps the metadata naming a moved
+   * leader), and the worker goes on.
+   */
+  async function refreshLag(): Promise<void> {
+    lagReading = true
+    let admin: Admin | undefined
+    /** Forgets the admin and disconnects it, whatever it throws. */
+    const drop = () => {
+      if (lagAdmin === admin) lagAdmin = undefined
+      const a = admin
+      void Promise.resolve()
+        .then(() => a?.disconnect())
+        .catch(() => {})
+    }
+    try {
+      admin = lagAdmin ?? kafka.admin()
+      if (admin !== lagAdmin) {
+        lagAdmin = admin // known to a stop from here on
+        await admin.connect()
+      }
+      const topics = new Set([...lagged.values()].map((l) => l.labels.topic))
+      for (const topic of topics) {
+        const ends = await admin.fetchTopicOffsets(topic)
+        for (const { partition, high } of ends) {
+          // A partition dropped at a join meanwhile stays dropped.
+          const at = lagged.get(`${topic}/${partition}`)
+          if (!at) continue
+          at.end = Math.max(at.end, Number(high))
+          metrics.lag.set(at.labels, Math.max(0, at.end - at.from))
+        }
+      }
+      if (lagFailing) log.info("the partitions' ends are read again: the consumer lag is refreshed")
+      lagFailing = false
+    } catch (err) {
+      drop()
+      lagFailing = true
+      const now = performance.now()
+      if (running && now - lagWarnedAt >= LAG_WARN_EVERY_MS) {
+        lagWarnedAt = now
+        log.warn(
+          { err: normalizeError(err), everyMs: lagRefreshMs },
+          "could not refresh the consumer lag from the partitions' ends (tradepulse_consumer_lag keeps its last values; retried, warned of once a minute at most)",
+        )
+      }
+    } finally {
+      lagReading = false
+      lagReadAt = performance.now()
+      // Stopped meanwhile: the stop may have disconnected this admin before it connected.
+      if (!running) drop()
+    }
   }
   /**
    * When a batch was last handled whole, and since when some partition has been held: fetches alone
@@ -1181,7 +1288,7 @@ export function createBatchRunner(
     const next = BigInt(lastOffset) + 1n
     nextFetch.set(key, next)
     told(topic, partition, next)
-    setLag(topic, partition, Number(highWatermark) - Number(next))
+    setLag(topic, partition, Number(highWatermark), Number(next))
     lastBatchDone = performance.now()
     if (aligner) {
       aligner.seen(key, Number(highWatermark))
@@ -1242,7 +1349,7 @@ export function createBatchRunner(
     // batch before it still under way): set only at the end, the gauge showed the last finished batch's
     // 0 through a whole outage. The end of the batch sets what is left.
     if (records.length > 0)
-      setLag(batch.topic, batch.partition, Number(batch.highWatermark) - Number(records[0]!.offset))
+      setLag(batch.topic, batch.partition, Number(batch.highWatermark), Number(records[0]!.offset))
     // A batch that will not be handled (a stop, a seek back) tells the aligner nothing and holds nothing:
     // it goes on unaligned, resolves nothing and waits for the partition's outstanding batch as usual.
     let taken: { count: number; heldAtMs?: number; untaken?: Untaken; newestMs?: number; oldestMs?: number } =
@@ -1252,8 +1359,7 @@ export function createBatchRunner(
     if (taken.count === 0 && taken.heldAtMs !== undefined) {
       if (!stopped()) {
         hold(p, key, taken.heldAtMs, taken.untaken)
-        const behind = Number(batch.highWatermark) - Number(records[0]!.offset)
-        setLag(batch.topic, batch.partition, behind)
+        setLag(batch.topic, batch.partition, Number(batch.highWatermark), Number(records[0]!.offset))
         return
       }
       taken = { count: records.length }
@@ -1418,6 +1524,7 @@ export function createBatchRunner(
       const position = BigInt(chunks[k]!.lastOffset) + 1n
       nextFetch.set(key, since === assignment ? position : 'unknown')
       if (since === assignment) told(batch.topic, batch.partition, position)
+      lagFrom(key, Number(position))
       resolved++
       if (deferred.length > 0 || chains.has(key)) {
         const first = chunks[k]!.records[0]?.offset ?? chunks[k]!.lastOffset
@@ -1488,8 +1595,7 @@ export function createBatchRunner(
         { unref: true },
       )
     }
-    const lag = Number(batch.highWatermark) - Number(endOffset) - 1
-    setLag(batch.topic, batch.partition, lag)
+    setLag(batch.topic, batch.partition, Number(batch.highWatermark), Number(endOffset) + 1)
   }
 
   const runner: BatchRunner = {
@@ -1560,7 +1666,7 @@ export function createBatchRunner(
             const [topic = '', partition = ''] = key.split(/\/(?=\d+$)/)
             if (!e.payload.memberAssignment[topic]?.includes(Number(partition))) faultCleared(key)
           }
-        for (const [key, labels] of lagged)
+        for (const [key, { labels }] of lagged)
           if (!e.payload.memberAssignment[labels.topic]?.includes(Number(labels.partition))) {
             metrics.lag.remove(labels)
             lagged.delete(key)
@@ -1657,9 +1763,12 @@ export function createBatchRunner(
         partitionsConsumedConcurrently: cfg.partitionsConcurrency,
         eachBatch: (p) => {
           const signal = openBatchSignal()
+          const flight = { since: performance.now() }
+          inFlight.add(flight)
           const run = eachBatch(p, signal)
           active.add(run)
           return run.finally(() => {
+            inFlight.delete(flight)
             signal.handling = false
             settledBatchSignal(signal)
             active.delete(run)
@@ -1718,8 +1827,13 @@ export function createBatchRunner(
         }
         await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
         await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+        // A read of the ends under way fails with it, unwarned (not running), or ends on its own.
+        const lagClient = lagAdmin
+        lagAdmin = undefined
+        await lagClient?.disconnect().catch(() => {})
         // Only now: an attempt the stop waits on (above, up to the shutdown deadline) is still logged if slow.
         clearInterval(sweepTimer)
+        metrics.batchInFlight.set(0)
         stopped = true
       })()
       return stopping
