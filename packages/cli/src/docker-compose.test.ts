@@ -128,6 +128,7 @@ describe('docker-compose.yml', () => {
       'tradepulse_messages_in_total',
       'tradepulse_consumer_lag',
       'tradepulse_batch_seconds_bucket',
+      'tradepulse_batch_in_flight_seconds',
       'tradepulse_dlq_total',
       'tradepulse_redis_state_lost_total',
       'tradepulse_indicator_late_total',
