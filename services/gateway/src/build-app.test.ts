@@ -96,92 +96,87 @@ describe("the alerts topic's ends at the start", () => {
       )?.[1],
     )
 
-  it('are read once HTTP listens, again each second, the consumer not started; still unread after ENDS_RETRY_MS, the start fails naming the topic', async () => {
+  /**
+   * Starts a gateway, on fake timers, whose every read of the alerts topic's ends fails (a partition
+   * without a leader), and runs `test` on it: `seen.asked` counts the reads, `seen.failed` is the start's
+   * failure once it failed, `starting` its outcome. The timers are real again, and the gateway stopped,
+   * after it.
+   */
+  async function onFailingAdminStart(
+    test: (run: {
+      app: ReturnType<typeof onAdmin>['app']
+      lines: ReturnType<typeof onAdmin>['lines']
+      seen: { asked: number; failed: unknown }
+      starting: Promise<'started' | 'failed'>
+    }) => Promise<void>,
+  ) {
     vi.useFakeTimers()
-    let asked = 0
+    const seen = { asked: 0, failed: undefined as unknown }
     const { app, lines } = onAdmin({
       connect: async () => {},
       listTopics: async () => {
-        asked++
+        seen.asked++
         throw new Error('This server is not the leader for that topic-partition')
       },
       disconnect: async () => {},
     })
     try {
-      let failed: unknown
       const starting = app.start().then(
-        () => 'started',
+        () => 'started' as const,
         (err: unknown) => {
-          failed = err
-          return 'failed'
+          seen.failed = err
+          return 'failed' as const
         },
       )
+      await test({ app, lines, seen, starting })
+    } finally {
+      vi.useRealTimers()
+      await app.stop()
+    }
+  }
+
+  it('are read once HTTP listens, again each second, the consumer not started; still unread after ENDS_RETRY_MS, the start fails naming the topic', () =>
+    onFailingAdminStart(async ({ app, lines, seen, starting }) => {
       await vi.advanceTimersByTimeAsync(ENDS_RETRY_MS - 1_000)
-      expect(failed).toBeUndefined()
+      expect(seen.failed).toBeUndefined()
       expect(app.httpPort()).toBeGreaterThan(0)
       expect((await app.health()).checks).toMatchObject({
         alerts: { detail: "catching up: reading the alerts topic's ends" },
         consumer: { detail: 'starting' },
       })
-      expect(asked).toBeGreaterThan(10)
+      expect(seen.asked).toBeGreaterThan(10)
       expect(lines.filter((l) => /could not read the alerts topic's ends/.test(String(l.msg))).length).toBe(
-        asked,
+        seen.asked,
       )
       await vi.advanceTimersByTimeAsync(2_000)
       expect(await starting).toBe('failed')
-      expect(failed).toMatchObject({
+      expect(seen.failed).toMatchObject({
         code: 'INFRA_KAFKA',
         message: 'could not read the ends of ends-test.alerts.v1 at the start',
       })
       expect((await app.health()).checks).toMatchObject({ consumer: { detail: 'starting' } })
-    } finally {
-      vi.useRealTimers()
-      await app.stop()
-    }
-  })
+    }))
 
   // Timed on the wall clock, a clock stepped forward (an NTP step, a VM resumed) failed the start at the
   // next failed attempt, and one stepped back kept it retrying for as long as the step.
-  it('give the start up after ENDS_RETRY_MS of retrying, however the wall clock is stepped meanwhile', async () => {
-    vi.useFakeTimers()
-    let asked = 0
-    const { app } = onAdmin({
-      connect: async () => {},
-      listTopics: async () => {
-        asked++
-        throw new Error('This server is not the leader for that topic-partition')
-      },
-      disconnect: async () => {},
-    })
-    try {
-      let failed: unknown
-      const starting = app.start().then(
-        () => 'started',
-        (err: unknown) => {
-          failed = err
-          return 'failed'
-        },
-      )
-      for (let i = 0; i < 100 && asked === 0; i++) await vi.advanceTimersByTimeAsync(10)
-      expect(asked).toBe(1)
+  it('give the start up after ENDS_RETRY_MS of retrying, however the wall clock is stepped meanwhile', () =>
+    onFailingAdminStart(async ({ seen, starting }) => {
+      for (let i = 0; i < 100 && seen.asked === 0; i++) await vi.advanceTimersByTimeAsync(10)
+      expect(seen.asked).toBe(1)
       // Forward past the give-up, then back before the start: the monotonic clock is not moved.
       vi.setSystemTime(Date.now() + 2 * ENDS_RETRY_MS)
       await vi.advanceTimersByTimeAsync(3_000)
-      const afterForward = asked
+      const afterForward = seen.asked
       expect(afterForward).toBeGreaterThan(1)
-      expect(failed).toBeUndefined()
+      expect(seen.failed).toBeUndefined()
       vi.setSystemTime(Date.now() - 10 * ENDS_RETRY_MS)
       await vi.advanceTimersByTimeAsync(ENDS_RETRY_MS - 5_000)
-      expect(asked).toBeGreaterThan(afterForward)
-      expect(failed).toBeUndefined()
+      expect(seen.asked).toBeGreaterThan(afterForward)
+      expect(seen.failed).toBeUndefined()
       await vi.advanceTimersByTimeAsync(3_000)
-      expect(failed).toMatchObject({ code: 'INFRA_KAFKA' })
+      expect(seen.failed).toMatchObject({ code: 'INFRA_KAFKA' })
       expect(await starting).toBe('failed')
-    } finally {
-      vi.useRealTimers()
-      await app.stop()
-    }
-  })
+    }))
 
   // kafkajs gives up at once on NOT_LEADER_FOR_PARTITION, and an admin asked again keeps the metadata
   // naming the old leader until it expires (5 min): the same admin asked each second never found the moved

@@ -13,7 +13,7 @@ import {
 } from '@tradepulse/platform'
 import { testAlert, waitFor } from '@tradepulse/testing'
 import { Registry } from 'prom-client'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type AlertFeed, createAlertFeed, matches, parseAlertFilter } from './alert-feed.ts'
 import { type CatchUpGate, createAlertStreams, eventIdOf } from './alert-stream.ts'
 import { createClientOf } from './client-address.ts'
@@ -33,8 +33,15 @@ function trusted(text: string) {
 describe('gateway HTTP API', () => {
   const cleanups: (() => Promise<unknown>)[] = []
   afterEach(async () => {
+    vi.useRealTimers()
     for (const c of cleanups.splice(0).reverse()) await c()
   })
+  /**
+   * The monotonic clock (performance.now, which the routes' log throttles read, as in the gateway) held
+   * still to the test's end: only `elapse` moves it.
+   */
+  const holdElapsed = () => vi.useFakeTimers({ toFake: ['performance'] })
+  const elapse = (ms: number) => vi.advanceTimersByTime(ms)
 
   async function serve(
     opts: {
@@ -53,10 +60,11 @@ describe('gateway HTTP API', () => {
       indicatorsFor?: (store: IndicatorStore) => IndicatorStore
       /** GATEWAY_ANSWERS_MAX_UNSENT_BYTES, and how long an answer may take to be sent. */
       answers?: { maxUnsentBytes: number; sendTimeoutMs: number }
-      /** The routes' clock (T0 when absent). */
+      /**
+       * The routes' clock (T0 when absent). Their log throttles run on their own monotonic clock
+       * (performance.now, as in the gateway): a test moves it with holdElapsed and elapse.
+       */
       now?: () => number
-      /** The log throttles' monotonic clock (ApiDeps.elapsedNow); `now` when absent. */
-      elapsedNow?: () => number
       /**
        * How long a /top answer is shared (0, none, when absent: most tests read again what they have just
        * changed), and GATEWAY_MAX_INDICATOR_READS.
@@ -101,8 +109,6 @@ describe('gateway HTTP API', () => {
       indicators: opts.indicatorsFor?.(indicators) ?? indicators,
       log,
       now: opts.now ?? (() => T0),
-      // The log throttles' elapsed time: the wall clock's unless a test gives its own.
-      elapsedNow: opts.elapsedNow ?? opts.now ?? (() => T0),
       indicatorsWithheld: (n, reason) => {
         withheld.push(n)
         withheldBy.push([reason, n])
@@ -961,6 +967,7 @@ describe('gateway HTTP API', () => {
   })
 
   it('leaves out an indicator whose newest event time is damaged, naming it in `withheld`: counted at each read, logged at error at most once a minute', async () => {
+    holdElapsed()
     let nowMs = T0
     const clock = { now: () => nowMs }
     // The aggregator's bound; only a clock set back can bring such a time to the memory store.
@@ -1002,6 +1009,7 @@ describe('gateway HTTP API', () => {
     ])
     // A minute on (the clock still set back), the next read is logged again.
     nowMs += WITHHELD_LOG_EVERY_MS
+    elapse(WITHHELD_LOG_EVERY_MS)
     await get('/api/indicators?dimension=tariff&scope=region:US')
     expect(errors()).toHaveLength(2)
     expect(errors()[1]).toMatchObject({ sample: [{ key: 'tariff|region:US', ref: String(T0 - 30_000) }] })
@@ -1014,15 +1022,11 @@ describe('gateway HTTP API', () => {
   })
 
   it('logs withheld indicators again a minute of elapsed time on, however far the wall clock is set back meanwhile', async () => {
+    holdElapsed()
     let nowMs = T0
-    let elapsedMs = 0
     const clock = { now: () => nowMs }
     const store = createMemoryIndicatorStore({ clock, maxRefAheadMs: 630_000 })
-    const { get, logged } = await serve({
-      indicatorsFor: () => store,
-      now: clock.now,
-      elapsedNow: () => elapsedMs,
-    })
+    const { get, logged } = await serve({ indicatorsFor: () => store, now: clock.now })
     await store.applyBatch([tariffIn('CN', 'h1', T0 - 60_000, -0.9)])
     // Set back: the stored time reads as ahead of it (damaged), logged once.
     nowMs = T0 - 30 * 60_000
@@ -1031,16 +1035,17 @@ describe('gateway HTTP API', () => {
     expect(errors()).toHaveLength(1)
     // Set back an hour more, a minute of elapsed time on: logged again (on the wall clock, not for an hour).
     nowMs -= 60 * 60_000
-    elapsedMs += WITHHELD_LOG_EVERY_MS
+    elapse(WITHHELD_LOG_EVERY_MS)
     await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(errors()).toHaveLength(2)
     // Within the minute: not again.
-    elapsedMs += 1_000
+    elapse(1_000)
     await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(errors()).toHaveLength(2)
   })
 
   it('leaves out an indicator whose update breaks the IndicatorUpdate contract, naming it in `withheld`: counted by reason at each read, logged at warn with the field at most once a minute, apart from damaged refs', async () => {
+    holdElapsed()
     let nowMs = T0
     const clock = { now: () => nowMs }
     const memory = createMemoryIndicatorStore({ clock, maxRefAheadMs: 630_000 })
@@ -1091,9 +1096,11 @@ describe('gateway HTTP API', () => {
     ])
     expect(logged.filter((l) => l.level === 50)).toHaveLength(1)
     nowMs = T0 + 1_000
+    elapse(1_000)
     await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(warned()).toHaveLength(1)
     nowMs = T0 + WITHHELD_LOG_EVERY_MS
+    elapse(WITHHELD_LOG_EVERY_MS - 1_000)
     await get('/api/indicators?dimension=tariff&scope=region:CN')
     expect(warned()).toEqual([expect.objectContaining(line), expect.objectContaining(line)])
     expect(withheldBy).toEqual([
