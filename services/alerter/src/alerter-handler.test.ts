@@ -14,7 +14,7 @@ import {
   scenarioDesks,
   scenarioHeadlines,
 } from './scenario-fixtures.ts'
-import { cnHeadline, cnTariffUpdate, testAlerterHandler } from './test-handler.ts'
+import { cnHeadline, cnTariffUpdate, scoredRecords, testAlerterHandler } from './test-handler.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -24,16 +24,7 @@ describe('alerter handler', () => {
   const ctx = { signal: new AbortController().signal }
 
   /** The scenario's scored headlines as records of headlines.scored, each at its own offset. */
-  const records = (): InRecord[] =>
-    scenarioHeadlines(Date.now()).map((h, i) => ({
-      topic: topics.scored.name,
-      partition: 0,
-      offset: String(i),
-      key: Buffer.from(h.id),
-      value: Buffer.from(JSON.stringify(h)),
-      headers: {},
-      timestamp: Date.now(),
-    }))
+  const records = (): InRecord[] => scoredRecords(topics.scored.name, scenarioHeadlines(Date.now()))
 
   const setup = (store: AlertStore, ruleSet: RuleSet = rules, desks: Desk[] = []) =>
     testAlerterHandler({ topics, rules: ruleSet, store, desks })
@@ -210,16 +201,11 @@ describe('alerter handler', () => {
   it('observes the latency histogram at acknowledgement: alerts an outage held an hour show the hour, their payload stays as decided', async () => {
     const HOUR = 3_600_000
     const ingested = Date.now()
-    const batch: InRecord[] = scenarioHeadlines(ingested, `lat-${Math.random().toString(36).slice(2)}-`).map(
-      (h, i) => ({
-        topic: topics.scored.name,
-        partition: 0,
-        offset: String(i),
-        key: Buffer.from(h.id),
-        value: Buffer.from(JSON.stringify(h)),
-        headers: {},
-        timestamp: ingested,
-      }),
+    const batch = scoredRecords(
+      topics.scored.name,
+      scenarioHeadlines(ingested, `lat-${Math.random().toString(36).slice(2)}-`),
+      0,
+      () => ingested,
     )
     /** The latency histogram's count, sum (seconds) and observations at most 30 s. */
     const latency = async (registry: Registry) => {
@@ -301,15 +287,7 @@ describe('alerter handler', () => {
     const headlines = [cnHeadline('tariff-1', T0 + 60_000, { tariff: -0.8 })]
     for (let i = 0; i < 20; i++)
       headlines.push(cnHeadline(`market-${i}`, T0 + (i + 2) * 60_000, { tariff: null, market: 0.4 }))
-    const batch: InRecord[] = headlines.map((h, i) => ({
-      topic: topics.scored.name,
-      partition: 0,
-      offset: String(i),
-      key: Buffer.from(h.id),
-      value: Buffer.from(JSON.stringify(h)),
-      headers: {},
-      timestamp: Date.now(),
-    }))
+    const batch = scoredRecords(topics.scored.name, headlines)
     const u = cnTariffUpdate(T0, 30, -0.6, Date.now())
     batch.push({
       topic: topics.indicators.name,

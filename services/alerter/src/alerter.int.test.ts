@@ -425,16 +425,27 @@ describe('alerter on Kafka and Redis', () => {
     return { url, received, ended }
   }
 
-  it('posts correctly signed webhooks to a desk', async () => {
-    const secret = 'shh-scenario'
-    const hook = await receiver((_req, res) => res.writeHead(204).end())
-    const { app, topics } = start({ desks: scenarioDesks(hook.url), env: { SCENARIO_TARIFF_SECRET: secret } })
+  /**
+   * The alerter `start(opts)` makes, started (its group joined) with the tariff desk's topic collected,
+   * and the scenario produced: the app, the desk topic's collector, and the pages the desk is due.
+   */
+  async function scenarioToTariffDesk(opts: Parameters<typeof start>[0]) {
+    const { app, topics } = start(opts)
     const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
     cleanups.push(tariffDesk.stop)
     await app.start()
     await app.runner.joined()
     await produceScenario(topics)
-    const want = scenarioDeskPages('tariff')
+    return { app, tariffDesk, want: scenarioDeskPages('tariff') }
+  }
+
+  it('posts correctly signed webhooks to a desk', async () => {
+    const secret = 'shh-scenario'
+    const hook = await receiver((_req, res) => res.writeHead(204).end())
+    const { tariffDesk, want } = await scenarioToTariffDesk({
+      desks: scenarioDesks(hook.url),
+      env: { SCENARIO_TARIFF_SECRET: secret },
+    })
     await waitFor(() => hook.received.length >= want.length, { what: 'webhooks' })
     await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
     for (const r of hook.received) {
@@ -456,17 +467,11 @@ describe('alerter on Kafka and Redis', () => {
   it('posts no alert about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS (its default), though the desk topic has it: counted stale', async () => {
     const hook = await receiver((_req, res) => res.writeHead(204).end())
     // The scenario's news is dated 2026-03-02: far older than the default bound.
-    const { app, topics } = start({
+    const { app, tariffDesk, want } = await scenarioToTariffDesk({
       desks: scenarioDesks(hook.url),
       env: { SCENARIO_TARIFF_SECRET: 's' },
       extra: { ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: String(WEBHOOK_MAX_NEWS_AGE_MS) },
     })
-    const tariffDesk = await collectTopic(kafkaBrokers, topics.deskAlerts('tariff').name)
-    cleanups.push(tariffDesk.stop)
-    await app.start()
-    await app.runner.joined()
-    await produceScenario(topics)
-    const want = scenarioDeskPages('tariff')
     await waitFor(() => tariffDesk.messages.length >= want.length, { what: 'tariff desk alerts' })
     const stale = async () =>
       (

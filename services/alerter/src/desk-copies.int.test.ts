@@ -13,7 +13,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type AlertStore, createRedisAlertStore } from './alert-store.ts'
 import { createMemoryAlertStore } from './memory-alert-store.ts'
-import { testAlerterHandler } from './test-handler.ts'
+import { scoredRecords, testAlerterHandler } from './test-handler.ts'
 
 const MIN = 60_000
 const HOUR = 60 * MIN
@@ -131,16 +131,9 @@ const ctx = { signal: new AbortController().signal }
 const tariffDesk = topics.deskAlerts('tariff').name
 const riskDesk = topics.deskAlerts('risk').name
 
+/** Headlines as the alerter reads them, each stamped when it was scored. */
 const recordsOf = (headlines: ScoredHeadline[], fromOffset = 0): InRecord[] =>
-  headlines.map((h, i) => ({
-    topic: topics.scored.name,
-    partition: 0,
-    offset: String(fromOffset + i),
-    key: Buffer.from(h.id),
-    value: Buffer.from(JSON.stringify(h)),
-    headers: {},
-    timestamp: Date.parse(h.scoredAt),
-  }))
+  scoredRecords(topics.scored.name, headlines, fromOffset, (h) => Date.parse(h.scoredAt))
 
 type Seen = Alert & { topic: string; ceId: unknown }
 const seen = (out: OutRecord[]): Seen[] =>

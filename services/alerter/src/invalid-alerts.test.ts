@@ -4,13 +4,7 @@
 // other alert goes out as before.
 import { PassThrough } from 'node:stream'
 import { type Desk, parseDesks, parseRules, type RuleSet } from '@tradepulse/alerting'
-import {
-  Alert,
-  createTopicCatalogue,
-  ISO_TIME_OUT_OF_RANGE,
-  LIMITS,
-  type ScoredHeadline,
-} from '@tradepulse/contracts'
+import { Alert, createTopicCatalogue, ISO_TIME_OUT_OF_RANGE, LIMITS } from '@tradepulse/contracts'
 import { createLogger, type InRecord, type Outcome, TradepulseError } from '@tradepulse/platform'
 import { describe, expect, it } from 'vitest'
 import { alertProblem } from './alert-contract.ts'
@@ -24,7 +18,7 @@ import {
   scenarioHeadlines,
   scenarioUpdates,
 } from './scenario-fixtures.ts'
-import { claimedAlertFixture, testAlerterHandler } from './test-handler.ts'
+import { claimedAlertFixture, scoredRecords, testAlerterHandler } from './test-handler.ts'
 
 const topics = createTopicCatalogue('t.')
 const ctx = { signal: new AbortController().signal }
@@ -77,17 +71,6 @@ function build(opts: { rules?: RuleSet | (() => RuleSet); store?: AlertStore } =
   return { ...built, store, counter, errors, published }
 }
 
-const scoredRecords = (headlines: readonly ScoredHeadline[], from = 0): InRecord[] =>
-  headlines.map((h, i) => ({
-    topic: topics.scored.name,
-    partition: 0,
-    offset: String(from + i),
-    key: Buffer.from(h.id),
-    value: Buffer.from(JSON.stringify(h)),
-    headers: {},
-    timestamp: Date.now(),
-  }))
-
 const dlqOf = (outcomes: Outcome[]) =>
   outcomes.flatMap((o, i) => (o.kind === 'dlq' ? [{ i, reason: o.reason, message: o.message }] : []))
 
@@ -121,7 +104,7 @@ describe('alerter: alerts that break the Alert contract', () => {
     const headlines = scenarioHeadlines(Date.now())
     // esc1 would raise tariff_down on US and CN (each to alerts.v1 and, the tariff desk once, to its topic).
     headlines[0] = { ...headlines[0]!, ingestedAt: YEAR_10000_IN_UTC }
-    const outcomes = await handler(scoredRecords(headlines), ctx)
+    const outcomes = await handler(scoredRecords(topics.scored.name, headlines), ctx)
     expect(dlqOf(outcomes)).toEqual([
       { i: 0, reason: 'schema_invalid', message: `ingestedAt: ${ISO_TIME_OUT_OF_RANGE}` },
     ])
@@ -178,7 +161,7 @@ describe('alerter: alerts that break the Alert contract', () => {
     }
     const { handler, published, counter } = build({ rules })
     const headlines = scenarioHeadlines(Date.now())
-    const outcomes = await handler(scoredRecords(headlines), ctx)
+    const outcomes = await handler(scoredRecords(topics.scored.name, headlines), ctx)
     const ids = headlines.map((h) => h.id)
     // tariff_down fires on esc1, esc2 (no cooldown started), curb and halt; curb and halt raise others too.
     expect(dlqOf(outcomes).map((d) => ids[d.i])).toEqual(['esc1', 'esc2', 'curb', 'halt'])
@@ -205,7 +188,7 @@ describe('alerter: alerts that break the Alert contract', () => {
       rulesVersion: `${RULES.rulesVersion}+${'v'.repeat(LIMITS.maxVersionChars)}`,
     }
     const { handler, published, counter, errors } = build({ rules: () => rules })
-    const first = await handler(scoredRecords(scenarioHeadlines(Date.now())), ctx)
+    const first = await handler(scoredRecords(topics.scored.name, scenarioHeadlines(Date.now())), ctx)
     expect(published()).toEqual([])
     const letters = dlqOf(first)
     expect(letters.length).toBeGreaterThan(5)
@@ -219,7 +202,10 @@ describe('alerter: alerts that break the Alert contract', () => {
     expect(invalid).toBeGreaterThanOrEqual(letters.length)
     expect(errors()).toHaveLength(1)
     rules = RULES
-    const next = await handler(scoredRecords(scenarioHeadlines(Date.now(), 'again-'), 100), ctx)
+    const next = await handler(
+      scoredRecords(topics.scored.name, scenarioHeadlines(Date.now(), 'again-'), 100),
+      ctx,
+    )
     expect(dlqOf(next)).toEqual([])
     expect(published()).toContain(`${topics.alerts.name} tariff_down region:CN again-esc1`)
     expect(await counter('tradepulse_alerts_invalid_total')).toBe(invalid)
@@ -243,7 +229,7 @@ describe('alerter: alerts that break the Alert contract', () => {
     }
     const { handler, published, counter, errors } = build({ store, rules })
     const headlines = scenarioHeadlines(Date.now())
-    const records = scoredRecords(headlines)
+    const records = scoredRecords(topics.scored.name, headlines)
     await expect(handler(records, ctx)).rejects.toThrow(/Command timed out/)
     const outcomes = await handler(records, ctx)
     expect(dlqOf(outcomes).map((d) => headlines[d.i]!.id)).toEqual(['esc1', 'esc2', 'curb', 'halt'])

@@ -1,13 +1,26 @@
 // The set-up the alerter's integration tests share: the alerter's topics under a prefix of a test's own
 // (all of them, or those a test of the handler reads, collected), the alerter's environment over them (its rules and desks files written to a temporary folder), an HTTP
-// receiver for webhooks, and one desk's webhook lane on Kafka.
+// receiver for webhooks, and one desk's webhook lane on Kafka (with its topics and a receiver, started).
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
-import { createKafka, createLogger, createProducer, type TradepulseProducer } from '@tradepulse/platform'
-import { collectTopic, createTopics, freePort, randomName, type TopicCollector } from '@tradepulse/testing'
+import {
+  createKafka,
+  createLogger,
+  createProducer,
+  ensureTopics,
+  type TradepulseProducer,
+} from '@tradepulse/platform'
+import {
+  collectTopic,
+  createTopics,
+  freePort,
+  randomName,
+  type TopicCollector,
+  testKafka,
+} from '@tradepulse/testing'
 import type { Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
@@ -16,6 +29,7 @@ import {
   type WebhookDispatcherDeps,
   type WebhookOptions,
 } from './webhook-dispatcher.ts'
+import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 /** The desks of `scenarioDesks()`. */
 export const SCENARIO_DESK_IDS = ['tariff', 'supply', 'risk'] as const
@@ -202,4 +216,61 @@ export function testLane(opts: {
   })
   opts.cleanups.push(() => dispatcher.stop())
   return { dispatcher, metrics, clientId }
+}
+
+/**
+ * Desk `deskId`'s topic and the dlq under a fresh prefix (`<tag>-<random>.`), as the catalogue makes them
+ * (`tradepulse topics create`, TOPICS_AUTO_CREATE): the desk topic's records stamped by the broker
+ * (LogAppendTime), whatever the clock of the producer that sent them.
+ */
+export async function deskLaneTopics(
+  kafkaBrokers: string[],
+  tag: string,
+  deskId: string,
+): Promise<TopicCatalogue> {
+  const topics = createTopicCatalogue(`${randomName(tag)}.`)
+  const admin = testKafka(kafkaBrokers).admin()
+  await admin.connect()
+  try {
+    await ensureTopics(admin, [topics.deskAlerts(deskId), topics.dlq])
+  } finally {
+    await admin.disconnect()
+  }
+  return topics
+}
+
+/**
+ * Desk `deskId`'s webhook lane over its topic of `topics` (testLane: its dead letters to the dlq, its
+ * options and clock `options` and `now`), started, posting to a receiver of its own that answers 204:
+ * the alert ids it was posted, in order, and the lane's deliveries so far by result.
+ */
+export async function startedDeskLane(opts: {
+  kafkaBrokers: string[]
+  cleanups: (() => Promise<unknown>)[]
+  topics: TopicCatalogue
+  deskId: string
+  options?: Partial<WebhookOptions>
+  now?: () => number
+}): Promise<{ posted: string[]; results: () => Promise<Record<string, number>> }> {
+  const posted: string[] = []
+  const url = await listenForWebhooks(opts.cleanups, (req, res) => {
+    req.resume()
+    req.on('end', () => {
+      posted.push(String(req.headers[ALERT_ID_HEADER]))
+      res.writeHead(204).end()
+    })
+  })
+  const { dispatcher, metrics } = testLane({
+    kafkaBrokers: opts.kafkaBrokers,
+    cleanups: opts.cleanups,
+    target: { deskId: opts.deskId, url, secret: 's', topic: opts.topics.deskAlerts(opts.deskId).name },
+    groupId: `${opts.topics.dlq.name}.alerter.webhooks`,
+    dlqTopic: opts.topics.dlq.name,
+    ...(opts.options ? { options: opts.options } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  })
+  await dispatcher.start()
+  const results = async (): Promise<Record<string, number>> =>
+    Object.fromEntries((await metrics.webhooks.get()).values.map((v) => [v.labels.result, v.value]))
+  return { posted, results }
 }

@@ -78,6 +78,26 @@ export function cnTariffUpdate(t0: number, atMin: number, mean: number, updatedM
   }
 }
 
+/**
+ * Scored headlines as the alerter reads them: records of `topic` (headlines.scored), partition 0, at
+ * offsets from `from` on, each stamped `timestampOf(it)` (the clock as the record is made, when absent).
+ */
+export const scoredRecords = (
+  topic: string,
+  headlines: readonly ScoredHeadline[],
+  from = 0,
+  timestampOf: (h: ScoredHeadline) => number = () => Date.now(),
+): InRecord[] =>
+  headlines.map((h, i) => ({
+    topic,
+    partition: 0,
+    offset: String(from + i),
+    key: Buffer.from(h.id),
+    value: Buffer.from(JSON.stringify(h)),
+    headers: {},
+    timestamp: timestampOf(h),
+  }))
+
 /** An indicator update as the alerter reads it: a record of `topic` (the indicators topic), partition 0. */
 export const indicatorRecord = (
   topic: string,

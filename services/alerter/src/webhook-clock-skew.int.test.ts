@@ -1,15 +1,20 @@
 import { execFile } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { createTopicCatalogue } from '@tradepulse/contracts'
-import { createCapturingLogger, ensureTopics, type LogLine, loadConfig } from '@tradepulse/platform'
-import { REPO_ROOT, randomName, testInfra, testKafka, testProducer, waitFor } from '@tradepulse/testing'
+import type { TopicCatalogue } from '@tradepulse/contracts'
+import { createCapturingLogger, type LogLine, loadConfig } from '@tradepulse/platform'
+import { REPO_ROOT, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildAlerterApp } from './build-app.ts'
 import { AlerterConfig } from './config.ts'
-import { alerterEnv, alerterTopics, listenForWebhooks, SCENARIO_DESK_IDS, testLane } from './kafka-set-up.ts'
+import {
+  alerterEnv,
+  alerterTopics,
+  deskLaneTopics,
+  SCENARIO_DESK_IDS,
+  startedDeskLane,
+} from './kafka-set-up.ts'
 import { SCENARIO_RULES, scenarioDesks } from './scenario-fixtures.ts'
-import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
 const HOUR_MS = 3_600_000
 const MIN_MS = 60_000
@@ -22,32 +27,6 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
-
-  /** The desk topic and the dlq as the catalogue makes them (`tradepulse topics create`, TOPICS_AUTO_CREATE). */
-  async function catalogueTopics() {
-    const topics = createTopicCatalogue(`${randomName('webhook-clock')}.`)
-    const admin = testKafka(kafkaBrokers).admin()
-    await admin.connect()
-    try {
-      await ensureTopics(admin, [topics.deskAlerts(DESK), topics.dlq])
-    } finally {
-      await admin.disconnect()
-    }
-    return topics
-  }
-
-  /** A receiver answering 204, with the alert ids it was posted. */
-  async function receiver() {
-    const posted: string[] = []
-    const url = await listenForWebhooks(cleanups, (req, res) => {
-      req.resume()
-      req.on('end', () => {
-        posted.push(String(req.headers[ALERT_ID_HEADER]))
-        res.writeHead(204).end()
-      })
-    })
-    return { url, posted }
-  }
 
   /** One alert on the desk topic as an alerter whose clock reads `writerNowMs` sends it (kafkajs's CreateTime). */
   async function writeAlert(topic: string, id: string, writerNowMs: number) {
@@ -69,60 +48,60 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
     }
   }
 
-  /** The desk's lane (max age 1 h), its clock `now`; resolves with its delivered and expired counts once one is. */
-  async function laneOutcome(topics: ReturnType<typeof createTopicCatalogue>, url: string, now = Date.now) {
-    const { dispatcher, metrics } = testLane({
+  /**
+   * The desk's lane (max age 1 h), its clock `now`, over `topics`; resolves once an alert is delivered or
+   * expired: the delivered and expired counts, and the alert ids posted.
+   */
+  async function laneOutcome(topics: TopicCatalogue, now = Date.now) {
+    const lane = await startedDeskLane({
       kafkaBrokers,
       cleanups,
-      target: { deskId: DESK, url, secret: 's', topic: topics.deskAlerts(DESK).name },
-      groupId: `${topics.dlq.name}.alerter.webhooks`,
-      dlqTopic: topics.dlq.name,
+      topics,
+      deskId: DESK,
       options: { maxAgeMs: HOUR_MS },
       now,
     })
-    await dispatcher.start()
-    return waitFor(
+    const outcome = await waitFor(
       async () => {
-        const counts = Object.fromEntries(
-          (await metrics.webhooks.get()).values.map((v) => [v.labels.result, v.value]),
-        )
+        const counts = await lane.results()
         return counts.delivered || counts.expired
           ? { delivered: counts.delivered ?? 0, expired: counts.expired ?? 0 }
           : false
       },
       { what: 'the alert delivered or expired' },
     )
+    return { outcome, posted: lane.posted }
   }
 
   it('posts a fresh alert written by an alerter whose clock runs 2 h behind', async () => {
     // With the writer's clock on its record (CreateTime), the lane (max age 1 h) took it for 2 h old and
     // counted it expired: the desk silently missed it.
-    const topics = await catalogueTopics()
-    const hook = await receiver()
+    const topics = await deskLaneTopics(kafkaBrokers, 'webhook-clock', DESK)
     await writeAlert(topics.deskAlerts(DESK).name, 'behind-1', Date.now() - 2 * HOUR_MS)
-    expect(await laneOutcome(topics, hook.url)).toEqual({ delivered: 1, expired: 0 })
-    expect(hook.posted).toEqual(['behind-1'])
+    const lane = await laneOutcome(topics)
+    expect(lane.outcome).toEqual({ delivered: 1, expired: 0 })
+    expect(lane.posted).toEqual(['behind-1'])
   })
 
   it('posts a fresh alert written by an alerter whose clock runs 2 h ahead', async () => {
     // With CreateTime Kafka refused its record for good (INVALID_TIMESTAMP: more than the broker's
     // message.timestamp.after.max.ms, 1 h by default since Kafka 4.0, ahead of its clock): no alert at all.
-    const topics = await catalogueTopics()
-    const hook = await receiver()
+    const topics = await deskLaneTopics(kafkaBrokers, 'webhook-clock', DESK)
     await writeAlert(topics.deskAlerts(DESK).name, 'ahead-1', Date.now() + 2 * HOUR_MS)
-    expect(await laneOutcome(topics, hook.url)).toEqual({ delivered: 1, expired: 0 })
-    expect(hook.posted).toEqual(['ahead-1'])
+    const lane = await laneOutcome(topics)
+    expect(lane.outcome).toEqual({ delivered: 1, expired: 0 })
+    expect(lane.posted).toEqual(['ahead-1'])
   })
 
   it('does not post an alert past the max age written by an alerter whose clock runs 50 min ahead', async () => {
     // Its turn comes 90 min after it was written (the lane's clock says so): past the 1 h max age. With the
     // writer's clock on its record it looked 40 min old and was posted.
-    const topics = await catalogueTopics()
-    const hook = await receiver()
+    const topics = await deskLaneTopics(kafkaBrokers, 'webhook-clock', DESK)
     await writeAlert(topics.deskAlerts(DESK).name, 'ahead-2', Date.now() + 50 * MIN_MS)
     const lateNow = () => Date.now() + 90 * MIN_MS
-    expect(await laneOutcome(topics, hook.url, lateNow)).toEqual({ delivered: 0, expired: 1 })
-    expect(hook.posted).toEqual([])
+    const lane = await laneOutcome(topics, lateNow)
+    expect(lane.outcome).toEqual({ delivered: 0, expired: 1 })
+    expect(lane.posted).toEqual([])
   })
 
   it('warns at start of alerts and desk topics created with CreateTime, naming the command that sets them; after it, none', async () => {

@@ -1,8 +1,7 @@
 import { REPLAY_HEADERS } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
+import { collectTopic, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { listenForWebhooks, testLane } from './kafka-set-up.ts'
-import { ALERT_ID_HEADER } from './webhook-signature.ts'
+import { deskLaneTopics, startedDeskLane } from './kafka-set-up.ts'
 
 const MIN_MS = 60_000
 const HOUR_MS = 60 * MIN_MS
@@ -22,31 +21,6 @@ describe("a desk's webhook lane and the age of the news an alert is about (ALERT
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
-
-  /** The desk topic and the dlq, under a prefix of the test's own. */
-  async function topics() {
-    const prefix = randomName('webhook-news-age')
-    const deskTopic = `${prefix}.alerts.desk.${DESK}.v1`
-    const dlqTopic = `${prefix}.dlq`
-    await createTopics(kafkaBrokers, [
-      { name: deskTopic, partitions: 1 },
-      { name: dlqTopic, partitions: 1 },
-    ])
-    return { prefix, deskTopic, dlqTopic }
-  }
-
-  /** A receiver answering 204, with the alert ids it was posted, in order. */
-  async function receiver() {
-    const posted: string[] = []
-    const url = await listenForWebhooks(cleanups, (req, res) => {
-      req.resume()
-      req.on('end', () => {
-        posted.push(String(req.headers[ALERT_ID_HEADER]))
-        res.writeHead(204).end()
-      })
-    })
-    return { url, posted }
-  }
 
   type DeskAlert = { id: string; publishedAt: string; ingestedAt: string; headers?: Record<string, string> }
 
@@ -78,32 +52,27 @@ describe("a desk's webhook lane and the age of the news an alert is about (ALERT
    * deliveries by result, and the dead letters written.
    */
   async function laneOver(alerts: DeskAlert[], maxNewsAgeMs = MAX_NEWS_AGE_MS) {
-    const { prefix, deskTopic, dlqTopic } = await topics()
-    const hook = await receiver()
-    const dlq = await collectTopic(kafkaBrokers, dlqTopic)
+    const topics = await deskLaneTopics(kafkaBrokers, 'webhook-news-age', DESK)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
     cleanups.push(() => dlq.stop())
-    await writeAlerts(deskTopic, alerts)
-    const { dispatcher, metrics } = testLane({
+    await writeAlerts(topics.deskAlerts(DESK).name, alerts)
+    const lane = await startedDeskLane({
       kafkaBrokers,
       cleanups,
-      target: { deskId: DESK, url: hook.url, secret: 's', topic: deskTopic },
-      groupId: `${prefix}.alerter.webhooks`,
-      dlqTopic,
+      topics,
+      deskId: DESK,
       options: { maxNewsAgeMs },
     })
-    await dispatcher.start()
     const results = await waitFor(
       async () => {
-        const counts: Record<string, number> = Object.fromEntries(
-          (await metrics.webhooks.get()).values.map((v) => [v.labels.result, v.value]),
-        )
+        const counts = await lane.results()
         const settled = Object.values(counts).reduce((n, c) => n + c, 0)
         return settled >= alerts.length ? counts : false
       },
       { what: `${alerts.length} deliveries settled` },
     )
     await dlq.caughtUp()
-    return { posted: hook.posted, results, letters: dlq.messages }
+    return { posted: lane.posted, results, letters: dlq.messages }
   }
 
   const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
