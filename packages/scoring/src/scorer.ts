@@ -1697,6 +1697,7 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       held: itHeld,
       predOn: itPredOn,
       target: itTarget,
+      talk: itTalk,
     } = it
     let n = 0
     contrastTok = -1
@@ -1927,6 +1928,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       // chip material", "a halt of shipments"): no verb is followed by "of" (see ofAfter).
       itPredOn[k] = (f & F_PRED) !== 0 && !((f & F_TARGET) !== 0 && ofAfter(bestEnd)) ? 1 : 0
       itTarget[k] = -1
+      // (markTalk sets it where a field has talk: most have none, and pass over it.)
+      itTalk[k] = 0
       if ((f & F_CLAUSE_BREAK) !== 0 && (f & F_PRED) === 0) clause++
       // A capital-only name read as the verb after its subject ("Gold gains trump tariff worries",
       // "Tech Gains Trump China Tariff Worries"; see capitalisedName) ends the subject: what stands
@@ -4423,10 +4426,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
    * "If U.S. raises tariffs, China will ..."). Their events are threatened: said, not done.
    */
   function markTalk(): void {
-    const { s: itS, e: itE, clause: itClause, talk: itTalk } = it
-    itTalk.fill(0, 0, items)
+    // it.talk is 0 for every item from matchField: a field with no talk word (most) leaves it so.
     if (items === 0) return
-    talkConds.length = 0
     let mayTalk = false
     for (let j = 0; j < tb.count && !mayTalk; j++) {
       if (tb.kind[j] !== WORD) continue
@@ -4434,6 +4435,8 @@ export function createScorer(options: ScorerOptions = {}): Scorer {
       mayTalk = id >= 0 ? talkById[id] === 1 : wordIn(j, TALK_UNKNOWN)
     }
     if (!mayTalk) return
+    const { s: itS, e: itE, clause: itClause, talk: itTalk } = it
+    talkConds.length = 0
     /**
      * A conditional at word j, counted in clause c (item k next): its clause, and the next when it opens
      * its own ("If U.S. raises tariffs, China will ...": at the start, after a break, or right after an
