@@ -318,11 +318,6 @@ export type ApiDeps = {
   indicators: IndicatorStore
   log: Logger
   now?: () => number
-  /**
-   * Elapsed time, ms on a monotonic clock (performance.now when absent): the log throttles. On `now`, a
-   * clock set back by S silenced the withheld-indicator lines for S.
-   */
-  elapsedNow?: () => number
   /** Whether the feed holds what the alerts topic held at the start; always, when absent. */
   catchUp?: Pick<CatchUpGate, 'caughtUp'>
   /**
@@ -373,7 +368,9 @@ export type ApiDeps = {
  */
 export function createApiRoutes(deps: ApiDeps): HttpRoute[] {
   const now = deps.now ?? Date.now
-  const elapsedNow = deps.elapsedNow ?? (() => performance.now())
+  // The log throttles run on the monotonic clock: on `now`, a clock set back by S silenced the
+  // withheld-indicator lines for S.
+  const elapsedNow = () => performance.now()
   const maxUnsent = deps.maxUnsentBytes ?? Number.POSITIVE_INFINITY
   const sendTimeoutMs = deps.sendTimeoutMs ?? ANSWER_SEND_TIMEOUT_MS
   /** The bytes of the alert lists answered and not yet handed to the network (their readers behind). */
