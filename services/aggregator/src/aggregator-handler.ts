@@ -82,6 +82,11 @@ export type AggregatorDeps = {
    */
   partSize?: number
   /**
+   * The longest the handler works through a batch's records without a turn of the event loop, in ms
+   * (default SLICE_MS, see there). 0: a turn every TURN_CHECK_EVERY records (tests).
+   */
+  sliceMs?: number
+  /**
    * The offsets the group has applied per input partition (Redis on Kafka; in memory by default), so a
    * headline given again after a crash counts as a duplicate, not late (see AppliedOffsets).
    */
@@ -229,6 +234,34 @@ const enteredMsOf = (ingestedAt: string | undefined): number =>
 
 /** Lets pending I/O callbacks (a submitted round reaching Redis) run before more parsing. */
 const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+/**
+ * The longest the handler works through a batch's records without a turn of the event loop, in ms
+ * (checked every TURN_CHECK_EVERY records): reading the event times of the parts to come, parsing a
+ * part, weighing the applied headlines for the throttle. Catching up, a batch is a fetch of 8 MB (about
+ * 10,000 headlines): each of these went through it (or a part of 2,000) in one go, 100-260 ms apiece on a
+ * loaded machine, and with the store's apply of a merged round in the same turn of the loop /healthz and
+ * /metrics waited 1-1.7 s, past a liveness probe's default 1 s timeout: the worker was killed mid
+ * catch-up at every restart, with the backlog at its largest.
+ */
+const SLICE_MS = 20
+const TURN_CHECK_EVERY = 16
+
+/**
+ * Tells a loop over records when to let the event loop turn: `due()` once `sliceMs` have passed since
+ * the last turn (looked at every TURN_CHECK_EVERY calls), `turn()` to take it.
+ */
+function loopSlices(sliceMs: number) {
+  let start = performance.now()
+  let n = 0
+  return {
+    due: () => ++n % TURN_CHECK_EVERY === 0 && performance.now() - start >= sliceMs,
+    async turn(): Promise<void> {
+      await yieldToIo()
+      start = performance.now()
+    },
+  }
+}
 
 /**
  * headlines.scored → indicators in Redis, and throttled IndicatorUpdates on the compacted indicators
@@ -798,6 +831,7 @@ export function createAggregator(deps: AggregatorDeps) {
   }
 
   const partSize = deps.partSize ?? 2_000
+  const sliceMs = deps.sliceMs ?? SLICE_MS
 
   /**
    * Per partition (`topic/partition`), the last offset this member recorded as applied and Redis
@@ -908,10 +942,13 @@ export function createAggregator(deps: AggregatorDeps) {
     // A partition's records need not be in event-time order (ingest reorders them): after each part,
     // the oldest event of the parts still to come holds the merger, not the newest submitted.
     const restOldest: number[] = []
+    // The batch's own slices of work between turns of the event loop (see SLICE_MS).
+    const slices = loopSlices(sliceMs)
     if (records.length > partSize) {
       let oldest = Number.POSITIVE_INFINITY
       const wallMs = clock.now()
       for (let i = records.length - 1; i >= partSize; i--) {
+        if (slices.due()) await slices.turn()
         oldest = Math.min(oldest, eventMsOf(records[i]!, wallMs) ?? Number.POSITIVE_INFINITY)
         if (i % partSize === 0) restOldest[i / partSize - 1] = oldest
       }
@@ -920,7 +957,7 @@ export function createAggregator(deps: AggregatorDeps) {
       const range = await appliedRange
       checkApplied(source, known, range)
       for (let from = 0; from < records.length; from += partSize) {
-        if (from > 0) await yieldToIo()
+        if (from > 0) await slices.turn()
         // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
         if (failed) break
         merger.begin(source)
@@ -931,6 +968,9 @@ export function createAggregator(deps: AggregatorDeps) {
         const wallMs = clock.now()
         try {
           for (let i = from; i < to; i++) {
+            // Turns of the event loop within a part too: the partition stays in flight (its begin is
+            // open), so the merger holds the others as it does between two parts.
+            if (slices.due()) await slices.turn()
             const record = records[i]!
             const parsed = parseScoredRecord(record.value)
             if (!parsed.ok) {
@@ -1033,6 +1073,9 @@ export function createAggregator(deps: AggregatorDeps) {
       // nothing of it (read back, it may not even exist).
       const activity = new Map<string, KeyActivity>()
       for (const { own, enteredMs, trace } of headlines) {
+        // Turns of the event loop here too (see SLICE_MS): what is weighed is this batch's own, and the
+        // throttle is offered it below, as before.
+        if (slices.due()) await slices.turn()
         const scopes = own.length > 0 ? folded.get(own[0]!.headlineId) : undefined
         addActivity(
           activity,

@@ -261,4 +261,47 @@ describe('createEventTimeMerger', () => {
     await Promise.all([a1, a2, b])
     expect(times(rounds).flat()).toEqual([0, 5, 50, 60, 61])
   })
+
+  it('applies what is pending in rounds of at most maxRound contributions, oldest first, across sources', async () => {
+    const rounds: Contribution[][] = []
+    const merger = createEventTimeMerger(async (round) => void rounds.push(round), {
+      graceMs: 10 * MIN,
+      maxRound: 3,
+    })
+    // Catching up: parts pile up while a round is applied, and the next round would take them all.
+    await Promise.all([
+      merger.submit([c('a1', 1 * MIN), c('a2', 4 * MIN), c('a3', 6 * MIN), c('a4', 8 * MIN)], 'a'),
+      merger.submit([c('b1', 2 * MIN), c('b2', 3 * MIN), c('b3', 5 * MIN), c('b4', 7 * MIN)], 'b'),
+    ])
+    expect(times(rounds)).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+      [7, 8],
+    ])
+  })
+
+  it("keeps a headline's contributions (one event time) in one round past maxRound", async () => {
+    const rounds: Contribution[][] = []
+    const merger = createEventTimeMerger(async (round) => void rounds.push(round), {
+      graceMs: 10 * MIN,
+      maxRound: 2,
+    })
+    const own = (id: string, eventMs: number, n: number) => Array.from({ length: n }, () => c(id, eventMs))
+    await merger.submit([...own('h1', 1 * MIN, 1), ...own('h2', 2 * MIN, 3), ...own('h3', 3 * MIN, 2)], 'a')
+    expect(rounds.map((r) => r.map((x) => x.headlineId))).toEqual([
+      ['h1', 'h2', 'h2', 'h2'],
+      ['h3', 'h3'],
+    ])
+  })
+
+  it('takes no more than 16,000 contributions into one round by default', async () => {
+    const sizes: number[] = []
+    const merger = createEventTimeMerger(async (round) => void sizes.push(round.length), {
+      graceMs: 10 * MIN,
+    })
+    const many = (source: string, from: number) =>
+      Array.from({ length: 20_000 }, (_, i) => c(`${source}${i}`, from + 2 * i))
+    await Promise.all([merger.submit(many('a', 0), 'a'), merger.submit(many('b', 1), 'b')])
+    expect(sizes).toEqual([16_000, 16_000, 8_000])
+  })
 })
