@@ -290,6 +290,42 @@ describe('createPartitionAligner with partitions out of event-time order', () =>
     expect(resumed).toEqual([])
     expect(a.forced()).toBe(0)
   })
+
+  it('forces a step once the partitions it resumed together, handled apart, take nothing (fewer handled at once than assigned)', () => {
+    // Fewer partitions handled at once than assigned: those resumed together are handled one by one,
+    // each bounded by the other's held records. An indicator partition in order per key, not per
+    // partition (its last record 40 minutes older than its first), and a scored one.
+    const a = createPartitionAligner(MIN, { together: true })
+    const m = (...xs: number[]) => xs.map((x) => x * MIN)
+    const records = new Map([
+      ['ind', m(157.3, 157.3, 156.4, 157.3, 116.6)],
+      ['scored', m(117.8, 118.5)],
+    ])
+    const taken = new Map([...records.keys()].map((k) => [k, 0]))
+    const waiting: string[] = []
+    /** One batch of `key`, the rest of its records, handled alone. */
+    const handle = (key: string) => {
+      const times = records.get(key)!.slice(taken.get(key)!)
+      a.fetching(key, Math.max(...times), true, Math.min(...times), times)
+      const n = a.cut(key)
+      const took = times.slice(0, n)
+      const at = taken.get(key)! + n
+      a.advanced(key, at, n > 0 ? Math.max(...took) : undefined, n > 0 ? Math.min(...took) : undefined)
+      taken.set(key, at)
+      if (n < times.length) a.hold(key, times[n]!, () => waiting.push(key), { times: times.slice(n) })
+      a.release()
+    }
+    for (const [k, times] of records) {
+      a.seen(k, times.length)
+      a.advanced(k, 0)
+    }
+    handle('ind')
+    handle('scored')
+    for (let i = 0; i < 50 && waiting.length > 0; i++) handle(waiting.shift()!)
+    expect(Object.fromEntries(taken)).toEqual({ ind: 5, scored: 2 })
+    expect(a.held()).toBe(0)
+    expect(a.forced()).toBe(1) // the least step that leaves none of their records behind: up to 157.3
+  })
 })
 
 describe('createPartitionAligner across members (points and remote)', () => {

@@ -24,7 +24,11 @@
  * than `aheadMs` past the newest record fetched of a partition with more to fetch), it lets the held
  * partitions take the least that leaves none of their fetched records behind (`forced` counts these
  * steps): only records not fetched yet may then come late, those more than `aheadMs` older than what
- * was fetched before them in their partition.
+ * was fetched before them in their partition. It forces that step too after a release cycle that took
+ * nothing (the partitions it resumed all came back held, every partition with records left held since
+ * anything was taken): with fewer partitions handled at once than assigned, those resumed together are
+ * handled apart, each bounded by the others' held records, and resuming them again would hold them all
+ * for ever. Records of the partitions not held then may come late too.
  *
  * Across the members of a consumer group (the caller swaps `points` for `remote` through a store they
  * share): another member's partitions are not merged with these, so each tells the oldest event it may
@@ -236,6 +240,27 @@ export function createPartitionAligner(
   /** A step `release` let go past the others' records (see the type's doc): records up to here may be taken. */
   let forcedMs: number | undefined
   let forcedSteps = 0
+  /**
+   * Since a step (of any partition) last took something: the partitions held, those `release` resumed
+   * and not held again since, and whether it resumed any. A release cycle that took nothing: `release`
+   * resumed partitions since, all of them came back held having taken nothing, and every partition with
+   * records left has been held. Nothing has changed for a fetch to take more, and resuming again holds
+   * them all for ever: with fewer partitions handled at once than assigned, those resumed together are
+   * handled apart, each bounded by the others' held records, and one not held is always waiting.
+   */
+  const heldSinceTaken = new Set<string>()
+  const awaiting = new Set<string>()
+  let resumedSinceTaken = false
+  const cycled = (): boolean => {
+    if (!resumedSinceTaken || awaiting.size > 0) return false
+    for (const [k, s] of parts) if (s.position < s.high && !heldSinceTaken.has(k)) return false
+    return true
+  }
+  const taking = () => {
+    heldSinceTaken.clear()
+    awaiting.clear()
+    resumedSinceTaken = false
+  }
   return {
     expect(key) {
       stateOf(key).high = Number.POSITIVE_INFINITY
@@ -269,8 +294,11 @@ export function createPartitionAligner(
       const s = stateOf(key)
       delete s.flight
       delete s.next
-      forcedMs = undefined
-      if (position > s.position) s.position = position
+      if (position > s.position) {
+        s.position = position
+        forcedMs = undefined // (a forced step stands until something is taken: see heldSinceTaken)
+        taking()
+      }
       if (newestMs !== undefined && newestMs > s.progressMs) s.progressMs = newestMs
       if (position > s.applied)
         s.pending.push({ position, oldestMs: oldestMs ?? newestMs ?? Number.POSITIVE_INFINITY })
@@ -304,6 +332,7 @@ export function createPartitionAligner(
     rewind(key, position) {
       const s = stateOf(key)
       s.position = position
+      taking() // read again: what it takes may differ
       s.applied = position // the links before the failed one were applied; nothing after
       s.pending = []
       delete s.next
@@ -353,6 +382,8 @@ export function createPartitionAligner(
       let oldestMs = firstMs
       for (const t of times) if (timed(t) && t < oldestMs) oldestMs = t
       const remainderMs = untaken ? untaken.remainderMs : firstMs
+      heldSinceTaken.add(key)
+      awaiting.delete(key)
       stateOf(key).held = {
         firstMs,
         oldestMs,
@@ -388,13 +419,16 @@ export function createPartitionAligner(
       }
       if (flights.size === 0) return
       let { cuts } = jointCut(flights, upper + aheadMs, aheadMs, Number.NEGATIVE_INFINITY)
-      if ([...cuts.values()].some((n) => n > 0)) forcedMs = undefined
+      // A release cycle took nothing (see heldSinceTaken): resuming these again would take nothing again.
+      const cycle = cycled()
+      if (!cycle && [...cuts.values()].some((n) => n > 0)) forcedMs = undefined
       else {
         // Stuck: every cut leaves a record more than aheadMs behind what is taken, or takes more than
         // aheadMs past the newest record fetched of a partition with more to fetch; and no partition but
-        // the held ones is to be fetched. The held partitions take the least that leaves none of their
-        // records behind (not past another member's point): only records still to fetch may then come late.
-        if (others) return
+        // the held ones is to be fetched, or a release cycle took nothing. The held partitions take the
+        // least that leaves none of their records behind (not past another member's point): only records
+        // still to fetch, or those of the partitions not held, may then come late.
+        if (others && !cycle) return
         let relaxed = jointCut(flights, remoteMin + aheadMs, aheadMs, Number.NEGATIVE_INFINITY, {
           least: true,
         })
@@ -423,12 +457,15 @@ export function createPartitionAligner(
           const { resume } = s.held
           s.next = { oldestMs: s.held.oldestMs, firstMs: s.held.firstMs }
           s.held = undefined
+          awaiting.add(key)
+          resumedSinceTaken = true
           resume()
         }
       }
     },
     reset() {
       forcedMs = undefined
+      taking()
       const held = [...parts.values()].flatMap((s) => (s.held ? [s.held.resume] : []))
       parts.clear()
       for (const resume of held) resume()
@@ -545,7 +582,7 @@ export function alignmentWarnings(s: AlignmentSetting): { msg: string; fields: R
   if (s.partitionsConcurrency !== undefined && n > s.partitionsConcurrency) {
     out.push({
       fields: { partitions: n, partitionsConcurrency: s.partitionsConcurrency },
-      msg: `${n} partitions are assigned but only ${s.partitionsConcurrency} are handled at once: catching up a backlog in event time, they will take turns (nothing comes late, but it is slow); set KAFKA_PARTITIONS_CONCURRENCY to ${n}`,
+      msg: `${n} partitions are assigned but only ${s.partitionsConcurrency} are handled at once: catching up a backlog in event time, they will take turns, slowly, and partitions resumed together are handled apart, so the aligner may have to force steps (records can come late); set KAFKA_PARTITIONS_CONCURRENCY to ${n}`,
     })
   }
   const leaders = new Set(s.partitions.flatMap((p) => (s.leaders?.has(p) ? [s.leaders.get(p)] : [])))
