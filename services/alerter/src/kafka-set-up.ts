@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
+import { type Alert, createTopicCatalogue, listTopics, type TopicCatalogue } from '@tradepulse/contracts'
 import {
   createKafka,
   createLogger,
@@ -148,8 +148,36 @@ export async function listenForWebhooks(
 }
 
 /**
+ * A desk record's value as the alerter writes it: an alert `id` that keeps the Alert contract (the webhook
+ * lane posts nothing else), its times now unless `extra` says; `extra` may add fields a reader drops.
+ */
+export function deskAlertValue(id: string, extra: Partial<Alert> & Record<string, unknown> = {}): string {
+  const at = new Date().toISOString()
+  const alert: Alert = {
+    id,
+    rule: 'tariff_down',
+    ruleKind: 'headline_shock',
+    severity: 'warning',
+    dimension: 'tariff',
+    scope: { kind: 'region', id: 'CN' },
+    direction: 'down',
+    value: -0.8,
+    threshold: 0.7,
+    message: `tariff alert ${id}`,
+    evidence: [],
+    publishedAt: at,
+    ingestedAt: at,
+    detectedAt: at,
+    latencyMs: 0,
+    scorerVersion: 'scorer-test',
+    rulesVersion: 'r-1',
+  }
+  return JSON.stringify({ ...alert, ...extra })
+}
+
+/**
  * Alerts on a desk topic as the alerter writes them, to `partition`: the alert id as the key and in ce_id,
- * the alert (its id) as the value.
+ * the alert (deskAlertValue) as the value.
  */
 export async function sendDeskAlerts(
   producer: Producer,
@@ -162,7 +190,7 @@ export async function sendDeskAlerts(
     messages: ids.map((id) => ({
       partition,
       key: id,
-      value: JSON.stringify({ id }),
+      value: deskAlertValue(id),
       headers: { ce_id: id },
     })),
   })

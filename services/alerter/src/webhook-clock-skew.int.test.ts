@@ -10,6 +10,7 @@ import { AlerterConfig } from './config.ts'
 import {
   alerterEnv,
   alerterTopics,
+  deskAlertValue,
   deskLaneTopics,
   SCENARIO_DESK_IDS,
   startedDeskLane,
@@ -37,7 +38,7 @@ describe("a desk's webhook lane on another host than the alerter that wrote its 
         messages: [
           {
             key: id,
-            value: JSON.stringify({ id, detectedAt: new Date(writerNowMs).toISOString() }),
+            value: deskAlertValue(id, { detectedAt: new Date(writerNowMs).toISOString() }),
             headers: { ce_id: id },
             timestamp: String(writerNowMs),
           },

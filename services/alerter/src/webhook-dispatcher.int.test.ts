@@ -7,7 +7,7 @@ import { testKafka } from '@tradepulse/testing/kafka'
 import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AlerterMetrics } from './alerter-metrics.ts'
-import { listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
+import { deskAlertValue, listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
 import type { WebhookOptions } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
@@ -137,7 +137,7 @@ describe('webhook dispatcher on Kafka', () => {
 
   const deliveries = async (
     metrics: AlerterMetrics,
-    result: 'delivered' | 'failed' | 'expired' | 'dlq_refused',
+    result: 'delivered' | 'failed' | 'expired' | 'dlq_refused' | 'invalid',
   ) =>
     (await metrics.webhooks.get()).values.find((v) => v.labels.desk === DESK && v.labels.result === result)
       ?.value ?? 0
@@ -155,6 +155,55 @@ describe('webhook dispatcher on Kafka', () => {
       letters: () => dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter),
     }
   }
+
+  it('dead-letters a record that is no alert, or whose ce_id is missing or another, and posts only the alerts', async () => {
+    const hook = await receiver((res) => res.writeHead(204).end())
+    const dlq = await collectDeadLetters()
+    const { dispatcher, metrics } = await startDispatcher(hook.url)
+    const valid = (id: string) => ({
+      partition: 0,
+      key: id,
+      value: deskAlertValue(id),
+      headers: { ce_id: id },
+    })
+    // Each bad record followed by a valid alert, on one partition: offsets 0, 2, 4, 6 and 8 are bad.
+    await producer.send({
+      topic: deskTopic,
+      messages: [
+        { partition: 0, key: 'j1', value: '{"foo":1}', headers: { ce_id: 'j1' } },
+        valid('v1'),
+        { partition: 0, key: 'j2', value: 'not json at all', headers: { ce_id: 'j2' } },
+        valid('v2'),
+        { partition: 0, key: 'j3', value: null, headers: { ce_id: 'j3' } },
+        valid('v3'),
+        { partition: 0, key: 'm1', value: deskAlertValue('m1') },
+        valid('v4'),
+        { partition: 0, key: 'x1', value: deskAlertValue('x1'), headers: { ce_id: 'another' } },
+        valid('v5'),
+      ],
+    })
+    // Before: all ten were posted, signed (the record with no ce_id under an empty alert id), no dead letter.
+    await waitFor(async () => (await committed())[0] === 10, { what: 'offsets committed past all ten' })
+    await waitFor(() => dlq.letters().length >= 5, { what: 'five dead letters' })
+    // Posted concurrently: in any order.
+    expect(hook.received.map((r) => r.alertId).sort()).toEqual(['v1', 'v2', 'v3', 'v4', 'v5'])
+    const letters = dlq.letters()
+    expect(letters.map((l) => [l.origin.offset, l.reason]).sort()).toEqual([
+      ['0', 'schema_invalid'],
+      ['2', 'invalid_json'],
+      ['4', 'tombstone'],
+      ['6', 'schema_invalid'],
+      ['8', 'schema_invalid'],
+    ])
+    expect(letters.map((l) => l.worker)).toEqual(Array(5).fill('alerter'))
+    expect(letters[0]?.message).toMatch(/^desk tariff: not posted: /)
+    expect(letters[3]?.message).toMatch(/ce_id header missing or empty/)
+    expect(letters[4]?.message).toMatch(/ce_id header \(another\) is not the alert's id \(x1\)/)
+    expect(await deliveries(metrics, 'invalid')).toBe(5)
+    expect(await deliveries(metrics, 'delivered')).toBe(5)
+    expect(await deliveries(metrics, 'failed')).toBe(0)
+    expect(await dispatcher.health()).toEqual({ status: 'ok', ready: true })
+  })
 
   describe('Retry-After', () => {
     it.each([
@@ -553,10 +602,10 @@ describe('webhook dispatcher on Kafka', () => {
           {
             partition: 0,
             key: 'gone',
-            value: JSON.stringify({ id: 'gone', pad: 'x'.repeat(8_000) }),
+            value: deskAlertValue('gone', { pad: 'x'.repeat(8_000) }),
             headers: { ce_id: 'gone' },
           },
-          { partition: 0, key: 'ok1', value: JSON.stringify({ id: 'ok1' }), headers: { ce_id: 'ok1' } },
+          { partition: 0, key: 'ok1', value: deskAlertValue('ok1'), headers: { ce_id: 'ok1' } },
         ],
       })
       // Before: the letter was retried for ever (MESSAGE_TOO_LARGE every time) and offset 0 never committed,
@@ -747,7 +796,7 @@ describe('webhook dispatcher on Kafka', () => {
         messages: [0, 1].map((partition) => ({
           partition,
           key: `p${partition}-next`,
-          value: JSON.stringify({ id: `p${partition}-next` }),
+          value: deskAlertValue(`p${partition}-next`),
           headers: { ce_id: `p${partition}-next` },
         })),
       })

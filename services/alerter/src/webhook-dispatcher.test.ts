@@ -5,6 +5,7 @@ import { type Kafka, KafkaJSConnectionError } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
+import { deskAlertValue } from './kafka-set-up.ts'
 import { notEnoughReplicas } from './test-kafka-faults.ts'
 import {
   alertNewsTimeMs,
@@ -370,7 +371,7 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
                 {
                   offset: '0',
                   key: Buffer.from('k'),
-                  value: Buffer.from('{"id":"a1"}'),
+                  value: Buffer.from(deskAlertValue('a1')),
                   headers: { ce_id: Buffer.from('a1') },
                   timestamp: String(Date.now()),
                 },
@@ -477,7 +478,7 @@ describe("an alert's max age (ALERTER_WEBHOOK_MAX_AGE_MS)", () => {
                 {
                   offset: '0',
                   key: Buffer.from('k'),
-                  value: Buffer.from('{"id":"a1"}'),
+                  value: Buffer.from(deskAlertValue('a1')),
                   headers: Object.fromEntries(
                     Object.entries({ ce_id: 'a1', ...headers }).map(([k, v]) => [k, Buffer.from(v)]),
                   ),
@@ -573,7 +574,7 @@ describe('a partition whose first unfinished delivery does not finish (its dead 
     Array.from({ length: n }, (_, i) => ({
       offset: String(i),
       key: Buffer.from(`a${i}`),
-      value: Buffer.from(`{"id":"a${i}"}`),
+      value: Buffer.from(deskAlertValue(`a${i}`)),
       headers: { ce_id: Buffer.from(`a${i}`) },
       timestamp: String(Date.now()),
     }))

@@ -1,3 +1,4 @@
+import { AlertReader, cutForLog } from '@tradepulse/contracts'
 import {
   backoffDelay,
   CREDENTIALS_REFUSED_MS,
@@ -11,6 +12,7 @@ import {
   kafkaErrorType,
   type Logger,
   type OutRecord,
+  parseJsonRecord,
   produceAll,
   recordRefusal,
   replayedAtMs,
@@ -188,7 +190,12 @@ export function alertNewsTimeMs(body: string): number | undefined {
     return undefined
   }
   if (typeof alert !== 'object' || alert === null) return undefined
-  const { publishedAt, ingestedAt } = alert as Record<string, unknown>
+  return newsTimeOfMs(alert as Record<string, unknown>)
+}
+
+/** alertNewsTimeMs of an alert already parsed (the lane's, read by AlertReader before it is posted). */
+export function newsTimeOfMs(alert: { publishedAt?: unknown; ingestedAt?: unknown }): number | undefined {
+  const { publishedAt, ingestedAt } = alert
   const times = [publishedAt, ingestedAt]
     .map((t) => (typeof t === 'string' ? Date.parse(t) : Number.NaN))
     .filter(Number.isFinite)
@@ -677,8 +684,48 @@ function createLane(
 
   /** Delivers one alert, or dead-letters it; 'aborted' (uncommitted, delivered again) on a stop or a rebalance. */
   async function deliver(rec: InRecord, signal: AbortSignal): Promise<Result> {
-    const body = rec.value?.toString('utf8') ?? ''
+    // Only an alert is signed and posted: a record that is no Alert (a tombstone, no JSON, JSON of another
+    // shape), or whose ce_id (what receivers deduplicate on, x-tradepulse-alert-id) is missing or names
+    // another alert, is dead-lettered instead (refused). Before, whatever bytes a desk topic held were
+    // posted signed, with an empty alert id.
+    const parsed = parseJsonRecord(AlertReader, rec.value)
     const alertId = rec.headers.ce_id ?? ''
+    const refusal = !parsed.ok
+      ? parsed
+      : !alertId
+        ? {
+            reason: 'schema_invalid' as const,
+            message: 'ce_id header missing or empty: no alert id to post it under',
+          }
+        : alertId !== parsed.value.id
+          ? {
+              reason: 'schema_invalid' as const,
+              message: `ce_id header (${cutForLog(alertId, 200)}) is not the alert's id (${cutForLog(parsed.value.id, 200)})`,
+            }
+          : undefined
+    if (refusal || !parsed.ok) {
+      const { reason, message } = refusal ?? { reason: 'schema_invalid' as const, message: 'not an alert' }
+      log.error(
+        {
+          desk: target.deskId,
+          partition: rec.partition,
+          offset: rec.offset,
+          reason,
+          message: cutForLog(message, 1_000),
+        },
+        `desk ${target.deskId}: record at partition ${rec.partition} offset ${rec.offset} of ${rec.topic} is not an alert to post (${reason}): dead-lettered to ${deps.dlqTopic}, not posted`,
+      )
+      const letter = deadLetterRecord(
+        deps.dlqTopic,
+        'alerter',
+        rec,
+        reason,
+        `desk ${target.deskId}: not posted: ${message}`,
+        new Date(now()),
+      )
+      return (await writeDeadLetter(letter, alertId, signal, 'invalid')) ? 'done' : 'aborted'
+    }
+    const body = rec.value?.toString('utf8') ?? ''
     let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
     let attempts = 0
     let notRetried = ''
@@ -693,7 +740,7 @@ function createLane(
     // after an outage of the scorer or the alerter is written now, each record fresh, about news hours old,
     // and was posted as if it had just broken. An operator's replay is a deliberate resend: posted.
     const maxNewsAgeMs = o.maxNewsAgeMs ?? 0
-    const newsMs = maxNewsAgeMs > 0 && replayedAt === undefined ? alertNewsTimeMs(body) : undefined
+    const newsMs = maxNewsAgeMs > 0 && replayedAt === undefined ? newsTimeOfMs(parsed.value) : undefined
     for (let i = 0; i < o.maxAttempts; i++) {
       if (signal.aborted) return 'aborted'
       while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
@@ -771,7 +818,14 @@ function createLane(
    * again; a stop or a rebalance abandons it as usual. (A delivery left unfinished by a bug, "webhook
    * delivery failed unexpectedly", pauses its partition the same way, until a restart makes it again.)
    */
-  async function writeDeadLetter(letter: OutRecord, alertId: string, signal: AbortSignal): Promise<boolean> {
+  async function writeDeadLetter(
+    letter: OutRecord,
+    alertId: string,
+    signal: AbortSignal,
+    /** The delivery's result once written: failed (its webhook), invalid (no alert to post). */
+    result: 'failed' | 'invalid' = 'failed',
+  ): Promise<boolean> {
+    const what = result === 'invalid' ? 'a record that is no alert' : 'a failed webhook'
     let failures = 0
     try {
       for (;;) {
@@ -779,7 +833,7 @@ function createLane(
         try {
           await produceAll(deps.producer, [letter])
           deploymentFaultCleared()
-          metrics.webhooks.inc({ desk: target.deskId, result: 'failed' })
+          metrics.webhooks.inc({ desk: target.deskId, result })
           if (failures > 0) log.info({ alertId, failures }, 'webhook dead letter written after failures')
           return true
         } catch (err) {
@@ -787,7 +841,7 @@ function createLane(
           if (refusal) {
             log.error(
               { err, alertId, refusal, topic: deps.dlqTopic },
-              `desk ${target.deskId}: Kafka refused the dead letter of a failed webhook (${refusal}); the delivery is given up without it`,
+              `desk ${target.deskId}: Kafka refused the dead letter of ${what} (${refusal}); the delivery is given up without it`,
             )
             metrics.webhooks.inc({ desk: target.deskId, result: 'dlq_refused' })
             return true
@@ -800,7 +854,7 @@ function createLane(
           // One warning per delivery; its retries (one per backoff, for as long as Kafka refuses) at debug.
           log[failures === 1 ? 'warn' : 'debug'](
             { err, alertId, failures },
-            'could not dead-letter a failed webhook; retrying the dead letter',
+            `could not dead-letter ${what}; retrying the dead letter`,
           )
           await sleep(backoffDelay(failures - 1, o.backoffBaseMs, o.backoffMaxMs), signal)
         }

@@ -1,7 +1,7 @@
 import { REPLAY_HEADERS } from '@tradepulse/platform'
 import { collectTopic, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { deskLaneTopics, startedDeskLane } from './kafka-set-up.ts'
+import { deskAlertValue, deskLaneTopics, startedDeskLane } from './kafka-set-up.ts'
 
 const MIN_MS = 60_000
 const HOUR_MS = 60 * MIN_MS
@@ -32,13 +32,7 @@ describe("a desk's webhook lane and the age of the news an alert is about (ALERT
         topic,
         messages: alerts.map((a) => ({
           key: a.id,
-          value: JSON.stringify({
-            id: a.id,
-            publishedAt: a.publishedAt,
-            ingestedAt: a.ingestedAt,
-            detectedAt: new Date().toISOString(),
-            latencyMs: 0,
-          }),
+          value: deskAlertValue(a.id, { publishedAt: a.publishedAt, ingestedAt: a.ingestedAt }),
           headers: { ce_id: a.id, ...a.headers },
         })),
       })
