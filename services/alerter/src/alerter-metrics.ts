@@ -45,7 +45,7 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     webhooks: new Counter({
       name: 'tradepulse_webhook_deliveries_total',
-      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post), stale (about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: not posted), dlq_refused (failed, and Kafka refused its dead letter for good: given up without it)',
+      help: 'webhook deliveries by desk and result: delivered, failed (to the dlq), expired (too old to post), stale (about news older than ALERTER_WEBHOOK_MAX_NEWS_AGE_MS: not posted), dlq_refused (failed, and Kafka refused its dead letter for good: given up without it), invalid (not an alert, or its ce_id header missing or another id: dead-lettered, not posted)',
       labelNames: ['desk', 'result'],
       registers: [registry],
     }),
