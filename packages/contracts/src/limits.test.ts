@@ -175,3 +175,55 @@ describe('identifier bounds', () => {
     )
   })
 })
+
+describe('entity lists of a scored headline', () => {
+  const readers = [ScoredHeadline, ScoredHeadlineReader, ScoredIndicatorInput] as const
+  const withCompanies = (companies: string[]) => ({ ...scored, entities: { ...scored!.entities, companies } })
+  const ids = (n: number) => Array.from({ length: n }, (_, i) => `C${i}`)
+
+  it.each(['regions', 'commodities', 'sectors', 'companies'] as const)(
+    '%s: taken at LIMITS.maxEntitiesPerKind ids, refused one past it and at 60,000, naming the list',
+    (list) => {
+      const at = (n: number) => ({ ...scored, entities: { ...scored!.entities, [list]: ids(n) } })
+      for (const schema of readers) {
+        expect(refusedAt(schema, at(LIMITS.maxEntitiesPerKind))).toEqual([])
+        // One record of 1,000 companies filled the aggregator's scope cap; one of 60,000 crashed its apply.
+        expect(refusedAt(schema, at(LIMITS.maxEntitiesPerKind + 1))).toEqual([`entities.${list}`])
+        expect(refusedAt(schema, at(60_000))).toEqual([`entities.${list}`])
+      }
+    },
+  )
+
+  it('leaves room above the 32 ids a list the scorer keeps, and under the aggregator default scope cap', () => {
+    expect(LIMITS.maxEntitiesPerKind).toBeGreaterThanOrEqual(32)
+    expect(LIMITS.maxEntitiesPerKind).toBeLessThan(1_000)
+  })
+
+  it.each([
+    ['empty', ''],
+    ['blank', '  '],
+    ['invisible', '\u200b'],
+    ['a control character', 'sector:x\u0001y'],
+    ['a line feed', 'TS\nLA'],
+    ['a lone surrogate', '\ud800'],
+    ['a lone low surrogate', 'x\udc00'],
+  ])('refuses an id that is %s, in every reader', (_, id) => {
+    // An empty id breaks two rules (min and showsSomething): one field named, whatever the count.
+    for (const schema of readers)
+      expect([...new Set(refusedAt(schema, withCompanies(['TSLA', id])))]).toEqual(['entities.companies.1'])
+  })
+
+  it('takes ids beyond ASCII and astral characters in pairs', () => {
+    for (const schema of readers)
+      expect(refusedAt(schema, withCompanies(['Société Générale', '日本', 'x😀', 'a b']))).toEqual([])
+  })
+
+  it('gives consumers the list bound and the id rules in the JSON Schema', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: JSON Schema, walked by the names the test expects
+    const schemas = exportJsonSchemas() as Record<string, { properties: Record<string, any> }>
+    const companies = schemas.ScoredHeadline!.properties.entities.properties.companies
+    expect(companies.maxItems).toBe(LIMITS.maxEntitiesPerKind)
+    expect(companies.items.minLength).toBe(1)
+    expect(JSON.stringify(companies.items)).toContain('pattern')
+  })
+})

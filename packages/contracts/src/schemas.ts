@@ -18,6 +18,14 @@ export const LIMITS = {
    */
   maxScopeIdChars: 64,
   /**
+   * Each entity list of a scored headline (regions, commodities, sectors, companies): the scorer keeps at
+   * most 32 a list (packages/scoring's pushUnique), whatever the text's length; the bound is twice that.
+   * Every id becomes a scope the aggregator admits up to its cap of scopes a kind (1,000 by default,
+   * AGGREGATOR_MAX_SCOPES_PER_KIND) and folds the rest into `other`: one record of 1,000 companies filled
+   * the cap, and for days every new company read as `other`; one of 60,000 crashed the apply.
+   */
+  maxEntitiesPerKind: 64,
+  /**
    * IndicatorUpdate.key, `<dimension>|<kind>:<scope id>` with `%`, `{` and `}` of the id written as three
    * characters each (indicatorKey): the longest a valid scope gives, `supplyChain|commodity:` and 64
    * escaped characters, is 214 (MAX_BUILT_KEY_CHARS below); the bound leaves room for a longer name.
@@ -261,14 +269,31 @@ export const Cue = z.strictObject({
 })
 export type Cue = z.infer<typeof Cue>
 
-/** An entity id a scored headline names: each becomes a Scope.id in the indicators and alerts. */
-const EntityId = z.string().max(LIMITS.maxScopeIdChars)
+/**
+ * An entity id a scored headline names: each becomes a Scope.id in the indicators and alerts, and the
+ * Kafka key of its updates (UTF-8). Held to the rules of a headline's id: an empty or blank id, or one
+ * with a control character, named a scope no reader can tell or ask for; a lone surrogate became U+FFFD
+ * in the key while the value kept it.
+ */
+const EntityId = heldTo(
+  z.string().min(1).max(LIMITS.maxScopeIdChars),
+  wellFormed,
+  noControl,
+  showsSomething,
+).meta({
+  description:
+    'A scope id (a gazetteer name or a watchlist id): no lone surrogate, no control character (U+0000–U+001F, ' +
+    'U+007F–U+009F), and a character that shows (as a headline id).',
+})
+
+/** An entity list: at most LIMITS.maxEntitiesPerKind ids (the scorer keeps 32). */
+const EntityList = z.array(EntityId).max(LIMITS.maxEntitiesPerKind)
 
 export const Entities = z.strictObject({
-  regions: z.array(EntityId),
-  commodities: z.array(EntityId),
-  sectors: z.array(EntityId),
-  companies: z.array(EntityId),
+  regions: EntityList,
+  commodities: EntityList,
+  sectors: EntityList,
+  companies: EntityList,
 })
 export type Entities = z.infer<typeof Entities>
 

@@ -1,4 +1,4 @@
-import { LIMITS, Scope } from '@tradepulse/contracts'
+import { LIMITS, Scope, ScoreResult } from '@tradepulse/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import { createScorer, parseWatchlist, parseWatchlistText, Watchlist, WatchlistError } from './index.ts'
 
@@ -224,6 +224,34 @@ describe("a watchlist id's bound", () => {
     const [company] = scorer.score({ headline: `${longest} shares jump` }).entities.companies
     expect(company).toBe(longest)
     expect(Scope.safeParse({ kind: 'entity', id: company }).success).toBe(true)
+  })
+
+  it.each([
+    ['a lone surrogate', 'X\ud800', 'holds a lone surrogate'],
+    ['a control character', 'X\u0001Y', 'holds a control character'],
+    ['only invisible characters', '\u200b\u2060', 'is blank'],
+  ])(
+    "is held to the contract's text rules of an entity id: refuses %s at load, naming the field",
+    (_, id, says) => {
+      // The scorer reported it in entities.companies and every reader dead-lettered each headline naming it.
+      expect(() => parseWatchlist(entityWithId(id))).toThrow(`invalid watchlist at entities[0].id: ${says}`)
+      expect(() => parseWatchlistText(JSON.stringify(entityWithId(id)))).toThrow(/at entities\[0\]\.id/)
+    },
+  )
+
+  it("keeps the scorer's companies within the contract's list bound however many a long body names", () => {
+    const letters = (i: number) => String.fromCharCode(97 + (i % 26), 97 + Math.floor(i / 26))
+    const names = Array.from({ length: 200 }, (_, i) => `Zorb${letters(i)}`)
+    const watchlist = parseWatchlist({ entities: names.map((name, i) => ({ id: `CO${i}`, names: [name] })) })
+    const body = names.map((name) => `${name} shares fall.`).join('\n')
+    const result = createScorer({ watchlist }).score({ headline: 'Shares fall', body })
+    expect(result.entities.companies.length).toBeGreaterThan(0)
+    expect(result.entities.companies.length).toBeLessThanOrEqual(LIMITS.maxEntitiesPerKind)
+    expect(ScoreResult.safeParse(result).success).toBe(true)
+  })
+
+  it('keeps ids beyond ASCII that show something', () => {
+    expect(parseWatchlist(entityWithId('Société Générale')).entities[0]!.id).toBe('Société Générale')
   })
 
   it('moves with LIMITS.maxScopeIdChars: the two cannot drift apart', async () => {

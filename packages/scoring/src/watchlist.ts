@@ -1,16 +1,21 @@
 // The watchlist: companies and instruments the scorer should recognise, given by configuration.
 // Parsed with zod at the edge; a bad file fails with the path of the offending field. The schema also
 // refuses what the scorer would take silently otherwise than meant (see watchlistProblems).
-import { duplicateKeyPath, LIMITS } from '@tradepulse/contracts'
+import { duplicateKeyPath, LIMITS, TEXT_RULES } from '@tradepulse/contracts'
 import { type RefinementCtx, z } from 'zod'
 import { onlyFunctionWords, phraseKeys } from './lexicon.ts'
 
 export const WatchlistEntity = z.strictObject({
   /**
    * Stable id reported in entities.companies, for example a ticker ("TSLA"). Each becomes a scope id
-   * (the entity's indicators, alerts): at most the contract's bound of one, which readers enforce.
+   * (the entity's indicators, alerts): held to the contract's bound and text rules of an entity id, which
+   * readers enforce (a lone surrogate, a control character or an id that shows nothing would make every scored
+   * headline naming it a dead letter), so a bad id is refused here, at load, naming its field.
    */
-  id: z.string().trim().min(1).max(LIMITS.maxScopeIdChars),
+  id: [TEXT_RULES.wellFormed, TEXT_RULES.noControl, TEXT_RULES.showsSomething].reduce(
+    (s, rule) => s.regex(rule.pattern, rule.message),
+    z.string().trim().min(1).max(LIMITS.maxScopeIdChars),
+  ),
   /** Names as they appear in headlines ("Tesla", "Tesla Inc"); matched case-insensitively by word. */
   names: z.array(z.string().trim().min(1).max(200)).max(50).default([]),
 })

@@ -4,6 +4,7 @@ import {
   createTopicCatalogue,
   type DeadLetter,
   IndicatorUpdate,
+  LIMITS,
   listTopics,
   type ScoredHeadline,
 } from '@tradepulse/contracts'
@@ -659,6 +660,48 @@ describe('aggregator worker on Kafka and Redis', () => {
     await waitFor(() => store.get('market', { kind: 'global', id: 'all' }, Date.parse(good!.publishedAt)), {
       what: 'the valid headline applied',
     })
+  })
+
+  it('dead-letters as schema_invalid a scored headline with too many entity ids or a bad id, and applies the rest', async () => {
+    // A record of 1,000 companies filled the scope cap (every later company read as `other` for days); one
+    // of 60,000 crashed the apply (RangeError, every partition re-read) and was dead-lettered as handler_error.
+    const topics = await setup(1)
+    const dlq = await collectTopic(kafkaBrokers, topics.dlq.name)
+    ctx.cleanups.push(dlq.stop)
+    const { store } = await startAggregator()
+    const [good] = scoredSeries(1, { startMs: T0, spanMs: MIN_MS })
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => `C${i}`)
+    const bad = [
+      {
+        ...good!,
+        id: 'over',
+        entities: { ...good!.entities, companies: ids(LIMITS.maxEntitiesPerKind + 1) },
+      },
+      { ...good!, id: 'huge', entities: { ...good!.entities, companies: ids(60_000) } },
+      { ...good!, id: 'control', entities: { ...good!.entities, sectors: ['x\u0001y'] } },
+      { ...good!, id: 'surrogate', entities: { ...good!.entities, companies: ['\ud800'] } },
+      { ...good!, id: 'empty', entities: { ...good!.entities, regions: [''] } },
+    ]
+    await ctx.producer.send({
+      topic: topics.scored.name,
+      messages: [...bad, good!].map((h) => ({ key: h.id, value: JSON.stringify(h) })),
+    })
+    await waitFor(() => dlq.messages.length >= bad.length, { what: 'the dead letters' })
+    const letters = dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter)
+    expect(letters.map((l) => [l.reason, l.origin.offset, l.message])).toEqual([
+      ['schema_invalid', '0', expect.stringMatching(/^entities\.companies: /)],
+      ['schema_invalid', '1', expect.stringMatching(/^entities\.companies: /)],
+      ['schema_invalid', '2', expect.stringMatching(/^entities\.sectors\.0: /)],
+      ['schema_invalid', '3', expect.stringMatching(/^entities\.companies\.0: /)],
+      ['schema_invalid', '4', expect.stringMatching(/^entities\.regions\.0: /)],
+    ])
+    const at = Date.parse(good!.publishedAt)
+    await waitFor(() => store.get('market', { kind: 'global', id: 'all' }, at), {
+      what: 'the valid headline applied',
+    })
+    await waitFor(() => progressAtEnd(topics.scored.name), { what: 'all scored headlines committed' })
+    // None of the refused ids became a scope.
+    expect(await store.get('market', { kind: 'entity', id: 'C0' }, at)).toBeUndefined()
   })
 
   it('reads what a newer scorer wrote, new fields at the top and nested, as without them; a known field of the wrong type still dead-letters', async () => {
