@@ -198,6 +198,60 @@ describe('createPartitionAligner', () => {
     a.release()
     expect(resumed).toEqual(['a', 'b'])
   })
+  it('takes one fetch holding every partition whole a step of the reach at a time (written per partition)', () => {
+    // A worker restarted with a backlog: one fetch holds all of both partitions' records, hours of
+    // them. Taken whole, a worker writing per partition wrote a's six hours before b's existed, and a
+    // live consumer of its output counted b's late.
+    const a = createPartitionAligner(MIN)
+    const hours = (from: number) => Array.from({ length: 360 }, (_, i) => (from + i) * MIN)
+    const times = new Map([
+      ['a', hours(0)],
+      ['b', hours(2)],
+    ])
+    for (const [k, ts] of times) {
+      a.seen(k, ts.length)
+      a.advanced(k, 0)
+    }
+    const taken = new Map([...times.keys()].map((k) => [k, 0]))
+    const steps: number[][] = []
+    let resumed: string[] = [...times.keys()]
+    for (let round = 0; round < 1000 && resumed.length > 0; round++) {
+      const fetch = resumed
+      resumed = []
+      for (const k of fetch) {
+        const ts = times.get(k)!.slice(taken.get(k)!)
+        a.fetching(k, Math.max(...ts), true, Math.min(...ts), ts)
+      }
+      const step: number[] = []
+      for (const k of fetch) {
+        const ts = times.get(k)!.slice(taken.get(k)!)
+        const n = a.cut(k)
+        step.push(...ts.slice(0, n))
+        const at = taken.get(k)! + n
+        taken.set(k, at)
+        a.advanced(
+          k,
+          at,
+          n > 0 ? Math.max(...ts.slice(0, n)) : undefined,
+          n > 0 ? Math.min(...ts.slice(0, n)) : undefined,
+        )
+        if (n < ts.length) a.hold(k, ts[n]!, () => resumed.push(k), { times: ts.slice(n) })
+      }
+      a.release()
+      if (step.length > 0) steps.push(step)
+    }
+    // The first step: up to the oldest record plus the reach, a's 0 and 1 only.
+    expect(steps[0]).toEqual([0, MIN])
+    expect(Object.fromEntries(taken)).toEqual({ a: 360, b: 360 })
+    // No step spans more than the reach, nor goes back more than the reach behind one before it.
+    let newest = Number.NEGATIVE_INFINITY
+    for (const step of steps) {
+      expect(Math.max(...step) - Math.min(...step)).toBeLessThanOrEqual(MIN)
+      expect(Math.min(...step)).toBeGreaterThanOrEqual(newest - MIN)
+      newest = Math.max(newest, ...step)
+    }
+    expect(a.forced()).toBe(0)
+  })
 })
 
 describe('createPartitionAligner with partitions out of event-time order', () => {

@@ -15,9 +15,14 @@
  * partition's records (its point is the oldest of them, not its next one), the newest event taken from
  * a partition with records still to fetch, or a batch's newest record when more records follow it
  * (those still to fetch are taken to be no older). So no record fetched and left is late when it
- * is taken (the caller merges what one fetch takes in event-time order). A partition at its end
+ * is taken (the caller merges what one fetch takes in event-time order). Nor does one fetch of several
+ * partitions take more than `aheadMs` past their oldest record (its partition's point, see `points`),
+ * even when it holds all of their records: a worker writing per partition writes them one after
+ * another, and a consumer of its output could read one partition's hours before the others' exist
+ * (unless only a step past that would leave no record more than `aheadMs` behind). A partition at its end
  * (everything up to its last high watermark taken) holds nobody back, so live traffic, where every
- * partition is at its end after each fetch, is never held. Once the batches under way are done,
+ * partition is at its end after each fetch, is not held (unless one fetch's records of several
+ * partitions span more than `aheadMs`: then for a fetch round). Once the batches under way are done,
  * `release` resumes, together, the held partitions that would take something if they were fetched
  * together, so they are fetched and merged together. When none would, and nothing else is to be
  * fetched (every cut either leaves a record more than `aheadMs` behind what is taken, or takes more
@@ -371,8 +376,20 @@ export function createPartitionAligner(
         }
       }
       for (const [k, at] of remotes) if (!parts.has(k)) upper = Math.min(upper, at)
+      // Batches of several partitions in one fetch are each written apart by a worker that writes per
+      // partition, one after another: one step spans no more than `aheadMs` past their oldest point,
+      // even when the fetch holds everything (see `jointCut`'s `spanMs`).
+      let spanMs = Number.POSITIVE_INFINITY
+      if (flights.size > 1)
+        for (const times of flights.values()) {
+          let oldest = Number.POSITIVE_INFINITY
+          for (const t of times) if (timed(t) && t < oldest) oldest = t
+          if (oldest < Number.POSITIVE_INFINITY)
+            spanMs = Math.min(spanMs, pointLeft(oldest, times.find(timed)))
+        }
       const { cuts } = jointCut(flights, upper + aheadMs, aheadMs, takenMs, {
         ...(forcedMs !== undefined ? { forcedMs } : {}),
+        ...(spanMs < Number.POSITIVE_INFINITY ? { spanMs: spanMs + aheadMs } : {}),
       })
       for (const [k, n] of cuts) parts.get(k)!.flight!.cut = n
       return own?.cut ?? 0
@@ -487,14 +504,16 @@ const timed = (t: number | undefined): t is number => t !== undefined && !Number
  * and at most `aheadMs` newer than every record left, and `takenMs` (taken already by batches cut
  * before) is at most `aheadMs` newer than every record left too; −∞ (nothing but untimed records first
  * in line) when there is none. `forcedMs`: T is at least this. `least`: the smallest such T at which
- * some partition takes something, rather than the largest.
+ * some partition takes something, rather than the largest. `spanMs`: T is at most this if some such T
+ * takes something (a fetch that holds every partition's whole backlog is taken a step at a time, each
+ * written before the next is fetched, rather than a partition's hours at once before the others').
  */
 function jointCut(
   flights: ReadonlyMap<string, readonly (number | undefined)[]>,
   upper: number,
   aheadMs: number,
   takenMs: number,
-  options: { forcedMs?: number; least?: boolean } = {},
+  options: { forcedMs?: number; least?: boolean; spanMs?: number } = {},
 ): { cuts: Map<string, number>; at: number } {
   const lists = [...flights].map(([key, times]) => {
     const oldestFrom = new Array<number>(times.length + 1)
@@ -515,6 +534,9 @@ function jointCut(
   }
   const candidates = [...new Set(lists.flatMap((l) => l.times.filter(timed)))].sort((x, y) => x - y)
   let best = Number.NEGATIVE_INFINITY
+  /** The largest T within `spanMs` at which something is taken. */
+  let within: number | undefined
+  let taking = false
   for (const t of candidates) {
     if (t > upper) break // the records it would take are newer than upper
     let moved = false
@@ -523,14 +545,19 @@ function jointCut(
       if (at > l.at) moved = true
       l.at = at
     }
+    if (moved) taking = true
     // A cut moves at t only past a record at t: the newest taken is t.
     let left = Number.POSITIVE_INFINITY
     for (const l of lists) left = Math.min(left, l.oldestFrom[l.at]!)
     if (Math.max(t, takenMs) <= left + aheadMs) {
       best = t
+      if (options.spanMs !== undefined && t <= options.spanMs && taking) within = t
       if (options.least && moved) break
     }
   }
+  // Within the span where that takes something; else (records out of order, a step within the span
+  // would leave one behind) as before.
+  if (within !== undefined) best = within
   const at = options.forcedMs !== undefined && options.forcedMs > best ? options.forcedMs : best
   return { cuts: new Map(lists.map((l) => [l.key, cutAt(l.times, 0, at)])), at }
 }
