@@ -203,6 +203,8 @@ export function buildIngestApp(config: IngestConfig, deps: IngestDeps): KafkaWor
     align: {
       aheadMs: config.INGEST_ALIGN_AHEAD_MS,
       eventMs: rawEventMs(config.INGEST_MAX_FUTURE_MS),
+      // Headlines are written per raw partition: a backlog in one fetch goes a step at a time.
+      stepWithinFetch: true,
       ...(redis ? { exchange: groupAlignmentExchange(redis, config, defaultGroupId(config, 'ingest')) } : {}),
     },
     ...(redis && state

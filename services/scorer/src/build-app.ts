@@ -37,7 +37,12 @@ export function scorerFromConfig(config: Pick<ScorerConfig, 'SCORER_WATCHLIST_FI
  * whole outage on those, and it counted the rest late and never applied them.
  */
 export function scorerAlignment(config: Pick<ScorerConfig, 'SCORER_ALIGN_AHEAD_MS'>) {
-  return { aheadMs: config.SCORER_ALIGN_AHEAD_MS, eventMs: (r: InRecord) => publishedAtMs(r.value) }
+  return {
+    aheadMs: config.SCORER_ALIGN_AHEAD_MS,
+    eventMs: (r: InRecord) => publishedAtMs(r.value),
+    // Scored headlines are written per input partition: a backlog in one fetch goes a step at a time.
+    stepWithinFetch: true,
+  }
 }
 
 /** The scorer worker on Kafka; `deps.scorer` in place of the one SCORER_WATCHLIST_FILE makes (tests). */

@@ -92,6 +92,13 @@ export type BatchRunnerConfig = {
     aheadMs: number
     eventMs: (record: InRecord) => number | undefined
     /**
+     * The handler writes its output per partition, one partition after another (the scorer, ingest): a
+     * fetch of several partitions is taken a step of `aheadMs` at a time even when it holds everything,
+     * so a consumer of the output never reads one partition's hours before the others' are written (see
+     * createPartitionAligner's `stepWithinFetch`).
+     */
+    stepWithinFetch?: boolean
+    /**
      * Aligns this member's partitions with the other members' while the group has several: each
      * member swaps its partitions' points through the exchange every `intervalMs` (100), every 10 ms
      * while one of its partitions is held, and at once after a hold or an applied batch, and holds its
@@ -733,7 +740,12 @@ export function createBatchRunner(
     }
   }
 
-  const aligner = cfg.align ? createPartitionAligner(cfg.align.aheadMs, { together: true }) : undefined
+  const aligner = cfg.align
+    ? createPartitionAligner(cfg.align.aheadMs, {
+        together: true,
+        ...(cfg.align.stepWithinFetch ? { stepWithinFetch: true } : {}),
+      })
+    : undefined
 
   // Partitions handled at once share produce requests (see createProduceQueue).
   const queue = createProduceQueue(producer)

@@ -194,6 +194,12 @@ type PartitionState = {
 }
 
 /**
+ * `stepWithinFetch`: for a worker that writes what it takes per partition, one partition after another
+ * (the scorer, ingest): one fetch of several partitions is taken at most `aheadMs` past their oldest
+ * point at a time, even when it holds everything (see `cut`). A worker that merges what one fetch takes
+ * in event-time order (the aggregator, the alerter) needs no such steps, and each would cost it a fetch
+ * round per `aheadMs` of event time.
+ *
  * `together`: for a caller that tells `fetching` (the live runner). Resumed partitions are fetched
  * together and each may then take up to the others' reach, so rather than resuming each partition as
  * soon as it is within reach (which leaves them taking turns, a reach's worth of event time per fetch),
@@ -203,7 +209,7 @@ type PartitionState = {
  */
 export function createPartitionAligner(
   aheadMs: number,
-  options: { together?: boolean } = {},
+  options: { together?: boolean; stepWithinFetch?: boolean } = {},
 ): PartitionAligner {
   const parts = new Map<string, PartitionState>()
   /** Other members' partitions (see `remote`). */
@@ -380,7 +386,7 @@ export function createPartitionAligner(
       // partition, one after another: one step spans no more than `aheadMs` past their oldest point,
       // even when the fetch holds everything (see `jointCut`'s `spanMs`).
       let spanMs = Number.POSITIVE_INFINITY
-      if (flights.size > 1)
+      if (options.stepWithinFetch && flights.size > 1)
         for (const times of flights.values()) {
           let oldest = Number.POSITIVE_INFINITY
           for (const t of times) if (timed(t) && t < oldest) oldest = t
