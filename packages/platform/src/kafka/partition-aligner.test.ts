@@ -13,6 +13,20 @@ function threeBehind(aheadMs = 5 * MIN) {
   return a
 }
 
+/** Partitions a and b, six hours of records each, one a minute (b's from the second minute), none taken. */
+function sixHoursEach(a: ReturnType<typeof createPartitionAligner>): Map<string, number[]> {
+  const hours = (from: number) => Array.from({ length: 360 }, (_, i) => (from + i) * MIN)
+  const times = new Map([
+    ['a', hours(0)],
+    ['b', hours(2)],
+  ])
+  for (const [k, ts] of times) {
+    a.seen(k, ts.length)
+    a.advanced(k, 0)
+  }
+  return times
+}
+
 describe('createPartitionAligner', () => {
   it('puts no bound on a partition when no other one has records left', () => {
     const a = createPartitionAligner(5 * MIN)
@@ -203,15 +217,7 @@ describe('createPartitionAligner', () => {
     // them. Taken whole, a worker writing per partition wrote a's six hours before b's existed, and a
     // live consumer of its output counted b's late.
     const a = createPartitionAligner(MIN, { stepWithinFetch: true })
-    const hours = (from: number) => Array.from({ length: 360 }, (_, i) => (from + i) * MIN)
-    const times = new Map([
-      ['a', hours(0)],
-      ['b', hours(2)],
-    ])
-    for (const [k, ts] of times) {
-      a.seen(k, ts.length)
-      a.advanced(k, 0)
-    }
+    const times = sixHoursEach(a)
     const taken = new Map([...times.keys()].map((k) => [k, 0]))
     const steps: number[][] = []
     let resumed: string[] = [...times.keys()]
@@ -257,15 +263,7 @@ describe('createPartitionAligner', () => {
     // The aggregator and the alerter: a step per reach would cost them a fetch round per minute of a
     // backlog's event time, for nothing.
     const a = createPartitionAligner(MIN)
-    const hours = (from: number) => Array.from({ length: 360 }, (_, i) => (from + i) * MIN)
-    const times = new Map([
-      ['a', hours(0)],
-      ['b', hours(2)],
-    ])
-    for (const [k, ts] of times) {
-      a.seen(k, ts.length)
-      a.advanced(k, 0)
-    }
+    const times = sixHoursEach(a)
     for (const [k, ts] of times) a.fetching(k, Math.max(...ts), true, Math.min(...ts), ts)
     expect([...times.keys()].map((k) => a.cut(k))).toEqual([360, 360])
   })
