@@ -177,6 +177,9 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     },
     log: log.child({ component: 'webhooks' }),
     metrics: alerterMetrics,
+    // The webhook attempts in flight at a stop finish within it (each cut short was posted again after the
+    // restart); what the worker's last steps (its producers, Redis, HTTP) need is kept of it.
+    stopDeadlineMs: config.SHUTDOWN_DEADLINE_MS - Math.min(2_000, config.SHUTDOWN_DEADLINE_MS / 5),
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   })
 
@@ -255,6 +258,12 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
       rules.watch()
       // After the worker: its start created the desk topics the dispatcher reads.
       await webhooks.start()
+    },
+    // The webhook lanes stop taking desk records and let their attempts in flight finish while the alert
+    // consumer drains, not after it: their time counts from the stop asked (onStop waits for the same stop).
+    stop() {
+      void webhooks.stop()
+      return worker.stop()
     },
   }
 }

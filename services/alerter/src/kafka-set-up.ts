@@ -211,7 +211,7 @@ export const TEST_LANE_OPTIONS: WebhookOptions = {
 /**
  * One desk's webhook lane (`target`) on Kafka, its group `groupId`, its dead letters to `dlqTopic`, not
  * started (`cleanups` gets its stop); `wrapProducer` can put a fault before its dlq producer, `now` is its
- * clock, `deploymentFaultMs` its bound on dead letters refused for a fault of the deployment. Its client id is the member's, by which the group's description tells its partitions.
+ * clock, `deploymentFaultMs` its bound on dead letters refused for a fault of the deployment, `stopDeadlineMs` its stop's deadline (absent: deliveries in flight abandoned at once). Its client id is the member's, by which the group's description tells its partitions.
  */
 export function testLane(opts: {
   kafkaBrokers: string[]
@@ -223,6 +223,7 @@ export function testLane(opts: {
   wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
   now?: () => number
   deploymentFaultMs?: number
+  stopDeadlineMs?: number
 }) {
   const log = createLogger({ level: 'silent' })
   const clientId = randomName('webhooks')
@@ -241,6 +242,7 @@ export function testLane(opts: {
     metrics,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
+    ...(opts.stopDeadlineMs !== undefined ? { stopDeadlineMs: opts.stopDeadlineMs } : {}),
   })
   opts.cleanups.push(() => dispatcher.stop())
   return { dispatcher, metrics, clientId }

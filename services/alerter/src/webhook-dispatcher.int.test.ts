@@ -73,6 +73,7 @@ describe('webhook dispatcher on Kafka', () => {
       options?: Partial<WebhookOptions>
       wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
       deploymentFaultMs?: number
+      stopDeadlineMs?: number
       await?: boolean
     } = {},
   ) {
@@ -85,6 +86,7 @@ describe('webhook dispatcher on Kafka', () => {
       ...(opts.options ? { options: opts.options } : {}),
       ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
       ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
+      ...(opts.stopDeadlineMs !== undefined ? { stopDeadlineMs: opts.stopDeadlineMs } : {}),
     })
     const started = dispatcher.start()
     if (opts.await !== false) await started
@@ -635,6 +637,47 @@ describe('webhook dispatcher on Kafka', () => {
       // At-least-once: both alerts were posted again by the restarted lane.
       expect(hook.of('gone')).toHaveLength(2)
       expect(hook.of('ok1')).toHaveLength(2)
+    })
+  })
+
+  describe('a graceful stop', () => {
+    it('lets the attempts in flight finish and commits them: none posted again after the restart; one still running at the deadline is', async () => {
+      // The reviewer's case: a desk answering slowly, the lane stopped mid-delivery. Every attempt in flight
+      // was aborted at once, nothing committed for it, and the restart paged the desk again for alerts it
+      // had. `stuck` is never answered: its attempt is still running at the deadline.
+      let slow = true
+      const hook = await receiver((res, r) => {
+        if (!slow) res.writeHead(204).end()
+        else if (r.alertId !== 'stuck') setTimeout(() => res.writeHead(204).end(), 1_500)
+      })
+      const options = { concurrency: 4, timeoutMs: 60_000 }
+      const first = await startDispatcher(hook.url, { options, stopDeadlineMs: 6_000 })
+      await produceAlerts(['a1', 'a2'], 0)
+      await produceAlerts(['b1', 'stuck'], 1)
+      await waitFor(() => hook.received.length >= 4, { what: 'the four alerts posted, none answered yet' })
+      expect(hook.received.filter((r) => r.ended)).toEqual([])
+
+      const stopped = first.dispatcher.stop()
+      // Taken no more once the stop is asked: left on Kafka for the restart.
+      await produceAlerts(['late'], 0)
+      await stopped
+      // The slow answers came within the deadline and were committed; the attempt still running at the
+      // deadline was aborted, its offset left uncommitted.
+      expect(['a1', 'a2', 'b1', 'stuck'].map((id) => hook.of(id).map((r) => r.ended))).toEqual([
+        ['answered'],
+        ['answered'],
+        ['answered'],
+        ['dropped'],
+      ])
+      expect(hook.of('late')).toEqual([])
+      expect(await committed()).toEqual([2, 1])
+
+      slow = false
+      await startDispatcher(hook.url, { options, stopDeadlineMs: 6_000 })
+      await waitFor(async () => (await committed()).join() === '3,2', { what: 'all offsets committed' })
+      // Each delivered alert reached the desk once; the one aborted at the deadline again (at-least-once).
+      expect(['a1', 'a2', 'b1', 'late'].map((id) => hook.of(id).length)).toEqual([1, 1, 1, 1])
+      expect(hook.of('stuck').map((r) => r.ended)).toEqual(['dropped', 'answered'])
     })
   })
 

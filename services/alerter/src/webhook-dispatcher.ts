@@ -79,7 +79,24 @@ export type WebhookDispatcherDeps = {
    * the batch runner's bound for the same faults.
    */
   deploymentFaultMs?: number
+  /**
+   * Longest the dispatcher's stop may take, from when it is asked (SHUTDOWN_DEADLINE_MS): the lanes take no
+   * more desk records at once, and the attempts already in flight are let finish (or fail) until
+   * stopReserveMs of it is left; those still running then are aborted (uncommitted: posted again after the
+   * restart), and what was delivered is committed within what is left. Absent: deliveries in flight are
+   * abandoned at once, as a rebalance abandons a partition's.
+   */
+  stopDeadlineMs?: number
 }
+
+/**
+ * What a stop keeps of its deadline (stopDeadlineMs) for its last steps once the attempts in flight are
+ * aborted: the last commit, the consumers' and the producer's disconnects; a third of it when shorter.
+ */
+export function stopReserveMs(stopDeadlineMs: number): number {
+  return Math.min(STOP_RESERVE_MS, stopDeadlineMs / 3)
+}
+const STOP_RESERVE_MS = 5_000
 
 /**
  * What `failed` reports for `err`, refused for `forMs`, when it is a fault of the deployment that no retry
@@ -333,17 +350,21 @@ export type CommitPoints = ReturnType<typeof createCommitPoints>
  * (`<groupId>`), so an upgrade neither posts an hour of alerts again nor skips any.
  */
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
+  // A stop: `draining` at once (no record taken, no attempt started, waits cut short), `abort` once the
+  // attempts in flight have had their time (requests dropped).
+  const draining = new AbortController()
   const abort = new AbortController()
   let reportFailure: (err: Error) => void = () => {}
   const failed = new Promise<Error>((resolve) => {
     reportFailure = resolve
   })
-  const lanes = deps.targets.map((t) => createLane(deps, t, abort.signal, reportFailure))
+  const lanes = deps.targets.map((t) => createLane(deps, t, abort.signal, draining.signal, reportFailure))
   let started = false
   let stopping: Promise<void> | undefined
   return {
     async start(): Promise<void> {
-      if (started || lanes.length === 0) return
+      // Not after a stop (asked while the worker was starting): it would read on, unstopped.
+      if (started || stopping || lanes.length === 0) return
       started = true
       await deps.producer.connect()
       for (const lane of lanes) await lane.start()
@@ -351,7 +372,15 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     },
     stop(): Promise<void> {
       stopping ??= (async () => {
-        // Deliveries in flight are abandoned uncommitted: they are made again after the restart.
+        const deadlineMs = deps.stopDeadlineMs
+        // No desk record taken from now on, no attempt started; the attempts in flight go on, for as long
+        // as the deadline leaves (none without one). Each attempt cut short by a stop was made again after
+        // the restart: a desk that had the first already was paged twice.
+        draining.abort()
+        const settled = Promise.all(lanes.map((l) => l.stopTaking()))
+        if (deadlineMs !== undefined)
+          await settledWithin(settled, Math.max(0, deadlineMs - stopReserveMs(deadlineMs)))
+        // What is still running is abandoned, uncommitted: made again after the restart.
         abort.abort()
         await Promise.all(lanes.map((l) => l.stop()))
         await deps.producer.disconnect().catch(() => {})
@@ -427,6 +456,7 @@ function createLane(
   deps: WebhookDispatcherDeps,
   target: DeskWebhookTarget & { topic: string },
   stopSignal: AbortSignal,
+  drainSignal: AbortSignal,
   reportFailure: (err: Error) => void,
 ) {
   const { options: o, metrics } = deps
@@ -500,6 +530,12 @@ function createLane(
   const roomWaiters: (() => void)[] = []
   const slotWaiters: (() => void)[] = []
   const wakeOne = (list: (() => void)[]) => list.shift()?.()
+  // A stop starts no attempt: the deliveries waiting for a request slot give up at once.
+  drainSignal.addEventListener('abort', () => {
+    for (const w of slotWaiters.splice(0)) w()
+  })
+  // Waits between attempts (and dead letters' retries) are cut short by a stop, as their attempts by an abort.
+  const waitSignal = (signal: AbortSignal) => AbortSignal.any([signal, drainSignal])
   const setQueued = (n: number) => {
     queued = n
     metrics.webhookQueue.set({ desk: target.deskId }, n)
@@ -742,11 +778,13 @@ function createLane(
     const maxNewsAgeMs = o.maxNewsAgeMs ?? 0
     const newsMs = maxNewsAgeMs > 0 && replayedAt === undefined ? newsTimeOfMs(parsed.value) : undefined
     for (let i = 0; i < o.maxAttempts; i++) {
-      if (signal.aborted) return 'aborted'
-      while (active >= o.concurrency) await new Promise<void>((r) => slotWaiters.push(r))
+      // A stop lets the attempt in flight finish but starts none: this one is made again after the restart.
+      if (signal.aborted || drainSignal.aborted) return 'aborted'
+      while (active >= o.concurrency && !drainSignal.aborted)
+        await new Promise<void>((r) => slotWaiters.push(r))
+      if (signal.aborted || drainSignal.aborted) return 'aborted'
       active++
       try {
-        if (signal.aborted) return 'aborted'
         // Too old by its first turn (a backlog, a long outage of the endpoint): not posted.
         if (i === 0 && now() - sinceMs > o.maxAgeMs) {
           metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
@@ -771,6 +809,8 @@ function createLane(
       }
       if (signal.aborted) return 'aborted'
       if (last.permanent || i + 1 >= o.maxAttempts) break
+      // Stopping: not retried here (made again after the restart); a failure for good is dead-lettered.
+      if (drainSignal.aborted) return 'aborted'
       const delayMs = nextAttemptDelayMs(
         backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs),
         last.retryAfterMs,
@@ -788,7 +828,7 @@ function createLane(
         notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be about news (of ${new Date(newsMs).toISOString()}) older than ${maxNewsAgeMs} ms (ALERTER_WEBHOOK_MAX_NEWS_AGE_MS)`
         break
       }
-      await sleep(delayMs, signal)
+      await sleep(delayMs, waitSignal(signal))
     }
     if (signal.aborted) return 'aborted'
     const message = `desk ${target.deskId}: POST ${shownUrl} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}`
@@ -856,7 +896,9 @@ function createLane(
             { err, alertId, failures },
             `could not dead-letter ${what}; retrying the dead letter`,
           )
-          await sleep(backoffDelay(failures - 1, o.backoffBaseMs, o.backoffMaxMs), signal)
+          // Stopping: left unfinished, made again after the restart.
+          if (drainSignal.aborted) return false
+          await sleep(backoffDelay(failures - 1, o.backoffBaseMs, o.backoffMaxMs), waitSignal(signal))
         }
       }
     } finally {
@@ -1212,14 +1254,33 @@ function createLane(
         eachBatch,
       })
     },
-    async stop(): Promise<void> {
+    /**
+     * A stop's first step: no desk record taken from now on (the lane's partitions paused, so kafkajs
+     * fetches nothing meanwhile and keeps heartbeating: the group still counts this member, and takes its
+     * commits). Resolves once every delivery started has settled; what finishes meanwhile is committed as
+     * it finishes.
+     */
+    stopTaking(): Promise<void> {
       running = false
       deploymentFaultCleared()
       for (const w of roomWaiters.splice(0)) w()
       clearTimeout(commitRetry)
       clearInterval(lagTimer)
-      // The deliveries were aborted (stopSignal) and settle at once: waited for a moment, so what finished
-      // is committed before the consumer leaves. One still writing its dead letter then is made again.
+      // Forgotten, not resumed: resumed, a partition would be fetched again under the pause of the topic.
+      paused.clear()
+      try {
+        consumer?.pause([{ topic: target.topic }])
+      } catch {
+        // Not running (a stop while starting): nothing is fetched anyway.
+      }
+      return Promise.all(inFlight).then(() => {})
+    },
+    async stop(): Promise<void> {
+      // Not waited for: a dead letter being written does not settle on the abort.
+      void this.stopTaking()
+      // The deliveries still running were aborted (stopSignal) and settle at once: waited for a moment, so
+      // what finished is committed before the consumer leaves. One still writing its dead letter then is
+      // made again.
       await settledWithin(Promise.all(inFlight), tickMs)
       await settledWithin(committing ?? Promise.resolve(), FINAL_COMMIT_WAIT_MS)
       await settledWithin(
