@@ -96,6 +96,15 @@ export function createMetrics(worker: string, registry = new Registry()) {
           registers: [registry],
         }),
     ),
+    alignForced: get(
+      'tradepulse_align_forced_total',
+      () =>
+        new Counter({
+          name: 'tradepulse_align_forced_total',
+          help: 'steps the partition aligner forced because nothing else would take anything (a release cycle that took nothing, or every cut leaving records behind): records not fetched yet, or of partitions not held, may come late after one; with KAFKA_PARTITIONS_CONCURRENCY below the partitions assigned, a catch-up forces them often',
+          registers: [registry],
+        }),
+    ),
     skipped: get(
       'tradepulse_records_skipped_total',
       () =>

@@ -3,7 +3,7 @@ import { TradepulseError } from '../errors.ts'
 import type { BatchRunnerConfig } from '../kafka/batch-runner.ts'
 import { retryingDetail, until } from '../kafka/int-test-support.ts'
 import type { BatchHandler } from '../kafka/records.ts'
-import { createLogger } from '../logger.ts'
+import { createCapturingLogger, createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
 import { createMemoryBus } from './memory-bus.ts'
 import { createMemoryTransport } from './memory-transport.ts'
@@ -126,7 +126,14 @@ async function alignedBatches(
   partitions: number,
   maxBatch: number,
   produce: (bus: ReturnType<typeof createMemoryBus>, keys: string[]) => number,
-): Promise<{ batches: number[][]; byPartition: number[][] }> {
+  align: Partial<NonNullable<BatchRunnerConfig['align']>> = {},
+): Promise<{
+  batches: number[][]
+  byPartition: number[][]
+  /** tradepulse_align_forced_total, and the warnings of forced steps. */
+  forced: number
+  forcedWarnings: { partitions: string[]; steps: number }[]
+}> {
   const MIN = 60_000
   const bus = createMemoryBus()
   bus.createTopic('in', partitions)
@@ -135,6 +142,12 @@ async function alignedBatches(
   const batches: number[][] = []
   const byPartition: number[][] = Array.from({ length: partitions }, () => [])
   let seen = 0
+  const { log, lines } = createCapturingLogger<{
+    msg: string
+    partitions: string[]
+    steps: number
+  }>()
+  const metrics = createMetrics('w')
   const runner = createMemoryTransport(bus).createRunner(
     async (records) => {
       batches.push(records.map((r) => Number(r.value!.toString())))
@@ -144,10 +157,10 @@ async function alignedBatches(
     },
     {
       ...runnerConfig('g', maxBatch),
-      align: { aheadMs: 10 * MIN, eventMs: (r) => Number(r.value!.toString()) * MIN },
+      align: { aheadMs: 10 * MIN, eventMs: (r) => Number(r.value!.toString()) * MIN, ...align },
     },
-    createLogger({ level: 'silent' }),
-    createMetrics('w'),
+    log,
+    metrics,
   )
   await runner.start()
   try {
@@ -156,7 +169,9 @@ async function alignedBatches(
   } finally {
     await runner.stop()
   }
-  return { batches, byPartition }
+  const forced = (await metrics.alignForced.get()).values[0]?.value ?? 0
+  const forcedWarnings = lines.filter((l) => l.msg.startsWith('event-time alignment forced a step'))
+  return { batches, byPartition, forced, forcedWarnings }
 }
 
 /** Records handed over more than `aheadMs` (10 min) older than the newest of an earlier batch. */
@@ -194,12 +209,28 @@ describe('in-memory runner with event-time alignment, partitions out of event-ti
     // 10 min without leaving 5 behind, and partition 0 cannot take 5 without 60. Stuck, they take
     // everything read (60 and 5, 16 and 17) and go on: every record comes, once, in its partition's order.
     const dense = Array.from({ length: 40 }, (_, i) => i)
-    const { byPartition } = await alignedBatches(2, 4, (bus, [a, b]) => {
+    const { byPartition, forced, forcedWarnings } = await alignedBatches(2, 4, (bus, [a, b]) => {
       bus.produce([0, 60, 5].map((t) => ({ topic: 'in', key: a!, value: String(t) })))
       bus.produce(dense.map((t) => ({ topic: 'in', key: b!, value: String(t) })))
       return 43
     })
     expect(byPartition).toEqual([[0, 60, 5], dense])
+    // Counted (every one), and warned of once, naming the partitions.
+    expect(forced).toBeGreaterThanOrEqual(1)
+    expect(forcedWarnings).toHaveLength(1)
+    expect(forcedWarnings[0]).toMatchObject({ partitions: ['in/0', 'in/1'], steps: 1 })
+  })
+
+  it('forces nothing, and counts nothing, when a cut takes something', async () => {
+    const { forced, forcedWarnings } = await alignedBatches(2, 6, (bus, [a, b]) => {
+      const put = (key: string, ts: number[]) =>
+        bus.produce(ts.map((t) => ({ topic: 'in', key, value: String(t) })))
+      put(a!, [0, 5, 10, 15])
+      put(b!, [1, 6, 11, 16])
+      return 8
+    })
+    expect(forced).toBe(0)
+    expect(forcedWarnings).toEqual([])
   })
 })
 

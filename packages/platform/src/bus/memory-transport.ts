@@ -4,7 +4,7 @@ import { faultReason } from '../fault-reason.ts'
 import type { HealthStatus } from '../health.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
 import type { BatchRunner } from '../kafka/batch-runner.ts'
-import { createPartitionAligner } from '../kafka/partition-aligner.ts'
+import { ALIGN_FORCED_WARN_EVERY_MS, createPartitionAligner } from '../kafka/partition-aligner.ts'
 import type { InRecord } from '../kafka/records.ts'
 import { RepeatedReplyError } from '../kafka/reply-breaker.ts'
 import { retry } from '../retry.ts'
@@ -98,6 +98,27 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         return worked
       }
 
+      /** When a forced step was last warned of, and those since not warned of (as the Kafka runner's). */
+      let forcedWarnedAt = Number.NEGATIVE_INFINITY
+      let forcedUnwarned = 0
+      /** Counts a pass's forced steps (tradepulse_align_forced_total) and warns of them once a minute at most. */
+      function forcedStep(topic: string, partitions: readonly string[], steps: number): void {
+        metrics.alignForced.inc(steps)
+        forcedUnwarned += steps
+        const now = performance.now()
+        if (now - forcedWarnedAt < ALIGN_FORCED_WARN_EVERY_MS) return
+        forcedWarnedAt = now
+        log.warn(
+          {
+            partitions: partitions.map((p) => `${topic}/${p}`),
+            steps: forcedUnwarned,
+            everyMs: ALIGN_FORCED_WARN_EVERY_MS,
+          },
+          'event-time alignment forced a step: nothing else would take anything, so the partitions take the least that leaves none of their records read behind; records not read yet may come late (warned of once a minute at most; tradepulse_align_forced_total counts every one)',
+        )
+        forcedUnwarned = 0
+      }
+
       /**
        * The records of one pass to take now (see `pass`): the partitions' reads are cut together by a
        * fresh PartitionAligner, as the Kafka runner cuts the batches of one fetch (see
@@ -111,7 +132,12 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
        * their records read behind (only records not read yet may then come late).
        */
       function aligned(topic: string, read: InRecord[][], align: NonNullable<typeof cfg.align>): InRecord[] {
-        const aligner = createPartitionAligner(align.aheadMs)
+        // As the Kafka runner's: a worker writing per partition takes one read of several partitions a step
+        // of aheadMs at a time (stepWithinFetch), the rest read again on the next pass.
+        const aligner = createPartitionAligner(
+          align.aheadMs,
+          align.stepWithinFetch ? { stepWithinFetch: true } : {},
+        )
         // Each record's event time, read once (undefined: it never holds anything back).
         const times = read.map((rs) => rs.map((r) => align.eventMs(r)))
         const tell = read.map((rs, p) => {
@@ -147,6 +173,7 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
             })
           }
           aligner.release()
+          if (aligner.forced() > 0) forcedStep(topic, aligner.lastForced(), aligner.forced())
           for (const p of resumed) tell[p]!.fetching()
           for (const p of resumed) cuts[p] = Math.min(aligner.cut(tell[p]!.key), read[p]!.length)
         }

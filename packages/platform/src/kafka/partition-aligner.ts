@@ -139,6 +139,8 @@ export type PartitionAligner = {
    * to fetch (plus `aheadMs`), there being no other way on (see above).
    */
   forced(): number
+  /** The partitions the last forced step let take (those held then); empty before any. */
+  lastForced(): readonly string[]
   /**
    * Resumes every held partition that is within reach of the others now, once no batch told of by
    * `fetching` is still being handled: the partitions resumed together are fetched together, and so may
@@ -251,6 +253,7 @@ export function createPartitionAligner(
   /** A step `release` let go past the others' records (see the type's doc): records up to here may be taken. */
   let forcedMs: number | undefined
   let forcedSteps = 0
+  let forcedKeys: readonly string[] = []
   /**
    * Since a step (of any partition) last took something: the partitions held, those `release` resumed
    * and not held again since, and whether it resumed any. A release cycle that took nothing: `release`
@@ -470,6 +473,7 @@ export function createPartitionAligner(
         }
         forcedMs = relaxed.at
         forcedSteps++
+        forcedKeys = [...flights.keys()]
         cuts = relaxed.cuts
       }
       for (const [key, s] of parts) {
@@ -497,6 +501,7 @@ export function createPartitionAligner(
     oldestHeld: () =>
       Math.min(...[...parts.values()].map((s) => s.held?.firstMs ?? Number.POSITIVE_INFINITY)),
     forced: () => forcedSteps,
+    lastForced: () => forcedKeys,
     alone: (key) => remotes.size === 0 && (parts.size === 0 || (parts.size === 1 && parts.has(key))),
   }
 }
@@ -567,6 +572,12 @@ function jointCut(
   const at = options.forcedMs !== undefined && options.forcedMs > best ? options.forcedMs : best
   return { cuts: new Map(lists.map((l) => [l.key, cutAt(l.times, 0, at)])), at }
 }
+
+/**
+ * The runners warn of the steps an aligner forced (see `forced`) at most this often, ms; each is counted
+ * (tradepulse_align_forced_total).
+ */
+export const ALIGN_FORCED_WARN_EVERY_MS = 60_000
 
 /** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
 export const BROKER_FETCH_MAX_BYTES = 57_671_680
