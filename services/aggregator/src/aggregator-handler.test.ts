@@ -24,7 +24,7 @@ import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { type AppliedOffsets, memoryAppliedOffsets } from './applied-offsets.ts'
 import { type DirtyKeys, memoryDirtyKeys } from './dirty-keys.ts'
 import type { PublishThrottleOptions } from './publish-throttle.ts'
-import { HOUR_MS, MIN_MS, scoredSeries } from './scored-fixtures.ts'
+import { HOUR_MS, MIN_MS, scoredRecords, scoredSeries } from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T00:00:00Z')
 const GRACE = 10 * MIN_MS
@@ -77,15 +77,7 @@ describe('aggregator handler', () => {
     return { aggregator, handler: aggregator.handler, late, counts, counter }
   }
   const recordsOf = (partition: number, headlines: ReturnType<typeof scoredSeries>): InRecord[] =>
-    headlines.map((h, i) => ({
-      topic: topics.scored.name,
-      partition,
-      offset: String(i),
-      key: Buffer.from(h.id),
-      value: Buffer.from(JSON.stringify(h)),
-      headers: {},
-      timestamp: 0,
-    }))
+    scoredRecords(topics.scored.name, partition, headlines)
 
   it('keeps a key pending on the trailing edge when its update could not be sent, and sends it on the next tick', async () => {
     const clock = createManualClock(WALL_MS)

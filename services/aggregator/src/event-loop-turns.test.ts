@@ -18,6 +18,7 @@ import {
   doubledAndShuffled,
   HOUR_MS,
   MIN_MS,
+  scoredRecords,
   scoredSeries,
   seededRandom,
   targetsOf,
@@ -48,15 +49,7 @@ function aggregatorWith(opts: { partSize: number; sliceMs?: number }) {
 }
 
 const recordsOf = (partition: number, headlines: readonly ScoredHeadline[]): InRecord[] =>
-  headlines.map((h, i) => ({
-    topic: topics.scored.name,
-    partition,
-    offset: String(i),
-    key: Buffer.from(h.id),
-    value: Buffer.from(JSON.stringify(h)),
-    headers: {},
-    timestamp: 0,
-  }))
+  scoredRecords(topics.scored.name, partition, headlines)
 
 /** The records, each noting in `events` when its value is read (`read <index>`). */
 function watched(records: readonly InRecord[], events: string[]): InRecord[] {

@@ -14,7 +14,15 @@ import { createAggregator } from './aggregator-handler.ts'
 import { createAggregatorMetrics } from './aggregator-metrics.ts'
 import { indicatorOverrides } from './config.ts'
 import { useAggregatorTestContext } from './int-test-context.ts'
-import { applyInOrder, compareStores, HOUR_MS, MIN_MS, scoredSeries, targetsOf } from './scored-fixtures.ts'
+import {
+  applyInOrder,
+  compareStores,
+  HOUR_MS,
+  MIN_MS,
+  scoredRecords,
+  scoredSeries,
+  targetsOf,
+} from './scored-fixtures.ts'
 
 const T0 = Date.parse('2026-03-02T00:00:00Z')
 const GRACE_MS = 10 * MIN_MS
@@ -70,15 +78,7 @@ describe('aggregator on Redis: a headline Redis refuses for good in a round merg
       a[12] = { ...a[12]!, id: 'POISON', entities: { ...a[12]!.entities, regions: ['ZZ'] } }
       const b = scoredSeries(30, { startMs: T0, spanMs: 40 * MIN_MS, seed: 2, idPrefix: 'b' })
       const recordsOf = (partition: number, headlines: typeof a): InRecord[] =>
-        headlines.map((h, i) => ({
-          topic: topics.scored.name,
-          partition,
-          offset: String(i),
-          key: Buffer.from(h.id),
-          value: Buffer.from(JSON.stringify(h)),
-          headers: {},
-          timestamp: T0 + HOUR_MS,
-        }))
+        scoredRecords(topics.scored.name, partition, headlines, T0 + HOUR_MS)
       const deferred = new Map<number, Promise<OutRecord[]>>()
       const deferTo = (partition: number) =>
         deferring

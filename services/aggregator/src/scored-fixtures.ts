@@ -8,6 +8,7 @@ import {
   indicatorKey,
   parseIndicatorKey,
 } from '@tradepulse/indicators'
+import type { InRecord } from '@tradepulse/platform'
 import { Kafka, logLevel, type Producer } from 'kafkajs'
 
 export const MIN_MS = 60_000
@@ -67,6 +68,28 @@ export function scoredSeries(
       scoredAt: at,
     } satisfies ScoredHeadline
   }).sort((a, b) => Date.parse(a.publishedAt) - Date.parse(b.publishedAt))
+}
+
+/**
+ * Scored headlines as the aggregator's input records on `topic`/`partition`: one each, at offsets from 0,
+ * keyed and valued as the scorer produces them, no headers, Kafka timestamp `timestamp` (0 by default:
+ * no clock reading, so the wall clock is the records' "now").
+ */
+export function scoredRecords(
+  topic: string,
+  partition: number,
+  headlines: readonly ScoredHeadline[],
+  timestamp = 0,
+): InRecord[] {
+  return headlines.map((h, i) => ({
+    topic,
+    partition,
+    offset: String(i),
+    key: Buffer.from(h.id),
+    value: Buffer.from(JSON.stringify(h)),
+    headers: {},
+    timestamp,
+  }))
 }
 
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
