@@ -371,7 +371,8 @@ export function createBatchRunner(
    * any batch's heartbeat hears while the batch's run is under way (`handling`). Kept until the batch's
    * run and the work it deferred have settled (`pending`), so that a stop reaches that work too.
    */
-  type BatchSignal = { abort: AbortController; handling: boolean; pending: number }
+  /** `took`: the batch took records (see lastTaken). */
+  type BatchSignal = { abort: AbortController; handling: boolean; pending: number; took?: boolean }
   const batchSignals = new Set<BatchSignal>()
   const stopReason = () =>
     new TradepulseError('SHUTDOWN', `the ${cfg.worker} worker is stopping`, { retriable: true })
@@ -484,6 +485,7 @@ export function createBatchRunner(
     const oldest = inFlight.values().next()
     metrics.batchInFlight.set(oldest.done ? 0 : (now - oldest.value.since) / 1000)
     if (running && !lagReading && now - lagReadAt >= lagRefreshMs && lagged.size > 0) void refreshLag()
+    noteWaiting(now)
     // Oldest first (added as they start): once one is within the limit, so is every one after it.
     for (const attempt of attempts) {
       if (now - attempt.since <= stallAfterMs) break
@@ -597,6 +599,31 @@ export function createBatchRunner(
    * Both on the monotonic clock (performance.now()).
    */
   let lastBatchDone = performance.now()
+  /**
+   * When records were last taken (handed to the handler, or passed over as filtered out), how many batches
+   * that took records are under way, and since when records have been waiting in an assigned partition
+   * (its lag above 0, from a batch or a read of the ends) with none of those under way: health reads a
+   * wait past the stall limit with nothing taken as degraded. The hold check below misses it when
+   * partitions are let go and held again with nothing taken (its clock starts again at every release),
+   * and fetches alone keep the stall check quiet (kafkajs reports one with every partition paused).
+   */
+  let lastTaken = performance.now()
+  let takingBatches = 0
+  let waitingSince: number | undefined
+  /** The partitions with records waiting (lag above 0), as `topic/partition`. */
+  const waitingPartitions = (): string[] =>
+    [...lagged].flatMap(([key, at]) => (at.end > at.from ? [key] : []))
+  /** Notes whether records are waiting (run by the sweep, every sweepMs). */
+  const noteWaiting = (now: number) => {
+    let waiting = false
+    for (const at of lagged.values())
+      if (at.end > at.from) {
+        waiting = true
+        break
+      }
+    if (!waiting) waitingSince = undefined
+    else waitingSince ??= now
+  }
   let heldSince: number | undefined
   let joinedResolve: () => void = () => {}
   const joinedPromise = new Promise<void>((r) => {
@@ -1330,6 +1357,7 @@ export function createBatchRunner(
     told(topic, partition, next)
     setLag(topic, partition, Number(highWatermark), Number(next))
     lastBatchDone = performance.now()
+    lastTaken = lastBatchDone
     if (aligner) {
       aligner.seen(key, Number(highWatermark))
       aligner.advanced(key, Number(next))
@@ -1405,6 +1433,11 @@ export function createBatchRunner(
       taken = { count: records.length }
     }
     metrics.messagesIn.inc({ topic: batch.topic }, taken.count)
+    if (taken.count > 0 && !signal.took) {
+      signal.took = true
+      takingBatches++
+      lastTaken = performance.now()
+    }
     // The last chunk ends at the batch's last offset, past any trailing control records, unless the
     // aligner left records for later.
     const endOffset = taken.count < records.length ? records[taken.count - 1]!.offset : batch.lastOffset()
@@ -1722,6 +1755,7 @@ export function createBatchRunner(
           void learnEnds(assignment, e.payload.memberAssignment)
         }
         isJoined = true
+        waitingSince = undefined // the partitions this member has now, from their next batch or read of the ends
         state = { status: 'ok' }
         lastProgress = performance.now()
         log.info({ groupId: cfg.groupId, assignment: e.payload.memberAssignment }, 'joined consumer group')
@@ -1810,6 +1844,10 @@ export function createBatchRunner(
           return run.finally(() => {
             inFlight.delete(flight)
             signal.handling = false
+            if (signal.took) {
+              takingBatches--
+              lastTaken = performance.now()
+            }
             settledBatchSignal(signal)
             active.delete(run)
             if (aligner) {
@@ -1970,6 +2008,21 @@ export function createBatchRunner(
             ready: false,
             detail: `offset commits not going through for ${Math.round(now - failing.sinceMs)} ms${failing.err === undefined ? '' : ` (${faultReason(failing.err)})`}, past the session timeout`,
           }
+      }
+      // Records waiting in assigned partitions and none taken past the stall limit, with nothing under way
+      // that took any: the partitions are held (the aligner letting them go and holding them again with
+      // nothing taken, a pause never resumed) while fetches go on. Degraded, not failed: a restart of a
+      // worker only waiting on another member's partitions, or on a catch-up's forced step, mends nothing.
+      if (isJoined && state.status !== 'failed' && waitingSince !== undefined && takingBatches === 0) {
+        const idle = now - Math.max(waitingSince, lastTaken)
+        if (idle > stallAfterMs) {
+          const waiting = waitingPartitions()
+          return {
+            status: 'degraded',
+            ready: false,
+            detail: `records waiting in ${waiting.length} partitions (${waiting.slice(0, 5).join(', ')}${waiting.length > 5 ? ', …' : ''}) and none taken for ${Math.round(idle)} ms, past the stall limit (${stallAfterMs} ms)`,
+          }
+        }
       }
       // No restart mends it (failed would have a liveness probe rebalance the group again and again).
       if (foreign.length > 0 && state.status !== 'failed')
