@@ -234,6 +234,31 @@ describe('in-memory runner with event-time alignment, partitions out of event-ti
   })
 })
 
+describe('in-memory runner with event-time alignment for a worker writing per partition (stepWithinFetch)', () => {
+  // Two partitions with 6 hours each, read whole in one pass: a worker writing per partition (the scorer,
+  // ingest) wrote one partition's 6 hours before the other's, as the Kafka runner did before its step
+  // within one fetch (see createPartitionAligner's stepWithinFetch); the memory runner ignored the option.
+  const sixHoursEach = (bus: ReturnType<typeof createMemoryBus>, [a, b]: string[]) => {
+    for (const key of [a!, b!])
+      bus.produce(Array.from({ length: 360 }, (_, t) => ({ topic: 'in', key, value: String(t) })))
+    return 720
+  }
+  const span = (batch: number[]) => Math.max(...batch) - Math.min(...batch)
+
+  it('takes one read of several partitions a step of aheadMs at a time', async () => {
+    const { batches, byPartition } = await alignedBatches(2, 1000, sixHoursEach, { stepWithinFetch: true })
+    const all = Array.from({ length: 360 }, (_, t) => t)
+    expect(byPartition).toEqual([all, all])
+    expect(batches.length).toBeGreaterThan(1)
+    for (const batch of batches) expect(span(batch)).toBeLessThanOrEqual(10)
+  })
+
+  it('takes such a read whole without the option (the aggregator and the alerter merge it in event-time order)', async () => {
+    const { batches } = await alignedBatches(2, 1000, sixHoursEach)
+    expect(batches.map((b) => b.length)).toEqual([720])
+  })
+})
+
 describe('in-memory runners on a bus that drops what is consumed (keepConsumed)', () => {
   it('drops only what every group of the topic has handled: a slower group loses nothing', async () => {
     const bus = createMemoryBus({ keepConsumed: 100 })
