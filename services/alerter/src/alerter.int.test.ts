@@ -612,8 +612,13 @@ desks:
       desks,
       env: { TARIFF_SECRET: 't', SUPPLY_SECRET: 's' },
       // A timeout far longer than the test needs: a supply delivery that waited on a tariff one would
-      // come only after a tariff request was dropped.
-      extra: { ALERTER_WEBHOOK_TIMEOUT_MS: '60000', ALERTER_WEBHOOK_CONCURRENCY: '2' },
+      // come only after a tariff request was dropped. The stop lets the requests held open run until
+      // near its deadline: a short one.
+      extra: {
+        ALERTER_WEBHOOK_TIMEOUT_MS: '60000',
+        ALERTER_WEBHOOK_CONCURRENCY: '2',
+        SHUTDOWN_DEADLINE_MS: '3000',
+      },
     })
     await app.start()
     await app.runner.joined()

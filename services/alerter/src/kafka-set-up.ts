@@ -11,6 +11,7 @@ import {
   createLogger,
   createProducer,
   ensureTopics,
+  type Logger,
   type TradepulseProducer,
 } from '@tradepulse/platform'
 import {
@@ -21,7 +22,7 @@ import {
   type TopicCollector,
   testKafka,
 } from '@tradepulse/testing'
-import type { Producer } from 'kafkajs'
+import type { KafkaConfig, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import {
@@ -211,7 +212,7 @@ export const TEST_LANE_OPTIONS: WebhookOptions = {
 /**
  * One desk's webhook lane (`target`) on Kafka, its group `groupId`, its dead letters to `dlqTopic`, not
  * started (`cleanups` gets its stop); `wrapProducer` can put a fault before its dlq producer, `now` is its
- * clock, `deploymentFaultMs` its bound on dead letters refused for a fault of the deployment, `stopDeadlineMs` its stop's deadline (absent: deliveries in flight abandoned at once). Its client id is the member's, by which the group's description tells its partitions.
+ * clock, `deploymentFaultMs` its bound on dead letters refused for a fault of the deployment, `stopDeadlineMs` its stop's deadline (absent: deliveries in flight abandoned at once), `log` where it logs, `kafkaExtra` over its Kafka client's settings. Its client id is the member's, by which the group's description tells its partitions.
  */
 export function testLane(opts: {
   kafkaBrokers: string[]
@@ -224,10 +225,14 @@ export function testLane(opts: {
   now?: () => number
   deploymentFaultMs?: number
   stopDeadlineMs?: number
+  /** Where it logs (silent when absent). */
+  log?: Logger
+  /** Over its Kafka client's settings (a socketFactory through a proxy). */
+  kafkaExtra?: Partial<KafkaConfig>
 }) {
-  const log = createLogger({ level: 'silent' })
+  const log = opts.log ?? createLogger({ level: 'silent' })
   const clientId = randomName('webhooks')
-  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId }, log)
+  const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId }, log, opts.kafkaExtra)
   const real = createProducer(kafka, log)
   const metrics = createAlerterMetrics(new Registry())
   const dispatcher = createWebhookDispatcher({

@@ -1,10 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { connect as netConnect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import type { DeadLetter } from '@tradepulse/contracts'
-import { describeInfraFailure, type TradepulseProducer } from '@tradepulse/platform'
+import {
+  createCapturingLogger,
+  describeInfraFailure,
+  type Logger,
+  type TradepulseProducer,
+} from '@tradepulse/platform'
+import { type HostPort, tcpProxy } from '@tradepulse/platform/net-test-support'
 import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
-import { type Admin, AssignerProtocol, KafkaJSConnectionError, type Producer } from 'kafkajs'
+import {
+  type Admin,
+  AssignerProtocol,
+  type ISocketFactory,
+  type KafkaConfig,
+  KafkaJSConnectionError,
+  type Producer,
+} from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { AlerterMetrics } from './alerter-metrics.ts'
 import { deskAlertValue, listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
@@ -74,6 +88,8 @@ describe('webhook dispatcher on Kafka', () => {
       wrapProducer?: (real: TradepulseProducer) => TradepulseProducer
       deploymentFaultMs?: number
       stopDeadlineMs?: number
+      log?: Logger
+      kafkaExtra?: Partial<KafkaConfig>
       await?: boolean
     } = {},
   ) {
@@ -87,6 +103,8 @@ describe('webhook dispatcher on Kafka', () => {
       ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
       ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
       ...(opts.stopDeadlineMs !== undefined ? { stopDeadlineMs: opts.stopDeadlineMs } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.kafkaExtra ? { kafkaExtra: opts.kafkaExtra } : {}),
     })
     const started = dispatcher.start()
     if (opts.await !== false) await started
@@ -678,6 +696,54 @@ describe('webhook dispatcher on Kafka', () => {
       // Each delivered alert reached the desk once; the one aborted at the deadline again (at-least-once).
       expect(['a1', 'a2', 'b1', 'late'].map((id) => hook.of(id).length)).toEqual([1, 1, 1, 1])
       expect(hook.of('stuck').map((r) => r.ended)).toEqual(['dropped', 'answered'])
+    })
+
+    it('with Kafka cut off, ends within its deadline on a line naming the step left undone and Kafka unreachable', async () => {
+      // Every connection of the lane's client goes through a proxy in front of its broker. Cut, it passes
+      // nothing more either way, on the connections open and on new ones: a network gone, every request
+      // unanswered (the shared Kafka itself goes on).
+      let cut = false
+      const proxies = new Map<number, HostPort>()
+      for (const b of (await admin.describeCluster()).brokers) {
+        const proxy = await tcpProxy({ host: b.host, port: b.port }, (client, upstream) => {
+          client.on('data', (d: Buffer) => void (cut || upstream.write(d)))
+          upstream.on('data', (d: Buffer) => void (cut || client.write(d)))
+        })
+        cleanups.push(() => proxy.close())
+        proxies.set(b.port, proxy)
+      }
+      const throughProxy: ISocketFactory = ({ host, port, onConnect }) => {
+        const proxy = proxies.get(port)
+        return netConnect({ host: proxy?.host ?? host, port: proxy?.port ?? port }, onConnect)
+      }
+      // a2 is answered a moment after Kafka is cut: its commit is the lane's last step on Kafka.
+      const hook = await receiver((res, r) => {
+        if (r.alertId === 'a1') res.writeHead(204).end()
+        else setTimeout(() => res.writeHead(204).end(), 500)
+      })
+      const { log, lines } = createCapturingLogger<{ level: number; msg: string; component?: string }>('warn')
+      const lane = await startDispatcher(hook.url, {
+        stopDeadlineMs: 8_000,
+        log,
+        kafkaExtra: { socketFactory: throughProxy },
+      })
+      await produceAlerts(['a1'], 0)
+      await waitFor(async () => (await committed())[0] === 1, { what: "a1's offset committed" })
+      await produceAlerts(['a2'], 0)
+      await waitFor(() => hook.of('a2').length === 1, { what: 'a2 posted' })
+
+      cut = true
+      await lane.dispatcher.stop()
+      // The stop's own lines (kafkajs's are its client's): the last names the step and Kafka unreachable.
+      const own = lines.filter((l) => l.level >= 50 && l.component !== 'kafkajs')
+      const unreachable = 'Kafka unreachable: no answer to a new connection within 1000 ms; left undone'
+      expect(own.map((l) => l.msg.replace(/within \d+ ms: /, 'within … ms: '))).toEqual([
+        `desk tariff: webhook lane stopping: commit offsets not done within … ms: ${unreachable}`,
+        `desk tariff: webhook lane stopping: disconnect consumer not waited for: ${unreachable}`,
+      ])
+      // a2 was delivered, its commit lost with Kafka: posted again after a restart (at-least-once).
+      expect(hook.of('a2').map((r) => r.ended)).toEqual(['answered'])
+      expect(await committed()).toEqual([1, -1])
     })
   })
 

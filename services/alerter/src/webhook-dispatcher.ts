@@ -372,6 +372,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     },
     stop(): Promise<void> {
       stopping ??= (async () => {
+        const askedAt = performance.now()
         const deadlineMs = deps.stopDeadlineMs
         // No desk record taken from now on, no attempt started; the attempts in flight go on, for as long
         // as the deadline leaves (none without one). Each attempt cut short by a stop was made again after
@@ -382,8 +383,13 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
           await settledWithin(settled, Math.max(0, deadlineMs - stopReserveMs(deadlineMs)))
         // What is still running is abandoned, uncommitted: made again after the restart.
         abort.abort()
-        await Promise.all(lanes.map((l) => l.stop()))
-        await deps.producer.disconnect().catch(() => {})
+        const steps = stopSteps(
+          deps.kafka,
+          deps.log,
+          deadlineMs === undefined ? undefined : askedAt + deadlineMs,
+        )
+        await Promise.all(lanes.map((l) => l.stop(steps)))
+        await steps.run('disconnect producer', deps.producer.disconnect(), STOP_STEP_MAX_MS)
       })()
       return stopping
     },
@@ -435,6 +441,83 @@ const FINAL_COMMIT_WAIT_MS = 5_000
  * topic's high watermarks, for tradepulse_webhook_lag: the batches it is not fetching would bring them.
  */
 export const LAG_REFRESH_MS = 5_000
+
+/** Longest a stop waits for one of its steps on Kafka (a disconnect), within the deadline. */
+const STOP_STEP_MAX_MS = 5_000
+/** Longest a stop's step gone wrong waits to learn whether Kafka takes a connection at all. */
+const KAFKA_PROBE_MS = 1_000
+
+/**
+ * A stop's last steps on Kafka (commit offsets, disconnect consumer, …), each waited for at most its cap
+ * and never past `endAt` (performance.now() ms; none: the caps only), less what a look at Kafka takes. A
+ * step that fails or is not done in time is left (it goes on) with an error line naming it and saying
+ * whether Kafka was unreachable (a connection of its own tried once, KAFKA_PROBE_MS at most; once per
+ * stop): a stop waiting on a Kafka gone away ran into the worker's deadline, whose line named neither the
+ * step nor Kafka. Once Kafka was found unreachable, the steps after are started but not waited for.
+ */
+function stopSteps(kafka: Kafka, log: Logger, endAt: number | undefined) {
+  let state: Promise<{ unreachable: boolean; words: string }> | undefined
+  const lookAtKafka = () =>
+    (state ??= (async () => {
+      const admin = kafka.admin({ retry: { retries: 0 } })
+      let timer: NodeJS.Timeout | undefined
+      try {
+        return await Promise.race([
+          admin.connect().then(
+            () => ({ unreachable: false, words: 'Kafka reachable' }),
+            (err: unknown) => ({ unreachable: true, words: `Kafka unreachable: ${innermost(err)}` }),
+          ),
+          new Promise<{ unreachable: boolean; words: string }>((r) => {
+            timer = setTimeout(
+              () =>
+                r({
+                  unreachable: true,
+                  words: `Kafka unreachable: no answer to a new connection within ${KAFKA_PROBE_MS} ms`,
+                }),
+              KAFKA_PROBE_MS,
+            )
+          }),
+        ])
+      } finally {
+        clearTimeout(timer)
+        void admin.disconnect().catch(() => {})
+      }
+    })())
+  let unreachable = false
+  return {
+    /** `work` (step `step`), waited for as above; `desk` says whose lane it is. */
+    async run(step: string, work: Promise<unknown>, capMs: number, desk?: string): Promise<void> {
+      const left = endAt === undefined ? capMs : endAt - performance.now() - KAFKA_PROBE_MS
+      const ms = Math.max(0, unreachable ? Math.min(left, 0) : Math.min(capMs, left))
+      let failure: unknown
+      let failed = false
+      const done = await settledWithin(
+        work.catch((err: unknown) => {
+          failed = true
+          failure = err
+        }),
+        ms,
+      )
+      if (done && !failed) return
+      const kafkaNow = await lookAtKafka()
+      unreachable ||= kafkaNow.unreachable
+      const whose = desk === undefined ? 'webhook dispatcher' : `desk ${desk}: webhook lane`
+      log.error(
+        { err: failure, step, ...(desk !== undefined ? { desk } : {}), waitedMs: Math.round(ms) },
+        `${whose} stopping: ${step} ${failed ? `failed (${innermost(failure)})` : ms > 0 ? `not done within ${Math.round(ms)} ms` : 'not waited for'}: ${kafkaNow.words}; left undone`,
+      )
+    },
+  }
+}
+type StopSteps = ReturnType<typeof stopSteps>
+
+/** An error's innermost message (kafkajs wraps the socket's own in retries and connection errors), cut to a line. */
+function innermost(err: unknown): string {
+  let e: unknown = err
+  for (let i = 0; i < 8 && e instanceof Error && e.cause instanceof Error; i++) e = e.cause
+  const text = e instanceof Error ? e.message : String(e)
+  return cutForLog(text.replace(/\s+/g, ' '), 300)
+}
 
 /** `work`, waited for at most `ms`; false when it had not settled by then (it goes on). */
 async function settledWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
@@ -1275,23 +1358,26 @@ function createLane(
       }
       return Promise.all(inFlight).then(() => {})
     },
-    async stop(): Promise<void> {
+    async stop(steps: StopSteps): Promise<void> {
       // Not waited for: a dead letter being written does not settle on the abort.
       void this.stopTaking()
       // The deliveries still running were aborted (stopSignal) and settle at once: waited for a moment, so
       // what finished is committed before the consumer leaves. One still writing its dead letter then is
       // made again.
       await settledWithin(Promise.all(inFlight), tickMs)
-      await settledWithin(committing ?? Promise.resolve(), FINAL_COMMIT_WAIT_MS)
-      await settledWithin(
-        commitPoints().catch((err) => log.warn({ err }, 'webhook offsets not committed')),
-        FINAL_COMMIT_WAIT_MS,
-      )
+      // The commit under way first, then one of the points as they are now.
+      const lastCommit = (async () => {
+        await settledWithin(committing ?? Promise.resolve(), FINAL_COMMIT_WAIT_MS / 2)
+        await commitPoints()
+      })()
+      await steps.run('commit offsets', lastCommit, FINAL_COMMIT_WAIT_MS, target.deskId)
       release([...holds.keys()], 'stopping')
       for (const partition of [...lag.keys()]) forgetLag(partition)
       assigned = new Set()
-      if (lagAdminConnected) await lagAdmin?.disconnect().catch(() => {})
-      await consumer?.disconnect().catch((err) => log.warn({ err }, 'webhook consumer disconnect failed'))
+      if (lagAdminConnected && lagAdmin)
+        await steps.run('disconnect admin', lagAdmin.disconnect(), STOP_STEP_MAX_MS, target.deskId)
+      if (consumer)
+        await steps.run('disconnect consumer', consumer.disconnect(), STOP_STEP_MAX_MS, target.deskId)
     },
   }
 }
