@@ -25,6 +25,7 @@ import {
 import type { KafkaConfig, Producer } from 'kafkajs'
 import { Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
+import { tariffAlert } from './test-handler.ts'
 import {
   createWebhookDispatcher,
   type WebhookDispatcherDeps,
@@ -150,30 +151,10 @@ export async function listenForWebhooks(
 
 /**
  * A desk record's value as the alerter writes it: an alert `id` that keeps the Alert contract (the webhook
- * lane posts nothing else), its times now unless `extra` says; `extra` may add fields a reader drops.
+ * lane posts nothing else: tariffAlert), its times now unless `extra` says; `extra` may add fields a reader drops.
  */
 export function deskAlertValue(id: string, extra: Partial<Alert> & Record<string, unknown> = {}): string {
-  const at = new Date().toISOString()
-  const alert: Alert = {
-    id,
-    rule: 'tariff_down',
-    ruleKind: 'headline_shock',
-    severity: 'warning',
-    dimension: 'tariff',
-    scope: { kind: 'region', id: 'CN' },
-    direction: 'down',
-    value: -0.8,
-    threshold: 0.7,
-    message: `tariff alert ${id}`,
-    evidence: [],
-    publishedAt: at,
-    ingestedAt: at,
-    detectedAt: at,
-    latencyMs: 0,
-    scorerVersion: 'scorer-test',
-    rulesVersion: 'r-1',
-  }
-  return JSON.stringify({ ...alert, ...extra })
+  return JSON.stringify(tariffAlert(id, Date.now(), extra))
 }
 
 /**

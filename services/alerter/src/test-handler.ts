@@ -1,7 +1,7 @@
 // The alerter's handler as its tests build it: an in-memory headline memory, a silent log, its own
 // metrics registry, and a publish that collects what it is given (or the one passed). Not exported from index.
 import type { Desk, RuleSet } from '@tradepulse/alerting'
-import type { IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
+import type { Alert, IndicatorUpdate, ScoredHeadline, TopicCatalogue } from '@tradepulse/contracts'
 import { indicatorKey } from '@tradepulse/indicators'
 import { createLogger, type InRecord, type Logger, type OutRecord } from '@tradepulse/platform'
 import { Registry } from 'prom-client'
@@ -160,40 +160,56 @@ export function cnHeadline(
 }
 
 /**
+ * The alert the alerter's tests post and claim: rule tariff_down's warning on region CN, id `id`, published,
+ * ingested and detected at `atMs`, no evidence; `over` sets any field, or adds one a reader drops.
+ */
+export function tariffAlert(
+  id: string,
+  atMs: number,
+  over: Partial<Alert> & Record<string, unknown> = {},
+): Alert {
+  const at = new Date(atMs).toISOString()
+  return {
+    id,
+    rule: 'tariff_down',
+    ruleKind: 'headline_shock',
+    severity: 'warning',
+    dimension: 'tariff',
+    scope: { kind: 'region', id: 'CN' },
+    direction: 'down',
+    value: -0.8,
+    threshold: 0.7,
+    message: `tariff alert ${id}`,
+    evidence: [],
+    publishedAt: at,
+    ingestedAt: at,
+    detectedAt: at,
+    latencyMs: 0,
+    scorerVersion: 'scorer-test',
+    rulesVersion: 'r-1',
+    ...over,
+  }
+}
+
+/**
  * An outbox entry (what an attempt claimed for its record) of a tariff alert on region CN, id `id`, at
- * `eventMs`, an hour's cooldown; `extra` overrides its fields.
+ * `eventMs`, an hour's cooldown, the alert (tariffAlert) with one evidence headline; `extra` overrides its fields.
  */
 export function claimedAlertFixture(
   id: string,
   eventMs: number,
   extra: Partial<ClaimedAlert> = {},
 ): ClaimedAlert {
-  const at = new Date(eventMs).toISOString()
   return {
     stream: 'tariff_down|tariff|region:CN|down',
     eventMs,
     cooldownMs: 3_600_000,
-    alert: {
-      id,
-      rule: 'tariff_down',
-      ruleKind: 'headline_shock',
-      severity: 'warning',
-      dimension: 'tariff',
-      scope: { kind: 'region', id: 'CN' },
-      direction: 'down',
-      value: -0.8,
-      threshold: 0.7,
-      message: `tariff alert ${id}`,
+    alert: tariffAlert(id, eventMs, {
       evidence: [
         { headlineId: `h-${id}`, headline: `headline ${id}`, score: -0.8, cues: ['raises tariffs'] },
       ],
-      publishedAt: at,
-      ingestedAt: at,
-      detectedAt: at,
       latencyMs: 12,
-      scorerVersion: 'scorer-test',
-      rulesVersion: 'r-1',
-    },
+    }),
     desks: ['cn'],
     traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     ...extra,
