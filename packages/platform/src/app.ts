@@ -8,6 +8,11 @@ export type App = {
   stop(): Promise<void>
   health(): Promise<Health>
   /**
+   * The step of a stop under way, named in the line a shutdown deadline passing writes (runUntilSignal);
+   * undefined when none or unknown.
+   */
+  stopStep?(): string | undefined
+  /**
    * Resolves with an error the app cannot recover from while running (a configuration the broker refuses
    * at a rejoin); never resolves otherwise. runUntilSignal stops the app and exits on it.
    */

@@ -134,6 +134,8 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       retryBaseMs: config.RETRY_BASE_MS,
       retryMaxMs: config.RETRY_MAX_MS,
       redisReplyFailuresMax: config.REDIS_REPLY_FAILURES_MAX,
+      // Its Kafka steps within the shutdown deadline, with a third of it left for onStop and HTTP.
+      stopMs: Math.floor((config.SHUTDOWN_DEADLINE_MS * 2) / 3),
     },
     log.child({ component: 'runner' }),
     metrics,
@@ -145,6 +147,8 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
   let port: number | undefined
   let starting: Promise<void> | undefined
   let stopping: Promise<void> | undefined
+  /** The step of the stop under way, for the line a shutdown deadline passing writes (App.stopStep). */
+  let stopAt: string | undefined
   // A stop asked for while the start is under way ends the start at its current step. A step waiting on
   // Kafka (creating topics, connecting) does not end when its client disconnects: kafkajs goes on with its
   // connection retries, about 12 s against a Kafka that is down, and a SIGTERM then waited them out and
@@ -288,15 +292,26 @@ export function createKafkaWorker(spec: KafkaWorkerSpec): KafkaWorker {
       })()
       return starting
     },
+    stopStep: () => (stopAt === 'runner' ? (runner.stopStep?.() ?? 'stopping the consumer') : stopAt),
     stop() {
       stopping ??= (async () => {
         // Reverse order of start: drain and commit, flush the producer, release stores, then HTTP.
         stopAsked = true
         askStop()
+        stopAt = 'waiting for the start to give up'
         await starting?.catch(() => {})
-        await runner.stop()
+        stopAt = 'runner'
+        // A stop whose Kafka steps failed still releases the rest, then fails naming them.
+        const failure = await runner.stop().then(
+          () => undefined,
+          (err: unknown) => err,
+        )
+        stopAt = "releasing the worker's own resources (Redis, stores)"
         await spec.onStop?.()
+        stopAt = 'closing the HTTP server'
         if (server) await closeServer(server)
+        stopAt = undefined
+        if (failure !== undefined) throw failure
         log.info(`${spec.worker} stopped`)
       })()
       return stopping

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { KAFKA_LISTENER_NOT_TLS, KAFKA_LISTENER_TLS, normalizeError, TradepulseError } from './errors.ts'
 import { KafkaClockError } from './kafka/produce.ts'
 import { describeInfraFailure, exitCodeForSignal, runUntilSignal } from './lifecycle.ts'
-import { createLogger } from './logger.ts'
+import { createCapturingLogger, createLogger } from './logger.ts'
 
 const kafkaError = (name: string, message: string, cause?: Error) =>
   Object.assign(new Error(message, cause ? { cause } : {}), { name })
@@ -224,6 +224,26 @@ describe('runUntilSignal', () => {
       failed: async () => error,
     }
     await expect(runUntilSignal(app, silent, 50)).rejects.toBe(error)
+  })
+
+  it("names the stop's step under way in the line a deadline passing writes", async () => {
+    // The line said only that the deadline passed: not which step (a Kafka disconnect, Redis) held it.
+    const error = new Error('gone for good')
+    const { log, lines } = createCapturingLogger<{ level: number; msg: string; step?: string }>()
+    const app = {
+      start: async () => {},
+      stop: () => new Promise<void>(() => {}),
+      stopStep: () => 'disconnecting the Kafka consumer (leaving group g)',
+      health: async () => ({ status: 'ok' as const, ready: true, checks: {} }),
+      failed: async () => error,
+    }
+    await expect(runUntilSignal(app, log, 50)).rejects.toBe(error)
+    expect(lines.filter((l) => l.level >= 50)).toEqual([
+      expect.objectContaining({
+        msg: 'graceful stop exceeded its deadline (still disconnecting the Kafka consumer (leaving group g))',
+        step: 'disconnecting the Kafka consumer (leaving group g)',
+      }),
+    ])
   })
 
   it('exits 1 with an error line when the stop a signal asked for hangs on nothing that keeps the process alive', async () => {

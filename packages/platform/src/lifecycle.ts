@@ -41,7 +41,11 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
     // Not unref'd (as stopWithin's): a stop hanging on nothing that keeps the process alive ended the
     // process with status 0 and no line, which its supervisor took for a clean stop.
     const timer = setTimeout(() => {
-      log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
+      const step = app.stopStep?.()
+      log.error(
+        { deadlineMs, ...(step ? { step } : {}) },
+        `graceful stop exceeded its deadline; exiting${step ? ` (still ${step})` : ''}`,
+      )
       log.flush?.()
       process.exit(1)
     }, deadlineMs)
@@ -52,7 +56,9 @@ export async function runUntilSignal(app: App, log: Logger, deadlineMs: number):
       log.flush?.()
       process.exit(0)
     } catch (err) {
-      log.error({ err }, 'stop failed')
+      clearTimeout(timer)
+      log.error({ err }, stopFailedLine(err))
+      log.flush?.()
       process.exit(1)
     }
   }
@@ -76,12 +82,24 @@ async function stopWithin(app: App, log: Logger, deadlineMs: number): Promise<vo
   // (the process would otherwise end on its own, status 13 for the main module's unsettled await).
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
-      log.error({ deadlineMs }, 'graceful stop exceeded its deadline')
+      const step = app.stopStep?.()
+      log.error(
+        { deadlineMs, ...(step ? { step } : {}) },
+        `graceful stop exceeded its deadline${step ? ` (still ${step})` : ''}`,
+      )
       resolve()
     }, deadlineMs)
   })
-  await Promise.race([app.stop().catch((err: unknown) => log.error({ err }, 'stop failed')), deadline])
+  await Promise.race([app.stop().catch((err: unknown) => log.error({ err }, stopFailedLine(err))), deadline])
   clearTimeout(timer)
+}
+
+/**
+ * The line for a stop that failed: what failed in the words describeInfraFailure has for Kafka and Redis
+ * (naming the address and its variable), else the error's own.
+ */
+export function stopFailedLine(err: unknown): string {
+  return `stop failed: ${describeInfraFailure(err) ?? normalizeError(err).message}`
 }
 
 export const EXIT_UNAVAILABLE = 69 // EX_UNAVAILABLE from sysexits.h: "service unavailable"

@@ -44,6 +44,14 @@ export type BatchRunnerConfig = {
    * after every batch before the next fetch (kafkajs's autoCommit), which adds a commit's wait to every hop.
    */
   commitIntervalMs: number
+  /**
+   * How long the Kafka steps of a stop (the last offset commit, then the consumer's and the producer's
+   * disconnects, side by side) may take together, from when the batches under way have settled; the
+   * commit gets FINAL_COMMIT_MS or half of it, whichever is less. Past it the stop fails naming the steps
+   * not done (their clients go on until the process exits). Default STOP_KAFKA_MS; a worker's is two
+   * thirds of SHUTDOWN_DEADLINE_MS, the rest left to its own resources (Redis) and the HTTP server.
+   */
+  stopMs?: number
   /** Start from the earliest offset when the group has none (true for pipeline workers). */
   fromBeginning?: boolean
   /** No batch finished nor fetch returned for this long while partitions are assigned: failed. */
@@ -143,6 +151,8 @@ export type BatchRunner = {
    * in-memory runner, which has none.)
    */
   onCommitTick?(listener: CommitTickListener): () => void
+  /** The steps of a stop under way, named for a line (a shutdown deadline passing); undefined when none. */
+  stopStep?(): string | undefined
 }
 
 /** A partition's next offset to read (see BatchRunner.onPosition). */
@@ -156,6 +166,33 @@ const KAFKAJS_MAX_BYTES = 10_485_760
 const HELD_SWAP_MS = 10
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
+/** How long a stop's Kafka steps may take by default (BatchRunnerConfig.stopMs). */
+export const STOP_KAFKA_MS = 10_000
+/** The stop's steps, as health and the lines name them (BatchRunner.stopStep). */
+const SETTLING = 'waiting for the batches under way to settle (handler calls, output to Kafka)'
+const LAST_COMMIT = 'committing the last offsets to Kafka'
+
+/** A step of the stop that failed (`err`) or was not done within `lateMs`. */
+type StopStepFailure = { what: string; err?: unknown; lateMs?: number }
+
+/**
+ * The error a stop fails with when Kafka steps of it failed or were not done in time, naming each step
+ * and Kafka (INFRA_KAFKA, the first error met as its cause: describeInfraFailure says whether Kafka could
+ * be reached, and names KAFKA_BROKERS).
+ */
+function stopFailure(worker: string, failures: StopStepFailure[], stopMs: number): TradepulseError {
+  const steps = failures.map((f) =>
+    f.err === undefined
+      ? `${f.what}: not done within ${f.lateMs} ms`
+      : `${f.what}: failed (${faultReason(f.err)}: ${normalizeError(f.err).message})`,
+  )
+  const cause = failures.find((f) => f.err !== undefined)?.err
+  return new TradepulseError(
+    'INFRA_KAFKA',
+    `the ${worker} worker's stop could not finish its Kafka steps within ${stopMs} ms: ${steps.join('; ')}; records handled since the last commit are read again`,
+    { ...(cause !== undefined ? { cause } : {}), retriable: false },
+  )
+}
 /** Longest a join's partitions wait for the group's offsets in them to be read (readResumed). */
 const COMMITTED_READ_MS = 5_000
 /**
@@ -1671,6 +1708,37 @@ export function createBatchRunner(
     setLag(batch.topic, batch.partition, Number(batch.highWatermark), Number(endOffset) + 1)
   }
 
+  /** The steps of the stop under way (BatchRunner.stopStep). */
+  const stopSteps = new Set<string>()
+  const stopMs = cfg.stopMs ?? STOP_KAFKA_MS
+  /**
+   * Runs one step of the stop for `withinMs` at most: undefined once done, else what failed or was not done
+   * in time (its work is left to settle on its own).
+   */
+  async function boundedStep(
+    what: string,
+    work: () => Promise<unknown>,
+    withinMs: number,
+  ): Promise<StopStepFailure | undefined> {
+    stopSteps.add(what)
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const done = Promise.resolve().then(work)
+      done.catch(() => {})
+      const late = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), withinMs)
+      })
+      return (await Promise.race([done, late])) === 'late'
+        ? { what, lateMs: Math.round(withinMs) }
+        : undefined
+    } catch (err) {
+      return { what, err }
+    } finally {
+      clearTimeout(timer)
+      stopSteps.delete(what)
+    }
+  }
+
   const runner: BatchRunner = {
     async start() {
       if (running) return
@@ -1897,25 +1965,78 @@ export function createBatchRunner(
         // still in the group, for at most FINAL_COMMIT_MS (a coordinator that does not answer must not
         // hold the stop: the records are read again instead). With autoCommit, kafkajs's disconnect
         // commits what was resolved itself.
+        //
+        // The Kafka steps (the last commit, the disconnects) are bounded together by stopMs, from when the
+        // batches have settled: against a Kafka that does not answer, kafkajs's consumer disconnect waits
+        // out the fetch under way and then its LeaveGroup, a request timeout (30 s) each, and the producer's
+        // came after it; a worker exited 1 at SHUTDOWN_DEADLINE_MS with a line naming neither Kafka nor the
+        // step. The disconnects run side by side (every batch's output is acknowledged by then); a step not
+        // done in time is left to its client until the process exits, and the stop fails naming it.
+        const failures: StopStepFailure[] = []
         if (committer) {
           committer.stop()
           // Batches under way may add deferred links while this waits: until none is left.
+          stopSteps.add(SETTLING)
           while (active.size > 0) await Promise.allSettled([...active])
-          await Promise.race([committer.flush(), new Promise((r) => setTimeout(r, FINAL_COMMIT_MS).unref())])
+          stopSteps.delete(SETTLING)
         }
-        await consumer?.disconnect().catch((err) => log.warn({ err }, 'consumer disconnect failed'))
-        await producer.disconnect().catch((err) => log.warn({ err }, 'producer disconnect failed'))
+        const kafkaFrom = performance.now()
+        const left = () => Math.max(0, kafkaFrom + stopMs - performance.now())
+        if (committer) {
+          const c = committer
+          const failure = await boundedStep(
+            LAST_COMMIT,
+            async () => {
+              await c.flush()
+              // flush logs a failed commit and keeps its offsets for a next tick that will not come.
+              const stuck = c.failing()
+              if (stuck?.err !== undefined) throw stuck.err
+            },
+            Math.min(FINAL_COMMIT_MS, stopMs / 2),
+          )
+          if (failure) failures.push(failure)
+        }
+        const c = consumer
         // A read of the ends under way fails with it, unwarned (not running), or ends on its own.
         const lagClient = lagAdmin
         lagAdmin = undefined
-        await lagClient?.disconnect().catch(() => {})
+        const [consumerStep, producerStep] = await Promise.all([
+          c
+            ? boundedStep(
+                `disconnecting the Kafka consumer (leaving group ${cfg.groupId})`,
+                () => c.disconnect(),
+                left(),
+              )
+            : undefined,
+          boundedStep('disconnecting the Kafka producer', () => producer.disconnect(), left()),
+          // Nothing rests on it: its failure is no failure of the stop.
+          lagClient
+            ? boundedStep(
+                'disconnecting the admin client of the lag reads',
+                () => lagClient.disconnect(),
+                left(),
+              )
+            : undefined,
+        ])
+        if (consumerStep) failures.push(consumerStep)
+        if (producerStep) failures.push(producerStep)
         // Only now: an attempt the stop waits on (above, up to the shutdown deadline) is still logged if slow.
         clearInterval(sweepTimer)
         metrics.batchInFlight.set(0)
         stopped = true
+        if (failures.length === 0) return
+        const failure = stopFailure(cfg.worker, failures, stopMs)
+        // Before it started consuming (a stop while its start waits on Kafka) nothing was read, nor is
+        // anything left to commit: the clients' connecting is all the steps wait on.
+        if (!started) {
+          log.warn({ err: failure }, failure.message)
+          return
+        }
+        throw failure
       })()
       return stopping
     },
+    stopStep: () => (stopSteps.size > 0 ? [...stopSteps].join('; ') : undefined),
     joined: () => joinedPromise,
     failed: () => failedPromise,
     onPosition(listener) {
