@@ -488,7 +488,8 @@ function stopSteps(kafka: Kafka, log: Logger, endAt: number | undefined) {
     /** `work` (step `step`), waited for as above; `desk` says whose lane it is. */
     async run(step: string, work: Promise<unknown>, capMs: number, desk?: string): Promise<void> {
       const left = endAt === undefined ? capMs : endAt - performance.now() - KAFKA_PROBE_MS
-      const ms = Math.max(0, unreachable ? Math.min(left, 0) : Math.min(capMs, left))
+      const knownUnreachable = unreachable
+      const ms = knownUnreachable ? 0 : Math.max(0, Math.min(capMs, left))
       let failure: unknown
       let failed = false
       const done = await settledWithin(
@@ -504,7 +505,7 @@ function stopSteps(kafka: Kafka, log: Logger, endAt: number | undefined) {
       const whose = desk === undefined ? 'webhook dispatcher' : `desk ${desk}: webhook lane`
       log.error(
         { err: failure, step, ...(desk !== undefined ? { desk } : {}), waitedMs: Math.round(ms) },
-        `${whose} stopping: ${step} ${failed ? `failed (${innermost(failure)})` : ms > 0 ? `not done within ${Math.round(ms)} ms` : 'not waited for'}: ${kafkaNow.words}; left undone`,
+        `${whose} stopping: ${step} ${failed ? `failed (${innermost(failure)})` : ms > 0 ? `not done within ${Math.round(ms)} ms` : knownUnreachable ? 'not waited for' : 'not waited for (no time left before the deadline)'}: ${kafkaNow.words}; left undone`,
       )
     },
   }
