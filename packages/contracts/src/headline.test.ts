@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import { acceptsAs } from './accepts-as.ts'
 import { formatIssues } from './format-issues.ts'
-import { exportJsonSchemas } from './json-schema.ts'
+import { exportJsonSchemas, TEXT_RULES_KEYWORD } from './json-schema.ts'
 import { readerOf } from './reader.ts'
 import {
   Headline,
@@ -15,7 +15,7 @@ import {
 } from './schemas.ts'
 import { scoredHeadlineProblem } from './scored-headline-problem.ts'
 import { SCORED } from './test-fixtures.ts'
-import { normalizeText, showsNothing, TEXT_RULES, truncate } from './text.ts'
+import { normalizeText, showsNothing, TEXT_RULES, type TextRule, truncate } from './text.ts'
 
 const T = '2026-03-02T08:00:00.000Z'
 const HEADLINE: Headline = {
@@ -157,7 +157,12 @@ describe('Headline: its text is held to what ingest writes', () => {
 })
 
 describe('Headline JSON Schema: consumers are told the text rules', () => {
-  type Node = { pattern?: string; allOf?: Node[]; description?: string }
+  type Node = {
+    pattern?: string
+    allOf?: Node[]
+    description?: string
+    [TEXT_RULES_KEYWORD]?: Record<string, { ecmaScriptUnicodePattern: string; portablePattern: string }>
+  }
   const files = exportJsonSchemas() as Record<string, { properties: Record<string, Node> }>
   /** [field, the rules it is held to, a value that breaks one, a value that keeps them]. */
   const FIELDS: [keyof Headline, (keyof typeof TEXT_RULES)[], string, string][] = [
@@ -168,21 +173,29 @@ describe('Headline JSON Schema: consumers are told the text rules', () => {
     ['url', ['wellFormed'], 'https://x/\ud800', 'https://x/'],
   ]
   it.each(FIELDS)(
-    'gives %s its rules’ patterns, in every file that carries it',
+    'gives %s its rules, exactly in x-tradepulse-text-rules and as portable patterns where they can be, in every file that carries it',
     (field, names, bad, good) => {
       for (const name of ['Headline', 'Headline.strict', 'ScoredHeadline', 'ScoredHeadline.strict']) {
         const node = files[name]!.properties[field]!
-        // One pattern is the field's own; several, each in allOf.
-        const patterns = node.allOf?.map((n) => n.pattern) ?? [node.pattern]
-        expect(patterns, `${name} ${field}`).toEqual(names.map((n) => TEXT_RULES[n].pattern.source))
+        const stated = node[TEXT_RULES_KEYWORD]!
+        expect(Object.keys(stated), `${name} ${field}`).toEqual(names)
+        const exact = Object.values(stated).map((r) => r.ecmaScriptUnicodePattern)
+        expect(exact, `${name} ${field}`).toEqual(names.map((n) => TEXT_RULES[n].pattern.source))
         expect(node.description, `${name} ${field}`).toMatch(/lone surrogate/)
-        // As ajv compiles a pattern (the u flag): a value breaking a rule is refused, one keeping them taken.
-        const test = (v: string) => patterns!.every((p) => new RegExp(p!, 'u').test(v))
+        // As a JavaScript consumer can check the annotation (the u flag): the rules' verdict.
+        const test = (v: string) => exact.every((p) => new RegExp(p, 'u').test(v))
         expect([test(bad), test(good)], `${name} ${field}`).toEqual([false, true])
-        // And as Go's regexp reads it, on what UTF-8 can hold.
-        const re2 = patterns!.map((p) => RE2JS.compile(p!))
+        // The patterns, as any validator reads them: the good value taken, and the bad one refused where
+        // the rule it breaks has an exact portable pattern.
+        const patterns = node.allOf?.map((n) => n.pattern!) ?? (node.pattern ? [node.pattern] : [])
+        const broken = names.filter((n) => !TEXT_RULES[n].test(bad))
+        const portable = (v: string) => patterns.every((p) => new RegExp(p).test(v))
+        expect(portable(good), `${name} ${field}`).toBe(true)
+        if (broken.some((n) => (TEXT_RULES[n] as TextRule).portable?.exact))
+          expect(portable(bad), `${name} ${field}`).toBe(false)
+        // And as Go's regexp reads them, on what UTF-8 can hold.
+        const re2 = patterns.map((p) => RE2JS.compile(p))
         const testRe2 = (v: string) => re2.every((r) => r.matcher(v).find())
-        if (bad.isWellFormed()) expect(testRe2(bad), `${name} ${field}`).toBe(false)
         expect(testRe2(good), `${name} ${field}`).toBe(true)
       }
     },

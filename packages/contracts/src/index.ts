@@ -1,6 +1,7 @@
 export * from './accepts-as.ts'
 export * from './clock.ts'
 export * from './contract-problem.ts'
+export * from './contract-version.ts'
 export * from './format-issues.ts'
 export * from './iso-time.ts'
 export * from './json-keys.ts'

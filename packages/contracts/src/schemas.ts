@@ -130,8 +130,9 @@ export const Headline = z.strictObject({
   id: heldTo(z.string().min(1).max(LIMITS.maxIdChars), wellFormed, noControl, showsSomething).meta({
     description:
       "As the producer gave it, or ingest's content id: no lone surrogate, no control character (U+0000–U+001F, " +
-      'U+007F–U+009F), and a character that shows: not white space, not default-ignorable (the pattern lists ' +
-      'those code points as the characters themselves, RE2 having no property for them), not U+2800.',
+      'U+007F–U+009F), and a character that shows: not white space, not default-ignorable, not U+2800. ' +
+      'x-tradepulse-text-rules states each rule exactly; the patterns, which every engine compiles, miss ' +
+      'the lone surrogate rule and take an astral default-ignorable as a character that shows.',
   }),
   source: heldTo(z.string().min(1).max(LIMITS.maxSourceChars), wellFormed, noControl, showsSomething).meta({
     description:
@@ -440,7 +441,8 @@ export const DeadLetter = z.object({
      */
     timestamp: z
       .string()
-      .regex(/^\d{1,16}$/)
+      // [0-9], not \d: Python's re and .NET read \d as any Unicode digit (the JSON Schema gives this pattern).
+      .regex(/^[0-9]{1,16}$/)
       .optional(),
   }),
   failedAt: isoTime,

@@ -149,10 +149,12 @@ export function normalizeText(input: string, keepLines = false): string {
  * The rules of the text on the headlines topic and after (the Headline contract): what ingest writes meets
  * them, and the contract refuses a record that breaks one, whoever wrote it to the topic. Each is one
  * pattern, which the contract checks with (so the fast checks built from the schemas, acceptsAs and
- * ingest's, take it as zod does) and the JSON Schema export gives other teams as it is: written in the
- * syntax ECMA-262 (with the u flag, as ajv compiles a pattern) and RE2 share, so Go's regexp and RE2
- * compile it too. RE2 knows no White_Space or Default_Ignorable_Code_Point property: those sets are spelt
- * out (held to Unicode's, code point by code point, in text.test.ts).
+ * ingest's, take it as zod does), written in the syntax ECMA-262 with the u flag and RE2 share. RE2 knows
+ * no White_Space or Default_Ignorable_Code_Point property: those sets are spelt out (held to Unicode's,
+ * code point by code point, in text.test.ts). The JSON Schema export cannot give other teams these
+ * patterns: Python's re knows no \p{…} (jsonschema raised `bad escape \P` on every record), and
+ * ECMA-262 without the u flag and .NET read an astral character as two UTF-16 units. It gives each rule's
+ * `portable` pattern instead, and every rule, exactly, in an annotation (json-schema.ts).
  */
 
 /**
@@ -187,6 +189,33 @@ const IGNORABLE_CLASS = DEFAULT_IGNORABLE.map(([from, to]) =>
 /** White_Space: the separators (Zs, Zl, Zp), tab to carriage return, and NEL. */
 const WHITE_SPACE_CLASS = '\\t-\\r\\x85\\p{Z}'
 
+/** A code point inside a character class every engine reads alike: `\xHH` up to U+00FF, else itself. */
+const classChar = (cp: number) =>
+  cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : String.fromCodePoint(cp)
+
+/** The separators (Zs, Zl, Zp: all in the Basic Multilingual Plane), as \p{Z} reads them in Unicode 17. */
+const SEPARATORS: readonly (readonly [number, number])[] = [
+  [0x0020, 0x0020],
+  [0x00a0, 0x00a0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+]
+
+/**
+ * showsSomething's class without \p{Z} and without astral characters: the Basic Multilingual Plane's
+ * white space and default-ignorables, then U+2800. What every engine compiles and reads alike.
+ */
+const SHOWS_NOTHING_BMP_CLASS = [
+  ...[[0x09, 0x0d], [0x85, 0x85], ...SEPARATORS, ...DEFAULT_IGNORABLE.filter(([from]) => from <= 0xffff)].map(
+    ([from, to]) => (from === to ? classChar(from) : `${classChar(from)}-${classChar(to)}`),
+  ),
+  classChar(0x2800),
+].join('')
+
 /**
  * A rule of the headlines topic's text: a pattern a valid text matches, and what a text that does not is
  * told. `test` gives the pattern's verdict as JavaScript checks it fastest, with its own Unicode properties
@@ -197,6 +226,16 @@ export type TextRule = {
   readonly pattern: RegExp
   readonly message: string
   readonly test: (text: string) => boolean
+  /** The rule in words, for other teams (the JSON Schema's x-tradepulse-text-rules). */
+  readonly description: string
+  /**
+   * The rule as the published JSON Schema's `pattern`: one every mainstream engine compiles and reads
+   * alike (ECMA-262 without the u flag, Python's re, .NET, RE2): no \p{…}, no astral character, `\xHH`
+   * escapes only. `exact`: its verdict is `test`'s on every text; otherwise on every text within the Basic
+   * Multilingual Plane, and it refuses nothing `test` takes. Absent: no such pattern says the rule, which
+   * the schema states in words only.
+   */
+  readonly portable?: { readonly pattern: string; readonly exact: boolean }
 }
 
 const CONTROL = /\p{Cc}/u
@@ -213,18 +252,26 @@ export const TEXT_RULES = {
     pattern: /^\P{Cs}*$/u,
     message: 'holds a lone surrogate',
     test: (text) => text.isWellFormed(),
+    // No pattern says it in every engine: RE2 has no escape for a surrogate, and a UTF-8 engine never sees one.
+    description:
+      'No lone surrogate: no UTF-16 code unit U+D800–U+DFFF that is not part of a high-low pair (a JSON ' +
+      'escape such as \\ud800 can carry one, which UTF-8 cannot encode).',
   },
   /** No control character, which normalizeText makes a space (an id is refused one as given). */
   noControl: {
     pattern: /^\P{Cc}*$/u,
     message: 'holds a control character (U+0000–U+001F, U+007F–U+009F)',
     test: (text) => !CONTROL.test(text),
+    description: 'No control character (U+0000–U+001F, U+007F–U+009F).',
+    portable: { pattern: '^[^\\x00-\\x1f\\x7f-\\x9f]*$', exact: true },
   },
   /** A body's rule: no control character but the line feed, the one line break normalizeText keeps. */
   noControlButLineFeed: {
     pattern: /^[\P{Cc}\n]*$/u,
     message: 'holds a control character other than a line feed (U+0000–U+0009, U+000B–U+001F, U+007F–U+009F)',
     test: (text) => !CONTROL_BUT_LINE_FEED.test(text),
+    description: 'No control character but the line feed (U+0000–U+0009, U+000B–U+001F, U+007F–U+009F).',
+    portable: { pattern: '^[^\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f]*$', exact: true },
   },
   /**
    * A character that shows: not white space, not default-ignorable, not the braille blank (a symbol that
@@ -234,6 +281,11 @@ export const TEXT_RULES = {
     pattern: new RegExp(`[^${WHITE_SPACE_CLASS}${IGNORABLE_CLASS}\u2800]`, 'u'),
     message: 'is blank (white space or invisible characters only)',
     test: (text) => !SHOWS_NOTHING.test(text),
+    description:
+      'At least one character that shows: not White_Space, not Default_Ignorable_Code_Point (Unicode 17), ' +
+      'not U+2800 BRAILLE PATTERN BLANK.',
+    // Astral default-ignorables (tags U+E0000–U+E0FFF and a few others) alone are taken by it.
+    portable: { pattern: `[^${SHOWS_NOTHING_BMP_CLASS}]`, exact: false },
   },
   /**
    * A letter or a digit that shows (the Hangul fillers are letters, and default-ignorable): a headline
@@ -244,6 +296,10 @@ export const TEXT_RULES = {
     pattern: new RegExp(`[^\\P{L}${IGNORABLE_CLASS}]|[^\\P{N}${IGNORABLE_CLASS}]`, 'u'),
     message: 'has no letter or digit that shows (white space, symbols or invisible characters only)',
     test: (text) => READABLE.test(text),
+    // \p{L} and \p{N} spelt out are thousands of ranges, astral ones among them: no portable pattern.
+    description:
+      'At least one letter or digit (General_Category L or N) that is not Default_Ignorable_Code_Point ' +
+      '(Unicode 17).',
   },
 } as const satisfies Record<string, TextRule>
 
