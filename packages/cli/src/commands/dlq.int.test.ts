@@ -411,6 +411,94 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
     }
   })
 
+  it('sends each original once when several workers dead-lettered it, counting the duplicates, and selects by --worker', async () => {
+    // The aggregator and the alerter both read headlines.scored and each dead-lettered the records both
+    // failed on: a replay sent one record per letter, each original twice (16 sent for 9 originals).
+    const prefix = `${randomName('cli-dlq-dup')}.`
+    const topics = createTopicCatalogue(prefix)
+    await createTopics(kafkaBrokers, [
+      { name: topics.dlq.name, partitions: 2 },
+      { name: topics.scored.name, partitions: 2 },
+      { name: topics.raw.name },
+    ])
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const original = (topic: string, offset: number): InRecord => ({
+      topic,
+      partition: 1,
+      offset: String(offset),
+      key: Buffer.from(`h-${offset}`),
+      value: Buffer.from(`{"id":"h-${offset}"}`),
+      headers: {},
+      timestamp: Date.now() - 86_400_000,
+    })
+    // scored@0-2 by both, @0 by the alerter once more (a batch taken again after a restart), the
+    // alerter's letters on the other dlq partition; raw@0 by ingest alone.
+    const letters: [string, InRecord, number][] = [
+      ['aggregator', original(topics.scored.name, 0), 0],
+      ['aggregator', original(topics.scored.name, 1), 0],
+      ['aggregator', original(topics.scored.name, 2), 0],
+      ['alerter', original(topics.scored.name, 0), 1],
+      ['alerter', original(topics.scored.name, 1), 1],
+      ['alerter', original(topics.scored.name, 2), 1],
+      ['alerter', original(topics.scored.name, 0), 1],
+      ['ingest', original(topics.raw.name, 0), 0],
+    ]
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      for (const [worker, rec, partition] of letters) {
+        const out = deadLetterRecord(topics.dlq.name, worker, rec, 'handler_error', 'm', new Date())
+        await producer.send({
+          topic: topics.dlq.name,
+          messages: [{ key: out.key, value: out.value, headers: out.headers, partition }],
+        })
+      }
+    } finally {
+      await producer.disconnect()
+    }
+
+    const dry = await cli(['dlq', 'replay', '--dry-run'], env)
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(dry.stdout.trimEnd().split('\n')).toHaveLength(4)
+    expect(dry.stderr.trimEnd()).toBe(
+      `dlq replay: dry run: would send 4 records of 8 selected (of 8 dead letters read) to ${topics.scored.name} (3), ${topics.raw.name} (1); 4 duplicates skipped: letters of an original another letter sends (the same origin topic[partition]@offset, dead-lettered by several workers or more than once); nothing was sent`,
+    )
+    expect(await counts(topics.scored.name, topics.raw.name)).toEqual([0, 0])
+
+    const alerter = await cli(['dlq', 'replay', '--worker', 'alerter'], env)
+    expect(alerter.code, alerter.stderr).toBe(0)
+    expect(alerter.stderr.trimEnd()).toBe(
+      `dlq replay: sent 3 records of 4 selected (of 8 dead letters read) to ${topics.scored.name} (3); 1 duplicate skipped: a letter of an original another letter sends (the same origin topic[partition]@offset, dead-lettered by several workers or more than once)`,
+    )
+    const sent = await readAll(topics.scored.name, 3)
+    expect(sent.map((m) => String(m.key)).sort()).toEqual(['h-0', 'h-1', 'h-2'])
+    // Each from an alerter letter: dlq partition 1.
+    expect(sent.map((m) => String(m.headers?.[REPLAY_HEADERS.replayOf])).sort()).toEqual([
+      `${topics.dlq.name}[1]@0`,
+      `${topics.dlq.name}[1]@1`,
+      `${topics.dlq.name}[1]@2`,
+    ])
+    expect(await counts(topics.scored.name, topics.raw.name)).toEqual([3, 0])
+
+    const all = await cli(['dlq', 'replay', '--worker', 'ingest', '--worker', 'aggregator'], env)
+    expect(all.code, all.stderr).toBe(0)
+    expect(all.stderr.trimEnd()).toBe(
+      `dlq replay: sent 4 records of 4 selected (of 8 dead letters read) to ${topics.scored.name} (3), ${topics.raw.name} (1)`,
+    )
+    expect(await counts(topics.scored.name, topics.raw.name)).toEqual([6, 1])
+
+    const listed = await cli(['dlq', 'list', '--worker', 'ingest'], env)
+    expect(listed.stdout.trimEnd().split('\n')).toEqual([
+      expect.stringContaining(`${topics.raw.name}[1]@0  handler_error`),
+    ])
+    // A mistyped worker selected nothing and exited 0.
+    const typo = await cli(['dlq', 'replay', '--worker', 'alerters'], env)
+    expect(typo.code).toBe(78)
+    expectOneLine(
+      typo.stderr,
+      /^tradepulse: dlq replay: option '--worker <name>' argument 'alerters' is invalid\. Expected a worker: ingest, scorer, aggregator, alerter, gateway\. \(see tradepulse dlq replay --help\)$/,
+    )
+  })
+
   it('ends at the end the dlq had when it started, while letters keep coming', async () => {
     const { topics, env } = await seeded()
     const producer = await testProducer(kafkaBrokers)

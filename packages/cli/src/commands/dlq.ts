@@ -21,6 +21,7 @@ import kafkajs, { type Admin, type Kafka, type Message, type Producer } from 'ka
 import {
   CATALOGUE_TOPIC_NAMES,
   catalogueTopic,
+  createOriginSet,
   type DeadLetterEntry,
   type DeadLetterFilter,
   type DlqRecord,
@@ -41,6 +42,7 @@ import { EXIT_DATA_ERROR } from '../exit-codes.ts'
 import { cliKafka, cliLogger } from '../infra.ts'
 import { duration, someText } from '../option-values.ts'
 import { missingTopic } from '../topic-check.ts'
+import { WORKERS } from '../workers.ts'
 
 /** --since's value: its text and the time it names, ms. */
 export type SinceTime = { text: string; ms: number }
@@ -76,6 +78,14 @@ export function reasonCode(text: string, previous: string[] = []): string[] {
       `Expected a reason workers dead-letter for: ${DEAD_LETTER_REASONS.join(', ')}.`,
     )
   return [...previous, code!]
+}
+
+/** --worker: one of the workers that write dead letters (a typo selected nothing and exited 0). */
+export function workerName(text: string, previous: string[] = []): string[] {
+  const [name] = repeated('a worker name')(text)
+  if (!Object.hasOwn(WORKERS, name!))
+    throw new InvalidArgumentError(`Expected a worker: ${Object.keys(WORKERS).join(', ')}.`)
+  return [...previous, name!]
 }
 
 /** --after: per dlq partition, the offset of the last letter to pass over (those at or before it are not read). */
@@ -134,7 +144,13 @@ export function rangesAfter(
   })
 }
 
-type FilterOptions = { since?: SinceTime; reason?: string[]; topic?: string[]; after?: AfterOffsets }
+type FilterOptions = {
+  since?: SinceTime
+  reason?: string[]
+  worker?: string[]
+  topic?: string[]
+  after?: AfterOffsets
+}
 type ListOptions = FilterOptions & { ndjson?: boolean }
 type ReplayOptions = FilterOptions & {
   dryRun?: boolean
@@ -162,6 +178,7 @@ export function filterOf(command: string, opts: FilterOptions, prefix: string): 
   return {
     ...(opts.since ? { sinceMs: opts.since.ms } : {}),
     ...(opts.reason ? { reasons: opts.reason } : {}),
+    ...(opts.worker ? { workers: opts.worker } : {}),
     ...(topics.length ? { topics } : {}),
   }
 }
@@ -412,6 +429,7 @@ const FILTER_HELP = {
   since:
     'only letters written at or after this time: an ISO 8601 time with Z or an offset (2026-03-02T14:00:00Z), or a span back from now (30m, 12h, 7d)',
   reason: `only letters of this reason, one of ${DEAD_LETTER_REASONS.join(', ')}; give it again for several`,
+  worker: `only letters this worker wrote, one of ${Object.keys(WORKERS).join(', ')}; give it again for several`,
   topic:
     'only letters from this origin topic of the catalogue, named in full (tradepulse.headlines.raw.v1) or as in the catalogue, with or without the version (headlines.raw, alerts.desk.fx.v1); give it again for several',
   after:
@@ -422,6 +440,7 @@ function withFilters(cmd: Command): Command {
   return cmd
     .option('--since <time>', FILTER_HELP.since, (text) => sinceTime(text))
     .option('--reason <code>', FILTER_HELP.reason, reasonCode)
+    .option('--worker <name>', FILTER_HELP.worker, workerName)
     .option('--topic <name>', FILTER_HELP.topic, repeated('a topic name'))
     .option('--after <positions>', FILTER_HELP.after, afterOffsets)
 }
@@ -451,7 +470,7 @@ export function registerDlq(program: Command): void {
     dlq
       .command('replay')
       .description(
-        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time), each marked ${REPLAY_HEADERS.replayedAt} and ${REPLAY_HEADERS.replayOf}; refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, original headers the letter lacks, an origin topic Kafka does not have or compacts); letters of records an earlier replay from this dlq sent are skipped; SIGINT or SIGTERM sends no further request and, the one being sent acknowledged, says how many went and the --after that sends the rest (exit 130, 143)`,
+        `send the original records of the selected dead letters again to their origin topics, with their key, headers and timestamp (tp-origin-timestamp; a LogAppendTime topic such as headlines.scored stamps them at the replay's time), each marked ${REPLAY_HEADERS.replayedAt} and ${REPLAY_HEADERS.replayOf}; each original once: a letter of the same origin (topic[partition]@offset) as one sent before it is a duplicate, skipped and counted (two workers reading one topic, the aggregator and the alerter, each dead-letter a record both fail on; the record sent again goes to every worker reading its topic, whatever --worker selected); the last line says how many letters were read, selected, skipped as duplicates and sent; refused, nothing sent, exit ${EXIT_DATA_ERROR}, when one cannot be sent as it was (no value, a cut copy, original headers the letter lacks, an origin topic Kafka does not have or compacts); letters of records an earlier replay from this dlq sent are skipped; SIGINT or SIGTERM sends no further request and, the one being sent acknowledged, says how many went and the --after that sends the rest (exit 130, 143)`,
       ),
   )
     .option('--dry-run', 'print what would be sent, one line each, and send nothing')
@@ -521,6 +540,8 @@ type Checked = {
   problems: string[]
   /** Selected letters of records an earlier replay from this dlq sent, left out. */
   skipped: number
+  /** Letters that could be sent whose origin another letter before them sends: left out. */
+  duplicates: number
   /** The records to send per origin topic. */
   byTopic: Map<string, number>
   /** Letters to send without some original headers (--allow-missing-headers), and why for the first. */
@@ -612,7 +633,7 @@ async function replayDeadLetters(opts: ReplayOptions): Promise<void> {
     for (const p of problems) process.stderr.write(`dlq replay: cannot send ${p}\n`)
     if (refused > problems.length)
       process.stderr.write(`dlq replay: … and ${refused - problems.length} more that cannot be sent\n`)
-    const sendable = selected - refused - found.skipped
+    const sendable = selected - refused - found.skipped - found.duplicates
     const of = `of ${selected} selected (of ${plural(found.read, 'dead letter')} read)`
     if (refused > 0 && !opts.skipUnreplayable) {
       process.stderr.write(
@@ -650,11 +671,13 @@ async function checkLetters(
     refused: 0,
     problems: [],
     skipped: 0,
+    duplicates: 0,
     byTopic: new Map(),
     headersLeftOut: 0,
     headersWhy: '',
     unreadable: 0,
   }
+  const origins = createOriginSet()
   const { letters, unreadable } = await eachDeadLetter(dlq, 'replay', 'check', async (entries) => {
     await learn(entries)
     let text = ''
@@ -671,6 +694,10 @@ async function checkLetters(
           found.problems.push(
             `${positionOf(dlq.topic, e)} (${printable(originOf(e.letter), 300)}, ${printable(e.letter.reason, 40)}): ${v.why}`,
           )
+        continue
+      }
+      if (!origins.add(e.letter.origin)) {
+        found.duplicates++
         continue
       }
       found.byTopic.set(v.record.topic, (found.byTopic.get(v.record.topic) ?? 0) + 1)
@@ -694,6 +721,11 @@ function summaryOf(found: Checked): string {
           `${found.skipped} skipped: ${found.skipped === 1 ? 'a letter of a record' : 'letters of records'} an earlier replay from this dlq sent (${REPLAY_HEADERS.replayOf}), the letter each was replayed from being the one to replay (--include-replayed sends these too)`,
         ]
       : []),
+    ...(found.duplicates
+      ? [
+          `${plural(found.duplicates, 'duplicate')} skipped: ${found.duplicates === 1 ? 'a letter' : 'letters'} of an original another letter sends (the same origin topic[partition]@offset, dead-lettered by several workers or more than once)`,
+        ]
+      : []),
     ...(found.unreadable ? [notLetters(found.unreadable, 'the dlq')] : []),
     ...(found.headersLeftOut
       ? [
@@ -715,6 +747,9 @@ async function sendLetters(
   progress: ReplayProgress,
 ): Promise<void> {
   const producer = createProducer(dlq.kafka, dlq.log)
+  // As the first read: of letters of one origin, only the first that can be sent. Which is first may
+  // differ between the reads for letters on different dlq partitions; the count sent does not.
+  const origins = createOriginSet()
   await producer.connect()
   try {
     await eachDeadLetter(
@@ -726,7 +761,8 @@ async function sendLetters(
         const records: Sendable[] = []
         for (const e of entries) {
           const v = check(e)
-          if (v?.kind === 'send') records.push({ record: v.record, partition: e.partition, offset: e.offset })
+          if (v?.kind === 'send' && origins.add(e.letter.origin))
+            records.push({ record: v.record, partition: e.partition, offset: e.offset })
         }
         await sendInOrder(records, (part) => progress.send(producer, part))
       },

@@ -142,9 +142,11 @@ export function catalogueTopic(name: string, prefix: string): string | undefined
   return undefined
 }
 
-/** What `--reason`, `--topic` and `--since` select. */
+/** What `--reason`, `--worker`, `--topic` and `--since` select. */
 export type DeadLetterFilter = {
   reasons?: readonly string[]
+  /** The workers that wrote the letters (the letter's `worker`). */
+  workers?: readonly string[]
   /** Origin topics, by their full names (catalogueTopic). */
   topics?: readonly string[]
   /** Letters written at or after this time (the dlq record's timestamp), ms. */
@@ -155,6 +157,7 @@ export type DeadLetterFilter = {
 export function selects(entry: DeadLetterEntry, filter: DeadLetterFilter): boolean {
   if (filter.sinceMs !== undefined && entry.timestampMs < filter.sinceMs) return false
   if (filter.reasons?.length && !filter.reasons.includes(entry.letter.reason)) return false
+  if (filter.workers?.length && !filter.workers.includes(entry.letter.worker)) return false
   if (filter.topics?.length && !filter.topics.includes(entry.letter.origin.topic)) return false
   return true
 }
@@ -180,6 +183,30 @@ export const printableJson = (value: object): string =>
 /** Where a letter's original record was: topic[partition]@offset. */
 export const originOf = (letter: DeadLetter): string =>
   `${letter.origin.topic}[${letter.origin.partition}]@${letter.origin.offset}`
+
+/**
+ * The origins seen (a letter's origin topic, partition and offset): `add` says whether this one is new.
+ * Two workers reading the same topic (the aggregator and the alerter both read headlines.scored) each
+ * dead-letter a record both fail on, and a worker that takes a batch again after a restart writes its
+ * letter again: one original, several letters. Offsets are held as numbers, a few bytes each, for a
+ * replay of a million letters.
+ */
+export function createOriginSet() {
+  const seen = new Map<string, Map<number, Set<number | string>>>()
+  return {
+    add(origin: DeadLetter['origin']): boolean {
+      const byPartition = seen.get(origin.topic) ?? new Map<number, Set<number | string>>()
+      if (byPartition.size === 0) seen.set(origin.topic, byPartition)
+      const offsets = byPartition.get(origin.partition) ?? new Set<number | string>()
+      if (offsets.size === 0) byPartition.set(origin.partition, offsets)
+      const n = Number(origin.offset)
+      const offset = DECIMAL.test(origin.offset) && Number.isSafeInteger(n) ? n : origin.offset
+      if (offsets.has(offset)) return false
+      offsets.add(offset)
+      return true
+    },
+  }
+}
 
 /** Where a letter is on the dlq: topic[partition]@offset. */
 export const positionOf = (dlqTopic: string, entry: Pick<DeadLetterEntry, 'partition' | 'offset'>) =>
