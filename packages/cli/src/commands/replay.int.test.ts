@@ -353,7 +353,7 @@ describe('tradepulse replay on Kafka', () => {
     expect(await headlines(ndjson.topic, 2)).toEqual(['Steel tariffs rise', 'EU lifts duties'])
     expect(ndjson.code).toBe(65)
   })
-  it('skips times that name no real time as unreadable, reads a time without a zone as UTC, and exits 0 when all is read', async () => {
+  it('skips times that name no real time or one before 2000, saying why, reads a time without a zone as UTC, and exits 0 when all is read', async () => {
     const bad = await replay(
       'times.csv',
       [
@@ -364,18 +364,32 @@ describe('tradepulse replay on Kafka', () => {
         '"7:99 PM ET Fri, 45 July 2020",Tariffs four',
         '2020-07-17T19:51:00,Tariffs five',
         '18-Jul-98,Tariffs six',
+        '0001-01-01T00:00:00Z,Tariffs seven',
+        'yesterday,Tariffs eight',
       ].join('\n'),
       { env: { TZ: 'Asia/Tokyo' } },
     )
-    for (const [line, time] of [
-      [2, '2024-02-30'],
-      [3, '31-Feb-20'],
-      [4, '13:51 PM ET Fri, 17 July 2020'],
-      [5, '7:99 PM ET Fri, 45 July 2020'],
+    const early =
+      "before 2000: ingest takes such a time for a producer's zero time (0001-01-01, 1970-01-01) and gives the headline the time it was sent instead, ahead of every row sent after it"
+    for (const [line, why] of [
+      [2, 'time "2024-02-30" names no real time: there is no 30 February 2024'],
+      [3, 'time "31-Feb-20" names no real time: there is no 31 February 2020'],
+      [
+        4,
+        'time "13:51 PM ET Fri, 17 July 2020" names no real time: there is no time 13:51 PM (hours 1 to 12, minutes 00 to 59)',
+      ],
+      [
+        5,
+        'time "7:99 PM ET Fri, 45 July 2020" names no real time: there is no time 7:99 PM (hours 1 to 12, minutes 00 to 59)',
+      ],
+      // 98 is 1998, not 2098; a year-1 time was "unreadable".
+      [7, `time "18-Jul-98" is 1998-07-18T00:00:00.000Z, ${early}`],
+      [8, `time "0001-01-01T00:00:00Z" is 0001-01-01T00:00:00.000Z, ${early}`],
+      [9, 'unreadable time "yesterday"'],
     ])
-      expect(bad.stderr).toContain(`times.csv:${line}: skipped: unreadable time ${JSON.stringify(time)}\n`)
-    expect(bad.stderr).toMatch(/2 produced to .*, 4 bad row\(s\) skipped \(lines 2, 3, 4, 5\)/)
-    expect(await times(bad.topic, 2)).toEqual(['1998-07-18T00:00:00.000Z', '2020-07-17T19:51:00.000Z'])
+      expect(bad.stderr).toContain(`times.csv:${line}: skipped: ${why}\n`)
+    expect(bad.stderr).toMatch(/1 produced to .*, 7 bad row\(s\) skipped \(lines 2, 3, 4, 5, 7, 8, 9\)/)
+    expect(await times(bad.topic, 1)).toEqual(['2020-07-17T19:51:00.000Z'])
     expect(bad.code).toBe(65)
     const good = await replay('good.csv', 'time,headline\n2020-07-17T19:51:00,Tariffs five\n')
     expect(good.stderr).toMatch(/1 produced to .*, 0 bad row\(s\) skipped/)

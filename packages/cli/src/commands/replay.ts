@@ -294,7 +294,7 @@ export function registerReplay(program: Command): void {
   program
     .command('replay')
     .description(
-      `produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes); bad rows (unreadable, or ones ingest would send to the dlq) are named by line and skipped, and the exit code is then ${EXIT_DATA_ERROR}`,
+      `produce the rows of a CSV or NDJSON file to headlines.raw at a given rate (or max), oldest first (a pipe: as it comes); bad rows (unreadable; a CSV row of more fields than its header has columns; a time that names no real one, or one before 2000, which ingest would replace with the time the row is sent; or ones ingest would send to the dlq) are named by line, with why, and skipped, and the exit code is then ${EXIT_DATA_ERROR}`,
     )
     .argument(
       '<file>',

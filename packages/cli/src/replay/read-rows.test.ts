@@ -57,6 +57,28 @@ describe('readReplayRows', () => {
       { line: 4, error: 'empty headline' },
     ])
   })
+  it('skips a CSV row of more fields than the header has columns, naming its line and both counts, where the rest was dropped', async () => {
+    // An unquoted comma in a headline: "US raises tariffs" went out, ", China responds" dropped unseen.
+    const r = await rows(
+      'extra.csv',
+      'date,headline\n2018-03-20,US raises tariffs, China responds\n2018-03-21,Steel rallies\n2018-03-22,"Quoted, kept",\n2018-03-23\n',
+    )
+    expect(r).toEqual([
+      {
+        line: 2,
+        error:
+          '3 fields where the header has 2 columns (date, headline): a field holding a comma must be quoted',
+      },
+      { line: 3, raw: { headline: 'Steel rallies', publishedAt: '2018-03-21T00:00:00.000Z' } },
+      {
+        line: 4,
+        error:
+          '3 fields where the header has 2 columns (date, headline): a field holding a comma must be quoted',
+      },
+      // Fewer fields: no headline, as before.
+      { line: 5, error: 'empty headline' },
+    ])
+  })
   it("refuses a source for NDJSON, which it stamps on no row, a pipe's (told by content) too", async () => {
     // Dropped unseen: every row went out without it.
     for (const name of ['feed.ndjson', 'feed-from-a-pipe'])
@@ -404,7 +426,7 @@ describe('readReplayRows', () => {
     ])
     const expected = [
       { line: 2, raw: { headline: 'Copper', publishedAt: '2020-01-01T00:00:00.000Z' } },
-      { line: 5, error: 'unreadable date "2020-13-45"' },
+      { line: 5, error: 'date "2020-13-45" names no real time: there is no month 13' },
       {
         line: 7,
         error:
@@ -466,6 +488,31 @@ describe('readReplayRows', () => {
       expect(await read(Buffer.from(csv), false), JSON.stringify(csv)).toEqual(plain)
       expect(await read(Buffer.from(csv), true), JSON.stringify(csv)).toEqual(plain)
     }
+  })
+  it('skips a published time before 2000, saying so, where year 1 was "unreadable" and 1999 went out first, stamped with its send time by ingest', async () => {
+    const why =
+      "before 2000: ingest takes such a time for a producer's zero time (0001-01-01, 1970-01-01) and gives the headline the time it was sent instead, ahead of every row sent after it"
+    expect(
+      await rows(
+        'zero.csv',
+        'date,headline\n0001-01-01T00:00:00Z,Zero time\n1999-12-31T23:59:59Z,Last of 1999\n2000-01-01,First of 2000\n1-Jan-70,Epoch\n',
+      ),
+    ).toEqual([
+      { line: 2, error: `date "0001-01-01T00:00:00Z" is 0001-01-01T00:00:00.000Z, ${why}` },
+      { line: 3, error: `date "1999-12-31T23:59:59Z" is 1999-12-31T23:59:59.000Z, ${why}` },
+      { line: 4, raw: { headline: 'First of 2000', publishedAt: '2000-01-01T00:00:00.000Z' } },
+      { line: 5, error: `date "1-Jan-70" is 1970-01-01T00:00:00.000Z, ${why}` },
+    ])
+    expect(
+      await rows(
+        'zero.ndjson',
+        '{"headline":"Zero time","publishedAt":"0001-01-01T00:00:00Z"}\n{"headline":"Now","publishedAt":"2020-07-17T19:51:00Z"}\n{"headline":"No time"}\n',
+      ),
+    ).toEqual([
+      { line: 1, error: `publishedAt "0001-01-01T00:00:00Z", ${why}` },
+      { line: 2, raw: { headline: 'Now', publishedAt: '2020-07-17T19:51:00Z' } },
+      { line: 3, raw: { headline: 'No time' } },
+    ])
   })
   it('reads NDJSON objects as they are and reports lines that are not objects', async () => {
     const r = await rows('d.ndjson', '{"headline":"a"}\n\nnope\n[1]\n{"headline":""}\n')

@@ -3,11 +3,11 @@ import { closeSync, constants, createReadStream, openSync } from 'node:fs'
 import { Socket } from 'node:net'
 import { Readable } from 'node:stream'
 import { duplicateKeyPath } from '@tradepulse/contracts'
-import { DEFAULT_INGEST_LIMITS, type IngestLimits, parseRawRecord } from '@tradepulse/ingest'
+import { DEFAULT_INGEST_LIMITS, type IngestLimits, MIN_ENTRY_MS, parseRawRecord } from '@tradepulse/ingest'
 import { skipBom } from '@tradepulse/platform'
 import { type CsvError, parse } from 'csv-parse'
 import { type ByteLine, type LineEnd, MAX_LINE_BYTES, readByteLines, readLines } from '../read-lines.ts'
-import { parseStreamTime } from './stream-times.ts'
+import { readStreamTime } from './stream-times.ts'
 
 /**
  * A file replay refuses whole, its name first (a CSV without a headline column, or whose header line
@@ -308,6 +308,18 @@ function ingestRefusal(raw: Record<string, unknown>, limits: IngestLimits): stri
 }
 
 /**
+ * Why a row's published time is not sent, when it is before MIN_ENTRY_MS (2000): ingest takes such a time
+ * for a producer's zero time (Go's 0001-01-01, a timestamp left 0) and gives the headline its entry time.
+ * Sent, such a row went out first (replay sends oldest first) and reached the workers stamped with the
+ * time it was sent, years ahead of the rows after it, which the aggregator then counted late. A year-1
+ * time was reported as "unreadable".
+ */
+function earlyTime(what: string, ms: number): string | undefined {
+  if (ms >= MIN_ENTRY_MS) return undefined
+  return `${what}, before 2000: ingest takes such a time for a producer's zero time (0001-01-01, 1970-01-01) and gives the headline the time it was sent instead, ahead of every row sent after it`
+}
+
+/**
  * Reads NDJSON (one raw headline object per line) or CSV with a headline column and a date or time
  * column (the shapes of ../shared/data/streams; a `description` column becomes the body). Rows that cannot
  * be read at all are reported with their line number: a line that is not valid UTF-8 (its text would
@@ -373,15 +385,26 @@ export async function* readReplayRows(
         yield { line, error: refused }
         continue
       }
+      // Ingest took it: a publishedAt it holds is a time Date reads.
+      const published = (raw as { publishedAt?: unknown }).publishedAt
+      const early =
+        typeof published === 'string' &&
+        earlyTime(`publishedAt ${JSON.stringify(published)}`, Date.parse(published))
+      if (early) {
+        yield { line, error: early }
+        continue
+      }
       yield { line, raw: raw as Record<string, unknown> }
     }
     return
   }
   let timeColumn: string | undefined
   let checked = false
+  let columns: string[] = []
   const useColumns = (cols: string[]) => {
     if (checked) return
     checked = true
+    columns = cols
     if (!cols.includes('headline'))
       throw new ReplayFileError(`${file}: no "headline" column (columns: ${cols.join(', ')})`)
     timeColumn = TIME_COLUMNS.find((c) => cols.includes(c))
@@ -492,7 +515,8 @@ export async function* readReplayRows(
   try {
     for await (const { record, info, raw } of parser as AsyncIterable<{
       record: Record<string, string>
-      info: { lines: number; bytes: number }
+      /** `index`: how many fields the record has. */
+      info: { lines: number; bytes: number; index: number }
       raw: string
     }>) {
       // A record of a live input's pause (CsvLines), no row: every record before it is read, and a bad one
@@ -515,6 +539,15 @@ export async function* readReplayRows(
         yield bad
         continue
       }
+      // csv-parse drops the fields past the header's columns (relax_column_count, for rows with fewer):
+      // a headline with a comma outside quotes went out cut at it, the rest dropped unseen.
+      if (info.index > columns.length) {
+        yield {
+          line: start,
+          error: `${info.index} fields where the header has ${columns.length} columns (${columns.join(', ')}): a field holding a comma must be quoted`,
+        }
+        continue
+      }
       const headline = record.headline?.trim()
       if (!headline) {
         yield { line: start, error: 'empty headline' }
@@ -523,12 +556,24 @@ export async function* readReplayRows(
       const row: Record<string, unknown> = { headline }
       if (opts.source) row.source = opts.source
       if (timeColumn) {
-        const at = parseStreamTime(record[timeColumn] ?? '')
-        if (!at) {
-          yield { line: start, error: `unreadable ${timeColumn} ${JSON.stringify(record[timeColumn])}` }
+        const text = JSON.stringify(record[timeColumn])
+        const at = readStreamTime(record[timeColumn] ?? '')
+        if (!('iso' in at)) {
+          yield {
+            line: start,
+            error:
+              at.why === undefined
+                ? `unreadable ${timeColumn} ${text}`
+                : `${timeColumn} ${text} names no real time: ${at.why}`,
+          }
           continue
         }
-        row.publishedAt = at
+        const early = earlyTime(`${timeColumn} ${text} is ${at.iso}`, at.ms)
+        if (early) {
+          yield { line: start, error: early }
+          continue
+        }
+        row.publishedAt = at.iso
       }
       if (record.description?.trim()) row.body = record.description.trim()
       const refused = ingestRefusal(row, limits)

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { easternOffsetHours, fullYear, parseStreamTime } from './stream-times.ts'
+import { easternOffsetHours, fullYear, parseStreamTime, readStreamTime } from './stream-times.ts'
 
 describe('parseStreamTime', () => {
   it.each([
@@ -60,6 +60,39 @@ process.stdout.write(String(parseStreamTime('2020-07-17T19:51:00')))`
       }).toString()
       expect(out, TZ).toBe('2020-07-17T19:51:00.000Z')
     }
+  })
+})
+
+describe('readStreamTime', () => {
+  it('reads years 1 to 99 as those years, where Date.UTC made them 1901 to 1999 and the time was refused', () => {
+    // A producer's zero time (Go's time.Time{}) was "unreadable"; what is wrong with it is said by the reader.
+    expect(readStreamTime('0001-01-01T00:00:00Z')).toEqual({
+      iso: '0001-01-01T00:00:00.000Z',
+      ms: Date.parse('0001-01-01T00:00:00Z'),
+    })
+    expect(parseStreamTime('0099-12-31')).toBe('0099-12-31T00:00:00.000Z')
+    expect(parseStreamTime('0004-02-29')).toBe('0004-02-29T00:00:00.000Z')
+    expect(readStreamTime('0003-02-29')).toEqual({ why: 'there is no 29 February 0003' })
+  })
+  it.each([
+    ['yesterday', undefined],
+    ['2024-02-30', 'there is no 30 February 2024'],
+    ['2018-13-45', 'there is no month 13'],
+    ['2020-07-17T24:00:00Z', 'there is no time of day 24:00:00'],
+    ['2020-07-17T19:51:60Z', 'there is no time of day 19:51:60'],
+    ['2020-07-17T19:51:00+24:00', 'there is no offset +24:00 (hours 00 to 23, minutes 00 to 59)'],
+    ['31-Feb-20', 'there is no 31 February 2020'],
+    ['1-Foo-20', 'there is no month "Foo"'],
+    ['13:51 PM ET Fri, 17 July 2020', 'there is no time 13:51 PM (hours 1 to 12, minutes 00 to 59)'],
+    ['7:51 PM ET Fri, 31 June 2020', 'there is no 31 June 2020'],
+    ['7:51 PM ET Sat, 17 July 2020', '17 July 2020 is a Friday, not a Sat'],
+    ['7:51 PM ET Fri, 17 Julember 2020', 'there is no month "Julember"'],
+    [
+      '7:51 PM ET Fri, 17 July 1981',
+      'a US Eastern time before 1987, whose daylight-time rule replay does not read',
+    ],
+  ])('says why %j names no time', (text, why) => {
+    expect(readStreamTime(text)).toEqual({ why })
   })
 })
 

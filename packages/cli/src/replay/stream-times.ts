@@ -27,6 +27,15 @@ const MONTH_NAMES = [
   'december',
 ]
 const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']
+const DAY_NAMES: Record<string, string> = {
+  sun: 'Sunday',
+  mon: 'Monday',
+  tue: 'Tuesday',
+  wed: 'Wednesday',
+  thu: 'Thursday',
+  fri: 'Friday',
+  sat: 'Saturday',
+}
 
 /** A month's number (0–11) from its full name, its first three letters or "Sept", in any case. */
 function monthOf(name: string): number | undefined {
@@ -44,10 +53,15 @@ export function fullYear(twoDigits: number): number {
   return twoDigits >= 69 ? 1900 + twoDigits : 2000 + twoDigits
 }
 
+const pad = (n: number, width = 2) => String(n).padStart(width, '0')
+const monthName = (month: number) => MONTH_NAMES[month]!.replace(/^./, (c) => c.toUpperCase())
+
 /**
- * The instant of a UTC calendar date and time, or undefined when a field is out of its range (30
+ * The instant of a UTC calendar date and time, or why there is none, a field being out of its range (30
  * February, 99 January, hour 24, minute 60…): Date.UTC rolls such fields over into the next ones
- * (2024-02-30 is 1 March), which would misread the row without a word.
+ * (2024-02-30 is 1 March), which would misread the row without a word. The year is set as it is
+ * (setUTCFullYear): Date.UTC reads 0 to 99 as 1900 to 1999, and year 1 (0001-01-01, a producer's zero
+ * time) was told from its 1901 as a field out of range.
  */
 function utcInstant(
   year: number,
@@ -56,17 +70,17 @@ function utcInstant(
   hour = 0,
   minute = 0,
   second = 0,
-): number | undefined {
-  const ms = Date.UTC(year, month, day, hour, minute, second)
-  const d = new Date(ms)
-  const same =
-    d.getUTCFullYear() === year &&
-    d.getUTCMonth() === month &&
-    d.getUTCDate() === day &&
-    d.getUTCHours() === hour &&
-    d.getUTCMinutes() === minute &&
-    d.getUTCSeconds() === second
-  return same ? ms : undefined
+): number | { why: string } {
+  const d = new Date(0)
+  d.setUTCFullYear(year, month, day)
+  if (d.getUTCFullYear() !== year || d.getUTCMonth() !== month || d.getUTCDate() !== day)
+    return {
+      why: `there is no ${MONTH_NAMES[month] === undefined ? `month ${month + 1}` : `${day} ${monthName(month)} ${pad(year, 4)}`}`,
+    }
+  if (hour > 23 || minute > 59 || second > 59)
+    return { why: `there is no time of day ${pad(hour)}:${pad(minute)}:${pad(second)}` }
+  d.setUTCHours(hour, minute, second, 0)
+  return d.getTime()
 }
 
 /** The day of the month (1–31) of the n-th (1–5) given weekday (0 Sunday) of a month; n = -1 the last. */
@@ -121,6 +135,12 @@ function offsetMinutes(zone: string): number | undefined {
 }
 
 /**
+ * A time read (its ISO instant and ms), or why the text names none: a field out of its range, or (`why`
+ * undefined) a text in none of the shapes read.
+ */
+export type StreamTime = { iso: string; ms: number } | { why: string | undefined }
+
+/**
  * Parses the time shapes of the headline streams we replay, to an ISO instant, or undefined when the
  * text is none of them or names no real time (every field is checked: 2024-02-30, 31-Feb-20, 7:99 PM,
  * 13:51 PM and a weekday that is not the date's are refused, never rolled over into another time):
@@ -137,6 +157,14 @@ function offsetMinutes(zone: string): number | undefined {
  * Dates without a time are taken as midnight UTC.
  */
 export function parseStreamTime(text: string): string | undefined {
+  const t = readStreamTime(text)
+  return 'iso' in t ? t.iso : undefined
+}
+
+const instant = (ms: number): StreamTime => ({ iso: new Date(ms).toISOString(), ms })
+
+/** parseStreamTime, saying why a text names no time: in no shape read, or a field out of its range. */
+export function readStreamTime(text: string): StreamTime {
   const s = text.trim()
   const iso = ISO.exec(s)
   if (iso) {
@@ -149,34 +177,39 @@ export function parseStreamTime(text: string): string | undefined {
       Number(mi ?? 0),
       Number(sec ?? 0),
     )
-    if (at === undefined) return undefined
+    if (typeof at !== 'number') return at
     const offset = zone === undefined ? 0 : offsetMinutes(zone)
-    if (offset === undefined) return undefined
+    if (offset === undefined) return { why: `there is no offset ${zone} (hours 00 to 23, minutes 00 to 59)` }
     const ms = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'))
-    return new Date(at + ms - offset * 60_000).toISOString()
+    return instant(at + ms - offset * 60_000)
   }
   const dmy = DMY.exec(s)
   if (dmy) {
     const month = MONTHS[dmy[2]!.toLowerCase()]
-    if (month === undefined) return undefined
+    if (month === undefined) return { why: `there is no month ${JSON.stringify(dmy[2])}` }
     const at = utcInstant(fullYear(Number(dmy[3])), month, Number(dmy[1]))
-    return at === undefined ? undefined : new Date(at).toISOString()
+    return typeof at === 'number' ? instant(at) : at
   }
   const et = ET.exec(s)
   if (et) {
-    const [, h, mi, half, weekday, d, monthName, y] = et
-    const month = monthOf(monthName!)
+    const [, h, mi, half, weekday, d, monthText, y] = et
+    const month = monthOf(monthText!)
     const hour12 = Number(h)
     const minute = Number(mi)
-    if (month === undefined || hour12 < 1 || hour12 > 12 || minute > 59) return undefined
+    if (month === undefined) return { why: `there is no month ${JSON.stringify(monthText)}` }
+    if (hour12 < 1 || hour12 > 12 || minute > 59)
+      return { why: `there is no time ${h}:${mi} ${half} (hours 1 to 12, minutes 00 to 59)` }
     const date = utcInstant(Number(y), month, Number(d))
-    if (date === undefined || WEEKDAYS[new Date(date).getUTCDay()] !== weekday!.toLowerCase())
-      return undefined
+    if (typeof date !== 'number') return date
+    const day = WEEKDAYS[new Date(date).getUTCDay()]!
+    if (day !== weekday!.toLowerCase())
+      return { why: `${d} ${monthName(month)} ${y} is a ${DAY_NAMES[day]}, not a ${weekday}` }
     const hour = (hour12 % 12) + (half === 'PM' ? 12 : 0)
     const wall = date + hour * 3_600_000 + minute * 60_000
     const offsetHours = easternOffsetHours(wall)
-    if (offsetHours === undefined) return undefined
-    return new Date(wall + offsetHours * 3_600_000).toISOString()
+    if (offsetHours === undefined)
+      return { why: 'a US Eastern time before 1987, whose daylight-time rule replay does not read' }
+    return instant(wall + offsetHours * 3_600_000)
   }
-  return undefined
+  return { why: undefined }
 }
