@@ -7,4 +7,4 @@
  * changed, but no verdict (a description, a title, an annotation). json-schema-golden.test.ts fails on any
  * change of the files under the same version, and `pnpm contracts:schema` refuses to write it.
  */
-export const CONTRACT_VERSION = '1.0.0'
+export const CONTRACT_VERSION = '1.1.0'

@@ -227,3 +227,46 @@ describe('entity lists of a scored headline', () => {
     expect(JSON.stringify(companies.items)).toContain('pattern')
   })
 })
+
+describe('Alert.id', () => {
+  // The gateway refused these (an SSE event id a reader resumes after) while the JSON Schema took them: a
+  // consumer's validator accepted "" that the gateway's feed skipped.
+  const BAD: [string, string][] = [
+    ['', 'id: empty'],
+    ['a\u0000b', 'id: holds a NUL (U+0000)'],
+    ['a\nid: b', 'id: holds a line break'],
+    ['a\rb', 'id: holds a line break'],
+  ]
+  const issues = (schema: z.ZodType, id: string) =>
+    schema
+      .safeParse({ ...alert, id })
+      .error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)
+      .join('; ') ?? 'ok'
+
+  it('refuses an empty id, or one holding a NUL or a line break, in the contract and its reader, as the gateway says', () => {
+    for (const schema of [Alert, AlertReader])
+      expect(BAD.map(([id]) => issues(schema, id))).toEqual(BAD.map(([, message]) => message))
+  })
+
+  it("takes the alerter's ids (32 hex characters) and every alert of the fixtures", () => {
+    for (const schema of [Alert, AlertReader]) {
+      expect(issues(schema, '0123456789abcdef0123456789abcdef')).toBe('ok')
+      for (const x of ALERTS) expect(issues(schema, x.id)).toBe('ok')
+    }
+  })
+
+  it('gives consumers the same rules in the JSON Schema, reader and strict', () => {
+    const schemas = exportJsonSchemas() as Record<string, { properties: { id: Record<string, unknown> } }>
+    for (const name of ['Alert', 'Alert.strict']) {
+      const id = schemas[name]!.properties.id as { minLength: number; allOf: { pattern: string }[] }
+      expect(id.minLength, name).toBe(1)
+      const patterns = id.allOf.map((n) => new RegExp(n.pattern))
+      const takes = (v: string) => v.length >= id.minLength && patterns.every((p) => p.test(v))
+      expect(
+        BAD.map(([v]) => takes(v)),
+        name,
+      ).toEqual(BAD.map(() => false))
+      expect(takes(alert!.id), name).toBe(true)
+    }
+  })
+})

@@ -392,8 +392,18 @@ export const Severity = z.enum(['info', 'warning', 'critical'])
 export type Severity = z.infer<typeof Severity>
 
 export const Alert = z.strictObject({
-  /** Deterministic: the same rule, scope and time bucket always give the same id. */
-  id: z.string().max(LIMITS.maxAlertIdChars),
+  /**
+   * Deterministic: the same rule, scope and time bucket always give the same id (the alerter's: 32 hex
+   * characters). What the gateway can send as a server-sent event's id, which a reader resumes after: not
+   * empty (`id:` alone resets the reader's last id, and its reconnect resumed nowhere), no NUL (the reader
+   * ignores the field), no line break (it ends the field). The messages are the ones the gateway logged.
+   */
+  id: z
+    .string()
+    .min(1, 'empty')
+    .max(LIMITS.maxAlertIdChars)
+    .regex(/^[^\x00]*$/, 'holds a NUL (U+0000)')
+    .regex(/^[^\r\n]*$/, 'holds a line break'),
   rule: z.string().max(LIMITS.maxRuleIdChars),
   ruleKind: z.string().max(LIMITS.maxRuleIdChars),
   severity: Severity,
