@@ -26,7 +26,7 @@ import {
   parseRules,
   RULE_FILES,
   type Rule,
-} from '../../../packages/alerting/src/index.ts'
+} from '@tradepulse/alerting'
 import { writeResult } from '../results.ts'
 
 const MINUTE_MS = 60_000
