@@ -402,6 +402,7 @@ export const Alert = z.strictObject({
     .string()
     .min(1, 'empty')
     .max(LIMITS.maxAlertIdChars)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the NUL is what it refuses
     .regex(/^[^\x00]*$/, 'holds a NUL (U+0000)')
     .regex(/^[^\r\n]*$/, 'holds a line break'),
   rule: z.string().max(LIMITS.maxRuleIdChars),
