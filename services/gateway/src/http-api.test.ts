@@ -251,10 +251,11 @@ describe('gateway HTTP API', () => {
     ]
     for (const path of paths) {
       const r = await withHost(`rebind.attacker.example:${port}`, path)
-      expect([r.status, r.type], path).toEqual([421, 'text/plain; charset=utf-8'])
-      expect(r.text, path).toBe(
-        'misdirected request: the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)\n',
-      )
+      expect([r.status, r.type], path).toEqual([421, 'application/json'])
+      expect(JSON.parse(r.text), path).toEqual({
+        error: 'misdirected_request',
+        message: 'the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)',
+      })
     }
     expect(counts.opened).toBe(0)
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {

@@ -312,8 +312,11 @@ describe('createHealthServer: the Host header (DNS rebinding)', () => {
       const r = await ask(`${REBOUND}:${port}`, path, method)
       expect(r.status, `${method} ${path}`).toBe(421)
       if (method !== 'HEAD')
-        expect(r.text, path).toMatch(/^misdirected request: the Host header names a host/)
-      expect(r.type).toBe('text/plain; charset=utf-8')
+        expect(JSON.parse(r.text), path).toEqual({
+          error: 'misdirected_request',
+          message: expect.stringMatching(/^the Host header names a host this server does not answer for/),
+        })
+      expect(r.type).toBe('application/json')
     }
     expect(routed.calls).toBe(0)
     for (const host of [
@@ -359,9 +362,12 @@ describe('createHealthServer: the Host header (DNS rebinding)', () => {
     for (const host of ['alerts.example.com', 'ALERTS.example.com.:443', '10.244.1.7:9400', '[fd00::7]:9400'])
       expect((await named.ask(host)).status, host).toBe(200)
     const refused = await named.ask(`${REBOUND}:${named.port}`, '/metrics')
-    expect([refused.status, refused.text]).toEqual([
+    expect([refused.status, JSON.parse(refused.text)]).toEqual([
       421,
-      'misdirected request: the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)\n',
+      {
+        error: 'misdirected_request',
+        message: 'the Host header names a host this server does not answer for (GATEWAY_ALLOWED_HOSTS)',
+      },
     ])
     // Given, the list holds on loopback too: localhost is no longer implied.
     const onLoopback = await serve('127.0.0.1', { allowedHosts: ['alerts.example.com'] })

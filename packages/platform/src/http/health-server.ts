@@ -108,11 +108,14 @@ export function hostAllowed(host: string | undefined, allowed: AllowedHosts): bo
 /** The host each server was bound by (listen's `host`): a name of it is answered for on loopback. */
 const boundBy = new WeakMap<Server, string>()
 
-/** The body of the 421 of a request whose Host is refused: the header named, not echoed. */
+/** The body of the 421 of a request whose Host is refused: the header named, not echoed (JSON, as every error). */
 const misdirected = (variable: string | undefined, byDefault: boolean) =>
-  `misdirected request: the Host header names a host this server does not answer for${
-    variable ? ` (${variable})` : byDefault ? ' (bound to loopback: localhost and IP addresses only)' : ''
-  }\n`
+  JSON.stringify({
+    error: 'misdirected_request',
+    message: `the Host header names a host this server does not answer for${
+      variable ? ` (${variable})` : byDefault ? ' (bound to loopback: localhost and IP addresses only)' : ''
+    }`,
+  })
 
 /**
  * /healthz (200 unless failed), /readyz (200 only when ready: group joined, Redis answers) and
@@ -122,7 +125,7 @@ const misdirected = (variable: string | undefined, byDefault: boolean) =>
  *
  * A request whose Host header names a host the server does not answer for (opts.allowedHosts, by default
  * `localhost` and IP addresses only on a loopback address: defaultAllowedHosts) is a 421 Misdirected
- * Request of a plain line naming the header, on any path, whatever the method, before anything else: a
+ * Request of `{ error: 'misdirected_request', message }` naming the header, on any path, whatever the method, before anything else: a
  * page of a DNS-rebinding domain in a browser on the machine would otherwise read every route as its own
  * origin's (the server has no authentication).
  *
@@ -154,7 +157,7 @@ export function createHealthServer(
       if (!hostAllowed(req.headers.host, allowed)) {
         const body = misdirected(opts.allowedHostsVariable, opts.allowedHosts === undefined)
         res.writeHead(421, {
-          'content-type': 'text/plain; charset=utf-8',
+          'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
           'cache-control': 'no-store',
           'x-content-type-options': 'nosniff',
