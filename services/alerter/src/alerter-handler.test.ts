@@ -14,7 +14,13 @@ import {
   scenarioDesks,
   scenarioHeadlines,
 } from './scenario-fixtures.ts'
-import { cnHeadline, cnTariffUpdate, scoredRecords, testAlerterHandler } from './test-handler.ts'
+import {
+  cnHeadline,
+  cnTariffUpdate,
+  indicatorRecord,
+  scoredRecords,
+  testAlerterHandler,
+} from './test-handler.ts'
 
 describe('alerter handler', () => {
   const topics = createTopicCatalogue('t.')
@@ -306,6 +312,89 @@ describe('alerter handler', () => {
     expect(alerts[0]!.evidence).toEqual([
       { headlineId: 'tariff-1', headline: 'China headline tariff-1', score: -0.8, cues: ['raises tariffs'] },
     ])
+  })
+
+  describe("an indicator alert's scorerVersion is that of its evidence in its scope", () => {
+    const T0 = Date.parse('2026-03-02T08:00:00Z')
+    const regime = parseRules(
+      `version: t-1
+rules:
+  - id: tariff_tone_24h_regime
+    kind: level
+    dimensions: [tariff]
+    scopes: [region:JP, region:KR]
+    field: mean
+    window: 24h
+    direction: down
+    threshold: -0.5
+    hysteresis: 0.15
+    severity: critical
+    cooldownMs: 0
+`,
+      'yaml',
+    )
+    if (!regime.ok) throw new Error('rules do not parse')
+    /** A tariff headline (score `tariff`) about `regions` (none: no scope but global), scored by `scorerVersion`. */
+    const headline = (
+      id: string,
+      atMin: number,
+      tariff: number,
+      regions: string[],
+      scorerVersion: string,
+    ) => {
+      const h = cnHeadline(id, T0 + atMin * 60_000, { tariff })
+      return { ...h, entities: { ...h.entities, regions }, scorerVersion }
+    }
+    let offset = 0
+    const update = (region: string, atMin: number): InRecord => {
+      const scope = { kind: 'region' as const, id: region }
+      const u = { ...cnTariffUpdate(T0, atMin, -0.7, Date.now()), scope, key: indicatorKey('tariff', scope) }
+      return indicatorRecord(topics.indicators.name, u, offset++, Date.now())
+    }
+    const run = () => {
+      const store = createMemoryAlertStore({ dedupWindowMs: 86_400_000, clock: { now: () => Date.now() } })
+      const { handler, published } = setup(store, regime)
+      const alerts = () =>
+        published
+          .filter((r) => r.topic === topics.alerts.name)
+          .map((r) => JSON.parse(r.value as string) as Alert)
+          .map((a) => ({
+            scope: a.scope.id,
+            scorerVersion: a.scorerVersion,
+            evidence: a.evidence.map((e) => e.headlineId),
+          }))
+      return { handler, alerts }
+    }
+
+    it('is "unknown" while memory holds no evidence of the scope (after a restart), whatever other scopes saw', async () => {
+      const { handler, alerts } = run() // a fresh process: its headline memory is empty
+      await handler([update('JP', 30)], ctx)
+      const canary = headline('canary-1', 31, -0.8, [], 'scoring-9.9.9-canary') // no entities: global only
+      await handler([...scoredRecords(topics.scored.name, [canary], 100), update('KR', 32)], ctx)
+      expect(alerts()).toEqual([
+        { scope: 'JP', scorerVersion: 'unknown', evidence: [] },
+        { scope: 'KR', scorerVersion: 'unknown', evidence: [] },
+      ])
+    })
+
+    it("is its scope's evidence's, not that of a newer headline about another scope", async () => {
+      const { handler, alerts } = run()
+      const kr = headline('kr-1', 10, -0.8, ['KR'], 'scoring-2.0.115')
+      const canary = headline('canary-1', 20, -0.8, [], 'scoring-9.9.9-canary')
+      await handler([...scoredRecords(topics.scored.name, [kr, canary], 100), update('KR', 30)], ctx)
+      expect(alerts()).toEqual([{ scope: 'KR', scorerVersion: 'scoring-2.0.115', evidence: ['kr-1'] }])
+    })
+
+    it('is that of the first headline of its evidence when scorers of several versions scored the scope', async () => {
+      const { handler, alerts } = run()
+      // The stronger headline leads a sentiment alert's evidence, though the other is newer.
+      const strong = headline('kr-strong', 10, -0.9, ['KR'], 'scoring-2.0.115')
+      const newer = headline('kr-newer', 20, -0.6, ['KR'], 'scoring-2.0.116')
+      await handler([...scoredRecords(topics.scored.name, [strong, newer], 100), update('KR', 30)], ctx)
+      expect(alerts()).toEqual([
+        { scope: 'KR', scorerVersion: 'scoring-2.0.115', evidence: ['kr-strong', 'kr-newer'] },
+      ])
+    })
   })
 
   it('suppresses the alerts of a headline older than maxEventAgeMs as stale, and decides a retried batch by its first detection time', async () => {

@@ -600,7 +600,6 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       if (held && !evaluated.has(origin)) pending.push(...withEarlier(held, [], { origin, index }))
     }
     if (state) {
-      const scorerVersion = deps.memory.scorerVersion()
       let remaining = updates
       while (remaining.length > 0) {
         const from = pending.length
@@ -616,8 +615,10 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           const fields = state.get(update.key) ?? {}
           const { ruleSet, nowMs } = evaluationOf(origin)
           const ev = evaluateIndicator(ruleSet, update, fields, nowMs, {
+            // No scorerVersion given: the alert takes that of the first headline of its evidence (the
+            // scope's, from memory), or "unknown" without evidence (after a restart), never that of the
+            // newest headline of any scope (another scope's canary stamped alerts it had no part in).
             evidence: deps.memory.evidence,
-            ...(scorerVersion ? { scorerVersion } : {}),
             maxEventAgeMs: deps.maxEventAgeMs ?? 0,
             forgetAfterMs: deps.hysteresisTtlMs ?? 0,
           })

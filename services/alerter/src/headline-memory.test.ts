@@ -28,7 +28,6 @@ describe('headline memory', () => {
     expect(m.size()).toBe(3)
     expect(ids('region', 'CN')).toEqual([])
     expect(ids('region', 'EU')).toEqual(['e'])
-    expect(m.scorerVersion()).toBe('scorer-test')
   })
 
   it("keeps a busy scope's tariff headlines as evidence while newer headlines about other dimensions come", () => {

@@ -12,15 +12,16 @@ import { scopesOf } from '@tradepulse/indicators'
  * one object per headline and dimension shared by all its scopes: at most maxScopes × 4 × perScope
  * entries of about the headline text's size (at most 1,000 characters), where whole scored headlines
  * (bodies up to 20,000 characters) took hundreds of MB at the defaults. Empty after a restart until
- * headlines flow again: evidence is best effort, the alert is not.
+ * headlines flow again: evidence is best effort, the alert is not. An indicator alert's scorerVersion
+ * comes from here too, per scope: its first evidence headline's (evaluateIndicator's topEvidence), or
+ * "unknown" when the scope has none; there is no process-wide "newest scorer version", which named a
+ * scorer (a canary) that never scored the alert's scope.
  */
 export function createHeadlineMemory(opts: { maxScopes: number; perScope: number }) {
   // Map iteration order is insertion order: deleting and re-inserting a scope makes it the newest.
   const byScope = new Map<string, Map<Dimension, EvidenceHeadline[]>>()
-  let scorerVersion: string | undefined
   return {
     add(h: ScoredHeadline): void {
-      scorerVersion = h.scorerVersion
       const entries: [Dimension, EvidenceHeadline][] = []
       for (const dimension of Dimension.options) {
         const e = evidenceHeadline(h, dimension)
@@ -43,8 +44,6 @@ export function createHeadlineMemory(opts: { maxScopes: number; perScope: number
     },
     evidence: ((dimension, scope) =>
       byScope.get(`${scope.kind}:${scope.id}`)?.get(dimension) ?? []) as EvidenceProvider,
-    /** The scorer version of the newest headline seen; IndicatorUpdate carries none. */
-    scorerVersion: () => scorerVersion,
     size: () => byScope.size,
   }
 }
