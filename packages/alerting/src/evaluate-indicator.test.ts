@@ -363,11 +363,19 @@ describe('evaluateIndicator: alert fields', () => {
     expect(provider).not.toHaveBeenCalled()
   })
 
-  it('takes the scorer version from the caller, else "unknown"', () => {
+  it('takes the scorer version of the first evidence headline, else "unknown"', () => {
     const update = indicatorUpdate({ mean: { '1h': -0.6 } })
-    expect(
-      evaluateIndicator(rules, update, {}, T0, { scorerVersion: 's-1' }).candidates[0]!.alert.scorerVersion,
-    ).toBe('s-1')
+    const weak = {
+      ...scoredHeadline('weak', { tariff: -0.5, publishedMs: T0 - MIN_MS }),
+      scorerVersion: 's-2',
+    }
+    const strong = {
+      ...scoredHeadline('strong', { tariff: -0.9, publishedMs: T0 - HOUR_MS }),
+      scorerVersion: 's-1',
+    }
+    const alert = evaluateIndicator(rules, update, {}, T0, { evidence: evidenceFrom([weak, strong]) })
+      .candidates[0]!.alert
+    expect([alert.evidence[0]!.headlineId, alert.scorerVersion]).toEqual(['strong', 's-1'])
     expect(evaluateIndicator(rules, update, {}, T0).candidates[0]!.alert.scorerVersion).toBe('unknown')
   })
 

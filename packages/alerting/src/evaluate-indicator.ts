@@ -46,8 +46,6 @@ export type IndicatorEvaluationOptions = {
    * and at most maxTriggerLagMs before. Without any of these, the update's updatedAt stands in.
    */
   ingestedAtMs?: number
-  /** IndicatorUpdate carries no scorer version: the caller's, else the top evidence headline's. */
-  scorerVersion?: string
   /** The indicator math the updates come from (default: the shared default indicator config). */
   model?: IndicatorModel
   /**
@@ -346,7 +344,9 @@ export function evaluateIndicator(
           publishedAt: update.asOf,
           ingestedAtMs: enteredAt(),
           nowMs,
-          scorerVersion: options.scorerVersion ?? ev.scorerVersion ?? 'unknown',
+          // IndicatorUpdate carries no scorer version: the first evidence headline's (one the alert lists),
+          // never a process-wide one (a canary's headline on another scope named other scopes' alerts).
+          scorerVersion: ev.scorerVersion ?? 'unknown',
         }),
         hysteresisKey: key,
       })
