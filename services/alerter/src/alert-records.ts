@@ -1,6 +1,6 @@
 import { randomFillSync } from 'node:crypto'
 import type { Alert } from '@tradepulse/contracts'
-import { type OutRecord, validTraceparent } from '@tradepulse/platform'
+import { cloudEventHeaders, type OutRecord, validTraceparent } from '@tradepulse/platform'
 
 export const ALERT_CE_TYPE = 'dev.tradepulse.alert.v1'
 
@@ -32,13 +32,13 @@ export const scopeKey = (alert: Pick<Alert, 'scope'>) => `${alert.scope.kind}:${
 /** CloudEvents 1.0 in Kafka binary mode: attributes as `ce_` headers, the alert JSON as the value. */
 export function alertHeaders(alert: Alert, traceparent: string): Record<string, string> {
   return {
-    ce_specversion: '1.0',
-    ce_id: alert.id,
-    ce_type: ALERT_CE_TYPE,
-    ce_source: `/tradepulse/alerter/${alert.rule}`,
-    ce_time: alert.detectedAt,
-    ce_subject: scopeKey(alert),
-    'content-type': 'application/json',
+    ...cloudEventHeaders({
+      id: alert.id,
+      type: ALERT_CE_TYPE,
+      source: `/tradepulse/alerter/${alert.rule}`,
+      time: alert.detectedAt,
+      subject: scopeKey(alert),
+    }),
     traceparent,
   }
 }
