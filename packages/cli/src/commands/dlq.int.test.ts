@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process'
 import { createTopicCatalogue } from '@tradepulse/contracts'
-import { deadLetterRecord, type InRecord, REPLAY_HEADERS, toInRecord } from '@tradepulse/platform'
+import {
+  cloudEventHeaders,
+  DEAD_LETTER_CE_TYPE,
+  DLQ_HEADERS,
+  deadLetterRecord,
+  type InRecord,
+  REPLAY_HEADERS,
+  toInRecord,
+} from '@tradepulse/platform'
 import { createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
 import { testKafka } from '@tradepulse/testing/kafka'
 import type { KafkaMessage } from 'kafkajs'
@@ -327,6 +335,115 @@ describe('tradepulse dlq on Kafka', { timeout: 120_000 }, () => {
     const [h] = await readAll(topics.headlines.name, 1)
     expect(h).toMatchObject({ key: c.key, value: c.value, timestamp: String(c.timestamp) })
     expect(await counts(topics.raw.name, topics.headlines.name)).toEqual([2, 1])
+  })
+
+  it("writes a letter whose CloudEvents headers are its own, the original's kept aside, and replays the original with them; a letter written before replays too", async () => {
+    const prefix = `${randomName('cli-dlq-ce')}.`
+    const topics = createTopicCatalogue(prefix)
+    const desk = topics.deskAlerts('fx').name
+    await createTopics(kafkaBrokers, [{ name: topics.dlq.name }, { name: desk }, { name: topics.raw.name }])
+    const env = { KAFKA_BROKERS: kafkaBrokers.join(','), TRADEPULSE_TOPIC_PREFIX: prefix }
+    const alertId = randomName('alert')
+    const alertHeaders = {
+      ...cloudEventHeaders({
+        id: alertId,
+        type: 'dev.tradepulse.alert.v1',
+        source: '/tradepulse/alerter/spike',
+        time: '2026-03-03T09:00:00.000Z',
+        subject: 'ticker:AAPL',
+      }),
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    }
+    // A headline whose producer sent CloudEvents headers of its own, dead-lettered before letters had theirs.
+    const headlineHeaders = {
+      ce_id: 'feed-7',
+      ce_type: 'com.example.news',
+      'content-type': 'application/json',
+    }
+    const producer = await testProducer(kafkaBrokers)
+    try {
+      const stamp = Date.now() - 86_400_000
+      await producer.send({
+        topic: desk,
+        messages: [
+          {
+            key: 'ticker:AAPL',
+            value: `{"id":"${alertId}"}`,
+            headers: alertHeaders,
+            timestamp: String(stamp),
+          },
+        ],
+      })
+      await producer.send({
+        topic: topics.raw.name,
+        messages: [{ key: 'h-9', value: '{"id":"h-9"}', headers: headlineHeaders, timestamp: String(stamp) }],
+      })
+      const [alert] = await readAll(desk, 1)
+      const [headline] = await readAll(topics.raw.name, 1)
+      const letter = deadLetterRecord(
+        topics.dlq.name,
+        'alerter',
+        toInRecord(desk, 0, alert!),
+        'webhook_failed',
+        'POST failed',
+        new Date(),
+      )
+      // As letters were written before: the original headers as the letter's own, then the dlq's.
+      const made = deadLetterRecord(
+        topics.dlq.name,
+        'ingest',
+        toInRecord(topics.raw.name, 0, headline!),
+        'schema_invalid',
+        'm',
+        new Date(),
+      )
+      const dlqOwn = Object.fromEntries(
+        Object.entries(made.headers!).filter(([k]) => (Object.values(DLQ_HEADERS) as string[]).includes(k)),
+      )
+      await producer.send({
+        topic: topics.dlq.name,
+        messages: [
+          { key: letter.key, value: letter.value, headers: letter.headers },
+          { key: made.key, value: made.value, headers: { ...headline!.headers, ...dlqOwn } },
+        ],
+      })
+
+      // On the dlq, the letter is an event of its own; before, it had the alert's ce_type and ce_id.
+      const [onDlq] = await readAll(topics.dlq.name, 2)
+      const h = Object.fromEntries(Object.entries(onDlq!.headers!).map(([k, v]) => [k, String(v)]))
+      expect(h).toMatchObject({
+        ce_specversion: '1.0',
+        ce_type: DEAD_LETTER_CE_TYPE,
+        ce_source: '/tradepulse/alerter',
+        ce_subject: `${desk}[0]@0`,
+        'content-type': 'application/json',
+        'tp-original-ce_id': alertId,
+        'tp-original-ce_type': 'dev.tradepulse.alert.v1',
+        'tp-original-content-type': 'application/json',
+        [DLQ_HEADERS.reason]: 'webhook_failed',
+      })
+      expect(h.ce_id).not.toBe(alertId)
+
+      const sent = await cli(['dlq', 'replay'], env)
+      expect(sent.code, sent.stderr).toBe(0)
+      const withoutMarks = (m: KafkaMessage) =>
+        Object.fromEntries(
+          Object.entries(m.headers ?? {}).filter(
+            ([k]) => k !== REPLAY_HEADERS.replayedAt && k !== REPLAY_HEADERS.replayOf,
+          ),
+        )
+      // Each original as it was: key, value, timestamp, and its headers byte for byte, in their order.
+      const marked = (m: KafkaMessage) => m.headers?.[REPLAY_HEADERS.replayOf] !== undefined
+      const again = (await readAll(desk, 2)).find(marked)
+      expect(again).toMatchObject({ key: alert!.key, value: alert!.value, timestamp: alert!.timestamp })
+      expect(Object.keys(withoutMarks(again!))).toEqual(Object.keys(alert!.headers!))
+      expect(withoutMarks(again!)).toEqual(alert!.headers)
+      const headlineAgain = (await readAll(topics.raw.name, 2)).find(marked)
+      expect(headlineAgain).toMatchObject({ key: headline!.key, value: headline!.value })
+      expect(withoutMarks(headlineAgain!)).toEqual(headline!.headers)
+    } finally {
+      await producer.disconnect()
+    }
   })
 
   it('refuses a letter of a compacted topic unless --allow-compacted, and skips letters of records a replay sent unless --include-replayed', async () => {

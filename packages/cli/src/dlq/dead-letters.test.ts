@@ -98,6 +98,31 @@ describe('a dead letter read back from the dlq', () => {
     expect(r.ok && Object.keys(r.record.headers)).toEqual([...Object.keys(MARKS), 'traceparent'])
   })
 
+  it("gives back the original's CloudEvents headers and content-type, not the letter's own; and a letter's written before letters had their own", () => {
+    const ce = {
+      ce_id: Buffer.from('a1'),
+      ce_type: Buffer.from('dev.tradepulse.alert.v1'),
+      'content-type': Buffer.from('application/json'),
+      traceparent: Buffer.from('00-abc-def-01'),
+    }
+    const out = deadLetterRecord(DLQ, 'alerter', input({ rawHeaders: ce }), 'webhook_failed', 'm', FAILED_AT)
+    const r = readDeadLetter(onDlq(out))
+    expect(r.ok && Object.keys(r.entry.headers)).toEqual(Object.keys(ce))
+    expect(r.ok && replayRecord(r.entry)).toEqual({
+      ok: true,
+      record: expect.objectContaining({ headers: { ...MARKS, ...ce } }),
+    })
+    // Before: the original's at the top level, then the dlq's.
+    const dlqOwn = Object.fromEntries(
+      Object.entries(out.headers!).filter(([k]) => (Object.values(DLQ_HEADERS) as string[]).includes(k)),
+    )
+    const old = readDeadLetter(onDlq({ ...out, headers: { ...ce, ...dlqOwn } }))
+    expect(old.ok && replayRecord(old.entry)).toEqual({
+      ok: true,
+      record: expect.objectContaining({ headers: { ...MARKS, ...ce } }),
+    })
+  })
+
   it('gives a key and a value that are not UTF-8 byte for byte (the letter keeps them as base64)', () => {
     const key = Buffer.from([0xff, 0x00, 0xfe])
     const value = Buffer.from([0xc3, 0x28, 0x7b])

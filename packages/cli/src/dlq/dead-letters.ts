@@ -10,6 +10,7 @@ import {
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   DLQ_MAX_ORIGINAL_HEADER_VALUES,
   originalHeaders,
+  originalHeadersOfLetter,
   REPLAY_HEADERS,
   type RecordHeaders,
   setOwn,
@@ -41,7 +42,10 @@ export type DeadLetterEntry = {
    * (the record had none); `bad` holds the header's text when it is not ms since the epoch.
    */
   originTimestamp: { ms: number | undefined; bad?: string }
-  /** The original headers the letter carries as its own (the dlq's tp-* headers taken out). */
+  /**
+   * The original headers the letter carries, under their original names (originalHeadersOfLetter: the
+   * dlq's tp-* headers and the letter's own ce_* and content-type taken out, tp-original-ce_id read as ce_id).
+   */
   headers: RecordHeaders
   /** Values of original headers that did not fit in the letter (tp-dlq-headers-omitted). */
   headersOmitted: number
@@ -88,8 +92,7 @@ export function readDeadLetter(
     return { ok: false, error: `not a DeadLetter: ${issue?.path.join('.') || '(root)'}: ${issue?.message}` }
   }
   const all = originalHeaders({ headers: {}, rawHeaders: rec.headers ?? {} })
-  const headers: RecordHeaders = {}
-  for (const [k, v] of Object.entries(all)) if (!OURS.has(k)) setOwn(headers, k, v)
+  const headers = originalHeadersOfLetter(all)
   // The header, as every letter has it; else the copy in the value (a letter whose headers were not kept
   // by whatever copied it).
   const stamp = headerText(all, DLQ_HEADERS.timestamp) ?? parsed.data.origin.timestamp

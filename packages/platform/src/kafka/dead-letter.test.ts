@@ -1,12 +1,15 @@
 import { DeadLetter } from '@tradepulse/contracts'
 import { describe, expect, it } from 'vitest'
 import {
+  DEAD_LETTER_CE_TYPE,
   DEAD_LETTER_REASONS,
   DLQ_HEADERS,
   DLQ_MAX_KEY_CHARS,
   DLQ_MAX_ORIGINAL_HEADER_BYTES,
   DLQ_MAX_PAYLOAD_BYTES,
+  DLQ_ORIGINAL_HEADER_PREFIX,
   deadLetterRecord,
+  originalHeadersOfLetter,
   REPLAY_HEADERS,
   replayedAtMs,
 } from './dead-letter.ts'
@@ -25,6 +28,17 @@ const rec = (value: Buffer | null): InRecord => ({
 const now = new Date('2025-01-01T00:00:00Z')
 /** A reason of the list, where any reason would do. */
 const REASON = 'schema_invalid'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+/** The letter's own CloudEvents headers, as a letter of `worker` for raw[2]@41 written at `now` has them. */
+const ownEvent = (worker: string) => ({
+  ce_specversion: '1.0',
+  ce_id: expect.stringMatching(UUID),
+  ce_type: DEAD_LETTER_CE_TYPE,
+  ce_source: `/tradepulse/${worker}`,
+  ce_time: now.toISOString(),
+  ce_subject: 'raw[2]@41',
+  'content-type': 'application/json',
+})
 
 describe('deadLetterRecord', () => {
   it('carries reason and origin in the value and in headers', () => {
@@ -52,6 +66,7 @@ describe('deadLetterRecord', () => {
     })
     expect(out).toMatchObject({ topic: 'dlq', key: 'k' })
     expect(out.headers).toEqual({
+      ...ownEvent('ingest'),
       'tp-dlq-reason': 'invalid_json',
       'tp-dlq-worker': 'ingest',
       'tp-origin-topic': 'raw',
@@ -200,6 +215,7 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
       sig,
       multi: [Buffer.from('first'), Buffer.from('second')],
       traceparent: Buffer.from('00-ab'),
+      ...ownEvent('w'),
       'tp-dlq-reason': 'invalid_json',
       'tp-dlq-worker': 'w',
       'tp-origin-topic': 'raw',
@@ -239,6 +255,80 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
     expect(Object.getOwnPropertyDescriptor(out.headers, '__proto__')?.value).toEqual(Buffer.from('p'))
   })
 
+  it("keeps the original's CloudEvents headers and content-type under tp-original-, and has its own: a letter is no alert", () => {
+    // A webhook_failed letter of an alert, as the alerter's desk topic had it.
+    const alert = {
+      ce_specversion: Buffer.from('1.0'),
+      ce_id: Buffer.from('a1'),
+      ce_type: Buffer.from('dev.tradepulse.alert.v1'),
+      ce_source: Buffer.from('/tradepulse/alerter/spike'),
+      ce_time: Buffer.from('2024-12-20T08:30:00.000Z'),
+      ce_subject: Buffer.from('ticker:AAPL'),
+      'content-type': Buffer.from('application/json'),
+      traceparent: Buffer.from('00-ab'),
+    }
+    const out = deadLetterRecord('dlq', 'alerter', consumed(alert), 'webhook_failed', 'm', now)
+    // Before: ce_type dev.tradepulse.alert.v1 and ce_id a1, the alert's, on a record whose value is a DeadLetter.
+    expect(out.headers).toEqual({
+      'tp-original-ce_specversion': alert.ce_specversion,
+      'tp-original-ce_id': alert.ce_id,
+      'tp-original-ce_type': alert.ce_type,
+      'tp-original-ce_source': alert.ce_source,
+      'tp-original-ce_time': alert.ce_time,
+      'tp-original-ce_subject': alert.ce_subject,
+      'tp-original-content-type': alert['content-type'],
+      traceparent: alert.traceparent,
+      ...ownEvent('alerter'),
+      'tp-dlq-reason': 'webhook_failed',
+      'tp-dlq-worker': 'alerter',
+      'tp-origin-topic': 'raw',
+      'tp-origin-partition': '2',
+      'tp-origin-offset': '41',
+      'tp-origin-timestamp': String(Date.parse('2024-12-20T08:30:00.123Z')),
+    })
+    // One event per letter: the same record dead-lettered again is another letter.
+    const again = deadLetterRecord('dlq', 'alerter', consumed(alert), 'webhook_failed', 'm', now)
+    expect(again.headers!.ce_id).not.toBe(out.headers!.ce_id)
+    // Read back, the letter gives the original headers as they were, in their order.
+    const back = originalHeadersOfLetter(out.headers!)
+    expect(Object.keys(back)).toEqual(Object.keys(alert))
+    expect(back).toEqual(alert)
+    // The text copy in the value is of the original, under the original names.
+    expect(DeadLetter.parse(JSON.parse(String(out.value))).headers).toMatchObject({ ce_id: 'a1' })
+  })
+
+  it('prefixes any case of ce_* and content-type, and an original already named with the prefix, so that every name reads back', () => {
+    const odd = {
+      'Content-Type': Buffer.from('text/plain'),
+      CE_ID: Buffer.from('x'),
+      [`${DLQ_ORIGINAL_HEADER_PREFIX}ce_id`]: Buffer.from('nested'),
+      cex: Buffer.from('not an attribute'),
+    }
+    const out = deadLetterRecord('dlq', 'ingest', consumed(odd), REASON, 'm', now)
+    expect(Object.keys(out.headers!).slice(0, 4)).toEqual([
+      'tp-original-Content-Type',
+      'tp-original-CE_ID',
+      'tp-original-tp-original-ce_id',
+      'cex',
+    ])
+    expect(originalHeadersOfLetter(out.headers!)).toEqual(odd)
+  })
+
+  it('reads a letter written before letters had their own CloudEvents headers as before: its ce_* are the original', () => {
+    const old = {
+      ce_id: Buffer.from('a1'),
+      ce_type: Buffer.from('dev.tradepulse.alert.v1'),
+      'content-type': Buffer.from('application/json'),
+      [DLQ_HEADERS.reason]: Buffer.from('webhook_failed'),
+      [DLQ_HEADERS.topic]: Buffer.from('alerts.desk.fx.v1'),
+    }
+    expect(originalHeadersOfLetter(old)).toEqual({
+      ce_id: old.ce_id,
+      ce_type: old.ce_type,
+      'content-type': old['content-type'],
+    })
+  })
+
   it('carries the marks of a replay (tp-dlq-replay-of…) as original headers: a later replay tells its letter by them', () => {
     const marks = {
       [REPLAY_HEADERS.replayedAt]: Buffer.from('2025-01-01T00:00:00.000Z'),
@@ -259,7 +349,11 @@ describe('deadLetterRecord: the original headers byte for byte', () => {
       'm',
       now,
     )
-    expect(Object.keys(out.headers!).filter((k) => !k.startsWith('tp-'))).toEqual(['a', 'c', 'd'])
+    expect(Object.keys(out.headers!).filter((k) => !k.startsWith('tp-') && !(k in ownEvent('w')))).toEqual([
+      'a',
+      'c',
+      'd',
+    ])
     expect(out.headers![DLQ_HEADERS.headersOmitted]).toBe('1')
   })
 

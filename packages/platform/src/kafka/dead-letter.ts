@@ -1,5 +1,7 @@
 import { isUtf8 } from 'node:buffer'
+import { randomUUID } from 'node:crypto'
 import type { DeadLetter } from '@tradepulse/contracts'
+import { cloudEventHeaders } from './cloud-events.ts'
 import { HEADER_FRAMING_BYTES, headerBytes, recordBytes } from './produce.ts'
 import {
   type InRecord,
@@ -80,6 +82,59 @@ export const DLQ_HEADERS = {
 } as const
 
 const OUR_HEADERS: ReadonlySet<string> = new Set(Object.values(DLQ_HEADERS))
+
+/**
+ * A dead letter is an event of its own (CloudEvents binary mode, as cloudEventHeaders stamps it): its ce_*
+ * headers say this type, a ce_id of its own, ce_source `/tradepulse/<worker>`, ce_time its failedAt,
+ * ce_subject its origin (topic[partition]@offset), and content-type application/json (the DeadLetter).
+ */
+export const DEAD_LETTER_CE_TYPE = 'dev.tradepulse.deadletter.v1'
+
+/**
+ * The original headers that would say what the letter is (its CloudEvents attributes, ce_*, and its
+ * content-type, any case) are kept under this prefix: `ce_id` as `tp-original-ce_id`. Before, a letter
+ * carried them as its own, and a CloudEvents consumer of the dlq took a webhook_failed letter for the
+ * alert itself (same ce_source and ce_id, ce_type dev.tradepulse.alert.v1). An original header already
+ * named with the prefix gets it once more, so that originalHeadersOfLetter, which takes it off once,
+ * gives every name back as it was.
+ */
+export const DLQ_ORIGINAL_HEADER_PREFIX = 'tp-original-'
+
+const EVENT_HEADER = /^(?:ce_|content-type$)/i
+
+/** The name under which a letter carries an original header. */
+function letterHeaderName(name: string): string {
+  return EVENT_HEADER.test(name) || name.startsWith(DLQ_ORIGINAL_HEADER_PREFIX)
+    ? `${DLQ_ORIGINAL_HEADER_PREFIX}${name}`
+    : name
+}
+
+/** The text of a header's last value, or undefined. */
+function lastText(headers: RecordHeaders, name: string): string | undefined {
+  if (!Object.hasOwn(headers, name)) return undefined
+  const v = headers[name]!
+  const last = Array.isArray(v) ? v[v.length - 1] : v
+  return last === undefined ? undefined : String(last)
+}
+
+/**
+ * The original record's headers as a dead letter (its record's own headers, as read) carries them, under
+ * their original names: DLQ_HEADERS left out, and for a letter with its own CloudEvents headers (ce_type
+ * DEAD_LETTER_CE_TYPE) those left out too and DLQ_ORIGINAL_HEADER_PREFIX taken off the originals. A letter
+ * written before it had its own (the original's ce_* and content-type as its own) is read as before.
+ */
+export function originalHeadersOfLetter(letterHeaders: RecordHeaders): RecordHeaders {
+  const own = lastText(letterHeaders, 'ce_type') === DEAD_LETTER_CE_TYPE
+  const out: RecordHeaders = {}
+  for (const [k, v] of Object.entries(letterHeaders)) {
+    if (OUR_HEADERS.has(k)) continue
+    if (!own) setOwn(out, k, v)
+    else if (k.startsWith(DLQ_ORIGINAL_HEADER_PREFIX))
+      setOwn(out, k.slice(DLQ_ORIGINAL_HEADER_PREFIX.length), v)
+    else if (!EVENT_HEADER.test(k)) setOwn(out, k, v)
+  }
+  return out
+}
 
 /**
  * Set by `tradepulse dlq replay` on every record it sends again. Not among DLQ_HEADERS on purpose: a
@@ -209,10 +264,11 @@ function textHeaders(headers: RecordHeaders): Pick<DeadLetter, 'headers'> {
 }
 
 /**
- * The original headers as the dlq record's own, exactly (bytes, every value of a repeated header), while
- * they fit in DLQ_MAX_ORIGINAL_HEADER_BYTES and DLQ_MAX_ORIGINAL_HEADER_VALUES; a header that does not
- * fit is left out whole, and so is one named as ours (a letter's headers sent on again), and the values
- * left out are counted. `values` and `bytes` (names and values) are the original's.
+ * The original headers as the dlq record's own, exactly (bytes, every value of a repeated header; ce_* and
+ * content-type under DLQ_ORIGINAL_HEADER_PREFIX), while they fit in DLQ_MAX_ORIGINAL_HEADER_BYTES and
+ * DLQ_MAX_ORIGINAL_HEADER_VALUES; a header that does not fit is left out whole, and so is one named as
+ * ours (a letter's headers sent on again), and the values left out are counted. `values` and `bytes`
+ * (names and values) are the original's.
  */
 function carriedHeaders(headers: RecordHeaders): {
   carried: RecordHeaders
@@ -228,9 +284,12 @@ function carriedHeaders(headers: RecordHeaders): {
   let bytes = 0
   for (const [k, v] of Object.entries(headers)) {
     const count = Array.isArray(v) ? v.length : 1
-    const size = headerBytes(k, v)
+    const name = letterHeaderName(k)
+    const own = headerBytes(k, v)
+    // headerBytes counts the name once per value; the prefix, when added, is ASCII.
+    const size = own + (name.length - k.length) * count
     values += count
-    bytes += size - count * HEADER_FRAMING_BYTES
+    bytes += own - count * HEADER_FRAMING_BYTES
     if (
       OUR_HEADERS.has(k) ||
       carriedBytes + size > DLQ_MAX_ORIGINAL_HEADER_BYTES ||
@@ -241,7 +300,7 @@ function carriedHeaders(headers: RecordHeaders): {
     }
     carriedBytes += size
     carriedValues += count
-    setOwn(carried, k, v)
+    setOwn(carried, name, v)
   }
   return { carried, omitted, values, bytes }
 }
@@ -270,8 +329,9 @@ function boundedKey(key: Buffer, maxChars = DLQ_MAX_KEY_CHARS): string {
 
 /**
  * The dlq record for one input: the reason and the origin in the value and in headers (the original's
- * Kafka timestamp too), and the original headers byte for byte in its own headers (DLQ_HEADERS
- * after them).
+ * Kafka timestamp too), and the original headers byte for byte in its own headers (their ce_* and
+ * content-type under DLQ_ORIGINAL_HEADER_PREFIX), then the letter's own CloudEvents headers
+ * (DEAD_LETTER_CE_TYPE, a new ce_id per letter), then DLQ_HEADERS.
  *
  * The finished record is measured as Kafka will encode it (recordBytes) against `maxRecordBytes`
  * (DLQ_MAX_RECORD_BYTES). While it is over, it shrinks in this order: the text copy of the headers is
@@ -314,6 +374,13 @@ export function deadLetterRecord(
     ...(timestamp === undefined ? {} : { timestamp }),
   }
   const cuts: string[] = []
+  const event = cloudEventHeaders({
+    id: randomUUID(),
+    type: DEAD_LETTER_CE_TYPE,
+    source: `/tradepulse/${worker}`,
+    time: failedAt,
+    subject: `${rec.topic}[${rec.partition}]@${rec.offset}`,
+  })
 
   const make = (): OutRecord => {
     const letter: DeadLetter = {
@@ -335,6 +402,7 @@ export function deadLetterRecord(
       value: JSON.stringify(letter),
       headers: {
         ...carried,
+        ...event,
         [DLQ_HEADERS.reason]: reason,
         [DLQ_HEADERS.worker]: worker,
         [DLQ_HEADERS.topic]: rec.topic,
