@@ -9,6 +9,14 @@
 // would read fewer overlapping hours: an upper bound of the false pages there).
 // Prints one table and writes bench/results/eval-buzz.json.
 import { readFileSync } from 'node:fs'
+import {
+  type BuzzSpikeRule,
+  evaluateIndicator,
+  type HysteresisValue,
+  parseRules,
+  RULE_FILES,
+  type Rule,
+} from '@tradepulse/alerting'
 import type { IndicatorUpdate, Scope } from '@tradepulse/contracts'
 import {
   applyContributions,
@@ -19,14 +27,6 @@ import {
   readIndicator,
   resolveIndicatorConfig,
 } from '@tradepulse/indicators'
-import {
-  type BuzzSpikeRule,
-  evaluateIndicator,
-  type HysteresisValue,
-  parseRules,
-  RULE_FILES,
-  type Rule,
-} from '@tradepulse/alerting'
 import { writeResult } from '../results.ts'
 
 const MINUTE_MS = 60_000

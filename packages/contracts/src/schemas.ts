@@ -472,7 +472,8 @@ export const DeadLetter = z.object({
   keyTruncated: z.boolean().optional(),
   /**
    * The original headers that are one valid UTF-8 value, as text (traceparent, ce_*…): at most 32, each
-   * value cut at 1,024 characters. The record's own Kafka headers carry all of them byte for byte.
+   * value cut at 1,024 characters. The record's own Kafka headers carry all of them byte for byte
+   * (ce_* and content-type under the prefix `tp-original-`: the letter's own describe the letter).
    */
   headers: z.record(z.string(), z.string()).optional(),
 })
