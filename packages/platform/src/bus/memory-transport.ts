@@ -4,7 +4,7 @@ import { faultReason } from '../fault-reason.ts'
 import type { HealthStatus } from '../health.ts'
 import { createBatchProcessor } from '../kafka/batch-processor.ts'
 import type { BatchRunner } from '../kafka/batch-runner.ts'
-import { ALIGN_FORCED_WARN_EVERY_MS, createPartitionAligner } from '../kafka/partition-aligner.ts'
+import { createPartitionAligner, forcedStepReporter } from '../kafka/partition-aligner.ts'
 import type { InRecord } from '../kafka/records.ts'
 import { RepeatedReplyError } from '../kafka/reply-breaker.ts'
 import { retry } from '../retry.ts'
@@ -98,26 +98,12 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
         return worked
       }
 
-      /** When a forced step was last warned of, and those since not warned of (as the Kafka runner's). */
-      let forcedWarnedAt = Number.NEGATIVE_INFINITY
-      let forcedUnwarned = 0
       /** Counts a pass's forced steps (tradepulse_align_forced_total) and warns of them once a minute at most. */
-      function forcedStep(topic: string, partitions: readonly string[], steps: number): void {
-        metrics.alignForced.inc(steps)
-        forcedUnwarned += steps
-        const now = performance.now()
-        if (now - forcedWarnedAt < ALIGN_FORCED_WARN_EVERY_MS) return
-        forcedWarnedAt = now
-        log.warn(
-          {
-            partitions: partitions.map((p) => `${topic}/${p}`),
-            steps: forcedUnwarned,
-            everyMs: ALIGN_FORCED_WARN_EVERY_MS,
-          },
-          'event-time alignment forced a step: nothing else would take anything, so the partitions take the least that leaves none of their records read behind; records not read yet may come late (warned of once a minute at most; tradepulse_align_forced_total counts every one)',
-        )
-        forcedUnwarned = 0
-      }
+      const reportForced = forcedStepReporter(
+        metrics.alignForced,
+        (fields, message) => log.warn(fields, message),
+        'event-time alignment forced a step: nothing else would take anything, so the partitions take the least that leaves none of their records read behind; records not read yet may come late (warned of once a minute at most; tradepulse_align_forced_total counts every one)',
+      )
 
       /**
        * The records of one pass to take now (see `pass`): the partitions' reads are cut together by a
@@ -173,7 +159,11 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
             })
           }
           aligner.release()
-          if (aligner.forced() > 0) forcedStep(topic, aligner.lastForced(), aligner.forced())
+          if (aligner.forced() > 0)
+            reportForced(
+              aligner.lastForced().map((p) => `${topic}/${p}`),
+              aligner.forced(),
+            )
           for (const p of resumed) tell[p]!.fetching()
           for (const p of resumed) cuts[p] = Math.min(aligner.cut(tell[p]!.key), read[p]!.length)
         }

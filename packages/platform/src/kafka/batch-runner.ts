@@ -12,11 +12,11 @@ import { type OtherTopics, reportingAssigner } from './group-assigner.ts'
 import { kafkaErrorType, type TradepulseProducer } from './kafka-client.ts'
 import { createOffsetCommitter, type OffsetCommitter } from './offset-committer.ts'
 import {
-  ALIGN_FORCED_WARN_EVERY_MS,
   type AlignmentExchange,
   alignmentWarnings,
   carryPoints,
   createPartitionAligner,
+  forcedStepReporter,
 } from './partition-aligner.ts'
 import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, kafkaClockError, produceAll } from './produce.ts'
@@ -1214,30 +1214,20 @@ export function createBatchRunner(
     noteHeld()
   }
 
-  /** Forced steps counted (the aligner's own count), those not warned of yet, and the last warning's time. */
+  /** Forced steps counted (the aligner's own count). */
   let forcedCounted = 0
-  let forcedUnwarned = 0
-  let forcedWarnedAt = Number.NEGATIVE_INFINITY
-  /**
-   * Counts the steps the aligner forced (tradepulse_align_forced_total) and warns of them, naming the
-   * partitions, once per ALIGN_FORCED_WARN_EVERY_MS at most: a catch-up that forces one every fetch round
-   * (fewer partitions handled at once than assigned) would otherwise write a line per round.
-   */
+  const reportForced = forcedStepReporter(
+    metrics.alignForced,
+    (fields, message) => log.warn(fields, message),
+    'event-time alignment forced a step: nothing else would take anything, so the held partitions take the least that leaves none of their fetched records behind; records not fetched yet, or of the partitions not held, may come late (warned of once a minute at most; tradepulse_align_forced_total counts every one)',
+  )
+  /** Counts and warns of the steps the aligner forced since the last call (see forcedStepReporter). */
   function noteForced(): void {
     const n = aligner!.forced()
     if (n === forcedCounted) return
     const steps = n - forcedCounted
     forcedCounted = n
-    metrics.alignForced.inc(steps)
-    forcedUnwarned += steps
-    const now = performance.now()
-    if (now - forcedWarnedAt < ALIGN_FORCED_WARN_EVERY_MS) return
-    forcedWarnedAt = now
-    log.warn(
-      { partitions: aligner!.lastForced(), steps: forcedUnwarned, everyMs: ALIGN_FORCED_WARN_EVERY_MS },
-      'event-time alignment forced a step: nothing else would take anything, so the held partitions take the least that leaves none of their fetched records behind; records not fetched yet, or of the partitions not held, may come late (warned of once a minute at most; tradepulse_align_forced_total counts every one)',
-    )
-    forcedUnwarned = 0
+    reportForced(aligner!.lastForced(), steps)
   }
 
   /** The held gauge, and since when some partition has been held (for health). */

@@ -579,6 +579,29 @@ function jointCut(
  */
 export const ALIGN_FORCED_WARN_EVERY_MS = 60_000
 
+/**
+ * What a runner does with the steps its aligner forced: counts each (tradepulse_align_forced_total) and
+ * warns, naming the partitions and the steps since the last warning, once per ALIGN_FORCED_WARN_EVERY_MS
+ * at most: a catch-up that forces one every fetch round would otherwise write a line per round.
+ */
+export function forcedStepReporter(
+  counter: { inc(n: number): void },
+  warn: (fields: { partitions: readonly string[]; steps: number; everyMs: number }, message: string) => void,
+  message: string,
+): (partitions: readonly string[], steps: number) => void {
+  let unwarned = 0
+  let warnedAt = Number.NEGATIVE_INFINITY
+  return (partitions, steps) => {
+    counter.inc(steps)
+    unwarned += steps
+    const now = performance.now()
+    if (now - warnedAt < ALIGN_FORCED_WARN_EVERY_MS) return
+    warnedAt = now
+    warn({ partitions, steps: unwarned, everyMs: ALIGN_FORCED_WARN_EVERY_MS }, message)
+    unwarned = 0
+  }
+}
+
 /** Kafka's default fetch.max.bytes: the most a broker puts in one fetch response. */
 export const BROKER_FETCH_MAX_BYTES = 57_671_680
 
