@@ -20,6 +20,7 @@ import {
 import type { IndicatorUpdate, Scope } from '@tradepulse/contracts'
 import {
   applyContributions,
+  buzzBaseline,
   type Contribution,
   createIndicatorState,
   type IndicatorState,
@@ -82,27 +83,10 @@ type Design = {
 /** Sketch: readBuzz with the standard deviation floored at √mean as well (a Poisson count's). */
 function poissonFloorBuzz(c: ResolvedIndicatorConfig) {
   return (state: IndicatorState, asOfMs: number, update: IndicatorUpdate): number => {
-    const { mean, sd } = baselineOf(state, asOfMs, c)
+    const { mean, sd } = buzzBaseline(state, asOfMs, c)
     const current = update.volume['1h']!
     return (current - mean) / Math.max(sd, Math.sqrt(mean), c.minBuzzSd)
   }
-}
-
-/** Mean and standard deviation of the baseline's coarse buckets as readBuzz counts them (no born time). */
-function baselineOf(state: IndicatorState, asOfMs: number, c: ResolvedIndicatorConfig) {
-  const cb = c.coarseBucketMs
-  const last = Math.floor((asOfMs - c.buzzWindowMs) / cb) - 1
-  const first = last - c.baselineMs / cb + 1
-  let sum = 0
-  let sumSq = 0
-  for (let idx = first; idx <= last; idx++) {
-    const n = state.coarse.get(idx) ?? 0
-    sum += n
-    sumSq += n * n
-  }
-  const buckets = last - first + 1
-  const mean = sum / buckets
-  return { mean, sd: Math.sqrt(Math.max(0, sumSq / buckets - mean * mean)) }
 }
 
 type ScopeResult = { pages: number[] }

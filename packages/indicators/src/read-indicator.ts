@@ -140,12 +140,28 @@ export function readBuzz(
   const cb = config.coarseBucketMs
   const last = Math.floor((asOfMs - config.buzzWindowMs) / cb) - 1
   if (!Number.isFinite(last)) return Number.NaN
+  const baseline = buzzBaseline(state, asOfMs, config, bornMs)
+  if (!(baseline.buckets * cb >= config.minBuzzBaselineMs)) return undefined
+  const current =
+    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) * (cb / config.buzzWindowMs)
+  return (current - baseline.mean) / Math.max(baseline.sd, config.minBuzzSd)
+}
+
+/**
+ * The baseline buzz reads against at asOfMs (see readBuzz): how many coarse buckets it spans, their mean
+ * and their (population) standard deviation, unfloored. Buckets before `bornMs` are not the baseline's.
+ */
+export function buzzBaseline(
+  state: IndicatorState,
+  asOfMs: number,
+  config: ResolvedIndicatorConfig,
+  bornMs = Number.NEGATIVE_INFINITY,
+): { buckets: number; mean: number; sd: number } {
+  const cb = config.coarseBucketMs
+  const last = Math.floor((asOfMs - config.buzzWindowMs) / cb) - 1
   // The first whole bucket since born (a NaN born is none: no reading).
   const first = Math.max(last - config.baselineMs / cb + 1, Math.ceil(bornMs / cb))
   const buckets = last - first + 1
-  if (!(buckets * cb >= config.minBuzzBaselineMs)) return undefined
-  const current =
-    windowVolume(state, asOfMs, config.buzzWindowMs, 'fine', config) * (cb / config.buzzWindowMs)
   let sum = 0
   let sumSq = 0
   for (let idx = first; idx <= last; idx++) {
@@ -153,9 +169,8 @@ export function readBuzz(
     sum += n
     sumSq += n * n
   }
-  const baselineMean = sum / buckets
-  const variance = Math.max(0, sumSq / buckets - baselineMean * baselineMean)
-  return (current - baselineMean) / Math.max(Math.sqrt(variance), config.minBuzzSd)
+  const mean = sum / buckets
+  return { buckets, mean, sd: Math.sqrt(Math.max(0, sumSq / buckets - mean * mean)) }
 }
 
 /**
