@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import type { KafkaWorker } from '@tradepulse/platform'
 import { createLogger } from '@tradepulse/platform'
@@ -142,6 +143,42 @@ describe('kafkaRun: a stop during the startup', () => {
     await r.interrupt('SIGINT')
     expect(stopped).toEqual(['scorer', 'ingest'])
     expect(exits).toEqual([0])
+  })
+
+  it('names a failed stop by what failed, and a stop past the deadline by the step still under way', async () => {
+    // The failed stop's line was 'stop failed' alone, and the deadline's named no worker nor step.
+    const lines: string[] = []
+    const logged = createLogger(
+      { level: 'error' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk))
+          done()
+        },
+      }),
+    )
+    const exits: number[] = []
+    const run = kafkaRun(logged, 200, ((code: number) => {
+      exits.push(code)
+    }) as (code: number) => never)
+    const kafkaDown = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
+      name: 'KafkaJSConnectionError',
+    })
+    run.apps.push(
+      {
+        stop: () => new Promise<void>(() => {}),
+        stopStep: () => 'disconnecting the Kafka consumer',
+      } as unknown as KafkaWorker,
+      { stop: async () => Promise.reject(kafkaDown) } as unknown as KafkaWorker,
+    )
+    void run.stopAll(0)
+    await waitFor(() => exits.length > 0)
+    const msgs = lines.map((l) => JSON.parse(l).msg as string)
+    expect(msgs[0]).toMatch(/^stop failed: cannot reach Kafka at .*KAFKA_BROKERS/)
+    expect(msgs[1]).toBe(
+      'graceful stop exceeded its deadline; exiting (still disconnecting the Kafka consumer)',
+    )
+    expect(exits).toEqual([1])
   })
 
   it("exits at once on a second signal while it stops, with that signal's code: 143 for SIGTERM, 130 for SIGINT", async () => {

@@ -23,6 +23,7 @@ import {
   produceAll,
   setValue,
   setVariables,
+  stopFailedLine,
   TradepulseError,
   topicEnds,
 } from '@tradepulse/platform'
@@ -317,18 +318,28 @@ export function kafkaRun(log: Logger, deadlineMs: number, exit: (code: number) =
     // The deadline is the workers'; the local infrastructure (--local-infra) is stopped after it either
     // way, bounded by its own stop.
     let failed = false
+    // The worker whose stop is under way: a deadline passing names it and its step (App.stopStep).
+    let current: KafkaWorker | undefined
     const timer = setTimeout(() => {
       failed = true
-      log.error({ deadlineMs }, 'graceful stop exceeded its deadline; exiting')
+      const step = current?.stopStep?.()
+      log.error(
+        { deadlineMs, ...(step ? { step } : {}) },
+        `graceful stop exceeded its deadline; exiting${step ? ` (still ${step})` : ''}`,
+      )
       void stopInfra().finally(() => exit(1))
     }, deadlineMs)
     // Not unref'd, as runUntilSignal's is not: a stop hanging on nothing that keeps the process alive
     // ended the process before the deadline, with no line, which its supervisor took for a clean stop.
-    for (const app of [...apps].reverse())
+    for (const app of [...apps].reverse()) {
+      current = app
+      // As runUntilSignal's: a Kafka or Redis that failed the stop is named with its variable.
       await app.stop().catch((err: unknown) => {
         failed = true
-        log.error({ err }, 'stop failed')
+        log.error({ err }, stopFailedLine(err))
       })
+    }
+    current = undefined
     clearTimeout(timer)
     await stopInfra()
     exit(failed ? 1 : code)
