@@ -34,11 +34,17 @@ import {
 } from '@tradepulse/platform'
 import type { AggregatorMetrics } from './aggregator-metrics.ts'
 import {
+  type AppliedClaim,
   type AppliedOffsets,
   type AppliedRange,
+  type AppliedTracker,
+  createAppliedTracker,
   type HandledRange,
   isRedelivery,
   memoryAppliedOffsets,
+  type TrackedPart,
+  trackedPart,
+  trackRecord,
 } from './applied-offsets.ts'
 import { applyInRuns, createUnansweredHeadlines } from './apply-contributions.ts'
 import { DEFAULT_MAX_AHEAD_MS, DEFAULT_PUBLISH_FAILING_MS } from './config.ts'
@@ -86,6 +92,8 @@ export type AggregatorDeps = {
    * (default SLICE_MS, see there). 0: a turn every TURN_CHECK_EVERY records (tests).
    */
   sliceMs?: number
+  /** The most contributions one merged round holds (createEventTimeMerger's maxRound; tests). */
+  maxRound?: number
   /**
    * The offsets the group has applied per input partition (Redis on Kafka; in memory by default), so a
    * headline given again after a crash counts as a duplicate, not late (see AppliedOffsets).
@@ -281,12 +289,21 @@ function loopSlices(sliceMs: number) {
  * applied: the runner handles it one record at a time, which dead-letters that record alone, the other
  * partitions' batches untouched.
  *
+ * Stopping (ctx.signal aborted: the worker stopping, or its group rebalancing while the batch is
+ * handled): the merger gives up every partition in flight once the merged round under way is applied
+ * (createEventTimeMerger's giveUp), a batch still parsing stops at its next part, and the batch, its
+ * deferred work too, fails with the signal's reason once what its rounds applied is recorded. Nothing of
+ * it is committed (the runner commits a batch whole); given again, what was applied counts as
+ * duplicates, none late. Before, the handler went on to the end of a catch-up's batch (a minute and
+ * more), which the runner then neither committed nor published, and a stop outlasted its deadline.
+ *
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
  *
- * Redeliveries: once a batch is applied, its offsets are recorded (AppliedOffsets), as are, in a batch
- * of several parts, those of each part once it and every part before it are; every batch
- * reads its partition's applied range first. A record in it was applied before (the aggregator was
+ * Redeliveries: once a batch is applied, its offsets are recorded (AppliedOffsets), and after each
+ * merged round, what the round left applied of the partitions it applied records of (the records up to
+ * the first not applied, and a tail of those past it below the oldest event not applied yet: see
+ * AppliedTracker); every batch reads its partition's applied range first. A record in it was applied before (the aggregator was
  * killed after applying it and before committing it, or its partition moved on to another member): the
  * store finds its headline id again, or, once the id is past the hour of ids it remembers, judges it
  * late. Such late contributions are counted as duplicates, not late, and not logged; the store applies
@@ -476,7 +493,11 @@ export function createAggregator(deps: AggregatorDeps) {
         notes.push({ kind: 'late', dimension, scope, headlineId })
       return notes
     },
-    { graceMs: deps.graceMs },
+    {
+      graceMs: deps.graceMs,
+      ...(deps.maxRound !== undefined ? { maxRound: deps.maxRound } : {}),
+      afterRound: () => recordRounds(),
+    },
   )
 
   /** Records of indicator updates, each with the pick it is for (`picks[i]`: `records[i]`'s). */
@@ -856,15 +877,43 @@ export function createAggregator(deps: AggregatorDeps) {
    */
   const recordedTo = new Map<string, { to: number; maxTs: number; atMs: number }>()
   const appliedTtlMs = deps.appliedTtlMs ?? Number.POSITIVE_INFINITY
-  const recordApplied = (topic: string, partition: number, range: HandledRange, source: string) =>
-    applied.record(topic, partition, range).then(
+  const recordApplied = (topic: string, partition: number, claim: AppliedClaim, source: string) =>
+    applied.record(topic, partition, claim.range, claim.tail).then(
       () => {
-        recordedTo.set(source, { to: range.to, maxTs: range.maxTs, atMs: monotonic.now() })
+        const range = claim.range
+        if (range) recordedTo.set(source, { to: range.to, maxTs: range.maxTs, atMs: monotonic.now() })
       },
       (err: unknown) => {
         log.warn({ err, source }, 'could not record the offsets of an applied batch')
       },
     )
+
+  /**
+   * Per partition (`topic/partition`) with batches under way, what they have applied (AppliedTracker),
+   * and the last write recording it. After each merged round, each partition the round applied records
+   * of records what is applied now (recordRounds), sent before the next round's calls: Redis runs one
+   * client's commands in order (the store and `applied` share the worker's client), so no round's apply
+   * lands before the record of the rounds before it, and a member stopped or killed between two rounds
+   * leaves recorded what it applied (a record applied past one that is not, at an event time at or
+   * past the oldest not applied, is left out: within about a grace of the newest applied, its id is
+   * one the store remembers). Killed within a round, the round's own records are not vouched for. Before, a
+   * batch's offsets were recorded by part (2,000 records, hours of event time while catching up) once the
+   * part and every one before it were applied: the rounds, in event-time order across parts and
+   * partitions, had applied records of the parts after it, and the restart, given them again, counted
+   * every one past the hour of ids the store remembers as late (thousands after one SIGTERM).
+   */
+  const trackers = new Map<string, { tracker: AppliedTracker; topic: string; partition: number }>()
+  const touched = new Set<string>()
+  const writing = new Map<string, Promise<void>>()
+  const recordRounds = () => {
+    for (const source of touched) {
+      const t = trackers.get(source)
+      const claim = t?.tracker.claim()
+      if (!t || !claim || (!claim.range && !claim.tail)) continue
+      writing.set(source, recordApplied(t.topic, t.partition, claim, source))
+    }
+    touched.clear()
+  }
   const checkApplied = (
     source: string,
     known: { to: number; maxTs: number; atMs: number } | undefined,
@@ -905,10 +954,7 @@ export function createAggregator(deps: AggregatorDeps) {
     const source = head ? `${head.topic}/${head.partition}` : ''
     // Every record of a batch is handled once it is done: dead letters as much as applied headlines.
     let handled: HandledRange | undefined
-    // The batch's records up to the end of each part but the last, recorded as applied once that part
-    // and every one before it are (see below).
-    const partRanges: HandledRange[] = []
-    for (const [i, r] of records.entries()) {
+    for (const r of records) {
       const offset = Number(r.offset)
       if (!handled) handled = { from: offset, to: offset, minTs: r.timestamp, maxTs: r.timestamp }
       else {
@@ -916,8 +962,29 @@ export function createAggregator(deps: AggregatorDeps) {
         if (r.timestamp < handled.minTs) handled.minTs = r.timestamp
         if (r.timestamp > handled.maxTs) handled.maxTs = r.timestamp
       }
-      if ((i + 1) % partSize === 0 && i + 1 < records.length) partRanges.push({ ...handled })
     }
+    // What the merged rounds apply of the batch's parts, recorded after each round (recordRounds).
+    let track = head ? trackers.get(source) : undefined
+    if (head && !track) {
+      track = { tracker: createAppliedTracker(), topic: head.topic, partition: head.partition }
+      trackers.set(source, track)
+    }
+    track?.tracker.begin()
+    const ownParts: TrackedPart[] = []
+    let ended = false
+    /** The batch's end, `ok` or not, for the tracker (once); resolves once its records are written. */
+    const endTracked = async (ok: boolean) => {
+      if (ended || !track) return
+      ended = true
+      await writing.get(source)
+      track.tracker.end(ok, ownParts)
+    }
+    // The worker stopping, or its group rebalancing: the batch ends at the end of the merged round under
+    // way (and at its next part, if still parsing), what was applied recorded, and fails with the reason
+    // (see Stopping above). Every partition in flight gives up with it: one left going could apply what
+    // would make the given-up records late when they come again.
+    const stop = () => merger.giveUp(ctx.signal.reason)
+    ctx.signal.addEventListener('abort', stop, { once: true })
     // What this member last recorded, taken before the read is sent: any record it acknowledged is in it.
     const known = recordedTo.get(source)
     const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
@@ -929,9 +996,6 @@ export function createAggregator(deps: AggregatorDeps) {
     const folded = new Map<string, Set<string>>()
     const late = new Set<string>()
     const submitted: Promise<void>[] = []
-    // Whether every part submitted so far was applied, and the writes recording them (partRanges).
-    let partsApplied: Promise<boolean> = Promise.resolve(true)
-    const partsRecorded: Promise<void>[] = []
     let failed: { err: unknown } | undefined
     let refused: RefusedHeadlinesError | undefined
     let lastOk = -1
@@ -960,24 +1024,30 @@ export function createAggregator(deps: AggregatorDeps) {
         if (from > 0) await slices.turn()
         // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
         if (failed) break
+        if (ctx.signal.aborted) {
+          failed = { err: ctx.signal.reason }
+          break
+        }
         merger.begin(source)
         const contributions: Contribution[] = []
         const again: string[] = []
         const ahead: { headlineId: string; aheadMs: number; recordBehindMs: number }[] = []
         const to = Math.min(records.length, from + partSize)
         const wallMs = clock.now()
+        const part = trackedPart()
         try {
           for (let i = from; i < to; i++) {
             // Turns of the event loop within a part too: the partition stays in flight (its begin is
             // open), so the merger holds the others as it does between two parts.
             if (slices.due()) await slices.turn()
             const record = records[i]!
+            const offset = Number(record.offset)
             const parsed = parseScoredRecord(record.value)
             if (!parsed.ok) {
               outcomes[i] = { kind: 'dlq', reason: parsed.reason, message: parsed.message }
+              trackRecord(part, offset, record.timestamp, Number.NEGATIVE_INFINITY)
               continue
             }
-            if (isRedelivery(range, Number(record.offset), record.timestamp)) again.push(parsed.value.id)
             const nowMs = recordNowMs(record.timestamp, wallMs)
             const placed = placeEventTime(Date.parse(parsed.value.publishedAt), nowMs, {
               maxAheadMs,
@@ -990,8 +1060,11 @@ export function createAggregator(deps: AggregatorDeps) {
                 message: placed.message,
                 id: parsed.value.id,
               }
+              trackRecord(part, offset, record.timestamp, Number.NEGATIVE_INFINITY)
               continue
             }
+            const redelivery = isRedelivery(range, offset, record.timestamp, placed.eventMs)
+            if (redelivery) again.push(parsed.value.id)
             if (placed.aheadMs > 0)
               ahead.push({
                 headlineId: parsed.value.id,
@@ -1000,6 +1073,12 @@ export function createAggregator(deps: AggregatorDeps) {
               })
             const own = contributionsAt(parsed.value, placed.eventMs)
             for (const c of own) contributions.push(c)
+            trackRecord(
+              part,
+              offset,
+              record.timestamp,
+              redelivery || own.length === 0 ? Number.NEGATIVE_INFINITY : placed.eventMs,
+            )
             const enteredMs = enteredMsOf(parsed.value.ingestedAt)
             // The record's trace context, when valid (a malformed one is not passed on).
             const traceparent = validTraceparent(record.headers.traceparent)
@@ -1015,12 +1094,20 @@ export function createAggregator(deps: AggregatorDeps) {
         countAhead(ahead)
         for (const id of again) redelivered.set(id, (redelivered.get(id) ?? 0) + 1)
         const rest = restOldest[from / partSize]
+        if (track) {
+          track.tracker.add(part)
+          ownParts.push(part)
+        }
         const done = merger
           .submit(
             contributions,
             source,
             token,
             rest !== undefined && Number.isFinite(rest) ? rest : undefined,
+            (nextMs) => {
+              part.nextMs = nextMs
+              touched.add(source)
+            },
           )
           .then((notes) => takeNotes(notes, folded, late))
         submitted.push(
@@ -1033,31 +1120,16 @@ export function createAggregator(deps: AggregatorDeps) {
             })
             .finally(() => release(again)),
         )
-        // A part applied, and every one before it, is recorded as applied at once (its records up from
-        // the batch's first), not only once the whole batch is: a member killed part way through a
-        // catch-up's batch (100,000 records, hours of event time) left none of it recorded, and the
-        // restart, given the batch again, counted every headline of its applied parts past the hour of
-        // ids the store remembers as late (tradepulse_indicator_late_total, a warning per round), not
-        // as the duplicates they were. A part whose apply failed records nothing, nor do those after it.
-        const upTo = partRanges[from / partSize]
-        if (head && upTo) {
-          const before = partsApplied
-          partsApplied = done.then(
-            () => before,
-            () => false,
-          )
-          partsRecorded.push(
-            partsApplied.then(async (ok) => {
-              if (ok) await recordApplied(head.topic, head.partition, upTo, source)
-            }),
-          )
-        }
       }
+    } catch (err) {
+      ctx.signal.removeEventListener('abort', stop)
+      void endTracked(false)
+      throw err
     } finally {
       void merger.submit([], source).catch(() => {})
     }
     // Every part settles before the batch counts as done: none may still be applied during a retry.
-    const finish = async (): Promise<OutRecord[]> => {
+    const work = async (): Promise<OutRecord[]> => {
       await Promise.all(submitted)
       if (failed) throw failed.err
       // What Redis answered the first refused headline alone (WRONGTYPE on a key only it names, say): not
@@ -1067,7 +1139,7 @@ export function createAggregator(deps: AggregatorDeps) {
       // Only now, with all of it applied. A failure to record loses no headline (only the knowledge
       // that these were applied, should they come again): warned, not retried.
       const recorded =
-        head && handled ? recordApplied(head.topic, head.partition, handled, source) : undefined
+        head && handled ? recordApplied(head.topic, head.partition, { range: handled }, source) : undefined
       // What each headline changed: the keys the store applied it to, so a scope folded into `other`
       // offers `other` (a headline once per kind, as the store counts it), not its own key, which holds
       // nothing of it (read back, it may not even exist).
@@ -1124,8 +1196,22 @@ export function createAggregator(deps: AggregatorDeps) {
           await holdBack(failed.picks, failed.err)
         }
       }
-      await Promise.all([recorded, ...partsRecorded])
+      await recorded
       return out?.records ?? []
+    }
+    // The batch's end for the tracker, once what it applied is recorded (a batch failing, or given up,
+    // leaves its records vouched for as far as its rounds applied them).
+    const finish = async (): Promise<OutRecord[]> => {
+      try {
+        const out = await work()
+        await endTracked(true)
+        return out
+      } catch (err) {
+        await endTracked(false)
+        throw err
+      } finally {
+        ctx.signal.removeEventListener('abort', stop)
+      }
     }
     // A part failed before the last was parsed (a Redis fault, or another partition's round: the merger
     // fails every source in flight): the records not reached have no outcome, so the batch fails here,

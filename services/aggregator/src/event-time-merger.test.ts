@@ -305,3 +305,69 @@ describe('createEventTimeMerger', () => {
     expect(sizes).toEqual([16_000, 16_000, 8_000])
   })
 })
+
+describe('event-time merger: progress and giving up', () => {
+  it("tells each submission, after every round it was in, its first contribution's time not applied yet, before the next round", async () => {
+    const events: string[] = []
+    const merger = createEventTimeMerger(
+      async (round) => {
+        events.push(`apply ${round.map((x) => x.eventMs / MIN).join(',')}`)
+        await new Promise<void>((r) => setImmediate(r))
+      },
+      { graceMs: 10 * MIN, maxRound: 2, afterRound: () => events.push('after') },
+    )
+    merger.begin('p0')
+    await merger.submit(
+      [c('a', 1 * MIN), c('b', 2 * MIN), c('c', 3 * MIN)],
+      'p0',
+      undefined,
+      undefined,
+      (ms) => events.push(`next ${ms / MIN}`),
+    )
+    expect(events).toEqual(['apply 1,2', 'next 3', 'after', 'apply 3', 'next Infinity', 'after'])
+  })
+
+  it('gives up every source in flight once the round under way is applied: nothing more applied, later submissions of them reject', async () => {
+    const applied: number[] = []
+    const reason = new TradepulseError('SHUTDOWN', 'stopping', { retriable: true })
+    let release: (() => void) | undefined
+    const merger = createEventTimeMerger(
+      async (round) => {
+        if (!release) await new Promise<void>((r) => (release = r))
+        for (const x of round) applied.push(x.eventMs / MIN)
+      },
+      { graceMs: 10 * MIN, maxRound: 1 },
+    )
+    const token0 = merger.begin('p0')
+    const token1 = merger.begin('p1')
+    merger.begin('p1') // a second part of p1, still being parsed
+    const a = merger.submit([c('a', 1 * MIN), c('b', 2 * MIN)], 'p0', token0)
+    const b = merger.submit([c('x', 1.5 * MIN)], 'p1', token1)
+    a.catch(() => {})
+    b.catch(() => {})
+    await vi.waitFor(() => expect(release).toBeDefined())
+    merger.giveUp(reason)
+    release!()
+    await expect(a).rejects.toBe(reason)
+    await expect(b).rejects.toBe(reason)
+    expect(applied).toEqual([1]) // the round under way, and no other
+    await expect(merger.submit([c('y', 2.5 * MIN)], 'p1', token1)).rejects.toMatchObject({
+      code: 'INFRA_DEPENDENCY',
+    })
+    expect(applied).toEqual([1])
+    // Batches begun after it are applied as usual.
+    merger.begin('p0')
+    await merger.submit([c('z', 3 * MIN)], 'p0', undefined)
+    expect(applied).toEqual([1, 3])
+  })
+
+  it('gives up at once when no round is under way', async () => {
+    const merger = createEventTimeMerger(async () => {}, { graceMs: 10 * MIN })
+    const reason = new Error('stop')
+    const token = merger.begin('p0')
+    merger.giveUp(reason)
+    await expect(merger.submit([c('a', MIN)], 'p0', token)).rejects.toMatchObject({
+      code: 'INFRA_DEPENDENCY',
+    })
+  })
+})

@@ -32,8 +32,24 @@ export type EventTimeMerger<N extends HeadlineNote = FoldedContribution> = {
     source: string,
     token?: number,
     restOldestMs?: number,
+    progress?: SubmissionProgress,
   ): Promise<N[]>
+  /**
+   * Gives up every source in flight, with `reason` (the worker stopping, its group rebalancing): once the
+   * round under way (if any) is applied, every pending submission rejects with it, nothing more of them
+   * is applied, and every later one begun before this rejects, as after a failed round (what they have
+   * pending could make the others' records late when they come again). The rounds applied so far stay
+   * applied, and `afterRound` has been told of each.
+   */
+  giveUp(reason: unknown): void
 }
+
+/**
+ * Told after each round that applied some of a submission's contributions (and none of its headlines was
+ * refused): the event time of its first contribution not applied yet, Infinity once all are. Every
+ * contribution before it in event-time order is applied, and none at that time or later.
+ */
+export type SubmissionProgress = (nextMs: number) => void
 
 /**
  * A submission some of whose headlines the store refused for good, each tried alone (see findRefused);
@@ -78,6 +94,7 @@ type Pending<N> = {
   folded: N[]
   /** Its headlines a failed round found refused (findRefused): it rejects with them once done. */
   refused: { headlineId: string; err: unknown }[]
+  progress: SubmissionProgress | undefined
   resolve: (folded: N[]) => void
   reject: (err: unknown) => void
 }
@@ -131,6 +148,11 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
     graceMs: number
     /** The most contributions a round holds, but for ties of event time (default MAX_ROUND); see pump. */
     maxRound?: number
+    /**
+     * Called after each round is applied and its submissions told of their progress, before the next
+     * round starts (the aggregator records what was applied here: see AppliedTracker).
+     */
+    afterRound?: () => void
   },
 ): EventTimeMerger<N> {
   const pending: Pending<N>[] = []
@@ -155,6 +177,8 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
   }
   let pumping = false
   let scheduled = false
+  /** giveUp's, while a round is under way: every source in flight fails once it is applied. */
+  let givingUp: { reason: unknown } | undefined
 
   const schedule = () => {
     if (scheduled) return
@@ -175,7 +199,13 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
     if (pumping) return
     pumping = true
     try {
-      while (pending.length > 0) {
+      for (;;) {
+        if (givingUp) {
+          const { reason } = givingUp
+          givingUp = undefined
+          failAll(reason)
+        }
+        if (pending.length === 0) break
         let w = Number.POSITIVE_INFINITY
         for (const [source, progress] of inFlight) w = Math.min(w, progress, rest.get(source) ?? w)
         const upTo = roundBound(pending, w + options.graceMs / 2, maxRound)
@@ -204,6 +234,10 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
           refuse(found.refused, members)
         }
         if (folded && folded.length > 0) attribute(folded, members)
+        for (const { p } of members)
+          if (p.progress && p.refused.length === 0)
+            p.progress(p.next < p.items.length ? p.items[p.next]!.eventMs : Number.POSITIVE_INFINITY)
+        options.afterRound?.()
         for (const { p } of members) {
           if (p.next === p.items.length) {
             finish(p)
@@ -293,7 +327,11 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
       open.set(source, (open.get(source) ?? 0) + 1)
       return failures.get(source) ?? 0
     },
-    submit(contributions, source, token, restOldestMs) {
+    giveUp(reason) {
+      if (pumping) givingUp ??= { reason }
+      else failAll(reason)
+    },
+    submit(contributions, source, token, restOldestMs, progress) {
       close(source)
       if (restOldestMs !== undefined && open.has(source)) rest.set(source, restOldestMs)
       else rest.delete(source)
@@ -317,7 +355,7 @@ export function createEventTimeMerger<N extends HeadlineNote = FoldedContributio
       const newest = items[items.length - 1]!.eventMs
       inFlight.set(source, Math.max(inFlight.get(source) ?? Number.NEGATIVE_INFINITY, newest))
       return new Promise<N[]>((resolve, reject) => {
-        pending.push({ source, items, next: 0, folded: [], refused: [], resolve, reject })
+        pending.push({ source, items, next: 0, folded: [], refused: [], progress, resolve, reject })
         schedule()
       })
     },
