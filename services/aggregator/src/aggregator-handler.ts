@@ -290,12 +290,12 @@ function loopSlices(sliceMs: number) {
  * partitions' batches untouched.
  *
  * Stopping (ctx.signal aborted: the worker stopping, or its group rebalancing while the batch is
- * handled): the merger gives up every partition in flight once the merged round under way is applied
- * (createEventTimeMerger's giveUp), a batch still parsing stops at its next part, and the batch, its
- * deferred work too, fails with the signal's reason once what its rounds applied is recorded. Nothing of
- * it is committed (the runner commits a batch whole); given again, what was applied counts as
- * duplicates, none late. Before, the handler went on to the end of a catch-up's batch (a minute and
- * more), which the runner then neither committed nor published, and a stop outlasted its deadline.
+ * handled): the batch is handled to its end, every part applied, as before 58f555b (the runner
+ * commits nothing of it). 58f555b ended it between merged rounds instead: with another member in the
+ * group, a SIGTERM during a catch-up then lost headlines for good (thousands, counted late, not
+ * applied, by the member given the partitions; most likely the group's event-time alignment had the
+ * stopped member's partitions at the end of what it fetched, not of what it applied, so the other
+ * member ran past them beyond the grace). A kill part way still leaves what the rounds applied recorded.
  *
  * Writes go to the ACTIVE namespace, read once per merged round: after a rebuild switches readers to a
  * fresh namespace, the very next round writes there (see rebuild.ts for why nothing is lost).
@@ -979,12 +979,6 @@ export function createAggregator(deps: AggregatorDeps) {
       await writing.get(source)
       track.tracker.end(ok, ownParts)
     }
-    // The worker stopping, or its group rebalancing: the batch ends at the end of the merged round under
-    // way (and at its next part, if still parsing), what was applied recorded, and fails with the reason
-    // (see Stopping above). Every partition in flight gives up with it: one left going could apply what
-    // would make the given-up records late when they come again.
-    const stop = () => merger.giveUp(ctx.signal.reason)
-    ctx.signal.addEventListener('abort', stop, { once: true })
     // What this member last recorded, taken before the read is sent: any record it acknowledged is in it.
     const known = recordedTo.get(source)
     const appliedRange = head ? applied.read(head.topic, head.partition) : undefined
@@ -1024,10 +1018,6 @@ export function createAggregator(deps: AggregatorDeps) {
         if (from > 0) await slices.turn()
         // After a failed part nothing more is submitted: the runner retries the whole batch, in order.
         if (failed) break
-        if (ctx.signal.aborted) {
-          failed = { err: ctx.signal.reason }
-          break
-        }
         merger.begin(source)
         const contributions: Contribution[] = []
         const again: string[] = []
@@ -1122,7 +1112,6 @@ export function createAggregator(deps: AggregatorDeps) {
         )
       }
     } catch (err) {
-      ctx.signal.removeEventListener('abort', stop)
       void endTracked(false)
       throw err
     } finally {
@@ -1199,8 +1188,8 @@ export function createAggregator(deps: AggregatorDeps) {
       await recorded
       return out?.records ?? []
     }
-    // The batch's end for the tracker, once what it applied is recorded (a batch failing, or given up,
-    // leaves its records vouched for as far as its rounds applied them).
+    // The batch's end for the tracker, once what it applied is recorded (a batch failing leaves its
+    // records vouched for as far as its rounds applied them).
     const finish = async (): Promise<OutRecord[]> => {
       try {
         const out = await work()
@@ -1209,8 +1198,6 @@ export function createAggregator(deps: AggregatorDeps) {
       } catch (err) {
         await endTracked(false)
         throw err
-      } finally {
-        ctx.signal.removeEventListener('abort', stop)
       }
     }
     // A part failed before the last was parsed (a Redis fault, or another partition's round: the merger
