@@ -1,13 +1,13 @@
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BaseConfig, loadConfig } from './config.ts'
-import { kafkaBrokers, randomName, waitFor } from './kafka/int-test-support.ts'
+import { kafkaBrokers, randomName } from './kafka/int-test-support.ts'
 import { createTopicsWithLeaders } from './kafka/kafka-client.ts'
 import { createKafkaWorker, topicsAtStart } from './kafka-worker.ts'
 import { EXIT_CONFIG } from './lifecycle.ts'
 import { createLogger } from './logger.ts'
+import { exitCodeOf, spawnModule } from './process-test-support.ts'
 
 // A worker that does not create its topics (TOPICS_AUTO_CREATE=false) checks them before it consumes, on
 // a real broker: the ones it reads as well as the ones it writes.
@@ -72,28 +72,14 @@ describe('a worker that does not create its topics, on a real broker', () => {
     const name = randomName('start-topics')
     const [input, dlq] = [`${name}.in`, `${name}.dlq`]
     await createTopics([dlq])
-    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
-      env: { PATH: process.env.PATH ?? '', ...workerEnv(), PROBE_TOPIC: input, PROBE_DLQ: dlq },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = spawnModule(main, {
+      PATH: process.env.PATH ?? '',
+      ...workerEnv(),
+      PROBE_TOPIC: input,
+      PROBE_DLQ: dlq,
     })
-    let output = ''
-    child.stdout.on('data', (d) => {
-      output += d
-    })
-    child.stderr.on('data', (d) => {
-      output += d
-    })
-    let exit: number | null | undefined
-    child.once('exit', (code) => {
-      exit = code
-    })
-    try {
-      await waitFor(() => (exit !== undefined ? true : undefined), 'the worker process exiting', 60_000)
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; its output:\n${output}`)
-    } finally {
-      if (exit === undefined) child.kill('SIGKILL')
-    }
+    const exit = await exitCodeOf(worker, 60_000)
+    const output = worker.output()
     // It exited 69 naming KAFKA_BROKERS: "This server does not host this topic-partition", no topic named.
     expect(exit, output).toBe(EXIT_CONFIG)
     expect(output.split('\n').filter((l) => l.includes(input))).toEqual([

@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -11,6 +11,7 @@ import type { TradepulseError } from '../errors.ts'
 import { describeInfraFailure, EXIT_UNAVAILABLE } from '../lifecycle.ts'
 import { createLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
+import { exitCodeOf, spawnModule } from '../process-test-support.ts'
 import { closeRedis, createRedis } from '../redis-client.ts'
 import { type BatchRunner, createBatchRunner } from './batch-runner.ts'
 import {
@@ -20,7 +21,6 @@ import {
   randomName,
   testCleanups,
   until,
-  waitFor,
 } from './int-test-support.ts'
 import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 import type { BatchHandler } from './records.ts'
@@ -192,28 +192,9 @@ describe('batch runner on a fault of the deployment inside a batch', () => {
       PROBE_DLQ: t.dlq,
       PROBE_KEY: shared,
     }
-    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (d) => {
-      output += d
-    })
-    child.stderr.on('data', (d) => {
-      output += d
-    })
-    let exit: number | null | undefined
-    child.once('exit', (code) => {
-      exit = code
-    })
-    try {
-      await waitFor(() => (exit !== undefined ? true : undefined), 'the worker process exiting', 60_000)
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; its output:\n${output}`)
-    } finally {
-      if (exit === undefined) child.kill('SIGKILL')
-    }
+    const worker = spawnModule(main, env)
+    const exit = await exitCodeOf(worker, 60_000)
+    const output = worker.output()
     expect(exit, output).toBe(EXIT_UNAVAILABLE)
     const fatal = output
       .split('\n')

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { connect as netConnect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Admin, ISocketFactory } from 'kafkajs'
@@ -7,6 +6,7 @@ import { TradepulseError } from '../errors.ts'
 import { stopFailedLine } from '../lifecycle.ts'
 import { createCapturingLogger } from '../logger.ts'
 import { tcpProxy } from '../net-test-support.ts'
+import { exitCodeOf, spawnModule } from '../process-test-support.ts'
 import {
   kafkaBrokers,
   probeInput,
@@ -130,39 +130,30 @@ describe('batch runner stopped while Kafka does not answer', () => {
       const app = createKafkaWorker({ worker: 'probe', config, log, inputTopics: [process.env.PROBE_TOPIC], dlqTopic: process.env.PROBE_TOPIC, defaultHttpPort: 0, handler, transport })
       await runUntilSignal(app, log, config.SHUTDOWN_DEADLINE_MS).catch((err) => exitOnFatal(err, log))
     `
-    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        KAFKA_BROKERS: kafkaBrokers().join(','),
-        KAFKA_GROUP_ID: randomName('group'),
-        KAFKA_SESSION_TIMEOUT_MS: '6000',
-        KAFKA_HEARTBEAT_INTERVAL_MS: '500',
-        // Longer than the test: the stop's last commit has something to commit.
-        KAFKA_COMMIT_INTERVAL_MS: '600000',
-        SHUTDOWN_DEADLINE_MS: '6000',
-        HTTP_PORT: '0',
-        LOG_LEVEL: 'info',
-        PROBE_TOPIC: topic,
-        PROBE_PROXIES: JSON.stringify(Object.fromEntries(proxies.ports)),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const worker = spawnModule(main, {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+      KAFKA_GROUP_ID: randomName('group'),
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      // Longer than the test: the stop's last commit has something to commit.
+      KAFKA_COMMIT_INTERVAL_MS: '600000',
+      SHUTDOWN_DEADLINE_MS: '6000',
+      HTTP_PORT: '0',
+      LOG_LEVEL: 'info',
+      PROBE_TOPIC: topic,
+      PROBE_PROXIES: JSON.stringify(Object.fromEntries(proxies.ports)),
     })
-    cleanups.push(async () => void child.kill('SIGKILL'))
-    let output = ''
-    child.stdout.on('data', (d) => {
-      output += d
-    })
-    child.stderr.on('data', (d) => {
-      output += d
-    })
-    let exit: number | null | undefined
-    child.once('exit', (code) => {
-      exit = code
-    })
-    await waitFor(() => output.includes('handled') || exit !== undefined, 'the record handled', 60_000)
+    cleanups.push(async () => void worker.child.kill('SIGKILL'))
+    await waitFor(
+      () => worker.output().includes('handled') || worker.exit() !== undefined,
+      'the record handled',
+      60_000,
+    )
     proxies.cut()
-    child.kill('SIGTERM')
-    await waitFor(() => exit !== undefined, 'the worker process exiting', 60_000)
+    worker.child.kill('SIGTERM')
+    const exit = await exitCodeOf(worker)
+    const output = worker.output()
     expect(exit, output).toBe(1)
     expect(output).not.toContain('exceeded its deadline')
     const last = output

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -7,8 +6,9 @@ import { TradepulseError } from '../errors.ts'
 import { EXIT_CONFIG } from '../lifecycle.ts'
 import { createCapturingLogger } from '../logger.ts'
 import { createMetrics } from '../metrics.ts'
+import { exitCodeOf, spawnModule } from '../process-test-support.ts'
 import { createBatchRunner } from './batch-runner.ts'
-import { kafkaBrokers, randomName, waitFor } from './int-test-support.ts'
+import { kafkaBrokers, randomName } from './int-test-support.ts'
 import { createKafka, createProducer, createTopicsWithLeaders } from './kafka-client.ts'
 
 /** Above the broker's group.max.session.timeout.ms (default 1800000, as the local broker has it). */
@@ -105,28 +105,9 @@ describe('batch runner with a session timeout the broker refuses', () => {
     }
     // Checked like the worker's own: only the broker refuses it.
     expect(loadConfig(BaseConfig, env).KAFKA_SESSION_TIMEOUT_MS).toBe(REFUSED_MS)
-    const child = spawn(process.execPath, ['--input-type=module', '-e', main], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (d) => {
-      output += d
-    })
-    child.stderr.on('data', (d) => {
-      output += d
-    })
-    let exit: number | null | undefined
-    child.once('exit', (code) => {
-      exit = code
-    })
-    try {
-      await waitFor(() => (exit !== undefined ? true : undefined), 'the worker process exiting')
-    } catch (err) {
-      throw new Error(`${(err as Error).message}; its output:\n${output}`)
-    } finally {
-      if (exit === undefined) child.kill('SIGKILL')
-    }
+    const worker = spawnModule(main, env)
+    const exit = await exitCodeOf(worker, 30_000)
+    const output = worker.output()
     expect(exit, output).toBe(EXIT_CONFIG)
     const named = output.split('\n').filter((l) => l.includes('KAFKA_SESSION_TIMEOUT_MS'))
     expect(named).toEqual([
