@@ -54,8 +54,9 @@ describe('README configuration table', () => {
         .split('\n')
         .find((l) => l.startsWith(`| \`${name}\` |`))
     expect(row('KAFKA_PARTITIONS_CONCURRENCY')).toMatch(
-      // Ingest, the scorer and the aggregator give their own (all partitions at once), now the most common.
-      /\| `6` \(alerter: `3`, gateway: `3`\) \| all \| partitions handled at once \(set it to the partitions one worker is assigned\); alerter, gateway: partitions handled at once per worker: .* \|$/,
+      // Ingest, the scorer and the aggregator give their own (all partitions at once), now the most common;
+      // the alerter its own too (its 12 input partitions), with the same description.
+      /\| `6` \(alerter: `12`, gateway: `3`\) \| all \| partitions handled at once \(set it to the partitions one worker is assigned\); gateway: partitions handled at once per worker: .* \|$/,
     )
     expect(row('KAFKA_MAX_BYTES_PER_PARTITION')).toMatch(
       /\| fetch size per partition; aggregator: fetch size per partition \(a scored headline is about 1 KB; .*\) \|$/,

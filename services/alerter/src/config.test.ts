@@ -1,3 +1,4 @@
+import { createTopicCatalogue } from '@tradepulse/contracts'
 import { loadConfig, MAX_DURATION_MS } from '@tradepulse/platform'
 import { numberNotations } from '@tradepulse/platform/config-test-support'
 import { describe, expect, it } from 'vitest'
@@ -172,6 +173,22 @@ describe('AlerterConfig', () => {
     )
     expect(refusal({ ALERTER_HYSTERESIS_PRUNE_GRACE_MS: '1h' })).toBe(
       'invalid configuration:\n  ALERTER_HYSTERESIS_PRUNE_GRACE_MS: a whole number in decimal digits (0-9) only (got "1h")',
+    )
+  })
+
+  it('handles all its input partitions at once by default (headlines.scored and indicators as the catalogue makes them)', () => {
+    // The platform's 3 of 12: partitions resumed together were handled apart and the aligner forced steps
+    // on a backlog, so records could come late (alerter-partitions-concurrency.int.test.ts).
+    const topics = createTopicCatalogue()
+    expect(loadConfig(AlerterConfig, {}).KAFKA_PARTITIONS_CONCURRENCY).toBe(
+      topics.scored.partitions + topics.indicators.partitions,
+    )
+    expect(loadConfig(AlerterConfig, {}).KAFKA_PARTITIONS_CONCURRENCY).toBe(12)
+    expect(
+      loadConfig(AlerterConfig, { KAFKA_PARTITIONS_CONCURRENCY: '4' }).KAFKA_PARTITIONS_CONCURRENCY,
+    ).toBe(4)
+    expect(refusal({ KAFKA_PARTITIONS_CONCURRENCY: '0' })).toMatch(
+      /^invalid configuration:\n {2}KAFKA_PARTITIONS_CONCURRENCY: /,
     )
   })
 })

@@ -1,4 +1,5 @@
 import { RULE_FILES } from '@tradepulse/alerting'
+import { createTopicCatalogue } from '@tradepulse/contracts'
 import { DEFAULT_INDICATOR_CONFIG, resolveIndicatorConfig } from '@tradepulse/indicators'
 import {
   baseConfigShape,
@@ -6,6 +7,7 @@ import {
   durationMs,
   MAX_DURATION_MS,
   MAX_TIMER_MS,
+  ownDefault,
   timerMs,
   topicsAutoCreate,
 } from '@tradepulse/platform'
@@ -64,8 +66,30 @@ export const WEBHOOK_MAX_NEWS_AGE_MS = 15 * 60_000
  */
 export const WEBHOOK_MAX_NEWS_AGE_MIN_MS = 60_000
 
+/**
+ * KAFKA_PARTITIONS_CONCURRENCY's default: the partitions of the alerter's input topics as the catalogue
+ * makes them (headlines.scored and indicators, 6 each: 12), so that one alerter handles every partition it
+ * is assigned at once. It reads both in event time (the aligner, gateInEventTime); with fewer slots than
+ * partitions (the platform's 3), partitions the aligner resumes together are handled apart, each held back
+ * by the others' older records, and the aligner has to force steps on a backlog: records came late (out of
+ * event-time order: a cooldown kept a rewrite instead of the news), and the catch-up was slower. Several
+ * alerters in a group are each assigned fewer: a larger number than a worker's partitions costs nothing.
+ * Per partition handled at once: its fetch share in the fetch's bound (KAFKA_MAX_BYTES_PER_PARTITION, so
+ * 12 MB rather than kafkajs's 10 MB); Redis is one connection, and gateInEventTime merges the partitions
+ * handled at once into one handler round, so more of them means fewer, larger rounds, not more round trips.
+ */
+export const ALERTER_PARTITIONS_CONCURRENCY = (() => {
+  const topics = createTopicCatalogue()
+  return topics.scored.partitions + topics.indicators.partitions
+})()
+
 export const alerterConfigShape = {
   ...baseConfigShape,
+  KAFKA_PARTITIONS_CONCURRENCY: ownDefault(
+    'KAFKA_PARTITIONS_CONCURRENCY',
+    ALERTER_PARTITIONS_CONCURRENCY,
+    'partitions handled at once (set it to the partitions one worker is assigned)',
+  ),
   ALERTER_RULES_FILE: z
     .string()
     .min(1)
