@@ -158,8 +158,10 @@ describe('alerter handler', () => {
       (metrics.find((m) => m.name === name)?.values ?? []) as { metricName?: string; value: number }[]
     return {
       alerts: values('tradepulse_alerts_total').reduce((n, v) => n + v.value, 0),
-      latency: values('tradepulse_alert_latency_seconds').find((v) => v.metricName?.endsWith('_count'))
-        ?.value,
+      // Summed over the rule kinds.
+      latency: values('tradepulse_alert_latency_seconds')
+        .filter((v) => v.metricName?.endsWith('_count'))
+        .reduce((n, v) => n + v.value, 0),
     }
   }
 
@@ -213,15 +215,26 @@ describe('alerter handler', () => {
       0,
       () => ingested,
     )
-    /** The latency histogram's count, sum (seconds) and observations at most 30 s. */
+    /**
+     * The latency histogram's count, sum (seconds) and observations at most 30 s, 30 min and 1 h, summed
+     * over the rule kinds; and the kinds observed.
+     */
     const latency = async (registry: Registry) => {
       const values = ((await registry.getMetricsAsJSON()).find(
         (m) => m.name === 'tradepulse_alert_latency_seconds',
       )?.values ?? []) as { metricName?: string; value: number; labels: Record<string, unknown> }[]
       const of = (suffix: string, le?: number) =>
-        values.find((v) => v.metricName?.endsWith(suffix) && (le === undefined || v.labels.le === le))
-          ?.value ?? 0
-      return { count: of('_count'), sum: of('_sum'), within30s: of('_bucket', 30) }
+        values
+          .filter((v) => v.metricName?.endsWith(suffix) && (le === undefined || v.labels.le === le))
+          .reduce((n, v) => n + v.value, 0)
+      return {
+        count: of('_count'),
+        sum: of('_sum'),
+        within30s: of('_bucket', 30),
+        within30min: of('_bucket', 1800),
+        within1h: of('_bucket', 3600),
+        kinds: new Set(values.map((v) => v.labels.kind)),
+      }
     }
     const alertsOn = (out: OutRecord[]) =>
       out.filter((r) => r.topic === topics.alerts.name).map((r) => JSON.parse(r.value as string) as Alert)
@@ -259,6 +272,11 @@ describe('alerter handler', () => {
     expect(seen.count).toBe(alerts.length)
     expect(seen.within30s).toBe(0)
     expect(seen.sum).toBeGreaterThanOrEqual((alerts.length * HOUR) / 1_000)
+    // In a bucket of their own, not +Inf past a 30 s top bucket (where histogram_quantile read 30 s).
+    expect(seen.within30min).toBe(0)
+    expect(seen.within1h).toBe(alerts.length)
+    // By the kind of the rule that raised each.
+    expect(seen.kinds).toEqual(new Set(alerts.map((a) => a.ruleKind)))
 
     // Another process takes the records an hour after one that claimed them and failed: the alerts held in
     // the outbox go out as held, observed at their acknowledgement.

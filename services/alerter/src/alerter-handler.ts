@@ -789,7 +789,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       const record = a.records.find((r) => r.topic === alertsTopic)
       if (!record || (done && !done.has(record))) return
       metrics.alerts.inc({ rule: a.alert.rule, severity: a.alert.severity })
-      metrics.latency.observe(latencyAtAck(a.alert) / 1_000)
+      metrics.latency.observe({ kind: a.alert.ruleKind }, latencyAtAck(a.alert) / 1_000)
     }
     // Records Kafka refused for good (too large for a topic, an invalid record), found one by one.
     const refused = new Map<OutRecord, string>()

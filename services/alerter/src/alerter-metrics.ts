@@ -1,6 +1,15 @@
 import { Severity } from '@tradepulse/contracts'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
+/**
+ * tradepulse_alert_latency_seconds's buckets (seconds). Past 30 s as well: alerts an outage or a backlog
+ * held back a minute or an hour all landed in +Inf, where histogram_quantile reads the highest finite
+ * bound (30 s) whatever the real wait. The low ones stay for the live path's milliseconds.
+ */
+export const ALERT_LATENCY_BUCKETS = [
+  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 1800, 3600,
+]
+
 /** The alerter's own metrics, next to the pipeline metrics every worker has. */
 export function createAlerterMetrics(registry: Registry) {
   return {
@@ -28,8 +37,9 @@ export function createAlerterMetrics(registry: Registry) {
     }),
     latency: new Histogram({
       name: 'tradepulse_alert_latency_seconds',
-      help: "from the triggering record entering the pipeline (the alert's ingestedAt) to Kafka acknowledging the alert on alerts.v1, on the alerter's clock: an alert an outage held counts the time it waited (the alert's own latencyMs is to its first detection)",
-      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      help: "from the triggering record entering the pipeline (the alert's ingestedAt) to Kafka acknowledging the alert on alerts.v1, on the alerter's clock, by rule kind (headline_shock, level, ...): an alert an outage held counts the time it waited (the alert's own latencyMs is to its first detection); buckets up to an hour, so a backlog's minutes or hours read as such",
+      labelNames: ['kind'],
+      buckets: ALERT_LATENCY_BUCKETS,
       registers: [registry],
     }),
     rulesReloads: new Counter({
