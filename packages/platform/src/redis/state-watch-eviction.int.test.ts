@@ -118,6 +118,35 @@ describe('watchRedisState on a Redis that evicts', () => {
     expect(await a.metric('tradepulse_redis_may_evict')).toMatch(/^tradepulse_redis_may_evict 0$/m)
   })
 
+  /** A gauge's value as the registry exposes it. */
+  const gaugeValue = async (a: ReturnType<typeof watch>, name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(await a.metric(name))?.[1])
+
+  it('exports the memory Redis uses and its maxmemory (0 when none) from the same INFO read', async () => {
+    // A Redis full under noeviction refused writes (OOM) with no metric of its headroom before it did.
+    const redis = await server('noeviction', 5_000_000)
+    const max = Number(/^maxmemory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+    const a = watch(redis)
+    await a.w.check()
+    expect(await gaugeValue(a, 'tradepulse_redis_maxmemory_bytes')).toBe(max)
+    const before = await gaugeValue(a, 'tradepulse_redis_used_memory_bytes')
+    expect(before).toBeGreaterThan(0)
+    expect(before).toBeLessThan(max)
+    const value = 'x'.repeat(1024)
+    const pipeline = redis.pipeline()
+    for (let i = 0; i < 1000; i++) pipeline.set(`fill:${i}`, value, 'PX', 86_400_000)
+    await pipeline.exec()
+    await a.w.check()
+    const after = await gaugeValue(a, 'tradepulse_redis_used_memory_bytes')
+    expect(after).toBeGreaterThan(before + 1000 * 1024)
+
+    // No maxmemory: 0, the used memory still read.
+    await redis.config('SET', 'maxmemory', '0')
+    await a.w.check()
+    expect(await gaugeValue(a, 'tradepulse_redis_maxmemory_bytes')).toBe(0)
+    expect(await gaugeValue(a, 'tradepulse_redis_used_memory_bytes')).toBeGreaterThan(0)
+  })
+
   it('reports a volatile-lru policy with maxmemory before it evicts anything: an error line, degraded while it holds', async () => {
     const redis = await server('volatile-lru', 50_000_000)
     const a = watch(redis)

@@ -55,9 +55,17 @@ export type RedisStateWatch = {
 
 const LOST_METRIC = 'tradepulse_redis_state_lost_total'
 const MAY_EVICT_METRIC = 'tradepulse_redis_may_evict'
+const USED_MEMORY_METRIC = 'tradepulse_redis_used_memory_bytes'
+const MAXMEMORY_METRIC = 'tradepulse_redis_maxmemory_bytes'
 
-/** What `INFO memory` and `INFO stats` say of eviction. */
-type Eviction = { maxmemory: number; maxmemoryHuman: string; policy: string; evictedKeys: number }
+/** What `INFO memory` and `INFO stats` say of eviction, and the memory used (absent if INFO omits it). */
+type Eviction = {
+  maxmemory: number
+  maxmemoryHuman: string
+  policy: string
+  evictedKeys: number
+  usedMemory?: number
+}
 
 /**
  * Notices a Redis that lost what the workers keep in it: restarted without persistence, flushed, or
@@ -79,7 +87,9 @@ type Eviction = { maxmemory: number; maxmemoryHuman: string; policy: string; evi
  * `INFO stats`: a `maxmemory` with a `maxmemory-policy` other than noeviction is an error line, the
  * `tradepulse_redis_may_evict` gauge and a degraded health check for as long as it holds; `evicted_keys`
  * grown since the last read is reported as a loss (the first read only takes it as the baseline). An
- * INFO refused (a managed Redis's ACL) is said once, and the marker is watched still.
+ * INFO refused (a managed Redis's ACL) is said once, and the marker is watched still. The same read sets
+ * `tradepulse_redis_used_memory_bytes` and `tradepulse_redis_maxmemory_bytes` (0: no maxmemory), the
+ * headroom a Redis under noeviction has before it refuses writes (`OOM command not allowed`).
  *
  * What it cannot see: a loss while no worker on the prefix was running (the first to start sets a
  * new marker, as on a new deployment), and a loss between two reads that something else filled back
@@ -93,7 +103,7 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   const intervalMs = opts.intervalMs ?? 10_000
   const reportMs = Math.min(opts.reportMs ?? 3_600_000, opts.refillMs)
   const lost = counter(opts.registry)
-  const mayEvict = gauge(opts.registry)
+  const { mayEvict, usedMemory, maxmemory } = gauges(opts.registry)
   const remedy = opts.remedy ? `. ${opts.remedy}` : ''
   let epoch: string | undefined
   // The last loss by the wall clock (for the messages: when it was, until when the state is incomplete)
@@ -153,6 +163,8 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
     }
     const may = read.maxmemory > 0 && read.policy !== 'noeviction'
     mayEvict?.set(may ? 1 : 0)
+    maxmemory?.set(read.maxmemory)
+    if (read.usedMemory !== undefined) usedMemory?.set(read.usedMemory)
     if (may && evicting?.policy !== read.policy) {
       opts.log.error(
         { maxmemory: read.maxmemory, maxmemoryPolicy: read.policy },
@@ -262,7 +274,14 @@ function parseEviction(info: string): Eviction | undefined {
   const evictedKeys = Number(fields.get('evicted_keys'))
   const policy = fields.get('maxmemory_policy')
   if (!policy || !Number.isFinite(maxmemory) || !Number.isFinite(evictedKeys)) return undefined
-  return { maxmemory, maxmemoryHuman: fields.get('maxmemory_human') ?? `${maxmemory}B`, policy, evictedKeys }
+  const usedMemory = Number(fields.get('used_memory') ?? Number.NaN)
+  return {
+    maxmemory,
+    maxmemoryHuman: fields.get('maxmemory_human') ?? `${maxmemory}B`,
+    policy,
+    evictedKeys,
+    ...(Number.isFinite(usedMemory) ? { usedMemory } : {}),
+  }
 }
 
 /** What a maxmemory-policy drops when memory is full. */
@@ -299,16 +318,40 @@ function counter(registry: Registry | undefined): Counter | undefined {
   )
 }
 
-function gauge(registry: Registry | undefined): Gauge | undefined {
-  if (!registry) return undefined
-  return (
-    (registry.getSingleMetric(MAY_EVICT_METRIC) as Gauge | undefined) ??
-    new Gauge({
-      name: MAY_EVICT_METRIC,
-      help: 'whether Redis runs with maxmemory and a maxmemory-policy other than noeviction, so may drop the state the worker keeps there (1) or not (0), as its INFO last said',
-      registers: [registry],
-    })
-  )
+/** The gauges of INFO's last read (none without a registry). */
+function gauges(registry: Registry | undefined): { mayEvict?: Gauge; usedMemory?: Gauge; maxmemory?: Gauge } {
+  if (!registry) return {}
+  const get = (name: string, make: () => Gauge): Gauge =>
+    (registry.getSingleMetric(name) as Gauge | undefined) ?? make()
+  return {
+    mayEvict: get(
+      MAY_EVICT_METRIC,
+      () =>
+        new Gauge({
+          name: MAY_EVICT_METRIC,
+          help: 'whether Redis runs with maxmemory and a maxmemory-policy other than noeviction, so may drop the state the worker keeps there (1) or not (0), as its INFO last said',
+          registers: [registry],
+        }),
+    ),
+    usedMemory: get(
+      USED_MEMORY_METRIC,
+      () =>
+        new Gauge({
+          name: USED_MEMORY_METRIC,
+          help: "the memory Redis uses (INFO memory's used_memory), read with the state marker (every 10 s and on each reconnection); against tradepulse_redis_maxmemory_bytes, the headroom before a Redis under noeviction refuses writes (OOM command not allowed)",
+          registers: [registry],
+        }),
+    ),
+    maxmemory: get(
+      MAXMEMORY_METRIC,
+      () =>
+        new Gauge({
+          name: MAXMEMORY_METRIC,
+          help: "Redis's maxmemory (INFO memory), 0 when it has none (unlimited), read with the state marker (every 10 s and on each reconnection)",
+          registers: [registry],
+        }),
+    ),
+  }
 }
 
 function describeMs(ms: number): string {
