@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { REPO_ROOT } from './local-kafka.ts'
 
 // No Prometheus or Grafana here: deploy/ is checked by reading it, for what a worker's restart does to
@@ -13,6 +14,10 @@ const dashboard = JSON.parse(
 ) as { panels: Panel[] }
 const targets = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, ...t })))
 const prometheus = readFileSync(join(REPO_ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')
+const rulesText = readFileSync(join(REPO_ROOT, 'deploy/prometheus/rules.yml'), 'utf8')
+type Rule = Record<string, unknown> & { alert: string; expr: string }
+const ruleGroups = (parse(rulesText) as { groups?: { name: string; rules: Rule[] }[] }).groups ?? []
+const rules = ruleGroups.flatMap((g) => g.rules ?? [])
 
 /** The source files of the packages and services (not their tests). */
 function sources(dir: string): string[] {
@@ -45,6 +50,13 @@ for (const root of ['packages', 'services'])
 const metricsOf = (expr: string) => [...expr.matchAll(/\b(tradepulse_\w+)/g)].map((m) => m[1]!)
 const base = (name: string) => name.replace(/_bucket$/, '')
 
+/** Whether `expr` reads counter or histogram `name` only through rate() or increase(). */
+const readAsRate = (expr: string, name: string) => {
+  const all = [...expr.matchAll(new RegExp(`\\b${name}\\b`, 'g'))].length
+  const rated = [...expr.matchAll(new RegExp(`\\b(rate|increase)\\(${name}(\\{[^}]*\\})?\\[`, 'g'))].length
+  return all > 0 && rated === all
+}
+
 /** Seconds of a Prometheus duration as the files write them (5s, 1m). */
 function seconds(duration: string): number {
   const m = /^(\d+)(s|m)$/.exec(duration)
@@ -64,7 +76,7 @@ describe('the Grafana dashboard', () => {
     for (const t of targets)
       for (const name of metricsOf(t.expr)) {
         if (defined.get(base(name)) === 'Gauge') continue
-        expect(t.expr, t.panel).toMatch(new RegExp(`\\b(rate|increase)\\(${name}(\\{[^}]*\\})?\\[`))
+        expect(readAsRate(t.expr, name), `${t.panel}: ${t.expr}`).toBe(true)
       }
   })
 
@@ -135,5 +147,119 @@ describe('the Prometheus configuration', () => {
     const refresh = /^\s+refresh_interval: (\S+)$/m.exec(sd)?.[1]
     expect(refresh, 'dns_sd_configs refresh_interval').toBeDefined()
     expect(seconds(refresh!)).toBeLessThanOrEqual(scrape)
+  })
+})
+
+describe('the Prometheus alert rules (deploy/prometheus/rules.yml)', () => {
+  // The README told operators to alert on the workers' metrics, and Prometheus loaded no rule at all.
+  const config = parse(prometheus) as { rule_files?: string[] }
+  const compose = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+    services: Record<string, { volumes?: string[] }>
+  }
+
+  it('are loaded by prometheus.yml, and docker-compose mounts them where it looks', () => {
+    const volumes = compose.services.prometheus?.volumes ?? []
+    const mounted = (host: string) =>
+      volumes.find((v) => v.split(':')[0] === host)?.split(':')[1] as string | undefined
+    const configAt = mounted('./deploy/prometheus/prometheus.yml')
+    const rulesAt = mounted('./deploy/prometheus/rules.yml')
+    expect(configAt, 'prometheus.yml mounted').toBeDefined()
+    expect(rulesAt, 'rules.yml mounted').toBeDefined()
+    // A relative rule_files entry is read from the configuration file's folder.
+    const dir = configAt!.slice(0, configAt!.lastIndexOf('/'))
+    const loaded = (config.rule_files ?? []).map((f) => (f.startsWith('/') ? f : `${dir}/${f}`))
+    expect(loaded).toContain(rulesAt)
+  })
+
+  it('have the shape promtool takes: groups of named rules, each an alert with an expr, a for, labels and annotations', () => {
+    expect(ruleGroups.length).toBeGreaterThan(0)
+    expect(new Set(ruleGroups.map((g) => g.name)).size).toBe(ruleGroups.length)
+    for (const g of ruleGroups) {
+      expect(Object.keys(g).sort(), `group ${g.name}`).toEqual(['name', 'rules'])
+      expect(g.rules.length, `group ${g.name}`).toBeGreaterThan(0)
+    }
+    const names = rules.map((r) => r.alert)
+    expect(new Set(names).size, 'alert names unique').toBe(names.length)
+    const keys = new Set(['alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations'])
+    for (const r of rules) {
+      for (const k of Object.keys(r)) expect(keys.has(k), `${r.alert}: ${k}`).toBe(true)
+      expect(r.alert).toMatch(/^[A-Za-z_][A-Za-z0-9_]*$/)
+      expect(typeof r.expr, r.alert).toBe('string')
+      expect(r.expr.trim(), r.alert).not.toBe('')
+      // Brackets balanced: an expression promtool would refuse outright.
+      for (const [open, close] of ['()', '[]', '{}']) {
+        let depth = 0
+        for (const c of r.expr) {
+          if (c === open) depth++
+          if (c === close) depth--
+          expect(depth, `${r.alert}: ${open}${close}`).toBeGreaterThanOrEqual(0)
+        }
+        expect(depth, `${r.alert}: ${open}${close}`).toBe(0)
+      }
+      if (r.for !== undefined) expect(r.for, r.alert).toMatch(/^(\d+(ms|s|m|h|d|w|y))+$/)
+      const labels = r.labels as Record<string, unknown>
+      expect(['critical', 'warning'], r.alert).toContain(labels?.severity)
+      for (const v of Object.values(labels)) expect(typeof v, r.alert).toBe('string')
+      const annotations = r.annotations as Record<string, unknown>
+      expect(typeof annotations?.summary, r.alert).toBe('string')
+      expect(typeof annotations?.description, r.alert).toBe('string')
+      // A label the expression aggregated away renders empty in the annotation.
+      const by = /\bby \(([^)]*)\)/.exec(r.expr)?.[1]?.split(/,\s*/)
+      if (by)
+        for (const [, label] of `${annotations.summary} ${annotations.description}`.matchAll(
+          /\$labels\.(\w+)/g,
+        ))
+          expect(by, `${r.alert}: $labels.${label}`).toContain(label)
+    }
+  })
+
+  it('read only metrics the workers define, counters and histograms through rate or increase, gauges over time', () => {
+    for (const r of rules) {
+      const read = metricsOf(r.expr)
+      for (const name of read) {
+        expect(defined.has(base(name)), `${r.alert}: ${name}`).toBe(true)
+        if (defined.get(base(name)) === 'Gauge')
+          expect(r.expr, r.alert).toMatch(new RegExp(`\\b(last|max)_over_time\\(${name}(\\{[^}]*\\})?\\[`))
+        else expect(readAsRate(r.expr, name), `${r.alert}: ${r.expr}`).toBe(true)
+      }
+    }
+  })
+
+  it('cover what operators are told to watch', () => {
+    const read = new Set(rules.flatMap((r) => metricsOf(r.expr)))
+    for (const name of [
+      'tradepulse_webhook_deliveries_total',
+      'tradepulse_dlq_total',
+      'tradepulse_consumer_lag',
+      'tradepulse_alert_latency_seconds_bucket',
+      'tradepulse_redis_state_lost_total',
+      'tradepulse_records_skipped_total',
+      'tradepulse_indicator_applied_lost_total',
+      'tradepulse_redis_may_evict',
+      'tradepulse_redis_used_memory_bytes',
+      'tradepulse_redis_maxmemory_bytes',
+    ])
+      expect(read.has(name), name).toBe(true)
+    expect(
+      rules.some((r) => /^up\{job="tradepulse"\} == 0$/.test(r.expr.trim())),
+      'a worker down',
+    ).toBe(true)
+    // One dead letter is worth a look: an increase over 10 minutes above 0, not a rate under a threshold.
+    const dlq = rules.filter((r) => r.expr.includes('tradepulse_dlq_total'))
+    expect(dlq.length).toBeGreaterThan(0)
+    for (const r of dlq)
+      expect(r.expr).toMatch(/\bincrease\(tradepulse_dlq_total(\{[^}]*\})?\[10m\]\)\) > 0$/)
+    // Redis's memory past 80 % of maxmemory, an unlimited one (0) left out rather than divided by.
+    const memory = rules.find(
+      (r) => /tradepulse_redis_used_memory_bytes/.test(r.expr) && /> 0\.8$/.test(r.expr),
+    )
+    expect(memory, 'Redis memory above 80 %').toBeDefined()
+    expect(memory!.expr).toMatch(/\/ \(last_over_time\(tradepulse_redis_maxmemory_bytes\[\d+[sm]\]\) > 0\)/)
+  })
+
+  it('alert on nothing the dashboard does not show', () => {
+    const shown = new Set(targets.flatMap((t) => metricsOf(t.expr)))
+    for (const r of rules)
+      for (const name of metricsOf(r.expr)) expect(shown.has(name), `${r.alert}: ${name}`).toBe(true)
   })
 })
