@@ -147,6 +147,31 @@ describe('watchRedisState on a Redis that evicts', () => {
     expect(await gaugeValue(a, 'tradepulse_redis_used_memory_bytes')).toBeGreaterThan(0)
   })
 
+  it('takes a Redis full under noeviction (writes refused: OOM) for no refusal of the watch, and reads on once it has room', async () => {
+    // The marker's SET is a write: a full Redis refuses it with OOM, which the watch said once as an error
+    // that it cannot watch for data loss (needing Redis 7.0) and never again, whatever came after.
+    const redis = await server('noeviction', 2_000_000)
+    const a = watch(redis)
+    await a.w.check()
+    // Full: maxmemory set below what it uses (noeviction evicts nothing), so every write is refused.
+    const used = Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1])
+    await redis.config('SET', 'maxmemory', String(used - 100_000))
+    await expect(redis.set('fill:one', 'x')).rejects.toThrow(/^OOM /)
+    await a.w.check()
+    await a.w.check()
+    expect(a.errors()).toEqual([])
+    expect(a.w.lostAt()).toBeUndefined()
+    expect(await gaugeValue(a, 'tradepulse_redis_used_memory_bytes')).toBeGreaterThan(
+      await gaugeValue(a, 'tradepulse_redis_maxmemory_bytes'),
+    )
+    // Room again, then the data lost: the watch still sees it.
+    await redis.config('SET', 'maxmemory', '0')
+    await redis.flushall()
+    await a.w.check()
+    expect(a.w.lostAt()).toBeDefined()
+    expect(a.errors().map((l) => l.msg)).toEqual([expect.stringMatching(/^Redis lost its data: /)])
+  })
+
   it('reports a volatile-lru policy with maxmemory before it evicts anything: an error line, degraded while it holds', async () => {
     const redis = await server('volatile-lru', 50_000_000)
     const a = watch(redis)

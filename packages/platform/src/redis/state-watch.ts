@@ -201,7 +201,18 @@ export function watchRedisState(redis: Redis, opts: RedisStateWatchOptions): Red
   // An error reply (a Redis before 7.0 refusing SET ... GET, an ACL refusing the key or INFO) leaves that
   // half of the watch blind for good: said once. Redis unreachable or slow: the connection's own health
   // check and log say so; the next read will tell.
+  // A full Redis under noeviction refusing the marker's SET (`OOM command not allowed …`) is no refusal of
+  // the watch: it passes once Redis has room (the workers' own writes fail and say so meanwhile, and the
+  // memory gauges show it). Taken for one, it was an error line blaming the Redis version and the ACL, and
+  // no word of a real refusal after it.
   const markerFailed = (err: unknown): boolean => {
+    if (err instanceof Error && err.message.startsWith('OOM ')) {
+      opts.log.debug(
+        { err, key },
+        'state marker not read: Redis is full (OOM); read again at the next interval',
+      )
+      return false
+    }
     if (!markerRefused && err instanceof Error && err.name === 'ReplyError') {
       markerRefused = true
       opts.log.error(
