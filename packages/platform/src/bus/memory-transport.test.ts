@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
 import type { BatchRunnerConfig } from '../kafka/batch-runner.ts'
@@ -334,6 +335,50 @@ describe('in-memory runner health while it waits a fault out', () => {
     } finally {
       await runner.stop()
     }
+  })
+})
+
+describe('in-memory runner warnings while it waits a fault out', () => {
+  it('logs the first retry whole and then counts the rest, not a stack trace per attempt', async () => {
+    // Redis full under noeviction: every retry of the batch logged its error whole, 80-90 lines of
+    // 1.5-2 KB in 30 s per worker.
+    const bus = createMemoryBus()
+    bus.createTopic('in', 1)
+    bus.createTopic('dlq', 1)
+    bus.produce([{ topic: 'in', key: 'k', value: 'v' }])
+    let failing = true
+    const oom = "OOM command not allowed when used memory > 'maxmemory'."
+    const handler: BatchHandler = async (records) => {
+      if (failing) throw new TradepulseError('INFRA_REDIS', oom, { cause: new ReplyError(oom) })
+      return records.map(() => ({ kind: 'ok' as const }))
+    }
+    const { log, lines } = createCapturingLogger<{
+      level: number
+      msg: string
+      err?: { stack?: string }
+      repeated?: number
+      error?: string
+    }>()
+    const metrics = createMetrics(`warn-${Math.random().toString(36).slice(2)}`)
+    const runner = createMemoryTransport(bus).createRunner(handler, runnerConfig('warn', 10), log, metrics)
+    const retries = async () => ((await metrics.retries.get()).values ?? []).reduce((n, v) => n + v.value, 0)
+    await runner.start()
+    try {
+      await until(async () => (await retries()) >= 20, '20 retries')
+      failing = false
+      await until(async () => bus.committed('warn', 'in', 0) === 1, 'the batch handled')
+    } finally {
+      await runner.stop()
+    }
+    const retried = await retries()
+    const warnings = lines.filter((l) => l.msg.startsWith('infrastructure fault; retrying the batch'))
+    const whole = warnings.filter((l) => l.err?.stack)
+    expect(whole).toHaveLength(1)
+    const summaries = warnings.filter((l) => l.repeated !== undefined)
+    expect(warnings).toHaveLength(1 + summaries.length)
+    expect(summaries.reduce((n, l) => n + l.repeated!, 0)).toBe(retried - 1)
+    expect(summaries.at(-1)!.msg).toMatch(/cleared after \d+ s\)$/)
+    expect(summaries.at(-1)!.error).toMatch(/^INFRA_REDIS: out of memory: OOM command not allowed/)
   })
 })
 

@@ -8,6 +8,7 @@ import { createPartitionAligner, forcedStepReporter } from '../kafka/partition-a
 import type { InRecord } from '../kafka/records.ts'
 import { RepeatedReplyError } from '../kafka/reply-breaker.ts'
 import { retry } from '../retry.ts'
+import { createWarnThrottle } from '../warn-throttle.ts'
 import type { MemoryBus } from './memory-bus.ts'
 import type { Transport } from './transport.ts'
 
@@ -37,6 +38,9 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
       const failed = new Promise<TradepulseError>((r) => {
         failedResolve = r
       })
+      // A lasting fault (Redis full, down) is retried every few seconds at most: its first warning whole,
+      // then a count every 30 s and when it clears, not a stack trace on every attempt.
+      const retryWarnings = createWarnThrottle(log)
       const process = createBatchProcessor({
         handler,
         worker: cfg.worker,
@@ -83,9 +87,10 @@ export function createMemoryTransport(bus: MemoryBus): Transport {
             onRetry: (err, attempt, delayMs) => {
               state = { status: 'degraded', detail: `${err.code}: ${faultReason(err)} (attempt ${attempt})` }
               metrics.retries.inc({ code: err.code })
-              log.warn({ err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
+              retryWarnings.warn(topic, { err, attempt, delayMs }, 'infrastructure fault; retrying the batch')
             },
           })
+          retryWarnings.clear(topic)
           if (!result.ok) return worked
           state = { status: 'ok' }
           const next = new Map<number, number>()

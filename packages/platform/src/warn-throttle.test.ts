@@ -1,0 +1,58 @@
+import { ReplyError } from 'ioredis'
+import { describe, expect, it } from 'vitest'
+import { TradepulseError } from './errors.ts'
+import { createCapturingLogger } from './logger.ts'
+import { createWarnThrottle } from './warn-throttle.ts'
+
+type Line = { level: number; msg: string; err?: { stack?: string }; error?: string; repeated?: number }
+
+function setup() {
+  const { log, lines } = createCapturingLogger<Line>()
+  const clock = { now: 0 }
+  const throttle = createWarnThrottle(log, { everyMs: 30_000, now: () => clock.now })
+  // As the Redis client gives it: ioredis's reply wrapped in ours.
+  const oom = "OOM command not allowed when used memory > 'maxmemory'."
+  const fault = () => new TradepulseError('INFRA_REDIS', oom, { cause: new ReplyError(oom) })
+  return { lines, clock, throttle, fault }
+}
+
+describe('createWarnThrottle', () => {
+  it('logs the first warning whole, then one summary with the count per interval, without the stack', () => {
+    const { lines, clock, throttle, fault } = setup()
+    // 85 retries over 32 s (as a worker logged against a full Redis): 2 lines, not 85.
+    for (let i = 0; i < 85; i++) {
+      clock.now = (i * 32_000) / 84
+      throttle.warn('p0', { err: fault(), attempt: i + 1, partition: 0 }, 'retrying the batch')
+    }
+    expect(lines).toHaveLength(2)
+    expect(lines[0]!.err?.stack).toContain('OOM command not allowed')
+    expect(lines[0]!.msg).toBe('retrying the batch')
+    expect(lines[1]!.err).toBeUndefined()
+    expect(lines[1]!.error).toBe(
+      "INFRA_REDIS: out of memory: OOM command not allowed when used memory > 'maxmemory'.",
+    )
+    expect(lines[1]!.msg).toMatch(
+      /^retrying the batch \(\d+ more since the last line; still failing after 30 s\)$/,
+    )
+    const counted = lines[1]!.repeated!
+    // The rest, said when the fault clears; the next fault is logged whole again.
+    throttle.clear('p0')
+    expect(lines).toHaveLength(3)
+    expect(counted + lines[2]!.repeated!).toBe(84)
+    expect(lines[2]!.msg).toMatch(/cleared after 32 s\)$/)
+    throttle.warn('p0', { err: fault() }, 'retrying the batch')
+    expect(lines).toHaveLength(4)
+    expect(lines[3]!.err?.stack).toBeDefined()
+  })
+
+  it('keeps keys apart, and says nothing more at clear when nothing was counted', () => {
+    const { lines, throttle, fault } = setup()
+    throttle.warn('p0', { err: fault() }, 'retrying')
+    throttle.warn('p1', { err: fault() }, 'retrying')
+    expect(lines.filter((l) => l.err?.stack)).toHaveLength(2)
+    throttle.clear('p0')
+    throttle.clear('p1')
+    throttle.clear('p2')
+    expect(lines).toHaveLength(2)
+  })
+})
