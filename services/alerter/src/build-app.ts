@@ -153,9 +153,17 @@ export function buildAlerterApp(config: AlerterConfig, deps: AlerterDeps): Alert
     count(records)
   }
 
+  // A cap on attempts dead-letters every alert of a receiver down for longer than its attempts and backoffs
+  // (5 of them: about 5.5 s, the old default): taken, but said at start.
+  if (desks.webhooks.length > 0 && config.ALERTER_WEBHOOK_MAX_ATTEMPTS > 0)
+    log.warn(
+      { ALERTER_WEBHOOK_MAX_ATTEMPTS: config.ALERTER_WEBHOOK_MAX_ATTEMPTS },
+      `ALERTER_WEBHOOK_MAX_ATTEMPTS is ${config.ALERTER_WEBHOOK_MAX_ATTEMPTS}: a desk's webhook failing for longer than that many attempts has its alerts dead-lettered (webhook_failed), not posted once it answers again; unset it (0) to retry them until ALERTER_WEBHOOK_MAX_AGE_MS (${config.ALERTER_WEBHOOK_MAX_AGE_MS} ms)`,
+    )
   const webhooks = createWebhookDispatcher({
     kafka: createKafka(kafkaClientConfig(config, `${clientId}-webhooks`), log),
     producer: createProducer(kafka, log),
+    dlqTotal: metrics.dlq,
     groupId: `${groupId}.webhooks`,
     targets: desks.webhooks.map((w) => ({ ...w, topic: topics.deskAlerts(w.deskId).name })),
     dlqTopic: topics.dlq.name,

@@ -44,10 +44,10 @@ describe('AlerterConfig', () => {
   })
 
   it('refuses a webhook backoff base above its cap, naming both', () => {
-    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '20000' })).toBe(
-      'invalid configuration:\n  ALERTER_WEBHOOK_BACKOFF_BASE_MS: must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got 20000 and 10000)',
+    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '40000' })).toBe(
+      'invalid configuration:\n  ALERTER_WEBHOOK_BACKOFF_BASE_MS: must be at most ALERTER_WEBHOOK_BACKOFF_MAX_MS (got 40000 and 30000)',
     )
-    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '10000' })).toBe('accepted')
+    expect(refusal({ ALERTER_WEBHOOK_BACKOFF_BASE_MS: '30000' })).toBe('accepted')
   })
 
   it('refuses a webhook timeout above the max age of an alert, naming both and why', () => {
@@ -104,7 +104,6 @@ describe('AlerterConfig', () => {
   it.each([
     'ALERTER_EVIDENCE_SCOPES',
     'ALERTER_EVIDENCE_PER_SCOPE',
-    'ALERTER_WEBHOOK_MAX_ATTEMPTS',
     'ALERTER_WEBHOOK_CONCURRENCY',
     'ALERTER_WEBHOOK_QUEUE_MAX',
   ])('refuses %s above 2147483647, naming it', (name) => {
@@ -113,6 +112,16 @@ describe('AlerterConfig', () => {
     )
     expect(refusal({ [name]: '2147483647' })).toBe('accepted')
     expect(refusal({ [name]: '0' })).toMatch(new RegExp(`^invalid configuration:\\n {2}${name}: Too small`))
+  })
+
+  it('takes ALERTER_WEBHOOK_MAX_ATTEMPTS 0 (no limit: retried until ALERTER_WEBHOOK_MAX_AGE_MS) by default, a count up to 2147483647', () => {
+    // 5 by default dead-lettered every alert of a receiver down for more than about 5 s.
+    expect(loadConfig(AlerterConfig, {}).ALERTER_WEBHOOK_MAX_ATTEMPTS).toBe(0)
+    expect(loadConfig(AlerterConfig, {}).ALERTER_WEBHOOK_BACKOFF_MAX_MS).toBe(30_000)
+    expect(refusal({ ALERTER_WEBHOOK_MAX_ATTEMPTS: '5' })).toBe('accepted')
+    expect(refusal({ ALERTER_WEBHOOK_MAX_ATTEMPTS: '2147483648' })).toBe(
+      'invalid configuration:\n  ALERTER_WEBHOOK_MAX_ATTEMPTS: at most 2147483647 (a 32-bit integer) (got "2147483648")',
+    )
   })
 
   it('takes ALERTER_MAX_EVENT_AGE_MS in ms, 0 (off) by default, and refuses a negative one', () => {

@@ -142,11 +142,15 @@ export const alerterConfigShape = {
   ALERTER_WEBHOOK_TIMEOUT_MS: timer(5_000, 1).describe(
     'longest one webhook request may take (at most ALERTER_WEBHOOK_MAX_AGE_MS)',
   ),
-  ALERTER_WEBHOOK_MAX_ATTEMPTS: count(5, 1).describe('webhook attempts before the alert goes to the dlq'),
+  ALERTER_WEBHOOK_MAX_ATTEMPTS: count(0, 0).describe(
+    '0: a retriable webhook failure (408, 429, 5xx, a timeout, a connection refused or reset) is retried until the alert is older than ALERTER_WEBHOOK_MAX_AGE_MS, then dead-lettered; N: at most N attempts, then the dlq (the old default, 5, dead-lettered every alert of a receiver down for more than about 5 s; the alerter warns at start when it is set)',
+  ),
   ALERTER_WEBHOOK_BACKOFF_BASE_MS: timer(500, 1).describe(
     'first delay between webhook attempts (doubles, jittered; at most ALERTER_WEBHOOK_BACKOFF_MAX_MS)',
   ),
-  ALERTER_WEBHOOK_BACKOFF_MAX_MS: timer(10_000, 1).describe('longest delay between webhook attempts'),
+  ALERTER_WEBHOOK_BACKOFF_MAX_MS: timer(30_000, 1).describe(
+    'longest delay between webhook attempts (an endpoint down is tried about this often per alert waiting; a delivery after it answers again cuts the waits short)',
+  ),
   ALERTER_WEBHOOK_RETRY_AFTER_MAX_MS: timer(60_000).describe(
     'longest wait a 429 or 503 may ask for with Retry-After before the next webhook attempt (never less than our own backoff; an attempt past ALERTER_WEBHOOK_MAX_AGE_MS is not made)',
   ),

@@ -23,7 +23,7 @@ import {
   testKafka,
 } from '@tradepulse/testing'
 import type { KafkaConfig, Producer } from 'kafkajs'
-import { Registry } from 'prom-client'
+import { Counter, Registry } from 'prom-client'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { tariffAlert } from './test-handler.ts'
 import {
@@ -215,10 +215,19 @@ export function testLane(opts: {
   const clientId = randomName('webhooks')
   const kafka = createKafka({ brokers: opts.kafkaBrokers, clientId }, log, opts.kafkaExtra)
   const real = createProducer(kafka, log)
-  const metrics = createAlerterMetrics(new Registry())
+  const registry = new Registry()
+  const metrics = createAlerterMetrics(registry)
+  // The worker's tradepulse_dlq_total, as build-app gives it (createMetrics's `dlq`).
+  const dlqTotal = new Counter({
+    name: 'tradepulse_dlq_total',
+    help: 'dlq',
+    labelNames: ['reason'],
+    registers: [registry],
+  })
   const dispatcher = createWebhookDispatcher({
     kafka,
     producer: opts.wrapProducer?.(real) ?? real,
+    dlqTotal,
     groupId: opts.groupId,
     targets: [opts.target],
     dlqTopic: opts.dlqTopic,
@@ -231,7 +240,7 @@ export function testLane(opts: {
     ...(opts.stopDeadlineMs !== undefined ? { stopDeadlineMs: opts.stopDeadlineMs } : {}),
   })
   opts.cleanups.push(() => dispatcher.stop())
-  return { dispatcher, metrics, clientId }
+  return { dispatcher, metrics, dlqTotal, clientId }
 }
 
 /**

@@ -283,6 +283,7 @@ function tariffDispatcher({
     },
     consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
     metrics: createAlerterMetrics(new Registry()),
+    dlqTotal: { inc: () => {} },
     ...deps,
   })
 }
@@ -435,7 +436,7 @@ describe('a failed webhook delivery, logged and dead-lettered', () => {
       })
     })
     expect(network.letters.map((l) => (JSON.parse(l) as DeadLetter).message)).toEqual([
-      'desk tariff: POST https://hooks.example.com/… failed after 1 attempt(s): fetch failed: request to https://hooks.example.com/… failed, reason: reset',
+      'desk tariff: POST https://hooks.example.com/… failed after 1 attempt(s): fetch failed: request to https://hooks.example.com/… failed, reason: reset; not retried: ALERTER_WEBHOOK_MAX_ATTEMPTS (1) reached',
     ])
     const moved = await failedDelivery(
       async () => new Response(null, { status: 301, headers: { location: '/services/T000/B000/NEWSECRET' } }),
@@ -517,6 +518,7 @@ describe("an alert's max age (ALERTER_WEBHOOK_MAX_AGE_MS)", () => {
       consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
       log: createCapturingLogger().log,
       metrics,
+      dlqTotal: { inc: () => {} },
       now: () => NOW,
       // `status` (with Retry-After: 1) until the last attempt, which is answered 204.
       fetch: async () =>
@@ -686,6 +688,7 @@ describe('a partition whose first unfinished delivery does not finish (its dead 
       consumer: { fetchMaxWaitMs: 100, sessionTimeoutMs: 10_000, heartbeatIntervalMs: 500 },
       log: createCapturingLogger().log,
       metrics,
+      dlqTotal: { inc: () => {} },
       fetch: async (_url, init) => {
         const id = String(new Headers(init?.headers).get(ALERT_ID_HEADER))
         posted.push(id)

@@ -4,6 +4,7 @@ import {
   CREDENTIALS_REFUSED_MS,
   clockFailure,
   credentialsRefusal,
+  type DeadLetterReason,
   deadLetterRecord,
   faultReason,
   type HealthCheck,
@@ -28,6 +29,11 @@ import { ALERT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signat
 
 export type WebhookOptions = {
   timeoutMs: number
+  /**
+   * Most attempts of one delivery before a retriable failure (408, 429, 5xx, a timeout, a connection
+   * refused or reset) sends it to the dlq (ALERTER_WEBHOOK_MAX_ATTEMPTS); 0: no such limit, the alert is
+   * retried until it is older than maxAgeMs (the default: a receiver down for minutes loses no page).
+   */
   maxAttempts: number
   backoffBaseMs: number
   backoffMaxMs: number
@@ -48,14 +54,29 @@ export type WebhookOptions = {
    * default UNCOMMITTED_PER_QUEUED × queueMax.
    */
   uncommittedMax?: number
+  /**
+   * How long a desk's deliveries may keep failing (from the first failed attempt since the last one
+   * delivered, while some delivery waits for its retry) before the `webhooks` health check is degraded
+   * naming the desk and the last failure; WEBHOOK_FAILING_DEGRADED_MS (30 s) when absent.
+   */
+  failingDegradedMs?: number
 }
+
+/**
+ * How long a desk's webhook may keep failing before health is degraded and a warning names it: longer than
+ * a receiver's usual blip or rolling restart (a few seconds of 502/503), short enough that an on-call sees
+ * an endpoint down well before its alerts reach ALERTER_WEBHOOK_MAX_AGE_MS and are dead-lettered.
+ */
+export const WEBHOOK_FAILING_DEGRADED_MS = 30_000
 
 /**
  * The default bound on the alerts of a partition taken after one whose delivery has not finished, per
  * delivery the queue may hold (ALERTER_WEBHOOK_QUEUE_MAX, 500: 5,000). Well past what finishes behind a
- * delivery retried as usual (at most minutes, ALERTER_WEBHOOK_MAX_ATTEMPTS with Retry-After) at a desk's
- * rate of alerts, so a slow receiver alone rarely pauses a partition; it bounds what one that never
- * finishes costs: the alerts a restart posts again.
+ * delivery retried as usual (seconds to minutes) at a desk's rate of alerts, so a slow receiver alone
+ * rarely pauses a partition; it bounds what one that does not finish costs (one alert its receiver keeps
+ * failing, retried up to ALERTER_WEBHOOK_MAX_AGE_MS while the alerts after it are delivered; a dead letter
+ * Kafka keeps refusing): the alerts a restart posts again. A receiver down altogether fails every delivery
+ * alike, so the queue fills (ALERTER_WEBHOOK_QUEUE_MAX) and the lane waits for room before this bound.
  */
 export const UNCOMMITTED_PER_QUEUED = 10
 
@@ -63,6 +84,11 @@ export type WebhookDispatcherDeps = {
   kafka: Kafka
   /** For dead letters of deliveries that failed for good. */
   producer: TradepulseProducer
+  /**
+   * tradepulse_dlq_total of the worker (its pipeline metrics' `dlq`): each dead letter the lanes write is
+   * counted there by reason, as every worker's dead letters are, so the DLQ panel and alerts see them.
+   */
+  dlqTotal: { inc(labels: { reason: string }): void }
   groupId: string
   /** Desk webhook targets with the desk topic each one reads. */
   targets: (DeskWebhookTarget & { topic: string })[]
@@ -404,8 +430,10 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       const faults = lanes.flatMap((l) => {
         const crashed = l.crashed()
         const blocked = l.deadLettersBlocked()
+        const failing = l.failing()
         return [
           ...(crashed ? [`webhook consumer of desk ${l.deskId} stopped: ${crashed}`] : []),
+          ...(failing ? [`desk ${l.deskId} ${failing}`] : []),
           ...(blocked ? [`desk ${l.deskId} ${blocked}`] : []),
           ...l.pausedPartitions().map((held) => `desk ${l.deskId} ${held}`),
         ]
@@ -603,6 +631,59 @@ function createLane(
     deploymentFaultTimer.unref()
   }
 
+  // Deliveries waiting for a retry after a retriable failure, in the order of their first failure (the
+  // first is the oldest), with when it was; the first failed attempt since the last delivered one and the
+  // last failure: health is degraded once the desk has failed for failingDegradedMs with a delivery waiting.
+  const retrying = new Map<InRecord, { since: number }>()
+  let failingSince: number | undefined
+  let lastFailure: { detail: string; at: number } | undefined
+  let failingWarned = false
+  const failingDegradedMs = o.failingDegradedMs ?? WEBHOOK_FAILING_DEGRADED_MS
+  // The waits of deliveries on our own backoff (not a receiver's Retry-After): cut short, oldest alert
+  // first, once an attempt is delivered (the receiver is back), so a desk's backlog goes out at once
+  // instead of over the next backoff (up to ALERTER_WEBHOOK_BACKOFF_MAX_MS).
+  const backoffWaits = new Map<InRecord, () => void>()
+  /** What health says of a desk failing for failingDegradedMs, else undefined. */
+  const failing = (): string | undefined => {
+    const oldest = retrying.entries().next().value
+    if (!oldest || failingSince === undefined || !lastFailure) return undefined
+    const forMs = now() - failingSince
+    if (forMs < failingDegradedMs) return undefined
+    const [rec, { since }] = oldest
+    return `webhook failing for ${Math.round(forMs / 1_000)} s: ${retrying.size} ${retrying.size === 1 ? 'alert' : 'alerts'} waiting for a retry, the oldest (partition ${rec.partition} offset ${rec.offset}) since ${new Date(since).toISOString()}; last failure ${lastFailure.detail} at ${new Date(lastFailure.at).toISOString()}; retried until ALERTER_WEBHOOK_MAX_AGE_MS (${o.maxAgeMs} ms), then dead-lettered`
+  }
+  /** A failed attempt of `rec` that is retried: the desk is failing (warned of once past failingDegradedMs). */
+  const failedAttempt = (rec: InRecord, detail: string) => {
+    const at = now()
+    lastFailure = { detail, at }
+    failingSince ??= at
+    if (!retrying.has(rec)) retrying.set(rec, { since: at })
+    const said = failingWarned ? undefined : failing()
+    if (!said) return
+    failingWarned = true
+    log.warn(
+      { failingSinceMs: failingSince, retrying: retrying.size, lastFailure: detail },
+      `desk ${target.deskId}: ${said}; the desk topic keeps every alert`,
+    )
+  }
+  /** An attempt delivered: the desk is not failing; the deliveries waiting on our backoff go now. */
+  const deliveredAttempt = () => {
+    if (failingSince !== undefined && failingWarned) {
+      log.info(
+        { failedForMs: now() - failingSince, retrying: retrying.size },
+        `desk ${target.deskId}: webhook delivering again after ${Math.round((now() - failingSince) / 1_000)} s of failures; ${retrying.size} alert(s) waiting for a retry are posted now`,
+      )
+    }
+    failingSince = undefined
+    failingWarned = false
+    if (backoffWaits.size === 0) return
+    const waits = [...backoffWaits].sort(
+      ([a], [b]) =>
+        a.timestamp - b.timestamp || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
+    )
+    for (const [, wake] of waits) wake()
+  }
+
   // Bounded queue (waiting or in flight) and a cap on requests in flight.
   let queued = 0
   let active = 0
@@ -734,16 +815,19 @@ function createLane(
     staleRun = 0
   }
 
-  const sleep = (ms: number, signal: AbortSignal) =>
+  /** Waits `ms`, or less: `signal` aborted, or (`wakeFor`) the lane cuts the wait of that delivery short. */
+  const sleep = (ms: number, signal: AbortSignal, wakeFor?: InRecord) =>
     new Promise<void>((resolve) => {
       if (signal.aborted) return resolve()
       const t = setTimeout(done, ms)
       function done() {
         clearTimeout(t)
         signal.removeEventListener('abort', done)
+        if (wakeFor) backoffWaits.delete(wakeFor)
         resolve()
       }
       signal.addEventListener('abort', done, { once: true })
+      if (wakeFor) backoffWaits.set(wakeFor, done)
     })
 
   async function attempt(
@@ -843,7 +927,7 @@ function createLane(
         `desk ${target.deskId}: not posted: ${message}`,
         new Date(now()),
       )
-      return (await writeDeadLetter(letter, alertId, signal, 'invalid')) ? 'done' : 'aborted'
+      return (await writeDeadLetter(letter, reason, alertId, signal, 'invalid')) ? 'done' : 'aborted'
     }
     const body = rec.value?.toString('utf8') ?? ''
     let last: Attempt = { ok: false, permanent: false, detail: 'not attempted', outcome: '' }
@@ -861,64 +945,89 @@ function createLane(
     // and was posted as if it had just broken. An operator's replay is a deliberate resend: posted.
     const maxNewsAgeMs = o.maxNewsAgeMs ?? 0
     const newsMs = maxNewsAgeMs > 0 && replayedAt === undefined ? newsTimeOfMs(parsed.value) : undefined
-    for (let i = 0; i < o.maxAttempts; i++) {
-      // A stop lets the attempt in flight finish but starts none: this one is made again after the restart.
-      if (signal.aborted || drainSignal.aborted) return 'aborted'
-      while (active >= o.concurrency && !drainSignal.aborted)
-        await new Promise<void>((r) => slotWaiters.push(r))
-      if (signal.aborted || drainSignal.aborted) return 'aborted'
-      active++
-      try {
-        // Too old by its first turn (a backlog, a long outage of the endpoint): not posted.
-        if (i === 0 && now() - sinceMs > o.maxAgeMs) {
-          metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
+    // 0: no limit on attempts; a retriable failure is retried until the alert is too old (below).
+    const maxAttempts = o.maxAttempts > 0 ? o.maxAttempts : Number.POSITIVE_INFINITY
+    let firstAttemptAt: number | undefined
+    try {
+      for (let i = 0; i < maxAttempts; i++) {
+        // A stop lets the attempt in flight finish but starts none: this one is made again after the restart.
+        if (signal.aborted || drainSignal.aborted) return 'aborted'
+        while (active >= o.concurrency && !drainSignal.aborted)
+          await new Promise<void>((r) => slotWaiters.push(r))
+        if (signal.aborted || drainSignal.aborted) return 'aborted'
+        active++
+        try {
+          // Too old by its first turn (a backlog, a long outage of the endpoint): not posted.
+          if (i === 0 && now() - sinceMs > o.maxAgeMs) {
+            metrics.webhooks.inc({ desk: target.deskId, result: 'expired' })
+            return 'done'
+          }
+          // About news too old by its first turn: not posted either (the desk topic keeps it).
+          if (i === 0 && newsMs !== undefined && now() - newsMs > maxNewsAgeMs) {
+            metrics.webhooks.inc({ desk: target.deskId, result: 'stale' })
+            staleNews(alertId, newsMs, maxNewsAgeMs)
+            return 'done'
+          }
+          // A retry that waited for a request slot past the alert's max age is not made: given up.
+          if (i > 0 && now() - sinceMs > o.maxAgeMs) {
+            notRetried = `; not retried: the alert is older than its max age of ${o.maxAgeMs} ms (ALERTER_WEBHOOK_MAX_AGE_MS) by its next attempt's turn`
+            break
+          }
+          attempts++
+          firstAttemptAt ??= now()
+          last = await attempt(body, alertId, signal, rec.headers.traceparent)
+        } finally {
+          active--
+          wakeOne(slotWaiters)
+        }
+        if (last.ok) {
+          metrics.webhooks.inc({ desk: target.deskId, result: 'delivered' })
+          freshNews()
+          deliveredAttempt()
           return 'done'
         }
-        // About news too old by its first turn: not posted either (the desk topic keeps it).
-        if (i === 0 && newsMs !== undefined && now() - newsMs > maxNewsAgeMs) {
-          metrics.webhooks.inc({ desk: target.deskId, result: 'stale' })
-          staleNews(alertId, newsMs, maxNewsAgeMs)
-          return 'done'
+        if (signal.aborted) return 'aborted'
+        if (last.permanent) break
+        failedAttempt(rec, last.detail)
+        if (i + 1 >= maxAttempts) {
+          notRetried = `; not retried: ALERTER_WEBHOOK_MAX_ATTEMPTS (${o.maxAttempts}) reached`
+          break
         }
-        attempts++
-        last = await attempt(body, alertId, signal, rec.headers.traceparent)
-      } finally {
-        active--
-        wakeOne(slotWaiters)
+        // Stopping: not retried here (made again after the restart); a failure for good is dead-lettered.
+        if (drainSignal.aborted) return 'aborted'
+        const delayMs = nextAttemptDelayMs(
+          backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs),
+          last.retryAfterMs,
+          o.retryAfterMaxMs,
+        )
+        // An attempt past the alert's max age would be refused at its first turn: not made.
+        if (now() + delayMs - sinceMs > o.maxAgeMs) {
+          const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
+          notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be past the alert's max age of ${o.maxAgeMs} ms (ALERTER_WEBHOOK_MAX_AGE_MS)`
+          break
+        }
+        // Nor one about news past the bound by then.
+        if (newsMs !== undefined && now() + delayMs - newsMs > maxNewsAgeMs) {
+          const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
+          notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be about news (of ${new Date(newsMs).toISOString()}) older than ${maxNewsAgeMs} ms (ALERTER_WEBHOOK_MAX_NEWS_AGE_MS)`
+          break
+        }
+        // A wait the receiver asked for (Retry-After) is kept; one on our own backoff is cut short once
+        // another of the desk's alerts is delivered.
+        await sleep(delayMs, waitSignal(signal), last.retryAfterMs === undefined ? rec : undefined)
       }
-      if (last.ok) {
-        metrics.webhooks.inc({ desk: target.deskId, result: 'delivered' })
-        freshNews()
-        return 'done'
-      }
-      if (signal.aborted) return 'aborted'
-      if (last.permanent || i + 1 >= o.maxAttempts) break
-      // Stopping: not retried here (made again after the restart); a failure for good is dead-lettered.
-      if (drainSignal.aborted) return 'aborted'
-      const delayMs = nextAttemptDelayMs(
-        backoffDelay(i, o.backoffBaseMs, o.backoffMaxMs),
-        last.retryAfterMs,
-        o.retryAfterMaxMs,
-      )
-      // An attempt past the alert's max age would be refused at its first turn: not made.
-      if (now() + delayMs - sinceMs > o.maxAgeMs) {
-        const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
-        notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be past the alert's max age of ${o.maxAgeMs} ms`
-        break
-      }
-      // Nor one about news past the bound by then.
-      if (newsMs !== undefined && now() + delayMs - newsMs > maxNewsAgeMs) {
-        const asked = last.retryAfterMs !== undefined ? ', as Retry-After asked' : ''
-        notRetried = `; not retried: the next attempt (in ${delayMs} ms${asked}) would be about news (of ${new Date(newsMs).toISOString()}) older than ${maxNewsAgeMs} ms (ALERTER_WEBHOOK_MAX_NEWS_AGE_MS)`
-        break
-      }
-      await sleep(delayMs, waitSignal(signal))
+    } finally {
+      retrying.delete(rec)
+      backoffWaits.delete(rec)
     }
     if (signal.aborted) return 'aborted'
-    const message = `desk ${target.deskId}: POST ${shownUrl} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}`
-    log.warn({ alertId, attempts }, message)
+    const overMs = firstAttemptAt === undefined ? 0 : now() - firstAttemptAt
+    // How long it was tried: given up as too old, an endpoint down for that long.
+    const over = attempts > 1 ? `; ${attempts} attempts over ${Math.round(overMs / 1_000)} s` : ''
+    const message = `desk ${target.deskId}: POST ${shownUrl} failed after ${attempts} attempt(s): ${last.ok ? '' : last.detail}${notRetried}${over}`
+    log.warn({ alertId, attempts, overMs }, message)
     const letter = deadLetterRecord(deps.dlqTopic, 'alerter', rec, 'webhook_failed', message, new Date(now()))
-    return (await writeDeadLetter(letter, alertId, signal)) ? 'done' : 'aborted'
+    return (await writeDeadLetter(letter, 'webhook_failed', alertId, signal)) ? 'done' : 'aborted'
   }
 
   /**
@@ -944,6 +1053,8 @@ function createLane(
    */
   async function writeDeadLetter(
     letter: OutRecord,
+    /** The letter's reason, for tradepulse_dlq_total. */
+    reason: DeadLetterReason,
     alertId: string,
     signal: AbortSignal,
     /** The delivery's result once written: failed (its webhook), invalid (no alert to post). */
@@ -958,6 +1069,7 @@ function createLane(
           await produceAll(deps.producer, [letter])
           deploymentFaultCleared()
           metrics.webhooks.inc({ desk: target.deskId, result })
+          deps.dlqTotal.inc({ reason })
           if (failures > 0) log.info({ alertId, failures }, 'webhook dead letter written after failures')
           return true
         } catch (err) {
@@ -1255,6 +1367,8 @@ function createLane(
     deskId: target.deskId,
     queued: () => queued,
     crashed: () => crashed,
+    /** What health says of this desk's deliveries failing for failingDegradedMs, else undefined. */
+    failing,
     /** Why this lane's dead letters cannot be written, while failed deliveries wait for theirs. */
     deadLettersBlocked: () =>
       deadLettersWaiting > 0
