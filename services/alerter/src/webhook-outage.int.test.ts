@@ -210,4 +210,29 @@ describe('a desk webhook that fails for a while', () => {
     expect(['w0', 'w1'].map((id) => hook.answered(id, true))).toEqual([1, 1])
     expect(second.letters()).toEqual([])
   })
+
+  it('a delivery once it answers again posts the alerts waiting on their backoff at once, oldest first', async () => {
+    const answer = { status: 500 }
+    const hook = await receiver(answer)
+    // Waits longer than any waitFor here: only cut short are they over within the test.
+    const { results } = await lane(hook.url, {
+      backoffBaseMs: 120_000,
+      backoffMaxMs: 120_000,
+      concurrency: 1,
+    })
+    await sendDeskAlerts(producer, deskTopic, ['old0', 'old1', 'old2'], 0)
+    await waitFor(() => ['old0', 'old1', 'old2'].every((id) => hook.answered(id, false) === 1), {
+      what: 'each refused once, waiting for its retry',
+    })
+
+    answer.status = 204
+    await sendDeskAlerts(producer, deskTopic, ['fresh'], 1)
+    await waitFor(async () => (await results()).delivered === 4, { what: 'all four delivered' })
+    expect(hook.requests.filter((r) => r.status < 300).map((r) => r.alertId)).toEqual([
+      'fresh',
+      'old0',
+      'old1',
+      'old2',
+    ])
+  })
 })
