@@ -963,6 +963,62 @@ describe('aggregator worker on Kafka and Redis', () => {
     expect(await compareStores(ref, members[0]!.store, targetsOf(series), asOf)).toEqual([])
   })
 
+  // A burst of 45 min of event time (nine half-graces) after an idle spell. Two members at their ends tell
+  // each other no point, and each read the other's nothing, written before the other saw its burst: each
+  // applied its whole burst, and 12,800 of the other's contributions came late (336 values differed).
+  it.each([
+    ['one member', 1, [0, 1]],
+    ['two members', 2, [0, 1]],
+    ['two members, on one partition', 2, [0]],
+  ])(
+    'applies a burst of 45 min of event time arriving at caught-up, idle %s at once as the in-order run, none late',
+    async (_, n, partitions) => {
+      const topics = await setup(2)
+      const logs = Array.from({ length: n }, () => createCapturingLogger<RunnerLine>('debug'))
+      const members = await Promise.all(logs.map(({ log }) => startAggregator({}, log)))
+      // Caught up: a few minutes of headlines before the burst, applied, both partitions at their end.
+      const before = scoredSeries(40, {
+        startMs: T0 - 5 * MIN_MS,
+        spanMs: 5 * MIN_MS,
+        seed: 58,
+        idPrefix: 'b',
+      })
+      await produceScored(ctx.producer, topics.scored.name, before, { partitionOf: (i) => i % 2 })
+      await waitFor(() => progressAtEnd(topics.scored.name), { what: 'the first headlines committed' })
+      if (n > 1)
+        await waitFor(
+          () =>
+            joinSettled(
+              logs.map((l) => l.lines),
+              2,
+            ),
+          {
+            what: 'both members joined, each with one partition, and swapped points since',
+          },
+        )
+      // Each member's first fetch holds its partition's whole burst (three produce requests in a row).
+      const burst = scoredSeries(3_000, { startMs: T0, spanMs: 45 * MIN_MS, seed: 59 })
+      await produceScored(ctx.producer, topics.scored.name, burst, {
+        perRequest: 1_000,
+        partitionOf: (i) => partitions[i % partitions.length]!,
+      })
+      await waitFor(() => progressAtEnd(topics.scored.name), {
+        timeoutMs: 60_000,
+        what: 'the burst committed',
+      })
+      let late = 0
+      for (const { app } of members) {
+        const text = await app.metrics.registry.getSingleMetricAsString('tradepulse_indicator_late_total')
+        for (const m of text.matchAll(/^tradepulse_indicator_late_total\{[^}]*\} (\d+)$/gm))
+          late += Number(m[1])
+      }
+      const series = [...before, ...burst]
+      const ref = await cleanRun(series, 600_000)
+      const diff = await compareStores(ref, members[0]!.store, targetsOf(series), T0 + 45 * MIN_MS)
+      expect({ late, differing: diff.length }).toEqual({ late: 0, differing: 0 })
+    },
+  )
+
   // Sparse headlines, hours apart (far more than the grace), on three partitions, each partition's
   // records out of event-time order here and there (as ingest's concurrent raw partitions leave them):
   // every tenth headline swaps places with the one three on, the next of the same partition, 7 h older.

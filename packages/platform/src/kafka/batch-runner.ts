@@ -17,6 +17,7 @@ import {
   carryPoints,
   createPartitionAligner,
   forcedStepReporter,
+  type SwapStamps,
 } from './partition-aligner.ts'
 import { type PartitionEnds, readPartitionEnds } from './partition-ends.ts'
 import { createProduceQueue, kafkaClockError, produceAll } from './produce.ts'
@@ -111,7 +112,9 @@ export type BatchRunnerConfig = {
      * Aligns this member's partitions with the other members' while the group has several: each
      * member swaps its partitions' points through the exchange every `intervalMs` (100), every 10 ms
      * while one of its partitions is held, and at once after a hold or an applied batch, and holds its
-     * own partitions within `aheadMs` of the others' oldest point (see PartitionAligner.points).
+     * own partitions within `aheadMs` of the others' oldest point (see PartitionAligner.points). A
+     * partition leaving its end with a batch spanning more than `aheadMs` holds this member's fetch until
+     * the others have told their points since (a fence: see the runner's fenceIn).
      */
     exchange?: AlignmentExchange
     intervalMs?: number
@@ -164,6 +167,8 @@ export type CommitTickListener = () => void
 const KAFKAJS_MAX_BYTES = 10_485_760
 /** How often a member with a partition held swaps points with the others (align.exchange). */
 const HELD_SWAP_MS = 10
+/** The other members' point while a fence is under way (see the runner's fenceIn): behind everything. */
+const FENCED = '?fenced'
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 /** How long a stop's Kafka steps may take by default (BatchRunnerConfig.stopMs). */
@@ -943,6 +948,8 @@ export function createBatchRunner(
     highWatermark: number,
     records: readonly InRecord[],
   ): Promise<{ count: number; heldAtMs?: number; untaken?: Untaken; newestMs?: number; oldestMs?: number }> {
+    // At its end before this batch: the other members have been told nothing of this partition.
+    const idle = group !== undefined && aligner!.points().get(key) === null
     aligner!.seen(key, highWatermark)
     if (!group && aligner!.alone(key)) return { count: records.length }
     const times = records.map((r) => cfg.align!.eventMs(r))
@@ -966,6 +973,8 @@ export function createBatchRunner(
     const toEnd = records.length <= cfg.maxBatch && atEnd
     // The other batches of this fetch start in this turn: let them tell their ends and records first.
     aligner!.fetching(key, reach, toEnd, batchOldest, times)
+    // Leaving its end with more than aheadMs of event time at once: see fenceIn.
+    if (idle && batchOldest !== undefined && batchNewest! - batchOldest > cfg.align!.aheadMs) fenceIn()
     await new Promise((r) => setImmediate(r))
     const count = Math.min(aligner!.cut(key), records.length)
     let newestMs: number | undefined
@@ -1157,6 +1166,48 @@ export function createBatchRunner(
   let swapTimer: NodeJS.Timeout | undefined
   /** Other members' partitions that hold this member's back (their points from the last swap). */
   let othersBehind = 0
+  /** The other members' points as last told to the aligner (without a fence's). */
+  let lastRemote: ReadonlyMap<string, number> = new Map()
+  /** How long the last swap took, ms (see seenAgoMs). */
+  let swapRttMs = 0
+  /**
+   * Per broker, when the last fetch from it began whose batches have all been told to the aligner
+   * (performance.now(); see the FETCH listener): since then, a partition of this member's that tells no
+   * point had nothing more. Cleared at each assignment.
+   */
+  const toldFrom = new Map<number, number>()
+  /** A fence under way (see fenceIn): the store's clock at its first write, and when it lapses. */
+  let fence: { since?: number; until: number } | undefined
+
+  /**
+   * How long ago, ms, the fetches this member's points tell of began, as the store will stamp it: the
+   * oldest of its brokers' (see toldFrom), plus the last swap's time (the stamp is taken after this is
+   * read); null while no fetch has been told since the assignment.
+   */
+  function seenAgoMs(): number | null {
+    if (toldFrom.size === 0) return null
+    return Math.ceil(performance.now() - Math.min(...toldFrom.values()) + swapRttMs) + 1
+  }
+
+  /**
+   * A partition leaves its end with a batch spanning more than `aheadMs` of event time (a burst after an
+   * idle spell). The other members were told nothing of it (a partition at its end tells no point), and
+   * one may have been given a burst at the same time and read this one's nothing too: each would apply
+   * its whole burst, and the other's records on shared keys would come late. So until the fence is
+   * over, the other members count as behind everything: this fetch's partitions take nothing and are
+   * held (their points, told at the next swap, bound the others). It is over once every other member
+   * has written its points since this member's first write after the fence began, and either tells a
+   * point for each of its partitions or began a fetch since that write (a burst on its partitions, in
+   * Kafka before this one's was fetched, is then in its points); then the held partitions are released
+   * against the points read, and members given a burst together leapfrog as members catching up do. A
+   * live batch (within `aheadMs`) never fences; a fence lapses after a session timeout (a member that
+   * stopped writing is left out once its fields are stale, in as long).
+   */
+  function fenceIn(): void {
+    if (fence) return
+    fence = { until: performance.now() + cfg.sessionTimeoutMs }
+    aligner!.remote(new Map([...lastRemote, [FENCED, Number.NEGATIVE_INFINITY]]))
+  }
 
   /** Swaps points with the other members and bounds this member's partitions by theirs. */
   async function swapPoints(): Promise<void> {
@@ -1164,30 +1215,63 @@ export function createBatchRunner(
     if (!g || swapping || !running) return
     swapping = true
     try {
+      // A fence begun before this swap reads the points: they tell the fenced batches.
+      const f = fence
       const own = new Map([...aligner!.points()].filter(([k]) => g.keys.has(k)))
-      const theirs = await cfg.align!.exchange!.swap(member, own)
+      const stamps: SwapStamps = { seenAgoMs: seenAgoMs(), members: new Map() }
+      const began = performance.now()
+      const theirs = await cfg.align!.exchange!.swap(member, own, stamps)
+      swapRttMs = performance.now() - began
       if (group !== g) return
       g.carried = carryPoints(g.carried, theirs, g.keys)
       const remote = new Map(g.carried)
       if (performance.now() < g.until)
         for (const k of g.behind)
           if (!remote.has(k) && !theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
+      lastRemote = new Map(remote)
+      if (f && f === fence) {
+        f.since ??= stamps.now
+        if (f.since === undefined || performance.now() > f.until || caughtUp(stamps, f.since))
+          fence = undefined
+      }
+      if (fence) remote.set(FENCED, Number.NEGATIVE_INFINITY)
       aligner!.remote(remote)
       if (log.isLevelEnabled('debug'))
-        log.debug({ own: [...own], remote: [...remote], held: aligner!.held() }, 'event-time points swapped')
+        log.debug(
+          { own: [...own], remote: [...remote], held: aligner!.held(), ...(fence ? { fenced: true } : {}) },
+          'event-time points swapped',
+        )
       // Those that hold back a partition held here (health: waiting on them is not this member's fault).
       const oldest = aligner!.oldestHeld()
       othersBehind = [...remote.values()].filter((at) => at + cfg.align!.aheadMs < oldest).length
       release()
       if (swapFailed) log.info('event-time points swapped with the other members again')
       swapFailed = false
+      // A fence begun during this swap: its first write is the next swap, at once.
+      if (fence && fence.since === undefined) setImmediate(() => void swapPoints())
     } catch (err) {
       // Holding to the last points: another member's partitions are not let run ahead blindly.
       if (!swapFailed) log.warn({ err }, "could not swap event-time points with the group's other members")
       swapFailed = true
+      if (fence && performance.now() > fence.until) {
+        fence = undefined // lapsed: bounded by the last points, as without a fence
+        aligner!.remote(lastRemote)
+        release()
+      }
     } finally {
       swapping = false
     }
+  }
+
+  /**
+   * Whether every other member the swap read (`stamps`) has written since `since` (the store's clock)
+   * and tells then a point for each of its partitions, or began a fetch after `since` (see fenceIn). A
+   * member of an earlier version, which tells no fetch, counts once it has written since.
+   */
+  function caughtUp(stamps: SwapStamps, since: number): boolean {
+    for (const m of stamps.members.values())
+      if (!(m.ts > since && (m.bounding || m.seenAt === undefined || m.seenAt > since))) return false
+    return true
   }
 
   /** Pauses a partition at its next record, until the aligner releases it (or a new assignment). */
@@ -1808,6 +1892,9 @@ export function createBatchRunner(
             // Until the group's size is known, the other members count as behind everything.
             group = undefined
             aligner.remote(new Map([['?', Number.NEGATIVE_INFINITY]]))
+            lastRemote = new Map()
+            fence = undefined
+            toldFrom.clear()
           }
           noteHeld()
           void learnEnds(assignment, e.payload.memberAssignment)
@@ -1823,9 +1910,19 @@ export function createBatchRunner(
         state = { status: 'degraded', detail: 'rebalancing' }
         group = undefined // its partitions may be another member's: tell nothing of them until the join
       })
-      c.on(c.events.FETCH, () => {
+      c.on(c.events.FETCH, (e) => {
         lastProgress = performance.now()
         faultCleared(CONSUMER) // its connections work again
+        if (cfg.align?.exchange) {
+          // The fetch's batches start in this turn and tell the aligner their records at once (see
+          // alignedPart): past it, this member's points tell what Kafka held when the fetch began.
+          const began = lastProgress - e.payload.duration - 1 // (duration is by Date.now)
+          const node = e.payload.nodeId
+          const since = assignment
+          setImmediate(() => {
+            if (since === assignment) toldFrom.set(node, began)
+          })
+        }
       })
       c.on(c.events.END_BATCH_PROCESS, (e) => {
         const { topic, partition, batchSize, firstOffset, lastOffset, highWatermark } = e.payload

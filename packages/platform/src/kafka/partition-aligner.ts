@@ -692,5 +692,34 @@ export function carryPoints(
  * the other members' fresh ones (null: holds nobody back). The aggregator's is in Redis.
  */
 export type AlignmentExchange = {
-  swap(member: string, own: ReadonlyMap<string, number | null>): Promise<Map<string, number | null>>
+  /**
+   * `stamps`, when given, tells `seenAgoMs` with this member's points and is filled with the store's
+   * clock at this write (`now`) and, per other member with a fresh field, what its latest write told
+   * (`members`): see the runner's fence. An exchange that cannot tell leaves it as it is.
+   */
+  swap(
+    member: string,
+    own: ReadonlyMap<string, number | null>,
+    stamps?: SwapStamps,
+  ): Promise<Map<string, number | null>>
 }
+
+/** What a swap tells of when the members wrote (AlignmentExchange.swap). */
+export type SwapStamps = {
+  /**
+   * Given: how long before the store's stamp the fetches this member's points tell of began (written
+   * with its points; null: unknown, none told yet). Undefined: not told.
+   */
+  seenAgoMs?: number | null
+  /** Answered: the store's clock at this write. */
+  now?: number
+  /** Answered: per other member with a fresh field, what its latest write told. */
+  members: Map<string, SwapMember>
+}
+
+/**
+ * Another member's latest write: its stamp (`ts`), since when its points tell what Kafka held (`seenAt`,
+ * by the store's clock; −∞: unknown; undefined: a member that does not tell it, of an earlier version),
+ * and whether it told a point for every partition it wrote (none at its end).
+ */
+export type SwapMember = { ts: number; seenAt?: number; bounding: boolean }

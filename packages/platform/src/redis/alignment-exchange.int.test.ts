@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, inject, it, vi } from 'vitest'
 import { until } from '../kafka/int-test-support.ts'
+import type { SwapStamps } from '../kafka/partition-aligner.ts'
 import { redisAlignmentExchange } from './alignment-exchange.ts'
 
 // platform cannot depend on @tradepulse/testing: the int project's Redis comes from its global setup.
@@ -65,6 +66,44 @@ describe('redisAlignmentExchange on Redis', () => {
     )
     expect((await b.swap('B', new Map())).get('t/0')).toBe(180_000)
     expect(await redis.pttl(key)).toBeGreaterThan(80_000_000) // it goes a day after the last write
+  })
+
+  it('tells, per other member, its latest stamp, since when its points tell its fetches, and whether it has a point for every partition', async () => {
+    const key = newKey()
+    const a = redisAlignmentExchange(client(), key, 30_000)
+    const b = redisAlignmentExchange(client(), key, 30_000)
+    const redis = client()
+    const stampsOfB: SwapStamps = { seenAgoMs: 250, members: new Map() }
+    await b.swap(
+      'B',
+      new Map([
+        ['t/1', null],
+        ['t/3', 60_000],
+      ]),
+      stampsOfB,
+    )
+    expect(stampsOfB.members).toEqual(new Map()) // its own fields are not another member's
+    const [s] = await redis.time()
+    // A member of an earlier version: no `seen`; and one that has told no fetch yet (null).
+    await redis.hset(key, 't/5', JSON.stringify({ member: 'Old', at: 5, ts: Number(s) * 1000 }))
+    await redisAlignmentExchange(client(), key, 30_000).swap('New', new Map([['t/6', 6]]), {
+      seenAgoMs: null,
+      members: new Map(),
+    })
+    const stamps: SwapStamps = { seenAgoMs: 10, members: new Map() }
+    await a.swap('A', new Map([['t/0', 120_000]]), stamps)
+    expect(stamps.now).toBeGreaterThanOrEqual(stampsOfB.now!)
+    const ofB = stamps.members.get('B')!
+    expect(ofB).toEqual({ ts: stampsOfB.now, seenAt: stampsOfB.now! - 250, bounding: false })
+    expect(stamps.members.get('Old')).toEqual({ ts: Number(s) * 1000, bounding: true })
+    expect(stamps.members.get('New')).toMatchObject({ seenAt: Number.NEGATIVE_INFINITY, bounding: true })
+    // B's next write tells a point for each of its partitions: it bounds.
+    await b.swap('B', new Map([['t/1', 70_000]]), { seenAgoMs: 5, members: new Map() })
+    const again: SwapStamps = { members: new Map() }
+    await a.swap('A', new Map([['t/0', 120_000]]), again)
+    // Its field t/3 of the write before is not of its latest write: left out of `bounding`.
+    expect(again.members.get('B')).toMatchObject({ bounding: true })
+    expect(again.members.get('B')!.ts).toBeGreaterThanOrEqual(ofB.ts)
   })
 
   it('leaves out a field older than the stale limit, and one it cannot read', async () => {

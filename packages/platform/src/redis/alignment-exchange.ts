@@ -9,7 +9,12 @@ const BEHIND_ALL = Number.MIN_SAFE_INTEGER
 /** The hash outlives its group's last write by a day, then goes. */
 const KEEP_MS = 86_400_000
 
-const Entry = z.object({ member: z.string(), at: z.number().nullable(), ts: z.number() })
+const Entry = z.object({
+  member: z.string(),
+  at: z.number().nullable(),
+  seen: z.number().nullable().optional(),
+  ts: z.number(),
+})
 
 /** The swap's script (lua/ beside this file), under a versioned command name: see the script's header. */
 const SWAP = {
@@ -33,15 +38,23 @@ const SWAP = {
 export function redisAlignmentExchange(redis: Redis, key: string, staleMs: number): AlignmentExchange {
   const swap = defineScript<[string, string[]]>(redis, SWAP)
   return {
-    async swap(member, own) {
+    async swap(member, own, stamps) {
       const args: string[] = [String(KEEP_MS)]
       for (const [partition, at] of own) {
-        const entry = JSON.stringify({ member, at: at === null ? null : Math.max(at, BEHIND_ALL) })
+        const entry = JSON.stringify({
+          member,
+          at: at === null ? null : Math.max(at, BEHIND_ALL),
+          ...(stamps?.seenAgoMs !== undefined ? { seen: stamps.seenAgoMs } : {}),
+        })
         args.push(partition, entry.slice(0, -1)) // the script closes it with the stamp
       }
       const [stamp, fields] = await swap(1, key, ...args)
       const now = Number(stamp)
       const theirs = new Map<string, number | null>()
+      if (stamps) {
+        stamps.now = now
+        stamps.members.clear()
+      }
       for (let i = 0; i + 1 < fields.length; i += 2) {
         const partition = fields[i]!
         let parsed: unknown
@@ -53,6 +66,23 @@ export function redisAlignmentExchange(redis: Redis, key: string, staleMs: numbe
         const e = Entry.safeParse(parsed)
         if (!e.success || e.data.member === member || Math.abs(now - e.data.ts) > staleMs) continue
         theirs.set(partition, e.data.at === BEHIND_ALL ? Number.NEGATIVE_INFINITY : e.data.at)
+        if (stamps) {
+          const { ts, seen } = e.data
+          const seenAt = seen === undefined ? undefined : seen === null ? Number.NEGATIVE_INFINITY : ts - seen
+          const known = stamps.members.get(e.data.member)
+          // Its latest write: the fields it wrote then (one stamp), a field it no longer writes left out.
+          if (!known || ts > known.ts)
+            stamps.members.set(e.data.member, {
+              ts,
+              ...(seenAt !== undefined ? { seenAt } : {}),
+              bounding: e.data.at !== null,
+            })
+          else if (ts === known.ts) {
+            known.bounding &&= e.data.at !== null
+            if (seenAt !== undefined && (known.seenAt === undefined || seenAt < known.seenAt))
+              known.seenAt = seenAt
+          }
+        }
       }
       return theirs
     },
