@@ -156,7 +156,9 @@ export type AlertStore = {
   /**
    * Before claiming: writes each record's outbox entry, every alert about to be claimed for it (what an
    * earlier attempt held too), in the order it raised them; replaces what the record held. Lasts the dedup
-   * window (or a longer cooldown of one of them), as the claims do.
+   * window (or a longer cooldown of one of them), as the claims do. Its writes are issued before it first
+   * awaits: claims issued right after it (the handler's, in the same turn) go in the same round trip,
+   * behind them, and Redis runs them after the entries are written.
    */
   holdClaims(byOrigin: ReadonlyMap<string, readonly ClaimedAlert[]>): Promise<void>
   /**
@@ -167,7 +169,9 @@ export type AlertStore = {
    * alerter moved the line on) changes nothing. Not atomic (the keys are in different slots): a crash may leave the sent marks
    * written and the hysteresis not; the redelivered record then claims "sent" and the commit is finished.
    * Then, once the marks are written, deletes the outbox entries of the `settled` records (never before:
-   * a claim would be left with neither a sent mark nor an entry).
+   * a claim would be left with neither a sent mark nor an entry): resolves once the marks and hysteresis
+   * are written, the deletes issued (on the client's connection, so ahead of anything issued after) but
+   * not waited for; one that fails leaves its entry to expire, harmless as after a crash between the two.
    */
   commit(
     sent: readonly { stream: string; alertId: string; origin: string }[],
@@ -289,8 +293,14 @@ export function createRedisAlertStore(redis: Redis, opts: AlertStoreOptions): Al
       }
       await Promise.all(writes)
       // Once the sent marks are written (awaited above): an entry deleted first, then a fault, would
-      // leave a claim that neither says sent nor can be published by another process.
-      if (settled.length > 0) await Promise.all(settled.map((origin) => redis.del(outboxKey(origin))))
+      // leave a claim that neither says sent nor can be published by another process. Not in the marks'
+      // round trip: a mark Redis refuses (OOM under noeviction refuses SET, not DEL) would leave a DEL
+      // sent with it to run all the same. Issued now, not waited for: the batch is done once the marks
+      // are written, and the client's next commands (another batch's reads of these records, if any)
+      // run after it. A DEL that fails (Redis down) leaves the entry to its TTL, as a crash here would:
+      // a record found again with it claims its alerts "sent" and publishes nothing.
+      if (settled.length > 0)
+        void Promise.all(settled.map((origin) => redis.del(outboxKey(origin)))).catch(() => {})
     },
     async readHysteresis(requests) {
       const out = new Map<string, HysteresisFields>()

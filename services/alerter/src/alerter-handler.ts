@@ -217,11 +217,13 @@ function mergedCopy(page: readonly Pending[]): Alert {
  * 2. claim every candidate in Redis (dedup by alert id, then cooldown of its stream), in record order,
  *    so of two records raising one alert id, in this batch or a concurrent one, only the first sends it
  *    (steps 1 and 2 alternate when an indicator raises more than once in the batch: see below); each
- *    record's candidates are first held in its outbox entry, and a record whose entry an earlier attempt
- *    left raises those alerts again, as they were (see `withEarlier`);
+ *    record's candidates are first held in its outbox entry (sent ahead of the claims, in their round
+ *    trip: see `hold`), and a record whose entry an earlier attempt left raises those alerts again, as
+ *    they were (see `withEarlier`);
  * 3. publish the claimed alerts and wait for Kafka's acknowledgement (an alert Kafka refuses for good, none
  *    of its records written, has its claim released and its record dead-lettered: see `refused`);
- * 4. mark them sent and write the hysteresis state the batch moved, then delete the batch's outbox entries.
+ * 4. mark them sent and write the hysteresis state the batch moved, then delete the batch's outbox entries
+ *    (issued once the marks are written, not waited for: see AlertStore.commit).
  * Every alert an evaluation raises is checked against the strict Alert contract before step 2 (see
  * `contractual`): one that breaks it is never held, claimed or published, on alerts.v1 or any desk topic;
  * the record that raised it is dead-lettered (`output_invalid`), and the batch goes on.
@@ -494,11 +496,17 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
     const holding = new Set<string>()
     // Held before claimed (a crash between the two leaves an entry without its claim, never a claim
     // without an entry): the whole entry of each record with a candidate not held yet. A record's
-    // candidates are claimed in one round, so the entry is whole.
-    const hold = async (claiming: readonly Pending[]) => {
+    // candidates are claimed in one round, so the entry is whole. Issued, not awaited: the claims follow
+    // in the same turn (claimAll), so one round trip carries both, the entries written first. Redis runs
+    // one connection's commands in the order sent, and the alerter's client sends them in the order
+    // issued (one auto-pipeline; a reconnection sends what is left of it in order, or fails it whole), so
+    // a claim runs only after its record's entry is written, or after Redis refused to write it. That
+    // refusal (OOM, READONLY, MISCONF) refuses the claim's writes too; the claims that fired anyway are
+    // released (claimAll) before the batch fails.
+    const hold = (claiming: readonly Pending[]): Promise<void> => {
       const entries = new Map<string, ClaimedAlert[]>()
       for (const p of claiming) if (!p.held) entries.set(p.origin, [])
-      if (entries.size === 0) return
+      if (entries.size === 0) return Promise.resolve()
       for (const p of claiming) {
         const entry = entries.get(p.origin)
         if (!entry) continue
@@ -506,7 +514,7 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
         p.held = true
         holding.add(p.origin)
       }
-      await deps.store.holdClaims(entries)
+      return deps.store.holdClaims(entries)
     }
     /**
      * The store's decisions, one call per claim (issued together: still one auto-pipelined round trip). A
@@ -517,13 +525,26 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
      * unsent for the dedup window, their ids taken and their streams cooling down around alerts that never
      * went out. So they are released before the error is thrown; the records handled again claim them anew.
      * After a fault to retry (Redis down, a timeout) the claims stay, as before: the retry finds them.
+     *
+     * `held` is the hold of their entries (hold), issued just before them. If it fails, the claims that
+     * fired are released too, whatever the failure, and its error thrown: an entry Redis refused to write
+     * would leave them claims without an entry, and one written late (its reply timed out) keeps its
+     * alerts for a retry, which finds them unclaimed (resend-only) and decides its own.
      */
-    const claimAll = async (claims: readonly AlertClaim[]): Promise<ClaimDecision[]> => {
+    const claimAll = async (
+      claims: readonly AlertClaim[],
+      held: Promise<void> = Promise.resolve(),
+    ): Promise<ClaimDecision[]> => {
+      const holdFailed = held.then(
+        () => undefined,
+        (err: unknown) => ({ err }),
+      )
       const settled = await Promise.allSettled(claims.map((c) => deps.store.claim([c])))
+      const holdFailure = await holdFailed
       const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
       const decisions = settled.map((r) => (r.status === 'fulfilled' ? r.value[0] : undefined))
-      if (errors.length === 0) return decisions as ClaimDecision[]
-      const fault = errors.find((err) => normalizeError(err).retriable)
+      if (errors.length === 0 && !holdFailure) return decisions as ClaimDecision[]
+      const fault = holdFailure ? undefined : errors.find((err) => normalizeError(err).retriable)
       if (fault !== undefined) throw fault
       const fresh = claims.filter((_, k) => decisions[k] === 'fire')
       if (fresh.length > 0)
@@ -534,19 +555,21 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
           .catch((err: unknown) =>
             deps.log.warn(
               { err, alerts: fresh.length },
-              'could not release the alerts claimed beside a claim Redis refused; they stay claimed, unsent',
+              holdFailure
+                ? 'could not release the alerts claimed beside an outbox entry Redis refused; they stay claimed, unsent'
+                : 'could not release the alerts claimed beside a claim Redis refused; they stay claimed, unsent',
             ),
           )
-      throw errors[0]
+      throw holdFailure ? holdFailure.err : errors[0]
     }
     const claimPending = async (from: number) => {
       const claiming = pending.slice(from)
-      await hold(claiming)
-      const decisions = await claimAll(claiming.map(claimOf))
+      const held = hold(claiming)
+      const decisions = await claimAll(claiming.map(claimOf), held)
       // A held alert this record holds no claim of: the attempt that held it failed before its claim ran,
       // so nothing was decided for it and it never went out. It is not sent; where this attempt raises the
       // same event itself, its own alert is decided instead (held first, replacing the held one in the
-      // entry: a second round trip, only after such a failure).
+      // entry, in the round trip of its claim: a second round trip, only after such a failure).
       const instead: number[] = []
       const taken = new Set<Pending>()
       for (const [k, d] of decisions.entries()) {
@@ -557,8 +580,11 @@ export function createAlerterHandler(deps: AlerterHandlerDeps): BatchHandler {
       }
       if (instead.length > 0) {
         for (const k of instead) claiming[k] = pending[from + k] = claiming[k]!.fallback!
-        await hold(claiming)
-        const again = await claimAll(instead.map((k) => claimOf(claiming[k]!)))
+        const heldAgain = hold(claiming)
+        const again = await claimAll(
+          instead.map((k) => claimOf(claiming[k]!)),
+          heldAgain,
+        )
         for (const [j, k] of instead.entries()) decisions[k] = again[j]!
       }
       decided.push(...decisions)
