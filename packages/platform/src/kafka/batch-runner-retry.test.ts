@@ -9,7 +9,7 @@ import {
 } from 'kafkajs'
 import { describe, expect, it } from 'vitest'
 import { TradepulseError } from '../errors.ts'
-import { createLogger, type Logger } from '../logger.ts'
+import { createCapturingLogger, createLogger, type Logger } from '../logger.ts'
 import { createMetrics, type Metrics } from '../metrics.ts'
 import { type BatchRunnerConfig, createBatchRunner } from './batch-runner.ts'
 import { retryingDetail, waitFor } from './int-test-support.ts'
@@ -349,6 +349,40 @@ describe('batch runner health while it waits a fault out', () => {
     await run
     expect(resolved).toEqual(['0'])
     await runner.stop()
+  })
+})
+
+describe('batch runner warning of a lasting fault', () => {
+  it('logs the first retry whole, counts the rest and says when it clears: not a line of error and stack per retry', async () => {
+    const { log, lines } = createCapturingLogger<{
+      msg: string
+      level: number
+      err?: unknown
+      repeated?: number
+    }>()
+    const metrics = createMetrics('probe')
+    let attempts = 0
+    const { runner, batch, resolved } = await started(
+      async (records, ctx) => {
+        if (++attempts <= 20)
+          throw new TradepulseError('INFRA_REDIS', 'Redis at 127.0.0.1:6379: OOM command not allowed')
+        return ok(records, ctx)
+      },
+      {},
+      { log, metrics },
+    )
+    const { run } = batch(['v0'], async () => {})
+    await run
+    await runner.stop()
+    expect(resolved).toEqual(['0'])
+    expect((await metrics.retries.get()).values.map((v) => v.value)).toEqual([20])
+    const warned = lines.filter((l) => /^infrastructure fault; retrying the batch/.test(l.msg))
+    // Each of the 20 retries was a warning with the error whole (a full Redis: 80-90 lines in 30 s).
+    expect(warned.map((l) => [l.err !== undefined, l.repeated])).toEqual([
+      [true, undefined],
+      [false, 19],
+    ])
+    expect(warned[1]!.msg).toMatch(/\(19 more since the last line; cleared after \d+ s\)$/)
   })
 })
 

@@ -7,6 +7,7 @@ import { heartbeatUntilSettled } from '../heartbeat-until-settled.ts'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { backoffDelay, retry } from '../retry.ts'
+import { createWarnThrottle } from '../warn-throttle.ts'
 import { countOut, createBatchStages } from './batch-processor.ts'
 import { type OtherTopics, reportingAssigner } from './group-assigner.ts'
 import { kafkaErrorType, type TradepulseProducer } from './kafka-client.ts'
@@ -726,7 +727,14 @@ export function createBatchRunner(
    * Partition `key`'s output acknowledged (CONSUMER: a fetch answered), or a partition no longer this
    * member's (none given: a stop): a clock no partition is held by any more stops.
    */
+  /**
+   * A partition's retries through a lasting fault (a Redis full under noeviction, a broker away): the
+   * first warning whole, then a count every 30 s and one line when it clears. Each retry logged its
+   * error whole, 80-90 lines of 1.5-2 KB in 30 s per worker.
+   */
+  const retryWarns = createWarnThrottle(log)
   const faultCleared = (key?: string) => {
+    if (key !== undefined) retryWarns.clear(key)
     for (const clock of Object.values(clocks)) {
       if (key === undefined) clock.held.clear()
       else clock.held.delete(key)
@@ -872,7 +880,8 @@ export function createBatchRunner(
               onRetry: (err, attempt, delayMs) => {
                 faultHeld(err, key)
                 metrics.retries.inc({ code: err.code })
-                log.warn(
+                retryWarns.warn(
+                  key,
                   { err, attempt, delayMs, partition },
                   "infrastructure fault; retrying a deferred batch's output",
                 )
@@ -1632,7 +1641,8 @@ export function createBatchRunner(
                 detail: `${err.code}: ${faultReason(err)} (${what}attempt ${attempt})`,
               }
             metrics.retries.inc({ code: err.code })
-            log.warn(
+            retryWarns.warn(
+              key,
               { err, attempt, delayMs, partition: batch.partition },
               'infrastructure fault; retrying the batch, consumption paused',
             )
