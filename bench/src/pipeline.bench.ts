@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { aggregatorConfigShape } from '@tradepulse/aggregator'
+import { alerterConfigShape } from '@tradepulse/alerter'
 import { createTopicCatalogue, listTopics } from '@tradepulse/contracts'
 import { baseConfigShape } from '@tradepulse/platform'
 import { cleanUpRun, spawnWorker, type WorkerProcess } from '@tradepulse/testing'
@@ -27,7 +28,7 @@ const PASS_HOPS = 4
 const FLOOR = process.env.BENCH_PIPELINE_FLOOR !== '0'
 // Consumer settings. Each worker keeps its own defaults, as deployed (the aggregator's differ: it is off
 // the headline alerts' path and lets a live stream gather into larger batches for Redis, see
-// services/aggregator/src/config.ts); one given in the environment goes to every process alike, pipeline
+// services/aggregator/src/config.ts; the alerter handles all its input partitions at once); one given in the environment goes to every process alike, pipeline
 // and pass-through, and BENCH_AGGREGATOR_FETCH_* to the aggregator only. Both sets are reported.
 const TUNABLE = [
   'KAFKA_FETCH_MAX_WAIT_MS',
@@ -53,6 +54,8 @@ const AGGREGATOR_TUNING = {
     ? { KAFKA_FETCH_MIN_BYTES: process.env.BENCH_AGGREGATOR_FETCH_MIN_BYTES }
     : {}),
 }
+// The alerter's own defaults differ too: it handles its input partitions at once (20347bd).
+const ALERTER_TUNING = settingsOf(alerterConfigShape)
 const MAINS = {
   ingest: 'services/ingest/src/main.ts',
   scorer: 'services/scorer/src/main.ts',
@@ -73,7 +76,7 @@ const passTopics = Array.from({ length: PASS_HOPS + 1 }, (_, i) => `${run}.pass.
 const desks = ['tariff', 'supply_chain', 'risk'] // the shipped desks file
 process.stdout.write(
   `pipeline bench: ${RATE}/s for ${SECONDS} s (+${WARMUP_SECONDS} s warm-up), headlines ${source}, ` +
-    `Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}, tuning ${JSON.stringify(TUNING)}, aggregator ${JSON.stringify(AGGREGATOR_TUNING)}` +
+    `Kafka ${infra.kafkaBrokers} (${infra.source}), Redis ${infra.redisUrl}, tuning ${JSON.stringify(TUNING)}, aggregator ${JSON.stringify(AGGREGATOR_TUNING)}, alerter ${JSON.stringify(ALERTER_TUNING)}` +
     `${hasAggregator ? '' : ', NO aggregator (services/aggregator/src/main.ts missing)'}\n`,
 )
 
@@ -143,7 +146,7 @@ try {
       spawnWorker(MAINS[name], {
         ...common,
         KAFKA_GROUP_ID: `${prefix}${name}`,
-        ...(name === 'aggregator' ? AGGREGATOR_TUNING : {}),
+        ...(name === 'aggregator' ? AGGREGATOR_TUNING : name === 'alerter' ? ALERTER_TUNING : {}),
         ...(name === 'alerter' ? { ALERTER_RULES_FILE: BENCH_RULES, ALERTER_WEBHOOKS_ENABLED: 'false' } : {}),
       }),
     ),
@@ -408,7 +411,7 @@ try {
     // Over the measured pipeline phase, the whole machine: see cpuShares.
     ...machineShares,
     phases: 'pipeline, then (its processes stopped) pass-through, same rate and headlines',
-    tuning: { ...TUNING, aggregator: AGGREGATOR_TUNING },
+    tuning: { ...TUNING, aggregator: AGGREGATOR_TUNING, alerter: ALERTER_TUNING },
     goal: 'p99_ms <= 100',
   }
   console.table(Object.fromEntries(Object.entries(figures).filter(([, v]) => typeof v !== 'object')))
