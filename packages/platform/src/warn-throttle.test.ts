@@ -45,6 +45,24 @@ describe('createWarnThrottle', () => {
     expect(lines[3]!.err?.stack).toBeDefined()
   })
 
+  it('logs a fault of another kind whole at once (out of memory, then read-only at a failover), after the count of the last', () => {
+    const { lines, clock, throttle, fault } = setup()
+    const readOnly = "READONLY You can't write against a read only replica."
+    const failover = () => new TradepulseError('INFRA_REDIS', readOnly, { cause: new ReplyError(readOnly) })
+    for (let i = 0; i < 5; i++) throttle.warn('p0', { err: fault(), partition: 0 }, 'retrying the batch')
+    clock.now = 5_000
+    for (let i = 0; i < 5; i++) throttle.warn('p0', { err: failover(), partition: 0 }, 'retrying the batch')
+    clock.now = 25_000
+    throttle.warn('p0', { err: fault(), partition: 0 }, 'retrying the batch')
+    expect(lines.map((l) => [l.err?.stack?.split('\n')[0] ?? l.error, l.repeated])).toEqual([
+      [expect.stringContaining('OOM command not allowed'), undefined],
+      [expect.stringMatching(/^INFRA_REDIS: out of memory: /), 4],
+      [expect.stringContaining('READONLY'), undefined],
+      [expect.stringMatching(/^INFRA_REDIS: read only: /), 4],
+      [expect.stringContaining('OOM command not allowed'), undefined],
+    ])
+  })
+
   it('keeps keys apart, and says nothing more at clear when nothing was counted', () => {
     const { lines, throttle, fault } = setup()
     throttle.warn('p0', { err: fault() }, 'retrying')

@@ -24,6 +24,8 @@ export type WarnThrottle = {
 }
 
 type Held = {
+  /** The fault's kind (our code and the reason health gives): another kind is logged whole. */
+  kind: string
   count: number
   lastLineAt: number
   firstAt: number
@@ -56,8 +58,12 @@ export function createWarnThrottle(log: Logger, opts: WarnThrottleOptions = {}):
   return {
     warn(key, fields, msg) {
       const h = held.get(key)
-      if (!h) {
-        held.set(key, { count: 0, lastLineAt: now(), firstAt: now(), fields, msg })
+      const kind = kindOf(fields.err)
+      if (!h || h.kind !== kind) {
+        // A fault of another kind (Redis out of memory, then read-only at a failover) is news: the
+        // count of the last one first, then the new one whole.
+        if (h && h.count > 0) summary(h, false)
+        held.set(key, { kind, count: 0, lastLineAt: now(), firstAt: now(), fields, msg })
         log.warn(fields, msg)
         return
       }
@@ -73,6 +79,12 @@ export function createWarnThrottle(log: Logger, opts: WarnThrottleOptions = {}):
       if (h.count > 0) summary(h, true)
     },
   }
+}
+
+/** What tells one fault from another: our code and the reason health gives (no message, no numbers). */
+function kindOf(err: unknown): string {
+  if (err === undefined) return ''
+  return `${err instanceof TradepulseError ? err.code : ''}:${faultReason(err)}`
 }
 
 /** An error in one short line: its code (ours) and the reason health gives, then its message. */
