@@ -217,4 +217,29 @@ describe('gateInEventTime', () => {
       ['p0@5', 'p0@7'],
     ])
   })
+
+  it('hands a round on at most maxRound records, the oldest first, the rest in the rounds after', async () => {
+    // Before, a backlog of the 12 partitions handled at once merged into rounds of ~15,600 records, parsed
+    // and evaluated in one go. Three partitions of 400 records each, interleaved in event time.
+    const { inner, rounds } = recorder()
+    const gate = gateInEventTime(inner, { aheadMs: 10_000 * MIN, eventMs, maxRound: 250 })
+    const outs = await Promise.all(
+      [0, 1, 2].map((p) =>
+        gate(
+          Array.from({ length: 400 }, (_, i) => rec(p, i, i * 3 + p)),
+          ctx,
+        ),
+      ),
+    )
+    expect(rounds.map((r) => r.length)).toEqual([250, 250, 250, 250, 200])
+    // In event-time order across the rounds, every record once.
+    const handed = rounds.flat()
+    const times = handed.map((n) => Number(n.split('@')[1]))
+    expect(times).toEqual(Array.from({ length: 1_200 }, (_, k) => k))
+    // Each submission gets its own records' outcomes, in its order, once its last record was handed on.
+    for (const [p, o] of outs.entries())
+      expect(o.map((x) => (x as { reason: string }).reason)).toEqual(
+        Array.from({ length: 400 }, (_, i) => `p${p}@${i * 3 + p}`),
+      )
+  })
 })

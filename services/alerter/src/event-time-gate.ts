@@ -34,6 +34,16 @@ function readAgainLater(err: unknown): boolean {
 }
 
 /**
+ * The most records a round hands on (the oldest of what the bound lets through; the rest in the next
+ * round). With the 12 input partitions handled at once, a backlog piled up rounds of ~15,600 records
+ * while Redis answered the round before: the handler parsed and evaluated them, and built one MGET of
+ * their outbox keys, in turns of the event loop of 0.2-0.8 s (health answers and live alerts waiting,
+ * and past the Kafka session under CPU starvation). A round's Redis round trips are few (outbox and
+ * hysteresis read, claims, marks): rounds of 4,000 cost a backlog nothing measurable.
+ */
+const MAX_ROUND = 4_000
+
+/**
  * Hands the records the partitions being handled at once submit to `inner` in event-time order across
  * them, so that what the alerter decides in order (a cooldown keeps the first alert of its stream, the
  * evidence is what came before an update) follows the news and not the order Kafka delivered it in.
@@ -45,9 +55,12 @@ function readAgainLater(err: unknown): boolean {
  *
  *     bound = min over the sources waiting of their newest event time + aheadMs
  *
- * where a source is a partition with a submission not yet fully handled. The source with the oldest
- * newest time always gets all it submitted, so every round completes (or fails) at least one
- * submission: no timers, no deadlock. Rounds start on the next turn of the event loop, so that the
+ * where a source is a partition with a submission not yet fully handled, and at most `maxRound` of them
+ * (MAX_ROUND), the oldest in event time: the rest stay for the next round, which sorts them with what
+ * came meanwhile (a submission is resolved once all its records were handed on, over as many rounds as
+ * it takes). The source with the oldest newest time gets all it submitted, a round at most at a time,
+ * and every round hands on at least one record, so every submission is completed (or failed) in the
+ * end: no timers, no deadlock. Rounds start on the next turn of the event loop, so that the
  * handlers of one fetch (kafkajs starts them together), a partition's next chunk (the runner starts it
  * as soon as the chunk before it was handled), and the records of a failed submission handed on again
  * one at a time, join the round. Rounds run one at a time. A record without an event time is handed on
@@ -69,8 +82,14 @@ function readAgainLater(err: unknown): boolean {
  */
 export function gateInEventTime(
   inner: BatchHandler,
-  opts: { aheadMs: number; eventMs: (record: InRecord) => number | undefined },
+  opts: {
+    aheadMs: number
+    eventMs: (record: InRecord) => number | undefined
+    /** The most records a round hands on (default MAX_ROUND). */
+    maxRound?: number
+  },
 ): BatchHandler {
+  const maxRound = Math.max(1, opts.maxRound ?? MAX_ROUND)
   const waiting: Submission[] = []
   let scheduled = false
   let running = false
@@ -103,6 +122,8 @@ export function gateInEventTime(
       for (let i = 0; i < s.records.length; i++)
         if (!s.taken[i] && s.times[i]! <= bound) batch.push({ s, i, t: s.times[i]!, order: order++ })
     batch.sort((a, b) => a.t - b.t || a.order - b.order)
+    // The oldest of them, at most maxRound: the rest are not taken, and go in the next round.
+    if (batch.length > maxRound) batch.length = maxRound
     for (const b of batch) b.s.taken[b.i] = true
     // The context of the oldest submission in the round (its abort signal: the runner stopping or the group
     // rebalancing, which abort every batch's signal alike, 05fee19).

@@ -28,6 +28,8 @@ export function testAlerterHandler(opts: {
   dedupWindowMs?: number
   /** Where it logs (silent when absent). */
   log?: Logger
+  /** The handler's slices of work between turns of the event loop, in ms (its default when absent). */
+  sliceMs?: number
 }) {
   const published: OutRecord[] = []
   const registry = new Registry()
@@ -53,6 +55,7 @@ export function testAlerterHandler(opts: {
       ? { hysteresisPruneGraceMs: opts.hysteresisPruneGraceMs }
       : {}),
     ...(opts.dedupWindowMs !== undefined ? { dedupWindowMs: opts.dedupWindowMs } : {}),
+    ...(opts.sliceMs !== undefined ? { sliceMs: opts.sliceMs } : {}),
   })
   return { handler, published, registry }
 }
