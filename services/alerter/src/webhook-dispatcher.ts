@@ -57,7 +57,9 @@ export type WebhookOptions = {
   /**
    * How long a desk's deliveries may keep failing (from the first failed attempt since the last one
    * delivered, while some delivery waits for its retry) before the `webhooks` health check is degraded
-   * naming the desk and the last failure; WEBHOOK_FAILING_DEGRADED_MS (30 s) when absent.
+   * naming the desk and the last failure; and how long its oldest alert waiting for a retry may (one the
+   * receiver alone refuses while the others are delivered), health then naming that alert, its attempts
+   * and last failure. WEBHOOK_FAILING_DEGRADED_MS (30 s) when absent.
    */
   failingDegradedMs?: number
 }
@@ -632,19 +634,35 @@ function createLane(
   }
 
   // Deliveries waiting for a retry after a retriable failure, in the order of their first failure (the
-  // first is the oldest), with when it was; the first failed attempt since the last delivered one and the
-  // last failure: health is degraded once the desk has failed for failingDegradedMs with a delivery waiting.
-  const retrying = new Map<InRecord, { since: number }>()
+  // first is the oldest), each with its alert id, when it first failed, its failed attempts, its last
+  // failure, and how many of the desk's deliveries had succeeded by its first failure (`deliveredAt`). The
+  // first failed attempt since the last delivered one and the last failure of the desk: health is degraded
+  // once the desk has failed for failingDegradedMs with a delivery waiting, or once its oldest alert waiting
+  // has (one the receiver keeps refusing while the others are delivered: a payload it chokes on).
+  type Retrying = {
+    alertId: string
+    since: number
+    attempts: number
+    last: { detail: string; at: number }
+    deliveredAt: number
+    warned: boolean
+  }
+  const retrying = new Map<InRecord, Retrying>()
   let failingSince: number | undefined
   let lastFailure: { detail: string; at: number } | undefined
   let failingWarned = false
+  // The desk's deliveries so far: an alert that failed again after one of them fails on its own.
+  let delivered = 0
   const failingDegradedMs = o.failingDegradedMs ?? WEBHOOK_FAILING_DEGRADED_MS
-  // The waits of deliveries on our own backoff (not a receiver's Retry-After): cut short, oldest alert
+  // The waits of deliveries on our own backoff (not a receiver's Retry-After) whose failures look like the
+  // desk's outage (no delivery of the desk between its first failure and its last): cut short, oldest alert
   // first, once an attempt is delivered (the receiver is back), so a desk's backlog goes out at once
-  // instead of over the next backoff (up to ALERTER_WEBHOOK_BACKOFF_MAX_MS).
+  // instead of over the next backoff (up to ALERTER_WEBHOOK_BACKOFF_MAX_MS). One that fails again after a
+  // delivery fails on its own (a payload the receiver refuses): it waits its whole backoff, or the
+  // receiver would be sent it again after every other delivery.
   const backoffWaits = new Map<InRecord, () => void>()
-  /** What health says of a desk failing for failingDegradedMs, else undefined. */
-  const failing = (): string | undefined => {
+  /** The desk failing for failingDegradedMs since its last delivery, else undefined. */
+  const deskFailing = (): string | undefined => {
     const oldest = retrying.entries().next().value
     if (!oldest || failingSince === undefined || !lastFailure) return undefined
     const forMs = now() - failingSince
@@ -652,26 +670,71 @@ function createLane(
     const [rec, { since }] = oldest
     return `webhook failing for ${Math.round(forMs / 1_000)} s: ${retrying.size} ${retrying.size === 1 ? 'alert' : 'alerts'} waiting for a retry, the oldest (partition ${rec.partition} offset ${rec.offset}) since ${new Date(since).toISOString()}; last failure ${lastFailure.detail} at ${new Date(lastFailure.at).toISOString()}; retried until ALERTER_WEBHOOK_MAX_AGE_MS (${o.maxAgeMs} ms), then dead-lettered`
   }
-  /** A failed attempt of `rec` that is retried: the desk is failing (warned of once past failingDegradedMs). */
-  const failedAttempt = (rec: InRecord, detail: string) => {
-    const at = now()
-    lastFailure = { detail, at }
-    failingSince ??= at
-    if (!retrying.has(rec)) retrying.set(rec, { since: at })
-    const said = failingWarned ? undefined : failing()
-    if (!said) return
-    failingWarned = true
-    log.warn(
-      { failingSinceMs: failingSince, retrying: retrying.size, lastFailure: detail },
-      `desk ${target.deskId}: ${said}; the desk topic keeps every alert`,
-    )
+  /** The desk's oldest alert waiting for a retry, failing for failingDegradedMs, else undefined. */
+  const alertFailing = (): { entry: Retrying; said: string } | undefined => {
+    const oldest = retrying.entries().next().value
+    if (!oldest) return undefined
+    const [rec, entry] = oldest
+    const forMs = now() - entry.since
+    if (forMs < failingDegradedMs) return undefined
+    return {
+      entry,
+      said: `webhook failing for alert ${entry.alertId} (partition ${rec.partition} offset ${rec.offset}) for ${Math.round(forMs / 1_000)} s, while the desk's other alerts are delivered: ${entry.attempts} attempts, last failure ${entry.last.detail} at ${new Date(entry.last.at).toISOString()}; retried on its backoff until ALERTER_WEBHOOK_MAX_AGE_MS (${o.maxAgeMs} ms), then dead-lettered; partition ${rec.partition} is not committed past it meanwhile`,
+    }
   }
-  /** An attempt delivered: the desk is not failing; the deliveries waiting on our backoff go now. */
-  const deliveredAttempt = () => {
+  /** What health says of this desk's deliveries failing for failingDegradedMs, else undefined. */
+  const failing = (): string | undefined => deskFailing() ?? alertFailing()?.said
+  /** A failed attempt of `rec` that is retried: the desk is failing (warned of once past failingDegradedMs). */
+  const failedAttempt = (rec: InRecord, alertId: string, detail: string): Retrying => {
+    const at = now()
+    const failure = { detail, at }
+    lastFailure = failure
+    failingSince ??= at
+    let entry = retrying.get(rec)
+    if (!entry) {
+      entry = { alertId, since: at, attempts: 0, last: failure, deliveredAt: delivered, warned: false }
+      retrying.set(rec, entry)
+    }
+    entry.attempts++
+    entry.last = failure
+    if (!failingWarned) {
+      const said = deskFailing()
+      if (said) {
+        failingWarned = true
+        log.warn(
+          { failingSinceMs: failingSince, retrying: retrying.size, lastFailure: detail },
+          `desk ${target.deskId}: ${said}; the desk topic keeps every alert`,
+        )
+        return entry
+      }
+    }
+    // One alert failing on its own: warned of once.
+    const stuck = failingWarned ? undefined : alertFailing()
+    if (stuck && !stuck.entry.warned) {
+      stuck.entry.warned = true
+      log.warn(
+        {
+          alertId: stuck.entry.alertId,
+          attempts: stuck.entry.attempts,
+          lastFailure: stuck.entry.last.detail,
+        },
+        `desk ${target.deskId}: ${stuck.said}; the desk topic keeps every alert`,
+      )
+    }
+    return entry
+  }
+  /** An attempt delivered: the desk is not failing; the deliveries waiting on our backoff for it go now. */
+  const deliveredAttempt = (entry: Retrying | undefined) => {
+    delivered++
+    if (entry?.warned)
+      log.info(
+        { alertId: entry.alertId, attempts: entry.attempts + 1 },
+        `desk ${target.deskId}: alert ${entry.alertId} delivered after ${entry.attempts} failed attempt(s) over ${Math.round((now() - entry.since) / 1_000)} s`,
+      )
     if (failingSince !== undefined && failingWarned) {
       log.info(
-        { failedForMs: now() - failingSince, retrying: retrying.size },
-        `desk ${target.deskId}: webhook delivering again after ${Math.round((now() - failingSince) / 1_000)} s of failures; ${retrying.size} alert(s) waiting for a retry are posted now`,
+        { failedForMs: now() - failingSince, retrying: retrying.size, woken: backoffWaits.size },
+        `desk ${target.deskId}: webhook delivering again after ${Math.round((now() - failingSince) / 1_000)} s of failures; ${backoffWaits.size} alert(s) waiting for a retry are posted now`,
       )
     }
     failingSince = undefined
@@ -983,12 +1046,12 @@ function createLane(
         if (last.ok) {
           metrics.webhooks.inc({ desk: target.deskId, result: 'delivered' })
           freshNews()
-          deliveredAttempt()
+          deliveredAttempt(retrying.get(rec))
           return 'done'
         }
         if (signal.aborted) return 'aborted'
         if (last.permanent) break
-        failedAttempt(rec, last.detail)
+        const failed = failedAttempt(rec, alertId, last.detail)
         if (i + 1 >= maxAttempts) {
           notRetried = `; not retried: ALERTER_WEBHOOK_MAX_ATTEMPTS (${o.maxAttempts}) reached`
           break
@@ -1013,8 +1076,10 @@ function createLane(
           break
         }
         // A wait the receiver asked for (Retry-After) is kept; one on our own backoff is cut short once
-        // another of the desk's alerts is delivered.
-        await sleep(delayMs, waitSignal(signal), last.retryAfterMs === undefined ? rec : undefined)
+        // another of the desk's alerts is delivered, unless one was since this alert first failed (it
+        // fails on its own, not for the desk's outage: at most one attempt more than its backoff gives).
+        const wakeable = last.retryAfterMs === undefined && failed.deliveredAt === delivered
+        await sleep(delayMs, waitSignal(signal), wakeable ? rec : undefined)
       }
     } finally {
       retrying.delete(rec)

@@ -235,4 +235,52 @@ describe('a desk webhook that fails for a while', () => {
       'old2',
     ])
   })
+
+  it('an alert the receiver alone refuses, among others delivered: retried on its own backoff (woken by a delivery once at most), health degraded naming it, ok once delivered', async () => {
+    // The receiver chokes on one payload (500 for it only) and takes every other.
+    const refused = new Set(['poison'])
+    const requests: { alertId: string; status: number }[] = []
+    const url = await listenForWebhooks(cleanups, (req, res) => {
+      req.resume()
+      req.on('end', () => {
+        const alertId = String(req.headers[ALERT_ID_HEADER])
+        const status = refused.has(alertId) ? 500 : 204
+        requests.push({ alertId, status })
+        res.writeHead(status).end()
+      })
+    })
+    const poisonAttempts = () => requests.filter((r) => r.alertId === 'poison').length
+    // Backoff of 2-4 s (jitter) between its attempts: from its first failure, a third at 2 s at the
+    // earliest, a fourth at 4 s.
+    const { dispatcher, results, letters } = await lane(url, { backoffBaseMs: 4_000, backoffMaxMs: 4_000 })
+    await sendDeskAlerts(producer, deskTopic, ['poison'], 0)
+    await waitFor(() => poisonAttempts() === 1, { what: 'the poison alert refused once' })
+
+    // Other alerts delivered every 100 ms for 3 s (30 of them), health read as they go.
+    const health: { status: string; detail?: string }[] = []
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 100))
+      await sendDeskAlerts(producer, deskTopic, [`good-${i}`], i % 2)
+      if (i >= 10) health.push(await dispatcher.health())
+    }
+    // Each delivery woke every wait before: an attempt of the poison alert after each of the others.
+    const made = poisonAttempts()
+    expect(made).toBeGreaterThanOrEqual(1)
+    expect(made).toBeLessThanOrEqual(3)
+    // Failing for longer than failingDegradedMs (300 ms) though other alerts are delivered: degraded,
+    // naming it, all along.
+    expect(health.map((h) => h.status)).toEqual(health.map(() => 'degraded'))
+    expect(health.map((h) => h.detail ?? '')).toContainEqual(
+      expect.stringMatching(
+        /^desk tariff webhook failing for alert poison \(partition 0 offset 0\) for \d+ s, while the desk's other alerts are delivered: \d+ attempts, last failure HTTP 500 at .+; retried on its backoff until ALERTER_WEBHOOK_MAX_AGE_MS \(3600000 ms\), then dead-lettered; partition 0 is not committed past it meanwhile$/,
+      ),
+    )
+    expect(letters()).toEqual([])
+
+    // The receiver takes it at last: delivered on its next attempt, health ok again.
+    refused.clear()
+    await waitFor(async () => (await results()).delivered === 31, { what: 'every alert delivered' })
+    await waitFor(async () => (await dispatcher.health()).status === 'ok', { what: 'health ok again' })
+    expect(letters()).toEqual([])
+  })
 })
