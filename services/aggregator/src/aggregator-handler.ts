@@ -24,11 +24,13 @@ import {
   isKafkaAclRefusal,
   kafkaTlsCode,
   type Logger,
+  loopSlices,
   normalizeError,
   type Outcome,
   type OutRecord,
   parseJsonRecord,
   publishedAtMs,
+  SLICE_MS,
   sendFindingRefused,
   validTraceparent,
 } from '@tradepulse/platform'
@@ -239,37 +241,6 @@ function takeNotes(notes: readonly RoundNote[], into: Map<string, Set<string>>, 
 /** A headline's pipeline entry time in ms, -Infinity when it has none. */
 const enteredMsOf = (ingestedAt: string | undefined): number =>
   ingestedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(ingestedAt)
-
-/** Lets pending I/O callbacks (a submitted round reaching Redis) run before more parsing. */
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-/**
- * The longest the handler works through a batch's records without a turn of the event loop, in ms
- * (checked every TURN_CHECK_EVERY records): reading the event times of the parts to come, parsing a
- * part, weighing the applied headlines for the throttle. Catching up, a batch is a fetch of 8 MB (about
- * 10,000 headlines): each of these went through it (or a part of 2,000) in one go, 100-260 ms apiece on a
- * loaded machine, and with the store's apply of a merged round in the same turn of the loop /healthz and
- * /metrics waited 1-1.7 s, past a liveness probe's default 1 s timeout: the worker was killed mid
- * catch-up at every restart, with the backlog at its largest.
- */
-const SLICE_MS = 20
-const TURN_CHECK_EVERY = 16
-
-/**
- * Tells a loop over records when to let the event loop turn: `due()` once `sliceMs` have passed since
- * the last turn (looked at every TURN_CHECK_EVERY calls), `turn()` to take it.
- */
-function loopSlices(sliceMs: number) {
-  let start = performance.now()
-  let n = 0
-  return {
-    due: () => ++n % TURN_CHECK_EVERY === 0 && performance.now() - start >= sliceMs,
-    async turn(): Promise<void> {
-      await yieldToIo()
-      start = performance.now()
-    },
-  }
-}
 
 /**
  * headlines.scored → indicators in Redis, and throttled IndicatorUpdates on the compacted indicators

@@ -24,10 +24,12 @@ import {
   type DeadLetterReason,
   type InRecord,
   type Logger,
+  loopSlices,
   normalizeError,
   type Outcome,
   type OutRecord,
   parseJsonRecord,
+  SLICE_MS,
   sendFindingRefused,
 } from '@tradepulse/platform'
 import { alertProblem, invalidAlertMessage } from './alert-contract.ts'
@@ -106,35 +108,6 @@ export type AlerterHandlerDeps = {
    * (default SLICE_MS, see there). 0: a turn every TURN_CHECK_EVERY records (tests).
    */
   sliceMs?: number
-}
-
-/**
- * The longest the handler parses and evaluates a batch's records without a turn of the event loop, in ms
- * (checked every TURN_CHECK_EVERY records). Catching up over its 12 input partitions, a round of the
- * event-time gate held up to ~15,600 records (4,000 now: the gate's MAX_ROUND), parsed and evaluated in
- * one go, 20-50 µs each: the event loop held 0.2-0.8 s, /healthz and live alerts of other partitions
- * waiting, and past the 10 s Kafka session when the CPU is starved. Rounds run one at a time (the gate),
- * so nothing else of the handler runs in these turns: what they let through is health and metrics
- * answers, Redis and Kafka replies, and the fetches of the partitions.
- */
-const SLICE_MS = 20
-const TURN_CHECK_EVERY = 16
-
-/**
- * Tells a loop over records when to let the event loop turn: `due()` once `sliceMs` have passed since
- * the last turn (looked at every TURN_CHECK_EVERY calls), `turn()` to take it (setImmediate: pending I/O
- * callbacks run first).
- */
-function loopSlices(sliceMs: number) {
-  let start = performance.now()
-  let n = 0
-  return {
-    due: () => ++n % TURN_CHECK_EVERY === 0 && performance.now() - start >= sliceMs,
-    async turn(): Promise<void> {
-      await new Promise<void>((resolve) => setImmediate(resolve))
-      start = performance.now()
-    },
-  }
 }
 
 /** Most alert ids remembered as acknowledged and not yet confirmed (see `acknowledged`). */
