@@ -21,9 +21,11 @@ import {
   randomName,
   type TopicCollector,
   testKafka,
+  testProducer,
 } from '@tradepulse/testing'
-import type { KafkaConfig, Producer } from 'kafkajs'
+import type { Admin, KafkaConfig, Producer } from 'kafkajs'
 import { Counter, Registry } from 'prom-client'
+import { afterEach, beforeEach } from 'vitest'
 import { createAlerterMetrics } from './alerter-metrics.ts'
 import { tariffAlert } from './test-handler.ts'
 import {
@@ -241,6 +243,46 @@ export function testLane(opts: {
   })
   opts.cleanups.push(() => dispatcher.stop())
   return { dispatcher, metrics, dlqTotal, clientId }
+}
+
+/**
+ * A webhook lane's tests' set-up, registered with beforeEach and afterEach: before each test, desk
+ * `deskId`'s topic (2 partitions) and a dlq under a fresh prefix (`<tag>-<random>.`), the lane's group,
+ * a producer and an admin; after it, `cleanups` run, the last first (the producer and admin's
+ * disconnects among them).
+ */
+export function webhookLaneFixture(kafkaBrokers: string[], tag: string, deskId: string) {
+  const lane = {
+    deskTopic: '',
+    dlqTopic: '',
+    groupId: '',
+    producer: undefined as unknown as Producer,
+    admin: undefined as unknown as Admin,
+    cleanups: [] as (() => Promise<unknown>)[],
+  }
+  beforeEach(async () => {
+    const prefix = randomName(tag)
+    lane.deskTopic = `${prefix}.alerts.desk.${deskId}.v1`
+    lane.dlqTopic = `${prefix}.dlq`
+    lane.groupId = `${prefix}.alerter.webhooks`
+    await createTopics(kafkaBrokers, [
+      { name: lane.deskTopic, partitions: 2 },
+      { name: lane.dlqTopic, partitions: 1 },
+    ])
+    const producer = await testProducer(kafkaBrokers)
+    const admin = testKafka(kafkaBrokers).admin()
+    await admin.connect()
+    lane.producer = producer
+    lane.admin = admin
+    lane.cleanups.push(
+      () => producer.disconnect(),
+      () => admin.disconnect(),
+    )
+  })
+  afterEach(async () => {
+    for (const c of lane.cleanups.splice(0).reverse()) await c()
+  })
+  return lane
 }
 
 /**

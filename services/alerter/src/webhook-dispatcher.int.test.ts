@@ -9,19 +9,17 @@ import {
   type TradepulseProducer,
 } from '@tradepulse/platform'
 import { type HostPort, tcpProxy } from '@tradepulse/platform/net-test-support'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
-import { testKafka } from '@tradepulse/testing/kafka'
-import {
-  type Admin,
-  AssignerProtocol,
-  type ISocketFactory,
-  type KafkaConfig,
-  KafkaJSConnectionError,
-  type Producer,
-} from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { collectTopic, createTopics, testInfra, waitFor } from '@tradepulse/testing'
+import { AssignerProtocol, type ISocketFactory, type KafkaConfig, KafkaJSConnectionError } from 'kafkajs'
+import { describe, expect, it } from 'vitest'
 import type { AlerterMetrics } from './alerter-metrics.ts'
-import { deskAlertValue, listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
+import {
+  deskAlertValue,
+  listenForWebhooks,
+  sendDeskAlerts,
+  testLane,
+  webhookLaneFixture,
+} from './kafka-set-up.ts'
 import type { WebhookOptions } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
@@ -32,38 +30,13 @@ type Received = { alertId: string; atMs: number; ended?: 'answered' | 'dropped' 
 
 describe('webhook dispatcher on Kafka', () => {
   const { kafkaBrokers } = testInfra()
-  let deskTopic: string
-  let dlqTopic: string
-  let groupId: string
-  let producer: Producer
-  let admin: Admin
-  const cleanups: (() => Promise<unknown>)[] = []
-
-  beforeEach(async () => {
-    const prefix = randomName('webhooks')
-    deskTopic = `${prefix}.alerts.desk.${DESK}.v1`
-    dlqTopic = `${prefix}.dlq`
-    groupId = `${prefix}.alerter.webhooks`
-    await createTopics(kafkaBrokers, [
-      { name: deskTopic, partitions: 2 },
-      { name: dlqTopic, partitions: 1 },
-    ])
-    producer = await testProducer(kafkaBrokers)
-    admin = testKafka(kafkaBrokers).admin()
-    await admin.connect()
-    cleanups.push(
-      () => producer.disconnect(),
-      () => admin.disconnect(),
-    )
-  })
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  // The desk topic, the dlq, the lane's group, a producer and an admin, fresh for each test.
+  const fx = webhookLaneFixture(kafkaBrokers, 'webhooks', DESK)
 
   /** An HTTP receiver answering each request as `respond` says (nothing: the request is held open). */
   async function receiver(respond: (res: ServerResponse, r: Received, req: IncomingMessage) => void) {
     const received: Received[] = []
-    const url = await listenForWebhooks(cleanups, (req, res) => {
+    const url = await listenForWebhooks(fx.cleanups, (req, res) => {
       req.resume()
       req.on('end', () => {
         const r: Received = { alertId: String(req.headers[ALERT_ID_HEADER]), atMs: performance.now() }
@@ -78,9 +51,10 @@ describe('webhook dispatcher on Kafka', () => {
     return { url, received, of }
   }
 
-  const produceAlerts = (ids: string[], partition = 0) => sendDeskAlerts(producer, deskTopic, ids, partition)
+  const produceAlerts = (ids: string[], partition = 0) =>
+    sendDeskAlerts(fx.producer, fx.deskTopic, ids, partition)
 
-  /** One desk's webhook lane on the test's topics, started; `wrapProducer` can put a fault before its dlq producer. */
+  /** One desk's webhook lane on the test's topics, started; `wrapProducer` can put a fault before its dlq fx.producer. */
   async function startDispatcher(
     url: string,
     opts: {
@@ -95,10 +69,10 @@ describe('webhook dispatcher on Kafka', () => {
   ) {
     const { dispatcher, metrics, clientId } = testLane({
       kafkaBrokers,
-      cleanups,
-      target: { deskId: DESK, url, secret: 's', topic: deskTopic },
-      groupId,
-      dlqTopic,
+      cleanups: fx.cleanups,
+      target: { deskId: DESK, url, secret: 's', topic: fx.deskTopic },
+      groupId: fx.groupId,
+      dlqTopic: fx.dlqTopic,
       ...(opts.options ? { options: opts.options } : {}),
       ...(opts.wrapProducer ? { wrapProducer: opts.wrapProducer } : {}),
       ...(opts.deploymentFaultMs !== undefined ? { deploymentFaultMs: opts.deploymentFaultMs } : {}),
@@ -115,13 +89,13 @@ describe('webhook dispatcher on Kafka', () => {
   async function assignments(members: number): Promise<Map<string, number[]>> {
     return waitFor(
       async () => {
-        const { groups } = await admin.describeGroups([`${groupId}.${DESK}`])
+        const { groups } = await fx.admin.describeGroups([`${fx.groupId}.${DESK}`])
         const g = groups[0]
         if (g?.state !== 'Stable' || g.members.length !== members) return false
         return new Map(
           g.members.map((m) => [
             m.clientId,
-            AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[deskTopic] ?? [],
+            AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[fx.deskTopic] ?? [],
           ]),
         )
       },
@@ -149,7 +123,7 @@ describe('webhook dispatcher on Kafka', () => {
 
   /** A dead letter's origin: the desk record, with its Kafka timestamp. */
   const originOf = (partition: number, offset: string) => ({
-    topic: deskTopic,
+    topic: fx.deskTopic,
     partition,
     offset,
     timestamp: expect.stringMatching(/^\d+$/),
@@ -164,13 +138,13 @@ describe('webhook dispatcher on Kafka', () => {
 
   /** The lane group's committed offset per partition of the desk topic (-1: none). */
   async function committed(): Promise<number[]> {
-    const [t] = await admin.fetchOffsets({ groupId: `${groupId}.${DESK}`, topics: [deskTopic] })
+    const [t] = await fx.admin.fetchOffsets({ groupId: `${fx.groupId}.${DESK}`, topics: [fx.deskTopic] })
     return (t?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((q) => Number(q.offset))
   }
 
   async function collectDeadLetters() {
-    const dlq = await collectTopic(kafkaBrokers, dlqTopic)
-    cleanups.push(dlq.stop)
+    const dlq = await collectTopic(kafkaBrokers, fx.dlqTopic)
+    fx.cleanups.push(dlq.stop)
     return {
       letters: () => dlq.messages.map((m) => JSON.parse(m.value!.toString()) as DeadLetter),
     }
@@ -187,8 +161,8 @@ describe('webhook dispatcher on Kafka', () => {
       headers: { ce_id: id },
     })
     // Each bad record followed by a valid alert, on one partition: offsets 0, 2, 4, 6 and 8 are bad.
-    await producer.send({
-      topic: deskTopic,
+    await fx.producer.send({
+      topic: fx.deskTopic,
       messages: [
         { partition: 0, key: 'j1', value: '{"foo":1}', headers: { ce_id: 'j1' } },
         valid('v1'),
@@ -499,7 +473,7 @@ describe('webhook dispatcher on Kafka', () => {
   })
 
   describe('dead letters that cannot be written', () => {
-    /** A dlq producer that refuses every send while `down`, counting the refusals. */
+    /** A dlq fx.producer that refuses every send while `down`, counting the refusals. */
     function faultyDlq() {
       const fault = { down: true, refused: 0 }
       const wrap = (real: TradepulseProducer): TradepulseProducer => ({
@@ -536,7 +510,7 @@ describe('webhook dispatcher on Kafka', () => {
       )
       expect(health.detail).toMatch(
         new RegExp(
-          `^desk ${DESK} cannot write its webhook dead letters to ${dlqTopic} \\(1 failed delivery waiting, retried with backoff\\): unreachable$`,
+          `^desk ${DESK} cannot write its webhook dead letters to ${fx.dlqTopic} \\(1 failed delivery waiting, retried with backoff\\): unreachable$`,
         ),
       )
       expect(health.detail).not.toContain('10.20.30.40')
@@ -594,7 +568,7 @@ describe('webhook dispatcher on Kafka', () => {
       expect(refused).toBeGreaterThan(0)
       expect(failure?.message).toMatch(
         new RegExp(
-          `^this host's clock, refused for 1500 ms: Kafka refused the timestamps of records for ${dlqTopic} \\(INVALID_TIMESTAMP\\)`,
+          `^this host's clock, refused for 1500 ms: Kafka refused the timestamps of records for ${fx.dlqTopic} \\(INVALID_TIMESTAMP\\)`,
         ),
       )
       expect(describeInfraFailure(failure, { KAFKA_BROKERS: 'k:9092' })).toMatch(
@@ -609,15 +583,15 @@ describe('webhook dispatcher on Kafka', () => {
 
     it('gives a delivery up without its dead letter when Kafka refuses the letter itself, so the partition moves on', async () => {
       // A dlq topic whose max.message.bytes no letter of a large alert fits.
-      await admin.deleteTopics({ topics: [dlqTopic] })
-      dlqTopic = `${dlqTopic}-small`
+      await fx.admin.deleteTopics({ topics: [fx.dlqTopic] })
+      fx.dlqTopic = `${fx.dlqTopic}-small`
       await createTopics(kafkaBrokers, [
-        { name: dlqTopic, partitions: 1, config: { 'max.message.bytes': '2048' } },
+        { name: fx.dlqTopic, partitions: 1, config: { 'max.message.bytes': '2048' } },
       ])
       const hook = await receiver((res, r) => res.writeHead(r.alertId === 'gone' ? 410 : 204).end())
       const { dispatcher, metrics } = await startDispatcher(hook.url)
-      await producer.send({
-        topic: deskTopic,
+      await fx.producer.send({
+        topic: fx.deskTopic,
         messages: [
           {
             partition: 0,
@@ -704,12 +678,12 @@ describe('webhook dispatcher on Kafka', () => {
       // unanswered (the shared Kafka itself goes on).
       let cut = false
       const proxies = new Map<number, HostPort>()
-      for (const b of (await admin.describeCluster()).brokers) {
+      for (const b of (await fx.admin.describeCluster()).brokers) {
         const proxy = await tcpProxy({ host: b.host, port: b.port }, (client, upstream) => {
           client.on('data', (d: Buffer) => void (cut || upstream.write(d)))
           upstream.on('data', (d: Buffer) => void (cut || client.write(d)))
         })
-        cleanups.push(() => proxy.close())
+        fx.cleanups.push(() => proxy.close())
         proxies.set(b.port, proxy)
       }
       const throughProxy: ISocketFactory = ({ host, port, onConnect }) => {
@@ -793,7 +767,7 @@ describe('webhook dispatcher on Kafka', () => {
     // any alert of the partition kept.
     expect([hook.of('p0-a0').length, hook.of('p1-a0').length]).toEqual([1, 1])
     expect([0, 1, 2, 3].map((i) => hook.of(`p${kept}-a${i}`).length)).toEqual([1, 1, 1, 1])
-    const [dlqOffsets] = await admin.fetchTopicOffsets(dlqTopic)
+    const [dlqOffsets] = await fx.admin.fetchTopicOffsets(fx.dlqTopic)
     expect(dlqOffsets?.high).toBe('0')
     for (const m of [first.metrics, second.metrics]) {
       expect(await deliveries(m, 'delivered')).toBeGreaterThan(0)
@@ -900,8 +874,8 @@ describe('webhook dispatcher on Kafka', () => {
         await waitFor(() => hook.of(`p${p}-held`).length === 1, { what: `p${p}-held posted and held` })
       }
       // One request for both partitions: one fetch brings both batches, both wait.
-      await producer.send({
-        topic: deskTopic,
+      await fx.producer.send({
+        topic: fx.deskTopic,
         messages: [0, 1].map((partition) => ({
           partition,
           key: `p${partition}-next`,

@@ -3,12 +3,10 @@
 // (5, about 5.5 s with the defaults: an on-call review lost every page of a 30 s receiver restart).
 import type { DeadLetter } from '@tradepulse/contracts'
 import { createCapturingLogger, type Logger } from '@tradepulse/platform'
-import { collectTopic, createTopics, randomName, testInfra, testProducer, waitFor } from '@tradepulse/testing'
-import { testKafka } from '@tradepulse/testing/kafka'
-import type { Admin, Producer } from 'kafkajs'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { collectTopic, testInfra, waitFor } from '@tradepulse/testing'
+import { describe, expect, it } from 'vitest'
 import { alerterConfigShape } from './config.ts'
-import { listenForWebhooks, sendDeskAlerts, testLane } from './kafka-set-up.ts'
+import { listenForWebhooks, sendDeskAlerts, testLane, webhookLaneFixture } from './kafka-set-up.ts'
 import type { WebhookOptions } from './webhook-dispatcher.ts'
 import { ALERT_ID_HEADER } from './webhook-signature.ts'
 
@@ -18,38 +16,13 @@ const DEFAULT_MAX_ATTEMPTS = alerterConfigShape.ALERTER_WEBHOOK_MAX_ATTEMPTS.par
 
 describe('a desk webhook that fails for a while', () => {
   const { kafkaBrokers } = testInfra()
-  let deskTopic: string
-  let dlqTopic: string
-  let groupId: string
-  let producer: Producer
-  let admin: Admin
-  const cleanups: (() => Promise<unknown>)[] = []
-
-  beforeEach(async () => {
-    const prefix = randomName('webhook-outage')
-    deskTopic = `${prefix}.alerts.desk.${DESK}.v1`
-    dlqTopic = `${prefix}.dlq`
-    groupId = `${prefix}.alerter.webhooks`
-    await createTopics(kafkaBrokers, [
-      { name: deskTopic, partitions: 2 },
-      { name: dlqTopic, partitions: 1 },
-    ])
-    producer = await testProducer(kafkaBrokers)
-    admin = testKafka(kafkaBrokers).admin()
-    await admin.connect()
-    cleanups.push(
-      () => producer.disconnect(),
-      () => admin.disconnect(),
-    )
-  })
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c()
-  })
+  // The desk topic, the dlq, the lane's group, a producer and an admin, fresh for each test.
+  const fx = webhookLaneFixture(kafkaBrokers, 'webhook-outage', DESK)
 
   /** A receiver answering `answer.status` to every request; each request's alert id and status, in order. */
   async function receiver(answer: { status: number }) {
     const requests: { alertId: string; status: number }[] = []
-    const url = await listenForWebhooks(cleanups, (req, res) => {
+    const url = await listenForWebhooks(fx.cleanups, (req, res) => {
       req.resume()
       req.on('end', () => {
         const status = answer.status
@@ -68,14 +41,14 @@ describe('a desk webhook that fails for a while', () => {
     options: Partial<WebhookOptions> = {},
     extra: { log?: Logger; stopDeadlineMs?: number } = {},
   ) {
-    const dlq = await collectTopic(kafkaBrokers, dlqTopic)
-    cleanups.push(dlq.stop)
+    const dlq = await collectTopic(kafkaBrokers, fx.dlqTopic)
+    fx.cleanups.push(dlq.stop)
     const { dispatcher, metrics, dlqTotal } = testLane({
       kafkaBrokers,
-      cleanups,
-      target: { deskId: DESK, url, secret: 's', topic: deskTopic },
-      groupId,
-      dlqTopic,
+      cleanups: fx.cleanups,
+      target: { deskId: DESK, url, secret: 's', topic: fx.deskTopic },
+      groupId: fx.groupId,
+      dlqTopic: fx.dlqTopic,
       options: {
         maxAttempts: DEFAULT_MAX_ATTEMPTS,
         backoffBaseMs: 10,
@@ -93,7 +66,7 @@ describe('a desk webhook that fails for a while', () => {
     const letters = () => dlq.messages.map((m) => JSON.parse(String(m.value)) as DeadLetter)
     /** The lane group's committed offsets, per partition (-1: none). */
     const committed = async () => {
-      const [t] = await admin.fetchOffsets({ groupId: `${groupId}.${DESK}`, topics: [deskTopic] })
+      const [t] = await fx.admin.fetchOffsets({ groupId: `${fx.groupId}.${DESK}`, topics: [fx.deskTopic] })
       return Object.fromEntries((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]))
     }
     return { dispatcher, results, dlqCounted, letters, committed }
@@ -104,8 +77,8 @@ describe('a desk webhook that fails for a while', () => {
     const hook = await receiver(answer)
     const { dispatcher, results, dlqCounted, letters, committed } = await lane(hook.url)
     const ids = Array.from({ length: 6 }, (_, i) => `outage-${i}`)
-    await sendDeskAlerts(producer, deskTopic, ids.slice(0, 3), 0)
-    await sendDeskAlerts(producer, deskTopic, ids.slice(3), 1)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ids.slice(0, 3), 0)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ids.slice(3), 1)
 
     // Down longer than the attempts the alerter used to make (each alert refused more often than that),
     // long enough for health to say so: degraded (still ready), naming the desk and the last failure.
@@ -147,10 +120,10 @@ describe('a desk webhook that fails for a while', () => {
   it('dead-letters an alert still failing past ALERTER_WEBHOOK_MAX_AGE_MS, saying so, counted in tradepulse_dlq_total', async () => {
     const hook = await receiver({ status: 503 })
     const { results, dlqCounted, letters } = await lane(hook.url, { maxAgeMs: 3_000 })
-    await sendDeskAlerts(producer, deskTopic, ['too-old'], 0)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['too-old'], 0)
 
     const [letter] = await waitFor(() => letters().length > 0 && letters(), { what: 'its dead letter' })
-    expect(letter).toMatchObject({ reason: 'webhook_failed', origin: { topic: deskTopic, partition: 0 } })
+    expect(letter).toMatchObject({ reason: 'webhook_failed', origin: { topic: fx.deskTopic, partition: 0 } })
     const made = hook.answered('too-old', false)
     // Retried for as long as it was young enough, far more often than the attempts of old.
     expect(made).toBeGreaterThan(DEFAULT_MAX_ATTEMPTS)
@@ -166,7 +139,7 @@ describe('a desk webhook that fails for a while', () => {
   it('dead-letters a 400 at once, one attempt, counted in tradepulse_dlq_total; health stays ok', async () => {
     const hook = await receiver({ status: 400 })
     const { dispatcher, results, dlqCounted, letters } = await lane(hook.url)
-    await sendDeskAlerts(producer, deskTopic, ['refused'], 1)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['refused'], 1)
 
     const [letter] = await waitFor(() => letters().length > 0 && letters(), { what: 'its dead letter' })
     expect(letter?.message).toMatch(
@@ -185,8 +158,8 @@ describe('a desk webhook that fails for a while', () => {
     // Waits far longer than the stop's deadline: only cut short, the stop ends within it.
     const slow = { backoffBaseMs: 20_000, backoffMaxMs: 30_000 }
     const first = await lane(hook.url, slow, { log, stopDeadlineMs: 10_000 })
-    await sendDeskAlerts(producer, deskTopic, ['w0'], 0)
-    await sendDeskAlerts(producer, deskTopic, ['w1'], 1)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['w0'], 0)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['w1'], 1)
     await waitFor(() => hook.answered('w0', false) > 0 && hook.answered('w1', false) > 0, {
       what: 'both refused once, waiting for their retry',
     })
@@ -220,13 +193,13 @@ describe('a desk webhook that fails for a while', () => {
       backoffMaxMs: 120_000,
       concurrency: 1,
     })
-    await sendDeskAlerts(producer, deskTopic, ['old0', 'old1', 'old2'], 0)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['old0', 'old1', 'old2'], 0)
     await waitFor(() => ['old0', 'old1', 'old2'].every((id) => hook.answered(id, false) === 1), {
       what: 'each refused once, waiting for its retry',
     })
 
     answer.status = 204
-    await sendDeskAlerts(producer, deskTopic, ['fresh'], 1)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['fresh'], 1)
     await waitFor(async () => (await results()).delivered === 4, { what: 'all four delivered' })
     expect(hook.requests.filter((r) => r.status < 300).map((r) => r.alertId)).toEqual([
       'fresh',
@@ -240,7 +213,7 @@ describe('a desk webhook that fails for a while', () => {
     // The receiver chokes on one payload (500 for it only) and takes every other.
     const refused = new Set(['poison'])
     const requests: { alertId: string; status: number }[] = []
-    const url = await listenForWebhooks(cleanups, (req, res) => {
+    const url = await listenForWebhooks(fx.cleanups, (req, res) => {
       req.resume()
       req.on('end', () => {
         const alertId = String(req.headers[ALERT_ID_HEADER])
@@ -253,14 +226,14 @@ describe('a desk webhook that fails for a while', () => {
     // Backoff of 2-4 s (jitter) between its attempts: from its first failure, a third at 2 s at the
     // earliest, a fourth at 4 s.
     const { dispatcher, results, letters } = await lane(url, { backoffBaseMs: 4_000, backoffMaxMs: 4_000 })
-    await sendDeskAlerts(producer, deskTopic, ['poison'], 0)
+    await sendDeskAlerts(fx.producer, fx.deskTopic, ['poison'], 0)
     await waitFor(() => poisonAttempts() === 1, { what: 'the poison alert refused once' })
 
     // Other alerts delivered every 100 ms for 3 s (30 of them), health read as they go.
     const health: { status: string; detail?: string }[] = []
     for (let i = 0; i < 30; i++) {
       await new Promise((r) => setTimeout(r, 100))
-      await sendDeskAlerts(producer, deskTopic, [`good-${i}`], i % 2)
+      await sendDeskAlerts(fx.producer, fx.deskTopic, [`good-${i}`], i % 2)
       if (i >= 10) health.push(await dispatcher.health())
     }
     // Each delivery woke every wait before: an attempt of the poison alert after each of the others.
