@@ -114,11 +114,16 @@ export type BatchRunnerConfig = {
      * member swaps its partitions' points through the exchange every `intervalMs` (100), every 10 ms
      * while one of its partitions is held, and at once after a hold or an applied batch, and holds its
      * own partitions within `aheadMs` of the others' oldest point (see PartitionAligner.points). A
-     * partition leaving its end with a batch spanning more than `aheadMs` holds this member's fetch until
-     * the others have told their points since (a fence: see the runner's fenceIn).
+     * partition leaving its end with a batch spanning more than `aheadMs` is held until the others have
+     * told their points since, for `fenceWaitMs` at most (a fence: see the runner's fenceIn).
      */
     exchange?: AlignmentExchange
     intervalMs?: number
+    /**
+     * The longest a fence waits for the other members (see the runner's fenceIn); by default
+     * FENCE_WAIT_ROUNDS fetch and swap rounds, FENCE_WAIT_MIN_MS at least, a session timeout at most.
+     */
+    fenceWaitMs?: number
   }
 }
 
@@ -168,8 +173,14 @@ export type CommitTickListener = () => void
 const KAFKAJS_MAX_BYTES = 10_485_760
 /** How often a member with a partition held swaps points with the others (align.exchange). */
 const HELD_SWAP_MS = 10
-/** The other members' point while a fence is under way (see the runner's fenceIn): behind everything. */
-const FENCED = '?fenced'
+/**
+ * A fence (see the runner's fenceIn) waits for the other members this many of their fetch and swap rounds
+ * (KAFKA_FETCH_MAX_WAIT_MS plus align.intervalMs each), and FENCE_WAIT_MIN_MS at least: an idle member
+ * meets it within one or two. One busy with a long batch neither fetches nor bounds meanwhile, and is not
+ * waited for longer: a burst given to its idle partitions meanwhile may then come late.
+ */
+const FENCE_WAIT_ROUNDS = 4
+const FENCE_WAIT_MIN_MS = 1_000
 /** Longest a stop waits for its last offset commit. */
 const FINAL_COMMIT_MS = 5_000
 /** How long a stop's Kafka steps may take by default (BatchRunnerConfig.stopMs). */
@@ -983,7 +994,7 @@ export function createBatchRunner(
     // The other batches of this fetch start in this turn: let them tell their ends and records first.
     aligner!.fetching(key, reach, toEnd, batchOldest, times)
     // Leaving its end with more than aheadMs of event time at once: see fenceIn.
-    if (idle && batchOldest !== undefined && batchNewest! - batchOldest > cfg.align!.aheadMs) fenceIn()
+    if (idle && batchOldest !== undefined && batchNewest! - batchOldest > cfg.align!.aheadMs) fenceIn(key)
     await new Promise((r) => setImmediate(r))
     const count = Math.min(aligner!.cut(key), records.length)
     let newestMs: number | undefined
@@ -1175,8 +1186,6 @@ export function createBatchRunner(
   let swapTimer: NodeJS.Timeout | undefined
   /** Other members' partitions that hold this member's back (their points from the last swap). */
   let othersBehind = 0
-  /** The other members' points as last told to the aligner (without a fence's). */
-  let lastRemote: ReadonlyMap<string, number> = new Map()
   /** How long the last swap took, ms (see seenAgoMs). */
   let swapRttMs = 0
   /**
@@ -1185,8 +1194,18 @@ export function createBatchRunner(
    * point had nothing more. Cleared at each assignment.
    */
   const toldFrom = new Map<number, number>()
-  /** A fence under way (see fenceIn): the store's clock at its first write, and when it lapses. */
-  let fence: { since?: number; until: number } | undefined
+  /**
+   * A fence under way (see fenceIn): its partitions, the store's clock at its first write since the last
+   * of them joined, when it lapses, and how many times a partition joined it (a swap whose points were
+   * read before the last join does not tell it).
+   */
+  let fence: { keys: Set<string>; since?: number; until: number; joins: number } | undefined
+  const fenceWaitMs =
+    cfg.align?.fenceWaitMs ??
+    Math.min(
+      cfg.sessionTimeoutMs,
+      Math.max(FENCE_WAIT_MIN_MS, FENCE_WAIT_ROUNDS * (cfg.fetchMaxWaitMs + (cfg.align?.intervalMs ?? 100))),
+    )
 
   /**
    * How long ago, ms, the fetches this member's points tell of began, as the store will stamp it: the
@@ -1203,19 +1222,33 @@ export function createBatchRunner(
    * idle spell). The other members were told nothing of it (a partition at its end tells no point), and
    * one may have been given a burst at the same time and read this one's nothing too: each would apply
    * its whole burst, and the other's records on shared keys would come late. So until the fence is
-   * over, the other members count as behind everything: this fetch's partitions take nothing and are
-   * held (their points, told at the next swap, bound the others). It is over once every other member
-   * has written its points since this member's first write after the fence began, and either tells a
-   * point for each of its partitions or began a fetch since that write (a burst on its partitions, in
-   * Kafka before this one's was fetched, is then in its points); then the held partitions are released
-   * against the points read, and members given a burst together leapfrog as members catching up do. A
-   * live batch (within `aheadMs`) never fences; a fence lapses after a session timeout (a member that
-   * stopped writing is left out once its fields are stale, in as long).
+   * over, the bursting partition takes nothing and is held (its point, told at the next swap, bounds the
+   * others). This member's other partitions go on: its own aligner bounds them by the held burst's
+   * oldest record plus `aheadMs` (PartitionAligner.fence), so they never run further ahead of the burst
+   * than its first step would, and a live record within that is not kept waiting on the other members.
+   * It is over once every other member has written its points since this member's first write after
+   * the last burst joined it, and either tells a point for each of its partitions or began a fetch since
+   * that write (a burst on its partitions, in Kafka before this one's was fetched, is then in its
+   * points); then the held partitions are released against the points read, and members given a burst
+   * together leapfrog as members catching up do. A burst joining a fence under way starts that wait
+   * afresh (a fetch the others began before it is not after it). A live batch (within `aheadMs`) never
+   * fences. A fence lapses after `fenceWaitMs` (FENCE_WAIT_ROUNDS fetch rounds, a second at least): a
+   * member busy with a long batch neither fetches nor bounds until it ends, and a burst given to it
+   * meanwhile may then come late; a member that stopped writing is left out once its fields are stale.
    */
-  function fenceIn(): void {
-    if (fence) return
-    fence = { until: performance.now() + cfg.sessionTimeoutMs }
-    aligner!.remote(new Map([...lastRemote, [FENCED, Number.NEGATIVE_INFINITY]]))
+  function fenceIn(key: string): void {
+    fence ??= { keys: new Set(), until: 0, joins: 0 }
+    fence.keys.add(key)
+    fence.joins++
+    fence.since = undefined
+    fence.until = performance.now() + fenceWaitMs
+    aligner!.fence(fence.keys)
+  }
+
+  /** The fence is over (see fenceIn): its partitions are bounded by the other members' points alone. */
+  function fenceOut(): void {
+    fence = undefined
+    aligner!.fence(new Set())
   }
 
   /** Swaps points with the other members and bounds this member's partitions by theirs. */
@@ -1224,8 +1257,8 @@ export function createBatchRunner(
     if (!g || swapping || !running) return
     swapping = true
     try {
-      // A fence begun before this swap reads the points: they tell the fenced batches.
-      const f = fence
+      // A fence (or its last join) begun before this swap reads the points: they tell the fenced batches.
+      const joins = fence?.joins
       const own = new Map([...aligner!.points()].filter(([k]) => g.keys.has(k)))
       const stamps: SwapStamps = { seenAgoMs: seenAgoMs(), members: new Map() }
       const began = performance.now()
@@ -1237,17 +1270,20 @@ export function createBatchRunner(
       if (performance.now() < g.until)
         for (const k of g.behind)
           if (!remote.has(k) && !theirs.has(k)) remote.set(k, Number.NEGATIVE_INFINITY)
-      lastRemote = new Map(remote)
-      if (f && f === fence) {
+      const f = fence
+      if (f && f.joins === joins) {
         f.since ??= stamps.now
-        if (f.since === undefined || performance.now() > f.until || caughtUp(stamps, f.since))
-          fence = undefined
-      }
-      if (fence) remote.set(FENCED, Number.NEGATIVE_INFINITY)
+        if (f.since === undefined || performance.now() > f.until || caughtUp(stamps, f.since)) fenceOut()
+      } else if (f && performance.now() > f.until) fenceOut()
       aligner!.remote(remote)
       if (log.isLevelEnabled('debug'))
         log.debug(
-          { own: [...own], remote: [...remote], held: aligner!.held(), ...(fence ? { fenced: true } : {}) },
+          {
+            own: [...own],
+            remote: [...remote],
+            held: aligner!.held(),
+            ...(fence ? { fenced: [...fence.keys] } : {}),
+          },
           'event-time points swapped',
         )
       // Those that hold back a partition held here (health: waiting on them is not this member's fault).
@@ -1256,15 +1292,14 @@ export function createBatchRunner(
       release()
       if (swapFailed) log.info('event-time points swapped with the other members again')
       swapFailed = false
-      // A fence begun during this swap: its first write is the next swap, at once.
+      // A fence begun (or joined) during this swap: its first write is the next swap, at once.
       if (fence && fence.since === undefined) setImmediate(() => void swapPoints())
     } catch (err) {
       // Holding to the last points: another member's partitions are not let run ahead blindly.
       if (!swapFailed) log.warn({ err }, "could not swap event-time points with the group's other members")
       swapFailed = true
       if (fence && performance.now() > fence.until) {
-        fence = undefined // lapsed: bounded by the last points, as without a fence
-        aligner!.remote(lastRemote)
+        fenceOut() // lapsed: bounded by the last points, as without a fence
         release()
       }
     } finally {
@@ -1902,8 +1937,7 @@ export function createBatchRunner(
             // Until the group's size is known, the other members count as behind everything.
             group = undefined
             aligner.remote(new Map([['?', Number.NEGATIVE_INFINITY]]))
-            lastRemote = new Map()
-            fence = undefined
+            fence = undefined // (the aligner's reset let go of its partitions)
             toldFrom.clear()
           }
           noteHeld()

@@ -106,6 +106,13 @@ export type PartitionAligner = {
    */
   remote(points: ReadonlyMap<string, number>): void
   /**
+   * The partitions `keys` take nothing until a later call leaves them out (the runner's fence: another
+   * member may have records behind everything of theirs). Replaces the previous ones. Their records
+   * bound this member's other partitions as a held partition's do (their oldest plus `aheadMs`), so
+   * those go on taking what they would with these held, never more than `aheadMs` past them.
+   */
+  fence(keys: ReadonlySet<string>): void
+  /**
    * `key` is read again from `position` (a seek back after a failure): what was taken since is not
    * applied after all, so its progress is unknown until its next batch, and a hold of it is let go.
    */
@@ -216,6 +223,8 @@ export function createPartitionAligner(
   const parts = new Map<string, PartitionState>()
   /** Other members' partitions (see `remote`). */
   let remotes: ReadonlyMap<string, number> = new Map()
+  /** This member's partitions that take nothing for now (see `fence`). */
+  let fenced: ReadonlySet<string> = new Set()
   const stateOf = (key: string): PartitionState => {
     let s = parts.get(key)
     if (!s) {
@@ -232,6 +241,7 @@ export function createPartitionAligner(
     return s.next?.oldestMs ?? s.progressMs
   }
   const boundFor = (key: string): number => {
+    if (fenced.has(key)) return Number.NEGATIVE_INFINITY
     let w = Number.POSITIVE_INFINITY
     for (const [k, s] of parts) {
       const at = k === key ? undefined : pointOf(s)
@@ -343,6 +353,9 @@ export function createPartitionAligner(
     remote(points) {
       remotes = points
     },
+    fence(keys) {
+      fenced = new Set(keys)
+    },
     rewind(key, position) {
       const s = stateOf(key)
       s.position = position
@@ -367,7 +380,14 @@ export function createPartitionAligner(
       let takenMs = Number.NEGATIVE_INFINITY
       for (const [k, s] of parts) {
         const f = s.flight
-        if (f?.times && !s.held) {
+        if (f?.times && !s.held && f.cut === undefined && fenced.has(k)) {
+          // Fenced: takes only the records without an event time first in line (as at a cut at −∞), and
+          // the others take no further than its oldest record plus aheadMs (as a held partition's).
+          let n = 0
+          while (n < f.times.length && !timed(f.times[n])) n++
+          f.cut = n
+          for (const t of f.times) if (timed(t)) upper = Math.min(upper, t)
+        } else if (f?.times && !s.held) {
           if (f.cut === undefined) flights.set(k, f.times)
           else
             for (let i = 0; i < f.times.length; i++) {
@@ -426,12 +446,16 @@ export function createPartitionAligner(
       }
       let remoteMin = Number.POSITIVE_INFINITY
       for (const [k, at] of remotes) if (!parts.has(k)) remoteMin = Math.min(remoteMin, at)
+      // A fenced partition stays held, and bounds the others as another member's point would.
+      for (const [k, s] of parts)
+        if (s.held && fenced.has(k)) remoteMin = Math.min(remoteMin, s.held.oldestMs)
       oldest = Math.min(oldest, remoteMin)
       // As if the held partitions were fetched together: those that would take something then.
       const flights = new Map<string, readonly (number | undefined)[]>()
       let upper = remoteMin
       let others = false // a partition with records left that is not held: it will be fetched and move
       for (const [key, s] of parts) {
+        if (s.held && fenced.has(key)) continue
         if (s.held) {
           flights.set(key, s.held.times)
           if (s.held.remainderMs !== undefined) upper = Math.min(upper, s.held.remainderMs)
@@ -465,7 +489,8 @@ export function createPartitionAligner(
           // record less aheadMs, which `points` does not hold the other members back for. (Without
           // this step, such a record, here and in the other members' points, kept both waiting.)
           let firstMs = Number.POSITIVE_INFINITY
-          for (const s of parts.values()) if (s.held) firstMs = Math.min(firstMs, s.held.firstMs)
+          for (const [k, s] of parts)
+            if (s.held && !fenced.has(k)) firstMs = Math.min(firstMs, s.held.firstMs)
           if (firstMs > remoteMin + aheadMs) return // another member's partitions hold these
           relaxed = jointCut(flights, Number.NEGATIVE_INFINITY, aheadMs, Number.NEGATIVE_INFINITY, {
             forcedMs: firstMs,
@@ -477,7 +502,7 @@ export function createPartitionAligner(
         cuts = relaxed.cuts
       }
       for (const [key, s] of parts) {
-        if (!s.held) continue
+        if (!s.held || fenced.has(key)) continue
         // In `together` mode the ones near the oldest come along.
         const near = options.together === true && s.held.firstMs <= oldest + 2 * aheadMs
         if ((cuts.get(key) ?? 0) > 0 || near) {
@@ -492,6 +517,7 @@ export function createPartitionAligner(
     },
     reset() {
       forcedMs = undefined
+      fenced = new Set()
       taking()
       const held = [...parts.values()].flatMap((s) => (s.held ? [s.held.resume] : []))
       parts.clear()
